@@ -1,0 +1,50 @@
+"""chainrule: a readable, fast deep-learning framework on NumPy.
+
+``import chainrule as cr`` gives the PyTorch-shaped API: ``cr.tensor``, ``cr.nn``,
+``cr.optim``, ``cr.utils.data``, plus ``cr.func`` transforms and tools for seeing inside
+training (``cr.viz``, ``cr.explain``, ``cr.diagnostics``). Subpackages load on first use.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import autograd, dtypes, ops
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.tensor import Tensor
+from .backend import Device, get_array_module
+from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_dlpack,
+                       from_numpy, full, full_like, linspace, normal, ones, ones_like, rand,
+                       rand_like, randint, randn, randn_like, randperm, tensor, zeros,
+                       zeros_like)
+from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype, half, int8,
+                     int16, int32, int64, long, set_default_dtype, short, uint8)
+from .ops import *  # noqa: F401,F403 - the functional op API (cr.exp, cr.matmul, ...)
+from .ops import abs, all, any, max, min, pow, sum  # noqa: A004 - mirrors torch
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+
+__version__ = "0.1.0"
+
+bool = bool_  # noqa: A001 - cr.bool like torch.bool
+float = float32  # noqa: A001
+int = int32  # noqa: A001
+device = Device
+
+_LAZY = {"nn", "optim", "utils", "data", "models", "train", "diagnostics", "viz", "explain",
+         "func", "io", "cli", "backend"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    if name in ("save", "load"):
+        return getattr(importlib.import_module(".io", __name__), name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(x: Tensor) -> int:
+    return x.numel()

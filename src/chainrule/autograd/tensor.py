@@ -1,0 +1,402 @@
+"""``Tensor``: an array, an optional gradient, and the node that created it.
+
+The class holds state and the autograd entry points (``backward``, hooks, ``detach``);
+every mathematical method is an op from :mod:`chainrule.ops`, bound onto the class when
+the package is imported, so this file stays about *what a tensor is*.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Iterator
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..backend import Device, device_of, get_array_module, to_device
+from . import grad_mode
+
+_GRAD = grad_mode._STATE
+
+
+class _RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` takes the hook off again."""
+
+    def __init__(self, hooks: list, fn: Any):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+class Tensor:
+    """A multi-dimensional array that can record the ops applied to it.
+
+    Attributes:
+        data: the underlying NumPy (or CuPy) array.
+        grad: the accumulated gradient (a Tensor) after ``backward``, or None.
+        requires_grad: whether ops on this tensor are recorded for backward.
+        grad_fn: the graph node that produced this tensor (None for leaves).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
+                 "_fw_tangent", "__weakref__")
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False,
+                 device: Any = None):
+        arr = _to_array(data, dtype)
+        if device is not None:
+            arr = to_device(arr, device)
+        self.data = arr
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vc = [0]
+        self._hooks = None
+        self._fw_tangent = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data: Any, requires_grad: bool, grad_fn: Any, output_nr: int) -> "Tensor":
+        """Fast constructor for op results (no conversion, no checks)."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._vc = [0]
+        t._hooks = None
+        t._fw_tangent = None
+        return t
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> Device:
+        return device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors created by the user (or not requiring grad)."""
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor (or a view of it) was modified in place."""
+        return self._vc[0]
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        for i in range(self.data.shape[0]):
+            yield self[i]
+
+    # ------------------------------------------------------------- conversions
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shares memory on the CPU)."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "numpy(): can't call numpy() on a tensor that requires grad; "
+                "use tensor.detach().numpy()"
+            )
+        if self.device.type != "cpu":
+            raise TypeError("numpy(): the tensor is on cuda; call .cpu() first")
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = to_device(self.data, "cpu")
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def item(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError(
+                f"item(): only one-element tensors can be converted to a Python scalar, "
+                f"got shape {self.shape}"
+            )
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return to_device(self.data, "cpu").tolist()
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self.data.size} values is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __dlpack__(self, *args: Any, **kwargs: Any):
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
+
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        copy = kwargs.pop("copy", False)
+        if kwargs:
+            raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, (Device,)) or (isinstance(a, str) and a.split(":")[0] in
+                                               ("cpu", "cuda")):
+                device = a
+            else:
+                dtype = a
+        from ..ops.unary import cast, to_device_op
+
+        out = self
+        if dtype is not None and _dt.as_dtype(dtype) != self.dtype:
+            out = cast(out, _dt.as_dtype(dtype))
+        if device is not None and Device(device) != self.device:
+            out = to_device_op(out, Device(device))
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def float(self) -> "Tensor":
+        return self.to(_dt.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(_dt.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(_dt.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(_dt.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(_dt.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(_dt.bool_)
+
+    def type(self, dtype: Any = None):
+        if dtype is None:
+            return f"chainrule.{self.dtype}"
+        return self.to(dtype)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device: int | None = None) -> "Tensor":
+        return self.to(Device("cuda", device or 0))
+
+    # ------------------------------------------------------------------ autograd
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place (only floating tensors can require grad)."""
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(
+                f"requires_grad: only floating-point tensors can require gradients, got dtype "
+                f"{self.dtype}; convert first, e.g. x.float().requires_grad_()"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "requires_grad_(False): you can only change requires_grad of leaf tensors; "
+                "use .detach() for a non-leaf"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this data, cut from the graph."""
+        t = Tensor._make(self.data, False, None, 0)
+        t._vc = self._vc
+        return t
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad(): the tensor does not require grad")
+        if self.grad_fn is None:
+            return
+        node = self.grad_fn
+        if node._retain is None:
+            node._retain = {}
+        node._retain[self._output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self.grad_fn
+        return bool(node is not None and node._retain and self._output_nr in node._retain)
+
+    def register_hook(self, hook: Any) -> _RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
+        replaces the gradient."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook(): cannot register a hook on a tensor that "
+                               "doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+            return _RemovableHandle(self._hooks, hook)
+        self.grad_fn.register_hook(self._output_nr, hook)
+        return _RemovableHandle(self.grad_fn._tensor_hooks[self._output_nr], hook)
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (reverse mode).
+
+        Args:
+            gradient: the upstream gradient; may be omitted only for a single-element tensor.
+            retain_graph: keep saved values so backward can run through the graph again
+                (defaults to ``create_graph``).
+            create_graph: record the backward pass itself, for higher-order gradients.
+            inputs: accumulate only into these tensors' ``.grad``.
+        """
+        from .engine import run_backward
+
+        if retain_graph is None:
+            retain_graph = create_graph
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward(): element 0 of tensors does not require grad and does not have a "
+                "grad_fn; create the inputs with requires_grad=True"
+            )
+        gradient = _root_grad(self, gradient, "backward()")
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            grads = run_backward([self], [gradient], retain_graph, create_graph, inputs,
+                                 allow_unused=True)
+            for t, g in zip(inputs, grads):
+                if g is not None:
+                    t.grad = g if t.grad is None else t.grad + g
+            return
+        run_backward([self], [gradient], retain_graph, create_graph)
+
+    # ------------------------------------------------------------------ python
+    def __repr__(self) -> str:
+        arr = to_device(self.data, "cpu")
+        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,
+                               threshold=1000, edgeitems=3)
+        extras = []
+        if arr.dtype != _dt.get_default_dtype() and arr.dtype not in (_dt.int64, _dt.bool_):
+            extras.append(f"dtype={arr.dtype}")
+        if arr.size == 0:
+            extras.append(f"size={arr.shape}")
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    __hash__ = object.__hash__
+
+    def __reduce__(self):
+        raise TypeError("chainrule tensors are not pickled; use cr.save / cr.load (safetensors)")
+
+
+def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
+    if gradient is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"{where}: grad can be implicitly created only for scalar outputs, but the "
+                f"output has shape {t.shape}; pass gradient= (a tensor of that shape) or "
+                "reduce it first, e.g. y.sum().backward()"
+            )
+        xp = get_array_module(t.data)
+        return Tensor._make(xp.ones(t.data.shape, t.data.dtype), False, None, 0)
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor(gradient, dtype=t.dtype)
+    if gradient.shape != t.shape:
+        raise RuntimeError(
+            f"{where}: gradient has shape {gradient.shape} but the output has shape {t.shape}"
+        )
+    return gradient
+
+
+def _to_array(data: Any, dtype: Any) -> Any:
+    """Convert user data to an array with PyTorch's default dtypes."""
+    d = None if dtype is None else _dt.as_dtype(dtype)
+    if isinstance(data, Tensor):
+        arr = data.data.copy()
+        return arr if d is None else arr.astype(d)
+    xp = get_array_module(data)
+    if xp is not np:
+        return data if d is None else data.astype(d)
+    if isinstance(data, np.ndarray):
+        arr = np.array(data, copy=True)
+        return arr if d is None else arr.astype(d, copy=False)
+    if hasattr(data, "__dlpack__") and not isinstance(data, (list, tuple)):
+        arr = np.array(np.from_dlpack(data), copy=True)
+        return arr if d is None else arr.astype(d, copy=False)
+    if d is None:
+        arr = np.asarray(_unwrap_nested(data))
+        if arr.dtype.kind == "f":
+            arr = arr.astype(_dt.get_default_dtype(), copy=False)
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(_dt.int64, copy=False)
+        elif arr.dtype.kind not in "bc":
+            raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} "
+                            f"(NumPy inferred dtype {arr.dtype})")
+        return arr
+    return np.asarray(_unwrap_nested(data), dtype=d)
+
+
+def _unwrap_nested(data: Any) -> Any:
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, (list, tuple)) and any(isinstance(x, (Tensor, list, tuple)) for x in data):
+        return [_unwrap_nested(x) for x in data]
+    return data

@@ -1,0 +1,101 @@
+"""Array backends: NumPy on the CPU, CuPy on an NVIDIA GPU.
+
+Every op gets its array module through :func:`get_array_module`, so the same code runs on
+either backend (Chainer's ``xp`` idiom). Nothing here chooses a backend from the environment:
+a tensor lives where its data lives.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+try:  # CuPy is optional: ``pip install chainrule[gpu]``
+    import cupy as _cupy  # type: ignore
+except Exception:  # pragma: no cover - depends on the machine
+    _cupy = None
+
+Array = Any  # numpy.ndarray or cupy.ndarray
+
+
+def cupy_available() -> bool:
+    """Whether CuPy imported and sees at least one GPU."""
+    if _cupy is None:
+        return False
+    try:
+        return _cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # pragma: no cover
+        return False
+
+
+def get_array_module(*arrays: Any):
+    """Return ``cupy`` if any argument is a CuPy array, else ``numpy``."""
+    if _cupy is not None:
+        for a in arrays:
+            if isinstance(a, _cupy.ndarray):
+                return _cupy
+    return np
+
+
+class Device:
+    """Where a tensor's data lives: ``Device('cpu')`` or ``Device('cuda:0')``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec: "str | Device" = "cpu", index: int | None = None):
+        if isinstance(spec, Device):
+            self.type, self.index = spec.type, spec.index
+            return
+        text = str(spec)
+        kind, _, idx = text.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {spec!r}")
+        self.type = kind
+        self.index = int(idx) if idx else index
+        if kind == "cuda" and self.index is None:
+            self.index = 0
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = Device(other)
+        return isinstance(other, Device) and (self.type, self.index or 0) == (
+            other.type,
+            other.index or 0,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index or 0))
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}'" + (
+            f", index={self.index})" if self.type == "cuda" else ")"
+        )
+
+    def __str__(self) -> str:
+        return self.type if self.type == "cpu" else f"cuda:{self.index}"
+
+
+CPU = Device("cpu")
+
+
+def device_of(array: Any) -> Device:
+    """The :class:`Device` an array lives on."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return Device("cuda", array.device.id)
+    return CPU
+
+
+def to_device(array: Any, device: "str | Device") -> Any:
+    """Move an array to ``device`` (a no-op when it is already there)."""
+    device = Device(device)
+    if device.type == "cpu":
+        if _cupy is not None and isinstance(array, _cupy.ndarray):
+            return _cupy.asnumpy(array)
+        return array
+    if _cupy is None:
+        raise RuntimeError(
+            "device 'cuda' needs CuPy: install it with `pip install chainrule[gpu]` "
+            "(or the cupy wheel matching your CUDA version)"
+        )
+    with _cupy.cuda.Device(device.index):
+        return _cupy.asarray(array)

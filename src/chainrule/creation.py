@@ -1,0 +1,193 @@
+"""Creating tensors: from data, filled, ranges, and random draws."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import dtypes as _dt
+from .autograd.tensor import Tensor
+from .backend import get_array_module, to_device
+from .random import Generator, gen
+
+
+def _shape(size: Sequence) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    shape = tuple(int(s) for s in size)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"negative dimension in size {shape}")
+    return shape
+
+
+def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool,
+            default: Any = None) -> Tensor:
+    d = _dt.as_dtype(dtype) if dtype is not None else (default or _dt.get_default_dtype())
+    arr = arr.astype(d, copy=False)
+    if device is not None:
+        arr = to_device(arr, device)
+    t = Tensor._make(arr, False, None, 0)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (floats default to float32, ints to int64)."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Like ``tensor`` but avoids a copy when ``data`` is already a suitable array/tensor."""
+    if isinstance(data, Tensor):
+        return data.to(dtype) if dtype is not None else data
+    if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return from_numpy(data) if device is None else Tensor(data, device=device)
+    return Tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (changes to one show in the other)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._make(array, False, None, 0)
+
+
+def from_dlpack(obj: Any) -> Tensor:
+    """Zero-copy import of any DLPack producer (a PyTorch or CuPy tensor, a NumPy array)."""
+    dev_type = obj.__dlpack_device__()[0] if hasattr(obj, "__dlpack_device__") else 1
+    if int(dev_type) == 2:  # kDLCUDA
+        import cupy  # type: ignore
+
+        return Tensor._make(cupy.from_dlpack(obj), False, None, 0)
+    return Tensor._make(np.from_dlpack(obj), False, None, 0)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    return _finish(np.zeros(_shape(size), _dt.as_dtype(dtype or _dt.get_default_dtype())),
+                   dtype, device, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    return _finish(np.ones(_shape(size), _dt.as_dtype(dtype or _dt.get_default_dtype())),
+                   dtype, device, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    return _finish(np.empty(_shape(size), _dt.as_dtype(dtype or _dt.get_default_dtype())),
+                   dtype, device, requires_grad)
+
+
+def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = (_dt.bool_ if isinstance(fill_value, bool) else
+                 _dt.int64 if isinstance(fill_value, int) else _dt.get_default_dtype())
+    return _finish(np.full(_shape((size,)), fill_value), dtype, device, requires_grad)
+
+
+def _like(x: Tensor, dtype: Any) -> Any:
+    return dtype if dtype is not None else x.dtype
+
+
+def zeros_like(x: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    xp = get_array_module(x.data)
+    return _finish(xp.zeros(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
+
+
+def ones_like(x: Tensor, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    xp = get_array_module(x.data)
+    return _finish(xp.ones(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
+
+
+def empty_like(x: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    xp = get_array_module(x.data)
+    return _finish(xp.empty(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
+
+
+def full_like(x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    xp = get_array_module(x.data)
+    return _finish(xp.full(x.shape, fill_value, _like(x, dtype)), _like(x, dtype), device,
+                   requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = _dt.int64 if is_int else _dt.get_default_dtype()
+    return _finish(np.arange(start, end, step), dtype, device, requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    return _finish(np.linspace(start, end, steps), dtype, device, requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    return _finish(np.eye(n, m), dtype, device, requires_grad)
+
+
+def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
+         device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples on [0, 1)."""
+    return _finish(gen(generator).random(_shape(size)), dtype, device, requires_grad)
+
+
+def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
+          device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    return _finish(gen(generator).standard_normal(_shape(size)), dtype, device, requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
+            generator: Generator | None = None, dtype: Any = None,
+            device: Any = None) -> Tensor:
+    """Integers uniformly from [low, high) (``randint(high, size)`` also works)."""
+    if high is None:
+        low, high = 0, low
+    if isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    return _finish(gen(generator).integers(low, high, size=_shape((size,))), dtype, device,
+                   False, default=_dt.int64)
+
+
+def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
+             device: Any = None) -> Tensor:
+    return _finish(gen(generator).permutation(n), dtype, device, False, default=_dt.int64)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None,
+           generator: Generator | None = None, dtype: Any = None,
+           device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Normal samples with the given mean and std (numbers or tensors, broadcast)."""
+    m = mean.data if isinstance(mean, Tensor) else mean
+    s = std.data if isinstance(std, Tensor) else std
+    shape = _shape((size,)) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
+    return _finish(gen(generator).normal(m, s, size=shape), dtype, device, requires_grad)
+
+
+def rand_like(x: Tensor, generator: Generator | None = None, dtype: Any = None) -> Tensor:
+    return _finish(gen(generator).random(x.shape), _like(x, dtype), None, False)
+
+
+def randn_like(x: Tensor, generator: Generator | None = None, dtype: Any = None) -> Tensor:
+    return _finish(gen(generator).standard_normal(x.shape), _like(x, dtype), None, False)
+
+
+def bernoulli(p: Any, generator: Generator | None = None) -> Tensor:
+    """0/1 samples with probability ``p`` (a tensor of probabilities)."""
+    pt = p.data if isinstance(p, Tensor) else np.asarray(p)
+    draws = gen(generator).random(pt.shape) < to_device(pt, "cpu")
+    return _finish(draws, pt.dtype if pt.dtype.kind == "f" else None, None, False)

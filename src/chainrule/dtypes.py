@@ -1,0 +1,95 @@
+"""Data types and PyTorch-like type promotion.
+
+chainrule's dtypes are NumPy dtypes. Promotion follows PyTorch rather than NumPy: a
+floating tensor combined with an integer tensor keeps the float tensor's dtype (NumPy
+would widen int64 + float32 to float64), integer division ``/`` gives the default float
+dtype, and Python scalars only change the result's *category* (bool < int < float).
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+float16 = half = np.dtype("float16")
+float32 = float = np.dtype("float32")  # noqa: A001 - mirrors torch.float
+float64 = double = np.dtype("float64")
+int8 = np.dtype("int8")
+uint8 = np.dtype("uint8")
+int16 = short = np.dtype("int16")
+int32 = int = np.dtype("int32")  # noqa: A001 - mirrors torch.int
+int64 = long = np.dtype("int64")
+bool_ = np.dtype("bool")
+
+_default_dtype = float32
+
+_BY_NAME = {
+    "float16": float16, "half": float16, "float32": float32, "float": float32,
+    "float64": float64, "double": float64, "int8": int8, "uint8": uint8,
+    "int16": int16, "int32": int32, "int": int32, "int64": int64, "long": int64,
+    "bool": bool_,
+}
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype new floating tensors get (float32 unless changed)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the dtype for new floating tensors (float32 or float64, like PyTorch)."""
+    global _default_dtype
+    d = as_dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {d}")
+    _default_dtype = d
+
+
+def as_dtype(dtype) -> np.dtype:
+    """Normalise a dtype given as a NumPy dtype, a Python type or a name."""
+    if isinstance(dtype, np.dtype):
+        return dtype
+    if isinstance(dtype, str):
+        try:
+            return _BY_NAME[dtype.replace("torch.", "")]
+        except KeyError:
+            raise TypeError(f"unknown dtype {dtype!r}; valid: {sorted(_BY_NAME)}") from None
+    if dtype is bool:
+        return bool_
+    if dtype is builtins.int:
+        return int64
+    if dtype is builtins.float:
+        return _default_dtype
+    name = getattr(dtype, "__module__", "")
+    if name.startswith("torch"):
+        return as_dtype(str(dtype))
+    return np.dtype(dtype)
+
+
+def is_floating(dtype: np.dtype) -> bool:
+    return dtype.kind == "f"
+
+
+def _category(dtype: np.dtype) -> int:
+    return 0 if dtype.kind == "b" else (2 if dtype.kind == "f" else 1)
+
+
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+    """PyTorch's promotion of two tensor dtypes (no NumPy float64 widening)."""
+    if a is b or a == b:
+        return a
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def scalar_result_dtype(tensor_dtype: np.dtype, scalar) -> np.dtype:
+    """Result dtype of ``tensor op python_scalar``: the scalar only raises the category."""
+    if isinstance(scalar, bool):
+        return tensor_dtype
+    if isinstance(scalar, builtins.int):
+        return int64 if tensor_dtype.kind == "b" else tensor_dtype
+    if isinstance(scalar, (builtins.float, np.floating)):
+        return tensor_dtype if tensor_dtype.kind == "f" else _default_dtype
+    return tensor_dtype

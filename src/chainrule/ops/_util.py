@@ -1,0 +1,106 @@
+"""Helpers shared by the op files: argument coercion and dtype promotion."""
+from __future__ import annotations
+
+from numbers import Number
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+
+SCALARS = (int, float, bool, np.number, np.bool_)
+
+
+def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
+    """Wrap arrays / Python data as a constant Tensor (Tensors pass through)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray) or get_array_module(x) is not np:
+        return Tensor._make(x, False, None, 0)
+    if like is not None and isinstance(x, SCALARS):
+        dt = _dt.scalar_result_dtype(like.dtype, x)
+        xp = get_array_module(like.data)
+        return Tensor._make(xp.asarray(x, dtype=dt), False, None, 0)
+    return Tensor(x)
+
+
+def _device_check(op: str, a: Tensor, b: Tensor) -> None:
+    if get_array_module(a.data) is not get_array_module(b.data):
+        raise RuntimeError(
+            f"{op}: expected all tensors on the same device, got {a.device} and {b.device}; "
+            "move one with .to(device)"
+        )
+
+
+def promote(op: str, a: Any, b: Any):
+    """Bring two operands to PyTorch's common dtype; Python scalars stay scalars.
+
+    Returns (a, b) where each is a Tensor or a Python scalar and at least one is a Tensor.
+    """
+    from .unary import cast
+
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if ta and tb:
+        da, db = a.data.dtype, b.data.dtype
+        if da is not db and da != db:
+            _device_check(op, a, b)
+            if a.data.ndim == 0 and b.data.ndim > 0 and _dt._category(da) <= _dt._category(db):
+                target = db
+            elif b.data.ndim == 0 and a.data.ndim > 0 and _dt._category(db) <= _dt._category(da):
+                target = da
+            else:
+                target = _dt.promote_types(da, db)
+            if da != target:
+                a = cast(a, target)
+            if db != target:
+                b = cast(b, target)
+        elif type(a.data) is not type(b.data):
+            _device_check(op, a, b)
+        return a, b
+    if ta:
+        if isinstance(b, SCALARS):
+            target = _dt.scalar_result_dtype(a.data.dtype, b)
+            if target != a.data.dtype:
+                a = cast(a, target)
+            return a, b
+        return promote(op, a, as_tensor(b))
+    if tb:
+        if isinstance(a, SCALARS):
+            target = _dt.scalar_result_dtype(b.data.dtype, a)
+            if target != b.data.dtype:
+                b = cast(b, target)
+            return a, b
+        return promote(op, as_tensor(a), b)
+    return promote(op, as_tensor(a), b)
+
+
+def norm_dim(dim: Any, ndim: int, op: str) -> tuple | None:
+    """Normalise a ``dim`` argument (None, int or sequence) to a sorted tuple of axes."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        d = int(d)
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(
+                f"{op}: dimension {d} is out of range for a tensor with {ndim} dims "
+                f"(valid: {-max(ndim, 1)} to {max(ndim, 1) - 1})"
+            )
+        out.append(d % max(ndim, 1))
+    return tuple(sorted(set(out)))
+
+
+def is_number(x: Any) -> bool:
+    return isinstance(x, Number) or isinstance(x, (np.number, np.bool_))
+
+
+def tsum(*terms):
+    """Sum of tangent arrays, skipping None (zero) entries; None if all are zero."""
+    out = None
+    for t in terms:
+        if t is not None:
+            out = t if out is None else out + t
+    return out

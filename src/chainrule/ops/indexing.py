@@ -1,0 +1,306 @@
+"""Indexing: ``x[idx]``, gather/scatter, index_select, masked_fill, one_hot.
+
+The gradient of reading ``x[idx]`` is a scatter-*add* into zeros, so an element read
+several times (repeated integer indices) receives the sum of its gradients.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import as_tensor, norm_dim
+
+
+def _convert_index(idx: Any) -> Any:
+    """Tensors and lists inside an index become arrays (bool lists stay masks)."""
+    if isinstance(idx, tuple):
+        return tuple(_convert_index(i) for i in idx)
+    if isinstance(idx, Tensor):
+        return idx.data
+    if isinstance(idx, list):
+        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
+    return idx
+
+
+def _has_advanced_int(idx: Any) -> bool:
+    items = idx if isinstance(idx, tuple) else (idx,)
+    for i in items:
+        if hasattr(i, "dtype") and getattr(i, "ndim", 0) >= 0 and i.dtype.kind in "iu":
+            return True
+    return False
+
+
+class GetItem(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, idx):
+        ctx.in_shape, ctx.idx = x.shape, idx
+        return x[idx]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return IndexAdd.apply(grad, ctx.in_shape, ctx.idx), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return t[ctx.idx]
+
+
+class IndexAdd(Function):
+    """zeros(shape) with ``grad`` scatter-added at ``idx`` (backward of GetItem)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, shape, idx):
+        ctx.idx = idx
+        xp = get_array_module(g)
+        out = xp.zeros(shape, dtype=g.dtype)
+        if _has_advanced_int(idx):
+            if xp is np:
+                np.add.at(out, idx, g)
+            else:  # pragma: no cover - cupy
+                import cupyx  # type: ignore
+
+                cupyx.scatter_add(out, idx, g)
+        else:
+            out[idx] = g
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return GetItem.apply(grad, ctx.idx), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return IndexAdd.forward(ctx, t, ctx.primals[1], ctx.idx)
+
+
+def getitem(x: Tensor, idx: Any) -> Tensor:
+    idx = _convert_index(idx)
+    try:
+        return GetItem.apply(x, idx)
+    except IndexError as err:
+        raise IndexError(f"index: {err} (tensor of shape {x.shape})") from None
+
+
+def setitem(x: Tensor, idx: Any, value: Any) -> None:
+    """``x[idx] = value`` for tensors without grad history (use where/masked_fill otherwise)."""
+    from ..autograd import grad_mode
+
+    if grad_mode.is_grad_enabled() and (
+        x.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+    ):
+        raise RuntimeError(
+            "setitem: in-place assignment into a tensor that requires grad (or with a value "
+            "that requires grad) is not recorded; use an out-of-place op such as cr.where or "
+            "masked_fill, or wrap the assignment in `with cr.no_grad():`"
+        )
+    idx = _convert_index(idx)
+    v = value.data if isinstance(value, Tensor) else value
+    x.data[idx] = v
+    x._vc[0] += 1
+
+
+def _full_index(index, dim: int):
+    """Index tuple addressing ``index`` along ``dim`` and every position elsewhere."""
+    xp = get_array_module(index)
+    grids = list(xp.ogrid[tuple(slice(0, s) for s in index.shape)])
+    grids[dim] = index
+    return tuple(grids)
+
+
+class Gather(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.in_shape, ctx.dim, ctx.index = x.shape, dim, index
+        return get_array_module(x).take_along_axis(x, index, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ScatterAdd.apply(
+            Tensor._make(get_array_module(grad.data).zeros(ctx.in_shape, grad.dtype),
+                         False, None, 0),
+            ctx.dim, ctx.index, grad), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return get_array_module(t).take_along_axis(t, ctx.index, axis=ctx.dim)
+
+
+class ScatterAdd(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim, ctx.index = dim, index
+        out = x.copy()
+        xp = get_array_module(x)
+        full = _full_index(index, dim)
+        if xp is np:
+            np.add.at(out, full, src[tuple(slice(0, s) for s in index.shape)])
+        else:  # pragma: no cover
+            import cupyx  # type: ignore
+
+            cupyx.scatter_add(out, full, src[tuple(slice(0, s) for s in index.shape)])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None, None, gather(grad, ctx.dim, ctx.index)
+
+    @staticmethod
+    def jvp(ctx, tx, _dim, _index, ts):
+        xp = get_array_module(ctx.out)
+        tx = xp.zeros(ctx.out.shape, ctx.out.dtype) if tx is None else tx
+        if ts is None:
+            return tx
+        return ScatterAdd.forward(ctx, tx, ctx.dim, ctx.index, ts)
+
+
+class Scatter(Function):
+    """out = x with src written at index along dim; x's gradient is zero where overwritten."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim, ctx.index = dim, index
+        out = x.copy()
+        full = _full_index(index, dim)
+        if isinstance(src, (int, float, bool)):
+            out[full] = src
+        else:
+            out[full] = src[tuple(slice(0, s) for s in index.shape)]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = get_array_module(grad.data)
+        mask = xp.ones(grad.shape, dtype=grad.dtype)
+        mask[_full_index(ctx.index, ctx.dim)] = 0
+        gx = grad * Tensor._make(mask, False, None, 0)
+        gs = gather(grad, ctx.dim, ctx.index) if ctx.needs_input_grad[3] else None
+        return gx, None, None, gs
+
+    @staticmethod
+    def jvp(ctx, tx, _dim, _index, ts):
+        xp = get_array_module(ctx.out)
+        tx = xp.zeros(ctx.out.shape, ctx.out.dtype) if tx is None else tx
+        if ts is None:
+            ts = 0.0
+        return Scatter.forward(ctx, tx, ctx.dim, ctx.index, ts)
+
+
+def _index_arg(op: str, x: Tensor, dim: int, index: Any):
+    idx = as_tensor(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got dtype {idx.dtype}")
+    if idx.ndim != x.ndim:
+        raise ValueError(f"{op}: index must have as many dims as the input; got index shape "
+                         f"{idx.shape} for input shape {x.shape}")
+    d = norm_dim(dim, x.ndim, op)[0]
+    if idx.data.size and (idx.data.min() < -x.shape[d] or idx.data.max() >= x.shape[d]):
+        raise IndexError(f"{op}: index out of range for dimension {d} of size {x.shape[d]} "
+                         f"(index values span {int(idx.data.min())}..{int(idx.data.max())})")
+    return d, idx.data % x.shape[d] if (idx.data < 0).any() else idx.data
+
+
+def gather(x: Tensor, dim: int, index: Any) -> Tensor:
+    """out[i][j] = x[i][index[i][j]] (for dim=1), as torch.gather."""
+    d, idx = _index_arg("gather", x, dim, index)
+    return Gather.apply(x, d, idx)
+
+
+def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    if dim is None:
+        return getitem(x.reshape(-1), as_tensor(indices).reshape(-1))
+    idx = as_tensor(indices)
+    d = norm_dim(dim, x.ndim, "take_along_dim")[0]
+    shape = list(np.broadcast_shapes(tuple(s if i != d else 1 for i, s in enumerate(x.shape)),
+                                     tuple(s if i != d else 1 for i, s in enumerate(idx.shape))))
+    xs = list(shape)
+    xs[d] = x.shape[d]
+    ish = list(shape)
+    ish[d] = idx.shape[d]
+    xb = x.expand(*xs) if tuple(xs) != x.shape else x
+    ib = get_array_module(idx.data).broadcast_to(idx.data, ish)
+    return gather(xb, d, Tensor._make(ib, False, None, 0))
+
+
+def scatter(x: Tensor, dim: int, index: Any, src: Any = None, value: Any = None,
+            reduce: str | None = None) -> Tensor:
+    """Out-of-place torch.scatter: write ``src`` (or ``value``) into a copy of ``x``."""
+    if reduce == "add":
+        return scatter_add(x, dim, index, src)
+    if reduce is not None:
+        raise ValueError(f"scatter: reduce must be None or 'add', got {reduce!r}")
+    d, idx = _index_arg("scatter", x, dim, index)
+    s = value if src is None else src
+    if s is None:
+        raise ValueError("scatter: give src (a tensor) or value (a number)")
+    if isinstance(s, (int, float, bool)):
+        return Scatter.apply(x, d, idx, s)
+    return Scatter.apply(x, d, idx, as_tensor(s).to(x.dtype))
+
+
+def scatter_add(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    d, idx = _index_arg("scatter_add", x, dim, index)
+    return ScatterAdd.apply(x, d, idx, as_tensor(src).to(x.dtype))
+
+
+def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+    d = norm_dim(dim, x.ndim, "index_select")[0]
+    idx = as_tensor(index)
+    if idx.ndim != 1 or idx.dtype.kind not in "iu":
+        raise ValueError(f"index_select: index must be a 1-d integer tensor, got shape "
+                         f"{idx.shape} and dtype {idx.dtype}")
+    return getitem(x, (slice(None),) * d + (idx.data,))
+
+
+def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    from .binary import where
+
+    m = as_tensor(mask)
+    if m.dtype.kind != "b":
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+    v = value.item() if isinstance(value, Tensor) and value.numel() == 1 and \
+        not value.requires_grad else value
+    return where(m, v, x)
+
+
+def masked_select(x: Tensor, mask: Any) -> Tensor:
+    m = as_tensor(mask)
+    xb = np.broadcast_shapes(x.shape, m.shape)
+    return getitem(x.expand(*xb) if x.shape != xb else x,
+                   get_array_module(m.data).broadcast_to(m.data, xb))
+
+
+def one_hot(index: Any, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding with a new last dimension of size ``num_classes``."""
+    idx = as_tensor(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expects an integer tensor of class indices, got {idx.dtype}")
+    xp = get_array_module(idx.data)
+    if num_classes < 0:
+        num_classes = int(idx.data.max()) + 1 if idx.data.size else 0
+    if idx.data.size and (idx.data.min() < 0 or idx.data.max() >= num_classes):
+        raise ValueError(f"one_hot: class values must lie in [0, {num_classes}), got "
+                         f"{int(idx.data.min())}..{int(idx.data.max())}")
+    out = (idx.data[..., None] == xp.arange(num_classes)).astype(np.int64)
+    return Tensor._make(out, False, None, 0)
+
+
+def nonzero(x: Tensor, as_tuple: bool = False):
+    xp = get_array_module(x.data)
+    nz = xp.nonzero(x.data)
+    if as_tuple:
+        return tuple(Tensor._make(i, False, None, 0) for i in nz)
+    return Tensor._make(xp.stack(nz, axis=1), False, None, 0)

@@ -1,0 +1,83 @@
+"""In-place variants (``add_``, ``mul_``, ``zero_``, ...) with PyTorch's safety rules.
+
+An in-place op bumps the tensor's version counter, so a backward that needs the old
+value raises instead of silently using the new one. In-place ops on a leaf that
+requires grad raise (they would lose the gradient's meaning); on a non-leaf they are
+recorded: the tensor is rebased onto the new node.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..autograd import grad_mode
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+
+
+def _check_leaf(x: Tensor, name: str) -> None:
+    if x.requires_grad and x.grad_fn is None and grad_mode.is_grad_enabled():
+        raise RuntimeError(
+            f"{name}: a leaf tensor that requires grad is being used in an in-place "
+            "operation; wrap it in `with cr.no_grad():` (e.g. for a manual parameter update) "
+            "or use the out-of-place form"
+        )
+
+
+def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any) -> Tensor:
+    """Compute ``fn(x, *args)`` and write the result into ``x``."""
+    _check_leaf(x, name)
+    record = grad_mode.is_grad_enabled() and (
+        x.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
+    )
+    if record:
+        out = fn(x, *args, **kwargs)
+    else:
+        with grad_mode.no_grad():
+            out = fn(x, *args, **kwargs)
+    xp = get_array_module(x.data)
+    if out.data.dtype != x.data.dtype and not xp.can_cast(out.data.dtype, x.data.dtype,
+                                                          casting="same_kind"):
+        raise TypeError(f"{name}: result type {out.dtype} can't be cast to the tensor's dtype "
+                        f"{x.dtype} in place")
+    if out.data.shape != x.data.shape:
+        raise ValueError(f"{name}: the result shape {out.shape} does not match the in-place "
+                         f"tensor's shape {x.shape} (in-place ops cannot broadcast the target)")
+    xp.copyto(x.data, out.data, casting="unsafe")
+    x._vc[0] += 1
+    if record:
+        x.grad_fn = out.grad_fn
+        x._output_nr = out._output_nr
+        x.requires_grad = out.requires_grad
+    return x
+
+
+def zero_(x: Tensor) -> Tensor:
+    return fill_(x, 0)
+
+
+def fill_(x: Tensor, value: Any) -> Tensor:
+    _check_leaf(x, "fill_")
+    if x.requires_grad and grad_mode.is_grad_enabled():
+        return apply_inplace(x, "fill_", lambda t, v: t * 0 + v, value)
+    x.data[...] = value.item() if isinstance(value, Tensor) else value
+    x._vc[0] += 1
+    return x
+
+
+def copy_(x: Tensor, src: Any) -> Tensor:
+    from ._util import as_tensor
+    from .shape import broadcast_to
+
+    src = as_tensor(src)
+    return apply_inplace(x, "copy_",
+                         lambda t, s: broadcast_to(s.to(t.dtype).to(t.device), t.shape) + t * 0,
+                         src)
+
+
+def make_inplace(name: str, fn: Callable) -> Callable:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return apply_inplace(self, name, fn, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place version of ``{fn.__name__}`` (bumps the version counter)."
+    return method

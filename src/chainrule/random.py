@@ -1,0 +1,75 @@
+"""Random number generation: a seeded default generator and ``cr.Generator`` objects.
+
+``cr.manual_seed(s)`` makes everything that draws from the default generator
+(``rand``, ``randn``, weight init, dropout, DataLoader shuffling) reproducible. Generator
+state is a JSON-friendly dict, so training checkpoints can store it without pickle.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Generator:
+    """A random stream (NumPy PCG64 underneath), like ``torch.Generator``."""
+
+    def __init__(self, device: Any = "cpu"):
+        self._seed = int(np.random.SeedSequence().entropy % (2**63))
+        self.np = np.random.Generator(np.random.PCG64(self._seed))
+
+    def manual_seed(self, seed: int) -> "Generator":
+        self._seed = int(seed)
+        self.np = np.random.Generator(np.random.PCG64(self._seed))
+        return self
+
+    def seed(self) -> int:
+        self.manual_seed(int(np.random.SeedSequence().entropy % (2**63)))
+        return self._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> dict:
+        """The generator's state as plain ints and strings (JSON-serialisable)."""
+        st = self.np.bit_generator.state
+        return {"bit_generator": st["bit_generator"],
+                "state": {k: int(v) for k, v in st["state"].items()},
+                "has_uint32": int(st["has_uint32"]), "uinteger": int(st["uinteger"]),
+                "seed": self._seed}
+
+    def set_state(self, state: dict) -> None:
+        st = dict(state)
+        self._seed = int(st.pop("seed", self._seed))
+        self.np.bit_generator.state = st
+
+
+default_generator = Generator()
+default_generator.manual_seed(0x5EED)
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generator (and NumPy's legacy global one, for user code)."""
+    np.random.seed(int(seed) % (2**32))
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> dict:
+    return default_generator.get_state()
+
+
+def set_rng_state(state: dict) -> None:
+    default_generator.set_state(state)
+
+
+def gen(generator: Generator | None) -> np.random.Generator:
+    """The NumPy generator to draw from."""
+    return (generator or default_generator).np
