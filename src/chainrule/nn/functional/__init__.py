@@ -1,0 +1,15 @@
+"""``cr.nn.functional`` (imported as F): stateless versions of the layers.
+
+Each family lives in its own file; this package only re-exports them.
+"""
+from ...ops.softmax import log_softmax, softmax  # noqa: F401
+from ...ops.unary import relu, sigmoid, softplus, tanh  # noqa: F401
+from ...ops.shape import pad  # noqa: F401
+from ...ops.indexing import one_hot  # noqa: F401
+from .activation import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403

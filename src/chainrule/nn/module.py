@@ -1,0 +1,457 @@
+"""``Module``: the base class of every layer and model.
+
+Assigning a :class:`Parameter`, a Module or a registered buffer to an attribute records
+it (PyTorch's ``__setattr__`` registration), so ``parameters()``, ``state_dict()``,
+``train()/eval()``, ``to()`` and hooks reach the whole tree without hand-written lists.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor, _RemovableHandle
+from .parameter import Buffer, Parameter
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Module:
+    """Base class for layers and models: subclass it and implement ``forward``."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        d = self.__dict__
+        d["_parameters"] = OrderedDict()
+        d["_buffers"] = OrderedDict()
+        d["_non_persistent"] = set()
+        d["_modules"] = OrderedDict()
+        d["_forward_hooks"] = []
+        d["_forward_pre_hooks"] = []
+        d["_backward_hooks"] = []
+        d["training"] = True
+
+    # ------------------------------------------------------------ registration
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() call; call "
+                "super().__init__() first in your module's __init__"
+            )
+        params, mods, bufs = d["_parameters"], d["_modules"], d["_buffers"]
+        if isinstance(value, Parameter):
+            self._drop(name)
+            params[name] = value
+        elif isinstance(value, Module):
+            self._drop(name)
+            mods[name] = value
+        elif isinstance(value, Buffer):
+            self._drop(name)
+            bufs[name] = Tensor._make(value.data, False, None, 0)
+            if not value.persistent:
+                d["_non_persistent"].add(name)
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
+                                "(nn.Parameter or None expected)")
+            params[name] = None
+        elif name in mods:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module "
+                                f"{name!r} (nn.Module or None expected)")
+            mods[name] = None
+        elif name in bufs:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
+                                "(Tensor or None expected)")
+            bufs[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _drop(self, name: str) -> None:
+        d = self.__dict__
+        d.pop(name, None)
+        for key in ("_parameters", "_modules", "_buffers"):
+            d[key].pop(name, None)
+        d["_non_persistent"].discard(name)
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        for key in ("_parameters", "_buffers", "_modules"):
+            store = d.get(key)
+            if store is not None and name in store:
+                return store[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        d = self.__dict__
+        for key in ("_parameters", "_buffers", "_modules"):
+            if name in d[key]:
+                del d[key][name]
+                d["_non_persistent"].discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
+                      | set(self._modules))
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, "
+                            f"got {type(param).__name__}")
+        self._drop(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register state that is saved in ``state_dict`` but not trained (e.g. running mean)."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
+                            f"{type(tensor).__name__}")
+        self._drop(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+
+    def add_module(self, name: str, module: "Module | None") -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module, got "
+                            f"{type(module).__name__}")
+        if "." in name or name == "":
+            raise KeyError(f"add_module: invalid module name {name!r}")
+        self._drop(name)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> "Module":
+        mod = self
+        for part in target.split(".") if target else []:
+            if part not in mod._modules:
+                raise AttributeError(f"{type(mod).__name__} has no submodule {part!r}")
+            mod = mod._modules[part]
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{type(mod).__name__} has no parameter {name!r}")
+        return mod._parameters[name]
+
+    # ------------------------------------------------------------ traversal
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+        stack = [(prefix, self)]
+        seen = memo if memo is not None else set()
+        while stack:
+            name, mod = stack.pop()
+            if remove_duplicate:
+                if id(mod) in seen:
+                    continue
+                seen.add(id(mod))
+            yield name, mod
+            kids = [(f"{name}.{k}" if name else k, m) for k, m in mod._modules.items()
+                    if m is not None]
+            stack.extend(reversed(kids))
+
+    def modules(self) -> Iterator["Module"]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self) -> Iterator["Module"]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, store: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        seen = set()
+        for mod_name, mod in mods:
+            for k, v in getattr(mod, store).items():
+                if v is None or (remove_duplicate and id(v) in seen):
+                    continue
+                seen.add(id(v))
+                yield (f"{mod_name}.{k}" if mod_name else k), v
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """Total number of parameter elements (shared parameters counted once)."""
+        return int(sum(p.numel() for p in self.parameters()
+                       if p.requires_grad or not trainable_only))
+
+    # ------------------------------------------------------------ modes and state
+    def train(self, mode: bool = True) -> "Module":
+        if not isinstance(mode, bool):
+            raise ValueError("train(): mode is expected to be a bool")
+        for m in self.modules():
+            m.__dict__["training"] = mode
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if p.grad is not None:
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call ``fn`` on every submodule (children first) and on self, e.g. for init."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def _apply_to_tensors(self, fn: Callable[[Tensor], Any]) -> "Module":
+        for m in self.modules():
+            for store in (m._parameters, m._buffers):
+                for k, v in store.items():
+                    if v is None:
+                        continue
+                    new = fn(v)
+                    v.data = new
+                    if isinstance(v, Parameter) and v.grad is not None:
+                        v.grad.data = fn(v.grad)
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """Move/cast parameters and buffers in place (dtype casts floating tensors only)."""
+        from .. import dtypes
+        from ..backend import Device, to_device
+
+        dtype, device = kwargs.get("dtype"), kwargs.get("device")
+        for a in args:
+            if isinstance(a, Device) or (isinstance(a, str) and a.split(":")[0] in
+                                         ("cpu", "cuda")):
+                device = a
+            else:
+                dtype = a
+        dtype = dtypes.as_dtype(dtype) if dtype is not None else None
+
+        def convert(t: Tensor):
+            arr = t.data
+            if device is not None:
+                arr = to_device(arr, device)
+            if dtype is not None and arr.dtype.kind == "f":
+                arr = arr.astype(dtype, copy=False)
+            return arr
+
+        return self._apply_to_tensors(convert)
+
+    def float(self) -> "Module":
+        return self.to(np.float32)
+
+    def double(self) -> "Module":
+        return self.to(np.float64)
+
+    def half(self) -> "Module":
+        return self.to(np.float16)
+
+    def cpu(self) -> "Module":
+        return self.to("cpu")
+
+    def cuda(self, device: int | None = None) -> "Module":
+        return self.to(f"cuda:{device or 0}")
+
+    def state_dict(self, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+        """Parameters and persistent buffers by dotted name (detached unless keep_vars)."""
+        out = OrderedDict() if destination is None else destination
+        for mod_name, mod in self.named_modules(prefix=prefix.rstrip(".")):
+            base = f"{mod_name}." if mod_name else ""
+            for k, p in mod._parameters.items():
+                if p is not None:
+                    out[base + k] = p if keep_vars else p.detach()
+            for k, b in mod._buffers.items():
+                if b is not None and k not in mod._non_persistent:
+                    out[base + k] = b if keep_vars else b.detach()
+        return out
+
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy values into parameters and buffers; report or raise on key mismatches."""
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors = []
+        for k, target in own.items():
+            if k not in state_dict:
+                continue
+            src = state_dict[k]
+            arr = src.data if isinstance(src, Tensor) else np.asarray(src)
+            if tuple(arr.shape) != tuple(target.shape):
+                errors.append(f"size mismatch for {k}: copying a param with shape "
+                              f"{tuple(arr.shape)}, the shape in the current model is "
+                              f"{tuple(target.shape)}")
+        if strict and (missing or unexpected):
+            if missing:
+                errors.append("Missing key(s) in state_dict: " + ", ".join(map(repr, missing)))
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: " +
+                              ", ".join(map(repr, unexpected)))
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        from ..backend import get_array_module, to_device
+
+        for k, target in own.items():
+            if k in state_dict:
+                src = state_dict[k]
+                arr = src.data if isinstance(src, Tensor) else np.asarray(src)
+                arr = to_device(arr, target.device)
+                xp = get_array_module(target.data)
+                xp.copyto(target.data, arr.astype(target.dtype, copy=False))
+                target._vc[0] += 1
+        return IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------ calling and hooks
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        d = self.__dict__
+        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]):
+            return self.forward(*args, **kwargs)
+        for hook in list(d["_forward_pre_hooks"]):
+            res = hook(self, args)
+            if res is not None:
+                args = res if isinstance(res, tuple) else (res,)
+        state = None
+        if d["_backward_hooks"]:
+            state = {"grad_output": None}
+            args = _wrap_inputs(self, args, state)
+        out = self.forward(*args, **kwargs)
+        for hook in list(d["_forward_hooks"]):
+            res = hook(self, args, out)
+            if res is not None:
+                out = res
+        if state is not None:
+            out = _wrap_outputs(self, out, state)
+        return out
+
+    def register_forward_pre_hook(self, hook: Callable) -> _RemovableHandle:
+        """``hook(module, args)`` runs before forward; may return replacement args."""
+        self._forward_pre_hooks.append(hook)
+        return _RemovableHandle(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook: Callable) -> _RemovableHandle:
+        """``hook(module, args, output)`` runs after forward; may return a new output."""
+        self._forward_hooks.append(hook)
+        return _RemovableHandle(self._forward_hooks, hook)
+
+    def register_full_backward_hook(self, hook: Callable) -> _RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
+        the module's inputs are computed; may return a replacement ``grad_input`` tuple."""
+        self._backward_hooks.append(hook)
+        return _RemovableHandle(self._backward_hooks, hook)
+
+    # ------------------------------------------------------------ printing
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        extra = self.extra_repr()
+        for name, m in self._modules.items():
+            body = repr(m).replace("\n", "\n  ")
+            lines.append(f"({name}): {body}")
+        head = f"{type(self).__name__}("
+        if not lines:
+            return head + extra + ")"
+        inner = ([extra] if extra else []) + lines
+        return head + "\n  " + "\n  ".join(inner) + "\n)"
+
+
+class _BackwardHookInput(Function):
+    """Identity on a module's inputs; its backward sees grad_input and calls the hooks."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, *xs, module, state):
+        ctx.module, ctx.state = module, state
+        return tuple(xs) if len(xs) > 1 else xs[0]
+
+    @staticmethod
+    def backward(ctx, *grads):
+        grads = tuple(grads)
+        for hook in list(ctx.module._backward_hooks):
+            res = hook(ctx.module, grads, ctx.state["grad_output"])
+            if res is not None:
+                grads = tuple(res)
+        return grads
+
+
+class _BackwardHookOutput(Function):
+    """Identity on a module's outputs; its backward records grad_output."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, *ys, module, state, inputs_require_grad):
+        ctx.module, ctx.state, ctx.inputs_rg = module, state, inputs_require_grad
+        return tuple(ys) if len(ys) > 1 else ys[0]
+
+    @staticmethod
+    def backward(ctx, *grads):
+        ctx.state["grad_output"] = tuple(grads)
+        if not ctx.inputs_rg:  # no input needs a gradient: call the hooks now
+            for hook in list(ctx.module._backward_hooks):
+                hook(ctx.module, (None,), tuple(grads))
+        return grads
+
+
+def _wrap_inputs(module: Module, args: tuple, state: dict) -> tuple:
+    idx = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+    state["inputs_rg"] = bool(idx)
+    if not idx:
+        return args
+    wrapped = _BackwardHookInput.apply(*[args[i] for i in idx], module=module, state=state)
+    wrapped = wrapped if isinstance(wrapped, tuple) else (wrapped,)
+    args = list(args)
+    for i, w in zip(idx, wrapped):
+        args[i] = w
+    return tuple(args)
+
+
+def _wrap_outputs(module: Module, out: Any, state: dict) -> Any:
+    outs = out if isinstance(out, tuple) else (out,)
+    if not any(isinstance(o, Tensor) and o.requires_grad for o in outs):
+        return out
+    wrapped = _BackwardHookOutput.apply(*outs, module=module, state=state,
+                                        inputs_require_grad=state["inputs_rg"])
+    return wrapped

@@ -1,0 +1,46 @@
+"""``Parameter``: a tensor that a Module registers as trainable when assigned to it."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from .. import dtypes as _dt
+
+
+class Parameter(Tensor):
+    """A leaf tensor with ``requires_grad=True`` that ``Module.__setattr__`` registers.
+
+    ``Parameter(t)`` shares ``t``'s memory, like PyTorch.
+    """
+
+    def __init__(self, data: Any = None, requires_grad: bool = True):
+        if data is None:
+            arr = np.empty((0,), _dt.get_default_dtype())
+        elif isinstance(data, Tensor):
+            arr = data.data
+        else:
+            arr = Tensor(data).data
+        self.data = arr
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vc = [0]
+        self._hooks = None
+        self._fw_tangent = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Buffer(Tensor):
+    """Marker type for ``Module`` buffers assigned by attribute (``self.x = nn.Buffer(t)``)."""
+
+    def __init__(self, data: Any, persistent: bool = True):
+        Tensor.__init__(self, 0.0)
+        self.data = data.data if isinstance(data, Tensor) else Tensor(data).data
+        self.persistent = persistent
