@@ -1,0 +1,16 @@
+"""Shared test set-up: every test starts from the same seed and default dtype."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+@pytest.fixture(autouse=True)
+def _reset_state():
+    cr.manual_seed(0)
+    np.random.seed(0)
+    prev = cr.get_default_dtype()
+    prev_grad = cr.is_grad_enabled()
+    yield
+    cr.set_default_dtype(prev)
+    cr.set_grad_enabled(prev_grad)
