@@ -136,7 +136,9 @@ class Node:
 
 
 def _as_tensor(v):
-    if v is None or isinstance(v, (int, float, bool, complex)):
+    if isinstance(v, _np.generic):  # a NumPy scalar (ufuncs on 0-d arrays return these)
+        v = _np.asarray(v)
+    elif v is None or isinstance(v, (int, float, bool, complex)):
         return v  # Python scalars stay scalars (weak dtype promotion)
     from .tensor import Tensor
 
@@ -201,6 +203,7 @@ class Function:
             finally:
                 _GRAD[0] = prev
         multi = type(out) is tuple
+        raw_outs = out if multi else (out,)
         if multi:
             outs = tuple(_array(o) for o in out)
         else:
@@ -216,7 +219,7 @@ class Function:
             for r in results:
                 r._vc = args[0]._vc
         if record:
-            _link(ctx, cls, args, outs, results, multi)
+            _link(ctx, cls, args, outs, results, multi, raw_outs)
         if forward_ad:
             _forward_tangents(ctx, cls, args, outs, results, kwargs)
         return tuple(results) if multi else results[0]
@@ -233,7 +236,8 @@ def _array(o: Any) -> Any:
     return o
 
 
-def _link(ctx: Node, cls: type, args: tuple, outs: tuple, results: list, multi: bool) -> None:
+def _link(ctx: Node, cls: type, args: tuple, outs: tuple, results: list, multi: bool,
+          raw_outs: tuple) -> None:
     """Record graph edges, input metadata and saved-value bookkeeping on ``ctx``."""
     from .tensor import Tensor
 
@@ -259,13 +263,13 @@ def _link(ctx: Node, cls: type, args: tuple, outs: tuple, results: list, multi: 
     if saved:
         entries = []
         for s in saved:
-            entries.append(_saved_entry(s, args, outs, results))
+            entries.append(_saved_entry(s, args, outs, results, raw_outs))
         ctx._saved_entries = tuple(entries)
     if ANOMALY[0]:
         ctx._trace = traceback.extract_stack()[:-3]
 
 
-def _saved_entry(s: Any, args: tuple, outs: tuple, results: list):
+def _saved_entry(s: Any, args: tuple, outs: tuple, results: list, raw_outs: tuple):
     from .tensor import Tensor
 
     if s is None:
@@ -275,9 +279,11 @@ def _saved_entry(s: Any, args: tuple, outs: tuple, results: list):
         if isinstance(a, Tensor) and (a is s or a.data is sd):
             return ("t", a, a._vc[0])
     for i, o in enumerate(outs):
-        if o is sd:
+        if o is sd or raw_outs[i] is sd:
             r = results[i]
             return ("o", i, o, r._vc, r._vc[0])
+    if isinstance(sd, _np.generic):
+        sd = _np.asarray(sd)
     return ("c", sd)
 
 

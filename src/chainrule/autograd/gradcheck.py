@@ -46,9 +46,9 @@ def numerical_jacobian(fn: Callable, inputs: Sequence, i: int, eps: float) -> li
         for j in range(flat.size):
             orig = flat[j].item()
             flat[j] = orig + eps
-            plus = [np.asarray(o.data, np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+            plus = [np.array(o.data, np.float64).reshape(-1) for o in _outputs(fn, inputs)]
             flat[j] = orig - eps
-            minus = [np.asarray(o.data, np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+            minus = [np.array(o.data, np.float64).reshape(-1) for o in _outputs(fn, inputs)]
             flat[j] = orig
             for k in range(len(outs)):
                 jac[k][:, j] = (plus[k] - minus[k]) / (2 * eps)
@@ -133,9 +133,10 @@ def gradgradcheck(fn: Callable, inputs: Any, grad_outputs: Any = None, eps: floa
 
     def first_grads(*args):
         xs, vs = args[:n], args[n:]
-        os = _outputs(fn, xs)
-        gs = autograd_grad(list(os), [xs[i] for i in idx], list(vs), create_graph=True,
-                           allow_unused=True)
+        with grad_mode.enable_grad():  # finite differences run under no_grad
+            os = _outputs(fn, xs)
+            gs = autograd_grad(list(os), [xs[i] for i in idx], list(vs), create_graph=True,
+                               allow_unused=True)
         return tuple(g if g is not None else (xs[i] * 0).sum() * 0 for g, i in zip(gs, idx))
 
     return gradcheck(first_grads, inputs + grad_outputs, eps, atol, rtol, raise_exception)

@@ -28,6 +28,8 @@ class MatMul(Function):
         a, b = ctx.saved_tensors
         needs = ctx.needs_input_grad
         a_vec, b_vec = a.ndim == 1, b.ndim == 1
+        if a_vec and b_vec:  # dot product: the gradient is a 0-d scale of the other vector
+            return (grad * b if needs[0] else None), (grad * a if needs[1] else None)
         a2 = unsqueeze(a, 0) if a_vec else a
         b2 = unsqueeze(b, -1) if b_vec else b
         g = grad

@@ -272,25 +272,29 @@ class Norm2(Function):
     def forward(ctx, x, axes, keepdim):
         xp = get_array_module(x)
         yk = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
-        ctx.save_for_backward(x, yk)
-        ctx.axes, ctx.keepdim = axes, keepdim
-        return yk if keepdim else yk.reshape([s for i, s in enumerate(yk.shape)
-                                              if not (axes is None or i in axes)])
+        y = yk if keepdim else yk.reshape([s for i, s in enumerate(yk.shape)
+                                           if not (axes is None or i in axes)])
+        # Save the *output* (not the keepdim temporary) so double backward sees y(x).
+        ctx.save_for_backward(x, y)
+        ctx.axes, ctx.keepdim, ctx.kshape = axes, keepdim, yk.shape
+        return y
 
     @staticmethod
     def backward(ctx, grad):
         from .binary import where
 
-        x, yk = ctx.saved_tensors
+        x, y = ctx.saved_tensors
+        yk = reshape(y, ctx.kshape)
         zero = Tensor._make(yk.data == 0, False, None, 0)
         safe = where(zero, 1.0, yk)
-        g = reshape(grad, yk.shape)
+        g = reshape(grad, ctx.kshape)
         return where(zero, 0.0, g / safe) * x, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
-        x, yk = ctx.saved_arrays
+        x = ctx.primals[0]
         xp = get_array_module(x)
+        yk = ctx.out.reshape(ctx.kshape)
         safe = xp.where(yk == 0, 1, yk)
         return (x * t / safe).sum(axis=ctx.axes, keepdims=ctx.keepdim)
 

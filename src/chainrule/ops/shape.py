@@ -347,8 +347,9 @@ class Flip(Function):
         return get_array_module(t).flip(t, axis=ctx.dims)
 
 
-def flip(x: Tensor, dims: Any) -> Tensor:
-    dims = norm_dim(dims, x.ndim, "flip")
+def flip(x: Tensor, *dims: Any) -> Tensor:
+    """Reverse the order of elements along ``dims`` (``flip(x, (0, 1))`` or ``x.flip(0, 1)``)."""
+    dims = norm_dim(dims[0] if len(dims) == 1 else dims, x.ndim, "flip")
     return Flip.apply(x, dims)
 
 

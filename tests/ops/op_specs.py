@@ -1,0 +1,287 @@
+"""The central table of differentiable op specs that drives tests/ops/test_ops.py.
+
+Each :class:`OpSpec` names an op, gives the chainrule callable and the PyTorch callable
+(both take the same positional tensors), the input shapes, a domain for the inputs (so
+log/sqrt get positive values and kinked ops stay away from their kinks) and the set of
+checks that apply:
+
+    fwd   forward values vs PyTorch
+    bwd   input gradients vs PyTorch for the same random upstream gradient
+    gc    gradcheck (finite differences, float64)
+    jvp   forward mode vs reverse mode: <J v, u> == <v, J^T u>
+    gg    gradgradcheck (double backward)
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+import chainrule as cr
+
+ALL = frozenset({"fwd", "bwd", "gc", "jvp", "gg"})
+NO_GG = ALL - {"gg"}
+NO_JVP = ALL - {"jvp"}
+
+
+@dataclass
+class OpSpec:
+    name: str
+    cr_fn: Callable
+    torch_fn: Callable
+    shapes: tuple  # one tuple of input shapes per case
+    domain: str = "real"  # real | positive | unit | nokink | distinct
+    checks: frozenset = ALL
+    id_suffix: str = ""
+    atol: float = 1e-8
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.name + self.id_suffix
+
+
+def make_inputs(spec: OpSpec, shapes: tuple, seed: int = 0) -> list:
+    """float64 NumPy arrays for ``shapes`` drawn to respect the spec's domain."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, s in enumerate(shapes):
+        n = int(np.prod(s))
+        if spec.domain == "positive":
+            a = rng.uniform(0.5, 2.0, s)
+        elif spec.domain == "unit":
+            a = rng.uniform(-0.8, 0.8, s)
+        elif spec.domain in ("nokink", "distinct"):
+            # distinct values with magnitude >= 0.2: no ties, no kinks at 0 / +-0.5 bounds
+            base = rng.permutation(n).astype(np.float64) + 1.0
+            sign = rng.choice([-1.0, 1.0], n)
+            a = (sign * (0.2 + base / (n + 1)) + 0.013 * i).reshape(s)
+        else:
+            a = rng.standard_normal(s)
+        out.append(np.asarray(a, dtype=np.float64))
+    return out
+
+
+# Fixed integer indices (constants captured by the callables).
+_IDX_REP = np.array([0, 2, 0, 1, 2, 2])
+_GATHER_IDX = np.array([[0, 2, 2, 1], [1, 1, 0, 3], [3, 0, 0, 0]])  # for (3, 4), dim=1
+_SCATTER_IDX = np.array([[0, 2], [1, 3], [3, 0]])  # for dim=1 of (3, 4), unique per row
+_MASK = np.array([[True, False, True, False], [False, False, True, True],
+                  [True, True, False, False]])
+_TAKE_IDX = np.array([[2], [0], [3]])
+
+B = ((3, 4), (3, 4))
+BCAST = (((2, 3, 4), (3, 1)), ((4,), (2, 1, 4)), ((), (3, 2)))
+
+
+def _t(a):
+    return torch.as_tensor(a)
+
+
+def _binary(name, cr_fn, th_fn, domain="real", checks=ALL):
+    return OpSpec(name, cr_fn, th_fn, (B,) + BCAST, domain, checks)
+
+
+def _unary(name, cr_fn, th_fn, domain="real", checks=ALL, shapes=(((3, 4),), ((),))):
+    return OpSpec(name, cr_fn, th_fn, shapes, domain, checks)
+
+
+SPECS: list = [
+    # ------------------------------------------------------------ arithmetic
+    _binary("add", lambda a, b: a + b, lambda a, b: a + b),
+    _binary("sub", lambda a, b: a - b, lambda a, b: a - b),
+    _binary("mul", lambda a, b: a * b, lambda a, b: a * b),
+    _binary("div", lambda a, b: a / b, lambda a, b: a / b, "positive"),
+    _binary("pow", lambda a, b: a ** b, lambda a, b: a ** b, "positive"),
+    _unary("pow_scalar", lambda a: a ** 3, lambda a: a ** 3),
+    _unary("pow_half", lambda a: a ** 0.5, lambda a: a ** 0.5, "positive"),
+    _unary("rpow", lambda a: 2.0 ** a, lambda a: 2.0 ** a),
+    _unary("rsub_scalar", lambda a: 1.5 - a, lambda a: 1.5 - a),
+    _unary("rdiv_scalar", lambda a: 2.0 / a, lambda a: 2.0 / a, "positive"),
+    _unary("neg", lambda a: -a, lambda a: -a),
+    _unary("abs", lambda a: a.abs(), lambda a: a.abs(), "nokink"),
+    # ------------------------------------------------------------- elementwise
+    _unary("exp", cr.exp, torch.exp),
+    _unary("log", cr.log, torch.log, "positive"),
+    _unary("log1p", cr.log1p, torch.log1p, "positive"),
+    _unary("expm1", cr.expm1, torch.expm1),
+    _unary("sqrt", cr.sqrt, torch.sqrt, "positive"),
+    _unary("rsqrt", cr.rsqrt, torch.rsqrt, "positive"),
+    _unary("sin", cr.sin, torch.sin),
+    _unary("cos", cr.cos, torch.cos),
+    _unary("tan", cr.tan, torch.tan, "unit"),
+    _unary("tanh", cr.tanh, torch.tanh),
+    _unary("sigmoid", cr.sigmoid, torch.sigmoid),
+    _unary("relu", cr.relu, torch.relu, "nokink"),
+    _unary("clamp", lambda a: a.clamp(-0.5, 0.5), lambda a: a.clamp(-0.5, 0.5), "nokink"),
+    _unary("clamp_min", lambda a: cr.clamp(a, min=0.1), lambda a: torch.clamp(a, min=0.1),
+           "nokink"),
+    _binary("maximum", cr.maximum, torch.maximum, "distinct"),
+    _binary("minimum", cr.minimum, torch.minimum, "distinct"),
+    OpSpec("where", lambda a, b: cr.where(cr.tensor(_MASK), a, b),
+           lambda a, b: torch.where(_t(_MASK), a, b), (B, ((3, 4), (4,)))),
+    _unary("reciprocal", cr.reciprocal, torch.reciprocal, "positive"),
+    _unary("square", cr.square, torch.square),
+    _unary("erf", cr.erf, torch.erf),
+    _unary("softplus", cr.softplus, torch.nn.functional.softplus),
+    _unary("softplus_beta", lambda a: cr.softplus(a, beta=2.0),
+           lambda a: torch.nn.functional.softplus(a, beta=2.0)),
+    # ------------------------------------------------------------- reductions
+    _unary("sum", lambda a: a.sum(), lambda a: a.sum(), shapes=(((3, 4),),)),
+    _unary("sum_dim", lambda a: a.sum(1), lambda a: a.sum(1), shapes=(((2, 3, 4),),)),
+    _unary("sum_dims_keep", lambda a: a.sum((0, 2), keepdim=True),
+           lambda a: a.sum((0, 2), keepdim=True), shapes=(((2, 3, 4),),)),
+    _unary("mean", lambda a: a.mean(), lambda a: a.mean(), shapes=(((3, 4),),)),
+    _unary("mean_dim", lambda a: a.mean(-1, keepdim=True), lambda a: a.mean(-1, keepdim=True),
+           shapes=(((2, 3, 4),),)),
+    _unary("prod", lambda a: a.prod(), lambda a: a.prod(), shapes=(((2, 3),),)),
+    _unary("prod_dim", lambda a: a.prod(1), lambda a: a.prod(1), shapes=(((2, 3, 2),),)),
+    _unary("max", lambda a: a.max(), lambda a: a.max(), "distinct", shapes=(((3, 4),),)),
+    _unary("min", lambda a: a.min(), lambda a: a.min(), "distinct", shapes=(((3, 4),),)),
+    _unary("max_dim", lambda a: a.max(1)[0], lambda a: a.max(1)[0], "distinct",
+           shapes=(((3, 4),),)),
+    _unary("min_dim_keep", lambda a: a.min(0, keepdim=True)[0],
+           lambda a: a.min(0, keepdim=True)[0], "distinct", shapes=(((3, 4),),)),
+    _unary("amax", lambda a: a.amax((0, 2)), lambda a: a.amax((0, 2)), "distinct",
+           shapes=(((2, 3, 4),),)),
+    _unary("amin", lambda a: a.amin(1, keepdim=True), lambda a: a.amin(1, keepdim=True),
+           "distinct", shapes=(((2, 3, 4),),)),
+    _unary("var", lambda a: a.var(), lambda a: a.var(), shapes=(((3, 4),),)),
+    _unary("var_dim", lambda a: a.var(1, keepdim=True), lambda a: a.var(1, keepdim=True),
+           shapes=(((3, 4),),)),
+    _unary("var_biased", lambda a: a.var(0, unbiased=False), lambda a: a.var(0, unbiased=False),
+           shapes=(((3, 4),),)),
+    _unary("std", lambda a: a.std(), lambda a: a.std(), shapes=(((3, 4),),)),
+    _unary("std_dim", lambda a: a.std(-1), lambda a: a.std(-1), shapes=(((3, 4),),)),
+    _unary("logsumexp", lambda a: a.logsumexp(1), lambda a: a.logsumexp(1),
+           shapes=(((3, 4),),)),
+    _unary("logsumexp_keep", lambda a: cr.logsumexp(a, (0, 1), keepdim=True),
+           lambda a: torch.logsumexp(a, (0, 1), keepdim=True), shapes=(((3, 4),),)),
+    _unary("norm", lambda a: a.norm(), lambda a: a.norm(), shapes=(((3, 4),),)),
+    _unary("norm_dim", lambda a: a.norm(dim=1, keepdim=True),
+           lambda a: a.norm(dim=1, keepdim=True), shapes=(((3, 4),),)),
+    _unary("norm_p1", lambda a: a.norm(p=1), lambda a: a.norm(p=1), "nokink",
+           shapes=(((3, 4),),)),
+    _unary("norm_p3", lambda a: a.norm(p=3), lambda a: a.norm(p=3), "nokink",
+           shapes=(((3, 4),),)),
+    _unary("cumsum", lambda a: a.cumsum(1), lambda a: a.cumsum(1), shapes=(((3, 4),),)),
+    _unary("cumsum0", lambda a: a.cumsum(0), lambda a: a.cumsum(0), shapes=(((3, 4),),)),
+    # ------------------------------------------------------------------ linalg
+    OpSpec("matmul", cr.matmul, torch.matmul,
+           (((3, 4), (4, 2)), ((4,), (4,)), ((4,), (4, 2)), ((3, 4), (4,)),
+            ((2, 3, 4), (4, 2)), ((2, 1, 3, 4), (3, 4, 2)), ((4,), (2, 4, 3)))),
+    OpSpec("mm", cr.mm, torch.mm, (((3, 4), (4, 2)),)),
+    OpSpec("bmm", cr.bmm, torch.bmm, (((2, 3, 4), (2, 4, 2)),)),
+    OpSpec("dot", cr.dot, torch.dot, (((5,), (5,)),)),
+    OpSpec("mv", cr.mv, torch.mv, (((3, 4), (4,)),)),
+    OpSpec("outer", cr.outer, torch.outer, (((3,), (4,)),)),
+    OpSpec("einsum_mm", lambda a, b: cr.einsum("ij,jk->ik", a, b),
+           lambda a, b: torch.einsum("ij,jk->ik", a, b), (((3, 4), (4, 2)),)),
+    OpSpec("einsum_batch", lambda a, b: cr.einsum("bij,bjk->bik", a, b),
+           lambda a, b: torch.einsum("bij,bjk->bik", a, b), (((2, 3, 4), (2, 4, 2)),)),
+    OpSpec("einsum_ellipsis_sum", lambda a, b: cr.einsum("...i,i->...", a, b),
+           lambda a, b: torch.einsum("...i,i->...", a, b), (((2, 3, 4), (4,)),)),
+    OpSpec("einsum_implicit", lambda a, b: cr.einsum("ij,kj", a, b),
+           lambda a, b: torch.einsum("ij,kj", a, b), (((3, 4), (2, 4)),)),
+    OpSpec("einsum_reduce", lambda a: cr.einsum("ijk->j", a),
+           lambda a: torch.einsum("ijk->j", a), (((2, 3, 4),),)),
+    # ------------------------------------------------------------------- shape
+    _unary("reshape", lambda a: a.reshape(4, -1), lambda a: a.reshape(4, -1),
+           shapes=(((2, 3, 2),),)),
+    _unary("view", lambda a: a.view(6, 2), lambda a: a.view(6, 2), shapes=(((2, 3, 2),),)),
+    _unary("flatten", lambda a: a.flatten(1), lambda a: a.flatten(1), shapes=(((2, 3, 2),),)),
+    _unary("squeeze", lambda a: a.squeeze(), lambda a: a.squeeze(), shapes=(((2, 1, 3, 1),),)),
+    _unary("squeeze_dim", lambda a: a.squeeze(1), lambda a: a.squeeze(1),
+           shapes=(((2, 1, 3, 1),),)),
+    _unary("unsqueeze", lambda a: a.unsqueeze(-1), lambda a: a.unsqueeze(-1),
+           shapes=(((2, 3),),)),
+    _unary("transpose", lambda a: a.transpose(0, 2), lambda a: a.transpose(0, 2),
+           shapes=(((2, 3, 4),),)),
+    _unary("permute", lambda a: a.permute(2, 0, 1), lambda a: a.permute(2, 0, 1),
+           shapes=(((2, 3, 4),),)),
+    _unary("T", lambda a: a.T, lambda a: a.T, shapes=(((2, 3),),)),
+    _unary("mT", lambda a: a.mT, lambda a: a.mT, shapes=(((2, 3, 4),),)),
+    _unary("t", lambda a: a.t(), lambda a: a.t(), shapes=(((2, 3),),)),
+    _unary("expand", lambda a: a.expand(2, 3, 4), lambda a: a.expand(2, 3, 4),
+           shapes=(((3, 1),),)),
+    _unary("expand_neg1", lambda a: a.expand(2, -1, 4), lambda a: a.expand(2, -1, 4),
+           shapes=(((3, 1),),)),
+    _unary("broadcast_to", lambda a: cr.broadcast_to(a, (2, 3, 4)),
+           lambda a: torch.broadcast_to(a, (2, 3, 4)), shapes=(((1, 4),),)),
+    _unary("repeat", lambda a: a.repeat(2, 1, 3), lambda a: a.repeat(2, 1, 3),
+           shapes=(((2, 3),),)),
+    _unary("tile", lambda a: a.tile((2,)), lambda a: a.tile((2,)), shapes=(((2, 3),),)),
+    _unary("flip", lambda a: a.flip(0, 1), lambda a: a.flip(0, 1), shapes=(((2, 3),),)),
+    _unary("roll", lambda a: a.roll(1, 1), lambda a: a.roll(1, 1), shapes=(((2, 3),),)),
+    _unary("roll_flat", lambda a: a.roll(2), lambda a: a.roll(2), shapes=(((2, 3),),)),
+    _unary("roll_multi", lambda a: a.roll((1, -1), (0, 1)), lambda a: a.roll((1, -1), (0, 1)),
+           shapes=(((2, 3),),)),
+    OpSpec("cat", lambda a, b: cr.cat([a, b], 1), lambda a, b: torch.cat([a, b], 1),
+           (((2, 3), (2, 2)),)),
+    OpSpec("cat0", lambda a, b, c: cr.cat([a, b, c]), lambda a, b, c: torch.cat([a, b, c]),
+           (((1, 3), (2, 3), (3, 3)),)),
+    OpSpec("stack", lambda a, b: cr.stack([a, b], 1), lambda a, b: torch.stack([a, b], 1),
+           (((2, 3), (2, 3)),)),
+    _unary("split", lambda a: a.split(2, 1), lambda a: a.split(2, 1), shapes=(((2, 5),),)),
+    _unary("split_sections", lambda a: a.split([1, 3, 1], 1),
+           lambda a: a.split([1, 3, 1], 1), shapes=(((2, 5),),)),
+    _unary("chunk", lambda a: a.chunk(3, 0), lambda a: a.chunk(3, 0), shapes=(((5, 2),),)),
+    _unary("unbind", lambda a: a.unbind(1), lambda a: a.unbind(1), shapes=(((2, 3),),)),
+    _unary("pad", lambda a: cr.pad(a, (1, 2)), lambda a: torch.nn.functional.pad(a, (1, 2)),
+           shapes=(((2, 3),),)),
+    _unary("pad2d", lambda a: cr.pad(a, (1, 0, 2, 1), value=0.5),
+           lambda a: torch.nn.functional.pad(a, (1, 0, 2, 1), value=0.5),
+           shapes=(((2, 3, 2),),)),
+    _unary("pad_crop", lambda a: cr.pad(a, (-1, 1)),
+           lambda a: torch.nn.functional.pad(a, (-1, 1)), shapes=(((2, 3),),)),
+    # ---------------------------------------------------------------- indexing
+    _unary("getitem_int", lambda a: a[1], lambda a: a[1], shapes=(((3, 4),),)),
+    _unary("getitem_slice", lambda a: a[1:, ::2], lambda a: a[1:, ::2], shapes=(((3, 4),),)),
+    _unary("getitem_neg", lambda a: a[-1, -2], lambda a: a[-1, -2], shapes=(((3, 4),),)),
+    _unary("getitem_none_ellipsis", lambda a: a[None, ..., 1], lambda a: a[None, ..., 1],
+           shapes=(((2, 3, 4),),)),
+    _unary("getitem_mask", lambda a: a[cr.tensor(_MASK)], lambda a: a[_t(_MASK)],
+           shapes=(((3, 4),),)),
+    _unary("getitem_intarray_rep", lambda a: a[cr.tensor(_IDX_REP)], lambda a: a[_t(_IDX_REP)],
+           shapes=(((3, 4),),)),
+    _unary("getitem_list_rep", lambda a: a[:, [0, 0, 3]], lambda a: a[:, [0, 0, 3]],
+           shapes=(((3, 4),),)),
+    _unary("getitem_two_arrays", lambda a: a[[0, 2, 2], [1, 1, 3]],
+           lambda a: a[[0, 2, 2], [1, 1, 3]], shapes=(((3, 4),),)),
+    _unary("gather", lambda a: a.gather(1, cr.tensor(_GATHER_IDX)),
+           lambda a: a.gather(1, _t(_GATHER_IDX)), shapes=(((3, 4),),)),
+    OpSpec("scatter", lambda a, s: a.scatter(1, cr.tensor(_SCATTER_IDX), s),
+           lambda a, s: a.scatter(1, _t(_SCATTER_IDX), s), (((3, 4), (3, 2)),)),
+    OpSpec("scatter_add", lambda a, s: a.scatter_add(1, cr.tensor(_GATHER_IDX), s),
+           lambda a, s: a.scatter_add(1, _t(_GATHER_IDX), s), (((3, 4), (3, 4)),)),
+    _unary("index_select", lambda a: a.index_select(1, cr.tensor(_IDX_REP[:4])),
+           lambda a: a.index_select(1, _t(_IDX_REP[:4])), shapes=(((3, 4),),)),
+    _unary("masked_fill", lambda a: a.masked_fill(cr.tensor(_MASK), 2.5),
+           lambda a: a.masked_fill(_t(_MASK), 2.5), shapes=(((3, 4),),)),
+    _unary("masked_fill_bcast", lambda a: a.masked_fill(cr.tensor(_MASK[0]), -1.0),
+           lambda a: a.masked_fill(_t(_MASK[0]), -1.0), shapes=(((3, 4),),)),
+    _unary("take_along_dim", lambda a: cr.take_along_dim(a, cr.tensor(_TAKE_IDX), 1),
+           lambda a: torch.take_along_dim(a, _t(_TAKE_IDX), 1), shapes=(((3, 4),),)),
+    _unary("masked_select", lambda a: a.masked_select(cr.tensor(_MASK)),
+           lambda a: a.masked_select(_t(_MASK)), shapes=(((3, 4),),)),
+    # ----------------------------------------------------------------- softmax
+    _unary("softmax", lambda a: a.softmax(-1), lambda a: a.softmax(-1), shapes=(((3, 4),),)),
+    _unary("softmax0", lambda a: cr.softmax(a, 0), lambda a: torch.softmax(a, 0),
+           shapes=(((3, 4),),)),
+    _unary("log_softmax", lambda a: a.log_softmax(1), lambda a: a.log_softmax(1),
+           shapes=(((3, 4),), ((2, 3, 4),))),
+    # ------------------------------------------------------ composite chains
+    OpSpec("mlp_chain", lambda x, w, b: (x @ w + b).tanh().sum(1).sigmoid(),
+           lambda x, w, b: (x @ w + b).tanh().sum(1).sigmoid(), (((3, 4), (4, 2), (2,)),)),
+]
+
+
+def cases() -> list:
+    """(spec, shapes) pairs with readable ids for pytest.mark.parametrize."""
+    out = []
+    for spec in SPECS:
+        for k, shapes in enumerate(spec.shapes):
+            out.append((spec, shapes, f"{spec.id}-{k}"))
+    return out
