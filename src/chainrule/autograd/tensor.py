@@ -375,7 +375,7 @@ def _to_array(data: Any, dtype: Any) -> Any:
     xp = get_array_module(data)
     if xp is not np:
         return data if d is None else data.astype(d)
-    if isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, np.generic)):  # NumPy data keeps its dtype (as torch)
         arr = np.array(data, copy=True)
         return arr if d is None else arr.astype(d, copy=False)
     if hasattr(data, "__dlpack__") and not isinstance(data, (list, tuple)):

@@ -1,0 +1,135 @@
+"""Property tests for broadcasting binary ops (hypothesis) and non-differentiable ops vs torch."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+
+BINARY = {
+    "add": (lambda a, b: a + b, lambda a, b: a + b),
+    "sub": (lambda a, b: a - b, lambda a, b: a - b),
+    "mul": (lambda a, b: a * b, lambda a, b: a * b),
+    "div": (lambda a, b: a / b, lambda a, b: a / b),
+    "maximum": (cr.maximum, torch.maximum),
+    "pow": (lambda a, b: a.abs() ** b, lambda a, b: a.abs() ** b),
+    "where": (lambda a, b: cr.where(a > 0, a, b), lambda a, b: torch.where(a > 0, a, b)),
+}
+
+
+@st.composite
+def broadcast_pair(draw):
+    """Two shapes that broadcast together: sizes drawn per dim, some set to 1 or dropped."""
+    nd = draw(st.integers(0, 4))
+    full = [draw(st.integers(1, 3)) for _ in range(nd)]
+    shapes = []
+    for _ in range(2):
+        keep = draw(st.integers(0, nd))
+        s = [1 if draw(st.booleans()) else n for n in full[nd - keep:]]
+        shapes.append(tuple(s))
+    return shapes
+
+
+@settings(max_examples=60, deadline=None)
+@given(pair=broadcast_pair(), op=st.sampled_from(sorted(BINARY)), seed=st.integers(0, 2**16))
+def test_binary_broadcasting_matches_torch(pair, op, seed):
+    sa, sb = pair
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0.5, 1.5, sa) * rng.choice([-1, 1], sa)
+    b = rng.uniform(0.5, 1.5, sb) * rng.choice([-1, 1], sb)
+    fc, ft = BINARY[op]
+    x, y = cr.tensor(a, requires_grad=True), cr.tensor(b, requires_grad=True)
+    tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    out, tout = fc(x, y), ft(tx, ty)
+    assert out.shape == tuple(tout.shape) == np.broadcast_shapes(sa, sb)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-12)
+    up = rng.standard_normal(out.shape)
+    out.backward(cr.tensor(up))
+    tout.backward(torch.tensor(up))
+    for v, tv in ((x, tx), (y, ty)):
+        assert v.grad.shape == v.shape
+        np.testing.assert_allclose(v.grad.numpy(), tv.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(pair=broadcast_pair(), seed=st.integers(0, 2**16))
+def test_broadcast_mismatch_is_a_clear_error(pair, seed):
+    sa, _ = pair
+    if not sa:
+        return
+    bad = list(sa)
+    bad[-1] = sa[-1] + 1 if sa[-1] != 1 else 2
+    bad = tuple(bad)
+    if sa[-1] == 1:  # (.., 1) broadcasts with anything: make a genuine mismatch
+        sa = sa[:-1] + (3,)
+    with pytest.raises(ValueError, match=r"add: shapes .* cannot be broadcast"):
+        cr.ones(sa) + cr.ones(bad)
+
+
+# ---------------------------------------------------------------- non-differentiable
+A = np.array([[1.5, -2.0, 0.0, 3.0], [2.0, 2.0, -1.0, 0.5], [0.0, -3.5, 4.0, 1.0]])
+B = np.array([[1.5, 1.0, 0.0, -3.0], [2.5, 2.0, 1.0, 0.5], [0.5, -3.5, 3.0, 2.0]])
+I = np.array([[7, -3, 0, 5], [-8, 9, 4, -1], [2, 6, -7, 3]])
+J = np.array([[2, 3, -4, 5], [3, -2, 4, 7], [-5, 6, 2, 3]])
+M = A > 0
+N = B > 0
+
+NONDIFF = {
+    "eq": (lambda x, y: x == y, A, B), "ne": (lambda x, y: x != y, A, B),
+    "lt": (lambda x, y: x < y, A, B), "le": (lambda x, y: x <= y, A, B),
+    "gt": (lambda x, y: x > y, A, B), "ge": (lambda x, y: x >= y, A, B),
+    "gt_scalar": (lambda x, y: x > 0.5, A, B),
+    "and": (lambda x, y: x & y, M, N), "or": (lambda x, y: x | y, M, N),
+    "xor": (lambda x, y: x ^ y, M, N), "not": (lambda x, y: ~x, M, N),
+    "logical_and": (lambda x, y: x.logical_and(y), M, N),
+    "logical_not": (lambda x, y: x.logical_not(), A, B),
+    "argmax": (lambda x, y: x.argmax(), B, A), "argmax_dim": (lambda x, y: x.argmax(1), B, A),
+    "argmin_keep": (lambda x, y: x.argmin(0, keepdim=True), B, A),
+    "all": (lambda x, y: x.all(), M, N), "any_dim": (lambda x, y: x.any(1), M, N),
+    "all_dim_keep": (lambda x, y: x.all(0, keepdim=True), M, N),
+    "floor_divide_int": (lambda x, y: x // y, I, J),
+    "floor_divide_float": (lambda x, y: x // y, A, B + 5),
+    "remainder_int": (lambda x, y: x % y, I, J),
+    "remainder_float": (lambda x, y: x % y, A, B + 5),
+    "sign": (lambda x, y: x.sign(), A, B),
+    "isfinite": (lambda x, y: x.isfinite(), A, B),
+    "max_dim_indices": (lambda x, y: x.max(1)[1], B, A),
+    "int_add": (lambda x, y: x + y, I, J), "int_mul": (lambda x, y: x * y, I, J),
+    "int_sum": (lambda x, y: x.sum(0), I, J), "bool_sum": (lambda x, y: x.sum(), M, N),
+    "int_truediv": (lambda x, y: x / y, I, J),
+    "int_cumsum": (lambda x, y: x.cumsum(1), I, J),
+    "nonzero": (lambda x, y: x.nonzero(), M, N),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NONDIFF))
+def test_nondifferentiable_forward_matches_torch(name):
+    fn, a, b = NONDIFF[name]
+    out = fn(cr.tensor(a), cr.tensor(b))
+    tout = fn(torch.tensor(a), torch.tensor(b))
+    expected = tout.numpy()
+    assert out.shape == tuple(tout.shape)
+    assert str(out.dtype) == str(tout.dtype).replace("torch.", ""), name
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+
+
+def test_one_hot_matches_torch():
+    idx = np.array([[0, 3], [2, 1]])
+    ref = torch.nn.functional.one_hot(torch.tensor(idx), 4).numpy()
+    from chainrule.ops import one_hot
+
+    np.testing.assert_array_equal(one_hot(cr.tensor(idx), 4).numpy(), ref)
+    assert one_hot(cr.tensor(idx), 4).dtype == np.int64
+    np.testing.assert_array_equal(one_hot(cr.tensor(np.array([1, 0, 2]))).numpy(),
+                                  torch.nn.functional.one_hot(torch.tensor([1, 0, 2])).numpy())
+    with pytest.raises(ValueError, match="one_hot"):
+        one_hot(cr.tensor(np.array([0, 5])), 3)
+
+
+def test_comparison_results_are_constants():
+    x = cr.tensor(A, requires_grad=True)
+    for r in (x > 0, x == x, x.argmax(), (x > 0).all(), x // 2):
+        assert not r.requires_grad and r.grad_fn is None
