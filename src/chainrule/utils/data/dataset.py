@@ -1,0 +1,173 @@
+"""Map-style datasets: ``Dataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset``, splits.
+
+A map-style dataset answers ``len(ds)`` and ``ds[i]``. ``TensorDataset`` additionally offers
+``_gather(indices)``, which the DataLoader uses to build a whole batch with one fancy index
+per tensor instead of a Python loop over samples (the difference is large for small models).
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any, Generic, Sequence, TypeVar
+
+import numpy as np
+
+from ...autograd.tensor import Tensor
+from ...random import Generator, gen
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Dataset(Generic[T_co]):
+    """Base class for map-style datasets: subclasses define ``__getitem__`` and ``__len__``."""
+
+    def __getitem__(self, index: int) -> T_co:
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+
+    def __add__(self, other: "Dataset") -> "ConcatDataset":
+        return ConcatDataset([self, other])
+
+
+def _as_tensor(x: Any) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._make(x, False, None, 0)
+    return Tensor(x)
+
+
+def _take(t: Tensor, index: Any) -> Tensor:
+    """``t[index]`` without recording autograd history for plain data tensors (fast path)."""
+    if t.requires_grad:
+        return t[index]
+    return Tensor._make(t.data[index], False, None, 0)
+
+
+class TensorDataset(Dataset):
+    """Wraps tensors (or NumPy arrays) sharing a first dimension; sample ``i`` is ``(t[i], ...)``.
+
+    Args:
+        *tensors: Tensors or arrays with the same size in dimension 0.
+
+    Raises:
+        ValueError: if no tensors are given or their first dimensions differ.
+    """
+
+    def __init__(self, *tensors: Any):
+        if not tensors:
+            raise ValueError("TensorDataset: needs at least one tensor")
+        self.tensors = tuple(_as_tensor(t) for t in tensors)
+        sizes = [t.shape[0] if t.ndim else None for t in self.tensors]
+        if None in sizes or len(set(sizes)) != 1:
+            raise ValueError("TensorDataset: all tensors must have the same size in dimension 0, "
+                             f"got shapes {[tuple(t.shape) for t in self.tensors]}")
+
+    def __getitem__(self, index: Any) -> tuple:
+        return tuple(_take(t, index) for t in self.tensors)
+
+    def _gather(self, indices: Any) -> tuple:
+        """The batch at ``indices`` (ints/array), one fancy index per tensor."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return tuple(_take(t, idx) for t in self.tensors)
+
+    def __len__(self) -> int:
+        return int(self.tensors[0].shape[0])
+
+
+class Subset(Dataset):
+    """The part of ``dataset`` at ``indices`` (``Subset(ds, idx)[i] == ds[idx[i]]``)."""
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int]):
+        self.dataset = dataset
+        self.indices = indices
+
+    def __getitem__(self, idx: Any) -> Any:
+        if isinstance(idx, (list, np.ndarray)):
+            return self.dataset[[self.indices[i] for i in idx]]
+        return self.dataset[self.indices[idx]]
+
+    def _gather(self, indices: Any) -> Any:
+        base = np.asarray(self.indices, dtype=np.int64)
+        return self.dataset._gather(base[np.asarray(indices, dtype=np.int64)])
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def _has_gather(ds: Any) -> bool:
+    """Whether ``ds`` can build a batch in one step (a TensorDataset, possibly in Subsets)."""
+    if type(ds) is Subset:
+        return _has_gather(ds.dataset)
+    if isinstance(ds, TensorDataset):  # a subclass overriding __getitem__ must be honoured
+        return type(ds).__getitem__ is TensorDataset.__getitem__
+    return callable(getattr(ds, "_gather", None))
+
+
+class ConcatDataset(Dataset):
+    """Several datasets one after another: index ``i`` runs through them in order."""
+
+    def __init__(self, datasets: Sequence[Dataset]):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        self.cumulative_sizes = []
+        total = 0
+        for d in self.datasets:
+            total += len(d)
+            self.cumulative_sizes.append(total)
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx: int) -> Any:
+        if idx < 0:
+            if -idx > len(self):
+                raise IndexError(f"ConcatDataset: index {idx} out of range for length {len(self)}")
+            idx = len(self) + idx
+        d = bisect.bisect_right(self.cumulative_sizes, idx)
+        if d >= len(self.datasets):
+            raise IndexError(f"ConcatDataset: index {idx} out of range for length {len(self)}")
+        start = self.cumulative_sizes[d - 1] if d > 0 else 0
+        return self.datasets[d][idx - start]
+
+
+def random_split(dataset: Dataset, lengths: Sequence[int | float],
+                 generator: Generator | None = None) -> list[Subset]:
+    """Split ``dataset`` into non-overlapping random subsets.
+
+    Args:
+        dataset: the dataset to split.
+        lengths: subset sizes summing to ``len(dataset)``, or fractions summing to 1 (the
+            floors are taken and the remainder is handed out one by one, as in PyTorch).
+        generator: the random stream (default: chainrule's default generator, so
+            ``cr.manual_seed`` makes the split reproducible).
+
+    Returns:
+        A list of ``Subset`` objects, one per length.
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    if lengths and all(isinstance(x, float) or (0 <= x <= 1 and not isinstance(x, int))
+                       for x in lengths) and math.isclose(sum(lengths), 1.0, abs_tol=1e-9):
+        if any(f < 0 for f in lengths):
+            raise ValueError(f"random_split: fractions must be non-negative, got {lengths}")
+        counts = [int(math.floor(n * f)) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        lengths = counts
+    if any(int(x) != x or x < 0 for x in lengths):
+        raise ValueError(f"random_split: lengths must be non-negative integers or fractions "
+                         f"summing to 1, got {lengths}")
+    lengths = [int(x) for x in lengths]
+    if sum(lengths) != n:
+        raise ValueError(f"random_split: sum of input lengths ({sum(lengths)}) does not equal "
+                         f"the length of the input dataset ({n})")
+    perm = gen(generator).permutation(n)
+    out, offset = [], 0
+    for length in lengths:
+        out.append(Subset(dataset, perm[offset:offset + length].tolist()))
+        offset += length
+    return out
