@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 
-__all__ = ["MeanSubtraction", "PCA", "Standardize", "ZCAWhitening"]
+__all__ = ["PCA", "MeanSubtraction", "Standardize", "ZCAWhitening"]
 
 
 def _unwrap(x: Any, where: str) -> tuple[np.ndarray, bool]:
@@ -51,7 +51,7 @@ class _Preprocessor:
     _numbers: tuple[str, ...] = ()
     _fitted = False
 
-    def fit(self, x: Any) -> "_Preprocessor":
+    def fit(self, x: Any) -> _Preprocessor:
         """Compute the statistics from training data ``x`` of shape (N, ...)."""
         arr, _ = _unwrap(x, f"{type(self).__name__}.fit")
         if arr.shape[0] < 1:
@@ -240,7 +240,7 @@ class PCA(_Preprocessor):
     _arrays = ("mean", "components_", "explained_variance_", "explained_variance_ratio_")
     _numbers = ("n_components_", "whiten", "eps")
 
-    def __init__(self, n_components: int | float | None = None, whiten: bool = False,
+    def __init__(self, n_components: float | None = None, whiten: bool = False,
                  eps: float = 1e-5):
         if n_components is not None:
             if isinstance(n_components, bool) or not isinstance(n_components, (int, float)):

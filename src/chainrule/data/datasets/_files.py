@@ -13,8 +13,8 @@ import os
 import tempfile
 import urllib.request
 import zlib
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 

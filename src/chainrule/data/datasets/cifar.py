@@ -11,8 +11,9 @@ from __future__ import annotations
 import io
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -92,8 +93,8 @@ class CIFAR10(Dataset):
     """
 
     base_folder = "cifar-10-batches-py"
-    train_list = [f"data_batch_{i}" for i in range(1, 6)]
-    test_list = ["test_batch"]
+    train_list = tuple(f"data_batch_{i}" for i in range(1, 6))
+    test_list = ("test_batch",)
     meta_file = "batches.meta"
     meta_key = "label_names"
     labels_key = "labels"

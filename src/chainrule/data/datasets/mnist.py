@@ -9,8 +9,9 @@ the cache and verifies their size and MD5.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from ...autograd.tensor import Tensor
 from ...utils.data.dataset import Dataset
 from ._files import cache_root, default_roots, download_url, find_file, read_idx
 
-__all__ = ["FashionMNIST", "MNIST"]
+__all__ = ["MNIST", "FashionMNIST"]
 
 _STEMS = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
           False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
@@ -41,17 +42,17 @@ class MNIST(Dataset):
         classes: class names.
     """
 
-    mirrors = ["https://ossci-datasets.s3.amazonaws.com/mnist/",
-               "http://yann.lecun.com/exdb/mnist/"]
-    resources = {  # file name: (md5, size in bytes)
+    mirrors: ClassVar[list[str]] = ["https://ossci-datasets.s3.amazonaws.com/mnist/",
+                                    "http://yann.lecun.com/exdb/mnist/"]
+    resources: ClassVar[dict[str, tuple[str, int]]] = {  # file name: (md5, size in bytes)
         "train-images-idx3-ubyte.gz": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422),
         "train-labels-idx1-ubyte.gz": ("d53e105ee54ea40749a09fcbcd1e9432", 28881),
         "t10k-images-idx3-ubyte.gz": ("9fb629c4189551a2d022fa330f9573f3", 1648877),
         "t10k-labels-idx1-ubyte.gz": ("ec29112dd5afa0611ce80d1b7f02629c", 4542),
     }
     system_dirs: tuple[str, ...] = ("/usr/share/datasets/mnist",)
-    classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
-               "6 - six", "7 - seven", "8 - eight", "9 - nine"]
+    classes: ClassVar[list[str]] = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
+                                    "6 - six", "7 - seven", "8 - eight", "9 - nine"]
 
     def __init__(self, root: str | os.PathLike | None = None, train: bool = True,
                  download: bool = False, transform: Callable | None = None,
@@ -136,13 +137,13 @@ class MNIST(Dataset):
 class FashionMNIST(MNIST):
     """Zalando's Fashion-MNIST: 28x28 grey images of 10 clothing classes, MNIST's format."""
 
-    mirrors = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
-    resources = {
+    mirrors: ClassVar[list[str]] = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
+    resources: ClassVar[dict[str, tuple[str, int]]] = {
         "train-images-idx3-ubyte.gz": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", 26421880),
         "train-labels-idx1-ubyte.gz": ("25c81989df183df01b3e8a0aad5dffbe", 29515),
         "t10k-images-idx3-ubyte.gz": ("bef4ecab320f06d8554ea6380940ec79", 4422102),
         "t10k-labels-idx1-ubyte.gz": ("bb300cfdad3c16e7a12a480ee83cd310", 5148),
     }
     system_dirs = ("/usr/share/datasets/fashion-mnist",)
-    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-               "Sneaker", "Bag", "Ankle boot"]
+    classes: ClassVar[list[str]] = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -132,7 +133,7 @@ class MNIST1D(Dataset):
         targets: int64 array (N,).
     """
 
-    classes = [str(i) for i in range(10)]
+    classes: ClassVar[list[str]] = [str(i) for i in range(10)]
 
     def __init__(self, root: str | os.PathLike | None = None, train: bool = True,
                  transform: Callable | None = None, target_transform: Callable | None = None,

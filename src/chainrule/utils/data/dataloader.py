@@ -9,7 +9,8 @@ Two paths produce identical batches:
 from __future__ import annotations
 
 import collections.abc as cabc
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Generic, Sequence, TypeVar
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -27,7 +28,7 @@ class Dataset(Generic[T_co]):
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
 
-    def __add__(self, other: "Dataset") -> "ConcatDataset":
+    def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
 
 
@@ -154,7 +155,7 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
                        for x in lengths) and math.isclose(sum(lengths), 1.0, abs_tol=1e-9):
         if any(f < 0 for f in lengths):
             raise ValueError(f"random_split: fractions must be non-negative, got {lengths}")
-        counts = [int(math.floor(n * f)) for f in lengths]
+        counts = [math.floor(n * f) for f in lengths]
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
         lengths = counts

@@ -6,7 +6,8 @@ whole sequence of epochs reproducible while each epoch still gets a new order.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -118,7 +119,7 @@ class BatchSampler(Sampler):
             raise ValueError(f"BatchSampler: batch_size should be a positive integer, "
                              f"got {batch_size!r}")
         if not isinstance(drop_last, bool):
-            raise ValueError(f"BatchSampler: drop_last should be a bool, got {drop_last!r}")
+            raise TypeError(f"BatchSampler: drop_last should be a bool, got {drop_last!r}")
         self.sampler = sampler
         self.batch_size = batch_size
         self.drop_last = drop_last
