@@ -75,6 +75,8 @@ class Node:
         return tuple(v.data if isinstance(v, Tensor) else v for v in (self._saved or ()))
 
     def _unpack(self, entry):
+        if entry is None:
+            return None
         kind = entry[0]
         if kind == "t":  # an input tensor
             tensor, version = entry[1], entry[2]

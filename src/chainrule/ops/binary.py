@@ -74,7 +74,14 @@ class Mul(_Binary):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # With a Python-scalar factor only that factor is needed (so x.mul_(3) on a
+        # non-leaf does not invalidate its own saved input).
+        if type(b) is float or type(b) is int:
+            ctx.save_for_backward(None, b)
+        elif type(a) is float or type(a) is int:
+            ctx.save_for_backward(a, None)
+        else:
+            ctx.save_for_backward(a, b)
         return a * b
 
     @staticmethod
@@ -94,7 +101,7 @@ class Div(_Binary):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(None if type(b) is float or type(b) is int else a, b)
         return a / b
 
     @staticmethod

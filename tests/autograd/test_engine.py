@@ -1,0 +1,279 @@
+"""Engine semantics: accumulation, retain_grad, freed graphs, hooks, grad modes, versions."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def _leaf(*vals, dtype=np.float64):
+    return cr.tensor(np.array(vals, dtype=dtype), requires_grad=True)
+
+
+def test_grad_accumulates_across_backward_calls():
+    x = _leaf(1.0, 2.0)
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3 + 2, 3 + 4])
+    x.grad = None
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3, 3])
+
+
+def test_grad_is_not_aliased_with_upstream_gradient():
+    x = _leaf(1.0, 2.0)
+    g = cr.tensor(np.array([1.0, 1.0]))
+    (x + 0).backward(g)
+    x.grad.data += 5  # an optimizer updating .grad in place must not change g
+    np.testing.assert_allclose(g.numpy(), [1, 1])
+
+
+def test_non_leaf_grad_only_with_retain_grad():
+    x = _leaf(1.0, 2.0)
+    y = x * 2
+    z = y * 3
+    z.retain_grad()
+    assert z.retains_grad and not y.retains_grad
+    (z * z).sum().backward()
+    assert y.grad is None
+    np.testing.assert_allclose(z.grad.numpy(), 2 * z.detach().numpy())
+    assert not y.is_leaf and x.is_leaf
+
+
+def test_second_backward_through_freed_graph_raises_clearly():
+    x = _leaf(1.0, 2.0)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward():
+    x = _leaf(1.0, 2.0)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0])
+
+
+def test_backward_on_non_scalar_without_gradient_raises():
+    x = _leaf(1.0, 2.0)
+    with pytest.raises(RuntimeError, match=r"scalar outputs.*shape \(2,\)"):
+        (x * 2).backward()
+    with pytest.raises(RuntimeError, match="gradient has shape"):
+        (x * 2).backward(cr.ones(3, dtype=cr.float64))
+
+
+def test_backward_on_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        cr.ones(2).sum().backward()
+
+
+@pytest.mark.parametrize("dtype", [cr.int64, cr.int32, cr.bool])
+def test_requires_grad_on_int_dtype_raises_type_error(dtype):
+    with pytest.raises(TypeError, match="floating"):
+        cr.tensor([1, 2], dtype=dtype, requires_grad=True)
+    with pytest.raises(TypeError, match="floating"):
+        cr.zeros(2, dtype=dtype).requires_grad_()
+
+
+def test_chain_of_100000_ops_backpropagates_without_recursion():
+    x = cr.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y + 1e-6
+    y = y * 2
+    y.backward()
+    assert x.grad.item() == pytest.approx(2.0)
+
+
+def test_no_grad_context_and_decorator_and_enable_grad():
+    x = _leaf(1.0)
+    assert cr.is_grad_enabled()
+    with cr.no_grad():
+        assert not cr.is_grad_enabled()
+        y = x * 2
+        with cr.enable_grad():
+            assert cr.is_grad_enabled()
+            z = x * 2
+        assert not cr.is_grad_enabled()
+    assert cr.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad
+
+    @cr.no_grad()
+    def f(t):
+        assert not cr.is_grad_enabled()
+        return t * 2
+
+    assert not f(x).requires_grad
+    assert cr.is_grad_enabled()
+
+    @cr.enable_grad()
+    def g(t):
+        return t * 2
+
+    with cr.no_grad():
+        assert g(x).requires_grad
+    with cr.set_grad_enabled(False):
+        assert not (x * 1).requires_grad
+    assert cr.is_grad_enabled()
+
+
+def test_no_grad_restores_state_after_exception():
+    with pytest.raises(ValueError), cr.no_grad():
+        raise ValueError("boom")
+    assert cr.is_grad_enabled()
+
+
+def test_hooks_read_and_replace_gradients_on_leaf_and_non_leaf():
+    x = _leaf(1.0, 2.0)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    y = x * 3
+    y.register_hook(lambda g: g * 10)  # replaces y's gradient
+    y.sum().backward()
+    np.testing.assert_allclose(seen[0], [30.0, 30.0])
+    np.testing.assert_allclose(x.grad.numpy(), [30.0, 30.0])
+
+
+def test_leaf_hook_can_replace_grad_and_be_removed():
+    x = _leaf(1.0, 2.0)
+    h = x.register_hook(lambda g: g * 0 + 7)
+    (x * 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [7.0, 7.0])
+    h.remove()
+    x.grad = None
+    (x * 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_hook_on_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        cr.ones(2).register_hook(lambda g: g)
+
+
+def test_inplace_on_leaf_requiring_grad_raises():
+    x = _leaf(1.0, 2.0)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        x.add_(1)
+    with pytest.raises(RuntimeError, match="leaf"):
+        x += 1
+    with cr.no_grad():
+        x.add_(1)  # fine: a manual update
+    np.testing.assert_allclose(x.detach().numpy(), [2.0, 3.0])
+
+
+def test_modifying_saved_tensor_in_place_then_backward_raises():
+    x = _leaf(1.0, 2.0)
+    y = x * 2
+    z = y * y  # saves y
+    y.mul_(3)
+    with pytest.raises(RuntimeError, match=r"modified by an in-place operation.*MulBackward"):
+        z.sum().backward()
+
+
+def test_modifying_saved_output_in_place_raises():
+    x = _leaf(0.5, 1.0)
+    y = x.exp()  # saves its output
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="version"):
+        y.sum().backward()
+
+
+def test_inplace_on_non_leaf_is_recorded():
+    x = _leaf(1.0, 2.0)
+    y = x * 2
+    y.mul_(3)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
+    assert y._version == 1
+
+
+def test_inplace_through_view_bumps_shared_version():
+    x = _leaf(1.0, 2.0, 3.0, 4.0)
+    y = x * 1
+    v = y.view(2, 2)
+    z = (y * y).sum()
+    with cr.no_grad():
+        v.mul_(2)
+    with pytest.raises(RuntimeError, match="in-place"):
+        z.backward()
+
+
+def test_autograd_grad_allow_unused_and_create_graph():
+    x = _leaf(2.0)
+    w = _leaf(3.0)
+    y = (x ** 3).sum()
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        cr.autograd.grad(y, [x, w], retain_graph=True)
+    gx, gw = cr.autograd.grad(y, [x, w], create_graph=True, allow_unused=True)
+    assert gw is None
+    assert gx.item() == pytest.approx(12.0) and gx.requires_grad
+    (g2,) = cr.autograd.grad(gx.sum(), x)
+    assert g2.item() == pytest.approx(12.0)  # 6x
+    assert x.grad is None  # autograd.grad never touches .grad
+
+
+def test_autograd_grad_without_create_graph_returns_constants():
+    x = _leaf(2.0)
+    (g,) = cr.autograd.grad((x * x).sum(), x)
+    assert not g.requires_grad
+
+
+def test_multiple_outputs_backward_and_paths_summed():
+    x = _leaf(1.0, 2.0)
+    a = x * 2
+    b = x * x
+    cr.autograd.backward([a.sum(), b.sum()])
+    np.testing.assert_allclose(x.grad.numpy(), [2 + 2, 2 + 4])
+
+
+def test_backward_inputs_argument_limits_accumulation():
+    x, w = _leaf(1.0), _leaf(2.0)
+    (x * w).sum().backward(inputs=[x])
+    assert x.grad.item() == 2.0 and w.grad is None
+
+
+def test_detach_shares_data_and_cuts_graph():
+    x = _leaf(1.0, 2.0)
+    d = (x * 2).detach()
+    assert not d.requires_grad and d.grad_fn is None
+    y = x * 1
+    yd = y.detach()
+    yd.data[0] = 9.0
+    assert y.data[0] == 9.0
+
+
+def test_requires_grad_false_on_non_leaf_raises():
+    x = _leaf(1.0)
+    with pytest.raises(RuntimeError, match="leaf"):
+        (x * 2).requires_grad_(False)
+
+
+def test_grad_fn_names_and_next_functions():
+    x = _leaf(1.0)
+    y = x * 2 + 1
+    assert y.grad_fn.name() == "AddBackward"
+    (mul_edge, _) = y.grad_fn.next_functions[0]
+    assert mul_edge.name() == "MulBackward"
+    assert mul_edge.next_functions[0][0] is x
+
+
+def test_integer_promotion_in_graph_keeps_float_grad():
+    x = _leaf(1.0, 2.0, dtype=np.float32)
+    i = cr.tensor([1, 2])
+    y = (x * i).sum()
+    y.backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad.numpy(), [1, 2])
+
+
+def test_float64_input_into_float32_graph_grad_dtypes():
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = cr.tensor(np.array([3.0, 4.0]), requires_grad=True)
+    y = (a * b).sum()
+    assert y.dtype == np.float64
+    y.backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
