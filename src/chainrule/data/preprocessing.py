@@ -88,10 +88,14 @@ class _Preprocessor:
         return _wrap(out.astype(_out_dtype(arr), copy=False), is_tensor)
 
     def state_dict(self) -> dict[str, Any]:
-        """The fitted state: NumPy arrays and Python numbers only (safetensors + JSON ready)."""
+        """The fitted state: NumPy arrays and Python numbers only (safetensors + JSON ready).
+
+        Arrays are C-contiguous copies: safetensors writes non-contiguous arrays wrongly.
+        """
         if not self._fitted:
             raise RuntimeError(f"{type(self).__name__}.state_dict: nothing to save before fit")
-        state: dict[str, Any] = {k: np.array(getattr(self, k)) for k in self._arrays}
+        state: dict[str, Any] = {k: np.array(getattr(self, k), order="C")
+                                 for k in self._arrays}
         for k in self._numbers:
             v = getattr(self, k)
             state[k] = float(v) if isinstance(v, float) else int(v)
