@@ -293,7 +293,7 @@ class Tensor:
         return _RemovableHandle(self.grad_fn._tensor_hooks[self._output_nr], hook)
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False, inputs: Any = None) -> None:
+                 create_graph: bool = False, inputs: Any = None, explain: bool = False):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (reverse mode).
 
         Args:
@@ -302,8 +302,16 @@ class Tensor:
                 (defaults to ``create_graph``).
             create_graph: record the backward pass itself, for higher-order gradients.
             inputs: accumulate only into these tensors' ``.grad``.
+            explain: also print and return a step-by-step :mod:`chainrule.explain` account.
         """
         from .engine import run_backward
+
+        report = None
+        if explain:
+            from ..explain import backward as _explain
+
+            report = _explain(self, gradient=gradient)
+            print(report)
 
         if retain_graph is None:
             retain_graph = create_graph
@@ -322,6 +330,7 @@ class Tensor:
                     t.grad = g if t.grad is None else t.grad + g
             return
         run_backward([self], [gradient], retain_graph, create_graph)
+        return report
 
     # ------------------------------------------------------------------ python
     def __repr__(self) -> str:
