@@ -1,2 +1,156 @@
-"""Placeholder: being written."""
-__all__: list = []
+"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d.
+
+Parameters and their initialisation match PyTorch exactly: ``weight`` is
+(out, in/groups, *k) for Conv and (in, out/groups, *k) for ConvTranspose, drawn from
+kaiming_uniform(a=sqrt(5)), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with
+fan_in = weight.shape[1] * prod(k); ``bias`` from the same range.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ... import dtypes as _dt
+from ...autograd.tensor import Tensor
+from ...random import gen
+from ..functional import conv as Fc
+from ..module import Module
+from ..parameter import Parameter
+
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+
+
+def _ntuple(v: Any, n: int) -> tuple:
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    t = tuple(int(e) for e in v)
+    return t * n if len(t) == 1 else t
+
+
+def _empty(shape: tuple, dtype: Any) -> Parameter:
+    arr = np.zeros(shape, dtype=dtype or _dt.get_default_dtype())
+    return Parameter(Tensor._make(arr, False, None, 0))
+
+
+class _ConvNd(Module):
+    _nd = 2
+    _transposed = False
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", output_padding: Any = 0, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not supported; "
+                                      "only 'zeros'")
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"{name}: padding must be an int, a tuple, 'same' or 'valid', "
+                             f"got {padding!r}")
+        n = self._nd
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = _ntuple(kernel_size, n)
+        self.stride = _ntuple(stride, n)
+        self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
+        self.dilation = _ntuple(dilation, n)
+        self.output_padding = _ntuple(output_padding, n)
+        self.groups = groups
+        self.padding_mode = padding_mode
+        if self._transposed:
+            shape = (in_channels, out_channels // groups) + self.kernel_size
+        else:
+            shape = (out_channels, in_channels // groups) + self.kernel_size
+        self._dtype = dtype
+        self.weight = _empty(shape, dtype)
+        self.bias = _empty((out_channels,), dtype) if bias else None
+        self.reset_parameters()
+        if device is not None:
+            self.to(device)
+
+    def reset_parameters(self) -> None:
+        """kaiming_uniform_(a=sqrt(5)) for weight, U(+-1/sqrt(fan_in)) for bias (PyTorch)."""
+        w = self.weight
+        fan_in = w.shape[1] * int(np.prod(w.shape[2:]))
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        w.data[...] = gen(None).uniform(-bound, bound, size=w.shape)
+        if self.bias is not None:
+            self.bias.data[...] = gen(None).uniform(-bound, bound, size=self.bias.shape)
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * self._nd:
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) \
+                else f", padding={self.padding}"
+        if self.dilation != (1,) * self._nd:
+            s += f", dilation={self.dilation}"
+        if self._transposed and self.output_padding != (0,) * self._nd:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution layer, like ``torch.nn.Conv2d``.
+
+    Shape:
+        input (N, C_in, H, W) or (C_in, H, W); output (N, C_out, H_out, W_out) with
+        H_out = floor((H + 2 p - d (k - 1) - 1) / s) + 1.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return Fc.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                         self.groups)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution layer, like ``torch.nn.Conv1d``.
+
+    Shape:
+        input (N, C_in, L); output (N, C_out, L_out), L_out = floor((L + 2p - d(k-1) - 1)/s) + 1.
+    """
+
+    _nd = 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        return Fc.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                         self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed 2-D convolution ("deconvolution"), like ``torch.nn.ConvTranspose2d``.
+
+    Shape:
+        input (N, C_in, H, W); output (N, C_out, H_out, W_out) with
+        H_out = (H - 1) s - 2 p + d (k - 1) + output_padding + 1.
+    """
+
+    _transposed = True
+
+    def forward(self, x: Tensor) -> Tensor:
+        return Fc.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                   self.output_padding, self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvNd):
+    """Transposed 1-D convolution, like ``torch.nn.ConvTranspose1d``.
+
+    Shape:
+        input (N, C_in, L); output (N, C_out, (L - 1) s - 2 p + d (k - 1) + output_padding + 1).
+    """
+
+    _nd = 1
+    _transposed = True
+
+    def forward(self, x: Tensor) -> Tensor:
+        return Fc.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
+                                   self.output_padding, self.groups, self.dilation)

@@ -1,0 +1,157 @@
+"""Array kernels behind convolution: im2col, col2im and the three conv products.
+
+Layout (chosen by measurement, see /work/shared/PERFORMANCE.md): the public layout is
+NCHW, but every conv result is computed as ``W @ cols`` with ``cols`` of shape
+``(C*kh*kw, N*Ho*Wo)``, so its output lives in memory as (O, N, Ho, Wo) and is handed out
+as a transposed *view* ``(N, O, Ho, Wo)``. Elementwise NumPy ufuncs keep that memory
+order (order='K'), so a whole CNN keeps (C, N, H, W) memory internally and the next
+im2col gathers from it without a transpose copy.
+
+All functions take and return raw arrays. ``pad`` is always ``(top, bottom, left, right)``
+so 'same' padding with an even kernel can be asymmetric, like PyTorch.
+"""
+from __future__ import annotations
+
+import ctypes
+import sys
+
+from ..backend import get_array_module
+
+
+def _raise_malloc_thresholds() -> bool:
+    """Keep large temporaries in glibc's heap instead of mmap/munmap on every conv.
+
+    glibc returns each block above M_MMAP_THRESHOLD (128 KiB by default, adaptive) to the
+    OS and page-faults a fresh one in on the next call; for a CNN step that is thousands
+    of page faults. Raising the mmap and trim thresholds (as PERFORMANCE.md measured:
+    ~2x on a LeNet step) keeps the memory for reuse. Only done on glibc Linux; any failure
+    is ignored, since it is purely a speed setting.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        if not hasattr(libc, "mallopt") or not hasattr(libc, "gnu_get_libc_version"):
+            return False
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        ok1 = libc.mallopt(m_mmap_threshold, 1 << 25)  # 32 MiB: glibc's maximum on 64-bit
+        ok2 = libc.mallopt(m_trim_threshold, 1 << 30)
+        return bool(ok1 and ok2)
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - non-glibc systems
+        return False
+
+
+MALLOC_TUNED = _raise_malloc_thresholds()
+
+
+def out_size(size: int, k: int, s: int, p0: int, p1: int, d: int) -> int:
+    return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def _padded_cnhw(x, pad):
+    """x (N, C, H, W) -> (C, N, H+pt+pb, W+pl+pr) zero-padded; a view when pad is 0."""
+    xp_ = get_array_module(x)
+    xt = x.transpose(1, 0, 2, 3)
+    pt, pb, pl, pr = pad
+    if not (pt or pb or pl or pr):
+        return xt
+    n, c, h, w = x.shape
+    buf = xp_.zeros((c, n, h + pt + pb, w + pl + pr), dtype=x.dtype)
+    buf[:, :, pt:pt + h, pl:pl + w] = xt
+    return buf
+
+
+def im2col(x, kh, kw, stride, pad, dil):
+    """(N, C, H, W) -> cols (C, kh, kw, N, Ho, Wo), contiguous; one strided-view copy."""
+    xp_ = get_array_module(x)
+    sh, sw = stride
+    dh, dw = dil
+    xp = _padded_cnhw(x, pad)
+    c, n, hp, wp = xp.shape
+    ho = (hp - dh * (kh - 1) - 1) // sh + 1
+    wo = (wp - dw * (kw - 1) - 1) // sw + 1
+    if kh == 1 and kw == 1 and sh == 1 and sw == 1:
+        return xp_.ascontiguousarray(xp).reshape(c, 1, 1, n, ho, wo)
+    s0, s1, s2, s3 = xp.strides
+    win = xp_.lib.stride_tricks.as_strided(
+        xp, (c, kh, kw, n, ho, wo), (s0, s2 * dh, s3 * dw, s1, s2 * sh, s3 * sw),
+        writeable=False)
+    return xp_.ascontiguousarray(win)
+
+
+def col2im(cols, x_shape, stride, pad, dil):
+    """cols (C, kh, kw, N, Ho, Wo) -> (N, C, H, W) by kh*kw strided adds (the adjoint of im2col)."""
+    xp_ = get_array_module(cols)
+    c, kh, kw, n, ho, wo = cols.shape
+    _, _, h, w = x_shape
+    sh, sw = stride
+    dh, dw = dil
+    pt, pb, pl, pr = pad
+    hp, wp = h + pt + pb, w + pl + pr
+    if kh == 1 and kw == 1 and sh == 1 and sw == 1 and not (pt or pb or pl or pr) \
+            and ho == h and wo == w:
+        return cols.reshape(c, n, h, w).transpose(1, 0, 2, 3)
+    buf = xp_.zeros((c, n, hp, wp), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            h0, w0 = i * dh, j * dw
+            buf[:, :, h0:h0 + sh * (ho - 1) + 1:sh, w0:w0 + sw * (wo - 1) + 1:sw] += cols[:, i, j]
+    return buf[:, :, pt:pt + h, pl:pl + w].transpose(1, 0, 2, 3)
+
+
+def conv_forward(x, w, b, stride, pad, dil, groups):
+    """y = conv(x, w) + b. x (N, C, H, W), w (O, C/g, kh, kw) -> (N, O, Ho, Wo) view."""
+    xp_ = get_array_module(x)
+    o, cg, kh, kw = w.shape
+    cols = im2col(x, kh, kw, stride, pad, dil)
+    n, ho, wo = cols.shape[3:]
+    if groups == 1:
+        y = xp_.matmul(w.reshape(o, -1), cols.reshape(cg * kh * kw, -1))
+    else:
+        y = xp_.matmul(w.reshape(groups, o // groups, -1),
+                       cols.reshape(groups, cg * kh * kw, -1))
+    y = y.reshape(o, n, ho, wo)
+    if b is not None:
+        y += b.reshape(o, 1, 1, 1)
+    return y.transpose(1, 0, 2, 3)
+
+
+def _grad_rows(g):
+    """(N, O, Ho, Wo) -> (O, N*Ho*Wo); free when g is already in (O, N, Ho, Wo) memory."""
+    n, o, ho, wo = g.shape
+    return g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)
+
+
+def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
+    """The transposed convolution: dx = col2im(W^T g). g (N, O, Ho, Wo) -> (N, C, H, W)."""
+    xp_ = get_array_module(g)
+    o, cg, kh, kw = w.shape
+    n, _, ho, wo = g.shape
+    g2 = _grad_rows(g)
+    if groups == 1:
+        cols = xp_.matmul(w.reshape(o, -1).T, g2)
+    else:
+        og = o // groups
+        cols = xp_.matmul(w.reshape(groups, og, -1).transpose(0, 2, 1),
+                          g2.reshape(groups, og, -1))
+    cols = cols.reshape(cg * groups, kh, kw, n, ho, wo)
+    return col2im(cols, x_shape, stride, pad, dil)
+
+
+def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups):
+    """dW = g cols^T: the correlation of input and output gradient, shape w_shape."""
+    xp_ = get_array_module(x)
+    o, cg, kh, kw = w_shape
+    cols = im2col(x, kh, kw, stride, pad, dil)
+    _n, ho, wo = cols.shape[3:]
+    if (ho, wo) != tuple(g.shape[2:]):
+        raise RuntimeError(f"conv weight gradient: input windows give {(ho, wo)} positions but "
+                           f"the gradient has spatial shape {tuple(g.shape[2:])}")
+    g2 = _grad_rows(g)
+    if groups == 1:
+        dw = xp_.matmul(g2, cols.reshape(cg * kh * kw, -1).T)
+    else:
+        og = o // groups
+        dw = xp_.matmul(g2.reshape(groups, og, -1),
+                        cols.reshape(groups, cg * kh * kw, -1).transpose(0, 2, 1))
+    return dw.reshape(w_shape)

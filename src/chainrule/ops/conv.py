@@ -1,0 +1,285 @@
+"""Convolution: conv1d/conv2d and their transposes, as three mutually-defined Functions.
+
+Forward (cross-correlation, as in every DL framework)::
+
+    y[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] * xpad[n, g(o)*C/G + c, i*s + p*d, j*s + q*d]
+
+computed as im2col + one BLAS matmul per group (see ``_im2col``). The gradients of a
+convolution are again convolutions, which is what makes double backward work:
+
+* ``dL/dx = conv_transpose(g, w)``  (col2im of ``W^T g``)          -> :class:`ConvTranspose2dFn`
+* ``dL/dw = correlate(x, g)``       (``g cols(x)^T``)              -> :class:`ConvWeightFn`
+
+and each of those is bilinear, with its own gradients expressed by the same three
+Functions, so any order of derivative stays inside this file.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from . import _im2col as K
+from ._util import tsum
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+
+
+class Conv2dFn(Function):
+    """y = conv2d(x, w) + b; P = (stride, pad4, dilation, groups)."""
+
+    raw = True
+    node_name = "ConvolutionBackward"
+
+    @staticmethod
+    def forward(ctx, x, w, b, P):
+        ctx.P = P
+        ctx.save_for_backward(x, w)
+        return K.conv_forward(x, w, b, *P)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dx = ConvTranspose2dFn.apply(g, w, x.shape, ctx.P) if need[0] else None
+        dw = ConvWeightFn.apply(x, g, w.shape, ctx.P) if need[1] else None
+        db = g.sum((0, 2, 3)) if len(need) > 2 and need[2] else None
+        return dx, dw, db, None
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, _):
+        x, w, _b, P = ctx.primals
+        out = tsum(None if tx is None else K.conv_forward(tx, w, None, *P),
+                   None if tw is None else K.conv_forward(x, tw, None, *P))
+        if tb is not None:
+            out = tsum(out, tb.reshape(1, -1, 1, 1))
+        return out
+
+
+class ConvTranspose2dFn(Function):
+    """x = conv_transpose2d(g, w) into spatial shape x_shape: the adjoint of Conv2dFn in x."""
+
+    raw = True
+    node_name = "ConvolutionBackward"
+
+    @staticmethod
+    def forward(ctx, g, w, x_shape, P):
+        ctx.P = P
+        ctx.save_for_backward(g, w)
+        return K.conv_input_grad(g, w, tuple(x_shape), *P)
+
+    @staticmethod
+    def backward(ctx, gy):
+        g, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dg = Conv2dFn.apply(gy, w, None, ctx.P) if need[0] else None
+        dw = ConvWeightFn.apply(gy, g, w.shape, ctx.P) if need[1] else None
+        return dg, dw, None, None
+
+    @staticmethod
+    def jvp(ctx, tg, tw, *_):
+        g, w, xs, P = ctx.primals
+        return tsum(None if tg is None else K.conv_input_grad(tg, w, tuple(xs), *P),
+                    None if tw is None else K.conv_input_grad(g, tw, tuple(xs), *P))
+
+
+class ConvWeightFn(Function):
+    """dw = correlate(x, g): the gradient of conv2d with respect to its weight."""
+
+    raw = True
+    node_name = "ConvolutionBackward"
+
+    @staticmethod
+    def forward(ctx, x, g, w_shape, P):
+        ctx.P = P
+        ctx.save_for_backward(x, g)
+        return K.conv_weight_grad(x, g, tuple(w_shape), *P)
+
+    @staticmethod
+    def backward(ctx, gw):
+        x, g = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dx = ConvTranspose2dFn.apply(g, gw, x.shape, ctx.P) if need[0] else None
+        dg = Conv2dFn.apply(x, gw, None, ctx.P) if need[1] else None
+        return dx, dg, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, tg, *_):
+        x, g, ws, P = ctx.primals
+        return tsum(None if tx is None else K.conv_weight_grad(tx, g, tuple(ws), *P),
+                    None if tg is None else K.conv_weight_grad(x, tg, tuple(ws), *P))
+
+
+# ----------------------------------------------------------------------------- arguments
+def _tuple(v: Any, n: int, name: str, op: str) -> tuple:
+    if isinstance(v, int):
+        return (int(v),) * n
+    t = tuple(int(e) for e in v)
+    if len(t) == 1:
+        t = t * n
+    if len(t) != n:
+        raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {v!r}")
+    return t
+
+
+def _padding(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tuple:
+    """Normalise padding to (top, bottom, left, right) for a 2-D conv."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding != "same":
+            raise ValueError(f"{op}: padding must be an int, a tuple, 'same' or 'valid', "
+                             f"got {padding!r}")
+        if any(s != 1 for s in stride):
+            raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
+                             f"(stride={stride}); use an explicit padding")
+        out = []
+        for kk, dd in zip(k, dil):
+            total = dd * (kk - 1)
+            out += [total // 2, total - total // 2]  # extra on the bottom/right, as PyTorch
+        return tuple(out)
+    ph, pw = _tuple(padding, 2, "padding", op)
+    if ph < 0 or pw < 0:
+        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+    return (ph, ph, pw, pw)
+
+
+def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -> None:
+    if not isinstance(x, Tensor) or not isinstance(w, Tensor):
+        raise TypeError(f"{op}: input and weight must be Tensors, got {type(x).__name__} "
+                        f"and {type(w).__name__}")
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) and a 4-D weight, got "
+                         f"input {tuple(x.shape)} and weight {tuple(w.shape)}")
+    if groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
+    c = x.shape[1]
+    if transposed:
+        if c != w.shape[0] or c % groups:
+            raise ValueError(f"{op}: input has {c} channels but weight {tuple(w.shape)} "
+                             f"expects {w.shape[0]} (divisible by groups={groups})")
+    else:
+        if c != w.shape[1] * groups or w.shape[0] % groups:
+            raise ValueError(
+                f"{op}: input {tuple(x.shape)} has {c} channels but weight {tuple(w.shape)} "
+                f"with groups={groups} expects {w.shape[1] * groups}; out_channels "
+                f"({w.shape[0]}) must also be divisible by groups")
+    if x.dtype != w.dtype:
+        raise TypeError(f"{op}: input dtype {x.dtype} and weight dtype {w.dtype} differ; "
+                        "cast one (e.g. model.double() or x.float())")
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation, like ``torch.nn.functional.conv2d``.
+
+    Args:
+        input: (N, C, H, W) or unbatched (C, H, W).
+        weight: (O, C/groups, kh, kw).
+        bias: optional (O,).
+        stride, dilation: int or (sh, sw).
+        padding: int, (ph, pw), 'valid' or 'same' (stride 1 only; odd totals pad the
+            bottom/right one more, as PyTorch does).
+        groups: split channels into independent groups (groups == C is depthwise).
+
+    Returns:
+        (N, O, Ho, Wo) with Ho = floor((H + 2ph - dh (kh - 1) - 1) / sh) + 1.
+    """
+    unbatched = isinstance(input, Tensor) and input.ndim == 3
+    if unbatched:
+        input = input.unsqueeze(0)
+    op = "conv2d"
+    _check_input(op, input, weight, groups, False)
+    k = tuple(weight.shape[2:])
+    stride = _tuple(stride, 2, "stride", op)
+    dil = _tuple(dilation, 2, "dilation", op)
+    if min(stride) < 1 or min(dil) < 1:
+        raise ValueError(f"{op}: stride and dilation must be >= 1, got {stride}, {dil}")
+    pad = _padding(padding, k, stride, dil, op)
+    h, w = input.shape[2:]
+    ho = K.out_size(h, k[0], stride[0], pad[0], pad[1], dil[0])
+    wo = K.out_size(w, k[1], stride[1], pad[2], pad[3], dil[1])
+    if ho < 1 or wo < 1:
+        raise ValueError(f"{op}: input {tuple(input.shape)} is too small for kernel {k} with "
+                         f"padding {pad}, dilation {dil}: output would be {ho}x{wo}")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"{op}: bias must have shape ({weight.shape[0]},), got "
+                         f"{tuple(bias.shape)}")
+    out = Conv2dFn.apply(input, weight, bias, (stride, pad, dil, int(groups)))
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation: input (N, C, L) or (C, L), weight (O, C/groups, k).
+
+    Computed as a 2-D convolution over a height-1 image.
+    """
+    unbatched = isinstance(input, Tensor) and input.ndim == 2
+    if unbatched:
+        input = input.unsqueeze(0)
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got "
+                         f"{tuple(input.shape)} and {tuple(weight.shape)}")
+    pad = padding if isinstance(padding, str) else (0, _tuple(padding, 1, "padding", "conv1d")[0])
+    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias,
+                 (1, _tuple(stride, 1, "stride", "conv1d")[0]), pad,
+                 (1, _tuple(dilation, 1, "dilation", "conv1d")[0]), groups).squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1) -> Tensor:
+    """Transposed 2-D convolution (the gradient of conv2d w.r.t. its input).
+
+    Args:
+        input: (N, Cin, H, W). weight: (Cin, Cout/groups, kh, kw), as in PyTorch.
+        output_padding: extra rows/cols added to one side of the output (< stride or
+            dilation) to pick among the input sizes a strided conv maps to H.
+
+    Returns:
+        (N, Cout, Ho, Wo), Ho = (H - 1) sh - 2 ph + dh (kh - 1) + oph + 1.
+    """
+    unbatched = isinstance(input, Tensor) and input.ndim == 3
+    if unbatched:
+        input = input.unsqueeze(0)
+    op = "conv_transpose2d"
+    _check_input(op, input, weight, groups, True)
+    k = tuple(weight.shape[2:])
+    stride = _tuple(stride, 2, "stride", op)
+    dil = _tuple(dilation, 2, "dilation", op)
+    ph, pw = _tuple(padding, 2, "padding", op)
+    oph, opw = _tuple(output_padding, 2, "output_padding", op)
+    for o_, s_, d_ in ((oph, stride[0], dil[0]), (opw, stride[1], dil[1])):
+        if o_ < 0 or o_ >= max(s_, d_):
+            raise ValueError(f"{op}: output_padding must be smaller than stride or dilation, "
+                             f"got output_padding={(oph, opw)}, stride={stride}, "
+                             f"dilation={dil}")
+    n, _, h, w = input.shape
+    ho = (h - 1) * stride[0] - 2 * ph + dil[0] * (k[0] - 1) + oph + 1
+    wo = (w - 1) * stride[1] - 2 * pw + dil[1] * (k[1] - 1) + opw + 1
+    if ho < 1 or wo < 1:
+        raise ValueError(f"{op}: output size {ho}x{wo} is not positive for input "
+                         f"{tuple(input.shape)}, kernel {k}, padding {(ph, pw)}")
+    cout = weight.shape[1] * groups
+    out = ConvTranspose2dFn.apply(input, weight, (n, cout, ho, wo),
+                                  (stride, (ph, ph, pw, pw), dil, int(groups)))
+    if bias is not None:
+        out = out + bias.reshape(1, cout, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1) -> Tensor:
+    """Transposed 1-D convolution: input (N, Cin, L), weight (Cin, Cout/groups, k)."""
+    def one(v: Any, name: str) -> int:
+        return _tuple(v, 1, name, "conv_transpose1d")[0]
+
+    out = conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias,
+                           (1, one(stride, "stride")), (0, one(padding, "padding")),
+                           (0, one(output_padding, "output_padding")), groups,
+                           (1, one(dilation, "dilation")))
+    return out.squeeze(2)
+
