@@ -1,0 +1,63 @@
+"""Adadelta: unit-consistent steps from running averages of squared gradients and updates."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..backend import get_array_module
+from .optimizer import Optimizer, _check_non_negative
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta (PyTorch's ``torch.optim.Adadelta``; Zeiler, 2012).
+
+    .. math::
+        g &\leftarrow g_t + \lambda\theta_{t-1}\\
+        v_t &= \rho v_{t-1} + (1-\rho) g^2\\
+        \Delta_t &= \frac{\sqrt{u_{t-1} + \epsilon}}{\sqrt{v_t + \epsilon}}\, g, \qquad
+            u_t = \rho u_{t-1} + (1-\rho)\Delta_t^2\\
+        \theta_t &= \theta_{t-1} - \gamma \Delta_t
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: coefficient :math:`\gamma` that scales :math:`\Delta` (1.0 in the paper).
+        rho: decay rate :math:`\rho` of both running averages, in [0, 1].
+        eps: added inside both square roots for numerical stability.
+        weight_decay: L2 penalty :math:`\lambda`.
+        maximize: maximize the objective instead of minimizing it.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9,
+                 eps: float = 1e-6, weight_decay: float = 0.0, *, maximize: bool = False):
+        _check_non_negative("learning rate", lr, "Adadelta")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Adadelta: invalid rho {rho!r}; expected 0 <= rho <= 1")
+        _check_non_negative("eps", eps, "Adadelta")
+        _check_non_negative("weight_decay", weight_decay, "Adadelta")
+        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
+                                  "maximize": maximize})
+
+    def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        state["step"] = 0
+        state["square_avg"] = xp.zeros_like(param)
+        state["acc_delta"] = xp.zeros_like(param)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        rho, eps = group["rho"], group["eps"]
+        state["step"] += 1
+        if group["maximize"]:
+            grad = -grad
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * param
+        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+        square_avg *= rho
+        square_avg += (1 - rho) * (grad * grad)
+        delta = xp.sqrt(acc_delta + eps)
+        delta /= xp.sqrt(square_avg + eps)
+        delta *= grad
+        acc_delta *= rho
+        acc_delta += (1 - rho) * (delta * delta)
+        param -= group["lr"] * delta

@@ -1,0 +1,63 @@
+"""Adagrad: per-coordinate steps scaled by the root of the summed squared gradients."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..backend import get_array_module
+from .optimizer import Optimizer, _check_non_negative
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad (PyTorch's ``torch.optim.Adagrad``; Duchi et al., 2011).
+
+    .. math::
+        \tilde\gamma &= \gamma / (1 + (t-1)\eta) \quad(\text{lr decay } \eta)\\
+        g &\leftarrow g_t + \lambda\theta_{t-1}\\
+        r_t &= r_{t-1} + g \odot g\\
+        \theta_t &= \theta_{t-1} - \tilde\gamma\, g / (\sqrt{r_t} + \epsilon)
+
+    Coordinates whose past gradients were large take smaller steps: the lectures'
+    :math:`d = g / (\delta + \sqrt{r})` with :math:`\delta = \epsilon`.
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate :math:`\gamma`.
+        lr_decay: learning-rate decay :math:`\eta`.
+        weight_decay: L2 penalty :math:`\lambda`.
+        initial_accumulator_value: starting value of :math:`r`.
+        eps: added to the denominator for numerical stability.
+        maximize: maximize the objective instead of minimizing it.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0.0,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 eps: float = 1e-10, *, maximize: bool = False):
+        _check_non_negative("learning rate", lr, "Adagrad")
+        _check_non_negative("lr_decay", lr_decay, "Adagrad")
+        _check_non_negative("weight_decay", weight_decay, "Adagrad")
+        _check_non_negative("initial_accumulator_value", initial_accumulator_value, "Adagrad")
+        _check_non_negative("eps", eps, "Adagrad")
+        super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
+                                  "initial_accumulator_value": initial_accumulator_value,
+                                  "eps": eps, "maximize": maximize})
+
+    def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        state["step"] = 0
+        state["sum"] = xp.full_like(param, group["initial_accumulator_value"])
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        state["step"] += 1
+        if group["maximize"]:
+            grad = -grad
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * param
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        acc = state["sum"]
+        acc += grad * grad
+        std = xp.sqrt(acc)
+        std += group["eps"]
+        param -= clr * (grad / std)

@@ -1,0 +1,110 @@
+"""Adam and AdamW: bias-corrected running averages of the gradient and its square."""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from ..backend import get_array_module
+from .optimizer import Optimizer, _check_beta, _check_non_negative
+
+
+class Adam(Optimizer):
+    r"""Adam (PyTorch's ``torch.optim.Adam``; Kingma & Ba, 2015).
+
+    .. math::
+        g &\leftarrow g_t + \lambda\theta_{t-1} \quad(\text{or } \theta_{t-1} \leftarrow
+            (1-\gamma\lambda)\theta_{t-1} \text{ when decoupled})\\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1) g, \qquad v_t = \beta_2 v_{t-1} + (1-\beta_2) g^2\\
+        \hat v_t &= \max(\hat v_{t-1}, v_t) \;(\text{amsgrad}),
+            \quad \hat v_t = v_t \;(\text{else})\\
+        \theta_t &= \theta_{t-1} - \frac{\gamma}{1-\beta_1^t}\,
+            \frac{m_t}{\sqrt{\hat v_t}/\sqrt{1-\beta_2^t} + \epsilon}
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate :math:`\gamma`.
+        betas: :math:`(\beta_1, \beta_2)`, decay rates of the two averages, each in [0, 1).
+        eps: added to the denominator for numerical stability.
+        weight_decay: weight decay :math:`\lambda` (an L2 penalty on the gradient, unless
+            ``decoupled_weight_decay``).
+        amsgrad: use the running maximum of :math:`v_t` (Reddi et al., 2018).
+        maximize: maximize the objective instead of minimizing it.
+        decoupled_weight_decay: shrink the weights directly, as AdamW does.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False):
+        name = type(self).__name__
+        _check_non_negative("learning rate", lr, name)
+        _check_non_negative("eps", eps, name)
+        if len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        _check_beta("beta1 (betas[0])", betas[0], name)
+        _check_beta("beta2 (betas[1])", betas[1], name)
+        _check_non_negative("weight_decay", weight_decay, name)
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
+                                  "weight_decay": weight_decay, "amsgrad": amsgrad,
+                                  "maximize": maximize,
+                                  "decoupled_weight_decay": decoupled_weight_decay})
+
+    def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        state["step"] = 0
+        state["exp_avg"] = xp.zeros_like(param)
+        state["exp_avg_sq"] = xp.zeros_like(param)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = xp.zeros_like(param)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        state["step"] += 1
+        step = state["step"]
+        if group["maximize"]:
+            grad = -grad
+        if wd != 0:
+            if group["decoupled_weight_decay"]:
+                param *= 1 - lr * wd
+            else:
+                grad = grad + wd * param
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg += (1 - beta1) * (grad - exp_avg)  # lerp towards grad, as PyTorch does
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * (grad * grad)
+        step_size = lr / (1 - beta1 ** step)
+        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+        if group["amsgrad"]:
+            max_sq = state.get("max_exp_avg_sq")
+            if max_sq is None:
+                max_sq = state["max_exp_avg_sq"] = xp.zeros_like(param)
+            xp.maximum(max_sq, exp_avg_sq, out=max_sq)
+            denom = xp.sqrt(max_sq)
+        else:
+            denom = xp.sqrt(exp_avg_sq)
+        denom /= bias_correction2_sqrt
+        denom += eps
+        param -= step_size * (exp_avg / denom)
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (PyTorch's ``torch.optim.AdamW``;
+    Loshchilov & Hutter, 2019): each step first shrinks the weights,
+    :math:`\theta \leftarrow (1-\gamma\lambda)\theta`, then takes the Adam step on the raw
+    gradient, so the decay is not rescaled by the adaptive denominator.
+
+    Args:
+        params, lr, betas, eps, amsgrad, maximize: as for :class:`Adam`.
+        weight_decay: decoupled weight decay :math:`\lambda` (default 1e-2).
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)

@@ -1,0 +1,64 @@
+"""Adamax: Adam with the infinity norm in place of the root mean square."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..backend import get_array_module
+from .optimizer import Optimizer, _check_beta, _check_non_negative
+
+
+class Adamax(Optimizer):
+    r"""Adamax (PyTorch's ``torch.optim.Adamax``; Kingma & Ba, 2015, section 7).
+
+    .. math::
+        g &\leftarrow g_t + \lambda\theta_{t-1}\\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1) g, \qquad
+            u_t = \max(\beta_2 u_{t-1}, |g| + \epsilon)\\
+        \theta_t &= \theta_{t-1} - \frac{\gamma}{1-\beta_1^t}\, m_t / u_t
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate :math:`\gamma`.
+        betas: :math:`(\beta_1, \beta_2)`, each in [0, 1).
+        eps: added to :math:`|g|` so :math:`u_t` is never zero.
+        weight_decay: L2 penalty :math:`\lambda`.
+        maximize: maximize the objective instead of minimizing it.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, *, maximize: bool = False):
+        _check_non_negative("learning rate", lr, "Adamax")
+        _check_non_negative("eps", eps, "Adamax")
+        if len(betas) != 2:
+            raise ValueError(f"Adamax: betas must be a pair (beta1, beta2), got {betas!r}")
+        _check_beta("beta1 (betas[0])", betas[0], "Adamax")
+        _check_beta("beta2 (betas[1])", betas[1], "Adamax")
+        _check_non_negative("weight_decay", weight_decay, "Adamax")
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
+                                  "weight_decay": weight_decay, "maximize": maximize})
+
+    def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        state["step"] = 0
+        state["exp_avg"] = xp.zeros_like(param)
+        state["exp_inf"] = xp.zeros_like(param)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        beta1, beta2 = group["betas"]
+        state["step"] += 1
+        if group["maximize"]:
+            grad = -grad
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * param
+        exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+        exp_avg += (1 - beta1) * (grad - exp_avg)
+        exp_inf *= beta2
+        norm = xp.abs(grad)
+        norm += group["eps"]
+        xp.maximum(exp_inf, norm, out=exp_inf)
+        clr = group["lr"] / (1 - beta1 ** state["step"])
+        param -= clr * (exp_avg / exp_inf)

@@ -1,0 +1,315 @@
+"""Learning-rate schedules (``cr.optim.lr_scheduler``), mirroring ``torch.optim.lr_scheduler``.
+
+Each schedule's values match PyTorch's step for step (the same recursive "chainable" forms).
+The lectures' time-based decay is :class:`InverseTimeLR`. ``ReduceLROnPlateau`` and
+``OneCycleLR`` live in their own files and are re-exported here.
+"""
+from __future__ import annotations
+
+import math
+import types
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ._one_cycle import OneCycleLR
+from ._plateau import ReduceLROnPlateau
+from .optimizer import Optimizer
+from .scheduler_base import LRScheduler, _check_optimizer
+
+__all__ = [
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "InverseTimeLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+    "SequentialLR",
+    "StepLR",
+]
+
+
+class StepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every ``step_size`` steps:
+    ``lr_k = initial_lr * gamma ** (k // step_size)``."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1):
+        if int(step_size) != step_size or step_size < 1:
+            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        self.step_size = int(step_size)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base * self.gamma ** (self.last_epoch // self.step_size)
+                for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` at each milestone step (a repeated milestone counts twice)."""
+
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
+                 last_epoch: int = -1):
+        self.milestones = sorted(int(m) for m in milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        hits = Counter(self.milestones)[self.last_epoch]
+        if hits == 0:
+            return self._current_lrs()
+        return [lr * self.gamma ** hits for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        n = bisect_right(self.milestones, self.last_epoch)
+        return [base * self.gamma ** n for base in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """Multiply the lr by ``factor`` for the first ``total_iters`` steps (a simple warm-up)."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1):
+        if not 0 <= factor <= 1.0:
+            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor!r}")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._current_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        f = self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor)
+        return [base * f for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Scale the lr by a factor moving linearly from ``start_factor`` to ``end_factor`` over
+    ``total_iters`` steps, then hold it (the usual linear warm-up)."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
+                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1):
+        if not 0 < start_factor <= 1.0:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
+        if not 0 <= end_factor <= 1.0:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
+        if int(total_iters) != total_iters or total_iters < 1:
+            raise ValueError(f"LinearLR: total_iters must be a positive integer, got "
+                             f"{total_iters!r}")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = int(total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in self._current_lrs()]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        span = self.end_factor - self.start_factor
+        ratio = 1.0 + span / (self.total_iters * self.start_factor
+                              + (self.last_epoch - 1) * span)
+        return [lr * ratio for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        f = self.start_factor + (self.end_factor - self.start_factor) * min(
+            self.total_iters, self.last_epoch) / self.total_iters
+        return [base * f for base in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every step: :math:`\\gamma_k = \\gamma_0\\,\\text{gamma}^k`.
+
+    The lectures' exponential decay :math:`\\alpha_k = \\alpha_0 e^{-\\tau k}` is
+    ``gamma = math.exp(-tau)``."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class InverseTimeLR(LRScheduler):
+    """Time-based decay from the lectures: :math:`\\alpha_k = \\alpha_0 / (1 + \\tau k)`.
+
+    The steps still sum to infinity while shrinking to zero, the classical condition for
+    SGD to converge. (The slide writes :math:`\\alpha_{k-1}/(1+\\tau k)`; that recursion
+    decays like :math:`1/k!` and stalls, so this closed form, as in Keras'
+    ``InverseTimeDecay``, is used.) Chainable: each step multiplies the current lr by
+    :math:`(1+\\tau(k-1))/(1+\\tau k)`.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        decay_rate: :math:`\\tau \\ge 0`.
+        last_epoch: as for :class:`LRScheduler`.
+    """
+
+    def __init__(self, optimizer: Optimizer, decay_rate: float, last_epoch: int = -1):
+        if not decay_rate >= 0:
+            raise ValueError(f"InverseTimeLR: decay_rate must be >= 0, got {decay_rate!r}")
+        self.decay_rate = decay_rate
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        k = self.last_epoch
+        if self._is_initial or k == 0:
+            return self._current_lrs()
+        ratio = (1 + self.decay_rate * (k - 1)) / (1 + self.decay_rate * k)
+        return [lr * ratio for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base / (1 + self.decay_rate * self.last_epoch) for base in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """Set the lr to ``initial_lr * lr_lambda(step)`` (one function, or one per group).
+
+    ``state_dict`` never holds the functions: for a plain function it stores None, for a
+    callable object a copy of its ``__dict__`` (as PyTorch does)."""
+
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+                 last_epoch: int = -1):
+        _check_optimizer(optimizer, "LambdaLR")
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per parameter "
+                                 f"group), got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            if not callable(lr_lambda):
+                raise TypeError(f"LambdaLR: lr_lambda must be callable, got "
+                                f"{type(lr_lambda).__name__}")
+            self.lr_lambdas = [lr_lambda] * n
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas", [])
+        self.__dict__.update(state)
+        for fn, attrs in zip(self.lr_lambdas, saved):
+            if attrs is not None:
+                fn.__dict__.update(attrs)
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from the initial lr to ``eta_min`` over ``T_max`` steps:
+    :math:`\\eta_k = \\eta_{min} + (\\eta_0 - \\eta_{min})(1 + \\cos(\\pi k / T_{max}))/2`.
+
+    Computed with PyTorch's recursive form (so values match it, and other schedulers can
+    change the lr in between); past ``T_max`` the lr rises again (a cosine, not a restart)."""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
+                 last_epoch: int = -1):
+        if not T_max > 0:
+            raise ValueError(f"CosineAnnealingLR: T_max must be > 0, got {T_max!r}")
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        k, t_max, eta_min = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return self._current_lrs()
+        if self._step_count == 1 and k > 0:
+            return [eta_min + (base - eta_min) * (1 + math.cos(k * math.pi / t_max)) / 2
+                    for base in self.base_lrs]
+        if (k - 1 - t_max) % (2 * t_max) == 0:
+            return [lr + (base - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
+                    for base, lr in zip(self.base_lrs, self._current_lrs())]
+        ratio = (1 + math.cos(math.pi * k / t_max)) / (1 + math.cos(math.pi * (k - 1) / t_max))
+        return [ratio * (lr - eta_min) + eta_min for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [self.eta_min + (base - self.eta_min)
+                * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base in self.base_lrs]
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers[i]`` between ``milestones[i-1]`` and ``milestones[i]`` (e.g. a
+    LinearLR warm-up, then a CosineAnnealingLR). At a milestone the next schedule restarts
+    from its step 0."""
+
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
+                 milestones: Sequence[int], last_epoch: int = -1):
+        _check_optimizer(optimizer, "SequentialLR")
+        if len(schedulers) < 1:
+            raise ValueError("SequentialLR expects at least one scheduler, got none")
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(  # noqa: TRY004 - PyTorch raises ValueError
+                    f"SequentialLR does not support ReduceLROnPlateau (index {i}): "
+                    "its step needs a metric")
+            if getattr(s, "optimizer", None) is not optimizer:
+                raise ValueError(f"SequentialLR: scheduler {type(s).__name__} at index {i} "
+                                 "belongs to a different optimizer")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR expects one milestone fewer than schedulers, got "
+                             f"{len(schedulers)} schedulers and {len(milestones)} milestones")
+        self._schedulers = list(schedulers)
+        self._milestones = [int(m) for m in milestones]
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for s in self._schedulers:  # undo the initial step each scheduler took
+            s.last_epoch -= 1
+        idx = bisect_right(self._milestones, 0)
+        self._schedulers[idx]._initial_step()
+        self._last_lr = self._schedulers[idx].get_last_lr()
+
+    def step(self) -> None:  # type: ignore[override]
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            scheduler._update_lr(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        saved = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for s, sd in zip(self._schedulers, saved):
+            s.load_state_dict(sd)

@@ -1,0 +1,83 @@
+"""NAdam: Adam with Nesterov momentum and a warming-up momentum schedule."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..backend import get_array_module
+from .optimizer import Optimizer, _check_beta, _check_non_negative
+
+
+class NAdam(Optimizer):
+    r"""NAdam (PyTorch's ``torch.optim.NAdam``; Dozat, 2016).
+
+    .. math::
+        \mu_t &= \beta_1 (1 - \tfrac12 \cdot 0.96^{t\psi}), \qquad
+            \Pi_t = \textstyle\prod_{i\le t} \mu_i\\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1) g, \qquad v_t = \beta_2 v_{t-1} + (1-\beta_2) g^2\\
+        d &= \sqrt{v_t / (1-\beta_2^t)} + \epsilon\\
+        \theta_t &= \theta_{t-1} - \gamma\frac{1-\mu_t}{1-\Pi_t}\frac{g}{d}
+            - \gamma\frac{\mu_{t+1}}{1-\Pi_t\mu_{t+1}}\frac{m_t}{d}
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate :math:`\gamma`.
+        betas: :math:`(\beta_1, \beta_2)`, each in [0, 1).
+        eps: added to the denominator for numerical stability.
+        weight_decay: weight decay :math:`\lambda` (L2 on the gradient unless decoupled).
+        momentum_decay: :math:`\psi` in the momentum schedule.
+        decoupled_weight_decay: shrink the weights directly, as AdamW does.
+        maximize: maximize the objective instead of minimizing it.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False):
+        _check_non_negative("learning rate", lr, "NAdam")
+        _check_non_negative("eps", eps, "NAdam")
+        if len(betas) != 2:
+            raise ValueError(f"NAdam: betas must be a pair (beta1, beta2), got {betas!r}")
+        _check_beta("beta1 (betas[0])", betas[0], "NAdam")
+        _check_beta("beta2 (betas[1])", betas[1], "NAdam")
+        _check_non_negative("weight_decay", weight_decay, "NAdam")
+        _check_non_negative("momentum_decay", momentum_decay, "NAdam")
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
+                                  "weight_decay": weight_decay,
+                                  "momentum_decay": momentum_decay,
+                                  "decoupled_weight_decay": decoupled_weight_decay,
+                                  "maximize": maximize})
+
+    def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        state["step"] = 0
+        state["mu_product"] = 1.0
+        state["exp_avg"] = xp.zeros_like(param)
+        state["exp_avg_sq"] = xp.zeros_like(param)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        lr, wd, psi = group["lr"], group["weight_decay"], group["momentum_decay"]
+        beta1, beta2 = group["betas"]
+        state["step"] += 1
+        step = state["step"]
+        if group["maximize"]:
+            grad = -grad
+        if wd != 0:
+            if group["decoupled_weight_decay"]:
+                param *= 1 - lr * wd
+            else:
+                grad = grad + wd * param
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
+        mu_product = state["mu_product"] * mu
+        state["mu_product"] = mu_product
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg += (1 - beta1) * (grad - exp_avg)
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * (grad * grad)
+        denom = xp.sqrt(exp_avg_sq / (1 - beta2 ** step))
+        denom += group["eps"]
+        param -= (lr * (1.0 - mu) / (1.0 - mu_product)) * (grad / denom)
+        param -= (lr * mu_next / (1.0 - mu_product * mu_next)) * (exp_avg / denom)

@@ -1,0 +1,274 @@
+"""``Optimizer``: parameter groups, per-parameter state, and the step loop every optimizer shares.
+
+A concrete optimizer only says how to start a parameter's state (``_init_state``) and how to
+update one parameter from its gradient (``_update``). Both work on raw arrays (NumPy or CuPy,
+through ``xp = get_array_module(...)``) and change ``p.data`` in place, so a step records no
+graph and allocates no Tensor objects. The layout of ``state_dict()`` is PyTorch's::
+
+    {"state": {0: {"step": 3, "exp_avg": array, ...}, 1: {...}},
+     "param_groups": [{"lr": 0.001, ..., "params": [0, 1]}]}
+
+State holds arrays and plain numbers only, so a checkpoint can be written without pickle
+(arrays through safetensors, the rest as JSON).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..autograd.grad_mode import enable_grad
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+
+
+class _RequiredParameter:
+    """Marks a default that every parameter group must give (PyTorch's ``required``)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _check_non_negative(name: str, value: float, what: str) -> None:
+    if not value >= 0.0:  # also rejects NaN
+        raise ValueError(f"{what}: invalid {name} {value!r}; expected a number >= 0")
+
+
+def _check_beta(name: str, value: float, what: str) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{what}: invalid {name} {value!r}; expected 0 <= {name} < 1")
+
+
+class Optimizer:
+    """Base class of all optimizers.
+
+    Args:
+        params: an iterable of Tensors (one group), or of dicts, each with a ``"params"``
+            entry and optional per-group options that override ``defaults``.
+        defaults: the default option values (``lr``, ``momentum``, ...).
+
+    Attributes:
+        param_groups: list of dicts; ``group["params"]`` is the list of tensors and the other
+            keys are the group's options (schedulers change ``group["lr"]`` between steps).
+        state: per-parameter state dicts, keyed by the parameter tensor.
+        defaults: the option values used where a group gives none.
+    """
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
+        self.defaults = dict(defaults)
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{name}: params should be an iterable of Tensors or dicts, but got a Tensor; "
+                "pass [tensor] or model.parameters()"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{name}: optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------------ groups
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options (e.g. a new layer to fine-tune).
+
+        Raises:
+            TypeError: a parameter is not a Tensor, or params is an unordered set.
+            ValueError: a parameter does not require grad or is not a leaf, appears in two
+                groups, or a required option (``lr`` with no default) is missing.
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}.add_param_group: expected a dict, got "
+                            f"{type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(f"{name}: parameters need to be organized in ordered collections "
+                            "(a list or tuple), but got a set whose order changes between runs")
+        else:
+            params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name} can only optimize Tensors, but one of the params is "
+                                f"{type(p).__name__}")
+            if not p.requires_grad:
+                raise ValueError(f"{name}: a parameter of shape {tuple(p.shape)} does not "
+                                 "require grad; create it with requires_grad=True")
+            if not p.is_leaf:
+                raise ValueError(f"{name} can't optimize a non-leaf Tensor (shape "
+                                 f"{tuple(p.shape)}); optimize the leaf it was computed from")
+        group = dict(param_group)
+        group["params"] = params
+        for key, default in self.defaults.items():
+            if default is required and key not in group:
+                raise ValueError(f"{name}: parameter group didn't specify a value of required "
+                                 f"optimization parameter {key}")
+            group.setdefault(key, default)
+        ids = {id(p) for p in params}
+        if len(ids) != len(params):
+            raise ValueError(f"{name}: a parameter group contains the same tensor twice")
+        for other in self.param_groups:
+            if any(id(p) in ids for p in other["params"]):
+                raise ValueError(f"{name}: some parameters appear in more than one parameter "
+                                 "group")
+        self.param_groups.append(group)
+
+    # -------------------------------------------------------------------- step
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all parameters.
+
+        Args:
+            set_to_none: set ``p.grad = None`` (cheapest, the default) instead of filling
+                it with zeros.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                elif g.grad_fn is None and not g.requires_grad and g.data.flags.writeable:
+                    g.data.fill(0)
+                else:
+                    p.grad = Tensor._make(get_array_module(g.data).zeros_like(g.data),
+                                          False, None, 0)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient (those with ``grad is None`` are skipped).
+
+        Args:
+            closure: optional function that clears the gradients, recomputes the loss, calls
+                ``backward`` and returns the loss; it runs with gradient recording enabled.
+
+        Returns:
+            The closure's loss, or None.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                grad = g.data
+                if grad.shape != p.data.shape:
+                    raise RuntimeError(
+                        f"{type(self).__name__}.step: gradient shape {tuple(grad.shape)} does "
+                        f"not match parameter shape {tuple(p.data.shape)}"
+                    )
+                state = self.state[p]
+                if not state:
+                    self._init_state(p.data, state, group)
+                self._update(p.data, grad, state, group)
+                p._vc[0] += 1  # an in-place change, as PyTorch records it
+        return loss
+
+    def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """Fill ``state`` for a parameter seen for the first time (arrays and numbers)."""
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        """Update the array ``param`` in place from ``grad`` (never modify ``grad``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _update")
+
+    # -------------------------------------------------------------- state dict
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state in PyTorch's layout: parameters are replaced by indices.
+
+        The arrays in ``state`` are the live buffers (not copies), as in PyTorch; save or
+        copy them before the next ``step`` if you need a snapshot.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                packed["params"].append(index[id(p)])
+            groups.append(packed)
+        state = {index[id(p)]: dict(s) for p, s in self.state.items()
+                 if id(p) in index and s}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state produced by :meth:`state_dict` (of an optimizer over equally shaped
+        parameters in the same order). Arrays are copied to each parameter's dtype and device.
+
+        Raises:
+            ValueError: the number of groups or of parameters in a group differs, or a state
+                array's shape does not match its parameter's.
+        """
+        name = type(self).__name__
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: loaded state dict has "
+                             f"{len(saved_groups)} parameter groups, the optimizer has "
+                             f"{len(self.param_groups)}")
+        by_index: dict[int, Tensor] = {}
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{name}.load_state_dict: parameter group {i} has "
+                                 f"{len(saved['params'])} parameters in the loaded state dict "
+                                 f"but {len(group['params'])} in the optimizer")
+            for idx, p in zip(saved["params"], group["params"]):
+                by_index[int(idx)] = p
+        new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        for key, saved in state_dict["state"].items():
+            p = by_index.get(int(key))
+            if p is None:
+                continue
+            new_state[p] = {k: _cast_like(v, p, k, name) for k, v in saved.items()}
+        new_groups = []
+        for saved, group in zip(saved_groups, self.param_groups):
+            restored = {k: (tuple(v) if isinstance(v, list) else v)
+                        for k, v in saved.items() if k != "params"}
+            restored["params"] = group["params"]
+            new_groups.append(restored)
+        self.state = new_state
+        self.param_groups = new_groups
+
+    # -------------------------------------------------------------------- repr
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k != "params"):
+                lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"defaults": self.defaults, "state": self.state,
+                "param_groups": self.param_groups}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
+def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
+    """Copy a saved state entry onto ``p``'s device and dtype (scalars stay numbers)."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        if value.ndim == 0:
+            return value.item()
+        xp = get_array_module(p.data)
+        if tuple(value.shape) != tuple(p.data.shape):
+            raise ValueError(f"{name}.load_state_dict: state {key!r} has shape "
+                             f"{tuple(value.shape)} but its parameter has shape "
+                             f"{tuple(p.data.shape)}")
+        return xp.array(value, dtype=p.data.dtype, copy=True)
+    return value

@@ -1,0 +1,86 @@
+"""RMSprop: steps scaled by a running average of squared gradients."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..backend import get_array_module
+from .optimizer import Optimizer, _check_non_negative
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (PyTorch's ``torch.optim.RMSprop``; Hinton's lecture 6e).
+
+    .. math::
+        g &\leftarrow g_t + \lambda\theta_{t-1}\\
+        v_t &= \alpha v_{t-1} + (1-\alpha) g^2\\
+        \bar g_t &= \alpha \bar g_{t-1} + (1-\alpha) g, \quad
+            \tilde v_t = v_t - \bar g_t^2 \quad(\text{centered})\\
+        b_t &= \mu b_{t-1} + g / (\sqrt{\tilde v_t} + \epsilon), \quad
+            \theta_t = \theta_{t-1} - \gamma b_t \quad(\text{momentum} > 0)\\
+        \theta_t &= \theta_{t-1} - \gamma g / (\sqrt{\tilde v_t} + \epsilon) \quad(\text{else})
+
+    Unlike Adagrad the average forgets old gradients, so steps do not shrink forever.
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate :math:`\gamma`.
+        alpha: smoothing constant :math:`\alpha`.
+        eps: added to the denominator for numerical stability.
+        weight_decay: L2 penalty :math:`\lambda`.
+        momentum: momentum factor :math:`\mu`.
+        centered: normalize by the estimated variance instead of the raw second moment.
+        maximize: maximize the objective instead of minimizing it.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False, maximize: bool = False):
+        _check_non_negative("learning rate", lr, "RMSprop")
+        _check_non_negative("eps", eps, "RMSprop")
+        _check_non_negative("momentum", momentum, "RMSprop")
+        _check_non_negative("weight_decay", weight_decay, "RMSprop")
+        _check_non_negative("alpha", alpha, "RMSprop")
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps,
+                                  "weight_decay": weight_decay, "momentum": momentum,
+                                  "centered": centered, "maximize": maximize})
+
+    def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        state["step"] = 0
+        state["square_avg"] = xp.zeros_like(param)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = xp.zeros_like(param)
+        if group["centered"]:
+            state["grad_avg"] = xp.zeros_like(param)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        alpha = group["alpha"]
+        state["step"] += 1
+        if group["maximize"]:
+            grad = -grad
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * param
+        square_avg = state["square_avg"]
+        square_avg *= alpha
+        square_avg += (1 - alpha) * (grad * grad)
+        if group["centered"]:
+            grad_avg = state.get("grad_avg")
+            if grad_avg is None:
+                grad_avg = state["grad_avg"] = xp.zeros_like(param)
+            grad_avg += (1 - alpha) * (grad - grad_avg)
+            avg = xp.sqrt(square_avg - grad_avg * grad_avg)
+        else:
+            avg = xp.sqrt(square_avg)
+        avg += group["eps"]
+        if group["momentum"] > 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = xp.zeros_like(param)
+            buf *= group["momentum"]
+            buf += grad / avg
+            param -= group["lr"] * buf
+        else:
+            param -= group["lr"] * (grad / avg)

@@ -1,0 +1,112 @@
+"""``LRScheduler``: the base of every learning-rate schedule (PyTorch's protocol).
+
+A scheduler owns ``last_epoch`` (how many times ``step()`` ran; -1 before the first) and
+``base_lrs`` (each group's ``initial_lr``). ``step()`` advances ``last_epoch`` and writes
+``get_lr()`` into each ``group["lr"]``. Most schedules are *chainable*: ``get_lr`` changes the
+current ``group["lr"]`` multiplicatively, so two schedulers on one optimizer compose.
+Schedules with a closed form also give ``_get_closed_form_lr`` (used when ``SequentialLR``
+restarts a schedule at a milestone).
+
+``state_dict()`` holds plain numbers and lists only: never the optimizer, never a function.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .optimizer import Optimizer
+
+
+def _check_optimizer(optimizer: Any, name: str) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{name}: expected a chainrule Optimizer, got "
+                        f"{type(optimizer).__name__}")
+
+
+def _per_group(name: str, optimizer: Optimizer, value: Any, owner: str) -> list:
+    """One value per parameter group: a scalar is repeated, a list must match in length."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(optimizer.param_groups):
+            raise ValueError(f"{owner}: {name} has {len(value)} values but the optimizer has "
+                             f"{len(optimizer.param_groups)} parameter groups")
+        return list(value)
+    return [value] * len(optimizer.param_groups)
+
+
+class LRScheduler:
+    """Base class of learning-rate schedulers.
+
+    Args:
+        optimizer: the optimizer whose ``group["lr"]`` values are scheduled.
+        last_epoch: index of the last step taken; -1 (the default) starts a new schedule.
+            Give another value only to resume, and then every group needs ``initial_lr``.
+
+    Creating a scheduler sets each group's lr to the schedule's value at step 0. Call
+    ``scheduler.step()`` after ``optimizer.step()``.
+    """
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
+        _check_optimizer(optimizer, type(self).__name__)
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"{type(self).__name__}: param 'initial_lr' is not specified in "
+                        f"param_groups[{i}] when resuming with last_epoch={last_epoch}; load "
+                        "the optimizer's state_dict first or start with last_epoch=-1")
+        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """Take the step that sets the lr for step 0 (flagged so chainable forms keep it)."""
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self) -> list[float]:
+        """The learning rates for the current ``last_epoch`` (called by ``step``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement get_lr")
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rates the last ``step()`` set, one per parameter group."""
+        return list(self._last_lr)
+
+    def step(self, epoch: int | None = None) -> None:
+        """Advance the schedule by one step (or jump to ``epoch`` via the closed form)."""
+        self._step_count += 1
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed = getattr(self, "_get_closed_form_lr", None)
+            values = closed() if closed is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _current_lrs(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every attribute except the optimizer (numbers and lists only)."""
+        return {k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore attributes saved by :meth:`state_dict`."""
+        self.__dict__.update(state_dict)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(last_epoch={self.last_epoch}, "
+                f"last_lr={getattr(self, '_last_lr', None)})")

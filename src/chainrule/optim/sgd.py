@@ -1,0 +1,62 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum and weight decay."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .optimizer import Optimizer, _check_non_negative
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (PyTorch's ``torch.optim.SGD``).
+
+    With gradient :math:`g_t` of the loss at :math:`\theta_{t-1}`:
+
+    .. math::
+        g &\leftarrow g_t + \lambda\theta_{t-1} \quad(\text{weight decay})\\
+        b_t &= g \;(t=1), \qquad b_t = \mu b_{t-1} + (1-\tau) g \;(t>1)\\
+        g &\leftarrow g + \mu b_t \;(\text{nesterov}) \quad\text{or}\quad g \leftarrow b_t\\
+        \theta_t &= \theta_{t-1} - \gamma g
+
+    This is the lectures' momentum update :math:`d = \mu d + \alpha g` with the learning
+    rate pulled out of the buffer, so the two agree for a constant learning rate.
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate :math:`\gamma`.
+        momentum: momentum factor :math:`\mu`.
+        dampening: dampening :math:`\tau` for the momentum.
+        weight_decay: L2 penalty :math:`\lambda`.
+        nesterov: use Nesterov momentum (needs momentum > 0 and dampening 0).
+        maximize: maximize the objective instead of minimizing it.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                 *, maximize: bool = False):
+        _check_non_negative("learning rate", lr, "SGD")
+        _check_non_negative("momentum", momentum, "SGD")
+        _check_non_negative("weight_decay", weight_decay, "SGD")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening, "
+                             f"got momentum={momentum}, dampening={dampening}")
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov,
+                                  "maximize": maximize})
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+        if group["maximize"]:
+            grad = -grad
+        if wd != 0:
+            grad = grad + wd * param
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = grad.copy()
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * grad
+            grad = grad + momentum * buf if group["nesterov"] else buf
+        param -= lr * grad
