@@ -19,12 +19,19 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
         self.check_nan = check_nan
 
     def __enter__(self) -> "detect_anomaly":
+        import numpy as np
+
         self._prev = ANOMALY[0]
         ANOMALY[0] = self.check_nan
+        # NumPy's own divide/invalid warnings would fire (or, under -W error, raise) before
+        # the op's output is checked; silence them so the error names the op and the line.
+        self._errstate = np.errstate(all="ignore")
+        self._errstate.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         ANOMALY[0] = self._prev
+        self._errstate.__exit__(*exc)
 
     def __call__(self, fn):
         import functools

@@ -150,11 +150,24 @@ def run_backward(
                     _GRAD[0] = True
                     res = _grads_to_tuple(res, len(node.next_edges), node)
                     ups = [g for g in gouts if g.requires_grad]
+                    # The gradients depend on the op's saved inputs too: connect them, so
+                    # differentiating again reaches the error node instead of a silent 0.
+                    ups += [t for t in node.saved_tensors
+                            if isinstance(t, Tensor) and t.requires_grad]
                     res = tuple(
                         None if g is None else _DoubleBackwardError.apply(
                             _to_tensor(g), *ups, name=node.name())
                         for g in res
                     )
+                elif ANOMALY[0]:
+                    # Ops run inside a backward rule are checked as that rule's result
+                    # (named after the node), not one by one as forward ops.
+                    ANOMALY[0] = False
+                    try:
+                        res = node.fn.backward(node, *gouts)
+                    finally:
+                        ANOMALY[0] = True
+                    res = _grads_to_tuple(res, len(node.next_edges), node)
                 else:
                     res = _grads_to_tuple(node.fn.backward(node, *gouts),
                                           len(node.next_edges), node)
