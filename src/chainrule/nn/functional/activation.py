@@ -1,2 +1,188 @@
-"""Placeholder: being written."""
-__all__: list = []
+"""Activation functions (``F.relu``, ``F.gelu``, ...), composed from primitive ops.
+
+Each is written from differentiable primitives, so backward, double backward and forward
+mode come for free; formulas follow PyTorch exactly (including its constants). Branches
+that could overflow (e.g. ``exp`` in ELU for large positive inputs) are clamped before
+the non-linearity so a masked-out branch never produces ``inf * 0 = NaN`` in backward.
+"""
+from __future__ import annotations
+
+import math
+
+from ...autograd.tensor import Tensor
+from ...ops.binary import where
+from ...ops.softmax import log_softmax, softmax
+from ...ops.unary import clamp, erf, expm1, relu, sigmoid, softplus, tanh
+
+__all__ = [
+    "celu",
+    "elu",
+    "gelu",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "leaky_relu",
+    "log_softmax",
+    "logsigmoid",
+    "maxout",
+    "mish",
+    "prelu",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softmin",
+    "softplus",
+    "softsign",
+    "tanh",
+    "tanhshrink",
+    "threshold",
+]
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _check(x: object, op: str) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point tensor, got dtype {x.dtype}")
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """clamp(x, min_val, max_val)."""
+    _check(input, "hardtanh")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    return clamp(input, min_val, max_val)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x if x > 0 else negative_slope * x."""
+    _check(input, "leaky_relu")
+    return where(input.data > 0, input, input * negative_slope)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x if x > 0 else a * x, with learnable a of shape (1,) or (C,) (channel dim 1)."""
+    _check(input, "prelu")
+    n = weight.numel()
+    if n != 1:
+        if input.ndim < 2 or input.shape[1] != n:
+            raise ValueError(f"prelu: weight has {n} parameters but the input of shape "
+                             f"{input.shape} has {input.shape[1] if input.ndim > 1 else 1} "
+                             "channels (dim 1); use num_parameters=1 or match the channels")
+        weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
+    else:
+        weight = weight.reshape(())
+    return where(input.data > 0, input, input * weight)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+    _check(input, "elu")
+    return where(input.data > 0, input, expm1(clamp(input, None, 0.0)) * alpha)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with alpha ≈ 1.6733, scale ≈ 1.0507 (self-normalising)."""
+    return elu(input, SELU_ALPHA) * SELU_SCALE
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    _check(input, "celu")
+    if alpha == 0:
+        raise ValueError("celu: alpha must be non-zero")
+    return where(input.data > 0, input, expm1(clamp(input, None, 0.0) / alpha) * alpha)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x Φ(x) = x/2 (1 + erf(x/√2)); 'tanh': x/2 (1 + tanh(√(2/π)(x + 0.044715 x³)))."""
+    _check(input, "gelu")
+    if approximate == "none":
+        return input * 0.5 * (erf(input * (1.0 / math.sqrt(2.0))) + 1.0)
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
+        return input * 0.5 * (tanh(inner) + 1.0)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x σ(x) (also called swish)."""
+    _check(input, "silu")
+    return input * sigmoid(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x))."""
+    _check(input, "mish")
+    return input * tanh(softplus(input))
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """clamp(x / 6 + 1/2, 0, 1)."""
+    _check(input, "hardsigmoid")
+    return clamp(input / 6.0 + 0.5, 0.0, 1.0)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x · hardsigmoid(x)."""
+    return input * hardsigmoid(input)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    _check(input, "softsign")
+    return input / (abs(input) + 1.0)
+
+
+def softmin(input: Tensor, dim: int | None = None, dtype: object = None) -> Tensor:
+    """softmax(-x)."""
+    return softmax(-input, dim, dtype)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x if x > threshold else value."""
+    _check(input, "threshold")
+    return where(input.data > threshold, input, float(value))
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log σ(x) = -softplus(-x), stable for large |x|."""
+    _check(input, "logsigmoid")
+    return -softplus(-input)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return input - tanh(input)
+
+
+def maxout(input: Tensor, weight: Tensor, bias: Tensor | None, pieces: int) -> Tensor:
+    """Maxout: y_j = max_k (x W_kᵀ + b_k)_j over ``pieces`` affine maps.
+
+    ``weight`` has shape (out * pieces, in) laid out as (out, pieces) rows, ``bias``
+    (out * pieces,). The gradient flows to the maximising piece only.
+    """
+    from ...ops.reduction import amax
+    from .linear import linear
+
+    z = linear(input, weight, bias)
+    out = weight.shape[0] // pieces
+    z = z.reshape(z.shape[:-1] + (out, pieces))
+    return amax(z, -1)
+
+
+
+
+

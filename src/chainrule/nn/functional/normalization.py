@@ -1,2 +1,199 @@
-"""Placeholder: being written."""
-__all__: list = []
+"""Normalisation: batch_norm, layer_norm, group_norm (and instance_norm).
+
+All three standardise over some axes, x̂ = (x - μ) / √(σ² + ε), then apply a per-feature
+affine map y = γ x̂ + β. The standardisation is one fused op, :class:`_Normalize`, with the
+hand-derived backward (m = number of reduced elements)
+
+    dx = (1/σ̂) · (g - mean(g) - x̂ · mean(g · x̂)),
+
+which needs two reductions instead of the ~8 ops of the composite graph. Its backward is
+computed on raw arrays unless ``create_graph=True``, when it is rebuilt from Tensor ops
+(recomputing μ and σ̂ from x) so double backward stays exact.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ...autograd import grad_mode
+from ...autograd.function import Function
+from ...autograd.tensor import Tensor
+from ...backend import get_array_module
+
+__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize"]
+
+_GRAD = grad_mode._STATE
+
+
+class _Normalize(Function):
+    """x̂ = (x - mean(x)) / sqrt(var(x) + eps) over ``axes`` (biased variance)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, eps, stats):
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        var = (xc * xc).mean(axis=axes, keepdims=True)
+        invstd = 1.0 / get_array_module(x).sqrt(var + eps)
+        xhat = xc
+        xhat *= invstd
+        ctx.save_for_backward(x)
+        ctx.axes, ctx.eps, ctx.xhat, ctx.invstd = axes, eps, xhat, invstd
+        if stats is not None:
+            stats.append(mean)
+            stats.append(var)
+        return xhat
+
+    @staticmethod
+    def backward(ctx, grad):
+        axes = ctx.axes
+        if _GRAD[0]:  # create_graph: a differentiable rebuild from x
+            (x,) = ctx.saved_tensors
+            mean = x.mean(axes, keepdim=True)
+            xc = x - mean
+            invstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps).rsqrt()
+            xhat = xc * invstd
+            gx = (grad - grad.mean(axes, keepdim=True)
+                  - xhat * (grad * xhat).mean(axes, keepdim=True)) * invstd
+            return gx, None, None, None
+        g, xhat = grad.data, ctx.xhat
+        dx = g - g.mean(axis=axes, keepdims=True)
+        dx -= xhat * (g * xhat).mean(axis=axes, keepdims=True)
+        dx *= ctx.invstd
+        return Tensor._make(dx, False, None, 0), None, None, None
+
+
+def normalize_axes(x: Tensor, axes: tuple, eps: float, stats: list | None = None) -> Tensor:
+    """Standardise ``x`` over ``axes`` with the fused op (internal building block)."""
+    return _Normalize.apply(x, axes, float(eps), stats)
+
+
+def _composite_normalize(x: Tensor, axes: tuple, eps: float) -> Tensor:
+    """The same standardisation built from primitive ops (reference for tests/benchmarks)."""
+    mean = x.mean(axes, keepdim=True)
+    xc = x - mean
+    return xc * ((xc * xc).mean(axes, keepdim=True) + eps).rsqrt()
+
+
+def _bshape(t: Tensor, ndim: int) -> Tensor:
+    """Reshape a per-channel (C,) tensor to broadcast over (N, C, *spatial)."""
+    return t.reshape((t.shape[0],) + (1,) * (ndim - 2))
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation over (N, *spatial) per channel C of (N, C, *) inputs.
+
+    Training uses the batch statistics and, if running buffers are given, updates them in
+    place: running = (1 - momentum) · running + momentum · batch_stat, with the unbiased
+    batch variance (as PyTorch). Evaluation uses the running statistics.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
+                         f"got shape {input.shape}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (c,):
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for an input with "
+                             f"{c} channels (shape {input.shape}), got {t.shape}")
+    nd = input.ndim
+    axes = (0,) + tuple(range(2, nd))
+    if training:
+        count = input.numel() // c
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input of shape {input.shape}")
+        stats: list = []
+        y = _Normalize.apply(input, axes, float(eps), stats)
+        if running_mean is not None and running_var is not None:
+            mean, var = stats
+            m = momentum
+            rm, rv = running_mean.data, running_var.data
+            rm *= 1 - m
+            rm += m * mean.reshape(c).astype(rm.dtype, copy=False)
+            rv *= 1 - m
+            rv += (m * count / (count - 1)) * var.reshape(c).astype(rv.dtype, copy=False)
+            running_mean._vc[0] += 1
+            running_var._vc[0] += 1
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are required when "
+                             "training=False")
+        xp = get_array_module(input.data)
+        invstd = 1.0 / xp.sqrt(running_var.data + eps)
+        shift = (-running_mean.data * invstd).astype(input.dtype, copy=False)
+        shp = (c,) + (1,) * (nd - 2)
+        y = input * Tensor._make(invstd.astype(input.dtype, copy=False).reshape(shp),
+                                 False, None, 0) + Tensor._make(shift.reshape(shp), False, None, 0)
+    if weight is not None:
+        y = y * _bshape(weight, nd)
+    if bias is not None:
+        y = y + _bshape(bias, nd)
+    return y
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each (sample, channel) over its spatial positions."""
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected (N, C, *spatial), got {input.shape}")
+    nd = input.ndim
+    y = _Normalize.apply(input, tuple(range(2, nd)), float(eps), None)
+    if weight is not None:
+        y = y * _bshape(weight, nd)
+    if bias is not None:
+        y = y + _bshape(bias, nd)
+    return y
+
+
+def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last ``len(normalized_shape)`` dims, then y = γ x̂ + β."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+        tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != shape:
+        raise ValueError(f"layer_norm: normalized_shape {list(shape)} does not match the "
+                         f"trailing dims of the input of shape {input.shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise ValueError(f"layer_norm: {name} must have shape {shape}, got {t.shape}")
+    y = _Normalize.apply(input, tuple(range(input.ndim - k, input.ndim)), float(eps), None)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Split C channels into groups, normalise each (sample, group), then per-channel affine."""
+    if input.ndim < 2:
+        raise ValueError(f"group_norm: expected (N, C, *), got shape {input.shape}")
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups != 0:
+        raise ValueError(f"group_norm: num_channels ({c}) must be divisible by num_groups "
+                         f"({num_groups})")
+    x = input.reshape((n, num_groups, -1))
+    y = _Normalize.apply(x, (2,), float(eps), None).reshape(input.shape)
+    nd = input.ndim
+    if weight is not None:
+        y = y * _bshape(weight, nd)
+    if bias is not None:
+        y = y + _bshape(bias, nd)
+    return y
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(‖x‖_p, eps) along ``dim``."""
+    from ...ops.reduction import norm
+
+    n = norm(input, p, dim, keepdim=True)
+    return input / n.clamp(eps, None)
+
+

@@ -1,2 +1,271 @@
-"""Placeholder: being written."""
-__all__: list = []
+"""Activation modules: thin wrappers over :mod:`chainrule.nn.functional.activation`.
+
+``inplace=`` is accepted for PyTorch compatibility; results are always new tensors.
+Shape: any; the output has the input's shape.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ...autograd.tensor import Tensor
+from ...creation import empty
+from .. import functional as F
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+
+__all__ = [
+    "CELU",
+    "ELU",
+    "GELU",
+    "SELU",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "LeakyReLU",
+    "LogSigmoid",
+    "LogSoftmax",
+    "Mish",
+    "PReLU",
+    "ReLU",
+    "ReLU6",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Softmin",
+    "Softplus",
+    "Softsign",
+    "Tanh",
+    "Tanhshrink",
+    "Threshold",
+]
+
+
+class _Simple(Module):
+    _fn: Any = None
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._fn(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_Simple):
+    """max(x, 0)."""
+    _fn = staticmethod(F.relu)
+
+
+class ReLU6(_Simple):
+    """min(max(x, 0), 6)."""
+    _fn = staticmethod(F.relu6)
+
+
+class SELU(_Simple):
+    """scale · elu(x, α) with PyTorch's exact constants."""
+    _fn = staticmethod(F.selu)
+
+
+class SiLU(_Simple):
+    """x σ(x)."""
+    _fn = staticmethod(F.silu)
+
+
+class Mish(_Simple):
+    """x tanh(softplus(x))."""
+    _fn = staticmethod(F.mish)
+
+
+class Hardsigmoid(_Simple):
+    """clamp(x/6 + 1/2, 0, 1)."""
+    _fn = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Simple):
+    """x · hardsigmoid(x)."""
+    _fn = staticmethod(F.hardswish)
+
+
+class _NoArg(Module):
+    _fn: Any = None
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._fn(input)
+
+
+class Sigmoid(_NoArg):
+    """1 / (1 + e^-x)."""
+    _fn = staticmethod(F.sigmoid)
+
+
+class Tanh(_NoArg):
+    """tanh(x)."""
+    _fn = staticmethod(F.tanh)
+
+
+class Softsign(_NoArg):
+    """x / (1 + |x|)."""
+    _fn = staticmethod(F.softsign)
+
+
+class LogSigmoid(_NoArg):
+    """log σ(x)."""
+    _fn = staticmethod(F.logsigmoid)
+
+
+class Tanhshrink(_NoArg):
+    """x - tanh(x)."""
+    _fn = staticmethod(F.tanhshrink)
+
+
+class LeakyReLU(Module):
+    """x if x > 0 else negative_slope · x."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
+                                                          else "")
+
+
+class PReLU(Module):
+    """x if x > 0 else a · x with learnable a (one, or one per channel of dim 1).
+
+    Shape: (N, C, *) with num_parameters in (1, C).
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None,
+                 dtype: Any = None):
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(empty(num_parameters, dtype=dtype, device=device))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.constant_(self.weight, self.init)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class ELU(Module):
+    """x if x > 0 else α (e^x - 1)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class CELU(ELU):
+    """max(0, x) + min(0, α (e^(x/α) - 1))."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.celu(input, self.alpha)
+
+
+class GELU(Module):
+    """x Φ(x) (exact erf form), or its tanh approximation with approximate='tanh'."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softplus(Module):
+    """log(1 + e^(βx)) / β, linear where βx > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Hardtanh(Module):
+    """clamp(x, min_val, max_val)."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) must not exceed max_val "
+                             f"({max_val})")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class Threshold(Module):
+    """x if x > threshold else value."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}"
+
+
+class _DimModule(Module):
+    _fn: Any = None
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._fn(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_DimModule):
+    """e^x_i / Σ_j e^x_j along ``dim`` (max-shifted for stability)."""
+    _fn = staticmethod(F.softmax)
+
+
+class LogSoftmax(_DimModule):
+    """x_i - log Σ_j e^x_j along ``dim``."""
+    _fn = staticmethod(F.log_softmax)
+
+
+class Softmin(_DimModule):
+    """softmax(-x) along ``dim``."""
+    _fn = staticmethod(F.softmin)
