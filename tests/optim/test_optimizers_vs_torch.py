@@ -6,10 +6,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from optim_helpers import cr_loss, cr_params, to_numpy_state_dict, torch_loss, torch_params
 
 import chainrule as cr
-
-from optim_helpers import cr_loss, cr_params, to_numpy_state_dict, torch_loss, torch_params
 
 CASES = [
     ("SGD", {"lr": 0.02}),
