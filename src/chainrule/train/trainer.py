@@ -84,6 +84,7 @@ class Trainer:
         self.stop_training = False
         self.batches_per_epoch: int | None = None
         self._loaders: tuple = ()
+        self.checkpoint_extra: dict | None = None  # saved with every checkpoint (preprocessing)
 
     # --------------------------------------------------------------------- steps
     def _move(self, x: Any) -> Any:
@@ -213,7 +214,8 @@ class Trainer:
         """Write model, optimizer, scheduler, epoch, RNG and loader-generator states,
         callback states and ``extra`` (e.g. preprocessing state) to ``path``."""
         save_checkpoint(path, self.model, self.optimizer, self.scheduler, self.epoch,
-                        loader_generators(*self._loaders), self._callback_states(), extra)
+                        loader_generators(*self._loaders), self._callback_states(),
+                        extra if extra is not None else self.checkpoint_extra)
 
     def load_checkpoint(self, path: str | os.PathLike,
                         loaders: Sequence[Any] | None = None) -> dict:

@@ -1,0 +1,275 @@
+"""The ``chainrule train`` / ``chainrule evaluate`` jobs: data -> preprocessing -> model -> fit.
+
+A run directory holds everything needed to rebuild and evaluate the model::
+
+    config.json             the run's settings, data shapes and final results (JSON)
+    model.safetensors       model.state_dict() (cr.save format; any safetensors reader works)
+    preprocess.safetensors  the fitted Standardize transform's state
+    checkpoint.safetensors  full training checkpoint (resume with --resume)
+    history.csv             one row per epoch: loss, acc, val_loss, val_acc, lr, time
+    curves.png              training / validation curves (if matplotlib is installed)
+
+The validation set is split off the training set (a seeded permutation); the test set is
+only used for the final evaluation. Standardization is fitted on the training split alone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TrainConfig", "build_model", "evaluate_run", "load_data", "run_training"]
+
+DATASETS = ("mnist1d", "fashion-mnist", "mnist", "cifar10")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "nadam")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one ``chainrule train`` run (the CLI flags)."""
+
+    data: str = "mnist1d"
+    model: str = "mlp"
+    hidden: list[int] = field(default_factory=lambda: [256, 256])
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 2e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    val_fraction: float = 0.1
+    limit_train: int | None = None
+    seed: int = 0
+    data_root: str | None = None
+    out: str = "runs/latest"
+    patience: int | None = None
+    schedule: str = "cosine"  # "none", "cosine", "plateau"
+    dropout: float = 0.0
+
+
+def load_data(name: str, root: str | None = None, channel: bool = False
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """(x_train, y_train, x_test, y_test, class names) as float32 / int64 arrays.
+
+    Args:
+        name: one of ``mnist1d``, ``fashion-mnist``, ``mnist``, ``cifar10``.
+        root: where the files are (default: each dataset's search path).
+        channel: keep a channel axis, (N, C, ...), for convolutional models; otherwise
+            MNIST-1D is (N, 40) and images are flattened to (N, C*H*W).
+    """
+    from ..data import datasets as ds
+
+    if name == "mnist1d":
+        tr, te = ds.MNIST1D(root, train=True), ds.MNIST1D(root, train=False)
+        (x, y), (xt, yt) = tr.as_arrays(channel=channel), te.as_arrays(channel=channel)
+    elif name in ("fashion-mnist", "mnist"):
+        cls = ds.FashionMNIST if name == "fashion-mnist" else ds.MNIST
+        tr, te = cls(root, train=True), cls(root, train=False)
+        (x, y), (xt, yt) = tr.as_arrays(), te.as_arrays()
+    elif name == "cifar10":
+        if root is None:
+            raise ValueError("chainrule train: --data cifar10 needs --data-root pointing at the "
+                             "extracted cifar-10-batches-py folder")
+        tr, te = ds.CIFAR10(root, train=True), ds.CIFAR10(root, train=False)
+        (x, y), (xt, yt) = tr.as_arrays(), te.as_arrays()
+    else:
+        raise ValueError(f"chainrule train: unknown data set {name!r}; choose from "
+                         f"{', '.join(DATASETS)}")
+    if not channel and x.ndim > 2:
+        x, xt = x.reshape(len(x), -1), xt.reshape(len(xt), -1)
+    classes = list(getattr(tr, "classes", [str(i) for i in range(int(y.max()) + 1)]))
+    return x.astype(np.float32), y.astype(np.int64), xt.astype(np.float32), \
+        yt.astype(np.int64), classes
+
+
+def build_model(model: str, in_shape: tuple[int, ...], num_classes: int,
+                hidden: list[int] | tuple[int, ...] = (256, 256), dropout: float = 0.0):
+    """``mlp``: Linear-ReLU stacks with the given hidden sizes; otherwise a zoo model,
+    ``cr.models.get_model(model, num_classes=..., in_channels=...)``."""
+    from .. import nn
+
+    if model == "mlp":
+        layers: list[Any] = []
+        width = int(np.prod(in_shape))
+        for h in hidden:
+            layers += [nn.Linear(width, int(h)), nn.ReLU()]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = int(h)
+        layers.append(nn.Linear(width, num_classes))
+        return nn.Sequential(*layers)
+    from ..models import get_model
+
+    return get_model(model, num_classes=num_classes, in_channels=int(in_shape[0]))
+
+
+def _optimizer(cfg: TrainConfig, params: Any):
+    from .. import optim
+
+    name, lr, wd = cfg.optimizer.lower(), cfg.lr, cfg.weight_decay
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, weight_decay=wd)
+    if name in ("momentum", "nesterov"):
+        return optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=wd,
+                         nesterov=name == "nesterov")
+    table = {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+             "nadam": "NAdam"}
+    if name not in table:
+        raise ValueError(f"chainrule train: unknown optimizer {cfg.optimizer!r}; choose from "
+                         f"{', '.join(OPTIMIZERS)}")
+    return getattr(optim, table[name])(params, lr=lr, weight_decay=wd)
+
+
+def _scheduler(cfg: TrainConfig, opt: Any):
+    from ..optim import lr_scheduler
+
+    if cfg.schedule == "cosine":
+        return lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
+    if cfg.schedule == "plateau":
+        return lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=2)
+    if cfg.schedule in ("none", "", None):
+        return None
+    raise ValueError(f"chainrule train: unknown schedule {cfg.schedule!r}; choose cosine, "
+                     "plateau or none")
+
+
+def _split(x: np.ndarray, y: np.ndarray, cfg: TrainConfig):
+    """Seeded train/validation split of the training set (``limit_train`` caps the train
+    part; the validation part is ``val_fraction`` of the full set, or of the limit)."""
+    perm = np.random.default_rng(cfg.seed).permutation(len(x))
+    n_val = round(cfg.val_fraction * (cfg.limit_train or len(x)))
+    n_train = len(x) - n_val if cfg.limit_train is None else min(cfg.limit_train,
+                                                                  len(x) - n_val)
+    if n_val < 1 or n_train < 1:
+        raise ValueError(f"chainrule train: val_fraction={cfg.val_fraction} leaves no "
+                         f"training or no validation data out of {len(x)} samples")
+    val, train = perm[:n_val], perm[n_val:n_val + n_train]
+    return x[train], y[train], x[val], y[val]
+
+
+def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, gen: Any = None):
+    from .. import tensor
+    from ..utils.data import DataLoader, TensorDataset
+
+    return DataLoader(TensorDataset(tensor(x), tensor(y)), batch_size=batch_size,
+                      shuffle=shuffle, generator=gen)
+
+
+def run_training(cfg: TrainConfig, resume: bool = False, verbose: bool = True) -> dict:
+    """Run a whole training job and write the run directory; returns the results dict."""
+    import chainrule as cr
+
+    from ..data.preprocessing import Standardize
+    from ..nn import functional as F
+    from .callbacks import EarlyStopping, History, ModelCheckpoint, PlotCurves
+    from .trainer import Trainer
+
+    start = time.perf_counter()
+    os.makedirs(cfg.out, exist_ok=True)
+    cr.manual_seed(cfg.seed)
+    channel = cfg.model != "mlp"
+    x, y, xt, yt, classes = load_data(cfg.data, cfg.data_root, channel=channel)
+    xtr, ytr, xva, yva = _split(x, y, cfg)
+    prep = Standardize(per_channel=channel)
+    xtr = prep.fit_transform(xtr).astype(np.float32)
+    xva = prep.transform(xva).astype(np.float32)
+    xte = prep.transform(xt).astype(np.float32)
+    num_classes = len(classes)
+    model = build_model(cfg.model, xtr.shape[1:], num_classes, cfg.hidden, cfg.dropout)
+    opt = _optimizer(cfg, model.parameters())
+    sched = _scheduler(cfg, opt)
+    gen = cr.Generator().manual_seed(cfg.seed + 1)
+    train_loader = _loader(xtr, ytr, cfg.batch_size, True, gen)
+    val_loader = _loader(xva, yva, 512, False)
+    ckpt = os.path.join(cfg.out, "checkpoint.safetensors")
+    callbacks = [History(csv_path=os.path.join(cfg.out, "history.csv")),
+                 ModelCheckpoint(ckpt, save_best_only=False)]
+    if cfg.patience:
+        callbacks.append(EarlyStopping(patience=cfg.patience, restore_best_weights=True))
+    try:
+        import matplotlib  # noqa: F401
+        callbacks.append(PlotCurves(os.path.join(cfg.out, "curves.png")))
+    except ImportError:
+        if verbose:
+            print("matplotlib not installed: skipping curves.png (pip install matplotlib)")
+    trainer = Trainer(model, F.cross_entropy, opt, scheduler=sched, callbacks=callbacks,
+                      verbose=verbose)
+    trainer.checkpoint_extra = {"preprocess": prep.state_dict()}
+    config = {**asdict(cfg), "num_classes": num_classes, "classes": classes,
+              "input_shape": list(xtr.shape[1:]), "n_train": len(xtr), "n_val": len(xva),
+              "n_test": len(xte), "num_parameters": int(sum(p.numel()
+                                                            for p in model.parameters()))}
+    if verbose:
+        print(f"data {cfg.data}: {len(xtr)} train / {len(xva)} val / {len(xte)} test, "
+              f"input {tuple(xtr.shape[1:])}, {num_classes} classes")
+        print(f"model {cfg.model}: {config['num_parameters']:,} parameters; optimizer "
+              f"{cfg.optimizer} lr {cfg.lr}; {cfg.epochs} epochs of batch {cfg.batch_size}")
+    resume_from = ckpt if resume and os.path.exists(ckpt) else None
+    trainer.fit(train_loader, val_loader, epochs=cfg.epochs, resume_from=resume_from)
+    if resume_from is not None:  # history rows restored from the checkpoint: rewrite them
+        callbacks[0].write_csv(callbacks[0].csv_path)
+    test = trainer.evaluate(_loader(xte, yt, 1000, False))
+    elapsed = time.perf_counter() - start
+    cr.save(model.state_dict(), os.path.join(cfg.out, "model.safetensors"))
+    cr.save(prep.state_dict(), os.path.join(cfg.out, "preprocess.safetensors"))
+    hist = trainer.history.history
+    results = {"test_loss": test["loss"], "test_acc": test["acc"],
+               "best_val_acc": max(hist.get("val_acc") or [float("nan")]),
+               "epochs_run": trainer.epoch, "seconds": elapsed}
+    config["results"] = results
+    _write_json(os.path.join(cfg.out, "config.json"), config)
+    if verbose:
+        print(f"test loss {test['loss']:.4f}  test accuracy {100 * test['acc']:.2f}%  "
+              f"({len(yt)} samples, {elapsed:.1f}s total)")
+        print(f"wrote {cfg.out}/: model.safetensors, config.json, history.csv, curves.png")
+    return results
+
+
+def _write_json(path: str, obj: Any) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(obj, fh, indent=2)
+    os.replace(tmp, path)
+
+
+def evaluate_run(run_dir: str, data_root: str | None = None, verbose: bool = True) -> dict:
+    """Rebuild the model of a run directory, reload its weights and preprocessing, and
+    evaluate it on the held-out test set. Returns ``{"loss", "acc", "n"}``."""
+    import chainrule as cr
+
+    from ..data.preprocessing import Standardize
+    from ..nn import functional as F
+    from .metrics import confusion_matrix
+    from .trainer import Trainer
+
+    cfg_path = os.path.join(run_dir, "config.json")
+    if not os.path.exists(cfg_path):
+        raise FileNotFoundError(f"chainrule evaluate: {cfg_path} not found; pass the --out "
+                                "directory of a finished `chainrule train` run")
+    with open(cfg_path) as fh:
+        config = json.load(fh)
+    channel = config["model"] != "mlp"
+    _, _, xt, yt, classes = load_data(config["data"], data_root or config.get("data_root"),
+                                      channel=channel)
+    prep = Standardize(per_channel=channel)
+    prep.load_state_dict(cr.load(os.path.join(run_dir, "preprocess.safetensors")))
+    xte = prep.transform(xt).astype(np.float32)
+    model = build_model(config["model"], tuple(config["input_shape"]), config["num_classes"],
+                        config["hidden"], config.get("dropout", 0.0))
+    model.load_state_dict(cr.load(os.path.join(run_dir, "model.safetensors")))
+    trainer = Trainer(model, F.cross_entropy, cr.optim.SGD(model.parameters(), lr=0.0),
+                      verbose=False)
+    res = trainer.evaluate(_loader(xte, yt, 1000, False))
+    out = {"loss": res["loss"], "acc": res["acc"], "n": len(yt)}
+    if verbose:
+        logits = trainer.predict(_loader(xte, yt, 1000, False))
+        cm = confusion_matrix(logits, yt, num_classes=config["num_classes"])
+        print(f"{run_dir}: {config['model']} on {config['data']} test set ({len(yt)} samples)")
+        print(f"test loss {res['loss']:.4f}  test accuracy {100 * res['acc']:.2f}%")
+        print("per-class accuracy: " + "  ".join(
+            f"{c}:{100 * cm[i, i] / max(cm[i].sum(), 1):.0f}%" for i, c in enumerate(classes)))
+    return out

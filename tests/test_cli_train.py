@@ -1,0 +1,63 @@
+"""`chainrule train` / `chainrule evaluate` in-process on a tiny MNIST-1D run."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import cli
+
+
+def _train(out, *extra):
+    return cli.main(["train", "--data", "mnist1d", "--epochs", "2", "--limit-train", "400",
+                     "--hidden", "32", "--batch-size", "50", "--out", str(out), *extra])
+
+
+def test_train_then_evaluate(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _train(out) == 0
+    printed = capsys.readouterr().out
+    assert "epoch   2/2" in printed and "test accuracy" in printed
+    for name in ("model.safetensors", "config.json", "history.csv", "curves.png",
+                 "preprocess.safetensors", "checkpoint.safetensors"):
+        assert (out / name).is_file(), name
+    config = json.loads((out / "config.json").read_text())
+    assert config["n_train"] == 400 and config["n_val"] == 40 and config["n_test"] == 1000
+    assert config["input_shape"] == [40] and config["num_classes"] == 10
+    rows = list(csv.DictReader((out / "history.csv").read_text().splitlines()))
+    assert [r["epoch"] for r in rows] == ["0", "1"]
+    assert {"loss", "acc", "val_loss", "val_acc", "lr"} <= set(rows[0])
+    weights = cr.load(out / "model.safetensors")
+    assert weights["0.weight"].shape == (32, 40) and weights["2.weight"].shape == (10, 32)
+
+    assert cli.main(["evaluate", str(out)]) == 0
+    printed = capsys.readouterr().out
+    acc = config["results"]["test_acc"]
+    assert f"test accuracy {100 * acc:.2f}%" in printed  # same model, same number
+    assert "per-class accuracy" in printed
+
+
+def test_resume_matches_uninterrupted(tmp_path, capsys):
+    full, part = tmp_path / "full", tmp_path / "part"
+    _train(full, "--epochs", "3", "--schedule", "none")
+    _train(part, "--epochs", "2", "--schedule", "none")
+    _train(part, "--epochs", "3", "--schedule", "none", "--resume")
+    out = capsys.readouterr().out
+    assert out.count("epoch   3/3") == 2  # the resumed run trained only the third epoch
+    a, b = cr.load(full / "model.safetensors"), cr.load(part / "model.safetensors")
+    for k in a:
+        np.testing.assert_array_equal(a[k].data, b[k].data, err_msg=k)
+    rows = list(csv.DictReader((part / "history.csv").read_text().splitlines()))
+    assert [r["epoch"] for r in rows] == ["0", "1", "2"]
+
+
+def test_evaluate_missing_dir_and_bad_args(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        cli.main(["evaluate", str(tmp_path / "nothing")])
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--data", "imagenet"])
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--epochs", "0", "--out", str(tmp_path / "x")])
