@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor
-from . import binary, indexing, inplace, linalg, reduction, shape, softmax, unary
+from . import (binary, indexing, inplace, linalg, reduction, shape, softmax, tensor_methods,
+               unary)
 from .binary import (add, allclose, div, eq, equal, floor_divide, ge, gt, isfinite, isinf,
                      isnan, le, logical_and, logical_not, logical_or, logical_xor, lt, maximum,
                      minimum, mul, ne, pow, remainder, sub, where)
@@ -15,6 +16,7 @@ from .shape import (broadcast_to, cat, chunk, concatenate, contiguous, expand, f
                     movedim, pad, permute, repeat, reshape, roll, split, squeeze, stack,
                     sum_to, swapaxes, t, tile, transpose, unbind, unflatten, unsqueeze, view)
 from .softmax import log_softmax, softmax
+from .tensor_methods import ceil, floor, round, trunc
 from .unary import (abs, cast, clamp, clip, cos, erf, exp, expm1, log, log1p, neg, reciprocal,
                     relu, rsqrt, sigmoid, sign, sin, softplus, sqrt, square, tan, tanh)
 
@@ -52,6 +54,11 @@ def _bind() -> None:
     )
     for name, fn in methods.items():
         setattr(T, name, fn)
+    tm = tensor_methods
+    for name in ("floor", "ceil", "round", "trunc", "new_zeros", "new_ones", "new_empty",
+                 "new_full", "new_tensor", "type_as", "is_floating_point", "is_contiguous",
+                 "stride", "data_ptr", "uniform_", "normal_", "index_put_"):
+        setattr(T, name, getattr(tm, name))
     T.expand_as = shape.expand_as
     T.view_as = shape.view_as
     T.where = lambda self, cond, other: where(cond, self, other)

@@ -42,6 +42,11 @@ def promote(op: str, a: Any, b: Any):
     from .unary import cast
 
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    # NumPy scalars act like Python scalars (weak dtype), as in PyTorch.
+    if not ta and isinstance(a, (np.number, np.bool_)):
+        a = a.item()
+    if not tb and isinstance(b, (np.number, np.bool_)):
+        b = b.item()
     if ta and tb:
         da, db = a.data.dtype, b.data.dtype
         if da is not db and da != db:

@@ -453,12 +453,26 @@ def tile(x: Tensor, dims: Sequence[int]) -> Tensor:
     return repeat(x, dims)
 
 
+class Contiguous(Function):
+    """A C-ordered copy; the gradient passes through unchanged."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return get_array_module(x).ascontiguousarray(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t
+
+
 def contiguous(x: Tensor) -> Tensor:
-    xp = get_array_module(x.data)
+    """The tensor itself if C-contiguous, else a C-ordered (recorded) copy."""
     if x.data.flags.c_contiguous:
         return x
-    from .binary import add
-
-    if x.requires_grad:
-        return add(x, 0)  # a recorded copy
-    return Tensor._make(xp.ascontiguousarray(x.data), False, None, 0)
+    return Contiguous.apply(x)
