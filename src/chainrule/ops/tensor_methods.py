@@ -56,7 +56,7 @@ def ceil(x: Tensor) -> Tensor:
     return Ceil.apply(x) if x.dtype.kind == "f" else x
 
 
-def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors torch.round
+def round(x: Tensor, decimals: int = 0) -> Tensor:  # mirrors torch.round
     if x.dtype.kind != "f":
         return x
     if decimals:
