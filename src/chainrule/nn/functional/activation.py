@@ -130,9 +130,9 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
-    """clamp(x / 6 + 1/2, 0, 1)."""
+    """clamp(x + 3, 0, 6) / 6 (PyTorch's evaluation order)."""
     _check(input, "hardsigmoid")
-    return clamp(input / 6.0 + 0.5, 0.0, 1.0)
+    return clamp(input + 3.0, 0.0, 6.0) / 6.0
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
