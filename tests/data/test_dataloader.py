@@ -8,9 +8,18 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset,
-                                  RandomSampler, SequentialSampler, Subset, TensorDataset,
-                                  default_collate, random_split)
+from chainrule.utils.data import (
+    BatchSampler,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    SequentialSampler,
+    Subset,
+    TensorDataset,
+    default_collate,
+    random_split,
+)
 
 
 class ListDataset(Dataset):

@@ -95,7 +95,7 @@ class ToTensor:
                 raise ValueError(f"ToTensor: expected an image of shape (H, W), (H, W, C) or "
                                  f"(C, H, W), got shape {arr.shape}")
         if arr.dtype == np.uint8:
-            out = arr.astype(np.float32) * np.float32(1.0 / 255.0)
+            out = arr.astype(np.float32) / np.float32(255.0)
         elif arr.dtype == np.bool_ or arr.dtype.kind in "iu":
             out = arr.astype(np.float32)
         else:

@@ -3,7 +3,7 @@
 The official files (``cifar-10-batches-py/data_batch_1..5``, ``test_batch``, ``batches.meta``)
 are pickles. Loading a pickle normally lets the file call any importable function, so here a
 restricted ``Unpickler`` resolves only the few globals these files need (NumPy's array and
-dtype reconstruction, ``_codecs.encode`` for bytes written by Python 3) and refuses every
+dtype reconstruction, ``_frombuffer`` for protocol 5, ``_codecs.encode`` for bytes written by Python 3) and refuses every
 other one with ``pickle.UnpicklingError``: a malicious file cannot execute code.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = ["CIFAR10", "safe_unpickle"]
 
 _RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]  # numpy's _reconstruct, version-proof
 _SCALAR = np.float64(0).__reduce__()[0]
+_FROMBUFFER = np.zeros(1).__reduce_ex__(5)[0]  # pickle protocol 5 array reconstruction
 
 
 def _codecs_encode(obj: str, encoding: str = "utf-8", errors: str = "strict") -> bytes:
@@ -37,6 +38,8 @@ _ALLOWED = {
     ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
     ("numpy.core.multiarray", "scalar"): _SCALAR,
     ("numpy._core.multiarray", "scalar"): _SCALAR,
+    ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
+    ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("_codecs", "encode"): _codecs_encode,
@@ -146,7 +149,7 @@ class CIFAR10(Dataset):
         if self.transform is not None:
             img = self.transform(img)
         else:
-            chw = img.transpose(2, 0, 1).astype(np.float32) * np.float32(1.0 / 255.0)
+            chw = img.transpose(2, 0, 1).astype(np.float32) / np.float32(255.0)
             img = Tensor._make(chw, False, None, 0)
         if self.target_transform is not None:
             target = self.target_transform(target)
@@ -154,5 +157,5 @@ class CIFAR10(Dataset):
 
     def as_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """All images as float32 (N, 3, 32, 32) in [0, 1] and int64 labels (no transforms)."""
-        x = self.data.transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1.0 / 255.0)
+        x = self.data.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
         return np.ascontiguousarray(x), self.targets.copy()

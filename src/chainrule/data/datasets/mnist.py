@@ -111,7 +111,7 @@ class MNIST(Dataset):
     def as_arrays(self, flatten: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """All images as float32 in [0, 1], shape (N, 1, 28, 28) (or (N, 784) when
         ``flatten``), and int64 labels: the fast path for training loops (no transforms)."""
-        x = self.data.astype(np.float32) * np.float32(1.0 / 255.0)
+        x = self.data.astype(np.float32) / np.float32(255.0)
         x = x.reshape(len(x), -1) if flatten else x[:, None]
         return x, self.targets.copy()
 
@@ -123,7 +123,7 @@ class MNIST(Dataset):
 
         def gather(indices: Any) -> tuple[Tensor, Tensor]:
             idx = np.asarray(indices, dtype=np.int64)
-            x = self.data[idx][:, None].astype(np.float32) * np.float32(1.0 / 255.0)
+            x = self.data[idx][:, None].astype(np.float32) / np.float32(255.0)
             return (Tensor._make(x, False, None, 0),
                     Tensor._make(self.targets[idx], False, None, 0))
         return gather
