@@ -15,8 +15,21 @@ from typing import Sequence
 from . import grad_mode
 from .function import Function, Node, user_frame
 from .state import ANOMALY, FORWARD_AD
+from .tensor import Tensor
 
 _GRAD = grad_mode._STATE
+
+
+_SUM_TO: list = []
+
+
+def _sum_to():
+    """ops.shape.sum_to, imported once (ops import autograd, so not at module level)."""
+    if not _SUM_TO:
+        from ..ops.shape import sum_to
+
+        _SUM_TO.append(sum_to)
+    return _SUM_TO[0]
 
 
 def _check_finite(node: Node, grads) -> None:
@@ -76,8 +89,7 @@ def run_backward(
     non-leaves that called ``retain_grad``). Otherwise the gradients with respect to
     ``inputs`` are returned (``autograd.grad``) and no ``.grad`` is touched.
     """
-    from .tensor import Tensor
-    from ..ops.shape import sum_to
+    sum_to = _sum_to()
 
     # 1. Discover the graph reachable from the roots and count consumers per node.
     deps: dict = {}
@@ -232,8 +244,6 @@ def run_backward(
 
 def _prepare_outputs(node: Node, gouts: list, capture, store: dict, create_graph: bool):
     """Run tensor hooks / retain_grad / capture for a node's outputs; fill missing grads."""
-    from .tensor import Tensor
-
     if node._tensor_hooks:
         for nr, hooks in node._tensor_hooks.items():
             if gouts[nr] is not None:
@@ -278,8 +288,6 @@ def _run_hooks(hooks, g):
 
 
 def _to_tensor(g):
-    from .tensor import Tensor
-
     if g is None or isinstance(g, Tensor):
         return g
     return Tensor._make(g, False, None, 0)
@@ -288,8 +296,6 @@ def _to_tensor(g):
 def _accumulate(old, g, create_graph: bool):
     if create_graph or FORWARD_AD[0]:
         return old + g
-    from .tensor import Tensor
-
     return Tensor._make(old.data + g.data, False, None, 0)
 
 
@@ -297,8 +303,6 @@ def _accumulate_into_leaf(leaf, g, create_graph: bool, given: set) -> None:
     if create_graph:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
-    from .tensor import Tensor
-
     arr = g.data
     if leaf.grad is None:
         # Steal the array when this backward made it and nothing else holds it;

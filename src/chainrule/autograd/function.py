@@ -23,6 +23,7 @@ import numpy as _np
 
 from . import grad_mode
 from .state import ANOMALY, FORWARD_AD
+from .tensor import Tensor
 
 _GRAD = grad_mode._STATE
 _ndarray = _np.ndarray
@@ -45,6 +46,7 @@ class Node:
     _out_tangents: tuple | None = None
     _out_vc: tuple | None = None
     _trace: list | None = None
+    _non_diff: set | None = None
     primals: tuple = ()
     out: Any = None
 
@@ -70,8 +72,6 @@ class Node:
     @property
     def saved_arrays(self) -> tuple:
         """The saved values as raw arrays (for jvp rules and non-differentiable helpers)."""
-        from .tensor import Tensor
-
         return tuple(v.data if isinstance(v, Tensor) else v for v in (self._saved or ()))
 
     def _unpack(self, entry):
@@ -87,8 +87,6 @@ class Node:
             _, idx, array, vc, version = entry
             if vc[0] != version:
                 self._raise_modified(array.shape, vc[0], version)
-            from .tensor import Tensor
-
             t = Tensor._make(array, True, self, idx)
             if self._out_tangents is not None:
                 t._fw_tangent = self._out_tangents[idx]
@@ -107,8 +105,6 @@ class Node:
 
     def mark_non_differentiable(self, *outputs: Any) -> None:
         """Declare outputs (e.g. indices) that never carry a gradient."""
-        from .tensor import Tensor
-
         self._non_diff = {id(o.data if isinstance(o, Tensor) else o) for o in outputs}
 
     def name(self) -> str:
@@ -142,8 +138,6 @@ def _as_tensor(v):
         v = _np.asarray(v)
     elif v is None or isinstance(v, (int, float, bool, complex)):
         return v  # Python scalars stay scalars (weak dtype promotion)
-    from .tensor import Tensor
-
     if isinstance(v, Tensor):
         return v
     return Tensor._make(v, False, None, 0)
@@ -181,47 +175,57 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any):
-        from .tensor import Tensor
-
+        # The per-op hot path: one pass over the arguments, no imports, no extra lists
+        # unless needed. Profile with benchmarks/bench_ops.py --profile before changing.
         ctx = Node()
         ctx.fn = cls
-        record = False
-        if _GRAD[0]:
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
+        grad_on = _GRAD[0]
+        fwd_on = FORWARD_AD[0] > 0
+        record = forward_ad = False
+        raw_args = []
+        for a in args:
+            if isinstance(a, Tensor):
+                if grad_on and a.requires_grad:
                     record = True
-                    break
-        forward_ad = FORWARD_AD[0] > 0 and any(
-            isinstance(a, Tensor) and a._fw_tangent is not None for a in args
-        )
+                if fwd_on and a._fw_tangent is not None:
+                    forward_ad = True
+                raw_args.append(a.data)
+            else:
+                raw_args.append(a)
         if cls.raw:
-            out = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args],
-                              **kwargs)
+            out = cls.forward(ctx, *raw_args, **kwargs)
         else:
-            prev = _GRAD[0]
             _GRAD[0] = False
             try:
                 out = cls.forward(ctx, *args, **kwargs)
             finally:
-                _GRAD[0] = prev
-        multi = type(out) is tuple
-        raw_outs = out if multi else (out,)
-        if multi:
+                _GRAD[0] = grad_on
+        if type(out) is tuple:
+            multi = True
+            raw_outs = out
             outs = tuple(_array(o) for o in out)
         else:
+            multi = False
+            raw_outs = (out,)
             outs = (out if type(out) is _ndarray else _array(out),)
         if ANOMALY[0]:
             _anomaly_forward(ctx, cls, outs)
-        non_diff = getattr(ctx, "_non_diff", None)
-        results = []
-        for i, o in enumerate(outs):
-            req = record and o.dtype.kind in "fc" and (non_diff is None or id(o) not in non_diff)
-            results.append(Tensor._make(o, req, ctx if req else None, i))
+        non_diff = ctx._non_diff
+        if not multi and non_diff is None:
+            o = outs[0]
+            req = record and o.dtype.kind in "fc"
+            results = [Tensor._make(o, req, ctx if req else None, 0)]
+        else:
+            results = []
+            for i, o in enumerate(outs):
+                req = record and o.dtype.kind in "fc" and (non_diff is None or
+                                                          id(o) not in non_diff)
+                results.append(Tensor._make(o, req, ctx if req else None, i))
         if cls.is_view and isinstance(args[0], Tensor):
             for r in results:
                 r._vc = args[0]._vc
         if record:
-            _link(ctx, cls, args, outs, results, multi, raw_outs)
+            _link(ctx, args, outs, results, multi, raw_outs)
         if forward_ad:
             _forward_tangents(ctx, cls, args, outs, results, kwargs)
         return tuple(results) if multi else results[0]
@@ -229,8 +233,6 @@ class Function:
 
 def _array(o: Any) -> Any:
     """Op outputs are arrays: unwrap Tensors, turn NumPy scalars into 0-d arrays."""
-    from .tensor import Tensor
-
     if isinstance(o, Tensor):
         return o.data
     if isinstance(o, (_np.generic, int, float, bool)):
@@ -238,11 +240,9 @@ def _array(o: Any) -> Any:
     return o
 
 
-def _link(ctx: Node, cls: type, args: tuple, outs: tuple, results: list, multi: bool,
+def _link(ctx: Node, args: tuple, outs: tuple, results: list, multi: bool,
           raw_outs: tuple) -> None:
     """Record graph edges, input metadata and saved-value bookkeeping on ``ctx``."""
-    from .tensor import Tensor
-
     edges = []
     meta = []
     needs = []
@@ -250,7 +250,8 @@ def _link(ctx: Node, cls: type, args: tuple, outs: tuple, results: list, multi: 
         if isinstance(a, Tensor) and a.requires_grad:
             gf = a.grad_fn
             edges.append((gf, a._output_nr) if gf is not None else a)
-            meta.append((a.data.shape, a.data.dtype))
+            d = a.data
+            meta.append((d.shape, d.dtype))
             needs.append(True)
         else:
             edges.append(None)
@@ -263,17 +264,13 @@ def _link(ctx: Node, cls: type, args: tuple, outs: tuple, results: list, multi: 
         ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
     saved = ctx._saved
     if saved:
-        entries = []
-        for s in saved:
-            entries.append(_saved_entry(s, args, outs, results, raw_outs))
-        ctx._saved_entries = tuple(entries)
+        ctx._saved_entries = tuple(_saved_entry(s, args, outs, results, raw_outs)
+                                   for s in saved)
     if ANOMALY[0]:
         ctx._trace = traceback.extract_stack()[:-3]
 
 
 def _saved_entry(s: Any, args: tuple, outs: tuple, results: list, raw_outs: tuple):
-    from .tensor import Tensor
-
     if s is None:
         return None
     sd = s.data if isinstance(s, Tensor) else s
@@ -290,8 +287,6 @@ def _saved_entry(s: Any, args: tuple, outs: tuple, results: list, raw_outs: tupl
 
 
 def _forward_tangents(ctx, cls, args, outs, results, kwargs) -> None:
-    from .tensor import Tensor
-
     jvp = getattr(cls, "jvp", None)
     if jvp is None:
         raise NotImplementedError(

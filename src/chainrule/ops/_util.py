@@ -39,8 +39,6 @@ def promote(op: str, a: Any, b: Any):
 
     Returns (a, b) where each is a Tensor or a Python scalar and at least one is a Tensor.
     """
-    from .unary import cast
-
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     # NumPy scalars act like Python scalars (weak dtype), as in PyTorch.
     if not ta and isinstance(a, (np.number, np.bool_)):
@@ -57,6 +55,8 @@ def promote(op: str, a: Any, b: Any):
                 target = da
             else:
                 target = _dt.promote_types(da, db)
+            from .unary import cast
+
             if da != target:
                 a = cast(a, target)
             if db != target:
@@ -68,6 +68,8 @@ def promote(op: str, a: Any, b: Any):
         if isinstance(b, SCALARS):
             target = _dt.scalar_result_dtype(a.data.dtype, b)
             if target != a.data.dtype:
+                from .unary import cast
+
                 a = cast(a, target)
             return a, b
         return promote(op, a, as_tensor(b))
@@ -75,6 +77,8 @@ def promote(op: str, a: Any, b: Any):
         if isinstance(a, SCALARS):
             target = _dt.scalar_result_dtype(b.data.dtype, a)
             if target != b.data.dtype:
+                from .unary import cast
+
                 b = cast(b, target)
             return a, b
         return promote(op, as_tensor(a), b)

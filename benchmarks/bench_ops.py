@@ -1,0 +1,261 @@
+"""Per-op overhead and large-tensor throughput, chainrule vs PyTorch, forward + backward.
+
+Cases:
+
+* ``small:*``  per-op overhead on 8x8 float32 tensors: one op forward plus backward;
+* ``large:*``  throughput on big tensors (elementwise 1M elements, reductions 1000x1000,
+  matmul 512x512 and batched 32x128x128), forward plus backward;
+* ``chain10``  a 10-op chain (matmul, add, tanh, mul, sub, sigmoid, mul, exp, sum, mean)
+  on 32x32 tensors, forward plus backward.
+
+Each framework runs in its own subprocess (in one process PyTorch's and OpenBLAS's idle
+threads steal each other's cores); the subprocesses alternate for ``--rounds`` rounds, each
+reports a median per case after a warm-up, and the best median per framework is compared
+(ratio = chainrule / PyTorch; < 1 means chainrule is faster). PyTorch runs with
+``torch.set_num_threads(2)``. This script UNSETS ``OPENBLAS_CORETYPE`` and
+``OPENBLAS_L2_SIZE`` for its subprocesses (an old forced core type cuts NumPy's matmul
+several-fold) and reports the BLAS kernel through threadpoolctl when it is installed.
+
+Usage::
+
+    python benchmarks/bench_ops.py               # all cases, 3 rounds
+    python benchmarks/bench_ops.py --quick       # 1 round, fewer repeats
+    python benchmarks/bench_ops.py --profile     # cProfile of chainrule's chain10 step
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+SMALL_OPS = ["add", "mul", "div", "exp", "tanh", "sigmoid", "relu", "sum", "mean", "matmul",
+             "softmax", "reshape", "transpose", "getitem", "cat"]
+LARGE = {
+    "add_1M": ("add", (1000, 1000)),
+    "mul_1M": ("mul", (1000, 1000)),
+    "exp_1M": ("exp", (1000, 1000)),
+    "tanh_1M": ("tanh", (1000, 1000)),
+    "relu_1M": ("relu", (1000, 1000)),
+    "sum_1M": ("sum", (1000, 1000)),
+    "mean_dim_1M": ("mean_dim", (1000, 1000)),
+    "amax_dim_1M": ("amax_dim", (1000, 1000)),
+    "softmax_1M": ("softmax", (1000, 1000)),
+    "matmul_512": ("matmul", (512, 512)),
+    "matmul_1024": ("matmul", (1024, 1024)),
+    "bmm_32x128": ("bmm", (32, 128, 128)),
+    "linear_128x784x512": ("linear", (128, 784, 512)),
+}
+
+
+def _op(m, name):
+    """The op ``name`` for module ``m`` (chainrule or torch); takes (x, w)."""
+    return {
+        "add": lambda x, w: x + w,
+        "mul": lambda x, w: x * w,
+        "div": lambda x, w: x / (w * w + 1),
+        "exp": lambda x, w: x.exp(),
+        "tanh": lambda x, w: x.tanh(),
+        "sigmoid": lambda x, w: x.sigmoid(),
+        "relu": lambda x, w: x.relu(),
+        "sum": lambda x, w: x.sum(),
+        "mean": lambda x, w: x.mean(),
+        "mean_dim": lambda x, w: x.mean(1),
+        "amax_dim": lambda x, w: x.amax(1),
+        "matmul": lambda x, w: x @ w,
+        "bmm": lambda x, w: m.bmm(x, w),
+        "linear": lambda x, w: x @ w,
+        "softmax": lambda x, w: x.softmax(-1),
+        "reshape": lambda x, w: x.reshape(-1),
+        "transpose": lambda x, w: x.transpose(0, 1),
+        "getitem": lambda x, w: x[1:5, ::2],
+        "cat": lambda x, w: m.cat([x, w], 0),
+    }[name]
+
+
+def _chain(x, w, b):
+    a = x @ w
+    a = a + b
+    a = a.tanh()
+    a = a * x
+    a = a - 0.5
+    a = a.sigmoid()
+    a = a * a
+    a = a.exp()
+    a = a.sum(1)
+    return a.mean()
+
+
+def _inputs(m, shape_x, shape_w, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    xa = rng.standard_normal(shape_x).astype(np.float32)
+    wa = rng.standard_normal(shape_w).astype(np.float32) * 0.1
+    if m.__name__ == "torch":
+        return (m.tensor(xa, requires_grad=True), m.tensor(wa, requires_grad=True))
+    return (m.tensor(xa, requires_grad=True), m.tensor(wa, requires_grad=True))
+
+
+def _make_cases(m, quick: bool):
+    """{case name: zero-argument step function} for module ``m``."""
+    cases = {}
+    for name in SMALL_OPS:
+        x, w = _inputs(m, (8, 8), (8, 8))
+        fn = _op(m, name)
+        g = m.ones_like(fn(x, w))
+
+        def step(fn=fn, x=x, w=w, g=g):
+            x.grad = None
+            w.grad = None
+            fn(x, w).backward(g)
+        cases[f"small:{name}"] = step
+    for case, (name, shape) in LARGE.items():
+        if name == "linear":
+            n, k, o = shape
+            x, w = _inputs(m, (n, k), (k, o))
+        elif name in ("matmul", "bmm"):
+            x, w = _inputs(m, shape, shape)
+        else:
+            x, w = _inputs(m, shape, shape)
+        fn = _op(m, name)
+        g = m.ones_like(fn(x, w))
+
+        def step(fn=fn, x=x, w=w, g=g):
+            x.grad = None
+            w.grad = None
+            fn(x, w).backward(g)
+        cases[f"large:{case}"] = step
+    x, w = _inputs(m, (32, 32), (32, 32))
+    b = m.tensor([0.1] * 32, requires_grad=True)
+
+    def chain_step():
+        for t in (x, w, b):
+            t.grad = None
+        _chain(x, w, b).backward()
+    cases["chain10"] = chain_step
+    return cases
+
+
+def _time(step, quick: bool) -> float:
+    """Median seconds per step: warm up, size batches to ~20 ms, take the median batch."""
+    for _ in range(3):
+        step()
+    t0 = time.perf_counter()
+    n = 0
+    while time.perf_counter() - t0 < 0.02:
+        step()
+        n += 1
+    reps = 7 if quick else 15
+    samples = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        samples.append((time.perf_counter() - t0) / n)
+    return statistics.median(samples)
+
+
+def _worker(framework: str, quick: bool, only: str | None) -> None:
+    if framework == "torch":
+        import torch as m
+
+        m.set_num_threads(2)
+    else:
+        import chainrule as m
+    cases = _make_cases(m, quick)
+    out = {name: _time(step, quick) for name, step in cases.items()
+           if only is None or only in name}
+    print(json.dumps(out))
+
+
+def _blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+
+        import numpy  # noqa: F401 - load its BLAS so threadpoolctl can see it
+
+        infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        return "; ".join(f"{i.get('internal_api')} {i.get('version')} "
+                         f"kernel={i.get('architecture')} threads={i.get('num_threads')}"
+                         for i in infos) or "no BLAS found by threadpoolctl"
+    except ImportError:
+        return "unknown (pip install threadpoolctl to report the BLAS kernel)"
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        env.pop(var, None)
+    return env
+
+
+def _run_worker(framework: str, args) -> dict:
+    cmd = [sys.executable, __file__, "--worker", framework]
+    if args.quick:
+        cmd.append("--quick")
+    if args.only:
+        cmd += ["--only", args.only]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=_env(), check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _profile() -> None:
+    import cProfile
+    import pstats
+
+    import chainrule as m
+
+    step = _make_cases(m, True)["chain10"]
+    for _ in range(50):
+        step()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(2000):
+        step()
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--worker", choices=["chainrule", "torch"])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", help="run only cases whose name contains this text")
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    if args.worker:
+        _worker(args.worker, args.quick, args.only)
+        return
+    if args.profile:
+        _profile()
+        return
+    rounds = 1 if args.quick else args.rounds
+    print(f"machine: {platform.machine()} {platform.processor() or ''} "
+          f"{os.cpu_count()} cpus, python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d %H:%M')}")
+    print("note: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the worker processes")
+    print(f"BLAS: {_blas_info()}")
+    best: dict = {"chainrule": {}, "torch": {}}
+    for r in range(rounds):
+        for fw in ("chainrule", "torch"):
+            for name, t in _run_worker(fw, args).items():
+                best[fw][name] = min(best[fw].get(name, float("inf")), t)
+        print(f"round {r + 1}/{rounds} done", file=sys.stderr)
+    print(f"\n| case | chainrule | PyTorch | ratio |\n|---|---|---|---|")
+    for name in best["chainrule"]:
+        c, t = best["chainrule"][name], best["torch"][name]
+        print(f"| {name} | {_fmt(c)} | {_fmt(t)} | {c / t:.2f}x |")
+
+
+def _fmt(s: float) -> str:
+    return f"{s * 1e6:.1f} us" if s < 1e-3 else f"{s * 1e3:.2f} ms"
+
+
+if __name__ == "__main__":
+    main()
