@@ -175,9 +175,8 @@ def _worker(framework: str, quick: bool, only: str | None) -> None:
 
 def _blas_info() -> str:
     try:
-        from threadpoolctl import threadpool_info
-
         import numpy  # noqa: F401 - load its BLAS so threadpoolctl can see it
+        from threadpoolctl import threadpool_info
 
         infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
         return "; ".join(f"{i.get('internal_api')} {i.get('version')} "
@@ -247,7 +246,7 @@ def main() -> None:
             for name, t in _run_worker(fw, args).items():
                 best[fw][name] = min(best[fw].get(name, float("inf")), t)
         print(f"round {r + 1}/{rounds} done", file=sys.stderr)
-    print(f"\n| case | chainrule | PyTorch | ratio |\n|---|---|---|---|")
+    print("\n| case | chainrule | PyTorch | ratio |\n|---|---|---|---|")
     for name in best["chainrule"]:
         c, t = best["chainrule"][name], best["torch"][name]
         print(f"| {name} | {_fmt(c)} | {_fmt(t)} | {c / t:.2f}x |")

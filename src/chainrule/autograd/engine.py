@@ -9,7 +9,6 @@ so no op rule ever deals with broadcasting.
 """
 from __future__ import annotations
 
-import traceback
 from typing import Sequence
 
 from . import grad_mode
