@@ -117,10 +117,10 @@ def test_gradcheck_tiny():
     x = cr.tensor(RNG.standard_normal((1, 2, 4, 5)), requires_grad=True)
     w = cr.tensor(RNG.standard_normal((2, 1, 2, 3)), requires_grad=True)
     b = cr.tensor(RNG.standard_normal(2), requires_grad=True)
-    fn = lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1, groups=2)  # noqa: E731
+    fn = lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1, groups=2)
     assert cr.autograd.gradcheck(fn, (x, w, b))
     assert cr.autograd.gradgradcheck(fn, (x, w, b))
-    fnt = lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, output_padding=1)  # noqa: E731
+    fnt = lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, output_padding=1)
     assert cr.autograd.gradcheck(fnt, (x, cr.tensor(RNG.standard_normal((2, 3, 2, 2)),
                                                     requires_grad=True), cr.tensor(RNG.standard_normal(3))))
 
@@ -168,7 +168,7 @@ def test_errors_are_clear():
     (nn.ConvTranspose1d, torch.nn.ConvTranspose1d, (2, 4, 5)),
 ])
 def test_layers_match_torch_and_init_like_torch(cls, tcls, shape):
-    kw = dict(stride=2, padding=1, groups=2)
+    kw = {"stride": 2, "padding": 1, "groups": 2}
     m, mt = cls(4, 6, 3, **kw), tcls(4, 6, 3, **kw).double()
     assert m.weight.shape == tuple(mt.weight.shape)
     fan_in = m.weight.shape[1] * int(np.prod(m.weight.shape[2:]))

@@ -45,16 +45,16 @@ def _check(cr_fn, torch_fn, shape, x=None):
 
 
 MAX2D = [
-    dict(kernel_size=2),
-    dict(kernel_size=3, stride=2),
-    dict(kernel_size=3, stride=2, padding=1),
-    dict(kernel_size=3, stride=1, padding=1),
-    dict(kernel_size=3, stride=2, ceil_mode=True),
-    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
-    dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 1), dilation=(2, 1)),
-    dict(kernel_size=2, dilation=2),
-    dict(kernel_size=2, return_indices=True),
-    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, return_indices=True),
+    {"kernel_size": 2},
+    {"kernel_size": 3, "stride": 2},
+    {"kernel_size": 3, "stride": 2, "padding": 1},
+    {"kernel_size": 3, "stride": 1, "padding": 1},
+    {"kernel_size": 3, "stride": 2, "ceil_mode": True},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+    {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 1), "dilation": (2, 1)},
+    {"kernel_size": 2, "dilation": 2},
+    {"kernel_size": 2, "return_indices": True},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "return_indices": True},
 ]
 
 
@@ -73,14 +73,14 @@ def test_max_pool_ties_route_to_one_element():
 
 
 AVG2D = [
-    dict(kernel_size=2),
-    dict(kernel_size=3, stride=2, padding=1),
-    dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
-    dict(kernel_size=3, stride=2, ceil_mode=True),
-    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
-    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
-    dict(kernel_size=(2, 4), stride=(2, 1), padding=(1, 2)),
-    dict(kernel_size=2, divisor_override=3),
+    {"kernel_size": 2},
+    {"kernel_size": 3, "stride": 2, "padding": 1},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
+    {"kernel_size": 3, "stride": 2, "ceil_mode": True},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+    {"kernel_size": (2, 4), "stride": (2, 1), "padding": (1, 2)},
+    {"kernel_size": 2, "divisor_override": 3},
 ]
 
 
@@ -89,16 +89,16 @@ def test_avg_pool2d(kw):
     _check(lambda x: F.avg_pool2d(x, **kw), lambda x: TF.avg_pool2d(x, **kw), (2, 3, 9, 10))
 
 
-@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1,
-                                                          ceil_mode=True),
-                                dict(kernel_size=3, stride=1, dilation=2)])
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1,
+                                                          "ceil_mode": True},
+                                {"kernel_size": 3, "stride": 1, "dilation": 2}])
 def test_max_pool1d(kw):
     _check(lambda x: F.max_pool1d(x, **kw), lambda x: TF.max_pool1d(x, **kw), (2, 3, 11))
 
 
-@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
-                                dict(kernel_size=3, stride=2, padding=1,
-                                     count_include_pad=False)])
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
+                                {"kernel_size": 3, "stride": 2, "padding": 1,
+                                     "count_include_pad": False}])
 def test_avg_pool1d(kw):
     _check(lambda x: F.avg_pool1d(x, **kw), lambda x: TF.avg_pool1d(x, **kw), (2, 3, 11))
 
@@ -124,8 +124,8 @@ def test_local_response_norm(shape, args):
            lambda x: TF.local_response_norm(x, *args), shape)
 
 
-@pytest.mark.parametrize("kw", [dict(scale_factor=2), dict(size=(7, 9)), dict(size=3),
-                                dict(scale_factor=(3, 1)), dict(scale_factor=1.5)])
+@pytest.mark.parametrize("kw", [{"scale_factor": 2}, {"size": (7, 9)}, {"size": 3},
+                                {"scale_factor": (3, 1)}, {"scale_factor": 1.5}])
 def test_interpolate_nearest(kw):
     _check(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), (2, 3, 5, 6))
 
@@ -144,7 +144,7 @@ def test_modules_match_functional():
     assert out.shape == (2, 3, 15, 11) and float(out.data[:, :, :3].sum()) == 0.0
     close(nn.LocalResponseNorm(5)(x).data,
           TF.local_response_norm(torch.tensor(x.data), 5).numpy(), 1e-6)
-    y, idx = nn.MaxPool2d(2, return_indices=True)(x)
+    _y, idx = nn.MaxPool2d(2, return_indices=True)(x)
     np.testing.assert_array_equal(idx.data, TF.max_pool2d(torch.tensor(x.data), 2,
                                                            return_indices=True)[1].numpy())
     assert "kernel_size=2" in repr(nn.MaxPool2d(2))

@@ -34,7 +34,7 @@ class InvertedResidual(nn.Module):
 
     def __init__(self, cin: int, cout: int, stride: int, expand_ratio: int):
         super().__init__()
-        hidden = int(round(cin * expand_ratio))
+        hidden = round(cin * expand_ratio)
         self.use_res_connect = stride == 1 and cin == cout
         layers = []
         if expand_ratio != 1:

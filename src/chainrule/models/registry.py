@@ -1,7 +1,8 @@
 """The model registry: ``register_model``, ``list_models()``, ``get_model(name, **kwargs)``."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _MODELS: dict[str, Callable[..., Any]] = {}
 

@@ -64,8 +64,8 @@ class ModelSummary:
                 f"Input size (MB): {self.input_bytes / 1e6:.2f}",
                 f"Forward activations (MB): {self.activation_bytes / 1e6:.2f}",
                 f"Params size (MB): {self.param_bytes / 1e6:.2f}",
-                f"Estimated total size (MB): "
-                f"{(self.input_bytes + self.activation_bytes + self.param_bytes) / 1e6:.2f}",
+                (f"Estimated total size (MB): "
+                f"{(self.input_bytes + self.activation_bytes + self.param_bytes) / 1e6:.2f}"),
                 line]
         return "\n".join(out)
 
