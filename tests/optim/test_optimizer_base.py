@@ -222,3 +222,23 @@ def test_lecture_adagrad_form():
         (p ** 4).sum().backward()
         opt.step()
     np.testing.assert_allclose(p.data, theta, rtol=1e-12)
+
+
+def test_works_with_nn_module_parameters_like_torch():
+    torch.manual_seed(0)
+    tlin = torch.nn.Linear(4, 3).double()
+    clin = cr.nn.Linear(4, 3)
+    clin.weight.data = tlin.weight.detach().numpy().copy()
+    clin.bias.data = tlin.bias.detach().numpy().copy()
+    x = np.random.default_rng(2).normal(size=(5, 4))
+    copt = cr.optim.AdamW(clin.parameters(), lr=0.05)  # a generator, as model.parameters()
+    topt = torch.optim.AdamW(tlin.parameters(), lr=0.05)
+    for _ in range(8):
+        copt.zero_grad()
+        (clin(cr.tensor(x)) ** 2).mean().backward()
+        copt.step()
+        topt.zero_grad()
+        (tlin(torch.tensor(x)) ** 2).mean().backward()
+        topt.step()
+    np.testing.assert_allclose(clin.weight.data, tlin.weight.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(clin.bias.data, tlin.bias.detach().numpy(), rtol=1e-6)

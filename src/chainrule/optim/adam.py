@@ -73,9 +73,14 @@ class Adam(Optimizer):
             else:
                 grad = grad + wd * param
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (1 - beta1) * (grad - exp_avg)  # lerp towards grad, as PyTorch does
+        # In place with one scratch array: this step is memory-bound.
+        tmp = grad - exp_avg
+        tmp *= 1 - beta1
+        exp_avg += tmp  # lerp towards grad, as PyTorch does
+        xp.multiply(grad, grad, out=tmp)
+        tmp *= 1 - beta2
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * (grad * grad)
+        exp_avg_sq += tmp
         step_size = lr / (1 - beta1 ** step)
         bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
         if group["amsgrad"]:
@@ -83,12 +88,14 @@ class Adam(Optimizer):
             if max_sq is None:
                 max_sq = state["max_exp_avg_sq"] = xp.zeros_like(param)
             xp.maximum(max_sq, exp_avg_sq, out=max_sq)
-            denom = xp.sqrt(max_sq)
+            xp.sqrt(max_sq, out=tmp)
         else:
-            denom = xp.sqrt(exp_avg_sq)
-        denom /= bias_correction2_sqrt
-        denom += eps
-        param -= step_size * (exp_avg / denom)
+            xp.sqrt(exp_avg_sq, out=tmp)
+        tmp /= bias_correction2_sqrt
+        tmp += eps
+        xp.divide(exp_avg, tmp, out=tmp)
+        tmp *= step_size
+        param -= tmp
 
 
 class AdamW(Adam):

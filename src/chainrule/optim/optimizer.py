@@ -250,13 +250,6 @@ class Optimizer:
         lines.append(")")
         return "\n".join(lines)
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"defaults": self.defaults, "state": self.state,
-                "param_groups": self.param_groups}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
 
 def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
     """Copy a saved state entry onto ``p``'s device and dtype (scalars stay numbers)."""
