@@ -1,7 +1,6 @@
 """cr.autograd.detect_anomaly: names the op and the user's source line; free when off."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -57,19 +56,17 @@ def test_anomaly_is_restored_on_exit_and_as_decorator():
     assert cr.autograd.is_anomaly_enabled() is False
 
 
-def test_no_cost_when_off():
+def test_no_checks_run_when_off(monkeypatch):
+    """With anomaly mode off, neither the forward check nor the stack capture runs."""
+    from chainrule.autograd import engine, function
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("anomaly check ran while anomaly mode was off")
+
+    monkeypatch.setattr(function, "_anomaly_forward", forbidden)
+    monkeypatch.setattr(function.traceback, "extract_stack", forbidden)
+    monkeypatch.setattr(engine, "_check_finite", forbidden)
     x = cr.randn(8, requires_grad=True)
-
-    def run():
-        t0 = time.perf_counter()
-        for _ in range(300):
-            y = (x * 1.5 + 1.0).tanh().sum()
-            y.backward()
-        return time.perf_counter() - t0
-
-    run()
-    off = min(run() for _ in range(3))
-    with cr.autograd.detect_anomaly():
-        on = min(run() for _ in range(3))
-    # anomaly mode adds finiteness checks and a stack capture per op; off must not
-    assert off < on
+    y = (x * 1.5 + 1.0).log().sum()  # NaNs pass silently when off
+    y.backward()
+    assert x.grad.shape == (8,)
