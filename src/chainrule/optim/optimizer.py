@@ -137,7 +137,8 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                elif g.grad_fn is None and not g.requires_grad and g.data.flags.writeable:
+                elif (g.grad_fn is None and not g.requires_grad
+                      and getattr(g.data.flags, "writeable", True)):  # CuPy has no flag
                     g.data.fill(0)
                 else:
                     p.grad = Tensor._make(get_array_module(g.data).zeros_like(g.data),

@@ -64,23 +64,31 @@ class RMSprop(Optimizer):
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * param
         square_avg = state["square_avg"]
+        tmp = grad * grad  # the one scratch array of this step
+        tmp *= 1 - alpha
         square_avg *= alpha
-        square_avg += (1 - alpha) * (grad * grad)
+        square_avg += tmp
         if group["centered"]:
             grad_avg = state.get("grad_avg")
             if grad_avg is None:
                 grad_avg = state["grad_avg"] = xp.zeros_like(param)
-            grad_avg += (1 - alpha) * (grad - grad_avg)
-            avg = xp.sqrt(square_avg - grad_avg * grad_avg)
+            xp.subtract(grad, grad_avg, out=tmp)
+            tmp *= 1 - alpha
+            grad_avg += tmp  # lerp towards grad
+            xp.multiply(grad_avg, grad_avg, out=tmp)
+            xp.subtract(square_avg, tmp, out=tmp)
+            xp.sqrt(tmp, out=tmp)
         else:
-            avg = xp.sqrt(square_avg)
-        avg += group["eps"]
+            xp.sqrt(square_avg, out=tmp)
+        tmp += group["eps"]
+        xp.divide(grad, tmp, out=tmp)
         if group["momentum"] > 0:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = xp.zeros_like(param)
             buf *= group["momentum"]
-            buf += grad / avg
-            param -= group["lr"] * buf
+            buf += tmp
+            xp.multiply(buf, group["lr"], out=tmp)
         else:
-            param -= group["lr"] * (grad / avg)
+            tmp *= group["lr"]
+        param -= tmp
