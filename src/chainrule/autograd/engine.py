@@ -150,7 +150,8 @@ def run_backward(
         while ready:
             node = ready.pop()
             gouts = buffers.pop(node, None)
-            if gouts is not None:
+            if gouts is not None and (capture is not None or node._tensor_hooks or node._retain
+                                      or node._out_meta is not None):
                 gouts = _prepare_outputs(node, gouts, capture, store, create_graph)
             if gouts is not None:
                 if ANOMALY[0]:
@@ -180,8 +181,9 @@ def run_backward(
                         ANOMALY[0] = True
                     res = _grads_to_tuple(res, len(node.next_edges), node)
                 else:
-                    res = _grads_to_tuple(node.fn.backward(node, *gouts),
-                                          len(node.next_edges), node)
+                    res = node.fn.backward(node, *gouts)
+                    if type(res) is not tuple or len(res) < len(node.next_edges):
+                        res = _grads_to_tuple(res, len(node.next_edges), node)
                 if ANOMALY[0]:
                     _check_finite(node, [_to_tensor(g) for g in res[: len(node.next_edges)]])
                 for edge, g, meta in zip(node.next_edges, res, node.input_meta):
@@ -190,11 +192,23 @@ def run_backward(
                     if not isinstance(g, Tensor):
                         g = Tensor._make(g, False, None, 0)
                     shape, dtype = meta
-                    if g.data.shape != shape:
+                    d = g.data
+                    if d.shape != shape:
                         g = sum_to(g, shape)
-                    if g.data.dtype != dtype:
+                    if d.dtype != dtype:
                         g = g.to(dtype)
-                    add(edge, 0, g)
+                    if type(edge) is tuple:  # a node: buffer per output (inlined add())
+                        nxt, nr = edge
+                        buf = buffers.get(nxt)
+                        if buf is None:
+                            if nxt._out_meta is None:
+                                buffers[nxt] = [g]
+                                continue
+                            buf = buffers[nxt] = [None] * len(nxt._out_meta)
+                        old = buf[nr]
+                        buf[nr] = g if old is None else _accumulate(old, g, create_graph)
+                    else:
+                        add(edge, 0, g)
             if not retain_graph:
                 node._saved = None
                 node._saved_entries = None

@@ -5,6 +5,7 @@ dimensions with size 1, as in PyTorch.
 """
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import Any
 
@@ -36,7 +37,9 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        g = reshape(grad, _keepdim_shape(ctx.in_shape, ctx.axes))
+        g = grad
+        if g.ndim and g.ndim != len(ctx.in_shape):  # dims were dropped: put them back as 1s
+            g = reshape(grad, _keepdim_shape(ctx.in_shape, ctx.axes))
         return broadcast_to(g, ctx.in_shape), None, None
 
     @staticmethod
@@ -55,8 +58,8 @@ def sum(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Te
 
 def _count(shape: tuple, axes: tuple | None) -> int:
     if axes is None:
-        return int(np.prod(shape))
-    return int(np.prod([shape[a] for a in axes]))
+        return math.prod(shape)
+    return math.prod(shape[a] for a in axes)
 
 
 def mean(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:

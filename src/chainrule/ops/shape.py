@@ -5,6 +5,7 @@ input's version counter so in-place changes through a view are seen by autograd.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -68,13 +69,11 @@ class BroadcastTo(Function):
 
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
     shape = tuple(int(s) for s in shape)
-    if x.shape == shape:
+    xs = x.shape
+    if xs == shape:
         return x
-    try:
-        np.broadcast_shapes(x.shape, shape)
-        ok = np.broadcast_shapes(x.shape, shape) == shape
-    except ValueError:
-        ok = False
+    lead = len(shape) - len(xs)
+    ok = lead >= 0 and all(a == 1 or a == b for a, b in zip(xs, shape[lead:]))
     if not ok:
         raise ValueError(
             f"broadcast_to/expand: cannot expand shape {x.shape} to {shape}; each dimension "
@@ -116,16 +115,16 @@ class Reshape(Function):
 
 
 def _resolve_shape(op: str, in_shape: tuple, shape: tuple) -> tuple:
-    size = int(np.prod(in_shape))
+    size = math.prod(in_shape)
     if shape.count(-1) > 1:
         raise ValueError(f"{op}: only one dimension can be -1, got {shape}")
     if -1 in shape:
-        rest = int(np.prod([s for s in shape if s != -1]))
+        rest = math.prod(s for s in shape if s != -1)
         if rest == 0 or size % rest:
             raise ValueError(f"{op}: shape {shape} is invalid for input of shape {in_shape} "
                              f"(size {size})")
         shape = tuple(size // rest if s == -1 else s for s in shape)
-    if int(np.prod(shape)) != size:
+    if math.prod(shape) != size or any(s < 0 for s in shape):
         raise ValueError(
             f"{op}: shape {shape} is invalid for input of shape {in_shape} with {size} elements"
         )
@@ -154,7 +153,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     e = end_dim % x.ndim
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
+    shape = x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
     return reshape(x, shape)
 
 
