@@ -242,3 +242,31 @@ def test_works_with_nn_module_parameters_like_torch():
         topt.step()
     np.testing.assert_allclose(clin.weight.data, tlin.weight.detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(clin.bias.data, tlin.bias.detach().numpy(), rtol=1e-6)
+
+
+def test_state_dict_survives_cr_save_and_load(tmp_path):
+    """Optimizer and scheduler state go through cr.save (safetensors + JSON, no pickle)."""
+    p = _p([1.0, -2.0, 3.0])
+    opt = cr.optim.Adam([p], lr=0.1, amsgrad=True)
+    sched = cr.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=20)
+    for _ in range(3):
+        opt.zero_grad()
+        (p ** 4).sum().backward()
+        opt.step()
+        sched.step()
+    cr.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, tmp_path / "ckpt")
+    loaded = cr.load(tmp_path / "ckpt")
+    q = _p(p.data.copy())
+    opt2 = cr.optim.Adam([q], lr=0.1, amsgrad=True)
+    sched2 = cr.optim.lr_scheduler.OneCycleLR(opt2, max_lr=0.5, total_steps=20)
+    opt2.load_state_dict(loaded["opt"])
+    sched2.load_state_dict(loaded["sched"])
+    for o, s, t in ((opt, sched, p), (opt2, sched2, q)):
+        for _ in range(4):
+            o.zero_grad()
+            (t ** 4).sum().backward()
+            o.step()
+            s.step()
+    np.testing.assert_array_equal(q.data, p.data)
+    assert sched2.get_last_lr() == sched.get_last_lr()
+    assert opt2.param_groups[0]["betas"] == opt.param_groups[0]["betas"]
