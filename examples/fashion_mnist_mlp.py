@@ -30,7 +30,7 @@ except (RuntimeError, FileNotFoundError, OSError):
     x, y, x_test, y_test, classes = load_data("mnist1d")
     name = "MNIST-1D (Fashion-MNIST files not found)"
 if QUICK:
-    x, y = x[:2200], y[:2200]
+    x, y, x_test, y_test = x[:2200], y[:2200], x_test[:1000], y_test[:1000]
 
 # hold out 10% of the training set for validation; the test set stays untouched
 perm = np.random.default_rng(0).permutation(len(x))

@@ -2,7 +2,7 @@
 
 Examples::
 
-    chainrule train                                   # MNIST-1D, MLP, ~1 min on 2 cores
+    chainrule train                                   # MNIST-1D, MLP, < 1 min on 2 cores
     chainrule train --data fashion-mnist --hidden 256 128 --epochs 15
     chainrule train --data mnist1d --model <zoo name> --epochs 20
 """

