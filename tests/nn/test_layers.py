@@ -186,7 +186,7 @@ def test_fused_normalize_matches_composite_incl_double_backward():
         a = cr.autograd.grad(normalize_axes(x, axes, 1e-5), [x], g)[0]
         b = cr.autograd.grad(_composite_normalize(x, axes, 1e-5), [x], g)[0]
         close(a, b.data)
-        assert gradgradcheck(lambda t: normalize_axes(t, axes, 1e-5) ** 2, (x,))
+        assert gradgradcheck(lambda t, ax=axes: normalize_axes(t, ax, 1e-5) ** 2, (x,))
 
 
 def test_dropout_train_eval_scaling_and_seed():

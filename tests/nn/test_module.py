@@ -139,4 +139,4 @@ def test_registration_errors():
     with pytest.raises(TypeError, match="parameter 'weight'"):
         lin.weight = cr.zeros(2, 2)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        lin.nope
+        _ = lin.nope

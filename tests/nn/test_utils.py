@@ -8,8 +8,12 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule.nn.utils import (clip_grad_norm_, clip_grad_value_, parameters_to_vector,
-                                vector_to_parameters)
+from chainrule.nn.utils import (
+    clip_grad_norm_,
+    clip_grad_value_,
+    parameters_to_vector,
+    vector_to_parameters,
+)
 
 
 def _params(seed=0):
