@@ -1,0 +1,197 @@
+"""CNN benchmark: chainrule vs PyTorch, each in its own process, alternating.
+
+Workloads (float32, CPU):
+  * LeNet-5 on 1x28x28, batch 64
+  * ResNet-20 (CIFAR, option A) on 3x32x32, batch 64
+  * ResNet-18 (CIFAR variant) on 3x32x32, batch 32
+For each: a training step (forward, cross-entropy, backward, SGD momentum 0.9 step) and
+inference (forward under no_grad, eval mode). Also the peak memory (max RSS growth over
+the process baseline) of a ResNet-20 training step.
+
+Usage:  python benchmarks/bench_cnn.py [--reps 3] [--steps 20] [--only lenet5,resnet20]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+WORKLOADS = {  # name: (builder kwargs, input shape, batch, steps factor)
+    "lenet5": ((1, 28, 28), 64, 1.0),
+    "resnet20": ((3, 32, 32), 64, 0.5),
+    "resnet18_cifar": ((3, 32, 32), 32, 0.15),
+}
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _torch_model(name: str):
+    """The same architectures in plain PyTorch (benchmark-only code)."""
+    import torch.nn as tnn
+
+    if name == "lenet5":
+        return tnn.Sequential(
+            tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2),
+            tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
+            tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(),
+            tnn.Linear(84, 10))
+    import torch
+
+    class Block(tnn.Module):
+        def __init__(self, cin, cout, stride, option_a):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = tnn.BatchNorm2d(cout)
+            self.conv2 = tnn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = tnn.BatchNorm2d(cout)
+            self.option_a, self.extra = option_a, cout - cin
+            self.down = None
+            if (stride != 1 or cin != cout) and not option_a:
+                self.down = tnn.Sequential(tnn.Conv2d(cin, cout, 1, stride, bias=False),
+                                           tnn.BatchNorm2d(cout))
+            self.sc = stride != 1 or cin != cout
+
+        def forward(self, x):
+            out = torch.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            if not self.sc:
+                idt = x
+            elif self.option_a:
+                e = self.extra
+                idt = torch.nn.functional.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, e // 2, e - e // 2))
+            else:
+                idt = self.down(x)
+            return torch.relu(out + idt)
+
+    if name == "resnet20":
+        layers, cin = [tnn.Conv2d(3, 16, 3, 1, 1, bias=False), tnn.BatchNorm2d(16), tnn.ReLU()], 16
+        for i, c in enumerate((16, 32, 64)):
+            for j in range(3):
+                layers.append(Block(cin, c, 2 if i and not j else 1, True))
+                cin = c
+        layers += [tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(64, 10)]
+        return tnn.Sequential(*layers)
+    layers, cin = [tnn.Conv2d(3, 64, 3, 1, 1, bias=False), tnn.BatchNorm2d(64), tnn.ReLU()], 64
+    for i, c in enumerate((64, 128, 256, 512)):
+        for j in range(2):
+            layers.append(Block(cin, c, 2 if i and not j else 1, False))
+            cin = c
+    layers += [tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(512, 10)]
+    return tnn.Sequential(*layers)
+
+
+def worker(framework: str, name: str, mode: str, steps: int) -> dict:
+    import numpy as np
+
+    shape, batch, _ = WORKLOADS[name]
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal((batch,) + shape).astype(np.float32)
+    y_np = rng.integers(0, 10, batch)
+    if framework == "torch":
+        import torch
+
+        torch.manual_seed(0)
+        model = _torch_model(name)
+        x, y = torch.tensor(x_np), torch.tensor(y_np)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        lossf = torch.nn.CrossEntropyLoss()
+
+        def train_step():
+            opt.zero_grad()
+            loss = lossf(model(x), y)
+            loss.backward()
+            opt.step()
+
+        def infer():
+            with torch.no_grad():
+                model(x)
+    else:
+        import chainrule as cr
+
+        cr.manual_seed(0)
+        model = cr.models.get_model(name, num_classes=10, in_channels=shape[0])
+        x, y = cr.tensor(x_np), cr.tensor(y_np)
+        opt = cr.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        lossf = cr.nn.CrossEntropyLoss()
+
+        def train_step():
+            opt.zero_grad()
+            loss = lossf(model(x), y)
+            loss.backward()
+            opt.step()
+
+        def infer():
+            with cr.no_grad():
+                model(x)
+
+    base = _maxrss_mb()  # after imports, model and data: the step's own memory
+    if mode == "train":
+        model.train()
+        fn = train_step
+    else:
+        model.eval()
+        fn = infer
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return {"median_ms": 1000 * times[len(times) // 2], "peak_mb": _maxrss_mb() - base}
+
+
+def _run(framework: str, name: str, mode: str, steps: int) -> dict:
+    env = dict(os.environ)
+    out = subprocess.run([sys.executable, __file__, "--worker", framework, name, mode,
+                          str(steps)], capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--only", default=",".join(WORKLOADS))
+    ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        fw, name, mode, steps = args.worker
+        print(json.dumps(worker(fw, name, mode, int(steps))))
+        return
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [(i.get("internal_api"), i.get("architecture"), i.get("num_threads"))
+                for i in threadpool_info()]
+        print("BLAS:", blas)
+    except ImportError:
+        pass
+    print(f"{'workload':<26}{'chainrule ms':>14}{'torch ms':>12}{'ratio':>8}")
+    for name in args.only.split(","):
+        steps = max(5, int(args.steps * WORKLOADS[name][2]))
+        for mode in ("train", "infer"):
+            best = {"cr": [], "torch": []}
+            peaks = {"cr": [], "torch": []}
+            for _ in range(args.reps):
+                for fw in ("cr", "torch"):
+                    r = _run(fw, name, mode, steps)
+                    best[fw].append(r["median_ms"])
+                    peaks[fw].append(r["peak_mb"])
+            c, t = min(best["cr"]), min(best["torch"])
+            print(f"{name + ' ' + mode:<26}{c:>14.2f}{t:>12.2f}{c / t:>8.2f}x", flush=True)
+            if mode == "train":
+                pc, pt = min(peaks["cr"]), min(peaks["torch"])
+                print(f"{'  peak RSS growth (MB)':<26}{pc:>14.1f}{pt:>12.1f}{pc / pt:>8.2f}x",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()
