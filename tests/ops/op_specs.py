@@ -71,6 +71,7 @@ _SCATTER_IDX = np.array([[0, 2], [1, 3], [3, 0]])  # for dim=1 of (3, 4), unique
 _MASK = np.array([[True, False, True, False], [False, False, True, True],
                   [True, True, False, False]])
 _TAKE_IDX = np.array([[2], [0], [3]])
+_ZMASK = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [0.0, 1.0, 0.0]])  # zeros for prod
 
 B = ((3, 4), (3, 4))
 BCAST = (((2, 3, 4), (3, 1)), ((4,), (2, 1, 4)), ((), (3, 2)))
@@ -138,6 +139,11 @@ SPECS: list = [
            shapes=(((2, 3, 4),),)),
     _unary("prod", lambda a: a.prod(), lambda a: a.prod(), shapes=(((2, 3),),)),
     _unary("prod_dim", lambda a: a.prod(1), lambda a: a.prod(1), shapes=(((2, 3, 2),),)),
+    _unary("prod_with_zeros", lambda a: (a * cr.tensor(_ZMASK.astype(np.float32))).prod(1),
+           lambda a: (a * _t(_ZMASK)).prod(1), shapes=(((3, 3),),), checks=NO_GG),
+    _unary("prod_all_with_zero",
+           lambda a: (a * cr.tensor(_ZMASK[0].astype(np.float32))).prod(),
+           lambda a: (a * _t(_ZMASK[0])).prod(), shapes=(((3,),),), checks=NO_GG),
     _unary("max", lambda a: a.max(), lambda a: a.max(), "distinct", shapes=(((3, 4),),)),
     _unary("min", lambda a: a.min(), lambda a: a.min(), "distinct", shapes=(((3, 4),),)),
     _unary("max_dim", lambda a: a.max(1)[0], lambda a: a.max(1)[0], "distinct",
@@ -166,6 +172,13 @@ SPECS: list = [
            shapes=(((3, 4),),)),
     _unary("norm_p3", lambda a: a.norm(p=3), lambda a: a.norm(p=3), "nokink",
            shapes=(((3, 4),),)),
+    _unary("norm_inf", lambda a: a.norm(p=float("inf")), lambda a: a.norm(p=float("inf")),
+           "distinct", shapes=(((3, 4),),)),
+    _unary("std_correction0", lambda a: a.std(1, correction=0),
+           lambda a: a.std(1, correction=0), shapes=(((3, 4),),)),
+    _binary("max_binary", lambda a, b: cr.max(a, b), lambda a, b: torch.max(a, b), "distinct"),
+    OpSpec("clamp_tensor_bounds", lambda a, lo, hi: a.clamp(lo, hi + 1.0),
+           lambda a, lo, hi: a.clamp(lo, hi + 1.0), (((3, 4), (4,), (3, 1)),), "distinct"),
     _unary("cumsum", lambda a: a.cumsum(1), lambda a: a.cumsum(1), shapes=(((3, 4),),)),
     _unary("cumsum0", lambda a: a.cumsum(0), lambda a: a.cumsum(0), shapes=(((3, 4),),)),
     # ------------------------------------------------------------------ linalg

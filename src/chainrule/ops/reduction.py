@@ -71,7 +71,25 @@ def mean(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> T
                         "call .float() first")
     axes = norm_dim(dim, x.ndim, "mean")
     n = _count(x.shape, axes)
-    return Sum.apply(x, axes, keepdim) / n if n else Sum.apply(x, axes, keepdim) * float("nan")
+    return Sum.apply(x, axes, keepdim) * (1.0 / n if n else float("nan"))
+
+
+def _prod_others(xd, axis):
+    """Product of all *other* elements along ``axis`` (None: all), exact with zeros.
+
+    Built from exclusive cumulative products from both sides, so no division by x.
+    """
+    xp = get_array_module(xd)
+    shape = xd.shape
+    if axis is None:
+        xd = xd.reshape(-1)
+    a = 0 if axis is None else axis
+    n = xd.shape[a]
+    ones = xp.ones_like(xp.take(xd, [0], axis=a))
+    left = xp.take(xp.concatenate([ones, xp.cumprod(xd, axis=a)], axis=a), range(n), axis=a)
+    right = xp.concatenate([ones, xp.cumprod(xp.flip(xd, axis=a), axis=a)], axis=a)
+    right = xp.flip(xp.take(right, range(n), axis=a), axis=a)
+    return (left * right).reshape(shape)
 
 
 class Prod(Function):
@@ -92,28 +110,15 @@ class Prod(Function):
         yk = reshape(y, shape)
         if not (x.data == 0).any():
             return g * yk / x, None, None
-        # With zeros, y/x is undefined: use the product of all *other* elements,
-        # from exclusive cumulative products on both sides (first-order only).
-        xp = get_array_module(x.data)
-        ax = ctx.axis
-        xd = x.data if ax is not None else x.data.reshape(-1)
-        a = 0 if ax is None else ax
-        ones = xp.ones_like(xp.take(xd, [0], axis=a))
-        left = xp.concatenate([ones, xp.cumprod(xd, axis=a)], axis=a)
-        left = xp.take(left, range(xd.shape[a]), axis=a)
-        rev = xp.flip(xd, axis=a)
-        right = xp.concatenate([ones, xp.cumprod(rev, axis=a)], axis=a)
-        right = xp.flip(xp.take(right, range(xd.shape[a]), axis=a), axis=a)
-        others = (left * right).reshape(x.shape)
-        return g * Tensor._make(others, False, None, 0), None, None
+        # With zeros, y/x is undefined: use the product of all *other* elements
+        # (first-order only).
+        others = Tensor._make(_prod_others(x.data, ctx.axis), False, None, 0)
+        return g * others, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
-        x, y = ctx.primals[0], ctx.out
-        axis, keep = ctx.axis, ctx.keepdim
-        yk = y if keep or axis is None and y.ndim == x.ndim else \
-            get_array_module(y).expand_dims(y, axis if axis is not None else tuple(range(x.ndim)))
-        return (t * yk / x).sum(axis=axis, keepdims=keep)
+        x = ctx.primals[0]
+        return (t * _prod_others(x, ctx.axis)).sum(axis=ctx.axis, keepdims=ctx.keepdim)
 
 
 def prod(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
