@@ -102,6 +102,11 @@ NONDIFF = {
     "int_truediv": (lambda x, y: x / y, I, J),
     "int_cumsum": (lambda x, y: x.cumsum(1), I, J),
     "nonzero": (lambda x, y: x.nonzero(), M, N),
+    "argsort": (lambda x, y: x.argsort(1), B, A),
+    "sort_indices": (lambda x, y: x.sort(0, descending=True)[1], B, A),
+    "topk_indices": (lambda x, y: x.topk(2, 1)[1], B, A),
+    "count_nonzero": (lambda x, y: x.count_nonzero(), A, B),
+    "count_nonzero_dim": (lambda x, y: x.count_nonzero(1), A, B),
 }
 
 

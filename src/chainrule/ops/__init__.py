@@ -16,7 +16,8 @@ from .shape import (broadcast_to, cat, chunk, concatenate, contiguous, expand, f
                     movedim, pad, permute, repeat, reshape, roll, split, squeeze, stack,
                     sum_to, swapaxes, t, tile, transpose, unbind, unflatten, unsqueeze, view)
 from .softmax import log_softmax, softmax
-from .tensor_methods import ceil, floor, round, trunc
+from .tensor_methods import (argsort, ceil, count_nonzero, floor, log2, log10, round, sort,
+                             topk, tril, triu, trunc)
 from .unary import (abs, cast, clamp, clip, cos, erf, exp, expm1, log, log1p, neg, reciprocal,
                     relu, rsqrt, sigmoid, sign, sin, softplus, sqrt, square, tan, tanh)
 
@@ -57,7 +58,8 @@ def _bind() -> None:
     tm = tensor_methods
     for name in ("floor", "ceil", "round", "trunc", "new_zeros", "new_ones", "new_empty",
                  "new_full", "new_tensor", "type_as", "is_floating_point", "is_contiguous",
-                 "stride", "data_ptr", "uniform_", "normal_", "index_put_"):
+                 "stride", "data_ptr", "uniform_", "normal_", "index_put_", "sort", "argsort",
+                 "topk", "triu", "tril", "log2", "log10", "count_nonzero"):
         setattr(T, name, getattr(tm, name))
     T.expand_as = shape.expand_as
     T.view_as = shape.view_as

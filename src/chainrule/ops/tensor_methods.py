@@ -178,3 +178,76 @@ def index_put_(x: Tensor, indices: tuple, values: Any, accumulate: bool = False)
         x.data[idx] = v
     x._vc[0] += 1
     return x
+
+
+# ----------------------------------------------------------------- sorting, masks, logs
+def sort(x: Tensor, dim: int = -1, descending: bool = False):
+    """(values, indices) sorted along ``dim``; values are differentiable (a gather)."""
+    from .indexing import gather
+    from .reduction import ValuesIndices
+
+    xp = get_array_module(x.data)
+    idx = xp.argsort(-x.data if descending else x.data, axis=dim, kind="stable")
+    return ValuesIndices(gather(x, dim, Tensor._make(idx, False, None, 0)),
+                         Tensor._make(idx, False, None, 0))
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+    return sort(x, dim, descending).indices
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    """The ``k`` largest (or smallest) entries along ``dim``: (values, indices)."""
+    from .indexing import gather
+    from .reduction import ValuesIndices
+
+    n = x.shape[dim]
+    if not 0 <= k <= n:
+        raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
+    xp = get_array_module(x.data)
+    idx = xp.argsort(-x.data if largest else x.data, axis=dim, kind="stable")
+    idx = xp.take(idx, xp.arange(k), axis=dim)
+    return ValuesIndices(gather(x, dim, Tensor._make(idx, False, None, 0)),
+                         Tensor._make(idx, False, None, 0))
+
+
+def _tri_mask(x: Tensor, diagonal: int, upper: bool) -> Tensor:
+    xp = get_array_module(x.data)
+    rows, cols = x.shape[-2], x.shape[-1]
+    m = xp.triu(xp.ones((rows, cols), bool), diagonal) if upper else \
+        xp.tril(xp.ones((rows, cols), bool), diagonal)
+    return Tensor._make(m, False, None, 0)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Upper triangle of the last two dims (the rest zeroed); differentiable."""
+    from .binary import where
+
+    return where(_tri_mask(x, diagonal, True), x, 0)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    from .binary import where
+
+    return where(_tri_mask(x, diagonal, False), x, 0)
+
+
+def log2(x: Tensor) -> Tensor:
+    from .unary import log
+
+    return log(x) * (1.0 / 0.6931471805599453)
+
+
+def log10(x: Tensor) -> Tensor:
+    from .unary import log
+
+    return log(x) * (1.0 / 2.302585092994046)
+
+
+def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
+    from ._util import norm_dim
+
+    xp = get_array_module(x.data)
+    axes = norm_dim(dim, x.ndim, "count_nonzero")
+    return Tensor._make(xp.asarray(xp.count_nonzero(x.data, axis=axes), dtype="int64"),
+                        False, None, 0)
