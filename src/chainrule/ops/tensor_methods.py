@@ -196,7 +196,7 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
     return sort(x, dim, descending).indices
 
 
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """The ``k`` largest (or smallest) entries along ``dim``: (values, indices)."""
     from .indexing import gather
     from .reduction import ValuesIndices
