@@ -127,6 +127,17 @@ def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
     xp_ = get_array_module(g)
     o, cg, kh, kw = w.shape
     n, _, ho, wo = g.shape
+    dh, dw = dil
+    fh, fw = dh * (kh - 1), dw * (kw - 1)
+    if (stride == (1, 1) and kh * kw > 1 and max(pad[:2]) <= fh and max(pad[2:]) <= fw
+            and ho + fh - pad[0] - pad[1] == x_shape[2]
+            and wo + fw - pad[2] - pad[3] == x_shape[3]):
+        # Stride 1: dx is a "full" convolution of g with the flipped, transposed kernel.
+        # One im2col + matmul beats matmul + kh*kw strided col2im adds (~25% measured).
+        wt = w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)
+        wt = xp_.ascontiguousarray(wt.reshape(groups * cg, o // groups, kh, kw)[:, :, ::-1, ::-1])
+        full = (fh - pad[0], fh - pad[1], fw - pad[2], fw - pad[3])
+        return conv_forward(g, wt, None, (1, 1), full, dil, groups)
     g2 = _grad_rows(g)
     if groups == 1:
         cols = xp_.matmul(w.reshape(o, -1).T, g2)
