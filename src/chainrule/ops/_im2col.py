@@ -154,13 +154,17 @@ def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups):
     xp_ = get_array_module(x)
     o, cg, kh, kw = w_shape
     cols = im2col(x, kh, kw, stride, pad, dil)
-    _n, ho, wo = cols.shape[3:]
-    if (ho, wo) != tuple(g.shape[2:]):
+    n, ho, wo = cols.shape[3:]
+    gh, gw = g.shape[2:]
+    if ho < gh or wo < gw:
         raise RuntimeError(f"conv weight gradient: input windows give {(ho, wo)} positions but "
-                           f"the gradient has spatial shape {tuple(g.shape[2:])}")
+                           f"the gradient has spatial shape {(gh, gw)}")
+    if (ho, wo) != (gh, gw):  # transposed conv with output_padding: extra rows have no output
+        cols = cols[..., :gh, :gw]
+    cols = cols.reshape(cg * groups * kh * kw, n * gh * gw)
     g2 = _grad_rows(g)
     if groups == 1:
-        dw = xp_.matmul(g2, cols.reshape(cg * kh * kw, -1).T)
+        dw = xp_.matmul(g2, cols.T)
     else:
         og = o // groups
         dw = xp_.matmul(g2.reshape(groups, og, -1),

@@ -72,7 +72,7 @@ class ConvTranspose2dFn(Function):
     def backward(ctx, gy):
         g, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        dg = Conv2dFn.apply(gy, w, None, ctx.P) if need[0] else None
+        dg = _crop(Conv2dFn.apply(gy, w, None, ctx.P), g.shape) if need[0] else None
         dw = ConvWeightFn.apply(gy, g, w.shape, ctx.P) if need[1] else None
         return dg, dw, None, None
 
@@ -100,7 +100,7 @@ class ConvWeightFn(Function):
         x, g = ctx.saved_tensors
         need = ctx.needs_input_grad
         dx = ConvTranspose2dFn.apply(g, gw, x.shape, ctx.P) if need[0] else None
-        dg = Conv2dFn.apply(x, gw, None, ctx.P) if need[1] else None
+        dg = _crop(Conv2dFn.apply(x, gw, None, ctx.P), g.shape) if need[1] else None
         return dx, dg, None, None
 
     @staticmethod
@@ -108,6 +108,14 @@ class ConvWeightFn(Function):
         x, g, ws, P = ctx.primals
         return tsum(None if tx is None else K.conv_weight_grad(tx, g, tuple(ws), *P),
                     None if tg is None else K.conv_weight_grad(x, tg, tuple(ws), *P))
+
+
+def _crop(t: Tensor, shape: tuple) -> Tensor:
+    """Drop trailing rows/cols that a transposed conv's output_padding added (they map to
+    no output of the forward conv)."""
+    if tuple(t.shape) == tuple(shape):
+        return t
+    return t[:, :, :shape[2], :shape[3]]
 
 
 # ----------------------------------------------------------------------------- arguments
