@@ -13,6 +13,7 @@ so 'same' padding with an even kernel can be asymmetric, like PyTorch.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
 from ..backend import get_array_module
@@ -25,9 +26,10 @@ def _raise_malloc_thresholds() -> bool:
     OS and page-faults a fresh one in on the next call; for a CNN step that is thousands
     of page faults. Raising the mmap and trim thresholds (as PERFORMANCE.md measured:
     ~2x on a LeNet step) keeps the memory for reuse. Only done on glibc Linux; any failure
-    is ignored, since it is purely a speed setting.
+    is ignored, since it is purely a speed setting. Set CHAINRULE_MALLOC_TUNE=0 to skip it
+    (e.g. to measure its effect).
     """
-    if not sys.platform.startswith("linux"):
+    if os.environ.get("CHAINRULE_MALLOC_TUNE", "1") == "0" or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import _STATE as _GRAD
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
@@ -222,7 +223,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
         flattened as H*W (usable by PyTorch's max_unpool2d convention).
     """
     P = _params("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
-    want = return_indices or input.requires_grad
+    want = return_indices or (input.requires_grad and _GRAD[0])
     out = MaxPool2dFn.apply(input, P, want)
     if not return_indices:
         return out
