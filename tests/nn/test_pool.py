@@ -165,3 +165,19 @@ def test_unbatched_pooling():
     x = cr.randn(3, 8, 8)
     assert F.max_pool2d(x, 2).shape == (3, 4, 4)
     assert F.avg_pool2d(x, 2).shape == (3, 4, 4)
+
+
+@pytest.mark.parametrize("fn", [lambda x: F.max_pool2d(x, 3, 2, 1),
+                                lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)])
+def test_forward_mode_matches_finite_differences(fn):
+    x = cr.tensor(RNG.standard_normal((2, 3, 7, 7)))
+    t = cr.tensor(RNG.standard_normal(x.shape))
+    _, jv = cr.func.jvp(fn, (x,), (t,))
+    eps = 1e-6
+    fd = (fn(x + eps * t).data - fn(x - eps * t).data) / (2 * eps)
+    close(jv.data, fd, 1e-6)
+    # and the tangent of the gradient (WindowScatter) is linear in the tangent
+    g = cr.tensor(RNG.standard_normal(fn(x).shape))
+    _, jg = cr.func.jvp(lambda gg: cr.autograd.grad(fn(x.requires_grad_()), x, gg,
+                                                    create_graph=True)[0], (g,), (g,))
+    close(jg.data, cr.autograd.grad(fn(x), x, g)[0].data)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, Node
 from ..autograd.grad_mode import _STATE as _GRAD
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -89,6 +89,10 @@ class WindowScatter(Function):
     def backward(ctx, gg):
         return WindowGather.apply(gg, ctx.sel, ctx.P), None, None, None
 
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return None if t is None else WindowScatter.forward(Node(), t, *ctx.primals[1:])
+
 
 class WindowGather(Function):
     """y[o] = sum_k x[window(o) offset k] * weight_k[o]: average pooling (and the
@@ -116,6 +120,10 @@ class WindowGather(Function):
     @staticmethod
     def backward(ctx, g):
         return WindowScatter.apply(g, ctx.sel, ctx.x_shape, ctx.P), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return None if t is None else WindowGather.forward(Node(), t, *ctx.primals[1:])
 
 
 class MaxPool2dFn(Function):
@@ -150,6 +158,17 @@ class MaxPool2dFn(Function):
     @staticmethod
     def backward(ctx, g):
         return WindowScatter.apply(g, ("max", ctx.arg), ctx.x_shape, ctx.P), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        if t is None:
+            return None
+        arg = ctx.arg
+        if arg is None:
+            tmp = Node()
+            MaxPool2dFn.forward(tmp, ctx.primals[0], ctx.P, True)
+            arg = tmp.arg
+        return WindowGather.forward(Node(), t, ("max", arg), ctx.P)
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -229,7 +248,6 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
         return out
     arg = out.grad_fn.arg if out.grad_fn is not None else None
     if arg is None:  # no graph recorded: recompute cheaply through a throwaway ctx
-        from ..autograd.function import Node
         ctx = Node()
         MaxPool2dFn.forward(ctx, input.data, P, True)
         arg = ctx.arg
