@@ -138,3 +138,65 @@ def test_comparison_results_are_constants():
     x = cr.tensor(A, requires_grad=True)
     for r in (x > 0, x == 1.5, x.argmax(), (x > 0).all(), x // 2):
         assert not r.requires_grad and r.grad_fn is None
+
+
+@st.composite
+def matmul_pair(draw):
+    """Shapes for matmul: 1-d or n-d operands with broadcast-compatible batch dims."""
+    n, k, m = (draw(st.integers(1, 3)) for _ in range(3))
+    batch = [draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2)))]
+    sa = tuple(1 if draw(st.booleans()) else b for b in batch[draw(st.integers(0, len(batch))):])
+    sb = tuple(1 if draw(st.booleans()) else b for b in batch[draw(st.integers(0, len(batch))):])
+    a = (k,) if draw(st.integers(0, 4)) == 0 else sa + (n, k)
+    b = (k,) if draw(st.integers(0, 4)) == 0 else sb + (k, m)
+    return a, b
+
+
+@settings(max_examples=50, deadline=None)
+@given(pair=matmul_pair(), seed=st.integers(0, 2**16))
+def test_matmul_broadcasting_matches_torch(pair, seed):
+    rng = np.random.default_rng(seed)
+    a, b = (rng.standard_normal(s) for s in pair)
+    x, y = cr.tensor(a, requires_grad=True), cr.tensor(b, requires_grad=True)
+    tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    out, tout = x @ y, tx @ ty
+    assert out.shape == tuple(tout.shape)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-10,
+                               atol=1e-12)
+    up = rng.standard_normal(out.shape)
+    out.backward(cr.tensor(up))
+    tout.backward(torch.tensor(up))
+    for v, tv in ((x, tx), (y, ty)):
+        assert v.grad.shape == v.shape
+        np.testing.assert_allclose(v.grad.numpy(), tv.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+REDUCTIONS = ["sum", "mean", "amax", "amin", "logsumexp", "var", "std", "norm"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.integers(1, 3), min_size=1, max_size=3), data=st.data(),
+       op=st.sampled_from(REDUCTIONS), keepdim=st.booleans(), seed=st.integers(0, 2**16))
+def test_reductions_over_random_dims_match_torch(shape, data, op, keepdim, seed):
+    nd = len(shape)
+    dims = data.draw(st.lists(st.integers(-nd, nd - 1), min_size=1, max_size=nd,
+                              unique_by=lambda d: d % nd))
+    if op in ("var", "std") and np.prod([shape[d] for d in dims]) < 2:
+        return  # n - 1 = 0: both give nan/inf
+    rng = np.random.default_rng(seed)
+    a = rng.permutation(int(np.prod(shape))).reshape(shape) * 0.37 + rng.uniform(0, 0.1, shape)
+    x = cr.tensor(a, requires_grad=True)
+    tx = torch.tensor(a, requires_grad=True)
+    if op == "norm":
+        out = x.norm(dim=tuple(dims), keepdim=keepdim)
+        tout = torch.linalg.vector_norm(tx, dim=tuple(dims), keepdim=keepdim)
+    else:
+        out = getattr(x, op)(tuple(dims), keepdim=keepdim)
+        tout = getattr(tx, op)(tuple(dims), keepdim=keepdim)
+    assert out.shape == tuple(tout.shape)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-10,
+                               atol=1e-12)
+    up = rng.standard_normal(out.shape)
+    out.backward(cr.tensor(up))
+    tout.backward(torch.tensor(up))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
