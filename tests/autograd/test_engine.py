@@ -277,3 +277,26 @@ def test_float64_input_into_float32_graph_grad_dtypes():
     assert y.dtype == np.float64
     y.backward()
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+
+
+def test_hook_runs_once_on_gradient_summed_over_paths():
+    x = _leaf(1.0, 2.0)
+    y = x * 2
+    calls = []
+    y.register_hook(lambda g: calls.append(g.numpy().copy()))
+    (y * y + y).sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_allclose(calls[0], [5.0, 9.0])  # 2y + 1, both paths summed first
+    np.testing.assert_allclose(x.grad.numpy(), [10.0, 18.0])
+
+
+def test_retain_grad_with_create_graph_gives_differentiable_grad():
+    x = _leaf(3.0)
+    y = x * x
+    y.retain_grad()
+    z = y * y
+    z.backward(create_graph=True)
+    assert y.grad.item() == pytest.approx(18.0)  # 2y
+    assert x.grad.requires_grad
+    (gg,) = cr.autograd.grad(x.grad, x)
+    assert gg.item() == pytest.approx(108.0)  # d/dx 4x^3 = 12x^2
