@@ -200,3 +200,17 @@ def test_reductions_over_random_dims_match_torch(shape, data, op, keepdim, seed)
     out.backward(cr.tensor(up))
     tout.backward(torch.tensor(up))
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["tanh_grad", "sigmoid_grad"])
+def test_fused_activation_grads_third_order(name):
+    """The fused backward kernels are differentiable twice more (checked numerically)."""
+    from chainrule.ops import fused_grads
+
+    fn = getattr(fused_grads, name)
+    rng = np.random.default_rng(0)
+    g = cr.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    y = cr.tensor(rng.uniform(-0.9, 0.9, (2, 3)), requires_grad=True)
+    assert cr.autograd.gradcheck(fn, [g, y])
+    assert cr.autograd.gradgradcheck(fn, [g, y])
+    assert cr.autograd.check_vjp_jvp(fn, [g.detach(), y.detach()])

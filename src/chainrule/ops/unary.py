@@ -14,6 +14,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 from ._util import as_tensor
+from .fused_grads import sigmoid_grad, tanh_grad
 
 
 class Cast(Function):
@@ -238,7 +239,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return grad * (1 - y * y)
+        return tanh_grad(grad, y)
 
     @staticmethod
     def jvp(ctx, t):
@@ -264,7 +265,7 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return grad * (y * (1 - y))
+        return sigmoid_grad(grad, y)
 
     @staticmethod
     def jvp(ctx, t):

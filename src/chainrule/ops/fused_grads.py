@@ -1,0 +1,72 @@
+"""Fused first-order gradient kernels for activations, each itself differentiable.
+
+``tanh``'s backward ``g * (1 - y^2)`` written with Tensor ops is three recorded ops; as one
+Function it is one NumPy expression per backward step (the per-op Python overhead dominates
+small models). Their own rules keep double backward exact:
+
+    TanhGrad(g, y)    = g (1 - y^2):  d/dg = 1 - y^2,  d/dy = -2 g y
+    SigmoidGrad(g, y) = g y (1 - y):  d/dg = y (1 - y), d/dy = g (1 - 2y)
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+
+
+class TanhGrad(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(g, y)
+        return g * (1 - y * y)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, y = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (tanh_grad(gg, y) if needs[0] else None,
+                gg * g * y * -2.0 if needs[1] else None)
+
+    @staticmethod
+    def jvp(ctx, tg, ty):
+        g, y = ctx.primals
+        out = None if tg is None else tg * (1 - y * y)
+        if ty is not None:
+            term = ty * g * y * -2.0
+            out = term if out is None else out + term
+        return out
+
+
+class SigmoidGrad(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(g, y)
+        return g * (y * (1 - y))
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, y = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (sigmoid_grad(gg, y) if needs[0] else None,
+                gg * g * (1 - y * 2.0) if needs[1] else None)
+
+    @staticmethod
+    def jvp(ctx, tg, ty):
+        g, y = ctx.primals
+        out = None if tg is None else tg * (y * (1 - y))
+        if ty is not None:
+            term = ty * g * (1 - 2 * y)
+            out = term if out is None else out + term
+        return out
+
+
+def tanh_grad(g, y):
+    """g * (1 - y^2): the gradient of tanh given its output y."""
+    return TanhGrad.apply(g, y)
+
+
+def sigmoid_grad(g, y):
+    """g * y * (1 - y): the gradient of sigmoid given its output y."""
+    return SigmoidGrad.apply(g, y)
