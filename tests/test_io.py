@@ -171,3 +171,13 @@ def test_file_objects(tmp_path):
     cr.save({"x": cr.arange(3.0)}, buf)
     buf.seek(0)
     np.testing.assert_array_equal(cr.load(buf)["x"].data, [0.0, 1.0, 2.0])
+
+
+def test_structure_pointing_at_missing_tensor_is_reported(tmp_path):
+    from safetensors.numpy import save_file
+
+    tree = json.dumps({"format": "chainrule", "version": 1,
+                       "tree": {"w": {"__tensor__": "nope", "kind": "tensor"}}})
+    save_file({"w": np.ones(2)}, str(tmp_path / "x.safetensors"), metadata={"chainrule": tree})
+    with pytest.raises(ValueError, match="refers to tensor 'nope'"):
+        cr.load(tmp_path / "x.safetensors")

@@ -266,3 +266,26 @@ def test_load_checkpoint_rejects_bare_state_dict(tmp_path):
     trainer = Trainer(model, cross_entropy, cr.optim.SGD(model.parameters(), lr=0.1))
     with pytest.raises(ValueError, match="not a chainrule training checkpoint"):
         trainer.load_checkpoint(tmp_path / "m.safetensors")
+
+
+def test_grad_clip_norm_bounds_the_update():
+    model = TinyMLP()
+    before = _weights(model)
+    train, _ = loaders(batch_size=96)  # one batch
+    Trainer(model, lambda out, y: cross_entropy(out, y) * 1e4,
+            cr.optim.SGD(model.parameters(), lr=1.0), grad_clip_norm=1e-3,
+            verbose=False).fit(train, epochs=1)
+    delta = np.sqrt(sum(((_weights(model)[k] - v) ** 2).sum() for k, v in before.items()))
+    assert 0 < delta <= 1e-3 * (1 + 1e-4)  # lr 1 x clipped norm 1e-3
+
+
+def test_predict_and_evaluate_leave_mode_and_grads_alone():
+    model = TinyMLP()
+    _, val = loaders()
+    trainer = Trainer(model, cross_entropy, cr.optim.SGD(model.parameters(), lr=0.1),
+                      verbose=False)
+    model.eval()
+    logits = trainer.predict(val)
+    assert logits.shape == (48, 3) and not model.training
+    res = trainer.evaluate(val)
+    assert set(res) == {"loss", "acc"} and all(p.grad is None for p in model.parameters())
