@@ -12,7 +12,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, promote
-from .shape import broadcast_to, reshape, transpose, unsqueeze
+from .shape import Permute, broadcast_to, reshape, transpose, unsqueeze
 
 
 class MatMul(Function):
@@ -30,6 +30,9 @@ class MatMul(Function):
         a_vec, b_vec = a.ndim == 1, b.ndim == 1
         if a_vec and b_vec:  # dot product: the gradient is a 0-d scale of the other vector
             return (grad * b if needs[0] else None), (grad * a if needs[1] else None)
+        if not a_vec and not b_vec:  # the common case, without re-validating shapes
+            return (MatMul.apply(grad, _mT(b)) if needs[0] else None,
+                    MatMul.apply(_mT(a), grad) if needs[1] else None)
         a2 = unsqueeze(a, 0) if a_vec else a
         b2 = unsqueeze(b, -1) if b_vec else b
         g = grad
@@ -55,6 +58,13 @@ class MatMul(Function):
         if tb is not None:
             out = a @ tb if out is None else out + a @ tb
         return out
+
+
+def _mT(x: Tensor) -> Tensor:
+    """Swap the last two dims (a view; BLAS reads it as a transposed operand)."""
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return Permute.apply(x, tuple(axes))
 
 
 def matmul(a: Any, b: Any) -> Tensor:
