@@ -62,3 +62,21 @@ def test_evaluate_missing_dir_and_bad_args(tmp_path):
         cli.main(["train", "--data", "imagenet"])
     with pytest.raises(SystemExit):
         cli.main(["train", "--epochs", "0", "--out", str(tmp_path / "x")])
+
+
+def test_checkpoint_holds_preprocessing_and_zoo_model_trains(tmp_path, capsys):
+    out = tmp_path / "run"
+    _train(out, "--epochs", "1")
+    ckpt = cr.load(out / "checkpoint.safetensors")
+    assert ckpt["epoch"] == 1 and set(ckpt["extra"]["preprocess"]) >= {"mean", "std"}
+    np.testing.assert_array_equal(ckpt["extra"]["preprocess"]["mean"],
+                                  cr.load(out / "preprocess.safetensors")["mean"])
+    if "cnn1d" not in cr.models.list_models():
+        pytest.skip("the 1-D CNN is not in the model zoo yet")
+    zoo = tmp_path / "zoo"
+    assert cli.main(["train", "--model", "cnn1d", "--epochs", "1", "--limit-train", "200",
+                     "--out", str(zoo), "--quiet"]) == 0
+    config = json.loads((zoo / "config.json").read_text())
+    assert config["input_shape"] == [1, 40]
+    assert cli.main(["evaluate", str(zoo)]) == 0
+    assert f"{100 * config['results']['test_acc']:.2f}%" in capsys.readouterr().out
