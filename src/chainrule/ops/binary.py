@@ -139,11 +139,14 @@ class Pow(_Binary):
         needs = ctx.needs_input_grad
         ga = gb = None
         if needs[0]:
+            # d/da = b a^(b-1), taken as 0 where b == 0 (even at a == 0), as PyTorch.
             if not isinstance(b, Tensor):
                 bv = float(b)
-                ga = grad * bv if bv == 1 else grad * (a ** (bv - 1) * bv)
+                ga = grad * bv if bv == 1 else grad * 0.0 if bv == 0 else \
+                    grad * (a ** (bv - 1) * bv)
             else:
-                ga = grad * b * a ** (b - 1)
+                bzero = Tensor._make(b.data == 0, False, None, 0)
+                ga = grad * b * where(bzero, 1.0, a) ** (b - 1)
         if needs[1]:
             a = as_tensor(a, y)
             safe = Tensor._make(a.data > 0, False, None, 0)
@@ -158,7 +161,7 @@ class Pow(_Binary):
         xp = get_array_module(y)
         out = None
         if ta is not None:
-            out = ta * b * xp.power(a, b - 1)
+            out = ta * b * xp.power(xp.where(b == 0, 1, a), b - 1)
         if tb is not None:
             la = xp.log(xp.where(a > 0, a, 1.0))
             out = tsum(out, tb * y * la)
