@@ -214,3 +214,45 @@ def test_fused_activation_grads_third_order(name):
     assert cr.autograd.gradcheck(fn, [g, y])
     assert cr.autograd.gradgradcheck(fn, [g, y])
     assert cr.autograd.check_vjp_jvp(fn, [g.detach(), y.detach()])
+
+
+@st.composite
+def index_case(draw):
+    """A shape and an index mixing ints, slices, None, Ellipsis and integer arrays."""
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    parts = []
+    used_array = False
+    for n in shape:
+        kind = draw(st.sampled_from(["int", "slice", "full", "array", "none"]))
+        if kind == "int":
+            parts.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            lo = draw(st.integers(0, n - 1))
+            parts.append(slice(lo, draw(st.integers(lo + 1, n)), draw(st.integers(1, 2))))
+        elif kind == "array" and not used_array:
+            used_array = True
+            parts.append(draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=5)))
+        elif kind == "none":
+            parts += [None, slice(None)]
+        else:
+            parts.append(slice(None))
+    if draw(st.booleans()) and parts and not any(p is None for p in parts):
+        parts = [Ellipsis] + parts[1:]
+    return shape, tuple(parts)
+
+
+@settings(max_examples=80, deadline=None)
+@given(case=index_case(), seed=st.integers(0, 2**16))
+def test_getitem_matches_torch_and_accumulates(case, seed):
+    shape, idx = case
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape)
+    x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    out = x[idx]
+    tout = tx[tuple(torch.tensor(i) if isinstance(i, list) else i for i in idx)]
+    assert out.shape == tuple(tout.shape)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy())
+    up = rng.standard_normal(out.shape)
+    out.backward(cr.tensor(up))
+    tout.backward(torch.tensor(up))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
