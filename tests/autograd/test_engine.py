@@ -300,3 +300,34 @@ def test_retain_grad_with_create_graph_gives_differentiable_grad():
     assert x.grad.requires_grad
     (gg,) = cr.autograd.grad(x.grad, x)
     assert gg.item() == pytest.approx(108.0)  # d/dx 4x^3 = 12x^2
+
+
+def test_integer_index_gives_a_view_like_pytorch():
+    t = cr.zeros(3)
+    t[1].add_(5)
+    assert t.tolist() == [0.0, 5.0, 0.0]
+    m = cr.zeros(2, 2)
+    m[0, 1].fill_(3)
+    assert m.tolist() == [[0.0, 3.0], [0.0, 0.0]]
+
+
+def test_inplace_through_index_view_invalidates_saved_base():
+    x = _leaf(1.0, 2.0)
+    y = x.exp()  # saves y
+    with cr.no_grad():
+        y[0].mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()
+
+
+def test_inplace_on_view_of_grad_tensor_raises_instead_of_wrong_grad():
+    x = _leaf(1.0, 2.0, 3.0, 4.0)
+    y = x * 1
+    with pytest.raises(RuntimeError, match=r"mul_: in-place modification of a view"):
+        y[0].mul_(2)
+    with pytest.raises(RuntimeError, match="view"):
+        y.view(2, 2).add_(1)
+    z = y.view(2, 2).clone()
+    z.add_(1)  # fine: the clone owns its memory
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1, 1, 1, 1])

@@ -26,6 +26,18 @@ def _convert_index(idx: Any) -> Any:
     return idx
 
 
+def _view_index(idx: Any) -> Any:
+    """Append ``...`` so that integer-only indexing gives a 0-d *view*, not a NumPy scalar
+    copy (``t[0].mul_(2)`` must write into ``t``, as in PyTorch)."""
+    if isinstance(idx, tuple):
+        if any(i is Ellipsis for i in idx):
+            return idx
+        return idx + (Ellipsis,)
+    if idx is Ellipsis:
+        return idx
+    return (idx, Ellipsis)
+
+
 def _has_advanced_int(idx: Any) -> bool:
     items = idx if isinstance(idx, tuple) else (idx,)
     for i in items:
@@ -40,7 +52,7 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, x, idx):
         ctx.in_shape, ctx.idx = x.shape, idx
-        return x[idx]
+        return x[_view_index(idx)]
 
     @staticmethod
     def backward(ctx, grad):
@@ -84,9 +96,12 @@ class IndexAdd(Function):
 def getitem(x: Tensor, idx: Any) -> Tensor:
     idx = _convert_index(idx)
     try:
-        return GetItem.apply(x, idx)
+        out = GetItem.apply(x, idx)
     except IndexError as err:
         raise IndexError(f"index: {err} (tensor of shape {x.shape})") from None
+    if out.data.base is not None and get_array_module(x.data).may_share_memory(out.data, x.data):
+        out._vc = x._vc  # basic indexing gives a view: in-place changes must be seen by both
+    return out
 
 
 def setitem(x: Tensor, idx: Any, value: Any) -> None:

@@ -29,6 +29,14 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     record = grad_mode.is_grad_enabled() and (
         x.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
     )
+    gf = x.grad_fn
+    if record and gf is not None and (gf.fn.is_view or gf.fn.__name__ == "GetItem") and \
+            x.data.base is not None:
+        raise RuntimeError(
+            f"{name}: in-place modification of a view ({gf.name()}) of a tensor that requires "
+            "grad is not supported: the base tensor's gradient would not see the change. Use "
+            "an out-of-place op (e.g. cr.where / masked_fill) or .clone() the view first"
+        )
     if record:
         out = fn(x, *args, **kwargs)
     else:
