@@ -109,7 +109,7 @@ class Div(_Binary):
         a, b = ctx.saved_tensors
         needs = ctx.needs_input_grad
         ga = grad / b if needs[0] else None
-        gb = -grad * a / (b * b) if needs[1] else None
+        gb = (grad * a) / (b * b) * -1.0 if needs[1] else None
         return ga, gb
 
     @staticmethod
@@ -281,6 +281,9 @@ def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode == "trunc":
         q = _raw_binary(a, b, lambda x, y: get_array_module(x).trunc(x / y))
         return q
+    if type(a) is Tensor and (type(b) is Tensor and a.data.dtype is b.data.dtype or
+                              type(b) is float) and a.data.dtype.kind == "f":
+        return Div.call(a, b)  # the common float case: no integer handling needed
     a, b = promote("div", a, b)
     from .. import dtypes
     from .unary import cast
