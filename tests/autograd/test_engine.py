@@ -331,3 +331,16 @@ def test_inplace_on_view_of_grad_tensor_raises_instead_of_wrong_grad():
     z.add_(1)  # fine: the clone owns its memory
     z.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [1, 1, 1, 1])
+
+
+def test_backward_from_leaf_and_grad_wrt_intermediate():
+    x = cr.tensor(2.0, requires_grad=True)
+    x.backward()
+    assert x.grad.item() == 1.0
+    (g,) = cr.autograd.grad(x * 1, x)
+    assert g.item() == 1.0
+    v = _leaf(1.0, 2.0)
+    h = v * 3
+    gh, gv = cr.autograd.grad((h * h).sum(), [h, v])
+    np.testing.assert_allclose(gh.numpy(), [6.0, 12.0])
+    np.testing.assert_allclose(gv.numpy(), [18.0, 36.0])
