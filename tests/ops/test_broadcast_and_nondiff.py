@@ -202,7 +202,7 @@ def test_reductions_over_random_dims_match_torch(shape, data, op, keepdim, seed)
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["tanh_grad", "sigmoid_grad"])
+@pytest.mark.parametrize("name", ["tanh_grad", "sigmoid_grad", "relu_grad"])
 def test_fused_activation_grads_third_order(name):
     """The fused backward kernels are differentiable twice more (checked numerically)."""
     from chainrule.ops import fused_grads

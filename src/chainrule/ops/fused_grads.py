@@ -70,3 +70,51 @@ def tanh_grad(g, y):
 def sigmoid_grad(g, y):
     """g * y * (1 - y): the gradient of sigmoid given its output y."""
     return SigmoidGrad.apply(g, y)
+
+
+class ReluGrad(Function):
+    """g where y > 0, else 0: one pass instead of building a float mask and multiplying.
+
+    d/dg = the same mask (so it is its own gradient); y enters only through the mask,
+    whose derivative is zero almost everywhere.
+    """
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, y):
+        mask = y > 0
+        ctx.mask = mask
+        return g * mask
+
+    @staticmethod
+    def backward(ctx, gg):
+        return MaskGrad.apply(gg, ctx.mask), None
+
+    @staticmethod
+    def jvp(ctx, tg, ty):
+        return None if tg is None else tg * ctx.mask
+
+
+class MaskGrad(Function):
+    """g * mask for a constant boolean mask (the gradient of ReluGrad w.r.t. g)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, mask):
+        ctx.mask = mask
+        return g * mask
+
+    @staticmethod
+    def backward(ctx, gg):
+        return MaskGrad.apply(gg, ctx.mask), None
+
+    @staticmethod
+    def jvp(ctx, tg, _):
+        return None if tg is None else tg * ctx.mask
+
+
+def relu_grad(g, y):
+    """g * (y > 0): the gradient of relu given its output y."""
+    return ReluGrad.apply(g, y)

@@ -14,7 +14,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 from ._util import as_tensor
-from .fused_grads import sigmoid_grad, tanh_grad
+from .fused_grads import relu_grad, sigmoid_grad, tanh_grad
 
 
 class Cast(Function):
@@ -285,7 +285,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return grad * Tensor._make((y.data > 0).astype(grad.dtype), False, None, 0)
+        return relu_grad(grad, y)
 
     @staticmethod
     def jvp(ctx, t):
