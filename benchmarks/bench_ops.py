@@ -240,8 +240,8 @@ def main() -> None:
           f"{time.strftime('%Y-%m-%d %H:%M')}")
     print("note: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the worker processes")
     print(f"BLAS: {_blas_info()}")
-    print("load average before: %.2f %.2f %.2f (other processes distort timings)"
-          % os.getloadavg())
+    la = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"load average before: {la} (other processes distort timings)")
     best: dict = {"chainrule": {}, "torch": {}}
     for r in range(rounds):
         for fw in ("chainrule", "torch"):
