@@ -28,10 +28,20 @@ CIFAR_COUNTS = {  # He et al. 2015 Table 6: 0.27M, 0.46M, 0.66M, 0.85M, 1.7M
 @pytest.fixture
 def cheap_init(monkeypatch):
     """Counting parameters does not need random weights: skip the (slow) initialisers."""
-    monkeypatch.setattr(_ConvNd, "reset_parameters", lambda self: self.weight.data.fill(0.0))
-    monkeypatch.setattr(nn.Linear, "reset_parameters", lambda self: self.weight.data.fill(0.0))
+    # Zero-fill rather than skip: parameters start as uninitialised memory (empty), and a
+    # forward pass over garbage can overflow to NaN/Inf at random.
+    def zero_all(self):
+        for p in self.parameters(recurse=False):
+            p.data.fill(0.0)
+
+    def zero_tensor(t, *args, **kwargs):
+        t.data.fill(0.0)
+        return t
+
+    monkeypatch.setattr(_ConvNd, "reset_parameters", zero_all)
+    monkeypatch.setattr(nn.Linear, "reset_parameters", zero_all)
     for name in ("normal_", "kaiming_normal_", "trunc_normal_", "uniform_"):
-        monkeypatch.setattr(nn.init, name, lambda t, *a, **k: t)
+        monkeypatch.setattr(nn.init, name, zero_tensor)
 
 
 def test_registry_lists_everything_required():
