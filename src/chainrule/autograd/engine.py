@@ -74,6 +74,29 @@ def _grads_to_tuple(res, n: int, node: Node):
     return res
 
 
+def count_dependencies(root_nodes: Sequence) -> dict:
+    """Discover the graph reachable from ``root_nodes`` (iteratively, no recursion) and count,
+    for every node, how many consumers will send it a gradient. A node may run once all of
+    them have: that is the engine's topological order (Kahn's algorithm)."""
+    deps: dict = {}
+    stack = []
+    for node in root_nodes:
+        if node is not None and node not in deps:
+            deps[node] = 0
+            stack.append(node)
+    while stack:
+        node = stack.pop()
+        for e in node.next_edges:
+            if type(e) is tuple:
+                nxt = e[0]
+                if nxt in deps:
+                    deps[nxt] += 1
+                else:
+                    deps[nxt] = 1
+                    stack.append(nxt)
+    return deps
+
+
 def run_backward(
     roots: Sequence,
     root_grads: Sequence,
@@ -90,23 +113,7 @@ def run_backward(
     """
     sum_to = _sum_to()
 
-    # 1. Discover the graph reachable from the roots and count consumers per node.
-    deps: dict = {}
-    stack = []
-    for r in roots:
-        if r.grad_fn is not None and r.grad_fn not in deps:
-            deps[r.grad_fn] = 0
-            stack.append(r.grad_fn)
-    while stack:
-        node = stack.pop()
-        for e in node.next_edges:
-            if type(e) is tuple:
-                nxt = e[0]
-                if nxt in deps:
-                    deps[nxt] += 1
-                else:
-                    deps[nxt] = 1
-                    stack.append(nxt)
+    deps = count_dependencies([r.grad_fn for r in roots])
 
     capture = None
     if inputs is not None:

@@ -55,6 +55,7 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
         RuntimeError: if ``output`` does not require grad or the graph was already freed.
     """
     from .. import no_grad
+    from ..autograd.engine import count_dependencies
     from ..autograd.tensor import Tensor, _root_grad
     from ..ops.shape import sum_to
 
@@ -81,19 +82,8 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
     inter_name.setdefault(key_out, output_name)
     values[key_out] = output.data
 
-    # 1. discovery and dependency counts: the same loop as engine.run_backward
-    deps: dict = {output.grad_fn: 0}
-    stack = [output.grad_fn]
-    while stack:
-        node = stack.pop()
-        for e in node.next_edges:
-            if type(e) is tuple:
-                nxt = e[0]
-                if nxt in deps:
-                    deps[nxt] += 1
-                else:
-                    deps[nxt] = 1
-                    stack.append(nxt)
+    # 1. discovery and dependency counts: exactly the engine's
+    deps = count_dependencies([output.grad_fn])
     for node in deps:
         if node._freed:
             raise RuntimeError(f"explain.backward: {node.name()} was already freed by an earlier "
