@@ -118,12 +118,16 @@ def test_gradcheck_tiny():
     x = cr.tensor(RNG.standard_normal((1, 2, 4, 5)), requires_grad=True)
     w = cr.tensor(RNG.standard_normal((2, 1, 2, 3)), requires_grad=True)
     b = cr.tensor(RNG.standard_normal(2), requires_grad=True)
-    fn = lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1, groups=2)
+    def fn(x, w, b):
+        return F.conv2d(x, w, b, stride=(1, 2), padding=1, groups=2)
+
+    def fnt(x, w, b):
+        return F.conv_transpose2d(x, w, b, stride=2, output_padding=1)
+
     assert cr.autograd.gradcheck(fn, (x, w, b))
     assert cr.autograd.gradgradcheck(fn, (x, w, b))
-    fnt = lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, output_padding=1)
-    assert cr.autograd.gradcheck(fnt, (x, cr.tensor(RNG.standard_normal((2, 3, 2, 2)),
-                                                    requires_grad=True), cr.tensor(RNG.standard_normal(3))))
+    wt = cr.tensor(RNG.standard_normal((2, 3, 2, 2)), requires_grad=True)
+    assert cr.autograd.gradcheck(fnt, (x, wt, cr.tensor(RNG.standard_normal(3))))
 
 
 def test_forward_mode_jvp_matches_vjp():
