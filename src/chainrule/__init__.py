@@ -13,12 +13,48 @@ from . import autograd, dtypes, ops
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.tensor import Tensor
 from .backend import Device, get_array_module
-from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_dlpack,
-                       from_numpy, full, full_like, linspace, normal, ones, ones_like, rand,
-                       rand_like, randint, randn, randn_like, randperm, tensor, zeros,
-                       zeros_like)
-from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype, half, int8,
-                     int16, int32, int64, long, set_default_dtype, short, uint8)
+from .creation import (
+    arange,
+    as_tensor,
+    bernoulli,
+    empty,
+    empty_like,
+    eye,
+    from_dlpack,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .dtypes import (
+    bool_,
+    double,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    short,
+    uint8,
+)
 from .ops import *  # noqa: F401,F403 - the functional op API (cr.exp, cr.matmul, ...)
 from .ops import abs, all, any, max, min, pow, sum  # noqa: A004 - mirrors torch
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state

@@ -1,7 +1,8 @@
 """Creating tensors: from data, filled, ranges, and random draws."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

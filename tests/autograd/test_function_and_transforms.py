@@ -136,7 +136,9 @@ def test_func_grad_of_grad():
 
 
 def test_func_grad_argnums_and_has_aux():
-    f = lambda a, b: ((a * b).sum(), a.sum())
+    def f(a, b):
+        return (a * b).sum(), a.sum()
+
     (ga, gb), aux = cr.func.grad(f, argnums=(0, 1), has_aux=True)(cr.tensor(X), cr.tensor(X * 2))
     np.testing.assert_allclose(ga.numpy(), X * 2)
     np.testing.assert_allclose(gb.numpy(), X)

@@ -1,7 +1,6 @@
 """cr.autograd.detect_anomaly: names the op and the user's source line; free when off."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

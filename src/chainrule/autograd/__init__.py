@@ -1,7 +1,8 @@
 """Reverse- and forward-mode automatic differentiation (``cr.autograd``)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import functional
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly

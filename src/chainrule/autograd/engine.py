@@ -9,7 +9,7 @@ so no op rule ever deals with broadcasting.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import grad_mode
 from .function import Function, Node, user_frame

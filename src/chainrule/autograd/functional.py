@@ -7,7 +7,8 @@ backward rules are ordinary ops, which carry tangents like any other op.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

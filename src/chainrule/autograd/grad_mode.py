@@ -6,7 +6,8 @@ Each switch works as a context manager and as a decorator, like PyTorch's.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # _STATE[0]: gradient recording on/off. A list so that hot paths read it without a call.
 _STATE = [True]

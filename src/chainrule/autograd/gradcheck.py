@@ -6,7 +6,8 @@ worst element: which input, which output, where, and both values.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -7,7 +7,8 @@ the package is imported, so this file stays about *what a tensor is*.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 

@@ -122,7 +122,8 @@ class Explanation:
                     lines.append(f"      {target} = U . J (vector-Jacobian product of {s.op}; "
                                  f"the Jacobian is never formed) = {fmt(inp.downstream)}")
                 if inp.broadcast_summed:
-                    lines.append(f"        (summed over broadcast dimensions to {inp.name}'s shape)")
+                    lines.append(
+                        f"        (summed over broadcast dimensions to {inp.name}'s shape)")
         lines.append("")
         lines.append("Gradients:")
         lines.extend(self._gradient_lines())

@@ -7,7 +7,8 @@ it (PyTorch's ``__setattr__`` registration), so ``parameters()``, ``state_dict()
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -240,7 +241,7 @@ class Module:
     def _apply_to_tensors(self, fn: Callable[[Tensor], Any]) -> "Module":
         for m in self.modules():
             for store in (m._parameters, m._buffers):
-                for k, v in store.items():
+                for v in store.values():
                     if v is None:
                         continue
                     new = fn(v)

@@ -5,8 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.tensor import Tensor
 from .. import dtypes as _dt
+from ..autograd.tensor import Tensor
 
 
 class Parameter(Tensor):

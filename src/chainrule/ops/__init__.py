@@ -2,24 +2,131 @@
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor
-from . import (binary, indexing, inplace, linalg, reduction, shape, softmax, tensor_methods,
-               unary)
-from .binary import (add, allclose, div, eq, equal, floor_divide, ge, gt, isfinite, isinf,
-                     isnan, le, logical_and, logical_not, logical_or, logical_xor, lt, maximum,
-                     minimum, mul, ne, pow, remainder, sub, where)
-from .indexing import (gather, index_select, masked_fill, masked_select, nonzero, one_hot,
-                       scatter, scatter_add, take_along_dim)
+from . import binary, indexing, inplace, linalg, reduction, shape, tensor_methods, unary
+from .binary import (
+    add,
+    allclose,
+    div,
+    eq,
+    equal,
+    floor_divide,
+    ge,
+    gt,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    maximum,
+    minimum,
+    mul,
+    ne,
+    pow,
+    remainder,
+    sub,
+    where,
+)
+from .indexing import (
+    gather,
+    index_select,
+    masked_fill,
+    masked_select,
+    nonzero,
+    one_hot,
+    scatter,
+    scatter_add,
+    take_along_dim,
+)
 from .linalg import bmm, dot, einsum, matmul, mm, mv, outer
-from .reduction import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean,
-                        min, norm, prod, std, sum, var)
-from .shape import (broadcast_to, cat, chunk, concatenate, contiguous, expand, flatten, flip,
-                    movedim, pad, permute, repeat, reshape, roll, split, squeeze, stack,
-                    sum_to, swapaxes, t, tile, transpose, unbind, unflatten, unsqueeze, view)
+from .reduction import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    std,
+    sum,
+    var,
+)
+from .shape import (
+    broadcast_to,
+    cat,
+    chunk,
+    concatenate,
+    contiguous,
+    expand,
+    flatten,
+    flip,
+    movedim,
+    pad,
+    permute,
+    repeat,
+    reshape,
+    roll,
+    split,
+    squeeze,
+    stack,
+    sum_to,
+    swapaxes,
+    t,
+    tile,
+    transpose,
+    unbind,
+    unflatten,
+    unsqueeze,
+    view,
+)
 from .softmax import log_softmax, softmax
-from .tensor_methods import (argsort, ceil, count_nonzero, floor, log2, log10, round, sort,
-                             topk, tril, triu, trunc)
-from .unary import (abs, cast, clamp, clip, cos, erf, exp, expm1, log, log1p, neg, reciprocal,
-                    relu, rsqrt, sigmoid, sign, sin, softplus, sqrt, square, tan, tanh)
+from .tensor_methods import (
+    argsort,
+    ceil,
+    count_nonzero,
+    floor,
+    log2,
+    log10,
+    round,
+    sort,
+    topk,
+    tril,
+    triu,
+    trunc,
+)
+from .unary import (
+    abs,
+    cast,
+    clamp,
+    clip,
+    cos,
+    erf,
+    exp,
+    expm1,
+    log,
+    log1p,
+    neg,
+    reciprocal,
+    relu,
+    rsqrt,
+    sigmoid,
+    sign,
+    sin,
+    softplus,
+    sqrt,
+    square,
+    tan,
+    tanh,
+)
 
 
 def _rev(fn):

@@ -7,7 +7,8 @@ recorded: the tensor is rebased onto the new node.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor

@@ -6,7 +6,8 @@ input's version counter so in-place changes through a view are seen by autograd.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -3,8 +3,9 @@
 The official files (``cifar-10-batches-py/data_batch_1..5``, ``test_batch``, ``batches.meta``)
 are pickles. Loading a pickle normally lets the file call any importable function, so here a
 restricted ``Unpickler`` resolves only the few globals these files need (NumPy's array and
-dtype reconstruction, ``_frombuffer`` for protocol 5, ``_codecs.encode`` for bytes written by Python 3) and refuses every
-other one with ``pickle.UnpicklingError``: a malicious file cannot execute code.
+dtype reconstruction, ``_frombuffer`` for protocol 5, ``_codecs.encode`` for bytes written
+by Python 3) and refuses every other one with ``pickle.UnpicklingError``: a malicious file
+cannot execute code.
 """
 from __future__ import annotations
 

@@ -51,8 +51,9 @@ class MNIST(Dataset):
         "t10k-labels-idx1-ubyte.gz": ("ec29112dd5afa0611ce80d1b7f02629c", 4542),
     }
     system_dirs: tuple[str, ...] = ("/usr/share/datasets/mnist",)
-    classes: ClassVar[list[str]] = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
-                                    "6 - six", "7 - seven", "8 - eight", "9 - nine"]
+    classes: ClassVar[list[str]] = [
+        "0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
+        "6 - six", "7 - seven", "8 - eight", "9 - nine"]
 
     def __init__(self, root: str | os.PathLike | None = None, train: bool = True,
                  download: bool = False, transform: Callable | None = None,

@@ -2,10 +2,10 @@
 
 Each family lives in its own file; this package only re-exports them.
 """
+from ...ops.indexing import one_hot  # noqa: F401
+from ...ops.shape import pad  # noqa: F401
 from ...ops.softmax import log_softmax, softmax  # noqa: F401
 from ...ops.unary import relu, sigmoid, softplus, tanh  # noqa: F401
-from ...ops.shape import pad  # noqa: F401
-from ...ops.indexing import one_hot  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403

@@ -267,7 +267,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
 
 class _NLL(Function):
-    """loss_i = -w_{t_i} logp_{i, t_i}; dlogp = -w_t onehot · g (linear, so twice-differentiable)."""
+    """loss_i = -w_{t_i} logp_{i, t_i}; dlogp = -w_t onehot · g (linear: twice-differentiable)."""
 
     raw = True
 
