@@ -14,3 +14,17 @@ def _reset_state():
     yield
     cr.set_default_dtype(prev)
     cr.set_grad_enabled(prev_grad)
+
+
+# In CI, property-based tests run a fixed set of examples so that a run is reproducible; run
+# locally (no CI variable) they explore new random examples each time.
+try:
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, print_blob=True)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
+except ImportError:  # pragma: no cover
+    pass

@@ -50,3 +50,27 @@ def test_edge_gradient_matches_torch(name):
             continue
         g = v.grad.numpy() if v.grad is not None else np.zeros(v.shape)
         np.testing.assert_allclose(g, tv.grad.numpy(), rtol=1e-12, atol=0, err_msg=name)
+
+
+def test_prod_with_zeros_double_backward_raises_clearly():
+    x = cr.tensor([[1.0, 0.0, 3.0], [2.0, 4.0, 5.0]], dtype=cr.float64, requires_grad=True)
+    (g,) = cr.autograd.grad(x.prod(1).sum(), x)  # first order is fine
+    np.testing.assert_allclose(g.numpy(), [[0.0, 3.0, 0.0], [20.0, 10.0, 8.0]])
+    with pytest.raises(RuntimeError, match=r"prod: double backward.*zeros"):
+        cr.autograd.grad(x.prod(1).sum(), x, create_graph=True)
+
+
+@pytest.mark.parametrize("idx", [(0, slice(0, 1), [0, 0]), (1, slice(None), [2, 0, 2]),
+                                 (Ellipsis, 1, [0, 1]), (0, None, [1, 2])])
+def test_int_beside_index_array_follows_torch(idx):
+    """An int index selects first (basic indexing), as in PyTorch, not NumPy's advanced rule."""
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    tidx = tuple(torch.tensor(i) if isinstance(i, list) else i for i in idx)
+    out, tout = x[idx], tx[tidx]
+    assert out.shape == tuple(tout.shape)
+    np.testing.assert_array_equal(out.detach().numpy(), tout.detach().numpy())
+    up = np.random.default_rng(0).standard_normal(out.shape)
+    out.backward(cr.tensor(up))
+    tout.backward(torch.tensor(up))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())

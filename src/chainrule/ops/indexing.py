@@ -93,8 +93,33 @@ class IndexAdd(Function):
         return IndexAdd.forward(ctx, t, ctx.primals[1], ctx.idx)
 
 
+def _is_int(i: Any) -> bool:
+    return isinstance(i, (int, np.integer)) and not isinstance(i, bool) or (
+        hasattr(i, "ndim") and i.ndim == 0 and i.dtype.kind in "iu")
+
+
+def _is_array(i: Any) -> bool:
+    return hasattr(i, "ndim") and i.ndim > 0
+
+
+def _split_int_and_array(idx: tuple) -> tuple | None:
+    """PyTorch applies integer indices as *basic* indexing (they select and drop a dim), while
+    NumPy treats an int beside an index array as advanced, which moves the broadcast dims when
+    a slice separates them. Split such an index into (ints-and-slices, arrays) stages."""
+    if not (any(_is_int(i) for i in idx) and any(_is_array(i) for i in idx)):
+        return None
+    first = tuple(slice(None) if _is_array(i) else i for i in idx)
+    second = tuple(i if (_is_array(i) or i is Ellipsis) else slice(None)
+                   for i in idx if not _is_int(i))
+    return first, second
+
+
 def getitem(x: Tensor, idx: Any) -> Tensor:
     idx = _convert_index(idx)
+    if isinstance(idx, tuple):
+        stages = _split_int_and_array(idx)
+        if stages is not None:
+            return getitem(getitem(x, stages[0]), stages[1])
     try:
         out = GetItem.apply(x, idx)
     except IndexError as err:

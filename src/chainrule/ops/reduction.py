@@ -110,8 +110,16 @@ class Prod(Function):
         yk = reshape(y, shape)
         if not (x.data == 0).any():
             return g * yk / x, None, None
-        # With zeros, y/x is undefined: use the product of all *other* elements
-        # (first-order only).
+        # With zeros, y/x is undefined: use the product of all *other* elements. That product
+        # is computed on raw arrays (first-order only), so refuse to record it as a graph.
+        from ..autograd.grad_mode import is_grad_enabled
+
+        if is_grad_enabled() and x.requires_grad:
+            raise RuntimeError(
+                f"prod: double backward (create_graph=True) through a product whose input "
+                f"(shape {tuple(x.shape)}) contains zeros is not supported; the first-order "
+                "gradient is exact"
+            )
         others = Tensor._make(_prod_others(x.data, ctx.axis), False, None, 0)
         return g * others, None, None
 
