@@ -35,14 +35,16 @@ class Conv2dFn(Function):
     def forward(ctx, x, w, b, P):
         ctx.P = P
         ctx.save_for_backward(x, w)
-        return K.conv_forward(x, w, b, *P)
+        y, ctx.cols = K.conv_forward(x, w, b, *P, keep_cols=True)
+        return y
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
+        cols, ctx.cols = ctx.cols, None
         dx = ConvTranspose2dFn.apply(g, w, x.shape, ctx.P) if need[0] else None
-        dw = ConvWeightFn.apply(x, g, w.shape, ctx.P) if need[1] else None
+        dw = ConvWeightFn.apply(x, g, w.shape, ctx.P, cols) if need[1] else None
         db = g.sum((0, 2, 3)) if len(need) > 2 and need[2] else None
         return dx, dw, db, None
 
@@ -90,10 +92,10 @@ class ConvWeightFn(Function):
     node_name = "ConvolutionBackward"
 
     @staticmethod
-    def forward(ctx, x, g, w_shape, P):
+    def forward(ctx, x, g, w_shape, P, cols=None):
         ctx.P = P
         ctx.save_for_backward(x, g)
-        return K.conv_weight_grad(x, g, tuple(w_shape), *P)
+        return K.conv_weight_grad(x, g, tuple(w_shape), *P, cols=cols)
 
     @staticmethod
     def backward(ctx, gw):
@@ -101,11 +103,11 @@ class ConvWeightFn(Function):
         need = ctx.needs_input_grad
         dx = ConvTranspose2dFn.apply(g, gw, x.shape, ctx.P) if need[0] else None
         dg = _crop(Conv2dFn.apply(x, gw, None, ctx.P), g.shape) if need[1] else None
-        return dx, dg, None, None
+        return (dx, dg) + (None,) * (len(need) - 2)
 
     @staticmethod
     def jvp(ctx, tx, tg, *_):
-        x, g, ws, P = ctx.primals
+        x, g, ws, P = ctx.primals[:4]
         return tsum(None if tx is None else K.conv_weight_grad(tx, g, tuple(ws), *P),
                     None if tg is None else K.conv_weight_grad(x, tg, tuple(ws), *P))
 
