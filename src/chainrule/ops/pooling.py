@@ -60,6 +60,24 @@ def _padded_size(P, h, w):
             max((wo - 1) * sw + dw * (kw - 1) + 1, w + _pad[1]))
 
 
+def _alloc(xp_, ref, shape, zero: bool):
+    """A (N, C, H, W) buffer with ref's memory order: conv outputs live in (C, N, H, W)
+    memory (see ``_im2col``), and keeping that order spares the next conv a transpose."""
+    make = xp_.zeros if zero else xp_.empty
+    n, c, h, w = shape
+    if ref.ndim == 4 and ref.strides[0] < ref.strides[1]:
+        return make((c, n, h, w), dtype=ref.dtype).transpose(1, 0, 2, 3)
+    return make(shape, dtype=ref.dtype)
+
+
+def _disjoint(P, h, w) -> bool:
+    """Windows tile the (unpadded) input without overlap: kernel == stride, no padding or
+    dilation, so each input pixel gets at most one gradient term."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = P[:5]
+    return (kh, kw) == (sh, sw) and ph == pw == 0 and dh == dw == 1 \
+        and ho * sh <= h and wo * sw <= w
+
+
 def _weight(sel, k):
     kind, arr = sel
     if kind == "avg":
@@ -78,9 +96,17 @@ class WindowScatter(Function):
         ctx.sel, ctx.P = sel, P
         xp_ = get_array_module(g)
         n, c, h, w = x_shape
+        if _disjoint(P, h, w):
+            # Each pixel is written once: no zero-fill (unless some are outside every
+            # window) and no read-modify-write, just one multiply per window offset.
+            (_, _), (sh, sw), _, _, (ho, wo) = P[:5]
+            buf = _alloc(xp_, g, x_shape, ho * sh != h or wo * sw != w)
+            for k, idx in _offsets(P):
+                xp_.multiply(g, _weight(sel, k), out=buf[idx])
+            return buf
         hp, wp = _padded_size(P, h, w)
         ph, pw = P[2]
-        buf = xp_.zeros((n, c, hp, wp), dtype=g.dtype)
+        buf = _alloc(xp_, g, (n, c, hp, wp), True)
         for k, idx in _offsets(P):
             buf[idx] += g * _weight(sel, k)
         return buf[:, :, ph:ph + h, pw:pw + w]
@@ -112,7 +138,7 @@ class WindowGather(Function):
             term = xp[idx]
             if sel[0] == "max":
                 term = term * (sel[1] == k)
-            out = term.copy() if out is None else out.__iadd__(term)
+            out = term.copy(order="K") if out is None else out.__iadd__(term)
         if sel[0] == "avg":
             out *= sel[1]
         return out
@@ -144,9 +170,9 @@ class MaxPool2dFn(Function):
         for k, idx in _offsets(P):
             v = xp[idx]
             if best is None:
-                best = v.copy()
+                best = v.copy(order="K")  # keep the input's (C, N, H, W) memory order
                 if want_arg:
-                    arg = xp_.zeros(best.shape, dtype=np.int16)
+                    arg = xp_.zeros_like(best, dtype=np.int16)
                 continue
             if want_arg:
                 m = v > best
