@@ -15,6 +15,9 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import threading
+
+import numpy as np
 
 from ..backend import get_array_module
 
@@ -46,6 +49,35 @@ def _raise_malloc_thresholds() -> bool:
 MALLOC_TUNED = _raise_malloc_thresholds()
 
 
+# Column buffers at least this large come from one reused per-thread scratch block.
+# glibc maps every block above 32 MiB (its largest mmap threshold) fresh from the OS, and
+# page-faulting in ResNet-20's 38 MB stage-1 columns cost more than gathering them.
+SCRATCH_MIN_BYTES = 16 << 20
+_LOCAL = threading.local()
+
+
+def _scratch(xp_, shape, dtype):
+    """An uninitialised array for a temporary that dies inside the calling kernel.
+
+    Large NumPy requests reuse one per-thread block; if anything still references the
+    block (a view of an earlier result that escaped), a fresh array is handed out
+    instead, so a buffer in use is never overwritten.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = dtype.itemsize
+    for d in shape:
+        nbytes *= d
+    if xp_ is not np or nbytes < SCRATCH_MIN_BYTES:
+        return xp_.empty(shape, dtype)
+    buf = getattr(_LOCAL, "buf", None)
+    if buf is not None and sys.getrefcount(buf) > 3:  # _LOCAL, `buf`, the call's argument
+        return np.empty(shape, dtype)
+    if buf is None or buf.nbytes < nbytes:
+        buf = _LOCAL.buf = None
+        buf = _LOCAL.buf = np.empty(nbytes, np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
 def out_size(size: int, k: int, s: int, p0: int, p1: int, d: int) -> int:
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
 
@@ -64,7 +96,10 @@ def _padded_cnhw(x, pad):
 
 
 def im2col(x, kh, kw, stride, pad, dil):
-    """(N, C, H, W) -> cols (C, kh, kw, N, Ho, Wo), contiguous; one strided-view copy."""
+    """(N, C, H, W) -> cols (C, kh, kw, N, Ho, Wo), contiguous; one strided-view copy.
+
+    Large results live in the scratch block: use them before the next im2col call.
+    """
     xp_ = get_array_module(x)
     sh, sw = stride
     dh, dw = dil
@@ -78,7 +113,9 @@ def im2col(x, kh, kw, stride, pad, dil):
     win = xp_.lib.stride_tricks.as_strided(
         xp, (c, kh, kw, n, ho, wo), (s0, s2 * dh, s3 * dw, s1, s2 * sh, s3 * sw),
         writeable=False)
-    return xp_.ascontiguousarray(win)
+    cols = _scratch(xp_, win.shape, x.dtype)
+    xp_.copyto(cols, win)
+    return cols
 
 
 def col2im(cols, x_shape, stride, pad, dil):
@@ -157,11 +194,13 @@ def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
         return conv_forward(g, wt, None, (1, 1), full, dil, groups)
     g2 = _grad_rows(g)
     if groups == 1:
-        cols = xp_.matmul(w.reshape(o, -1).T, g2)
+        cols = xp_.matmul(w.reshape(o, -1).T, g2,
+                          out=_scratch(xp_, (cg * kh * kw, g2.shape[1]), g.dtype))
     else:
         og = o // groups
         cols = xp_.matmul(w.reshape(groups, og, -1).transpose(0, 2, 1),
-                          g2.reshape(groups, og, -1))
+                          g2.reshape(groups, og, -1),
+                          out=_scratch(xp_, (groups, cg * kh * kw, n * ho * wo), g.dtype))
     cols = cols.reshape(cg * groups, kh, kw, n, ho, wo)
     return col2im(cols, x_shape, stride, pad, dil)
 
