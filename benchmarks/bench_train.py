@@ -222,7 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         np_ms = best.get((wl, "numpy"))
         ratio = cr_ms / th_ms if cr_ms and th_ms else float("nan")
         rows[wl] = {"chainrule": cr_ms, "torch": th_ms, "numpy": np_ms, "ratio": ratio}
-        fmt = (lambda v: f"{v:.3f}" if v else "-")
+
+        def fmt(v):
+            return f"{v:.3f}" if v else "-"
+
         print(f"| {wl} | {fmt(cr_ms)} | {fmt(th_ms)} | {fmt(np_ms)} | {ratio:.2f}x |")
     if args.json:
         with open(args.json, "w") as fh:
