@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, _check_non_negative
+from .optimizer import Optimizer, _check_non_negative, regularized_grad
 
 
 class Adadelta(Optimizer):
@@ -48,10 +48,7 @@ class Adadelta(Optimizer):
         xp = get_array_module(param)
         rho, eps = group["rho"], group["eps"]
         state["step"] += 1
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param
+        grad = regularized_grad(param, grad, group)
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         square_avg *= rho
         square_avg += (1 - rho) * (grad * grad)

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, _check_non_negative
+from .optimizer import Optimizer, _check_non_negative, regularized_grad
 
 
 class Adagrad(Optimizer):
@@ -51,10 +51,7 @@ class Adagrad(Optimizer):
                 group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         state["step"] += 1
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param
+        grad = regularized_grad(param, grad, group)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         acc = state["sum"]
         acc += grad * grad

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, _check_beta, _check_non_negative
+from .optimizer import Optimizer, _check_beta, _check_non_negative, regularized_grad
 
 
 class Adam(Optimizer):
@@ -61,17 +61,11 @@ class Adam(Optimizer):
     def _update(self, param: Any, grad: Any, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         xp = get_array_module(param)
-        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
-        if group["maximize"]:
-            grad = -grad
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * wd
-            else:
-                grad = grad + wd * param
+        grad = regularized_grad(param, grad, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         # In place with one scratch array: this step is memory-bound.
         tmp = grad - exp_avg

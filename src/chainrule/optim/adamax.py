@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, _check_beta, _check_non_negative
+from .optimizer import Optimizer, _check_beta, _check_non_negative, regularized_grad
 
 
 class Adamax(Optimizer):
@@ -50,10 +50,7 @@ class Adamax(Optimizer):
         xp = get_array_module(param)
         beta1, beta2 = group["betas"]
         state["step"] += 1
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param
+        grad = regularized_grad(param, grad, group)
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
         exp_avg += (1 - beta1) * (grad - exp_avg)
         exp_inf *= beta2

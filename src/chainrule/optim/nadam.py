@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, _check_beta, _check_non_negative
+from .optimizer import Optimizer, _check_beta, _check_non_negative, regularized_grad
 
 
 class NAdam(Optimizer):
@@ -58,17 +58,11 @@ class NAdam(Optimizer):
     def _update(self, param: Any, grad: Any, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         xp = get_array_module(param)
-        lr, wd, psi = group["lr"], group["weight_decay"], group["momentum_decay"]
+        lr, psi = group["lr"], group["momentum_decay"]
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
-        if group["maximize"]:
-            grad = -grad
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * wd
-            else:
-                grad = grad + wd * param
+        grad = regularized_grad(param, grad, group)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         mu_product = state["mu_product"] * mu

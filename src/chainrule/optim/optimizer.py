@@ -252,6 +252,22 @@ class Optimizer:
         return "\n".join(lines)
 
 
+
+def regularized_grad(param: Any, grad: Any, group: dict[str, Any]) -> Any:
+    """The gradient an update rule sees, with PyTorch's order of operations: negated under
+    ``maximize``, then the L2 penalty ``weight_decay * param`` added - or, with
+    ``decoupled_weight_decay`` (AdamW's rule), the parameter shrunk in place by
+    ``lr * weight_decay`` instead. ``grad`` is never modified in place."""
+    if group.get("maximize"):
+        grad = -grad
+    wd = group.get("weight_decay", 0)
+    if wd != 0:
+        if group.get("decoupled_weight_decay"):
+            param *= 1 - group["lr"] * wd
+        else:
+            grad = grad + wd * param
+    return grad
+
 def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
     """Copy a saved state entry onto ``p``'s device and dtype (scalars stay numbers)."""
     if isinstance(value, Tensor):

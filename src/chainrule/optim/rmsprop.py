@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, _check_non_negative
+from .optimizer import Optimizer, _check_non_negative, regularized_grad
 
 
 class RMSprop(Optimizer):
@@ -59,10 +59,7 @@ class RMSprop(Optimizer):
         xp = get_array_module(param)
         alpha = group["alpha"]
         state["step"] += 1
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param
+        grad = regularized_grad(param, grad, group)
         square_avg = state["square_avg"]
         tmp = grad * grad  # the one scratch array of this step
         tmp *= 1 - alpha

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .optimizer import Optimizer, _check_non_negative
+from .optimizer import Optimizer, _check_non_negative, regularized_grad
 
 
 class SGD(Optimizer):
@@ -46,11 +46,8 @@ class SGD(Optimizer):
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
-        if wd != 0:
-            grad = grad + wd * param
+        lr, momentum = group["lr"], group["momentum"]
+        grad = regularized_grad(param, grad, group)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
