@@ -49,6 +49,10 @@ class Tensor:
         arr = _to_array(data, dtype)
         if device is not None:
             arr = to_device(arr, device)
+        self._init_leaf(arr, requires_grad)
+
+    def _init_leaf(self, arr: Any, requires_grad: bool) -> None:
+        """Set up a user-created (leaf) tensor around ``arr``; subclasses reuse it."""
         self.data = arr
         self.grad = None
         self.grad_fn = None

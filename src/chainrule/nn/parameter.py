@@ -22,16 +22,7 @@ class Parameter(Tensor):
             arr = data.data
         else:
             arr = Tensor(data).data
-        self.data = arr
-        self.grad = None
-        self.grad_fn = None
-        self._output_nr = 0
-        self._vc = [0]
-        self._hooks = None
-        self._fw_tangent = None
-        self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
+        self._init_leaf(arr, requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -41,6 +32,5 @@ class Buffer(Tensor):
     """Marker type for ``Module`` buffers assigned by attribute (``self.x = nn.Buffer(t)``)."""
 
     def __init__(self, data: Any, persistent: bool = True):
-        Tensor.__init__(self, 0.0)
-        self.data = data.data if isinstance(data, Tensor) else Tensor(data).data
+        self._init_leaf(data.data if isinstance(data, Tensor) else Tensor(data).data, False)
         self.persistent = persistent
