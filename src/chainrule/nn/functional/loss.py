@@ -213,6 +213,16 @@ class _CrossEntropy(Function):
             dx[xp.arange(p.shape[0]), ctx.safe] -= ctx.wt * gd
         return _const(dx), None, None, None, None, None
 
+    @staticmethod
+    def jvp(ctx, tx, *_):
+        # d logp_ic = t_ic - p_i·t_i, so d loss_i = coef_sum_i (p_i·t_i) - A_i·t_i.
+        xp = get_array_module(tx)
+        a = _CrossEntropy._coef(ctx, xp, tx.shape, tx.dtype)
+        d = ctx.coef_sum * (ctx.p * tx).sum(axis=1) - (a * tx).sum(axis=1)
+        if ctx.reduction == "none":
+            return d
+        return d.sum() / ctx.denom if ctx.reduction == "mean" else d.sum()
+
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
@@ -293,6 +303,14 @@ class _NLL(Function):
         s = grad.reshape((-1, 1)) if ctx.reduction == "none" else grad
         return _const(a) * s, None, None, None, None
 
+    @staticmethod
+    def jvp(ctx, tl, *_):
+        xp = get_array_module(tl)
+        d = -ctx.wt * tl[xp.arange(ctx.shape[0]), ctx.safe]
+        if ctx.reduction == "none":
+            return d
+        return d.sum() / ctx.denom if ctx.reduction == "mean" else d.sum()
+
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
              size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
@@ -340,6 +358,18 @@ class _BCE(Function):
         if needs[1]:
             gy = grad * _const(ctx.l1x - ctx.lx)
         return gx, gy
+
+    @staticmethod
+    def jvp(ctx, tx, ty):
+        xp = get_array_module(ctx.lx)
+        x, y = ctx.primals
+        d = None
+        if tx is not None:
+            d = tx * (x - y) / xp.maximum(x * (1.0 - x), 1e-12)
+        if ty is not None:
+            dy = ty * (ctx.l1x - ctx.lx)
+            d = dy if d is None else d + dy
+        return d
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,

@@ -62,6 +62,15 @@ class _Normalize(Function):
         dx *= ctx.invstd
         return Tensor._make(dx, False, None, 0), None, None, None
 
+    @staticmethod
+    def jvp(ctx, t, *_):
+        # The Jacobian s (I - 11ᵀ/n - x̂x̂ᵀ/n) is symmetric, so the tangent rule is the
+        # backward formula applied to the tangent.
+        axes, xhat = ctx.axes, ctx.xhat
+        d = t - t.mean(axis=axes, keepdims=True)
+        d -= xhat * (t * xhat).mean(axis=axes, keepdims=True)
+        return d * ctx.invstd
+
 
 def normalize_axes(x: Tensor, axes: tuple, eps: float, stats: list | None = None) -> Tensor:
     """Standardise ``x`` over ``axes`` with the fused op (internal building block)."""
