@@ -72,32 +72,11 @@ def sigmoid_grad(g, y):
     return SigmoidGrad.apply(g, y)
 
 
-class ReluGrad(Function):
-    """g where y > 0, else 0: one pass instead of building a float mask and multiplying.
-
-    d/dg = the same mask (so it is its own gradient); y enters only through the mask,
-    whose derivative is zero almost everywhere.
-    """
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, g, y):
-        mask = y > 0
-        ctx.mask = mask
-        return g * mask
-
-    @staticmethod
-    def backward(ctx, gg):
-        return MaskGrad.apply(gg, ctx.mask), None
-
-    @staticmethod
-    def jvp(ctx, tg, ty):
-        return None if tg is None else tg * ctx.mask
-
-
 class MaskGrad(Function):
-    """g * mask for a constant boolean mask (the gradient of ReluGrad w.r.t. g)."""
+    """g * mask for a constant boolean mask (the gradient of ReluGrad w.r.t. g).
+
+    Linear in g with a constant mask, so it is its own gradient and its own tangent rule.
+    """
 
     raw = True
 
@@ -113,6 +92,18 @@ class MaskGrad(Function):
     @staticmethod
     def jvp(ctx, tg, _):
         return None if tg is None else tg * ctx.mask
+
+
+class ReluGrad(MaskGrad):
+    """g where y > 0, else 0: one pass instead of building a float mask and multiplying.
+
+    d/dg = the same mask (backward and jvp are MaskGrad's); y enters only through the mask,
+    whose derivative is zero almost everywhere.
+    """
+
+    @staticmethod
+    def forward(ctx, g, y):
+        return MaskGrad.forward(ctx, g, y > 0)
 
 
 def relu_grad(g, y):
