@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=int, nargs="+", default=_D.hidden,
                    help="MLP hidden layer sizes (default: %(default)s)")
     p.add_argument("--dropout", type=float, default=_D.dropout, help="MLP dropout rate")
+    p.add_argument("--augment", action="store_true",
+                   help="augment training images: random shift by up to 2 pixels and "
+                        "horizontal flip (image data sets only)")
     p.add_argument("--epochs", type=int, default=_D.epochs)
     p.add_argument("--batch-size", type=int, default=_D.batch_size)
     p.add_argument("--lr", type=float, default=_D.lr, help="learning rate")
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
                       momentum=args.momentum, val_fraction=args.val_fraction,
                       limit_train=args.limit_train, seed=args.seed, data_root=args.data_root,
                       out=args.out, patience=args.patience, schedule=args.schedule,
-                      dropout=args.dropout)
+                      dropout=args.dropout, augment=args.augment)
     results = run_training(cfg, resume=args.resume, verbose=not args.quiet)
     if args.quiet:
         print(f"test accuracy {100 * results['test_acc']:.2f}%")

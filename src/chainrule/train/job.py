@@ -54,6 +54,7 @@ class TrainConfig:
     patience: int | None = None
     schedule: str = "cosine"  # "none", "cosine", "plateau"
     dropout: float = 0.1
+    augment: bool = False  # random shift (up to 2 px) + horizontal flip of training images
 
 
 def load_data(name: str, root: str | None = None, channel: bool = False
@@ -164,6 +165,24 @@ def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, gen: A
                       shuffle=shuffle, generator=gen)
 
 
+def _augmented_loader(x: np.ndarray, y: np.ndarray, prep: Any, cfg: TrainConfig, gen: Any):
+    """Training batches shifted by up to 2 pixels and mirrored at random (``--augment``); the
+    border uncovered by a shift gets the standardized value of a black (0) pixel."""
+    import chainrule as cr
+
+    from ..utils.data import DataLoader
+    from .augment import AugmentedTensorDataset
+
+    if x.ndim != 4:
+        raise ValueError(f"chainrule train: --augment shifts and flips images (N, C, H, W); "
+                         f"data {cfg.data!r} has samples of shape {x.shape[1:]}")
+    black = prep.transform(np.zeros((1,) + x.shape[1:], dtype=np.float32))
+    fill = black[0, :, 0, 0].astype(np.float32)
+    ds = AugmentedTensorDataset(x, y, max_shift=2, flip=True, fill=fill,
+                                generator=cr.Generator().manual_seed(cfg.seed + 2))
+    return DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=gen)
+
+
 def run_training(cfg: TrainConfig, resume: bool = False, verbose: bool = True) -> dict:
     """Run a whole training job and write the run directory; returns the results dict."""
     import chainrule as cr
@@ -188,7 +207,10 @@ def run_training(cfg: TrainConfig, resume: bool = False, verbose: bool = True) -
     opt = _optimizer(cfg, model.parameters())
     sched = _scheduler(cfg, opt)
     gen = cr.Generator().manual_seed(cfg.seed + 1)
-    train_loader = _loader(xtr, ytr, cfg.batch_size, True, gen)
+    if cfg.augment:
+        train_loader = _augmented_loader(xtr, ytr, prep, cfg, gen)
+    else:
+        train_loader = _loader(xtr, ytr, cfg.batch_size, True, gen)
     val_loader = _loader(xva, yva, 512, False)
     ckpt = os.path.join(cfg.out, "checkpoint.safetensors")
     callbacks = [History(csv_path=os.path.join(cfg.out, "history.csv")),
