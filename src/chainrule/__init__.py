@@ -7,7 +7,16 @@ training (``cr.viz``, ``cr.explain``, ``cr.diagnostics``). Subpackages load on f
 from __future__ import annotations
 
 import importlib
+import os as _os
+import sys as _sys
 from typing import Any
+
+if "numpy" not in _sys.modules:  # before NumPy loads OpenBLAS; see docs/architecture.md
+    # OpenBLAS worker threads busy-wait ~2^28 cycles (~0.1 s) after every matmul, holding
+    # the cores that chainrule's own intra-op threads (cr.set_num_threads) need for the
+    # im2col gathers and elementwise passes between matmuls. A short spin measured 14%
+    # faster on a ResNet-20 training step on 2 cores. An explicit setting is respected.
+    _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from . import autograd, dtypes, ops
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -58,6 +67,7 @@ from .dtypes import (
 from .ops import *  # noqa: F401,F403 - the functional op API (cr.exp, cr.matmul, ...)
 from .ops import abs, all, any, max, min, pow, sum  # noqa: A004 - mirrors torch
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 

@@ -58,3 +58,28 @@ def test_normalisation_jvp():
                   lambda a: torch.nn.functional.layer_norm(a, (4, 5)), x)
     _jvp_vs_torch(lambda a: F.group_norm(a.reshape(3, 4, 5, 1), 2),
                   lambda a: torch.nn.functional.group_norm(a.reshape(3, 4, 5, 1), 2), x)
+
+
+@pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])
+def test_batch_norm_training_jvp_in_input_weight_bias(affine):
+    x = RNG.standard_normal((4, 3, 2, 2))
+    arrays = [x]
+    if affine in ("both", "weight"):
+        arrays.append(RNG.uniform(0.5, 1.5, 3))
+    if affine in ("both", "bias"):
+        arrays.append(RNG.standard_normal(3))
+
+    def split(args):
+        w = args[1] if affine in ("both", "weight") else None
+        b = args[-1] if affine in ("both", "bias") else None
+        return args[0], w, b
+
+    def cr_fn(*args):
+        a, w, b = split(args)
+        return F.batch_norm(a, None, None, w, b, training=True)
+
+    def torch_fn(*args):
+        a, w, b = split(args)
+        return torch.nn.functional.batch_norm(a, None, None, w, b, training=True)
+
+    _jvp_vs_torch(cr_fn, torch_fn, *arrays)

@@ -225,3 +225,54 @@ def test_alpha_dropout_keeps_mean_and_variance():
     m = cr.nn.AlphaDropout(0.2)
     m.eval()
     assert m(x) is x
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (4, 3, 6), (3, 2, 4, 5)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_fused_batch_norm_against_torch_gradcheck_and_double_backward(shape, affine):
+    rng = np.random.default_rng(11)
+    xa = rng.standard_normal(shape) * 3 + 1
+    w = cr.tensor(rng.uniform(0.5, 1.5, shape[1]), requires_grad=True) if affine else None
+    b = cr.tensor(rng.standard_normal(shape[1]), requires_grad=True) if affine else None
+    x = cr.tensor(xa, requires_grad=True)
+    g = rng.standard_normal(shape)
+    y = F.batch_norm(x, None, None, w, b, training=True)
+    tx = torch.tensor(xa, requires_grad=True)
+    tw = torch.tensor(w.data, requires_grad=True) if affine else None
+    tb = torch.tensor(b.data, requires_grad=True) if affine else None
+    ty = torch.nn.functional.batch_norm(tx, None, None, tw, tb, training=True)
+    close(y, ty)
+    y.backward(cr.tensor(g))
+    ty.backward(torch.tensor(g))
+    close(x.grad, tx.grad, 1e-9)
+    inputs = (x,)
+    if affine:
+        close(w.grad, tw.grad, 1e-9)
+        close(b.grad, tb.grad, 1e-9)
+        inputs = (x, w, b)
+
+    def fn(*args):
+        return F.batch_norm(args[0], None, None, *(args[1:] if affine else (None, None)),
+                            training=True) ** 2
+
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)
+
+
+def test_fused_batch_norm_channel_major_memory_and_partial_grads():
+    # conv outputs are (N, C, H, W) views of (C, N, H, W) memory: same numbers either way
+    rng = np.random.default_rng(12)
+    base = rng.standard_normal((3, 4, 5, 5)).astype(np.float32)
+    x_cm = cr.tensor(base).permute(1, 0, 2, 3).requires_grad_()
+    x_c = cr.tensor(np.ascontiguousarray(base.transpose(1, 0, 2, 3)), requires_grad=True)
+    w = cr.tensor(rng.uniform(0.5, 1.5, 3).astype(np.float32))  # no grad wanted
+    b = cr.tensor(rng.standard_normal(3).astype(np.float32), requires_grad=True)
+    g = cr.tensor(rng.standard_normal((4, 3, 5, 5)).astype(np.float32))
+    for x in (x_cm, x_c):
+        F.batch_norm(x, None, None, w, b, training=True).backward(g)
+    close(x_cm.grad, x_c.grad.data, 1e-5)
+    assert w.grad is None and b.grad is not None
+    tb = torch.tensor(b.data.copy(), requires_grad=True)
+    torch.nn.functional.batch_norm(torch.tensor(x_c.data), None, None, torch.tensor(w.data),
+                                   tb, training=True).backward(torch.tensor(g.data))
+    close(b.grad, 2 * tb.grad, 1e-4)  # accumulated over the two backward calls

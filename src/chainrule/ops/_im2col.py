@@ -20,6 +20,7 @@ import threading
 import numpy as np
 
 from ..backend import get_array_module
+from ..threads import get_num_threads, parallel_slices
 
 
 def _raise_malloc_thresholds() -> bool:
@@ -114,8 +115,23 @@ def im2col(x, kh, kw, stride, pad, dil):
         xp, (c, kh, kw, n, ho, wo), (s0, s2 * dh, s3 * dw, s1, s2 * sh, s3 * sw),
         writeable=False)
     cols = _scratch(xp_, win.shape, x.dtype)
-    xp_.copyto(cols, win)
+    if xp_ is np:
+        parallel_copy(cols, win)
+    else:
+        xp_.copyto(cols, win)
     return cols
+
+
+def parallel_copy(dst: np.ndarray, src: np.ndarray) -> None:
+    """``np.copyto(dst, src)`` split across the intra-op threads (NumPy releases the GIL
+    while copying), along axis 0, or along the longest axis when axis 0 is short."""
+    axis = 0 if dst.shape[0] >= get_num_threads() else int(np.argmax(dst.shape))
+    lead = (slice(None),) * axis
+
+    def copy(a: int, b: int) -> None:
+        np.copyto(dst[lead + (slice(a, b),)], src[lead + (slice(a, b),)])
+
+    parallel_slices(copy, dst.shape[axis], dst.nbytes)
 
 
 def col2im(cols, x_shape, stride, pad, dil):

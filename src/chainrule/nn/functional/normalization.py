@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...threads import parallel_ufunc
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize"]
 
@@ -72,6 +75,121 @@ class _Normalize(Function):
         return d * ctx.invstd
 
 
+def _channel_sum(a, axes):
+    return a.sum(axis=axes)
+
+
+def _channel_dot(a, b, nd):
+    """sum over all axes but 1 of a * b, without materialising the product."""
+    xp = get_array_module(a, b)
+    sub = "ab" + "cdefgh"[:nd - 2]
+    return xp.einsum(f"{sub},{sub}->b", a, b)
+
+
+def _ew(ufunc, a, b, out=None):
+    """A NumPy ufunc on the intra-op threads (large arrays), the plain call otherwise."""
+    if type(a) is np.ndarray:
+        return parallel_ufunc(ufunc, a, b, out=out)
+    return ufunc(a, b, out=out) if out is not None else ufunc(a, b)
+
+
+class _BatchNorm(Function):
+    """Training-mode batch norm in one op: y = γ x̂ + β with x̂ standardised per channel
+    over (N, *spatial) with the batch statistics.
+
+    Fusing the affine map into the standardisation halves the passes over the activations
+    (forward: 4 instead of 7; backward: ~6 instead of ~12): with g = dy, m values per
+    channel and k = γ/σ̂,
+
+        dβ = Σ g,   dγ = Σ g x̂,   dx = k g - (k dγ/m) x̂ - k dβ/m.
+
+    With ``create_graph=True`` the backward is rebuilt from Tensor ops (recomputing the
+    statistics from x), so double backward is exact.
+    """
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps, stats):
+        xp = get_array_module(x)
+        nd = x.ndim
+        axes = (0,) + tuple(range(2, nd))
+        m = x.size // x.shape[1]
+        mean = _channel_sum(x, axes) / m
+        shp = (1, x.shape[1]) + (1,) * (nd - 2)
+        xhat = _ew(np.subtract, x, mean.reshape(shp))
+        var = _channel_dot(xhat, xhat, nd) / m
+        invstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        _ew(np.multiply, xhat, invstd.reshape(shp), out=xhat)
+        ctx.save_for_backward(x, weight, bias)
+        ctx.xhat, ctx.invstd, ctx.eps, ctx.shp, ctx.axes = xhat, invstd, eps, shp, axes
+        if stats is not None:
+            stats.append(mean)
+            stats.append(var)
+        if weight is None:
+            y = xhat.copy() if bias is None else _ew(np.add, xhat, bias.reshape(shp))
+            return y
+        y = _ew(np.multiply, xhat, weight.reshape(shp))
+        if bias is not None:
+            _ew(np.add, y, bias.reshape(shp), out=y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        axes, shp = ctx.axes, ctx.shp
+        needs = ctx.needs_input_grad
+        if _GRAD[0]:  # create_graph: a differentiable rebuild from x
+            x, w, _ = ctx.saved_tensors
+            mean = x.mean(axes, keepdim=True)
+            xc = x - mean
+            invstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps).rsqrt()
+            xhat = xc * invstd
+            gb = grad.sum(axes) if needs[2] else None
+            gw = (grad * xhat).sum(axes) if needs[1] else None
+            gx = None
+            if needs[0]:
+                gxh = grad if w is None else grad * w.reshape(shp)
+                gx = (gxh - gxh.mean(axes, keepdim=True)
+                      - xhat * (gxh * xhat).mean(axes, keepdim=True)) * invstd
+            return gx, gw, gb, None, None
+        g, xhat = grad.data, ctx.xhat
+        w = ctx.saved_tensors[1]
+        m = xhat.size // xhat.shape[1]
+        sum_g = _channel_sum(g, axes)
+        sum_gx = _channel_dot(g, xhat, xhat.ndim)
+        gx = None
+        if needs[0]:
+            k = ctx.invstd if w is None else ctx.invstd * w.data
+            dx = _ew(np.multiply, g, k.reshape(shp))
+            tmp = _ew(np.multiply, xhat, (k * sum_gx / m).reshape(shp))
+            _ew(np.add, tmp, (k * sum_g / m).reshape(shp), out=tmp)
+            _ew(np.subtract, dx, tmp, out=dx)
+            gx = Tensor._make(dx, False, None, 0)
+        gw = Tensor._make(sum_gx.astype(g.dtype, copy=False), False, None, 0) \
+            if len(needs) > 1 and needs[1] else None
+        gb = Tensor._make(sum_g.astype(g.dtype, copy=False), False, None, 0) \
+            if len(needs) > 2 and needs[2] else None
+        return gx, gw, gb, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        axes, shp, xhat = ctx.axes, ctx.shp, ctx.xhat
+        w = ctx.primals[1]
+        out = None
+        if tx is not None:
+            d = tx - tx.mean(axis=axes, keepdims=True)
+            d -= xhat * (tx * xhat).mean(axis=axes, keepdims=True)
+            d *= ctx.invstd.reshape(shp)
+            out = d if w is None else d * w.reshape(shp)
+        if tw is not None:
+            term = xhat * tw.reshape(shp)
+            out = term if out is None else out + term
+        if tb is not None:
+            term = tb.reshape(shp)
+            out = term if out is None else out + term
+        return out
+
+
 def normalize_axes(x: Tensor, axes: tuple, eps: float, stats: list | None = None) -> Tensor:
     """Standardise ``x`` over ``axes`` with the fused op (internal building block)."""
     return _Normalize.apply(x, axes, float(eps), stats)
@@ -108,14 +226,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise ValueError(f"batch_norm: {name} must have shape ({c},) for an input with "
                              f"{c} channels (shape {input.shape}), got {t.shape}")
     nd = input.ndim
-    axes = (0,) + tuple(range(2, nd))
     if training:
         count = input.numel() // c
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {input.shape}")
         stats: list = []
-        y = _Normalize.apply(input, axes, float(eps), stats)
+        y = _BatchNorm.apply(input, weight, bias, float(eps), stats)
         if running_mean is not None and running_var is not None:
             mean, var = stats
             m = momentum
@@ -126,6 +243,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             rv += (m * count / (count - 1)) * var.reshape(c).astype(rv.dtype, copy=False)
             running_mean._vc[0] += 1
             running_var._vc[0] += 1
+        return y
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are required when "

@@ -1,0 +1,105 @@
+"""Intra-op threads: cr.set_num_threads / get_num_threads and the threaded NumPy kernels."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import threads
+from chainrule.ops._im2col import im2col, parallel_copy
+
+
+@pytest.fixture
+def two_threads():
+    before = cr.get_num_threads()
+    cr.set_num_threads(2)
+    yield
+    cr.set_num_threads(before)
+
+
+def test_set_and_get_num_threads_validate():
+    before = cr.get_num_threads()
+    try:
+        cr.set_num_threads(3)
+        assert cr.get_num_threads() == 3
+        for bad in (0, -1, 1.5, True, "2"):
+            with pytest.raises(ValueError, match="set_num_threads: expected a positive int"):
+                cr.set_num_threads(bad)
+        assert cr.get_num_threads() == 3
+    finally:
+        cr.set_num_threads(before)
+
+
+def test_parallel_slices_covers_range_once_and_reraises(two_threads):
+    seen = np.zeros(10_000, np.int64)
+
+    def mark(a, b):
+        seen[a:b] += 1
+
+    threads.parallel_slices(mark, len(seen), threads.MIN_PARALLEL_BYTES)
+    assert (seen == 1).all()
+
+    def boom(a, b):
+        if a > 0:
+            raise RuntimeError(f"slice {a}:{b} failed")
+
+    with pytest.raises(RuntimeError, match="slice 5000:10000 failed"):
+        threads.parallel_slices(boom, 10_000, threads.MIN_PARALLEL_BYTES)
+
+
+# (a, b) pairs chosen to cover broadcasting, scalars, mixed layouts and a short axis 0
+RNG = np.random.default_rng(0)
+BIG = (16, 64, 16, 32)  # 2 MiB of float32, above the threshold
+CASES = {
+    "same": (RNG.standard_normal(BIG, dtype=np.float32), RNG.standard_normal(BIG, np.float32)),
+    "channel-major": (RNG.standard_normal((64, 16, 16, 32), np.float32).transpose(1, 0, 2, 3),
+                      RNG.standard_normal((64, 16, 16, 32), np.float32).transpose(1, 0, 2, 3)),
+    "mixed-layout": (RNG.standard_normal((64, 16, 16, 32), np.float32).transpose(1, 0, 2, 3),
+                     RNG.standard_normal(BIG, np.float32)),
+    "per-channel": (RNG.standard_normal(BIG, np.float32), RNG.standard_normal((1, 64, 1, 1),
+                                                                              np.float32)),
+    "lower-rank": (RNG.standard_normal(BIG, np.float32), RNG.standard_normal(32, np.float32)),
+    "scalar": (RNG.standard_normal(BIG, np.float32), 2.5),
+    "short-axis0": (RNG.standard_normal((1, 600, 1000), np.float32), 1.0),
+    "float64+float32": (RNG.standard_normal(BIG), RNG.standard_normal(BIG, np.float32)),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("ufunc", [np.add, np.multiply, np.maximum, np.subtract])
+def test_parallel_ufunc_equals_numpy_values_dtype_and_layout(two_threads, case, ufunc):
+    a, b = CASES[case]
+    want = ufunc(a, b)
+    got = threads.parallel_ufunc(ufunc, a, b)
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == want.dtype and got.strides == want.strides
+    out = np.empty_like(want)
+    assert threads.parallel_ufunc(ufunc, a, b, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(threads.elementwise(ufunc, a, b), want)
+
+
+def test_one_thread_and_small_arrays_take_the_plain_path(two_threads, monkeypatch):
+    calls = []
+    monkeypatch.setattr(threads, "parallel_slices", lambda *a: calls.append(a))
+    a = np.ones((4, 4), np.float32)
+    np.testing.assert_array_equal(threads.parallel_ufunc(np.add, a, a), 2 * a)
+    cr.set_num_threads(1)
+    try:
+        big = np.ones(BIG, np.float32)
+        np.testing.assert_array_equal(threads.parallel_ufunc(np.add, big, big), 2 * big)
+    finally:
+        cr.set_num_threads(2)
+    assert calls == []
+
+
+def test_parallel_copy_and_threaded_im2col_match_serial(two_threads):
+    src = RNG.standard_normal((3, 8, 40, 50, 30))[..., ::2]
+    dst = np.empty(src.shape)
+    parallel_copy(dst, src)
+    np.testing.assert_array_equal(dst, src)
+    x = RNG.standard_normal((64, 16, 32, 32)).astype(np.float32)
+    threaded = im2col(x, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1)).copy()
+    cr.set_num_threads(1)
+    serial = im2col(x, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1))
+    np.testing.assert_array_equal(threaded, serial)
