@@ -7,7 +7,8 @@ running the slices on a few Python threads: on the 2-core machines this project 
 on, the im2col gather of a ResNet-20 3x3 conv took 3.4 ms on one thread and 2.0 ms on two
 (see benchmarks/RESULTS.md).
 
-Only operations on more than :data:`MIN_PARALLEL_BYTES` are split; below that the thread
+Copies and gathers of more than :data:`MIN_PARALLEL_BYTES` are split, elementwise ufuncs
+only from :data:`MIN_ELEMENTWISE_BYTES` (they are memory-bound); below that the thread
 hand-off (~20-50 µs) costs more than it saves. ``set_num_threads(1)`` turns the splitting
 off (everything then runs on the calling thread). BLAS keeps its own threads
 (``OPENBLAS_NUM_THREADS``); this setting does not change them.
@@ -26,6 +27,9 @@ __all__ = ["get_num_threads", "set_num_threads", "parallel_slices", "parallel_uf
            "elementwise", "MIN_PARALLEL_BYTES"]
 
 MIN_PARALLEL_BYTES = 1 << 20  # 1 MiB
+# Elementwise ufuncs are memory-bound: on 2 cores a second thread made add/maximum
+# 1.3-1.8x faster from 8 MB up, but gained nothing on add at 4 MB (benchmarks/RESULTS.md).
+MIN_ELEMENTWISE_BYTES = 4 << 20
 
 
 def _default_threads() -> int:
@@ -120,7 +124,9 @@ def parallel_ufunc(ufunc: np.ufunc, *args: Any, out: np.ndarray | None = None) -
     arrays = [a for a in args if isinstance(a, np.ndarray)]
     shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
     if out is None:
-        probe = [a.reshape(-1)[:1] if isinstance(a, np.ndarray) else a for a in args]
+        # one-element views (not reshape(-1), which copies a non-contiguous array)
+        probe = [a[(slice(0, 1),) * a.ndim] if isinstance(a, np.ndarray) else a
+                 for a in args]
         dtype = ufunc(*probe).dtype
         full = [a for a in arrays if a.shape == shape]
         orders = {tuple(np.argsort([-st for st in a.strides], kind="stable")) for a in full}
@@ -144,19 +150,14 @@ def parallel_ufunc(ufunc: np.ufunc, *args: Any, out: np.ndarray | None = None) -
     return out
 
 
-def elementwise(ufunc: np.ufunc, a: Any, b: Any = None) -> Any:
-    """``ufunc(a)`` or ``ufunc(a, b)``, threaded when an operand is a large NumPy array
-    (other array types, e.g. CuPy, and small arrays take the plain call)."""
-    if b is None:
-        if type(a) is np.ndarray and a.nbytes >= MIN_PARALLEL_BYTES and _num_threads > 1:
-            return parallel_ufunc(ufunc, a)
-        return ufunc(a)
-    if _num_threads > 1 and (
-            (type(a) is np.ndarray and a.nbytes >= MIN_PARALLEL_BYTES)
-            or (type(b) is np.ndarray and b.nbytes >= MIN_PARALLEL_BYTES)):
-        if not (isinstance(a, np.ndarray) or isinstance(b, np.ndarray)):
-            return ufunc(a, b)
-        if (isinstance(a, np.ndarray) or np.isscalar(a)) and \
-                (isinstance(b, np.ndarray) or np.isscalar(b)):
-            return parallel_ufunc(ufunc, a, b)
-    return ufunc(a, b)
+def elementwise(ufunc: np.ufunc, a: Any, b: Any = None, out: Any = None) -> Any:
+    """``ufunc(a)`` or ``ufunc(a, b)`` (optionally into ``out``), threaded when an operand is
+    a NumPy array of at least :data:`MIN_ELEMENTWISE_BYTES`; other array types (CuPy) and
+    smaller arrays take the plain call."""
+    args = (a,) if b is None else (a, b)
+    if _num_threads > 1 and any(type(v) is np.ndarray and v.nbytes >= MIN_ELEMENTWISE_BYTES
+                                for v in args) \
+            and all(isinstance(v, np.ndarray) or np.isscalar(v) for v in args) \
+            and (out is None or type(out) is np.ndarray):
+        return parallel_ufunc(ufunc, *args, out=out)
+    return ufunc(*args) if out is None else ufunc(*args, out=out)

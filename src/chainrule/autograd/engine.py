@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
+from ..threads import elementwise
 from . import grad_mode
 from .function import Function, Node, user_frame
 from .state import ANOMALY, FORWARD_AD
@@ -316,7 +319,7 @@ def _to_tensor(g):
 def _accumulate(old, g, create_graph: bool):
     if create_graph or FORWARD_AD[0]:
         return old + g
-    return Tensor._make(old.data + g.data, False, None, 0)
+    return Tensor._make(elementwise(np.add, old.data, g.data), False, None, 0)
 
 
 def _accumulate_into_leaf(leaf, g, create_graph: bool, given: set) -> None:

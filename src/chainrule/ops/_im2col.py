@@ -92,7 +92,10 @@ def _padded_cnhw(x, pad):
         return xt
     n, c, h, w = x.shape
     buf = xp_.zeros((c, n, h + pt + pb, w + pl + pr), dtype=x.dtype)
-    buf[:, :, pt:pt + h, pl:pl + w] = xt
+    if xp_ is np:
+        parallel_copy(buf[:, :, pt:pt + h, pl:pl + w], xt)
+    else:
+        buf[:, :, pt:pt + h, pl:pl + w] = xt
     return buf
 
 
@@ -282,10 +285,14 @@ def _weight_grad_shifted(x, g, w_shape, pad):
     ho, wo = g.shape[2:]
     plane = n * hp * wp
     flat = xp_.zeros(c * plane + (kh - 1) * wp + kw, dtype=x.dtype)  # tail: last taps' reach
-    flat[:c * plane].reshape(c, n, hp, wp)[:, :, pt:pt + h, pl:pl + wd] = \
-        x.transpose(1, 0, 2, 3)
+    inner = flat[:c * plane].reshape(c, n, hp, wp)[:, :, pt:pt + h, pl:pl + wd]
     gs = xp_.zeros((o, n, hp, wp), dtype=g.dtype)
-    gs[:, :, :ho, :wo] = g.transpose(1, 0, 2, 3)
+    if xp_ is np:
+        parallel_copy(inner, x.transpose(1, 0, 2, 3))
+        parallel_copy(gs[:, :, :ho, :wo], g.transpose(1, 0, 2, 3))
+    else:
+        inner[...] = x.transpose(1, 0, 2, 3)
+        gs[:, :, :ho, :wo] = g.transpose(1, 0, 2, 3)
     gt = gs.reshape(o, plane).T
     it = flat.itemsize
     dw = xp_.empty(w_shape, dtype=x.dtype)

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..threads import elementwise
 from ._util import as_tensor, promote, tsum
 
 
@@ -42,7 +45,7 @@ class Add(_Binary):
 
     @staticmethod
     def forward(ctx, a, b):
-        return a + b
+        return elementwise(np.add, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -58,7 +61,7 @@ class Sub(_Binary):
 
     @staticmethod
     def forward(ctx, a, b):
-        return a - b
+        return elementwise(np.subtract, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -82,7 +85,7 @@ class Mul(_Binary):
             ctx.save_for_backward(a, None)
         else:
             ctx.save_for_backward(a, b)
-        return a * b
+        return elementwise(np.multiply, a, b)
 
     @staticmethod
     def backward(ctx, grad):

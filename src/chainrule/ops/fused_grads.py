@@ -10,6 +10,8 @@ small models). Their own rules keep double backward exact:
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..backend import get_array_module
+from ..threads import elementwise
 
 
 class TanhGrad(Function):
@@ -103,7 +105,9 @@ class ReluGrad(MaskGrad):
 
     @staticmethod
     def forward(ctx, g, y):
-        return MaskGrad.forward(ctx, g, y > 0)
+        mask = elementwise(get_array_module(y).greater, y, 0)
+        ctx.mask = mask
+        return elementwise(get_array_module(g).multiply, g, mask)
 
 
 def relu_grad(g, y):

@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
+from ..threads import elementwise
 from ._util import as_tensor
 from .fused_grads import relu_grad, sigmoid_grad, tanh_grad
 
@@ -277,8 +278,7 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        xp = get_array_module(x)
-        y = xp.maximum(x, 0)
+        y = elementwise(get_array_module(x).maximum, x, 0)
         ctx.save_for_backward(y)
         return y
 

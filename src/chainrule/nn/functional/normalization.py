@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...threads import parallel_ufunc
+from ...threads import elementwise
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize"]
 
@@ -86,13 +84,6 @@ def _channel_dot(a, b, nd):
     return xp.einsum(f"{sub},{sub}->b", a, b)
 
 
-def _ew(ufunc, a, b, out=None):
-    """A NumPy ufunc on the intra-op threads (large arrays), the plain call otherwise."""
-    if type(a) is np.ndarray:
-        return parallel_ufunc(ufunc, a, b, out=out)
-    return ufunc(a, b, out=out) if out is not None else ufunc(a, b)
-
-
 class _BatchNorm(Function):
     """Training-mode batch norm in one op: y = γ x̂ + β with x̂ standardised per channel
     over (N, *spatial) with the batch statistics.
@@ -117,21 +108,21 @@ class _BatchNorm(Function):
         m = x.size // x.shape[1]
         mean = _channel_sum(x, axes) / m
         shp = (1, x.shape[1]) + (1,) * (nd - 2)
-        xhat = _ew(np.subtract, x, mean.reshape(shp))
+        xhat = elementwise(xp.subtract, x, mean.reshape(shp))
         var = _channel_dot(xhat, xhat, nd) / m
         invstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
-        _ew(np.multiply, xhat, invstd.reshape(shp), out=xhat)
+        elementwise(xp.multiply, xhat, invstd.reshape(shp), out=xhat)
         ctx.save_for_backward(x, weight, bias)
         ctx.xhat, ctx.invstd, ctx.eps, ctx.shp, ctx.axes = xhat, invstd, eps, shp, axes
         if stats is not None:
             stats.append(mean)
             stats.append(var)
         if weight is None:
-            y = xhat.copy() if bias is None else _ew(np.add, xhat, bias.reshape(shp))
+            y = xhat.copy() if bias is None else elementwise(xp.add, xhat, bias.reshape(shp))
             return y
-        y = _ew(np.multiply, xhat, weight.reshape(shp))
+        y = elementwise(xp.multiply, xhat, weight.reshape(shp))
         if bias is not None:
-            _ew(np.add, y, bias.reshape(shp), out=y)
+            elementwise(xp.add, y, bias.reshape(shp), out=y)
         return y
 
     @staticmethod
@@ -153,6 +144,7 @@ class _BatchNorm(Function):
                       - xhat * (gxh * xhat).mean(axes, keepdim=True)) * invstd
             return gx, gw, gb, None, None
         g, xhat = grad.data, ctx.xhat
+        xp = get_array_module(g)
         w = ctx.saved_tensors[1]
         m = xhat.size // xhat.shape[1]
         sum_g = _channel_sum(g, axes)
@@ -160,10 +152,10 @@ class _BatchNorm(Function):
         gx = None
         if needs[0]:
             k = ctx.invstd if w is None else ctx.invstd * w.data
-            dx = _ew(np.multiply, g, k.reshape(shp))
-            tmp = _ew(np.multiply, xhat, (k * sum_gx / m).reshape(shp))
-            _ew(np.add, tmp, (k * sum_g / m).reshape(shp), out=tmp)
-            _ew(np.subtract, dx, tmp, out=dx)
+            dx = elementwise(xp.multiply, g, k.reshape(shp))
+            tmp = elementwise(xp.multiply, xhat, (k * sum_gx / m).reshape(shp))
+            elementwise(xp.add, tmp, (k * sum_g / m).reshape(shp), out=tmp)
+            elementwise(xp.subtract, dx, tmp, out=dx)
             gx = Tensor._make(dx, False, None, 0)
         gw = Tensor._make(sum_gx.astype(g.dtype, copy=False), False, None, 0) \
             if len(needs) > 1 and needs[1] else None
