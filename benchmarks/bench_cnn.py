@@ -87,6 +87,8 @@ def _torch_model(name: str):
 
 
 def worker(framework: str, name: str, mode: str, steps: int) -> dict:
+    if framework == "cr":  # chainrule first, as a script or `chainrule train` would: it
+        import chainrule  # noqa: F401  # sets OpenBLAS's spin time before NumPy loads it
     import numpy as np
 
     shape, batch, _ = WORKLOADS[name]
