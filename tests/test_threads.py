@@ -103,3 +103,21 @@ def test_parallel_copy_and_threaded_im2col_match_serial(two_threads):
     cr.set_num_threads(1)
     serial = im2col(x, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1))
     np.testing.assert_array_equal(threaded, serial)
+
+
+def test_threaded_col2im_matches_serial_and_torch_fold(two_threads):
+    import torch
+
+    from chainrule.ops._im2col import col2im
+
+    cols = RNG.standard_normal((16, 3, 3, 64, 16, 16)).astype(np.float32)
+    x_shape, stride, pad, dil = (64, 16, 32, 32), (2, 2), (1, 1, 1, 1), (1, 1)
+    threaded = col2im(cols, x_shape, stride, pad, dil).copy()
+    cr.set_num_threads(1)
+    serial = col2im(cols, x_shape, stride, pad, dil)
+    np.testing.assert_array_equal(threaded, serial)
+    # the adjoint of im2col is torch's fold on (N, C*kh*kw, L) columns
+    folded = torch.nn.functional.fold(
+        torch.tensor(cols.reshape(16 * 9, 64, 256).transpose(1, 0, 2)), (32, 32), 3,
+        padding=1, stride=2)
+    np.testing.assert_allclose(threaded, folded.numpy(), rtol=1e-5, atol=1e-5)

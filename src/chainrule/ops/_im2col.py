@@ -150,10 +150,18 @@ def col2im(cols, x_shape, stride, pad, dil):
             and ho == h and wo == w:
         return cols.reshape(c, n, h, w).transpose(1, 0, 2, 3)
     buf = xp_.zeros((c, n, hp, wp), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            h0, w0 = i * dh, j * dw
-            buf[:, :, h0:h0 + sh * (ho - 1) + 1:sh, w0:w0 + sw * (wo - 1) + 1:sw] += cols[:, i, j]
+
+    def scatter(c0: int, c1: int) -> None:  # channels c0:c1 (disjoint between threads)
+        for i in range(kh):
+            for j in range(kw):
+                h0, w0 = i * dh, j * dw
+                buf[c0:c1, :, h0:h0 + sh * (ho - 1) + 1:sh, w0:w0 + sw * (wo - 1) + 1:sw] += \
+                    cols[c0:c1, i, j]
+
+    if xp_ is np:
+        parallel_slices(scatter, c, cols.nbytes)
+    else:
+        scatter(0, c)
     return buf[:, :, pt:pt + h, pl:pl + w].transpose(1, 0, 2, 3)
 
 
