@@ -121,3 +121,23 @@ def test_threaded_col2im_matches_serial_and_torch_fold(two_threads):
         torch.tensor(cols.reshape(16 * 9, 64, 256).transpose(1, 0, 2)), (32, 32), 3,
         padding=1, stride=2)
     np.testing.assert_allclose(threaded, folded.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("preset,numpy_first,expected", [
+    (None, False, "4"),        # chainrule sets a short spin before NumPy loads OpenBLAS
+    ("30", False, "30"),       # an explicit setting is respected
+    (None, True, "unset"),     # too late once NumPy is loaded: left alone
+])
+def test_openblas_spin_time_set_only_before_numpy(preset, numpy_first, expected):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if preset is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    code = ("import numpy\n" if numpy_first else "") + (
+        "import os, chainrule\nprint(os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset'))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == expected
