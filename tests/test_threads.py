@@ -141,3 +141,12 @@ def test_openblas_spin_time_set_only_before_numpy(preset, numpy_first, expected)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == expected
+
+
+def test_slices_follow_the_callers_errstate(two_threads):
+    big = np.zeros(BIG, np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = threads.parallel_ufunc(np.divide, big, big)  # 0/0 in every slice
+    assert np.isnan(out).all()
+    with np.errstate(invalid="raise"), pytest.raises(FloatingPointError):
+        threads.parallel_ufunc(np.divide, big, big)

@@ -96,11 +96,13 @@ def parallel_slices(fn: Callable[[int, int], None], length: int, nbytes: int) ->
         return
     bounds = [length * i // k for i in range(k + 1)]
     pool = _get_pool()
+    err = np.geterr()  # np.errstate is per thread: the slices follow the caller's setting
 
     def run(a: int, b: int) -> None:
         _in_worker.active = True
         try:
-            fn(a, b)
+            with np.errstate(**err):
+                fn(a, b)
         finally:
             _in_worker.active = False
 
