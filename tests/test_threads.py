@@ -150,3 +150,17 @@ def test_slices_follow_the_callers_errstate(two_threads):
     assert np.isnan(out).all()
     with np.errstate(invalid="raise"), pytest.raises(FloatingPointError):
         threads.parallel_ufunc(np.divide, big, big)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_forked_child_gets_a_working_pool(two_threads):
+    import os
+
+    a = np.ones(BIG, np.float32)
+    threads.parallel_ufunc(np.add, a, a)  # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:  # child: would hang on the parent's (absent) threads without the reset
+        ok = bool((threads.parallel_ufunc(np.add, a, a) == 2).all())
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
