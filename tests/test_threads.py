@@ -6,7 +6,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import threads
-from chainrule.ops._im2col import im2col, parallel_copy
+from chainrule.ops._im2col import im2col
+from chainrule.threads import parallel_copy
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["get_num_threads", "set_num_threads", "parallel_slices", "parallel_ufunc",
-           "elementwise", "MIN_PARALLEL_BYTES"]
+__all__ = ["get_num_threads", "set_num_threads", "parallel_slices", "parallel_copy",
+           "parallel_ufunc", "elementwise", "MIN_PARALLEL_BYTES"]
 
 MIN_PARALLEL_BYTES = 1 << 20  # 1 MiB
 # Elementwise ufuncs are memory-bound: on 2 cores a second thread made add/maximum
@@ -128,6 +128,18 @@ def _split_axis(shape: tuple, k: int) -> int:
     """Axis 0 when it has at least ``k`` entries (slices are then large blocks in any
     layout), else the longest axis."""
     return 0 if shape[0] >= k else int(np.argmax(shape))
+
+
+def parallel_copy(dst: np.ndarray, src: np.ndarray) -> None:
+    """``np.copyto(dst, src)`` split across the intra-op threads (NumPy releases the GIL
+    while copying)."""
+    axis = _split_axis(dst.shape, _num_threads)
+    lead = (slice(None),) * axis
+
+    def copy(a: int, b: int) -> None:
+        np.copyto(dst[lead + (slice(a, b),)], src[lead + (slice(a, b),)])
+
+    parallel_slices(copy, dst.shape[axis], dst.nbytes)
 
 
 def parallel_ufunc(ufunc: np.ufunc, *args: Any, out: np.ndarray | None = None) -> np.ndarray:

@@ -21,7 +21,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..backend import get_array_module
-from ..threads import get_num_threads, parallel_slices
+from ..threads import parallel_copy, parallel_slices
 
 
 def _raise_malloc_thresholds() -> bool:
@@ -167,18 +167,6 @@ def im2col(x, kh, kw, stride, pad, dil):
     else:
         xp_.copyto(cols, win)
     return cols
-
-
-def parallel_copy(dst: np.ndarray, src: np.ndarray) -> None:
-    """``np.copyto(dst, src)`` split across the intra-op threads (NumPy releases the GIL
-    while copying), along axis 0, or along the longest axis when axis 0 is short."""
-    axis = 0 if dst.shape[0] >= get_num_threads() else int(np.argmax(dst.shape))
-    lead = (slice(None),) * axis
-
-    def copy(a: int, b: int) -> None:
-        np.copyto(dst[lead + (slice(a, b),)], src[lead + (slice(a, b),)])
-
-    parallel_slices(copy, dst.shape[axis], dst.nbytes)
 
 
 def col2im(cols, x_shape, stride, pad, dil):

@@ -85,7 +85,7 @@ class MaskGrad(Function):
     @staticmethod
     def forward(ctx, g, mask):
         ctx.mask = mask
-        return g * mask
+        return elementwise(get_array_module(g).multiply, g, mask)
 
     @staticmethod
     def backward(ctx, gg):
@@ -105,9 +105,7 @@ class ReluGrad(MaskGrad):
 
     @staticmethod
     def forward(ctx, g, y):
-        mask = elementwise(get_array_module(y).greater, y, 0)
-        ctx.mask = mask
-        return elementwise(get_array_module(g).multiply, g, mask)
+        return MaskGrad.forward(ctx, g, elementwise(get_array_module(y).greater, y, 0))
 
 
 def relu_grad(g, y):

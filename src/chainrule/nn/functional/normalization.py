@@ -25,6 +25,25 @@ __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize
 _GRAD = grad_mode._STATE
 
 
+def _project(t, xhat, invstd, axes):
+    """(t - mean(t) - x̂ mean(t x̂)) / σ̂ on raw arrays: the standardisation's Jacobian
+    (symmetric) applied to t, so it is both the backward rule and the tangent rule."""
+    d = t - t.mean(axis=axes, keepdims=True)
+    d -= xhat * (t * xhat).mean(axis=axes, keepdims=True)
+    d *= invstd
+    return d
+
+
+def _rebuilt_grad(x, g, axes, eps):
+    """Differentiable rebuild for ``create_graph=True``: x̂ from x with Tensor ops, and the
+    gradient w.r.t. x of the standardisation given the gradient g w.r.t. x̂."""
+    xc = x - x.mean(axes, keepdim=True)
+    invstd = ((xc * xc).mean(axes, keepdim=True) + eps).rsqrt()
+    xhat = xc * invstd
+    gx = (g - g.mean(axes, keepdim=True) - xhat * (g * xhat).mean(axes, keepdim=True)) * invstd
+    return gx, xhat
+
+
 class _Normalize(Function):
     """x̂ = (x - mean(x)) / sqrt(var(x) + eps) over ``axes`` (biased variance)."""
 
@@ -50,31 +69,13 @@ class _Normalize(Function):
         axes = ctx.axes
         if _GRAD[0]:  # create_graph: a differentiable rebuild from x
             (x,) = ctx.saved_tensors
-            mean = x.mean(axes, keepdim=True)
-            xc = x - mean
-            invstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps).rsqrt()
-            xhat = xc * invstd
-            gx = (grad - grad.mean(axes, keepdim=True)
-                  - xhat * (grad * xhat).mean(axes, keepdim=True)) * invstd
-            return gx, None, None, None
-        g, xhat = grad.data, ctx.xhat
-        dx = g - g.mean(axis=axes, keepdims=True)
-        dx -= xhat * (g * xhat).mean(axis=axes, keepdims=True)
-        dx *= ctx.invstd
+            return _rebuilt_grad(x, grad, axes, ctx.eps)[0], None, None, None
+        dx = _project(grad.data, ctx.xhat, ctx.invstd, axes)
         return Tensor._make(dx, False, None, 0), None, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
-        # The Jacobian s (I - 11ᵀ/n - x̂x̂ᵀ/n) is symmetric, so the tangent rule is the
-        # backward formula applied to the tangent.
-        axes, xhat = ctx.axes, ctx.xhat
-        d = t - t.mean(axis=axes, keepdims=True)
-        d -= xhat * (t * xhat).mean(axis=axes, keepdims=True)
-        return d * ctx.invstd
-
-
-def _channel_sum(a, axes):
-    return a.sum(axis=axes)
+        return _project(t, ctx.xhat, ctx.invstd, ctx.axes)
 
 
 def _channel_dot(a, b, nd):
@@ -106,7 +107,7 @@ class _BatchNorm(Function):
         nd = x.ndim
         axes = (0,) + tuple(range(2, nd))
         m = x.size // x.shape[1]
-        mean = _channel_sum(x, axes) / m
+        mean = x.sum(axis=axes) / m
         shp = (1, x.shape[1]) + (1,) * (nd - 2)
         xhat = elementwise(xp.subtract, x, mean.reshape(shp))
         var = _channel_dot(xhat, xhat, nd) / m
@@ -118,8 +119,7 @@ class _BatchNorm(Function):
             stats.append(mean)
             stats.append(var)
         if weight is None:
-            y = xhat.copy() if bias is None else elementwise(xp.add, xhat, bias.reshape(shp))
-            return y
+            return xhat.copy() if bias is None else elementwise(xp.add, xhat, bias.reshape(shp))
         y = elementwise(xp.multiply, xhat, weight.reshape(shp))
         if bias is not None:
             elementwise(xp.add, y, bias.reshape(shp), out=y)
@@ -131,23 +131,16 @@ class _BatchNorm(Function):
         needs = ctx.needs_input_grad
         if _GRAD[0]:  # create_graph: a differentiable rebuild from x
             x, w, _ = ctx.saved_tensors
-            mean = x.mean(axes, keepdim=True)
-            xc = x - mean
-            invstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps).rsqrt()
-            xhat = xc * invstd
+            gx, xhat = _rebuilt_grad(x, grad if w is None else grad * w.reshape(shp), axes,
+                                     ctx.eps)
             gb = grad.sum(axes) if needs[2] else None
             gw = (grad * xhat).sum(axes) if needs[1] else None
-            gx = None
-            if needs[0]:
-                gxh = grad if w is None else grad * w.reshape(shp)
-                gx = (gxh - gxh.mean(axes, keepdim=True)
-                      - xhat * (gxh * xhat).mean(axes, keepdim=True)) * invstd
-            return gx, gw, gb, None, None
+            return (gx if needs[0] else None), gw, gb, None, None
         g, xhat = grad.data, ctx.xhat
         xp = get_array_module(g)
         w = ctx.saved_tensors[1]
         m = xhat.size // xhat.shape[1]
-        sum_g = _channel_sum(g, axes)
+        sum_g = g.sum(axis=axes)
         sum_gx = _channel_dot(g, xhat, xhat.ndim)
         gx = None
         if needs[0]:
@@ -169,9 +162,7 @@ class _BatchNorm(Function):
         w = ctx.primals[1]
         out = None
         if tx is not None:
-            d = tx - tx.mean(axis=axes, keepdims=True)
-            d -= xhat * (tx * xhat).mean(axis=axes, keepdims=True)
-            d *= ctx.invstd.reshape(shp)
+            d = _project(tx, xhat, ctx.invstd.reshape(shp), axes)
             out = d if w is None else d * w.reshape(shp)
         if tw is not None:
             term = xhat * tw.reshape(shp)
@@ -236,16 +227,16 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             running_mean._vc[0] += 1
             running_var._vc[0] += 1
         return y
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are required when "
-                             "training=False")
-        xp = get_array_module(input.data)
-        invstd = 1.0 / xp.sqrt(running_var.data + eps)
-        shift = (-running_mean.data * invstd).astype(input.dtype, copy=False)
-        shp = (c,) + (1,) * (nd - 2)
-        y = input * Tensor._make(invstd.astype(input.dtype, copy=False).reshape(shp),
-                                 False, None, 0) + Tensor._make(shift.reshape(shp), False, None, 0)
+    # evaluation: the running statistics, then the affine map as ordinary ops
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are required when "
+                         "training=False")
+    xp = get_array_module(input.data)
+    invstd = 1.0 / xp.sqrt(running_var.data + eps)
+    shift = (-running_mean.data * invstd).astype(input.dtype, copy=False)
+    shp = (c,) + (1,) * (nd - 2)
+    y = input * Tensor._make(invstd.astype(input.dtype, copy=False).reshape(shp),
+                             False, None, 0) + Tensor._make(shift.reshape(shp), False, None, 0)
     if weight is not None:
         y = y * _bshape(weight, nd)
     if bias is not None:
