@@ -20,6 +20,14 @@ def close(a, b, tol=1e-10):
     np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
+def close_rel(a, b, tol=1e-9):
+    """Max absolute error relative to 1 + max|b| (conv/pool outputs span many magnitudes)."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    err = np.abs(a - b).max() / (1 + np.abs(b).max())
+    assert err < tol, err
+
+
 def copy_params(cr_mod, torch_mod):
     """Copy torch's parameters/buffers into the chainrule module (by state_dict name)."""
     sd = {k: cr.tensor(v.detach().numpy().copy()) for k, v in torch_mod.state_dict().items()}
