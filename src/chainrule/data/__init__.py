@@ -6,9 +6,9 @@
 """
 from __future__ import annotations
 
-from . import datasets, preprocessing, transforms
+from . import datasets, preprocessing, text, transforms
 from .datasets import CIFAR10, MNIST, MNIST1D, FashionMNIST
 from .preprocessing import PCA, MeanSubtraction, Standardize, ZCAWhitening
 
 __all__ = ["CIFAR10", "MNIST", "MNIST1D", "PCA", "FashionMNIST", "MeanSubtraction",
-           "Standardize", "ZCAWhitening", "datasets", "preprocessing", "transforms"]
+           "Standardize", "ZCAWhitening", "datasets", "preprocessing", "text", "transforms"]

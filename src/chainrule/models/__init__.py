@@ -4,7 +4,7 @@
 one. Models torchvision also has use its layer names and parameter counts, so a
 torchvision-style state_dict (converted to safetensors) loads with ``load_state_dict``.
 """
-from . import cifar_resnet, densenet, lenet, mobilenet, resnet, vgg  # noqa: F401
+from . import cifar_resnet, densenet, language, lenet, mobilenet, resnet, vgg  # noqa: F401
 from .cifar_resnet import (  # noqa: F401
                            preact_resnet18,
                            resnet18_cifar,
@@ -17,6 +17,7 @@ from .cifar_resnet import (  # noqa: F401
 )
 from .densenet import densenet121, densenet_bc_100_12  # noqa: F401
 from .googlenet import googlenet  # noqa: F401
+from .language import bigram  # noqa: F401
 from .lenet import cnn1d, lenet5  # noqa: F401
 from .mobilenet import mobilenet_v1, mobilenet_v2  # noqa: F401
 from .registry import get_model, list_models, register_model
