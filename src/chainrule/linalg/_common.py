@@ -1,0 +1,59 @@
+"""Checks and small helpers shared by ``cr.linalg``'s files."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..ops._util import as_tensor
+
+__all__ = ["LinAlgError", "check_float", "check_square", "mT", "raise_singular", "sym",
+           "tensor_arg"]
+
+
+class LinAlgError(RuntimeError):
+    """A matrix is singular or not positive-definite (PyTorch's ``torch.linalg.LinAlgError``,
+    also a ``RuntimeError``)."""
+
+
+def tensor_arg(x: Any, op: str) -> Tensor:
+    t = as_tensor(x)
+    if t.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}: expected a floating point or complex tensor as input. Got "
+                           f"{t.dtype}")
+    if t.dtype.kind == "c":
+        raise NotImplementedError(f"{op}: complex inputs are not supported by chainrule's "
+                                  "linalg yet; use real tensors")
+    return t
+
+
+def check_float(x: Any, op: str) -> Tensor:
+    """A real floating-point tensor with at least 2 dims (a batch of matrices)."""
+    t = tensor_arg(x, op)
+    if t.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
+    return t
+
+
+def check_square(x: Any, op: str) -> Tensor:
+    t = check_float(x, op)
+    if t.shape[-1] != t.shape[-2]:
+        raise RuntimeError(f"{op}: A must be batches of square matrices, but they are "
+                           f"{t.shape[-2]} by {t.shape[-1]} matrices")
+    return t
+
+
+def mT(x: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    """Transpose of the last two dims."""
+    return x.transpose(-2, -1)
+
+
+def sym(x: Tensor) -> Tensor:
+    """The symmetric part (X + X^T) / 2."""
+    return (x + mT(x)) * 0.5
+
+
+def raise_singular(op: str, err: np.linalg.LinAlgError, what: str = "singular") -> None:
+    raise LinAlgError(f"{op}: The input matrix is {what}; the operation could not be "
+                      f"completed ({err}).") from None

@@ -1,0 +1,220 @@
+"""Vector and matrix norms, pseudo-inverse, least squares and rank.
+
+The Euclidean vector norm is one fused op whose gradient ``x / ||x||`` is defined as 0 at
+``x = 0`` (the subgradient PyTorch returns), so ``vector_norm`` of a zero vector never gives
+NaN. Other norms are composed from differentiable primitives; the pseudo-inverse and least
+squares are composed from the SVD.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..ops._util import norm_dim
+from ..ops.structural import diag_embed
+from ._common import check_float, mT, tensor_arg
+from .decompositions import svd, svdvals
+
+__all__ = ["lstsq", "matrix_norm", "matrix_rank", "norm", "pinv", "vector_norm"]
+
+
+class EuclideanNorm(Function):
+    """sqrt(sum x^2) over ``dims`` (keepdim), gradient 0 where the norm is 0."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        xp = get_array_module(x)
+        n = xp.sqrt((x * x).sum(axis=dims, keepdims=True))
+        ctx.args = (dims, keepdim)
+        ctx.save_for_backward(x)
+        return n if keepdim else n.squeeze(axis=dims) if dims is not None else n.reshape(())
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        dims, keepdim = ctx.args
+        n = EuclideanNorm.apply(x, dims, True)  # recomputed: differentiable for double backward
+        if not keepdim:
+            grad = grad.reshape(n.shape)
+        zero = n.detach() == 0
+        return (grad / n.masked_fill(zero, 1.0)).masked_fill(zero, 0.0) * x, None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        x = ctx.primals[0]
+        dims, keepdim = ctx.args
+        xp = get_array_module(x)
+        n = xp.sqrt((x * x).sum(axis=dims, keepdims=keepdim))
+        dot = (x * t).sum(axis=dims, keepdims=keepdim)
+        return xp.where(n > 0, dot / xp.where(n > 0, n, 1), 0)
+
+
+def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *,
+                dtype: Any = None) -> Tensor:
+    """The ``ord``-norm of ``x`` over ``dim`` (all elements when None).
+
+    ``ord``: 2 (default), any real p, ``inf`` (max |x|), ``-inf`` (min |x|), 0 (count of
+    non-zeros).
+    """
+    t = tensor_arg(x, "linalg.vector_norm")
+    if dtype is not None:
+        t = t.to(dtype)
+    dims = norm_dim(dim, t.ndim, "linalg.vector_norm")
+    if t.ndim == 0:
+        dims = None
+    ord = float(ord)
+    if dims is not None and any(t.shape[d] == 0 for d in dims) and ord < 0:
+        raise RuntimeError("linalg.vector_norm cannot compute the negative norm on an empty "
+                           "dimension because the operation does not have an identity")
+    if ord == 2.0:
+        return EuclideanNorm.apply(t, dims, bool(keepdim))
+    a = t.abs()
+    red = dims if dims is not None else tuple(range(t.ndim))
+    if ord == math.inf:
+        return a.amax(red, keepdim=keepdim)
+    if ord == -math.inf:
+        return a.amin(red, keepdim=keepdim)
+    if ord == 0.0:
+        return (a != 0).to(t.dtype).sum(red, keepdim=keepdim)
+    if ord == 1.0:
+        return a.sum(red, keepdim=keepdim)
+    return (a ** ord).sum(red, keepdim=keepdim) ** (1.0 / ord)
+
+
+def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: bool = False, *,
+                dtype: Any = None) -> Tensor:
+    """Frobenius (``'fro'``), nuclear (``'nuc'``), spectral (2, -2) or induced (1, -1, inf,
+    -inf) norm of the matrices in dims ``dim``."""
+    a = check_float(A, "linalg.matrix_norm")
+    if dtype is not None:
+        a = a.to(dtype)
+    if len(tuple(dim)) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
+    d0, d1 = (int(d) % a.ndim for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
+    if ord == "fro":
+        return vector_norm(a, 2, (d0, d1), keepdim)
+    if ord in ("nuc", 2, -2):
+        moved = a.movedim((d0, d1), (-2, -1))
+        s = svdvals(moved)
+        out = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+        if keepdim:
+            for d in sorted((d0, d1)):
+                out = out.unsqueeze(d)
+        return out
+    if ord in (1, -1, math.inf, -math.inf):
+        rows, cols = (d0, d1) if ord in (1, -1) else (d1, d0)
+        summed = a.abs().sum(rows, keepdim=True)
+        out = summed.amax(cols, keepdim=True) if ord > 0 else summed.amin(cols, keepdim=True)
+        return out if keepdim else out.squeeze((d0, d1))
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *,
+         dtype: Any = None) -> Tensor:
+    """``vector_norm`` or ``matrix_norm`` chosen as PyTorch's ``torch.linalg.norm`` does."""
+    a = tensor_arg(A, "linalg.norm")
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        dim = tuple(dim)
+    if isinstance(ord, str) or (isinstance(dim, tuple) and len(dim) == 2):
+        return matrix_norm(a, "fro" if ord is None else ord, dim if dim is not None
+                           else (-2, -1), keepdim, dtype=dtype)
+    if ord is None:
+        return vector_norm(a, 2, dim, keepdim, dtype=dtype)
+    if dim is None:
+        if a.ndim == 2:
+            return matrix_norm(a, ord, (-2, -1), keepdim, dtype=dtype)
+        if a.ndim != 1:
+            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input "
+                               f"must be 1D or 2D. Got {a.ndim}D.")
+    return vector_norm(a, ord, dim, keepdim, dtype=dtype)
+
+
+def _cutoff(s: Tensor, shape: tuple, atol: Any, rtol: Any) -> Any:
+    """max(atol, rtol * largest singular value) per matrix (PyTorch's default rtol:
+    eps * max(m, n) when neither tolerance is given)."""
+    smax = s.data.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
+    if atol is None and rtol is None:
+        rtol = np.finfo(s.dtype).eps * max(shape[-2:])
+    a = 0.0 if atol is None else np.asarray(getattr(atol, "data", atol))
+    r = 0.0 if rtol is None else np.asarray(getattr(rtol, "data", rtol))
+    return np.maximum(a, r * smax)
+
+
+def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:
+    """The Moore-Penrose pseudo-inverse from the SVD, dropping singular values at or below
+    ``max(atol, rtol * s_max)``."""
+    a = check_float(A, "linalg.pinv")
+    u, s, vh = svd(a, full_matrices=False)
+    keep = Tensor(s.data > _cutoff(s, tuple(a.shape), atol, rtol))
+    sinv = (1.0 / s.masked_fill(~keep, 1.0)).masked_fill(~keep, 0.0)
+    return mT(vh) @ diag_embed(sinv) @ mT(u)
+
+
+def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False,
+                tol: Any = None) -> Tensor:
+    """The number of singular values above ``max(atol, rtol * s_max)`` (int64)."""
+    a = check_float(A, "linalg.matrix_rank")
+    if tol is not None:
+        atol, rtol = tol, 0.0
+    s = np.linalg.svd(np.asarray(a.data), compute_uv=False)
+    st = Tensor(s)
+    return Tensor((s > _cutoff(st, tuple(a.shape), atol, rtol)).sum(-1).astype(np.int64))
+
+
+class LstsqResult(NamedTuple):
+    solution: Tensor
+    residuals: Tensor
+    rank: Tensor
+    singular_values: Tensor
+
+
+_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
+          driver: str | None = None) -> LstsqResult:
+    """The least-squares solution of ``A X = B`` (minimum norm when rank-deficient).
+
+    As in PyTorch on the CPU: the default driver is ``gelsy``; ``residuals`` (squared
+    residual norms) are returned for ``gelsd``/``gelss``/``gels`` on full-rank tall
+    problems, ``rank`` for all but ``gels``, ``singular_values`` for ``gelsd``/``gelss``;
+    the others are empty tensors. The solution is differentiable (through the SVD).
+    """
+    driver = "gelsy" if driver is None else driver
+    if driver not in _DRIVERS:
+        raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of "
+                           f"{_DRIVERS}, got {driver!r}")
+    a = check_float(A, "linalg.lstsq")
+    b = tensor_arg(B, "linalg.lstsq")
+    vector = b.ndim == a.ndim - 1
+    if vector:
+        b = b.unsqueeze(-1)
+    if b.shape[-2] != a.shape[-2]:
+        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2), "
+                           f"got {a.shape[-2]} and {b.shape[-2]}")
+    rtol = rcond if rcond is not None else np.finfo(a.dtype).eps * max(a.shape[-2:])
+    x = pinv(a, rtol=rtol) @ b
+    empty = Tensor(np.zeros(0, dtype=a.dtype))
+    m, n = a.shape[-2], a.shape[-1]
+    s = np.linalg.svd(np.asarray(a.data), compute_uv=False)
+    rank_arr = (s > _cutoff(Tensor(s), tuple(a.shape), None, rtol)).sum(-1).astype(np.int64)
+    rank = Tensor(rank_arr) if driver != "gels" else Tensor(np.zeros(0, dtype=np.int64))
+    svals = Tensor(s) if driver in ("gelsd", "gelss") else empty
+    residuals = empty
+    if driver != "gelsy" and m > n and bool(np.all(rank_arr == n)):
+        r = a @ x - b
+        residuals = (r * r).sum(-2)
+    if vector:
+        x = x.squeeze(-1)
+        if residuals is not empty:
+            residuals = residuals.squeeze(-1)
+    return LstsqResult(x, residuals, rank, svals)

@@ -1,0 +1,252 @@
+"""Inverses, linear systems and determinants, with their derivatives.
+
+    Y = A^-1          dY = -Y dA Y                 grad_A = -Y^T G Y^T
+    X = A^-1 B        dX = A^-1 (dB - dA X)        grad_B = A^-T G, grad_A = -grad_B X^T
+    d = det A         dd = d tr(A^-1 dA)           grad_A = g d A^-T
+    (s, l) = slogdet  dl = tr(A^-1 dA)             grad_A = g_l A^-T
+
+Backward rules are written with differentiable ops, so second derivatives work.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._common import check_square, mT, raise_singular, tensor_arg
+
+__all__ = ["cross", "det", "inv", "matrix_power", "slogdet", "solve"]
+
+
+class Inv(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        try:
+            y = get_array_module(a).linalg.inv(a)
+        except np.linalg.LinAlgError as e:
+            raise_singular("linalg.inv", e)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        yt = mT(y)
+        return -(yt @ grad @ yt)
+
+    @staticmethod
+    def jvp(ctx, t):
+        y = ctx.out
+        return -(y @ t @ y)
+
+
+def inv(A: Tensor) -> Tensor:
+    """The inverse of each square matrix in ``A`` (..., n, n).
+
+    Raises:
+        LinAlgError: a matrix is singular. RuntimeError: not square.
+    """
+    return Inv.apply(check_square(A, "linalg.inv"))
+
+
+class Solve(Function):
+    """X with A X = B for a batch of matrices B (..., n, k)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            x = get_array_module(a).linalg.solve(a, b)
+        except np.linalg.LinAlgError as e:
+            raise_singular("linalg.solve", e)
+        ctx.save_for_backward(a, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        gb = Solve.apply(mT(a), grad)
+        ga = -(gb @ mT(x)) if ctx.needs_input_grad[0] else None
+        return ga, gb
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, _ = ctx.primals
+        rhs = 0
+        if tb is not None:
+            rhs = rhs + tb
+        if ta is not None:
+            rhs = rhs - ta @ ctx.out
+        if isinstance(rhs, int):
+            return None
+        return get_array_module(a).linalg.solve(a, rhs)
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """The solution X of ``A X = B`` (``left=False``: ``X A = B``).
+
+    ``B`` may be a batch of matrices (..., n, k) or, as in PyTorch, a batch of vectors
+    (..., n) when its shape is ``A.shape[:-1]`` (or it is 1-d).
+
+    Raises:
+        LinAlgError: ``A`` is singular. RuntimeError: shapes do not fit.
+    """
+    a = check_square(A, "linalg.solve")
+    b = tensor_arg(B, "linalg.solve")
+    if not left:
+        return mT(solve(mT(a), mT(b)))
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
+    if vector:
+        b = b.unsqueeze(-1)
+    if b.shape[-2] != a.shape[-1]:
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                           f"AX = B ({a.shape[-2]}x{a.shape[-1]} and {b.shape[-2]}x"
+                           f"{b.shape[-1]})")
+    batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    if tuple(a.shape[:-2]) != batch:
+        a = a.expand(*batch, *a.shape[-2:])
+    if tuple(b.shape[:-2]) != batch:
+        b = b.expand(*batch, *b.shape[-2:])
+    x = Solve.apply(a, b)
+    return x.squeeze(-1) if vector else x
+
+
+class SlogDet(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        sign, logabs = get_array_module(a).linalg.slogdet(a)
+        sign, logabs = np.asarray(sign, dtype=a.dtype), np.asarray(logabs, dtype=a.dtype)
+        ctx.save_for_backward(a)
+        ctx.mark_non_differentiable(sign)
+        return sign, logabs
+
+    @staticmethod
+    def backward(ctx, _gsign, glog):
+        (a,) = ctx.saved_tensors
+        return mT(inv(a)) * glog.unsqueeze(-1).unsqueeze(-1)
+
+    @staticmethod
+    def jvp(ctx, t):
+        (a,) = ctx.primals
+        xp = get_array_module(a)
+        return None, xp.trace(xp.linalg.solve(a, t), axis1=-2, axis2=-1)
+
+
+class SlogDetResult(NamedTuple):
+    sign: Tensor
+    logabsdet: Tensor
+
+
+def slogdet(A: Tensor) -> SlogDetResult:
+    """(sign, log|det A|) of each square matrix: stable where det itself would overflow."""
+    sign, logabs = SlogDet.apply(check_square(A, "linalg.slogdet"))
+    return SlogDetResult(sign, logabs)
+
+
+class Det(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        d = np.asarray(get_array_module(a).linalg.det(a), dtype=a.dtype)
+        ctx.save_for_backward(a, d)
+        return d
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, d = ctx.saved_tensors
+        if np.all(d.data != 0):
+            return mT(inv(a)) * (grad * d).unsqueeze(-1).unsqueeze(-1)
+        # Singular: d det / dA is the transposed adjugate, computed from the SVD
+        # A = U S V^T as det(U) det(V) U adj(S) V^T (not differentiable again).
+        return Tensor(_adjugate_t(a.data) * grad.data[..., None, None])
+
+    @staticmethod
+    def jvp(ctx, t):
+        a = ctx.primals[0]
+        return np.sum(_adjugate_t(a) * t, axis=(-2, -1))
+
+
+def _adjugate_t(a: Any) -> Any:
+    xp = get_array_module(a)
+    u, s, vt = xp.linalg.svd(a)
+    n = s.shape[-1]
+    prods = xp.stack([xp.prod(xp.delete(s, i, axis=-1), axis=-1) for i in range(n)], -1)
+    scale = (xp.linalg.det(u) * xp.linalg.det(vt))[..., None, None]
+    return scale * (u * prods[..., None, :]) @ vt
+
+
+def det(A: Tensor) -> Tensor:
+    """The determinant of each square matrix (gradient defined for singular ones too)."""
+    return Det.apply(check_square(A, "linalg.det"))
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """``A`` multiplied by itself ``n`` times (``n < 0``: powers of the inverse; ``n = 0``:
+    the identity), by repeated squaring."""
+    a = check_square(A, "linalg.matrix_power")
+    if not isinstance(n, (int, np.integer)):
+        raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
+    if n == 0:
+        eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
+        return Tensor(np.array(eye))
+    if n < 0:
+        a, n = inv(a), -n
+    result = None
+    base = a
+    while n:
+        if n & 1:
+            result = base if result is None else result @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return result
+
+
+class Cross(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b, dim):
+        ctx.dim = dim
+        ctx.save_for_backward(a, b)
+        return get_array_module(a).cross(a, b, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return Cross.apply(b, grad, ctx.dim), Cross.apply(grad, a, ctx.dim), None
+
+    @staticmethod
+    def jvp(ctx, ta, tb, _):
+        a, b, dim = ctx.primals
+        xp = get_array_module(a)
+        out = None
+        if ta is not None:
+            out = xp.cross(ta, b, axis=dim)
+        if tb is not None:
+            part = xp.cross(a, tb, axis=dim)
+            out = part if out is None else out + part
+        return out
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """The 3-d cross product along ``dim`` (inputs broadcast against each other)."""
+    a, b = tensor_arg(input, "linalg.cross"), tensor_arg(other, "linalg.cross")
+    shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    if not -len(shape) <= dim < len(shape) or shape[dim] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{a.shape} and {b.shape}")
+    if tuple(a.shape) != shape:
+        a = a.expand(*shape)
+    if tuple(b.shape) != shape:
+        b = b.expand(*shape)
+    return Cross.apply(a, b, dim % len(shape))

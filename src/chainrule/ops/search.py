@@ -1,0 +1,166 @@
+"""Searching and counting: ``searchsorted``, ``bucketize``, ``histc``, ``unique``, and
+``multinomial`` sampling. None of them has a gradient (their outputs are indices or counts),
+so they are plain functions on arrays, as in PyTorch.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..random import Generator, gen
+from ._util import as_tensor
+
+__all__ = ["bucketize", "histc", "multinomial", "searchsorted", "unique"]
+
+
+def _arr(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _index_dtype(out_int32: bool) -> np.dtype:
+    return np.dtype(np.int32 if out_int32 else np.int64)
+
+
+def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False,
+                 right: bool = False, side: str | None = None, sorter: Any = None) -> Tensor:
+    """Indices where ``input`` would be inserted into ``sorted_sequence`` to keep it sorted.
+
+    ``sorted_sequence`` is 1-d (shared by all values) or N-d, sorted along its last dim, with
+    ``input`` having the same leading dims. ``right``/``side='right'`` returns the last
+    suitable position.
+
+    Raises:
+        RuntimeError: ``side`` and ``right`` disagree, or leading dims differ.
+    """
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+        if right and side == "left":
+            raise RuntimeError("searchsorted: side and right can't be set to opposites, got "
+                               "side='left' and right=True")
+        right = side == "right"
+    seq, scalar = _arr(sorted_sequence), not isinstance(input, (Tensor, np.ndarray, list, tuple))
+    vals = np.asarray(_arr(input))
+    if sorter is not None:
+        seq = np.take_along_axis(seq, _arr(sorter).astype(np.int64), axis=-1)
+    how = "right" if right else "left"
+    if seq.ndim == 1:
+        out = np.searchsorted(seq, vals, side=how)
+    else:
+        if vals.ndim != seq.ndim or vals.shape[:-1] != seq.shape[:-1]:
+            raise RuntimeError(f"searchsorted: boundaries {tuple(seq.shape)} and input "
+                               f"{tuple(vals.shape)} must have the same leading dims (all but "
+                               "the last)")
+        flat_s = seq.reshape(-1, seq.shape[-1])
+        flat_v = vals.reshape(-1, vals.shape[-1])
+        out = np.stack([np.searchsorted(s, v, side=how) for s, v in zip(flat_s, flat_v)])
+        out = out.reshape(vals.shape)
+    out = np.asarray(out, dtype=_index_dtype(out_int32))
+    return Tensor(out.reshape(()) if scalar else out)
+
+
+def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False,
+              right: bool = False) -> Tensor:
+    """The bucket of each value given 1-d sorted ``boundaries``: ``right=False`` puts ``x`` in
+    bucket ``i`` when ``boundaries[i-1] < x <= boundaries[i]`` (PyTorch's convention)."""
+    b = _arr(boundaries)
+    if b.ndim != 1:
+        raise RuntimeError(f"bucketize: boundaries must be 1-d, got shape {tuple(b.shape)}")
+    return searchsorted(b, input, out_int32=out_int32, right=right)
+
+
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+    """Histogram with ``bins`` equal-width bins over [min, max] (the data's own range when
+    ``min == max``); values outside are ignored. Returns counts in ``input``'s float dtype."""
+    x = as_tensor(input)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"histc: expected a floating-point tensor, got {x.dtype}")
+    if not isinstance(bins, (int, np.integer)) or bins <= 0:
+        raise RuntimeError(f"histc: bins must be > 0, got {bins!r}")
+    data = np.asarray(x.data).ravel()
+    lo, hi = float(min), float(max)
+    if lo > hi:
+        raise RuntimeError(f"histc: max must be larger than min, got min={lo}, max={hi}")
+    if lo == hi and data.size:
+        lo, hi = float(data.min()), float(data.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise RuntimeError(f"histc: range of [{lo}, {hi}] is not finite")
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    counts, _ = np.histogram(data, bins=int(bins), range=(lo, hi))
+    xp = get_array_module(x.data)
+    return Tensor._make(xp.asarray(counts.astype(x.dtype)), False, None, 0)
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, dim: int | None = None) -> Any:
+    """The distinct elements (or slices along ``dim``), in ascending order, with optional
+    inverse indices (same shape as ``input``, or its length along ``dim``) and counts."""
+    x = as_tensor(input)
+    data = np.asarray(x.data)
+    if dim is not None:
+        if x.ndim == 0:
+            raise IndexError("unique: dim given for a 0-d tensor")
+        d = int(dim) % x.ndim
+        moved = np.moveaxis(data, d, 0)
+        vals, inv, counts = np.unique(moved, axis=0, return_inverse=True, return_counts=True)
+        vals = np.moveaxis(vals, 0, d)
+        inv = inv.reshape(-1)
+    else:
+        vals, inv, counts = np.unique(data, return_inverse=True, return_counts=True)
+        inv = inv.reshape(data.shape)
+    out = [Tensor(vals)]
+    if return_inverse:
+        out.append(Tensor(inv.astype(np.int64)))
+    if return_counts:
+        out.append(Tensor(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None) -> Tensor:
+    """Draw ``num_samples`` category indices per row of non-negative ``input`` weights.
+
+    Without replacement each row yields distinct indices, each draw proportional to the
+    remaining weights (the Gumbel-top-k construction: one vectorised pass); once the
+    positive weights are used up, zero-weight categories follow, as in PyTorch.
+
+    Raises:
+        RuntimeError: weights negative, non-finite or all zero; too many samples without
+            replacement; input not 1-d or 2-d.
+    """
+    x = as_tensor(input)
+    w = np.asarray(x.data, dtype=np.float64)
+    if w.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {w.ndim}")
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"multinomial: only supports floating-point dtypes for input, got "
+                           f"{x.dtype}")
+    rows = w.reshape(-1, w.shape[-1])
+    if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
+        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples, got "
+                           f"{num_samples!r}")
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise RuntimeError("multinomial: probability tensor contains either inf, nan or "
+                           "element < 0")
+    if (rows.sum(-1) <= 0).any():
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of "
+                           "probabilities <= 0)")
+    if not replacement and num_samples > rows.shape[-1]:
+        raise RuntimeError(f"multinomial: cannot sample n_sample ({num_samples}) > "
+                           f"prob_dist.size(-1) ({rows.shape[-1]}) samples without replacement")
+    rng = gen(generator)
+    if replacement:
+        cdf = np.cumsum(rows, axis=-1)
+        u = rng.random((rows.shape[0], int(num_samples))) * cdf[:, -1:]
+        out = np.stack([np.searchsorted(c, v, side="right") for c, v in zip(cdf, u)])
+        out = np.minimum(out, rows.shape[-1] - 1)
+    else:
+        with np.errstate(divide="ignore"):
+            keys = np.log(rows) - np.log(-np.log(rng.random(rows.shape)))
+        out = np.argsort(-keys, axis=-1, kind="stable")[:, :int(num_samples)]
+    out = out.astype(np.int64).reshape(w.shape[:-1] + (int(num_samples),))
+    return Tensor(out)

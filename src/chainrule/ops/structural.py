@@ -1,0 +1,350 @@
+"""Ops that pick out or lay out structure: diagonals, windows, rotations, repeats, grids.
+
+The primitives are linear maps with a simple adjoint, so each backward is the adjoint op
+(itself differentiable, hence double backward) and each jvp rule is the op applied to the
+tangent:
+
+    diagonal    <-> diagonal_scatter (write a diagonal into zeros)
+    unfold      (sliding windows)  <-> fold_windows (add the windows back)
+
+Everything else is composed from them and from existing differentiable ops: ``diag``,
+``diag_embed``, ``narrow``, ``rot90``, ``repeat_interleave``, ``meshgrid``,
+``cartesian_prod``. ``tril_indices``/``triu_indices`` build index tensors (no gradient).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import as_tensor, norm_dim
+from .indexing import index_select
+from .shape import flip, reshape, stack, transpose
+
+__all__ = ["cartesian_prod", "diag", "diag_embed", "diagonal", "meshgrid", "narrow",
+           "repeat_interleave", "rot90", "tril_indices", "triu_indices", "unfold"]
+
+
+def _dim(d: int, ndim: int, op: str) -> int:
+    return norm_dim(d, ndim, op)[0]
+
+
+def _diag_view(x: Any, offset: int, d1: int, d2: int) -> Any:
+    """A writable strided view of the diagonal (NumPy's ``diagonal`` is read-only), moved to
+    the last axis as PyTorch does."""
+    n1, n2 = x.shape[d1], x.shape[d2]
+    length = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    start = [0] * x.ndim
+    if length:
+        start[d1], start[d2] = (0, offset) if offset >= 0 else (-offset, 0)
+    base = x[tuple(slice(s, None) if i in (d1, d2) else slice(None)
+                   for i, s in enumerate(start))] if length else x
+    keep = [i for i in range(x.ndim) if i not in (d1, d2)]
+    shape = [x.shape[i] for i in keep] + [length]
+    strides = [base.strides[i] for i in keep] + [base.strides[d1] + base.strides[d2]]
+    xp = get_array_module(x)
+    return xp.lib.stride_tricks.as_strided(base, shape=shape, strides=strides)
+
+
+class Diagonal(Function):
+    """The diagonal of dims (d1, d2) with ``offset``, as the last dim of a view."""
+
+    raw = True
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, offset, d1, d2):
+        ctx.args = (x.shape, offset, d1, d2)
+        return _diag_view(x, offset, d1, d2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, offset, d1, d2 = ctx.args
+        return DiagonalScatter.apply(grad, shape, offset, d1, d2), None, None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return _diag_view(t, *ctx.args[1:])
+
+
+class DiagonalScatter(Function):
+    """Zeros of ``shape`` with ``src`` written on the (offset, d1, d2) diagonal."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, src, shape, offset, d1, d2):
+        ctx.args = (offset, d1, d2)
+        out = get_array_module(src).zeros(shape, src.dtype)
+        _diag_view(out, offset, d1, d2)[...] = src
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Diagonal.apply(grad, *ctx.args), None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        out = get_array_module(t).zeros(ctx.out.shape, t.dtype)
+        _diag_view(out, *ctx.args)[...] = t
+        return out
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal of ``input`` w.r.t. ``dim1`` and ``dim2`` (a view, appended as last dim).
+
+    Raises:
+        RuntimeError: ``dim1 == dim2`` or fewer than 2 dims.
+    """
+    x = as_tensor(input)
+    if x.ndim < 2:
+        raise RuntimeError(f"diagonal: expected a tensor with at least 2 dims, got shape "
+                           f"{tuple(x.shape)}")
+    d1, d2 = _dim(dim1, x.ndim, "diagonal"), _dim(dim2, x.ndim, "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal: dim1 and dim2 cannot be identical, got {dim1} and {dim2}")
+    return Diagonal.apply(x, int(offset), d1, d2)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Tensors whose (dim1, dim2) diagonals are filled by the last dim of ``input``."""
+    x = as_tensor(input)
+    if x.ndim == 0:
+        raise RuntimeError("diag_embed: expected a tensor with at least 1 dim, got a 0-d tensor")
+    n = x.shape[-1] + abs(int(offset))
+    ndim = x.ndim + 1
+    d1, d2 = _dim(dim1, ndim, "diag_embed"), _dim(dim2, ndim, "diag_embed")
+    if d1 == d2:
+        raise RuntimeError(f"diag_embed: dim1 and dim2 cannot be identical, got {dim1} and "
+                           f"{dim2}")
+    rest = list(x.shape[:-1])
+    shape = [0] * ndim
+    it = iter(rest)
+    for i in range(ndim):
+        shape[i] = n if i in (d1, d2) else next(it)
+    return DiagonalScatter.apply(x, tuple(shape), int(offset), d1, d2)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """1-d input: a square matrix with ``input`` on the ``diagonal``-th diagonal; 2-d input:
+    that diagonal as a 1-d tensor (PyTorch's ``torch.diag``)."""
+    x = as_tensor(input)
+    if x.ndim == 1:
+        return diag_embed(x, diagonal, 0, 1)
+    if x.ndim == 2:
+        return Diagonal.apply(x, int(diagonal), 0, 1)
+    raise RuntimeError(f"diag: expected a 1-d or 2-d tensor, got shape {tuple(x.shape)}")
+
+
+def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    """The slice ``start : start + length`` of dim ``dim`` (a view)."""
+    x = as_tensor(input)
+    if x.ndim == 0:
+        raise RuntimeError("narrow: cannot narrow a 0-d tensor")
+    d = _dim(dim, x.ndim, "narrow")
+    size = x.shape[d]
+    start = int(start)
+    if not -size <= start <= size:
+        raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {size}")
+    start %= size if size else 1
+    if length < 0 or start + length > size:
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
+                           f"({size})")
+    return x[(slice(None),) * d + (slice(start, start + int(length)),)]
+
+
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """Rotate by 90 degrees ``k`` times in the plane ``dims`` (from dims[0] towards dims[1])."""
+    x = as_tensor(input)
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90: expected total rotation dims == 2, got {len(dims)}")
+    if x.ndim < 2:
+        raise RuntimeError(f"rot90: expected total dims >= 2, got {x.ndim}")
+    d0, d1 = _dim(dims[0], x.ndim, "rot90"), _dim(dims[1], x.ndim, "rot90")
+    if d0 == d1:
+        raise RuntimeError(f"rot90: rotation dims must differ, got {dims}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(x, d1), d0, d1)
+    if k == 2:
+        return flip(x, (d0, d1))
+    if k == 3:
+        return flip(transpose(x, d0, d1), d1)
+    return x.clone()
+
+
+def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Repeat each element ``repeats`` times along ``dim`` (flattened when ``dim`` is None).
+
+    ``repeat_interleave(counts)`` with a single integer tensor gives
+    ``[0]*counts[0] + [1]*counts[1] + ...``.
+    """
+    if repeats is None:
+        counts = np.asarray(as_tensor(input).data)
+        if counts.ndim != 1 or counts.dtype.kind not in "iu":
+            raise RuntimeError("repeat_interleave: the one-argument form expects a 1-d integer "
+                               f"tensor of counts, got shape {counts.shape} of {counts.dtype}")
+        if (counts < 0).any():
+            raise RuntimeError("repeat_interleave: repeats must be non-negative")
+        return Tensor(np.repeat(np.arange(len(counts)), counts))
+    x = as_tensor(input)
+    if dim is None:
+        x, d = reshape(x, -1), 0
+    else:
+        d = _dim(dim, max(x.ndim, 1), "repeat_interleave")
+        if x.ndim == 0:
+            x = reshape(x, 1)
+    size = x.shape[d]
+    reps = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    if reps.dtype.kind not in "iu" or reps.ndim > 1:
+        raise RuntimeError(f"repeat_interleave: repeats must be an int or a 1-d integer tensor, "
+                           f"got {reps.dtype} of shape {reps.shape}")
+    if (reps < 0).any():
+        raise RuntimeError("repeat_interleave: repeats must be non-negative")
+    if reps.ndim == 1 and len(reps) not in (1, size):
+        raise RuntimeError(f"repeat_interleave: repeats must have the same size as input along "
+                           f"dim {d} ({size}), got {len(reps)}")
+    idx = np.repeat(np.arange(size), reps)
+    if output_size is not None and len(idx) != output_size:
+        raise RuntimeError(f"repeat_interleave: output_size={output_size} does not match the "
+                           f"result's size {len(idx)}")
+    return index_select(x, d, Tensor(idx))
+
+
+class Unfold(Function):
+    """Sliding windows of ``size`` with ``step`` along ``dim``, windows in a new last dim."""
+
+    raw = True
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, dim, size, step):
+        ctx.args = (x.shape, dim, size, step)
+        return _windows(x, dim, size, step)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return FoldWindows.apply(grad, *ctx.args), None, None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return _windows(t, *ctx.args[1:])
+
+
+def _windows(x: Any, dim: int, size: int, step: int) -> Any:
+    xp = get_array_module(x)
+    n = (x.shape[dim] - size) // step + 1
+    shape = x.shape[:dim] + (n,) + x.shape[dim + 1:] + (size,)
+    strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:] + \
+        (x.strides[dim],)
+    return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+
+
+class FoldWindows(Function):
+    """The adjoint of :class:`Unfold`: add every window back where it came from."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, shape, dim, size, step):
+        ctx.args = (dim, size, step)
+        out = get_array_module(g).zeros(shape, g.dtype)
+        n = g.shape[dim]
+        for j in range(size):  # one strided add per window position, vectorised over windows
+            sl = (slice(None),) * dim + (slice(j, j + step * (n - 1) + 1, step),)
+            out[sl] += g[..., j]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Unfold.apply(grad, *ctx.args), None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return FoldWindows.forward(ctx, t, ctx.out.shape, *ctx.args)
+
+
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """``Tensor.unfold``: all windows of ``size`` elements, ``step`` apart, along ``dimension``
+    (a view; the windows form a new last dim)."""
+    x = as_tensor(input)
+    d = _dim(dimension, max(x.ndim, 1), "unfold")
+    if x.ndim == 0:
+        x = reshape(x, 1)
+    if int(step) <= 0:
+        raise RuntimeError(f"unfold: step must be > 0, got {step}")
+    if not 0 <= int(size) <= x.shape[d]:
+        raise RuntimeError(f"unfold: maximum size for tensor at dimension {d} is {x.shape[d]} "
+                           f"but size is {size}")
+    return Unfold.apply(x, d, int(size), int(step))
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:
+    """Coordinate grids from 1-d tensors (``indexing='ij'`` matrix or ``'xy'`` Cartesian).
+
+    The grids are broadcast views of the inputs, so gradients flow back to them.
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    ts = [as_tensor(t) for t in tensors]
+    for t in ts:
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid: expected 0-d or 1-d tensors, got shape "
+                               f"{tuple(t.shape)}")
+    ts = [reshape(t, -1) for t in ts]
+    n = len(ts)
+    swap = indexing == "xy" and n >= 2
+    order = list(range(n))
+    if swap:
+        order[0], order[1] = 1, 0
+    shape = [ts[i].shape[0] for i in order]
+    grids = []
+    for i, t in enumerate(ts):
+        pos = order.index(i)
+        view = [1] * n
+        view[pos] = -1
+        grids.append(reshape(t, tuple(view)).expand(*shape))
+    return tuple(grids)
+
+
+def cartesian_prod(*tensors: Any) -> Tensor:
+    """All combinations of the elements of 1-d tensors, as rows (a 1-d input is returned)."""
+    if len(tensors) == 1:
+        t = as_tensor(tensors[0])
+        if t.ndim != 1:
+            raise RuntimeError("cartesian_prod: expected 1-d tensors")
+        return t
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([reshape(g, -1) for g in grids], 1)
+
+
+def _tri_indices(op: str, row: int, col: int, offset: int, dtype: Any, device: Any,
+                 lower: bool) -> Tensor:
+    for name, v in (("row", row), ("col", col)):
+        if not isinstance(v, (int, np.integer)) or v < 0:
+            raise RuntimeError(f"{op}: {name} must be a non-negative int, got {v!r}")
+    r, c = np.indices((row, col))
+    keep = (c - r <= offset) if lower else (c - r >= offset)
+    out = np.stack([r[keep], c[keep]])
+    t = Tensor(out.astype(np.dtype(dtype) if dtype is not None else np.int64))
+    return t if device is None else t.to(device)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
+                 device: Any = None) -> Tensor:
+    """(2, N) row/column indices of the lower triangle (with ``offset``), row-major order."""
+    return _tri_indices("tril_indices", row, col, int(offset), dtype, device, True)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
+                 device: Any = None) -> Tensor:
+    """(2, N) row/column indices of the upper triangle (with ``offset``), row-major order."""
+    return _tri_indices("triu_indices", row, col, int(offset), dtype, device, False)
