@@ -1,0 +1,298 @@
+"""The default process group on MPI: ``init_process_group`` and the queries around it.
+
+Ranks and the world size come from the MPI launcher (``mpirun``, ``srun``, ``chainrule
+launch``), which has already connected the processes; no address or port is needed. The
+torchrun-style variables ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE`` are
+checked against MPI's view when they are set, and set from it when they are not, so scripts
+written for ``torchrun`` that read them keep working.
+
+After ``init_process_group`` with more than one rank, an uncaught exception on any rank prints
+its traceback and aborts the whole MPI job (``MPI_Abort``), so the other ranks stop instead of
+waiting forever in their next collective (``python -m mpi4py`` does the same).
+"""
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import os
+import sys
+from typing import Any
+
+__all__ = ["ProcessGroup", "default_pg_timeout", "destroy_process_group", "get_backend",
+           "get_rank", "get_world_size", "group_of", "init_process_group", "is_available",
+           "is_initialized", "is_mpi_available", "new_group"]
+
+default_pg_timeout = datetime.timedelta(minutes=30)
+
+_NOT_INIT = ("Default process group has not been initialized, please make sure to call "
+             "init_process_group.")
+
+
+class ProcessGroup:
+    """A set of ranks that run collectives together: an MPI communicator and a timeout."""
+
+    def __init__(self, comm: Any, timeout_s: float, ranks: list[int]):
+        self.comm = comm
+        self.timeout_s = timeout_s
+        self.ranks = ranks  # global ranks of the members, in group-rank order
+
+    def rank(self) -> int:
+        return self.comm.Get_rank()
+
+    def size(self) -> int:
+        return self.comm.Get_size()
+
+    def name(self) -> str:
+        return "mpi"
+
+    def __repr__(self) -> str:
+        return f"ProcessGroup(backend='mpi', rank={self.rank()}, size={self.size()})"
+
+
+class _State:
+    world: ProcessGroup | None = None
+    groups: list = []
+    saved_excepthook: Any = None
+
+
+def is_available() -> bool:
+    """True when the MPI backend can be used (``mpi4py`` is installed)."""
+    return importlib.util.find_spec("mpi4py") is not None
+
+
+def is_mpi_available() -> bool:
+    """True when the MPI backend can be used (same as :func:`is_available`)."""
+    return is_available()
+
+
+def is_initialized() -> bool:
+    """True between ``init_process_group`` and ``destroy_process_group``."""
+    return _State.world is not None
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"init_process_group: environment variable {name}={value!r} is not "
+                         "an integer") from None
+
+
+def _timeout_seconds(timeout: Any) -> float:
+    if timeout is None:
+        return default_pg_timeout.total_seconds()
+    if not isinstance(timeout, datetime.timedelta):
+        raise TypeError("init_process_group: timeout must be a datetime.timedelta, got "
+                        f"{type(timeout).__name__}")
+    if timeout.total_seconds() <= 0:
+        raise ValueError(f"init_process_group: timeout must be positive, got {timeout}")
+    return timeout.total_seconds()
+
+
+def _check_arguments(backend: Any, init_method: Any, store: Any, device_id: Any) -> None:
+    if backend is not None and str(backend).lower() != "mpi":
+        raise NotImplementedError(
+            f"init_process_group: backend {backend!r} is not available in chainrule; the only "
+            "backend is 'mpi' (CPU, through mpi4py). Pass backend='mpi' or leave it out."
+        )
+    if init_method is not None and init_method != "env://":
+        raise NotImplementedError(
+            f"init_process_group: init_method {init_method!r} is not supported; with MPI the "
+            "launcher (mpirun / chainrule launch) connects the processes. Leave it out or pass "
+            "'env://'."
+        )
+    if store is not None:
+        raise NotImplementedError("init_process_group: store is not supported with the MPI "
+                                  "backend (the launcher does the rendezvous)")
+    if device_id is not None and str(getattr(device_id, "type", device_id)) != "cpu":
+        raise NotImplementedError(f"init_process_group: device_id={device_id!r}: only CPU "
+                                  "tensors are supported by the MPI backend")
+
+
+def _local_rank_and_size(comm: Any) -> tuple[int, int]:
+    """This process's index among the ranks on its machine, and how many there are."""
+    MPI = _mpi()
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.Get_rank())
+    try:
+        return node.Get_rank(), node.Get_size()
+    finally:
+        node.Free()
+
+
+def _sync_environment(rank: int, size: int, local_rank: int, local_size: int) -> None:
+    """Check torchrun-style variables against MPI's view, then set them from it."""
+    mpi_view = {"RANK": rank, "WORLD_SIZE": size, "LOCAL_RANK": local_rank,
+                "LOCAL_WORLD_SIZE": local_size}
+    for name, value in mpi_view.items():
+        given = _env_int(name)
+        if given is not None and given != value:
+            if name == "WORLD_SIZE" and size == 1:
+                raise RuntimeError(
+                    f"init_process_group: WORLD_SIZE={given} is set but this process was not "
+                    "started by an MPI launcher (MPI sees 1 process). chainrule's distributed "
+                    "backend is MPI: start the script with `chainrule launch -n "
+                    f"{given} -- python script.py` or `mpirun -n {given} python script.py`."
+                )
+            raise RuntimeError(
+                f"init_process_group: environment variable {name}={given} disagrees with the "
+                f"MPI launcher ({name.lower()} {value}); unset it or start the processes with "
+                "one launcher only."
+            )
+    for name, value in mpi_view.items():
+        os.environ[name] = str(value)
+
+
+def _install_abort_hook(world_size: int) -> None:
+    if world_size < 2 or _State.saved_excepthook is not None:
+        return
+    previous = sys.excepthook
+    _State.saved_excepthook = previous
+
+    def abort_on_uncaught(exc_type, exc, tb):
+        previous(exc_type, exc, tb)
+        MPI = _mpi()
+        rank = MPI.COMM_WORLD.Get_rank()
+        sys.stderr.write(
+            f"chainrule.distributed: rank {rank} stopped with an uncaught {exc_type.__name__}; "
+            f"aborting all {world_size} ranks (MPI_Abort) so that none waits forever.\n"
+        )
+        sys.stderr.flush()
+        MPI.COMM_WORLD.Abort(1)
+
+    sys.excepthook = abort_on_uncaught
+
+
+def _mpi():
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        raise RuntimeError(
+            "cr.distributed needs mpi4py and an MPI runtime: pip install 'chainrule[distributed]'"
+            " (mpi4py + Open MPI wheels), or install mpi4py with a system MPI"
+        ) from None
+    return MPI
+
+
+def init_process_group(backend: str | None = None, init_method: str | None = None,
+                       timeout: datetime.timedelta | None = None, world_size: int = -1,
+                       rank: int = -1, store: Any = None, group_name: str = "",
+                       pg_options: Any = None, device_id: Any = None) -> None:
+    """Join the default process group of all processes started by the MPI launcher.
+
+    Args:
+        backend: ``"mpi"`` (the default and only backend).
+        init_method: ``None`` or ``"env://"``; MPI's launcher does the rendezvous.
+        timeout: how long a collective may wait for the other ranks before raising
+            :class:`DistBackendError` (default 30 minutes, as PyTorch).
+        world_size, rank: optional; when given they must equal what MPI reports.
+
+    Raises:
+        ValueError: called twice without ``destroy_process_group``.
+        RuntimeError: ``world_size``/``rank`` or ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``
+            disagree with the MPI launcher.
+    """
+    if _State.world is not None:
+        raise ValueError("trying to initialize the default process group twice!")
+    _check_arguments(backend, init_method, store, device_id)
+    if pg_options is not None:
+        raise NotImplementedError("init_process_group: pg_options is not supported by the MPI "
+                                  "backend")
+    timeout_s = _timeout_seconds(timeout)
+    MPI = _mpi()
+    comm = MPI.COMM_WORLD.Dup()  # our own context: user MPI traffic cannot interleave
+    size, me = comm.Get_size(), comm.Get_rank()
+    if world_size not in (-1, None) and int(world_size) != size:
+        comm.Free()
+        raise RuntimeError(f"init_process_group: world_size={world_size} but the MPI launcher "
+                           f"started {size} processes")
+    if rank not in (-1, None) and int(rank) != me:
+        comm.Free()
+        raise RuntimeError(f"init_process_group: rank={rank} but MPI says this process is "
+                           f"rank {me}")
+    local_rank, local_size = _local_rank_and_size(comm)
+    _sync_environment(me, size, local_rank, local_size)
+    _State.world = ProcessGroup(comm, timeout_s, list(range(size)))
+    _install_abort_hook(size)
+
+
+def _world() -> ProcessGroup:
+    if _State.world is None:
+        raise ValueError(_NOT_INIT)
+    return _State.world
+
+
+def group_of(group: ProcessGroup | None) -> ProcessGroup:
+    """The group a collective runs on: ``group`` or the default (world) group."""
+    world = _world()
+    if group is None:
+        return world
+    if not isinstance(group, ProcessGroup):
+        raise TypeError(f"group must be a ProcessGroup from new_group() or None, got "
+                        f"{type(group).__name__}")
+    return group
+
+
+def get_rank(group: ProcessGroup | None = None) -> int:
+    """This process's rank in ``group`` (default: the world), in ``[0, world_size)``."""
+    return group_of(group).rank()
+
+
+def get_world_size(group: ProcessGroup | None = None) -> int:
+    """The number of processes in ``group`` (default: the world)."""
+    return group_of(group).size()
+
+
+def get_backend(group: ProcessGroup | None = None) -> str:
+    """The backend's name: always ``"mpi"``."""
+    group_of(group)
+    return "mpi"
+
+
+def new_group(ranks: list[int] | None = None, timeout: datetime.timedelta | None = None,
+              backend: str | None = None, pg_options: Any = None) -> ProcessGroup | None:
+    """A process group of the given global ``ranks`` (all ranks must call it, as in PyTorch).
+
+    Returns the group on its members and ``None`` elsewhere (where PyTorch returns a
+    non-member placeholder).
+    """
+    world = _world()
+    _check_arguments(backend, None, None, None)
+    if pg_options is not None:
+        raise NotImplementedError("new_group: pg_options is not supported by the MPI backend")
+    size = world.size()
+    members = list(range(size)) if ranks is None else sorted(int(r) for r in ranks)
+    if len(set(members)) != len(members) or any(r < 0 or r >= size for r in members):
+        raise ValueError(f"new_group: ranks must be distinct integers in [0, {size}), got {ranks}")
+    timeout_s = world.timeout_s if timeout is None else _timeout_seconds(timeout)
+    MPI = _mpi()
+    color = 0 if world.rank() in members else MPI.UNDEFINED
+    comm = world.comm.Split(color, key=world.rank())
+    if comm == MPI.COMM_NULL:
+        return None
+    group = ProcessGroup(comm, timeout_s, members)
+    _State.groups.append(group)
+    return group
+
+
+def destroy_process_group(group: ProcessGroup | None = None) -> None:
+    """Leave ``group`` (default: every group, after which ``init_process_group`` may run again).
+
+    MPI itself stays initialised until the interpreter exits (MPI cannot be restarted).
+    """
+    if group is None:
+        world = _world()
+        for g in _State.groups:
+            g.comm.Free()
+        _State.groups = []
+        world.comm.Free()
+        _State.world = None
+        if _State.saved_excepthook is not None:
+            sys.excepthook = _State.saved_excepthook
+            _State.saved_excepthook = None
+        return
+    if group in _State.groups:
+        _State.groups.remove(group)
+        group.comm.Free()
