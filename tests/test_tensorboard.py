@@ -122,3 +122,26 @@ def test_default_log_dir_and_purge_step(tmp_path, monkeypatch):
     assert w.get_logdir().startswith("runs" + os.sep) and w.get_logdir().endswith("_exp1")
     w.close()
     assert os.listdir(w.get_logdir())
+
+
+def test_trainer_callback_logs_epoch_metrics(tmp_path):
+    from chainrule.train import Trainer
+    from chainrule.train.tensorboard import TensorBoardLogger
+    from chainrule.utils.data import DataLoader, TensorDataset
+
+    cr.manual_seed(0)
+    x, y = cr.randn(32, 3), cr.randint(0, 2, (32,))
+    model = cr.nn.Linear(3, 2)
+    trainer = Trainer(model, cr.nn.functional.cross_entropy,
+                      cr.optim.SGD(model.parameters(), lr=0.1),
+                      callbacks=[TensorBoardLogger(str(tmp_path), histograms=True)],
+                      verbose=False)
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+    trainer.fit(loader, loader, epochs=3)
+    acc = _read(tmp_path)
+    assert {"loss/train", "loss/val", "accuracy/train", "accuracy/val", "lr"} <= set(
+        acc.Tags()["scalars"])
+    losses = [e.value for e in acc.Scalars("loss/train")]
+    hist = trainer.history.history["loss"]
+    np.testing.assert_allclose(losses, hist, rtol=1e-6)
+    assert set(acc.Tags()["histograms"]) == {"weight", "bias"}
