@@ -1,0 +1,24 @@
+"""Safe saving and loading: ``cr.serialization`` mirrors ``torch.serialization``.
+
+``cr.save`` / ``cr.load`` (in :mod:`chainrule.io`) use the pieces here: a bounded file
+reader (:mod:`.source`), the safetensors format (:mod:`.safetensors_format`, :mod:`.tree`),
+PyTorch's zip checkpoint archive (:mod:`.archive`, :mod:`.torch_format`,
+:mod:`.pickle_format`) and the restricted unpickler (:mod:`.unpickle`). The weights-only
+allowlist is managed with :func:`add_safe_globals`, :func:`safe_globals`,
+:func:`get_safe_globals` and :func:`clear_safe_globals`, as in PyTorch 2.6+.
+"""
+from __future__ import annotations
+
+from .safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
+from .source import LoadError
+
+__all__ = ["LoadError", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
+           "load", "safe_globals", "save"]
+
+
+def __getattr__(name: str):
+    if name in ("save", "load"):  # torch.serialization.save / load
+        from .. import io
+
+        return getattr(io, name)
+    raise AttributeError(f"module 'chainrule.serialization' has no attribute {name!r}")

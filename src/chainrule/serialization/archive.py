@@ -1,0 +1,226 @@
+"""The zip checkpoint archive that ``torch.save`` writes (and chainrule's pickled objects).
+
+Layout (PyTorch >= 1.6)::
+
+    <name>/data.pkl        the pickled object; tensors refer to storages by persistent id
+                           ("storage", <storage type>, "<key>", "<location>", <numel>)
+    <name>/data/<key>      raw bytes of one storage (numel elements, uncompressed)
+    <name>/byteorder       "little" or "big"
+    <name>/version ...     format bookkeeping
+
+:class:`Archive` opens one, checks every storage's claimed size against the entry's real
+size before allocating, and turns persistent ids into :class:`Storage` objects (a 1-d
+NumPy array, read once and shared by every tensor viewing it). Tensors are then built as
+strided views by :func:`tensor_view`, with the view's extent checked against the storage.
+"""
+from __future__ import annotations
+
+import math
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from .source import LoadError, Source
+
+__all__ = ["Archive", "Storage", "StorageType", "is_zip", "tensor_view"]
+
+ZIP_MAGIC = b"PK\x03\x04"
+_MAX_DEFLATE_RATIO = 1100  # deflate cannot expand more than ~1032x
+_MAX_NDIM = 64
+
+
+def is_zip(head: bytes) -> bool:
+    return head[:4] == ZIP_MAGIC
+
+
+class StorageType:
+    """What a storage class global (``torch.FloatStorage``) resolves to: its dtype name."""
+
+    def __init__(self, dtype: str) -> None:
+        self.dtype = dtype
+
+    def __repr__(self) -> str:
+        return f"StorageType({self.dtype!r})"
+
+
+class Storage:
+    """One storage of the archive: a flat array of ``numel`` elements."""
+
+    def __init__(self, array: np.ndarray, key: str) -> None:
+        self.array = array
+        self.key = key
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.array.dtype
+
+    def __len__(self) -> int:
+        return int(self.array.shape[0])
+
+
+def _np_dtype(name: str, where: str) -> np.dtype:
+    if name == "bfloat16":
+        try:
+            import ml_dtypes
+        except ImportError:
+            raise LoadError(f"cr.load: {where} holds bfloat16 tensors, which NumPy cannot "
+                            "hold; pip install ml-dtypes to load them (or convert them to "
+                            "float32 in PyTorch with .float() before saving)") from None
+        return np.dtype(ml_dtypes.bfloat16)
+    allowed = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32",
+               "float64", "complex64", "complex128", "uint16", "uint32", "uint64")
+    if name not in allowed:
+        raise LoadError(f"cr.load: {where} holds a storage of unsupported dtype {name!r}")
+    return np.dtype(name)
+
+
+class Archive:
+    """A checkpoint zip archive opened from a :class:`Source`."""
+
+    def __init__(self, src: Source) -> None:
+        self.src = src
+        self.where = src.where
+        try:
+            self.zf = zipfile.ZipFile(src.fileobj())
+            infos = self.zf.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise src.error(f"is a corrupt zip archive: {exc}") from None
+        pkls = [i for i in infos if i.filename.endswith("data.pkl")
+                and i.filename.count("/") <= 1]
+        if len(pkls) != 1:
+            raise src.error("is a zip archive but not a PyTorch/chainrule checkpoint (expected "
+                            f"exactly one <name>/data.pkl entry, found {len(pkls)})")
+        self.prefix = pkls[0].filename[: -len("data.pkl")]
+        self._infos = {i.filename: i for i in infos}
+        self._storages: dict[str, Storage] = {}
+        order = self._small_entry("byteorder", default=b"little").decode("ascii", "replace")
+        if order not in ("little", "big"):
+            raise src.error(f"has an invalid byteorder entry {order!r}")
+        self.big_endian = order == "big"
+
+    def close(self) -> None:
+        self.zf.close()
+
+    def _info(self, name: str) -> zipfile.ZipInfo | None:
+        return self._infos.get(self.prefix + name)
+
+    def _check_size(self, info: zipfile.ZipInfo) -> None:
+        if info.compress_type == zipfile.ZIP_STORED:
+            ok = info.file_size <= self.src.size
+        else:
+            ok = (info.compress_size <= self.src.size
+                  and info.file_size <= _MAX_DEFLATE_RATIO * max(info.compress_size, 1))
+        if not ok:
+            raise self.src.error(f"has entry {info.filename!r} claiming {info.file_size} bytes, "
+                                 f"more than its {self.src.size}-byte archive can hold")
+
+    def read_entry(self, name: str) -> bytes:
+        """The bytes of ``<prefix>/name``, with its size bounded by the archive's."""
+        info = self._info(name)
+        if info is None:
+            raise self.src.error(f"has no entry {self.prefix + name!r}")
+        self._check_size(info)
+        try:
+            with self.zf.open(info) as fh:
+                data = fh.read(info.file_size + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise self.src.error(f"has a corrupt entry {info.filename!r}: {exc}") from None
+        if len(data) != info.file_size:
+            raise self.src.error(f"has a corrupt entry {info.filename!r} (size mismatch)")
+        return data
+
+    def _small_entry(self, name: str, default: bytes) -> bytes:
+        info = self._info(name)
+        if info is None:
+            return default
+        if info.file_size > 64:
+            raise self.src.error(f"has an oversized {name!r} entry ({info.file_size} bytes)")
+        return self.read_entry(name).strip()
+
+    def storage(self, key: Any, dtype_name: Any, numel: Any) -> Storage:
+        """The storage ``data/<key>`` of ``numel`` elements of ``dtype_name``."""
+        if not isinstance(key, str) or not isinstance(numel, int) or isinstance(numel, bool) \
+                or numel < 0 or not isinstance(dtype_name, str):
+            raise self.src.error(f"has an invalid storage reference ({key!r}, {dtype_name!r}, "
+                                 f"{numel!r})")
+        dtype = _np_dtype(dtype_name, self.where)
+        cached = self._storages.get(key)
+        if cached is not None:
+            if cached.dtype != dtype or len(cached) != numel:
+                raise self.src.error(f"refers to storage {key!r} with two different types")
+            return cached
+        info = self._info(f"data/{key}")
+        if info is None:
+            raise self.src.error(f"refers to storage {key!r}, which is not in the archive")
+        self._check_size(info)
+        if info.file_size != numel * dtype.itemsize:
+            raise self.src.error(f"has storage {key!r} of {info.file_size} bytes, but the pickle "
+                                 f"claims {numel} elements of {dtype} ({numel * dtype.itemsize} "
+                                 "bytes)")
+        arr = np.empty(numel, dtype.newbyteorder(">") if self.big_endian else dtype)
+        view = memoryview(arr.view(np.uint8)) if numel else memoryview(bytearray())
+        try:
+            with self.zf.open(info) as fh:
+                got = 0
+                while got < info.file_size:
+                    k = fh.readinto(view[got:])
+                    if not k:
+                        break
+                    got += k
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise self.src.error(f"has a corrupt storage {key!r}: {exc}") from None
+        if got != info.file_size:
+            raise self.src.error(f"has a truncated storage {key!r}")
+        if self.big_endian:
+            arr = arr.astype(dtype)
+        storage = Storage(arr, key)
+        self._storages[key] = storage
+        return storage
+
+    def persistent_load(self, pid: Any) -> Storage:
+        """Resolve ``("storage", storage_type, key, location, numel)``."""
+        if not isinstance(pid, tuple) or len(pid) != 5 or pid[0] != "storage":
+            raise self.src.error(f"has an unsupported persistent id {str(pid)[:80]!r}")
+        _, stype, key, _location, numel = pid
+        if isinstance(stype, StorageType):
+            stype = stype.dtype
+        return self.storage(key, stype, numel)
+
+
+def _int_tuple(value: Any, what: str, where: str) -> tuple[int, ...]:
+    if isinstance(value, (list, tuple)) and len(value) <= _MAX_NDIM and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+        return tuple(value)
+    raise LoadError(f"cr.load: {where} has a tensor with invalid {what} {str(value)[:80]}")
+
+
+def tensor_view(storage: Any, offset: Any, size: Any, stride: Any, where: str) -> np.ndarray:
+    """The array of a tensor viewing ``storage``; its whole extent is checked first.
+
+    Tensors that view the same storage share memory (as after ``torch.load``), except that
+    views with a zero stride (expanded tensors) are copied, since writing through them
+    would change several elements at once.
+    """
+    if not isinstance(storage, Storage):
+        raise LoadError(f"cr.load: {where} rebuilds a tensor from {type(storage).__name__}, "
+                        "not from a storage of the archive")
+    size = _int_tuple(size, "size", where)
+    stride = _int_tuple(stride, "stride", where)
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0 \
+            or len(stride) != len(size):
+        raise LoadError(f"cr.load: {where} has a tensor with invalid offset/stride "
+                        f"({offset!r}, {stride!r}) for size {size!r}")
+    if math.prod(size) == 0:
+        return np.empty(size, storage.dtype)
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+    if last >= len(storage):
+        raise LoadError(f"cr.load: {where} has a tensor of size {list(size)} (offset {offset}, "
+                        f"stride {list(stride)}) reaching element {last} of storage "
+                        f"{storage.key!r}, which holds {len(storage)}")
+    item = storage.dtype.itemsize
+    view = np.lib.stride_tricks.as_strided(storage.array[offset:], shape=size,
+                                           strides=tuple(s * item for s in stride))
+    if any(s == 0 and n > 1 for n, s in zip(size, stride)):
+        view = view.copy()
+    return view

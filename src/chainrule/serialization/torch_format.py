@@ -1,0 +1,184 @@
+"""PyTorch's checkpoint names, mapped to chainrule rebuild functions (torch never imported).
+
+A ``torch.save`` pickle names a handful of globals: ``torch._utils._rebuild_tensor_v2``
+for every tensor, storage classes such as ``torch.FloatStorage`` for its dtype,
+``torch._utils._rebuild_parameter`` for Parameters, ``collections.OrderedDict`` for state
+dicts, and occasionally ``torch.Size``, ``torch.device`` or a dtype such as
+``torch.float16``. :data:`TORCH_GLOBALS` maps exactly these names to functions here that
+check their arguments and build chainrule tensors from the archive's storages; nothing
+else from ``torch`` is recognised, so nothing else can be called.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from .archive import Storage, StorageType, tensor_view
+from .source import LoadError
+
+__all__ = ["TORCH_GLOBALS"]
+
+_WHERE = "a PyTorch checkpoint"
+
+_STORAGES = {
+    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
+    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
+    "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
+    "ComplexDoubleStorage": "complex128",
+}
+_DTYPES = {
+    "float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
+    "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int8": "int8",
+    "int16": "int16", "short": "int16", "int32": "int32", "int": "int32", "int64": "int64",
+    "long": "int64", "uint8": "uint8", "uint16": "uint16", "uint32": "uint32",
+    "uint64": "uint64", "bool": "bool", "complex64": "complex64",
+    "cfloat": "complex64", "complex128": "complex128", "cdouble": "complex128",
+}
+
+
+class _TensorType:
+    """What ``torch.Tensor`` / ``torch.nn.Parameter`` resolve to (only as a type tag)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+_TENSOR = _TensorType("Tensor")
+_PARAMETER = _TensorType("Parameter")
+
+
+def _check_hooks(hooks: Any) -> None:
+    if hooks is not None and not (isinstance(hooks, dict) and not hooks):
+        raise LoadError(f"cr.load: {_WHERE} holds a tensor with backward hooks, which a "
+                        "weights-only load cannot restore")
+
+
+def _flag(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise LoadError(f"cr.load: {_WHERE} has a tensor whose {what} is {value!r}, not a bool")
+    return value
+
+
+def _rebuild_tensor_v2(storage: Any, storage_offset: Any, size: Any, stride: Any,
+                       requires_grad: Any, backward_hooks: Any, metadata: Any = None) -> Tensor:
+    """``torch._utils._rebuild_tensor_v2``: a tensor viewing ``storage``."""
+    _check_hooks(backward_hooks)
+    arr = tensor_view(storage, storage_offset, size, stride, _WHERE)
+    return Tensor._make(arr, _flag(requires_grad, "requires_grad"), None, 0)
+
+
+def _rebuild_tensor_v3(storage: Any, storage_offset: Any, size: Any, stride: Any,
+                       requires_grad: Any, backward_hooks: Any, dtype: Any,
+                       metadata: Any = None) -> Tensor:
+    """``torch._utils._rebuild_tensor_v3``: an untyped (byte) storage read as ``dtype``."""
+    if not isinstance(storage, Storage) or not isinstance(dtype, np.dtype):
+        raise LoadError(f"cr.load: {_WHERE} rebuilds a tensor from {type(storage).__name__} "
+                        f"as {dtype!r}")
+    if storage.dtype != dtype:
+        if storage.dtype != np.uint8 or len(storage) % dtype.itemsize:
+            raise LoadError(f"cr.load: {_WHERE} reads storage {storage.key!r} of "
+                            f"{storage.dtype} as {dtype}")
+        storage = Storage(storage.array.view(dtype), storage.key)
+    return _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad,
+                              backward_hooks, metadata)
+
+
+def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any) -> Tensor:
+    """``torch._utils._rebuild_tensor`` (older files)."""
+    return Tensor._make(tensor_view(storage, storage_offset, size, stride, _WHERE), False,
+                        None, 0)
+
+
+def _rebuild_parameter(data: Any, requires_grad: Any, backward_hooks: Any) -> Any:
+    """``torch._utils._rebuild_parameter``: a ``cr.nn.Parameter`` sharing ``data``."""
+    from ..nn.parameter import Parameter
+
+    if not isinstance(data, Tensor):
+        raise LoadError(f"cr.load: {_WHERE} rebuilds a Parameter from "
+                        f"{type(data).__name__}, not from a tensor")
+    _check_hooks(backward_hooks)
+    return Parameter(data, requires_grad=_flag(requires_grad, "requires_grad"))
+
+
+def _rebuild_parameter_with_state(data: Any, requires_grad: Any, backward_hooks: Any,
+                                  state: Any) -> Any:
+    if state:
+        raise LoadError(f"cr.load: {_WHERE} holds a Parameter subclass with extra state, "
+                        "which a weights-only load cannot restore")
+    return _rebuild_parameter(data, requires_grad, backward_hooks)
+
+
+def _rebuild_from_type_v2(func: Any, new_type: Any, args: Any, state: Any) -> Any:
+    """``torch._tensor._rebuild_from_type_v2``: only plain tensors/Parameters, no state."""
+    known = (_rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_tensor, _rebuild_parameter)
+    if func not in known or not isinstance(new_type, _TensorType) or not isinstance(args, tuple):
+        raise LoadError(f"cr.load: {_WHERE} rebuilds a tensor subclass, which a weights-only "
+                        "load cannot restore")
+    if state:
+        raise LoadError(f"cr.load: {_WHERE} holds a tensor with Python attributes, which a "
+                        "weights-only load cannot restore")
+    from ..nn.parameter import Parameter
+
+    out = func(*args)
+    if new_type is _PARAMETER and not isinstance(out, Parameter):
+        return _rebuild_parameter(out, out.requires_grad, None)
+    return out
+
+
+def _size(dims: Any = ()) -> tuple[int, ...]:
+    """``torch.Size(dims)`` -> a plain tuple of ints."""
+    if not isinstance(dims, (list, tuple)) or not all(
+            isinstance(d, int) and not isinstance(d, bool) for d in dims):
+        raise LoadError(f"cr.load: {_WHERE} has an invalid torch.Size {str(dims)[:80]}")
+    return tuple(dims)
+
+
+def _device(spec: Any, index: Any = None) -> Any:
+    """``torch.device(spec[, index])`` -> a ``cr.device`` (or its string if unknown here)."""
+    from ..backend import Device
+
+    if not isinstance(spec, str) or (index is not None and not isinstance(index, int)):
+        raise LoadError(f"cr.load: {_WHERE} has an invalid torch.device({spec!r}, {index!r})")
+    text = spec if index is None else f"{spec}:{index}"
+    try:
+        return Device(text)
+    except (ValueError, TypeError, RuntimeError):
+        return text
+
+
+def _dtype_global(name: str) -> Any:
+    if name == "bfloat16":
+        try:
+            import ml_dtypes
+        except ImportError:
+            return "bfloat16"
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
+
+
+def _table() -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
+        "torch._utils._rebuild_tensor": _rebuild_tensor,
+        "torch._utils._rebuild_tensor_v3": _rebuild_tensor_v3,
+        "torch.storage.UntypedStorage": StorageType("uint8"),
+        "torch._utils._rebuild_parameter": _rebuild_parameter,
+        "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
+        "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
+        "torch.Tensor": _TENSOR, "torch._tensor.Tensor": _TENSOR,
+        "torch.nn.parameter.Parameter": _PARAMETER,
+        "torch.Size": _size, "torch.device": _device,
+        "collections.OrderedDict": OrderedDict,
+    }
+    for name, dtype in _STORAGES.items():
+        table[f"torch.{name}"] = StorageType(dtype)
+    for name, dtype in _DTYPES.items():
+        table[f"torch.{name}"] = _dtype_global(dtype)
+    return table
+
+
+TORCH_GLOBALS: dict[str, Any] = _table()
