@@ -1,0 +1,13 @@
+"""``cr.backends``: PyTorch's backend switches (``cudnn``, ``cuda``, ``mps``).
+
+Scripts written for PyTorch set ``torch.backends.cudnn.benchmark = True`` and friends; here
+those names exist with PyTorch's defaults and can be set and read back. chainrule computes
+with NumPy (CPU) or CuPy (GPU) and uses neither cuDNN nor TF32 kernels, so these flags have
+**no effect** on what chainrule computes: every op is deterministic already and runs in the
+dtype you gave it. ``mps`` reports False: chainrule has no Apple-GPU backend.
+"""
+from __future__ import annotations
+
+from . import cuda, cudnn, mps
+
+__all__ = ["cuda", "cudnn", "mps"]

@@ -1,0 +1,32 @@
+"""``cr.backends.cuda``: PyTorch's CUDA backend switches, kept for compatibility.
+
+``matmul.allow_tf32`` and the reduced-precision-reduction flags can be set and read back
+as in PyTorch, but have **no effect**: chainrule's matmuls (NumPy's BLAS on the CPU,
+cuBLAS through CuPy on a GPU) run in the dtype of their inputs.
+"""
+from __future__ import annotations
+
+from .. import backend
+
+__all__ = ["is_built", "matmul"]
+
+
+class _MatmulFlags:
+    """``cr.backends.cuda.matmul``: settable flags with PyTorch's defaults (no effect)."""
+
+    def __init__(self) -> None:
+        self.allow_tf32 = False
+        self.allow_fp16_reduced_precision_reduction = True
+        self.allow_bf16_reduced_precision_reduction = True
+
+    def __repr__(self) -> str:
+        return (f"matmul(allow_tf32={self.allow_tf32}, allow_fp16_reduced_precision_reduction="
+                f"{self.allow_fp16_reduced_precision_reduction})")
+
+
+matmul = _MatmulFlags()
+
+
+def is_built() -> bool:
+    """Whether chainrule can use CUDA at all: True when CuPy is installed."""
+    return backend._cupy is not None

@@ -1,0 +1,284 @@
+"""More of ``torch.optim.lr_scheduler``: polynomial, multiplicative, cyclic, warm restarts,
+and chaining. Each follows PyTorch's formulas (recursive where PyTorch is recursive), so
+the learning rates match PyTorch's step for step; re-exported by :mod:`.lr_scheduler`.
+"""
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ._plateau import ReduceLROnPlateau
+from .optimizer import Optimizer
+from .scheduler_base import LRScheduler, _check_optimizer
+
+__all__ = ["ChainedScheduler", "CosineAnnealingWarmRestarts", "CyclicLR", "MultiplicativeLR",
+           "PolynomialLR"]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay to zero over ``total_iters`` steps:
+    :math:`\\eta_k = \\eta_0 (1 - \\min(k, T)/T)^{p}` (PyTorch's recursive form)."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1):
+        if not total_iters > 0:
+            raise ValueError(f"PolynomialLR: total_iters must be > 0, got {total_iters!r}")
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        k, t = self.last_epoch, self.total_iters
+        if self._is_initial or k == 0 or k > t:
+            return self._current_lrs()
+        factor = ((1.0 - k / t) / (1.0 - (k - 1) / t)) ** self.power
+        return [lr * factor for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        k, t = self.last_epoch, self.total_iters
+        return [base * (1.0 - min(t, k) / t) ** self.power for base in self.base_lrs]
+
+
+class MultiplicativeLR(LRScheduler):
+    """Multiply each group's lr by ``lr_lambda(epoch)`` at every step after the first.
+
+    Args:
+        lr_lambda: a function of the epoch, or one per parameter group.
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable],
+                 last_epoch: int = -1):
+        _check_optimizer(optimizer, "MultiplicativeLR")
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(f"MultiplicativeLR: expected {n} lr_lambdas, but got "
+                                 f"{len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial or self.last_epoch <= 0:
+            return self._current_lrs()
+        return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._current_lrs())]
+
+    def state_dict(self) -> dict[str, Any]:
+        """As PyTorch: functions are not saved, callable objects keep their attributes."""
+        state = {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas", [])
+        super().load_state_dict(state)
+        for fn, attrs in zip(self.lr_lambdas, saved):
+            if attrs is not None:
+                fn.__dict__.update(attrs)
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing restarted every ``T_i`` steps, ``T_i`` growing by ``T_mult``:
+    :math:`\\eta = \\eta_{min} + (\\eta_0 - \\eta_{min})(1 + \\cos(\\pi T_{cur}/T_i))/2`
+    (SGDR). ``step(epoch)`` accepts fractional epochs, as in PyTorch."""
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,  # noqa: N803
+                 eta_min: float = 0.0, last_epoch: int = -1):
+        if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: expected positive integer T_0, but "
+                             f"got {T_0!r}")
+        if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"CosineAnnealingWarmRestarts: expected integer T_mult >= 1, but "
+                             f"got {T_mult!r}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"CosineAnnealingWarmRestarts: expected float or int eta_min, but "
+                             f"got {eta_min!r}")
+        self.T_0, self.T_i, self.T_mult = T_0, T_0, T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        cos = (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+        return [self.eta_min + (base - self.eta_min) * cos for base in self.base_lrs]
+
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one step, or jump to (possibly fractional) ``epoch``."""
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"CosineAnnealingWarmRestarts: expected non-negative epoch, "
+                                 f"but got {epoch}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._current_lrs()
+
+
+class CyclicLR(LRScheduler):
+    """Cycle the lr between ``base_lr`` and ``max_lr`` (Smith's cyclical learning rates),
+    and the momentum (or Adam's beta1) inversely between ``max_momentum`` and
+    ``base_momentum``. Step it after every batch.
+
+    Args:
+        base_lr, max_lr: the cycle's bounds (a number or one per group).
+        step_size_up, step_size_down: steps in the rising and falling halves.
+        mode: ``'triangular'``, ``'triangular2'`` (halve the amplitude each cycle) or
+            ``'exp_range'`` (scale by ``gamma**step``); ignored when ``scale_fn`` is given.
+        scale_fn, scale_mode: a custom amplitude scaling of the cycle number (``'cycle'``)
+            or of the step (``'iterations'``).
+        cycle_momentum, base_momentum, max_momentum: cycle the momentum too.
+    """
+
+    def __init__(self, optimizer: Optimizer, base_lr: Any, max_lr: Any,
+                 step_size_up: int = 2000, step_size_down: int | None = None,
+                 mode: str = "triangular", gamma: float = 1.0,
+                 scale_fn: Callable | None = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum: Any = 0.8,
+                 max_momentum: Any = 0.9, last_epoch: int = -1):
+        _check_optimizer(optimizer, "CyclicLR")
+        base_lrs = _format("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = _format("max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError(f"CyclicLR: mode {mode!r} is invalid and scale_fn is None; "
+                             "valid modes: 'triangular', 'triangular2', 'exp_range'")
+        self.mode, self.gamma = mode, gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else \
+            ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            defaults = optimizer.defaults
+            if "momentum" not in defaults and "betas" not in defaults:
+                raise ValueError("CyclicLR: optimizer must support momentum or beta1 with "
+                                 "`cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in defaults
+            self.base_momentums = _format("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _format("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for m_max, m_base, group in zip(self.max_momentums, self.base_momentums,
+                                                optimizer.param_groups):
+                    self._set_momentum(group, m_max)
+                    group["max_momentum"], group["base_momentum"] = m_max, m_base
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x: float) -> float:
+        """The amplitude scaling at cycle (or step) ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma**x
+
+    def _set_momentum(self, group: dict, value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def get_lr(self) -> list[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            factor = x / self.step_ratio
+        else:
+            factor = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * factor * scale
+               for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, m_base, m_max in zip(self.optimizer.param_groups, self.base_momentums,
+                                            self.max_momentums):
+                self._set_momentum(group, m_max - (m_max - m_base) * factor * scale)
+        return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        """Numbers and lists only: a custom ``scale_fn`` is not saved (as PyTorch)."""
+        return {k: v for k, v in super().state_dict().items() if k != "_scale_fn_custom"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict({k: v for k, v in state_dict.items()
+                                 if k != "_scale_fn_custom"})
+
+
+def _format(name: str, optimizer: Optimizer, value: Any) -> list:
+    groups = optimizer.param_groups
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(groups):
+            raise ValueError(f"CyclicLR: expected {len(groups)} values for {name}, got "
+                             f"{len(value)}")
+        return list(value)
+    return [value] * len(groups)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers of one optimizer together; their effects multiply."""
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None):
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError("ChainedScheduler expects at least one scheduler")
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(f"ChainedScheduler does not support ReduceLROnPlateau "
+                                 f"(scheduler at index {i}): it needs a metric to step")
+            if s.optimizer is not optimizer:
+                raise ValueError(f"ChainedScheduler expects all schedulers to belong to the "
+                                 f"same optimizer, but got scheduler at index {i} to be "
+                                 "different")
+        self._schedulers = schedulers
+        self.optimizer = optimizer
+        self._last_lr = self._current_lrs()
+
+    def step(self, epoch: int | None = None) -> None:
+        """Step every scheduler in order."""
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = self._current_lrs()
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        saved = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for s, sd in zip(self._schedulers, saved):
+            s.load_state_dict(sd)

@@ -1,0 +1,84 @@
+"""RAdam: Adam whose adaptive step is switched on only once its variance is tractable."""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from ..backend import get_array_module
+from .optimizer import Optimizer, _check_beta, _check_non_negative, regularized_grad
+
+__all__ = ["RAdam"]
+
+
+class RAdam(Optimizer):
+    r"""RAdam (PyTorch's ``torch.optim.RAdam``; Liu et al., 2020).
+
+    .. math::
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1) g, \qquad v_t = \beta_2 v_{t-1} + (1-\beta_2) g^2\\
+        \rho_\infty &= \tfrac{2}{1-\beta_2} - 1, \qquad
+            \rho_t = \rho_\infty - \tfrac{2 t \beta_2^t}{1-\beta_2^t}\\
+        \hat m_t &= m_t / (1-\beta_1^t)\\
+        \theta_t &= \theta_{t-1} - \gamma \hat m_t \, r_t \sqrt{1-\beta_2^t}/(\sqrt{v_t}+\epsilon)
+            \quad\text{if } \rho_t > 5, \text{ else } \theta_{t-1} - \gamma \hat m_t\\
+        r_t &= \sqrt{\tfrac{(\rho_t-4)(\rho_t-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_t}}
+
+    In the first steps the variance of the adaptive learning rate is too large to trust, so
+    RAdam takes plain momentum (SGD-like) steps: a built-in warm-up.
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate :math:`\gamma`.
+        betas: :math:`(\beta_1, \beta_2)`, each in [0, 1).
+        eps: added to the denominator for numerical stability.
+        weight_decay: L2 penalty (or decoupled, with ``decoupled_weight_decay=True``).
+        decoupled_weight_decay: shrink the weights directly, as AdamW does.
+        maximize: maximize the objective instead of minimizing it.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
+                 maximize: bool = False):
+        _check_non_negative("learning rate", lr, "RAdam")
+        _check_non_negative("eps", eps, "RAdam")
+        if len(betas) != 2:
+            raise ValueError(f"RAdam: betas must be a pair (beta1, beta2), got {betas!r}")
+        _check_beta("beta1 (betas[0])", betas[0], "RAdam")
+        _check_beta("beta2 (betas[1])", betas[1], "RAdam")
+        _check_non_negative("weight_decay", weight_decay, "RAdam")
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
+                                  "weight_decay": weight_decay,
+                                  "decoupled_weight_decay": decoupled_weight_decay,
+                                  "maximize": maximize})
+
+    def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        state["step"] = 0
+        state["exp_avg"] = xp.zeros_like(param)
+        state["exp_avg_sq"] = xp.zeros_like(param)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        lr = group["lr"]
+        beta1, beta2 = group["betas"]
+        state["step"] += 1
+        step = state["step"]
+        grad = regularized_grad(param, grad, group)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg += (1 - beta1) * (grad - exp_avg)
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * (grad * grad)
+        bias1 = 1 - beta1 ** step
+        bias2 = 1 - beta2 ** step
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias2
+        if rho_t > 5.0:
+            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                             / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            denom = xp.sqrt(exp_avg_sq)
+            denom += group["eps"]
+            param -= (lr * rect * math.sqrt(bias2) / bias1) * (exp_avg / denom)
+        else:
+            param -= (lr / bias1) * exp_avg

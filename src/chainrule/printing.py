@@ -1,0 +1,85 @@
+"""``cr.set_printoptions``: how tensors print, with PyTorch's options and profiles.
+
+``Tensor.__repr__`` reads :func:`array2string_options`, so a change here shows in every
+printed tensor. The options mean what they mean in PyTorch: ``precision`` digits after
+the point, ``threshold`` elements before the middle is summarised with ``...``,
+``edgeitems`` kept at each end when summarising, ``linewidth`` characters per line, and
+``sci_mode`` True (always scientific), False (never) or None (NumPy picks).
+"""
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+import numpy as np
+
+__all__ = ["array2string_options", "set_printoptions"]
+
+_PROFILES = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+    "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80},
+}
+
+_OPTIONS: dict[str, Any] = dict(_PROFILES["default"], sci_mode=None)
+
+
+def set_printoptions(precision: int | None = None, threshold: float | None = None,
+                     edgeitems: int | None = None, linewidth: int | None = None,
+                     profile: str | None = None, sci_mode: bool | None = None) -> None:
+    """Set how tensors print (PyTorch's ``torch.set_printoptions``).
+
+    Args:
+        precision: digits after the decimal point (default 4).
+        threshold: number of elements above which the repr is summarised (default 1000).
+        edgeitems: items shown at the start and end of each summarised dimension (default 3).
+        linewidth: characters per line before wrapping (default 80).
+        profile: ``'default'``, ``'short'`` or ``'full'``; applied first, then the others.
+        sci_mode: True for scientific notation, False to never use it, None to let the
+            formatter choose (the default).
+
+    Raises:
+        ValueError: for an unknown profile or a negative number.
+    """
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: unknown profile {profile!r}; "
+                             f"valid: {sorted(_PROFILES)}")
+        _OPTIONS.update(_PROFILES[profile])
+    for name, value in (("precision", precision), ("threshold", threshold),
+                        ("edgeitems", edgeitems), ("linewidth", linewidth)):
+        if value is not None:
+            if value < 0:
+                raise ValueError(f"set_printoptions: {name} must be >= 0, got {value}")
+            _OPTIONS[name] = value
+    _OPTIONS["sci_mode"] = sci_mode
+
+
+def array2string_options(arr: Any = None) -> dict[str, Any]:
+    """Keyword arguments for ``numpy.array2string`` that realise the current options.
+
+    Given the array, floats print as PyTorch prints them: integral values as ``3.``, others
+    with exactly ``precision`` digits (``1.5000``) unless scientific notation is chosen.
+    """
+    precision = int(_OPTIONS["precision"])
+    threshold = _OPTIONS["threshold"]
+    kwargs: dict[str, Any] = {
+        "precision": precision,
+        "threshold": sys.maxsize if threshold == math.inf else int(threshold),
+        "edgeitems": int(_OPTIONS["edgeitems"]),
+        "max_line_width": int(_OPTIONS["linewidth"]),
+    }
+    if _OPTIONS["sci_mode"] is True:
+        kwargs["formatter"] = {"float_kind": lambda v: f"{v:.{precision}e}"}
+    elif _OPTIONS["sci_mode"] is False:
+        kwargs["suppress_small"] = True
+        kwargs["floatmode"] = "fixed"
+    elif arr is not None and arr.dtype.kind == "f" and not _all_integral(arr):
+        kwargs["floatmode"] = "fixed"
+    return kwargs
+
+
+def _all_integral(arr: Any) -> bool:
+    finite = arr[np.isfinite(arr)]
+    return bool(np.all(finite == np.round(finite)))

@@ -1,0 +1,71 @@
+"""``cr.finfo`` and ``cr.iinfo``: numerical limits of floating and integer dtypes.
+
+The attributes mirror PyTorch's (``bits``, ``eps``, ``max``, ``min``, ``tiny``,
+``smallest_normal``, ``resolution``, ``dtype``) and are plain Python numbers, so
+``x.clamp(min=cr.finfo(x.dtype).eps)`` and ``cr.finfo().max`` behave as in PyTorch.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import dtypes
+
+__all__ = ["finfo", "iinfo"]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+class finfo:  # noqa: N801 - mirrors torch.finfo
+    """Limits of a floating dtype (the default dtype when none is given).
+
+    Raises:
+        TypeError: for a non-floating dtype.
+    """
+
+    def __init__(self, type: Any = None) -> None:  # noqa: A002 - PyTorch's argument name
+        dt = dtypes.get_default_dtype() if type is None else dtypes.as_dtype(type)
+        if dt.kind != "f":
+            raise TypeError(f"cr.finfo() requires a floating point input type, got {dt}; "
+                            "use cr.iinfo for integer dtypes")
+        info = np.finfo(dt)
+        self.bits: int = int(info.bits)
+        self.eps: float = float(info.eps)
+        self.max: float = float(info.max)
+        self.min: float = float(info.min)
+        self.tiny: float = float(info.smallest_normal)
+        self.smallest_normal: float = float(info.smallest_normal)
+        self.resolution: float = 10.0 ** -int(info.precision)
+        self.dtype: str = dt.name
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={_fmt(self.resolution)}, min={_fmt(self.min)}, "
+                f"max={_fmt(self.max)}, eps={_fmt(self.eps)}, smallest_normal="
+                f"{_fmt(self.smallest_normal)}, tiny={_fmt(self.tiny)}, dtype={self.dtype})")
+
+
+class iinfo:  # noqa: N801 - mirrors torch.iinfo
+    """Limits of an integer dtype.
+
+    Raises:
+        TypeError: for a floating dtype or ``bool`` (as PyTorch).
+    """
+
+    def __init__(self, type: Any) -> None:  # noqa: A002 - PyTorch's argument name
+        dt = dtypes.as_dtype(type)
+        if dt.kind == "b":
+            raise TypeError("cr.iinfo: bool is not supported; it has no integer range")
+        if dt.kind not in "iu":
+            raise TypeError(f"cr.iinfo() requires an integer input type, got {dt}; "
+                            "use cr.finfo for floating dtypes")
+        info = np.iinfo(dt)
+        self.bits: int = int(info.bits)
+        self.max: int = int(info.max)
+        self.min: int = int(info.min)
+        self.dtype: str = dt.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={float(self.min):g}, max={float(self.max):g}, dtype={self.dtype})"
