@@ -1,0 +1,65 @@
+"""PyTorch idioms old tutorials rely on: legacy tensor types and constructors, Tensor.type(),
+format specs on 0-d tensors - compared with what PyTorch does."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import chainrule as cr
+
+
+@pytest.mark.parametrize("name", ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor",
+                                  "IntTensor", "ShortTensor", "CharTensor", "ByteTensor",
+                                  "BoolTensor"])
+def test_legacy_types_construct_and_name_like_torch(name):
+    ours, theirs = getattr(cr, name), getattr(torch, name)
+    a, b = ours(2, 3), theirs(2, 3)
+    assert a.shape == tuple(b.shape) and a.type() == b.type() == f"torch.{name}"
+    data = [1, 0, 1]
+    assert ours(data).tolist() == theirs(data).tolist()
+    assert str(ours(data).dtype) == str(theirs(data).dtype).replace("torch.", "")
+    assert isinstance(ours(data), ours) and isinstance(theirs(data), theirs)
+    other = cr.FloatTensor if name != "FloatTensor" else cr.LongTensor
+    assert not isinstance(ours(data), other)
+
+
+def test_type_converts_with_a_type_or_its_name():
+    x = cr.tensor([1.7, -2.2])
+    t = torch.tensor([1.7, -2.2])
+    for arg in (cr.LongTensor, "torch.LongTensor"):
+        targ = torch.LongTensor if arg is cr.LongTensor else arg
+        assert x.type(arg).tolist() == t.type(targ).tolist()
+        assert x.type(arg).type() == "torch.LongTensor"
+    assert x.type(cr.float64).dtype == cr.float64
+    with pytest.raises(ValueError, match="invalid type"):
+        x.type("torch.NopeTensor")
+
+
+def test_tensor_constructor_sizes_and_data():
+    assert cr.Tensor(2, 3).shape == tuple(torch.Tensor(2, 3).shape)
+    assert cr.Tensor(2, 3).dtype == cr.float32
+    assert cr.Tensor().shape == tuple(torch.Tensor().shape)
+    assert cr.Tensor([1.0, 2.0]).tolist() == torch.Tensor([1.0, 2.0]).tolist()
+    with pytest.raises(RuntimeError, match="negative"):
+        cr.Tensor(2, -1)
+    with pytest.raises(TypeError, match="keyword"):
+        cr.Tensor([1.0], cr.float64)
+
+
+@pytest.mark.parametrize("spec", [".4f", "8.2e", "", ">10", "+.1%"])
+def test_format_of_0d_tensors_like_torch(spec):
+    assert format(cr.tensor(0.123456), spec) == format(torch.tensor(0.123456), spec)
+
+
+
+@pytest.mark.parametrize("spec", ["", ">10", "+d", "04d"])
+def test_format_of_0d_integer_tensors_like_torch(spec):
+    assert format(cr.tensor(7), spec) == format(torch.tensor(7), spec)
+
+
+def test_format_spec_on_a_vector_raises_like_torch():
+    with pytest.raises(TypeError):
+        format(torch.ones(2), ".2f")
+    with pytest.raises(TypeError, match="unsupported format string"):
+        format(cr.ones(2), ".2f")
+    assert f"{cr.ones(2)}" == str(cr.ones(2))
