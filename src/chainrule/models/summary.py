@@ -4,8 +4,11 @@ For each module it records, through forward hooks during one forward pass (no au
 recording): the output shape, its own parameter count, its multiply-accumulates and the
 bytes of its output activation. MACs are counted the way torchvision's published
 "GFLOPS" are: convolutions (k_h k_w C_in/groups per output element), transposed
-convolutions (per input element) and linear layers (in x out per row); elementwise layers,
-BatchNorm and pooling count 0.
+convolutions (per input element), linear layers (in x out per row) and recurrent layers
+(each weight matrix once per time step of each sequence), and attention (Q K^T and P V:
+L S (E + Ev) per score matrix, counted for the module that calls it, e.g. a
+``MultiheadAttention`` or a GPT block's attention); elementwise layers, BatchNorm and
+pooling count 0.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import numpy as np
 from .. import nn
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
+from ..ops.attention import ATTENTION_OBSERVERS
 
 
 @dataclass
@@ -85,6 +89,20 @@ def _macs(m: nn.Module, inp: tuple, out: Tensor) -> int:
         return int(x.numel()) * int(np.prod(m.weight.shape[1:]))
     if isinstance(m, nn.Linear):
         return int(out.numel()) * int(m.weight.shape[1])
+    if isinstance(m, nn.MultiheadAttention):
+        # its projections run as functions on its own weights (out_proj's forward is not
+        # called): q, k, v projections and the output projection, once per row
+        q, k, v = inp[:3]
+        e = m.embed_dim
+        rows = [int(t.numel()) // int(t.shape[-1]) for t in (q, k, v)]
+        return rows[0] * e * e * 2 + rows[1] * m.kdim * e + rows[2] * m.vdim * e
+    if isinstance(m, (nn.RNNBase, nn.RNNCellBase)):
+        # every weight matrix (W_ih, W_hh, W_hr of each layer and direction) once per step
+        # of each sequence; the gate nonlinearities are elementwise and count 0
+        x = inp[0]
+        x = x.data if isinstance(x, nn.utils.rnn.PackedSequence) else x
+        rows = int(x.numel()) // int(x.shape[-1])
+        return rows * sum(int(p.numel()) for p in m.parameters() if p.ndim == 2)
     return 0
 
 
@@ -116,23 +134,40 @@ def summary(model: nn.Module, input_size: Any, dtype: Any = None, depth: int = 3
             continue
         names[id(m)] = (name, name.count(".") + 1)
 
+    running: list = []  # modules whose forward is in progress, innermost last
+    attn_macs: dict = {}
+
+    def pre_hook(m, inp):
+        running.append(id(m))
+        attn_macs[id(m)] = 0
+
+    def observe_attention(batch, L, S, E, Ev):  # noqa: N803 - the usual names
+        if running:
+            attn_macs[running[-1]] += batch * L * S * (E + Ev)
+
     def hook(m, inp, out):
+        if running and running[-1] == id(m):
+            running.pop()
         o = out[0] if isinstance(out, (tuple, list)) else out
         name, d = names[id(m)]
         own = sum(int(p.numel()) for p in m.parameters(recurse=False))
         leaf = not any(True for _ in m.children())
-        macs = _macs(m, inp, o) if leaf else 0
+        counted = leaf or isinstance(m, nn.MultiheadAttention)
+        macs = (_macs(m, inp, o) if counted else 0) + attn_macs.pop(id(m), 0)
         act = int(o.numel()) * o.data.itemsize if leaf and isinstance(o, Tensor) else 0
         records.append((name, type(m).__name__, d, tuple(o.shape) if isinstance(o, Tensor)
                         else (), own, macs, act))
 
     for m in model.modules():
         if m is not model:
+            handles.append(m.register_forward_pre_hook(pre_hook))
             handles.append(m.register_forward_hook(hook))
+    ATTENTION_OBSERVERS.append(observe_attention)
     try:
         with no_grad():
             model(input_data)
     finally:
+        ATTENTION_OBSERVERS.remove(observe_attention)
         for h in handles:
             h.remove()
     res = ModelSummary(input_size=tuple(input_data.shape))

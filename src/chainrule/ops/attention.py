@@ -320,6 +320,12 @@ def _masks(query: Tensor, key: Tensor, attn_mask: Any, is_causal: bool):
     return m, None
 
 
+# Observers of attention calls: each is called as f(batch, L, S, E, Ev) (batch = number of
+# (L, S) score matrices) before the op runs. ``cr.models.summary`` registers one to count
+# the multiply-adds of attention, which happen inside a function rather than a layer.
+ATTENTION_OBSERVERS: list = []
+
+
 def attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
               dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
               enable_gqa: bool = False, *, need_weights: bool = False, nan_rows: bool = False,
@@ -341,6 +347,9 @@ def attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
               f"and value {tuple(value.shape)} cannot be broadcast together (for grouped-query "
               "attention pass enable_gqa=True)")
     mask, blocked = _masks(query, key, attn_mask, is_causal)
+    for observe in ATTENTION_OBSERVERS:
+        batch = int(np.prod(np.broadcast_shapes(query.shape[:-2], key.shape[:-2])))
+        observe(batch, query.shape[-2], key.shape[-2], query.shape[-1], value.shape[-1])
     sc = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     return ScaledDotProductAttention.apply(query, key, value, mask, blocked, sc,
                                            float(dropout_p), generator, bool(nan_rows),

@@ -1,0 +1,228 @@
+"""Variable-length sequences: padding and packing (PyTorch's ``torch.nn.utils.rnn``).
+
+A batch of sequences of different lengths is either *padded* into one (T, B, *) tensor or
+*packed*: the rows of time step 0 of every sequence, then those of step 1, ..., with the
+sequences sorted longest first, so that ``batch_sizes[t]`` (how many sequences are still
+running at step t) is non-increasing. Recurrent layers accept a :class:`PackedSequence` and
+then never compute on padding.
+
+Every conversion here is one differentiable gather (advanced indexing) from the source
+rows plus, where padding appears, one constant row holding ``padding_value``; gradients
+flow back to the sequences' values through the gather.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ...autograd.tensor import Tensor
+from ...creation import full, tensor
+from ...ops.shape import cat
+
+__all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pack_sequence",
+           "pad_packed_sequence", "pad_sequence", "unpack_sequence", "unpad_sequence"]
+
+
+_PackedSequenceBase = namedtuple("_PackedSequenceBase",
+                                 ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])
+
+
+class PackedSequence(_PackedSequenceBase):
+    """A packed batch of variable-length sequences (see the module docstring).
+
+    Attributes:
+        data: (sum(lengths), *) the rows in time-major packed order.
+        batch_sizes: int64 tensor (T,): sequences running at each time step.
+        sorted_indices: int64 tensor (B,) or None: the original batch index of each packed
+            column (set when the batch was sorted by ``enforce_sorted=False``).
+        unsorted_indices: int64 tensor (B,) or None: the inverse permutation.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data: Tensor, batch_sizes: Tensor | None = None,
+                sorted_indices: Tensor | None = None,
+                unsorted_indices: Tensor | None = None) -> PackedSequence:
+        if batch_sizes is None:
+            raise ValueError("PackedSequence: batch_sizes is required; build packed batches "
+                             "with pack_padded_sequence or pack_sequence")
+        if unsorted_indices is None and sorted_indices is not None:
+            unsorted_indices = invert_permutation(sorted_indices)
+        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
+
+    def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
+        """Move or cast ``data`` (the index tensors stay int64 on the CPU, as in PyTorch)."""
+        return self._replace(data=self.data.to(*args, **kwargs))
+
+    def cpu(self) -> PackedSequence:
+        return self._replace(data=self.data.cpu())
+
+    def double(self) -> PackedSequence:
+        return self._replace(data=self.data.double())
+
+    def float(self) -> PackedSequence:
+        return self._replace(data=self.data.float())
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.data.is_cuda
+
+
+def invert_permutation(permutation: Tensor | None) -> Tensor | None:
+    """The inverse of a permutation given as an int64 tensor (None stays None)."""
+    if permutation is None:
+        return None
+    perm = np.asarray(permutation.data if isinstance(permutation, Tensor) else permutation)
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(perm.size, dtype=perm.dtype)
+    return tensor(inv)
+
+
+def _lengths_array(lengths: Any, where: str) -> np.ndarray:
+    if isinstance(lengths, Tensor):
+        if lengths.ndim != 1:
+            raise ValueError(f"{where}: lengths must be a 1-D tensor, got shape {lengths.shape}")
+        arr = np.asarray(lengths.data)
+    else:
+        arr = np.asarray(list(lengths))
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{where}: lengths must be integers, got dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def _batch_sizes(sorted_lengths: np.ndarray) -> np.ndarray:
+    """Sequences still running at each step, for lengths sorted longest first."""
+    steps = np.arange(int(sorted_lengths[0]))
+    return (sorted_lengths[None, :] > steps[:, None]).sum(1).astype(np.int64)
+
+
+def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False,
+                 padding_value: float = 0.0, padding_side: str = "right") -> Tensor:
+    """Stack sequences of shapes (L_i, *) into (T, B, *) (or (B, T, *)), T = max L_i.
+
+    Args:
+        sequences: tensors of equal trailing shape.
+        batch_first: return (B, T, *) instead of (T, B, *).
+        padding_value: the value of the padded positions.
+        padding_side: "right" (sequences start at step 0) or "left" (they end at T - 1).
+    """
+    if padding_side not in ("left", "right"):
+        raise ValueError(f"Expected padding_side to be one of left or right, but got "
+                         f"{padding_side}.")
+    if isinstance(sequences, Tensor):
+        sequences = list(sequences.unbind(0))
+    sequences = list(sequences)
+    if not sequences:
+        raise RuntimeError("pad_sequence: received an empty list of sequences")
+    lengths = np.array([s.shape[0] for s in sequences], dtype=np.int64)
+    total = int(lengths.max())
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    steps = np.arange(total)[:, None]
+    pos = steps if padding_side == "right" else steps - (total - lengths)[None, :]
+    valid = (pos >= 0) & (pos < lengths[None, :])
+    index = np.where(valid, offsets[None, :] + pos, int(lengths.sum()))  # (T, B)
+    ref = sequences[0]
+    pad_row = full((1,) + tuple(ref.shape[1:]), padding_value, dtype=ref.dtype,
+                   device=ref.device)
+    rows = cat(sequences + [pad_row], 0)
+    out = rows[index.T if batch_first else index]
+    return out
+
+
+def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
+                         enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a padded (T, B, *) (or (B, T, *)) batch whose sequence b has ``lengths[b]`` steps.
+
+    With ``enforce_sorted=True`` the lengths must be non-increasing; otherwise the batch is
+    sorted here and ``sorted_indices``/``unsorted_indices`` record the permutation.
+    """
+    lens = _lengths_array(lengths, "pack_padded_sequence")
+    width = input.shape[0] if batch_first else input.shape[1]
+    if lens.shape[0] != width:
+        raise ValueError(f"pack_padded_sequence: got {lens.shape[0]} lengths for a batch of "
+                         f"{width} sequences (input shape {input.shape}, batch_first="
+                         f"{batch_first})")
+    if enforce_sorted:
+        if np.any(lens[1:] > lens[:-1]):
+            raise RuntimeError(
+                "`lengths` array must be sorted in decreasing order when `enforce_sorted` is "
+                "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
+                "pack_sequence to sidestep this requirement if you do not need ONNX "
+                "exportability.")
+        order, sorted_indices = np.arange(width), None
+    else:
+        order = np.argsort(-lens, kind="stable")
+        sorted_indices = tensor(order.astype(np.int64))
+    slens = lens[order]
+    if width and slens[-1] <= 0:
+        raise RuntimeError("Length of all samples has to be greater than 0, but found an "
+                           "element in 'lengths' that is <= 0")
+    max_steps = input.shape[1] if batch_first else input.shape[0]
+    if slens[0] > max_steps:
+        raise RuntimeError(f"pack_padded_sequence: a length of {int(slens[0])} exceeds the "
+                           f"{max_steps} time steps of the input (shape {input.shape})")
+    sizes = _batch_sizes(slens)
+    t_idx = np.repeat(np.arange(len(sizes)), sizes)
+    b_idx = order[np.concatenate([np.arange(s) for s in sizes])]
+    data = input[(b_idx, t_idx) if batch_first else (t_idx, b_idx)]
+    return PackedSequence(data, tensor(sizes), sorted_indices,
+                          invert_permutation(sorted_indices))
+
+
+def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
+                        padding_value: float = 0.0,
+                        total_length: int | None = None) -> tuple[Tensor, Tensor]:
+    """Inverse of :func:`pack_padded_sequence`: returns (padded, lengths) in the original order.
+
+    ``total_length`` pads to that many steps (it must be at least the longest length).
+    """
+    data = sequence.data
+    sizes = np.asarray(sequence.batch_sizes.data, dtype=np.int64)
+    steps, width = len(sizes), int(sizes[0])
+    if total_length is not None:
+        if total_length < steps:
+            raise ValueError(f"Expected total_length to be at least the length of the longest "
+                             f"sequence in input, but got total_length={total_length} and max "
+                             f"sequence length being {steps}")
+        steps = total_length
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    s = np.arange(width)[None, :]
+    t = np.arange(steps)[:, None]
+    in_range = t < len(sizes)
+    t_c = np.minimum(t, len(sizes) - 1)
+    valid = in_range & (s < sizes[t_c])
+    index = np.where(valid, offsets[t_c] + s, data.shape[0])  # (T, B) in sorted order
+    sorted_lengths = valid.sum(0)
+    if sequence.unsorted_indices is not None:
+        unsort = np.asarray(sequence.unsorted_indices.data)
+        index, sorted_lengths = index[:, unsort], sorted_lengths[unsort]
+    pad_row = full((1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype,
+                   device=data.device)
+    rows = cat([data, pad_row], 0)
+    out = rows[index.T if batch_first else index]
+    return out, tensor(sorted_lengths.astype(np.int64))
+
+
+def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a list of (L_i, *) sequences (equivalent to pad_sequence + pack_padded_sequence)."""
+    lengths = [s.shape[0] for s in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths,
+                                enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences: Tensor, lengths: Any,
+                   batch_first: bool = False) -> list[Tensor]:
+    """Split a padded batch back into a list of its sequences (inverse of pad_sequence)."""
+    lens = _lengths_array(lengths, "unpad_sequence")
+    if not batch_first:
+        padded_sequences = padded_sequences.transpose(0, 1)
+    return [padded_sequences[b, :int(n)] for b, n in enumerate(lens)]
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
+    """The list of sequences in a PackedSequence, in the original batch order."""
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)

@@ -1,0 +1,231 @@
+"""Fused recurrent cells: one op per time step for the gate math of RNN, LSTM and GRU.
+
+A recurrent layer first projects the inputs of *all* time steps with one matmul
+(``xg = x W_ihᵀ + b``, done outside the time loop as cuDNN-style implementations do); each
+step then runs one fused op that adds the recurrent product and applies the gates:
+
+    RNN:  h' = act(xg + h W_hhᵀ)                                  (act = tanh or relu)
+    LSTM: [i f g o] = xg + h W_hhᵀ;  i,f,o = σ(·), g = tanh(·)
+          c' = f c + i g;  h' = (o tanh c') W_hrᵀ                  (W_hr only with proj_size)
+    GRU:  [r̂ ẑ n̂] = h W_hhᵀ + b_hh;  r = σ(xg_r + r̂), z = σ(xg_z + ẑ)
+          n = tanh(xg_n + r n̂);  h' = n + z (h - n)
+
+Gate order is PyTorch's (i, f, g, o for LSTM; r, z, n for GRU), so weights move between the
+two frameworks unchanged.
+
+Why fused: written with primitives, an LSTM step is ~25 recorded ops; with Python overhead
+per op that dominated a small language model. Each cell's backward has two paths computing
+the same formulas (for RNN and GRU written once, generic over the math namespaces of
+``_recurrent_math.py``; the LSTM's fast path is a hand-tuned copy with fewer NumPy calls,
+one exp for all four gates, see ``recurrent_lstm.py``):
+
+* the fast path, when backward is not itself recorded (the usual ``loss.backward()``): raw
+  arrays, the gate activations saved by forward, no graph;
+* the differentiable path, when ``create_graph=True`` (or forward-mode AD is active, as in
+  ``jacfwd(jacrev(f))``): the activations are recomputed from the saved inputs with Tensor
+  ops and the gradient formulas are Tensor ops, so double backward works (as PyTorch's CPU
+  LSTM/GRU/RNN support it).
+
+Every cell also has a forward-mode rule (``jvp``), the linearisation of its forward.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._recurrent_math import ArrayMath, TensorMath, record_backward, wrap
+from .recurrent_lstm import LSTMCellFn, lstm_cell
+from .shape import cat
+
+__all__ = ["GRUCellFn", "LSTMCellFn", "RNNCellFn", "SplitRows", "gru_cell", "lstm_cell",
+           "rnn_cell", "split_rows"]
+
+
+# ----------------------------------------------------------------------------- GRU
+
+
+def _gru_forward(m, xg, h, w_hh, b_hh):
+    """The GRU step in ``m``'s functions; returns h' and what backward reads."""
+    hidden = h.shape[1]
+    hg = h @ m.t(w_hh)
+    if b_hh is not None:
+        hg = hg + b_hh
+    r = m.sigmoid(xg[:, :hidden] + hg[:, :hidden])
+    z = m.sigmoid(xg[:, hidden:2 * hidden] + hg[:, hidden:2 * hidden])
+    hn = hg[:, 2 * hidden:]
+    n = m.tanh(xg[:, 2 * hidden:] + r * hn)
+    return n + z * (h - n), (r, z, n, hn)
+
+
+def _gru_backward(m, gout, h, w_hh, acts, needs):
+    """Gradients for (xg, h, w_hh, b_hh) given that of h'."""
+    r, z, n, hn = acts
+    dn = gout * (1 - z) * (1 - n * n)
+    dr = dn * hn * r * (1 - r)
+    dz = gout * (h - n) * z * (1 - z)
+    dhg = m.cat([dr, dz, dn * r])
+    return (m.cat([dr, dz, dn]) if needs[0] else None,
+            gout * z + dhg @ w_hh if needs[1] else None,
+            m.t(dhg) @ h if needs[2] else None,
+            dhg.sum(0) if needs[3] else None)
+
+
+class GRUCellFn(Function):
+    """One GRU step: (xg, h, W_hh, b_hh or None) -> h'. See the module docstring.
+
+    Backward with upstream g: dn̂ = g (1-z)(1-n²), dr̂ = dn̂ n̂ r(1-r), dẑ = g (h-n) z(1-z);
+    dxg = [dr̂ dẑ dn̂], d(hW_hhᵀ+b) = [dr̂ dẑ r dn̂] =: e, dh = g z + e W_hh, dW_hh = eᵀ h,
+    db_hh = Σ_rows e.
+    """
+
+    raw = True
+    node_name = "GRUCellBackward"
+
+    @staticmethod
+    def forward(ctx, xg, h, w_hh, b_hh):
+        h_new, acts = _gru_forward(ArrayMath, xg, h, w_hh, b_hh)
+        ctx.save_for_backward(xg, h, w_hh, b_hh, *acts)
+        return h_new
+
+    @staticmethod
+    def backward(ctx, gout):
+        saved = ctx.saved_tensors
+        xg, h, w_hh, b_hh = saved[:4]
+        needs = tuple(ctx.needs_input_grad) + (False,) * 4
+        if record_backward():
+            _, acts = _gru_forward(TensorMath, xg, h, w_hh, b_hh)
+            return _gru_backward(TensorMath, gout, h, w_hh, acts, needs)
+        acts = tuple(a.data for a in saved[4:])
+        return wrap(_gru_backward(ArrayMath, gout.data, h.data, w_hh.data, acts, needs))
+
+    @staticmethod
+    def jvp(ctx, t_xg, t_h, t_w, t_b):
+        xg, h, w_hh, _ = ctx.primals
+        r, z, n, hn = ctx.saved_arrays[4:]
+        hidden = h.shape[1]
+        xp = get_array_module(h)
+        dx = xp.zeros_like(xg) if t_xg is None else t_xg
+        dhg = xp.zeros_like(xg)
+        if t_h is not None:
+            dhg += t_h @ w_hh.T
+        if t_w is not None:
+            dhg += h @ t_w.T
+        if t_b is not None:
+            dhg += t_b
+        dr = r * (1 - r) * (dx[:, :hidden] + dhg[:, :hidden])
+        dz = z * (1 - z) * (dx[:, hidden:2 * hidden] + dhg[:, hidden:2 * hidden])
+        dn = (1 - n * n) * (dx[:, 2 * hidden:] + dr * hn + r * dhg[:, 2 * hidden:])
+        out = dn + dz * (h - n) - z * dn
+        return out if t_h is None else out + z * t_h
+
+
+def gru_cell(xg: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None = None) -> Tensor:
+    """One fused GRU step on projected inputs ``xg`` = x W_ihᵀ + b_ih, shape (B, 3H)."""
+    return GRUCellFn.apply(xg, h, w_hh, b_hh)
+
+
+# ----------------------------------------------------------------------------- Elman RNN
+
+
+def _rnn_forward(m, xg, h, w_hh, relu_act):
+    """h' = act(xg + h W_hhᵀ) in ``m``'s functions."""
+    pre = xg + h @ m.t(w_hh)
+    return m.relu(pre) if relu_act else m.tanh(pre)
+
+
+def _rnn_backward(m, gout, h, w_hh, h_new, relu_act, needs):
+    """Gradients for (xg, h, w_hh) given that of h' (from h' itself)."""
+    d = gout * m.step(h_new, gout) if relu_act else gout * (1 - h_new * h_new)
+    return (d if needs[0] else None,
+            d @ w_hh if needs[1] else None,
+            m.t(d) @ h if needs[2] else None,
+            None)
+
+
+class RNNCellFn(Function):
+    """One Elman step: (xg, h, W_hh, relu?) -> h' = act(xg + h W_hhᵀ).
+
+    Backward: d = g (1 - h'²) for tanh, g [h' > 0] for relu; dxg = d, dh = d W_hh,
+    dW_hh = dᵀ h.
+    """
+
+    raw = True
+    node_name = "RNNCellBackward"
+
+    @staticmethod
+    def forward(ctx, xg, h, w_hh, relu_act):
+        h_new = _rnn_forward(ArrayMath, xg, h, w_hh, relu_act)
+        ctx.relu_act = relu_act
+        ctx.save_for_backward(xg, h, w_hh, h_new)
+        return h_new
+
+    @staticmethod
+    def backward(ctx, gout):
+        xg, h, w_hh, h_new = ctx.saved_tensors
+        needs = tuple(ctx.needs_input_grad) + (False,) * 4
+        if record_backward():
+            h_new = _rnn_forward(TensorMath, xg, h, w_hh, ctx.relu_act)
+            return _rnn_backward(TensorMath, gout, h, w_hh, h_new, ctx.relu_act, needs)
+        return wrap(_rnn_backward(ArrayMath, gout.data, h.data, w_hh.data, h_new.data,
+                                   ctx.relu_act, needs))
+
+    @staticmethod
+    def jvp(ctx, t_xg, t_h, t_w, _):
+        xg, h, w_hh, _ = ctx.primals
+        h_new = ctx.out
+        d = get_array_module(h).zeros_like(xg) if t_xg is None else t_xg.copy()
+        if t_h is not None:
+            d += t_h @ w_hh.T
+        if t_w is not None:
+            d += h @ t_w.T
+        return d * (h_new > 0) if ctx.relu_act else d * (1 - h_new * h_new)
+
+
+def rnn_cell(xg: Tensor, h: Tensor, w_hh: Tensor, nonlinearity: str = "tanh") -> Tensor:
+    """One fused Elman RNN step on projected inputs ``xg`` = x W_ihᵀ + b_ih + b_hh."""
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"rnn_cell: unknown nonlinearity {nonlinearity!r}; use 'tanh' or "
+                         "'relu'")
+    return RNNCellFn.apply(xg, h, w_hh, nonlinearity == "relu")
+
+
+# ----------------------------------------------------------------------------- time split
+
+
+class SplitRows(Function):
+    """Split a (N, F) tensor into consecutive row blocks of the given sizes, in one op.
+
+    The time loop reads each step's block of the input projection. As one multi-output op
+    its backward is a single concatenation of the step gradients, where ``x[t]`` per step
+    would scatter each step's gradient into a zero array of the full size (O(T²) work).
+    """
+
+    raw = True
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, sizes):
+        out, start = [], 0
+        for s in sizes:
+            out.append(x[start:start + s])
+            start += s
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return cat(list(grads), 0), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return SplitRows.forward(ctx, t, ctx.primals[1])
+
+
+def split_rows(x: Tensor, sizes: Sequence[int]) -> tuple:
+    """Row blocks of ``x`` with the given sizes (which must sum to ``x.shape[0]``)."""
+    sizes = tuple(int(s) for s in sizes)
+    if sum(sizes) != x.shape[0]:
+        raise ValueError(f"split_rows: sizes {list(sizes)} sum to {sum(sizes)}, but the input "
+                         f"has {x.shape[0]} rows")
+    return SplitRows.apply(x, sizes)

@@ -1,0 +1,169 @@
+"""The fused LSTM step (one op per time step); see ``ops/recurrent.py`` for the design.
+
+    [i f g o] = xg + h W_hhᵀ;  i,f,o = σ(·), g = tanh(·);  c' = f c + i g;
+    h' = (o tanh c') W_hrᵀ  (W_hr only with proj_size)
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._recurrent_math import TensorMath, data_or_none, record_backward, sigmoid_, wrap
+
+__all__ = ["LSTMCellFn", "lstm_cell"]
+
+
+def _lstm_forward(m, xg, h, c, w_hh, w_hr):
+    """The forward written with ``m``'s functions (TensorMath: the differentiable path)."""
+    hidden = c.shape[1]
+    gates = xg + h @ m.t(w_hh)
+    i = m.sigmoid(gates[:, :hidden])
+    f = m.sigmoid(gates[:, hidden:2 * hidden])
+    g = m.tanh(gates[:, 2 * hidden:3 * hidden])
+    o = m.sigmoid(gates[:, 3 * hidden:])
+    c_new = f * c + i * g
+    tc = m.tanh(c_new)
+    hf = o * tc
+    h_new = hf if w_hr is None else hf @ m.t(w_hr)
+    return h_new, c_new, (i, f, g, o, tc, hf)
+
+
+def _lstm_backward(m, gh, gc, h, c, w_hh, w_hr, acts, needs):
+    """Gradients for (xg, h, c, w_hh, w_hr) given those of (h', c'), in ``m``'s functions."""
+    i, f, g, o, tc, hf = acts
+    gw_hr = None
+    if w_hr is not None:
+        if needs[4]:
+            gw_hr = m.t(gh) @ hf
+        gh = gh @ w_hr
+    go = gh * tc
+    gct = gc + gh * o * (1 - tc * tc)
+    dgates = m.cat([gct * g * i * (1 - i), gct * c * f * (1 - f), gct * i * (1 - g * g),
+                    go * o * (1 - o)])
+    return (dgates if needs[0] else None,
+            dgates @ w_hh if needs[1] else None,
+            gct * f if needs[2] else None,
+            m.t(dgates) @ h if needs[3] else None,
+            gw_hr)
+
+
+def _lstm_forward_arrays(xg, h, c, w_hh, w_hr):
+    """The forward on raw arrays with few NumPy calls; returns h', c' and what backward reads.
+
+    All four gates go through one sigmoid, using tanh(x) = 2σ(2x) - 1 for the g block, so
+    ``act`` holds [i f g o] side by side.
+    """
+    hidden = c.shape[1]
+    act = h @ w_hh.T
+    act += xg
+    g = act[:, 2 * hidden:3 * hidden]
+    g *= 2.0
+    get_array_module(act).negative(act, out=act)
+    sigmoid_(act)
+    g *= 2.0
+    g -= 1.0
+    i, f, o = act[:, :hidden], act[:, hidden:2 * hidden], act[:, 3 * hidden:]
+    c_new = f * c
+    c_new += i * g
+    tc = get_array_module(c).tanh(c_new)
+    hf = o * tc
+    h_new = hf if w_hr is None else hf @ w_hr.T
+    return h_new, c_new, act, tc, (None if w_hr is None else hf)
+
+
+def _lstm_backward_arrays(gh, gc, h, c, w_hh, w_hr, act, tc, hf, needs):
+    """The backward on raw arrays (same formulas as ``_lstm_backward``), few NumPy calls."""
+    xp = get_array_module(act)
+    hidden = c.shape[1]
+    gw_hr = None
+    if w_hr is not None:
+        if needs[4]:
+            gw_hr = gh.T @ hf
+        gh = gh @ w_hr
+    i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    gct = tc * tc  # gc + gh o (1 - tanh² c')
+    xp.subtract(1.0, gct, out=gct)
+    gct *= o
+    gct *= gh
+    gct += gc
+    d = xp.empty_like(act)  # upstream gradient of each activation
+    xp.multiply(gct, g, out=d[:, :hidden])
+    xp.multiply(gct, c, out=d[:, hidden:2 * hidden])
+    xp.multiply(gct, i, out=d[:, 2 * hidden:3 * hidden])
+    xp.multiply(gh, tc, out=d[:, 3 * hidden:])
+    deriv = 1.0 - act  # σ' = σ (1 - σ) on i, f, o; tanh' = 1 - g² on g
+    deriv *= act
+    dg = deriv[:, 2 * hidden:3 * hidden]
+    xp.multiply(g, g, out=dg)
+    xp.subtract(1.0, dg, out=dg)
+    d *= deriv
+    return (d if needs[0] else None,
+            d @ w_hh if needs[1] else None,
+            gct * f if needs[2] else None,
+            d.T @ h if needs[3] else None,
+            gw_hr)
+
+
+class LSTMCellFn(Function):
+    """One LSTM step: (xg, h, c, W_hh, W_hr or None) -> (h', c'). See the module docstring.
+
+    Backward, with ĝ = upstream gradient of h' (times W_hr with projection) and
+    ĉ = gc + ĝ o (1 - tanh² c'):  d[i f g o] = [ĉ g i(1-i), ĉ c f(1-f), ĉ i (1-g²),
+    ĝ tanh(c') o(1-o)];  dxg = d, dh = d W_hh, dc = ĉ f, dW_hh = dᵀ h, dW_hr = gh'ᵀ (o tanh c').
+    """
+
+    raw = True
+    node_name = "LSTMCellBackward"
+
+    @staticmethod
+    def forward(ctx, xg, h, c, w_hh, w_hr):
+        h_new, c_new, act, tc, hf = _lstm_forward_arrays(xg, h, c, w_hh, w_hr)
+        ctx.save_for_backward(xg, h, c, w_hh, w_hr, act, tc, hf)
+        return h_new, c_new
+
+    @staticmethod
+    def backward(ctx, gh, gc):
+        saved = ctx.saved_tensors
+        xg, h, c, w_hh, w_hr = saved[:5]
+        needs = tuple(ctx.needs_input_grad) + (False,) * 5
+        if record_backward():
+            _, _, acts = _lstm_forward(TensorMath, xg, h, c, w_hh, w_hr)
+            return _lstm_backward(TensorMath, gh, gc, h, c, w_hh, w_hr, acts, needs)
+        act, tc, hf = (data_or_none(a) for a in saved[5:])
+        return wrap(_lstm_backward_arrays(gh.data, gc.data, h.data, c.data, w_hh.data,
+                                           data_or_none(w_hr), act, tc, hf, needs))
+
+    @staticmethod
+    def jvp(ctx, t_xg, t_h, t_c, t_w, t_wr):
+        _, h, c, w_hh, w_hr = ctx.primals
+        act, tc, hf = ctx.saved_arrays[5:]
+        hidden = c.shape[1]
+        i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        xp = get_array_module(h)
+        d = xp.zeros((h.shape[0], 4 * hidden), dtype=h.dtype) if t_xg is None else t_xg.copy()
+        if t_h is not None:
+            d += t_h @ w_hh.T
+        if t_w is not None:
+            d += h @ t_w.T
+        di, df = d[:, :hidden] * i * (1 - i), d[:, hidden:2 * hidden] * f * (1 - f)
+        dg = d[:, 2 * hidden:3 * hidden] * (1 - g * g)
+        do = d[:, 3 * hidden:] * o * (1 - o)
+        dc = df * c + di * g + i * dg
+        if t_c is not None:
+            dc = dc + f * t_c
+        dhf = do * tc + o * (1 - tc * tc) * dc
+        if w_hr is None:
+            return dhf, dc
+        dh = dhf @ w_hr.T
+        if t_wr is not None:
+            dh = dh + hf @ t_wr.T
+        return dh, dc
+
+
+def lstm_cell(xg: Tensor, h: Tensor, c: Tensor, w_hh: Tensor,
+              w_hr: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """One fused LSTM step on projected inputs ``xg`` (B, 4H) (biases already added).
+
+    Shapes: h (B, P or H), c (B, H), w_hh (4H, P or H), w_hr (P, H) -> (h' (B, P or H), c').
+    """
+    return LSTMCellFn.apply(xg, h, c, w_hh, w_hr)
