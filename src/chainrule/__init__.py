@@ -18,8 +18,18 @@ if "numpy" not in _sys.modules:  # before NumPy loads OpenBLAS; see docs/archite
     # faster on a ResNet-20 training step on 2 cores. An explicit setting is respected.
     _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-from . import autograd, dtypes, ops
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import autograd, dtypes, linalg, ops
+from ._compile import compile  # noqa: A004 - mirrors torch.compile (raises: no compiler)
+from .amp.autocast_mode import autocast, get_autocast_dtype, is_autocast_enabled
+from .autograd import (
+    Function,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .autograd.tensor import Tensor
 from .backend import Device, get_array_module
 from .creation import (
@@ -47,6 +57,11 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .determinism import (
+    are_deterministic_algorithms_enabled,
+    is_deterministic_algorithms_warn_only_enabled,
+    use_deterministic_algorithms,
+)
 from .dtypes import (
     bool_,
     double,
@@ -64,10 +79,23 @@ from .dtypes import (
     short,
     uint8,
 )
+from .legacy import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from .ops import *  # noqa: F401,F403 - the functional op API (cr.exp, cr.matmul, ...)
 from .ops import abs, all, any, max, min, pow, sum  # noqa: A004 - mirrors torch
+from .printing import set_printoptions
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .threads import get_num_threads, set_num_threads
+from .typeinfo import finfo, iinfo
 
 __version__ = "0.1.0"
 
@@ -77,7 +105,8 @@ int = int32  # noqa: A001
 device = Device
 
 _LAZY = {"nn", "optim", "utils", "data", "models", "train", "diagnostics", "viz", "explain",
-         "func", "io", "cli", "backend"}
+         "func", "io", "cli", "backend", "cuda", "accelerator", "backends", "amp",
+         "distributed", "serialization"}
 
 
 def __getattr__(name: str) -> Any:
@@ -85,6 +114,12 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f".{name}", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".io", __name__), name)
+    if name == "bfloat16":
+        raise AttributeError(
+            "module 'chainrule' has no attribute 'bfloat16': NumPy has no native bfloat16 "
+            "(ml_dtypes' bfloat16 is not a NumPy floating type: no promotion with float16, "
+            "dtype.kind 'V'), so chainrule offers cr.float16 and cr.float32 instead"
+        )
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 

@@ -6,6 +6,7 @@ a tensor lives where its data lives.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ except Exception:  # pragma: no cover - depends on the machine
     _cupy = None
 
 Array = Any  # numpy.ndarray or cupy.ndarray
+_DEVICE_RE = re.compile(r"^(cpu|cuda)(?::(0|[1-9][0-9]*))?$")
 
 
 def cupy_available() -> bool:
@@ -46,10 +48,20 @@ class Device:
         if isinstance(spec, Device):
             self.type, self.index = spec.type, spec.index
             return
-        text = str(spec)
-        kind, _, idx = text.partition(":")
-        if kind not in ("cpu", "cuda"):
-            raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {spec!r}")
+        if isinstance(spec, int) and not isinstance(spec, bool):
+            if spec < 0:
+                raise ValueError(f"device: device index must not be negative, got {spec}")
+            spec, index = "cuda", spec
+        if not isinstance(spec, str):
+            raise TypeError(f"device: expected a string such as 'cpu' or 'cuda:0', got "
+                            f"{type(spec).__name__}")
+        m = _DEVICE_RE.match(spec)
+        if m is None:
+            raise ValueError(f"device: invalid device string {spec!r}; expected 'cpu', "
+                             "'cuda' or 'cuda:N' with N a non-negative integer")
+        if index is not None and (m.group(2) is not None or int(index) < 0):
+            raise ValueError(f"device: invalid index {index!r} for device string {spec!r}")
+        kind, idx = m.group(1), m.group(2)
         self.type = kind
         self.index = int(idx) if idx else index
         if kind == "cuda" and self.index is None:

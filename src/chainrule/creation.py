@@ -12,13 +12,49 @@ from .backend import get_array_module, to_device
 from .random import Generator, gen
 
 
-def _shape(size: Sequence) -> tuple:
+def _shape(size: Sequence, op: str = "tensor") -> tuple:
+    """Validate a size given as ints or one sequence of ints (PyTorch's ``*size``)."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
+    for s in size:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) and not (
+                isinstance(s, Tensor) and s.ndim == 0 and s.dtype.kind in "iu"):
+            raise TypeError(f"{op}(): size must be a tuple of ints, got {size!r} (an element "
+                            f"of type {type(s).__name__})")
     shape = tuple(int(s) for s in size)
     if any(s < 0 for s in shape):
-        raise ValueError(f"negative dimension in size {shape}")
+        raise ValueError(f"{op}(): trying to create a tensor with negative dimension in size "
+                         f"{list(shape)}; every size must be >= 0")
     return shape
+
+
+_NUMPY_OK = "biufc"  # bool, int, uint, float, complex: what a tensor can hold
+
+
+def _check_nested(data: Any, op: str) -> None:
+    """Ragged nested lists: PyTorch's 'expected sequence of length n at dim d' message."""
+
+    def shape_of(x: Any, depth: int) -> tuple | None:
+        if isinstance(x, (list, tuple)):
+            subs = [shape_of(e, depth + 1) for e in x]
+            first = subs[0] if subs else None
+            kinds = {isinstance(e, (list, tuple)) for e in x}
+            if len(kinds) > 1:
+                raise TypeError(f"{op}(): mixed numbers and sequences at dim {depth + 1} of a "
+                                "nested list; every element at one depth must be a sequence "
+                                "of the same length, or every one a number")
+            for e, sub in zip(x, subs):
+                if sub != first:
+                    got = len(e) if isinstance(e, (list, tuple)) else "a scalar"
+                    want = first[0] if first else "a scalar"
+                    raise ValueError(f"{op}(): expected sequence of length {want} at dim "
+                                     f"{depth + 1} (got {got}); nested lists must be "
+                                     "rectangular")
+            return (len(x),) + (first or ())
+        return ()
+
+    if isinstance(data, (list, tuple)):
+        shape_of(data, 0)
 
 
 def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool,
@@ -36,6 +72,10 @@ def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool,
 def tensor(data: Any, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (floats default to float32, ints to int64)."""
+    _check_nested(data, "tensor")
+    if isinstance(data, np.ndarray) and data.dtype.kind not in _NUMPY_OK:
+        raise TypeError(f"tensor(): can't convert np.ndarray of dtype {data.dtype}; supported "
+                        "kinds are bool, integer, floating point and complex")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
@@ -52,6 +92,9 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``array`` (changes to one show in the other)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in _NUMPY_OK:
+        raise TypeError(f"from_numpy: can't convert np.ndarray of dtype {array.dtype}. The "
+                        "only supported kinds are bool, integer, floating point and complex")
     return Tensor._make(array, False, None, 0)
 
 
@@ -67,19 +110,19 @@ def from_dlpack(obj: Any) -> Tensor:
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_shape(size), _dt.as_dtype(dtype or _dt.get_default_dtype())),
+    return _finish(np.zeros(_shape(size, "zeros"), _dt.as_dtype(dtype or _dt.get_default_dtype())),
                    dtype, device, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_shape(size), _dt.as_dtype(dtype or _dt.get_default_dtype())),
+    return _finish(np.ones(_shape(size, "ones"), _dt.as_dtype(dtype or _dt.get_default_dtype())),
                    dtype, device, requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(_shape(size), _dt.as_dtype(dtype or _dt.get_default_dtype())),
+    return _finish(np.empty(_shape(size, "empty"), _dt.as_dtype(dtype or _dt.get_default_dtype())),
                    dtype, device, requires_grad)
 
 
@@ -88,7 +131,7 @@ def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = 
     if dtype is None:
         dtype = (_dt.bool_ if isinstance(fill_value, bool) else
                  _dt.int64 if isinstance(fill_value, int) else _dt.get_default_dtype())
-    return _finish(np.full(_shape((size,)), fill_value), dtype, device, requires_grad)
+    return _finish(np.full(_shape((size,), "full"), fill_value), dtype, device, requires_grad)
 
 
 def _like(x: Tensor, dtype: Any) -> Any:
@@ -124,32 +167,54 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
            requires_grad: bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    for v in vals:
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"arange(): start, end and step must be real numbers, got {v!r}")
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("arange(): step must be nonzero")
+    if np.isnan(float(step)) or not all(np.isfinite(float(v)) for v in (start, end)):
+        raise RuntimeError(f"arange(): unsupported range: {start} -> {end} with step {step} "
+                           "(start, end and step must be finite)")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange(): upper bound and lower bound inconsistent with step "
+                           f"sign (start={start}, end={end}, step={step})")
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = _dt.int64 if is_int else _dt.get_default_dtype()
+    if not np.isfinite(float(step)):  # ceil((end - start) / inf) = 0 elements, as PyTorch
+        return _finish(np.arange(0), dtype, device, requires_grad)
     return _finish(np.arange(start, end, step), dtype, device, requires_grad)
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise RuntimeError(f"linspace(): number of steps must be a non-negative int, got "
+                           f"{steps!r}")
     return _finish(np.linspace(start, end, steps), dtype, device, requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and (not isinstance(v, (int, np.integer)) or v < 0):
+            raise RuntimeError(f"eye(): {name} must be an int greater or equal to 0, got {v!r}")
     return _finish(np.eye(n, m), dtype, device, requires_grad)
 
 
 def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
          device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1)."""
-    return _finish(gen(generator).random(_shape(size)), dtype, device, requires_grad)
+    return _finish(gen(generator).random(_shape(size, "rand")), dtype, device, requires_grad)
 
 
 def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
           device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    return _finish(gen(generator).standard_normal(_shape(size)), dtype, device, requires_grad)
+    return _finish(gen(generator).standard_normal(_shape(size, "randn")), dtype, device,
+                   requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
@@ -160,12 +225,18 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
         low, high = 0, low
     if isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
-    return _finish(gen(generator).integers(low, high, size=_shape((size,))), dtype, device,
-                   False, default=_dt.int64)
+    if int(low) >= int(high):
+        raise RuntimeError(f"randint(): expects 'low' to be less than 'high', but got "
+                           f"low={low} >= high={high}")
+    return _finish(gen(generator).integers(low, high, size=_shape((size,), "randint")), dtype,
+                   device, False, default=_dt.int64)
 
 
 def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
              device: Any = None) -> Tensor:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"randperm(): n must be a non-negative int, got {n!r} (trying to "
+                         "create a tensor with negative dimension)")
     return _finish(gen(generator).permutation(n), dtype, device, False, default=_dt.int64)
 
 
@@ -175,7 +246,11 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None,
     """Normal samples with the given mean and std (numbers or tensors, broadcast)."""
     m = mean.data if isinstance(mean, Tensor) else mean
     s = std.data if isinstance(std, Tensor) else std
-    shape = _shape((size,)) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
+    if not np.all(np.asarray(s) >= 0):  # also catches NaN
+        raise RuntimeError(f"normal(): expects std >= 0.0, but found std "
+                           f"{s if np.ndim(s) == 0 else np.asarray(s).min()}")
+    shape = _shape((size,), "normal") if size is not None else \
+        np.broadcast_shapes(np.shape(m), np.shape(s))
     return _finish(gen(generator).normal(m, s, size=shape), dtype, device, requires_grad)
 
 

@@ -1,161 +1,127 @@
-"""``cr.save`` / ``cr.load``: state dicts and checkpoints as safetensors, never pickle.
+"""``cr.save`` / ``cr.load``: safetensors for weights, PyTorch's zip format for the rest.
 
-File format (one ``.safetensors`` file, readable by any safetensors reader):
+File formats:
 
-* every Tensor / NumPy array in ``obj`` is stored as a safetensors tensor under its
-  flattened path (``"model/fc1.weight"``, ``"optimizer/state/0/momentum_buffer"``);
-* the structure around them (dicts, lists, tuples, numbers, strings, booleans, None) is
-  JSON in the safetensors metadata header under the key ``"chainrule"``; each array
-  appears there as ``{"__tensor__": "<flattened key>", "kind": "tensor" | "ndarray"}``.
+* **safetensors** (what ``cr.save`` writes for tensors, state dicts and nests of tensors,
+  NumPy arrays, numbers, strings and None): every array is a safetensors tensor under its
+  flattened path (``"model/fc1.weight"``), and the structure around them is JSON in the
+  header's metadata under ``"chainrule"`` (see :mod:`chainrule.serialization.tree`). Any
+  safetensors reader opens the file; loading it parses JSON and copies bytes, never code.
+* **zip archive** (``torch.save``'s format): what ``cr.save`` writes for anything else, such
+  as a whole ``nn.Module`` (pickled, as ``torch.save`` does), and what ``cr.load`` reads
+  from PyTorch's ``.pt`` / ``.pth`` files, without importing torch.
 
-Why: safetensors is a flat name -> array map with a small string header. Putting the JSON
-tree in that header keeps one self-contained file, and loading only parses JSON and
-copies raw bytes, so a file can never run code (unlike pickle). Dicts whose keys are not
-all strings (an optimizer's ``state`` is keyed by ints) are stored as
-``{"__items__": [[key, value], ...]}`` so the key types survive the round trip.
+``cr.load`` is weights-only by default, as in PyTorch 2.6+: a pickle may name only tensor
+rebuild functions, containers and primitive types (plus what
+``cr.serialization.add_safe_globals`` allows); ``weights_only=False`` unpickles anything
+and is for trusted files only. Every length a file claims is checked against its real size
+before memory is allocated (:mod:`chainrule.serialization.source`).
 
-Writes are atomic: the bytes go to a temporary file in the target's directory, which is
-then renamed over the target with ``os.replace``; a crash mid-write leaves the old file.
+Writes are atomic: bytes go to ``.tmp-chainrule-<pid>-<random>`` in the target's
+directory (created with the usual umask), which is renamed over the target with
+``os.replace``; a crash mid-write leaves the old file, and the temporary left by a killed
+process is removed by the next save to that directory.
 """
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import pickle
+import re
+import secrets
+import time
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
-import numpy as np
-
 from .autograd.tensor import Tensor
+from .serialization import pickle_format, safetensors_format
+from .serialization.archive import is_zip
+from .serialization.source import LoadError, Source
+from .serialization.tree import MAX_DEPTH, NotStorable, decode, encode
 
 __all__ = ["load", "save"]
 
 _META_KEY = "chainrule"
-_FORMAT_VERSION = 1
-_MARKERS = ("__tensor__", "__items__", "__tuple__", "__scalar__")
+_FORMAT_VERSION = 2
+_TMP_PREFIX = ".tmp-chainrule-"
+_TMP_RE = re.compile(r"^\.tmp-chainrule-(\d+)-[0-9a-f]+\.part$")
+_LEGACY_TMP_RE = re.compile(r"^\.tmp-[A-Za-z0-9_]{8}\.safetensors$")  # before the pid naming
+_STALE_SECONDS = 24 * 3600
+_LEGACY_STALE_SECONDS = 3600
 
 
-def _safetensors_numpy():
-    try:
-        import safetensors.numpy as st_numpy
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise ImportError("cr.save / cr.load need the 'safetensors' package: "
-                          "pip install safetensors (or pip install chainrule[io])") from exc
-    return st_numpy
-
-
-def _to_numpy(arr: Any) -> np.ndarray:
-    if not isinstance(arr, np.ndarray):  # CuPy and other backends
-        get = getattr(arr, "get", None)
-        arr = get() if get is not None else np.asarray(arr)
-    if arr.dtype == object:
-        raise TypeError("cr.save: cannot store an array of Python objects (dtype=object); "
-                        "only numeric and bool arrays can be saved")
-    return arr if arr.flags.c_contiguous else np.array(arr, order="C")  # keeps 0-d shape
-
-
-def _encode(obj: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
-    """Turn ``obj`` into a JSON-able tree, moving arrays into ``arrays``."""
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, (int, float)) and not isinstance(obj, np.generic):
-        return obj
-    if isinstance(obj, (Tensor, np.ndarray)) or hasattr(obj, "__cuda_array_interface__"):
-        key = base = path or "tensor"
-        n = 1
-        while key in arrays:  # {"a/b": x} and {"a": {"b": y}} flatten alike: disambiguate
-            key, n = f"{base}#{n}", n + 1
-        kind = "tensor" if isinstance(obj, Tensor) else "ndarray"
-        arrays[key] = _to_numpy(obj.data if isinstance(obj, Tensor) else obj)
-        node = {"__tensor__": key, "kind": kind}
-        if isinstance(obj, Tensor) and obj.requires_grad:
-            node["requires_grad"] = True
-        return node
-    if isinstance(obj, np.generic):
-        if obj.dtype == object:
-            raise TypeError("cr.save: cannot store a NumPy object scalar")
-        return {"__scalar__": obj.item(), "dtype": str(obj.dtype)}
-    if isinstance(obj, dict):
-        plain = all(isinstance(k, str) and k not in _MARKERS for k in obj)
-        if plain:
-            return {k: _encode(v, f"{path}/{k}" if path else k, arrays) for k, v in obj.items()}
-        items = []
-        for k, v in obj.items():
-            if not (k is None or isinstance(k, (bool, int, float, str))):
-                raise TypeError(f"cr.save: dict key {k!r} at {path or '<root>'!r} has type "
-                                f"{type(k).__name__}; keys must be str, int, float, bool or None")
-            items.append([k, _encode(v, f"{path}/{k}" if path else str(k), arrays)])
-        return {"__items__": items}
-    if isinstance(obj, (list, tuple)):
-        enc = [_encode(v, f"{path}/{i}" if path else str(i), arrays) for i, v in enumerate(obj)]
-        return {"__tuple__": enc} if isinstance(obj, tuple) else enc
-    raise TypeError(f"cr.save: cannot store an object of type {type(obj).__name__} at "
-                    f"{path or '<root>'!r}; supported: Tensors, NumPy arrays, numbers, strings, "
-                    "None, and dicts/lists/tuples of these (call .state_dict() on modules and "
-                    "optimizers)")
-
-
-def _decode(node: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
-    if isinstance(node, list):
-        return [_decode(v, arrays, where) for v in node]
-    if not isinstance(node, dict):
-        return node
-    if "__tensor__" in node:
-        key = node["__tensor__"]
-        if key not in arrays:
-            raise ValueError(f"cr.load: {where} is corrupt: the structure refers to tensor "
-                             f"{key!r}, which is not in the file")
-        arr = arrays[key]
-        if node.get("kind") == "ndarray":
-            return arr
-        return Tensor._make(arr, bool(node.get("requires_grad", False)), None, 0)
-    if "__items__" in node:
-        return {(tuple(k) if isinstance(k, list) else k): _decode(v, arrays, where)
-                for k, v in node["__items__"]}
-    if "__tuple__" in node:
-        return tuple(_decode(v, arrays, where) for v in node["__tuple__"])
-    if "__scalar__" in node:
-        return np.dtype(node["dtype"]).type(node["__scalar__"])
-    return {k: _decode(v, arrays, where) for k, v in node.items()}
-
-
-def _serialize(obj: Any) -> bytes:
-    arrays: dict[str, np.ndarray] = {}
-    tree = _encode(obj, "", arrays)
-    meta = json.dumps({"format": "chainrule", "version": _FORMAT_VERSION, "tree": tree},
+def _safetensors_writer(tree: Any, arrays: dict, version: int) -> Callable[[BinaryIO], None]:
+    meta = json.dumps({"format": "chainrule", "version": version, "tree": tree},
                       allow_nan=True)
-    return _safetensors_numpy().save(arrays, metadata={_META_KEY: meta})
+
+    def write(fh: BinaryIO) -> None:
+        safetensors_format.write(fh, arrays, {_META_KEY: meta})
+
+    return write
+
+
+def _pickle_writer(obj: Any, reason: NotStorable) -> Callable[[BinaryIO], None]:
+    def write(fh: BinaryIO) -> None:
+        try:
+            pickle_format.write(fh, obj)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise TypeError(f"{reason}, and pickling it failed: {exc}. Supported without "
+                            "pickling: Tensors, NumPy arrays, numbers, strings, None, and "
+                            "dicts/lists/tuples of these") from None
+
+    return write
 
 
 def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
-    """Save a state dict (or any nest of Tensors, arrays, numbers, strings) to a file.
+    """Save a state dict, a nest of tensors, or (pickled) any other object to a file.
 
-    Mirrors ``torch.save`` for the objects a checkpoint holds, but writes safetensors +
-    JSON instead of pickle, so loading it can never execute code.
+    Mirrors ``torch.save``. Tensors, NumPy arrays, numbers, strings, None and
+    dicts/lists/tuples of these are written as safetensors + JSON, which loading can never
+    turn into code. Anything else (a whole ``nn.Module``, a custom object) is pickled into
+    a PyTorch-style zip archive; reading that back needs ``cr.load(f, weights_only=False)``
+    (trusted files only) or ``cr.serialization.add_safe_globals``.
 
     Args:
-        obj: Tensors, NumPy arrays, numbers, strings, None, and dicts / lists / tuples of
-            these, e.g. ``{"model": model.state_dict(), "optimizer": opt.state_dict()}``.
+        obj: what to save, e.g. ``{"model": model.state_dict(), "optimizer": opt.state_dict()}``.
         f: a path (written atomically through a temporary file and ``os.replace``) or a
             binary file object opened for writing.
 
     Raises:
-        TypeError: ``obj`` contains something that is not storable (a Module, a function...).
-        ImportError: the optional ``safetensors`` package is missing.
+        TypeError: ``obj`` holds something neither format can store (a lambda, an object
+            array, a long double).
+        FileNotFoundError: the target directory does not exist.
     """
-    data = _serialize(obj)
+    _save(obj, f, allow_pickle=True)
+
+
+def _save(obj: Any, f: str | os.PathLike | BinaryIO, allow_pickle: bool) -> None:
+    """:func:`save`; with ``allow_pickle=False`` an object that safetensors cannot hold
+    raises ``TypeError`` instead of being pickled (training checkpoints must stay loadable
+    by a weights-only load)."""
+    try:
+        tree, arrays, version = encode(obj)
+        writer = _safetensors_writer(tree, arrays, version)
+    except NotStorable as exc:
+        if not allow_pickle:
+            raise
+        writer = _pickle_writer(obj, exc)
     if hasattr(f, "write"):
-        f.write(data)  # type: ignore[union-attr]
+        writer(f)  # type: ignore[arg-type]
         return
-    path = os.fspath(f)
+    _write_atomic(os.fspath(f), writer)
+
+
+def _write_atomic(path: str, writer: Callable[[BinaryIO], None]) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cr.save: directory {directory!r} does not exist; create it "
                                 "first (e.g. os.makedirs(dir, exist_ok=True))")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=directory)
+    _remove_stale_temporaries(directory)
+    tmp = os.path.join(directory, f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            writer(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -165,77 +131,140 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
         raise
 
 
-def _parse(data: bytes, where: str) -> Any:
-    st_numpy = _safetensors_numpy()
-    if len(data) < 8:
-        raise ValueError(f"cr.load: {where} is not a chainrule/safetensors file (only "
-                         f"{len(data)} bytes)")
-    header_len = int.from_bytes(data[:8], "little")
-    if header_len <= 0 or 8 + header_len > len(data):
-        raise ValueError(f"cr.load: {where} is not a valid safetensors file (header length "
-                         f"{header_len} does not fit in {len(data)} bytes); the file is "
-                         "truncated or corrupt")
+def _pid_alive(pid: int) -> bool:
     try:
-        header = json.loads(data[8:8 + header_len])
-        arrays = st_numpy.load(data)
-    except Exception as exc:  # safetensors raises its own SafetensorError
-        raise ValueError(f"cr.load: {where} is corrupt or not a safetensors file: {exc}") from exc
-    meta = (header.get("__metadata__") or {}).get(_META_KEY)
-    if meta is None:  # a plain safetensors file (e.g. from another library): flat dict
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _remove_stale_temporaries(directory: str) -> None:
+    """Delete temporaries of ours left in ``directory`` by saves that were killed: those of
+    processes that no longer exist (or older than a day), and old-style ``.tmp-*`` ones
+    older than an hour. Temporaries of running saves are left alone."""
+    now = time.time()
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        m = _TMP_RE.match(name)
+        legacy = m is None and _LEGACY_TMP_RE.match(name) is not None
+        if m is None and not legacy:
+            continue
+        full = os.path.join(directory, name)
+        try:
+            age = now - os.lstat(full).st_mtime
+            if legacy:
+                stale = age > _LEGACY_STALE_SECONDS
+            else:
+                pid = int(m.group(1))  # type: ignore[union-attr]
+                stale = age > _STALE_SECONDS or (pid != os.getpid() and not _pid_alive(pid))
+            if stale:
+                os.unlink(full)
+        except OSError:
+            continue
+
+
+def _looks_like_safetensors(src: Source) -> bool:
+    if src.size < 10:
+        return False
+    n = int.from_bytes(src.read(0, 8), "little")
+    return 8 + n <= src.size and src.read(8, 1) == b"{"
+
+
+def _load_safetensors(src: Source) -> Any:
+    arrays, meta = safetensors_format.read(src)
+    text = meta.get(_META_KEY)
+    if text is None:  # a plain safetensors file (e.g. from another library): flat dict
         return {k: Tensor._make(v, False, None, 0) for k, v in arrays.items()}
     try:
-        info = json.loads(meta)
-        tree = info["tree"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"cr.load: {where} has a corrupt chainrule structure header: "
-                         f"{exc}") from exc
-    if int(info.get("version", 0)) > _FORMAT_VERSION:
-        raise ValueError(f"cr.load: {where} was written by a newer chainrule (format version "
-                         f"{info['version']}, this one reads up to {_FORMAT_VERSION})")
-    return _decode(tree, arrays, where)
+        info = json.loads(text)
+    except RecursionError:
+        raise src.error("has a chainrule structure nested too deeply") from None
+    except ValueError as exc:
+        raise src.error(f"has a corrupt chainrule structure header: {exc}") from None
+    if not isinstance(info, dict) or info.get("format") != "chainrule" or "tree" not in info:
+        raise src.error("has a corrupt chainrule structure header (expected an object with "
+                        "'format': 'chainrule' and a 'tree')")
+    version = info.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise src.error(f"has an invalid chainrule format version {str(version)[:40]!r}")
+    if version > _FORMAT_VERSION:
+        raise src.error(f"was written by a newer chainrule (format version {version}, this "
+                        f"one reads up to {_FORMAT_VERSION})")
+    return decode(info["tree"], arrays, src)
 
 
-def load(f: str | os.PathLike | BinaryIO, map_location: Any = None,
-         weights_only: bool = True) -> Any:
-    """Load what :func:`save` wrote (or any plain safetensors file, as a flat dict).
+def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, pickle_module: Any = None,
+         *, weights_only: bool | None = None, mmap: bool | None = None,
+         **pickle_load_args: Any) -> Any:
+    """Load what :func:`save` or ``torch.save`` wrote, or any safetensors file.
 
-    Tensors come back as ``cr.Tensor`` (``requires_grad`` as saved), NumPy arrays as NumPy
-    arrays, tuples as tuples, and int dict keys as ints.
+    Tensors come back as ``cr.Tensor`` (``requires_grad`` as saved, Parameters as
+    ``nn.Parameter``), NumPy arrays as NumPy arrays, tuples as tuples, int dict keys as ints.
+    A plain safetensors file loads as a flat ``{name: Tensor}`` dict.
 
     Args:
         f: a path or a binary file object.
-        map_location: a device to move tensors to (``"cpu"`` or ``None`` keeps them on CPU).
-        weights_only: accepted for PyTorch compatibility; loading never runs code anyway.
+        map_location: a device to move tensors to (``None`` / ``"cpu"`` keep them on CPU).
+        pickle_module: not supported (chainrule uses its own unpicklers).
+        weights_only: ``True`` or ``None`` (default): rebuild only tensors, containers and
+            primitive values (and ``add_safe_globals`` entries); never run code from the
+            file. ``False``: unpickle anything, which **can execute arbitrary code**; use
+            it only for files you trust, e.g. a whole module you saved yourself.
+        mmap: not supported (``True`` raises ``NotImplementedError``).
 
     Raises:
         FileNotFoundError: the path does not exist.
-        ValueError: the file is truncated, corrupt or not a safetensors file.
+        pickle.UnpicklingError: a weights-only load met a global it does not allow.
+        ValueError: (:class:`~chainrule.serialization.LoadError`) the file is truncated,
+            corrupt, not a regular file, or claims more data than it holds.
     """
-    if hasattr(f, "read"):
-        where = repr(getattr(f, "name", "<file object>"))
-        data = f.read()  # type: ignore[union-attr]
-    else:
-        path = os.fspath(f)
-        where = repr(path)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"cr.load: no such file {path!r}")
-        if os.path.isdir(path):
-            raise IsADirectoryError(f"cr.load: {path!r} is a directory, not a checkpoint file")
-        with open(path, "rb") as fh:
-            data = fh.read()
-    obj = _parse(data, where)
+    if pickle_module is not None:
+        raise NotImplementedError("cr.load: pickle_module= is not supported; chainrule uses "
+                                  "its own (restricted) unpicklers")
+    if mmap:
+        raise NotImplementedError("cr.load: mmap=True is not supported")
+    if pickle_load_args:
+        raise NotImplementedError(f"cr.load: unsupported argument(s) "
+                                  f"{', '.join(sorted(pickle_load_args))}")
+    if weights_only is not None and not isinstance(weights_only, bool):
+        raise TypeError(f"cr.load: weights_only must be a bool or None, got "
+                        f"{type(weights_only).__name__}")
+    with Source(f, "cr.load") as src:
+        head = src.head(8)
+        if is_zip(head):
+            obj = pickle_format.load_archive(src, weights_only is not False)
+        elif pickle_format.is_legacy_pickle(head) and not _looks_like_safetensors(src):
+            raise pickle_format.legacy_error(src)
+        else:  # safetensors, or an error saying why the file is not one
+            obj = _load_safetensors(src)
     if map_location not in (None, "cpu"):
-        obj = _move(obj, map_location)
+        if isinstance(map_location, dict) or callable(map_location) and \
+                not isinstance(map_location, type):
+            raise NotImplementedError("cr.load: map_location as a dict or function is not "
+                                      "supported; pass a device such as 'cpu'")
+        obj = _move(obj, map_location, 0)
     return obj
 
 
-def _move(obj: Any, device: Any) -> Any:
+def _move(obj: Any, device: Any, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise LoadError(f"cr.load: map_location: the loaded object is nested more than "
+                        f"{MAX_DEPTH} levels deep")
     if isinstance(obj, Tensor):
         return obj.to(device)
     if isinstance(obj, dict):
-        return {k: _move(v, device) for k, v in obj.items()}
+        for k in list(obj):
+            obj[k] = _move(obj[k], device, depth + 1)
+        return obj
     if isinstance(obj, list):
-        return [_move(v, device) for v in obj]
+        obj[:] = [_move(v, device, depth + 1) for v in obj]
+        return obj
     if isinstance(obj, tuple):
-        return tuple(_move(v, device) for v in obj)
+        return tuple(_move(v, device, depth + 1) for v in obj)
     return obj

@@ -19,7 +19,8 @@ class Generator:
         self.np = np.random.Generator(np.random.PCG64(self._seed))
 
     def manual_seed(self, seed: int) -> "Generator":
-        self._seed = int(seed)
+        """Reseed; negative seeds wrap to unsigned 64-bit as in PyTorch (-5 -> 2**64 - 5)."""
+        self._seed = _check_seed(seed)
         self.np = np.random.Generator(np.random.PCG64(self._seed))
         return self
 
@@ -44,13 +45,28 @@ class Generator:
         self.np.bit_generator.state = st
 
 
+def _check_seed(seed: Any) -> int:
+    """A seed must be an int in [-2**63, 2**64); negatives wrap modulo 2**64 (PyTorch)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        try:
+            seed = int(seed)
+        except (TypeError, ValueError):
+            raise TypeError(f"manual_seed: seed must be an int, got {seed!r}") from None
+    seed = int(seed)
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"manual_seed: seed {seed} is out of range; it must be in "
+                         f"[-2**63, 2**64)")
+    return seed % (2**64)
+
+
 default_generator = Generator()
 default_generator.manual_seed(0x5EED)
 
 
 def manual_seed(seed: int) -> Generator:
     """Seed the default generator (and NumPy's legacy global one, for user code)."""
-    np.random.seed(int(seed) % (2**32))
+    seed = _check_seed(seed)
+    np.random.seed(seed % (2**32))
     return default_generator.manual_seed(seed)
 
 

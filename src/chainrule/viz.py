@@ -11,7 +11,8 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-import numpy as np
+from .autograd.graph import SavedConstant, SavedInput, SavedOutput, input_edges, walk
+from .autograd.tensor import Tensor
 
 
 def _graphviz():
@@ -80,8 +81,6 @@ def draw_graph(output: Any, params: dict | None = None, show_shapes: bool = True
         ImportError: without the ``graphviz`` package (``pip install chainrule[viz]``).
         ValueError: if ``output`` is not part of a graph.
     """
-    from .autograd.tensor import Tensor
-
     outs = list(output) if isinstance(output, (list, tuple)) else [output]
     for o in outs:
         if not isinstance(o, Tensor):
@@ -124,26 +123,16 @@ def draw_graph(output: Any, params: dict | None = None, show_shapes: bool = True
         dot.node(lid, label, shape="ellipse", style="filled", fillcolor=color)
         return lid
 
-    # Walk the graph without recursion, collecting op nodes and output shapes.
+    # The op nodes (in the engine's order) and the shape of each op output.
     out_shape: dict = {}
-    stack = []
     for o in outs:
         if o.grad_fn is not None:
             out_shape[(o.grad_fn, o._output_nr)] = tuple(o.shape)
-            stack.append(o.grad_fn)
-    order = []
-    visited = set()
-    while stack:
-        node = stack.pop()
-        if node in visited:
-            continue
-        visited.add(node)
-        order.append(node)
-        for e, meta in zip(node.next_edges, node.input_meta):
-            if type(e) is tuple:
-                out_shape.setdefault(e, tuple(meta[0]))
-                if e[0] not in visited:
-                    stack.append(e[0])
+    order = list(walk(outs))
+    for node in order:
+        for e in input_edges(node):
+            if e.node is not None:
+                out_shape.setdefault((e.node, e.output_nr), tuple(e.shape))
     if not order and not any(o.grad_fn is None and o.requires_grad for o in outs):
         raise ValueError("draw_graph: the output has no grad_fn; build it from tensors with "
                          "requires_grad=True (outside no_grad())")
@@ -152,8 +141,7 @@ def draw_graph(output: Any, params: dict | None = None, show_shapes: bool = True
         name = node.name()
         label = name.removesuffix("Backward")
         if show_shapes:
-            shapes = [out_shape.get((node, nr)) for nr in range(
-                len(node._out_meta) if node._out_meta is not None else 1)]
+            shapes = [out_shape.get((node, nr)) for nr in range(node.num_outputs)]
             shown = [_shape(s) for s in shapes if s]
             if shown:
                 label += "\n" + " ".join(shown)
@@ -163,13 +151,11 @@ def draw_graph(output: Any, params: dict | None = None, show_shapes: bool = True
                 label += "\nsaved: " + ", ".join(saved)
         dot.node(nid, label, shape="box", style="rounded,filled", fillcolor="#f5f0d6")
     for node in order:
-        for e in node.next_edges:
-            if e is None:
-                continue
-            if type(e) is tuple:
-                dot.edge(node_ids[e[0]], node_ids[node])
+        for e in input_edges(node):
+            if e.node is not None:
+                dot.edge(node_ids[e.node], node_ids[node])
             else:
-                dot.edge(leaf(e), node_ids[node])
+                dot.edge(leaf(e.leaf), node_ids[node])
     for i, o in enumerate(outs):
         oid = new_id("out")
         label = "output" if len(outs) == 1 else f"output {i}"
@@ -186,9 +172,18 @@ def draw_graph(output: Any, params: dict | None = None, show_shapes: bool = True
 
 
 def _saved_shapes(node) -> list[str]:
+    """The shapes of the arrays a node saved for its backward (none once freed)."""
     out = []
-    for v in node.saved_arrays if not node._freed else ():
-        if isinstance(v, np.ndarray) or hasattr(v, "shape"):
+    for e in node.saved_values:
+        if isinstance(e, SavedInput):
+            v = e.tensor.data
+        elif isinstance(e, SavedOutput):
+            v = e.array
+        elif isinstance(e, SavedConstant):
+            v = e.value
+        else:
+            continue
+        if hasattr(v, "shape"):
             out.append(_shape(tuple(v.shape)))
     return out
 

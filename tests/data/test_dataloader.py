@@ -160,7 +160,7 @@ def test_custom_collate_fn_sampler_and_batch_sampler():
 def test_argument_errors():
     ds = _xy()
     with pytest.raises(ValueError, match="num_workers"):
-        DataLoader(ds, num_workers=2)
+        DataLoader(ds, num_workers=-1)
     with pytest.raises(ValueError, match="mutually exclusive"):
         DataLoader(ds, sampler=[0, 1], shuffle=True)
     with pytest.raises(ValueError, match="mutually exclusive"):

@@ -152,8 +152,8 @@ def test_pool_errors():
         F.max_pool2d(cr.randn(5, 5), 2)
     with pytest.raises(ValueError, match="too small"):
         F.avg_pool2d(cr.randn(1, 1, 2, 2), 3)
-    with pytest.raises(NotImplementedError, match="nearest"):
-        F.interpolate(cr.randn(1, 1, 2, 2), scale_factor=2, mode="bilinear")
+    with pytest.raises(NotImplementedError, match="valid modes"):
+        F.interpolate(cr.randn(1, 1, 2, 2), scale_factor=2, mode="cubic")
 
 
 def test_unbatched_pooling():

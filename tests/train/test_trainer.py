@@ -289,3 +289,53 @@ def test_predict_and_evaluate_leave_mode_and_grads_alone():
     assert logits.shape == (48, 3) and not model.training
     res = trainer.evaluate(val)
     assert set(res) == {"loss", "acc"} and all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("epoch", -1, "'epoch' is -1"),
+    ("epoch", "3", "'epoch' is '3'"),
+    ("model", [1, 2], "'model' holds list"),
+    ("optimizer", 5, "'optimizer' holds int"),
+    ("rng", {"seed": "x"}, "invalid random-number generator state"),
+])
+def test_resume_from_malformed_checkpoint_raises_clearly(tmp_path, field, value, message):
+    model = TinyMLP()
+    train, val = loaders()
+    trainer = Trainer(model, cross_entropy, cr.optim.SGD(model.parameters(), lr=0.1),
+                      verbose=False)
+    trainer.fit(train, val, epochs=1)
+    path = tmp_path / "ck.safetensors"
+    trainer.save_checkpoint(path)
+    state = cr.load(path)
+    state[field] = value
+    cr.save(state, path)
+    fresh = Trainer(TinyMLP(), cross_entropy, cr.optim.SGD(model.parameters(), lr=0.1),
+                    verbose=False)
+    with pytest.raises(ValueError, match=message) as info:
+        fresh.fit(train, val, epochs=2, resume_from=path)
+    assert "ck.safetensors" in str(info.value)
+
+
+def test_resume_reports_a_bad_callback_state(tmp_path):
+    model = TinyMLP()
+    train, val = loaders()
+    trainer = Trainer(model, cross_entropy, cr.optim.SGD(model.parameters(), lr=0.1),
+                      callbacks=[EarlyStopping(patience=2)], verbose=False)
+    trainer.fit(train, val, epochs=1)
+    path = tmp_path / "ck.safetensors"
+    trainer.save_checkpoint(path)
+    state = cr.load(path)
+    key = next(k for k in state["callbacks"] if k.endswith(":EarlyStopping"))
+    state["callbacks"] = {"not-an-index:History": {}, key: {"wrong": 1}}
+    cr.save(state, path)
+    with pytest.raises(ValueError, match="invalid state for callback EarlyStopping"):
+        trainer.load_checkpoint(path)
+
+
+def test_checkpoints_are_never_pickled(tmp_path):
+    model = TinyMLP()
+    trainer = Trainer(model, cross_entropy, cr.optim.SGD(model.parameters(), lr=0.1),
+                      verbose=False)
+    with pytest.raises(TypeError, match="cannot store an object of type object"):
+        trainer.save_checkpoint(tmp_path / "ck.safetensors", extra={"obj": object()})
+    assert not (tmp_path / "ck.safetensors").exists()

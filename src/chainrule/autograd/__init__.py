@@ -4,18 +4,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from . import functional
+from . import engine, functional, graph
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, Node, once_differentiable
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import GradcheckError, check_vjp_jvp, gradcheck, gradgradcheck
-from .tensor import Tensor
+from .tensor import Tensor, _root_grad
 
 __all__ = [
     "Function", "Node", "once_differentiable", "grad", "backward", "gradcheck", "gradgradcheck",
     "check_vjp_jvp", "GradcheckError", "detect_anomaly", "set_detect_anomaly",
     "is_anomaly_enabled", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "functional",
+    "inference_mode", "is_inference_mode_enabled", "functional", "graph",
 ]
 
 
@@ -37,9 +44,6 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         create_graph: record the backward pass, for higher-order derivatives.
         allow_unused: return None for inputs the outputs do not depend on (else raise).
     """
-    from .engine import run_backward
-    from .tensor import _root_grad
-
     outs = _seq(outputs)
     ins = _seq(inputs)
     gos = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outs)
@@ -52,18 +56,15 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     roots = [_root_grad(o, g, "autograd.grad") for o, g in zip(outs, gos)]
     if retain_graph is None:
         retain_graph = create_graph
-    res = run_backward(outs, roots, retain_graph, create_graph, ins, allow_unused)
+    res = engine.run_backward(outs, roots, retain_graph, create_graph, ins, allow_unused)
     return tuple(res)
 
 
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
              create_graph: bool = False) -> None:
     """Accumulate gradients of several outputs at once (``torch.autograd.backward``)."""
-    from .engine import run_backward
-    from .tensor import _root_grad
-
     outs = _seq(tensors)
     gos = _seq(grad_tensors) if grad_tensors is not None else [None] * len(outs)
     roots = [_root_grad(o, g, "autograd.backward") for o, g in zip(outs, gos)]
-    run_backward(outs, roots, create_graph if retain_graph is None else retain_graph,
-                 create_graph)
+    engine.run_backward(outs, roots, create_graph if retain_graph is None else retain_graph,
+                        create_graph)

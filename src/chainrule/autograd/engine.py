@@ -1,42 +1,314 @@
-"""The backward pass: iterative topological order, accumulation over paths, sum-to-shape.
+"""The backward pass: order the graph, call each rule, send gradients on, accumulate leaves.
 
-``run_backward`` walks the graph from the outputs without recursion (a chain of 100 000
-ops is fine), counting for every node how many consumers feed it a gradient. A node runs
-once all of them have (Kahn's algorithm), so gradients arriving over several paths are
-summed first, exactly "upstream x local, summed over paths". Broadcasting is undone here,
-centrally: a gradient whose shape differs from its input's is summed back to that shape,
-so no op rule ever deals with broadcasting.
+:func:`run_backward` is the whole engine. It orders the nodes reachable from the outputs
+(:func:`~chainrule.autograd.graph.topological_order`: a node runs after every consumer of
+its outputs, so gradients arriving over several paths are summed first, exactly "upstream
+x local, summed over paths"), then for each node in turn takes the summed gradients of its
+outputs, calls its backward rule, and sends one gradient to each input. Broadcasting is
+undone here, centrally: a gradient whose shape differs from its input's is summed back to
+that shape (:func:`sum_to_shape`), so no op rule ever deals with broadcasting. Gradients
+reaching a leaf are written into ``.grad`` by :func:`accumulate_grad`, the one place that
+does so (``Tensor.backward(inputs=...)`` uses it too).
+
+Grad mode is per thread: while a backward runs, the calling thread records ops only with
+``create_graph=True``; other threads are not affected.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from ..backend import get_array_module
 from ..threads import elementwise
-from . import grad_mode
 from .function import Function, Node, user_frame
-from .state import ANOMALY, FORWARD_AD
+from .graph import topological_order
+from .state import current
 from .tensor import Tensor
 
-_GRAD = grad_mode._STATE
+__all__ = ["run_backward", "accumulate_grad", "sum_to_shape"]
 
 
-_SUM_TO: list = []
+def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph: bool,
+                 create_graph: bool, inputs: Sequence[Tensor] | None = None,
+                 allow_unused: bool = False) -> list | None:
+    """Backpropagate ``root_grads`` from ``roots``.
+
+    With ``inputs`` None, gradients accumulate into the ``.grad`` of leaf tensors (and of
+    non-leaves that called ``retain_grad``). Otherwise the gradients with respect to
+    ``inputs`` are returned (``autograd.grad``) and no ``.grad`` is touched.
+    """
+    order = topological_order([r.grad_fn for r in roots])  # 1. order the graph
+    targets = _targets(inputs)
+    state = current()
+    differentiable = create_graph or state.forward_ad > 0
+    pending = _Pending(differentiable)
+    for r, g in zip(roots, root_grads):
+        pending.add((r.grad_fn, r._output_nr) if r.grad_fn is not None else r, g)
+    anomaly = state.anomaly
+    prev_mode, state.grad_enabled = state.grad_enabled, create_graph
+    try:
+        for node in order:
+            grads = pending.nodes.pop(node, None)  # 2. its output gradients, summed over paths
+            if grads is not None and (targets is not None or node._tensor_hooks or
+                                      node._retain or node._out_meta is not None):
+                grads = _prepare_outputs(node, grads, targets, pending, create_graph)
+            if grads is not None:
+                input_grads = call_rule(node, grads, create_graph, anomaly)  # 3. call the rule
+                send_to_inputs(node, input_grads, pending)  # 4. send a gradient to each input
+            if not retain_graph:
+                node._saved = None
+                node._saved_values = None
+                node._freed = True
+        if targets is None:  # 5. accumulate into the leaves' .grad
+            owned = {id(g.data) for g in root_grads}  # the caller's arrays: never stolen
+            for leaf, g in pending.leaves.values():
+                if leaf._hooks:
+                    g = _run_hooks(leaf._hooks, g)
+                accumulate_grad(leaf, g, create_graph, owned)
+            return None
+        return _collect(inputs, targets, pending, create_graph, allow_unused)
+    finally:
+        state.grad_enabled = prev_mode
 
 
-def _sum_to():
-    """ops.shape.sum_to, imported once (ops import autograd, so not at module level)."""
-    if not _SUM_TO:
-        from ..ops.shape import sum_to
+class _Pending:
+    """Gradients on their way: per node output and per leaf, summed as paths arrive."""
 
-        _SUM_TO.append(sum_to)
-    return _SUM_TO[0]
+    def __init__(self, differentiable: bool):
+        self.differentiable = differentiable  # sum with recorded ops (create_graph / jvp)
+        self.nodes: dict = {}  # node -> [gradient per output]
+        self.leaves: dict = {}  # id(leaf) -> [leaf, gradient]
+        self.captured: dict = {}  # (node, output_nr) -> gradient, for autograd.grad
+
+    def add(self, edge: Any, g: Tensor) -> None:
+        """Add ``g`` to what an edge ((node, output_nr) or a leaf Tensor) has received."""
+        if type(edge) is tuple:
+            node, nr = edge
+            buf = self.nodes.get(node)
+            if buf is None:
+                n_out = len(node._out_meta) if node._out_meta is not None else 1
+                buf = self.nodes[node] = [None] * n_out
+            old = buf[nr]
+            buf[nr] = g if old is None else self.sum(old, g)
+        else:
+            slot = self.leaves.get(id(edge))
+            if slot is None:
+                self.leaves[id(edge)] = [edge, g]
+            else:
+                slot[1] = self.sum(slot[1], g)
+
+    def sum(self, a: Tensor, b: Tensor) -> Tensor:
+        if self.differentiable:
+            return a + b
+        return Tensor._make(elementwise(np.add, a.data, b.data), False, None, 0)
 
 
-def _check_finite(node: Node, grads) -> None:
-    from ..backend import get_array_module
+def call_rule(node: Node, grads: list, create_graph: bool, anomaly: bool = False) -> tuple:
+    """Run ``node``'s backward rule on its output gradients; one result per input
+    (``anomaly``: check the gradients for NaN/Inf)."""
+    node.create_graph = create_graph
+    n_in = len(node.next_edges)
+    if create_graph and not node.fn.differentiable_backward:
+        return _call_once_differentiable(node, grads)
+    if anomaly:
+        return _call_with_anomaly_checks(node, grads)
+    res = node.fn.backward(node, *grads)
+    if type(res) is not tuple or len(res) < n_in:
+        res = _as_grad_tuple(res, n_in, node)
+    return res
 
+
+def send_to_inputs(node: Node, input_grads: tuple, pending: _Pending) -> None:
+    """Give each input that wants one its gradient, summed to its shape and cast to its
+    dtype (undoing broadcasting and type promotion centrally)."""
+    for i, (edge, g, meta) in enumerate(zip(node.next_edges, input_grads, node.input_meta)):
+        if edge is None or g is None:
+            continue
+        if not isinstance(g, Tensor):
+            g = Tensor._make(g, False, None, 0)
+        shape, dtype = meta
+        d = g.data
+        if d.shape != shape:
+            g = sum_to_shape(g, shape, pending.differentiable, node, i)
+        if d.dtype != dtype:
+            g = g.to(dtype)
+        pending.add(edge, g)
+
+
+def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None) -> None:
+    """Add ``g`` into ``t.grad``: the one place backward writes ``.grad``.
+
+    Without ``create_graph`` the first gradient's array becomes ``.grad`` directly when this
+    backward made it and nothing else holds it; otherwise it is copied, so that later
+    in-place updates of ``.grad`` cannot alias another tensor. ``owned`` holds the ids of
+    arrays already handed out (and of the caller's own gradient arrays); None means the
+    array may be shared and is always copied.
+    """
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    arr = g.data
+    if t.grad is None:
+        if owned is None:
+            arr = arr.copy()
+        elif id(arr) in owned or arr.base is not None or not arr.flags.owndata:
+            arr = arr.copy()
+        if owned is not None:
+            owned.add(id(arr))
+        t.grad = Tensor._make(arr, False, None, 0)
+    else:
+        t.grad = Tensor._make(t.grad.data + arr, False, None, 0)
+
+
+def sum_to_shape(g: Tensor, shape: tuple, differentiable: bool, node: Node | None = None,
+                 index: int = 0) -> Tensor:
+    """Sum ``g`` over the axes broadcasting added or stretched, giving ``shape``.
+
+    ``differentiable`` records the sum as ops (for ``create_graph`` and forward mode);
+    otherwise it is one array reduction.
+    """
+    gs = g.data.shape
+    lead = len(gs) - len(shape)
+    if lead < 0 or any(s != 1 and s != t for s, t in zip(shape, gs[lead:])):
+        who = node.name() if node is not None else "backward"
+        raise RuntimeError(f"{who} returned an invalid gradient for input {index}: got shape "
+                           f"{tuple(gs)} but expected shape {tuple(shape)} (or one that "
+                           "broadcasts to it)")
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and gs[i + lead] != 1)
+    if differentiable:
+        return (g.sum(dim=axes, keepdim=True) if axes else g).reshape(shape)
+    d = g.data
+    return Tensor._make((d.sum(axis=axes, keepdims=True) if axes else d).reshape(shape),
+                        False, None, 0)
+
+
+# ----------------------------------------------------------------------------- the steps' parts
+def _targets(inputs: Sequence[Tensor] | None) -> dict | None:
+    """For ``autograd.grad``: map each input's edge to its positions in ``inputs``."""
+    if inputs is None:
+        return None
+    targets: dict = {}
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"autograd.grad: input {i} (shape {t.shape}) does not require grad; "
+                "call .requires_grad_() on it before building the graph"
+            )
+        key = (t.grad_fn, t._output_nr) if t.grad_fn is not None else id(t)
+        targets.setdefault(key, []).append(i)
+    return targets
+
+
+def _prepare_outputs(node: Node, grads: list, targets: dict | None, pending: _Pending,
+                     create_graph: bool) -> list | None:
+    """Tensor hooks, ``retain_grad`` and ``autograd.grad`` capture for a node's outputs;
+    outputs that received no gradient get zeros (multi-output ops)."""
+    if node._tensor_hooks:
+        for nr, hooks in node._tensor_hooks.items():
+            if grads[nr] is not None:
+                grads[nr] = _run_hooks(hooks, grads[nr])
+    if node._retain:
+        for nr, ref in node._retain.items():
+            t = ref()
+            g = grads[nr]
+            if t is not None and g is not None:
+                g = g if create_graph else g.detach()
+                t.grad = g if t.grad is None else pending.sum(t.grad, g)
+    if targets is not None:
+        for nr, g in enumerate(grads):
+            if g is not None and (node, nr) in targets:
+                pending.captured[(node, nr)] = g
+    if all(g is None for g in grads):
+        return None
+    if node._out_meta is not None:
+        ref = next(g for g in grads if g is not None).data
+        for nr, g in enumerate(grads):
+            if g is None:
+                shape, dtype = node._out_meta[nr]
+                grads[nr] = Tensor._make(get_array_module(ref).zeros(shape, dtype), False,
+                                         None, 0)
+    return grads
+
+
+def _collect(inputs: Sequence[Tensor], targets: dict, pending: _Pending, create_graph: bool,
+             allow_unused: bool) -> list:
+    """The gradients ``autograd.grad`` returns, one per input (None if unused and allowed)."""
+    results: list = [None] * len(inputs)
+    for key, idxs in targets.items():
+        if type(key) is int:  # a leaf
+            slot = pending.leaves.get(key)
+            g = None
+            if slot is not None:
+                g = _run_hooks(slot[0]._hooks, slot[1]) if slot[0]._hooks else slot[1]
+        else:
+            g = pending.captured.get(key)
+        for i in idxs:
+            results[i] = g
+    for i, g in enumerate(results):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"autograd.grad: input {i} was not used in the graph of the outputs; pass "
+                "allow_unused=True to get None for it"
+            )
+    if not create_graph:
+        results = [None if g is None else _detached(g) for g in results]
+    return results
+
+
+class _DoubleBackwardError(Function):
+    """Stand-in node for the outputs of a backward rule that cannot be differentiated."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx: Node, g: Any, *upstream: Any, name: str) -> Any:
+        ctx.op_name = name
+        return g
+
+    @staticmethod
+    def backward(ctx: Node, grad: Any) -> Any:
+        raise RuntimeError(
+            f"{ctx.op_name}: double backward (create_graph=True through this op's backward) "
+            "is not supported; its backward is only differentiable once"
+        )
+
+
+def _call_once_differentiable(node: Node, grads: list) -> tuple:
+    """Run a once-differentiable rule unrecorded; tie its results to an error node, so that
+    differentiating them again raises instead of silently giving zero."""
+    state = current()
+    state.grad_enabled = False
+    try:
+        res = _as_grad_tuple(node.fn.backward(node, *grads), len(node.next_edges), node)
+    finally:
+        state.grad_enabled = True
+    # The gradients depend on the op's saved inputs too: connect them, so differentiating
+    # again reaches the error node instead of a silent 0.
+    ups = [g for g in grads if g.requires_grad]
+    ups += [t for t in node.saved_tensors if isinstance(t, Tensor) and t.requires_grad]
+    return tuple(None if g is None else _DoubleBackwardError.apply(
+        _to_tensor(g), *ups, name=node.name()) for g in res)
+
+
+def _call_with_anomaly_checks(node: Node, grads: list) -> tuple:
+    """Check the incoming and outgoing gradients for NaN/Inf. Ops run inside the rule are
+    checked as the rule's result (named after the node), not one by one as forward ops."""
+    _check_finite(node, grads)
+    state = current()
+    state.anomaly = False
+    try:
+        res = node.fn.backward(node, *grads)
+    finally:
+        state.anomaly = True
+    res = _as_grad_tuple(res, len(node.next_edges), node)
+    _check_finite(node, [_to_tensor(g) for g in res[: len(node.next_edges)]])
+    return res
+
+
+def _check_finite(node: Node, grads: Sequence) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
@@ -49,25 +321,7 @@ def _check_finite(node: Node, grads) -> None:
             )
 
 
-class _DoubleBackwardError(Function):
-    """Stand-in node for the outputs of a backward rule that cannot be differentiated."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, g, *upstream, name):
-        ctx.op_name = name
-        return g
-
-    @staticmethod
-    def backward(ctx, grad):
-        raise RuntimeError(
-            f"{ctx.op_name}: double backward (create_graph=True through this op's backward) "
-            "is not supported; its backward is only differentiable once"
-        )
-
-
-def _grads_to_tuple(res, n: int, node: Node):
+def _as_grad_tuple(res: Any, n: int, node: Node) -> tuple:
     if not isinstance(res, tuple):
         res = (res,)
     if len(res) < n:
@@ -77,232 +331,14 @@ def _grads_to_tuple(res, n: int, node: Node):
     return res
 
 
-def count_dependencies(root_nodes: Sequence) -> dict:
-    """Discover the graph reachable from ``root_nodes`` (iteratively, no recursion) and count,
-    for every node, how many consumers will send it a gradient. A node may run once all of
-    them have: that is the engine's topological order (Kahn's algorithm)."""
-    deps: dict = {}
-    stack = []
-    for node in root_nodes:
-        if node is not None and node not in deps:
-            deps[node] = 0
-            stack.append(node)
-    while stack:
-        node = stack.pop()
-        for e in node.next_edges:
-            if type(e) is tuple:
-                nxt = e[0]
-                if nxt in deps:
-                    deps[nxt] += 1
-                else:
-                    deps[nxt] = 1
-                    stack.append(nxt)
-    return deps
-
-
-def run_backward(
-    roots: Sequence,
-    root_grads: Sequence,
-    retain_graph: bool,
-    create_graph: bool,
-    inputs: Sequence | None = None,
-    allow_unused: bool = False,
-):
-    """Backpropagate ``root_grads`` from ``roots``.
-
-    With ``inputs`` None, gradients accumulate into the ``.grad`` of leaf tensors (and of
-    non-leaves that called ``retain_grad``). Otherwise the gradients with respect to
-    ``inputs`` are returned (``autograd.grad``) and no ``.grad`` is touched.
-    """
-    sum_to = _sum_to()
-
-    deps = count_dependencies([r.grad_fn for r in roots])
-
-    capture = None
-    if inputs is not None:
-        capture = {}
-        for i, t in enumerate(inputs):
-            if not t.requires_grad:
-                raise RuntimeError(
-                    f"autograd.grad: input {i} (shape {t.shape}) does not require grad; "
-                    "call .requires_grad_() on it before building the graph"
-                )
-            key = (t.grad_fn, t._output_nr) if t.grad_fn is not None else id(t)
-            capture.setdefault(key, []).append(i)
-
-    buffers: dict = {}  # node -> list of gradient per output
-    store: dict = {}  # (node, output_nr) -> gradient captured for autograd.grad
-    leaves: dict = {}  # id(leaf) -> [leaf, grad]
-
-    def add(target, nr, g):
-        if type(target) is tuple:
-            node, nr = target
-            buf = buffers.get(node)
-            if buf is None:
-                n_out = len(node._out_meta) if node._out_meta is not None else 1
-                buf = buffers[node] = [None] * n_out
-            old = buf[nr]
-            buf[nr] = g if old is None else _accumulate(old, g, create_graph)
-        else:
-            slot = leaves.get(id(target))
-            if slot is None:
-                leaves[id(target)] = [target, g]
-            else:
-                slot[1] = _accumulate(slot[1], g, create_graph)
-
-    for r, g in zip(roots, root_grads):
-        add((r.grad_fn, r._output_nr) if r.grad_fn is not None else r, 0, g)
-
-    ready = [n for n in deps if deps[n] == 0]
-    prev_mode = _GRAD[0]
-    _GRAD[0] = create_graph
-    try:
-        while ready:
-            node = ready.pop()
-            gouts = buffers.pop(node, None)
-            if gouts is not None and (capture is not None or node._tensor_hooks or node._retain
-                                      or node._out_meta is not None):
-                gouts = _prepare_outputs(node, gouts, capture, store, create_graph)
-            if gouts is not None:
-                if ANOMALY[0]:
-                    _check_finite(node, gouts)
-                if create_graph and not node.fn.differentiable_backward:
-                    _GRAD[0] = False
-                    res = node.fn.backward(node, *gouts)
-                    _GRAD[0] = True
-                    res = _grads_to_tuple(res, len(node.next_edges), node)
-                    ups = [g for g in gouts if g.requires_grad]
-                    # The gradients depend on the op's saved inputs too: connect them, so
-                    # differentiating again reaches the error node instead of a silent 0.
-                    ups += [t for t in node.saved_tensors
-                            if isinstance(t, Tensor) and t.requires_grad]
-                    res = tuple(
-                        None if g is None else _DoubleBackwardError.apply(
-                            _to_tensor(g), *ups, name=node.name())
-                        for g in res
-                    )
-                elif ANOMALY[0]:
-                    # Ops run inside a backward rule are checked as that rule's result
-                    # (named after the node), not one by one as forward ops.
-                    ANOMALY[0] = False
-                    try:
-                        res = node.fn.backward(node, *gouts)
-                    finally:
-                        ANOMALY[0] = True
-                    res = _grads_to_tuple(res, len(node.next_edges), node)
-                else:
-                    res = node.fn.backward(node, *gouts)
-                    if type(res) is not tuple or len(res) < len(node.next_edges):
-                        res = _grads_to_tuple(res, len(node.next_edges), node)
-                if ANOMALY[0]:
-                    _check_finite(node, [_to_tensor(g) for g in res[: len(node.next_edges)]])
-                for edge, g, meta in zip(node.next_edges, res, node.input_meta):
-                    if edge is None or g is None:
-                        continue
-                    if not isinstance(g, Tensor):
-                        g = Tensor._make(g, False, None, 0)
-                    shape, dtype = meta
-                    d = g.data
-                    if d.shape != shape:
-                        g = sum_to(g, shape)
-                    if d.dtype != dtype:
-                        g = g.to(dtype)
-                    if type(edge) is tuple:  # a node: buffer per output (inlined add())
-                        nxt, nr = edge
-                        buf = buffers.get(nxt)
-                        if buf is None:
-                            if nxt._out_meta is None:
-                                buffers[nxt] = [g]
-                                continue
-                            buf = buffers[nxt] = [None] * len(nxt._out_meta)
-                        old = buf[nr]
-                        buf[nr] = g if old is None else _accumulate(old, g, create_graph)
-                    else:
-                        add(edge, 0, g)
-            if not retain_graph:
-                node._saved = None
-                node._saved_entries = None
-                node._freed = True
-            for e in node.next_edges:
-                if type(e) is tuple:
-                    nxt = e[0]
-                    deps[nxt] -= 1
-                    if deps[nxt] == 0:
-                        ready.append(nxt)
-
-        results = None
-        if capture is not None:
-            results = [None] * len(inputs)
-            for key, idxs in capture.items():
-                if type(key) is int:
-                    slot = leaves.get(key)
-                    g = slot[1] if slot is not None else None
-                    if slot is not None and slot[0]._hooks:
-                        g = _run_hooks(slot[0]._hooks, g)
-                else:
-                    g = store.get(key)
-                for i in idxs:
-                    results[i] = g
-        else:
-            given = {id(g.data) for g in root_grads}
-            for leaf, g in leaves.values():
-                if leaf._hooks:
-                    g = _run_hooks(leaf._hooks, g)
-                _accumulate_into_leaf(leaf, g, create_graph, given)
-    finally:
-        _GRAD[0] = prev_mode
-
-    if results is not None:
-        for i, g in enumerate(results):
-            if g is None and not allow_unused:
-                raise RuntimeError(
-                    f"autograd.grad: input {i} was not used in the graph of the outputs; pass "
-                    "allow_unused=True to get None for it"
-                )
-        if not create_graph:
-            results = [None if g is None else _detached(g) for g in results]
-    return results
-
-
-
-def _prepare_outputs(node: Node, gouts: list, capture, store: dict, create_graph: bool):
-    """Run tensor hooks / retain_grad / capture for a node's outputs; fill missing grads."""
-    if node._tensor_hooks:
-        for nr, hooks in node._tensor_hooks.items():
-            if gouts[nr] is not None:
-                gouts[nr] = _run_hooks(hooks, gouts[nr])
-    if node._retain:
-        for nr, ref in node._retain.items():
-            t = ref()
-            g = gouts[nr]
-            if t is not None and g is not None:
-                g = g if create_graph else g.detach()
-                t.grad = g if t.grad is None else _accumulate(t.grad, g, create_graph)
-    if capture is not None:
-        for nr, g in enumerate(gouts):
-            if (node, nr) in capture and g is not None:
-                store[(node, nr)] = g
-    if all(g is None for g in gouts):
-        return None
-    if node._out_meta is not None:
-        from ..backend import get_array_module
-
-        for nr, g in enumerate(gouts):
-            if g is None:
-                shape, dtype = node._out_meta[nr]
-                ref = next(x for x in gouts if x is not None).data
-                gouts[nr] = Tensor._make(get_array_module(ref).zeros(shape, dtype), False, None, 0)
-    return gouts
-
-
-def _detached(g):
+def _detached(g: Tensor) -> Tensor:
     """Cut ``g`` from the graph but keep a forward-mode tangent (for jacfwd(jacrev(f)))."""
     d = g.detach()
     d._fw_tangent = g._fw_tangent
     return d
 
 
-def _run_hooks(hooks, g):
+def _run_hooks(hooks: list, g: Tensor) -> Tensor:
     for h in hooks:
         out = h(g)
         if out is not None:
@@ -310,29 +346,7 @@ def _run_hooks(hooks, g):
     return g
 
 
-def _to_tensor(g):
+def _to_tensor(g: Any) -> Any:
     if g is None or isinstance(g, Tensor):
         return g
     return Tensor._make(g, False, None, 0)
-
-
-def _accumulate(old, g, create_graph: bool):
-    if create_graph or FORWARD_AD[0]:
-        return old + g
-    return Tensor._make(elementwise(np.add, old.data, g.data), False, None, 0)
-
-
-def _accumulate_into_leaf(leaf, g, create_graph: bool, given: set) -> None:
-    if create_graph:
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-        return
-    arr = g.data
-    if leaf.grad is None:
-        # Steal the array when this backward made it and nothing else holds it;
-        # otherwise copy so that later in-place updates of .grad cannot alias.
-        if id(arr) in given or arr.base is not None or not arr.flags.owndata:
-            arr = arr.copy()
-        given.add(id(arr))
-        leaf.grad = Tensor._make(arr, False, None, 0)
-    else:
-        leaf.grad = Tensor._make(leaf.grad.data + arr, False, None, 0)

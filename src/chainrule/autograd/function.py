@@ -5,10 +5,14 @@ An op is a class with ``forward(ctx, *inputs)`` and ``backward(ctx, *grads)``
 runs ``forward``, wraps the result in a :class:`Tensor`, and, when any input
 requires grad and recording is on, links a :class:`Node` into the graph.
 
-The node *is* the ``ctx`` the rules receive (as in PyTorch): ``ctx.save_for_backward``
-stores what backward needs, ``ctx.saved_tensors`` gives it back as Tensors connected
-to the graph (so a backward written with Tensor ops is itself differentiable), and
-``ctx.needs_input_grad`` says which inputs want a gradient.
+The node *is* the ``ctx`` the rules receive (as in PyTorch): ``ctx.needs_input_grad``
+says which inputs want a gradient (known before ``forward`` runs, so an op saves only
+what its backward will read), ``ctx.save_for_backward`` stores those values, and
+``ctx.saved_tensors`` gives them back as Tensors connected to the graph (so a backward
+written with Tensor ops is itself differentiable), after checking that none was modified
+in place since. ``ctx.create_graph`` tells a backward rule whether the engine is recording
+the backward pass (``create_graph=True``), so a fused rule can fall back to a
+differentiable composition.
 
 Built-in ops set ``raw = True``: their ``forward`` receives raw arrays (NumPy or CuPy)
 and returns arrays, which keeps per-op overhead low. User functions get Tensors, like
@@ -16,42 +20,62 @@ PyTorch's ``torch.autograd.Function``.
 """
 from __future__ import annotations
 
+import functools
+import os
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import numpy as _np
 
-from . import grad_mode
-from .state import ANOMALY, FORWARD_AD
+from ..backend import get_array_module
+from .saved import SavedConstant, SavedInput, SavedOutput, classify, memory_root
+from .state import LOCAL, current
 from .tensor import Tensor
 
-_GRAD = grad_mode._STATE
+__all__ = ["Function", "Node", "once_differentiable", "SavedInput", "SavedOutput",
+           "SavedConstant", "user_frame"]
+
 _ndarray = _np.ndarray
 
 
 class Node:
-    """A recorded op application: the graph node and the ``ctx`` of its rules."""
+    """A recorded op application: the graph node and the ``ctx`` of its rules.
+
+    Public attributes (read by :mod:`chainrule.autograd.graph` and its users):
+        fn: the Function subclass.
+        next_edges: per positional input: None (no gradient), ``(Node, output_nr)`` for an
+            op result, or the leaf Tensor itself.
+        input_meta: per positional input: ``(shape, dtype)`` or None.
+        needs_input_grad: per positional input: whether it wants a gradient (set before
+            ``forward`` runs).
+        create_graph: True while the engine records the backward pass (set by the engine
+            before each backward rule runs).
+    """
 
     # Class-level defaults keep construction cheap; instances set only what they use.
     fn: type = None  # the Function subclass
-    next_edges: tuple = ()  # per positional input: None, (Node, output_nr) or a leaf Tensor
-    input_meta: tuple = ()  # per positional input: (shape, dtype) or None
+    next_edges: tuple = ()
+    input_meta: tuple = ()
     needs_input_grad: tuple = ()
-    _saved: tuple | None = None
-    _saved_entries: tuple | None = None
+    create_graph: bool = False
+    _saved: tuple | None = None  # what forward passed to save_for_backward
+    _saved_values: tuple | None = None  # the same, as SavedInput/SavedOutput/SavedConstant
     _freed = False
     _tensor_hooks: dict | None = None
     _retain: dict | None = None
     _out_meta: tuple | None = None
     _out_tangents: tuple | None = None
-    _out_vc: tuple | None = None
     _trace: list | None = None
     _non_diff: set | None = None
+    _view_version: int | None = None  # base version when a view output was made
     primals: tuple = ()
     out: Any = None
 
     def save_for_backward(self, *values: Any) -> None:
-        """Keep inputs/outputs (arrays or Tensors) for the backward rule."""
+        """Keep inputs/outputs (arrays or Tensors) for the backward rule. Everything a
+        backward reads that may be an input or output (or a view of one) must go through
+        here, so that modifying it in place afterwards is detected."""
         self._saved = values
 
     @property
@@ -64,7 +88,7 @@ class Node:
                 "freed after .backward() or autograd.grad(); pass retain_graph=True to the "
                 "first call if you need to backward through the graph again."
             )
-        entries = self._saved_entries
+        entries = self._saved_values
         if entries is None:
             return tuple(_as_tensor(v) for v in (self._saved or ()))
         return tuple(self._unpack(e) for e in entries)
@@ -74,28 +98,49 @@ class Node:
         """The saved values as raw arrays (for jvp rules and non-differentiable helpers)."""
         return tuple(v.data if isinstance(v, Tensor) else v for v in (self._saved or ()))
 
-    def _unpack(self, entry):
-        if entry is None:
-            return None
-        kind = entry[0]
-        if kind == "t":  # an input tensor
-            tensor, version = entry[1], entry[2]
-            if tensor._vc[0] != version:
-                self._raise_modified(tensor.shape, tensor._vc[0], version)
+    @property
+    def saved_values(self) -> tuple:
+        """What this node saved for backward, as :class:`SavedInput` / :class:`SavedOutput` /
+        :class:`SavedConstant` entries (None where None was saved); empty once freed."""
+        return self._saved_values or ()
+
+    @property
+    def is_freed(self) -> bool:
+        """True once a backward without ``retain_graph`` released the saved values."""
+        return self._freed
+
+    @property
+    def num_outputs(self) -> int:
+        """How many outputs the op produced."""
+        return len(self._out_meta) if self._out_meta is not None else 1
+
+    def output_meta(self, nr: int) -> tuple | None:
+        """``(shape, dtype)`` of output ``nr`` where recorded (multi-output ops), else None."""
+        return self._out_meta[nr] if self._out_meta is not None else None
+
+    def _unpack(self, entry: Any) -> Any:
+        kind = type(entry)
+        if kind is SavedInput:
+            tensor = entry.tensor
+            if tensor._vc[0] != entry.version:
+                self._raise_modified(tensor.shape, tensor._vc[0], entry.version)
             return tensor
-        if kind == "o":  # one of this node's outputs: rebuilt, so no reference cycle
-            _, idx, array, vc, version = entry
-            if vc[0] != version:
-                self._raise_modified(array.shape, vc[0], version)
-            t = Tensor._make(array, True, self, idx)
+        if kind is SavedOutput:  # rebuilt, so no reference cycle
+            vc = entry.version_counter
+            if vc[0] != entry.version:
+                self._raise_modified(entry.array.shape, vc[0], entry.version)
+            t = Tensor._make(entry.array, True, self, entry.index)
             if self._out_tangents is not None:
-                t._fw_tangent = self._out_tangents[idx]
+                t._fw_tangent = self._out_tangents[entry.index]
             return t
-        if kind == "c":
-            return _as_tensor(entry[1])
+        if kind is SavedConstant:
+            vc = entry.version_counter
+            if vc is not None and vc[0] != entry.version:
+                self._raise_modified(entry.value.shape, vc[0], entry.version)
+            return _as_tensor(entry.value)
         return None
 
-    def _raise_modified(self, shape, now, expected) -> None:
+    def _raise_modified(self, shape: tuple, now: int, expected: int) -> None:
         raise RuntimeError(
             f"one of the variables needed for gradient computation has been modified by an "
             f"in-place operation: a tensor of shape {tuple(shape)} saved by {self.name()} is at "
@@ -111,7 +156,7 @@ class Node:
         fn = self.fn
         return getattr(fn, "node_name", None) or f"{fn.__name__}Backward"
 
-    def register_hook(self, nr: int, hook) -> None:
+    def register_hook(self, nr: int, hook: Callable) -> None:
         if self._tensor_hooks is None:
             self._tensor_hooks = {}
         self._tensor_hooks.setdefault(nr, []).append(hook)
@@ -133,7 +178,7 @@ class Node:
         return f"<{self.name()}>"
 
 
-def _as_tensor(v):
+def _as_tensor(v: Any) -> Any:
     if isinstance(v, _np.generic):  # a NumPy scalar (ufuncs on 0-d arrays return these)
         v = _np.asarray(v)
     elif v is None or isinstance(v, (int, float, bool, complex)):
@@ -158,12 +203,18 @@ class Function:
         raw: forward receives raw arrays instead of Tensors (built-in ops).
         is_view: the output shares memory with the first input (shares its version counter).
         differentiable_backward: False if backward cannot itself be differentiated; double
-            backward through it then raises a clear error.
+            backward through it then raises a clear error. Set by ``@once_differentiable``
+            (on the class or on its ``backward``).
     """
 
     raw = False
     is_view = False
     differentiable_backward = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls.backward, "_once_differentiable", False):  # @once_differentiable
+            cls.differentiable_backward = False
 
     @staticmethod
     def forward(ctx: Node, *args: Any, **kwargs: Any):  # pragma: no cover - abstract
@@ -179,8 +230,9 @@ class Function:
         # unless needed. Profile with benchmarks/bench_ops.py --profile before changing.
         ctx = Node()
         ctx.fn = cls
-        grad_on = _GRAD[0]
-        fwd_on = FORWARD_AD[0] > 0
+        state = LOCAL.state  # this thread's switches (one thread-local read per op)
+        grad_on = state.grad_enabled
+        fwd_on = state.forward_ad > 0
         record = forward_ad = False
         raw_args = []
         for a in args:
@@ -192,14 +244,18 @@ class Function:
                 raw_args.append(a.data)
             else:
                 raw_args.append(a)
+        if record:
+            _link_inputs(ctx, args)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
         if cls.raw:
             out = cls.forward(ctx, *raw_args, **kwargs)
         else:
-            _GRAD[0] = False
+            state.grad_enabled = False
             try:
                 out = cls.forward(ctx, *args, **kwargs)
             finally:
-                _GRAD[0] = grad_on
+                state.grad_enabled = grad_on
         if type(out) is tuple:
             multi = True
             raw_outs = out
@@ -208,7 +264,7 @@ class Function:
             multi = False
             raw_outs = (out,)
             outs = (out if type(out) is _ndarray else _array(out),)
-        if ANOMALY[0]:
+        if state.anomaly:
             _anomaly_forward(ctx, cls, outs)
         non_diff = ctx._non_diff
         if not multi and non_diff is None:
@@ -221,11 +277,10 @@ class Function:
                 req = record and o.dtype.kind in "fc" and (non_diff is None or
                                                           id(o) not in non_diff)
                 results.append(Tensor._make(o, req, ctx if req else None, i))
-        if cls.is_view and isinstance(args[0], Tensor):
-            for r in results:
-                r._vc = args[0]._vc
+        if cls.is_view or (record and (multi or outs[0].base is not None)):
+            _share_view_versions(ctx, cls, args, outs, results)
         if record:
-            _link(ctx, args, outs, results, multi, raw_outs)
+            _link_outputs(ctx, args, outs, results, multi, raw_outs, state.anomaly)
         if forward_ad:
             _forward_tangents(ctx, cls, args, outs, results, kwargs)
         return tuple(results) if multi else results[0]
@@ -240,15 +295,47 @@ def _array(o: Any) -> Any:
     return o
 
 
-def _link(ctx: Node, args: tuple, outs: tuple, results: list, multi: bool,
-          raw_outs: tuple) -> None:
-    """Record graph edges, input metadata and saved-value bookkeeping on ``ctx``."""
+def _share_view_versions(ctx: Node, cls: type, args: tuple, outs: tuple, results: list) -> None:
+    """An output that is a view of the first input (``is_view`` ops, or any output sharing
+    its memory) shares its version counter: modifying either is seen by every saved copy.
+    The node remembers that version, so using the view after its base was modified in
+    place (its recorded history would no longer match its values) raises."""
+    base = args[0] if args and isinstance(args[0], Tensor) else None
+    if base is None:
+        return
+    root = None
+    for o, r in zip(outs, results):
+        if not cls.is_view:
+            if getattr(o, "base", None) is None:
+                continue
+            if root is None:
+                root = memory_root(base.data)
+            if memory_root(o) is not root:
+                continue
+        r._vc = base._vc
+        ctx._view_version = base._vc[0]
+
+
+def _stale_view_error(ctx: Node, a: Tensor) -> RuntimeError:
+    return RuntimeError(
+        f"{ctx.name()}: an input is a view (made by {a.grad_fn.name()}) whose base was "
+        "modified in place after the view was taken, so its recorded history no longer "
+        "matches its values (chainrule does not replay view history as PyTorch does). Take "
+        "the view after the in-place change, or .clone() it before modifying the base."
+    )
+
+
+def _link_inputs(ctx: Node, args: tuple) -> None:
+    """Before forward: record the graph edges, input metadata and ``needs_input_grad``."""
     edges = []
     meta = []
     needs = []
     for a in args:
         if isinstance(a, Tensor) and a.requires_grad:
             gf = a.grad_fn
+            if gf is not None and gf._view_version is not None and \
+                    gf._view_version != a._vc[0]:
+                raise _stale_view_error(ctx, a)
             edges.append((gf, a._output_nr) if gf is not None else a)
             d = a.data
             meta.append((d.shape, d.dtype))
@@ -260,33 +347,23 @@ def _link(ctx: Node, args: tuple, outs: tuple, results: list, multi: bool,
     ctx.next_edges = tuple(edges)
     ctx.input_meta = tuple(meta)
     ctx.needs_input_grad = tuple(needs)
+
+
+def _link_outputs(ctx: Node, args: tuple, outs: tuple, results: list, multi: bool,
+                  raw_outs: tuple, anomaly: bool) -> None:
+    """After forward: output metadata, saved values with their versions, anomaly trace."""
     if multi:
         ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
     saved = ctx._saved
     if saved:
-        ctx._saved_entries = tuple(_saved_entry(s, args, outs, results, raw_outs)
-                                   for s in saved)
-    if ANOMALY[0]:
+        ctx._saved_values = tuple(classify(s, args, outs, results, raw_outs)
+                                  for s in saved)
+    if anomaly:
         ctx._trace = traceback.extract_stack()[:-3]
 
 
-def _saved_entry(s: Any, args: tuple, outs: tuple, results: list, raw_outs: tuple):
-    if s is None:
-        return None
-    sd = s.data if isinstance(s, Tensor) else s
-    for a in args:
-        if isinstance(a, Tensor) and (a is s or a.data is sd):
-            return ("t", a, a._vc[0])
-    for i, o in enumerate(outs):
-        if o is sd or raw_outs[i] is sd:
-            r = results[i]
-            return ("o", i, o, r._vc, r._vc[0])
-    if isinstance(sd, _np.generic):
-        sd = _np.asarray(sd)
-    return ("c", sd)
-
-
-def _forward_tangents(ctx, cls, args, outs, results, kwargs) -> None:
+def _forward_tangents(ctx: Node, cls: type, args: tuple, outs: tuple, results: list,
+                      kwargs: dict) -> None:
     jvp = getattr(cls, "jvp", None)
     if jvp is None:
         raise NotImplementedError(
@@ -303,8 +380,6 @@ def _forward_tangents(ctx, cls, args, outs, results, kwargs) -> None:
             if isinstance(t, Tensor):
                 t = t.data
             if t.shape != r.data.shape:
-                from ..backend import get_array_module
-
                 t = get_array_module(t).broadcast_to(t, r.data.shape)
             r._fw_tangent = t
     if ctx.next_edges:
@@ -312,8 +387,6 @@ def _forward_tangents(ctx, cls, args, outs, results, kwargs) -> None:
 
 
 def _anomaly_forward(ctx: Node, cls: type, outs: tuple) -> None:
-    from ..backend import get_array_module
-
     for o in outs:
         if o.dtype.kind == "f" and not get_array_module(o).isfinite(o).all():
             frame = user_frame(traceback.extract_stack()[:-3])
@@ -323,21 +396,50 @@ def _anomaly_forward(ctx: Node, cls: type, outs: tuple) -> None:
             )
 
 
-def user_frame(stack) -> str:
-    """The innermost stack frame outside chainrule's own source, formatted for an error."""
-    import os
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+def user_frame(stack: list) -> str:
+    """The innermost stack frame outside chainrule's own source, formatted for an error."""
     for fr in reversed(stack):
-        if not os.path.abspath(fr.filename).startswith(pkg):
+        if not os.path.abspath(fr.filename).startswith(_PKG_DIR):
             return f'File "{fr.filename}", line {fr.lineno}, in {fr.name}: {fr.line}'
     fr = stack[-1] if stack else None
     return f'File "{fr.filename}", line {fr.lineno}' if fr else "<unknown>"
 
 
-class once_differentiable:  # noqa: N801 - PyTorch's name
-    """Class decorator marking a Function whose backward cannot be differentiated again."""
+def once_differentiable(fn: Any) -> Any:
+    """Mark a backward that cannot be differentiated again (PyTorch's decorator).
 
-    def __new__(cls, fn_cls):
-        fn_cls.differentiable_backward = False
-        return fn_cls
+    Use it on the ``backward`` staticmethod, as in PyTorch::
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, grad): ...
+
+    (or on the whole Function class). The backward then runs with graph recording off, and
+    a double backward (``create_graph=True`` through it, then backward again) raises a clear
+    error instead of silently returning zero.
+    """
+    if isinstance(fn, type) and issubclass(fn, Function):
+        fn.differentiable_backward = False
+        return fn
+    if isinstance(fn, staticmethod):
+        raise TypeError("once_differentiable: put @staticmethod above @once_differentiable "
+                        "(decorate the plain backward function)")
+    if not callable(fn):
+        raise TypeError(f"once_differentiable: expected a backward function or a Function "
+                        f"class, got {type(fn).__name__}")
+
+    @functools.wraps(fn)
+    def wrapper(ctx: Any, *grads: Any) -> Any:
+        state = current()
+        prev = state.grad_enabled
+        state.grad_enabled = False
+        try:
+            return fn(ctx, *grads)
+        finally:
+            state.grad_enabled = prev
+
+    wrapper._once_differentiable = True
+    return wrapper

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .state import FORWARD_AD
+from .state import current
 from .tensor import Tensor
 
 
@@ -63,6 +63,31 @@ def _zeros_if_none(g, like: Tensor) -> Tensor:
     return Tensor._make(xp.zeros(like.shape, like.dtype), False, None, 0)
 
 
+def _is_tree(x: Any) -> bool:
+    """Whether ``x`` is a container of tensors (a pytree, such as a dict of parameters from
+    ``named_parameters``) rather than one array-like value (a list of numbers)."""
+    if isinstance(x, dict):
+        return True
+    return isinstance(x, (list, tuple)) and any(isinstance(v, (Tensor, dict, list, tuple))
+                                                for v in x)
+
+
+def _tree_map(fn: Callable, x: Any) -> Any:
+    """``fn`` applied to every leaf of a (nested) dict/list/tuple, keeping the structure."""
+    if _is_tree(x):
+        if isinstance(x, dict):
+            return {k: _tree_map(fn, v) for k, v in x.items()}
+        return type(x)(_tree_map(fn, v) for v in x)
+    return fn(x)
+
+
+def _tree_leaves(x: Any) -> list:
+    """The leaves of ``x`` in the order ``_tree_map`` visits them."""
+    leaves: list = []
+    _tree_map(leaves.append, x)
+    return leaves
+
+
 def _xp(t: Tensor):
     from ..backend import get_array_module
 
@@ -70,16 +95,21 @@ def _xp(t: Tensor):
 
 
 def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
-    """``grad(f)(*args)`` is the gradient of the scalar ``f`` w.r.t. ``args[argnums]``."""
+    """``grad(f)(*args)`` is the gradient of the scalar ``f`` w.r.t. ``args[argnums]``.
+
+    An argument may be a pytree (a dict, list or tuple of tensors, such as the parameter dict
+    ``functional_call`` takes): its gradient then has the same structure, as in ``torch.func``.
+    """
 
     def wrapper(*args: Any):
         nums = _as_tuple(argnums)
         args = list(args)
         # An argument that already requires grad belongs to an enclosing reverse transform
         # (grad(grad(f))): the inner gradient must then itself be differentiable.
-        outer = any(isinstance(args[i], Tensor) and args[i].requires_grad for i in nums)
+        outer = any(isinstance(t, Tensor) and t.requires_grad
+                    for i in nums for t in _tree_leaves(args[i]))
         for i in nums:
-            args[i] = _leaf(args[i])
+            args[i] = _tree_map(_leaf, args[i])
         res = f(*args)
         out, aux = (res[0], res[1]) if has_aux else (res, None)
         if not isinstance(out, Tensor) or out.numel() != 1:
@@ -87,9 +117,11 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
                                f"{getattr(out, 'shape', type(out).__name__)}; use vjp or jacrev")
         from . import grad as autograd_grad
 
-        gs = autograd_grad([out], [args[i] for i in nums], None, retain_graph=True,
-                           create_graph=outer, allow_unused=True)
-        gs = tuple(_zeros_if_none(g, args[i]) for g, i in zip(gs, nums))
+        flat = [t for i in nums for t in _tree_leaves(args[i])]
+        gs = autograd_grad([out], flat, None, retain_graph=True, create_graph=outer,
+                           allow_unused=True)
+        it = iter([_zeros_if_none(g, t) for g, t in zip(gs, flat)])
+        gs = tuple(_tree_map(lambda _: next(it), args[i]) for i in nums)
         result = gs[0] if isinstance(argnums, int) else gs
         return (result, aux) if has_aux else result
 
@@ -101,7 +133,8 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     primals, tangents = _as_tuple(primals), _as_tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
-    if FORWARD_AD[0] > 0:
+    state = current()
+    if state.forward_ad > 0:
         raise NotImplementedError("jvp: nested forward-mode transforms (jvp inside jvp or "
                                   "jacfwd of jacfwd) are not supported; use jacfwd(jacrev(f))")
     duals = []
@@ -114,11 +147,11 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
         d = Tensor._make(p.data, False, None, 0)
         d._fw_tangent = t.data.astype(p.dtype, copy=False)
         duals.append(d)
-    FORWARD_AD[0] += 1
+    state.forward_ad += 1
     try:
         res = f(*duals)
     finally:
-        FORWARD_AD[0] -= 1
+        state.forward_ad -= 1
     out, aux = (res[0], res[1]) if has_aux else (res, None)
     outs = _as_tuple(out)
     touts = []
@@ -192,5 +225,18 @@ def hessian(f: Callable, argnums: int = 0) -> Callable:
 
 
 def jacobian(f: Callable, inputs: Any, create_graph: bool = False) -> Tensor:
-    """``torch.autograd.functional.jacobian`` style: the Jacobian of f at ``inputs``."""
-    return jacrev(f)(inputs)
+    """``torch.autograd.functional.jacobian`` style: the Jacobian of f at ``inputs``.
+
+    With ``create_graph=True`` the result stays differentiable with respect to ``inputs``
+    (for higher derivatives); otherwise it is detached, as in PyTorch.
+    """
+    out = jacrev(f)(inputs)
+    if create_graph:
+        return out
+
+    def detach(t: Any) -> Any:
+        if isinstance(t, (tuple, list)):
+            return type(t)(detach(v) for v in t)
+        return t.detach() if isinstance(t, Tensor) else t
+
+    return detach(out)

@@ -1,67 +1,179 @@
-"""Switches for recording the graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled``.
+"""Switches for recording the graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled``,
+``inference_mode``.
 
-The state is one module-level flag (read on every op, so it is a plain list lookup).
-Each switch works as a context manager and as a decorator, like PyTorch's.
+The mode lives in the calling thread's :func:`~chainrule.autograd.state.current` state (per thread,
+as in PyTorch): a ``no_grad`` block in one thread never changes what another thread records,
+and a new thread starts with recording on. Each switch works as a context manager and as a
+decorator, like PyTorch's; a decorated function switches the mode only while it runs (in the
+thread that calls it), never at decoration time.
 """
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
-# _STATE[0]: gradient recording on/off. A list so that hot paths read it without a call.
-_STATE = [True]
+from .state import current
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+           "is_inference_mode_enabled"]
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops record the graph for backward."""
-    return _STATE[0]
+    """Whether ops record the graph for backward in the calling thread."""
+    return current().grad_enabled
 
 
-class _GradModeSwitch:
-    _mode: bool
+def is_inference_mode_enabled() -> bool:
+    """Whether the calling thread is inside ``inference_mode()``."""
+    return current().inference
+
+
+class _ModeSwitch:
+    """Base of the switches: set ``(grad_enabled, inference)`` on enter, restore on exit.
+
+    Subclasses define :meth:`_target`. As a decorator the wrapped call enters a fresh
+    switch each time (locals, not ``self``, hold the previous mode), so one decorated
+    function may run in several threads at once.
+    """
+
+    def _target(self) -> tuple[bool, bool]:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def __enter__(self) -> None:
-        self._prev = _STATE[0]
-        _STATE[0] = self._mode
+        state = current()
+        self._prev = (state.grad_enabled, state.inference)
+        state.grad_enabled, state.inference = self._target()
 
     def __exit__(self, *exc: Any) -> None:
-        _STATE[0] = self._prev
+        state = current()
+        state.grad_enabled, state.inference = self._prev
 
     def __call__(self, fn: Callable) -> Callable:
-        mode = self._mode
+        target = self._target()
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(fn, target)
 
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            prev = _STATE[0]
-            _STATE[0] = mode
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            state = current()
+            prev = (state.grad_enabled, state.inference)
+            state.grad_enabled, state.inference = target
             try:
                 return fn(*args, **kwargs)
             finally:
-                _STATE[0] = prev
+                state.grad_enabled, state.inference = prev
 
         return wrapper
 
 
-class no_grad(_GradModeSwitch):  # noqa: N801 - PyTorch's name
-    """Disable graph recording: ``with cr.no_grad(): ...`` or ``@cr.no_grad()``."""
+def _wrap_generator(fn: Callable, target: tuple[bool, bool]) -> Callable:
+    """Run each step of a generator under the mode, restoring the caller's between steps."""
 
-    _mode = False
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        gen = fn(*args, **kwargs)
+        to_send = None
+        while True:
+            state = current()
+            prev = (state.grad_enabled, state.inference)
+            state.grad_enabled, state.inference = target
+            try:
+                value = gen.send(to_send)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                state.grad_enabled, state.inference = prev
+            to_send = yield value
+
+    return wrapper
 
 
-class enable_grad(_GradModeSwitch):  # noqa: N801
-    """Re-enable graph recording inside a ``no_grad`` block."""
+class _NoParamSwitch(_ModeSwitch):
+    """A switch usable with or without parentheses: ``@no_grad`` and ``@no_grad()``."""
 
-    _mode = True
+    def __new__(cls, orig_func: Callable | None = None) -> Any:
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
 
 
-class set_grad_enabled(_GradModeSwitch):  # noqa: N801
-    """Set graph recording to ``mode`` (context manager, decorator or plain call)."""
+class no_grad(_NoParamSwitch):  # noqa: N801 - PyTorch's name
+    """Disable graph recording: ``with cr.no_grad(): ...``, ``@cr.no_grad()`` or
+    ``@cr.no_grad``. Results of ops inside have ``requires_grad=False``."""
+
+    def _target(self) -> tuple[bool, bool]:
+        return False, current().inference
+
+
+class enable_grad(_NoParamSwitch):  # noqa: N801
+    """Re-enable graph recording inside a ``no_grad`` block (context manager or decorator)."""
+
+    def _target(self) -> tuple[bool, bool]:
+        return True, current().inference
+
+
+class set_grad_enabled(_ModeSwitch):  # noqa: N801
+    """Set graph recording to ``mode``: a plain call ``cr.set_grad_enabled(False)`` switches
+    at once (for the calling thread); ``with cr.set_grad_enabled(m):`` switches for the block;
+    ``@cr.set_grad_enabled(m)`` switches only while the decorated function runs."""
 
     def __init__(self, mode: bool):
-        self._mode = bool(mode)
-        self._prev = _STATE[0]
-        _STATE[0] = self._mode
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled(): mode must be a bool, got "
+                            f"{type(mode).__name__}")
+        state = current()
+        self._mode = mode
+        self._prev = (state.grad_enabled, state.inference)
+        state.grad_enabled = mode
+
+    def _target(self) -> tuple[bool, bool]:
+        return self._mode, current().inference
 
     def __enter__(self) -> None:  # the constructor already switched
         pass
+
+    def __call__(self, fn: Callable) -> Callable:
+        # Used as a decorator: undo the constructor's switch (as PyTorch does), so that
+        # decorating does not change the mode; the wrapper switches on each call.
+        state = current()
+        state.grad_enabled, state.inference = self._prev
+        return super().__call__(fn)
+
+    def clone(self) -> "set_grad_enabled":
+        """A fresh switch with the same mode (PyTorch API)."""
+        state = current()
+        prev = (state.grad_enabled, state.inference)
+        new = set_grad_enabled(self._mode)
+        state.grad_enabled, state.inference = prev
+        new._prev = prev
+        return new
+
+
+class inference_mode(_ModeSwitch):  # noqa: N801 - PyTorch's name
+    """``torch.inference_mode``: no graph recording, for evaluation and serving.
+
+    ``inference_mode(mode=True)`` turns recording off (like ``no_grad``) and makes
+    :func:`is_inference_mode_enabled` true; ``inference_mode(False)`` leaves inference mode
+    and turns recording on, as in PyTorch. Works as a context manager and as a decorator
+    (``@cr.inference_mode()`` or ``@cr.inference_mode``). chainrule does not mark tensors
+    made inside as inference tensors: they are ordinary tensors with ``requires_grad=False``.
+    """
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        if callable(mode):  # used bare as @inference_mode
+            return cls()(mode)
+        raise TypeError(f"inference_mode(): mode must be a bool, got {type(mode).__name__}")
+
+    def __init__(self, mode: bool = True):
+        self._mode = mode
+
+    def _target(self) -> tuple[bool, bool]:
+        return (False, True) if self._mode else (True, False)
+
+    def clone(self) -> "inference_mode":
+        """A fresh switch with the same mode (PyTorch API)."""
+        return inference_mode(self._mode)

@@ -6,17 +6,18 @@ the package is imported, so this file stays about *what a tensor is*.
 """
 from __future__ import annotations
 
+import copy
 import weakref
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from .. import autograd as _autograd  # the package (for its engine), bound at import time
 from .. import dtypes as _dt
+from .. import printing as _printing
+from .._type_names import dtype_of_type_name, type_name
 from ..backend import Device, device_of, get_array_module, to_device
-from . import grad_mode
-
-_GRAD = grad_mode._STATE
 
 
 class _RemovableHandle:
@@ -44,8 +45,22 @@ class Tensor:
                  "_fw_tangent", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
-    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False,
+    def __init__(self, *args: Any, dtype: Any = None, requires_grad: bool = False,
                  device: Any = None):
+        if len(args) == 1:
+            data = args[0]
+        elif len(args) >= 2 and all(isinstance(a, (int, np.integer)) and
+                                    not isinstance(a, bool) for a in args):
+            # PyTorch's legacy sizes form, cr.Tensor(2, 3): an uninitialised tensor of the
+            # default dtype. (A single int or a list is data, as in cr.tensor.)
+            if min(args) < 0:
+                raise RuntimeError(f"Tensor(): negative dimension in sizes {args}")
+            data = np.empty(tuple(int(a) for a in args), dtype=_dt.get_default_dtype())
+        elif not args:
+            data = np.empty(0, dtype=_dt.get_default_dtype())
+        else:
+            raise TypeError(f"Tensor(): expected one data argument or sizes (ints), got "
+                            f"{len(args)} positional arguments; pass dtype= by keyword")
         arr = _to_array(data, dtype)
         if device is not None:
             arr = to_device(arr, device)
@@ -105,12 +120,32 @@ class Tensor:
         return self.device.type == "cuda"
 
     @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
+    @property
+    def is_mps(self) -> bool:
+        """False: chainrule has no Apple-GPU backend (``cr.backends.mps``)."""
+        return False
+
+    @property
+    def is_xpu(self) -> bool:
+        """False: chainrule has no Intel-GPU backend."""
+        return False
+
+    @property
     def _version(self) -> int:
         """How many times this tensor (or a view of it) was modified in place."""
         return self._vc[0]
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        if dim is None:
+            return self.data.shape
+        n = self.data.ndim
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
+            raise IndexError(f"size: dimension {dim!r} is out of range for a tensor of shape "
+                             f"{self.data.shape} (valid dims: {-n} to {n - 1})")
+        return self.data.shape[dim]
 
     def dim(self) -> int:
         return self.data.ndim
@@ -229,10 +264,24 @@ class Tensor:
     def bool(self) -> "Tensor":
         return self.to(_dt.bool_)
 
-    def type(self, dtype: Any = None):
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """Without an argument, PyTorch's legacy type name (``'torch.FloatTensor'``: the
+        string old code compares against); with a dtype, a legacy type such as
+        ``cr.LongTensor`` or its name, the tensor converted to it."""
         if dtype is None:
-            return f"chainrule.{self.dtype}"
+            return type_name(self.dtype)
+        if isinstance(dtype, str):
+            dtype = dtype_of_type_name(dtype)
+        elif isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), np.dtype):
+            dtype = dtype.dtype  # a legacy type class (cr.FloatTensor, ...)
         return self.to(dtype)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value, as in PyTorch; other tensors take
+        only an empty spec (``f"{x}"``), and a format spec for them raises TypeError."""
+        if self.data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")
@@ -309,8 +358,7 @@ class Tensor:
             inputs: accumulate only into these tensors' ``.grad``.
             explain: also print and return a step-by-step :mod:`chainrule.explain` account.
         """
-        from .engine import run_backward
-
+        engine = _autograd.engine  # imported by the package after this module (a cycle)
         report = None
         if explain:
             from ..explain import backward as _explain
@@ -328,20 +376,20 @@ class Tensor:
         gradient = _root_grad(self, gradient, "backward()")
         if inputs is not None:
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            grads = run_backward([self], [gradient], retain_graph, create_graph, inputs,
-                                 allow_unused=True)
+            grads = engine.run_backward([self], [gradient], retain_graph, create_graph, inputs,
+                                        allow_unused=True)
             for t, g in zip(inputs, grads):
                 if g is not None:
-                    t.grad = g if t.grad is None else t.grad + g
-            return
-        run_backward([self], [gradient], retain_graph, create_graph)
+                    engine.accumulate_grad(t, g, create_graph, None)
+            return report
+        engine.run_backward([self], [gradient], retain_graph, create_graph)
         return report
 
     # ------------------------------------------------------------------ python
     def __repr__(self) -> str:
         arr = to_device(self.data, "cpu")
-        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,
-                               threshold=1000, edgeitems=3)
+        body = np.array2string(arr, separator=", ", prefix="tensor(",
+                               **_printing.array2string_options(arr))
         extras = []
         if arr.dtype != _dt.get_default_dtype() and arr.dtype not in (_dt.int64, _dt.bool_):
             extras.append(f"dtype={arr.dtype}")
@@ -359,6 +407,24 @@ class Tensor:
 
     def __reduce__(self):
         raise TypeError("chainrule tensors are not pickled; use cr.save / cr.load (safetensors)")
+
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        """``copy.deepcopy``: a leaf with its own copy of the data (and of ``grad``), keeping
+        the class (a Parameter stays a Parameter). Graph outputs refuse, as in PyTorch."""
+        if id(self) in memo:
+            return memo[id(self)]
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol; call .detach() first")
+        new = object.__new__(type(self))
+        new._init_leaf(self.data.copy(), self.requires_grad)
+        memo[id(self)] = new
+        if self.grad is not None:
+            new.grad = copy.deepcopy(self.grad, memo)
+        extra = getattr(self, "__dict__", None)
+        if extra:
+            new.__dict__.update(copy.deepcopy(extra, memo))
+        return new
 
 
 def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:

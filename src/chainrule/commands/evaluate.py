@@ -16,7 +16,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Evaluate the run; a missing, corrupt or hostile run directory exits with status 2."""
+    import pickle
+    import sys
+
     from ..train.job import evaluate_run
 
-    evaluate_run(args.run_dir, data_root=args.data_root)
+    try:
+        evaluate_run(args.run_dir, data_root=args.data_root)
+    except (ValueError, OSError, RuntimeError, pickle.UnpicklingError) as err:
+        msg = str(err)
+        print(msg if msg.startswith("chainrule") else f"chainrule evaluate: {msg}",
+              file=sys.stderr)
+        return 2
     return 0

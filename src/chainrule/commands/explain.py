@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         expl = expression(args.expression, parse_assignments(args.at))
-    except ValueError as err:
+    except (ValueError, OverflowError, ZeroDivisionError, RecursionError) as err:
         print(f"chainrule explain: {err}", file=sys.stderr)
         return 2
     if args.format == "text":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 
@@ -32,7 +33,14 @@ def _model_graph(args):
         raise ValueError(f"cannot build model {args.model!r}: cr.models is not available "
                          f"({err})") from None
     if args.input_shape:
-        shape = tuple(int(s) for s in args.input_shape.split(","))
+        try:
+            shape = tuple(int(s) for s in args.input_shape.split(","))
+        except ValueError:
+            raise ValueError(f"--input-shape must be comma-separated integers such as 1,28,28, "
+                             f"got {args.input_shape!r}") from None
+        if not 1 <= len(shape) <= 4 or min(shape) < 1 or math.prod(shape) > 10**7:
+            raise ValueError(f"--input-shape must be 1 to 4 positive sizes with at most 10**7 "
+                             f"elements in all, got {args.input_shape!r}")
     else:
         shape = getattr(model, "input_shape", None) or _guess_shape(args.model)
     x = cr.randn(1, *shape)

@@ -27,12 +27,23 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from ..diagnostics.init_study import init_study
+    from ._validate import check_int, check_real
 
     init: str | float = args.init
     try:
         init = float(args.init)
     except ValueError:
         pass
+    try:
+        check_int("--depth", args.depth, 1, 200)
+        check_int("--width", args.width, 1, 16384)
+        check_int("--batch", args.batch, 1, 65536)
+        check_int("--seed", args.seed, 0, 2**63 - 1)
+        if isinstance(init, float):
+            check_real("--init", init, 0.0, low_open=True)
+    except ValueError as err:
+        print(f"chainrule inspect-init: {err}", file=sys.stderr)
+        return 2
     try:
         study = init_study(args.activation, init, depth=args.depth, width=args.width,
                            batch=args.batch, seed=args.seed)

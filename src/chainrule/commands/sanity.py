@@ -70,7 +70,16 @@ def run(args: argparse.Namespace) -> int:
     import chainrule.nn.functional as F
 
     from ..diagnostics.sanity import gradient_check, overfit_small_batch
+    from ._validate import check_int, check_real
 
+    try:
+        check_int("--examples", args.examples, 1, 10_000)
+        check_int("--steps", args.steps, 1, 1_000_000)
+        check_real("--lr", args.lr, 0.0, low_open=True)
+        check_int("--seed", args.seed, 0, 2**63 - 1)
+    except ValueError as err:
+        print(f"chainrule sanity: {err}", file=sys.stderr)
+        return 2
     cr.manual_seed(args.seed)
     try:
         x, y = _batch(args.data, args.examples, args.seed, args.model)

@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 from . import datasets, preprocessing, text, transforms
-from .datasets import CIFAR10, MNIST, MNIST1D, FashionMNIST
+from .datasets import CIFAR10, MNIST, MNIST1D, FashionMNIST, ImageFolder
 from .preprocessing import PCA, MeanSubtraction, Standardize, ZCAWhitening
 
-__all__ = ["CIFAR10", "MNIST", "MNIST1D", "PCA", "FashionMNIST", "MeanSubtraction",
+__all__ = ["CIFAR10", "MNIST", "MNIST1D", "PCA", "FashionMNIST", "ImageFolder", "MeanSubtraction",
            "Standardize", "ZCAWhitening", "datasets", "preprocessing", "text", "transforms"]

@@ -16,9 +16,19 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..random import Generator, gen
+from .transforms_color import ColorJitter
+from .transforms_geometry import (
+    CenterCrop,
+    RandomResizedCrop,
+    RandomRotation,
+    Resize,
+    _Image,
+    _is_pil,
+)
 
-__all__ = ["Compose", "Lambda", "Normalize", "RandomCrop", "RandomErasing",
-           "RandomHorizontalFlip", "ToTensor"]
+__all__ = ["CenterCrop", "ColorJitter", "Compose", "Lambda", "Normalize", "RandomCrop",
+           "RandomErasing", "RandomHorizontalFlip", "RandomResizedCrop", "RandomRotation",
+           "Resize", "ToTensor"]
 
 
 def _array(img: Any, where: str) -> tuple[np.ndarray, bool]:
@@ -230,6 +240,9 @@ class RandomHorizontalFlip:
         self.generator = generator
 
     def __call__(self, img: Any) -> Any:
+        if _is_pil(img):  # PIL images are flipped by Pillow and stay PIL images
+            flip = gen(self.generator).random() < self.p
+            return img.transpose(_Image.Transpose.FLIP_LEFT_RIGHT) if flip else img
         arr, is_tensor = _array(img, "RandomHorizontalFlip")
         if gen(self.generator).random() < self.p:
             return _like(np.ascontiguousarray(arr[..., ::-1]), is_tensor)

@@ -13,6 +13,7 @@ the lectures label a computation graph.
 from __future__ import annotations
 
 import ast
+import math
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,8 +51,34 @@ def parse(text: str) -> ast.expr:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as err:
         raise ValueError(f"expression: cannot parse {text!r}: {err.msg}") from None
+    except (RecursionError, MemoryError, ValueError):  # deep nesting, over-long int literals
+        raise ValueError(f"expression: cannot parse {text[:60]!r}...: it is nested too deeply "
+                         f"or holds a literal that is too long (at most {MAX_DEPTH} levels)"
+                         ) from None
+    _check_size(tree.body)
     _check(tree.body, text)
     return tree.body
+
+
+MAX_DEPTH = 400
+MAX_OPS = 1000
+
+
+def _check_size(root: ast.AST) -> None:
+    """Reject trees deeper than ``MAX_DEPTH`` or with more than ``MAX_OPS`` operations
+    (walked iteratively, so the check itself cannot overflow the stack)."""
+    stack, ops = [(root, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"expression: nested more than {MAX_DEPTH} levels deep; split it "
+                             "into smaller expressions")
+        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call)):
+            ops += 1
+            if ops > MAX_OPS:
+                raise ValueError(f"expression: more than {MAX_OPS} operations; the explainer "
+                                 "walks graphs of at most that size")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _check(node: ast.AST, text: str) -> None:
@@ -60,6 +87,13 @@ def _check(node: ast.AST, text: str) -> None:
             raise ValueError(  # noqa: TRY004 - a disallowed construct, not a wrong type
                 f"expression {text!r}: only numeric constants are allowed, got "
                              f"{node.value!r}")
+        try:
+            finite = math.isfinite(float(node.value))
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise ValueError("expression: a numeric literal is too large for a float64 "
+                             "(at most about 1.8e308)")
     elif isinstance(node, ast.Name):
         if node.id in ALLOWED_FUNCTIONS:
             raise ValueError(f"expression {text!r}: {node.id!r} is a function; call it as "
@@ -204,6 +238,17 @@ def _apply(sym: str, a, b):
 
 
 def _const_op(sym: str, a: float, b: float) -> float:
+    try:
+        out = _const_op_unchecked(sym, a, b)
+    except (OverflowError, ZeroDivisionError):
+        out = float("inf")
+    if isinstance(out, complex) or not math.isfinite(out):
+        raise ValueError(f"expression: the constant sub-expression {_fmt_const(a)} {sym} "
+                         f"{_fmt_const(b)} is not a finite real number")
+    return out
+
+
+def _const_op_unchecked(sym: str, a: float, b: float) -> float:
     if sym == "+":
         return a + b
     if sym == "-":

@@ -1,7 +1,7 @@
 """Walk a backward pass step by step and record what the chain rule does at every node.
 
-:func:`backward` visits the graph in exactly the engine's order (Kahn's algorithm with the
-same dependency counts and the same ready-stack, see ``autograd/engine.py``) and records,
+:func:`backward` visits the graph in exactly the engine's order (it walks it with the same
+public :func:`chainrule.autograd.graph.topological_order` the engine uses) and records,
 for every op node:
 
 * its inputs' values (where the graph still holds them),
@@ -19,6 +19,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from ..autograd.engine import sum_to_shape
+from ..autograd.grad_mode import no_grad
+from ..autograd.graph import SavedInput, SavedOutput, input_edges, topological_order
+from ..autograd.tensor import Tensor, _root_grad
+from ..backend import get_array_module
 from .report import Explanation, InputStep, Step
 
 # Ops whose Jacobian is diagonal (output element i depends only on input element i), so
@@ -54,11 +61,6 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
     Raises:
         RuntimeError: if ``output`` does not require grad or the graph was already freed.
     """
-    from .. import no_grad
-    from ..autograd.engine import count_dependencies
-    from ..autograd.tensor import Tensor, _root_grad
-    from ..ops.shape import sum_to
-
     if not isinstance(output, Tensor) or not output.requires_grad or output.grad_fn is None:
         raise RuntimeError("explain.backward: the output must be the result of ops on tensors "
                            "with requires_grad=True (it has no grad_fn)")
@@ -82,26 +84,19 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
     inter_name.setdefault(key_out, output_name)
     values[key_out] = output.data
 
-    # 1. discovery and dependency counts: exactly the engine's
-    deps = count_dependencies([output.grad_fn])
-    for node in deps:
-        if node._freed:
+    # 1. the engine's order (forward order is its reverse)
+    order = topological_order([output.grad_fn])
+    for node in order:
+        if node.is_freed:
             raise RuntimeError(f"explain.backward: {node.name()} was already freed by an earlier "
                                "backward(); explain before calling backward() or pass "
                                "retain_graph=True to it")
         _harvest_values(node, values)
-
-    # forward order = reverse of the engine's processing order; compute that order first
-    order = _engine_order(deps)
-    step_of = {node: i for i, node in enumerate(order)}
-    n_unnamed = 0
     forward_idx = {node: len(order) - i for i, node in enumerate(order)}
     for node in order:
-        nr_list = range(len(node._out_meta)) if node._out_meta is not None else (0,)
-        for nr in nr_list:
+        for nr in range(node.num_outputs):
             if (node, nr) not in inter_name:
                 inter_name[(node, nr)] = f"{_op(node).lower()}{forward_idx[node]}"
-                n_unnamed += 1
 
     leaf_counter = [0]
 
@@ -114,9 +109,9 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
 
     # pre-name leaves in forward order so that input0 is the first one used
     for node in reversed(order):
-        for e in node.next_edges:
-            if e is not None and type(e) is not tuple:
-                name_leaf(e)
+        for e in input_edges(node):
+            if e.leaf is not None:
+                name_leaf(e.leaf)
 
     # 2. the walk, mirroring run_backward: buffers summed over paths before a node runs
     buffers: dict = {output.grad_fn: {output._output_nr: [root_grad.data]}}
@@ -128,14 +123,13 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
             parts = buffers.pop(node, None)
             if parts is None:
                 continue
-            n_out = len(node._out_meta) if node._out_meta is not None else 1
+            n_out = node.num_outputs
             gouts = []
             paths = []
             for nr in range(n_out):
                 got = parts.get(nr)
                 if got is None:
-                    shape, dtype = node._out_meta[nr]
-                    import numpy as np
+                    shape, dtype = node.output_meta(nr)
                     gouts.append(Tensor._make(np.zeros(shape, dtype), False, None, 0))
                     paths.append(0)
                 else:
@@ -144,44 +138,44 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
                         total = total + g
                     gouts.append(Tensor._make(total, False, None, 0))
                     paths.append(len(got))
-            res = _as_tuple(node.fn.backward(node, *gouts), len(node.next_edges))
+            n_in = len(node.next_edges)
+            res = _as_tuple(node.fn.backward(node, *gouts), n_in)
             op = _op(node)
             elementwise = op in ELEMENTWISE and n_out == 1
             local = None
             if elementwise:
                 ones = Tensor._make(_ones_like(gouts[0].data), False, None, 0)
-                local = _as_tuple(node.fn.backward(node, ones), len(node.next_edges))
+                local = _as_tuple(node.fn.backward(node, ones), n_in)
             out_label = inter_name[(node, 0)]
-            in_labels = []
-            for edge in node.next_edges:
-                if edge is None:
-                    in_labels.append("const")
-                elif type(edge) is tuple:
-                    in_labels.append(inter_name[edge])
-                else:
-                    in_labels.append(name_leaf(edge))
+            edges = input_edges(node)
+            in_labels = ["const"] * n_in
+            for e in edges:
+                in_labels[e.index] = (name_leaf(e.leaf) if e.leaf is not None
+                                      else inter_name[(e.node, e.output_nr)])
             inputs = []
-            for i, (edge, g, meta) in enumerate(zip(node.next_edges, res, node.input_meta)):
-                if edge is None or g is None:
+            for e in edges:
+                g = res[e.index]
+                if g is None:
                     continue
                 garr = g.data if isinstance(g, Tensor) else g
-                shape, dtype = meta
-                summed = garr.shape != shape
+                summed = garr.shape != e.shape
                 if summed:
-                    garr = sum_to(Tensor._make(garr, False, None, 0), shape).data
-                if type(edge) is tuple:
-                    value = values.get(edge)
-                    buffers.setdefault(edge[0], {}).setdefault(edge[1], []).append(garr)
+                    garr = sum_to_shape(Tensor._make(garr, False, None, 0), e.shape, False,
+                                        node, e.index).data
+                if e.leaf is None:
+                    value = values.get((e.node, e.output_nr))
+                    buffers.setdefault(e.node, {}).setdefault(e.output_nr, []).append(garr)
                 else:
-                    value = edge.data
-                    leaf_parts.setdefault(id(edge), []).append(garr)
-                    leaf_tensors[id(edge)] = edge
+                    value = e.leaf.data
+                    leaf_parts.setdefault(id(e.leaf), []).append(garr)
+                    leaf_tensors[id(e.leaf)] = e.leaf
                 loc = None
-                if local is not None and local[i] is not None:
-                    loc = local[i].data if isinstance(local[i], Tensor) else local[i]
+                if local is not None and local[e.index] is not None:
+                    loc = local[e.index]
+                    loc = loc.data if isinstance(loc, Tensor) else loc
                 inputs.append(InputStep(
-                    name=in_labels[i], value=value, local=loc, downstream=garr,
-                    broadcast_summed=summed, is_leaf=type(edge) is not tuple))
+                    name=in_labels[e.index], value=value, local=loc, downstream=garr,
+                    broadcast_summed=summed, is_leaf=e.leaf is not None))
             formula = formulas.get(out_label) or _formula(node, op, in_labels)
             steps.append(Step(
                 index=len(steps) + 1, name=out_label, op=op, node=node.name(), formula=formula,
@@ -196,42 +190,19 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
         n = name_leaf(leaf_tensors[lid])
         gradients[n] = total
         paths[n] = len(gs)
-    del step_of
     return Explanation(output_name=inter_name[key_out], output_value=output.data, steps=steps,
                        gradients=gradients, paths=paths)
 
 
-def _engine_order(deps: dict) -> list:
-    """The order in which ``engine.run_backward`` runs the nodes (same ready stack)."""
-    deps = dict(deps)
-    ready = [n for n in deps if deps[n] == 0]
-    order = []
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for e in node.next_edges:
-            if type(e) is tuple:
-                nxt = e[0]
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
-                    ready.append(nxt)
-    return order
-
-
 def _harvest_values(node, values: dict) -> None:
     """Collect values of intermediate results that some node saved for its backward."""
-    entries = node._saved_entries
-    if not entries:
-        return
-    for e in entries:
-        if e is None:
-            continue
-        if e[0] == "t":
-            t = e[1]
+    for e in node.saved_values:
+        if isinstance(e, SavedInput):
+            t = e.tensor
             if t.grad_fn is not None:
                 values.setdefault((t.grad_fn, t._output_nr), t.data)
-        elif e[0] == "o":
-            values.setdefault((node, e[1]), e[2])
+        elif isinstance(e, SavedOutput):
+            values.setdefault((node, e.index), e.array)
 
 
 def _op(node) -> str:
@@ -248,8 +219,6 @@ def _formula(node, op: str, labels: list[str]) -> str:
 
 
 def _ones_like(arr):
-    from ..backend import get_array_module
-
     return get_array_module(arr).ones_like(arr)
 
 

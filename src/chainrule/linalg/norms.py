@@ -17,6 +17,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops._util import norm_dim
 from ..ops.structural import diag_embed
+from ..ops.vector_norms import PNorm
 from ._common import check_float, mT, tensor_arg
 from .decompositions import svd, svdvals
 
@@ -85,6 +86,8 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
         return (a != 0).to(t.dtype).sum(red, keepdim=keepdim)
     if ord == 1.0:
         return a.sum(red, keepdim=keepdim)
+    if ord > 0:  # fused: PyTorch's gradient (0, not NaN) at zero entries / zero norms
+        return PNorm.apply(t, ord, dims, bool(keepdim))
     return (a ** ord).sum(red, keepdim=keepdim) ** (1.0 / ord)
 
 

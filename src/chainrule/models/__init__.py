@@ -15,8 +15,10 @@ from .cifar_resnet import (  # noqa: F401
                            resnet110,
                            wrn28_10,
 )
+from .char_lstm import char_lstm, gru  # noqa: F401
 from .densenet import densenet121, densenet_bc_100_12  # noqa: F401
 from .googlenet import googlenet  # noqa: F401
+from .gpt import gpt, gpt2  # noqa: F401
 from .language import bigram  # noqa: F401
 from .lenet import cnn1d, lenet5  # noqa: F401
 from .mobilenet import mobilenet_v1, mobilenet_v2  # noqa: F401
@@ -32,6 +34,7 @@ from .resnet import (  # noqa: F401
                            wide_resnet50_2,
 )
 from .summary import summary
+from .transformer_classifier import transformer_classifier  # noqa: F401
 from .vgg import alexnet, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn  # noqa: F401
 
 __all__ = ["get_model", "list_models", "register_model", "summary"]

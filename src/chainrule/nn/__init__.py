@@ -1,7 +1,9 @@
 """Neural-network building blocks (``cr.nn``): Module, Parameter, layers, losses, init."""
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, modules, parallel, parameter, utils  # noqa: F401
 from .layers import *  # noqa: F401,F403
 from .module import Module
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter
 
-__all__ = ["Module", "Parameter", "Buffer", "functional", "init", "utils"]
+__all__ = ["Module", "Parameter", "Buffer", "DataParallel", "functional", "init", "parallel",
+           "utils"]

@@ -105,6 +105,9 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, "
                             f"got {type(param).__name__}")
+        _check_name("register_parameter", "parameter", name)
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"register_parameter: attribute {name!r} already exists")
         self._drop(name)
         self._parameters[name] = param
 
@@ -113,6 +116,9 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
+        _check_name("register_buffer", "buffer", name)
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"register_buffer: attribute {name!r} already exists")
         self._drop(name)
         self._buffers[name] = tensor
         if not persistent:
@@ -263,6 +269,9 @@ class Module:
             else:
                 dtype = a
         dtype = dtypes.as_dtype(dtype) if dtype is not None else None
+        if dtype is not None and dtype.kind not in "fc":
+            raise TypeError(f"Module.to: only accepts floating point or complex dtypes, but "
+                            f"got desired dtype={dtype}")
 
         def convert(t: Tensor):
             arr = t.data
@@ -434,6 +443,16 @@ class _BackwardHookOutput(Function):
             for hook in list(ctx.module._backward_hooks):
                 hook(ctx.module, (None,), tuple(grads))
         return grads
+
+
+def _check_name(op: str, kind: str, name: Any) -> None:
+    """Parameter/buffer names are non-empty strings without '.' (dots separate submodules)."""
+    if not isinstance(name, str):
+        raise TypeError(f"{op}: {kind} name should be a string, got {type(name).__name__}")
+    if "." in name:
+        raise KeyError(f"{op}: {kind} name can't contain \".\", got {name!r}")
+    if name == "":
+        raise KeyError(f"{op}: {kind} name can't be empty string \"\"")
 
 
 def _wrap_inputs(module: Module, args: tuple, state: dict) -> tuple:

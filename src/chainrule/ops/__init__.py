@@ -5,31 +5,19 @@ from ..autograd.tensor import Tensor
 from . import binary, indexing, inplace, linalg, reduction, shape, tensor_methods, unary
 from .binary import (
     add,
-    allclose,
     div,
-    eq,
-    equal,
     floor_divide,
-    ge,
-    gt,
-    isfinite,
-    isinf,
-    isnan,
-    le,
-    logical_and,
-    logical_not,
-    logical_or,
-    logical_xor,
-    lt,
+    lerp,
     maximum,
     minimum,
     mul,
-    ne,
     pow,
     remainder,
     sub,
+    true_divide,
     where,
 )
+from .cumulative import cumprod, diff
 from .indexing import (
     gather,
     index_select,
@@ -41,7 +29,50 @@ from .indexing import (
     scatter_add,
     take_along_dim,
 )
-from .linalg import bmm, dot, einsum, matmul, mm, mv, outer
+from .linalg import (
+    addmm,
+    addmv,
+    baddbmm,
+    bmm,
+    dot,
+    einsum,
+    kron,
+    matmul,
+    mm,
+    mv,
+    outer,
+    tensordot,
+    trace,
+)
+from .logical import (
+    allclose,
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+    eq,
+    equal,
+    ge,
+    greater,
+    greater_equal,
+    gt,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    less,
+    less_equal,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    ne,
+    not_equal,
+)
 from .reduction import (
     all,
     amax,
@@ -89,6 +120,20 @@ from .shape import (
     view,
 )
 from .softmax import log_softmax, softmax
+from .distance import cdist
+from .search import bucketize, histc, multinomial, searchsorted, unique
+from .structural import (
+    cartesian_prod,
+    diag,
+    diag_embed,
+    diagonal,
+    meshgrid,
+    narrow,
+    repeat_interleave,
+    rot90,
+    tril_indices,
+    triu_indices,
+)
 from .tensor_methods import (
     argsort,
     ceil,
@@ -103,37 +148,104 @@ from .tensor_methods import (
     triu,
     trunc,
 )
+from .trig import (
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    cos,
+    cosh,
+    hypot,
+    sin,
+    sinh,
+    tan,
+)
 from .unary import (
     abs,
     cast,
     clamp,
+    clamp_max,
+    clamp_min,
     clip,
-    cos,
     erf,
     exp,
     expm1,
     log,
     log1p,
+    nan_to_num,
     neg,
     reciprocal,
     relu,
     rsqrt,
     sigmoid,
     sign,
-    sin,
     softplus,
     sqrt,
     square,
-    tan,
     tanh,
 )
 
 
 def _rev(fn):
-    def method(self, other):
+    # Annotated for the generated stub (tools/gen_tensor_stub.py): ``2 - x`` is a Tensor.
+    def method(self: Tensor, other: object) -> Tensor:
         return fn(other, self)
 
     return method
+
+
+def _bind_elementwise(T: type) -> None:
+    """Elementwise/math methods, their in-place forms and the bitwise operators."""
+    fns = dict(
+        sinh=sinh, cosh=cosh, asin=asin, acos=acos, atan=atan, asinh=asinh, acosh=acosh,
+        atanh=atanh, arcsin=arcsin, arccos=arccos, arctan=arctan, arcsinh=arcsinh,
+        arccosh=arccosh, arctanh=arctanh, atan2=atan2, arctan2=arctan2, hypot=hypot,
+        lerp=lerp, clamp_min=clamp_min, clamp_max=clamp_max, nan_to_num=nan_to_num,
+        isclose=isclose, true_divide=true_divide, bitwise_and=bitwise_and,
+        bitwise_or=bitwise_or, bitwise_xor=bitwise_xor, bitwise_not=bitwise_not,
+        bitwise_left_shift=bitwise_left_shift, bitwise_right_shift=bitwise_right_shift,
+        not_equal=not_equal, less=less, less_equal=less_equal, greater=greater,
+        greater_equal=greater_equal, cumprod=cumprod, diff=diff, trace=trace, kron=kron,
+        addmm=addmm, addmv=addmv, baddbmm=baddbmm,
+    )
+    for name, fn in fns.items():
+        setattr(T, name, fn)
+    for name in ("sin", "cos", "tan", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh",
+                 "atanh", "atan2", "hypot", "lerp", "clamp_min", "clamp_max", "nan_to_num",
+                 "log1p", "expm1", "rsqrt", "reciprocal", "square", "erf", "sign",
+                 "floor_divide", "remainder", "true_divide", "bitwise_and", "bitwise_or",
+                 "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
+                 "logical_and", "logical_or", "logical_xor", "logical_not", "cumprod",
+                 "addmm", "addmv", "baddbmm", "lerp"):
+        setattr(T, name + "_", inplace.make_inplace(name + "_", getattr(T, name)))
+    T.__and__ = T.__rand__ = bitwise_and
+    T.__or__ = T.__ror__ = bitwise_or
+    T.__xor__ = T.__rxor__ = bitwise_xor
+    T.__invert__ = bitwise_not
+    T.__lshift__, T.__rlshift__ = bitwise_left_shift, _rev(bitwise_left_shift)
+    T.__rshift__, T.__rrshift__ = bitwise_right_shift, _rev(bitwise_right_shift)
+    T.__iand__, T.__ior__, T.__ixor__ = T.bitwise_and_, T.bitwise_or_, T.bitwise_xor_
+    T.__ilshift__, T.__irshift__ = T.bitwise_left_shift_, T.bitwise_right_shift_
+    T.__ifloordiv__, T.__imod__ = T.floor_divide_, T.remainder_
+
+
+def _bind_structural(T: type) -> None:
+    """Diagonals, windows, rotations, repeats, searching and sampling methods."""
+    for name, fn in dict(diagonal=diagonal, diag=diag, diag_embed=diag_embed, narrow=narrow,
+                         rot90=rot90, repeat_interleave=repeat_interleave,
+                         unfold=structural.unfold, unique=unique, histc=histc,
+                         multinomial=multinomial, bucketize=bucketize).items():
+        setattr(T, name, fn)
 
 
 def _bind() -> None:
@@ -162,6 +274,8 @@ def _bind() -> None:
     )
     for name, fn in methods.items():
         setattr(T, name, fn)
+    _bind_elementwise(T)
+    _bind_structural(T)
     tm = tensor_methods
     for name in ("floor", "ceil", "round", "trunc", "new_zeros", "new_ones", "new_empty",
                  "new_full", "new_tensor", "type_as", "is_floating_point", "is_contiguous",
@@ -190,10 +304,6 @@ def _bind() -> None:
     T.__abs__ = abs
     T.__eq__, T.__ne__ = eq, ne
     T.__lt__, T.__le__, T.__gt__, T.__ge__ = lt, le, gt, ge
-    T.__and__ = T.__rand__ = logical_and
-    T.__or__ = T.__ror__ = logical_or
-    T.__xor__ = T.__rxor__ = logical_xor
-    T.__invert__ = logical_not
     for name, fn in dict(add_=add, sub_=sub, mul_=mul, div_=div, pow_=pow, clamp_=clamp,
                          clip_=clamp, exp_=exp, log_=log, sqrt_=sqrt, neg_=neg, abs_=abs,
                          relu_=relu, sigmoid_=sigmoid, tanh_=tanh, masked_fill_=masked_fill,
@@ -207,3 +317,10 @@ def _bind() -> None:
 
 
 _bind()
+
+
+# The public ops: functions only, so that ``from chainrule.ops import *`` never leaks this
+# package's modules (``shape``, ``unary``, ``linalg`` ...) into ``chainrule``'s namespace
+# (``cr.linalg`` is the ``torch.linalg`` counterpart in ``chainrule/linalg/``).
+__all__ = sorted(name for name, value in list(globals().items())
+                 if not name.startswith("_") and callable(value) and not isinstance(value, type))

@@ -1,6 +1,6 @@
 """Array kernels behind convolution: im2col, col2im and the three conv products.
 
-Layout (chosen by measurement, see /work/shared/PERFORMANCE.md): the public layout is
+Layout (chosen by measurement: no transpose copy between layers): the public layout is
 NCHW, but every conv result is computed as ``W @ cols`` with ``cols`` of shape
 ``(C*kh*kw, N*Ho*Wo)``, so its output lives in memory as (O, N, Ho, Wo) and is handed out
 as a transposed *view* ``(N, O, Ho, Wo)``. Elementwise NumPy ufuncs keep that memory
@@ -29,10 +29,10 @@ def _raise_malloc_thresholds() -> bool:
 
     glibc returns each block above M_MMAP_THRESHOLD (128 KiB by default, adaptive) to the
     OS and page-faults a fresh one in on the next call; for a CNN step that is thousands
-    of page faults. Raising the mmap and trim thresholds (as PERFORMANCE.md measured:
-    ~2x on a LeNet step) keeps the memory for reuse. Only done on glibc Linux; any failure
-    is ignored, since it is purely a speed setting. Set CHAINRULE_MALLOC_TUNE=0 to skip it
-    (e.g. to measure its effect).
+    of page faults. Raising the mmap and trim thresholds (measured: ~2x on a LeNet step,
+    see "Convolution" in docs/architecture.md) keeps the memory for reuse. Only done on
+    glibc Linux; any failure is ignored, since it is purely a speed setting. Set
+    CHAINRULE_MALLOC_TUNE=0 to skip it (e.g. to measure its effect).
     """
     if os.environ.get("CHAINRULE_MALLOC_TUNE", "1") == "0" or not sys.platform.startswith("linux"):
         return False
@@ -285,7 +285,7 @@ def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
     cols = cols.reshape(cg * groups * kh * kw, n * gh * gw)
     g2 = _grad_rows(g)
     # cols @ g2^T, then transpose: the same product as g2 @ cols^T, but OpenBLAS with 2
-    # threads ran the latter 5-50x slower on these long-K shapes (measured, see PERFORMANCE).
+    # threads ran the latter 5-50x slower on these long-K shapes (measured; docs/architecture.md).
     if groups == 1:
         dw = xp_.matmul(cols, g2.T).T
     else:

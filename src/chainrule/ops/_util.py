@@ -89,17 +89,38 @@ def norm_dim(dim: Any, ndim: int, op: str) -> tuple | None:
     """Normalise a ``dim`` argument (None, int or sequence) to a sorted tuple of axes."""
     if dim is None:
         return None
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(_dim_seq(dim, op))
     out = []
     for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
         d = int(d)
         if not -max(ndim, 1) <= d < max(ndim, 1):
             raise IndexError(
                 f"{op}: dimension {d} is out of range for a tensor with {ndim} dims "
                 f"(valid: {-max(ndim, 1)} to {max(ndim, 1) - 1})"
             )
+        if d % max(ndim, 1) in out:
+            raise RuntimeError(f"{op}: dim {d % max(ndim, 1)} appears multiple times in the "
+                               f"list of dims {dims}")
         out.append(d % max(ndim, 1))
-    return tuple(sorted(set(out)))
+    return tuple(sorted(out))
+
+
+def _dim_seq(dim: Any, op: str) -> Any:
+    if isinstance(dim, (list, tuple)):
+        return dim
+    if isinstance(dim, Tensor) and dim.ndim == 0 and dim.dtype.kind in "iu":
+        return (int(dim.item()),)
+    raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
+
+
+def int_dim(dim: Any, ndim: int, op: str) -> int:
+    """Normalise a single ``dim`` (ops such as prod, argmax, cumsum take exactly one)."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: argument 'dim' must be int, not {type(dim).__name__} "
+                        f"({dim!r})")
+    return norm_dim(dim, ndim, op)[0]
 
 
 def is_number(x: Any) -> bool:

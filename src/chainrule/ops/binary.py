@@ -1,7 +1,9 @@
-"""Elementwise functions of two tensors, with broadcasting and PyTorch type promotion.
+"""Elementwise arithmetic of two tensors, with broadcasting and PyTorch type promotion.
 
-Backward rules return gradients in the *broadcast* shape; the engine sums them back to
-each input's shape, so no rule here handles broadcasting.
+Each op is a :class:`BinaryElementwise` stating one partial derivative per input; backward
+rules return gradients in the *broadcast* shape and the engine sums them back to each
+input's shape, so no rule here handles broadcasting. Comparisons, logical and bitwise ops
+(no gradient) live in ``logical.py``.
 """
 from __future__ import annotations
 
@@ -9,14 +11,24 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function
+from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._util import as_tensor, promote, tsum
+from ._util import as_tensor, promote
+from .elementwise import BinaryElementwise
+from .unary import cast, log, reciprocal
+
+__all__ = ["add", "div", "floor_divide", "lerp", "maximum", "minimum", "mul", "pow",
+           "remainder", "sub", "true_divide", "where"]
 
 
-def _bcast_error(op: str, a: Any, b: Any, err: Exception) -> ValueError:
+class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
+    """Integer division or modulus by zero. PyTorch raises ``RuntimeError('ZeroDivisionError')``;
+    this is both, so ``except RuntimeError`` and ``except ZeroDivisionError`` each catch it."""
+
+
+def _bcast_error(op: str, a: Any, b: Any) -> ValueError:
     sa = getattr(a, "shape", ())
     sb = getattr(b, "shape", ())
     return ValueError(
@@ -25,229 +37,199 @@ def _bcast_error(op: str, a: Any, b: Any, err: Exception) -> ValueError:
     )
 
 
-class _Binary(Function):
-    raw = True
-    op_name = "binary op"
+def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:
+    """Promote ``a`` and ``b`` to PyTorch's common dtype and apply ``cls``, turning NumPy's
+    broadcast error into one that names the op."""
+    if not (type(a) is Tensor and type(b) is Tensor and a.data.dtype is b.data.dtype and
+            type(a.data) is type(b.data)):  # the common case needs no promotion
+        a, b = promote(op, a, b)
+    try:
+        return cls.apply(a, b, **params)
+    except ValueError as err:
+        if "broadcast" in str(err):
+            raise _bcast_error(op, a, b) from None
+        raise
 
-    @classmethod
-    def call(cls, a: Any, b: Any) -> Tensor:
-        a, b = promote(cls.op_name, a, b)
-        try:
-            return cls.apply(a, b)
-        except ValueError as err:
-            if "broadcast" in str(err):
-                raise _bcast_error(cls.op_name, a, b, err) from None
-            raise
 
-
-class Add(_Binary):
-    op_name = "add"
+class Add(BinaryElementwise):
+    saves_a = saves_b = ""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def f(a, b):
         return elementwise(np.add, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
-        return grad, grad
+    def derivative_a(ctx, a, b, y):
+        return 1
 
     @staticmethod
-    def jvp(ctx, ta, tb):
-        return tsum(ta, tb)
+    def derivative_b(ctx, a, b, y):
+        return 1
 
 
-class Sub(_Binary):
-    op_name = "sub"
+class Sub(BinaryElementwise):
+    saves_a = saves_b = ""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def f(a, b):
         return elementwise(np.subtract, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
-        return grad, (-grad if ctx.needs_input_grad[1] else None)
+    def derivative_a(ctx, a, b, y):
+        return 1
 
     @staticmethod
-    def jvp(ctx, ta, tb):
-        return tsum(ta, None if tb is None else -tb)
+    def derivative_b(ctx, a, b, y):
+        return -1
 
 
-class Mul(_Binary):
-    op_name = "mul"
+class Mul(BinaryElementwise):
+    saves_a = "b"
+    saves_b = "a"
 
     @staticmethod
-    def forward(ctx, a, b):
-        # With a Python-scalar factor only that factor is needed (so x.mul_(3) on a
-        # non-leaf does not invalidate its own saved input).
-        if type(b) is float or type(b) is int:
-            ctx.save_for_backward(None, b)
-        elif type(a) is float or type(a) is int:
-            ctx.save_for_backward(a, None)
-        else:
-            ctx.save_for_backward(a, b)
+    def f(a, b):
         return elementwise(np.multiply, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        return (grad * b if needs[0] else None), (grad * a if needs[1] else None)
+    def derivative_a(ctx, a, b, y):
+        return b
 
     @staticmethod
-    def jvp(ctx, ta, tb):
-        a, b = ctx.primals
-        return tsum(None if ta is None else ta * b, None if tb is None else a * tb)
+    def derivative_b(ctx, a, b, y):
+        return a
 
 
-class Div(_Binary):
-    op_name = "div"
+class Div(BinaryElementwise):
+    saves_a = "b"
+    saves_b = "ab"
 
     @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(None if type(b) is float or type(b) is int else a, b)
+    def f(a, b):
         return a / b
 
     @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        ga = grad / b if needs[0] else None
-        gb = (grad * a) / (b * b) * -1.0 if needs[1] else None
-        return ga, gb
+    def derivative_a(ctx, a, b, y):
+        return 1 / b
 
     @staticmethod
-    def jvp(ctx, ta, tb):
-        a, b = ctx.primals
-        return tsum(None if ta is None else ta / b, None if tb is None else -tb * a / (b * b))
-
-
-class Pow(_Binary):
-    """a ** b; d/da = b a^(b-1), d/db = a^b log a (taken as 0 where a == 0)."""
-
-    op_name = "pow"
+    def derivative_b(ctx, a, b, y):
+        return -a / (b * b)
 
     @staticmethod
-    def forward(ctx, a, b):
-        xp = get_array_module(a, b)
-        if isinstance(b, (int, float)) and not isinstance(a, (int, float)):
-            y = xp.power(a, b) if b != 2 else a * a
-        else:
-            y = xp.power(a, b)
-        ctx.save_for_backward(a, b, y)
-        return y
+    def chain_a(ctx, g, a, b, y):  # g / b: one op instead of two
+        return g / b
 
     @staticmethod
-    def backward(ctx, grad):
-        a, b, y = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        ga = gb = None
-        if needs[0]:
-            # d/da = b a^(b-1), taken as 0 where b == 0 (even at a == 0), as PyTorch.
-            if not isinstance(b, Tensor):
-                bv = float(b)
-                ga = grad * bv if bv == 1 else grad * 0.0 if bv == 0 else \
-                    grad * (a ** (bv - 1) * bv)
-            else:
-                bzero = Tensor._make(b.data == 0, False, None, 0)
-                ga = grad * b * where(bzero, 1.0, a) ** (b - 1)
-        if needs[1]:
-            a = as_tensor(a, y)
-            safe = Tensor._make(a.data > 0, False, None, 0)
-            la = log(where(safe, a, 1.0))
-            gb = grad * y * la
-        return ga, gb
+    def chain_b(ctx, g, a, b, y):
+        return (g * a) / (b * b) * -1.0
+
+
+class Pow(BinaryElementwise):
+    """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log a (0 where a <= 0)."""
+
+    saves_a = "ab"
+    saves_b = "aby"
 
     @staticmethod
-    def jvp(ctx, ta, tb):
-        a, b = ctx.primals
-        y = ctx.out
-        xp = get_array_module(y)
-        out = None
-        if ta is not None:
-            out = ta * b * xp.power(xp.where(b == 0, 1, a), b - 1)
-        if tb is not None:
-            la = xp.log(xp.where(a > 0, a, 1.0))
-            out = tsum(out, tb * y * la)
-        return out
+    def f(a, b):
+        if isinstance(b, (int, float)) and not isinstance(a, (int, float)) and b == 2:
+            return a * a
+        return get_array_module(a, b).power(a, b)
+
+    @staticmethod
+    def derivative_a(ctx, a, b, y):
+        if not isinstance(b, Tensor):
+            bv = float(b)
+            return 1 if bv == 1 else 0.0 if bv == 0 else a ** (bv - 1) * bv
+        bzero = Tensor._make(b.data == 0, False, None, 0)
+        return b * where(bzero, 1.0, a) ** (b - 1)
+
+    @staticmethod
+    def derivative_b(ctx, a, b, y):
+        a = as_tensor(a, y)
+        safe = Tensor._make(a.data > 0, False, None, 0)
+        return y * log(where(safe, a, 1.0))
 
 
-class Maximum(_Binary):
+class Maximum(BinaryElementwise):
     """Elementwise max; on ties the gradient is split evenly (as PyTorch)."""
 
-    op_name = "maximum"
-
     @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+    def f(a, b):
         return get_array_module(a, b).maximum(a, b)
 
     @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _split_by_mask(grad, a.data > b.data, a.data == b.data)
+    def derivative_a(ctx, a, b, y):
+        return _tie_weights(a, b, first_wins=lambda u, v: u > v)
 
     @staticmethod
-    def jvp(ctx, ta, tb):
-        a, b = ctx.primals
-        return _tangent_by_mask(ta, tb, a > b, a == b)
+    def derivative_b(ctx, a, b, y):
+        return _tie_weights(b, a, first_wins=lambda u, v: u > v)
 
 
-class Minimum(_Binary):
-    op_name = "minimum"
+class Minimum(BinaryElementwise):
+    """Elementwise min; on ties the gradient is split evenly (as PyTorch)."""
 
     @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+    def f(a, b):
         return get_array_module(a, b).minimum(a, b)
 
     @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _split_by_mask(grad, a.data < b.data, a.data == b.data)
+    def derivative_a(ctx, a, b, y):
+        return _tie_weights(a, b, first_wins=lambda u, v: u < v)
 
     @staticmethod
-    def jvp(ctx, ta, tb):
-        a, b = ctx.primals
-        return _tangent_by_mask(ta, tb, a < b, a == b)
+    def derivative_b(ctx, a, b, y):
+        return _tie_weights(b, a, first_wins=lambda u, v: u < v)
 
 
-def _split_by_mask(grad, first, tie):
-    dt = grad.dtype
-    wa = Tensor._make(first.astype(dt) + tie.astype(dt) * 0.5, False, None, 0)
-    wb = Tensor._make((~first & ~tie).astype(dt) + tie.astype(dt) * 0.5, False, None, 0)
-    return grad * wa, grad * wb
+def _tie_weights(mine: Any, other: Any, first_wins: Any) -> Tensor:
+    """1 where ``mine`` is chosen, 0.5 on ties, else 0: a constant derivative."""
+    dtype = (mine if isinstance(mine, Tensor) else other).dtype
+    u = mine.data if isinstance(mine, Tensor) else mine
+    v = other.data if isinstance(other, Tensor) else other
+    w = first_wins(u, v).astype(dtype) + (u == v).astype(dtype) * 0.5
+    return Tensor._make(w, False, None, 0)
 
 
-def _tangent_by_mask(ta, tb, first, tie):
-    wa = first + tie * 0.5
-    wb = (~first & ~tie) + tie * 0.5
-    return tsum(None if ta is None else ta * wa, None if tb is None else tb * wb)
+class Where(BinaryElementwise):
+    """``a`` where ``cond`` else ``b``: the gradient is routed by the same condition."""
 
-
-class Where(Function):
-    raw = True
+    saves_a = saves_b = ""
 
     @staticmethod
-    def forward(ctx, cond, a, b):
-        ctx.cond = cond
+    def f(a, b, cond):
         return get_array_module(cond).where(cond, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
-        c = Tensor._make(ctx.cond, False, None, 0)
-        needs = ctx.needs_input_grad
-        return (None, where(c, grad, 0.0) if needs[1] else None,
-                where(c, 0.0, grad) if needs[2] else None)
+    def derivative_a(ctx, a, b, y):
+        return Tensor._make(ctx.params["cond"], False, None, 0)
 
     @staticmethod
-    def jvp(ctx, _, ta, tb):
-        xp = get_array_module(ctx.cond)
-        z = xp.zeros((), dtype=ctx.out.dtype)
-        return xp.where(ctx.cond, z if ta is None else ta, z if tb is None else tb)
+    def derivative_b(ctx, a, b, y):
+        return Tensor._make(~ctx.params["cond"], False, None, 0)
+
+    @staticmethod
+    def chain_a(ctx, g, a, b, y):  # select, not multiply: keeps inf * 0 out of the gradient
+        return where(Tensor._make(ctx.params["cond"], False, None, 0), g, 0.0)
+
+    @staticmethod
+    def chain_b(ctx, g, a, b, y):
+        return where(Tensor._make(ctx.params["cond"], False, None, 0), 0.0, g)
 
 
-def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """Elements of ``a`` where ``cond`` else of ``b`` (broadcast together)."""
+def where(cond: Any, a: Any = None, b: Any = None) -> Any:
+    """Elements of ``a`` where ``cond`` else of ``b`` (broadcast together).
+
+    ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``, as in PyTorch.
+    """
+    if a is None and b is None:
+        from .indexing import nonzero
+
+        return nonzero(as_tensor(cond), as_tuple=True)
+    if a is None or b is None:
+        raise TypeError("where: give both input and other, or only the condition")
     c = as_tensor(cond)
     if c.data.dtype.kind != "b":
         c = Tensor._make(c.data.astype(bool), False, None, 0)
@@ -257,7 +239,7 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     if not isinstance(b, Tensor):
         b = as_tensor(b, a)
     try:
-        return Where.apply(c, a, b)
+        return Where.apply(a, b, cond=c.data)
     except ValueError as err:
         raise ValueError(
             f"where: condition {c.shape}, input {a.shape} and other {b.shape} cannot be "
@@ -265,142 +247,150 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
         ) from err
 
 
+# ------------------------------------------------------------------------- public functions
+def _no_bool_sub(a: Any, b: Any) -> None:
+    if any(isinstance(v, Tensor) and v.data.dtype.kind == "b" for v in (a, b)):
+        raise TypeError("sub: subtraction, the `-` operator, with a bool tensor is not "
+                        "supported; to invert a mask use `~` or logical_not(), to compare two "
+                        "masks use `^` or logical_xor()")
+
+
 def add(a: Any, b: Any, alpha: Any = None) -> Tensor:
-    return Add.call(a, b if alpha is None else mul(b, alpha))
+    return _call(Add, "add", a, b if alpha is None else mul(b, alpha))
 
 
 def sub(a: Any, b: Any, alpha: Any = None) -> Tensor:
-    return Sub.call(a, b if alpha is None else mul(b, alpha))
+    _no_bool_sub(a, b)
+    return _call(Sub, "sub", a, b if alpha is None else mul(b, alpha))
 
 
 def mul(a: Any, b: Any) -> Tensor:
-    return Mul.call(a, b)
+    return _call(Mul, "mul", a, b)
 
 
 def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
-    """True division (integers give the default float dtype, as in PyTorch)."""
-    if rounding_mode == "floor":
-        return floor_divide(a, b)
-    if rounding_mode == "trunc":
-        q = _raw_binary(a, b, lambda x, y: get_array_module(x).trunc(x / y))
-        return q
+    """a / b. ``rounding_mode``: None (true division; integers give the default float, as in
+    PyTorch), ``'trunc'`` (round toward zero) or ``'floor'`` (toward minus infinity)."""
+    if rounding_mode is not None:
+        if rounding_mode == "floor":
+            return floor_divide(a, b)
+        if rounding_mode == "trunc":
+            return _rounded_div("div", a, b, trunc=True)
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    if type(b) is Tensor and (type(a) is float or type(a) is int) and \
+            b.data.dtype.kind == "f":
+        # scalar / x = scalar * (1 / x): saves only 1 / x (as PyTorch), not x
+        r = reciprocal(b)
+        return r if a == 1 else mul(r, a)
     if type(a) is Tensor and (type(b) is Tensor and a.data.dtype is b.data.dtype or
                               type(b) is float) and a.data.dtype.kind == "f":
-        return Div.call(a, b)  # the common float case: no integer handling needed
+        return _call(Div, "div", a, b)  # the common float case: no integer handling needed
     a, b = promote("div", a, b)
-    from .. import dtypes
-    from .unary import cast
+    if isinstance(a, Tensor) and a.data.dtype.kind not in "fc":
+        a = cast(a, dtypes.get_default_dtype())
+    if isinstance(b, Tensor) and b.data.dtype.kind not in "fc":
+        b = cast(b, dtypes.get_default_dtype())
+    return _call(Div, "div", a, b)
 
-    for i, v in enumerate((a, b)):
-        if isinstance(v, Tensor) and v.data.dtype.kind not in "fc":
-            v = cast(v, dtypes.get_default_dtype())
-            a, b = (v, b) if i == 0 else (a, v)
-    return Div.call(a, b)
+
+true_divide = div
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
     if not isinstance(a, Tensor) and isinstance(b, Tensor):
         a = as_tensor(a, b)
-    return Pow.call(a, b)
+    a, b = promote("pow", a, b)
+    bd = b.data if isinstance(b, Tensor) else b
+    ad = a.data if isinstance(a, Tensor) else a
+    a_int = isinstance(a, Tensor) and ad.dtype.kind in "iu" or isinstance(a, int)
+    b_int = isinstance(b, Tensor) and bd.dtype.kind in "iu" or type(b) is int
+    if a_int and b_int:
+        if type(b) is int and b < 0:
+            raise ValueError("pow: integers to negative integer powers are not allowed; make "
+                             "the base or the exponent floating (e.g. x.float() ** -1)")
+        xp = get_array_module(ad, bd)
+        if bool(xp.any(xp.asarray(bd) < 0)):  # NumPy raises here; PyTorch computes
+            return Tensor._make(_int_power(xp, ad, bd), False, None, 0)
+    return _call(Pow, "pow", a, b)
+
+
+def _int_power(xp: Any, base: Any, exp: Any) -> Any:
+    """Integer power with negative exponents as PyTorch: 1 ** -n = 1, (-1) ** -n = +-1 and
+    any other base ** -n = 0 (the integer part of 1 / base ** n)."""
+    base, exp = xp.broadcast_arrays(xp.asarray(base), xp.asarray(exp))
+    pos = xp.power(base, xp.where(exp < 0, 0, exp))
+    neg = xp.where(base == 1, 1, xp.where(base == -1, 1 - 2 * (exp % 2), 0))
+    return xp.where(exp < 0, neg, pos).astype(xp.result_type(base, exp), copy=False)
 
 
 def maximum(a: Any, b: Any) -> Tensor:
-    return Maximum.call(a, b)
+    return _call(Maximum, "maximum", *_real_pair("maximum", a, b))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
-    return Minimum.call(a, b)
+    return _call(Minimum, "minimum", *_real_pair("minimum", a, b))
 
 
-def log(x):
-    from .unary import log as _log
+def _real_pair(op: str, a: Any, b: Any) -> tuple:
+    for v in (a, b):
+        if isinstance(v, Tensor) and v.data.dtype.kind == "c" or isinstance(v, complex):
+            raise TypeError(f"{op}: complex tensors are not supported by {op} (complex numbers "
+                            "have no order)")
+    return a, b
 
-    return _log(x)
+
+def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """start + weight * (end - start), composed (differentiable in all three)."""
+    start = as_tensor(input)
+    if start.data.dtype.kind != "f":
+        raise TypeError(f"lerp: expects a floating tensor, got {start.dtype}")
+    return start + weight * (end - start)
 
 
-def _raw_binary(a: Any, b: Any, fn) -> Tensor:
-    """A non-differentiable elementwise op: the result is a constant tensor."""
-    a, b = promote("op", a, b)
-    ad = a.data if isinstance(a, Tensor) else a
-    bd = b.data if isinstance(b, Tensor) else b
-    return Tensor._make(get_array_module(ad, bd).asarray(fn(ad, bd)), False, None, 0)
+def _raw_pair(op: str, a: Any, b: Any) -> tuple:
+    a, b = promote(op, a, b)
+    return (a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
+
+
+def _check_int_zero(op: str, ad: Any, bd: Any) -> None:
+    """Integer division by zero raises (PyTorch), where NumPy would return 0 with a warning."""
+    xp = get_array_module(ad, bd)
+    b_arr = xp.asarray(bd)
+    a_int = xp.asarray(ad).dtype.kind in "iub"
+    if a_int and b_arr.dtype.kind in "iub" and bool((b_arr == 0).any()):
+        raise IntegerDivisionByZero(f"{op}: integer division by zero (ZeroDivisionError); make "
+                                    "one operand floating to get inf/nan instead")
+
+
+def _rounded_div(op: str, a: Any, b: Any, trunc: bool) -> Tensor:
+    """Rounded quotient; not differentiable (zero gradient almost everywhere)."""
+    ad, bd = _raw_pair(op, a, b)
+    _check_int_zero(op, ad, bd)
+    xp = get_array_module(ad, bd)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = xp.trunc(ad / bd) if trunc else ad // bd
+    if trunc and xp.asarray(q).dtype != xp.result_type(ad, bd):
+        q = q.astype(xp.result_type(ad, bd))
+    return Tensor._make(xp.asarray(q), False, None, 0)
 
 
 def floor_divide(a: Any, b: Any) -> Tensor:
     """a // b (rounds toward minus infinity); not differentiable."""
-    return _raw_binary(a, b, lambda x, y: x // y)
+    try:
+        return _rounded_div("floor_divide", a, b, trunc=False)
+    except ValueError as err:
+        if "broadcast" in str(err):
+            raise _bcast_error("floor_divide", a, b) from None
+        raise
 
 
 def remainder(a: Any, b: Any) -> Tensor:
     """Python-style modulus (sign of the divisor): a - floor(a / b) * b, differentiable."""
     if isinstance(a, Tensor) and a.requires_grad or isinstance(b, Tensor) and b.requires_grad:
         return sub(a, mul(floor_divide(a, b), b))
-    return _raw_binary(a, b, lambda x, y: x % y)
-
-
-def eq(a: Any, b: Any) -> Tensor:
-    return _raw_binary(a, b, lambda x, y: x == y)
-
-
-def ne(a: Any, b: Any) -> Tensor:
-    return _raw_binary(a, b, lambda x, y: x != y)
-
-
-def lt(a: Any, b: Any) -> Tensor:
-    return _raw_binary(a, b, lambda x, y: x < y)
-
-
-def le(a: Any, b: Any) -> Tensor:
-    return _raw_binary(a, b, lambda x, y: x <= y)
-
-
-def gt(a: Any, b: Any) -> Tensor:
-    return _raw_binary(a, b, lambda x, y: x > y)
-
-
-def ge(a: Any, b: Any) -> Tensor:
-    return _raw_binary(a, b, lambda x, y: x >= y)
-
-
-def logical_and(a: Any, b: Any) -> Tensor:
-    return _raw_binary(a, b, lambda x, y: get_array_module(x).logical_and(x, y))
-
-
-def logical_or(a: Any, b: Any) -> Tensor:
-    return _raw_binary(a, b, lambda x, y: get_array_module(x).logical_or(x, y))
-
-
-def logical_xor(a: Any, b: Any) -> Tensor:
-    return _raw_binary(a, b, lambda x, y: get_array_module(x).logical_xor(x, y))
-
-
-def logical_not(a: Any) -> Tensor:
-    a = as_tensor(a)
-    return Tensor._make(get_array_module(a.data).logical_not(a.data), False, None, 0)
-
-
-def isnan(a: Any) -> Tensor:
-    a = as_tensor(a)
-    return Tensor._make(get_array_module(a.data).isnan(a.data), False, None, 0)
-
-
-def isinf(a: Any) -> Tensor:
-    a = as_tensor(a)
-    return Tensor._make(get_array_module(a.data).isinf(a.data), False, None, 0)
-
-
-def isfinite(a: Any) -> Tensor:
-    a = as_tensor(a)
-    return Tensor._make(get_array_module(a.data).isfinite(a.data), False, None, 0)
-
-
-def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
-             equal_nan: bool = False) -> bool:
-    a, b = as_tensor(a), as_tensor(b)
-    return bool(get_array_module(a.data).allclose(a.data, b.data, rtol=rtol, atol=atol,
-                                                  equal_nan=equal_nan))
-
-
-def equal(a: Any, b: Any) -> bool:
-    a, b = as_tensor(a), as_tensor(b)
-    return a.shape == b.shape and bool((a.data == b.data).all())
+    ad, bd = _raw_pair("remainder", a, b)
+    _check_int_zero("remainder", ad, bd)
+    xp = get_array_module(ad, bd)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Tensor._make(xp.asarray(ad % bd), False, None, 0)

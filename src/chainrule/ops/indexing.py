@@ -13,6 +13,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, norm_dim
+from .shape import reshape
 
 
 def _convert_index(idx: Any) -> Any:
@@ -141,10 +142,43 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
             "that requires grad) is not recorded; use an out-of-place op such as cr.where or "
             "masked_fill, or wrap the assignment in `with cr.no_grad():`"
         )
+    from .inplace import check_writable_memory
+
+    check_writable_memory(x, "setitem")
     idx = _convert_index(idx)
     v = value.data if isinstance(value, Tensor) else value
-    x.data[idx] = v
+    write_index("setitem", x, idx, v)
     x._vc[0] += 1
+
+
+def write_index(op: str, x: Tensor, idx: Any, v: Any, accumulate: bool = False) -> None:
+    """``x.data[idx] = v`` (or scatter-add) with NumPy's errors restated for the user."""
+    xp = get_array_module(x.data)
+    try:
+        target_shape = x.data[_view_index(idx)].shape
+    except IndexError as err:
+        raise IndexError(f"{op}: {err} (tensor of shape {tuple(x.shape)})") from None
+    vshape = getattr(v, "shape", ())
+    try:
+        np.broadcast_shapes(vshape, target_shape)
+        if len(vshape) > len(target_shape) and \
+                any(s != 1 for s in vshape[:len(vshape) - len(target_shape)]):
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(f"{op}: shape mismatch: value of shape {tuple(vshape)} cannot be "
+                           f"broadcast to the indexed result of shape {tuple(target_shape)}"
+                           ) from None
+    if len(vshape) > len(target_shape):
+        v = v.reshape(vshape[len(vshape) - len(target_shape):])
+    if accumulate:
+        if xp is np:
+            np.add.at(x.data, idx, v)
+        else:  # pragma: no cover - cupy
+            import cupyx  # type: ignore
+
+            cupyx.scatter_add(x.data, idx, v)
+    else:
+        x.data[idx] = v
 
 
 def _full_index(index, dim: int):
@@ -161,7 +195,10 @@ class Gather(Function):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.in_shape, ctx.dim, ctx.index = x.shape, dim, index
-        return get_array_module(x).take_along_axis(x, index, axis=dim)
+        # torch.gather reads only x[..., :index.shape[i], ...] in the other dims (no
+        # broadcasting, unlike NumPy's take_along_axis): the output has the index's shape.
+        part = tuple(slice(None) if i == dim else slice(0, s) for i, s in enumerate(index.shape))
+        return get_array_module(x).take_along_axis(x[part], index, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -172,7 +209,7 @@ class Gather(Function):
 
     @staticmethod
     def jvp(ctx, t, *_):
-        return get_array_module(t).take_along_axis(t, ctx.index, axis=ctx.dim)
+        return Gather.forward(ctx, t, ctx.dim, ctx.index)
 
 
 class ScatterAdd(Function):
@@ -239,18 +276,35 @@ class Scatter(Function):
         return Scatter.forward(ctx, tx, ctx.dim, ctx.index, ts)
 
 
+def _check_bounds(op: str, idx: Any, size: int, dim: int, allow_negative: bool = False) -> None:
+    """Raise PyTorch's "index i is out of bounds" instead of letting NumPy wrap negatives."""
+    if not idx.size:
+        return
+    lo, hi = int(idx.min()), int(idx.max())
+    bad = hi if hi >= size else lo if lo < (-size if allow_negative else 0) else None
+    if bad is not None:
+        valid = f"{-size}..{size - 1}" if allow_negative else f"0..{size - 1}"
+        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {dim} with size "
+                         f"{size} (valid indices: {valid})")
+
+
 def _index_arg(op: str, x: Tensor, dim: int, index: Any):
     idx = as_tensor(index)
+    norm_dim(dim, x.ndim, op)
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must be an integer tensor, got dtype {idx.dtype}")
-    if idx.ndim != x.ndim:
-        raise ValueError(f"{op}: index must have as many dims as the input; got index shape "
-                         f"{idx.shape} for input shape {x.shape}")
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got {idx.dtype}")
+    if idx.ndim != max(x.ndim, 1) and not (idx.ndim == 0 or x.ndim == 0):
+        raise RuntimeError(f"{op}: index tensor must have the same number of dimensions as "
+                           f"the input; got index shape {tuple(idx.shape)} for input shape "
+                           f"{tuple(x.shape)}")
     d = norm_dim(dim, x.ndim, op)[0]
-    if idx.data.size and (idx.data.min() < -x.shape[d] or idx.data.max() >= x.shape[d]):
-        raise IndexError(f"{op}: index out of range for dimension {d} of size {x.shape[d]} "
-                         f"(index values span {int(idx.data.min())}..{int(idx.data.max())})")
-    return d, idx.data % x.shape[d] if (idx.data < 0).any() else idx.data
+    for i, (si, sx) in enumerate(zip(idx.shape, x.shape)):
+        if i != d and si > sx:
+            raise RuntimeError(f"{op}: size does not match at dimension {i}: expected index "
+                               f"{list(idx.shape)} to be no larger than self {list(x.shape)} "
+                               f"apart from dimension {d}")
+    _check_bounds(op, idx.data, x.shape[d] if x.ndim else 1, d)
+    return d, idx.data
 
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
@@ -260,12 +314,29 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 
 
 def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
-    if dim is None:
-        return getitem(x.reshape(-1), as_tensor(indices).reshape(-1))
     idx = as_tensor(indices)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"take_along_dim(): dtype of indices should be int64, got {idx.dtype}")
+    if dim is None:
+        _check_bounds("take_along_dim", idx.data, x.numel(), 0)
+        return getitem(x.reshape(-1), idx.reshape(-1))
     d = norm_dim(dim, x.ndim, "take_along_dim")[0]
-    shape = list(np.broadcast_shapes(tuple(s if i != d else 1 for i, s in enumerate(x.shape)),
-                                     tuple(s if i != d else 1 for i, s in enumerate(idx.shape))))
+    if idx.ndim != x.ndim:
+        raise RuntimeError(f"take_along_dim(): input and indices should have the same number "
+                           f"of dimensions, but got {x.ndim} dimensions for input, and "
+                           f"{idx.ndim} dimensions for indices")
+    # PyTorch wraps negative indices here (unlike gather): index -1 is the last element.
+    _check_bounds("take_along_dim", idx.data, x.shape[d], d, allow_negative=True)
+    if (idx.data < 0).any():
+        idx = Tensor._make(idx.data % x.shape[d], False, None, 0)
+    try:
+        shape = list(np.broadcast_shapes(
+            tuple(s if i != d else 1 for i, s in enumerate(x.shape)),
+            tuple(s if i != d else 1 for i, s in enumerate(idx.shape))))
+    except ValueError:
+        raise RuntimeError(f"take_along_dim: input of shape {tuple(x.shape)} and indices of "
+                           f"shape {tuple(idx.shape)} cannot be broadcast together outside "
+                           f"dimension {d}") from None
     xs = list(shape)
     xs[d] = x.shape[d]
     ish = list(shape)
@@ -288,21 +359,40 @@ def scatter(x: Tensor, dim: int, index: Any, src: Any = None, value: Any = None,
         raise ValueError("scatter: give src (a tensor) or value (a number)")
     if isinstance(s, (int, float, bool)):
         return Scatter.apply(x, d, idx, s)
-    return Scatter.apply(x, d, idx, as_tensor(s).to(x.dtype))
+    s = as_tensor(s)
+    _check_src("scatter", d, idx, s)
+    return Scatter.apply(x, d, idx, s.to(x.dtype))
+
+
+def _check_src(op: str, dim: int, idx: Any, src: Tensor) -> None:
+    if 0 < src.ndim <= dim:
+        raise IndexError(f"{op}: dimension {dim} is out of range for src of shape "
+                         f"{tuple(src.shape)}")
+    if src.ndim != idx.ndim or any(si > ss for si, ss in zip(idx.shape, src.shape)):
+        raise RuntimeError(f"{op}: expected index {list(idx.shape)} to be no larger than src "
+                           f"{list(src.shape)} in every dimension (and of the same rank)")
 
 
 def scatter_add(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     d, idx = _index_arg("scatter_add", x, dim, index)
-    return ScatterAdd.apply(x, d, idx, as_tensor(src).to(x.dtype))
+    src = as_tensor(src)
+    _check_src("scatter_add", d, idx, src)
+    return ScatterAdd.apply(x, d, idx, src.to(x.dtype))
 
 
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     d = norm_dim(dim, x.ndim, "index_select")[0]
     idx = as_tensor(index)
-    if idx.ndim != 1 or idx.dtype.kind not in "iu":
-        raise ValueError(f"index_select: index must be a 1-d integer tensor, got shape "
-                         f"{idx.shape} and dtype {idx.dtype}")
-    return getitem(x, (slice(None),) * d + (idx.data,))
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"index_select(): Expected dtype int32 or int64 for index, got "
+                           f"{idx.dtype}")
+    if idx.ndim > 1:
+        raise IndexError(f"index_select(): index is supposed to be a vector (0-d or 1-d), got "
+                         f"shape {tuple(idx.shape)}")
+    _check_bounds("index_select", idx.data, x.shape[d] if x.ndim else 1, d)
+    if x.ndim == 0:
+        return reshape(x, (1,) * idx.ndim).expand(*idx.shape) * 1
+    return getitem(x, (slice(None),) * d + (idx.data.reshape(-1),))
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:

@@ -24,9 +24,26 @@ def _check_leaf(x: Tensor, name: str) -> None:
         )
 
 
+def check_writable_memory(x: Tensor, name: str) -> None:
+    """Refuse in-place writes into an expanded tensor (elements sharing one memory location).
+
+    ``expand``/``broadcast_to`` give read-only views with zero strides; writing into them
+    would either fail inside NumPy or, worse, write one value for many logical elements.
+    """
+    d = x.data
+    overlapping = any(st == 0 and n > 1 for st, n in zip(d.strides, d.shape))
+    if overlapping or not getattr(d.flags, "writeable", True):
+        raise RuntimeError(
+            f"{name}: unsupported operation: more than one element of the written-to tensor "
+            f"(shape {tuple(x.shape)}) refers to a single memory location (an expanded or "
+            "read-only tensor). Please clone() the tensor before performing the operation."
+        )
+
+
 def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any) -> Tensor:
     """Compute ``fn(x, *args)`` and write the result into ``x``."""
     _check_leaf(x, name)
+    check_writable_memory(x, name)
     record = grad_mode.is_grad_enabled() and (
         x.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
     )
@@ -68,6 +85,7 @@ def fill_(x: Tensor, value: Any) -> Tensor:
     _check_leaf(x, "fill_")
     if x.requires_grad and grad_mode.is_grad_enabled():
         return apply_inplace(x, "fill_", lambda t, v: t * 0 + v, value)
+    check_writable_memory(x, "fill_")
     x.data[...] = value.item() if isinstance(value, Tensor) else value
     x._vc[0] += 1
     return x

@@ -14,6 +14,9 @@ from ..backend import get_array_module
 from ._util import as_tensor, promote
 from .shape import Permute, broadcast_to, reshape, transpose, unsqueeze
 
+__all__ = ["addmm", "addmv", "baddbmm", "bmm", "dot", "einsum", "kron", "matmul", "mm", "mv",
+           "outer", "tensordot", "trace"]
+
 
 class MatMul(Function):
     raw = True
@@ -225,3 +228,105 @@ def einsum(equation: str, *operands: Any) -> Tensor:
                 raise ValueError(f"einsum: subscript {c!r} has size {dims[c]} in one operand "
                                  f"and {n} in another (shapes {[t_.shape for t_ in ts]})")
     return Einsum.apply(*ts, ins=tuple(ins), out=out)
+
+
+# ------------------------------------------------------------- products with an added term
+def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Tensor:  # noqa: A002
+    """beta * input + alpha * prod; ``input`` is ignored when beta == 0 (NaN in it does not
+    propagate, as PyTorch)."""
+    inp = as_tensor(input, prod)
+    try:
+        target = get_array_module(prod.data).broadcast_shapes(inp.shape, prod.shape)
+    except ValueError:
+        target = None
+    if target != tuple(prod.shape):
+        raise ValueError(f"{op}: input of shape {tuple(inp.shape)} cannot be broadcast to the "
+                         f"product's shape {tuple(prod.shape)}")
+    out = prod if alpha == 1 else prod * alpha
+    if beta == 0:
+        return out
+    return out + (inp if beta == 1 else inp * beta)
+
+
+def addmm(input: Any, mat1: Tensor, mat2: Tensor, *, beta: Any = 1,  # noqa: A002
+          alpha: Any = 1) -> Tensor:
+    """beta * input + alpha * (mat1 @ mat2) for 2-d ``mat1``, ``mat2``."""
+    mat1, mat2 = as_tensor(mat1), as_tensor(mat2)
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise ValueError(f"addmm: mat1 and mat2 must be 2-d, got shapes {tuple(mat1.shape)} "
+                         f"and {tuple(mat2.shape)}")
+    return _scaled_sum("addmm", input, matmul(mat1, mat2), beta, alpha)
+
+
+def addmv(input: Any, mat: Tensor, vec: Tensor, *, beta: Any = 1,  # noqa: A002
+          alpha: Any = 1) -> Tensor:
+    """beta * input + alpha * (mat @ vec) for a 2-d ``mat`` and 1-d ``vec``."""
+    mat, vec = as_tensor(mat), as_tensor(vec)
+    if mat.ndim != 2 or vec.ndim != 1:
+        raise ValueError(f"addmv: expects a 2-d matrix and a 1-d vector, got shapes "
+                         f"{tuple(mat.shape)} and {tuple(vec.shape)}")
+    return _scaled_sum("addmv", input, matmul(mat, vec), beta, alpha)
+
+
+def baddbmm(input: Any, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,  # noqa: A002
+            alpha: Any = 1) -> Tensor:
+    """beta * input + alpha * bmm(batch1, batch2) for 3-d batches of matrices."""
+    return _scaled_sum("baddbmm", input, bmm(as_tensor(batch1), as_tensor(batch2)), beta,
+                       alpha)
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """Sum over the last ``dims`` dims of ``a`` and the first ``dims`` of ``b``, or over the
+    dims listed in ``dims = (dims_a, dims_b)``; composed as an einsum."""
+    a, b = as_tensor(a), as_tensor(b)
+    if isinstance(dims, (int,)) or isinstance(dims, Tensor) and dims.ndim == 0:
+        k = int(dims)
+        if k < 0 or k > min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: dims={k} must be between 0 and "
+                             f"{min(a.ndim, b.ndim)} for shapes {a.shape} and {b.shape}")
+        da, db = list(range(a.ndim - k, a.ndim)), list(range(k))
+    else:
+        try:
+            da, db = ([int(i) for i in ([d] if isinstance(d, int) else d)] for d in dims)
+        except (TypeError, ValueError):
+            raise TypeError(f"tensordot: dims must be an int or a pair of dim lists, got "
+                            f"{dims!r}") from None
+        if len(da) != len(db):
+            raise ValueError(f"tensordot: both dim lists must have the same length, got {da} "
+                             f"and {db}")
+        da = [d % max(a.ndim, 1) for d in da]
+        db = [d % max(b.ndim, 1) for d in db]
+    for i, j in zip(da, db):
+        if a.shape[i] != b.shape[j]:
+            raise ValueError(f"tensordot: contracted dimension {i} of a (size {a.shape[i]}) "
+                             f"does not match dimension {j} of b (size {b.shape[j]})")
+    letters = iter(string.ascii_letters)
+    sa = [next(letters) for _ in range(a.ndim)]
+    sb = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip(da, db):
+        sb[j] = sa[i]
+    out = [c for i, c in enumerate(sa) if i not in da] + \
+        [c for j, c in enumerate(sb) if j not in db]
+    return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+
+
+def trace(x: Tensor) -> Tensor:
+    """Sum of the main diagonal of a 2-d tensor (differentiable; composed)."""
+    x = as_tensor(x)
+    if x.ndim != 2:
+        raise ValueError(f"trace: expected a 2-d tensor (matrix), got shape {tuple(x.shape)}")
+    n, m = x.shape
+    return reshape(x, (n * m,))[:: m + 1][: min(n, m)].sum()
+
+
+def kron(a: Tensor, b: Tensor) -> Tensor:
+    """Kronecker product: out[i*B + k] = a[i] * b[k] in every dim (composed from an outer
+    product and a reshape; the lower-rank operand gains leading dims of size 1)."""
+    a, b = as_tensor(a), as_tensor(b)
+    nd = max(a.ndim, b.ndim)
+    sa = (1,) * (nd - a.ndim) + tuple(a.shape)
+    sb = (1,) * (nd - b.ndim) + tuple(b.shape)
+    ia = tuple(s for d in sa for s in (d, 1))
+    ib = tuple(s for d in sb for s in (1, d))
+    prod = reshape(a, ia) * reshape(b, ib)
+    return reshape(prod, tuple(x * y for x, y in zip(sa, sb)))

@@ -2,7 +2,7 @@
 
 No loop runs over pixels: every kernel loops over the kh*kw window *offsets* and works
 on whole strided views (for 2x2 pooling that is four ``np.maximum``-sized passes, which
-PERFORMANCE.md measured 25x faster than ``reshape(...).max``).
+measured 25x faster than ``reshape(...).max``).
 
 Max pooling: y = max over the window; the gradient is routed to the (first) argmax,
 as in PyTorch (ties go to the first element in scan order). Average pooling is linear:
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function, Node
-from ..autograd.grad_mode import _STATE as _GRAD
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
@@ -268,7 +268,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
         flattened as H*W (usable by PyTorch's max_unpool2d convention).
     """
     P = _params("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
-    want = return_indices or (input.requires_grad and _GRAD[0])
+    want = return_indices or (input.requires_grad and is_grad_enabled())
     out = MaxPool2dFn.apply(input, P, want)
     if not return_indices:
         return out
@@ -373,7 +373,18 @@ def _adaptive_size(op: str, input: Tensor, output_size: Any) -> tuple:
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size, output_size)
     oh, ow = output_size
-    return (h if oh is None else int(oh)), (w if ow is None else int(ow))
+    oh, ow = (h if oh is None else int(oh)), (w if ow is None else int(ow))
+    if oh < 0 or ow < 0:
+        raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0 "
+                           f"but received {output_size}")
+    return oh, ow
+
+
+def _empty_adaptive(input: Tensor, oh: int, ow: int) -> Tensor | None:
+    """A size-0 output_size gives an empty result (as PyTorch), still linked to the graph."""
+    if oh and ow:
+        return None
+    return (input.sum((-2, -1), keepdim=True) * 0).expand(*input.shape[:-2], oh, ow)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
@@ -384,6 +395,9 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """
     oh, ow = _adaptive_size("adaptive_avg_pool2d", input, output_size)
     h, w = input.shape[-2:]
+    empty = _empty_adaptive(input, oh, ow)
+    if empty is not None:
+        return empty
     if oh == 1 and ow == 1:
         return input.mean((-2, -1), keepdim=True)
     if h % oh == 0 and w % ow == 0:
@@ -404,6 +418,13 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     """Max over PyTorch's adaptive bins (see :func:`adaptive_avg_pool2d`)."""
     oh, ow = _adaptive_size("adaptive_max_pool2d", input, output_size)
     h, w = input.shape[-2:]
+    empty = _empty_adaptive(input, oh, ow)
+    if empty is not None:
+        if return_indices:
+            xp_ = get_array_module(input.data)
+            idx = Tensor._make(xp_.zeros(empty.shape, "int64"), False, None, 0)
+            return empty, idx
+        return empty
     if h % oh == 0 and w % ow == 0:
         return max_pool2d(input, (h // oh, w // ow), return_indices=return_indices)
     if return_indices:

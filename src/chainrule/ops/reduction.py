@@ -6,6 +6,7 @@ dimensions with size 1, as in PyTorch.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import namedtuple
 from typing import Any
 
@@ -14,16 +15,17 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor, norm_dim
+from ._util import as_tensor, int_dim, norm_dim
 from .shape import broadcast_to, reshape
+from .vector_norms import Norm2, NormZero, PNorm, keepdim_shape
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
-def _keepdim_shape(in_shape: tuple, axes: tuple | None) -> tuple:
-    if axes is None:
-        return (1,) * len(in_shape)
-    return tuple(1 if i in axes else s for i, s in enumerate(in_shape))
+def _axes(dim: Any, x: Tensor, op: str) -> tuple | None:
+    """``norm_dim`` for reductions; a 0-d tensor accepts dim 0 / -1 and reduces nothing."""
+    axes = norm_dim(dim, x.ndim, op)
+    return () if axes is not None and x.ndim == 0 else axes
 
 
 class Sum(Function):
@@ -33,13 +35,15 @@ class Sum(Function):
     def forward(ctx, x, axes, keepdim):
         ctx.in_shape = x.shape
         ctx.axes = axes
+        if x.dtype == np.float16:  # accumulate halves in float32, as PyTorch does
+            return x.sum(axis=axes, keepdims=keepdim, dtype=np.float32).astype(np.float16)
         return x.sum(axis=axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, grad):
         g = grad
         if g.ndim and g.ndim != len(ctx.in_shape):  # dims were dropped: put them back as 1s
-            g = reshape(grad, _keepdim_shape(ctx.in_shape, ctx.axes))
+            g = reshape(grad, keepdim_shape(ctx.in_shape, ctx.axes))
         return broadcast_to(g, ctx.in_shape), None, None
 
     @staticmethod
@@ -53,7 +57,7 @@ def sum(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Te
         x = x.to(dtype)
     elif x.dtype.kind in "bi" and x.dtype.itemsize < 8 or x.dtype.kind == "b":
         x = x.to(np.int64)  # PyTorch sums integers and bools in int64
-    return Sum.apply(x, norm_dim(dim, x.ndim, "sum"), keepdim)
+    return Sum.apply(x, _axes(dim, x, "sum"), keepdim)
 
 
 def _count(shape: tuple, axes: tuple | None) -> int:
@@ -69,7 +73,9 @@ def mean(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> T
     if x.dtype.kind not in "fc":
         raise TypeError(f"mean: input dtype must be floating point, got {x.dtype}; "
                         "call .float() first")
-    axes = norm_dim(dim, x.ndim, "mean")
+    if x.dtype == np.float16:  # float32 accumulation: a half sum overflows at 65504
+        return mean(x.to(np.float32), dim, keepdim).to(np.float16)
+    axes = _axes(dim, x, "mean")
     n = _count(x.shape, axes)
     return Sum.apply(x, axes, keepdim) * (1.0 / n if n else float("nan"))
 
@@ -105,7 +111,7 @@ class Prod(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        shape = _keepdim_shape(x.shape, None if ctx.axis is None else (ctx.axis,))
+        shape = keepdim_shape(x.shape, None if ctx.axis is None else (ctx.axis,))
         g = reshape(grad, shape)
         yk = reshape(y, shape)
         if not (x.data == 0).any():
@@ -131,7 +137,9 @@ class Prod(Function):
 
 def prod(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
     x = as_tensor(x)
-    axis = None if dim is None else norm_dim(dim, x.ndim, "prod")[0]
+    axis = None if dim is None else int_dim(dim, x.ndim, "prod")
+    if x.ndim == 0:
+        axis = None
     return Prod.apply(x, axis, keepdim)
 
 
@@ -145,24 +153,23 @@ class Amax(Function):
     def forward(cls, ctx, x, axes, keepdim):
         y = x.max(axis=axes, keepdims=True) if cls.mode == "max" else \
             x.min(axis=axes, keepdims=True)
-        ctx.save_for_backward(x)
-        ctx.yk = y
+        ctx.save_for_backward(x, y)  # y is (the base of) the output: version-checked
         ctx.axes, ctx.keepdim = axes, keepdim
         return y if keepdim else y.reshape([s for i, s in enumerate(y.shape)
                                             if not (axes is None or i in axes)])
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        mask = (x.data == ctx.yk)
+        x, yk = ctx.saved_tensors
+        mask = (x.data == yk.data)
         w = mask / mask.sum(axis=ctx.axes, keepdims=True)
-        g = reshape(grad, ctx.yk.shape)
+        g = reshape(grad, yk.shape)
         return g * Tensor._make(w.astype(grad.dtype), False, None, 0), None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
-        x = ctx.primals[0]
-        mask = x == ctx.yk
+        x, yk = ctx.saved_arrays
+        mask = x == yk
         w = mask / mask.sum(axis=ctx.axes, keepdims=True)
         return (t * w).sum(axis=ctx.axes, keepdims=ctx.keepdim)
 
@@ -171,21 +178,41 @@ class Amin(Amax):
     mode = "min"
 
 
+def _lenient_axes(dim: Any, ndim: int) -> tuple | None:
+    """The valid axes in ``dim`` (bad ones are reported later by norm_dim): PyTorch checks
+    for a size-0 reduction dim before it checks for repeated dims."""
+    if dim is None:
+        return None
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    return tuple({int(d) % ndim for d in dims
+                  if isinstance(d, (int, np.integer)) and -ndim <= d < ndim})
+
+
 def _check_nonempty(op: str, x: Tensor, axes) -> None:
-    if x.data.size == 0:
-        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
+    """max/min-like reductions have no identity: refuse to reduce over a size-0 dim."""
+    if axes is None and x.data.size == 0:
+        err = IndexError if op.startswith("arg") else RuntimeError
+        raise err(f"{op}(): Expected reduction dim to be specified for input.numel() == 0 "
+                  f"(got a tensor of shape {tuple(x.shape)}); specify the reduction dim with "
+                  "the 'dim' argument")
+    for a in axes or ():
+        if x.shape[a] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {a} to have non-zero size (got "
+                             f"a tensor of shape {tuple(x.shape)})")
 
 
 def amax(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     x = as_tensor(x)
-    axes = norm_dim(dim, x.ndim, "amax")
+    _check_nonempty("amax", x, _lenient_axes(dim, x.ndim))
+    axes = _axes(dim, x, "amax")
     _check_nonempty("amax", x, axes)
     return Amax.apply(x, axes, keepdim)
 
 
 def amin(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     x = as_tensor(x)
-    axes = norm_dim(dim, x.ndim, "amin")
+    _check_nonempty("amin", x, _lenient_axes(dim, x.ndim))
+    axes = _axes(dim, x, "amin")
     _check_nonempty("amin", x, axes)
     return Amin.apply(x, axes, keepdim)
 
@@ -198,11 +225,17 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
     if other is not None:
         return maximum(x, other) if op == "max" else minimum(x, other)
     x = as_tensor(x)
+    if x.data.dtype.kind == "c":  # NumPy would order complex numbers lexicographically
+        raise TypeError(f"{op}: complex tensors are not supported by {op} (complex numbers "
+                        "have no order)")
     if dim is None:
         return amax(x) if op == "max" else amin(x)
     from .indexing import gather
 
-    d = norm_dim(dim, x.ndim, op)[0]
+    d = int_dim(dim, x.ndim, op)
+    if x.ndim == 0:
+        zero = Tensor._make(np.zeros((), np.int64), False, None, 0)
+        return ValuesIndices(x * 1, zero)
     _check_nonempty(op, x, (d,))
     xp = get_array_module(x.data)
     idx = (xp.argmax if op == "max" else xp.argmin)(x.data, axis=d)
@@ -224,101 +257,127 @@ def min(x: Any, dim: Any = None, keepdim: bool = False, other: Any = None):  # n
     return _max_min("min", x, dim, keepdim, other)
 
 
-def argmax(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
     x = as_tensor(x)
     xp = get_array_module(x.data)
+    fn = xp.argmax if op == "argmax" else xp.argmin
     if dim is None:
-        return Tensor._make(xp.asarray(xp.argmax(x.data)), False, None, 0)
-    d = norm_dim(dim, x.ndim, "argmax")[0]
-    return Tensor._make(xp.argmax(x.data, axis=d, keepdims=keepdim), False, None, 0)
+        _check_nonempty(op, x, None)
+        idx = xp.asarray(fn(x.data), dtype=np.int64)
+        return Tensor._make(idx.reshape((1,) * x.ndim) if keepdim else idx, False, None, 0)
+    d = int_dim(dim, x.ndim, op)
+    if x.ndim == 0:
+        return Tensor._make(xp.zeros((), np.int64), False, None, 0)
+    _check_nonempty(op, x, (d,))
+    return Tensor._make(fn(x.data, axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
+
+
+def argmax(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the largest value (first among ties), over all elements or along ``dim``."""
+    return _arg_reduce("argmax", x, dim, keepdim)
 
 
 def argmin(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    x = as_tensor(x)
-    xp = get_array_module(x.data)
-    if dim is None:
-        return Tensor._make(xp.asarray(xp.argmin(x.data)), False, None, 0)
-    d = norm_dim(dim, x.ndim, "argmin")[0]
-    return Tensor._make(xp.argmin(x.data, axis=d, keepdims=keepdim), False, None, 0)
+    """Index of the smallest value (first among ties), over all elements or along ``dim``."""
+    return _arg_reduce("argmin", x, dim, keepdim)
 
 
 def var(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
-        correction: Any = None) -> Tensor:
+        correction: Any = None, _op: str = "var") -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
     x = as_tensor(x)
     if correction is None:
         correction = 1 if unbiased is None or unbiased is True else 0
-    axes = norm_dim(dim, x.ndim, "var")
+    axes = _axes(dim, x, _op)
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"{_op}: only supports floating point and complex dtypes, got "
+                        f"{x.dtype}; call .float() first")
+    if x.dtype == np.float16:  # float32 accumulation, as PyTorch
+        return var(x.to(np.float32), dim, unbiased, keepdim, correction, _op).to(np.float16)
     n = _count(x.shape, axes)
     m = mean(x, axes, keepdim=True)
     d = x - m
-    return sum(d * d, axes, keepdim) / builtins_max(n - correction, 0)
+    dof = builtins_max(n - correction, 0)
+    if dof == 0:  # 0/0 -> NaN, as PyTorch, which warns (NumPy's warning names no op)
+        warnings.warn("var()/std(): degrees of freedom is <= 0; the result is NaN or inf. "
+                      "Correction should be strictly less than the reduction factor (input "
+                      "numel divided by output numel).", UserWarning, stacklevel=3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return sum(d * d, axes, keepdim) / dof
+    return sum(d * d, axes, keepdim) / dof
 
 
 def builtins_max(a, b):
     return a if a > b else b
 
 
-def std(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
-        correction: Any = None) -> Tensor:
-    return var(x, dim, unbiased, keepdim, correction).sqrt()
+class SafeSqrt(Function):
+    """sqrt(v) whose gradient is defined as 0 where v = 0 (PyTorch's std/norm convention).
 
-
-def logsumexp(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x): never overflows."""
-    x = as_tensor(x)
-    axes = norm_dim(dim, x.ndim, "logsumexp")
-    xp = get_array_module(x.data)
-    m = x.data.max(axis=axes, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, 0)
-    mt = Tensor._make(m, False, None, 0)
-    out = sum((x - mt).exp(), axes, keepdim=True).log() + mt
-    if not keepdim:
-        out = reshape(out, tuple(s for i, s in enumerate(out.shape)
-                                 if not (axes is None or i in axes)))
-    return out
-
-
-class Norm2(Function):
-    """Euclidean norm sqrt(sum x^2); gradient x / ||x||, defined as 0 at x = 0 (as PyTorch)."""
+    d sqrt(v)/dv = 1 / (2 sqrt(v)) is infinite at v = 0; std of a constant input has
+    dv/dx = 0 there, and inf * 0 would make the whole gradient NaN. PyTorch masks the
+    singular points to 0, which is the limit along every direction that keeps v = 0.
+    """
 
     raw = True
 
     @staticmethod
-    def forward(ctx, x, axes, keepdim):
-        xp = get_array_module(x)
-        yk = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
-        y = yk if keepdim else yk.reshape([s for i, s in enumerate(yk.shape)
-                                           if not (axes is None or i in axes)])
-        # Save the *output* (not the keepdim temporary) so double backward sees y(x).
-        ctx.save_for_backward(x, y)
-        ctx.axes, ctx.keepdim, ctx.kshape = axes, keepdim, yk.shape
+    def forward(ctx, v):
+        y = get_array_module(v).sqrt(v)
+        ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         from .binary import where
 
-        x, y = ctx.saved_tensors
-        yk = reshape(y, ctx.kshape)
-        zero = Tensor._make(yk.data == 0, False, None, 0)
-        safe = where(zero, 1.0, yk)
-        g = reshape(grad, ctx.kshape)
-        return where(zero, 0.0, g / safe) * x, None, None
+        (y,) = ctx.saved_tensors
+        zero = Tensor._make(y.data == 0, False, None, 0)
+        return where(zero, 0.0, grad / (2.0 * where(zero, 1.0, y)))
 
     @staticmethod
-    def jvp(ctx, t, *_):
-        x = ctx.primals[0]
-        xp = get_array_module(x)
-        yk = ctx.out.reshape(ctx.kshape)
-        safe = xp.where(yk == 0, 1, yk)
-        return (x * t / safe).sum(axis=ctx.axes, keepdims=ctx.keepdim)
+    def jvp(ctx, t):
+        xp = get_array_module(ctx.out)
+        y = ctx.out
+        return xp.where(y == 0, 0, t / (2 * xp.where(y == 0, 1, y)))
+
+
+def std(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
+        correction: Any = None) -> Tensor:
+    """Standard deviation sqrt(var); its gradient at a constant input is 0 (as PyTorch)."""
+    return SafeSqrt.apply(var(x, dim, unbiased, keepdim, correction, _op="std"))
+
+
+def logsumexp(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x): never overflows."""
+    x = as_tensor(x)
+    axes = _axes(dim, x, "logsumexp")
+    if x.dtype == np.float16:  # float32 accumulation, as PyTorch
+        return logsumexp(x.to(np.float32), dim, keepdim).to(np.float16)
+    xp = get_array_module(x.data)
+    if x.data.size == 0:  # sum over nothing is 0, so the result is log(0) = -inf
+        m = xp.zeros(keepdim_shape(x.shape, axes), x.data.dtype)
+    else:
+        m = x.data.max(axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+    mt = Tensor._make(m, False, None, 0)
+    if x.data.size == 0:  # log of an empty sum: -inf, still linked to the graph
+        out = sum(x, axes, keepdim=True) + float("-inf")
+    else:
+        out = sum((x - mt).exp(), axes, keepdim=True).log() + mt
+    if not keepdim:
+        out = reshape(out, tuple(s for i, s in enumerate(out.shape)
+                                 if not (axes is None or i in axes)))
+    return out
 
 
 def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); p in {2, 'fro', 1, inf, float}."""
     x = as_tensor(x)
-    axes = norm_dim(dim, x.ndim, "norm")
+    axes = _axes(dim, x, "norm")
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"norm: expected a floating point or complex tensor as input, got "
+                        f"{x.dtype}; call .float() first")
     if p in ("fro", 2, 2.0, None):
         return Norm2.apply(x, axes, keepdim)
     if p == 1:
@@ -327,9 +386,11 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tens
         return amax(x.abs(), axes, keepdim)
     if p in (float("-inf"), "-inf"):
         return amin(x.abs(), axes, keepdim)
-    if isinstance(p, (int, float)) and p > 0:
-        return sum(x.abs() ** p, axes, keepdim) ** (1.0 / p)
-    raise ValueError(f"norm: unsupported p={p!r}; use 'fro', a positive number or inf")
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and p == 0:
+        return NormZero.apply(x, axes, keepdim)
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0:
+        return PNorm.apply(x, float(p), axes, keepdim)
+    raise ValueError(f"norm: unsupported p={p!r}; use 'fro', a non-negative number or inf")
 
 
 class Cumsum(Function):
@@ -355,16 +416,19 @@ def cumsum(x: Any, dim: int) -> Tensor:
     x = as_tensor(x)
     if x.dtype.kind in "bi" and x.dtype.itemsize < 8 or x.dtype.kind == "b":
         x = x.to(np.int64)
-    return Cumsum.apply(x, norm_dim(dim, x.ndim, "cumsum")[0])
+    d = int_dim(dim, x.ndim, "cumsum")
+    if x.ndim == 0:
+        return x * 1
+    return Cumsum.apply(x, d)
 
 
 def all(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     x = as_tensor(x)
-    return Tensor._make(x.data.all(axis=norm_dim(dim, x.ndim, "all"), keepdims=keepdim),
+    return Tensor._make(x.data.all(axis=_axes(dim, x, "all"), keepdims=keepdim),
                         False, None, 0)
 
 
 def any(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     x = as_tensor(x)
-    return Tensor._make(x.data.any(axis=norm_dim(dim, x.ndim, "any"), keepdims=keepdim),
+    return Tensor._make(x.data.any(axis=_axes(dim, x, "any"), keepdims=keepdim),
                         False, None, 0)

@@ -15,6 +15,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, norm_dim
+from .padding import Pad, pad  # noqa: F401  (re-exported: ops.shape.pad)
 
 
 def _shape_arg(shape: tuple) -> tuple:
@@ -89,6 +90,11 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
     if lead < 0:
         raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
                          f"tensor's dims ({x.ndim}); got shape {x.shape}")
+    for i, s in enumerate(sizes):
+        if s < 0 and not (s == -1 and i >= lead):
+            raise ValueError(f"expand: the expanded size {s} is not allowed in a leading, "
+                             f"non-existing dimension {i} (sizes {sizes}, tensor shape "
+                             f"{x.shape}); sizes must be >= 0, or -1 for an existing dim")
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)
 
@@ -140,18 +146,61 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     return Reshape.apply(x, _resolve_shape("reshape", x.shape, shape))
 
 
-view = reshape
+def view(x: Tensor, *shape: Any) -> Tensor:
+    """Same data, new shape, always sharing memory with ``x`` (PyTorch's ``Tensor.view``).
+
+    Unlike ``reshape`` this never copies: when the strides of ``x`` cannot express the new
+    shape (e.g. a transposed tensor flattened) it raises, so writes through the view always
+    reach the base tensor.
+    """
+    if len(shape) == 1 and _is_dtype(shape[0]):
+        return _view_dtype(x, shape[0])
+    shape = _resolve_shape("view", x.shape, _shape_arg(shape))
+    if shape == x.shape:
+        return x if not x.requires_grad else Reshape.apply(x, shape)
+    xp = get_array_module(x.data)
+    try:
+        xp.reshape(x.data, shape, copy=False)
+    except ValueError:
+        raise RuntimeError(
+            f"view: view size {shape} is not compatible with input tensor's size {x.shape} and "
+            f"stride {tuple(st // max(x.data.itemsize, 1) for st in x.data.strides)} (at least "
+            "one dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+        ) from None
+    return Reshape.apply(x, shape)
+
+
+def _is_dtype(obj: Any) -> bool:
+    return isinstance(obj, (np.dtype, type, str)) and not isinstance(obj, (tuple, list))
+
+
+def _view_dtype(x: Tensor, dtype: Any) -> Tensor:
+    """``view(dtype)``: reinterpret the bytes (same memory); not differentiable, as PyTorch."""
+    from .. import dtypes
+
+    dt = dtypes.as_dtype(dtype)
+    if x.requires_grad and dt != x.dtype:
+        raise RuntimeError(f"view: viewing a tensor that requires grad as dtype {dt} (from "
+                           f"{x.dtype}) is not differentiable; detach() it first")
+    try:
+        arr = x.data.view(dt)
+    except ValueError as err:
+        raise RuntimeError(f"view: cannot view a tensor of shape {x.shape} and dtype "
+                           f"{x.dtype} as {dt}: {err}") from None
+    out = Tensor._make(arr, False, None, 0)
+    out._vc = x._vc
+    return out
 
 
 def view_as(x: Tensor, other: Tensor) -> Tensor:
-    return reshape(x, other.shape)
+    return view(x, other.shape)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    s = norm_dim(start_dim, x.ndim, "flatten")[0] if x.ndim else 0
+    e = norm_dim(end_dim, x.ndim, "flatten")[0] if x.ndim else 0
     if x.ndim == 0:
         return reshape(x, (1,))
-    s = start_dim % x.ndim
-    e = end_dim % x.ndim
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
@@ -200,6 +249,8 @@ class Permute(Function):
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = _shape_arg(dims)
+    if len(dims) == x.ndim:
+        norm_dim(dims, x.ndim, "permute")  # out-of-range -> IndexError, repeated -> error
     if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of "
                          f"a tensor of shape {x.shape}")
@@ -226,11 +277,32 @@ def t(x: Tensor) -> Tensor:
     return x if x.ndim < 2 else transpose(x, 0, 1)
 
 
-def movedim(x: Tensor, source: int, destination: int) -> Tensor:
-    axes = list(range(x.ndim))
-    s = axes.pop(source % x.ndim)
-    axes.insert(destination % x.ndim, s)
-    return permute(x, tuple(axes))
+def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
+    """Move dims ``source`` to positions ``destination`` (ints or equal-length sequences)."""
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} "
+                           f"dims) should contain the same number of dims as destination "
+                           f"({list(dst)} dims)")
+    nd = x.ndim
+    for d in src + dst:
+        if not -max(nd, 1) <= d < max(nd, 1):
+            raise IndexError(f"movedim: Dimension out of range (expected to be in range of "
+                             f"[{-max(nd, 1)}, {max(nd, 1) - 1}], but got {d})")
+    src_n = [d % max(nd, 1) for d in src]
+    dst_n = [d % max(nd, 1) for d in dst]
+    for name, ds in (("source", src_n), ("destination", dst_n)):
+        if len(set(ds)) != len(ds):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(ds)})")
+    if nd == 0:
+        return x
+    order = [None] * nd
+    for s_, d_ in zip(src_n, dst_n):
+        order[d_] = s_
+    rest = iter(d for d in range(nd) if d not in src_n)
+    axes = tuple(o if o is not None else next(rest) for o in order)
+    return permute(x, axes)
 
 
 class Cat(Function):
@@ -265,6 +337,10 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
+    for i, t_ in enumerate(tensors):
+        if t_.ndim == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated; use cr.stack, or unsqueeze it first")
     ref = tensors[0]
     d = norm_dim(dim, ref.ndim, "cat")[0]
     for i, t_ in enumerate(tensors):
@@ -295,6 +371,10 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
         if t_.shape != tensors[0].shape:
             raise ValueError(f"stack: all tensors must have the same shape; tensor 0 has "
                              f"{tensors[0].shape} but tensor {i} has {t_.shape}")
+    nd = tensors[0].ndim + 1
+    if not -nd <= dim < nd:
+        raise IndexError(f"stack: dim {dim} is out of range for stacking tensors of shape "
+                         f"{tensors[0].shape} (valid: {-nd} to {nd - 1})")
     return cat([unsqueeze(t_, dim) for t_ in tensors], dim)
 
 
@@ -319,6 +399,9 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool) or chunks <= 0:
+        raise RuntimeError(f"chunk: expects `chunks` to be an integer greater than 0, got "
+                           f"{chunks!r}")
     n = x.shape[norm_dim(dim, x.ndim, "chunk")[0]]
     size = -(-n // chunks)
     return split(x, max(size, 1), dim)
@@ -330,13 +413,14 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
 
 
 class Flip(Function):
+    """Reversed copy (PyTorch's flip copies: writes into it must not reach the input)."""
+
     raw = True
-    is_view = True
 
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return get_array_module(x).flip(x, axis=dims)
+        return get_array_module(x).flip(x, axis=dims).copy()
 
     @staticmethod
     def backward(ctx, grad):
@@ -344,12 +428,23 @@ class Flip(Function):
 
     @staticmethod
     def jvp(ctx, t, _):
-        return get_array_module(t).flip(t, axis=ctx.dims)
+        return get_array_module(t).flip(t, axis=ctx.dims).copy()
 
 
-def flip(x: Tensor, *dims: Any) -> Tensor:
-    """Reverse the order of elements along ``dims`` (``flip(x, (0, 1))`` or ``x.flip(0, 1)``)."""
+def flip(x: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
+    """Reverse the order of elements along ``dims`` (``flip(x, (0, 1))``, ``x.flip(0, 1)`` or
+    ``flip(x, dims=(0,))``)."""
+    if set(kwargs) - {"dims"}:
+        raise TypeError(f"flip() got unexpected keyword arguments {sorted(set(kwargs) - {'dims'})}")
+    if "dims" in kwargs:
+        if dims:
+            raise TypeError("flip() got multiple values for argument 'dims'")
+        dims = (kwargs["dims"],)
+    if not dims:
+        raise TypeError("flip() missing 1 required positional argument: 'dims'")
     dims = norm_dim(dims[0] if len(dims) == 1 else dims, x.ndim, "flip")
+    if x.ndim == 0:
+        return x * 1 if x.requires_grad else x
     return Flip.apply(x, dims)
 
 
@@ -377,57 +472,21 @@ def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         shifts = tuple(shifts)
     if isinstance(dims, list):
         dims = tuple(dims)
+    if dims is not None:
+        ns = len(shifts) if isinstance(shifts, tuple) else 1
+        nd = len(dims) if isinstance(dims, tuple) else 1
+        if ns != nd:
+            raise RuntimeError(f"roll: shifts and dimensions must align; got {ns} shifts "
+                               f"{shifts} and {nd} dims {dims}")
+        if isinstance(dims, tuple):
+            for d in dims:
+                norm_dim(d, x.ndim, "roll")
+            dims = tuple(d % max(x.ndim, 1) for d in dims)
+        else:
+            dims = norm_dim(dims, x.ndim, "roll")[0]
+    elif isinstance(shifts, tuple) and len(shifts) != 1:
+        raise RuntimeError(f"roll: without dims, shifts must be a single int, got {shifts}")
     return Roll.apply(x, shifts, dims)
-
-
-class Pad(Function):
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x, widths, value):
-        ctx.widths = widths
-        xp = get_array_module(x)
-        return xp.pad(x, widths, mode="constant", constant_values=value)
-
-    @staticmethod
-    def backward(ctx, grad):
-        idx = tuple(slice(lo, grad.shape[i] - hi) for i, (lo, hi) in enumerate(ctx.widths))
-        return grad[idx], None, None
-
-    @staticmethod
-    def jvp(ctx, t, *_):
-        return get_array_module(t).pad(t, ctx.widths, mode="constant", constant_values=0)
-
-
-def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad with PyTorch's convention: ``pad`` lists (before, after) pairs from the LAST dim.
-
-    Negative entries crop. Only ``mode='constant'`` is differentiable here; 'reflect' and
-    'replicate' are available for forward use on constant tensors.
-    """
-    pad = list(pad)
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad: expected an even number of entries, at most 2*{x.ndim}, got "
-                         f"{len(pad)}")
-    widths = [(0, 0)] * x.ndim
-    for i in range(len(pad) // 2):
-        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    if any(lo < 0 or hi < 0 for lo, hi in widths):
-        crop = tuple(slice(max(-lo, 0), x.shape[i] - max(-hi, 0))
-                     for i, (lo, hi) in enumerate(widths))
-        x = x[crop]
-        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-    if mode != "constant":
-        if x.requires_grad:
-            raise NotImplementedError(f"pad: mode {mode!r} is not differentiable; use "
-                                      "mode='constant'")
-        np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}.get(mode)
-        if np_mode is None:
-            raise ValueError(f"pad: unknown mode {mode!r}; valid: constant, reflect, "
-                             "replicate, circular")
-        return Tensor._make(get_array_module(x.data).pad(x.data, widths, mode=np_mode),
-                            False, None, 0)
-    return Pad.apply(x, tuple(widths), value)
 
 
 def repeat(x: Tensor, *sizes: Any) -> Tensor:
@@ -436,6 +495,9 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
     if len(sizes) < x.ndim:
         raise ValueError(f"repeat: the number of repeats ({len(sizes)}) can not be smaller "
                          f"than the tensor's dims ({x.ndim})")
+    if any(r < 0 for r in sizes):
+        raise RuntimeError(f"repeat: repeats must be non-negative, got {sizes} (it would create "
+                           "a tensor with a negative dimension)")
     shape = (1,) * (len(sizes) - x.ndim) + x.shape
     inter = []
     expanded = []
@@ -443,7 +505,28 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
         inter += [1, s]
         expanded += [r, s]
     y = broadcast_to(reshape(x, tuple(inter)), tuple(expanded))
-    return reshape(y, tuple(r * s for r, s in zip(sizes, shape)))
+    y = reshape(y, tuple(r * s for r, s in zip(sizes, shape)))
+    if get_array_module(y.data).may_share_memory(y.data, x.data):
+        y = Copy.apply(y)  # repeat always copies (all-ones repeats would otherwise alias x)
+    return y
+
+
+class Copy(Function):
+    """A fresh copy of the data; the gradient passes through unchanged."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t
 
 
 def tile(x: Tensor, dims: Sequence[int]) -> Tensor:

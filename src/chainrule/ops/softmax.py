@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor, norm_dim
+from ._util import as_tensor, int_dim
 from .reduction import sum as _sum
 
 
@@ -22,8 +24,10 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xp = get_array_module(x)
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        xa = x.astype("float32") if x.dtype == "float16" else x  # halves compute in fp32
+        e = xp.exp(xa - xa.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
+        e = e.astype(x.dtype, copy=False)
         ctx.save_for_backward(e)
         ctx.dim = dim
         return e
@@ -45,8 +49,11 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xp = get_array_module(x)
-        s = x - x.max(axis=dim, keepdims=True)
+        xa = x.astype("float32") if x.dtype == "float16" else x  # halves compute in fp32
+        s = xa - xa.max(axis=dim, keepdims=True)
         y = s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
+        with np.errstate(over="ignore"):  # beyond the half range is -inf, as PyTorch
+            y = y.astype(x.dtype, copy=False)
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -66,22 +73,28 @@ class LogSoftmax(Function):
 def _dim(x: Tensor, dim: Any, op: str) -> int:
     if dim is None:
         dim = 0 if x.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
-    return norm_dim(dim, x.ndim, op)[0]
+    return int_dim(dim, x.ndim, op)
 
 
 def softmax(x: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
     x = as_tensor(x)
     if dtype is not None:
         x = x.to(dtype)
+    d = _dim(x, dim, "softmax")
     if x.dtype.kind != "f":
         raise TypeError(f"softmax: expects a floating tensor, got {x.dtype}")
-    return Softmax.apply(x, _dim(x, dim, "softmax"))
+    if x.ndim == 0 or x.numel() == 0:  # a 0-d tensor is a row of one; empty stays empty
+        return Softmax.apply(x.reshape(1), 0).reshape(()) if x.ndim == 0 else x * 1
+    return Softmax.apply(x, d)
 
 
 def log_softmax(x: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
     x = as_tensor(x)
     if dtype is not None:
         x = x.to(dtype)
+    d = _dim(x, dim, "log_softmax")
     if x.dtype.kind != "f":
         raise TypeError(f"log_softmax: expects a floating tensor, got {x.dtype}")
-    return LogSoftmax.apply(x, _dim(x, dim, "log_softmax"))
+    if x.ndim == 0 or x.numel() == 0:  # a 0-d tensor is a row of one; empty stays empty
+        return LogSoftmax.apply(x.reshape(1), 0).reshape(()) if x.ndim == 0 else x * 1
+    return LogSoftmax.apply(x, d)

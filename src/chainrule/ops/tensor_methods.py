@@ -133,6 +133,9 @@ def data_ptr(x: Tensor) -> int:
 
 # ----------------------------------------------------------------- in-place writes
 def _check_writable(x: Tensor, name: str) -> None:
+    from .inplace import check_writable_memory
+
+    check_writable_memory(x, name)
     if x.requires_grad and grad_mode.is_grad_enabled():
         raise RuntimeError(f"{name}: in-place writes into a tensor that requires grad are not "
                            "recorded; wrap them in `with cr.no_grad():` (e.g. for weight init)")
@@ -161,21 +164,19 @@ def normal_(x: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = Non
 
 def index_put_(x: Tensor, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
     """``x[indices] = values`` (or ``+=`` with repeated indices summed when accumulate)."""
-    from .indexing import _convert_index
+    from .indexing import _convert_index, write_index
 
     _check_writable(x, "index_put_")
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put_(): indices must be a tuple of tensors, got "
+                        f"{type(indices).__name__}")
+    if isinstance(values, Tensor) and values.dtype != x.dtype:
+        raise RuntimeError(f"index_put_: requires the source and destination dtypes to match, "
+                           f"got {x.dtype} for the destination and {values.dtype} for the "
+                           "source; convert with values.to(x.dtype)")
     idx = _convert_index(tuple(indices))
     v = values.data if isinstance(values, Tensor) else values
-    xp = get_array_module(x.data)
-    if accumulate:
-        if xp is not get_array_module():
-            import cupyx  # type: ignore  # pragma: no cover
-
-            cupyx.scatter_add(x.data, idx, v)
-        else:
-            xp.add.at(x.data, idx, v)
-    else:
-        x.data[idx] = v
+    write_index("index_put_", x, idx, v, accumulate)
     x._vc[0] += 1
     return x
 
@@ -212,6 +213,9 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 
 
 def _tri_mask(x: Tensor, diagonal: int, upper: bool) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
+                           f"dimensions, got shape {tuple(x.shape)}")
     xp = get_array_module(x.data)
     rows, cols = x.shape[-2], x.shape[-1]
     m = xp.triu(xp.ones((rows, cols), bool), diagonal) if upper else \

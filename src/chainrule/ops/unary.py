@@ -1,7 +1,9 @@
 """Elementwise functions of one tensor: y = f(x), dy = f'(x) * dx.
 
-Each primitive has a forward on raw arrays, a backward written with Tensor ops (so it
-can be differentiated again) and a jvp rule on raw arrays for forward mode.
+Each primitive is a :class:`UnaryElementwise`: a forward on raw arrays and its derivative
+stated once (backward and the forward-mode rule both follow from it). Functions that are
+compositions of primitives (rsqrt, square) are written as compositions; a primitive that
+could be composed says beside it why it is not.
 """
 from __future__ import annotations
 
@@ -10,12 +12,20 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 from ..threads import elementwise
 from ._util import as_tensor
+from .elementwise import UnaryElementwise
 from .fused_grads import relu_grad, sigmoid_grad, tanh_grad
+
+__all__ = [
+    "abs", "cast", "clamp", "clamp_max", "clamp_min", "clip", "erf", "exp", "expm1", "log",
+    "log1p", "nan_to_num", "neg", "reciprocal", "relu", "rsqrt", "sigmoid", "sign", "softplus",
+    "sqrt", "square", "tanh", "to_device_op",
+]
 
 
 class Cast(Function):
@@ -64,187 +74,122 @@ def to_device_op(x: Tensor, device) -> Tensor:
     return ToDevice.apply(x, device)
 
 
-class Neg(Function):
-    raw = True
+# ------------------------------------------------------------------------------ primitives
+class Neg(UnaryElementwise):
+    saves = ""
 
     @staticmethod
-    def forward(ctx, x):
+    def f(x):
         return -x
 
     @staticmethod
-    def backward(ctx, grad):
-        return -grad
+    def derivative(ctx, x, y):
+        return -1
+
+
+class Exp(UnaryElementwise):
+    saves = "y"
 
     @staticmethod
-    def jvp(ctx, t):
-        return None if t is None else -t
-
-
-class Exp(Function):
-    raw = True
+    def f(x):
+        return get_array_module(x).exp(x)
 
     @staticmethod
-    def forward(ctx, x):
-        y = get_array_module(x).exp(x)
-        ctx.save_for_backward(y)
+    def derivative(ctx, x, y):
         return y
 
+
+class Log(UnaryElementwise):
     @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return grad * y
-
-    @staticmethod
-    def jvp(ctx, t):
-        return t * ctx.out
-
-
-class Log(Function):
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
+    def f(x):
         return get_array_module(x).log(x)
 
     @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad / x
+    def derivative(ctx, x, y):
+        return 1 / x
 
     @staticmethod
-    def jvp(ctx, t):
-        return t / ctx.primals[0]
+    def chain(ctx, g, x, y):  # g / x: one op, and exact where 1/x would round twice
+        return g / x
 
 
-class Log1p(Function):
-    raw = True
+class Log1p(UnaryElementwise):
+    """log(1 + x). A primitive for stability: ``log(1 + x)`` loses all digits for |x| < 1e-16."""
 
     @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
+    def f(x):
         return get_array_module(x).log1p(x)
 
     @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad / (x + 1)
+    def derivative(ctx, x, y):
+        return 1 / (x + 1)
 
     @staticmethod
-    def jvp(ctx, t):
-        return t / (ctx.primals[0] + 1)
+    def chain(ctx, g, x, y):
+        return g / (x + 1)
 
 
-class Expm1(Function):
-    raw = True
+class Expm1(UnaryElementwise):
+    """exp(x) - 1. A primitive for stability: ``exp(x) - 1`` cancels to 0 for tiny x."""
 
-    @staticmethod
-    def forward(ctx, x):
-        y = get_array_module(x).expm1(x)
-        ctx.save_for_backward(y)
-        return y
+    saves = "y"
 
     @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return grad * (y + 1)
+    def f(x):
+        return get_array_module(x).expm1(x)
 
     @staticmethod
-    def jvp(ctx, t):
-        return t * (ctx.out + 1)
+    def derivative(ctx, x, y):
+        return y + 1
 
 
-class Sqrt(Function):
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x):
-        y = get_array_module(x).sqrt(x)
-        ctx.save_for_backward(y)
-        return y
+class Sqrt(UnaryElementwise):
+    saves = "y"
 
     @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return grad / (y * 2)
+    def f(x):
+        return get_array_module(x).sqrt(x)
 
     @staticmethod
-    def jvp(ctx, t):
-        return t / (2 * ctx.out)
-
-
-class Sin(Function):
-    raw = True
+    def derivative(ctx, x, y):
+        return 0.5 / y
 
     @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return get_array_module(x).sin(x)
+    def chain(ctx, g, x, y):
+        return g / (y * 2)
+
+
+class Reciprocal(UnaryElementwise):
+    """1 / x. A primitive rather than ``1 / x`` through div: it saves only its output (as
+    PyTorch), so changing x in place after ``1 / x`` or ``2 / x`` stays legal."""
+
+    saves = "y"
 
     @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * cos(x)
+    def f(x):
+        return get_array_module(x).reciprocal(x)
 
     @staticmethod
-    def jvp(ctx, t):
-        return t * get_array_module(t).cos(ctx.primals[0])
+    def derivative(ctx, x, y):
+        return -(y * y)
 
 
-class Cos(Function):
-    raw = True
+class Tanh(UnaryElementwise):
+    """tanh; its gradient g (1 - y^2) is one fused op (``TanhGrad``) for small-model speed."""
 
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return get_array_module(x).cos(x)
+    saves = "y"
 
     @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return -grad * sin(x)
+    def f(x):
+        return get_array_module(x).tanh(x)
 
     @staticmethod
-    def jvp(ctx, t):
-        return -t * get_array_module(t).sin(ctx.primals[0])
-
-
-class Tan(Function):
-    raw = True
+    def derivative(ctx, x, y):
+        return 1 - y * y
 
     @staticmethod
-    def forward(ctx, x):
-        y = get_array_module(x).tan(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return grad * (y * y + 1)
-
-    @staticmethod
-    def jvp(ctx, t):
-        return t * (ctx.out * ctx.out + 1)
-
-
-class Tanh(Function):
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x):
-        y = get_array_module(x).tanh(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return tanh_grad(grad, y)
-
-    @staticmethod
-    def jvp(ctx, t):
-        return t * (1 - ctx.out * ctx.out)
+    def chain(ctx, g, x, y):
+        return tanh_grad(g, y)
 
 
 def _stable_sigmoid(x):
@@ -254,134 +199,99 @@ def _stable_sigmoid(x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-class Sigmoid(Function):
-    raw = True
+class Sigmoid(UnaryElementwise):
+    """A primitive for stability and speed: ``1 / (1 + exp(-x))`` overflows exp for
+    x < -709 and is three recorded ops; its gradient is one fused op (``SigmoidGrad``)."""
+
+    saves = "y"
+    f = staticmethod(_stable_sigmoid)
 
     @staticmethod
-    def forward(ctx, x):
-        y = _stable_sigmoid(x)
-        ctx.save_for_backward(y)
-        return y
+    def derivative(ctx, x, y):
+        return y * (1 - y)
 
     @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return sigmoid_grad(grad, y)
+    def chain(ctx, g, x, y):
+        return sigmoid_grad(g, y)
+
+
+class Relu(UnaryElementwise):
+    """max(x, 0); its gradient is one masked pass (``ReluGrad``) for speed."""
+
+    saves = "y"
 
     @staticmethod
-    def jvp(ctx, t):
-        return t * ctx.out * (1 - ctx.out)
-
-
-class Relu(Function):
-    raw = True
+    def f(x):
+        return elementwise(get_array_module(x).maximum, x, 0)
 
     @staticmethod
-    def forward(ctx, x):
-        y = elementwise(get_array_module(x).maximum, x, 0)
-        ctx.save_for_backward(y)
-        return y
+    def derivative(ctx, x, y):
+        return _mask(y.data > 0, y.dtype)
 
     @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return relu_grad(grad, y)
+    def chain(ctx, g, x, y):
+        return relu_grad(g, y)
 
+
+class Abs(UnaryElementwise):
     @staticmethod
-    def jvp(ctx, t):
-        return t * (ctx.out > 0)
-
-
-class Abs(Function):
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
+    def f(x):
         return get_array_module(x).abs(x)
 
     @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * sign(x)
+    def derivative(ctx, x, y):
+        return sign(x)
 
+
+class Erf(UnaryElementwise):
     @staticmethod
-    def jvp(ctx, t):
-        return t * get_array_module(t).sign(ctx.primals[0])
-
-
-class Erf(Function):
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
+    def f(x):
         return _erf(x)
 
     @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * (exp(-(x * x)) * (2.0 / math.sqrt(math.pi)))
-
-    @staticmethod
-    def jvp(ctx, t):
-        x = ctx.primals[0]
-        return t * get_array_module(x).exp(-x * x) * (2.0 / math.sqrt(math.pi))
+    def derivative(ctx, x, y):
+        return exp(-(x * x)) * (2.0 / math.sqrt(math.pi))
 
 
 def _erf(x):
     xp = get_array_module(x)
     if xp is not np:
-        import cupyx.scipy.special as sp  # type: ignore
+        import cupyx.scipy.special as sp  # type: ignore  # noqa: PLC0415 - CuPy is optional
 
         return sp.erf(x)
     try:
-        from scipy.special import erf as sp_erf
-
-        return sp_erf(x).astype(x.dtype, copy=False)
+        from scipy.special import erf as sp_erf  # noqa: PLC0415 - SciPy is optional
     except ImportError:  # vectorised math.erf: exact, slower
         return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return sp_erf(x).astype(x.dtype, copy=False)
 
 
-class Softplus(Function):
-    """softplus(x) = log(1 + e^(beta x)) / beta, linear above ``threshold`` (as PyTorch)."""
+class Softplus(UnaryElementwise):
+    """softplus(x) = log(1 + e^(beta x)) / beta, linear above ``threshold`` (as PyTorch).
 
-    raw = True
+    A primitive for stability: the composition overflows exp for large beta x.
+    """
 
     @staticmethod
-    def forward(ctx, x, beta=1.0, threshold=20.0):
+    def f(x, beta=1.0, threshold=20.0):
         xp = get_array_module(x)
         bx = x * beta
         soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / beta
-        ctx.save_for_backward(x)
-        ctx.beta, ctx.threshold = beta, threshold
         return xp.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        bx = x * ctx.beta
-        mask = Tensor._make((bx.data > ctx.threshold), False, None, 0)
-        return grad * where(mask, 1.0, sigmoid(bx)), None, None
-
-    @staticmethod
-    def jvp(ctx, t, *_):
-        x = ctx.primals[0]
-        beta, thr = ctx.beta, ctx.threshold
-        s = _stable_sigmoid(x * beta)
-        return t * get_array_module(x).where(x * beta > thr, 1.0, s)
+    def derivative(ctx, x, y):
+        bx = x * ctx.params["beta"]
+        linear = _mask(bx.data > ctx.params["threshold"], x.dtype)
+        return sigmoid(bx) * (1 - linear) + linear
 
 
-class Clamp(Function):
+class Clamp(UnaryElementwise):
     """clamp(x, min, max); the gradient passes where min <= x <= max (as PyTorch)."""
 
-    raw = True
-
     @staticmethod
-    def forward(ctx, x, lo, hi):
+    def f(x, lo, hi):
         xp = get_array_module(x)
-        ctx.save_for_backward(x)
-        ctx.lo, ctx.hi = lo, hi
         y = x
         if lo is not None:
             y = xp.maximum(y, lo)
@@ -390,48 +300,46 @@ class Clamp(Function):
         return y.astype(x.dtype, copy=False) if y is not x else x.copy()
 
     @staticmethod
-    def _mask(ctx, x):
-        xp = get_array_module(x)
-        m = xp.ones(x.shape, dtype=bool)
-        if ctx.lo is not None:
-            m &= x >= ctx.lo
-        if ctx.hi is not None:
-            m &= x <= ctx.hi
-        return m
+    def derivative(ctx, x, y):
+        lo, hi = ctx.params["lo"], ctx.params["hi"]
+        xd = x.data
+        m = get_array_module(xd).ones(xd.shape, dtype=bool)
+        if lo is not None:
+            m &= xd >= lo
+        if hi is not None:
+            m &= xd <= hi
+        return _mask(m, x.dtype)
+
+
+class NanToNum(UnaryElementwise):
+    """nan_to_num: NaN, +inf, -inf replaced by numbers; the gradient is 0 where replaced."""
 
     @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        m = Clamp._mask(ctx, x.data).astype(grad.dtype)
-        return grad * Tensor._make(m, False, None, 0), None, None
+    def f(x, nan, posinf, neginf):
+        return get_array_module(x).nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
 
     @staticmethod
-    def jvp(ctx, t, *_):
-        return t * Clamp._mask(ctx, ctx.primals[0])
+    def derivative(ctx, x, y):
+        return _mask(get_array_module(x.data).isfinite(x.data), x.dtype)
 
 
-def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """Limit values to [min, max]; either bound may be None."""
-    if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        from .binary import maximum, minimum
-
-        out = x
-        if min is not None:
-            out = maximum(out, as_tensor(min, x))
-        if max is not None:
-            out = minimum(out, as_tensor(max, x))
-        return out
-    if x.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
-        x = cast(x, np.float32)
-    return Clamp.apply(x, min, max)
+def _mask(m: Any, dtype: Any) -> Tensor:
+    """A constant 0/1 Tensor of ``dtype`` from a boolean array (a derivative that is a mask)."""
+    return Tensor._make(m.astype(dtype), False, None, 0)
 
 
-clip = clamp
+def _no_complex(op: str, x: Tensor) -> None:
+    if x.data.dtype.kind == "c":
+        raise TypeError(f"{op}: complex tensors are not supported by {op} (got {x.dtype}); "
+                        "apply it to .real and .imag separately if that is what you mean")
 
 
+# ------------------------------------------------------------------------- public functions
 def neg(x: Tensor) -> Tensor:
+    x = as_tensor(x)
+    if x.data.dtype.kind == "b":
+        raise TypeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
+                        "to invert a mask use the `~` operator or logical_not()")
     return Neg.apply(x)
 
 
@@ -456,19 +364,8 @@ def sqrt(x: Tensor) -> Tensor:
 
 
 def rsqrt(x: Tensor) -> Tensor:
+    """1 / sqrt(x), composed."""
     return reciprocal(sqrt(x))
-
-
-def sin(x: Tensor) -> Tensor:
-    return Sin.apply(_float(x))
-
-
-def cos(x: Tensor) -> Tensor:
-    return Cos.apply(_float(x))
-
-
-def tan(x: Tensor) -> Tensor:
-    return Tan.apply(_float(x))
 
 
 def tanh(x: Tensor) -> Tensor:
@@ -477,10 +374,14 @@ def tanh(x: Tensor) -> Tensor:
 
 def sigmoid(x: Tensor) -> Tensor:
     """Logistic sigmoid, computed without overflow for any finite input."""
-    return Sigmoid.apply(_float(x))
+    x = _float(x)
+    _no_complex("sigmoid", x)
+    return Sigmoid.apply(x)
 
 
 def relu(x: Tensor) -> Tensor:
+    x = as_tensor(x)
+    _no_complex("relu", x)
     return Relu.apply(x)
 
 
@@ -489,9 +390,19 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001
 
 
 def sign(x: Tensor) -> Tensor:
-    """sign(x); its gradient is zero everywhere, so the result is a constant."""
+    """sign(x) in {-1, 0, 1} (0 for NaN, as PyTorch); its gradient is zero everywhere, so the
+    result is a constant."""
     x = as_tensor(x)
-    return Tensor._make(get_array_module(x.data).sign(x.data), False, None, 0)
+    if x.data.dtype.kind == "c":
+        raise TypeError("sign: complex tensors are not supported by sign; PyTorch uses sgn "
+                        "for complex input")
+    xp = get_array_module(x.data)
+    if x.data.dtype.kind == "b":
+        return Tensor._make(x.data.copy(), False, None, 0)
+    s = xp.sign(x.data)
+    if x.data.dtype.kind == "f":
+        s = xp.where(xp.isnan(s), 0, s).astype(x.data.dtype, copy=False)
+    return Tensor._make(s, False, None, 0)
 
 
 def erf(x: Tensor) -> Tensor:
@@ -499,32 +410,66 @@ def erf(x: Tensor) -> Tensor:
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return Softplus.apply(_float(x), beta, threshold)
+    x = _float(x)
+    _no_complex("softplus", x)
+    return Softplus.apply(x, beta=beta, threshold=threshold)
 
 
 def reciprocal(x: Tensor) -> Tensor:
-    from .binary import div
-
-    return div(1.0, _float(x))
+    """1 / x (integers become the default float)."""
+    return Reciprocal.apply(_float(x))
 
 
 def square(x: Tensor) -> Tensor:
-    from .binary import mul
+    """x * x, composed."""
+    x = as_tensor(x)
+    return x * x
 
-    return mul(x, x)
+
+def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Limit values to [min, max]; either bound may be None, a number or a Tensor."""
+    x = as_tensor(x)
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    _no_complex("clamp", x)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = out.maximum(as_tensor(min, x))
+        if max is not None:
+            out = out.minimum(as_tensor(max, x))
+        return out
+    if x.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
+        x = cast(x, dtypes.get_default_dtype())
+    return Clamp.apply(x, lo=min, hi=max)
 
 
-def where(cond: Any, a: Any, b: Any) -> Tensor:
-    from .binary import where as _where
+clip = clamp
 
-    return _where(cond, a, b)
+
+def clamp_min(x: Tensor, min: Any) -> Tensor:  # noqa: A002
+    """max(x, min) elementwise (``clamp(x, min=min)``)."""
+    return clamp(x, min=min)
+
+
+def clamp_max(x: Tensor, max: Any) -> Tensor:  # noqa: A002
+    """min(x, max) elementwise (``clamp(x, max=max)``)."""
+    return clamp(x, max=max)
+
+
+def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    """Replace NaN by ``nan`` and +-inf by ``posinf``/``neginf`` (default: the dtype's
+    largest/smallest finite value, as PyTorch)."""
+    x = as_tensor(x)
+    if x.data.dtype.kind not in "fc":
+        return Tensor._make(x.data.copy(), False, None, 0)
+    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def _float(x: Any) -> Tensor:
     """Integer inputs to transcendental functions become the default float (PyTorch)."""
     x = as_tensor(x)
     if x.data.dtype.kind not in "fc":
-        from .. import dtypes
-
         return cast(x, dtypes.get_default_dtype())
     return x

@@ -6,25 +6,32 @@ be saved without pickle.
 """
 from __future__ import annotations
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .lbfgs import LBFGS
 from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
 __all__ = [
            "SGD",
+           "SparseAdam",
            "Adadelta",
            "Adagrad",
            "Adam",
            "AdamW",
            "Adamax",
+           "LBFGS",
            "NAdam",
            "Optimizer",
+           "RAdam",
            "RMSprop",
            "lr_scheduler",
+           "swa_utils",
 ]

@@ -13,21 +13,35 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
+
+from ._more_schedulers import (
+    ChainedScheduler,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    MultiplicativeLR,
+    PolynomialLR,
+)
 from ._one_cycle import OneCycleLR
 from ._plateau import ReduceLROnPlateau
 from .optimizer import Optimizer
 from .scheduler_base import LRScheduler, _check_optimizer
 
 __all__ = [
+    "ChainedScheduler",
     "ConstantLR",
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
     "ExponentialLR",
     "InverseTimeLR",
     "LRScheduler",
     "LambdaLR",
     "LinearLR",
     "MultiStepLR",
+    "MultiplicativeLR",
     "OneCycleLR",
+    "PolynomialLR",
     "ReduceLROnPlateau",
     "SequentialLR",
     "StepLR",
@@ -208,7 +222,16 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+        out = []
+        for i, (fn, base) in enumerate(zip(self.lr_lambdas, self.base_lrs)):
+            factor = fn(self.last_epoch)
+            if isinstance(factor, bool) or not isinstance(factor, (int, float, np.integer,
+                                                                    np.floating)):
+                raise TypeError(f"LambdaLR: lr_lambda for parameter group {i} must return a "
+                                f"number, but at epoch {self.last_epoch} it returned "
+                                f"{factor!r} of type {type(factor).__name__}")
+            out.append(base * factor)
+        return out
 
     def state_dict(self) -> dict[str, Any]:
         state = {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}

@@ -17,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from ..autograd.grad_mode import enable_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -32,7 +34,17 @@ class _RequiredParameter:
 required = _RequiredParameter()
 
 
+def _check_number(name: str, value: Any, what: str) -> None:
+    """Options such as ``lr`` must be real numbers (or 0-d tensors), never strings."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what}: {name} must be a real number, got {value!r} of type "
+                        f"{type(value).__name__}")
+
+
 def _check_non_negative(name: str, value: float, what: str) -> None:
+    _check_number(name, value, what)
     if not value >= 0.0:  # also rejects NaN
         raise ValueError(f"{what}: invalid {name} {value!r}; expected a number >= 0")
 
@@ -88,6 +100,9 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"{name}.add_param_group: expected a dict, got "
                             f"{type(param_group).__name__}")
+        if "params" not in param_group:
+            raise KeyError(f"{name}.add_param_group: a parameter group must have a 'params' "
+                           f"key holding its tensors; got keys {sorted(param_group)}")
         params = param_group["params"]
         if isinstance(params, Tensor):
             params = [params]
@@ -113,6 +128,9 @@ class Optimizer:
                 raise ValueError(f"{name}: parameter group didn't specify a value of required "
                                  f"optimization parameter {key}")
             group.setdefault(key, default)
+            if isinstance(default, (int, float)) and not isinstance(default, bool) and \
+                    default is not required:
+                _check_number(key, group[key], name)
         ids = {id(p) for p in params}
         if len(ids) != len(params):
             raise ValueError(f"{name}: a parameter group contains the same tensor twice")

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..distributed.training import is_main_process
+
 if TYPE_CHECKING:  # pragma: no cover
     from .trainer import Trainer
 
@@ -37,7 +39,13 @@ __all__ = [
 
 
 class Callback:
-    """Base class: override the hooks you need."""
+    """Base class: override the hooks you need.
+
+    ``main_process_only = True`` marks callbacks that only print or write files: in
+    distributed training the trainer runs them on rank 0 alone.
+    """
+
+    main_process_only = False
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None: ...
@@ -159,6 +167,8 @@ class ModelCheckpoint(Callback):
             checkpoint (model, optimizer, scheduler, epoch, RNG state, callbacks, extra).
     """
 
+    main_process_only = True
+
     def __init__(self, filepath: str, monitor: str = "val_loss", mode: str = "auto",
                  save_best_only: bool = False, save_weights_only: bool = False) -> None:
         self.filepath = os.fspath(filepath)
@@ -273,6 +283,8 @@ class History(Callback):
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
         self.rows.append(dict(logs))
+        if not is_main_process():  # distributed: every rank records, rank 0 writes
+            return
         if self.csv_path:
             self.write_csv(self.csv_path)
         if self.json_path:
@@ -304,6 +316,8 @@ class ProgressBar(Callback):
     The bar is shown only when tqdm is installed and the stream is a terminal (or
     ``force=True``); otherwise only the per-epoch summary lines are printed.
     """
+
+    main_process_only = True
 
     def __init__(self, stream: Any = None, force: bool = False, summary: bool = True,
                  mininterval: float = 0.1) -> None:
@@ -367,6 +381,8 @@ def format_epoch(logs: dict, epochs: int | None = None) -> str:
 
 class PlotCurves(Callback):
     """Write training/validation loss and accuracy curves to a PNG after every epoch."""
+
+    main_process_only = True
 
     def __init__(self, path: str, every_epoch: bool = False) -> None:
         self.path = path

@@ -41,8 +41,13 @@ def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
                     scheduler: Any = None, epoch: int = 0,
                     generators: Sequence[Generator] = (), callbacks: dict | None = None,
                     extra: dict | None = None) -> None:
-    """Write a full training checkpoint atomically (see the module docstring)."""
-    from ..io import save
+    """Write a full training checkpoint atomically (see the module docstring).
+
+    Raises:
+        TypeError: ``extra`` or a callback state holds an object that safetensors cannot
+            store (it is never pickled, so that resuming needs no trust in the file).
+    """
+    from ..io import _save
 
     state = {
         "format": "chainrule-checkpoint",
@@ -55,7 +60,7 @@ def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
         "callbacks": callbacks or {},
         "extra": extra or {},
     }
-    save(state, path)
+    _save(state, path, allow_pickle=False)
 
 
 def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
@@ -72,22 +77,54 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
     """
     from ..io import load
 
+    where = repr(os.fspath(path))
     state = load(path)
     if not isinstance(state, dict) or state.get("format") != "chainrule-checkpoint":
-        raise ValueError(f"load_checkpoint: {os.fspath(path)!r} is not a chainrule training "
+        raise ValueError(f"load_checkpoint: {where} is not a chainrule training "
                          "checkpoint (for a bare state dict use cr.load and "
                          "model.load_state_dict)")
+    _check_structure(state, where)
     model.load_state_dict(state["model"])
-    if optimizer is not None and state.get("optimizer") is not None:
-        optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and state.get("scheduler") is not None:
-        scheduler.load_state_dict(state["scheduler"])
+    _restore(where, "optimizer", optimizer, state.get("optimizer"))
+    _restore(where, "scheduler", scheduler, state.get("scheduler"))
     if restore_rng:
-        set_rng_state(state["rng"])
         saved = state.get("generators") or []
         if len(saved) != len(generators):
             raise ValueError(f"load_checkpoint: the checkpoint holds {len(saved)} DataLoader "
                              f"generator states but {len(generators)} generators were given")
-        for g, s in zip(generators, saved):
-            g.set_state(s)
+        try:
+            set_rng_state(state["rng"])
+            for g, s in zip(generators, saved):
+                g.set_state(s)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise ValueError(f"load_checkpoint: {where} holds an invalid random-number "
+                             f"generator state: {exc}") from None
     return state
+
+
+def _check_structure(state: dict, where: str) -> None:
+    """Types of the checkpoint's top-level entries, checked before anything is restored."""
+    expected = {"model": dict, "optimizer": (dict, type(None)), "scheduler": (dict, type(None)),
+                "generators": (list, type(None)), "callbacks": (dict, type(None)),
+                "extra": (dict, type(None))}
+    for key, types in expected.items():
+        if key not in state and key != "model":
+            continue
+        if not isinstance(state.get(key), types):
+            raise ValueError(f"load_checkpoint: {where} is corrupt: {key!r} holds "
+                             f"{type(state.get(key)).__name__}")
+    epoch = state.get("epoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise ValueError(f"load_checkpoint: {where} is corrupt: 'epoch' is "
+                         f"{repr(epoch)[:40]}, not a non-negative integer")
+
+
+def _restore(where: str, what: str, obj: Any, state: Any) -> None:
+    """``obj.load_state_dict(state)``, with malformed states reported against the file."""
+    if obj is None or state is None:
+        return
+    try:
+        obj.load_state_dict(state)
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ValueError(f"load_checkpoint: {where} holds an invalid {what} state: "
+                         f"{type(exc).__name__}: {exc}") from None

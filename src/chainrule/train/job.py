@@ -22,7 +22,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TrainConfig", "build_model", "evaluate_run", "load_data", "run_training"]
+from .callbacks import Callback
+from .run_config import check_mlp_weights, read_run_config, validate_train_config
+
+__all__ = ["TrainConfig", "TrainingDivergedError", "build_model", "evaluate_run", "load_data",
+           "run_training"]
 
 DATASETS = ("mnist1d", "fashion-mnist", "mnist", "cifar10")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "nadam")
@@ -55,6 +59,8 @@ class TrainConfig:
     schedule: str = "cosine"  # "none", "cosine", "plateau"
     dropout: float = 0.1
     augment: bool = False  # random shift (up to 2 px) + horizontal flip of training images
+    distributed: bool = False  # data-parallel over the MPI processes (mpirun/chainrule launch)
+    tensorboard: str | None = None  # TensorBoard log directory (None: no TensorBoard logging)
 
 
 def load_data(name: str, root: str | None = None, channel: bool = False
@@ -183,8 +189,33 @@ def _augmented_loader(x: np.ndarray, y: np.ndarray, prep: Any, cfg: TrainConfig,
     return DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=gen)
 
 
+class TrainingDivergedError(RuntimeError):
+    """The training loss became NaN or infinite; nothing was saved for that epoch."""
+
+
+class _StopOnNonFiniteLoss(Callback):
+    """Abort the run at the first non-finite batch loss, before any checkpoint of the
+    diverged weights can be written."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+
+    def on_batch_end(self, trainer: Any, batch: int, logs: dict) -> None:
+        loss = logs.get("loss")
+        if loss is not None and not np.isfinite(loss):
+            raise TrainingDivergedError(
+                f"chainrule train: the training loss became {loss} in epoch {trainer.epoch + 1}"
+                f" (batch {batch + 1}); stopped without saving the diverged model. Try a "
+                f"smaller --lr (now {self.lr}) or --schedule cosine")
+
+
 def run_training(cfg: TrainConfig, resume: bool = False, verbose: bool = True) -> dict:
-    """Run a whole training job and write the run directory; returns the results dict."""
+    """Run a whole training job and write the run directory; returns the results dict.
+
+    Raises:
+        ValueError: an invalid setting (named) or an unusable ``cfg.out``.
+        TrainingDivergedError: the loss became NaN/inf (the last good checkpoint is kept).
+    """
     import chainrule as cr
 
     from ..data.preprocessing import Standardize
@@ -192,8 +223,19 @@ def run_training(cfg: TrainConfig, resume: bool = False, verbose: bool = True) -
     from .callbacks import EarlyStopping, History, ModelCheckpoint, PlotCurves
     from .trainer import Trainer
 
+    validate_train_config(cfg)
+    main = True  # distributed: only rank 0 prints and writes the run directory
+    if cfg.distributed:
+        from ..distributed.training import start_distributed
+
+        main = start_distributed()
+        verbose = verbose and main
     start = time.perf_counter()
-    os.makedirs(cfg.out, exist_ok=True)
+    try:
+        os.makedirs(cfg.out, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"chainrule train: cannot create --out directory {cfg.out!r}: "
+                         f"{exc.strerror or exc}") from None
     cr.manual_seed(cfg.seed)
     channel = cfg.model != "mlp"
     x, y, xt, yt, classes = load_data(cfg.data, cfg.data_root, channel=channel)
@@ -214,16 +256,25 @@ def run_training(cfg: TrainConfig, resume: bool = False, verbose: bool = True) -
     val_loader = _loader(xva, yva, 512, False)
     ckpt = os.path.join(cfg.out, "checkpoint.safetensors")
     callbacks = [History(csv_path=os.path.join(cfg.out, "history.csv")),
-                 ModelCheckpoint(ckpt, save_best_only=False)]
+                 _StopOnNonFiniteLoss(cfg.lr), ModelCheckpoint(ckpt, save_best_only=False)]
     if cfg.patience:
         callbacks.append(EarlyStopping(patience=cfg.patience, restore_best_weights=True))
+    if cfg.tensorboard:
+        from .tensorboard import TensorBoardLogger
+
+        callbacks.append(TensorBoardLogger(cfg.tensorboard))
     try:
         import matplotlib  # noqa: F401
         callbacks.append(PlotCurves(os.path.join(cfg.out, "curves.png")))
     except ImportError:
         if verbose:
             print("matplotlib not installed: skipping curves.png (pip install matplotlib)")
-    trainer = Trainer(model, F.cross_entropy, opt, scheduler=sched, callbacks=callbacks,
+    trained = model
+    if cfg.distributed:  # DDP + SyncBatchNorm; this rank's slice of every global batch
+        from ..distributed.training import prepare_distributed
+
+        trained, train_loader = prepare_distributed(model, train_loader, cfg.batch_size)
+    trainer = Trainer(trained, F.cross_entropy, opt, scheduler=sched, callbacks=callbacks,
                       verbose=verbose)
     trainer.checkpoint_extra = {"preprocess": prep.state_dict()}
     config = {**asdict(cfg), "num_classes": num_classes, "classes": classes,
@@ -237,18 +288,20 @@ def run_training(cfg: TrainConfig, resume: bool = False, verbose: bool = True) -
               f"{cfg.optimizer} lr {cfg.lr}; {cfg.epochs} epochs of batch {cfg.batch_size}")
     resume_from = ckpt if resume and os.path.exists(ckpt) else None
     trainer.fit(train_loader, val_loader, epochs=cfg.epochs, resume_from=resume_from)
-    if resume_from is not None:  # history rows restored from the checkpoint: rewrite them
+    if resume_from is not None and main:  # history rows restored from the checkpoint
         callbacks[0].write_csv(callbacks[0].csv_path)
     test = trainer.evaluate(_loader(xte, yt, 1000, False))
     elapsed = time.perf_counter() - start
-    cr.save(model.state_dict(), os.path.join(cfg.out, "model.safetensors"))
-    cr.save(prep.state_dict(), os.path.join(cfg.out, "preprocess.safetensors"))
+    if main:
+        cr.save(model.state_dict(), os.path.join(cfg.out, "model.safetensors"))
+        cr.save(prep.state_dict(), os.path.join(cfg.out, "preprocess.safetensors"))
     hist = trainer.history.history
     results = {"test_loss": test["loss"], "test_acc": test["acc"],
                "best_val_acc": max(hist.get("val_acc") or [float("nan")]),
                "epochs_run": trainer.epoch, "seconds": elapsed}
     config["results"] = results
-    _write_json(os.path.join(cfg.out, "config.json"), config)
+    if main:
+        _write_json(os.path.join(cfg.out, "config.json"), config)
     if verbose:
         print(f"test loss {test['loss']:.4f}  test accuracy {100 * test['acc']:.2f}%  "
               f"({len(yt)} samples, {elapsed:.1f}s total)")
@@ -263,6 +316,20 @@ def _write_json(path: str, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+def _check_weights(config: dict, state: Any, path: str) -> None:
+    """The weights file must match the config before anything is built from it."""
+    if config["model"] == "mlp":
+        check_mlp_weights(config, state, path)
+        return
+    if not isinstance(state, dict):
+        raise ValueError(f"chainrule evaluate: {path} does not hold a state dict")
+    outputs = {int(v.shape[0]) for v in state.values() if getattr(v, "ndim", 0) >= 2}
+    if config["num_classes"] not in outputs:  # no layer can be the classifier
+        raise ValueError(f"chainrule evaluate: {path} does not match its config.json: no "
+                         f"layer of the weights has {config['num_classes']} outputs "
+                         f"(num_classes); it has layers of {sorted(outputs)[:8]} outputs")
+
+
 def evaluate_run(run_dir: str, data_root: str | None = None, verbose: bool = True) -> dict:
     """Rebuild the model of a run directory, reload its weights and preprocessing, and
     evaluate it on the held-out test set. Returns ``{"loss", "acc", "n"}``."""
@@ -273,21 +340,29 @@ def evaluate_run(run_dir: str, data_root: str | None = None, verbose: bool = Tru
     from .metrics import confusion_matrix
     from .trainer import Trainer
 
-    cfg_path = os.path.join(run_dir, "config.json")
-    if not os.path.exists(cfg_path):
-        raise FileNotFoundError(f"chainrule evaluate: {cfg_path} not found; pass the --out "
-                                "directory of a finished `chainrule train` run")
-    with open(cfg_path) as fh:
-        config = json.load(fh)
+    config = read_run_config(run_dir, DATASETS)
+    weights_path = os.path.join(run_dir, "model.safetensors")
+    state = cr.load(weights_path)
+    _check_weights(config, state, weights_path)
     channel = config["model"] != "mlp"
     _, _, xt, yt, classes = load_data(config["data"], data_root or config.get("data_root"),
                                       channel=channel)
+    if tuple(xt.shape[1:]) != tuple(config["input_shape"]) and \
+            int(np.prod(xt.shape[1:])) != int(np.prod(config["input_shape"])):
+        raise ValueError(f"chainrule evaluate: {run_dir}/config.json says input_shape "
+                         f"{config['input_shape']} but the {config['data']} test set has "
+                         f"samples of shape {list(xt.shape[1:])}")
     prep = Standardize(per_channel=channel)
-    prep.load_state_dict(cr.load(os.path.join(run_dir, "preprocess.safetensors")))
-    xte = prep.transform(xt).astype(np.float32)
+    prep_path = os.path.join(run_dir, "preprocess.safetensors")
+    try:
+        prep.load_state_dict(cr.load(prep_path))
+        xte = prep.transform(xt).astype(np.float32)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"chainrule evaluate: {prep_path} is not a valid preprocessing "
+                         f"state: {exc}") from None
     model = build_model(config["model"], tuple(config["input_shape"]), config["num_classes"],
                         config["hidden"], config.get("dropout", 0.0))
-    model.load_state_dict(cr.load(os.path.join(run_dir, "model.safetensors")))
+    model.load_state_dict(state)
     trainer = Trainer(model, F.cross_entropy, cr.optim.SGD(model.parameters(), lr=0.0),
                       verbose=False)
     res = trainer.evaluate(_loader(xte, yt, 1000, False))

@@ -34,6 +34,7 @@ from ..nn import functional as F
 from ..nn.utils import clip_grad_norm_
 from ..optim import AdamW
 from ..random import Generator, manual_seed
+from ..utils.tensorboard import SummaryWriter
 from .checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["LM_MODELS", "LMConfig", "build_language_model", "lr_at", "run_lm_training",
@@ -75,6 +76,7 @@ class LMConfig:
     out: str = "runs/lm"
     data_root: str | None = None
     download: bool = False
+    tensorboard: str | None = None  # TensorBoard log directory (None: off)
 
 
 def lr_at(it: int, cfg: LMConfig) -> float:
@@ -212,6 +214,7 @@ def run_lm_training(cfg: LMConfig, resume: bool = False, verbose: bool = True) -
               f"({cfg.tokenizer})")
         print(f"model {cfg.model}: {n_params:,} parameters; {cfg.max_iters} iterations of "
               f"{cfg.batch_size} x {cfg.block_size} tokens")
+    writer = SummaryWriter(cfg.tensorboard) if cfg.tensorboard else None
     model.train()
     for it in range(first, cfg.max_iters + 1):
         if (it % cfg.eval_interval == 0 or it == cfg.max_iters) and not (it == first and resume
@@ -221,6 +224,11 @@ def run_lm_training(cfg: LMConfig, resume: bool = False, verbose: bool = True) -
                    "val_loss": losses.get("val", float("nan")), "lr": lr_at(it, cfg),
                    "seconds": time.perf_counter() - start}
             history.append(row)
+            if writer is not None:
+                writer.add_scalar("loss/train", row["train_loss"], it)
+                writer.add_scalar("loss/val", row["val_loss"], it)
+                writer.add_scalar("lr", row["lr"], it)
+                writer.flush()
             if verbose:
                 print(f"iter {it}: train loss {row['train_loss']:.4f}, val loss "
                       f"{row['val_loss']:.4f} (nats/token), lr {row['lr']:.2e}, "
@@ -247,6 +255,8 @@ def run_lm_training(cfg: LMConfig, resume: bool = False, verbose: bool = True) -
         if cfg.grad_clip > 0:
             clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
+    if writer is not None:
+        writer.close()
     elapsed = time.perf_counter() - start
     sample = _sample(model, tok, cfg, cfg.seed, tokens=cfg.sample_tokens)
     save(model.state_dict(), os.path.join(cfg.out, "model.safetensors"))

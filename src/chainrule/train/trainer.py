@@ -21,6 +21,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..autograd.grad_mode import no_grad
+from ..distributed.training import (
+    average_logs,
+    is_main_process,
+    set_sampler_epoch,
+    unwrap_model,
+)
 from .callbacks import Callback, History, LRSchedulerStep, ProgressBar
 from .checkpoint import load_checkpoint, loader_generators, save_checkpoint
 from .metrics import MetricTracker
@@ -85,6 +91,7 @@ class Trainer:
         self.batches_per_epoch: int | None = None
         self._loaders: tuple = ()
         self.checkpoint_extra: dict | None = None  # saved with every checkpoint (preprocessing)
+        self._main_process = True  # rank 0 or not distributed; set again by fit()
 
     # --------------------------------------------------------------------- steps
     def _move(self, x: Any) -> Any:
@@ -105,8 +112,10 @@ class Trainer:
         return float(loss.item()), outputs
 
     def _call(self, hook: str, *args: Any) -> None:
+        main = self._main_process
         for cb in self.callbacks:
-            getattr(cb, hook)(self, *args)
+            if main or not getattr(cb, "main_process_only", False):  # rank 0 prints/writes
+                getattr(cb, hook)(self, *args)
 
     def train_epoch(self, loader: Iterable) -> dict[str, float]:
         """Train for one pass over ``loader``; returns the epoch's mean loss and accuracy."""
@@ -174,6 +183,7 @@ class Trainer:
             The :class:`History` (``trainer.history.history`` is a dict of lists).
         """
         self._loaders = (train_loader, val_loader)
+        self._main_process = is_main_process()
         if resume_from is not None:
             self.load_checkpoint(resume_from)
         self.epochs = int(epochs)
@@ -189,9 +199,11 @@ class Trainer:
             self._call("on_epoch_begin", epoch)
             start = time.perf_counter()
             lr = self.optimizer.param_groups[0]["lr"]
+            set_sampler_epoch(train_loader, epoch)  # DistributedSampler: a new order per epoch
             logs = {"epoch": epoch, **self.train_epoch(train_loader)}
             if val_loader is not None:
                 logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
+            logs = average_logs(logs)  # distributed: every rank logs (and decides) the same
             logs["lr"] = float(lr)
             logs["time"] = time.perf_counter() - start
             self.epoch = epoch + 1
@@ -212,8 +224,13 @@ class Trainer:
 
     def save_checkpoint(self, path: str | os.PathLike, extra: dict | None = None) -> None:
         """Write model, optimizer, scheduler, epoch, RNG and loader-generator states,
-        callback states and ``extra`` (e.g. preprocessing state) to ``path``."""
-        save_checkpoint(path, self.model, self.optimizer, self.scheduler, self.epoch,
+        callback states and ``extra`` (e.g. preprocessing state) to ``path``.
+
+        Distributed: only rank 0 writes, and the model is saved unwrapped (no ``module.``
+        prefix), so the checkpoint resumes on any number of processes."""
+        if not is_main_process():
+            return
+        save_checkpoint(path, unwrap_model(self.model), self.optimizer, self.scheduler, self.epoch,
                         loader_generators(*self._loaders), self._callback_states(),
                         extra if extra is not None else self.checkpoint_extra)
 
@@ -229,15 +246,19 @@ class Trainer:
         """
         if loaders is not None:
             self._loaders = tuple(loaders)
-        state = load_checkpoint(path, self.model, self.optimizer, self.scheduler,
+        state = load_checkpoint(path, unwrap_model(self.model), self.optimizer, self.scheduler,
                                 loader_generators(*self._loaders))
-        self.epoch = int(state["epoch"])
+        self.epoch = state["epoch"]  # a non-negative int: checked by load_checkpoint
         saved = state.get("callbacks") or {}
         for key, cb_state in saved.items():
-            idx, _, name = key.partition(":")
-            i = int(idx)
-            if i < len(self.callbacks) and type(self.callbacks[i]).__name__ == name:
-                self.callbacks[i].load_state_dict(cb_state)
+            idx, _, name = str(key).partition(":")
+            i = int(idx) if idx.isdigit() else -1
+            if 0 <= i < len(self.callbacks) and type(self.callbacks[i]).__name__ == name:
+                try:
+                    self.callbacks[i].load_state_dict(cb_state)
+                except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                    raise ValueError(f"Trainer.load_checkpoint: {os.fspath(path)!r} holds an "
+                                     f"invalid state for callback {name}: {exc}") from None
         return state
 
 

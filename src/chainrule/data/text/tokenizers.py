@@ -50,7 +50,7 @@ class CharTokenizer:
     Example:
         >>> tok = CharTokenizer.from_text("hello")
         >>> tok.encode("hole"), tok.decode(tok.encode("hole"))
-        ([2, 3, 1, 0], 'hole')
+        ([1, 3, 2, 0], 'hole')
     """
 
     kind = "char"

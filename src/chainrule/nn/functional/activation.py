@@ -154,7 +154,8 @@ def softmin(input: Tensor, dim: int | None = None, dtype: object = None) -> Tens
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x if x > threshold else value."""
     _check(input, "threshold")
-    return where(input.data > threshold, input, float(value))
+    # x <= threshold picks value, so NaN (never <= anything) stays NaN, as in PyTorch.
+    return where(~(input.data <= threshold), input, float(value))
 
 
 def logsigmoid(input: Tensor) -> Tensor:

@@ -115,18 +115,26 @@ class _Embedding(Function):
     raw = True
 
     @staticmethod
-    def forward(ctx, weight, idx, padding_idx):
+    def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq=False):
         ctx.shape, ctx.idx, ctx.padding_idx = weight.shape, idx, padding_idx
+        ctx.scale_grad_by_freq = scale_grad_by_freq
         return weight[idx]
 
     @staticmethod
     def backward(ctx, grad):
         from ...ops.indexing import IndexAdd
 
+        keep = None
         if ctx.padding_idx is not None:
             keep = (ctx.idx != ctx.padding_idx).astype(grad.dtype)[..., None]
+        if ctx.scale_grad_by_freq:  # divide each row's gradient by its index's frequency
+            xp = get_array_module(ctx.idx)
+            _, inverse, counts = xp.unique(ctx.idx, return_inverse=True, return_counts=True)
+            inv_freq = (1.0 / counts[inverse.reshape(ctx.idx.shape)]).astype(grad.dtype)
+            keep = inv_freq[..., None] if keep is None else keep * inv_freq[..., None]
+        if keep is not None:
             grad = grad * Tensor._make(keep, False, None, 0)
-        return IndexAdd.apply(grad, ctx.shape, ctx.idx), None, None
+        return IndexAdd.apply(grad, ctx.shape, ctx.idx), None, None, None
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
@@ -152,4 +160,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         norms = (xp.abs(weight.data[rows]) ** norm_type).sum(-1) ** (1.0 / norm_type)
         scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
         weight.data[rows] *= scale[:, None].astype(weight.dtype)
-    return _Embedding.apply(weight, idx, padding_idx)
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True is not supported (chainrule has no "
+                                  "sparse gradients); use sparse=False")
+    return _Embedding.apply(weight, idx, padding_idx, bool(scale_grad_by_freq))

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
@@ -24,7 +23,6 @@ __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_e
            "cross_entropy", "huber_loss", "kl_div", "l1_loss", "mse_loss", "multi_margin_loss",
            "nll_loss", "smooth_l1_loss"]
 
-_GRAD = grad_mode._STATE
 _REDUCTIONS = ("none", "mean", "sum")
 
 
@@ -160,7 +158,9 @@ class _CrossEntropy(Function):
         xp = get_array_module(x)
         m, c = x.shape
         valid, safe, wt = _index_weights("cross_entropy", t, c, weight, ignore_index, x.dtype)
-        z = x - x.max(axis=1, keepdims=True)
+        half = x.dtype == np.float16
+        xa = x.astype(np.float32) if half else x  # halves compute in float32, as PyTorch
+        z = xa - xa.max(axis=1, keepdims=True)
         ez = xp.exp(z)
         se = ez.sum(axis=1, keepdims=True)
         logp = z - xp.log(se)
@@ -174,6 +174,9 @@ class _CrossEntropy(Function):
             coef_sum = coef_sum + (smoothing / c) * valid * wc.sum()
         denom = wt.sum() if reduction == "mean" else None
         ez /= se  # softmax probabilities
+        if half:  # back to half; magnitudes beyond 65504 become inf, as in PyTorch
+            with np.errstate(over="ignore"):
+                ez, loss = ez.astype(np.float16), loss.astype(np.float16)
         ctx.p, ctx.safe, ctx.wt, ctx.valid, ctx.coef_sum = ez, safe, wt, valid, coef_sum
         ctx.weight, ctx.smoothing, ctx.reduction, ctx.denom = weight, smoothing, reduction, denom
         ctx.save_for_backward(x)
@@ -198,7 +201,7 @@ class _CrossEntropy(Function):
             g = g / _const(np.asarray(ctx.denom))
         p = ctx.p
         xp = get_array_module(p)
-        if _GRAD[0]:  # create_graph: differentiable in x (via softmax) and in grad
+        if ctx.create_graph:  # differentiable in x (via softmax) and in grad
             (x,) = ctx.saved_tensors
             a = _const(_CrossEntropy._coef(ctx, xp, p.shape, p.dtype))
             s = g.reshape((-1, 1)) if ctx.reduction == "none" else g
@@ -380,10 +383,14 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     _check_reduction(reduction, op)
     input, target = _pair(input, target, op)
     xd = input.data
-    if xd.size and (xd.min() < 0 or xd.max() > 1):
+    if xd.size and not (xd.min() >= 0 and xd.max() <= 1):  # NaN fails both comparisons
         raise ValueError(f"{op}: all elements of input should be between 0 and 1 (got range "
                          f"[{float(xd.min()):.4g}, {float(xd.max()):.4g}]); apply sigmoid first "
                          "or use binary_cross_entropy_with_logits")
+    yd = target.data
+    if yd.size and not (yd.min() >= 0 and yd.max() <= 1):  # NaN fails both comparisons
+        raise ValueError(f"{op}: all elements of target should be between 0 and 1 (got range "
+                         f"[{float(yd.min()):.4g}, {float(yd.max()):.4g}])")
     loss = _BCE.apply(input, target)
     if weight is not None:
         loss = loss * weight

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ...autograd import grad_mode
+from numpy import finfo
+
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...threads import elementwise
 
-__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize"]
-
-_GRAD = grad_mode._STATE
+__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize",
+           "rms_norm"]
 
 
 def _project(t, xhat, invstd, axes):
@@ -57,8 +57,8 @@ class _Normalize(Function):
         invstd = 1.0 / get_array_module(x).sqrt(var + eps)
         xhat = xc
         xhat *= invstd
-        ctx.save_for_backward(x)
-        ctx.axes, ctx.eps, ctx.xhat, ctx.invstd = axes, eps, xhat, invstd
+        ctx.save_for_backward(x, xhat)  # xhat is the output: version-checked in backward
+        ctx.axes, ctx.eps, ctx.invstd = axes, eps, invstd
         if stats is not None:
             stats.append(mean)
             stats.append(var)
@@ -67,15 +67,15 @@ class _Normalize(Function):
     @staticmethod
     def backward(ctx, grad):
         axes = ctx.axes
-        if _GRAD[0]:  # create_graph: a differentiable rebuild from x
-            (x,) = ctx.saved_tensors
+        x, xhat = ctx.saved_tensors
+        if ctx.create_graph:  # a differentiable rebuild from x
             return _rebuilt_grad(x, grad, axes, ctx.eps)[0], None, None, None
-        dx = _project(grad.data, ctx.xhat, ctx.invstd, axes)
+        dx = _project(grad.data, xhat.data, ctx.invstd, axes)
         return Tensor._make(dx, False, None, 0), None, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
-        return _project(t, ctx.xhat, ctx.invstd, ctx.axes)
+        return _project(t, ctx.saved_arrays[1], ctx.invstd, ctx.axes)
 
 
 def _channel_dot(a, b, nd):
@@ -129,7 +129,7 @@ class _BatchNorm(Function):
     def backward(ctx, grad):
         axes, shp = ctx.axes, ctx.shp
         needs = ctx.needs_input_grad
-        if _GRAD[0]:  # create_graph: a differentiable rebuild from x
+        if ctx.create_graph:  # a differentiable rebuild from x
             x, w, _ = ctx.saved_tensors
             gx, xhat = _rebuilt_grad(x, grad if w is None else grad * w.reshape(shp), axes,
                                      ctx.eps)
@@ -202,6 +202,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
                          f"got shape {input.shape}")
+    if not (eps > 0 if training else eps >= 0):  # also rejects NaN
+        need = "positive during training" if training else "non-negative"
+        raise ValueError(f"batch_norm: eps must be {need}, but got {eps}")
     c = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
@@ -248,10 +251,39 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
                   running_var: Tensor | None = None, weight: Tensor | None = None,
                   bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Normalise each (sample, channel) over its spatial positions."""
+    """Normalise each (sample, channel) over its spatial positions, as torch's instance_norm.
+
+    With ``use_input_stats`` each instance uses its own statistics; running_mean/var, when
+    given, are updated in place with ``momentum`` toward the batch average of the instance
+    means and unbiased instance variances (PyTorch's rule). Without it the running statistics
+    normalise every instance, exactly as batch norm in evaluation mode.
+    """
     if input.ndim < 3:
         raise ValueError(f"instance_norm: expected (N, C, *spatial), got {input.shape}")
     nd = input.ndim
+    c = input.shape[1]
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"instance_norm: {name} must have shape ({c},) for an input with "
+                             f"{c} channels (shape {input.shape}), got {t.shape}")
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    count = input.numel() // max(input.shape[0] * c, 1)
+    if count <= 1:
+        raise ValueError(f"instance_norm: expected more than 1 spatial element when training, "
+                         f"got input size {list(input.shape)}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("instance_norm: give both running_mean and running_var, or neither")
+    if running_mean is not None:
+        axes = tuple(range(2, nd))
+        mean = input.data.mean(axis=axes).mean(axis=0)
+        var = input.data.var(axis=axes, ddof=1).mean(axis=0)
+        for buf, stat in ((running_mean, mean), (running_var, var)):
+            arr = buf.data
+            arr *= 1 - momentum
+            arr += momentum * stat.astype(arr.dtype, copy=False)
+            buf._vc[0] += 1
     y = _Normalize.apply(input, tuple(range(2, nd)), float(eps), None)
     if weight is not None:
         y = y * _bshape(weight, nd)
@@ -305,5 +337,29 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
 
     n = norm(input, p, dim, keepdim=True)
     return input / n.clamp(eps, None)
+
+
+def rms_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """y = x / √(mean(x²) + ε) · γ over the trailing ``normalized_shape`` dims (RMSNorm).
+
+    Composed from primitives (square, mean, rsqrt), so double backward and forward mode come
+    for free. ``eps=None`` uses the machine epsilon of the input's dtype, as PyTorch.
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+        tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != shape:
+        raise RuntimeError(f"rms_norm: given normalized_shape={list(shape)}, expected an input "
+                           f"with shape [*, {', '.join(map(str, shape))}], but got input of "
+                           f"size {list(input.shape)}")
+    if weight is not None and tuple(weight.shape) != shape:
+        raise RuntimeError(f"rms_norm: weight must have shape {shape}, got {tuple(weight.shape)}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"rms_norm: expected a floating-point input, got {input.dtype}")
+    e = float(finfo(input.dtype).eps) if eps is None else float(eps)
+    dims = tuple(range(input.ndim - k, input.ndim))
+    y = input * ((input * input).mean(dims, keepdim=True) + e).rsqrt()
+    return y if weight is None else y * weight
 
 

@@ -1,18 +1,12 @@
 """Functional pooling and other spatial ops: max/avg/adaptive pooling, local response
-normalisation (AlexNet), nearest-neighbour interpolation.
+normalisation (AlexNet); ``interpolate`` is re-exported from :mod:`.interpolate`.
 
 Pooling kernels live in :mod:`chainrule.ops.pooling`; the rest is composed from Tensor
 ops, so it needs no gradient rules of its own.
 """
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
 from ...autograd.tensor import Tensor
-from ...backend import get_array_module
-from ...ops.indexing import index_select
 from ...ops.pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -23,6 +17,7 @@ from ...ops.pooling import (
     max_pool2d,
 )
 from ...ops.shape import pad
+from .interpolate import interpolate, upsample_nearest
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -59,60 +54,3 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
         acc = acc + sq[:, i:i + c]
     div = (acc * (alpha / size) + k) ** beta
     return input / div
-
-
-def _nearest_index(n_in: int, n_out: int, scale: float | None, xp_) -> Any:
-    # PyTorch 'nearest': src = min(floor(dst * s), n_in - 1) with s = 1/scale_factor when a
-    # scale factor is given, else n_in / n_out.
-    s = (1.0 / scale) if scale else n_in / n_out
-    idx = np.minimum(np.floor(np.arange(n_out) * np.float32(s)).astype(np.int64), n_in - 1)
-    return xp_.asarray(idx)
-
-
-def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,
-                mode: str = "nearest") -> Tensor:
-    """Resize the spatial dims of (N, C, L) or (N, C, H, W); only mode='nearest'.
-
-    Args:
-        size: output spatial size (int or tuple), or
-        scale_factor: multiplier(s) for the spatial size (exactly one of the two).
-    """
-    if mode != "nearest":
-        raise NotImplementedError(f"interpolate: mode={mode!r} is not supported; only "
-                                  "'nearest' is implemented")
-    if not isinstance(input, Tensor) or input.ndim not in (3, 4):
-        raise ValueError(f"interpolate: expected (N, C, L) or (N, C, H, W) input, got "
-                         f"{getattr(input, 'shape', type(input).__name__)}")
-    if (size is None) == (scale_factor is None):
-        raise ValueError("interpolate: give exactly one of size and scale_factor")
-    nd = input.ndim - 2
-    in_sz = input.shape[2:]
-    if size is not None:
-        out_sz = (int(size),) * nd if isinstance(size, (int, np.integer)) else tuple(size)
-        scales = (None,) * nd
-    else:
-        scales = ((float(scale_factor),) * nd if isinstance(scale_factor, (int, float))
-                  else tuple(float(s) for s in scale_factor))
-        out_sz = tuple(int(np.floor(n * s)) for n, s in zip(in_sz, scales))
-    if len(out_sz) != nd or min(out_sz) < 1:
-        raise ValueError(f"interpolate: bad output size {out_sz} for input {tuple(input.shape)}")
-    xp_ = get_array_module(input.data)
-    out = input
-    for d, (n_in, n_out, sc) in enumerate(zip(in_sz, out_sz, scales)):
-        if n_in == n_out:
-            continue
-        if sc is not None and float(sc).is_integer() and n_out == n_in * int(sc):
-            r = int(sc)  # integer upscale: a broadcast + reshape (no gather)
-            ax = 2 + d
-            shp = list(out.shape)
-            e = out.unsqueeze(ax + 1)
-            big = shp[:ax + 1] + [r] + shp[ax + 1:]
-            out = e.expand(*big).reshape(*(shp[:ax] + [n_in * r] + shp[ax + 1:]))
-        else:
-            out = index_select(out, 2 + d, _nearest_index(n_in, n_out, sc, xp_))
-    return out
-
-
-def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
-    """Alias of ``interpolate(..., mode='nearest')``."""
-    return interpolate(input, size, scale_factor, "nearest")

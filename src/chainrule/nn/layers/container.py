@@ -5,9 +5,20 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
+
 from ..module import Module
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
+
+
+def _check_index(op: str, idx: Any, n: int) -> int:
+    """An int index in [-n, n) (PyTorch's containers raise IndexError / TypeError otherwise)."""
+    if isinstance(idx, bool) or not isinstance(idx, (int, np.integer)):
+        raise TypeError(f"{op} indices must be integers or slices, not {type(idx).__name__}")
+    if not -n <= idx < n:
+        raise IndexError(f"{op}: index {idx} is out of range for a container of length {n}")
+    return int(idx)
 
 
 class Sequential(Module):
@@ -34,7 +45,7 @@ class Sequential(Module):
         if isinstance(idx, slice):
             return Sequential(OrderedDict(list(self._modules.items())[idx]))
         items = list(self._modules.values())
-        return items[idx]
+        return items[_check_index("Sequential", idx, len(items))]
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -59,10 +70,11 @@ class ModuleList(Module):
         items = list(self._modules.values())
         if isinstance(idx, slice):
             return ModuleList(items[idx])
-        return items[idx]
+        return items[_check_index("ModuleList", idx, len(items))]
 
     def __setitem__(self, idx: int, module: Module) -> None:
-        key = list(self._modules.keys())[idx]
+        keys = list(self._modules.keys())
+        key = keys[_check_index("ModuleList", idx, len(keys))]
         self.add_module(key, module)
 
     def __len__(self) -> int:
@@ -86,6 +98,22 @@ class ModuleList(Module):
         self._modules.clear()
         for i, m in enumerate(items):
             self.add_module(str(i), m)
+
+    def __repr__(self) -> str:
+        """Runs of identical layers print once, ``(0-5): 6 x Block(...)``, as in PyTorch, so a
+        deep stack of blocks stays readable."""
+        if not self._modules:
+            return f"{type(self).__name__}()"
+        runs: list[list] = []  # [first index, last index, repr]
+        for i, m in enumerate(self._modules.values()):
+            text = repr(m)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ")
+                 + text.replace("\n", "\n  ") for a, b, text in runs]
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

@@ -14,6 +14,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...autograd.tensor import Tensor
+from ...ops.padding import pad
 from ...random import gen
 from ..functional import conv as Fc
 from ..module import Module
@@ -21,12 +22,29 @@ from ..parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
 
 def _ntuple(v: Any, n: int) -> tuple:
     if isinstance(v, (int, np.integer)):
         return (int(v),) * n
     t = tuple(int(e) for e in v)
     return t * n if len(t) == 1 else t
+
+
+def _pad_spec(padding: Any, kernel_size: tuple, dilation: tuple) -> list:
+    """F.pad widths (last dim first) for a padding_mode: 'same' splits d (k - 1) as PyTorch
+    does (the extra element on the right), 'valid' is 0, else p on both sides."""
+    spec: list = []
+    for i in reversed(range(len(kernel_size))):
+        if padding == "same":
+            total = dilation[i] * (kernel_size[i] - 1)
+            spec += [total // 2, total - total // 2]
+        elif padding == "valid":
+            spec += [0, 0]
+        else:
+            spec += [padding[i], padding[i]]
+    return spec
 
 
 def _empty(shape: tuple, dtype: Any) -> Parameter:
@@ -47,9 +65,11 @@ class _ConvNd(Module):
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must be divisible by groups ({groups})")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not supported; "
-                                      "only 'zeros'")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {list(_PADDING_MODES)}, but "
+                             f"got padding_mode={padding_mode!r}")
+        if self._transposed and padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {name}')
         if isinstance(padding, str) and padding not in ("same", "valid"):
             raise ValueError(f"{name}: padding must be an int, a tuple, 'same' or 'valid', "
                              f"got {padding!r}")
@@ -60,8 +80,16 @@ class _ConvNd(Module):
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
         self.dilation = _ntuple(dilation, n)
         self.output_padding = _ntuple(output_padding, n)
+        for what, vals in (("kernel_size", self.kernel_size), ("stride", self.stride),
+                           ("dilation", self.dilation)):
+            if any(v <= 0 for v in vals):
+                raise ValueError(f"{name}: {what} must be positive, got {vals}")
+        if not isinstance(self.padding, str) and any(v < 0 for v in self.padding):
+            raise ValueError(f"{name}: padding must be non-negative, got {self.padding}")
         self.groups = groups
         self.padding_mode = padding_mode
+        self._reversed_padding_repeated_twice = _pad_spec(self.padding, self.kernel_size,
+                                                          self.dilation)
         if self._transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
@@ -86,8 +114,7 @@ class _ConvNd(Module):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
         if self.padding != (0,) * self._nd:
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) \
-                else f", padding={self.padding}"
+            s += f", padding={self.padding}"  # PyTorch prints padding=same unquoted
         if self.dilation != (1,) * self._nd:
             s += f", dilation={self.dilation}"
         if self._transposed and self.output_padding != (0,) * self._nd:
@@ -96,7 +123,15 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
+
+    def _mode_padded(self, x: Tensor) -> tuple[Tensor, Any]:
+        """(input, conv padding): a non-'zeros' padding_mode pads here and convolves unpadded."""
+        if self.padding_mode == "zeros":
+            return x, self.padding
+        return pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode), 0
 
 
 class Conv2d(_ConvNd):
@@ -108,7 +143,8 @@ class Conv2d(_ConvNd):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        return Fc.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        x, padding = self._mode_padded(x)
+        return Fc.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
                          self.groups)
 
 
@@ -122,7 +158,8 @@ class Conv1d(_ConvNd):
     _nd = 1
 
     def forward(self, x: Tensor) -> Tensor:
-        return Fc.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        x, padding = self._mode_padded(x)
+        return Fc.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation,
                          self.groups)
 
 

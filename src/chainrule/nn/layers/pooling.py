@@ -1,8 +1,8 @@
 """Pooling layers and other parameter-free spatial layers.
 
 MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool2d, plus
-LocalResponseNorm (AlexNet), Upsample (nearest) and ZeroPad2d, all thin wrappers over
-``cr.nn.functional``.
+LocalResponseNorm (AlexNet) and ZeroPad2d, all thin wrappers over ``cr.nn.functional``
+(``Upsample`` lives in :mod:`.upsampling` and is re-exported here).
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ...autograd.tensor import Tensor
 from ...ops.shape import pad as _pad
 from ..functional import pooling as Fp
 from ..module import Module
+from .upsampling import Upsample
 
 __all__ = [
     "AdaptiveAvgPool1d",
@@ -148,27 +149,6 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
-
-
-class Upsample(Module):
-    """Nearest-neighbour upsampling by ``scale_factor`` or to ``size``.
-
-    Shape: (N, C, H, W) -> (N, C, H_out, W_out).
-    """
-
-    def __init__(self, size: Any = None, scale_factor: Any = None,
-                 mode: str = "nearest") -> None:
-        super().__init__()
-        if mode != "nearest":
-            raise NotImplementedError(f"Upsample: mode={mode!r} is not supported; only "
-                                      "'nearest'")
-        self.size, self.scale_factor, self.mode = size, scale_factor, mode
-
-    def forward(self, x: Tensor) -> Tensor:
-        return Fp.interpolate(x, self.size, self.scale_factor, self.mode)
-
-    def extra_repr(self) -> str:
-        return f"size={self.size}, scale_factor={self.scale_factor}, mode={self.mode!r}"
 
 
 class ZeroPad2d(Module):

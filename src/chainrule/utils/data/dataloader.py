@@ -1,105 +1,65 @@
 """``DataLoader``: batches from a dataset, shuffled reproducibly, collated into Tensors.
 
-Two paths produce identical batches:
+Two paths produce identical batches in the main process:
 
 * the general path fetches ``dataset[i]`` per index and calls ``collate_fn`` on the list;
 * the fast path, taken when the dataset is a ``TensorDataset`` (possibly inside ``Subset``s)
   and the default collate is used, gathers a whole batch with one fancy index per tensor.
+
+With ``num_workers > 0`` the same fetching runs in worker processes
+(:mod:`._multiprocessing_iter`, :mod:`.worker`); indices are still drawn in the main
+process, so the batches and their order are the same as with ``num_workers=0``.
 """
 from __future__ import annotations
 
-import collections.abc as cabc
-from collections.abc import Callable, Iterator, Sequence
+import itertools
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
-
-from ...autograd.tensor import Tensor
-from ...random import Generator
+from ...random import Generator, gen
+from ._multiprocessing_iter import MultiProcessingIterator
+from .collate import default_collate, default_convert
 from .dataset import Dataset, _has_gather
+from .iterable import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .worker import Fetcher, FetchSpec
 
-
-def _stack_tensors(batch: Sequence[Tensor]) -> Tensor:
-    if any(t.requires_grad for t in batch):
-        from ...ops import stack
-
-        return stack(list(batch))
-    shapes = {tuple(t.shape) for t in batch}
-    if len(shapes) != 1:
-        raise RuntimeError(f"default_collate: each tensor in a batch must have the same shape, "
-                           f"got shapes {sorted(shapes)}")
-    xp = type(batch[0].data).__module__.startswith("cupy")
-    if xp:
-        import cupy  # type: ignore
-
-        return Tensor._make(cupy.stack([t.data for t in batch]), False, None, 0)
-    return Tensor._make(np.stack([t.data for t in batch]), False, None, 0)
-
-
-def default_collate(batch: Sequence[Any]) -> Any:
-    """Merge a list of samples into a batch, like ``torch.utils.data.default_collate``.
-
-    Tensors and NumPy arrays are stacked along a new first dimension (dtype kept); Python
-    floats become a float64 tensor, ints an int64 tensor, bools a bool tensor; strings stay a
-    list; dicts, tuples and lists are collated field by field (tuples become lists, as in
-    PyTorch; namedtuples keep their type).
-
-    Raises:
-        TypeError: for an element type it cannot collate.
-        RuntimeError: when stacked elements differ in shape or sequences differ in length.
-    """
-    if len(batch) == 0:
-        raise ValueError("default_collate: cannot collate an empty batch")
-    elem = batch[0]
-    if isinstance(elem, Tensor):
-        return _stack_tensors(batch)
-    if isinstance(elem, np.ndarray):
-        if elem.dtype.kind in "OUS":
-            raise TypeError(f"default_collate: cannot collate numpy arrays of dtype {elem.dtype}")
-        shapes = {a.shape for a in batch}
-        if len(shapes) != 1:
-            raise RuntimeError(f"default_collate: each array in a batch must have the same "
-                               f"shape, got shapes {sorted(shapes)}")
-        return Tensor._make(np.stack(batch), False, None, 0)
-    if isinstance(elem, np.generic) and elem.dtype.kind not in "OUS":
-        return Tensor._make(np.asarray(batch, dtype=elem.dtype), False, None, 0)
-    if isinstance(elem, bool):
-        return Tensor._make(np.asarray(batch, dtype=np.bool_), False, None, 0)
-    if isinstance(elem, int):
-        return Tensor._make(np.asarray(batch, dtype=np.int64), False, None, 0)
-    if isinstance(elem, float):
-        return Tensor._make(np.asarray(batch, dtype=np.float64), False, None, 0)
-    if isinstance(elem, (str, bytes)):
-        return list(batch)
-    if isinstance(elem, cabc.Mapping):
-        return {key: default_collate([d[key] for d in batch]) for key in elem}
-    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
-    if isinstance(elem, cabc.Sequence):
-        if len({len(e) for e in batch}) != 1:
-            raise RuntimeError("default_collate: each element in list of batch should be of "
-                               "equal size")
-        return [default_collate(list(s)) for s in zip(*batch)]
-    raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts "
-                    f"or lists; found {type(elem).__name__}")
+__all__ = ["DataLoader", "default_collate", "default_convert"]
 
 
 class DataLoader:
-    """Iterate over a dataset in (optionally shuffled) mini-batches.
+    """Iterate over a dataset in (optionally shuffled) mini-batches, like PyTorch's.
 
     Args:
-        dataset: a map-style dataset (``__getitem__`` and ``__len__``).
+        dataset: a map-style dataset (``__getitem__``/``__len__``) or an ``IterableDataset``.
         batch_size: samples per batch, or None to yield single samples uncollated.
         shuffle: reshuffle every epoch (uses ``generator``, or a per-epoch seed drawn from the
             default generator, so ``cr.manual_seed`` makes runs reproducible).
         sampler: a custom index sampler (mutually exclusive with ``shuffle``).
         batch_sampler: yields lists of indices (exclusive with batch_size/shuffle/sampler/
             drop_last).
-        num_workers: must be 0 (samples are loaded in the main process).
-        collate_fn: merges a list of samples into a batch (default: ``default_collate``).
+        num_workers: worker processes loading batches (0: load in the main process). Each
+            worker seeds chainrule's, NumPy's and Python's generators with
+            ``base_seed + worker_id`` (``get_worker_info().seed``), where ``base_seed`` is
+            drawn from ``generator`` (or the default generator) every epoch.
+        collate_fn: merges a list of samples into a batch (default: ``default_collate``;
+            with ``batch_size=None``, ``default_convert`` turns NumPy arrays into Tensors).
+        pin_memory: accepted for compatibility; a no-op (page-locked memory only matters for
+            copies to a GPU, and chainrule's CPU tensors are already where they are used).
         drop_last: drop the last incomplete batch.
-        generator: the random stream for shuffling.
+        timeout: seconds to wait for a batch from the workers (0: wait indefinitely, while
+            still noticing a worker that died).
+        worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker after seeding.
+        multiprocessing_context: ``'fork'``, ``'spawn'``, ``'forkserver'`` or a context
+            (default: the platform's; with spawn the dataset and functions must pickle).
+        generator: the random stream for shuffling and for worker base seeds.
+        prefetch_factor: batches in flight per worker (default 2 when ``num_workers > 0``).
+        persistent_workers: keep the workers alive between epochs.
+        pin_memory_device: accepted with ``pin_memory`` (no-op).
+        in_order: accepted; batches always come in the sampler's order.
+
+    Raises:
+        ValueError: for invalid or conflicting options (PyTorch's messages).
 
     Example:
         >>> import chainrule as cr
@@ -112,15 +72,18 @@ class DataLoader:
                  sampler: Sampler | None = None, batch_sampler: Any = None,
                  num_workers: int = 0, collate_fn: Callable | None = None,
                  pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn: Callable | None = None, generator: Generator | None = None,
-                 **kwargs: Any):
-        if num_workers != 0:
-            raise ValueError(f"DataLoader: num_workers={num_workers} is not supported; "
-                             f"chainrule loads batches in the main process (use num_workers=0)")
-        unknown = set(kwargs) - {"prefetch_factor", "persistent_workers", "pin_memory_device",
-                                 "multiprocessing_context", "in_order"}
-        if unknown:
-            raise TypeError(f"DataLoader: unexpected keyword arguments {sorted(unknown)}")
+                 worker_init_fn: Callable | None = None, multiprocessing_context: Any = None,
+                 generator: Generator | None = None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True):
+        _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers)
+        iterable = isinstance(dataset, IterableDataset)
+        if iterable:
+            for name, value in (("shuffle", shuffle), ("sampler", sampler),
+                                ("batch_sampler", batch_sampler)):
+                if value not in (None, False):
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                     f"{name} option, but got {name}={value!r}")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
@@ -131,46 +94,104 @@ class DataLoader:
         elif batch_size is None and drop_last:
             raise ValueError("DataLoader: batch_size=None option disables auto-batching and is "
                              "mutually exclusive with drop_last")
-        if sampler is None:
+        if sampler is None and not iterable:
             sampler = (RandomSampler(dataset, generator=generator) if shuffle
                        else SequentialSampler(dataset))
-        if batch_size is not None and batch_sampler is None:
+        if batch_size is not None and batch_sampler is None and not iterable:
             batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
         self.dataset = dataset
         self.batch_size = batch_size
         self.drop_last = bool(drop_last)
         self.sampler = sampler
         self.batch_sampler = batch_sampler
-        self.num_workers = 0
+        self.num_workers = num_workers
         self.collate_fn = collate_fn
         self.generator = generator
         self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = (2 if prefetch_factor is None else prefetch_factor) \
+            if num_workers > 0 else None
+        self.persistent_workers = persistent_workers
+        self.in_order = in_order
+        self._iterable = iterable
+        self._iterator: MultiProcessingIterator | None = None
 
     @property
     def _auto_collation(self) -> bool:
-        return self.batch_sampler is not None
+        return self.batch_sampler is not None or (self._iterable and self.batch_size is not None)
 
     def _fast(self) -> bool:
         return (self.collate_fn in (None, default_collate) and _has_gather(self.dataset)
                 and isinstance(self.batch_sampler, BatchSampler))
 
-    def __iter__(self) -> Iterator[Any]:
+    def _fetch_spec(self) -> FetchSpec:
+        collate = self.collate_fn
+        if collate is None:
+            collate = default_collate if self._auto_collation else default_convert
+        return FetchSpec(dataset=self.dataset, iterable=self._iterable,
+                         auto_collation=self._auto_collation, batch_size=self.batch_size,
+                         drop_last=self.drop_last, collate_fn=collate,
+                         fast=not self._iterable and self._fast())
+
+    def _index_iter(self) -> Iterator[Any]:
+        """What the fetchers are asked for: batches of indices, indices, or (iterable) None."""
+        if self._iterable:
+            return itertools.repeat(None)
         if not self._auto_collation:
-            convert = self.collate_fn or (lambda x: x)
-            for i in self.sampler:
-                yield convert(self.dataset[i])
-            return
+            return iter(self.sampler)
         if self._fast():
-            for idx in self.batch_sampler._index_batches():
-                yield list(self.dataset._gather(idx))
-            return
-        collate = self.collate_fn or default_collate
-        for idx in self.batch_sampler:
-            yield collate([self.dataset[int(i)] for i in idx])
+            return self.batch_sampler._index_batches()
+        return iter(self.batch_sampler)
+
+    def __iter__(self) -> Iterator[Any]:
+        # Drawn on every path, so num_workers never changes what the default generator yields.
+        base_seed = int(gen(self.generator).integers(0, 2**62))
+        if self.num_workers == 0:
+            return self._single_process()
+        if self.persistent_workers and self._iterator is not None \
+                and self._iterator._finalizer.alive:
+            return self._iterator.reset()
+        self._iterator = MultiProcessingIterator(self, base_seed)
+        return self._iterator
+
+    def _single_process(self) -> Iterator[Any]:
+        fetcher = Fetcher(self._fetch_spec())
+        for index in self._index_iter():
+            try:
+                yield fetcher.fetch(index)
+            except StopIteration:
+                if self._iterable:
+                    return
+                raise
 
     def __len__(self) -> int:
-        if self._auto_collation:
+        if self._iterable:
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.batch_sampler is not None:
             return len(self.batch_sampler)
         return len(self.sampler)
+
+
+def _check_worker_options(num_workers: Any, timeout: Any, prefetch_factor: Any,
+                          persistent_workers: Any) -> None:
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise ValueError(f"DataLoader: num_workers option should be a non-negative integer, got "
+                         f"{num_workers!r}; use num_workers=0 to disable multiprocessing.")
+    if not isinstance(timeout, (int, float)) or timeout < 0:
+        raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError("DataLoader: prefetch_factor option could only be specified in "
+                         "multiprocessing. let num_workers > 0 to enable multiprocessing, "
+                         "otherwise set prefetch_factor to None.")
+    if prefetch_factor is not None and (not isinstance(prefetch_factor, int)
+                                        or prefetch_factor <= 0):
+        raise ValueError(f"DataLoader: prefetch_factor should be a positive integer, got "
+                         f"{prefetch_factor!r}")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")

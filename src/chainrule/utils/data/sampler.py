@@ -6,6 +6,7 @@ whole sequence of epochs reproducible while each epoch still gets a new order.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -47,6 +48,18 @@ def _epoch_rng(generator: Generator | None) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(seed))
 
 
+_CHUNK = 1 << 16  # indices drawn at a time by samplers that draw lazily
+
+
+def _blocks(it: Iterator[int]) -> Iterator[np.ndarray]:
+    """Any iterator of indices as int64 arrays of up to ``_CHUNK`` indices."""
+    while True:
+        block = np.fromiter(itertools.islice(it, _CHUNK), dtype=np.int64)
+        if len(block) == 0:
+            return
+        yield block
+
+
 class RandomSampler(Sampler):
     """Indices in a random order (a permutation), or ``num_samples`` draws with replacement.
 
@@ -59,8 +72,11 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source: Any, replacement: bool = False,
                  num_samples: int | None = None, generator: Generator | None = None):
+        if not isinstance(replacement, bool):
+            raise TypeError(f"RandomSampler: replacement should be a boolean value, but got "
+                            f"replacement={replacement!r}")
         self.data_source = data_source
-        self.replacement = bool(replacement)
+        self.replacement = replacement
         self._num_samples = num_samples
         self.generator = generator
         if num_samples is not None and (not isinstance(num_samples, int) or num_samples <= 0):
@@ -71,17 +87,24 @@ class RandomSampler(Sampler):
     def num_samples(self) -> int:
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def _indices(self) -> np.ndarray:
+    def _index_chunks(self) -> Iterator[np.ndarray]:
+        """The epoch's indices as int64 arrays, drawn lazily: with replacement in blocks of
+        ``_CHUNK``, otherwise one permutation at a time, so ``num_samples=10**10`` costs
+        memory for one block, not for ten billion indices."""
         n = len(self.data_source)
         rng = _epoch_rng(self.generator)
-        if self.replacement:
-            return rng.integers(0, n, size=self.num_samples, dtype=np.int64)
-        reps = -(-self.num_samples // n) if n else 0
-        return np.concatenate([rng.permutation(n) for _ in range(reps)]
-                              or [np.zeros(0, np.int64)])[:self.num_samples].astype(np.int64)
+        total = self.num_samples
+        for start in range(0, total, _CHUNK if self.replacement else max(n, 1)):
+            if self.replacement:
+                yield rng.integers(0, n, size=min(_CHUNK, total - start), dtype=np.int64)
+            elif n:
+                yield rng.permutation(n).astype(np.int64)[:total - start]
+            else:
+                return
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._indices().tolist())
+        for chunk in self._index_chunks():
+            yield from chunk.tolist()
 
     def __len__(self) -> int:
         return self.num_samples
@@ -105,6 +128,67 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probability proportional to ``weights``.
+
+    Args:
+        weights: one non-negative weight per index (need not sum to one).
+        num_samples: how many indices per epoch.
+        replacement: draw with replacement (lazily, in blocks); without it, ``num_samples``
+            may not exceed the number of non-zero weights.
+        generator: the random stream; default: a per-epoch seed from the default generator.
+
+    Raises:
+        ValueError: for a non-positive ``num_samples``, a non-bool ``replacement`` or
+            weights that are not a 1-d sequence (PyTorch's checks).
+        RuntimeError: for negative, non-finite or all-zero weights, or too many samples
+            without replacement (as ``torch.multinomial``).
+    """
+
+    def __init__(self, weights: Any, num_samples: int, replacement: bool = True,
+                 generator: Generator | None = None):
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
+            raise ValueError(f"WeightedRandomSampler: num_samples should be a positive integer "
+                             f"value, but got num_samples={num_samples!r}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, but "
+                             f"got replacement={replacement!r}")
+        w = np.asarray(weights.numpy() if hasattr(weights, "numpy") else weights,
+                       dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError(f"WeightedRandomSampler: weights should be a 1d sequence but given "
+                             f"weights have shape {tuple(w.shape)}")
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise RuntimeError("WeightedRandomSampler: invalid multinomial distribution: weights "
+                               "must be finite, non-negative and not all zero")
+        if not replacement and num_samples > np.count_nonzero(w):
+            raise RuntimeError(f"WeightedRandomSampler: cannot draw {num_samples} samples "
+                               f"without replacement from {np.count_nonzero(w)} non-zero weights")
+        self.weights = w
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def _index_chunks(self) -> Iterator[np.ndarray]:
+        rng = _epoch_rng(self.generator)
+        p = self.weights / self.weights.sum()
+        if not self.replacement:
+            yield rng.choice(len(p), size=self.num_samples, replace=False, p=p).astype(np.int64)
+            return
+        cdf = np.cumsum(p)
+        cdf[-1] = 1.0
+        for start in range(0, self.num_samples, _CHUNK):
+            u = rng.random(min(_CHUNK, self.num_samples - start))
+            yield np.searchsorted(cdf, u, side="right").astype(np.int64)
+
+    def __iter__(self) -> Iterator[int]:
+        for chunk in self._index_chunks():
+            yield from chunk.tolist()
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
 class BatchSampler(Sampler):
     """Groups the indices of ``sampler`` into lists of ``batch_size``.
 
@@ -125,15 +209,25 @@ class BatchSampler(Sampler):
         self.drop_last = drop_last
 
     def _index_batches(self) -> Iterator[np.ndarray]:
-        """Batches as int64 arrays (fast path: slices of one index array when possible)."""
-        if hasattr(self.sampler, "_indices"):
-            idx = self.sampler._indices()
+        """Batches as int64 arrays, sliced from blocks of indices (never the whole epoch at
+        once for samplers that draw lazily, so huge or endless samplers work)."""
+        if hasattr(self.sampler, "_index_chunks"):
+            chunks = self.sampler._index_chunks()
+        elif hasattr(self.sampler, "_indices"):
+            chunks = iter([self.sampler._indices()])
         else:
-            idx = np.fromiter(iter(self.sampler), dtype=np.int64)
-        n, bs = len(idx), self.batch_size
-        stop = n - n % bs if self.drop_last else n
-        for start in range(0, stop, bs):
-            yield idx[start:start + bs]
+            chunks = _blocks(iter(self.sampler))
+        bs, carry = self.batch_size, np.zeros(0, np.int64)
+        for chunk in chunks:
+            if len(chunk) == 0:
+                break
+            idx = np.concatenate([carry, chunk]) if len(carry) else chunk
+            full = len(idx) - len(idx) % bs
+            for start in range(0, full, bs):
+                yield idx[start:start + bs]
+            carry = idx[full:]
+        if len(carry) and not self.drop_last:
+            yield carry
 
     def __iter__(self) -> Iterator[list[int]]:
         for b in self._index_batches():

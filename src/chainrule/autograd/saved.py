@@ -1,0 +1,84 @@
+"""What a node keeps for its backward: one small typed record per saved value.
+
+``ctx.save_for_backward(...)`` values are classified once, when the node is linked:
+
+* :class:`SavedInput` -- an input tensor, with its version at save time;
+* :class:`SavedOutput` -- one of the node's own outputs (only the array and the output's
+  version counter are kept: holding the Tensor would make a reference cycle);
+* :class:`SavedConstant` -- anything else; when it is a view of an input or output (shares its
+  memory) it carries that tensor's version counter, so an in-place change is still caught.
+
+``ctx.saved_tensors`` checks every version before handing the values to the backward rule.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = ["SavedInput", "SavedOutput", "SavedConstant", "classify", "memory_root"]
+
+
+class SavedInput(NamedTuple):
+    """A saved input tensor and its version at save time (checked on unpack)."""
+
+    tensor: Tensor
+    version: int
+
+
+class SavedOutput(NamedTuple):
+    """A saved output of the node itself. Only the array is kept (a Tensor would hold the
+    node and make a reference cycle); unpacking rebuilds a Tensor whose ``grad_fn`` is the
+    node, after checking the output's version counter."""
+
+    index: int
+    array: Any
+    version_counter: list
+    version: int
+
+
+class SavedConstant(NamedTuple):
+    """Any other saved value (an intermediate array, a number). If the array is a view of an
+    input or output (shares its memory), ``version_counter``/``version`` guard it against
+    in-place modification of that tensor; otherwise they are None."""
+
+    value: Any
+    version_counter: list | None = None
+    version: int | None = None
+
+
+def classify(s: Any, args: tuple, outs: tuple, results: list, raw_outs: tuple) -> Any:
+    """Classify one saved value: an input, an output, or a constant (version-guarded when it
+    is a view of an input or output, so in-place changes to that tensor are caught)."""
+    if s is None:
+        return None
+    sd = s.data if isinstance(s, Tensor) else s
+    for a in args:
+        if isinstance(a, Tensor) and (a is s or a.data is sd):
+            return SavedInput(a, a._vc[0])
+    for i, o in enumerate(outs):
+        if o is sd or raw_outs[i] is sd:
+            vc = results[i]._vc
+            return SavedOutput(i, o, vc, vc[0])
+    if isinstance(sd, np.generic):
+        return SavedConstant(np.asarray(sd))
+    if hasattr(sd, "shape"):  # an array: is it (a view of) an input's or output's memory?
+        root = memory_root(sd)
+        for i, o in enumerate(outs):
+            if memory_root(o) is root:
+                vc = results[i]._vc
+                return SavedConstant(sd, vc, vc[0])
+        for a in args:
+            if isinstance(a, Tensor) and memory_root(a.data) is root:
+                return SavedConstant(sd, a._vc, a._vc[0])
+    return SavedConstant(sd)
+
+
+def memory_root(arr: Any) -> Any:
+    """The array that owns ``arr``'s memory (NumPy/CuPy keep ``base`` pointing at it)."""
+    base = getattr(arr, "base", None)
+    while base is not None and getattr(base, "base", None) is not None:
+        base = base.base
+    return arr if base is None else base

@@ -1,0 +1,320 @@
+"""``F.interpolate`` / ``F.upsample``: resize the spatial dims of (N, C, *spatial) tensors.
+
+Every mode PyTorch offers for 3-D, 4-D and 5-D input: 'nearest', 'nearest-exact', 'linear',
+'bilinear', 'bicubic', 'trilinear' and 'area', and ``antialias=True`` for bilinear/bicubic.
+
+Why a matrix per axis: linear, bicubic and area resizing are separable linear maps, so the
+resize along one spatial axis is ``y = W x`` with a small (n_out, n_in) interpolation matrix W
+whose rows hold that output position's tap weights. Applying one such product per axis is
+exact (no approximation), fast (a BLAS call), and differentiable for free: backward is
+``W^T g``, and double backward and forward mode follow from matmul's own rules. The nearest
+modes pick one source per output, so they are a gather (``index_select``) instead.
+
+Coordinates follow PyTorch exactly. With ``align_corners=False`` output index i maps to source
+``s * (i + 0.5) - 0.5`` (half-pixel centres; clamped at 0 except for bicubic), with
+``s = 1 / scale_factor`` when a scale factor is given (and not recomputed), else
+``n_in / n_out``. With ``align_corners=True`` it maps to ``i * (n_in - 1) / (n_out - 1)``.
+Bicubic uses Keys' kernel with A = -0.75 and clamps taps at the border; the antialiased
+path uses PIL's filters (triangle, or cubic with A = -0.5) stretched by the downscale
+factor. Coordinates are computed in the input's precision (float32 for float32 input), as
+PyTorch's CPU kernels do.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ...autograd.tensor import Tensor
+from ...backend import get_array_module
+from ...ops.indexing import index_select
+
+__all__ = ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]
+
+_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+_MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_CUBIC_A = -0.75
+
+
+def _per_dim(value: Any, nd: int, what: str, input: Tensor) -> tuple:
+    if isinstance(value, (list, tuple)):
+        if len(value) != nd:
+            raise ValueError(
+                f"interpolate: input and output must have the same number of spatial "
+                f"dimensions, but got input with spatial dimensions of "
+                f"{list(input.shape[2:])} and {what} of {list(value)}. Please provide input "
+                f"tensor in (N, C, d1, d2, ...,dK) format and {what} in (o1, o2, ...,oK) format.")
+        return tuple(value)
+    return (value,) * nd
+
+
+def _geometry(input: Tensor, size: Any, scale_factor: Any, mode: str,
+              recompute_scale_factor: bool | None) -> tuple[tuple, tuple]:
+    """Output spatial size and the scale factors used for the coordinate mapping (or None)."""
+    nd = input.ndim - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError("interpolate: only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("interpolate: either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("interpolate: recompute_scale_factor is not meaningful with an "
+                         "explicit size.")
+    if size is not None:
+        out = tuple(int(s) for s in _per_dim(size, nd, "output size", input))
+        scales: tuple = (None,) * nd
+    else:
+        scales = tuple(float(s) for s in _per_dim(scale_factor, nd, "scale_factor", input))
+        out = tuple(int(math.floor(float(n) * s)) for n, s in zip(input.shape[2:], scales))
+        if recompute_scale_factor or mode == "area":  # 'area' always recomputes, as PyTorch
+            scales = (None,) * nd
+    if any(n < 1 for n in out) or any(n < 1 for n in input.shape[2:]):
+        raise RuntimeError(f"interpolate: input and output sizes should be greater than 0, but "
+                           f"got input {list(input.shape[2:])} output {list(out)}")
+    return out, scales
+
+
+def _opdtype(x: Tensor) -> type:
+    return np.float64 if x.dtype == np.float64 else np.float32
+
+
+def _coord_scale(n_in: int, n_out: int, align_corners: bool, scale: float | None,
+                 op: type) -> Any:
+    """PyTorch's area_pixel_compute_scale: source step per output step."""
+    if align_corners:
+        return op(n_in - 1) / op(n_out - 1) if n_out > 1 else op(0)
+    if scale is not None and scale > 0:
+        return op(1.0 / scale)
+    return op(n_in) / op(n_out)
+
+
+def _source_coords(n_in: int, n_out: int, align_corners: bool, scale: float | None,
+                   op: type, cubic: bool) -> np.ndarray:
+    s = _coord_scale(n_in, n_out, align_corners, scale, op)
+    dst = np.arange(n_out, dtype=op)
+    if align_corners:
+        return s * dst
+    src = s * (dst + op(0.5)) - op(0.5)
+    return src if cubic else np.maximum(src, op(0))
+
+
+def _floor_and_frac(src: np.ndarray, n_in: int, op: type) -> tuple[np.ndarray, np.ndarray]:
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    t = np.clip(src - i0.astype(op), op(0), op(1))
+    return i0, t
+
+
+def _linear_matrix(n_in: int, n_out: int, align_corners: bool, scale: float | None,
+                   op: type) -> np.ndarray:
+    src = _source_coords(n_in, n_out, align_corners, scale, op, cubic=False)
+    i0, t = _floor_and_frac(src, n_in, op)
+    i1 = i0 + (i0 < n_in - 1)
+    w = np.zeros((n_out, n_in), dtype=op)
+    rows = np.arange(n_out)
+    np.add.at(w, (rows, i0), op(1) - t)
+    np.add.at(w, (rows, i1), t)
+    return w
+
+
+def _cubic_coeffs(t: np.ndarray, op: type) -> list[np.ndarray]:
+    a = op(_CUBIC_A)
+
+    def near(x):  # |x| <= 1
+        return ((a + op(2)) * x - (a + op(3))) * x * x + op(1)
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - op(5) * a) * x + op(8) * a) * x - op(4) * a
+
+    return [far(t + op(1)), near(t), near(op(1) - t), far(op(2) - t)]
+
+
+def _cubic_matrix(n_in: int, n_out: int, align_corners: bool, scale: float | None,
+                  op: type) -> np.ndarray:
+    src = _source_coords(n_in, n_out, align_corners, scale, op, cubic=True)
+    i0, t = _floor_and_frac(src, n_in, op)
+    w = np.zeros((n_out, n_in), dtype=op)
+    rows = np.arange(n_out)
+    for j, c in enumerate(_cubic_coeffs(t, op)):
+        np.add.at(w, (rows, np.clip(i0 + j - 1, 0, n_in - 1)), c)
+    return w
+
+
+def _aa_filter(x: np.ndarray, cubic: bool) -> np.ndarray:
+    """PIL's filters, as PyTorch's antialias path: triangle, or Keys cubic with A = -0.5."""
+    x = np.abs(x)
+    if not cubic:
+        return np.where(x < 1, 1 - x, 0.0)
+    a = -0.5
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = (((x - 5) * x + 8) * x - 4) * a
+    return np.where(x < 1, near, np.where(x < 2, far, 0.0))
+
+
+def _antialias_matrix(n_in: int, n_out: int, align_corners: bool, scale: float | None,
+                      cubic: bool) -> np.ndarray:
+    """Antialiased resize: when shrinking, the filter is stretched by the scale so every input
+    pixel contributes (no aliasing); rows are normalised to sum to one."""
+    s = float(_coord_scale(n_in, n_out, align_corners, scale, np.float64))
+    support = (4 if cubic else 2) * 0.5 * max(s, 1.0)
+    inv = 1.0 / s if s >= 1.0 else 1.0
+    w = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        center = s * (i + 0.5)
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), n_in)
+        taps = _aa_filter((np.arange(lo, hi) - center + 0.5) * inv, cubic)
+        total = taps.sum()
+        w[i, lo:hi] = taps / total if total != 0 else taps
+    return w
+
+
+def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """Adaptive average pooling along one axis: bin i covers [floor(i n/m), ceil((i+1) n/m))."""
+    w = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        lo, hi = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+        w[i, lo:hi] = 1.0 / (hi - lo)
+    return w
+
+
+def _nearest_index(n_in: int, n_out: int, scale: float | None, op: type,
+                   exact: bool) -> np.ndarray:
+    s = _coord_scale(n_in, n_out, False, scale, op)
+    dst = np.arange(n_out, dtype=op)
+    src = s * (dst + op(0.5)) if exact else s * dst
+    return np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+
+
+def _apply_matrix(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
+    """Contract spatial ``axis`` of ``x`` with ``w`` (n_out, n_in): a matmul, so differentiable."""
+    shp = tuple(x.shape)
+    n_out, n_in = w.shape
+    wt = Tensor._make(get_array_module(x.data).asarray(w.astype(x.dtype)), False, None, 0)
+    pre = int(np.prod(shp[:axis], dtype=np.int64))
+    post = int(np.prod(shp[axis + 1:], dtype=np.int64))
+    if post == 1:
+        y = x.reshape(pre, n_in) @ wt.T
+    else:
+        y = wt @ x.reshape(pre, n_in, post)
+    return y.reshape(*(shp[:axis] + (n_out,) + shp[axis + 1:]))
+
+
+def _resize_nearest(x: Tensor, axis: int, n_out: int, scale: float | None,
+                    exact: bool) -> Tensor:
+    n_in = x.shape[axis]
+    if not exact and scale is not None and float(scale).is_integer() \
+            and n_out == n_in * int(scale):
+        r = int(scale)  # integer upscale: broadcast + reshape (no gather)
+        shp = list(x.shape)
+        big = shp[:axis + 1] + [r] + shp[axis + 1:]
+        return x.unsqueeze(axis + 1).expand(*big).reshape(*(shp[:axis] + [n_in * r]
+                                                            + shp[axis + 1:]))
+    idx = _nearest_index(n_in, n_out, scale, _opdtype(x), exact)
+    if np.array_equal(idx, np.arange(n_in)):
+        return x
+    return index_select(x, axis, get_array_module(x.data).asarray(idx))
+
+
+def _check_args(input: Any, mode: str, align_corners: bool | None, antialias: bool) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"interpolate: expected input to be a Tensor, got "
+                        f"{type(input).__name__}")
+    if mode not in _MODES:
+        raise NotImplementedError(f"interpolate: mode={mode!r} is not supported; valid modes: "
+                                  f"{', '.join(_MODES)}")
+    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
+        raise ValueError("interpolate: align_corners option can only be set with the "
+                         "interpolating modes: linear | bilinear | bicubic | trilinear")
+    if antialias and (mode not in ("bilinear", "bicubic") or input.ndim != 4):
+        raise ValueError(f"interpolate: anti-alias option is restricted to bilinear and "
+                         f"bicubic modes and requires a 4-D tensor as input, got mode={mode!r} "
+                         f"and a {input.ndim}-D input")
+    if input.ndim not in (3, 4, 5):
+        raise NotImplementedError(f"interpolate: input Error: Only 3D, 4D and 5D input Tensors "
+                                  f"supported (got {input.ndim}D) for the modes: "
+                                  f"{' | '.join(_MODES)} (got {mode})")
+    want = _MODE_DIMS.get(mode)
+    if want is not None and input.ndim - 2 != want:
+        raise NotImplementedError(f"interpolate: got {input.ndim}D input, but {mode} mode "
+                                  f"needs {want + 2}D input")
+    if mode not in ("nearest", "nearest-exact") and not input.is_floating_point():
+        raise RuntimeError(f"interpolate: mode={mode!r} needs a floating-point input, got "
+                           f"{input.dtype}; convert with .float() first")
+
+
+def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
+                scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, like ``F.interpolate``.
+
+    Args:
+        input: the batch to resize.
+        size: output spatial size (an int for every dim, or one per dim), or
+        scale_factor: multiplier(s) of the spatial size; output size = floor(n * scale).
+            Exactly one of ``size`` and ``scale_factor``.
+        mode: 'nearest' | 'nearest-exact' | 'linear' (3-D) | 'bilinear' | 'bicubic' (4-D) |
+            'trilinear' (5-D) | 'area'.
+        align_corners: for the interpolating modes, map the corner pixels' centres onto each
+            other (default False); must be None for the others.
+        recompute_scale_factor: if True, map coordinates with the recomputed ratio
+            n_in / n_out instead of the given ``scale_factor``.
+        antialias: for 'bilinear' / 'bicubic' on 4-D input, widen the filter when shrinking
+            so no input pixel is skipped (PyTorch's / PIL's antialiased resize).
+
+    Returns:
+        The resized tensor, same dtype; differentiable in ``input`` (any order).
+
+    Raises:
+        ValueError: both or neither of size/scale_factor, a size list of the wrong length,
+            align_corners with a non-interpolating mode, or antialias outside bilinear/bicubic.
+        NotImplementedError: an unknown mode or the wrong input rank for the mode.
+    """
+    _check_args(input, mode, align_corners, antialias)
+    out_sz, scales = _geometry(input, size, scale_factor, mode, recompute_scale_factor)
+    ac = bool(align_corners)
+    op = _opdtype(input)
+    out = input
+    for d, (n_in, n_out, sc) in enumerate(zip(input.shape[2:], out_sz, scales)):
+        axis = 2 + d
+        if mode in ("nearest", "nearest-exact"):
+            out = _resize_nearest(out, axis, n_out, sc, mode == "nearest-exact")
+            continue
+        if antialias:
+            w = _antialias_matrix(n_in, n_out, ac, sc, mode == "bicubic")
+        elif mode == "area":
+            w = _area_matrix(n_in, n_out)
+        elif mode == "bicubic":
+            w = _cubic_matrix(n_in, n_out, ac, sc, op)
+        else:
+            w = _linear_matrix(n_in, n_out, ac, sc, op)
+        if n_in == n_out and np.array_equal(w, np.eye(n_in)):
+            continue
+        out = _apply_matrix(out, axis, w)
+    return out
+
+
+def _deprecated(name: str) -> None:
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", UserWarning, stacklevel=3)
+
+
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """Deprecated alias of :func:`interpolate` (kept because PyTorch programs still call it)."""
+    _deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated: ``interpolate(..., mode='nearest')``."""
+    _deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, "nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``."""
+    _deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, "bilinear", align_corners=True)

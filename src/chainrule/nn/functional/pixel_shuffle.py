@@ -1,0 +1,64 @@
+"""``F.pixel_shuffle`` / ``F.pixel_unshuffle``: trade channels for spatial resolution.
+
+Both are a reshape, a permute and a reshape, so they are differentiable (any order) through
+those ops' own rules and need no gradient code here. Element mapping (PyTorch's):
+``out[..., c, h r + i, w r + j] = in[..., c r^2 + i r + j, h, w]``.
+"""
+from __future__ import annotations
+
+from ...autograd.tensor import Tensor
+
+__all__ = ["pixel_shuffle", "pixel_unshuffle"]
+
+
+def _check(op: str, input: Tensor, factor: int, what: str) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected input to be a Tensor, got {type(input).__name__}")
+    if isinstance(factor, bool) or not isinstance(factor, int):
+        raise TypeError(f"{op}: {what} must be an int, got {type(factor).__name__}")
+    if input.ndim < 3:
+        raise RuntimeError(f"{op} expects input to have at least 3 dimensions, but got input "
+                           f"with {input.ndim} dimension(s)")
+    if factor <= 0:
+        raise RuntimeError(f"{op} expects a positive {what}, but got {factor}")
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r) with r = ``upscale_factor``.
+
+    Raises:
+        RuntimeError: fewer than 3 dims, r <= 0, or channels not divisible by r^2.
+    """
+    _check("pixel_shuffle", input, upscale_factor, "upscale_factor")
+    r = upscale_factor
+    *batch, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+                           f"is not divisible by {r * r}")
+    nb = len(batch)
+    x = input.reshape(*batch, c // (r * r), r, r, h, w)
+    b = tuple(range(nb))
+    x = x.permute(*b, nb, nb + 3, nb + 1, nb + 4, nb + 2)
+    return x.reshape(*batch, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W) with r = ``downscale_factor``; inverts pixel_shuffle.
+
+    Raises:
+        RuntimeError: fewer than 3 dims, r <= 0, or H or W not divisible by r.
+    """
+    _check("pixel_unshuffle", input, downscale_factor, "downscale_factor")
+    r = downscale_factor
+    *batch, c, h, w = input.shape
+    for name, n, d in (("height", h, -2), ("width", w, -1)):
+        if n % r:
+            raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by "
+                               f"downscale_factor, but input.size({d})={n} is not divisible "
+                               f"by {r}")
+    nb = len(batch)
+    x = input.reshape(*batch, c, h // r, r, w // r, r)
+    b = tuple(range(nb))
+    x = x.permute(*b, nb, nb + 2, nb + 4, nb + 1, nb + 3)
+    return x.reshape(*batch, c * r * r, h // r, w // r)

@@ -1,0 +1,112 @@
+"""Instance normalisation layers: InstanceNorm1d, InstanceNorm2d, InstanceNorm3d.
+
+Each (sample, channel) is standardised over its own spatial positions (Ulyanov et al. 2016,
+style transfer). PyTorch's defaults differ from batch norm's and are kept: ``affine=False``
+and ``track_running_stats=False``, so by default the layer has no parameters or buffers and
+behaves the same in training and evaluation.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from ...autograd.tensor import Tensor
+from ...creation import empty, ones, tensor, zeros
+from .. import init
+from ..functional.normalization import instance_norm
+from ..module import Module
+from ..parameter import Parameter
+
+__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+
+
+class _InstanceNorm(Module):
+    _nd = 2  # spatial dims of the batched input
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, device: Any = None,
+                 dtype: Any = None, *, bias: bool = True) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.use_bias = bias
+        if affine:
+            self.weight = Parameter(empty(num_features, dtype=dtype, device=device))
+            if bias:
+                self.bias = Parameter(empty(num_features, dtype=dtype, device=device))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
+            self.register_buffer("num_batches_tracked", tensor(0))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        name = type(self).__name__
+        if input.ndim not in (self._nd + 1, self._nd + 2):
+            raise ValueError(f"{name}: expected {self._nd + 1}D or {self._nd + 2}D input (got "
+                             f"{input.ndim}D input)")
+        feature_dim = input.ndim - (self._nd + 1)
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(f"{name}: expected input's size at dim={feature_dim} to match "
+                                 f"num_features ({self.num_features}), but got: "
+                                 f"{input.shape[feature_dim]}.")
+            warnings.warn(f"{name}: input's size at dim={feature_dim} does not match "
+                          "num_features. You can silence this warning by not passing in "
+                          "num_features, which is not used because affine=False",
+                          UserWarning, stacklevel=2)
+        unbatched = input.ndim == self._nd + 1
+        x = input.unsqueeze(0) if unbatched else input
+        out = instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or not self.track_running_stats,
+                            self.momentum if self.momentum is not None else 0.0, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.use_bias and self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or unbatched (C, L) input, like PyTorch's.
+
+    y = (x - E[x]) / sqrt(Var[x] + eps) * gamma + beta, statistics over L per (n, c).
+    Shape: unchanged.
+    """
+
+    _nd = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or unbatched (C, H, W) input (see 1d)."""
+
+    _nd = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or unbatched (C, D, H, W) input (see 1d)."""
+
+    _nd = 3

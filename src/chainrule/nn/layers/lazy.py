@@ -1,0 +1,208 @@
+"""Lazy layers: LazyLinear, LazyConv1d, LazyConv2d infer their input size at the first call.
+
+Why: a model can be written without working out ``in_features`` by hand (e.g. the width after
+a conv stack). As in PyTorch, the weights start as :class:`UninitializedParameter` placeholders;
+the first forward reads the size from the input, *materialises* them in place (the same
+objects become ordinary Parameters with the right shape), runs ``reset_parameters()`` and turns
+the module into its ordinary class (``LazyLinear`` -> ``Linear``).
+
+Because materialising happens in place, an optimizer built before the first forward holds the
+very parameter objects that get their values, so it works once a forward has run (PyTorch
+behaves the same); calling ``step()`` before any forward has nothing to update. Reading the
+shape of a parameter that is still uninitialised raises ``RuntimeError``. ``load_state_dict``
+on a lazy module materialises the parameters from the checkpoint's shapes.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ... import dtypes as _dt
+from ...autograd.tensor import Tensor
+from ...creation import empty
+from ..module import Module
+from ..parameter import Parameter
+from .conv import Conv1d, Conv2d
+from .linear import Linear
+
+__all__ = ["LazyConv1d", "LazyConv2d", "LazyLinear", "LazyModuleMixin",
+           "UninitializedParameter"]
+
+_UNINIT = ("Can't access the shape of an uninitialized parameter or buffer. Call `forward` to "
+           "initialize the parameters before accessing their attributes.")
+
+
+class UninitializedParameter(Parameter):
+    """A parameter with no shape yet; :meth:`materialize` makes it a real Parameter in place."""
+
+    def __init__(self, requires_grad: bool = True, device: Any = None, dtype: Any = None):
+        self._init_leaf(np.empty((0,), dtype=dtype or _dt.get_default_dtype()), requires_grad)
+        self.__dict__["_lazy_device"] = device
+        self.__dict__["_lazy_dtype"] = dtype
+
+    @property
+    def shape(self) -> tuple:
+        raise RuntimeError(_UNINIT)
+
+    @property
+    def ndim(self) -> int:
+        raise RuntimeError(_UNINIT)
+
+    def size(self, dim: int | None = None) -> Any:
+        raise RuntimeError(_UNINIT)
+
+    def numel(self) -> int:
+        raise RuntimeError(_UNINIT)
+
+    def materialize(self, shape: tuple, device: Any = None, dtype: Any = None) -> None:
+        """Allocate storage of ``shape`` and become an ordinary :class:`Parameter`."""
+        dev = device if device is not None else self.__dict__.get("_lazy_device")
+        dt = dtype if dtype is not None else self.__dict__.get("_lazy_dtype")
+        self.data = empty(*tuple(int(s) for s in shape), dtype=dt, device=dev).data
+        self._vc[0] += 1
+        self.__class__ = Parameter
+
+    def __repr__(self) -> str:
+        return "<UninitializedParameter>"
+
+
+def _is_uninit(p: Any) -> bool:
+    return isinstance(p, UninitializedParameter)
+
+
+class LazyModuleMixin:
+    """Shared machinery: ``has_uninitialized_params`` and first-call initialisation.
+
+    A subclass sets ``cls_to_become`` and implements ``initialize_parameters(*inputs)``.
+    """
+
+    cls_to_become: type | None = None
+
+    def has_uninitialized_params(self) -> bool:
+        """True while any parameter or buffer of this module is still a placeholder."""
+        stores = list(self._parameters.values()) + list(self._buffers.values())
+        return any(_is_uninit(p) for p in stores)
+
+    def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement "
+                                  "initialize_parameters()")
+
+    def _infer(self, *args: Any) -> None:
+        if self.has_uninitialized_params():
+            self.initialize_parameters(*args)
+            if self.has_uninitialized_params():
+                raise RuntimeError(f"{type(self).__name__}: not all parameters were "
+                                   "initialized by initialize_parameters()")
+        if self.cls_to_become is not None:
+            self.__class__ = self.cls_to_become
+
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> Any:
+        """Materialise placeholders with the checkpoint's shapes, then load as usual."""
+        for name, p in list(self._parameters.items()):
+            if _is_uninit(p) and name in state_dict:
+                src = state_dict[name]
+                p.materialize(tuple(src.shape))
+        self._after_load()
+        return Module.load_state_dict(self, state_dict, strict)
+
+    def _after_load(self) -> None:
+        """Update the size attributes from materialised weights (subclasses)."""
+
+
+class LazyLinear(LazyModuleMixin, Linear):
+    """``Linear`` whose ``in_features`` is read from the first input's last dim.
+
+    Args:
+        out_features: size of each output sample.
+        bias: learn an additive bias (default True).
+    """
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        Module.__init__(self)
+        self.in_features, self.out_features = 0, out_features
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+        else:
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            Linear.reset_parameters(self)
+
+    def initialize_parameters(self, input: Tensor) -> None:
+        if not isinstance(input, Tensor) or input.ndim < 1:
+            raise RuntimeError(f"LazyLinear: cannot infer in_features from input of shape "
+                               f"{getattr(input, 'shape', type(input).__name__)}; expected "
+                               "(*, in_features)")
+        self.in_features = int(input.shape[-1])
+        self.weight.materialize((self.out_features, self.in_features))
+        if self.bias is not None:
+            self.bias.materialize((self.out_features,))
+        self.reset_parameters()
+
+    def _after_load(self) -> None:
+        if not _is_uninit(self.weight):
+            self.in_features = int(self.weight.shape[1])
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._infer(input)
+        return self.forward(input)
+
+
+class _LazyConvNd(LazyModuleMixin):
+    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        # build the eager layer with 0 input channels, then swap in placeholders (PyTorch's way)
+        self.cls_to_become.__init__(self, 0, out_channels, kernel_size, stride, padding,
+                                    dilation, groups, bias, padding_mode, dtype=dtype)
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+        self.in_channels = 0
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            self.cls_to_become.reset_parameters(self)
+
+    def initialize_parameters(self, input: Tensor) -> None:
+        name = type(self).__name__
+        nd = len(self.kernel_size)
+        if not isinstance(input, Tensor) or input.ndim not in (nd + 1, nd + 2):
+            raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input "
+                               f"to {name}, but got input of size: "
+                               f"{list(getattr(input, 'shape', ()))}")
+        c = int(input.shape[1] if input.ndim == nd + 2 else input.shape[0])
+        if c % self.groups:
+            raise ValueError(f"{name}: in_channels ({c}) must be divisible by groups "
+                             f"({self.groups})")
+        self.in_channels = c
+        self.weight.materialize((self.out_channels, c // self.groups) + self.kernel_size)
+        if self.bias is not None:
+            self.bias.materialize((self.out_channels,))
+        self.reset_parameters()
+
+    def _after_load(self) -> None:
+        if not _is_uninit(self.weight):
+            self.in_channels = int(self.weight.shape[1]) * self.groups
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._infer(input)
+        return self.forward(input)
+
+
+class LazyConv1d(_LazyConvNd, Conv1d):
+    """``Conv1d`` whose ``in_channels`` is read from the first input (dim 1, or 0 unbatched)."""
+
+    cls_to_become = Conv1d
+
+
+class LazyConv2d(_LazyConvNd, Conv2d):
+    """``Conv2d`` whose ``in_channels`` is read from the first input (dim 1, or 0 unbatched)."""
+
+    cls_to_become = Conv2d

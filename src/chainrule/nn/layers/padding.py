@@ -1,0 +1,110 @@
+"""Padding layers (PyTorch's ``nn.ConstantPad2d``, ``nn.ReflectionPad2d``, ...): thin modules
+over ``F.pad`` that fix the mode and the number of padded dims."""
+from __future__ import annotations
+
+from typing import Any
+
+from ...autograd.tensor import Tensor
+from ...ops.shape import pad
+from ..module import Module
+
+__all__ = ["CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d",
+           "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
+           "ReplicationPad2d", "ZeroPad1d"]
+
+
+class _PadNd(Module):
+    mode = "constant"
+    dims = 1
+
+    def __init__(self, padding: Any, value: float = 0.0) -> None:
+        super().__init__()
+        n = 2 * self.dims
+        if isinstance(padding, int):
+            padding = (padding,) * n
+        padding = tuple(padding)
+        if len(padding) != n or not all(isinstance(p, int) for p in padding):
+            raise ValueError(f"{type(self).__name__}: padding must be an int or {n} ints "
+                             f"(left, right{', top, bottom' if self.dims > 1 else ''}"
+                             f"{', front, back' if self.dims > 2 else ''}), got {padding!r}")
+        self.padding, self.value = padding, float(value)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in (self.dims + 1, self.dims + 2):
+            raise ValueError(f"{type(self).__name__}: expected a {self.dims + 1}-d (unbatched) "
+                             f"or {self.dims + 2}-d (batched) input, got shape "
+                             f"{tuple(input.shape)}")
+        if self.mode == "constant":
+            return pad(input, self.padding, "constant", self.value)
+        return pad(input, self.padding, self.mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}" + (f", value={self.value}" if self.mode == "constant" else "")
+
+
+class ConstantPad1d(_PadNd):
+    """Pad the last dim with ``value``."""
+
+    def __init__(self, padding: Any, value: float) -> None:
+        super().__init__(padding, value)
+
+
+class ConstantPad2d(_PadNd):
+    """Pad the last two dims with ``value``."""
+
+    dims = 2
+
+    def __init__(self, padding: Any, value: float) -> None:
+        super().__init__(padding, value)
+
+
+class ConstantPad3d(_PadNd):
+    """Pad the last three dims with ``value``."""
+
+    dims = 3
+
+    def __init__(self, padding: Any, value: float) -> None:
+        super().__init__(padding, value)
+
+
+class ZeroPad1d(_PadNd):
+    """Pad the last dim with zeros."""
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+
+class ReflectionPad1d(_PadNd):
+    """Pad the last dim with its reflection (the edge not repeated)."""
+
+    mode = "reflect"
+
+
+class ReflectionPad2d(_PadNd):
+    """Pad the last two dims with their reflection."""
+
+    mode, dims = "reflect", 2
+
+
+class ReplicationPad1d(_PadNd):
+    """Pad the last dim by repeating the edge value."""
+
+    mode = "replicate"
+
+
+class ReplicationPad2d(_PadNd):
+    """Pad the last two dims by repeating the edge values."""
+
+    mode, dims = "replicate", 2
+
+
+class CircularPad1d(_PadNd):
+    """Pad the last dim by wrapping around."""
+
+    mode = "circular"
+
+
+class CircularPad2d(_PadNd):
+    """Pad the last two dims by wrapping around."""
+
+    mode, dims = "circular", 2

@@ -1,0 +1,7 @@
+"""``torch.nn.modules.batchnorm`` path: re-exports chainrule's batch normalisation."""
+from __future__ import annotations
+
+from ..layers import BatchNorm1d, BatchNorm2d, BatchNorm3d, SyncBatchNorm
+from ..layers.normalization import _BatchNorm
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "_BatchNorm"]

@@ -1,0 +1,6 @@
+"""``torch.nn.modules.sparse`` path: re-exports chainrule's embeddings."""
+from __future__ import annotations
+
+from ..layers import Embedding
+
+__all__ = ["Embedding"]

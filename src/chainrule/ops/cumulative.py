@@ -1,0 +1,123 @@
+"""Running products and finite differences along a dimension: ``cumprod`` and ``diff``.
+
+``cumprod`` is a primitive (one NumPy pass); its gradient is the reverse running sum of
+``g * y`` divided by ``x``, which needs no zero in ``x``. Where a slice holds a zero the
+rule falls back to the exact formula ``dx_i = sum_{j >= i} g_j prod_{k <= j, k != i} x_k``
+built from running products that skip ``x_i`` (quadratic in the slice length, as PyTorch's
+fallback). ``diff`` is composed from slicing and subtraction.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import as_tensor, norm_dim
+from .shape import cat, flip, movedim
+
+__all__ = ["cumprod", "diff"]
+
+
+def _skip_one_products(xp: Any, x: Any) -> Any:
+    """R[..., i, j] = prod_{i < k <= j} x_k for j >= i, 0 for j < i; x of shape (..., n)."""
+    n = x.shape[-1]
+    ar = xp.arange(n)
+    z = xp.where(ar[None, :] > ar[:, None], x[..., None, :], 1)  # (i, k): x_k where k > i
+    return xp.cumprod(z, axis=-1) * (ar[None, :] >= ar[:, None])
+
+
+class Cumprod(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        y = get_array_module(x).cumprod(x, axis=dim)
+        ctx.dim = dim
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        d = ctx.dim
+        if not bool((x.data == 0).any()):
+            return _reverse_cumsum(grad * y, d) / x, None
+        # Exact with zeros: move dim last, dx_i = sum_j g_j y_{i-1} R[i, j].
+        xl, gl, yl = (movedim(t, d, -1) for t in (x, grad, y))
+        n = xl.shape[-1]
+        ones = Tensor._make(np.ones(xl.shape[:-1] + (1,), dtype=xl.dtype), False, None, 0)
+        y_before = cat([ones, yl[..., : n - 1]], -1)  # y_{i-1}, with y_{-1} = 1
+        r = _skip_products_tensor(xl)
+        gx = y_before * (r * gl.unsqueeze(-2)).sum(-1)
+        return movedim(gx, -1, d), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        x, y, d = ctx.primals[0], ctx.out, ctx.primals[1]
+        xp = get_array_module(x)
+        if not bool((x == 0).any()):
+            return y * xp.cumsum(t / x, axis=d)
+        xl, tl = xp.moveaxis(x, d, -1), xp.moveaxis(t, d, -1)
+        yl = xp.moveaxis(y, d, -1)
+        y_before = xp.concatenate([xp.ones(yl.shape[:-1] + (1,), yl.dtype), yl[..., :-1]], -1)
+        r = _skip_one_products(xp, xl)  # (..., k, j)
+        dy = ((tl * y_before)[..., :, None] * r).sum(-2)
+        return xp.moveaxis(dy, -1, d)
+
+
+def _reverse_cumsum(v: Tensor, d: int) -> Tensor:
+    """out_i = sum_{j >= i} v_j along dim ``d`` (differentiable)."""
+    return flip(flip(v, d).cumsum(d), d)
+
+
+def _skip_products_tensor(x: Tensor) -> Tensor:
+    """Differentiable R[..., i, j] = prod_{i < k <= j} x_k for j >= i (0 for j < i), via
+    cumprod of masked rows."""
+    n = x.shape[-1]
+    ar = get_array_module(x.data).arange(n)
+    keep = Tensor._make(ar[None, :] > ar[:, None], False, None, 0)
+    upper = Tensor._make((ar[None, :] >= ar[:, None]).astype(x.dtype), False, None, 0)
+    return cumprod(x.unsqueeze(-2).where(keep, 1.0), -1) * upper
+
+
+def cumprod(input: Any, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
+    """Running product along ``dim``: y_j = x_0 x_1 ... x_j (differentiable, zeros too)."""
+    x = as_tensor(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind in "biu":
+        x = x.to(np.int64)  # as PyTorch: integer and bool products accumulate in int64
+    d = norm_dim(dim, x.ndim, "cumprod")[0]
+    if x.ndim == 0:
+        return x * 1
+    return Cumprod.apply(x, d)
+
+
+def diff(input: Any, n: int = 1, dim: int = -1, prepend: Any = None,  # noqa: A002
+         append: Any = None) -> Tensor:
+    """n-th forward difference along ``dim``: out[i] = x[i + 1] - x[i], applied ``n`` times
+    (after concatenating ``prepend`` / ``append`` along ``dim``)."""
+    x = as_tensor(input)
+    if x.ndim == 0:
+        raise RuntimeError("diff: expected a tensor with at least one dimension, got a 0-d "
+                           "tensor")
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"diff: order n must be a non-negative integer, got {n!r}")
+    d = norm_dim(dim, x.ndim, "diff")[0]
+    parts = [as_tensor(p, x) for p in (prepend,) if p is not None] + [x] + \
+        [as_tensor(a, x) for a in (append,) if a is not None]
+    if len(parts) > 1:
+        parts = [p if p.ndim == x.ndim else p.expand(*[1 if i == d else s for i, s in
+                                                       enumerate(x.shape)]) for p in parts]
+        x = cat(parts, d)
+    for _ in range(n):
+        length = x.shape[d]
+        if length == 0:
+            break
+        hi = (slice(None),) * d + (slice(1, None),)
+        lo = (slice(None),) * d + (slice(0, length - 1),)
+        x = x[hi] ^ x[lo] if x.dtype.kind == "b" else x[hi] - x[lo]
+    return x

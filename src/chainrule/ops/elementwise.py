@@ -1,0 +1,207 @@
+"""Base classes for elementwise ops: an op states its local derivative once.
+
+An elementwise op ``y = f(x)`` has a diagonal Jacobian, so its backward rule (``g * f'(x)``)
+and its forward-mode rule (``t * f'(x)``) are the same product. A subclass therefore writes
+
+- ``f(x, **params)``: the forward on raw arrays (NumPy or CuPy),
+- ``derivative(ctx, x, y)``: ``dy/dx`` as a Tensor expression (x the input, y the output,
+  each given only when named in ``saves``),
+
+and both rules follow: backward multiplies the upstream gradient by the derivative with
+Tensor ops (so ``create_graph=True`` differentiates it again), and ``jvp`` runs the very same
+expression on the tangent. An op may override ``chain(ctx, g, x, y)`` (``g * f'(x)`` by
+default) with a fused kernel or an exact cheaper form, e.g. tanh's ``TanhGrad`` or sqrt's
+``g / (2y)``; the override is then used by both rules as well.
+
+Binary ops (``y = f(a, b)``, broadcasting) state one partial derivative per input,
+``derivative_a`` and ``derivative_b``; the engine sums each gradient back to its input's
+shape, so no rule here handles broadcasting.
+
+Example::
+
+    class Exp(UnaryElementwise):
+        saves = "y"
+        f = staticmethod(np.exp)
+
+        @staticmethod
+        def derivative(ctx, x, y):
+            return y
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+
+__all__ = ["BinaryElementwise", "UnaryElementwise", "scale"]
+
+
+def _const(v: Any) -> Any:
+    """A raw array as a constant Tensor (Python scalars and None pass through)."""
+    if v is None or isinstance(v, (int, float, bool, complex, Tensor)):
+        return v
+    return Tensor._make(v, False, None, 0)
+
+
+def _raw(v: Any) -> Any:
+    return v.data if isinstance(v, Tensor) else v
+
+
+def scale(g: Any, d: Any) -> Any:
+    """``g * d``, where a derivative stated as the int 1 or -1 costs no multiply."""
+    if type(d) is int:
+        return g if d == 1 else -g if d == -1 else g * d
+    return g * d
+
+
+class UnaryElementwise(Function):
+    """``y = f(x)`` applied elementwise; subclasses give ``f`` and ``derivative`` (see module).
+
+    Class attributes:
+        saves: what ``derivative`` reads: ``"x"`` (the input), ``"y"`` (the output),
+            ``"xy"`` (both) or ``""`` (nothing: a constant derivative).
+    """
+
+    raw = True
+    saves = "x"
+
+    @staticmethod
+    def f(x: Any, **params: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError("UnaryElementwise subclasses define f(x)")
+
+    @staticmethod
+    def derivative(ctx: Any, x: Any, y: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError("UnaryElementwise subclasses define derivative(ctx, x, y)")
+
+    @classmethod
+    def chain(cls, ctx: Any, g: Any, x: Any, y: Any) -> Any:
+        """``g * dy/dx``: the backward and the tangent rule (the Jacobian is diagonal)."""
+        d = cls.derivative(ctx, x, y)
+        return scale(g, d) if type(d) is int else g * d
+
+    @classmethod
+    def forward(cls, ctx, x, **params):
+        if params:
+            ctx.params = params
+            y = cls.f(x, **params)
+        else:
+            y = cls.f(x)
+        saves = cls.saves
+        if not ctx.needs_input_grad[0]:  # nothing records a gradient: keep nothing alive
+            return y
+        if saves == "y":
+            ctx.save_for_backward(y)
+        elif saves == "x":
+            ctx.save_for_backward(x)
+        elif saves == "xy":
+            ctx.save_for_backward(x, y)
+        return y
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        saves = cls.saves
+        if saves == "y":
+            x, (y,) = None, ctx.saved_tensors
+        elif saves == "x":
+            (x,), y = ctx.saved_tensors, None
+        elif saves == "xy":
+            x, y = ctx.saved_tensors
+        else:
+            x = y = None
+        return cls.chain(ctx, grad, x, y)
+
+    @classmethod
+    def jvp(cls, ctx, t):
+        if t is None:
+            return None
+        return _raw(cls.chain(ctx, _const(t), _const(ctx.primals[0]), _const(ctx.out)))
+
+
+class BinaryElementwise(Function):
+    """``y = f(a, b)`` elementwise with broadcasting; subclasses give ``f`` and one partial
+    derivative per input (``derivative_a``, ``derivative_b``), or override ``chain_a`` /
+    ``chain_b`` (``g * dy/da``, ``g * dy/db``) with a fused or exact cheaper form.
+
+    Class attributes:
+        saves_a, saves_b: the subset of ``"a"``, ``"b"``, ``"y"`` that ``derivative_a`` /
+            ``derivative_b`` read (the rest arrive as None). Only what the derivatives of the
+            inputs that need a gradient read is saved (``ctx.needs_input_grad``).
+    """
+
+    raw = True
+    saves_a = "ab"
+    saves_b = "ab"
+    _save_plan: tuple | None = None
+
+    @staticmethod
+    def f(a: Any, b: Any, **params: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError("BinaryElementwise subclasses define f(a, b)")
+
+    @staticmethod
+    def derivative_a(ctx: Any, a: Any, b: Any, y: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError("BinaryElementwise subclasses define derivative_a")
+
+    @staticmethod
+    def derivative_b(ctx: Any, a: Any, b: Any, y: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError("BinaryElementwise subclasses define derivative_b")
+
+    @classmethod
+    def chain_a(cls, ctx: Any, g: Any, a: Any, b: Any, y: Any) -> Any:
+        d = cls.derivative_a(ctx, a, b, y)
+        return scale(g, d) if type(d) is int else g * d
+
+    @classmethod
+    def chain_b(cls, ctx: Any, g: Any, a: Any, b: Any, y: Any) -> Any:
+        d = cls.derivative_b(ctx, a, b, y)
+        return scale(g, d) if type(d) is int else g * d
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Precompute which of (a, b, y) to save for each ``needs_input_grad`` pattern: only
+        what the needed derivatives read (as PyTorch), so e.g. ``(x * 2).mul_(mask)`` keeps
+        no copy of ``x * 2`` and an in-place change to it stays legal."""
+        super().__init_subclass__(**kwargs)
+
+        def flags(s: str) -> tuple | None:
+            return ("a" in s, "b" in s, "y" in s) if s else None
+
+        sa, sb = cls.saves_a, cls.saves_b
+        # indexed by 2 * needs_a + needs_b
+        cls._save_plan = (None, flags(sb), flags(sa), flags(sa + sb)) if sa + sb else None
+
+    @classmethod
+    def forward(cls, ctx, a, b, **params):
+        if params:
+            ctx.params = params
+            y = cls.f(a, b, **params)
+        else:
+            y = cls.f(a, b)
+        plan = cls._save_plan
+        if plan is not None:
+            needs = ctx.needs_input_grad
+            keep = plan[2 * needs[0] + needs[1]]
+            if keep is not None:
+                ctx.save_for_backward(a if keep[0] else None, b if keep[1] else None,
+                                      y if keep[2] else None)
+        return y
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        saved = ctx.saved_tensors if cls._save_plan is not None else ()
+        a, b, y = saved if saved else (None, None, None)
+        needs = ctx.needs_input_grad
+        return (cls.chain_a(ctx, grad, a, b, y) if needs[0] else None,
+                cls.chain_b(ctx, grad, a, b, y) if needs[1] else None)
+
+    @classmethod
+    def jvp(cls, ctx, ta, tb):
+        a, b = ctx.primals
+        a, b, y = _const(a), _const(b), _const(ctx.out)
+        out = None
+        if ta is not None:
+            out = _raw(cls.chain_a(ctx, _const(ta), a, b, y))
+        if tb is not None:
+            term = _raw(cls.chain_b(ctx, _const(tb), a, b, y))
+            if term is not None:
+                out = term if out is None else out + term
+        return out

@@ -1,0 +1,208 @@
+"""Elementwise ops without a gradient: comparisons, logical and bitwise ops, NaN/inf tests.
+
+Each returns a constant Tensor (bool for comparisons and tests, the promoted integer or bool
+dtype for bitwise ops), with broadcasting and PyTorch's type promotion.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import as_tensor, promote
+
+__all__ = [
+    "allclose", "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
+    "bitwise_right_shift", "bitwise_xor", "eq", "equal", "ge", "greater", "greater_equal", "gt",
+    "isclose", "isfinite", "isinf", "isnan", "le", "less", "less_equal", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "lt", "ne", "not_equal",
+]
+
+
+def _const(arr: Any) -> Tensor:
+    return Tensor._make(arr, False, None, 0)
+
+
+def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
+    """``fn`` on the promoted raw operands; NumPy's broadcast error becomes one naming ``op``."""
+    a, b = promote(op, a, b)
+    ad = a.data if isinstance(a, Tensor) else a
+    bd = b.data if isinstance(b, Tensor) else b
+    xp = get_array_module(ad, bd)
+    try:
+        return _const(xp.asarray(fn(xp, ad, bd)))
+    except ValueError as err:
+        if "broadcast" not in str(err):
+            raise
+        raise ValueError(
+            f"{op}: shapes {tuple(np.shape(ad))} and {tuple(np.shape(bd))} cannot be broadcast "
+            "together (sizes must be equal or 1 in each trailing dimension)"
+        ) from None
+
+
+def _ordered(op: str, a: Any, b: Any) -> None:
+    for v in (a, b):
+        if isinstance(v, Tensor) and v.data.dtype.kind == "c" or isinstance(v, complex):
+            raise TypeError(f"{op}: complex tensors are not supported by {op} (complex numbers "
+                            "have no order)")
+
+
+def eq(a: Any, b: Any) -> Tensor:
+    return _apply("eq", a, b, lambda xp, x, y: x == y)
+
+
+def ne(a: Any, b: Any) -> Tensor:
+    return _apply("ne", a, b, lambda xp, x, y: x != y)
+
+
+def lt(a: Any, b: Any) -> Tensor:
+    _ordered("lt", a, b)
+    return _apply("lt", a, b, lambda xp, x, y: x < y)
+
+
+def le(a: Any, b: Any) -> Tensor:
+    _ordered("le", a, b)
+    return _apply("le", a, b, lambda xp, x, y: x <= y)
+
+
+def gt(a: Any, b: Any) -> Tensor:
+    _ordered("gt", a, b)
+    return _apply("gt", a, b, lambda xp, x, y: x > y)
+
+
+def ge(a: Any, b: Any) -> Tensor:
+    _ordered("ge", a, b)
+    return _apply("ge", a, b, lambda xp, x, y: x >= y)
+
+
+# PyTorch's long names
+not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+
+
+def logical_and(a: Any, b: Any) -> Tensor:
+    return _apply("logical_and", a, b, lambda xp, x, y: xp.logical_and(x, y))
+
+
+def logical_or(a: Any, b: Any) -> Tensor:
+    return _apply("logical_or", a, b, lambda xp, x, y: xp.logical_or(x, y))
+
+
+def logical_xor(a: Any, b: Any) -> Tensor:
+    return _apply("logical_xor", a, b, lambda xp, x, y: xp.logical_xor(x, y))
+
+
+def logical_not(a: Any) -> Tensor:
+    a = as_tensor(a)
+    return _const(get_array_module(a.data).logical_not(a.data))
+
+
+# ------------------------------------------------------------------------------ bitwise
+def _integral(op: str, *vals: Any) -> None:
+    for v in vals:
+        kind = v.data.dtype.kind if isinstance(v, Tensor) else (
+            "b" if isinstance(v, (bool, np.bool_)) else
+            "i" if isinstance(v, (int, np.integer)) else "f")
+        if kind not in "iub":
+            dt = v.dtype if isinstance(v, Tensor) else type(v).__name__
+            raise TypeError(f"{op}: only integer and bool tensors are supported, got {dt}; "
+                            "for masks of floats compare first (e.g. x > 0)")
+
+
+def bitwise_and(a: Any, b: Any) -> Tensor:
+    """a & b bit by bit (logical and for bool tensors)."""
+    _integral("bitwise_and", a, b)
+    return _apply("bitwise_and", a, b, lambda xp, x, y: xp.bitwise_and(x, y))
+
+
+def bitwise_or(a: Any, b: Any) -> Tensor:
+    _integral("bitwise_or", a, b)
+    return _apply("bitwise_or", a, b, lambda xp, x, y: xp.bitwise_or(x, y))
+
+
+def bitwise_xor(a: Any, b: Any) -> Tensor:
+    _integral("bitwise_xor", a, b)
+    return _apply("bitwise_xor", a, b, lambda xp, x, y: xp.bitwise_xor(x, y))
+
+
+def bitwise_not(a: Any) -> Tensor:
+    """~a: bit inversion for integers, logical not for bool."""
+    a = as_tensor(a)
+    _integral("bitwise_not", a)
+    return _const(get_array_module(a.data).invert(a.data))
+
+
+def _shift(op: str, a: Any, b: Any, left: bool) -> Tensor:
+    """Shifts as PyTorch: a shift by >= the bit width gives 0 (or -1 for a negative number
+    shifted right), where NumPy's result is platform dependent."""
+    _integral(op, a, b)
+
+    def fn(xp, x, y):
+        x, y = xp.asarray(x), xp.asarray(y)
+        if x.dtype.kind == "b":  # bool operands shift as integers (PyTorch: int64 result)
+            x = x.astype(np.int64) if y.dtype.kind == "b" else x.astype(y.dtype)
+        if y.dtype.kind == "b":
+            y = y.astype(x.dtype)
+        bits = x.dtype.itemsize * 8
+        too_far = (y >= bits) | (y < 0)
+        y_safe = xp.where(too_far, 0, y).astype(x.dtype)
+        if left:
+            out = xp.where(too_far, 0, xp.left_shift(x, y_safe))
+        else:
+            fill = xp.where(x < 0, -1, 0) if x.dtype.kind == "i" else 0
+            out = xp.where(too_far, fill, xp.right_shift(x, y_safe))
+        return out.astype(xp.result_type(x, y_safe), copy=False)
+
+    return _apply(op, a, b, fn)
+
+
+def bitwise_left_shift(a: Any, b: Any) -> Tensor:
+    """a << b (multiply by 2**b, wrapping around at the dtype's width)."""
+    return _shift("bitwise_left_shift", a, b, left=True)
+
+
+def bitwise_right_shift(a: Any, b: Any) -> Tensor:
+    """a >> b (arithmetic shift: floor division by 2**b)."""
+    return _shift("bitwise_right_shift", a, b, left=False)
+
+
+# ---------------------------------------------------------------------- tests on values
+def isnan(a: Any) -> Tensor:
+    a = as_tensor(a)
+    return _const(get_array_module(a.data).isnan(a.data))
+
+
+def isinf(a: Any) -> Tensor:
+    a = as_tensor(a)
+    return _const(get_array_module(a.data).isinf(a.data))
+
+
+def isfinite(a: Any) -> Tensor:
+    a = as_tensor(a)
+    return _const(get_array_module(a.data).isfinite(a.data))
+
+
+def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
+            equal_nan: bool = False) -> Tensor:
+    """|a - b| <= atol + rtol * |b| elementwise (bool tensor), as PyTorch."""
+    a = as_tensor(a)
+    b = as_tensor(b, a)
+    if a.dtype != b.dtype:
+        raise TypeError(f"isclose: {a.dtype} did not match {b.dtype}; convert one operand "
+                        "with .to(other.dtype)")
+    return _apply("isclose", a, b, lambda xp, x, y: xp.isclose(x, y, rtol=rtol, atol=atol,
+                                                               equal_nan=equal_nan))
+
+
+def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
+             equal_nan: bool = False) -> bool:
+    """True if ``isclose`` holds everywhere (operands broadcast together)."""
+    return bool(isclose(a, b, rtol, atol, equal_nan).data.all())
+
+
+def equal(a: Any, b: Any) -> bool:
+    """True if both have the same shape and the same values."""
+    a, b = as_tensor(a), as_tensor(b)
+    return a.shape == b.shape and bool((a.data == b.data).all())

@@ -1,0 +1,102 @@
+"""Padding with PyTorch's conventions: ``pad`` lists (before, after) pairs from the LAST dim.
+
+Constant padding is a differentiable op; reflect / replicate / circular padding are gathers
+(integer-array indexing), so they are differentiable too. Widths are validated as PyTorch does
+(reflect pads must be smaller than the padded dim, circular pads at most its size).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+
+__all__ = ["Pad", "pad"]
+
+
+class Pad(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, widths, value):
+        ctx.widths = widths
+        xp = get_array_module(x)
+        return xp.pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx = tuple(slice(lo, grad.shape[i] - hi) for i, (lo, hi) in enumerate(ctx.widths))
+        return grad[idx], None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return get_array_module(t).pad(t, ctx.widths, mode="constant", constant_values=0)
+
+
+def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Pad with PyTorch's convention: ``pad`` lists (before, after) pairs from the LAST dim.
+
+    Negative entries crop. Every mode ('constant', 'reflect', 'replicate', 'circular') is
+    differentiable.
+    """
+    pad = list(pad)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected an even number of entries, at most 2*{x.ndim}, got "
+                         f"{len(pad)}")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if any(lo < 0 or hi < 0 for lo, hi in widths):
+        crop = tuple(slice(max(-lo, 0), x.shape[i] - max(-hi, 0))
+                     for i, (lo, hi) in enumerate(widths))
+        x = x[crop]
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+    if mode != "constant":
+        if mode not in ("reflect", "replicate", "circular"):
+            raise NotImplementedError(f"pad: unknown mode {mode!r}; valid: constant, reflect, "
+                                      "replicate, circular")
+        _check_pad_widths(mode, x.shape, widths, len(pad) // 2)
+        return _index_pad(x, widths, mode)
+    return Pad.apply(x, tuple(widths), value)
+
+
+def _index_pad(x: Tensor, widths: list, mode: str) -> Tensor:
+    """Reflect / replicate / circular padding as one gather per padded dim.
+
+    Every output position reads one input position (mirrored about the edge without repeating
+    it, clamped to the edge, or wrapped around), so the pad is an integer-array index and is
+    differentiable to any order through indexing's own rules (backward scatter-adds).
+    """
+    xp = get_array_module(x.data)
+    for d, (lo, hi) in enumerate(widths):
+        if not lo and not hi:
+            continue
+        n = x.shape[d]
+        pos = np.arange(-lo, n + hi)
+        if mode == "replicate":
+            idx = np.clip(pos, 0, n - 1)
+        elif mode == "circular":
+            idx = pos % n
+        else:  # reflect: period 2 (n - 1), mirrored in its second half
+            idx = np.abs(pos) % max(2 * (n - 1), 1)
+            idx = np.where(idx >= n, 2 * (n - 1) - idx, idx)
+        x = x[(slice(None),) * d + (xp.asarray(idx),)]
+    return x
+
+
+def _check_pad_widths(mode: str, shape: tuple, widths: list, npad: int) -> None:
+    """Reflect pads must be < the dim size, circular pads <= it, replicate needs size > 0."""
+    for i in range(len(shape) - npad, len(shape)):
+        n = shape[i]
+        for w in widths[i]:
+            ok = (w < n if mode == "reflect" else w <= n if mode == "circular" else n > 0 or w == 0)
+            if not ok:
+                rel = "less than" if mode == "reflect" else "at most"
+                raise RuntimeError(
+                    f"pad: padding size should be {rel} the corresponding input dimension for "
+                    f"mode {mode!r}, but got padding "
+                    f"{widths[i]} at dimension {i} of input {list(shape)}"
+                )

@@ -1,0 +1,239 @@
+"""Trigonometric and hyperbolic functions and their inverses, plus atan2 and hypot.
+
+Each primitive states its derivative once (:mod:`.elementwise`). The hyperbolic and inverse
+functions are primitives because their compositions lose accuracy: ``(e^x - e^-x) / 2``
+cancels to 0 for tiny x, ``log(x + sqrt(x^2 + 1))`` does for large negative x, and
+``sqrt(a^2 + b^2)`` overflows where ``hypot`` does not.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import promote
+from .elementwise import BinaryElementwise, UnaryElementwise
+from .unary import _float, sqrt
+
+__all__ = ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cos", "cosh", "hypot",
+           "sin", "sinh", "tan"]
+
+
+class Sin(UnaryElementwise):
+    @staticmethod
+    def f(x):
+        return get_array_module(x).sin(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return cos(x)
+
+
+class Cos(UnaryElementwise):
+    @staticmethod
+    def f(x):
+        return get_array_module(x).cos(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return -sin(x)
+
+
+class Tan(UnaryElementwise):
+    """tan. A primitive rather than sin / cos: one ufunc instead of three ops, and it saves
+    only its output (d/dx = 1 + y^2, as PyTorch), so changing x in place afterwards is legal."""
+
+    saves = "y"
+
+    @staticmethod
+    def f(x):
+        return get_array_module(x).tan(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return y * y + 1
+
+
+class Sinh(UnaryElementwise):
+    @staticmethod
+    def f(x):
+        return get_array_module(x).sinh(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return cosh(x)
+
+
+class Cosh(UnaryElementwise):
+    @staticmethod
+    def f(x):
+        return get_array_module(x).cosh(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return sinh(x)
+
+
+class Asin(UnaryElementwise):
+    @staticmethod
+    def f(x):
+        return get_array_module(x).arcsin(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return 1 / sqrt(1 - x * x)
+
+
+class Acos(UnaryElementwise):
+    @staticmethod
+    def f(x):
+        return get_array_module(x).arccos(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return -1 / sqrt(1 - x * x)
+
+
+class Atan(UnaryElementwise):
+    @staticmethod
+    def f(x):
+        return get_array_module(x).arctan(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return 1 / (x * x + 1)
+
+
+class Asinh(UnaryElementwise):
+    @staticmethod
+    def f(x):
+        return get_array_module(x).arcsinh(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return 1 / sqrt(x * x + 1)
+
+
+class Acosh(UnaryElementwise):
+    @staticmethod
+    def f(x):
+        return get_array_module(x).arccosh(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return 1 / sqrt(x * x - 1)
+
+
+class Atanh(UnaryElementwise):
+    @staticmethod
+    def f(x):
+        return get_array_module(x).arctanh(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return 1 / (1 - x * x)
+
+
+class Atan2(BinaryElementwise):
+    """atan2(a, b), the angle of the point (b, a): d/da = b / r^2, d/db = -a / r^2."""
+
+    @staticmethod
+    def f(a, b):
+        return get_array_module(a, b).arctan2(a, b)
+
+    @staticmethod
+    def derivative_a(ctx, a, b, y):
+        return b / (a * a + b * b)
+
+    @staticmethod
+    def derivative_b(ctx, a, b, y):
+        return -a / (a * a + b * b)
+
+
+class Hypot(BinaryElementwise):
+    """sqrt(a^2 + b^2) without overflow: d/da = a / y, d/db = b / y."""
+
+    saves_a = "ay"
+    saves_b = "by"
+
+    @staticmethod
+    def f(a, b):
+        return get_array_module(a, b).hypot(a, b)
+
+    @staticmethod
+    def derivative_a(ctx, a, b, y):
+        return a / y
+
+    @staticmethod
+    def derivative_b(ctx, a, b, y):
+        return b / y
+
+
+def sin(x: Any) -> Tensor:
+    return Sin.apply(_float(x))
+
+
+def cos(x: Any) -> Tensor:
+    return Cos.apply(_float(x))
+
+
+def tan(x: Any) -> Tensor:
+    return Tan.apply(_float(x))
+
+
+def sinh(x: Any) -> Tensor:
+    return Sinh.apply(_float(x))
+
+
+def cosh(x: Any) -> Tensor:
+    return Cosh.apply(_float(x))
+
+
+def asin(x: Any) -> Tensor:
+    return Asin.apply(_float(x))
+
+
+def acos(x: Any) -> Tensor:
+    return Acos.apply(_float(x))
+
+
+def atan(x: Any) -> Tensor:
+    return Atan.apply(_float(x))
+
+
+def asinh(x: Any) -> Tensor:
+    return Asinh.apply(_float(x))
+
+
+def acosh(x: Any) -> Tensor:
+    return Acosh.apply(_float(x))
+
+
+def atanh(x: Any) -> Tensor:
+    return Atanh.apply(_float(x))
+
+
+def _float_pair(op: str, a: Any, b: Any) -> tuple:
+    a, b = promote(op, a, b)
+    return (_float(a) if isinstance(a, Tensor) else float(a),
+            _float(b) if isinstance(b, Tensor) else float(b))
+
+
+def atan2(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The angle of (other, input) in (-pi, pi], elementwise with broadcasting."""
+    return Atan2.apply(*_float_pair("atan2", input, other))
+
+
+def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """sqrt(input^2 + other^2) elementwise, without intermediate overflow."""
+    a, b = promote("hypot", input, other)
+    for v in (a, b):
+        if isinstance(v, Tensor) and v.data.dtype.kind != "f":
+            raise TypeError(f"hypot: expects floating tensors, got {v.dtype} (PyTorch does not "
+                            "implement hypot for integers); convert with .float()")
+    return Hypot.apply(a, b)
+
+
+# arcsin etc.: PyTorch's aliases
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2 = (
+    asin, acos, atan, asinh, acosh, atanh, atan2)

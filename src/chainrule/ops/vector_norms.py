@@ -1,0 +1,129 @@
+"""Vector norms as fused ops with PyTorch's gradient conventions at the singular points.
+
+``Norm2`` (p = 2), ``PNorm`` (other p > 0) and ``NormZero`` (the count of non-zeros) back
+:func:`chainrule.ops.reduction.norm`. Their gradients are 0 where the textbook formula is
+0/0 or inf * 0 (a zero vector, or a zero entry when p < 1), exactly as PyTorch defines
+them, so ``x.norm()`` at ``x = 0`` never yields NaN. Half-precision inputs accumulate in
+float32, as PyTorch does, so ``||[300, 300]||`` does not overflow float16.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .shape import broadcast_to, reshape
+
+__all__ = ["Norm2", "NormZero", "PNorm", "keepdim_shape"]
+
+
+def keepdim_shape(in_shape: tuple, axes: tuple | None) -> tuple:
+    if axes is None:
+        return (1,) * len(in_shape)
+    return tuple(1 if i in axes else s for i, s in enumerate(in_shape))
+
+
+class Norm2(Function):
+    """Euclidean norm sqrt(sum x^2); gradient x / ||x||, defined as 0 at x = 0 (as PyTorch)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        xp = get_array_module(x)
+        xa = x.astype(np.float32) if x.dtype == np.float16 else x  # accumulate halves in fp32
+        yk = xp.sqrt((xa * xa).sum(axis=axes, keepdims=True)).astype(x.dtype, copy=False)
+        y = yk if keepdim else yk.reshape([s for i, s in enumerate(yk.shape)
+                                           if not (axes is None or i in axes)])
+        # Save the *output* (not the keepdim temporary) so double backward sees y(x).
+        ctx.save_for_backward(x, y)
+        ctx.axes, ctx.keepdim, ctx.kshape = axes, keepdim, yk.shape
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .binary import where
+
+        x, y = ctx.saved_tensors
+        yk = reshape(y, ctx.kshape)
+        zero = Tensor._make(yk.data == 0, False, None, 0)
+        safe = where(zero, 1.0, yk)
+        g = reshape(grad, ctx.kshape)
+        return where(zero, 0.0, g / safe) * x, None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        x = ctx.primals[0]
+        xp = get_array_module(x)
+        yk = ctx.out.reshape(ctx.kshape)
+        safe = xp.where(yk == 0, 1, yk)
+        return (x * t / safe).sum(axis=ctx.axes, keepdims=ctx.keepdim)
+
+
+class NormZero(Function):
+    """The "0-norm": the number of non-zero entries. Piecewise constant, so its gradient is
+    zero everywhere (PyTorch's convention), but it stays linked to the graph."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.in_shape, ctx.kshape = x.shape, keepdim_shape(x.shape, axes)
+        return (x != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return broadcast_to(reshape(grad, ctx.kshape), ctx.in_shape) * 0.0, None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return get_array_module(t).zeros(ctx.out.shape, ctx.out.dtype)
+
+
+class PNorm(Function):
+    """(sum |x|^p)^(1/p) for p > 0 other than 2, with PyTorch's gradient convention.
+
+    d/dx = sgn(x) |x|^(p-1) / ||x||^(p-1). Where the norm is 0 (and, for p < 1, where x = 0)
+    the formula is 0/0 or inf * 0; PyTorch defines the gradient as 0 there, and so do we.
+    """
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdim):
+        xp = get_array_module(x)
+        xa = x.astype(np.float32) if x.dtype == np.float16 else x  # accumulate halves in fp32
+        yk = ((xp.abs(xa) ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)).astype(x.dtype,
+                                                                                copy=False)
+        y = yk if keepdim else yk.reshape([s for i, s in enumerate(yk.shape)
+                                           if not (axes is None or i in axes)])
+        ctx.save_for_backward(x, y)
+        ctx.p, ctx.axes, ctx.keepdim, ctx.kshape = p, axes, keepdim, yk.shape
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .binary import where
+
+        x, y = ctx.saved_tensors
+        p = ctx.p
+        yk = reshape(y, ctx.kshape)
+        g = reshape(grad, ctx.kshape)
+        xzero = Tensor._make(x.data == 0, False, None, 0)
+        yzero = Tensor._make(yk.data == 0, False, None, 0)
+        ax = where(xzero, 1.0, x.abs())
+        scaled = where(xzero, 0.0, x.sign() * ax ** (p - 1.0))
+        scale = where(yzero, 0.0, g / where(yzero, 1.0, yk) ** (p - 1.0))
+        return scaled * scale, None, None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        xp = get_array_module(t)
+        x, p = ctx.primals[0], ctx.p
+        yk = ctx.out.reshape(ctx.kshape)
+        ax = xp.where(x == 0, 1, xp.abs(x))
+        scaled = xp.where(x == 0, 0, xp.sign(x) * ax ** (p - 1.0))
+        num = (scaled * t).sum(axis=ctx.axes, keepdims=True)
+        out = xp.where(yk == 0, 0, num / xp.where(yk == 0, 1, yk) ** (p - 1.0))
+        return out if ctx.keepdim else out.reshape(ctx.out.shape)

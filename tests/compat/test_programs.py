@@ -1,0 +1,113 @@
+"""Drop-in proof: every program in ``programs/`` runs unchanged under PyTorch and chainrule.
+
+Each program is written once against a module ``torch_like``. It is run with
+``torch_like = torch`` and with ``torch_like = chainrule`` from the same initial weights (a state
+dict of NumPy arrays built by the torch model, or the program's own ``init_state``) on the same
+NumPy data, and the losses (or outputs) it returns must agree step by step: to rtol 1e-9 in
+float64 (the default dtype of both runs unless the program sets ``DTYPE = "float32"``), 1e-5 in
+float32, or the program's own ``RTOL``/``ATOL``. A program may also define ``check(values)``,
+applied to both runs (e.g. that resuming from a checkpoint reproduces the uninterrupted run).
+
+A program that cannot run under chainrule yet carries ``CHAINRULE_XFAIL = "<missing API>"``; its
+comparison is then a strict xfail, so the test fails (and the marker must go) the day the gap
+closes. The torch run of every program is a separate, never-xfailed test, so a broken program
+cannot hide behind a marker.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+import chainrule
+
+from .programs._common import state_to_numpy
+
+torch = pytest.importorskip("torch")
+
+PROGRAM_DIR = Path(__file__).parent / "programs"
+PROGRAM_NAMES = sorted(p.stem for p in PROGRAM_DIR.glob("*.py") if not p.stem.startswith("_"))
+
+
+def _program(name: str) -> ModuleType:
+    return importlib.import_module(f".programs.{name}", __package__)
+
+
+def _params() -> list[Any]:
+    params = []
+    for name in PROGRAM_NAMES:
+        reason = getattr(_program(name), "CHAINRULE_XFAIL", None)
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        params.append(pytest.param(name, marks=marks, id=name))
+    return params
+
+
+@contextmanager
+def _default_dtype(torch_like: ModuleType, dtype_name: str) -> Iterator[None]:
+    """Run with ``torch_like``'s default dtype set to ``dtype_name``, restored afterwards."""
+    prev = torch_like.get_default_dtype()
+    torch_like.set_default_dtype(getattr(torch_like, dtype_name))
+    try:
+        yield
+    finally:
+        torch_like.set_default_dtype(prev)
+
+
+def _init(program: ModuleType, tmp_path: Path) -> Any:
+    """The program's starting point: its own ``init_state`` or the torch model's weights."""
+    if hasattr(program, "init_state"):
+        return program.init_state(tmp_path)
+    if not hasattr(program, "make_model"):
+        return None
+    torch.manual_seed(0)
+    with _default_dtype(torch, getattr(program, "DTYPE", "float64")):
+        return state_to_numpy(program.make_model(torch))
+
+
+def _run(program: ModuleType, torch_like: ModuleType, init: Any) -> list[float]:
+    with _default_dtype(torch_like, getattr(program, "DTYPE", "float64")):
+        values = [float(v) for v in program.run(torch_like, init)]
+    assert values, "a program must return at least one value"
+    assert np.all(np.isfinite(values)), values
+    if hasattr(program, "check"):
+        program.check(values)
+    return values
+
+
+@pytest.mark.parametrize("name", PROGRAM_NAMES)
+def test_program_runs_under_torch(name: str, tmp_path: Path) -> None:
+    """The reference run: the program itself is valid PyTorch code."""
+    program = _program(name)
+    _run(program, torch, _init(program, tmp_path))
+
+
+@pytest.mark.parametrize("name", _params())
+def test_program_matches_torch(name: str, tmp_path: Path) -> None:
+    """The same program under chainrule gives torch's losses, step by step."""
+    program = _program(name)
+    init = _init(program, tmp_path)
+    expected = _run(program, torch, init)
+    got = _run(program, chainrule, init)
+    assert len(got) == len(expected)
+    single = getattr(program, "DTYPE", "float64") == "float32"
+    rtol = getattr(program, "RTOL", 1e-5 if single else 1e-9)
+    atol = getattr(program, "ATOL", 1e-6 if single else 1e-12)
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("name", [n for n in PROGRAM_NAMES
+                                  if hasattr(_program(n), "make_model")])
+def test_model_prints_like_torch(name: str) -> None:
+    """``print(model)`` shows the same text as PyTorch (scripts and notebooks print models)."""
+    program = _program(name)
+    with _default_dtype(torch, "float64"):
+        want = repr(program.make_model(torch))
+    with _default_dtype(chainrule, "float64"):
+        got = repr(program.make_model(chainrule))
+    assert got == want
