@@ -63,3 +63,20 @@ def test_format_spec_on_a_vector_raises_like_torch():
     with pytest.raises(TypeError, match="unsupported format string"):
         format(cr.ones(2), ".2f")
     assert f"{cr.ones(2)}" == str(cr.ones(2))
+
+
+def test_variable_is_a_detached_leaf_sharing_memory_like_torch():
+    x = cr.ones(2)
+    v = cr.autograd.Variable(x, requires_grad=True)
+    t = torch.ones(2)
+    tv = torch.autograd.Variable(t, requires_grad=True)
+    assert (v is x) == (tv is t) is False
+    assert v.requires_grad and not x.requires_grad and v.is_leaf
+    v.detach().numpy()[0] = 5.0
+    assert x.numpy()[0] == 5.0  # shares memory
+    y = cr.ones(2, requires_grad=True) * 2
+    assert cr.autograd.Variable(y).grad_fn is None
+    with pytest.warns(UserWarning, match="volatile"):
+        cr.autograd.Variable(x, volatile=True)
+    with pytest.raises(TypeError, match="has to be a tensor"):
+        cr.autograd.Variable([1.0])

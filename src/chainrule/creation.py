@@ -72,11 +72,14 @@ def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool,
 def tensor(data: Any, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (floats default to float32, ints to int64)."""
-    _check_nested(data, "tensor")
     if isinstance(data, np.ndarray) and data.dtype.kind not in _NUMPY_OK:
         raise TypeError(f"tensor(): can't convert np.ndarray of dtype {data.dtype}; supported "
                         "kinds are bool, integer, floating point and complex")
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
+    try:
+        return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
+    except (ValueError, TypeError):
+        _check_nested(data, "tensor")  # a ragged list: say where (costs nothing when valid)
+        raise
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:

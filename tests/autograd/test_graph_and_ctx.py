@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import chainrule as cr
+import chainrule.nn.functional as F
 from chainrule.autograd import Function, once_differentiable
 from chainrule.autograd.graph import (
     Edge,
@@ -174,3 +175,13 @@ def test_in_place_through_a_view_invalidates_the_bases_saved_value():
         h[0].mul_(2.0)
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.sum().backward()
+
+
+def test_forward_over_reverse_through_fused_rules_matches_torch():
+    """ctx.create_graph is also set under forward mode, so fused rules (layer norm, attention)
+    take their differentiable path and jacfwd(jacrev(f)) is exact."""
+    x = np.random.default_rng(0).standard_normal((2, 5))
+    h = cr.func.hessian(lambda a: (F.layer_norm(a, (5,)) ** 3).sum())(cr.tensor(x))
+    ref = torch.autograd.functional.hessian(
+        lambda a: (torch.nn.functional.layer_norm(a, (5,)) ** 3).sum(), torch.tensor(x))
+    np.testing.assert_allclose(h.numpy(), ref.numpy(), atol=1e-10)

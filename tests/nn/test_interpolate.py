@@ -1,6 +1,8 @@
 """F.interpolate / nn.Upsample against PyTorch: values and input gradients, every mode."""
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -56,6 +58,14 @@ def test_matches_torch_float32_coordinates(mode, kw):
                                        ((1, 1, 12, 7), dict(size=(5, 7)))])
 def test_antialias_matches_torch(mode, align_corners, shape, kw):
     _run(mode, shape, dict(kw, antialias=True), align_corners, np.float64)
+
+
+@pytest.mark.parametrize("mode, shape", [("bilinear", (2, 3, 5, 7)), ("bicubic", (1, 2, 6, 5)),
+                                         ("trilinear", (1, 2, 3, 4, 5))])
+def test_single_gemm_path_for_large_outputs(monkeypatch, mode, shape):
+    monkeypatch.setattr(importlib.import_module("chainrule.nn.functional.interpolate"),
+                        "_GEMM_THRESHOLD", 0)
+    _run(mode, shape, dict(scale_factor=1.7), True, np.float64)
 
 
 def test_per_dim_size_and_scale_and_5d_nearest():

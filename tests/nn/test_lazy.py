@@ -60,6 +60,9 @@ def test_dtype_and_load_state_dict_materialise():
     m = nn.LazyLinear(3, dtype=cr.float64)
     m(cr.randn(2, 4, dtype=cr.float64))
     assert m.weight.dtype == np.float64
+    m = nn.LazyConv2d(2, 3).double()  # a cast before the first forward carries over
+    m(cr.randn(1, 2, 4, 4, dtype=cr.float64))
+    assert m.weight.dtype == m.bias.dtype == np.float64
     src = nn.Linear(5, 3)
     lazy = nn.LazyLinear(3)
     lazy.load_state_dict(src.state_dict())

@@ -191,3 +191,19 @@ def test_deepcopy_gets_its_own_class_and_pickling_is_refused():
     assert type(m2) is nn.Linear and m.weight.shape == (2, 3)  # the original is untouched
     with pytest.raises(RuntimeError, match="state_dict"):
         pickle.dumps(m)
+
+
+def test_parametrized_buffer_matches_torch():
+    class Holder:
+        @staticmethod
+        def make(lib):
+            m = lib.nn.Module()
+            m.register_buffer("scale", lib.tensor(np.arange(4.0)))
+            return m
+
+    mt, mc = Holder.make(torch), Holder.make(cr)
+    TZ.register_parametrization(mt, "scale", _Scale.make(torch))
+    CZ.register_parametrization(mc, "scale", _Scale.make(cr))
+    assert list(mc.state_dict()) == list(mt.state_dict()) == ["parametrizations.scale.original"]
+    assert list(mc.parameters()) == []
+    np.testing.assert_allclose(mc.scale.data, mt.scale.numpy())

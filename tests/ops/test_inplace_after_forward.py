@@ -182,7 +182,6 @@ KNOWN_DIFFERENCES: dict = {
     "linalg_pinv": {"out0": TORCH_RAISES, "in0": TORCH_RAISES},
     "linalg_lstsq": {"out0": TORCH_RAISES, "in0": TORCH_RAISES},
     "linalg_vector_norm": {"out0": TORCH_RAISES},
-    "linalg_vector_norm_p3": {"out0": TORCH_RAISES},
     "linalg_matrix_norm_fro": {"out0": TORCH_RAISES},
     "linalg_matrix_norm_nuc": {"in0": CR_RAISES},
     "linalg_matrix_norm_2": {"in0": CR_RAISES},

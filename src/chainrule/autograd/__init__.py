@@ -17,8 +17,10 @@ from .grad_mode import (
 )
 from .gradcheck import GradcheckError, check_vjp_jvp, gradcheck, gradgradcheck
 from .tensor import Tensor, _root_grad
+from .variable import Variable
 
 __all__ = [
+    "Variable",
     "Function", "Node", "once_differentiable", "grad", "backward", "gradcheck", "gradgradcheck",
     "check_vjp_jvp", "GradcheckError", "detect_anomaly", "set_detect_anomaly",
     "is_anomaly_enabled", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",

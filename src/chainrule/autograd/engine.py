@@ -55,7 +55,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
                                       node._retain or node._out_meta is not None):
                 grads = _prepare_outputs(node, grads, targets, pending, create_graph)
             if grads is not None:
-                input_grads = call_rule(node, grads, create_graph, anomaly)  # 3. call the rule
+                input_grads = call_rule(node, grads, create_graph, anomaly,  # 3. call the rule
+                                        differentiable)
                 send_to_inputs(node, input_grads, pending)  # 4. send a gradient to each input
             if not retain_graph:
                 node._saved = None
@@ -105,10 +106,13 @@ class _Pending:
         return Tensor._make(elementwise(np.add, a.data, b.data), False, None, 0)
 
 
-def call_rule(node: Node, grads: list, create_graph: bool, anomaly: bool = False) -> tuple:
+def call_rule(node: Node, grads: list, create_graph: bool, anomaly: bool = False,
+              differentiable: bool | None = None) -> tuple:
     """Run ``node``'s backward rule on its output gradients; one result per input
-    (``anomaly``: check the gradients for NaN/Inf)."""
-    node.create_graph = create_graph
+    (``anomaly``: check the gradients for NaN/Inf). ``ctx.create_graph`` tells the rule to
+    compute with recorded, differentiable ops: under ``create_graph=True`` and also under
+    forward mode (``differentiable``: forward-over-reverse needs the tangents of the rule)."""
+    node.create_graph = create_graph if differentiable is None else differentiable
     n_in = len(node.next_edges)
     if create_graph and not node.fn.differentiable_backward:
         return _call_once_differentiable(node, grads)

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
-from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module, to_device
+from ..backend import get_array_module
 from ..threads import elementwise
 from ._util import as_tensor
+from .cast import cast, to_device_op
 from .elementwise import UnaryElementwise
 from .fused_grads import relu_grad, sigmoid_grad, tanh_grad
 
@@ -26,52 +26,6 @@ __all__ = [
     "log1p", "nan_to_num", "neg", "reciprocal", "relu", "rsqrt", "sigmoid", "sign", "softplus",
     "sqrt", "square", "tanh", "to_device_op",
 ]
-
-
-class Cast(Function):
-    """Change dtype; the gradient is cast back to the input's dtype by the engine."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x, dtype):
-        return x.astype(dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, None
-
-    @staticmethod
-    def jvp(ctx, t, _):
-        return None if t is None else t.astype(ctx.out.dtype)
-
-
-def cast(x: Tensor, dtype) -> Tensor:
-    if x.requires_grad and np.dtype(dtype).kind not in "fc":
-        # Casting to an integer/bool type ends the graph, as in PyTorch.
-        return Tensor._make(x.data.astype(dtype), False, None, 0)
-    return Cast.apply(x, np.dtype(dtype))
-
-
-class ToDevice(Function):
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x, device):
-        ctx.src = "cpu" if get_array_module(x) is np else f"cuda:{x.device.id}"
-        return to_device(x, device)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return to_device_op(grad, ctx.src), None
-
-    @staticmethod
-    def jvp(ctx, t, _):
-        return None if t is None else to_device(t, ctx.primals[1])
-
-
-def to_device_op(x: Tensor, device) -> Tensor:
-    return ToDevice.apply(x, device)
 
 
 # ------------------------------------------------------------------------------ primitives

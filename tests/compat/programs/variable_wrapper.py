@@ -11,7 +11,6 @@ from ._common import as_tensor
 
 __all__ = ["run"]
 
-CHAINRULE_XFAIL = "chainrule.autograd.Variable does not exist (torch.autograd.Variable)"
 
 
 def run(torch_like: Any, init: dict | None) -> list[float]:

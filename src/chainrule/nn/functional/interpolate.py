@@ -187,6 +187,13 @@ def _nearest_index(n_in: int, n_out: int, scale: float | None, op: type,
     return np.minimum(np.floor(src).astype(np.int64), n_in - 1)
 
 
+# Above this many output elements an inner axis is contracted as one 2-D GEMM on a transposed
+# copy instead of a matmul broadcast over the batch: measured on CPU (forward + backward,
+# bilinear), (8, 16, 128, 128) -> 256^2 took 8.7 s broadcast vs 0.6 s as one GEMM, while
+# (8, 16, 32, 32) -> 64^2 took 32 ms broadcast vs 90 ms as one GEMM (the copies dominate).
+_GEMM_THRESHOLD = 1 << 20
+
+
 def _apply_matrix(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
     """Contract spatial ``axis`` of ``x`` with ``w`` (n_out, n_in): a matmul, so differentiable."""
     shp = tuple(x.shape)
@@ -196,8 +203,11 @@ def _apply_matrix(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
     post = int(np.prod(shp[axis + 1:], dtype=np.int64))
     if post == 1:
         y = x.reshape(pre, n_in) @ wt.T
-    else:
+    elif pre * n_out * post < _GEMM_THRESHOLD:
         y = wt @ x.reshape(pre, n_in, post)
+    else:
+        cols = x.reshape(pre, n_in, post).transpose(0, 1).reshape(n_in, pre * post)
+        y = (wt @ cols).reshape(n_out, pre, post).transpose(0, 1)
     return y.reshape(*(shp[:axis] + (n_out,) + shp[axis + 1:]))
 
 

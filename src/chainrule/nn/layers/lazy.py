@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ... import dtypes as _dt
 from ...autograd.tensor import Tensor
 from ...creation import empty
@@ -37,9 +35,10 @@ class UninitializedParameter(Parameter):
     """A parameter with no shape yet; :meth:`materialize` makes it a real Parameter in place."""
 
     def __init__(self, requires_grad: bool = True, device: Any = None, dtype: Any = None):
-        self._init_leaf(np.empty((0,), dtype=dtype or _dt.get_default_dtype()), requires_grad)
-        self.__dict__["_lazy_device"] = device
-        self.__dict__["_lazy_dtype"] = dtype
+        # an empty placeholder array carries the dtype and device (``.to()``/``.double()`` on
+        # the module before the first forward update it like any parameter)
+        arr = empty(0, dtype=dtype or _dt.get_default_dtype(), device=device).data
+        self._init_leaf(arr, requires_grad)
 
     @property
     def shape(self) -> tuple:
@@ -57,8 +56,8 @@ class UninitializedParameter(Parameter):
 
     def materialize(self, shape: tuple, device: Any = None, dtype: Any = None) -> None:
         """Allocate storage of ``shape`` and become an ordinary :class:`Parameter`."""
-        dev = device if device is not None else self.__dict__.get("_lazy_device")
-        dt = dtype if dtype is not None else self.__dict__.get("_lazy_dtype")
+        dev = device if device is not None else self.device
+        dt = dtype if dtype is not None else self.data.dtype
         self.data = empty(*tuple(int(s) for s in shape), dtype=dt, device=dev).data
         self._vc[0] += 1
         self.__class__ = Parameter
