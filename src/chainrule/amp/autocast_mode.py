@@ -14,6 +14,7 @@ with PyTorch's warning, so the common patterns run unchanged:
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -25,8 +26,17 @@ from .. import cuda, dtypes
 __all__ = ["autocast", "get_autocast_dtype", "is_autocast_available", "is_autocast_enabled"]
 
 _DEVICES = ("cpu", "cuda")
-# PyTorch's defaults are bfloat16 (cpu) and float16 (cuda); chainrule has no bfloat16.
-_STATE: dict[str, list] = {"cpu": [False, dtypes.float16], "cuda": [False, dtypes.float16]}
+_LOCAL = threading.local()
+
+
+def _state() -> dict[str, list]:
+    """This thread's autocast state per device, [enabled, dtype] (per thread, as in PyTorch:
+    a new thread starts with autocast off). PyTorch's default dtypes are bfloat16 (cpu) and
+    float16 (cuda); chainrule has no bfloat16."""
+    st = getattr(_LOCAL, "state", None)
+    if st is None:
+        st = _LOCAL.state = {"cpu": [False, dtypes.float16], "cuda": [False, dtypes.float16]}
+    return st
 
 
 def _check_device(where: str, device_type: Any) -> str:
@@ -47,12 +57,12 @@ def is_autocast_available(device_type: str) -> bool:
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:
     """Whether autocast is on for ``device_type`` (PyTorch's default: ``'cuda'``)."""
-    return _STATE[_check_device("is_autocast_enabled", device_type or "cuda")][0]
+    return _state()[_check_device("is_autocast_enabled", device_type or "cuda")][0]
 
 
 def get_autocast_dtype(device_type: str) -> np.dtype:
     """The dtype autocast would use on ``device_type`` (float16; chainrule has no bfloat16)."""
-    return _STATE[_check_device("get_autocast_dtype", device_type)][1]
+    return _state()[_check_device("get_autocast_dtype", device_type)][1]
 
 
 class autocast:  # noqa: N801 - mirrors torch.autocast
@@ -95,13 +105,13 @@ class autocast:  # noqa: N801 - mirrors torch.autocast
         self._saved: list = []
 
     def __enter__(self) -> "autocast":
-        state = _STATE[self.device]
+        state = _state()[self.device]
         self._saved.append(list(state))
         state[0], state[1] = self._enabled, self.fast_dtype
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _STATE[self.device][:] = self._saved.pop()
+        _state()[self.device][:] = self._saved.pop()
 
     def __call__(self, fn: Callable) -> Callable:
         """Use as a decorator: ``fn`` runs inside this context."""
