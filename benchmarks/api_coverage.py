@@ -129,7 +129,8 @@ def main() -> None:
         if not ok:
             missing.append(name)
     have = len(names) - len(missing)
-    print(f"chainrule has {have} of {len(names)} common PyTorch APIs ({100 * have / len(names):.1f}%)")
+    share = 100 * have / len(names)
+    print(f"chainrule has {have} of {len(names)} common PyTorch APIs ({share:.1f}%)")
     if args.missing or missing:
         print("missing:", " ".join(missing))
 

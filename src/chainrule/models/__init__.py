@@ -5,6 +5,7 @@ one. Models torchvision also has use its layer names and parameter counts, so a
 torchvision-style state_dict (converted to safetensors) loads with ``load_state_dict``.
 """
 from . import cifar_resnet, densenet, language, lenet, mobilenet, resnet, vgg  # noqa: F401
+from .char_lstm import char_lstm, gru  # noqa: F401
 from .cifar_resnet import (  # noqa: F401
                            preact_resnet18,
                            resnet18_cifar,
@@ -15,7 +16,6 @@ from .cifar_resnet import (  # noqa: F401
                            resnet110,
                            wrn28_10,
 )
-from .char_lstm import char_lstm, gru  # noqa: F401
 from .densenet import densenet121, densenet_bc_100_12  # noqa: F401
 from .googlenet import googlenet  # noqa: F401
 from .gpt import gpt, gpt2  # noqa: F401

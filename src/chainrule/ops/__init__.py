@@ -2,7 +2,18 @@
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor
-from . import binary, indexing, inplace, linalg, reduction, shape, tensor_methods, unary
+from . import (
+    binary,
+    indexing,
+    inplace,
+    linalg,
+    reduction,
+    sampling,
+    shape,
+    structural,
+    tensor_methods,
+    unary,
+)
 from .binary import (
     add,
     div,
@@ -18,6 +29,7 @@ from .binary import (
     where,
 )
 from .cumulative import cumprod, diff
+from .distance import cdist
 from .indexing import (
     gather,
     index_select,
@@ -91,6 +103,8 @@ from .reduction import (
     sum,
     var,
 )
+from .sampling import poisson
+from .search import bucketize, histc, multinomial, searchsorted, unique
 from .shape import (
     broadcast_to,
     cat,
@@ -120,8 +134,6 @@ from .shape import (
     view,
 )
 from .softmax import log_softmax, softmax
-from .distance import cdist
-from .search import bucketize, histc, multinomial, searchsorted, unique
 from .structural import (
     cartesian_prod,
     diag,
@@ -244,7 +256,8 @@ def _bind_structural(T: type) -> None:
     for name, fn in dict(diagonal=diagonal, diag=diag, diag_embed=diag_embed, narrow=narrow,
                          rot90=rot90, repeat_interleave=repeat_interleave,
                          unfold=structural.unfold, unique=unique, histc=histc,
-                         multinomial=multinomial, bucketize=bucketize).items():
+                         multinomial=multinomial, bucketize=bucketize,
+                         apply_=sampling.apply_).items():
         setattr(T, name, fn)
 
 

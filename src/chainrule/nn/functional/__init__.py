@@ -12,6 +12,7 @@ from .conv import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
+from .gumbel import *  # noqa: F401,F403
 from .interpolate import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403

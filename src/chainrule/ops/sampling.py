@@ -1,0 +1,49 @@
+"""Random draws parameterised by tensors: ``poisson`` (and ``Tensor.apply_``'s Python-level
+map, PyTorch's CPU-only escape hatch). No gradients flow through a draw, as in PyTorch."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..random import Generator, gen
+from ._util import as_tensor
+
+__all__ = ["apply_", "poisson"]
+
+
+def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
+    """Poisson samples with rates ``input`` (same shape and floating dtype).
+
+    Raises:
+        RuntimeError: a negative or non-finite rate.
+    """
+    rates = as_tensor(input)
+    if rates.dtype.kind != "f":
+        raise RuntimeError(f"poisson: expected a floating-point tensor of rates, got "
+                           f"{rates.dtype}")
+    lam = np.asarray(rates.data, dtype=np.float64)
+    if not np.isfinite(lam).all() or (lam < 0).any():
+        raise RuntimeError("poisson: invalid Poisson rate, expected rate to be non-negative "
+                           "and finite")
+    return Tensor(gen(generator).poisson(lam).astype(rates.dtype))
+
+
+def apply_(x: Tensor, callable: Callable) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Replace every element by ``callable(element)`` in place (a Python loop: slow, as in
+    PyTorch, where it is CPU-only too).
+
+    Raises:
+        RuntimeError: ``x`` requires grad (the map is not differentiable).
+    """
+    if x.requires_grad:
+        raise RuntimeError("Can't call apply_() on a tensor that requires grad. Use "
+                           "x.detach().apply_() instead.")
+    flat = x.data.reshape(-1)
+    if not np.shares_memory(flat, x.data):
+        raise RuntimeError("apply_: the tensor is not contiguous; call .contiguous() first")
+    for i, v in enumerate(flat.tolist()):
+        flat[i] = callable(v)
+    x._vc[0] += 1
+    return x
