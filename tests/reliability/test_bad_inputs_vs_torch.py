@@ -120,6 +120,6 @@ def test_bad_input_matches_torch(case: Case) -> None:
 
 def test_table_is_large_and_covers_every_family() -> None:
     prefixes = {c.name.split("-")[0] for c in CASES}
-    assert {"reduce", "shape", "index", "create", "nn", "loss", "module", "optim",
-            "data"} <= prefixes
+    assert {"reduce", "shape", "index", "alias", "binary", "create", "nn", "loss", "module",
+            "functional", "optim", "data", "autograd"} <= prefixes
     assert len(CASES) >= 500

@@ -283,7 +283,7 @@ def argmin(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
 
 
 def var(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
-        correction: Any = None, _op: str = "var") -> Tensor:
+        correction: Any = None, *, _op: str = "var") -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
     x = as_tensor(x)
     if correction is None:
@@ -293,7 +293,8 @@ def var(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
         raise TypeError(f"{_op}: only supports floating point and complex dtypes, got "
                         f"{x.dtype}; call .float() first")
     if x.dtype == np.float16:  # float32 accumulation, as PyTorch
-        return var(x.to(np.float32), dim, unbiased, keepdim, correction, _op).to(np.float16)
+        return var(x.to(np.float32), dim, unbiased, keepdim, correction, _op=_op).to(
+            np.float16)
     n = _count(x.shape, axes)
     m = mean(x, axes, keepdim=True)
     d = x - m

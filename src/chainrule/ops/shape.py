@@ -249,8 +249,8 @@ class Permute(Function):
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = _shape_arg(dims)
-    if len(dims) == x.ndim:
-        norm_dim(dims, x.ndim, "permute")  # out-of-range -> IndexError, repeated -> error
+    for d in dims if len(dims) == x.ndim else ():
+        norm_dim(d, x.ndim, "permute")  # an out-of-range dim -> IndexError (as PyTorch)
     if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of "
                          f"a tensor of shape {x.shape}")
