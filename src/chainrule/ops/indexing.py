@@ -9,10 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, norm_dim
+from .inplace import apply_inplace, check_writable_memory
 from .shape import reshape
 
 
@@ -130,22 +132,50 @@ def getitem(x: Tensor, idx: Any) -> Tensor:
     return out
 
 
+class IndexPut(Function):
+    """``out = x`` with ``out[idx] = v``: the recorded form of ``x[idx] = v`` (PyTorch's
+    CopySlices). Its derivative: the gradient passes to ``x`` except at ``idx`` (overwritten)
+    and from ``idx`` to ``v`` (summed back to ``v``'s shape by the engine). Backward is
+    written with ``IndexPut`` and indexing, so it is differentiable again."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, v, idx):
+        ctx.idx = idx
+        out = x.copy()
+        write_index("setitem", Tensor._make(out, False, None, 0), idx, v)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gx = IndexPut.apply(grad, 0.0, ctx.idx) if ctx.needs_input_grad[0] else None
+        gv = getitem(grad, ctx.idx) if ctx.needs_input_grad[1] else None
+        return gx, gv, None
+
+    @staticmethod
+    def jvp(ctx, tx, tv, _):
+        x = ctx.primals[0]
+        out = get_array_module(x).zeros_like(ctx.out) if tx is None else tx.copy()
+        out[ctx.idx] = 0.0 if tv is None else tv
+        return out
+
+
 def setitem(x: Tensor, idx: Any, value: Any) -> None:
-    """``x[idx] = value`` for tensors without grad history (use where/masked_fill otherwise)."""
-    from ..autograd import grad_mode
-
-    if grad_mode.is_grad_enabled() and (
-        x.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
-    ):
-        raise RuntimeError(
-            "setitem: in-place assignment into a tensor that requires grad (or with a value "
-            "that requires grad) is not recorded; use an out-of-place op such as cr.where or "
-            "masked_fill, or wrap the assignment in `with cr.no_grad():`"
-        )
-    from .inplace import check_writable_memory
-
-    check_writable_memory(x, "setitem")
+    """``x[idx] = value``. Recorded for autograd when ``x`` or ``value`` requires grad (the
+    tensor is rebased onto an :class:`IndexPut` node, as PyTorch's CopySlices does); a leaf
+    that requires grad refuses, as in PyTorch."""
     idx = _convert_index(idx)
+    value_tensor = isinstance(value, Tensor)
+    tangents = x._fw_tangent is not None or (value_tensor and value._fw_tangent is not None)
+    if tangents or (grad_mode.is_grad_enabled() and (
+            x.requires_grad or (value_tensor and value.requires_grad))):
+        if x.dtype.kind not in "fc":
+            raise RuntimeError(f"setitem: a value that requires grad cannot be written into a "
+                               f"{x.dtype} tensor (not differentiable)")
+        apply_inplace(x, "setitem", lambda t, v: IndexPut.apply(t, v, idx), value)
+        return
+    check_writable_memory(x, "setitem")
     v = value.data if isinstance(value, Tensor) else value
     write_index("setitem", x, idx, v)
     x._vc[0] += 1

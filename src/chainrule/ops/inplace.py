@@ -70,6 +70,8 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
                          f"tensor's shape {x.shape} (in-place ops cannot broadcast the target)")
     xp.copyto(x.data, out.data, casting="unsafe")
     x._vc[0] += 1
+    if x._fw_tangent is not None or out._fw_tangent is not None:
+        x._fw_tangent = out._fw_tangent  # forward mode: the tangent of the new value
     if record:
         x.grad_fn = out.grad_fn
         x._output_nr = out._output_nr
