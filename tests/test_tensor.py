@@ -266,3 +266,22 @@ def test_index_put_():
     assert t.tolist() == [1.0, 0.0, 3.0, 0.0]
     t.index_put_((cr.tensor([1, 1]),), cr.tensor([1.0, 1.0]), accumulate=True)
     assert t.tolist() == [1.0, 2.0, 3.0, 0.0]
+
+
+def test_grad_assignment_is_checked_like_torch():
+    import torch
+
+    for bad, match in ((cr.ones(2), "different size"), (cr.ones(3, dtype=cr.float64),
+                                                        "different type")):
+        x = cr.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match=match):
+            x.grad = bad
+        t = torch.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError):
+            t.grad = torch.tensor(bad.numpy())
+    x = cr.ones(3, requires_grad=True)
+    with pytest.raises(TypeError, match="Tensor or None"):
+        x.grad = [1.0, 2.0, 3.0]
+    x.grad = cr.zeros(3)
+    x.grad = None
+    assert x.grad is None

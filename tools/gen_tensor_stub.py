@@ -52,7 +52,8 @@ HEADER = '''\
 # slot without an entry makes the generator fail rather than guess.
 SLOT_TYPES = {
     "data": "Any",
-    "grad": "Tensor | None",
+    "grad": "Tensor | None",  # a slot in older versions; now a property over ``_grad``
+    "_grad": "Tensor | None",
     "requires_grad": "bool",
     "grad_fn": "Any",
     "_output_nr": "int",

@@ -148,9 +148,8 @@ def test_type_errors():
 
 def test_grad_shape_mismatch_is_an_error():
     p = _p([1.0, 2.0])
-    p.grad = cr.tensor([1.0, 2.0, 3.0])
-    with pytest.raises(RuntimeError, match=r"gradient shape \(3,\).*\(2,\)"):
-        cr.optim.SGD([p], lr=0.1).step()
+    with pytest.raises(RuntimeError, match=r"assigned grad has data of a different size"):
+        p.grad = cr.tensor([1.0, 2.0, 3.0])  # refused at assignment, as in PyTorch
 
 
 def test_load_state_dict_mismatch_errors():

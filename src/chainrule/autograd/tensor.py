@@ -41,7 +41,7 @@ class Tensor:
         grad_fn: the graph node that produced this tensor (None for leaves).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
+    __slots__ = ("data", "_grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
                  "_fw_tangent", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
@@ -69,7 +69,7 @@ class Tensor:
     def _init_leaf(self, arr: Any, requires_grad: bool) -> None:
         """Set up a user-created (leaf) tensor around ``arr``; subclasses reuse it."""
         self.data = arr
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._output_nr = 0
         self._vc = [0]
@@ -84,7 +84,7 @@ class Tensor:
         """Fast constructor for op results (no conversion, no checks)."""
         t = object.__new__(Tensor)
         t.data = data
-        t.grad = None
+        t._grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
         t._output_nr = output_nr
@@ -92,6 +92,26 @@ class Tensor:
         t._hooks = None
         t._fw_tangent = None
         return t
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {type(value).__name__}")
+            if value.data.shape != self.data.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: the tensor "
+                                   f"has shape {tuple(self.data.shape)}, the grad "
+                                   f"{tuple(value.data.shape)}")
+            if value.data.dtype != self.data.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: the tensor is "
+                                   f"{self.data.dtype}, the grad {value.data.dtype}")
+        self._grad = value
 
     # ------------------------------------------------------------------ metadata
     @property
