@@ -333,7 +333,7 @@ _BIN_SHAPES = {"2x3": (2, 3), "3": (3,), "2": (2,), "0d": (), "2x0": (2, 0), "3x
 # atan2 / remainder / fmod belong here too; they are left out until their broadcast errors
 # name the op (ops/trig.py, ops/binary.py call Function.apply directly, not .call)
 _BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "lt",
-               "floor_divide", "logical_and", "where")
+               "floor_divide", "logical_and", "where", "atan2", "remainder", "fmod", "hypot")
 
 
 def _binary_fn(op: str, a: tuple, b: tuple) -> Any:

@@ -481,8 +481,14 @@ def _to_array(data: Any, dtype: Any) -> Any:
     if hasattr(data, "__dlpack__") and not isinstance(data, (list, tuple)):
         arr = np.array(np.from_dlpack(data), copy=True)
         return arr if d is None else arr.astype(d, copy=False)
+    try:
+        arr = np.asarray(_unwrap_nested(data), dtype=d)
+    except ValueError as err:
+        if isinstance(data, (list, tuple)):
+            raise ValueError(f"tensor(): expected a rectangular nested sequence (every row of "
+                             f"the same length), got ragged data: {err}") from None
+        raise
     if d is None:
-        arr = np.asarray(_unwrap_nested(data))
         if arr.dtype.kind == "f":
             arr = arr.astype(_dt.get_default_dtype(), copy=False)
         elif arr.dtype.kind in "iu":
@@ -491,7 +497,7 @@ def _to_array(data: Any, dtype: Any) -> Any:
             raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} "
                             f"(NumPy inferred dtype {arr.dtype})")
         return arr
-    return np.asarray(_unwrap_nested(data), dtype=d)
+    return arr
 
 
 def _unwrap_nested(data: Any) -> Any:

@@ -18,6 +18,7 @@ from .binary import (
     add,
     div,
     floor_divide,
+    fmod,
     lerp,
     maximum,
     minimum,
@@ -257,7 +258,8 @@ def _bind_structural(T: type) -> None:
                          rot90=rot90, repeat_interleave=repeat_interleave,
                          unfold=structural.unfold, unique=unique, histc=histc,
                          multinomial=multinomial, bucketize=bucketize,
-                         apply_=sampling.apply_).items():
+                         apply_=sampling.apply_, fmod=fmod,
+                         fmod_=inplace.make_inplace("fmod_", fmod)).items():
         setattr(T, name, fn)
 
 

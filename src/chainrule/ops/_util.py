@@ -134,3 +134,21 @@ def tsum(*terms):
         if t is not None:
             out = t if out is None else out + t
     return out
+
+
+def broadcast_error(op: str, a: Any, b: Any) -> ValueError:
+    """The op-named error for operands whose shapes do not broadcast."""
+    sa = getattr(a, "shape", ())
+    sb = getattr(b, "shape", ())
+    return ValueError(
+        f"{op}: shapes {tuple(sa)} and {tuple(sb)} cannot be broadcast together (sizes must be "
+        f"equal or 1 in each trailing dimension)"
+    )
+
+
+def check_broadcast(op: str, a: Any, b: Any) -> None:
+    """Raise :func:`broadcast_error` before NumPy raises its own, anonymous one."""
+    try:
+        np.broadcast_shapes(getattr(a, "shape", ()), getattr(b, "shape", ()))
+    except ValueError:
+        raise broadcast_error(op, a, b) from None

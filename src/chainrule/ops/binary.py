@@ -15,7 +15,7 @@ from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._util import as_tensor, promote
+from ._util import as_tensor, broadcast_error, check_broadcast, promote
 from .elementwise import BinaryElementwise
 from .unary import cast, log, reciprocal
 
@@ -28,15 +28,6 @@ class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
     this is both, so ``except RuntimeError`` and ``except ZeroDivisionError`` each catch it."""
 
 
-def _bcast_error(op: str, a: Any, b: Any) -> ValueError:
-    sa = getattr(a, "shape", ())
-    sb = getattr(b, "shape", ())
-    return ValueError(
-        f"{op}: shapes {tuple(sa)} and {tuple(sb)} cannot be broadcast together (sizes must be "
-        f"equal or 1 in each trailing dimension)"
-    )
-
-
 def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:
     """Promote ``a`` and ``b`` to PyTorch's common dtype and apply ``cls``, turning NumPy's
     broadcast error into one that names the op."""
@@ -47,7 +38,7 @@ def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:
         return cls.apply(a, b, **params)
     except ValueError as err:
         if "broadcast" in str(err):
-            raise _bcast_error(op, a, b) from None
+            raise broadcast_error(op, a, b) from None
         raise
 
 
@@ -106,7 +97,8 @@ class Div(BinaryElementwise):
 
     @staticmethod
     def f(a, b):
-        return a / b
+        with np.errstate(divide="ignore", invalid="ignore"):  # x/0 is inf/nan, silently (torch)
+            return a / b
 
     @staticmethod
     def derivative_a(ctx, a, b, y):
@@ -350,7 +342,9 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
 
 def _raw_pair(op: str, a: Any, b: Any) -> tuple:
     a, b = promote(op, a, b)
+    check_broadcast(op, a, b)
     return (a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
+
 
 
 def _check_int_zero(op: str, ad: Any, bd: Any) -> None:
@@ -381,8 +375,20 @@ def floor_divide(a: Any, b: Any) -> Tensor:
         return _rounded_div("floor_divide", a, b, trunc=False)
     except ValueError as err:
         if "broadcast" in str(err):
-            raise _bcast_error("floor_divide", a, b) from None
+            raise broadcast_error("floor_divide", a, b) from None
         raise
+
+
+def fmod(a: Any, b: Any) -> Tensor:
+    """C-style remainder (the sign of the dividend): a - trunc(a / b) * b, differentiable
+    (d/da = 1, d/db = -trunc(a / b)), as ``torch.fmod``."""
+    if isinstance(a, Tensor) and a.requires_grad or isinstance(b, Tensor) and b.requires_grad:
+        return sub(a, mul(div(a, b, rounding_mode="trunc").detach(), b))
+    ad, bd = _raw_pair("fmod", a, b)
+    _check_int_zero("fmod", ad, bd)
+    xp = get_array_module(ad, bd)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Tensor._make(xp.asarray(xp.fmod(ad, bd)), False, None, 0)
 
 
 def remainder(a: Any, b: Any) -> Tensor:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import promote
+from ._util import check_broadcast, promote
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .unary import _float, sqrt
 
@@ -143,11 +143,18 @@ class Atan2(BinaryElementwise):
 
     @staticmethod
     def derivative_a(ctx, a, b, y):
-        return b / (a * a + b * b)
+        return b / _radius2(a, b)
 
     @staticmethod
     def derivative_b(ctx, a, b, y):
-        return -a / (a * a + b * b)
+        return -a / _radius2(a, b)
+
+
+def _radius2(a: Tensor, b: Tensor) -> Tensor:
+    """a^2 + b^2, with 1 at the origin: atan2's gradient there is 0, as in PyTorch (both
+    numerators vanish), instead of 0/0 = NaN."""
+    r2 = a * a + b * b
+    return r2 + (r2.detach() == 0).to(r2.dtype)
 
 
 class Hypot(BinaryElementwise):
@@ -215,6 +222,7 @@ def atanh(x: Any) -> Tensor:
 
 def _float_pair(op: str, a: Any, b: Any) -> tuple:
     a, b = promote(op, a, b)
+    check_broadcast(op, a, b)
     return (_float(a) if isinstance(a, Tensor) else float(a),
             _float(b) if isinstance(b, Tensor) else float(b))
 
@@ -231,6 +239,7 @@ def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
         if isinstance(v, Tensor) and v.data.dtype.kind != "f":
             raise TypeError(f"hypot: expects floating tensors, got {v.dtype} (PyTorch does not "
                             "implement hypot for integers); convert with .float()")
+    check_broadcast("hypot", a, b)
     return Hypot.apply(a, b)
 
 
