@@ -6,6 +6,7 @@ from . import (
     binary,
     indexing,
     inplace,
+    keywords,
     linalg,
     reduction,
     sampling,
@@ -330,6 +331,18 @@ def _bind() -> None:
     T.fill_ = inplace.fill_
     T.copy_ = inplace.copy_
 
+
+# NumPy-style axis=/keepdims= aliases and out= (ops/keywords.py) on the functions that
+# programs call with them; calls without keywords pass straight through.
+_KEYWORD_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "remainder", "fmod",
+                "atan2", "matmul", "mm", "bmm", "mv", "dot", "cat", "concatenate", "stack",
+                "sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "std",
+                "var", "logsumexp", "all", "any", "norm", "cumsum", "cumprod", "softmax",
+                "log_softmax", "count_nonzero", "squeeze", "unsqueeze", "exp", "log", "sqrt",
+                "abs", "neg", "sin", "cos", "tanh", "sigmoid", "clamp", "where", "diff")
+for _name in _KEYWORD_OPS:
+    globals()[_name] = keywords.accepts_torch_keywords(globals()[_name], _name)
+del _name
 
 _bind()
 

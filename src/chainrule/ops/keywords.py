@@ -1,0 +1,75 @@
+"""PyTorch's keyword conveniences on the functional ops: NumPy-style ``axis=``/``keepdims=``
+aliases and ``out=``.
+
+PyTorch accepts ``torch.sum(x, axis=1, keepdims=True)`` (NumPy's names) and ``out=`` on most
+functions. ``accepts_torch_keywords(fn)`` wraps an op so that those keywords work; calls
+without keyword arguments go straight through (one ``if`` on the hot path).
+
+``out=`` writes the result into the given tensor, as PyTorch does: cast to ``out``'s dtype
+when the cast is safe within a kind, resized (with PyTorch's warning) when its shape differs,
+and refused when autograd would need to record the op ("functions with out=... arguments
+don't support automatic differentiation").
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.tensor import Tensor
+
+__all__ = ["accepts_torch_keywords", "write_out"]
+
+
+def write_out(op: str, result: Any, out: Any) -> Any:
+    """Copy ``result`` (a Tensor or a tuple of them) into ``out`` and return ``out``."""
+    if isinstance(result, tuple):  # e.g. max(dim) -> (values, indices)
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"{op}(): out= must be a tuple of {len(result)} tensors")
+        written = [write_out(op, r, o) for r, o in zip(result, out)]
+        return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}(): argument 'out' must be a Tensor, not {type(out).__name__}")
+    if grad_mode.is_grad_enabled() and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    arr = result.data
+    if not np.can_cast(arr.dtype, out.data.dtype, casting="same_kind"):
+        raise RuntimeError(f"{op}(): result type {arr.dtype} can't be cast to the desired "
+                           f"output type {out.data.dtype}")
+    if arr.shape != out.data.shape:
+        if out.data.size:
+            warnings.warn(f"{op}(): an output with one or more elements was resized since it "
+                          f"had shape {list(out.data.shape)}, which does not match the required "
+                          f"output shape {list(arr.shape)}.", UserWarning, stacklevel=3)
+        out.data = np.empty(arr.shape, dtype=out.data.dtype)
+    np.copyto(out.data, arr, casting="same_kind")
+    out._vc[0] += 1
+    return out
+
+
+def accepts_torch_keywords(fn: Callable, name: str | None = None) -> Callable:
+    """``fn`` accepting ``axis=`` (for ``dim``), ``keepdims=`` (for ``keepdim``) and ``out=``."""
+    op = name or fn.__name__
+
+    @functools.wraps(fn)
+    def op_with_keywords(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs:
+            return fn(*args)
+        if "axis" in kwargs:
+            if "dim" in kwargs:
+                raise TypeError(f"{op}(): got both 'dim' and its alias 'axis'")
+            kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs:
+            if "keepdim" in kwargs:
+                raise TypeError(f"{op}(): got both 'keepdim' and its alias 'keepdims'")
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        out = kwargs.pop("out", None)
+        result = fn(*args, **kwargs)
+        return result if out is None else write_out(op, result, out)
+
+    return op_with_keywords
