@@ -20,6 +20,9 @@ import numpy as np
 import torch
 
 import chainrule as cr
+import chainrule.nn.functional as F
+
+TF = torch.nn.functional
 
 ALL = frozenset({"fwd", "bwd", "gc", "jvp", "gg"})
 NO_GG = ALL - {"gg"}
@@ -71,6 +74,8 @@ _SCATTER_IDX = np.array([[0, 2], [1, 3], [3, 0]])  # for dim=1 of (3, 4), unique
 _MASK = np.array([[True, False, True, False], [False, False, True, True],
                   [True, True, False, False]])
 _TAKE_IDX = np.array([[2], [0], [3]])
+_CE_TARGET = np.array([1, 0, 3])
+_EMB_IDX = np.array([[0, 2, 2], [4, 1, 0]])
 _ZMASK = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [0.0, 1.0, 0.0]])  # zeros for prod
 
 B = ((3, 4), (3, 4))
@@ -464,6 +469,76 @@ SPECS: list = [
            shapes=(((3, 4),),)),
     _unary("linalg_norm", lambda a: cr.linalg.norm(a), lambda a: torch.linalg.norm(a),
            shapes=(((3, 4),), ((2, 3, 4),))),
+    # ------------------------------------------------------------ nn.functional
+    OpSpec("F_linear", F.linear, TF.linear, (((3, 4), (5, 4), (5,)), ((2, 3, 4), (5, 4), (5,)))),
+    OpSpec("F_conv2d", lambda x, w, b: F.conv2d(x, w, b, padding=1, stride=(1, 2)),
+           lambda x, w, b: TF.conv2d(x, w, b, padding=1, stride=(1, 2)),
+           (((2, 3, 5, 5), (4, 3, 3, 3), (4,)),)),
+    OpSpec("F_conv1d", lambda x, w: F.conv1d(x, w, dilation=2),
+           lambda x, w: TF.conv1d(x, w, dilation=2), (((2, 3, 7), (4, 3, 2)),)),
+    _unary("F_max_pool2d", lambda a: F.max_pool2d(a, 2), lambda a: TF.max_pool2d(a, 2),
+           "distinct", shapes=(((1, 2, 4, 4),),)),
+    _unary("F_avg_pool2d", lambda a: F.avg_pool2d(a, 2, padding=1),
+           lambda a: TF.avg_pool2d(a, 2, padding=1), shapes=(((1, 2, 4, 4),),)),
+    _unary("F_adaptive_avg_pool2d", lambda a: F.adaptive_avg_pool2d(a, (2, 3)),
+           lambda a: TF.adaptive_avg_pool2d(a, (2, 3)), shapes=(((1, 2, 5, 6),),)),
+    OpSpec("F_layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b),
+           lambda x, w, b: TF.layer_norm(x, (4,), w, b), (((3, 4), (4,), (4,)),)),
+    OpSpec("F_batch_norm", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+           lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True),
+           (((4, 3), (3,), (3,)), ((2, 3, 2, 2), (3,), (3,)))),
+    OpSpec("F_group_norm", lambda x, w, b: F.group_norm(x, 2, w, b),
+           lambda x, w, b: TF.group_norm(x, 2, w, b), (((2, 4, 3), (4,), (4,)),)),
+    OpSpec("F_rms_norm", lambda x, w: F.rms_norm(x, (4,), w),
+           lambda x, w: TF.rms_norm(x, (4,), w), (((3, 4), (4,)),)),
+    _unary("F_gelu", F.gelu, TF.gelu),
+    _unary("F_gelu_tanh", lambda a: F.gelu(a, approximate="tanh"),
+           lambda a: TF.gelu(a, approximate="tanh")),
+    _unary("F_silu", F.silu, TF.silu),
+    _unary("F_elu", F.elu, TF.elu, "nokink"),
+    _unary("F_leaky_relu", lambda a: F.leaky_relu(a, 0.1), lambda a: TF.leaky_relu(a, 0.1),
+           "nokink"),
+    _unary("F_logsigmoid", F.logsigmoid, TF.logsigmoid),
+    _unary("F_hardtanh", F.hardtanh, TF.hardtanh, "nokink"),
+    OpSpec("F_mse_loss", F.mse_loss, TF.mse_loss, (B,)),
+    OpSpec("F_l1_loss", F.l1_loss, TF.l1_loss, (B,), "distinct"),
+    OpSpec("F_smooth_l1_loss", lambda a, b: F.smooth_l1_loss(a, b, beta=0.5),
+           lambda a, b: TF.smooth_l1_loss(a, b, beta=0.5), (B,), "distinct"),
+    OpSpec("F_huber_loss", lambda a, b: F.huber_loss(a, b, delta=0.7),
+           lambda a, b: TF.huber_loss(a, b, delta=0.7), (B,), "distinct"),
+    _unary("F_cross_entropy", lambda a: F.cross_entropy(a, cr.tensor(_CE_TARGET)),
+           lambda a: TF.cross_entropy(a, torch.tensor(_CE_TARGET)), shapes=(((3, 4),),)),
+    _unary("F_cross_entropy_smooth", lambda a: F.cross_entropy(
+        a, cr.tensor(_CE_TARGET), label_smoothing=0.1, reduction="sum"),
+           lambda a: TF.cross_entropy(a, torch.tensor(_CE_TARGET), label_smoothing=0.1,
+                                      reduction="sum"), shapes=(((3, 4),),)),
+    _unary("F_nll_loss", lambda a: F.nll_loss(a.log_softmax(1), cr.tensor(_CE_TARGET)),
+           lambda a: TF.nll_loss(a.log_softmax(1), torch.tensor(_CE_TARGET)),
+           shapes=(((3, 4),),)),
+    OpSpec("F_bce_with_logits", lambda a, t: F.binary_cross_entropy_with_logits(a, t.sigmoid()),
+           lambda a, t: TF.binary_cross_entropy_with_logits(a, t.sigmoid()), (B,)),
+    OpSpec("F_bce", lambda a, t: F.binary_cross_entropy(a.sigmoid(), t.sigmoid()),
+           lambda a, t: TF.binary_cross_entropy(a.sigmoid(), t.sigmoid()), (B,)),
+    OpSpec("F_kl_div", lambda a, b: F.kl_div(a.log_softmax(1), b.softmax(1),
+                                             reduction="batchmean"),
+           lambda a, b: TF.kl_div(a.log_softmax(1), b.softmax(1), reduction="batchmean"), (B,)),
+    _unary("F_normalize", lambda a: F.normalize(a, dim=1), lambda a: TF.normalize(a, dim=1),
+           shapes=(((3, 4),),)),
+    OpSpec("F_cosine_similarity", F.cosine_similarity, TF.cosine_similarity, (B,)),
+    OpSpec("F_pairwise_distance", F.pairwise_distance, TF.pairwise_distance, (B,)),
+    _unary("F_embedding", lambda w: F.embedding(cr.tensor(_EMB_IDX), w),
+           lambda w: TF.embedding(torch.tensor(_EMB_IDX), w), shapes=(((5, 3),),)),
+    OpSpec("F_sdpa", lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+           lambda q, k, v: TF.scaled_dot_product_attention(q, k, v),
+           (((2, 3, 4), (2, 5, 4), (2, 5, 2)),)),
+    OpSpec("F_sdpa_causal", lambda q, k, v: F.scaled_dot_product_attention(q, k, v,
+                                                                          is_causal=True),
+           lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True),
+           (((1, 2, 4, 3), (1, 2, 4, 3), (1, 2, 4, 3)),)),
+    _unary("F_interpolate_bilinear", lambda a: F.interpolate(a, size=(5, 3), mode="bilinear"),
+           lambda a: TF.interpolate(a, size=(5, 3), mode="bilinear"), shapes=(((1, 2, 3, 4),),)),
+    _unary("F_pixel_shuffle", lambda a: F.pixel_shuffle(a, 2),
+           lambda a: TF.pixel_shuffle(a, 2), shapes=(((1, 8, 2, 3),),)),
     # ------------------------------------------------------ composite chains
     OpSpec("mlp_chain", lambda x, w, b: (x @ w + b).tanh().sum(1).sigmoid(),
            lambda x, w, b: (x @ w + b).tanh().sum(1).sigmoid(), (((3, 4), (4, 2), (2,)),)),

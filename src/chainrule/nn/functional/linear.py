@@ -136,6 +136,11 @@ class _Embedding(Function):
             grad = grad * Tensor._make(keep, False, None, 0)
         return IndexAdd.apply(grad, ctx.shape, ctx.idx), None, None, None
 
+    @staticmethod
+    def jvp(ctx, tw, *_):
+        """The looked-up rows of the weight's tangent (the lookup is linear in the weight)."""
+        return None if tw is None else tw[ctx.idx]
+
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
               max_norm: float | None = None, norm_type: float = 2.0,

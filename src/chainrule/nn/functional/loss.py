@@ -170,8 +170,9 @@ class _CrossEntropy(Function):
         coef_sum = (1.0 - smoothing) * wt
         if smoothing > 0:
             wc = xp.ones(c, x.dtype) if weight is None else weight
-            loss = loss - (smoothing / c) * valid * (logp @ wc)
-            coef_sum = coef_sum + (smoothing / c) * valid * wc.sum()
+            validf = valid.astype(xa.dtype)  # a bool mask times a Python float is float64
+            loss = loss - (smoothing / c) * validf * (logp @ wc)
+            coef_sum = coef_sum + (smoothing / c) * validf * wc.sum()
         denom = wt.sum() if reduction == "mean" else None
         ez /= se  # softmax probabilities
         if half:  # back to half; magnitudes beyond 65504 become inf, as in PyTorch
@@ -359,7 +360,10 @@ class _BCE(Function):
         if needs[0]:
             gx = grad * (x - y) / clamp(x * (1.0 - x), 1e-12, None)
         if needs[1]:
-            gy = grad * _const(ctx.l1x - ctx.lx)
+            if ctx.create_graph:  # d/dy depends on x: keep it differentiable in x
+                gy = grad * ((-x).log1p().clamp_min(-100.0) - x.log().clamp_min(-100.0))
+            else:
+                gy = grad * _const(ctx.l1x - ctx.lx)
         return gx, gy
 
     @staticmethod
