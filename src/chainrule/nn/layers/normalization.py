@@ -12,10 +12,13 @@ from ..module import Module
 from ..parameter import Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "LayerNorm", "RMSNorm"]
+# _NormBase and _BatchNorm are imported by instancenorm.py, sync_batchnorm.py, nn.modules
 
 
-class _BatchNorm(Module):
-    _dims: tuple = ()
+class _NormBase(Module):
+    """What batch and instance norm share (PyTorch's ``_NormBase``): the optional affine
+    ``weight``/``bias`` and the optional running statistics, with their reset methods. The
+    defaults are batch norm's; instance norm passes its own (no affine, no statistics)."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,
@@ -55,6 +58,11 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
         if self.bias is not None:
             init.zeros_(self.bias)
+
+
+
+class _BatchNorm(_NormBase):
+    _dims: tuple = ()
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim not in self._dims:
