@@ -5,13 +5,12 @@ the learning rates match PyTorch's step for step; re-exported by :mod:`.lr_sched
 from __future__ import annotations
 
 import math
-import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._plateau import ReduceLROnPlateau
 from .optimizer import Optimizer
-from .scheduler_base import LRScheduler, _check_optimizer
+from .scheduler_base import LambdaScheduler, LRScheduler, _check_optimizer
 
 __all__ = ["ChainedScheduler", "CosineAnnealingWarmRestarts", "CyclicLR", "MultiplicativeLR",
            "PolynomialLR"]
@@ -41,7 +40,7 @@ class PolynomialLR(LRScheduler):
         return [base * (1.0 - min(t, k) / t) ** self.power for base in self.base_lrs]
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(LambdaScheduler):
     """Multiply each group's lr by ``lr_lambda(epoch)`` at every step after the first.
 
     Args:
@@ -65,21 +64,6 @@ class MultiplicativeLR(LRScheduler):
         if self._is_initial or self.last_epoch <= 0:
             return self._current_lrs()
         return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._current_lrs())]
-
-    def state_dict(self) -> dict[str, Any]:
-        """As PyTorch: functions are not saved, callable objects keep their attributes."""
-        state = {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
-                               for fn in self.lr_lambdas]
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = dict(state_dict)
-        saved = state.pop("lr_lambdas", [])
-        super().load_state_dict(state)
-        for fn, attrs in zip(self.lr_lambdas, saved):
-            if attrs is not None:
-                fn.__dict__.update(attrs)
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):

@@ -7,7 +7,6 @@ The lectures' time-based decay is :class:`InverseTimeLR`. ``ReduceLROnPlateau`` 
 from __future__ import annotations
 
 import math
-import types
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -25,7 +24,7 @@ from ._more_schedulers import (
 from ._one_cycle import OneCycleLR
 from ._plateau import ReduceLROnPlateau
 from .optimizer import Optimizer
-from .scheduler_base import LRScheduler, _check_optimizer
+from .scheduler_base import LambdaScheduler, LRScheduler, _check_optimizer
 
 __all__ = [
     "ChainedScheduler",
@@ -198,7 +197,7 @@ class InverseTimeLR(LRScheduler):
         return [base / (1 + self.decay_rate * self.last_epoch) for base in self.base_lrs]
 
 
-class LambdaLR(LRScheduler):
+class LambdaLR(LambdaScheduler):
     """Set the lr to ``initial_lr * lr_lambda(step)`` (one function, or one per group).
 
     ``state_dict`` never holds the functions: for a plain function it stores None, for a
@@ -232,20 +231,6 @@ class LambdaLR(LRScheduler):
                                 f"{factor!r} of type {type(factor).__name__}")
             out.append(base * factor)
         return out
-
-    def state_dict(self) -> dict[str, Any]:
-        state = {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
-                               for fn in self.lr_lambdas]
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = dict(state_dict)
-        saved = state.pop("lr_lambdas", [])
-        self.__dict__.update(state)
-        for fn, attrs in zip(self.lr_lambdas, saved):
-            if attrs is not None:
-                fn.__dict__.update(attrs)
 
 
 class CosineAnnealingLR(LRScheduler):

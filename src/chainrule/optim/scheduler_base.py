@@ -11,6 +11,7 @@ restarts a schedule at a milestone).
 """
 from __future__ import annotations
 
+import types
 from typing import Any
 
 from .optimizer import Optimizer
@@ -110,3 +111,25 @@ class LRScheduler:
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(last_epoch={self.last_epoch}, "
                 f"last_lr={getattr(self, '_last_lr', None)})")
+
+
+class LambdaScheduler(LRScheduler):
+    """Base of the schedulers driven by per-group functions ``self.lr_lambdas`` (LambdaLR,
+    MultiplicativeLR). As in PyTorch, their state dict keeps no plain functions (they can't be
+    saved) but keeps the attributes of callable objects, restored into the objects on load."""
+
+    lr_lambdas: list
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas", [])
+        super().load_state_dict(state)
+        for fn, attrs in zip(self.lr_lambdas, saved):
+            if attrs is not None:
+                fn.__dict__.update(attrs)
