@@ -94,6 +94,14 @@ class Tensor:
         return t
 
     @property
+    def _data(self) -> Any:  # transitional alias: the array slot is being renamed to ``_data``
+        return self.data
+
+    @_data.setter
+    def _data(self, value: Any) -> None:
+        self.data = value
+
+    @property
     def grad(self) -> Tensor | None:
         """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None."""
         return self._grad
