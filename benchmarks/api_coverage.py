@@ -87,7 +87,7 @@ Tensor.cuda Tensor.float Tensor.long Tensor.int Tensor.double Tensor.half Tensor
 Tensor.view Tensor.view_as Tensor.reshape Tensor.size Tensor.dim Tensor.numel
 Tensor.contiguous Tensor.clone Tensor.copy_ Tensor.zero_ Tensor.fill_ Tensor.normal_
 Tensor.uniform_ Tensor.add_ Tensor.mul_ Tensor.sub_ Tensor.div_ Tensor.clamp_
-Tensor.requires_grad_ Tensor.register_hook Tensor.retain_grad Tensor.data Tensor.grad
+Tensor.requires_grad_ Tensor.register_hook Tensor.retain_grad Tensor._data Tensor.grad
 Tensor.shape Tensor.dtype Tensor.device Tensor.T Tensor.mT Tensor.expand Tensor.expand_as
 Tensor.repeat Tensor.masked_fill Tensor.masked_fill_ Tensor.index_select Tensor.gather
 Tensor.scatter_ Tensor.scatter_add_ Tensor.argmax Tensor.max Tensor.sum Tensor.mean

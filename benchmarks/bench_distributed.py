@@ -118,7 +118,7 @@ def worker_allreduce(sizes_mb: list[float], repeats: int) -> None:
             dist.all_reduce(t)
             times.append(time.perf_counter() - start)
         sec = statistics.median(times)
-        nbytes = t.data.nbytes
+        nbytes = t._data.nbytes
         if dist.get_rank() == 0:
             print(json.dumps({"size_mb": mb, "ms": 1e3 * sec, "algbw_gbs": nbytes / sec / 1e9,
                               "busbw_gbs": 2 * (n - 1) / n * nbytes / sec / 1e9}), flush=True)

@@ -86,7 +86,7 @@ def test_dlpack_both_ways_without_copy():
     assert c.dtype == cr.float64
     src[1] = -5.0
     assert c[1].item() == -5.0
-    assert c.data.ctypes.data == src.data_ptr()
+    assert c.data.numpy().ctypes.data == src.data_ptr()
 
 
 def test_array_protocol_and_numpy():
@@ -166,9 +166,9 @@ def test_clone_detach_contiguous():
     d = x.detach()
     assert np.shares_memory(d.data, x.data) and not d.requires_grad
     tr = x.T
-    assert not tr.data.flags.c_contiguous
+    assert not tr.data.numpy().flags.c_contiguous
     cc = tr.contiguous()
-    assert cc.data.flags.c_contiguous
+    assert cc.data.numpy().flags.c_contiguous
     np.testing.assert_allclose(cc.detach().numpy(), [[1, 3], [2, 4]])
     plain = cr.tensor([1.0, 2.0])
     pc = plain.clone()

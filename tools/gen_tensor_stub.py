@@ -51,7 +51,7 @@ HEADER = '''\
 # The slot attributes have no annotations in tensor.py; their types are stated here. A new
 # slot without an entry makes the generator fail rather than guess.
 SLOT_TYPES = {
-    "data": "Any",
+    "_data": "Any",  # the NumPy/CuPy array; ``data`` is a property returning a Tensor
     "grad": "Tensor | None",  # a slot in older versions; now a property over ``_grad``
     "_grad": "Tensor | None",
     "requires_grad": "bool",

@@ -143,25 +143,25 @@ def _like(x: Tensor, dtype: Any) -> Any:
 
 def zeros_like(x: Tensor, dtype: Any = None, device: Any = None,
                requires_grad: bool = False) -> Tensor:
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     return _finish(xp.zeros(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
 
 
 def ones_like(x: Tensor, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     return _finish(xp.ones(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
 
 
 def empty_like(x: Tensor, dtype: Any = None, device: Any = None,
                requires_grad: bool = False) -> Tensor:
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     return _finish(xp.empty(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
 
 
 def full_like(x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     return _finish(xp.full(x.shape, fill_value, _like(x, dtype)), _like(x, dtype), device,
                    requires_grad)
 
@@ -247,8 +247,8 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None,
            generator: Generator | None = None, dtype: Any = None,
            device: Any = None, requires_grad: bool = False) -> Tensor:
     """Normal samples with the given mean and std (numbers or tensors, broadcast)."""
-    m = mean.data if isinstance(mean, Tensor) else mean
-    s = std.data if isinstance(std, Tensor) else std
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
     if not np.all(np.asarray(s) >= 0):  # also catches NaN
         raise RuntimeError(f"normal(): expects std >= 0.0, but found std "
                            f"{s if np.ndim(s) == 0 else np.asarray(s).min()}")
@@ -267,6 +267,6 @@ def randn_like(x: Tensor, generator: Generator | None = None, dtype: Any = None)
 
 def bernoulli(p: Any, generator: Generator | None = None) -> Tensor:
     """0/1 samples with probability ``p`` (a tensor of probabilities)."""
-    pt = p.data if isinstance(p, Tensor) else np.asarray(p)
+    pt = p._data if isinstance(p, Tensor) else np.asarray(p)
     draws = gen(generator).random(pt.shape) < to_device(pt, "cpu")
     return _finish(draws, pt.dtype if pt.dtype.kind == "f" else None, None, False)

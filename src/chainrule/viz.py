@@ -116,9 +116,9 @@ def draw_graph(output: Any, params: dict | None = None, show_shapes: bool = True
         if show_shapes and t.ndim:
             label += f"\n{_shape(tuple(t.shape))}"
         if t.numel() == 1 and name is not None and not show_grads:
-            label += f"\n= {_summary(t.data)}"
+            label += f"\n= {_summary(t._data)}"
         if show_grads and t.grad is not None:
-            label += f"\ngrad {_summary(t.grad.data)}"
+            label += f"\ngrad {_summary(t.grad._data)}"
         color = "#cfe8cf" if kind == "param" else "#d6e4f5"
         dot.node(lid, label, shape="ellipse", style="filled", fillcolor=color)
         return lid
@@ -162,7 +162,7 @@ def draw_graph(output: Any, params: dict | None = None, show_shapes: bool = True
         if show_shapes and o.ndim:
             label += f"\n{_shape(tuple(o.shape))}"
         if o.numel() == 1:
-            label += f"\n= {_summary(o.data)}"
+            label += f"\n= {_summary(o._data)}"
         dot.node(oid, label, shape="doubleoctagon", style="filled", fillcolor="#f5d6d6")
         if o.grad_fn is not None:
             dot.edge(node_ids[o.grad_fn], oid)
@@ -176,7 +176,7 @@ def _saved_shapes(node) -> list[str]:
     out = []
     for e in node.saved_values:
         if isinstance(e, SavedInput):
-            v = e.tensor.data
+            v = e.tensor._data
         elif isinstance(e, SavedOutput):
             v = e.array
         elif isinstance(e, SavedConstant):

@@ -61,7 +61,7 @@ def test_with_dataloader():
     for rank in range(2):
         loader = DataLoader(ds, batch_size=2, sampler=DistributedSampler(ds, 2, rank,
                                                                          shuffle=False))
-        seen.append([int(v) for (b,) in loader for v in b.data.ravel()])
+        seen.append([int(v) for (b,) in loader for v in b.data.numpy().ravel()])
     ref = [[int(v) for (b,) in torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(torch.arange(10.0).reshape(10, 1)), batch_size=2,
         sampler=TorchSampler(range(10), 2, rank, shuffle=False)) for v in b.ravel()]

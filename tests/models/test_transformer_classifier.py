@@ -49,5 +49,5 @@ def test_learns_a_sequence_rule():
         opt.zero_grad()
         loss.backward()
         opt.step()
-    acc = (m(xt).data.argmax(1) == y).mean()
+    acc = (m(xt).detach().numpy().argmax(1) == y).mean()
     assert acc >= 0.9, (acc, float(loss.data))

@@ -32,10 +32,10 @@ def cheap_init(monkeypatch):
     # forward pass over garbage can overflow to NaN/Inf at random.
     def zero_all(self):
         for p in self.parameters(recurse=False):
-            p.data.fill(0.0)
+            p.data.fill_(0.0)
 
     def zero_tensor(t, *args, **kwargs):
-        t.data.fill(0.0)
+        t.data.fill_(0.0)
         return t
 
     monkeypatch.setattr(_ConvNd, "reset_parameters", zero_all)

@@ -188,4 +188,4 @@ def test_conv_keeps_channel_major_memory_internally():
     # The conv output is an (O, N, H, W)-ordered buffer seen as (N, O, H, W).
     y = F.conv2d(cr.randn(2, 3, 8, 8), cr.randn(5, 3, 3, 3), padding=1)
     assert y.shape == (2, 5, 8, 8)
-    assert y.data.transpose(1, 0, 2, 3).flags["C_CONTIGUOUS"]
+    assert y._data.transpose(1, 0, 2, 3).flags["C_CONTIGUOUS"]

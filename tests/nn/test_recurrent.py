@@ -156,7 +156,7 @@ def test_parameters_names_shapes_init_repr(cls, kw):
     assert repr(m) == repr(tm)
     fresh = getattr(cr.nn, cls)(3, 6, num_layers=2, bidirectional=True, **kw)
     bound = 1 / np.sqrt(6)
-    values = np.concatenate([p.data.ravel() for p in fresh.parameters()])
+    values = np.concatenate([p.data.numpy().ravel() for p in fresh.parameters()])
     assert np.abs(values).max() <= bound and np.abs(values).max() > 0.8 * bound
     assert abs(values.mean()) < 0.05 and abs(values.std() - bound / np.sqrt(3)) < 0.02
     # torch's own state dict loads directly (same keys and shapes)

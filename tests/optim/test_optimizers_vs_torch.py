@@ -105,11 +105,11 @@ def test_matches_torch_and_resumes_from_state_dict(case):
 
     # resume: a new optimizer over copies of the parameters, state through JSON
     sd = copt.state_dict()
-    cps2 = [cr.tensor(p.data.copy(), dtype=cr.float64, requires_grad=True) for p in cps]
+    cps2 = [cr.tensor(p.data.numpy().copy(), dtype=cr.float64, requires_grad=True) for p in cps]
     copt2 = getattr(cr.optim, name)(cps2, **kw)
     copt2.load_state_dict(_json_round_trip(sd))
     # and one that resumes from torch's own state_dict
-    cps3 = [cr.tensor(p.data.copy(), dtype=cr.float64, requires_grad=True) for p in cps]
+    cps3 = [cr.tensor(p.data.numpy().copy(), dtype=cr.float64, requires_grad=True) for p in cps]
     copt3 = getattr(cr.optim, name)(cps3, **kw)
     copt3.load_state_dict(to_numpy_state_dict(topt.state_dict()))
     for _ in range(10):

@@ -29,7 +29,7 @@ def test_library_files_load_as_flat_dicts(tmp_path):
               str(tmp_path / "lib.safetensors"))
     back = cr.load(tmp_path / "lib.safetensors")
     assert back["w"].dtype == cr.float16 and back["i"].numpy().tolist() == [7]
-    assert back["w"].data.flags.writeable
+    assert back["w"].data.numpy().flags.writeable
 
 
 def test_complex_datetime_and_scalar_round_trip(tmp_path):

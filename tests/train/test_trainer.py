@@ -26,7 +26,7 @@ from ._tiny import TinyMLP, cross_entropy, loaders
 
 
 def _weights(model):
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v.data.numpy().copy() for k, v in model.state_dict().items()}
 
 
 def test_fit_learns_and_records_history():

@@ -63,7 +63,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
                 node._saved_values = None
                 node._freed = True
         if targets is None:  # 5. accumulate into the leaves' .grad
-            owned = {id(g.data) for g in root_grads}  # the caller's arrays: never stolen
+            owned = {id(g._data) for g in root_grads}  # the caller's arrays: never stolen
             for leaf, g in pending.leaves.values():
                 if leaf._hooks:
                     g = _run_hooks(leaf._hooks, g)
@@ -103,7 +103,7 @@ class _Pending:
     def sum(self, a: Tensor, b: Tensor) -> Tensor:
         if self.differentiable:
             return a + b
-        return Tensor._make(elementwise(np.add, a.data, b.data), False, None, 0)
+        return Tensor._make(elementwise(np.add, a._data, b._data), False, None, 0)
 
 
 def call_rule(node: Node, grads: list, create_graph: bool, anomaly: bool = False,
@@ -133,7 +133,7 @@ def send_to_inputs(node: Node, input_grads: tuple, pending: _Pending) -> None:
         if not isinstance(g, Tensor):
             g = Tensor._make(g, False, None, 0)
         shape, dtype = meta
-        d = g.data
+        d = g._data
         if d.shape != shape:
             g = sum_to_shape(g, shape, pending.differentiable, node, i)
         if d.dtype != dtype:
@@ -153,7 +153,7 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
         return
-    arr = g.data
+    arr = g._data
     if t.grad is None:
         if owned is None:
             arr = arr.copy()
@@ -163,7 +163,7 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
             owned.add(id(arr))
         t.grad = Tensor._make(arr, False, None, 0)
     else:
-        t.grad = Tensor._make(t.grad.data + arr, False, None, 0)
+        t.grad = Tensor._make(t.grad._data + arr, False, None, 0)
 
 
 def sum_to_shape(g: Tensor, shape: tuple, differentiable: bool, node: Node | None = None,
@@ -173,7 +173,7 @@ def sum_to_shape(g: Tensor, shape: tuple, differentiable: bool, node: Node | Non
     ``differentiable`` records the sum as ops (for ``create_graph`` and forward mode);
     otherwise it is one array reduction.
     """
-    gs = g.data.shape
+    gs = g._data.shape
     lead = len(gs) - len(shape)
     if lead < 0 or any(s != 1 and s != t for s, t in zip(shape, gs[lead:])):
         who = node.name() if node is not None else "backward"
@@ -184,7 +184,7 @@ def sum_to_shape(g: Tensor, shape: tuple, differentiable: bool, node: Node | Non
         i + lead for i, s in enumerate(shape) if s == 1 and gs[i + lead] != 1)
     if differentiable:
         return (g.sum(dim=axes, keepdim=True) if axes else g).reshape(shape)
-    d = g.data
+    d = g._data
     return Tensor._make((d.sum(axis=axes, keepdims=True) if axes else d).reshape(shape),
                         False, None, 0)
 
@@ -228,7 +228,7 @@ def _prepare_outputs(node: Node, grads: list, targets: dict | None, pending: _Pe
     if all(g is None for g in grads):
         return None
     if node._out_meta is not None:
-        ref = next(g for g in grads if g is not None).data
+        ref = next(g for g in grads if g is not None)._data
         for nr, g in enumerate(grads):
             if g is None:
                 shape, dtype = node._out_meta[nr]
@@ -316,7 +316,7 @@ def _check_finite(node: Node, grads: Sequence) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
-        d = g.data
+        d = g._data
         if d.dtype.kind == "f" and not get_array_module(d).isfinite(d).all():
             where = user_frame(node._trace) if node._trace else "<unknown>"
             raise RuntimeError(

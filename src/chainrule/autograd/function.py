@@ -96,7 +96,7 @@ class Node:
     @property
     def saved_arrays(self) -> tuple:
         """The saved values as raw arrays (for jvp rules and non-differentiable helpers)."""
-        return tuple(v.data if isinstance(v, Tensor) else v for v in (self._saved or ()))
+        return tuple(v._data if isinstance(v, Tensor) else v for v in (self._saved or ()))
 
     @property
     def saved_values(self) -> tuple:
@@ -150,7 +150,7 @@ class Node:
 
     def mark_non_differentiable(self, *outputs: Any) -> None:
         """Declare outputs (e.g. indices) that never carry a gradient."""
-        self._non_diff = {id(o.data if isinstance(o, Tensor) else o) for o in outputs}
+        self._non_diff = {id(o._data if isinstance(o, Tensor) else o) for o in outputs}
 
     def name(self) -> str:
         fn = self.fn
@@ -241,7 +241,7 @@ class Function:
                     record = True
                 if fwd_on and a._fw_tangent is not None:
                     forward_ad = True
-                raw_args.append(a.data)
+                raw_args.append(a._data)
             else:
                 raw_args.append(a)
         if record:
@@ -289,7 +289,7 @@ class Function:
 def _array(o: Any) -> Any:
     """Op outputs are arrays: unwrap Tensors, turn NumPy scalars into 0-d arrays."""
     if isinstance(o, Tensor):
-        return o.data
+        return o._data
     if isinstance(o, (_np.generic, int, float, bool)):
         return _np.asarray(o)
     return o
@@ -309,7 +309,7 @@ def _share_view_versions(ctx: Node, cls: type, args: tuple, outs: tuple, results
             if getattr(o, "base", None) is None:
                 continue
             if root is None:
-                root = memory_root(base.data)
+                root = memory_root(base._data)
             if memory_root(o) is not root:
                 continue
         r._vc = base._vc
@@ -337,7 +337,7 @@ def _link_inputs(ctx: Node, args: tuple) -> None:
                     gf._view_version != a._vc[0]:
                 raise _stale_view_error(ctx, a)
             edges.append((gf, a._output_nr) if gf is not None else a)
-            d = a.data
+            d = a._data
             meta.append((d.shape, d.dtype))
             needs.append(True)
         else:
@@ -370,7 +370,7 @@ def _forward_tangents(ctx: Node, cls: type, args: tuple, outs: tuple, results: l
             f"{cls.__name__} has no forward-mode (jvp) rule, so cr.func.jvp/jacfwd cannot "
             "pass through it; use reverse mode (cr.func.vjp/jacrev) instead"
         )
-    ctx.primals = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+    ctx.primals = tuple(a._data if isinstance(a, Tensor) else a for a in args)
     ctx.out = outs if len(outs) > 1 else outs[0]
     tangents = [a._fw_tangent if isinstance(a, Tensor) else None for a in args]
     tan = jvp(ctx, *tangents)
@@ -378,9 +378,9 @@ def _forward_tangents(ctx: Node, cls: type, args: tuple, outs: tuple, results: l
     for r, t in zip(results, tans):
         if t is not None and r.dtype.kind == "f":
             if isinstance(t, Tensor):
-                t = t.data
-            if t.shape != r.data.shape:
-                t = get_array_module(t).broadcast_to(t, r.data.shape)
+                t = t._data
+            if t.shape != r._data.shape:
+                t = get_array_module(t).broadcast_to(t, r._data.shape)
             r._fw_tangent = t
     if ctx.next_edges:
         ctx._out_tangents = tuple(r._fw_tangent for r in results)

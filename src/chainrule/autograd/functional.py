@@ -28,7 +28,7 @@ def _leaf(x: Any) -> Tensor:
         return x
     if x.dtype.kind not in "fc":
         raise TypeError(f"cannot differentiate with respect to an argument of dtype {x.dtype}")
-    t = Tensor._make(x.data, True, None, 0)
+    t = Tensor._make(x._data, True, None, 0)
     t._fw_tangent = x._fw_tangent
     return t
 
@@ -91,7 +91,7 @@ def _tree_leaves(x: Any) -> list:
 def _xp(t: Tensor):
     from ..backend import get_array_module
 
-    return get_array_module(t.data)
+    return get_array_module(t._data)
 
 
 def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
@@ -144,8 +144,8 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
         if t.shape != p.shape:
             raise ValueError(f"jvp: tangent shape {t.shape} does not match primal shape "
                              f"{p.shape}")
-        d = Tensor._make(p.data, False, None, 0)
-        d._fw_tangent = t.data.astype(p.dtype, copy=False)
+        d = Tensor._make(p._data, False, None, 0)
+        d._fw_tangent = t._data.astype(p.dtype, copy=False)
         duals.append(d)
     state.forward_ad += 1
     try:
@@ -161,7 +161,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
             tan = _xp(o).zeros(o.shape, o.dtype)
         touts.append(Tensor._make(tan, False, None, 0))
         o._fw_tangent = None
-    plain = tuple(Tensor._make(o.data, False, None, 0) for o in outs)
+    plain = tuple(Tensor._make(o._data, False, None, 0) for o in outs)
     out_p = plain if isinstance(out, (tuple, list)) else plain[0]
     tout = tuple(touts) if isinstance(out, (tuple, list)) else touts[0]
     return (out_p, tout, aux) if has_aux else (out_p, tout)

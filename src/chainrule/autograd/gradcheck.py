@@ -40,16 +40,16 @@ def _check_inputs(inputs: Sequence, where: str) -> list:
 def numerical_jacobian(fn: Callable, inputs: Sequence, i: int, eps: float) -> list:
     """d(outputs)/d(inputs[i]) by central differences: a list of (out.size, in.size) arrays."""
     x = inputs[i]
-    flat = x.data.reshape(-1)
+    flat = x._data.reshape(-1)
     with grad_mode.no_grad():
         outs = _outputs(fn, inputs)
         jac = [np.zeros((o.numel(), x.numel())) for o in outs]
         for j in range(flat.size):
             orig = flat[j].item()
             flat[j] = orig + eps
-            plus = [np.array(o.data, np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+            plus = [np.array(o._data, np.float64).reshape(-1) for o in _outputs(fn, inputs)]
             flat[j] = orig - eps
-            minus = [np.array(o.data, np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+            minus = [np.array(o._data, np.float64).reshape(-1) for o in _outputs(fn, inputs)]
             flat[j] = orig
             for k in range(len(outs)):
                 jac[k][:, j] = (plus[k] - minus[k]) / (2 * eps)
@@ -75,7 +75,7 @@ def analytical_jacobian(fn: Callable, inputs: Sequence, idx: Sequence[int]) -> d
                                retain_graph=True, allow_unused=True)
             for i, g in zip(idx, gs):
                 if g is not None:
-                    result[(k, i)][r] = np.asarray(g.data, np.float64).reshape(-1)
+                    result[(k, i)][r] = np.asarray(g._data, np.float64).reshape(-1)
     return result
 
 
@@ -161,8 +161,8 @@ def check_vjp_jvp(fn: Callable, inputs: Sequence, seed: int = 0, rtol: float = 1
     us = tuple(Tensor(rng.standard_normal(o.shape), dtype=o.dtype) for o in outs)
     _, vjp_fn = vjp(fn, *inputs)
     grads = vjp_fn(us if len(us) > 1 else us[0])
-    lhs = sum(float((np.asarray(t.data) * np.asarray(u.data)).sum()) for t, u in zip(touts, us))
-    rhs = sum(float((np.asarray(g.data) * np.asarray(v.data)).sum())
+    lhs = sum(float((np.asarray(t._data) * np.asarray(u._data)).sum()) for t, u in zip(touts, us))
+    rhs = sum(float((np.asarray(g._data) * np.asarray(v._data)).sum())
               for g, v in zip(grads, tangents))
     if not np.isclose(lhs, rhs, rtol=rtol, atol=atol):
         raise GradcheckError(f"jvp/vjp mismatch: <J v, u> = {lhs!r} but <v, J^T u> = {rhs!r}")

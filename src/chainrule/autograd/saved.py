@@ -54,9 +54,9 @@ def classify(s: Any, args: tuple, outs: tuple, results: list, raw_outs: tuple) -
     is a view of an input or output, so in-place changes to that tensor are caught)."""
     if s is None:
         return None
-    sd = s.data if isinstance(s, Tensor) else s
+    sd = s._data if isinstance(s, Tensor) else s
     for a in args:
-        if isinstance(a, Tensor) and (a is s or a.data is sd):
+        if isinstance(a, Tensor) and (a is s or a._data is sd):
             return SavedInput(a, a._vc[0])
     for i, o in enumerate(outs):
         if o is sd or raw_outs[i] is sd:
@@ -71,7 +71,7 @@ def classify(s: Any, args: tuple, outs: tuple, results: list, raw_outs: tuple) -
                 vc = results[i]._vc
                 return SavedConstant(sd, vc, vc[0])
         for a in args:
-            if isinstance(a, Tensor) and memory_root(a.data) is root:
+            if isinstance(a, Tensor) and memory_root(a._data) is root:
                 return SavedConstant(sd, a._vc, a._vc[0])
     return SavedConstant(sd)
 

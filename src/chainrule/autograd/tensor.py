@@ -35,13 +35,14 @@ class Tensor:
     """A multi-dimensional array that can record the ops applied to it.
 
     Attributes:
-        data: the underlying NumPy (or CuPy) array.
+        _data: the underlying NumPy (or CuPy) array (ops read and write it directly).
+        data: PyTorch's ``.data``: a detached Tensor sharing the storage (a property).
         grad: the accumulated gradient (a Tensor) after ``backward``, or None.
         requires_grad: whether ops on this tensor are recorded for backward.
         grad_fn: the graph node that produced this tensor (None for leaves).
     """
 
-    __slots__ = ("data", "_grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
+    __slots__ = ("_data", "_grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
                  "_fw_tangent", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
@@ -68,7 +69,7 @@ class Tensor:
 
     def _init_leaf(self, arr: Any, requires_grad: bool) -> None:
         """Set up a user-created (leaf) tensor around ``arr``; subclasses reuse it."""
-        self.data = arr
+        self._data = arr
         self._grad = None
         self.grad_fn = None
         self._output_nr = 0
@@ -83,7 +84,7 @@ class Tensor:
     def _make(cls, data: Any, requires_grad: bool, grad_fn: Any, output_nr: int) -> "Tensor":
         """Fast constructor for op results (no conversion, no checks)."""
         t = object.__new__(Tensor)
-        t.data = data
+        t._data = data
         t._grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
@@ -94,12 +95,21 @@ class Tensor:
         return t
 
     @property
-    def _data(self) -> Any:  # transitional alias: the array slot is being renamed to ``_data``
-        return self.data
+    def data(self) -> Tensor:
+        """This tensor's values as a new leaf Tensor that shares its storage (PyTorch's
+        ``.data``): detached, ``requires_grad=False``, with its own version counter, so in-place
+        writes through it change this tensor's values without autograd noticing them
+        (``p.data.add_(g, alpha=-lr)``, ``m.weight.data.normal_()``). Assigning a Tensor to it
+        (``p.data = t``) replaces this tensor's storage; shape and dtype may change. Inside the
+        framework the array itself is ``_data``; ``.numpy()`` is the public way to get it."""
+        return Tensor._make(self._data, False, None, 0)
 
-    @_data.setter
-    def _data(self, value: Any) -> None:
-        self.data = value
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data: can only assign a Tensor, got "
+                            f"{type(value).__name__} (wrap arrays with cr.as_tensor)")
+        self._data = value._data
 
     @property
     def grad(self) -> Tensor | None:
@@ -112,31 +122,31 @@ class Tensor:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
                                 f"of type {type(value).__name__}")
-            if value.data.shape != self.data.shape:
+            if value._data.shape != self._data.shape:
                 raise RuntimeError(f"assigned grad has data of a different size: the tensor "
-                                   f"has shape {tuple(self.data.shape)}, the grad "
-                                   f"{tuple(value.data.shape)}")
-            if value.data.dtype != self.data.dtype:
+                                   f"has shape {tuple(self._data.shape)}, the grad "
+                                   f"{tuple(value._data.shape)}")
+            if value._data.dtype != self._data.dtype:
                 raise RuntimeError(f"assigned grad has data of a different type: the tensor is "
-                                   f"{self.data.dtype}, the grad {value.data.dtype}")
+                                   f"{self._data.dtype}, the grad {value._data.dtype}")
         self._grad = value
 
     # ------------------------------------------------------------------ metadata
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self) -> Device:
-        return device_of(self.data)
+        return device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -168,31 +178,31 @@ class Tensor:
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return self.data.shape
-        n = self.data.ndim
+            return self._data.shape
+        n = self._data.ndim
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
             raise IndexError(f"size: dimension {dim!r} is out of range for a tensor of shape "
-                             f"{self.data.shape} (valid dims: {-n} to {n - 1})")
-        return self.data.shape[dim]
+                             f"{self._data.shape} (valid dims: {-n} to {n - 1})")
+        return self._data.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self) -> Iterator["Tensor"]:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        for i in range(self.data.shape[0]):
+        for i in range(self._data.shape[0]):
             yield self[i]
 
     # ------------------------------------------------------------- conversions
@@ -205,30 +215,30 @@ class Tensor:
             )
         if self.device.type != "cpu":
             raise TypeError("numpy(): the tensor is on cuda; call .cpu() first")
-        return self.data
+        return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        arr = to_device(self.data, "cpu")
+        arr = np.asarray(to_device(self._data, "cpu"))  # 0-d results may be NumPy scalars
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def item(self) -> Any:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors can be converted to a Python scalar, "
                 f"got shape {self.shape}"
             )
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self) -> Any:
-        return to_device(self.data, "cpu").tolist()
+        return to_device(self._data, "cpu").tolist()
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} values is ambiguous; "
+                f"Boolean value of Tensor with {self._data.size} values is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self.data.reshape(()))
+        return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
         return float(self.item())
@@ -237,15 +247,15 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
     def __dlpack__(self, *args: Any, **kwargs: Any):
-        return self.data.__dlpack__(*args, **kwargs)
+        return self._data.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
-        return self.data.__dlpack_device__()
+        return self._data.__dlpack_device__()
 
     def to(self, *args: Any, **kwargs: Any) -> "Tensor":
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
@@ -307,7 +317,7 @@ class Tensor:
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"`` formats a 0-d tensor's value, as in PyTorch; other tensors take
         only an empty spec (``f"{x}"``), and a format spec for them raises TypeError."""
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             return format(self.item(), spec)
         return object.__format__(self, spec)
 
@@ -320,7 +330,7 @@ class Tensor:
     # ------------------------------------------------------------------ autograd
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place (only floating tensors can require grad)."""
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require gradients, got dtype "
                 f"{self.dtype}; convert first, e.g. x.float().requires_grad_()"
@@ -335,7 +345,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A tensor sharing this data, cut from the graph."""
-        t = Tensor._make(self.data, False, None, 0)
+        t = Tensor._make(self._data, False, None, 0)
         t._vc = self._vc
         return t
 
@@ -415,7 +425,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ python
     def __repr__(self) -> str:
-        arr = to_device(self.data, "cpu")
+        arr = to_device(self._data, "cpu")
         body = np.array2string(arr, separator=", ", prefix="tensor(",
                                **_printing.array2string_options(arr))
         extras = []
@@ -445,7 +455,7 @@ class Tensor:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol; call .detach() first")
         new = object.__new__(type(self))
-        new._init_leaf(self.data.copy(), self.requires_grad)
+        new._init_leaf(self._data.copy(), self.requires_grad)
         memo[id(self)] = new
         if self.grad is not None:
             new.grad = copy.deepcopy(self.grad, memo)
@@ -457,14 +467,14 @@ class Tensor:
 
 def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
     if gradient is None:
-        if t.data.size != 1:
+        if t._data.size != 1:
             raise RuntimeError(
                 f"{where}: grad can be implicitly created only for scalar outputs, but the "
                 f"output has shape {t.shape}; pass gradient= (a tensor of that shape) or "
                 "reduce it first, e.g. y.sum().backward()"
             )
-        xp = get_array_module(t.data)
-        return Tensor._make(xp.ones(t.data.shape, t.data.dtype), False, None, 0)
+        xp = get_array_module(t._data)
+        return Tensor._make(xp.ones(t._data.shape, t._data.dtype), False, None, 0)
     if not isinstance(gradient, Tensor):
         gradient = Tensor(gradient, dtype=t.dtype)
     if gradient.shape != t.shape:
@@ -478,7 +488,7 @@ def _to_array(data: Any, dtype: Any) -> Any:
     """Convert user data to an array with PyTorch's default dtypes."""
     d = None if dtype is None else _dt.as_dtype(dtype)
     if isinstance(data, Tensor):
-        arr = data.data.copy()
+        arr = data._data.copy()
         return arr if d is None else arr.astype(d)
     xp = get_array_module(data)
     if xp is not np:
@@ -510,7 +520,7 @@ def _to_array(data: Any, dtype: Any) -> Any:
 
 def _unwrap_nested(data: Any) -> Any:
     if isinstance(data, Tensor):
-        return data.data
+        return data._data
     if isinstance(data, (list, tuple)) and any(isinstance(x, (Tensor, list, tuple)) for x in data):
         return [_unwrap_nested(x) for x in data]
     return data

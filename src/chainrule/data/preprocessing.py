@@ -23,7 +23,7 @@ __all__ = ["PCA", "MeanSubtraction", "Standardize", "ZCAWhitening"]
 
 def _unwrap(x: Any, where: str) -> tuple[np.ndarray, bool]:
     if isinstance(x, Tensor):
-        arr, is_tensor = x.data, True
+        arr, is_tensor = x._data, True
     elif isinstance(x, np.ndarray):
         arr, is_tensor = x, False
     else:
@@ -109,7 +109,7 @@ class _Preprocessor:
             raise KeyError(f"{type(self).__name__}.load_state_dict: missing keys {missing}")
         for k in self._arrays:
             v = state[k]
-            setattr(self, k, np.asarray(v.data if isinstance(v, Tensor) else v, np.float64))
+            setattr(self, k, np.asarray(v._data if isinstance(v, Tensor) else v, np.float64))
         for k in self._numbers:
             cur = getattr(self, k, None)
             v = state[k]

@@ -33,7 +33,7 @@ __all__ = ["CenterCrop", "ColorJitter", "Compose", "Lambda", "Normalize", "Rando
 
 def _array(img: Any, where: str) -> tuple[np.ndarray, bool]:
     if isinstance(img, Tensor):
-        return img.data, True
+        return img._data, True
     if isinstance(img, np.ndarray):
         return img, False
     raise TypeError(f"{where}: expected a Tensor or numpy.ndarray image, got {type(img).__name__}")
@@ -85,7 +85,7 @@ class ToTensor:
 
     def __call__(self, pic: Any) -> Tensor:
         if isinstance(pic, Tensor):
-            arr = pic.data
+            arr = pic._data
             if arr.ndim == 2:
                 arr = arr[None]
         else:

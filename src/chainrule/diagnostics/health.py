@@ -78,7 +78,7 @@ def check_health(model: Any, batch: tuple, loss_fn: Callable, num_classes: int |
         out = model(x)
         loss = loss_fn(out, y)
         loss.backward()
-    loss_v = float(np.asarray(loss.data))
+    loss_v = float(np.asarray(loss._data))
     findings: list[Finding] = []
     findings += _gradient_findings(rec, vanish_ratio)
     findings += _activation_findings(rec)
@@ -185,7 +185,7 @@ def _loss_findings(out: Any, y: Any, loss: float, num_classes: int | None) -> li
                         f"the loss is {loss}: look for log(0), division by zero or overflow "
                         "(run under cr.autograd.detect_anomaly()).")]
     if num_classes is None:
-        ydata = getattr(y, "data", y)
+        ydata = getattr(y, "_data", y)
         if (out.ndim == 2 and out.shape[1] > 1 and hasattr(ydata, "dtype")
                 and np.asarray(ydata).dtype.kind in "iu" and np.asarray(ydata).ndim == 1):
             num_classes = out.shape[1]

@@ -118,7 +118,7 @@ def init_study(activation: str = "tanh", init: str | float = "small", depth: int
             std = weight_scale(init, width)
             w = Tensor(rng.standard_normal((width, width), dtype=np.float32) * np.float32(std))
             h = act(h @ w)
-            a = np.asarray(h.data, dtype=np.float64)
+            a = np.asarray(h._data, dtype=np.float64)
             row = {"mean": float(a.mean()), "std": float(a.std()), "w_std": std,
                    "frac_zero": float((a == 0).mean())}
             if activation == "tanh":

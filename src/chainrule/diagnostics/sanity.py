@@ -41,8 +41,8 @@ class OverfitReport:
 
 
 def _accuracy(out: Any, y: Any) -> float | None:
-    o = np.asarray(out.data)
-    t = np.asarray(getattr(y, "data", y))
+    o = np.asarray(out._data)
+    t = np.asarray(getattr(y, "_data", y))
     if o.ndim == 2 and o.shape[1] > 1 and t.ndim == 1 and t.dtype.kind in "iu":
         return float((o.argmax(axis=1) == t).mean())
     return None
@@ -87,19 +87,19 @@ def overfit_small_batch(model: Any, loss_fn: Callable, batch: tuple, steps: int 
         optimizer.zero_grad()
         out = model(x)
         loss = loss_fn(out, y)
-        lv = float(np.asarray(loss.data))
+        lv = float(np.asarray(loss._data))
         losses.append(lv)
         if not math.isfinite(lv):
             problems.append(f"the loss became {lv} at step {len(losses)}")
             break
         loss.backward()
         grads = [p.grad for p in model.parameters() if p.grad is not None]
-        if any(not np.isfinite(np.asarray(g.data)).all() for g in grads):
+        if any(not np.isfinite(np.asarray(g._data)).all() for g in grads):
             problems.append(f"NaN/Inf gradients at step {len(losses)} (exploding gradients)")
             advice.append("lower the learning rate, clip gradients, check for log(0) or "
                           "division by zero with cr.autograd.detect_anomaly()")
             break
-        if not grads or all(not np.asarray(g.data).any() for g in grads):
+        if not grads or all(not np.asarray(g._data).any() for g in grads):
             problems.append(f"all gradients are zero at step {len(losses)} (vanishing "
                             "gradients, dead units or a graph cut by .detach()/.numpy())")
             advice.append("check that the loss is computed from the model output without "
@@ -111,7 +111,7 @@ def overfit_small_batch(model: Any, loss_fn: Callable, batch: tuple, steps: int 
 
         with no_grad():
             out = model(x)
-            final = float(np.asarray(loss_fn(out, y).data))
+            final = float(np.asarray(loss_fn(out, y)._data))
         acc = _accuracy(out, y)
     else:
         final, acc = (losses[-1] if losses else float("nan")), None
@@ -142,9 +142,9 @@ def copy_model(model: Any) -> Any:
             if t is None or id(t) in memo:
                 continue
             if isinstance(t, Parameter):
-                memo[id(t)] = Parameter(t.data.copy(), requires_grad=t.requires_grad)
+                memo[id(t)] = Parameter(t._data.copy(), requires_grad=t.requires_grad)
             else:
-                memo[id(t)] = Tensor._make(t.data.copy(), False, None, 0)
+                memo[id(t)] = Tensor._make(t._data.copy(), False, None, 0)
     return copy.deepcopy(model, memo)
 
 
@@ -182,10 +182,10 @@ def gradient_check(model: Any, batch: tuple, loss_fn: Callable, n_entries: int =
 
     x, y = batch
     m = copy_model(model).double()
-    x64 = Tensor(np.asarray(x.data, dtype=np.float64)) if x.dtype.kind == "f" else x
+    x64 = Tensor(np.asarray(x._data, dtype=np.float64)) if x.dtype.kind == "f" else x
     y64 = y
     if isinstance(y, Tensor) and y.dtype.kind == "f":
-        y64 = Tensor(np.asarray(y.data, dtype=np.float64))
+        y64 = Tensor(np.asarray(y._data, dtype=np.float64))
     m.zero_grad()
     loss_fn(m(x64), y64).backward()
     params = [(n, p) for n, p in m.named_parameters() if p.grad is not None]
@@ -197,21 +197,21 @@ def gradient_check(model: Any, batch: tuple, loss_fn: Callable, n_entries: int =
 
     def loss_at() -> float:
         with no_grad():
-            return float(np.asarray(loss_fn(m(x64), y64).data))
+            return float(np.asarray(loss_fn(m(x64), y64)._data))
 
     for _ in range(n_entries):
         k = rng.choice(len(params), p=sizes / sizes.sum())
         name, p = params[k]
         flat = int(rng.integers(p.numel()))
         idx = np.unravel_index(flat, p.shape)
-        old = p.data[idx]
-        p.data[idx] = old + eps
+        old = p._data[idx]
+        p._data[idx] = old + eps
         up = loss_at()
-        p.data[idx] = old - eps
+        p._data[idx] = old - eps
         down = loss_at()
-        p.data[idx] = old
+        p._data[idx] = old
         num = (up - down) / (2 * eps)
-        ana = float(np.asarray(p.grad.data)[idx])
+        ana = float(np.asarray(p.grad._data)[idx])
         rel = abs(ana - num) / max(abs(ana) + abs(num), 1e-8)
         entries.append({"param": name, "index": tuple(int(i) for i in idx), "analytic": ana,
                         "numeric": num, "rel_error": rel})

@@ -117,10 +117,10 @@ class Recorder:
     def _forward_hook(self, label: str):
         def hook(module, args, output):
             out = output[0] if isinstance(output, tuple) else output
-            if not hasattr(out, "data"):
+            if not hasattr(out, "_data"):
                 return
             st = self.layers[label]
-            a = _host(out.data)
+            a = _host(out._data)
             for k, v in activation_stats(a, st.activation).items():
                 setattr(st, k, v)
             st.shape = tuple(a.shape)
@@ -137,7 +137,7 @@ class Recorder:
             g = grad_output[0] if grad_output else None
             if g is None:
                 return
-            a = _host(g.data)
+            a = _host(g._data)
             st = self.layers[label]
             st.grad_norm = float(np.sqrt((a * a).sum()))
             st.grad_std = float(a.std())
@@ -149,12 +149,12 @@ class Recorder:
         """Per parameter: value std, gradient norm, gradient RMS and std (NaN without grad)."""
         out = {}
         for name, p in self.model.named_parameters():
-            w = _host(p.data)
+            w = _host(p._data)
             row = {"shape": tuple(w.shape), "std": float(w.std()) if w.size > 1 else 0.0,
                    "norm": float(np.sqrt((w * w).sum())), "grad_norm": float("nan"),
                    "grad_rms": float("nan"), "grad_std": float("nan")}
             if p.grad is not None:
-                g = _host(p.grad.data)
+                g = _host(p.grad._data)
                 row["grad_norm"] = float(np.sqrt((g * g).sum()))
                 row["grad_rms"] = float(np.sqrt((g * g).mean()))
                 row["grad_std"] = float(g.std())
@@ -172,13 +172,13 @@ class Recorder:
         if optimizer is None:
             return dict(self._ratios)
         params = list(self.model.named_parameters())
-        before = {n: _host(p.data).copy() for n, p in params}
+        before = {n: _host(p._data).copy() for n, p in params}
         optimizer.step()
         ratios = {}
         for n, p in params:
             w0 = before[n]
             denom = float(np.sqrt((w0 * w0).sum()))
-            diff = _host(p.data) - w0
+            diff = _host(p._data) - w0
             ratios[n] = float(np.sqrt((diff * diff).sum())) / (denom if denom > 0 else 1.0)
         self._ratios = ratios
         return dict(ratios)
@@ -226,7 +226,7 @@ class Recorder:
         panels = []
         for n, p in self.model.named_parameters():
             if p.grad is not None:
-                g = _host(p.grad.data).reshape(-1)
+                g = _host(p.grad._data).reshape(-1)
                 panels.append((f"{n}\nnorm {np.sqrt((g * g).sum()):.3g} std {g.std():.3g}", g))
         return histogram_panels(panels, path, bins=bins, title="parameter gradients")
 

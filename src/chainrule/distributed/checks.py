@@ -57,7 +57,7 @@ def array_of(t: object, where: str, name: str = "tensor") -> np.ndarray:
     """The NumPy array behind tensor ``t``; a clear error for anything else."""
     if not isinstance(t, Tensor):
         raise TypeError(f"{where}: {name} must be a cr.Tensor, got {type(t).__name__}")
-    arr = t.data
+    arr = t._data
     if not isinstance(arr, np.ndarray):
         raise NotImplementedError(
             f"{where}: {name} lives on {t.device}; the MPI backend moves CPU (NumPy) tensors "

@@ -122,7 +122,7 @@ def _check_list(tensors: Any, n: int, shape: tuple, dtype: np.dtype, where: str,
 def _scatter_rows(stacked: np.ndarray, tensors: list) -> Callable:
     def copy_out() -> None:
         for row, t in zip(stacked, tensors):
-            np.copyto(t.data, row)
+            np.copyto(t._data, row)
             t._vc[0] += 1
     return copy_out
 

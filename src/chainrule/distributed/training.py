@@ -47,7 +47,7 @@ def average_logs(logs: dict) -> dict:
     values = Tensor(np.array([float(logs[k]) for k in keys], dtype=np.float64))
     all_reduce(values, op=ReduceOp.AVG)
     out = dict(logs)
-    out.update({k: float(v) for k, v in zip(keys, values.data)})
+    out.update({k: float(v) for k, v in zip(keys, values._data)})
     return out
 
 

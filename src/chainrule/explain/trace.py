@@ -79,10 +79,10 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
             leaf_name[id(t)] = n
         else:
             inter_name[(t.grad_fn, t._output_nr)] = n
-            values[(t.grad_fn, t._output_nr)] = t.data
+            values[(t.grad_fn, t._output_nr)] = t._data
     key_out = (output.grad_fn, output._output_nr)
     inter_name.setdefault(key_out, output_name)
-    values[key_out] = output.data
+    values[key_out] = output._data
 
     # 1. the engine's order (forward order is its reverse)
     order = topological_order([output.grad_fn])
@@ -114,7 +114,7 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
                 name_leaf(e.leaf)
 
     # 2. the walk, mirroring run_backward: buffers summed over paths before a node runs
-    buffers: dict = {output.grad_fn: {output._output_nr: [root_grad.data]}}
+    buffers: dict = {output.grad_fn: {output._output_nr: [root_grad._data]}}
     leaf_parts: dict[int, list] = {}
     leaf_tensors: dict[int, Any] = {}
     steps: list[Step] = []
@@ -144,7 +144,7 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
             elementwise = op in ELEMENTWISE and n_out == 1
             local = None
             if elementwise:
-                ones = Tensor._make(_ones_like(gouts[0].data), False, None, 0)
+                ones = Tensor._make(_ones_like(gouts[0]._data), False, None, 0)
                 local = _as_tuple(node.fn.backward(node, ones), n_in)
             out_label = inter_name[(node, 0)]
             edges = input_edges(node)
@@ -157,29 +157,29 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
                 g = res[e.index]
                 if g is None:
                     continue
-                garr = g.data if isinstance(g, Tensor) else g
+                garr = g._data if isinstance(g, Tensor) else g
                 summed = garr.shape != e.shape
                 if summed:
                     garr = sum_to_shape(Tensor._make(garr, False, None, 0), e.shape, False,
-                                        node, e.index).data
+                                        node, e.index)._data
                 if e.leaf is None:
                     value = values.get((e.node, e.output_nr))
                     buffers.setdefault(e.node, {}).setdefault(e.output_nr, []).append(garr)
                 else:
-                    value = e.leaf.data
+                    value = e.leaf._data
                     leaf_parts.setdefault(id(e.leaf), []).append(garr)
                     leaf_tensors[id(e.leaf)] = e.leaf
                 loc = None
                 if local is not None and local[e.index] is not None:
                     loc = local[e.index]
-                    loc = loc.data if isinstance(loc, Tensor) else loc
+                    loc = loc._data if isinstance(loc, Tensor) else loc
                 inputs.append(InputStep(
                     name=in_labels[e.index], value=value, local=loc, downstream=garr,
                     broadcast_summed=summed, is_leaf=e.leaf is not None))
             formula = formulas.get(out_label) or _formula(node, op, in_labels)
             steps.append(Step(
                 index=len(steps) + 1, name=out_label, op=op, node=node.name(), formula=formula,
-                value=values.get((node, 0)), upstream=gouts[0].data, upstream_paths=paths[0],
+                value=values.get((node, 0)), upstream=gouts[0]._data, upstream_paths=paths[0],
                 elementwise=elementwise, inputs=inputs))
     gradients = {}
     paths = {}
@@ -190,7 +190,7 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
         n = name_leaf(leaf_tensors[lid])
         gradients[n] = total
         paths[n] = len(gs)
-    return Explanation(output_name=inter_name[key_out], output_value=output.data, steps=steps,
+    return Explanation(output_name=inter_name[key_out], output_value=output._data, steps=steps,
                        gradients=gradients, paths=paths)
 
 
@@ -200,7 +200,7 @@ def _harvest_values(node, values: dict) -> None:
         if isinstance(e, SavedInput):
             t = e.tensor
             if t.grad_fn is not None:
-                values.setdefault((t.grad_fn, t._output_nr), t.data)
+                values.setdefault((t.grad_fn, t._output_nr), t._data)
         elif isinstance(e, SavedOutput):
             values.setdefault((node, e.index), e.array)
 

@@ -254,7 +254,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> 
         if a.requires_grad:
             raise NotImplementedError("linalg.svd: full_matrices=True on a non-square matrix is "
                                       "not differentiable; pass full_matrices=False")
-        u, s, vh = np.linalg.svd(a.data, full_matrices=True)
+        u, s, vh = np.linalg.svd(a._data, full_matrices=True)
         return SVDResult(Tensor(u), Tensor(s), Tensor(vh))
     u, s, vh = SVD.apply(a)
     return SVDResult(u, s, vh)

@@ -144,11 +144,11 @@ def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *,
 def _cutoff(s: Tensor, shape: tuple, atol: Any, rtol: Any) -> Any:
     """max(atol, rtol * largest singular value) per matrix (PyTorch's default rtol:
     eps * max(m, n) when neither tolerance is given)."""
-    smax = s.data.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
+    smax = s._data.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
     if atol is None and rtol is None:
         rtol = np.finfo(s.dtype).eps * max(shape[-2:])
-    a = 0.0 if atol is None else np.asarray(getattr(atol, "data", atol))
-    r = 0.0 if rtol is None else np.asarray(getattr(rtol, "data", rtol))
+    a = 0.0 if atol is None else np.asarray(getattr(atol, "_data", atol))
+    r = 0.0 if rtol is None else np.asarray(getattr(rtol, "_data", rtol))
     return np.maximum(a, r * smax)
 
 
@@ -157,7 +157,7 @@ def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = Fal
     ``max(atol, rtol * s_max)``."""
     a = check_float(A, "linalg.pinv")
     u, s, vh = svd(a, full_matrices=False)
-    keep = Tensor(s.data > _cutoff(s, tuple(a.shape), atol, rtol))
+    keep = Tensor(s._data > _cutoff(s, tuple(a.shape), atol, rtol))
     sinv = (1.0 / s.masked_fill(~keep, 1.0)).masked_fill(~keep, 0.0)
     return mT(vh) @ diag_embed(sinv) @ mT(u)
 
@@ -168,7 +168,7 @@ def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: boo
     a = check_float(A, "linalg.matrix_rank")
     if tol is not None:
         atol, rtol = tol, 0.0
-    s = np.linalg.svd(np.asarray(a.data), compute_uv=False)
+    s = np.linalg.svd(np.asarray(a._data), compute_uv=False)
     st = Tensor(s)
     return Tensor((s > _cutoff(st, tuple(a.shape), atol, rtol)).sum(-1).astype(np.int64))
 
@@ -208,7 +208,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
     x = pinv(a, rtol=rtol) @ b
     empty = Tensor(np.zeros(0, dtype=a.dtype))
     m, n = a.shape[-2], a.shape[-1]
-    s = np.linalg.svd(np.asarray(a.data), compute_uv=False)
+    s = np.linalg.svd(np.asarray(a._data), compute_uv=False)
     rank_arr = (s > _cutoff(Tensor(s), tuple(a.shape), None, rtol)).sum(-1).astype(np.int64)
     rank = Tensor(rank_arr) if driver != "gels" else Tensor(np.zeros(0, dtype=np.int64))
     svals = Tensor(s) if driver in ("gelsd", "gelss") else empty

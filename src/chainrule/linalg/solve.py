@@ -163,11 +163,11 @@ class Det(Function):
     @staticmethod
     def backward(ctx, grad):
         a, d = ctx.saved_tensors
-        if np.all(d.data != 0):
+        if np.all(d._data != 0):
             return mT(inv(a)) * (grad * d).unsqueeze(-1).unsqueeze(-1)
         # Singular: d det / dA is the transposed adjugate, computed from the SVD
         # A = U S V^T as det(U) det(V) U adj(S) V^T (not differentiable again).
-        return Tensor(_adjugate_t(a.data) * grad.data[..., None, None])
+        return Tensor(_adjugate_t(a._data) * grad._data[..., None, None])
 
     @staticmethod
     def jvp(ctx, t):

@@ -68,7 +68,7 @@ class CharLSTM(nn.Module):
         carried state. Sampling (temperature, top-k, seeded generator) and argument checks
         are those of :func:`~chainrule.models.language.generate_tokens`.
         """
-        prompt = generate_tokens(self, idx, 0, temperature, top_k, generator).data
+        prompt = generate_tokens(self, idx, 0, temperature, top_k, generator)._data
         rng = gen(generator)
         was_training = self.training
         self.eval()
@@ -77,7 +77,7 @@ class CharLSTM(nn.Module):
                 logits, state = self(Tensor(prompt), return_state=True)
                 out = [prompt]
                 for _ in range(int(max_new_tokens)):
-                    nxt = _sample_next(logits.data[:, -1, :], float(temperature), top_k, rng)
+                    nxt = _sample_next(logits._data[:, -1, :], float(temperature), top_k, rng)
                     nxt = nxt[:, None].astype(np.int64)
                     out.append(nxt)
                     logits, state = self(Tensor(nxt), state)

@@ -56,7 +56,7 @@ def generate_tokens(model: Any, idx: Any, max_new_tokens: int, temperature: floa
         raise ValueError(f"generate: top_k must be a positive int or None, got {top_k!r}")
     if not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
         raise ValueError(f"generate: max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    arr = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
+    arr = np.asarray(idx._data if isinstance(idx, Tensor) else idx)
     if arr.ndim == 1:
         arr = arr[None]
     if arr.ndim != 2 or arr.shape[1] < 1 or arr.dtype.kind not in "iu":
@@ -74,7 +74,7 @@ def generate_tokens(model: Any, idx: Any, max_new_tokens: int, temperature: floa
                 logits = model(Tensor(ctx))
                 if isinstance(logits, tuple):
                     logits = logits[0]
-                nxt = _sample_next(logits.data[:, -1, :], float(temperature), top_k, rng)
+                nxt = _sample_next(logits._data[:, -1, :], float(temperature), top_k, rng)
                 out = np.concatenate([out, nxt[:, None].astype(np.int64)], axis=1)
     finally:
         model.train(was_training)

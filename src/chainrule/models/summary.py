@@ -100,7 +100,7 @@ def _macs(m: nn.Module, inp: tuple, out: Tensor) -> int:
         # every weight matrix (W_ih, W_hh, W_hr of each layer and direction) once per step
         # of each sequence; the gate nonlinearities are elementwise and count 0
         x = inp[0]
-        x = x.data if isinstance(x, nn.utils.rnn.PackedSequence) else x
+        x = x._data if isinstance(x, nn.utils.rnn.PackedSequence) else x
         rows = int(x.numel()) // int(x.shape[-1])
         return rows * sum(int(p.numel()) for p in m.parameters() if p.ndim == 2)
     return 0
@@ -154,7 +154,7 @@ def summary(model: nn.Module, input_size: Any, dtype: Any = None, depth: int = 3
         leaf = not any(True for _ in m.children())
         counted = leaf or isinstance(m, nn.MultiheadAttention)
         macs = (_macs(m, inp, o) if counted else 0) + attn_macs.pop(id(m), 0)
-        act = int(o.numel()) * o.data.itemsize if leaf and isinstance(o, Tensor) else 0
+        act = int(o.numel()) * o._data.itemsize if leaf and isinstance(o, Tensor) else 0
         records.append((name, type(m).__name__, d, tuple(o.shape) if isinstance(o, Tensor)
                         else (), own, macs, act))
 
@@ -173,8 +173,8 @@ def summary(model: nn.Module, input_size: Any, dtype: Any = None, depth: int = 3
     res = ModelSummary(input_size=tuple(input_data.shape))
     res.total_params = sum(int(p.numel()) for p in params)
     res.trainable_params = sum(int(p.numel()) for p in params if p.requires_grad)
-    res.param_bytes = sum(int(p.numel()) * p.data.itemsize for p in params)
-    res.input_bytes = int(input_data.numel()) * input_data.data.itemsize
+    res.param_bytes = sum(int(p.numel()) * p._data.itemsize for p in params)
+    res.input_bytes = int(input_data.numel()) * input_data._data.itemsize
     # hooks fire child-first; show parents before their children (pre-order by first call)
     order = {name: i for i, (name, _) in enumerate(model.named_modules())}
     seen = set()

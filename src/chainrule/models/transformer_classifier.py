@@ -61,7 +61,7 @@ class TransformerClassifier(nn.Module):
             if x.ndim != 2 or x.dtype.kind not in "iu":
                 raise ValueError(f"TransformerClassifier: expected (N, L) integer token ids, "
                                  f"got shape {tuple(x.shape)} of {x.dtype}")
-            return self.input_proj(x), x.data == self.padding_idx
+            return self.input_proj(x), x._data == self.padding_idx
         if x.ndim == 2:
             x = x.unsqueeze(1)
         if x.ndim != 3 or x.shape[1] != self.in_channels:

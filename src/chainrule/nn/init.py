@@ -1,6 +1,6 @@
 """Weight initialisation (``cr.nn.init``), with PyTorch's names and formulas.
 
-Every function fills ``tensor.data`` in place (no graph is recorded), draws from
+Every function fills ``tensor._data`` in place (no graph is recorded), draws from
 chainrule's default generator unless ``generator=`` is given (so ``cr.manual_seed`` makes
 models reproducible) and returns the tensor. Fans follow PyTorch: for a weight of shape
 (out, in, *kernel), fan_in = in · prod(kernel) and fan_out = out · prod(kernel) (for a
@@ -68,8 +68,8 @@ def _fan(tensor: Tensor, mode: str) -> int:
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init: expected a Tensor, got {type(tensor).__name__}")
-    xp = get_array_module(tensor.data)
-    tensor.data[...] = xp.asarray(values, dtype=tensor.dtype) if xp is not np else values
+    xp = get_array_module(tensor._data)
+    tensor._data[...] = xp.asarray(values, dtype=tensor.dtype) if xp is not np else values
     tensor._vc[0] += 1
     return tensor
 

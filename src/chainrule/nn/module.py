@@ -52,7 +52,7 @@ class Module:
             mods[name] = value
         elif isinstance(value, Buffer):
             self._drop(name)
-            bufs[name] = Tensor._make(value.data, False, None, 0)
+            bufs[name] = Tensor._make(value._data, False, None, 0)
             if not value.persistent:
                 d["_non_persistent"].add(name)
         elif name in params:
@@ -235,7 +235,7 @@ class Module:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     def apply(self, fn: Callable[["Module"], Any]) -> "Module":
         """Call ``fn`` on every submodule (children first) and on self, e.g. for init."""
@@ -251,9 +251,9 @@ class Module:
                     if v is None:
                         continue
                     new = fn(v)
-                    v.data = new
+                    v._data = new
                     if isinstance(v, Parameter) and v.grad is not None:
-                        v.grad.data = fn(v.grad)
+                        v.grad._data = fn(v.grad)
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> "Module":
@@ -274,7 +274,7 @@ class Module:
                             f"got desired dtype={dtype}")
 
         def convert(t: Tensor):
-            arr = t.data
+            arr = t._data
             if device is not None:
                 arr = to_device(arr, device)
             if dtype is not None and arr.dtype.kind == "f":
@@ -322,7 +322,7 @@ class Module:
             if k not in state_dict:
                 continue
             src = state_dict[k]
-            arr = src.data if isinstance(src, Tensor) else np.asarray(src)
+            arr = src._data if isinstance(src, Tensor) else np.asarray(src)
             if tuple(arr.shape) != tuple(target.shape):
                 errors.append(f"size mismatch for {k}: copying a param with shape "
                               f"{tuple(arr.shape)}, the shape in the current model is "
@@ -341,10 +341,10 @@ class Module:
         for k, target in own.items():
             if k in state_dict:
                 src = state_dict[k]
-                arr = src.data if isinstance(src, Tensor) else np.asarray(src)
+                arr = src._data if isinstance(src, Tensor) else np.asarray(src)
                 arr = to_device(arr, target.device)
-                xp = get_array_module(target.data)
-                xp.copyto(target.data, arr.astype(target.dtype, copy=False))
+                xp = get_array_module(target._data)
+                xp.copyto(target._data, arr.astype(target.dtype, copy=False))
                 target._vc[0] += 1
         return IncompatibleKeys(missing, unexpected)
 

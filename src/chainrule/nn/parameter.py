@@ -19,9 +19,9 @@ class Parameter(Tensor):
         if data is None:
             arr = np.empty((0,), _dt.get_default_dtype())
         elif isinstance(data, Tensor):
-            arr = data.data
+            arr = data._data
         else:
-            arr = Tensor(data).data
+            arr = Tensor(data)._data
         self._init_leaf(arr, requires_grad)
 
     def __repr__(self) -> str:
@@ -32,5 +32,5 @@ class Buffer(Tensor):
     """Marker type for ``Module`` buffers assigned by attribute (``self.x = nn.Buffer(t)``)."""
 
     def __init__(self, data: Any, persistent: bool = True):
-        self._init_leaf(data.data if isinstance(data, Tensor) else Tensor(data).data, False)
+        self._init_leaf(data._data if isinstance(data, Tensor) else Tensor(data)._data, False)
         self.persistent = persistent

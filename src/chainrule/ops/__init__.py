@@ -302,7 +302,7 @@ def _bind() -> None:
     T.view_as = shape.view_as
     T.where = lambda self, cond, other: where(cond, self, other)
     T.clone = lambda self: add(self, 0) if self.requires_grad else Tensor._make(
-        self.data.copy(), False, None, 0)
+        self._data.copy(), False, None, 0)
     T.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))
     T.mT = property(lambda self: transpose(self, -2, -1))
     T.__getitem__ = indexing.getitem

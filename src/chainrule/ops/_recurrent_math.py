@@ -87,4 +87,4 @@ def wrap(grads: tuple) -> tuple:
 
 
 def data_or_none(x):
-    return None if x is None else x.data
+    return None if x is None else x._data

@@ -21,13 +21,13 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
         return Tensor._make(x, False, None, 0)
     if like is not None and isinstance(x, SCALARS):
         dt = _dt.scalar_result_dtype(like.dtype, x)
-        xp = get_array_module(like.data)
+        xp = get_array_module(like._data)
         return Tensor._make(xp.asarray(x, dtype=dt), False, None, 0)
     return Tensor(x)
 
 
 def _device_check(op: str, a: Tensor, b: Tensor) -> None:
-    if get_array_module(a.data) is not get_array_module(b.data):
+    if get_array_module(a._data) is not get_array_module(b._data):
         raise RuntimeError(
             f"{op}: expected all tensors on the same device, got {a.device} and {b.device}; "
             "move one with .to(device)"
@@ -46,12 +46,12 @@ def promote(op: str, a: Any, b: Any):
     if not tb and isinstance(b, (np.number, np.bool_)):
         b = b.item()
     if ta and tb:
-        da, db = a.data.dtype, b.data.dtype
+        da, db = a._data.dtype, b._data.dtype
         if da is not db and da != db:
             _device_check(op, a, b)
-            if a.data.ndim == 0 and b.data.ndim > 0 and _dt._category(da) <= _dt._category(db):
+            if a._data.ndim == 0 and b._data.ndim > 0 and _dt._category(da) <= _dt._category(db):
                 target = db
-            elif b.data.ndim == 0 and a.data.ndim > 0 and _dt._category(db) <= _dt._category(da):
+            elif b._data.ndim == 0 and a._data.ndim > 0 and _dt._category(db) <= _dt._category(da):
                 target = da
             else:
                 target = _dt.promote_types(da, db)
@@ -61,13 +61,13 @@ def promote(op: str, a: Any, b: Any):
                 a = cast(a, target)
             if db != target:
                 b = cast(b, target)
-        elif type(a.data) is not type(b.data):
+        elif type(a._data) is not type(b._data):
             _device_check(op, a, b)
         return a, b
     if ta:
         if isinstance(b, SCALARS):
-            target = _dt.scalar_result_dtype(a.data.dtype, b)
-            if target != a.data.dtype:
+            target = _dt.scalar_result_dtype(a._data.dtype, b)
+            if target != a._data.dtype:
                 from .unary import cast
 
                 a = cast(a, target)
@@ -75,8 +75,8 @@ def promote(op: str, a: Any, b: Any):
         return promote(op, a, as_tensor(b))
     if tb:
         if isinstance(a, SCALARS):
-            target = _dt.scalar_result_dtype(b.data.dtype, a)
-            if target != b.data.dtype:
+            target = _dt.scalar_result_dtype(b._data.dtype, a)
+            if target != b._data.dtype:
                 from .unary import cast
 
                 b = cast(b, target)

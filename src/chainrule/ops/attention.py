@@ -153,18 +153,18 @@ class ScaledDotProductAttention(Function):
             # differentiable rebuild: double backward, or tangents carried through the
             # backward (forward-over-reverse, e.g. hessian = jacfwd(jacrev(f)))
             return _backward_tensors(ctx, q, k, v, mask, grad, grad_w)
-        q, k, v = q.data, k.data, v.data
-        p = _recompute(ctx, q, k, mask) if p is None else p.data
+        q, k, v = q._data, k._data, v._data
+        p = _recompute(ctx, q, k, mask) if p is None else p._data
         needs = ctx.needs_input_grad
         ks = _keep_scale(ctx, p.dtype)
-        g = grad.data
+        g = grad._data
         dq = dk = dv = dm = None
         if needs[2]:
             dv = _swap(p if ks is None else p * ks) @ g
         if needs[0] or needs[1] or needs[3]:
             dpd = g @ _swap(v)
             if grad_w is not None:
-                dpd = dpd + grad_w.data
+                dpd = dpd + grad_w._data
             if ks is not None:
                 dpd *= ks
             ds = dpd
@@ -211,7 +211,7 @@ def _recompute(ctx, q, k, mask):
     """P = exp(A - logsumexp(A)) from the saved row log-sum-exps (raw arrays)."""
     xp = get_array_module(q)
     if isinstance(mask, Tensor):
-        mask = mask.data
+        mask = mask._data
     s = _scores(q, k, mask, ctx.blocked, ctx.scale)
     s -= ctx.lse
     return xp.exp(s, out=s)
@@ -224,7 +224,7 @@ def _backward_tensors(ctx, q, k, v, mask, grad, grad_w):
         s = s + mask
     if ctx.blocked is not None:
         s = s + Tensor._make(ctx.blocked, False, None, 0)
-    dead = (s.data.max(axis=-1, keepdims=True) == -np.inf)
+    dead = (s._data.max(axis=-1, keepdims=True) == -np.inf)
     if dead.any():
         s = where(dead, 0.0, s)
     p = softmax(s, -1)
@@ -293,7 +293,7 @@ def _gqa(query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
 def _masks(query: Tensor, key: Tensor, attn_mask: Any, is_causal: bool):
     """Split ``attn_mask`` into (float additive Tensor or None, blocked array or None): a bool
     mask or the causal mask becomes a constant 0 / -inf array added to the scores."""
-    xp = get_array_module(query.data)
+    xp = get_array_module(query._data)
     L, S = query.shape[-2], key.shape[-2]
     if attn_mask is None:
         if not is_causal:
@@ -311,7 +311,7 @@ def _masks(query: Tensor, key: Tensor, attn_mask: Any, is_causal: bool):
         _fail(f"attn_mask of shape {tuple(m.shape)} cannot be broadcast to the attention "
               f"weights' shape {target} (…, L, S)")
     if m.dtype == np.bool_:
-        return None, xp.where(m.data, query.dtype.type(0), query.dtype.type(-np.inf))
+        return None, xp.where(m._data, query.dtype.type(0), query.dtype.type(-np.inf))
     if m.dtype.kind != "f":
         _fail(f"attn_mask must be bool or floating point, got dtype {m.dtype}")
     if m.dtype != query.dtype:

@@ -31,8 +31,8 @@ class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
 def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:
     """Promote ``a`` and ``b`` to PyTorch's common dtype and apply ``cls``, turning NumPy's
     broadcast error into one that names the op."""
-    if not (type(a) is Tensor and type(b) is Tensor and a.data.dtype is b.data.dtype and
-            type(a.data) is type(b.data)):  # the common case needs no promotion
+    if not (type(a) is Tensor and type(b) is Tensor and a._data.dtype is b._data.dtype and
+            type(a._data) is type(b._data)):  # the common case needs no promotion
         a, b = promote(op, a, b)
     try:
         return cls.apply(a, b, **params)
@@ -134,13 +134,13 @@ class Pow(BinaryElementwise):
         if not isinstance(b, Tensor):
             bv = float(b)
             return 1 if bv == 1 else 0.0 if bv == 0 else a ** (bv - 1) * bv
-        bzero = Tensor._make(b.data == 0, False, None, 0)
+        bzero = Tensor._make(b._data == 0, False, None, 0)
         return b * where(bzero, 1.0, a) ** (b - 1)
 
     @staticmethod
     def derivative_b(ctx, a, b, y):
         a = as_tensor(a, y)
-        safe = Tensor._make(a.data > 0, False, None, 0)
+        safe = Tensor._make(a._data > 0, False, None, 0)
         return y * log(where(safe, a, 1.0))
 
 
@@ -179,8 +179,8 @@ class Minimum(BinaryElementwise):
 def _tie_weights(mine: Any, other: Any, first_wins: Any) -> Tensor:
     """1 where ``mine`` is chosen, 0.5 on ties, else 0: a constant derivative."""
     dtype = (mine if isinstance(mine, Tensor) else other).dtype
-    u = mine.data if isinstance(mine, Tensor) else mine
-    v = other.data if isinstance(other, Tensor) else other
+    u = mine._data if isinstance(mine, Tensor) else mine
+    v = other._data if isinstance(other, Tensor) else other
     w = first_wins(u, v).astype(dtype) + (u == v).astype(dtype) * 0.5
     return Tensor._make(w, False, None, 0)
 
@@ -223,15 +223,15 @@ def where(cond: Any, a: Any = None, b: Any = None) -> Any:
     if a is None or b is None:
         raise TypeError("where: give both input and other, or only the condition")
     c = as_tensor(cond)
-    if c.data.dtype.kind != "b":
-        c = Tensor._make(c.data.astype(bool), False, None, 0)
+    if c._data.dtype.kind != "b":
+        c = Tensor._make(c._data.astype(bool), False, None, 0)
     a, b = promote("where", a, b)
     if not isinstance(a, Tensor):
         a = as_tensor(a, b)
     if not isinstance(b, Tensor):
         b = as_tensor(b, a)
     try:
-        return Where.apply(a, b, cond=c.data)
+        return Where.apply(a, b, cond=c._data)
     except ValueError as err:
         raise ValueError(
             f"where: condition {c.shape}, input {a.shape} and other {b.shape} cannot be "
@@ -241,7 +241,7 @@ def where(cond: Any, a: Any = None, b: Any = None) -> Any:
 
 # ------------------------------------------------------------------------- public functions
 def _no_bool_sub(a: Any, b: Any) -> None:
-    if any(isinstance(v, Tensor) and v.data.dtype.kind == "b" for v in (a, b)):
+    if any(isinstance(v, Tensor) and v._data.dtype.kind == "b" for v in (a, b)):
         raise TypeError("sub: subtraction, the `-` operator, with a bool tensor is not "
                         "supported; to invert a mask use `~` or logical_not(), to compare two "
                         "masks use `^` or logical_xor()")
@@ -271,17 +271,17 @@ def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
     if type(b) is Tensor and (type(a) is float or type(a) is int) and \
-            b.data.dtype.kind == "f":
+            b._data.dtype.kind == "f":
         # scalar / x = scalar * (1 / x): saves only 1 / x (as PyTorch), not x
         r = reciprocal(b)
         return r if a == 1 else mul(r, a)
-    if type(a) is Tensor and (type(b) is Tensor and a.data.dtype is b.data.dtype or
-                              type(b) is float) and a.data.dtype.kind == "f":
+    if type(a) is Tensor and (type(b) is Tensor and a._data.dtype is b._data.dtype or
+                              type(b) is float) and a._data.dtype.kind == "f":
         return _call(Div, "div", a, b)  # the common float case: no integer handling needed
     a, b = promote("div", a, b)
-    if isinstance(a, Tensor) and a.data.dtype.kind not in "fc":
+    if isinstance(a, Tensor) and a._data.dtype.kind not in "fc":
         a = cast(a, dtypes.get_default_dtype())
-    if isinstance(b, Tensor) and b.data.dtype.kind not in "fc":
+    if isinstance(b, Tensor) and b._data.dtype.kind not in "fc":
         b = cast(b, dtypes.get_default_dtype())
     return _call(Div, "div", a, b)
 
@@ -293,8 +293,8 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
     if not isinstance(a, Tensor) and isinstance(b, Tensor):
         a = as_tensor(a, b)
     a, b = promote("pow", a, b)
-    bd = b.data if isinstance(b, Tensor) else b
-    ad = a.data if isinstance(a, Tensor) else a
+    bd = b._data if isinstance(b, Tensor) else b
+    ad = a._data if isinstance(a, Tensor) else a
     a_int = isinstance(a, Tensor) and ad.dtype.kind in "iu" or isinstance(a, int)
     b_int = isinstance(b, Tensor) and bd.dtype.kind in "iu" or type(b) is int
     if a_int and b_int:
@@ -326,7 +326,7 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def _real_pair(op: str, a: Any, b: Any) -> tuple:
     for v in (a, b):
-        if isinstance(v, Tensor) and v.data.dtype.kind == "c" or isinstance(v, complex):
+        if isinstance(v, Tensor) and v._data.dtype.kind == "c" or isinstance(v, complex):
             raise TypeError(f"{op}: complex tensors are not supported by {op} (complex numbers "
                             "have no order)")
     return a, b
@@ -335,7 +335,7 @@ def _real_pair(op: str, a: Any, b: Any) -> tuple:
 def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """start + weight * (end - start), composed (differentiable in all three)."""
     start = as_tensor(input)
-    if start.data.dtype.kind != "f":
+    if start._data.dtype.kind != "f":
         raise TypeError(f"lerp: expects a floating tensor, got {start.dtype}")
     return start + weight * (end - start)
 
@@ -343,7 +343,7 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
 def _raw_pair(op: str, a: Any, b: Any) -> tuple:
     a, b = promote(op, a, b)
     check_broadcast(op, a, b)
-    return (a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
+    return (a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
 
 
 

@@ -43,7 +43,7 @@ class Cumprod(Function):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         d = ctx.dim
-        if not bool((x.data == 0).any()):
+        if not bool((x._data == 0).any()):
             return _reverse_cumsum(grad * y, d) / x, None
         # Exact with zeros: move dim last, dx_i = sum_j g_j y_{i-1} R[i, j].
         xl, gl, yl = (movedim(t, d, -1) for t in (x, grad, y))
@@ -77,7 +77,7 @@ def _skip_products_tensor(x: Tensor) -> Tensor:
     """Differentiable R[..., i, j] = prod_{i < k <= j} x_k for j >= i (0 for j < i), via
     cumprod of masked rows."""
     n = x.shape[-1]
-    ar = get_array_module(x.data).arange(n)
+    ar = get_array_module(x._data).arange(n)
     keep = Tensor._make(ar[None, :] > ar[:, None], False, None, 0)
     upper = Tensor._make((ar[None, :] >= ar[:, None]).astype(x.dtype), False, None, 0)
     return cumprod(x.unsqueeze(-2).where(keep, 1.0), -1) * upper

@@ -45,7 +45,7 @@ def _const(v: Any) -> Any:
 
 
 def _raw(v: Any) -> Any:
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 def scale(g: Any, d: Any) -> Any:

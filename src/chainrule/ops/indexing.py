@@ -23,7 +23,7 @@ def _convert_index(idx: Any) -> Any:
     if isinstance(idx, tuple):
         return tuple(_convert_index(i) for i in idx)
     if isinstance(idx, Tensor):
-        return idx.data
+        return idx._data
     if isinstance(idx, list):
         return np.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
     return idx
@@ -127,7 +127,7 @@ def getitem(x: Tensor, idx: Any) -> Tensor:
         out = GetItem.apply(x, idx)
     except IndexError as err:
         raise IndexError(f"index: {err} (tensor of shape {x.shape})") from None
-    if out.data.base is not None and get_array_module(x.data).may_share_memory(out.data, x.data):
+    if out._data.base is not None and get_array_module(x._data).may_share_memory(out._data, x._data):
         out._vc = x._vc  # basic indexing gives a view: in-place changes must be seen by both
     return out
 
@@ -176,16 +176,16 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
         apply_inplace(x, "setitem", lambda t, v: IndexPut.apply(t, v, idx), value)
         return
     check_writable_memory(x, "setitem")
-    v = value.data if isinstance(value, Tensor) else value
+    v = value._data if isinstance(value, Tensor) else value
     write_index("setitem", x, idx, v)
     x._vc[0] += 1
 
 
 def write_index(op: str, x: Tensor, idx: Any, v: Any, accumulate: bool = False) -> None:
-    """``x.data[idx] = v`` (or scatter-add) with NumPy's errors restated for the user."""
-    xp = get_array_module(x.data)
+    """``x._data[idx] = v`` (or scatter-add) with NumPy's errors restated for the user."""
+    xp = get_array_module(x._data)
     try:
-        target_shape = x.data[_view_index(idx)].shape
+        target_shape = x._data[_view_index(idx)].shape
     except IndexError as err:
         raise IndexError(f"{op}: {err} (tensor of shape {tuple(x.shape)})") from None
     vshape = getattr(v, "shape", ())
@@ -202,13 +202,13 @@ def write_index(op: str, x: Tensor, idx: Any, v: Any, accumulate: bool = False) 
         v = v.reshape(vshape[len(vshape) - len(target_shape):])
     if accumulate:
         if xp is np:
-            np.add.at(x.data, idx, v)
+            np.add.at(x._data, idx, v)
         else:  # pragma: no cover - cupy
             import cupyx  # type: ignore
 
-            cupyx.scatter_add(x.data, idx, v)
+            cupyx.scatter_add(x._data, idx, v)
     else:
-        x.data[idx] = v
+        x._data[idx] = v
 
 
 def _full_index(index, dim: int):
@@ -233,7 +233,7 @@ class Gather(Function):
     @staticmethod
     def backward(ctx, grad):
         return ScatterAdd.apply(
-            Tensor._make(get_array_module(grad.data).zeros(ctx.in_shape, grad.dtype),
+            Tensor._make(get_array_module(grad._data).zeros(ctx.in_shape, grad.dtype),
                          False, None, 0),
             ctx.dim, ctx.index, grad), None, None
 
@@ -290,7 +290,7 @@ class Scatter(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xp = get_array_module(grad.data)
+        xp = get_array_module(grad._data)
         mask = xp.ones(grad.shape, dtype=grad.dtype)
         mask[_full_index(ctx.index, ctx.dim)] = 0
         gx = grad * Tensor._make(mask, False, None, 0)
@@ -333,8 +333,8 @@ def _index_arg(op: str, x: Tensor, dim: int, index: Any):
             raise RuntimeError(f"{op}: size does not match at dimension {i}: expected index "
                                f"{list(idx.shape)} to be no larger than self {list(x.shape)} "
                                f"apart from dimension {d}")
-    _check_bounds(op, idx.data, x.shape[d] if x.ndim else 1, d)
-    return d, idx.data
+    _check_bounds(op, idx._data, x.shape[d] if x.ndim else 1, d)
+    return d, idx._data
 
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
@@ -348,7 +348,7 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"take_along_dim(): dtype of indices should be int64, got {idx.dtype}")
     if dim is None:
-        _check_bounds("take_along_dim", idx.data, x.numel(), 0)
+        _check_bounds("take_along_dim", idx._data, x.numel(), 0)
         return getitem(x.reshape(-1), idx.reshape(-1))
     d = norm_dim(dim, x.ndim, "take_along_dim")[0]
     if idx.ndim != x.ndim:
@@ -356,9 +356,9 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
                            f"of dimensions, but got {x.ndim} dimensions for input, and "
                            f"{idx.ndim} dimensions for indices")
     # PyTorch wraps negative indices here (unlike gather): index -1 is the last element.
-    _check_bounds("take_along_dim", idx.data, x.shape[d], d, allow_negative=True)
-    if (idx.data < 0).any():
-        idx = Tensor._make(idx.data % x.shape[d], False, None, 0)
+    _check_bounds("take_along_dim", idx._data, x.shape[d], d, allow_negative=True)
+    if (idx._data < 0).any():
+        idx = Tensor._make(idx._data % x.shape[d], False, None, 0)
     try:
         shape = list(np.broadcast_shapes(
             tuple(s if i != d else 1 for i, s in enumerate(x.shape)),
@@ -372,7 +372,7 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     ish = list(shape)
     ish[d] = idx.shape[d]
     xb = x.expand(*xs) if tuple(xs) != x.shape else x
-    ib = get_array_module(idx.data).broadcast_to(idx.data, ish)
+    ib = get_array_module(idx._data).broadcast_to(idx._data, ish)
     return gather(xb, d, Tensor._make(ib, False, None, 0))
 
 
@@ -419,10 +419,10 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     if idx.ndim > 1:
         raise IndexError(f"index_select(): index is supposed to be a vector (0-d or 1-d), got "
                          f"shape {tuple(idx.shape)}")
-    _check_bounds("index_select", idx.data, x.shape[d] if x.ndim else 1, d)
+    _check_bounds("index_select", idx._data, x.shape[d] if x.ndim else 1, d)
     if x.ndim == 0:
         return reshape(x, (1,) * idx.ndim).expand(*idx.shape) * 1
-    return getitem(x, (slice(None),) * d + (idx.data.reshape(-1),))
+    return getitem(x, (slice(None),) * d + (idx._data.reshape(-1),))
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
@@ -440,7 +440,7 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
     m = as_tensor(mask)
     xb = np.broadcast_shapes(x.shape, m.shape)
     return getitem(x.expand(*xb) if x.shape != xb else x,
-                   get_array_module(m.data).broadcast_to(m.data, xb))
+                   get_array_module(m._data).broadcast_to(m._data, xb))
 
 
 def one_hot(index: Any, num_classes: int = -1) -> Tensor:
@@ -448,19 +448,19 @@ def one_hot(index: Any, num_classes: int = -1) -> Tensor:
     idx = as_tensor(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects an integer tensor of class indices, got {idx.dtype}")
-    xp = get_array_module(idx.data)
+    xp = get_array_module(idx._data)
     if num_classes < 0:
-        num_classes = int(idx.data.max()) + 1 if idx.data.size else 0
-    if idx.data.size and (idx.data.min() < 0 or idx.data.max() >= num_classes):
+        num_classes = int(idx._data.max()) + 1 if idx._data.size else 0
+    if idx._data.size and (idx._data.min() < 0 or idx._data.max() >= num_classes):
         raise ValueError(f"one_hot: class values must lie in [0, {num_classes}), got "
-                         f"{int(idx.data.min())}..{int(idx.data.max())}")
-    out = (idx.data[..., None] == xp.arange(num_classes)).astype(np.int64)
+                         f"{int(idx._data.min())}..{int(idx._data.max())}")
+    out = (idx._data[..., None] == xp.arange(num_classes)).astype(np.int64)
     return Tensor._make(out, False, None, 0)
 
 
 def nonzero(x: Tensor, as_tuple: bool = False):
-    xp = get_array_module(x.data)
-    nz = xp.nonzero(x.data)
+    xp = get_array_module(x._data)
+    nz = xp.nonzero(x._data)
     if as_tuple:
         return tuple(Tensor._make(i, False, None, 0) for i in nz)
     return Tensor._make(xp.stack(nz, axis=1), False, None, 0)

@@ -30,7 +30,7 @@ def check_writable_memory(x: Tensor, name: str) -> None:
     ``expand``/``broadcast_to`` give read-only views with zero strides; writing into them
     would either fail inside NumPy or, worse, write one value for many logical elements.
     """
-    d = x.data
+    d = x._data
     overlapping = any(st == 0 and n > 1 for st, n in zip(d.strides, d.shape))
     if overlapping or not getattr(d.flags, "writeable", True):
         raise RuntimeError(
@@ -49,7 +49,7 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     )
     gf = x.grad_fn
     if record and gf is not None and (gf.fn.is_view or gf.fn.__name__ == "GetItem") and \
-            x.data.base is not None:
+            x._data.base is not None:
         raise RuntimeError(
             f"{name}: in-place modification of a view ({gf.name()}) of a tensor that requires "
             "grad is not supported: the base tensor's gradient would not see the change. Use "
@@ -60,15 +60,15 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     else:
         with grad_mode.no_grad():
             out = fn(x, *args, **kwargs)
-    xp = get_array_module(x.data)
-    if out.data.dtype != x.data.dtype and not xp.can_cast(out.data.dtype, x.data.dtype,
+    xp = get_array_module(x._data)
+    if out._data.dtype != x._data.dtype and not xp.can_cast(out._data.dtype, x._data.dtype,
                                                           casting="same_kind"):
         raise TypeError(f"{name}: result type {out.dtype} can't be cast to the tensor's dtype "
                         f"{x.dtype} in place")
-    if out.data.shape != x.data.shape:
+    if out._data.shape != x._data.shape:
         raise ValueError(f"{name}: the result shape {out.shape} does not match the in-place "
                          f"tensor's shape {x.shape} (in-place ops cannot broadcast the target)")
-    xp.copyto(x.data, out.data, casting="unsafe")
+    xp.copyto(x._data, out._data, casting="unsafe")
     x._vc[0] += 1
     if x._fw_tangent is not None or out._fw_tangent is not None:
         x._fw_tangent = out._fw_tangent  # forward mode: the tangent of the new value
@@ -88,7 +88,7 @@ def fill_(x: Tensor, value: Any) -> Tensor:
     if x.requires_grad and grad_mode.is_grad_enabled():
         return apply_inplace(x, "fill_", lambda t, v: t * 0 + v, value)
     check_writable_memory(x, "fill_")
-    x.data[...] = value.item() if isinstance(value, Tensor) else value
+    x._data[...] = value.item() if isinstance(value, Tensor) else value
     x._vc[0] += 1
     return x
 

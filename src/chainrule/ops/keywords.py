@@ -37,17 +37,17 @@ def write_out(op: str, result: Any, out: Any) -> Any:
     if grad_mode.is_grad_enabled() and (result.requires_grad or out.requires_grad):
         raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")
-    arr = result.data
-    if not np.can_cast(arr.dtype, out.data.dtype, casting="same_kind"):
+    arr = result._data
+    if not np.can_cast(arr.dtype, out._data.dtype, casting="same_kind"):
         raise RuntimeError(f"{op}(): result type {arr.dtype} can't be cast to the desired "
-                           f"output type {out.data.dtype}")
-    if arr.shape != out.data.shape:
-        if out.data.size:
+                           f"output type {out._data.dtype}")
+    if arr.shape != out._data.shape:
+        if out._data.size:
             warnings.warn(f"{op}(): an output with one or more elements was resized since it "
-                          f"had shape {list(out.data.shape)}, which does not match the required "
+                          f"had shape {list(out._data.shape)}, which does not match the required "
                           f"output shape {list(arr.shape)}.", UserWarning, stacklevel=3)
-        out.data = np.empty(arr.shape, dtype=out.data.dtype)
-    np.copyto(out.data, arr, casting="same_kind")
+        out._data = np.empty(arr.shape, dtype=out._data.dtype)
+    np.copyto(out._data, arr, casting="same_kind")
     out._vc[0] += 1
     return out
 

@@ -236,7 +236,7 @@ def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Ten
     propagate, as PyTorch)."""
     inp = as_tensor(input, prod)
     try:
-        target = get_array_module(prod.data).broadcast_shapes(inp.shape, prod.shape)
+        target = get_array_module(prod._data).broadcast_shapes(inp.shape, prod.shape)
     except ValueError:
         target = None
     if target != tuple(prod.shape):

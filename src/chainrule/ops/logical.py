@@ -29,8 +29,8 @@ def _const(arr: Any) -> Tensor:
 def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
     """``fn`` on the promoted raw operands; NumPy's broadcast error becomes one naming ``op``."""
     a, b = promote(op, a, b)
-    ad = a.data if isinstance(a, Tensor) else a
-    bd = b.data if isinstance(b, Tensor) else b
+    ad = a._data if isinstance(a, Tensor) else a
+    bd = b._data if isinstance(b, Tensor) else b
     xp = get_array_module(ad, bd)
     try:
         return _const(xp.asarray(fn(xp, ad, bd)))
@@ -45,7 +45,7 @@ def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
 
 def _ordered(op: str, a: Any, b: Any) -> None:
     for v in (a, b):
-        if isinstance(v, Tensor) and v.data.dtype.kind == "c" or isinstance(v, complex):
+        if isinstance(v, Tensor) and v._data.dtype.kind == "c" or isinstance(v, complex):
             raise TypeError(f"{op}: complex tensors are not supported by {op} (complex numbers "
                             "have no order)")
 
@@ -96,13 +96,13 @@ def logical_xor(a: Any, b: Any) -> Tensor:
 
 def logical_not(a: Any) -> Tensor:
     a = as_tensor(a)
-    return _const(get_array_module(a.data).logical_not(a.data))
+    return _const(get_array_module(a._data).logical_not(a._data))
 
 
 # ------------------------------------------------------------------------------ bitwise
 def _integral(op: str, *vals: Any) -> None:
     for v in vals:
-        kind = v.data.dtype.kind if isinstance(v, Tensor) else (
+        kind = v._data.dtype.kind if isinstance(v, Tensor) else (
             "b" if isinstance(v, (bool, np.bool_)) else
             "i" if isinstance(v, (int, np.integer)) else "f")
         if kind not in "iub":
@@ -131,7 +131,7 @@ def bitwise_not(a: Any) -> Tensor:
     """~a: bit inversion for integers, logical not for bool."""
     a = as_tensor(a)
     _integral("bitwise_not", a)
-    return _const(get_array_module(a.data).invert(a.data))
+    return _const(get_array_module(a._data).invert(a._data))
 
 
 def _shift(op: str, a: Any, b: Any, left: bool) -> Tensor:
@@ -171,17 +171,17 @@ def bitwise_right_shift(a: Any, b: Any) -> Tensor:
 # ---------------------------------------------------------------------- tests on values
 def isnan(a: Any) -> Tensor:
     a = as_tensor(a)
-    return _const(get_array_module(a.data).isnan(a.data))
+    return _const(get_array_module(a._data).isnan(a._data))
 
 
 def isinf(a: Any) -> Tensor:
     a = as_tensor(a)
-    return _const(get_array_module(a.data).isinf(a.data))
+    return _const(get_array_module(a._data).isinf(a._data))
 
 
 def isfinite(a: Any) -> Tensor:
     a = as_tensor(a)
-    return _const(get_array_module(a.data).isfinite(a.data))
+    return _const(get_array_module(a._data).isfinite(a._data))
 
 
 def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
@@ -199,10 +199,10 @@ def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
 def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
              equal_nan: bool = False) -> bool:
     """True if ``isclose`` holds everywhere (operands broadcast together)."""
-    return bool(isclose(a, b, rtol, atol, equal_nan).data.all())
+    return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
 
 
 def equal(a: Any, b: Any) -> bool:
     """True if both have the same shape and the same values."""
     a, b = as_tensor(a), as_tensor(b)
-    return a.shape == b.shape and bool((a.data == b.data).all())
+    return a.shape == b.shape and bool((a._data == b._data).all())

@@ -70,7 +70,7 @@ def _index_pad(x: Tensor, widths: list, mode: str) -> Tensor:
     it, clamped to the edge, or wrapped around), so the pad is an integer-array index and is
     differentiable to any order through indexing's own rules (backward scatter-adds).
     """
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     for d, (lo, hi) in enumerate(widths):
         if not lo and not hi:
             continue

@@ -275,9 +275,9 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     arg = out.grad_fn.arg if out.grad_fn is not None else None
     if arg is None:  # no graph recorded: recompute cheaply through a throwaway ctx
         ctx = Node()
-        MaxPool2dFn.forward(ctx, input.data, P, True)
+        MaxPool2dFn.forward(ctx, input._data, P, True)
         arg = ctx.arg
-    xp_ = get_array_module(input.data)
+    xp_ = get_array_module(input._data)
     (_kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = P
     w_in = input.shape[3]
     rows = xp_.arange(ho).reshape(ho, 1) * sh - ph + (arg // kw) * dh
@@ -316,7 +316,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     P = _params("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     h, w = input.shape[2:]
     inv = _avg_divisor(h, w, P, count_include_pad, divisor_override).astype(input.dtype)
-    xp_ = get_array_module(input.data)
+    xp_ = get_array_module(input._data)
     if xp_ is not np:
         inv = xp_.asarray(inv)
     return WindowGather.apply(input, ("avg", inv), P)
@@ -402,7 +402,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
         return input.mean((-2, -1), keepdim=True)
     if h % oh == 0 and w % ow == 0:
         return avg_pool2d(input, (h // oh, w // ow))
-    xp_ = get_array_module(input.data)
+    xp_ = get_array_module(input._data)
     ah = _avg_matrix(h, oh, input.dtype, xp_)
     aw = _avg_matrix(w, ow, input.dtype, xp_)
     return ah.matmul(input).matmul(aw.transpose(0, 1))
@@ -421,7 +421,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     empty = _empty_adaptive(input, oh, ow)
     if empty is not None:
         if return_indices:
-            xp_ = get_array_module(input.data)
+            xp_ = get_array_module(input._data)
             idx = Tensor._make(xp_.zeros(empty.shape, "int64"), False, None, 0)
             return empty, idx
         return empty

@@ -97,8 +97,8 @@ class GRUCellFn(Function):
         if record_backward():
             _, acts = _gru_forward(TensorMath, xg, h, w_hh, b_hh)
             return _gru_backward(TensorMath, gout, h, w_hh, acts, needs)
-        acts = tuple(a.data for a in saved[4:])
-        return wrap(_gru_backward(ArrayMath, gout.data, h.data, w_hh.data, acts, needs))
+        acts = tuple(a._data for a in saved[4:])
+        return wrap(_gru_backward(ArrayMath, gout._data, h._data, w_hh._data, acts, needs))
 
     @staticmethod
     def jvp(ctx, t_xg, t_h, t_w, t_b):
@@ -168,7 +168,7 @@ class RNNCellFn(Function):
         if record_backward():
             h_new = _rnn_forward(TensorMath, xg, h, w_hh, ctx.relu_act)
             return _rnn_backward(TensorMath, gout, h, w_hh, h_new, ctx.relu_act, needs)
-        return wrap(_rnn_backward(ArrayMath, gout.data, h.data, w_hh.data, h_new.data,
+        return wrap(_rnn_backward(ArrayMath, gout._data, h._data, w_hh._data, h_new._data,
                                    ctx.relu_act, needs))
 
     @staticmethod

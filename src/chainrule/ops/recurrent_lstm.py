@@ -130,7 +130,7 @@ class LSTMCellFn(Function):
             _, _, acts = _lstm_forward(TensorMath, xg, h, c, w_hh, w_hr)
             return _lstm_backward(TensorMath, gh, gc, h, c, w_hh, w_hr, acts, needs)
         act, tc, hf = (data_or_none(a) for a in saved[5:])
-        return wrap(_lstm_backward_arrays(gh.data, gc.data, h.data, c.data, w_hh.data,
+        return wrap(_lstm_backward_arrays(gh._data, gc._data, h._data, c._data, w_hh._data,
                                            data_or_none(w_hr), act, tc, hf, needs))
 
     @staticmethod

@@ -114,7 +114,7 @@ class Prod(Function):
         shape = keepdim_shape(x.shape, None if ctx.axis is None else (ctx.axis,))
         g = reshape(grad, shape)
         yk = reshape(y, shape)
-        if not (x.data == 0).any():
+        if not (x._data == 0).any():
             return g * yk / x, None, None
         # With zeros, y/x is undefined: use the product of all *other* elements. That product
         # is computed on raw arrays (first-order only), so refuse to record it as a graph.
@@ -126,7 +126,7 @@ class Prod(Function):
                 f"(shape {tuple(x.shape)}) contains zeros is not supported; the first-order "
                 "gradient is exact"
             )
-        others = Tensor._make(_prod_others(x.data, ctx.axis), False, None, 0)
+        others = Tensor._make(_prod_others(x._data, ctx.axis), False, None, 0)
         return g * others, None, None
 
     @staticmethod
@@ -161,7 +161,7 @@ class Amax(Function):
     @staticmethod
     def backward(ctx, grad):
         x, yk = ctx.saved_tensors
-        mask = (x.data == yk.data)
+        mask = (x._data == yk._data)
         w = mask / mask.sum(axis=ctx.axes, keepdims=True)
         g = reshape(grad, yk.shape)
         return g * Tensor._make(w.astype(grad.dtype), False, None, 0), None, None
@@ -190,7 +190,7 @@ def _lenient_axes(dim: Any, ndim: int) -> tuple | None:
 
 def _check_nonempty(op: str, x: Tensor, axes) -> None:
     """max/min-like reductions have no identity: refuse to reduce over a size-0 dim."""
-    if axes is None and x.data.size == 0:
+    if axes is None and x._data.size == 0:
         err = IndexError if op.startswith("arg") else RuntimeError
         raise err(f"{op}(): Expected reduction dim to be specified for input.numel() == 0 "
                   f"(got a tensor of shape {tuple(x.shape)}); specify the reduction dim with "
@@ -225,7 +225,7 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
     if other is not None:
         return maximum(x, other) if op == "max" else minimum(x, other)
     x = as_tensor(x)
-    if x.data.dtype.kind == "c":  # NumPy would order complex numbers lexicographically
+    if x._data.dtype.kind == "c":  # NumPy would order complex numbers lexicographically
         raise TypeError(f"{op}: complex tensors are not supported by {op} (complex numbers "
                         "have no order)")
     if dim is None:
@@ -237,8 +237,8 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
         zero = Tensor._make(np.zeros((), np.int64), False, None, 0)
         return ValuesIndices(x * 1, zero)
     _check_nonempty(op, x, (d,))
-    xp = get_array_module(x.data)
-    idx = (xp.argmax if op == "max" else xp.argmin)(x.data, axis=d)
+    xp = get_array_module(x._data)
+    idx = (xp.argmax if op == "max" else xp.argmin)(x._data, axis=d)
     idx_k = xp.expand_dims(idx, d)
     values = gather(x, d, Tensor._make(idx_k, False, None, 0))
     if not keepdim:
@@ -259,17 +259,17 @@ def min(x: Any, dim: Any = None, keepdim: bool = False, other: Any = None):  # n
 
 def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
     x = as_tensor(x)
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     fn = xp.argmax if op == "argmax" else xp.argmin
     if dim is None:
         _check_nonempty(op, x, None)
-        idx = xp.asarray(fn(x.data), dtype=np.int64)
+        idx = xp.asarray(fn(x._data), dtype=np.int64)
         return Tensor._make(idx.reshape((1,) * x.ndim) if keepdim else idx, False, None, 0)
     d = int_dim(dim, x.ndim, op)
     if x.ndim == 0:
         return Tensor._make(xp.zeros((), np.int64), False, None, 0)
     _check_nonempty(op, x, (d,))
-    return Tensor._make(fn(x.data, axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
+    return Tensor._make(fn(x._data, axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
 
 
 def argmax(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -333,7 +333,7 @@ class SafeSqrt(Function):
         from .binary import where
 
         (y,) = ctx.saved_tensors
-        zero = Tensor._make(y.data == 0, False, None, 0)
+        zero = Tensor._make(y._data == 0, False, None, 0)
         return where(zero, 0.0, grad / (2.0 * where(zero, 1.0, y)))
 
     @staticmethod
@@ -355,14 +355,14 @@ def logsumexp(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     axes = _axes(dim, x, "logsumexp")
     if x.dtype == np.float16:  # float32 accumulation, as PyTorch
         return logsumexp(x.to(np.float32), dim, keepdim).to(np.float16)
-    xp = get_array_module(x.data)
-    if x.data.size == 0:  # sum over nothing is 0, so the result is log(0) = -inf
-        m = xp.zeros(keepdim_shape(x.shape, axes), x.data.dtype)
+    xp = get_array_module(x._data)
+    if x._data.size == 0:  # sum over nothing is 0, so the result is log(0) = -inf
+        m = xp.zeros(keepdim_shape(x.shape, axes), x._data.dtype)
     else:
-        m = x.data.max(axis=axes, keepdims=True)
+        m = x._data.max(axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
     mt = Tensor._make(m, False, None, 0)
-    if x.data.size == 0:  # log of an empty sum: -inf, still linked to the graph
+    if x._data.size == 0:  # log of an empty sum: -inf, still linked to the graph
         out = sum(x, axes, keepdim=True) + float("-inf")
     else:
         out = sum((x - mt).exp(), axes, keepdim=True).log() + mt
@@ -425,11 +425,11 @@ def cumsum(x: Any, dim: int) -> Tensor:
 
 def all(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     x = as_tensor(x)
-    return Tensor._make(x.data.all(axis=_axes(dim, x, "all"), keepdims=keepdim),
+    return Tensor._make(x._data.all(axis=_axes(dim, x, "all"), keepdims=keepdim),
                         False, None, 0)
 
 
 def any(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     x = as_tensor(x)
-    return Tensor._make(x.data.any(axis=_axes(dim, x, "any"), keepdims=keepdim),
+    return Tensor._make(x._data.any(axis=_axes(dim, x, "any"), keepdims=keepdim),
                         False, None, 0)

@@ -23,7 +23,7 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
     if rates.dtype.kind != "f":
         raise RuntimeError(f"poisson: expected a floating-point tensor of rates, got "
                            f"{rates.dtype}")
-    lam = np.asarray(rates.data, dtype=np.float64)
+    lam = np.asarray(rates._data, dtype=np.float64)
     if not np.isfinite(lam).all() or (lam < 0).any():
         raise RuntimeError("poisson: invalid Poisson rate, expected rate to be non-negative "
                            "and finite")
@@ -40,8 +40,8 @@ def apply_(x: Tensor, callable: Callable) -> Tensor:  # noqa: A002 - PyTorch's n
     if x.requires_grad:
         raise RuntimeError("Can't call apply_() on a tensor that requires grad. Use "
                            "x.detach().apply_() instead.")
-    flat = x.data.reshape(-1)
-    if not np.shares_memory(flat, x.data):
+    flat = x._data.reshape(-1)
+    if not np.shares_memory(flat, x._data):
         raise RuntimeError("apply_: the tensor is not contiguous; call .contiguous() first")
     for i, v in enumerate(flat.tolist()):
         flat[i] = callable(v)

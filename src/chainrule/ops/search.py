@@ -17,7 +17,7 @@ __all__ = ["bucketize", "histc", "multinomial", "searchsorted", "unique"]
 
 
 def _arr(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _index_dtype(out_int32: bool) -> np.dtype:
@@ -80,7 +80,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
         raise RuntimeError(f"histc: expected a floating-point tensor, got {x.dtype}")
     if not isinstance(bins, (int, np.integer)) or bins <= 0:
         raise RuntimeError(f"histc: bins must be > 0, got {bins!r}")
-    data = np.asarray(x.data).ravel()
+    data = np.asarray(x._data).ravel()
     lo, hi = float(min), float(max)
     if lo > hi:
         raise RuntimeError(f"histc: max must be larger than min, got min={lo}, max={hi}")
@@ -91,7 +91,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     if lo == hi:
         lo, hi = lo - 1, hi + 1
     counts, _ = np.histogram(data, bins=int(bins), range=(lo, hi))
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     return Tensor._make(xp.asarray(counts.astype(x.dtype)), False, None, 0)
 
 
@@ -100,7 +100,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
     """The distinct elements (or slices along ``dim``), in ascending order, with optional
     inverse indices (same shape as ``input``, or its length along ``dim``) and counts."""
     x = as_tensor(input)
-    data = np.asarray(x.data)
+    data = np.asarray(x._data)
     if dim is not None:
         if x.ndim == 0:
             raise IndexError("unique: dim given for a 0-d tensor")
@@ -133,7 +133,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
             replacement; input not 1-d or 2-d.
     """
     x = as_tensor(input)
-    w = np.asarray(x.data, dtype=np.float64)
+    w = np.asarray(x._data, dtype=np.float64)
     if w.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {w.ndim}")
     if x.dtype.kind != "f":

@@ -158,13 +158,13 @@ def view(x: Tensor, *shape: Any) -> Tensor:
     shape = _resolve_shape("view", x.shape, _shape_arg(shape))
     if shape == x.shape:
         return x if not x.requires_grad else Reshape.apply(x, shape)
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     try:
-        xp.reshape(x.data, shape, copy=False)
+        xp.reshape(x._data, shape, copy=False)
     except ValueError:
         raise RuntimeError(
             f"view: view size {shape} is not compatible with input tensor's size {x.shape} and "
-            f"stride {tuple(st // max(x.data.itemsize, 1) for st in x.data.strides)} (at least "
+            f"stride {tuple(st // max(x._data.itemsize, 1) for st in x._data.strides)} (at least "
             "one dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         ) from None
     return Reshape.apply(x, shape)
@@ -183,7 +183,7 @@ def _view_dtype(x: Tensor, dtype: Any) -> Tensor:
         raise RuntimeError(f"view: viewing a tensor that requires grad as dtype {dt} (from "
                            f"{x.dtype}) is not differentiable; detach() it first")
     try:
-        arr = x.data.view(dt)
+        arr = x._data.view(dt)
     except ValueError as err:
         raise RuntimeError(f"view: cannot view a tensor of shape {x.shape} and dtype "
                            f"{x.dtype} as {dt}: {err}") from None
@@ -506,7 +506,7 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
         expanded += [r, s]
     y = broadcast_to(reshape(x, tuple(inter)), tuple(expanded))
     y = reshape(y, tuple(r * s for r, s in zip(sizes, shape)))
-    if get_array_module(y.data).may_share_memory(y.data, x.data):
+    if get_array_module(y._data).may_share_memory(y._data, x._data):
         y = Copy.apply(y)  # repeat always copies (all-ones repeats would otherwise alias x)
     return y
 
@@ -556,6 +556,6 @@ class Contiguous(Function):
 
 def contiguous(x: Tensor) -> Tensor:
     """The tensor itself if C-contiguous, else a C-ordered (recorded) copy."""
-    if x.data.flags.c_contiguous:
+    if x._data.flags.c_contiguous:
         return x
     return Contiguous.apply(x)

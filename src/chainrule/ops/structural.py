@@ -186,7 +186,7 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
     ``[0]*counts[0] + [1]*counts[1] + ...``.
     """
     if repeats is None:
-        counts = np.asarray(as_tensor(input).data)
+        counts = np.asarray(as_tensor(input)._data)
         if counts.ndim != 1 or counts.dtype.kind not in "iu":
             raise RuntimeError("repeat_interleave: the one-argument form expects a 1-d integer "
                                f"tensor of counts, got shape {counts.shape} of {counts.dtype}")
@@ -201,7 +201,7 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
         if x.ndim == 0:
             x = reshape(x, 1)
     size = x.shape[d]
-    reps = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    reps = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
     if reps.dtype.kind not in "iu" or reps.ndim > 1:
         raise RuntimeError(f"repeat_interleave: repeats must be an int or a 1-d integer tensor, "
                            f"got {reps.dtype} of shape {reps.shape}")

@@ -83,20 +83,20 @@ def _size(size: tuple) -> tuple:
 
 
 def new_zeros(x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(x, get_array_module(x.data).zeros(_size(size)), dtype, requires_grad)
+    return _new(x, get_array_module(x._data).zeros(_size(size)), dtype, requires_grad)
 
 
 def new_ones(x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(x, get_array_module(x.data).ones(_size(size)), dtype, requires_grad)
+    return _new(x, get_array_module(x._data).ones(_size(size)), dtype, requires_grad)
 
 
 def new_empty(x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(x, get_array_module(x.data).empty(_size(size)), dtype, requires_grad)
+    return _new(x, get_array_module(x._data).empty(_size(size)), dtype, requires_grad)
 
 
 def new_full(x: Tensor, size: Any, fill_value: Any, dtype: Any = None,
              requires_grad: bool = False) -> Tensor:
-    return _new(x, get_array_module(x.data).full(_size((size,)), fill_value), dtype,
+    return _new(x, get_array_module(x._data).full(_size((size,)), fill_value), dtype,
                 requires_grad)
 
 
@@ -112,23 +112,23 @@ def type_as(x: Tensor, other: Tensor) -> Tensor:
 
 # ----------------------------------------------------------------- layout queries
 def is_floating_point(x: Tensor) -> bool:
-    return x.data.dtype.kind == "f"
+    return x._data.dtype.kind == "f"
 
 
 def is_contiguous(x: Tensor) -> bool:
-    return bool(x.data.flags.c_contiguous)
+    return bool(x._data.flags.c_contiguous)
 
 
 def stride(x: Tensor, dim: int | None = None):
     """Strides in elements (PyTorch's convention), not bytes as NumPy's."""
-    st = tuple(s // x.data.itemsize for s in x.data.strides)
+    st = tuple(s // x._data.itemsize for s in x._data.strides)
     return st if dim is None else st[dim]
 
 
 def data_ptr(x: Tensor) -> int:
-    if hasattr(x.data, "ctypes"):
-        return int(x.data.ctypes.data)
-    return int(x.data.data.ptr)  # pragma: no cover - cupy
+    if hasattr(x._data, "ctypes"):
+        return int(x._data.ctypes._data)
+    return int(x._data.data.ptr)  # pragma: no cover - cupy
 
 
 # ----------------------------------------------------------------- in-place writes
@@ -147,7 +147,7 @@ def uniform_(x: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -
     from ..random import gen
 
     _check_writable(x, "uniform_")
-    x.data[...] = to_device(gen(generator).uniform(a, b, x.shape), x.device)
+    x._data[...] = to_device(gen(generator).uniform(a, b, x.shape), x.device)
     x._vc[0] += 1
     return x
 
@@ -157,7 +157,7 @@ def normal_(x: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = Non
     from ..random import gen
 
     _check_writable(x, "normal_")
-    x.data[...] = to_device(gen(generator).normal(mean, std, x.shape), x.device)
+    x._data[...] = to_device(gen(generator).normal(mean, std, x.shape), x.device)
     x._vc[0] += 1
     return x
 
@@ -175,7 +175,7 @@ def index_put_(x: Tensor, indices: tuple, values: Any, accumulate: bool = False)
                            f"got {x.dtype} for the destination and {values.dtype} for the "
                            "source; convert with values.to(x.dtype)")
     idx = _convert_index(tuple(indices))
-    v = values.data if isinstance(values, Tensor) else values
+    v = values._data if isinstance(values, Tensor) else values
     write_index("index_put_", x, idx, v, accumulate)
     x._vc[0] += 1
     return x
@@ -187,8 +187,8 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False):
     from .indexing import gather
     from .reduction import ValuesIndices
 
-    xp = get_array_module(x.data)
-    idx = xp.argsort(-x.data if descending else x.data, axis=dim, kind="stable")
+    xp = get_array_module(x._data)
+    idx = xp.argsort(-x._data if descending else x._data, axis=dim, kind="stable")
     return ValuesIndices(gather(x, dim, Tensor._make(idx, False, None, 0)),
                          Tensor._make(idx, False, None, 0))
 
@@ -205,8 +205,8 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     n = x.shape[dim]
     if not 0 <= k <= n:
         raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
-    xp = get_array_module(x.data)
-    idx = xp.argsort(-x.data if largest else x.data, axis=dim, kind="stable")
+    xp = get_array_module(x._data)
+    idx = xp.argsort(-x._data if largest else x._data, axis=dim, kind="stable")
     idx = xp.take(idx, xp.arange(k), axis=dim)
     return ValuesIndices(gather(x, dim, Tensor._make(idx, False, None, 0)),
                          Tensor._make(idx, False, None, 0))
@@ -216,7 +216,7 @@ def _tri_mask(x: Tensor, diagonal: int, upper: bool) -> Tensor:
     if x.ndim < 2:
         raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
                            f"dimensions, got shape {tuple(x.shape)}")
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     rows, cols = x.shape[-2], x.shape[-1]
     m = xp.triu(xp.ones((rows, cols), bool), diagonal) if upper else \
         xp.tril(xp.ones((rows, cols), bool), diagonal)
@@ -251,7 +251,7 @@ def log10(x: Tensor) -> Tensor:
 def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
     from ._util import norm_dim
 
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     axes = norm_dim(dim, x.ndim, "count_nonzero")
-    return Tensor._make(xp.asarray(xp.count_nonzero(x.data, axis=axes), dtype="int64"),
+    return Tensor._make(xp.asarray(xp.count_nonzero(x._data, axis=axes), dtype="int64"),
                         False, None, 0)

@@ -236,7 +236,7 @@ def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """sqrt(input^2 + other^2) elementwise, without intermediate overflow."""
     a, b = promote("hypot", input, other)
     for v in (a, b):
-        if isinstance(v, Tensor) and v.data.dtype.kind != "f":
+        if isinstance(v, Tensor) and v._data.dtype.kind != "f":
             raise TypeError(f"hypot: expects floating tensors, got {v.dtype} (PyTorch does not "
                             "implement hypot for integers); convert with .float()")
     check_broadcast("hypot", a, b)

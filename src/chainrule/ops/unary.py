@@ -180,7 +180,7 @@ class Relu(UnaryElementwise):
 
     @staticmethod
     def derivative(ctx, x, y):
-        return _mask(y.data > 0, y.dtype)
+        return _mask(y._data > 0, y.dtype)
 
     @staticmethod
     def chain(ctx, g, x, y):
@@ -236,7 +236,7 @@ class Softplus(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         bx = x * ctx.params["beta"]
-        linear = _mask(bx.data > ctx.params["threshold"], x.dtype)
+        linear = _mask(bx._data > ctx.params["threshold"], x.dtype)
         return sigmoid(bx) * (1 - linear) + linear
 
 
@@ -256,7 +256,7 @@ class Clamp(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         lo, hi = ctx.params["lo"], ctx.params["hi"]
-        xd = x.data
+        xd = x._data
         m = get_array_module(xd).ones(xd.shape, dtype=bool)
         if lo is not None:
             m &= xd >= lo
@@ -274,7 +274,7 @@ class NanToNum(UnaryElementwise):
 
     @staticmethod
     def derivative(ctx, x, y):
-        return _mask(get_array_module(x.data).isfinite(x.data), x.dtype)
+        return _mask(get_array_module(x._data).isfinite(x._data), x.dtype)
 
 
 def _mask(m: Any, dtype: Any) -> Tensor:
@@ -283,7 +283,7 @@ def _mask(m: Any, dtype: Any) -> Tensor:
 
 
 def _no_complex(op: str, x: Tensor) -> None:
-    if x.data.dtype.kind == "c":
+    if x._data.dtype.kind == "c":
         raise TypeError(f"{op}: complex tensors are not supported by {op} (got {x.dtype}); "
                         "apply it to .real and .imag separately if that is what you mean")
 
@@ -291,7 +291,7 @@ def _no_complex(op: str, x: Tensor) -> None:
 # ------------------------------------------------------------------------- public functions
 def neg(x: Tensor) -> Tensor:
     x = as_tensor(x)
-    if x.data.dtype.kind == "b":
+    if x._data.dtype.kind == "b":
         raise TypeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
                         "to invert a mask use the `~` operator or logical_not()")
     return Neg.apply(x)
@@ -347,15 +347,15 @@ def sign(x: Tensor) -> Tensor:
     """sign(x) in {-1, 0, 1} (0 for NaN, as PyTorch); its gradient is zero everywhere, so the
     result is a constant."""
     x = as_tensor(x)
-    if x.data.dtype.kind == "c":
+    if x._data.dtype.kind == "c":
         raise TypeError("sign: complex tensors are not supported by sign; PyTorch uses sgn "
                         "for complex input")
-    xp = get_array_module(x.data)
-    if x.data.dtype.kind == "b":
-        return Tensor._make(x.data.copy(), False, None, 0)
-    s = xp.sign(x.data)
-    if x.data.dtype.kind == "f":
-        s = xp.where(xp.isnan(s), 0, s).astype(x.data.dtype, copy=False)
+    xp = get_array_module(x._data)
+    if x._data.dtype.kind == "b":
+        return Tensor._make(x._data.copy(), False, None, 0)
+    s = xp.sign(x._data)
+    if x._data.dtype.kind == "f":
+        s = xp.where(xp.isnan(s), 0, s).astype(x._data.dtype, copy=False)
     return Tensor._make(s, False, None, 0)
 
 
@@ -416,14 +416,14 @@ def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None,
     """Replace NaN by ``nan`` and +-inf by ``posinf``/``neginf`` (default: the dtype's
     largest/smallest finite value, as PyTorch)."""
     x = as_tensor(x)
-    if x.data.dtype.kind not in "fc":
-        return Tensor._make(x.data.copy(), False, None, 0)
+    if x._data.dtype.kind not in "fc":
+        return Tensor._make(x._data.copy(), False, None, 0)
     return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def _float(x: Any) -> Tensor:
     """Integer inputs to transcendental functions become the default float (PyTorch)."""
     x = as_tensor(x)
-    if x.data.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fc":
         return cast(x, dtypes.get_default_dtype())
     return x

@@ -47,7 +47,7 @@ class Norm2(Function):
 
         x, y = ctx.saved_tensors
         yk = reshape(y, ctx.kshape)
-        zero = Tensor._make(yk.data == 0, False, None, 0)
+        zero = Tensor._make(yk._data == 0, False, None, 0)
         safe = where(zero, 1.0, yk)
         g = reshape(grad, ctx.kshape)
         return where(zero, 0.0, g / safe) * x, None, None
@@ -110,8 +110,8 @@ class PNorm(Function):
         p = ctx.p
         yk = reshape(y, ctx.kshape)
         g = reshape(grad, ctx.kshape)
-        xzero = Tensor._make(x.data == 0, False, None, 0)
-        yzero = Tensor._make(yk.data == 0, False, None, 0)
+        xzero = Tensor._make(x._data == 0, False, None, 0)
+        yzero = Tensor._make(yk._data == 0, False, None, 0)
         ax = where(xzero, 1.0, x.abs())
         scaled = where(xzero, 0.0, x.sign() * ax ** (p - 1.0))
         scale = where(yzero, 0.0, g / where(yzero, 1.0, yk) ** (p - 1.0))

@@ -1,6 +1,6 @@
 """Optimizers and learning-rate schedulers, mirroring ``torch.optim``.
 
-Every optimizer updates ``p.data`` in place from ``p.grad`` with array operations (no graph,
+Every optimizer updates ``p._data`` in place from ``p.grad`` with array operations (no graph,
 no new Tensors per step) and keeps its state as arrays and numbers, so ``state_dict()`` can
 be saved without pickle.
 """

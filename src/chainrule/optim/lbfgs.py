@@ -59,22 +59,22 @@ class LBFGS(Optimizer):
 
     # ----------------------------------------------------------------- flat views
     def _flat_grad(self) -> Any:
-        xp = get_array_module(self._params[0].data)
-        parts = [xp.zeros(p.data.size, p.data.dtype) if p.grad is None else p.grad.data.ravel()
+        xp = get_array_module(self._params[0]._data)
+        parts = [xp.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.ravel()
                  for p in self._params]
         return xp.concatenate(parts)
 
     def _add_grad(self, step: float, direction: Any) -> None:
         offset = 0
         for p in self._params:
-            n = p.data.size
-            p.data += step * direction[offset:offset + n].reshape(p.data.shape)
+            n = p._data.size
+            p._data += step * direction[offset:offset + n].reshape(p._data.shape)
             p._vc[0] += 1
             offset += n
 
     def _set_params(self, values: list) -> None:
         for p, v in zip(self._params, values):
-            p.data[...] = v
+            p._data[...] = v
             p._vc[0] += 1
 
     def _directional_evaluate(self, closure: Callable, x: list, t: float, d: Any) -> tuple:
@@ -155,7 +155,7 @@ class LBFGS(Optimizer):
 
             ls_evals = 0
             if line_search is not None:
-                x0 = [p.data.copy() for p in self._params]
+                x0 = [p._data.copy() for p in self._params]
 
                 def obj(step: float, x0: list = x0, d: Any = d) -> tuple:
                     return self._directional_evaluate(closure, x0, step, d)

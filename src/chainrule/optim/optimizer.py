@@ -2,7 +2,7 @@
 
 A concrete optimizer only says how to start a parameter's state (``_init_state``) and how to
 update one parameter from its gradient (``_update``). Both work on raw arrays (NumPy or CuPy,
-through ``xp = get_array_module(...)``) and change ``p.data`` in place, so a step records no
+through ``xp = get_array_module(...)``) and change ``p._data`` in place, so a step records no
 graph and allocates no Tensor objects. The layout of ``state_dict()`` is PyTorch's::
 
     {"state": {0: {"step": 3, "exp_avg": array, ...}, 1: {...}},
@@ -156,10 +156,10 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif (g.grad_fn is None and not g.requires_grad
-                      and getattr(g.data.flags, "writeable", True)):  # CuPy has no flag
-                    g.data.fill(0)
+                      and getattr(g._data.flags, "writeable", True)):  # CuPy has no flag
+                    g._data.fill(0)
                 else:
-                    p.grad = Tensor._make(get_array_module(g.data).zeros_like(g.data),
+                    p.grad = Tensor._make(get_array_module(g._data).zeros_like(g._data),
                                           False, None, 0)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -181,16 +181,16 @@ class Optimizer:
                 g = p.grad
                 if g is None:
                     continue
-                grad = g.data
-                if grad.shape != p.data.shape:
+                grad = g._data
+                if grad.shape != p._data.shape:
                     raise RuntimeError(
                         f"{type(self).__name__}.step: gradient shape {tuple(grad.shape)} does "
-                        f"not match parameter shape {tuple(p.data.shape)}"
+                        f"not match parameter shape {tuple(p._data.shape)}"
                     )
                 state = self.state[p]
                 if not state:
-                    self._init_state(p.data, state, group)
-                self._update(p.data, grad, state, group)
+                    self._init_state(p._data, state, group)
+                self._update(p._data, grad, state, group)
                 p._vc[0] += 1  # an in-place change, as PyTorch records it
         return loss
 
@@ -289,14 +289,14 @@ def regularized_grad(param: Any, grad: Any, group: dict[str, Any]) -> Any:
 def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
     """Copy a saved state entry onto ``p``'s device and dtype (scalars stay numbers)."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         if value.ndim == 0:
             return value.item()
-        xp = get_array_module(p.data)
-        if tuple(value.shape) != tuple(p.data.shape):
+        xp = get_array_module(p._data)
+        if tuple(value.shape) != tuple(p._data.shape):
             raise ValueError(f"{name}.load_state_dict: state {key!r} has shape "
                              f"{tuple(value.shape)} but its parameter has shape "
-                             f"{tuple(p.data.shape)}")
-        return xp.array(value, dtype=p.data.dtype, copy=True)
+                             f"{tuple(p._data.shape)}")
+        return xp.array(value, dtype=p._data.dtype, copy=True)
     return value

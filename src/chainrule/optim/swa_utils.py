@@ -41,7 +41,7 @@ def get_swa_avg_fn() -> Callable:
 
 def _lerp_(averaged: Tensor, current: Tensor, weight: float) -> None:
     """``averaged += weight * (current - averaged)`` in place, rounded as ``torch.lerp``."""
-    a, c = averaged.data, current.data
+    a, c = averaged._data, current._data
     if weight < 0.5:
         a += weight * (c - a)
     else:
@@ -65,7 +65,7 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
                 if a.dtype.kind in "fc":
                     _lerp_(a, c, 1 - decay)
                 else:  # integer buffers: computed in float, truncated back (as PyTorch)
-                    _assign(a, a.data * decay + c.data * (1 - decay))
+                    _assign(a, a._data * decay + c._data * (1 - decay))
     return ema_update
 
 
@@ -133,7 +133,7 @@ class AveragedModel(Module):
         with no_grad():
             if n == 0:
                 for a, c in zip(averaged, current):
-                    _assign(a, c.data)
+                    _assign(a, c._data)
             elif self.multi_avg_fn is not None:  # called once per dtype, as PyTorch groups
                 for dtype in dict.fromkeys(a.dtype for a in averaged):
                     pairs = [(a, c) for a, c in zip(averaged, current) if a.dtype == dtype]
@@ -142,16 +142,16 @@ class AveragedModel(Module):
                 avg_fn = self.avg_fn or get_swa_avg_fn()
                 for a, c in zip(averaged, current):
                     new = avg_fn(a.detach(), c, tensor(n))
-                    _assign(a, new.data if isinstance(new, Tensor) else new)
+                    _assign(a, new._data if isinstance(new, Tensor) else new)
             if not self.use_buffers:  # keep the buffers in sync with the source model
                 for b_avg, b_model in zip(self.module.buffers(), model.buffers()):
                     if b_avg is not None and b_model is not None:
-                        _assign(b_avg, b_model.data)
-        self.n_averaged.data[...] = n + 1
+                        _assign(b_avg, b_model._data)
+        self.n_averaged._data[...] = n + 1
 
 
 def _assign(target: Tensor, value: Any) -> None:
-    target.data[...] = value
+    target._data[...] = value
     target._vc[0] += 1
 
 

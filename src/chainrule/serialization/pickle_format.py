@@ -81,7 +81,7 @@ class _Pickler(pickle.Pickler):
             return NotImplemented
         from ..nn.parameter import Buffer, Parameter
 
-        data = obj.data
+        data = obj._data
         if not isinstance(data, np.ndarray):  # CuPy: copy to host
             data = data.get() if hasattr(data, "get") else np.asarray(data)
         arr = np.ascontiguousarray(data)

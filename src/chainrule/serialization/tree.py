@@ -83,7 +83,7 @@ class Encoder:
         while key in self.arrays:  # {"a/b": x} and {"a": {"b": y}} flatten alike
             key, n = f"{base}#{n}", n + 1
         is_tensor = isinstance(obj, Tensor)
-        arr = _to_numpy(obj.data if is_tensor else obj, path)
+        arr = _to_numpy(obj._data if is_tensor else obj, path)
         node: dict[str, Any] = {"__tensor__": key, "kind": "tensor" if is_tensor else "ndarray"}
         if arr.dtype.kind == "c":
             arr = np.ascontiguousarray(np.stack([arr.real, arr.imag], axis=-1))

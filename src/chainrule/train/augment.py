@@ -83,7 +83,7 @@ class AugmentedTensorDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         x, y = self._gather(np.array([index]))
-        return Tensor._make(x.data[0], False, None, 0), Tensor._make(y.data[0], False, None, 0)
+        return Tensor._make(x._data[0], False, None, 0), Tensor._make(y._data[0], False, None, 0)
 
     def __len__(self) -> int:
         return len(self.images)

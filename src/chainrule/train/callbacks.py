@@ -126,7 +126,7 @@ class EarlyStopping(Callback):
             self.best_epoch = epoch
             self.wait = 0
             if self.restore_best_weights:
-                self.best_weights = {k: v.data.copy()
+                self.best_weights = {k: v._data.copy()
                                      for k, v in trainer.model.state_dict().items()}
             return
         self.wait += 1
@@ -152,7 +152,7 @@ class EarlyStopping(Callback):
         self.stopped_epoch = int(state["stopped_epoch"])
         bw = state.get("best_weights")
         self.best_weights = None if bw is None else {
-            k: np.array(getattr(v, "data", v)) for k, v in bw.items()}
+            k: np.array(getattr(v, "_data", v)) for k, v in bw.items()}
 
 
 class ModelCheckpoint(Callback):

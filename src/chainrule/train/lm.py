@@ -158,7 +158,7 @@ def _sample(model: nn.Module, tok: Any, cfg: LMConfig, seed: int, prompt: str = 
                          cfg.sample_tokens if tokens is None else tokens,
                          temperature=temperature, top_k=top_k,
                          generator=Generator().manual_seed(seed))
-    return tok.decode(out.data[0])
+    return tok.decode(out._data[0])
 
 
 def _validate(cfg: LMConfig) -> None:

@@ -17,7 +17,7 @@ __all__ = ["AverageMeter", "MetricTracker", "accuracy", "confusion_matrix", "top
 
 def _np(x: Any) -> np.ndarray:
     if isinstance(x, Tensor):
-        x = x.data
+        x = x._data
     if not isinstance(x, np.ndarray):
         get = getattr(x, "get", None)  # CuPy
         x = get() if get is not None else np.asarray(x)

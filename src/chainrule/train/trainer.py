@@ -163,7 +163,7 @@ class Trainer:
             with no_grad():
                 for batch in loader:
                     x = batch[0] if isinstance(batch, (list, tuple)) else batch
-                    outs.append(np.asarray(self.model(self._move(x)).detach().cpu().data))
+                    outs.append(np.asarray(self.model(self._move(x)).detach().cpu()._data))
         finally:
             self.model.train(was_training)
         return np.concatenate(outs) if outs else np.zeros((0,))

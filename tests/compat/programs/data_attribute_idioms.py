@@ -10,9 +10,6 @@ import numpy as np
 
 from ._common import as_tensor, load_numpy_state
 
-CHAINRULE_XFAIL = ("Tensor.data returns a numpy.ndarray instead of a Tensor sharing storage, so "
-                   "p.data.normal_/.fill_/.add_ (and p.grad.data) do not exist")
-
 
 def make_model(torch_like: Any) -> Any:
     nn = torch_like.nn

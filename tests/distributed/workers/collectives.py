@@ -73,23 +73,23 @@ def check_all_reduce(rank, size):
         stack = np.stack([data(r, dtype) for r in range(size)])
         for op in ops_for(dtype):
             t = cr.tensor(data(rank, dtype))
-            arr = t.data
+            arr = t._data
             assert dist.all_reduce(t, op=op) is None
-            assert t.data is arr  # in place on the same buffer
-            close(t.data, reference(op, stack, dtype), dtype, f"all_reduce {op}")
+            assert t._data is arr  # in place on the same buffer
+            close(t._data, reference(op, stack, dtype), dtype, f"all_reduce {op}")
             n += 1
     # Non-contiguous tensor (a transposed view): reduced through a temporary, written back.
     base = cr.tensor(data(rank, "float64", (3, 4)))
     view = base.t()
     dist.all_reduce(view)
     want = np.stack([data(r, "float64", (3, 4)) for r in range(size)]).sum(0)
-    close(base.data, want, "float64", "all_reduce non-contiguous")
+    close(base._data, want, "float64", "all_reduce non-contiguous")
     # async_op: a Work handle; the result is there after wait().
     t = cr.tensor(data(rank, "float32"))
     work = dist.all_reduce(t, op=ReduceOp.AVG, async_op=True)
     assert isinstance(work, dist.Work)
     assert work.wait() and work.is_completed() and work.result()[0] is t
-    close(t.data, np.stack([data(r, "float32") for r in range(size)]).mean(0), "float32",
+    close(t._data, np.stack([data(r, "float32") for r in range(size)]).mean(0), "float32",
           "async AVG")
     return n + 2
 
@@ -102,27 +102,27 @@ def check_movement(rank, size):
         src = size - 1
         t = cr.tensor(mine.copy())
         dist.broadcast(t, src=src)
-        close(t.data, every[src], dtype, "broadcast")
+        close(t._data, every[src], dtype, "broadcast")
         outs = [cr.tensor(np.zeros_like(mine)) for _ in range(size)]
         dist.all_gather(outs, cr.tensor(mine))
         for r in range(size):
-            close(outs[r].data, every[r], dtype, "all_gather")
+            close(outs[r]._data, every[r], dtype, "all_gather")
         cat = cr.tensor(np.zeros((2 * size, 3), dtype))
         dist.all_gather_into_tensor(cat, cr.tensor(mine))
-        close(cat.data, np.concatenate(every), dtype, "all_gather_into_tensor (concat)")
+        close(cat._data, np.concatenate(every), dtype, "all_gather_into_tensor (concat)")
         stacked = cr.tensor(np.zeros((size, 2, 3), dtype))
         dist.all_gather_into_tensor(stacked, cr.tensor(mine), async_op=True).wait()
-        close(stacked.data, np.stack(every), dtype, "all_gather_into_tensor (stack)")
+        close(stacked._data, np.stack(every), dtype, "all_gather_into_tensor (stack)")
         dst = 1 % size
         glist = [cr.tensor(np.zeros_like(mine)) for _ in range(size)] if rank == dst else None
         dist.gather(cr.tensor(mine), glist, dst=dst)
         if rank == dst:
             for r in range(size):
-                close(glist[r].data, every[r], dtype, "gather")
+                close(glist[r]._data, every[r], dtype, "gather")
         pieces = [data(r, dtype, salt=7) for r in range(size)]
         out = cr.tensor(np.zeros_like(mine))
         dist.scatter(out, [cr.tensor(p) for p in pieces] if rank == 0 else None, src=0)
-        close(out.data, pieces[rank], dtype, "scatter")
+        close(out._data, pieces[rank], dtype, "scatter")
         n += 6
     return n
 
@@ -137,14 +137,14 @@ def check_reduce_scatter(rank, size):
             want = reference(op, np.stack([inputs[r][rank] for r in range(size)]), dtype)
             out = cr.tensor(np.zeros((2, 3), dtype))
             dist.reduce_scatter(out, [cr.tensor(a) for a in inputs[rank]], op=op)
-            close(out.data, want, dtype, f"reduce_scatter {op}")
+            close(out._data, want, dtype, f"reduce_scatter {op}")
             out2 = cr.tensor(np.zeros((2, 3), dtype))
             dist.reduce_scatter_tensor(out2, cr.tensor(np.concatenate(inputs[rank])), op=op)
-            close(out2.data, want, dtype, f"reduce_scatter_tensor {op}")
+            close(out2._data, want, dtype, f"reduce_scatter_tensor {op}")
             red = cr.tensor(inputs[rank][0].copy())
             dist.reduce(red, dst=0, op=op)
             if rank == 0:
-                close(red.data, reference(op, np.stack([inputs[r][0] for r in range(size)]),
+                close(red._data, reference(op, np.stack([inputs[r][0] for r in range(size)]),
                                           dtype), dtype, f"reduce {op}")
             n += 3
     blocks = np.arange(size * 2, dtype=np.float64).reshape(size * 2, 1) + 100 * rank
@@ -152,7 +152,7 @@ def check_reduce_scatter(rank, size):
     dist.all_to_all_single(out, cr.tensor(blocks))
     want = np.concatenate([np.arange(size * 2, dtype=np.float64).reshape(size, 2, 1)[rank]
                            + 100 * r for r in range(size)])
-    close(out.data, want, "float64", "all_to_all_single")
+    close(out._data, want, "float64", "all_to_all_single")
     return n + 1
 
 
@@ -163,14 +163,14 @@ def check_p2p_and_groups(rank, size):
     work = dist.isend(send, dst=right, tag=3)
     src = dist.recv(recv, src=None, tag=3)
     work.wait()
-    assert src == left and (recv.data == left).all(), (src, recv)
+    assert src == left and (recv._data == left).all(), (src, recv)
     box = cr.tensor(np.zeros(5, np.int64))
     if rank == 0:
         dist.send(cr.tensor(np.arange(5)), dst=size - 1)
     elif rank == size - 1:
         w = dist.irecv(box, src=0)
         w.wait()
-        assert (box.data == np.arange(5)).all()
+        assert (box._data == np.arange(5)).all()
     evens = dist.new_group([r for r in range(size) if r % 2 == 0])
     if rank % 2 == 0:
         t = cr.tensor([float(rank)])

@@ -28,7 +28,7 @@ def shard(t, rank):
 def assert_same(model, reference, what, tol):
     got = dict(model.named_parameters())
     for name, p in reference.named_parameters():
-        err = float(np.max(np.abs(got[name].data - p.data)))
+        err = float(np.max(np.abs(got[name]._data - p._data)))
         if err > tol:
             raise AssertionError(f"{what}: parameter {name} differs from the single-process "
                                  f"reference by {err:.3g}")
@@ -123,7 +123,7 @@ def check_unused(rank, size):
     for name, p in reference.named_parameters():
         if not name.startswith("unused"):
             q = dict(model.named_parameters())[name]
-            assert np.allclose(q.grad.data, p.grad.data, rtol=0, atol=1e-13), name
+            assert np.allclose(q.grad._data, p.grad._data, rtol=0, atol=1e-13), name
     # Without find_unused_parameters the next forward says what went wrong (on every rank).
     strict = DDP(TwoHeads().double())
     strict(shard(x, rank)).sum().backward()

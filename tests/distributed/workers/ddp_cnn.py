@@ -38,7 +38,7 @@ def run(rank, size):
         ref_opt.step()
     ours = dict(model.state_dict())
     for name, value in reference.state_dict().items():
-        err = float(np.max(np.abs(ours[name].data - value.data)))
+        err = float(np.max(np.abs(ours[name]._data - value._data)))
         if err > 1e-9:
             raise AssertionError(f"CNN + SyncBatchNorm + Adam: {name} differs from the "
                                  f"single-process reference by {err:.3g}")
@@ -46,5 +46,5 @@ def run(rank, size):
     ddp.eval()
     probe = cr.tensor(np.random.default_rng(9).standard_normal((2, 1, 8, 8)))
     with cr.no_grad():
-        assert np.allclose(ddp(probe).data, reference.eval()(probe).data, atol=1e-9)
+        assert np.allclose(ddp(probe)._data, reference.eval()(probe)._data, atol=1e-9)
     return 2

@@ -25,7 +25,7 @@ def main():
     dist.init_process_group()  # init again after destroy
     t = cr.ones(2)
     dist.all_reduce(t)
-    assert (t.data == size).all()
+    assert (t._data == size).all()
     dist.destroy_process_group()
     print(f"OK rank {rank} ({n} checks)", flush=True)
 

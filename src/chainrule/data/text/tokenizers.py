@@ -34,7 +34,7 @@ _MAX_JSON_BYTES = 64 << 20
 
 def _ids(ids: Any, who: str) -> list[int]:
     """Token ids as a list of Python ints from a list, an array or a 1-d integer Tensor."""
-    arr = np.asarray(getattr(ids, "data", ids))
+    arr = np.asarray(getattr(ids, "_data", ids))
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
         raise TypeError(f"{who}.decode: expected a 1-d sequence of integer ids, got "
                         f"shape {arr.shape} of {arr.dtype}")

@@ -27,7 +27,7 @@ _DTYPES = {1: np.dtype("<u2"), 2: np.dtype("<u4"), 3: np.dtype("<i8")}
 
 
 def _as_tokens(tokens: Any, who: str) -> np.ndarray:
-    arr = tokens.data if isinstance(tokens, Tensor) else tokens
+    arr = tokens._data if isinstance(tokens, Tensor) else tokens
     if isinstance(arr, np.memmap):
         return arr
     arr = np.asarray(arr)

@@ -69,7 +69,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x."""
     _check(input, "leaky_relu")
-    return where(input.data > 0, input, input * negative_slope)
+    return where(input._data > 0, input, input * negative_slope)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
@@ -84,13 +84,13 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
     else:
         weight = weight.reshape(())
-    return where(input.data > 0, input, input * weight)
+    return where(input._data > 0, input, input * weight)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha * (exp(x) - 1)."""
     _check(input, "elu")
-    return where(input.data > 0, input, expm1(clamp(input, None, 0.0)) * alpha)
+    return where(input._data > 0, input, expm1(clamp(input, None, 0.0)) * alpha)
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -103,7 +103,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _check(input, "celu")
     if alpha == 0:
         raise ValueError("celu: alpha must be non-zero")
-    return where(input.data > 0, input, expm1(clamp(input, None, 0.0) / alpha) * alpha)
+    return where(input._data > 0, input, expm1(clamp(input, None, 0.0) / alpha) * alpha)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -155,7 +155,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     """x if x > threshold else value."""
     _check(input, "threshold")
     # x <= threshold picks value, so NaN (never <= anything) stays NaN, as in PyTorch.
-    return where(~(input.data <= threshold), input, float(value))
+    return where(~(input._data <= threshold), input, float(value))
 
 
 def logsigmoid(input: Tensor) -> Tensor:

@@ -39,7 +39,7 @@ def _canonical_mask(mask: Any, name: str, dtype: Any) -> Tensor | None:
                         f"{type(mask).__name__}")
     if mask.dtype.kind == "b":
         xp_zero = zeros(mask.shape, dtype=dtype)
-        return where(mask.data, float("-inf"), xp_zero)
+        return where(mask._data, float("-inf"), xp_zero)
     if mask.dtype.kind != "f":
         raise TypeError(f"multi_head_attention_forward: only bool and floating types of "
                         f"{name} are supported, got {mask.dtype}")

@@ -22,14 +22,14 @@ def _check_p(p: float, op: str) -> None:
 
 def _uniform(shape: tuple, like: Tensor, generator: Generator | None):
     arr = gen(generator).random(shape)
-    xp = get_array_module(like.data)
+    xp = get_array_module(like._data)
     if xp is not __import__("numpy"):
         arr = xp.asarray(arr)
     return arr
 
 
 def _masked(input: Tensor, keep, scale: float) -> Tensor:
-    xp = get_array_module(input.data)
+    xp = get_array_module(input._data)
     m = xp.asarray(keep, dtype=input.dtype) * input.dtype.type(scale)
     return input * Tensor._make(m, False, None, 0)
 
@@ -95,7 +95,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     alpha_p = -1.7580993408473766  # -SELU_SCALE * SELU_ALPHA
     a = 1.0 / math.sqrt((alpha_p ** 2 * p + 1) * (1 - p))
     keep = _uniform(input.shape, input, generator) >= p
-    xp = get_array_module(input.data)
+    xp = get_array_module(input._data)
     k = xp.asarray(keep, dtype=input.dtype)
     b = (1 - k) * (alpha_p * a) + (-a * alpha_p * p)
     return input * Tensor._make(k * a, False, None, 0) + Tensor._make(b, False, None, 0)

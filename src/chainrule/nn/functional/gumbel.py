@@ -32,7 +32,7 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     y = softmax((x + Tensor(noise.astype(x.dtype))) / tau, dim)
     if not hard:
         return y
-    index = y.data.argmax(axis=dim)
+    index = y._data.argmax(axis=dim)
     one_hot = np.zeros(y.shape, dtype=y.dtype)
     np.put_along_axis(one_hot, np.expand_dims(index, dim), 1.0, axis=dim)
     return Tensor(one_hot) - y.detach() + y

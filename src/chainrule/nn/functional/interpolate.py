@@ -198,7 +198,7 @@ def _apply_matrix(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
     """Contract spatial ``axis`` of ``x`` with ``w`` (n_out, n_in): a matmul, so differentiable."""
     shp = tuple(x.shape)
     n_out, n_in = w.shape
-    wt = Tensor._make(get_array_module(x.data).asarray(w.astype(x.dtype)), False, None, 0)
+    wt = Tensor._make(get_array_module(x._data).asarray(w.astype(x.dtype)), False, None, 0)
     pre = int(np.prod(shp[:axis], dtype=np.int64))
     post = int(np.prod(shp[axis + 1:], dtype=np.int64))
     if post == 1:
@@ -224,7 +224,7 @@ def _resize_nearest(x: Tensor, axis: int, n_out: int, scale: float | None,
     idx = _nearest_index(n_in, n_out, scale, _opdtype(x), exact)
     if np.array_equal(idx, np.arange(n_in)):
         return x
-    return index_select(x, axis, get_array_module(x.data).asarray(idx))
+    return index_select(x, axis, get_array_module(x._data).asarray(idx))
 
 
 def _check_args(input: Any, mode: str, align_corners: bool | None, antialias: bool) -> None:

@@ -149,7 +149,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
 
     Returns shape input.shape + (dim,). Rows at ``padding_idx`` receive no gradient.
     """
-    idx = input.data if isinstance(input, Tensor) else input
+    idx = input._data if isinstance(input, Tensor) else input
     if getattr(idx, "dtype", None) is None or idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor, got "
                         f"{getattr(idx, 'dtype', type(idx).__name__)}")
@@ -160,11 +160,11 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     if max_norm is not None:  # renormalise looked-up rows in place, as PyTorch
-        xp = get_array_module(weight.data)
+        xp = get_array_module(weight._data)
         rows = xp.unique(idx)
-        norms = (xp.abs(weight.data[rows]) ** norm_type).sum(-1) ** (1.0 / norm_type)
+        norms = (xp.abs(weight._data[rows]) ** norm_type).sum(-1) ** (1.0 / norm_type)
         scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-        weight.data[rows] *= scale[:, None].astype(weight.dtype)
+        weight._data[rows] *= scale[:, None].astype(weight.dtype)
     if sparse:
         raise NotImplementedError("embedding: sparse=True is not supported (chainrule has no "
                                   "sparse gradients); use sparse=False")

@@ -86,7 +86,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     input, target = _pair(input, target, "huber_loss")
     d = input - target
     ad = abs(d)
-    loss = where(ad.data < delta, d * d * 0.5, (ad - 0.5 * delta) * delta)
+    loss = where(ad._data < delta, d * d * 0.5, (ad - 0.5 * delta) * delta)
     return _reduce(loss, reduction)
 
 
@@ -101,7 +101,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
     ad = abs(d)
     if beta == 0:
         return _reduce(ad, reduction)
-    loss = where(ad.data < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
+    loss = where(ad._data < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
     return _reduce(loss, reduction)
 
 
@@ -208,7 +208,7 @@ class _CrossEntropy(Function):
             s = g.reshape((-1, 1)) if ctx.reduction == "none" else g
             dx = (softmax(x, 1) * _const(ctx.coef_sum[:, None]) - a) * s
             return dx, None, None, None, None, None
-        gd = g.data
+        gd = g._data
         s = gd[:, None] if ctx.reduction == "none" else gd
         dx = p * (ctx.coef_sum[:, None] * s)
         if ctx.smoothing > 0:
@@ -272,8 +272,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                         f"got {target.dtype}")
     _class_target(op, input, target)
     x2 = _flatten_classes(input)
-    w = None if weight is None else weight.data.astype(input.dtype, copy=False)
-    out = _CrossEntropy.apply(x2, target.data.reshape(-1), w, int(ignore_index),
+    w = None if weight is None else weight._data.astype(input.dtype, copy=False)
+    out = _CrossEntropy.apply(x2, target._data.reshape(-1), w, int(ignore_index),
                               float(label_smoothing), reduction)
     if reduction == "none":
         return out.reshape(target.shape)
@@ -331,8 +331,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     c = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if weight is not None and weight.shape != (c,):
         raise ValueError(f"{op}: weight must have shape ({c},), got {weight.shape}")
-    w = None if weight is None else weight.data.astype(input.dtype, copy=False)
-    out = _NLL.apply(_flatten_classes(input), target.data.reshape(-1), w, int(ignore_index),
+    w = None if weight is None else weight._data.astype(input.dtype, copy=False)
+    out = _NLL.apply(_flatten_classes(input), target._data.reshape(-1), w, int(ignore_index),
                      reduction)
     return out.reshape(target.shape) if reduction == "none" else out
 
@@ -386,12 +386,12 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     op = "binary_cross_entropy"
     _check_reduction(reduction, op)
     input, target = _pair(input, target, op)
-    xd = input.data
+    xd = input._data
     if xd.size and not (xd.min() >= 0 and xd.max() <= 1):  # NaN fails both comparisons
         raise ValueError(f"{op}: all elements of input should be between 0 and 1 (got range "
                          f"[{float(xd.min()):.4g}, {float(xd.max()):.4g}]); apply sigmoid first "
                          "or use binary_cross_entropy_with_logits")
-    yd = target.data
+    yd = target._data
     if yd.size and not (yd.min() >= 0 and yd.max() <= 1):  # NaN fails both comparisons
         raise ValueError(f"{op}: all elements of target should be between 0 and 1 (got range "
                          f"[{float(yd.min()):.4g}, {float(yd.max()):.4g}])")
@@ -438,7 +438,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         raise TypeError(f"{op}: target must hold integer class indices, got {target.dtype}")
     x = input.reshape((1, -1)) if input.ndim == 1 else input
     n, c = x.shape
-    t = target.data.reshape(-1)
+    t = target._data.reshape(-1)
     if t.shape != (n,):
         raise ValueError(f"{op}: target must have shape ({n},) for input {input.shape}, got "
                          f"{target.shape}")
@@ -472,7 +472,7 @@ def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any 
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        pos = target.data > 0
+        pos = target._data > 0
         safe = where(pos, target, 1.0)
         loss = where(pos, target * log(safe), 0.0) - target * input
     if reduction == "batchmean":
@@ -498,6 +498,6 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     m1 = (input1 * input1).sum(d) + eps
     m2 = (input2 * input2).sum(d) + eps
     cos = prod / (m1 * m2).sqrt()
-    t = target.data
+    t = target._data
     loss = where(t == 1, 1.0 - cos, 0.0) + where(t == -1, relu(cos - margin), 0.0)
     return _reduce(loss, reduction)

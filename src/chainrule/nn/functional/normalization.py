@@ -70,7 +70,7 @@ class _Normalize(Function):
         x, xhat = ctx.saved_tensors
         if ctx.create_graph:  # a differentiable rebuild from x
             return _rebuilt_grad(x, grad, axes, ctx.eps)[0], None, None, None
-        dx = _project(grad.data, xhat.data, ctx.invstd, axes)
+        dx = _project(grad._data, xhat._data, ctx.invstd, axes)
         return Tensor._make(dx, False, None, 0), None, None, None
 
     @staticmethod
@@ -136,7 +136,7 @@ class _BatchNorm(Function):
             gb = grad.sum(axes) if needs[2] else None
             gw = (grad * xhat).sum(axes) if needs[1] else None
             return (gx if needs[0] else None), gw, gb, None, None
-        g, xhat = grad.data, ctx.xhat
+        g, xhat = grad._data, ctx.xhat
         xp = get_array_module(g)
         w = ctx.saved_tensors[1]
         m = xhat.size // xhat.shape[1]
@@ -144,7 +144,7 @@ class _BatchNorm(Function):
         sum_gx = _channel_dot(g, xhat, xhat.ndim)
         gx = None
         if needs[0]:
-            k = ctx.invstd if w is None else ctx.invstd * w.data
+            k = ctx.invstd if w is None else ctx.invstd * w._data
             dx = elementwise(xp.multiply, g, k.reshape(shp))
             tmp = elementwise(xp.multiply, xhat, (k * sum_gx / m).reshape(shp))
             elementwise(xp.add, tmp, (k * sum_g / m).reshape(shp), out=tmp)
@@ -222,7 +222,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if running_mean is not None and running_var is not None:
             mean, var = stats
             m = momentum
-            rm, rv = running_mean.data, running_var.data
+            rm, rv = running_mean._data, running_var._data
             rm *= 1 - m
             rm += m * mean.reshape(c).astype(rm.dtype, copy=False)
             rv *= 1 - m
@@ -234,9 +234,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are required when "
                          "training=False")
-    xp = get_array_module(input.data)
-    invstd = 1.0 / xp.sqrt(running_var.data + eps)
-    shift = (-running_mean.data * invstd).astype(input.dtype, copy=False)
+    xp = get_array_module(input._data)
+    invstd = 1.0 / xp.sqrt(running_var._data + eps)
+    shift = (-running_mean._data * invstd).astype(input.dtype, copy=False)
     shp = (c,) + (1,) * (nd - 2)
     y = input * Tensor._make(invstd.astype(input.dtype, copy=False).reshape(shp),
                              False, None, 0) + Tensor._make(shift.reshape(shp), False, None, 0)
@@ -277,10 +277,10 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
         raise ValueError("instance_norm: give both running_mean and running_var, or neither")
     if running_mean is not None:
         axes = tuple(range(2, nd))
-        mean = input.data.mean(axis=axes).mean(axis=0)
-        var = input.data.var(axis=axes, ddof=1).mean(axis=0)
+        mean = input._data.mean(axis=axes).mean(axis=0)
+        var = input._data.var(axis=axes, ddof=1).mean(axis=0)
         for buf, stat in ((running_mean, mean), (running_var, var)):
-            arr = buf.data
+            arr = buf._data
             arr *= 1 - momentum
             arr += momentum * stat.astype(arr.dtype, copy=False)
             buf._vc[0] += 1

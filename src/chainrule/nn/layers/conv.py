@@ -106,9 +106,9 @@ class _ConvNd(Module):
         w = self.weight
         fan_in = w.shape[1] * int(np.prod(w.shape[2:]))
         bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        w.data[...] = gen(None).uniform(-bound, bound, size=w.shape)
+        w._data[...] = gen(None).uniform(-bound, bound, size=w.shape)
         if self.bias is not None:
-            self.bias.data[...] = gen(None).uniform(-bound, bound, size=self.bias.shape)
+            self.bias._data[...] = gen(None).uniform(-bound, bound, size=self.bias.shape)
 
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

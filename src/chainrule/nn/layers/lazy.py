@@ -37,7 +37,7 @@ class UninitializedParameter(Parameter):
     def __init__(self, requires_grad: bool = True, device: Any = None, dtype: Any = None):
         # an empty placeholder array carries the dtype and device (``.to()``/``.double()`` on
         # the module before the first forward update it like any parameter)
-        arr = empty(0, dtype=dtype or _dt.get_default_dtype(), device=device).data
+        arr = empty(0, dtype=dtype or _dt.get_default_dtype(), device=device)._data
         self._init_leaf(arr, requires_grad)
 
     @property
@@ -57,8 +57,8 @@ class UninitializedParameter(Parameter):
     def materialize(self, shape: tuple, device: Any = None, dtype: Any = None) -> None:
         """Allocate storage of ``shape`` and become an ordinary :class:`Parameter`."""
         dev = device if device is not None else self.device
-        dt = dtype if dtype is not None else self.data.dtype
-        self.data = empty(*tuple(int(s) for s in shape), dtype=dt, device=dev).data
+        dt = dtype if dtype is not None else self._data.dtype
+        self._data = empty(*tuple(int(s) for s in shape), dtype=dt, device=dev)._data
         self._vc[0] += 1
         self.__class__ = Parameter
 

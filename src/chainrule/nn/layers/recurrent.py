@@ -231,7 +231,7 @@ class RNNBase(Module):
     def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple:
         data, batch_sizes, sorted_indices, unsorted_indices = packed
         self._check_input(data, 2)
-        sizes = [int(b) for b in batch_sizes.data]
+        sizes = [int(b) for b in batch_sizes._data]
         states = self._initial_states(hx, True, sizes[0], data)
         if sorted_indices is not None and hx is not None:  # the user's batch order -> sorted
             states = tuple(index_select(s, 1, sorted_indices) for s in states)

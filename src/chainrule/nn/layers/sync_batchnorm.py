@@ -92,7 +92,7 @@ class _SyncBatchNormFn(Function):
     def backward(ctx, grad):
         xhat, invstd, weight = ctx.saved_arrays
         group = ctx.group
-        g = grad.data
+        g = grad._data
         nd = g.ndim
         gd = g.astype(np.float64, copy=False)
         axes = (0,) + tuple(range(2, nd))
@@ -149,9 +149,9 @@ class SyncBatchNorm(_BatchNorm):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked._data[...] += 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked._data)
         if not self._needs_sync():
             use_batch = self.training or not self.track_running_stats
             keep = not self.training or self.track_running_stats
@@ -166,7 +166,7 @@ class SyncBatchNorm(_BatchNorm):
                                      group=group_of(self.process_group), stats=stats)
         if self.track_running_stats:
             mean, unbiased_var, _ = stats
-            rm, rv = self.running_mean.data, self.running_var.data
+            rm, rv = self.running_mean._data, self.running_var._data
             rm *= 1 - factor
             rm += (factor * mean).astype(rm.dtype, copy=False)
             rv *= 1 - factor

@@ -64,7 +64,7 @@ def _detect_is_causal_mask(mask: Tensor | None, is_causal: bool | None, size: in
     if tuple(mask.shape) != (size, size):
         return False
     ref = _square_subsequent_mask(size, dtype=mask.dtype)
-    return bool((mask.data == ref.data).all())
+    return bool((mask._data == ref._data).all())
 
 
 class _FeedForwardLayer(Module):
@@ -191,9 +191,9 @@ def _deepcopy(module: Module) -> Module:
     """
     memo: dict = {}
     for p in module.parameters():
-        memo[id(p)] = Parameter(p.data.copy(), requires_grad=p.requires_grad)
+        memo[id(p)] = Parameter(p._data.copy(), requires_grad=p.requires_grad)
     for b in module.buffers():
-        memo[id(b)] = Tensor._make(b.data.copy(), False, None, 0)
+        memo[id(b)] = Tensor._make(b._data.copy(), False, None, 0)
     return copy.deepcopy(module, memo)
 
 

@@ -33,17 +33,17 @@ def _flat_broadcast(group: ProcessGroup, tensors: list[Tensor], where: str) -> N
     """Broadcast ``tensors`` from rank 0 as one message per dtype (coalesced), in place."""
     by_dtype: dict[Any, list[Tensor]] = {}
     for t in tensors:
-        by_dtype.setdefault(t.data.dtype, []).append(t)
+        by_dtype.setdefault(t._data.dtype, []).append(t)
     for dtype, group_tensors in sorted(by_dtype.items(), key=lambda kv: str(kv[0])):
-        flat = np.concatenate([t.data.reshape(-1) for t in group_tensors]) if \
-            group.rank() == 0 else np.empty(sum(t.data.size for t in group_tensors), dtype)
+        flat = np.concatenate([t._data.reshape(-1) for t in group_tensors]) if \
+            group.rank() == 0 else np.empty(sum(t._data.size for t in group_tensors), dtype)
         req = group.comm.Ibcast(flat, root=0)
         wait_requests([req], group.timeout_s, where, group.rank())
         if group.rank() != 0:
             offset = 0
             for t in group_tensors:
-                n = t.data.size
-                np.copyto(t.data, flat[offset:offset + n].reshape(t.data.shape))
+                n = t._data.size
+                np.copyto(t._data, flat[offset:offset + n].reshape(t._data.shape))
                 t._vc[0] += 1
                 offset += n
 

@@ -52,7 +52,7 @@ class _GradReady(Function):
                 "DistributedDataParallel: double backward (create_graph=True) through the "
                 "wrapped module is not supported; call backward without create_graph"
             )
-        ctx.reducer.mark_ready(ctx.index, grad.data)
+        ctx.reducer.mark_ready(ctx.index, grad._data)
         return None
 
 
@@ -61,13 +61,13 @@ class _Bucket:
 
     def __init__(self, indices: list[int], params: list[Tensor]):
         self.indices = indices
-        dtype = params[indices[0]].data.dtype
-        sizes = [params[i].data.size for i in indices]
+        dtype = params[indices[0]]._data.dtype
+        sizes = [params[i]._data.size for i in indices]
         self.buffer = np.zeros(int(sum(sizes)), dtype)
         self.views: dict[int, np.ndarray] = {}
         offset = 0
         for i, n in zip(indices, sizes):
-            self.views[i] = self.buffer[offset:offset + n].reshape(params[i].data.shape)
+            self.views[i] = self.buffer[offset:offset + n].reshape(params[i]._data.shape)
             offset += n
         self.pending = len(indices)
         self.work: Work | None = None
@@ -79,7 +79,7 @@ def _assign_buckets(params: list[Tensor], cap_bytes: int) -> list[list[int]]:
     open_: dict[Any, tuple[list[int], int]] = {}
     limit = min(_FIRST_BUCKET_BYTES, cap_bytes)
     for i in reversed(range(len(params))):
-        arr = params[i].data
+        arr = params[i]._data
         members, size = open_.get(arr.dtype, ([], 0))
         members.append(i)
         size += arr.nbytes
@@ -196,9 +196,9 @@ class Reducer:
             if p.grad is None:
                 view.fill(0)
             else:
-                np.divide(p.grad.data, size, out=view, casting="unsafe")
+                np.divide(p.grad._data, size, out=view, casting="unsafe")
         elif p.grad is not None:  # accumulated over earlier (no_sync) steps: reduce the sum
-            np.add(p.grad.data, grad, out=view)
+            np.add(p.grad._data, grad, out=view)
             view /= size
         else:
             np.divide(grad, size, out=view, casting="unsafe")
@@ -232,9 +232,9 @@ class Reducer:
     def _write_grad(self, p: Tensor, reduced: np.ndarray) -> None:
         if self.as_view:
             p.grad = Tensor._make(reduced, False, None, 0)
-        elif p.grad is not None and p.grad.data.shape == reduced.shape \
-                and p.grad.data.flags.writeable:
-            np.copyto(p.grad.data, reduced)
+        elif p.grad is not None and p.grad._data.shape == reduced.shape \
+                and p.grad._data.flags.writeable:
+            np.copyto(p.grad._data, reduced)
             p.grad._vc[0] += 1
         else:
             p.grad = Tensor._make(reduced.copy(), False, None, 0)

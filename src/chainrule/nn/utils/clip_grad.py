@@ -31,14 +31,14 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not grads:
         return Tensor(0.0)
-    xp = get_array_module(grads[0].data)
+    xp = get_array_module(grads[0]._data)
     if norm_type == math.inf:
-        total = max(float(xp.abs(g.data).max()) if g.data.size else 0.0 for g in grads)
+        total = max(float(xp.abs(g._data).max()) if g._data.size else 0.0 for g in grads)
     elif norm_type == 2.0:
-        total = math.sqrt(sum(float(xp.vdot(g.data.ravel(), g.data.ravel()).real)
+        total = math.sqrt(sum(float(xp.vdot(g._data.ravel(), g._data.ravel()).real)
                               for g in grads))
     else:
-        total = sum(float((xp.abs(g.data) ** norm_type).sum()) for g in grads) ** (1 / norm_type)
+        total = sum(float((xp.abs(g._data) ** norm_type).sum()) for g in grads) ** (1 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} for gradients from "
@@ -48,7 +48,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for g in grads:
-            g.data *= g.data.dtype.type(coef)
+            g._data *= g._data.dtype.type(coef)
     return Tensor(total, dtype=grads[0].dtype)
 
 
@@ -57,5 +57,5 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
     """Clamp every gradient entry into [-clip_value, clip_value] in place."""
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        xp = get_array_module(g.data)
-        xp.clip(g.data, -clip_value, clip_value, out=g.data)
+        xp = get_array_module(g._data)
+        xp.clip(g._data, -clip_value, clip_value, out=g._data)

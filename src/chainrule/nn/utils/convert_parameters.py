@@ -32,6 +32,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     i = 0
     for p in params:
         n = p.numel()
-        p.data[...] = vec.data[i:i + n].reshape(p.shape)
+        p._data[...] = vec._data[i:i + n].reshape(p.shape)
         p._vc[0] += 1
         i += n

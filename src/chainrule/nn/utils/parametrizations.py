@@ -120,11 +120,11 @@ class _SpectralNorm(Module):
 
 
 def _const(arr: Any, like: Tensor) -> Tensor:
-    return Tensor._make(get_array_module(like.data).asarray(np.asarray(arr)), False, None, 0)
+    return Tensor._make(get_array_module(like._data).asarray(np.asarray(arr)), False, None, 0)
 
 
 def _assign(buf: Tensor, value: Tensor) -> None:
-    buf.data[...] = value.data
+    buf._data[...] = value._data
     buf._vc[0] += 1
 
 

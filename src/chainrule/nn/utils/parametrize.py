@@ -46,7 +46,7 @@ def cached() -> Iterator[None]:
 
 def _set_data(target: Tensor, value: Tensor) -> None:
     """PyTorch's ``target.set_(value)`` under no_grad: take value's storage, bump the version."""
-    target.data = value.data
+    target._data = value._data
     target._vc[0] += 1
 
 

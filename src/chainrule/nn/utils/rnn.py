@@ -75,7 +75,7 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
     """The inverse of a permutation given as an int64 tensor (None stays None)."""
     if permutation is None:
         return None
-    perm = np.asarray(permutation.data if isinstance(permutation, Tensor) else permutation)
+    perm = np.asarray(permutation._data if isinstance(permutation, Tensor) else permutation)
     inv = np.empty_like(perm)
     inv[perm] = np.arange(perm.size, dtype=perm.dtype)
     return tensor(inv)
@@ -85,7 +85,7 @@ def _lengths_array(lengths: Any, where: str) -> np.ndarray:
     if isinstance(lengths, Tensor):
         if lengths.ndim != 1:
             raise ValueError(f"{where}: lengths must be a 1-D tensor, got shape {lengths.shape}")
-        arr = np.asarray(lengths.data)
+        arr = np.asarray(lengths._data)
     else:
         arr = np.asarray(list(lengths))
     if arr.dtype.kind not in "iu":
@@ -180,7 +180,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     ``total_length`` pads to that many steps (it must be at least the longest length).
     """
     data = sequence.data
-    sizes = np.asarray(sequence.batch_sizes.data, dtype=np.int64)
+    sizes = np.asarray(sequence.batch_sizes._data, dtype=np.int64)
     steps, width = len(sizes), int(sizes[0])
     if total_length is not None:
         if total_length < steps:
@@ -197,7 +197,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     index = np.where(valid, offsets[t_c] + s, data.shape[0])  # (T, B) in sorted order
     sorted_lengths = valid.sum(0)
     if sequence.unsorted_indices is not None:
-        unsort = np.asarray(sequence.unsorted_indices.data)
+        unsort = np.asarray(sequence.unsorted_indices._data)
         index, sorted_lengths = index[:, unsort], sorted_lengths[unsort]
     pad_row = full((1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype,
                    device=data.device)

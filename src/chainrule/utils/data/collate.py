@@ -21,8 +21,8 @@ def _stack_tensors(batch: Sequence[Tensor]) -> Tensor:
     if len(shapes) != 1:
         raise RuntimeError(f"default_collate: each tensor in a batch must have the same shape, "
                            f"got shapes {sorted(shapes)}")
-    xp = get_array_module(batch[0].data)
-    return Tensor._make(xp.stack([t.data for t in batch]), False, None, 0)
+    xp = get_array_module(batch[0]._data)
+    return Tensor._make(xp.stack([t._data for t in batch]), False, None, 0)
 
 
 def default_collate(batch: Sequence[Any]) -> Any:

@@ -45,12 +45,12 @@ def _take(t: Tensor, index: Any) -> Tensor:
     if t.requires_grad:
         return t[index]
     if isinstance(index, Tensor):
-        index = index.data
+        index = index._data
     if isinstance(index, str) or isinstance(index, float):
         raise TypeError(f"TensorDataset: index must be an int, slice or integer array, got "
                         f"{type(index).__name__} {index!r}")
     try:
-        return Tensor._make(t.data[index], False, None, 0)
+        return Tensor._make(t._data[index], False, None, 0)
     except IndexError as err:
         raise IndexError(f"TensorDataset: {err} (dataset of length {t.shape[0]})") from None
 

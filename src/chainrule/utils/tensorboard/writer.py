@@ -39,7 +39,7 @@ def _tb() -> SimpleNamespace:
 
 
 def _array(x: Any) -> np.ndarray:
-    data = getattr(x, "data", x)
+    data = getattr(x, "_data", x)
     if hasattr(data, "get"):  # a CuPy array
         data = data.get()
     return np.asarray(data)
