@@ -9,6 +9,7 @@ inference (forward under no_grad, eval mode). Also the peak memory (max RSS grow
 the process baseline) of a ResNet-20 training step.
 
 Usage:  python benchmarks/bench_cnn.py [--reps 3] [--steps 20] [--only lenet5,resnet20]
+        python benchmarks/bench_cnn.py --profile resnet20   # where chainrule's step spends time
 """
 from __future__ import annotations
 
@@ -150,6 +151,62 @@ def worker(framework: str, name: str, mode: str, steps: int) -> dict:
     return {"median_ms": 1000 * times[len(times) // 2], "peak_mb": _maxrss_mb() - base}
 
 
+# cProfile rows grouped by where the time goes: (group, file part, function names or None)
+_GROUPS = [
+    ("conv GEMMs (matmul inside conv kernels)", "_conv_kernels", None),
+    ("im2col gathers + padding copies", "threads.py", {"copy"}),
+    ("col2im scatter-adds", "_im2col", {"scatter"}),
+    ("pooling", "pooling", None),
+    ("batch norm", "normalization", None),
+    ("elementwise kernels", "threads.py", {"elementwise", "part"}),
+    ("elementwise kernels", "_kernels", None),
+]
+
+
+def profile(name: str, steps: int) -> None:
+    """Print where a chainrule training step of ``name`` spends its time (own time of each
+    function, summed into groups), from cProfile over ``steps`` steps after a warm-up."""
+    import cProfile
+    import pstats
+
+    import numpy as np
+
+    import chainrule as cr
+
+    shape, batch, _ = WORKLOADS[name]
+    cr.manual_seed(0)
+    model = cr.models.get_model(name, num_classes=10, in_channels=shape[0])
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.standard_normal((batch,) + shape).astype(np.float32))
+    y = cr.tensor(rng.integers(0, 10, batch))
+    opt = cr.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    lossf = cr.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        lossf(model(x), y).backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(steps):
+        step()
+    prof.disable()
+    stats = pstats.Stats(prof)
+    total = stats.total_tt
+    sums: dict[str, float] = {}
+    for (path, _line, func), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
+        group = next((g for g, part, funcs in _GROUPS
+                      if part in path and (funcs is None or func in funcs)),
+                     "other (engine, autograd, Python, small ops)")
+        sums[group] = sums.get(group, 0.0) + own
+    print(f"{name} training step: {1000 * total / steps:.1f} ms (cProfile, {steps} steps)")
+    for group, t in sorted(sums.items(), key=lambda kv: -kv[1]):
+        print(f"  {group:<44}{1000 * t / steps:9.1f} ms {100 * t / total:6.1f}%")
+
+
 def _run(framework: str, name: str, mode: str, steps: int) -> dict:
     env = dict(os.environ)
     out = subprocess.run([sys.executable, __file__, "--worker", framework, name, mode,
@@ -163,7 +220,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--only", default=",".join(WORKLOADS))
     ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--profile", choices=sorted(WORKLOADS),
+                    help="print where chainrule's training step of this workload spends time")
     args = ap.parse_args()
+    if args.profile:
+        profile(args.profile, max(2, args.steps // 4))
+        return
     if args.worker:
         fw, name, mode, steps = args.worker
         print(json.dumps(worker(fw, name, mode, int(steps))))

@@ -6,7 +6,14 @@ Cases:
 * ``large:*``  throughput on big tensors (elementwise 1M elements, reductions 1000x1000,
   matmul 512x512 and batched 32x128x128), forward plus backward;
 * ``chain10``  a 10-op chain (matmul, add, tanh, mul, sub, sigmoid, mul, exp, sum, mean)
-  on 32x32 tensors, forward plus backward.
+  on 32x32 tensors, forward plus backward;
+* ``large:batchnorm_64x16x32x32``  training-mode BatchNorm2d forward plus backward on a
+  ResNet-20-sized activation; ``large:adam_1M``  one Adam step of a 1M-element parameter.
+
+``--kernels-ab`` compares chainrule with itself instead: in ONE process, alternating, the
+NumPy kernels (the old path) against the compiled Numba kernels (``chainrule._kernels``),
+for the large elementwise cases, batch norm and the Adam step; it prints medians and
+minimums of each and their ratios (compiled / NumPy).
 
 Each framework runs in its own subprocess (in one process PyTorch's and OpenBLAS's idle
 threads steal each other's cores); the subprocesses alternate for ``--rounds`` rounds, each
@@ -21,6 +28,7 @@ Usage::
     python benchmarks/bench_ops.py               # all cases, 3 rounds
     python benchmarks/bench_ops.py --quick       # 1 round, fewer repeats
     python benchmarks/bench_ops.py --profile     # cProfile of chainrule's chain10 step
+    python benchmarks/bench_ops.py --kernels-ab  # compiled vs NumPy kernels, one process
 """
 from __future__ import annotations
 
@@ -49,7 +57,11 @@ LARGE = {
     "matmul_1024": ("matmul", (1024, 1024)),
     "bmm_32x128": ("bmm", (32, 128, 128)),
     "linear_128x784x512": ("linear", (128, 784, 512)),
+    "sigmoid_1M": ("sigmoid", (1000, 1000)),
 }
+# (N, C, H, W) of the batch-norm case; chainrule's convolutions give channel-major storage
+BN_SHAPE = (64, 16, 32, 32)
+ADAM_SIZE = 1 << 20
 
 
 def _op(m, name):
@@ -130,6 +142,7 @@ def _make_cases(m, quick: bool):
             w.grad = None
             fn(x, w).backward(g)
         cases[f"large:{case}"] = step
+    cases.update(_bn_adam_cases(m))
     x, w = _inputs(m, (32, 32), (32, 32))
     b = m.tensor([0.1] * 32, requires_grad=True)
 
@@ -139,6 +152,63 @@ def _make_cases(m, quick: bool):
         _chain(x, w, b).backward()
     cases["chain10"] = chain_step
     return cases
+
+
+def _bn_adam_cases(m) -> dict:
+    """Batch norm (training, forward + backward) and one Adam step, for module ``m``."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    xa = rng.standard_normal(BN_SHAPE).astype(np.float32)
+    if m.__name__ != "torch":  # the layout chainrule's Conv2d produces
+        xa = np.ascontiguousarray(xa.swapaxes(0, 1)).swapaxes(0, 1)
+    x = m.tensor(xa, requires_grad=True)
+    bn = m.nn.BatchNorm2d(BN_SHAPE[1])
+    g = m.tensor(rng.standard_normal(BN_SHAPE).astype(np.float32))
+
+    def bn_step():
+        x.grad = None
+        bn(x).backward(g)
+    p = m.nn.Parameter(m.tensor(rng.standard_normal(ADAM_SIZE).astype(np.float32)))
+    opt = m.optim.Adam([p], lr=1e-3)
+    p.grad = m.tensor(rng.standard_normal(ADAM_SIZE).astype(np.float32))
+    return {"large:batchnorm_64x16x32x32": bn_step, "large:adam_1M": opt.step}
+
+
+def _kernels_ab(seconds: float) -> None:
+    """Compiled vs NumPy kernels of chainrule in one process, alternating (see module doc)."""
+    import chainrule as m
+    from chainrule._kernels import jit
+
+    if not jit.numba_available():
+        print("numba is not installed: pip install chainrule[fast]")
+        return
+    cases = {k: v for k, v in _make_cases(m, True).items()
+             if k.startswith("large:") and not any(t in k for t in ("matmul", "bmm", "linear"))}
+    t0 = time.perf_counter()
+    with jit.use_backend("numba"):
+        for step in cases.values():
+            step()
+    print(f"first calls on the compiled path (compile or load from cache): "
+          f"{time.perf_counter() - t0:.2f} s")
+    times: dict = {(name, be): [] for name in cases for be in ("numpy", "numba")}
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for name, step in cases.items():
+            for be in ("numpy", "numba"):
+                with jit.use_backend(be):
+                    t = time.perf_counter()
+                    step()
+                    times[name, be].append(time.perf_counter() - t)
+    la = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"load average: {la}; threads: {m.get_num_threads()}\n")
+    print("| case | NumPy median / min | compiled median / min | ratio median / min | n |")
+    print("|---|---|---|---|---|")
+    for name in cases:
+        a, b = times[name, "numpy"], times[name, "numba"]
+        ma, mb = statistics.median(a), statistics.median(b)
+        print(f"| {name} | {_fmt(ma)} / {_fmt(min(a))} | {_fmt(mb)} / {_fmt(min(b))} | "
+              f"{mb / ma:.2f} / {min(b) / min(a):.2f} | {len(a)} |")
 
 
 def _time(step, quick: bool) -> float:
@@ -186,6 +256,16 @@ def _blas_info() -> str:
         return "unknown (pip install threadpoolctl to report the BLAS kernel)"
 
 
+def _kernel_backend() -> str:
+    """Which kernel path chainrule's worker processes will use (numba or numpy)."""
+    try:
+        from chainrule._kernels import backend
+
+        return backend()
+    except ImportError:
+        return "numpy (no chainrule._kernels)"
+
+
 def _env() -> dict:
     env = dict(os.environ)
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -227,7 +307,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", help="run only cases whose name contains this text")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--kernels-ab", action="store_true",
+                    help="compiled vs NumPy kernels of chainrule, in one process")
+    ap.add_argument("--seconds", type=float, default=30.0, help="duration of --kernels-ab")
     args = ap.parse_args()
+    if args.kernels_ab:
+        _kernels_ab(args.seconds)
+        return
     if args.worker:
         _worker(args.worker, args.quick, args.only)
         return
@@ -240,6 +326,7 @@ def main() -> None:
           f"{time.strftime('%Y-%m-%d %H:%M')}")
     print("note: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the worker processes")
     print(f"BLAS: {_blas_info()}")
+    print(f"chainrule kernels: {_kernel_backend()}")
     la = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"load average before: {la} (other processes distort timings)")
     best: dict = {"chainrule": {}, "torch": {}}

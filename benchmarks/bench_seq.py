@@ -154,6 +154,9 @@ def main() -> None:
         fw, name, steps = args.worker
         print(json.dumps(worker(fw, name, int(steps))))
         return
+    from chainrule._kernels import backend
+
+    print(f"chainrule kernels: {backend()} (CHAINRULE_NUMBA=0 selects the NumPy fallback)")
     print(f"{'workload':<22}{'chainrule ms':>14}{'torch ms':>12}{'ratio':>8}")
     for name in args.only.split(","):
         best: dict[str, list] = {"cr": [], "torch": []}

@@ -16,8 +16,8 @@ import numpy as np
 import chainrule as cr
 from chainrule import nn
 from chainrule.data import Standardize
+from chainrule.data.datasets import load_data
 from chainrule.train import EarlyStopping, Trainer
-from chainrule.train.job import load_data
 from chainrule.utils.data import DataLoader, TensorDataset
 
 QUICK = "--quick" in sys.argv

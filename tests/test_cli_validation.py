@@ -9,7 +9,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import cli
-from chainrule.train.job import build_model
+from chainrule.commands._classifier import build_model
 
 
 @pytest.mark.parametrize("flag, value, expected", [

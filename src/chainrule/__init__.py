@@ -114,6 +114,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f".{name}", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".io", __name__), name)
+    if name == "vmap":  # torch.vmap is torch.func.vmap
+        return importlib.import_module(".func", __name__).vmap
     if name == "bfloat16":
         raise AttributeError(
             "module 'chainrule' has no attribute 'bfloat16': NumPy has no native bfloat16 "

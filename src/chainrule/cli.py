@@ -12,10 +12,10 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+from . import __version__, commands
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__, commands
-
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="chainrule: train, inspect and explain neural networks on NumPy.",

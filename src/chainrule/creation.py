@@ -270,3 +270,44 @@ def bernoulli(p: Any, generator: Generator | None = None) -> Tensor:
     pt = p._data if isinstance(p, Tensor) else np.asarray(p)
     draws = gen(generator).random(pt.shape) < to_device(pt, "cpu")
     return _finish(draws, pt.dtype if pt.dtype.kind == "f" else None, None, False)
+
+
+# ----------------------------------------------- Tensor.new_*: x's dtype and device by default
+def _new(x: Tensor, arr: Any, dtype: Any, requires_grad: bool) -> Tensor:
+    arr = arr.astype(_dt.as_dtype(dtype) if dtype is not None else x.dtype, copy=False)
+    t = Tensor._make(arr, False, None, 0)
+    return t.requires_grad_() if requires_grad else t
+
+
+def _new_size(size: tuple) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(int(s) for s in size)
+
+
+def new_zeros(x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros of ``size`` with ``x``'s dtype and device (``Tensor.new_zeros``)."""
+    return _new(x, get_array_module(x._data).zeros(_new_size(size)), dtype, requires_grad)
+
+
+def new_ones(x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones of ``size`` with ``x``'s dtype and device (``Tensor.new_ones``)."""
+    return _new(x, get_array_module(x._data).ones(_new_size(size)), dtype, requires_grad)
+
+
+def new_empty(x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uninitialised values of ``size`` with ``x``'s dtype and device."""
+    return _new(x, get_array_module(x._data).empty(_new_size(size)), dtype, requires_grad)
+
+
+def new_full(x: Tensor, size: Any, fill_value: Any, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``fill_value`` everywhere, ``size`` and ``x``'s dtype and device."""
+    return _new(x, get_array_module(x._data).full(_new_size((size,)), fill_value), dtype,
+                requires_grad)
+
+
+def new_tensor(x: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A copy of ``data`` with this tensor's dtype (unless ``dtype`` is given)."""
+    return Tensor(data, dtype=dtype if dtype is not None else x.dtype,
+                  requires_grad=requires_grad)

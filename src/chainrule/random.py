@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from .autograd.state import LOCAL as _STATE
+
 
 class Generator:
     """A random stream (NumPy PCG64 underneath), like ``torch.Generator``."""
@@ -87,5 +89,12 @@ def set_rng_state(state: dict) -> None:
 
 
 def gen(generator: Generator | None) -> np.random.Generator:
-    """The NumPy generator to draw from."""
-    return (generator or default_generator).np
+    """The NumPy generator to draw from. Inside ``cr.func.vmap`` the vmap's ``randomness``
+    mode decides (raise, one shared draw, or one draw per sample; see
+    :mod:`chainrule.func._random`)."""
+    g = (generator or default_generator).np
+    if _STATE.state.vmap:
+        from .func._random import source  # in here: func imports ops, which import random
+
+        return source(g)
+    return g

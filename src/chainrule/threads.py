@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ._kernels.jit import sync_threads as _sync_kernel_threads
+
 __all__ = ["get_num_threads", "set_num_threads", "parallel_slices", "parallel_copy",
            "parallel_ufunc", "elementwise", "MIN_PARALLEL_BYTES"]
 
@@ -68,6 +70,7 @@ def set_num_threads(n: int) -> None:
             _pool.shutdown(wait=True)
             _pool = None
         _num_threads = n
+    _sync_kernel_threads()  # compiled (Numba) kernels follow the same setting
 
 
 def _get_pool() -> ThreadPoolExecutor:

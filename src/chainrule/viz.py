@@ -8,16 +8,18 @@ and Jupyter shows it inline.
 """
 from __future__ import annotations
 
+import os
 import shutil
 from typing import Any
 
 from .autograd.graph import SavedConstant, SavedInput, SavedOutput, input_edges, walk
 from .autograd.tensor import Tensor
+from .explain.report import fmt
 
 
 def _graphviz():
     try:
-        import graphviz
+        import graphviz  # an optional dependency (the viz extra): imported when drawing
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("cr.viz.draw_graph needs the 'graphviz' Python package: "
                           "pip install chainrule[viz]") from None
@@ -50,8 +52,6 @@ def check_dot() -> None:
 
 
 def _summary(arr: Any) -> str:
-    from .explain.report import fmt
-
     return fmt(arr)
 
 
@@ -194,8 +194,6 @@ def render(graph, path: str, format: str = "svg") -> str:
     Raises:
         RuntimeError: if Graphviz's ``dot`` program is not installed.
     """
-    import os
-
     check_dot()
     base, ext = os.path.splitext(path)
     if ext.lstrip(".").lower() == format.lower():

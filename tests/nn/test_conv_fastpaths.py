@@ -1,13 +1,12 @@
 """The speed paths of the conv/pool kernels (chosen by size) against PyTorch (float64).
 
-Each path is picked by shape: the shifted-view weight gradient (stride 1, padded plane
-<= 1.3x the output), the col2im input gradient (full-conv gather much larger), im2col
-columns kept from forward (small) or taken from the scratch block (>= 16 MiB), and the
-disjoint-window max-pool backward. These tests pin that every path is exact.
+Each path is picked by shape: the col2im input gradient (full-conv gather much larger),
+im2col columns kept from forward (small) or gathered chunk by chunk, and the
+disjoint-window max-pool backward. These tests pin that every path is exact; the
+algorithms and the workspace are tested path by path in tests/ops/test_conv_algorithms.py
+and tests/ops/test_conv_workspace.py.
 """
 from __future__ import annotations
-
-from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -16,7 +15,8 @@ import torch.nn.functional as TF
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from chainrule.ops import _im2col as K
+from chainrule.ops import _conv_kernels as K
+from chainrule.ops import _im2col
 
 from ._helpers import close_rel as close
 
@@ -48,31 +48,21 @@ def test_conv_paths_match_torch(n, c, o, h, w, k, pad):
     _conv_grads(x, wt, b, padding=pad)
 
 
-def test_shifted_weight_grad_is_selected_and_exact():
+def test_chunked_weight_grad_equals_the_one_from_kept_columns():
     x = RNG.standard_normal((2, 3, 16, 16))
     g = RNG.standard_normal((2, 5, 16, 16))
     P = ((1, 1), (1, 1, 1, 1), (1, 1), 1)
-    assert K._shifted_ok(x.shape, g.shape, (5, 3, 3, 3), *P)
     ref = K.conv_weight_grad(x, g, (5, 3, 3, 3), *P,
-                             cols=K.im2col(x, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1)))
-    close(K._weight_grad_shifted(x, g, (5, 3, 3, 3), (1, 1, 1, 1)), ref, 1e-12)
+                             cols=_im2col.im2col(x, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1)))
+    close(K.conv_weight_grad(x, g, (5, 3, 3, 3), *P), ref, 1e-12)
 
 
-def test_scratch_block_is_reused_only_when_free(monkeypatch):
-    monkeypatch.setattr(K, "SCRATCH_MIN_BYTES", 1024)
-    a = K._scratch(np, (4096,), np.float32)
-    b = K._scratch(np, (4096,), np.float32)  # a still alive: must not alias it
-    assert not np.shares_memory(a, b)
-    ptr = a.ctypes.data
-    del a, b
-    c = K._scratch(np, (4096,), np.float32)
-    assert c.ctypes.data == ptr  # free again: reused
-
-
-def test_large_conv_through_scratch_matches_torch(monkeypatch):
-    # Force the scratch path on a small problem; two convs in a row must not corrupt
-    # each other's columns (forward columns of the first are dead before the second).
-    monkeypatch.setattr(K, "SCRATCH_MIN_BYTES", 1)
+def test_large_conv_through_workspace_matches_torch(monkeypatch):
+    # Force the workspace and chunking on a small problem; two convs in a row must not
+    # corrupt each other's columns (forward columns of the first are dead before the second).
+    monkeypatch.setattr(K, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(K, "CHUNK_MIN_COLUMNS", 1)
+    monkeypatch.setattr(K, "CHUNK_MIN_TOTAL_BYTES", 0)
     monkeypatch.setattr(K, "SAVE_COLS_MAX_BYTES", 0)
     x = RNG.standard_normal((2, 3, 9, 9))
     w1, w2 = RNG.standard_normal((4, 3, 3, 3)), RNG.standard_normal((5, 4, 3, 3))
@@ -111,40 +101,3 @@ def test_double_backward_through_kept_columns():
     close(cw.grad.data, tw.grad.numpy())
 
 
-def test_reused_zero_bordered_buffers_stay_exact_across_calls(monkeypatch):
-    # 3x3 stride-1 convs whose padded input / shifted-view buffers exceed the cache minimum
-    monkeypatch.setattr(K, "BORDERED_MIN_BYTES", 1)
-    monkeypatch.setattr(K._LOCAL, "bordered", OrderedDict(), raising=False)
-    monkeypatch.setattr(K, "SAVE_COLS_MAX_BYTES", 0)  # weight grad from shifted views
-    w = RNG.standard_normal((6, 5, 3, 3))
-    tw = torch.tensor(w, requires_grad=True)
-    for step in range(3):  # new data each call, same shapes: the cached borders are reused
-        xa = RNG.standard_normal((4, 5, 20, 20)) * (step + 1)  # shifted-view weight grad
-        x = cr.tensor(xa, requires_grad=True)
-        wt = cr.tensor(w, requires_grad=True)
-        y = F.conv2d(x, wt, padding=1)
-        tx = torch.tensor(xa, requires_grad=True)
-        ty = TF.conv2d(tx, tw, padding=1)
-        close(y.data, ty.detach().numpy())
-        g = RNG.standard_normal(ty.shape)
-        y.backward(cr.tensor(g))
-        tw.grad = None
-        ty.backward(torch.tensor(g))
-        close(x.grad.data, tx.grad.numpy())
-        close(wt.grad.data, tw.grad.numpy())
-    kinds = {key[0][0]: buf for key, buf in K._LOCAL.bordered.items()}
-    assert set(kinds) == {"pad", "wgrad-x", "wgrad-g"}
-    assert not kinds["pad"][:, :, 0, :].any()  # padding row above the image: still zero
-    assert not kinds["wgrad-g"][:, :, -1, :].any()  # rows below the gradient: still zero
-
-
-def test_bordered_buffer_in_use_is_not_handed_out_twice(monkeypatch):
-    monkeypatch.setattr(K, "BORDERED_MIN_BYTES", 1)
-    a = K._bordered(np, ("t",), (3, 4), np.float32)
-    a[1:2, 1:3] = 5.0  # the interior a caller owns
-    b = K._bordered(np, ("t",), (3, 4), np.float32)  # `a` still alive: a fresh buffer
-    assert b is not a and not b.any()
-    b_id = id(b)
-    del a, b
-    c = K._bordered(np, ("t",), (3, 4), np.float32)
-    assert id(c) == b_id  # once nothing holds it, the cached buffer is reused

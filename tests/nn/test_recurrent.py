@@ -380,10 +380,7 @@ def test_hessian_of_lstm_cell_matches_torch():
     close(hess, t_hess)
 
 
-def test_one_fused_node_per_step():
-    """The graph holds one cell node per time step (plus one projection and one split)."""
-    m = cr.nn.LSTM(2, 3, dtype=cr.float64)
-    out, _ = m(cr.tensor(_arr(7, 2, 2), requires_grad=True))
+def _node_names(out):
     seen, stack, names = set(), [out.grad_fn], []
     while stack:
         node = stack.pop()
@@ -392,5 +389,17 @@ def test_one_fused_node_per_step():
         seen.add(id(node))
         names.append(node.name())
         stack.extend(n for n, _ in node.next_functions)
+    return names
+
+
+def test_one_fused_node_per_step():
+    """With sequences of unequal lengths (packed) the graph holds one cell node per time step
+    (plus projections, splits and joins); with equal lengths one node runs the whole loop."""
+    m = cr.nn.LSTM(2, 3, dtype=cr.float64)
+    x = cr.tensor(_arr(7, 2, 2), requires_grad=True)
+    names = _node_names(m(x)[0])
+    assert names.count("LSTMSequenceBackward") == 1 and len(names) < 8
+    packed = cr.nn.utils.rnn.pack_padded_sequence(x, [7, 5])
+    names = _node_names(m(packed)[0].data)
     assert names.count("LSTMCellBackward") == 7
     assert len(names) < 7 + 12

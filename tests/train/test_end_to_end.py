@@ -9,8 +9,8 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 from chainrule.data import Standardize
+from chainrule.data.datasets import load_data
 from chainrule.train import Trainer
-from chainrule.train.job import load_data
 from chainrule.utils.data import DataLoader, TensorDataset
 
 

@@ -38,6 +38,10 @@ __all__ = ["Function", "Node", "once_differentiable", "SavedInput", "SavedOutput
 
 _ndarray = _np.ndarray
 
+# Set by chainrule.func._dispatch: ``(cls, args, kwargs) -> result | NotImplemented``. Only
+# called while a vmap is active in the thread (``state.vmap`` non-empty).
+vmap_dispatch: Callable | None = None
+
 
 class Node:
     """A recorded op application: the graph node and the ``ctx`` of its rules.
@@ -231,6 +235,10 @@ class Function:
         ctx = Node()
         ctx.fn = cls
         state = LOCAL.state  # this thread's switches (one thread-local read per op)
+        if state.vmap:  # inside cr.func.vmap: batched inputs go to their batching rule
+            out = vmap_dispatch(cls, args, kwargs)
+            if out is not NotImplemented:
+                return out
         grad_on = state.grad_enabled
         fwd_on = state.forward_ad > 0
         record = forward_ad = False

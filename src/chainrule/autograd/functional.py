@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import get_array_module
 from .state import current
 from .tensor import Tensor
 
@@ -89,8 +90,6 @@ def _tree_leaves(x: Any) -> list:
 
 
 def _xp(t: Tensor):
-    from ..backend import get_array_module
-
     return get_array_module(t._data)
 
 

@@ -62,6 +62,9 @@ def classify(s: Any, args: tuple, outs: tuple, results: list, raw_outs: tuple) -
         if o is sd or raw_outs[i] is sd:
             vc = results[i]._vc
             return SavedOutput(i, o, vc, vc[0])
+    if isinstance(s, Tensor):  # read by the rule but passed as a parameter (an index, a mask,
+        # a weight): guarded by its own version counter, so an in-place change raises
+        return SavedConstant(sd, s._vc, s._vc[0])
     if isinstance(sd, np.generic):
         return SavedConstant(np.asarray(sd))
     if hasattr(sd, "shape"):  # an array: is it (a view of) an input's or output's memory?

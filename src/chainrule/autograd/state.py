@@ -26,15 +26,18 @@ class AutogradState:
         inference: inside ``inference_mode()`` (implies ``grad_enabled`` False).
         anomaly: NaN/Inf anomaly detection (``detect_anomaly``).
         forward_ad: nesting level of forward-mode AD (``cr.func.jvp``); 0 = off.
+        vmap: the active ``cr.func.vmap`` levels, innermost last (empty = off); while it is
+            non-empty ``Function.apply`` offers each op to the batching dispatcher first.
     """
 
-    __slots__ = ("grad_enabled", "inference", "anomaly", "forward_ad")
+    __slots__ = ("grad_enabled", "inference", "anomaly", "forward_ad", "vmap")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.inference = False
         self.anomaly = False
         self.forward_ad = 0
+        self.vmap: list = []
 
 
 class _PerThread(threading.local):

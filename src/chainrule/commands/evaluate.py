@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import pickle
+import sys
+
+from ._classifier import evaluate_run
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,11 +21,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate the run; a missing, corrupt or hostile run directory exits with status 2."""
-    import pickle
-    import sys
-
-    from ..train.job import evaluate_run
-
     try:
         evaluate_run(args.run_dir, data_root=args.data_root)
     except (ValueError, OSError, RuntimeError, pickle.UnpicklingError) as err:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from ..explain import expression, parse_assignments
 
 
 def register(subparsers) -> None:
@@ -18,10 +21,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    from ..explain import expression, parse_assignments
-
     try:
         expl = expression(args.expression, parse_assignments(args.at))
     except (ValueError, OverflowError, ZeroDivisionError, RecursionError) as err:

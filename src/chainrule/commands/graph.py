@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
+
+from ..creation import randn
+from ..explain import evaluate, parse_assignments, variables
+from ..models import get_model
+from ..viz import draw_graph, render
 
 
 def register(subparsers) -> None:
@@ -23,15 +29,7 @@ def register(subparsers) -> None:
 
 
 def _model_graph(args):
-    import chainrule as cr
-
-    try:
-        models = cr.models
-        model = models.get_model(args.model) if hasattr(models, "get_model") else \
-            models.create_model(args.model)
-    except (ImportError, AttributeError) as err:
-        raise ValueError(f"cannot build model {args.model!r}: cr.models is not available "
-                         f"({err})") from None
+    model = get_model(args.model)
     if args.input_shape:
         try:
             shape = tuple(int(s) for s in args.input_shape.split(","))
@@ -43,9 +41,9 @@ def _model_graph(args):
                              f"elements in all, got {args.input_shape!r}")
     else:
         shape = getattr(model, "input_shape", None) or _guess_shape(args.model)
-    x = cr.randn(1, *shape)
+    x = randn(1, *shape)
     out = model(x)
-    return cr.viz.draw_graph(out, params=dict(model.named_parameters()),
+    return draw_graph(out, params=dict(model.named_parameters()),
                              inputs={"input": x}, show_saved=args.saved,
                              title=f"{args.model} forward graph", rankdir="TB")
 
@@ -60,12 +58,6 @@ def _guess_shape(name: str) -> tuple:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
-    import chainrule as cr
-
-    from ..explain import evaluate, parse_assignments, variables
-
     try:
         if args.model:
             graph = _model_graph(args)
@@ -73,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             values = {n: 1.0 for n in variables(args.expression)}
             values.update(parse_assignments(args.at))
             ev = evaluate(args.expression, values)
-            graph = cr.viz.draw_graph(ev.output, inputs=ev.inputs, title=args.expression)
+            graph = draw_graph(ev.output, inputs=ev.inputs, title=args.expression)
         else:
             print("chainrule graph: give an expression or --model NAME", file=sys.stderr)
             return 2
@@ -89,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             fh.write(graph.source)
     else:
         try:
-            cr.viz.render(graph, args.out, format=ext)
+            render(graph, args.out, format=ext)
         except RuntimeError as err:
             print(f"chainrule graph: {err}", file=sys.stderr)
             return 1

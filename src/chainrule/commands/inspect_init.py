@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+
+from ..diagnostics.init_study import init_study
+from ._validate import check_int, check_real
 
 
 def register(subparsers) -> None:
@@ -23,12 +28,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-    import sys
-
-    from ..diagnostics.init_study import init_study
-    from ._validate import check_int, check_real
-
     init: str | float = args.init
     try:
         init = float(args.init)

@@ -14,6 +14,11 @@ and passes everything after ``--`` through unchanged. Each process then calls
 from __future__ import annotations
 
 import argparse
+import shlex
+import subprocess
+import sys
+
+from ..distributed.launcher import launch_environment, mpirun_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,12 +45,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the program under mpirun and return its exit status (2: bad arguments)."""
-    import shlex
-    import subprocess
-    import sys
-
-    from ..distributed.launcher import launch_environment, mpirun_command
-
     program = list(args.program)
     if program and program[0] == "--":
         program = program[1:]

@@ -2,7 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+
+import numpy as np
+
+from .. import models, nn
+from ..autograd.tensor import Tensor
+from ..data.datasets.mnist import MNIST, FashionMNIST
+from ..data.datasets.mnist1d import MNIST1D
+from ..diagnostics.sanity import gradient_check, overfit_small_batch
+from ..nn import functional as F
+from ..random import manual_seed
+from ._validate import check_int, check_real
 
 
 def register(subparsers) -> None:
@@ -23,23 +35,15 @@ def register(subparsers) -> None:
 
 
 def _batch(name: str, n: int, seed: int, model: str = "mlp"):
-    import numpy as np
-
-    from ..autograd.tensor import Tensor
-
     if name == "random":
         rng = np.random.default_rng(seed)
         shape = (n, 1, 40) if model in ("mlp", "cnn1d") else (n, 1, 28, 28)
         x = rng.standard_normal(shape).astype(np.float32)
         y = rng.integers(0, 10, n)
     elif name == "mnist1d":
-        from ..data.datasets.mnist1d import MNIST1D
-
         ds = MNIST1D(train=True)
         x, y = ds.data[:n, None, :], ds.targets[:n]
     else:
-        from ..data.datasets.mnist import MNIST, FashionMNIST
-
         ds = (FashionMNIST if name == "fashion-mnist" else MNIST)(train=True)
         x = (np.asarray(ds.data[:n], dtype=np.float32) / 255.0)[:, None]
         y = np.asarray(ds.targets[:n])
@@ -47,14 +51,9 @@ def _batch(name: str, n: int, seed: int, model: str = "mlp"):
 
 
 def _model(name: str, x_shape: tuple):
-    import math
-
-    from .. import nn
-
     if name == "mlp":
         d = math.prod(x_shape[1:])
         return nn.Sequential(nn.Flatten(), nn.Linear(d, 128), nn.ReLU(), nn.Linear(128, 10))
-    from .. import models
 
     kwargs = {"num_classes": 10, "in_channels": x_shape[1]}
     if len(x_shape) >= 3:
@@ -66,12 +65,6 @@ def _model(name: str, x_shape: tuple):
 
 
 def run(args: argparse.Namespace) -> int:
-    import chainrule as cr
-    import chainrule.nn.functional as F
-
-    from ..diagnostics.sanity import gradient_check, overfit_small_batch
-    from ._validate import check_int, check_real
-
     try:
         check_int("--examples", args.examples, 1, 10_000)
         check_int("--steps", args.steps, 1, 1_000_000)
@@ -80,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"chainrule sanity: {err}", file=sys.stderr)
         return 2
-    cr.manual_seed(args.seed)
+    manual_seed(args.seed)
     try:
         x, y = _batch(args.data, args.examples, args.seed, args.model)
         model = _model(args.model, tuple(x.shape))

@@ -16,12 +16,21 @@ Classifier data sets are the names in ``DATASETS``; ``text`` (the built-in sampl
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import sys
 
 from ..data.text import CORPORA
-from ..train.job import DATASETS, OPTIMIZERS, TrainConfig
-from ..train.lm import LM_MODELS, LMConfig
+from ..distributed.training import is_main_process
+from ..train.lm import LM_MODELS, LMConfig, run_lm_training
+from ._classifier import (
+    DATASETS,
+    OPTIMIZERS,
+    TrainConfig,
+    TrainingDivergedError,
+    run_training,
+)
+from ._run_config import validate_train_config
 
 _D = TrainConfig()
 _L = LMConfig()
@@ -129,9 +138,6 @@ def run(args: argparse.Namespace) -> int:
     corpus = text_corpus(args.data)
     if corpus is not None:
         return _run_language_model(args, corpus)
-    from ..train.job import TrainingDivergedError, run_training
-    from ..train.run_config import validate_train_config
-
     cfg = TrainConfig(data=args.data, model=args.model or _D.model, hidden=list(args.hidden),
                       epochs=args.epochs, optimizer=args.optimizer, momentum=args.momentum,
                       val_fraction=args.val_fraction, limit_train=args.limit_train,
@@ -149,8 +155,6 @@ def run(args: argparse.Namespace) -> int:
         msg = str(err)
         print(msg if msg.startswith("chainrule") else f"chainrule train: {msg}", file=sys.stderr)
         return 2
-    from ..distributed.training import is_main_process
-
     if args.quiet and is_main_process():  # --distributed: rank 0 reports
         print(f"test accuracy {100 * results['test_acc']:.2f}%")
     return 0
@@ -159,15 +163,11 @@ def run(args: argparse.Namespace) -> int:
 def _tb_dir(args: argparse.Namespace) -> str | None:
     if args.tensorboard is None:
         return None
-    import os
-
     return args.tensorboard or os.path.join(args.out, "tensorboard")
 
 
 def _run_language_model(args: argparse.Namespace, corpus: str) -> int:
     """``--data text...``: the language-model job (``chainrule.train.lm``)."""
-    from ..train.lm import run_lm_training
-
     if args.distributed or args.augment:
         print("chainrule train: --distributed and --augment apply to classifiers, not to "
               "language models", file=sys.stderr)

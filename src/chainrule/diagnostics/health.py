@@ -35,9 +35,12 @@ class Finding:
         return f"{self.severity.upper()}: {self.kind}{where}: {self.message}"
 
 
-@dataclass
 class HealthReport(list):
-    """A list of :class:`Finding` plus the :class:`Recorder` and the loss that produced it."""
+    """The findings of :func:`check_health`: a list of :class:`Finding` (empty when nothing
+    looks wrong), with two attributes: ``loss``, the loss of the pass, and ``recorder``, the
+    :class:`Recorder` that measured it. It is a plain list otherwise: iteration, ``len``
+    and equality are those of the findings (two reports with the same findings are equal).
+    """
 
     def __init__(self, findings: list[Finding], recorder: Recorder, loss: float):
         super().__init__(findings)

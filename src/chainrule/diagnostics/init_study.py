@@ -18,6 +18,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import ops
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
+from .plots import histogram_panels
+
 INITS = ("small", "large", "xavier", "kaiming")
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
@@ -74,8 +79,6 @@ class InitStudy:
 
     def plot(self, path: str | None = None, bins: int = 40):
         """The lecture-style figure: one histogram of activation values per layer."""
-        from .plots import histogram_panels
-
         lo, hi = {"tanh": (-1, 1), "sigmoid": (0, 1)}.get(self.activation, (None, None))
         xlim = (lo, hi) if lo is not None else None
         panels = [(f"layer {i}\nmean {r['mean']:.2g} std {r['std']:.2g}", s)
@@ -100,9 +103,6 @@ def init_study(activation: str = "tanh", init: str | float = "small", depth: int
         An :class:`InitStudy` with per-layer ``mean``, ``std``, ``frac_saturated``,
         ``frac_zero`` and histogram samples; ``.table()`` and ``.plot(path)`` show them.
     """
-    from .. import no_grad, ops
-    from ..autograd.tensor import Tensor
-
     if activation not in ACTIVATIONS:
         raise ValueError(f"init_study: unknown activation {activation!r}; use one of "
                          f"{', '.join(ACTIVATIONS)}")

@@ -17,6 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
+from ..nn.parameter import Parameter
+from ..optim import Adam
+
 
 @dataclass
 class OverfitReport:
@@ -74,8 +79,6 @@ def overfit_small_batch(model: Any, loss_fn: Callable, batch: tuple, steps: int 
         raise ValueError(f"overfit_small_batch: use a small batch (at most {max_examples} "
                          f"examples), got {n}; slice it, e.g. (x[:20], y[:20])")
     if optimizer is None:
-        from ..optim import Adam
-
         optimizer = Adam(model.parameters(), lr=lr)
     if hasattr(model, "train"):
         model.train()
@@ -107,8 +110,6 @@ def overfit_small_batch(model: Any, loss_fn: Callable, batch: tuple, steps: int 
             break
         optimizer.step()
     if out is not None and math.isfinite(losses[-1]):
-        from .. import no_grad
-
         with no_grad():
             out = model(x)
             final = float(np.asarray(loss_fn(out, y)._data))
@@ -133,9 +134,6 @@ def overfit_small_batch(model: Any, loss_fn: Callable, batch: tuple, steps: int 
 
 def copy_model(model: Any) -> Any:
     """A deep copy of a module (tensors are not picklable, so they are copied by hand)."""
-    from ..autograd.tensor import Tensor
-    from ..nn.parameter import Parameter
-
     memo: dict = {}
     for mod in model.modules():
         for t in list(mod._parameters.values()) + list(mod._buffers.values()):
@@ -177,9 +175,6 @@ def gradient_check(model: Any, batch: tuple, loss_fn: Callable, n_entries: int =
         A :class:`GradCheckReport`; ``passed`` if every relative error
         ``|a - n| / max(|a| + |n|, 1e-8)`` is below ``tol``.
     """
-    from .. import no_grad
-    from ..autograd.tensor import Tensor
-
     x, y = batch
     m = copy_model(model).double()
     x64 = Tensor(np.asarray(x._data, dtype=np.float64)) if x.dtype.kind == "f" else x

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .plots import histogram_panels
+
 SAMPLE = 20000  # values kept per layer for histograms
 
 
@@ -211,8 +213,6 @@ class Recorder:
 
     def plot_activations(self, path: str | None = None, bins: int = 50):
         """One histogram panel per layer of its output values (like the lecture figures)."""
-        from .plots import histogram_panels
-
         acts = self.activations()
         return histogram_panels(
             [(f"{n} ({s.kind})\nmean {s.mean:.3g} std {s.std:.3g}", s.sample)
@@ -221,8 +221,6 @@ class Recorder:
 
     def plot_gradients(self, path: str | None = None, bins: int = 50):
         """One histogram panel per parameter of its gradient values."""
-        from .plots import histogram_panels
-
         panels = []
         for n, p in self.model.named_parameters():
             if p.grad is not None:

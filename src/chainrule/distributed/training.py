@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.tensor import Tensor
+from ..nn.layers.sync_batchnorm import SyncBatchNorm
+from ..nn.parallel import DataParallel, DistributedDataParallel
+from ..utils.data import DataLoader
 from . import group as _group
+from .collectives import all_reduce
+from .reduce_op import ReduceOp
 
 __all__ = ["RankBatchSlices", "average_logs", "is_main_process", "prepare_distributed",
            "set_sampler_epoch", "start_distributed", "unwrap_model"]
@@ -25,8 +31,6 @@ def is_main_process() -> bool:
 
 def unwrap_model(model: Any) -> Any:
     """The model inside a ``DistributedDataParallel``/``DataParallel`` wrapper (or ``model``)."""
-    from ..nn.parallel import DataParallel, DistributedDataParallel
-
     while isinstance(model, (DataParallel, DistributedDataParallel)):
         model = model.module
     return model
@@ -37,9 +41,6 @@ def average_logs(logs: dict) -> dict:
     not distributed. Every rank must call it at the same point."""
     if not _group.is_initialized() or _group.get_world_size() == 1:
         return logs
-    from ..autograd.tensor import Tensor
-    from .collectives import all_reduce
-    from .reduce_op import ReduceOp
 
     keys = sorted(k for k, v in logs.items()
                   if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)
@@ -103,10 +104,6 @@ def prepare_distributed(model: Any, train_loader: Any, global_batch: int) -> tup
     Raises:
         ValueError: the global batch size does not split evenly over the processes.
     """
-    from ..nn.layers.sync_batchnorm import SyncBatchNorm
-    from ..nn.parallel import DistributedDataParallel
-    from ..utils.data import DataLoader
-
     start_distributed()
     size, rank = _group.get_world_size(), _group.get_rank()
     if global_batch % size:

@@ -19,12 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import dtypes, ops
+from ..autograd.tensor import Tensor
+
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 
 
 def _functions() -> dict[str, Callable]:
-    from .. import ops
-
     return {
         "exp": ops.exp, "log": ops.log, "sin": ops.sin, "cos": ops.cos, "tan": ops.tan,
         "tanh": ops.tanh, "sigmoid": ops.sigmoid, "relu": ops.relu, "sqrt": ops.sqrt,
@@ -157,9 +158,6 @@ def evaluate(text: str, values: dict[str, float], dtype: Any = None) -> Evaluate
     Raises:
         ValueError: for a disallowed construct or a variable without a value.
     """
-    from .. import dtypes
-    from ..autograd.tensor import Tensor
-
     tree = parse(text)
     names = variables(text)
     missing = [n for n in names if n not in values]
@@ -231,8 +229,6 @@ def _labels(taken: set) -> list[str]:
 
 
 def _apply(sym: str, a, b):
-    from .. import ops
-
     fn = {"+": ops.add, "-": ops.sub, "*": ops.mul, "/": ops.div, "**": ops.pow}[sym]
     return fn(a, b)
 

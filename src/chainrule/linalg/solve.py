@@ -241,7 +241,14 @@ class Cross(Function):
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The 3-d cross product along ``dim`` (inputs broadcast against each other)."""
     a, b = tensor_arg(input, "linalg.cross"), tensor_arg(other, "linalg.cross")
-    shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    if a.ndim != b.ndim:
+        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions, got "
+                           f"shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    try:
+        shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    except ValueError:
+        raise RuntimeError(f"linalg.cross: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot "
+                           "be broadcast together") from None
     if not -len(shape) <= dim < len(shape) or shape[dim] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{a.shape} and {b.shape}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .. import nn
 from ..autograd.tensor import Tensor
+from ..nn.functional import adaptive_avg_pool2d
 from ..ops.shape import cat
 from .registry import register_model
 
@@ -51,8 +52,6 @@ class InceptionAux(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        from ..nn.functional import adaptive_avg_pool2d
-
         x = self.conv(adaptive_avg_pool2d(x, (4, 4))).flatten(1)
         return self.fc2(self.dropout(self.fc1(x).relu()))
 

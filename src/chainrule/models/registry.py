@@ -1,6 +1,7 @@
 """The model registry: ``register_model``, ``list_models()``, ``get_model(name, **kwargs)``."""
 from __future__ import annotations
 
+import difflib
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -53,8 +54,6 @@ def get_model(name: str, **kwargs: Any):
         TypeError: a keyword the builder does not take.
     """
     if name not in _MODELS:
-        import difflib
-
         close = difflib.get_close_matches(name, _MODELS, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"get_model: unknown model {name!r}.{hint} Known models: "

@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _RemovableHandle
+from ..backend import Device, get_array_module, to_device
 from .parameter import Buffer, Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -258,9 +260,6 @@ class Module:
 
     def to(self, *args: Any, **kwargs: Any) -> "Module":
         """Move/cast parameters and buffers in place (dtype casts floating tensors only)."""
-        from .. import dtypes
-        from ..backend import Device, to_device
-
         dtype, device = kwargs.get("dtype"), kwargs.get("device")
         for a in args:
             if isinstance(a, Device) or (isinstance(a, str) and a.split(":")[0] in
@@ -336,8 +335,6 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
-        from ..backend import get_array_module, to_device
-
         for k, target in own.items():
             if k in state_dict:
                 src = state_dict[k]

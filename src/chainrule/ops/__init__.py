@@ -1,6 +1,7 @@
 """All ops, and the binding of them onto :class:`Tensor` as methods and operators."""
 from __future__ import annotations
 
+from .. import creation
 from ..autograd.tensor import Tensor
 from . import (
     binary,
@@ -12,7 +13,6 @@ from . import (
     sampling,
     shape,
     structural,
-    tensor_methods,
     unary,
 )
 from .binary import (
@@ -30,10 +30,12 @@ from .binary import (
     true_divide,
     where,
 )
+from .cast import type_as
 from .cumulative import cumprod, diff
 from .distance import cdist
 from .indexing import (
     gather,
+    index_put_,
     index_select,
     masked_fill,
     masked_select,
@@ -43,6 +45,7 @@ from .indexing import (
     scatter_add,
     take_along_dim,
 )
+from .layout import data_ptr, is_contiguous, is_floating_point, stride
 from .linalg import (
     addmm,
     addmv,
@@ -94,6 +97,7 @@ from .reduction import (
     any,
     argmax,
     argmin,
+    count_nonzero,
     cumsum,
     logsumexp,
     max,
@@ -105,8 +109,9 @@ from .reduction import (
     sum,
     var,
 )
-from .sampling import poisson
-from .search import bucketize, histc, multinomial, searchsorted, unique
+from .rounding import ceil, floor, round, trunc
+from .sampling import normal_, poisson, uniform_
+from .search import argsort, bucketize, histc, multinomial, searchsorted, sort, topk, unique
 from .shape import (
     broadcast_to,
     cat,
@@ -145,22 +150,10 @@ from .structural import (
     narrow,
     repeat_interleave,
     rot90,
-    tril_indices,
-    triu_indices,
-)
-from .tensor_methods import (
-    argsort,
-    ceil,
-    count_nonzero,
-    floor,
-    log2,
-    log10,
-    round,
-    sort,
-    topk,
     tril,
+    tril_indices,
     triu,
-    trunc,
+    triu_indices,
 )
 from .trig import (
     acos,
@@ -196,6 +189,8 @@ from .unary import (
     expm1,
     log,
     log1p,
+    log2,
+    log10,
     nan_to_num,
     neg,
     reciprocal,
@@ -264,6 +259,17 @@ def _bind_structural(T: type) -> None:
         setattr(T, name, fn)
 
 
+# Methods PyTorch has only on Tensor (there is no torch.new_zeros or torch.stride): bound
+# here, and kept out of ``__all__`` so that they never become ``chainrule.*`` functions.
+_TENSOR_ONLY = dict(
+    new_zeros=creation.new_zeros, new_ones=creation.new_ones, new_empty=creation.new_empty,
+    new_full=creation.new_full, new_tensor=creation.new_tensor, type_as=type_as,
+    is_floating_point=is_floating_point, is_contiguous=is_contiguous, stride=stride,
+    data_ptr=data_ptr, uniform_=uniform_, normal_=normal_, index_put_=index_put_,
+)
+_count_nonzero = count_nonzero  # Tensor.count_nonzero takes no NumPy keywords (as before)
+
+
 def _bind() -> None:
     T = Tensor
     methods = dict(
@@ -292,12 +298,12 @@ def _bind() -> None:
         setattr(T, name, fn)
     _bind_elementwise(T)
     _bind_structural(T)
-    tm = tensor_methods
-    for name in ("floor", "ceil", "round", "trunc", "new_zeros", "new_ones", "new_empty",
-                 "new_full", "new_tensor", "type_as", "is_floating_point", "is_contiguous",
-                 "stride", "data_ptr", "uniform_", "normal_", "index_put_", "sort", "argsort",
-                 "topk", "triu", "tril", "log2", "log10", "count_nonzero"):
-        setattr(T, name, getattr(tm, name))
+    for name, fn in dict(floor=floor, ceil=ceil, round=round, trunc=trunc, sort=sort,
+                         argsort=argsort, topk=topk, triu=triu, tril=tril, log2=log2,
+                         log10=log10, count_nonzero=_count_nonzero).items():
+        setattr(T, name, fn)
+    for name, fn in _TENSOR_ONLY.items():
+        setattr(T, name, fn)
     T.expand_as = shape.expand_as
     T.view_as = shape.view_as
     T.where = lambda self, cond, other: where(cond, self, other)
@@ -351,4 +357,5 @@ _bind()
 # package's modules (``shape``, ``unary``, ``linalg`` ...) into ``chainrule``'s namespace
 # (``cr.linalg`` is the ``torch.linalg`` counterpart in ``chainrule/linalg/``).
 __all__ = sorted(name for name, value in list(globals().items())
-                 if not name.startswith("_") and callable(value) and not isinstance(value, type))
+                 if not name.startswith("_") and callable(value) and not isinstance(value, type)
+                 and name not in _TENSOR_ONLY)

@@ -9,8 +9,15 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .cast import cast
 
 SCALARS = (int, float, bool, np.number, np.bool_)
+
+
+class ShapeError(ValueError, RuntimeError):
+    """Operand shapes that do not fit the op. PyTorch raises ``RuntimeError`` here; chainrule
+    has raised ``ValueError``: this is both, so ``except RuntimeError`` (code written for
+    PyTorch) and ``except ValueError`` each catch it."""
 
 
 def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
@@ -23,6 +30,8 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
         dt = _dt.scalar_result_dtype(like.dtype, x)
         xp = get_array_module(like._data)
         return Tensor._make(xp.asarray(x, dtype=dt), False, None, 0)
+    if getattr(type(x), "vmap_raw_array", False):  # cr.func.vmap's per-sample LogicalArray
+        return Tensor._make(x, False, None, 0)
     return Tensor(x)
 
 
@@ -55,8 +64,6 @@ def promote(op: str, a: Any, b: Any):
                 target = da
             else:
                 target = _dt.promote_types(da, db)
-            from .unary import cast
-
             if da != target:
                 a = cast(a, target)
             if db != target:
@@ -68,8 +75,6 @@ def promote(op: str, a: Any, b: Any):
         if isinstance(b, SCALARS):
             target = _dt.scalar_result_dtype(a._data.dtype, b)
             if target != a._data.dtype:
-                from .unary import cast
-
                 a = cast(a, target)
             return a, b
         return promote(op, a, as_tensor(b))
@@ -77,8 +82,6 @@ def promote(op: str, a: Any, b: Any):
         if isinstance(a, SCALARS):
             target = _dt.scalar_result_dtype(b._data.dtype, a)
             if target != b._data.dtype:
-                from .unary import cast
-
                 b = cast(b, target)
             return a, b
         return promote(op, as_tensor(a), b)
@@ -136,11 +139,11 @@ def tsum(*terms):
     return out
 
 
-def broadcast_error(op: str, a: Any, b: Any) -> ValueError:
+def broadcast_error(op: str, a: Any, b: Any) -> ShapeError:
     """The op-named error for operands whose shapes do not broadcast."""
     sa = getattr(a, "shape", ())
     sb = getattr(b, "shape", ())
-    return ValueError(
+    return ShapeError(
         f"{op}: shapes {tuple(sa)} and {tuple(sb)} cannot be broadcast together (sizes must be "
         f"equal or 1 in each trailing dimension)"
     )

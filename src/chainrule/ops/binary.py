@@ -15,7 +15,7 @@ from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._util import as_tensor, broadcast_error, check_broadcast, promote
+from ._util import ShapeError, as_tensor, broadcast_error, check_broadcast, promote
 from .elementwise import BinaryElementwise
 from .unary import cast, log, reciprocal
 
@@ -194,6 +194,23 @@ class Where(BinaryElementwise):
     def f(a, b, cond):
         return get_array_module(cond).where(cond, a, b)
 
+    @classmethod
+    def forward(cls, ctx, a, b, cond):
+        """``cond`` is the condition Tensor: saved (version-checked), so modifying it in place
+        after forward raises in backward, as in PyTorch, instead of misrouting the gradient."""
+        arr = cond._data if isinstance(cond, Tensor) else cond
+        ctx.params = {"cond": arr}
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.save_for_backward(cond)
+        return cls.f(a, b, arr)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        (cond,) = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (where(cond, grad, 0.0) if needs[0] else None,
+                where(cond, 0.0, grad) if needs[1] else None)
+
     @staticmethod
     def derivative_a(ctx, a, b, y):
         return Tensor._make(ctx.params["cond"], False, None, 0)
@@ -231,9 +248,9 @@ def where(cond: Any, a: Any = None, b: Any = None) -> Any:
     if not isinstance(b, Tensor):
         b = as_tensor(b, a)
     try:
-        return Where.apply(a, b, cond=c._data)
+        return Where.apply(a, b, cond=c)
     except ValueError as err:
-        raise ValueError(
+        raise ShapeError(
             f"where: condition {c.shape}, input {a.shape} and other {b.shape} cannot be "
             "broadcast together"
         ) from err
@@ -337,6 +354,12 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
     start = as_tensor(input)
     if start._data.dtype.kind != "f":
         raise TypeError(f"lerp: expects a floating tensor, got {start.dtype}")
+    shapes = [tuple(getattr(t, "shape", ())) for t in (start, end, weight)]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ShapeError(f"lerp: input {shapes[0]}, end {shapes[1]} and weight {shapes[2]} "
+                         "cannot be broadcast together") from None
     return start + weight * (end - start)
 
 

@@ -1,6 +1,7 @@
 """Type and device conversion as differentiable ops: ``cast`` (``Tensor.to(dtype)``) and
 ``to_device_op`` (``Tensor.to(device)``). The gradient goes back through the inverse
 conversion; casting to an integer or bool type ends the graph, as in PyTorch.
+``type_as`` (``Tensor.type_as``) is ``cast`` to another tensor's dtype.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 
-__all__ = ["cast", "to_device_op"]
+__all__ = ["cast", "to_device_op", "type_as"]
 
 
 class Cast(Function):
@@ -57,3 +58,8 @@ class ToDevice(Function):
 
 def to_device_op(x: Tensor, device) -> Tensor:
     return ToDevice.apply(x, device)
+
+
+def type_as(x: Tensor, other: Tensor) -> Tensor:
+    """``x`` converted to ``other``'s dtype (``Tensor.type_as``)."""
+    return x.to(other.dtype)

@@ -4,7 +4,7 @@ Forward (cross-correlation, as in every DL framework)::
 
     y[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] * xpad[n, g(o)*C/G + c, i*s + p*d, j*s + q*d]
 
-computed as im2col + one BLAS matmul per group (see ``_im2col``). The gradients of a
+computed as im2col + BLAS matmuls (see ``_conv_kernels``). The gradients of a
 convolution are again convolutions, which is what makes double backward work:
 
 * ``dL/dx = conv_transpose(g, w)``  (col2im of ``W^T g``)          -> :class:`ConvTranspose2dFn`
@@ -19,7 +19,8 @@ from typing import Any
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from . import _im2col as K
+from . import _conv_kernels as K
+from ._im2col import out_size
 from ._util import tsum
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -207,8 +208,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         raise ValueError(f"{op}: stride and dilation must be >= 1, got {stride}, {dil}")
     pad = _padding(padding, k, stride, dil, op)
     h, w = input.shape[2:]
-    ho = K.out_size(h, k[0], stride[0], pad[0], pad[1], dil[0])
-    wo = K.out_size(w, k[1], stride[1], pad[2], pad[3], dil[1])
+    ho = out_size(h, k[0], stride[0], pad[0], pad[1], dil[0])
+    wo = out_size(w, k[1], stride[1], pad[2], pad[3], dil[1])
     if ho < 1 or wo < 1:
         raise ValueError(f"{op}: input {tuple(input.shape)} is too small for kernel {k} with "
                          f"padding {pad}, dilation {dil}: output would be {ho}x{wo}")

@@ -10,6 +10,7 @@ backward and forward mode follow from the same lines:
 """
 from __future__ import annotations
 
+from .._kernels import dispatch as _fast
 from ..autograd.function import Function
 from ..backend import get_array_module
 from ..threads import elementwise
@@ -24,7 +25,8 @@ class TanhGrad(BinaryElementwise):
 
     @staticmethod
     def f(g, y):
-        return g * (1 - y * y)
+        out = _fast.tanh_grad(g, y)  # compiled one-pass kernel (chainrule._kernels)
+        return out if out is not None else g * (1 - y * y)
 
     @staticmethod
     def derivative_a(ctx, g, y, out):
@@ -45,7 +47,8 @@ class SigmoidGrad(BinaryElementwise):
 
     @staticmethod
     def f(g, y):
-        return g * (y * (1 - y))
+        out = _fast.sigmoid_grad(g, y)  # compiled one-pass kernel (chainrule._kernels)
+        return out if out is not None else g * (y * (1 - y))
 
     @staticmethod
     def derivative_a(ctx, g, y, out):
@@ -95,13 +98,35 @@ class MaskGrad(Function):
 class ReluGrad(MaskGrad):
     """g where y > 0, else 0: one pass instead of building a float mask and multiplying.
 
-    d/dg = the same mask (backward and jvp are MaskGrad's); y enters only through the mask,
-    whose derivative is zero almost everywhere.
+    d/dg = the same mask (MaskGrad's rules); y enters only through the mask, whose derivative
+    is zero almost everywhere. The compiled kernel (chainrule._kernels) builds no mask; the
+    rules below then build it from y only if they are called (double backward, forward mode).
     """
 
     @staticmethod
     def forward(ctx, g, y):
-        return MaskGrad.forward(ctx, g, elementwise(get_array_module(y).greater, y, 0))
+        out = _fast.relu_grad(g, y)
+        if out is None:
+            return MaskGrad.forward(ctx, g, elementwise(get_array_module(y).greater, y, 0))
+        ctx.mask = None
+        ctx.relu_out = y
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return MaskGrad.apply(gg, _relu_mask(ctx)), None
+
+    @staticmethod
+    def jvp(ctx, tg, _):
+        return None if tg is None else tg * _relu_mask(ctx)
+
+
+def _relu_mask(ctx):
+    """ReluGrad's mask y > 0, built on first use when the compiled forward skipped it."""
+    if ctx.mask is None:
+        y = ctx.relu_out
+        ctx.mask = elementwise(get_array_module(y).greater, y, 0)
+    return ctx.mask
 
 
 def relu_grad(g, y):

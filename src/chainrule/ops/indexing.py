@@ -13,8 +13,8 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor, norm_dim
-from .inplace import apply_inplace, check_writable_memory
+from ._util import ShapeError, as_tensor, broadcast_error, norm_dim
+from .inplace import apply_inplace, check_unrecorded_write, check_writable_memory
 from .shape import reshape
 
 
@@ -50,15 +50,22 @@ def _has_advanced_int(idx: Any) -> bool:
 
 
 class GetItem(Function):
+    """``x[idx]``. ``guard``: the index Tensors ``idx`` was made from; saved so that modifying
+    one in place after forward raises (as in PyTorch) instead of scattering the gradient to
+    the new positions."""
+
     raw = True
 
     @staticmethod
-    def forward(ctx, x, idx):
+    def forward(ctx, x, idx, guard=()):
         ctx.in_shape, ctx.idx = x.shape, idx
+        if guard:
+            ctx.save_for_backward(*guard)
         return x[_view_index(idx)]
 
     @staticmethod
     def backward(ctx, grad):
+        ctx.saved_tensors  # noqa: B018 - checks that no index tensor was modified in place
         return IndexAdd.apply(grad, ctx.in_shape, ctx.idx), None
 
     @staticmethod
@@ -117,17 +124,27 @@ def _split_int_and_array(idx: tuple) -> tuple | None:
     return first, second
 
 
-def getitem(x: Tensor, idx: Any) -> Tensor:
+def _index_tensors(idx: Any) -> tuple:
+    """The Tensors inside an index (their arrays are what GetItem's backward reads)."""
+    return tuple(i for i in (idx if isinstance(idx, tuple) else (idx,)) if isinstance(i, Tensor))
+
+
+def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
+    """``x[idx]``; ``guard`` names Tensors the index arrays alias (default: those in ``idx``)
+    so that an in-place change to them after forward is detected."""
+    if guard is None:
+        guard = _index_tensors(idx)
     idx = _convert_index(idx)
     if isinstance(idx, tuple):
         stages = _split_int_and_array(idx)
         if stages is not None:
-            return getitem(getitem(x, stages[0]), stages[1])
+            return getitem(getitem(x, stages[0], guard), stages[1], guard)
     try:
-        out = GetItem.apply(x, idx)
+        out = GetItem.apply(x, idx, guard=guard)
     except IndexError as err:
         raise IndexError(f"index: {err} (tensor of shape {x.shape})") from None
-    if out._data.base is not None and get_array_module(x._data).may_share_memory(out._data, x._data):
+    xp = get_array_module(x._data)
+    if out._data.base is not None and xp.may_share_memory(out._data, x._data):
         out._vc = x._vc  # basic indexing gives a view: in-place changes must be seen by both
     return out
 
@@ -168,7 +185,8 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     idx = _convert_index(idx)
     value_tensor = isinstance(value, Tensor)
     tangents = x._fw_tangent is not None or (value_tensor and value._fw_tangent is not None)
-    if tangents or (grad_mode.is_grad_enabled() and (
+    batched = type(x) is not Tensor and getattr(x, "vmap_inplace", None) is not None  # vmap
+    if tangents or batched or (grad_mode.is_grad_enabled() and (
             x.requires_grad or (value_tensor and value.requires_grad))):
         if x.dtype.kind not in "fc":
             raise RuntimeError(f"setitem: a value that requires grad cannot be written into a "
@@ -179,6 +197,23 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     v = value._data if isinstance(value, Tensor) else value
     write_index("setitem", x, idx, v)
     x._vc[0] += 1
+
+
+def index_put_(x: Tensor, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
+    """``x[indices] = values`` (or ``+=`` with repeated indices summed when accumulate)."""
+    check_unrecorded_write(x, "index_put_")
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put_(): indices must be a tuple of tensors, got "
+                        f"{type(indices).__name__}")
+    if isinstance(values, Tensor) and values.dtype != x.dtype:
+        raise RuntimeError(f"index_put_: requires the source and destination dtypes to match, "
+                           f"got {x.dtype} for the destination and {values.dtype} for the "
+                           "source; convert with values.to(x.dtype)")
+    idx = _convert_index(tuple(indices))
+    v = values._data if isinstance(values, Tensor) else values
+    write_index("index_put_", x, idx, v, accumulate)
+    x._vc[0] += 1
+    return x
 
 
 def write_index(op: str, x: Tensor, idx: Any, v: Any, accumulate: bool = False) -> None:
@@ -225,6 +260,7 @@ class Gather(Function):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.in_shape, ctx.dim, ctx.index = x.shape, dim, index
+        ctx.save_for_backward(index)  # version-checked: the index may be modified in place
         # torch.gather reads only x[..., :index.shape[i], ...] in the other dims (no
         # broadcasting, unlike NumPy's take_along_axis): the output has the index's shape.
         part = tuple(slice(None) if i == dim else slice(0, s) for i, s in enumerate(index.shape))
@@ -232,10 +268,11 @@ class Gather(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
         return ScatterAdd.apply(
             Tensor._make(get_array_module(grad._data).zeros(ctx.in_shape, grad.dtype),
                          False, None, 0),
-            ctx.dim, ctx.index, grad), None, None
+            ctx.dim, index, grad), None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
@@ -248,6 +285,8 @@ class ScatterAdd(Function):
     @staticmethod
     def forward(ctx, x, dim, index, src):
         ctx.dim, ctx.index = dim, index
+        if ctx.needs_input_grad[3]:
+            ctx.save_for_backward(index)  # version-checked: the index may be modified in place
         out = x.copy()
         xp = get_array_module(x)
         full = _full_index(index, dim)
@@ -261,7 +300,10 @@ class ScatterAdd(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, None, None, gather(grad, ctx.dim, ctx.index)
+        if not ctx.needs_input_grad[3]:
+            return grad, None, None, None
+        (index,) = ctx.saved_tensors
+        return grad, None, None, gather(grad, ctx.dim, index)
 
     @staticmethod
     def jvp(ctx, tx, _dim, _index, ts):
@@ -280,6 +322,7 @@ class Scatter(Function):
     @staticmethod
     def forward(ctx, x, dim, index, src):
         ctx.dim, ctx.index = dim, index
+        ctx.save_for_backward(index)  # version-checked: the index may be modified in place
         out = x.copy()
         full = _full_index(index, dim)
         if isinstance(src, (int, float, bool)):
@@ -290,11 +333,12 @@ class Scatter(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
         xp = get_array_module(grad._data)
         mask = xp.ones(grad.shape, dtype=grad.dtype)
-        mask[_full_index(ctx.index, ctx.dim)] = 0
+        mask[_full_index(index._data, ctx.dim)] = 0
         gx = grad * Tensor._make(mask, False, None, 0)
-        gs = gather(grad, ctx.dim, ctx.index) if ctx.needs_input_grad[3] else None
+        gs = gather(grad, ctx.dim, index) if ctx.needs_input_grad[3] else None
         return gx, None, None, gs
 
     @staticmethod
@@ -306,6 +350,11 @@ class Scatter(Function):
         return Scatter.forward(ctx, tx, ctx.dim, ctx.index, ts)
 
 
+class IndexOutOfBounds(IndexError, RuntimeError):
+    """An index outside its dimension. PyTorch raises ``RuntimeError`` from gather/scatter/
+    index_select (``IndexError`` from ``x[i]``); this is both, so either ``except`` works."""
+
+
 def _check_bounds(op: str, idx: Any, size: int, dim: int, allow_negative: bool = False) -> None:
     """Raise PyTorch's "index i is out of bounds" instead of letting NumPy wrap negatives."""
     if not idx.size:
@@ -314,8 +363,8 @@ def _check_bounds(op: str, idx: Any, size: int, dim: int, allow_negative: bool =
     bad = hi if hi >= size else lo if lo < (-size if allow_negative else 0) else None
     if bad is not None:
         valid = f"{-size}..{size - 1}" if allow_negative else f"0..{size - 1}"
-        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {dim} with size "
-                         f"{size} (valid indices: {valid})")
+        raise IndexOutOfBounds(f"{op}: index {bad} is out of bounds for dimension {dim} with "
+                               f"size {size} (valid indices: {valid})")
 
 
 def _index_arg(op: str, x: Tensor, dim: int, index: Any):
@@ -334,7 +383,7 @@ def _index_arg(op: str, x: Tensor, dim: int, index: Any):
                                f"{list(idx.shape)} to be no larger than self {list(x.shape)} "
                                f"apart from dimension {d}")
     _check_bounds(op, idx._data, x.shape[d] if x.ndim else 1, d)
-    return d, idx._data
+    return d, idx  # the Tensor: the op saves it, so its version is checked in backward
 
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
@@ -350,11 +399,11 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     if dim is None:
         _check_bounds("take_along_dim", idx._data, x.numel(), 0)
         return getitem(x.reshape(-1), idx.reshape(-1))
-    d = norm_dim(dim, x.ndim, "take_along_dim")[0]
-    if idx.ndim != x.ndim:
+    if idx.ndim != x.ndim:  # checked before dim, as PyTorch does
         raise RuntimeError(f"take_along_dim(): input and indices should have the same number "
                            f"of dimensions, but got {x.ndim} dimensions for input, and "
                            f"{idx.ndim} dimensions for indices")
+    d = norm_dim(dim, x.ndim, "take_along_dim")[0]
     # PyTorch wraps negative indices here (unlike gather): index -1 is the last element.
     _check_bounds("take_along_dim", idx._data, x.shape[d], d, allow_negative=True)
     if (idx._data < 0).any():
@@ -372,7 +421,9 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     ish = list(shape)
     ish[d] = idx.shape[d]
     xb = x.expand(*xs) if tuple(xs) != x.shape else x
-    ib = get_array_module(idx._data).broadcast_to(idx._data, ish)
+    # A copy, not a broadcast view: PyTorch's take_along_dim lets the caller modify its
+    # indices after forward, so the gradient must not read them.
+    ib = get_array_module(idx._data).broadcast_to(idx._data, ish).copy()
     return gather(xb, d, Tensor._make(ib, False, None, 0))
 
 
@@ -422,7 +473,7 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     _check_bounds("index_select", idx._data, x.shape[d] if x.ndim else 1, d)
     if x.ndim == 0:
         return reshape(x, (1,) * idx.ndim).expand(*idx.shape) * 1
-    return getitem(x, (slice(None),) * d + (idx._data.reshape(-1),))
+    return getitem(x, (slice(None),) * d + (idx._data.reshape(-1),), guard=(idx,))
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
@@ -431,16 +482,27 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     m = as_tensor(mask)
     if m.dtype.kind != "b":
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+    try:
+        np.broadcast_shapes(m.shape, x.shape)
+    except ValueError:
+        raise ShapeError(f"masked_fill: mask of shape {tuple(m.shape)} and input of shape "
+                         f"{tuple(x.shape)} cannot be broadcast together") from None
     v = value.item() if isinstance(value, Tensor) and value.numel() == 1 and \
         not value.requires_grad else value
+    if isinstance(v, (bool, int, float)) and x.dtype.kind in "biu":  # keeps x's integer dtype
+        # (PyTorch casts the value to it; float tensors already keep theirs under promotion)
+        v = Tensor._make(get_array_module(x._data).asarray(v).astype(x.dtype), False, None, 0)
     return where(m, v, x)
 
 
 def masked_select(x: Tensor, mask: Any) -> Tensor:
     m = as_tensor(mask)
-    xb = np.broadcast_shapes(x.shape, m.shape)
+    try:
+        xb = np.broadcast_shapes(x.shape, m.shape)
+    except ValueError:
+        raise broadcast_error("masked_select", x, m) from None
     return getitem(x.expand(*xb) if x.shape != xb else x,
-                   get_array_module(m._data).broadcast_to(m._data, xb))
+                   get_array_module(m._data).broadcast_to(m._data, xb), guard=(m,))
 
 
 def one_hot(index: Any, num_classes: int = -1) -> Tensor:

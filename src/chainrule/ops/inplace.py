@@ -13,6 +13,8 @@ from typing import Any
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._util import as_tensor
+from .shape import broadcast_to
 
 
 def _check_leaf(x: Tensor, name: str) -> None:
@@ -40,8 +42,20 @@ def check_writable_memory(x: Tensor, name: str) -> None:
         )
 
 
+def check_unrecorded_write(x: Tensor, name: str) -> None:
+    """Guard a write that autograd does not record (``uniform_``, ``normal_``,
+    ``index_put_``): the memory must be writable, and ``x`` must not require grad while
+    grad mode is on (the write would silently detach the values from the graph)."""
+    check_writable_memory(x, name)
+    if x.requires_grad and grad_mode.is_grad_enabled():
+        raise RuntimeError(f"{name}: in-place writes into a tensor that requires grad are not "
+                           "recorded; wrap them in `with cr.no_grad():` (e.g. for weight init)")
+
+
 def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any) -> Tensor:
     """Compute ``fn(x, *args)`` and write the result into ``x``."""
+    if type(x) is not Tensor and getattr(x, "vmap_inplace", None) is not None:
+        return x.vmap_inplace(name, fn, *args, **kwargs)  # a batched tensor (cr.func.vmap)
     _check_leaf(x, name)
     check_writable_memory(x, name)
     record = grad_mode.is_grad_enabled() and (
@@ -94,9 +108,6 @@ def fill_(x: Tensor, value: Any) -> Tensor:
 
 
 def copy_(x: Tensor, src: Any) -> Tensor:
-    from ._util import as_tensor
-    from .shape import broadcast_to
-
     src = as_tensor(src)
     return apply_inplace(x, "copy_",
                          lambda t, s: broadcast_to(s.to(t.dtype).to(t.device), t.shape) + t * 0,

@@ -8,10 +8,12 @@ from __future__ import annotations
 import string
 from typing import Any
 
+from .. import dtypes
+from .._kernels.blas import batched_matmul
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor, promote
+from ._util import ShapeError, as_tensor, promote
 from .shape import Permute, broadcast_to, reshape, transpose, unsqueeze
 
 __all__ = ["addmm", "addmv", "baddbmm", "bmm", "dot", "einsum", "kron", "matmul", "mm", "mv",
@@ -24,6 +26,10 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if a.ndim > 2:  # stacks of small matrices: the batch over threads, 1 BLAS thread each
+            out = batched_matmul(a, b)
+            if out is not None:
+                return out
         return a @ b
 
     @staticmethod
@@ -75,12 +81,12 @@ def matmul(a: Any, b: Any) -> Tensor:
     a, b = promote("matmul", as_tensor(a), as_tensor(b))
     sa, sb = a.shape, b.shape
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes {sa} "
+        raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes {sa} "
                          f"and {sb}; use * for scalars")
     ka = sa[-1]
     kb = sb[0] if b.ndim == 1 else sb[-2]
     if ka != kb:
-        raise ValueError(
+        raise ShapeError(
             f"matmul: shapes {sa} and {sb} are not aligned: the last dimension of the first "
             f"({ka}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} dimension of "
             f"the second ({kb})"
@@ -88,39 +94,42 @@ def matmul(a: Any, b: Any) -> Tensor:
     try:
         return MatMul.apply(a, b)
     except ValueError as err:
-        raise ValueError(f"matmul: batch dimensions of shapes {sa} and {sb} cannot be "
+        raise ShapeError(f"matmul: batch dimensions of shapes {sa} and {sb} cannot be "
                          "broadcast together") from err
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"mm: expects two 2-d tensors, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"mm: expects two 2-d tensors, got shapes {a.shape} and {b.shape}")
     return matmul(a, b)
 
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
-        raise ValueError(f"bmm: expects two 3-d tensors with equal batch size, got shapes "
+        raise ShapeError(f"bmm: expects two 3-d tensors with equal batch size, got shapes "
                          f"{a.shape} and {b.shape}")
     return matmul(a, b)
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
-        raise ValueError(f"dot: expects two 1-d tensors of equal length, got shapes {a.shape} "
+        raise ShapeError(f"dot: expects two 1-d tensors of equal length, got shapes {a.shape} "
                          f"and {b.shape}")
     return matmul(a, b)
 
 
 def mv(a: Tensor, v: Tensor) -> Tensor:
     if a.ndim != 2 or v.ndim != 1:
-        raise ValueError(f"mv: expects a matrix and a vector, got shapes {a.shape}, {v.shape}")
+        raise ShapeError(f"mv: expects a matrix and a vector, got shapes {a.shape}, {v.shape}")
+    if a.shape[1] != v.shape[0]:
+        raise ShapeError(f"mv: size mismatch: matrix {tuple(a.shape)} and vector "
+                         f"{tuple(v.shape)}")
     return matmul(a, v)
 
 
 def outer(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1:
-        raise ValueError(f"outer: expects two 1-d tensors, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"outer: expects two 1-d tensors, got shapes {a.shape} and {b.shape}")
     return unsqueeze(a, 1) * unsqueeze(b, 0)
 
 
@@ -130,7 +139,7 @@ def _parse_einsum(equation: str, shapes: list) -> tuple:
     lhs, arrow, rhs = eq.partition("->")
     ins = lhs.split(",")
     if len(ins) != len(shapes):
-        raise ValueError(f"einsum: equation {equation!r} has {len(ins)} operands but "
+        raise ShapeError(f"einsum: equation {equation!r} has {len(ins)} operands but "
                          f"{len(shapes)} tensors were given")
     used = set(c for c in eq if c.isalpha())
     free = [c for c in string.ascii_letters if c not in used]
@@ -145,7 +154,7 @@ def _parse_einsum(equation: str, shapes: list) -> tuple:
             n = len(shp) - (len(sub) - 3)
             sub = sub.replace("...", ell[ell_nd - n:] if n else "")
         if len(sub) != len(shp):
-            raise ValueError(f"einsum: operand subscripts {sub!r} do not match a tensor of "
+            raise ShapeError(f"einsum: operand subscripts {sub!r} do not match a tensor of "
                              f"shape {tuple(shp)}")
         new_ins.append(sub)
     if arrow:
@@ -214,8 +223,6 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         operands = tuple(operands[0])
     ts = [as_tensor(o) for o in operands]
     if len(ts) > 1:
-        from .. import dtypes
-
         target = ts[0].dtype
         for t_ in ts[1:]:
             target = dtypes.promote_types(target, t_.dtype)
@@ -225,7 +232,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     for sub, t_ in zip(ins, ts):
         for c, n in zip(sub, t_.shape):
             if dims.setdefault(c, n) != n and n != 1 and dims[c] != 1:
-                raise ValueError(f"einsum: subscript {c!r} has size {dims[c]} in one operand "
+                raise ShapeError(f"einsum: subscript {c!r} has size {dims[c]} in one operand "
                                  f"and {n} in another (shapes {[t_.shape for t_ in ts]})")
     return Einsum.apply(*ts, ins=tuple(ins), out=out)
 
@@ -240,7 +247,7 @@ def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Ten
     except ValueError:
         target = None
     if target != tuple(prod.shape):
-        raise ValueError(f"{op}: input of shape {tuple(inp.shape)} cannot be broadcast to the "
+        raise ShapeError(f"{op}: input of shape {tuple(inp.shape)} cannot be broadcast to the "
                          f"product's shape {tuple(prod.shape)}")
     out = prod if alpha == 1 else prod * alpha
     if beta == 0:
@@ -253,7 +260,7 @@ def addmm(input: Any, mat1: Tensor, mat2: Tensor, *, beta: Any = 1,  # noqa: A00
     """beta * input + alpha * (mat1 @ mat2) for 2-d ``mat1``, ``mat2``."""
     mat1, mat2 = as_tensor(mat1), as_tensor(mat2)
     if mat1.ndim != 2 or mat2.ndim != 2:
-        raise ValueError(f"addmm: mat1 and mat2 must be 2-d, got shapes {tuple(mat1.shape)} "
+        raise ShapeError(f"addmm: mat1 and mat2 must be 2-d, got shapes {tuple(mat1.shape)} "
                          f"and {tuple(mat2.shape)}")
     return _scaled_sum("addmm", input, matmul(mat1, mat2), beta, alpha)
 
@@ -263,8 +270,11 @@ def addmv(input: Any, mat: Tensor, vec: Tensor, *, beta: Any = 1,  # noqa: A002
     """beta * input + alpha * (mat @ vec) for a 2-d ``mat`` and 1-d ``vec``."""
     mat, vec = as_tensor(mat), as_tensor(vec)
     if mat.ndim != 2 or vec.ndim != 1:
-        raise ValueError(f"addmv: expects a 2-d matrix and a 1-d vector, got shapes "
+        raise ShapeError(f"addmv: expects a 2-d matrix and a 1-d vector, got shapes "
                          f"{tuple(mat.shape)} and {tuple(vec.shape)}")
+    if mat.shape[1] != vec.shape[0]:
+        raise ShapeError(f"addmv: size mismatch: matrix {tuple(mat.shape)} and vector "
+                         f"{tuple(vec.shape)}")
     return _scaled_sum("addmv", input, matmul(mat, vec), beta, alpha)
 
 
@@ -282,7 +292,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     if isinstance(dims, (int,)) or isinstance(dims, Tensor) and dims.ndim == 0:
         k = int(dims)
         if k < 0 or k > min(a.ndim, b.ndim):
-            raise ValueError(f"tensordot: dims={k} must be between 0 and "
+            raise ShapeError(f"tensordot: dims={k} must be between 0 and "
                              f"{min(a.ndim, b.ndim)} for shapes {a.shape} and {b.shape}")
         da, db = list(range(a.ndim - k, a.ndim)), list(range(k))
     else:
@@ -292,13 +302,13 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
             raise TypeError(f"tensordot: dims must be an int or a pair of dim lists, got "
                             f"{dims!r}") from None
         if len(da) != len(db):
-            raise ValueError(f"tensordot: both dim lists must have the same length, got {da} "
+            raise ShapeError(f"tensordot: both dim lists must have the same length, got {da} "
                              f"and {db}")
         da = [d % max(a.ndim, 1) for d in da]
         db = [d % max(b.ndim, 1) for d in db]
     for i, j in zip(da, db):
         if a.shape[i] != b.shape[j]:
-            raise ValueError(f"tensordot: contracted dimension {i} of a (size {a.shape[i]}) "
+            raise ShapeError(f"tensordot: contracted dimension {i} of a (size {a.shape[i]}) "
                              f"does not match dimension {j} of b (size {b.shape[j]})")
     letters = iter(string.ascii_letters)
     sa = [next(letters) for _ in range(a.ndim)]
@@ -314,7 +324,7 @@ def trace(x: Tensor) -> Tensor:
     """Sum of the main diagonal of a 2-d tensor (differentiable; composed)."""
     x = as_tensor(x)
     if x.ndim != 2:
-        raise ValueError(f"trace: expected a 2-d tensor (matrix), got shape {tuple(x.shape)}")
+        raise ShapeError(f"trace: expected a 2-d tensor (matrix), got shape {tuple(x.shape)}")
     n, m = x.shape
     return reshape(x, (n * m,))[:: m + 1][: min(n, m)].sum()
 

@@ -33,7 +33,8 @@ def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
     bd = b._data if isinstance(b, Tensor) else b
     xp = get_array_module(ad, bd)
     try:
-        return _const(xp.asarray(fn(xp, ad, bd)))
+        r = fn(xp, ad, bd)  # only NumPy scalars need wrapping (a vmap LogicalArray must not)
+        return _const(xp.asarray(r) if isinstance(r, (np.generic, bool)) else r)
     except ValueError as err:
         if "broadcast" not in str(err):
             raise

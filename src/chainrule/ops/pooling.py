@@ -165,6 +165,16 @@ class MaxPool2dFn(Function):
         h, w = x.shape[2:]
         hp, wp = _padded_size(P, h, w)
         xp = _pad_input(x, P[2][0], P[2][1], hp, wp, -np.inf)
+        if want_arg and P[0] == (2, 2):
+            # 2x2 windows as a tournament of pairs: 3 maxima and 3 comparisons instead of
+            # 3 rounds of compare + putmask + maximum (LeNet's pools: 1.9 -> 1.1 ms). Ties
+            # keep the earlier offset at every step, so the argmax is the first in scan order.
+            v0, v1, v2, v3 = (xp[idx] for _, idx in _offsets(P))
+            top, bottom = xp_.maximum(v0, v1), xp_.maximum(v2, v3)
+            first = (v1 > v0).astype(np.int8)
+            second = (v3 > v2).astype(np.int8) + np.int8(2)
+            ctx.arg = xp_.where(bottom > top, second, first)
+            return xp_.maximum(top, bottom)
         best = None
         arg = None
         for k, idx in _offsets(P):

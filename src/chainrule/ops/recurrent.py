@@ -27,6 +27,10 @@ one exp for all four gates, see ``recurrent_lstm.py``):
   LSTM/GRU/RNN support it).
 
 Every cell also has a forward-mode rule (``jvp``), the linearisation of its forward.
+
+For equal-length batches the layers run LSTM and GRU through ``recurrent_seq.py`` instead:
+the same formulas with the whole time loop inside one op (one graph node per layer and
+direction, the recurrent weight's gradient as one GEMM over all steps).
 """
 from __future__ import annotations
 
@@ -39,8 +43,8 @@ from ._recurrent_math import ArrayMath, TensorMath, record_backward, wrap
 from .recurrent_lstm import LSTMCellFn, lstm_cell
 from .shape import cat
 
-__all__ = ["GRUCellFn", "LSTMCellFn", "RNNCellFn", "SplitRows", "gru_cell", "lstm_cell",
-           "rnn_cell", "split_rows"]
+__all__ = ["GRUCellFn", "LSTMCellFn", "RNNCellFn", "SplitRows", "gru_cell", "gru_jvp_arrays",
+           "lstm_cell", "rnn_cell", "split_rows"]
 
 
 # ----------------------------------------------------------------------------- GRU
@@ -103,22 +107,28 @@ class GRUCellFn(Function):
     @staticmethod
     def jvp(ctx, t_xg, t_h, t_w, t_b):
         xg, h, w_hh, _ = ctx.primals
-        r, z, n, hn = ctx.saved_arrays[4:]
-        hidden = h.shape[1]
-        xp = get_array_module(h)
-        dx = xp.zeros_like(xg) if t_xg is None else t_xg
-        dhg = xp.zeros_like(xg)
-        if t_h is not None:
-            dhg += t_h @ w_hh.T
-        if t_w is not None:
-            dhg += h @ t_w.T
-        if t_b is not None:
-            dhg += t_b
-        dr = r * (1 - r) * (dx[:, :hidden] + dhg[:, :hidden])
-        dz = z * (1 - z) * (dx[:, hidden:2 * hidden] + dhg[:, hidden:2 * hidden])
-        dn = (1 - n * n) * (dx[:, 2 * hidden:] + dr * hn + r * dhg[:, 2 * hidden:])
-        out = dn + dz * (h - n) - z * dn
-        return out if t_h is None else out + z * t_h
+        return gru_jvp_arrays(t_xg, t_h, t_w, t_b, h, w_hh, *ctx.saved_arrays[4:])
+
+
+def gru_jvp_arrays(t_xg, t_h, t_w, t_b, h, w_hh, r, z, n, hn):
+    """The GRU step's linearisation on raw arrays: the tangent of h' from those of
+    (xg, h, W_hh, b_hh) (None = zero), given the forward's saved activations."""
+    hidden = h.shape[1]
+    xp = get_array_module(h)
+    shape = (h.shape[0], 3 * hidden)
+    dx = xp.zeros(shape, dtype=h.dtype) if t_xg is None else t_xg
+    dhg = xp.zeros(shape, dtype=h.dtype)
+    if t_h is not None:
+        dhg += t_h @ w_hh.T
+    if t_w is not None:
+        dhg += h @ t_w.T
+    if t_b is not None:
+        dhg += t_b
+    dr = r * (1 - r) * (dx[:, :hidden] + dhg[:, :hidden])
+    dz = z * (1 - z) * (dx[:, hidden:2 * hidden] + dhg[:, hidden:2 * hidden])
+    dn = (1 - n * n) * (dx[:, 2 * hidden:] + dr * hn + r * dhg[:, 2 * hidden:])
+    out = dn + dz * (h - n) - z * dn
+    return out if t_h is None else out + z * t_h
 
 
 def gru_cell(xg: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None = None) -> Tensor:

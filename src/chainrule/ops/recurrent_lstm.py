@@ -10,7 +10,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._recurrent_math import TensorMath, data_or_none, record_backward, sigmoid_, wrap
 
-__all__ = ["LSTMCellFn", "lstm_cell"]
+__all__ = ["LSTMCellFn", "lstm_cell", "lstm_jvp_arrays"]
 
 
 def _lstm_forward(m, xg, h, c, w_hh, w_hr):
@@ -71,8 +71,9 @@ def _lstm_forward_arrays(xg, h, c, w_hh, w_hr):
     return h_new, c_new, act, tc, (None if w_hr is None else hf)
 
 
-def _lstm_backward_arrays(gh, gc, h, c, w_hh, w_hr, act, tc, hf, needs):
-    """The backward on raw arrays (same formulas as ``_lstm_backward``), few NumPy calls."""
+def _lstm_backward_arrays(gh, gc, h, c, w_hh, w_hr, act, tc, hf, needs, d=None):
+    """The backward on raw arrays (same formulas as ``_lstm_backward``), few NumPy calls;
+    the gate gradients go into ``d`` (shaped like ``act``) when given."""
     xp = get_array_module(act)
     hidden = c.shape[1]
     gw_hr = None
@@ -86,7 +87,8 @@ def _lstm_backward_arrays(gh, gc, h, c, w_hh, w_hr, act, tc, hf, needs):
     gct *= o
     gct *= gh
     gct += gc
-    d = xp.empty_like(act)  # upstream gradient of each activation
+    if d is None:
+        d = xp.empty_like(act)  # upstream gradient of each activation
     xp.multiply(gct, g, out=d[:, :hidden])
     xp.multiply(gct, c, out=d[:, hidden:2 * hidden])
     xp.multiply(gct, i, out=d[:, 2 * hidden:3 * hidden])
@@ -137,27 +139,33 @@ class LSTMCellFn(Function):
     def jvp(ctx, t_xg, t_h, t_c, t_w, t_wr):
         _, h, c, w_hh, w_hr = ctx.primals
         act, tc, hf = ctx.saved_arrays[5:]
-        hidden = c.shape[1]
-        i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
-        xp = get_array_module(h)
-        d = xp.zeros((h.shape[0], 4 * hidden), dtype=h.dtype) if t_xg is None else t_xg.copy()
-        if t_h is not None:
-            d += t_h @ w_hh.T
-        if t_w is not None:
-            d += h @ t_w.T
-        di, df = d[:, :hidden] * i * (1 - i), d[:, hidden:2 * hidden] * f * (1 - f)
-        dg = d[:, 2 * hidden:3 * hidden] * (1 - g * g)
-        do = d[:, 3 * hidden:] * o * (1 - o)
-        dc = df * c + di * g + i * dg
-        if t_c is not None:
-            dc = dc + f * t_c
-        dhf = do * tc + o * (1 - tc * tc) * dc
-        if w_hr is None:
-            return dhf, dc
-        dh = dhf @ w_hr.T
-        if t_wr is not None:
-            dh = dh + hf @ t_wr.T
-        return dh, dc
+        return lstm_jvp_arrays(t_xg, t_h, t_c, t_w, t_wr, h, c, w_hh, w_hr, act, tc, hf)
+
+
+def lstm_jvp_arrays(t_xg, t_h, t_c, t_w, t_wr, h, c, w_hh, w_hr, act, tc, hf):
+    """The step's linearisation on raw arrays: tangents of (h', c') from those of
+    (xg, h, c, W_hh, W_hr) (None = zero), given the forward's saved activations."""
+    hidden = c.shape[1]
+    i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    xp = get_array_module(h)
+    d = xp.zeros((h.shape[0], 4 * hidden), dtype=h.dtype) if t_xg is None else t_xg.copy()
+    if t_h is not None:
+        d += t_h @ w_hh.T
+    if t_w is not None:
+        d += h @ t_w.T
+    di, df = d[:, :hidden] * i * (1 - i), d[:, hidden:2 * hidden] * f * (1 - f)
+    dg = d[:, 2 * hidden:3 * hidden] * (1 - g * g)
+    do = d[:, 3 * hidden:] * o * (1 - o)
+    dc = df * c + di * g + i * dg
+    if t_c is not None:
+        dc = dc + f * t_c
+    dhf = do * tc + o * (1 - tc * tc) * dc
+    if w_hr is None:
+        return dhf, dc
+    dh = dhf @ w_hr.T
+    if t_wr is not None:
+        dh = dh + hf @ t_wr.T
+    return dh, dc
 
 
 def lstm_cell(xg: Tensor, h: Tensor, c: Tensor, w_hh: Tensor,

@@ -433,3 +433,11 @@ def any(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     x = as_tensor(x)
     return Tensor._make(x._data.any(axis=_axes(dim, x, "any"), keepdims=keepdim),
                         False, None, 0)
+
+
+def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
+    """The number of non-zero elements over ``dim`` (all by default), as int64."""
+    xp = get_array_module(x._data)
+    axes = norm_dim(dim, x.ndim, "count_nonzero")
+    return Tensor._make(xp.asarray(xp.count_nonzero(x._data, axis=axes), dtype="int64"),
+                        False, None, 0)

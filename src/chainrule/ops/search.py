@@ -1,6 +1,9 @@
-"""Searching and counting: ``searchsorted``, ``bucketize``, ``histc``, ``unique``, and
-``multinomial`` sampling. None of them has a gradient (their outputs are indices or counts),
-so they are plain functions on arrays, as in PyTorch.
+"""Sorting, searching and counting: ``sort``, ``argsort``, ``topk``, ``searchsorted``,
+``bucketize``, ``histc``, ``unique``, and ``multinomial`` sampling.
+
+Indices and counts have no gradient, so most of these are plain functions on arrays, as in
+PyTorch. The values ``sort`` and ``topk`` return are differentiable: they are a ``gather`` of
+the input at the sorted indices, so their gradient scatters back to where each value came from.
 """
 from __future__ import annotations
 
@@ -11,9 +14,12 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..random import Generator, gen
-from ._util import as_tensor
+from ._util import ShapeError, as_tensor, norm_dim
+from .indexing import gather
+from .reduction import ValuesIndices
 
-__all__ = ["bucketize", "histc", "multinomial", "searchsorted", "unique"]
+__all__ = ["argsort", "bucketize", "histc", "multinomial", "searchsorted", "sort", "topk",
+           "unique"]
 
 
 def _arr(x: Any) -> Any:
@@ -164,3 +170,35 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         out = np.argsort(-keys, axis=-1, kind="stable")[:, :int(num_samples)]
     out = out.astype(np.int64).reshape(w.shape[:-1] + (int(num_samples),))
     return Tensor(out)
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False) -> ValuesIndices:
+    """(values, indices) sorted along ``dim`` (stable); values are differentiable (a gather)."""
+    dim = norm_dim(dim, max(x.ndim, 1), "sort")[0]
+    if x.ndim == 0:  # a 0-d tensor is its own sort (PyTorch)
+        return ValuesIndices(x.clone(), Tensor._make(np.zeros((), np.int64), False, None, 0))
+    xp = get_array_module(x._data)
+    idx = xp.argsort(-x._data if descending else x._data, axis=dim, kind="stable")
+    return ValuesIndices(gather(x, dim, Tensor._make(idx, False, None, 0)),
+                         Tensor._make(idx, False, None, 0))
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+    """The indices that sort ``x`` along ``dim`` (``sort(...).indices``)."""
+    return sort(x, dim, descending).indices
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
+         sorted: bool = True) -> ValuesIndices:  # noqa: A002 - PyTorch's name
+    """The ``k`` largest (or smallest) entries along ``dim``: (values, indices)."""
+    dim = norm_dim(dim, max(x.ndim, 1), "topk")[0]
+    n = x.shape[dim] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise ShapeError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
+    if x.ndim == 0:  # PyTorch returns the element itself for k = 0 or 1
+        return sort(x)
+    xp = get_array_module(x._data)
+    idx = xp.argsort(-x._data if largest else x._data, axis=dim, kind="stable")
+    idx = xp.take(idx, xp.arange(k), axis=dim)
+    return ValuesIndices(gather(x, dim, Tensor._make(idx, False, None, 0)),
+                         Tensor._make(idx, False, None, 0))

@@ -9,7 +9,8 @@ tangent:
 
 Everything else is composed from them and from existing differentiable ops: ``diag``,
 ``diag_embed``, ``narrow``, ``rot90``, ``repeat_interleave``, ``meshgrid``,
-``cartesian_prod``. ``tril_indices``/``triu_indices`` build index tensors (no gradient).
+``cartesian_prod``, and ``triu``/``tril`` (a ``where`` with a triangular mask).
+``tril_indices``/``triu_indices`` build index tensors (no gradient).
 """
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, norm_dim
+from .binary import where
 from .indexing import index_select
 from .shape import flip, reshape, stack, transpose
 
 __all__ = ["cartesian_prod", "diag", "diag_embed", "diagonal", "meshgrid", "narrow",
-           "repeat_interleave", "rot90", "tril_indices", "triu_indices", "unfold"]
+           "repeat_interleave", "rot90", "tril", "tril_indices", "triu", "triu_indices",
+           "unfold"]
 
 
 def _dim(d: int, ndim: int, op: str) -> int:
@@ -98,12 +101,13 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     """The diagonal of ``input`` w.r.t. ``dim1`` and ``dim2`` (a view, appended as last dim).
 
     Raises:
-        RuntimeError: ``dim1 == dim2`` or fewer than 2 dims.
+        RuntimeError: ``dim1 == dim2``.
+        IndexError: fewer than 2 dims (PyTorch: dimension out of range).
     """
     x = as_tensor(input)
     if x.ndim < 2:
-        raise RuntimeError(f"diagonal: expected a tensor with at least 2 dims, got shape "
-                           f"{tuple(x.shape)}")
+        raise IndexError(f"diagonal: expected a tensor with at least 2 dims (dim1 and dim2 "
+                         f"out of range), got shape {tuple(x.shape)}")
     d1, d2 = _dim(dim1, x.ndim, "diagonal"), _dim(dim2, x.ndim, "diagonal")
     if d1 == d2:
         raise RuntimeError(f"diagonal: dim1 and dim2 cannot be identical, got {dim1} and {dim2}")
@@ -348,3 +352,23 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
                  device: Any = None) -> Tensor:
     """(2, N) row/column indices of the upper triangle (with ``offset``), row-major order."""
     return _tri_indices("triu_indices", row, col, int(offset), dtype, device, False)
+
+
+def _tri_mask(x: Tensor, diagonal: int, upper: bool) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
+                           f"dimensions, got shape {tuple(x.shape)}")
+    xp = get_array_module(x._data)
+    ones = xp.ones((x.shape[-2], x.shape[-1]), bool)
+    m = xp.triu(ones, diagonal) if upper else xp.tril(ones, diagonal)
+    return Tensor._make(m, False, None, 0)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Upper triangle of the last two dims (the rest zeroed); differentiable."""
+    return where(_tri_mask(x, diagonal, True), x, 0)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Lower triangle of the last two dims (the rest zeroed); differentiable."""
+    return where(_tri_mask(x, diagonal, False), x, 0)

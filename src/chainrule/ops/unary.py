@@ -2,8 +2,8 @@
 
 Each primitive is a :class:`UnaryElementwise`: a forward on raw arrays and its derivative
 stated once (backward and the forward-mode rule both follow from it). Functions that are
-compositions of primitives (rsqrt, square) are written as compositions; a primitive that
-could be composed says beside it why it is not.
+compositions of primitives (rsqrt, square, log2, log10) are written as compositions; a
+primitive that could be composed says beside it why it is not.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
+from .._kernels import dispatch as _fast
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
@@ -23,8 +24,8 @@ from .fused_grads import relu_grad, sigmoid_grad, tanh_grad
 
 __all__ = [
     "abs", "cast", "clamp", "clamp_max", "clamp_min", "clip", "erf", "exp", "expm1", "log",
-    "log1p", "nan_to_num", "neg", "reciprocal", "relu", "rsqrt", "sigmoid", "sign", "softplus",
-    "sqrt", "square", "tanh", "to_device_op",
+    "log1p", "log2", "log10", "nan_to_num", "neg", "reciprocal", "relu", "rsqrt", "sigmoid",
+    "sign", "softplus", "sqrt", "square", "tanh", "to_device_op",
 ]
 
 
@@ -158,7 +159,11 @@ class Sigmoid(UnaryElementwise):
     x < -709 and is three recorded ops; its gradient is one fused op (``SigmoidGrad``)."""
 
     saves = "y"
-    f = staticmethod(_stable_sigmoid)
+
+    @staticmethod
+    def f(x):
+        y = _fast.sigmoid(x)  # compiled one-pass float32 kernel (chainrule._kernels)
+        return y if y is not None else _stable_sigmoid(x)
 
     @staticmethod
     def derivative(ctx, x, y):
@@ -176,7 +181,8 @@ class Relu(UnaryElementwise):
 
     @staticmethod
     def f(x):
-        return elementwise(get_array_module(x).maximum, x, 0)
+        y = _fast.relu(x)  # compiled one-pass kernel (chainrule._kernels), else NumPy
+        return y if y is not None else elementwise(get_array_module(x).maximum, x, 0)
 
     @staticmethod
     def derivative(ctx, x, y):
@@ -307,6 +313,16 @@ def log(x: Tensor) -> Tensor:
 
 def log1p(x: Tensor) -> Tensor:
     return Log1p.apply(_float(x))
+
+
+def log2(x: Tensor) -> Tensor:
+    """log(x) / ln 2, composed."""
+    return log(x) * (1.0 / 0.6931471805599453)
+
+
+def log10(x: Tensor) -> Tensor:
+    """log(x) / ln 10, composed."""
+    return log(x) * (1.0 / 2.302585092994046)
 
 
 def expm1(x: Tensor) -> Tensor:

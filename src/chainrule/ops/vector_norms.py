@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .binary import where
 from .shape import broadcast_to, reshape
 
 __all__ = ["Norm2", "NormZero", "PNorm", "keepdim_shape"]
@@ -43,8 +44,6 @@ class Norm2(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        from .binary import where
-
         x, y = ctx.saved_tensors
         yk = reshape(y, ctx.kshape)
         zero = Tensor._make(yk._data == 0, False, None, 0)
@@ -104,8 +103,6 @@ class PNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        from .binary import where
-
         x, y = ctx.saved_tensors
         p = ctx.p
         yk = reshape(y, ctx.kshape)

@@ -5,8 +5,9 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from .._kernels import dispatch as _fast
 from ..backend import get_array_module
-from .optimizer import Optimizer, _check_beta, _check_non_negative, regularized_grad
+from .optimizer import Optimizer, _check_beta, _check_non_negative, decay_weights_, regularized_grad
 
 
 class Adam(Optimizer):
@@ -65,8 +66,14 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
+        decay_weights_(param, group)  # AdamW's decoupled decay: shrinks param in place
         grad = regularized_grad(param, grad, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        step_size = lr / (1 - beta1 ** step)
+        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+        if not group["amsgrad"] and _fast.adam(param, grad, exp_avg, exp_avg_sq, beta1, beta2,
+                                               step_size, bias_correction2_sqrt, eps):
+            return  # one fused compiled pass (chainrule._kernels.optim), same float32 ops
         # In place with one scratch array: this step is memory-bound.
         tmp = grad - exp_avg
         tmp *= 1 - beta1
@@ -75,8 +82,6 @@ class Adam(Optimizer):
         tmp *= 1 - beta2
         exp_avg_sq *= beta2
         exp_avg_sq += tmp
-        step_size = lr / (1 - beta1 ** step)
-        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
         if group["amsgrad"]:
             max_sq = state.get("max_exp_avg_sq")
             if max_sq is None:

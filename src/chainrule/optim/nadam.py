@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, _check_beta, _check_non_negative, regularized_grad
+from .optimizer import Optimizer, _check_beta, _check_non_negative, decay_weights_, regularized_grad
 
 
 class NAdam(Optimizer):
@@ -62,6 +62,7 @@ class NAdam(Optimizer):
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
+        decay_weights_(param, group)  # AdamW's decoupled decay: shrinks param in place
         grad = regularized_grad(param, grad, group)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))

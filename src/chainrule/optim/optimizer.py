@@ -272,19 +272,25 @@ class Optimizer:
 
 
 def regularized_grad(param: Any, grad: Any, group: dict[str, Any]) -> Any:
-    """The gradient an update rule sees, with PyTorch's order of operations: negated under
-    ``maximize``, then the L2 penalty ``weight_decay * param`` added - or, with
-    ``decoupled_weight_decay`` (AdamW's rule), the parameter shrunk in place by
-    ``lr * weight_decay`` instead. ``grad`` is never modified in place."""
+    """The gradient an update rule sees, as PyTorch computes it: negated under ``maximize``,
+    then plus the L2 penalty ``weight_decay * param`` - unless the group's weight decay is
+    ``decoupled_weight_decay`` (AdamW's), which :func:`decay_weights_` applies to the
+    parameter instead. A new array: neither ``param`` nor ``grad`` is modified."""
     if group.get("maximize"):
         grad = -grad
     wd = group.get("weight_decay", 0)
-    if wd != 0:
-        if group.get("decoupled_weight_decay"):
-            param *= 1 - group["lr"] * wd
-        else:
-            grad = grad + wd * param
+    if wd != 0 and not group.get("decoupled_weight_decay"):
+        grad = grad + wd * param
     return grad
+
+
+def decay_weights_(param: Any, group: dict[str, Any]) -> None:
+    """Decoupled weight decay (AdamW's rule): shrink ``param`` in place by the factor
+    ``1 - lr * weight_decay`` when the group asks for it (``decoupled_weight_decay``);
+    otherwise do nothing. Call it before the update, as PyTorch does."""
+    wd = group.get("weight_decay", 0)
+    if wd != 0 and group.get("decoupled_weight_decay"):
+        param *= 1 - group["lr"] * wd
 
 def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
     """Copy a saved state entry onto ``p``'s device and dtype (scalars stay numbers)."""

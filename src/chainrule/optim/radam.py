@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, _check_beta, _check_non_negative, regularized_grad
+from .optimizer import Optimizer, _check_beta, _check_non_negative, decay_weights_, regularized_grad
 
 __all__ = ["RAdam"]
 
@@ -65,6 +65,7 @@ class RAdam(Optimizer):
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
+        decay_weights_(param, group)  # AdamW's decoupled decay: shrinks param in place
         grad = regularized_grad(param, grad, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg += (1 - beta1) * (grad - exp_avg)

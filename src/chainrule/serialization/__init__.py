@@ -18,7 +18,7 @@ __all__ = ["LoadError", "add_safe_globals", "clear_safe_globals", "get_safe_glob
 
 def __getattr__(name: str):
     if name in ("save", "load"):  # torch.serialization.save / load
-        from .. import io
+        from .. import io  # in here: io imports serialization (a cycle at import time)
 
         return getattr(io, name)
     raise AttributeError(f"module 'chainrule.serialization' has no attribute {name!r}")

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..backend import Device
 from .archive import Storage, StorageType, tensor_view
 from .source import LoadError
 
@@ -139,8 +140,6 @@ def _size(dims: Any = ()) -> tuple[int, ...]:
 
 def _device(spec: Any, index: Any = None) -> Any:
     """``torch.device(spec[, index])`` -> a ``cr.device`` (or its string if unknown here)."""
-    from ..backend import Device
-
     if not isinstance(spec, str) or (index is not None and not isinstance(index, int)):
         raise LoadError(f"cr.load: {_WHERE} has an invalid torch.device({spec!r}, {index!r})")
     text = spec if index is None else f"{spec}:{index}"

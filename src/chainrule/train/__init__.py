@@ -1,4 +1,5 @@
-"""Training utilities (``cr.train``): the Trainer loop, callbacks, metrics, checkpoints.
+"""Training utilities (``cr.train``): the Trainer loop, callbacks, metrics, checkpoints, and
+``evaluate`` / ``predict`` (a model over a loader, no optimizer needed).
 
 Example:
     >>> import chainrule as cr
@@ -21,6 +22,7 @@ from .callbacks import (
     TerminateOnNaN,
 )
 from .checkpoint import load_checkpoint, save_checkpoint
+from .evaluation import evaluate, predict
 from .metrics import AverageMeter, accuracy, confusion_matrix, top_k_accuracy
 from .plots import plot_history
 from .trainer import Trainer, fit
@@ -38,10 +40,12 @@ __all__ = [
                         "Trainer",
                         "accuracy",
                         "confusion_matrix",
+                        "evaluate",
                         "fit",
                         "load_checkpoint",
                         "metrics",
                         "plot_history",
+                        "predict",
                         "save_checkpoint",
                         "top_k_accuracy",
 ]

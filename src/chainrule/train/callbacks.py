@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..distributed.training import is_main_process
+from ..io import save
+from ..optim.lr_scheduler import ReduceLROnPlateau
+from .plots import plot_history
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trainer import Trainer
@@ -186,7 +189,6 @@ class ModelCheckpoint(Callback):
         path = self.filepath.format(**{**logs, "epoch": epoch + 1})
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         if self.save_weights_only:
-            from ..io import save
             save(trainer.model.state_dict(), path)
         else:
             trainer.save_checkpoint(path)
@@ -200,10 +202,6 @@ class ModelCheckpoint(Callback):
 
 
 def _is_plateau(scheduler: Any) -> bool:
-    try:
-        from ..optim.lr_scheduler import ReduceLROnPlateau
-    except ImportError:  # pragma: no cover - the schedulers are being written alongside
-        return type(scheduler).__name__ == "ReduceLROnPlateau"
     return isinstance(scheduler, ReduceLROnPlateau)
 
 
@@ -396,6 +394,5 @@ class PlotCurves(Callback):
         self._plot(trainer)
 
     def _plot(self, trainer: Trainer) -> None:
-        from .plots import plot_history
         if trainer.history.rows:
             plot_history(trainer.history.history, self.path)

@@ -18,6 +18,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from ..io import _save, load
 from ..random import Generator, get_rng_state, set_rng_state
 
 __all__ = ["load_checkpoint", "loader_generators", "save_checkpoint"]
@@ -47,8 +48,6 @@ def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
         TypeError: ``extra`` or a callback state holds an object that safetensors cannot
             store (it is never pickled, so that resuming needs no trust in the file).
     """
-    from ..io import _save
-
     state = {
         "format": "chainrule-checkpoint",
         "model": model.state_dict(),
@@ -75,8 +74,6 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
         ValueError: the file is not a training checkpoint, or the number of generators
             differs from the number saved.
     """
-    from ..io import load
-
     where = repr(os.fspath(path))
     state = load(path)
     if not isinstance(state, dict) or state.get("format") != "chainrule-checkpoint":

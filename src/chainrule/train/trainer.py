@@ -20,25 +20,19 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..autograd.grad_mode import no_grad
 from ..distributed.training import (
     average_logs,
     is_main_process,
     set_sampler_epoch,
     unwrap_model,
 )
+from ..nn.utils import clip_grad_norm_
 from .callbacks import Callback, History, LRSchedulerStep, ProgressBar
 from .checkpoint import load_checkpoint, loader_generators, save_checkpoint
+from .evaluation import evaluate, predict, split_batch
 from .metrics import MetricTracker
 
 __all__ = ["Trainer", "fit"]
-
-
-def _split_batch(batch: Any) -> tuple[Any, Any]:
-    if isinstance(batch, (list, tuple)) and len(batch) == 2:
-        return batch[0], batch[1]
-    raise ValueError("Trainer: each batch must be a pair (inputs, targets), got "
-                     f"{type(batch).__name__}; return (x, y) from the dataset")
 
 
 class Trainer:
@@ -106,7 +100,6 @@ class Trainer:
         self.optimizer.zero_grad()
         loss.backward()
         if self.grad_clip_norm is not None:
-            from ..nn.utils import clip_grad_norm_
             clip_grad_norm_(self.model.parameters(), self.grad_clip_norm)
         self.optimizer.step()
         return float(loss.item()), outputs
@@ -122,7 +115,7 @@ class Trainer:
         self.model.train()
         tracker = MetricTracker()
         for i, batch in enumerate(loader):
-            x, y = _split_batch(batch)
+            x, y = split_batch(batch)
             x, y = self._move(x), self._move(y)
             self._call("on_batch_begin", i)
             loss, out = self.train_step(x, y)
@@ -133,40 +126,14 @@ class Trainer:
         return tracker.result()
 
     def evaluate(self, loader: Iterable) -> dict[str, float]:
-        """Mean loss (and accuracy for classification) over ``loader``, without gradients.
-
-        The model is put in eval mode for the pass and restored to its previous mode.
-        """
-        was_training = getattr(self.model, "training", False)
-        self.model.eval()
-        tracker = MetricTracker()
-        try:
-            with no_grad():
-                for batch in loader:
-                    x, y = _split_batch(batch)
-                    x, y = self._move(x), self._move(y)
-                    out = self.model(x)
-                    tracker.update(float(self.loss_fn(out, y).item()), out, y)
-        finally:
-            self.model.train(was_training)
-        return tracker.result()
+        """Mean loss (and accuracy for classification) over ``loader``, without gradients
+        (:func:`chainrule.train.evaluate` with this trainer's model, loss and device)."""
+        return evaluate(self.model, self.loss_fn, loader, self.device)
 
     def predict(self, loader: Iterable) -> Any:
-        """The model's outputs over ``loader`` (inputs only, or (inputs, targets) batches),
-        concatenated into one NumPy array."""
-        import numpy as np
-
-        was_training = getattr(self.model, "training", False)
-        self.model.eval()
-        outs = []
-        try:
-            with no_grad():
-                for batch in loader:
-                    x = batch[0] if isinstance(batch, (list, tuple)) else batch
-                    outs.append(np.asarray(self.model(self._move(x)).detach().cpu()._data))
-        finally:
-            self.model.train(was_training)
-        return np.concatenate(outs) if outs else np.zeros((0,))
+        """The model's outputs over ``loader``, concatenated into one NumPy array
+        (:func:`chainrule.train.predict` with this trainer's model and device)."""
+        return predict(self.model, loader, self.device)
 
     # ----------------------------------------------------------------------- fit
     def fit(self, train_loader: Iterable, val_loader: Iterable | None = None,

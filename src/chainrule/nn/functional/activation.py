@@ -11,8 +11,9 @@ import math
 
 from ...autograd.tensor import Tensor
 from ...ops.binary import where
+from ...ops.gelu import gelu_exact
 from ...ops.softmax import log_softmax, softmax
-from ...ops.unary import clamp, erf, expm1, relu, sigmoid, softplus, tanh
+from ...ops.unary import clamp, expm1, relu, sigmoid, softplus, tanh
 
 __all__ = [
     "celu",
@@ -109,8 +110,8 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x Φ(x) = x/2 (1 + erf(x/√2)); 'tanh': x/2 (1 + tanh(√(2/π)(x + 0.044715 x³)))."""
     _check(input, "gelu")
-    if approximate == "none":
-        return input * 0.5 * (erf(input * (1.0 / math.sqrt(2.0))) + 1.0)
+    if approximate == "none":  # one fused op each way (ops/gelu.py): 5x fewer passes
+        return gelu_exact(input)
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
         return input * 0.5 * (tanh(inner) + 1.0)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ...autograd.tensor import Tensor
 from ...linalg.norms import vector_norm
-from ...ops._util import as_tensor
+from ...ops._util import as_tensor, broadcast_error
 from ...ops.unary import relu
 
 __all__ = ["cosine_similarity", "margin_ranking_loss", "pairwise_distance",
@@ -31,6 +33,12 @@ def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along ``dim`` (broadcasting)."""
     a, b = as_tensor(x1), as_tensor(x2)
+    if a.shape != b.shape:  # ``dim`` refers to the broadcast shape (PyTorch)
+        try:
+            shape = np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise broadcast_error("cosine_similarity", a, b) from None
+        a, b = a.expand(*shape), b.expand(*shape)
     n1 = vector_norm(a, 2, dim, keepdim=True).clamp_min(eps)
     n2 = vector_norm(b, 2, dim, keepdim=True).clamp_min(eps)
     return ((a / n1) * (b / n2)).sum(dim)

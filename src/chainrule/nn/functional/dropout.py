@@ -29,8 +29,7 @@ def _uniform(shape: tuple, like: Tensor, generator: Generator | None):
 
 
 def _masked(input: Tensor, keep, scale: float) -> Tensor:
-    xp = get_array_module(input._data)
-    m = xp.asarray(keep, dtype=input.dtype) * input.dtype.type(scale)
+    m = keep.astype(input.dtype, copy=False) * input.dtype.type(scale)  # keeps vmap's marks
     return input * Tensor._make(m, False, None, 0)
 
 

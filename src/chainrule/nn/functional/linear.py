@@ -7,6 +7,10 @@ one so every product is a single 2-d BLAS call.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from ..._kernels import eligible
+from ..._kernels.embedding import scatter_add_rows
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
@@ -37,6 +41,8 @@ class _Linear(Function):
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         needs = ctx.needs_input_grad
+        if not ctx.create_graph:  # plain backward: raw arrays, no recorded reshapes/matmuls
+            return _linear_backward_arrays(x._data, w._data, grad._data, needs)
         g2 = grad if grad.ndim == 2 else reshape(grad, (-1, grad.shape[-1]))
         gx = gw = gb = None
         if needs[0]:
@@ -59,6 +65,22 @@ class _Linear(Function):
         if tb is not None:
             out = tb if out is None else out + tb
         return out
+
+
+def _linear_backward_arrays(x, w, g, needs):
+    """(dx, dW, db) = (G W, Gᵀ x, Σ_rows G) on raw arrays, leading dims flattened (each a
+    single BLAS call reading the transposed operand in place)."""
+    g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+    gx = gw = gb = None
+    if needs[0]:
+        gx = g2 @ w
+        if x.ndim != 2:
+            gx = gx.reshape(x.shape)
+    if needs[1]:
+        gw = g2.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+    if len(needs) > 2 and needs[2]:
+        gb = g2.sum(0)
+    return tuple(None if a is None else Tensor._make(a, False, None, 0) for a in (gx, gw, gb))
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -98,11 +120,12 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
 
     Shapes: input1 (*, in1), input2 (*, in2), weight (out, in1, in2), bias (out,).
     """
+    from ...ops._util import ShapeError
     from ...ops.linalg import einsum
 
     if weight.ndim != 3 or input1.shape[-1] != weight.shape[1] or \
             input2.shape[-1] != weight.shape[2] or input1.shape[:-1] != input2.shape[:-1]:
-        raise ValueError(f"bilinear: incompatible shapes input1 {input1.shape}, input2 "
+        raise ShapeError(f"bilinear: incompatible shapes input1 {input1.shape}, input2 "
                          f"{input2.shape}, weight {weight.shape} (expected (*, in1), (*, in2), "
                          "(out, in1, in2))")
     y = einsum("...i,kij,...j->...k", input1, weight, input2)
@@ -118,12 +141,12 @@ class _Embedding(Function):
     def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq=False):
         ctx.shape, ctx.idx, ctx.padding_idx = weight.shape, idx, padding_idx
         ctx.scale_grad_by_freq = scale_grad_by_freq
+        ctx.save_for_backward(idx)  # version-checked: modifying the indices in place raises
         return weight[idx]
 
     @staticmethod
     def backward(ctx, grad):
-        from ...ops.indexing import IndexAdd
-
+        ctx.saved_tensors  # noqa: B018 - raises if the indices were modified in place
         keep = None
         if ctx.padding_idx is not None:
             keep = (ctx.idx != ctx.padding_idx).astype(grad.dtype)[..., None]
@@ -134,12 +157,41 @@ class _Embedding(Function):
             keep = inv_freq[..., None] if keep is None else keep * inv_freq[..., None]
         if keep is not None:
             grad = grad * Tensor._make(keep, False, None, 0)
-        return IndexAdd.apply(grad, ctx.shape, ctx.idx), None, None, None
+        if get_array_module(ctx.idx) is not np:  # pragma: no cover - cupy
+            from ...ops.indexing import IndexAdd
+
+            return IndexAdd.apply(grad, ctx.shape, ctx.idx), None, None, None
+        return _ScatterRows.apply(grad, ctx.shape, ctx.idx), None, None, None
 
     @staticmethod
     def jvp(ctx, tw, *_):
         """The looked-up rows of the weight's tangent (the lookup is linear in the weight)."""
         return None if tw is None else tw[ctx.idx]
+
+
+class _ScatterRows(Function):
+    """zeros(shape) with the rows of ``g`` (*idx.shape, D) added at ``idx``: the embedding's
+    gradient. One compiled pass or a sort + ``reduceat`` (``_kernels/embedding.py``) instead
+    of ``np.add.at``. Linear in g; its backward is the lookup ``gg[idx]`` (an embedding)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, shape, idx):
+        ctx.idx = idx
+        flat = np.ascontiguousarray(idx.reshape(-1), dtype=np.intp)
+        g2 = np.ascontiguousarray(g.reshape(-1, shape[1]))
+        if eligible(g2, min_size=1):
+            return scatter_add_rows(g2, flat, shape[0])
+        return scatter_add_rows.fallback(g2, flat, shape[0])
+
+    @staticmethod
+    def backward(ctx, gg):
+        return _Embedding.apply(gg, ctx.idx, None), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return None if t is None else _ScatterRows.forward(ctx, t, ctx.primals[1], ctx.idx)
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
@@ -168,4 +220,5 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if sparse:
         raise NotImplementedError("embedding: sparse=True is not supported (chainrule has no "
                                   "sparse gradients); use sparse=False")
-    return _Embedding.apply(weight, idx, padding_idx, bool(scale_grad_by_freq))
+    return _Embedding.apply(weight, input if isinstance(input, Tensor) else idx, padding_idx,
+                            bool(scale_grad_by_freq))

@@ -15,6 +15,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...ops._util import ShapeError
 from ...ops.binary import where
 from ...ops.softmax import log_softmax, softmax
 from ...ops.unary import clamp, log, relu, softplus
@@ -49,7 +50,7 @@ def _pair(input: Any, target: Any, op: str, same_shape: bool = True) -> tuple:
         raise TypeError(f"{op}: input and target must be Tensors, got {type(input).__name__} "
                         f"and {type(target).__name__}")
     if same_shape and input.shape != target.shape:
-        raise ValueError(f"{op}: target shape {target.shape} must match input shape "
+        raise ShapeError(f"{op}: target shape {target.shape} must match input shape "
                          f"{input.shape} (broadcasting them is almost always a bug; reshape "
                          "explicitly)")
     if input.dtype.kind != "f":
@@ -109,10 +110,10 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
 def _class_target(op: str, input: Tensor, target: Tensor) -> None:
     """Validate integer class-index targets against (C,), (N, C) or (N, C, d1, ...) input."""
     if input.ndim == 0:
-        raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
+        raise ShapeError(f"{op}: input must have a class dimension, got a 0-d tensor")
     expected = input.shape[:1] + input.shape[2:] if input.ndim >= 2 else ()
     if target.shape != expected:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: for input of shape {input.shape} the class-index target must have shape "
             f"{expected}, got {target.shape}"
             + (" (class probabilities must have the input's shape)"
@@ -154,7 +155,12 @@ class _CrossEntropy(Function):
     raw = True
 
     @staticmethod
-    def forward(ctx, x, t, weight, ignore_index, smoothing, reduction):
+    def forward(ctx, x, target, weight_arg, ignore_index, smoothing, reduction):
+        # target and weight arrive as the caller's arrays and are saved (version-checked):
+        # modifying either in place after forward raises in backward, as in PyTorch.
+        ctx.save_for_backward(x, target, weight_arg)
+        t = target.reshape(-1)
+        weight = None if weight_arg is None else weight_arg.astype(x.dtype, copy=False)
         xp = get_array_module(x)
         m, c = x.shape
         valid, safe, wt = _index_weights("cross_entropy", t, c, weight, ignore_index, x.dtype)
@@ -180,7 +186,6 @@ class _CrossEntropy(Function):
                 ez, loss = ez.astype(np.float16), loss.astype(np.float16)
         ctx.p, ctx.safe, ctx.wt, ctx.valid, ctx.coef_sum = ez, safe, wt, valid, coef_sum
         ctx.weight, ctx.smoothing, ctx.reduction, ctx.denom = weight, smoothing, reduction, denom
-        ctx.save_for_backward(x)
         if reduction == "none":
             return loss
         total = loss.sum()
@@ -197,13 +202,17 @@ class _CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.create_graph:  # x is read; saved_tensors also checks target and weight
+            x = ctx.saved_tensors[0]
+        else:  # x is not read (PyTorch's rule does not save it either): check the rest only
+            for entry in ctx.saved_values[1:]:
+                ctx._unpack(entry)
         g = grad
         if ctx.reduction == "mean":
             g = g / _const(np.asarray(ctx.denom))
         p = ctx.p
         xp = get_array_module(p)
         if ctx.create_graph:  # differentiable in x (via softmax) and in grad
-            (x,) = ctx.saved_tensors
             a = _const(_CrossEntropy._coef(ctx, xp, p.shape, p.dtype))
             s = g.reshape((-1, 1)) if ctx.reduction == "none" else g
             dx = (softmax(x, 1) * _const(ctx.coef_sum[:, None]) - a) * s
@@ -248,11 +257,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     c = input.shape[1] if input.ndim >= 2 else input.shape[0] if input.ndim == 1 else 0
     if weight is not None and weight.shape != (c,):
-        raise ValueError(f"{op}: weight must have shape ({c},) (one per class), got "
+        raise ShapeError(f"{op}: weight must have shape ({c},) (one per class), got "
                          f"{weight.shape}")
     if target.dtype.kind == "f":
         if target.shape != input.shape:
-            raise ValueError(f"{op}: a floating target is read as class probabilities and must "
+            raise ShapeError(f"{op}: a floating target is read as class probabilities and must "
                              f"have the input's shape {input.shape}, got {target.shape}; for "
                              "class indices pass an integer tensor (target.long())")
         cdim = 1 if input.ndim >= 2 else 0
@@ -272,9 +281,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                         f"got {target.dtype}")
     _class_target(op, input, target)
     x2 = _flatten_classes(input)
-    w = None if weight is None else weight._data.astype(input.dtype, copy=False)
-    out = _CrossEntropy.apply(x2, target._data.reshape(-1), w, int(ignore_index),
-                              float(label_smoothing), reduction)
+    out = _CrossEntropy.apply(x2, target, weight, int(ignore_index), float(label_smoothing),
+                              reduction)
     if reduction == "none":
         return out.reshape(target.shape)
     return out
@@ -286,7 +294,10 @@ class _NLL(Function):
     raw = True
 
     @staticmethod
-    def forward(ctx, logp, t, weight, ignore_index, reduction):
+    def forward(ctx, logp, target, weight_arg, ignore_index, reduction):
+        ctx.save_for_backward(target, weight_arg)  # version-checked, as in PyTorch
+        t = target.reshape(-1)
+        weight = None if weight_arg is None else weight_arg.astype(logp.dtype, copy=False)
         xp = get_array_module(logp)
         m, c = logp.shape
         _, safe, wt = _index_weights("nll_loss", t, c, weight, ignore_index, logp.dtype)
@@ -299,6 +310,7 @@ class _NLL(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        ctx.saved_tensors  # noqa: B018 - checks target and weight for in-place changes
         xp = get_array_module(ctx.wt)
         a = xp.zeros(ctx.shape, ctx.wt.dtype)
         a[xp.arange(ctx.shape[0]), ctx.safe] = -ctx.wt
@@ -330,10 +342,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     _class_target(op, input, target)
     c = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if weight is not None and weight.shape != (c,):
-        raise ValueError(f"{op}: weight must have shape ({c},), got {weight.shape}")
-    w = None if weight is None else weight._data.astype(input.dtype, copy=False)
-    out = _NLL.apply(_flatten_classes(input), target._data.reshape(-1), w, int(ignore_index),
-                     reduction)
+        raise ShapeError(f"{op}: weight must have shape ({c},), got {weight.shape}")
+    out = _NLL.apply(_flatten_classes(input), target, weight, int(ignore_index), reduction)
     return out.reshape(target.shape) if reduction == "none" else out
 
 
@@ -433,14 +443,14 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if p not in (1, 2):
         raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got {p}")
     if input.ndim not in (1, 2):
-        raise ValueError(f"{op}: expected input of shape (C,) or (N, C), got {input.shape}")
+        raise ShapeError(f"{op}: expected input of shape (C,) or (N, C), got {input.shape}")
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got {target.dtype}")
     x = input.reshape((1, -1)) if input.ndim == 1 else input
     n, c = x.shape
     t = target._data.reshape(-1)
     if t.shape != (n,):
-        raise ValueError(f"{op}: target must have shape ({n},) for input {input.shape}, got "
+        raise ShapeError(f"{op}: target must have shape ({n},) for input {input.shape}, got "
                          f"{target.shape}")
     _index_weights(op, t, c, None, -(10 ** 18), x.dtype)
     xp = get_array_module(t)
@@ -487,11 +497,11 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     op = "cosine_embedding_loss"
     _check_reduction(reduction, op)
     if input1.shape != input2.shape or input1.ndim not in (1, 2):
-        raise ValueError(f"{op}: inputs must both be (N, D) or (D,), got {input1.shape} and "
+        raise ShapeError(f"{op}: inputs must both be (N, D) or (D,), got {input1.shape} and "
                          f"{input2.shape}")
     expected = input1.shape[:1] if input1.ndim == 2 else ()
     if target.shape != expected:
-        raise ValueError(f"{op}: target must have shape {expected}, got {target.shape}")
+        raise ShapeError(f"{op}: target must have shape {expected}, got {target.shape}")
     d = input1.ndim - 1
     eps = 1e-12
     prod = (input1 * input2).sum(d)

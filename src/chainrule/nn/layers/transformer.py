@@ -20,7 +20,7 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from ...creation import full
-from ...ops.tensor_methods import triu
+from ...ops.structural import triu
 from .. import functional as F
 from .. import init
 from ..module import Module

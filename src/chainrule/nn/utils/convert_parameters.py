@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ...autograd.tensor import Tensor
+from ...ops.shape import cat
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """Concatenate the flattened parameters into one 1-d tensor (differentiable)."""
-    from ...ops.shape import cat
-
     params = list(parameters)
     if not params:
         raise ValueError("parameters_to_vector: got an empty iterable of parameters")

@@ -1,4 +1,6 @@
-"""Datasets, samplers and the DataLoader, mirroring ``torch.utils.data``."""
+"""``torch.utils.data``: the machinery that feeds any data to a model - ``Dataset`` base
+classes, samplers, the ``DataLoader`` (with its worker processes) and collation. It knows no
+particular data set: those, with transforms, tokenizers and preprocessing, are ``cr.data``."""
 from __future__ import annotations
 
 from .dataloader import DataLoader, default_collate, default_convert

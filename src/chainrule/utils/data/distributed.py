@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import distributed as dist
 from ...random import Generator
 from .sampler import Sampler
 
@@ -25,7 +26,6 @@ __all__ = ["DistributedSampler"]
 def _default(value: int | None, what: str) -> int:
     if value is not None:
         return value
-    from ... import distributed as dist
 
     if not dist.is_available():
         raise RuntimeError("DistributedSampler: Requires distributed package to be available "

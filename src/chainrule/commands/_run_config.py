@@ -15,6 +15,8 @@ import os
 import stat
 from typing import Any
 
+from ..models import list_models
+
 __all__ = ["MAX_CLASSES", "check_mlp_weights", "read_run_config", "validate_train_config"]
 
 MAX_CLASSES = 10_000
@@ -35,7 +37,7 @@ def _is_real(v: Any) -> bool:
 
 
 def validate_train_config(cfg: Any, who: str = "chainrule train") -> None:
-    """Check every numeric setting of a :class:`~chainrule.train.job.TrainConfig`.
+    """Check every numeric setting of a :class:`~chainrule.commands._classifier.TrainConfig`.
 
     Raises:
         ValueError: naming the flag, the value received and what is valid.
@@ -109,8 +111,6 @@ def read_run_config(run_dir: str, datasets: tuple[str, ...],
         FileNotFoundError: no ``config.json`` in ``run_dir``.
         ValueError: the file is corrupt, misses a key, or holds an out-of-range value.
     """
-    from ..models import list_models
-
     path = os.path.join(run_dir, "config.json")
     config = _read_json(path, who)
     if not isinstance(config, dict):

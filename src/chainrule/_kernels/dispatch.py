@@ -1,0 +1,161 @@
+"""The hooks ops call: a compiled result for arrays a kernel suits, else ``None``.
+
+Each function takes the op's raw arrays and returns the kernel's result (a new array with
+the input's shape that owns its memory, so the engine keeps it as ``.grad`` without a copy)
+when :func:`.jit.eligible` holds (the Numba path is active; NumPy arrays, C-contiguous, one
+float dtype, large enough), and ``None`` otherwise, in which case the op runs its own
+NumPy code. Ops thus keep one code path for NumPy, CuPy and small arrays, and the compiled
+kernel replaces only the array computation: the autograd rules around it are unchanged, so
+double backward and forward mode still work.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import activations, batchnorm, jit, optim, softmax, transcendental
+from .jit import eligible
+
+__all__ = ["adam", "batch_norm_backward", "batch_norm_forward", "relu", "relu_grad", "sigmoid",
+           "sigmoid_grad", "softmax_last", "softmax_last_grad", "tanh_grad"]
+
+_F32 = np.dtype(np.float32)
+
+
+def relu(x: object) -> np.ndarray | None:
+    """max(x, 0), or None."""
+    if not eligible(x):
+        return None
+    out = np.empty_like(x)
+    activations.relu(x.reshape(-1), out.reshape(-1))
+    return out
+
+
+def relu_grad(g: object, y: object) -> np.ndarray | None:
+    """g * (y > 0) for same-shaped g and y, or None."""
+    if not eligible(g, y) or g.shape != y.shape:
+        return None
+    out = np.empty_like(g)
+    activations.relu_grad(g.reshape(-1), y.reshape(-1), out.reshape(-1))
+    return out
+
+
+def tanh_grad(g: object, y: object) -> np.ndarray | None:
+    """g * (1 - y^2) for same-shaped g and y, or None."""
+    if not eligible(g, y) or g.shape != y.shape:
+        return None
+    out = np.empty_like(g)
+    activations.tanh_grad(g.reshape(-1), y.reshape(-1), out.reshape(-1))
+    return out
+
+
+def sigmoid_grad(g: object, y: object) -> np.ndarray | None:
+    """g * y * (1 - y) for same-shaped g and y, or None."""
+    if not eligible(g, y) or g.shape != y.shape:
+        return None
+    out = np.empty_like(g)
+    activations.sigmoid_grad(g.reshape(-1), y.reshape(-1), out.reshape(-1))
+    return out
+
+
+def sigmoid(x: object) -> np.ndarray | None:
+    """1 / (1 + e^-x) for float32 x, or None."""
+    if not eligible(x) or x.dtype != _F32:
+        return None
+    out = np.empty_like(x)
+    transcendental.sigmoid_f32(x.reshape(-1), out.reshape(-1))
+    return out
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    n = x.shape[-1] if x.ndim else 1
+    return x.reshape(-1, n)
+
+
+def softmax_last(x: object, dim: int) -> np.ndarray | None:
+    """softmax of float32 x along its last dim (``dim == x.ndim - 1``), or None."""
+    if not eligible(x) or x.dtype != _F32 or x.ndim == 0 or dim != x.ndim - 1 \
+            or x.shape[-1] == 0:
+        return None
+    out = np.empty_like(x)
+    softmax.softmax_rows_f32(_rows(x), _rows(out))
+    return out
+
+
+def softmax_last_grad(g: object, y: object, dim: int) -> np.ndarray | None:
+    """y * (g - sum(g * y, dim)) along the last dim of same-shaped g and y, or None."""
+    if not eligible(g, y) or g.shape != y.shape or y.ndim == 0 or dim != y.ndim - 1 \
+            or y.shape[-1] == 0:
+        return None
+    out = np.empty_like(g)
+    softmax.softmax_rows_backward(_rows(g), _rows(y), _rows(out))
+    return out
+
+
+def adam(param: object, grad: object, m: object, v: object, beta1: float, beta2: float,
+         step_size: float, bc2_sqrt: float, eps: float) -> bool:
+    """The Adam update in place (see :mod:`.optim`); False (nothing done) when the kernel
+    does not apply."""
+    if not eligible(param, grad, m, v) or not (param.shape == grad.shape == m.shape == v.shape):
+        return False
+    t = param.dtype.type
+    optim.adam_step(param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1),
+                    t(1 - beta1), t(beta2), t(1 - beta2), t(bc2_sqrt), t(eps), t(step_size))
+    return True
+
+
+def _cnl(a: np.ndarray) -> np.ndarray | None:
+    """A (C, N, L) view of an (N, C, *spatial) array stored NCHW- or CNHW-contiguous."""
+    n, c = a.shape[0], a.shape[1]
+    if a.flags.c_contiguous:
+        return a.reshape(n, c, -1).transpose(1, 0, 2)
+    t = a.swapaxes(0, 1)
+    if t.flags.c_contiguous:
+        return t.reshape(c, n, -1)
+    return None
+
+
+def _bn_ready(*arrays: object) -> bool:
+    """The Numba path is on and the arrays are NumPy float arrays of one dtype (any layout),
+    the first large enough."""
+    first = arrays[0]
+    if jit.backend() != "numba" or type(first) is not np.ndarray \
+            or first.size < jit.MIN_PARALLEL_SIZE:
+        return False
+    return first.ndim >= 2 and first.dtype in (np.float32, np.float64) \
+        and all(type(a) is np.ndarray and a.dtype == first.dtype for a in arrays)
+
+
+def batch_norm_forward(x: object, weight: object, bias: object, eps: float) -> tuple | None:
+    """Training-mode batch norm of an (N, C, *spatial) array: ``(y, xhat, mean, var,
+    invstd)`` (y and xhat laid out as x; the statistics (C,) in x's dtype), or None."""
+    if not _bn_ready(x) or any(p is not None and not (type(p) is np.ndarray
+                                                       and p.dtype == x.dtype)
+                               for p in (weight, bias)):
+        return None
+    xv = _cnl(x)
+    if xv is None:
+        return None
+    c = x.shape[1]
+    w = np.ones(c, x.dtype) if weight is None else weight.astype(x.dtype, copy=False)
+    b = np.zeros(c, x.dtype) if bias is None else bias.astype(x.dtype, copy=False)
+    y, xhat = np.empty_like(x), np.empty_like(x)
+    stats = np.empty((3, c))
+    batchnorm.batch_norm_forward(xv, w.reshape(-1), b.reshape(-1), float(eps), _cnl(y),
+                                 _cnl(xhat), stats)
+    mean, var, invstd = stats.astype(x.dtype)
+    return y, xhat, mean, var, invstd
+
+
+def batch_norm_backward(g: object, xhat: np.ndarray, k: np.ndarray) -> tuple | None:
+    """``(dx, sum_g, sum_g_xhat)`` of training-mode batch norm given the output gradient g,
+    x̂ and ``k = weight / sigma`` per channel, or None."""
+    if not _bn_ready(g, xhat) or g.shape != xhat.shape:
+        return None
+    gv, hv = _cnl(g), _cnl(xhat)
+    if gv is None or hv is None:
+        return None
+    dx = np.empty_like(g)
+    sums = np.empty((2, g.shape[1]))
+    batchnorm.batch_norm_backward(gv, hv, np.asarray(k, np.float64).reshape(-1), _cnl(dx),
+                                  sums)
+    return dx, sums[0].astype(g.dtype), sums[1].astype(g.dtype)

@@ -1,0 +1,99 @@
+"""Row softmax forward and backward over the last axis of a C-contiguous 2-d array.
+
+Forward (float32 only): one row at a time, in parallel over rows, while the row is in
+cache: its maximum, ``e = exp(x - max)`` (the vectorisable float64 exp of
+:mod:`.transcendental`, exact to about half a float32 ulp), the row sum in float64, then
+``e / sum``. NumPy does the same in five full passes over memory with three temporaries.
+
+Backward (float32 and float64): ``dx = y * (g - sum(g * y))`` per row, the dot product
+accumulated in float64.
+
+Rows that hold NaN or +inf give NaN rows, and an all ``-inf`` row gives NaN, as NumPy and
+PyTorch do.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import jit
+
+__all__ = ["softmax_rows_f32", "softmax_rows_backward"]
+
+
+def _softmax_numpy(x: np.ndarray, out: np.ndarray) -> None:
+    np.exp(x - x.max(axis=-1, keepdims=True), out=out)
+    out /= out.sum(axis=-1, keepdims=True)
+
+
+@jit.kernel(fallback=_softmax_numpy)
+def softmax_rows_f32(x, out):  # pragma: no cover - compiled by Numba
+    """out = softmax over the last axis of a 2-d float32 array."""
+    rows, n = x.shape
+    for i in jit.prange(rows):
+        xr = x[i]
+        orow = out[i]
+        m = xr[0]
+        for j in range(1, n):
+            v = xr[j]
+            m = v if v > m or v != v else m
+        mf = np.float64(m)
+        for j in range(n):
+            v = np.float64(xr[j]) - mf  # <= 0 (or NaN)
+            c = v if v > -110.0 else -110.0
+            r = c * 0.00390625
+            p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (
+                1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (
+                    1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800)))))))))))
+            p = p * p
+            p = p * p
+            p = p * p
+            p = p * p
+            p = p * p
+            p = p * p
+            p = p * p
+            p = p * p
+            orow[j] = p if v == v else v
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        k = n - n % 4
+        for j in range(0, k, 4):
+            s0 += orow[j]
+            s1 += orow[j + 1]
+            s2 += orow[j + 2]
+            s3 += orow[j + 3]
+        for j in range(k, n):
+            s0 += orow[j]
+        inv = 1.0 / ((s0 + s1) + (s2 + s3))
+        for j in range(n):
+            orow[j] = orow[j] * inv
+
+
+def _softmax_backward_numpy(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
+    np.multiply(y, g - (g * y).sum(axis=-1, keepdims=True), out=out)
+
+
+@jit.kernel(fallback=_softmax_backward_numpy)
+def softmax_rows_backward(g, y, out):  # pragma: no cover - compiled by Numba
+    """out = y * (g - sum(g * y)) over the last axis of 2-d arrays (the softmax gradient)."""
+    rows, n = y.shape
+    for i in jit.prange(rows):
+        gr = g[i]
+        yr = y[i]
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        k = n - n % 4
+        for j in range(0, k, 4):
+            s0 += gr[j] * np.float64(yr[j])
+            s1 += gr[j + 1] * np.float64(yr[j + 1])
+            s2 += gr[j + 2] * np.float64(yr[j + 2])
+            s3 += gr[j + 3] * np.float64(yr[j + 3])
+        for j in range(k, n):
+            s0 += gr[j] * np.float64(yr[j])
+        d = (s0 + s1) + (s2 + s3)
+        orow = out[i]
+        for j in range(n):
+            orow[j] = yr[j] * (gr[j] - d)

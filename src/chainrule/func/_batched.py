@@ -1,0 +1,226 @@
+"""``BatchedTensor``: a Tensor seen one sample at a time inside :func:`cr.func.vmap`.
+
+A batched tensor wraps a *physical* value (an ordinary Tensor, or for nested vmaps a
+BatchedTensor of an outer level) whose dim 0 is the mapped (batch) dim of one vmap
+*level*. Its ``shape``/``ndim``/``size()`` report the LOGICAL shape (the physical shape
+without that dim), so the Python layer of every op, which computes dims and checks shapes
+from ``x.shape`` before calling ``Function.apply``, works unchanged; ``Function.apply`` then
+hands the op to its batching rule (see :mod:`._dispatch`), which computes on the physical
+values. Because rules compute with ordinary ops on physical Tensors, autograd records a
+physical graph and never sees a BatchedTensor.
+
+``_data`` (the raw array) of a batched tensor is a :class:`LogicalArray`: it answers
+metadata questions (shape, ndim, dtype, size) with the logical values and raises a clear
+error for anything that would compute on the array directly.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.state import LOCAL
+from ..autograd.tensor import Tensor
+from ..ops.inplace import apply_inplace
+from ..ops.shape import broadcast_to, unsqueeze
+from ._logical import LogicalArray
+
+__all__ = ["BatchedTensor", "Level", "LogicalArray", "active_levels", "batch_of", "physical",
+           "unwrap_level", "wrap"]
+
+
+class Level:
+    """One active vmap: its id (nesting depth), batch size and randomness mode."""
+
+    __slots__ = ("id", "size", "randomness")
+
+    def __init__(self, id: int, size: int, randomness: str):
+        self.id, self.size, self.randomness = id, size, randomness
+
+    def __repr__(self) -> str:
+        return f"Level(id={self.id}, size={self.size}, randomness={self.randomness!r})"
+
+
+def active_levels() -> list:
+    """The calling thread's stack of active vmap levels (innermost last)."""
+    return LOCAL.state.vmap
+
+
+class BatchedTensor(Tensor):
+    """A Tensor whose leading physical dim is mapped by vmap level ``_level``.
+
+    Attributes:
+        _value: the physical Tensor (batch dim first).
+        _level: the :class:`Level` that maps dim 0 of ``_value``.
+    """
+
+    __slots__ = ("_value", "_level")
+
+    def __init__(self, value: Tensor, level: Level):  # noqa: D107 - see class docstring
+        self._value = value
+        self._level = level
+        self._grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vc = [0]
+        self._hooks = None
+        self._fw_tangent = None
+
+    # -- metadata: the logical view
+    @property
+    def _data(self) -> LogicalArray:  # type: ignore[override]
+        v = self._value
+        phys = None if type(v) is BatchedTensor else v._data
+        return LogicalArray(v.shape[1:], v.dtype, phys, self._level)
+
+    @_data.setter
+    def _data(self, value: Any) -> None:
+        raise RuntimeError("vmap: cannot replace the storage of a batched tensor "
+                           "(.data = ... inside vmap); do it outside the vmapped function")
+
+    @property
+    def requires_grad(self) -> bool:  # type: ignore[override]
+        return self._value.requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value:
+            raise RuntimeError("vmap: requires_grad_() on a batched tensor is not supported; "
+                               "differentiate with cr.func.grad/vjp/jacrev inside vmap")
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self._value.shape[1:])
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim - 1
+
+    @property
+    def dtype(self) -> Any:
+        return self._value.dtype
+
+    @property
+    def device(self) -> Any:
+        return self._value.device
+
+    def size(self, dim: int | None = None) -> Any:
+        shape = self.shape
+        if dim is None:
+            return shape
+        n = len(shape)
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
+            raise IndexError(f"size: dimension {dim!r} is out of range for a tensor of shape "
+                             f"{shape} (valid dims: {-n} to {n - 1})")
+        return shape[dim]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def element_size(self) -> int:
+        return self._value.dtype.itemsize
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    # -- things a per-sample view cannot do
+    def _no_values(self, what: str) -> RuntimeError:
+        return RuntimeError(
+            f"vmap: {what} needs the values of a batched tensor, which differ per sample; "
+            "data-dependent Python control flow and conversions are not supported inside "
+            "cr.func.vmap. Rewrite it with tensor ops (e.g. cr.where instead of if), or do it "
+            "outside vmap."
+        )
+
+    def item(self) -> Any:
+        raise self._no_values(".item()")
+
+    def tolist(self) -> Any:
+        raise self._no_values(".tolist()")
+
+    def numpy(self) -> Any:
+        raise self._no_values(".numpy()")
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise self._no_values("converting to a NumPy array")
+
+    def __bool__(self) -> bool:
+        raise self._no_values("bool(tensor) (an if/while on a tensor)")
+
+    def __float__(self) -> float:
+        raise self._no_values("float(tensor)")
+
+    def __int__(self) -> int:
+        raise self._no_values("int(tensor)")
+
+    def __index__(self) -> int:
+        raise self._no_values("using a tensor as an index")
+
+    def backward(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("vmap: .backward() inside vmap is not supported (the gradient would "
+                           "mix samples); use cr.func.grad or cr.func.vjp inside vmap")
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self) -> Tensor:
+        return BatchedTensor(self._value.detach(), self._level)
+
+    def vmap_inplace(self, name: str, fn: Any, *args: Any, **kwargs: Any) -> Tensor:
+        """An in-place op on a batched tensor: computed out of place for the whole batch,
+        then written into the physical value (recorded by autograd as usual)."""
+        out = fn(self, *args, **kwargs)
+        if tuple(out.shape) != self.shape:
+            raise ValueError(f"{name}: the result shape {tuple(out.shape)} does not match the "
+                             f"in-place tensor's shape {self.shape} (in-place ops cannot "
+                             "broadcast the target)")
+        apply_inplace(self._value, name, lambda _, o: o, physical(out, self._level))
+        return self
+
+    def contiguous(self, *args: Any, **kwargs: Any) -> Tensor:
+        return BatchedTensor(self._value.contiguous(*args, **kwargs), self._level)
+
+    def clone(self, *args: Any, **kwargs: Any) -> Tensor:
+        return BatchedTensor(self._value.clone(*args, **kwargs), self._level)
+
+    def __repr__(self) -> str:
+        return (f"BatchedTensor(level={self._level.id}, bdim=0, logical shape={self.shape}, "
+                f"value={self._value!r})")
+
+    def __reduce__(self):
+        raise self._no_values("pickling")
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        return BatchedTensor(self._value.clone(), self._level)
+
+
+def wrap(value: Tensor, level: Level) -> BatchedTensor:
+    """``value`` (batch dim first) as a batched tensor of ``level``."""
+    return BatchedTensor(value, level)
+
+
+def unwrap_level(x: Any, level: Level) -> tuple:
+    """``(physical value, True)`` if ``x`` is batched at ``level``, else ``(x, False)``."""
+    if type(x) is BatchedTensor and x._level is level:
+        return x._value, True
+    return x, False
+
+
+def physical(x: Any, level: Level) -> Tensor:
+    """The physical value of ``x`` at ``level``; an unbatched ``x`` is broadcast (expanded, no
+    copy) to the batch size, so every sample gets its own slice."""
+    if type(x) is BatchedTensor and x._level is level:
+        return x._value
+
+    return broadcast_to(unsqueeze(x, 0), (level.size,) + tuple(x.shape))
+
+
+def batch_of(x: Any) -> Level | None:
+    """The level of a batched tensor, else None."""
+    return x._level if type(x) is BatchedTensor else None

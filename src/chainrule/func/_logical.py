@@ -1,0 +1,196 @@
+"""``LogicalArray``: what raw-array code sees of a batched tensor inside ``cr.func.vmap``.
+
+Some ops compute on ``x._data`` outside ``Function.apply`` (masks such as ``x._data > 0``,
+stabilisers such as ``x._data.max(axis)``, bounds checks). For a batched tensor ``_data`` is a
+LogicalArray: logical metadata, elementwise NumPy and axis reductions run once on the
+physical array, and the results stay LogicalArrays, so a Tensor made from one is read as
+batched again by the dispatcher. Everything else raises a clear error rather than silently
+mixing samples.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["LogicalArray"]
+
+_ALONG_AXIS = (np.argmax, np.argmin, np.argsort, np.expand_dims)
+_COMPARISONS = (np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal)
+
+
+
+class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
+    """A per-sample raw array: the logical view of a physical array of one vmap level.
+
+    It is ``BatchedTensor._data``, and what raw-array code inside vmap computes from it:
+    metadata (shape, ndim, dtype, size) is logical; elementwise NumPy (ufuncs and operators,
+    ``np.where``, ``astype``) and reductions with ``axis`` (``max``/``min``/``sum``/``any``/
+    ``all``) run once on the physical array, logical ranks aligned after the batch dim, and
+    give another LogicalArray. Per-sample random draws are LogicalArrays too. A plain Tensor
+    holding one (``Tensor._make(x._data > 0)``) is read as batched by the dispatcher.
+    Anything else (conversion to a NumPy array, indexing, other methods) raises a clear
+    error instead of silently mixing samples.
+
+    Attributes:
+        shape, dtype: logical metadata.
+        phys: the physical array (batch dim first), or None for a nested-vmap value.
+        level: the :class:`Level` whose batch dim ``phys`` carries.
+    """
+
+    __slots__ = ("shape", "dtype", "phys", "level", "reduced")
+    base = None  # never a view of a raw array the caller could share memory with
+    vmap_raw_array = True  # ops' as_tensor wraps it like an array (ops/_util.py)
+
+    def __init__(self, shape: tuple, dtype: Any, phys: Any = None, level: Any = None):
+        self.shape, self.dtype, self.phys, self.level = tuple(shape), np.dtype(dtype), phys, level
+        self.reduced = None  # "min"/"max"/"any"/"all" for a full reduction (see _scalar)
+
+    @classmethod
+    def of(cls, phys: Any, level: Any) -> LogicalArray:
+        """The physical array ``phys`` (batch dim first) as per-sample values of ``level``."""
+        return cls(phys.shape[1:], phys.dtype, phys, level)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def _aligned(self, rank: int) -> Any:
+        if self.phys is None:
+            self.__getattr__("elementwise NumPy on a nested-vmap value")
+        extra = rank - len(self.shape)
+        return self.phys.reshape(self.phys.shape[:1] + (1,) * extra + self.shape)
+
+    def _elementwise(self, fn: Any, inputs: tuple, kwargs: dict) -> Any:
+        levels = {id(i.level) for i in inputs if isinstance(i, LogicalArray)}
+        if len(levels) > 1:
+            self.__getattr__("elementwise NumPy mixing vmap levels")
+        rank = max(i.ndim if isinstance(i, LogicalArray) else np.ndim(i) for i in inputs)
+        args = [i._aligned(rank) if isinstance(i, LogicalArray) else i for i in inputs]
+        out = fn(*args, **kwargs)
+        if isinstance(out, tuple):
+            return tuple(LogicalArray.of(np.asarray(o), self.level) for o in out)
+        res = LogicalArray.of(np.asarray(out), self.level)
+        if fn in _COMPARISONS and all(i.reduced for i in inputs if isinstance(i, LogicalArray)):
+            res.reduced = "any"  # ``if x.min() < 0: raise`` holds if it holds for any sample
+        return res
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method != "__call__" or "out" in kwargs:
+            self.__getattr__(f"{ufunc.__name__}.{method}")
+        return self._elementwise(ufunc, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        if func in (np.may_share_memory, np.shares_memory):  # memory questions: physical
+            return func(*(a.phys if isinstance(a, LogicalArray) else a for a in args), **kwargs)
+        if func is np.where and len(args) == 3 and not kwargs:
+            return self._elementwise(np.where, args, {})
+        if func is np.take and len(args) == 2 and args[0] is self and \
+                not isinstance(args[1], LogicalArray) and kwargs.get("axis") is not None:
+            ax = int(kwargs["axis"]) % max(self.ndim, 1) + 1
+            return LogicalArray.of(np.take(self._aligned(self.ndim), args[1], axis=ax),
+                                   self.level)
+        if func in _ALONG_AXIS and args and args[0] is self and len(args) <= 2:
+            if len(args) == 2:
+                kwargs = dict(kwargs, axis=args[1])
+            return self._along_axis(func, **kwargs)
+        self.__getattr__(f"numpy.{func.__name__}")
+
+    def _along_axis(self, func: Any, axis: Any = None, **kwargs: Any) -> LogicalArray:
+        """argmax/argmin/argsort/expand_dims along one logical axis (None: flattened)."""
+        phys = self._aligned(self.ndim)
+        if axis is None and func is not np.expand_dims:
+            if kwargs.get("keepdims"):
+                self.__getattr__(f"numpy.{func.__name__}(axis=None, keepdims=True)")
+            phys, ax = phys.reshape(phys.shape[0], -1), 1
+        else:
+            n = self.ndim + (1 if func is np.expand_dims else 0)
+            ax = int(axis) % max(n, 1) + 1
+        return LogicalArray.of(np.asarray(func(phys, axis=ax, **kwargs)), self.level)
+
+    def astype(self, dtype: Any, copy: bool = True) -> LogicalArray:
+        return LogicalArray.of(self._aligned(self.ndim).astype(dtype, copy=copy), self.level)
+
+    def _reduce(self, name: str, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        if kw:
+            self.__getattr__(f"{name}({', '.join(kw)}=...)")
+        n = self.ndim
+        if axis is None:
+            axes = tuple(range(1, n + 1))
+        elif isinstance(axis, (int, np.integer)):
+            axes = (int(axis) % max(n, 1) + 1,)
+        else:
+            axes = tuple(int(a) % max(n, 1) + 1 for a in axis)
+        out = LogicalArray.of(np.asarray(getattr(self._aligned(n), name)(axis=axes,
+                                                                         keepdims=keepdims)),
+                              self.level)
+        if axis is None and not keepdims:
+            out.reduced = name
+        return out
+
+    def _scalar(self, kind: Any, what: str) -> Any:
+        """A Python number from a full min/max/any/all: the same reduction over every
+        sample too. Ops use these for validity checks (``int(index.max()) >= size``,
+        ``if (x < 0).any(): raise``), which must hold for every sample; any other per-sample
+        value has no single Python value and raises."""
+        if self.reduced not in ("min", "max", "any", "all") or self.phys is None:
+            self.__getattr__(f"{what} (a per-sample value used as a Python value)")
+        return kind(getattr(self.phys, self.reduced)())
+
+    def max(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return self._reduce("max", axis, keepdims, **kw)
+
+    def min(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return self._reduce("min", axis, keepdims, **kw)
+
+    def sum(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return self._reduce("sum", axis, keepdims, **kw)
+
+    def any(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return self._reduce("any", axis, keepdims, **kw)
+
+    def all(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        return self._reduce("all", axis, keepdims, **kw)
+
+    def __int__(self) -> int:
+        return self._scalar(int, "int()")
+
+    def __float__(self) -> float:
+        return self._scalar(float, "float()")
+
+    def __index__(self) -> int:
+        return self._scalar(int, "an index or size")
+
+    def item(self) -> Any:
+        return self._scalar(lambda v: v.item(), ".item()")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # protocol probes (__dlpack__, ...): plainly absent
+            raise AttributeError(name)
+        raise RuntimeError(
+            f"vmap: an operation computed on the raw array of a batched tensor ({name!r}) in "
+            "a way that has no per-sample form; it runs outside Function.apply, so no "
+            "batching rule can handle it. Compute it outside cr.func.vmap, or loop over the "
+            "batch explicitly."
+        )
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        self.__getattr__("conversion to a NumPy array")
+
+    def __bool__(self) -> bool:
+        return self._scalar(bool, "bool() (data-dependent control flow)")
+
+    def __repr__(self) -> str:
+        return f"LogicalArray(shape={self.shape}, dtype={self.dtype}, level={self.level!r})"

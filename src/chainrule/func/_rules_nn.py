@@ -1,0 +1,242 @@
+"""Batching rules for reductions, softmax, matrix products, convolution and losses.
+
+- Reductions and softmax shift their logical dims by one (``None`` = every logical dim).
+- ``matmul``: vectors become matrices (unsqueeze), the batched operand gets singleton dims
+  after its batch dim up to the other operand's rank, one ``@`` for the whole batch, and
+  the added dims are squeezed away.
+- ``linear`` with unbatched weights runs as one op on the physical input (batch dims are
+  just more leading dims); batched weights compose matmul and add.
+- ``conv2d`` folds the batch into N when only the input is batched; with batched weights
+  (per-sample gradients) the batch is folded into the channels and run as a grouped
+  convolution with ``B * groups`` groups — still one convolution for the whole batch.
+- ``cross_entropy``/``nll_loss`` flatten the batch into the rows, compute the per-row
+  losses once, and reduce each sample's rows with its own denominator.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from ..linalg.norms import EuclideanNorm
+from ..nn.functional.linear import _Embedding, _Linear
+from ..nn.functional.loss import _NLL, _CrossEntropy, _index_weights
+from ..nn.functional.normalization import _Normalize
+from ..ops.conv import Conv2dFn
+from ..ops.cumulative import Cumprod
+from ..ops.linalg import Einsum, MatMul, matmul
+from ..ops.padding import Pad
+from ..ops.pooling import MaxPool2dFn, WindowGather
+from ..ops.reduction import Amax, Amin, Cumsum, Prod, Sum
+from ..ops.shape import Permute, Reshape, transpose
+from ..ops.softmax import LogSoftmax, Softmax
+from ..ops.structural import Diagonal
+from ..ops.vector_norms import Norm2, NormZero, PNorm
+from ._batched import BatchedTensor, Level, physical, unwrap_level, wrap
+from ._dispatch import register
+from ._rules_elementwise import _shift
+
+__all__: list = []
+
+
+def _only_first_batched(level: Level, args: tuple) -> bool:
+    return all(not (type(a) is BatchedTensor and a._level is level) for a in args[1:])
+
+
+@register(Sum, Amax, Amin, Norm2, NormZero, EuclideanNorm)
+def _reduce_axes(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, axes, keepdim = args
+    if x.ndim == 0:
+        axes = ()
+    return wrap(cls.apply(x._value, _shift(axes, x.ndim), keepdim), level)
+
+
+@register(PNorm)
+def _pnorm(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, p, axes, keepdim = args
+    return wrap(PNorm.apply(x._value, p, _shift(axes, x.ndim) if x.ndim else (), keepdim),
+                level)
+
+
+@register(Prod)
+def _prod(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, axis, keepdim = args
+    v = x._value
+    if axis is None:
+        if keepdim and x.ndim:
+            return NotImplemented
+        v = Reshape.apply(v, (level.size, -1))
+        return wrap(Prod.apply(v, 1, False), level)
+    return wrap(Prod.apply(v, _shift(axis, x.ndim), keepdim), level)
+
+
+@register(Cumsum, Cumprod, Softmax, LogSoftmax)
+def _along_dim(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, dim = args
+    return wrap(cls.apply(x._value, _shift(dim, x.ndim)), level)
+
+
+@register(_Normalize)
+def _normalize(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, axes, eps, stats = args
+    if stats is not None or not _only_first_batched(level, args):
+        return NotImplemented
+    return wrap(_Normalize.apply(x._value, _shift(axes, x.ndim), eps, stats), level)
+
+
+@register(Pad)
+def _pad(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, widths, value = args
+    return wrap(Pad.apply(x._value, ((0, 0),) + tuple(widths), value), level)
+
+
+@register(Diagonal)
+def _diagonal(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, offset, d1, d2 = args
+    n = x.ndim
+    return wrap(Diagonal.apply(x._value, offset, d1 % n + 1, d2 % n + 1), level)
+
+
+@register(MaxPool2dFn, WindowGather)
+def _pool2d(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    """Pooling works on each (N, C) plane: fold the batch into N."""
+    x = args[0]
+    if x.ndim != 4 or not _only_first_batched(level, args):
+        return NotImplemented
+    v = x._value
+    s = tuple(v.shape)
+    out = cls.apply(Reshape.apply(v, (s[0] * s[1],) + s[2:]), *args[1:], **kwargs)
+    return wrap(Reshape.apply(out, s[:2] + tuple(out.shape[1:])), level)
+
+
+@register(Einsum)
+def _einsum(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    """A fresh subscript letter for the batch dim of every batched operand and the output."""
+    ins, out = kwargs["ins"], kwargs["out"]
+    used = set("".join(ins) + out)
+    letter = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA"
+                  if c not in used)
+    vals, subs = [], []
+    for a, sub in zip(args, ins):
+        v, batched = unwrap_level(a, level)
+        vals.append(v)
+        subs.append(letter + sub if batched else sub)
+    return wrap(Einsum.apply(*vals, ins=tuple(subs), out=letter + out), level)
+
+
+def _unsqueeze(v: Tensor, d: int) -> Tensor:
+    shape = tuple(v.shape)
+    d = d % (len(shape) + 1)
+    return Reshape.apply(v, shape[:d] + (1,) + shape[d:])
+
+
+def _squeeze(v: Tensor, d: int) -> Tensor:
+    shape = list(v.shape)
+    del shape[d]
+    return Reshape.apply(v, tuple(shape))
+
+
+@register(MatMul)
+def _matmul(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    a, b = args
+    va, ba = unwrap_level(a, level)
+    vb, bb = unwrap_level(b, level)
+    ra, rb = a.ndim, b.ndim
+    a_vec, b_vec = ra == 1, rb == 1
+    if a_vec:  # (k,) -> (1, k)
+        va = _unsqueeze(va, -2)
+        ra = 2
+    if b_vec:  # (k,) -> (k, 1)
+        vb = _unsqueeze(vb, -1)
+        rb = 2
+    rank = max(ra, rb)
+    if ba and ra < rank:
+        va = Reshape.apply(va, (level.size,) + (1,) * (rank - ra) + tuple(va.shape[1:]))
+    if bb and rb < rank:
+        vb = Reshape.apply(vb, (level.size,) + (1,) * (rank - rb) + tuple(vb.shape[1:]))
+    out = MatMul.apply(va, vb)
+    if b_vec:
+        out = _squeeze(out, out.ndim - 1)
+    if a_vec:
+        out = _squeeze(out, out.ndim - (1 if b_vec else 2))
+    return wrap(out, level)
+
+
+@register(_Linear)
+def _linear(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, w, b = args
+    if _only_first_batched(level, args) and type(x) is BatchedTensor:
+        return wrap(_Linear.apply(x._value, w, b), level)
+
+    y = matmul(x, transpose(w, 0, 1))  # logical ops: their own rules batch them
+    return y if b is None else y + b
+
+
+@register(_Embedding)
+def _embedding(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    weight, idx = args[0], args[1]
+    if type(weight) is BatchedTensor or type(idx) is not BatchedTensor or \
+            type(idx._value) is BatchedTensor:
+        return NotImplemented  # per-sample weights: per sample
+    return wrap(_Embedding.apply(weight, idx._value, *args[2:], **kwargs), level)
+
+
+@register(Conv2dFn)
+def _conv2d(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, w, bias, params = args
+    if x.ndim != 4:
+        return NotImplemented
+    n = level.size
+    if _only_first_batched(level, args):  # only the input: fold the batch into N
+        v = x._value
+        s = tuple(v.shape)
+        out = Conv2dFn.apply(Reshape.apply(v, (n * s[1],) + s[2:]), w, bias, params)
+        return wrap(Reshape.apply(out, (n, s[1]) + tuple(out.shape[1:])), level)
+    stride, pad, dil, groups = params
+    xv = physical(x, level)  # (B, N, C, H, W) -> (N, B*C, H, W)
+    bsz, nn_, c, h, wd = xv.shape
+    xv = Reshape.apply(Permute.apply(xv, (1, 0, 2, 3, 4)), (nn_, bsz * c, h, wd))
+    wv = physical(w, level)  # (B, O, C/g, kh, kw) -> (B*O, C/g, kh, kw)
+    o = wv.shape[1]
+    wv = Reshape.apply(wv, (bsz * o,) + tuple(wv.shape[2:]))
+    bv = None
+    if bias is not None:
+        bv = Reshape.apply(physical(bias, level), (bsz * o,))
+    out = Conv2dFn.apply(xv, wv, bv, (stride, pad, dil, groups * bsz))
+    ho, wo = out.shape[2:]
+    out = Reshape.apply(out, (nn_, bsz, o, ho, wo))
+    return wrap(Permute.apply(out, (1, 0, 2, 3, 4)), level)
+
+
+def _loss_rows(cls: type, level: Level, args: tuple) -> Any:
+    """Shared by cross-entropy and NLL: per-row losses for the whole batch, (B, M)."""
+    x, target, weight = args[0], args[1], args[2]
+    if type(weight) is BatchedTensor:
+        return NotImplemented
+    xv, tv = physical(x, level), physical(target, level)
+    if type(xv) is BatchedTensor or type(tv) is BatchedTensor:  # nested vmap: per sample
+        return NotImplemented
+    bsz, m, c = xv.shape
+    rest = args[3:-1]
+    rows = cls.apply(Reshape.apply(xv, (bsz * m, c)), Reshape.apply(tv, (bsz * m,)), weight,
+                     *rest, "none")
+    return Reshape.apply(rows, (bsz, m)), tv, c
+
+
+@register(_CrossEntropy, _NLL)
+def _class_loss(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    res = _loss_rows(cls, level, args)
+    if res is NotImplemented:
+        return res
+    rows, tv, c = res
+    reduction = args[-1]
+    if reduction == "none":
+        return wrap(rows, level)
+    total = Sum.apply(rows, (1,), False)
+    if reduction == "sum":
+        return wrap(total, level)
+    weight = args[2]
+    warr = None if weight is None else weight._data.astype(rows.dtype, copy=False)
+    t = tv._data.reshape(-1)
+    _, _, wt = _index_weights(cls.__name__, t, c, warr, args[3], rows.dtype)
+    denom = wt.reshape(tv.shape[0], -1).sum(axis=1)
+    return wrap(total / Tensor._make(denom, False, None, 0), level)

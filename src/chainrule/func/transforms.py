@@ -1,0 +1,213 @@
+"""``grad``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd``, ``hessian`` that compose with ``vmap``.
+
+Outside vmap each is exactly :mod:`chainrule.autograd.functional`'s transform. Inside vmap
+(one or more active levels), a transform is *lifted* through the innermost level L: the
+inputs become their physical values at L (an input that is not batched at L is expanded to
+the batch, so every sample has its own slice), the function is rewrapped to take physical
+values, and the transform runs on that physical function, recursively for the outer
+levels, until no level is left and the plain transform runs. The samples of a batch never
+mix in the forward computation, so the physical Jacobian is block-diagonal: a physical
+vjp/jvp with per-sample cotangents/tangents gives exactly the per-sample results, which are
+wrapped back as batched tensors. ``grad`` is ``vjp`` with a cotangent of one, and
+``jacrev``/``jacfwd`` loop over basis vectors of the *logical* shape, as outside vmap.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..autograd import functional as _plain
+from ..autograd.state import LOCAL
+from ..autograd.tensor import Tensor
+from ..creation import ones_like, zeros, zeros_like
+from ..ops.shape import reshape, stack
+from ._batched import BatchedTensor, physical, wrap
+from .vmap import _leaves, _unflatten
+
+__all__ = ["grad", "hessian", "jacfwd", "jacrev", "jvp", "vjp"]
+
+
+def _as_tuple(x: Any) -> tuple:
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _vjp_levels(f: Callable, primals: tuple, levels: list) -> tuple:
+    """``(out, vjp_fn)`` of ``f`` at flat tensor ``primals``, lifted through ``levels``."""
+    if not levels:
+        return _plain.vjp(f, *primals)
+    level, rest = levels[-1], levels[:-1]
+    phys = tuple(physical(p, level) for p in primals)
+
+    def lifted(*ps: Any) -> Any:
+        out = f(*(wrap(p, level) for p in ps))
+        outs = tuple(physical(o, level) for o in _as_tuple(out))
+        return outs if isinstance(out, (tuple, list)) else outs[0]
+
+    out_p, vjp_p = _vjp_levels(lifted, phys, rest)
+    multi = isinstance(out_p, tuple)
+    out = tuple(wrap(o, level) for o in out_p) if multi else wrap(out_p, level)
+
+    def vjp_fn(*cotangents: Any) -> tuple:
+        cots = tuple(physical(c if isinstance(c, Tensor) else Tensor(c), level)
+                     for c in cotangents)
+        return tuple(wrap(g, level) for g in vjp_p(*cots))
+
+    return out, vjp_fn
+
+
+def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+    """``(f(*primals), vjp_fn)``; ``vjp_fn(v)`` gives v·J per primal (pytrees allowed)."""
+    levels = list(LOCAL.state.vmap)
+    if not levels:
+        return _plain.vjp(f, *primals, has_aux=has_aux)
+    flat = _leaves(primals)
+    aux_box: list = []
+
+    def flat_f(*leaves: Any) -> Any:
+        res = f(*_unflatten(primals, iter(leaves)))
+        if has_aux:
+            aux_box.append(res[1])
+            res = res[0]
+        return tuple(res) if isinstance(res, list) else res
+
+    out, vjp_flat = _vjp_levels(flat_f, tuple(flat), levels)
+
+    def vjp_fn(*cotangents: Any) -> tuple:
+        cots = cotangents[0] if len(cotangents) == 1 and isinstance(out, tuple) else cotangents
+        gs = vjp_flat(*_as_tuple(cots))
+        return _unflatten(primals, iter(gs))
+
+    return (out, vjp_fn, aux_box[-1]) if has_aux else (out, vjp_fn)
+
+
+def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """``grad(f)(*args)``: the gradient of the scalar ``f`` w.r.t. ``args[argnums]`` (pytrees
+    allowed). Inside vmap it is the gradient of each sample's output (per-sample
+    gradients)."""
+    plain = _plain.grad(f, argnums, has_aux)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not LOCAL.state.vmap:
+            if kwargs:
+                return _plain.grad(lambda *a: f(*a, **kwargs), argnums, has_aux)(*args)
+            return plain(*args)
+        nums = _as_tuple(argnums)
+        diff = tuple(args[i] for i in nums)
+
+        def g(*d: Any) -> Any:
+            full = list(args)
+            for i, v in zip(nums, d):
+                full[i] = v
+            res = f(*full, **kwargs)
+            out = res[0] if has_aux else res
+            if not isinstance(out, Tensor) or out.numel() != 1:
+                raise RuntimeError(f"grad: f must return a single-element tensor, got "
+                                   f"{getattr(out, 'shape', type(out).__name__)}; use vjp "
+                                   "or jacrev")
+            return res
+
+        res = vjp(g, *diff, has_aux=has_aux)
+        out, vjp_fn = res[0], res[1]
+        gs = vjp_fn(ones_like(out))
+        result = gs[0] if isinstance(argnums, int) else tuple(gs)
+        return (result, res[2]) if has_aux else result
+
+    return wrapper
+
+
+def _jvp_levels(f: Callable, primals: tuple, tangents: tuple, levels: list) -> tuple:
+    if not levels:
+        return _plain.jvp(f, primals, tangents)
+    level, rest = levels[-1], levels[:-1]
+    ps, ts, lifted_in = [], [], []
+    for p, t in zip(primals, tangents):
+        b = (type(p) is BatchedTensor and p._level is level) or \
+            (type(t) is BatchedTensor and t._level is level)
+        ps.append(physical(p, level) if b else p)
+        ts.append(physical(t, level) if b else t)
+        lifted_in.append(b)
+
+    def lifted(*xs: Any) -> Any:
+        out = f(*(wrap(x, level) if b else x for x, b in zip(xs, lifted_in)))
+        outs = tuple(physical(o, level) for o in _as_tuple(out))
+        return outs if isinstance(out, (tuple, list)) else outs[0]
+
+    out_p, tan_p = _jvp_levels(lifted, tuple(ps), tuple(ts), rest)
+    if isinstance(out_p, tuple):
+        return tuple(wrap(o, level) for o in out_p), tuple(wrap(t, level) for t in tan_p)
+    return wrap(out_p, level), wrap(tan_p, level)
+
+
+def jvp(f: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tuple:
+    """Forward mode: ``(f(*primals), J·tangents)``."""
+    levels = list(LOCAL.state.vmap)
+    if not levels:
+        return _plain.jvp(f, primals, tangents, has_aux=has_aux)
+    primals, tangents = _as_tuple(primals), _as_tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
+    aux_box: list = []
+
+    def g(*xs: Any) -> Any:
+        res = f(*xs)
+        if has_aux:
+            aux_box.append(res[1])
+            return res[0]
+        return res
+
+    out, tan = _jvp_levels(g, primals, tangents, levels)
+    return (out, tan, aux_box[-1]) if has_aux else (out, tan)
+
+
+def jacrev(f: Callable, argnums: int = 0) -> Callable:
+    """Jacobian by reverse mode (one vjp per output element): out.shape + in.shape."""
+    plain = _plain.jacrev(f, argnums)
+
+    def wrapper(*args: Any) -> Any:
+        if not LOCAL.state.vmap:
+            return plain(*args)
+        args = list(args)
+        x = args[argnums]
+        out, vjp_fn = vjp(lambda z: f(*args[:argnums], z, *args[argnums + 1:]), x)
+        rows = []
+        n = out.numel()
+        for i in range(n):
+            e = zeros(n, dtype=out.dtype)
+            e._data[i] = 1
+            (row,) = vjp_fn(reshape(e, out.shape))
+            rows.append(row)
+        if not rows:
+            return zeros_like(x).reshape(out.shape + tuple(x.shape))
+        return reshape(stack(rows, 0), tuple(out.shape) + tuple(x.shape))
+
+    return wrapper
+
+
+def jacfwd(f: Callable, argnums: int = 0) -> Callable:
+    """Jacobian by forward mode (one jvp per input element): out.shape + in.shape."""
+    plain = _plain.jacfwd(f, argnums)
+
+    def wrapper(*args: Any) -> Any:
+        if not LOCAL.state.vmap:
+            return plain(*args)
+        args = list(args)
+        x = args[argnums]
+        cols = []
+        out = None
+        for j in range(x.numel()):
+            e = zeros(x.numel(), dtype=x.dtype)
+            e._data[j] = 1
+            out, col = jvp(lambda z: f(*args[:argnums], z, *args[argnums + 1:]), (x,),
+                           (reshape(e, x.shape),))
+            cols.append(col)
+        if out is None:
+            out = f(*args)
+            return zeros_like(out).reshape(tuple(out.shape) + tuple(x.shape))
+        return reshape(stack(cols, -1), tuple(out.shape) + tuple(x.shape))
+
+    return wrapper
+
+
+def hessian(f: Callable, argnums: int = 0) -> Callable:
+    """Second derivatives of a scalar function: ``jacfwd(jacrev(f))``."""
+    return jacfwd(jacrev(f, argnums), argnums)

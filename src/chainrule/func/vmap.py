@@ -1,0 +1,253 @@
+"""``vmap``: vectorise a function written for one sample over a batch (``torch.func.vmap``).
+
+Design (recorded in docs/architecture.md):
+
+- **Batched tensors with logical shapes.** Each mapped input is moved so its mapped dim is
+  first and wrapped as a :class:`~._batched.BatchedTensor` of a new vmap *level*. The
+  wrapper reports the logical (per-sample) shape, so the Python layer of every op (which
+  checks shapes and computes dims from ``x.shape``) runs unchanged.
+- **One dispatch hook in ``Function.apply``.** While a vmap is active in the thread
+  (``state.vmap`` non-empty; otherwise the hook costs one attribute read per op), an op
+  with batched arguments goes to its *batching rule* (``_rules_*``): the same op applied
+  once to the physical arrays, with dims shifted and ranks aligned. Ops without a rule
+  run per sample and are stacked (the fallback), which is always correct.
+- **Levels for nesting.** A nested vmap wraps already-batched tensors again; a rule peels
+  off only the innermost level, and the ops it calls on the physical values dispatch again
+  for the outer levels.
+- **Autograd sees physical tensors only.** Rules compute with ordinary ops, so the graph is
+  physical; ``grad``/``vjp``/``jvp``/``jacrev``/``jacfwd`` inside vmap differentiate with
+  respect to per-sample *physical* leaves (an unbatched input is expanded to the batch
+  first), which gives per-sample results (see :mod:`.transforms`).
+- **Randomness** is decided where every draw starts, :func:`chainrule.random.gen`
+  (see :mod:`._random`).
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..autograd.state import LOCAL
+from ..autograd.tensor import Tensor
+from ..ops.shape import broadcast_to, cat, movedim, unsqueeze
+from . import _rules_elementwise, _rules_nn  # noqa: F401 - registers the batching rules
+from ._batched import BatchedTensor, Level
+from ._random import lift_draw
+
+__all__ = ["vmap"]
+
+_RANDOMNESS = ("error", "different", "same")
+
+
+def _name(func: Callable) -> str:
+    return getattr(func, "__name__", repr(func))
+
+
+def _is_node(x: Any) -> bool:
+    return isinstance(x, (tuple, list, dict))
+
+
+def _leaves(x: Any) -> list:
+    """Leaves of a pytree of tuples, lists and dicts, in a fixed order."""
+    if isinstance(x, dict):
+        return [leaf for v in x.values() for leaf in _leaves(v)]
+    if isinstance(x, (tuple, list)):
+        return [leaf for v in x for leaf in _leaves(v)]
+    return [x]
+
+
+def _unflatten(x: Any, it: Any) -> Any:
+    """``x``'s structure with its leaves replaced by the next items of ``it``."""
+    if isinstance(x, dict):
+        return {k: _unflatten(v, it) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        items = [_unflatten(v, it) for v in x]
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
+    return next(it)
+
+
+def _match(dims: Any, x: Any, what: str) -> list:
+    """One dim per leaf of ``x``: an int/None applies to the whole subtree, a container must
+    have ``x``'s structure."""
+    if dims is None or (isinstance(dims, (int, np.integer)) and not isinstance(dims, bool)):
+        return [dims] * len(_leaves(x))
+    if isinstance(dims, dict) and isinstance(x, dict) and set(dims) == set(x):
+        return [d for k in x for d in _match(dims[k], x[k], what)]
+    if isinstance(dims, (tuple, list)) and isinstance(x, (tuple, list)) and \
+            isinstance(dims, list) == isinstance(x, list) and len(dims) == len(x):
+        return [d for dd, xx in zip(dims, x) for d in _match(dd, xx, what)]
+    raise ValueError(f"{what}: {dims!r} is not compatible with the structure of the "
+                     f"{'inputs' if 'in_dims' in what else 'outputs'}: each entry must be an "
+                     "int, None, or a (nested) tuple/list/dict matching them")
+
+
+def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
+         chunk_size: int | None = None) -> Callable:
+    """Vectorise ``func`` over a dim of its inputs (``torch.func.vmap``).
+
+    Args:
+        func: a function of tensors (pytrees of tuples, lists and dicts allowed) written for
+            one sample; returns a tensor or a pytree of tensors.
+        in_dims: per input, the dim to map over (negative counts from the end) or None to
+            pass the input unmapped to every sample; an int applies to all inputs, a tuple
+            gives one entry (int, None or a matching nested structure) per input.
+        out_dims: where the mapped dim goes in each output (int, None for outputs that do
+            not depend on the batch, or a structure matching the outputs).
+        randomness: 'error' (random ops raise), 'different' (independent draws per
+            sample) or 'same' (one draw shared by all samples).
+        chunk_size: map at most this many samples at once (bounds memory; the results are
+            concatenated), None for all at once.
+
+    Returns:
+        The vectorised function; keyword arguments are passed to ``func`` unmapped.
+
+    Raises:
+        ValueError: in_dims/out_dims not matching the inputs/outputs, mapping a non-tensor,
+            an in_dim out of range, mapped dims of different sizes, or an output that is not
+            a tensor.
+        RuntimeError: a random op under randomness='error'; an unknown randomness mode.
+
+    Example (per-sample gradients: one gradient of each sample's loss)::
+
+        >>> import chainrule as cr
+        >>> w = cr.tensor([1.0, 2.0])
+        >>> xs = cr.tensor([[1.0, 0.0], [0.0, 3.0], [1.0, 1.0]])
+        >>> cr.func.vmap(lambda x: (w * x).sum())(xs)
+        tensor([1., 6., 3.])
+        >>> loss = lambda w, x: ((w * x).sum() - 1.0) ** 2
+        >>> cr.func.vmap(cr.func.grad(loss), in_dims=(None, 0))(w, xs)
+        tensor([[ 0.,  0.],
+                [ 0., 30.],
+                [ 4.,  4.]])
+    """
+    if randomness not in _RANDOMNESS:
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or
+                                   not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. "
+                         f"(got {chunk_size})")
+    if not (in_dims is None or isinstance(in_dims, (int, tuple))) or isinstance(in_dims, bool):
+        raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...): expected `in_dims` "
+                         f"to be int or a (potentially nested) tuple matching the structure "
+                         f"of inputs, got: {type(in_dims)}.")
+
+    @functools.wraps(func)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        what = f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>)"
+        dims = in_dims
+        if isinstance(dims, tuple) and len(dims) != len(args):
+            raise ValueError(f"{what}: in_dims is not compatible with the structure of "
+                             f"`inputs`: in_dims has {len(dims)} entries but {len(args)} "
+                             "inputs were given")
+        flat = _leaves(args)
+        flat_dims = _match(dims if isinstance(dims, tuple) else dims, args, f"{what} in_dims")
+        size = _batch_size(flat, flat_dims, what)
+        if chunk_size is None or chunk_size >= size:
+            return _run(func, args, flat, flat_dims, size, kwargs, out_dims, randomness)
+        outs = []
+        for start in range(0, size, chunk_size):
+            stop = min(start + chunk_size, size)
+            part = [x if d is None else _narrow(x, d, start, stop)
+                    for x, d in zip(flat, flat_dims)]
+            outs.append(_run(func, args, part, flat_dims, stop - start, kwargs, out_dims,
+                             randomness))
+        return _concat_chunks(outs, out_dims, func)
+
+    return wrapped
+
+
+def _batch_size(flat: list, dims: list, what: str) -> int:
+    sizes = []
+    for x, d in zip(flat, dims):
+        if d is None:
+            continue
+        if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
+            raise ValueError(f"{what}: in_dims must contain only ints or None, got {d!r}")
+        if not isinstance(x, Tensor):
+            raise ValueError(f"{what}: Got in_dim={d} for an input but the input is of type "
+                             f"{type(x)}. We cannot vmap over non-Tensor arguments, please "
+                             "use None as the respective in_dim")
+        n = x.ndim
+        if not -n <= d < n:
+            raise ValueError(f"{what}: Got in_dim={d} for some input, but that input is a "
+                             f"Tensor of dimensionality {n} so expected in_dim to satisfy "
+                             f"-{n} <= in_dim < {n}.")
+        sizes.append(x.shape[d])
+    if not sizes:
+        raise ValueError(f"{what}: Got all in_dims=None (no input is mapped); at least one "
+                         "input must be a Tensor with a non-None in_dim")
+    if any(s != sizes[0] for s in sizes):
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sizes} for the mapped dimension")
+    return int(sizes[0])
+
+
+def _narrow(x: Tensor, d: int, start: int, stop: int) -> Tensor:
+    idx = [slice(None)] * x.ndim
+    idx[d] = slice(start, stop)
+    return x[tuple(idx)]
+
+
+def _run(func: Callable, args: tuple, flat: list, dims: list, size: int, kwargs: dict,
+         out_dims: Any, randomness: str) -> Any:
+    levels = LOCAL.state.vmap
+    level = Level(levels[-1].id + 1 if levels else 1, size, randomness)
+    wrapped = [x if d is None else BatchedTensor(movedim(x, int(d), 0), level)
+               for x, d in zip(flat, dims)]
+    levels.append(level)
+    try:
+        out = func(*_unflatten(args, iter(wrapped)), **kwargs)
+        return _unwrap_outputs(out, out_dims, level, func)
+    finally:
+        levels.pop()
+
+
+def _unwrap_outputs(out: Any, out_dims: Any, level: Level, func: Callable) -> Any:
+    name = _name(func)
+    if not (out_dims is None or isinstance(out_dims, (int, tuple, list, dict))) or \
+            isinstance(out_dims, bool):
+        raise ValueError(f"vmap({name}, ...): `out_dims` must be an int, None or a tuple of "
+                         f"those matching the outputs, got {out_dims!r}")
+    flat = _leaves(out)
+    flat_dims = _match(out_dims, out, f"vmap({name}, ..., out_dims={out_dims!r})")
+    res = [_unwrap_one(lift_draw(o), d, level, name) for o, d in zip(flat, flat_dims)]
+    return _unflatten(out, iter(res))
+
+
+def _unwrap_one(o: Any, d: Any, level: Level, name: str) -> Any:
+    batched = type(o) is BatchedTensor and o._level is level
+    if d is None:
+        if batched:
+            raise ValueError(f"vmap({name}, ...): `{name}` returned a tensor that depends on "
+                             "the mapped inputs for an output whose out_dim is None; give it "
+                             "an out_dim")
+        return o
+    if not isinstance(o, Tensor):
+        raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type "
+                         f"{type(o)}. Did you mean to set out_dims= to None for output?")
+    n = o.ndim + 1
+    if not -n <= d < n:
+        raise IndexError(f"vmap({name}, ...): out_dim {d} is out of range for an output of "
+                         f"{o.ndim} logical dims (expected {-n} <= out_dim < {n})")
+    d = int(d) % n
+    if batched:
+        v = o._value
+        return v if d == 0 else movedim(v, 0, d)
+    return broadcast_to(unsqueeze(o, d), o.shape[:d] + (level.size,) + o.shape[d:])
+
+
+def _concat_chunks(outs: list, out_dims: Any, func: Callable) -> Any:
+    first = outs[0]
+    flat_dims = _match(out_dims, first, f"vmap({_name(func)}, ..., out_dims={out_dims!r})")
+    per_chunk = [_leaves(o) for o in outs]
+    res = []
+    for i, d in enumerate(flat_dims):
+        parts = [p[i] for p in per_chunk]
+        if d is None:
+            res.append(parts[0])
+        else:
+            res.append(cat(parts, int(d) % parts[0].ndim))
+    return _unflatten(first, iter(res))

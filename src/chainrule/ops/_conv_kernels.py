@@ -1,0 +1,201 @@
+"""The three convolution products on raw arrays: forward, input gradient, weight gradient.
+
+Layout (chosen by measurement: no transpose copy between layers): the public layout is
+NCHW, but every conv result is computed as ``W @ cols`` with ``cols`` of shape
+``(C*kh*kw, N*Ho*Wo)``, so its output lives in memory as (O, N, Ho, Wo) and is handed out
+as a transposed *view* ``(N, O, Ho, Wo)``. Elementwise NumPy ufuncs keep that memory
+order (order='K'), so a whole CNN keeps (C, N, H, W) memory internally and the next
+im2col gathers from it without a transpose copy.
+
+Algorithm, by shape (each measured A/B against the previous kernels in one process, one
+thread, alternating; medians):
+
+* **Batch-chunked im2col + GEMM** (:func:`_images_per_chunk`). The 3x3 columns are 9x the
+  input: 38 MB for a ResNet-20 stage-1 conv at batch 64, far beyond the caches, so the
+  gather writes them to memory and the GEMM reads them back. Gathering a few images at a
+  time into one reused ~2 MiB block (cache-resident) and multiplying straight into the
+  matching columns of the output measured 19 -> 14 ms per stage-1 forward (one thread).
+  GEMMs with many rows (> :data:`CHUNK_MAX_ROWS` output channels) lost from the narrower
+  products, so they take the columns whole.
+* **Weight gradient as a sum over chunks**: dW = sum_chunks cols_chunk g_chunk^T. The
+  same cache effect, and each product is short-K: 1.3-2x faster than one long-K product
+  or the shifted-view products it replaces.
+* **Input gradient**: for stride 1 a "full" convolution of g with the flipped kernel (one
+  gather, chunked as above); otherwise W^T g per chunk, scattered back with col2im.
+* Columns of small convs (<= :data:`SAVE_COLS_MAX_BYTES`, LeNet-sized) are kept from the
+  forward pass for the weight gradient instead of being gathered twice.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import get_array_module
+from ._im2col import gather, out_size, padded_cnhw, scatter_add, windows
+from ._workspace import workspace
+
+__all__ = ["SAVE_COLS_MAX_BYTES", "CHUNK_BYTES", "WGRAD_CHUNK_BYTES", "CHUNK_MAX_ROWS",
+           "CHUNK_MIN_COLUMNS", "CHUNK_MIN_TOTAL_BYTES",
+           "conv_forward", "conv_input_grad", "conv_weight_grad"]
+
+# Columns up to this size are kept from the forward pass for the weight gradient instead
+# of being gathered again in backward (LeNet-sized convs, where the gather is a large part
+# of the step); bigger ones are recomputed so memory stays ~ that of the activations.
+SAVE_COLS_MAX_BYTES = 8 << 20
+# Column block per chunk in the forward / input-gradient products and in the weight
+# gradient (measured on the ResNet-20/18 shapes: 2 and 4 MiB were best respectively).
+CHUNK_BYTES = 2 << 20
+WGRAD_CHUNK_BYTES = 4 << 20
+CHUNK_MIN_COLUMNS = 1024  # narrower GEMMs lose more to BLAS overhead than they gain
+# Columns up to this size are taken whole: chunking gained nothing measurable at or below
+# ~9 MB (LeNet's convs, ResNet-20's 8x8 stage) and adds BLAS calls (thread wake-ups), while
+# ResNet-20's 9.4 MB stride-2 input gradient went 19 -> 13 ms and its 38 MB stage-1
+# products 16-17 -> 12-13 ms (one thread).
+CHUNK_MIN_TOTAL_BYTES = 8 << 20
+CHUNK_MAX_ROWS = 64  # forward GEMMs with more rows per group are not chunked
+
+
+def _images_per_chunk(xp_, n: int, image_bytes: int, columns: int, target: int) -> int:
+    """How many images of the batch to gather and multiply at a time."""
+    if xp_ is not np or n * image_bytes <= CHUNK_MIN_TOTAL_BYTES:
+        return max(n, 1)  # an empty batch: one (empty) chunk
+    nb = max(1, target // image_bytes, -(-CHUNK_MIN_COLUMNS // max(columns, 1)))
+    return min(n, nb)
+
+
+def _grad_rows(g):
+    """(N, O, Ho, Wo) -> (O, N*Ho*Wo); free when g is already in (O, N, Ho, Wo) memory."""
+    n, o, ho, wo = g.shape
+    return g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)
+
+
+def conv_forward(x, w, b, stride, pad, dil, groups, keep_cols=False):
+    """y = conv(x, w) + b. x (N, C, H, W), w (O, C/g, kh, kw) -> (N, O, Ho, Wo) view.
+
+    With keep_cols, returns (y, cols) where cols is the im2col array when it is at most
+    SAVE_COLS_MAX_BYTES (else None), for :func:`conv_weight_grad`.
+    """
+    xp_ = get_array_module(x)
+    o, cg, kh, kw = w.shape
+    n, c, h, wd = x.shape
+    ho = out_size(h, kh, stride[0], pad[0], pad[1], dil[0])
+    wo = out_size(wd, kw, stride[1], pad[2], pad[3], dil[1])
+    og, kg, m = o // groups, cg * kh * kw, ho * wo
+    y = xp_.empty((o, n, ho, wo), dtype=x.dtype)
+    y3 = y.reshape(groups, og, n * m)
+    w3 = w.reshape(groups, og, kg)
+    kept = None
+    if kh == kw == 1 and stride == (1, 1) and not any(pad):
+        # pointwise: the columns are x itself (a copy only if x is not in (C, N, H, W) memory)
+        xp_.matmul(w3, x.transpose(1, 0, 2, 3).reshape(groups, cg, n * m), out=y3)
+    elif keep_cols and c * kh * kw * n * m * x.itemsize <= SAVE_COLS_MAX_BYTES:
+        with padded_cnhw(x, pad) as xpad:
+            kept = xp_.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
+            gather(kept, windows(xpad, kh, kw, stride, dil))
+        xp_.matmul(w3, kept.reshape(groups, kg, n * m), out=y3)
+    else:
+        with padded_cnhw(x, pad) as xpad:
+            _chunked_forward(xp_, xpad, w3, y, stride, dil, (kh, kw))
+    if b is not None:
+        y += b.reshape(o, 1, 1, 1)
+    y = y.transpose(1, 0, 2, 3)
+    return (y, kept) if keep_cols else y
+
+
+def _chunked_forward(xp_, xpad, w3, y, stride, dil, k: tuple) -> None:
+    """y (O, N, Ho, Wo) = w3 @ columns of xpad (C, N, Hp, Wp), a batch chunk at a time."""
+    groups, og, kg = w3.shape
+    c, n = xpad.shape[:2]
+    ho, wo = y.shape[2:]
+    kh, kw = k
+    m = ho * wo
+    nb = max(n, 1) if og > CHUNK_MAX_ROWS else \
+        _images_per_chunk(xp_, n, c * kh * kw * m * y.itemsize, m, CHUNK_BYTES)
+    y3 = y.reshape(groups, og, n * m)
+    win = windows(xpad, kh, kw, stride, dil)
+    with workspace().empty((c * kh * kw * nb * m,), y.dtype, xp_) as flat:
+        for n0 in range(0, n, nb):
+            b = min(n, n0 + nb) - n0
+            cols = flat[:c * kh * kw * b * m]
+            gather(cols.reshape(c, kh, kw, b, ho, wo), win[:, :, :, n0:n0 + b])
+            xp_.matmul(w3, cols.reshape(groups, kg, b * m), out=y3[:, :, n0 * m:(n0 + b) * m])
+
+
+def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
+    """The transposed convolution: dx = col2im(W^T g). g (N, O, Ho, Wo) -> (N, C, H, W)."""
+    xp_ = get_array_module(g)
+    o, cg, kh, kw = w.shape
+    n, _, ho, wo = g.shape
+    dh, dw = dil
+    fh, fw = dh * (kh - 1), dw * (kw - 1)
+    c_in, h, w_ = x_shape[1:]
+    if (stride == (1, 1) and kh * kw > 1 and max(pad[:2]) <= fh and max(pad[2:]) <= fw
+            and ho + fh - pad[0] - pad[1] == h and wo + fw - pad[2] - pad[3] == w_
+            and o * h * w_ <= 2 * c_in * ho * wo):
+        # Stride 1: dx is a "full" convolution of g with the flipped, transposed kernel.
+        # One im2col + matmul beats matmul + kh*kw strided col2im adds when the gathered
+        # columns (O*H*W per tap) are not much larger than the scattered ones (C*Ho*Wo):
+        # 1.4-1.7x faster on ResNet 3x3 convs, but 2.9x slower on LeNet's 6->16 5x5 conv.
+        wt = w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)
+        wt = xp_.ascontiguousarray(wt.reshape(groups * cg, o // groups, kh, kw)[:, :, ::-1, ::-1])
+        full = (fh - pad[0], fh - pad[1], fw - pad[2], fw - pad[3])
+        return conv_forward(g, wt, None, (1, 1), full, dil, groups)
+    og, kg, m = o // groups, cg * kh * kw, ho * wo
+    g3 = _grad_rows(g).reshape(groups, og, n * m)
+    wt = w.reshape(groups, og, kg).transpose(0, 2, 1)
+    pt, pb, pl, pr = pad
+    if kh == kw == 1 and stride == (1, 1) and not any(pad) and (ho, wo) == (h, w_):
+        return xp_.matmul(wt, g3).reshape(c_in, n, h, w_).transpose(1, 0, 2, 3)
+    buf = xp_.zeros((c_in, n, h + pt + pb, w_ + pl + pr), dtype=g.dtype)
+    nb = _images_per_chunk(xp_, n, c_in * kh * kw * m * g.itemsize, m, CHUNK_BYTES)
+    with workspace().empty((c_in * kh * kw * nb * m,), g.dtype, xp_) as flat:
+        for n0 in range(0, n, nb):
+            n1 = min(n, n0 + nb)
+            cols = flat[:c_in * kh * kw * (n1 - n0) * m].reshape(groups, kg, (n1 - n0) * m)
+            xp_.matmul(wt, g3[:, :, n0 * m:n1 * m], out=cols)
+            scatter_add(buf[:, n0:n1], cols.reshape(c_in, kh, kw, n1 - n0, ho, wo),
+                        stride, dil)
+    return buf[:, :, pt:pt + h, pl:pl + w_].transpose(1, 0, 2, 3)
+
+
+def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
+    """dW = g cols^T: the correlation of input and output gradient, shape w_shape.
+
+    cols: im2col(x) kept from the forward pass, or None to gather it here chunk by chunk.
+    """
+    xp_ = get_array_module(x)
+    o, cg, kh, kw = w_shape
+    n, c = x.shape[:2]
+    gh, gw = g.shape[2:]
+    og, kg, m = o // groups, cg * kh * kw, gh * gw
+    g3 = _grad_rows(g).reshape(groups, og, n * m)
+    # cols @ g^T, then transpose: the same product as g @ cols^T, but OpenBLAS with 2
+    # threads ran the latter 5-50x slower on these long-K shapes (measured).
+    if cols is not None:
+        _check_positions(cols.shape[4:], (gh, gw))
+        if cols.shape[4:] != (gh, gw):  # transposed conv with output_padding: crop
+            cols = cols[..., :gh, :gw]
+        dwt = xp_.matmul(cols.reshape(groups, kg, n * m), g3.transpose(0, 2, 1))
+        return dwt.transpose(0, 2, 1).reshape(w_shape)
+    with padded_cnhw(x, pad) as xpad:
+        win = windows(xpad, kh, kw, stride, dil)
+        _check_positions(win.shape[4:], (gh, gw))
+        win = win[..., :gh, :gw]  # transposed conv with output_padding: extra rows unused
+        nb = _images_per_chunk(xp_, n, c * kh * kw * m * x.itemsize, m, WGRAD_CHUNK_BYTES)
+        dwt = None
+        with workspace().empty((c * kh * kw * nb * m,), x.dtype, xp_) as flat:
+            for n0 in range(0, n, nb):
+                b = min(n, n0 + nb) - n0
+                cols = flat[:c * kh * kw * b * m]
+                gather(cols.reshape(c, kh, kw, b, gh, gw), win[:, :, :, n0:n0 + b])
+                part = xp_.matmul(cols.reshape(groups, kg, b * m),
+                                  g3[:, :, n0 * m:(n0 + b) * m].transpose(0, 2, 1))
+                dwt = part if dwt is None else xp_.add(dwt, part, out=dwt)
+    if dwt is None:  # an empty batch
+        dwt = xp_.zeros((groups, kg, og), dtype=x.dtype)
+    return dwt.transpose(0, 2, 1).reshape(w_shape)
+
+
+def _check_positions(have: tuple, need: tuple) -> None:
+    if have[0] < need[0] or have[1] < need[1]:
+        raise RuntimeError(f"conv weight gradient: input windows give {tuple(have)} positions "
+                           f"but the gradient has spatial shape {tuple(need)}")

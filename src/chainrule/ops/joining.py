@@ -1,0 +1,128 @@
+"""Joining and splitting along a dimension: cat (concatenate), stack, split, chunk, unbind.
+
+``cat`` is the one primitive (its backward slices the gradient back into pieces); ``stack``
+is ``cat`` of unsqueezed inputs, and the splits are basic-indexing views of the input.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import ShapeError, as_tensor, norm_dim
+from .views import unsqueeze
+
+__all__ = ["Cat", "cat", "chunk", "concatenate", "split", "stack", "unbind"]
+
+
+class Cat(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, *arrays, dim):
+        ctx.sizes = [a.shape[dim] for a in arrays]
+        ctx.dim = dim
+        return get_array_module(*arrays).concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, start = [], 0
+        idx = [slice(None)] * grad.ndim
+        for s in ctx.sizes:
+            idx[ctx.dim] = slice(start, start + s)
+            out.append(grad[tuple(idx)])
+            start += s
+        return tuple(out)
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        xp = get_array_module(ctx.out)
+        ts = [xp.zeros(p.shape, ctx.out.dtype) if t is None else t
+              for p, t in zip(ctx.primals, tangents)]
+        return xp.concatenate(ts, axis=ctx.dim)
+
+
+def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ShapeError("cat: expected a non-empty sequence of tensors")
+    for i, t_ in enumerate(tensors):
+        if t_.ndim == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated; use cr.stack, or unsqueeze it first")
+    ref = tensors[0]
+    d = norm_dim(dim, ref.ndim, "cat")[0]
+    for i, t_ in enumerate(tensors):
+        if t_.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t_.shape, ref.shape))
+                                      if j != d):
+            raise ShapeError(
+                f"cat: sizes must match except in dimension {d}; tensor 0 has shape "
+                f"{ref.shape} but tensor {i} has shape {t_.shape}"
+            )
+    target = ref.dtype
+    for t_ in tensors[1:]:
+        target = dtypes.promote_types(target, t_.dtype)
+    tensors = [t_ if t_.dtype == target else t_.to(target) for t_ in tensors]
+    return Cat.apply(*tensors, dim=d)
+
+
+concatenate = cat
+
+
+def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """Join tensors of equal shape along a new dimension."""
+    tensors = [as_tensor(t_) for t_ in tensors]
+    if not tensors:
+        raise ShapeError("stack: expected a non-empty sequence of tensors")
+    for i, t_ in enumerate(tensors):
+        if t_.shape != tensors[0].shape:
+            raise ShapeError(f"stack: all tensors must have the same shape; tensor 0 has "
+                             f"{tensors[0].shape} but tensor {i} has {t_.shape}")
+    nd = tensors[0].ndim + 1
+    if not -nd <= dim < nd:
+        raise IndexError(f"stack: dim {dim} is out of range for stacking tensors of shape "
+                         f"{tensors[0].shape} (valid: {-nd} to {nd - 1})")
+    return cat([unsqueeze(t_, dim) for t_ in tensors], dim)
+
+
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    d = norm_dim(dim, x.ndim, "split")[0]
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        s = split_size_or_sections
+        if s <= 0:
+            raise ShapeError(f"split: split_size must be positive, got {s}")
+        sizes = [min(s, n - i) for i in range(0, n, s)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ShapeError(f"split: sections {sizes} must sum to the size {n} of dim {d}")
+    out, start = [], 0
+    for s in sizes:
+        idx = (slice(None),) * d + (slice(start, start + s),)
+        out.append(x[idx])
+        start += s
+    return tuple(out)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool) or chunks <= 0:
+        raise RuntimeError(f"chunk: expects `chunks` to be an integer greater than 0, got "
+                           f"{chunks!r}")
+    d = norm_dim(dim, x.ndim, "chunk")[0]
+    n = x.shape[d]
+    if n == 0:  # PyTorch: `chunks` empty pieces
+        return tuple(x[(slice(None),) * d + (slice(0, 0),)] for _ in range(chunks))
+    size = -(-n // chunks)
+    return split(x, max(size, 1), dim)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    d = norm_dim(dim, x.ndim, "unbind")[0]
+    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))

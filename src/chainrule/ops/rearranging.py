@@ -1,0 +1,142 @@
+"""Copies that rearrange elements: flip, roll, repeat, tile.
+
+Unlike the views in ``views.py`` these always copy (as PyTorch's do), so a write into the
+result never reaches the input. Each backward is the inverse rearrangement (flip, roll back)
+or a sum (repeat's broadcast is summed back by the engine).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import ShapeError, norm_dim
+from .views import _shape_arg, broadcast_to, reshape
+
+__all__ = ["Copy", "Flip", "Roll", "flip", "repeat", "roll", "tile"]
+
+
+class Flip(Function):
+    """Reversed copy (PyTorch's flip copies: writes into it must not reach the input)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return get_array_module(x).flip(x, axis=dims).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return flip(grad, ctx.dims), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return get_array_module(t).flip(t, axis=ctx.dims).copy()
+
+
+def flip(x: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
+    """Reverse the order of elements along ``dims`` (``flip(x, (0, 1))``, ``x.flip(0, 1)`` or
+    ``flip(x, dims=(0,))``)."""
+    if set(kwargs) - {"dims"}:
+        raise TypeError(f"flip() got unexpected keyword arguments {sorted(set(kwargs) - {'dims'})}")
+    if "dims" in kwargs:
+        if dims:
+            raise TypeError("flip() got multiple values for argument 'dims'")
+        dims = (kwargs["dims"],)
+    if not dims:
+        raise TypeError("flip() missing 1 required positional argument: 'dims'")
+    dims = norm_dim(dims[0] if len(dims) == 1 else dims, x.ndim, "flip")
+    if x.ndim == 0:
+        return x * 1 if x.requires_grad else x
+    return Flip.apply(x, dims)
+
+
+class Roll(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.args = (shifts, dims)
+        return get_array_module(x).roll(x, shifts, axis=dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shifts, dims = ctx.args
+        neg = tuple(-s for s in shifts) if isinstance(shifts, tuple) else -shifts
+        return roll(grad, neg, dims), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return get_array_module(t).roll(t, ctx.primals[1], axis=ctx.primals[2])
+
+
+def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    if isinstance(shifts, list):
+        shifts = tuple(shifts)
+    if isinstance(dims, list):
+        dims = tuple(dims)
+    if dims is not None:
+        ns = len(shifts) if isinstance(shifts, tuple) else 1
+        nd = len(dims) if isinstance(dims, tuple) else 1
+        if ns != nd:
+            raise RuntimeError(f"roll: shifts and dimensions must align; got {ns} shifts "
+                               f"{shifts} and {nd} dims {dims}")
+        if isinstance(dims, tuple):
+            for d in dims:
+                norm_dim(d, x.ndim, "roll")
+            dims = tuple(d % max(x.ndim, 1) for d in dims)
+        else:
+            dims = norm_dim(dims, x.ndim, "roll")[0]
+    elif isinstance(shifts, tuple) and len(shifts) != 1:
+        raise RuntimeError(f"roll: without dims, shifts must be a single int, got {shifts}")
+    return Roll.apply(x, shifts, dims)
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    """Tile the tensor ``sizes[i]`` times along dim i (PyTorch's ``Tensor.repeat``)."""
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise ShapeError(f"repeat: the number of repeats ({len(sizes)}) can not be smaller "
+                         f"than the tensor's dims ({x.ndim})")
+    if any(r < 0 for r in sizes):
+        raise RuntimeError(f"repeat: repeats must be non-negative, got {sizes} (it would create "
+                           "a tensor with a negative dimension)")
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    inter = []
+    expanded = []
+    for r, s in zip(sizes, shape):
+        inter += [1, s]
+        expanded += [r, s]
+    y = broadcast_to(reshape(x, tuple(inter)), tuple(expanded))
+    y = reshape(y, tuple(r * s for r, s in zip(sizes, shape)))
+    if get_array_module(y._data).may_share_memory(y._data, x._data):
+        y = Copy.apply(y)  # repeat always copies (all-ones repeats would otherwise alias x)
+    return y
+
+
+class Copy(Function):
+    """A fresh copy of the data; the gradient passes through unchanged."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t
+
+
+def tile(x: Tensor, dims: Sequence[int]) -> Tensor:
+    dims = tuple(dims)
+    if len(dims) < x.ndim:
+        dims = (1,) * (x.ndim - len(dims)) + dims
+    return repeat(x, dims)

@@ -1,0 +1,316 @@
+"""A whole LSTM or GRU layer direction as one op: the time loop inside forward and inside backward.
+
+The per-step cell (``recurrent_lstm.py``) is one recorded op per time step; over a
+64-step sequence that is 64 graph nodes forward and, in backward, 64 engine visits, 64
+small ``dᵀ h`` products for the recurrent weight and 64 accumulations of a (4H, H)
+gradient. When every sequence in the batch has the same length (a padded or plain
+``(T, B, ·)`` input: all ``batch_sizes`` equal) and there is no projection (``proj_size``),
+this op runs the same per-step array code in a plain loop, and in backward
+
+    D = [d_0; ...; d_{T-1}]  (the gate gradients of all steps, (T·B, 4H)),
+    dW_hh = Dᵀ [h_0; ...; h_{T-1}]      (one GEMM instead of T small ones),
+    dxg = D,  dh_0 and dc_0 from the last step of the reverse loop.
+
+The GRU op (``GRUSeqFn``) does the same with the GRU cell's formulas: e_t = [dr̂ dẑ r dn̂]
+of every step is kept, and dW_hh = Eᵀ [h_0; ...; h_{T-1}], db_hh = Σ_rows E.
+
+Same formulas as the cells (they call the cells' array functions), so results equal the
+per-step path to rounding. Under ``create_graph=True`` the backward is rebuilt step by step
+from Tensor ops (the cell's differentiable formulas), so double backward works; the
+forward-mode rule runs the cell's linearisation step by step.
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._recurrent_math import TensorMath, sigmoid_, wrap
+from .recurrent import _gru_backward, _gru_forward, gru_jvp_arrays
+from .recurrent_lstm import (
+    _lstm_backward,
+    _lstm_backward_arrays,
+    _lstm_forward,
+    lstm_jvp_arrays,
+)
+from .shape import cat
+
+__all__ = ["GRUSeqFn", "LSTMSeqFn", "gru_sequence", "lstm_sequence"]
+
+
+def _lstm_step_into(xg, h, c, w_hh, act, c_new, tc, h_new):
+    """One LSTM step writing into preallocated rows: the operations of
+    ``recurrent_lstm._lstm_forward_arrays`` in the same order (so results are identical),
+    without its temporaries and the copies into the sequence buffers."""
+    xp = get_array_module(act)
+    hidden = c.shape[1]
+    xp.matmul(h, w_hh.T, out=act)
+    act += xg
+    g = act[:, 2 * hidden:3 * hidden]
+    g *= 2.0
+    xp.negative(act, out=act)
+    sigmoid_(act)
+    g *= 2.0
+    g -= 1.0
+    xp.multiply(act[:, hidden:2 * hidden], c, out=c_new)
+    c_new += act[:, :hidden] * g
+    xp.tanh(c_new, out=tc)
+    xp.multiply(act[:, 3 * hidden:], tc, out=h_new)
+
+
+class LSTMSeqFn(Function):
+    """(xg (T·B, 4H) in packed order, h0 (B, H), c0 (B, H), W_hh (4H, H)) ->
+    (outputs (T·B, H), h_T (B, H), c_T (B, H)); see the module docstring."""
+
+    raw = True
+    node_name = "LSTMSequenceBackward"
+
+    @staticmethod
+    def forward(ctx, xg, h0, c0, w_hh):
+        xp = get_array_module(xg)
+        b, hidden = c0.shape
+        steps = xg.shape[0] // b
+        out = xp.empty((steps * b, hidden), dtype=xg.dtype)
+        acts = xp.empty((steps * b, 4 * hidden), dtype=xg.dtype)
+        tcs = xp.empty((steps * b, hidden), dtype=xg.dtype)
+        cs = xp.empty(((steps + 1) * b, hidden), dtype=xg.dtype)  # c before each step, c_T
+        cs[:b] = c0
+        h = h0
+        for t in range(steps):
+            rows, nxt = slice(t * b, (t + 1) * b), slice((t + 1) * b, (t + 2) * b)
+            _lstm_step_into(xg[rows], h, cs[rows], w_hh, acts[rows], cs[nxt], tcs[rows],
+                            out[rows])
+            h = out[rows]
+        ctx.steps, ctx.acts, ctx.tcs, ctx.cs = steps, acts, tcs, cs
+        ctx.hs = out  # kept privately: the returned copy may be changed in place, as in torch
+        ctx.save_for_backward(xg, h0, c0, w_hh)
+        return out.copy(), h.copy(), cs[steps * b:].copy()
+
+    @staticmethod
+    def backward(ctx, g_out, g_h, g_c):
+        xg, h0, c0, w_hh = ctx.saved_tensors
+        needs = tuple(ctx.needs_input_grad)
+        if ctx.create_graph:
+            return _backward_tensors(ctx, xg, h0, c0, w_hh, g_out, g_h, g_c, needs)
+        h0, w, out = h0._data, w_hh._data, ctx.hs
+        gy, gh, gc = g_out._data, g_h._data, g_c._data
+        b = h0.shape[0]
+        xp = get_array_module(gy)
+        d_all = xp.empty_like(ctx.acts)
+        step_needs = (True, True, True, False, False)
+        for t in range(ctx.steps - 1, -1, -1):
+            rows = slice(t * b, (t + 1) * b)
+            h_prev = h0 if t == 0 else out[(t - 1) * b:t * b]
+            _, gh, gc, _, _ = _lstm_backward_arrays(gh + gy[rows], gc, h_prev, ctx.cs[rows], w,
+                                                    None, ctx.acts[rows], ctx.tcs[rows], None,
+                                                    step_needs, d_all[rows])
+        gw = None
+        if needs[3]:
+            gw = d_all[:b].T @ h0
+            if ctx.steps > 1:
+                gw += d_all[b:].T @ out[:-b]
+        return wrap((d_all if needs[0] else None, gh if needs[1] else None,
+                     gc if needs[2] else None, gw))
+
+    @staticmethod
+    def jvp(ctx, t_xg, t_h, t_c, t_w):
+        _, h0, c0, w_hh = ctx.primals
+        out = ctx.hs
+        b = h0.shape[0]
+        xp = get_array_module(h0)
+        t_out = xp.empty_like(out)
+        th, tc_ = t_h, t_c
+        for t in range(ctx.steps):
+            rows = slice(t * b, (t + 1) * b)
+            h_prev = h0 if t == 0 else out[(t - 1) * b:t * b]
+            th, tc_ = lstm_jvp_arrays(None if t_xg is None else t_xg[rows], th, tc_, t_w, None,
+                                      h_prev, ctx.cs[rows], w_hh, None, ctx.acts[rows],
+                                      ctx.tcs[rows], None)
+            t_out[rows] = th
+        return t_out, th.copy(), tc_
+
+
+def _backward_tensors(ctx, xg, h0, c0, w_hh, g_out, g_h, g_c, needs):
+    """The backward in Tensor ops (the cell's differentiable formulas), for double backward:
+    the states are recomputed from the saved inputs, then the gradients run back in time."""
+    b = h0.shape[0]
+    hs, cs, acts = [h0], [c0], []
+    for t in range(ctx.steps):
+        h, c, a = _lstm_forward(TensorMath, xg[t * b:(t + 1) * b], hs[-1], cs[-1], w_hh, None)
+        hs.append(h)
+        cs.append(c)
+        acts.append(a)
+    gh, gc, gw = g_h, g_c, None
+    dxg: list = [None] * ctx.steps
+    step_needs = (True, True, True, needs[3], False)
+    for t in range(ctx.steps - 1, -1, -1):
+        d, gh, gc, dw, _ = _lstm_backward(TensorMath, gh + g_out[t * b:(t + 1) * b], gc,
+                                          hs[t], cs[t], w_hh, None, acts[t], step_needs)
+        dxg[t] = d
+        if dw is not None:
+            gw = dw if gw is None else gw + dw
+    return (cat(dxg, 0) if needs[0] else None, gh if needs[1] else None,
+            gc if needs[2] else None, gw)
+
+
+def lstm_sequence(xg: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor) -> tuple:
+    """Run an LSTM direction over T equal-size steps of projected inputs ``xg`` (T·B, 4H).
+
+    Returns (outputs (T·B, H) in the same packed order, h_T, c_T).
+    """
+    if xg.shape[0] % h0.shape[0]:
+        raise ValueError(f"lstm_sequence: {xg.shape[0]} input rows are not a whole number of "
+                         f"steps of batch {h0.shape[0]}")
+    return LSTMSeqFn.apply(xg, h0, c0, w_hh)
+
+
+def _gru_forward_arrays(xg, h, w_hh, b_hh):
+    """The GRU step (``recurrent._gru_forward``'s formulas) on raw arrays with about half the
+    NumPy calls and temporaries: r and z share one sigmoid pass. Returns h' and (r, z, n, n̂)."""
+    xp = get_array_module(h)
+    hidden = h.shape[1]
+    hg = h @ w_hh.T
+    if b_hh is not None:
+        hg += b_hh
+    rz = xg[:, :2 * hidden] + hg[:, :2 * hidden]
+    xp.negative(rz, out=rz)
+    sigmoid_(rz)
+    r, z, hn = rz[:, :hidden], rz[:, hidden:], hg[:, 2 * hidden:]
+    n = r * hn
+    n += xg[:, 2 * hidden:]
+    xp.tanh(n, out=n)
+    h_new = h - n
+    h_new *= z
+    h_new += n
+    return h_new, (r, z, n, hn)
+
+
+def _gru_backward_arrays(gout, h, w_hh, r, z, n, hn, d):
+    """Gradients of one GRU step on raw arrays, written into ``d`` (B, 3H) = dxg = [dr̂ dẑ dn̂];
+    returns dh = g z + [dr̂ dẑ r dn̂] W_hh (same formulas as ``recurrent._gru_backward``)."""
+    xp = get_array_module(h)
+    hidden = h.shape[1]
+    dr, dz, dn = d[:, :hidden], d[:, hidden:2 * hidden], d[:, 2 * hidden:]
+    xp.multiply(n, n, out=dn)  # dn̂ = g (1 - z)(1 - n²)
+    xp.subtract(1.0, dn, out=dn)
+    dn *= gout
+    xp.subtract(1.0, z, out=dz)
+    dn *= dz
+    xp.subtract(h, n, out=dz)  # dẑ = g (h - n) z (1 - z)
+    dz *= gout
+    dz *= z
+    tmp = 1.0 - z
+    dz *= tmp
+    xp.subtract(1.0, r, out=tmp)  # dr̂ = dn̂ n̂ r (1 - r)
+    tmp *= r
+    tmp *= hn
+    xp.multiply(dn, tmp, out=dr)
+    e = d.copy()
+    e[:, 2 * hidden:] *= r
+    dh = e @ w_hh
+    dh += gout * z
+    return dh
+
+
+class GRUSeqFn(Function):
+    """(xg (T·B, 3H), h0 (B, H), W_hh (3H, H), b_hh (3H,) or None) ->
+    (outputs (T·B, H), h_T (B, H)); see the module docstring."""
+
+    raw = True
+    node_name = "GRUSequenceBackward"
+
+    @staticmethod
+    def forward(ctx, xg, h0, w_hh, b_hh):
+        xp = get_array_module(xg)
+        b, hidden = h0.shape
+        steps = xg.shape[0] // b
+        out = xp.empty((steps * b, hidden), dtype=xg.dtype)
+        acts = tuple(xp.empty((steps * b, hidden), dtype=xg.dtype) for _ in range(4))
+        h = h0
+        for t in range(steps):
+            rows = slice(t * b, (t + 1) * b)
+            h, step_acts = _gru_forward_arrays(xg[rows], h, w_hh, b_hh)
+            out[rows] = h
+            for buf, a in zip(acts, step_acts):
+                buf[rows] = a
+        ctx.steps, ctx.acts = steps, acts
+        ctx.hs = out  # kept privately: the returned copy may be changed in place, as in torch
+        ctx.save_for_backward(xg, h0, w_hh, b_hh)
+        return out.copy(), h
+
+    @staticmethod
+    def backward(ctx, g_out, g_h):
+        xg, h0, w_hh, b_hh = ctx.saved_tensors
+        needs = tuple(ctx.needs_input_grad)
+        if ctx.create_graph:
+            return _gru_backward_tensors(ctx, xg, h0, w_hh, b_hh, g_out, g_h, needs)
+        h0, w, out = h0._data, w_hh._data, ctx.hs
+        gy, gh = g_out._data, g_h._data
+        b, hidden = h0.shape
+        xp = get_array_module(gy)
+        d_all = xp.empty((out.shape[0], 3 * hidden), dtype=gy.dtype)
+        for t in range(ctx.steps - 1, -1, -1):
+            rows = slice(t * b, (t + 1) * b)
+            h_prev = h0 if t == 0 else out[(t - 1) * b:t * b]
+            gh = _gru_backward_arrays(gh + gy[rows], h_prev, w, *(a[rows] for a in ctx.acts),
+                                      d_all[rows])
+        gw = gb = None
+        if needs[2] or needs[3]:
+            e = d_all.copy()  # the gradient of h W_hhᵀ + b_hh: [dr̂ dẑ r dn̂]
+            e[:, 2 * hidden:] *= ctx.acts[0]
+            if needs[2]:
+                gw = e[:b].T @ h0
+                if ctx.steps > 1:
+                    gw += e[b:].T @ out[:-b]
+            if needs[3]:
+                gb = e.sum(0)
+        return wrap((d_all if needs[0] else None, gh if needs[1] else None, gw, gb))
+
+    @staticmethod
+    def jvp(ctx, t_xg, t_h, t_w, t_b):
+        _, h0, w_hh, _ = ctx.primals
+        out = ctx.hs
+        b = h0.shape[0]
+        t_out = get_array_module(h0).empty_like(out)
+        th = t_h
+        for t in range(ctx.steps):
+            rows = slice(t * b, (t + 1) * b)
+            h_prev = h0 if t == 0 else out[(t - 1) * b:t * b]
+            th = gru_jvp_arrays(None if t_xg is None else t_xg[rows], th, t_w, t_b, h_prev, w_hh,
+                                *(a[rows] for a in ctx.acts))
+            t_out[rows] = th
+        return t_out, th.copy()
+
+
+def _gru_backward_tensors(ctx, xg, h0, w_hh, b_hh, g_out, g_h, needs):
+    """The GRU backward in Tensor ops (the cell's differentiable formulas), for double
+    backward: states recomputed from the saved inputs, then gradients back in time."""
+    b = h0.shape[0]
+    hs, acts = [h0], []
+    for t in range(ctx.steps):
+        h, a = _gru_forward(TensorMath, xg[t * b:(t + 1) * b], hs[-1], w_hh, b_hh)
+        hs.append(h)
+        acts.append(a)
+    gh, gw, gb = g_h, None, None
+    dxg: list = [None] * ctx.steps
+    step_needs = (True, True, needs[2], needs[3])
+    for t in range(ctx.steps - 1, -1, -1):
+        d, gh, dw, db = _gru_backward(TensorMath, gh + g_out[t * b:(t + 1) * b], hs[t], w_hh,
+                                      acts[t], step_needs)
+        dxg[t] = d
+        if dw is not None:
+            gw = dw if gw is None else gw + dw
+        if db is not None:
+            gb = db if gb is None else gb + db
+    return (cat(dxg, 0) if needs[0] else None, gh if needs[1] else None, gw, gb)
+
+
+def gru_sequence(xg: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None = None) -> tuple:
+    """Run a GRU direction over T equal-size steps of projected inputs ``xg`` (T·B, 3H)
+    (x W_ihᵀ + b_ih; b_hh stays inside, as r ⊙ (h W_hnᵀ + b_hn)).
+
+    Returns (outputs (T·B, H) in the same packed order, h_T).
+    """
+    if xg.shape[0] % h0.shape[0]:
+        raise ValueError(f"gru_sequence: {xg.shape[0]} input rows are not a whole number of "
+                         f"steps of batch {h0.shape[0]}")
+    return GRUSeqFn.apply(xg, h0, w_hh, b_hh)

@@ -1,0 +1,69 @@
+"""Rounding to integers, elementwise: floor, ceil, round (half to even), trunc.
+
+Each is piecewise constant, so its derivative is zero almost everywhere: the rules return
+zeros (as PyTorch does) rather than cutting the graph, so ``x.floor() + x`` still has the
+gradient 1. Integer and boolean inputs are already whole and come back unchanged.
+"""
+from __future__ import annotations
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .elementwise import UnaryElementwise
+
+__all__ = ["ceil", "floor", "round", "trunc"]
+
+
+class _Rounding(UnaryElementwise):
+    """``y = rounding(x)``: dy/dx = 0 wherever it exists (the steps are ignored)."""
+
+    saves = ""
+    fn_name = "floor"
+
+    @classmethod
+    def f(cls, x):  # the NumPy / CuPy function of the same name
+        return getattr(get_array_module(x), cls.fn_name)(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return 0.0
+
+
+class Floor(_Rounding):
+    fn_name = "floor"
+
+
+class Ceil(_Rounding):
+    fn_name = "ceil"
+
+
+class Round(_Rounding):
+    fn_name = "round"  # NumPy and PyTorch both round half to even
+
+
+class Trunc(_Rounding):
+    fn_name = "trunc"
+
+
+def floor(x: Tensor) -> Tensor:
+    """The largest integer <= x, elementwise (``torch.floor``)."""
+    return Floor.apply(x) if x.dtype.kind == "f" else x
+
+
+def ceil(x: Tensor) -> Tensor:
+    """The smallest integer >= x, elementwise (``torch.ceil``)."""
+    return Ceil.apply(x) if x.dtype.kind == "f" else x
+
+
+def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors torch.round
+    """Round half to even, to ``decimals`` decimal places (``torch.round``)."""
+    if x.dtype.kind != "f":
+        return x
+    if decimals:
+        scale = 10.0 ** decimals
+        return Round.apply(x * scale) / scale
+    return Round.apply(x)
+
+
+def trunc(x: Tensor) -> Tensor:
+    """The integer part of x, rounding toward zero (``torch.trunc``)."""
+    return Trunc.apply(x) if x.dtype.kind == "f" else x

@@ -1,0 +1,145 @@
+"""The convolution algorithms of ``ops._conv_kernels`` against PyTorch, path by path.
+
+Each algorithm is chosen by shape and size (batch-chunked im2col + GEMM, whole columns
+for wide GEMMs, columns kept from forward, pointwise 1x1, chunked col2im for strided
+input gradients, chunked weight gradients). The size thresholds are patched down so
+tiny problems take every path, including a partial last chunk, and the workspace lends
+its buffers even for tiny arrays, so reuse across calls is exercised too.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule.ops import _conv_kernels as K
+from chainrule.ops import _workspace as W
+
+RNG = np.random.default_rng(11)
+TOL = {np.float64: (1e-10, 1e-10), np.float32: (2e-4, 2e-4)}
+
+
+@pytest.fixture(params=["chunked", "whole", "kept"])
+def path(request, monkeypatch):
+    """Force one forward algorithm; the workspace lends buffers of any size."""
+    monkeypatch.setattr(W, "MIN_BYTES", 1)
+    if request.param == "chunked":  # 1-2 images per chunk: several chunks, a partial last
+        monkeypatch.setattr(K, "CHUNK_BYTES", 1)
+        monkeypatch.setattr(K, "WGRAD_CHUNK_BYTES", 1)
+        monkeypatch.setattr(K, "CHUNK_MIN_COLUMNS", 1)
+        monkeypatch.setattr(K, "CHUNK_MIN_TOTAL_BYTES", 0)
+        monkeypatch.setattr(K, "SAVE_COLS_MAX_BYTES", 0)
+    elif request.param == "whole":  # wide GEMMs: columns taken whole
+        monkeypatch.setattr(K, "CHUNK_MAX_ROWS", 0)
+        monkeypatch.setattr(K, "SAVE_COLS_MAX_BYTES", 0)
+    else:  # small conv: columns kept from forward for the weight gradient
+        monkeypatch.setattr(K, "SAVE_COLS_MAX_BYTES", 1 << 40)
+    return request.param
+
+
+def _check(dtype, x, w, b, torch_fn, cr_fn, **kw):
+    rtol, atol = TOL[dtype]
+    x, w = x.astype(dtype), w.astype(dtype)
+    b = None if b is None else b.astype(dtype)
+    ts = [torch.tensor(a, requires_grad=True) for a in (x, w, b) if a is not None]
+    cs = [cr.tensor(a, requires_grad=True) for a in (x, w, b) if a is not None]
+    yt = torch_fn(*ts, **kw)
+    yc = cr_fn(*cs, **kw)
+    np.testing.assert_allclose(yc._data, yt.detach().numpy(), rtol=rtol, atol=atol)
+    gy = RNG.standard_normal(tuple(yt.shape)).astype(dtype)
+    yt.backward(torch.tensor(gy))
+    yc.backward(cr.tensor(gy))
+    for c, t in zip(cs, ts):
+        np.testing.assert_allclose(c.grad._data, t.grad.numpy(), rtol=rtol, atol=atol * 10)
+
+
+CONV_CASES = [  # (n, c, o, h, w, k, kwargs)
+    (5, 3, 4, 9, 9, 3, dict(padding=1)),                      # stride 1, odd batch
+    (3, 4, 6, 11, 8, 3, dict(stride=2, padding=1)),            # stride 2: col2im dx
+    (3, 4, 4, 10, 9, (2, 4), dict(padding="same")),            # asymmetric 'same' pad
+    (3, 4, 6, 12, 12, 3, dict(padding=2, dilation=2)),         # dilation
+    (3, 6, 4, 7, 9, 3, dict(padding=1, groups=2)),             # groups
+    (3, 6, 6, 8, 8, 3, dict(padding=1, groups=6)),             # depthwise
+    (4, 5, 3, 6, 7, 1, {}),                                    # pointwise 1x1
+    (4, 5, 3, 7, 7, 1, dict(stride=2)),                        # strided 1x1 (downsample)
+    (3, 2, 4, 13, 10, (5, 3), dict(stride=(2, 1), padding=(2, 0))),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's note
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n,c,o,h,w,k,kw", CONV_CASES)
+def test_conv2d_paths_match_torch(path, dtype, n, c, o, h, w, k, kw):
+    kh, kw_ = (k, k) if isinstance(k, int) else k
+    groups = kw.get("groups", 1)
+    x = RNG.standard_normal((n, c, h, w))
+    wt = RNG.standard_normal((o, c // groups, kh, kw_))
+    _check(dtype, x, wt, RNG.standard_normal(o), TF.conv2d, F.conv2d, **kw)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv2d_on_channel_first_memory(path, dtype):
+    # conv outputs live in (C, N, H, W) memory: the next conv reads them without a copy
+    x = np.ascontiguousarray(RNG.standard_normal((4, 3, 8, 8)).transpose(1, 0, 2, 3))
+    x = x.transpose(1, 0, 2, 3)
+    _check(dtype, x, RNG.standard_normal((5, 3, 3, 3)), None, TF.conv2d, F.conv2d, padding=1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kw", [dict(stride=2, padding=1, output_padding=1),
+                                dict(stride=1, padding=1), dict(stride=3, dilation=2)])
+def test_conv_transpose2d_paths_match_torch(path, dtype, kw):
+    x = RNG.standard_normal((3, 4, 5, 6))
+    wt = RNG.standard_normal((4, 3, 3, 3))
+    _check(dtype, x, wt, RNG.standard_normal(3), TF.conv_transpose2d, F.conv_transpose2d, **kw)
+
+
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=1),
+                                dict(padding=1, groups=2)])
+def test_double_backward_matches_torch(path, kw):
+    x = RNG.standard_normal((3, 4, 7, 7))
+    w = RNG.standard_normal((4, 4 // kw.get("groups", 1), 3, 3))
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    cx, cw = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
+    gt = torch.autograd.grad(TF.conv2d(tx, tw, **kw).square().sum(), (tx, tw),
+                             create_graph=True)
+    gc = cr.autograd.grad(F.conv2d(cx, cw, **kw).square().sum(), (cx, cw), create_graph=True)
+    (gt[0].square().sum() + gt[1].pow(3).sum()).backward()
+    (gc[0].square().sum() + gc[1].pow(3).sum()).backward()
+    for c, t in ((cx, tx), (cw, tw)):
+        np.testing.assert_allclose(c.grad._data, t.grad.numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_gradgradcheck_through_chunked_kernels(path):
+    x = cr.tensor(RNG.standard_normal((3, 2, 5, 5)), requires_grad=True)
+    w = cr.tensor(RNG.standard_normal((3, 2, 3, 3)), requires_grad=True)
+
+    def fn(a, b):
+        return F.conv2d(a, b, padding=1, stride=(1, 2))
+
+    assert cr.autograd.gradcheck(fn, (x, w))
+    assert cr.autograd.gradgradcheck(fn, (x, w))
+
+
+def test_chunk_plan():
+    assert K._images_per_chunk(np, 64, 16 * 9 * 1024 * 4, 1024, 2 << 20) == 3
+    assert K._images_per_chunk(np, 64, 64 * 9 * 64 * 4, 64, 2 << 20) == 16  # >= 1024 columns
+    assert K._images_per_chunk(np, 2, 1 << 30, 10 ** 6, 2 << 20) == 1
+    assert K._images_per_chunk(np, 5, 100, 10, 2 << 20) == 5  # never more than the batch
+    assert K._images_per_chunk(np, 64, 60_000, 100, 2 << 20) == 64  # 3.8 MB: taken whole
+
+
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=1), {}])
+def test_empty_batch_matches_torch(path, kw):
+    w = RNG.standard_normal((4, 3, 3, 3))
+    tx, tw = torch.zeros((0, 3, 8, 8), requires_grad=True), torch.tensor(w, requires_grad=True)
+    cx, cw = cr.zeros((0, 3, 8, 8), requires_grad=True), cr.tensor(w, requires_grad=True)
+    yt, yc = TF.conv2d(tx.double(), tw, **kw), F.conv2d(cx.double(), cw, **kw)
+    assert tuple(yc.shape) == tuple(yt.shape)
+    yt.sum().backward()
+    yc.sum().backward()
+    assert tuple(cx.grad.shape) == (0, 3, 8, 8)
+    np.testing.assert_array_equal(cw.grad._data, tw.grad.numpy())
