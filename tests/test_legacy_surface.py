@@ -2,6 +2,7 @@
 format specs on 0-d tensors - compared with what PyTorch does."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -80,3 +81,21 @@ def test_variable_is_a_detached_leaf_sharing_memory_like_torch():
         cr.autograd.Variable(x, volatile=True)
     with pytest.raises(TypeError, match="has to be a tensor"):
         cr.autograd.Variable([1.0])
+
+
+@pytest.mark.parametrize("data", [[1, 2], [True, False], np.array([1, 2]),
+                                  np.array([1.5, 2.5], dtype=np.float64), [[1, 2], [3, 4]]])
+def test_legacy_constructor_makes_the_default_dtype_like_torch(data):
+    c, t = cr.Tensor(data), torch.Tensor(data)
+    assert str(c.dtype) == str(t.dtype).replace("torch.", "") == "float32"
+    np.testing.assert_array_equal(c.numpy(), t.numpy())
+
+
+def test_legacy_constructor_sizes_and_alias_like_torch():
+    assert cr.Tensor(3).shape == tuple(torch.Tensor(3).shape) == (3,)
+    a = cr.tensor([1, 2])
+    b = cr.Tensor(a)  # torch.Tensor(t) aliases t: same storage, same dtype
+    assert b.dtype == cr.int64 and b._data is a._data
+    ta = torch.tensor([1, 2])
+    assert torch.Tensor(ta).data_ptr() == ta.data_ptr()
+    assert cr.tensor([1, 2]).dtype == cr.int64  # cr.tensor still infers

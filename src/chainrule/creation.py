@@ -76,7 +76,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None,
         raise TypeError(f"tensor(): can't convert np.ndarray of dtype {data.dtype}; supported "
                         "kinds are bool, integer, floating point and complex")
     try:
-        return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
+        return Tensor._new(data, dtype=dtype, requires_grad=requires_grad, device=device)
     except (ValueError, TypeError):
         _check_nested(data, "tensor")  # a ragged list: say where (costs nothing when valid)
         raise
@@ -87,8 +87,8 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor):
         return data.to(dtype) if dtype is not None else data
     if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
-        return from_numpy(data) if device is None else Tensor(data, device=device)
-    return Tensor(data, dtype=dtype, device=device)
+        return from_numpy(data) if device is None else Tensor._new(data, device=device)
+    return Tensor._new(data, dtype=dtype, device=device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -309,5 +309,5 @@ def new_full(x: Tensor, size: Any, fill_value: Any, dtype: Any = None,
 
 def new_tensor(x: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A copy of ``data`` with this tensor's dtype (unless ``dtype`` is given)."""
-    return Tensor(data, dtype=dtype if dtype is not None else x.dtype,
+    return Tensor._new(data, dtype=dtype if dtype is not None else x.dtype,
                   requires_grad=requires_grad)

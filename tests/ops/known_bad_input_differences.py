@@ -53,10 +53,6 @@ R_EMPTY_NORM = (
 R_NN_RANK = (
     "batch_norm of a 1-d input: PyTorch fails on indexing dim 1 (IndexError), chainrule says "
     "it needs (N, C, ...) (ValueError)")
-R_CONV_EMPTY = (
-    "conv_transpose2d of an empty batch: chainrule fails inside its column kernel with a raw "
-    "Python error ('range() arg 3 must not be zero', to fix in the conv code); PyTorch "
-    "returns an empty result")
 R_CHECK_ORDER = (
     "two problems at once (3-d input for bilinear mode, and a 2-element size): PyTorch "
     "reports the size/rank mismatch first (ValueError), chainrule the mode's rank "
@@ -193,7 +189,6 @@ KNOWN: dict = {
     ("F_kl_div_positive", "rank_plus_1"): ("only_cr_raises", R_LOSS_SAME_SHAPE),
     ("F_conv1d_bias", "rank_plus_1"): ("type:RuntimeError->ValueError", R_NN_VALUEERROR),
     ("F_conv1d_bias", "mismatch"): ("type:RuntimeError->ValueError", R_NN_VALUEERROR),
-    ("F_conv_transpose2d", "empty"): ("only_cr_raises", R_CONV_EMPTY),
     ("F_relu6", "int64"): ("only_cr_raises", R_INT_REFUSED),
     ("F_selu", "int64"): ("type:NotImplementedError->TypeError", R_DTYPE),
     ("F_celu", "int64"): ("type:NotImplementedError->TypeError", R_DTYPE),

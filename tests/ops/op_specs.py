@@ -172,6 +172,7 @@ SPECS: list = [
     _unary("abs", lambda a: a.abs(), "nokink"),
     # ------------------------------------------------------------- elementwise
     _unary("exp"),
+    _unary("exp2"),
     _unary("log", domain="positive"),
     _unary("log1p", domain="positive"),
     _unary("expm1"),
@@ -247,6 +248,8 @@ SPECS: list = [
     _unary("arctan_method", lambda a: a.arctan()),
     _binary("atan2", domain="nokink"),
     _binary("hypot", domain="nokink"),
+    _binary("logaddexp"),
+    _unary("deg2rad"),
     # torch.hypot takes no Python number
     _unary("hypot_scalar", lambda a: cr.hypot(a, 2.0), "nokink",
            torch_fn=lambda a: torch.hypot(a, torch.tensor(2.0, dtype=a.dtype))),

@@ -126,8 +126,9 @@ def _bn_ready(*arrays: object) -> bool:
 
 
 def batch_norm_forward(x: object, weight: object, bias: object, eps: float) -> tuple | None:
-    """Training-mode batch norm of an (N, C, *spatial) array: ``(y, xhat, mean, var,
-    invstd)`` (y and xhat laid out as x; the statistics (C,) in x's dtype), or None."""
+    """Training-mode batch norm of an (N, C, *spatial) array: ``(y, mean, var, invstd)``
+    (y laid out as x; the statistics (C,) in x's dtype), or None. x̂ is not returned:
+    :func:`batch_norm_backward` recomputes it from x and the statistics."""
     if not _bn_ready(x) or any(p is not None and not (type(p) is np.ndarray
                                                        and p.dtype == x.dtype)
                                for p in (weight, bias)):
@@ -138,24 +139,27 @@ def batch_norm_forward(x: object, weight: object, bias: object, eps: float) -> t
     c = x.shape[1]
     w = np.ones(c, x.dtype) if weight is None else weight.astype(x.dtype, copy=False)
     b = np.zeros(c, x.dtype) if bias is None else bias.astype(x.dtype, copy=False)
-    y, xhat = np.empty_like(x), np.empty_like(x)
+    y = np.empty_like(x)
     stats = np.empty((3, c))
-    batchnorm.batch_norm_forward(xv, w.reshape(-1), b.reshape(-1), float(eps), _cnl(y),
-                                 _cnl(xhat), stats)
+    batchnorm.batch_norm_forward(xv, w.reshape(-1), b.reshape(-1), float(eps), _cnl(y), stats)
     mean, var, invstd = stats.astype(x.dtype)
-    return y, xhat, mean, var, invstd
+    return y, mean, var, invstd
 
 
-def batch_norm_backward(g: object, xhat: np.ndarray, k: np.ndarray) -> tuple | None:
+def batch_norm_backward(g: object, x: np.ndarray, mean: np.ndarray, invstd: np.ndarray,
+                        k: np.ndarray) -> tuple | None:
     """``(dx, sum_g, sum_g_xhat)`` of training-mode batch norm given the output gradient g,
-    x̂ and ``k = weight / sigma`` per channel, or None."""
-    if not _bn_ready(g, xhat) or g.shape != xhat.shape:
+    the forward's input x, its per-channel ``mean`` and ``invstd`` and ``k = weight /
+    sigma`` per channel, or None."""
+    if not _bn_ready(g, x) or g.shape != x.shape:
         return None
-    gv, hv = _cnl(g), _cnl(xhat)
-    if gv is None or hv is None:
+    gv, xv = _cnl(g), _cnl(x)
+    if gv is None or xv is None:
         return None
     dx = np.empty_like(g)
     sums = np.empty((2, g.shape[1]))
-    batchnorm.batch_norm_backward(gv, hv, np.asarray(k, np.float64).reshape(-1), _cnl(dx),
-                                  sums)
+    f64 = np.float64
+    batchnorm.batch_norm_backward(gv, xv, np.asarray(mean, f64).reshape(-1),
+                                  np.asarray(invstd, f64).reshape(-1),
+                                  np.asarray(k, f64).reshape(-1), _cnl(dx), sums)
     return dx, sums[0].astype(g.dtype), sums[1].astype(g.dtype)

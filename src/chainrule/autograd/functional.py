@@ -24,7 +24,7 @@ def _as_tuple(x: Any) -> tuple:
 def _leaf(x: Any) -> Tensor:
     """A differentiable stand-in for argument ``x``; nested transforms stay connected."""
     if not isinstance(x, Tensor):
-        x = Tensor(x)
+        x = Tensor._new(x)
     if x.requires_grad:
         return x
     if x.dtype.kind not in "fc":
@@ -45,7 +45,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False):
         v = cotangents[0] if len(cotangents) == 1 else cotangents
         outs = _as_tuple(out)
         vs = _as_tuple(v)
-        vs = tuple(c if isinstance(c, Tensor) else Tensor(c, dtype=o.dtype)
+        vs = tuple(c if isinstance(c, Tensor) else Tensor._new(c, dtype=o.dtype)
                    for c, o in zip(vs, outs))
         from . import grad as autograd_grad
 
@@ -138,8 +138,8 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
                                   "jacfwd of jacfwd) are not supported; use jacfwd(jacrev(f))")
     duals = []
     for p, t in zip(primals, tangents):
-        p = p if isinstance(p, Tensor) else Tensor(p)
-        t = t if isinstance(t, Tensor) else Tensor(t, dtype=p.dtype)
+        p = p if isinstance(p, Tensor) else Tensor._new(p)
+        t = t if isinstance(t, Tensor) else Tensor._new(t, dtype=p.dtype)
         if t.shape != p.shape:
             raise ValueError(f"jvp: tangent shape {t.shape} does not match primal shape "
                              f"{p.shape}")
@@ -196,7 +196,7 @@ def jacfwd(f: Callable, argnums: int = 0) -> Callable:
 
     def wrapper(*args: Any):
         args = list(args)
-        x = args[argnums] if isinstance(args[argnums], Tensor) else Tensor(args[argnums])
+        x = args[argnums] if isinstance(args[argnums], Tensor) else Tensor._new(args[argnums])
         xp = _xp(x)
         cols = []
         out = None

@@ -125,7 +125,7 @@ def gradgradcheck(fn: Callable, inputs: Any, grad_outputs: Any = None, eps: floa
     outs = _outputs(fn, inputs)
     rng = np.random.default_rng(seed)
     if grad_outputs is None:
-        grad_outputs = tuple(Tensor(rng.standard_normal(o.shape), dtype=np.float64,
+        grad_outputs = tuple(Tensor._new(rng.standard_normal(o.shape), dtype=np.float64,
                                     requires_grad=True) for o in outs)
     else:
         grad_outputs = tuple(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else \
@@ -154,11 +154,11 @@ def check_vjp_jvp(fn: Callable, inputs: Sequence, seed: int = 0, rtol: float = 1
 
     rng = np.random.default_rng(seed)
     inputs = tuple(inputs)
-    tangents = tuple(Tensor(rng.standard_normal(x.shape), dtype=x.dtype) for x in inputs)
+    tangents = tuple(Tensor._new(rng.standard_normal(x.shape), dtype=x.dtype) for x in inputs)
     out, tout = jvp(fn, inputs, tangents)
     outs = out if isinstance(out, tuple) else (out,)
     touts = tout if isinstance(tout, tuple) else (tout,)
-    us = tuple(Tensor(rng.standard_normal(o.shape), dtype=o.dtype) for o in outs)
+    us = tuple(Tensor._new(rng.standard_normal(o.shape), dtype=o.dtype) for o in outs)
     _, vjp_fn = vjp(fn, *inputs)
     grads = vjp_fn(us if len(us) > 1 else us[0])
     lhs = sum(float((np.asarray(t._data) * np.asarray(u._data)).sum()) for t, u in zip(touts, us))

@@ -48,24 +48,45 @@ class Tensor:
 
     def __init__(self, *args: Any, dtype: Any = None, requires_grad: bool = False,
                  device: Any = None):
-        if len(args) == 1:
-            data = args[0]
-        elif len(args) >= 2 and all(isinstance(a, (int, np.integer)) and
-                                    not isinstance(a, bool) for a in args):
-            # PyTorch's legacy sizes form, cr.Tensor(2, 3): an uninitialised tensor of the
-            # default dtype. (A single int or a list is data, as in cr.tensor.)
+        """PyTorch's legacy constructor: ``cr.Tensor(data)`` makes a tensor of the *default*
+        dtype (float32) whatever the data's type, ``cr.Tensor(2, 3)`` / ``cr.Tensor(3)`` an
+        uninitialised one of that size, and ``cr.Tensor(t)`` an alias of tensor ``t`` (same
+        storage and dtype). ``cr.tensor(data)`` infers the dtype instead; inside the framework
+        :meth:`_new` does that."""
+        if len(args) == 1 and isinstance(args[0], Tensor) and dtype is None and device is None:
+            self._init_leaf(args[0]._data, requires_grad)  # an alias, as torch.Tensor(t)
+            return
+        if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+                        for a in args):
+            # The sizes form, cr.Tensor(2, 3): uninitialised, of the default dtype.
             if min(args) < 0:
                 raise RuntimeError(f"Tensor(): negative dimension in sizes {args}")
             data = np.empty(tuple(int(a) for a in args), dtype=_dt.get_default_dtype())
+        elif len(args) == 1:
+            data = args[0]
         elif not args:
             data = np.empty(0, dtype=_dt.get_default_dtype())
         else:
             raise TypeError(f"Tensor(): expected one data argument or sizes (ints), got "
                             f"{len(args)} positional arguments; pass dtype= by keyword")
         arr = _to_array(data, dtype)
+        if dtype is None and arr.dtype.kind in "biuf":
+            arr = arr.astype(_dt.get_default_dtype(), copy=False)
         if device is not None:
             arr = to_device(arr, device)
         self._init_leaf(arr, requires_grad)
+
+    @classmethod
+    def _new(cls, data: Any, dtype: Any = None, requires_grad: bool = False,
+             device: Any = None) -> Tensor:
+        """A leaf from ``data`` with ``cr.tensor``'s dtype inference (integers stay int64,
+        NumPy arrays keep their dtype): the framework's own constructor."""
+        arr = _to_array(data, dtype)
+        if device is not None:
+            arr = to_device(arr, device)
+        t = object.__new__(cls)
+        t._init_leaf(arr, requires_grad)
+        return t
 
     def _init_leaf(self, arr: Any, requires_grad: bool) -> None:
         """Set up a user-created (leaf) tensor around ``arr``; subclasses reuse it."""

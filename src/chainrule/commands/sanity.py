@@ -47,7 +47,8 @@ def _batch(name: str, n: int, seed: int, model: str = "mlp"):
         ds = (FashionMNIST if name == "fashion-mnist" else MNIST)(train=True)
         x = (np.asarray(ds.data[:n], dtype=np.float32) / 255.0)[:, None]
         y = np.asarray(ds.targets[:n])
-    return Tensor(np.ascontiguousarray(x, dtype=np.float32)), Tensor(np.asarray(y, np.int64))
+    return (Tensor._new(np.ascontiguousarray(x, dtype=np.float32)),
+            Tensor._new(np.asarray(y, np.int64)))
 
 
 def _model(name: str, x_shape: tuple):

@@ -80,7 +80,9 @@ def resize_array(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = arr.shape[-2:]
     wh, ww = _weights(h, size[0]), _weights(w, size[1])
     work = arr.astype(np.float64 if arr.dtype == np.float64 else np.float32)
-    out = np.einsum("oh,...hw,pw->...op", wh.astype(work.dtype), work, ww.astype(work.dtype))
+    # two matmuls (rows, then columns): a three-operand einsum without a contraction path
+    # loops over every (output pixel, input pixel) pair and was ~500x slower at 32x32
+    out = np.matmul(np.matmul(wh.astype(work.dtype), work), ww.T.astype(work.dtype))
     if arr.dtype.kind in "iu":
         info = np.iinfo(arr.dtype)
         return np.clip(np.round(out), info.min, info.max).astype(arr.dtype)

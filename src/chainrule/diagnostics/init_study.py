@@ -111,12 +111,12 @@ def init_study(activation: str = "tanh", init: str | float = "small", depth: int
                          f"{width}, {batch}")
     act = {"tanh": ops.tanh, "relu": ops.relu, "sigmoid": ops.sigmoid}[activation]
     rng = np.random.default_rng(seed)
-    h = Tensor(rng.standard_normal((batch, width), dtype=np.float32))
+    h = Tensor._new(rng.standard_normal((batch, width), dtype=np.float32))
     study = InitStudy(activation, init, depth, width, batch)
     with no_grad():
         for _ in range(depth):
             std = weight_scale(init, width)
-            w = Tensor(rng.standard_normal((width, width), dtype=np.float32) * np.float32(std))
+            w = Tensor._new(rng.standard_normal((width, width), dtype=np.float32) * np.float32(std))
             h = act(h @ w)
             a = np.asarray(h._data, dtype=np.float64)
             row = {"mean": float(a.mean()), "std": float(a.std()), "w_std": std,

@@ -177,10 +177,10 @@ def gradient_check(model: Any, batch: tuple, loss_fn: Callable, n_entries: int =
     """
     x, y = batch
     m = copy_model(model).double()
-    x64 = Tensor(np.asarray(x._data, dtype=np.float64)) if x.dtype.kind == "f" else x
+    x64 = Tensor._new(np.asarray(x._data, dtype=np.float64)) if x.dtype.kind == "f" else x
     y64 = y
     if isinstance(y, Tensor) and y.dtype.kind == "f":
-        y64 = Tensor(np.asarray(y._data, dtype=np.float64))
+        y64 = Tensor._new(np.asarray(y._data, dtype=np.float64))
     m.zero_grad()
     loss_fn(m(x64), y64).backward()
     params = [(n, p) for n, p in m.named_parameters() if p.grad is not None]

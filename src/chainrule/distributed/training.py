@@ -45,7 +45,7 @@ def average_logs(logs: dict) -> dict:
     keys = sorted(k for k, v in logs.items()
                   if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)
                   and k != "epoch")
-    values = Tensor(np.array([float(logs[k]) for k in keys], dtype=np.float64))
+    values = Tensor._new(np.array([float(logs[k]) for k in keys], dtype=np.float64))
     all_reduce(values, op=ReduceOp.AVG)
     out = dict(logs)
     out.update({k: float(v) for k, v in zip(keys, values._data)})

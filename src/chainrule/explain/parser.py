@@ -165,7 +165,7 @@ def evaluate(text: str, values: dict[str, float], dtype: Any = None) -> Evaluate
         raise ValueError(f"expression {text!r}: no value for {', '.join(missing)}; pass them as "
                          "--at " + ",".join(f"{n}=..." for n in names))
     dtype = dtype or dtypes.float64
-    inputs = {n: Tensor(values[n], dtype=dtype, requires_grad=True) for n in names}
+    inputs = {n: Tensor._new(values[n], dtype=dtype, requires_grad=True) for n in names}
     funcs = _functions()
     inter: dict = {}
     formulas: dict = {}
@@ -206,7 +206,7 @@ def evaluate(text: str, values: dict[str, float], dtype: Any = None) -> Evaluate
             x = ev(node.args[0])
             fn = funcs[node.func.id]
             if not isinstance(x, Tensor):
-                x = Tensor(x, dtype=dtype)
+                x = Tensor._new(x, dtype=dtype)
                 return fn(x).item()
             return record(fn(x), f"{node.func.id}({name_of(x)})")
         raise ValueError(f"expression: unexpected node {type(node).__name__}")  # pragma: no cover

@@ -48,7 +48,7 @@ def _vjp_levels(f: Callable, primals: tuple, levels: list) -> tuple:
     out = tuple(wrap(o, level) for o in out_p) if multi else wrap(out_p, level)
 
     def vjp_fn(*cotangents: Any) -> tuple:
-        cots = tuple(physical(c if isinstance(c, Tensor) else Tensor(c), level)
+        cots = tuple(physical(c if isinstance(c, Tensor) else Tensor._new(c), level)
                      for c in cotangents)
         return tuple(wrap(g, level) for g in vjp_p(*cots))
 

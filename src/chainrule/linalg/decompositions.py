@@ -122,7 +122,7 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
                            "'reduced' (default), 'r', or 'complete'")
     if mode == "r":
         _, r = QR.apply(a, "reduced")
-        return QRResult(Tensor(np.zeros(0, dtype=a.dtype)), r)
+        return QRResult(Tensor._new(np.zeros(0, dtype=a.dtype)), r)
     q, r = QR.apply(a, mode)
     return QRResult(q, r)
 
@@ -150,7 +150,7 @@ class Eigh(Function):
         w, v = ctx.saved_tensors
         inner = diag_embed(gw)
         if gv is not None:
-            eye = Tensor(np.eye(w.shape[-1], dtype=bool))
+            eye = Tensor._new(np.eye(w.shape[-1], dtype=bool))
             diff = w.unsqueeze(-2) - w.unsqueeze(-1)
             f = (1.0 / diff.masked_fill(eye, 1.0)).masked_fill(eye, 0.0)
             inner = inner + f * (mT(v) @ gv)
@@ -206,7 +206,7 @@ class SVD(Function):
             return u @ inner @ vh
         s2 = s * s
         e = s2.unsqueeze(-2) - s2.unsqueeze(-1)
-        eye = Tensor(np.eye(s.shape[-1], dtype=bool))
+        eye = Tensor._new(np.eye(s.shape[-1], dtype=bool))
         e = e.masked_fill(eye, 1.0)
         v = mT(vh)
         sd = diag_embed(s)
@@ -255,7 +255,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> 
             raise NotImplementedError("linalg.svd: full_matrices=True on a non-square matrix is "
                                       "not differentiable; pass full_matrices=False")
         u, s, vh = np.linalg.svd(a._data, full_matrices=True)
-        return SVDResult(Tensor(u), Tensor(s), Tensor(vh))
+        return SVDResult(Tensor._new(u), Tensor._new(s), Tensor._new(vh))
     u, s, vh = SVD.apply(a)
     return SVDResult(u, s, vh)
 

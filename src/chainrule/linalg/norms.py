@@ -157,7 +157,7 @@ def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = Fal
     ``max(atol, rtol * s_max)``."""
     a = check_float(A, "linalg.pinv")
     u, s, vh = svd(a, full_matrices=False)
-    keep = Tensor(s._data > _cutoff(s, tuple(a.shape), atol, rtol))
+    keep = Tensor._new(s._data > _cutoff(s, tuple(a.shape), atol, rtol))
     sinv = (1.0 / s.masked_fill(~keep, 1.0)).masked_fill(~keep, 0.0)
     return mT(vh) @ diag_embed(sinv) @ mT(u)
 
@@ -169,8 +169,8 @@ def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: boo
     if tol is not None:
         atol, rtol = tol, 0.0
     s = np.linalg.svd(np.asarray(a._data), compute_uv=False)
-    st = Tensor(s)
-    return Tensor((s > _cutoff(st, tuple(a.shape), atol, rtol)).sum(-1).astype(np.int64))
+    st = Tensor._new(s)
+    return Tensor._new((s > _cutoff(st, tuple(a.shape), atol, rtol)).sum(-1).astype(np.int64))
 
 
 class LstsqResult(NamedTuple):
@@ -206,12 +206,12 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
                            f"got {a.shape[-2]} and {b.shape[-2]}")
     rtol = rcond if rcond is not None else np.finfo(a.dtype).eps * max(a.shape[-2:])
     x = pinv(a, rtol=rtol) @ b
-    empty = Tensor(np.zeros(0, dtype=a.dtype))
+    empty = Tensor._new(np.zeros(0, dtype=a.dtype))
     m, n = a.shape[-2], a.shape[-1]
     s = np.linalg.svd(np.asarray(a._data), compute_uv=False)
-    rank_arr = (s > _cutoff(Tensor(s), tuple(a.shape), None, rtol)).sum(-1).astype(np.int64)
-    rank = Tensor(rank_arr) if driver != "gels" else Tensor(np.zeros(0, dtype=np.int64))
-    svals = Tensor(s) if driver in ("gelsd", "gelss") else empty
+    rank_arr = (s > _cutoff(Tensor._new(s), tuple(a.shape), None, rtol)).sum(-1).astype(np.int64)
+    rank = Tensor._new(rank_arr) if driver != "gels" else Tensor._new(np.zeros(0, dtype=np.int64))
+    svals = Tensor._new(s) if driver in ("gelsd", "gelss") else empty
     residuals = empty
     if driver != "gelsy" and m > n and bool(np.all(rank_arr == n)):
         r = a @ x - b

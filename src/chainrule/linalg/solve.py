@@ -167,7 +167,7 @@ class Det(Function):
             return mT(inv(a)) * (grad * d).unsqueeze(-1).unsqueeze(-1)
         # Singular: d det / dA is the transposed adjugate, computed from the SVD
         # A = U S V^T as det(U) det(V) U adj(S) V^T (not differentiable again).
-        return Tensor(_adjugate_t(a._data) * grad._data[..., None, None])
+        return Tensor._new(_adjugate_t(a._data) * grad._data[..., None, None])
 
     @staticmethod
     def jvp(ctx, t):
@@ -197,7 +197,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
     if n == 0:
         eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
-        return Tensor(np.array(eye))
+        return Tensor._new(np.array(eye))
     if n < 0:
         a, n = inv(a), -n
     result = None

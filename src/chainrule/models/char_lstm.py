@@ -52,7 +52,7 @@ class CharLSTM(nn.Module):
     def forward(self, idx: Tensor, state: tuple | None = None,
                 return_state: bool = False) -> Any:
         if not isinstance(idx, Tensor):
-            idx = Tensor(np.asarray(idx))
+            idx = Tensor._new(np.asarray(idx))
         if idx.ndim != 2 or idx.dtype.kind not in "iu":
             raise ValueError(f"CharLSTM: expected (batch, time) integer token ids, got shape "
                              f"{tuple(idx.shape)} of {idx.dtype}")
@@ -74,16 +74,16 @@ class CharLSTM(nn.Module):
         self.eval()
         try:
             with no_grad():
-                logits, state = self(Tensor(prompt), return_state=True)
+                logits, state = self(Tensor._new(prompt), return_state=True)
                 out = [prompt]
                 for _ in range(int(max_new_tokens)):
                     nxt = _sample_next(logits._data[:, -1, :], float(temperature), top_k, rng)
                     nxt = nxt[:, None].astype(np.int64)
                     out.append(nxt)
-                    logits, state = self(Tensor(nxt), state)
+                    logits, state = self(Tensor._new(nxt), state)
         finally:
             self.train(was_training)
-        return Tensor(np.concatenate(out, axis=1))
+        return Tensor._new(np.concatenate(out, axis=1))
 
 
 class GRUClassifier(nn.Module):

@@ -156,7 +156,7 @@ class GPT(nn.Module):
 
     def forward(self, idx: Tensor, targets: Tensor | None = None) -> Any:
         if not isinstance(idx, Tensor):
-            idx = Tensor(np.asarray(idx))
+            idx = Tensor._new(np.asarray(idx))
         if idx.ndim != 2 or idx.dtype.kind not in "iu":
             raise ValueError(f"GPT: expected (batch, time) integer token ids, got shape "
                              f"{tuple(idx.shape)} of {idx.dtype}")
@@ -164,7 +164,7 @@ class GPT(nn.Module):
         if T > self.block_size:
             raise ValueError(f"GPT: cannot forward a sequence of length {T}; block_size is "
                              f"only {self.block_size}")
-        pos = Tensor(np.arange(T, dtype=np.int64))
+        pos = Tensor._new(np.arange(T, dtype=np.int64))
         tr = self.transformer
         x = tr.drop(tr.wte(idx) + tr.wpe(pos))
         for block in tr.h:

@@ -71,14 +71,14 @@ def generate_tokens(model: Any, idx: Any, max_new_tokens: int, temperature: floa
             out = arr.astype(np.int64)
             for _ in range(int(max_new_tokens)):
                 ctx = out if block is None else out[:, -int(block):]
-                logits = model(Tensor(ctx))
+                logits = model(Tensor._new(ctx))
                 if isinstance(logits, tuple):
                     logits = logits[0]
                 nxt = _sample_next(logits._data[:, -1, :], float(temperature), top_k, rng)
                 out = np.concatenate([out, nxt[:, None].astype(np.int64)], axis=1)
     finally:
         model.train(was_training)
-    return Tensor(out)
+    return Tensor._new(out)
 
 
 class BigramLanguageModel(nn.Module):

@@ -71,18 +71,18 @@ class TransformerClassifier(nn.Module):
 
     def forward(self, x: Any) -> Tensor:
         if not isinstance(x, Tensor):
-            x = Tensor(np.asarray(x))
+            x = Tensor._new(np.asarray(x))
         h, pad = self._embed(x)
         L = h.shape[1]
         if L > self.max_len:
             raise ValueError(f"TransformerClassifier: sequence length {L} exceeds max_len "
                              f"{self.max_len}")
-        h = h + self.pos(Tensor(np.arange(L, dtype=np.int64)))
+        h = h + self.pos(Tensor._new(np.arange(L, dtype=np.int64)))
         if pad is None:
             return self.head(self.encoder(h).mean(1))
-        h = self.encoder(h, src_key_padding_mask=Tensor(pad))
-        keep = Tensor((~pad).astype(h.dtype)[..., None])
-        count = Tensor(np.maximum((~pad).sum(1, keepdims=True), 1).astype(h.dtype))
+        h = self.encoder(h, src_key_padding_mask=Tensor._new(pad))
+        keep = Tensor._new((~pad).astype(h.dtype)[..., None])
+        count = Tensor._new(np.maximum((~pad).sum(1, keepdims=True), 1).astype(h.dtype))
         return self.head((h * keep).sum(1) / count)
 
 

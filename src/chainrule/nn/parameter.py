@@ -21,7 +21,7 @@ class Parameter(Tensor):
         elif isinstance(data, Tensor):
             arr = data._data
         else:
-            arr = Tensor(data)._data
+            arr = Tensor._new(data)._data
         self._init_leaf(arr, requires_grad)
 
     def __repr__(self) -> str:
@@ -32,5 +32,5 @@ class Buffer(Tensor):
     """Marker type for ``Module`` buffers assigned by attribute (``self.x = nn.Buffer(t)``)."""
 
     def __init__(self, data: Any, persistent: bool = True):
-        self._init_leaf(data._data if isinstance(data, Tensor) else Tensor(data)._data, False)
+        self._init_leaf(data._data if isinstance(data, Tensor) else Tensor._new(data)._data, False)
         self.persistent = persistent

@@ -32,7 +32,7 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
         return Tensor._make(xp.asarray(x, dtype=dt), False, None, 0)
     if getattr(type(x), "vmap_raw_array", False):  # cr.func.vmap's per-sample LogicalArray
         return Tensor._make(x, False, None, 0)
-    return Tensor(x)
+    return Tensor._new(x)
 
 
 def _device_check(op: str, a: Tensor, b: Tensor) -> None:

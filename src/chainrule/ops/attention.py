@@ -301,7 +301,7 @@ def _masks(query: Tensor, key: Tensor, attn_mask: Any, is_causal: bool):
         return None, _causal_blocked(L, S, query.dtype.str, xp)
     if is_causal:
         _fail("explicit attn_mask should not be set when is_causal=True")
-    m = attn_mask if isinstance(attn_mask, Tensor) else Tensor(attn_mask)
+    m = attn_mask if isinstance(attn_mask, Tensor) else Tensor._new(attn_mask)
     target = np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2])) + (L, S)
     try:
         ok = np.broadcast_shapes(tuple(m.shape), target) == target

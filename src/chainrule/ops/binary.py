@@ -16,11 +16,12 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
 from ._util import ShapeError, as_tensor, broadcast_error, check_broadcast, promote
+from .binding import numpy_keywords, tensor_method
 from .elementwise import BinaryElementwise
-from .unary import cast, log, reciprocal
+from .unary import cast, log, reciprocal, sigmoid
 
-__all__ = ["add", "div", "floor_divide", "lerp", "maximum", "minimum", "mul", "pow",
-           "remainder", "sub", "true_divide", "where"]
+__all__ = ["add", "div", "floor_divide", "fmod", "lerp", "logaddexp", "maximum", "minimum", "mul",
+           "pow", "remainder", "sub", "true_divide", "where"]
 
 
 class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
@@ -176,6 +177,27 @@ class Minimum(BinaryElementwise):
         return _tie_weights(b, a, first_wins=lambda u, v: u < v)
 
 
+class LogAddExp(BinaryElementwise):
+    """log(e^a + e^b) without overflow; d/da = e^a / (e^a + e^b) = sigmoid(a - b), d/db =
+    sigmoid(b - a) (NaN where both inputs are -inf, as in PyTorch). Written with the inputs,
+    not the output, as PyTorch does, so changing the output in place later is allowed."""
+
+    saves_a = saves_b = "ab"
+
+    @staticmethod
+    def f(a, b):
+        with np.errstate(over="ignore"):  # NumPy's a - b may overflow; the result does not
+            return get_array_module(a, b).logaddexp(a, b)
+
+    @staticmethod
+    def derivative_a(ctx, a, b, y):
+        return sigmoid(a - b)
+
+    @staticmethod
+    def derivative_b(ctx, a, b, y):
+        return sigmoid(b - a)
+
+
 def _tie_weights(mine: Any, other: Any, first_wins: Any) -> Tensor:
     """1 where ``mine`` is chosen, 0.5 on ties, else 0: a constant derivative."""
     dtype = (mine if isinstance(mine, Tensor) else other).dtype
@@ -228,6 +250,7 @@ class Where(BinaryElementwise):
         return where(Tensor._make(ctx.params["cond"], False, None, 0), 0.0, g)
 
 
+@numpy_keywords  # the method x.where(cond, y) is bound in ops/__init__.py (argument order)
 def where(cond: Any, a: Any = None, b: Any = None) -> Any:
     """Elements of ``a`` where ``cond`` else of ``b`` (broadcast together).
 
@@ -264,19 +287,23 @@ def _no_bool_sub(a: Any, b: Any) -> None:
                         "masks use `^` or logical_xor()")
 
 
+@tensor_method(inplace=True, keywords=True)
 def add(a: Any, b: Any, alpha: Any = None) -> Tensor:
     return _call(Add, "add", a, b if alpha is None else mul(b, alpha))
 
 
+@tensor_method(inplace=True, keywords=True)
 def sub(a: Any, b: Any, alpha: Any = None) -> Tensor:
     _no_bool_sub(a, b)
     return _call(Sub, "sub", a, b if alpha is None else mul(b, alpha))
 
 
+@tensor_method(inplace=True, keywords=True)
 def mul(a: Any, b: Any) -> Tensor:
     return _call(Mul, "mul", a, b)
 
 
+@tensor_method(inplace=True, keywords=True)
 def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
     """a / b. ``rounding_mode``: None (true division; integers give the default float, as in
     PyTorch), ``'trunc'`` (round toward zero) or ``'floor'`` (toward minus infinity)."""
@@ -306,6 +333,7 @@ def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
 true_divide = div
 
 
+@tensor_method(inplace=True, keywords=True)
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
     if not isinstance(a, Tensor) and isinstance(b, Tensor):
         a = as_tensor(a, b)
@@ -333,12 +361,27 @@ def _int_power(xp: Any, base: Any, exp: Any) -> Any:
     return xp.where(exp < 0, neg, pos).astype(xp.result_type(base, exp), copy=False)
 
 
+@tensor_method(keywords=True)
 def maximum(a: Any, b: Any) -> Tensor:
     return _call(Maximum, "maximum", *_real_pair("maximum", a, b))
 
 
+@tensor_method(keywords=True)
 def minimum(a: Any, b: Any) -> Tensor:
     return _call(Minimum, "minimum", *_real_pair("minimum", a, b))
+
+
+@tensor_method
+def logaddexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """log(exp(input) + exp(other)) elementwise, with broadcasting (``torch.logaddexp``)."""
+    for arg, v in (("input", input), ("other", other)):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"logaddexp(): argument '{arg}' must be Tensor, not "
+                            f"{type(v).__name__}")
+        if v._data.dtype.kind != "f":
+            raise NotImplementedError(f"logaddexp: not implemented for {v.dtype} (PyTorch "
+                                      "computes it for floating tensors only); use .float()")
+    return _call(LogAddExp, "logaddexp", input, other)
 
 
 def _real_pair(op: str, a: Any, b: Any) -> tuple:
@@ -349,6 +392,7 @@ def _real_pair(op: str, a: Any, b: Any) -> tuple:
     return a, b
 
 
+@tensor_method(inplace=True)
 def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """start + weight * (end - start), composed (differentiable in all three)."""
     start = as_tensor(input)
@@ -392,6 +436,7 @@ def _rounded_div(op: str, a: Any, b: Any, trunc: bool) -> Tensor:
     return Tensor._make(xp.asarray(q), False, None, 0)
 
 
+@tensor_method(inplace=True)
 def floor_divide(a: Any, b: Any) -> Tensor:
     """a // b (rounds toward minus infinity); not differentiable."""
     try:
@@ -402,6 +447,7 @@ def floor_divide(a: Any, b: Any) -> Tensor:
         raise
 
 
+@tensor_method(inplace=True, keywords=True)
 def fmod(a: Any, b: Any) -> Tensor:
     """C-style remainder (the sign of the dividend): a - trunc(a / b) * b, differentiable
     (d/da = 1, d/db = -trunc(a / b)), as ``torch.fmod``."""
@@ -414,6 +460,7 @@ def fmod(a: Any, b: Any) -> Tensor:
         return Tensor._make(xp.asarray(xp.fmod(ad, bd)), False, None, 0)
 
 
+@tensor_method(inplace=True, keywords=True)
 def remainder(a: Any, b: Any) -> Tensor:
     """Python-style modulus (sign of the divisor): a - floor(a / b) * b, differentiable."""
     if isinstance(a, Tensor) and a.requires_grad or isinstance(b, Tensor) and b.requires_grad:

@@ -16,6 +16,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, norm_dim
+from .binding import tensor_method
 from .shape import cat, flip, movedim
 
 __all__ = ["cumprod", "diff"]
@@ -83,6 +84,7 @@ def _skip_products_tensor(x: Tensor) -> Tensor:
     return cumprod(x.unsqueeze(-2).where(keep, 1.0), -1) * upper
 
 
+@tensor_method(inplace=True, keywords=True)
 def cumprod(input: Any, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
     """Running product along ``dim``: y_j = x_0 x_1 ... x_j (differentiable, zeros too)."""
     x = as_tensor(input)
@@ -96,6 +98,7 @@ def cumprod(input: Any, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
     return Cumprod.apply(x, d)
 
 
+@tensor_method(keywords=True)
 def diff(input: Any, n: int = 1, dim: int = -1, prepend: Any = None,  # noqa: A002
          append: Any = None) -> Tensor:
     """n-th forward difference along ``dim``: out[i] = x[i + 1] - x[i], applied ``n`` times

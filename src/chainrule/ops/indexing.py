@@ -14,8 +14,14 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import ShapeError, as_tensor, broadcast_error, norm_dim
+from .binding import tensor_method
 from .inplace import apply_inplace, check_unrecorded_write, check_writable_memory
 from .shape import reshape
+
+# ``index_put_`` is a Tensor-only method (bound from ``_TENSOR_ONLY`` in ``ops/__init__.py``);
+# ``getitem``/``setitem`` (``x[i]``, ``x[i] = v``) are bound there as operators.
+__all__ = ["gather", "index_put_", "index_select", "masked_fill", "masked_select", "nonzero",
+           "one_hot", "scatter", "scatter_add", "take_along_dim"]
 
 
 def _convert_index(idx: Any) -> Any:
@@ -386,12 +392,14 @@ def _index_arg(op: str, x: Tensor, dim: int, index: Any):
     return d, idx  # the Tensor: the op saves it, so its version is checked in backward
 
 
+@tensor_method
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j] = x[i][index[i][j]] (for dim=1), as torch.gather."""
     d, idx = _index_arg("gather", x, dim, index)
     return Gather.apply(x, d, idx)
 
 
+@tensor_method
 def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     idx = as_tensor(indices)
     if idx.dtype.kind not in "iu":
@@ -427,6 +435,7 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     return gather(xb, d, Tensor._make(ib, False, None, 0))
 
 
+@tensor_method(inplace=True)
 def scatter(x: Tensor, dim: int, index: Any, src: Any = None, value: Any = None,
             reduce: str | None = None) -> Tensor:
     """Out-of-place torch.scatter: write ``src`` (or ``value``) into a copy of ``x``."""
@@ -454,6 +463,7 @@ def _check_src(op: str, dim: int, idx: Any, src: Tensor) -> None:
                            f"{list(src.shape)} in every dimension (and of the same rank)")
 
 
+@tensor_method(inplace=True)
 def scatter_add(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     d, idx = _index_arg("scatter_add", x, dim, index)
     src = as_tensor(src)
@@ -461,6 +471,7 @@ def scatter_add(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     return ScatterAdd.apply(x, d, idx, src.to(x.dtype))
 
 
+@tensor_method
 def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     d = norm_dim(dim, x.ndim, "index_select")[0]
     idx = as_tensor(index)
@@ -476,6 +487,7 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     return getitem(x, (slice(None),) * d + (idx._data.reshape(-1),), guard=(idx,))
 
 
+@tensor_method(inplace=True)
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     from .binary import where
 
@@ -495,6 +507,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     return where(m, v, x)
 
 
+@tensor_method
 def masked_select(x: Tensor, mask: Any) -> Tensor:
     m = as_tensor(mask)
     try:
@@ -520,6 +533,7 @@ def one_hot(index: Any, num_classes: int = -1) -> Tensor:
     return Tensor._make(out, False, None, 0)
 
 
+@tensor_method
 def nonzero(x: Tensor, as_tuple: bool = False):
     xp = get_array_module(x._data)
     nz = xp.nonzero(x._data)

@@ -15,6 +15,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import ShapeError, as_tensor, norm_dim
+from .binding import numpy_keywords, tensor_method
 from .views import unsqueeze
 
 __all__ = ["Cat", "cat", "chunk", "concatenate", "split", "stack", "unbind"]
@@ -47,6 +48,7 @@ class Cat(Function):
         return xp.concatenate(ts, axis=ctx.dim)
 
 
+@numpy_keywords
 def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
     tensors = [as_tensor(t) for t in tensors]
@@ -75,6 +77,7 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 concatenate = cat
 
 
+@numpy_keywords
 def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join tensors of equal shape along a new dimension."""
     tensors = [as_tensor(t_) for t_ in tensors]
@@ -91,6 +94,7 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     return cat([unsqueeze(t_, dim) for t_ in tensors], dim)
 
 
+@tensor_method
 def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
     d = norm_dim(dim, x.ndim, "split")[0]
     n = x.shape[d]
@@ -111,6 +115,7 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
     return tuple(out)
 
 
+@tensor_method
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool) or chunks <= 0:
         raise RuntimeError(f"chunk: expects `chunks` to be an integer greater than 0, got "
@@ -123,6 +128,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     return split(x, max(size, 1), dim)
 
 
+@tensor_method
 def unbind(x: Tensor, dim: int = 0) -> tuple:
     d = norm_dim(dim, x.ndim, "unbind")[0]
     return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))

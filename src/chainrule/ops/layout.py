@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .binding import tensor_method
 
 __all__ = ["Contiguous", "contiguous", "data_ptr", "is_contiguous", "is_floating_point",
            "stride"]
@@ -31,6 +32,7 @@ class Contiguous(Function):
         return t
 
 
+@tensor_method
 def contiguous(x: Tensor) -> Tensor:
     """The tensor itself if C-contiguous, else a C-ordered (recorded) copy."""
     if x._data.flags.c_contiguous:

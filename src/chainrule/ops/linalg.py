@@ -14,6 +14,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import ShapeError, as_tensor, promote
+from .binding import tensor_method
 from .shape import Permute, broadcast_to, reshape, transpose, unsqueeze
 
 __all__ = ["addmm", "addmv", "baddbmm", "bmm", "dot", "einsum", "kron", "matmul", "mm", "mv",
@@ -76,6 +77,7 @@ def _mT(x: Tensor) -> Tensor:
     return Permute.apply(x, tuple(axes))
 
 
+@tensor_method(keywords=True)
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics (1-d vectors, batched broadcasting)."""
     a, b = promote("matmul", as_tensor(a), as_tensor(b))
@@ -98,12 +100,14 @@ def matmul(a: Any, b: Any) -> Tensor:
                          "broadcast together") from err
 
 
+@tensor_method(keywords=True)
 def mm(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 2 or b.ndim != 2:
         raise ShapeError(f"mm: expects two 2-d tensors, got shapes {a.shape} and {b.shape}")
     return matmul(a, b)
 
 
+@tensor_method(keywords=True)
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise ShapeError(f"bmm: expects two 3-d tensors with equal batch size, got shapes "
@@ -111,6 +115,7 @@ def bmm(a: Tensor, b: Tensor) -> Tensor:
     return matmul(a, b)
 
 
+@tensor_method(keywords=True)
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
         raise ShapeError(f"dot: expects two 1-d tensors of equal length, got shapes {a.shape} "
@@ -118,6 +123,7 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
     return matmul(a, b)
 
 
+@tensor_method(keywords=True)
 def mv(a: Tensor, v: Tensor) -> Tensor:
     if a.ndim != 2 or v.ndim != 1:
         raise ShapeError(f"mv: expects a matrix and a vector, got shapes {a.shape}, {v.shape}")
@@ -127,6 +133,7 @@ def mv(a: Tensor, v: Tensor) -> Tensor:
     return matmul(a, v)
 
 
+@tensor_method
 def outer(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(f"outer: expects two 1-d tensors, got shapes {a.shape} and {b.shape}")
@@ -255,6 +262,7 @@ def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Ten
     return out + (inp if beta == 1 else inp * beta)
 
 
+@tensor_method(inplace=True)
 def addmm(input: Any, mat1: Tensor, mat2: Tensor, *, beta: Any = 1,  # noqa: A002
           alpha: Any = 1) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2) for 2-d ``mat1``, ``mat2``."""
@@ -265,6 +273,7 @@ def addmm(input: Any, mat1: Tensor, mat2: Tensor, *, beta: Any = 1,  # noqa: A00
     return _scaled_sum("addmm", input, matmul(mat1, mat2), beta, alpha)
 
 
+@tensor_method(inplace=True)
 def addmv(input: Any, mat: Tensor, vec: Tensor, *, beta: Any = 1,  # noqa: A002
           alpha: Any = 1) -> Tensor:
     """beta * input + alpha * (mat @ vec) for a 2-d ``mat`` and 1-d ``vec``."""
@@ -278,6 +287,7 @@ def addmv(input: Any, mat: Tensor, vec: Tensor, *, beta: Any = 1,  # noqa: A002
     return _scaled_sum("addmv", input, matmul(mat, vec), beta, alpha)
 
 
+@tensor_method(inplace=True)
 def baddbmm(input: Any, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,  # noqa: A002
             alpha: Any = 1) -> Tensor:
     """beta * input + alpha * bmm(batch1, batch2) for 3-d batches of matrices."""
@@ -320,6 +330,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
 
 
+@tensor_method
 def trace(x: Tensor) -> Tensor:
     """Sum of the main diagonal of a 2-d tensor (differentiable; composed)."""
     x = as_tensor(x)
@@ -329,6 +340,7 @@ def trace(x: Tensor) -> Tensor:
     return reshape(x, (n * m,))[:: m + 1][: min(n, m)].sum()
 
 
+@tensor_method
 def kron(a: Tensor, b: Tensor) -> Tensor:
     """Kronecker product: out[i*B + k] = a[i] * b[k] in every dim (composed from an outer
     product and a reshape; the lower-rank operand gains leading dims of size 1)."""

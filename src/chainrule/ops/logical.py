@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, promote
+from .binding import tensor_method
 
 __all__ = [
     "allclose", "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
@@ -51,29 +52,35 @@ def _ordered(op: str, a: Any, b: Any) -> None:
                             "have no order)")
 
 
+@tensor_method
 def eq(a: Any, b: Any) -> Tensor:
     return _apply("eq", a, b, lambda xp, x, y: x == y)
 
 
+@tensor_method
 def ne(a: Any, b: Any) -> Tensor:
     return _apply("ne", a, b, lambda xp, x, y: x != y)
 
 
+@tensor_method
 def lt(a: Any, b: Any) -> Tensor:
     _ordered("lt", a, b)
     return _apply("lt", a, b, lambda xp, x, y: x < y)
 
 
+@tensor_method
 def le(a: Any, b: Any) -> Tensor:
     _ordered("le", a, b)
     return _apply("le", a, b, lambda xp, x, y: x <= y)
 
 
+@tensor_method
 def gt(a: Any, b: Any) -> Tensor:
     _ordered("gt", a, b)
     return _apply("gt", a, b, lambda xp, x, y: x > y)
 
 
+@tensor_method
 def ge(a: Any, b: Any) -> Tensor:
     _ordered("ge", a, b)
     return _apply("ge", a, b, lambda xp, x, y: x >= y)
@@ -83,18 +90,22 @@ def ge(a: Any, b: Any) -> Tensor:
 not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
 
 
+@tensor_method(inplace=True)
 def logical_and(a: Any, b: Any) -> Tensor:
     return _apply("logical_and", a, b, lambda xp, x, y: xp.logical_and(x, y))
 
 
+@tensor_method(inplace=True)
 def logical_or(a: Any, b: Any) -> Tensor:
     return _apply("logical_or", a, b, lambda xp, x, y: xp.logical_or(x, y))
 
 
+@tensor_method(inplace=True)
 def logical_xor(a: Any, b: Any) -> Tensor:
     return _apply("logical_xor", a, b, lambda xp, x, y: xp.logical_xor(x, y))
 
 
+@tensor_method(inplace=True)
 def logical_not(a: Any) -> Tensor:
     a = as_tensor(a)
     return _const(get_array_module(a._data).logical_not(a._data))
@@ -112,22 +123,26 @@ def _integral(op: str, *vals: Any) -> None:
                             "for masks of floats compare first (e.g. x > 0)")
 
 
+@tensor_method(inplace=True)
 def bitwise_and(a: Any, b: Any) -> Tensor:
     """a & b bit by bit (logical and for bool tensors)."""
     _integral("bitwise_and", a, b)
     return _apply("bitwise_and", a, b, lambda xp, x, y: xp.bitwise_and(x, y))
 
 
+@tensor_method(inplace=True)
 def bitwise_or(a: Any, b: Any) -> Tensor:
     _integral("bitwise_or", a, b)
     return _apply("bitwise_or", a, b, lambda xp, x, y: xp.bitwise_or(x, y))
 
 
+@tensor_method(inplace=True)
 def bitwise_xor(a: Any, b: Any) -> Tensor:
     _integral("bitwise_xor", a, b)
     return _apply("bitwise_xor", a, b, lambda xp, x, y: xp.bitwise_xor(x, y))
 
 
+@tensor_method(inplace=True)
 def bitwise_not(a: Any) -> Tensor:
     """~a: bit inversion for integers, logical not for bool."""
     a = as_tensor(a)
@@ -159,32 +174,38 @@ def _shift(op: str, a: Any, b: Any, left: bool) -> Tensor:
     return _apply(op, a, b, fn)
 
 
+@tensor_method(inplace=True)
 def bitwise_left_shift(a: Any, b: Any) -> Tensor:
     """a << b (multiply by 2**b, wrapping around at the dtype's width)."""
     return _shift("bitwise_left_shift", a, b, left=True)
 
 
+@tensor_method(inplace=True)
 def bitwise_right_shift(a: Any, b: Any) -> Tensor:
     """a >> b (arithmetic shift: floor division by 2**b)."""
     return _shift("bitwise_right_shift", a, b, left=False)
 
 
 # ---------------------------------------------------------------------- tests on values
+@tensor_method
 def isnan(a: Any) -> Tensor:
     a = as_tensor(a)
     return _const(get_array_module(a._data).isnan(a._data))
 
 
+@tensor_method
 def isinf(a: Any) -> Tensor:
     a = as_tensor(a)
     return _const(get_array_module(a._data).isinf(a._data))
 
 
+@tensor_method
 def isfinite(a: Any) -> Tensor:
     a = as_tensor(a)
     return _const(get_array_module(a._data).isfinite(a._data))
 
 
+@tensor_method
 def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
             equal_nan: bool = False) -> Tensor:
     """|a - b| <= atol + rtol * |b| elementwise (bool tensor), as PyTorch."""
@@ -197,12 +218,14 @@ def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
                                                                equal_nan=equal_nan))
 
 
+@tensor_method
 def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
              equal_nan: bool = False) -> bool:
     """True if ``isclose`` holds everywhere (operands broadcast together)."""
     return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
 
 
+@tensor_method
 def equal(a: Any, b: Any) -> bool:
     """True if both have the same shape and the same values."""
     a, b = as_tensor(a), as_tensor(b)

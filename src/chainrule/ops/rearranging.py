@@ -13,6 +13,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import ShapeError, norm_dim
+from .binding import tensor_method
 from .views import _shape_arg, broadcast_to, reshape
 
 __all__ = ["Copy", "Flip", "Roll", "flip", "repeat", "roll", "tile"]
@@ -37,6 +38,7 @@ class Flip(Function):
         return get_array_module(t).flip(t, axis=ctx.dims).copy()
 
 
+@tensor_method
 def flip(x: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
     """Reverse the order of elements along ``dims`` (``flip(x, (0, 1))``, ``x.flip(0, 1)`` or
     ``flip(x, dims=(0,))``)."""
@@ -73,6 +75,7 @@ class Roll(Function):
         return get_array_module(t).roll(t, ctx.primals[1], axis=ctx.primals[2])
 
 
+@tensor_method
 def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     if isinstance(shifts, list):
         shifts = tuple(shifts)
@@ -95,6 +98,7 @@ def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     return Roll.apply(x, shifts, dims)
 
 
+@tensor_method
 def repeat(x: Tensor, *sizes: Any) -> Tensor:
     """Tile the tensor ``sizes[i]`` times along dim i (PyTorch's ``Tensor.repeat``)."""
     sizes = _shape_arg(sizes)
@@ -135,6 +139,7 @@ class Copy(Function):
         return t
 
 
+@tensor_method
 def tile(x: Tensor, dims: Sequence[int]) -> Tensor:
     dims = tuple(dims)
     if len(dims) < x.ndim:

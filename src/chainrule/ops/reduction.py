@@ -16,8 +16,12 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, int_dim, norm_dim
+from .binding import numpy_keywords, tensor_method
 from .shape import broadcast_to, reshape
 from .vector_norms import Norm2, NormZero, PNorm, keepdim_shape
+
+__all__ = ["all", "amax", "amin", "any", "argmax", "argmin", "count_nonzero", "cumsum",
+           "logsumexp", "max", "mean", "min", "norm", "prod", "std", "sum", "var"]
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
@@ -51,6 +55,7 @@ class Sum(Function):
         return t.sum(axis=ctx.primals[1], keepdims=ctx.primals[2])
 
 
+@tensor_method(keywords=True)
 def sum(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001
     x = as_tensor(x)
     if dtype is not None:
@@ -66,6 +71,7 @@ def _count(shape: tuple, axes: tuple | None) -> int:
     return math.prod(shape[a] for a in axes)
 
 
+@tensor_method(keywords=True)
 def mean(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     x = as_tensor(x)
     if dtype is not None:
@@ -135,6 +141,7 @@ class Prod(Function):
         return (t * _prod_others(x, ctx.axis)).sum(axis=ctx.axis, keepdims=ctx.keepdim)
 
 
+@tensor_method(keywords=True)
 def prod(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
     x = as_tensor(x)
     axis = None if dim is None else int_dim(dim, x.ndim, "prod")
@@ -201,6 +208,7 @@ def _check_nonempty(op: str, x: Tensor, axes) -> None:
                              f"a tensor of shape {tuple(x.shape)})")
 
 
+@tensor_method(keywords=True)
 def amax(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     x = as_tensor(x)
     _check_nonempty("amax", x, _lenient_axes(dim, x.ndim))
@@ -209,6 +217,7 @@ def amax(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     return Amax.apply(x, axes, keepdim)
 
 
+@tensor_method(keywords=True)
 def amin(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     x = as_tensor(x)
     _check_nonempty("amin", x, _lenient_axes(dim, x.ndim))
@@ -247,12 +256,14 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
     return ValuesIndices(values, Tensor._make(idx_k, False, None, 0))
 
 
+@tensor_method(keywords=True)
 def max(x: Any, dim: Any = None, keepdim: bool = False, other: Any = None):  # noqa: A001
     """``max(x)`` -> the largest value; ``max(x, dim)`` -> (values, indices);
     ``max(x, other)`` -> elementwise maximum."""
     return _max_min("max", x, dim, keepdim, other)
 
 
+@tensor_method(keywords=True)
 def min(x: Any, dim: Any = None, keepdim: bool = False, other: Any = None):  # noqa: A001
     return _max_min("min", x, dim, keepdim, other)
 
@@ -272,16 +283,19 @@ def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
     return Tensor._make(fn(x._data, axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
 
 
+@tensor_method(keywords=True)
 def argmax(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the largest value (first among ties), over all elements or along ``dim``."""
     return _arg_reduce("argmax", x, dim, keepdim)
 
 
+@tensor_method(keywords=True)
 def argmin(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the smallest value (first among ties), over all elements or along ``dim``."""
     return _arg_reduce("argmin", x, dim, keepdim)
 
 
+@tensor_method(keywords=True)
 def var(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
         correction: Any = None, *, _op: str = "var") -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
@@ -343,12 +357,14 @@ class SafeSqrt(Function):
         return xp.where(y == 0, 0, t / (2 * xp.where(y == 0, 1, y)))
 
 
+@tensor_method(keywords=True)
 def std(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
         correction: Any = None) -> Tensor:
     """Standard deviation sqrt(var); its gradient at a constant input is 0 (as PyTorch)."""
     return SafeSqrt.apply(var(x, dim, unbiased, keepdim, correction, _op="std"))
 
 
+@tensor_method(keywords=True)
 def logsumexp(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x): never overflows."""
     x = as_tensor(x)
@@ -372,6 +388,7 @@ def logsumexp(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     return out
 
 
+@tensor_method(keywords=True)
 def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); p in {2, 'fro', 1, inf, float}."""
     x = as_tensor(x)
@@ -413,6 +430,7 @@ class Cumsum(Function):
         return get_array_module(t).cumsum(t, axis=ctx.dim)
 
 
+@tensor_method(keywords=True)
 def cumsum(x: Any, dim: int) -> Tensor:
     x = as_tensor(x)
     if x.dtype.kind in "bi" and x.dtype.itemsize < 8 or x.dtype.kind == "b":
@@ -423,18 +441,21 @@ def cumsum(x: Any, dim: int) -> Tensor:
     return Cumsum.apply(x, d)
 
 
+@tensor_method(keywords=True)
 def all(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     x = as_tensor(x)
     return Tensor._make(x._data.all(axis=_axes(dim, x, "all"), keepdims=keepdim),
                         False, None, 0)
 
 
+@tensor_method(keywords=True)
 def any(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     x = as_tensor(x)
     return Tensor._make(x._data.any(axis=_axes(dim, x, "any"), keepdims=keepdim),
                         False, None, 0)
 
 
+@numpy_keywords  # the method x.count_nonzero() is bound in ops/__init__.py (no keywords)
 def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
     """The number of non-zero elements over ``dim`` (all by default), as int64."""
     xp = get_array_module(x._data)

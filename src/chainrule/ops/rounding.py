@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .binding import tensor_method
 from .elementwise import UnaryElementwise
 
 __all__ = ["ceil", "floor", "round", "trunc"]
@@ -44,16 +45,19 @@ class Trunc(_Rounding):
     fn_name = "trunc"
 
 
+@tensor_method
 def floor(x: Tensor) -> Tensor:
     """The largest integer <= x, elementwise (``torch.floor``)."""
     return Floor.apply(x) if x.dtype.kind == "f" else x
 
 
+@tensor_method
 def ceil(x: Tensor) -> Tensor:
     """The smallest integer >= x, elementwise (``torch.ceil``)."""
     return Ceil.apply(x) if x.dtype.kind == "f" else x
 
 
+@tensor_method
 def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors torch.round
     """Round half to even, to ``decimals`` decimal places (``torch.round``)."""
     if x.dtype.kind != "f":
@@ -64,6 +68,7 @@ def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors torch
     return Round.apply(x)
 
 
+@tensor_method
 def trunc(x: Tensor) -> Tensor:
     """The integer part of x, rounding toward zero (``torch.trunc``)."""
     return Trunc.apply(x) if x.dtype.kind == "f" else x

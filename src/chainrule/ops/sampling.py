@@ -30,7 +30,7 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
     if not np.isfinite(lam).all() or (lam < 0).any():
         raise RuntimeError("poisson: invalid Poisson rate, expected rate to be non-negative "
                            "and finite")
-    return Tensor(gen(generator).poisson(lam).astype(rates.dtype))
+    return Tensor._new(gen(generator).poisson(lam).astype(rates.dtype))
 
 
 def apply_(x: Tensor, callable: Callable) -> Tensor:  # noqa: A002 - PyTorch's name

@@ -15,6 +15,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..random import Generator, gen
 from ._util import ShapeError, as_tensor, norm_dim
+from .binding import tensor_method
 from .indexing import gather
 from .reduction import ValuesIndices
 
@@ -65,9 +66,10 @@ def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False,
         out = np.stack([np.searchsorted(s, v, side=how) for s, v in zip(flat_s, flat_v)])
         out = out.reshape(vals.shape)
     out = np.asarray(out, dtype=_index_dtype(out_int32))
-    return Tensor(out.reshape(()) if scalar else out)
+    return Tensor._new(out.reshape(()) if scalar else out)
 
 
+@tensor_method
 def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False,
               right: bool = False) -> Tensor:
     """The bucket of each value given 1-d sorted ``boundaries``: ``right=False`` puts ``x`` in
@@ -78,6 +80,7 @@ def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False,
     return searchsorted(b, input, out_int32=out_int32, right=right)
 
 
+@tensor_method
 def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
     """Histogram with ``bins`` equal-width bins over [min, max] (the data's own range when
     ``min == max``); values outside are ignored. Returns counts in ``input``'s float dtype."""
@@ -101,6 +104,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     return Tensor._make(xp.asarray(counts.astype(x.dtype)), False, None, 0)
 
 
+@tensor_method
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
            return_counts: bool = False, dim: int | None = None) -> Any:
     """The distinct elements (or slices along ``dim``), in ascending order, with optional
@@ -118,14 +122,15 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
     else:
         vals, inv, counts = np.unique(data, return_inverse=True, return_counts=True)
         inv = inv.reshape(data.shape)
-    out = [Tensor(vals)]
+    out = [Tensor._new(vals)]
     if return_inverse:
-        out.append(Tensor(inv.astype(np.int64)))
+        out.append(Tensor._new(inv.astype(np.int64)))
     if return_counts:
-        out.append(Tensor(counts.astype(np.int64)))
+        out.append(Tensor._new(counts.astype(np.int64)))
     return out[0] if len(out) == 1 else tuple(out)
 
 
+@tensor_method
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator: Generator | None = None) -> Tensor:
     """Draw ``num_samples`` category indices per row of non-negative ``input`` weights.
@@ -169,9 +174,10 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
             keys = np.log(rows) - np.log(-np.log(rng.random(rows.shape)))
         out = np.argsort(-keys, axis=-1, kind="stable")[:, :int(num_samples)]
     out = out.astype(np.int64).reshape(w.shape[:-1] + (int(num_samples),))
-    return Tensor(out)
+    return Tensor._new(out)
 
 
+@tensor_method
 def sort(x: Tensor, dim: int = -1, descending: bool = False) -> ValuesIndices:
     """(values, indices) sorted along ``dim`` (stable); values are differentiable (a gather)."""
     dim = norm_dim(dim, max(x.ndim, 1), "sort")[0]
@@ -183,11 +189,13 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False) -> ValuesIndices:
                          Tensor._make(idx, False, None, 0))
 
 
+@tensor_method
 def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
     """The indices that sort ``x`` along ``dim`` (``sort(...).indices``)."""
     return sort(x, dim, descending).indices
 
 
+@tensor_method
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
          sorted: bool = True) -> ValuesIndices:  # noqa: A002 - PyTorch's name
     """The ``k`` largest (or smallest) entries along ``dim``: (values, indices)."""

@@ -16,7 +16,10 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, int_dim
+from .binding import tensor_method
 from .reduction import sum as _sum
+
+__all__ = ["log_softmax", "softmax"]
 
 
 class Softmax(Function):
@@ -83,6 +86,7 @@ def _dim(x: Tensor, dim: Any, op: str) -> int:
     return int_dim(dim, x.ndim, op)
 
 
+@tensor_method(keywords=True)
 def softmax(x: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
     x = as_tensor(x)
     if dtype is not None:
@@ -95,6 +99,7 @@ def softmax(x: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
     return Softmax.apply(x, d)
 
 
+@tensor_method(keywords=True)
 def log_softmax(x: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
     x = as_tensor(x)
     if dtype is not None:

@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, norm_dim
 from .binary import where
+from .binding import tensor_method
 from .indexing import index_select
 from .shape import flip, reshape, stack, transpose
 
@@ -97,6 +98,7 @@ class DiagonalScatter(Function):
         return out
 
 
+@tensor_method
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal of ``input`` w.r.t. ``dim1`` and ``dim2`` (a view, appended as last dim).
 
@@ -114,6 +116,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     return Diagonal.apply(x, int(offset), d1, d2)
 
 
+@tensor_method
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Tensors whose (dim1, dim2) diagonals are filled by the last dim of ``input``."""
     x = as_tensor(input)
@@ -133,6 +136,7 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     return DiagonalScatter.apply(x, tuple(shape), int(offset), d1, d2)
 
 
+@tensor_method
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """1-d input: a square matrix with ``input`` on the ``diagonal``-th diagonal; 2-d input:
     that diagonal as a 1-d tensor (PyTorch's ``torch.diag``)."""
@@ -144,6 +148,7 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     raise RuntimeError(f"diag: expected a 1-d or 2-d tensor, got shape {tuple(x.shape)}")
 
 
+@tensor_method
 def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
     """The slice ``start : start + length`` of dim ``dim`` (a view)."""
     x = as_tensor(input)
@@ -161,6 +166,7 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
     return x[(slice(None),) * d + (slice(start, start + int(length)),)]
 
 
+@tensor_method
 def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     """Rotate by 90 degrees ``k`` times in the plane ``dims`` (from dims[0] towards dims[1])."""
     x = as_tensor(input)
@@ -182,6 +188,7 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     return x.clone()
 
 
+@tensor_method
 def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *,
                       output_size: int | None = None) -> Tensor:
     """Repeat each element ``repeats`` times along ``dim`` (flattened when ``dim`` is None).
@@ -196,7 +203,7 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
                                f"tensor of counts, got shape {counts.shape} of {counts.dtype}")
         if (counts < 0).any():
             raise RuntimeError("repeat_interleave: repeats must be non-negative")
-        return Tensor(np.repeat(np.arange(len(counts)), counts))
+        return Tensor._new(np.repeat(np.arange(len(counts)), counts))
     x = as_tensor(input)
     if dim is None:
         x, d = reshape(x, -1), 0
@@ -218,7 +225,7 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
     if output_size is not None and len(idx) != output_size:
         raise RuntimeError(f"repeat_interleave: output_size={output_size} does not match the "
                            f"result's size {len(idx)}")
-    return index_select(x, d, Tensor(idx))
+    return index_select(x, d, Tensor._new(idx))
 
 
 class Unfold(Function):
@@ -338,7 +345,7 @@ def _tri_indices(op: str, row: int, col: int, offset: int, dtype: Any, device: A
     r, c = np.indices((row, col))
     keep = (c - r <= offset) if lower else (c - r >= offset)
     out = np.stack([r[keep], c[keep]])
-    t = Tensor(out.astype(np.dtype(dtype) if dtype is not None else np.int64))
+    t = Tensor._new(out.astype(np.dtype(dtype) if dtype is not None else np.int64))
     return t if device is None else t.to(device)
 
 
@@ -364,11 +371,13 @@ def _tri_mask(x: Tensor, diagonal: int, upper: bool) -> Tensor:
     return Tensor._make(m, False, None, 0)
 
 
+@tensor_method
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     """Upper triangle of the last two dims (the rest zeroed); differentiable."""
     return where(_tri_mask(x, diagonal, True), x, 0)
 
 
+@tensor_method
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     """Lower triangle of the last two dims (the rest zeroed); differentiable."""
     return where(_tri_mask(x, diagonal, False), x, 0)

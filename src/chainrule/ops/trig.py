@@ -7,15 +7,18 @@ cancels to 0 for tiny x, ``log(x + sqrt(x^2 + 1))`` does for large negative x, a
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import check_broadcast, promote
+from .binding import tensor_method
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .unary import _float, sqrt
 
-__all__ = ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cos", "cosh", "hypot",
+__all__ = ["acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+           "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "cos", "cosh", "deg2rad", "hypot",
            "sin", "sinh", "tan"]
 
 
@@ -176,46 +179,57 @@ class Hypot(BinaryElementwise):
         return b / y
 
 
+@tensor_method(inplace=True, keywords=True)
 def sin(x: Any) -> Tensor:
     return Sin.apply(_float(x))
 
 
+@tensor_method(inplace=True, keywords=True)
 def cos(x: Any) -> Tensor:
     return Cos.apply(_float(x))
 
 
+@tensor_method(inplace=True)
 def tan(x: Any) -> Tensor:
     return Tan.apply(_float(x))
 
 
+@tensor_method(inplace=True)
 def sinh(x: Any) -> Tensor:
     return Sinh.apply(_float(x))
 
 
+@tensor_method(inplace=True)
 def cosh(x: Any) -> Tensor:
     return Cosh.apply(_float(x))
 
 
+@tensor_method(inplace=True)
 def asin(x: Any) -> Tensor:
     return Asin.apply(_float(x))
 
 
+@tensor_method(inplace=True)
 def acos(x: Any) -> Tensor:
     return Acos.apply(_float(x))
 
 
+@tensor_method(inplace=True)
 def atan(x: Any) -> Tensor:
     return Atan.apply(_float(x))
 
 
+@tensor_method(inplace=True)
 def asinh(x: Any) -> Tensor:
     return Asinh.apply(_float(x))
 
 
+@tensor_method(inplace=True)
 def acosh(x: Any) -> Tensor:
     return Acosh.apply(_float(x))
 
 
+@tensor_method(inplace=True)
 def atanh(x: Any) -> Tensor:
     return Atanh.apply(_float(x))
 
@@ -227,11 +241,13 @@ def _float_pair(op: str, a: Any, b: Any) -> tuple:
             _float(b) if isinstance(b, Tensor) else float(b))
 
 
+@tensor_method(inplace=True, keywords=True)
 def atan2(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The angle of (other, input) in (-pi, pi], elementwise with broadcasting."""
     return Atan2.apply(*_float_pair("atan2", input, other))
 
 
+@tensor_method(inplace=True)
 def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """sqrt(input^2 + other^2) elementwise, without intermediate overflow."""
     a, b = promote("hypot", input, other)
@@ -241,6 +257,12 @@ def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
                             "implement hypot for integers); convert with .float()")
     check_broadcast("hypot", a, b)
     return Hypot.apply(a, b)
+
+
+@tensor_method(inplace=True)
+def deg2rad(x: Any) -> Tensor:
+    """Degrees to radians, x * pi / 180 (``torch.deg2rad``); composed, so no class."""
+    return _float(x) * (math.pi / 180.0)
 
 
 # arcsin etc.: PyTorch's aliases

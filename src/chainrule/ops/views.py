@@ -17,6 +17,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import ShapeError, norm_dim
+from .binding import tensor_method
 
 __all__ = ["BroadcastTo", "Permute", "Reshape", "SumTo", "broadcast_to", "expand", "expand_as",
            "flatten", "movedim", "permute", "reshape", "squeeze", "sum_to", "swapaxes", "t",
@@ -74,6 +75,7 @@ class BroadcastTo(Function):
         return get_array_module(t).broadcast_to(t, ctx.primals[1])
 
 
+@tensor_method
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
     shape = tuple(int(s) for s in shape)
     xs = x.shape
@@ -89,6 +91,7 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
     return BroadcastTo.apply(x, shape)
 
 
+@tensor_method
 def expand(x: Tensor, *sizes: Any) -> Tensor:
     sizes = _shape_arg(sizes)
     lead = len(sizes) - x.ndim
@@ -143,6 +146,7 @@ def _resolve_shape(op: str, in_shape: tuple, shape: tuple) -> tuple:
     return shape
 
 
+@tensor_method
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     """Same data, new shape (a view whenever NumPy can make one)."""
     shape = _shape_arg(shape)
@@ -151,6 +155,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     return Reshape.apply(x, _resolve_shape("reshape", x.shape, shape))
 
 
+@tensor_method
 def view(x: Tensor, *shape: Any) -> Tensor:
     """Same data, new shape, always sharing memory with ``x`` (PyTorch's ``Tensor.view``).
 
@@ -199,6 +204,7 @@ def view_as(x: Tensor, other: Tensor) -> Tensor:
     return view(x, other.shape)
 
 
+@tensor_method
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s = norm_dim(start_dim, x.ndim, "flatten")[0] if x.ndim else 0
     e = norm_dim(end_dim, x.ndim, "flatten")[0] if x.ndim else 0
@@ -210,12 +216,14 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(x, shape)
 
 
+@tensor_method
 def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     d = dim % x.ndim
     sizes = _resolve_shape("unflatten", (x.shape[d],), tuple(sizes))
     return reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
 
 
+@tensor_method(keywords=True)
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     if dim is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
@@ -223,6 +231,7 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
 
 
+@tensor_method(keywords=True)
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     nd = x.ndim + 1
     if not -nd <= dim < nd:
@@ -250,6 +259,7 @@ class Permute(Function):
         return t.transpose(ctx.axes)
 
 
+@tensor_method
 def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = _shape_arg(dims)
     for d in dims if len(dims) == x.ndim else ():
@@ -260,6 +270,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     return Permute.apply(x, tuple(d % x.ndim for d in dims))
 
 
+@tensor_method
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
         return x
@@ -272,6 +283,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 swapaxes = transpose
 
 
+@tensor_method
 def t(x: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dims (PyTorch's ``.t()`` / ``.T``)."""
     if x.ndim > 2:
@@ -280,6 +292,7 @@ def t(x: Tensor) -> Tensor:
     return x if x.ndim < 2 else transpose(x, 0, 1)
 
 
+@tensor_method
 def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
     """Move dims ``source`` to positions ``destination`` (ints or equal-length sequences)."""
     src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)

@@ -82,7 +82,7 @@ class NextTokenDataset(Dataset):
             raise IndexError(f"NextTokenDataset: index {index} out of range for {n} windows")
         start = (index % n) * self.stride
         chunk = np.asarray(self.tokens[start:start + self.block_size + 1], dtype=np.int64)
-        return Tensor(chunk[:-1]), Tensor(chunk[1:])
+        return Tensor._new(chunk[:-1]), Tensor._new(chunk[1:])
 
 
 class TokenData:
@@ -117,7 +117,7 @@ class TokenData:
         starts = rng.integers(0, len(data) - self.block_size, size=int(batch_size))
         offsets = np.arange(self.block_size + 1)
         windows = np.asarray(data[starts[:, None] + offsets], dtype=np.int64)
-        return Tensor(windows[:, :-1]), Tensor(windows[:, 1:])
+        return Tensor._new(windows[:, :-1]), Tensor._new(windows[:, 1:])
 
 
 def write_token_file(path: str | os.PathLike, tokens: Any) -> Path:

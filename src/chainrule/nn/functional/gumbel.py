@@ -29,10 +29,10 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
         raise ValueError(f"gumbel_softmax: tau must be > 0, got {tau}")
     u = gen(generator).random(x.shape)
     noise = -np.log(-np.log(np.clip(u, np.finfo(np.float64).tiny, 1.0)))
-    y = softmax((x + Tensor(noise.astype(x.dtype))) / tau, dim)
+    y = softmax((x + Tensor._new(noise.astype(x.dtype))) / tau, dim)
     if not hard:
         return y
     index = y._data.argmax(axis=dim)
     one_hot = np.zeros(y.shape, dtype=y.dtype)
     np.put_along_axis(one_hot, np.expand_dims(index, dim), 1.0, axis=dim)
-    return Tensor(one_hot) - y.detach() + y
+    return Tensor._new(one_hot) - y.detach() + y

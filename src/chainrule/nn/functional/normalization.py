@@ -123,29 +123,36 @@ class _BatchNorm(Function):
         axes = (0,) + tuple(range(2, nd))
         m = x.size // x.shape[1]
         shp = (1, x.shape[1]) + (1,) * (nd - 2)
+        # Kept for backward, as PyTorch: x and the per-channel statistics. x̂ is recomputed
+        # in backward (storing it kept one more activation-sized array per layer alive).
+        ctx.save_for_backward(x, weight, None)  # bias is never read (PyTorch: not saved)
+        ctx.eps, ctx.shp, ctx.axes = eps, shp, axes
         fast = _fast.batch_norm_forward(x, weight, bias, eps)  # compiled (chainrule._kernels)
         if fast is not None:
-            y, xhat, mean, var, invstd = fast
-            ctx.save_for_backward(x, weight, None)  # bias is never read (PyTorch: not saved)
-            ctx.xhat, ctx.invstd, ctx.eps, ctx.shp, ctx.axes = xhat, invstd, eps, shp, axes
+            y, ctx.mean, var, ctx.invstd = fast
             if stats is not None:
-                stats.mean, stats.var = mean, var
+                stats.mean, stats.var = ctx.mean, var
             return y
         mean = x.sum(axis=axes) / m
-        xhat = elementwise(xp.subtract, x, mean.reshape(shp))
-        var = _channel_dot(xhat, xhat, nd) / m
+        y = elementwise(xp.subtract, x, mean.reshape(shp))  # x - mean, then x̂ in place
+        var = _channel_dot(y, y, nd) / m
         invstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
-        elementwise(xp.multiply, xhat, invstd.reshape(shp), out=xhat)
-        ctx.save_for_backward(x, weight, None)  # bias is never read (PyTorch: not saved)
-        ctx.xhat, ctx.invstd, ctx.eps, ctx.shp, ctx.axes = xhat, invstd, eps, shp, axes
+        elementwise(xp.multiply, y, invstd.reshape(shp), out=y)
+        ctx.mean, ctx.invstd = mean, invstd
         if stats is not None:
             stats.mean, stats.var = mean, var
-        if weight is None:
-            return xhat.copy() if bias is None else elementwise(xp.add, xhat, bias.reshape(shp))
-        y = elementwise(xp.multiply, xhat, weight.reshape(shp))
+        if weight is not None:
+            elementwise(xp.multiply, y, weight.reshape(shp), out=y)
         if bias is not None:
             elementwise(xp.add, y, bias.reshape(shp), out=y)
         return y
+
+    @staticmethod
+    def _xhat(ctx: Function, x):
+        """x̂ = (x - mean) / σ̂ recomputed from the saved input (NumPy path, jvp)."""
+        xp = get_array_module(x)
+        xhat = elementwise(xp.subtract, x, ctx.mean.reshape(ctx.shp))
+        return elementwise(xp.multiply, xhat, ctx.invstd.reshape(ctx.shp), out=xhat)
 
     @staticmethod
     def backward(ctx, grad):
@@ -158,15 +165,18 @@ class _BatchNorm(Function):
             gb = grad.sum(axes) if needs[2] else None
             gw = (grad * xhat).sum(axes) if needs[1] else None
             return (gx if needs[0] else None), gw, gb, None, None
-        g, xhat = grad._data, ctx.xhat
+        g = grad._data
         xp = get_array_module(g)
-        w = ctx.saved_tensors[1]
-        m = xhat.size // xhat.shape[1]
+        xt, w, _ = ctx.saved_tensors
+        x = xt._data
+        m = x.size // x.shape[1]
         k = ctx.invstd if w is None else ctx.invstd * w._data
-        fast = _fast.batch_norm_backward(g, xhat, k) if needs[0] else None  # compiled
+        fast = _fast.batch_norm_backward(g, x, ctx.mean, ctx.invstd, k) \
+            if needs[0] else None  # compiled (x̂ recomputed inside its loops)
         if fast is not None:
             dx, sum_g, sum_gx = fast
         else:
+            xhat = _BatchNorm._xhat(ctx, x)
             sum_g = g.sum(axis=axes)
             sum_gx = _channel_dot(g, xhat, xhat.ndim)
         gx = None if fast is None else Tensor._make(dx, False, None, 0)
@@ -184,7 +194,8 @@ class _BatchNorm(Function):
 
     @staticmethod
     def jvp(ctx, tx, tw, tb, *_):
-        axes, shp, xhat = ctx.axes, ctx.shp, ctx.xhat
+        axes, shp = ctx.axes, ctx.shp
+        xhat = _BatchNorm._xhat(ctx, ctx.primals[0])
         w = ctx.primals[1]
         out = None
         if tx is not None:

@@ -30,7 +30,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     grads = _grads(parameters)
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not grads:
-        return Tensor(0.0)
+        return Tensor._new(0.0)
     xp = get_array_module(grads[0]._data)
     if norm_type == math.inf:
         total = max(float(xp.abs(g._data).max()) if g._data.size else 0.0 for g in grads)
@@ -49,7 +49,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     if coef < 1.0:
         for g in grads:
             g._data *= g._data.dtype.type(coef)
-    return Tensor(total, dtype=grads[0].dtype)
+    return Tensor._new(total, dtype=grads[0].dtype)
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,

@@ -37,7 +37,7 @@ def _as_tensor(x: Any) -> Tensor:
         return x
     if isinstance(x, np.ndarray):
         return Tensor._make(x, False, None, 0)
-    return Tensor(x)
+    return Tensor._new(x)
 
 
 def _take(t: Tensor, index: Any) -> Tensor:
