@@ -98,7 +98,7 @@ def _collect_public_ops() -> dict[str, Callable[..., Any]]:
 def _bind_marked(T: Any, ops: dict[str, Callable[..., Any]]) -> None:
     """``Tensor.<name>`` (and ``<name>_``) for every op marked ``@tensor_method``."""
     for name, fn in ops.items():
-        spec = method_spec(fn)
+        spec = method_spec(fn)  # functools.wraps copies the mark onto a keyword wrapper
         if spec is None or not spec.method:
             continue
         setattr(T, name, fn)

@@ -20,6 +20,13 @@ class ShapeError(ValueError, RuntimeError):
     PyTorch) and ``except ValueError`` each catch it."""
 
 
+class DtypeError(TypeError, NotImplementedError):
+    """An op given a dtype it has no kernel for (an integer tensor to softmax, mean, a loss).
+    PyTorch raises ``NotImplementedError`` ("... not implemented for 'Long'", itself a
+    ``RuntimeError``) or ``RuntimeError``; chainrule has raised ``TypeError``: this is all of
+    them, so code written for either keeps catching it."""
+
+
 def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     """Wrap arrays / Python data as a constant Tensor (Tensors pass through)."""
     if isinstance(x, Tensor):

@@ -15,7 +15,9 @@ from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._util import ShapeError, as_tensor, broadcast_error, check_broadcast, promote
+from ._util import (
+    DtypeError, ShapeError, as_tensor, broadcast_error, check_broadcast, promote,
+)
 from .binding import numpy_keywords, tensor_method
 from .elementwise import BinaryElementwise
 from .unary import cast, log, reciprocal, sigmoid
@@ -397,7 +399,7 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
     """start + weight * (end - start), composed (differentiable in all three)."""
     start = as_tensor(input)
     if start._data.dtype.kind != "f":
-        raise TypeError(f"lerp: expects a floating tensor, got {start.dtype}")
+        raise DtypeError(f"lerp: expects a floating tensor, got {start.dtype}")
     shapes = [tuple(getattr(t, "shape", ())) for t in (start, end, weight)]
     try:
         np.broadcast_shapes(*shapes)

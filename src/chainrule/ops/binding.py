@@ -9,10 +9,10 @@ each op says so where it is defined::
         ...
 
 and ``ops/__init__.py`` binds every marked name of every op module's ``__all__`` with one
-loop (``_bind_marked`` in ``ops/__init__.py``). The decorators only *mark* the function (they return it
-unchanged, so calls inside the package pay nothing); the wrapping for ``keywords=True`` and
-the in-place form are built at binding time. This module imports nothing from ``ops`` so
-that every op module can import it without a cycle.
+loop (``_bind_marked``). The decorators only *mark* the function (they return it unchanged,
+so calls inside the package pay nothing); the wrapping for ``keywords=True`` and the
+in-place form are built at binding time. This module imports nothing from ``ops`` so that
+every op module can import it without a cycle.
 """
 from __future__ import annotations
 

@@ -3,7 +3,10 @@ aliases and ``out=``.
 
 PyTorch accepts ``torch.sum(x, axis=1, keepdims=True)`` (NumPy's names) and ``out=`` on most
 functions. ``accepts_torch_keywords(fn)`` wraps an op so that those keywords work; calls
-without keyword arguments go straight through (one ``if`` on the hot path).
+without keyword arguments go straight through (one ``if`` on the hot path). Which ops: those
+marked ``@tensor_method(keywords=True)`` or ``@numpy_keywords`` in their own file
+(``ops/binding.py``); ``ops/__init__.py`` wraps them once, for ``chainrule.<name>`` and the
+method alike, and the package's internal calls use the unwrapped function.
 
 ``out=`` writes the result into the given tensor, as PyTorch does: cast to ``out``'s dtype
 when the cast is safe within a kind, resized (with PyTorch's warning) when its shape differs,

@@ -15,7 +15,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor, int_dim, norm_dim
+from ._util import DtypeError, as_tensor, int_dim, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .shape import broadcast_to, reshape
 from .vector_norms import Norm2, NormZero, PNorm, keepdim_shape
@@ -77,8 +77,8 @@ def mean(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> T
     if dtype is not None:
         x = x.to(dtype)
     if x.dtype.kind not in "fc":
-        raise TypeError(f"mean: input dtype must be floating point, got {x.dtype}; "
-                        "call .float() first")
+        raise DtypeError(f"mean: input dtype must be floating point, got {x.dtype}; "
+                         "call .float() first")
     if x.dtype == np.float16:  # float32 accumulation: a half sum overflows at 65504
         return mean(x.to(np.float32), dim, keepdim).to(np.float16)
     axes = _axes(dim, x, "mean")
@@ -304,8 +304,8 @@ def var(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
         correction = 1 if unbiased is None or unbiased is True else 0
     axes = _axes(dim, x, _op)
     if x.dtype.kind not in "fc":
-        raise TypeError(f"{_op}: only supports floating point and complex dtypes, got "
-                        f"{x.dtype}; call .float() first")
+        raise DtypeError(f"{_op}: only supports floating point and complex dtypes, got "
+                         f"{x.dtype}; call .float() first")
     if x.dtype == np.float16:  # float32 accumulation, as PyTorch
         return var(x.to(np.float32), dim, unbiased, keepdim, correction, _op=_op).to(
             np.float16)
@@ -394,8 +394,8 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tens
     x = as_tensor(x)
     axes = _axes(dim, x, "norm")
     if x.dtype.kind not in "fc":
-        raise TypeError(f"norm: expected a floating point or complex tensor as input, got "
-                        f"{x.dtype}; call .float() first")
+        raise DtypeError(f"norm: expected a floating point or complex tensor as input, got "
+                         f"{x.dtype}; call .float() first")
     if p in ("fro", 2, 2.0, None):
         return Norm2.apply(x, axes, keepdim)
     if p == 1:

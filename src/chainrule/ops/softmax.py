@@ -15,7 +15,7 @@ from .._kernels import dispatch as _fast
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor, int_dim
+from ._util import DtypeError, as_tensor, int_dim
 from .binding import tensor_method
 from .reduction import sum as _sum
 
@@ -93,7 +93,7 @@ def softmax(x: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
         x = x.to(dtype)
     d = _dim(x, dim, "softmax")
     if x.dtype.kind != "f":
-        raise TypeError(f"softmax: expects a floating tensor, got {x.dtype}")
+        raise DtypeError(f"softmax: expects a floating tensor, got {x.dtype}")
     if x.ndim == 0 or x.numel() == 0:  # a 0-d tensor is a row of one; empty stays empty
         return Softmax.apply(x.reshape(1), 0).reshape(()) if x.ndim == 0 else x * 1
     return Softmax.apply(x, d)
@@ -106,7 +106,7 @@ def log_softmax(x: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
         x = x.to(dtype)
     d = _dim(x, dim, "log_softmax")
     if x.dtype.kind != "f":
-        raise TypeError(f"log_softmax: expects a floating tensor, got {x.dtype}")
+        raise DtypeError(f"log_softmax: expects a floating tensor, got {x.dtype}")
     if x.ndim == 0 or x.numel() == 0:  # a 0-d tensor is a row of one; empty stays empty
         return LogSoftmax.apply(x.reshape(1), 0).reshape(()) if x.ndim == 0 else x * 1
     return LogSoftmax.apply(x, d)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import check_broadcast, promote
+from ._util import DtypeError, check_broadcast, promote
 from .binding import tensor_method
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .unary import _float, sqrt
@@ -253,8 +253,8 @@ def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     a, b = promote("hypot", input, other)
     for v in (a, b):
         if isinstance(v, Tensor) and v._data.dtype.kind != "f":
-            raise TypeError(f"hypot: expects floating tensors, got {v.dtype} (PyTorch does not "
-                            "implement hypot for integers); convert with .float()")
+            raise DtypeError(f"hypot: expects floating tensors, got {v.dtype} (PyTorch does "
+                             "not implement hypot for integers); convert with .float()")
     check_broadcast("hypot", a, b)
     return Hypot.apply(a, b)
 

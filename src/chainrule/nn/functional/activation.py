@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ...autograd.tensor import Tensor
+from ...ops._util import DtypeError
 from ...ops.binary import where
 from ...ops.gelu import gelu_exact
 from ...ops.softmax import log_softmax, softmax
@@ -50,7 +51,7 @@ def _check(x: object, op: str) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     if x.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point tensor, got dtype {x.dtype}")
+        raise DtypeError(f"{op}: expected a floating-point tensor, got dtype {x.dtype}")
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:

@@ -30,6 +30,7 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...ops._util import DtypeError
 from ...ops.indexing import index_select
 
 __all__ = ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]
@@ -250,8 +251,8 @@ def _check_args(input: Any, mode: str, align_corners: bool | None, antialias: bo
         raise NotImplementedError(f"interpolate: got {input.ndim}D input, but {mode} mode "
                                   f"needs {want + 2}D input")
     if mode not in ("nearest", "nearest-exact") and not input.is_floating_point():
-        raise RuntimeError(f"interpolate: mode={mode!r} needs a floating-point input, got "
-                           f"{input.dtype}; convert with .float() first")
+        raise DtypeError(f"interpolate: mode={mode!r} needs a floating-point input, got "
+                         f"{input.dtype}; convert with .float() first")
 
 
 def interpolate(input: Tensor, size: int | Sequence[int] | None = None,

@@ -15,7 +15,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...ops._util import ShapeError
+from ...ops._util import DtypeError, ShapeError
 from ...ops.binary import where
 from ...ops.softmax import log_softmax, softmax
 from ...ops.unary import clamp, log, relu, softplus
@@ -54,7 +54,7 @@ def _pair(input: Any, target: Any, op: str, same_shape: bool = True) -> tuple:
                          f"{input.shape} (broadcasting them is almost always a bug; reshape "
                          "explicitly)")
     if input.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got {input.dtype}")
+        raise DtypeError(f"{op}: input must be floating point, got {input.dtype}")
     if target.dtype != input.dtype and target.dtype.kind in "fc":
         target = target.to(input.dtype)
     return input, target
@@ -252,7 +252,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError(f"{op}: input and target must be Tensors")
     if input.dtype.kind != "f":
-        raise TypeError(f"{op}: input (logits) must be floating point, got {input.dtype}")
+        raise DtypeError(f"{op}: input (logits) must be floating point, got {input.dtype}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     c = input.shape[1] if input.ndim >= 2 else input.shape[0] if input.ndim == 1 else 0

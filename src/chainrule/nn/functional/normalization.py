@@ -20,6 +20,7 @@ from ..._kernels import dispatch as _fast
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...ops._util import DtypeError, ShapeError
 from ...threads import elementwise
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize",
@@ -394,7 +395,7 @@ def rms_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | No
     if weight is not None and tuple(weight.shape) != shape:
         raise RuntimeError(f"rms_norm: weight must have shape {shape}, got {tuple(weight.shape)}")
     if input.dtype.kind != "f":
-        raise TypeError(f"rms_norm: expected a floating-point input, got {input.dtype}")
+        raise DtypeError(f"rms_norm: expected a floating-point input, got {input.dtype}")
     e = float(finfo(input.dtype).eps) if eps is None else float(eps)
     dims = tuple(range(input.ndim - k, input.ndim))
     y = input * ((input * input).mean(dims, keepdim=True) + e).rsqrt()
