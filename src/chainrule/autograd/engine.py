@@ -119,7 +119,7 @@ def call_rule(node: Node, grads: list, create_graph: bool, anomaly: bool = False
     if anomaly:
         return _call_with_anomaly_checks(node, grads)
     res = node.fn.backward(node, *grads)
-    if type(res) is not tuple or len(res) < n_in:
+    if type(res) is not tuple or len(res) != n_in:
         res = _as_grad_tuple(res, n_in, node)
     return res
 
@@ -131,6 +131,9 @@ def send_to_inputs(node: Node, input_grads: tuple, pending: _Pending) -> None:
         if edge is None or g is None:
             continue
         if not isinstance(g, Tensor):
+            if not hasattr(g, "shape"):
+                raise RuntimeError(f"{node.name()} returned {type(g).__name__} as the gradient "
+                                   f"for input {i}; expected a Tensor or None")
             g = Tensor._make(g, False, None, 0)
         shape, dtype = meta
         d = g._data
@@ -328,9 +331,11 @@ def _check_finite(node: Node, grads: Sequence) -> None:
 def _as_grad_tuple(res: Any, n: int, node: Node) -> tuple:
     if not isinstance(res, tuple):
         res = (res,)
-    if len(res) < n:
+    # Extra trailing Nones are allowed (as in PyTorch); an extra gradient is a bug.
+    if len(res) < n or any(g is not None for g in res[n:]):
         raise RuntimeError(
-            f"{node.name()}: backward returned {len(res)} gradients but forward had {n} inputs"
+            f"{node.name()}: backward returned an incorrect number of gradients (expected "
+            f"{n}, one per positional input of forward, got {len(res)})"
         )
     return res
 
@@ -346,8 +351,26 @@ def _run_hooks(hooks: list, g: Tensor) -> Tensor:
     for h in hooks:
         out = h(g)
         if out is not None:
+            if not isinstance(out, Tensor) or out._data.shape != g._data.shape or \
+                    out._data.dtype != g._data.dtype:
+                _bad_hook_result(h, g, out)
             g = out
     return g
+
+
+def _bad_hook_result(hook: Any, g: Tensor, out: Any) -> None:
+    """Refuse what a tensor hook returned, as PyTorch does: a gradient must keep the
+    tensor's shape and dtype (it is not summed or cast back, which would hide the bug)."""
+    name = getattr(hook, "__qualname__", None) or getattr(hook, "__name__", None) or repr(hook)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"hook {name!r} returned {type(out).__name__}; a tensor hook must "
+                        "return a Tensor or None")
+    if out._data.shape != g._data.shape:
+        raise RuntimeError(f"hook {name!r} has changed the size of value: it returned a "
+                           f"gradient of shape {tuple(out._data.shape)} for a gradient of "
+                           f"shape {tuple(g._data.shape)}; a hook must keep the shape")
+    raise RuntimeError(f"hook {name!r} has changed the type of value: it returned a {out.dtype} "
+                       f"gradient for a {g.dtype} one; a hook must keep the dtype")
 
 
 def _to_tensor(g: Any) -> Any:

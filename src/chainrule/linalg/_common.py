@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ..ops._util import as_tensor
+from ..ops._util import DtypeError, as_tensor
 
 __all__ = ["LinAlgError", "check_float", "check_square", "mT", "raise_singular", "sym",
            "tensor_arg"]
@@ -20,8 +20,8 @@ class LinAlgError(RuntimeError):
 def tensor_arg(x: Any, op: str) -> Tensor:
     t = as_tensor(x)
     if t.dtype.kind not in "fc":
-        raise RuntimeError(f"{op}: expected a floating point or complex tensor as input. Got "
-                           f"{t.dtype}")
+        raise DtypeError(f"{op}: expected a floating point or complex tensor as input. Got "
+                         f"{t.dtype}")
     if t.dtype.kind == "c":
         raise NotImplementedError(f"{op}: complex inputs are not supported by chainrule's "
                                   "linalg yet; use real tensors")

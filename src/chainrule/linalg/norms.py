@@ -15,7 +15,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops._util import norm_dim
+from ..ops._util import NAMED_ERRORS, lead_with, norm_dim
 from ..ops.structural import diag_embed
 from ..ops.vector_norms import PNorm
 from ._common import check_float, mT, tensor_arg
@@ -71,9 +71,10 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
     if t.ndim == 0:
         dims = None
     ord = float(ord)
-    if dims is not None and any(t.shape[d] == 0 for d in dims) and ord < 0:
-        raise RuntimeError("linalg.vector_norm cannot compute the negative norm on an empty "
-                           "dimension because the operation does not have an identity")
+    empty = t.numel() == 0 if dims is None else any(t.shape[d] == 0 for d in dims)
+    if empty and (ord < 0 or ord == math.inf):
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on an empty "
+                           "tensor because the operation does not have an identity")
     if ord == 2.0:
         return EuclideanNorm.apply(t, dims, bool(keepdim))
     a = t.abs()
@@ -116,7 +117,12 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: boo
     if ord in (1, -1, math.inf, -math.inf):
         rows, cols = (d0, d1) if ord in (1, -1) else (d1, d0)
         summed = a.abs().sum(rows, keepdim=True)
-        out = summed.amax(cols, keepdim=True) if ord > 0 else summed.amin(cols, keepdim=True)
+        try:
+            out = summed.amax(cols, keepdim=True) if ord > 0 else \
+                summed.amin(cols, keepdim=True)
+        except NAMED_ERRORS as err:  # an empty dim: the max/min has no identity
+            lead_with("linalg.matrix_norm", err)
+            raise
         return out if keepdim else out.squeeze((d0, d1))
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 

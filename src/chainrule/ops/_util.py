@@ -27,6 +27,22 @@ class DtypeError(TypeError, NotImplementedError):
     them, so code written for either keeps catching it."""
 
 
+NAMED_ERRORS = (ValueError, RuntimeError, IndexError, TypeError)
+"""What a composite op's inner primitive raises for bad input (see :func:`lead_with`)."""
+
+
+def lead_with(op: str, err: BaseException) -> None:
+    """Make ``err``'s message start with ``op``, the public op the user called.
+
+    A composite op (``normalize`` over ``norm``, ``hardswish`` over ``hardsigmoid``) that lets
+    a primitive reject its input would otherwise report the primitive's name only. Call this
+    in ``except NAMED_ERRORS as err:`` and re-raise with a bare ``raise``: the exception keeps
+    its class and traceback, and its message becomes ``"op: <primitive's message>"``.
+    """
+    if err.args and isinstance(err.args[0], str) and not err.args[0].startswith(op):
+        err.args = (f"{op}: {err.args[0]}",) + err.args[1:]
+
+
 def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     """Wrap arrays / Python data as a constant Tensor (Tensors pass through)."""
     if isinstance(x, Tensor):

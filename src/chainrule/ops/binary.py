@@ -15,9 +15,7 @@ from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._util import (
-    DtypeError, ShapeError, as_tensor, broadcast_error, check_broadcast, promote,
-)
+from ._util import DtypeError, ShapeError, as_tensor, broadcast_error, check_broadcast, promote
 from .binding import numpy_keywords, tensor_method
 from .elementwise import BinaryElementwise
 from .unary import cast, log, reciprocal, sigmoid

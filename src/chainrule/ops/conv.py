@@ -21,7 +21,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from . import _conv_kernels as K
 from ._im2col import out_size
-from ._util import tsum
+from ._util import ShapeError, tsum
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -160,18 +160,18 @@ def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -
         raise TypeError(f"{op}: input and weight must be Tensors, got {type(x).__name__} "
                         f"and {type(w).__name__}")
     if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) and a 4-D weight, got "
+        raise ShapeError(f"{op}: expected a 4-D input (N, C, H, W) and a 4-D weight, got "
                          f"input {tuple(x.shape)} and weight {tuple(w.shape)}")
     if groups < 1:
         raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
     c = x.shape[1]
     if transposed:
         if c != w.shape[0] or c % groups:
-            raise ValueError(f"{op}: input has {c} channels but weight {tuple(w.shape)} "
+            raise ShapeError(f"{op}: input has {c} channels but weight {tuple(w.shape)} "
                              f"expects {w.shape[0]} (divisible by groups={groups})")
     else:
         if c != w.shape[1] * groups or w.shape[0] % groups:
-            raise ValueError(
+            raise ShapeError(
                 f"{op}: input {tuple(x.shape)} has {c} channels but weight {tuple(w.shape)} "
                 f"with groups={groups} expects {w.shape[1] * groups}; out_channels "
                 f"({w.shape[0]}) must also be divisible by groups")
@@ -211,10 +211,10 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     ho = out_size(h, k[0], stride[0], pad[0], pad[1], dil[0])
     wo = out_size(w, k[1], stride[1], pad[2], pad[3], dil[1])
     if ho < 1 or wo < 1:
-        raise ValueError(f"{op}: input {tuple(input.shape)} is too small for kernel {k} with "
+        raise ShapeError(f"{op}: input {tuple(input.shape)} is too small for kernel {k} with "
                          f"padding {pad}, dilation {dil}: output would be {ho}x{wo}")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-        raise ValueError(f"{op}: bias must have shape ({weight.shape[0]},), got "
+        raise ShapeError(f"{op}: bias must have shape ({weight.shape[0]},), got "
                          f"{tuple(bias.shape)}")
     out = Conv2dFn.apply(input, weight, bias, (stride, pad, dil, int(groups)))
     return out.squeeze(0) if unbatched else out
@@ -230,7 +230,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if unbatched:
         input = input.unsqueeze(0)
     if input.ndim != 3 or weight.ndim != 3:
-        raise ValueError(f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got "
+        raise ShapeError(f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got "
                          f"{tuple(input.shape)} and {tuple(weight.shape)}")
     pad = padding if isinstance(padding, str) else (0, _tuple(padding, 1, "padding", "conv1d")[0])
     out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias,
@@ -271,7 +271,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
     ho = (h - 1) * stride[0] - 2 * ph + dil[0] * (k[0] - 1) + oph + 1
     wo = (w - 1) * stride[1] - 2 * pw + dil[1] * (k[1] - 1) + opw + 1
     if ho < 1 or wo < 1:
-        raise ValueError(f"{op}: output size {ho}x{wo} is not positive for input "
+        raise ShapeError(f"{op}: output size {ho}x{wo} is not positive for input "
                          f"{tuple(input.shape)}, kernel {k}, padding {(ph, pw)}")
     cout = weight.shape[1] * groups
     out = ConvTranspose2dFn.apply(input, weight, (n, cout, ho, wo),

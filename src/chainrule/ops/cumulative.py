@@ -112,9 +112,13 @@ def diff(input: Any, n: int = 1, dim: int = -1, prepend: Any = None,  # noqa: A0
     d = norm_dim(dim, x.ndim, "diff")[0]
     parts = [as_tensor(p, x) for p in (prepend,) if p is not None] + [x] + \
         [as_tensor(a, x) for a in (append,) if a is not None]
+    for p in parts:
+        if p.ndim != x.ndim or any(a != b for i, (a, b) in enumerate(zip(p.shape, x.shape))
+                                   if i != d):
+            raise RuntimeError(f"diff: expected prepend/append of shape {tuple(x.shape)} "
+                               f"except along dim {d} (same number of dims as input), got "
+                               f"{tuple(p.shape)}")
     if len(parts) > 1:
-        parts = [p if p.ndim == x.ndim else p.expand(*[1 if i == d else s for i, s in
-                                                       enumerate(x.shape)]) for p in parts]
         x = cat(parts, d)
     for _ in range(n):
         length = x.shape[d]

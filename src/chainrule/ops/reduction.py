@@ -400,10 +400,12 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tens
         return Norm2.apply(x, axes, keepdim)
     if p == 1:
         return sum(x.abs(), axes, keepdim)
-    if p in (float("inf"), "inf"):
-        return amax(x.abs(), axes, keepdim)
-    if p in (float("-inf"), "-inf"):
-        return amin(x.abs(), axes, keepdim)
+    if p in (float("inf"), "inf", float("-inf"), "-inf"):
+        if x.numel() == 0 if axes is None else any(x.shape[a] == 0 for a in axes):
+            raise RuntimeError(f"norm: cannot compute the {p} norm on an empty tensor because "
+                               "the operation does not have an identity")
+        return amax(x.abs(), axes, keepdim) if p in (float("inf"), "inf") else \
+            amin(x.abs(), axes, keepdim)
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p == 0:
         return NormZero.apply(x, axes, keepdim)
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0:

@@ -328,11 +328,12 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:
 
 def cartesian_prod(*tensors: Any) -> Tensor:
     """All combinations of the elements of 1-d tensors, as rows (a 1-d input is returned)."""
+    for t in tensors:
+        if as_tensor(t).ndim != 1:
+            raise RuntimeError(f"cartesian_prod: expected 1-d tensors, got shape "
+                               f"{tuple(as_tensor(t).shape)}")
     if len(tensors) == 1:
-        t = as_tensor(tensors[0])
-        if t.ndim != 1:
-            raise RuntimeError("cartesian_prod: expected 1-d tensors")
-        return t
+        return as_tensor(tensors[0])
     grids = meshgrid(*tensors, indexing="ij")
     return stack([reshape(g, -1) for g in grids], 1)
 

@@ -17,7 +17,7 @@ from .._kernels import dispatch as _fast
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._util import as_tensor
+from ._util import NAMED_ERRORS, as_tensor, lead_with
 from .binding import tensor_method
 from .cast import cast, to_device_op
 from .elementwise import UnaryElementwise
@@ -446,10 +446,14 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     _no_complex("clamp", x)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x
-        if min is not None:
-            out = out.maximum(as_tensor(min, x))
-        if max is not None:
-            out = out.minimum(as_tensor(max, x))
+        try:
+            if min is not None:
+                out = out.maximum(as_tensor(min, x))
+            if max is not None:
+                out = out.minimum(as_tensor(max, x))
+        except NAMED_ERRORS as err:
+            lead_with("clamp", err)
+            raise
         return out
     if x.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
         x = cast(x, dtypes.get_default_dtype())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ...autograd.tensor import Tensor
-from ...ops._util import DtypeError
+from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
 from ...ops.binary import where
 from ...ops.gelu import gelu_exact
 from ...ops.softmax import log_softmax, softmax
@@ -80,7 +80,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     n = weight.numel()
     if n != 1:
         if input.ndim < 2 or input.shape[1] != n:
-            raise ValueError(f"prelu: weight has {n} parameters but the input of shape "
+            raise ShapeError(f"prelu: weight has {n} parameters but the input of shape "
                              f"{input.shape} has {input.shape[1] if input.ndim > 1 else 1} "
                              "channels (dim 1); use num_parameters=1 or match the channels")
         weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
@@ -97,6 +97,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with alpha ≈ 1.6733, scale ≈ 1.0507 (self-normalising)."""
+    _check(input, "selu")
     return elu(input, SELU_ALPHA) * SELU_SCALE
 
 
@@ -139,6 +140,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x · hardsigmoid(x)."""
+    _check(input, "hardswish")
     return input * hardsigmoid(input)
 
 
@@ -150,7 +152,11 @@ def softsign(input: Tensor) -> Tensor:
 
 def softmin(input: Tensor, dim: int | None = None, dtype: object = None) -> Tensor:
     """softmax(-x)."""
-    return softmax(-input, dim, dtype)
+    try:
+        return softmax(-input, dim, dtype)
+    except NAMED_ERRORS as err:
+        lead_with("softmin", err)
+        raise
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:

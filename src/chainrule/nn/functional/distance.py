@@ -12,7 +12,7 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...linalg.norms import vector_norm
-from ...ops._util import as_tensor, broadcast_error
+from ...ops._util import NAMED_ERRORS, as_tensor, broadcast_error, lead_with
 from ...ops.unary import relu
 
 __all__ = ["cosine_similarity", "margin_ranking_loss", "pairwise_distance",
@@ -39,8 +39,12 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         except ValueError:
             raise broadcast_error("cosine_similarity", a, b) from None
         a, b = a.expand(*shape), b.expand(*shape)
-    n1 = vector_norm(a, 2, dim, keepdim=True).clamp_min(eps)
-    n2 = vector_norm(b, 2, dim, keepdim=True).clamp_min(eps)
+    try:
+        n1 = vector_norm(a, 2, dim, keepdim=True).clamp_min(eps)
+        n2 = vector_norm(b, 2, dim, keepdim=True).clamp_min(eps)
+    except NAMED_ERRORS as err:
+        lead_with("cosine_similarity", err)
+        raise
     return ((a / n1) * (b / n2)).sum(dim)
 
 
@@ -48,7 +52,11 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
     """||x1 - x2 + eps||_p over the last dim (``eps`` keeps the gradient finite at 0)."""
     a, b = as_tensor(x1), as_tensor(x2)
-    return vector_norm(a - b + eps, p, -1, keepdim=keepdim)
+    try:
+        return vector_norm(a - b + eps, p, -1, keepdim=keepdim)
+    except NAMED_ERRORS as err:
+        lead_with("pairwise_distance", err)
+        raise
 
 
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,

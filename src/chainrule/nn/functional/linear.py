@@ -14,6 +14,7 @@ from ..._kernels.embedding import scatter_add_rows
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...ops._util import ShapeError
 from ...ops.linalg import matmul
 from ...ops.reduction import sum as _sum
 from ...ops.shape import reshape, transpose
@@ -98,14 +99,14 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise TypeError(f"linear: input and weight must be Tensors, got "
                         f"{type(input).__name__} and {type(weight).__name__}")
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-d (out_features, in_features), got shape "
+        raise ShapeError(f"linear: weight must be 2-d (out_features, in_features), got shape "
                          f"{weight.shape}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {input.shape} does not match weight of shape "
+        raise ShapeError(f"linear: input of shape {input.shape} does not match weight of shape "
                          f"{weight.shape}: the last input dimension must be "
                          f"in_features={weight.shape[1]}")
     if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+        raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
     if input.dtype != weight.dtype:
         raise TypeError(f"linear: input dtype {input.dtype} differs from weight dtype "
                         f"{weight.dtype}; convert one, e.g. x.to({weight.dtype})")
@@ -120,7 +121,6 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
 
     Shapes: input1 (*, in1), input2 (*, in2), weight (out, in1, in2), bias (out,).
     """
-    from ...ops._util import ShapeError
     from ...ops.linalg import einsum
 
     if weight.ndim != 3 or input1.shape[-1] != weight.shape[1] or \

@@ -20,7 +20,7 @@ from ..._kernels import dispatch as _fast
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...ops._util import DtypeError, ShapeError
+from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
 from ...threads import elementwise
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize",
@@ -239,7 +239,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     batch variance (as PyTorch). Evaluation uses the running statistics.
     """
     if input.ndim < 2:
-        raise ValueError(f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
+        raise ShapeError(f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
                          f"got shape {input.shape}")
     if not (eps > 0 if training else eps >= 0):  # also rejects NaN
         need = "positive during training" if training else "non-negative"
@@ -248,7 +248,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         if t is not None and t.shape != (c,):
-            raise ValueError(f"batch_norm: {name} must have shape ({c},) for an input with "
+            raise ShapeError(f"batch_norm: {name} must have shape ({c},) for an input with "
                              f"{c} channels (shape {input.shape}), got {t.shape}")
     nd = input.ndim
     if training:
@@ -338,11 +338,11 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | 
         tuple(normalized_shape)
     k = len(shape)
     if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != shape:
-        raise ValueError(f"layer_norm: normalized_shape {list(shape)} does not match the "
+        raise ShapeError(f"layer_norm: normalized_shape {list(shape)} does not match the "
                          f"trailing dims of the input of shape {input.shape}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != shape:
-            raise ValueError(f"layer_norm: {name} must have shape {shape}, got {t.shape}")
+            raise ShapeError(f"layer_norm: {name} must have shape {shape}, got {t.shape}")
     y = _Normalize.apply(input, tuple(range(input.ndim - k, input.ndim)), float(eps), None)
     if weight is not None:
         y = y * weight
@@ -355,11 +355,16 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Split C channels into groups, normalise each (sample, group), then per-channel affine."""
     if input.ndim < 2:
-        raise ValueError(f"group_norm: expected (N, C, *), got shape {input.shape}")
+        raise ShapeError(f"group_norm: expected (N, C, *), got shape {input.shape}")
     n, c = input.shape[0], input.shape[1]
     if c % num_groups != 0:
-        raise ValueError(f"group_norm: num_channels ({c}) must be divisible by num_groups "
+        raise ShapeError(f"group_norm: num_channels ({c}) must be divisible by num_groups "
                          f"({num_groups})")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ShapeError(f"group_norm: expected {name} to be a vector of size equal to "
+                             f"the number of channels in input ({c}), got {name} of shape "
+                             f"{tuple(t.shape)} and input of shape {tuple(input.shape)}")
     x = input.reshape((n, num_groups, -1))
     y = _Normalize.apply(x, (2,), float(eps), None).reshape(input.shape)
     nd = input.ndim
@@ -374,7 +379,11 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     """x / max(‖x‖_p, eps) along ``dim``."""
     from ...ops.reduction import norm
 
-    n = norm(input, p, dim, keepdim=True)
+    try:
+        n = norm(input, p, dim, keepdim=True)
+    except NAMED_ERRORS as err:
+        lead_with("normalize", err)
+        raise
     return input / n.clamp(eps, None)
 
 
