@@ -32,9 +32,13 @@ This script UNSETS ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` for its subpro
 forced core type slows NumPy's BLAS several-fold) and prints the machine (cores, load
 average), which decides what speed-up is possible.
 
+The full run took 3 minutes on the 2-core machine at load average 4.4-5.2 (every
+configuration is a fresh interpreter; PyTorch's import alone is 2-5 s); ``--quick`` takes
+10-30 s.
+
 Usage::
 
-    python benchmarks/bench_dataloader.py                          # ~2,000 images, 3 rounds
+    python benchmarks/bench_dataloader.py                          # 2,000 images, 3 rounds
     python benchmarks/bench_dataloader.py --quick                  # a few seconds, a smoke test
     python benchmarks/bench_dataloader.py --repeats 5 --workers 0,1,2,4 --torch-workers 0,2
 """

@@ -12,7 +12,7 @@ import pytest
 import chainrule as cr
 from chainrule.autograd.state import current
 from chainrule.func import _dispatch
-from chainrule.nn.functional.linear import _Linear
+from chainrule.ops.affine import LinearFn
 from chainrule.ops.conv import Conv2dFn
 from chainrule.ops.linalg import Einsum, MatMul
 from chainrule.ops.shape import Roll
@@ -40,7 +40,7 @@ def _count_forward(monkeypatch, cls):
     (Exp, lambda x: x.exp(), (rand(8, 3),), 0),
     (MatMul, lambda a, b: a @ b, (rand(8, 3, 4), rand(4, 2)), (0, None)),
     (Einsum, lambda a, b: cr.einsum("ij,jk->ik", a, b), (rand(8, 3, 4), rand(4, 2)), (0, None)),
-    (_Linear, lambda x, w: cr.nn.functional.linear(x, w), (rand(8, 2, 4), rand(3, 4)), (0, None)),
+    (LinearFn, lambda x, w: cr.nn.functional.linear(x, w), (rand(8, 2, 4), rand(3, 4)), (0, None)),
     (Conv2dFn, lambda x, w: cr.nn.functional.conv2d(x, w), (rand(8, 1, 2, 5, 5),
                                                             rand(3, 2, 3, 3)), (0, None)),
     (Conv2dFn, lambda x, w: cr.nn.functional.conv2d(x, w), (rand(1, 2, 5, 5),

@@ -18,11 +18,12 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..linalg.norms import EuclideanNorm
-from ..nn.functional.linear import _Embedding, _Linear
 from ..nn.functional.loss import _NLL, _CrossEntropy, _index_weights
 from ..nn.functional.normalization import _Normalize
+from ..ops.affine import LinearFn
 from ..ops.conv import Conv2dFn
 from ..ops.cumulative import Cumprod
+from ..ops.embedding import EmbeddingFn
 from ..ops.linalg import Einsum, MatMul, matmul
 from ..ops.padding import Pad
 from ..ops.pooling import MaxPool2dFn, WindowGather
@@ -161,23 +162,23 @@ def _matmul(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     return wrap(out, level)
 
 
-@register(_Linear)
+@register(LinearFn)
 def _linear(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     x, w, b = args
     if _only_first_batched(level, args) and type(x) is BatchedTensor:
-        return wrap(_Linear.apply(x._value, w, b), level)
+        return wrap(LinearFn.apply(x._value, w, b), level)
 
     y = matmul(x, transpose(w, 0, 1))  # logical ops: their own rules batch them
     return y if b is None else y + b
 
 
-@register(_Embedding)
+@register(EmbeddingFn)
 def _embedding(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     weight, idx = args[0], args[1]
     if type(weight) is BatchedTensor or type(idx) is not BatchedTensor or \
             type(idx._value) is BatchedTensor:
         return NotImplemented  # per-sample weights: per sample
-    return wrap(_Embedding.apply(weight, idx._value, *args[2:], **kwargs), level)
+    return wrap(EmbeddingFn.apply(weight, idx._value, *args[2:], **kwargs), level)
 
 
 @register(Conv2dFn)

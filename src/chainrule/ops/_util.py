@@ -27,6 +27,14 @@ class DtypeError(TypeError, NotImplementedError):
     them, so code written for either keeps catching it."""
 
 
+def no_integer_kernel(op: str, x: Any) -> None:
+    """Refuse an integer or bool tensor where PyTorch has no integer kernel ("... not
+    implemented for 'Long'"), instead of silently computing in floating point."""
+    if isinstance(x, Tensor) and x._data.dtype.kind in "iub":
+        raise DtypeError(f"{op}: not implemented for an integer or bool input (got {x.dtype}); "
+                         "convert it with .float() first")
+
+
 NAMED_ERRORS = (ValueError, RuntimeError, IndexError, TypeError)
 """What a composite op's inner primitive raises for bad input (see :func:`lead_with`)."""
 

@@ -256,6 +256,8 @@ def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Ten
     if target != tuple(prod.shape):
         raise ShapeError(f"{op}: input of shape {tuple(inp.shape)} cannot be broadcast to the "
                          f"product's shape {tuple(prod.shape)}")
+    if prod.dtype.kind in "iu":  # PyTorch truncates float scalars for integer tensors
+        alpha, beta = int(alpha), int(beta)
     out = prod if alpha == 1 else prod * alpha
     if beta == 0:
         return out

@@ -20,6 +20,7 @@ from ..autograd.function import Function, Node
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._util import no_integer_kernel
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -325,8 +326,14 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     """
     P = _params("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     h, w = input.shape[2:]
-    inv = _avg_divisor(h, w, P, count_include_pad, divisor_override).astype(input.dtype)
+    inv = _avg_divisor(h, w, P, count_include_pad, divisor_override)
     xp_ = get_array_module(input._data)
+    if input.dtype.kind in "iu":  # PyTorch: the integer window sum / divisor, toward zero
+        div = xp_.asarray(np.rint(1.0 / inv).astype(input.dtype))
+        sums = WindowGather.apply(input, ("avg", xp_.ones_like(div)), P)._data
+        quot = xp_.abs(sums) // div
+        return Tensor._make(xp_.where(sums < 0, -quot, quot), False, None, 0)
+    inv = inv.astype(input.dtype)
     if xp_ is not np:
         inv = xp_.asarray(inv)
     return WindowGather.apply(input, ("avg", inv), P)
@@ -404,6 +411,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     pooling is written as A_h @ x @ A_w^T with bin-averaging matrices (linear, exact).
     """
     oh, ow = _adaptive_size("adaptive_avg_pool2d", input, output_size)
+    no_integer_kernel("adaptive_avg_pool2d", input)
     h, w = input.shape[-2:]
     empty = _empty_adaptive(input, oh, ow)
     if empty is not None:

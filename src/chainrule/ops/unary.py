@@ -17,7 +17,7 @@ from .._kernels import dispatch as _fast
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._util import NAMED_ERRORS, as_tensor, lead_with
+from ._util import NAMED_ERRORS, as_tensor, lead_with, no_integer_kernel
 from .binding import tensor_method
 from .cast import cast, to_device_op
 from .elementwise import UnaryElementwise
@@ -419,6 +419,7 @@ def erf(x: Tensor) -> Tensor:
 
 @tensor_method
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    no_integer_kernel("softplus", x)
     x = _float(x)
     _no_complex("softplus", x)
     return Softplus.apply(x, beta=beta, threshold=threshold)

@@ -62,9 +62,12 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """clamp(x, min_val, max_val)."""
-    _check(input, "hardtanh")
+    if not (isinstance(input, Tensor) and input.dtype.kind in "iu"):
+        _check(input, "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    if input.dtype.kind in "iu":  # PyTorch clamps integers in their dtype (bounds truncated)
+        return clamp(input, int(min_val), int(max_val))
     return clamp(input, min_val, max_val)
 
 
@@ -145,8 +148,9 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def softsign(input: Tensor) -> Tensor:
-    """x / (1 + |x|)."""
-    _check(input, "softsign")
+    """x / (1 + |x|) (an integer input gives the default float dtype, as in PyTorch)."""
+    if not (isinstance(input, Tensor) and input.dtype.kind in "iu"):
+        _check(input, "softsign")
     return input / (abs(input) + 1.0)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...ops._util import as_tensor
+from ...ops._util import as_tensor, no_integer_kernel
 from ...ops.shape import pad
 from ...ops.structural import unfold as windows
 
@@ -49,6 +49,7 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
         raise RuntimeError(f"unfold: expected a 3-d (unbatched) or 4-d (batched) input, got "
                            f"shape {tuple(x.shape)}")
     k, d, p, s = _geometry("unfold", kernel_size, dilation, padding, stride)
+    no_integer_kernel("unfold", x)
     batched = x.ndim == 4
     if not batched:
         x = x.unsqueeze(0)
@@ -112,6 +113,7 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
                            f"shape {tuple(cols.shape)}")
     out_hw = _pair(output_size, "output_size", "fold", 1)
     k, d, p, s = _geometry("fold", kernel_size, dilation, padding, stride)
+    no_integer_kernel("fold", cols)
     batched = cols.ndim == 3
     if not batched:
         cols = cols.unsqueeze(0)

@@ -15,7 +15,7 @@ import numpy as np
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...ops._util import DtypeError, ShapeError
+from ...ops._util import DtypeError, ShapeError, no_integer_kernel
 from ...ops.binary import where
 from ...ops.softmax import log_softmax, softmax
 from ...ops.unary import clamp, log, relu, softplus
@@ -340,6 +340,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got {target.dtype}")
     _class_target(op, input, target)
+    no_integer_kernel(op, input)
     c = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if weight is not None and weight.shape != (c,):
         raise ShapeError(f"{op}: weight must have shape ({c},), got {weight.shape}")

@@ -20,7 +20,7 @@ from ..._kernels import dispatch as _fast
 from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
+from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, no_integer_kernel
 from ...threads import elementwise
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize",
@@ -241,6 +241,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if input.ndim < 2:
         raise ShapeError(f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
                          f"got shape {input.shape}")
+    no_integer_kernel("batch_norm", input)
     if not (eps > 0 if training else eps >= 0):  # also rejects NaN
         need = "positive during training" if training else "non-negative"
         raise ValueError(f"batch_norm: eps must be {need}, but got {eps}")
@@ -299,6 +300,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     """
     if input.ndim < 3:
         raise ValueError(f"instance_norm: expected (N, C, *spatial), got {input.shape}")
+    no_integer_kernel("instance_norm", input)
     nd = input.ndim
     c = input.shape[1]
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
@@ -343,6 +345,7 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | 
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != shape:
             raise ShapeError(f"layer_norm: {name} must have shape {shape}, got {t.shape}")
+    no_integer_kernel("layer_norm", input)
     y = _Normalize.apply(input, tuple(range(input.ndim - k, input.ndim)), float(eps), None)
     if weight is not None:
         y = y * weight
@@ -365,6 +368,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
             raise ShapeError(f"group_norm: expected {name} to be a vector of size equal to "
                              f"the number of channels in input ({c}), got {name} of shape "
                              f"{tuple(t.shape)} and input of shape {tuple(input.shape)}")
+    no_integer_kernel("group_norm", input)
     x = input.reshape((n, num_groups, -1))
     y = _Normalize.apply(x, (2,), float(eps), None).reshape(input.shape)
     nd = input.ndim

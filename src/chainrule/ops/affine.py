@@ -1,0 +1,84 @@
+"""The affine map y = x Wᵀ + b as one fused op: the derivative rule behind ``F.linear``.
+
+Forward is a single matmul plus an in-place bias add; the backward is two matmuls and a
+column sum,
+
+    dx = G W,   dW = Gᵀ x,   db = Σ_rows G,
+
+written with Tensor ops when a graph is being built (so double backward works) and on raw
+arrays otherwise (no recorded reshapes or matmuls). Leading batch dimensions are flattened
+into one so that every product is a single 2-d BLAS call. ``F.linear``
+(``nn/functional/linear.py``) checks the arguments and calls :class:`LinearFn`.
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from .linalg import matmul
+from .reduction import sum as _sum
+from .shape import reshape, transpose
+
+__all__ = ["LinearFn"]
+
+
+class LinearFn(Function):
+    """y = x Wᵀ + b for x of shape (*, in), W (out, in), b (out,) or None."""
+
+    raw = True
+    node_name = "LinearBackward"
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        y = x2 @ w.T
+        if b is not None:
+            y += b
+        ctx.save_for_backward(x, w)
+        if x.ndim != 2:
+            y = y.reshape(x.shape[:-1] + (w.shape[0],))
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        if not ctx.create_graph:  # plain backward: raw arrays, no recorded reshapes/matmuls
+            return _linear_backward_arrays(x._data, w._data, grad._data, needs)
+        g2 = grad if grad.ndim == 2 else reshape(grad, (-1, grad.shape[-1]))
+        gx = gw = gb = None
+        if needs[0]:
+            gx = matmul(g2, w)
+            if x.ndim != 2:
+                gx = reshape(gx, x.shape)
+        if needs[1]:
+            x2 = x if x.ndim == 2 else reshape(x, (-1, x.shape[-1]))
+            gw = matmul(transpose(g2, 0, 1), x2)
+        if len(needs) > 2 and needs[2]:
+            gb = _sum(g2, 0)
+        return gx, gw, gb
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb):
+        x, w, _ = ctx.primals
+        out = None if tx is None else tx @ w.T
+        if tw is not None:
+            out = x @ tw.T if out is None else out + x @ tw.T
+        if tb is not None:
+            out = tb if out is None else out + tb
+        return out
+
+
+def _linear_backward_arrays(x, w, g, needs):
+    """(dx, dW, db) = (G W, Gᵀ x, Σ_rows G) on raw arrays, leading dims flattened (each a
+    single BLAS call reading the transposed operand in place)."""
+    g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+    gx = gw = gb = None
+    if needs[0]:
+        gx = g2 @ w
+        if x.ndim != 2:
+            gx = gx.reshape(x.shape)
+    if needs[1]:
+        gw = g2.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+    if len(needs) > 2 and needs[2]:
+        gb = g2.sum(0)
+    return tuple(None if a is None else Tensor._make(a, False, None, 0) for a in (gx, gw, gb))

@@ -1,0 +1,86 @@
+"""Embedding lookup and its gradient, the row scatter-add: the derivative rules behind
+``F.embedding``.
+
+    out = W[idx]                       (EmbeddingFn)
+    dW  = zeros_like(W); dW[idx] += G  (ScatterRowsFn; rows at padding_idx get 0)
+
+The lookup is linear in W and the scatter-add is linear in G, and each is the other's
+adjoint, so each op's backward is the other op: double backward works at any order. The
+scatter-add runs one compiled pass or a sort + ``reduceat`` (``_kernels/embedding.py``)
+instead of ``np.add.at``. ``F.embedding`` (``nn/functional/linear.py``) checks the indices,
+applies ``max_norm`` and calls :class:`EmbeddingFn`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._kernels import eligible
+from .._kernels.embedding import scatter_add_rows
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .indexing import IndexAdd
+
+__all__ = ["EmbeddingFn", "ScatterRowsFn"]
+
+
+class EmbeddingFn(Function):
+    """out = weight[idx]; dweight = scatter-add of grad rows (rows at padding_idx get 0)."""
+
+    raw = True
+    node_name = "EmbeddingBackward"
+
+    @staticmethod
+    def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq=False):
+        ctx.shape, ctx.idx, ctx.padding_idx = weight.shape, idx, padding_idx
+        ctx.scale_grad_by_freq = scale_grad_by_freq
+        ctx.save_for_backward(idx)  # version-checked: modifying the indices in place raises
+        return weight[idx]
+
+    @staticmethod
+    def backward(ctx, grad):
+        ctx.saved_tensors  # noqa: B018 - raises if the indices were modified in place
+        keep = None
+        if ctx.padding_idx is not None:
+            keep = (ctx.idx != ctx.padding_idx).astype(grad.dtype)[..., None]
+        if ctx.scale_grad_by_freq:  # divide each row's gradient by its index's frequency
+            xp = get_array_module(ctx.idx)
+            _, inverse, counts = xp.unique(ctx.idx, return_inverse=True, return_counts=True)
+            inv_freq = (1.0 / counts[inverse.reshape(ctx.idx.shape)]).astype(grad.dtype)
+            keep = inv_freq[..., None] if keep is None else keep * inv_freq[..., None]
+        if keep is not None:
+            grad = grad * Tensor._make(keep, False, None, 0)
+        if get_array_module(ctx.idx) is not np:  # pragma: no cover - cupy
+            return IndexAdd.apply(grad, ctx.shape, ctx.idx), None, None, None
+        return ScatterRowsFn.apply(grad, ctx.shape, ctx.idx), None, None, None
+
+    @staticmethod
+    def jvp(ctx, tw, *_):
+        """The looked-up rows of the weight's tangent (the lookup is linear in the weight)."""
+        return None if tw is None else tw[ctx.idx]
+
+
+class ScatterRowsFn(Function):
+    """zeros(shape) with the rows of ``g`` (*idx.shape, D) added at ``idx``: the embedding's
+    gradient. One compiled pass or a sort + ``reduceat`` (``_kernels/embedding.py``) instead
+    of ``np.add.at``. Linear in g; its backward is the lookup ``gg[idx]`` (an embedding)."""
+
+    raw = True
+    node_name = "ScatterRowsBackward"
+
+    @staticmethod
+    def forward(ctx, g, shape, idx):
+        ctx.idx = idx
+        flat = np.ascontiguousarray(idx.reshape(-1), dtype=np.intp)
+        g2 = np.ascontiguousarray(g.reshape(-1, shape[1]))
+        if eligible(g2, min_size=1):
+            return scatter_add_rows(g2, flat, shape[0])
+        return scatter_add_rows.fallback(g2, flat, shape[0])
+
+    @staticmethod
+    def backward(ctx, gg):
+        return EmbeddingFn.apply(gg, ctx.idx, None), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return None if t is None else ScatterRowsFn.forward(ctx, t, ctx.primals[1], ctx.idx)
