@@ -191,8 +191,13 @@ def det(A: Tensor) -> Tensor:
 
 def matrix_power(A: Tensor, n: int) -> Tensor:
     """``A`` multiplied by itself ``n`` times (``n < 0``: powers of the inverse; ``n = 0``:
-    the identity), by repeated squaring."""
-    a = check_square(A, "linalg.matrix_power")
+    the identity), by repeated squaring. Integer matrices stay integer for ``n >= 0`` (as in
+    PyTorch); a negative power needs the inverse, hence a floating input."""
+    if isinstance(A, Tensor) and A.dtype.kind in "iu" and isinstance(n, (int, np.integer)) \
+            and n >= 0 and A.ndim >= 2 and A.shape[-1] == A.shape[-2]:
+        a = A
+    else:
+        a = check_square(A, "linalg.matrix_power")
     if not isinstance(n, (int, np.integer)):
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
     if n == 0:
@@ -208,7 +213,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
         n >>= 1
         if n:
             base = base @ base
-    return result
+    return result.clone() if result is A else result  # n == 1: a new tensor, as PyTorch
 
 
 class Cross(Function):
@@ -240,7 +245,10 @@ class Cross(Function):
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The 3-d cross product along ``dim`` (inputs broadcast against each other)."""
-    a, b = tensor_arg(input, "linalg.cross"), tensor_arg(other, "linalg.cross")
+    a, b = input, other
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype and
+            a.dtype.kind in "iu"):  # integer vectors of one dtype: exact, as in PyTorch
+        a, b = tensor_arg(input, "linalg.cross"), tensor_arg(other, "linalg.cross")
     if a.ndim != b.ndim:
         raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions, got "
                            f"shapes {tuple(a.shape)} and {tuple(b.shape)}")

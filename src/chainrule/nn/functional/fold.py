@@ -5,17 +5,17 @@ and ``stride``, and lays the patches out as columns: (N, C*kh*kw, L). It is comp
 differentiable views (pad, sliding windows, slicing), so its gradient is exact and double
 backward works. ``fold`` is its adjoint (overlapping patches are summed); its backward is
 ``unfold`` of the gradient, and ``unfold``'s backward is ``fold``.
+
+These functions check the arguments and handle unbatched inputs; the derivative rules (the
+column layout and the col2im op :class:`~chainrule.ops.fold.FoldFn`) are in ``ops/fold.py``.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from ...autograd.function import Function
 from ...autograd.tensor import Tensor
-from ...backend import get_array_module
 from ...ops._util import as_tensor, no_integer_kernel
-from ...ops.shape import pad
-from ...ops.structural import unfold as windows
+from ...ops.fold import FoldFn, blocks, unfold_columns
 
 __all__ = ["fold", "unfold"]
 
@@ -31,10 +31,6 @@ def _pair(v: Any, name: str, op: str, minimum: int) -> tuple[int, int]:
 def _geometry(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any):
     return (_pair(kernel_size, "kernel_size", op, 1), _pair(dilation, "dilation", op, 1),
             _pair(padding, "padding", op, 0), _pair(stride, "stride", op, 1))
-
-
-def _blocks(size: tuple, k: tuple, d: tuple, p: tuple, s: tuple) -> tuple[int, int]:
-    return tuple((size[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2))
 
 
 def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
@@ -53,50 +49,14 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
     batched = x.ndim == 4
     if not batched:
         x = x.unsqueeze(0)
-    n, c, h, w = x.shape
-    oh, ow = _blocks((h, w), k, d, p, s)
+    h, w = x.shape[2:]
+    oh, ow = blocks((h, w), k, d, p, s)
     if oh < 1 or ow < 1:
         raise RuntimeError(f"unfold: the padded input ({h + 2 * p[0]}x{w + 2 * p[1]}) is smaller "
                            f"than the dilated kernel ({d[0] * (k[0] - 1) + 1}x"
                            f"{d[1] * (k[1] - 1) + 1})")
-    if p != (0, 0):
-        x = pad(x, (p[1], p[1], p[0], p[0]))
-    eh, ew = d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1
-    u = windows(windows(x, 2, eh, s[0]), 3, ew, s[1])  # (N, C, oh, ow, eh, ew)
-    u = u[:, :, :oh, :ow, ::d[0], ::d[1]]  # (N, C, oh, ow, kh, kw)
-    cols = u.permute(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], oh * ow)
+    cols = unfold_columns(x, k, d, p, s)
     return cols if batched else cols.squeeze(0)
-
-
-class Fold(Function):
-    """col2im: (N, C*kh*kw, L) columns summed back into (N, C, H, W)."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, cols, out_hw, k, d, p, s):
-        ctx.geom = (k, d, p, s)
-        n, ckk, _ = cols.shape
-        c = ckk // (k[0] * k[1])
-        oh, ow = _blocks(out_hw, k, d, p, s)
-        hp, wp = out_hw[0] + 2 * p[0], out_hw[1] + 2 * p[1]
-        out = get_array_module(cols).zeros((n, c, hp, wp), cols.dtype)
-        blocks = cols.reshape(n, c, k[0], k[1], oh, ow)
-        for i in range(k[0]):
-            for j in range(k[1]):
-                r0, c0 = i * d[0], j * d[1]
-                out[:, :, r0:r0 + s[0] * (oh - 1) + 1:s[0], c0:c0 + s[1] * (ow - 1) + 1:s[1]] \
-                    += blocks[:, :, i, j]
-        return out[:, :, p[0]:p[0] + out_hw[0], p[1]:p[1] + out_hw[1]]
-
-    @staticmethod
-    def backward(ctx, grad):
-        k, d, p, s = ctx.geom
-        return unfold(grad, k, d, p, s), None, None, None, None, None
-
-    @staticmethod
-    def jvp(ctx, t, *_):
-        return Fold.forward(ctx, t, *ctx.primals[1:])
 
 
 def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
@@ -121,11 +81,11 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     if cols.shape[1] % kk:
         raise RuntimeError(f"fold: expected size of input's dimension 1 to be divisible by the "
                            f"product of kernel_size ({kk}), but got {cols.shape[1]}")
-    oh, ow = _blocks(out_hw, k, d, p, s)
+    oh, ow = blocks(out_hw, k, d, p, s)
     if oh < 1 or ow < 1 or cols.shape[2] != oh * ow:
         raise RuntimeError(f"fold: given output_size={out_hw}, kernel_size={k}, dilation={d}, "
                            f"padding={p}, stride={s}, expected size of input's dimension 2 to "
                            f"match the calculated number of sliding blocks {oh} * {ow} = "
                            f"{oh * ow}, but got {cols.shape[2]}")
-    out = Fold.apply(cols, out_hw, k, d, p, s)
+    out = FoldFn.apply(cols, out_hw, k, d, p, s)
     return out if batched else out.squeeze(0)

@@ -14,6 +14,7 @@ from ...backend import get_array_module
 from ...ops._util import ShapeError
 from ...ops.affine import LinearFn
 from ...ops.embedding import EmbeddingFn
+from ...ops.indexing import IndexOutOfBounds
 from ...ops.linalg import einsum
 from ...ops.shape import reshape
 
@@ -77,9 +78,12 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if getattr(idx, "dtype", None) is None or idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor, got "
                         f"{getattr(idx, 'dtype', type(idx).__name__)}")
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: 'weight' must be 2-D (num_embeddings, embedding_dim), "
+                         f"got shape {tuple(weight.shape)}")
     n = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexError(f"embedding: index out of range: indices span [{int(idx.min())}, "
+        raise IndexOutOfBounds(f"embedding: index out of range: indices span [{int(idx.min())}, "
                          f"{int(idx.max())}] but there are only {n} embeddings")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n

@@ -1,0 +1,44 @@
+"""The package layout states a rule (issue 10, item 3; CONTRIBUTING.md, "Where things go"):
+every derivative rule, a ``Function`` subclass, lives in ``chainrule.ops``;
+``chainrule.nn.functional`` is PyTorch's functional API only (argument checks, defaults,
+reductions and compositions, calls into ops). This test keeps the rule true."""
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import chainrule.nn.functional as F
+from chainrule.autograd.function import Function
+from chainrule.ops import affine, embedding, fold
+
+
+def _modules(package):
+    yield package
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        yield importlib.import_module(info.name)
+
+
+def _functions_defined_in(module):
+    return [obj for obj in vars(module).values()
+            if inspect.isclass(obj) and issubclass(obj, Function)
+            and obj.__module__ == module.__name__]
+
+
+def test_no_function_subclass_is_defined_in_nn_functional():
+    offenders = {m.__name__: [c.__name__ for c in _functions_defined_in(m)]
+                 for m in _modules(F)}
+    offenders = {name: classes for name, classes in offenders.items() if classes}
+    assert not offenders, (f"derivative rules (Function subclasses) belong in chainrule.ops, "
+                           f"not nn.functional: {offenders}")
+
+
+def test_the_walk_sees_the_moved_ops():
+    """The check above is not vacuous: nn.functional's modules are walked, and the ops that
+    were moved out of them are found (with their home) in chainrule.ops."""
+    names = {m.__name__ for m in _modules(F)}
+    assert {"chainrule.nn.functional.fold", "chainrule.nn.functional.linear"} <= names
+    homes = {c.__name__: c.__module__ for m in (affine, embedding, fold)
+             for c in _functions_defined_in(m)}
+    assert homes == {"LinearFn": "chainrule.ops.affine", "EmbeddingFn": "chainrule.ops.embedding",
+                     "ScatterRowsFn": "chainrule.ops.embedding", "FoldFn": "chainrule.ops.fold"}
