@@ -120,3 +120,48 @@ def test_custom_function_broadcastable_gradient_is_summed_like_torch():
         _function(lib, lambda g: (g.expand(2, 3), None)).apply(x, lib.ones(3)).sum().backward()
         grads.append(x.grad.tolist())
     assert grads[0] == grads[1] == [2.0, 2.0, 2.0]
+
+
+def _node_graph(lib):
+    x = lib.ones(3, requires_grad=True)
+    w = lib.full((3,), 2.0, requires_grad=True)
+    return x, w, x * w
+
+
+@pytest.mark.parametrize("kind", ["prehook", "hook"])
+def test_node_hooks_replace_gradients_like_torch(kind):
+    grads = []
+    for lib in (torch, cr):
+        x, w, y = _node_graph(lib)
+        if kind == "prehook":
+            handle = y.grad_fn.register_prehook(lambda go: (go[0] * 3,))
+        else:
+            handle = y.grad_fn.register_hook(lambda gi, go: (gi[0] * 3, None))
+        y.sum().backward()
+        grads.append((x.grad.tolist(), None if w.grad is None else w.grad.tolist()))
+        handle.remove()
+        x.grad = None
+        y = x * w
+        y.sum().backward()
+        assert x.grad.tolist() == [2.0, 2.0, 2.0]  # removed: no longer applied
+    assert grads[0] == grads[1]
+
+
+@pytest.mark.parametrize("kind,hook,words", [
+    ("prehook", lambda go: (go[0][:1],), ["on MulBackward", "changed the size", "(1,)", "(3,)"]),
+    ("prehook", lambda go: (go[0], go[0]), ["on MulBackward", "incorrect number", "got 2"]),
+    ("hook", lambda gi, go: (gi[0][:2], gi[1]), ["on MulBackward", "input 0", "(2,)", "(3,)"]),
+    ("hook", lambda gi, go: (gi[0],), ["on MulBackward", "incorrect number", "got 1"]),
+    ("hook", lambda gi, go: (gi[0].double(), gi[1]), ["changed the type", "float64"]),
+])
+def test_node_hook_bad_results_raise_like_torch(kind, hook, words):
+    for name in ("torch", "cr"):
+        _, _, y = _node_graph(_lib(name))
+        register = y.grad_fn.register_prehook if kind == "prehook" else y.grad_fn.register_hook
+        register(hook)
+        with pytest.raises(RuntimeError) as info:
+            y.sum().backward()
+        if name == "cr":
+            assert "<lambda>" in str(info.value)
+            for word in words:
+                assert word in str(info.value), (word, str(info.value))

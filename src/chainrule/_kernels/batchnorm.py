@@ -38,45 +38,42 @@ def _forward_numpy(x, w, b, eps, y, stats) -> None:
     stats[0], stats[1], stats[2] = mean, var, invstd
 
 
+@jit.inline
+def _channel_sum(x, c, mu, square):  # pragma: no cover - inlined into batch_norm_forward
+    """sum of d = x[c, n, i] - mu over (n, i), or of d * d when ``square`` (a constant at
+    each call, so the compiled loop has no branch), in float64 with four accumulators (the
+    additions then pipeline). With mu = 0.0 the subtraction compiles away."""
+    n_n, l_n = x.shape[1], x.shape[2]
+    l4 = l_n - l_n % 4
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    for n in range(n_n):
+        for i in range(0, l4, 4):
+            d0 = x[c, n, i] - mu
+            d1 = x[c, n, i + 1] - mu
+            d2 = x[c, n, i + 2] - mu
+            d3 = x[c, n, i + 3] - mu
+            s0 += d0 * d0 if square else d0
+            s1 += d1 * d1 if square else d1
+            s2 += d2 * d2 if square else d2
+            s3 += d3 * d3 if square else d3
+        for i in range(l4, l_n):
+            d0 = x[c, n, i] - mu
+            s0 += d0 * d0 if square else d0
+    return (s0 + s1) + (s2 + s3)
+
+
 @jit.kernel(fallback=_forward_numpy)
 def batch_norm_forward(x, w, b, eps, y, stats):  # pragma: no cover - compiled by Numba
     """Fill ``y`` (shaped as x, (C, N, L)) and ``stats`` (3, C) float64 rows: mean,
-    biased var, invstd. Sums use four accumulators (the loop then pipelines)."""
+    biased var, invstd."""
     c_n, n_n, l_n = x.shape
     m = n_n * l_n
-    l4 = l_n - l_n % 4
     for c in jit.prange(c_n):
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        for n in range(n_n):
-            for i in range(0, l4, 4):
-                s0 += x[c, n, i]
-                s1 += x[c, n, i + 1]
-                s2 += x[c, n, i + 2]
-                s3 += x[c, n, i + 3]
-            for i in range(l4, l_n):
-                s0 += x[c, n, i]
-        mean = ((s0 + s1) + (s2 + s3)) / m
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        for n in range(n_n):
-            for i in range(0, l4, 4):
-                d0 = x[c, n, i] - mean
-                d1 = x[c, n, i + 1] - mean
-                d2 = x[c, n, i + 2] - mean
-                d3 = x[c, n, i + 3] - mean
-                s0 += d0 * d0
-                s1 += d1 * d1
-                s2 += d2 * d2
-                s3 += d3 * d3
-            for i in range(l4, l_n):
-                d0 = x[c, n, i] - mean
-                s0 += d0 * d0
-        var = ((s0 + s1) + (s2 + s3)) / m
+        mean = _channel_sum(x, c, 0.0, False) / m
+        var = _channel_sum(x, c, mean, True) / m
         inv = 1.0 / np.sqrt(var + eps)
         sc = inv * w[c]
         bc = b[c]

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from . import jit
+from . import jit, transcendental
 
 __all__ = ["gelu", "gelu_f32", "gelu_f64", "gelu_grad", "gelu_grad_f32", "gelu_grad_f64"]
 
@@ -84,22 +84,25 @@ def gelu_f64(x):  # pragma: no cover - compiled by Numba
     return out
 
 
+@jit.inline
+def _erf_f32(z):  # pragma: no cover - inlined into the float32 kernels
+    """erf(z) by the rational fit above (float32 accuracy, plain arithmetic)."""
+    a = min(abs(z), 4.0)
+    s = a * a
+    num = ((((((P6 * s + P5) * s + P4) * s + P3) * s + P2) * s + P1) * s + P0) * a
+    e = num / (((((Q5 * s + Q4) * s + Q3) * s + Q2) * s + Q1) * s + Q0)
+    if a >= 4.0:
+        e = 1.0
+    return -e if z < 0 else e
+
+
 @jit.kernel(fallback=_gelu_numpy)
 def gelu_f32(x):  # pragma: no cover - compiled by Numba
     """x Φ(x) with the rational erf above (float32 accuracy, vectorised)."""
     out = np.empty_like(x)
     for i in jit.prange(x.size):
         v = float(x[i])
-        z = v * SQRT1_2
-        a = min(abs(z), 4.0)
-        s = a * a
-        num = ((((((P6 * s + P5) * s + P4) * s + P3) * s + P2) * s + P1) * s + P0) * a
-        e = num / (((((Q5 * s + Q4) * s + Q3) * s + Q2) * s + Q1) * s + Q0)
-        if a >= 4.0:
-            e = 1.0
-        if z < 0:
-            e = -e
-        out[i] = v * 0.5 * (1.0 + e)
+        out[i] = v * 0.5 * (1.0 + _erf_f32(v * SQRT1_2))
     return out
 
 
@@ -131,34 +134,15 @@ def gelu_grad_f64(g, x):  # pragma: no cover - compiled by Numba
 def gelu_grad_f32(g, x):  # pragma: no cover - compiled by Numba
     """g (Φ(x) + x φ(x)) with the rational erf and a vectorisable exp (float32 accuracy).
 
-    exp(t) for t = -x²/2 in [-200, 0] is exp(t / 256)^256: a degree-10 Taylor polynomial on
-    [-0.79, 0] and eight squarings; relative error < 3e-10 for t > -100 (below that float32
-    results are subnormal or zero), < 1e-6 down to -200, and 0 below."""
+    exp(t) for t = -x²/2 in [-200, 0] is :func:`.transcendental.exp_poly` without its r^11
+    term: relative error < 3e-10 for t > -100 (below that float32 results are subnormal or
+    zero), < 1e-6 down to -200, and 0 below."""
     out = np.empty_like(g)
     for i in jit.prange(x.size):
         v = float(x[i])
-        z = v * SQRT1_2
-        a = min(abs(z), 4.0)
-        s = a * a
-        num = ((((((P6 * s + P5) * s + P4) * s + P3) * s + P2) * s + P1) * s + P0) * a
-        e = num / (((((Q5 * s + Q4) * s + Q3) * s + Q2) * s + Q1) * s + Q0)
-        if a >= 4.0:
-            e = 1.0
-        if z < 0:
-            e = -e
+        e = _erf_f32(v * SQRT1_2)
         t = -0.5 * v * v
-        u = max(t, EXP_CUTOFF) * (1.0 / 256.0)
-        p = 1.0 + u * (1.0 + u * (1.0 / 2 + u * (1.0 / 6 + u * (1.0 / 24 + u * (
-            1.0 / 120 + u * (1.0 / 720 + u * (1.0 / 5040 + u * (1.0 / 40320 + u * (
-                1.0 / 362880 + u * (1.0 / 3628800))))))))))
-        p = p * p  # eight squarings, unrolled so the loop stays vectorisable
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
+        p = transcendental.exp_poly(max(t, EXP_CUTOFF), False)
         if t < EXP_CUTOFF:
             p = 0.0
         out[i] = g[i] * (0.5 * (1.0 + e) + v * p * INV_SQRT_2PI)

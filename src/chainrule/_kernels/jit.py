@@ -61,6 +61,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -68,8 +69,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["Kernel", "backend", "eligible", "kernel", "numba_available", "registry",
-           "set_backend", "use_backend", "prange", "sync_threads", "MIN_PARALLEL_SIZE",
-           "THREADING_LAYER"]
+           "set_backend", "use_backend", "prange", "sync_threads", "inline",
+           "MIN_PARALLEL_SIZE", "THREADING_LAYER"]
 
 # The smallest array the compiled kernels take (the name is historical: kernels are serial).
 # Below it NumPy's call is as cheap as Numba's dispatch; measured for relu / relu_grad
@@ -166,6 +167,8 @@ def _import_numba() -> Any:
                 import numba
 
                 globals()["prange"] = numba.prange  # so that kernels' `jit.prange` is Numba's
+                for fn in _inline_helpers:  # kernels' calls to helpers now reach dispatchers
+                    setattr(sys.modules[fn.__module__], fn.__name__, _njit_inline(numba, fn))
                 if "NUMBA_THREADING_LAYER" not in os.environ:
                     numba.config.THREADING_LAYER = THREADING_LAYER
                 _numba = numba
@@ -231,6 +234,34 @@ class Kernel:
 
     def __repr__(self) -> str:
         return f"<Kernel {self.name} parallel={self.parallel} backend={_backend}>"
+
+
+_inline_helpers: list[Callable] = []
+
+
+def _njit_inline(numba: Any, fn: Callable) -> Any:
+    return numba.njit(inline="always", cache=False, fastmath=False, nogil=True,
+                      error_model="numpy")(fn)
+
+
+def inline(fn: Callable) -> Callable:
+    """Decorate a helper that kernel bodies call, so that Numba copies its body into each
+    calling kernel before compiling it (``inline="always"``): the caller's loop keeps plain
+    arithmetic, with no call, and LLVM still vectorises it. Write a kernel's shared step
+    (a polynomial, a 4-accumulator sum) once this way instead of pasting it into each kernel.
+
+    Numba resolves a kernel's global names when it compiles, so the helper stays a plain
+    Python function until Numba is imported, then the module-level name is rebound to a
+    Numba dispatcher (as ``jit.prange`` is). A kernel calls it by that module-level name: its
+    bare name in the same module, ``module.name`` from another one (a ``from ... import``
+    copy would keep the Python function). Numba's disk cache keys a kernel on its own file
+    only: after editing a helper in another module, delete ``_kernels/__pycache__/*.nbi``
+    and ``*.nbc``.
+    """
+    _inline_helpers.append(fn)
+    if _numba is not None:  # defined after Numba's import: rebind here
+        return _njit_inline(_numba, fn)
+    return fn
 
 
 _registry: dict[str, Kernel] = {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import jit
+from . import jit, transcendental
 
 __all__ = ["softmax_rows_f32", "softmax_rows_backward"]
 
@@ -23,6 +23,32 @@ __all__ = ["softmax_rows_f32", "softmax_rows_backward"]
 def _softmax_numpy(x: np.ndarray, out: np.ndarray) -> None:
     np.exp(x - x.max(axis=-1, keepdims=True), out=out)
     out /= out.sum(axis=-1, keepdims=True)
+
+
+@jit.inline
+def _term(a, b, j, weighted):  # pragma: no cover - inlined into the kernels below
+    return a[j] * np.float64(b[j]) if weighted else np.float64(a[j])
+
+
+@jit.inline
+def _row_sum(a, b, weighted):  # pragma: no cover - inlined into the kernels below
+    """sum(a[j] * b[j]) if ``weighted`` else sum(a[j]) over a row, in float64 with four
+    accumulators (so the additions pipeline); ``weighted`` is a constant at each call, so
+    the compiled loop has no branch."""
+    n = a.size
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    k = n - n % 4
+    for j in range(0, k, 4):
+        s0 += _term(a, b, j, weighted)
+        s1 += _term(a, b, j + 1, weighted)
+        s2 += _term(a, b, j + 2, weighted)
+        s3 += _term(a, b, j + 3, weighted)
+    for j in range(k, n):
+        s0 += _term(a, b, j, weighted)
+    return (s0 + s1) + (s2 + s3)
 
 
 @jit.kernel(fallback=_softmax_numpy)
@@ -39,33 +65,9 @@ def softmax_rows_f32(x, out):  # pragma: no cover - compiled by Numba
         mf = np.float64(m)
         for j in range(n):
             v = np.float64(xr[j]) - mf  # <= 0 (or NaN)
-            c = v if v > -110.0 else -110.0
-            r = c * 0.00390625
-            p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (
-                1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (
-                    1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800)))))))))))
-            p = p * p
-            p = p * p
-            p = p * p
-            p = p * p
-            p = p * p
-            p = p * p
-            p = p * p
-            p = p * p
+            p = transcendental.exp_poly(v if v > -110.0 else -110.0, True)
             orow[j] = p if v == v else v
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        k = n - n % 4
-        for j in range(0, k, 4):
-            s0 += orow[j]
-            s1 += orow[j + 1]
-            s2 += orow[j + 2]
-            s3 += orow[j + 3]
-        for j in range(k, n):
-            s0 += orow[j]
-        inv = 1.0 / ((s0 + s1) + (s2 + s3))
+        inv = 1.0 / _row_sum(orow, orow, False)
         for j in range(n):
             orow[j] = orow[j] * inv
 
@@ -81,19 +83,7 @@ def softmax_rows_backward(g, y, out):  # pragma: no cover - compiled by Numba
     for i in jit.prange(rows):
         gr = g[i]
         yr = y[i]
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        k = n - n % 4
-        for j in range(0, k, 4):
-            s0 += gr[j] * np.float64(yr[j])
-            s1 += gr[j + 1] * np.float64(yr[j + 1])
-            s2 += gr[j + 2] * np.float64(yr[j + 2])
-            s3 += gr[j + 3] * np.float64(yr[j + 3])
-        for j in range(k, n):
-            s0 += gr[j] * np.float64(yr[j])
-        d = (s0 + s1) + (s2 + s3)
+        d = _row_sum(gr, yr, True)
         orow = out[i]
         for j in range(n):
             orow[j] = yr[j] * (gr[j] - d)

@@ -1,4 +1,4 @@
-"""float32 sigmoid as a vectorisable loop (compiled) on flat (1-d) arrays.
+"""float32 sigmoid as a vectorisable loop (compiled) on flat (1-d) arrays, and the exp it uses.
 
 Numba calls libm's scalar ``expf``/``tanhf`` one element at a time, which is slower than
 NumPy's SIMD loops; LLVM vectorises these kernels instead, because each element is plain
@@ -12,7 +12,10 @@ eight squarings (which multiply the relative error by 256) the float64 result is
 rounded one except in rare double-rounding ties (max error measured 0.50 ulp, where
 NumPy's own float32 exp reaches 2.4 ulp). The clamp keeps float64 finite; the final cast
 to float32 turns e^90 into inf and e^-110 into 0 as float32 overflow/underflow would.
-NaN is passed through by a final select.
+NaN is passed through by a final select. :func:`exp_poly` is this exp, written once and
+inlined into each kernel that uses it (sigmoid here, the softmax rows, the float32 GELU
+gradient); callers clamp (their NaN handling differs). Down to c = -200 (the GELU gradient's
+clamp: |r| <= 0.79) the relative error stays below 1e-7, where float32 results are zero.
 
     sigmoid(x) = 1 / (1 + exp(-x))   (one pass; NumPy's stable form takes five)
 
@@ -31,7 +34,31 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["sigmoid_f32"]
+__all__ = ["exp_poly", "sigmoid_f32"]
+
+
+@jit.inline
+def exp_poly(c, full):  # pragma: no cover - inlined into compiled kernels
+    """e^c as p(c / 256) ** 256 in float64, for c the caller has clamped to [-200, 110]:
+    the series above and eight squarings, plain arithmetic that vectorises.
+
+    ``full`` (a constant at each call, so the compiled loop has no branch) keeps the r^11
+    term, for results read to half a float32 ulp; without it the error grows to 9e-10 at
+    |c| = 110 and 1e-6 at c = -200, and the GELU gradient (whose exp term is added to Φ)
+    measured 8% faster."""
+    r = c * 0.00390625
+    t = 1 / 3628800 + r * (1 / 39916800) if full else 1 / 3628800
+    p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (
+        1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (
+            1 / 362880 + r * t)))))))))
+    p = p * p  # eight squarings, unrolled so the loop stays vectorisable
+    p = p * p
+    p = p * p
+    p = p * p
+    p = p * p
+    p = p * p
+    p = p * p
+    return p * p
 
 
 def _sigmoid_numpy(x: np.ndarray, out: np.ndarray) -> None:
@@ -46,17 +73,5 @@ def sigmoid_f32(x, out):  # pragma: no cover - compiled by Numba
         v = np.float64(x[i])
         c = -v if -v > -110.0 else -110.0
         c = c if c < 110.0 else 110.0
-        r = c * 0.00390625
-        p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (
-            1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (
-                1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800)))))))))))
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        p = p * p
-        s = 1.0 / (1.0 + p)
+        s = 1.0 / (1.0 + exp_poly(c, True))
         out[i] = s if v == v else v

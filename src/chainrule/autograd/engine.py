@@ -24,6 +24,7 @@ from ..backend import get_array_module
 from ..threads import elementwise
 from .function import Function, Node, user_frame
 from .graph import topological_order
+from .hooks import run_node_posthooks, run_node_prehooks, run_tensor_hooks
 from .state import current
 from .tensor import Tensor
 
@@ -55,8 +56,12 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
                                       node._retain or node._out_meta is not None):
                 grads = _prepare_outputs(node, grads, targets, pending, create_graph)
             if grads is not None:
+                if node._pre_hooks:
+                    grads = run_node_prehooks(node, grads)
                 input_grads = call_rule(node, grads, create_graph, anomaly,  # 3. call the rule
                                         differentiable)
+                if node._post_hooks:
+                    input_grads = run_node_posthooks(node, input_grads, grads)
                 send_to_inputs(node, input_grads, pending)  # 4. send a gradient to each input
             if not retain_graph:
                 node._saved = None
@@ -66,7 +71,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
             owned = {id(g._data) for g in root_grads}  # the caller's arrays: never stolen
             for leaf, g in pending.leaves.values():
                 if leaf._hooks:
-                    g = _run_hooks(leaf._hooks, g)
+                    g = run_tensor_hooks(leaf._hooks, g)
                 accumulate_grad(leaf, g, create_graph, owned)
             return None
         return _collect(inputs, targets, pending, create_graph, allow_unused)
@@ -216,7 +221,7 @@ def _prepare_outputs(node: Node, grads: list, targets: dict | None, pending: _Pe
     if node._tensor_hooks:
         for nr, hooks in node._tensor_hooks.items():
             if grads[nr] is not None:
-                grads[nr] = _run_hooks(hooks, grads[nr])
+                grads[nr] = run_tensor_hooks(hooks, grads[nr])
     if node._retain:
         for nr, ref in node._retain.items():
             t = ref()
@@ -249,7 +254,7 @@ def _collect(inputs: Sequence[Tensor], targets: dict, pending: _Pending, create_
             slot = pending.leaves.get(key)
             g = None
             if slot is not None:
-                g = _run_hooks(slot[0]._hooks, slot[1]) if slot[0]._hooks else slot[1]
+                g = run_tensor_hooks(slot[0]._hooks, slot[1]) if slot[0]._hooks else slot[1]
         else:
             g = pending.captured.get(key)
         for i in idxs:
@@ -345,32 +350,6 @@ def _detached(g: Tensor) -> Tensor:
     d = g.detach()
     d._fw_tangent = g._fw_tangent
     return d
-
-
-def _run_hooks(hooks: list, g: Tensor) -> Tensor:
-    for h in hooks:
-        out = h(g)
-        if out is not None:
-            if not isinstance(out, Tensor) or out._data.shape != g._data.shape or \
-                    out._data.dtype != g._data.dtype:
-                _bad_hook_result(h, g, out)
-            g = out
-    return g
-
-
-def _bad_hook_result(hook: Any, g: Tensor, out: Any) -> None:
-    """Refuse what a tensor hook returned, as PyTorch does: a gradient must keep the
-    tensor's shape and dtype (it is not summed or cast back, which would hide the bug)."""
-    name = getattr(hook, "__qualname__", None) or getattr(hook, "__name__", None) or repr(hook)
-    if not isinstance(out, Tensor):
-        raise TypeError(f"hook {name!r} returned {type(out).__name__}; a tensor hook must "
-                        "return a Tensor or None")
-    if out._data.shape != g._data.shape:
-        raise RuntimeError(f"hook {name!r} has changed the size of value: it returned a "
-                           f"gradient of shape {tuple(out._data.shape)} for a gradient of "
-                           f"shape {tuple(g._data.shape)}; a hook must keep the shape")
-    raise RuntimeError(f"hook {name!r} has changed the type of value: it returned a {out.dtype} "
-                       f"gradient for a {g.dtype} one; a hook must keep the dtype")
 
 
 def _to_tensor(g: Any) -> Any:

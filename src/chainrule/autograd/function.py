@@ -31,7 +31,7 @@ import numpy as _np
 from ..backend import get_array_module
 from .saved import SavedConstant, SavedInput, SavedOutput, classify, memory_root
 from .state import LOCAL, current
-from .tensor import Tensor
+from .tensor import Tensor, _RemovableHandle
 
 __all__ = ["Function", "Node", "once_differentiable", "SavedInput", "SavedOutput",
            "SavedConstant", "user_frame"]
@@ -67,6 +67,8 @@ class Node:
     _saved_values: tuple | None = None  # the same, as SavedInput/SavedOutput/SavedConstant
     _freed = False
     _tensor_hooks: dict | None = None
+    _pre_hooks: list | None = None  # register_prehook: fn(grad_outputs)
+    _post_hooks: list | None = None  # register_hook: fn(grad_inputs, grad_outputs)
     _retain: dict | None = None
     _out_meta: tuple | None = None
     _out_tangents: tuple | None = None
@@ -160,10 +162,30 @@ class Node:
         fn = self.fn
         return getattr(fn, "node_name", None) or f"{fn.__name__}Backward"
 
-    def register_hook(self, nr: int, hook: Callable) -> None:
+    def _register_tensor_hook(self, nr: int, hook: Callable) -> list:
+        """A hook of output ``nr`` (``Tensor.register_hook``); returns its hook list."""
         if self._tensor_hooks is None:
             self._tensor_hooks = {}
-        self._tensor_hooks.setdefault(nr, []).append(hook)
+        hooks = self._tensor_hooks.setdefault(nr, [])
+        hooks.append(hook)
+        return hooks
+
+    def register_hook(self, hook: Callable) -> _RemovableHandle:
+        """Call ``hook(grad_inputs, grad_outputs)`` after this node's backward rule; a
+        returned tuple (one Tensor or None per input, shapes kept) replaces ``grad_inputs``
+        (PyTorch's ``Node.register_hook``)."""
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _RemovableHandle(self._post_hooks, hook)
+
+    def register_prehook(self, hook: Callable) -> _RemovableHandle:
+        """Call ``hook(grad_outputs)`` before this node's backward rule; a returned tuple
+        (shapes kept) replaces ``grad_outputs`` (PyTorch's ``Node.register_prehook``)."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(hook)
+        return _RemovableHandle(self._pre_hooks, hook)
 
     @property
     def next_functions(self) -> tuple:

@@ -402,8 +402,7 @@ class Tensor:
                 self._hooks = []
             self._hooks.append(hook)
             return _RemovableHandle(self._hooks, hook)
-        self.grad_fn.register_hook(self._output_nr, hook)
-        return _RemovableHandle(self.grad_fn._tensor_hooks[self._output_nr], hook)
+        return _RemovableHandle(self.grad_fn._register_tensor_hook(self._output_nr, hook), hook)
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None, explain: bool = False):

@@ -109,7 +109,10 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: boo
     if ord in ("nuc", 2, -2):
         moved = a.movedim((d0, d1), (-2, -1))
         s = svdvals(moved)
-        out = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+        if ord == "nuc" or ord == 2 and s.shape[-1] == 0:  # no singular values: norm 0
+            out = s.sum(-1)
+        else:
+            out = s.amax(-1) if ord == 2 else s.amin(-1)
         if keepdim:
             for d in sorted((d0, d1)):
                 out = out.unsqueeze(d)

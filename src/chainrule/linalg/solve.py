@@ -99,9 +99,12 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """
     a = check_square(A, "linalg.solve")
     b = tensor_arg(B, "linalg.solve")
-    if not left:
-        return mT(solve(mT(a), mT(b)))
     vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
+    if not left:
+        if vector and a.shape[-1] != 1:  # a vector is a column (n, 1): X A = B cannot hold
+            raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                               f"XA = B ({a.shape[-2]}x{a.shape[-1]} and {b.shape[-1]}x1)")
+        return mT(solve(mT(a), mT(b)))
     if vector:
         b = b.unsqueeze(-1)
     if b.shape[-2] != a.shape[-1]:

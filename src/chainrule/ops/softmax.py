@@ -22,6 +22,13 @@ from .reduction import sum as _sum
 __all__ = ["log_softmax", "softmax"]
 
 
+def _shifted(x: Any, dim: int) -> Any:
+    """x minus its maximum along ``dim`` (so exp cannot overflow); float16 input is computed
+    in float32 (the callers cast the result back)."""
+    xa = x.astype("float32") if x.dtype == "float16" else x
+    return xa - xa.max(axis=dim, keepdims=True)
+
+
 class Softmax(Function):
     raw = True
 
@@ -29,9 +36,7 @@ class Softmax(Function):
     def forward(ctx, x, dim):
         e = _fast.softmax_last(x, dim)  # compiled one-pass row kernel (chainrule._kernels)
         if e is None:
-            xp = get_array_module(x)
-            xa = x.astype("float32") if x.dtype == "float16" else x  # halves compute in fp32
-            e = xp.exp(xa - xa.max(axis=dim, keepdims=True))
+            e = get_array_module(x).exp(_shifted(x, dim))
             e /= e.sum(axis=dim, keepdims=True)
             e = e.astype(x.dtype, copy=False)
         ctx.save_for_backward(e)
@@ -59,8 +64,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xp = get_array_module(x)
-        xa = x.astype("float32") if x.dtype == "float16" else x  # halves compute in fp32
-        s = xa - xa.max(axis=dim, keepdims=True)
+        s = _shifted(x, dim)
         y = s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
         with np.errstate(over="ignore"):  # beyond the half range is -inf, as PyTorch
             y = y.astype(x.dtype, copy=False)
@@ -86,27 +90,27 @@ def _dim(x: Tensor, dim: Any, op: str) -> int:
     return int_dim(dim, x.ndim, op)
 
 
-@tensor_method(keywords=True)
-def softmax(x: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
+def _apply(fn: type[Function], op: str, x: Any, dim: Any, dtype: Any) -> Tensor:
+    """What softmax and log_softmax share: cast to ``dtype`` first (as PyTorch), resolve the
+    dimension, check the dtype, and treat 0-d (a row of one) and empty inputs."""
     x = as_tensor(x)
     if dtype is not None:
         x = x.to(dtype)
-    d = _dim(x, dim, "softmax")
+    d = _dim(x, dim, op)
     if x.dtype.kind != "f":
-        raise DtypeError(f"softmax: expects a floating tensor, got {x.dtype}")
+        raise DtypeError(f"{op}: expects a floating tensor, got {x.dtype}")
     if x.ndim == 0 or x.numel() == 0:  # a 0-d tensor is a row of one; empty stays empty
-        return Softmax.apply(x.reshape(1), 0).reshape(()) if x.ndim == 0 else x * 1
-    return Softmax.apply(x, d)
+        return fn.apply(x.reshape(1), 0).reshape(()) if x.ndim == 0 else x * 1
+    return fn.apply(x, d)
+
+
+@tensor_method(keywords=True)
+def softmax(x: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``, computed in ``dtype`` when given."""
+    return _apply(Softmax, "softmax", x, dim, dtype)
 
 
 @tensor_method(keywords=True)
 def log_softmax(x: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
-    x = as_tensor(x)
-    if dtype is not None:
-        x = x.to(dtype)
-    d = _dim(x, dim, "log_softmax")
-    if x.dtype.kind != "f":
-        raise DtypeError(f"log_softmax: expects a floating tensor, got {x.dtype}")
-    if x.ndim == 0 or x.numel() == 0:  # a 0-d tensor is a row of one; empty stays empty
-        return LogSoftmax.apply(x.reshape(1), 0).reshape(()) if x.ndim == 0 else x * 1
-    return LogSoftmax.apply(x, d)
+    """x - log(sum(exp(x))) along ``dim``, computed in ``dtype`` when given."""
+    return _apply(LogSoftmax, "log_softmax", x, dim, dtype)

@@ -246,6 +246,10 @@ def _check_args(input: Any, mode: str, align_corners: bool | None, antialias: bo
         raise NotImplementedError(f"interpolate: input Error: Only 3D, 4D and 5D input Tensors "
                                   f"supported (got {input.ndim}D) for the modes: "
                                   f"{' | '.join(_MODES)} (got {mode})")
+
+
+def _check_mode(input: Tensor, mode: str) -> None:
+    """The mode's rank and dtype (checked after the size, in PyTorch's order)."""
     want = _MODE_DIMS.get(mode)
     if want is not None and input.ndim - 2 != want:
         raise NotImplementedError(f"interpolate: got {input.ndim}D input, but {mode} mode "
@@ -285,6 +289,7 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
     """
     _check_args(input, mode, align_corners, antialias)
     out_sz, scales = _geometry(input, size, scale_factor, mode, recompute_scale_factor)
+    _check_mode(input, mode)
     ac = bool(align_corners)
     op = _opdtype(input)
     out = input

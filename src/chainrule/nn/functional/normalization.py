@@ -224,6 +224,15 @@ def _composite_normalize(x: Tensor, axes: tuple, eps: float) -> Tensor:
     return xc * ((xc * xc).mean(axes, keepdim=True) + eps).rsqrt()
 
 
+def _empty_result(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    """Normalising an empty batch: an empty result, still connected to the input and the
+    affine parameters (whose gradient is then zero), as PyTorch."""
+    y = input * 1.0
+    if weight is not None:
+        y = y * _bshape(weight, input.ndim)
+    return y if bias is None else y + _bshape(bias, input.ndim)
+
+
 def _bshape(t: Tensor, ndim: int) -> Tensor:
     """Reshape a per-channel (C,) tensor to broadcast over (N, C, *spatial)."""
     return t.reshape((t.shape[0],) + (1,) * (ndim - 2))
@@ -254,6 +263,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     nd = input.ndim
     if training:
         count = input.numel() // c
+        if count == 0:  # PyTorch: an empty result, the running statistics left untouched
+            return _empty_result(input, weight, bias)
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {input.shape}")
@@ -310,6 +321,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
                              f"{c} channels (shape {input.shape}), got {t.shape}")
     if not use_input_stats:
         return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    if input.shape[0] == 0:  # PyTorch: an empty batch gives an empty result
+        return _empty_result(input, weight, bias)
     count = input.numel() // max(input.shape[0] * c, 1)
     if count <= 1:
         raise ValueError(f"instance_norm: expected more than 1 spatial element when training, "
@@ -369,6 +382,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                              f"the number of channels in input ({c}), got {name} of shape "
                              f"{tuple(t.shape)} and input of shape {tuple(input.shape)}")
     no_integer_kernel("group_norm", input)
+    if input.numel() == 0:  # PyTorch: an empty batch gives an empty result
+        return _empty_result(input, weight, bias)
     x = input.reshape((n, num_groups, -1))
     y = _Normalize.apply(x, (2,), float(eps), None).reshape(input.shape)
     nd = input.ndim

@@ -67,23 +67,51 @@ def _detect_is_causal_mask(mask: Tensor | None, is_causal: bool | None, size: in
     return bool((mask._data == ref._data).all())
 
 
-class _FeedForwardLayer(Module):
-    """What encoder and decoder layers share: the feed-forward block and the activation."""
+class _TransformerLayer(Module):
+    """What encoder and decoder layers share: construction, the self-attention and
+    feed-forward blocks, and the residual-plus-LayerNorm step in either norm placement."""
 
-    def _init_ff(self, d_model: int, dim_feedforward: int, dropout: float,
-                 activation: str | Callable, bias: bool, kw: dict) -> None:
+    def _init_layer(self, d_model: int, nhead: int, dim_feedforward: int, dropout: float,
+                    activation: str | Callable, layer_norm_eps: float, batch_first: bool,
+                    norm_first: bool, bias: bool, kw: dict, cross_attention: bool) -> None:
+        """Submodules in PyTorch's registration order (so state dicts list the same keys):
+        self_attn, [multihead_attn,] linear1, dropout, linear2, [activation,] norm1.., then
+        dropout1..; the decoder (``cross_attention``) has three norms and dropouts, not two."""
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, **kw)
+        if cross_attention:
+            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout,
+                                                     bias=bias, batch_first=batch_first, **kw)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
         fn = _activation(activation)
         self.activation_relu_or_gelu = 1 if fn is F.relu else 2 if fn is F.gelu else 0
         self.activation = fn  # a Module becomes a submodule, as in PyTorch
+        self.norm_first = norm_first
+        blocks = range(1, 4 if cross_attention else 3)
+        for i in blocks:
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
+        for i in blocks:
+            setattr(self, f"dropout{i}", Dropout(dropout))
+
+    def _residual(self, x: Tensor, norm: LayerNorm, block: Callable[[Tensor], Tensor]) -> Tensor:
+        """x + block(norm(x)) with ``norm_first``, else norm(x + block(x))."""
+        if self.norm_first:
+            return x + block(norm(x))
+        return norm(x + block(x))
+
+    def _sa_block(self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
+                  is_causal: bool) -> Tensor:
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(x)
 
     def _ff_block(self, x: Tensor, out_dropout: Dropout) -> Tensor:
         return out_dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
-class TransformerEncoderLayer(_FeedForwardLayer):
+class TransformerEncoderLayer(_TransformerLayer):
     """Self-attention then a feed-forward network, each with a residual and a LayerNorm.
 
     Post-norm (default): x = norm1(x + SA(x)); x = norm2(x + FF(x)). With ``norm_first``:
@@ -98,33 +126,18 @@ class TransformerEncoderLayer(_FeedForwardLayer):
                  norm_first: bool = False, bias: bool = True, device: Any = None,
                  dtype: Any = None):
         super().__init__()
-        kw = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **kw)
-        self._init_ff(d_model, dim_feedforward, dropout, activation, bias, kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
+        self._init_layer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                         batch_first, norm_first, bias, {"device": device, "dtype": dtype},
+                         cross_attention=False)
 
     def forward(self, src: Tensor, src_mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
-        x = src
-        if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self._ff_block(self.norm2(x), self.dropout2)
-        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._ff_block(x, self.dropout2))
-
-    def _sa_block(self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
-                  is_causal: bool) -> Tensor:
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
+        x = self._residual(src, self.norm1, lambda y: self._sa_block(
+            y, src_mask, src_key_padding_mask, is_causal))
+        return self._residual(x, self.norm2, lambda y: self._ff_block(y, self.dropout2))
 
 
-class TransformerDecoderLayer(_FeedForwardLayer):
+class TransformerDecoderLayer(_TransformerLayer):
     """Self-attention, attention over the encoder output (``memory``), then feed-forward.
 
     Post-norm (default): x = norm1(x + SA(x)); x = norm2(x + MHA(x, mem)); x = norm3(x + FF(x));
@@ -139,41 +152,20 @@ class TransformerDecoderLayer(_FeedForwardLayer):
                  norm_first: bool = False, bias: bool = True, device: Any = None,
                  dtype: Any = None):
         super().__init__()
-        kw = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **kw)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first, **kw)
-        self._init_ff(d_model, dim_feedforward, dropout, activation, bias, kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
+        self._init_layer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                         batch_first, norm_first, bias, {"device": device, "dtype": dtype},
+                         cross_attention=True)
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
                 memory_mask: Tensor | None = None,
                 tgt_key_padding_mask: Tensor | None = None,
                 memory_key_padding_mask: Tensor | None = None, tgt_is_causal: bool = False,
                 memory_is_causal: bool = False) -> Tensor:
-        x = tgt
-        if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
-            x = x + self._mha_block(self.norm2(x), memory, memory_mask,
-                                    memory_key_padding_mask, memory_is_causal)
-            return x + self._ff_block(self.norm3(x), self.dropout3)
-        x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
-        x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask,
-                                           memory_is_causal))
-        return self.norm3(x + self._ff_block(x, self.dropout3))
-
-    def _sa_block(self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
-                  is_causal: bool) -> Tensor:
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           is_causal=is_causal, need_weights=False)[0]
-        return self.dropout1(x)
+        x = self._residual(tgt, self.norm1, lambda y: self._sa_block(
+            y, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+        x = self._residual(x, self.norm2, lambda y: self._mha_block(
+            y, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
+        return self._residual(x, self.norm3, lambda y: self._ff_block(y, self.dropout3))
 
     def _mha_block(self, x: Tensor, mem: Tensor, attn_mask: Tensor | None,
                    key_padding_mask: Tensor | None, is_causal: bool) -> Tensor:
