@@ -114,6 +114,14 @@ def _rev(fn: Callable[..., Any]) -> Callable[..., Any]:
     return method
 
 
+def _matrix_transpose(self: Tensor) -> Tensor:
+    """``Tensor.mT``: the last two dims swapped; matrices or batches of them only."""
+    if self.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. "
+                           f"Got {self.ndim}-D tensor.")
+    return views.transpose(self, -2, -1)
+
+
 def _bind_special(T: Any) -> None:
     """Methods whose call or result differs from the function's."""
     # x.where(cond, y) is where(cond, x, y): the tensor is the second argument.
@@ -124,7 +132,7 @@ def _bind_special(T: Any) -> None:
     T.clone = lambda self: binary.add(self, 0) if self.requires_grad else Tensor._make(
         self._data.copy(), False, None, 0)
     T.T = property(lambda self: views.permute(self, tuple(reversed(range(self.ndim)))))
-    T.mT = property(lambda self: views.transpose(self, -2, -1))
+    T.mT = property(_matrix_transpose)
 
 
 def _bind_operators(T: Any) -> None:
