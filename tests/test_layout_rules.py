@@ -10,7 +10,7 @@ import pkgutil
 
 import chainrule.nn.functional as F
 from chainrule.autograd.function import Function
-from chainrule.ops import affine, embedding, fold
+from chainrule.ops import affine, embedding, fold, losses, normalization
 
 
 def _modules(package):
@@ -37,8 +37,13 @@ def test_the_walk_sees_the_moved_ops():
     """The check above is not vacuous: nn.functional's modules are walked, and the ops that
     were moved out of them are found (with their home) in chainrule.ops."""
     names = {m.__name__ for m in _modules(F)}
-    assert {"chainrule.nn.functional.fold", "chainrule.nn.functional.linear"} <= names
-    homes = {c.__name__: c.__module__ for m in (affine, embedding, fold)
+    assert {f"chainrule.nn.functional.{m}" for m in
+            ("fold", "linear", "loss", "normalization")} <= names
+    homes = {c.__name__: c.__module__ for m in (affine, embedding, fold, normalization, losses)
              for c in _functions_defined_in(m)}
     assert homes == {"LinearFn": "chainrule.ops.affine", "EmbeddingFn": "chainrule.ops.embedding",
-                     "ScatterRowsFn": "chainrule.ops.embedding", "FoldFn": "chainrule.ops.fold"}
+                     "ScatterRowsFn": "chainrule.ops.embedding", "FoldFn": "chainrule.ops.fold",
+                     "NormalizeFn": "chainrule.ops.normalization",
+                     "BatchNormFn": "chainrule.ops.normalization",
+                     "CrossEntropyFn": "chainrule.ops.losses", "NLLLossFn": "chainrule.ops.losses",
+                     "BinaryCrossEntropyFn": "chainrule.ops.losses"}

@@ -16,7 +16,7 @@ backward (measured on a ResNet-20 step: storing x̂ as well kept 46 MB more aliv
 of forward, a third of all saved activations). Recomputing it inside the backward loops
 reads x where the old kernel read x̂, so it costs no extra pass over memory.
 
-NumPy's version (``nn.functional.normalization._BatchNorm``) makes 4 forward and ~6
+NumPy's version (``ops.normalization.BatchNormFn``) makes 4 forward and ~6
 backward passes with float32 sums; results agree to float32 rounding of the statistics.
 """
 from __future__ import annotations

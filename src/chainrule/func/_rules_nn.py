@@ -18,13 +18,13 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..linalg.norms import EuclideanNorm
-from ..nn.functional.loss import _NLL, _CrossEntropy, _index_weights
-from ..nn.functional.normalization import _Normalize
 from ..ops.affine import LinearFn
 from ..ops.conv import Conv2dFn
 from ..ops.cumulative import Cumprod
 from ..ops.embedding import EmbeddingFn
 from ..ops.linalg import Einsum, MatMul, matmul
+from ..ops.losses import CrossEntropyFn, NLLLossFn, index_weights
+from ..ops.normalization import NormalizeFn
 from ..ops.padding import Pad
 from ..ops.pooling import MaxPool2dFn, WindowGather
 from ..ops.reduction import Amax, Amin, Cumsum, Prod, Sum
@@ -76,12 +76,12 @@ def _along_dim(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     return wrap(cls.apply(x._value, _shift(dim, x.ndim)), level)
 
 
-@register(_Normalize)
+@register(NormalizeFn)
 def _normalize(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     x, axes, eps, stats = args
     if stats is not None or not _only_first_batched(level, args):
         return NotImplemented
-    return wrap(_Normalize.apply(x._value, _shift(axes, x.ndim), eps, stats), level)
+    return wrap(NormalizeFn.apply(x._value, _shift(axes, x.ndim), eps, stats), level)
 
 
 @register(Pad)
@@ -223,7 +223,7 @@ def _loss_rows(cls: type, level: Level, args: tuple) -> Any:
     return Reshape.apply(rows, (bsz, m)), tv, c
 
 
-@register(_CrossEntropy, _NLL)
+@register(CrossEntropyFn, NLLLossFn)
 def _class_loss(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     res = _loss_rows(cls, level, args)
     if res is NotImplemented:
@@ -238,6 +238,6 @@ def _class_loss(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     weight = args[2]
     warr = None if weight is None else weight._data.astype(rows.dtype, copy=False)
     t = tv._data.reshape(-1)
-    _, _, wt = _index_weights(cls.__name__, t, c, warr, args[3], rows.dtype)
+    _, _, wt = index_weights(cls.__name__, t, c, warr, args[3], rows.dtype)
     denom = wt.reshape(tv.shape[0], -1).sum(axis=1)
     return wrap(total / Tensor._make(denom, False, None, 0), level)

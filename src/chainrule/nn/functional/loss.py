@@ -1,24 +1,22 @@
 """Loss functions with PyTorch's formulas, argument names and reductions.
 
-``reduction`` is 'none' (per element), 'mean' or 'sum'. Cross-entropy is one fused,
-numerically stable op: log-softmax by the max-shift trick, then the (weighted,
-label-smoothed) negative log-likelihood; its backward is the classic
-w_y (softmax - onehot) (see :class:`_CrossEntropy`), about 3x fewer passes than the
-composite log_softmax + gather graph.
+``reduction`` is 'none' (per element), 'mean' or 'sum'. These functions check the
+arguments, flatten the class dimension and reduce; most losses are composed from ops, and
+cross-entropy, NLL and binary cross-entropy call their fused ops in ``ops/losses.py``
+(cross-entropy: a numerically stable log-softmax and the weighted, label-smoothed NLL in one
+op, about 3x fewer passes than the composite log_softmax + gather graph).
 """
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ...autograd.function import Function
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError, no_integer_kernel
 from ...ops.binary import where
-from ...ops.softmax import log_softmax, softmax
-from ...ops.unary import clamp, log, relu, softplus
+from ...ops.losses import BinaryCrossEntropyFn, CrossEntropyFn, NLLLossFn, index_weights
+from ...ops.softmax import log_softmax
+from ...ops.unary import log, relu, softplus
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
            "cross_entropy", "huber_loss", "kl_div", "l1_loss", "mse_loss", "multi_margin_loss",
@@ -130,113 +128,6 @@ def _flatten_classes(x: Tensor) -> Tensor:
     return x.movedim(1, -1).reshape((-1, c))
 
 
-def _index_weights(op: str, t: np.ndarray, c: int, weight, ignore_index: int, dtype):
-    """valid mask, safe targets and per-sample weights w[t] (0 where ignored)."""
-    xp = get_array_module(t)
-    valid = t != ignore_index
-    safe = xp.where(valid, t, 0)
-    if safe.size and (safe.min() < 0 or safe.max() >= c):
-        bad = safe[(safe < 0) | (safe >= c)]
-        raise IndexError(f"{op}: target {int(bad.flat[0])} is out of bounds for {c} classes "
-                         f"(valid: 0 to {c - 1}, or ignore_index={ignore_index})")
-    wt = valid.astype(dtype) if weight is None else weight[safe] * valid
-    return valid, safe, wt
-
-
-class _CrossEntropy(Function):
-    """Fused log-softmax + weighted, smoothed NLL over rows of x (M, C) with targets (M,).
-
-    Per row, with logp = log_softmax(x), valid mask v, ε = label_smoothing:
-        loss_i = -(1-ε) w_{t_i} v_i logp_{i,t_i} - (ε/C) v_i Σ_c w_c logp_{i,c}
-    and dL/dx_i = s_i (p_i Σ_c A_ic - A_i) with A_ic the coefficient of logp_ic above
-    (negated) and s_i the upstream gradient scaled by the reduction.
-    """
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x, target, weight_arg, ignore_index, smoothing, reduction):
-        # target and weight arrive as the caller's arrays and are saved (version-checked):
-        # modifying either in place after forward raises in backward, as in PyTorch.
-        ctx.save_for_backward(x, target, weight_arg)
-        t = target.reshape(-1)
-        weight = None if weight_arg is None else weight_arg.astype(x.dtype, copy=False)
-        xp = get_array_module(x)
-        m, c = x.shape
-        valid, safe, wt = _index_weights("cross_entropy", t, c, weight, ignore_index, x.dtype)
-        half = x.dtype == np.float16
-        xa = x.astype(np.float32) if half else x  # halves compute in float32, as PyTorch
-        z = xa - xa.max(axis=1, keepdims=True)
-        ez = xp.exp(z)
-        se = ez.sum(axis=1, keepdims=True)
-        logp = z - xp.log(se)
-        rows = xp.arange(m)
-        loss = -(1.0 - smoothing) * wt * logp[rows, safe]
-        # A: coefficient matrix of -logp (dense only when smoothing)
-        coef_sum = (1.0 - smoothing) * wt
-        if smoothing > 0:
-            wc = xp.ones(c, x.dtype) if weight is None else weight
-            validf = valid.astype(xa.dtype)  # a bool mask times a Python float is float64
-            loss = loss - (smoothing / c) * validf * (logp @ wc)
-            coef_sum = coef_sum + (smoothing / c) * validf * wc.sum()
-        denom = wt.sum() if reduction == "mean" else None
-        ez /= se  # softmax probabilities
-        if half:  # back to half; magnitudes beyond 65504 become inf, as in PyTorch
-            with np.errstate(over="ignore"):
-                ez, loss = ez.astype(np.float16), loss.astype(np.float16)
-        ctx.p, ctx.safe, ctx.wt, ctx.valid, ctx.coef_sum = ez, safe, wt, valid, coef_sum
-        ctx.weight, ctx.smoothing, ctx.reduction, ctx.denom = weight, smoothing, reduction, denom
-        if reduction == "none":
-            return loss
-        total = loss.sum()
-        return total / denom if reduction == "mean" else total
-
-    @staticmethod
-    def _coef(ctx, xp, shape, dtype):
-        a = xp.zeros(shape, dtype)
-        a[xp.arange(shape[0]), ctx.safe] = (1.0 - ctx.smoothing) * ctx.wt
-        if ctx.smoothing > 0:
-            wc = xp.ones(shape[1], dtype) if ctx.weight is None else ctx.weight
-            a += (ctx.smoothing / shape[1]) * ctx.valid[:, None] * wc
-        return a
-
-    @staticmethod
-    def backward(ctx, grad):
-        if ctx.create_graph:  # x is read; saved_tensors also checks target and weight
-            x = ctx.saved_tensors[0]
-        else:  # x is not read (PyTorch's rule does not save it either): check the rest only
-            for entry in ctx.saved_values[1:]:
-                ctx._unpack(entry)
-        g = grad
-        if ctx.reduction == "mean":
-            g = g / _const(np.asarray(ctx.denom))
-        p = ctx.p
-        xp = get_array_module(p)
-        if ctx.create_graph:  # differentiable in x (via softmax) and in grad
-            a = _const(_CrossEntropy._coef(ctx, xp, p.shape, p.dtype))
-            s = g.reshape((-1, 1)) if ctx.reduction == "none" else g
-            dx = (softmax(x, 1) * _const(ctx.coef_sum[:, None]) - a) * s
-            return dx, None, None, None, None, None
-        gd = g._data
-        s = gd[:, None] if ctx.reduction == "none" else gd
-        dx = p * (ctx.coef_sum[:, None] * s)
-        if ctx.smoothing > 0:
-            dx -= _CrossEntropy._coef(ctx, xp, p.shape, p.dtype) * s
-        else:
-            dx[xp.arange(p.shape[0]), ctx.safe] -= ctx.wt * gd
-        return _const(dx), None, None, None, None, None
-
-    @staticmethod
-    def jvp(ctx, tx, *_):
-        # d logp_ic = t_ic - p_i·t_i, so d loss_i = coef_sum_i (p_i·t_i) - A_i·t_i.
-        xp = get_array_module(tx)
-        a = _CrossEntropy._coef(ctx, xp, tx.shape, tx.dtype)
-        d = ctx.coef_sum * (ctx.p * tx).sum(axis=1) - (a * tx).sum(axis=1)
-        if ctx.reduction == "none":
-            return d
-        return d.sum() / ctx.denom if ctx.reduction == "mean" else d.sum()
-
-
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -281,51 +172,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                         f"got {target.dtype}")
     _class_target(op, input, target)
     x2 = _flatten_classes(input)
-    out = _CrossEntropy.apply(x2, target, weight, int(ignore_index), float(label_smoothing),
+    out = CrossEntropyFn.apply(x2, target, weight, int(ignore_index), float(label_smoothing),
                               reduction)
     if reduction == "none":
         return out.reshape(target.shape)
     return out
-
-
-class _NLL(Function):
-    """loss_i = -w_{t_i} logp_{i, t_i}; dlogp = -w_t onehot · g (linear: twice-differentiable)."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, logp, target, weight_arg, ignore_index, reduction):
-        ctx.save_for_backward(target, weight_arg)  # version-checked, as in PyTorch
-        t = target.reshape(-1)
-        weight = None if weight_arg is None else weight_arg.astype(logp.dtype, copy=False)
-        xp = get_array_module(logp)
-        m, c = logp.shape
-        _, safe, wt = _index_weights("nll_loss", t, c, weight, ignore_index, logp.dtype)
-        loss = -wt * logp[xp.arange(m), safe]
-        ctx.safe, ctx.wt, ctx.reduction, ctx.shape = safe, wt, reduction, logp.shape
-        if reduction == "none":
-            return loss
-        ctx.denom = wt.sum()
-        return loss.sum() / ctx.denom if reduction == "mean" else loss.sum()
-
-    @staticmethod
-    def backward(ctx, grad):
-        ctx.saved_tensors  # noqa: B018 - checks target and weight for in-place changes
-        xp = get_array_module(ctx.wt)
-        a = xp.zeros(ctx.shape, ctx.wt.dtype)
-        a[xp.arange(ctx.shape[0]), ctx.safe] = -ctx.wt
-        if ctx.reduction == "mean":
-            a /= ctx.denom
-        s = grad.reshape((-1, 1)) if ctx.reduction == "none" else grad
-        return _const(a) * s, None, None, None, None
-
-    @staticmethod
-    def jvp(ctx, tl, *_):
-        xp = get_array_module(tl)
-        d = -ctx.wt * tl[xp.arange(ctx.shape[0]), ctx.safe]
-        if ctx.reduction == "none":
-            return d
-        return d.sum() / ctx.denom if ctx.reduction == "mean" else d.sum()
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -344,50 +195,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     c = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if weight is not None and weight.shape != (c,):
         raise ShapeError(f"{op}: weight must have shape ({c},), got {weight.shape}")
-    out = _NLL.apply(_flatten_classes(input), target, weight, int(ignore_index), reduction)
+    out = NLLLossFn.apply(_flatten_classes(input), target, weight, int(ignore_index), reduction)
     return out.reshape(target.shape) if reduction == "none" else out
-
-
-class _BCE(Function):
-    """-(y log x + (1-y) log(1-x)) with logs clamped at -100; dx = (x-y)/max(x(1-x), 1e-12)."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x, y):
-        xp = get_array_module(x)
-        with np.errstate(divide="ignore"):
-            lx = xp.maximum(xp.log(x), -100.0)
-            l1x = xp.maximum(xp.log1p(-x), -100.0)
-        ctx.save_for_backward(x, y)
-        ctx.lx, ctx.l1x = lx, l1x
-        return -(y * lx + (1 - y) * l1x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        gx = gy = None
-        if needs[0]:
-            gx = grad * (x - y) / clamp(x * (1.0 - x), 1e-12, None)
-        if needs[1]:
-            if ctx.create_graph:  # d/dy depends on x: keep it differentiable in x
-                gy = grad * ((-x).log1p().clamp_min(-100.0) - x.log().clamp_min(-100.0))
-            else:
-                gy = grad * _const(ctx.l1x - ctx.lx)
-        return gx, gy
-
-    @staticmethod
-    def jvp(ctx, tx, ty):
-        xp = get_array_module(ctx.lx)
-        x, y = ctx.primals
-        d = None
-        if tx is not None:
-            d = tx * (x - y) / xp.maximum(x * (1.0 - x), 1e-12)
-        if ty is not None:
-            dy = ty * (ctx.l1x - ctx.lx)
-            d = dy if d is None else d + dy
-        return d
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -406,7 +215,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if yd.size and not (yd.min() >= 0 and yd.max() <= 1):  # NaN fails both comparisons
         raise ValueError(f"{op}: all elements of target should be between 0 and 1 (got range "
                          f"[{float(yd.min()):.4g}, {float(yd.max()):.4g}])")
-    loss = _BCE.apply(input, target)
+    loss = BinaryCrossEntropyFn.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -453,7 +262,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if t.shape != (n,):
         raise ShapeError(f"{op}: target must have shape ({n},) for input {input.shape}, got "
                          f"{target.shape}")
-    _index_weights(op, t, c, None, -(10 ** 18), x.dtype)
+    index_weights(op, t, c, None, -(10 ** 18), x.dtype)
     xp = get_array_module(t)
     rows = xp.arange(n)
     xy = x[rows, t].reshape((n, 1))

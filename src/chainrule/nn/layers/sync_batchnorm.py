@@ -31,8 +31,8 @@ from ...autograd.tensor import Tensor
 from ...distributed import group as _group
 from ...distributed.group import ProcessGroup, group_of
 from ...distributed.work import wait_requests
+from ...ops.normalization import BatchStats
 from .. import functional as F
-from ..functional.normalization import BatchStats
 from ..module import Module
 from .normalization import _BatchNorm
 
