@@ -103,7 +103,7 @@ def test_legacy_constructor_sizes_and_alias_like_torch():
 
 def test_matrix_transpose_of_a_vector_raises_like_torch():
     with pytest.raises(RuntimeError, match="only supported on matrices"):
-        torch.ones(3).mT
+        _ = torch.ones(3).mT
     with pytest.raises(RuntimeError, match="only supported on matrices"):
-        cr.ones(3).mT
+        _ = cr.ones(3).mT
     assert cr.ones(4, 2, 3).mT.shape == tuple(torch.ones(4, 2, 3).mT.shape)
