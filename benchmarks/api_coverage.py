@@ -7,6 +7,7 @@ resolves the same path under ``chainrule`` and prints the coverage and what is m
 
 Usage:  python benchmarks/api_coverage.py [--missing]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -120,10 +121,22 @@ def main() -> None:
     assert len(names) == len(set(names)), "duplicate entries"
     missing = []
     for name in names:
-        if name.startswith(("nn.", "optim.", "utils.", "distributed.", "func.", "linalg.",
-                            "amp.", "cuda.", "backends.", "autograd.")):
+        if name.startswith(
+            (
+                "nn.",
+                "optim.",
+                "utils.",
+                "distributed.",
+                "func.",
+                "linalg.",
+                "amp.",
+                "cuda.",
+                "backends.",
+                "autograd.",
+            )
+        ):
             top = name.split(".")[0]
-            ok = resolve(importlib.import_module(f"chainrule.{top}"), name[len(top) + 1:])
+            ok = resolve(importlib.import_module(f"chainrule.{top}"), name[len(top) + 1 :])
         else:
             ok = resolve(cr, name)
         if not ok:

@@ -12,6 +12,7 @@ kernels' runtime is loaded) of a ResNet-20 training step.
 Usage:  python benchmarks/bench_cnn.py [--reps 3] [--steps 20] [--only lenet5,resnet20]
         python benchmarks/bench_cnn.py --profile resnet20   # where chainrule's step spends time
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,10 +40,19 @@ def _torch_model(name: str):
 
     if name == "lenet5":
         return tnn.Sequential(
-            tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2),
-            tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
-            tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(),
-            tnn.Linear(84, 10))
+            tnn.Conv2d(1, 6, 5, padding=2),
+            tnn.ReLU(),
+            tnn.MaxPool2d(2),
+            tnn.Conv2d(6, 16, 5),
+            tnn.ReLU(),
+            tnn.MaxPool2d(2),
+            tnn.Flatten(),
+            tnn.Linear(400, 120),
+            tnn.ReLU(),
+            tnn.Linear(120, 84),
+            tnn.ReLU(),
+            tnn.Linear(84, 10),
+        )
     import torch
 
     class Block(tnn.Module):
@@ -55,8 +65,9 @@ def _torch_model(name: str):
             self.option_a, self.extra = option_a, cout - cin
             self.down = None
             if (stride != 1 or cin != cout) and not option_a:
-                self.down = tnn.Sequential(tnn.Conv2d(cin, cout, 1, stride, bias=False),
-                                           tnn.BatchNorm2d(cout))
+                self.down = tnn.Sequential(
+                    tnn.Conv2d(cin, cout, 1, stride, bias=False), tnn.BatchNorm2d(cout)
+                )
             self.sc = stride != 1 or cin != cout
 
         def forward(self, x):
@@ -214,9 +225,10 @@ def profile(name: str, steps: int) -> None:
     total = stats.total_tt
     sums: dict[str, float] = {}
     for (path, _line, func), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
-        group = next((g for g, part, funcs in _GROUPS
-                      if part in path and (funcs is None or func in funcs)),
-                     "other (engine, autograd, Python, small ops)")
+        group = next(
+            (g for g, part, funcs in _GROUPS if part in path and (funcs is None or func in funcs)),
+            "other (engine, autograd, Python, small ops)",
+        )
         sums[group] = sums.get(group, 0.0) + own
     print(f"{name} training step: {1000 * total / steps:.1f} ms (cProfile, {steps} steps)")
     for group, t in sorted(sums.items(), key=lambda kv: -kv[1]):
@@ -225,8 +237,13 @@ def profile(name: str, steps: int) -> None:
 
 def _run(framework: str, name: str, mode: str, steps: int) -> dict:
     env = dict(os.environ)
-    out = subprocess.run([sys.executable, __file__, "--worker", framework, name, mode,
-                          str(steps)], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", framework, name, mode, str(steps)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -236,8 +253,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--only", default=",".join(WORKLOADS))
     ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
-    ap.add_argument("--profile", choices=sorted(WORKLOADS),
-                    help="print where chainrule's training step of this workload spends time")
+    ap.add_argument(
+        "--profile",
+        choices=sorted(WORKLOADS),
+        help="print where chainrule's training step of this workload spends time",
+    )
     args = ap.parse_args()
     if args.profile:
         profile(args.profile, max(2, args.steps // 4))
@@ -249,8 +269,10 @@ def main() -> None:
     try:
         from threadpoolctl import threadpool_info
 
-        blas = [(i.get("internal_api"), i.get("architecture"), i.get("num_threads"))
-                for i in threadpool_info()]
+        blas = [
+            (i.get("internal_api"), i.get("architecture"), i.get("num_threads"))
+            for i in threadpool_info()
+        ]
         print("BLAS:", blas)
     except ImportError:
         pass
@@ -269,8 +291,10 @@ def main() -> None:
             print(f"{name + ' ' + mode:<26}{c:>14.2f}{t:>12.2f}{c / t:>8.2f}x", flush=True)
             if mode == "train":
                 pc, pt = min(peaks["cr"]), min(peaks["torch"])
-                print(f"{'  peak RSS growth (MB)':<26}{pc:>14.1f}{pt:>12.1f}{pc / pt:>8.2f}x",
-                      flush=True)
+                print(
+                    f"{'  peak RSS growth (MB)':<26}{pc:>14.1f}{pt:>12.1f}{pc / pt:>8.2f}x",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

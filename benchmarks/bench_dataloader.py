@@ -42,6 +42,7 @@ Usage::
     python benchmarks/bench_dataloader.py --quick                  # a few seconds, a smoke test
     python benchmarks/bench_dataloader.py --repeats 5 --workers 0,1,2,4 --torch-workers 0,2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,14 +74,16 @@ def build_pipeline(size: int, generator: Any) -> Any:
     """The augmentation pipeline (``generator=None``: the default generator)."""
     from chainrule.data import transforms as T
 
-    return T.Compose([
-        T.ToTensor(),
-        T.RandomResizedCrop(size, scale=(0.5, 1.0), generator=generator),
-        T.RandomRotation(15, interpolation="bilinear", generator=generator),
-        T.ColorJitter(0.4, 0.4, 0.4, 0.1, generator=generator),
-        T.RandomHorizontalFlip(generator=generator),
-        T.Normalize((0.49, 0.48, 0.45), (0.25, 0.24, 0.26)),
-    ])
+    return T.Compose(
+        [
+            T.ToTensor(),
+            T.RandomResizedCrop(size, scale=(0.5, 1.0), generator=generator),
+            T.RandomRotation(15, interpolation="bilinear", generator=generator),
+            T.ColorJitter(0.4, 0.4, 0.4, 0.1, generator=generator),
+            T.RandomHorizontalFlip(generator=generator),
+            T.Normalize((0.49, 0.48, 0.45), (0.25, 0.24, 0.26)),
+        ]
+    )
 
 
 class AugmentedImages:
@@ -91,8 +94,14 @@ class AugmentedImages:
     ``as_numpy=True`` returns the image as a NumPy array (for PyTorch's collate).
     """
 
-    def __init__(self, images: np.ndarray, size: int, per_sample_seed: bool = True,
-                 as_numpy: bool = False, seed: int = SEED) -> None:
+    def __init__(
+        self,
+        images: np.ndarray,
+        size: int,
+        per_sample_seed: bool = True,
+        as_numpy: bool = False,
+        seed: int = SEED,
+    ) -> None:
         import chainrule as cr
 
         self.images, self.seed, self.as_numpy = images, seed, as_numpy
@@ -127,8 +136,10 @@ def _digest(batches: list) -> tuple[str, list[int]]:
 
 def _cpu_seconds() -> float:
     """CPU time of this process and of its finished (joined) children, user + system."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
@@ -151,8 +162,9 @@ def _cr_order(n: int) -> list[int]:
     import chainrule as cr
 
     ds = cr.utils.data.TensorDataset(cr.arange(n))
-    loader = cr.utils.data.DataLoader(ds, batch_size=BATCH_SIZE, shuffle=True,
-                                      generator=cr.Generator().manual_seed(SEED))
+    loader = cr.utils.data.DataLoader(
+        ds, batch_size=BATCH_SIZE, shuffle=True, generator=cr.Generator().manual_seed(SEED)
+    )
     return [int(i) for (b,) in loader for i in b.numpy()]
 
 
@@ -165,14 +177,19 @@ def child_run(framework: str, workers: int, n: int, size: int) -> dict:
     for i in range(min(16, n)):  # warm up: first calls build caches and load code paths
         ds[i]
     if framework == "chainrule":
-        loader = cr.utils.data.DataLoader(ds, batch_size=BATCH_SIZE, shuffle=True,
-                                          num_workers=workers,
-                                          generator=cr.Generator().manual_seed(SEED))
+        loader = cr.utils.data.DataLoader(
+            ds,
+            batch_size=BATCH_SIZE,
+            shuffle=True,
+            num_workers=workers,
+            generator=cr.Generator().manual_seed(SEED),
+        )
     else:
         import torch
 
-        loader = torch.utils.data.DataLoader(ds, batch_size=BATCH_SIZE, sampler=_cr_order(n),
-                                             num_workers=workers)
+        loader = torch.utils.data.DataLoader(
+            ds, batch_size=BATCH_SIZE, sampler=_cr_order(n), num_workers=workers
+        )
     seconds, first, cpu, batches = _time_epoch(loader)
     digest, order = _digest(batches)
     assert sorted(order) == list(range(n)), f"{framework} {workers}: not one pass over the data"
@@ -188,15 +205,20 @@ def child_check(n: int, size: int) -> dict:
 
     def epoch(workers: int) -> tuple[str, list[int]]:
         cr.manual_seed(SEED)
-        loader = cr.utils.data.DataLoader(ds, batch_size=BATCH_SIZE, shuffle=True,
-                                          num_workers=workers)
+        loader = cr.utils.data.DataLoader(
+            ds, batch_size=BATCH_SIZE, shuffle=True, num_workers=workers
+        )
         return _digest(list(loader))
 
     a, b, single = epoch(2), epoch(2), epoch(0)
     assert a == b, "per-worker seeding: two runs with the same seed gave different batches"
     assert a[1] == single[1], "the sample order depends on num_workers"
-    return {"reproducible": True, "same_order": True,
-            "images_equal_to_single_process": a[0] == single[0], "blas": _blas()}
+    return {
+        "reproducible": True,
+        "same_order": True,
+        "images_equal_to_single_process": a[0] == single[0],
+        "blas": _blas(),
+    }
 
 
 def _blas() -> str:
@@ -205,9 +227,14 @@ def _blas() -> str:
     except ImportError:
         return "unknown (pip install threadpoolctl to report the BLAS kernel)"
     infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-    return "; ".join(f"{i.get('internal_api')} {i.get('version')} kernel "
-                     f"{i.get('architecture')} {i.get('num_threads')} threads"
-                     for i in infos) or "no BLAS found by threadpoolctl"
+    return (
+        "; ".join(
+            f"{i.get('internal_api')} {i.get('version')} kernel "
+            f"{i.get('architecture')} {i.get('num_threads')} threads"
+            for i in infos
+        )
+        or "no BLAS found by threadpoolctl"
+    )
 
 
 # --------------------------------------------------------------------------- the driver
@@ -241,11 +268,13 @@ def _machine(torch_version: str | None) -> list[str]:
     import chainrule as cr
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return [f"machine: {_cpu_model()}, {os.cpu_count()} CPUs ({cores} usable by this process)",
-            f"load average before the run: {_loadavg()}",
-            f"Python {platform.python_version()}, NumPy {np.__version__}, chainrule "
-            f"{getattr(cr, '__version__', '?')}, PyTorch {torch_version or 'not installed'}",
-            f"note: {' / '.join(UNSET_ENV)} are unset for the benchmark subprocesses"]
+    return [
+        f"machine: {_cpu_model()}, {os.cpu_count()} CPUs ({cores} usable by this process)",
+        f"load average before the run: {_loadavg()}",
+        f"Python {platform.python_version()}, NumPy {np.__version__}, chainrule "
+        f"{getattr(cr, '__version__', '?')}, PyTorch {torch_version or 'not installed'}",
+        f"note: {' / '.join(UNSET_ENV)} are unset for the benchmark subprocesses",
+    ]
 
 
 def _loadavg() -> str:
@@ -267,19 +296,28 @@ def _int_list(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="tiny smoke run: 128 images, workers 0,2, one round")
+    p.add_argument(
+        "--quick", action="store_true", help="tiny smoke run: 128 images, workers 0,2, one round"
+    )
     p.add_argument("--repeats", type=int, default=None, help="rounds (default 3; quick 1)")
-    p.add_argument("--workers", type=_int_list, default=None,
-                   help="num_workers values for chainrule (default 0,1,2,4; quick 0,2)")
-    p.add_argument("--torch-workers", type=_int_list, default=None,
-                   help="num_workers values for PyTorch's DataLoader (default 0,2; "
-                        "empty to skip)")
+    p.add_argument(
+        "--workers",
+        type=_int_list,
+        default=None,
+        help="num_workers values for chainrule (default 0,1,2,4; quick 0,2)",
+    )
+    p.add_argument(
+        "--torch-workers",
+        type=_int_list,
+        default=None,
+        help="num_workers values for PyTorch's DataLoader (default 0,2; empty to skip)",
+    )
     p.add_argument("--images", type=int, default=None, help="dataset size (default 2000)")
     p.add_argument("--size", type=int, default=32, help="image side in pixels (default 32)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
-    p.add_argument("--child", nargs=4, metavar=("FRAMEWORK", "WORKERS", "N", "SIZE"),
-                   help=argparse.SUPPRESS)
+    p.add_argument(
+        "--child", nargs=4, metavar=("FRAMEWORK", "WORKERS", "N", "SIZE"), help=argparse.SUPPRESS
+    )
     p.add_argument("--check", nargs=2, metavar=("N", "SIZE"), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.child:
@@ -304,16 +342,23 @@ def drive(a: argparse.Namespace) -> int:
         workers = [0, *workers]
     for line in _machine(torch_version):
         print(line)
-    timed_torch = (f"PyTorch's DataLoader timed with num_workers {torch_workers} on the same "
-                   f"dataset" if torch_workers else "PyTorch's DataLoader not timed")
-    print(f"workload: {n} uint8 RGB images {a.size}x{a.size}, batch {BATCH_SIZE}, one shuffled "
-          f"epoch; {repeats} round(s); {timed_torch} (torchvision not used)")
+    timed_torch = (
+        f"PyTorch's DataLoader timed with num_workers {torch_workers} on the same dataset"
+        if torch_workers
+        else "PyTorch's DataLoader not timed"
+    )
+    print(
+        f"workload: {n} uint8 RGB images {a.size}x{a.size}, batch {BATCH_SIZE}, one shuffled "
+        f"epoch; {repeats} round(s); {timed_torch} (torchvision not used)"
+    )
     check = _spawn(["--check", str(min(n, 256)), str(a.size)])
-    print(f"check (default generator, per-worker seeding): same seed -> same batches with "
-          f"num_workers=2: {check['reproducible']}; same sample order as num_workers=0: "
-          f"{check['same_order']}; augmentation equal to num_workers=0: "
-          f"{check['images_equal_to_single_process']} (expected False: each worker has its "
-          f"own stream)")
+    print(
+        f"check (default generator, per-worker seeding): same seed -> same batches with "
+        f"num_workers=2: {check['reproducible']}; same sample order as num_workers=0: "
+        f"{check['same_order']}; augmentation equal to num_workers=0: "
+        f"{check['images_equal_to_single_process']} (expected False: each worker has its "
+        f"own stream)"
+    )
     print(f"BLAS: {check['blas']}")
     configs = [("chainrule", w) for w in workers] + [("torch", w) for w in torch_workers]
     runs: dict[tuple[str, int], list[dict]] = {c: [] for c in configs}
@@ -326,8 +371,10 @@ def drive(a: argparse.Namespace) -> int:
         bad = {f"{fw}:{w}": sorted({x["digest"][:12] for x in rs}) for (fw, w), rs in runs.items()}
         print(f"FAIL: batches differ between configurations: {bad}")
         return 1
-    print("check (per-sample seeding): every configuration and round produced byte-identical "
-          f"batches (sha256 {digests.pop()[:16]})")
+    print(
+        "check (per-sample seeding): every configuration and round produced byte-identical "
+        f"batches (sha256 {digests.pop()[:16]})"
+    )
     print(f"load average after the run: {_loadavg()}")
     print()
     table = report(runs, n)
@@ -343,18 +390,24 @@ def report(runs: dict, n: int) -> list[str]:
     """A Markdown table: median epoch, images/s, speed-up vs the same loader's num_workers=0,
     and the CPU time the epoch cost in all processes (the loader's overhead, whatever the load).
     """
-    lines = ["| loader | num_workers | epoch (median) | first batch | images/s | speed-up | "
-             "CPU s (all processes) |", "|---|---|---|---|---|---|---|"]
-    base = {fw: statistics.median(x["seconds"] for x in rs)
-            for (fw, w), rs in runs.items() if w == 0}
+    lines = [
+        "| loader | num_workers | epoch (median) | first batch | images/s | speed-up | "
+        "CPU s (all processes) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    base = {
+        fw: statistics.median(x["seconds"] for x in rs) for (fw, w), rs in runs.items() if w == 0
+    }
     for (fw, w), rs in runs.items():
         sec = statistics.median(x["seconds"] for x in rs)
         first = statistics.median(x["first_batch"] for x in rs)
         cpu = statistics.median(x["cpu"] for x in rs)
         speed = f"{base[fw] / sec:.2f}x" if fw in base else "-"
         name = "chainrule" if fw == "chainrule" else "PyTorch (chainrule transforms)"
-        lines.append(f"| {name} | {w} | {sec:.2f} s | {first * 1e3:.0f} ms | {n / sec:.0f} | "
-                     f"{speed} | {cpu:.2f} |")
+        lines.append(
+            f"| {name} | {w} | {sec:.2f} s | {first * 1e3:.0f} ms | {n / sec:.0f} | "
+            f"{speed} | {cpu:.2f} |"
+        )
     return lines
 
 

@@ -19,6 +19,7 @@ Usage::
     python benchmarks/bench_distributed.py                       # everything (~10 min)
     python benchmarks/bench_distributed.py --models mlp --sizes-mb 1 10 --steps 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,9 @@ def _build(name: str):
     cr.manual_seed(0)
     if name == "mlp":
         nn = cr.nn
-        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
-                             nn.Linear(256, 10))
+        return nn.Sequential(
+            nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
+        )
     in_channels = MODELS[name][0][0]
     return cr.models.get_model(name, num_classes=10, in_channels=in_channels)
 
@@ -70,7 +72,8 @@ def worker_step(name: str, steps: int, distributed: bool) -> None:
         dist.init_process_group("mpi")
         size, rank = dist.get_world_size(), dist.get_rank()
         model = cr.nn.parallel.DistributedDataParallel(
-            cr.nn.SyncBatchNorm.convert_sync_batchnorm(model))
+            cr.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        )
     batch = global_batch // size
     rng = np.random.default_rng(rank)
     x = cr.tensor(rng.standard_normal((batch,) + shape).astype(np.float32))
@@ -83,8 +86,13 @@ def worker_step(name: str, steps: int, distributed: bool) -> None:
         loss_fn(model(x), y).backward()
         opt.step()
 
-    result = {"model": name, "processes": size, "batch_per_process": batch,
-              "threads": cr.get_num_threads(), "step_ms": 1e3 * _time_steps(step, steps)}
+    result = {
+        "model": name,
+        "processes": size,
+        "batch_per_process": batch,
+        "threads": cr.get_num_threads(),
+        "step_ms": 1e3 * _time_steps(step, steps),
+    }
     if distributed:
         with model.no_sync():
             result["no_comm_step_ms"] = 1e3 * _time_steps(step, steps)
@@ -120,8 +128,17 @@ def worker_allreduce(sizes_mb: list[float], repeats: int) -> None:
         sec = statistics.median(times)
         nbytes = t._data.nbytes
         if dist.get_rank() == 0:
-            print(json.dumps({"size_mb": mb, "ms": 1e3 * sec, "algbw_gbs": nbytes / sec / 1e9,
-                              "busbw_gbs": 2 * (n - 1) / n * nbytes / sec / 1e9}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "size_mb": mb,
+                        "ms": 1e3 * sec,
+                        "algbw_gbs": nbytes / sec / 1e9,
+                        "busbw_gbs": 2 * (n - 1) / n * nbytes / sec / 1e9,
+                    }
+                ),
+                flush=True,
+            )
     dist.destroy_process_group()
 
 
@@ -129,8 +146,13 @@ def _run(cmd: list[str], threads: int) -> list[dict]:
     from chainrule.distributed.launcher import launch_environment
 
     env = launch_environment()
-    env.update({"CHAINRULE_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
-                "OMP_NUM_THREADS": str(threads)})
+    env.update(
+        {
+            "CHAINRULE_NUM_THREADS": str(threads),
+            "OPENBLAS_NUM_THREADS": str(threads),
+            "OMP_NUM_THREADS": str(threads),
+        }
+    )
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}")
@@ -156,27 +178,56 @@ def main() -> None:
     from chainrule.distributed.launcher import mpirun_command
 
     me = [sys.executable, os.path.abspath(__file__)]
-    print("| model | 1 proc x 2 threads (ms) | 2 procs x 1 thread, DDP (ms) | same, no_sync (ms) "
-          "| exposed comm. (ms) |")
+    print(
+        "| model | 1 proc x 2 threads (ms) | 2 procs x 1 thread, DDP (ms) | same, no_sync (ms) "
+        "| exposed comm. (ms) |"
+    )
     print("|---|---|---|---|---|")
     for name in args.models:
-        single = _run(me + ["--worker", "step", "--model", name, "--steps", str(args.steps)],
-                      threads=2)[0]
-        multi = _run(mpirun_command(args.nproc, me + ["--worker", "step", "--model", name,
-                                                      "--steps", str(args.steps),
-                                                      "--distributed"]), threads=1)[0]
+        single = _run(
+            me + ["--worker", "step", "--model", name, "--steps", str(args.steps)], threads=2
+        )[0]
+        multi = _run(
+            mpirun_command(
+                args.nproc,
+                me
+                + [
+                    "--worker",
+                    "step",
+                    "--model",
+                    name,
+                    "--steps",
+                    str(args.steps),
+                    "--distributed",
+                ],
+            ),
+            threads=1,
+        )[0]
         exposed = multi["step_ms"] - multi["no_comm_step_ms"]
-        print(f"| {name} ({multi['parameters']:,} params) | {single['step_ms']:.1f} | "
-              f"{multi['step_ms']:.1f} | {multi['no_comm_step_ms']:.1f} | {exposed:.1f} |",
-              flush=True)
+        print(
+            f"| {name} ({multi['parameters']:,} params) | {single['step_ms']:.1f} | "
+            f"{multi['step_ms']:.1f} | {multi['no_comm_step_ms']:.1f} | {exposed:.1f} |",
+            flush=True,
+        )
     print("\n| buffer (MB) | all-reduce (ms) | algorithm bandwidth (GB/s) | bus bandwidth (GB/s) |")
     print("|---|---|---|---|")
-    rows = _run(mpirun_command(args.nproc, me + ["--worker", "allreduce", "--repeats",
-                                                 str(args.repeats), "--sizes-mb",
-                                                 *map(str, args.sizes_mb)]), threads=1)
+    rows = _run(
+        mpirun_command(
+            args.nproc,
+            me
+            + [
+                "--worker",
+                "allreduce",
+                "--repeats",
+                str(args.repeats),
+                "--sizes-mb",
+                *map(str, args.sizes_mb),
+            ],
+        ),
+        threads=1,
+    )
     for r in rows:
-        print(f"| {r['size_mb']:g} | {r['ms']:.2f} | {r['algbw_gbs']:.2f} | "
-              f"{r['busbw_gbs']:.2f} |")
+        print(f"| {r['size_mb']:g} | {r['ms']:.2f} | {r['algbw_gbs']:.2f} | {r['busbw_gbs']:.2f} |")
 
 
 if __name__ == "__main__":

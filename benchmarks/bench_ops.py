@@ -30,6 +30,7 @@ Usage::
     python benchmarks/bench_ops.py --profile     # cProfile of chainrule's chain10 step
     python benchmarks/bench_ops.py --kernels-ab  # compiled vs NumPy kernels, one process
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,23 @@ import subprocess
 import sys
 import time
 
-SMALL_OPS = ["add", "mul", "div", "exp", "tanh", "sigmoid", "relu", "sum", "mean", "matmul",
-             "softmax", "reshape", "transpose", "getitem", "cat"]
+SMALL_OPS = [
+    "add",
+    "mul",
+    "div",
+    "exp",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "sum",
+    "mean",
+    "matmul",
+    "softmax",
+    "reshape",
+    "transpose",
+    "getitem",
+    "cat",
+]
 LARGE = {
     "add_1M": ("add", (1000, 1000)),
     "mul_1M": ("mul", (1000, 1000)),
@@ -125,6 +141,7 @@ def _make_cases(m, quick: bool):
             x.grad = None
             w.grad = None
             fn(x, w).backward(g)
+
         cases[f"small:{name}"] = step
     for case, (name, shape) in LARGE.items():
         if name == "linear":
@@ -141,6 +158,7 @@ def _make_cases(m, quick: bool):
             x.grad = None
             w.grad = None
             fn(x, w).backward(g)
+
         cases[f"large:{case}"] = step
     cases.update(_bn_adam_cases(m))
     x, w = _inputs(m, (32, 32), (32, 32))
@@ -150,6 +168,7 @@ def _make_cases(m, quick: bool):
         for t in (x, w, b):
             t.grad = None
         _chain(x, w, b).backward()
+
     cases["chain10"] = chain_step
     return cases
 
@@ -169,6 +188,7 @@ def _bn_adam_cases(m) -> dict:
     def bn_step():
         x.grad = None
         bn(x).backward(g)
+
     p = m.nn.Parameter(m.tensor(rng.standard_normal(ADAM_SIZE).astype(np.float32)))
     opt = m.optim.Adam([p], lr=1e-3)
     p.grad = m.tensor(rng.standard_normal(ADAM_SIZE).astype(np.float32))
@@ -183,14 +203,19 @@ def _kernels_ab(seconds: float) -> None:
     if not jit.numba_available():
         print("numba is not installed: pip install chainrule[fast]")
         return
-    cases = {k: v for k, v in _make_cases(m, True).items()
-             if k.startswith("large:") and not any(t in k for t in ("matmul", "bmm", "linear"))}
+    cases = {
+        k: v
+        for k, v in _make_cases(m, True).items()
+        if k.startswith("large:") and not any(t in k for t in ("matmul", "bmm", "linear"))
+    }
     t0 = time.perf_counter()
     with jit.use_backend("numba"):
         for step in cases.values():
             step()
-    print(f"first calls on the compiled path (compile or load from cache): "
-          f"{time.perf_counter() - t0:.2f} s")
+    print(
+        f"first calls on the compiled path (compile or load from cache): "
+        f"{time.perf_counter() - t0:.2f} s"
+    )
     times: dict = {(name, be): [] for name in cases for be in ("numpy", "numba")}
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
@@ -207,8 +232,10 @@ def _kernels_ab(seconds: float) -> None:
     for name in cases:
         a, b = times[name, "numpy"], times[name, "numba"]
         ma, mb = statistics.median(a), statistics.median(b)
-        print(f"| {name} | {_fmt(ma)} / {_fmt(min(a))} | {_fmt(mb)} / {_fmt(min(b))} | "
-              f"{mb / ma:.2f} / {min(b) / min(a):.2f} | {len(a)} |")
+        print(
+            f"| {name} | {_fmt(ma)} / {_fmt(min(a))} | {_fmt(mb)} / {_fmt(min(b))} | "
+            f"{mb / ma:.2f} / {min(b) / min(a):.2f} | {len(a)} |"
+        )
 
 
 def _time(step, quick: bool) -> float:
@@ -238,8 +265,7 @@ def _worker(framework: str, quick: bool, only: str | None) -> None:
     else:
         import chainrule as m
     cases = _make_cases(m, quick)
-    out = {name: _time(step, quick) for name, step in cases.items()
-           if only is None or only in name}
+    out = {name: _time(step, quick) for name, step in cases.items() if only is None or only in name}
     print(json.dumps(out))
 
 
@@ -249,9 +275,14 @@ def _blas_info() -> str:
         from threadpoolctl import threadpool_info
 
         infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-        return "; ".join(f"{i.get('internal_api')} {i.get('version')} "
-                         f"kernel={i.get('architecture')} threads={i.get('num_threads')}"
-                         for i in infos) or "no BLAS found by threadpoolctl"
+        return (
+            "; ".join(
+                f"{i.get('internal_api')} {i.get('version')} "
+                f"kernel={i.get('architecture')} threads={i.get('num_threads')}"
+                for i in infos
+            )
+            or "no BLAS found by threadpoolctl"
+        )
     except ImportError:
         return "unknown (pip install threadpoolctl to report the BLAS kernel)"
 
@@ -307,8 +338,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", help="run only cases whose name contains this text")
     ap.add_argument("--profile", action="store_true")
-    ap.add_argument("--kernels-ab", action="store_true",
-                    help="compiled vs NumPy kernels of chainrule, in one process")
+    ap.add_argument(
+        "--kernels-ab",
+        action="store_true",
+        help="compiled vs NumPy kernels of chainrule, in one process",
+    )
     ap.add_argument("--seconds", type=float, default=30.0, help="duration of --kernels-ab")
     args = ap.parse_args()
     if args.kernels_ab:
@@ -321,9 +355,11 @@ def main() -> None:
         _profile()
         return
     rounds = 1 if args.quick else args.rounds
-    print(f"machine: {platform.machine()} {platform.processor() or ''} "
-          f"{os.cpu_count()} cpus, python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d %H:%M')}")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} "
+        f"{os.cpu_count()} cpus, python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}"
+    )
     print("note: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the worker processes")
     print(f"BLAS: {_blas_info()}")
     print(f"chainrule kernels: {_kernel_backend()}")

@@ -9,6 +9,7 @@ The PyTorch models are written here with torch.nn (benchmark-only code) with the
 
 Usage:  python benchmarks/bench_seq.py [--reps 3] [--steps 20] [--only gpt,char_lstm]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,6 +28,7 @@ def _torch_model(name: str):
     import torch.nn as tnn
 
     if name == "char_lstm":
+
         class CharLSTM(tnn.Module):
             def __init__(self):
                 super().__init__()
@@ -39,6 +41,7 @@ def _torch_model(name: str):
 
         return CharLSTM()
     if name == "gru_mnist1d":
+
         class GRUClassifier(tnn.Module):
             def __init__(self):
                 super().__init__()
@@ -138,8 +141,13 @@ def worker(framework: str, name: str, steps: int) -> dict:
 
 
 def _run(framework: str, name: str, steps: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", framework, name, str(steps)],
-                         capture_output=True, text=True, env=dict(os.environ), check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", framework, name, str(steps)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -15,6 +15,7 @@ Usage::
     python benchmarks/bench_train.py                 # both workloads, 3 rounds
     python benchmarks/bench_train.py --profile       # where the small-MLP step spends time
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,6 +67,7 @@ def _chainrule_step(w: dict):
         opt.zero_grad()
         loss.backward()
         opt.step()
+
     return step
 
 
@@ -91,6 +93,7 @@ def _torch_step(w: dict):
         opt.zero_grad()
         loss.backward()
         opt.step()
+
     return step
 
 
@@ -100,8 +103,10 @@ def _numpy_step(w: dict):
 
     rng = np.random.default_rng(0)
     s = w["sizes"]
-    ws = [(rng.uniform(-1, 1, (s[i], s[i + 1])) / np.sqrt(s[i])).astype(np.float32)
-          for i in range(len(s) - 1)]
+    ws = [
+        (rng.uniform(-1, 1, (s[i], s[i + 1])) / np.sqrt(s[i])).astype(np.float32)
+        for i in range(len(s) - 1)
+    ]
     bs = [np.zeros(s[i + 1], np.float32) for i in range(len(s) - 1)]
     params = ws + bs
     bufs = [np.zeros_like(p) for p in params]
@@ -134,15 +139,16 @@ def _numpy_step(w: dict):
             b *= MOMENTUM
             b += gr
             p -= LR * b
+
     return step
 
 
 def worker(framework: str, workload: str, steps: int, warmup: int) -> dict:
     w = WORKLOADS[workload]
-    step = {"chainrule": _chainrule_step, "torch": _torch_step, "numpy": _numpy_step}[
-        framework](w)
+    step = {"chainrule": _chainrule_step, "torch": _torch_step, "numpy": _numpy_step}[framework](w)
     if framework == "torch":
         import torch
+
         torch.set_num_threads(2)
     for _ in range(warmup):
         step()
@@ -161,8 +167,11 @@ def _blas_info() -> str:
         return "threadpoolctl not installed"
     import numpy  # noqa: F401
 
-    info = [f"{d.get('internal_api')} {d.get('architecture')} threads={d.get('num_threads')}"
-            for d in threadpool_info() if d.get("user_api") == "blas"]
+    info = [
+        f"{d.get('internal_api')} {d.get('architecture')} threads={d.get('num_threads')}"
+        for d in threadpool_info()
+        if d.get("user_api") == "blas"
+    ]
     return "; ".join(info) or "unknown"
 
 
@@ -205,14 +214,28 @@ def main(argv: list[str] | None = None) -> int:
     for r in range(args.rounds):
         for wl in args.workloads:
             for fw in args.frameworks:
-                out = subprocess.run([sys.executable, __file__, "--worker", fw, wl,
-                                      "--steps", str(args.steps), "--warmup", str(args.warmup)],
-                                     capture_output=True, text=True, check=True)
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--worker",
+                        fw,
+                        wl,
+                        "--steps",
+                        str(args.steps),
+                        "--warmup",
+                        str(args.warmup),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
                 res = json.loads(out.stdout.strip().splitlines()[-1])
                 key = (wl, fw)
                 best[key] = min(best.get(key, float("inf")), res["median_ms"])
-                print(f"round {r + 1} {wl:5s} {fw:9s} median {res['median_ms']:8.3f} ms",
-                      flush=True)
+                print(
+                    f"round {r + 1} {wl:5s} {fw:9s} median {res['median_ms']:8.3f} ms", flush=True
+                )
     print("\nbest medians (ms/step) and ratio chainrule / torch")
     print("| workload | chainrule | PyTorch | NumPy by hand | ratio |")
     print("|---|---|---|---|---|")

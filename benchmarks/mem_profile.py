@@ -15,6 +15,7 @@ Reports, for ResNet-20 (3x32x32, batch 64, float32; the workload of ``bench_cnn.
 
 Usage:  python benchmarks/mem_profile.py [--steps 3] [--skip-torch]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -130,7 +131,7 @@ def torch_saved_bytes() -> tuple[dict, int]:
         for attr in dir(fn):
             if attr.startswith("_saved_"):
                 v = getattr(fn, attr)
-                for t in (v if isinstance(v, (tuple, list)) else (v,)):
+                for t in v if isinstance(v, (tuple, list)) else (v,):
                     if isinstance(t, torch.Tensor):
                         ptr = t.untyped_storage().data_ptr()
                         if ptr not in counted and ptr not in params:
@@ -209,9 +210,13 @@ def _cr_report(steps: int) -> dict:
     ws = workspace()
     ws_bytes = sum(b.nbytes for b in ws._bordered.values())
     ws_bytes += ws._block.nbytes if ws._block is not None else 0
-    return {"tracemalloc_step_peak_mb": peak / 2**20, "forward_live_mb": fwd_live / 2**20,
-            "saved_by_op": by_op, "saved_total_mb": total / 2**20,
-            "workspace_mb": ws_bytes / 2**20}
+    return {
+        "tracemalloc_step_peak_mb": peak / 2**20,
+        "forward_live_mb": fwd_live / 2**20,
+        "saved_by_op": by_op,
+        "saved_total_mb": total / 2**20,
+        "workspace_mb": ws_bytes / 2**20,
+    }
 
 
 def _table(title: str, by_op: dict, total: int) -> None:
@@ -231,33 +236,51 @@ def main() -> None:
     args = ap.parse_args()
     if args.worker:
         fw, what = args.worker
-        res = _cr_report(args.steps) if what == "report" else \
-            _rss_worker(fw, args.steps, what == "rss-warm-jit")
+        res = (
+            _cr_report(args.steps)
+            if what == "report"
+            else _rss_worker(fw, args.steps, what == "rss-warm-jit")
+        )
         print(json.dumps(res))
         return
 
     def run(fw: str, what: str) -> dict:
-        out = subprocess.run([sys.executable, __file__, "--worker", fw, what, "--steps",
-                              str(args.steps)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", fw, what, "--steps", str(args.steps)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     fws = ("cr",) if args.skip_torch else ("cr", "torch")
-    runs = {(fw, what): [run(fw, what) for _ in range(args.reps)]
-            for what in ("rss", "rss-warm-jit") for fw in fws}
+    runs = {
+        (fw, what): [run(fw, what) for _ in range(args.reps)]
+        for what in ("rss", "rss-warm-jit")
+        for fw in fws
+    }
     for what, key, title in (
-            ("rss", "peak_mb", "peak RSS growth of a training step (bench_cnn's measure)"),
-            ("rss-warm-jit", "peak_mb", "the same, chainrule's JIT runtime loaded first"),
-            ("rss", "abs_peak_mb", "absolute peak RSS of the process")):
+        ("rss", "peak_mb", "peak RSS growth of a training step (bench_cnn's measure)"),
+        ("rss-warm-jit", "peak_mb", "the same, chainrule's JIT runtime loaded first"),
+        ("rss", "abs_peak_mb", "absolute peak RSS of the process"),
+    ):
         peaks = {fw: min(r[key] for r in runs[fw, what]) for fw in fws}
-        print(f"{title} (MB, min of {args.reps} processes): "
-              + ", ".join(f"{fw} {p:.1f}" for fw, p in peaks.items())
-              + (f"  ratio {peaks['cr'] / peaks['torch']:.2f}x" if "torch" in peaks else ""))
+        print(
+            f"{title} (MB, min of {args.reps} processes): "
+            + ", ".join(f"{fw} {p:.1f}" for fw, p in peaks.items())
+            + (f"  ratio {peaks['cr'] / peaks['torch']:.2f}x" if "torch" in peaks else "")
+        )
     rep = run("cr", "report")
-    print(f"chainrule tracemalloc peak of a step: {rep['tracemalloc_step_peak_mb']:.1f} MB; "
-          f"live after forward: {rep['forward_live_mb']:.1f} MB; conv workspace held: "
-          f"{rep['workspace_mb']:.1f} MB")
-    _table("chainrule saved for backward at the end of forward:", rep["saved_by_op"],
-           int(rep["saved_total_mb"] * 2**20))
+    print(
+        f"chainrule tracemalloc peak of a step: {rep['tracemalloc_step_peak_mb']:.1f} MB; "
+        f"live after forward: {rep['forward_live_mb']:.1f} MB; conv workspace held: "
+        f"{rep['workspace_mb']:.1f} MB"
+    )
+    _table(
+        "chainrule saved for backward at the end of forward:",
+        rep["saved_by_op"],
+        int(rep["saved_total_mb"] * 2**20),
+    )
     if not args.skip_torch:
         by_op, total = torch_saved_bytes()
         _table("PyTorch saved for backward at the end of forward:", by_op, total)

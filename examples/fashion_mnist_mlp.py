@@ -7,6 +7,7 @@ Fashion-MNIST files are absent (``apt-get install dataset-fashion-mnist``).
 
 Run: ``python examples/fashion_mnist_mlp.py`` (``--quick``: 2,000 images, 2 epochs).
 """
+
 from __future__ import annotations
 
 import sys
@@ -36,28 +37,34 @@ if QUICK:
 perm = np.random.default_rng(0).permutation(len(x))
 n_val = len(x) // 10
 val, train = perm[:n_val], perm[n_val:]
-scaler = Standardize()                          # fitted on the training split only
+scaler = Standardize()  # fitted on the training split only
 x_train = scaler.fit_transform(x[train])
 x_val, x_test = scaler.transform(x[val]), scaler.transform(x_test)
 
 
 def loader(a, b, shuffle):
-    return DataLoader(TensorDataset(cr.tensor(a), cr.tensor(b)), batch_size=128,
-                      shuffle=shuffle)
+    return DataLoader(TensorDataset(cr.tensor(a), cr.tensor(b)), batch_size=128, shuffle=shuffle)
 
 
 model = nn.Sequential(
-    nn.Linear(x_train.shape[1], 256), nn.ReLU(),
-    nn.Linear(256, 128), nn.ReLU(),
+    nn.Linear(x_train.shape[1], 256),
+    nn.ReLU(),
+    nn.Linear(256, 128),
+    nn.ReLU(),
     nn.Linear(128, len(classes)),
 )
 optimizer = cr.optim.Adam(model.parameters(), lr=1e-3)
 plateau = cr.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
-trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, scheduler=plateau,
-                  callbacks=[EarlyStopping(monitor="val_loss", patience=3,
-                                           restore_best_weights=True)])
+trainer = Trainer(
+    model,
+    nn.CrossEntropyLoss(),
+    optimizer,
+    scheduler=plateau,
+    callbacks=[EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)],
+)
 print(f"{name}: {len(train)} train / {n_val} val / {len(x_test)} test")
-trainer.fit(loader(x_train, y[train], True), loader(x_val, y[val], False),
-            epochs=2 if QUICK else 30)
+trainer.fit(
+    loader(x_train, y[train], True), loader(x_val, y[val], False), epochs=2 if QUICK else 30
+)
 test = trainer.evaluate(loader(x_test, y_test, False))
 print(f"test accuracy {100 * test['acc']:.2f}%")

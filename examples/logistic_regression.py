@@ -7,6 +7,7 @@ trained by gradient descent on two Gaussian clouds. The gradient of this loss is
 
 Run: ``python examples/logistic_regression.py`` (``--quick`` for fewer steps).
 """
+
 from __future__ import annotations
 
 import sys

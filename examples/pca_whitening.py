@@ -7,6 +7,7 @@ facts numerically, then train a linear classifier on 10 of MNIST-1D's 40 dimensi
 
 Run: ``python examples/pca_whitening.py`` (``--quick`` for fewer epochs).
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,23 +34,34 @@ print(f"together: {100 * ratio.sum():.1f}% of the total")
 # 2. whitening: the covariance of whitened training data is the identity
 white = PCA(n_components=10, whiten=True).fit(x)
 z = white.transform(x)
-print("max |cov(z) - I| after PCA whitening:",
-      f"{np.abs(np.cov(z, rowvar=False, bias=True) - np.eye(10)).max():.2e}")
+print(
+    "max |cov(z) - I| after PCA whitening:",
+    f"{np.abs(np.cov(z, rowvar=False, bias=True) - np.eye(10)).max():.2e}",
+)
 zca = ZCAWhitening().fit(x)
 zz = zca.transform(x)
-print("max |cov - I| after ZCA whitening (all 40 dims):",
-      f"{np.abs(np.cov(zz, rowvar=False, bias=True) - np.eye(40)).max():.2e}")
+print(
+    "max |cov - I| after ZCA whitening (all 40 dims):",
+    f"{np.abs(np.cov(zz, rowvar=False, bias=True) - np.eye(40)).max():.2e}",
+)
 
 # 3. a linear classifier on raw (standardized) features vs. on 10 whitened components
-for label, prep in (("40 standardized features", Standardize()),
-                    ("10 PCA-whitened comps ", PCA(n_components=10, whiten=True))):
+for label, prep in (
+    ("40 standardized features", Standardize()),
+    ("10 PCA-whitened comps ", PCA(n_components=10, whiten=True)),
+):
     a = prep.fit(x).transform(x).astype(np.float32)
     b = prep.transform(x_test).astype(np.float32)
     model = nn.Linear(a.shape[1], 10)
-    loader = DataLoader(TensorDataset(cr.tensor(a), cr.tensor(y)), batch_size=100,
-                        shuffle=True)
+    loader = DataLoader(TensorDataset(cr.tensor(a), cr.tensor(y)), batch_size=100, shuffle=True)
     test = DataLoader(TensorDataset(cr.tensor(b), cr.tensor(y_test)), batch_size=500)
-    hist = fit(model, loader, nn.CrossEntropyLoss(), cr.optim.Adam(model.parameters(), 1e-2),
-               epochs=2 if QUICK else 20, val_loader=test, verbose=False)
-    print(f"linear classifier on {label}: test accuracy "
-          f"{100 * hist.history['val_acc'][-1]:.1f}%")
+    hist = fit(
+        model,
+        loader,
+        nn.CrossEntropyLoss(),
+        cr.optim.Adam(model.parameters(), 1e-2),
+        epochs=2 if QUICK else 20,
+        val_loader=test,
+        verbose=False,
+    )
+    print(f"linear classifier on {label}: test accuracy {100 * hist.history['val_acc'][-1]:.1f}%")

@@ -6,6 +6,7 @@ runs out of epochs with mistakes left.
 
 Run: ``python examples/perceptron.py``.
 """
+
 from __future__ import annotations
 
 import chainrule as cr
@@ -25,9 +26,9 @@ def train_perceptron(x, t, eta=1.0, epochs=20):
     for epoch in range(1, epochs + 1):
         mistakes = 0
         for xi, ti in zip(x, t):
-            o = ((w * xi).sum() + b >= 0).float()   # the threshold unit's output
+            o = ((w * xi).sum() + b >= 0).float()  # the threshold unit's output
             if o.item() != ti.item():
-                w = w + eta * (ti - o) * xi           # the perceptron learning rule
+                w = w + eta * (ti - o) * xi  # the perceptron learning rule
                 b = b + eta * (ti - o)
                 mistakes += 1
         if mistakes == 0:
@@ -39,5 +40,7 @@ for name, t in TARGETS.items():
     w, b, epochs, mistakes = train_perceptron(X, t)
     outputs = ((X * w).sum(dim=1) + b >= 0).float()
     status = "learned" if mistakes == 0 else f"NOT learned ({mistakes} mistakes per epoch)"
-    print(f"{name:3s}: {status} after {epochs} epochs; w = {w.tolist()}, b = {b.item():.0f}, "
-          f"outputs = {outputs.tolist()}")
+    print(
+        f"{name:3s}: {status} after {epochs} epochs; w = {w.tolist()}, b = {b.item():.0f}, "
+        f"outputs = {outputs.tolist()}"
+    )

@@ -13,6 +13,7 @@ RoPE is an example here, not an API: the few lines of ``rope`` are the whole ide
 
 Run: ``python examples/rotary_attention.py`` (``--quick``: 30 steps instead of 300).
 """
+
 from __future__ import annotations
 
 import sys
@@ -30,9 +31,9 @@ QUICK = "--quick" in sys.argv
 
 def rope_tables(T: int, d: int, base: float = 10000.0, dtype=np.float32):
     """cos and sin of the angles m·θ_i, shape (T, d) (each angle used for both halves)."""
-    theta = base ** (-np.arange(0, d, 2) / d)             # (d/2,)
-    angles = np.outer(np.arange(T), theta)                # (T, d/2)
-    angles = np.concatenate([angles, angles], axis=-1)    # (T, d): pairs (i, i + d/2)
+    theta = base ** (-np.arange(0, d, 2) / d)  # (d/2,)
+    angles = np.outer(np.arange(T), theta)  # (T, d/2)
+    angles = np.concatenate([angles, angles], axis=-1)  # (T, d): pairs (i, i + d/2)
     return cr.tensor(np.cos(angles).astype(dtype)), cr.tensor(np.sin(angles).astype(dtype))
 
 
@@ -40,7 +41,7 @@ def rope(x: cr.Tensor, cos: cr.Tensor, sin: cr.Tensor) -> cr.Tensor:
     """Rotate pairs (x_i, x_{i+d/2}) of x (..., T, d) by the angles of its positions."""
     half = x.shape[-1] // 2
     x1, x2 = x[..., :half], x[..., half:]
-    rotated = cr.cat([-x2, x1], dim=-1)                   # a 90-degree turn of every pair
+    rotated = cr.cat([-x2, x1], dim=-1)  # a 90-degree turn of every pair
     return x * cos + rotated * sin
 
 
@@ -72,13 +73,15 @@ def rotary_gpt(cfg: GPTConfig) -> GPT:
 
 def check_relative_property() -> None:
     rng = np.random.default_rng(0)
-    q = cr.tensor(rng.standard_normal((1, 16)).repeat(12, 0))   # the same vector everywhere
+    q = cr.tensor(rng.standard_normal((1, 16)).repeat(12, 0))  # the same vector everywhere
     k = cr.tensor(rng.standard_normal((1, 16)).repeat(12, 0))
     cos, sin = rope_tables(12, 16, dtype=np.float64)
-    scores = (rope(q, cos, sin) @ rope(k, cos, sin).T).data     # (12, 12)
+    scores = (rope(q, cos, sin) @ rope(k, cos, sin).T).data  # (12, 12)
     diag_spread = max(np.ptp(np.diagonal(scores, off)) for off in range(-11, 12))
-    print(f"1. q·k depends only on the offset: largest spread along a diagonal "
-          f"{diag_spread:.1e} (the scores themselves span {np.ptp(scores):.2f})")
+    print(
+        f"1. q·k depends only on the offset: largest spread along a diagonal "
+        f"{diag_spread:.1e} (the scores themselves span {np.ptp(scores):.2f})"
+    )
 
 
 def train(model: GPT, data: TokenData, steps: int) -> float:
@@ -102,8 +105,9 @@ def main() -> None:
     text = load_corpus("sample")
     tok = CharTokenizer.from_text(text)
     data = TokenData(*split_tokens(np.asarray(tok.encode(text)), 0.1), block_size=32)
-    cfg = GPTConfig(block_size=32, vocab_size=tok.vocab_size, n_layer=2, n_head=4, n_embd=64,
-                    bias=False)
+    cfg = GPTConfig(
+        block_size=32, vocab_size=tok.vocab_size, n_layer=2, n_head=4, n_embd=64, bias=False
+    )
     steps = 30 if QUICK else 300
     print(f"2./3. training two {cfg.n_layer}-layer GPTs for {steps} steps on the sample text")
     for name, build in (("learned positions", GPT), ("rotary positions ", rotary_gpt)):

@@ -7,6 +7,7 @@ non-linearity is what makes learning possible (without g, f would be a linear mo
 
 Run: ``python examples/two_layer_network.py`` (add ``--quick`` for a few-second run).
 """
+
 from __future__ import annotations
 
 import sys
@@ -31,9 +32,9 @@ x, y = cr.tensor(x.astype(np.float32)), cr.tensor(y.astype(np.int64))
 # --- model: W1 in R^{h x n}, W2 in R^{d x h} (nn.Linear stores exactly these) ------------
 hidden = 64
 model = nn.Sequential(
-    nn.Linear(2, hidden),   # W1 x + b1
-    nn.Sigmoid(),           # g
-    nn.Linear(hidden, 2),   # W2 g(...) + b2: one score per class
+    nn.Linear(2, hidden),  # W1 x + b1
+    nn.Sigmoid(),  # g
+    nn.Linear(hidden, 2),  # W2 g(...) + b2: one score per class
 )
 loss_fn = nn.CrossEntropyLoss()
 optimizer = cr.optim.Adam(model.parameters(), lr=0.02)
@@ -41,11 +42,11 @@ optimizer = cr.optim.Adam(model.parameters(), lr=0.02)
 # --- the training loop ---------------------------------------------------------------------
 steps = 300 if QUICK else 3000
 for step in range(steps + 1):
-    scores = model(x)              # 1. forward
-    loss = loss_fn(scores, y)      # 2. loss
-    optimizer.zero_grad()          # 3. clear the gradients of the previous step
-    loss.backward()                # 4. backward: d loss / d every parameter
-    optimizer.step()               # 5. update: theta <- theta - lr * (adapted) gradient
+    scores = model(x)  # 1. forward
+    loss = loss_fn(scores, y)  # 2. loss
+    optimizer.zero_grad()  # 3. clear the gradients of the previous step
+    loss.backward()  # 4. backward: d loss / d every parameter
+    optimizer.step()  # 5. update: theta <- theta - lr * (adapted) gradient
     if step % (steps // 5) == 0:
         acc = (scores.argmax(dim=1) == y).float().mean().item()
         print(f"step {step:5d}  loss {loss.item():.4f}  accuracy {100 * acc:.1f}%")

@@ -1,4 +1,5 @@
 """Shared test set-up: every test starts from the same seed and default dtype."""
+
 import numpy as np
 import pytest
 

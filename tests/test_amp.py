@@ -1,4 +1,5 @@
 """Mixed precision: cr.amp.GradScaler against torch.amp.GradScaler, and autocast's rules."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,8 +40,9 @@ def test_grad_scaler_matches_torch_step_by_step():
             s.update()
         assert s_ours.get_scale() == s_ref.get_scale(), step
         assert s_ours.state_dict() == s_ref.state_dict(), step
-        np.testing.assert_allclose(ours_w.detach().numpy(), ref_w.detach().numpy(),
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            ours_w.detach().numpy(), ref_w.detach().numpy(), rtol=1e-12, atol=1e-12
+        )
 
 
 def test_unscale_then_clip_matches_torch():

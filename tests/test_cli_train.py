@@ -1,4 +1,5 @@
 """`chainrule train` / `chainrule evaluate` in-process on a tiny MNIST-1D run."""
+
 from __future__ import annotations
 
 import csv
@@ -12,8 +13,24 @@ from chainrule import cli
 
 
 def _train(out, *extra):
-    return cli.main(["train", "--data", "mnist1d", "--epochs", "2", "--limit-train", "400",
-                     "--hidden", "32", "--batch-size", "50", "--out", str(out), *extra])
+    return cli.main(
+        [
+            "train",
+            "--data",
+            "mnist1d",
+            "--epochs",
+            "2",
+            "--limit-train",
+            "400",
+            "--hidden",
+            "32",
+            "--batch-size",
+            "50",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 def test_train_then_evaluate(tmp_path, capsys):
@@ -21,8 +38,14 @@ def test_train_then_evaluate(tmp_path, capsys):
     assert _train(out) == 0
     printed = capsys.readouterr().out
     assert "epoch   2/2" in printed and "test accuracy" in printed
-    for name in ("model.safetensors", "config.json", "history.csv", "curves.png",
-                 "preprocess.safetensors", "checkpoint.safetensors"):
+    for name in (
+        "model.safetensors",
+        "config.json",
+        "history.csv",
+        "curves.png",
+        "preprocess.safetensors",
+        "checkpoint.safetensors",
+    ):
         assert (out / name).is_file(), name
     config = json.loads((out / "config.json").read_text())
     assert config["n_train"] == 400 and config["n_val"] == 40 and config["n_test"] == 1000
@@ -69,13 +92,29 @@ def test_checkpoint_holds_preprocessing_and_zoo_model_trains(tmp_path, capsys):
     _train(out, "--epochs", "1")
     ckpt = cr.load(out / "checkpoint.safetensors")
     assert ckpt["epoch"] == 1 and set(ckpt["extra"]["preprocess"]) >= {"mean", "std"}
-    np.testing.assert_array_equal(ckpt["extra"]["preprocess"]["mean"],
-                                  cr.load(out / "preprocess.safetensors")["mean"])
+    np.testing.assert_array_equal(
+        ckpt["extra"]["preprocess"]["mean"], cr.load(out / "preprocess.safetensors")["mean"]
+    )
     if "cnn1d" not in cr.models.list_models():
         pytest.skip("the 1-D CNN is not in the model zoo yet")
     zoo = tmp_path / "zoo"
-    assert cli.main(["train", "--model", "cnn1d", "--epochs", "1", "--limit-train", "200",
-                     "--out", str(zoo), "--quiet"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--model",
+                "cnn1d",
+                "--epochs",
+                "1",
+                "--limit-train",
+                "200",
+                "--out",
+                str(zoo),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     config = json.loads((zoo / "config.json").read_text())
     assert config["input_shape"] == [1, 40]
     assert cli.main(["evaluate", str(zoo)]) == 0

@@ -1,4 +1,5 @@
 """Creation functions vs PyTorch (shapes, dtypes, values) and random reproducibility."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,20 +46,30 @@ def test_empty_shapes_and_dtypes():
 
 
 def test_requires_grad_at_creation():
-    for t in (cr.zeros(2, requires_grad=True), cr.ones(2, requires_grad=True),
-              cr.randn(2, requires_grad=True), cr.full((2,), 1.0, requires_grad=True),
-              cr.arange(0.0, 2.0, requires_grad=True)):
+    for t in (
+        cr.zeros(2, requires_grad=True),
+        cr.ones(2, requires_grad=True),
+        cr.randn(2, requires_grad=True),
+        cr.full((2,), 1.0, requires_grad=True),
+        cr.arange(0.0, 2.0, requires_grad=True),
+    ):
         assert t.requires_grad and t.is_leaf
     with pytest.raises(TypeError):
         cr.arange(3, requires_grad=True)
 
 
-@pytest.mark.parametrize("name,fn", [
-    ("rand", lambda: cr.rand(3, 4)), ("randn", lambda: cr.randn(3, 4)),
-    ("randint", lambda: cr.randint(0, 10, (3, 4))), ("normal", lambda: cr.normal(2.0, 3.0, (3,))),
-    ("randperm", lambda: cr.randperm(6)), ("rand_like", lambda: cr.rand_like(cr.ones(2))),
-    ("randn_like", lambda: cr.randn_like(cr.ones(2, dtype=cr.float64))),
-])
+@pytest.mark.parametrize(
+    "name,fn",
+    [
+        ("rand", lambda: cr.rand(3, 4)),
+        ("randn", lambda: cr.randn(3, 4)),
+        ("randint", lambda: cr.randint(0, 10, (3, 4))),
+        ("normal", lambda: cr.normal(2.0, 3.0, (3,))),
+        ("randperm", lambda: cr.randperm(6)),
+        ("rand_like", lambda: cr.rand_like(cr.ones(2))),
+        ("randn_like", lambda: cr.randn_like(cr.ones(2, dtype=cr.float64))),
+    ],
+)
 def test_random_reproducible_with_manual_seed(name, fn):
     cr.manual_seed(123)
     a = fn()

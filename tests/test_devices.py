@@ -1,4 +1,5 @@
 """Device, precision and environment queries (cr.cuda, cr.backends, finfo, ...) vs PyTorch."""
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,12 @@ def test_accelerator_matches_cuda():
 
 
 def test_backends_flags_have_torch_defaults_and_are_settable():
-    names = [("cudnn", "enabled"), ("cudnn", "benchmark"), ("cudnn", "deterministic"),
-             ("cudnn", "allow_tf32")]
+    names = [
+        ("cudnn", "enabled"),
+        ("cudnn", "benchmark"),
+        ("cudnn", "deterministic"),
+        ("cudnn", "allow_tf32"),
+    ]
     for mod, flag in names:
         ours = getattr(getattr(cr.backends, mod), flag)
         assert ours == getattr(getattr(torch.backends, mod), flag), flag
@@ -137,8 +142,16 @@ def test_set_printoptions_threshold_edgeitems_linewidth(restore_printoptions):
         cr.set_printoptions(profile="tiny")
 
 
-@pytest.mark.parametrize("values", [[1.5, 2.0], [3.0, 3.0, 9.0, -1.0], [0.25, -7.125, 100.0],
-                                    [1e-5, 1.0], [[1.0, 2.5], [3.0, 4.0]]])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.5, 2.0],
+        [3.0, 3.0, 9.0, -1.0],
+        [0.25, -7.125, 100.0],
+        [1e-5, 1.0],
+        [[1.0, 2.5], [3.0, 4.0]],
+    ],
+)
 def test_default_float_printing_matches_torch(restore_printoptions, values):
     assert repr(cr.tensor(values)) == repr(torch.tensor(values))
 

@@ -1,4 +1,5 @@
 """cr.save / cr.load: round trips, atomic writes, no pickle, clear errors."""
+
 from __future__ import annotations
 
 import json
@@ -116,7 +117,7 @@ def test_no_pickle_in_file(tmp_path):
     path = tmp_path / "x.safetensors"
     cr.save({"a": cr.ones(2), "meta": {"name": "n"}}, path)
     raw = path.read_bytes()
-    header = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])
+    header = json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")])
     tree = json.loads(header["__metadata__"]["chainrule"])["tree"]
     assert tree["meta"] == {"name": "n"}
     assert b"\x80\x04" not in raw[:2]  # not a pickle protocol header
@@ -176,8 +177,13 @@ def test_file_objects(tmp_path):
 def test_structure_pointing_at_missing_tensor_is_reported(tmp_path):
     from safetensors.numpy import save_file
 
-    tree = json.dumps({"format": "chainrule", "version": 1,
-                       "tree": {"w": {"__tensor__": "nope", "kind": "tensor"}}})
+    tree = json.dumps(
+        {
+            "format": "chainrule",
+            "version": 1,
+            "tree": {"w": {"__tensor__": "nope", "kind": "tensor"}},
+        }
+    )
     save_file({"w": np.ones(2)}, str(tmp_path / "x.safetensors"), metadata={"chainrule": tree})
     with pytest.raises(ValueError, match="refers to tensor 'nope'"):
         cr.load(tmp_path / "x.safetensors")

@@ -2,6 +2,7 @@
 every derivative rule, a ``Function`` subclass, lives in ``chainrule.ops``;
 ``chainrule.nn.functional`` is PyTorch's functional API only (argument checks, defaults,
 reductions and compositions, calls into ops). This test keeps the rule true."""
+
 from __future__ import annotations
 
 import importlib
@@ -20,30 +21,42 @@ def _modules(package):
 
 
 def _functions_defined_in(module):
-    return [obj for obj in vars(module).values()
-            if inspect.isclass(obj) and issubclass(obj, Function)
-            and obj.__module__ == module.__name__]
+    return [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj) and issubclass(obj, Function) and obj.__module__ == module.__name__
+    ]
 
 
 def test_no_function_subclass_is_defined_in_nn_functional():
-    offenders = {m.__name__: [c.__name__ for c in _functions_defined_in(m)]
-                 for m in _modules(F)}
+    offenders = {m.__name__: [c.__name__ for c in _functions_defined_in(m)] for m in _modules(F)}
     offenders = {name: classes for name, classes in offenders.items() if classes}
-    assert not offenders, (f"derivative rules (Function subclasses) belong in chainrule.ops, "
-                           f"not nn.functional: {offenders}")
+    assert not offenders, (
+        f"derivative rules (Function subclasses) belong in chainrule.ops, "
+        f"not nn.functional: {offenders}"
+    )
 
 
 def test_the_walk_sees_the_moved_ops():
     """The check above is not vacuous: nn.functional's modules are walked, and the ops that
     were moved out of them are found (with their home) in chainrule.ops."""
     names = {m.__name__ for m in _modules(F)}
-    assert {f"chainrule.nn.functional.{m}" for m in
-            ("fold", "linear", "loss", "normalization")} <= names
-    homes = {c.__name__: c.__module__ for m in (affine, embedding, fold, normalization, losses)
-             for c in _functions_defined_in(m)}
-    assert homes == {"LinearFn": "chainrule.ops.affine", "EmbeddingFn": "chainrule.ops.embedding",
-                     "ScatterRowsFn": "chainrule.ops.embedding", "FoldFn": "chainrule.ops.fold",
-                     "NormalizeFn": "chainrule.ops.normalization",
-                     "BatchNormFn": "chainrule.ops.normalization",
-                     "CrossEntropyFn": "chainrule.ops.losses", "NLLLossFn": "chainrule.ops.losses",
-                     "BinaryCrossEntropyFn": "chainrule.ops.losses"}
+    assert {
+        f"chainrule.nn.functional.{m}" for m in ("fold", "linear", "loss", "normalization")
+    } <= names
+    homes = {
+        c.__name__: c.__module__
+        for m in (affine, embedding, fold, normalization, losses)
+        for c in _functions_defined_in(m)
+    }
+    assert homes == {
+        "LinearFn": "chainrule.ops.affine",
+        "EmbeddingFn": "chainrule.ops.embedding",
+        "ScatterRowsFn": "chainrule.ops.embedding",
+        "FoldFn": "chainrule.ops.fold",
+        "NormalizeFn": "chainrule.ops.normalization",
+        "BatchNormFn": "chainrule.ops.normalization",
+        "CrossEntropyFn": "chainrule.ops.losses",
+        "NLLLossFn": "chainrule.ops.losses",
+        "BinaryCrossEntropyFn": "chainrule.ops.losses",
+    }

@@ -1,5 +1,6 @@
 """PyTorch idioms old tutorials rely on: legacy tensor types and constructors, Tensor.type(),
 format specs on 0-d tensors - compared with what PyTorch does."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +10,20 @@ import torch
 import chainrule as cr
 
 
-@pytest.mark.parametrize("name", ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor",
-                                  "IntTensor", "ShortTensor", "CharTensor", "ByteTensor",
-                                  "BoolTensor"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "FloatTensor",
+        "DoubleTensor",
+        "HalfTensor",
+        "LongTensor",
+        "IntTensor",
+        "ShortTensor",
+        "CharTensor",
+        "ByteTensor",
+        "BoolTensor",
+    ],
+)
 def test_legacy_types_construct_and_name_like_torch(name):
     ours, theirs = getattr(cr, name), getattr(torch, name)
     a, b = ours(2, 3), theirs(2, 3)
@@ -52,7 +64,6 @@ def test_format_of_0d_tensors_like_torch(spec):
     assert format(cr.tensor(0.123456), spec) == format(torch.tensor(0.123456), spec)
 
 
-
 @pytest.mark.parametrize("spec", ["", ">10", "+d", "04d"])
 def test_format_of_0d_integer_tensors_like_torch(spec):
     assert format(cr.tensor(7), spec) == format(torch.tensor(7), spec)
@@ -83,8 +94,16 @@ def test_variable_is_a_detached_leaf_sharing_memory_like_torch():
         cr.autograd.Variable([1.0])
 
 
-@pytest.mark.parametrize("data", [[1, 2], [True, False], np.array([1, 2]),
-                                  np.array([1.5, 2.5], dtype=np.float64), [[1, 2], [3, 4]]])
+@pytest.mark.parametrize(
+    "data",
+    [
+        [1, 2],
+        [True, False],
+        np.array([1, 2]),
+        np.array([1.5, 2.5], dtype=np.float64),
+        [[1, 2], [3, 4]],
+    ],
+)
 def test_legacy_constructor_makes_the_default_dtype_like_torch(data):
     c, t = cr.Tensor(data), torch.Tensor(data)
     assert str(c.dtype) == str(t.dtype).replace("torch.", "") == "float32"

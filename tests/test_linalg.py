@@ -1,6 +1,7 @@
 """cr.linalg beyond the op-spec table: errors for singular / non-square / non-PD input, the
 removable singularities (norm at 0, det of a singular matrix), lstsq's driver semantics,
 matrix_rank, qr/svd modes, and the namespace itself."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -67,8 +68,12 @@ def test_det_gradient_of_a_singular_matrix_is_the_adjugate():
     a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])
     x = cr.tensor(a, requires_grad=True)
     LA.det(x).backward()
-    cof = np.array([[np.linalg.det(np.delete(np.delete(a, i, 0), j, 1)) * (-1) ** (i + j)
-                     for j in range(3)] for i in range(3)])
+    cof = np.array(
+        [
+            [np.linalg.det(np.delete(np.delete(a, i, 0), j, 1)) * (-1) ** (i + j) for j in range(3)]
+            for i in range(3)
+        ]
+    )
     np.testing.assert_allclose(x.grad.numpy(), cof, atol=1e-10)
     assert np.abs(cof).max() > 1  # a real test: the gradient is not zero
     assert cr.autograd.gradcheck(LA.det, [cr.tensor(a, requires_grad=True)])
@@ -90,8 +95,10 @@ def test_lstsq_matches_torch_per_driver(driver):
 def test_matrix_rank_and_tolerances():
     a = np.outer([1.0, 2.0, 3.0], [1.0, 0.5, 2.0]) + np.diag([0.0, 0.0, 1e-3])
     for kw in ({}, {"atol": 1e-2}, {"rtol": 1e-2}, {"atol": 1e-6, "rtol": 0.0}):
-        assert LA.matrix_rank(cr.tensor(a), **kw).item() == \
-            torch.linalg.matrix_rank(torch.tensor(a), **kw).item(), kw
+        assert (
+            LA.matrix_rank(cr.tensor(a), **kw).item()
+            == torch.linalg.matrix_rank(torch.tensor(a), **kw).item()
+        ), kw
 
 
 def test_qr_modes_and_svd_full_matrices():
@@ -113,11 +120,21 @@ def test_qr_modes_and_svd_full_matrices():
 
 def test_norm_dispatch_like_torch():
     x = np.random.default_rng(3).standard_normal((3, 4))
-    for kw in ({}, {"ord": 2}, {"ord": "fro"}, {"ord": "nuc"}, {"ord": 1, "dim": 1},
-               {"ord": float("inf")}, {"dim": (0, 1)}, {"ord": 3, "dim": 0, "keepdim": True}):
-        np.testing.assert_allclose(LA.norm(cr.tensor(x), **kw).numpy(),
-                                   torch.linalg.norm(torch.tensor(x), **kw).numpy(),
-                                   err_msg=str(kw))
+    for kw in (
+        {},
+        {"ord": 2},
+        {"ord": "fro"},
+        {"ord": "nuc"},
+        {"ord": 1, "dim": 1},
+        {"ord": float("inf")},
+        {"dim": (0, 1)},
+        {"ord": 3, "dim": 0, "keepdim": True},
+    ):
+        np.testing.assert_allclose(
+            LA.norm(cr.tensor(x), **kw).numpy(),
+            torch.linalg.norm(torch.tensor(x), **kw).numpy(),
+            err_msg=str(kw),
+        )
     with pytest.raises(RuntimeError, match="1D or 2D"):
         LA.norm(cr.ones(2, 2, 2), ord=1)
 

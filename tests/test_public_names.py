@@ -34,8 +34,18 @@ def test_every_public_name_still_resolves(namespace: str) -> None:
 def test_tensor_methods_and_functions_agree() -> None:
     # a name that is both ``cr.f`` and ``Tensor.f`` computes the same thing either way
     x = cr.tensor([[0.5, 1.5], [2.25, 3.0]], dtype=cr.float64)
-    for name in ("floor", "ceil", "round", "trunc", "log2", "log10", "triu", "tril",
-                 "count_nonzero", "argsort"):
+    for name in (
+        "floor",
+        "ceil",
+        "round",
+        "trunc",
+        "log2",
+        "log10",
+        "triu",
+        "tril",
+        "count_nonzero",
+        "argsort",
+    ):
         via_function = getattr(cr, name)(x)
         via_method = getattr(x, name)()
         assert cr.equal(via_function, via_method), name

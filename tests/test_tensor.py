@@ -1,4 +1,5 @@
 """Tensor API: dtypes and promotion, conversions, interop (NumPy, DLPack), repr, metadata."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -52,8 +53,9 @@ PROMO = [
 def test_type_promotion_like_pytorch(name, fn):
     out, ref = fn(cr), fn(torch)
     assert str(out.dtype) == str(ref.dtype).replace("torch.", ""), name
-    np.testing.assert_allclose(out.numpy().astype(np.float64),
-                               ref.numpy().astype(np.float64), rtol=1e-6)
+    np.testing.assert_allclose(
+        out.numpy().astype(np.float64), ref.numpy().astype(np.float64), rtol=1e-6
+    )
 
 
 def test_from_numpy_shares_memory():
@@ -214,21 +216,125 @@ def test_pickle_is_refused():
 
 def test_tensor_methods_pytorch_users_expect():
     x = cr.tensor([[1.0, -2.0], [3.0, 4.0]])
-    for name in ["add", "sub", "mul", "div", "pow", "exp", "log", "sqrt", "abs", "neg", "sum",
-                 "mean", "max", "min", "argmax", "argmin", "reshape", "view", "permute",
-                 "transpose", "unsqueeze", "squeeze", "flatten", "expand", "repeat", "clamp",
-                 "softmax", "log_softmax", "matmul", "mm", "gather", "masked_fill", "detach",
-                 "clone", "item", "tolist", "numpy", "backward", "register_hook", "requires_grad_",
-                 "zero_", "fill_", "copy_", "add_", "mul_", "numel", "size", "dim", "to",
-                 "float", "double", "long", "int", "bool", "half", "type", "contiguous",
-                 "view_as", "expand_as", "type_as", "new_zeros", "new_ones", "new_full",
-                 "new_tensor", "new_empty", "sigmoid", "tanh", "relu", "norm", "var", "std",
-                 "prod", "cumsum", "all", "any", "flip", "roll", "chunk", "split", "unbind",
-                 "t", "eq", "ne", "lt", "le", "gt", "ge", "where", "isnan", "nonzero", "sign",
-                 "square", "rsqrt", "reciprocal", "floor", "ceil", "round", "trunc", "allclose",
-                 "equal", "logsumexp", "amax", "amin", "index_select", "scatter", "sub_",
-                 "div_", "clamp_", "uniform_", "normal_", "data_ptr", "is_floating_point",
-                 "is_contiguous", "stride", "masked_fill_", "index_put_", "cpu"]:
+    for name in [
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "pow",
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "neg",
+        "sum",
+        "mean",
+        "max",
+        "min",
+        "argmax",
+        "argmin",
+        "reshape",
+        "view",
+        "permute",
+        "transpose",
+        "unsqueeze",
+        "squeeze",
+        "flatten",
+        "expand",
+        "repeat",
+        "clamp",
+        "softmax",
+        "log_softmax",
+        "matmul",
+        "mm",
+        "gather",
+        "masked_fill",
+        "detach",
+        "clone",
+        "item",
+        "tolist",
+        "numpy",
+        "backward",
+        "register_hook",
+        "requires_grad_",
+        "zero_",
+        "fill_",
+        "copy_",
+        "add_",
+        "mul_",
+        "numel",
+        "size",
+        "dim",
+        "to",
+        "float",
+        "double",
+        "long",
+        "int",
+        "bool",
+        "half",
+        "type",
+        "contiguous",
+        "view_as",
+        "expand_as",
+        "type_as",
+        "new_zeros",
+        "new_ones",
+        "new_full",
+        "new_tensor",
+        "new_empty",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "norm",
+        "var",
+        "std",
+        "prod",
+        "cumsum",
+        "all",
+        "any",
+        "flip",
+        "roll",
+        "chunk",
+        "split",
+        "unbind",
+        "t",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "where",
+        "isnan",
+        "nonzero",
+        "sign",
+        "square",
+        "rsqrt",
+        "reciprocal",
+        "floor",
+        "ceil",
+        "round",
+        "trunc",
+        "allclose",
+        "equal",
+        "logsumexp",
+        "amax",
+        "amin",
+        "index_select",
+        "scatter",
+        "sub_",
+        "div_",
+        "clamp_",
+        "uniform_",
+        "normal_",
+        "data_ptr",
+        "is_floating_point",
+        "is_contiguous",
+        "stride",
+        "masked_fill_",
+        "index_put_",
+        "cpu",
+    ]:
         assert hasattr(x, name), f"Tensor.{name} is missing"
 
 
@@ -271,8 +377,10 @@ def test_index_put_():
 def test_grad_assignment_is_checked_like_torch():
     import torch
 
-    for bad, match in ((cr.ones(2), "different size"), (cr.ones(3, dtype=cr.float64),
-                                                        "different type")):
+    for bad, match in (
+        (cr.ones(2), "different size"),
+        (cr.ones(3, dtype=cr.float64), "different type"),
+    ):
         x = cr.ones(3, requires_grad=True)
         with pytest.raises(RuntimeError, match=match):
             x.grad = bad

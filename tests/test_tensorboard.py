@@ -1,4 +1,5 @@
 """SummaryWriter's event files, read back with TensorBoard's own event reader."""
+
 from __future__ import annotations
 
 import io
@@ -19,8 +20,9 @@ from chainrule.utils.tensorboard import SummaryWriter  # noqa: E402
 
 
 def _read(path):
-    acc = EventAccumulator(str(path), size_guidance={"scalars": 0, "histograms": 0,
-                                                     "images": 0, "tensors": 0})
+    acc = EventAccumulator(
+        str(path), size_guidance={"scalars": 0, "histograms": 0, "images": 0, "tensors": 0}
+    )
     acc.Reload()
     return acc
 
@@ -33,8 +35,7 @@ def test_scalars_with_steps_and_tensor_values(tmp_path):
     acc = _read(tmp_path)
     events = acc.Scalars("loss/train")
     assert [e.step for e in events] == [0, 1, 2, 3, 4]
-    np.testing.assert_allclose([e.value for e in events], [1, 0.5, 1 / 3, 0.25, 0.2],
-                               rtol=1e-6)
+    np.testing.assert_allclose([e.value for e in events], [1, 0.5, 1 / 3, 0.25, 0.2], rtol=1e-6)
     assert "lr" in acc.Tags()["tensors"]
     with pytest.raises(ValueError, match="scalar"):
         SummaryWriter(tmp_path / "x").add_scalar("bad", cr.ones(3))
@@ -64,7 +65,8 @@ def test_histogram_statistics(tmp_path):
         assert h.num == 1000 and sum(h.bucket) == 1000
         assert h.min == pytest.approx(values.min()) and h.max == pytest.approx(values.max())
         assert h.sum == pytest.approx(values.sum()) and h.sum_squares == pytest.approx(
-            (values ** 2).sum())
+            (values**2).sum()
+        )
 
 
 def test_image_round_trips_through_png(tmp_path):
@@ -99,15 +101,17 @@ def test_text(tmp_path):
 
 def test_hparams(tmp_path):
     with SummaryWriter(tmp_path) as w:
-        w.add_hparams({"lr": 0.1, "opt": "adam", "bn": True}, {"hparam/acc": 0.9},
-                      run_name="trial1")
+        w.add_hparams(
+            {"lr": 0.1, "opt": "adam", "bn": True}, {"hparam/acc": 0.9}, run_name="trial1"
+        )
         with pytest.raises(TypeError, match="must be bool"):
             w.add_hparams({"x": [1]}, {})
     run = tmp_path / "trial1"
     acc = _read(run)
     content = acc.PluginTagToContent("hparams")
     start = plugin_data_pb2.HParamsPluginData.FromString(
-        content["_hparams_/session_start_info"]).session_start_info
+        content["_hparams_/session_start_info"]
+    ).session_start_info
     assert start.hparams["lr"].number_value == 0.1
     assert start.hparams["opt"].string_value == "adam"
     assert start.hparams["bn"].bool_value is True
@@ -132,15 +136,19 @@ def test_trainer_callback_logs_epoch_metrics(tmp_path):
     cr.manual_seed(0)
     x, y = cr.randn(32, 3), cr.randint(0, 2, (32,))
     model = cr.nn.Linear(3, 2)
-    trainer = Trainer(model, cr.nn.functional.cross_entropy,
-                      cr.optim.SGD(model.parameters(), lr=0.1),
-                      callbacks=[TensorBoardLogger(str(tmp_path), histograms=True)],
-                      verbose=False)
+    trainer = Trainer(
+        model,
+        cr.nn.functional.cross_entropy,
+        cr.optim.SGD(model.parameters(), lr=0.1),
+        callbacks=[TensorBoardLogger(str(tmp_path), histograms=True)],
+        verbose=False,
+    )
     loader = DataLoader(TensorDataset(x, y), batch_size=8)
     trainer.fit(loader, loader, epochs=3)
     acc = _read(tmp_path)
     assert {"loss/train", "loss/val", "accuracy/train", "accuracy/val", "lr"} <= set(
-        acc.Tags()["scalars"])
+        acc.Tags()["scalars"]
+    )
     losses = [e.value for e in acc.Scalars("loss/train")]
     hist = trainer.history.history["loss"]
     np.testing.assert_allclose(losses, hist, rtol=1e-6)

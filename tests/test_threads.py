@@ -1,4 +1,5 @@
 """Intra-op threads: cr.set_num_threads / get_num_threads and the threaded NumPy kernels."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,12 +54,18 @@ RNG = np.random.default_rng(0)
 BIG = (16, 64, 16, 32)  # 2 MiB of float32, above the threshold
 CASES = {
     "same": (RNG.standard_normal(BIG, dtype=np.float32), RNG.standard_normal(BIG, np.float32)),
-    "channel-major": (RNG.standard_normal((64, 16, 16, 32), np.float32).transpose(1, 0, 2, 3),
-                      RNG.standard_normal((64, 16, 16, 32), np.float32).transpose(1, 0, 2, 3)),
-    "mixed-layout": (RNG.standard_normal((64, 16, 16, 32), np.float32).transpose(1, 0, 2, 3),
-                     RNG.standard_normal(BIG, np.float32)),
-    "per-channel": (RNG.standard_normal(BIG, np.float32), RNG.standard_normal((1, 64, 1, 1),
-                                                                              np.float32)),
+    "channel-major": (
+        RNG.standard_normal((64, 16, 16, 32), np.float32).transpose(1, 0, 2, 3),
+        RNG.standard_normal((64, 16, 16, 32), np.float32).transpose(1, 0, 2, 3),
+    ),
+    "mixed-layout": (
+        RNG.standard_normal((64, 16, 16, 32), np.float32).transpose(1, 0, 2, 3),
+        RNG.standard_normal(BIG, np.float32),
+    ),
+    "per-channel": (
+        RNG.standard_normal(BIG, np.float32),
+        RNG.standard_normal((1, 64, 1, 1), np.float32),
+    ),
     "lower-rank": (RNG.standard_normal(BIG, np.float32), RNG.standard_normal(32, np.float32)),
     "scalar": (RNG.standard_normal(BIG, np.float32), 2.5),
     "short-axis0": (RNG.standard_normal((1, 600, 1000), np.float32), 1.0),
@@ -119,16 +126,23 @@ def test_threaded_col2im_matches_serial_and_torch_fold(two_threads):
     np.testing.assert_array_equal(threaded, serial)
     # the adjoint of im2col is torch's fold on (N, C*kh*kw, L) columns
     folded = torch.nn.functional.fold(
-        torch.tensor(cols.reshape(16 * 9, 64, 256).transpose(1, 0, 2)), (32, 32), 3,
-        padding=1, stride=2)
+        torch.tensor(cols.reshape(16 * 9, 64, 256).transpose(1, 0, 2)),
+        (32, 32),
+        3,
+        padding=1,
+        stride=2,
+    )
     np.testing.assert_allclose(threaded, folded.numpy(), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("preset,numpy_first,expected", [
-    (None, False, "4"),        # chainrule sets a short spin before NumPy loads OpenBLAS
-    ("30", False, "30"),       # an explicit setting is respected
-    (None, True, "unset"),     # too late once NumPy is loaded: left alone
-])
+@pytest.mark.parametrize(
+    "preset,numpy_first,expected",
+    [
+        (None, False, "4"),  # chainrule sets a short spin before NumPy loads OpenBLAS
+        ("30", False, "30"),  # an explicit setting is respected
+        (None, True, "unset"),  # too late once NumPy is loaded: left alone
+    ],
+)
 def test_openblas_spin_time_set_only_before_numpy(preset, numpy_first, expected):
     import os
     import subprocess
@@ -138,9 +152,11 @@ def test_openblas_spin_time_set_only_before_numpy(preset, numpy_first, expected)
     if preset is not None:
         env["OPENBLAS_THREAD_TIMEOUT"] = preset
     code = ("import numpy\n" if numpy_first else "") + (
-        "import os, chainrule\nprint(os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset'))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True)
+        "import os, chainrule\nprint(os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == expected
 
 

@@ -4,6 +4,7 @@
 generated ``src/chainrule/autograd/tensor.pyi``. These tests fail when an op is bound without
 regenerating the stub, when the stub stops type-checking, or when mypy stops catching errors.
 """
+
 from __future__ import annotations
 
 import ast
@@ -55,7 +56,8 @@ def test_stub_is_current():
     expected = _load_generator().generate()
     assert STUB.read_text() == expected, (
         "src/chainrule/autograd/tensor.pyi is out of date with the Tensor class (a method "
-        "was added, removed or changed); run `python tools/gen_tensor_stub.py` and commit it")
+        "was added, removed or changed); run `python tools/gen_tensor_stub.py` and commit it"
+    )
 
 
 def test_stub_declares_bound_members():
@@ -80,10 +82,14 @@ def test_annotation_rendering():
     r = gen._Renderer({"int", "float", "bool"})
     ns = {"np": np, "Device": Device, "Tensor": Tensor}
     assert r.render("int | None", ns) == "builtins.int | None"  # Tensor.int hides int
-    assert r.render("Iterator['Tensor']", {"Iterator": gen.collections.abc.Iterator}) == \
-        "Iterator[Tensor]"
-    assert r.render("Literal['mean', 'sum']", {"Literal": gen.typing.Literal}) == \
-        "Literal['mean', 'sum']"
+    assert (
+        r.render("Iterator['Tensor']", {"Iterator": gen.collections.abc.Iterator})
+        == "Iterator[Tensor]"
+    )
+    assert (
+        r.render("Literal['mean', 'sum']", {"Literal": gen.typing.Literal})
+        == "Literal['mean', 'sum']"
+    )
     assert r.render("np.ndarray", ns) == "np.ndarray"
     assert r.render("Device", ns) == "Device" and "Device" in r.imports
     assert r.render("_NotImportable | None", ns) == "Any"
@@ -126,9 +132,11 @@ def test_member_kinds():
     r = gen._Renderer({"int", "float", "bool"})
     lines = [line for block in gen._class_members(_Sample, r) for line in block]
     text = "\n".join(lines)
-    assert ("def plain(\n    self,\n    a: builtins.int,\n    /,\n    b: builtins.float = ...,\n"
-            "    *rest: builtins.int,\n    flag: builtins.bool = ...,\n    **kw: str,\n"
-            ") -> Any: ...") in text  # over 100 characters: one parameter a line
+    assert (
+        "def plain(\n    self,\n    a: builtins.int,\n    /,\n    b: builtins.float = ...,\n"
+        "    *rest: builtins.int,\n    flag: builtins.bool = ...,\n    **kw: str,\n"
+        ") -> Any: ..."
+    ) in text  # over 100 characters: one parameter a line
     assert "@property\ndef size(self) -> builtins.int: ..." in text
     assert "@size.setter\ndef size(self, value: builtins.int) -> None: ..." in text
     assert "@staticmethod\ndef make(n: builtins.int) -> Any: ..." in text  # _Sample unknown
@@ -150,18 +158,31 @@ def test_usage_example_runs():
 def mypy_output(tmp_path_factory) -> str:
     """One mypy run over the stub, the usage example and a snippet with deliberate errors."""
     if importlib.util.find_spec("mypy") is None:
-        pytest.skip("mypy is not installed (it is pinned in the `dev` extra: "
-                    "pip install -e .[dev])")
+        pytest.skip(
+            "mypy is not installed (it is pinned in the `dev` extra: pip install -e .[dev])"
+        )
     tmp = tmp_path_factory.mktemp("mypy")
     bad = tmp / "bad_usage.py"
     bad.write_text(BAD_SNIPPET)
     config = tmp / "mypy.ini"
     config.write_text("[mypy]\nfollow_imports = silent\n")
     env = dict(os.environ, MYPYPATH=str(ROOT / "src"))
-    cmd = [sys.executable, "-m", "mypy", "--config-file", str(config),
-           "--cache-dir", str(tmp / "cache"), "--follow-imports=silent",
-           "--no-error-summary", "--show-error-codes", "--hide-error-context",
-           str(STUB), str(USAGE), str(bad)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mypy",
+        "--config-file",
+        str(config),
+        "--cache-dir",
+        str(tmp / "cache"),
+        "--follow-imports=silent",
+        "--no-error-summary",
+        "--show-error-codes",
+        "--hide-error-context",
+        str(STUB),
+        str(USAGE),
+        str(bad),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp, timeout=600)
     if proc.returncode not in (0, 1):  # 2: mypy itself failed (bad flags, crash)
         pytest.fail(f"mypy did not run: {proc.stdout}{proc.stderr}")
@@ -169,8 +190,9 @@ def mypy_output(tmp_path_factory) -> str:
 
 
 def _errors_in(output: str, path: Path) -> list[str]:
-    return [line for line in output.splitlines()
-            if line.startswith(str(path)) and ": error:" in line]
+    return [
+        line for line in output.splitlines() if line.startswith(str(path)) and ": error:" in line
+    ]
 
 
 def test_mypy_accepts_stub_and_usage(mypy_output):
@@ -184,4 +206,5 @@ def test_mypy_reports_type_errors(mypy_output):
     lines = [line for line in mypy_output.splitlines() if "bad_usage.py:" in line]
     for lineno, message in BAD_ERRORS:
         assert any(f"bad_usage.py:{lineno}: error: {message}" in line for line in lines), (
-            f"mypy did not report line {lineno} ({message!r}); it said:\n" + mypy_output)
+            f"mypy did not report line {lineno} ({message!r}); it said:\n" + mypy_output
+        )

@@ -4,6 +4,7 @@
 ``cr.optim``, ``cr.utils.data``, plus ``cr.func`` transforms and tools for seeing inside
 training (``cr.viz``, ``cr.explain``, ``cr.diagnostics``). Subpackages load on first use.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -104,9 +105,27 @@ float = float32  # noqa: A001
 int = int32  # noqa: A001
 device = Device
 
-_LAZY = {"nn", "optim", "utils", "data", "models", "train", "diagnostics", "viz", "explain",
-         "func", "io", "cli", "backend", "cuda", "accelerator", "backends", "amp",
-         "distributed", "serialization"}
+_LAZY = {
+    "nn",
+    "optim",
+    "utils",
+    "data",
+    "models",
+    "train",
+    "diagnostics",
+    "viz",
+    "explain",
+    "func",
+    "io",
+    "cli",
+    "backend",
+    "cuda",
+    "accelerator",
+    "backends",
+    "amp",
+    "distributed",
+    "serialization",
+}
 
 
 def __getattr__(name: str) -> Any:

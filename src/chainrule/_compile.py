@@ -6,6 +6,7 @@ the user believe it was compiled, :func:`compile` raises ``NotImplementedError``
 what to do. ``compile(model, disable=True)`` is PyTorch's documented way to switch
 compilation off, and returns the model itself, as PyTorch does.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,9 +15,16 @@ from typing import Any
 __all__ = ["compile"]
 
 
-def compile(model: Callable | None = None, *, fullgraph: bool = False,  # noqa: A001
-            dynamic: bool | None = None, backend: Any = "inductor", mode: str | None = None,
-            options: dict | None = None, disable: bool = False) -> Any:
+def compile(
+    model: Callable | None = None,
+    *,
+    fullgraph: bool = False,  # noqa: A001
+    dynamic: bool | None = None,
+    backend: Any = "inductor",
+    mode: str | None = None,
+    options: dict | None = None,
+    disable: bool = False,
+) -> Any:
     """Raise ``NotImplementedError``: chainrule runs eagerly and has no graph compiler.
 
     With ``disable=True`` the model (or, used as ``@compile(disable=True)``, a decorator

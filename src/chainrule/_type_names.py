@@ -1,5 +1,6 @@
 """PyTorch's legacy tensor-type names (``'torch.FloatTensor'``) and their dtypes; used by
 ``Tensor.type()`` and the legacy constructors in :mod:`chainrule.legacy`."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,9 +9,17 @@ import numpy as np
 
 __all__ = ["LEGACY_DTYPES", "dtype_of_type_name", "type_name"]
 
-_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-          "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
-          "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+_NAMES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "float16": "HalfTensor",
+    "int64": "LongTensor",
+    "int32": "IntTensor",
+    "int16": "ShortTensor",
+    "int8": "CharTensor",
+    "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+}
 LEGACY_DTYPES = {v: np.dtype(k) for k, v in _NAMES.items()}
 
 
@@ -30,5 +39,7 @@ def dtype_of_type_name(name: str) -> np.dtype:
     try:
         return np.dtype(short)
     except TypeError:
-        raise ValueError(f"Tensor.type(): invalid type {name!r}; expected e.g. "
-                         f"'torch.FloatTensor' or one of {sorted(LEGACY_DTYPES)}") from None
+        raise ValueError(
+            f"Tensor.type(): invalid type {name!r}; expected e.g. "
+            f"'torch.FloatTensor' or one of {sorted(LEGACY_DTYPES)}"
+        ) from None

@@ -2,6 +2,7 @@
 
 chainrule's only accelerator is an NVIDIA GPU through CuPy (see :mod:`chainrule.cuda`).
 """
+
 from __future__ import annotations
 
 from . import cuda
@@ -28,6 +29,8 @@ def device_count() -> int:
 def current_device_index() -> int:
     """The current accelerator's index (RuntimeError when there is none, as PyTorch)."""
     if not cuda.is_available():
-        raise RuntimeError("cr.accelerator.current_device_index: no accelerator is available; "
-                           "check cr.accelerator.is_available() first")
+        raise RuntimeError(
+            "cr.accelerator.current_device_index: no accelerator is available; "
+            "check cr.accelerator.is_available() first"
+        )
     return cuda.current_device()

@@ -4,6 +4,7 @@ Every op gets its array module through :func:`get_array_module`, so the same cod
 either backend (Chainer's ``xp`` idiom). Nothing here chooses a backend from the environment:
 a tensor lives where its data lives.
 """
+
 from __future__ import annotations
 
 import re
@@ -53,12 +54,15 @@ class Device:
                 raise ValueError(f"device: device index must not be negative, got {spec}")
             spec, index = "cuda", spec
         if not isinstance(spec, str):
-            raise TypeError(f"device: expected a string such as 'cpu' or 'cuda:0', got "
-                            f"{type(spec).__name__}")
+            raise TypeError(
+                f"device: expected a string such as 'cpu' or 'cuda:0', got {type(spec).__name__}"
+            )
         m = _DEVICE_RE.match(spec)
         if m is None:
-            raise ValueError(f"device: invalid device string {spec!r}; expected 'cpu', "
-                             "'cuda' or 'cuda:N' with N a non-negative integer")
+            raise ValueError(
+                f"device: invalid device string {spec!r}; expected 'cpu', "
+                "'cuda' or 'cuda:N' with N a non-negative integer"
+            )
         if index is not None and (m.group(2) is not None or int(index) < 0):
             raise ValueError(f"device: invalid index {index!r} for device string {spec!r}")
         kind, idx = m.group(1), m.group(2)

@@ -4,6 +4,7 @@ Each sub-command lives in its own module under :mod:`chainrule.commands` and exp
 ``register(subparsers)``, which adds its parser and sets ``func`` to the function that
 runs it. This file only assembles them, so commands can be added without touching it.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """Creating tensors: from data, filled, ranges, and random draws."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -17,14 +18,21 @@ def _shape(size: Sequence, op: str = "tensor") -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for s in size:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) and not (
-                isinstance(s, Tensor) and s.ndim == 0 and s.dtype.kind in "iu"):
-            raise TypeError(f"{op}(): size must be a tuple of ints, got {size!r} (an element "
-                            f"of type {type(s).__name__})")
+        if (
+            isinstance(s, bool)
+            or not isinstance(s, (int, np.integer))
+            and not (isinstance(s, Tensor) and s.ndim == 0 and s.dtype.kind in "iu")
+        ):
+            raise TypeError(
+                f"{op}(): size must be a tuple of ints, got {size!r} (an element "
+                f"of type {type(s).__name__})"
+            )
     shape = tuple(int(s) for s in size)
     if any(s < 0 for s in shape):
-        raise ValueError(f"{op}(): trying to create a tensor with negative dimension in size "
-                         f"{list(shape)}; every size must be >= 0")
+        raise ValueError(
+            f"{op}(): trying to create a tensor with negative dimension in size "
+            f"{list(shape)}; every size must be >= 0"
+        )
     return shape
 
 
@@ -40,16 +48,20 @@ def _check_nested(data: Any, op: str) -> None:
             first = subs[0] if subs else None
             kinds = {isinstance(e, (list, tuple)) for e in x}
             if len(kinds) > 1:
-                raise TypeError(f"{op}(): mixed numbers and sequences at dim {depth + 1} of a "
-                                "nested list; every element at one depth must be a sequence "
-                                "of the same length, or every one a number")
+                raise TypeError(
+                    f"{op}(): mixed numbers and sequences at dim {depth + 1} of a "
+                    "nested list; every element at one depth must be a sequence "
+                    "of the same length, or every one a number"
+                )
             for e, sub in zip(x, subs):
                 if sub != first:
                     got = len(e) if isinstance(e, (list, tuple)) else "a scalar"
                     want = first[0] if first else "a scalar"
-                    raise ValueError(f"{op}(): expected sequence of length {want} at dim "
-                                     f"{depth + 1} (got {got}); nested lists must be "
-                                     "rectangular")
+                    raise ValueError(
+                        f"{op}(): expected sequence of length {want} at dim "
+                        f"{depth + 1} (got {got}); nested lists must be "
+                        "rectangular"
+                    )
             return (len(x),) + (first or ())
         return ()
 
@@ -57,8 +69,7 @@ def _check_nested(data: Any, op: str) -> None:
         shape_of(data, 0)
 
 
-def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool,
-            default: Any = None) -> Tensor:
+def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool, default: Any = None) -> Tensor:
     d = _dt.as_dtype(dtype) if dtype is not None else (default or _dt.get_default_dtype())
     arr = arr.astype(d, copy=False)
     if device is not None:
@@ -69,12 +80,13 @@ def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool,
     return t
 
 
-def tensor(data: Any, dtype: Any = None, device: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (floats default to float32, ints to int64)."""
     if isinstance(data, np.ndarray) and data.dtype.kind not in _NUMPY_OK:
-        raise TypeError(f"tensor(): can't convert np.ndarray of dtype {data.dtype}; supported "
-                        "kinds are bool, integer, floating point and complex")
+        raise TypeError(
+            f"tensor(): can't convert np.ndarray of dtype {data.dtype}; supported "
+            "kinds are bool, integer, floating point and complex"
+        )
     try:
         return Tensor._new(data, dtype=dtype, requires_grad=requires_grad, device=device)
     except (ValueError, TypeError):
@@ -96,8 +108,10 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     if array.dtype.kind not in _NUMPY_OK:
-        raise TypeError(f"from_numpy: can't convert np.ndarray of dtype {array.dtype}. The "
-                        "only supported kinds are bool, integer, floating point and complex")
+        raise TypeError(
+            f"from_numpy: can't convert np.ndarray of dtype {array.dtype}. The "
+            "only supported kinds are bool, integer, floating point and complex"
+        )
     return Tensor._make(array, False, None, 0)
 
 
@@ -111,29 +125,48 @@ def from_dlpack(obj: Any) -> Tensor:
     return Tensor._make(np.from_dlpack(obj), False, None, 0)
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_shape(size, "zeros"), _dt.as_dtype(dtype or _dt.get_default_dtype())),
-                   dtype, device, requires_grad)
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(
+        np.zeros(_shape(size, "zeros"), _dt.as_dtype(dtype or _dt.get_default_dtype())),
+        dtype,
+        device,
+        requires_grad,
+    )
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_shape(size, "ones"), _dt.as_dtype(dtype or _dt.get_default_dtype())),
-                   dtype, device, requires_grad)
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(
+        np.ones(_shape(size, "ones"), _dt.as_dtype(dtype or _dt.get_default_dtype())),
+        dtype,
+        device,
+        requires_grad,
+    )
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(_shape(size, "empty"), _dt.as_dtype(dtype or _dt.get_default_dtype())),
-                   dtype, device, requires_grad)
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(
+        np.empty(_shape(size, "empty"), _dt.as_dtype(dtype or _dt.get_default_dtype())),
+        dtype,
+        device,
+        requires_grad,
+    )
 
 
-def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+def full(
+    size: Sequence[int],
+    fill_value: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if dtype is None:
-        dtype = (_dt.bool_ if isinstance(fill_value, bool) else
-                 _dt.int64 if isinstance(fill_value, int) else _dt.get_default_dtype())
+        dtype = (
+            _dt.bool_
+            if isinstance(fill_value, bool)
+            else _dt.int64
+            if isinstance(fill_value, int)
+            else _dt.get_default_dtype()
+        )
     return _finish(np.full(_shape((size,), "full"), fill_value), dtype, device, requires_grad)
 
 
@@ -141,33 +174,44 @@ def _like(x: Tensor, dtype: Any) -> Any:
     return dtype if dtype is not None else x.dtype
 
 
-def zeros_like(x: Tensor, dtype: Any = None, device: Any = None,
-               requires_grad: bool = False) -> Tensor:
+def zeros_like(
+    x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     xp = get_array_module(x._data)
     return _finish(xp.zeros(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
 
 
-def ones_like(x: Tensor, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+def ones_like(
+    x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     xp = get_array_module(x._data)
     return _finish(xp.ones(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
 
 
-def empty_like(x: Tensor, dtype: Any = None, device: Any = None,
-               requires_grad: bool = False) -> Tensor:
+def empty_like(
+    x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     xp = get_array_module(x._data)
     return _finish(xp.empty(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
 
 
-def full_like(x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+def full_like(
+    x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     xp = get_array_module(x._data)
-    return _finish(xp.full(x.shape, fill_value, _like(x, dtype)), _like(x, dtype), device,
-                   requires_grad)
+    return _finish(
+        xp.full(x.shape, fill_value, _like(x, dtype)), _like(x, dtype), device, requires_grad
+    )
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -178,11 +222,15 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     if step == 0:
         raise RuntimeError("arange(): step must be nonzero")
     if np.isnan(float(step)) or not all(np.isfinite(float(v)) for v in (start, end)):
-        raise RuntimeError(f"arange(): unsupported range: {start} -> {end} with step {step} "
-                           "(start, end and step must be finite)")
+        raise RuntimeError(
+            f"arange(): unsupported range: {start} -> {end} with step {step} "
+            "(start, end and step must be finite)"
+        )
     if (end - start) * step < 0:
-        raise RuntimeError(f"arange(): upper bound and lower bound inconsistent with step "
-                           f"sign (start={start}, end={end}, step={step})")
+        raise RuntimeError(
+            f"arange(): upper bound and lower bound inconsistent with step "
+            f"sign (start={start}, end={end}, step={step})"
+        )
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = _dt.int64 if is_int else _dt.get_default_dtype()
@@ -191,69 +239,112 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     return _finish(np.arange(start, end, step), dtype, device, requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise RuntimeError(f"linspace(): number of steps must be a non-negative int, got "
-                           f"{steps!r}")
+        raise RuntimeError(f"linspace(): number of steps must be a non-negative int, got {steps!r}")
     return _finish(np.linspace(start, end, steps), dtype, device, requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
-        requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     for name, v in (("n", n), ("m", m)):
         if v is not None and (not isinstance(v, (int, np.integer)) or v < 0):
             raise RuntimeError(f"eye(): {name} must be an int greater or equal to 0, got {v!r}")
     return _finish(np.eye(n, m), dtype, device, requires_grad)
 
 
-def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
-         device: Any = None, requires_grad: bool = False) -> Tensor:
+def rand(
+    *size: Any,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Uniform samples on [0, 1)."""
     return _finish(gen(generator).random(_shape(size, "rand")), dtype, device, requires_grad)
 
 
-def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
-          device: Any = None, requires_grad: bool = False) -> Tensor:
+def randn(
+    *size: Any,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Standard normal samples."""
-    return _finish(gen(generator).standard_normal(_shape(size, "randn")), dtype, device,
-                   requires_grad)
+    return _finish(
+        gen(generator).standard_normal(_shape(size, "randn")), dtype, device, requires_grad
+    )
 
 
-def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
-            generator: Generator | None = None, dtype: Any = None,
-            device: Any = None) -> Tensor:
+def randint(
+    low: int,
+    high: int | None = None,
+    size: Sequence[int] = (),
+    *,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: Any = None,
+) -> Tensor:
     """Integers uniformly from [low, high) (``randint(high, size)`` also works)."""
     if high is None:
         low, high = 0, low
     if isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     if int(low) >= int(high):
-        raise RuntimeError(f"randint(): expects 'low' to be less than 'high', but got "
-                           f"low={low} >= high={high}")
-    return _finish(gen(generator).integers(low, high, size=_shape((size,), "randint")), dtype,
-                   device, False, default=_dt.int64)
+        raise RuntimeError(
+            f"randint(): expects 'low' to be less than 'high', but got low={low} >= high={high}"
+        )
+    return _finish(
+        gen(generator).integers(low, high, size=_shape((size,), "randint")),
+        dtype,
+        device,
+        False,
+        default=_dt.int64,
+    )
 
 
-def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
-             device: Any = None) -> Tensor:
+def randperm(
+    n: int, generator: Generator | None = None, dtype: Any = None, device: Any = None
+) -> Tensor:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"randperm(): n must be a non-negative int, got {n!r} (trying to "
-                         "create a tensor with negative dimension)")
+        raise ValueError(
+            f"randperm(): n must be a non-negative int, got {n!r} (trying to "
+            "create a tensor with negative dimension)"
+        )
     return _finish(gen(generator).permutation(n), dtype, device, False, default=_dt.int64)
 
 
-def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None,
-           generator: Generator | None = None, dtype: Any = None,
-           device: Any = None, requires_grad: bool = False) -> Tensor:
+def normal(
+    mean: Any = 0.0,
+    std: Any = 1.0,
+    size: Sequence[int] | None = None,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Normal samples with the given mean and std (numbers or tensors, broadcast)."""
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
     if not np.all(np.asarray(s) >= 0):  # also catches NaN
-        raise RuntimeError(f"normal(): expects std >= 0.0, but found std "
-                           f"{s if np.ndim(s) == 0 else np.asarray(s).min()}")
-    shape = _shape((size,), "normal") if size is not None else \
-        np.broadcast_shapes(np.shape(m), np.shape(s))
+        raise RuntimeError(
+            f"normal(): expects std >= 0.0, but found std "
+            f"{s if np.ndim(s) == 0 else np.asarray(s).min()}"
+        )
+    shape = (
+        _shape((size,), "normal")
+        if size is not None
+        else np.broadcast_shapes(np.shape(m), np.shape(s))
+    )
     return _finish(gen(generator).normal(m, s, size=shape), dtype, device, requires_grad)
 
 
@@ -300,14 +391,17 @@ def new_empty(x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = Fa
     return _new(x, get_array_module(x._data).empty(_new_size(size)), dtype, requires_grad)
 
 
-def new_full(x: Tensor, size: Any, fill_value: Any, dtype: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def new_full(
+    x: Tensor, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """``fill_value`` everywhere, ``size`` and ``x``'s dtype and device."""
-    return _new(x, get_array_module(x._data).full(_new_size((size,)), fill_value), dtype,
-                requires_grad)
+    return _new(
+        x, get_array_module(x._data).full(_new_size((size,)), fill_value), dtype, requires_grad
+    )
 
 
 def new_tensor(x: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A copy of ``data`` with this tensor's dtype (unless ``dtype`` is given)."""
-    return Tensor._new(data, dtype=dtype if dtype is not None else x.dtype,
-                  requires_grad=requires_grad)
+    return Tensor._new(
+        data, dtype=dtype if dtype is not None else x.dtype, requires_grad=requires_grad
+    )

@@ -5,10 +5,14 @@ intra-op threads (which split work into fixed slices, never accumulate with atom
 give bit-identical results run after run. The switch is therefore recorded and reported
 back, as PyTorch does, but has nothing to turn off.
 """
+
 from __future__ import annotations
 
-__all__ = ["are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
-           "use_deterministic_algorithms"]
+__all__ = [
+    "are_deterministic_algorithms_enabled",
+    "is_deterministic_algorithms_warn_only_enabled",
+    "use_deterministic_algorithms",
+]
 
 _STATE = {"mode": False, "warn_only": False}
 
@@ -21,8 +25,10 @@ def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None
     """
     for name, value in (("mode", mode), ("warn_only", warn_only)):
         if not isinstance(value, bool):
-            raise TypeError(f"use_deterministic_algorithms(): argument {name!r} must be bool, "
-                            f"not {type(value).__name__}")
+            raise TypeError(
+                f"use_deterministic_algorithms(): argument {name!r} must be bool, "
+                f"not {type(value).__name__}"
+            )
     _STATE["mode"] = mode
     _STATE["warn_only"] = warn_only
 

@@ -5,6 +5,7 @@ floating tensor combined with an integer tensor keeps the float tensor's dtype (
 would widen int64 + float32 to float64), integer division ``/`` gives the default float
 dtype, and Python scalars only change the result's *category* (bool < int < float).
 """
+
 from __future__ import annotations
 
 import builtins
@@ -24,9 +25,19 @@ bool_ = np.dtype("bool")
 _default_dtype = float32
 
 _BY_NAME = {
-    "float16": float16, "half": float16, "float32": float32, "float": float32,
-    "float64": float64, "double": float64, "int8": int8, "uint8": uint8,
-    "int16": int16, "int32": int32, "int": int32, "int64": int64, "long": int64,
+    "float16": float16,
+    "half": float16,
+    "float32": float32,
+    "float": float32,
+    "float64": float64,
+    "double": float64,
+    "int8": int8,
+    "uint8": uint8,
+    "int16": int16,
+    "int32": int32,
+    "int": int32,
+    "int64": int64,
+    "long": int64,
     "bool": bool_,
 }
 

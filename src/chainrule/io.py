@@ -22,6 +22,7 @@ directory (created with the usual umask), which is renamed over the target with
 ``os.replace``; a crash mid-write leaves the old file, and the temporary left by a killed
 process is removed by the next save to that directory.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,7 @@ _LEGACY_STALE_SECONDS = 3600
 
 
 def _safetensors_writer(tree: Any, arrays: dict, version: int) -> Callable[[BinaryIO], None]:
-    meta = json.dumps({"format": "chainrule", "version": version, "tree": tree},
-                      allow_nan=True)
+    meta = json.dumps({"format": "chainrule", "version": version, "tree": tree}, allow_nan=True)
 
     def write(fh: BinaryIO) -> None:
         safetensors_format.write(fh, arrays, {_META_KEY: meta})
@@ -65,9 +65,11 @@ def _pickle_writer(obj: Any, reason: NotStorable) -> Callable[[BinaryIO], None]:
         try:
             pickle_format.write(fh, obj)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            raise TypeError(f"{reason}, and pickling it failed: {exc}. Supported without "
-                            "pickling: Tensors, NumPy arrays, numbers, strings, None, and "
-                            "dicts/lists/tuples of these") from None
+            raise TypeError(
+                f"{reason}, and pickling it failed: {exc}. Supported without "
+                "pickling: Tensors, NumPy arrays, numbers, strings, None, and "
+                "dicts/lists/tuples of these"
+            ) from None
 
     return write
 
@@ -114,8 +116,10 @@ def _save(obj: Any, f: str | os.PathLike | BinaryIO, allow_pickle: bool) -> None
 def _write_atomic(path: str, writer: Callable[[BinaryIO], None]) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cr.save: directory {directory!r} does not exist; create it "
-                                "first (e.g. os.makedirs(dir, exist_ok=True))")
+        raise FileNotFoundError(
+            f"cr.save: directory {directory!r} does not exist; create it "
+            "first (e.g. os.makedirs(dir, exist_ok=True))"
+        )
     _remove_stale_temporaries(directory)
     tmp = os.path.join(directory, f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}.part")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -188,20 +192,30 @@ def _load_safetensors(src: Source) -> Any:
     except ValueError as exc:
         raise src.error(f"has a corrupt chainrule structure header: {exc}") from None
     if not isinstance(info, dict) or info.get("format") != "chainrule" or "tree" not in info:
-        raise src.error("has a corrupt chainrule structure header (expected an object with "
-                        "'format': 'chainrule' and a 'tree')")
+        raise src.error(
+            "has a corrupt chainrule structure header (expected an object with "
+            "'format': 'chainrule' and a 'tree')"
+        )
     version = info.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise src.error(f"has an invalid chainrule format version {str(version)[:40]!r}")
     if version > _FORMAT_VERSION:
-        raise src.error(f"was written by a newer chainrule (format version {version}, this "
-                        f"one reads up to {_FORMAT_VERSION})")
+        raise src.error(
+            f"was written by a newer chainrule (format version {version}, this "
+            f"one reads up to {_FORMAT_VERSION})"
+        )
     return decode(info["tree"], arrays, src)
 
 
-def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, pickle_module: Any = None,
-         *, weights_only: bool | None = None, mmap: bool | None = None,
-         **pickle_load_args: Any) -> Any:
+def load(
+    f: str | os.PathLike | BinaryIO,
+    map_location: Any = None,
+    pickle_module: Any = None,
+    *,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+    **pickle_load_args: Any,
+) -> Any:
     """Load what :func:`save` or ``torch.save`` wrote, or any safetensors file.
 
     Tensors come back as ``cr.Tensor`` (``requires_grad`` as saved, Parameters as
@@ -225,16 +239,20 @@ def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, pickle_modul
             corrupt, not a regular file, or claims more data than it holds.
     """
     if pickle_module is not None:
-        raise NotImplementedError("cr.load: pickle_module= is not supported; chainrule uses "
-                                  "its own (restricted) unpicklers")
+        raise NotImplementedError(
+            "cr.load: pickle_module= is not supported; chainrule uses "
+            "its own (restricted) unpicklers"
+        )
     if mmap:
         raise NotImplementedError("cr.load: mmap=True is not supported")
     if pickle_load_args:
-        raise NotImplementedError(f"cr.load: unsupported argument(s) "
-                                  f"{', '.join(sorted(pickle_load_args))}")
+        raise NotImplementedError(
+            f"cr.load: unsupported argument(s) {', '.join(sorted(pickle_load_args))}"
+        )
     if weights_only is not None and not isinstance(weights_only, bool):
-        raise TypeError(f"cr.load: weights_only must be a bool or None, got "
-                        f"{type(weights_only).__name__}")
+        raise TypeError(
+            f"cr.load: weights_only must be a bool or None, got {type(weights_only).__name__}"
+        )
     with Source(f, "cr.load") as src:
         head = src.head(8)
         if is_zip(head):
@@ -244,18 +262,24 @@ def load(f: str | os.PathLike | BinaryIO, map_location: Any = None, pickle_modul
         else:  # safetensors, or an error saying why the file is not one
             obj = _load_safetensors(src)
     if map_location not in (None, "cpu"):
-        if isinstance(map_location, dict) or callable(map_location) and \
-                not isinstance(map_location, type):
-            raise NotImplementedError("cr.load: map_location as a dict or function is not "
-                                      "supported; pass a device such as 'cpu'")
+        if (
+            isinstance(map_location, dict)
+            or callable(map_location)
+            and not isinstance(map_location, type)
+        ):
+            raise NotImplementedError(
+                "cr.load: map_location as a dict or function is not "
+                "supported; pass a device such as 'cpu'"
+            )
         obj = _move(obj, map_location, 0)
     return obj
 
 
 def _move(obj: Any, device: Any, depth: int) -> Any:
     if depth > MAX_DEPTH:
-        raise LoadError(f"cr.load: map_location: the loaded object is nested more than "
-                        f"{MAX_DEPTH} levels deep")
+        raise LoadError(
+            f"cr.load: map_location: the loaded object is nested more than {MAX_DEPTH} levels deep"
+        )
     if isinstance(obj, Tensor):
         return obj.to(device)
     if isinstance(obj, dict):

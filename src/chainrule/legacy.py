@@ -8,6 +8,7 @@ class whose call builds a plain :class:`Tensor` of its dtype and whose ``isinsta
 tests the dtype, so that code runs unchanged. ``Tensor.type()`` returns PyTorch's names
 (``'torch.FloatTensor'``) because that is the string such code compares against.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,9 +19,20 @@ from ._type_names import LEGACY_DTYPES, dtype_of_type_name, type_name
 from .autograd.tensor import Tensor
 from .creation import empty, tensor
 
-__all__ = ["BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor",
-           "HalfTensor", "IntTensor", "LongTensor", "ShortTensor", "dtype_of_type_name",
-           "type_name"]
+__all__ = [
+    "BoolTensor",
+    "ByteTensor",
+    "CharTensor",
+    "DoubleTensor",
+    "FloatTensor",
+    "HalfTensor",
+    "IntTensor",
+    "LongTensor",
+    "ShortTensor",
+    "dtype_of_type_name",
+    "type_name",
+]
+
 
 class _LegacyMeta(type):
     dtype: np.dtype
@@ -29,14 +41,15 @@ class _LegacyMeta(type):
         return isinstance(obj, Tensor) and obj.dtype == cls.dtype
 
     def __call__(cls, *args: Any, device: Any = None) -> Tensor:
-        if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
-                        for a in args):
+        if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
             return empty(*args, dtype=cls.dtype, device=device)
         if len(args) == 0:
             return empty(0, dtype=cls.dtype, device=device)
         if len(args) != 1:
-            raise TypeError(f"{cls.__name__}(): expected sizes (ints) or one data argument, "
-                            f"got {len(args)} arguments")
+            raise TypeError(
+                f"{cls.__name__}(): expected sizes (ints) or one data argument, "
+                f"got {len(args)} arguments"
+            )
         data = args[0]
         if isinstance(data, Tensor):
             return data.to(cls.dtype)
@@ -47,10 +60,16 @@ class _LegacyMeta(type):
 
 
 def _legacy(name: str) -> type:
-    return _LegacyMeta(name, (), {"dtype": LEGACY_DTYPES[name], "__doc__":
-                                  f"Legacy constructor/type of {LEGACY_DTYPES[name]} tensors "
-                                  f"(``torch.{name}``): sizes give an uninitialised tensor, "
-                                  "data gives a copy; isinstance tests the dtype."})
+    return _LegacyMeta(
+        name,
+        (),
+        {
+            "dtype": LEGACY_DTYPES[name],
+            "__doc__": f"Legacy constructor/type of {LEGACY_DTYPES[name]} tensors "
+            f"(``torch.{name}``): sizes give an uninitialised tensor, "
+            "data gives a copy; isinstance tests the dtype.",
+        },
+    )
 
 
 FloatTensor = _legacy("FloatTensor")

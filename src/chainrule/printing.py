@@ -6,6 +6,7 @@ the point, ``threshold`` elements before the middle is summarised with ``...``,
 ``edgeitems`` kept at each end when summarising, ``linewidth`` characters per line, and
 ``sci_mode`` True (always scientific), False (never) or None (NumPy picks).
 """
+
 from __future__ import annotations
 
 import math
@@ -25,9 +26,14 @@ _PROFILES = {
 _OPTIONS: dict[str, Any] = dict(_PROFILES["default"], sci_mode=None)
 
 
-def set_printoptions(precision: int | None = None, threshold: float | None = None,
-                     edgeitems: int | None = None, linewidth: int | None = None,
-                     profile: str | None = None, sci_mode: bool | None = None) -> None:
+def set_printoptions(
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
+) -> None:
     """Set how tensors print (PyTorch's ``torch.set_printoptions``).
 
     Args:
@@ -44,11 +50,16 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
     """
     if profile is not None:
         if profile not in _PROFILES:
-            raise ValueError(f"set_printoptions: unknown profile {profile!r}; "
-                             f"valid: {sorted(_PROFILES)}")
+            raise ValueError(
+                f"set_printoptions: unknown profile {profile!r}; valid: {sorted(_PROFILES)}"
+            )
         _OPTIONS.update(_PROFILES[profile])
-    for name, value in (("precision", precision), ("threshold", threshold),
-                        ("edgeitems", edgeitems), ("linewidth", linewidth)):
+    for name, value in (
+        ("precision", precision),
+        ("threshold", threshold),
+        ("edgeitems", edgeitems),
+        ("linewidth", linewidth),
+    ):
         if value is not None:
             if value < 0:
                 raise ValueError(f"set_printoptions: {name} must be >= 0, got {value}")

@@ -4,6 +4,7 @@
 (``rand``, ``randn``, weight init, dropout, DataLoader shuffling) reproducible. Generator
 state is a JSON-friendly dict, so training checkpoints can store it without pickle.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,10 +37,13 @@ class Generator:
     def get_state(self) -> dict:
         """The generator's state as plain ints and strings (JSON-serialisable)."""
         st = self.np.bit_generator.state
-        return {"bit_generator": st["bit_generator"],
-                "state": {k: int(v) for k, v in st["state"].items()},
-                "has_uint32": int(st["has_uint32"]), "uinteger": int(st["uinteger"]),
-                "seed": self._seed}
+        return {
+            "bit_generator": st["bit_generator"],
+            "state": {k: int(v) for k, v in st["state"].items()},
+            "has_uint32": int(st["has_uint32"]),
+            "uinteger": int(st["uinteger"]),
+            "seed": self._seed,
+        }
 
     def set_state(self, state: dict) -> None:
         st = dict(state)
@@ -56,8 +60,7 @@ def _check_seed(seed: Any) -> int:
             raise TypeError(f"manual_seed: seed must be an int, got {seed!r}") from None
     seed = int(seed)
     if not -(2**63) <= seed < 2**64:
-        raise ValueError(f"manual_seed: seed {seed} is out of range; it must be in "
-                         f"[-2**63, 2**64)")
+        raise ValueError(f"manual_seed: seed {seed} is out of range; it must be in [-2**63, 2**64)")
     return seed % (2**64)
 
 

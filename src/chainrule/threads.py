@@ -13,6 +13,7 @@ hand-off (~20-50 µs) costs more than it saves. ``set_num_threads(1)`` turns the
 off (everything then runs on the calling thread). BLAS keeps its own threads
 (``OPENBLAS_NUM_THREADS``); this setting does not change them.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,15 @@ import numpy as np
 
 from ._kernels.jit import sync_threads as _sync_kernel_threads
 
-__all__ = ["get_num_threads", "set_num_threads", "parallel_slices", "parallel_copy",
-           "parallel_ufunc", "elementwise", "MIN_PARALLEL_BYTES"]
+__all__ = [
+    "get_num_threads",
+    "set_num_threads",
+    "parallel_slices",
+    "parallel_copy",
+    "parallel_ufunc",
+    "elementwise",
+    "MIN_PARALLEL_BYTES",
+]
 
 MIN_PARALLEL_BYTES = 1 << 20  # 1 MiB
 # Elementwise ufuncs are memory-bound: on 2 cores a second thread made add/maximum
@@ -77,8 +85,9 @@ def _get_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=_num_threads - 1,
-                                       thread_name_prefix="chainrule-intraop")
+            _pool = ThreadPoolExecutor(
+                max_workers=_num_threads - 1, thread_name_prefix="chainrule-intraop"
+            )
         return _pool
 
 
@@ -152,26 +161,30 @@ def parallel_ufunc(ufunc: np.ufunc, *args: Any, out: np.ndarray | None = None) -
     shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
     if out is None:
         # one-element views (not reshape(-1), which copies a non-contiguous array)
-        probe = [a[(slice(0, 1),) * a.ndim] if isinstance(a, np.ndarray) else a
-                 for a in args]
+        probe = [a[(slice(0, 1),) * a.ndim] if isinstance(a, np.ndarray) else a for a in args]
         dtype = ufunc(*probe).dtype
         full = [a for a in arrays if a.shape == shape]
         orders = {tuple(np.argsort([-st for st in a.strides], kind="stable")) for a in full}
         # NumPy keeps the operands' memory order when they agree, else uses C order
-        out = np.empty_like(full[0], dtype=dtype) if len(orders) == 1 \
-            else np.empty(shape, dtype)
+        out = np.empty_like(full[0], dtype=dtype) if len(orders) == 1 else np.empty(shape, dtype)
     if not shape or out.nbytes < MIN_PARALLEL_BYTES or _num_threads <= 1:
         return ufunc(*args, out=out)
     nd = len(shape)
     axis = _split_axis(shape, _num_threads)
     lead = (slice(None),) * axis
-    padded = [a.reshape((1,) * (nd - a.ndim) + a.shape)
-              if isinstance(a, np.ndarray) and a.ndim < nd else a for a in args]
+    padded = [
+        a.reshape((1,) * (nd - a.ndim) + a.shape)
+        if isinstance(a, np.ndarray) and a.ndim < nd
+        else a
+        for a in args
+    ]
 
     def part(start: int, stop: int) -> None:
         sl = lead + (slice(start, stop),)
-        ufunc(*[a[sl] if isinstance(a, np.ndarray) and a.shape[axis] != 1 else a
-                for a in padded], out=out[sl])
+        ufunc(
+            *[a[sl] if isinstance(a, np.ndarray) and a.shape[axis] != 1 else a for a in padded],
+            out=out[sl],
+        )
 
     parallel_slices(part, shape[axis], out.nbytes)
     return out
@@ -182,9 +195,11 @@ def elementwise(ufunc: np.ufunc, a: Any, b: Any = None, out: Any = None) -> Any:
     a NumPy array of at least :data:`MIN_ELEMENTWISE_BYTES`; other array types (CuPy) and
     smaller arrays take the plain call."""
     args = (a,) if b is None else (a, b)
-    if _num_threads > 1 and any(type(v) is np.ndarray and v.nbytes >= MIN_ELEMENTWISE_BYTES
-                                for v in args) \
-            and all(isinstance(v, np.ndarray) or np.isscalar(v) for v in args) \
-            and (out is None or type(out) is np.ndarray):
+    if (
+        _num_threads > 1
+        and any(type(v) is np.ndarray and v.nbytes >= MIN_ELEMENTWISE_BYTES for v in args)
+        and all(isinstance(v, np.ndarray) or np.isscalar(v) for v in args)
+        and (out is None or type(out) is np.ndarray)
+    ):
         return parallel_ufunc(ufunc, *args, out=out)
     return ufunc(*args) if out is None else ufunc(*args, out=out)

@@ -4,6 +4,7 @@ The attributes mirror PyTorch's (``bits``, ``eps``, ``max``, ``min``, ``tiny``,
 ``smallest_normal``, ``resolution``, ``dtype``) and are plain Python numbers, so
 ``x.clamp(min=cr.finfo(x.dtype).eps)`` and ``cr.finfo().max`` behave as in PyTorch.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,8 +30,10 @@ class finfo:  # noqa: N801 - mirrors torch.finfo
     def __init__(self, type: Any = None) -> None:  # noqa: A002 - PyTorch's argument name
         dt = dtypes.get_default_dtype() if type is None else dtypes.as_dtype(type)
         if dt.kind != "f":
-            raise TypeError(f"cr.finfo() requires a floating point input type, got {dt}; "
-                            "use cr.iinfo for integer dtypes")
+            raise TypeError(
+                f"cr.finfo() requires a floating point input type, got {dt}; "
+                "use cr.iinfo for integer dtypes"
+            )
         info = np.finfo(dt)
         self.bits: int = int(info.bits)
         self.eps: float = float(info.eps)
@@ -42,9 +45,11 @@ class finfo:  # noqa: N801 - mirrors torch.finfo
         self.dtype: str = dt.name
 
     def __repr__(self) -> str:
-        return (f"finfo(resolution={_fmt(self.resolution)}, min={_fmt(self.min)}, "
-                f"max={_fmt(self.max)}, eps={_fmt(self.eps)}, smallest_normal="
-                f"{_fmt(self.smallest_normal)}, tiny={_fmt(self.tiny)}, dtype={self.dtype})")
+        return (
+            f"finfo(resolution={_fmt(self.resolution)}, min={_fmt(self.min)}, "
+            f"max={_fmt(self.max)}, eps={_fmt(self.eps)}, smallest_normal="
+            f"{_fmt(self.smallest_normal)}, tiny={_fmt(self.tiny)}, dtype={self.dtype})"
+        )
 
 
 class iinfo:  # noqa: N801 - mirrors torch.iinfo
@@ -59,8 +64,10 @@ class iinfo:  # noqa: N801 - mirrors torch.iinfo
         if dt.kind == "b":
             raise TypeError("cr.iinfo: bool is not supported; it has no integer range")
         if dt.kind not in "iu":
-            raise TypeError(f"cr.iinfo() requires an integer input type, got {dt}; "
-                            "use cr.finfo for floating dtypes")
+            raise TypeError(
+                f"cr.iinfo() requires an integer input type, got {dt}; "
+                "use cr.finfo for floating dtypes"
+            )
         info = np.iinfo(dt)
         self.bits: int = int(info.bits)
         self.max: int = int(info.max)

@@ -6,6 +6,7 @@ the way the lectures draw a graph. The result is a :class:`graphviz.Digraph`: ``
 is the DOT text, ``.render(path, format="svg")`` writes a file (needs the ``dot`` program),
 and Jupyter shows it inline.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,9 @@ def _graphviz():
     try:
         import graphviz  # an optional dependency (the viz extra): imported when drawing
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("cr.viz.draw_graph needs the 'graphviz' Python package: "
-                          "pip install chainrule[viz]") from None
+        raise ImportError(
+            "cr.viz.draw_graph needs the 'graphviz' Python package: pip install chainrule[viz]"
+        ) from None
     return graphviz
 
 
@@ -46,9 +48,11 @@ def _graph_class():
 def check_dot() -> None:
     """Raise a clear error if Graphviz's ``dot`` program (needed to render) is missing."""
     if shutil.which("dot") is None:
-        raise RuntimeError("rendering a graph needs Graphviz's 'dot' program, which was not "
-                           "found on PATH; install it (apt-get install graphviz, brew install "
-                           "graphviz, or conda install graphviz) or use .source for DOT text")
+        raise RuntimeError(
+            "rendering a graph needs Graphviz's 'dot' program, which was not "
+            "found on PATH; install it (apt-get install graphviz, brew install "
+            "graphviz, or conda install graphviz) or use .source for DOT text"
+        )
 
 
 def _summary(arr: Any) -> str:
@@ -59,9 +63,16 @@ def _shape(shape: tuple) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")" if len(shape) != 1 else f"({shape[0]},)"
 
 
-def draw_graph(output: Any, params: dict | None = None, show_shapes: bool = True,
-               show_saved: bool = False, show_grads: bool = False, inputs: dict | None = None,
-               rankdir: str = "LR", title: str | None = None):
+def draw_graph(
+    output: Any,
+    params: dict | None = None,
+    show_shapes: bool = True,
+    show_saved: bool = False,
+    show_grads: bool = False,
+    inputs: dict | None = None,
+    rankdir: str = "LR",
+    title: str | None = None,
+):
     """The computation graph that produced ``output``, as a Graphviz digraph.
 
     Args:
@@ -91,9 +102,12 @@ def draw_graph(output: Any, params: dict | None = None, show_shapes: bool = True
         for n, t in (src or {}).items():
             names[id(t)] = n
             kinds[id(t)] = kind
-    dot = _graph_class()("graph", graph_attr={"rankdir": rankdir, "fontsize": "11"},
-                     node_attr={"fontname": "Helvetica", "fontsize": "10"},
-                     edge_attr={"fontname": "Helvetica", "fontsize": "9"})
+    dot = _graph_class()(
+        "graph",
+        graph_attr={"rankdir": rankdir, "fontsize": "11"},
+        node_attr={"fontname": "Helvetica", "fontsize": "10"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9"},
+    )
     if title:
         dot.attr(label=title, labelloc="t")
 
@@ -134,8 +148,10 @@ def draw_graph(output: Any, params: dict | None = None, show_shapes: bool = True
             if e.node is not None:
                 out_shape.setdefault((e.node, e.output_nr), tuple(e.shape))
     if not order and not any(o.grad_fn is None and o.requires_grad for o in outs):
-        raise ValueError("draw_graph: the output has no grad_fn; build it from tensors with "
-                         "requires_grad=True (outside no_grad())")
+        raise ValueError(
+            "draw_graph: the output has no grad_fn; build it from tensors with "
+            "requires_grad=True (outside no_grad())"
+        )
     for node in order:
         nid = node_ids[node] = new_id("op")
         name = node.name()

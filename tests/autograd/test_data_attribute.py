@@ -2,6 +2,7 @@
 
 Each case runs the same idiom on chainrule and on PyTorch and compares what a program sees.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,10 @@ import chainrule as cr
 
 
 def _both(values):
-    return (cr.tensor(np.array(values, dtype=np.float64), requires_grad=True),
-            torch.tensor(np.array(values, dtype=np.float64), requires_grad=True))
+    return (
+        cr.tensor(np.array(values, dtype=np.float64), requires_grad=True),
+        torch.tensor(np.array(values, dtype=np.float64), requires_grad=True),
+    )
 
 
 def test_data_is_a_detached_tensor_sharing_storage():
@@ -35,8 +38,9 @@ def test_inplace_write_through_data_does_not_bump_the_version():
         y = (x * x).sum()
         x.data.mul_(2.0)
         y.backward()
-        grads.append(np.asarray(x.grad.detach().numpy() if isinstance(x, torch.Tensor)
-                                else x.grad.numpy()))
+        grads.append(
+            np.asarray(x.grad.detach().numpy() if isinstance(x, torch.Tensor) else x.grad.numpy())
+        )
         assert x._version == 0 if isinstance(x, cr.Tensor) else True
     np.testing.assert_allclose(grads[0], grads[1])
 

@@ -1,4 +1,5 @@
 """Engine semantics: accumulation, retain_grad, freed graphs, hooks, grad modes, versions."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -205,7 +206,7 @@ def test_inplace_through_view_bumps_shared_version():
 def test_autograd_grad_allow_unused_and_create_graph():
     x = _leaf(2.0)
     w = _leaf(3.0)
-    y = (x ** 3).sum()
+    y = (x**3).sum()
     with pytest.raises(RuntimeError, match="allow_unused"):
         cr.autograd.grad(y, [x, w], retain_graph=True)
     gx, gw = cr.autograd.grad(y, [x, w], create_graph=True, allow_unused=True)

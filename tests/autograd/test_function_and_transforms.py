@@ -1,5 +1,6 @@
 """Custom Functions, once_differentiable, cr.func transforms vs torch.func, error messages,
 numerical stability at +-1e4, and anomaly detection."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,8 +39,10 @@ def test_custom_function_forward_backward_and_needs_input_grad():
         def backward(ctx, grad):
             seen["needs"] = ctx.needs_input_grad
             a, b = ctx.saved_tensors
-            return (grad * b if ctx.needs_input_grad[0] else None,
-                    grad * a if ctx.needs_input_grad[1] else None)
+            return (
+                grad * b if ctx.needs_input_grad[0] else None,
+                grad * a if ctx.needs_input_grad[1] else None,
+            )
 
     a = cr.tensor([2.0, 3.0], requires_grad=True)
     b = cr.tensor([5.0, 7.0])
@@ -87,7 +90,7 @@ def test_once_differentiable_double_backward_raises_clearly():
 
 # ------------------------------------------------------------------ cr.func vs torch.func
 def _f(x):
-    return (x.sin() * x).sum() + (x ** 2).prod()
+    return (x.sin() * x).sum() + (x**2).prod()
 
 
 def _g(x):
@@ -108,8 +111,9 @@ def test_func_vjp_and_jvp_vs_torch():
     out, fn = cr.func.vjp(_g, cr.tensor(X))
     tout, tfn = torch.func.vjp(_g, torch.tensor(X))
     np.testing.assert_allclose(out.detach().numpy(), tout.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(fn(cr.tensor(v))[0].numpy(), tfn(torch.tensor(v))[0].numpy(),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        fn(cr.tensor(v))[0].numpy(), tfn(torch.tensor(v))[0].numpy(), rtol=1e-10
+    )
     o, t = cr.func.jvp(_g, (cr.tensor(X),), (cr.tensor(v),))
     to, tt = torch.func.jvp(_g, (torch.tensor(X),), (torch.tensor(v),))
     np.testing.assert_allclose(o.numpy(), to.numpy(), rtol=1e-12)
@@ -131,7 +135,7 @@ def test_func_hessian_vs_torch():
 
 
 def test_func_grad_of_grad():
-    d2 = cr.func.grad(cr.func.grad(lambda x: (x ** 3).sum()))
+    d2 = cr.func.grad(cr.func.grad(lambda x: (x**3).sum()))
     assert d2(cr.tensor(np.array(2.0))).item() == pytest.approx(12.0)
 
 
@@ -158,14 +162,23 @@ def test_error_messages_name_op_and_shapes():
         cr.ones(2, 3) * cr.ones(2)
     with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\).*\(3\).*\(4\)"):
         cr.ones(2, 3) @ cr.ones(4, 5)
-    with pytest.raises(ValueError, match=r"matmul: batch dimensions of shapes \(2, 3, 4\) and "
-                                         r"\(3, 4, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"matmul: batch dimensions of shapes \(2, 3, 4\) and "
+        r"\(3, 4, 5\)",
+    ):
         cr.ones(2, 3, 4) @ cr.ones(3, 4, 5)
-    with pytest.raises(ValueError, match=r"cat: .*tensor 0 has shape \(2, 3\) but tensor 1 has "
-                                         r"shape \(2, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"cat: .*tensor 0 has shape \(2, 3\) but tensor 1 has "
+        r"shape \(2, 4\)",
+    ):
         cr.cat([cr.ones(2, 3), cr.ones(2, 4)], 0)
-    with pytest.raises(ValueError, match=r"reshape: shape \(4, 2\) is invalid for input of "
-                                         r"shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"reshape: shape \(4, 2\) is invalid for input of "
+        r"shape \(2, 3\)",
+    ):
         cr.ones(2, 3).reshape(4, 2)
     with pytest.raises(ValueError, match=r"reshape: shape \(-1, 4\) is invalid"):
         cr.ones(2, 3).reshape(-1, 4)
@@ -185,8 +198,7 @@ def test_error_messages_name_op_and_shapes():
 BIG = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4, 5.0]])
 
 
-@pytest.mark.parametrize("name", ["log_softmax", "softmax", "logsumexp", "sigmoid",
-                                  "softplus"])
+@pytest.mark.parametrize("name", ["log_softmax", "softmax", "logsumexp", "sigmoid", "softplus"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_stability_at_plus_minus_1e4(name, dtype):
     fns = {

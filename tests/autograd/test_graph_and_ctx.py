@@ -1,5 +1,6 @@
 """The public graph walk, ctx attributes the engine sets, once_differentiable on backward,
 and the single accumulation path (issue 10 items 1 and 6, issue 9 section 2)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,14 +25,14 @@ class _CubeOnce(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x ** 3
+        return x**3
 
     @staticmethod
     @once_differentiable
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         assert not cr.is_grad_enabled()  # runs unrecorded
-        return g * 3 * x ** 2
+        return g * 3 * x**2
 
 
 def test_once_differentiable_on_backward_staticmethod():
@@ -143,8 +144,11 @@ def test_wrong_gradient_shape_from_a_custom_function_names_it():
             return cr.ones(5)
 
     x = cr.ones(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"BadBackward returned an invalid gradient for "
-                                           r"input 0: got shape \(5,\).*\(3,\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"BadBackward returned an invalid gradient for "
+        r"input 0: got shape \(5,\).*\(3,\)",
+    ):
         Bad.apply(x).sum().backward()
 
 
@@ -183,5 +187,6 @@ def test_forward_over_reverse_through_fused_rules_matches_torch():
     x = np.random.default_rng(0).standard_normal((2, 5))
     h = cr.func.hessian(lambda a: (F.layer_norm(a, (5,)) ** 3).sum())(cr.tensor(x))
     ref = torch.autograd.functional.hessian(
-        lambda a: (torch.nn.functional.layer_norm(a, (5,)) ** 3).sum(), torch.tensor(x))
+        lambda a: (torch.nn.functional.layer_norm(a, (5,)) ** 3).sum(), torch.tensor(x)
+    )
     np.testing.assert_allclose(h.numpy(), ref.numpy(), atol=1e-10)

@@ -2,6 +2,7 @@
 (issue 9 §5): chainrule raises PyTorch's error class, naming the hook (its ``__qualname__``)
 or the Function and both shapes, instead of summing the gradient back to shape, casting it,
 or failing later in an unrelated op."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,12 +39,15 @@ def _run_tensor_hook(lib, hook, leaf: bool) -> None:
 
 
 @pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "non_leaf"])
-@pytest.mark.parametrize("hook,err,words", [
-    (_shrink, RuntimeError, ["_shrink", "changed the size", "(1,)", "(3,)"]),
-    (_grow, RuntimeError, ["_grow", "changed the size", "(2, 3)", "(3,)"]),
-    (_widen, RuntimeError, ["_widen", "changed the type", "float64", "float32"]),
-    (_number, TypeError, ["_number", "float"]),
-])
+@pytest.mark.parametrize(
+    "hook,err,words",
+    [
+        (_shrink, RuntimeError, ["_shrink", "changed the size", "(1,)", "(3,)"]),
+        (_grow, RuntimeError, ["_grow", "changed the size", "(2, 3)", "(3,)"]),
+        (_widen, RuntimeError, ["_widen", "changed the type", "float64", "float32"]),
+        (_number, TypeError, ["_number", "float"]),
+    ],
+)
 def test_tensor_hook_result_is_checked_like_torch(hook, err, words, leaf):
     with pytest.raises(err):
         _run_tensor_hook(torch, hook, leaf)
@@ -88,12 +92,15 @@ def _function(lib, backward):
     return Bad
 
 
-@pytest.mark.parametrize("backward,words", [
-    (lambda g: (g[:1], None), ["BadBackward", "(1,)", "(3,)"]),
-    (lambda g: (g,), ["BadBackward", "expected 2", "got 1"]),
-    (lambda g: (g, g, g), ["BadBackward", "expected 2", "got 3"]),
-    (lambda g: (3, None), ["BadBackward", "int", "input 0"]),
-])
+@pytest.mark.parametrize(
+    "backward,words",
+    [
+        (lambda g: (g[:1], None), ["BadBackward", "(1,)", "(3,)"]),
+        (lambda g: (g,), ["BadBackward", "expected 2", "got 1"]),
+        (lambda g: (g, g, g), ["BadBackward", "expected 2", "got 3"]),
+        (lambda g: (3, None), ["BadBackward", "int", "input 0"]),
+    ],
+)
 def test_custom_function_bad_gradients_raise_like_torch(backward, words):
     for name in ("torch", "cr"):
         lib = _lib(name)
@@ -147,13 +154,20 @@ def test_node_hooks_replace_gradients_like_torch(kind):
     assert grads[0] == grads[1]
 
 
-@pytest.mark.parametrize("kind,hook,words", [
-    ("prehook", lambda go: (go[0][:1],), ["on MulBackward", "changed the size", "(1,)", "(3,)"]),
-    ("prehook", lambda go: (go[0], go[0]), ["on MulBackward", "incorrect number", "got 2"]),
-    ("hook", lambda gi, go: (gi[0][:2], gi[1]), ["on MulBackward", "input 0", "(2,)", "(3,)"]),
-    ("hook", lambda gi, go: (gi[0],), ["on MulBackward", "incorrect number", "got 1"]),
-    ("hook", lambda gi, go: (gi[0].double(), gi[1]), ["changed the type", "float64"]),
-])
+@pytest.mark.parametrize(
+    "kind,hook,words",
+    [
+        (
+            "prehook",
+            lambda go: (go[0][:1],),
+            ["on MulBackward", "changed the size", "(1,)", "(3,)"],
+        ),
+        ("prehook", lambda go: (go[0], go[0]), ["on MulBackward", "incorrect number", "got 2"]),
+        ("hook", lambda gi, go: (gi[0][:2], gi[1]), ["on MulBackward", "input 0", "(2,)", "(3,)"]),
+        ("hook", lambda gi, go: (gi[0],), ["on MulBackward", "incorrect number", "got 1"]),
+        ("hook", lambda gi, go: (gi[0].double(), gi[1]), ["changed the type", "float64"]),
+    ],
+)
 def test_node_hook_bad_results_raise_like_torch(kind, hook, words):
     for name in ("torch", "cr"):
         _, _, y = _node_graph(_lib(name))

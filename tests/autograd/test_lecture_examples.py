@@ -1,4 +1,5 @@
 """The lectures' worked autodiff examples, with their numbers."""
+
 from __future__ import annotations
 
 import math
@@ -79,11 +80,10 @@ def test_logistic_regression_loss_gradient():
 
 def test_second_order_through_create_graph():
     x = cr.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
-    phi = (x ** 2).sum()
+    phi = (x**2).sum()
     (g,) = cr.autograd.grad(phi, x, create_graph=True)
     np.testing.assert_allclose(g.detach().numpy(), [2.0, 4.0, 6.0])
     psi = g[0].exp() - g[2].exp()
     psi.backward()
-    np.testing.assert_allclose(x.grad.numpy(), [2 * math.exp(2), 0.0, -2 * math.exp(6)],
-                               rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), [2 * math.exp(2), 0.0, -2 * math.exp(6)], rtol=1e-12)
     np.testing.assert_allclose(x.grad.numpy(), [14.7781, 0.0, -806.8576], atol=1e-4)

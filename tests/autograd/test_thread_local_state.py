@@ -3,6 +3,7 @@
 Each test forces the interleaving it needs with ``threading.Barrier`` / ``Event``, so a
 process-wide flag would fail it deterministically rather than by chance.
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,6 +28,7 @@ def _run_threads(*targets):
                 fn()
             except BaseException as e:  # noqa: BLE001 - re-raised below
                 errors.append(e)
+
         return run
 
     threads = [threading.Thread(target=wrap(t)) for t in targets]
@@ -67,8 +69,11 @@ def test_new_thread_starts_with_grad_enabled():
     seen = {}
     with cr.no_grad():
         assert not cr.is_grad_enabled()
-        _run_threads(lambda: seen.update(grad=cr.is_grad_enabled(),
-                                         req=(cr.ones(2, requires_grad=True) * 2).requires_grad))
+        _run_threads(
+            lambda: seen.update(
+                grad=cr.is_grad_enabled(), req=(cr.ones(2, requires_grad=True) * 2).requires_grad
+            )
+        )
     assert seen == {"grad": True, "req": True}
 
 
@@ -126,8 +131,10 @@ def test_two_threads_training_concurrently_match_sequential_runs_bit_exactly():
     expected = [_train(1, steps), _train(2, steps)]
     barrier = threading.Barrier(2)
     got: dict = {}
-    _run_threads(lambda: got.__setitem__(1, _train(1, steps, barrier)),
-                 lambda: got.__setitem__(2, _train(2, steps, barrier)))
+    _run_threads(
+        lambda: got.__setitem__(1, _train(1, steps, barrier)),
+        lambda: got.__setitem__(2, _train(2, steps, barrier)),
+    )
     for seed, want in zip((1, 2), expected):
         for g, w in zip(got[seed], want):
             np.testing.assert_array_equal(g, w)
@@ -215,8 +222,11 @@ def test_set_grad_enabled_decorator_matches_torch():
     def cf():
         return cr.is_grad_enabled()
 
-    assert (torch.is_grad_enabled(), tf(), torch.is_grad_enabled()) == \
-        (cr.is_grad_enabled(), cf(), cr.is_grad_enabled())
+    assert (torch.is_grad_enabled(), tf(), torch.is_grad_enabled()) == (
+        cr.is_grad_enabled(),
+        cf(),
+        cr.is_grad_enabled(),
+    )
 
 
 def test_decorated_function_switches_only_in_the_calling_thread():

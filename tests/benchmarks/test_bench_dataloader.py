@@ -1,4 +1,5 @@
 """benchmarks/bench_dataloader.py works: same batches for every num_workers, a quick run."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -32,8 +33,10 @@ def test_batches_do_not_depend_on_num_workers(bench):
 
 def test_torch_loader_sees_the_same_batches(bench):
     pytest.importorskip("torch")
-    assert bench.child_run("torch", 0, 70, 12)["digest"] == \
-        bench.child_run("chainrule", 0, 70, 12)["digest"]
+    assert (
+        bench.child_run("torch", 0, 70, 12)["digest"]
+        == bench.child_run("chainrule", 0, 70, 12)["digest"]
+    )
 
 
 def test_per_worker_seeding_check(bench):
@@ -43,10 +46,14 @@ def test_per_worker_seeding_check(bench):
 
 
 def test_report_table(bench):
-    runs = {("chainrule", 0): [{"seconds": 2.0, "first_batch": 0.1, "cpu": 2.0}],
-            ("chainrule", 2): [{"seconds": 1.0, "first_batch": 0.3, "cpu": 2.5},
-                               {"seconds": 3.0, "first_batch": 0.3, "cpu": 2.1},
-                               {"seconds": 1.5, "first_batch": 0.2, "cpu": 2.2}]}
+    runs = {
+        ("chainrule", 0): [{"seconds": 2.0, "first_batch": 0.1, "cpu": 2.0}],
+        ("chainrule", 2): [
+            {"seconds": 1.0, "first_batch": 0.3, "cpu": 2.5},
+            {"seconds": 3.0, "first_batch": 0.3, "cpu": 2.1},
+            {"seconds": 1.5, "first_batch": 0.2, "cpu": 2.2},
+        ],
+    }
     table = bench.report(runs, 1000)
     assert table[2] == "| chainrule | 0 | 2.00 s | 100 ms | 500 | 1.00x | 2.00 |"
     assert table[3] == "| chainrule | 2 | 1.50 s | 300 ms | 667 | 1.33x | 2.20 |"
@@ -54,9 +61,21 @@ def test_report_table(bench):
 
 @pytest.mark.slow
 def test_quick_run_end_to_end():
-    res = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--images", "64", "--size",
-                          "12", "--torch-workers="], capture_output=True, text=True,
-                         timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--quick",
+            "--images",
+            "64",
+            "--size",
+            "12",
+            "--torch-workers=",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     assert "byte-identical" in res.stdout
     assert "| chainrule | 2 |" in res.stdout

@@ -1,5 +1,6 @@
 """benchmarks/mem_profile.py counts what a graph keeps for backward: each buffer once,
 parameters excluded, batch norm's x̂ not among them."""
+
 from __future__ import annotations
 
 import importlib.util

@@ -3,6 +3,7 @@
 The per-sample-gradient recipe passes ``dict(model.named_parameters())`` to ``func.grad``; the
 gradient must come back as a dict with the same keys (and a tuple as a tuple), as in PyTorch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,9 +21,14 @@ def _loss(lib, params, x):
 
 def _arrays():
     rng = np.random.default_rng(0)
-    return ({"w": rng.standard_normal((3, 2)), "b": rng.standard_normal(2),
-             "pair": (rng.standard_normal(2), rng.standard_normal(1))},
-            rng.standard_normal((4, 3)))
+    return (
+        {
+            "w": rng.standard_normal((3, 2)),
+            "b": rng.standard_normal(2),
+            "pair": (rng.standard_normal(2), rng.standard_normal(1)),
+        },
+        rng.standard_normal((4, 3)),
+    )
 
 
 def _to(lib, tree):
@@ -47,9 +53,11 @@ def test_grad_of_dict_argument_matches_torch() -> None:
 def test_grad_with_argnums_tuple_over_tree_and_tensor() -> None:
     params, x = _arrays()
     g_params, g_x = cr.func.grad(lambda p, x: _loss(cr, p, x), argnums=(0, 1))(
-        _to(cr, params), _to(cr, x))
+        _to(cr, params), _to(cr, x)
+    )
     t_params, t_x = torch.func.grad(lambda p, x: _loss(torch, p, x), argnums=(0, 1))(
-        _to(torch, params), _to(torch, x))
+        _to(torch, params), _to(torch, x)
+    )
     np.testing.assert_allclose(g_x.numpy(), t_x.numpy(), rtol=1e-12)
     np.testing.assert_allclose(g_params["w"].numpy(), t_params["w"].numpy(), rtol=1e-12)
 

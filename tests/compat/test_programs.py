@@ -13,6 +13,7 @@ comparison is then a strict xfail, so the test fails (and the marker must go) th
 closes. The torch run of every program is a separate, never-xfailed test, so a broken program
 cannot hide behind a marker.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -101,8 +102,7 @@ def test_program_matches_torch(name: str, tmp_path: Path) -> None:
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
 
 
-@pytest.mark.parametrize("name", [n for n in PROGRAM_NAMES
-                                  if hasattr(_program(n), "make_model")])
+@pytest.mark.parametrize("name", [n for n in PROGRAM_NAMES if hasattr(_program(n), "make_model")])
 def test_model_prints_like_torch(name: str) -> None:
     """``print(model)`` shows the same text as PyTorch (scripts and notebooks print models)."""
     program = _program(name)

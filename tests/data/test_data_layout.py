@@ -2,6 +2,7 @@
 ``torch.utils.data`` (Dataset, samplers, DataLoader) and knows no particular data;
 ``cr.data`` is what torchvision/torchtext provide on top of it (datasets, transforms,
 augmentation, tokenizers, preprocessing) and imports ``cr.utils.data``, never the reverse."""
+
 from __future__ import annotations
 
 import re
@@ -18,18 +19,26 @@ def test_utils_data_never_imports_cr_data():
     pattern = re.compile(r"^\s*(from|import)\s+(\.\.\.data\b|chainrule\.data\b)", re.M)
     offenders = [p.name for p in SRC.glob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
-    code = ("import sys, chainrule.utils.data; "
-            "print(sorted(m for m in sys.modules if m.startswith('chainrule.data')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    code = (
+        "import sys, chainrule.utils.data; "
+        "print(sorted(m for m in sys.modules if m.startswith('chainrule.data')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]"
 
 
 def test_cr_data_builds_on_utils_data():
     import chainrule.data as d
 
-    for dataset in (d.MNIST, d.CIFAR10, d.ImageFolder, d.augment.AugmentedTensorDataset,
-                    d.text.tokens.NextTokenDataset):
+    for dataset in (
+        d.MNIST,
+        d.CIFAR10,
+        d.ImageFolder,
+        d.augment.AugmentedTensorDataset,
+        d.text.tokens.NextTokenDataset,
+    ):
         assert issubclass(dataset, ud.Dataset), dataset
 
 

@@ -1,4 +1,5 @@
 """Datasets, samplers and DataLoader: batching, shuffling reproducibility, collate, fast path."""
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -34,8 +35,9 @@ class ListDataset(Dataset):
 
 
 def _xy(n=10):
-    return TensorDataset(cr.tensor(np.arange(n * 3, dtype=np.float32).reshape(n, 3)),
-                         cr.tensor(np.arange(n)))
+    return TensorDataset(
+        cr.tensor(np.arange(n * 3, dtype=np.float32).reshape(n, 3)), cr.tensor(np.arange(n))
+    )
 
 
 def test_tensor_dataset_item_and_len():
@@ -77,7 +79,7 @@ def test_fast_path_equals_general_path():
 def test_fast_path_through_subset():
     ds = _xy(10)
     sub = Subset(ds, [9, 7, 5, 3])
-    (x, y), = list(DataLoader(sub, batch_size=4))
+    ((x, y),) = list(DataLoader(sub, batch_size=4))
     np.testing.assert_array_equal(y.numpy(), [9, 7, 5, 3])
     np.testing.assert_array_equal(x.numpy()[:, 0], [27, 21, 15, 9])
 
@@ -88,7 +90,7 @@ def test_subclass_overriding_getitem_is_respected():
             x, y = super().__getitem__(i)
             return x * 2, y
 
-    (x, _), = list(DataLoader(Doubled(cr.ones(3, 2), cr.zeros(3)), batch_size=3))
+    ((x, _),) = list(DataLoader(Doubled(cr.ones(3, 2), cr.zeros(3)), batch_size=3))
     np.testing.assert_array_equal(x.numpy(), np.full((3, 2), 2.0))
 
 
@@ -110,8 +112,7 @@ def test_shuffle_with_generator_and_epochs_differ():
     loader = DataLoader(ds, batch_size=30, shuffle=True, generator=cr.Generator().manual_seed(7))
     a = next(iter(loader))[1].numpy()
     b = next(iter(loader))[1].numpy()
-    loader2 = DataLoader(ds, batch_size=30, shuffle=True,
-                         generator=cr.Generator().manual_seed(7))
+    loader2 = DataLoader(ds, batch_size=30, shuffle=True, generator=cr.Generator().manual_seed(7))
     np.testing.assert_array_equal(a, next(iter(loader2))[1].numpy())
     assert not np.array_equal(a, b)
 

@@ -1,4 +1,5 @@
 """DataLoader(num_workers > 0): real worker processes, same batches as num_workers=0."""
+
 from __future__ import annotations
 
 import gc
@@ -62,8 +63,14 @@ class WhoAmI(Dataset):
 
     def __getitem__(self, i: int):
         info = get_worker_info()
-        return (info.id, info.seed, os.getpid(), float(cr.rand(1)), float(np.random.rand()),
-                getattr(info.dataset, "tag", None))
+        return (
+            info.id,
+            info.seed,
+            os.getpid(),
+            float(cr.rand(1)),
+            float(np.random.rand()),
+            getattr(info.dataset, "tag", None),
+        )
 
 
 class Failing(Dataset):
@@ -145,8 +152,11 @@ def test_per_worker_seeding_and_worker_info():
     assert len({r[2] for r in rows}) == 2 and os.getpid() not in {r[2] for r in rows}
     first = {r[0]: (r[3], r[4]) for r in rows[:2]}
     assert first[0] != first[1]  # the workers' streams differ
-    again = list(DataLoader(WhoAmI(), batch_size=None, num_workers=2,
-                            generator=cr.Generator().manual_seed(11)))
+    again = list(
+        DataLoader(
+            WhoAmI(), batch_size=None, num_workers=2, generator=cr.Generator().manual_seed(11)
+        )
+    )
     assert [r[:2] + r[3:5] for r in again] == [r[:2] + r[3:5] for r in rows]
 
 
@@ -214,8 +224,9 @@ def test_workers_exit_when_the_main_process_is_killed(tmp_path):
         print(*[w.pid for w in it._workers], flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     pids = [int(p) for p in out.stdout.split()]
     assert len(pids) == 2, out.stderr
     assert _wait_gone(pids)
@@ -241,27 +252,29 @@ def test_iterable_dataset_sharding_matches_torch():
             start, step = (0, 1) if info is None else (info.id, info.num_workers)
             return iter(range(start, 11, step))
 
-    for kwargs in ({"batch_size": 3}, {"batch_size": 2, "drop_last": True},
-                   {"batch_size": None}):
+    for kwargs in ({"batch_size": 3}, {"batch_size": 2, "drop_last": True}, {"batch_size": None}):
         ours = _values(DataLoader(Stream(), num_workers=2, **kwargs))
         ref = _values(torch.utils.data.DataLoader(TorchStream(), num_workers=2, **kwargs))
         assert ours == ref, kwargs
         assert _values(DataLoader(Stream(), num_workers=0, **kwargs)) == _values(
-            torch.utils.data.DataLoader(TorchStream(), num_workers=0, **kwargs))
+            torch.utils.data.DataLoader(TorchStream(), num_workers=0, **kwargs)
+        )
 
 
 def test_prefetch_factor_and_pin_memory_are_accepted():
-    loader = DataLoader(Squares(), batch_size=5, num_workers=2, prefetch_factor=1,
-                        pin_memory=True)
+    loader = DataLoader(Squares(), batch_size=5, num_workers=2, prefetch_factor=1, pin_memory=True)
     assert [b["y"].numpy().tolist() for b in loader][0] == [0, 1, 4, 9, 16]
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"num_workers": -1}, "non-negative"),
-    ({"prefetch_factor": 2}, "prefetch_factor option could only be specified"),
-    ({"persistent_workers": True}, "persistent_workers option needs num_workers > 0"),
-    ({"timeout": -1}, "timeout option should be non-negative"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"num_workers": -1}, "non-negative"),
+        ({"prefetch_factor": 2}, "prefetch_factor option could only be specified"),
+        ({"persistent_workers": True}, "persistent_workers option needs num_workers > 0"),
+        ({"timeout": -1}, "timeout option should be non-negative"),
+    ],
+)
 def test_worker_option_errors_match_torch(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DataLoader(Squares(), **kwargs)

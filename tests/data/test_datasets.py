@@ -1,4 +1,5 @@
 """Datasets on small files the tests write: IDX (MNIST layout), CIFAR-10 pickles, MNIST-1D."""
+
 from __future__ import annotations
 
 import functools
@@ -47,8 +48,7 @@ def _write_mnist(folder: Path, n_train=12, n_test=5, gz=True, seed=0):
 
 
 # ----------------------------------------------------------------------------- IDX reader
-@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32,
-                                   np.float64])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])
 @pytest.mark.parametrize("gz", [False, True])
 def test_idx_round_trip(tmp_path, dtype, gz):
     a = (np.arange(24).reshape(2, 3, 4) - 5).astype(dtype)
@@ -179,8 +179,12 @@ def _serve(tmp_path, files):
 
 
 def test_download_verifies_and_writes_atomically(tmp_path, monkeypatch):
-    files = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    files = [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ]
     url, resources = _serve(tmp_path, files)
     monkeypatch.setattr(FashionMNIST, "mirrors", ["file:///nonexistent/mirror/", url])
     monkeypatch.setattr(FashionMNIST, "resources", resources)
@@ -212,8 +216,10 @@ def test_download_checksum_mismatch_leaves_nothing(tmp_path, monkeypatch):
         MNIST(root, download=True)
 
 
-@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
-                    reason="Debian package dataset-fashion-mnist not installed")
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+    reason="Debian package dataset-fashion-mnist not installed",
+)
 def test_real_fashion_mnist_from_debian_package(monkeypatch, tmp_path):
     ds = FashionMNIST(train=False)
     assert len(ds) == 10000 and ds.data.shape == (10000, 28, 28)
@@ -230,13 +236,27 @@ def _write_cifar(root: Path, per_batch=4, protocol=2):
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         x = rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
         y = [int(v) for v in rng.integers(0, 10, per_batch)]
-        entry = {b"batch_label": name.encode(), b"labels": y, b"data": x,
-                 b"filenames": [f"{i}.png".encode() for i in range(per_batch)]}
+        entry = {
+            b"batch_label": name.encode(),
+            b"labels": y,
+            b"data": x,
+            b"filenames": [f"{i}.png".encode() for i in range(per_batch)],
+        }
         (folder / name).write_bytes(pickle.dumps(entry, protocol=protocol))
         all_x.append(x)
         all_y.append(y)
-    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse",
-             b"ship", b"truck"]
+    names = [
+        b"airplane",
+        b"automobile",
+        b"bird",
+        b"cat",
+        b"deer",
+        b"dog",
+        b"frog",
+        b"horse",
+        b"ship",
+        b"truck",
+    ]
     meta = {b"label_names": names, b"num_cases_per_batch": per_batch, b"num_vis": 3072}
     (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=protocol))
     return all_x, all_y
@@ -282,8 +302,11 @@ def test_malicious_pickle_is_refused_and_not_executed(tmp_path):
 
 
 def test_safe_unpickle_plain_data():
-    obj = {"a": [1, 2.5, "s", b"b", (1, 2)], "arr": np.arange(6, dtype=np.float32).reshape(2, 3),
-           "s": {1, 2}}
+    obj = {
+        "a": [1, 2.5, "s", b"b", (1, 2)],
+        "arr": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "s": {1, 2},
+    }
     out = safe_unpickle(pickle.dumps(obj, protocol=2))
     np.testing.assert_array_equal(out["arr"], obj["arr"])
     assert out["a"] == obj["a"] and out["s"] == {1, 2}

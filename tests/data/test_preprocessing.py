@@ -1,4 +1,5 @@
 """Preprocessing: math against direct NumPy formulas, inverse round trips, state round trips."""
+
 from __future__ import annotations
 
 import json
@@ -53,17 +54,25 @@ def test_mean_subtraction_image_and_channel():
     m = MeanSubtraction().fit(x)
     np.testing.assert_allclose(m.transform(x), x - x.mean(0), atol=1e-14)
     c = MeanSubtraction(per_channel=True).fit(x)
-    np.testing.assert_allclose(c.transform(x), x - x.mean(axis=(0, 2, 3), keepdims=True),
-                               atol=1e-14)
+    np.testing.assert_allclose(
+        c.transform(x), x - x.mean(axis=(0, 2, 3), keepdims=True), atol=1e-14
+    )
     assert c.mean.size == 3
     u8 = (x * 255).astype(np.uint8)
     out = MeanSubtraction().fit_transform(u8)
     assert out.dtype == np.float32
 
 
-@pytest.mark.parametrize("make", [lambda: Standardize(), lambda: MeanSubtraction(),
-                                  lambda: PCA(), lambda: ZCAWhitening(epsilon=1e-9),
-                                  lambda: PCA(whiten=True)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Standardize(),
+        lambda: MeanSubtraction(),
+        lambda: PCA(),
+        lambda: ZCAWhitening(epsilon=1e-9),
+        lambda: PCA(whiten=True),
+    ],
+)
 def test_inverse_round_trip(make):
     x = _correlated()
     p = make().fit(x)
@@ -118,8 +127,10 @@ def test_zca_identity_covariance_and_symmetric_matrix():
     np.testing.assert_allclose(zca.matrix_, zca.matrix_.T, atol=1e-12)
     # ZCA stays close to the data: it is the whitening closest to identity rotation
     pca_z = PCA(whiten=True, eps=1e-10).fit_transform(x)
-    assert np.linalg.norm(z - (x - x.mean(0)) / x.std()) <= \
-        np.linalg.norm(pca_z - (x - x.mean(0)) / x.std()) + 1e-9
+    assert (
+        np.linalg.norm(z - (x - x.mean(0)) / x.std())
+        <= np.linalg.norm(pca_z - (x - x.mean(0)) / x.std()) + 1e-9
+    )
 
 
 def test_transform_before_fit_and_shape_mismatch():
@@ -132,9 +143,15 @@ def test_transform_before_fit_and_shape_mismatch():
         s.transform([[1.0, 2.0, 3.0]])
 
 
-@pytest.mark.parametrize("make", [lambda: Standardize(per_channel=True),
-                                  lambda: MeanSubtraction(per_channel=True),
-                                  lambda: PCA(0.9, whiten=True), lambda: ZCAWhitening(0.1)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Standardize(per_channel=True),
+        lambda: MeanSubtraction(per_channel=True),
+        lambda: PCA(0.9, whiten=True),
+        lambda: ZCAWhitening(0.1),
+    ],
+)
 def test_state_dict_round_trip_through_safetensors_and_json(make, tmp_path):
     from safetensors.numpy import load_file, save_file
 
@@ -147,8 +164,12 @@ def test_state_dict_round_trip_through_safetensors_and_json(make, tmp_path):
     save_file(arrays, str(tmp_path / "pre.safetensors"))
     (tmp_path / "pre.json").write_text(json.dumps(numbers))
     q = type(p)()
-    q.load_state_dict({**load_file(str(tmp_path / "pre.safetensors")),
-                       **json.loads((tmp_path / "pre.json").read_text())})
+    q.load_state_dict(
+        {
+            **load_file(str(tmp_path / "pre.safetensors")),
+            **json.loads((tmp_path / "pre.json").read_text()),
+        }
+    )
     test = np.random.default_rng(1).random((5, 2, 3, 3))
     np.testing.assert_allclose(q.transform(test), p.transform(test), rtol=1e-12)
     with pytest.raises(KeyError, match="missing"):

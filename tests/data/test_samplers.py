@@ -1,4 +1,5 @@
 """Samplers, dataset combinators and default_collate, checked against torch.utils.data."""
+
 from __future__ import annotations
 
 import collections
@@ -15,10 +16,10 @@ from chainrule.utils import data as crd
 
 
 def test_random_sampler_with_replacement_draws_lazily():
-    sampler = crd.RandomSampler(range(7), replacement=True, num_samples=10**10,
-                                generator=cr.Generator().manual_seed(0))
-    assert len(sampler) == len(tud.RandomSampler(range(7), replacement=True,
-                                                 num_samples=10**10))
+    sampler = crd.RandomSampler(
+        range(7), replacement=True, num_samples=10**10, generator=cr.Generator().manual_seed(0)
+    )
+    assert len(sampler) == len(tud.RandomSampler(range(7), replacement=True, num_samples=10**10))
     tracemalloc.start()
     first = list(itertools.islice(iter(sampler), 1000))
     batches = list(itertools.islice(iter(crd.BatchSampler(sampler, 64, False)), 10))
@@ -35,8 +36,9 @@ def test_random_sampler_with_replacement_draws_lazily():
 def test_random_sampler_without_replacement_num_samples_beyond_length():
     s = crd.RandomSampler(range(5), num_samples=12, generator=cr.Generator().manual_seed(1))
     idx = list(s)
-    assert len(idx) == 12 and sorted(idx[:5]) == list(range(5)) and sorted(idx[5:10]) == \
-        list(range(5))
+    assert (
+        len(idx) == 12 and sorted(idx[:5]) == list(range(5)) and sorted(idx[5:10]) == list(range(5))
+    )
     assert len(s) == len(tud.RandomSampler(range(5), num_samples=12))
 
 
@@ -47,16 +49,18 @@ def test_weighted_random_sampler_frequencies_and_zero_weights():
     assert set(counts) == {1, 3}
     assert abs(counts[3] / 40000 - 0.75) < 0.02
     assert len(s) == len(tud.WeightedRandomSampler(w, 40000))
-    no_rep = list(crd.WeightedRandomSampler(cr.tensor([1.0, 2.0, 3.0, 4.0]), 4,
-                                            replacement=False))
+    no_rep = list(crd.WeightedRandomSampler(cr.tensor([1.0, 2.0, 3.0, 4.0]), 4, replacement=False))
     assert sorted(no_rep) == [0, 1, 2, 3]
 
 
-@pytest.mark.parametrize("args, kwargs", [
-    (([1.0, 2.0], 0), {}),
-    (([1.0, 2.0], 2), {"replacement": 1}),
-    (([[1.0, 2.0]], 2), {}),
-])
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [
+        (([1.0, 2.0], 0), {}),
+        (([1.0, 2.0], 2), {"replacement": 1}),
+        (([[1.0, 2.0]], 2), {}),
+    ],
+)
 def test_weighted_random_sampler_errors_match_torch(args, kwargs):
     with pytest.raises(ValueError):
         tud.WeightedRandomSampler(*args, **kwargs)
@@ -79,7 +83,8 @@ def test_subset_random_sampler_and_batch_sampler_match_torch():
         ref = list(tud.BatchSampler(tud.SequentialSampler(range(10)), 3, drop_last))
         assert ours == ref
         assert len(crd.BatchSampler(range(10), 3, drop_last)) == len(
-            tud.BatchSampler(range(10), 3, drop_last))
+            tud.BatchSampler(range(10), 3, drop_last)
+        )
     # a plain iterable (even a generator) works as the sampler of a BatchSampler
     assert list(crd.BatchSampler(iter(range(5)), 2, False)) == [[0, 1], [2, 3], [4]]
 
@@ -120,18 +125,21 @@ def test_iterable_dataset_rules_match_torch():
         with pytest.raises(ValueError, match="IterableDataset"):
             crd.DataLoader(S(), **kwargs)
     assert [b.tolist() for b in crd.DataLoader(S(), batch_size=2)] == [[0, 1], [2, 3], [4]]
-    assert [b.tolist() for b in crd.DataLoader(S(), batch_size=2, drop_last=True)] == \
-        [[0, 1], [2, 3]]
+    assert [b.tolist() for b in crd.DataLoader(S(), batch_size=2, drop_last=True)] == [
+        [0, 1],
+        [2, 3],
+    ]
 
 
-@pytest.mark.parametrize("fractions", [[0.7, 0.3], [0.5, 0.25, 0.25], [0.34, 0.33, 0.33],
-                                       [0.1, 0.9]])
+@pytest.mark.parametrize(
+    "fractions", [[0.7, 0.3], [0.5, 0.25, 0.25], [0.34, 0.33, 0.33], [0.1, 0.9]]
+)
 def test_random_split_fractions_lengths_match_torch(fractions):
     for n in (10, 11, 7):
-        ours = crd.random_split(list(range(n)), fractions,
-                                generator=cr.Generator().manual_seed(0))
-        ref = tud.random_split(list(range(n)), fractions,
-                               generator=torch.Generator().manual_seed(0))
+        ours = crd.random_split(list(range(n)), fractions, generator=cr.Generator().manual_seed(0))
+        ref = tud.random_split(
+            list(range(n)), fractions, generator=torch.Generator().manual_seed(0)
+        )
         assert [len(s) for s in ours] == [len(s) for s in ref]
         assert sorted(i for s in ours for i in s.indices) == list(range(n))
 
@@ -156,16 +164,21 @@ def _same(ours, ref):
         assert ours == ref
 
 
-@pytest.mark.parametrize("batch", [
-    [{"a": 1, "b": 2.5}, {"a": 3, "b": -1.0}],
-    [(np.ones(2, np.float32), 1), (np.zeros(2, np.float32), 0)],
-    [Point(1.0, np.int64(2)), Point(3.0, np.int64(4))],
-    [[1, 2], [3, 4]],
-    [True, False],
-    [np.float32(1.5), np.float32(2.5)],
-    [{"img": np.arange(6.0).reshape(2, 3), "label": "cat"},
-     {"img": np.ones((2, 3)), "label": "dog"}],
-])
+@pytest.mark.parametrize(
+    "batch",
+    [
+        [{"a": 1, "b": 2.5}, {"a": 3, "b": -1.0}],
+        [(np.ones(2, np.float32), 1), (np.zeros(2, np.float32), 0)],
+        [Point(1.0, np.int64(2)), Point(3.0, np.int64(4))],
+        [[1, 2], [3, 4]],
+        [True, False],
+        [np.float32(1.5), np.float32(2.5)],
+        [
+            {"img": np.arange(6.0).reshape(2, 3), "label": "cat"},
+            {"img": np.ones((2, 3)), "label": "dog"},
+        ],
+    ],
+)
 def test_default_collate_matches_torch(batch):
     _same(crd.default_collate(batch), tud.default_collate(batch))
 
@@ -180,13 +193,16 @@ def test_default_collate_tensors_and_errors():
         crd.default_collate([object(), object()])
 
 
-@pytest.mark.parametrize("sample", [
-    (np.ones(2), 1),
-    [np.ones(1, np.float32)],
-    {"a": np.float32(2.0), "b": "text"},
-    Point(np.arange(3), 2),
-    3.0,
-])
+@pytest.mark.parametrize(
+    "sample",
+    [
+        (np.ones(2), 1),
+        [np.ones(1, np.float32)],
+        {"a": np.float32(2.0), "b": "text"},
+        Point(np.arange(3), 2),
+        3.0,
+    ],
+)
 def test_default_convert_matches_torch(sample):
     _same(crd.default_convert(sample), tud.default_convert(sample))
 

@@ -1,4 +1,5 @@
 """cr.data.text: tokenizers (round trips, deterministic BPE), corpora, token datasets/files."""
+
 from __future__ import annotations
 
 import hashlib
@@ -220,8 +221,10 @@ def test_download_with_checksum_from_a_local_url(tmp_path, monkeypatch):
     assert not (dest / "bad.txt").exists()
 
 
-@pytest.mark.skipif(not (SHARED / "tiny-shakespeare.txt").is_file(),
-                    reason="the shared corpus folder is not on this machine")
+@pytest.mark.skipif(
+    not (SHARED / "tiny-shakespeare.txt").is_file(),
+    reason="the shared corpus folder is not on this machine",
+)
 def test_real_corpora_match_their_checksums():
     for name, corpus in CORPORA.items():
         data = (SHARED / corpus.filename).read_bytes()

@@ -1,4 +1,5 @@
 """Image transforms: conversions, normalisation, seeded augmentation, torchvision parity."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,8 +59,13 @@ def test_random_crop_padding_and_reproducibility():
         np.testing.assert_array_equal(a, b)
         assert a.shape == (3, 8, 8)
     padded = np.pad(x.numpy(), ((0, 0), (2, 2), (2, 2)))
-    windows = {(i, j) for o in outs for i in range(5) for j in range(5)
-               if np.array_equal(padded[:, i:i + 8, j:j + 8], o)}
+    windows = {
+        (i, j)
+        for o in outs
+        for i in range(5)
+        for j in range(5)
+        if np.array_equal(padded[:, i : i + 8, j : j + 8], o)
+    }
     assert len(windows) > 3  # different offsets, each a genuine window of the padded image
     c = T.RandomCrop((3, 4))(x)
     assert c.shape == (3, 3, 4)
@@ -77,12 +83,10 @@ def test_random_crop_generator_argument():
 
 def test_random_horizontal_flip():
     x = T.ToTensor()(_img_hwc())
-    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(x).numpy(),
-                                  x.numpy()[..., ::-1])
+    np.testing.assert_array_equal(T.RandomHorizontalFlip(p=1.0)(x).numpy(), x.numpy()[..., ::-1])
     np.testing.assert_array_equal(T.RandomHorizontalFlip(p=0.0)(x).numpy(), x.numpy())
     cr.manual_seed(1)
-    flips = [not np.array_equal(T.RandomHorizontalFlip()(x).numpy(), x.numpy())
-             for _ in range(200)]
+    flips = [not np.array_equal(T.RandomHorizontalFlip()(x).numpy(), x.numpy()) for _ in range(200)]
     assert 60 < sum(flips) < 140
     with pytest.raises(ValueError):
         T.RandomHorizontalFlip(p=2)
@@ -102,8 +106,9 @@ def test_random_erasing():
     frac = h * w / 256
     assert 0.02 * 0.5 <= frac <= 0.33 * 1.5
     assert np.array_equal(T.RandomErasing(p=0.0)(x).numpy(), x.numpy())
-    out = T.RandomErasing(p=1.0, value=(1, 2, 3),
-                          generator=cr.Generator().manual_seed(0))(cr.zeros(3, 16, 16)).numpy()
+    out = T.RandomErasing(p=1.0, value=(1, 2, 3), generator=cr.Generator().manual_seed(0))(
+        cr.zeros(3, 16, 16)
+    ).numpy()
     assert set(np.unique(out[1])) <= {0.0, 2.0} and (out[1] == 2).any()
     rnd = T.RandomErasing(p=1.0, value="random", generator=cr.Generator().manual_seed(0))(x)
     assert (rnd.numpy() != 1).any()

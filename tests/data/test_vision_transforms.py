@@ -1,4 +1,5 @@
 """Resize, CenterCrop, RandomResizedCrop, RandomRotation, ColorJitter and ImageFolder."""
+
 from __future__ import annotations
 
 import colorsys
@@ -19,8 +20,9 @@ RNG = np.random.default_rng(0)
 @pytest.mark.parametrize("size", [(8, 11), (30, 40), (17, 10), (5, 23)])
 def test_resize_tensor_matches_torch_antialiased_bilinear(size):
     x = RNG.random((3, 17, 23))
-    ref = torch.nn.functional.interpolate(torch.tensor(x)[None], size=size, mode="bilinear",
-                                          antialias=True, align_corners=False)[0].numpy()
+    ref = torch.nn.functional.interpolate(
+        torch.tensor(x)[None], size=size, mode="bilinear", antialias=True, align_corners=False
+    )[0].numpy()
     out = T.Resize(size)(cr.tensor(x))
     assert isinstance(out, cr.Tensor)
     np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12, atol=1e-12)
@@ -40,15 +42,16 @@ def test_resize_pil_uses_pillow_bilinear():
     img = Image.fromarray((RNG.random((20, 30, 3)) * 255).astype(np.uint8))
     out = T.Resize((10, 12))(img)
     assert out.size == (12, 10)
-    np.testing.assert_array_equal(np.asarray(out),
-                                  np.asarray(img.resize((12, 10), Image.Resampling.BILINEAR)))
+    np.testing.assert_array_equal(
+        np.asarray(out), np.asarray(img.resize((12, 10), Image.Resampling.BILINEAR))
+    )
 
 
 def test_center_crop():
     x = np.arange(2 * 7 * 9).reshape(2, 7, 9)
     out = T.CenterCrop((3, 4))(x)
     top, left = int(round((7 - 3) / 2.0)), int(round((9 - 4) / 2.0))
-    np.testing.assert_array_equal(out, x[:, top:top + 3, left:left + 4])
+    np.testing.assert_array_equal(out, x[:, top : top + 3, left : left + 4])
     padded = T.CenterCrop(11)(cr.tensor(x))
     assert padded.shape == (2, 11, 11) and padded.numpy()[:, 2:9, 1:10].tolist() == x.tolist()
     img = Image.fromarray(np.zeros((7, 9), np.uint8))
@@ -61,8 +64,9 @@ def test_random_resized_crop_size_and_reproducibility():
     b = T.RandomResizedCrop(16, generator=cr.Generator().manual_seed(3))(x)
     assert a.shape == (3, 16, 16)
     np.testing.assert_array_equal(a.numpy(), b.numpy())
-    t = T.RandomResizedCrop((8, 4), scale=(0.5, 0.5), ratio=(1.0, 1.0),
-                            generator=cr.Generator().manual_seed(0))
+    t = T.RandomResizedCrop(
+        (8, 4), scale=(0.5, 0.5), ratio=(1.0, 1.0), generator=cr.Generator().manual_seed(0)
+    )
     top, left, h, w = t.get_params(x)
     assert h == w == int(round((0.5 * 32 * 48) ** 0.5))
     fallback = T.RandomResizedCrop(8, scale=(5.0, 5.0), ratio=(1.0, 1.0))  # never fits
@@ -103,8 +107,9 @@ def test_color_jitter_hue_matches_colorsys():
     for i in range(4):
         for j in range(4):
             h, s, v = colorsys.rgb_to_hsv(*x[:, i, j])
-            np.testing.assert_allclose(out[:, i, j], colorsys.hsv_to_rgb((h + 0.2) % 1, s, v),
-                                       atol=1e-12)
+            np.testing.assert_allclose(
+                out[:, i, j], colorsys.hsv_to_rgb((h + 0.2) % 1, s, v), atol=1e-12
+            )
 
 
 def test_color_jitter_validation_and_pil():
@@ -137,8 +142,11 @@ def test_image_folder_reads_pngs_and_jpegs(tmp_path):
     assert ds.classes == ["cat", "dog", "emu"]
     assert ds.class_to_idx == {"cat": 0, "dog": 1, "emu": 2}
     assert [(p.rsplit("/", 2)[-2:], t) for p, t in ds.samples] == [
-        (["cat", "img0.png"], 0), (["cat", "img1.jpg"], 0), (["dog", "img0.png"], 1),
-        (["emu", "img0.png"], 2)]
+        (["cat", "img0.png"], 0),
+        (["cat", "img1.jpg"], 0),
+        (["dog", "img0.png"], 1),
+        (["emu", "img0.png"], 2),
+    ]
     assert ds.targets == [0, 0, 1, 2] and ds.imgs == ds.samples and len(ds) == 4
     img, target = ds[2]
     assert isinstance(img, Image.Image) and img.mode == "RGB" and target == 1
@@ -147,9 +155,16 @@ def test_image_folder_reads_pngs_and_jpegs(tmp_path):
 
 def test_image_folder_with_transforms_and_workers(tmp_path):
     _write_images(tmp_path)
-    pipeline = T.Compose([T.RandomResizedCrop(8), T.RandomHorizontalFlip(),
-                          T.ColorJitter(0.2, 0.2, 0.2, 0.05), T.RandomRotation(5),
-                          T.ToTensor(), T.Normalize([0.5] * 3, [0.25] * 3)])
+    pipeline = T.Compose(
+        [
+            T.RandomResizedCrop(8),
+            T.RandomHorizontalFlip(),
+            T.ColorJitter(0.2, 0.2, 0.2, 0.05),
+            T.RandomRotation(5),
+            T.ToTensor(),
+            T.Normalize([0.5] * 3, [0.25] * 3),
+        ]
+    )
     ds = ImageFolder(tmp_path, transform=pipeline, target_transform=lambda t: t * 10)
     batches = list(cr.utils.data.DataLoader(ds, batch_size=2, num_workers=2))
     assert [tuple(x.shape) for x, _ in batches] == [(2, 3, 8, 8), (2, 3, 8, 8)]

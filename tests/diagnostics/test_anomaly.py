@@ -1,4 +1,5 @@
 """cr.autograd.detect_anomaly: names the op and the user's source line; free when off."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,7 @@
 """``HealthReport`` is a list of findings with ``loss`` and ``recorder`` attributes, and it
 compares as that list (issue 10, item 6: it used to be a ``@dataclass`` without fields, so
 every report compared equal to every other)."""
+
 from __future__ import annotations
 
 from chainrule.diagnostics import Finding, HealthReport

@@ -1,4 +1,5 @@
 """The lectures' initialization experiment reproduces the expected statistics."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,8 +38,23 @@ def test_bad_arguments():
 
 
 def test_cli_inspect_init(capsys, tmp_path):
-    code = main(["inspect-init", "--activation", "relu", "--init", "kaiming", "--depth", "5",
-                 "--width", "256", "--batch", "8", "--out", str(tmp_path)])
+    code = main(
+        [
+            "inspect-init",
+            "--activation",
+            "relu",
+            "--init",
+            "kaiming",
+            "--depth",
+            "5",
+            "--width",
+            "256",
+            "--batch",
+            "8",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     rows = [ln.split() for ln in out.splitlines() if ln.strip()[:1].isdigit()]

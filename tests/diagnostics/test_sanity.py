@@ -1,4 +1,5 @@
 """overfit_small_batch and gradient_check on models with known behaviour."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,7 @@ def test_overfit_detects_zero_gradients():
 def test_overfit_detects_loss_not_moving():
     x, y = _data()
     model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
-    rep = cr.diagnostics.overfit_small_batch(model, F.cross_entropy, (x, y), steps=20,
-                                             lr=1e-7)
+    rep = cr.diagnostics.overfit_small_batch(model, F.cross_entropy, (x, y), steps=20, lr=1e-7)
     assert not rep.passed and "not moving" in rep.problems[0]
     assert "learning rate" in rep.advice[0]
 

@@ -1,4 +1,5 @@
 """record(), check_health() on constructed networks whose problems are known."""
+
 from __future__ import annotations
 
 import math
@@ -79,8 +80,9 @@ def test_update_ratio_and_plots(tmp_path):
 
 def test_health_dead_relu():
     cr.manual_seed(0)
-    rep = cr.diagnostics.check_health(_dead_relu_net(), (cr.randn(32, 8),
-                                      cr.randint(0, 4, (32,))), F.cross_entropy)
+    rep = cr.diagnostics.check_health(
+        _dead_relu_net(), (cr.randn(32, 8), cr.randint(0, 4, (32,))), F.cross_entropy
+    )
     dead = [f for f in rep if f.kind == "dead_relu"]
     assert dead and dead[0].layer == "1" and dead[0].severity == "error"
     assert "100%" in dead[0].message
@@ -93,8 +95,9 @@ def test_health_vanishing_sigmoid():
     for _ in range(10):
         layers += [nn.Linear(32, 32), nn.Sigmoid()]
     model = nn.Sequential(*layers, nn.Linear(32, 10))
-    rep = cr.diagnostics.check_health(model, (cr.randn(64, 32), cr.randint(0, 10, (64,))),
-                                      F.cross_entropy)
+    rep = cr.diagnostics.check_health(
+        model, (cr.randn(64, 32), cr.randint(0, 10, (64,))), F.cross_entropy
+    )
     assert "vanishing_gradients" in rep.kinds()
     f = next(f for f in rep if f.kind == "vanishing_gradients")
     assert f.layer == "0.weight" and "ReLU" in f.message
@@ -114,8 +117,9 @@ def test_health_relu_collapse_suggests_kaiming_and_bad_initial_loss():
     head.weight.data[...] *= 1000.0
     head.bias.data[...] = np.arange(10) * 50.0
     model = nn.Sequential(*layers, head)
-    rep = cr.diagnostics.check_health(model, (cr.randn(32, 64), cr.randint(0, 10, (32,))),
-                                      F.cross_entropy)
+    rep = cr.diagnostics.check_health(
+        model, (cr.randn(32, 64), cr.randint(0, 10, (32,))), F.cross_entropy
+    )
     kinds = rep.kinds()
     assert "activations_collapse" in kinds
     assert "Kaiming" in next(f for f in rep if f.kind == "init").message
@@ -125,14 +129,16 @@ def test_health_relu_collapse_suggests_kaiming_and_bad_initial_loss():
 
 def test_health_good_net_is_quiet():
     cr.manual_seed(0)
-    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
-                          nn.Linear(64, 5))
+    model = nn.Sequential(
+        nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 5)
+    )
     for m in model:
         if isinstance(m, nn.Linear):
             nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
             nn.init.zeros_(m.bias)
     model[-1].weight.data[...] *= 0.01
-    rep = cr.diagnostics.check_health(model, (cr.randn(64, 20), cr.randint(0, 5, (64,))),
-                                      F.cross_entropy)
+    rep = cr.diagnostics.check_health(
+        model, (cr.randn(64, 20), cr.randint(0, 5, (64,))), F.cross_entropy
+    )
     assert [f for f in rep if f.severity != "info"] == []
     assert abs(rep.loss - math.log(5)) < 0.1

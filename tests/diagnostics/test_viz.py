@@ -1,4 +1,5 @@
 """cr.viz.draw_graph: DOT structure, rendering, and the graph CLI."""
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,15 @@ def test_expression_graph_nodes_and_edges():
     by_first = {v.split("\n")[0]: k for k, v in labels.items()}
     assert {"x1", "x2", "x3", "x4", "Add", "Mul", "Sub", "output"} <= set(by_first)
     edges = _edges(src)
-    expect = {("x1", "Add"), ("x2", "Add"), ("Add", "Mul"), ("x3", "Mul"), ("Mul", "Sub"),
-              ("x4", "Sub"), ("Sub", "output")}
+    expect = {
+        ("x1", "Add"),
+        ("x2", "Add"),
+        ("Add", "Mul"),
+        ("x3", "Mul"),
+        ("Mul", "Sub"),
+        ("x4", "Sub"),
+        ("Sub", "output"),
+    }
     for a, b in expect:  # data-flow direction: input -> op -> output
         assert (by_first[a], by_first[b]) in edges
     assert len(edges) == len(expect)

@@ -1,4 +1,5 @@
 """Run a worker script under ``mpirun`` from a test, with a hard time limit."""
+
 from __future__ import annotations
 
 import os
@@ -25,11 +26,18 @@ def start_workers(n: int, worker: str, *args: str, env: dict | None = None) -> s
     that on a timeout the whole job can be killed."""
     cmd = mpirun_command(n, [sys.executable, str(WORKERS / worker), *args], oversubscribe=True)
     full_env = launch_environment()
-    full_env.update({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                     "CHAINRULE_NUM_THREADS": "1"})
+    full_env.update(
+        {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "CHAINRULE_NUM_THREADS": "1"}
+    )
     full_env.update(env or {})
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=full_env, start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+        start_new_session=True,
+    )
 
 
 def finish(proc: subprocess.Popen, timeout: float = 90.0) -> subprocess.CompletedProcess:
@@ -43,8 +51,9 @@ def finish(proc: subprocess.Popen, timeout: float = 90.0) -> subprocess.Complete
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def run_workers(n: int, worker: str, *args: str, timeout: float = 90.0,
-                env: dict | None = None) -> subprocess.CompletedProcess:
+def run_workers(
+    n: int, worker: str, *args: str, timeout: float = 90.0, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Start ``n`` ranks of ``workers/<worker>`` and return the finished job."""
     return finish(start_workers(n, worker, *args, env=env), timeout)
 

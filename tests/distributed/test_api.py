@@ -1,5 +1,6 @@
 """cr.distributed, DataParallel, SyncBatchNorm and the launcher inside one process (no MPI job):
 errors before init_process_group, argument validation, and the single-process fallbacks."""
+
 import datetime
 
 import numpy as np
@@ -26,14 +27,17 @@ def test_queries_before_init():
         DistributedDataParallel(cr.nn.Linear(2, 2))
 
 
-@pytest.mark.parametrize("kwargs, error, needle", [
-    ({"backend": "nccl"}, NotImplementedError, "only\nbackend is 'mpi'"),
-    ({"backend": "gloo"}, NotImplementedError, "'gloo' is not available"),
-    ({"init_method": "tcp://10.0.0.1:23456"}, NotImplementedError, "launcher"),
-    ({"store": object()}, NotImplementedError, "store"),
-    ({"timeout": 30}, TypeError, "timedelta"),
-    ({"timeout": datetime.timedelta(seconds=-1)}, ValueError, "positive"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, needle",
+    [
+        ({"backend": "nccl"}, NotImplementedError, "only\nbackend is 'mpi'"),
+        ({"backend": "gloo"}, NotImplementedError, "'gloo' is not available"),
+        ({"init_method": "tcp://10.0.0.1:23456"}, NotImplementedError, "launcher"),
+        ({"store": object()}, NotImplementedError, "store"),
+        ({"timeout": 30}, TypeError, "timedelta"),
+        ({"timeout": datetime.timedelta(seconds=-1)}, ValueError, "positive"),
+    ],
+)
 def test_init_argument_errors(kwargs, error, needle):
     with pytest.raises(error, match=needle.replace("\n", " ")):
         dist.init_process_group(**kwargs)
@@ -42,9 +46,11 @@ def test_init_argument_errors(kwargs, error, needle):
 
 def test_reduce_op_names():
     assert {op.name for op in dist.ReduceOp} >= {"SUM", "AVG", "MAX", "MIN", "PRODUCT"}
-    assert {op.name for op in dist.ReduceOp} >= {n for n in ("SUM", "AVG", "MAX", "MIN",
-                                                              "PRODUCT", "BAND", "BOR", "BXOR")
-                                                 if hasattr(torch.distributed.ReduceOp, n)}
+    assert {op.name for op in dist.ReduceOp} >= {
+        n
+        for n in ("SUM", "AVG", "MAX", "MIN", "PRODUCT", "BAND", "BOR", "BXOR")
+        if hasattr(torch.distributed.ReduceOp, n)
+    }
 
 
 def test_data_parallel_single_device():
@@ -70,8 +76,9 @@ def test_sync_batchnorm_without_process_group_is_batchnorm():
     xc = cr.tensor(x, requires_grad=True)
     xt = torch.tensor(x, requires_grad=True)
     yc = ours(xc)
-    yt = torch.nn.functional.batch_norm(xt, theirs.running_mean, theirs.running_var,
-                                        theirs.weight, theirs.bias, True, 0.1, 1e-5)
+    yt = torch.nn.functional.batch_norm(
+        xt, theirs.running_mean, theirs.running_var, theirs.weight, theirs.bias, True, 0.1, 1e-5
+    )
     (yc * yc).sum().backward()
     (yt * yt).sum().backward()
     assert np.allclose(yc.data, yt.detach().numpy(), atol=1e-12)
@@ -83,8 +90,12 @@ def test_sync_batchnorm_without_process_group_is_batchnorm():
 
 
 def test_convert_sync_batchnorm():
-    net = cr.nn.Sequential(cr.nn.Conv2d(1, 2, 3), cr.nn.BatchNorm2d(2),
-                           cr.nn.Sequential(cr.nn.BatchNorm1d(2)), cr.nn.LayerNorm(2))
+    net = cr.nn.Sequential(
+        cr.nn.Conv2d(1, 2, 3),
+        cr.nn.BatchNorm2d(2),
+        cr.nn.Sequential(cr.nn.BatchNorm1d(2)),
+        cr.nn.LayerNorm(2),
+    )
     net[1].eval()
     weight = net[1].weight
     out = cr.nn.SyncBatchNorm.convert_sync_batchnorm(net)
@@ -126,14 +137,17 @@ def test_nothing_here_started_mpi():
     assert "mpi4py.MPI" not in sys.modules
 
 
-@pytest.mark.parametrize("kwargs, error, needle", [
-    ({"device_ids": [0]}, NotImplementedError, "device_ids"),
-    ({"dim": 1}, NotImplementedError, "dim=1"),
-    ({"static_graph": True}, NotImplementedError, "static_graph"),
-    ({"mixed_precision": object()}, NotImplementedError, "mixed_precision"),
-    ({"bucket_cap_mb": 0}, ValueError, "bucket_cap_mb"),
-    ({"no_such_option": 1}, TypeError, "no_such_option"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, needle",
+    [
+        ({"device_ids": [0]}, NotImplementedError, "device_ids"),
+        ({"dim": 1}, NotImplementedError, "dim=1"),
+        ({"static_graph": True}, NotImplementedError, "static_graph"),
+        ({"mixed_precision": object()}, NotImplementedError, "mixed_precision"),
+        ({"bucket_cap_mb": 0}, ValueError, "bucket_cap_mb"),
+        ({"no_such_option": 1}, TypeError, "no_such_option"),
+    ],
+)
 def test_ddp_argument_errors(kwargs, error, needle):
     with pytest.raises(error, match=needle):
         DistributedDataParallel(cr.nn.Linear(2, 2), **kwargs)

@@ -1,5 +1,6 @@
 """`chainrule launch -n 2 -- chainrule train --distributed` against one process, and resuming a
 2-process checkpoint in 1 process."""
+
 import csv
 import subprocess
 import sys
@@ -13,17 +14,49 @@ from chainrule.distributed.launcher import launch_environment
 
 from ._launch import needs_mpirun
 
-ARGS = ["--data", "mnist1d", "--limit-train", "128", "--batch-size", "64", "--dropout", "0",
-        "--hidden", "16", "--optimizer", "sgd", "--schedule", "none", "--quiet"]
+ARGS = [
+    "--data",
+    "mnist1d",
+    "--limit-train",
+    "128",
+    "--batch-size",
+    "64",
+    "--dropout",
+    "0",
+    "--hidden",
+    "16",
+    "--optimizer",
+    "sgd",
+    "--schedule",
+    "none",
+    "--quiet",
+]
 
 
 @needs_mpirun
 @pytest.mark.slow
 def test_distributed_train_matches_one_process_and_resumes_on_one(tmp_path):
     two = tmp_path / "two"
-    cmd = [sys.executable, "-m", "chainrule", "launch", "-n", "2", "--oversubscribe", "--",
-           sys.executable, "-m", "chainrule", "train", "--distributed", "--epochs", "1",
-           "--out", str(two), *ARGS]
+    cmd = [
+        sys.executable,
+        "-m",
+        "chainrule",
+        "launch",
+        "-n",
+        "2",
+        "--oversubscribe",
+        "--",
+        sys.executable,
+        "-m",
+        "chainrule",
+        "train",
+        "--distributed",
+        "--epochs",
+        "1",
+        "--out",
+        str(two),
+        *ARGS,
+    ]
     env = launch_environment()
     env.update({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
@@ -38,8 +71,7 @@ def test_distributed_train_matches_one_process_and_resumes_on_one(tmp_path):
     a, b = cr.load(one / "model.safetensors"), cr.load(two / "model.safetensors")
     for key in a:
         assert np.allclose(a[key].data, b[key].data, rtol=0, atol=1e-5), key
-    rows = [list(csv.DictReader((d / "history.csv").read_text().splitlines())) for d in
-            (one, two)]
+    rows = [list(csv.DictReader((d / "history.csv").read_text().splitlines())) for d in (one, two)]
     assert [r["epoch"] for r in rows[1]] == ["0", "1"]
     for r1, r2 in zip(*rows):
         assert abs(float(r1["loss"]) - float(r2["loss"])) < 1e-4
@@ -58,8 +90,12 @@ def test_launch_dry_run_and_errors(capsys, tmp_path):
     assert cli.main(["launch", "-n", "3", "--dry-run", "--", "python", "t.py", "--x", "1"]) == 0
     out = capsys.readouterr().out
     assert " -n 3 " in out and out.strip().endswith("python t.py --x 1")
-    assert cli.main(["launch", "-n", "2", "--hostfile", str(tmp_path / "nope"), "--",
-                     "python", "t.py"]) == 2
+    assert (
+        cli.main(
+            ["launch", "-n", "2", "--hostfile", str(tmp_path / "nope"), "--", "python", "t.py"]
+        )
+        == 2
+    )
     assert "does not exist" in capsys.readouterr().err
     assert cli.main(["launch", "-n", "2"]) == 2
     assert "no program" in capsys.readouterr().err

@@ -4,6 +4,7 @@ Each test starts a worker script in several processes and checks what they repor
 workers compare against NumPy references and single-process training themselves. Budget: a
 launch costs ~2-4 s on this 2-core machine, so the workers bundle many checks each.
 """
+
 import sys
 import time
 
@@ -27,8 +28,7 @@ def test_three_ranks_collectives_ddp_mlp_and_cnn():
     check_ok(run_workers(3, "suite.py", "collectives", "mlp", "cnn"), 3)
 
 
-FAULTS = {"raise": "simulated failure on rank 1", "kill": "signal 9",
-          "skip": "timed out after 2 s"}
+FAULTS = {"raise": "simulated failure on rank 1", "kill": "signal 9", "skip": "timed out after 2 s"}
 
 
 def test_failed_rank_ends_the_job_and_the_checkpoint_resumes(tmp_path):
@@ -36,8 +36,10 @@ def test_failed_rank_ends_the_job_and_the_checkpoint_resumes(tmp_path):
     message well within the timeout instead of hanging (the three jobs run side by side), and
     the epoch-1 checkpoint written by rank 0 resumes, here in a single process."""
     start = time.monotonic()
-    jobs = {mode: start_workers(2, "faults.py", mode, str(tmp_path / f"{mode}.safetensors"))
-            for mode in FAULTS}
+    jobs = {
+        mode: start_workers(2, "faults.py", mode, str(tmp_path / f"{mode}.safetensors"))
+        for mode in FAULTS
+    }
     for mode, proc in jobs.items():
         result = finish(proc, timeout=90)
         text = result.stdout + result.stderr
@@ -56,8 +58,9 @@ def test_failed_rank_ends_the_job_and_the_checkpoint_resumes(tmp_path):
         sys.path.remove(str(WORKERS))
     for mode in FAULTS:
         net = faults.model()
-        trainer = Trainer(net, cr.nn.CrossEntropyLoss(), cr.optim.SGD(net.parameters(), lr=0.1),
-                          verbose=False)
+        trainer = Trainer(
+            net, cr.nn.CrossEntropyLoss(), cr.optim.SGD(net.parameters(), lr=0.1), verbose=False
+        )
         loader = DataLoader(faults.data(), batch_size=8)
         trainer.fit(loader, epochs=3, resume_from=tmp_path / f"{mode}.safetensors")
         assert trainer.epoch == 3 and len(trainer.history.history["loss"]) == 3

@@ -1,4 +1,5 @@
 """DistributedSampler against torch's: padding, dropping and striding, for every rank."""
+
 import numpy as np
 import pytest
 import torch
@@ -27,8 +28,10 @@ def test_shuffled_shares_cover_one_permutation(n, replicas, drop_last):
     """Our permutation differs from torch's randperm, but the shares are built from it the
     same way: interleaving the ranks' shares gives the padded/cut permutation."""
     data = list(range(n))
-    shares = [list(DistributedSampler(data, replicas, r, seed=3, drop_last=drop_last))
-              for r in range(replicas)]
+    shares = [
+        list(DistributedSampler(data, replicas, r, seed=3, drop_last=drop_last))
+        for r in range(replicas)
+    ]
     lengths = {len(s) for s in shares}
     torch_len = len(TorchSampler(data, replicas, 0, drop_last=drop_last))
     assert lengths == {torch_len}
@@ -38,7 +41,7 @@ def test_shuffled_shares_cover_one_permutation(n, replicas, drop_last):
     else:
         head = interleaved[:n]
         assert sorted(head) == data  # one permutation, then its start repeated as padding
-        assert interleaved[n:] == (head * (1 + len(interleaved) // n))[:len(interleaved) - n]
+        assert interleaved[n:] == (head * (1 + len(interleaved) // n))[: len(interleaved) - n]
 
 
 def test_epochs_and_seed():
@@ -59,20 +62,30 @@ def test_with_dataloader():
     ds = TensorDataset(x)
     seen = []
     for rank in range(2):
-        loader = DataLoader(ds, batch_size=2, sampler=DistributedSampler(ds, 2, rank,
-                                                                         shuffle=False))
+        loader = DataLoader(
+            ds, batch_size=2, sampler=DistributedSampler(ds, 2, rank, shuffle=False)
+        )
         seen.append([int(v) for (b,) in loader for v in b.data.numpy().ravel()])
-    ref = [[int(v) for (b,) in torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(torch.arange(10.0).reshape(10, 1)), batch_size=2,
-        sampler=TorchSampler(range(10), 2, rank, shuffle=False)) for v in b.ravel()]
-        for rank in range(2)]
+    ref = [
+        [
+            int(v)
+            for (b,) in torch.utils.data.DataLoader(
+                torch.utils.data.TensorDataset(torch.arange(10.0).reshape(10, 1)),
+                batch_size=2,
+                sampler=TorchSampler(range(10), 2, rank, shuffle=False),
+            )
+            for v in b.ravel()
+        ]
+        for rank in range(2)
+    ]
     assert seen == ref
     assert np.array_equal(sorted(seen[0] + seen[1]), np.arange(10))
 
 
 def test_errors():
-    with pytest.raises(ValueError,
-                       match=r"Invalid rank 2, rank should be in the interval \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=r"Invalid rank 2, rank should be in the interval \[0, 1\]"
+    ):
         DistributedSampler(range(4), num_replicas=2, rank=2)
     with pytest.raises(ValueError, match="Invalid rank -1"):
         DistributedSampler(range(4), num_replicas=2, rank=-1)

@@ -1,5 +1,6 @@
 """Shared helpers for the ``cr.func.vmap`` tests: run one function body under chainrule and
 under PyTorch, vmapped the same way, and compare in float64."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -51,8 +52,14 @@ def assert_tree_close(got: Any, want: Any, rtol: float = 1e-10, atol: float = 1e
         np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
 
 
-def compare(body: Callable[[Any], Callable], args: tuple, in_dims: Any = 0, out_dims: Any = 0,
-            batched_only: bool = True, **vmap_kwargs: Any) -> Any:
+def compare(
+    body: Callable[[Any], Callable],
+    args: tuple,
+    in_dims: Any = 0,
+    out_dims: Any = 0,
+    batched_only: bool = True,
+    **vmap_kwargs: Any,
+) -> Any:
     """``vmap(body(lib), in_dims, out_dims)(*args)`` for lib = chainrule and torch, compared.
 
     With ``batched_only`` the chainrule run must not fall back to a per-sample loop.
@@ -60,8 +67,9 @@ def compare(body: Callable[[Any], Callable], args: tuple, in_dims: Any = 0, out_
     before = _dispatch.STATS["fallback"]
     got = cr.func.vmap(body(cr), in_dims, out_dims, **vmap_kwargs)(*to_lib(cr, args))
     if batched_only:
-        assert _dispatch.STATS["fallback"] == before, \
+        assert _dispatch.STATS["fallback"] == before, (
             f"{_dispatch.STATS['last']} fell back to a per-sample loop"
+        )
     want = torch.func.vmap(body(torch), in_dims, out_dims, **vmap_kwargs)(*to_lib(torch, args))
     assert_tree_close(to_numpy(got), to_numpy(want))
     return got

@@ -1,6 +1,7 @@
 """The dispatch hook: a batched op runs once for the whole batch (not once per sample), ops
 without a rule fall back to a per-sample loop that is still correct, and the vmap state is
 per thread and always restored."""
+
 from __future__ import annotations
 
 import inspect
@@ -30,22 +31,37 @@ def _count_forward(monkeypatch, cls):
         calls.append(1)
         return fn(*args, **kwargs)
 
-    wrapped = classmethod(counting) if isinstance(original, classmethod) else \
-        staticmethod(counting)
+    wrapped = classmethod(counting) if isinstance(original, classmethod) else staticmethod(counting)
     monkeypatch.setattr(cls, "forward", wrapped)
     return calls
 
 
-@pytest.mark.parametrize("cls,fn,args,in_dims", [
-    (Exp, lambda x: x.exp(), (rand(8, 3),), 0),
-    (MatMul, lambda a, b: a @ b, (rand(8, 3, 4), rand(4, 2)), (0, None)),
-    (Einsum, lambda a, b: cr.einsum("ij,jk->ik", a, b), (rand(8, 3, 4), rand(4, 2)), (0, None)),
-    (LinearFn, lambda x, w: cr.nn.functional.linear(x, w), (rand(8, 2, 4), rand(3, 4)), (0, None)),
-    (Conv2dFn, lambda x, w: cr.nn.functional.conv2d(x, w), (rand(8, 1, 2, 5, 5),
-                                                            rand(3, 2, 3, 3)), (0, None)),
-    (Conv2dFn, lambda x, w: cr.nn.functional.conv2d(x, w), (rand(1, 2, 5, 5),
-                                                            rand(8, 3, 2, 3, 3)), (None, 0)),
-])
+@pytest.mark.parametrize(
+    "cls,fn,args,in_dims",
+    [
+        (Exp, lambda x: x.exp(), (rand(8, 3),), 0),
+        (MatMul, lambda a, b: a @ b, (rand(8, 3, 4), rand(4, 2)), (0, None)),
+        (Einsum, lambda a, b: cr.einsum("ij,jk->ik", a, b), (rand(8, 3, 4), rand(4, 2)), (0, None)),
+        (
+            LinearFn,
+            lambda x, w: cr.nn.functional.linear(x, w),
+            (rand(8, 2, 4), rand(3, 4)),
+            (0, None),
+        ),
+        (
+            Conv2dFn,
+            lambda x, w: cr.nn.functional.conv2d(x, w),
+            (rand(8, 1, 2, 5, 5), rand(3, 2, 3, 3)),
+            (0, None),
+        ),
+        (
+            Conv2dFn,
+            lambda x, w: cr.nn.functional.conv2d(x, w),
+            (rand(1, 2, 5, 5), rand(8, 3, 2, 3, 3)),
+            (None, 0),
+        ),
+    ],
+)
 def test_batched_op_runs_once_for_the_whole_batch(monkeypatch, cls, fn, args, in_dims):
     calls = _count_forward(monkeypatch, cls)
     out = cr.func.vmap(fn, in_dims=in_dims)(*(cr.tensor(a) for a in args))
@@ -69,18 +85,18 @@ def test_custom_function_inside_vmap_uses_the_fallback():
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
-            return x ** 3
+            return x**3
 
         @staticmethod
         def backward(ctx, g):
             (x,) = ctx.saved_tensors
-            return 3 * x ** 2 * g
+            return 3 * x**2 * g
 
     x = rand(4, 3)
     out = cr.func.vmap(lambda t: Cube.apply(t).sum())(cr.tensor(x))
-    np.testing.assert_allclose(out.numpy(), (x ** 3).sum(1), rtol=1e-12)
+    np.testing.assert_allclose(out.numpy(), (x**3).sum(1), rtol=1e-12)
     g = cr.func.vmap(cr.func.grad(lambda t: Cube.apply(t).sum()))(cr.tensor(x))
-    np.testing.assert_allclose(g.numpy(), 3 * x ** 2, rtol=1e-12)
+    np.testing.assert_allclose(g.numpy(), 3 * x**2, rtol=1e-12)
 
 
 def test_vmap_state_is_restored_after_errors():

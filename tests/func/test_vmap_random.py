@@ -1,5 +1,6 @@
 """Random ops inside vmap: ``randomness='error'`` raises as PyTorch does, ``'same'`` shares one
 draw across the batch, ``'different'`` draws independently per sample (as one batched draw)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,7 +32,8 @@ def test_same_shares_one_draw(lib):
     assert out.shape == (4, 3)
     assert np.all(out == out[0]) and np.all((out >= 0) & (out < 1))
     drop = lib.func.vmap(lambda t: lib.nn.functional.dropout(t, 0.5), randomness="same")(
-        lib.ones(6, 50)).numpy()
+        lib.ones(6, 50)
+    ).numpy()
     assert np.all(drop == drop[0])
 
 
@@ -41,11 +43,13 @@ def test_different_draws_per_sample(lib):
     assert out.shape == (4, 3)
     assert len({tuple(r) for r in out}) == 4 and np.all((out >= 0) & (out < 1))
     drop = lib.func.vmap(lambda t: lib.nn.functional.dropout(t, 0.5), randomness="different")(
-        lib.ones(6, 50)).numpy()
+        lib.ones(6, 50)
+    ).numpy()
     assert len({tuple(r) for r in drop}) == 6
     assert set(np.unique(drop)) <= {0.0, 2.0}
     like = lib.func.vmap(lambda t: lib.randn_like(t) * 0 + t, randomness="different")(
-        lib.ones(3, 2, 5))
+        lib.ones(3, 2, 5)
+    )
     assert tuple(like.shape) == (3, 2, 5)
 
 

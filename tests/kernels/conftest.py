@@ -1,12 +1,20 @@
 """Fixtures for the kernel tests: run a test under each kernel path."""
+
 from __future__ import annotations
 
 import pytest
 
 from chainrule._kernels import jit
 
-BACKENDS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
-    not jit.numba_available(), reason="numba is not installed (pip install chainrule[fast])"))]
+BACKENDS = [
+    "numpy",
+    pytest.param(
+        "numba",
+        marks=pytest.mark.skipif(
+            not jit.numba_available(), reason="numba is not installed (pip install chainrule[fast])"
+        ),
+    ),
+]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,5 +1,6 @@
 """bmm / batched matmul through the batch-split path (chainrule._kernels.blas), against
 NumPy and PyTorch, forward, backward and double backward."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,9 @@ import torch
 import chainrule as cr
 from chainrule._kernels import blas
 
-needs_openblas = pytest.mark.skipif(blas.openblas_threads_control() is None,
-                                    reason="NumPy's BLAS is not OpenBLAS")
+needs_openblas = pytest.mark.skipif(
+    blas.openblas_threads_control() is None, reason="NumPy's BLAS is not OpenBLAS"
+)
 
 
 @needs_openblas
@@ -28,8 +30,12 @@ def test_matches_numpy(dtype, layout):
         a, b = a.reshape(2, 3, 9, 7), b.reshape(2, 3, 7, 5)
     out = blas.batched_matmul(a, b)
     assert out is not None and out.shape == (a @ b).shape and out.dtype == dtype
-    np.testing.assert_allclose(out, a @ b, rtol=1e-5 if dtype == np.float32 else 1e-12,
-                               atol=1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(
+        out,
+        a @ b,
+        rtol=1e-5 if dtype == np.float32 else 1e-12,
+        atol=1e-5 if dtype == np.float32 else 1e-12,
+    )
 
 
 @needs_openblas
@@ -44,11 +50,11 @@ def test_restores_blas_threads():
 def test_not_applicable_returns_none():
     x = np.ones((4, 8, 8), np.float32)
     assert blas.batched_matmul(x, np.ones((1, 8, 8), np.float32)) is None  # broadcast batch
-    assert blas.batched_matmul(x, x.astype(np.float64)) is None           # mixed dtypes
+    assert blas.batched_matmul(x, x.astype(np.float64)) is None  # mixed dtypes
     assert blas.batched_matmul(np.ones((8, 8)), np.ones((8, 8))) is None  # not batched
     assert blas.batched_matmul(x.astype(np.int64), x.astype(np.int64)) is None
     big = np.ones((2, 256, 256), np.float32)
-    assert blas.batched_matmul(big, big) is None                          # large GEMMs
+    assert blas.batched_matmul(big, big) is None  # large GEMMs
 
 
 def test_bmm_vs_torch_with_double_backward():

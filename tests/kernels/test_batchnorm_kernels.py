@@ -1,6 +1,7 @@
 """Training-mode batch norm through the compiled kernels, against PyTorch under both kernel
 paths, for NCHW- and channel-major (CNHW) stored inputs, and the kernels against their
 NumPy fallbacks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,10 @@ def _input(shape, dtype, channel_major, seed=0):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("channel_major", [False, True])
-@pytest.mark.parametrize(("shape", "affine"), [((4, 3, 5, 6), True), ((4, 3, 5, 6), False),
-                                               ((6, 5), True), ((3, 4, 7), True)])
+@pytest.mark.parametrize(
+    ("shape", "affine"),
+    [((4, 3, 5, 6), True), ((4, 3, 5, 6), False), ((6, 5), True), ((3, 4, 7), True)],
+)
 def test_batch_norm_vs_torch(kernel_backend, dtype, channel_major, shape, affine):
     xa = _input(shape, dtype, channel_major)
     c = shape[1]
@@ -32,10 +35,16 @@ def test_batch_norm_vs_torch(kernel_backend, dtype, channel_major, shape, affine
     wa, ba = rng.standard_normal(c).astype(dtype), rng.standard_normal(c).astype(dtype)
     ga = rng.standard_normal(shape).astype(dtype)
     x, tx = cr.tensor(xa, requires_grad=True), torch.tensor(xa, requires_grad=True)
-    w, tw = (cr.tensor(wa, requires_grad=True), torch.tensor(wa, requires_grad=True)) \
-        if affine else (None, None)
-    b, tb = (cr.tensor(ba, requires_grad=True), torch.tensor(ba, requires_grad=True)) \
-        if affine else (None, None)
+    w, tw = (
+        (cr.tensor(wa, requires_grad=True), torch.tensor(wa, requires_grad=True))
+        if affine
+        else (None, None)
+    )
+    b, tb = (
+        (cr.tensor(ba, requires_grad=True), torch.tensor(ba, requires_grad=True))
+        if affine
+        else (None, None)
+    )
     cdt, tdt = getattr(cr, dtype), getattr(torch, dtype)
     rm, rv = cr.zeros(c, dtype=cdt), cr.ones(c, dtype=cdt)
     trm, trv = torch.zeros(c, dtype=tdt), torch.ones(c, dtype=tdt)

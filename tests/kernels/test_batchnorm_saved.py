@@ -2,6 +2,7 @@
 per-channel statistics; x̂ is recomputed), and the recomputing backward and forward-mode
 rules agree with PyTorch under both kernel paths, including the paths where only the
 affine parameters want a gradient."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +41,9 @@ def test_saves_input_and_statistics_only(kernel_backend):
     (node,) = [n for n in graph.walk(y) if "BatchNorm" in n.name()]
     saved = [a for v in node.saved_values for a in _arrays(v)]
     assert any(a is x._data for a in saved)
-    held = [a for v in vars(node).values() for a in _arrays(v)] + \
-        [a for a in saved if a is not x._data and a is not bn.weight._data]
+    held = [a for v in vars(node).values() for a in _arrays(v)] + [
+        a for a in saved if a is not x._data and a is not bn.weight._data
+    ]
     assert sum(a.nbytes for a in held) <= 8 * 3 * 8  # a few (C,) statistics, no x̂
     y.sum().backward()  # still differentiable after the forward dropped x̂
     assert x.grad is not None
@@ -73,6 +75,7 @@ def test_forward_mode_vs_torch(kernel_backend):
     def run(m, jvp):
         def f(x, w):
             return m.nn.functional.batch_norm(x, None, None, w, m.tensor(ba), True)
+
         return jvp(f, (m.tensor(xa), m.tensor(wa)), (m.tensor(ta), m.tensor(twa)))
 
     (y, dy), (ty, tdy) = run(cr, cr.func.jvp), run(torch, torch.func.jvp)

@@ -1,5 +1,6 @@
 """Every compiled kernel gives the NumPy fallback's results (float32 and float64, with NaN,
 inf, signed zeros, and values where exp overflows in float32)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,25 @@ from chainrule._kernels import activations, jit, softmax, transcendental
 
 pytestmark = pytest.mark.skipif(not jit.numba_available(), reason="numba is not installed")
 
-SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 88.0, 89.0, -87.0, -104.0, -120.0,
-           120.0, 1e-3, -1e-3, 20.0, -20.0]
+SPECIAL = [
+    np.nan,
+    np.inf,
+    -np.inf,
+    0.0,
+    -0.0,
+    1e-30,
+    -1e-30,
+    88.0,
+    89.0,
+    -87.0,
+    -104.0,
+    -120.0,
+    120.0,
+    1e-3,
+    -1e-3,
+    20.0,
+    -20.0,
+]
 # float32: one ulp is 1.2e-7 relative; the compiled float32 kernels round once from float64
 TOL = {np.float32: dict(rtol=3e-7, atol=1e-30), np.float64: dict(rtol=1e-14, atol=1e-300)}
 
@@ -38,8 +56,9 @@ def _same(a, b, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu(dtype):
     x = _data(dtype)
-    np.testing.assert_array_equal(_run(activations.relu.compiled, x),
-                                  _run(activations.relu.fallback, x))
+    np.testing.assert_array_equal(
+        _run(activations.relu.compiled, x), _run(activations.relu.fallback, x)
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -62,18 +81,17 @@ def test_sigmoid_f32():
     out = _run(transcendental.sigmoid_f32.compiled, x)
     assert out.dtype == np.float32
     _same(out, fb, np.float32)
-    np.testing.assert_allclose(out, ref.astype(np.float32), rtol=1.5e-7, atol=1e-45,
-                               equal_nan=True)
+    np.testing.assert_allclose(out, ref.astype(np.float32), rtol=1.5e-7, atol=1e-45, equal_nan=True)
 
 
 @pytest.mark.parametrize("n", [1, 3, 7, 1000])
 def test_softmax_rows_f32(n):
     x = _data(np.float32, n=12 * n, seed=n).reshape(12, n)
-    x[0, :] = -np.inf       # all -inf: NaN row, as NumPy
+    x[0, :] = -np.inf  # all -inf: NaN row, as NumPy
     if n > 2:
-        x[1, 1] = np.nan    # NaN row
-        x[2, 2] = np.inf    # +inf: NaN row
-        x[3, :] = 1e4       # large equal values
+        x[1, 1] = np.nan  # NaN row
+        x[2, 2] = np.inf  # +inf: NaN row
+        x[3, :] = 1e4  # large equal values
     with np.errstate(invalid="ignore", over="ignore"):
         ref = _run(softmax.softmax_rows_f32.fallback, x)
         exact = _run(softmax.softmax_rows_f32.fallback, x.astype(np.float64))

@@ -1,4 +1,5 @@
 """Helpers that kernels share through ``jit.inline`` (the polynomial exp, the rational erf)."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,10 @@ from chainrule._kernels import gelu, jit, transcendental
 needs_numba = pytest.mark.skipif(not jit.numba_available(), reason="numba is not installed")
 
 
-@pytest.mark.parametrize(("full", "lo", "tol_wide", "tol_110"),
-                         [(True, -200.0, 1e-7, 5e-11), (False, -200.0, 1e-6, 1e-9)])
+@pytest.mark.parametrize(
+    ("full", "lo", "tol_wide", "tol_110"),
+    [(True, -200.0, 1e-7, 5e-11), (False, -200.0, 1e-6, 1e-9)],
+)
 def test_exp_poly_accuracy(full, lo, tol_wide, tol_110):
     """Relative error of e^c on [-200, 110]: the bounds the kernels' docstrings state."""
     for c in np.linspace(lo, 110.0, 2001):
@@ -45,7 +48,9 @@ def test_helpers_become_inline_dispatchers_when_numba_loads():
         "for f in (t.exp_poly, g._erf_f32):\n"
         "    assert f.targetoptions['inline'] == 'always'\n"
         "assert t.exp_poly.py_func is py\n"
-        "print('ok')\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=600)
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
+    )
     assert out.stdout.strip() == "ok"

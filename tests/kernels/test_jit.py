@@ -1,4 +1,5 @@
 """The kernel registry and path selection (chainrule._kernels.jit)."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,9 @@ def _backend_in_subprocess(env_value: str | None) -> str:
     if env_value is not None:
         env["CHAINRULE_NUMBA"] = env_value
     code = "from chainrule._kernels import backend; print(backend())"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     return out.stdout.strip()
 
 
@@ -34,8 +36,7 @@ def test_default_backend_follows_numba_availability():
 
 def test_import_chainrule_does_not_import_numba():
     code = "import sys, chainrule; print('numba' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
@@ -78,22 +79,28 @@ def test_eligible_rules(monkeypatch):
     with jit.use_backend("numba"):
         a = np.zeros((4, 4), np.float32)
         assert jit.eligible(a, a)
-        assert not jit.eligible(a[:, ::2])                      # not contiguous
-        assert not jit.eligible(a.T, a)                         # F order
-        assert not jit.eligible(a, a.astype(np.float64))        # mixed dtypes
-        assert not jit.eligible(a.astype(np.int32))             # not float
-        assert not jit.eligible(np.zeros(2, np.float32))        # too small
-        assert not jit.eligible([1.0, 2.0])                     # not an array
+        assert not jit.eligible(a[:, ::2])  # not contiguous
+        assert not jit.eligible(a.T, a)  # F order
+        assert not jit.eligible(a, a.astype(np.float64))  # mixed dtypes
+        assert not jit.eligible(a.astype(np.int32))  # not float
+        assert not jit.eligible(np.zeros(2, np.float32))  # too small
+        assert not jit.eligible([1.0, 2.0])  # not an array
 
 
 @needs_numba
 def test_compiled_kernel_is_cached_on_disk(tmp_path):
     """A second process loads the machine code that the first compiled (cache=True)."""
-    code = ("import time, numpy as np; from chainrule._kernels import activations as a;"
-            "x = np.ones(8, np.float32); t = time.perf_counter(); a.relu.compiled(x, x.copy());"
-            "d = a.relu.compiled; print(len(d.stats.cache_hits), len(d.stats.cache_misses))")
+    code = (
+        "import time, numpy as np; from chainrule._kernels import activations as a;"
+        "x = np.ones(8, np.float32); t = time.perf_counter(); a.relu.compiled(x, x.copy());"
+        "d = a.relu.compiled; print(len(d.stats.cache_hits), len(d.stats.cache_misses))"
+    )
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                           text=True, check=True).stdout.split() for _ in range(2)]
-    assert runs[0] == ["0", "1"]   # compiled and written
-    assert runs[1] == ["1", "0"]   # loaded from the cache
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    assert runs[0] == ["0", "1"]  # compiled and written
+    assert runs[1] == ["1", "0"]  # loaded from the cache

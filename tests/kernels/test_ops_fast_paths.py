@@ -4,6 +4,7 @@ The ``kernel_backend`` fixture runs each test with the NumPy fallback and with N
 every array (MIN_PARALLEL_SIZE = 1), so forward, backward and double backward below all go
 through the compiled kernels on the Numba run.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,8 +60,9 @@ def test_double_backward_vs_torch(kernel_backend, name):
     np.testing.assert_allclose(gx.detach().numpy(), tgx.detach().numpy(), **TOL["float64"])
     w = _data((5, 9), "float64", seed=4)
     grads = cr.autograd.grad((gx * gx * cr.tensor(w)).sum(), (x, v), allow_unused=True)
-    tgrads = torch.autograd.grad((tgx * tgx * torch.tensor(w)).sum(), (tx, tv),
-                                 allow_unused=True, materialize_grads=True)
+    tgrads = torch.autograd.grad(
+        (tgx * tgx * torch.tensor(w)).sum(), (tx, tv), allow_unused=True, materialize_grads=True
+    )
     for g, tg in zip(grads, tgrads):  # None: does not depend on it (relu's mask), as zeros
         got = np.zeros(tg.shape) if g is None else g.numpy()
         np.testing.assert_allclose(got, tg.numpy(), **TOL["float64"])
@@ -88,28 +90,37 @@ def test_non_contiguous_input(kernel_backend, name):
 
 
 def test_special_values_vs_torch(kernel_backend):
-    vals = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 100.0, -100.0, 89.0, -104.0],
-                    np.float32)
+    vals = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 100.0, -100.0, 89.0, -104.0], np.float32)
     for name in ("relu", "sigmoid", "tanh"):
         y = OPS[name](cr, cr.tensor(vals)).numpy()
         ty = OPS[name](torch, torch.tensor(vals)).numpy()
         np.testing.assert_allclose(y, ty, rtol=2e-6, atol=1e-38, equal_nan=True)
     rows = np.array([[1e4, 1e4, -1e4], [np.nan, 0.0, 1.0], [-np.inf, 0.0, 1.0]], np.float32)
-    np.testing.assert_allclose(cr.softmax(cr.tensor(rows), -1).numpy(),
-                               torch.softmax(torch.tensor(rows), -1).numpy(),
-                               rtol=2e-6, atol=1e-30, equal_nan=True)
+    np.testing.assert_allclose(
+        cr.softmax(cr.tensor(rows), -1).numpy(),
+        torch.softmax(torch.tensor(rows), -1).numpy(),
+        rtol=2e-6,
+        atol=1e-30,
+        equal_nan=True,
+    )
 
 
 def test_dispatch_takes_the_compiled_path_only_under_numba(kernel_backend):
     from chainrule._kernels import dispatch
 
     x = _data((4, 6), "float32")
-    got = [dispatch.relu(x), dispatch.sigmoid(x), dispatch.softmax_last(x, 1),
-           dispatch.relu_grad(x, x), dispatch.tanh_grad(x, x), dispatch.sigmoid_grad(x, x),
-           dispatch.softmax_last_grad(x, x, 1)]
+    got = [
+        dispatch.relu(x),
+        dispatch.sigmoid(x),
+        dispatch.softmax_last(x, 1),
+        dispatch.relu_grad(x, x),
+        dispatch.tanh_grad(x, x),
+        dispatch.sigmoid_grad(x, x),
+        dispatch.softmax_last_grad(x, x, 1),
+    ]
     if kernel_backend == "numba":
         assert all(isinstance(a, np.ndarray) and a.shape == x.shape for a in got)
-        assert dispatch.softmax_last(x, 0) is None            # not the last dim
+        assert dispatch.softmax_last(x, 0) is None  # not the last dim
         assert dispatch.sigmoid(x.astype(np.float64)) is None  # float32 only
     else:
         assert all(a is None for a in got)

@@ -1,5 +1,6 @@
 """The fused Adam/AdamW update, against PyTorch under both kernel paths, and bit for bit
 against the NumPy sequence it replaces."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,12 @@ import torch
 import chainrule as cr
 from chainrule._kernels import jit, optim
 
-OPTS = [("Adam", {}), ("Adam", {"weight_decay": 0.1, "maximize": True}),
-        ("AdamW", {"weight_decay": 0.05}), ("Adam", {"amsgrad": True})]
+OPTS = [
+    ("Adam", {}),
+    ("Adam", {"weight_decay": 0.1, "maximize": True}),
+    ("AdamW", {"weight_decay": 0.05}),
+    ("Adam", {"amsgrad": True}),
+]
 
 
 def _run(m, name, kw, dtype, steps=4):

@@ -1,5 +1,6 @@
 """torchvision-style builder keywords: weights=None / pretrained=False build random weights,
 asking for downloaded weights fails clearly."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,9 @@ def test_weights_none_and_pretrained_false_build_the_model(name):
     assert a.num_parameters() == b.num_parameters() > 0
 
 
-@pytest.mark.parametrize("kw", [{"weights": "IMAGENET1K_V1"}, {"weights": "DEFAULT"},
-                                {"pretrained": True}])
+@pytest.mark.parametrize(
+    "kw", [{"weights": "IMAGENET1K_V1"}, {"weights": "DEFAULT"}, {"pretrained": True}]
+)
 def test_downloaded_weights_are_refused_with_the_way_out(kw):
     with pytest.raises(NotImplementedError, match="weights=None"):
         cr.models.resnet18(**kw)

@@ -1,4 +1,5 @@
 """cr.models.gpt: parameter counts, equivalence with a PyTorch GPT, training and sampling."""
+
 from __future__ import annotations
 
 import math
@@ -77,12 +78,16 @@ class _TorchGPT(torch.nn.Module):
     def __init__(self, cfg):
         super().__init__()
         e = cfg.n_embd
-        self.transformer = torch.nn.ModuleDict({
-            "wte": torch.nn.Embedding(cfg.vocab_size, e, dtype=torch.float64),
-            "wpe": torch.nn.Embedding(cfg.block_size, e, dtype=torch.float64),
-            "h": torch.nn.ModuleList(_TorchBlock(e, cfg.n_head, cfg.bias)
-                                     for _ in range(cfg.n_layer)),
-            "ln_f": torch.nn.LayerNorm(e, bias=cfg.bias, dtype=torch.float64)})
+        self.transformer = torch.nn.ModuleDict(
+            {
+                "wte": torch.nn.Embedding(cfg.vocab_size, e, dtype=torch.float64),
+                "wpe": torch.nn.Embedding(cfg.block_size, e, dtype=torch.float64),
+                "h": torch.nn.ModuleList(
+                    _TorchBlock(e, cfg.n_head, cfg.bias) for _ in range(cfg.n_layer)
+                ),
+                "ln_f": torch.nn.LayerNorm(e, bias=cfg.bias, dtype=torch.float64),
+            }
+        )
         self.lm_head = torch.nn.Linear(e, cfg.vocab_size, bias=False, dtype=torch.float64)
         self.lm_head.weight = self.transformer.wte.weight
 
@@ -116,8 +121,7 @@ def test_matches_a_torch_gpt_with_copied_weights(bias):
     rloss.backward()
     for (n, p), (rn, rp) in zip(m.named_parameters(), ref.named_parameters()):
         assert n == rn
-        np.testing.assert_allclose(p.grad.data, rp.grad.numpy(), rtol=1e-9, atol=1e-11,
-                                   err_msg=n)
+        np.testing.assert_allclose(p.grad.data, rp.grad.numpy(), rtol=1e-9, atol=1e-11, err_msg=n)
 
 
 # ------------------------------------------------------------------------ training, sampling
@@ -127,12 +131,13 @@ def test_tiny_gpt_overfits_a_short_string():
     chars = sorted(set(text))
     ids = np.array([chars.index(c) for c in text], dtype=np.int64)
     cr.manual_seed(0)
-    m = models.get_model("gpt", vocab_size=len(chars), block_size=16, n_layer=1, n_head=2,
-                         n_embd=32)
+    m = models.get_model(
+        "gpt", vocab_size=len(chars), block_size=16, n_layer=1, n_head=2, n_embd=32
+    )
     opt = cr.optim.AdamW(m.parameters(), lr=1e-2, weight_decay=0.0)
     starts = np.arange(len(ids) - 16)
-    x = cr.tensor(np.stack([ids[s:s + 16] for s in starts]))
-    y = cr.tensor(np.stack([ids[s + 1:s + 17] for s in starts]))
+    x = cr.tensor(np.stack([ids[s : s + 16] for s in starts]))
+    y = cr.tensor(np.stack([ids[s + 1 : s + 17] for s in starts]))
     first = None
     for _ in range(120):
         _, loss = m(x, y)
@@ -167,8 +172,9 @@ def test_generate_is_deterministic_with_a_seeded_generator():
 
 def test_dropout_only_in_training_mode():
     cr.manual_seed(0)
-    m = models.get_model("gpt", vocab_size=17, block_size=6, n_layer=1, n_head=2, n_embd=8,
-                         dropout=0.5)
+    m = models.get_model(
+        "gpt", vocab_size=17, block_size=6, n_layer=1, n_head=2, n_embd=8, dropout=0.5
+    )
     idx = cr.tensor(np.array([[1, 2, 3, 4]]))
     assert not np.allclose(m(idx).data, m(idx).data)
     m.eval()

@@ -1,12 +1,14 @@
 """cr.models.summary counts attention's multiply-adds (Q K^T and P V) for the calling module."""
+
 from __future__ import annotations
 
 import chainrule as cr
 
 
 def test_gpt_summary_counts_linear_and_attention_macs():
-    model = cr.models.get_model("gpt", vocab_size=65, block_size=64, n_layer=4, n_head=4,
-                                n_embd=128)
+    model = cr.models.get_model(
+        "gpt", vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128
+    )
     s = cr.models.summary(model, (1, 64), dtype=cr.int64)
     per_token = 4 * (128 * 384 + 128 * 128 + 128 * 512 + 512 * 128) + 128 * 65
     attention = 4 * 4 * 64 * 64 * (32 + 32)  # layers * heads * L * S * (E + Ev)

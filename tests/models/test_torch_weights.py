@@ -3,6 +3,7 @@
 torchvision cannot be installed beside torch here, so the reference architectures are
 written below in plain torch.nn with torchvision's module names (test-only code).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,9 @@ class TBasicBlock(tnn.Module):
         self.bn2 = tnn.BatchNorm2d(cout)
         self.downsample = None
         if stride != 1 or cin != cout:
-            self.downsample = tnn.Sequential(tnn.Conv2d(cin, cout, 1, stride, bias=False),
-                                             tnn.BatchNorm2d(cout))
+            self.downsample = tnn.Sequential(
+                tnn.Conv2d(cin, cout, 1, stride, bias=False), tnn.BatchNorm2d(cout)
+            )
 
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
@@ -47,8 +49,9 @@ class TResNet18(tnn.Module):
         cin = 64
         for i, c in enumerate((64, 128, 256, 512)):
             s = 1 if i == 0 else 2
-            setattr(self, f"layer{i + 1}", tnn.Sequential(TBasicBlock(cin, c, s),
-                                                          TBasicBlock(c, c, 1)))
+            setattr(
+                self, f"layer{i + 1}", tnn.Sequential(TBasicBlock(cin, c, s), TBasicBlock(c, c, 1))
+            )
             cin = c
         self.avgpool = tnn.AdaptiveAvgPool2d((1, 1))
         self.fc = tnn.Linear(512, num_classes)
@@ -60,8 +63,11 @@ class TResNet18(tnn.Module):
 
 
 def _cbr(cin, cout, k=3, s=1, g=1):
-    return tnn.Sequential(tnn.Conv2d(cin, cout, k, s, (k - 1) // 2, groups=g, bias=False),
-                          tnn.BatchNorm2d(cout), tnn.ReLU6(inplace=True))
+    return tnn.Sequential(
+        tnn.Conv2d(cin, cout, k, s, (k - 1) // 2, groups=g, bias=False),
+        tnn.BatchNorm2d(cout),
+        tnn.ReLU6(inplace=True),
+    )
 
 
 class TInvRes(tnn.Module):
@@ -70,8 +76,11 @@ class TInvRes(tnn.Module):
         hid = cin * t
         self.use_res = s == 1 and cin == cout
         layers = [_cbr(cin, hid, 1)] if t != 1 else []
-        layers += [_cbr(hid, hid, 3, s, hid), tnn.Conv2d(hid, cout, 1, bias=False),
-                   tnn.BatchNorm2d(cout)]
+        layers += [
+            _cbr(hid, hid, 3, s, hid),
+            tnn.Conv2d(hid, cout, 1, bias=False),
+            tnn.BatchNorm2d(cout),
+        ]
         self.conv = tnn.Sequential(*layers)
 
     def forward(self, x):
@@ -81,8 +90,15 @@ class TInvRes(tnn.Module):
 class TMobileNetV2(tnn.Module):
     def __init__(self, num_classes=1000):
         super().__init__()
-        setting = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1],
-                   [6, 160, 3, 2], [6, 320, 1, 1]]
+        setting = [
+            [1, 16, 1, 1],
+            [6, 24, 2, 2],
+            [6, 32, 3, 2],
+            [6, 64, 4, 2],
+            [6, 96, 3, 1],
+            [6, 160, 3, 2],
+            [6, 320, 1, 1],
+        ]
         feats, cin = [_cbr(3, 32, 3, 2)], 32
         for t, c, n, s in setting:
             for i in range(n):
@@ -108,8 +124,9 @@ def _randomise_bn(model):
                 m.running_var.copy_(1 + 0.2 * torch.rand(m.running_var.shape, generator=g))
 
 
-@pytest.mark.parametrize("name,tmodel,size", [("resnet18", TResNet18, 64),
-                                              ("mobilenet_v2", TMobileNetV2, 64)])
+@pytest.mark.parametrize(
+    "name,tmodel,size", [("resnet18", TResNet18, 64), ("mobilenet_v2", TMobileNetV2, 64)]
+)
 def test_torchvision_style_state_dict_gives_same_outputs(tmp_path, name, tmodel, size):
     torch.manual_seed(0)
     ref = tmodel().eval()

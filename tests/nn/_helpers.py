@@ -1,4 +1,5 @@
 """Shared helpers for nn tests: compare chainrule against torch in float64."""
+
 from __future__ import annotations
 
 import numpy as np

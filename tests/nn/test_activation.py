@@ -1,4 +1,5 @@
 """Activation functions and modules: forward/backward vs torch, gradcheck, constants."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,13 +15,29 @@ from ._helpers import close, pair
 TF = torch.nn.functional
 
 CASES = [
-    ("relu", {}), ("relu6", {}), ("leaky_relu", {"negative_slope": 0.2}), ("elu", {"alpha": 0.7}),
-    ("selu", {}), ("celu", {"alpha": 1.3}), ("gelu", {}), ("gelu", {"approximate": "tanh"}),
-    ("silu", {}), ("mish", {}), ("softplus", {"beta": 2.0, "threshold": 5.0}),
-    ("sigmoid", {}), ("hardsigmoid", {}), ("hardswish", {}), ("tanh", {}),
-    ("hardtanh", {"min_val": -0.5, "max_val": 0.8}), ("softsign", {}), ("logsigmoid", {}),
-    ("tanhshrink", {}), ("softmax", {"dim": 1}), ("log_softmax", {"dim": 0}),
-    ("softmin", {"dim": 1}), ("threshold", {"threshold": 0.1, "value": -2.0}),
+    ("relu", {}),
+    ("relu6", {}),
+    ("leaky_relu", {"negative_slope": 0.2}),
+    ("elu", {"alpha": 0.7}),
+    ("selu", {}),
+    ("celu", {"alpha": 1.3}),
+    ("gelu", {}),
+    ("gelu", {"approximate": "tanh"}),
+    ("silu", {}),
+    ("mish", {}),
+    ("softplus", {"beta": 2.0, "threshold": 5.0}),
+    ("sigmoid", {}),
+    ("hardsigmoid", {}),
+    ("hardswish", {}),
+    ("tanh", {}),
+    ("hardtanh", {"min_val": -0.5, "max_val": 0.8}),
+    ("softsign", {}),
+    ("logsigmoid", {}),
+    ("tanhshrink", {}),
+    ("softmax", {"dim": 1}),
+    ("log_softmax", {"dim": 0}),
+    ("softmin", {"dim": 1}),
+    ("threshold", {"threshold": 0.1, "value": -2.0}),
 ]
 
 
@@ -51,12 +68,26 @@ def test_double_backward(name):
 
 
 MODULES = [
-    ("ReLU", (), {}), ("ReLU6", (), {}), ("LeakyReLU", (0.1,), {}), ("ELU", (), {"alpha": 2.0}),
-    ("SELU", (), {}), ("CELU", (), {"alpha": 0.5}), ("GELU", (), {"approximate": "tanh"}),
-    ("SiLU", (), {}), ("Mish", (), {}), ("Softplus", (), {"beta": 0.5}), ("Sigmoid", (), {}),
-    ("Hardsigmoid", (), {}), ("Tanh", (), {}), ("Hardtanh", (-2.0, 2.0), {}),
-    ("Softmax", (), {"dim": -1}), ("LogSoftmax", (), {"dim": 1}), ("Softsign", (), {}),
-    ("Softmin", (), {"dim": 1}), ("Threshold", (0.5, 20.0), {}), ("Hardswish", (), {}),
+    ("ReLU", (), {}),
+    ("ReLU6", (), {}),
+    ("LeakyReLU", (0.1,), {}),
+    ("ELU", (), {"alpha": 2.0}),
+    ("SELU", (), {}),
+    ("CELU", (), {"alpha": 0.5}),
+    ("GELU", (), {"approximate": "tanh"}),
+    ("SiLU", (), {}),
+    ("Mish", (), {}),
+    ("Softplus", (), {"beta": 0.5}),
+    ("Sigmoid", (), {}),
+    ("Hardsigmoid", (), {}),
+    ("Tanh", (), {}),
+    ("Hardtanh", (-2.0, 2.0), {}),
+    ("Softmax", (), {"dim": -1}),
+    ("LogSoftmax", (), {"dim": 1}),
+    ("Softsign", (), {}),
+    ("Softmin", (), {"dim": 1}),
+    ("Threshold", (0.5, 20.0), {}),
+    ("Hardswish", (), {}),
 ]
 
 

@@ -1,4 +1,5 @@
 """F.scaled_dot_product_attention and nn.MultiheadAttention against PyTorch (float64)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -80,8 +81,7 @@ def test_sdpa_fully_masked_rows_are_zero_like_torch():
 def test_sdpa_gqa_repeats_key_value_heads():
     _compare_sdpa(*_qkv((2, 6, 3, 4), (2, 2, 5, 4), (2, 2, 5, 3)), enable_gqa=True)
     with pytest.raises(RuntimeError, match="divide"):
-        F.scaled_dot_product_attention(*(cr.randn(1, h, 3, 4) for h in (4, 3, 3)),
-                                       enable_gqa=True)
+        F.scaled_dot_product_attention(*(cr.randn(1, h, 3, 4) for h in (4, 3, 3)), enable_gqa=True)
     with pytest.raises(RuntimeError, match="enable_gqa"):
         F.scaled_dot_product_attention(*(cr.randn(1, h, 3, 4) for h in (4, 2, 2)))
 
@@ -104,8 +104,10 @@ def test_sdpa_gradcheck_and_gradgradcheck(monkeypatch, recompute):
     if recompute:
         monkeypatch.setattr(attn_ops, "SAVE_PROBS_MAX_BYTES", 0)
     rng = np.random.default_rng(0)
-    q, k, v = (cr.tensor(rng.standard_normal(s), requires_grad=True)
-               for s in ((2, 3, 2), (2, 4, 2), (2, 4, 3)))
+    q, k, v = (
+        cr.tensor(rng.standard_normal(s), requires_grad=True)
+        for s in ((2, 3, 2), (2, 4, 2), (2, 4, 3))
+    )
     m = cr.tensor(rng.standard_normal((3, 4)), requires_grad=True)
     keep = cr.tensor(rng.random((3, 4)) > 0.3)
 
@@ -125,8 +127,8 @@ def test_sdpa_double_backward_matches_torch():
     (cq, tq), (ck, tk), (cv, tv) = _qkv((2, 3, 4), (2, 5, 4), (2, 5, 3))
     out = F.scaled_dot_product_attention(cq, ck, cv, is_causal=True)
     ref = TF.scaled_dot_product_attention(tq, tk, tv, is_causal=True)
-    (gq,) = cr.autograd.grad((out ** 2).sum(), [cq], create_graph=True)
-    (tgq,) = torch.autograd.grad((ref ** 2).sum(), [tq], create_graph=True)
+    (gq,) = cr.autograd.grad((out**2).sum(), [cq], create_graph=True)
+    (tgq,) = torch.autograd.grad((ref**2).sum(), [tq], create_graph=True)
     close(gq, tgq)
     gq.sum().backward()
     tgq.sum().backward()
@@ -139,9 +141,11 @@ def test_sdpa_jvp_agrees_with_vjp():
     q, k, v = (cr.tensor(rng.standard_normal(s)) for s in ((2, 3, 2), (2, 4, 2), (2, 4, 3)))
     m = cr.tensor(rng.standard_normal((3, 4)))
     assert cr.autograd.check_vjp_jvp(
-        lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m), (q, k, v, m))
+        lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m), (q, k, v, m)
+    )
     assert cr.autograd.check_vjp_jvp(
-        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v))
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v)
+    )
 
     def with_weights(q, k, v):  # both outputs, with dropout from a reseeded generator
         gen = cr.Generator().manual_seed(3)
@@ -178,8 +182,9 @@ def test_sdpa_dropout_reproducible_with_seed():
 def test_sdpa_errors_are_clear():
     q = cr.randn(2, 3, 4)
     with pytest.raises(RuntimeError, match="is_causal"):
-        F.scaled_dot_product_attention(q, q, q, attn_mask=cr.ones(3, 3, dtype=cr.bool),
-                                       is_causal=True)
+        F.scaled_dot_product_attention(
+            q, q, q, attn_mask=cr.ones(3, 3, dtype=cr.bool), is_causal=True
+        )
     with pytest.raises(RuntimeError, match="at least 2-dimensional"):
         F.scaled_dot_product_attention(q[0, 0], q[0, 0], q[0, 0])
     with pytest.raises(RuntimeError, match="same floating dtype"):
@@ -198,8 +203,9 @@ def test_sdpa_errors_are_clear():
 def _mha_pair(E=8, H=2, **kw):
     ref = torch.nn.MultiheadAttention(E, H, dtype=torch.float64, **kw)
     mod = cr.nn.MultiheadAttention(E, H, dtype=cr.float64, **kw)
-    assert [(n, tuple(p.shape)) for n, p in ref.state_dict().items()] == \
-        [(n, tuple(p.shape)) for n, p in mod.state_dict().items()]
+    assert [(n, tuple(p.shape)) for n, p in ref.state_dict().items()] == [
+        (n, tuple(p.shape)) for n, p in mod.state_dict().items()
+    ]
     copy_params(mod, ref)
     return mod, ref
 
@@ -237,8 +243,12 @@ def _run_mha(mod, ref, q, k, v, self_attn=False, **call):
 def _inputs(L=3, S=4, N=2, E=8, kdim=None, vdim=None, batch_first=False):
     def shape(n, d):
         return (N, n, d) if batch_first else (n, N, d)
-    return (_data(*shape(L, E), seed=1), _data(*shape(S, kdim or E), seed=2),
-            _data(*shape(S, vdim or E), seed=3))
+
+    return (
+        _data(*shape(L, E), seed=1),
+        _data(*shape(S, kdim or E), seed=2),
+        _data(*shape(S, vdim or E), seed=3),
+    )
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
@@ -264,19 +274,32 @@ def test_mha_kdim_vdim_use_separate_projections():
 def test_mha_masks_bias_kv_zero_attn(need_weights):
     mod, ref = _mha_pair(add_bias_kv=True, add_zero_attn=True)
     rng = np.random.default_rng(5)
-    _run_mha(mod, ref, *_inputs(), attn_mask=rng.standard_normal((3, 4)),
-             key_padding_mask=rng.standard_normal((2, 4)), need_weights=need_weights)
+    _run_mha(
+        mod,
+        ref,
+        *_inputs(),
+        attn_mask=rng.standard_normal((3, 4)),
+        key_padding_mask=rng.standard_normal((2, 4)),
+        need_weights=need_weights,
+    )
     mod, ref = _mha_pair(add_bias_kv=True, add_zero_attn=True, bias=False)
     mask = rng.random((3, 4)) > 0.7
-    _run_mha(mod, ref, *_inputs(), attn_mask=mask, key_padding_mask=rng.random((2, 4)) > 0.8,
-             need_weights=need_weights)
+    _run_mha(
+        mod,
+        ref,
+        *_inputs(),
+        attn_mask=mask,
+        key_padding_mask=rng.random((2, 4)) > 0.8,
+        need_weights=need_weights,
+    )
 
 
 def test_mha_per_head_3d_mask_and_unbatched():
     mod, ref = _mha_pair()
     rng = np.random.default_rng(6)
-    _run_mha(mod, ref, *_inputs(), attn_mask=rng.standard_normal((4, 3, 4)),
-             average_attn_weights=False)
+    _run_mha(
+        mod, ref, *_inputs(), attn_mask=rng.standard_normal((4, 3, 4)), average_attn_weights=False
+    )
     q, k, v = (_data(n, 8, seed=s) for n, s in ((3, 1), (4, 2), (4, 3)))
     _run_mha(mod, ref, q, k, v, key_padding_mask=np.array([False, True, False, False]))
 
@@ -285,8 +308,15 @@ def test_mha_is_causal_hint():
     mod, ref = _mha_pair(batch_first=True)
     causal = np.triu(np.ones((3, 3), bool), 1)
     for need in (False, True):
-        _run_mha(mod, ref, *_inputs(S=3, batch_first=True), self_attn=True, attn_mask=causal,
-                 is_causal=True, need_weights=need)
+        _run_mha(
+            mod,
+            ref,
+            *_inputs(S=3, batch_first=True),
+            self_attn=True,
+            attn_mask=causal,
+            is_causal=True,
+            need_weights=need,
+        )
     with pytest.raises(RuntimeError, match="need attn_mask"):
         mod(cr.randn(2, 3, 8), cr.randn(2, 3, 8), cr.randn(2, 3, 8), is_causal=True)
 
@@ -299,8 +329,9 @@ def test_mha_fully_masked_query_matches_torch_nan_vs_zero():
     kpm[1] = True
     for need in (True, False):
         out, w = mod(*(cr.tensor(x),) * 3, key_padding_mask=cr.tensor(kpm), need_weights=need)
-        rout, rw = ref(*(torch.tensor(x),) * 3, key_padding_mask=torch.tensor(kpm),
-                       need_weights=need)
+        rout, rw = ref(
+            *(torch.tensor(x),) * 3, key_padding_mask=torch.tensor(kpm), need_weights=need
+        )
         np.testing.assert_array_equal(np.isnan(out.data), np.isnan(rout.detach().numpy()))
         np.testing.assert_allclose(out.data, rout.detach().numpy(), atol=1e-12)
         assert np.isnan(out.data[:, 1]).all() == need
@@ -336,16 +367,16 @@ def test_mha_init_and_errors():
     with pytest.raises(ValueError, match="greater than 0"):
         cr.nn.MultiheadAttention(0, 1)
     with pytest.raises(ValueError, match="attn_mask"):
-        mod(cr.randn(3, 2, 16), cr.randn(4, 2, 16), cr.randn(4, 2, 16),
-            attn_mask=cr.zeros(3, 3))
+        mod(cr.randn(3, 2, 16), cr.randn(4, 2, 16), cr.randn(4, 2, 16), attn_mask=cr.zeros(3, 3))
     with pytest.raises(ValueError, match="embedding dimension"):
         mod(cr.randn(3, 2, 8), cr.randn(4, 2, 8), cr.randn(4, 2, 8))
 
 
 def test_mha_gradcheck_tiny():
     cr.manual_seed(0)
-    mod = cr.nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True, kdim=3,
-                                   dtype=cr.float64)
+    mod = cr.nn.MultiheadAttention(
+        4, 2, add_bias_kv=True, add_zero_attn=True, kdim=3, dtype=cr.float64
+    )
     rng = np.random.default_rng(0)
     q = cr.tensor(rng.standard_normal((2, 1, 4)), requires_grad=True)
     k = cr.tensor(rng.standard_normal((3, 1, 3)), requires_grad=True)
@@ -368,33 +399,51 @@ def test_sdpa_hessian_forward_over_reverse_matches_torch(monkeypatch, recompute)
     keep = rng.random((2, 4)) > 0.3
 
     def f(q):
-        out = F.scaled_dot_product_attention(q, cr.tensor(k0), cr.tensor(v0),
-                                             attn_mask=cr.tensor(keep))
-        return (out ** 2).sum()
+        out = F.scaled_dot_product_attention(
+            q, cr.tensor(k0), cr.tensor(v0), attn_mask=cr.tensor(keep)
+        )
+        return (out**2).sum()
 
     def tf(q):
-        out = TF.scaled_dot_product_attention(q, torch.tensor(k0), torch.tensor(v0),
-                                              attn_mask=torch.tensor(keep))
-        return (out ** 2).sum()
+        out = TF.scaled_dot_product_attention(
+            q, torch.tensor(k0), torch.tensor(v0), attn_mask=torch.tensor(keep)
+        )
+        return (out**2).sum()
 
-    close(cr.func.hessian(f)(cr.tensor(q0)),
-          torch.autograd.functional.hessian(tf, torch.tensor(q0)))
+    close(
+        cr.func.hessian(f)(cr.tensor(q0)), torch.autograd.functional.hessian(tf, torch.tensor(q0))
+    )
     q, k, v = (cr.tensor(a) for a in (q0, k0, v0))
     assert cr.autograd.check_vjp_jvp(
         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=cr.tensor(keep)),
-        (q, k, v))
+        (q, k, v),
+    )
 
 
 def test_functional_mha_with_static_keys_matches_torch():
     mod, ref = _mha_pair()
     rng = np.random.default_rng(8)
-    (cq, tq), = (_data(3, 2, 8, seed=1),)
+    ((cq, tq),) = (_data(3, 2, 8, seed=1),)
     sk, sv = rng.standard_normal((4, 5, 4)), rng.standard_normal((4, 5, 4))  # (N·H, S, hd)
 
     def run(F_, m, q, tensor):
         return F_.multi_head_attention_forward(
-            q, q, q, 8, 2, m.in_proj_weight, m.in_proj_bias, None, None, False, 0.0,
-            m.out_proj.weight, m.out_proj.bias, static_k=tensor(sk), static_v=tensor(sv))
+            q,
+            q,
+            q,
+            8,
+            2,
+            m.in_proj_weight,
+            m.in_proj_bias,
+            None,
+            None,
+            False,
+            0.0,
+            m.out_proj.weight,
+            m.out_proj.bias,
+            static_k=tensor(sk),
+            static_v=tensor(sv),
+        )
 
     out, w = run(F, mod, cq, cr.tensor)
     rout, rw = run(TF, ref, tq, torch.tensor)

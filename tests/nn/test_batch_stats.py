@@ -1,6 +1,7 @@
 """Batch norm hands its batch statistics to the caller in a named ``BatchStats`` (issue 10,
 item 6: they used to be appended to a list argument), and the running averages it updates
 still match PyTorch's."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Convolution ops and layers against PyTorch (float64), gradcheck and double backward."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,16 +45,16 @@ CONV2D = [
     (3, 4, 3, 1, 1, 1, 1, 7, 8),
     (3, 4, 3, 2, 0, 1, 1, 7, 8),
     (4, 6, 3, 2, 1, 1, 2, 9, 9),
-    (4, 4, 3, 1, 1, 1, 4, 6, 6),          # depthwise
-    (4, 8, 3, 1, 1, 1, 4, 6, 6),          # depthwise with multiplier 2
+    (4, 4, 3, 1, 1, 1, 4, 6, 6),  # depthwise
+    (4, 8, 3, 1, 1, 1, 4, 6, 6),  # depthwise with multiplier 2
     (3, 5, (2, 3), (2, 1), (1, 0), 1, 1, 7, 8),
-    (2, 3, 3, 1, 2, 2, 1, 8, 8),          # dilated
+    (2, 3, 3, 1, 2, 2, 1, 8, 8),  # dilated
     (2, 3, 3, 3, 1, (2, 1), 1, 10, 9),
     (3, 2, 3, 1, "same", 2, 1, 7, 8),
-    (3, 2, 4, 1, "same", 1, 1, 7, 8),     # asymmetric 'same'
+    (3, 2, 4, 1, "same", 1, 1, 7, 8),  # asymmetric 'same'
     (3, 2, 3, 1, "valid", 1, 1, 7, 8),
-    (3, 5, 1, 1, 0, 1, 1, 5, 5),          # 1x1
-    (3, 5, 1, 2, 0, 1, 1, 5, 5),          # strided 1x1
+    (3, 5, 1, 1, 0, 1, 1, 5, 5),  # 1x1
+    (3, 5, 1, 2, 0, 1, 1, 5, 5),  # strided 1x1
 ]
 
 
@@ -66,18 +67,34 @@ def test_conv2d_matches_torch(cfg, bias):
     arrays = [RNG.standard_normal((2, c, h, w)), RNG.standard_normal((o, c // g, kh, kw))]
     if bias:
         arrays.append(RNG.standard_normal(o))
-    _run(lambda x, wt, *b: F.conv2d(x, wt, b[0] if b else None, s, p, d, g),
-         lambda x, wt, *b: TF.conv2d(x, wt, b[0] if b else None, s, p, d, g), arrays)
+    _run(
+        lambda x, wt, *b: F.conv2d(x, wt, b[0] if b else None, s, p, d, g),
+        lambda x, wt, *b: TF.conv2d(x, wt, b[0] if b else None, s, p, d, g),
+        arrays,
+    )
 
 
-@pytest.mark.parametrize("cfg", [(3, 4, 3, 1, 0, 1, 1), (4, 6, 5, 2, 2, 1, 2),
-                                 (2, 2, 3, 1, "same", 2, 1), (4, 4, 3, 2, 1, 1, 4)])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        (3, 4, 3, 1, 0, 1, 1),
+        (4, 6, 5, 2, 2, 1, 2),
+        (2, 2, 3, 1, "same", 2, 1),
+        (4, 4, 3, 2, 1, 1, 4),
+    ],
+)
 def test_conv1d_matches_torch(cfg):
     c, o, k, s, p, d, g = cfg
-    arrays = [RNG.standard_normal((2, c, 13)), RNG.standard_normal((o, c // g, k)),
-              RNG.standard_normal(o)]
-    _run(lambda x, wt, b: F.conv1d(x, wt, b, s, p, d, g),
-         lambda x, wt, b: TF.conv1d(x, wt, b, s, p, d, g), arrays)
+    arrays = [
+        RNG.standard_normal((2, c, 13)),
+        RNG.standard_normal((o, c // g, k)),
+        RNG.standard_normal(o),
+    ]
+    _run(
+        lambda x, wt, b: F.conv1d(x, wt, b, s, p, d, g),
+        lambda x, wt, b: TF.conv1d(x, wt, b, s, p, d, g),
+        arrays,
+    )
 
 
 CONVT = [
@@ -88,7 +105,7 @@ CONVT = [
     (2, 2, 2, 3, 1, 2, 1, 2),
     (4, 4, 4, 2, 1, 0, 4, 1),
     (2, 3, (3, 2), (2, 1), (1, 0), (1, 0), 1, 1),
-    (3, 4, 3, 1, 1, 1, 1, 2),             # stride 1, output_padding from dilation
+    (3, 4, 3, 1, 1, 1, 1, 2),  # stride 1, output_padding from dilation
 ]
 
 
@@ -96,23 +113,36 @@ CONVT = [
 def test_conv_transpose2d_matches_torch(cfg):
     ci, co, k, s, p, op, g, d = cfg
     kh, kw = (k, k) if isinstance(k, int) else k
-    arrays = [RNG.standard_normal((2, ci, 5, 6)), RNG.standard_normal((ci, co // g, kh, kw)),
-              RNG.standard_normal(co)]
-    _run(lambda x, wt, b: F.conv_transpose2d(x, wt, b, s, p, op, g, d),
-         lambda x, wt, b: TF.conv_transpose2d(x, wt, b, s, p, op, g, d), arrays)
+    arrays = [
+        RNG.standard_normal((2, ci, 5, 6)),
+        RNG.standard_normal((ci, co // g, kh, kw)),
+        RNG.standard_normal(co),
+    ]
+    _run(
+        lambda x, wt, b: F.conv_transpose2d(x, wt, b, s, p, op, g, d),
+        lambda x, wt, b: TF.conv_transpose2d(x, wt, b, s, p, op, g, d),
+        arrays,
+    )
 
 
 def test_conv_transpose1d_matches_torch():
-    arrays = [RNG.standard_normal((2, 3, 7)), RNG.standard_normal((3, 4, 3)),
-              RNG.standard_normal(4)]
-    _run(lambda x, wt, b: F.conv_transpose1d(x, wt, b, 2, 1, 1),
-         lambda x, wt, b: TF.conv_transpose1d(x, wt, b, 2, 1, 1), arrays)
+    arrays = [
+        RNG.standard_normal((2, 3, 7)),
+        RNG.standard_normal((3, 4, 3)),
+        RNG.standard_normal(4),
+    ]
+    _run(
+        lambda x, wt, b: F.conv_transpose1d(x, wt, b, 2, 1, 1),
+        lambda x, wt, b: TF.conv_transpose1d(x, wt, b, 2, 1, 1),
+        arrays,
+    )
 
 
 def test_gradcheck_tiny():
     x = cr.tensor(RNG.standard_normal((1, 2, 4, 5)), requires_grad=True)
     w = cr.tensor(RNG.standard_normal((2, 1, 2, 3)), requires_grad=True)
     b = cr.tensor(RNG.standard_normal(2), requires_grad=True)
+
     def fn(x, w, b):
         return F.conv2d(x, w, b, stride=(1, 2), padding=1, groups=2)
 
@@ -132,8 +162,10 @@ def test_forward_mode_jvp_matches_vjp():
     tw = cr.tensor(RNG.standard_normal(w.shape))
     _, jv = cr.func.jvp(lambda a, b: F.conv2d(a, b, stride=2, padding=1), (x, w), (tx, tw))
     eps = 1e-6
-    fd = (F.conv2d(x + eps * tx, w + eps * tw, stride=2, padding=1).data
-          - F.conv2d(x - eps * tx, w - eps * tw, stride=2, padding=1).data) / (2 * eps)
+    fd = (
+        F.conv2d(x + eps * tx, w + eps * tw, stride=2, padding=1).data
+        - F.conv2d(x - eps * tx, w - eps * tw, stride=2, padding=1).data
+    ) / (2 * eps)
     close(jv.data, fd, 1e-6)
 
 
@@ -161,12 +193,15 @@ def test_errors_are_clear():
         F.conv2d(x.double(), cr.randn(4, 3, 3, 3))
 
 
-@pytest.mark.parametrize("cls,tcls,shape", [
-    (nn.Conv2d, torch.nn.Conv2d, (2, 4, 9, 9)),
-    (nn.Conv1d, torch.nn.Conv1d, (2, 4, 9)),
-    (nn.ConvTranspose2d, torch.nn.ConvTranspose2d, (2, 4, 5, 5)),
-    (nn.ConvTranspose1d, torch.nn.ConvTranspose1d, (2, 4, 5)),
-])
+@pytest.mark.parametrize(
+    "cls,tcls,shape",
+    [
+        (nn.Conv2d, torch.nn.Conv2d, (2, 4, 9, 9)),
+        (nn.Conv1d, torch.nn.Conv1d, (2, 4, 9)),
+        (nn.ConvTranspose2d, torch.nn.ConvTranspose2d, (2, 4, 5, 5)),
+        (nn.ConvTranspose1d, torch.nn.ConvTranspose1d, (2, 4, 5)),
+    ],
+)
 def test_layers_match_torch_and_init_like_torch(cls, tcls, shape):
     kw = {"stride": 2, "padding": 1, "groups": 2}
     m, mt = cls(4, 6, 3, **kw), tcls(4, 6, 3, **kw).double()

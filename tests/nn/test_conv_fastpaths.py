@@ -6,6 +6,7 @@ disjoint-window max-pool backward. These tests pin that every path is exact; the
 algorithms and the workspace are tested path by path in tests/ops/test_conv_algorithms.py
 and tests/ops/test_conv_workspace.py.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,11 +36,14 @@ def _conv_grads(x, w, b, **kw):
         close(c.grad.data, t.grad.numpy())
 
 
-@pytest.mark.parametrize("n,c,o,h,w,k,pad", [
-    (2, 3, 4, 16, 18, 3, 1),        # shifted weight grad (plane 18x20 vs 16x18)
-    (2, 3, 4, 13, 11, (3, 2), (1, 0)),
-    (3, 6, 16, 14, 14, 5, 0),       # LeNet conv2: col2im input grad, kept columns
-])
+@pytest.mark.parametrize(
+    "n,c,o,h,w,k,pad",
+    [
+        (2, 3, 4, 16, 18, 3, 1),  # shifted weight grad (plane 18x20 vs 16x18)
+        (2, 3, 4, 13, 11, (3, 2), (1, 0)),
+        (3, 6, 16, 14, 14, 5, 0),  # LeNet conv2: col2im input grad, kept columns
+    ],
+)
 def test_conv_paths_match_torch(n, c, o, h, w, k, pad):
     kh, kw = (k, k) if isinstance(k, int) else k
     x = RNG.standard_normal((n, c, h, w))
@@ -52,8 +56,9 @@ def test_chunked_weight_grad_equals_the_one_from_kept_columns():
     x = RNG.standard_normal((2, 3, 16, 16))
     g = RNG.standard_normal((2, 5, 16, 16))
     P = ((1, 1), (1, 1, 1, 1), (1, 1), 1)
-    ref = K.conv_weight_grad(x, g, (5, 3, 3, 3), *P,
-                             cols=_im2col.im2col(x, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1)))
+    ref = K.conv_weight_grad(
+        x, g, (5, 3, 3, 3), *P, cols=_im2col.im2col(x, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1))
+    )
     close(K.conv_weight_grad(x, g, (5, 3, 3, 3), *P), ref, 1e-12)
 
 
@@ -99,5 +104,3 @@ def test_double_backward_through_kept_columns():
     gc.square().sum().backward()
     close(cx.grad.data, tx.grad.numpy())
     close(cw.grad.data, tw.grad.numpy())
-
-

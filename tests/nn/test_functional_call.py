@@ -1,5 +1,6 @@
 """cr.func.functional_call against torch.func.functional_call: values, gradients w.r.t. the
 given dict, restoring the module, tied weights, strictness and errors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,9 @@ from chainrule.func import functional_call
 def _pair():
     cr.manual_seed(0)
     m = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 2))
-    t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(),
-                            torch.nn.Linear(4, 2)).double()
+    t = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(), torch.nn.Linear(4, 2)
+    ).double()
     t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
     return m.double(), t
 
@@ -33,8 +35,9 @@ def test_values_and_gradients_match_torch():
     out.square().sum().backward()
     ref.square().sum().backward()
     for k in new:
-        np.testing.assert_allclose(ours[k].grad.numpy(), theirs[k].grad.numpy(), rtol=1e-9,
-                                   atol=1e-12, err_msg=k)
+        np.testing.assert_allclose(
+            ours[k].grad.numpy(), theirs[k].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=k
+        )
     # the module's own parameters were neither used nor changed
     for k, p in m.named_parameters():
         assert p.grad is None, k
@@ -53,11 +56,12 @@ def test_per_sample_gradients_through_functional_call():
         loss = (functional_call(m, params, (xs,)) - ys).square().sum()
         return cr.autograd.grad(loss, [params[k] for k in names])
 
-    per_sample = [grads(x[i:i + 1], y[i:i + 1]) for i in range(4)]
+    per_sample = [grads(x[i : i + 1], y[i : i + 1]) for i in range(4)]
     full = grads(x, y)
     for j, k in enumerate(names):
-        np.testing.assert_allclose(sum(g[j].numpy() for g in per_sample), full[j].numpy(),
-                                   rtol=1e-10, err_msg=k)
+        np.testing.assert_allclose(
+            sum(g[j].numpy() for g in per_sample), full[j].numpy(), rtol=1e-10, err_msg=k
+        )
 
 
 def test_module_is_restored_even_when_the_call_raises():
@@ -81,8 +85,7 @@ def test_tied_weights_strict_and_errors():
     with pytest.raises(ValueError, match="tied"):
         functional_call(model, {"0.weight": w, "1.weight": cr.zeros(5, 3)}, (cr.tensor([1]),))
     with pytest.raises(ValueError, match="missing"):
-        functional_call(nn.Linear(2, 2), {"weight": cr.zeros(2, 2)}, (cr.zeros(1, 2),),
-                        strict=True)
+        functional_call(nn.Linear(2, 2), {"weight": cr.zeros(2, 2)}, (cr.zeros(1, 2),), strict=True)
     with pytest.raises(AttributeError, match="not a parameter"):
         functional_call(nn.Linear(2, 2), {"nope": cr.zeros(2)}, (cr.zeros(1, 2),))
     with pytest.raises(TypeError, match="must be a Tensor"):

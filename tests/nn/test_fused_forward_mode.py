@@ -1,5 +1,6 @@
 """Forward mode through the fused loss and normalisation ops: <J v, u> == <v, Jᵀ u>, and the
 tangent equals torch.func.jvp."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,47 +18,60 @@ W = RNG.uniform(0.5, 2.0, 5)
 
 def _jvp_vs_torch(cr_fn, torch_fn, *arrays):
     tangents = [RNG.standard_normal(a.shape) for a in arrays]
-    _, tout = cr.func.jvp(cr_fn, tuple(cr.tensor(a) for a in arrays),
-                          tuple(cr.tensor(t) for t in tangents))
-    _, ttout = torch.func.jvp(torch_fn, tuple(torch.tensor(a) for a in arrays),
-                              tuple(torch.tensor(t) for t in tangents))
+    _, tout = cr.func.jvp(
+        cr_fn, tuple(cr.tensor(a) for a in arrays), tuple(cr.tensor(t) for t in tangents)
+    )
+    _, ttout = torch.func.jvp(
+        torch_fn, tuple(torch.tensor(a) for a in arrays), tuple(torch.tensor(t) for t in tangents)
+    )
     np.testing.assert_allclose(tout.numpy(), ttout.numpy(), rtol=1e-9, atol=1e-12)
-    assert cr.autograd.check_vjp_jvp(cr_fn, tuple(cr.tensor(a, requires_grad=True)
-                                                  for a in arrays))
+    assert cr.autograd.check_vjp_jvp(cr_fn, tuple(cr.tensor(a, requires_grad=True) for a in arrays))
 
 
-@pytest.mark.parametrize("kw", [{}, {"weight": W}, {"label_smoothing": 0.1},
-                                {"ignore_index": 3, "weight": W}])
+@pytest.mark.parametrize(
+    "kw", [{}, {"weight": W}, {"label_smoothing": 0.1}, {"ignore_index": 3, "weight": W}]
+)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_cross_entropy_jvp(kw, reduction):
     ckw = {k: (cr.tensor(v) if k == "weight" else v) for k, v in kw.items()}
     tkw = {k: (torch.tensor(v) if k == "weight" else v) for k, v in kw.items()}
-    _jvp_vs_torch(lambda x: F.cross_entropy(x, cr.tensor(T), reduction=reduction, **ckw),
-                  lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(T),
-                                                              reduction=reduction, **tkw), X)
+    _jvp_vs_torch(
+        lambda x: F.cross_entropy(x, cr.tensor(T), reduction=reduction, **ckw),
+        lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(T), reduction=reduction, **tkw),
+        X,
+    )
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_nll_jvp(reduction):
-    _jvp_vs_torch(lambda x: F.nll_loss(x, cr.tensor(T), reduction=reduction),
-                  lambda x: torch.nn.functional.nll_loss(x, torch.tensor(T),
-                                                         reduction=reduction), X)
+    _jvp_vs_torch(
+        lambda x: F.nll_loss(x, cr.tensor(T), reduction=reduction),
+        lambda x: torch.nn.functional.nll_loss(x, torch.tensor(T), reduction=reduction),
+        X,
+    )
 
 
 def test_bce_jvp_in_input_and_target():
     p = RNG.uniform(0.1, 0.9, (3, 4))
     y = RNG.uniform(0.0, 1.0, (3, 4))
-    _jvp_vs_torch(lambda a, b: F.binary_cross_entropy(a, b, reduction="sum"),
-                  lambda a, b: torch.nn.functional.binary_cross_entropy(a, b, reduction="sum"),
-                  p, y)
+    _jvp_vs_torch(
+        lambda a, b: F.binary_cross_entropy(a, b, reduction="sum"),
+        lambda a, b: torch.nn.functional.binary_cross_entropy(a, b, reduction="sum"),
+        p,
+        y,
+    )
 
 
 def test_normalisation_jvp():
     x = RNG.standard_normal((3, 4, 5))
-    _jvp_vs_torch(lambda a: F.layer_norm(a, (4, 5)),
-                  lambda a: torch.nn.functional.layer_norm(a, (4, 5)), x)
-    _jvp_vs_torch(lambda a: F.group_norm(a.reshape(3, 4, 5, 1), 2),
-                  lambda a: torch.nn.functional.group_norm(a.reshape(3, 4, 5, 1), 2), x)
+    _jvp_vs_torch(
+        lambda a: F.layer_norm(a, (4, 5)), lambda a: torch.nn.functional.layer_norm(a, (4, 5)), x
+    )
+    _jvp_vs_torch(
+        lambda a: F.group_norm(a.reshape(3, 4, 5, 1), 2),
+        lambda a: torch.nn.functional.group_norm(a.reshape(3, 4, 5, 1), 2),
+        x,
+    )
 
 
 @pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])

@@ -1,4 +1,5 @@
 """cr.nn.init: formulas (bounds/std vs torch's), fans for conv weights, reproducibility."""
+
 from __future__ import annotations
 
 import math
@@ -12,11 +13,19 @@ from chainrule.nn import init
 
 
 def test_calculate_gain_matches_torch():
-    for name, param in [("linear", None), ("conv2d", None), ("sigmoid", None), ("tanh", None),
-                        ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2),
-                        ("selu", None)]:
+    for name, param in [
+        ("linear", None),
+        ("conv2d", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("selu", None),
+    ]:
         assert init.calculate_gain(name, param) == pytest.approx(
-            torch.nn.init.calculate_gain(name, param))
+            torch.nn.init.calculate_gain(name, param)
+        )
     with pytest.raises(ValueError, match="unsupported nonlinearity"):
         init.calculate_gain("swishy")
 
@@ -24,8 +33,9 @@ def test_calculate_gain_matches_torch():
 @pytest.mark.parametrize("shape", [(300, 200), (64, 8, 3, 3), (32, 4, 5)])
 def test_fans_match_torch(shape):
     t = torch.empty(shape)
-    assert init._calculate_fan_in_and_fan_out(cr.empty(*shape)) == \
-        torch.nn.init._calculate_fan_in_and_fan_out(t)
+    assert init._calculate_fan_in_and_fan_out(
+        cr.empty(*shape)
+    ) == torch.nn.init._calculate_fan_in_and_fan_out(t)
 
 
 def _stats(fn, shape=(256, 64, 3, 3), **kw):
@@ -60,8 +70,9 @@ def test_normal_family_std():
     assert abs(d.mean() - 3) < 0.01 and abs(d.std() - 0.5) < 0.01
     d = _stats(init.trunc_normal_, std=1.0, a=-0.5, b=1.0)
     assert d.min() >= -0.5 and d.max() <= 1.0
-    ref = torch.nn.init.trunc_normal_(torch.empty(200000, dtype=torch.float64), std=1.0,
-                                      a=-0.5, b=1.0)
+    ref = torch.nn.init.trunc_normal_(
+        torch.empty(200000, dtype=torch.float64), std=1.0, a=-0.5, b=1.0
+    )
     assert abs(d.mean() - ref.mean().item()) < 0.01 and abs(d.std() - ref.std().item()) < 0.01
 
 

@@ -1,4 +1,5 @@
 """InstanceNorm1d/2d/3d and F.instance_norm against PyTorch (float64, copied weights)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,9 +9,14 @@ import torch
 import chainrule as cr
 import chainrule.nn.functional as F
 
-CONFIGS = [dict(), dict(affine=True), dict(track_running_stats=True),
-           dict(affine=True, track_running_stats=True, momentum=0.3),
-           dict(affine=True, bias=False), dict(track_running_stats=True, momentum=None)]
+CONFIGS = [
+    dict(),
+    dict(affine=True),
+    dict(track_running_stats=True),
+    dict(affine=True, track_running_stats=True, momentum=0.3),
+    dict(affine=True, bias=False),
+    dict(track_running_stats=True, momentum=None),
+]
 
 
 def _pair(name, kw, seed):
@@ -27,10 +33,15 @@ def _pair(name, kw, seed):
     return mt, mc
 
 
-@pytest.mark.parametrize("name, shape", [("InstanceNorm1d", (2, 3, 5)),
-                                         ("InstanceNorm2d", (2, 3, 4, 3)),
-                                         ("InstanceNorm3d", (2, 3, 2, 3, 2)),
-                                         ("InstanceNorm2d", (3, 4, 3))])
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("InstanceNorm1d", (2, 3, 5)),
+        ("InstanceNorm2d", (2, 3, 4, 3)),
+        ("InstanceNorm3d", (2, 3, 2, 3, 2)),
+        ("InstanceNorm2d", (3, 4, 3)),
+    ],
+)
 @pytest.mark.parametrize("kw", CONFIGS, ids=[str(c) for c in CONFIGS])
 def test_matches_torch_train_then_eval(name, shape, kw):
     mt, mc = _pair(name, kw, 0)

@@ -1,4 +1,5 @@
 """F.interpolate / nn.Upsample against PyTorch: values and input gradients, every mode."""
+
 from __future__ import annotations
 
 import importlib
@@ -10,14 +11,30 @@ import torch
 import chainrule as cr
 import chainrule.nn.functional as F
 
-SHAPES = {"nearest": (2, 3, 5), "nearest-exact": (1, 2, 5, 7), "linear": (2, 3, 5),
-          "bilinear": (1, 2, 5, 7), "bicubic": (1, 2, 5, 7), "trilinear": (1, 1, 3, 4, 5),
-          "area": (1, 2, 7, 9)}
-GEOMETRY = [dict(size=4), dict(size=11), dict(scale_factor=2), dict(scale_factor=1.7),
-            dict(scale_factor=0.45), dict(scale_factor=2.3, recompute_scale_factor=True),
-            dict(scale_factor=0.6, recompute_scale_factor=True)]
-CASES = [(m, g, ac) for m in SHAPES for g in GEOMETRY
-         for ac in ([None] if m in ("nearest", "nearest-exact", "area") else [False, True])]
+SHAPES = {
+    "nearest": (2, 3, 5),
+    "nearest-exact": (1, 2, 5, 7),
+    "linear": (2, 3, 5),
+    "bilinear": (1, 2, 5, 7),
+    "bicubic": (1, 2, 5, 7),
+    "trilinear": (1, 1, 3, 4, 5),
+    "area": (1, 2, 7, 9),
+}
+GEOMETRY = [
+    dict(size=4),
+    dict(size=11),
+    dict(scale_factor=2),
+    dict(scale_factor=1.7),
+    dict(scale_factor=0.45),
+    dict(scale_factor=2.3, recompute_scale_factor=True),
+    dict(scale_factor=0.6, recompute_scale_factor=True),
+]
+CASES = [
+    (m, g, ac)
+    for m in SHAPES
+    for g in GEOMETRY
+    for ac in ([None] if m in ("nearest", "nearest-exact", "area") else [False, True])
+]
 
 
 def _run(mode, shape, kw, align_corners, dtype, seed=0):
@@ -35,16 +52,19 @@ def _run(mode, shape, kw, align_corners, dtype, seed=0):
     np.testing.assert_allclose(xc.grad.data, xt.grad.numpy(), atol=tol, rtol=tol)
 
 
-@pytest.mark.parametrize("mode, kw, align_corners", CASES,
-                         ids=[f"{m}-{i}-{a}" for m, i, a in
-                              ((m, GEOMETRY.index(g), a) for m, g, a in CASES)])
+@pytest.mark.parametrize(
+    "mode, kw, align_corners",
+    CASES,
+    ids=[f"{m}-{i}-{a}" for m, i, a in ((m, GEOMETRY.index(g), a) for m, g, a in CASES)],
+)
 def test_matches_torch_float64(mode, kw, align_corners):
     _run(mode, SHAPES[mode], kw, align_corners, np.float64)
 
 
 @pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic"])
-@pytest.mark.parametrize("kw", [dict(scale_factor=1.3), dict(size=(3, 13)),
-                                dict(scale_factor=(0.7, 2.6))])
+@pytest.mark.parametrize(
+    "kw", [dict(scale_factor=1.3), dict(size=(3, 13)), dict(scale_factor=(0.7, 2.6))]
+)
 def test_matches_torch_float32_coordinates(mode, kw):
     # float32 input: coordinates are computed in float32, so nearest picks the same pixels.
     _run(mode, (1, 2, 6, 5), kw, None if mode == "nearest" else False, np.float32, seed=1)
@@ -52,19 +72,27 @@ def test_matches_torch_float32_coordinates(mode, kw):
 
 @pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
 @pytest.mark.parametrize("align_corners", [False, True])
-@pytest.mark.parametrize("shape, kw", [((1, 2, 9, 11), dict(size=(4, 5))),
-                                       ((1, 1, 9, 11), dict(scale_factor=0.37)),
-                                       ((2, 1, 5, 6), dict(size=(9, 13))),
-                                       ((1, 1, 12, 7), dict(size=(5, 7)))])
+@pytest.mark.parametrize(
+    "shape, kw",
+    [
+        ((1, 2, 9, 11), dict(size=(4, 5))),
+        ((1, 1, 9, 11), dict(scale_factor=0.37)),
+        ((2, 1, 5, 6), dict(size=(9, 13))),
+        ((1, 1, 12, 7), dict(size=(5, 7))),
+    ],
+)
 def test_antialias_matches_torch(mode, align_corners, shape, kw):
     _run(mode, shape, dict(kw, antialias=True), align_corners, np.float64)
 
 
-@pytest.mark.parametrize("mode, shape", [("bilinear", (2, 3, 5, 7)), ("bicubic", (1, 2, 6, 5)),
-                                         ("trilinear", (1, 2, 3, 4, 5))])
+@pytest.mark.parametrize(
+    "mode, shape",
+    [("bilinear", (2, 3, 5, 7)), ("bicubic", (1, 2, 6, 5)), ("trilinear", (1, 2, 3, 4, 5))],
+)
 def test_single_gemm_path_for_large_outputs(monkeypatch, mode, shape):
-    monkeypatch.setattr(importlib.import_module("chainrule.nn.functional.interpolate"),
-                        "_GEMM_THRESHOLD", 0)
+    monkeypatch.setattr(
+        importlib.import_module("chainrule.nn.functional.interpolate"), "_GEMM_THRESHOLD", 0
+    )
     _run(mode, shape, dict(scale_factor=1.7), True, np.float64)
 
 
@@ -73,8 +101,15 @@ def test_per_dim_size_and_scale_and_5d_nearest():
     _run("nearest", (1, 2, 3, 4, 5), dict(scale_factor=(2.0, 0.5, 1.5)), None, np.float64)
 
 
-@pytest.mark.parametrize("mode, shape", [("linear", (1, 2, 4)), ("bilinear", (1, 1, 3, 4)),
-                                         ("bicubic", (1, 1, 3, 3)), ("area", (1, 1, 5, 4))])
+@pytest.mark.parametrize(
+    "mode, shape",
+    [
+        ("linear", (1, 2, 4)),
+        ("bilinear", (1, 1, 3, 4)),
+        ("bicubic", (1, 1, 3, 3)),
+        ("area", (1, 1, 5, 4)),
+    ],
+)
 def test_gradcheck_and_gradgradcheck(mode, shape):
     x = cr.tensor(np.random.default_rng(2).standard_normal(shape), requires_grad=True)
     ac = None if mode == "area" else True

@@ -1,4 +1,5 @@
 """Linear/Bilinear/Embedding/normalisation/dropout layers vs torch with copied weights."""
+
 from __future__ import annotations
 
 import math
@@ -92,8 +93,10 @@ def test_embedding_padding_and_pretrained():
         m(cr.tensor([0.0]))
 
 
-@pytest.mark.parametrize("cls,shape", [("BatchNorm1d", (8, 3)), ("BatchNorm1d", (6, 3, 4)),
-                                       ("BatchNorm2d", (4, 3, 5, 5))])
+@pytest.mark.parametrize(
+    "cls,shape",
+    [("BatchNorm1d", (8, 3)), ("BatchNorm1d", (6, 3, 4)), ("BatchNorm2d", (4, 3, 5, 5))],
+)
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_batchnorm_training_running_stats_and_eval(cls, shape, momentum):
     m = getattr(cr.nn, cls)(3, momentum=momentum).double()
@@ -108,8 +111,8 @@ def test_batchnorm_training_running_stats_and_eval(cls, shape, momentum):
         tx.data += step
         y, ty = m(x), tm(tx)
         close(y, ty)
-        (y ** 3).sum().backward()
-        (ty ** 3).sum().backward()
+        (y**3).sum().backward()
+        (ty**3).sum().backward()
         close(x.grad, tx.grad, 1e-9)
         _grads_match(m, tm, 1e-9)
     close(m.running_mean, tm.running_mean)
@@ -152,8 +155,8 @@ def test_layernorm_and_groupnorm_vs_torch():
     x, tx = pair(2, 3, 4, scale=3.0)
     y, ty = m(x), tm(tx)
     close(y, ty)
-    (y ** 2).sum().backward()
-    (ty ** 2).sum().backward()
+    (y**2).sum().backward()
+    (ty**2).sum().backward()
     close(x.grad, tx.grad)
     _grads_match(m, tm)
     assert repr(m) == repr(tm)
@@ -168,8 +171,8 @@ def test_layernorm_and_groupnorm_vs_torch():
     x, tx = pair(3, 4, 2, 3, seed=5)
     y, ty = g(x), tg(tx)
     close(y, ty)
-    (y ** 2).sum().backward()
-    (ty ** 2).sum().backward()
+    (y**2).sum().backward()
+    (ty**2).sum().backward()
     close(x.grad, tx.grad)
     _grads_match(g, tg)
     with pytest.raises(ValueError, match="divisible"):
@@ -252,8 +255,12 @@ def test_fused_batch_norm_against_torch_gradcheck_and_double_backward(shape, aff
         inputs = (x, w, b)
 
     def fn(*args):
-        return F.batch_norm(args[0], None, None, *(args[1:] if affine else (None, None)),
-                            training=True) ** 2
+        return (
+            F.batch_norm(
+                args[0], None, None, *(args[1:] if affine else (None, None)), training=True
+            )
+            ** 2
+        )
 
     assert gradcheck(fn, inputs)
     assert gradgradcheck(fn, inputs)
@@ -273,6 +280,7 @@ def test_fused_batch_norm_channel_major_memory_and_partial_grads():
     close(x_cm.grad, x_c.grad.data, 1e-5)
     assert w.grad is None and b.grad is not None
     tb = torch.tensor(b.data.numpy().copy(), requires_grad=True)
-    torch.nn.functional.batch_norm(torch.tensor(x_c.data), None, None, torch.tensor(w.data),
-                                   tb, training=True).backward(torch.tensor(g.data))
+    torch.nn.functional.batch_norm(
+        torch.tensor(x_c.data), None, None, torch.tensor(w.data), tb, training=True
+    ).backward(torch.tensor(g.data))
     close(b.grad, 2 * tb.grad, 1e-4)  # accumulated over the two backward calls

@@ -1,4 +1,5 @@
 """LazyLinear / LazyConv1d / LazyConv2d against PyTorch's lazy modules."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,10 +9,13 @@ import torch
 import chainrule as cr
 from chainrule import nn
 
-CASES = [("LazyLinear", (3,), {}, (2, 5)), ("LazyLinear", (4,), dict(bias=False), (2, 3, 6)),
-         ("LazyConv2d", (4, 3), dict(padding=1), (2, 2, 5, 5)),
-         ("LazyConv2d", (4, 3), dict(groups=2, stride=2), (4, 6, 6)),
-         ("LazyConv1d", (3, 2), {}, (2, 3, 7))]
+CASES = [
+    ("LazyLinear", (3,), {}, (2, 5)),
+    ("LazyLinear", (4,), dict(bias=False), (2, 3, 6)),
+    ("LazyConv2d", (4, 3), dict(padding=1), (2, 2, 5, 5)),
+    ("LazyConv2d", (4, 3), dict(groups=2, stride=2), (4, 6, 6)),
+    ("LazyConv1d", (3, 2), {}, (2, 3, 7)),
+]
 
 
 @pytest.mark.parametrize("name, args, kw, shape", CASES)
@@ -36,8 +40,8 @@ def test_matches_torch_with_optimizer_built_before_first_forward(name, args, kw,
         xt, xc = torch.tensor(a, requires_grad=True), cr.tensor(a, requires_grad=True)
         yt, yc = mt(xt), mc(xc)
         np.testing.assert_allclose(yc.data, yt.detach().numpy(), atol=1e-12)
-        (yt ** 2).sum().backward()
-        (yc ** 2).sum().backward()
+        (yt**2).sum().backward()
+        (yc**2).sum().backward()
         np.testing.assert_allclose(xc.grad.data, xt.grad.numpy(), atol=1e-10)
         ot.step()
         oc.step()

@@ -1,4 +1,5 @@
 """Losses: forward/backward vs torch for every reduction, gradcheck, fused CE, errors."""
+
 from __future__ import annotations
 
 import warnings
@@ -29,21 +30,38 @@ def _run(fn, tfn, inputs, tinputs, tol=1e-10):
 
 
 @pytest.mark.parametrize("reduction", RED)
-@pytest.mark.parametrize("name,kw", [("mse_loss", {}), ("l1_loss", {}),
-                                     ("huber_loss", {"delta": 0.7}),
-                                     ("smooth_l1_loss", {"beta": 0.6}),
-                                     ("smooth_l1_loss", {"beta": 0.0})])
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("mse_loss", {}),
+        ("l1_loss", {}),
+        ("huber_loss", {"delta": 0.7}),
+        ("smooth_l1_loss", {"beta": 0.6}),
+        ("smooth_l1_loss", {"beta": 0.0}),
+    ],
+)
 def test_regression_losses(name, kw, reduction):
     x, tx = pair(4, 3, seed=1)
     y, ty = pair(4, 3, seed=2)
-    _run(lambda a, b: getattr(F, name)(a, b, reduction=reduction, **kw),
-         lambda a, b: getattr(TF, name)(a, b, reduction=reduction, **kw), (x, y), (tx, ty))
+    _run(
+        lambda a, b: getattr(F, name)(a, b, reduction=reduction, **kw),
+        lambda a, b: getattr(TF, name)(a, b, reduction=reduction, **kw),
+        (x, y),
+        (tx, ty),
+    )
 
 
 @pytest.mark.parametrize("reduction", RED)
-@pytest.mark.parametrize("opts", [{}, {"weight": True}, {"ignore_index": 1},
-                                  {"label_smoothing": 0.25},
-                                  {"weight": True, "ignore_index": 2, "label_smoothing": 0.1}])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        {},
+        {"weight": True},
+        {"ignore_index": 1},
+        {"label_smoothing": 0.25},
+        {"weight": True, "ignore_index": 2, "label_smoothing": 0.1},
+    ],
+)
 @pytest.mark.parametrize("shape", [(6, 4), (3, 4, 2, 3), (4,)])
 def test_cross_entropy_indices(shape, opts, reduction):
     rng = np.random.default_rng(3)
@@ -55,9 +73,12 @@ def test_cross_entropy_indices(shape, opts, reduction):
     kw = {k: v for k, v in opts.items() if k != "weight"}
     w = rng.random(4) + 0.1 if opts.get("weight") else None
     cw, tw = (cr.tensor(w), torch.tensor(w)) if w is not None else (None, None)
-    _run(lambda a: F.cross_entropy(a, cr.tensor(t), cw, reduction=reduction, **kw),
-         lambda a: TF.cross_entropy(a, torch.tensor(t), tw, reduction=reduction, **kw),
-         (x,), (tx,))
+    _run(
+        lambda a: F.cross_entropy(a, cr.tensor(t), cw, reduction=reduction, **kw),
+        lambda a: TF.cross_entropy(a, torch.tensor(t), tw, reduction=reduction, **kw),
+        (x,),
+        (tx,),
+    )
 
 
 @pytest.mark.parametrize("reduction", RED)
@@ -66,10 +87,16 @@ def test_cross_entropy_probabilities(reduction):
     p = np.random.default_rng(6).random((5, 3, 2))
     p /= p.sum(1, keepdims=True)
     w = np.array([0.5, 1.0, 2.0])
-    _run(lambda a: F.cross_entropy(a, cr.tensor(p), cr.tensor(w), reduction=reduction,
-                                   label_smoothing=0.2),
-         lambda a: TF.cross_entropy(a, torch.tensor(p), torch.tensor(w), reduction=reduction,
-                                    label_smoothing=0.2), (x,), (tx,))
+    _run(
+        lambda a: F.cross_entropy(
+            a, cr.tensor(p), cr.tensor(w), reduction=reduction, label_smoothing=0.2
+        ),
+        lambda a: TF.cross_entropy(
+            a, torch.tensor(p), torch.tensor(w), reduction=reduction, label_smoothing=0.2
+        ),
+        (x,),
+        (tx,),
+    )
 
 
 def test_fused_cross_entropy_equals_composite_and_double_backward():
@@ -81,9 +108,12 @@ def test_fused_cross_entropy_equals_composite_and_double_backward():
     g1 = cr.autograd.grad(fused, [x])[0]
     g2 = cr.autograd.grad(composite, [x])[0]
     close(g1, g2.data)
-    for kw in ({}, {"label_smoothing": 0.3, "weight": cr.tensor([1.0, 2, 3, 4, 5],
-                                                                  dtype=cr.float64)}):
+    for kw in (
+        {},
+        {"label_smoothing": 0.3, "weight": cr.tensor([1.0, 2, 3, 4, 5], dtype=cr.float64)},
+    ):
         for red in RED:
+
             def ce(a, red=red, kw=kw):
                 return F.cross_entropy(a, t, reduction=red, **kw)
 
@@ -120,12 +150,16 @@ def test_nll_loss(reduction):
     x, tx = pair(5, 4, seed=8)
     t = np.array([0, 3, 1, -100, 2])
     w = np.array([1.0, 0.5, 2.0, 1.5])
-    _run(lambda a: F.nll_loss(a, cr.tensor(t), cr.tensor(w), reduction=reduction),
-         lambda a: TF.nll_loss(a, torch.tensor(t), torch.tensor(w), reduction=reduction),
-         (x,), (tx,))
+    _run(
+        lambda a: F.nll_loss(a, cr.tensor(t), cr.tensor(w), reduction=reduction),
+        lambda a: TF.nll_loss(a, torch.tensor(t), torch.tensor(w), reduction=reduction),
+        (x,),
+        (tx,),
+    )
     a = cr.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
-    assert gradgradcheck(lambda v: F.nll_loss(F.log_softmax(v, 1), cr.tensor([1, 0, 3]),
-                                              reduction=reduction), (a,))
+    assert gradgradcheck(
+        lambda v: F.nll_loss(F.log_softmax(v, 1), cr.tensor([1, 0, 3]), reduction=reduction), (a,)
+    )
 
 
 @pytest.mark.parametrize("reduction", RED)
@@ -135,11 +169,16 @@ def test_bce(reduction):
     x, tx = cr.tensor(p, requires_grad=True), torch.tensor(p, requires_grad=True)
     y = rng.random((4, 3))
     w = rng.random((4, 3))
-    _run(lambda a: F.binary_cross_entropy(a, cr.tensor(y), cr.tensor(w), reduction=reduction),
-         lambda a: TF.binary_cross_entropy(a, torch.tensor(y), torch.tensor(w),
-                                           reduction=reduction), (x,), (tx,))
-    assert gradcheck(lambda a: F.binary_cross_entropy(a, cr.tensor(y), reduction=reduction),
-                     (cr.tensor(p, requires_grad=True),))
+    _run(
+        lambda a: F.binary_cross_entropy(a, cr.tensor(y), cr.tensor(w), reduction=reduction),
+        lambda a: TF.binary_cross_entropy(a, torch.tensor(y), torch.tensor(w), reduction=reduction),
+        (x,),
+        (tx,),
+    )
+    assert gradcheck(
+        lambda a: F.binary_cross_entropy(a, cr.tensor(y), reduction=reduction),
+        (cr.tensor(p, requires_grad=True),),
+    )
 
 
 def test_bce_clamps_log_and_validates_range():
@@ -157,14 +196,20 @@ def test_bce_with_logits(reduction):
     x, tx = pair(4, 3, seed=11, scale=5.0)
     rng = np.random.default_rng(12)
     y, w, pw = rng.random((4, 3)), rng.random(3), rng.random(3) * 3
-    _run(lambda a: F.binary_cross_entropy_with_logits(
-        a, cr.tensor(y), cr.tensor(w), reduction=reduction, pos_weight=cr.tensor(pw)),
+    _run(
+        lambda a: F.binary_cross_entropy_with_logits(
+            a, cr.tensor(y), cr.tensor(w), reduction=reduction, pos_weight=cr.tensor(pw)
+        ),
         lambda a: TF.binary_cross_entropy_with_logits(
-            a, torch.tensor(y), torch.tensor(w), reduction=reduction,
-            pos_weight=torch.tensor(pw)), (x,), (tx,))
+            a, torch.tensor(y), torch.tensor(w), reduction=reduction, pos_weight=torch.tensor(pw)
+        ),
+        (x,),
+        (tx,),
+    )
     big = cr.tensor([800.0, -800.0, 0.0], dtype=cr.float64, requires_grad=True)
-    out = F.binary_cross_entropy_with_logits(big, cr.tensor([0.0, 1.0, 1.0],
-                                                            dtype=cr.float64), reduction="none")
+    out = F.binary_cross_entropy_with_logits(
+        big, cr.tensor([0.0, 1.0, 1.0], dtype=cr.float64), reduction="none"
+    )
     close(out, np.array([800.0, 800.0, np.log(2)]))
     out.sum().backward()
     close(big.grad, np.array([1.0, -1.0, -0.5]))
@@ -176,10 +221,14 @@ def test_multi_margin(p, reduction):
     x, tx = pair(5, 4, seed=13)
     t = np.array([0, 3, 1, 2, 2])
     w = np.array([1.0, 0.5, 2.0, 1.5])
-    _run(lambda a: F.multi_margin_loss(a, cr.tensor(t), p, 0.8, cr.tensor(w),
-                                       reduction=reduction),
-         lambda a: TF.multi_margin_loss(a, torch.tensor(t), p, 0.8, torch.tensor(w),
-                                        reduction=reduction), (x,), (tx,))
+    _run(
+        lambda a: F.multi_margin_loss(a, cr.tensor(t), p, 0.8, cr.tensor(w), reduction=reduction),
+        lambda a: TF.multi_margin_loss(
+            a, torch.tensor(t), p, 0.8, torch.tensor(w), reduction=reduction
+        ),
+        (x,),
+        (tx,),
+    )
 
 
 @pytest.mark.parametrize("reduction", RED + ["batchmean"])
@@ -191,9 +240,12 @@ def test_kl_div(reduction, log_target):
     p = np.log(p + 1e-3) if log_target else p
     with warnings.catch_warnings():  # torch warns that 'mean' is not the true KL
         warnings.simplefilter("ignore")
-        _run(lambda a: F.kl_div(a, cr.tensor(p), reduction=reduction, log_target=log_target),
-             lambda a: TF.kl_div(a, torch.tensor(p), reduction=reduction,
-                                 log_target=log_target), (x,), (tx,))
+        _run(
+            lambda a: F.kl_div(a, cr.tensor(p), reduction=reduction, log_target=log_target),
+            lambda a: TF.kl_div(a, torch.tensor(p), reduction=reduction, log_target=log_target),
+            (x,),
+            (tx,),
+        )
 
 
 @pytest.mark.parametrize("reduction", RED)
@@ -201,9 +253,12 @@ def test_cosine_embedding(reduction):
     a, ta = pair(5, 3, seed=16)
     b, tb = pair(5, 3, seed=17)
     t = np.array([1, -1, 1, -1, -1])
-    _run(lambda u, v: F.cosine_embedding_loss(u, v, cr.tensor(t), 0.1, reduction=reduction),
-         lambda u, v: TF.cosine_embedding_loss(u, v, torch.tensor(t), 0.1, reduction=reduction),
-         (a, b), (ta, tb))
+    _run(
+        lambda u, v: F.cosine_embedding_loss(u, v, cr.tensor(t), 0.1, reduction=reduction),
+        lambda u, v: TF.cosine_embedding_loss(u, v, torch.tensor(t), 0.1, reduction=reduction),
+        (a, b),
+        (ta, tb),
+    )
 
 
 def test_loss_gradchecks():
@@ -230,21 +285,27 @@ def test_loss_modules_match_torch():
     tm = torch.nn.CrossEntropyLoss(weight=torch.tensor(w), label_smoothing=0.1, ignore_index=2)
     _run(lambda a: m(a, cr.tensor(t)), lambda a: tm(a, torch.tensor(t)), (x,), (tx,))
     assert repr(cr.nn.MSELoss(reduction="sum")) == "MSELoss(reduction='sum')"
-    pairs = [(cr.nn.MSELoss(), torch.nn.MSELoss()), (cr.nn.L1Loss(), torch.nn.L1Loss()),
-             (cr.nn.HuberLoss(delta=2.0), torch.nn.HuberLoss(delta=2.0)),
-             (cr.nn.SmoothL1Loss(beta=0.5), torch.nn.SmoothL1Loss(beta=0.5)),
-             (cr.nn.BCEWithLogitsLoss(), torch.nn.BCEWithLogitsLoss()),
-             (cr.nn.KLDivLoss(reduction="batchmean"), torch.nn.KLDivLoss(reduction="batchmean"))]
+    pairs = [
+        (cr.nn.MSELoss(), torch.nn.MSELoss()),
+        (cr.nn.L1Loss(), torch.nn.L1Loss()),
+        (cr.nn.HuberLoss(delta=2.0), torch.nn.HuberLoss(delta=2.0)),
+        (cr.nn.SmoothL1Loss(beta=0.5), torch.nn.SmoothL1Loss(beta=0.5)),
+        (cr.nn.BCEWithLogitsLoss(), torch.nn.BCEWithLogitsLoss()),
+        (cr.nn.KLDivLoss(reduction="batchmean"), torch.nn.KLDivLoss(reduction="batchmean")),
+    ]
     y, ty = pair(6, 4, seed=20)
     for a, b in pairs:
         close(a(x, y.sigmoid()), b(tx, ty.sigmoid()))
     close(cr.nn.NLLLoss()(x, cr.tensor(t)), torch.nn.NLLLoss()(tx, torch.tensor(t)))
-    close(cr.nn.MultiMarginLoss(p=2)(x, cr.tensor(t)),
-          torch.nn.MultiMarginLoss(p=2)(tx, torch.tensor(t)))
-    close(cr.nn.BCELoss()(x.sigmoid(), y.sigmoid()), torch.nn.BCELoss()(tx.sigmoid(),
-                                                                         ty.sigmoid()))
-    close(cr.nn.CosineEmbeddingLoss(0.2)(x, y, cr.tensor([1, -1] * 3)),
-          torch.nn.CosineEmbeddingLoss(0.2)(tx, ty, torch.tensor([1, -1] * 3)))
+    close(
+        cr.nn.MultiMarginLoss(p=2)(x, cr.tensor(t)),
+        torch.nn.MultiMarginLoss(p=2)(tx, torch.tensor(t)),
+    )
+    close(cr.nn.BCELoss()(x.sigmoid(), y.sigmoid()), torch.nn.BCELoss()(tx.sigmoid(), ty.sigmoid()))
+    close(
+        cr.nn.CosineEmbeddingLoss(0.2)(x, y, cr.tensor([1, -1] * 3)),
+        torch.nn.CosineEmbeddingLoss(0.2)(tx, ty, torch.tensor([1, -1] * 3)),
+    )
     with pytest.raises(ValueError, match="reduction"):
         cr.nn.MSELoss(reduction="avg")
 

@@ -1,4 +1,5 @@
 """Module: registration, traversal, modes, state_dict errors, hooks vs torch, printing."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,11 +30,25 @@ def test_registration_and_traversal_match_torch_names():
     assert names == ["fc1.weight", "fc1.bias", "bn.weight", "bn.bias", "fc2.weight", "fc2.bias"]
     assert [n for n, _ in net.named_modules()] == ["", "fc1", "bn", "drop", "fc2"]
     assert [n for n, _ in net.named_children()] == ["fc1", "bn", "drop", "fc2"]
-    assert {n for n, _ in net.named_buffers()} == {"scale", "tmp", "bn.running_mean",
-                                                   "bn.running_var", "bn.num_batches_tracked"}
-    assert list(net.state_dict()) == ["scale", "fc1.weight", "fc1.bias", "bn.weight", "bn.bias",
-                                      "bn.running_mean", "bn.running_var",
-                                      "bn.num_batches_tracked", "fc2.weight", "fc2.bias"]
+    assert {n for n, _ in net.named_buffers()} == {
+        "scale",
+        "tmp",
+        "bn.running_mean",
+        "bn.running_var",
+        "bn.num_batches_tracked",
+    }
+    assert list(net.state_dict()) == [
+        "scale",
+        "fc1.weight",
+        "fc1.bias",
+        "bn.weight",
+        "bn.bias",
+        "bn.running_mean",
+        "bn.running_var",
+        "bn.num_batches_tracked",
+        "fc2.weight",
+        "fc2.bias",
+    ]
     assert net.num_parameters() == 4 * 3 + 3 + 3 + 3 + 3 * 2 + 2
     shared = nn.Sequential(net.fc1, net.fc1)
     assert len(list(shared.parameters())) == 2
@@ -91,8 +106,9 @@ def test_forward_and_pre_hooks_vs_torch():
         h = mod[2].register_forward_hook(lambda mod_, args, out, log=log: out + 1)
         mod[1].register_forward_hook(lambda mod_, args, out, log=log: calls.append(log))
     x = np.random.default_rng(0).standard_normal((5, 3))
-    np.testing.assert_allclose(m(cr.tensor(x)).data, tm(torch.tensor(x)).detach().numpy(),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        m(cr.tensor(x)).data, tm(torch.tensor(x)).detach().numpy(), rtol=1e-12
+    )
     assert calls == ["cr", "torch"]
     h.remove()
 
@@ -105,6 +121,7 @@ def test_full_backward_hook_vs_torch():
         def hook(mod, grad_input, grad_output):
             seen[key].append((grad_input[0], grad_output[0]))
             return (grad_input[0] * 3,)
+
         return hook
 
     m[1].register_full_backward_hook(make("cr"))
@@ -121,10 +138,15 @@ def test_full_backward_hook_vs_torch():
 
 
 def test_printed_tree_matches_torch():
-    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Dropout(0.1),
-                             torch.nn.Sequential(torch.nn.LayerNorm(4), torch.nn.Linear(4, 1)))
-    m = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.1),
-                      nn.Sequential(nn.LayerNorm(4), nn.Linear(4, 1)))
+    tm = torch.nn.Sequential(
+        torch.nn.Linear(3, 4),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.1),
+        torch.nn.Sequential(torch.nn.LayerNorm(4), torch.nn.Linear(4, 1)),
+    )
+    m = nn.Sequential(
+        nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.1), nn.Sequential(nn.LayerNorm(4), nn.Linear(4, 1))
+    )
     assert repr(m) == repr(tm)
 
 

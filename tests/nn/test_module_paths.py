@@ -1,4 +1,5 @@
 """``chainrule.nn.modules.*`` and ``chainrule.nn.parameter`` mirror PyTorch's import paths."""
+
 from __future__ import annotations
 
 import importlib
@@ -8,9 +9,28 @@ import torch  # noqa: F401  (torch.nn.modules.* are imported below by name)
 
 import chainrule as cr
 
-SUBMODULES = ["activation", "batchnorm", "container", "conv", "distance", "dropout", "flatten",
-              "instancenorm", "lazy", "linear", "loss", "module", "normalization", "padding",
-              "pixelshuffle", "pooling", "rnn", "sparse", "transformer", "upsampling"]
+SUBMODULES = [
+    "activation",
+    "batchnorm",
+    "container",
+    "conv",
+    "distance",
+    "dropout",
+    "flatten",
+    "instancenorm",
+    "lazy",
+    "linear",
+    "loss",
+    "module",
+    "normalization",
+    "padding",
+    "pixelshuffle",
+    "pooling",
+    "rnn",
+    "sparse",
+    "transformer",
+    "upsampling",
+]
 
 
 @pytest.mark.parametrize("name", SUBMODULES)

@@ -1,4 +1,5 @@
 """Differentiable F.pad modes and Conv1d/Conv2d ``padding_mode`` against PyTorch (float64)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,12 @@ import chainrule.nn.functional as F
 from ._helpers import copy_params
 
 MODES = ["reflect", "replicate", "circular"]
-PADS = [((2, 3, 5), (2, 3)), ((1, 2, 4, 5), (1, 2, 3, 0)), ((1, 2, 4, 5), (4, 2, 3, 1)),
-        ((2, 1, 3, 4, 2), (1, 1, 2, 1, 0, 1))]
+PADS = [
+    ((2, 3, 5), (2, 3)),
+    ((1, 2, 4, 5), (1, 2, 3, 0)),
+    ((1, 2, 4, 5), (4, 2, 3, 1)),
+    ((2, 1, 3, 4, 2), (1, 1, 2, 1, 0, 1)),
+]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -50,12 +55,14 @@ def test_pad_width_errors():
         F.pad(cr.randn(1, 1, 3), (1, 0), mode="mirror")
 
 
-CONVS = [("Conv1d", (2, 3, 7), dict(kernel_size=3, padding=2)),
-         ("Conv1d", (3, 7), dict(kernel_size=4, padding="same", dilation=2)),
-         ("Conv2d", (2, 3, 6, 5), dict(kernel_size=3, padding=1, stride=2)),
-         ("Conv2d", (1, 3, 6, 5), dict(kernel_size=(3, 2), padding=(2, 1), groups=3)),
-         ("Conv2d", (1, 3, 5, 6), dict(kernel_size=(2, 3), padding="same")),
-         ("Conv2d", (1, 3, 5, 6), dict(kernel_size=3, padding="valid"))]
+CONVS = [
+    ("Conv1d", (2, 3, 7), dict(kernel_size=3, padding=2)),
+    ("Conv1d", (3, 7), dict(kernel_size=4, padding="same", dilation=2)),
+    ("Conv2d", (2, 3, 6, 5), dict(kernel_size=3, padding=1, stride=2)),
+    ("Conv2d", (1, 3, 6, 5), dict(kernel_size=(3, 2), padding=(2, 1), groups=3)),
+    ("Conv2d", (1, 3, 5, 6), dict(kernel_size=(2, 3), padding="same")),
+    ("Conv2d", (1, 3, 5, 6), dict(kernel_size=3, padding="valid")),
+]
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -1,4 +1,5 @@
 """ParameterList / ParameterDict: PyTorch's names, state_dict layout and behaviour."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -25,15 +26,16 @@ class _Both:
             def __init__(self):
                 super().__init__()
                 self.ws = lib.nn.ParameterList(lib.nn.Parameter(lib.tensor(a)) for a in arrays)
-                self.named = lib.nn.ParameterDict({k: lib.nn.Parameter(lib.tensor(a))
-                                                   for k, a in zip(keys, arrays)})
+                self.named = lib.nn.ParameterDict(
+                    {k: lib.nn.Parameter(lib.tensor(a)) for k, a in zip(keys, arrays)}
+                )
 
             def forward(self, x):
                 for w in self.ws:
                     x = x @ w
                 for w in self.named.values():
                     x = x @ w
-                return (x ** 2).sum()
+                return (x**2).sum()
 
         return Net()
 

@@ -1,4 +1,5 @@
 """nn.utils.parametrize and parametrizations.weight_norm / spectral_norm against PyTorch."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,11 @@ from chainrule import nn
 from chainrule.nn.utils import parametrizations as CP
 from chainrule.nn.utils import parametrize as CZ
 
-LAYERS = [("Linear", (4, 3), (2, 4)), ("Conv2d", (2, 3, 2), (1, 2, 4, 4)),
-          ("ConvTranspose2d", (2, 3, 2), (1, 2, 3, 3))]
+LAYERS = [
+    ("Linear", (4, 3), (2, 4)),
+    ("Conv2d", (2, 3, 2), (1, 2, 4, 4)),
+    ("ConvTranspose2d", (2, 3, 2), (1, 2, 3, 3)),
+]
 
 
 def _pair(name, args):
@@ -28,8 +32,8 @@ def _check_step(mt, mc, shape, seed):
     xt, xc = torch.tensor(a, requires_grad=True), cr.tensor(a, requires_grad=True)
     yt, yc = mt(xt), mc(xc)
     np.testing.assert_allclose(yc.data, yt.detach().numpy(), atol=1e-12)
-    (yt ** 2).sum().backward()
-    (yc ** 2).sum().backward()
+    (yt**2).sum().backward()
+    (yc**2).sum().backward()
     np.testing.assert_allclose(xc.grad.data, xt.grad.numpy(), atol=1e-10)
     names_t = [k for k, _ in mt.named_parameters()]
     assert [k for k, _ in mc.named_parameters()] == names_t
@@ -132,8 +136,10 @@ def test_custom_chain_cached_and_remove_match_torch():
         mt.weight = torch.tensor(w)
     mc.weight = cr.tensor(w)
     np.testing.assert_allclose(mc.weight.data, w, atol=1e-12)
-    np.testing.assert_allclose(mc.parametrizations.weight.original.data,
-                               mt.parametrizations.weight.original.detach().numpy())
+    np.testing.assert_allclose(
+        mc.parametrizations.weight.original.data,
+        mt.parametrizations.weight.original.detach().numpy(),
+    )
     TZ.remove_parametrizations(mt, "weight")
     CZ.remove_parametrizations(mc, "weight")
     assert type(mc) is nn.Linear and list(mc.state_dict()) == list(mt.state_dict())

@@ -1,4 +1,5 @@
 """PixelShuffle / PixelUnshuffle against PyTorch."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,13 +40,16 @@ def test_gradcheck():
     assert cr.autograd.gradgradcheck(lambda t: F.pixel_unshuffle(t, 2) ** 2, (x,))
 
 
-@pytest.mark.parametrize("fn, shape, r", [
-    ("pixel_shuffle", (1, 5, 2, 2), 2),
-    ("pixel_shuffle", (4, 2), 2),
-    ("pixel_shuffle", (1, 4, 2, 2), 0),
-    ("pixel_unshuffle", (1, 1, 5, 4), 2),
-    ("pixel_unshuffle", (1, 1, 4, 5), 2),
-])
+@pytest.mark.parametrize(
+    "fn, shape, r",
+    [
+        ("pixel_shuffle", (1, 5, 2, 2), 2),
+        ("pixel_shuffle", (4, 2), 2),
+        ("pixel_shuffle", (1, 4, 2, 2), 0),
+        ("pixel_unshuffle", (1, 1, 5, 4), 2),
+        ("pixel_unshuffle", (1, 1, 4, 5), 2),
+    ],
+)
 def test_errors_match_torch(fn, shape, r):
     a = np.zeros(shape)
     with pytest.raises(RuntimeError):

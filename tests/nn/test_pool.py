@@ -1,4 +1,5 @@
 """Pooling and spatial layers against PyTorch: forward, backward, double backward."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -84,43 +85,74 @@ def test_avg_pool2d(kw):
     _check(lambda x: F.avg_pool2d(x, **kw), lambda x: TF.avg_pool2d(x, **kw), (2, 3, 9, 10))
 
 
-@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1,
-                                                          "ceil_mode": True},
-                                {"kernel_size": 3, "stride": 1, "dilation": 2}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"kernel_size": 2},
+        {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+        {"kernel_size": 3, "stride": 1, "dilation": 2},
+    ],
+)
 def test_max_pool1d(kw):
     _check(lambda x: F.max_pool1d(x, **kw), lambda x: TF.max_pool1d(x, **kw), (2, 3, 11))
 
 
-@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
-                                {"kernel_size": 3, "stride": 2, "padding": 1,
-                                     "count_include_pad": False}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"kernel_size": 2},
+        {"kernel_size": 3, "stride": 2, "padding": 1},
+        {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
+    ],
+)
 def test_avg_pool1d(kw):
     _check(lambda x: F.avg_pool1d(x, **kw), lambda x: TF.avg_pool1d(x, **kw), (2, 3, 11))
 
 
 @pytest.mark.parametrize("size", [1, (3, 3), (3, 5), (4, 7), (2, None)])
 def test_adaptive_pools(size):
-    _check(lambda x: F.adaptive_avg_pool2d(x, size), lambda x: TF.adaptive_avg_pool2d(x, size),
-           (2, 3, 9, 10))
-    _check(lambda x: F.adaptive_max_pool2d(x, size), lambda x: TF.adaptive_max_pool2d(x, size),
-           (2, 3, 9, 10))
+    _check(
+        lambda x: F.adaptive_avg_pool2d(x, size),
+        lambda x: TF.adaptive_avg_pool2d(x, size),
+        (2, 3, 9, 10),
+    )
+    _check(
+        lambda x: F.adaptive_max_pool2d(x, size),
+        lambda x: TF.adaptive_max_pool2d(x, size),
+        (2, 3, 9, 10),
+    )
 
 
 def test_adaptive_avg_pool1d():
-    _check(lambda x: F.adaptive_avg_pool1d(x, 4), lambda x: TF.adaptive_avg_pool1d(x, 4),
-           (2, 3, 10))
+    _check(
+        lambda x: F.adaptive_avg_pool1d(x, 4), lambda x: TF.adaptive_avg_pool1d(x, 4), (2, 3, 10)
+    )
 
 
-@pytest.mark.parametrize("shape,args", [((2, 7, 5, 6), (5, 1e-4, 0.75, 2.0)),
-                                        ((2, 7, 5, 6), (4, 1e-2, 0.5, 1.0)),
-                                        ((2, 6, 9), (3, 1e-3, 0.75, 1.0))])
+@pytest.mark.parametrize(
+    "shape,args",
+    [
+        ((2, 7, 5, 6), (5, 1e-4, 0.75, 2.0)),
+        ((2, 7, 5, 6), (4, 1e-2, 0.5, 1.0)),
+        ((2, 6, 9), (3, 1e-3, 0.75, 1.0)),
+    ],
+)
 def test_local_response_norm(shape, args):
-    _check(lambda x: F.local_response_norm(x, *args),
-           lambda x: TF.local_response_norm(x, *args), shape)
+    _check(
+        lambda x: F.local_response_norm(x, *args), lambda x: TF.local_response_norm(x, *args), shape
+    )
 
 
-@pytest.mark.parametrize("kw", [{"scale_factor": 2}, {"size": (7, 9)}, {"size": 3},
-                                {"scale_factor": (3, 1)}, {"scale_factor": 1.5}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"scale_factor": 2},
+        {"size": (7, 9)},
+        {"size": 3},
+        {"scale_factor": (3, 1)},
+        {"scale_factor": 1.5},
+    ],
+)
 def test_interpolate_nearest(kw):
     _check(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), (2, 3, 5, 6))
 
@@ -137,11 +169,15 @@ def test_modules_match_functional():
     assert nn.Upsample(scale_factor=2)(x).shape == (2, 3, 16, 16)
     out = nn.ZeroPad2d((1, 2, 3, 4))(x)
     assert out.shape == (2, 3, 15, 11) and float(out.data[:, :, :3].sum()) == 0.0
-    close(nn.LocalResponseNorm(5)(x).data,
-          TF.local_response_norm(torch.tensor(x.data), 5).numpy(), 1e-6)
+    close(
+        nn.LocalResponseNorm(5)(x).data,
+        TF.local_response_norm(torch.tensor(x.data), 5).numpy(),
+        1e-6,
+    )
     _y, idx = nn.MaxPool2d(2, return_indices=True)(x)
-    np.testing.assert_array_equal(idx.data, TF.max_pool2d(torch.tensor(x.data), 2,
-                                                           return_indices=True)[1].numpy())
+    np.testing.assert_array_equal(
+        idx.data, TF.max_pool2d(torch.tensor(x.data), 2, return_indices=True)[1].numpy()
+    )
     assert "kernel_size=2" in repr(nn.MaxPool2d(2))
 
 
@@ -162,8 +198,13 @@ def test_unbatched_pooling():
     assert F.avg_pool2d(x, 2).shape == (3, 4, 4)
 
 
-@pytest.mark.parametrize("fn", [lambda x: F.max_pool2d(x, 3, 2, 1),
-                                lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: F.max_pool2d(x, 3, 2, 1),
+        lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+    ],
+)
 def test_forward_mode_matches_finite_differences(fn):
     x = cr.tensor(RNG.standard_normal((2, 3, 7, 7)))
     t = cr.tensor(RNG.standard_normal(x.shape))
@@ -173,6 +214,7 @@ def test_forward_mode_matches_finite_differences(fn):
     close(jv.data, fd, 1e-6)
     # and the tangent of the gradient (WindowScatter) is linear in the tangent
     g = cr.tensor(RNG.standard_normal(fn(x).shape))
-    _, jg = cr.func.jvp(lambda gg: cr.autograd.grad(fn(x.requires_grad_()), x, gg,
-                                                    create_graph=True)[0], (g,), (g,))
+    _, jg = cr.func.jvp(
+        lambda gg: cr.autograd.grad(fn(x.requires_grad_()), x, gg, create_graph=True)[0], (g,), (g,)
+    )
     close(jg.data, cr.autograd.grad(fn(x), x, g)[0].data)

@@ -1,4 +1,5 @@
 """RNN / LSTM / GRU layers and cells against PyTorch with copied weights, in float64."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,12 +12,21 @@ from chainrule.nn.utils.rnn import pad_packed_sequence as cr_unpack
 from tests.nn._helpers import close, copy_params
 
 # (class name, extra constructor arguments)
-MODES = [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("LSTM", {}),
-         ("LSTM", {"proj_size": 2}), ("GRU", {})]
+MODES = [
+    ("RNN", {}),
+    ("RNN", {"nonlinearity": "relu"}),
+    ("LSTM", {}),
+    ("LSTM", {"proj_size": 2}),
+    ("GRU", {}),
+]
 MODE_IDS = ["rnn_tanh", "rnn_relu", "lstm", "lstm_proj", "gru"]
 # (num_layers, bidirectional, batch_first, bias)
-CONFIGS = [(1, False, False, True), (2, True, True, True), (2, False, False, False),
-           (1, True, False, True)]
+CONFIGS = [
+    (1, False, False, True),
+    (2, True, True, True),
+    (2, False, False, False),
+    (1, True, False, True),
+]
 
 
 def _pair(cls: str, input_size: int, hidden: int, **kw):
@@ -65,16 +75,16 @@ def _compare_grads(m, tm, leaves_cr, leaves_t):
 @pytest.mark.parametrize("cls,kw", MODES, ids=MODE_IDS)
 @pytest.mark.parametrize("layers,bidir,batch_first,bias", CONFIGS)
 def test_layer_matches_torch(cls, kw, layers, bidir, batch_first, bias):
-    m, tm = _pair(cls, 3, 4, num_layers=layers, bidirectional=bidir, batch_first=batch_first,
-                  bias=bias, **kw)
+    m, tm = _pair(
+        cls, 3, 4, num_layers=layers, bidirectional=bidir, batch_first=batch_first, bias=bias, **kw
+    )
     x_cr, x_t = _leaf(_arr(2, 5, 3) if batch_first else _arr(5, 2, 3))
     rows = layers * (2 if bidir else 1)
     hx_cr, hx_t, hl_cr, hl_t = _states(cls, kw, rows, 2, 4)
     out, final = m(x_cr, hx_cr)
     t_out, t_final = tm(x_t, hx_t)
     close(out, t_out)
-    for a, b in zip(final if cls == "LSTM" else (final,), t_final if cls == "LSTM" else
-                    (t_final,)):
+    for a, b in zip(final if cls == "LSTM" else (final,), t_final if cls == "LSTM" else (t_final,)):
         close(a, b)
     _loss(out, final).backward()
     _loss(t_out, t_final).backward()
@@ -115,16 +125,16 @@ def test_packed_input_matches_torch(cls, kw, bidir, enforce_sorted):
     rows = 2 * (2 if bidir else 1)
     hx_cr, hx_t, hl_cr, hl_t = _states(cls, kw, rows, 4, 4)
     p_cr = cr_pack(x_cr, lengths, batch_first=True, enforce_sorted=enforce_sorted)
-    p_t = torch.nn.utils.rnn.pack_padded_sequence(x_t, lengths, batch_first=True,
-                                                  enforce_sorted=enforce_sorted)
+    p_t = torch.nn.utils.rnn.pack_padded_sequence(
+        x_t, lengths, batch_first=True, enforce_sorted=enforce_sorted
+    )
     out, final = m(p_cr, hx_cr)
     t_out, t_final = tm(p_t, hx_t)
     assert isinstance(out, cr.nn.utils.rnn.PackedSequence)
     close(out.data, t_out.data)
     np.testing.assert_array_equal(out.batch_sizes.data, t_out.batch_sizes.numpy())
     pad, lens = cr_unpack(out, batch_first=True, total_length=6)
-    t_pad, t_lens = torch.nn.utils.rnn.pad_packed_sequence(t_out, batch_first=True,
-                                                           total_length=6)
+    t_pad, t_lens = torch.nn.utils.rnn.pad_packed_sequence(t_out, batch_first=True, total_length=6)
     close(pad, t_pad)
     np.testing.assert_array_equal(lens.data, t_lens.numpy())
     _loss(pad, final).backward()
@@ -136,8 +146,7 @@ def test_packed_default_state_unsorted():
     m, tm = _pair("LSTM", 2, 3, bidirectional=True)
     seqs = [_arr(n, 2, seed=n) for n in (2, 4, 3)]
     p_cr = cr.nn.utils.rnn.pack_sequence([cr.tensor(s) for s in seqs], enforce_sorted=False)
-    p_t = torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs],
-                                           enforce_sorted=False)
+    p_t = torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
     out, (h, c) = m(p_cr)
     t_out, (th, tc) = tm(p_t)
     close(out.data, t_out.data)
@@ -148,11 +157,13 @@ def test_packed_default_state_unsorted():
 @pytest.mark.parametrize("cls,kw", MODES, ids=MODE_IDS)
 def test_parameters_names_shapes_init_repr(cls, kw):
     m, tm = _pair(cls, 3, 6, num_layers=2, bidirectional=True, dropout=0.25, **kw)
-    assert [(n, tuple(p.shape)) for n, p in m.named_parameters()] == \
-        [(n, tuple(p.shape)) for n, p in tm.named_parameters()]
+    assert [(n, tuple(p.shape)) for n, p in m.named_parameters()] == [
+        (n, tuple(p.shape)) for n, p in tm.named_parameters()
+    ]
     assert m._flat_weights_names == tm._flat_weights_names
-    assert [[p.shape for p in ws] for ws in m.all_weights] == \
-        [[tuple(p.shape) for p in ws] for ws in tm.all_weights]
+    assert [[p.shape for p in ws] for ws in m.all_weights] == [
+        [tuple(p.shape) for p in ws] for ws in tm.all_weights
+    ]
     assert repr(m) == repr(tm)
     fresh = getattr(cr.nn, cls)(3, 6, num_layers=2, bidirectional=True, **kw)
     bound = 1 / np.sqrt(6)
@@ -164,8 +175,7 @@ def test_parameters_names_shapes_init_repr(cls, kw):
     assert fresh.flatten_parameters() is None
 
 
-CELLS = [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu"}), ("LSTMCell", {}),
-         ("GRUCell", {})]
+CELLS = [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu"}), ("LSTMCell", {}), ("GRUCell", {})]
 CELL_IDS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
 
 
@@ -240,8 +250,7 @@ def _cell_inputs(shapes, seed=0):
     return [cr.tensor(rng.standard_normal(s) * 0.7, requires_grad=True) for s in shapes]
 
 
-@pytest.mark.parametrize("case", ["lstm", "lstm_proj", "gru", "gru_nobias", "rnn_tanh",
-                                  "rnn_relu"])
+@pytest.mark.parametrize("case", ["lstm", "lstm_proj", "gru", "gru_nobias", "rnn_tanh", "rnn_relu"])
 def test_fused_cells_jvp_vjp_and_gradcheck(case):
     from chainrule.ops.recurrent import gru_cell, lstm_cell, rnn_cell
 
@@ -319,8 +328,9 @@ def test_forward_errors():
     lstm = cr.nn.LSTM(3, 4, num_layers=2, dtype=cr.float64)
     gru = cr.nn.GRU(3, 4, dtype=cr.float64)
     x = cr.tensor(_arr(5, 2, 3))
-    with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size. "
-                                           "Expected 3, got 5"):
+    with pytest.raises(
+        RuntimeError, match="input.size\\(-1\\) must be equal to input_size. Expected 3, got 5"
+    ):
         gru(cr.tensor(_arr(5, 2, 5)))
     with pytest.raises(ValueError, match="Expected input to be 2D or 3D, got 4D"):
         gru(cr.tensor(_arr(1, 5, 2, 3)))

@@ -1,4 +1,5 @@
 """nn.utils.rnn: padding and packing against torch.nn.utils.rnn, values and gradients."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,10 @@ T = torch.nn.utils.rnn
 def _seqs(lengths, feat=(2,), seed=0):
     rng = np.random.default_rng(seed)
     arrs = [rng.standard_normal((n,) + feat) for n in lengths]
-    return ([cr.tensor(a, requires_grad=True) for a in arrs],
-            [torch.tensor(a, requires_grad=True) for a in arrs])
+    return (
+        [cr.tensor(a, requires_grad=True) for a in arrs],
+        [torch.tensor(a, requires_grad=True) for a in arrs],
+    )
 
 
 def _weights(shape, seed=1):
@@ -47,27 +50,25 @@ def test_pad_sequence_errors():
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
-@pytest.mark.parametrize("enforce_sorted,lengths", [(True, [4, 4, 2, 1]),
-                                                    (False, [2, 4, 1, 3])])
+@pytest.mark.parametrize("enforce_sorted,lengths", [(True, [4, 4, 2, 1]), (False, [2, 4, 1, 3])])
 def test_pack_padded_and_back(batch_first, enforce_sorted, lengths):
     arr = np.random.default_rng(0).standard_normal((4, 4, 3))  # (T, B, F) or (B, T, F)
     x_c, x_t = cr.tensor(arr, requires_grad=True), torch.tensor(arr, requires_grad=True)
-    p = R.pack_padded_sequence(x_c, lengths, batch_first=batch_first,
-                               enforce_sorted=enforce_sorted)
-    tp = T.pack_padded_sequence(x_t, torch.tensor(lengths), batch_first=batch_first,
-                                enforce_sorted=enforce_sorted)
+    p = R.pack_padded_sequence(x_c, lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
+    tp = T.pack_padded_sequence(
+        x_t, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=enforce_sorted
+    )
     close(p.data, tp.data)
     np.testing.assert_array_equal(p.batch_sizes.data, tp.batch_sizes.numpy())
     assert p.batch_sizes.dtype == cr.int64
-    for a, b in ((p.sorted_indices, tp.sorted_indices),
-                 (p.unsorted_indices, tp.unsorted_indices)):
+    for a, b in ((p.sorted_indices, tp.sorted_indices), (p.unsorted_indices, tp.unsorted_indices)):
         assert (a is None) == (b is None)
         if a is not None:
             np.testing.assert_array_equal(a.data, b.numpy())
-    pad, lens = R.pad_packed_sequence(p, batch_first=batch_first, padding_value=7.0,
-                                      total_length=6)
-    t_pad, t_lens = T.pad_packed_sequence(tp, batch_first=batch_first, padding_value=7.0,
-                                          total_length=6)
+    pad, lens = R.pad_packed_sequence(p, batch_first=batch_first, padding_value=7.0, total_length=6)
+    t_pad, t_lens = T.pad_packed_sequence(
+        tp, batch_first=batch_first, padding_value=7.0, total_length=6
+    )
     close(pad, t_pad)
     np.testing.assert_array_equal(lens.data, t_lens.numpy())
     w_c, w_t = _weights(pad.shape)

@@ -5,6 +5,7 @@ mode against torch in float64 on both kernel paths (compiled with Numba when ins
 the NumPy fallback), sizes below and above the compiled-kernel threshold, special values;
 the float32 kernels against the exact GELU to float32 accuracy.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,7 @@ def _exact_gelu(x: np.ndarray) -> np.ndarray:
 def _exact_gelu_grad(x: np.ndarray) -> np.ndarray:
     x = x.astype(np.float64)
     erf = np.vectorize(math.erf)
-    return 0.5 * (1.0 + erf(x / math.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / math.sqrt(
-        2 * math.pi)
+    return 0.5 * (1.0 + erf(x / math.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
 
 
 def _inputs(n: int, dtype) -> np.ndarray:
@@ -55,10 +55,8 @@ def test_gelu_matches_torch_float64(backend, n):
         yc = F.gelu(xc)
         (gxc,) = cr.autograd.grad(yc, xc, cr.tensor(g), create_graph=True)
         (ggc,) = cr.autograd.grad(gxc, xc, cr.ones_like(xc))
-    np.testing.assert_allclose(yc.detach().numpy(), yt.detach().numpy(), rtol=1e-13,
-                               atol=1e-15)
-    np.testing.assert_allclose(gxc.detach().numpy(), gxt.detach().numpy(), rtol=1e-12,
-                               atol=1e-15)
+    np.testing.assert_allclose(yc.detach().numpy(), yt.detach().numpy(), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(gxc.detach().numpy(), gxt.detach().numpy(), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(ggc.numpy(), ggt.numpy(), rtol=1e-11, atol=1e-14)
 
 
@@ -71,8 +69,9 @@ def test_gelu_special_values_match_torch(backend):
         xc = cr.tensor(x, requires_grad=True)
         y = F.gelu(xc)
         y.sum().backward()
-    np.testing.assert_allclose(y.detach().numpy(),
-                               torch.nn.functional.gelu(xt).detach().numpy(), atol=0)
+    np.testing.assert_allclose(
+        y.detach().numpy(), torch.nn.functional.gelu(xt).detach().numpy(), atol=0
+    )
     np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), atol=0)
 
 
@@ -95,8 +94,7 @@ def test_gelu_float32_accuracy(backend):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gelu_compiled_equals_fallback(dtype):
     x, g = _inputs(BIG, dtype), RNG.standard_normal(BIG).astype(dtype)
-    tol = {"rtol": 3e-7, "atol": 3e-7} if dtype == np.float32 else {"rtol": 1e-14,
-                                                                     "atol": 1e-15}
+    tol = {"rtol": 3e-7, "atol": 3e-7} if dtype == np.float32 else {"rtol": 1e-14, "atol": 1e-15}
     for kern in (K.gelu_f32, K.gelu_f64):
         if (kern is K.gelu_f32) == (dtype == np.float32):
             np.testing.assert_allclose(kern.compiled(x), kern.fallback(x), **tol)
@@ -129,8 +127,15 @@ def test_gelu_non_contiguous_and_float32_module():
 
 # ------------------------------------------------------------------ embedding backward
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("kw", [{}, {"padding_idx": 3}, {"scale_grad_by_freq": True},
-                                {"padding_idx": -2, "scale_grad_by_freq": True}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"padding_idx": 3},
+        {"scale_grad_by_freq": True},
+        {"padding_idx": -2, "scale_grad_by_freq": True},
+    ],
+)
 def test_embedding_grad_matches_torch(backend, kw):
     w = RNG.standard_normal((9, 5))
     idx = RNG.integers(0, 9, (4, 11))
@@ -153,8 +158,9 @@ def test_embedding_grad_of_grad_output(backend):
     g, c = RNG.standard_normal((10, 3)), RNG.standard_normal((6, 3))
     gt = torch.tensor(g, requires_grad=True)
     wt = torch.tensor(w, requires_grad=True)
-    (gwt,) = torch.autograd.grad(torch.nn.functional.embedding(torch.tensor(idx), wt), wt, gt,
-                                 create_graph=True)
+    (gwt,) = torch.autograd.grad(
+        torch.nn.functional.embedding(torch.tensor(idx), wt), wt, gt, create_graph=True
+    )
     (dgt,) = torch.autograd.grad((gwt * torch.tensor(c)).sum(), gt)
     with use_backend(backend):
         gc = cr.tensor(g, requires_grad=True)
@@ -213,8 +219,7 @@ def test_linear_non_contiguous_input_and_double_backward():
     gt = torch.autograd.grad(yt, (xt, wt, bt), create_graph=True)
     gc = cr.autograd.grad(yc, (xc, wc, bc), create_graph=True)
     for a, t in zip(gc, gt):
-        np.testing.assert_allclose(a.detach().numpy(), t.detach().numpy(), rtol=1e-12,
-                                   atol=1e-13)
+        np.testing.assert_allclose(a.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-13)
     ht = torch.autograd.grad(sum(t.sum() for t in gt), (xt, wt))
     hc = cr.autograd.grad(sum(a.sum() for a in gc), (xc, wc))
     for a, t in zip(hc, ht):
@@ -231,8 +236,11 @@ def _lstm_pair(layers=2, batch_first=True):
 
 def test_lstm_sequence_op_matches_torch():
     m, tm = _lstm_pair()
-    x, h0, c0 = RNG.standard_normal((2, 6, 3)), RNG.standard_normal((2, 2, 4)), \
-        RNG.standard_normal((2, 2, 4))
+    x, h0, c0 = (
+        RNG.standard_normal((2, 6, 3)),
+        RNG.standard_normal((2, 2, 4)),
+        RNG.standard_normal((2, 2, 4)),
+    )
     ts = [torch.tensor(a, requires_grad=True) for a in (x, h0, c0)]
     cs = [cr.tensor(a, requires_grad=True) for a in (x, h0, c0)]
     yt, (ht, ct) = tm(ts[0], (ts[1], ts[2]))
@@ -241,14 +249,12 @@ def test_lstm_sequence_op_matches_torch():
     torch.autograd.backward((yt, ht, ct), tuple(torch.tensor(a) for a in (gy, gh, gc)))
     cr.autograd.backward((yc, hc, cc), tuple(cr.tensor(a) for a in (gy, gh, gc)))
     for a, b in ((yc, yt), (hc, ht), (cc, ct)):
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12,
-                                   atol=1e-14)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-14)
     for a, b in zip(cs, ts):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-11, atol=1e-13)
     tp = dict(tm.named_parameters())
     for name, p in m.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), tp[name].grad.numpy(), rtol=1e-11,
-                                   atol=1e-13)
+        np.testing.assert_allclose(p.grad.numpy(), tp[name].grad.numpy(), rtol=1e-11, atol=1e-13)
 
 
 def test_lstm_sequence_op_equals_per_step_cells():
@@ -256,14 +262,18 @@ def test_lstm_sequence_op_equals_per_step_cells():
     from chainrule.ops.recurrent_seq import lstm_sequence
 
     b, h, steps = 3, 4, 5
-    arrs = (RNG.standard_normal((steps * b, 4 * h)), RNG.standard_normal((b, h)),
-            RNG.standard_normal((b, h)), RNG.standard_normal((4 * h, h)))
+    arrs = (
+        RNG.standard_normal((steps * b, 4 * h)),
+        RNG.standard_normal((b, h)),
+        RNG.standard_normal((b, h)),
+        RNG.standard_normal((4 * h, h)),
+    )
     a1 = [cr.tensor(a, requires_grad=True) for a in arrs]
     a2 = [cr.tensor(a, requires_grad=True) for a in arrs]
     out1, h1, c1 = lstm_sequence(*a1)
     hh, cc, outs = a2[1], a2[2], []
     for t in range(steps):
-        hh, cc = lstm_cell(a2[0][t * b:(t + 1) * b], hh, cc, a2[3])
+        hh, cc = lstm_cell(a2[0][t * b : (t + 1) * b], hh, cc, a2[3])
         outs.append(hh)
     out2 = cr.cat(outs, 0)
     ((out1 * out1).sum() + (h1 * c1).sum()).backward()
@@ -277,8 +287,12 @@ def test_lstm_sequence_op_gradcheck_gradgradcheck_and_jvp():
     from chainrule.ops.recurrent_seq import lstm_sequence
 
     b, h, steps = 2, 2, 3
-    arrs = (RNG.standard_normal((steps * b, 4 * h)), RNG.standard_normal((b, h)),
-            RNG.standard_normal((b, h)), RNG.standard_normal((4 * h, h)) * 0.5)
+    arrs = (
+        RNG.standard_normal((steps * b, 4 * h)),
+        RNG.standard_normal((b, h)),
+        RNG.standard_normal((b, h)),
+        RNG.standard_normal((4 * h, h)) * 0.5,
+    )
     inputs = tuple(cr.tensor(a, requires_grad=True) for a in arrs)
     assert cr.autograd.gradcheck(lstm_sequence, inputs)
     assert cr.autograd.gradgradcheck(lstm_sequence, inputs)
@@ -288,8 +302,9 @@ def test_lstm_sequence_op_gradcheck_gradgradcheck_and_jvp():
     plus = lstm_sequence(*(cr.tensor(a + eps * t.numpy()) for a, t in zip(arrs, tangents)))
     minus = lstm_sequence(*(cr.tensor(a - eps * t.numpy()) for a, t in zip(arrs, tangents)))
     for t, p, m in zip(touts, plus, minus):
-        np.testing.assert_allclose(t.numpy(), (p.numpy() - m.numpy()) / (2 * eps), rtol=1e-6,
-                                   atol=1e-8)
+        np.testing.assert_allclose(
+            t.numpy(), (p.numpy() - m.numpy()) / (2 * eps), rtol=1e-6, atol=1e-8
+        )
     with pytest.raises(ValueError, match="lstm_sequence"):
         lstm_sequence(cr.zeros(5, 8), cr.zeros(2, 2), cr.zeros(2, 2), cr.zeros(8, 2))
 
@@ -309,14 +324,12 @@ def test_gru_sequence_op_matches_torch(bias):
     torch.autograd.backward((yt, ht), (torch.tensor(gy), torch.tensor(gh)))
     cr.autograd.backward((yc, hc), (cr.tensor(gy), cr.tensor(gh)))
     for a, b in ((yc, yt), (hc, ht)):
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12,
-                                   atol=1e-14)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-14)
     for a, b in zip(cs, ts):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-11, atol=1e-13)
     tp = dict(tm.named_parameters())
     for name, p in m.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), tp[name].grad.numpy(), rtol=1e-11,
-                                   atol=1e-13)
+        np.testing.assert_allclose(p.grad.numpy(), tp[name].grad.numpy(), rtol=1e-11, atol=1e-13)
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -324,8 +337,11 @@ def test_gru_sequence_op_gradcheck_gradgradcheck_and_jvp(bias):
     from chainrule.ops.recurrent_seq import gru_sequence
 
     b, h, steps = 2, 2, 3
-    arrs = [RNG.standard_normal((steps * b, 3 * h)), RNG.standard_normal((b, h)),
-            RNG.standard_normal((3 * h, h)) * 0.5]
+    arrs = [
+        RNG.standard_normal((steps * b, 3 * h)),
+        RNG.standard_normal((b, h)),
+        RNG.standard_normal((3 * h, h)) * 0.5,
+    ]
     if bias:
         arrs.append(RNG.standard_normal(3 * h))
     inputs = tuple(cr.tensor(a, requires_grad=True) for a in arrs)
@@ -337,8 +353,9 @@ def test_gru_sequence_op_gradcheck_gradgradcheck_and_jvp(bias):
     plus = gru_sequence(*(cr.tensor(a + eps * t.numpy()) for a, t in zip(arrs, tangents)))
     minus = gru_sequence(*(cr.tensor(a - eps * t.numpy()) for a, t in zip(arrs, tangents)))
     for t, p, m in zip(touts, plus, minus):
-        np.testing.assert_allclose(t.numpy(), (p.numpy() - m.numpy()) / (2 * eps), rtol=1e-6,
-                                   atol=1e-8)
+        np.testing.assert_allclose(
+            t.numpy(), (p.numpy() - m.numpy()) / (2 * eps), rtol=1e-6, atol=1e-8
+        )
     with pytest.raises(ValueError, match="gru_sequence"):
         gru_sequence(cr.zeros(5, 6), cr.zeros(2, 2), cr.zeros(6, 2))
 

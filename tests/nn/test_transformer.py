@@ -1,4 +1,5 @@
 """Transformer layers against PyTorch with copied weights (float64), plus RMSNorm."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,9 @@ def _data(*shape, seed=0):
 def _pair(cr_cls, torch_cls, *args, **kw):
     ref = torch_cls(*args, dtype=torch.float64, **kw)
     mod = cr_cls(*args, dtype=cr.float64, **kw)
-    assert [(n, tuple(p.shape)) for n, p in ref.state_dict().items()] == \
-        [(n, tuple(p.shape)) for n, p in mod.state_dict().items()]
+    assert [(n, tuple(p.shape)) for n, p in ref.state_dict().items()] == [
+        (n, tuple(p.shape)) for n, p in mod.state_dict().items()
+    ]
     copy_params(mod, ref)
     return mod, ref
 
@@ -57,23 +59,48 @@ def _masks(L, S, N=2):
 @pytest.mark.parametrize("norm_first", [False, True])
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 def test_encoder_layer_matches_torch(batch_first, norm_first, activation):
-    mod, ref = _pair(cr.nn.TransformerEncoderLayer, torch.nn.TransformerEncoderLayer, E, H,
-                     FF, dropout=0.0, activation=activation, batch_first=batch_first,
-                     norm_first=norm_first)
+    mod, ref = _pair(
+        cr.nn.TransformerEncoderLayer,
+        torch.nn.TransformerEncoderLayer,
+        E,
+        H,
+        FF,
+        dropout=0.0,
+        activation=activation,
+        batch_first=batch_first,
+        norm_first=norm_first,
+    )
     (ca, ta), (ck, tk) = _masks(4, 4)
-    _check(mod, ref, [_seq(4, batch_first=batch_first)],
-           {"src_mask": ca, "src_key_padding_mask": ck},
-           {"src_mask": ta, "src_key_padding_mask": tk})
+    _check(
+        mod,
+        ref,
+        [_seq(4, batch_first=batch_first)],
+        {"src_mask": ca, "src_key_padding_mask": ck},
+        {"src_mask": ta, "src_key_padding_mask": tk},
+    )
 
 
 def test_encoder_layer_callable_activation_no_bias_and_causal():
-    mod, ref = _pair(cr.nn.TransformerEncoderLayer, torch.nn.TransformerEncoderLayer, E, H,
-                     FF, dropout=0.0, bias=False, layer_norm_eps=1e-3)
+    mod, ref = _pair(
+        cr.nn.TransformerEncoderLayer,
+        torch.nn.TransformerEncoderLayer,
+        E,
+        H,
+        FF,
+        dropout=0.0,
+        bias=False,
+        layer_norm_eps=1e-3,
+    )
     mod.activation, ref.activation = cr.nn.functional.silu, torch.nn.functional.silu
     assert mod.norm1.bias is None and mod.linear1.bias is None
     causal = np.triu(np.full((4, 4), -np.inf), 1)
-    _check(mod, ref, [_seq(4)], {"src_mask": cr.tensor(causal), "is_causal": True},
-           {"src_mask": torch.tensor(causal), "is_causal": True})
+    _check(
+        mod,
+        ref,
+        [_seq(4)],
+        {"src_mask": cr.tensor(causal), "is_causal": True},
+        {"src_mask": torch.tensor(causal), "is_causal": True},
+    )
     layer = cr.nn.TransformerEncoderLayer(E, H, activation=cr.nn.GELU(approximate="tanh"))
     assert "activation" in dict(layer.named_children())
     with pytest.raises(RuntimeError, match="relu/gelu"):
@@ -83,26 +110,49 @@ def test_encoder_layer_callable_activation_no_bias_and_causal():
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_decoder_layer_matches_torch(batch_first, norm_first):
-    mod, ref = _pair(cr.nn.TransformerDecoderLayer, torch.nn.TransformerDecoderLayer, E, H,
-                     FF, dropout=0.0, activation="gelu", batch_first=batch_first,
-                     norm_first=norm_first)
+    mod, ref = _pair(
+        cr.nn.TransformerDecoderLayer,
+        torch.nn.TransformerDecoderLayer,
+        E,
+        H,
+        FF,
+        dropout=0.0,
+        activation="gelu",
+        batch_first=batch_first,
+        norm_first=norm_first,
+    )
     tgt_mask = np.triu(np.full((3, 3), -np.inf), 1)
     (cm, tm), (ck, tk) = _masks(3, 5)
-    _check(mod, ref, [_seq(3, batch_first=batch_first), _seq(5, batch_first=batch_first,
-                                                                seed=1)],
-           {"tgt_mask": cr.tensor(tgt_mask), "memory_mask": cm,
-            "memory_key_padding_mask": ck, "tgt_is_causal": True},
-           {"tgt_mask": torch.tensor(tgt_mask), "memory_mask": tm,
-            "memory_key_padding_mask": tk, "tgt_is_causal": True})
+    _check(
+        mod,
+        ref,
+        [_seq(3, batch_first=batch_first), _seq(5, batch_first=batch_first, seed=1)],
+        {
+            "tgt_mask": cr.tensor(tgt_mask),
+            "memory_mask": cm,
+            "memory_key_padding_mask": ck,
+            "tgt_is_causal": True,
+        },
+        {
+            "tgt_mask": torch.tensor(tgt_mask),
+            "memory_mask": tm,
+            "memory_key_padding_mask": tk,
+            "tgt_is_causal": True,
+        },
+    )
 
 
 def test_encoder_and_decoder_stacks_match_torch():
     layer = torch.nn.TransformerEncoderLayer(E, H, FF, dropout=0.0, dtype=torch.float64)
-    ref = torch.nn.TransformerEncoder(layer, 2, norm=torch.nn.LayerNorm(E, dtype=torch.float64),
-                                      enable_nested_tensor=False)
+    ref = torch.nn.TransformerEncoder(
+        layer, 2, norm=torch.nn.LayerNorm(E, dtype=torch.float64), enable_nested_tensor=False
+    )
     mod = cr.nn.TransformerEncoder(
-        cr.nn.TransformerEncoderLayer(E, H, FF, dropout=0.0, dtype=cr.float64), 2,
-        norm=cr.nn.LayerNorm(E, dtype=cr.float64), enable_nested_tensor=False)
+        cr.nn.TransformerEncoderLayer(E, H, FF, dropout=0.0, dtype=cr.float64),
+        2,
+        norm=cr.nn.LayerNorm(E, dtype=cr.float64),
+        enable_nested_tensor=False,
+    )
     assert list(mod.state_dict()) == list(ref.state_dict())
     copy_params(mod, ref)
     causal = torch.nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.float64)
@@ -112,10 +162,16 @@ def test_encoder_and_decoder_stacks_match_torch():
     dlayer = torch.nn.TransformerDecoderLayer(E, H, FF, dropout=0.0, dtype=torch.float64)
     dref = torch.nn.TransformerDecoder(dlayer, 2)
     dmod = cr.nn.TransformerDecoder(
-        cr.nn.TransformerDecoderLayer(E, H, FF, dropout=0.0, dtype=cr.float64), 2)
+        cr.nn.TransformerDecoderLayer(E, H, FF, dropout=0.0, dtype=cr.float64), 2
+    )
     copy_params(dmod, dref)
-    _check(dmod, dref, [_seq(3), _seq(4, seed=1)], {"tgt_mask": ccausal[:3, :3]},
-           {"tgt_mask": causal[:3, :3]})
+    _check(
+        dmod,
+        dref,
+        [_seq(3), _seq(4, seed=1)],
+        {"tgt_mask": ccausal[:3, :3]},
+        {"tgt_mask": causal[:3, :3]},
+    )
 
 
 def test_stacks_deep_copy_their_layer():
@@ -132,31 +188,48 @@ def test_stacks_deep_copy_their_layer():
 @pytest.mark.filterwarnings("ignore:enable_nested_tensor")
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_transformer_matches_torch(batch_first):
-    kw = {"num_encoder_layers": 2, "num_decoder_layers": 1, "dim_feedforward": FF,
-          "dropout": 0.0, "batch_first": batch_first}
+    kw = {
+        "num_encoder_layers": 2,
+        "num_decoder_layers": 1,
+        "dim_feedforward": FF,
+        "dropout": 0.0,
+        "batch_first": batch_first,
+    }
     mod, ref = _pair(cr.nn.Transformer, torch.nn.Transformer, E, H, **kw)
     assert mod.num_parameters() == sum(p.numel() for p in ref.parameters())
     tgt_mask = np.triu(np.full((3, 3), -np.inf), 1)
     kpm = np.zeros((2, 5), bool)
     kpm[0, 3:] = True
     src, tgt = _seq(5, batch_first=batch_first), _seq(3, batch_first=batch_first, seed=1)
-    _check(mod, ref, [src, tgt],
-           {"tgt_mask": cr.tensor(tgt_mask), "src_key_padding_mask": cr.tensor(kpm),
-            "memory_key_padding_mask": cr.tensor(kpm)},
-           {"tgt_mask": torch.tensor(tgt_mask), "src_key_padding_mask": torch.tensor(kpm),
-            "memory_key_padding_mask": torch.tensor(kpm)})
+    _check(
+        mod,
+        ref,
+        [src, tgt],
+        {
+            "tgt_mask": cr.tensor(tgt_mask),
+            "src_key_padding_mask": cr.tensor(kpm),
+            "memory_key_padding_mask": cr.tensor(kpm),
+        },
+        {
+            "tgt_mask": torch.tensor(tgt_mask),
+            "src_key_padding_mask": torch.tensor(kpm),
+            "memory_key_padding_mask": torch.tensor(kpm),
+        },
+    )
 
 
 @pytest.mark.filterwarnings("ignore:enable_nested_tensor")
 def test_transformer_parameter_names_counts_and_init():
     ref = torch.nn.Transformer(16, 4, 2, 2, 32, norm_first=True, bias=False)
     mod = cr.nn.Transformer(16, 4, 2, 2, 32, norm_first=True, bias=False)
-    assert [(n, tuple(p.shape)) for n, p in mod.named_parameters()] == \
-        [(n, tuple(p.shape)) for n, p in ref.named_parameters()]
+    assert [(n, tuple(p.shape)) for n, p in mod.named_parameters()] == [
+        (n, tuple(p.shape)) for n, p in ref.named_parameters()
+    ]
     w = mod.encoder.layers[0].linear1.weight.data  # xavier_uniform_: bound √(6 / (16 + 32))
     assert np.abs(w).max() <= np.sqrt(6 / 48) and np.abs(w).max() > 0.8 * np.sqrt(6 / 48)
-    assert not np.array_equal(mod.encoder.layers[0].linear1.weight.data,
-                              mod.encoder.layers[1].linear1.weight.data)
+    assert not np.array_equal(
+        mod.encoder.layers[0].linear1.weight.data, mod.encoder.layers[1].linear1.weight.data
+    )
     with pytest.raises(RuntimeError, match="batch number"):
         mod(cr.randn(5, 2, 16), cr.randn(3, 3, 16))
     with pytest.raises(RuntimeError, match="d_model"):
@@ -171,11 +244,16 @@ def test_generate_square_subsequent_mask():
 
 
 def test_encoder_layer_gradcheck_tiny():
-    layer = cr.nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, dtype=cr.float64,
-                                          norm_first=True, activation="gelu")
+    layer = cr.nn.TransformerEncoderLayer(
+        4, 2, 6, dropout=0.0, dtype=cr.float64, norm_first=True, activation="gelu"
+    )
     x = cr.tensor(np.random.default_rng(0).standard_normal((3, 1, 4)), requires_grad=True)
-    assert cr.autograd.gradcheck(lambda x: layer(x, is_causal=True, src_mask=cr.tensor(
-        np.triu(np.full((3, 3), -np.inf), 1))), (x,))
+    assert cr.autograd.gradcheck(
+        lambda x: layer(
+            x, is_causal=True, src_mask=cr.tensor(np.triu(np.full((3, 3), -np.inf), 1))
+        ),
+        (x,),
+    )
 
 
 def test_dropout_train_random_eval_deterministic():
@@ -214,8 +292,10 @@ def test_default_transformer_has_torch_parameter_count(monkeypatch):
 def test_building_blocks_transformers_need_match_torch():
     """gelu(tanh), silu, LayerNorm without bias and Embedding(max_norm) as PyTorch."""
     (x, tx) = _data(3, 5)
-    close(cr.nn.functional.gelu(x, approximate="tanh"),
-          torch.nn.functional.gelu(tx, approximate="tanh"))
+    close(
+        cr.nn.functional.gelu(x, approximate="tanh"),
+        torch.nn.functional.gelu(tx, approximate="tanh"),
+    )
     close(cr.nn.SiLU()(x), torch.nn.SiLU()(tx))
     mod, ref = _pair(cr.nn.LayerNorm, torch.nn.LayerNorm, 5, bias=False)
     assert mod.bias is None

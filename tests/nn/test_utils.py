@@ -1,4 +1,5 @@
 """cr.nn.utils: gradient clipping and parameter/vector conversion vs torch."""
+
 from __future__ import annotations
 
 import math

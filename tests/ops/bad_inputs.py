@@ -9,6 +9,7 @@ tests/ops/test_bad_inputs.py asserts that chainrule raises where PyTorch raises,
 compatible exception type and a message naming the op, and returns PyTorch's value where
 PyTorch returns one.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -100,11 +101,18 @@ def compare(spec: OpSpec, bad: BadInput) -> Outcome:
     if t_err is not None:
         return Outcome("only_torch_raises", t_err, None, detail=str(t_err)[:120])
     if c_err is not None:
-        return Outcome("only_cr_raises", None, c_err, detail=f"{type(c_err).__name__}: "
-                       f"{str(c_err)[:120]}")
+        return Outcome(
+            "only_cr_raises", None, c_err, detail=f"{type(c_err).__name__}: {str(c_err)[:120]}"
+        )
     same = len(t_val) == len(c_val) and all(_same(t, c) for t, c in zip(t_val, c_val))
-    detail = "" if same else f"{len(t_val)} vs {len(c_val)} outputs; " + "; ".join(
-        f"torch {t.shape} {t.dtype} vs cr {c.shape} {c.dtype}" for t, c in zip(t_val, c_val))
+    detail = (
+        ""
+        if same
+        else f"{len(t_val)} vs {len(c_val)} outputs; "
+        + "; ".join(
+            f"torch {t.shape} {t.dtype} vs cr {c.shape} {c.dtype}" for t, c in zip(t_val, c_val)
+        )
+    )
     return Outcome("both_ok", same_value=same, detail=detail)
 
 

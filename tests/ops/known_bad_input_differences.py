@@ -6,6 +6,7 @@ values ``(outcome, reason)`` where outcome is one of ``type:<torch>-><chainrule>
 raise, with incompatible exception classes), ``unnamed`` (chainrule's message does not name
 the op), ``only_torch_raises``, ``only_cr_raises`` or ``value_differs``.
 """
+
 from __future__ import annotations
 
 __all__ = ["KNOWN"]
@@ -13,16 +14,20 @@ __all__ = ["KNOWN"]
 R_HYPOT_SCALAR = (
     "torch.hypot takes no Python scalar, so the spec's torch side casts 2.0 to the input's "
     "dtype: for int64 PyTorch sees two integer tensors and raises, while chainrule's "
-    "hypot(int_tensor, 2.0) promotes to float as torch.hypot(int_tensor, tensor(2.0)) does")
+    "hypot(int_tensor, 2.0) promotes to float as torch.hypot(int_tensor, tensor(2.0)) does"
+)
 R_LOSS_SAME_SHAPE = (
     "chainrule's pointwise losses require input and target of the same shape (a deliberate "
-    "guard: broadcasting them is almost always a bug); PyTorch broadcasts with a UserWarning")
+    "guard: broadcasting them is almost always a bug); PyTorch broadcasts with a UserWarning"
+)
 R_SPEC_COMPOSES = (
     "the spec's callable applies another op before the op under test (a constant mask, "
-    "_spd's a @ a.mT, log_softmax, x @ w + b); that op's own clear error comes first")
+    "_spd's a @ a.mT, log_softmax, x @ w + b); that op's own clear error comes first"
+)
 R_NN_RANK = (
     "batch_norm of a 1-d input: PyTorch fails on indexing dim 1 (IndexError), chainrule says "
-    "it needs (N, C, ...) (ShapeError: ValueError and RuntimeError)")
+    "it needs (N, C, ...) (ShapeError: ValueError and RuntimeError)"
+)
 
 KNOWN: dict = {
     ("F_kl_div", "int64"): ("unnamed", R_SPEC_COMPOSES),

@@ -11,6 +11,7 @@ Never a silently wrong gradient (the test asserts that); the two kinds are:
 * CR_RAISES -- chainrule's rule reads the modified tensor (or a view of it) and raises a
   clear error where PyTorch, which saved something else, runs.
 """
+
 from __future__ import annotations
 
 __all__ = ["CR_RAISES", "KNOWN_DIFFERENCES", "TORCH_RAISES"]
@@ -19,46 +20,75 @@ TORCH_RAISES = "torch_raises_cr_right"
 CR_RAISES = "cr_raises"
 
 # ---- PyTorch raises, chainrule gives the right gradient
-R_VAR = ("var/std: PyTorch's rule saves the input; chainrule's saves the centred input "
-         "(x - mean), its own array")
-R_LOGSUMEXP = ("logsumexp: PyTorch saves input and result; chainrule saves only the softmax "
-               "weights it needs (its own array)")
-R_NORM_RESULT = ("norm: PyTorch saves the result (or the input); chainrule's rule reads "
-                 "only the other one of the two")
-R_LERP = ("lerp: PyTorch's fused rule saves start and end; chainrule's composition "
-          "start + w * (end - start) reads only w and (end - start)")
-R_SHAPE_ONLY = ("PyTorch saves the input although its backward reads only the input's shape "
-                "(gather/take_along_dim/masked_select/nll_loss/avg pooling); chainrule "
-                "keeps the shape")
-R_CDIST = ("cdist: PyTorch's fused rule saves x1, x2 and the result; chainrule composes "
-           "cdist from differences and norms that save other arrays")
-R_LINALG_COMPOSED = ("pinv/lstsq/svdvals: PyTorch saves the result or the input of its "
-                     "kernel; chainrule's composed rule reads other tensors")
-R_LOSS_DIFF = ("mse/smooth_l1/huber: PyTorch saves input and target; chainrule saves their "
-               "difference")
+R_VAR = (
+    "var/std: PyTorch's rule saves the input; chainrule's saves the centred input "
+    "(x - mean), its own array"
+)
+R_LOGSUMEXP = (
+    "logsumexp: PyTorch saves input and result; chainrule saves only the softmax "
+    "weights it needs (its own array)"
+)
+R_NORM_RESULT = (
+    "norm: PyTorch saves the result (or the input); chainrule's rule reads "
+    "only the other one of the two"
+)
+R_LERP = (
+    "lerp: PyTorch's fused rule saves start and end; chainrule's composition "
+    "start + w * (end - start) reads only w and (end - start)"
+)
+R_SHAPE_ONLY = (
+    "PyTorch saves the input although its backward reads only the input's shape "
+    "(gather/take_along_dim/masked_select/nll_loss/avg pooling); chainrule "
+    "keeps the shape"
+)
+R_CDIST = (
+    "cdist: PyTorch's fused rule saves x1, x2 and the result; chainrule composes "
+    "cdist from differences and norms that save other arrays"
+)
+R_LINALG_COMPOSED = (
+    "pinv/lstsq/svdvals: PyTorch saves the result or the input of its "
+    "kernel; chainrule's composed rule reads other tensors"
+)
+R_LOSS_DIFF = (
+    "mse/smooth_l1/huber: PyTorch saves input and target; chainrule saves their difference"
+)
 R_MAXPOOL = "max_pool2d: PyTorch saves the input; chainrule only the argmax indices"
-R_ACT = ("leaky_relu/logsigmoid/hardsigmoid: PyTorch saves the input; chainrule's "
-         "rule saves the output or a mask")
+R_ACT = (
+    "leaky_relu/logsigmoid/hardsigmoid: PyTorch saves the input; chainrule's "
+    "rule saves the output or a mask"
+)
 R_LN_BIAS = "layer_norm: PyTorch saves the bias too; chainrule's rule never reads it"
 
 # ---- chainrule raises where PyTorch runs
-R_VIEW_REPLAY = ("the op returns a view of its input, whose base is modified after the view "
-                 "was taken: PyTorch replays the view's history, chainrule does not (no "
-                 "as_strided rebase) and refuses with a clear error")
-R_SAVES_VIEWS = ("kron/tensordot/einsum/interpolate: chainrule composes the op from "
-                 "reshape/transpose views of the inputs and a product that saves those "
-                 "views, which share the inputs' version counters; PyTorch's kernel saves "
-                 "no view")
-R_SVD_SAVES_INPUT = ("svdvals (and the nuclear/2 matrix norms built on it): chainrule saves "
-                     "A and recomputes U, Vh in backward so that double backward is exact; "
-                     "PyTorch saves U, S, Vh of its SVD node")
-R_NORM_SAVES_OUTPUT = ("layer/instance norm without affine: chainrule's fused rule saves "
-                       "its output x-hat (which is the returned tensor); PyTorch saves the "
-                       "input, mean and rstd")
-R_SDPA_OUT = ("causal attention: PyTorch's fused CPU kernel saves its output (and "
-              "logsumexp); chainrule's rule reads q, k, v and the probabilities")
-R_SDPA = ("scaled_dot_product_attention: chainrule's fused rule saves q and k (and the "
-          "attention probabilities); PyTorch's math path saves other intermediates")
+R_VIEW_REPLAY = (
+    "the op returns a view of its input, whose base is modified after the view "
+    "was taken: PyTorch replays the view's history, chainrule does not (no "
+    "as_strided rebase) and refuses with a clear error"
+)
+R_SAVES_VIEWS = (
+    "kron/tensordot/einsum/interpolate: chainrule composes the op from "
+    "reshape/transpose views of the inputs and a product that saves those "
+    "views, which share the inputs' version counters; PyTorch's kernel saves "
+    "no view"
+)
+R_SVD_SAVES_INPUT = (
+    "svdvals (and the nuclear/2 matrix norms built on it): chainrule saves "
+    "A and recomputes U, Vh in backward so that double backward is exact; "
+    "PyTorch saves U, S, Vh of its SVD node"
+)
+R_NORM_SAVES_OUTPUT = (
+    "layer/instance norm without affine: chainrule's fused rule saves "
+    "its output x-hat (which is the returned tensor); PyTorch saves the "
+    "input, mean and rstd"
+)
+R_SDPA_OUT = (
+    "causal attention: PyTorch's fused CPU kernel saves its output (and "
+    "logsumexp); chainrule's rule reads q, k, v and the probabilities"
+)
+R_SDPA = (
+    "scaled_dot_product_attention: chainrule's fused rule saves q and k (and the "
+    "attention probabilities); PyTorch's math path saves other intermediates"
+)
 
 KNOWN_DIFFERENCES: dict = {
     "var": {"in0": (TORCH_RAISES, R_VAR)},

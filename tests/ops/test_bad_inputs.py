@@ -12,6 +12,7 @@ broadcast) and its own ``OpSpec.bad`` cases. For each, chainrule must do what Py
 Where chainrule still differs, :data:`KNOWN` says how and why; the table is exact, so fixing
 an op means deleting its line (the test fails until then).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -20,12 +21,18 @@ from .bad_inputs import compare, mutations
 from .known_bad_input_differences import KNOWN
 from .op_specs import SPECS, OpSpec, make_inputs
 
-CASES = [(spec, bad) for spec in SPECS
-         for bad in mutations(spec, make_inputs(spec, spec.shapes[0]))]
+CASES = [
+    (spec, bad) for spec in SPECS for bad in mutations(spec, make_inputs(spec, spec.shapes[0]))
+]
 
 # Where the message names the op's own public name differently from the spec's name.
-ALIASES = {"getitem": "index", "softmax0": "softmax", "cat0": "cat",
-           "F_bce": "binary_cross_entropy", "F_sdpa": "scaled_dot_product_attention"}
+ALIASES = {
+    "getitem": "index",
+    "softmax0": "softmax",
+    "cat0": "cat",
+    "F_bce": "binary_cross_entropy",
+    "F_sdpa": "scaled_dot_product_attention",
+}
 
 
 def op_names(spec: OpSpec) -> set:
@@ -40,7 +47,7 @@ def op_names(spec: OpSpec) -> set:
 
 
 def outcome_code(spec: OpSpec, bad) -> str:
-    """"same", or how chainrule differs from PyTorch on this bad input."""
+    """ "same", or how chainrule differs from PyTorch on this bad input."""
     out = compare(spec, bad)
     if out.kind == "both_raise":
         if not isinstance(out.cr_error, type(out.torch_error)):
@@ -60,7 +67,8 @@ def test_bad_input_raises_or_returns_like_torch(spec, bad):
     assert got == want, (
         f"{spec.id} with {bad.label} input: {got!r}, expected {want!r} -- "
         f"{compare(spec, bad).detail or compare(spec, bad).cr_error}. If chainrule now matches "
-        "PyTorch, delete the entry from tests/ops/known_bad_input_differences.py")
+        "PyTorch, delete the entry from tests/ops/known_bad_input_differences.py"
+    )
 
 
 def test_known_differences_are_all_live_cases():

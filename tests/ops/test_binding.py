@@ -3,6 +3,7 @@
 An op marks itself ``@tensor_method`` in its own file; these tests check that the one loop in
 ``ops/__init__.py`` did what each mark says, for every op, and nothing more.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -11,9 +12,12 @@ import chainrule as cr
 from chainrule import ops
 from chainrule.ops import binding
 
-_MARKED = [(module, name, binding.method_spec(getattr(module, name)))
-           for module in ops._OP_MODULES for name in module.__all__
-           if binding.method_spec(getattr(module, name)) is not None]
+_MARKED = [
+    (module, name, binding.method_spec(getattr(module, name)))
+    for module in ops._OP_MODULES
+    for name in module.__all__
+    if binding.method_spec(getattr(module, name)) is not None
+]
 _IDS = [f"{module.__name__.rsplit('.', 1)[1]}.{name}" for module, name, _ in _MARKED]
 
 

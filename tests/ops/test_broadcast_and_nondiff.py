@@ -1,4 +1,5 @@
 """Property tests for broadcasting binary ops (hypothesis) and non-differentiable ops vs torch."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,7 +29,7 @@ def broadcast_pair(draw):
     shapes = []
     for _ in range(2):
         keep = draw(st.integers(0, nd))
-        s = [1 if draw(st.booleans()) else n for n in full[nd - keep:]]
+        s = [1 if draw(st.booleans()) else n for n in full[nd - keep :]]
         shapes.append(tuple(s))
     return shapes
 
@@ -78,17 +79,24 @@ M = A > 0
 N = B > 0
 
 NONDIFF = {
-    "eq": (lambda x, y: x == y, A, B), "ne": (lambda x, y: x != y, A, B),
-    "lt": (lambda x, y: x < y, A, B), "le": (lambda x, y: x <= y, A, B),
-    "gt": (lambda x, y: x > y, A, B), "ge": (lambda x, y: x >= y, A, B),
+    "eq": (lambda x, y: x == y, A, B),
+    "ne": (lambda x, y: x != y, A, B),
+    "lt": (lambda x, y: x < y, A, B),
+    "le": (lambda x, y: x <= y, A, B),
+    "gt": (lambda x, y: x > y, A, B),
+    "ge": (lambda x, y: x >= y, A, B),
     "gt_scalar": (lambda x, y: x > 0.5, A, B),
-    "and": (lambda x, y: x & y, M, N), "or": (lambda x, y: x | y, M, N),
-    "xor": (lambda x, y: x ^ y, M, N), "not": (lambda x, y: ~x, M, N),
+    "and": (lambda x, y: x & y, M, N),
+    "or": (lambda x, y: x | y, M, N),
+    "xor": (lambda x, y: x ^ y, M, N),
+    "not": (lambda x, y: ~x, M, N),
     "logical_and": (lambda x, y: x.logical_and(y), M, N),
     "logical_not": (lambda x, y: x.logical_not(), A, B),
-    "argmax": (lambda x, y: x.argmax(), B, A), "argmax_dim": (lambda x, y: x.argmax(1), B, A),
+    "argmax": (lambda x, y: x.argmax(), B, A),
+    "argmax_dim": (lambda x, y: x.argmax(1), B, A),
     "argmin_keep": (lambda x, y: x.argmin(0, keepdim=True), B, A),
-    "all": (lambda x, y: x.all(), M, N), "any_dim": (lambda x, y: x.any(1), M, N),
+    "all": (lambda x, y: x.all(), M, N),
+    "any_dim": (lambda x, y: x.any(1), M, N),
     "all_dim_keep": (lambda x, y: x.all(0, keepdim=True), M, N),
     "floor_divide_int": (lambda x, y: x // y, I, J),
     "floor_divide_float": (lambda x, y: x // y, A, B + 5),
@@ -97,8 +105,10 @@ NONDIFF = {
     "sign": (lambda x, y: x.sign(), A, B),
     "isfinite": (lambda x, y: x.isfinite(), A, B),
     "max_dim_indices": (lambda x, y: x.max(1)[1], B, A),
-    "int_add": (lambda x, y: x + y, I, J), "int_mul": (lambda x, y: x * y, I, J),
-    "int_sum": (lambda x, y: x.sum(0), I, J), "bool_sum": (lambda x, y: x.sum(), M, N),
+    "int_add": (lambda x, y: x + y, I, J),
+    "int_mul": (lambda x, y: x * y, I, J),
+    "int_sum": (lambda x, y: x.sum(0), I, J),
+    "bool_sum": (lambda x, y: x.sum(), M, N),
     "int_truediv": (lambda x, y: x / y, I, J),
     "int_cumsum": (lambda x, y: x.cumsum(1), I, J),
     "nonzero": (lambda x, y: x.nonzero(), M, N),
@@ -128,8 +138,10 @@ def test_one_hot_matches_torch():
 
     np.testing.assert_array_equal(one_hot(cr.tensor(idx), 4).numpy(), ref)
     assert one_hot(cr.tensor(idx), 4).dtype == np.int64
-    np.testing.assert_array_equal(one_hot(cr.tensor(np.array([1, 0, 2]))).numpy(),
-                                  torch.nn.functional.one_hot(torch.tensor([1, 0, 2])).numpy())
+    np.testing.assert_array_equal(
+        one_hot(cr.tensor(np.array([1, 0, 2]))).numpy(),
+        torch.nn.functional.one_hot(torch.tensor([1, 0, 2])).numpy(),
+    )
     with pytest.raises(ValueError, match="one_hot"):
         one_hot(cr.tensor(np.array([0, 5])), 3)
 
@@ -145,8 +157,8 @@ def matmul_pair(draw):
     """Shapes for matmul: 1-d or n-d operands with broadcast-compatible batch dims."""
     n, k, m = (draw(st.integers(1, 3)) for _ in range(3))
     batch = [draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2)))]
-    sa = tuple(1 if draw(st.booleans()) else b for b in batch[draw(st.integers(0, len(batch))):])
-    sb = tuple(1 if draw(st.booleans()) else b for b in batch[draw(st.integers(0, len(batch))):])
+    sa = tuple(1 if draw(st.booleans()) else b for b in batch[draw(st.integers(0, len(batch))) :])
+    sb = tuple(1 if draw(st.booleans()) else b for b in batch[draw(st.integers(0, len(batch))) :])
     a = (k,) if draw(st.integers(0, 4)) == 0 else sa + (n, k)
     b = (k,) if draw(st.integers(0, 4)) == 0 else sb + (k, m)
     return a, b
@@ -161,8 +173,7 @@ def test_matmul_broadcasting_matches_torch(pair, seed):
     tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
     out, tout = x @ y, tx @ ty
     assert out.shape == tuple(tout.shape)
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
     up = rng.standard_normal(out.shape)
     out.backward(cr.tensor(up))
     tout.backward(torch.tensor(up))
@@ -175,12 +186,18 @@ REDUCTIONS = ["sum", "mean", "amax", "amin", "logsumexp", "var", "std", "norm"]
 
 
 @settings(max_examples=60, deadline=None)
-@given(shape=st.lists(st.integers(1, 3), min_size=1, max_size=3), data=st.data(),
-       op=st.sampled_from(REDUCTIONS), keepdim=st.booleans(), seed=st.integers(0, 2**16))
+@given(
+    shape=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    data=st.data(),
+    op=st.sampled_from(REDUCTIONS),
+    keepdim=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_reductions_over_random_dims_match_torch(shape, data, op, keepdim, seed):
     nd = len(shape)
-    dims = data.draw(st.lists(st.integers(-nd, nd - 1), min_size=1, max_size=nd,
-                              unique_by=lambda d: d % nd))
+    dims = data.draw(
+        st.lists(st.integers(-nd, nd - 1), min_size=1, max_size=nd, unique_by=lambda d: d % nd)
+    )
     if op in ("var", "std") and np.prod([shape[d] for d in dims]) < 2:
         return  # n - 1 = 0: both give nan/inf
     rng = np.random.default_rng(seed)
@@ -194,8 +211,7 @@ def test_reductions_over_random_dims_match_torch(shape, data, op, keepdim, seed)
         out = getattr(x, op)(tuple(dims), keepdim=keepdim)
         tout = getattr(tx, op)(tuple(dims), keepdim=keepdim)
     assert out.shape == tuple(tout.shape)
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
     up = rng.standard_normal(out.shape)
     out.backward(cr.tensor(up))
     tout.backward(torch.tensor(up))

@@ -6,6 +6,7 @@ input gradients, chunked weight gradients). The size thresholds are patched down
 tiny problems take every path, including a partial last chunk, and the workspace lends
 its buffers even for tiny arrays, so reuse across calls is exercised too.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,14 +58,14 @@ def _check(dtype, x, w, b, torch_fn, cr_fn, **kw):
 
 
 CONV_CASES = [  # (n, c, o, h, w, k, kwargs)
-    (5, 3, 4, 9, 9, 3, dict(padding=1)),                      # stride 1, odd batch
-    (3, 4, 6, 11, 8, 3, dict(stride=2, padding=1)),            # stride 2: col2im dx
-    (3, 4, 4, 10, 9, (2, 4), dict(padding="same")),            # asymmetric 'same' pad
-    (3, 4, 6, 12, 12, 3, dict(padding=2, dilation=2)),         # dilation
-    (3, 6, 4, 7, 9, 3, dict(padding=1, groups=2)),             # groups
-    (3, 6, 6, 8, 8, 3, dict(padding=1, groups=6)),             # depthwise
-    (4, 5, 3, 6, 7, 1, {}),                                    # pointwise 1x1
-    (4, 5, 3, 7, 7, 1, dict(stride=2)),                        # strided 1x1 (downsample)
+    (5, 3, 4, 9, 9, 3, dict(padding=1)),  # stride 1, odd batch
+    (3, 4, 6, 11, 8, 3, dict(stride=2, padding=1)),  # stride 2: col2im dx
+    (3, 4, 4, 10, 9, (2, 4), dict(padding="same")),  # asymmetric 'same' pad
+    (3, 4, 6, 12, 12, 3, dict(padding=2, dilation=2)),  # dilation
+    (3, 6, 4, 7, 9, 3, dict(padding=1, groups=2)),  # groups
+    (3, 6, 6, 8, 8, 3, dict(padding=1, groups=6)),  # depthwise
+    (4, 5, 3, 6, 7, 1, {}),  # pointwise 1x1
+    (4, 5, 3, 7, 7, 1, dict(stride=2)),  # strided 1x1 (downsample)
     (3, 2, 4, 13, 10, (5, 3), dict(stride=(2, 1), padding=(2, 0))),
 ]
 
@@ -89,23 +90,29 @@ def test_conv2d_on_channel_first_memory(path, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("kw", [dict(stride=2, padding=1, output_padding=1),
-                                dict(stride=1, padding=1), dict(stride=3, dilation=2)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(stride=2, padding=1, output_padding=1),
+        dict(stride=1, padding=1),
+        dict(stride=3, dilation=2),
+    ],
+)
 def test_conv_transpose2d_paths_match_torch(path, dtype, kw):
     x = RNG.standard_normal((3, 4, 5, 6))
     wt = RNG.standard_normal((4, 3, 3, 3))
     _check(dtype, x, wt, RNG.standard_normal(3), TF.conv_transpose2d, F.conv_transpose2d, **kw)
 
 
-@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=1),
-                                dict(padding=1, groups=2)])
+@pytest.mark.parametrize(
+    "kw", [dict(padding=1), dict(stride=2, padding=1), dict(padding=1, groups=2)]
+)
 def test_double_backward_matches_torch(path, kw):
     x = RNG.standard_normal((3, 4, 7, 7))
     w = RNG.standard_normal((4, 4 // kw.get("groups", 1), 3, 3))
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     cx, cw = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
-    gt = torch.autograd.grad(TF.conv2d(tx, tw, **kw).square().sum(), (tx, tw),
-                             create_graph=True)
+    gt = torch.autograd.grad(TF.conv2d(tx, tw, **kw).square().sum(), (tx, tw), create_graph=True)
     gc = cr.autograd.grad(F.conv2d(cx, cw, **kw).square().sum(), (cx, cw), create_graph=True)
     (gt[0].square().sum() + gt[1].pow(3).sum()).backward()
     (gc[0].square().sum() + gc[1].pow(3).sum()).backward()
@@ -127,7 +134,7 @@ def test_gradgradcheck_through_chunked_kernels(path):
 def test_chunk_plan():
     assert K._images_per_chunk(np, 64, 16 * 9 * 1024 * 4, 1024, 2 << 20) == 3
     assert K._images_per_chunk(np, 64, 64 * 9 * 64 * 4, 64, 2 << 20) == 16  # >= 1024 columns
-    assert K._images_per_chunk(np, 2, 1 << 30, 10 ** 6, 2 << 20) == 1
+    assert K._images_per_chunk(np, 2, 1 << 30, 10**6, 2 << 20) == 1
     assert K._images_per_chunk(np, 5, 100, 10, 2 << 20) == 5  # never more than the batch
     assert K._images_per_chunk(np, 64, 60_000, 100, 2 << 20) == 64  # 3.8 MB: taken whole
 

@@ -4,6 +4,7 @@ Replaces the reference-count guesses of the old scratch block: a buffer is lent 
 ``with`` block, a second loan while it is out gets other memory, and a returned buffer
 is reused (with its zero border intact for bordered loans).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Gradients at kinks, ties and zeros follow PyTorch's conventions (no NaN where torch has none)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,28 +12,38 @@ X = np.array([0.0, -1.0, 2.0, 2.0, 0.5, 0.0])
 Y = np.array([0.0, 1.0, 2.0, -1.0, 0.5, 3.0])
 
 EDGES = {
-    "pow0": lambda x, y: x ** 0,
-    "pow0_float": lambda x, y: x ** 0.0,
+    "pow0": lambda x, y: x**0,
+    "pow0_float": lambda x, y: x**0.0,
     "pow_tensor_zero_exp": lambda x, y: x.abs() ** (y * 0),
-    "pow2_at_0": lambda x, y: x ** 2,
-    "pow1": lambda x, y: x ** 1,
+    "pow2_at_0": lambda x, y: x**2,
+    "pow1": lambda x, y: x**1,
     "abs_at_0": lambda x, y: x.abs(),
     "relu_at_0": lambda x, y: x.relu(),
     "clamp_at_bounds": lambda x, y: x.clamp(0.0, 2.0),
     "max_ties": lambda x, y: x.max(),
     "amax_ties_dim": lambda x, y: x.reshape(2, 3).amax(0),
-    "maximum_ties": lambda x, y: torch.maximum(x, y) if isinstance(x, torch.Tensor)
-    else cr.maximum(x, y),
-    "minimum_ties": lambda x, y: torch.minimum(x, y) if isinstance(x, torch.Tensor)
-    else cr.minimum(x, y),
+    "maximum_ties": lambda x, y: (
+        torch.maximum(x, y) if isinstance(x, torch.Tensor) else cr.maximum(x, y)
+    ),
+    "minimum_ties": lambda x, y: (
+        torch.minimum(x, y) if isinstance(x, torch.Tensor) else cr.minimum(x, y)
+    ),
     "norm_at_zero": lambda x, y: (x * 0).norm(),
-    "norm_dim_zero_row": lambda x, y: (x * torch.tensor([0.0, 0, 0, 1, 1, 1], dtype=x.dtype)
-                                       if isinstance(x, torch.Tensor) else
-                                       x * cr.tensor(np.array([0.0, 0, 0, 1, 1, 1]))
-                                       ).reshape(2, 3).norm(dim=1),
+    "norm_dim_zero_row": lambda x, y: (
+        (
+            x * torch.tensor([0.0, 0, 0, 1, 1, 1], dtype=x.dtype)
+            if isinstance(x, torch.Tensor)
+            else x * cr.tensor(np.array([0.0, 0, 0, 1, 1, 1]))
+        )
+        .reshape(2, 3)
+        .norm(dim=1)
+    ),
     "prod_two_zeros": lambda x, y: x.prod(),
-    "where_nan_branch_safe": lambda x, y: (x.abs() + 1).log().where(x > 0, y) if
-    isinstance(x, cr.Tensor) else torch.where(x > 0, (x.abs() + 1).log(), y),
+    "where_nan_branch_safe": lambda x, y: (
+        (x.abs() + 1).log().where(x > 0, y)
+        if isinstance(x, cr.Tensor)
+        else torch.where(x > 0, (x.abs() + 1).log(), y)
+    ),
 }
 
 
@@ -60,8 +71,15 @@ def test_prod_with_zeros_double_backward_raises_clearly():
         cr.autograd.grad(x.prod(1).sum(), x, create_graph=True)
 
 
-@pytest.mark.parametrize("idx", [(0, slice(0, 1), [0, 0]), (1, slice(None), [2, 0, 2]),
-                                 (Ellipsis, 1, [0, 1]), (0, None, [1, 2])])
+@pytest.mark.parametrize(
+    "idx",
+    [
+        (0, slice(0, 1), [0, 0]),
+        (1, slice(None), [2, 0, 2]),
+        (Ellipsis, 1, [0, 1]),
+        (0, None, [1, 2]),
+    ],
+)
 def test_int_beside_index_array_follows_torch(idx):
     """An int index selects first (basic indexing), as in PyTorch, not NumPy's advanced rule."""
     a = np.arange(24.0).reshape(2, 3, 4)

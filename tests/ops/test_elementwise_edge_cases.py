@@ -5,6 +5,7 @@ Each case runs on chainrule and on PyTorch: where PyTorch returns a value chainr
 return the same value and dtype; where PyTorch raises, chainrule must raise a clear error
 naming the op.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,8 +38,9 @@ VALUE_CASES = {
     "div_int_true": lambda m: m.div(m.tensor([7, -7]), m.tensor([2, 4])),
     "pow_int_nonneg": lambda m: m.tensor([2, 3]) ** m.tensor([0, 3]),
     "pow_float_neg": lambda m: m.tensor([2.0, 4.0]) ** -1,
-    "pow_int_tensor_neg": lambda m: m.tensor([-2, -1, 0, 1, 2, -1]) ** m.tensor([-1, -1, -1, -2,
-                                                                                 -2, -3]),
+    "pow_int_tensor_neg": lambda m: (
+        m.tensor([-2, -1, 0, 1, 2, -1]) ** m.tensor([-1, -1, -1, -2, -2, -3])
+    ),
     "rpow_int_neg": lambda m: 2 ** m.tensor([-1, 2]),
     "nan_to_num_f32": lambda m: m.nan_to_num(m.tensor([NAN, INF, -INF, 1.0])),
     "nan_to_num_f64": lambda m: m.nan_to_num(m.tensor([NAN, INF, -INF], dtype=m.float64)),
@@ -48,26 +50,28 @@ VALUE_CASES = {
     "clamp_max_int_float": lambda m: m.clamp_max(m.tensor([1, 3]), 2.5),
     "clamp_min_method": lambda m: m.tensor([1.0, 3.0]).clamp_min(2.0),
     "isclose": lambda m: m.isclose(m.tensor([1.0, 2.0, NAN]), m.tensor([1.0, 2.1, NAN])),
-    "isclose_nan": lambda m: m.isclose(m.tensor([NAN, 1.0]), m.tensor([NAN, 1.0]),
-                                       equal_nan=True),
+    "isclose_nan": lambda m: m.isclose(m.tensor([NAN, 1.0]), m.tensor([NAN, 1.0]), equal_nan=True),
     "isclose_int": lambda m: m.isclose(m.tensor([1, 2]), m.tensor([1, 3])),
-    "isclose_tol": lambda m: m.isclose(m.tensor([1.0, 2.0]), m.tensor([1.05, 2.0]), rtol=0,
-                                       atol=0.1),
+    "isclose_tol": lambda m: m.isclose(
+        m.tensor([1.0, 2.0]), m.tensor([1.05, 2.0]), rtol=0, atol=0.1
+    ),
     "logical_and_float": lambda m: m.logical_and(m.tensor([0.0, 1.0, 2.0]), m.tensor([1, 0, 3])),
     "logical_or": lambda m: m.logical_or(m.tensor([0, 1, 0]), m.tensor([0, 0, 5])),
     "logical_xor": lambda m: m.logical_xor(m.tensor([True, False]), m.tensor([True, True])),
     "logical_not_int": lambda m: m.logical_not(m.tensor([0, 3])),
     "sinh_int": lambda m: m.sinh(m.tensor([1, 2])),
     "atan2_int": lambda m: m.atan2(m.tensor([1, 2]), m.tensor([1, 1])),
-    "lerp_tensor_weight": lambda m: m.lerp(m.tensor([1.0, 2.0]), m.tensor([3.0, 4.0]),
-                                           m.tensor([0.5, 2.0])),
+    "lerp_tensor_weight": lambda m: m.lerp(
+        m.tensor([1.0, 2.0]), m.tensor([3.0, 4.0]), m.tensor([0.5, 2.0])
+    ),
     "cumprod_int": lambda m: m.cumprod(m.tensor([[1, 2], [3, 4]]), 0),
     "cumprod_bool": lambda m: m.cumprod(m.tensor([True, True, False]), 0),
     "diff_bool": lambda m: m.diff(m.tensor([True, True, False])),
     "trace_int": lambda m: m.trace(m.tensor([[1, 2], [3, 4]])),
     "kron_int": lambda m: m.kron(m.tensor([1, 2]), m.tensor([[1, 10]])),
-    "addmm_beta0_nan": lambda m: m.addmm(m.tensor([[NAN]]), m.tensor([[1.0, 2.0]]),
-                                         m.tensor([[3.0], [4.0]]), beta=0),
+    "addmm_beta0_nan": lambda m: m.addmm(
+        m.tensor([[NAN]]), m.tensor([[1.0, 2.0]]), m.tensor([[3.0], [4.0]]), beta=0
+    ),
     "threshold_nan": lambda m: m.nn.Threshold(0.1, 20.0)(m.tensor([NAN, 0.05, 1.0])),
 }
 
@@ -85,8 +89,10 @@ def test_bitwise_binary_matches_torch(op, dtype):
     rng = np.random.default_rng(0)
     a = rng.integers(0, 2 if dtype == "bool" else 100, (3, 4)).astype(dtype)
     b = rng.integers(0, 2 if dtype == "bool" else 100, (4,)).astype(dtype)
-    _same(getattr(cr, op)(cr.tensor(a), cr.tensor(b)),
-          getattr(torch, op)(torch.tensor(a), torch.tensor(b)))
+    _same(
+        getattr(cr, op)(cr.tensor(a), cr.tensor(b)),
+        getattr(torch, op)(torch.tensor(a), torch.tensor(b)),
+    )
 
 
 @pytest.mark.parametrize("dtype", BITWISE_DTYPES)
@@ -103,8 +109,7 @@ def test_shifts_match_torch(dtype):
     if dtype != "uint8":
         a[2] = -100
     s = np.array([0, 1, 3, 70], dtype=dtype)  # 70: past the bit width
-    for fn in (lambda x, y: x << y, lambda x, y: x >> y, lambda x, y: x << 2,
-               lambda x, y: x >> 1):
+    for fn in (lambda x, y: x << y, lambda x, y: x >> y, lambda x, y: x << 2, lambda x, y: x >> 1):
         _same(fn(cr.tensor(a), cr.tensor(s)), fn(torch.tensor(a), torch.tensor(s)))
     _same(cr.bitwise_left_shift(cr.tensor(a), 2), torch.bitwise_left_shift(torch.tensor(a), 2))
 
@@ -119,21 +124,36 @@ def test_bitwise_inplace_and_methods():
     t |= 1
     t <<= 1
     _same(x, t)
-    _same(cr.tensor([1, 2]).bitwise_xor(cr.tensor([3, 3])),
-          torch.tensor([1, 2]).bitwise_xor(torch.tensor([3, 3])))
+    _same(
+        cr.tensor([1, 2]).bitwise_xor(cr.tensor([3, 3])),
+        torch.tensor([1, 2]).bitwise_xor(torch.tensor([3, 3])),
+    )
 
 
 def test_allclose_matches_torch():
-    for a, b, kw in (([1.0, 2.0], [1.0, 2.0 + 1e-7], {}), ([1.0, NAN], [1.0, NAN], {}),
-                     ([1.0, NAN], [1.0, NAN], {"equal_nan": True}), ([1.0, 2.0], [1.0], {})):
-        assert cr.allclose(cr.tensor(a), cr.tensor(b), **kw) == \
-            torch.allclose(torch.tensor(a), torch.tensor(b), **kw)
+    for a, b, kw in (
+        ([1.0, 2.0], [1.0, 2.0 + 1e-7], {}),
+        ([1.0, NAN], [1.0, NAN], {}),
+        ([1.0, NAN], [1.0, NAN], {"equal_nan": True}),
+        ([1.0, 2.0], [1.0], {}),
+    ):
+        assert cr.allclose(cr.tensor(a), cr.tensor(b), **kw) == torch.allclose(
+            torch.tensor(a), torch.tensor(b), **kw
+        )
 
 
 def test_inplace_variants_match_torch():
-    for name, args in (("sinh_", ()), ("cosh_", ()), ("atan_", ()), ("clamp_min_", (0.1,)),
-                       ("clamp_max_", (0.2,)), ("nan_to_num_", ()), ("lerp_", (None, 0.25)),
-                       ("hypot_", (None,)), ("atan2_", (None,))):
+    for name, args in (
+        ("sinh_", ()),
+        ("cosh_", ()),
+        ("atan_", ()),
+        ("clamp_min_", (0.1,)),
+        ("clamp_max_", (0.2,)),
+        ("nan_to_num_", ()),
+        ("lerp_", (None, 0.25)),
+        ("hypot_", (None,)),
+        ("atan2_", (None,)),
+    ):
         base = np.array([0.3, -0.7, 0.05])
         other = np.array([0.5, 0.5, -1.5])
         c, t = cr.tensor(base.copy()), torch.tensor(base.copy())
@@ -147,18 +167,32 @@ def test_inplace_variants_match_torch():
 # ------------------------------------------------------------------------ errors as torch
 ERROR_CASES = {
     # (chainrule call, torch call, chainrule error type, text the message must contain)
-    "int_floordiv_zero": (lambda m: m.tensor([1, 2]) // m.tensor([0, 1]), ZeroDivisionError,
-                          "floor_divide"),
-    "int_floordiv_scalar_zero": (lambda m: m.tensor([1, 2]) // 0, ZeroDivisionError,
-                                 "floor_divide"),
-    "int_mod_zero": (lambda m: m.tensor([1, 2]) % m.tensor([0, 1]), ZeroDivisionError,
-                     "remainder"),
-    "int_div_floor_zero": (lambda m: m.div(m.tensor([3]), m.tensor([0]), rounding_mode="floor"),
-                           ZeroDivisionError, "floor_divide"),
-    "int_div_trunc_zero": (lambda m: m.div(m.tensor([3]), m.tensor([0]), rounding_mode="trunc"),
-                           ZeroDivisionError, "div"),
-    "div_round": (lambda m: m.div(m.tensor([1.0]), m.tensor([2.0]), rounding_mode="round"),
-                  ValueError, "rounding_mode"),
+    "int_floordiv_zero": (
+        lambda m: m.tensor([1, 2]) // m.tensor([0, 1]),
+        ZeroDivisionError,
+        "floor_divide",
+    ),
+    "int_floordiv_scalar_zero": (
+        lambda m: m.tensor([1, 2]) // 0,
+        ZeroDivisionError,
+        "floor_divide",
+    ),
+    "int_mod_zero": (lambda m: m.tensor([1, 2]) % m.tensor([0, 1]), ZeroDivisionError, "remainder"),
+    "int_div_floor_zero": (
+        lambda m: m.div(m.tensor([3]), m.tensor([0]), rounding_mode="floor"),
+        ZeroDivisionError,
+        "floor_divide",
+    ),
+    "int_div_trunc_zero": (
+        lambda m: m.div(m.tensor([3]), m.tensor([0]), rounding_mode="trunc"),
+        ZeroDivisionError,
+        "div",
+    ),
+    "div_round": (
+        lambda m: m.div(m.tensor([1.0]), m.tensor([2.0]), rounding_mode="round"),
+        ValueError,
+        "rounding_mode",
+    ),
     "int_pow_neg_scalar": (lambda m: m.tensor([2]) ** -1, ValueError, "pow"),
     "bool_neg": (lambda m: -m.tensor([True]), TypeError, "neg"),
     "bool_sub": (lambda m: m.tensor([1, 2]) - m.tensor([True, False]), TypeError, "sub"),
@@ -168,23 +202,38 @@ ERROR_CASES = {
     "complex_relu": (lambda m: m.relu(m.tensor([1 + 1j])), TypeError, "relu"),
     "complex_clamp": (lambda m: m.clamp(m.tensor([1 + 1j]), 0), TypeError, "clamp"),
     "complex_max": (lambda m: m.max(m.tensor([1 + 1j, 2 + 0j])), TypeError, "max"),
-    "complex_maximum": (lambda m: m.maximum(m.tensor([1 + 1j]), m.tensor([2 + 0j])), TypeError,
-                        "maximum"),
+    "complex_maximum": (
+        lambda m: m.maximum(m.tensor([1 + 1j]), m.tensor([2 + 0j])),
+        TypeError,
+        "maximum",
+    ),
     "complex_sign": (lambda m: m.sign(m.tensor([1 + 1j])), TypeError, "sign"),
-    "bitwise_float": (lambda m: m.bitwise_and(m.tensor([1.0]), m.tensor([2.0])), TypeError,
-                      "bitwise_and"),
+    "bitwise_float": (
+        lambda m: m.bitwise_and(m.tensor([1.0]), m.tensor([2.0])),
+        TypeError,
+        "bitwise_and",
+    ),
     "invert_float": (lambda m: ~m.tensor([1.0]), TypeError, "bitwise_not"),
     "shift_float": (lambda m: m.tensor([1.0]) << 1, TypeError, "bitwise_left_shift"),
     "hypot_int": (lambda m: m.hypot(m.tensor([3]), m.tensor([4])), TypeError, "hypot"),
     "lerp_int": (lambda m: m.lerp(m.tensor([1, 2]), m.tensor([3, 4]), 0.5), TypeError, "lerp"),
-    "isclose_dtype": (lambda m: m.isclose(m.tensor([1.0]), m.tensor([1], dtype=m.int64)),
-                      TypeError, "isclose"),
+    "isclose_dtype": (
+        lambda m: m.isclose(m.tensor([1.0]), m.tensor([1], dtype=m.int64)),
+        TypeError,
+        "isclose",
+    ),
     "trace_3d": (lambda m: m.trace(m.ones(2, 2, 2)), ValueError, "trace"),
     "addmm_1d": (lambda m: m.addmm(m.ones(2), m.ones(2), m.ones(2)), ValueError, "addmm"),
-    "addmm_bad_input": (lambda m: m.addmm(m.ones(3, 3), m.ones(2, 2), m.ones(2, 2)), ValueError,
-                        "addmm"),
-    "tensordot_mismatch": (lambda m: m.tensordot(m.ones(2, 3), m.ones(2, 3), 1), ValueError,
-                           "tensordot"),
+    "addmm_bad_input": (
+        lambda m: m.addmm(m.ones(3, 3), m.ones(2, 2), m.ones(2, 2)),
+        ValueError,
+        "addmm",
+    ),
+    "tensordot_mismatch": (
+        lambda m: m.tensordot(m.ones(2, 3), m.ones(2, 3), 1),
+        ValueError,
+        "tensordot",
+    ),
     "diff_0d": (lambda m: m.diff(m.tensor(1.0)), RuntimeError, "diff"),
 }
 
@@ -220,29 +269,42 @@ def _chain_vs_derivative(cls, inputs, **params):
         pairs = [(cls.chain(ctx, g, xs[0], y), g * cls.derivative(ctx, xs[0], y))]
     else:
         a, b = xs
-        pairs = [(cls.chain_a(ctx, g, a, b, y), elementwise.scale(
-                     g, cls.derivative_a(ctx, a, b, y))),
-                 (cls.chain_b(ctx, g, a, b, y), elementwise.scale(
-                     g, cls.derivative_b(ctx, a, b, y)))]
+        pairs = [
+            (cls.chain_a(ctx, g, a, b, y), elementwise.scale(g, cls.derivative_a(ctx, a, b, y))),
+            (cls.chain_b(ctx, g, a, b, y), elementwise.scale(g, cls.derivative_b(ctx, a, b, y))),
+        ]
     for fused, plain in pairs:
-        np.testing.assert_allclose(fused.detach().numpy(), plain.detach().numpy(), rtol=1e-12,
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            fused.detach().numpy(), plain.detach().numpy(), rtol=1e-12, atol=1e-12
+        )
 
 
 POS = np.array([0.5, 1.3, 2.0])
 REAL = np.array([-1.2, 0.3, 2.0])
 
 
-@pytest.mark.parametrize("cls,inputs,params", [
-    (unary.Log, [POS], {}), (unary.Log1p, [POS], {}), (unary.Sqrt, [POS], {}),
-    (unary.Tanh, [REAL], {}), (unary.Sigmoid, [REAL], {}), (unary.Relu, [REAL], {}),
-    (unary.Softplus, [REAL], {"beta": 2.0, "threshold": 1.0}),
-    (unary.Clamp, [REAL], {"lo": -0.5, "hi": 1.0}), (unary.Exp, [REAL], {}),
-    (binary.Div, [REAL, POS], {}), (binary.Pow, [POS, REAL], {}),
-    (binary.Where, [REAL, POS], {"cond": np.array([True, False, True])}),
-    (fused_grads.TanhGrad, [REAL, POS / 3], {}), (fused_grads.SigmoidGrad, [REAL, POS / 3], {}),
-    (trig.Hypot, [REAL, POS], {}), (trig.Atan2, [REAL, POS], {}),
-], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize(
+    "cls,inputs,params",
+    [
+        (unary.Log, [POS], {}),
+        (unary.Log1p, [POS], {}),
+        (unary.Sqrt, [POS], {}),
+        (unary.Tanh, [REAL], {}),
+        (unary.Sigmoid, [REAL], {}),
+        (unary.Relu, [REAL], {}),
+        (unary.Softplus, [REAL], {"beta": 2.0, "threshold": 1.0}),
+        (unary.Clamp, [REAL], {"lo": -0.5, "hi": 1.0}),
+        (unary.Exp, [REAL], {}),
+        (binary.Div, [REAL, POS], {}),
+        (binary.Pow, [POS, REAL], {}),
+        (binary.Where, [REAL, POS], {"cond": np.array([True, False, True])}),
+        (fused_grads.TanhGrad, [REAL, POS / 3], {}),
+        (fused_grads.SigmoidGrad, [REAL, POS / 3], {}),
+        (trig.Hypot, [REAL, POS], {}),
+        (trig.Atan2, [REAL, POS], {}),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
 def test_chain_agrees_with_stated_derivative(cls, inputs, params):
     _chain_vs_derivative(cls, inputs, **params)
 
@@ -250,8 +312,9 @@ def test_chain_agrees_with_stated_derivative(cls, inputs, params):
 def test_every_elementwise_op_states_its_derivative():
     """Each concrete subclass states derivative (unary) or both partials (binary), itself or
     through a family base class below the generic one (e.g. the rounding ops share d/dx = 0)."""
+
     def stated(cls, name, base):
-        return any(name in vars(k) for k in cls.__mro__[:cls.__mro__.index(base)])
+        return any(name in vars(k) for k in cls.__mro__[: cls.__mro__.index(base)])
 
     def subclasses(c):
         for s in c.__subclasses__():

@@ -12,6 +12,7 @@ The one documented difference: chainrule refuses an in-place change of a *view* 
 tensor that requires grad (PyTorch rebases the view's history); it raises a clear error
 naming the view, which the test accepts.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,9 +39,11 @@ def _as_tuple(x):
 
 
 def _float_outputs(outs) -> list[int]:
-    return [i for i, o in enumerate(outs) if o.dtype.is_floating_point and o.requires_grad] \
-        if isinstance(outs[0], torch.Tensor) else \
-        [i for i, o in enumerate(outs) if o.dtype.kind == "f" and o.requires_grad]
+    return (
+        [i for i, o in enumerate(outs) if o.dtype.is_floating_point and o.requires_grad]
+        if isinstance(outs[0], torch.Tensor)
+        else [i for i, o in enumerate(outs) if o.dtype.kind == "f" and o.requires_grad]
+    )
 
 
 def _run(lib, fn, arrays, target, clone=False):
@@ -83,11 +86,13 @@ def _targets(spec: OpSpec, shapes: tuple) -> list:
 def _assert_same_grads(c_res, t_res, where):
     for k, (c, t) in enumerate(zip(c_res, t_res)):
         if t is None or c is None:
-            assert (t is None or not t.any()) and (c is None or not c.any()), \
+            assert (t is None or not t.any()) and (c is None or not c.any()), (
                 f"{where}: gradient presence differs for input {k}"
+            )
             continue
-        np.testing.assert_allclose(c, t, rtol=1e-7, atol=1e-9,
-                                   err_msg=f"{where}: gradient of input {k}")
+        np.testing.assert_allclose(
+            c, t, rtol=1e-7, atol=1e-9, err_msg=f"{where}: gradient of input {k}"
+        )
 
 
 def outcome(spec: OpSpec, shapes: tuple, target) -> str:
@@ -128,7 +133,8 @@ def test_inplace_after_forward_raises_or_matches_torch(spec, shapes):
     assert got == want, (
         f"{spec.id}: in-place-after-forward differs from PyTorch in {got}, expected {want}. "
         "If the op now saves what PyTorch saves, remove it from KNOWN_DIFFERENCES; if it "
-        "raises where PyTorch runs, save only what backward reads (ctx.needs_input_grad)")
+        "raises where PyTorch runs, save only what backward reads (ctx.needs_input_grad)"
+    )
 
 
 def test_issue_reproducers_raise_like_torch():

@@ -7,6 +7,7 @@ where PyTorch copies the argument and runs, give PyTorch's gradient). A rule tha
 array on ``ctx`` without a version check would scatter the gradient to the new positions:
 silently wrong.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,43 +30,101 @@ CASES = [
     ("getitem_two_arrays", (3, 4), np.array([1, 2, 1]), lambda L, x, i: x[i, i]),
     ("getitem_int_and_array", (2, 3, 4), np.array([0, 3]), lambda L, x, i: x[1, :, i]),
     ("gather", (3, 4), np.array([[1, 2], [0, 0], [3, 1]]), lambda L, x, i: x.gather(1, i)),
-    ("scatter_src", (3, 4), np.array([[1], [0], [3]]),
-     lambda L, x, i: L.zeros(3, 4, dtype=x.dtype).scatter(1, i, x[:, :1])),
+    (
+        "scatter_src",
+        (3, 4),
+        np.array([[1], [0], [3]]),
+        lambda L, x, i: L.zeros(3, 4, dtype=x.dtype).scatter(1, i, x[:, :1]),
+    ),
     ("scatter_self", (3, 4), np.array([[1], [0], [3]]), lambda L, x, i: x.scatter(1, i, 0.5)),
-    ("scatter_add", (3, 4), np.array([[1], [0], [3]]),
-     lambda L, x, i: L.zeros(3, 4, dtype=x.dtype).scatter_add(1, i, x[:, :1])),
+    (
+        "scatter_add",
+        (3, 4),
+        np.array([[1], [0], [3]]),
+        lambda L, x, i: L.zeros(3, 4, dtype=x.dtype).scatter_add(1, i, x[:, :1]),
+    ),
     ("index_select", (3, 4), np.array([3, 1, 1]), lambda L, x, i: x.index_select(1, i)),
-    ("take_along_dim", (3, 4), np.array([[2], [0], [3]]),
-     lambda L, x, i: L.take_along_dim(x, i, 1)),
-    ("where", (3, 4), np.array([True, False, False, True]),
-     lambda L, x, m: L.where(m, x, x * 3.0)),
-    ("masked_fill", (3, 4), np.array([True, False, False, True]),
-     lambda L, x, m: x.masked_fill(m, 0.0)),
-    ("masked_select", (3, 4), np.array([True, False, False, True]),
-     lambda L, x, m: x.masked_select(m)),
-    ("cross_entropy_target", (3, 4), np.array([1, 0, 3]),
-     lambda L, x, t: _F(L).cross_entropy(x, t)),
-    ("cross_entropy_weight", (3, 4), np.array([0.5, 1.0, 2.0, 1.5]),
-     lambda L, x, w: _F(L).cross_entropy(x, L.tensor([1, 0, 3]), w)),
-    ("cross_entropy_weight_smooth", (3, 4), np.array([0.5, 1.0, 2.0, 1.5]),
-     lambda L, x, w: _F(L).cross_entropy(x, L.tensor([1, 0, 3]), w, label_smoothing=0.2)),
-    ("cross_entropy_probs", (3, 4), np.full((3, 4), 0.25),
-     lambda L, x, p: _F(L).cross_entropy(x, p)),
+    (
+        "take_along_dim",
+        (3, 4),
+        np.array([[2], [0], [3]]),
+        lambda L, x, i: L.take_along_dim(x, i, 1),
+    ),
+    ("where", (3, 4), np.array([True, False, False, True]), lambda L, x, m: L.where(m, x, x * 3.0)),
+    (
+        "masked_fill",
+        (3, 4),
+        np.array([True, False, False, True]),
+        lambda L, x, m: x.masked_fill(m, 0.0),
+    ),
+    (
+        "masked_select",
+        (3, 4),
+        np.array([True, False, False, True]),
+        lambda L, x, m: x.masked_select(m),
+    ),
+    (
+        "cross_entropy_target",
+        (3, 4),
+        np.array([1, 0, 3]),
+        lambda L, x, t: _F(L).cross_entropy(x, t),
+    ),
+    (
+        "cross_entropy_weight",
+        (3, 4),
+        np.array([0.5, 1.0, 2.0, 1.5]),
+        lambda L, x, w: _F(L).cross_entropy(x, L.tensor([1, 0, 3]), w),
+    ),
+    (
+        "cross_entropy_weight_smooth",
+        (3, 4),
+        np.array([0.5, 1.0, 2.0, 1.5]),
+        lambda L, x, w: _F(L).cross_entropy(x, L.tensor([1, 0, 3]), w, label_smoothing=0.2),
+    ),
+    (
+        "cross_entropy_probs",
+        (3, 4),
+        np.full((3, 4), 0.25),
+        lambda L, x, p: _F(L).cross_entropy(x, p),
+    ),
     ("nll_loss_target", (3, 4), np.array([1, 0, 3]), lambda L, x, t: _F(L).nll_loss(x, t)),
-    ("nll_loss_weight", (3, 4), np.array([0.5, 1.0, 2.0, 1.5]),
-     lambda L, x, w: _F(L).nll_loss(x, L.tensor([1, 0, 3]), w)),
-    ("bce_weight", (3, 4), np.full((3, 4), 0.7),
-     lambda L, x, w: _F(L).binary_cross_entropy(x.sigmoid(), L.full((3, 4), 0.3,
-                                                                      dtype=x.dtype), w)),
-    ("bce_with_logits_weight", (3, 4), np.full((4,), 0.7),
-     lambda L, x, w: _F(L).binary_cross_entropy_with_logits(x, L.full((3, 4), 0.3,
-                                                                       dtype=x.dtype), w)),
-    ("bce_with_logits_pos_weight", (3, 4), np.full((4,), 1.5),
-     lambda L, x, w: _F(L).binary_cross_entropy_with_logits(
-         x, L.full((3, 4), 0.3, dtype=x.dtype), pos_weight=w)),
+    (
+        "nll_loss_weight",
+        (3, 4),
+        np.array([0.5, 1.0, 2.0, 1.5]),
+        lambda L, x, w: _F(L).nll_loss(x, L.tensor([1, 0, 3]), w),
+    ),
+    (
+        "bce_weight",
+        (3, 4),
+        np.full((3, 4), 0.7),
+        lambda L, x, w: _F(L).binary_cross_entropy(
+            x.sigmoid(), L.full((3, 4), 0.3, dtype=x.dtype), w
+        ),
+    ),
+    (
+        "bce_with_logits_weight",
+        (3, 4),
+        np.full((4,), 0.7),
+        lambda L, x, w: _F(L).binary_cross_entropy_with_logits(
+            x, L.full((3, 4), 0.3, dtype=x.dtype), w
+        ),
+    ),
+    (
+        "bce_with_logits_pos_weight",
+        (3, 4),
+        np.full((4,), 1.5),
+        lambda L, x, w: _F(L).binary_cross_entropy_with_logits(
+            x, L.full((3, 4), 0.3, dtype=x.dtype), pos_weight=w
+        ),
+    ),
     ("embedding", (5, 3), np.array([[0, 2], [4, 2]]), lambda L, w, i: _F(L).embedding(i, w)),
-    ("embedding_padding", (5, 3), np.array([[0, 2], [4, 2]]),
-     lambda L, w, i: _F(L).embedding(i, w, padding_idx=2)),
+    (
+        "embedding_padding",
+        (5, 3),
+        np.array([[0, 2], [4, 2]]),
+        lambda L, w, i: _F(L).embedding(i, w, padding_idx=2),
+    ),
 ]
 
 
@@ -100,8 +159,10 @@ def test_inplace_change_of_index_mask_target_or_weight(name, shape, aux, call):
         t_kind, t_res = _run(torch, call, x, aux, mutate=False)
         np.testing.assert_allclose(c_res, t_res, rtol=1e-10, atol=1e-12, err_msg=name)
     elif t_kind == "raise":
-        assert c_kind == "raise", f"{name}: PyTorch raises ({t_res[:60]}...) but chainrule " \
-                                  "ran: its backward read the modified tensor unchecked"
+        assert c_kind == "raise", (
+            f"{name}: PyTorch raises ({t_res[:60]}...) but chainrule "
+            "ran: its backward read the modified tensor unchecked"
+        )
         assert "modified by an in-place operation" in c_res, c_res
     else:
         assert c_kind == "ok", f"{name}: PyTorch runs but chainrule raised: {c_res}"

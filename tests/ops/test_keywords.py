@@ -1,4 +1,5 @@
 """NumPy-style aliases (axis=, keepdims=) and out= on the functional ops, against PyTorch."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,9 @@ import chainrule as cr
 X = np.arange(12.0).reshape(3, 4) - 5.0
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "prod", "amax", "amin", "std", "var",
-                                  "logsumexp", "argmax", "argmin"])
+@pytest.mark.parametrize(
+    "name", ["sum", "mean", "prod", "amax", "amin", "std", "var", "logsumexp", "argmax", "argmin"]
+)
 @pytest.mark.parametrize("kw", [{"axis": 1}, {"axis": 0, "keepdims": True}])
 def test_reductions_accept_numpy_names_like_torch(name, kw):
     if name == "logsumexp" and "keepdims" not in kw:
@@ -24,8 +26,10 @@ def test_reductions_accept_numpy_names_like_torch(name, kw):
 
 
 def test_count_nonzero_with_axis():
-    np.testing.assert_array_equal(cr.count_nonzero(cr.tensor(X), axis=1).numpy(),
-                                  torch.count_nonzero(torch.tensor(X), axis=1).numpy())
+    np.testing.assert_array_equal(
+        cr.count_nonzero(cr.tensor(X), axis=1).numpy(),
+        torch.count_nonzero(torch.tensor(X), axis=1).numpy(),
+    )
 
 
 def test_cat_softmax_squeeze_with_axis():

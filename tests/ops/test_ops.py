@@ -5,6 +5,7 @@ non-contiguous inputs (strided, reversed and transposed views of larger arrays, 
 FunctionTestCase does by default; the inputs must come out unmodified), gradcheck against
 finite differences, forward mode vs reverse mode, and double backward.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,13 +57,16 @@ def _run_both(spec, shapes, requires_grad=True, layout="contiguous"):
     if layout == "contiguous":
         xs = [cr.tensor(a, requires_grad=requires_grad) for a in arrays]
     else:
-        xs = [cr.from_numpy(noncontiguous(a, k)).requires_grad_(requires_grad)
-              for k, a in enumerate(arrays)]
+        xs = [
+            cr.from_numpy(noncontiguous(a, k)).requires_grad_(requires_grad)
+            for k, a in enumerate(arrays)
+        ]
     ts = [torch.tensor(a, requires_grad=requires_grad) for a in arrays]
     outs, touts = _as_tuple(spec.cr_fn(*xs)), _as_tuple(spec.th_fn(*ts))
     for k, (x, a) in enumerate(zip(xs, arrays)):
-        np.testing.assert_array_equal(x.detach().numpy(), a,
-                                      err_msg=f"{spec.id}: input {k} modified")
+        np.testing.assert_array_equal(
+            x.detach().numpy(), a, err_msg=f"{spec.id}: input {k} modified"
+        )
     return xs, ts, outs, touts
 
 
@@ -71,8 +75,9 @@ def _cases(check):
     (e.g. prod over zeros has no double backward: tests/ops/test_edge_gradients.py checks that
     it raises clearly instead)."""
     chosen = [c for c in CASES if check in c[0].checks]
-    return pytest.mark.parametrize("spec,shapes", [c[:2] for c in chosen],
-                                   ids=[c[2] for c in chosen])
+    return pytest.mark.parametrize(
+        "spec,shapes", [c[:2] for c in chosen], ids=[c[2] for c in chosen]
+    )
 
 
 @_cases("fwd")
@@ -97,19 +102,26 @@ def test_backward_matches_torch(spec, shapes, layout):
     if layout == "contiguous":
         cr.autograd.backward(list(outs), [cr.tensor(u) for u in ups])
     else:  # the upstream gradients are non-contiguous too
-        cr.autograd.backward(list(outs), [cr.from_numpy(noncontiguous(u, k + 1))
-                                          for k, u in enumerate(ups)])
+        cr.autograd.backward(
+            list(outs), [cr.from_numpy(noncontiguous(u, k + 1)) for k, u in enumerate(ups)]
+        )
     for i, (x, t) in enumerate(zip(xs, ts)):
         if t.grad is None:
             assert x.grad is None or np.all(x.grad.numpy() == 0), f"{spec.id} input {i}"
             continue
         assert x.grad is not None, f"{spec.id}: input {i} got no gradient"
         assert x.grad.shape == x.shape, f"{spec.id}: grad shape {x.grad.shape} != {x.shape}"
-        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=spec.bwd_rtol, atol=1e-10,
-                                   err_msg=f"{spec.id} input {i}")
+        np.testing.assert_allclose(
+            x.grad.numpy(),
+            t.grad.numpy(),
+            rtol=spec.bwd_rtol,
+            atol=1e-10,
+            err_msg=f"{spec.id} input {i}",
+        )
     for k, (x, a) in enumerate(zip(xs, make_inputs(spec, shapes))):  # backward wrote nothing
-        np.testing.assert_array_equal(x.detach().numpy(), a,
-                                      err_msg=f"{spec.id}: backward modified input {k}")
+        np.testing.assert_array_equal(
+            x.detach().numpy(), a, err_msg=f"{spec.id}: backward modified input {k}"
+        )
 
 
 @_cases("gc")
@@ -133,8 +145,7 @@ def test_gradgradcheck(spec, shapes):
 @_cases("bwd")
 def test_float32_forward_and_grad_dtype(spec, shapes):
     """In float32 the result and gradients stay float32 (no silent float64 upcast)."""
-    xs = [cr.tensor(a.astype(np.float32), requires_grad=True)
-          for a in make_inputs(spec, shapes)]
+    xs = [cr.tensor(a.astype(np.float32), requires_grad=True) for a in make_inputs(spec, shapes)]
     outs = _as_tuple(spec.cr_fn(*xs))
     for o in outs:
         assert o.dtype == np.float32, f"{spec.id}: float32 input gave {o.dtype}"

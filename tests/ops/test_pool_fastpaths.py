@@ -1,5 +1,6 @@
 """The 2x2 max-pool tournament (ops.pooling) against PyTorch: values, the first-argmax
 tie rule, gradients, indices and double backward, on the shapes where it is used."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,10 +14,10 @@ import chainrule.nn.functional as F
 RNG = np.random.default_rng(3)
 
 CASES = [  # (input shape, kwargs); kernel 2 everywhere
-    ((2, 3, 8, 8), {}),                                   # disjoint (LeNet)
-    ((2, 3, 9, 7), {}),                                   # odd sizes: uncovered pixels
-    ((2, 2, 7, 6), dict(stride=1)),                       # overlapping windows
-    ((2, 2, 7, 7), dict(stride=2, padding=1)),            # -inf padding
+    ((2, 3, 8, 8), {}),  # disjoint (LeNet)
+    ((2, 3, 9, 7), {}),  # odd sizes: uncovered pixels
+    ((2, 2, 7, 6), dict(stride=1)),  # overlapping windows
+    ((2, 2, 7, 7), dict(stride=2, padding=1)),  # -inf padding
     ((1, 2, 9, 9), dict(stride=2, dilation=2)),
     ((1, 2, 7, 8), dict(stride=2, ceil_mode=True)),
 ]

@@ -1,5 +1,6 @@
 """poisson, F.gumbel_softmax and Tensor.apply_: distributions, straight-through gradients and
 the errors PyTorch raises."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,9 @@ import chainrule.nn.functional as F
 
 def test_poisson_mean_dtype_and_errors():
     rates = cr.tensor([0.0, 1.5, 20.0])
-    draws = np.stack([cr.poisson(rates, cr.Generator().manual_seed(i)).numpy()
-                      for i in range(2000)])
+    draws = np.stack(
+        [cr.poisson(rates, cr.Generator().manual_seed(i)).numpy() for i in range(2000)]
+    )
     assert draws.dtype == np.float32 and (draws[:, 0] == 0).all()
     np.testing.assert_allclose(draws.mean(0), [0.0, 1.5, 20.0], rtol=0.05, atol=0.05)
     for bad in ([-1.0], [float("nan")]):

@@ -2,6 +2,7 @@
 multinomial statistics) and the clear errors of the structural ops. Their differentiable
 siblings (diagonal, diag_embed, narrow, rot90, repeat_interleave, unfold, meshgrid, cdist,
 F.unfold/F.fold) are in the op-spec table."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,25 +25,33 @@ def _same(a, b):
 def test_searchsorted_and_bucketize(right, out_int32):
     seq = np.array([1.0, 2.0, 2.0, 5.0, 9.0])
     vals = np.array([[0.0, 2.0, 3.0], [9.0, 10.0, 5.0]])
-    _same(cr.searchsorted(cr.tensor(seq), cr.tensor(vals), right=right, out_int32=out_int32),
-          torch.searchsorted(torch.tensor(seq), torch.tensor(vals), right=right,
-                             out_int32=out_int32))
-    _same(cr.bucketize(cr.tensor(vals), cr.tensor(seq), right=right, out_int32=out_int32),
-          torch.bucketize(torch.tensor(vals), torch.tensor(seq), right=right,
-                          out_int32=out_int32))
+    _same(
+        cr.searchsorted(cr.tensor(seq), cr.tensor(vals), right=right, out_int32=out_int32),
+        torch.searchsorted(torch.tensor(seq), torch.tensor(vals), right=right, out_int32=out_int32),
+    )
+    _same(
+        cr.bucketize(cr.tensor(vals), cr.tensor(seq), right=right, out_int32=out_int32),
+        torch.bucketize(torch.tensor(vals), torch.tensor(seq), right=right, out_int32=out_int32),
+    )
     batched = np.sort(RNG.standard_normal((3, 6)), axis=-1)
     q = RNG.standard_normal((3, 4))
-    _same(cr.searchsorted(cr.tensor(batched), cr.tensor(q), side="right" if right else "left"),
-          torch.searchsorted(torch.tensor(batched), torch.tensor(q),
-                             side="right" if right else "left"))
+    _same(
+        cr.searchsorted(cr.tensor(batched), cr.tensor(q), side="right" if right else "left"),
+        torch.searchsorted(
+            torch.tensor(batched), torch.tensor(q), side="right" if right else "left"
+        ),
+    )
 
 
 def test_searchsorted_sorter_scalar_and_errors():
     seq = np.array([5.0, 1.0, 3.0])
     sorter = np.argsort(seq)
-    _same(cr.searchsorted(cr.tensor(seq), cr.tensor([2.0, 4.0]), sorter=cr.tensor(sorter)),
-          torch.searchsorted(torch.tensor(seq), torch.tensor([2.0, 4.0]),
-                             sorter=torch.tensor(sorter)))
+    _same(
+        cr.searchsorted(cr.tensor(seq), cr.tensor([2.0, 4.0]), sorter=cr.tensor(sorter)),
+        torch.searchsorted(
+            torch.tensor(seq), torch.tensor([2.0, 4.0]), sorter=torch.tensor(sorter)
+        ),
+    )
     assert cr.searchsorted(cr.tensor([1.0, 2.0]), 1.5).shape == ()
     with pytest.raises(RuntimeError, match="opposites"):
         cr.searchsorted(cr.tensor([1.0]), cr.tensor([1.0]), right=True, side="left")
@@ -82,8 +91,9 @@ def test_tri_indices(row, col, offset):
 
 def test_multinomial_with_replacement_matches_the_distribution():
     p = np.array([[0.1, 0.0, 0.6, 0.3], [1.0, 1.0, 1.0, 1.0]])
-    s = cr.multinomial(cr.tensor(p), 20000, replacement=True,
-                       generator=cr.Generator().manual_seed(0))
+    s = cr.multinomial(
+        cr.tensor(p), 20000, replacement=True, generator=cr.Generator().manual_seed(0)
+    )
     assert s.shape == (2, 20000) and s.dtype == np.int64
     freq0 = np.bincount(s.numpy()[0], minlength=4) / 20000
     np.testing.assert_allclose(freq0, p[0] / p[0].sum(), atol=0.015)
@@ -97,22 +107,33 @@ def test_multinomial_without_replacement():
     s = cr.multinomial(w, 4, generator=cr.Generator().manual_seed(1))
     assert sorted(s.tolist()) == [0, 2, 3, 4]  # distinct, never the zero weight
     assert cr.multinomial(w, 5).tolist()[-1] == 1  # zero weight only once the rest are used
-    firsts = np.bincount([cr.multinomial(w, 1, generator=cr.Generator().manual_seed(i)).item()
-                          for i in range(3000)], minlength=5) / 3000
+    firsts = (
+        np.bincount(
+            [
+                cr.multinomial(w, 1, generator=cr.Generator().manual_seed(i)).item()
+                for i in range(3000)
+            ],
+            minlength=5,
+        )
+        / 3000
+    )
     np.testing.assert_allclose(firsts, np.array([1, 0, 5, 2, 2]) / 10, atol=0.03)
     a = cr.multinomial(w, 3, generator=cr.Generator().manual_seed(7))
     b = cr.multinomial(w, 3, generator=cr.Generator().manual_seed(7))
     assert a.tolist() == b.tolist()
 
 
-@pytest.mark.parametrize("bad,args,match", [
-    ([1.0, -1.0], (1,), "element < 0"),
-    ([1.0, float("nan")], (1,), "inf, nan"),
-    ([0.0, 0.0], (1,), "sum of probabilities"),
-    ([1.0, 0.0, 1.0], (4,), "without replacement"),
-    ([1.0, 2.0], (0,), "n_sample <= 0"),
-    ([[[1.0]]], (1,), "1 or 2 dim"),
-])
+@pytest.mark.parametrize(
+    "bad,args,match",
+    [
+        ([1.0, -1.0], (1,), "element < 0"),
+        ([1.0, float("nan")], (1,), "inf, nan"),
+        ([0.0, 0.0], (1,), "sum of probabilities"),
+        ([1.0, 0.0, 1.0], (4,), "without replacement"),
+        ([1.0, 2.0], (0,), "n_sample <= 0"),
+        ([[[1.0]]], (1,), "1 or 2 dim"),
+    ],
+)
 def test_multinomial_errors_like_torch(bad, args, match):
     with pytest.raises(RuntimeError, match=match):
         cr.multinomial(cr.tensor(bad), *args)
@@ -120,12 +141,19 @@ def test_multinomial_errors_like_torch(bad, args, match):
         torch.multinomial(torch.tensor(bad), *args)
 
 
-@pytest.mark.parametrize("call", [
-    lambda m: m.diagonal(0, 1, 1), lambda m: m.narrow(1, 2, 5), lambda m: m.narrow(0, 9, 1),
-    lambda m: m.rot90(1, (0, 0)), lambda m: m.unfold(1, 9, 1), lambda m: m.unfold(1, 2, 0),
-    lambda m: m.repeat_interleave(m.new_tensor([1, 2]).long(), 0),
-    lambda m: m.repeat_interleave(-1),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.diagonal(0, 1, 1),
+        lambda m: m.narrow(1, 2, 5),
+        lambda m: m.narrow(0, 9, 1),
+        lambda m: m.rot90(1, (0, 0)),
+        lambda m: m.unfold(1, 9, 1),
+        lambda m: m.unfold(1, 2, 0),
+        lambda m: m.repeat_interleave(m.new_tensor([1, 2]).long(), 0),
+        lambda m: m.repeat_interleave(-1),
+    ],
+)
 def test_structural_errors_match_torch(call):
     x = np.zeros((3, 4))
     with pytest.raises((RuntimeError, IndexError)):

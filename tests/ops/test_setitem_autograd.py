@@ -1,5 +1,6 @@
 """``y[idx] = v`` on tensors in a graph is recorded (PyTorch's CopySlices): gradients to the
 tensor and the value against torch, double backward, forward mode, and the in-place rules."""
+
 from __future__ import annotations
 
 import numpy as np

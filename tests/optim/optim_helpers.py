@@ -1,4 +1,5 @@
 """Shared helpers: the same small problem built in chainrule and in torch."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,14 +19,13 @@ def cr_params():
 
 
 def torch_params():
-    return [torch.tensor(a.copy(), dtype=torch.float64, requires_grad=True)
-            for a in (W0, V0, U0)]
+    return [torch.tensor(a.copy(), dtype=torch.float64, requires_grad=True) for a in (W0, V0, U0)]
 
 
 def loss_fn(w, v, t, lib):
     """A smooth non-quadratic loss: ||W v - t||^2 + 0.05 sum(v^4) + 0.1 sum(W^2)."""
     r = w @ v - t
-    return (r * r).sum() + 0.05 * (v ** 4).sum() + 0.1 * (w * w).sum()
+    return (r * r).sum() + 0.05 * (v**4).sum() + 0.1 * (w * w).sum()
 
 
 def cr_loss(params):
@@ -42,6 +42,10 @@ def to_numpy_state_dict(sd):
     """torch state_dict -> arrays and numbers (what a safetensors + JSON file holds)."""
     state = {}
     for k, s in sd["state"].items():
-        state[k] = {n: (v.item() if v.ndim == 0 else v.detach().numpy().copy())
-                    if isinstance(v, torch.Tensor) else v for n, v in s.items()}
+        state[k] = {
+            n: (v.item() if v.ndim == 0 else v.detach().numpy().copy())
+            if isinstance(v, torch.Tensor)
+            else v
+            for n, v in s.items()
+        }
     return {"state": state, "param_groups": [dict(g) for g in sd["param_groups"]]}

@@ -1,4 +1,5 @@
 """LBFGS against torch.optim.LBFGS: the same iterates on a small float64 regression."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +21,7 @@ def _problem(lib):
 
     def loss_fn():
         pred = lib.tanh(x @ w + b)
-        return ((pred - y) ** 2).mean() + 0.01 * (w ** 4).sum()
+        return ((pred - y) ** 2).mean() + 0.01 * (w**4).sum()
 
     return [w, b], loss_fn
 
@@ -40,13 +41,16 @@ def _run(lib, steps, **kw):
     return [p.detach().numpy().copy() for p in params], losses, state
 
 
-@pytest.mark.parametrize("kw", [
-    {},
-    {"line_search_fn": "strong_wolfe"},
-    {"lr": 0.5, "max_iter": 4, "history_size": 3},
-    {"lr": 0.8, "max_iter": 7, "history_size": 2, "line_search_fn": "strong_wolfe"},
-    {"max_iter": 3, "max_eval": 5, "line_search_fn": "strong_wolfe"},
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"line_search_fn": "strong_wolfe"},
+        {"lr": 0.5, "max_iter": 4, "history_size": 3},
+        {"lr": 0.8, "max_iter": 7, "history_size": 2, "line_search_fn": "strong_wolfe"},
+        {"max_iter": 3, "max_eval": 5, "line_search_fn": "strong_wolfe"},
+    ],
+)
 def test_iterates_match_torch(kw):
     ours, our_losses, our_state = _run(cr, 4, **kw)
     ref, ref_losses, ref_state = _run(torch, 4, **kw)

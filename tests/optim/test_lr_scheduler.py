@@ -1,4 +1,5 @@
 """Every scheduler's lr (and momentum) sequence over ~30 steps equals torch's."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,12 @@ def _make_opts(opt_name="SGD", **kw):
     kw = kw or {"momentum": 0.9}
     cps = [cr.tensor(np.ones(2), requires_grad=True) for _ in range(2)]
     tps = [torch.ones(2, dtype=torch.float64, requires_grad=True) for _ in range(2)]
-    copt = getattr(cr.optim, opt_name)([{"params": [cps[0]]},
-                                        {"params": [cps[1]], "lr": 0.05}], lr=0.1, **kw)
-    topt = getattr(torch.optim, opt_name)([{"params": [tps[0]]},
-                                           {"params": [tps[1]], "lr": 0.05}], lr=0.1, **kw)
+    copt = getattr(cr.optim, opt_name)(
+        [{"params": [cps[0]]}, {"params": [cps[1]], "lr": 0.05}], lr=0.1, **kw
+    )
+    topt = getattr(torch.optim, opt_name)(
+        [{"params": [tps[0]]}, {"params": [tps[1]], "lr": 0.05}], lr=0.1, **kw
+    )
     return copt, topt
 
 
@@ -32,10 +35,12 @@ def _momenta(opt):
 
 def _run_pair(copt, csched, topt, tsched, steps=30, check_momentum=False, metrics=None):
     for i in range(steps):
-        assert csched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12,
-                                                     abs=1e-15), f"step {i}"
+        assert csched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12, abs=1e-15), (
+            f"step {i}"
+        )
         assert [g["lr"] for g in copt.param_groups] == pytest.approx(
-            [g["lr"] for g in topt.param_groups], rel=1e-12, abs=1e-15)
+            [g["lr"] for g in topt.param_groups], rel=1e-12, abs=1e-15
+        )
         if check_momentum:
             assert _momenta(copt) == pytest.approx(_momenta(topt), rel=1e-12)
         copt.step()
@@ -49,41 +54,94 @@ def _run_pair(copt, csched, topt, tsched, steps=30, check_momentum=False, metric
 
 
 SCHEDULES = {
-    "StepLR": (lambda o: crs.StepLR(o, step_size=4, gamma=0.5),
-               lambda o: TS.StepLR(o, step_size=4, gamma=0.5)),
-    "MultiStepLR": (lambda o: crs.MultiStepLR(o, [3, 8, 8, 20], gamma=0.3),
-                    lambda o: TS.MultiStepLR(o, [3, 8, 8, 20], gamma=0.3)),
-    "ConstantLR": (lambda o: crs.ConstantLR(o, factor=0.25, total_iters=6),
-                   lambda o: TS.ConstantLR(o, factor=0.25, total_iters=6)),
-    "ExponentialLR": (lambda o: crs.ExponentialLR(o, gamma=0.9),
-                      lambda o: TS.ExponentialLR(o, gamma=0.9)),
-    "InverseTimeLR": (lambda o: crs.InverseTimeLR(o, decay_rate=0.3),
-                      lambda o: TS.LambdaLR(o, lambda k: 1 / (1 + 0.3 * k))),
-    "LambdaLR": (lambda o: crs.LambdaLR(o, lambda k: 0.95 ** k * (1 + k % 3)),
-                 lambda o: TS.LambdaLR(o, lambda k: 0.95 ** k * (1 + k % 3))),
+    "StepLR": (
+        lambda o: crs.StepLR(o, step_size=4, gamma=0.5),
+        lambda o: TS.StepLR(o, step_size=4, gamma=0.5),
+    ),
+    "MultiStepLR": (
+        lambda o: crs.MultiStepLR(o, [3, 8, 8, 20], gamma=0.3),
+        lambda o: TS.MultiStepLR(o, [3, 8, 8, 20], gamma=0.3),
+    ),
+    "ConstantLR": (
+        lambda o: crs.ConstantLR(o, factor=0.25, total_iters=6),
+        lambda o: TS.ConstantLR(o, factor=0.25, total_iters=6),
+    ),
+    "ExponentialLR": (
+        lambda o: crs.ExponentialLR(o, gamma=0.9),
+        lambda o: TS.ExponentialLR(o, gamma=0.9),
+    ),
+    "InverseTimeLR": (
+        lambda o: crs.InverseTimeLR(o, decay_rate=0.3),
+        lambda o: TS.LambdaLR(o, lambda k: 1 / (1 + 0.3 * k)),
+    ),
+    "LambdaLR": (
+        lambda o: crs.LambdaLR(o, lambda k: 0.95**k * (1 + k % 3)),
+        lambda o: TS.LambdaLR(o, lambda k: 0.95**k * (1 + k % 3)),
+    ),
     "LambdaLR-per-group": (
-        lambda o: crs.LambdaLR(o, [lambda k: 1 / (k + 1), lambda k: 0.9 ** k]),
-        lambda o: TS.LambdaLR(o, [lambda k: 1 / (k + 1), lambda k: 0.9 ** k])),
-    "CosineAnnealingLR": (lambda o: crs.CosineAnnealingLR(o, T_max=10, eta_min=0.001),
-                          lambda o: TS.CosineAnnealingLR(o, T_max=10, eta_min=0.001)),
-    "LinearLR": (lambda o: crs.LinearLR(o, start_factor=0.1, end_factor=0.9, total_iters=12),
-                 lambda o: TS.LinearLR(o, start_factor=0.1, end_factor=0.9, total_iters=12)),
-    "OneCycleLR-cos": (lambda o: crs.OneCycleLR(o, max_lr=[1.0, 0.4], total_steps=30),
-                       lambda o: TS.OneCycleLR(o, max_lr=[1.0, 0.4], total_steps=30)),
+        lambda o: crs.LambdaLR(o, [lambda k: 1 / (k + 1), lambda k: 0.9**k]),
+        lambda o: TS.LambdaLR(o, [lambda k: 1 / (k + 1), lambda k: 0.9**k]),
+    ),
+    "CosineAnnealingLR": (
+        lambda o: crs.CosineAnnealingLR(o, T_max=10, eta_min=0.001),
+        lambda o: TS.CosineAnnealingLR(o, T_max=10, eta_min=0.001),
+    ),
+    "LinearLR": (
+        lambda o: crs.LinearLR(o, start_factor=0.1, end_factor=0.9, total_iters=12),
+        lambda o: TS.LinearLR(o, start_factor=0.1, end_factor=0.9, total_iters=12),
+    ),
+    "OneCycleLR-cos": (
+        lambda o: crs.OneCycleLR(o, max_lr=[1.0, 0.4], total_steps=30),
+        lambda o: TS.OneCycleLR(o, max_lr=[1.0, 0.4], total_steps=30),
+    ),
     "OneCycleLR-linear-3phase": (
-        lambda o: crs.OneCycleLR(o, max_lr=0.5, epochs=5, steps_per_epoch=6, pct_start=0.4,
-                                 anneal_strategy="linear", three_phase=True, div_factor=10.0,
-                                 final_div_factor=100.0, base_momentum=0.8, max_momentum=0.9),
-        lambda o: TS.OneCycleLR(o, max_lr=0.5, epochs=5, steps_per_epoch=6, pct_start=0.4,
-                                anneal_strategy="linear", three_phase=True, div_factor=10.0,
-                                final_div_factor=100.0, base_momentum=0.8, max_momentum=0.9)),
+        lambda o: crs.OneCycleLR(
+            o,
+            max_lr=0.5,
+            epochs=5,
+            steps_per_epoch=6,
+            pct_start=0.4,
+            anneal_strategy="linear",
+            three_phase=True,
+            div_factor=10.0,
+            final_div_factor=100.0,
+            base_momentum=0.8,
+            max_momentum=0.9,
+        ),
+        lambda o: TS.OneCycleLR(
+            o,
+            max_lr=0.5,
+            epochs=5,
+            steps_per_epoch=6,
+            pct_start=0.4,
+            anneal_strategy="linear",
+            three_phase=True,
+            div_factor=10.0,
+            final_div_factor=100.0,
+            base_momentum=0.8,
+            max_momentum=0.9,
+        ),
+    ),
     "SequentialLR": (
-        lambda o: crs.SequentialLR(o, [crs.LinearLR(o, start_factor=0.2, total_iters=5),
-                                       crs.CosineAnnealingLR(o, T_max=12, eta_min=0.01),
-                                       crs.ExponentialLR(o, gamma=0.8)], milestones=[5, 17]),
-        lambda o: TS.SequentialLR(o, [TS.LinearLR(o, start_factor=0.2, total_iters=5),
-                                      TS.CosineAnnealingLR(o, T_max=12, eta_min=0.01),
-                                      TS.ExponentialLR(o, gamma=0.8)], milestones=[5, 17])),
+        lambda o: crs.SequentialLR(
+            o,
+            [
+                crs.LinearLR(o, start_factor=0.2, total_iters=5),
+                crs.CosineAnnealingLR(o, T_max=12, eta_min=0.01),
+                crs.ExponentialLR(o, gamma=0.8),
+            ],
+            milestones=[5, 17],
+        ),
+        lambda o: TS.SequentialLR(
+            o,
+            [
+                TS.LinearLR(o, start_factor=0.2, total_iters=5),
+                TS.CosineAnnealingLR(o, T_max=12, eta_min=0.01),
+                TS.ExponentialLR(o, gamma=0.8),
+            ],
+            milestones=[5, 17],
+        ),
+    ),
 }
 
 
@@ -96,8 +154,13 @@ def test_lr_sequence_matches_torch(name):
 
 def test_cosine_annealing_past_t_max_matches_torch():
     copt, topt = _make_opts()
-    _run_pair(copt, crs.CosineAnnealingLR(copt, T_max=7), topt,
-              TS.CosineAnnealingLR(topt, T_max=7), steps=40)
+    _run_pair(
+        copt,
+        crs.CosineAnnealingLR(copt, T_max=7),
+        topt,
+        TS.CosineAnnealingLR(topt, T_max=7),
+        steps=40,
+    )
 
 
 def test_cosine_closed_form_agrees_with_recursion():
@@ -122,9 +185,13 @@ def test_two_chained_schedulers_match_torch():
 
 def test_one_cycle_cycles_adam_beta1_like_torch():
     copt, topt = _make_opts("Adam", betas=(0.9, 0.99))
-    _run_pair(copt, crs.OneCycleLR(copt, max_lr=0.01, total_steps=30, pct_start=0.25),
-              topt, TS.OneCycleLR(topt, max_lr=0.01, total_steps=30, pct_start=0.25),
-              check_momentum=True)
+    _run_pair(
+        copt,
+        crs.OneCycleLR(copt, max_lr=0.01, total_steps=30, pct_start=0.25),
+        topt,
+        TS.OneCycleLR(topt, max_lr=0.01, total_steps=30, pct_start=0.25),
+        check_momentum=True,
+    )
     assert copt.param_groups[0]["betas"][1] == 0.99
 
 
@@ -148,16 +215,84 @@ def test_one_cycle_errors():
 
 
 PLATEAU = [
-    ({}, [5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
-          3, 3]),
-    ({"patience": 2, "factor": 0.5, "cooldown": 2, "min_lr": [0.01, 0.02]},
-     [10, 9, 9.0, 8.9999, 9, 9, 9, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
-      6, 6, 6]),
-    ({"mode": "max", "patience": 1, "threshold": 0.1, "threshold_mode": "abs", "factor": 0.3},
-     [0.1, 0.5, 0.55, 0.58, 0.7, 0.72, 0.75, 0.9, 0.9, 0.9, 0.95, 1.0, 1.05, 1.2, 1.2, 1.2,
-      1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2]),
-    ({"mode": "max", "patience": 0, "threshold": 0.05, "eps": 1e-3},
-     list(np.linspace(1.0, 1.5, 30))),
+    (
+        {},
+        [5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3],
+    ),
+    (
+        {"patience": 2, "factor": 0.5, "cooldown": 2, "min_lr": [0.01, 0.02]},
+        [
+            10,
+            9,
+            9.0,
+            8.9999,
+            9,
+            9,
+            9,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            6,
+            6,
+            6,
+            6,
+            6,
+            6,
+            6,
+            6,
+            6,
+            6,
+            6,
+            6,
+            6,
+            6,
+            6,
+            6,
+        ],
+    ),
+    (
+        {"mode": "max", "patience": 1, "threshold": 0.1, "threshold_mode": "abs", "factor": 0.3},
+        [
+            0.1,
+            0.5,
+            0.55,
+            0.58,
+            0.7,
+            0.72,
+            0.75,
+            0.9,
+            0.9,
+            0.9,
+            0.95,
+            1.0,
+            1.05,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+            1.2,
+        ],
+    ),
+    (
+        {"mode": "max", "patience": 0, "threshold": 0.05, "eps": 1e-3},
+        list(np.linspace(1.0, 1.5, 30)),
+    ),
 ]
 
 
@@ -186,9 +321,18 @@ def test_reduce_on_plateau_accepts_tensor_metric_and_validates():
         crs.ReduceLROnPlateau(copt, min_lr=[0.1])
 
 
-RESUMABLE = ["StepLR", "MultiStepLR", "ExponentialLR", "InverseTimeLR", "LambdaLR",
-             "CosineAnnealingLR", "LinearLR", "OneCycleLR-cos", "SequentialLR",
-             "OneCycleLR-linear-3phase"]
+RESUMABLE = [
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "InverseTimeLR",
+    "LambdaLR",
+    "CosineAnnealingLR",
+    "LinearLR",
+    "OneCycleLR-cos",
+    "SequentialLR",
+    "OneCycleLR-linear-3phase",
+]
 
 
 @pytest.mark.parametrize("name", RESUMABLE)
@@ -283,4 +427,4 @@ def test_lecture_time_based_decay_converges_on_a_quadratic():
     assert losses[-1] < 1e-10 < losses[0]
     # the step sizes still sum past any bound (harmonic), the squares stay bounded
     lrs = 0.09 / (1 + 0.01 * np.arange(10**6))
-    assert lrs.sum() > 50 and (lrs ** 2).sum() < 1.0
+    assert lrs.sum() > 50 and (lrs**2).sum() < 1.0

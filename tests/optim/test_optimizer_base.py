@@ -1,4 +1,5 @@
 """The Optimizer protocol: groups, zero_grad, closure, state_dict, validation, repr."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,9 @@ import chainrule as cr
 
 
 def _p(values, **kw):
-    return cr.tensor(np.asarray(values, dtype=np.float64), dtype=cr.float64,
-                     requires_grad=True, **kw)
+    return cr.tensor(
+        np.asarray(values, dtype=np.float64), dtype=cr.float64, requires_grad=True, **kw
+    )
 
 
 def _quad_grad(p):
@@ -62,8 +64,7 @@ def test_closure_runs_with_grad_enabled_and_returns_loss():
 
 def test_per_group_options_and_add_param_group():
     a, b, c = _p([1.0]), _p([1.0]), _p([1.0])
-    opt = cr.optim.SGD([{"params": [a]}, {"params": b, "lr": 0.5, "momentum": 0.9}],
-                       lr=0.1)
+    opt = cr.optim.SGD([{"params": [a]}, {"params": b, "lr": 0.5, "momentum": 0.9}], lr=0.1)
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
     assert opt.param_groups[0]["momentum"] == 0 and opt.param_groups[1]["momentum"] == 0.9
     opt.add_param_group({"params": [c], "lr": 0.01})
@@ -98,6 +99,7 @@ def test_required_lr_without_default():
     class Plain(cr.optim.Optimizer):
         def __init__(self, params):
             from chainrule.optim.optimizer import required
+
             super().__init__(params, {"lr": required})
 
     with pytest.raises(ValueError, match="required optimization parameter lr"):
@@ -106,28 +108,33 @@ def test_required_lr_without_default():
     assert opt.param_groups[0]["lr"] == 0.1
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda p: cr.optim.SGD([p], lr=-0.1), "learning rate"),
-    (lambda p: cr.optim.SGD([p], lr=0.1, momentum=-1), "momentum"),
-    (lambda p: cr.optim.SGD([p], lr=0.1, nesterov=True), "Nesterov"),
-    (lambda p: cr.optim.SGD([p], lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
-     "Nesterov"),
-    (lambda p: cr.optim.Adam([p], betas=(1.0, 0.999)), "beta1"),
-    (lambda p: cr.optim.Adam([p], betas=(0.9, -0.1)), "beta2"),
-    (lambda p: cr.optim.AdamW([p], weight_decay=-1), "weight_decay"),
-    (lambda p: cr.optim.Adam([p], eps=-1e-8), "eps"),
-    (lambda p: cr.optim.Adamax([p], betas=(0.9, 1.5)), "beta2"),
-    (lambda p: cr.optim.NAdam([p], momentum_decay=-1), "momentum_decay"),
-    (lambda p: cr.optim.Adagrad([p], lr_decay=-1), "lr_decay"),
-    (lambda p: cr.optim.Adagrad([p], initial_accumulator_value=-1), "initial_accumulator"),
-    (lambda p: cr.optim.RMSprop([p], alpha=-0.5), "alpha"),
-    (lambda p: cr.optim.Adadelta([p], rho=1.5), "rho"),
-    (lambda p: cr.optim.SGD([], lr=0.1), "empty parameter list"),
-    (lambda p: cr.optim.SGD([cr.tensor([1.0])], lr=0.1), "does not require grad"),
-    (lambda p: cr.optim.SGD([p * 2], lr=0.1), "non-leaf"),
-    (lambda p: cr.optim.SGD([p, p], lr=0.1), "same tensor twice"),
-    (lambda p: cr.optim.SGD([float("nan")], lr=0.1), None),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda p: cr.optim.SGD([p], lr=-0.1), "learning rate"),
+        (lambda p: cr.optim.SGD([p], lr=0.1, momentum=-1), "momentum"),
+        (lambda p: cr.optim.SGD([p], lr=0.1, nesterov=True), "Nesterov"),
+        (
+            lambda p: cr.optim.SGD([p], lr=0.1, momentum=0.9, dampening=0.1, nesterov=True),
+            "Nesterov",
+        ),
+        (lambda p: cr.optim.Adam([p], betas=(1.0, 0.999)), "beta1"),
+        (lambda p: cr.optim.Adam([p], betas=(0.9, -0.1)), "beta2"),
+        (lambda p: cr.optim.AdamW([p], weight_decay=-1), "weight_decay"),
+        (lambda p: cr.optim.Adam([p], eps=-1e-8), "eps"),
+        (lambda p: cr.optim.Adamax([p], betas=(0.9, 1.5)), "beta2"),
+        (lambda p: cr.optim.NAdam([p], momentum_decay=-1), "momentum_decay"),
+        (lambda p: cr.optim.Adagrad([p], lr_decay=-1), "lr_decay"),
+        (lambda p: cr.optim.Adagrad([p], initial_accumulator_value=-1), "initial_accumulator"),
+        (lambda p: cr.optim.RMSprop([p], alpha=-0.5), "alpha"),
+        (lambda p: cr.optim.Adadelta([p], rho=1.5), "rho"),
+        (lambda p: cr.optim.SGD([], lr=0.1), "empty parameter list"),
+        (lambda p: cr.optim.SGD([cr.tensor([1.0])], lr=0.1), "does not require grad"),
+        (lambda p: cr.optim.SGD([p * 2], lr=0.1), "non-leaf"),
+        (lambda p: cr.optim.SGD([p, p], lr=0.1), "same tensor twice"),
+        (lambda p: cr.optim.SGD([float("nan")], lr=0.1), None),
+    ],
+)
 def test_argument_validation(make, match):
     p = _p([1.0])
     if match is None:
@@ -184,8 +191,9 @@ def test_load_state_dict_copies_arrays_and_restores_group_options():
 
 
 def test_repr_lists_groups_and_options():
-    opt = cr.optim.SGD([{"params": [_p([1.0])]}, {"params": [_p([2.0])], "lr": 0.5}],
-                       lr=0.1, momentum=0.9)
+    opt = cr.optim.SGD(
+        [{"params": [_p([1.0])]}, {"params": [_p([2.0])], "lr": 0.5}], lr=0.1, momentum=0.9
+    )
     text = repr(opt)
     assert text.startswith("SGD (") and "Parameter Group 1" in text
     assert "lr: 0.5" in text and "momentum: 0.9" in text
@@ -214,11 +222,11 @@ def test_lecture_adagrad_form():
     opt = cr.optim.Adagrad([p], lr=0.3, eps=1e-7)
     r = np.zeros(3)
     for _ in range(10):
-        g = 4 * theta ** 3
+        g = 4 * theta**3
         r = r + g * g
         theta = theta - 0.3 * g / (1e-7 + np.sqrt(r))
         opt.zero_grad()
-        (p ** 4).sum().backward()
+        (p**4).sum().backward()
         opt.step()
     np.testing.assert_allclose(p.data, theta, rtol=1e-12)
 
@@ -250,7 +258,7 @@ def test_state_dict_survives_cr_save_and_load(tmp_path):
     sched = cr.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=20)
     for _ in range(3):
         opt.zero_grad()
-        (p ** 4).sum().backward()
+        (p**4).sum().backward()
         opt.step()
         sched.step()
     cr.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, tmp_path / "ckpt")
@@ -263,7 +271,7 @@ def test_state_dict_survives_cr_save_and_load(tmp_path):
     for o, s, t in ((opt, sched, p), (opt2, sched2, q)):
         for _ in range(4):
             o.zero_grad()
-            (t ** 4).sum().backward()
+            (t**4).sum().backward()
             o.step()
             s.step()
     np.testing.assert_array_equal(q.data, p.data)

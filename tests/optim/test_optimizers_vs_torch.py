@@ -1,4 +1,5 @@
 """Every optimizer, several option combinations: 20 steps agree with torch to 1e-6."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,16 @@ CASES = [
     ("SGD", {"lr": 0.02, "momentum": 0.8, "nesterov": True, "weight_decay": 0.05}),
     ("SGD", {"lr": 0.002, "momentum": 0.5, "maximize": True}),
     ("Adagrad", {"lr": 0.1}),
-    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1,
-                 "initial_accumulator_value": 0.5, "eps": 1e-6}),
+    (
+        "Adagrad",
+        {
+            "lr": 0.1,
+            "lr_decay": 0.05,
+            "weight_decay": 0.1,
+            "initial_accumulator_value": 0.5,
+            "eps": 1e-6,
+        },
+    ),
     ("RMSprop", {"lr": 0.01}),
     ("RMSprop", {"lr": 0.01, "alpha": 0.9, "momentum": 0.5, "weight_decay": 0.1}),
     ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.3}),
@@ -36,8 +45,7 @@ CASES = [
     ("NAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("RAdam", {"lr": 0.05}),
     ("RAdam", {"lr": 0.05, "betas": (0.8, 0.9), "weight_decay": 0.1}),
-    ("RAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True,
-               "maximize": True}),
+    ("RAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}),
     ("Adadelta", {}),
     ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-4, "weight_decay": 0.1}),
     ("Adadelta", {"lr": 0.5, "maximize": True}),
@@ -131,8 +139,7 @@ def test_float32_parameters_stay_float32(name):
         (p * p).sum().backward()
         opt.step()
     assert p.data.dtype == np.float32
-    assert all(v.dtype == np.float32 for v in opt.state[p].values()
-               if isinstance(v, np.ndarray))
+    assert all(v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, np.ndarray))
 
 
 def test_state_dict_layout_matches_torch():

@@ -1,5 +1,6 @@
 """PolynomialLR, MultiplicativeLR, CosineAnnealingWarmRestarts, CyclicLR, ChainedScheduler
 against torch.optim.lr_scheduler: the same lr (and momentum) at every step."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,12 @@ def _make_opts(opt_name="SGD", **kw):
     kw = kw or {"momentum": 0.9}
     cps = [cr.tensor(np.ones(2), requires_grad=True) for _ in range(2)]
     tps = [torch.ones(2, dtype=torch.float64, requires_grad=True) for _ in range(2)]
-    copt = getattr(cr.optim, opt_name)([{"params": [cps[0]]},
-                                        {"params": [cps[1]], "lr": 0.05}], lr=0.1, **kw)
-    topt = getattr(torch.optim, opt_name)([{"params": [tps[0]]},
-                                           {"params": [tps[1]], "lr": 0.05}], lr=0.1, **kw)
+    copt = getattr(cr.optim, opt_name)(
+        [{"params": [cps[0]]}, {"params": [cps[1]], "lr": 0.05}], lr=0.1, **kw
+    )
+    topt = getattr(torch.optim, opt_name)(
+        [{"params": [tps[0]]}, {"params": [tps[1]], "lr": 0.05}], lr=0.1, **kw
+    )
     return copt, topt
 
 
@@ -32,10 +35,12 @@ def _momenta(opt):
 
 def _run_pair(copt, csched, topt, tsched, steps=40, check_momentum=False, epochs=None):
     for i in range(steps):
-        assert csched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12,
-                                                     abs=1e-15), f"step {i}"
+        assert csched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12, abs=1e-15), (
+            f"step {i}"
+        )
         assert [g["lr"] for g in copt.param_groups] == pytest.approx(
-            [g["lr"] for g in topt.param_groups], rel=1e-12, abs=1e-15)
+            [g["lr"] for g in topt.param_groups], rel=1e-12, abs=1e-15
+        )
         if check_momentum:
             assert _momenta(copt) == pytest.approx(_momenta(topt), rel=1e-12), f"step {i}"
         copt.step()
@@ -51,31 +56,47 @@ def _run_pair(copt, csched, topt, tsched, steps=40, check_momentum=False, epochs
 
 
 SCHEDULES = {
-    "PolynomialLR": (lambda o: crs.PolynomialLR(o, total_iters=7, power=2.0),
-                     lambda o: TS.PolynomialLR(o, total_iters=7, power=2.0)),
+    "PolynomialLR": (
+        lambda o: crs.PolynomialLR(o, total_iters=7, power=2.0),
+        lambda o: TS.PolynomialLR(o, total_iters=7, power=2.0),
+    ),
     "PolynomialLR-default": (lambda o: crs.PolynomialLR(o), lambda o: TS.PolynomialLR(o)),
-    "MultiplicativeLR": (lambda o: crs.MultiplicativeLR(o, lambda e: 0.95 ** (e % 3)),
-                         lambda o: TS.MultiplicativeLR(o, lambda e: 0.95 ** (e % 3))),
-    "WarmRestarts": (lambda o: crs.CosineAnnealingWarmRestarts(o, T_0=5, eta_min=0.001),
-                     lambda o: TS.CosineAnnealingWarmRestarts(o, T_0=5, eta_min=0.001)),
-    "WarmRestarts-Tmult": (lambda o: crs.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2),
-                           lambda o: TS.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2)),
-    "CyclicLR": (lambda o: crs.CyclicLR(o, 0.01, 0.1, step_size_up=4),
-                 lambda o: TS.CyclicLR(o, 0.01, 0.1, step_size_up=4)),
-    "CyclicLR-tri2": (lambda o: crs.CyclicLR(o, [0.01, 0.02], [0.1, 0.3], step_size_up=3,
-                                             step_size_down=5, mode="triangular2"),
-                      lambda o: TS.CyclicLR(o, [0.01, 0.02], [0.1, 0.3], step_size_up=3,
-                                            step_size_down=5, mode="triangular2")),
-    "CyclicLR-exp": (lambda o: crs.CyclicLR(o, 0.01, 0.1, step_size_up=2, mode="exp_range",
-                                            gamma=0.9),
-                     lambda o: TS.CyclicLR(o, 0.01, 0.1, step_size_up=2, mode="exp_range",
-                                           gamma=0.9)),
-    "CyclicLR-custom": (lambda o: crs.CyclicLR(o, 0.01, 0.1, step_size_up=3,
-                                               scale_fn=lambda x: 0.5 ** x,
-                                               scale_mode="iterations"),
-                        lambda o: TS.CyclicLR(o, 0.01, 0.1, step_size_up=3,
-                                              scale_fn=lambda x: 0.5 ** x,
-                                              scale_mode="iterations")),
+    "MultiplicativeLR": (
+        lambda o: crs.MultiplicativeLR(o, lambda e: 0.95 ** (e % 3)),
+        lambda o: TS.MultiplicativeLR(o, lambda e: 0.95 ** (e % 3)),
+    ),
+    "WarmRestarts": (
+        lambda o: crs.CosineAnnealingWarmRestarts(o, T_0=5, eta_min=0.001),
+        lambda o: TS.CosineAnnealingWarmRestarts(o, T_0=5, eta_min=0.001),
+    ),
+    "WarmRestarts-Tmult": (
+        lambda o: crs.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2),
+        lambda o: TS.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2),
+    ),
+    "CyclicLR": (
+        lambda o: crs.CyclicLR(o, 0.01, 0.1, step_size_up=4),
+        lambda o: TS.CyclicLR(o, 0.01, 0.1, step_size_up=4),
+    ),
+    "CyclicLR-tri2": (
+        lambda o: crs.CyclicLR(
+            o, [0.01, 0.02], [0.1, 0.3], step_size_up=3, step_size_down=5, mode="triangular2"
+        ),
+        lambda o: TS.CyclicLR(
+            o, [0.01, 0.02], [0.1, 0.3], step_size_up=3, step_size_down=5, mode="triangular2"
+        ),
+    ),
+    "CyclicLR-exp": (
+        lambda o: crs.CyclicLR(o, 0.01, 0.1, step_size_up=2, mode="exp_range", gamma=0.9),
+        lambda o: TS.CyclicLR(o, 0.01, 0.1, step_size_up=2, mode="exp_range", gamma=0.9),
+    ),
+    "CyclicLR-custom": (
+        lambda o: crs.CyclicLR(
+            o, 0.01, 0.1, step_size_up=3, scale_fn=lambda x: 0.5**x, scale_mode="iterations"
+        ),
+        lambda o: TS.CyclicLR(
+            o, 0.01, 0.1, step_size_up=3, scale_fn=lambda x: 0.5**x, scale_mode="iterations"
+        ),
+    ),
 }
 
 
@@ -88,10 +109,13 @@ def test_lr_sequence_matches_torch(name):
 
 def test_cyclic_lr_cycles_adam_beta1_like_torch():
     copt, topt = _make_opts("Adam", betas=(0.9, 0.999))
-    _run_pair(copt, crs.CyclicLR(copt, 0.001, 0.01, step_size_up=3, base_momentum=0.85,
-                                 max_momentum=0.95),
-              topt, TS.CyclicLR(topt, 0.001, 0.01, step_size_up=3, base_momentum=0.85,
-                                max_momentum=0.95), check_momentum=True)
+    _run_pair(
+        copt,
+        crs.CyclicLR(copt, 0.001, 0.01, step_size_up=3, base_momentum=0.85, max_momentum=0.95),
+        topt,
+        TS.CyclicLR(topt, 0.001, 0.01, step_size_up=3, base_momentum=0.85, max_momentum=0.95),
+        check_momentum=True,
+    )
 
 
 def test_cyclic_lr_errors_match_torch():
@@ -111,13 +135,18 @@ def test_warm_restarts_with_fractional_epochs_matches_torch():
     for t_mult in (1, 2):
         copt, topt = _make_opts()
         epochs = [i * 0.37 for i in range(1, 41)]
-        _run_pair(copt, crs.CosineAnnealingWarmRestarts(copt, T_0=2, T_mult=t_mult),
-                  topt, TS.CosineAnnealingWarmRestarts(topt, T_0=2, T_mult=t_mult),
-                  epochs=epochs)
+        _run_pair(
+            copt,
+            crs.CosineAnnealingWarmRestarts(copt, T_0=2, T_mult=t_mult),
+            topt,
+            TS.CosineAnnealingWarmRestarts(topt, T_0=2, T_mult=t_mult),
+            epochs=epochs,
+        )
 
 
-@pytest.mark.parametrize("kwargs", [{"T_0": 0}, {"T_0": 2.0}, {"T_0": 2, "T_mult": 0},
-                                    {"T_0": 2, "eta_min": "x"}])
+@pytest.mark.parametrize(
+    "kwargs", [{"T_0": 0}, {"T_0": 2.0}, {"T_0": 2, "T_mult": 0}, {"T_0": 2, "eta_min": "x"}]
+)
 def test_warm_restarts_validation_matches_torch(kwargs):
     copt, topt = _make_opts()
     with pytest.raises(ValueError):
@@ -128,12 +157,20 @@ def test_warm_restarts_validation_matches_torch(kwargs):
 
 def test_chained_scheduler_matches_torch():
     copt, topt = _make_opts()
-    c = crs.ChainedScheduler([crs.ConstantLR(copt, factor=0.5, total_iters=4),
-                              crs.ExponentialLR(copt, gamma=0.9),
-                              crs.PolynomialLR(copt, total_iters=10)])
-    t = TS.ChainedScheduler([TS.ConstantLR(topt, factor=0.5, total_iters=4),
-                             TS.ExponentialLR(topt, gamma=0.9),
-                             TS.PolynomialLR(topt, total_iters=10)])
+    c = crs.ChainedScheduler(
+        [
+            crs.ConstantLR(copt, factor=0.5, total_iters=4),
+            crs.ExponentialLR(copt, gamma=0.9),
+            crs.PolynomialLR(copt, total_iters=10),
+        ]
+    )
+    t = TS.ChainedScheduler(
+        [
+            TS.ConstantLR(topt, factor=0.5, total_iters=4),
+            TS.ExponentialLR(topt, gamma=0.9),
+            TS.PolynomialLR(topt, total_iters=10),
+        ]
+    )
     _run_pair(copt, c, topt, t, steps=15)
     state = json.loads(json.dumps(c.state_dict()))
     assert len(state["_schedulers"]) == 3
@@ -178,7 +215,13 @@ def test_multiplicative_lr_state_dict_drops_functions_and_checks_count():
 
 
 def test_every_torch_scheduler_exists():
-    names = {n for n in dir(TS) if not n.startswith("_") and n[0].isupper()
-             and isinstance(getattr(TS, n), type) and issubclass(getattr(TS, n), TS.LRScheduler)}
+    names = {
+        n
+        for n in dir(TS)
+        if not n.startswith("_")
+        and n[0].isupper()
+        and isinstance(getattr(TS, n), type)
+        and issubclass(getattr(TS, n), TS.LRScheduler)
+    }
     missing = {n for n in names if not hasattr(crs, n)}
     assert not missing, missing

@@ -1,4 +1,5 @@
 """optim.swa_utils against torch.optim.swa_utils: averaged weights, SWALR, update_bn."""
+
 from __future__ import annotations
 
 import json
@@ -18,11 +19,14 @@ Y = RNG.normal(size=(16, 1))
 
 def _models():
     torch.manual_seed(0)
-    tm = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.BatchNorm1d(5),
-                             torch.nn.Linear(5, 1)).double()
-    cm = cr.nn.Sequential(cr.nn.Linear(4, 5, dtype=cr.float64),
-                          cr.nn.BatchNorm1d(5, dtype=cr.float64),
-                          cr.nn.Linear(5, 1, dtype=cr.float64))
+    tm = torch.nn.Sequential(
+        torch.nn.Linear(4, 5), torch.nn.BatchNorm1d(5), torch.nn.Linear(5, 1)
+    ).double()
+    cm = cr.nn.Sequential(
+        cr.nn.Linear(4, 5, dtype=cr.float64),
+        cr.nn.BatchNorm1d(5, dtype=cr.float64),
+        cr.nn.Linear(5, 1, dtype=cr.float64),
+    )
     cm.load_state_dict({k: v.detach().numpy().copy() for k, v in tm.state_dict().items()})
     return cm, tm
 
@@ -48,21 +52,28 @@ def _assert_same_state(c_avg, t_avg):
     ref = t_avg.state_dict()
     assert list(ours) == list(ref)
     for k, v in ref.items():
-        np.testing.assert_allclose(np.asarray(ours[k].numpy() if hasattr(ours[k], "numpy")
-                                              else ours[k]), v.numpy(), rtol=1e-12,
-                                   atol=1e-14, err_msg=k)
+        np.testing.assert_allclose(
+            np.asarray(ours[k].numpy() if hasattr(ours[k], "numpy") else ours[k]),
+            v.numpy(),
+            rtol=1e-12,
+            atol=1e-14,
+            err_msg=k,
+        )
 
 
 AVERAGERS = {
     "swa": lambda lib, swa, m: swa.AveragedModel(m),
     "ema-multi": lambda lib, swa, m: swa.AveragedModel(
-        m, multi_avg_fn=swa.get_ema_multi_avg_fn(0.9)),
+        m, multi_avg_fn=swa.get_ema_multi_avg_fn(0.9)
+    ),
     "ema-fn": lambda lib, swa, m: swa.AveragedModel(m, avg_fn=swa.get_ema_avg_fn(0.8)),
     "ema-multi-buffers": lambda lib, swa, m: swa.AveragedModel(
-        m, multi_avg_fn=swa.get_ema_multi_avg_fn(0.6), use_buffers=True),
+        m, multi_avg_fn=swa.get_ema_multi_avg_fn(0.6), use_buffers=True
+    ),
     "swa-buffers": lambda lib, swa, m: swa.AveragedModel(m, use_buffers=True),
     "ema-buffers": lambda lib, swa, m: swa.AveragedModel(
-        m, avg_fn=swa.get_ema_avg_fn(0.7), use_buffers=True),
+        m, avg_fn=swa.get_ema_avg_fn(0.7), use_buffers=True
+    ),
 }
 
 
@@ -72,8 +83,9 @@ def test_averaged_model_matches_torch(name):
     _assert_same_state(c_avg, t_avg)
     c_avg.eval()
     t_avg.eval()
-    np.testing.assert_allclose(c_avg(cr.tensor(X)).detach().numpy(),
-                               t_avg(torch.tensor(X)).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(
+        c_avg(cr.tensor(X)).detach().numpy(), t_avg(torch.tensor(X)).detach().numpy(), rtol=1e-10
+    )
 
 
 def test_swa_multi_refuses_integer_buffers_like_torch():
@@ -89,17 +101,19 @@ def test_averaged_model_is_a_copy():
     avg = cswa.AveragedModel(cm)
     assert avg.module[0].weight is not cm[0].weight
     with pytest.raises(ValueError, match="only one"):
-        cswa.AveragedModel(cm, avg_fn=cswa.get_swa_avg_fn(),
-                           multi_avg_fn=cswa.get_swa_multi_avg_fn())
+        cswa.AveragedModel(
+            cm, avg_fn=cswa.get_swa_avg_fn(), multi_avg_fn=cswa.get_swa_multi_avg_fn()
+        )
 
 
 def test_update_bn_matches_torch():
     c_avg, t_avg = _train_and_average(AVERAGERS["swa"])
-    c_loader = cr.utils.data.DataLoader(cr.utils.data.TensorDataset(cr.tensor(X),
-                                                                    cr.tensor(Y)), batch_size=4)
-    t_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(X),
-                                                                          torch.tensor(Y)),
-                                           batch_size=4)
+    c_loader = cr.utils.data.DataLoader(
+        cr.utils.data.TensorDataset(cr.tensor(X), cr.tensor(Y)), batch_size=4
+    )
+    t_loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(Y)), batch_size=4
+    )
     c_avg.eval()
     t_avg.eval()
     cswa.update_bn(c_loader, c_avg)
@@ -117,10 +131,15 @@ def _opts():
     return copt, topt
 
 
-@pytest.mark.parametrize("kw", [{"swa_lr": 0.05}, {"swa_lr": [0.01, 0.5], "anneal_epochs": 3},
-                                {"swa_lr": 0.02, "anneal_epochs": 4,
-                                 "anneal_strategy": "linear"},
-                                {"swa_lr": 0.2, "anneal_epochs": 0}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"swa_lr": 0.05},
+        {"swa_lr": [0.01, 0.5], "anneal_epochs": 3},
+        {"swa_lr": 0.02, "anneal_epochs": 4, "anneal_strategy": "linear"},
+        {"swa_lr": 0.2, "anneal_epochs": 0},
+    ],
+)
 def test_swalr_matches_torch(kw):
     copt, topt = _opts()
     cs, ts = cswa.SWALR(copt, **kw), tswa.SWALR(topt, **kw)
@@ -137,18 +156,22 @@ def test_swalr_after_cosine_schedule_matches_torch():
     copt, topt = _opts()
     cc = cr.optim.lr_scheduler.CosineAnnealingLR(copt, T_max=10)
     tc = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=10)
-    cs, ts = cswa.SWALR(copt, swa_lr=0.01, anneal_epochs=2), tswa.SWALR(topt, swa_lr=0.01,
-                                                                        anneal_epochs=2)
+    cs, ts = (
+        cswa.SWALR(copt, swa_lr=0.01, anneal_epochs=2),
+        tswa.SWALR(topt, swa_lr=0.01, anneal_epochs=2),
+    )
     for i in range(12):
         for opt, sched in ((copt, cc if i < 5 else cs), (topt, tc if i < 5 else ts)):
             opt.step()
             sched.step()
         assert [g["lr"] for g in copt.param_groups] == pytest.approx(
-            [g["lr"] for g in topt.param_groups], rel=1e-12), i
+            [g["lr"] for g in topt.param_groups], rel=1e-12
+        ), i
 
 
-@pytest.mark.parametrize("kw", [{"anneal_strategy": "exp"}, {"anneal_epochs": -1},
-                                {"anneal_epochs": 1.5}])
+@pytest.mark.parametrize(
+    "kw", [{"anneal_strategy": "exp"}, {"anneal_epochs": -1}, {"anneal_epochs": 1.5}]
+)
 def test_swalr_errors_match_torch(kw):
     copt, topt = _opts()
     with pytest.raises(ValueError):

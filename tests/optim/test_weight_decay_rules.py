@@ -1,6 +1,7 @@
 """The shared weight-decay rules say what they do (issue 10, item 6): ``regularized_grad``
 returns a new gradient and modifies nothing; ``decay_weights_`` is the one that shrinks the
 parameter in place, and only for decoupled (AdamW) decay."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,12 @@ from chainrule.optim.optimizer import decay_weights_, regularized_grad
 @pytest.mark.parametrize("maximize", [False, True])
 def test_regularized_grad_modifies_nothing(decoupled, maximize):
     param, grad = np.array([1.0, -2.0]), np.array([0.5, 0.25])
-    group = {"lr": 0.1, "weight_decay": 0.01, "decoupled_weight_decay": decoupled,
-             "maximize": maximize}
+    group = {
+        "lr": 0.1,
+        "weight_decay": 0.01,
+        "decoupled_weight_decay": decoupled,
+        "maximize": maximize,
+    }
     out = regularized_grad(param, grad, group)
     np.testing.assert_array_equal(param, [1.0, -2.0])
     np.testing.assert_array_equal(grad, [0.5, 0.25])

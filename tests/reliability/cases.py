@@ -14,6 +14,7 @@ states the contract:
 Where PyTorch's behaviour is undefined or deliberately not mirrored, the case carries a
 ``divergence`` string saying why, and the test checks only that chainrule raises clearly.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -63,12 +64,19 @@ def _collect() -> list[Case]:
     from . import cases_api, cases_tensor
 
     out: list[Case] = []
-    for family in (cases_tensor.reduction_cases, cases_tensor.shape_cases,
-                   cases_tensor.indexing_cases, cases_tensor.alias_cases,
-                   cases_tensor.binary_cases,
-                   cases_api.creation_cases,
-                   cases_api.nn_cases, cases_api.layer_ctor_cases, cases_api.functional_cases,
-                   cases_api.optim_data_cases, cases_api.autograd_cases):
+    for family in (
+        cases_tensor.reduction_cases,
+        cases_tensor.shape_cases,
+        cases_tensor.indexing_cases,
+        cases_tensor.alias_cases,
+        cases_tensor.binary_cases,
+        cases_api.creation_cases,
+        cases_api.nn_cases,
+        cases_api.layer_ctor_cases,
+        cases_api.functional_cases,
+        cases_api.optim_data_cases,
+        cases_api.autograd_cases,
+    ):
         out.extend(family())
     names = [c.name for c in out]
     dupes = {n for n in names if names.count(n) > 1}

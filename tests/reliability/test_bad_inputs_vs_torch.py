@@ -8,6 +8,7 @@ message is about a dtype, as does PyTorch's "kernel not implemented for 'Long'"
 ``NotImplementedError``); other PyTorch error types must match exactly. The message must
 name the op, and chainrule must never let a raw NumPy warning or error escape.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -55,8 +56,9 @@ def _assert_same(a: Any, b: Any, random: bool, where: str = "result") -> None:
         assert a[1] == b[1], f"{where}: shape {a[1]} != torch {b[1]}"
         assert a[2] == b[2], f"{where}: dtype {a[2]} != torch {b[2]}"
         if not random:
-            np.testing.assert_allclose(a[3], b[3], rtol=1e-6, atol=1e-9, equal_nan=True,
-                                       err_msg=where)
+            np.testing.assert_allclose(
+                a[3], b[3], rtol=1e-6, atol=1e-9, equal_nan=True, err_msg=where
+            )
         return
     if isinstance(a, list):
         assert isinstance(b, list) and len(a) == len(b), f"{where}: {a!r} vs torch {b!r}"
@@ -72,11 +74,13 @@ def _assert_same(a: Any, b: Any, random: bool, where: str = "result") -> None:
 
 def _compatible(cr_err: BaseException, torch_err: BaseException) -> bool:
     text = str(torch_err).lower()
-    about_dtype = any(w in text for w in ("dtype", "type", "floating point", "not implemented "
-                                          "for '"))
+    about_dtype = any(
+        w in text for w in ("dtype", "type", "floating point", "not implemented for '")
+    )
     if isinstance(torch_err, NotImplementedError):
-        return isinstance(cr_err, NotImplementedError) or about_dtype and isinstance(
-            cr_err, TypeError)
+        return (
+            isinstance(cr_err, NotImplementedError) or about_dtype and isinstance(cr_err, TypeError)
+        )
     if isinstance(torch_err, AssertionError):  # PyTorch asserts some arguments; we raise
         return isinstance(cr_err, (ValueError, TypeError))  # a ValueError, as Python expects
     if type(torch_err) is RuntimeError:
@@ -102,24 +106,41 @@ def test_bad_input_matches_torch(case: Case) -> None:
     if c_kind == "raise":
         assert not _raw_numpy(c_val), f"raw NumPy error: {type(c_val).__name__}: {c_val}"
         assert any(op.lower() in str(c_val).lower() for op in case.op.split("|")), (
-            f"error does not name the op {case.op!r}: {type(c_val).__name__}: {c_val}")
+            f"error does not name the op {case.op!r}: {type(c_val).__name__}: {c_val}"
+        )
     if case.divergence:
         assert c_kind == "raise", f"expected a clear error ({case.divergence}), got {c_val!r}"
         return
     if t_kind == "raise":
         assert c_kind == "raise", (
-            f"PyTorch raises {type(t_val).__name__}: {t_val}; chainrule returned {c_val!r}")
+            f"PyTorch raises {type(t_val).__name__}: {t_val}; chainrule returned {c_val!r}"
+        )
         assert _compatible(c_val, t_val), (
             f"PyTorch raises {type(t_val).__name__} ({t_val}); chainrule raised "
-            f"{type(c_val).__name__}: {c_val}")
+            f"{type(c_val).__name__}: {c_val}"
+        )
         return
     assert c_kind == "ok", (
-        f"PyTorch returns {t_val!r}; chainrule raised {type(c_val).__name__}: {c_val}")
+        f"PyTorch returns {t_val!r}; chainrule raised {type(c_val).__name__}: {c_val}"
+    )
     _assert_same(_to_plain(c_val), _to_plain(t_val), case.random)
 
 
 def test_table_is_large_and_covers_every_family() -> None:
     prefixes = {c.name.split("-")[0] for c in CASES}
-    assert {"reduce", "shape", "index", "alias", "binary", "create", "nn", "loss", "module",
-            "functional", "optim", "data", "autograd"} <= prefixes
+    assert {
+        "reduce",
+        "shape",
+        "index",
+        "alias",
+        "binary",
+        "create",
+        "nn",
+        "loss",
+        "module",
+        "functional",
+        "optim",
+        "data",
+        "autograd",
+    } <= prefixes
     assert len(CASES) >= 500

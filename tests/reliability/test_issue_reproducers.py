@@ -4,6 +4,7 @@ The differential table (test_bad_inputs_vs_torch) covers errors and values; thes
 cover what a table cannot: gradients through wrapped indices, writes through views,
 implemented options (``scale_grad_by_freq``, ``create_graph``) and seeding.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,9 +21,12 @@ def _np(t):
 def test_gather_family_rejects_negative_indices_instead_of_wrapping() -> None:
     x = cr.arange(6.0).reshape(2, 3)
     idx = cr.tensor([[-1], [0]])
-    for call in (lambda: cr.gather(x, 1, idx), lambda: cr.scatter(x, 1, idx, 1.0),
-                 lambda: cr.scatter_add(x, 1, idx, x),
-                 lambda: cr.index_select(x, 1, cr.tensor([-1]))):
+    for call in (
+        lambda: cr.gather(x, 1, idx),
+        lambda: cr.scatter(x, 1, idx, 1.0),
+        lambda: cr.scatter_add(x, 1, idx, x),
+        lambda: cr.index_select(x, 1, cr.tensor([-1])),
+    ):
         with pytest.raises(IndexError, match="out of bounds"):
             call()
 
@@ -92,7 +96,7 @@ def test_jacobian_create_graph() -> None:
     outs = []
     for lib in (cr, torch):
         x = lib.tensor(a, requires_grad=True)
-        f = lambda t: (t ** 3).sum() * t  # noqa: E731
+        f = lambda t: (t**3).sum() * t  # noqa: E731
         detached = lib.autograd.functional.jacobian(f, x)
         assert not detached.requires_grad
         jac = lib.autograd.functional.jacobian(f, x, create_graph=True)

@@ -5,6 +5,7 @@ formula with 0/0 or inf * 0 at these points; PyTorch defines the gradient there 
 0), and so must chainrule. Each row: an op, a float64 input exactly at the singular
 point, and the gradient of ``op(x).sum()`` compared with PyTorch's.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -54,18 +55,27 @@ SINGULAR: list[tuple[str, Callable, np.ndarray]] = [
     ("cdist-equal", lambda lib, x: lib.cdist(x, x), CONST_ROWS),
     ("cdist-p1-equal", lambda lib, x: lib.cdist(x, x, p=1), CONST_ROWS),
     ("pairwise_distance-equal", lambda lib, x: _F(lib).pairwise_distance(x, x.detach()), ROWS),
-    ("cosine_similarity-zero-row",
-     lambda lib, x: _F(lib).cosine_similarity(x, x.detach() + 1, dim=1), ROWS),
+    (
+        "cosine_similarity-zero-row",
+        lambda lib, x: _F(lib).cosine_similarity(x, x.detach() + 1, dim=1),
+        ROWS,
+    ),
     ("cosine_similarity-self", lambda lib, x: _F(lib).cosine_similarity(x, x, dim=1), ROWS),
     ("rms_norm-zero-row", lambda lib, x: _F(lib).rms_norm(x, (3,)), ROWS),
     ("instance_norm-const", lambda lib, x: _F(lib).instance_norm(x[None]), CONST_ROWS),
     ("normalize-rows", lambda lib, x: _F(lib).normalize(x, dim=1), ROWS),
     ("layer_norm-const", lambda lib, x: _F(lib).layer_norm(x, (3,)), CONST_ROWS),
     ("group_norm-const", lambda lib, x: _F(lib).group_norm(x[None], 1), CONST_ROWS),
-    ("batch_norm-const", lambda lib, x: _F(lib).batch_norm(x.t(), None, None, training=True),
-     CONST_ROWS),
-    ("softmax-const", lambda lib, x: lib.softmax(x, 1) * lib.arange(3.0, dtype=x.dtype),
-     CONST_ROWS),
+    (
+        "batch_norm-const",
+        lambda lib, x: _F(lib).batch_norm(x.t(), None, None, training=True),
+        CONST_ROWS,
+    ),
+    (
+        "softmax-const",
+        lambda lib, x: lib.softmax(x, 1) * lib.arange(3.0, dtype=x.dtype),
+        CONST_ROWS,
+    ),
     ("logsumexp-const", lambda lib, x: lib.logsumexp(x, 1), CONST_ROWS),
     ("abs-zero", lambda lib, x: x.abs(), MIXED),
     ("relu-zero", lambda lib, x: lib.relu(x), MIXED),
@@ -73,8 +83,11 @@ SINGULAR: list[tuple[str, Callable, np.ndarray]] = [
     ("prod-zero", lambda lib, x: x.prod(), MIXED),
     ("mse-equal", lambda lib, x: _F(lib).mse_loss(x, x.detach()), MIXED),
     ("smooth_l1-equal", lambda lib, x: _F(lib).smooth_l1_loss(x, x.detach()), MIXED),
-    ("cross_entropy-equal", lambda lib, x: _F(lib).cross_entropy(x, lib.tensor([0, 1])),
-     np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])),
+    (
+        "cross_entropy-equal",
+        lambda lib, x: _F(lib).cross_entropy(x, lib.tensor([0, 1])),
+        np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]),
+    ),
 ]
 
 
@@ -90,8 +103,14 @@ def _grad(lib: Any, f: Callable, a: np.ndarray) -> np.ndarray:
 def test_gradient_at_singular_point_matches_torch(name: str, f: Callable, a: np.ndarray) -> None:
     got = _grad(cr, f, a)
     want = _grad(torch, f, a)
-    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, equal_nan=True,
-                               err_msg=f"{name}: gradient at {a.tolist()}")
+    np.testing.assert_allclose(
+        got,
+        want,
+        rtol=1e-10,
+        atol=1e-12,
+        equal_nan=True,
+        err_msg=f"{name}: gradient at {a.tolist()}",
+    )
 
 
 def test_std_of_constant_has_zero_gradient() -> None:

@@ -1,5 +1,6 @@
 """Gradients at the singular points PyTorch defines (atan2 at the origin, sqrt at 0) and
 ragged data given to the Tensor constructor: no NaN, no raw NumPy warning or error."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@
 Usage: python _hostile_child.py CASES_JSON. Prints one JSON line: per case, the exception
 type and message (or the CLI's exit status and stderr), and the memory limit used.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,8 +39,12 @@ def _entry(kind: str, path: str) -> None:
         load_checkpoint(path, model)
     elif kind == "fit_resume":
         loader = DataLoader(TensorDataset(cr.randn(4, 2), cr.tensor([0, 1, 0, 1])), batch_size=2)
-        Trainer(model, nn.functional.cross_entropy, cr.optim.SGD(model.parameters(), lr=0.1),
-                verbose=False).fit(loader, epochs=1, resume_from=path)
+        Trainer(
+            model,
+            nn.functional.cross_entropy,
+            cr.optim.SGD(model.parameters(), lr=0.1),
+            verbose=False,
+        ).fit(loader, epochs=1, resume_from=path)
     else:
         raise ValueError(f"unknown entry {kind}")
 

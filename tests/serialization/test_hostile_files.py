@@ -7,6 +7,7 @@ above that (RLIMIT_AS), and runs cr.load, Module.load_state_dict, load_checkpoin
 Trainer.fit(resume_from=), `chainrule evaluate` and `chainrule train --resume` on each:
 every one must fail fast with a clear error naming the file, never with MemoryError.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ import pytest
 import torch
 
 CHILD = os.path.join(os.path.dirname(__file__), "_hostile_child.py")
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="RLIMIT_AS and /proc are Linux-specific")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux-specific"
+)
 
 
 def _st(path, header: dict | bytes, data: bytes = b"", length: int | None = None) -> str:
@@ -85,12 +87,15 @@ def _hostile_files(d) -> dict[str, str]:
     void = {"__scalar__": 2**31 - 1, "dtype": "V1"}
     files = {
         "void_scalar": _tree(d / "void.safetensors", {"a": void, "b": void}),
-        "huge_shape": _st(d / "shape.safetensors",
-                          {"w": {"dtype": "F32", "shape": [2**40],
-                                 "data_offsets": [0, 4 * 2**40]}}),
-        "shape_mismatch": _st(d / "mismatch.safetensors",
-                              {"w": {"dtype": "F32", "shape": [2**28], "data_offsets": [0, 4]}},
-                              b"\0" * 8),
+        "huge_shape": _st(
+            d / "shape.safetensors",
+            {"w": {"dtype": "F32", "shape": [2**40], "data_offsets": [0, 4 * 2**40]}},
+        ),
+        "shape_mismatch": _st(
+            d / "mismatch.safetensors",
+            {"w": {"dtype": "F32", "shape": [2**28], "data_offsets": [0, 4]}},
+            b"\0" * 8,
+        ),
         "huge_header_length": _st(d / "hlen.safetensors", b"{}", length=2**62),
         "deep_json": _tree(d / "deep.safetensors", None, raw_tree="[" * 100_000 + "]" * 100_000),
         "deep_tree": _tree(d / "deeptree.safetensors", None, raw_tree="[" * 500 + "]" * 500),
@@ -98,12 +103,16 @@ def _hostile_files(d) -> dict[str, str]:
         "bad_items": _tree(d / "items.safetensors", {"x": {"__items__": 5}}),
         "bad_tuple": _tree(d / "tuple.safetensors", {"x": {"__tuple__": {"a": 1}}}),
         "bad_version": _tree(d / "version.safetensors", {}, version="1.0"),
-        "bad_dtype": _st(d / "dtype.safetensors",
-                         {"w": {"dtype": "V1", "shape": [2], "data_offsets": [0, 2]}}, b"\0\0"),
+        "bad_dtype": _st(
+            d / "dtype.safetensors",
+            {"w": {"dtype": "V1", "shape": [2], "data_offsets": [0, 2]}},
+            b"\0\0",
+        ),
         "dev_zero": "/dev/zero",
         "zip_memo": _zip(d / "memo.pt", b"\x80\x02Nr" + (2**29).to_bytes(4, "little") + b"."),
-        "zip_binbytes8": _zip(d / "bytes8.pt", b"\x80\x04\x8e" + (2**40).to_bytes(8, "little")
-                              + b"xx."),
+        "zip_binbytes8": _zip(
+            d / "bytes8.pt", b"\x80\x04\x8e" + (2**40).to_bytes(8, "little") + b"xx."
+        ),
         "zip_storage_numel": _zip(d / "numel.pt", _pickled(_Tensor(2**40, (4,), (1,)))),
         "zip_view_extent": _zip(d / "view.pt", _pickled(_Tensor(4, (2**20, 2**20), (1, 1)))),
         "zip_code": _zip(d / "evil.pt", pickle.dumps({"x": _Evil()}, protocol=2)),
@@ -115,15 +124,22 @@ def _hostile_files(d) -> dict[str, str]:
 
 def _run(cases, cwd) -> list[dict]:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "CHAINRULE_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, CHILD, json.dumps(cases)], capture_output=True,
-                          text=True, timeout=600, env=env, cwd=cwd)
+    proc = subprocess.run(
+        [sys.executable, CHILD, json.dumps(cases)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=cwd,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])["results"]
 
 
 def _assert_clear(result: dict, name: str) -> None:
-    assert result["type"] in ("LoadError", "ValueError", "UnpicklingError",
-                              "IsADirectoryError"), result
+    assert result["type"] in ("LoadError", "ValueError", "UnpicklingError", "IsADirectoryError"), (
+        result
+    )
     assert result["type"] != "MemoryError" and result["seconds"] < 60, result
     assert name in result["message"] or "/dev/zero" in result["message"], result
 
@@ -137,8 +153,14 @@ def test_library_entry_points_fail_fast_and_clearly(tmp_path, entry):
     assert not (tmp_path / "pwned-by-hostile-file").exists()
 
 
-_CONFIG = {"data": "mnist1d", "model": "mlp", "input_shape": [40], "num_classes": 10,
-           "hidden": [8], "dropout": 0.0}
+_CONFIG = {
+    "data": "mnist1d",
+    "model": "mlp",
+    "input_shape": [40],
+    "num_classes": 10,
+    "hidden": [8],
+    "dropout": 0.0,
+}
 
 
 def _run_dir(d, model_file: str, config: dict | None = None) -> str:
@@ -160,14 +182,37 @@ def test_cli_evaluate_and_train_resume_fail_fast_and_clearly(tmp_path):
         out.mkdir()
         with open(files[name], "rb") as src, open(out / "checkpoint.safetensors", "wb") as dst:
             dst.write(src.read())
-        cases.append({"entry": "train_resume", "name": name,
-                      "argv": ["train", "--resume", "--out", str(out), "--epochs", "1",
-                               "--limit-train", "64", "--hidden", "8", "--quiet"]})
+        cases.append(
+            {
+                "entry": "train_resume",
+                "name": name,
+                "argv": [
+                    "train",
+                    "--resume",
+                    "--out",
+                    str(out),
+                    "--epochs",
+                    "1",
+                    "--limit-train",
+                    "64",
+                    "--hidden",
+                    "8",
+                    "--quiet",
+                ],
+            }
+        )
     tiny = _run_dir(tmp_path / "tiny-src", files["void_scalar"])  # placeholder weights
-    for key, value in (("hidden", [10**9]), ("num_classes", 10**9),
-                       ("input_shape", [10**6, 10**6]), ("hidden", "wide")):
-        run = _run_dir(tmp_path / f"cfg-{key}-{len(cases)}", os.path.join(tiny,
-                       "model.safetensors"), {**_CONFIG, key: value})
+    for key, value in (
+        ("hidden", [10**9]),
+        ("num_classes", 10**9),
+        ("input_shape", [10**6, 10**6]),
+        ("hidden", "wide"),
+    ):
+        run = _run_dir(
+            tmp_path / f"cfg-{key}-{len(cases)}",
+            os.path.join(tiny, "model.safetensors"),
+            {**_CONFIG, key: value},
+        )
         cases.append({"entry": "evaluate", "argv": ["evaluate", run], "name": key})
     for res in _run(cases, tmp_path):
         assert res["rc"] == 2, res

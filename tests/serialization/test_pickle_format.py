@@ -1,4 +1,5 @@
 """Whole-object saving (pickled, as torch.save does) and the weights-only security model."""
+
 from __future__ import annotations
 
 import io

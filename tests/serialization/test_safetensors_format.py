@@ -1,4 +1,5 @@
 """cr.save / cr.load in safetensors: compatibility, new dtypes, malformed files, temporaries."""
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,13 @@ from chainrule.serialization import LoadError
 
 
 def test_written_files_open_with_the_safetensors_library(tmp_path):
-    arrays = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.array([1, 2], np.int8),
-              "c": np.array(True), "d": np.zeros((0, 4), np.float64), "e": np.ones(3, np.uint16)}
+    arrays = {
+        "a": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "b": np.array([1, 2], np.int8),
+        "c": np.array(True),
+        "d": np.zeros((0, 4), np.float64),
+        "e": np.ones(3, np.uint16),
+    }
     cr.save(arrays, tmp_path / "x.safetensors")
     back = load_file(str(tmp_path / "x.safetensors"))
     for k, v in arrays.items():
@@ -25,20 +31,27 @@ def test_written_files_open_with_the_safetensors_library(tmp_path):
 
 
 def test_library_files_load_as_flat_dicts(tmp_path):
-    save_file({"w": np.arange(4, dtype=np.float16), "i": np.array([7], np.int64)},
-              str(tmp_path / "lib.safetensors"))
+    save_file(
+        {"w": np.arange(4, dtype=np.float16), "i": np.array([7], np.int64)},
+        str(tmp_path / "lib.safetensors"),
+    )
     back = cr.load(tmp_path / "lib.safetensors")
     assert back["w"].dtype == cr.float16 and back["i"].numpy().tolist() == [7]
     assert back["w"].data.numpy().flags.writeable
 
 
 def test_complex_datetime_and_scalar_round_trip(tmp_path):
-    obj = {"c64": np.array([1 + 2j, -3j], np.complex64),
-           "c128": cr.tensor(np.array([[1 - 1j]], np.complex128)),
-           "dt": np.array(["2026-01-01", "NaT"], "datetime64[D]"),
-           "td": np.array([5, -1], "timedelta64[ms]"),
-           "sc": np.complex64(1.5 - 2j), "sd": np.datetime64("2026-11-30T12:00", "m"),
-           "st": np.timedelta64(3, "s"), "u64": np.uint64(2**64 - 1), "b": np.bool_(True)}
+    obj = {
+        "c64": np.array([1 + 2j, -3j], np.complex64),
+        "c128": cr.tensor(np.array([[1 - 1j]], np.complex128)),
+        "dt": np.array(["2026-01-01", "NaT"], "datetime64[D]"),
+        "td": np.array([5, -1], "timedelta64[ms]"),
+        "sc": np.complex64(1.5 - 2j),
+        "sd": np.datetime64("2026-11-30T12:00", "m"),
+        "st": np.timedelta64(3, "s"),
+        "u64": np.uint64(2**64 - 1),
+        "b": np.bool_(True),
+    }
     cr.save(obj, tmp_path / "c.safetensors")
     back = cr.load(tmp_path / "c.safetensors")
     for key in ("c64", "dt", "td"):
@@ -66,18 +79,21 @@ def _with_tree(path, tree_json: str, arrays=None):
     return path
 
 
-@pytest.mark.parametrize("tree, message", [
-    ('{"a": {"__items__": [[1]]}}', "is not a \\[key, value\\] pair"),
-    ('{"a": {"__items__": [[[1], 2]]}}', "key \\[1\\] is not"),
-    ('{"a": {"__tuple__": 7}}', "__tuple__ holds int"),
-    ('{"a": {"__scalar__": "x", "dtype": "float32"}}', "float32 scalar holds x"),
-    ('{"a": {"__scalar__": 300, "dtype": "int8"}}', "out of range"),
-    ('{"a": {"__scalar__": 1, "dtype": ["float32"]}}', "is not a string"),
-    ('{"a": {"__tensor__": "w", "kind": "pickle"}}', "kind 'pickle'"),
-    ('{"a": {"__tensor__": "w", "complex": true}}', "not as \\(..., 2\\) floats"),
-    ('{"a": {"__tensor__": "w", "dtype": "datetime64[ns]"}}', "invalid dtype"),
-    ('{"a": {"__tensor__": ["w"]}}', "refers to tensor"),
-])
+@pytest.mark.parametrize(
+    "tree, message",
+    [
+        ('{"a": {"__items__": [[1]]}}', "is not a \\[key, value\\] pair"),
+        ('{"a": {"__items__": [[[1], 2]]}}', "key \\[1\\] is not"),
+        ('{"a": {"__tuple__": 7}}', "__tuple__ holds int"),
+        ('{"a": {"__scalar__": "x", "dtype": "float32"}}', "float32 scalar holds x"),
+        ('{"a": {"__scalar__": 300, "dtype": "int8"}}', "out of range"),
+        ('{"a": {"__scalar__": 1, "dtype": ["float32"]}}', "is not a string"),
+        ('{"a": {"__tensor__": "w", "kind": "pickle"}}', "kind 'pickle'"),
+        ('{"a": {"__tensor__": "w", "complex": true}}', "not as \\(..., 2\\) floats"),
+        ('{"a": {"__tensor__": "w", "dtype": "datetime64[ns]"}}', "invalid dtype"),
+        ('{"a": {"__tensor__": ["w"]}}', "refers to tensor"),
+    ],
+)
 def test_malformed_structures_name_the_file_and_the_problem(tmp_path, tree, message):
     path = _with_tree(tmp_path / "bad.safetensors", tree)
     with pytest.raises(LoadError, match=message) as info:
@@ -86,8 +102,10 @@ def test_malformed_structures_name_the_file_and_the_problem(tmp_path, tree, mess
 
 
 def test_version_and_header_checks(tmp_path):
-    for version, message in (('"2"', "invalid chainrule format version"),
-                             ("99", "newer chainrule")):
+    for version, message in (
+        ('"2"', "invalid chainrule format version"),
+        ("99", "newer chainrule"),
+    ):
         meta = '{"format": "chainrule", "version": ' + version + ', "tree": {}}'
         save_file({}, str(tmp_path / "v.safetensors"), metadata={"chainrule": meta})
         with pytest.raises(LoadError, match=message):

@@ -1,4 +1,5 @@
 """Reading PyTorch's own .pt / .pth files with cr.load: no torch import, no code run."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,9 @@ from chainrule import nn
 
 def _torch_mlp():
     torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
-                               torch.nn.Linear(8, 3))
+    return torch.nn.Sequential(
+        torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 3)
+    )
 
 
 def _cr_mlp():
@@ -75,9 +77,17 @@ def test_nested_containers_primitives_and_dtypes(tmp_path):
         "b": torch.tensor([True, False]),
         "scalar": torch.tensor(3.25),
     }
-    obj = {"t": tensors, "list": [torch.ones(2), (1, "a", None)], "num": 2.5, "flag": True,
-           "bytes": b"\x00\xff", "c": 1 + 2j, "size": torch.Size([2, 3]),
-           "od": OrderedDict(a=1), "set": {1, 2}}
+    obj = {
+        "t": tensors,
+        "list": [torch.ones(2), (1, "a", None)],
+        "num": 2.5,
+        "flag": True,
+        "bytes": b"\x00\xff",
+        "c": 1 + 2j,
+        "size": torch.Size([2, 3]),
+        "od": OrderedDict(a=1),
+        "set": {1, 2},
+    }
     torch.save(obj, tmp_path / "n.pt")
     back = cr.load(tmp_path / "n.pt")
     for k, t in tensors.items():
@@ -92,8 +102,13 @@ def test_nested_containers_primitives_and_dtypes(tmp_path):
 
 def test_views_offsets_strides_and_shared_storage(tmp_path):
     base = torch.arange(24.0).reshape(4, 6)
-    obj = {"base": base, "t": base.t(), "cols": base[:, 1::2], "tail": base[2:],
-           "expanded": torch.arange(3.0)[:, None].expand(3, 5)}
+    obj = {
+        "base": base,
+        "t": base.t(),
+        "cols": base[:, 1::2],
+        "tail": base[2:],
+        "expanded": torch.arange(3.0)[:, None].expand(3, 5),
+    }
     torch.save(obj, tmp_path / "v.pt")
     back = cr.load(tmp_path / "v.pt")
     for k, t in obj.items():
@@ -104,8 +119,13 @@ def test_views_offsets_strides_and_shared_storage(tmp_path):
 
 
 def test_parameters_come_back_as_parameters(tmp_path):
-    torch.save([torch.nn.Parameter(torch.ones(2)),
-                torch.nn.Parameter(torch.zeros(1), requires_grad=False)], tmp_path / "p.pt")
+    torch.save(
+        [
+            torch.nn.Parameter(torch.ones(2)),
+            torch.nn.Parameter(torch.zeros(1), requires_grad=False),
+        ],
+        tmp_path / "p.pt",
+    )
     p, q = cr.load(tmp_path / "p.pt")
     assert isinstance(p, nn.Parameter) and p.requires_grad and not q.requires_grad
 
@@ -139,10 +159,17 @@ def test_unknown_torch_global_is_refused_with_its_name(tmp_path):
 
 def test_reading_does_not_import_torch(tmp_path):
     torch.save({"w": torch.arange(3.0)}, tmp_path / "w.pt")
-    code = ("import sys, chainrule as cr; w = cr.load(sys.argv[1])['w']; "
-            "assert 'torch' not in sys.modules; print(w.numpy().tolist())")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "w.pt")],
-                         capture_output=True, text=True, timeout=300, check=True)
+    code = (
+        "import sys, chainrule as cr; w = cr.load(sys.argv[1])['w']; "
+        "assert 'torch' not in sys.modules; print(w.numpy().tolist())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "w.pt")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     assert out.stdout.strip() == "[0.0, 1.0, 2.0]"
 
 
@@ -164,15 +191,21 @@ def test_map_location_and_unsupported_arguments(tmp_path):
 
 
 def test_unsigned_and_complex_tensors_use_untyped_storages(tmp_path):
-    obj = {"u16": torch.tensor([1, 65535], dtype=torch.uint16),
-           "u32": torch.tensor([3], dtype=torch.uint32),
-           "u64": torch.tensor([2**63], dtype=torch.uint64),
-           "c64": torch.tensor([1 + 2j]), "c128": torch.tensor([1 - 2j], dtype=torch.complex128)}
+    obj = {
+        "u16": torch.tensor([1, 65535], dtype=torch.uint16),
+        "u32": torch.tensor([3], dtype=torch.uint32),
+        "u64": torch.tensor([2**63], dtype=torch.uint64),
+        "c64": torch.tensor([1 + 2j]),
+        "c128": torch.tensor([1 - 2j], dtype=torch.complex128),
+    }
     torch.save(obj, tmp_path / "u.pt")
     back = cr.load(tmp_path / "u.pt")
     for k, t in obj.items():
-        ref = t.numpy() if not k.startswith("u") or k == "u16" else \
-            np.array(t.tolist(), dtype=k.replace("u", "uint"))
+        ref = (
+            t.numpy()
+            if not k.startswith("u") or k == "u16"
+            else np.array(t.tolist(), dtype=k.replace("u", "uint"))
+        )
         assert back[k].data.dtype == ref.dtype, k
         np.testing.assert_array_equal(back[k].data, ref, err_msg=k)
 
@@ -189,8 +222,10 @@ def test_big_endian_archives_are_byteswapped(tmp_path):
 
     want = np.arange(6, dtype=np.float32).reshape(2, 3) - 2.5
     torch.save({"w": torch.from_numpy(want.copy())}, tmp_path / "le.pt")
-    with zipfile.ZipFile(tmp_path / "le.pt") as src, \
-            zipfile.ZipFile(tmp_path / "be.pt", "w") as dst:
+    with (
+        zipfile.ZipFile(tmp_path / "le.pt") as src,
+        zipfile.ZipFile(tmp_path / "be.pt", "w") as dst,
+    ):
         for info in src.infolist():
             data = src.read(info)
             if info.filename.endswith("/byteorder"):

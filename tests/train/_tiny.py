@@ -1,4 +1,5 @@
 """A tiny hand-built classifier and data set for trainer tests (no nn layers needed)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,7 +45,8 @@ def blobs(n: int = 96, d: int = 4, classes: int = 3, seed: int = 0):
 def loaders(batch_size: int = 16, seed: int = 0, generator=None):
     x, y = blobs(seed=seed)
     xv, yv = blobs(n=48, seed=seed + 1)
-    train = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True,
-                       generator=generator)
+    train = DataLoader(
+        TensorDataset(x, y), batch_size=batch_size, shuffle=True, generator=generator
+    )
     val = DataLoader(TensorDataset(xv, yv), batch_size=32)
     return train, val

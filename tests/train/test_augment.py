@@ -1,4 +1,5 @@
 """Batch augmentation (random shift + flip) and `chainrule train --augment`."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,8 @@ def _reference(img: np.ndarray, top: int, left: int, mirrored: bool, p: int, fil
     c, h, w = img.shape
     padded = np.empty((c, h + 2 * p, w + 2 * p), img.dtype)
     padded[...] = np.asarray(fill, img.dtype).reshape(-1, 1, 1)
-    padded[:, p:p + h, p:p + w] = img
-    out = padded[:, top:top + h, left:left + w]
+    padded[:, p : p + h, p : p + w] = img
+    out = padded[:, top : top + h, left : left + w]
     return out[..., ::-1] if mirrored else out
 
 
@@ -32,8 +33,13 @@ def test_each_image_is_a_shifted_and_maybe_flipped_copy():
     assert out.shape == x.shape and out.dtype == x.dtype
     seen = set()
     for i in range(len(x)):
-        matches = [(t, l, m) for t in range(5) for l in range(5) for m in (False, True)
-                   if np.array_equal(out[i], _reference(x[i], t, l, m, 2, fill))]
+        matches = [
+            (t, l, m)
+            for t in range(5)
+            for l in range(5)
+            for m in (False, True)
+            if np.array_equal(out[i], _reference(x[i], t, l, m, 2, fill))
+        ]
         assert matches, f"image {i} is not a shift/flip of its input"
         seen.add(matches[0])
     assert len(seen) > 20  # offsets and flips really vary from image to image
@@ -67,12 +73,17 @@ def test_dataset_batches_keep_labels_and_use_the_loader_fast_path():
     xb, yb = ds[3]
     assert xb.shape == (1, 5, 5) and int(yb.item()) == 3
     seen = []
-    for xb, yb in DataLoader(ds, batch_size=4, shuffle=True,
-                             generator=cr.Generator().manual_seed(1)):
+    for xb, yb in DataLoader(
+        ds, batch_size=4, shuffle=True, generator=cr.Generator().manual_seed(1)
+    ):
         assert xb.shape[1:] == (1, 5, 5) and xb.shape[0] == yb.shape[0]
         for img, label in zip(xb.numpy(), yb.numpy()):  # each image comes from its label's
-            assert any(np.array_equal(img, _reference(x[label], t, l, m, 2, 0.0))
-                       for t in range(5) for l in range(5) for m in (False, True))
+            assert any(
+                np.array_equal(img, _reference(x[label], t, l, m, 2, 0.0))
+                for t in range(5)
+                for l in range(5)
+                for m in (False, True)
+            )
         seen += yb.numpy().tolist()
     assert sorted(seen) == list(range(10))
     with pytest.raises(ValueError, match="10 images but 9 labels"):
@@ -83,10 +94,13 @@ def _fashion_files(folder, n_train=60, n_test=20):
     rng = np.random.default_rng(0)
     folder.mkdir(parents=True)
     for prefix, n in (("train", n_train), ("t10k", n_test)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz",
-                  rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz",
-                  rng.integers(0, 10, n).astype(np.uint8))
+        write_idx(
+            folder / f"{prefix}-images-idx3-ubyte.gz",
+            rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+        )
+        write_idx(
+            folder / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8)
+        )
 
 
 def test_cli_train_with_augment_on_images(tmp_path, monkeypatch, capsys):
@@ -94,11 +108,47 @@ def test_cli_train_with_augment_on_images(tmp_path, monkeypatch, capsys):
     data = tmp_path / "fmnist"
     _fashion_files(data)
     out = tmp_path / "run"
-    assert cli.main(["train", "--data", "fashion-mnist", "--data-root", str(data), "--model",
-                     "lenet5", "--augment", "--epochs", "1", "--batch-size", "16",
-                     "--out", str(out), "--quiet"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--data",
+                "fashion-mnist",
+                "--data-root",
+                str(data),
+                "--model",
+                "lenet5",
+                "--augment",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "16",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     config = json.loads((out / "config.json").read_text())
     assert config["augment"] is True and config["input_shape"] == [1, 28, 28]
-    assert cli.main(["train", "--data", "mnist1d", "--model", "cnn1d", "--augment",
-                     "--epochs", "1", "--limit-train", "50", "--out", str(tmp_path / "x")]) == 2
+    assert (
+        cli.main(
+            [
+                "train",
+                "--data",
+                "mnist1d",
+                "--model",
+                "cnn1d",
+                "--augment",
+                "--epochs",
+                "1",
+                "--limit-train",
+                "50",
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
     assert re.search(r"--augment.*shape \(1, 40\)", capsys.readouterr().err)

@@ -1,4 +1,5 @@
 """Slow end-to-end check: a small MLP learns real data (Fashion-MNIST if installed)."""
+
 from __future__ import annotations
 
 import time

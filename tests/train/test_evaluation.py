@@ -1,5 +1,6 @@
 """``cr.train.evaluate`` / ``predict``: a model over a loader with no optimizer, and the CLI
 job's split from the library (issue 10, item 3)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,7 @@ def test_evaluate_and_predict_need_no_optimizer():
     assert model.training  # the mode is restored
     assert set(res) == {"loss", "acc"} and 0.0 <= res["acc"] <= 1.0
     # the same numbers as a Trainer's (which delegates to these functions)
-    trainer = Trainer(model, cross_entropy, cr.optim.SGD(model.parameters(), lr=0.1),
-                      verbose=False)
+    trainer = Trainer(model, cross_entropy, cr.optim.SGD(model.parameters(), lr=0.1), verbose=False)
     assert trainer.evaluate(val) == res
     out = predict(model, val)
     assert out.shape == (48, 3)
@@ -59,8 +59,27 @@ def test_old_job_path_reexports_the_moved_names():
 
 def test_cli_evaluate_builds_no_optimizer(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
-    assert cli.main(["train", "--data", "mnist1d", "--epochs", "1", "--limit-train", "100",
-                     "--hidden", "8", "--batch-size", "50", "--out", str(out), "--quiet"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--data",
+                "mnist1d",
+                "--epochs",
+                "1",
+                "--limit-train",
+                "100",
+                "--hidden",
+                "8",
+                "--batch-size",
+                "50",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
 
     def no_optimizer(*args, **kwargs):
         raise AssertionError("evaluation must not build an optimizer")

@@ -1,4 +1,5 @@
 """Every example script runs top to bottom with its --quick setting."""
+
 from __future__ import annotations
 
 import runpy
@@ -12,8 +13,13 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.py"
 
 def test_examples_exist():
     names = {p.name for p in EXAMPLES}
-    assert {"two_layer_network.py", "logistic_regression.py", "fashion_mnist_mlp.py",
-            "perceptron.py", "pca_whitening.py"} <= names
+    assert {
+        "two_layer_network.py",
+        "logistic_regression.py",
+        "fashion_mnist_mlp.py",
+        "perceptron.py",
+        "pca_whitening.py",
+    } <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

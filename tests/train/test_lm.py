@@ -1,4 +1,5 @@
 """Language-model training loop: schedule, learning, exact resume, sampling, run directory."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,19 @@ from chainrule.train.lm import LMConfig, lr_at, run_lm_training, sample_from_run
 
 
 def _cfg(tmp_path, **kw):
-    base = dict(model="bigram", max_iters=60, eval_interval=20, eval_iters=4, batch_size=16,
-                block_size=8, lr=0.1, min_lr=0.01, warmup_iters=5, out=str(tmp_path / "run"),
-                sample_tokens=20)
+    base = dict(
+        model="bigram",
+        max_iters=60,
+        eval_interval=20,
+        eval_iters=4,
+        batch_size=16,
+        block_size=8,
+        lr=0.1,
+        min_lr=0.01,
+        warmup_iters=5,
+        out=str(tmp_path / "run"),
+        sample_tokens=20,
+    )
     base.update(kw)
     return LMConfig(**base)
 
@@ -39,8 +50,14 @@ def test_bigram_learns_the_sample_and_writes_the_run(tmp_path):
     run = tmp_path / "run"
     # uniform over ~58 characters is ln(58) = 4.06 nats; a bigram table reaches ~2.5
     assert res["val_loss"] < 3.0 < math.log(58)
-    for name in ("config.json", "model.safetensors", "checkpoint.safetensors", "history.csv",
-                 "samples.txt", "tokenizer.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "checkpoint.safetensors",
+        "history.csv",
+        "samples.txt",
+        "tokenizer.json",
+    ):
         assert (run / name).is_file(), name
     config = json.loads((run / "config.json").read_text())
     assert config["kind"] == "language-model" and config["vocab_size"] > 40
@@ -66,13 +83,23 @@ def test_resume_is_exact(tmp_path):
 
 def test_nan_loss_stops_with_a_clear_error(tmp_path):
     with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="loss became"):
-        run_lm_training(_cfg(tmp_path, lr=1e300, min_lr=1e300, grad_clip=0.0, max_iters=50,
-                             weight_decay=0.0), verbose=False)
+        run_lm_training(
+            _cfg(tmp_path, lr=1e300, min_lr=1e300, grad_clip=0.0, max_iters=50, weight_decay=0.0),
+            verbose=False,
+        )
     assert not (tmp_path / "run" / "model.safetensors").exists()
 
 
-@pytest.mark.parametrize("bad", [dict(block_size=0), dict(lr=float("inf")), dict(dropout=1.0),
-                                 dict(tokenizer="words"), dict(model="rnn9")])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(block_size=0),
+        dict(lr=float("inf")),
+        dict(dropout=1.0),
+        dict(tokenizer="words"),
+        dict(model="rnn9"),
+    ],
+)
 def test_bad_settings_are_refused(tmp_path, bad):
     with pytest.raises(ValueError):
         run_lm_training(_cfg(tmp_path, **bad), verbose=False)
@@ -102,16 +129,30 @@ def test_sampling_matches_the_softmax_distribution():
     m = BigramLanguageModel(4)
     with cr.no_grad():
         m.table.weight.data[...] = np.log(np.array([0.1, 0.2, 0.3, 0.4]))[None, :]
-    out = generate_tokens(m, np.zeros((2000, 1), np.int64), 1,
-                          generator=cr.Generator().manual_seed(0))
+    out = generate_tokens(
+        m, np.zeros((2000, 1), np.int64), 1, generator=cr.Generator().manual_seed(0)
+    )
     freq = np.bincount(out.numpy()[:, 1], minlength=4) / 2000
     np.testing.assert_allclose(freq, [0.1, 0.2, 0.3, 0.4], atol=0.035)
 
 
 def test_generate_command_prints_a_sample(tmp_path, capsys):
     run_lm_training(_cfg(tmp_path), verbose=False)
-    assert main(["generate", str(tmp_path / "run"), "--prompt", "ROMEO:", "--tokens", "25",
-                 "--seed", "3"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                str(tmp_path / "run"),
+                "--prompt",
+                "ROMEO:",
+                "--tokens",
+                "25",
+                "--seed",
+                "3",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.startswith("ROMEO:") and len(out.rstrip("\n")) >= len("ROMEO:")
     assert out.rstrip("\n") == sample_from_run(str(tmp_path / "run"), "ROMEO:", 25, seed=3)
@@ -123,10 +164,31 @@ def test_generate_command_prints_a_sample(tmp_path, capsys):
 
 def test_cli_trains_a_language_model_on_the_builtin_sample(tmp_path, capsys):
     out = tmp_path / "lm"
-    code = main(["train", "--data", "text", "--model", "bigram", "--max-iters", "30",
-                 "--eval-interval", "10", "--eval-iters", "2", "--batch-size", "8",
-                 "--block-size", "8", "--lr", "0.1", "--out", str(out), "--quiet",
-                 "--tensorboard"])
+    code = main(
+        [
+            "train",
+            "--data",
+            "text",
+            "--model",
+            "bigram",
+            "--max-iters",
+            "30",
+            "--eval-interval",
+            "10",
+            "--eval-iters",
+            "2",
+            "--batch-size",
+            "8",
+            "--block-size",
+            "8",
+            "--lr",
+            "0.1",
+            "--out",
+            str(out),
+            "--quiet",
+            "--tensorboard",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert printed.startswith("val loss ") and "nats/token" in printed
@@ -138,9 +200,26 @@ def test_cli_trains_a_language_model_on_the_builtin_sample(tmp_path, capsys):
 def test_cli_text_path_and_bad_language_model_flags(tmp_path, capsys):
     corpus = tmp_path / "c.txt"
     corpus.write_text("abcabcabcabc " * 50)
-    args = ["train", "--data", f"text:{corpus}", "--model", "bigram", "--max-iters", "5",
-            "--eval-interval", "5", "--eval-iters", "1", "--batch-size", "4", "--block-size",
-            "4", "--out", str(tmp_path / "r"), "--quiet"]
+    args = [
+        "train",
+        "--data",
+        f"text:{corpus}",
+        "--model",
+        "bigram",
+        "--max-iters",
+        "5",
+        "--eval-interval",
+        "5",
+        "--eval-iters",
+        "1",
+        "--batch-size",
+        "4",
+        "--block-size",
+        "4",
+        "--out",
+        str(tmp_path / "r"),
+        "--quiet",
+    ]
     assert main(args) == 0
     assert main(args[:-3] + ["--block-size", "0", "--out", str(tmp_path / "r2")]) == 2
     assert "block_size" in capsys.readouterr().err
@@ -149,8 +228,13 @@ def test_cli_text_path_and_bad_language_model_flags(tmp_path, capsys):
         main(["train", "--data", "wikipedia"])
 
 
-SHAKESPEARE = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "data" \
-    / "text" / "tiny-shakespeare.txt"
+SHAKESPEARE = (
+    __import__("pathlib").Path(__file__).resolve().parents[3]
+    / "shared"
+    / "data"
+    / "text"
+    / "tiny-shakespeare.txt"
+)
 
 
 @pytest.mark.slow
@@ -166,9 +250,23 @@ def test_language_models_learn_real_text(tmp_path, model, bound):
 
         text = sample_text()
     corpus.write_text(text)
-    cfg = LMConfig(data=str(corpus), model=model, n_layer=2, n_head=2, n_embd=64,
-                   block_size=32, batch_size=16, max_iters=300, eval_interval=300,
-                   eval_iters=10, lr=3e-3, min_lr=3e-4, warmup_iters=20, weight_decay=0.0,
-                   sample_tokens=0, out=str(tmp_path / "run"))
+    cfg = LMConfig(
+        data=str(corpus),
+        model=model,
+        n_layer=2,
+        n_head=2,
+        n_embd=64,
+        block_size=32,
+        batch_size=16,
+        max_iters=300,
+        eval_interval=300,
+        eval_iters=10,
+        lr=3e-3,
+        min_lr=3e-4,
+        warmup_iters=20,
+        weight_decay=0.0,
+        sample_tokens=0,
+        out=str(tmp_path / "run"),
+    )
     res = run_lm_training(cfg, verbose=False)
     assert res["val_loss"] < bound, res

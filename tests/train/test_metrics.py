@@ -1,4 +1,5 @@
 """Metrics against hand-computed values."""
+
 from __future__ import annotations
 
 import math
@@ -15,10 +16,14 @@ from chainrule.train.metrics import (
     top_k_accuracy,
 )
 
-LOGITS = np.array([[2.0, 1.0, 0.1],   # pred 0, target 0: hit
-                   [0.5, 0.2, 0.9],   # pred 2, target 1: miss; 2nd best is 0
-                   [0.1, 3.0, 0.2],   # pred 1, target 1: hit
-                   [1.0, 0.3, 0.7]])  # pred 0, target 2: miss; 2nd best is 2
+LOGITS = np.array(
+    [
+        [2.0, 1.0, 0.1],  # pred 0, target 0: hit
+        [0.5, 0.2, 0.9],  # pred 2, target 1: miss; 2nd best is 0
+        [0.1, 3.0, 0.2],  # pred 1, target 1: hit
+        [1.0, 0.3, 0.7],
+    ]
+)  # pred 0, target 2: miss; 2nd best is 2
 TARGET = np.array([0, 1, 1, 2])
 
 
@@ -40,14 +45,13 @@ def test_top_k_accuracy():
 
 def test_confusion_matrix():
     cm = confusion_matrix(LOGITS, TARGET)
-    expected = np.array([[1, 0, 0],
-                         [0, 1, 1],
-                         [1, 0, 0]])
+    expected = np.array([[1, 0, 0], [0, 1, 1], [1, 0, 0]])
     np.testing.assert_array_equal(cm, expected)
     assert cm.sum() == 4 and np.trace(cm) == 2
-    np.testing.assert_array_equal(confusion_matrix(np.array([1, 1]), np.array([0, 1]),
-                                                   num_classes=3),
-                                  [[0, 1, 0], [0, 1, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(
+        confusion_matrix(np.array([1, 1]), np.array([0, 1]), num_classes=3),
+        [[0, 1, 0], [0, 1, 0], [0, 0, 0]],
+    )
     with pytest.raises(ValueError, match="labels must lie"):
         confusion_matrix(np.array([5]), np.array([0]), num_classes=3)
 
@@ -62,8 +66,8 @@ def test_average_meter_is_sample_weighted():
 
 def test_metric_tracker_accumulates_over_batches():
     t = MetricTracker()
-    t.update(1.0, LOGITS[:2], TARGET[:2])   # 1 of 2 correct
-    t.update(3.0, LOGITS[2:], TARGET[2:])   # 1 of 2 correct
+    t.update(1.0, LOGITS[:2], TARGET[:2])  # 1 of 2 correct
+    t.update(3.0, LOGITS[2:], TARGET[2:])  # 1 of 2 correct
     assert t.result() == {"loss": 2.0, "acc": 0.5}
     reg = MetricTracker()
     reg.update(0.5, np.zeros((3, 1)), np.zeros((3, 1), dtype=np.float32))

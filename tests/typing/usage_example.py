@@ -4,6 +4,7 @@
 at import time (``tanh``, ``sum``, operators ...) would be unknown attributes. The file also runs
 (``assert_type`` does nothing at runtime), so it stays true to the library's behaviour.
 """
+
 from __future__ import annotations
 
 import sys

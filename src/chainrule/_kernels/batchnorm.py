@@ -19,6 +19,7 @@ reads x where the old kernel read x̂, so it costs no extra pass over memory.
 NumPy's version (``ops.normalization.BatchNormFn``) makes 4 forward and ~6
 backward passes with float32 sums; results agree to float32 rounding of the statistics.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -20,6 +20,7 @@ OpenBLAS (or its thread control is not found) it is not used either.
 Holding OpenBLAS at one thread is process-wide for the duration of the call; a lock keeps two
 batched products from interleaving their set/restore.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -70,9 +71,15 @@ def batched_matmul(a: Any, b: Any) -> np.ndarray | None:
     split over chainrule's threads, or None when that does not apply (see module doc)."""
     from ..threads import get_num_threads, parallel_slices
 
-    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim < 3 \
-            or a.shape[:-2] != b.shape[:-2] or a.dtype != b.dtype \
-            or a.dtype not in (np.float32, np.float64) or get_num_threads() < 2:
+    if (
+        type(a) is not np.ndarray
+        or type(b) is not np.ndarray
+        or a.ndim < 3
+        or a.shape[:-2] != b.shape[:-2]
+        or a.dtype != b.dtype
+        or a.dtype not in (np.float32, np.float64)
+        or get_num_threads() < 2
+    ):
         return None
     m, k = a.shape[-2:]
     n = b.shape[-1]

@@ -8,6 +8,7 @@ NumPy code. Ops thus keep one code path for NumPy, CuPy and small arrays, and th
 kernel replaces only the array computation: the autograd rules around it are unchanged, so
 double backward and forward mode still work.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,18 @@ import numpy as np
 from . import activations, batchnorm, jit, optim, softmax, transcendental
 from .jit import eligible
 
-__all__ = ["adam", "batch_norm_backward", "batch_norm_forward", "relu", "relu_grad", "sigmoid",
-           "sigmoid_grad", "softmax_last", "softmax_last_grad", "tanh_grad"]
+__all__ = [
+    "adam",
+    "batch_norm_backward",
+    "batch_norm_forward",
+    "relu",
+    "relu_grad",
+    "sigmoid",
+    "sigmoid_grad",
+    "softmax_last",
+    "softmax_last_grad",
+    "tanh_grad",
+]
 
 _F32 = np.dtype(np.float32)
 
@@ -73,8 +84,7 @@ def _rows(x: np.ndarray) -> np.ndarray:
 
 def softmax_last(x: object, dim: int) -> np.ndarray | None:
     """softmax of float32 x along its last dim (``dim == x.ndim - 1``), or None."""
-    if not eligible(x) or x.dtype != _F32 or x.ndim == 0 or dim != x.ndim - 1 \
-            or x.shape[-1] == 0:
+    if not eligible(x) or x.dtype != _F32 or x.ndim == 0 or dim != x.ndim - 1 or x.shape[-1] == 0:
         return None
     out = np.empty_like(x)
     softmax.softmax_rows_f32(_rows(x), _rows(out))
@@ -83,23 +93,47 @@ def softmax_last(x: object, dim: int) -> np.ndarray | None:
 
 def softmax_last_grad(g: object, y: object, dim: int) -> np.ndarray | None:
     """y * (g - sum(g * y, dim)) along the last dim of same-shaped g and y, or None."""
-    if not eligible(g, y) or g.shape != y.shape or y.ndim == 0 or dim != y.ndim - 1 \
-            or y.shape[-1] == 0:
+    if (
+        not eligible(g, y)
+        or g.shape != y.shape
+        or y.ndim == 0
+        or dim != y.ndim - 1
+        or y.shape[-1] == 0
+    ):
         return None
     out = np.empty_like(g)
     softmax.softmax_rows_backward(_rows(g), _rows(y), _rows(out))
     return out
 
 
-def adam(param: object, grad: object, m: object, v: object, beta1: float, beta2: float,
-         step_size: float, bc2_sqrt: float, eps: float) -> bool:
+def adam(
+    param: object,
+    grad: object,
+    m: object,
+    v: object,
+    beta1: float,
+    beta2: float,
+    step_size: float,
+    bc2_sqrt: float,
+    eps: float,
+) -> bool:
     """The Adam update in place (see :mod:`.optim`); False (nothing done) when the kernel
     does not apply."""
     if not eligible(param, grad, m, v) or not (param.shape == grad.shape == m.shape == v.shape):
         return False
     t = param.dtype.type
-    optim.adam_step(param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1),
-                    t(1 - beta1), t(beta2), t(1 - beta2), t(bc2_sqrt), t(eps), t(step_size))
+    optim.adam_step(
+        param.reshape(-1),
+        grad.reshape(-1),
+        m.reshape(-1),
+        v.reshape(-1),
+        t(1 - beta1),
+        t(beta2),
+        t(1 - beta2),
+        t(bc2_sqrt),
+        t(eps),
+        t(step_size),
+    )
     return True
 
 
@@ -118,20 +152,26 @@ def _bn_ready(*arrays: object) -> bool:
     """The Numba path is on and the arrays are NumPy float arrays of one dtype (any layout),
     the first large enough."""
     first = arrays[0]
-    if jit.backend() != "numba" or type(first) is not np.ndarray \
-            or first.size < jit.MIN_PARALLEL_SIZE:
+    if (
+        jit.backend() != "numba"
+        or type(first) is not np.ndarray
+        or first.size < jit.MIN_PARALLEL_SIZE
+    ):
         return False
-    return first.ndim >= 2 and first.dtype in (np.float32, np.float64) \
+    return (
+        first.ndim >= 2
+        and first.dtype in (np.float32, np.float64)
         and all(type(a) is np.ndarray and a.dtype == first.dtype for a in arrays)
+    )
 
 
 def batch_norm_forward(x: object, weight: object, bias: object, eps: float) -> tuple | None:
     """Training-mode batch norm of an (N, C, *spatial) array: ``(y, mean, var, invstd)``
     (y laid out as x; the statistics (C,) in x's dtype), or None. x̂ is not returned:
     :func:`batch_norm_backward` recomputes it from x and the statistics."""
-    if not _bn_ready(x) or any(p is not None and not (type(p) is np.ndarray
-                                                       and p.dtype == x.dtype)
-                               for p in (weight, bias)):
+    if not _bn_ready(x) or any(
+        p is not None and not (type(p) is np.ndarray and p.dtype == x.dtype) for p in (weight, bias)
+    ):
         return None
     xv = _cnl(x)
     if xv is None:
@@ -146,8 +186,9 @@ def batch_norm_forward(x: object, weight: object, bias: object, eps: float) -> t
     return y, mean, var, invstd
 
 
-def batch_norm_backward(g: object, x: np.ndarray, mean: np.ndarray, invstd: np.ndarray,
-                        k: np.ndarray) -> tuple | None:
+def batch_norm_backward(
+    g: object, x: np.ndarray, mean: np.ndarray, invstd: np.ndarray, k: np.ndarray
+) -> tuple | None:
     """``(dx, sum_g, sum_g_xhat)`` of training-mode batch norm given the output gradient g,
     the forward's input x, its per-channel ``mean`` and ``invstd`` and ``k = weight /
     sigma`` per channel, or None."""
@@ -159,7 +200,13 @@ def batch_norm_backward(g: object, x: np.ndarray, mean: np.ndarray, invstd: np.n
     dx = np.empty_like(g)
     sums = np.empty((2, g.shape[1]))
     f64 = np.float64
-    batchnorm.batch_norm_backward(gv, xv, np.asarray(mean, f64).reshape(-1),
-                                  np.asarray(invstd, f64).reshape(-1),
-                                  np.asarray(k, f64).reshape(-1), _cnl(dx), sums)
+    batchnorm.batch_norm_backward(
+        gv,
+        xv,
+        np.asarray(mean, f64).reshape(-1),
+        np.asarray(invstd, f64).reshape(-1),
+        np.asarray(k, f64).reshape(-1),
+        _cnl(dx),
+        sums,
+    )
     return dx, sums[0].astype(g.dtype), sums[1].astype(g.dtype)

@@ -10,6 +10,7 @@ threads), adding in index order exactly as ``np.add.at`` does (bitwise equal): 0
 with ``np.add.reduceat``: 0.4 ms and 1.2 ms (equal to ``np.add.at`` up to summation order).
 Measured on the shared 2-core machine, best of 30.
 """
+
 from __future__ import annotations
 
 import numpy as np

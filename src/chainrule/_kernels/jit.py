@@ -56,6 +56,7 @@ Callers take a compiled kernel only for arrays it was written for (:func:`eligib
 arrays, C-contiguous, float32/float64, at least :data:`MIN_PARALLEL_SIZE` elements): small
 arrays stay on NumPy, whose per-call cost is as low as Numba's dispatch there.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -68,9 +69,21 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Kernel", "backend", "eligible", "kernel", "numba_available", "registry",
-           "set_backend", "use_backend", "prange", "sync_threads", "inline",
-           "MIN_PARALLEL_SIZE", "THREADING_LAYER"]
+__all__ = [
+    "Kernel",
+    "backend",
+    "eligible",
+    "kernel",
+    "numba_available",
+    "registry",
+    "set_backend",
+    "use_backend",
+    "prange",
+    "sync_threads",
+    "inline",
+    "MIN_PARALLEL_SIZE",
+    "THREADING_LAYER",
+]
 
 # The smallest array the compiled kernels take (the name is historical: kernels are serial).
 # Below it NumPy's call is as cheap as Numba's dispatch; measured for relu / relu_grad
@@ -119,8 +132,10 @@ def set_backend(name: str) -> None:
     if name not in ("numba", "numpy"):
         raise ValueError(f"set_backend: expected 'numba' or 'numpy', got {name!r}")
     if name == "numba" and not numba_available():
-        raise RuntimeError("set_backend('numba'): numba is not installed; "
-                           "install it with `pip install chainrule[fast]`")
+        raise RuntimeError(
+            "set_backend('numba'): numba is not installed; "
+            "install it with `pip install chainrule[fast]`"
+        )
     _backend = name
 
 
@@ -213,14 +228,20 @@ class Kernel:
         """
         if self._compiled is None:
             if not numba_available():
-                raise RuntimeError(f"kernel {self.name}: numba is not installed; install it "
-                                   "with `pip install chainrule[fast]`")
+                raise RuntimeError(
+                    f"kernel {self.name}: numba is not installed; install it "
+                    "with `pip install chainrule[fast]`"
+                )
             numba = _import_numba()
             with _lock:
                 if self._compiled is None:
-                    self._compiled = numba.njit(cache=True, parallel=self.parallel,
-                                                fastmath=False, nogil=True,
-                                                error_model="numpy")(self.pyfunc)
+                    self._compiled = numba.njit(
+                        cache=True,
+                        parallel=self.parallel,
+                        fastmath=False,
+                        nogil=True,
+                        error_model="numpy",
+                    )(self.pyfunc)
         return self._compiled
 
     def __call__(self, *args: Any) -> Any:
@@ -240,8 +261,9 @@ _inline_helpers: list[Callable] = []
 
 
 def _njit_inline(numba: Any, fn: Callable) -> Any:
-    return numba.njit(inline="always", cache=False, fastmath=False, nogil=True,
-                      error_model="numpy")(fn)
+    return numba.njit(
+        inline="always", cache=False, fastmath=False, nogil=True, error_model="numpy"
+    )(fn)
 
 
 def inline(fn: Callable) -> Callable:
@@ -281,8 +303,10 @@ def kernel(*, fallback: Callable, parallel: bool = False) -> Callable[[Callable]
             Off by default, as measured (see the module docstring). A kernel's mode is fixed
             in its source: Numba's on-disk cache does not key on it.
     """
+
     def wrap(fn: Callable) -> Kernel:
         k = Kernel(fn, fallback, parallel)
         _registry[k.name] = k
         return k
+
     return wrap

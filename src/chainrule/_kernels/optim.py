@@ -12,6 +12,7 @@ off) and the results agree bit for bit:
 
 All arrays are flat (1-d) views of C-contiguous arrays of one dtype; AMSGrad keeps NumPy.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,9 @@ from . import jit
 __all__ = ["adam_step"]
 
 
-def _adam_numpy(param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps,
-                step_size) -> None:
+def _adam_numpy(
+    param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size
+) -> None:
     tmp = grad - m
     tmp *= one_minus_b1
     m += tmp
@@ -39,8 +41,9 @@ def _adam_numpy(param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps
 
 
 @jit.kernel(fallback=_adam_numpy)
-def adam_step(param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps,
-              step_size):  # pragma: no cover - compiled by Numba
+def adam_step(
+    param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size
+):  # pragma: no cover - compiled by Numba
     """One Adam update of ``param``, ``m`` and ``v`` in place (scalars of the arrays' dtype)."""
     for i in jit.prange(param.size):
         g = grad[i]

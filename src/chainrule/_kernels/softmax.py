@@ -11,6 +11,7 @@ accumulated in float64.
 Rows that hold NaN or +inf give NaN rows, and an all ``-inf`` row gives NaN, as NumPy and
 PyTorch do.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -6,6 +6,7 @@ keeps PyTorch's signature and its rules for disabling itself, but chainrule does
 ops to a lower precision: enabling it where it would take effect raises
 ``NotImplementedError`` (see its docstring for why and what to do instead).
 """
+
 from __future__ import annotations
 
 from .autocast_mode import (
@@ -16,5 +17,10 @@ from .autocast_mode import (
 )
 from .grad_scaler import GradScaler
 
-__all__ = ["GradScaler", "autocast", "get_autocast_dtype", "is_autocast_available",
-           "is_autocast_enabled"]
+__all__ = [
+    "GradScaler",
+    "autocast",
+    "get_autocast_dtype",
+    "is_autocast_available",
+    "is_autocast_enabled",
+]

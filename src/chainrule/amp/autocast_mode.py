@@ -11,6 +11,7 @@ with PyTorch's warning, so the common patterns run unchanged:
 - ``autocast("cuda")`` without a GPU warns and disables itself, as PyTorch does;
 - a ``dtype`` the device does not support warns and disables, as PyTorch does.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,11 +42,13 @@ def _state() -> dict[str, list]:
 
 def _check_device(where: str, device_type: Any) -> str:
     if not isinstance(device_type, str):
-        raise ValueError(f"{where}: expected `device_type` of type `str`, got: "
-                         f"`{type(device_type).__name__}`")
+        raise ValueError(
+            f"{where}: expected `device_type` of type `str`, got: `{type(device_type).__name__}`"
+        )
     if device_type not in _DEVICES:
-        raise RuntimeError(f"{where}: unsupported autocast device_type {device_type!r}; "
-                           f"valid: {list(_DEVICES)}")
+        raise RuntimeError(
+            f"{where}: unsupported autocast device_type {device_type!r}; valid: {list(_DEVICES)}"
+        )
     return device_type
 
 
@@ -79,21 +82,33 @@ class autocast:  # noqa: N801 - mirrors torch.autocast
         NotImplementedError: when autocast would actually be on.
     """
 
-    def __init__(self, device_type: str, dtype: Any = None, enabled: bool = True,
-                 cache_enabled: bool | None = None) -> None:
+    def __init__(
+        self,
+        device_type: str,
+        dtype: Any = None,
+        enabled: bool = True,
+        cache_enabled: bool | None = None,
+    ) -> None:
         self.device = _check_device("autocast", device_type)
-        self.fast_dtype = get_autocast_dtype(device_type) if dtype is None else \
-            dtypes.as_dtype(dtype)
+        self.fast_dtype = (
+            get_autocast_dtype(device_type) if dtype is None else dtypes.as_dtype(dtype)
+        )
         self._enabled = bool(enabled)
         if self._enabled and device_type == "cuda" and not cuda.is_available():
-            warnings.warn("autocast: device_type 'cuda' was given but CUDA is not available "
-                          "(cr.cuda.is_available() is False). Disabling autocast.",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                "autocast: device_type 'cuda' was given but CUDA is not available "
+                "(cr.cuda.is_available() is False). Disabling autocast.",
+                UserWarning,
+                stacklevel=2,
+            )
             self._enabled = False
         if self._enabled and self.fast_dtype != dtypes.float16:
-            warnings.warn(f"autocast: {device_type} autocast supports float16 (and bfloat16 "
-                          f"in PyTorch), got {self.fast_dtype}. Disabling autocast.",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                f"autocast: {device_type} autocast supports float16 (and bfloat16 "
+                f"in PyTorch), got {self.fast_dtype}. Disabling autocast.",
+                UserWarning,
+                stacklevel=2,
+            )
             self._enabled = False
         if self._enabled:
             raise NotImplementedError(
@@ -115,8 +130,10 @@ class autocast:  # noqa: N801 - mirrors torch.autocast
 
     def __call__(self, fn: Callable) -> Callable:
         """Use as a decorator: ``fn`` runs inside this context."""
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self:
                 return fn(*args, **kwargs)
+
         return wrapper

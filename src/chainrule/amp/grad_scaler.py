@@ -7,6 +7,7 @@ whether any is inf/NaN; ``step`` skips the optimizer step when one is; ``update`
 clean steps (``growth_factor``). The scale is kept in float32, as PyTorch keeps it, so the
 sequence of scales matches PyTorch's bit for bit.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -38,14 +39,23 @@ class GradScaler:
         enabled: False makes every method a pass-through (``step`` just steps).
     """
 
-    def __init__(self, device: str = "cuda", init_scale: float = 2.0**16,
-                 growth_factor: float = 2.0, backoff_factor: float = 0.5,
-                 growth_interval: int = 2000, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        device: str = "cuda",
+        init_scale: float = 2.0**16,
+        growth_factor: float = 2.0,
+        backoff_factor: float = 0.5,
+        growth_interval: int = 2000,
+        enabled: bool = True,
+    ) -> None:
         if device not in ("cpu", "cuda"):
             raise ValueError(f"GradScaler: device must be 'cpu' or 'cuda', got {device!r}")
         if enabled and device == "cuda" and not cuda.is_available():
-            warnings.warn("GradScaler is enabled with device 'cuda', but CUDA is not "
-                          "available. Disabling.", UserWarning, stacklevel=2)
+            warnings.warn(
+                "GradScaler is enabled with device 'cuda', but CUDA is not available. Disabling.",
+                UserWarning,
+                stacklevel=2,
+            )
             enabled = False
         self._device = device
         self._enabled = bool(enabled)
@@ -53,11 +63,11 @@ class GradScaler:
             if not growth_factor > 1.0:
                 raise ValueError(f"GradScaler: growth_factor must be > 1.0, got {growth_factor}")
             if not 0.0 < backoff_factor < 1.0:
-                raise ValueError(f"GradScaler: backoff_factor must be in (0, 1), got "
-                                 f"{backoff_factor}")
+                raise ValueError(
+                    f"GradScaler: backoff_factor must be in (0, 1), got {backoff_factor}"
+                )
             if int(growth_interval) <= 0:
-                raise ValueError(f"GradScaler: growth_interval must be > 0, got "
-                                 f"{growth_interval}")
+                raise ValueError(f"GradScaler: growth_interval must be > 0, got {growth_interval}")
         self._init_scale = float(init_scale)
         self._scale: np.float32 | None = None
         self._growth_factor = float(growth_factor)
@@ -74,8 +84,7 @@ class GradScaler:
             self._growth_tracker = self._init_growth_tracker
 
     def _state(self, optimizer: Any) -> dict:
-        return self._per_optimizer.setdefault(id(optimizer), {"stage": _READY,
-                                                              "found_inf": None})
+        return self._per_optimizer.setdefault(id(optimizer), {"stage": _READY, "found_inf": None})
 
     def scale(self, outputs: Any) -> Any:
         """Multiply a tensor (or nested lists/tuples of tensors) by the current scale."""
@@ -92,8 +101,10 @@ class GradScaler:
             return type(outputs)(scaled)
         if isinstance(outputs, Iterable) and not isinstance(outputs, (str, bytes)):
             return map(self._scale_nested, outputs)
-        raise ValueError(f"GradScaler.scale: outputs must be a Tensor or an iterable of "
-                         f"Tensors, got {type(outputs).__name__}")
+        raise ValueError(
+            f"GradScaler.scale: outputs must be a Tensor or an iterable of "
+            f"Tensors, got {type(outputs).__name__}"
+        )
 
     def unscale_(self, optimizer: Any) -> None:
         """Divide ``optimizer``'s gradients by the scale in place and record inf/NaN.
@@ -106,8 +117,9 @@ class GradScaler:
         self._check_scale_initialized("unscale_")
         state = self._state(optimizer)
         if state["stage"] == _UNSCALED:
-            raise RuntimeError("unscale_() has already been called on this optimizer since "
-                               "the last update().")
+            raise RuntimeError(
+                "unscale_() has already been called on this optimizer since the last update()."
+            )
         if state["stage"] == _STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
         inv_scale = float(np.float32(1.0 / np.float64(self._scale)))
@@ -118,8 +130,10 @@ class GradScaler:
                     if p.grad is None:
                         continue
                     if p.grad.dtype == np.float16:
-                        raise ValueError("GradScaler.unscale_: attempting to unscale float16 "
-                                         "gradients; keep the parameters in float32")
+                        raise ValueError(
+                            "GradScaler.unscale_: attempting to unscale float16 "
+                            "gradients; keep the parameters in float32"
+                        )
                     if not bool(isfinite(p.grad).all()):
                         found_inf = True
                     p.grad.mul_(inv_scale)
@@ -138,8 +152,7 @@ class GradScaler:
         if not self._enabled:
             return optimizer.step(*args, **kwargs)
         if "closure" in kwargs:
-            raise RuntimeError("Closure use is not currently supported if GradScaler is "
-                               "enabled.")
+            raise RuntimeError("Closure use is not currently supported if GradScaler is enabled.")
         self._check_scale_initialized("step")
         state = self._state(optimizer)
         if state["stage"] == _STEPPED:
@@ -162,12 +175,15 @@ class GradScaler:
         if new_scale is not None:
             value = new_scale.item() if isinstance(new_scale, Tensor) else new_scale
             if not isinstance(value, (int, float)):
-                raise TypeError("GradScaler.update: new_scale should be a float or a 1-element "
-                                f"tensor, got {type(new_scale).__name__}")
+                raise TypeError(
+                    "GradScaler.update: new_scale should be a float or a 1-element "
+                    f"tensor, got {type(new_scale).__name__}"
+                )
             self._scale = np.float32(value)
         else:
-            found = [s["found_inf"] for s in self._per_optimizer.values()
-                     if s["found_inf"] is not None]
+            found = [
+                s["found_inf"] for s in self._per_optimizer.values() if s["found_inf"] is not None
+            ]
             if not found:
                 raise AssertionError("No inf checks were recorded prior to update().")
             self._update_scale(any(found))
@@ -188,8 +204,10 @@ class GradScaler:
 
     def _check_scale_initialized(self, where: str) -> None:
         if self._scale is None:
-            raise AssertionError(f"GradScaler.{where}: no scale yet; call scaler.scale(loss) "
-                                 "before this (the scale is created on first use, as PyTorch)")
+            raise AssertionError(
+                f"GradScaler.{where}: no scale yet; call scaler.scale(loss) "
+                "before this (the scale is created on first use, as PyTorch)"
+            )
 
     # ----------------------------------------------------------------- accessors
     def get_scale(self) -> float:
@@ -228,10 +246,13 @@ class GradScaler:
         """PyTorch's layout: scale, factors, interval and ``_growth_tracker`` ({} if disabled)."""
         if not self._enabled:
             return {}
-        return {"scale": self.get_scale(), "growth_factor": self._growth_factor,
-                "backoff_factor": self._backoff_factor,
-                "growth_interval": self._growth_interval,
-                "_growth_tracker": self._get_growth_tracker()}
+        return {
+            "scale": self.get_scale(),
+            "growth_factor": self._growth_factor,
+            "backoff_factor": self._backoff_factor,
+            "growth_interval": self._growth_interval,
+            "_growth_tracker": self._get_growth_tracker(),
+        }
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore from :meth:`state_dict` (a PyTorch GradScaler's state dict loads too).
@@ -242,8 +263,10 @@ class GradScaler:
         if not self._enabled:
             return
         if len(state_dict) == 0:
-            raise RuntimeError("The source state dict is empty, possibly because it was saved "
-                               "from a disabled instance of GradScaler.")
+            raise RuntimeError(
+                "The source state dict is empty, possibly because it was saved "
+                "from a disabled instance of GradScaler."
+            )
         self._init_scale = float(state_dict["scale"])
         if self._scale is not None:
             self._scale = np.float32(self._init_scale)

@@ -1,4 +1,5 @@
 """Reverse- and forward-mode automatic differentiation (``cr.autograd``)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,10 +22,26 @@ from .variable import Variable
 
 __all__ = [
     "Variable",
-    "Function", "Node", "once_differentiable", "grad", "backward", "gradcheck", "gradgradcheck",
-    "check_vjp_jvp", "GradcheckError", "detect_anomaly", "set_detect_anomaly",
-    "is_anomaly_enabled", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "inference_mode", "is_inference_mode_enabled", "functional", "graph",
+    "Function",
+    "Node",
+    "once_differentiable",
+    "grad",
+    "backward",
+    "gradcheck",
+    "gradgradcheck",
+    "check_vjp_jvp",
+    "GradcheckError",
+    "detect_anomaly",
+    "set_detect_anomaly",
+    "is_anomaly_enabled",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "inference_mode",
+    "is_inference_mode_enabled",
+    "functional",
+    "graph",
 ]
 
 
@@ -34,8 +51,14 @@ def _seq(x: Any) -> list:
     return [x] if isinstance(x, Tensor) else list(x)
 
 
-def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
     """Gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
 
     Args:
@@ -53,8 +76,10 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         raise ValueError(f"autograd.grad: got {len(outs)} outputs but {len(gos)} grad_outputs")
     for i, o in enumerate(outs):
         if not o.requires_grad:
-            raise RuntimeError(f"autograd.grad: output {i} does not require grad and has no "
-                               "grad_fn; did the inputs have requires_grad=True?")
+            raise RuntimeError(
+                f"autograd.grad: output {i} does not require grad and has no "
+                "grad_fn; did the inputs have requires_grad=True?"
+            )
     roots = [_root_grad(o, g, "autograd.grad") for o, g in zip(outs, gos)]
     if retain_graph is None:
         retain_graph = create_graph
@@ -62,11 +87,16 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     return tuple(res)
 
 
-def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
-             create_graph: bool = False) -> None:
+def backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> None:
     """Accumulate gradients of several outputs at once (``torch.autograd.backward``)."""
     outs = _seq(tensors)
     gos = _seq(grad_tensors) if grad_tensors is not None else [None] * len(outs)
     roots = [_root_grad(o, g, "autograd.backward") for o, g in zip(outs, gos)]
-    engine.run_backward(outs, roots, create_graph if retain_graph is None else retain_graph,
-                        create_graph)
+    engine.run_backward(
+        outs, roots, create_graph if retain_graph is None else retain_graph, create_graph
+    )

@@ -6,6 +6,7 @@ called it in the forward pass. Off by default; when off the only cost is one att
 read per op. The switch is per thread (like grad mode): turning it on in one thread does
 not slow down or change another.
 """
+
 from __future__ import annotations
 
 import functools

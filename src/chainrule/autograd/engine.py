@@ -13,6 +13,7 @@ does so (``Tensor.backward(inputs=...)`` uses it too).
 Grad mode is per thread: while a backward runs, the calling thread records ops only with
 ``create_graph=True``; other threads are not affected.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -31,9 +32,14 @@ from .tensor import Tensor
 __all__ = ["run_backward", "accumulate_grad", "sum_to_shape"]
 
 
-def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph: bool,
-                 create_graph: bool, inputs: Sequence[Tensor] | None = None,
-                 allow_unused: bool = False) -> list | None:
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Sequence[Tensor] | None = None,
+    allow_unused: bool = False,
+) -> list | None:
     """Backpropagate ``root_grads`` from ``roots``.
 
     With ``inputs`` None, gradients accumulate into the ``.grad`` of leaf tensors (and of
@@ -52,14 +58,23 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
     try:
         for node in order:
             grads = pending.nodes.pop(node, None)  # 2. its output gradients, summed over paths
-            if grads is not None and (targets is not None or node._tensor_hooks or
-                                      node._retain or node._out_meta is not None):
+            if grads is not None and (
+                targets is not None
+                or node._tensor_hooks
+                or node._retain
+                or node._out_meta is not None
+            ):
                 grads = _prepare_outputs(node, grads, targets, pending, create_graph)
             if grads is not None:
                 if node._pre_hooks:
                     grads = run_node_prehooks(node, grads)
-                input_grads = call_rule(node, grads, create_graph, anomaly,  # 3. call the rule
-                                        differentiable)
+                input_grads = call_rule(
+                    node,
+                    grads,
+                    create_graph,
+                    anomaly,  # 3. call the rule
+                    differentiable,
+                )
                 if node._post_hooks:
                     input_grads = run_node_posthooks(node, input_grads, grads)
                 send_to_inputs(node, input_grads, pending)  # 4. send a gradient to each input
@@ -111,8 +126,13 @@ class _Pending:
         return Tensor._make(elementwise(np.add, a._data, b._data), False, None, 0)
 
 
-def call_rule(node: Node, grads: list, create_graph: bool, anomaly: bool = False,
-              differentiable: bool | None = None) -> tuple:
+def call_rule(
+    node: Node,
+    grads: list,
+    create_graph: bool,
+    anomaly: bool = False,
+    differentiable: bool | None = None,
+) -> tuple:
     """Run ``node``'s backward rule on its output gradients; one result per input
     (``anomaly``: check the gradients for NaN/Inf). ``ctx.create_graph`` tells the rule to
     compute with recorded, differentiable ops: under ``create_graph=True`` and also under
@@ -137,8 +157,10 @@ def send_to_inputs(node: Node, input_grads: tuple, pending: _Pending) -> None:
             continue
         if not isinstance(g, Tensor):
             if not hasattr(g, "shape"):
-                raise RuntimeError(f"{node.name()} returned {type(g).__name__} as the gradient "
-                                   f"for input {i}; expected a Tensor or None")
+                raise RuntimeError(
+                    f"{node.name()} returned {type(g).__name__} as the gradient "
+                    f"for input {i}; expected a Tensor or None"
+                )
             g = Tensor._make(g, False, None, 0)
         shape, dtype = meta
         d = g._data
@@ -174,8 +196,9 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
         t.grad = Tensor._make(t.grad._data + arr, False, None, 0)
 
 
-def sum_to_shape(g: Tensor, shape: tuple, differentiable: bool, node: Node | None = None,
-                 index: int = 0) -> Tensor:
+def sum_to_shape(
+    g: Tensor, shape: tuple, differentiable: bool, node: Node | None = None, index: int = 0
+) -> Tensor:
     """Sum ``g`` over the axes broadcasting added or stretched, giving ``shape``.
 
     ``differentiable`` records the sum as ops (for ``create_graph`` and forward mode);
@@ -185,16 +208,20 @@ def sum_to_shape(g: Tensor, shape: tuple, differentiable: bool, node: Node | Non
     lead = len(gs) - len(shape)
     if lead < 0 or any(s != 1 and s != t for s, t in zip(shape, gs[lead:])):
         who = node.name() if node is not None else "backward"
-        raise RuntimeError(f"{who} returned an invalid gradient for input {index}: got shape "
-                           f"{tuple(gs)} but expected shape {tuple(shape)} (or one that "
-                           "broadcasts to it)")
+        raise RuntimeError(
+            f"{who} returned an invalid gradient for input {index}: got shape "
+            f"{tuple(gs)} but expected shape {tuple(shape)} (or one that "
+            "broadcasts to it)"
+        )
     axes = tuple(range(lead)) + tuple(
-        i + lead for i, s in enumerate(shape) if s == 1 and gs[i + lead] != 1)
+        i + lead for i, s in enumerate(shape) if s == 1 and gs[i + lead] != 1
+    )
     if differentiable:
         return (g.sum(dim=axes, keepdim=True) if axes else g).reshape(shape)
     d = g._data
-    return Tensor._make((d.sum(axis=axes, keepdims=True) if axes else d).reshape(shape),
-                        False, None, 0)
+    return Tensor._make(
+        (d.sum(axis=axes, keepdims=True) if axes else d).reshape(shape), False, None, 0
+    )
 
 
 # ----------------------------------------------------------------------------- the steps' parts
@@ -214,8 +241,9 @@ def _targets(inputs: Sequence[Tensor] | None) -> dict | None:
     return targets
 
 
-def _prepare_outputs(node: Node, grads: list, targets: dict | None, pending: _Pending,
-                     create_graph: bool) -> list | None:
+def _prepare_outputs(
+    node: Node, grads: list, targets: dict | None, pending: _Pending, create_graph: bool
+) -> list | None:
     """Tensor hooks, ``retain_grad`` and ``autograd.grad`` capture for a node's outputs;
     outputs that received no gradient get zeros (multi-output ops)."""
     if node._tensor_hooks:
@@ -240,13 +268,17 @@ def _prepare_outputs(node: Node, grads: list, targets: dict | None, pending: _Pe
         for nr, g in enumerate(grads):
             if g is None:
                 shape, dtype = node._out_meta[nr]
-                grads[nr] = Tensor._make(get_array_module(ref).zeros(shape, dtype), False,
-                                         None, 0)
+                grads[nr] = Tensor._make(get_array_module(ref).zeros(shape, dtype), False, None, 0)
     return grads
 
 
-def _collect(inputs: Sequence[Tensor], targets: dict, pending: _Pending, create_graph: bool,
-             allow_unused: bool) -> list:
+def _collect(
+    inputs: Sequence[Tensor],
+    targets: dict,
+    pending: _Pending,
+    create_graph: bool,
+    allow_unused: bool,
+) -> list:
     """The gradients ``autograd.grad`` returns, one per input (None if unused and allowed)."""
     results: list = [None] * len(inputs)
     for key, idxs in targets.items():
@@ -301,8 +333,10 @@ def _call_once_differentiable(node: Node, grads: list) -> tuple:
     # again reaches the error node instead of a silent 0.
     ups = [g for g in grads if g.requires_grad]
     ups += [t for t in node.saved_tensors if isinstance(t, Tensor) and t.requires_grad]
-    return tuple(None if g is None else _DoubleBackwardError.apply(
-        _to_tensor(g), *ups, name=node.name()) for g in res)
+    return tuple(
+        None if g is None else _DoubleBackwardError.apply(_to_tensor(g), *ups, name=node.name())
+        for g in res
+    )
 
 
 def _call_with_anomaly_checks(node: Node, grads: list) -> tuple:

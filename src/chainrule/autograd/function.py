@@ -18,6 +18,7 @@ Built-in ops set ``raw = True``: their ``forward`` receives raw arrays (NumPy or
 and returns arrays, which keeps per-op overhead low. User functions get Tensors, like
 PyTorch's ``torch.autograd.Function``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,8 +34,15 @@ from .saved import SavedConstant, SavedInput, SavedOutput, classify, memory_root
 from .state import LOCAL, current
 from .tensor import Tensor, _RemovableHandle
 
-__all__ = ["Function", "Node", "once_differentiable", "SavedInput", "SavedOutput",
-           "SavedConstant", "user_frame"]
+__all__ = [
+    "Function",
+    "Node",
+    "once_differentiable",
+    "SavedInput",
+    "SavedOutput",
+    "SavedConstant",
+    "user_frame",
+]
 
 _ndarray = _np.ndarray
 
@@ -304,8 +312,9 @@ class Function:
         else:
             results = []
             for i, o in enumerate(outs):
-                req = record and o.dtype.kind in "fc" and (non_diff is None or
-                                                          id(o) not in non_diff)
+                req = (
+                    record and o.dtype.kind in "fc" and (non_diff is None or id(o) not in non_diff)
+                )
                 results.append(Tensor._make(o, req, ctx if req else None, i))
         if cls.is_view or (record and (multi or outs[0].base is not None)):
             _share_view_versions(ctx, cls, args, outs, results)
@@ -363,8 +372,7 @@ def _link_inputs(ctx: Node, args: tuple) -> None:
     for a in args:
         if isinstance(a, Tensor) and a.requires_grad:
             gf = a.grad_fn
-            if gf is not None and gf._view_version is not None and \
-                    gf._view_version != a._vc[0]:
+            if gf is not None and gf._view_version is not None and gf._view_version != a._vc[0]:
                 raise _stale_view_error(ctx, a)
             edges.append((gf, a._output_nr) if gf is not None else a)
             d = a._data
@@ -379,21 +387,22 @@ def _link_inputs(ctx: Node, args: tuple) -> None:
     ctx.needs_input_grad = tuple(needs)
 
 
-def _link_outputs(ctx: Node, args: tuple, outs: tuple, results: list, multi: bool,
-                  raw_outs: tuple, anomaly: bool) -> None:
+def _link_outputs(
+    ctx: Node, args: tuple, outs: tuple, results: list, multi: bool, raw_outs: tuple, anomaly: bool
+) -> None:
     """After forward: output metadata, saved values with their versions, anomaly trace."""
     if multi:
         ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
     saved = ctx._saved
     if saved:
-        ctx._saved_values = tuple(classify(s, args, outs, results, raw_outs)
-                                  for s in saved)
+        ctx._saved_values = tuple(classify(s, args, outs, results, raw_outs) for s in saved)
     if anomaly:
         ctx._trace = traceback.extract_stack()[:-3]
 
 
-def _forward_tangents(ctx: Node, cls: type, args: tuple, outs: tuple, results: list,
-                      kwargs: dict) -> None:
+def _forward_tangents(
+    ctx: Node, cls: type, args: tuple, outs: tuple, results: list, kwargs: dict
+) -> None:
     jvp = getattr(cls, "jvp", None)
     if jvp is None:
         raise NotImplementedError(
@@ -455,11 +464,15 @@ def once_differentiable(fn: Any) -> Any:
         fn.differentiable_backward = False
         return fn
     if isinstance(fn, staticmethod):
-        raise TypeError("once_differentiable: put @staticmethod above @once_differentiable "
-                        "(decorate the plain backward function)")
+        raise TypeError(
+            "once_differentiable: put @staticmethod above @once_differentiable "
+            "(decorate the plain backward function)"
+        )
     if not callable(fn):
-        raise TypeError(f"once_differentiable: expected a backward function or a Function "
-                        f"class, got {type(fn).__name__}")
+        raise TypeError(
+            f"once_differentiable: expected a backward function or a Function "
+            f"class, got {type(fn).__name__}"
+        )
 
     @functools.wraps(fn)
     def wrapper(ctx: Any, *grads: Any) -> Any:

@@ -5,6 +5,7 @@ transforms (jvp, jacfwd) push tangents through each primitive's jvp rule and rec
 backward graph. ``hessian = jacfwd(jacrev(f))``: forward-over-reverse works because the
 backward rules are ordinary ops, which carry tangents like any other op.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -45,13 +46,19 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False):
         v = cotangents[0] if len(cotangents) == 1 else cotangents
         outs = _as_tuple(out)
         vs = _as_tuple(v)
-        vs = tuple(c if isinstance(c, Tensor) else Tensor._new(c, dtype=o.dtype)
-                   for c, o in zip(vs, outs))
+        vs = tuple(
+            c if isinstance(c, Tensor) else Tensor._new(c, dtype=o.dtype) for c, o in zip(vs, outs)
+        )
         from . import grad as autograd_grad
 
-        grads = autograd_grad(list(outs), leaves, list(vs), retain_graph=True,
-                              create_graph=any(nested) or any(c.requires_grad for c in vs),
-                              allow_unused=True)
+        grads = autograd_grad(
+            list(outs),
+            leaves,
+            list(vs),
+            retain_graph=True,
+            create_graph=any(nested) or any(c.requires_grad for c in vs),
+            allow_unused=True,
+        )
         return tuple(_zeros_if_none(g, p) for g, p in zip(grads, leaves))
 
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
@@ -69,8 +76,9 @@ def _is_tree(x: Any) -> bool:
     ``named_parameters``) rather than one array-like value (a list of numbers)."""
     if isinstance(x, dict):
         return True
-    return isinstance(x, (list, tuple)) and any(isinstance(v, (Tensor, dict, list, tuple))
-                                                for v in x)
+    return isinstance(x, (list, tuple)) and any(
+        isinstance(v, (Tensor, dict, list, tuple)) for v in x
+    )
 
 
 def _tree_map(fn: Callable, x: Any) -> Any:
@@ -105,20 +113,24 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
         args = list(args)
         # An argument that already requires grad belongs to an enclosing reverse transform
         # (grad(grad(f))): the inner gradient must then itself be differentiable.
-        outer = any(isinstance(t, Tensor) and t.requires_grad
-                    for i in nums for t in _tree_leaves(args[i]))
+        outer = any(
+            isinstance(t, Tensor) and t.requires_grad for i in nums for t in _tree_leaves(args[i])
+        )
         for i in nums:
             args[i] = _tree_map(_leaf, args[i])
         res = f(*args)
         out, aux = (res[0], res[1]) if has_aux else (res, None)
         if not isinstance(out, Tensor) or out.numel() != 1:
-            raise RuntimeError(f"grad: f must return a single-element tensor, got "
-                               f"{getattr(out, 'shape', type(out).__name__)}; use vjp or jacrev")
+            raise RuntimeError(
+                f"grad: f must return a single-element tensor, got "
+                f"{getattr(out, 'shape', type(out).__name__)}; use vjp or jacrev"
+            )
         from . import grad as autograd_grad
 
         flat = [t for i in nums for t in _tree_leaves(args[i])]
-        gs = autograd_grad([out], flat, None, retain_graph=True, create_graph=outer,
-                           allow_unused=True)
+        gs = autograd_grad(
+            [out], flat, None, retain_graph=True, create_graph=outer, allow_unused=True
+        )
         it = iter([_zeros_if_none(g, t) for g, t in zip(gs, flat)])
         gs = tuple(_tree_map(lambda _: next(it), args[i]) for i in nums)
         result = gs[0] if isinstance(argnums, int) else gs
@@ -134,15 +146,16 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
         raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
     state = current()
     if state.forward_ad > 0:
-        raise NotImplementedError("jvp: nested forward-mode transforms (jvp inside jvp or "
-                                  "jacfwd of jacfwd) are not supported; use jacfwd(jacrev(f))")
+        raise NotImplementedError(
+            "jvp: nested forward-mode transforms (jvp inside jvp or "
+            "jacfwd of jacfwd) are not supported; use jacfwd(jacrev(f))"
+        )
     duals = []
     for p, t in zip(primals, tangents):
         p = p if isinstance(p, Tensor) else Tensor._new(p)
         t = t if isinstance(t, Tensor) else Tensor._new(t, dtype=p.dtype)
         if t.shape != p.shape:
-            raise ValueError(f"jvp: tangent shape {t.shape} does not match primal shape "
-                             f"{p.shape}")
+            raise ValueError(f"jvp: tangent shape {t.shape} does not match primal shape {p.shape}")
         d = Tensor._make(p._data, False, None, 0)
         d._fw_tangent = t._data.astype(p.dtype, copy=False)
         duals.append(d)
@@ -171,7 +184,7 @@ def jacrev(f: Callable, argnums: int = 0) -> Callable:
 
     def wrapper(*args: Any):
         args = list(args)
-        out, vjp_fn = vjp(lambda x: f(*args[:argnums], x, *args[argnums + 1:]), args[argnums])
+        out, vjp_fn = vjp(lambda x: f(*args[:argnums], x, *args[argnums + 1 :]), args[argnums])
         xp = _xp(out)
         rows = []
         n = out.numel()
@@ -203,8 +216,11 @@ def jacfwd(f: Callable, argnums: int = 0) -> Callable:
         for j in range(x.numel()):
             e = xp.zeros(x.numel(), x.dtype)
             e[j] = 1
-            out, col = jvp(lambda z: f(*args[:argnums], z, *args[argnums + 1:]), (x,),
-                           (Tensor._make(e.reshape(x.shape), False, None, 0),))
+            out, col = jvp(
+                lambda z: f(*args[:argnums], z, *args[argnums + 1 :]),
+                (x,),
+                (Tensor._make(e.reshape(x.shape), False, None, 0),),
+            )
             cols.append(col)
         from ..ops.shape import reshape, stack
 

@@ -7,6 +7,7 @@ and a new thread starts with recording on. Each switch works as a context manage
 decorator, like PyTorch's; a decorated function switches the mode only while it runs (in the
 thread that calls it), never at decoration time.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,8 +17,14 @@ from typing import Any
 
 from .state import current
 
-__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-           "is_inference_mode_enabled"]
+__all__ = [
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "inference_mode",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+]
 
 
 def is_grad_enabled() -> bool:
@@ -121,8 +128,7 @@ class set_grad_enabled(_ModeSwitch):  # noqa: N801
 
     def __init__(self, mode: bool):
         if not isinstance(mode, bool):
-            raise TypeError(f"set_grad_enabled(): mode must be a bool, got "
-                            f"{type(mode).__name__}")
+            raise TypeError(f"set_grad_enabled(): mode must be a bool, got {type(mode).__name__}")
         state = current()
         self._mode = mode
         self._prev = (state.grad_enabled, state.inference)

@@ -4,6 +4,7 @@
 central finite differences (f(x + eps) - f(x - eps)) / 2eps, and on failure reports the
 worst element: which input, which output, where, and both values.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -70,17 +71,27 @@ def analytical_jacobian(fn: Callable, inputs: Sequence, idx: Sequence[int]) -> d
         for r in range(o.numel()):
             e = np.zeros(o.numel(), dtype=o.dtype)
             e[r] = 1
-            gs = autograd_grad([o], [inputs[i] for i in idx],
-                               [Tensor._make(e.reshape(o.shape), False, None, 0)],
-                               retain_graph=True, allow_unused=True)
+            gs = autograd_grad(
+                [o],
+                [inputs[i] for i in idx],
+                [Tensor._make(e.reshape(o.shape), False, None, 0)],
+                retain_graph=True,
+                allow_unused=True,
+            )
             for i, g in zip(idx, gs):
                 if g is not None:
                     result[(k, i)][r] = np.asarray(g._data, np.float64).reshape(-1)
     return result
 
 
-def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+def gradcheck(
+    fn: Callable,
+    inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
     """Check backward against finite differences for every input that requires grad.
 
     Args:
@@ -98,8 +109,9 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
             ana = analytical[(k, i)]
             err = np.abs(ana - num) - (atol + rtol * np.abs(num))
             if (err > 0).any() or not np.isfinite(ana).all():
-                pos = np.unravel_index(np.nanargmax(np.where(np.isfinite(err), err, np.inf)),
-                                       err.shape)
+                pos = np.unravel_index(
+                    np.nanargmax(np.where(np.isfinite(err), err, np.inf)), err.shape
+                )
                 out_pos = np.unravel_index(pos[0], _outputs(fn, inputs)[k].shape)
                 in_pos = np.unravel_index(pos[1], inputs[i].shape)
                 msg = (
@@ -114,9 +126,16 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
     return True
 
 
-def gradgradcheck(fn: Callable, inputs: Any, grad_outputs: Any = None, eps: float = 1e-6,
-                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
-                  seed: int = 0) -> bool:
+def gradgradcheck(
+    fn: Callable,
+    inputs: Any,
+    grad_outputs: Any = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    seed: int = 0,
+) -> bool:
     """Check second derivatives: gradcheck of (inputs, v) -> vjp(fn)(v) with create_graph."""
     from . import grad as autograd_grad
 
@@ -125,26 +144,31 @@ def gradgradcheck(fn: Callable, inputs: Any, grad_outputs: Any = None, eps: floa
     outs = _outputs(fn, inputs)
     rng = np.random.default_rng(seed)
     if grad_outputs is None:
-        grad_outputs = tuple(Tensor._new(rng.standard_normal(o.shape), dtype=np.float64,
-                                    requires_grad=True) for o in outs)
+        grad_outputs = tuple(
+            Tensor._new(rng.standard_normal(o.shape), dtype=np.float64, requires_grad=True)
+            for o in outs
+        )
     else:
-        grad_outputs = tuple(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else \
-            (grad_outputs,)
+        grad_outputs = (
+            tuple(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else (grad_outputs,)
+        )
     n = len(inputs)
 
     def first_grads(*args):
         xs, vs = args[:n], args[n:]
         with grad_mode.enable_grad():  # finite differences run under no_grad
             os = _outputs(fn, xs)
-            gs = autograd_grad(list(os), [xs[i] for i in idx], list(vs), create_graph=True,
-                               allow_unused=True)
+            gs = autograd_grad(
+                list(os), [xs[i] for i in idx], list(vs), create_graph=True, allow_unused=True
+            )
         return tuple(g if g is not None else (xs[i] * 0).sum() * 0 for g, i in zip(gs, idx))
 
     return gradcheck(first_grads, inputs + grad_outputs, eps, atol, rtol, raise_exception)
 
 
-def check_vjp_jvp(fn: Callable, inputs: Sequence, seed: int = 0, rtol: float = 1e-6,
-                  atol: float = 1e-8) -> bool:
+def check_vjp_jvp(
+    fn: Callable, inputs: Sequence, seed: int = 0, rtol: float = 1e-6, atol: float = 1e-8
+) -> bool:
     """The inner-product test: <J v, u> == <v, Jᵀ u> for random v (tangent) and u (cotangent).
 
     Forward mode (jvp) and reverse mode (vjp) must agree; returns True or raises
@@ -162,8 +186,9 @@ def check_vjp_jvp(fn: Callable, inputs: Sequence, seed: int = 0, rtol: float = 1
     _, vjp_fn = vjp(fn, *inputs)
     grads = vjp_fn(us if len(us) > 1 else us[0])
     lhs = sum(float((np.asarray(t._data) * np.asarray(u._data)).sum()) for t, u in zip(touts, us))
-    rhs = sum(float((np.asarray(g._data) * np.asarray(v._data)).sum())
-              for g, v in zip(grads, tangents))
+    rhs = sum(
+        float((np.asarray(g._data) * np.asarray(v._data)).sum()) for g, v in zip(grads, tangents)
+    )
     if not np.isclose(lhs, rhs, rtol=rtol, atol=atol):
         raise GradcheckError(f"jvp/vjp mismatch: <J v, u> = {lhs!r} but <v, J^T u> = {rhs!r}")
     return True

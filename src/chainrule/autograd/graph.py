@@ -15,6 +15,7 @@ Example:
     >>> [node.name() for node in cr.autograd.graph.walk(y)]
     ['SumBackward', 'MulBackward']
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -23,8 +24,17 @@ from typing import Any, NamedTuple
 from .function import Node, SavedConstant, SavedInput, SavedOutput
 from .tensor import Tensor
 
-__all__ = ["Edge", "input_edges", "count_dependencies", "topological_order", "walk", "Node",
-           "SavedInput", "SavedOutput", "SavedConstant"]
+__all__ = [
+    "Edge",
+    "input_edges",
+    "count_dependencies",
+    "topological_order",
+    "walk",
+    "Node",
+    "SavedInput",
+    "SavedOutput",
+    "SavedConstant",
+]
 
 
 class Edge(NamedTuple):

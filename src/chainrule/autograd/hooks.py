@@ -11,6 +11,7 @@ A returned gradient must keep the shape and dtype of the one it replaces. Nothin
 casts it back, which would hide the bug; the error names the hook (its ``__qualname__``),
 the node, and both shapes.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,8 +31,11 @@ def run_tensor_hooks(hooks: list, g: Tensor) -> Tensor:
     for h in hooks:
         out = h(g)
         if out is not None:
-            if not isinstance(out, Tensor) or out._data.shape != g._data.shape or \
-                    out._data.dtype != g._data.dtype:
+            if (
+                not isinstance(out, Tensor)
+                or out._data.shape != g._data.shape
+                or out._data.dtype != g._data.dtype
+            ):
                 _refuse(f"hook {hook_name(h)!r}", g, out, "")
             g = out
     return g
@@ -60,27 +64,39 @@ def run_node_posthooks(node: Any, input_grads: tuple, grads: list) -> tuple:
 def _checked(h: Any, node: Any, old: tuple, new: Any, what: str) -> tuple:
     who = f"hook {hook_name(h)!r} on {node.name()}"
     if not isinstance(new, (tuple, list)):
-        raise TypeError(f"{who} returned {type(new).__name__}; it must return a tuple of "
-                        f"{len(old)} gradients (Tensor or None) or None")
+        raise TypeError(
+            f"{who} returned {type(new).__name__}; it must return a tuple of "
+            f"{len(old)} gradients (Tensor or None) or None"
+        )
     if len(new) != len(old):
-        raise RuntimeError(f"{who} has returned an incorrect number of values (got "
-                           f"{len(new)}, but expected {len(old)}: one per {what})")
+        raise RuntimeError(
+            f"{who} has returned an incorrect number of values (got "
+            f"{len(new)}, but expected {len(old)}: one per {what})"
+        )
     for i, (g, out) in enumerate(zip(old, new)):
         if out is None or g is None:
             continue
-        if not isinstance(out, Tensor) or out._data.shape != g._data.shape or \
-                out._data.dtype != g._data.dtype:
+        if (
+            not isinstance(out, Tensor)
+            or out._data.shape != g._data.shape
+            or out._data.dtype != g._data.dtype
+        ):
             _refuse(who, g, out, f" for {what} {i}")
     return tuple(new)
 
 
 def _refuse(who: str, g: Tensor, out: Any, where: str) -> None:
     if not isinstance(out, Tensor):
-        raise TypeError(f"{who} returned {type(out).__name__}{where}; a gradient must be a "
-                        "Tensor or None")
+        raise TypeError(
+            f"{who} returned {type(out).__name__}{where}; a gradient must be a Tensor or None"
+        )
     if out._data.shape != g._data.shape:
-        raise RuntimeError(f"{who} has changed the size of value{where}: it returned a "
-                           f"gradient of shape {tuple(out._data.shape)} for one of shape "
-                           f"{tuple(g._data.shape)}; a hook must keep the shape")
-    raise RuntimeError(f"{who} has changed the type of value{where}: it returned a "
-                       f"{out.dtype} gradient for a {g.dtype} one; a hook must keep the dtype")
+        raise RuntimeError(
+            f"{who} has changed the size of value{where}: it returned a "
+            f"gradient of shape {tuple(out._data.shape)} for one of shape "
+            f"{tuple(g._data.shape)}; a hook must keep the shape"
+        )
+    raise RuntimeError(
+        f"{who} has changed the type of value{where}: it returned a "
+        f"{out.dtype} gradient for a {g.dtype} one; a hook must keep the dtype"
+    )

@@ -10,6 +10,7 @@
 
 ``ctx.saved_tensors`` checks every version before handing the values to the backward rule.
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple

@@ -11,6 +11,7 @@ then read plain slot attributes: measured at ~110 ns for the three reads ``Funct
 does, against ~75 ns for the former process-wide flags. The switches in ``grad_mode.py``
 and ``anomaly.py`` are the only writers.
 """
+
 from __future__ import annotations
 
 import threading

@@ -4,6 +4,7 @@ The class holds state and the autograd entry points (``backward``, hooks, ``deta
 every mathematical method is an op from :mod:`chainrule.ops`, bound onto the class when
 the package is imported, so this file stays about *what a tensor is*.
 """
+
 from __future__ import annotations
 
 import copy
@@ -42,12 +43,22 @@ class Tensor:
         grad_fn: the graph node that produced this tensor (None for leaves).
     """
 
-    __slots__ = ("_data", "_grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
-                 "_fw_tangent", "__weakref__")
+    __slots__ = (
+        "_data",
+        "_grad",
+        "requires_grad",
+        "grad_fn",
+        "_output_nr",
+        "_vc",
+        "_hooks",
+        "_fw_tangent",
+        "__weakref__",
+    )
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
-    def __init__(self, *args: Any, dtype: Any = None, requires_grad: bool = False,
-                 device: Any = None):
+    def __init__(
+        self, *args: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    ):
         """PyTorch's legacy constructor: ``cr.Tensor(data)`` makes a tensor of the *default*
         dtype (float32) whatever the data's type, ``cr.Tensor(2, 3)`` / ``cr.Tensor(3)`` an
         uninitialised one of that size, and ``cr.Tensor(t)`` an alias of tensor ``t`` (same
@@ -56,8 +67,7 @@ class Tensor:
         if len(args) == 1 and isinstance(args[0], Tensor) and dtype is None and device is None:
             self._init_leaf(args[0]._data, requires_grad)  # an alias, as torch.Tensor(t)
             return
-        if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
-                        for a in args):
+        if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
             # The sizes form, cr.Tensor(2, 3): uninitialised, of the default dtype.
             if min(args) < 0:
                 raise RuntimeError(f"Tensor(): negative dimension in sizes {args}")
@@ -67,8 +77,10 @@ class Tensor:
         elif not args:
             data = np.empty(0, dtype=_dt.get_default_dtype())
         else:
-            raise TypeError(f"Tensor(): expected one data argument or sizes (ints), got "
-                            f"{len(args)} positional arguments; pass dtype= by keyword")
+            raise TypeError(
+                f"Tensor(): expected one data argument or sizes (ints), got "
+                f"{len(args)} positional arguments; pass dtype= by keyword"
+            )
         arr = _to_array(data, dtype)
         if dtype is None and arr.dtype.kind in "biuf":
             arr = arr.astype(_dt.get_default_dtype(), copy=False)
@@ -77,8 +89,9 @@ class Tensor:
         self._init_leaf(arr, requires_grad)
 
     @classmethod
-    def _new(cls, data: Any, dtype: Any = None, requires_grad: bool = False,
-             device: Any = None) -> Tensor:
+    def _new(
+        cls, data: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    ) -> Tensor:
         """A leaf from ``data`` with ``cr.tensor``'s dtype inference (integers stay int64,
         NumPy arrays keep their dtype): the framework's own constructor."""
         arr = _to_array(data, dtype)
@@ -128,8 +141,10 @@ class Tensor:
     @data.setter
     def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
-            raise TypeError(f"Tensor.data: can only assign a Tensor, got "
-                            f"{type(value).__name__} (wrap arrays with cr.as_tensor)")
+            raise TypeError(
+                f"Tensor.data: can only assign a Tensor, got "
+                f"{type(value).__name__} (wrap arrays with cr.as_tensor)"
+            )
         self._data = value._data
 
     @property
@@ -141,15 +156,21 @@ class Tensor:
     def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
-                                f"of type {type(value).__name__}")
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad "
+                    f"of type {type(value).__name__}"
+                )
             if value._data.shape != self._data.shape:
-                raise RuntimeError(f"assigned grad has data of a different size: the tensor "
-                                   f"has shape {tuple(self._data.shape)}, the grad "
-                                   f"{tuple(value._data.shape)}")
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: the tensor "
+                    f"has shape {tuple(self._data.shape)}, the grad "
+                    f"{tuple(value._data.shape)}"
+                )
             if value._data.dtype != self._data.dtype:
-                raise RuntimeError(f"assigned grad has data of a different type: the tensor is "
-                                   f"{self._data.dtype}, the grad {value._data.dtype}")
+                raise RuntimeError(
+                    f"assigned grad has data of a different type: the tensor is "
+                    f"{self._data.dtype}, the grad {value._data.dtype}"
+                )
         self._grad = value
 
     # ------------------------------------------------------------------ metadata
@@ -202,8 +223,10 @@ class Tensor:
             return self._data.shape
         n = self._data.ndim
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
-            raise IndexError(f"size: dimension {dim!r} is out of range for a tensor of shape "
-                             f"{self._data.shape} (valid dims: {-n} to {n - 1})")
+            raise IndexError(
+                f"size: dimension {dim!r} is out of range for a tensor of shape "
+                f"{self._data.shape} (valid dims: {-n} to {n - 1})"
+            )
         return self._data.shape[dim]
 
     def dim(self) -> int:
@@ -289,8 +312,9 @@ class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
-            elif isinstance(a, (Device,)) or (isinstance(a, str) and a.split(":")[0] in
-                                               ("cpu", "cuda")):
+            elif isinstance(a, (Device,)) or (
+                isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")
+            ):
                 device = a
             else:
                 dtype = a
@@ -395,8 +419,9 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
         replaces the gradient."""
         if not self.requires_grad:
-            raise RuntimeError("register_hook(): cannot register a hook on a tensor that "
-                               "doesn't require gradient")
+            raise RuntimeError(
+                "register_hook(): cannot register a hook on a tensor that doesn't require gradient"
+            )
         if self.grad_fn is None:
             if self._hooks is None:
                 self._hooks = []
@@ -404,8 +429,14 @@ class Tensor:
             return _RemovableHandle(self._hooks, hook)
         return _RemovableHandle(self.grad_fn._register_tensor_hook(self._output_nr, hook), hook)
 
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False, inputs: Any = None, explain: bool = False):
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
+        explain: bool = False,
+    ):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (reverse mode).
 
         Args:
@@ -434,8 +465,9 @@ class Tensor:
         gradient = _root_grad(self, gradient, "backward()")
         if inputs is not None:
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            grads = engine.run_backward([self], [gradient], retain_graph, create_graph, inputs,
-                                        allow_unused=True)
+            grads = engine.run_backward(
+                [self], [gradient], retain_graph, create_graph, inputs, allow_unused=True
+            )
             for t, g in zip(inputs, grads):
                 if g is not None:
                     engine.accumulate_grad(t, g, create_graph, None)
@@ -446,8 +478,9 @@ class Tensor:
     # ------------------------------------------------------------------ python
     def __repr__(self) -> str:
         arr = to_device(self._data, "cpu")
-        body = np.array2string(arr, separator=", ", prefix="tensor(",
-                               **_printing.array2string_options(arr))
+        body = np.array2string(
+            arr, separator=", ", prefix="tensor(", **_printing.array2string_options(arr)
+        )
         extras = []
         if arr.dtype != _dt.get_default_dtype() and arr.dtype not in (_dt.int64, _dt.bool_):
             extras.append(f"dtype={arr.dtype}")
@@ -472,8 +505,10 @@ class Tensor:
         if id(self) in memo:
             return memo[id(self)]
         if self.grad_fn is not None:
-            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
-                               "support the deepcopy protocol; call .detach() first")
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) "
+                "support the deepcopy protocol; call .detach() first"
+            )
         new = object.__new__(type(self))
         new._init_leaf(self._data.copy(), self.requires_grad)
         memo[id(self)] = new
@@ -523,8 +558,10 @@ def _to_array(data: Any, dtype: Any) -> Any:
         arr = np.asarray(_unwrap_nested(data), dtype=d)
     except ValueError as err:
         if isinstance(data, (list, tuple)):
-            raise ValueError(f"tensor(): expected a rectangular nested sequence (every row of "
-                             f"the same length), got ragged data: {err}") from None
+            raise ValueError(
+                f"tensor(): expected a rectangular nested sequence (every row of "
+                f"the same length), got ragged data: {err}"
+            ) from None
         raise
     if d is None:
         if arr.dtype.kind == "f":
@@ -532,8 +569,10 @@ def _to_array(data: Any, dtype: Any) -> Any:
         elif arr.dtype.kind in "iu":
             arr = arr.astype(_dt.int64, copy=False)
         elif arr.dtype.kind not in "bc":
-            raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} "
-                            f"(NumPy inferred dtype {arr.dtype})")
+            raise TypeError(
+                f"tensor(): cannot make a tensor from {type(data).__name__} "
+                f"(NumPy inferred dtype {arr.dtype})"
+            )
         return arr
     return arr
 

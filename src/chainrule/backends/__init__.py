@@ -6,6 +6,7 @@ with NumPy (CPU) or CuPy (GPU) and uses neither cuDNN nor TF32 kernels, so these
 **no effect** on what chainrule computes: every op is deterministic already and runs in the
 dtype you gave it. ``mps`` reports False: chainrule has no Apple-GPU backend.
 """
+
 from __future__ import annotations
 
 from . import cuda, cudnn, mps

@@ -4,6 +4,7 @@
 as in PyTorch, but have **no effect**: chainrule's matmuls (NumPy's BLAS on the CPU,
 cuBLAS through CuPy on a GPU) run in the dtype of their inputs.
 """
+
 from __future__ import annotations
 
 from .. import backend
@@ -20,8 +21,10 @@ class _MatmulFlags:
         self.allow_bf16_reduced_precision_reduction = True
 
     def __repr__(self) -> str:
-        return (f"matmul(allow_tf32={self.allow_tf32}, allow_fp16_reduced_precision_reduction="
-                f"{self.allow_fp16_reduced_precision_reduction})")
+        return (
+            f"matmul(allow_tf32={self.allow_tf32}, allow_fp16_reduced_precision_reduction="
+            f"{self.allow_fp16_reduced_precision_reduction})"
+        )
 
 
 matmul = _MatmulFlags()

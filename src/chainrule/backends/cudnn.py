@@ -5,6 +5,7 @@ so :func:`is_available` is False and the flags below, set and read back exactly 
 PyTorch's, have **no effect**. chainrule's convolutions are deterministic whatever
 ``deterministic`` and ``benchmark`` say.
 """
+
 from __future__ import annotations
 
 __all__ = ["allow_tf32", "benchmark", "deterministic", "enabled", "is_available", "version"]

@@ -1,4 +1,5 @@
 """``cr.backends.mps``: Apple's Metal backend, which chainrule does not have."""
+
 from __future__ import annotations
 
 __all__ = ["is_available", "is_built"]

@@ -16,6 +16,7 @@ A run directory holds everything needed to rebuild and evaluate the model::
 The validation set is split off the training set (a seeded permutation); the test set is
 only used for the final evaluation. Standardization is fitted on the training split alone.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -46,8 +47,15 @@ from ..train.trainer import Trainer
 from ..utils.data import DataLoader, TensorDataset
 from ._run_config import check_mlp_weights, read_run_config, validate_train_config
 
-__all__ = ["DATASETS", "OPTIMIZERS", "TrainConfig", "TrainingDivergedError", "build_model",
-           "evaluate_run", "run_training"]
+__all__ = [
+    "DATASETS",
+    "OPTIMIZERS",
+    "TrainConfig",
+    "TrainingDivergedError",
+    "build_model",
+    "evaluate_run",
+    "run_training",
+]
 
 DATASETS = ARRAY_DATASETS
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "nadam")
@@ -84,8 +92,13 @@ class TrainConfig:
     tensorboard: str | None = None  # TensorBoard log directory (None: no TensorBoard logging)
 
 
-def build_model(model: str, in_shape: tuple[int, ...], num_classes: int,
-                hidden: list[int] | tuple[int, ...] = (256, 256), dropout: float = 0.0):
+def build_model(
+    model: str,
+    in_shape: tuple[int, ...],
+    num_classes: int,
+    hidden: list[int] | tuple[int, ...] = (256, 256),
+    dropout: float = 0.0,
+):
     """``mlp``: Linear-ReLU stacks with the given hidden sizes; otherwise a zoo model,
     ``cr.models.get_model(model, num_classes=..., in_channels=...)``."""
     if model == "mlp":
@@ -106,13 +119,21 @@ def _optimizer(cfg: TrainConfig, params: Any):
     if name == "sgd":
         return optim.SGD(params, lr=lr, weight_decay=wd)
     if name in ("momentum", "nesterov"):
-        return optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=wd,
-                         nesterov=name == "nesterov")
-    table = {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
-             "nadam": "NAdam"}
+        return optim.SGD(
+            params, lr=lr, momentum=cfg.momentum, weight_decay=wd, nesterov=name == "nesterov"
+        )
+    table = {
+        "adam": "Adam",
+        "adamw": "AdamW",
+        "rmsprop": "RMSprop",
+        "adagrad": "Adagrad",
+        "nadam": "NAdam",
+    }
     if name not in table:
-        raise ValueError(f"chainrule train: unknown optimizer {cfg.optimizer!r}; choose from "
-                         f"{', '.join(OPTIMIZERS)}")
+        raise ValueError(
+            f"chainrule train: unknown optimizer {cfg.optimizer!r}; choose from "
+            f"{', '.join(OPTIMIZERS)}"
+        )
     return getattr(optim, table[name])(params, lr=lr, weight_decay=wd)
 
 
@@ -123,8 +144,9 @@ def _scheduler(cfg: TrainConfig, opt: Any):
         return lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=2)
     if cfg.schedule in ("none", "", None):
         return None
-    raise ValueError(f"chainrule train: unknown schedule {cfg.schedule!r}; choose cosine, "
-                     "plateau or none")
+    raise ValueError(
+        f"chainrule train: unknown schedule {cfg.schedule!r}; choose cosine, plateau or none"
+    )
 
 
 def _split(x: np.ndarray, y: np.ndarray, cfg: TrainConfig):
@@ -132,30 +154,35 @@ def _split(x: np.ndarray, y: np.ndarray, cfg: TrainConfig):
     part; the validation part is ``val_fraction`` of the full set, or of the limit)."""
     perm = np.random.default_rng(cfg.seed).permutation(len(x))
     n_val = round(cfg.val_fraction * (cfg.limit_train or len(x)))
-    n_train = len(x) - n_val if cfg.limit_train is None else min(cfg.limit_train,
-                                                                  len(x) - n_val)
+    n_train = len(x) - n_val if cfg.limit_train is None else min(cfg.limit_train, len(x) - n_val)
     if n_val < 1 or n_train < 1:
-        raise ValueError(f"chainrule train: val_fraction={cfg.val_fraction} leaves no "
-                         f"training or no validation data out of {len(x)} samples")
-    val, train = perm[:n_val], perm[n_val:n_val + n_train]
+        raise ValueError(
+            f"chainrule train: val_fraction={cfg.val_fraction} leaves no "
+            f"training or no validation data out of {len(x)} samples"
+        )
+    val, train = perm[:n_val], perm[n_val : n_val + n_train]
     return x[train], y[train], x[val], y[val]
 
 
 def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, gen: Any = None):
-    return DataLoader(TensorDataset(tensor(x), tensor(y)), batch_size=batch_size,
-                      shuffle=shuffle, generator=gen)
+    return DataLoader(
+        TensorDataset(tensor(x), tensor(y)), batch_size=batch_size, shuffle=shuffle, generator=gen
+    )
 
 
 def _augmented_loader(x: np.ndarray, y: np.ndarray, prep: Any, cfg: TrainConfig, gen: Any):
     """Training batches shifted by up to 2 pixels and mirrored at random (``--augment``); the
     border uncovered by a shift gets the standardized value of a black (0) pixel."""
     if x.ndim != 4:
-        raise ValueError(f"chainrule train: --augment shifts and flips images (N, C, H, W); "
-                         f"data {cfg.data!r} has samples of shape {x.shape[1:]}")
+        raise ValueError(
+            f"chainrule train: --augment shifts and flips images (N, C, H, W); "
+            f"data {cfg.data!r} has samples of shape {x.shape[1:]}"
+        )
     black = prep.transform(np.zeros((1,) + x.shape[1:], dtype=np.float32))
     fill = black[0, :, 0, 0].astype(np.float32)
-    ds = AugmentedTensorDataset(x, y, max_shift=2, flip=True, fill=fill,
-                                generator=Generator().manual_seed(cfg.seed + 2))
+    ds = AugmentedTensorDataset(
+        x, y, max_shift=2, flip=True, fill=fill, generator=Generator().manual_seed(cfg.seed + 2)
+    )
     return DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=gen)
 
 
@@ -176,7 +203,8 @@ class _StopOnNonFiniteLoss(Callback):
             raise TrainingDivergedError(
                 f"chainrule train: the training loss became {loss} in epoch {trainer.epoch + 1}"
                 f" (batch {batch + 1}); stopped without saving the diverged model. Try a "
-                f"smaller --lr (now {self.lr}) or --schedule cosine")
+                f"smaller --lr (now {self.lr}) or --schedule cosine"
+            )
 
 
 def run_training(cfg: TrainConfig, resume: bool = False, verbose: bool = True) -> dict:
@@ -195,8 +223,9 @@ def run_training(cfg: TrainConfig, resume: bool = False, verbose: bool = True) -
     try:
         os.makedirs(cfg.out, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"chainrule train: cannot create --out directory {cfg.out!r}: "
-                         f"{exc.strerror or exc}") from None
+        raise ValueError(
+            f"chainrule train: cannot create --out directory {cfg.out!r}: {exc.strerror or exc}"
+        ) from None
     manual_seed(cfg.seed)
     channel = cfg.model != "mlp"
     x, y, xt, yt, classes = load_data(cfg.data, cfg.data_root, channel=channel)
@@ -216,8 +245,11 @@ def run_training(cfg: TrainConfig, resume: bool = False, verbose: bool = True) -
         train_loader = _loader(xtr, ytr, cfg.batch_size, True, gen)
     val_loader = _loader(xva, yva, 512, False)
     ckpt = os.path.join(cfg.out, "checkpoint.safetensors")
-    callbacks = [History(csv_path=os.path.join(cfg.out, "history.csv")),
-                 _StopOnNonFiniteLoss(cfg.lr), ModelCheckpoint(ckpt, save_best_only=False)]
+    callbacks = [
+        History(csv_path=os.path.join(cfg.out, "history.csv")),
+        _StopOnNonFiniteLoss(cfg.lr),
+        ModelCheckpoint(ckpt, save_best_only=False),
+    ]
     if cfg.patience:
         callbacks.append(EarlyStopping(patience=cfg.patience, restore_best_weights=True))
     if cfg.tensorboard:
@@ -229,18 +261,29 @@ def run_training(cfg: TrainConfig, resume: bool = False, verbose: bool = True) -
     trained = model
     if cfg.distributed:  # DDP + SyncBatchNorm; this rank's slice of every global batch
         trained, train_loader = prepare_distributed(model, train_loader, cfg.batch_size)
-    trainer = Trainer(trained, F.cross_entropy, opt, scheduler=sched, callbacks=callbacks,
-                      verbose=verbose)
+    trainer = Trainer(
+        trained, F.cross_entropy, opt, scheduler=sched, callbacks=callbacks, verbose=verbose
+    )
     trainer.checkpoint_extra = {"preprocess": prep.state_dict()}
-    config = {**asdict(cfg), "num_classes": num_classes, "classes": classes,
-              "input_shape": list(xtr.shape[1:]), "n_train": len(xtr), "n_val": len(xva),
-              "n_test": len(xte), "num_parameters": int(sum(p.numel()
-                                                            for p in model.parameters()))}
+    config = {
+        **asdict(cfg),
+        "num_classes": num_classes,
+        "classes": classes,
+        "input_shape": list(xtr.shape[1:]),
+        "n_train": len(xtr),
+        "n_val": len(xva),
+        "n_test": len(xte),
+        "num_parameters": int(sum(p.numel() for p in model.parameters())),
+    }
     if verbose:
-        print(f"data {cfg.data}: {len(xtr)} train / {len(xva)} val / {len(xte)} test, "
-              f"input {tuple(xtr.shape[1:])}, {num_classes} classes")
-        print(f"model {cfg.model}: {config['num_parameters']:,} parameters; optimizer "
-              f"{cfg.optimizer} lr {cfg.lr}; {cfg.epochs} epochs of batch {cfg.batch_size}")
+        print(
+            f"data {cfg.data}: {len(xtr)} train / {len(xva)} val / {len(xte)} test, "
+            f"input {tuple(xtr.shape[1:])}, {num_classes} classes"
+        )
+        print(
+            f"model {cfg.model}: {config['num_parameters']:,} parameters; optimizer "
+            f"{cfg.optimizer} lr {cfg.lr}; {cfg.epochs} epochs of batch {cfg.batch_size}"
+        )
     resume_from = ckpt if resume and os.path.exists(ckpt) else None
     trainer.fit(train_loader, val_loader, epochs=cfg.epochs, resume_from=resume_from)
     if resume_from is not None and main:  # history rows restored from the checkpoint
@@ -251,15 +294,21 @@ def run_training(cfg: TrainConfig, resume: bool = False, verbose: bool = True) -
         save(model.state_dict(), os.path.join(cfg.out, "model.safetensors"))
         save(prep.state_dict(), os.path.join(cfg.out, "preprocess.safetensors"))
     hist = trainer.history.history
-    results = {"test_loss": test["loss"], "test_acc": test["acc"],
-               "best_val_acc": max(hist.get("val_acc") or [float("nan")]),
-               "epochs_run": trainer.epoch, "seconds": elapsed}
+    results = {
+        "test_loss": test["loss"],
+        "test_acc": test["acc"],
+        "best_val_acc": max(hist.get("val_acc") or [float("nan")]),
+        "epochs_run": trainer.epoch,
+        "seconds": elapsed,
+    }
     config["results"] = results
     if main:
         _write_json(os.path.join(cfg.out, "config.json"), config)
     if verbose:
-        print(f"test loss {test['loss']:.4f}  test accuracy {100 * test['acc']:.2f}%  "
-              f"({len(yt)} samples, {elapsed:.1f}s total)")
+        print(
+            f"test loss {test['loss']:.4f}  test accuracy {100 * test['acc']:.2f}%  "
+            f"({len(yt)} samples, {elapsed:.1f}s total)"
+        )
         print(f"wrote {cfg.out}/: model.safetensors, config.json, history.csv, curves.png")
     return results
 
@@ -280,9 +329,11 @@ def _check_weights(config: dict, state: Any, path: str) -> None:
         raise ValueError(f"chainrule evaluate: {path} does not hold a state dict")
     outputs = {int(v.shape[0]) for v in state.values() if getattr(v, "ndim", 0) >= 2}
     if config["num_classes"] not in outputs:  # no layer can be the classifier
-        raise ValueError(f"chainrule evaluate: {path} does not match its config.json: no "
-                         f"layer of the weights has {config['num_classes']} outputs "
-                         f"(num_classes); it has layers of {sorted(outputs)[:8]} outputs")
+        raise ValueError(
+            f"chainrule evaluate: {path} does not match its config.json: no "
+            f"layer of the weights has {config['num_classes']} outputs "
+            f"(num_classes); it has layers of {sorted(outputs)[:8]} outputs"
+        )
 
 
 def evaluate_run(run_dir: str, data_root: str | None = None, verbose: bool = True) -> dict:
@@ -293,23 +344,33 @@ def evaluate_run(run_dir: str, data_root: str | None = None, verbose: bool = Tru
     state = load(weights_path)
     _check_weights(config, state, weights_path)
     channel = config["model"] != "mlp"
-    _, _, xt, yt, classes = load_data(config["data"], data_root or config.get("data_root"),
-                                      channel=channel)
-    if tuple(xt.shape[1:]) != tuple(config["input_shape"]) and \
-            int(np.prod(xt.shape[1:])) != int(np.prod(config["input_shape"])):
-        raise ValueError(f"chainrule evaluate: {run_dir}/config.json says input_shape "
-                         f"{config['input_shape']} but the {config['data']} test set has "
-                         f"samples of shape {list(xt.shape[1:])}")
+    _, _, xt, yt, classes = load_data(
+        config["data"], data_root or config.get("data_root"), channel=channel
+    )
+    if tuple(xt.shape[1:]) != tuple(config["input_shape"]) and int(np.prod(xt.shape[1:])) != int(
+        np.prod(config["input_shape"])
+    ):
+        raise ValueError(
+            f"chainrule evaluate: {run_dir}/config.json says input_shape "
+            f"{config['input_shape']} but the {config['data']} test set has "
+            f"samples of shape {list(xt.shape[1:])}"
+        )
     prep = Standardize(per_channel=channel)
     prep_path = os.path.join(run_dir, "preprocess.safetensors")
     try:
         prep.load_state_dict(load(prep_path))
         xte = prep.transform(xt).astype(np.float32)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ValueError(f"chainrule evaluate: {prep_path} is not a valid preprocessing "
-                         f"state: {exc}") from None
-    model = build_model(config["model"], tuple(config["input_shape"]), config["num_classes"],
-                        config["hidden"], config.get("dropout", 0.0))
+        raise ValueError(
+            f"chainrule evaluate: {prep_path} is not a valid preprocessing state: {exc}"
+        ) from None
+    model = build_model(
+        config["model"],
+        tuple(config["input_shape"]),
+        config["num_classes"],
+        config["hidden"],
+        config.get("dropout", 0.0),
+    )
     model.load_state_dict(state)
     res = evaluate(model, F.cross_entropy, _loader(xte, yt, 1000, False))
     out = {"loss": res["loss"], "acc": res["acc"], "n": len(yt)}
@@ -318,6 +379,10 @@ def evaluate_run(run_dir: str, data_root: str | None = None, verbose: bool = Tru
         cm = confusion_matrix(logits, yt, num_classes=config["num_classes"])
         print(f"{run_dir}: {config['model']} on {config['data']} test set ({len(yt)} samples)")
         print(f"test loss {res['loss']:.4f}  test accuracy {100 * res['acc']:.2f}%")
-        print("per-class accuracy: " + "  ".join(
-            f"{c}:{100 * cm[i, i] / max(cm[i].sum(), 1):.0f}%" for i, c in enumerate(classes)))
+        print(
+            "per-class accuracy: "
+            + "  ".join(
+                f"{c}:{100 * cm[i, i] / max(cm[i].sum(), 1):.0f}%" for i, c in enumerate(classes)
+            )
+        )
     return out

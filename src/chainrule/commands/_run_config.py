@@ -7,6 +7,7 @@ would make it allocate hundreds of GiB before any weight is read, so every field
 against sane bounds *and* against the shapes stored in the weights file before a model is
 built. Errors are ``ValueError`` with a message naming the setting or file.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,16 @@ MAX_WIDTH = 65_536
 MAX_LAYERS = 64
 MAX_INPUT_ELEMENTS = 10_000_000
 MAX_CONFIG_BYTES = 1 << 20
-_NUMBERS = ("epochs", "batch_size", "lr", "weight_decay", "momentum", "val_fraction",
-            "dropout", "seed")
+_NUMBERS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "momentum",
+    "val_fraction",
+    "dropout",
+    "seed",
+)
 
 
 def _is_int(v: Any) -> bool:
@@ -42,6 +51,7 @@ def validate_train_config(cfg: Any, who: str = "chainrule train") -> None:
     Raises:
         ValueError: naming the flag, the value received and what is valid.
     """
+
     def bad(flag: str, value: Any, valid: str) -> ValueError:
         return ValueError(f"{who}: --{flag} must be {valid}, got {value!r}")
 
@@ -66,34 +76,43 @@ def validate_train_config(cfg: Any, who: str = "chainrule train") -> None:
     if not _is_int(cfg.seed) or not 0 <= cfg.seed < 2**63:
         raise bad("seed", cfg.seed, "an integer in [0, 2**63)")
     if cfg.patience is not None and (not _is_int(cfg.patience) or cfg.patience < 1):
-        raise bad("patience", cfg.patience, "an integer >= 1 (omit it to disable early "
-                  "stopping)")
+        raise bad("patience", cfg.patience, "an integer >= 1 (omit it to disable early stopping)")
     if cfg.limit_train is not None and (not _is_int(cfg.limit_train) or cfg.limit_train < 1):
         raise bad("limit-train", cfg.limit_train, "an integer >= 1")
     _check_hidden(cfg.hidden, who)
     out = os.fspath(cfg.out)
     if not out or (os.path.exists(out) and not os.path.isdir(out)):
-        raise bad("out", out, "a directory path (it exists and is not a directory)"
-                  if out else "a non-empty directory path")
+        raise bad(
+            "out",
+            out,
+            "a directory path (it exists and is not a directory)"
+            if out
+            else "a non-empty directory path",
+        )
 
 
 def _check_hidden(hidden: Any, who: str) -> None:
-    ok = isinstance(hidden, (list, tuple)) and len(hidden) <= MAX_LAYERS and all(
-        _is_int(h) and 1 <= h <= MAX_WIDTH for h in hidden)
+    ok = (
+        isinstance(hidden, (list, tuple))
+        and len(hidden) <= MAX_LAYERS
+        and all(_is_int(h) and 1 <= h <= MAX_WIDTH for h in hidden)
+    )
     if not ok:
-        raise ValueError(f"{who}: hidden layer sizes must be at most {MAX_LAYERS} integers in "
-                         f"[1, {MAX_WIDTH}], got {str(hidden)[:80]}")
+        raise ValueError(
+            f"{who}: hidden layer sizes must be at most {MAX_LAYERS} integers in "
+            f"[1, {MAX_WIDTH}], got {str(hidden)[:80]}"
+        )
 
 
 def _read_json(path: str, who: str) -> Any:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{who}: {path} not found; pass the --out directory of a "
-                                "finished `chainrule train` run") from None
+        raise FileNotFoundError(
+            f"{who}: {path} not found; pass the --out directory of a finished `chainrule train` run"
+        ) from None
     if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_CONFIG_BYTES:
-        raise ValueError(f"{who}: {path} is not a regular file of at most "
-                         f"{MAX_CONFIG_BYTES} bytes")
+        raise ValueError(f"{who}: {path} is not a regular file of at most {MAX_CONFIG_BYTES} bytes")
     try:
         with open(path, "rb") as fh:
             return json.loads(fh.read(MAX_CONFIG_BYTES + 1).decode("utf-8"))
@@ -103,8 +122,9 @@ def _read_json(path: str, who: str) -> Any:
         raise ValueError(f"{who}: {path} is not valid JSON ({exc})") from None
 
 
-def read_run_config(run_dir: str, datasets: tuple[str, ...],
-                    who: str = "chainrule evaluate") -> dict:
+def read_run_config(
+    run_dir: str, datasets: tuple[str, ...], who: str = "chainrule evaluate"
+) -> dict:
     """The run's ``config.json``, with every field ``evaluate`` uses checked.
 
     Raises:
@@ -114,28 +134,35 @@ def read_run_config(run_dir: str, datasets: tuple[str, ...],
     path = os.path.join(run_dir, "config.json")
     config = _read_json(path, who)
     if not isinstance(config, dict):
-        raise ValueError(f"{who}: {path} must hold a JSON object, got "
-                         f"{type(config).__name__}")
-    missing = [k for k in ("data", "model", "input_shape", "num_classes", "hidden")
-               if k not in config]
+        raise ValueError(f"{who}: {path} must hold a JSON object, got {type(config).__name__}")
+    missing = [
+        k for k in ("data", "model", "input_shape", "num_classes", "hidden") if k not in config
+    ]
     if missing:
-        raise ValueError(f"{who}: {path} lacks {', '.join(missing)}; it was not written by "
-                         "`chainrule train`")
+        raise ValueError(
+            f"{who}: {path} lacks {', '.join(missing)}; it was not written by `chainrule train`"
+        )
 
     def bad(key: str, valid: str) -> ValueError:
-        return ValueError(f"{who}: {path}: {key!r} must be {valid}, got "
-                          f"{str(config.get(key))[:80]}")
+        return ValueError(
+            f"{who}: {path}: {key!r} must be {valid}, got {str(config.get(key))[:80]}"
+        )
 
     if config["data"] not in datasets:
         raise bad("data", f"one of {', '.join(datasets)}")
     if config["model"] != "mlp" and config["model"] not in list_models():
         raise bad("model", "'mlp' or a cr.models name")
     shape = config["input_shape"]
-    if not (isinstance(shape, list) and 1 <= len(shape) <= 4
-            and all(_is_int(d) and 1 <= d <= MAX_INPUT_ELEMENTS for d in shape)
-            and math.prod(shape) <= MAX_INPUT_ELEMENTS):
-        raise bad("input_shape", f"1 to 4 positive integers with at most "
-                  f"{MAX_INPUT_ELEMENTS} elements in all")
+    if not (
+        isinstance(shape, list)
+        and 1 <= len(shape) <= 4
+        and all(_is_int(d) and 1 <= d <= MAX_INPUT_ELEMENTS for d in shape)
+        and math.prod(shape) <= MAX_INPUT_ELEMENTS
+    ):
+        raise bad(
+            "input_shape",
+            f"1 to 4 positive integers with at most {MAX_INPUT_ELEMENTS} elements in all",
+        )
     if not _is_int(config["num_classes"]) or not 2 <= config["num_classes"] <= MAX_CLASSES:
         raise bad("num_classes", f"an integer in [2, {MAX_CLASSES}]")
     _check_hidden(config["hidden"], f"{who}: {path}")
@@ -143,17 +170,18 @@ def read_run_config(run_dir: str, datasets: tuple[str, ...],
     if not _is_real(dropout) or not 0 <= dropout < 1:
         raise bad("dropout", "a number in [0, 1)")
     classes = config.get("classes")
-    if classes is not None and not (isinstance(classes, list)
-                                    and len(classes) == config["num_classes"]
-                                    and all(isinstance(c, str) for c in classes)):
+    if classes is not None and not (
+        isinstance(classes, list)
+        and len(classes) == config["num_classes"]
+        and all(isinstance(c, str) for c in classes)
+    ):
         raise bad("classes", f"a list of {config['num_classes']} names")
     if config.get("data_root") is not None and not isinstance(config["data_root"], str):
         raise bad("data_root", "a string or null")
     return config
 
 
-def check_mlp_weights(config: dict, state: Any, path: str,
-                      who: str = "chainrule evaluate") -> None:
+def check_mlp_weights(config: dict, state: Any, path: str, who: str = "chainrule evaluate") -> None:
     """Check that the MLP ``config`` describes exactly the tensors in ``state`` (loaded from
     ``path``) before the model is built."""
     if not isinstance(state, dict):
@@ -171,6 +199,8 @@ def check_mlp_weights(config: dict, state: Any, path: str,
     found = {k: tuple(getattr(v, "shape", ())) for k, v in state.items()}
     if found != expected:
         diff = sorted(set(found.items()) ^ set(expected.items()))[:4]
-        raise ValueError(f"{who}: {path} does not match its config.json (input_shape "
-                         f"{config['input_shape']}, hidden {config['hidden']}, num_classes "
-                         f"{config['num_classes']}); differing entries: {diff}")
+        raise ValueError(
+            f"{who}: {path} does not match its config.json (input_shape "
+            f"{config['input_shape']}, hidden {config['hidden']}, num_classes "
+            f"{config['num_classes']}); differing entries: {diff}"
+        )

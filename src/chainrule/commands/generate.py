@@ -5,6 +5,7 @@ Example::
     chainrule train --data tiny-shakespeare --model gpt --out runs/shakespeare
     chainrule generate runs/shakespeare --prompt "ROMEO:" --tokens 300
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,25 +30,40 @@ def _non_negative_int(text: str) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "generate", help="sample text from a trained language model run",
+        "generate",
+        help="sample text from a trained language model run",
         description="Rebuild the language model of a `chainrule train --data text:...` run and "
-                    "print a sample continuing --prompt.")
+        "print a sample continuing --prompt.",
+    )
     p.add_argument("run", help="the run directory (--out of chainrule train)")
     p.add_argument("--prompt", default="\n", help="text to continue (default: a newline)")
-    p.add_argument("--tokens", type=_non_negative_int, default=300,
-                   help="number of tokens to generate (default: %(default)s)")
+    p.add_argument(
+        "--tokens",
+        type=_non_negative_int,
+        default=300,
+        help="number of tokens to generate (default: %(default)s)",
+    )
     p.add_argument("--temperature", type=_positive_float, default=1.0)
-    p.add_argument("--top-k", type=_non_negative_int, default=None,
-                   help="sample among the k most likely tokens only")
+    p.add_argument(
+        "--top-k",
+        type=_non_negative_int,
+        default=None,
+        help="sample among the k most likely tokens only",
+    )
     p.add_argument("--seed", type=_non_negative_int, default=0)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        text = sample_from_run(args.run, prompt=args.prompt, tokens=args.tokens,
-                               temperature=args.temperature, top_k=args.top_k or None,
-                               seed=args.seed)
+        text = sample_from_run(
+            args.run,
+            prompt=args.prompt,
+            tokens=args.tokens,
+            temperature=args.temperature,
+            top_k=args.top_k or None,
+            seed=args.seed,
+        )
     except (FileNotFoundError, ValueError) as e:
         print(f"chainrule generate: {e}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
 """``chainrule graph``: draw the computation graph of a zoo model or of an expression."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,15 +15,20 @@ from ..viz import draw_graph, render
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "graph", help="draw the computation graph of a model or an expression",
+        "graph",
+        help="draw the computation graph of a model or an expression",
         description="Draw a computation graph as DOT/SVG/PNG. Give an expression such as "
-                    "'(x1+x2)*x3-x4' (variables default to 1; set them with --at), or "
-                    "--model NAME to draw a zoo model's forward pass on a random batch.")
+        "'(x1+x2)*x3-x4' (variables default to 1; set them with --at), or "
+        "--model NAME to draw a zoo model's forward pass on a random batch.",
+    )
     p.add_argument("expression", nargs="?", help='e.g. "(x1+x2)*x3-x4"')
     p.add_argument("--at", default="", help="variable values, e.g. x1=5,x2=4")
     p.add_argument("--model", help="a model name from cr.models (e.g. lenet5)")
-    p.add_argument("--input-shape", default=None,
-                   help="input shape for --model without the batch, e.g. 1,28,28")
+    p.add_argument(
+        "--input-shape",
+        default=None,
+        help="input shape for --model without the batch, e.g. 1,28,28",
+    )
     p.add_argument("--out", help="output file (.svg, .png, .pdf or .dot); prints DOT if omitted")
     p.add_argument("--saved", action="store_true", help="show the shapes of saved values")
     p.set_defaults(func=run)
@@ -34,18 +40,27 @@ def _model_graph(args):
         try:
             shape = tuple(int(s) for s in args.input_shape.split(","))
         except ValueError:
-            raise ValueError(f"--input-shape must be comma-separated integers such as 1,28,28, "
-                             f"got {args.input_shape!r}") from None
+            raise ValueError(
+                f"--input-shape must be comma-separated integers such as 1,28,28, "
+                f"got {args.input_shape!r}"
+            ) from None
         if not 1 <= len(shape) <= 4 or min(shape) < 1 or math.prod(shape) > 10**7:
-            raise ValueError(f"--input-shape must be 1 to 4 positive sizes with at most 10**7 "
-                             f"elements in all, got {args.input_shape!r}")
+            raise ValueError(
+                f"--input-shape must be 1 to 4 positive sizes with at most 10**7 "
+                f"elements in all, got {args.input_shape!r}"
+            )
     else:
         shape = getattr(model, "input_shape", None) or _guess_shape(args.model)
     x = randn(1, *shape)
     out = model(x)
-    return draw_graph(out, params=dict(model.named_parameters()),
-                             inputs={"input": x}, show_saved=args.saved,
-                             title=f"{args.model} forward graph", rankdir="TB")
+    return draw_graph(
+        out,
+        params=dict(model.named_parameters()),
+        inputs={"input": x},
+        show_saved=args.saved,
+        title=f"{args.model} forward graph",
+        rankdir="TB",
+    )
 
 
 def _guess_shape(name: str) -> tuple:

@@ -1,4 +1,5 @@
 """``chainrule inspect-init``: the lectures' initialization experiment, per-layer statistics."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,14 +12,19 @@ from ._validate import check_int, check_real
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "inspect-init", help="activation statistics across depth for an initialization",
+        "inspect-init",
+        help="activation statistics across depth for an initialization",
         description="Forward a random batch through DEPTH layers of WIDTH units with the "
-                    "chosen activation and weight init (small: 0.01*randn, large: 0.05*randn, "
-                    "xavier: randn/sqrt(Din), kaiming: randn*sqrt(2/Din)); print the per-layer "
-                    "mean/std table and write the histogram figure.")
+        "chosen activation and weight init (small: 0.01*randn, large: 0.05*randn, "
+        "xavier: randn/sqrt(Din), kaiming: randn*sqrt(2/Din)); print the per-layer "
+        "mean/std table and write the histogram figure.",
+    )
     p.add_argument("--activation", choices=["tanh", "relu", "sigmoid"], default="tanh")
-    p.add_argument("--init", default="small",
-                   help="small | large | xavier | kaiming | a number (the weight std)")
+    p.add_argument(
+        "--init",
+        default="small",
+        help="small | large | xavier | kaiming | a number (the weight std)",
+    )
     p.add_argument("--depth", type=int, default=7)
     p.add_argument("--width", type=int, default=4096)
     p.add_argument("--batch", type=int, default=16)
@@ -44,8 +50,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"chainrule inspect-init: {err}", file=sys.stderr)
         return 2
     try:
-        study = init_study(args.activation, init, depth=args.depth, width=args.width,
-                           batch=args.batch, seed=args.seed)
+        study = init_study(
+            args.activation,
+            init,
+            depth=args.depth,
+            width=args.width,
+            batch=args.batch,
+            seed=args.seed,
+        )
     except ValueError as err:
         print(f"chainrule inspect-init: {err}", file=sys.stderr)
         return 2

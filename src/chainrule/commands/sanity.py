@@ -1,4 +1,5 @@
 """``chainrule sanity``: overfit a tiny batch and gradient-check a model before training."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,13 +20,16 @@ from ._validate import check_int, check_real
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "sanity", help="overfit a tiny batch and gradient-check a model",
+        "sanity",
+        help="overfit a tiny batch and gradient-check a model",
         description="The first test to run on a new model: train it on a few (<30) examples "
-                    "until the loss is ~0 and accuracy 100%, and compare backprop gradients "
-                    "with finite differences.")
+        "until the loss is ~0 and accuracy 100%, and compare backprop gradients "
+        "with finite differences.",
+    )
     p.add_argument("--model", default="mlp", help="mlp, or a cr.models name (lenet5, cnn1d...)")
-    p.add_argument("--data", default="mnist1d", choices=["mnist1d", "mnist", "fashion-mnist",
-                                                          "random"])
+    p.add_argument(
+        "--data", default="mnist1d", choices=["mnist1d", "mnist", "fashion-mnist", "random"]
+    )
     p.add_argument("--examples", type=int, default=20)
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--lr", type=float, default=1e-2)
@@ -47,8 +51,10 @@ def _batch(name: str, n: int, seed: int, model: str = "mlp"):
         ds = (FashionMNIST if name == "fashion-mnist" else MNIST)(train=True)
         x = (np.asarray(ds.data[:n], dtype=np.float32) / 255.0)[:, None]
         y = np.asarray(ds.targets[:n])
-    return (Tensor._new(np.ascontiguousarray(x, dtype=np.float32)),
-            Tensor._new(np.asarray(y, np.int64)))
+    return (
+        Tensor._new(np.ascontiguousarray(x, dtype=np.float32)),
+        Tensor._new(np.asarray(y, np.int64)),
+    )
 
 
 def _model(name: str, x_shape: tuple):
@@ -85,8 +91,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         model(x[:1])
     except ValueError as err:
-        print(f"chainrule sanity: model {args.model!r} does not accept {args.data} input of "
-              f"shape {tuple(x.shape)}: {err}", file=sys.stderr)
+        print(
+            f"chainrule sanity: model {args.model!r} does not accept {args.data} input of "
+            f"shape {tuple(x.shape)}: {err}",
+            file=sys.stderr,
+        )
         return 2
     ok = True
     if not args.no_gradcheck:

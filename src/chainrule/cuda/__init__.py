@@ -7,6 +7,7 @@ device queries ask CuPy's runtime. Without a GPU the queries that need one raise
 (so ``torch.cuda.manual_seed_all(0)`` in a CPU script keeps working).
 ``cr.cuda.amp`` holds PyTorch's deprecated ``torch.cuda.amp`` spellings.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -14,10 +15,24 @@ from typing import Any
 
 from .. import backend
 
-__all__ = ["amp", "current_device", "device_count", "empty_cache", "get_device_capability",
-           "get_device_name", "is_available", "is_bf16_supported", "is_initialized",
-           "manual_seed", "manual_seed_all", "mem_get_info", "memory_allocated",
-           "memory_reserved", "set_device", "synchronize"]
+__all__ = [
+    "amp",
+    "current_device",
+    "device_count",
+    "empty_cache",
+    "get_device_capability",
+    "get_device_name",
+    "is_available",
+    "is_bf16_supported",
+    "is_initialized",
+    "manual_seed",
+    "manual_seed_all",
+    "mem_get_info",
+    "memory_allocated",
+    "memory_reserved",
+    "set_device",
+    "synchronize",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -49,10 +64,14 @@ def device_count() -> int:
 
 def _require(op: str) -> Any:
     if not is_available():
-        reason = ("CuPy is not installed (`pip install chainrule[gpu]`)" if _cupy() is None
-                  else "CuPy sees no CUDA device")
-        raise RuntimeError(f"cr.cuda.{op}: no CUDA GPU is available: {reason}; "
-                           "check cr.cuda.is_available() first")
+        reason = (
+            "CuPy is not installed (`pip install chainrule[gpu]`)"
+            if _cupy() is None
+            else "CuPy sees no CUDA device"
+        )
+        raise RuntimeError(
+            f"cr.cuda.{op}: no CUDA GPU is available: {reason}; check cr.cuda.is_available() first"
+        )
     return _cupy()
 
 

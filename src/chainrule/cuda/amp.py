@@ -2,6 +2,7 @@
 ``torch.cuda.amp.GradScaler``, kept so older scripts run. Each warns (``FutureWarning``, as
 PyTorch does) and is ``cr.amp.autocast('cuda', ...)`` / ``cr.amp.GradScaler('cuda', ...)``.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -17,22 +18,35 @@ __all__ = ["GradScaler", "autocast"]
 class autocast(_autocast):  # noqa: N801 - mirrors torch.cuda.amp.autocast
     """Deprecated: ``cr.amp.autocast('cuda', ...)``."""
 
-    def __init__(self, enabled: bool = True, dtype: Any = dtypes.float16,
-                 cache_enabled: bool = True) -> None:
-        warnings.warn("`cr.cuda.amp.autocast(args...)` is deprecated. Please use "
-                      "`cr.amp.autocast('cuda', args...)` instead.", FutureWarning,
-                      stacklevel=2)
+    def __init__(
+        self, enabled: bool = True, dtype: Any = dtypes.float16, cache_enabled: bool = True
+    ) -> None:
+        warnings.warn(
+            "`cr.cuda.amp.autocast(args...)` is deprecated. Please use "
+            "`cr.amp.autocast('cuda', args...)` instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
         super().__init__("cuda", dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
 
 
 class GradScaler(_GradScaler):
     """Deprecated: ``cr.amp.GradScaler('cuda', ...)``."""
 
-    def __init__(self, init_scale: float = 2.0**16, growth_factor: float = 2.0,
-                 backoff_factor: float = 0.5, growth_interval: int = 2000,
-                 enabled: bool = True) -> None:
-        warnings.warn("`cr.cuda.amp.GradScaler(args...)` is deprecated. Please use "
-                      "`cr.amp.GradScaler('cuda', args...)` instead.", FutureWarning,
-                      stacklevel=2)
-        super().__init__("cuda", init_scale, growth_factor, backoff_factor, growth_interval,
-                         enabled)
+    def __init__(
+        self,
+        init_scale: float = 2.0**16,
+        growth_factor: float = 2.0,
+        backoff_factor: float = 0.5,
+        growth_interval: int = 2000,
+        enabled: bool = True,
+    ) -> None:
+        warnings.warn(
+            "`cr.cuda.amp.GradScaler(args...)` is deprecated. Please use "
+            "`cr.amp.GradScaler('cuda', args...)` instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__(
+            "cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled
+        )

@@ -9,12 +9,26 @@ training data). The machinery that feeds any data to a model - ``Dataset``, samp
 ``DataLoader`` - is ``cr.utils.data``, as in PyTorch; ``cr.data`` builds on it, never the
 reverse.
 """
+
 from __future__ import annotations
 
 from . import augment, datasets, preprocessing, text, transforms
 from .datasets import CIFAR10, MNIST, MNIST1D, FashionMNIST, ImageFolder
 from .preprocessing import PCA, MeanSubtraction, Standardize, ZCAWhitening
 
-__all__ = ["CIFAR10", "MNIST", "MNIST1D", "PCA", "FashionMNIST", "ImageFolder", "MeanSubtraction",
-           "Standardize", "ZCAWhitening", "augment", "datasets", "preprocessing", "text",
-           "transforms"]
+__all__ = [
+    "CIFAR10",
+    "MNIST",
+    "MNIST1D",
+    "PCA",
+    "FashionMNIST",
+    "ImageFolder",
+    "MeanSubtraction",
+    "Standardize",
+    "ZCAWhitening",
+    "augment",
+    "datasets",
+    "preprocessing",
+    "text",
+    "transforms",
+]

@@ -10,6 +10,7 @@ saved next to a model with safetensors (arrays) and JSON (numbers). Inputs may b
 NumPy arrays; outputs are of the same kind. Statistics are computed in float64; outputs keep
 a floating input dtype (integer inputs such as uint8 images give float32).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,8 +32,10 @@ def _unwrap(x: Any, where: str) -> tuple[np.ndarray, bool]:
     if not hasattr(arr, "__array_interface__"):  # e.g. a CuPy array: work on a host copy
         arr = arr.get()
     if arr.ndim < 2:
-        raise ValueError(f"{where}: expected data of shape (N, ...) with N samples and at "
-                         f"least one feature dimension, got shape {arr.shape}")
+        raise ValueError(
+            f"{where}: expected data of shape (N, ...) with N samples and at "
+            f"least one feature dimension, got shape {arr.shape}"
+        )
     return arr, is_tensor
 
 
@@ -70,8 +73,10 @@ class _Preprocessor:
         arr, is_tensor = _unwrap(x, f"{type(self).__name__}.transform")
         self._check(arr, "transform")
         if tuple(arr.shape[1:]) != self.feature_shape_:
-            raise ValueError(f"{type(self).__name__}.transform: fitted on samples of shape "
-                             f"{self.feature_shape_}, got data of shape {arr.shape}")
+            raise ValueError(
+                f"{type(self).__name__}.transform: fitted on samples of shape "
+                f"{self.feature_shape_}, got data of shape {arr.shape}"
+            )
         out = self._forward(arr.astype(np.float64))
         return _wrap(out.astype(_out_dtype(arr), copy=False), is_tensor)
 
@@ -94,8 +99,7 @@ class _Preprocessor:
         """
         if not self._fitted:
             raise RuntimeError(f"{type(self).__name__}.state_dict: nothing to save before fit")
-        state: dict[str, Any] = {k: np.array(getattr(self, k), order="C")
-                                 for k in self._arrays}
+        state: dict[str, Any] = {k: np.array(getattr(self, k), order="C") for k in self._arrays}
         for k in self._numbers:
             v = getattr(self, k)
             state[k] = float(v) if isinstance(v, float) else int(v)
@@ -136,8 +140,10 @@ def _reduce_axes(x: np.ndarray, per_channel: bool, where: str) -> tuple[int, ...
     if not per_channel:
         return (0,)
     if x.ndim < 3:
-        raise ValueError(f"{where}: per_channel=True needs data of shape (N, C, ...) such as "
-                         f"(N, C, H, W), got shape {x.shape}")
+        raise ValueError(
+            f"{where}: per_channel=True needs data of shape (N, C, ...) such as "
+            f"(N, C, H, W), got shape {x.shape}"
+        )
     return (0,) + tuple(range(2, x.ndim))
 
 
@@ -244,15 +250,18 @@ class PCA(_Preprocessor):
     _arrays = ("mean", "components_", "explained_variance_", "explained_variance_ratio_")
     _numbers = ("n_components_", "whiten", "eps")
 
-    def __init__(self, n_components: float | None = None, whiten: bool = False,
-                 eps: float = 1e-5):
+    def __init__(self, n_components: float | None = None, whiten: bool = False, eps: float = 1e-5):
         if n_components is not None:
             if isinstance(n_components, bool) or not isinstance(n_components, (int, float)):
-                raise TypeError(f"PCA: n_components must be an int, a float in (0, 1] or None, "
-                                f"got {n_components!r}")
+                raise TypeError(
+                    f"PCA: n_components must be an int, a float in (0, 1] or None, "
+                    f"got {n_components!r}"
+                )
             if isinstance(n_components, float) and not 0.0 < n_components <= 1.0:
-                raise ValueError(f"PCA: a float n_components is a variance fraction in (0, 1], "
-                                 f"got {n_components}")
+                raise ValueError(
+                    f"PCA: a float n_components is a variance fraction in (0, 1], "
+                    f"got {n_components}"
+                )
             if isinstance(n_components, int) and n_components < 1:
                 raise ValueError(f"PCA: n_components must be >= 1, got {n_components}")
         self.n_components = n_components
@@ -274,8 +283,7 @@ class PCA(_Preprocessor):
             k = min(max(k, 1), dim)
         else:
             if nc > dim:
-                raise ValueError(f"PCA.fit: n_components={nc} exceeds the number of features "
-                                 f"{dim}")
+                raise ValueError(f"PCA.fit: n_components={nc} exceeds the number of features {dim}")
             k = nc
         self.n_components_ = int(k)
         self.components_ = evecs[:, :k].T.copy()
@@ -290,8 +298,9 @@ class PCA(_Preprocessor):
 
     def _inverse(self, z: np.ndarray) -> np.ndarray:
         if z.ndim != 2 or z.shape[1] != self.n_components_:
-            raise ValueError(f"PCA.inverse_transform: expected shape (N, {self.n_components_}), "
-                             f"got {z.shape}")
+            raise ValueError(
+                f"PCA.inverse_transform: expected shape (N, {self.n_components_}), got {z.shape}"
+            )
         if self.whiten:
             z = z * np.sqrt(self.explained_variance_ + self.eps)
         return (z @ self.components_ + self.mean).reshape((z.shape[0], *self.feature_shape_))
@@ -338,6 +347,8 @@ class ZCAWhitening(_Preprocessor):
     def _inverse(self, y: np.ndarray) -> np.ndarray:
         y2 = y.reshape(y.shape[0], -1)
         if y2.shape[1] != self.mean.shape[0]:
-            raise ValueError(f"ZCAWhitening.inverse_transform: expected samples of shape "
-                             f"{self.feature_shape_}, got {y.shape}")
+            raise ValueError(
+                f"ZCAWhitening.inverse_transform: expected samples of shape "
+                f"{self.feature_shape_}, got {y.shape}"
+            )
         return (y2 @ self.inverse_matrix_ + self.mean).reshape((y.shape[0], *self.feature_shape_))

@@ -5,6 +5,7 @@ last two dimensions, so they also accept ``(H, W)`` images and ``(N, C, H, W)`` 
 random draw per call). Randomness comes from ``generator`` if given, else from chainrule's
 default generator, so ``cr.manual_seed(s)`` makes augmentation reproducible.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,9 +27,20 @@ from .transforms_geometry import (
     _is_pil,
 )
 
-__all__ = ["CenterCrop", "ColorJitter", "Compose", "Lambda", "Normalize", "RandomCrop",
-           "RandomErasing", "RandomHorizontalFlip", "RandomResizedCrop", "RandomRotation",
-           "Resize", "ToTensor"]
+__all__ = [
+    "CenterCrop",
+    "ColorJitter",
+    "Compose",
+    "Lambda",
+    "Normalize",
+    "RandomCrop",
+    "RandomErasing",
+    "RandomHorizontalFlip",
+    "RandomResizedCrop",
+    "RandomRotation",
+    "Resize",
+    "ToTensor",
+]
 
 
 def _array(img: Any, where: str) -> tuple[np.ndarray, bool]:
@@ -92,8 +104,10 @@ class ToTensor:
             if not isinstance(pic, np.ndarray) and hasattr(pic, "mode"):  # a PIL image
                 pic = np.asarray(pic)
             if not isinstance(pic, np.ndarray):
-                raise TypeError(f"ToTensor: expected a numpy.ndarray, PIL image or Tensor, "
-                                f"got {type(pic).__name__}")
+                raise TypeError(
+                    f"ToTensor: expected a numpy.ndarray, PIL image or Tensor, "
+                    f"got {type(pic).__name__}"
+                )
             arr = pic
             if arr.ndim == 2:
                 arr = arr[None]
@@ -102,8 +116,10 @@ class ToTensor:
                 if not chw:
                     arr = arr.transpose(2, 0, 1)
             else:
-                raise ValueError(f"ToTensor: expected an image of shape (H, W), (H, W, C) or "
-                                 f"(C, H, W), got shape {arr.shape}")
+                raise ValueError(
+                    f"ToTensor: expected an image of shape (H, W), (H, W, C) or "
+                    f"(C, H, W), got shape {arr.shape}"
+                )
         if arr.dtype == np.uint8:
             out = arr.astype(np.float32) / np.float32(255.0)
         elif arr.dtype == np.bool_ or arr.dtype.kind in "iu":
@@ -125,24 +141,30 @@ class Normalize:
         inplace: modify the input array instead of returning a new one.
     """
 
-    def __init__(self, mean: Sequence[float] | float, std: Sequence[float] | float,
-                 inplace: bool = False):
+    def __init__(
+        self, mean: Sequence[float] | float, std: Sequence[float] | float, inplace: bool = False
+    ):
         self.mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
         self.std = np.atleast_1d(np.asarray(std, dtype=np.float64))
         if np.any(self.std == 0):
-            raise ValueError(f"Normalize: std evaluated to zero ({list(self.std)}), leading to "
-                             f"division by zero")
+            raise ValueError(
+                f"Normalize: std evaluated to zero ({list(self.std)}), leading to division by zero"
+            )
         self.inplace = inplace
 
     def __call__(self, img: Any) -> Any:
         arr, is_tensor = _array(img, "Normalize")
         if arr.ndim < 3 or arr.dtype.kind != "f":
-            raise ValueError(f"Normalize: expected a float image of shape (C, H, W) or "
-                             f"(N, C, H, W), got shape {arr.shape} dtype {arr.dtype}")
+            raise ValueError(
+                f"Normalize: expected a float image of shape (C, H, W) or "
+                f"(N, C, H, W), got shape {arr.shape} dtype {arr.dtype}"
+            )
         c = arr.shape[-3]
         if self.mean.size not in (1, c) or self.std.size not in (1, c):
-            raise ValueError(f"Normalize: {self.mean.size} means / {self.std.size} stds for an "
-                             f"image with {c} channels")
+            raise ValueError(
+                f"Normalize: {self.mean.size} means / {self.std.size} stds for an "
+                f"image with {c} channels"
+            )
         mean = self.mean.astype(arr.dtype).reshape(-1, 1, 1)
         std = self.std.astype(arr.dtype).reshape(-1, 1, 1)
         if self.inplace:
@@ -178,13 +200,21 @@ class RandomCrop:
         generator: random stream (default: chainrule's default generator).
     """
 
-    def __init__(self, size: int | Sequence[int], padding: Any = None,
-                 pad_if_needed: bool = False, fill: float = 0, padding_mode: str = "constant",
-                 generator: Generator | None = None):
+    def __init__(
+        self,
+        size: int | Sequence[int],
+        padding: Any = None,
+        pad_if_needed: bool = False,
+        fill: float = 0,
+        padding_mode: str = "constant",
+        generator: Generator | None = None,
+    ):
         self.size = _pair(size, "RandomCrop")
         if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
-            raise ValueError(f"RandomCrop: padding_mode must be constant, edge, reflect or "
-                             f"symmetric, got {padding_mode!r}")
+            raise ValueError(
+                f"RandomCrop: padding_mode must be constant, edge, reflect or "
+                f"symmetric, got {padding_mode!r}"
+            )
         self.padding = padding
         self.pad_if_needed = pad_if_needed
         self.fill = fill
@@ -209,8 +239,10 @@ class RandomCrop:
             elif len(p) == 2:
                 p = [p[0], p[1], p[0], p[1]]
             elif len(p) != 4:
-                raise ValueError(f"RandomCrop: padding should be an int or a sequence of 1, 2 "
-                                 f"or 4 ints, got {self.padding!r}")
+                raise ValueError(
+                    f"RandomCrop: padding should be an int or a sequence of 1, 2 "
+                    f"or 4 ints, got {self.padding!r}"
+                )
             arr = self._pad(arr, *[int(v) for v in p])
         th, tw = self.size
         h, w = arr.shape[-2:]
@@ -219,12 +251,14 @@ class RandomCrop:
             arr = self._pad(arr, dw, dh, dw, dh)
             h, w = arr.shape[-2:]
         if h < th or w < tw:
-            raise ValueError(f"RandomCrop: required crop size {(th, tw)} is larger than the "
-                             f"(padded) image size {(h, w)}")
+            raise ValueError(
+                f"RandomCrop: required crop size {(th, tw)} is larger than the "
+                f"(padded) image size {(h, w)}"
+            )
         rng = gen(self.generator)
         i = int(rng.integers(0, h - th + 1))
         j = int(rng.integers(0, w - tw + 1))
-        return _like(np.ascontiguousarray(arr[..., i:i + th, j:j + tw]), is_tensor)
+        return _like(np.ascontiguousarray(arr[..., i : i + th, j : j + tw]), is_tensor)
 
     def __repr__(self) -> str:
         return f"RandomCrop(size={self.size}, padding={self.padding})"
@@ -267,19 +301,28 @@ class RandomErasing:
         generator: random stream (default: chainrule's default generator).
     """
 
-    def __init__(self, p: float = 0.5, scale: Sequence[float] = (0.02, 0.33),
-                 ratio: Sequence[float] = (0.3, 3.3), value: Any = 0, inplace: bool = False,
-                 generator: Generator | None = None):
+    def __init__(
+        self,
+        p: float = 0.5,
+        scale: Sequence[float] = (0.02, 0.33),
+        ratio: Sequence[float] = (0.3, 3.3),
+        value: Any = 0,
+        inplace: bool = False,
+        generator: Generator | None = None,
+    ):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"RandomErasing: p must be in [0, 1], got {p}")
         if scale[0] > scale[1] or ratio[0] > ratio[1]:
-            raise ValueError(f"RandomErasing: scale and ratio should be (min, max) ranges, "
-                             f"got scale={scale}, ratio={ratio}")
+            raise ValueError(
+                f"RandomErasing: scale and ratio should be (min, max) ranges, "
+                f"got scale={scale}, ratio={ratio}"
+            )
         if scale[0] < 0 or scale[1] > 1:
             raise ValueError(f"RandomErasing: scale should be within [0, 1], got {scale}")
         if isinstance(value, str) and value != "random":
-            raise ValueError(f"RandomErasing: value must be a number, a sequence or 'random', "
-                             f"got {value!r}")
+            raise ValueError(
+                f"RandomErasing: value must be a number, a sequence or 'random', got {value!r}"
+            )
         self.p, self.scale, self.ratio = p, tuple(scale), tuple(ratio)
         self.value, self.inplace, self.generator = value, inplace, generator
 
@@ -318,10 +361,11 @@ class RandomErasing:
         else:
             v = np.atleast_1d(np.asarray(self.value, dtype=arr.dtype))
             if v.size not in (1, c):
-                raise ValueError(f"RandomErasing: value has {v.size} entries for an image with "
-                                 f"{c} channels")
+                raise ValueError(
+                    f"RandomErasing: value has {v.size} entries for an image with {c} channels"
+                )
             fill = v.reshape(-1, 1, 1)
-        out[..., i:i + h, j:j + w] = fill
+        out[..., i : i + h, j : j + w] = fill
         return img if self.inplace else _like(out, is_tensor)
 
     def __repr__(self) -> str:

@@ -7,6 +7,7 @@ the grey image (ITU-R 601-2 luma ``0.2989 R + 0.587 G + 0.114 B``); hue rotates 
 by ``h`` turns. The four are applied in a random order, each with a factor drawn uniformly
 from its range. PIL images are converted to arrays and back.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -22,8 +23,7 @@ try:  # Pillow is optional: only PIL images need it
 except ImportError:  # pragma: no cover
     _Image = None
 
-__all__ = ["ColorJitter", "adjust_brightness", "adjust_contrast", "adjust_hue",
-           "adjust_saturation"]
+__all__ = ["ColorJitter", "adjust_brightness", "adjust_contrast", "adjust_hue", "adjust_saturation"]
 
 _LUMA = np.array([0.2989, 0.587, 0.114])
 
@@ -73,27 +73,32 @@ def adjust_hue(img: np.ndarray, hue_factor: float) -> np.ndarray:
     p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
     i = i.astype(int) % 6
     choices = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
-    out = np.stack([np.select([i == k for k in range(6)], [c[ch] for c in choices])
-                    for ch in range(3)], axis=-3)
+    out = np.stack(
+        [np.select([i == k for k in range(6)], [c[ch] for c in choices]) for ch in range(3)],
+        axis=-3,
+    )
     return out.astype(img.dtype)
 
 
-def _range(name: str, value: Any, center: float, bound: tuple[float, float],
-           clip_first: bool = True) -> tuple[float, float] | None:
+def _range(
+    name: str, value: Any, center: float, bound: tuple[float, float], clip_first: bool = True
+) -> tuple[float, float] | None:
     if isinstance(value, numbers.Number):
         if value < 0:
-            raise ValueError(f"ColorJitter: if {name} is a single number, it must be "
-                             f"non negative, got {value}")
+            raise ValueError(
+                f"ColorJitter: if {name} is a single number, it must be non negative, got {value}"
+            )
         value = (center - value, center + value)
         if clip_first:
             value = (max(value[0], 0.0), value[1])
     elif not (isinstance(value, (tuple, list)) and len(value) == 2):
-        raise TypeError(f"ColorJitter: {name} should be a single number or a list/tuple with "
-                        f"length 2, got {value!r}")
+        raise TypeError(
+            f"ColorJitter: {name} should be a single number or a list/tuple with "
+            f"length 2, got {value!r}"
+        )
     lo, hi = float(value[0]), float(value[1])
     if not bound[0] <= lo <= hi <= bound[1]:
-        raise ValueError(f"ColorJitter: {name} values should be between {bound}, got "
-                         f"{(lo, hi)}")
+        raise ValueError(f"ColorJitter: {name} values should be between {bound}, got {(lo, hi)}")
     return None if lo == hi == center else (lo, hi)
 
 
@@ -107,8 +112,14 @@ class ColorJitter:
         generator: the random stream.
     """
 
-    def __init__(self, brightness: Any = 0, contrast: Any = 0, saturation: Any = 0,
-                 hue: Any = 0, generator: Generator | None = None):
+    def __init__(
+        self,
+        brightness: Any = 0,
+        contrast: Any = 0,
+        saturation: Any = 0,
+        hue: Any = 0,
+        generator: Generator | None = None,
+    ):
         inf = float("inf")
         self.brightness = _range("brightness", brightness, 1.0, (0.0, inf))
         self.contrast = _range("contrast", contrast, 1.0, (0.0, inf))
@@ -126,14 +137,22 @@ class ColorJitter:
         elif isinstance(img, np.ndarray):
             arr = img
         else:
-            raise TypeError(f"ColorJitter: expected a PIL image, Tensor or numpy.ndarray, got "
-                            f"{type(img).__name__}")
+            raise TypeError(
+                f"ColorJitter: expected a PIL image, Tensor or numpy.ndarray, got "
+                f"{type(img).__name__}"
+            )
         if arr.dtype.kind != "f":
-            raise TypeError(f"ColorJitter: expected a float image in [0, 1], got dtype "
-                            f"{arr.dtype}; apply ToTensor() first")
+            raise TypeError(
+                f"ColorJitter: expected a float image in [0, 1], got dtype "
+                f"{arr.dtype}; apply ToTensor() first"
+            )
         rng = gen(self.generator)
-        adjust = {0: (self.brightness, adjust_brightness), 1: (self.contrast, adjust_contrast),
-                  2: (self.saturation, adjust_saturation), 3: (self.hue, adjust_hue)}
+        adjust = {
+            0: (self.brightness, adjust_brightness),
+            1: (self.contrast, adjust_contrast),
+            2: (self.saturation, adjust_saturation),
+            3: (self.hue, adjust_hue),
+        }
         for k in rng.permutation(4):
             bounds, fn = adjust[int(k)]
             if bounds is not None:
@@ -146,5 +165,7 @@ class ColorJitter:
         return arr
 
     def __repr__(self) -> str:
-        return (f"ColorJitter(brightness={self.brightness}, contrast={self.contrast}, "
-                f"saturation={self.saturation}, hue={self.hue})")
+        return (
+            f"ColorJitter(brightness={self.brightness}, contrast={self.contrast}, "
+            f"saturation={self.saturation}, hue={self.hue})"
+        )

@@ -8,6 +8,7 @@ default (PIL's separable triangle filter, widened by the scale factor when shrin
 rotated by inverse mapping. Random parameters come from ``generator`` or chainrule's
 default generator.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,8 +38,9 @@ def _unwrap(img: Any, where: str) -> tuple[np.ndarray, bool]:
         return img.detach().numpy(), True
     if isinstance(img, np.ndarray):
         return img, False
-    raise TypeError(f"{where}: expected a PIL image, Tensor or numpy.ndarray, got "
-                    f"{type(img).__name__}")
+    raise TypeError(
+        f"{where}: expected a PIL image, Tensor or numpy.ndarray, got {type(img).__name__}"
+    )
 
 
 def _wrap(arr: np.ndarray, is_tensor: bool) -> Any:
@@ -58,8 +60,7 @@ def _size_pair(size: Any, where: str) -> tuple[int, int]:
         return int(size), int(size)
     if isinstance(size, Sequence) and len(size) in (1, 2):
         return int(size[0]), int(size[-1])
-    raise ValueError(f"{where}: size should be an int or a sequence of length 1 or 2, got "
-                     f"{size!r}")
+    raise ValueError(f"{where}: size should be an int or a sequence of length 1 or 2, got {size!r}")
 
 
 def _weights(n_in: int, n_out: int) -> np.ndarray:
@@ -95,8 +96,10 @@ def _target_size(h: int, w: int, size: Any, max_size: int | None) -> tuple[int, 
         long_ = int(short * max(h, w) / min(h, w))
         if max_size is not None:
             if max_size <= short:
-                raise ValueError(f"Resize: max_size = {max_size} must be strictly greater "
-                                 f"than the requested size for the smaller edge = {short}")
+                raise ValueError(
+                    f"Resize: max_size = {max_size} must be strictly greater "
+                    f"than the requested size for the smaller edge = {short}"
+                )
             if long_ > max_size:
                 short, long_ = int(max_size * short / long_), max_size
         return (short, long_) if h <= w else (long_, short)
@@ -116,16 +119,24 @@ class Resize:
         antialias: True (torchvision's default); False is not implemented.
     """
 
-    def __init__(self, size: Any, interpolation: str = "bilinear", max_size: int | None = None,
-                 antialias: bool = True):
+    def __init__(
+        self,
+        size: Any,
+        interpolation: str = "bilinear",
+        max_size: int | None = None,
+        antialias: bool = True,
+    ):
         self.size, self.max_size = size, max_size
         self.interpolation = str(getattr(interpolation, "value", interpolation)).lower()
         if not antialias:
-            raise NotImplementedError("Resize: antialias=False is not implemented; chainrule "
-                                      "resizes with torchvision's default antialiased filter")
+            raise NotImplementedError(
+                "Resize: antialias=False is not implemented; chainrule "
+                "resizes with torchvision's default antialiased filter"
+            )
         if self.interpolation != "bilinear":
-            raise NotImplementedError(f"Resize: interpolation {interpolation!r} is not "
-                                      "implemented; use 'bilinear'")
+            raise NotImplementedError(
+                f"Resize: interpolation {interpolation!r} is not implemented; use 'bilinear'"
+            )
 
     def __call__(self, img: Any) -> Any:
         h, w = _hw(img)
@@ -150,7 +161,7 @@ def crop(img: Any, top: int, left: int, height: int, width: int) -> Any:
     t0, l0 = max(top, 0), max(left, 0)
     t1, l1 = min(top + height, h), min(left + width, w)
     if t1 > t0 and l1 > l0:
-        out[..., t0 - top:t1 - top, l0 - left:l1 - left] = arr[..., t0:t1, l0:l1]
+        out[..., t0 - top : t1 - top, l0 - left : l1 - left] = arr[..., t0:t1, l0:l1]
     return _wrap(out, is_tensor)
 
 
@@ -179,14 +190,21 @@ class RandomResizedCrop:
         generator: the random stream.
     """
 
-    def __init__(self, size: Any, scale: tuple[float, float] = (0.08, 1.0),
-                 ratio: tuple[float, float] = (3.0 / 4.0, 4.0 / 3.0),
-                 interpolation: str = "bilinear", antialias: bool = True,
-                 generator: Generator | None = None):
+    def __init__(
+        self,
+        size: Any,
+        scale: tuple[float, float] = (0.08, 1.0),
+        ratio: tuple[float, float] = (3.0 / 4.0, 4.0 / 3.0),
+        interpolation: str = "bilinear",
+        antialias: bool = True,
+        generator: Generator | None = None,
+    ):
         self.size = _size_pair(size, "RandomResizedCrop")
         if scale[0] > scale[1] or ratio[0] > ratio[1]:
-            raise ValueError(f"RandomResizedCrop: scale and ratio should be of kind (min, max), "
-                             f"got scale={scale}, ratio={ratio}")
+            raise ValueError(
+                f"RandomResizedCrop: scale and ratio should be of kind (min, max), "
+                f"got scale={scale}, ratio={ratio}"
+            )
         self.scale, self.ratio = scale, ratio
         self.resize = Resize(self.size, interpolation, antialias=antialias)
         self.generator = generator
@@ -203,8 +221,12 @@ class RandomResizedCrop:
             w = int(round(math.sqrt(target * aspect)))
             h = int(round(math.sqrt(target / aspect)))
             if 0 < w <= width and 0 < h <= height:
-                return (int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1)),
-                        h, w)
+                return (
+                    int(rng.integers(0, height - h + 1)),
+                    int(rng.integers(0, width - w + 1)),
+                    h,
+                    w,
+                )
         in_ratio = width / height
         if in_ratio < min(self.ratio):
             w, h = width, int(round(width / min(self.ratio)))
@@ -232,19 +254,29 @@ class RandomRotation:
         fill: the value of pixels outside the image.
     """
 
-    def __init__(self, degrees: Any, interpolation: str = "nearest", expand: bool = False,
-                 center: Sequence[float] | None = None, fill: float = 0,
-                 generator: Generator | None = None):
+    def __init__(
+        self,
+        degrees: Any,
+        interpolation: str = "nearest",
+        expand: bool = False,
+        center: Sequence[float] | None = None,
+        fill: float = 0,
+        generator: Generator | None = None,
+    ):
         if isinstance(degrees, numbers.Number):
             if degrees < 0:
-                raise ValueError("RandomRotation: if degrees is a single number, it must be "
-                                 f"positive, got {degrees}")
+                raise ValueError(
+                    "RandomRotation: if degrees is a single number, it must be "
+                    f"positive, got {degrees}"
+                )
             degrees = (-degrees, degrees)
         self.degrees = (float(degrees[0]), float(degrees[1]))
         self.interpolation = str(getattr(interpolation, "value", interpolation)).lower()
         if self.interpolation not in ("nearest", "bilinear"):
-            raise ValueError(f"RandomRotation: interpolation must be 'nearest' or 'bilinear', "
-                             f"got {interpolation!r}")
+            raise ValueError(
+                f"RandomRotation: interpolation must be 'nearest' or 'bilinear', "
+                f"got {interpolation!r}"
+            )
         self.expand, self.center, self.fill = expand, center, fill
         self.generator = generator
 
@@ -256,14 +288,20 @@ class RandomRotation:
         return f"RandomRotation(degrees={self.degrees}, interpolation={self.interpolation})"
 
 
-def rotate(img: Any, angle: float, interpolation: str = "nearest", expand: bool = False,
-           center: Sequence[float] | None = None, fill: float = 0) -> Any:
+def rotate(
+    img: Any,
+    angle: float,
+    interpolation: str = "nearest",
+    expand: bool = False,
+    center: Sequence[float] | None = None,
+    fill: float = 0,
+) -> Any:
     """Rotate ``img`` by ``angle`` degrees counter-clockwise about ``center``."""
     if _is_pil(img):
-        resample = _Image.Resampling.NEAREST if interpolation == "nearest" else \
-            _Image.Resampling.BILINEAR
-        return img.rotate(angle, resample=resample, expand=expand, center=center,
-                          fillcolor=fill)
+        resample = (
+            _Image.Resampling.NEAREST if interpolation == "nearest" else _Image.Resampling.BILINEAR
+        )
+        return img.rotate(angle, resample=resample, expand=expand, center=center, fillcolor=fill)
     arr, is_tensor = _unwrap(img, "rotate")
     h, w = arr.shape[-2:]
     cx, cy = ((w - 1) / 2.0, (h - 1) / 2.0) if center is None else center
@@ -283,8 +321,9 @@ def rotate(img: Any, angle: float, interpolation: str = "nearest", expand: bool 
     return _wrap(out, is_tensor)
 
 
-def _sample(arr: np.ndarray, sx: np.ndarray, sy: np.ndarray, interpolation: str,
-            fill: float) -> np.ndarray:
+def _sample(
+    arr: np.ndarray, sx: np.ndarray, sy: np.ndarray, interpolation: str, fill: float
+) -> np.ndarray:
     h, w = arr.shape[-2:]
     if interpolation == "nearest":
         ix, iy = np.floor(sx + 0.5).astype(int), np.floor(sy + 0.5).astype(int)
@@ -295,8 +334,12 @@ def _sample(arr: np.ndarray, sx: np.ndarray, sy: np.ndarray, interpolation: str,
     fx, fy = sx - x0, sy - y0
     work = arr.astype(np.float64)
     out = np.zeros(arr.shape[:-2] + sx.shape)
-    for ox, oy, wgt in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)),
-                        (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+    for ox, oy, wgt in (
+        (0, 0, (1 - fx) * (1 - fy)),
+        (1, 0, fx * (1 - fy)),
+        (0, 1, (1 - fx) * fy),
+        (1, 1, fx * fy),
+    ):
         px, py = x0 + ox, y0 + oy
         inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
         vals = work[..., np.clip(py, 0, h - 1), np.clip(px, 0, w - 1)]

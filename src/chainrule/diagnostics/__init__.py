@@ -9,6 +9,7 @@
 
 NaN/Inf tracing lives in :func:`chainrule.autograd.detect_anomaly`.
 """
+
 from __future__ import annotations
 
 from . import sanity
@@ -17,6 +18,19 @@ from .init_study import InitStudy, init_study
 from .sanity import GradCheckReport, OverfitReport, gradient_check, overfit_small_batch
 from .stats import LayerStats, Recorder, activation_stats, record
 
-__all__ = ["Finding", "GradCheckReport", "HealthReport", "InitStudy", "LayerStats",
-           "OverfitReport", "Recorder", "activation_stats", "check_health", "gradient_check",
-           "init_study", "overfit_small_batch", "record", "sanity"]
+__all__ = [
+    "Finding",
+    "GradCheckReport",
+    "HealthReport",
+    "InitStudy",
+    "LayerStats",
+    "OverfitReport",
+    "Recorder",
+    "activation_stats",
+    "check_health",
+    "gradient_check",
+    "init_study",
+    "overfit_small_batch",
+    "record",
+    "sanity",
+]

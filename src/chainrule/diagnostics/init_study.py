@@ -11,6 +11,7 @@ standard-normal batch. With the weights drawn as
 the per-layer mean/std and histograms show why initialization matters. Run it as
 ``cr.diagnostics.init_study(...)`` or ``chainrule inspect-init``.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,10 @@ def weight_scale(init: str | float, fan_in: int) -> float:
         return 1.0 / math.sqrt(fan_in)
     if init == "kaiming":
         return math.sqrt(2.0 / fan_in)
-    raise ValueError(f"init_study: unknown init {init!r}; use one of {', '.join(INITS)} or a "
-                     "number (the weight std)")
+    raise ValueError(
+        f"init_study: unknown init {init!r}; use one of {', '.join(INITS)} or a "
+        "number (the weight std)"
+    )
 
 
 @dataclass
@@ -67,29 +70,45 @@ class InitStudy:
         """The mean/std table, one row per layer."""
         extra = "saturated%" if self.activation in ("tanh", "sigmoid") else "zero%"
         key = "frac_saturated" if extra == "saturated%" else "frac_zero"
-        lines = [f"{self.activation} network, {self.depth} layers x {self.width} units, "
-                 f"batch {self.batch}, init={self.init} (W std {self.layers[0]['w_std']:.4g})"
-                 if self.layers else "",
-                 f"{'layer':>5}  {'mean':>10}  {'std':>10}  {extra:>10}",
-                 f"{'-' * 5}  {'-' * 10}  {'-' * 10}  {'-' * 10}"]
+        lines = [
+            f"{self.activation} network, {self.depth} layers x {self.width} units, "
+            f"batch {self.batch}, init={self.init} (W std {self.layers[0]['w_std']:.4g})"
+            if self.layers
+            else "",
+            f"{'layer':>5}  {'mean':>10}  {'std':>10}  {extra:>10}",
+            f"{'-' * 5}  {'-' * 10}  {'-' * 10}  {'-' * 10}",
+        ]
         for i, r in enumerate(self.layers, 1):
-            lines.append(f"{i:>5}  {r['mean']:>10.6f}  {r['std']:>10.6f}  "
-                         f"{100 * r[key]:>10.1f}")
+            lines.append(f"{i:>5}  {r['mean']:>10.6f}  {r['std']:>10.6f}  {100 * r[key]:>10.1f}")
         return "\n".join(lines)
 
     def plot(self, path: str | None = None, bins: int = 40):
         """The lecture-style figure: one histogram of activation values per layer."""
         lo, hi = {"tanh": (-1, 1), "sigmoid": (0, 1)}.get(self.activation, (None, None))
         xlim = (lo, hi) if lo is not None else None
-        panels = [(f"layer {i}\nmean {r['mean']:.2g} std {r['std']:.2g}", s)
-                  for i, (r, s) in enumerate(zip(self.layers, self.samples), 1)]
-        return histogram_panels(panels, path, bins=bins, xlim=xlim, sharex=False,
-                                title=f"{self.activation}, init={self.init}")
+        panels = [
+            (f"layer {i}\nmean {r['mean']:.2g} std {r['std']:.2g}", s)
+            for i, (r, s) in enumerate(zip(self.layers, self.samples), 1)
+        ]
+        return histogram_panels(
+            panels,
+            path,
+            bins=bins,
+            xlim=xlim,
+            sharex=False,
+            title=f"{self.activation}, init={self.init}",
+        )
 
 
-def init_study(activation: str = "tanh", init: str | float = "small", depth: int = 7,
-               width: int = 4096, batch: int = 16, seed: int = 0,
-               sample: int = 20000) -> InitStudy:
+def init_study(
+    activation: str = "tanh",
+    init: str | float = "small",
+    depth: int = 7,
+    width: int = 4096,
+    batch: int = 16,
+    seed: int = 0,
+    sample: int = 20000,
+) -> InitStudy:
     """Forward a random batch through ``depth`` layers and record activation statistics.
 
     Args:
@@ -104,11 +123,13 @@ def init_study(activation: str = "tanh", init: str | float = "small", depth: int
         ``frac_zero`` and histogram samples; ``.table()`` and ``.plot(path)`` show them.
     """
     if activation not in ACTIVATIONS:
-        raise ValueError(f"init_study: unknown activation {activation!r}; use one of "
-                         f"{', '.join(ACTIVATIONS)}")
+        raise ValueError(
+            f"init_study: unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}"
+        )
     if depth < 1 or width < 1 or batch < 1:
-        raise ValueError(f"init_study: depth, width and batch must be >= 1, got {depth}, "
-                         f"{width}, {batch}")
+        raise ValueError(
+            f"init_study: depth, width and batch must be >= 1, got {depth}, {width}, {batch}"
+        )
     act = {"tanh": ops.tanh, "relu": ops.relu, "sigmoid": ops.sigmoid}[activation]
     rng = np.random.default_rng(seed)
     h = Tensor._new(rng.standard_normal((batch, width), dtype=np.float32))
@@ -119,8 +140,12 @@ def init_study(activation: str = "tanh", init: str | float = "small", depth: int
             w = Tensor._new(rng.standard_normal((width, width), dtype=np.float32) * np.float32(std))
             h = act(h @ w)
             a = np.asarray(h._data, dtype=np.float64)
-            row = {"mean": float(a.mean()), "std": float(a.std()), "w_std": std,
-                   "frac_zero": float((a == 0).mean())}
+            row = {
+                "mean": float(a.mean()),
+                "std": float(a.std()),
+                "w_std": std,
+                "frac_zero": float((a == 0).mean()),
+            }
             if activation == "tanh":
                 row["frac_saturated"] = float((np.abs(a) > 0.99).mean())
             elif activation == "sigmoid":
@@ -133,5 +158,3 @@ def init_study(activation: str = "tanh", init: str | float = "small", depth: int
                 flat = rng.choice(flat, sample, replace=False)
             study.samples.append(flat)
     return study
-
-

@@ -1,4 +1,5 @@
 """Histogram figures for diagnostics (matplotlib, Agg backend, imported lazily)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,9 +18,15 @@ def _pyplot():
     return plt
 
 
-def histogram_panels(panels: list[tuple[str, Any]], path: str | None = None, bins: int = 50,
-                     title: str | None = None, sharex: bool = False, xlim: tuple | None = None,
-                     dpi: int = 80):
+def histogram_panels(
+    panels: list[tuple[str, Any]],
+    path: str | None = None,
+    bins: int = 50,
+    title: str | None = None,
+    sharex: bool = False,
+    xlim: tuple | None = None,
+    dpi: int = 80,
+):
     """One histogram panel per ``(label, values)`` in a row (wrapping after 8).
 
     Returns the matplotlib Figure; saves it to ``path`` (PNG/SVG by extension) if given.
@@ -28,9 +35,10 @@ def histogram_panels(panels: list[tuple[str, Any]], path: str | None = None, bin
     n = max(len(panels), 1)
     cols = min(n, 8)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(2.1 * cols, 2.2 * rows), sharex=sharex,
-                             squeeze=False)
-    for ax in axes.ravel()[len(panels):]:
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(2.1 * cols, 2.2 * rows), sharex=sharex, squeeze=False
+    )
+    for ax in axes.ravel()[len(panels) :]:
         ax.axis("off")
     for ax, (label, values) in zip(axes.ravel(), panels):
         v = np.asarray(values, dtype=float).reshape(-1)

@@ -7,6 +7,7 @@
 * :func:`gradient_check`: compares backprop gradients with central finite differences on a
   few random parameter entries of a float64 copy of the model.
 """
+
 from __future__ import annotations
 
 import copy
@@ -38,8 +39,10 @@ class OverfitReport:
 
     def __str__(self) -> str:
         acc = f", accuracy {100 * self.accuracy:.1f}%" if self.accuracy is not None else ""
-        head = (f"overfit one batch: {'PASSED' if self.passed else 'FAILED'} - loss "
-                f"{self.initial_loss:.4g} -> {self.final_loss:.4g} in {self.steps} steps{acc}")
+        head = (
+            f"overfit one batch: {'PASSED' if self.passed else 'FAILED'} - loss "
+            f"{self.initial_loss:.4g} -> {self.final_loss:.4g} in {self.steps} steps{acc}"
+        )
         lines = [head] + [f"  problem: {p}" for p in self.problems]
         lines += [f"  advice: {a}" for a in self.advice]
         return "\n".join(lines)
@@ -53,9 +56,16 @@ def _accuracy(out: Any, y: Any) -> float | None:
     return None
 
 
-def overfit_small_batch(model: Any, loss_fn: Callable, batch: tuple, steps: int = 200,
-                        optimizer: Any = None, lr: float = 1e-2, tol: float = 0.05,
-                        max_examples: int = 30) -> OverfitReport:
+def overfit_small_batch(
+    model: Any,
+    loss_fn: Callable,
+    batch: tuple,
+    steps: int = 200,
+    optimizer: Any = None,
+    lr: float = 1e-2,
+    tol: float = 0.05,
+    max_examples: int = 30,
+) -> OverfitReport:
     """Train on one small batch and check that the model can memorise it.
 
     Args:
@@ -76,8 +86,10 @@ def overfit_small_batch(model: Any, loss_fn: Callable, batch: tuple, steps: int 
     x, y = batch
     n = x.shape[0]
     if n > max_examples:
-        raise ValueError(f"overfit_small_batch: use a small batch (at most {max_examples} "
-                         f"examples), got {n}; slice it, e.g. (x[:20], y[:20])")
+        raise ValueError(
+            f"overfit_small_batch: use a small batch (at most {max_examples} "
+            f"examples), got {n}; slice it, e.g. (x[:20], y[:20])"
+        )
     if optimizer is None:
         optimizer = Adam(model.parameters(), lr=lr)
     if hasattr(model, "train"):
@@ -99,14 +111,20 @@ def overfit_small_batch(model: Any, loss_fn: Callable, batch: tuple, steps: int 
         grads = [p.grad for p in model.parameters() if p.grad is not None]
         if any(not np.isfinite(np.asarray(g._data)).all() for g in grads):
             problems.append(f"NaN/Inf gradients at step {len(losses)} (exploding gradients)")
-            advice.append("lower the learning rate, clip gradients, check for log(0) or "
-                          "division by zero with cr.autograd.detect_anomaly()")
+            advice.append(
+                "lower the learning rate, clip gradients, check for log(0) or "
+                "division by zero with cr.autograd.detect_anomaly()"
+            )
             break
         if not grads or all(not np.asarray(g._data).any() for g in grads):
-            problems.append(f"all gradients are zero at step {len(losses)} (vanishing "
-                            "gradients, dead units or a graph cut by .detach()/.numpy())")
-            advice.append("check that the loss is computed from the model output without "
-                          "leaving the graph, and check the initialization (Kaiming for ReLU)")
+            problems.append(
+                f"all gradients are zero at step {len(losses)} (vanishing "
+                "gradients, dead units or a graph cut by .detach()/.numpy())"
+            )
+            advice.append(
+                "check that the loss is computed from the model output without "
+                "leaving the graph, and check the initialization (Kaiming for ReLU)"
+            )
             break
         optimizer.step()
     if out is not None and math.isfinite(losses[-1]):
@@ -121,14 +139,20 @@ def overfit_small_batch(model: Any, loss_fn: Callable, batch: tuple, steps: int 
     if not passed and not problems:
         if math.isfinite(final) and final > 0.9 * initial:
             problems.append("the loss is not moving")
-            advice.append("try a larger or smaller learning rate (x10 / /10), check the "
-                          "initialization, then check the gradients "
-                          "(cr.diagnostics.gradient_check)")
+            advice.append(
+                "try a larger or smaller learning rate (x10 / /10), check the "
+                "initialization, then check the gradients "
+                "(cr.diagnostics.gradient_check)"
+            )
         else:
-            problems.append(f"the loss fell to {final:.4g} but not below {tol}"
-                            + (f" (accuracy {100 * acc:.0f}%)" if acc is not None else ""))
-            advice.append("train for more steps or raise the learning rate; if it still "
-                          "plateaus the model may lack capacity or gradients are wrong")
+            problems.append(
+                f"the loss fell to {final:.4g} but not below {tol}"
+                + (f" (accuracy {100 * acc:.0f}%)" if acc is not None else "")
+            )
+            advice.append(
+                "train for more steps or raise the learning rate; if it still "
+                "plateaus the model may lack capacity or gradients are wrong"
+            )
     return OverfitReport(passed, initial, final, acc, len(losses), losses, problems, advice)
 
 
@@ -156,16 +180,27 @@ class GradCheckReport:
 
     def __str__(self) -> str:
         status = "PASSED" if self.passed else "FAILED"
-        lines = [f"gradient check: {status} (max relative error {self.max_rel_error:.3g})",
-                 f"{'parameter':<20} {'index':<14} {'backprop':>13} {'numeric':>13} {'rel err':>9}"]
+        lines = [
+            f"gradient check: {status} (max relative error {self.max_rel_error:.3g})",
+            f"{'parameter':<20} {'index':<14} {'backprop':>13} {'numeric':>13} {'rel err':>9}",
+        ]
         for e in self.entries:
-            lines.append(f"{e['param']:<20} {e['index']!s:<14} {e['analytic']:>13.6g} "
-                         f"{e['numeric']:>13.6g} {e['rel_error']:>9.2g}")
+            lines.append(
+                f"{e['param']:<20} {e['index']!s:<14} {e['analytic']:>13.6g} "
+                f"{e['numeric']:>13.6g} {e['rel_error']:>9.2g}"
+            )
         return "\n".join(lines)
 
 
-def gradient_check(model: Any, batch: tuple, loss_fn: Callable, n_entries: int = 10,
-                   eps: float = 1e-6, tol: float = 1e-5, seed: int = 0) -> GradCheckReport:
+def gradient_check(
+    model: Any,
+    batch: tuple,
+    loss_fn: Callable,
+    n_entries: int = 10,
+    eps: float = 1e-6,
+    tol: float = 1e-5,
+    seed: int = 0,
+) -> GradCheckReport:
     """Compare backprop with central finite differences on random parameter entries.
 
     A float64 deep copy of the model is used (``.double()``), so ``model`` is untouched.
@@ -208,7 +243,14 @@ def gradient_check(model: Any, batch: tuple, loss_fn: Callable, n_entries: int =
         num = (up - down) / (2 * eps)
         ana = float(np.asarray(p.grad._data)[idx])
         rel = abs(ana - num) / max(abs(ana) + abs(num), 1e-8)
-        entries.append({"param": name, "index": tuple(int(i) for i in idx), "analytic": ana,
-                        "numeric": num, "rel_error": rel})
+        entries.append(
+            {
+                "param": name,
+                "index": tuple(int(i) for i in idx),
+                "analytic": ana,
+                "numeric": num,
+                "rel_error": rel,
+            }
+        )
     worst = max(e["rel_error"] for e in entries)
     return GradCheckReport(worst < tol, worst, entries)

@@ -14,6 +14,7 @@ Per-parameter gradient norms are read from ``.grad`` by :meth:`Recorder.param_st
 :meth:`Recorder.update_ratios` measures ``||lr * update|| / ||w||`` over one optimizer step
 (about 1e-3 is healthy). All hooks are removed when the block exits.
 """
+
 from __future__ import annotations
 
 import math
@@ -67,8 +68,13 @@ class LayerStats:
 def activation_stats(arr: Any, activation: str | None = None) -> dict:
     """Mean, std, min, max, zero/dead/saturated fractions of one activation array."""
     a = _host(arr)
-    out = {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()),
-           "max": float(a.max()), "frac_zero": float((a == 0).mean())}
+    out = {
+        "mean": float(a.mean()),
+        "std": float(a.std()),
+        "min": float(a.min()),
+        "max": float(a.max()),
+        "frac_zero": float((a == 0).mean()),
+    }
     if activation == "relu" and a.ndim >= 1:
         never_active = ~(a > 0).any(axis=0)  # a unit = one feature (or channel x position)
         out["frac_dead"] = float(never_active.mean())
@@ -152,9 +158,14 @@ class Recorder:
         out = {}
         for name, p in self.model.named_parameters():
             w = _host(p._data)
-            row = {"shape": tuple(w.shape), "std": float(w.std()) if w.size > 1 else 0.0,
-                   "norm": float(np.sqrt((w * w).sum())), "grad_norm": float("nan"),
-                   "grad_rms": float("nan"), "grad_std": float("nan")}
+            row = {
+                "shape": tuple(w.shape),
+                "std": float(w.std()) if w.size > 1 else 0.0,
+                "norm": float(np.sqrt((w * w).sum())),
+                "grad_norm": float("nan"),
+                "grad_rms": float("nan"),
+                "grad_std": float("nan"),
+            }
             if p.grad is not None:
                 g = _host(p.grad._data)
                 row["grad_norm"] = float(np.sqrt((g * g).sum()))
@@ -191,22 +202,54 @@ class Recorder:
 
     def table(self, print_it: bool = True) -> str:
         """A per-layer summary (activations, dead/saturated fractions, gradient norms)."""
-        head = ["layer", "type", "shape", "mean", "std", "min", "max", "zero%", "dead%",
-                "sat%", "grad norm"]
+        head = [
+            "layer",
+            "type",
+            "shape",
+            "mean",
+            "std",
+            "min",
+            "max",
+            "zero%",
+            "dead%",
+            "sat%",
+            "grad norm",
+        ]
         rows = []
         for st in self.activations().values():
-            rows.append([st.name, st.kind, "x".join(str(s) for s in st.shape), _g(st.mean),
-                         _g(st.std), _g(st.min), _g(st.max), _pct(st.frac_zero),
-                         _pct(st.frac_dead), _pct(st.frac_saturated), _g(st.grad_norm)])
+            rows.append(
+                [
+                    st.name,
+                    st.kind,
+                    "x".join(str(s) for s in st.shape),
+                    _g(st.mean),
+                    _g(st.std),
+                    _g(st.min),
+                    _g(st.max),
+                    _pct(st.frac_zero),
+                    _pct(st.frac_dead),
+                    _pct(st.frac_saturated),
+                    _g(st.grad_norm),
+                ]
+            )
         text = _format_table(head, rows)
         pstats = self.param_stats()
         if pstats:
             ratios = self._ratios
-            prow = [[n, "x".join(str(s) for s in r["shape"]), _g(r["std"]), _g(r["grad_norm"]),
-                     _g(r["grad_std"]), _g(ratios.get(n, float("nan")))]
-                    for n, r in pstats.items()]
+            prow = [
+                [
+                    n,
+                    "x".join(str(s) for s in r["shape"]),
+                    _g(r["std"]),
+                    _g(r["grad_norm"]),
+                    _g(r["grad_std"]),
+                    _g(ratios.get(n, float("nan"))),
+                ]
+                for n, r in pstats.items()
+            ]
             text += "\n\n" + _format_table(
-                ["parameter", "shape", "std", "grad norm", "grad std", "update/weight"], prow)
+                ["parameter", "shape", "std", "grad norm", "grad std", "update/weight"], prow
+            )
         if print_it:
             print(text)
         return text
@@ -215,9 +258,15 @@ class Recorder:
         """One histogram panel per layer of its output values (like the lecture figures)."""
         acts = self.activations()
         return histogram_panels(
-            [(f"{n} ({s.kind})\nmean {s.mean:.3g} std {s.std:.3g}", s.sample)
-             for n, s in acts.items() if s.sample is not None], path, bins=bins,
-            title="activations per layer")
+            [
+                (f"{n} ({s.kind})\nmean {s.mean:.3g} std {s.std:.3g}", s.sample)
+                for n, s in acts.items()
+                if s.sample is not None
+            ],
+            path,
+            bins=bins,
+            title="activations per layer",
+        )
 
     def plot_gradients(self, path: str | None = None, bins: int = 50):
         """One histogram panel per parameter of its gradient values."""
@@ -252,7 +301,9 @@ def _pct(v: float) -> str:
 
 def _format_table(head: list[str], rows: list[list[str]]) -> str:
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(head)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = [
+        "  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     return "\n".join(lines)

@@ -9,6 +9,7 @@ one small message round (~10-50 µs in shared memory); ``set_debug_level(DebugLe
 ``TORCH_DISTRIBUTED_DEBUG=OFF`` skips it. ``DistributedDataParallel`` checks its parameter
 layout once at construction and skips the per-bucket check.
 """
+
 from __future__ import annotations
 
 import enum
@@ -19,8 +20,14 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from .work import wait_requests
 
-__all__ = ["DebugLevel", "array_of", "check_consistent", "get_debug_level", "set_debug_level",
-           "writable_buffer"]
+__all__ = [
+    "DebugLevel",
+    "array_of",
+    "check_consistent",
+    "get_debug_level",
+    "set_debug_level",
+    "writable_buffer",
+]
 
 
 class DebugLevel(enum.Enum):
@@ -77,19 +84,33 @@ def writable_buffer(t: Tensor, where: str, name: str = "tensor"):
     if not arr.flags.writeable:
         raise ValueError(f"{where}: {name} is read-only; pass a writable tensor")
     if arr.flags.c_contiguous:
+
         def done() -> None:
             t._vc[0] += 1
+
         return arr, done
     tmp = np.ascontiguousarray(arr)
 
     def copy_back() -> None:
         np.copyto(arr, tmp)
         t._vc[0] += 1
+
     return tmp, copy_back
 
 
-_OPS = ("all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter",
-        "reduce_scatter_tensor", "gather", "scatter", "reduce", "barrier", "all_to_all_single")
+_OPS = (
+    "all_reduce",
+    "broadcast",
+    "all_gather",
+    "all_gather_into_tensor",
+    "reduce_scatter",
+    "reduce_scatter_tensor",
+    "gather",
+    "scatter",
+    "reduce",
+    "barrier",
+    "all_to_all_single",
+)
 _WIDTH = 16
 _MAX_DIMS = 8
 
@@ -109,7 +130,7 @@ def _fingerprint(op: str, shape: tuple, dtype: np.dtype, extra: tuple) -> np.nda
     vec[3] = _dtype_code(dtype) if dtype is not None else 0
     vec[4] = len(shape)
     vec[5] = hash(tuple(shape[_MAX_DIMS:])) if len(shape) > _MAX_DIMS else 0
-    vec[6:6 + min(len(shape), _MAX_DIMS)] = shape[:_MAX_DIMS]
+    vec[6 : 6 + min(len(shape), _MAX_DIMS)] = shape[:_MAX_DIMS]
     return vec
 
 
@@ -118,7 +139,7 @@ def _describe(row: np.ndarray, extra_names: tuple) -> str:
     if op == "barrier":
         return "barrier()"
     nd = int(row[4])
-    shape = tuple(int(s) for s in row[6:6 + min(nd, _MAX_DIMS)])
+    shape = tuple(int(s) for s in row[6 : 6 + min(nd, _MAX_DIMS)])
     text = f"{op}(shape={shape}{'+...' if nd > _MAX_DIMS else ''}, dtype={_dtype_name(int(row[3]))}"
     for label, value in zip(extra_names, (row[1], row[2])):
         if label:
@@ -126,8 +147,14 @@ def _describe(row: np.ndarray, extra_names: tuple) -> str:
     return text + ")"
 
 
-def check_consistent(group, op: str, shape: tuple = (), dtype: np.dtype | None = None,
-                     extra: tuple = (0, 0), extra_names: tuple = ("", "")) -> None:
+def check_consistent(
+    group,
+    op: str,
+    shape: tuple = (),
+    dtype: np.dtype | None = None,
+    extra: tuple = (0, 0),
+    extra_names: tuple = ("", ""),
+) -> None:
     """Raise the same ``RuntimeError`` on every rank when the ranks' calls do not match.
 
     Args:

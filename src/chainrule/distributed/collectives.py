@@ -7,6 +7,7 @@ with ``async_op=True`` or waits for it otherwise. Copies happen only where the A
 differs from MPI's: a list of output tensors (``all_gather``, ``gather``), a list of inputs
 (``reduce_scatter``, ``scatter``), or a non-contiguous tensor.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -20,14 +21,31 @@ from .group import ProcessGroup, _mpi, group_of
 from .reduce_op import ReduceOp, mpi_op
 from .work import Work
 
-__all__ = ["all_gather", "all_gather_into_tensor", "all_reduce", "all_to_all_single", "barrier",
-           "broadcast", "gather", "reduce", "reduce_scatter", "reduce_scatter_tensor", "scatter"]
+__all__ = [
+    "all_gather",
+    "all_gather_into_tensor",
+    "all_reduce",
+    "all_to_all_single",
+    "barrier",
+    "broadcast",
+    "gather",
+    "reduce",
+    "reduce_scatter",
+    "reduce_scatter_tensor",
+    "scatter",
+]
 
 _OP_CODES = {op: i for i, op in enumerate(ReduceOp)}
 
 
-def _run(group: ProcessGroup, request: Any, finish: Callable | None, where: str,
-         async_op: bool, result: list) -> Work | None:
+def _run(
+    group: ProcessGroup,
+    request: Any,
+    finish: Callable | None,
+    where: str,
+    async_op: bool,
+    result: list,
+) -> Work | None:
     work = Work([request], finish, where, group.timeout_s, group.rank(), result)
     if async_op:
         return work
@@ -40,6 +58,7 @@ def _chain(*steps: Callable | None) -> Callable:
         for step in steps:
             if step is not None:
                 step()
+
     return run
 
 
@@ -49,6 +68,7 @@ def _avg(buf: np.ndarray, op: ReduceOp, size: int) -> Callable | None:
 
     def divide() -> None:
         np.divide(buf, size, out=buf, casting="unsafe")
+
     return divide
 
 
@@ -62,8 +82,12 @@ def _root(value: Any, group_value: Any, name: str, where: str, size: int) -> int
     return root
 
 
-def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: ProcessGroup | None = None,
-               async_op: bool = False) -> Work | None:
+def all_reduce(
+    tensor: Tensor,
+    op: ReduceOp = ReduceOp.SUM,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
     """Reduce ``tensor`` over all ranks with ``op``; every rank gets the result in place."""
     where = "cr.distributed.all_reduce"
     g = group_of(group)
@@ -74,9 +98,14 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: ProcessGroup 
     return _run(g, req, _chain(_avg(buf, op, g.size()), done), where, async_op, [tensor])
 
 
-def reduce(tensor: Tensor, dst: int | None = None, op: ReduceOp = ReduceOp.SUM,
-           group: ProcessGroup | None = None, async_op: bool = False,
-           group_dst: int | None = None) -> Work | None:
+def reduce(
+    tensor: Tensor,
+    dst: int | None = None,
+    op: ReduceOp = ReduceOp.SUM,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+    group_dst: int | None = None,
+) -> Work | None:
     """Reduce ``tensor`` over all ranks into rank ``dst``'s tensor (others keep theirs)."""
     where = "cr.distributed.reduce"
     g = group_of(group)
@@ -94,8 +123,13 @@ def reduce(tensor: Tensor, dst: int | None = None, op: ReduceOp = ReduceOp.SUM,
     return _run(g, req, finish, where, async_op, [tensor])
 
 
-def broadcast(tensor: Tensor, src: int | None = None, group: ProcessGroup | None = None,
-              async_op: bool = False, group_src: int | None = None) -> Work | None:
+def broadcast(
+    tensor: Tensor,
+    src: int | None = None,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+    group_src: int | None = None,
+) -> Work | None:
     """Copy rank ``src``'s ``tensor`` into every other rank's ``tensor``, in place."""
     where = "cr.distributed.broadcast"
     g = group_of(group)
@@ -106,16 +140,19 @@ def broadcast(tensor: Tensor, src: int | None = None, group: ProcessGroup | None
     return _run(g, req, done, where, async_op, [tensor])
 
 
-def _check_list(tensors: Any, n: int, shape: tuple, dtype: np.dtype, where: str,
-                name: str) -> list[np.ndarray]:
+def _check_list(
+    tensors: Any, n: int, shape: tuple, dtype: np.dtype, where: str, name: str
+) -> list[np.ndarray]:
     if not isinstance(tensors, Sequence) or len(tensors) != n:
         got = len(tensors) if isinstance(tensors, Sequence) else type(tensors).__name__
         raise ValueError(f"{where}: {name} must be a list of world_size={n} tensors, got {got}")
     arrays = [array_of(t, where, f"{name}[{i}]") for i, t in enumerate(tensors)]
     for i, a in enumerate(arrays):
         if a.shape != shape or a.dtype != dtype:
-            raise ValueError(f"{where}: {name}[{i}] has shape {a.shape} and dtype {a.dtype}; "
-                             f"expected shape {shape} and dtype {dtype} like the tensor")
+            raise ValueError(
+                f"{where}: {name}[{i}] has shape {a.shape} and dtype {a.dtype}; "
+                f"expected shape {shape} and dtype {dtype} like the tensor"
+            )
     return arrays
 
 
@@ -124,11 +161,13 @@ def _scatter_rows(stacked: np.ndarray, tensors: list) -> Callable:
         for row, t in zip(stacked, tensors):
             np.copyto(t._data, row)
             t._vc[0] += 1
+
     return copy_out
 
 
-def all_gather(tensor_list: list, tensor: Tensor, group: ProcessGroup | None = None,
-               async_op: bool = False) -> Work | None:
+def all_gather(
+    tensor_list: list, tensor: Tensor, group: ProcessGroup | None = None, async_op: bool = False
+) -> Work | None:
     """Every rank's ``tensor``, gathered into ``tensor_list[r]`` on every rank."""
     where = "cr.distributed.all_gather"
     g = group_of(group)
@@ -143,14 +182,19 @@ def all_gather(tensor_list: list, tensor: Tensor, group: ProcessGroup | None = N
 def _stacked_shape(big: tuple, small: tuple, size: int, where: str, names: tuple) -> None:
     concat = (small[0] * size,) + small[1:] if small else None
     if big != concat and big != (size,) + small:
-        raise ValueError(f"{where}: {names[0]} has shape {big}; with world_size={size} and "
-                         f"{names[1]} of shape {small} it must be {concat or '-'} (concatenated) "
-                         f"or {(size,) + small} (stacked)")
+        raise ValueError(
+            f"{where}: {names[0]} has shape {big}; with world_size={size} and "
+            f"{names[1]} of shape {small} it must be {concat or '-'} (concatenated) "
+            f"or {(size,) + small} (stacked)"
+        )
 
 
-def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor,
-                           group: ProcessGroup | None = None,
-                           async_op: bool = False) -> Work | None:
+def all_gather_into_tensor(
+    output_tensor: Tensor,
+    input_tensor: Tensor,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
     """Every rank's ``input_tensor`` concatenated (dim 0) or stacked into ``output_tensor``."""
     where = "cr.distributed.all_gather_into_tensor"
     g = group_of(group)
@@ -158,15 +202,21 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor,
     out, done = writable_buffer(output_tensor, where, "output_tensor")
     _stacked_shape(out.shape, src.shape, g.size(), where, ("output_tensor", "input_tensor"))
     if out.dtype != src.dtype:
-        raise ValueError(f"{where}: output_tensor dtype {out.dtype} differs from input_tensor "
-                         f"dtype {src.dtype}")
+        raise ValueError(
+            f"{where}: output_tensor dtype {out.dtype} differs from input_tensor dtype {src.dtype}"
+        )
     check_consistent(g, "all_gather_into_tensor", src.shape, src.dtype)
     req = g.comm.Iallgather(src, out)
     return _run(g, req, done, where, async_op, [output_tensor])
 
 
-def reduce_scatter(output: Tensor, input_list: list, op: ReduceOp = ReduceOp.SUM,
-                   group: ProcessGroup | None = None, async_op: bool = False) -> Work | None:
+def reduce_scatter(
+    output: Tensor,
+    input_list: list,
+    op: ReduceOp = ReduceOp.SUM,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
     """Reduce ``input_list[r]`` over all ranks and put the result in rank ``r``'s ``output``."""
     where = "cr.distributed.reduce_scatter"
     g = group_of(group)
@@ -179,9 +229,13 @@ def reduce_scatter(output: Tensor, input_list: list, op: ReduceOp = ReduceOp.SUM
     return _run(g, req, _chain(_avg(out, op, g.size()), done), where, async_op, [output])
 
 
-def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp.SUM,
-                          group: ProcessGroup | None = None,
-                          async_op: bool = False) -> Work | None:
+def reduce_scatter_tensor(
+    output: Tensor,
+    input: Tensor,
+    op: ReduceOp = ReduceOp.SUM,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
     """Reduce ``input`` (world_size blocks along dim 0) and give rank ``r`` block ``r``."""
     where = "cr.distributed.reduce_scatter_tensor"
     g = group_of(group)
@@ -189,18 +243,23 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp
     send = np.ascontiguousarray(array_of(input, where, "input"))
     _stacked_shape(send.shape, out.shape, g.size(), where, ("input", "output"))
     if out.dtype != send.dtype:
-        raise ValueError(f"{where}: output dtype {out.dtype} differs from input dtype "
-                         f"{send.dtype}")
+        raise ValueError(f"{where}: output dtype {out.dtype} differs from input dtype {send.dtype}")
     mop = mpi_op(_mpi(), op, out.dtype, where)
-    check_consistent(g, "reduce_scatter_tensor", out.shape, out.dtype, (_OP_CODES[op], 0),
-                     ("op", ""))
+    check_consistent(
+        g, "reduce_scatter_tensor", out.shape, out.dtype, (_OP_CODES[op], 0), ("op", "")
+    )
     req = g.comm.Ireduce_scatter_block(send, out, op=mop)
     return _run(g, req, _chain(_avg(out, op, g.size()), done), where, async_op, [output])
 
 
-def gather(tensor: Tensor, gather_list: list | None = None, dst: int | None = None,
-           group: ProcessGroup | None = None, async_op: bool = False,
-           group_dst: int | None = None) -> Work | None:
+def gather(
+    tensor: Tensor,
+    gather_list: list | None = None,
+    dst: int | None = None,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+    group_dst: int | None = None,
+) -> Work | None:
     """Every rank's ``tensor`` into ``gather_list[r]`` on rank ``dst`` only."""
     where = "cr.distributed.gather"
     g = group_of(group)
@@ -210,8 +269,10 @@ def gather(tensor: Tensor, gather_list: list | None = None, dst: int | None = No
     if is_root:
         _check_list(gather_list, g.size(), src.shape, src.dtype, where, "gather_list")
     elif gather_list:
-        raise ValueError(f"{where}: gather_list must be None or empty on non-destination "
-                         f"ranks (this is rank {g.rank()}, dst is {root})")
+        raise ValueError(
+            f"{where}: gather_list must be None or empty on non-destination "
+            f"ranks (this is rank {g.rank()}, dst is {root})"
+        )
     check_consistent(g, "gather", src.shape, src.dtype, (root, 0), ("dst", ""))
     stacked = np.empty((g.size(),) + src.shape, src.dtype) if is_root else None
     req = g.comm.Igather(src, stacked, root=root)
@@ -219,9 +280,14 @@ def gather(tensor: Tensor, gather_list: list | None = None, dst: int | None = No
     return _run(g, req, finish, where, async_op, list(gather_list or []))
 
 
-def scatter(tensor: Tensor, scatter_list: list | None = None, src: int | None = None,
-            group: ProcessGroup | None = None, async_op: bool = False,
-            group_src: int | None = None) -> Work | None:
+def scatter(
+    tensor: Tensor,
+    scatter_list: list | None = None,
+    src: int | None = None,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+    group_src: int | None = None,
+) -> Work | None:
     """Rank ``src``'s ``scatter_list[r]`` into rank ``r``'s ``tensor``."""
     where = "cr.distributed.scatter"
     g = group_of(group)
@@ -232,38 +298,51 @@ def scatter(tensor: Tensor, scatter_list: list | None = None, src: int | None = 
         arrays = _check_list(scatter_list, g.size(), out.shape, out.dtype, where, "scatter_list")
         send = np.stack(arrays)
     elif scatter_list:
-        raise ValueError(f"{where}: scatter_list must be None or empty on non-source ranks "
-                         f"(this is rank {g.rank()}, src is {root})")
+        raise ValueError(
+            f"{where}: scatter_list must be None or empty on non-source ranks "
+            f"(this is rank {g.rank()}, src is {root})"
+        )
     check_consistent(g, "scatter", out.shape, out.dtype, (root, 0), ("src", ""))
     req = g.comm.Iscatter(send, out, root=root)
     return _run(g, req, done, where, async_op, [tensor])
 
 
-def all_to_all_single(output: Tensor, input: Tensor, output_split_sizes: list | None = None,
-                      input_split_sizes: list | None = None, group: ProcessGroup | None = None,
-                      async_op: bool = False) -> Work | None:
+def all_to_all_single(
+    output: Tensor,
+    input: Tensor,
+    output_split_sizes: list | None = None,
+    input_split_sizes: list | None = None,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
     """Split ``input`` into world_size equal blocks along dim 0 and send block ``r`` to rank
     ``r``; ``output`` receives one block from every rank, in rank order."""
     where = "cr.distributed.all_to_all_single"
     if output_split_sizes is not None or input_split_sizes is not None:
-        raise NotImplementedError(f"{where}: output_split_sizes/input_split_sizes (uneven "
-                                  "splits) are not implemented; use equal blocks")
+        raise NotImplementedError(
+            f"{where}: output_split_sizes/input_split_sizes (uneven "
+            "splits) are not implemented; use equal blocks"
+        )
     g = group_of(group)
     out, done = writable_buffer(output, where, "output")
     send = np.ascontiguousarray(array_of(input, where, "input"))
     if out.shape != send.shape or out.dtype != send.dtype:
-        raise ValueError(f"{where}: output {out.shape} {out.dtype} must match input "
-                         f"{send.shape} {send.dtype}")
+        raise ValueError(
+            f"{where}: output {out.shape} {out.dtype} must match input {send.shape} {send.dtype}"
+        )
     if send.ndim == 0 or send.shape[0] % g.size():
-        raise ValueError(f"{where}: input's first dimension must be divisible by world_size="
-                         f"{g.size()}, got shape {send.shape}")
+        raise ValueError(
+            f"{where}: input's first dimension must be divisible by world_size="
+            f"{g.size()}, got shape {send.shape}"
+        )
     check_consistent(g, "all_to_all_single", send.shape, send.dtype)
     req = g.comm.Ialltoall(send, out)
     return _run(g, req, done, where, async_op, [output])
 
 
-def barrier(group: ProcessGroup | None = None, async_op: bool = False,
-            device_ids: list | None = None) -> Work | None:
+def barrier(
+    group: ProcessGroup | None = None, async_op: bool = False, device_ids: list | None = None
+) -> Work | None:
     """Wait until every rank of the group reached this call."""
     g = group_of(group)
     check_consistent(g, "barrier")

@@ -10,6 +10,7 @@ After ``init_process_group`` with more than one rank, an uncaught exception on a
 its traceback and aborts the whole MPI job (``MPI_Abort``), so the other ranks stop instead of
 waiting forever in their next collective (``python -m mpi4py`` does the same).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -18,14 +19,26 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["ProcessGroup", "default_pg_timeout", "destroy_process_group", "get_backend",
-           "get_rank", "get_world_size", "group_of", "init_process_group", "is_available",
-           "is_initialized", "is_mpi_available", "new_group"]
+__all__ = [
+    "ProcessGroup",
+    "default_pg_timeout",
+    "destroy_process_group",
+    "get_backend",
+    "get_rank",
+    "get_world_size",
+    "group_of",
+    "init_process_group",
+    "is_available",
+    "is_initialized",
+    "is_mpi_available",
+    "new_group",
+]
 
 default_pg_timeout = datetime.timedelta(minutes=30)
 
-_NOT_INIT = ("Default process group has not been initialized, please make sure to call "
-             "init_process_group.")
+_NOT_INIT = (
+    "Default process group has not been initialized, please make sure to call init_process_group."
+)
 
 
 class ProcessGroup:
@@ -77,16 +90,19 @@ def _env_int(name: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"init_process_group: environment variable {name}={value!r} is not "
-                         "an integer") from None
+        raise ValueError(
+            f"init_process_group: environment variable {name}={value!r} is not an integer"
+        ) from None
 
 
 def _timeout_seconds(timeout: Any) -> float:
     if timeout is None:
         return default_pg_timeout.total_seconds()
     if not isinstance(timeout, datetime.timedelta):
-        raise TypeError("init_process_group: timeout must be a datetime.timedelta, got "
-                        f"{type(timeout).__name__}")
+        raise TypeError(
+            "init_process_group: timeout must be a datetime.timedelta, got "
+            f"{type(timeout).__name__}"
+        )
     if timeout.total_seconds() <= 0:
         raise ValueError(f"init_process_group: timeout must be positive, got {timeout}")
     return timeout.total_seconds()
@@ -105,11 +121,15 @@ def _check_arguments(backend: Any, init_method: Any, store: Any, device_id: Any)
             "'env://'."
         )
     if store is not None:
-        raise NotImplementedError("init_process_group: store is not supported with the MPI "
-                                  "backend (the launcher does the rendezvous)")
+        raise NotImplementedError(
+            "init_process_group: store is not supported with the MPI "
+            "backend (the launcher does the rendezvous)"
+        )
     if device_id is not None and str(getattr(device_id, "type", device_id)) != "cpu":
-        raise NotImplementedError(f"init_process_group: device_id={device_id!r}: only CPU "
-                                  "tensors are supported by the MPI backend")
+        raise NotImplementedError(
+            f"init_process_group: device_id={device_id!r}: only CPU "
+            "tensors are supported by the MPI backend"
+        )
 
 
 def _local_rank_and_size(comm: Any) -> tuple[int, int]:
@@ -124,8 +144,12 @@ def _local_rank_and_size(comm: Any) -> tuple[int, int]:
 
 def _sync_environment(rank: int, size: int, local_rank: int, local_size: int) -> None:
     """Check torchrun-style variables against MPI's view, then set them from it."""
-    mpi_view = {"RANK": rank, "WORLD_SIZE": size, "LOCAL_RANK": local_rank,
-                "LOCAL_WORLD_SIZE": local_size}
+    mpi_view = {
+        "RANK": rank,
+        "WORLD_SIZE": size,
+        "LOCAL_RANK": local_rank,
+        "LOCAL_WORLD_SIZE": local_size,
+    }
     for name, value in mpi_view.items():
         given = _env_int(name)
         if given is not None and given != value:
@@ -176,10 +200,17 @@ def _mpi():
     return MPI
 
 
-def init_process_group(backend: str | None = None, init_method: str | None = None,
-                       timeout: datetime.timedelta | None = None, world_size: int = -1,
-                       rank: int = -1, store: Any = None, group_name: str = "",
-                       pg_options: Any = None, device_id: Any = None) -> None:
+def init_process_group(
+    backend: str | None = None,
+    init_method: str | None = None,
+    timeout: datetime.timedelta | None = None,
+    world_size: int = -1,
+    rank: int = -1,
+    store: Any = None,
+    group_name: str = "",
+    pg_options: Any = None,
+    device_id: Any = None,
+) -> None:
     """Join the default process group of all processes started by the MPI launcher.
 
     Args:
@@ -198,20 +229,24 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         raise ValueError("trying to initialize the default process group twice!")
     _check_arguments(backend, init_method, store, device_id)
     if pg_options is not None:
-        raise NotImplementedError("init_process_group: pg_options is not supported by the MPI "
-                                  "backend")
+        raise NotImplementedError(
+            "init_process_group: pg_options is not supported by the MPI backend"
+        )
     timeout_s = _timeout_seconds(timeout)
     MPI = _mpi()
     comm = MPI.COMM_WORLD.Dup()  # our own context: user MPI traffic cannot interleave
     size, me = comm.Get_size(), comm.Get_rank()
     if world_size not in (-1, None) and int(world_size) != size:
         comm.Free()
-        raise RuntimeError(f"init_process_group: world_size={world_size} but the MPI launcher "
-                           f"started {size} processes")
+        raise RuntimeError(
+            f"init_process_group: world_size={world_size} but the MPI launcher "
+            f"started {size} processes"
+        )
     if rank not in (-1, None) and int(rank) != me:
         comm.Free()
-        raise RuntimeError(f"init_process_group: rank={rank} but MPI says this process is "
-                           f"rank {me}")
+        raise RuntimeError(
+            f"init_process_group: rank={rank} but MPI says this process is rank {me}"
+        )
     local_rank, local_size = _local_rank_and_size(comm)
     _sync_environment(me, size, local_rank, local_size)
     _State.world = ProcessGroup(comm, timeout_s, list(range(size)))
@@ -230,8 +265,9 @@ def group_of(group: ProcessGroup | None) -> ProcessGroup:
     if group is None:
         return world
     if not isinstance(group, ProcessGroup):
-        raise TypeError(f"group must be a ProcessGroup from new_group() or None, got "
-                        f"{type(group).__name__}")
+        raise TypeError(
+            f"group must be a ProcessGroup from new_group() or None, got {type(group).__name__}"
+        )
     return group
 
 
@@ -251,8 +287,12 @@ def get_backend(group: ProcessGroup | None = None) -> str:
     return "mpi"
 
 
-def new_group(ranks: list[int] | None = None, timeout: datetime.timedelta | None = None,
-              backend: str | None = None, pg_options: Any = None) -> ProcessGroup | None:
+def new_group(
+    ranks: list[int] | None = None,
+    timeout: datetime.timedelta | None = None,
+    backend: str | None = None,
+    pg_options: Any = None,
+) -> ProcessGroup | None:
     """A process group of the given global ``ranks`` (all ranks must call it, as in PyTorch).
 
     Returns the group on its members and ``None`` elsewhere (where PyTorch returns a

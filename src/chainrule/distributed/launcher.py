@@ -5,6 +5,7 @@ finds the launcher, recognises which one it is, and builds the command. Open MPI
 start as root unless told to; since containers often run as root, ``launch_environment`` sets
 Open MPI's two opt-in variables when the current user is root.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,8 +32,13 @@ def find_mpirun() -> str | None:
 def mpi_flavour(mpirun: str) -> str:
     """``"openmpi"``, ``"mpich"`` or ``"unknown"``, from ``mpirun --version``."""
     try:
-        out = subprocess.run([mpirun, "--version"], capture_output=True, text=True,
-                             timeout=30, env=launch_environment()).stdout
+        out = subprocess.run(
+            [mpirun, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=launch_environment(),
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     text = out.lower()
@@ -52,9 +58,14 @@ def launch_environment(base: dict | None = None) -> dict:
     return env
 
 
-def mpirun_command(nproc: int, argv: Sequence[str], hostfile: str | None = None,
-                   oversubscribe: bool = False, mpirun: str | None = None,
-                   extra: Sequence[str] = ()) -> list[str]:
+def mpirun_command(
+    nproc: int,
+    argv: Sequence[str],
+    hostfile: str | None = None,
+    oversubscribe: bool = False,
+    mpirun: str | None = None,
+    extra: Sequence[str] = (),
+) -> list[str]:
     """The command that starts ``nproc`` copies of ``argv`` under MPI.
 
     Args:
@@ -72,12 +83,13 @@ def mpirun_command(nproc: int, argv: Sequence[str], hostfile: str | None = None,
     if int(nproc) < 1:
         raise ValueError(f"launch: the number of processes must be at least 1, got {nproc}")
     if not argv:
-        raise ValueError("launch: no program given; e.g. chainrule launch -n 2 -- python "
-                         "train.py")
+        raise ValueError("launch: no program given; e.g. chainrule launch -n 2 -- python train.py")
     exe = mpirun or find_mpirun()
     if exe is None:
-        raise RuntimeError("launch: no MPI launcher (mpirun/mpiexec) on PATH; install one with "
-                           "pip install 'chainrule[distributed]' or apt-get install openmpi-bin")
+        raise RuntimeError(
+            "launch: no MPI launcher (mpirun/mpiexec) on PATH; install one with "
+            "pip install 'chainrule[distributed]' or apt-get install openmpi-bin"
+        )
     flavour = mpi_flavour(exe)
     cmd = [exe, "-n", str(int(nproc))]
     if hostfile is not None:

@@ -5,6 +5,7 @@ logs the same numbers (the training metrics are averaged over the ranks, so earl
 and plateau schedules decide identically everywhere); checkpoints hold the unwrapped model,
 so a run saved by N processes resumes on any number of processes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -20,8 +21,15 @@ from . import group as _group
 from .collectives import all_reduce
 from .reduce_op import ReduceOp
 
-__all__ = ["RankBatchSlices", "average_logs", "is_main_process", "prepare_distributed",
-           "set_sampler_epoch", "start_distributed", "unwrap_model"]
+__all__ = [
+    "RankBatchSlices",
+    "average_logs",
+    "is_main_process",
+    "prepare_distributed",
+    "set_sampler_epoch",
+    "start_distributed",
+    "unwrap_model",
+]
 
 
 def is_main_process() -> bool:
@@ -42,9 +50,11 @@ def average_logs(logs: dict) -> dict:
     if not _group.is_initialized() or _group.get_world_size() == 1:
         return logs
 
-    keys = sorted(k for k, v in logs.items()
-                  if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)
-                  and k != "epoch")
+    keys = sorted(
+        k
+        for k, v in logs.items()
+        if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) and k != "epoch"
+    )
     values = Tensor._new(np.array([float(logs[k]) for k in keys], dtype=np.float64))
     all_reduce(values, op=ReduceOp.AVG)
     out = dict(logs)
@@ -107,10 +117,13 @@ def prepare_distributed(model: Any, train_loader: Any, global_batch: int) -> tup
     start_distributed()
     size, rank = _group.get_world_size(), _group.get_rank()
     if global_batch % size:
-        raise ValueError(f"chainrule train --distributed: --batch-size {global_batch} (the "
-                         f"global batch) must be divisible by the {size} processes")
+        raise ValueError(
+            f"chainrule train --distributed: --batch-size {global_batch} (the "
+            f"global batch) must be divisible by the {size} processes"
+        )
     model = SyncBatchNorm.convert_sync_batchnorm(model)
     ddp = DistributedDataParallel(model)
-    loader = DataLoader(train_loader.dataset,
-                        batch_sampler=RankBatchSlices(train_loader.batch_sampler, size, rank))
+    loader = DataLoader(
+        train_loader.dataset, batch_sampler=RankBatchSlices(train_loader.batch_sampler, size, rank)
+    )
     return ddp, loader

@@ -9,6 +9,7 @@ collective makes the others raise :class:`DistBackendError` after the process gr
 ``init_process_group``). Polling also drives MPI's progress engine, which without a progress
 thread only advances a non-blocking collective inside MPI calls.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,8 +33,9 @@ def _mpi():
     return MPI
 
 
-def wait_requests(requests: list, timeout_s: float | None, where: str, rank: int,
-                  statuses: list | None = None) -> None:
+def wait_requests(
+    requests: list, timeout_s: float | None, where: str, rank: int, statuses: list | None = None
+) -> None:
     """Wait for MPI ``requests`` (completed ones become ``REQUEST_NULL``), at most ``timeout_s``;
     ``statuses`` (a list of ``MPI.Status``, one per request) receives their statuses.
 
@@ -65,9 +67,10 @@ def _test_all(MPI, requests: list, statuses: list | None, where: str) -> bool:
     try:
         return MPI.Request.Testall(requests, statuses)
     except MPI.Exception as exc:
-        raise DistBackendError(f"{where}: MPI reported an error: {exc.Get_error_string()}. "
-                               "Check that all ranks pass tensors of the same shape and dtype."
-                               ) from None
+        raise DistBackendError(
+            f"{where}: MPI reported an error: {exc.Get_error_string()}. "
+            "Check that all ranks pass tensors of the same shape and dtype."
+        ) from None
 
 
 class Work:
@@ -83,9 +86,16 @@ class Work:
         statuses: ``MPI.Status`` objects filled in when the requests complete (receives).
     """
 
-    def __init__(self, requests: Sequence, finish: Callable[[], Any] | None, where: str,
-                 timeout_s: float | None, rank: int, result: list | None = None,
-                 statuses: list | None = None):
+    def __init__(
+        self,
+        requests: Sequence,
+        finish: Callable[[], Any] | None,
+        where: str,
+        timeout_s: float | None,
+        rank: int,
+        result: list | None = None,
+        statuses: list | None = None,
+    ):
         self._requests = list(requests)
         self._statuses = statuses
         self._finish = finish
@@ -105,8 +115,9 @@ class Work:
 
     def is_completed(self) -> bool:
         """True once the operation finished (and its results are in place); never blocks."""
-        if not self._done and (not self._requests or _test_all(_mpi(), self._requests,
-                                                                self._statuses, self._where)):
+        if not self._done and (
+            not self._requests or _test_all(_mpi(), self._requests, self._statuses, self._where)
+        ):
             self._complete()
         return self._done
 

@@ -6,6 +6,7 @@ downstream gradient, and where gradients from several paths are summed.
 ``cr.explain.expression("(x1+x2)*x3-x4", x1=5, x2=4, x3=3, x4=2)`` does the same for a
 small expression, parsed safely (never ``eval``).
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -10,6 +10,7 @@ Evaluating the parsed expression with :func:`evaluate` builds a chainrule graph 
 every intermediate result ``a, b, c, ...`` in forward order (the output is ``f``), the way
 the lectures label a computation graph.
 """
+
 from __future__ import annotations
 
 import ast
@@ -27,15 +28,41 @@ _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**
 
 def _functions() -> dict[str, Callable]:
     return {
-        "exp": ops.exp, "log": ops.log, "sin": ops.sin, "cos": ops.cos, "tan": ops.tan,
-        "tanh": ops.tanh, "sigmoid": ops.sigmoid, "relu": ops.relu, "sqrt": ops.sqrt,
-        "abs": ops.abs, "log1p": ops.log1p, "expm1": ops.expm1, "softplus": ops.softplus,
-        "square": ops.square, "erf": ops.erf,
+        "exp": ops.exp,
+        "log": ops.log,
+        "sin": ops.sin,
+        "cos": ops.cos,
+        "tan": ops.tan,
+        "tanh": ops.tanh,
+        "sigmoid": ops.sigmoid,
+        "relu": ops.relu,
+        "sqrt": ops.sqrt,
+        "abs": ops.abs,
+        "log1p": ops.log1p,
+        "expm1": ops.expm1,
+        "softplus": ops.softplus,
+        "square": ops.square,
+        "erf": ops.erf,
     }
 
 
-ALLOWED_FUNCTIONS = ("exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt",
-                     "abs", "log1p", "expm1", "softplus", "square", "erf")
+ALLOWED_FUNCTIONS = (
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "sqrt",
+    "abs",
+    "log1p",
+    "expm1",
+    "softplus",
+    "square",
+    "erf",
+)
 
 
 def parse(text: str) -> ast.expr:
@@ -53,9 +80,10 @@ def parse(text: str) -> ast.expr:
     except SyntaxError as err:
         raise ValueError(f"expression: cannot parse {text!r}: {err.msg}") from None
     except (RecursionError, MemoryError, ValueError):  # deep nesting, over-long int literals
-        raise ValueError(f"expression: cannot parse {text[:60]!r}...: it is nested too deeply "
-                         f"or holds a literal that is too long (at most {MAX_DEPTH} levels)"
-                         ) from None
+        raise ValueError(
+            f"expression: cannot parse {text[:60]!r}...: it is nested too deeply "
+            f"or holds a literal that is too long (at most {MAX_DEPTH} levels)"
+        ) from None
     _check_size(tree.body)
     _check(tree.body, text)
     return tree.body
@@ -72,13 +100,17 @@ def _check_size(root: ast.AST) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise ValueError(f"expression: nested more than {MAX_DEPTH} levels deep; split it "
-                             "into smaller expressions")
+            raise ValueError(
+                f"expression: nested more than {MAX_DEPTH} levels deep; split it "
+                "into smaller expressions"
+            )
         if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call)):
             ops += 1
             if ops > MAX_OPS:
-                raise ValueError(f"expression: more than {MAX_OPS} operations; the explainer "
-                                 "walks graphs of at most that size")
+                raise ValueError(
+                    f"expression: more than {MAX_OPS} operations; the explainer "
+                    "walks graphs of at most that size"
+                )
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
@@ -86,44 +118,53 @@ def _check(node: ast.AST, text: str) -> None:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise ValueError(  # noqa: TRY004 - a disallowed construct, not a wrong type
-                f"expression {text!r}: only numeric constants are allowed, got "
-                             f"{node.value!r}")
+                f"expression {text!r}: only numeric constants are allowed, got {node.value!r}"
+            )
         try:
             finite = math.isfinite(float(node.value))
         except OverflowError:
             finite = False
         if not finite:
-            raise ValueError("expression: a numeric literal is too large for a float64 "
-                             "(at most about 1.8e308)")
+            raise ValueError(
+                "expression: a numeric literal is too large for a float64 (at most about 1.8e308)"
+            )
     elif isinstance(node, ast.Name):
         if node.id in ALLOWED_FUNCTIONS:
-            raise ValueError(f"expression {text!r}: {node.id!r} is a function; call it as "
-                             f"{node.id}(...)")
+            raise ValueError(
+                f"expression {text!r}: {node.id!r} is a function; call it as {node.id}(...)"
+            )
     elif isinstance(node, ast.BinOp):
         if type(node.op) not in _BINOPS:
-            raise ValueError(f"expression {text!r}: operator {type(node.op).__name__} is not "
-                             "allowed; use + - * / **")
+            raise ValueError(
+                f"expression {text!r}: operator {type(node.op).__name__} is not "
+                "allowed; use + - * / **"
+            )
         _check(node.left, text)
         _check(node.right, text)
     elif isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, (ast.USub, ast.UAdd)):
             raise ValueError(  # noqa: TRY004
-                f"expression {text!r}: only unary minus/plus are allowed")
+                f"expression {text!r}: only unary minus/plus are allowed"
+            )
         _check(node.operand, text)
     elif isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in ALLOWED_FUNCTIONS:
             name = node.func.id if isinstance(node.func, ast.Name) else ast.dump(node.func)
-            raise ValueError(f"expression {text!r}: function {name!r} is not allowed; allowed: "
-                             f"{', '.join(ALLOWED_FUNCTIONS)}")
+            raise ValueError(
+                f"expression {text!r}: function {name!r} is not allowed; allowed: "
+                f"{', '.join(ALLOWED_FUNCTIONS)}"
+            )
         if node.keywords or len(node.args) != 1:
-            raise ValueError(f"expression {text!r}: {node.func.id}() takes exactly one "
-                             "positional argument")
+            raise ValueError(
+                f"expression {text!r}: {node.func.id}() takes exactly one positional argument"
+            )
         _check(node.args[0], text)
     else:
         raise ValueError(  # noqa: TRY004
             f"expression {text!r}: {type(node).__name__} is not allowed; use "
-                         "numbers, variable names, + - * / **, unary minus and "
-                         f"{', '.join(ALLOWED_FUNCTIONS)}")
+            "numbers, variable names, + - * / **, unary minus and "
+            f"{', '.join(ALLOWED_FUNCTIONS)}"
+        )
 
 
 def variables(text: str) -> list[str]:
@@ -162,8 +203,10 @@ def evaluate(text: str, values: dict[str, float], dtype: Any = None) -> Evaluate
     names = variables(text)
     missing = [n for n in names if n not in values]
     if missing:
-        raise ValueError(f"expression {text!r}: no value for {', '.join(missing)}; pass them as "
-                         "--at " + ",".join(f"{n}=..." for n in names))
+        raise ValueError(
+            f"expression {text!r}: no value for {', '.join(missing)}; pass them as "
+            "--at " + ",".join(f"{n}=..." for n in names)
+        )
     dtype = dtype or dtypes.float64
     inputs = {n: Tensor._new(values[n], dtype=dtype, requires_grad=True) for n in names}
     funcs = _functions()
@@ -239,8 +282,10 @@ def _const_op(sym: str, a: float, b: float) -> float:
     except (OverflowError, ZeroDivisionError):
         out = float("inf")
     if isinstance(out, complex) or not math.isfinite(out):
-        raise ValueError(f"expression: the constant sub-expression {_fmt_const(a)} {sym} "
-                         f"{_fmt_const(b)} is not a finite real number")
+        raise ValueError(
+            f"expression: the constant sub-expression {_fmt_const(a)} {sym} "
+            f"{_fmt_const(b)} is not a finite real number"
+        )
     return out
 
 

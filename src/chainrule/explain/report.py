@@ -4,6 +4,7 @@ Rendered as lecture-style text (``str(e)``), a plain-text table (``e.table()``),
 (``e.to_markdown()``) or a JSON-ready dict (``e.to_dict()`` / ``e.to_json()``). Large
 tensors are summarised by shape, mean, std, min and max.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,10 @@ def fmt(value: Any) -> str:
         return _num(float(arr.reshape(())))
     if arr.size <= SMALL:
         return "[" + ", ".join(_num(float(v)) for v in arr.reshape(-1)) + "]"
-    return (f"{tuple(arr.shape)} mean={_num(arr.mean())} std={_num(arr.std())} "
-            f"min={_num(arr.min())} max={_num(arr.max())}")
+    return (
+        f"{tuple(arr.shape)} mean={_num(arr.mean())} std={_num(arr.std())} "
+        f"min={_num(arr.min())} max={_num(arr.max())}"
+    )
 
 
 def jsonable(value: Any) -> Any:
@@ -37,9 +40,14 @@ def jsonable(value: Any) -> Any:
         return float(arr.reshape(()))
     if arr.size <= SMALL:
         return arr.tolist()
-    return {"shape": list(arr.shape), "mean": float(arr.mean()), "std": float(arr.std()),
-            "min": float(arr.min()), "max": float(arr.max()),
-            "norm": float(np.sqrt((arr * arr).sum()))}
+    return {
+        "shape": list(arr.shape),
+        "mean": float(arr.mean()),
+        "std": float(arr.std()),
+        "min": float(arr.min()),
+        "max": float(arr.max()),
+        "norm": float(np.sqrt((arr * arr).sum())),
+    }
 
 
 def _num(v: float) -> str:
@@ -106,24 +114,32 @@ class Explanation:
             lhs = f"{s.name} = {s.formula}"
             lines.append(f"  {lhs:<{width}}  = {fmt(s.value)}")
         lines.append("")
-        lines.append("Backward pass (reverse topological order; U = upstream gradient, "
-                     "L = local gradient):")
+        lines.append(
+            "Backward pass (reverse topological order; U = upstream gradient, L = local gradient):"
+        )
         for s in self.steps:
             summed = f"  (sum of {s.upstream_paths} paths)" if s.upstream_paths > 1 else ""
-            lines.append(f"[{s.index}] {s.name} = {s.formula}   ({s.node})   "
-                         f"U = d{o}/d{s.name} = {fmt(s.upstream)}{summed}")
+            lines.append(
+                f"[{s.index}] {s.name} = {s.formula}   ({s.node})   "
+                f"U = d{o}/d{s.name} = {fmt(s.upstream)}{summed}"
+            )
             for inp in s.inputs:
                 target = f"d{o}/d{inp.name}"
                 if inp.local is not None:
                     local = np.asarray(inp.local)
-                    lines.append(f"      {target} = L x U = d{s.name}/d{inp.name} x d{o}/d{s.name}"
-                                 f" = {fmt(local)} x {fmt(s.upstream)} = {fmt(inp.downstream)}")
+                    lines.append(
+                        f"      {target} = L x U = d{s.name}/d{inp.name} x d{o}/d{s.name}"
+                        f" = {fmt(local)} x {fmt(s.upstream)} = {fmt(inp.downstream)}"
+                    )
                 else:
-                    lines.append(f"      {target} = U . J (vector-Jacobian product of {s.op}; "
-                                 f"the Jacobian is never formed) = {fmt(inp.downstream)}")
+                    lines.append(
+                        f"      {target} = U . J (vector-Jacobian product of {s.op}; "
+                        f"the Jacobian is never formed) = {fmt(inp.downstream)}"
+                    )
                 if inp.broadcast_summed:
                     lines.append(
-                        f"        (summed over broadcast dimensions to {inp.name}'s shape)")
+                        f"        (summed over broadcast dimensions to {inp.name}'s shape)"
+                    )
         lines.append("")
         lines.append("Gradients:")
         lines.extend(self._gradient_lines())
@@ -152,13 +168,24 @@ class Explanation:
     def table(self) -> str:
         """A plain-text table: one row per (node, input) pair."""
         rows = self._rows()
-        head = ["step", "node", "op", "input", "input value", "upstream U", "local L",
-                "downstream U*L"]
-        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-                  for i, h in enumerate(head)]
+        head = [
+            "step",
+            "node",
+            "op",
+            "input",
+            "input value",
+            "upstream U",
+            "local L",
+            "downstream U*L",
+        ]
+        widths = [
+            max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)
+        ]
         sep = "  "
-        out = [sep.join(h.ljust(w) for h, w in zip(head, widths)),
-               sep.join("-" * w for w in widths)]
+        out = [
+            sep.join(h.ljust(w) for h, w in zip(head, widths)),
+            sep.join("-" * w for w in widths),
+        ]
         out += [sep.join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
         out.append("")
         out.extend(self._gradient_lines())
@@ -166,8 +193,16 @@ class Explanation:
 
     def to_markdown(self) -> str:
         """The table as Markdown, followed by the final gradients."""
-        head = ["step", "node", "op", "input", "input value", "upstream U", "local L",
-                "downstream U·L"]
+        head = [
+            "step",
+            "node",
+            "op",
+            "input",
+            "input value",
+            "upstream U",
+            "local L",
+            "downstream U·L",
+        ]
         out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in self._rows():
             out.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
@@ -181,14 +216,22 @@ class Explanation:
     def _rows(self) -> list[list[str]]:
         rows = []
         for s in self.steps:
-            up = fmt(s.upstream) + (f" (sum of {s.upstream_paths})" if s.upstream_paths > 1
-                                    else "")
+            up = fmt(s.upstream) + (f" (sum of {s.upstream_paths})" if s.upstream_paths > 1 else "")
             for j, inp in enumerate(s.inputs):
                 first = j == 0
                 local = fmt(inp.local) if inp.local is not None else f"VJP of {s.op}"
-                rows.append([str(s.index) if first else "", f"{s.name} = {s.formula}" if first
-                             else "", s.op if first else "", inp.name, fmt(inp.value),
-                             up if first else "", local, fmt(inp.downstream)])
+                rows.append(
+                    [
+                        str(s.index) if first else "",
+                        f"{s.name} = {s.formula}" if first else "",
+                        s.op if first else "",
+                        inp.name,
+                        fmt(inp.value),
+                        up if first else "",
+                        local,
+                        fmt(inp.downstream),
+                    ]
+                )
         return rows
 
     # ------------------------------------------------------------------ data
@@ -197,15 +240,30 @@ class Explanation:
         return {
             "output": {"name": self.output_name, "value": jsonable(self.output_value)},
             "steps": [
-                {"step": s.index, "name": s.name, "op": s.op, "node": s.node,
-                 "formula": s.formula, "value": jsonable(s.value),
-                 "upstream": jsonable(s.upstream), "upstream_paths": s.upstream_paths,
-                 "elementwise": s.elementwise,
-                 "inputs": [{"name": i.name, "value": jsonable(i.value),
-                             "local": jsonable(i.local), "downstream": jsonable(i.downstream),
-                             "broadcast_summed": i.broadcast_summed, "is_leaf": i.is_leaf}
-                            for i in s.inputs]}
-                for s in self.steps],
+                {
+                    "step": s.index,
+                    "name": s.name,
+                    "op": s.op,
+                    "node": s.node,
+                    "formula": s.formula,
+                    "value": jsonable(s.value),
+                    "upstream": jsonable(s.upstream),
+                    "upstream_paths": s.upstream_paths,
+                    "elementwise": s.elementwise,
+                    "inputs": [
+                        {
+                            "name": i.name,
+                            "value": jsonable(i.value),
+                            "local": jsonable(i.local),
+                            "downstream": jsonable(i.downstream),
+                            "broadcast_summed": i.broadcast_summed,
+                            "is_leaf": i.is_leaf,
+                        }
+                        for i in s.inputs
+                    ],
+                }
+                for s in self.steps
+            ],
             "gradients": {n: jsonable(g) for n, g in self.gradients.items()},
             "paths": dict(self.paths),
         }

@@ -15,6 +15,7 @@ for every op node:
 
 It does not modify ``.grad`` or free the graph, so a normal ``backward()`` can follow.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,17 +32,50 @@ from .report import Explanation, InputStep, Step
 # Ops whose Jacobian is diagonal (output element i depends only on input element i), so
 # calling the backward rule with a ones upstream yields the local derivative itself.
 ELEMENTWISE = {
-    "Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Neg", "Exp", "Log", "Log1p",
-    "Expm1", "Sqrt", "Sin", "Cos", "Tan", "Tanh", "Sigmoid", "Relu", "Abs", "Erf",
-    "Softplus", "Clamp", "Where", "Cast", "Rsqrt", "Reciprocal", "Square", "LeakyRelu", "Gelu",
-    "Elu", "Silu",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Pow",
+    "Maximum",
+    "Minimum",
+    "Neg",
+    "Exp",
+    "Log",
+    "Log1p",
+    "Expm1",
+    "Sqrt",
+    "Sin",
+    "Cos",
+    "Tan",
+    "Tanh",
+    "Sigmoid",
+    "Relu",
+    "Abs",
+    "Erf",
+    "Softplus",
+    "Clamp",
+    "Where",
+    "Cast",
+    "Rsqrt",
+    "Reciprocal",
+    "Square",
+    "LeakyRelu",
+    "Gelu",
+    "Elu",
+    "Silu",
 }
 
 SYMBOLS = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "Pow": "**"}
 
 
-def backward(output: Any, names: dict | None = None, gradient: Any = None,
-             formulas: dict | None = None, output_name: str = "f") -> Explanation:
+def backward(
+    output: Any,
+    names: dict | None = None,
+    gradient: Any = None,
+    formulas: dict | None = None,
+    output_name: str = "f",
+) -> Explanation:
     """Explain the backward pass of ``output`` node by node.
 
     Args:
@@ -62,8 +96,10 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
         RuntimeError: if ``output`` does not require grad or the graph was already freed.
     """
     if not isinstance(output, Tensor) or not output.requires_grad or output.grad_fn is None:
-        raise RuntimeError("explain.backward: the output must be the result of ops on tensors "
-                           "with requires_grad=True (it has no grad_fn)")
+        raise RuntimeError(
+            "explain.backward: the output must be the result of ops on tensors "
+            "with requires_grad=True (it has no grad_fn)"
+        )
     names = dict(names or {})
     formulas = dict(formulas or {})
     root_grad = _root_grad(output, gradient, "explain.backward()")
@@ -88,9 +124,11 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
     order = topological_order([output.grad_fn])
     for node in order:
         if node.is_freed:
-            raise RuntimeError(f"explain.backward: {node.name()} was already freed by an earlier "
-                               "backward(); explain before calling backward() or pass "
-                               "retain_graph=True to it")
+            raise RuntimeError(
+                f"explain.backward: {node.name()} was already freed by an earlier "
+                "backward(); explain before calling backward() or pass "
+                "retain_graph=True to it"
+            )
         _harvest_values(node, values)
     forward_idx = {node: len(order) - i for i, node in enumerate(order)}
     for node in order:
@@ -150,8 +188,9 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
             edges = input_edges(node)
             in_labels = ["const"] * n_in
             for e in edges:
-                in_labels[e.index] = (name_leaf(e.leaf) if e.leaf is not None
-                                      else inter_name[(e.node, e.output_nr)])
+                in_labels[e.index] = (
+                    name_leaf(e.leaf) if e.leaf is not None else inter_name[(e.node, e.output_nr)]
+                )
             inputs = []
             for e in edges:
                 g = res[e.index]
@@ -160,8 +199,9 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
                 garr = g._data if isinstance(g, Tensor) else g
                 summed = garr.shape != e.shape
                 if summed:
-                    garr = sum_to_shape(Tensor._make(garr, False, None, 0), e.shape, False,
-                                        node, e.index)._data
+                    garr = sum_to_shape(
+                        Tensor._make(garr, False, None, 0), e.shape, False, node, e.index
+                    )._data
                 if e.leaf is None:
                     value = values.get((e.node, e.output_nr))
                     buffers.setdefault(e.node, {}).setdefault(e.output_nr, []).append(garr)
@@ -173,14 +213,31 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
                 if local is not None and local[e.index] is not None:
                     loc = local[e.index]
                     loc = loc._data if isinstance(loc, Tensor) else loc
-                inputs.append(InputStep(
-                    name=in_labels[e.index], value=value, local=loc, downstream=garr,
-                    broadcast_summed=summed, is_leaf=e.leaf is not None))
+                inputs.append(
+                    InputStep(
+                        name=in_labels[e.index],
+                        value=value,
+                        local=loc,
+                        downstream=garr,
+                        broadcast_summed=summed,
+                        is_leaf=e.leaf is not None,
+                    )
+                )
             formula = formulas.get(out_label) or _formula(node, op, in_labels)
-            steps.append(Step(
-                index=len(steps) + 1, name=out_label, op=op, node=node.name(), formula=formula,
-                value=values.get((node, 0)), upstream=gouts[0]._data, upstream_paths=paths[0],
-                elementwise=elementwise, inputs=inputs))
+            steps.append(
+                Step(
+                    index=len(steps) + 1,
+                    name=out_label,
+                    op=op,
+                    node=node.name(),
+                    formula=formula,
+                    value=values.get((node, 0)),
+                    upstream=gouts[0]._data,
+                    upstream_paths=paths[0],
+                    elementwise=elementwise,
+                    inputs=inputs,
+                )
+            )
     gradients = {}
     paths = {}
     for lid, gs in leaf_parts.items():
@@ -190,8 +247,13 @@ def backward(output: Any, names: dict | None = None, gradient: Any = None,
         n = name_leaf(leaf_tensors[lid])
         gradients[n] = total
         paths[n] = len(gs)
-    return Explanation(output_name=inter_name[key_out], output_value=output._data, steps=steps,
-                       gradients=gradients, paths=paths)
+    return Explanation(
+        output_name=inter_name[key_out],
+        output_value=output._data,
+        steps=steps,
+        gradients=gradients,
+        paths=paths,
+    )
 
 
 def _harvest_values(node, values: dict) -> None:

@@ -3,6 +3,7 @@
 of its parameters). The differentiation transforms compose with ``vmap`` (per-sample
 gradients: ``vmap(grad(loss), in_dims=(None, 0, 0))``); see :mod:`.vmap` for the design.
 """
+
 from __future__ import annotations
 
 from ..nn.utils.stateless import functional_call

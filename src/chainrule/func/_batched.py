@@ -13,6 +13,7 @@ physical graph and never sees a BatchedTensor.
 metadata questions (shape, ndim, dtype, size) with the logical values and raises a clear
 error for anything that would compute on the array directly.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +26,16 @@ from ..ops.inplace import apply_inplace
 from ..ops.shape import broadcast_to, unsqueeze
 from ._logical import LogicalArray
 
-__all__ = ["BatchedTensor", "Level", "LogicalArray", "active_levels", "batch_of", "physical",
-           "unwrap_level", "wrap"]
+__all__ = [
+    "BatchedTensor",
+    "Level",
+    "LogicalArray",
+    "active_levels",
+    "batch_of",
+    "physical",
+    "unwrap_level",
+    "wrap",
+]
 
 
 class Level:
@@ -75,8 +84,10 @@ class BatchedTensor(Tensor):
 
     @_data.setter
     def _data(self, value: Any) -> None:
-        raise RuntimeError("vmap: cannot replace the storage of a batched tensor "
-                           "(.data = ... inside vmap); do it outside the vmapped function")
+        raise RuntimeError(
+            "vmap: cannot replace the storage of a batched tensor "
+            "(.data = ... inside vmap); do it outside the vmapped function"
+        )
 
     @property
     def requires_grad(self) -> bool:  # type: ignore[override]
@@ -85,8 +96,10 @@ class BatchedTensor(Tensor):
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if value:
-            raise RuntimeError("vmap: requires_grad_() on a batched tensor is not supported; "
-                               "differentiate with cr.func.grad/vjp/jacrev inside vmap")
+            raise RuntimeError(
+                "vmap: requires_grad_() on a batched tensor is not supported; "
+                "differentiate with cr.func.grad/vjp/jacrev inside vmap"
+            )
 
     @property
     def shape(self) -> tuple:
@@ -110,8 +123,10 @@ class BatchedTensor(Tensor):
             return shape
         n = len(shape)
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
-            raise IndexError(f"size: dimension {dim!r} is out of range for a tensor of shape "
-                             f"{shape} (valid dims: {-n} to {n - 1})")
+            raise IndexError(
+                f"size: dimension {dim!r} is out of range for a tensor of shape "
+                f"{shape} (valid dims: {-n} to {n - 1})"
+            )
         return shape[dim]
 
     def dim(self) -> int:
@@ -162,8 +177,10 @@ class BatchedTensor(Tensor):
         raise self._no_values("using a tensor as an index")
 
     def backward(self, *args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("vmap: .backward() inside vmap is not supported (the gradient would "
-                           "mix samples); use cr.func.grad or cr.func.vjp inside vmap")
+        raise RuntimeError(
+            "vmap: .backward() inside vmap is not supported (the gradient would "
+            "mix samples); use cr.func.grad or cr.func.vjp inside vmap"
+        )
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
@@ -177,9 +194,11 @@ class BatchedTensor(Tensor):
         then written into the physical value (recorded by autograd as usual)."""
         out = fn(self, *args, **kwargs)
         if tuple(out.shape) != self.shape:
-            raise ValueError(f"{name}: the result shape {tuple(out.shape)} does not match the "
-                             f"in-place tensor's shape {self.shape} (in-place ops cannot "
-                             "broadcast the target)")
+            raise ValueError(
+                f"{name}: the result shape {tuple(out.shape)} does not match the "
+                f"in-place tensor's shape {self.shape} (in-place ops cannot "
+                "broadcast the target)"
+            )
         apply_inplace(self._value, name, lambda _, o: o, physical(out, self._level))
         return self
 
@@ -190,8 +209,10 @@ class BatchedTensor(Tensor):
         return BatchedTensor(self._value.clone(*args, **kwargs), self._level)
 
     def __repr__(self) -> str:
-        return (f"BatchedTensor(level={self._level.id}, bdim=0, logical shape={self.shape}, "
-                f"value={self._value!r})")
+        return (
+            f"BatchedTensor(level={self._level.id}, bdim=0, logical shape={self.shape}, "
+            f"value={self._value!r})"
+        )
 
     def __reduce__(self):
         raise self._no_values("pickling")

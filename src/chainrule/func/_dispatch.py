@@ -13,6 +13,7 @@ rules cover the ops that matter for speed (see the modules ``_rules_*``).
 Rules are looked up by the op's class and, failing that, its base classes, so one rule
 serves every ``UnaryElementwise`` or ``BinaryElementwise`` op.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -103,8 +104,9 @@ def fallback(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
         kw_b = {k: _select(v, level, b) for k, v in kwargs.items()}
         per_sample.append(cls.apply(*a_b, **kw_b))
     if isinstance(per_sample[0], tuple):
-        return tuple(wrap(stack([o[i] for o in per_sample], 0), level)
-                     for i in range(len(per_sample[0])))
+        return tuple(
+            wrap(stack([o[i] for o in per_sample], 0), level) for i in range(len(per_sample[0]))
+        )
     return wrap(stack(per_sample, 0), level)
 
 

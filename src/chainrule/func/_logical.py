@@ -7,6 +7,7 @@ physical array, and the results stay LogicalArrays, so a Tensor made from one is
 batched again by the dispatcher. Everything else raises a clear error rather than silently
 mixing samples.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,7 +18,6 @@ __all__ = ["LogicalArray"]
 
 _ALONG_AXIS = (np.argmax, np.argmin, np.argsort, np.expand_dims)
 _COMPARISONS = (np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal)
-
 
 
 class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
@@ -97,11 +97,15 @@ class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
             return func(*(a.phys if isinstance(a, LogicalArray) else a for a in args), **kwargs)
         if func is np.where and len(args) == 3 and not kwargs:
             return self._elementwise(np.where, args, {})
-        if func is np.take and len(args) == 2 and args[0] is self and \
-                not isinstance(args[1], LogicalArray) and kwargs.get("axis") is not None:
+        if (
+            func is np.take
+            and len(args) == 2
+            and args[0] is self
+            and not isinstance(args[1], LogicalArray)
+            and kwargs.get("axis") is not None
+        ):
             ax = int(kwargs["axis"]) % max(self.ndim, 1) + 1
-            return LogicalArray.of(np.take(self._aligned(self.ndim), args[1], axis=ax),
-                                   self.level)
+            return LogicalArray.of(np.take(self._aligned(self.ndim), args[1], axis=ax), self.level)
         if func in _ALONG_AXIS and args and args[0] is self and len(args) <= 2:
             if len(args) == 2:
                 kwargs = dict(kwargs, axis=args[1])
@@ -133,9 +137,9 @@ class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
             axes = (int(axis) % max(n, 1) + 1,)
         else:
             axes = tuple(int(a) % max(n, 1) + 1 for a in axis)
-        out = LogicalArray.of(np.asarray(getattr(self._aligned(n), name)(axis=axes,
-                                                                         keepdims=keepdims)),
-                              self.level)
+        out = LogicalArray.of(
+            np.asarray(getattr(self._aligned(n), name)(axis=axes, keepdims=keepdims)), self.level
+        )
         if axis is None and not keepdims:
             out.reduced = name
         return out

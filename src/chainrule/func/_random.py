@@ -11,6 +11,7 @@ while a vmap is active, ``gen`` asks :func:`source` here instead:
   asked for); ``Function.apply``'s dispatcher (and vmap's output) read a Tensor holding one
   as batched, so every sample sees its own values.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -62,10 +63,17 @@ class _PerSampleGenerator:
             size = np.broadcast_shapes(np.shape(low), np.shape(high))
         return self._mark(self._g.uniform(low, high, self._size(size)))
 
-    def integers(self, low: Any, high: Any = None, size: Any = None, dtype: Any = np.int64,
-                 endpoint: bool = False) -> LogicalArray:
-        return self._mark(self._g.integers(low, high, self._size(size), dtype=dtype,
-                                           endpoint=endpoint))
+    def integers(
+        self,
+        low: Any,
+        high: Any = None,
+        size: Any = None,
+        dtype: Any = np.int64,
+        endpoint: bool = False,
+    ) -> LogicalArray:
+        return self._mark(
+            self._g.integers(low, high, self._size(size), dtype=dtype, endpoint=endpoint)
+        )
 
     def __getattr__(self, name: str) -> Any:
         raise NotImplementedError(
@@ -93,5 +101,6 @@ def lift_draw(x: Any) -> Any:
     arr = x._data
     if type(arr) is not LogicalArray or arr.phys is None or arr.level not in LOCAL.state.vmap:
         return x
-    return BatchedTensor(Tensor._make(arr.phys, x.requires_grad, x.grad_fn, x._output_nr),
-                         arr.level)
+    return BatchedTensor(
+        Tensor._make(arr.phys, x.requires_grad, x.grad_fn, x._output_nr), arr.level
+    )

@@ -11,6 +11,7 @@ Physical values carry the batch dim first, so
 Every rule is one call of the same op on the physical value: one array operation for the
 whole batch, never a loop.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -131,8 +132,12 @@ def _cat(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
 
 
 def _is_basic(i: Any) -> bool:
-    return i is None or i is Ellipsis or isinstance(i, slice) or (
-        isinstance(i, (int, np.integer)) and not isinstance(i, bool))
+    return (
+        i is None
+        or i is Ellipsis
+        or isinstance(i, slice)
+        or (isinstance(i, (int, np.integer)) and not isinstance(i, bool))
+    )
 
 
 def _is_advanced(i: Any) -> bool:
@@ -152,7 +157,7 @@ def _getitem(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
         # NumPy moves separated advanced indices to the front, which the prepended batch
         # slice would change: batch only when the advanced indices are adjacent.
         first, last = kinds.index("a"), len(kinds) - 1 - kinds[::-1].index("a")
-        if "b" in kinds[first:last + 1]:
+        if "b" in kinds[first : last + 1]:
             return NotImplemented
     return wrap(GetItem.apply(x._value, (slice(None),) + tuple(items), **kwargs), level)
 

@@ -12,6 +12,7 @@
 - ``cross_entropy``/``nll_loss`` flatten the batch into the rows, compute the per-row
   losses once, and reduce each sample's rows with its own denominator.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -54,8 +55,7 @@ def _reduce_axes(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
 @register(PNorm)
 def _pnorm(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     x, p, axes, keepdim = args
-    return wrap(PNorm.apply(x._value, p, _shift(axes, x.ndim) if x.ndim else (), keepdim),
-                level)
+    return wrap(PNorm.apply(x._value, p, _shift(axes, x.ndim) if x.ndim else (), keepdim), level)
 
 
 @register(Prod)
@@ -114,8 +114,9 @@ def _einsum(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     """A fresh subscript letter for the batch dim of every batched operand and the output."""
     ins, out = kwargs["ins"], kwargs["out"]
     used = set("".join(ins) + out)
-    letter = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA"
-                  if c not in used)
+    letter = next(
+        c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in used
+    )
     vals, subs = [], []
     for a, sub in zip(args, ins):
         v, batched = unwrap_level(a, level)
@@ -175,8 +176,11 @@ def _linear(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
 @register(EmbeddingFn)
 def _embedding(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     weight, idx = args[0], args[1]
-    if type(weight) is BatchedTensor or type(idx) is not BatchedTensor or \
-            type(idx._value) is BatchedTensor:
+    if (
+        type(weight) is BatchedTensor
+        or type(idx) is not BatchedTensor
+        or type(idx._value) is BatchedTensor
+    ):
         return NotImplemented  # per-sample weights: per sample
     return wrap(EmbeddingFn.apply(weight, idx._value, *args[2:], **kwargs), level)
 
@@ -218,8 +222,9 @@ def _loss_rows(cls: type, level: Level, args: tuple) -> Any:
         return NotImplemented
     bsz, m, c = xv.shape
     rest = args[3:-1]
-    rows = cls.apply(Reshape.apply(xv, (bsz * m, c)), Reshape.apply(tv, (bsz * m,)), weight,
-                     *rest, "none")
+    rows = cls.apply(
+        Reshape.apply(xv, (bsz * m, c)), Reshape.apply(tv, (bsz * m,)), weight, *rest, "none"
+    )
     return Reshape.apply(rows, (bsz, m)), tv, c
 
 

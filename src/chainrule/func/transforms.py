@@ -11,6 +11,7 @@ vjp/jvp with per-sample cotangents/tangents gives exactly the per-sample results
 wrapped back as batched tensors. ``grad`` is ``vjp`` with a cotangent of one, and
 ``jacrev``/``jacfwd`` loop over basis vectors of the *logical* shape, as outside vmap.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -48,8 +49,9 @@ def _vjp_levels(f: Callable, primals: tuple, levels: list) -> tuple:
     out = tuple(wrap(o, level) for o in out_p) if multi else wrap(out_p, level)
 
     def vjp_fn(*cotangents: Any) -> tuple:
-        cots = tuple(physical(c if isinstance(c, Tensor) else Tensor._new(c), level)
-                     for c in cotangents)
+        cots = tuple(
+            physical(c if isinstance(c, Tensor) else Tensor._new(c), level) for c in cotangents
+        )
         return tuple(wrap(g, level) for g in vjp_p(*cots))
 
     return out, vjp_fn
@@ -101,9 +103,11 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
             res = f(*full, **kwargs)
             out = res[0] if has_aux else res
             if not isinstance(out, Tensor) or out.numel() != 1:
-                raise RuntimeError(f"grad: f must return a single-element tensor, got "
-                                   f"{getattr(out, 'shape', type(out).__name__)}; use vjp "
-                                   "or jacrev")
+                raise RuntimeError(
+                    f"grad: f must return a single-element tensor, got "
+                    f"{getattr(out, 'shape', type(out).__name__)}; use vjp "
+                    "or jacrev"
+                )
             return res
 
         res = vjp(g, *diff, has_aux=has_aux)
@@ -121,8 +125,9 @@ def _jvp_levels(f: Callable, primals: tuple, tangents: tuple, levels: list) -> t
     level, rest = levels[-1], levels[:-1]
     ps, ts, lifted_in = [], [], []
     for p, t in zip(primals, tangents):
-        b = (type(p) is BatchedTensor and p._level is level) or \
-            (type(t) is BatchedTensor and t._level is level)
+        b = (type(p) is BatchedTensor and p._level is level) or (
+            type(t) is BatchedTensor and t._level is level
+        )
         ps.append(physical(p, level) if b else p)
         ts.append(physical(t, level) if b else t)
         lifted_in.append(b)
@@ -168,7 +173,7 @@ def jacrev(f: Callable, argnums: int = 0) -> Callable:
             return plain(*args)
         args = list(args)
         x = args[argnums]
-        out, vjp_fn = vjp(lambda z: f(*args[:argnums], z, *args[argnums + 1:]), x)
+        out, vjp_fn = vjp(lambda z: f(*args[:argnums], z, *args[argnums + 1 :]), x)
         rows = []
         n = out.numel()
         for i in range(n):
@@ -197,8 +202,9 @@ def jacfwd(f: Callable, argnums: int = 0) -> Callable:
         for j in range(x.numel()):
             e = zeros(x.numel(), dtype=x.dtype)
             e._data[j] = 1
-            out, col = jvp(lambda z: f(*args[:argnums], z, *args[argnums + 1:]), (x,),
-                           (reshape(e, x.shape),))
+            out, col = jvp(
+                lambda z: f(*args[:argnums], z, *args[argnums + 1 :]), (x,), (reshape(e, x.shape),)
+            )
             cols.append(col)
         if out is None:
             out = f(*args)

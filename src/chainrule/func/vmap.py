@@ -21,6 +21,7 @@ Design (recorded in docs/architecture.md):
 - **Randomness** is decided where every draw starts, :func:`chainrule.random.gen`
   (see :mod:`._random`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -75,16 +76,28 @@ def _match(dims: Any, x: Any, what: str) -> list:
         return [dims] * len(_leaves(x))
     if isinstance(dims, dict) and isinstance(x, dict) and set(dims) == set(x):
         return [d for k in x for d in _match(dims[k], x[k], what)]
-    if isinstance(dims, (tuple, list)) and isinstance(x, (tuple, list)) and \
-            isinstance(dims, list) == isinstance(x, list) and len(dims) == len(x):
+    if (
+        isinstance(dims, (tuple, list))
+        and isinstance(x, (tuple, list))
+        and isinstance(dims, list) == isinstance(x, list)
+        and len(dims) == len(x)
+    ):
         return [d for dd, xx in zip(dims, x) for d in _match(dd, xx, what)]
-    raise ValueError(f"{what}: {dims!r} is not compatible with the structure of the "
-                     f"{'inputs' if 'in_dims' in what else 'outputs'}: each entry must be an "
-                     "int, None, or a (nested) tuple/list/dict matching them")
+    raise ValueError(
+        f"{what}: {dims!r} is not compatible with the structure of the "
+        f"{'inputs' if 'in_dims' in what else 'outputs'}: each entry must be an "
+        "int, None, or a (nested) tuple/list/dict matching them"
+    )
 
 
-def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
-         chunk_size: int | None = None) -> Callable:
+def vmap(
+    func: Callable,
+    in_dims: Any = 0,
+    out_dims: Any = 0,
+    randomness: str = "error",
+    *,
+    chunk_size: int | None = None,
+) -> Callable:
     """Vectorise ``func`` over a dim of its inputs (``torch.func.vmap``).
 
     Args:
@@ -123,25 +136,31 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
                 [ 4.,  4.]])
     """
     if randomness not in _RANDOMNESS:
-        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
-                           f"'same'. Got {randomness}")
-    if chunk_size is not None and (isinstance(chunk_size, bool) or
-                                   not isinstance(chunk_size, int) or chunk_size < 1):
-        raise ValueError(f"vmap: chunk_size should be None or greater than 0. "
-                         f"(got {chunk_size})")
+        raise RuntimeError(
+            f"Only allowed values for randomness are 'error', 'different', or "
+            f"'same'. Got {randomness}"
+        )
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
+    ):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
     if not (in_dims is None or isinstance(in_dims, (int, tuple))) or isinstance(in_dims, bool):
-        raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...): expected `in_dims` "
-                         f"to be int or a (potentially nested) tuple matching the structure "
-                         f"of inputs, got: {type(in_dims)}.")
+        raise ValueError(
+            f"vmap({_name(func)}, in_dims={in_dims!r}, ...): expected `in_dims` "
+            f"to be int or a (potentially nested) tuple matching the structure "
+            f"of inputs, got: {type(in_dims)}."
+        )
 
     @functools.wraps(func)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         what = f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>)"
         dims = in_dims
         if isinstance(dims, tuple) and len(dims) != len(args):
-            raise ValueError(f"{what}: in_dims is not compatible with the structure of "
-                             f"`inputs`: in_dims has {len(dims)} entries but {len(args)} "
-                             "inputs were given")
+            raise ValueError(
+                f"{what}: in_dims is not compatible with the structure of "
+                f"`inputs`: in_dims has {len(dims)} entries but {len(args)} "
+                "inputs were given"
+            )
         flat = _leaves(args)
         flat_dims = _match(dims if isinstance(dims, tuple) else dims, args, f"{what} in_dims")
         size = _batch_size(flat, flat_dims, what)
@@ -150,10 +169,10 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
         outs = []
         for start in range(0, size, chunk_size):
             stop = min(start + chunk_size, size)
-            part = [x if d is None else _narrow(x, d, start, stop)
-                    for x, d in zip(flat, flat_dims)]
-            outs.append(_run(func, args, part, flat_dims, stop - start, kwargs, out_dims,
-                             randomness))
+            part = [x if d is None else _narrow(x, d, start, stop) for x, d in zip(flat, flat_dims)]
+            outs.append(
+                _run(func, args, part, flat_dims, stop - start, kwargs, out_dims, randomness)
+            )
         return _concat_chunks(outs, out_dims, func)
 
     return wrapped
@@ -167,21 +186,29 @@ def _batch_size(flat: list, dims: list, what: str) -> int:
         if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
             raise ValueError(f"{what}: in_dims must contain only ints or None, got {d!r}")
         if not isinstance(x, Tensor):
-            raise ValueError(f"{what}: Got in_dim={d} for an input but the input is of type "
-                             f"{type(x)}. We cannot vmap over non-Tensor arguments, please "
-                             "use None as the respective in_dim")
+            raise ValueError(
+                f"{what}: Got in_dim={d} for an input but the input is of type "
+                f"{type(x)}. We cannot vmap over non-Tensor arguments, please "
+                "use None as the respective in_dim"
+            )
         n = x.ndim
         if not -n <= d < n:
-            raise ValueError(f"{what}: Got in_dim={d} for some input, but that input is a "
-                             f"Tensor of dimensionality {n} so expected in_dim to satisfy "
-                             f"-{n} <= in_dim < {n}.")
+            raise ValueError(
+                f"{what}: Got in_dim={d} for some input, but that input is a "
+                f"Tensor of dimensionality {n} so expected in_dim to satisfy "
+                f"-{n} <= in_dim < {n}."
+            )
         sizes.append(x.shape[d])
     if not sizes:
-        raise ValueError(f"{what}: Got all in_dims=None (no input is mapped); at least one "
-                         "input must be a Tensor with a non-None in_dim")
+        raise ValueError(
+            f"{what}: Got all in_dims=None (no input is mapped); at least one "
+            "input must be a Tensor with a non-None in_dim"
+        )
     if any(s != sizes[0] for s in sizes):
-        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
-                         f"dimension, got sizes {sizes} for the mapped dimension")
+        raise ValueError(
+            f"vmap: Expected all tensors to have the same size in the mapped "
+            f"dimension, got sizes {sizes} for the mapped dimension"
+        )
     return int(sizes[0])
 
 
@@ -191,12 +218,21 @@ def _narrow(x: Tensor, d: int, start: int, stop: int) -> Tensor:
     return x[tuple(idx)]
 
 
-def _run(func: Callable, args: tuple, flat: list, dims: list, size: int, kwargs: dict,
-         out_dims: Any, randomness: str) -> Any:
+def _run(
+    func: Callable,
+    args: tuple,
+    flat: list,
+    dims: list,
+    size: int,
+    kwargs: dict,
+    out_dims: Any,
+    randomness: str,
+) -> Any:
     levels = LOCAL.state.vmap
     level = Level(levels[-1].id + 1 if levels else 1, size, randomness)
-    wrapped = [x if d is None else BatchedTensor(movedim(x, int(d), 0), level)
-               for x, d in zip(flat, dims)]
+    wrapped = [
+        x if d is None else BatchedTensor(movedim(x, int(d), 0), level) for x, d in zip(flat, dims)
+    ]
     levels.append(level)
     try:
         out = func(*_unflatten(args, iter(wrapped)), **kwargs)
@@ -207,10 +243,13 @@ def _run(func: Callable, args: tuple, flat: list, dims: list, size: int, kwargs:
 
 def _unwrap_outputs(out: Any, out_dims: Any, level: Level, func: Callable) -> Any:
     name = _name(func)
-    if not (out_dims is None or isinstance(out_dims, (int, tuple, list, dict))) or \
-            isinstance(out_dims, bool):
-        raise ValueError(f"vmap({name}, ...): `out_dims` must be an int, None or a tuple of "
-                         f"those matching the outputs, got {out_dims!r}")
+    if not (out_dims is None or isinstance(out_dims, (int, tuple, list, dict))) or isinstance(
+        out_dims, bool
+    ):
+        raise ValueError(
+            f"vmap({name}, ...): `out_dims` must be an int, None or a tuple of "
+            f"those matching the outputs, got {out_dims!r}"
+        )
     flat = _leaves(out)
     flat_dims = _match(out_dims, out, f"vmap({name}, ..., out_dims={out_dims!r})")
     res = [_unwrap_one(lift_draw(o), d, level, name) for o, d in zip(flat, flat_dims)]
@@ -221,17 +260,23 @@ def _unwrap_one(o: Any, d: Any, level: Level, name: str) -> Any:
     batched = type(o) is BatchedTensor and o._level is level
     if d is None:
         if batched:
-            raise ValueError(f"vmap({name}, ...): `{name}` returned a tensor that depends on "
-                             "the mapped inputs for an output whose out_dim is None; give it "
-                             "an out_dim")
+            raise ValueError(
+                f"vmap({name}, ...): `{name}` returned a tensor that depends on "
+                "the mapped inputs for an output whose out_dim is None; give it "
+                "an out_dim"
+            )
         return o
     if not isinstance(o, Tensor):
-        raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type "
-                         f"{type(o)}. Did you mean to set out_dims= to None for output?")
+        raise ValueError(
+            f"vmap({name}, ...): `{name}` must only return Tensors, got type "
+            f"{type(o)}. Did you mean to set out_dims= to None for output?"
+        )
     n = o.ndim + 1
     if not -n <= d < n:
-        raise IndexError(f"vmap({name}, ...): out_dim {d} is out of range for an output of "
-                         f"{o.ndim} logical dims (expected {-n} <= out_dim < {n})")
+        raise IndexError(
+            f"vmap({name}, ...): out_dim {d} is out of range for an output of "
+            f"{o.ndim} logical dims (expected {-n} <= out_dim < {n})"
+        )
     d = int(d) % n
     if batched:
         v = o._value

@@ -6,6 +6,7 @@ Inverses and systems (``inv``, ``solve``, ``det``, ``slogdet``, ``matrix_power``
 products re-exported from ``cr`` (``matmul``, ``vecdot``-style helpers live on Tensor).
 Singular or non-positive-definite input raises :class:`LinAlgError` (a ``RuntimeError``).
 """
+
 from __future__ import annotations
 
 from ..ops.linalg import matmul
@@ -15,6 +16,26 @@ from .decompositions import cholesky, eigh, eigvalsh, qr, svd, svdvals
 from .norms import lstsq, matrix_norm, matrix_rank, norm, pinv, vector_norm
 from .solve import cross, det, inv, matrix_power, slogdet, solve
 
-__all__ = ["LinAlgError", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
-           "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "norm", "pinv",
-           "qr", "slogdet", "solve", "svd", "svdvals", "vector_norm"]
+__all__ = [
+    "LinAlgError",
+    "cholesky",
+    "cross",
+    "det",
+    "diagonal",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "lstsq",
+    "matmul",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "vector_norm",
+]

@@ -1,4 +1,5 @@
 """Checks and small helpers shared by ``cr.linalg``'s files."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,8 +9,15 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..ops._util import DtypeError, as_tensor
 
-__all__ = ["LinAlgError", "check_float", "check_square", "mT", "raise_singular", "sym",
-           "tensor_arg"]
+__all__ = [
+    "LinAlgError",
+    "check_float",
+    "check_square",
+    "mT",
+    "raise_singular",
+    "sym",
+    "tensor_arg",
+]
 
 
 class LinAlgError(RuntimeError):
@@ -20,11 +28,13 @@ class LinAlgError(RuntimeError):
 def tensor_arg(x: Any, op: str) -> Tensor:
     t = as_tensor(x)
     if t.dtype.kind not in "fc":
-        raise DtypeError(f"{op}: expected a floating point or complex tensor as input. Got "
-                         f"{t.dtype}")
+        raise DtypeError(
+            f"{op}: expected a floating point or complex tensor as input. Got {t.dtype}"
+        )
     if t.dtype.kind == "c":
-        raise NotImplementedError(f"{op}: complex inputs are not supported by chainrule's "
-                                  "linalg yet; use real tensors")
+        raise NotImplementedError(
+            f"{op}: complex inputs are not supported by chainrule's linalg yet; use real tensors"
+        )
     return t
 
 
@@ -39,8 +49,10 @@ def check_float(x: Any, op: str) -> Tensor:
 def check_square(x: Any, op: str) -> Tensor:
     t = check_float(x, op)
     if t.shape[-1] != t.shape[-2]:
-        raise RuntimeError(f"{op}: A must be batches of square matrices, but they are "
-                           f"{t.shape[-2]} by {t.shape[-1]} matrices")
+        raise RuntimeError(
+            f"{op}: A must be batches of square matrices, but they are "
+            f"{t.shape[-2]} by {t.shape[-1]} matrices"
+        )
     return t
 
 
@@ -55,5 +67,6 @@ def sym(x: Tensor) -> Tensor:
 
 
 def raise_singular(op: str, err: np.linalg.LinAlgError, what: str = "singular") -> None:
-    raise LinAlgError(f"{op}: The input matrix is {what}; the operation could not be "
-                      f"completed ({err}).") from None
+    raise LinAlgError(
+        f"{op}: The input matrix is {what}; the operation could not be completed ({err})."
+    ) from None

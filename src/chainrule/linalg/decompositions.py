@@ -5,6 +5,7 @@ Walter & Lehmann 2018 for QR; Giles 2008 / Townsend 2016 for eigh and SVD), writ
 differentiable ops so that they can be differentiated again. Where the derivative does not
 exist (repeated eigen/singular values) the result is not finite, as in PyTorch.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -90,7 +91,8 @@ class QR(Function):
         if q.shape[-2] < q.shape[-1] or r.shape[-2] != r.shape[-1]:
             raise NotImplementedError(
                 "linalg.qr: the derivative is implemented for mode='reduced' (or 'complete' "
-                "with a square Q) and matrices with at least as many rows as columns")
+                "with a square Q) and matrices with at least as many rows as columns"
+            )
         m = r @ mT(gr) - mT(gq) @ q
         b = gq + q @ _copyltu(m)
         return mT(solve(r, mT(b))), None
@@ -118,8 +120,10 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     ``complete`` or ``r``, whose Q is empty as in PyTorch)."""
     a = check_float(A, "linalg.qr")
     if mode not in ("reduced", "complete", "r"):
-        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
-                           "'reduced' (default), 'r', or 'complete'")
+        raise RuntimeError(
+            f"qr received unrecognized mode '{mode}' but expected one of "
+            "'reduced' (default), 'r', or 'complete'"
+        )
     if mode == "r":
         _, r = QR.apply(a, "reduced")
         return QRResult(Tensor._new(np.zeros(0, dtype=a.dtype)), r)
@@ -178,8 +182,7 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's na
     matrices (the symmetric part of ``V (diag(gw) + F * V^T gV) V^T``), not masked to the
     triangle read."""
     if UPLO not in ("L", "U"):
-        raise RuntimeError(f"linalg.eigh: Expected UPLO argument to be 'L' or 'U', but got "
-                           f"{UPLO}")
+        raise RuntimeError(f"linalg.eigh: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     w, v = Eigh.apply(check_square(A, "linalg.eigh"), UPLO)
     return EighResult(w, v)
 
@@ -228,9 +231,11 @@ class SVD(Function):
 
     @staticmethod
     def jvp(ctx, t):
-        raise NotImplementedError("linalg.svd: forward-mode AD (jvp) of the singular vectors is "
-                                  "not implemented; use reverse mode, or svdvals for the "
-                                  "singular values")
+        raise NotImplementedError(
+            "linalg.svd: forward-mode AD (jvp) of the singular vectors is "
+            "not implemented; use reverse mode, or svdvals for the "
+            "singular values"
+        )
 
 
 class SVDResult(NamedTuple):
@@ -247,13 +252,17 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> 
             are needed (the extra columns of U or V have no derivative), or ``driver`` given.
     """
     if driver is not None:
-        raise NotImplementedError("linalg.svd: driver= selects a cuSOLVER routine; it is not "
-                                  "supported on chainrule's CPU backend")
+        raise NotImplementedError(
+            "linalg.svd: driver= selects a cuSOLVER routine; it is not "
+            "supported on chainrule's CPU backend"
+        )
     a = check_float(A, "linalg.svd")
     if full_matrices and a.shape[-1] != a.shape[-2]:
         if a.requires_grad:
-            raise NotImplementedError("linalg.svd: full_matrices=True on a non-square matrix is "
-                                      "not differentiable; pass full_matrices=False")
+            raise NotImplementedError(
+                "linalg.svd: full_matrices=True on a non-square matrix is "
+                "not differentiable; pass full_matrices=False"
+            )
         u, s, vh = np.linalg.svd(a._data, full_matrices=True)
         return SVDResult(Tensor._new(u), Tensor._new(s), Tensor._new(vh))
     u, s, vh = SVD.apply(a)

@@ -5,6 +5,7 @@ The Euclidean vector norm is one fused op whose gradient ``x / ||x||`` is define
 NaN. Other norms are composed from differentiable primitives; the pseudo-inverse and least
 squares are composed from the SVD.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,8 +58,9 @@ class EuclideanNorm(Function):
         return xp.where(n > 0, dot / xp.where(n > 0, n, 1), 0)
 
 
-def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *,
-                dtype: Any = None) -> Tensor:
+def vector_norm(
+    x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
     """The ``ord``-norm of ``x`` over ``dim`` (all elements when None).
 
     ``ord``: 2 (default), any real p, ``inf`` (max |x|), ``-inf`` (min |x|), 0 (count of
@@ -73,8 +75,10 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
     ord = float(ord)
     empty = t.numel() == 0 if dims is None else any(t.shape[d] == 0 for d in dims)
     if empty and (ord < 0 or ord == math.inf):
-        raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on an empty "
-                           "tensor because the operation does not have an identity")
+        raise RuntimeError(
+            f"linalg.vector_norm cannot compute the {ord:g} norm on an empty "
+            "tensor because the operation does not have an identity"
+        )
     if ord == 2.0:
         return EuclideanNorm.apply(t, dims, bool(keepdim))
     a = t.abs()
@@ -89,11 +93,12 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
         return a.sum(red, keepdim=keepdim)
     if ord > 0:  # fused: PyTorch's gradient (0, not NaN) at zero entries / zero norms
         return PNorm.apply(t, ord, dims, bool(keepdim))
-    return (a ** ord).sum(red, keepdim=keepdim) ** (1.0 / ord)
+    return (a**ord).sum(red, keepdim=keepdim) ** (1.0 / ord)
 
 
-def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: bool = False, *,
-                dtype: Any = None) -> Tensor:
+def matrix_norm(
+    A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
     """Frobenius (``'fro'``), nuclear (``'nuc'``), spectral (2, -2) or induced (1, -1, inf,
     -inf) norm of the matrices in dims ``dim``."""
     a = check_float(A, "linalg.matrix_norm")
@@ -121,8 +126,7 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: boo
         rows, cols = (d0, d1) if ord in (1, -1) else (d1, d0)
         summed = a.abs().sum(rows, keepdim=True)
         try:
-            out = summed.amax(cols, keepdim=True) if ord > 0 else \
-                summed.amin(cols, keepdim=True)
+            out = summed.amax(cols, keepdim=True) if ord > 0 else summed.amin(cols, keepdim=True)
         except NAMED_ERRORS as err:  # an empty dim: the max/min has no identity
             lead_with("linalg.matrix_norm", err)
             raise
@@ -130,23 +134,31 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: boo
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
-def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *,
-         dtype: Any = None) -> Tensor:
+def norm(
+    A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
     """``vector_norm`` or ``matrix_norm`` chosen as PyTorch's ``torch.linalg.norm`` does."""
     a = tensor_arg(A, "linalg.norm")
     if dim is not None and not isinstance(dim, (int, np.integer)):
         dim = tuple(dim)
     if isinstance(ord, str) or (isinstance(dim, tuple) and len(dim) == 2):
-        return matrix_norm(a, "fro" if ord is None else ord, dim if dim is not None
-                           else (-2, -1), keepdim, dtype=dtype)
+        return matrix_norm(
+            a,
+            "fro" if ord is None else ord,
+            dim if dim is not None else (-2, -1),
+            keepdim,
+            dtype=dtype,
+        )
     if ord is None:
         return vector_norm(a, 2, dim, keepdim, dtype=dtype)
     if dim is None:
         if a.ndim == 2:
             return matrix_norm(a, ord, (-2, -1), keepdim, dtype=dtype)
         if a.ndim != 1:
-            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input "
-                               f"must be 1D or 2D. Got {a.ndim}D.")
+            raise RuntimeError(
+                f"linalg.norm: If dim is not specified but ord is, the input "
+                f"must be 1D or 2D. Got {a.ndim}D."
+            )
     return vector_norm(a, ord, dim, keepdim, dtype=dtype)
 
 
@@ -171,8 +183,9 @@ def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = Fal
     return mT(vh) @ diag_embed(sinv) @ mT(u)
 
 
-def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False,
-                tol: Any = None) -> Tensor:
+def matrix_rank(
+    A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, tol: Any = None
+) -> Tensor:
     """The number of singular values above ``max(atol, rtol * s_max)`` (int64)."""
     a = check_float(A, "linalg.matrix_rank")
     if tol is not None:
@@ -192,8 +205,9 @@ class LstsqResult(NamedTuple):
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
-def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
-          driver: str | None = None) -> LstsqResult:
+def lstsq(
+    A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None
+) -> LstsqResult:
     """The least-squares solution of ``A X = B`` (minimum norm when rank-deficient).
 
     As in PyTorch on the CPU: the default driver is ``gelsy``; ``residuals`` (squared
@@ -203,16 +217,19 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
     """
     driver = "gelsy" if driver is None else driver
     if driver not in _DRIVERS:
-        raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of "
-                           f"{_DRIVERS}, got {driver!r}")
+        raise RuntimeError(
+            f"torch.linalg.lstsq: parameter `driver` should be one of {_DRIVERS}, got {driver!r}"
+        )
     a = check_float(A, "linalg.lstsq")
     b = tensor_arg(B, "linalg.lstsq")
     vector = b.ndim == a.ndim - 1
     if vector:
         b = b.unsqueeze(-1)
     if b.shape[-2] != a.shape[-2]:
-        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2), "
-                           f"got {a.shape[-2]} and {b.shape[-2]}")
+        raise RuntimeError(
+            f"torch.linalg.lstsq: input.size(-2) should match other.size(-2), "
+            f"got {a.shape[-2]} and {b.shape[-2]}"
+        )
     rtol = rcond if rcond is not None else np.finfo(a.dtype).eps * max(a.shape[-2:])
     x = pinv(a, rtol=rtol) @ b
     empty = Tensor._new(np.zeros(0, dtype=a.dtype))

@@ -7,6 +7,7 @@
 
 Backward rules are written with differentiable ops, so second derivatives work.
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple
@@ -102,15 +103,19 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
     if not left:
         if vector and a.shape[-1] != 1:  # a vector is a column (n, 1): X A = B cannot hold
-            raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
-                               f"XA = B ({a.shape[-2]}x{a.shape[-1]} and {b.shape[-1]}x1)")
+            raise RuntimeError(
+                f"linalg.solve: Incompatible shapes of A and B for the equation "
+                f"XA = B ({a.shape[-2]}x{a.shape[-1]} and {b.shape[-1]}x1)"
+            )
         return mT(solve(mT(a), mT(b)))
     if vector:
         b = b.unsqueeze(-1)
     if b.shape[-2] != a.shape[-1]:
-        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
-                           f"AX = B ({a.shape[-2]}x{a.shape[-1]} and {b.shape[-2]}x"
-                           f"{b.shape[-1]})")
+        raise RuntimeError(
+            f"linalg.solve: Incompatible shapes of A and B for the equation "
+            f"AX = B ({a.shape[-2]}x{a.shape[-1]} and {b.shape[-2]}x"
+            f"{b.shape[-1]})"
+        )
     batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
     if tuple(a.shape[:-2]) != batch:
         a = a.expand(*batch, *a.shape[-2:])
@@ -196,8 +201,14 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     """``A`` multiplied by itself ``n`` times (``n < 0``: powers of the inverse; ``n = 0``:
     the identity), by repeated squaring. Integer matrices stay integer for ``n >= 0`` (as in
     PyTorch); a negative power needs the inverse, hence a floating input."""
-    if isinstance(A, Tensor) and A.dtype.kind in "iu" and isinstance(n, (int, np.integer)) \
-            and n >= 0 and A.ndim >= 2 and A.shape[-1] == A.shape[-2]:
+    if (
+        isinstance(A, Tensor)
+        and A.dtype.kind in "iu"
+        and isinstance(n, (int, np.integer))
+        and n >= 0
+        and A.ndim >= 2
+        and A.shape[-1] == A.shape[-2]
+    ):
         a = A
     else:
         a = check_square(A, "linalg.matrix_power")
@@ -249,20 +260,29 @@ class Cross(Function):
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The 3-d cross product along ``dim`` (inputs broadcast against each other)."""
     a, b = input, other
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype and
-            a.dtype.kind in "iu"):  # integer vectors of one dtype: exact, as in PyTorch
+    if not (
+        isinstance(a, Tensor)
+        and isinstance(b, Tensor)
+        and a.dtype == b.dtype
+        and a.dtype.kind in "iu"
+    ):  # integer vectors of one dtype: exact, as in PyTorch
         a, b = tensor_arg(input, "linalg.cross"), tensor_arg(other, "linalg.cross")
     if a.ndim != b.ndim:
-        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions, got "
-                           f"shapes {tuple(a.shape)} and {tuple(b.shape)}")
+        raise RuntimeError(
+            f"linalg.cross: inputs must have the same number of dimensions, got "
+            f"shapes {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     try:
         shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
     except ValueError:
-        raise RuntimeError(f"linalg.cross: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot "
-                           "be broadcast together") from None
+        raise RuntimeError(
+            f"linalg.cross: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot "
+            "be broadcast together"
+        ) from None
     if not -len(shape) <= dim < len(shape) or shape[dim] != 3:
-        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
-                           f"{a.shape} and {b.shape}")
+        raise RuntimeError(
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape} and {b.shape}"
+        )
     if tuple(a.shape) != shape:
         a = a.expand(*shape)
     if tuple(b.shape) != shape:

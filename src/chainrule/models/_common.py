@@ -1,11 +1,13 @@
 """Small pieces shared by the model files: torchvision-style init and channel rounding."""
+
 from __future__ import annotations
 
 from .. import nn
 
 
-def init_cnn(model: nn.Module, zero_init_residual_bn: list | None = None,
-             linear: str = "default") -> None:
+def init_cnn(
+    model: nn.Module, zero_init_residual_bn: list | None = None, linear: str = "default"
+) -> None:
     """torchvision's init: kaiming_normal_(fan_out, relu) convs, BN weight 1 / bias 0.
 
     Args:

@@ -1,5 +1,6 @@
 """ResNets for 32x32 input (CIFAR): the He et al. 2015 family, pre-activation ResNet-18,
 Wide ResNet-28-10 and the ResNet-18 CIFAR variant common in benchmarks."""
+
 from __future__ import annotations
 
 from .. import nn
@@ -76,8 +77,10 @@ def _cifar(depth: int):
         return CifarResNet(depth, num_classes, in_channels)
 
     builder.__name__ = f"resnet{depth}"
-    builder.__doc__ = (f"ResNet-{depth} for CIFAR: K. He et al., \"Deep Residual Learning for "
-                       "Image Recognition\", 2015, section 4.2 (option A shortcuts).")
+    builder.__doc__ = (
+        f'ResNet-{depth} for CIFAR: K. He et al., "Deep Residual Learning for '
+        'Image Recognition", 2015, section 4.2 (option A shortcuts).'
+    )
     return register_model(builder)
 
 
@@ -113,8 +116,15 @@ class PreActResNet(nn.Module):
         input (N, in_channels, 32, 32) -> (N, num_classes).
     """
 
-    def __init__(self, blocks: list, widths: list, num_classes: int = 10,
-                 in_channels: int = 3, stem: int = 64, dropout: float = 0.0):
+    def __init__(
+        self,
+        blocks: list,
+        widths: list,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        stem: int = 64,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.conv1 = conv3x3(in_channels, stem)
         cin, stages = stem, []
@@ -148,8 +158,9 @@ def preact_resnet18(num_classes: int = 10, in_channels: int = 3) -> PreActResNet
 def wrn28_10(num_classes: int = 10, in_channels: int = 3, dropout: float = 0.0) -> PreActResNet:
     """Wide ResNet-28-10 for CIFAR: S. Zagoruyko, N. Komodakis, "Wide Residual Networks",
     BMVC 2016 (~36.5M parameters)."""
-    return PreActResNet([4, 4, 4], [160, 320, 640], num_classes, in_channels, stem=16,
-                        dropout=dropout)
+    return PreActResNet(
+        [4, 4, 4], [160, 320, 640], num_classes, in_channels, stem=16, dropout=dropout
+    )
 
 
 class CifarResNet18(ResNet):

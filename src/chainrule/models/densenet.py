@@ -1,4 +1,5 @@
 """DenseNet with torchvision's names (densenet121) and the CIFAR DenseNet-BC (L=100, k=12)."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -34,8 +35,7 @@ class _DenseBlock(nn.ModuleDict):
     def __init__(self, n: int, cin: int, growth: int, bn_size: int, drop_rate: float):
         super().__init__()
         for i in range(n):
-            self[f"denselayer{i + 1}"] = _DenseLayer(cin + i * growth, growth, bn_size,
-                                                     drop_rate)
+            self[f"denselayer{i + 1}"] = _DenseLayer(cin + i * growth, growth, bn_size, drop_rate)
 
     def forward(self, x: Tensor) -> Tensor:
         feats = [x]
@@ -46,9 +46,14 @@ class _DenseBlock(nn.ModuleDict):
 
 class _Transition(nn.Sequential):
     def __init__(self, cin: int, cout: int):
-        super().__init__(OrderedDict(norm=nn.BatchNorm2d(cin), relu=nn.ReLU(),
-                                     conv=nn.Conv2d(cin, cout, 1, bias=False),
-                                     pool=nn.AvgPool2d(2, 2)))
+        super().__init__(
+            OrderedDict(
+                norm=nn.BatchNorm2d(cin),
+                relu=nn.ReLU(),
+                conv=nn.Conv2d(cin, cout, 1, bias=False),
+                pool=nn.AvgPool2d(2, 2),
+            )
+        )
 
 
 class DenseNet(nn.Module):
@@ -59,25 +64,36 @@ class DenseNet(nn.Module):
         -> (N, num_classes).
     """
 
-    def __init__(self, growth_rate: int = 32, block_config: tuple = (6, 12, 24, 16),
-                 num_init_features: int = 64, bn_size: int = 4, drop_rate: float = 0.0,
-                 num_classes: int = 1000, in_channels: int = 3, compression: float = 0.5,
-                 cifar: bool = False):
+    def __init__(
+        self,
+        growth_rate: int = 32,
+        block_config: tuple = (6, 12, 24, 16),
+        num_init_features: int = 64,
+        bn_size: int = 4,
+        drop_rate: float = 0.0,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        compression: float = 0.5,
+        cifar: bool = False,
+    ):
         super().__init__()
         if cifar:
-            stem = OrderedDict(conv0=nn.Conv2d(in_channels, num_init_features, 3, padding=1,
-                                               bias=False))
+            stem = OrderedDict(
+                conv0=nn.Conv2d(in_channels, num_init_features, 3, padding=1, bias=False)
+            )
         else:
             stem = OrderedDict(
-                conv0=nn.Conv2d(in_channels, num_init_features, 7, stride=2, padding=3,
-                                bias=False),
-                norm0=nn.BatchNorm2d(num_init_features), relu0=nn.ReLU(),
-                pool0=nn.MaxPool2d(3, stride=2, padding=1))
+                conv0=nn.Conv2d(in_channels, num_init_features, 7, stride=2, padding=3, bias=False),
+                norm0=nn.BatchNorm2d(num_init_features),
+                relu0=nn.ReLU(),
+                pool0=nn.MaxPool2d(3, stride=2, padding=1),
+            )
         self.features = nn.Sequential(stem)
         c = num_init_features
         for i, n in enumerate(block_config):
-            self.features.add_module(f"denseblock{i + 1}",
-                                     _DenseBlock(n, c, growth_rate, bn_size, drop_rate))
+            self.features.add_module(
+                f"denseblock{i + 1}", _DenseBlock(n, c, growth_rate, bn_size, drop_rate)
+            )
             c += n * growth_rate
             if i != len(block_config) - 1:
                 out = int(c * compression)
@@ -97,13 +113,13 @@ class DenseNet(nn.Module):
 def densenet121(num_classes: int = 1000, in_channels: int = 3, **kw) -> DenseNet:
     """DenseNet-121: G. Huang et al., "Densely Connected Convolutional Networks", CVPR 2017.
     7,978,856 parameters at 1000 classes (torchvision)."""
-    return DenseNet(32, (6, 12, 24, 16), 64, num_classes=num_classes, in_channels=in_channels,
-                    **kw)
+    return DenseNet(32, (6, 12, 24, 16), 64, num_classes=num_classes, in_channels=in_channels, **kw)
 
 
 @register_model
 def densenet_bc_100_12(num_classes: int = 10, in_channels: int = 3, **kw) -> DenseNet:
     """DenseNet-BC (L=100, k=12) for CIFAR (Huang et al. 2017): three blocks of 16 bottleneck
     layers, compression 0.5, 2k initial features; ~0.8M parameters."""
-    return DenseNet(12, (16, 16, 16), 24, num_classes=num_classes, in_channels=in_channels,
-                    cifar=True, **kw)
+    return DenseNet(
+        12, (16, 16, 16), 24, num_classes=num_classes, in_channels=in_channels, cifar=True, **kw
+    )

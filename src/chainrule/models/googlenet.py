@@ -3,6 +3,7 @@
 torchvision's "5x5" branch uses a 3x3 kernel (a long-standing quirk kept for weight
 compatibility); we do the same so the parameter count (6,624,904) and state_dict match.
 """
+
 from __future__ import annotations
 
 from .. import nn
@@ -30,12 +31,18 @@ class Inception(nn.Module):
     def __init__(self, cin, ch1, ch3red, ch3, ch5red, ch5, pool_proj):
         super().__init__()
         self.branch1 = BasicConv2d(cin, ch1, kernel_size=1)
-        self.branch2 = nn.Sequential(BasicConv2d(cin, ch3red, kernel_size=1),
-                                     BasicConv2d(ch3red, ch3, kernel_size=3, padding=1))
-        self.branch3 = nn.Sequential(BasicConv2d(cin, ch5red, kernel_size=1),
-                                     BasicConv2d(ch5red, ch5, kernel_size=3, padding=1))
-        self.branch4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True),
-                                     BasicConv2d(cin, pool_proj, kernel_size=1))
+        self.branch2 = nn.Sequential(
+            BasicConv2d(cin, ch3red, kernel_size=1),
+            BasicConv2d(ch3red, ch3, kernel_size=3, padding=1),
+        )
+        self.branch3 = nn.Sequential(
+            BasicConv2d(cin, ch5red, kernel_size=1),
+            BasicConv2d(ch5red, ch5, kernel_size=3, padding=1),
+        )
+        self.branch4 = nn.Sequential(
+            nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True),
+            BasicConv2d(cin, pool_proj, kernel_size=1),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
@@ -63,8 +70,13 @@ class GoogLeNet(nn.Module):
         input (N, in_channels, 224, 224) -> (N, num_classes).
     """
 
-    def __init__(self, num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = False,
-                 dropout: float = 0.2):
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        aux_logits: bool = False,
+        dropout: float = 0.2,
+    ):
         super().__init__()
         self.aux_logits = aux_logits
         self.conv1 = BasicConv2d(in_channels, 64, kernel_size=7, stride=2, padding=3)
@@ -109,8 +121,9 @@ class GoogLeNet(nn.Module):
 
 
 @register_model
-def googlenet(num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = False,
-              **kw) -> GoogLeNet:
+def googlenet(
+    num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = False, **kw
+) -> GoogLeNet:
     """GoogLeNet / Inception v1: C. Szegedy et al., "Going Deeper with Convolutions",
     CVPR 2015. 6,624,904 parameters without the auxiliary classifiers (torchvision)."""
     return GoogLeNet(num_classes, in_channels, aux_logits, **kw)

@@ -16,6 +16,7 @@ biases) has 124,439,808 parameters, the tied embedding/head matrix counted once 
 ``num_parameters()`` and PyTorch's ``sum(p.numel() for p in model.parameters())`` count it;
 counted twice it would be 163,037,184).
 """
+
 from __future__ import annotations
 
 import math
@@ -50,8 +51,13 @@ class GPTConfig:
         """The closed-form parameter count (tied embedding counted once)."""
         e, b = self.n_embd, int(self.bias)
         ln = e * (1 + b)
-        block = 2 * ln + (e * 3 * e + 3 * e * b) + (e * e + e * b) \
-            + (e * 4 * e + 4 * e * b) + (4 * e * e + e * b)
+        block = (
+            2 * ln
+            + (e * 3 * e + 3 * e * b)
+            + (e * e + e * b)
+            + (e * 4 * e + 4 * e * b)
+            + (4 * e * e + e * b)
+        )
         return self.vocab_size * e + self.block_size * e + self.n_layer * block + ln
 
 
@@ -74,8 +80,9 @@ class CausalSelfAttention(nn.Module):
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
         hs = C // self.n_head
         q, k, v = (t.reshape(B, T, self.n_head, hs).transpose(1, 2) for t in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training
-                                           else 0.0, is_causal=True)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+        )
         y = y.transpose(1, 2).reshape(B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
@@ -123,19 +130,22 @@ class GPT(nn.Module):
             if getattr(cfg, name) < 1:
                 raise ValueError(f"GPT: {name} must be >= 1, got {getattr(cfg, name)}")
         if cfg.n_embd % cfg.n_head != 0:
-            raise ValueError(f"GPT: n_embd ({cfg.n_embd}) must be divisible by n_head "
-                             f"({cfg.n_head})")
+            raise ValueError(
+                f"GPT: n_embd ({cfg.n_embd}) must be divisible by n_head ({cfg.n_head})"
+            )
         if not 0.0 <= cfg.dropout < 1.0:
             raise ValueError(f"GPT: dropout must be in [0, 1), got {cfg.dropout}")
         self.config = cfg
         self.block_size = cfg.block_size
-        self.transformer = nn.ModuleDict({
-            "wte": nn.Embedding(cfg.vocab_size, cfg.n_embd),
-            "wpe": nn.Embedding(cfg.block_size, cfg.n_embd),
-            "drop": nn.Dropout(cfg.dropout),
-            "h": nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)]),
-            "ln_f": nn.LayerNorm(cfg.n_embd, bias=cfg.bias),
-        })
+        self.transformer = nn.ModuleDict(
+            {
+                "wte": nn.Embedding(cfg.vocab_size, cfg.n_embd),
+                "wpe": nn.Embedding(cfg.block_size, cfg.n_embd),
+                "drop": nn.Dropout(cfg.dropout),
+                "h": nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)]),
+                "ln_f": nn.LayerNorm(cfg.n_embd, bias=cfg.bias),
+            }
+        )
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         self.lm_head.weight = self.transformer.wte.weight  # weight tying
         self.reset_parameters()
@@ -158,12 +168,16 @@ class GPT(nn.Module):
         if not isinstance(idx, Tensor):
             idx = Tensor._new(np.asarray(idx))
         if idx.ndim != 2 or idx.dtype.kind not in "iu":
-            raise ValueError(f"GPT: expected (batch, time) integer token ids, got shape "
-                             f"{tuple(idx.shape)} of {idx.dtype}")
+            raise ValueError(
+                f"GPT: expected (batch, time) integer token ids, got shape "
+                f"{tuple(idx.shape)} of {idx.dtype}"
+            )
         T = idx.shape[1]
         if T > self.block_size:
-            raise ValueError(f"GPT: cannot forward a sequence of length {T}; block_size is "
-                             f"only {self.block_size}")
+            raise ValueError(
+                f"GPT: cannot forward a sequence of length {T}; block_size is "
+                f"only {self.block_size}"
+            )
         pos = Tensor._new(np.arange(T, dtype=np.int64))
         tr = self.transformer
         x = tr.drop(tr.wte(idx) + tr.wpe(pos))
@@ -175,16 +189,29 @@ class GPT(nn.Module):
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
         return logits, loss
 
-    def generate(self, idx: Any, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, generator: Generator | None = None) -> Tensor:
+    def generate(
+        self,
+        idx: Any,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        generator: Generator | None = None,
+    ) -> Tensor:
         """Append ``max_new_tokens`` sampled tokens to ``idx`` (B, T), cropping the context to
         the last ``block_size`` tokens; reproducible with a seeded ``cr.Generator``."""
         return generate_tokens(self, idx, max_new_tokens, temperature, top_k, generator)
 
 
 @register_model
-def gpt(vocab_size: int = 65, block_size: int = 64, n_layer: int = 4, n_head: int = 4,
-        n_embd: int = 128, dropout: float = 0.0, bias: bool = False) -> GPT:
+def gpt(
+    vocab_size: int = 65,
+    block_size: int = 64,
+    n_layer: int = 4,
+    n_head: int = 4,
+    n_embd: int = 128,
+    dropout: float = 0.0,
+    bias: bool = False,
+) -> GPT:
     """A GPT; the defaults are nanoGPT's small character-level CPU configuration."""
     return GPT(GPTConfig(block_size, vocab_size, n_layer, n_head, n_embd, dropout, bias))
 

@@ -6,6 +6,7 @@ the context to the model's ``block_size``, take the logits of the last position,
 seeded ``cr.Generator``. ``BigramLanguageModel`` is the first model of a language-modelling
 course: the next character depends on the current one only (a table of logits).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,8 +22,9 @@ from .registry import register_model
 __all__ = ["BigramLanguageModel", "bigram", "generate_tokens"]
 
 
-def _sample_next(logits: np.ndarray, temperature: float, top_k: int | None,
-                 rng: np.random.Generator) -> np.ndarray:
+def _sample_next(
+    logits: np.ndarray, temperature: float, top_k: int | None, rng: np.random.Generator
+) -> np.ndarray:
     """One token per row of ``logits`` (B, V), drawn from softmax(logits / temperature)."""
     logits = logits.astype(np.float64) / temperature
     if top_k is not None and top_k < logits.shape[-1]:
@@ -35,9 +37,15 @@ def _sample_next(logits: np.ndarray, temperature: float, top_k: int | None,
     return np.minimum((cdf <= u).sum(axis=-1), logits.shape[-1] - 1)
 
 
-def generate_tokens(model: Any, idx: Any, max_new_tokens: int, temperature: float = 1.0,
-                    top_k: int | None = None, generator: Generator | None = None,
-                    block_size: int | None = None) -> Tensor:
+def generate_tokens(
+    model: Any,
+    idx: Any,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: Generator | None = None,
+    block_size: int | None = None,
+) -> Tensor:
     """Extend the (B, T) int64 token tensor ``idx`` by ``max_new_tokens`` sampled tokens.
 
     Args:
@@ -60,8 +68,10 @@ def generate_tokens(model: Any, idx: Any, max_new_tokens: int, temperature: floa
     if arr.ndim == 1:
         arr = arr[None]
     if arr.ndim != 2 or arr.shape[1] < 1 or arr.dtype.kind not in "iu":
-        raise ValueError(f"generate: idx must be a (batch, time) integer tensor with at least "
-                         f"one token, got shape {arr.shape} of {arr.dtype}")
+        raise ValueError(
+            f"generate: idx must be a (batch, time) integer tensor with at least "
+            f"one token, got shape {arr.shape} of {arr.dtype}"
+        )
     block = block_size if block_size is not None else getattr(model, "block_size", None)
     rng = gen(generator)
     was_training = getattr(model, "training", False)
@@ -70,7 +80,7 @@ def generate_tokens(model: Any, idx: Any, max_new_tokens: int, temperature: floa
         with no_grad():
             out = arr.astype(np.int64)
             for _ in range(int(max_new_tokens)):
-                ctx = out if block is None else out[:, -int(block):]
+                ctx = out if block is None else out[:, -int(block) :]
                 logits = model(Tensor._new(ctx))
                 if isinstance(logits, tuple):
                     logits = logits[0]
@@ -96,11 +106,18 @@ class BigramLanguageModel(nn.Module):
     def forward(self, idx: Tensor) -> Tensor:
         return self.table(idx)
 
-    def generate(self, idx: Any, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, generator: Generator | None = None) -> Tensor:
+    def generate(
+        self,
+        idx: Any,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        generator: Generator | None = None,
+    ) -> Tensor:
         """Sample ``max_new_tokens`` tokens after ``idx`` (see :func:`generate_tokens`)."""
-        return generate_tokens(self, idx, max_new_tokens, temperature, top_k, generator,
-                               block_size=1)
+        return generate_tokens(
+            self, idx, max_new_tokens, temperature, top_k, generator, block_size=1
+        )
 
 
 @register_model

@@ -1,4 +1,5 @@
 """MobileNet v1 (Howard et al. 2017) and v2 (Sandler et al. 2018, torchvision layout)."""
+
 from __future__ import annotations
 
 from .. import nn
@@ -22,11 +23,14 @@ def _relu6() -> nn.Module:
 class ConvBNReLU(nn.Sequential):
     """conv (no bias) - BN - ReLU6, torchvision's Conv2dNormActivation (indices 0, 1, 2)."""
 
-    def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1,
-                 relu6: bool = True):
-        super().__init__(nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups,
-                                   bias=False),
-                         nn.BatchNorm2d(cout), _relu6() if relu6 else nn.ReLU())
+    def __init__(
+        self, cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, relu6: bool = True
+    ):
+        super().__init__(
+            nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(cout),
+            _relu6() if relu6 else nn.ReLU(),
+        )
 
 
 class InvertedResidual(nn.Module):
@@ -39,8 +43,11 @@ class InvertedResidual(nn.Module):
         layers = []
         if expand_ratio != 1:
             layers.append(ConvBNReLU(cin, hidden, 1))
-        layers += [ConvBNReLU(hidden, hidden, 3, stride, groups=hidden),
-                   nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+        layers += [
+            ConvBNReLU(hidden, hidden, 3, stride, groups=hidden),
+            nn.Conv2d(hidden, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
         self.conv = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -50,11 +57,23 @@ class InvertedResidual(nn.Module):
 class MobileNetV2(nn.Module):
     """MobileNetV2 (width 1.0). Shape: (N, in_channels, 224, 224) -> (N, num_classes)."""
 
-    def __init__(self, num_classes: int = 1000, in_channels: int = 3, width_mult: float = 1.0,
-                 dropout: float = 0.2):
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        width_mult: float = 1.0,
+        dropout: float = 0.2,
+    ):
         super().__init__()
-        setting = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1],
-                   [6, 160, 3, 2], [6, 320, 1, 1]]
+        setting = [
+            [1, 16, 1, 1],
+            [6, 24, 2, 2],
+            [6, 32, 3, 2],
+            [6, 64, 4, 2],
+            [6, 96, 3, 1],
+            [6, 160, 3, 2],
+            [6, 320, 1, 1],
+        ]
         cin = make_divisible(32 * width_mult)
         self.last_channel = make_divisible(1280 * max(1.0, width_mult))
         feats = [ConvBNReLU(in_channels, cin, 3, 2)]
@@ -65,8 +84,9 @@ class MobileNetV2(nn.Module):
                 cin = cout
         feats.append(ConvBNReLU(cin, self.last_channel, 1))
         self.features = nn.Sequential(*feats)
-        self.classifier = nn.Sequential(nn.Dropout(dropout),
-                                        nn.Linear(self.last_channel, num_classes))
+        self.classifier = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(self.last_channel, num_classes)
+        )
         init_cnn(self, linear="normal")
 
     def forward(self, x: Tensor) -> Tensor:
@@ -86,14 +106,31 @@ class MobileNetV1(nn.Module):
 
     def __init__(self, num_classes: int = 1000, in_channels: int = 3, width_mult: float = 1.0):
         super().__init__()
-        cfg = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1),
-               (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)]
+        cfg = [
+            (64, 1),
+            (128, 2),
+            (128, 1),
+            (256, 2),
+            (256, 1),
+            (512, 2),
+            (512, 1),
+            (512, 1),
+            (512, 1),
+            (512, 1),
+            (512, 1),
+            (1024, 2),
+            (1024, 1),
+        ]
         c = int(32 * width_mult)
         layers = [ConvBNReLU(in_channels, c, 3, 2, relu6=False)]
         for cout, s in cfg:
             cout = int(cout * width_mult)
-            layers.append(nn.Sequential(ConvBNReLU(c, c, 3, s, groups=c, relu6=False),
-                                        ConvBNReLU(c, cout, 1, relu6=False)))
+            layers.append(
+                nn.Sequential(
+                    ConvBNReLU(c, c, 3, s, groups=c, relu6=False),
+                    ConvBNReLU(c, cout, 1, relu6=False),
+                )
+            )
             c = cout
         self.features = nn.Sequential(*layers)
         self.fc = nn.Linear(c, num_classes)

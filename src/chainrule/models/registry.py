@@ -1,4 +1,5 @@
 """The model registry: ``register_model``, ``list_models()``, ``get_model(name, **kwargs)``."""
+
 from __future__ import annotations
 
 import difflib
@@ -21,7 +22,8 @@ def _check_weights(name: str, weights: Any, pretrained: Any, progress: Any) -> N
         raise NotImplementedError(
             f"{name}({asked}): chainrule cannot download pretrained weights. Build the model "
             f"with weights=None, then load a state dict you have: model.load_state_dict("
-            "cr.load('weights.pt')) reads torchvision .pth files (see cr.models docs)")
+            "cr.load('weights.pt')) reads torchvision .pth files (see cr.models docs)"
+        )
 
 
 def register_model(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -32,8 +34,13 @@ def register_model(fn: Callable[..., Any]) -> Callable[..., Any]:
     """
 
     @functools.wraps(fn)
-    def builder(*args: Any, weights: Any = None, pretrained: Any = False,
-                progress: bool = True, **kwargs: Any) -> Any:
+    def builder(
+        *args: Any,
+        weights: Any = None,
+        pretrained: Any = False,
+        progress: bool = True,
+        **kwargs: Any,
+    ) -> Any:
         _check_weights(fn.__name__, weights, pretrained, progress)
         return fn(*args, **kwargs)
 
@@ -56,6 +63,7 @@ def get_model(name: str, **kwargs: Any):
     if name not in _MODELS:
         close = difflib.get_close_matches(name, _MODELS, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"get_model: unknown model {name!r}.{hint} Known models: "
-                         f"{', '.join(list_models())}")
+        raise ValueError(
+            f"get_model: unknown model {name!r}.{hint} Known models: {', '.join(list_models())}"
+        )
     return _MODELS[name](**kwargs)

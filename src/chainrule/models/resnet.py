@@ -4,6 +4,7 @@ ResNet-18/34/50/101/152 (He et al. 2015), wide_resnet50_2 (Zagoruyko & Komodakis
 resnext50_32x4d (Xie et al. 2017), se_resnet50 (Hu et al. 2018). Bottlenecks put the
 stride on the 3x3 conv ("ResNet v1.5"), as torchvision does, so state_dicts line up.
 """
+
 from __future__ import annotations
 
 from .. import nn
@@ -39,9 +40,16 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1,
-                 downsample: nn.Module | None = None, groups: int = 1, base_width: int = 64,
-                 se: bool = False):
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+        se: bool = False,
+    ):
         super().__init__()
         if groups != 1 or base_width != 64:
             raise ValueError("BasicBlock only supports groups=1 and base_width=64")
@@ -67,9 +75,16 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1,
-                 downsample: nn.Module | None = None, groups: int = 1, base_width: int = 64,
-                 se: bool = False):
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+        se: bool = False,
+    ):
         super().__init__()
         width = int(planes * (base_width / 64.0)) * groups
         self.conv1 = conv1x1(inplanes, width)
@@ -100,9 +115,17 @@ class ResNet(nn.Module):
         -> (N, num_classes).
     """
 
-    def __init__(self, block: type, layers: list, num_classes: int = 1000,
-                 in_channels: int = 3, groups: int = 1, width_per_group: int = 64,
-                 se: bool = False, zero_init_residual: bool = False):
+    def __init__(
+        self,
+        block: type,
+        layers: list,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        groups: int = 1,
+        width_per_group: int = 64,
+        se: bool = False,
+        zero_init_residual: bool = False,
+    ):
         super().__init__()
         self.inplanes = 64
         self.groups, self.base_width, self._se = groups, width_per_group, se
@@ -117,21 +140,28 @@ class ResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(512 * block.expansion, num_classes)
         last = "bn3" if block is Bottleneck else "bn2"
-        zero = [getattr(m, last) for m in self.modules() if isinstance(m, block)] \
-            if zero_init_residual else None
+        zero = (
+            [getattr(m, last) for m in self.modules() if isinstance(m, block)]
+            if zero_init_residual
+            else None
+        )
         init_cnn(self, zero)
 
     def _make_layer(self, block: type, planes: int, blocks: int, stride: int = 1):
         downsample = None
         if stride != 1 or self.inplanes != planes * block.expansion:
-            downsample = nn.Sequential(conv1x1(self.inplanes, planes * block.expansion, stride),
-                                       nn.BatchNorm2d(planes * block.expansion))
-        layers = [block(self.inplanes, planes, stride, downsample, self.groups,
-                        self.base_width, self._se)]
+            downsample = nn.Sequential(
+                conv1x1(self.inplanes, planes * block.expansion, stride),
+                nn.BatchNorm2d(planes * block.expansion),
+            )
+        layers = [
+            block(self.inplanes, planes, stride, downsample, self.groups, self.base_width, self._se)
+        ]
         self.inplanes = planes * block.expansion
         for _ in range(1, blocks):
-            layers.append(block(self.inplanes, planes, 1, None, self.groups, self.base_width,
-                                self._se))
+            layers.append(
+                block(self.inplanes, planes, 1, None, self.groups, self.base_width, self._se)
+            )
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -182,8 +212,9 @@ def wide_resnet50_2(num_classes: int = 1000, in_channels: int = 3, **kw) -> ResN
 def resnext50_32x4d(num_classes: int = 1000, in_channels: int = 3, **kw) -> ResNet:
     """ResNeXt-50 32x4d: S. Xie et al., "Aggregated Residual Transformations for Deep Neural
     Networks", CVPR 2017 (32 groups of width 4): 25,028,904 parameters."""
-    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, groups=32,
-                  width_per_group=4, **kw)
+    return ResNet(
+        Bottleneck, [3, 4, 6, 3], num_classes, in_channels, groups=32, width_per_group=4, **kw
+    )
 
 
 @register_model

@@ -10,6 +10,7 @@ L S (E + Ev) per score matrix, counted for the module that calls it, e.g. a
 ``MultiheadAttention`` or a GPT block's attention); elementwise layers, BatchNorm and
 pooling count 0.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,27 +51,39 @@ class ModelSummary:
     def __str__(self) -> str:
         rows = [("Layer (type)", "Output shape", "Param #", "MACs", "Act. memory")]
         for li in self.layers:
-            rows.append((("  " * li.depth) + f"{li.name} ({li.kind})", str(list(li.output_shape)),
-                         f"{li.params:,}" if li.params else "--",
-                         f"{li.macs:,}" if li.macs else "--", _mb(li.activation_bytes)))
+            rows.append(
+                (
+                    ("  " * li.depth) + f"{li.name} ({li.kind})",
+                    str(list(li.output_shape)),
+                    f"{li.params:,}" if li.params else "--",
+                    f"{li.macs:,}" if li.macs else "--",
+                    _mb(li.activation_bytes),
+                )
+            )
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         line = "=" * (sum(widths) + 8)
 
         def fmt(r):
-            return "  ".join([r[0].ljust(widths[0])] + [c.rjust(w) for c, w in
-                                                        zip(r[1:], widths[1:])])
+            return "  ".join(
+                [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
+            )
 
         out = [line, fmt(rows[0]), line] + [fmt(r) for r in rows[1:]] + [line]
-        out += [f"Total params: {self.total_params:,}",
-                f"Trainable params: {self.trainable_params:,}",
-                f"Non-trainable params: {self.total_params - self.trainable_params:,}",
-                f"Total mult-adds (G): {self.total_macs / 1e9:.3f}", line,
-                f"Input size (MB): {self.input_bytes / 1e6:.2f}",
-                f"Forward activations (MB): {self.activation_bytes / 1e6:.2f}",
-                f"Params size (MB): {self.param_bytes / 1e6:.2f}",
-                (f"Estimated total size (MB): "
-                f"{(self.input_bytes + self.activation_bytes + self.param_bytes) / 1e6:.2f}"),
-                line]
+        out += [
+            f"Total params: {self.total_params:,}",
+            f"Trainable params: {self.trainable_params:,}",
+            f"Non-trainable params: {self.total_params - self.trainable_params:,}",
+            f"Total mult-adds (G): {self.total_macs / 1e9:.3f}",
+            line,
+            f"Input size (MB): {self.input_bytes / 1e6:.2f}",
+            f"Forward activations (MB): {self.activation_bytes / 1e6:.2f}",
+            f"Params size (MB): {self.param_bytes / 1e6:.2f}",
+            (
+                f"Estimated total size (MB): "
+                f"{(self.input_bytes + self.activation_bytes + self.param_bytes) / 1e6:.2f}"
+            ),
+            line,
+        ]
         return "\n".join(out)
 
     __repr__ = __str__
@@ -106,8 +119,13 @@ def _macs(m: nn.Module, inp: tuple, out: Tensor) -> int:
     return 0
 
 
-def summary(model: nn.Module, input_size: Any, dtype: Any = None, depth: int = 3,
-            input_data: Tensor | None = None) -> ModelSummary:
+def summary(
+    model: nn.Module,
+    input_size: Any,
+    dtype: Any = None,
+    depth: int = 3,
+    input_data: Tensor | None = None,
+) -> ModelSummary:
     """Run one forward pass of ``model`` on zeros of ``input_size`` and tabulate its layers.
 
     Args:
@@ -155,8 +173,17 @@ def summary(model: nn.Module, input_size: Any, dtype: Any = None, depth: int = 3
         counted = leaf or isinstance(m, nn.MultiheadAttention)
         macs = (_macs(m, inp, o) if counted else 0) + attn_macs.pop(id(m), 0)
         act = int(o.numel()) * o._data.itemsize if leaf and isinstance(o, Tensor) else 0
-        records.append((name, type(m).__name__, d, tuple(o.shape) if isinstance(o, Tensor)
-                        else (), own, macs, act))
+        records.append(
+            (
+                name,
+                type(m).__name__,
+                d,
+                tuple(o.shape) if isinstance(o, Tensor) else (),
+                own,
+                macs,
+                act,
+            )
+        )
 
     for m in model.modules():
         if m is not model:

@@ -1,4 +1,5 @@
 """AlexNet and VGG with torchvision's layout (features / avgpool / classifier)."""
+
 from __future__ import annotations
 
 from .. import nn
@@ -17,25 +18,41 @@ class AlexNet(nn.Module):
         input (N, in_channels, 224, 224) -> (N, num_classes).
     """
 
-    def __init__(self, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5,
-                 lrn: bool = False):
+    def __init__(
+        self, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, lrn: bool = False
+    ):
         super().__init__()
 
         def norm():
             return [nn.LocalResponseNorm(5, 1e-4, 0.75, 2.0)] if lrn else []
 
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 64, 11, stride=4, padding=2), nn.ReLU(), *norm(),
+            nn.Conv2d(in_channels, 64, 11, stride=4, padding=2),
+            nn.ReLU(),
+            *norm(),
             nn.MaxPool2d(3, 2),
-            nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(), *norm(), nn.MaxPool2d(3, 2),
-            nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2))
+            nn.Conv2d(64, 192, 5, padding=2),
+            nn.ReLU(),
+            *norm(),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(192, 384, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(384, 256, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(256, 256, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+        )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(256 * 36, 4096), nn.ReLU(),
-            nn.Dropout(dropout), nn.Linear(4096, 4096), nn.ReLU(),
-            nn.Linear(4096, num_classes))
+            nn.Dropout(dropout),
+            nn.Linear(256 * 36, 4096),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(4096, 4096),
+            nn.ReLU(),
+            nn.Linear(4096, num_classes),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.avgpool(self.features(x)).flatten(1))
@@ -51,10 +68,30 @@ def alexnet(num_classes: int = 1000, in_channels: int = 3, **kw) -> AlexNet:
 CFGS = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512,
-          "M"],
-    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512,
-          512, 512, 512, "M"],
+    "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "E": [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ],
 }
 
 
@@ -65,8 +102,14 @@ class VGG(nn.Module):
         input (N, in_channels, 224, 224) -> (N, num_classes).
     """
 
-    def __init__(self, cfg: list, num_classes: int = 1000, in_channels: int = 3,
-                 batch_norm: bool = False, dropout: float = 0.5):
+    def __init__(
+        self,
+        cfg: list,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        batch_norm: bool = False,
+        dropout: float = 0.5,
+    ):
         super().__init__()
         layers, c = [], in_channels
         for v in cfg:
@@ -81,9 +124,14 @@ class VGG(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         self.classifier = nn.Sequential(
-            nn.Linear(512 * 49, 4096), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(4096, num_classes))
+            nn.Linear(512 * 49, 4096),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(4096, 4096),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(4096, num_classes),
+        )
         init_cnn(self, linear="normal")
 
     def forward(self, x: Tensor) -> Tensor:
@@ -95,9 +143,11 @@ def _vgg(name: str, cfg: str, bn: bool, depth: int):
         return VGG(CFGS[cfg], num_classes, in_channels, bn, **kw)
 
     builder.__name__ = name
-    builder.__doc__ = (f"VGG-{depth}{' with BatchNorm' if bn else ''}: K. Simonyan, "
-                       "A. Zisserman, \"Very Deep Convolutional Networks for Large-Scale Image "
-                       "Recognition\", ICLR 2015 (configuration " + cfg + ").")
+    builder.__doc__ = (
+        f"VGG-{depth}{' with BatchNorm' if bn else ''}: K. Simonyan, "
+        'A. Zisserman, "Very Deep Convolutional Networks for Large-Scale Image '
+        'Recognition", ICLR 2015 (configuration ' + cfg + ")."
+    )
     return register_model(builder)
 
 

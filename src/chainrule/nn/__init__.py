@@ -1,9 +1,18 @@
 """Neural-network building blocks (``cr.nn``): Module, Parameter, layers, losses, init."""
+
 from . import functional, init, modules, parallel, parameter, utils  # noqa: F401
 from .layers import *  # noqa: F401,F403
 from .module import Module
 from .parallel import DataParallel
 from .parameter import Buffer, Parameter
 
-__all__ = ["Module", "Parameter", "Buffer", "DataParallel", "functional", "init", "parallel",
-           "utils"]
+__all__ = [
+    "Module",
+    "Parameter",
+    "Buffer",
+    "DataParallel",
+    "functional",
+    "init",
+    "parallel",
+    "utils",
+]

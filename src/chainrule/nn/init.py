@@ -6,6 +6,7 @@ models reproducible) and returns the tensor. Fans follow PyTorch: for a weight o
 (out, in, *kernel), fan_in = in · prod(kernel) and fan_out = out · prod(kernel) (for a
 grouped convolution the weight's ``in`` is already in_channels / groups).
 """
+
 from __future__ import annotations
 
 import math
@@ -17,9 +18,22 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..random import Generator, gen
 
-__all__ = ["calculate_gain", "constant_", "dirac_", "eye_", "kaiming_normal_",
-           "kaiming_uniform_", "normal_", "ones_", "orthogonal_", "trunc_normal_",
-           "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_"]
+__all__ = [
+    "calculate_gain",
+    "constant_",
+    "dirac_",
+    "eye_",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "orthogonal_",
+    "trunc_normal_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
+]
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -28,8 +42,16 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     linear/conv/sigmoid: 1, tanh: 5/3, relu: √2, leaky_relu: √(2 / (1 + slope²)),
     selu: 3/4.
     """
-    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-              "conv_transpose3d", "sigmoid")
+    linear = (
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "sigmoid",
+    )
     if nonlinearity in linear:
         return 1.0
     if nonlinearity == "tanh":
@@ -43,17 +65,21 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
             slope = float(param)
         else:
             raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r} (valid: "
-                     f"{', '.join(linear)}, tanh, relu, leaky_relu, selu)")
+    raise ValueError(
+        f"calculate_gain: unsupported nonlinearity {nonlinearity!r} (valid: "
+        f"{', '.join(linear)}, tanh, relu, leaky_relu, selu)"
+    )
 
 
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     if tensor.ndim < 2:
-        raise ValueError(f"init: fan in and fan out can not be computed for a tensor with "
-                         f"fewer than 2 dimensions (got shape {tuple(tensor.shape)})")
+        raise ValueError(
+            f"init: fan in and fan out can not be computed for a tensor with "
+            f"fewer than 2 dimensions (got shape {tuple(tensor.shape)})"
+        )
     receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
@@ -74,21 +100,30 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     return tensor
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
-             generator: Generator | None = None) -> Tensor:
+def uniform_(
+    tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None
+) -> Tensor:
     """Fill with U(a, b)."""
     return _fill(tensor, gen(generator).uniform(a, b, tensor.shape))
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
-            generator: Generator | None = None) -> Tensor:
+def normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
+) -> Tensor:
     """Fill with N(mean, std²)."""
     return _fill(tensor, gen(generator).normal(mean, std, tensor.shape))
 
 
-def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                  b: float = 2.0, generator: Generator | None = None) -> Tensor:
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: Generator | None = None,
+) -> Tensor:
     """Fill with N(mean, std²) truncated to [a, b] (inverse-CDF sampling, as PyTorch)."""
+
     def cdf(v: float) -> float:
         return (1.0 + math.erf(v / math.sqrt(2.0))) / 2.0
 
@@ -101,6 +136,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 def _erfinv(u: np.ndarray) -> np.ndarray:
     try:
         from scipy.special import erfinv
+
         return erfinv(u)
     except ImportError:  # Newton iterations on erf(x) = u from a rational initial guess
         x = np.sqrt(-np.log((1 - u) * (1 + u))) * np.sign(u) * 0.886
@@ -146,25 +182,29 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     return _fill(tensor, vals)
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
-                    generator: Generator | None = None) -> Tensor:
+def xavier_uniform_(
+    tensor: Tensor, gain: float = 1.0, generator: Generator | None = None
+) -> Tensor:
     """U(-a, a) with a = gain · √(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / float(fan_in + fan_out))
     return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0,
-                   generator: Generator | None = None) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
     """N(0, std²) with std = gain · √(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator)
 
 
-def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu",
-                     generator: Generator | None = None) -> Tensor:
+def kaiming_uniform_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Generator | None = None,
+) -> Tensor:
     """U(-b, b) with b = gain · √(3 / fan) (He et al., 2015); gain from ``nonlinearity``, a."""
     if 0 in tensor.shape:
         return tensor
@@ -173,9 +213,13 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu",
-                    generator: Generator | None = None) -> Tensor:
+def kaiming_normal_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Generator | None = None,
+) -> Tensor:
     """N(0, std²) with std = gain / √fan."""
     if 0 in tensor.shape:
         return tensor
@@ -183,13 +227,14 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     return normal_(tensor, 0.0, std, generator)
 
 
-def orthogonal_(tensor: Tensor, gain: float = 1.0,
-                generator: Generator | None = None) -> Tensor:
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian matrix
     (Saxe et al., 2013); dims after the first are flattened."""
     if tensor.ndim < 2:
-        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
-                         f"got shape {tensor.shape}")
+        raise ValueError(
+            f"orthogonal_: only tensors with 2 or more dimensions are supported, "
+            f"got shape {tensor.shape}"
+        )
     if tensor.numel() == 0:
         return tensor
     rows = tensor.shape[0]

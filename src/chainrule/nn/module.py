@@ -4,6 +4,7 @@ Assigning a :class:`Parameter`, a Module or a registered buffer to an attribute 
 it (PyTorch's ``__setattr__`` registration), so ``parameters()``, ``state_dict()``,
 ``train()/eval()``, ``to()`` and hooks reach the whole tree without hand-written lists.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
@@ -59,18 +60,24 @@ class Module:
                 d["_non_persistent"].add(name)
         elif name in params:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
-                                "(nn.Parameter or None expected)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as parameter {name!r} "
+                    "(nn.Parameter or None expected)"
+                )
             params[name] = None
         elif name in mods:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as child module "
-                                f"{name!r} (nn.Module or None expected)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as child module "
+                    f"{name!r} (nn.Module or None expected)"
+                )
             mods[name] = None
         elif name in bufs:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
-                                "(Tensor or None expected)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as buffer {name!r} "
+                    "(Tensor or None expected)"
+                )
             bufs[name] = value
         else:
             object.__setattr__(self, name, value)
@@ -100,13 +107,16 @@ class Module:
         object.__delattr__(self, name)
 
     def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
-                      | set(self._modules))
+        return sorted(
+            set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
+        )
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: {name!r} must be an nn.Parameter or None, "
-                            f"got {type(param).__name__}")
+            raise TypeError(
+                f"register_parameter: {name!r} must be an nn.Parameter or None, "
+                f"got {type(param).__name__}"
+            )
         _check_name("register_parameter", "parameter", name)
         if hasattr(self, name) and name not in self._parameters:
             raise KeyError(f"register_parameter: attribute {name!r} already exists")
@@ -116,8 +126,9 @@ class Module:
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register state that is saved in ``state_dict`` but not trained (e.g. running mean)."""
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
-                            f"{type(tensor).__name__}")
+            raise TypeError(
+                f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}"
+            )
         _check_name("register_buffer", "buffer", name)
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"register_buffer: attribute {name!r} already exists")
@@ -128,8 +139,7 @@ class Module:
 
     def add_module(self, name: str, module: "Module | None") -> None:
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: {name!r} must be a Module, got "
-                            f"{type(module).__name__}")
+            raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
         if "." in name or name == "":
             raise KeyError(f"add_module: invalid module name {name!r}")
         self._drop(name)
@@ -153,8 +163,9 @@ class Module:
         return mod._parameters[name]
 
     # ------------------------------------------------------------ traversal
-    def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, "Module"]]:
         stack = [(prefix, self)]
         seen = memo if memo is not None else set()
         while stack:
@@ -164,8 +175,9 @@ class Module:
                     continue
                 seen.add(id(mod))
             yield name, mod
-            kids = [(f"{name}.{k}" if name else k, m) for k, m in mod._modules.items()
-                    if m is not None]
+            kids = [
+                (f"{name}.{k}" if name else k, m) for k, m in mod._modules.items() if m is not None
+            ]
             stack.extend(reversed(kids))
 
     def modules(self) -> Iterator["Module"]:
@@ -183,8 +195,9 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def _named_members(self, store: str, prefix: str, recurse: bool,
-                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def _named_members(
+        self, store: str, prefix: str, recurse: bool, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         seen = set()
         for mod_name, mod in mods:
@@ -194,16 +207,18 @@ class Module:
                 seen.add(id(v))
                 yield (f"{mod_name}.{k}" if mod_name else k), v
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
@@ -212,8 +227,9 @@ class Module:
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         """Total number of parameter elements (shared parameters counted once)."""
-        return int(sum(p.numel() for p in self.parameters()
-                       if p.requires_grad or not trainable_only))
+        return int(
+            sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+        )
 
     # ------------------------------------------------------------ modes and state
     def train(self, mode: bool = True) -> "Module":
@@ -262,15 +278,16 @@ class Module:
         """Move/cast parameters and buffers in place (dtype casts floating tensors only)."""
         dtype, device = kwargs.get("dtype"), kwargs.get("device")
         for a in args:
-            if isinstance(a, Device) or (isinstance(a, str) and a.split(":")[0] in
-                                         ("cpu", "cuda")):
+            if isinstance(a, Device) or (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
                 device = a
             else:
                 dtype = a
         dtype = dtypes.as_dtype(dtype) if dtype is not None else None
         if dtype is not None and dtype.kind not in "fc":
-            raise TypeError(f"Module.to: only accepts floating point or complex dtypes, but "
-                            f"got desired dtype={dtype}")
+            raise TypeError(
+                f"Module.to: only accepts floating point or complex dtypes, but "
+                f"got desired dtype={dtype}"
+            )
 
         def convert(t: Tensor):
             arr = t._data
@@ -297,8 +314,9 @@ class Module:
     def cuda(self, device: int | None = None) -> "Module":
         return self.to(f"cuda:{device or 0}")
 
-    def state_dict(self, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+    def state_dict(
+        self, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
+    ) -> "OrderedDict[str, Tensor]":
         """Parameters and persistent buffers by dotted name (detached unless keep_vars)."""
         out = OrderedDict() if destination is None else destination
         for mod_name, mod in self.named_modules(prefix=prefix.rstrip(".")):
@@ -323,18 +341,23 @@ class Module:
             src = state_dict[k]
             arr = src._data if isinstance(src, Tensor) else np.asarray(src)
             if tuple(arr.shape) != tuple(target.shape):
-                errors.append(f"size mismatch for {k}: copying a param with shape "
-                              f"{tuple(arr.shape)}, the shape in the current model is "
-                              f"{tuple(target.shape)}")
+                errors.append(
+                    f"size mismatch for {k}: copying a param with shape "
+                    f"{tuple(arr.shape)}, the shape in the current model is "
+                    f"{tuple(target.shape)}"
+                )
         if strict and (missing or unexpected):
             if missing:
                 errors.append("Missing key(s) in state_dict: " + ", ".join(map(repr, missing)))
             if unexpected:
-                errors.append("Unexpected key(s) in state_dict: " +
-                              ", ".join(map(repr, unexpected)))
+                errors.append(
+                    "Unexpected key(s) in state_dict: " + ", ".join(map(repr, unexpected))
+                )
         if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
+            )
         for k, target in own.items():
             if k in state_dict:
                 src = state_dict[k]
@@ -447,9 +470,9 @@ def _check_name(op: str, kind: str, name: Any) -> None:
     if not isinstance(name, str):
         raise TypeError(f"{op}: {kind} name should be a string, got {type(name).__name__}")
     if "." in name:
-        raise KeyError(f"{op}: {kind} name can't contain \".\", got {name!r}")
+        raise KeyError(f'{op}: {kind} name can\'t contain ".", got {name!r}')
     if name == "":
-        raise KeyError(f"{op}: {kind} name can't be empty string \"\"")
+        raise KeyError(f'{op}: {kind} name can\'t be empty string ""')
 
 
 def _wrap_inputs(module: Module, args: tuple, state: dict) -> tuple:
@@ -469,6 +492,7 @@ def _wrap_outputs(module: Module, out: Any, state: dict) -> Any:
     outs = out if isinstance(out, tuple) else (out,)
     if not any(isinstance(o, Tensor) and o.requires_grad for o in outs):
         return out
-    wrapped = _BackwardHookOutput.apply(*outs, module=module, state=state,
-                                        inputs_require_grad=state["inputs_rg"])
+    wrapped = _BackwardHookOutput.apply(
+        *outs, module=module, state=state, inputs_require_grad=state["inputs_rg"]
+    )
     return wrapped

@@ -1,4 +1,5 @@
 """``Parameter``: a tensor that a Module registers as trainable when assigned to it."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -14,6 +14,7 @@ What the marks cannot say is written out below, each table with its reason: meth
 PyTorch has only on ``Tensor`` (:data:`_TENSOR_ONLY`), methods whose call differs from the
 function's (:func:`_bind_special`), and the Python operators (:func:`_bind_operators`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -55,22 +56,55 @@ from .views import *  # noqa: F403
 
 # The modules whose ``__all__`` functions are the public ops. A new op module is added here
 # and to the star imports above; a new op in an existing module needs nothing here.
-_OP_MODULES: tuple[ModuleType, ...] = tuple(import_module(f"{__name__}.{name}") for name in (
-    "unary", "trig", "binary", "logical", "rounding", "reduction", "cumulative", "softmax",
-    "linalg", "views", "joining", "rearranging", "padding", "layout", "indexing", "structural",
-    "search", "sampling", "cast", "distance",
-))
+_OP_MODULES: tuple[ModuleType, ...] = tuple(
+    import_module(f"{__name__}.{name}")
+    for name in (
+        "unary",
+        "trig",
+        "binary",
+        "logical",
+        "rounding",
+        "reduction",
+        "cumulative",
+        "softmax",
+        "linalg",
+        "views",
+        "joining",
+        "rearranging",
+        "padding",
+        "layout",
+        "indexing",
+        "structural",
+        "search",
+        "sampling",
+        "cast",
+        "distance",
+    )
+)
 
 # Methods PyTorch has only on Tensor (there is no torch.new_zeros or torch.stride): bound
 # here, and kept out of ``__all__`` so that they never become ``chainrule.*`` functions.
 _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
-    new_zeros=creation.new_zeros, new_ones=creation.new_ones, new_empty=creation.new_empty,
-    new_full=creation.new_full, new_tensor=creation.new_tensor, type_as=type_as,
-    is_floating_point=layout.is_floating_point, is_contiguous=layout.is_contiguous,
-    stride=layout.stride, data_ptr=layout.data_ptr, uniform_=sampling.uniform_,
-    normal_=sampling.normal_, apply_=sampling.apply_, index_put_=indexing.index_put_,
-    expand_as=views.expand_as, view_as=views.view_as, unfold=structural.unfold,
-    zero_=inplace.zero_, fill_=inplace.fill_, copy_=inplace.copy_,
+    new_zeros=creation.new_zeros,
+    new_ones=creation.new_ones,
+    new_empty=creation.new_empty,
+    new_full=creation.new_full,
+    new_tensor=creation.new_tensor,
+    type_as=type_as,
+    is_floating_point=layout.is_floating_point,
+    is_contiguous=layout.is_contiguous,
+    stride=layout.stride,
+    data_ptr=layout.data_ptr,
+    uniform_=sampling.uniform_,
+    normal_=sampling.normal_,
+    apply_=sampling.apply_,
+    index_put_=indexing.index_put_,
+    expand_as=views.expand_as,
+    view_as=views.view_as,
+    unfold=structural.unfold,
+    zero_=inplace.zero_,
+    fill_=inplace.fill_,
+    copy_=inplace.copy_,
 )
 
 # In an op module's ``__all__`` for the package's own use, but no PyTorch function.
@@ -85,13 +119,17 @@ def _collect_public_ops() -> dict[str, Callable[..., Any]]:
             fn = getattr(module, name)
             if isinstance(fn, type) or name in _TENSOR_ONLY or name in _INTERNAL:
                 continue  # Function classes, Tensor-only methods, helpers
-            if name in ops and ops[name] is not fn and \
-                    getattr(ops[name], "__wrapped__", None) is not fn:
-                raise ImportError(f"chainrule.ops: two different ops are named {name!r} "
-                                  f"({module.__name__} and another op module)")
+            if (
+                name in ops
+                and ops[name] is not fn
+                and getattr(ops[name], "__wrapped__", None) is not fn
+            ):
+                raise ImportError(
+                    f"chainrule.ops: two different ops are named {name!r} "
+                    f"({module.__name__} and another op module)"
+                )
             spec = method_spec(fn)
-            ops[name] = (keywords.accepts_torch_keywords(fn, name) if spec and spec.keywords
-                         else fn)
+            ops[name] = keywords.accepts_torch_keywords(fn, name) if spec and spec.keywords else fn
     return ops
 
 
@@ -117,8 +155,10 @@ def _rev(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _matrix_transpose(self: Tensor) -> Tensor:
     """``Tensor.mT``: the last two dims swapped; matrices or batches of them only."""
     if self.ndim < 2:
-        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. "
-                           f"Got {self.ndim}-D tensor.")
+        raise RuntimeError(
+            f"tensor.mT is only supported on matrices or batches of matrices. "
+            f"Got {self.ndim}-D tensor."
+        )
     return views.transpose(self, -2, -1)
 
 
@@ -129,8 +169,11 @@ def _bind_special(T: Any) -> None:
     # Tensor.count_nonzero takes no NumPy keywords (chainrule.count_nonzero does).
     T.count_nonzero = reduction.count_nonzero
     # clone is the identity op recorded in the graph (add 0), or a plain copy without grad.
-    T.clone = lambda self: binary.add(self, 0) if self.requires_grad else Tensor._make(
-        self._data.copy(), False, None, 0)
+    T.clone = lambda self: (
+        binary.add(self, 0)
+        if self.requires_grad
+        else Tensor._make(self._data.copy(), False, None, 0)
+    )
     T.T = property(lambda self: views.permute(self, tuple(reversed(range(self.ndim)))))
     T.mT = property(_matrix_transpose)
 

@@ -25,6 +25,7 @@ thread, alternating; medians):
 * Columns of small convs (<= :data:`SAVE_COLS_MAX_BYTES`, LeNet-sized) are kept from the
   forward pass for the weight gradient instead of being gathered twice.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,9 +34,17 @@ from ..backend import get_array_module
 from ._im2col import gather, out_size, padded_cnhw, scatter_add, windows
 from ._workspace import workspace
 
-__all__ = ["SAVE_COLS_MAX_BYTES", "CHUNK_BYTES", "WGRAD_CHUNK_BYTES", "CHUNK_MAX_ROWS",
-           "CHUNK_MIN_COLUMNS", "CHUNK_MIN_TOTAL_BYTES",
-           "conv_forward", "conv_input_grad", "conv_weight_grad"]
+__all__ = [
+    "SAVE_COLS_MAX_BYTES",
+    "CHUNK_BYTES",
+    "WGRAD_CHUNK_BYTES",
+    "CHUNK_MAX_ROWS",
+    "CHUNK_MIN_COLUMNS",
+    "CHUNK_MIN_TOTAL_BYTES",
+    "conv_forward",
+    "conv_input_grad",
+    "conv_weight_grad",
+]
 
 # Columns up to this size are kept from the forward pass for the weight gradient instead
 # of being gathered again in backward (LeNet-sized convs, where the gather is a large part
@@ -108,16 +117,19 @@ def _chunked_forward(xp_, xpad, w3, y, stride, dil, k: tuple) -> None:
     ho, wo = y.shape[2:]
     kh, kw = k
     m = ho * wo
-    nb = max(n, 1) if og > CHUNK_MAX_ROWS else \
-        _images_per_chunk(xp_, n, c * kh * kw * m * y.itemsize, m, CHUNK_BYTES)
+    nb = (
+        max(n, 1)
+        if og > CHUNK_MAX_ROWS
+        else _images_per_chunk(xp_, n, c * kh * kw * m * y.itemsize, m, CHUNK_BYTES)
+    )
     y3 = y.reshape(groups, og, n * m)
     win = windows(xpad, kh, kw, stride, dil)
     with workspace().empty((c * kh * kw * nb * m,), y.dtype, xp_) as flat:
         for n0 in range(0, n, nb):
             b = min(n, n0 + nb) - n0
-            cols = flat[:c * kh * kw * b * m]
-            gather(cols.reshape(c, kh, kw, b, ho, wo), win[:, :, :, n0:n0 + b])
-            xp_.matmul(w3, cols.reshape(groups, kg, b * m), out=y3[:, :, n0 * m:(n0 + b) * m])
+            cols = flat[: c * kh * kw * b * m]
+            gather(cols.reshape(c, kh, kw, b, ho, wo), win[:, :, :, n0 : n0 + b])
+            xp_.matmul(w3, cols.reshape(groups, kg, b * m), out=y3[:, :, n0 * m : (n0 + b) * m])
 
 
 def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
@@ -128,9 +140,15 @@ def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
     dh, dw = dil
     fh, fw = dh * (kh - 1), dw * (kw - 1)
     c_in, h, w_ = x_shape[1:]
-    if (stride == (1, 1) and kh * kw > 1 and max(pad[:2]) <= fh and max(pad[2:]) <= fw
-            and ho + fh - pad[0] - pad[1] == h and wo + fw - pad[2] - pad[3] == w_
-            and o * h * w_ <= 2 * c_in * ho * wo):
+    if (
+        stride == (1, 1)
+        and kh * kw > 1
+        and max(pad[:2]) <= fh
+        and max(pad[2:]) <= fw
+        and ho + fh - pad[0] - pad[1] == h
+        and wo + fw - pad[2] - pad[3] == w_
+        and o * h * w_ <= 2 * c_in * ho * wo
+    ):
         # Stride 1: dx is a "full" convolution of g with the flipped, transposed kernel.
         # One im2col + matmul beats matmul + kh*kw strided col2im adds when the gathered
         # columns (O*H*W per tap) are not much larger than the scattered ones (C*Ho*Wo):
@@ -150,11 +168,10 @@ def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
     with workspace().empty((c_in * kh * kw * nb * m,), g.dtype, xp_) as flat:
         for n0 in range(0, n, nb):
             n1 = min(n, n0 + nb)
-            cols = flat[:c_in * kh * kw * (n1 - n0) * m].reshape(groups, kg, (n1 - n0) * m)
-            xp_.matmul(wt, g3[:, :, n0 * m:n1 * m], out=cols)
-            scatter_add(buf[:, n0:n1], cols.reshape(c_in, kh, kw, n1 - n0, ho, wo),
-                        stride, dil)
-    return buf[:, :, pt:pt + h, pl:pl + w_].transpose(1, 0, 2, 3)
+            cols = flat[: c_in * kh * kw * (n1 - n0) * m].reshape(groups, kg, (n1 - n0) * m)
+            xp_.matmul(wt, g3[:, :, n0 * m : n1 * m], out=cols)
+            scatter_add(buf[:, n0:n1], cols.reshape(c_in, kh, kw, n1 - n0, ho, wo), stride, dil)
+    return buf[:, :, pt : pt + h, pl : pl + w_].transpose(1, 0, 2, 3)
 
 
 def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
@@ -185,10 +202,12 @@ def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
         with workspace().empty((c * kh * kw * nb * m,), x.dtype, xp_) as flat:
             for n0 in range(0, n, nb):
                 b = min(n, n0 + nb) - n0
-                cols = flat[:c * kh * kw * b * m]
-                gather(cols.reshape(c, kh, kw, b, gh, gw), win[:, :, :, n0:n0 + b])
-                part = xp_.matmul(cols.reshape(groups, kg, b * m),
-                                  g3[:, :, n0 * m:(n0 + b) * m].transpose(0, 2, 1))
+                cols = flat[: c * kh * kw * b * m]
+                gather(cols.reshape(c, kh, kw, b, gh, gw), win[:, :, :, n0 : n0 + b])
+                part = xp_.matmul(
+                    cols.reshape(groups, kg, b * m),
+                    g3[:, :, n0 * m : (n0 + b) * m].transpose(0, 2, 1),
+                )
                 dwt = part if dwt is None else xp_.add(dwt, part, out=dwt)
     if dwt is None:  # an empty batch
         dwt = xp_.zeros((groups, kg, og), dtype=x.dtype)
@@ -197,5 +216,7 @@ def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
 
 def _check_positions(have: tuple, need: tuple) -> None:
     if have[0] < need[0] or have[1] < need[1]:
-        raise RuntimeError(f"conv weight gradient: input windows give {tuple(have)} positions "
-                           f"but the gradient has spatial shape {tuple(need)}")
+        raise RuntimeError(
+            f"conv weight gradient: input windows give {tuple(have)} positions "
+            f"but the gradient has spatial shape {tuple(need)}"
+        )

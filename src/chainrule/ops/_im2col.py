@@ -11,6 +11,7 @@ All functions take and return raw arrays. ``pad`` is always ``(top, bottom, left
 so 'same' padding with an even kernel can be asymmetric, like PyTorch. The three conv
 products built from these live in :mod:`._conv_kernels`.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -26,8 +27,16 @@ from ..backend import get_array_module
 from ..threads import parallel_copy, parallel_slices
 from ._workspace import workspace
 
-__all__ = ["MALLOC_TUNED", "out_size", "padded_cnhw", "windows", "gather", "im2col",
-           "scatter_add", "col2im"]
+__all__ = [
+    "MALLOC_TUNED",
+    "out_size",
+    "padded_cnhw",
+    "windows",
+    "gather",
+    "im2col",
+    "scatter_add",
+    "col2im",
+]
 
 
 def _raise_malloc_thresholds() -> bool:
@@ -57,7 +66,6 @@ def _raise_malloc_thresholds() -> bool:
 MALLOC_TUNED = _raise_malloc_thresholds()
 
 
-
 def out_size(size: int, k: int, s: int, p0: int, p1: int, d: int) -> int:
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
 
@@ -81,9 +89,9 @@ def padded_cnhw(x, pad) -> Iterator[Any]:
     shape = (c, n, h + pt + pb, w + pl + pr)
     with workspace().bordered(("pad", pt, pl, h, w), shape, x.dtype, xp_) as buf:
         if xp_ is np:
-            parallel_copy(buf[:, :, pt:pt + h, pl:pl + w], xt)
+            parallel_copy(buf[:, :, pt : pt + h, pl : pl + w], xt)
         else:
-            buf[:, :, pt:pt + h, pl:pl + w] = xt
+            buf[:, :, pt : pt + h, pl : pl + w] = xt
         yield buf
 
 
@@ -96,8 +104,8 @@ def windows(xpad, kh: int, kw: int, stride, dil):
     wo = (wp - dw * (kw - 1) - 1) // sw + 1
     s0, s1, s2, s3 = xpad.strides
     return xp_.lib.stride_tricks.as_strided(
-        xpad, (c, kh, kw, n, ho, wo), (s0, s2 * dh, s3 * dw, s1, s2 * sh, s3 * sw),
-        writeable=False)
+        xpad, (c, kh, kw, n, ho, wo), (s0, s2 * dh, s3 * dw, s1, s2 * sh, s3 * sw), writeable=False
+    )
 
 
 def gather(out, win) -> None:
@@ -129,8 +137,9 @@ def scatter_add(buf, cols, stride, dil) -> None:
         for i in range(kh):
             for j in range(kw):
                 h0, w0 = i * dh, j * dw
-                buf[c0:c1, :, h0:h0 + sh * (ho - 1) + 1:sh, w0:w0 + sw * (wo - 1) + 1:sw] += \
-                    cols[c0:c1, i, j]
+                buf[
+                    c0:c1, :, h0 : h0 + sh * (ho - 1) + 1 : sh, w0 : w0 + sw * (wo - 1) + 1 : sw
+                ] += cols[c0:c1, i, j]
 
     if xp_ is np:
         parallel_slices(scatter, c, cols.nbytes)
@@ -144,9 +153,15 @@ def col2im(cols, x_shape, stride, pad, dil):
     c, kh, kw, n, ho, wo = cols.shape
     _, _, h, w = x_shape
     pt, pb, pl, pr = pad
-    if kh == 1 and kw == 1 and stride == (1, 1) and not (pt or pb or pl or pr) \
-            and ho == h and wo == w:
+    if (
+        kh == 1
+        and kw == 1
+        and stride == (1, 1)
+        and not (pt or pb or pl or pr)
+        and ho == h
+        and wo == w
+    ):
         return cols.reshape(c, n, h, w).transpose(1, 0, 2, 3)
     buf = xp_.zeros((c, n, h + pt + pb, w + pl + pr), dtype=cols.dtype)
     scatter_add(buf, cols, stride, dil)
-    return buf[:, :, pt:pt + h, pl:pl + w].transpose(1, 0, 2, 3)
+    return buf[:, :, pt : pt + h, pl : pl + w].transpose(1, 0, 2, 3)

@@ -4,6 +4,7 @@ Each cell writes its gate formulas once, generic over a small math namespace:
 ``_ArrayMath`` works on raw arrays (the fast backward), ``_TensorMath`` on Tensors (the
 differentiable backward used under ``create_graph=True`` or forward-mode AD).
 """
+
 from __future__ import annotations
 
 from ..autograd.state import current

@@ -1,4 +1,5 @@
 """Helpers shared by the op files: argument coercion and dtype promotion."""
+
 from __future__ import annotations
 
 from numbers import Number
@@ -31,8 +32,10 @@ def no_integer_kernel(op: str, x: Any) -> None:
     """Refuse an integer or bool tensor where PyTorch has no integer kernel ("... not
     implemented for 'Long'"), instead of silently computing in floating point."""
     if isinstance(x, Tensor) and x._data.dtype.kind in "iub":
-        raise DtypeError(f"{op}: not implemented for an integer or bool input (got {x.dtype}); "
-                         "convert it with .float() first")
+        raise DtypeError(
+            f"{op}: not implemented for an integer or bool input (got {x.dtype}); "
+            "convert it with .float() first"
+        )
 
 
 NAMED_ERRORS = (ValueError, RuntimeError, IndexError, TypeError)
@@ -135,8 +138,9 @@ def norm_dim(dim: Any, ndim: int, op: str) -> tuple | None:
                 f"(valid: {-max(ndim, 1)} to {max(ndim, 1) - 1})"
             )
         if d % max(ndim, 1) in out:
-            raise RuntimeError(f"{op}: dim {d % max(ndim, 1)} appears multiple times in the "
-                               f"list of dims {dims}")
+            raise RuntimeError(
+                f"{op}: dim {d % max(ndim, 1)} appears multiple times in the list of dims {dims}"
+            )
         out.append(d % max(ndim, 1))
     return tuple(sorted(out))
 
@@ -152,8 +156,7 @@ def _dim_seq(dim: Any, op: str) -> Any:
 def int_dim(dim: Any, ndim: int, op: str) -> int:
     """Normalise a single ``dim`` (ops such as prod, argmax, cumsum take exactly one)."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op}: argument 'dim' must be int, not {type(dim).__name__} "
-                        f"({dim!r})")
+        raise TypeError(f"{op}: argument 'dim' must be int, not {type(dim).__name__} ({dim!r})")
     return norm_dim(dim, ndim, op)[0]
 
 

@@ -24,6 +24,7 @@ Requests below :data:`MIN_BYTES` and non-NumPy arrays (CuPy) are simply allocate
 Each thread has its own workspace (see :func:`workspace`), so intra-op worker threads
 never share one.
 """
+
 from __future__ import annotations
 
 import threading

@@ -10,6 +10,7 @@ arrays otherwise (no recorded reshapes or matmuls). Leading batch dimensions are
 into one so that every product is a single 2-d BLAS call. ``F.linear``
 (``nn/functional/linear.py``) checks the arguments and calls :class:`LinearFn`.
 """
+
 from __future__ import annotations
 
 from ..autograd.function import Function

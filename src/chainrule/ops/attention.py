@@ -37,6 +37,7 @@ With ``create_graph=True`` the backward is rebuilt from Tensor ops (recomputing 
 differentiably), so double backward is exact. The forward-mode rule is
 tA = scale (tQ Kᵀ + Q tKᵀ) + tM,  tP = P ⊙ (tA - rowsum(tA ⊙ P)),  tO = tP̃ V + P̃ tV.
 """
+
 from __future__ import annotations
 
 import functools
@@ -55,8 +56,12 @@ from .reduction import sum as _sum
 from .shape import transpose
 from .softmax import softmax
 
-__all__ = ["SAVE_PROBS_MAX_BYTES", "ScaledDotProductAttention", "attention",
-           "scaled_dot_product_attention"]
+__all__ = [
+    "SAVE_PROBS_MAX_BYTES",
+    "ScaledDotProductAttention",
+    "attention",
+    "scaled_dot_product_attention",
+]
 
 SAVE_PROBS_MAX_BYTES = 256 * 2**20
 """Above this size (per call) the probabilities are recomputed in backward, not kept."""
@@ -127,8 +132,7 @@ class ScaledDotProductAttention(Function):
     node_name = "ScaledDotProductAttentionBackward"
 
     @staticmethod
-    def forward(ctx, q, k, v, mask, blocked, scale, dropout_p, generator, nan_rows,
-                with_weights):
+    def forward(ctx, q, k, v, mask, blocked, scale, dropout_p, generator, nan_rows, with_weights):
         xp = get_array_module(q)
         p, lse, dead = _softmax_rows(_scores(q, k, mask, blocked, scale))
         if nan_rows and dead is not None:
@@ -224,7 +228,7 @@ def _backward_tensors(ctx, q, k, v, mask, grad, grad_w):
         s = s + mask
     if ctx.blocked is not None:
         s = s + Tensor._make(ctx.blocked, False, None, 0)
-    dead = (s._data.max(axis=-1, keepdims=True) == -np.inf)
+    dead = s._data.max(axis=-1, keepdims=True) == -np.inf
     if dead.any():
         s = where(dead, 0.0, s)
     p = softmax(s, -1)
@@ -255,20 +259,29 @@ def _fail(msg: str) -> None:
 def _check_inputs(query: Any, key: Any, value: Any) -> None:
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
-            raise TypeError(f"scaled_dot_product_attention: {name} must be a Tensor, got "
-                            f"{type(t).__name__}")
+            raise TypeError(
+                f"scaled_dot_product_attention: {name} must be a Tensor, got {type(t).__name__}"
+            )
     if min(query.ndim, key.ndim, value.ndim) < 2:
-        _fail(f"expected query, key and value to be at least 2-dimensional, got "
-              f"query.dim()={query.ndim}, key.dim()={key.ndim}, value.dim()={value.ndim}")
+        _fail(
+            f"expected query, key and value to be at least 2-dimensional, got "
+            f"query.dim()={query.ndim}, key.dim()={key.ndim}, value.dim()={value.ndim}"
+        )
     if not (query.dtype == key.dtype == value.dtype) or query.dtype.kind != "f":
-        _fail(f"expected query, key and value to have the same floating dtype, got "
-              f"{query.dtype}, {key.dtype} and {value.dtype}")
+        _fail(
+            f"expected query, key and value to have the same floating dtype, got "
+            f"{query.dtype}, {key.dtype} and {value.dtype}"
+        )
     if query.shape[-1] != key.shape[-1]:
-        _fail(f"query and key must have the same embedding size (last dim), got query "
-              f"{tuple(query.shape)} and key {tuple(key.shape)}")
+        _fail(
+            f"query and key must have the same embedding size (last dim), got query "
+            f"{tuple(query.shape)} and key {tuple(key.shape)}"
+        )
     if key.shape[-2] != value.shape[-2]:
-        _fail(f"key and value must have the same sequence length (dim -2), got key "
-              f"{tuple(key.shape)} and value {tuple(value.shape)}")
+        _fail(
+            f"key and value must have the same sequence length (dim -2), got key "
+            f"{tuple(key.shape)} and value {tuple(value.shape)}"
+        )
 
 
 def _repeat_heads(t: Tensor, groups: int) -> Tensor:
@@ -283,8 +296,10 @@ def _gqa(query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
         _fail("enable_gqa needs a head dimension (dim -3) on query, key and value")
     hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
     if hk != hv or hq % hk != 0:
-        _fail(f"enable_gqa: the number of heads in key and value ({hk}, {hv}) must be equal "
-              f"and divide the number of query heads ({hq})")
+        _fail(
+            f"enable_gqa: the number of heads in key and value ({hk}, {hv}) must be equal "
+            f"and divide the number of query heads ({hq})"
+        )
     if hq == hk:
         return key, value
     return _repeat_heads(key, hq // hk), _repeat_heads(value, hq // hk)
@@ -308,8 +323,10 @@ def _masks(query: Tensor, key: Tensor, attn_mask: Any, is_causal: bool):
     except ValueError:
         ok = False
     if not ok:
-        _fail(f"attn_mask of shape {tuple(m.shape)} cannot be broadcast to the attention "
-              f"weights' shape {target} (…, L, S)")
+        _fail(
+            f"attn_mask of shape {tuple(m.shape)} cannot be broadcast to the attention "
+            f"weights' shape {target} (…, L, S)"
+        )
     if m.dtype == np.bool_:
         return None, xp.where(m._data, query.dtype.type(0), query.dtype.type(-np.inf))
     if m.dtype.kind != "f":
@@ -325,10 +342,20 @@ def _masks(query: Tensor, key: Tensor, attn_mask: Any, is_causal: bool):
 ATTENTION_OBSERVERS: list = []
 
 
-def attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
-              dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
-              enable_gqa: bool = False, *, need_weights: bool = False, nan_rows: bool = False,
-              generator: Generator | None = None):
+def attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+    *,
+    need_weights: bool = False,
+    nan_rows: bool = False,
+    generator: Generator | None = None,
+):
     """Scaled dot-product attention, optionally also returning the (dropped-out) weights.
 
     The shared engine of :func:`scaled_dot_product_attention` and ``nn.MultiheadAttention``.
@@ -342,23 +369,40 @@ def attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
     try:
         np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
     except ValueError:
-        _fail(f"the batch dimensions of query {tuple(query.shape)}, key {tuple(key.shape)} "
-              f"and value {tuple(value.shape)} cannot be broadcast together (for grouped-query "
-              "attention pass enable_gqa=True)")
+        _fail(
+            f"the batch dimensions of query {tuple(query.shape)}, key {tuple(key.shape)} "
+            f"and value {tuple(value.shape)} cannot be broadcast together (for grouped-query "
+            "attention pass enable_gqa=True)"
+        )
     mask, blocked = _masks(query, key, attn_mask, is_causal)
     for observe in ATTENTION_OBSERVERS:
         batch = int(np.prod(np.broadcast_shapes(query.shape[:-2], key.shape[:-2])))
         observe(batch, query.shape[-2], key.shape[-2], query.shape[-1], value.shape[-1])
     sc = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    return ScaledDotProductAttention.apply(query, key, value, mask, blocked, sc,
-                                           float(dropout_p), generator, bool(nan_rows),
-                                           bool(need_weights))
+    return ScaledDotProductAttention.apply(
+        query,
+        key,
+        value,
+        mask,
+        blocked,
+        sc,
+        float(dropout_p),
+        generator,
+        bool(nan_rows),
+        bool(need_weights),
+    )
 
 
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
-                                 attn_mask: Tensor | None = None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: float | None = None,
-                                 enable_gqa: bool = False) -> Tensor:
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
     """softmax(Q Kᵀ · scale + mask) V, fused into one op (PyTorch's semantics).
 
     Args:

@@ -5,6 +5,7 @@ rules return gradients in the *broadcast* shape and the engine sums them back to
 input's shape, so no rule here handles broadcasting. Comparisons, logical and bitwise ops
 (no gradient) live in ``logical.py``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,22 @@ from .binding import numpy_keywords, tensor_method
 from .elementwise import BinaryElementwise
 from .unary import cast, log, reciprocal, sigmoid
 
-__all__ = ["add", "div", "floor_divide", "fmod", "lerp", "logaddexp", "maximum", "minimum", "mul",
-           "pow", "remainder", "sub", "true_divide", "where"]
+__all__ = [
+    "add",
+    "div",
+    "floor_divide",
+    "fmod",
+    "lerp",
+    "logaddexp",
+    "maximum",
+    "minimum",
+    "mul",
+    "pow",
+    "remainder",
+    "sub",
+    "true_divide",
+    "where",
+]
 
 
 class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
@@ -32,8 +47,12 @@ class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
 def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:
     """Promote ``a`` and ``b`` to PyTorch's common dtype and apply ``cls``, turning NumPy's
     broadcast error into one that names the op."""
-    if not (type(a) is Tensor and type(b) is Tensor and a._data.dtype is b._data.dtype and
-            type(a._data) is type(b._data)):  # the common case needs no promotion
+    if not (
+        type(a) is Tensor
+        and type(b) is Tensor
+        and a._data.dtype is b._data.dtype
+        and type(a._data) is type(b._data)
+    ):  # the common case needs no promotion
         a, b = promote(op, a, b)
     try:
         return cls.apply(a, b, **params)
@@ -230,8 +249,10 @@ class Where(BinaryElementwise):
     def backward(cls, ctx, grad):
         (cond,) = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        return (where(cond, grad, 0.0) if needs[0] else None,
-                where(cond, 0.0, grad) if needs[1] else None)
+        return (
+            where(cond, grad, 0.0) if needs[0] else None,
+            where(cond, 0.0, grad) if needs[1] else None,
+        )
 
     @staticmethod
     def derivative_a(ctx, a, b, y):
@@ -282,9 +303,11 @@ def where(cond: Any, a: Any = None, b: Any = None) -> Any:
 # ------------------------------------------------------------------------- public functions
 def _no_bool_sub(a: Any, b: Any) -> None:
     if any(isinstance(v, Tensor) and v._data.dtype.kind == "b" for v in (a, b)):
-        raise TypeError("sub: subtraction, the `-` operator, with a bool tensor is not "
-                        "supported; to invert a mask use `~` or logical_not(), to compare two "
-                        "masks use `^` or logical_xor()")
+        raise TypeError(
+            "sub: subtraction, the `-` operator, with a bool tensor is not "
+            "supported; to invert a mask use `~` or logical_not(), to compare two "
+            "masks use `^` or logical_xor()"
+        )
 
 
 @tensor_method(inplace=True, keywords=True)
@@ -312,15 +335,18 @@ def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
             return floor_divide(a, b)
         if rounding_mode == "trunc":
             return _rounded_div("div", a, b, trunc=True)
-        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
-                         f"{rounding_mode!r}")
-    if type(b) is Tensor and (type(a) is float or type(a) is int) and \
-            b._data.dtype.kind == "f":
+        raise ValueError(
+            f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
+        )
+    if type(b) is Tensor and (type(a) is float or type(a) is int) and b._data.dtype.kind == "f":
         # scalar / x = scalar * (1 / x): saves only 1 / x (as PyTorch), not x
         r = reciprocal(b)
         return r if a == 1 else mul(r, a)
-    if type(a) is Tensor and (type(b) is Tensor and a._data.dtype is b._data.dtype or
-                              type(b) is float) and a._data.dtype.kind == "f":
+    if (
+        type(a) is Tensor
+        and (type(b) is Tensor and a._data.dtype is b._data.dtype or type(b) is float)
+        and a._data.dtype.kind == "f"
+    ):
         return _call(Div, "div", a, b)  # the common float case: no integer handling needed
     a, b = promote("div", a, b)
     if isinstance(a, Tensor) and a._data.dtype.kind not in "fc":
@@ -344,8 +370,10 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
     b_int = isinstance(b, Tensor) and bd.dtype.kind in "iu" or type(b) is int
     if a_int and b_int:
         if type(b) is int and b < 0:
-            raise ValueError("pow: integers to negative integer powers are not allowed; make "
-                             "the base or the exponent floating (e.g. x.float() ** -1)")
+            raise ValueError(
+                "pow: integers to negative integer powers are not allowed; make "
+                "the base or the exponent floating (e.g. x.float() ** -1)"
+            )
         xp = get_array_module(ad, bd)
         if bool(xp.any(xp.asarray(bd) < 0)):  # NumPy raises here; PyTorch computes
             return Tensor._make(_int_power(xp, ad, bd), False, None, 0)
@@ -376,19 +404,21 @@ def logaddexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """log(exp(input) + exp(other)) elementwise, with broadcasting (``torch.logaddexp``)."""
     for arg, v in (("input", input), ("other", other)):
         if not isinstance(v, Tensor):
-            raise TypeError(f"logaddexp(): argument '{arg}' must be Tensor, not "
-                            f"{type(v).__name__}")
+            raise TypeError(f"logaddexp(): argument '{arg}' must be Tensor, not {type(v).__name__}")
         if v._data.dtype.kind != "f":
-            raise NotImplementedError(f"logaddexp: not implemented for {v.dtype} (PyTorch "
-                                      "computes it for floating tensors only); use .float()")
+            raise NotImplementedError(
+                f"logaddexp: not implemented for {v.dtype} (PyTorch "
+                "computes it for floating tensors only); use .float()"
+            )
     return _call(LogAddExp, "logaddexp", input, other)
 
 
 def _real_pair(op: str, a: Any, b: Any) -> tuple:
     for v in (a, b):
         if isinstance(v, Tensor) and v._data.dtype.kind == "c" or isinstance(v, complex):
-            raise TypeError(f"{op}: complex tensors are not supported by {op} (complex numbers "
-                            "have no order)")
+            raise TypeError(
+                f"{op}: complex tensors are not supported by {op} (complex numbers have no order)"
+            )
     return a, b
 
 
@@ -402,8 +432,10 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ShapeError(f"lerp: input {shapes[0]}, end {shapes[1]} and weight {shapes[2]} "
-                         "cannot be broadcast together") from None
+        raise ShapeError(
+            f"lerp: input {shapes[0]}, end {shapes[1]} and weight {shapes[2]} "
+            "cannot be broadcast together"
+        ) from None
     return start + weight * (end - start)
 
 
@@ -413,15 +445,16 @@ def _raw_pair(op: str, a: Any, b: Any) -> tuple:
     return (a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
 
 
-
 def _check_int_zero(op: str, ad: Any, bd: Any) -> None:
     """Integer division by zero raises (PyTorch), where NumPy would return 0 with a warning."""
     xp = get_array_module(ad, bd)
     b_arr = xp.asarray(bd)
     a_int = xp.asarray(ad).dtype.kind in "iub"
     if a_int and b_arr.dtype.kind in "iub" and bool((b_arr == 0).any()):
-        raise IntegerDivisionByZero(f"{op}: integer division by zero (ZeroDivisionError); make "
-                                    "one operand floating to get inf/nan instead")
+        raise IntegerDivisionByZero(
+            f"{op}: integer division by zero (ZeroDivisionError); make "
+            "one operand floating to get inf/nan instead"
+        )
 
 
 def _rounded_div(op: str, a: Any, b: Any, trunc: bool) -> Tensor:

@@ -14,6 +14,7 @@ so calls inside the package pay nothing); the wrapping for ``keywords=True`` and
 in-place form are built at binding time. This module imports nothing from ``ops`` so that
 every op module can import it without a cycle.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

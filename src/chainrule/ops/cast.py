@@ -3,6 +3,7 @@
 conversion; casting to an integer or bool type ends the graph, as in PyTorch.
 ``type_as`` (``Tensor.type_as``) is ``cast`` to another tensor's dtype.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -13,6 +13,7 @@ convolution are again convolutions, which is what makes double backward work:
 and each of those is bilinear, with its own gradients expressed by the same three
 Functions, so any order of derivative stays inside this file.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -52,8 +53,10 @@ class Conv2dFn(Function):
     @staticmethod
     def jvp(ctx, tx, tw, tb, _):
         x, w, _b, P = ctx.primals
-        out = tsum(None if tx is None else K.conv_forward(tx, w, None, *P),
-                   None if tw is None else K.conv_forward(x, tw, None, *P))
+        out = tsum(
+            None if tx is None else K.conv_forward(tx, w, None, *P),
+            None if tw is None else K.conv_forward(x, tw, None, *P),
+        )
         if tb is not None:
             out = tsum(out, tb.reshape(1, -1, 1, 1))
         return out
@@ -82,8 +85,10 @@ class ConvTranspose2dFn(Function):
     @staticmethod
     def jvp(ctx, tg, tw, *_):
         g, w, xs, P = ctx.primals
-        return tsum(None if tg is None else K.conv_input_grad(tg, w, tuple(xs), *P),
-                    None if tw is None else K.conv_input_grad(g, tw, tuple(xs), *P))
+        return tsum(
+            None if tg is None else K.conv_input_grad(tg, w, tuple(xs), *P),
+            None if tw is None else K.conv_input_grad(g, tw, tuple(xs), *P),
+        )
 
 
 class ConvWeightFn(Function):
@@ -109,8 +114,10 @@ class ConvWeightFn(Function):
     @staticmethod
     def jvp(ctx, tx, tg, *_):
         x, g, ws, P = ctx.primals[:4]
-        return tsum(None if tx is None else K.conv_weight_grad(tx, g, tuple(ws), *P),
-                    None if tg is None else K.conv_weight_grad(x, tg, tuple(ws), *P))
+        return tsum(
+            None if tx is None else K.conv_weight_grad(tx, g, tuple(ws), *P),
+            None if tg is None else K.conv_weight_grad(x, tg, tuple(ws), *P),
+        )
 
 
 def _crop(t: Tensor, shape: tuple) -> Tensor:
@@ -118,7 +125,7 @@ def _crop(t: Tensor, shape: tuple) -> Tensor:
     no output of the forward conv)."""
     if tuple(t.shape) == tuple(shape):
         return t
-    return t[:, :, :shape[2], :shape[3]]
+    return t[:, :, : shape[2], : shape[3]]
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -139,11 +146,14 @@ def _padding(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tupl
         if padding == "valid":
             return (0, 0, 0, 0)
         if padding != "same":
-            raise ValueError(f"{op}: padding must be an int, a tuple, 'same' or 'valid', "
-                             f"got {padding!r}")
+            raise ValueError(
+                f"{op}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}"
+            )
         if any(s != 1 for s in stride):
-            raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
-                             f"(stride={stride}); use an explicit padding")
+            raise ValueError(
+                f"{op}: padding='same' is not supported for strided convolutions "
+                f"(stride={stride}); use an explicit padding"
+            )
         out = []
         for kk, dd in zip(k, dil):
             total = dd * (kk - 1)
@@ -157,31 +167,46 @@ def _padding(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tupl
 
 def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -> None:
     if not isinstance(x, Tensor) or not isinstance(w, Tensor):
-        raise TypeError(f"{op}: input and weight must be Tensors, got {type(x).__name__} "
-                        f"and {type(w).__name__}")
+        raise TypeError(
+            f"{op}: input and weight must be Tensors, got {type(x).__name__} and {type(w).__name__}"
+        )
     if x.ndim != 4 or w.ndim != 4:
-        raise ShapeError(f"{op}: expected a 4-D input (N, C, H, W) and a 4-D weight, got "
-                         f"input {tuple(x.shape)} and weight {tuple(w.shape)}")
+        raise ShapeError(
+            f"{op}: expected a 4-D input (N, C, H, W) and a 4-D weight, got "
+            f"input {tuple(x.shape)} and weight {tuple(w.shape)}"
+        )
     if groups < 1:
         raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
     c = x.shape[1]
     if transposed:
         if c != w.shape[0] or c % groups:
-            raise ShapeError(f"{op}: input has {c} channels but weight {tuple(w.shape)} "
-                             f"expects {w.shape[0]} (divisible by groups={groups})")
+            raise ShapeError(
+                f"{op}: input has {c} channels but weight {tuple(w.shape)} "
+                f"expects {w.shape[0]} (divisible by groups={groups})"
+            )
     else:
         if c != w.shape[1] * groups or w.shape[0] % groups:
             raise ShapeError(
                 f"{op}: input {tuple(x.shape)} has {c} channels but weight {tuple(w.shape)} "
                 f"with groups={groups} expects {w.shape[1] * groups}; out_channels "
-                f"({w.shape[0]}) must also be divisible by groups")
+                f"({w.shape[0]}) must also be divisible by groups"
+            )
     if x.dtype != w.dtype:
-        raise TypeError(f"{op}: input dtype {x.dtype} and weight dtype {w.dtype} differ; "
-                        "cast one (e.g. model.double() or x.float())")
+        raise TypeError(
+            f"{op}: input dtype {x.dtype} and weight dtype {w.dtype} differ; "
+            "cast one (e.g. model.double() or x.float())"
+        )
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """2-D cross-correlation, like ``torch.nn.functional.conv2d``.
 
     Args:
@@ -211,17 +236,27 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     ho = out_size(h, k[0], stride[0], pad[0], pad[1], dil[0])
     wo = out_size(w, k[1], stride[1], pad[2], pad[3], dil[1])
     if ho < 1 or wo < 1:
-        raise ShapeError(f"{op}: input {tuple(input.shape)} is too small for kernel {k} with "
-                         f"padding {pad}, dilation {dil}: output would be {ho}x{wo}")
+        raise ShapeError(
+            f"{op}: input {tuple(input.shape)} is too small for kernel {k} with "
+            f"padding {pad}, dilation {dil}: output would be {ho}x{wo}"
+        )
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-        raise ShapeError(f"{op}: bias must have shape ({weight.shape[0]},), got "
-                         f"{tuple(bias.shape)}")
+        raise ShapeError(
+            f"{op}: bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}"
+        )
     out = Conv2dFn.apply(input, weight, bias, (stride, pad, dil, int(groups)))
     return out.squeeze(0) if unbatched else out
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """1-D cross-correlation: input (N, C, L) or (C, L), weight (O, C/groups, k).
 
     Computed as a 2-D convolution over a height-1 image.
@@ -230,18 +265,33 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if unbatched:
         input = input.unsqueeze(0)
     if input.ndim != 3 or weight.ndim != 3:
-        raise ShapeError(f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got "
-                         f"{tuple(input.shape)} and {tuple(weight.shape)}")
+        raise ShapeError(
+            f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got "
+            f"{tuple(input.shape)} and {tuple(weight.shape)}"
+        )
     pad = padding if isinstance(padding, str) else (0, _tuple(padding, 1, "padding", "conv1d")[0])
-    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias,
-                 (1, _tuple(stride, 1, "stride", "conv1d")[0]), pad,
-                 (1, _tuple(dilation, 1, "dilation", "conv1d")[0]), groups).squeeze(2)
+    out = conv2d(
+        input.unsqueeze(2),
+        weight.unsqueeze(2),
+        bias,
+        (1, _tuple(stride, 1, "stride", "conv1d")[0]),
+        pad,
+        (1, _tuple(dilation, 1, "dilation", "conv1d")[0]),
+        groups,
+    ).squeeze(2)
     return out.squeeze(0) if unbatched else out
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
-                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
-                     groups: int = 1, dilation: Any = 1) -> Tensor:
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
     """Transposed 2-D convolution (the gradient of conv2d w.r.t. its input).
 
     Args:
@@ -264,33 +314,51 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
     oph, opw = _tuple(output_padding, 2, "output_padding", op)
     for o_, s_, d_ in ((oph, stride[0], dil[0]), (opw, stride[1], dil[1])):
         if o_ < 0 or o_ >= max(s_, d_):
-            raise ValueError(f"{op}: output_padding must be smaller than stride or dilation, "
-                             f"got output_padding={(oph, opw)}, stride={stride}, "
-                             f"dilation={dil}")
+            raise ValueError(
+                f"{op}: output_padding must be smaller than stride or dilation, "
+                f"got output_padding={(oph, opw)}, stride={stride}, "
+                f"dilation={dil}"
+            )
     n, _, h, w = input.shape
     ho = (h - 1) * stride[0] - 2 * ph + dil[0] * (k[0] - 1) + oph + 1
     wo = (w - 1) * stride[1] - 2 * pw + dil[1] * (k[1] - 1) + opw + 1
     if ho < 1 or wo < 1:
-        raise ShapeError(f"{op}: output size {ho}x{wo} is not positive for input "
-                         f"{tuple(input.shape)}, kernel {k}, padding {(ph, pw)}")
+        raise ShapeError(
+            f"{op}: output size {ho}x{wo} is not positive for input "
+            f"{tuple(input.shape)}, kernel {k}, padding {(ph, pw)}"
+        )
     cout = weight.shape[1] * groups
-    out = ConvTranspose2dFn.apply(input, weight, (n, cout, ho, wo),
-                                  (stride, (ph, ph, pw, pw), dil, int(groups)))
+    out = ConvTranspose2dFn.apply(
+        input, weight, (n, cout, ho, wo), (stride, (ph, ph, pw, pw), dil, int(groups))
+    )
     if bias is not None:
         out = out + bias.reshape(1, cout, 1, 1)
     return out.squeeze(0) if unbatched else out
 
 
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
-                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
-                     groups: int = 1, dilation: Any = 1) -> Tensor:
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
     """Transposed 1-D convolution: input (N, Cin, L), weight (Cin, Cout/groups, k)."""
+
     def one(v: Any, name: str) -> int:
         return _tuple(v, 1, name, "conv_transpose1d")[0]
 
-    out = conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias,
-                           (1, one(stride, "stride")), (0, one(padding, "padding")),
-                           (0, one(output_padding, "output_padding")), groups,
-                           (1, one(dilation, "dilation")))
+    out = conv_transpose2d(
+        input.unsqueeze(2),
+        weight.unsqueeze(2),
+        bias,
+        (1, one(stride, "stride")),
+        (0, one(padding, "padding")),
+        (0, one(output_padding, "output_padding")),
+        groups,
+        (1, one(dilation, "dilation")),
+    )
     return out.squeeze(2)
-

@@ -6,6 +6,7 @@ rule falls back to the exact formula ``dx_i = sum_{j >= i} g_j prod_{k <= j, k !
 built from running products that skip ``x_i`` (quadratic in the slice length, as PyTorch's
 fallback). ``diff`` is composed from slicing and subtraction.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -99,25 +100,35 @@ def cumprod(input: Any, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
 
 
 @tensor_method(keywords=True)
-def diff(input: Any, n: int = 1, dim: int = -1, prepend: Any = None,  # noqa: A002
-         append: Any = None) -> Tensor:
+def diff(
+    input: Any,
+    n: int = 1,
+    dim: int = -1,
+    prepend: Any = None,  # noqa: A002
+    append: Any = None,
+) -> Tensor:
     """n-th forward difference along ``dim``: out[i] = x[i + 1] - x[i], applied ``n`` times
     (after concatenating ``prepend`` / ``append`` along ``dim``)."""
     x = as_tensor(input)
     if x.ndim == 0:
-        raise RuntimeError("diff: expected a tensor with at least one dimension, got a 0-d "
-                           "tensor")
+        raise RuntimeError("diff: expected a tensor with at least one dimension, got a 0-d tensor")
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"diff: order n must be a non-negative integer, got {n!r}")
     d = norm_dim(dim, x.ndim, "diff")[0]
-    parts = [as_tensor(p, x) for p in (prepend,) if p is not None] + [x] + \
-        [as_tensor(a, x) for a in (append,) if a is not None]
+    parts = (
+        [as_tensor(p, x) for p in (prepend,) if p is not None]
+        + [x]
+        + [as_tensor(a, x) for a in (append,) if a is not None]
+    )
     for p in parts:
-        if p.ndim != x.ndim or any(a != b for i, (a, b) in enumerate(zip(p.shape, x.shape))
-                                   if i != d):
-            raise RuntimeError(f"diff: expected prepend/append of shape {tuple(x.shape)} "
-                               f"except along dim {d} (same number of dims as input), got "
-                               f"{tuple(p.shape)}")
+        if p.ndim != x.ndim or any(
+            a != b for i, (a, b) in enumerate(zip(p.shape, x.shape)) if i != d
+        ):
+            raise RuntimeError(
+                f"diff: expected prepend/append of shape {tuple(x.shape)} "
+                f"except along dim {d} (same number of dims as input), got "
+                f"{tuple(p.shape)}"
+            )
     if len(parts) > 1:
         x = cat(parts, d)
     for _ in range(n):

@@ -5,6 +5,7 @@ differences (exact, no cancellation), with the gradient ``(x1[p] - x2[r]) / d[p,
 0 where two points coincide (the removable singularity; PyTorch does the same). Other norms
 are composed from differentiable primitives.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,11 @@ from ._util import as_tensor
 
 __all__ = ["cdist"]
 
-_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
-          "donot_use_mm_for_euclid_dist")
+_MODES = (
+    "use_mm_for_euclid_dist_if_necessary",
+    "use_mm_for_euclid_dist",
+    "donot_use_mm_for_euclid_dist",
+)
 
 
 class EuclideanCdist(Function):
@@ -58,8 +62,12 @@ class EuclideanCdist(Function):
         return xp.where(d > 0, num / xp.where(d > 0, d, 1), 0)
 
 
-def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
-          compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
+def cdist(
+    x1: Tensor,
+    x2: Tensor,
+    p: float = 2.0,
+    compute_mode: str = "use_mm_for_euclid_dist_if_necessary",
+) -> Tensor:
     """p-norm distance between each row of ``x1`` (B?, P, M) and each row of ``x2`` (B?, R, M).
 
     ``compute_mode`` chooses PyTorch's matrix-product shortcut for p=2 on large inputs; here
@@ -73,14 +81,18 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     if compute_mode not in _MODES:
         raise ValueError(f"cdist: compute_mode must be one of {_MODES}, got {compute_mode!r}")
     if a.ndim < 2 or b.ndim < 2:
-        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {a.ndim}D, X2 "
-                           f"got: {b.ndim}D")
+        raise RuntimeError(
+            f"cdist only supports at least 2D tensors, X1 got: {a.ndim}D, X2 got: {b.ndim}D"
+        )
     if a.shape[-1] != b.shape[-1]:
-        raise RuntimeError(f"cdist: X1 and X2 must have the same number of columns. X1: "
-                           f"{a.shape[-1]} X2: {b.shape[-1]}")
+        raise RuntimeError(
+            f"cdist: X1 and X2 must have the same number of columns. X1: "
+            f"{a.shape[-1]} X2: {b.shape[-1]}"
+        )
     if a.dtype.kind != "f" or b.dtype.kind != "f":
-        raise RuntimeError(f"cdist only supports floating-point dtypes, X1 got: {a.dtype}, X2 "
-                           f"got: {b.dtype}")
+        raise RuntimeError(
+            f"cdist only supports floating-point dtypes, X1 got: {a.dtype}, X2 got: {b.dtype}"
+        )
     p = float(p)
     if p < 0 or math.isnan(p):
         raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
@@ -97,4 +109,4 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         return diff.amax(-1)
     if p == 1.0:
         return diff.sum(-1)
-    return (diff ** p).sum(-1) ** (1.0 / p)
+    return (diff**p).sum(-1) ** (1.0 / p)

@@ -27,6 +27,7 @@ Example::
         def derivative(ctx, x, y):
             return y
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -181,8 +182,9 @@ class BinaryElementwise(Function):
             needs = ctx.needs_input_grad
             keep = plan[2 * needs[0] + needs[1]]
             if keep is not None:
-                ctx.save_for_backward(a if keep[0] else None, b if keep[1] else None,
-                                      y if keep[2] else None)
+                ctx.save_for_backward(
+                    a if keep[0] else None, b if keep[1] else None, y if keep[2] else None
+                )
         return y
 
     @classmethod
@@ -190,8 +192,10 @@ class BinaryElementwise(Function):
         saved = ctx.saved_tensors if cls._save_plan is not None else ()
         a, b, y = saved if saved else (None, None, None)
         needs = ctx.needs_input_grad
-        return (cls.chain_a(ctx, grad, a, b, y) if needs[0] else None,
-                cls.chain_b(ctx, grad, a, b, y) if needs[1] else None)
+        return (
+            cls.chain_a(ctx, grad, a, b, y) if needs[0] else None,
+            cls.chain_b(ctx, grad, a, b, y) if needs[1] else None,
+        )
 
     @classmethod
     def jvp(cls, ctx, ta, tb):

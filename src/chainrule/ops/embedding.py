@@ -10,6 +10,7 @@ scatter-add runs one compiled pass or a sort + ``reduceat`` (``_kernels/embeddin
 instead of ``np.add.at``. ``F.embedding`` (``nn/functional/linear.py``) checks the indices,
 applies ``max_norm`` and calls :class:`EmbeddingFn`.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -10,6 +10,7 @@ backward (through the views) is a fold.
 The geometry arguments are pairs of ints already checked by ``F.unfold``/``F.fold``
 (``nn/functional/fold.py``), which also handle unbatched inputs.
 """
+
 from __future__ import annotations
 
 from ..autograd.function import Function
@@ -34,7 +35,7 @@ def unfold_columns(x: Tensor, k: tuple, d: tuple, p: tuple, s: tuple) -> Tensor:
         x = pad(x, (p[1], p[1], p[0], p[0]))
     eh, ew = d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1
     u = windows(windows(x, 2, eh, s[0]), 3, ew, s[1])  # (N, C, oh, ow, eh, ew)
-    u = u[:, :, :oh, :ow, ::d[0], ::d[1]]  # (N, C, oh, ow, kh, kw)
+    u = u[:, :, :oh, :ow, :: d[0], :: d[1]]  # (N, C, oh, ow, kh, kw)
     return u.permute(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], oh * ow)
 
 
@@ -56,9 +57,10 @@ class FoldFn(Function):
         for i in range(k[0]):
             for j in range(k[1]):
                 r0, c0 = i * d[0], j * d[1]
-                out[:, :, r0:r0 + s[0] * (oh - 1) + 1:s[0], c0:c0 + s[1] * (ow - 1) + 1:s[1]] \
-                    += cells[:, :, i, j]
-        return out[:, :, p[0]:p[0] + out_hw[0], p[1]:p[1] + out_hw[1]]
+                out[
+                    :, :, r0 : r0 + s[0] * (oh - 1) + 1 : s[0], c0 : c0 + s[1] * (ow - 1) + 1 : s[1]
+                ] += cells[:, :, i, j]
+        return out[:, :, p[0] : p[0] + out_hw[0], p[1] : p[1] + out_hw[1]]
 
     @staticmethod
     def backward(ctx, grad):

@@ -8,6 +8,7 @@ backward and forward mode follow from the same lines:
     TanhGrad(g, y)    = g (1 - y^2):  d/dg = 1 - y^2,  d/dy = -2 g y
     SigmoidGrad(g, y) = g y (1 - y):  d/dg = y (1 - y), d/dy = g (1 - 2y)
 """
+
 from __future__ import annotations
 
 from .._kernels import dispatch as _fast

@@ -13,6 +13,7 @@ configuration (four (12·64, 512) activations per step) that composite cost ~19 
 (:mod:`chainrule._kernels.gelu`: one compiled pass with Numba, a few NumPy passes without).
 Only the input x is saved, as PyTorch does.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,9 @@ __all__ = ["Gelu", "GeluGrad", "gelu_exact", "gelu_grad"]
 def _threaded(fn, out_like, *arrays):
     """``fn(*arrays)`` on NumPy arrays, cut into contiguous slices run on chainrule's intra-op
     threads when all are C-contiguous of one shape (the NumPy path of large activations)."""
-    if not all(type(a) is np.ndarray and a.flags.c_contiguous and a.shape == out_like.shape
-               for a in arrays):
+    if not all(
+        type(a) is np.ndarray and a.flags.c_contiguous and a.shape == out_like.shape for a in arrays
+    ):
         return fn(*arrays)
     out = np.empty_like(out_like)
     flat, parts = out.reshape(-1), [a.reshape(-1) for a in arrays]

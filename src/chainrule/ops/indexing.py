@@ -3,6 +3,7 @@
 The gradient of reading ``x[idx]`` is a scatter-*add* into zeros, so an element read
 several times (repeated integer indices) receives the sum of its gradients.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,18 @@ from .shape import reshape
 
 # ``index_put_`` is a Tensor-only method (bound from ``_TENSOR_ONLY`` in ``ops/__init__.py``);
 # ``getitem``/``setitem`` (``x[i]``, ``x[i] = v``) are bound there as operators.
-__all__ = ["gather", "index_put_", "index_select", "masked_fill", "masked_select", "nonzero",
-           "one_hot", "scatter", "scatter_add", "take_along_dim"]
+__all__ = [
+    "gather",
+    "index_put_",
+    "index_select",
+    "masked_fill",
+    "masked_select",
+    "nonzero",
+    "one_hot",
+    "scatter",
+    "scatter_add",
+    "take_along_dim",
+]
 
 
 def _convert_index(idx: Any) -> Any:
@@ -110,8 +121,11 @@ class IndexAdd(Function):
 
 
 def _is_int(i: Any) -> bool:
-    return isinstance(i, (int, np.integer)) and not isinstance(i, bool) or (
-        hasattr(i, "ndim") and i.ndim == 0 and i.dtype.kind in "iu")
+    return (
+        isinstance(i, (int, np.integer))
+        and not isinstance(i, bool)
+        or (hasattr(i, "ndim") and i.ndim == 0 and i.dtype.kind in "iu")
+    )
 
 
 def _is_array(i: Any) -> bool:
@@ -125,8 +139,9 @@ def _split_int_and_array(idx: tuple) -> tuple | None:
     if not (any(_is_int(i) for i in idx) and any(_is_array(i) for i in idx)):
         return None
     first = tuple(slice(None) if _is_array(i) else i for i in idx)
-    second = tuple(i if (_is_array(i) or i is Ellipsis) else slice(None)
-                   for i in idx if not _is_int(i))
+    second = tuple(
+        i if (_is_array(i) or i is Ellipsis) else slice(None) for i in idx if not _is_int(i)
+    )
     return first, second
 
 
@@ -192,11 +207,19 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     value_tensor = isinstance(value, Tensor)
     tangents = x._fw_tangent is not None or (value_tensor and value._fw_tangent is not None)
     batched = type(x) is not Tensor and getattr(x, "vmap_inplace", None) is not None  # vmap
-    if tangents or batched or (grad_mode.is_grad_enabled() and (
-            x.requires_grad or (value_tensor and value.requires_grad))):
+    if (
+        tangents
+        or batched
+        or (
+            grad_mode.is_grad_enabled()
+            and (x.requires_grad or (value_tensor and value.requires_grad))
+        )
+    ):
         if x.dtype.kind not in "fc":
-            raise RuntimeError(f"setitem: a value that requires grad cannot be written into a "
-                               f"{x.dtype} tensor (not differentiable)")
+            raise RuntimeError(
+                f"setitem: a value that requires grad cannot be written into a "
+                f"{x.dtype} tensor (not differentiable)"
+            )
         apply_inplace(x, "setitem", lambda t, v: IndexPut.apply(t, v, idx), value)
         return
     check_writable_memory(x, "setitem")
@@ -209,12 +232,15 @@ def index_put_(x: Tensor, indices: tuple, values: Any, accumulate: bool = False)
     """``x[indices] = values`` (or ``+=`` with repeated indices summed when accumulate)."""
     check_unrecorded_write(x, "index_put_")
     if not isinstance(indices, (tuple, list)):
-        raise TypeError(f"index_put_(): indices must be a tuple of tensors, got "
-                        f"{type(indices).__name__}")
+        raise TypeError(
+            f"index_put_(): indices must be a tuple of tensors, got {type(indices).__name__}"
+        )
     if isinstance(values, Tensor) and values.dtype != x.dtype:
-        raise RuntimeError(f"index_put_: requires the source and destination dtypes to match, "
-                           f"got {x.dtype} for the destination and {values.dtype} for the "
-                           "source; convert with values.to(x.dtype)")
+        raise RuntimeError(
+            f"index_put_: requires the source and destination dtypes to match, "
+            f"got {x.dtype} for the destination and {values.dtype} for the "
+            "source; convert with values.to(x.dtype)"
+        )
     idx = _convert_index(tuple(indices))
     v = values._data if isinstance(values, Tensor) else values
     write_index("index_put_", x, idx, v, accumulate)
@@ -232,15 +258,17 @@ def write_index(op: str, x: Tensor, idx: Any, v: Any, accumulate: bool = False) 
     vshape = getattr(v, "shape", ())
     try:
         np.broadcast_shapes(vshape, target_shape)
-        if len(vshape) > len(target_shape) and \
-                any(s != 1 for s in vshape[:len(vshape) - len(target_shape)]):
+        if len(vshape) > len(target_shape) and any(
+            s != 1 for s in vshape[: len(vshape) - len(target_shape)]
+        ):
             raise ValueError
     except ValueError:
-        raise RuntimeError(f"{op}: shape mismatch: value of shape {tuple(vshape)} cannot be "
-                           f"broadcast to the indexed result of shape {tuple(target_shape)}"
-                           ) from None
+        raise RuntimeError(
+            f"{op}: shape mismatch: value of shape {tuple(vshape)} cannot be "
+            f"broadcast to the indexed result of shape {tuple(target_shape)}"
+        ) from None
     if len(vshape) > len(target_shape):
-        v = v.reshape(vshape[len(vshape) - len(target_shape):])
+        v = v.reshape(vshape[len(vshape) - len(target_shape) :])
     if accumulate:
         if xp is np:
             np.add.at(x._data, idx, v)
@@ -275,10 +303,18 @@ class Gather(Function):
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
-        return ScatterAdd.apply(
-            Tensor._make(get_array_module(grad._data).zeros(ctx.in_shape, grad.dtype),
-                         False, None, 0),
-            ctx.dim, index, grad), None, None
+        return (
+            ScatterAdd.apply(
+                Tensor._make(
+                    get_array_module(grad._data).zeros(ctx.in_shape, grad.dtype), False, None, 0
+                ),
+                ctx.dim,
+                index,
+                grad,
+            ),
+            None,
+            None,
+        )
 
     @staticmethod
     def jvp(ctx, t, *_):
@@ -369,8 +405,10 @@ def _check_bounds(op: str, idx: Any, size: int, dim: int, allow_negative: bool =
     bad = hi if hi >= size else lo if lo < (-size if allow_negative else 0) else None
     if bad is not None:
         valid = f"{-size}..{size - 1}" if allow_negative else f"0..{size - 1}"
-        raise IndexOutOfBounds(f"{op}: index {bad} is out of bounds for dimension {dim} with "
-                               f"size {size} (valid indices: {valid})")
+        raise IndexOutOfBounds(
+            f"{op}: index {bad} is out of bounds for dimension {dim} with "
+            f"size {size} (valid indices: {valid})"
+        )
 
 
 def _index_arg(op: str, x: Tensor, dim: int, index: Any):
@@ -379,15 +417,19 @@ def _index_arg(op: str, x: Tensor, dim: int, index: Any):
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got {idx.dtype}")
     if idx.ndim != max(x.ndim, 1) and not (idx.ndim == 0 or x.ndim == 0):
-        raise RuntimeError(f"{op}: index tensor must have the same number of dimensions as "
-                           f"the input; got index shape {tuple(idx.shape)} for input shape "
-                           f"{tuple(x.shape)}")
+        raise RuntimeError(
+            f"{op}: index tensor must have the same number of dimensions as "
+            f"the input; got index shape {tuple(idx.shape)} for input shape "
+            f"{tuple(x.shape)}"
+        )
     d = norm_dim(dim, x.ndim, op)[0]
     for i, (si, sx) in enumerate(zip(idx.shape, x.shape)):
         if i != d and si > sx:
-            raise RuntimeError(f"{op}: size does not match at dimension {i}: expected index "
-                               f"{list(idx.shape)} to be no larger than self {list(x.shape)} "
-                               f"apart from dimension {d}")
+            raise RuntimeError(
+                f"{op}: size does not match at dimension {i}: expected index "
+                f"{list(idx.shape)} to be no larger than self {list(x.shape)} "
+                f"apart from dimension {d}"
+            )
     _check_bounds(op, idx._data, x.shape[d] if x.ndim else 1, d)
     return d, idx  # the Tensor: the op saves it, so its version is checked in backward
 
@@ -408,22 +450,29 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
         _check_bounds("take_along_dim", idx._data, x.numel(), 0)
         return getitem(x.reshape(-1), idx.reshape(-1))
     if idx.ndim != x.ndim:  # checked before dim, as PyTorch does
-        raise RuntimeError(f"take_along_dim(): input and indices should have the same number "
-                           f"of dimensions, but got {x.ndim} dimensions for input, and "
-                           f"{idx.ndim} dimensions for indices")
+        raise RuntimeError(
+            f"take_along_dim(): input and indices should have the same number "
+            f"of dimensions, but got {x.ndim} dimensions for input, and "
+            f"{idx.ndim} dimensions for indices"
+        )
     d = norm_dim(dim, x.ndim, "take_along_dim")[0]
     # PyTorch wraps negative indices here (unlike gather): index -1 is the last element.
     _check_bounds("take_along_dim", idx._data, x.shape[d], d, allow_negative=True)
     if (idx._data < 0).any():
         idx = Tensor._make(idx._data % x.shape[d], False, None, 0)
     try:
-        shape = list(np.broadcast_shapes(
-            tuple(s if i != d else 1 for i, s in enumerate(x.shape)),
-            tuple(s if i != d else 1 for i, s in enumerate(idx.shape))))
+        shape = list(
+            np.broadcast_shapes(
+                tuple(s if i != d else 1 for i, s in enumerate(x.shape)),
+                tuple(s if i != d else 1 for i, s in enumerate(idx.shape)),
+            )
+        )
     except ValueError:
-        raise RuntimeError(f"take_along_dim: input of shape {tuple(x.shape)} and indices of "
-                           f"shape {tuple(idx.shape)} cannot be broadcast together outside "
-                           f"dimension {d}") from None
+        raise RuntimeError(
+            f"take_along_dim: input of shape {tuple(x.shape)} and indices of "
+            f"shape {tuple(idx.shape)} cannot be broadcast together outside "
+            f"dimension {d}"
+        ) from None
     xs = list(shape)
     xs[d] = x.shape[d]
     ish = list(shape)
@@ -436,8 +485,9 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
 
 
 @tensor_method(inplace=True)
-def scatter(x: Tensor, dim: int, index: Any, src: Any = None, value: Any = None,
-            reduce: str | None = None) -> Tensor:
+def scatter(
+    x: Tensor, dim: int, index: Any, src: Any = None, value: Any = None, reduce: str | None = None
+) -> Tensor:
     """Out-of-place torch.scatter: write ``src`` (or ``value``) into a copy of ``x``."""
     if reduce == "add":
         return scatter_add(x, dim, index, src)
@@ -456,11 +506,14 @@ def scatter(x: Tensor, dim: int, index: Any, src: Any = None, value: Any = None,
 
 def _check_src(op: str, dim: int, idx: Any, src: Tensor) -> None:
     if 0 < src.ndim <= dim:
-        raise IndexError(f"{op}: dimension {dim} is out of range for src of shape "
-                         f"{tuple(src.shape)}")
+        raise IndexError(
+            f"{op}: dimension {dim} is out of range for src of shape {tuple(src.shape)}"
+        )
     if src.ndim != idx.ndim or any(si > ss for si, ss in zip(idx.shape, src.shape)):
-        raise RuntimeError(f"{op}: expected index {list(idx.shape)} to be no larger than src "
-                           f"{list(src.shape)} in every dimension (and of the same rank)")
+        raise RuntimeError(
+            f"{op}: expected index {list(idx.shape)} to be no larger than src "
+            f"{list(src.shape)} in every dimension (and of the same rank)"
+        )
 
 
 @tensor_method(inplace=True)
@@ -476,11 +529,14 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     d = norm_dim(dim, x.ndim, "index_select")[0]
     idx = as_tensor(index)
     if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"index_select(): Expected dtype int32 or int64 for index, got "
-                           f"{idx.dtype}")
+        raise RuntimeError(
+            f"index_select(): Expected dtype int32 or int64 for index, got {idx.dtype}"
+        )
     if idx.ndim > 1:
-        raise IndexError(f"index_select(): index is supposed to be a vector (0-d or 1-d), got "
-                         f"shape {tuple(idx.shape)}")
+        raise IndexError(
+            f"index_select(): index is supposed to be a vector (0-d or 1-d), got "
+            f"shape {tuple(idx.shape)}"
+        )
     _check_bounds("index_select", idx._data, x.shape[d] if x.ndim else 1, d)
     if x.ndim == 0:
         return reshape(x, (1,) * idx.ndim).expand(*idx.shape) * 1
@@ -497,10 +553,15 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     try:
         np.broadcast_shapes(m.shape, x.shape)
     except ValueError:
-        raise ShapeError(f"masked_fill: mask of shape {tuple(m.shape)} and input of shape "
-                         f"{tuple(x.shape)} cannot be broadcast together") from None
-    v = value.item() if isinstance(value, Tensor) and value.numel() == 1 and \
-        not value.requires_grad else value
+        raise ShapeError(
+            f"masked_fill: mask of shape {tuple(m.shape)} and input of shape "
+            f"{tuple(x.shape)} cannot be broadcast together"
+        ) from None
+    v = (
+        value.item()
+        if isinstance(value, Tensor) and value.numel() == 1 and not value.requires_grad
+        else value
+    )
     if isinstance(v, (bool, int, float)) and x.dtype.kind in "biu":  # keeps x's integer dtype
         # (PyTorch casts the value to it; float tensors already keep theirs under promotion)
         v = Tensor._make(get_array_module(x._data).asarray(v).astype(x.dtype), False, None, 0)
@@ -514,8 +575,11 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
         xb = np.broadcast_shapes(x.shape, m.shape)
     except ValueError:
         raise broadcast_error("masked_select", x, m) from None
-    return getitem(x.expand(*xb) if x.shape != xb else x,
-                   get_array_module(m._data).broadcast_to(m._data, xb), guard=(m,))
+    return getitem(
+        x.expand(*xb) if x.shape != xb else x,
+        get_array_module(m._data).broadcast_to(m._data, xb),
+        guard=(m,),
+    )
 
 
 def one_hot(index: Any, num_classes: int = -1) -> Tensor:
@@ -527,8 +591,10 @@ def one_hot(index: Any, num_classes: int = -1) -> Tensor:
     if num_classes < 0:
         num_classes = int(idx._data.max()) + 1 if idx._data.size else 0
     if idx._data.size and (idx._data.min() < 0 or idx._data.max() >= num_classes):
-        raise ValueError(f"one_hot: class values must lie in [0, {num_classes}), got "
-                         f"{int(idx._data.min())}..{int(idx._data.max())}")
+        raise ValueError(
+            f"one_hot: class values must lie in [0, {num_classes}), got "
+            f"{int(idx._data.min())}..{int(idx._data.max())}"
+        )
     out = (idx._data[..., None] == xp.arange(num_classes)).astype(np.int64)
     return Tensor._make(out, False, None, 0)
 

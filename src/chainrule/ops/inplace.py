@@ -5,6 +5,7 @@ value raises instead of silently using the new one. In-place ops on a leaf that
 requires grad raise (they would lose the gradient's meaning); on a non-leaf they are
 recorded: the tensor is rebased onto the new node.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -48,8 +49,10 @@ def check_unrecorded_write(x: Tensor, name: str) -> None:
     grad mode is on (the write would silently detach the values from the graph)."""
     check_writable_memory(x, name)
     if x.requires_grad and grad_mode.is_grad_enabled():
-        raise RuntimeError(f"{name}: in-place writes into a tensor that requires grad are not "
-                           "recorded; wrap them in `with cr.no_grad():` (e.g. for weight init)")
+        raise RuntimeError(
+            f"{name}: in-place writes into a tensor that requires grad are not "
+            "recorded; wrap them in `with cr.no_grad():` (e.g. for weight init)"
+        )
 
 
 def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any) -> Tensor:
@@ -62,8 +65,12 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         x.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
     )
     gf = x.grad_fn
-    if record and gf is not None and (gf.fn.is_view or gf.fn.__name__ == "GetItem") and \
-            x._data.base is not None:
+    if (
+        record
+        and gf is not None
+        and (gf.fn.is_view or gf.fn.__name__ == "GetItem")
+        and x._data.base is not None
+    ):
         raise RuntimeError(
             f"{name}: in-place modification of a view ({gf.name()}) of a tensor that requires "
             "grad is not supported: the base tensor's gradient would not see the change. Use "
@@ -75,13 +82,18 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         with grad_mode.no_grad():
             out = fn(x, *args, **kwargs)
     xp = get_array_module(x._data)
-    if out._data.dtype != x._data.dtype and not xp.can_cast(out._data.dtype, x._data.dtype,
-                                                          casting="same_kind"):
-        raise TypeError(f"{name}: result type {out.dtype} can't be cast to the tensor's dtype "
-                        f"{x.dtype} in place")
+    if out._data.dtype != x._data.dtype and not xp.can_cast(
+        out._data.dtype, x._data.dtype, casting="same_kind"
+    ):
+        raise TypeError(
+            f"{name}: result type {out.dtype} can't be cast to the tensor's dtype "
+            f"{x.dtype} in place"
+        )
     if out._data.shape != x._data.shape:
-        raise ValueError(f"{name}: the result shape {out.shape} does not match the in-place "
-                         f"tensor's shape {x.shape} (in-place ops cannot broadcast the target)")
+        raise ValueError(
+            f"{name}: the result shape {out.shape} does not match the in-place "
+            f"tensor's shape {x.shape} (in-place ops cannot broadcast the target)"
+        )
     xp.copyto(x._data, out._data, casting="unsafe")
     x._vc[0] += 1
     if x._fw_tangent is not None or out._fw_tangent is not None:
@@ -109,9 +121,9 @@ def fill_(x: Tensor, value: Any) -> Tensor:
 
 def copy_(x: Tensor, src: Any) -> Tensor:
     src = as_tensor(src)
-    return apply_inplace(x, "copy_",
-                         lambda t, s: broadcast_to(s.to(t.dtype).to(t.device), t.shape) + t * 0,
-                         src)
+    return apply_inplace(
+        x, "copy_", lambda t, s: broadcast_to(s.to(t.dtype).to(t.device), t.shape) + t * 0, src
+    )
 
 
 def make_inplace(name: str, fn: Callable) -> Callable:

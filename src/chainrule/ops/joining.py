@@ -3,6 +3,7 @@
 ``cat`` is the one primitive (its backward slices the gradient back into pieces); ``stack``
 is ``cat`` of unsqueezed inputs, and the splits are basic-indexing views of the input.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -43,8 +44,10 @@ class Cat(Function):
     @staticmethod
     def jvp(ctx, *tangents):
         xp = get_array_module(ctx.out)
-        ts = [xp.zeros(p.shape, ctx.out.dtype) if t is None else t
-              for p, t in zip(ctx.primals, tangents)]
+        ts = [
+            xp.zeros(p.shape, ctx.out.dtype) if t is None else t
+            for p, t in zip(ctx.primals, tangents)
+        ]
         return xp.concatenate(ts, axis=ctx.dim)
 
 
@@ -56,13 +59,16 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
         raise ShapeError("cat: expected a non-empty sequence of tensors")
     for i, t_ in enumerate(tensors):
         if t_.ndim == 0:
-            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
-                               "concatenated; use cr.stack, or unsqueeze it first")
+            raise RuntimeError(
+                f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                "concatenated; use cr.stack, or unsqueeze it first"
+            )
     ref = tensors[0]
     d = norm_dim(dim, ref.ndim, "cat")[0]
     for i, t_ in enumerate(tensors):
-        if t_.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t_.shape, ref.shape))
-                                      if j != d):
+        if t_.ndim != ref.ndim or any(
+            a != b for j, (a, b) in enumerate(zip(t_.shape, ref.shape)) if j != d
+        ):
             raise ShapeError(
                 f"cat: sizes must match except in dimension {d}; tensor 0 has shape "
                 f"{ref.shape} but tensor {i} has shape {t_.shape}"
@@ -85,12 +91,16 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
         raise ShapeError("stack: expected a non-empty sequence of tensors")
     for i, t_ in enumerate(tensors):
         if t_.shape != tensors[0].shape:
-            raise ShapeError(f"stack: all tensors must have the same shape; tensor 0 has "
-                             f"{tensors[0].shape} but tensor {i} has {t_.shape}")
+            raise ShapeError(
+                f"stack: all tensors must have the same shape; tensor 0 has "
+                f"{tensors[0].shape} but tensor {i} has {t_.shape}"
+            )
     nd = tensors[0].ndim + 1
     if not -nd <= dim < nd:
-        raise IndexError(f"stack: dim {dim} is out of range for stacking tensors of shape "
-                         f"{tensors[0].shape} (valid: {-nd} to {nd - 1})")
+        raise IndexError(
+            f"stack: dim {dim} is out of range for stacking tensors of shape "
+            f"{tensors[0].shape} (valid: {-nd} to {nd - 1})"
+        )
     return cat([unsqueeze(t_, dim) for t_ in tensors], dim)
 
 
@@ -118,8 +128,9 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
 @tensor_method
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool) or chunks <= 0:
-        raise RuntimeError(f"chunk: expects `chunks` to be an integer greater than 0, got "
-                           f"{chunks!r}")
+        raise RuntimeError(
+            f"chunk: expects `chunks` to be an integer greater than 0, got {chunks!r}"
+        )
     d = norm_dim(dim, x.ndim, "chunk")[0]
     n = x.shape[d]
     if n == 0:  # PyTorch: `chunks` empty pieces

@@ -13,6 +13,7 @@ when the cast is safe within a kind, resized (with PyTorch's warning) when its s
 and refused when autograd would need to record the op ("functions with out=... arguments
 don't support automatic differentiation").
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,17 +39,25 @@ def write_out(op: str, result: Any, out: Any) -> Any:
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}(): argument 'out' must be a Tensor, not {type(out).__name__}")
     if grad_mode.is_grad_enabled() and (result.requires_grad or out.requires_grad):
-        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
-                           "differentiation, but one of the arguments requires grad.")
+        raise RuntimeError(
+            f"{op}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad."
+        )
     arr = result._data
     if not np.can_cast(arr.dtype, out._data.dtype, casting="same_kind"):
-        raise RuntimeError(f"{op}(): result type {arr.dtype} can't be cast to the desired "
-                           f"output type {out._data.dtype}")
+        raise RuntimeError(
+            f"{op}(): result type {arr.dtype} can't be cast to the desired "
+            f"output type {out._data.dtype}"
+        )
     if arr.shape != out._data.shape:
         if out._data.size:
-            warnings.warn(f"{op}(): an output with one or more elements was resized since it "
-                          f"had shape {list(out._data.shape)}, which does not match the required "
-                          f"output shape {list(arr.shape)}.", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{op}(): an output with one or more elements was resized since it "
+                f"had shape {list(out._data.shape)}, which does not match the required "
+                f"output shape {list(arr.shape)}.",
+                UserWarning,
+                stacklevel=3,
+            )
         out._data = np.empty(arr.shape, dtype=out._data.dtype)
     np.copyto(out._data, arr, casting="same_kind")
     out._vc[0] += 1

@@ -3,6 +3,7 @@
 
 Strides are in elements, as PyTorch counts them (NumPy counts bytes).
 """
+
 from __future__ import annotations
 
 from ..autograd.function import Function
@@ -10,8 +11,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .binding import tensor_method
 
-__all__ = ["Contiguous", "contiguous", "data_ptr", "is_contiguous", "is_floating_point",
-           "stride"]
+__all__ = ["Contiguous", "contiguous", "data_ptr", "is_contiguous", "is_floating_point", "stride"]
 
 
 class Contiguous(Function):

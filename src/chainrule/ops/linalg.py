@@ -3,6 +3,7 @@
 matmul's gradients are matmuls too: dA = G Bᵀ, dB = Aᵀ G, so they run at BLAS speed and
 can be differentiated again. Batch broadcasting is undone by the engine.
 """
+
 from __future__ import annotations
 
 import string
@@ -17,8 +18,21 @@ from ._util import ShapeError, as_tensor, promote
 from .binding import tensor_method
 from .shape import Permute, broadcast_to, reshape, transpose, unsqueeze
 
-__all__ = ["addmm", "addmv", "baddbmm", "bmm", "dot", "einsum", "kron", "matmul", "mm", "mv",
-           "outer", "tensordot", "trace"]
+__all__ = [
+    "addmm",
+    "addmv",
+    "baddbmm",
+    "bmm",
+    "dot",
+    "einsum",
+    "kron",
+    "matmul",
+    "mm",
+    "mv",
+    "outer",
+    "tensordot",
+    "trace",
+]
 
 
 class MatMul(Function):
@@ -41,8 +55,10 @@ class MatMul(Function):
         if a_vec and b_vec:  # dot product: the gradient is a 0-d scale of the other vector
             return (grad * b if needs[0] else None), (grad * a if needs[1] else None)
         if not a_vec and not b_vec:  # the common case, without re-validating shapes
-            return (MatMul.apply(grad, _mT(b)) if needs[0] else None,
-                    MatMul.apply(_mT(a), grad) if needs[1] else None)
+            return (
+                MatMul.apply(grad, _mT(b)) if needs[0] else None,
+                MatMul.apply(_mT(a), grad) if needs[1] else None,
+            )
         a2 = unsqueeze(a, 0) if a_vec else a
         b2 = unsqueeze(b, -1) if b_vec else b
         g = grad
@@ -83,8 +99,10 @@ def matmul(a: Any, b: Any) -> Tensor:
     a, b = promote("matmul", as_tensor(a), as_tensor(b))
     sa, sb = a.shape, b.shape
     if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes {sa} "
-                         f"and {sb}; use * for scalars")
+        raise ShapeError(
+            f"matmul: both arguments need at least 1 dimension, got shapes {sa} "
+            f"and {sb}; use * for scalars"
+        )
     ka = sa[-1]
     kb = sb[0] if b.ndim == 1 else sb[-2]
     if ka != kb:
@@ -96,8 +114,9 @@ def matmul(a: Any, b: Any) -> Tensor:
     try:
         return MatMul.apply(a, b)
     except ValueError as err:
-        raise ShapeError(f"matmul: batch dimensions of shapes {sa} and {sb} cannot be "
-                         "broadcast together") from err
+        raise ShapeError(
+            f"matmul: batch dimensions of shapes {sa} and {sb} cannot be broadcast together"
+        ) from err
 
 
 @tensor_method(keywords=True)
@@ -110,16 +129,19 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
 @tensor_method(keywords=True)
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
-        raise ShapeError(f"bmm: expects two 3-d tensors with equal batch size, got shapes "
-                         f"{a.shape} and {b.shape}")
+        raise ShapeError(
+            f"bmm: expects two 3-d tensors with equal batch size, got shapes "
+            f"{a.shape} and {b.shape}"
+        )
     return matmul(a, b)
 
 
 @tensor_method(keywords=True)
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
-        raise ShapeError(f"dot: expects two 1-d tensors of equal length, got shapes {a.shape} "
-                         f"and {b.shape}")
+        raise ShapeError(
+            f"dot: expects two 1-d tensors of equal length, got shapes {a.shape} and {b.shape}"
+        )
     return matmul(a, b)
 
 
@@ -128,8 +150,7 @@ def mv(a: Tensor, v: Tensor) -> Tensor:
     if a.ndim != 2 or v.ndim != 1:
         raise ShapeError(f"mv: expects a matrix and a vector, got shapes {a.shape}, {v.shape}")
     if a.shape[1] != v.shape[0]:
-        raise ShapeError(f"mv: size mismatch: matrix {tuple(a.shape)} and vector "
-                         f"{tuple(v.shape)}")
+        raise ShapeError(f"mv: size mismatch: matrix {tuple(a.shape)} and vector {tuple(v.shape)}")
     return matmul(a, v)
 
 
@@ -146,8 +167,10 @@ def _parse_einsum(equation: str, shapes: list) -> tuple:
     lhs, arrow, rhs = eq.partition("->")
     ins = lhs.split(",")
     if len(ins) != len(shapes):
-        raise ShapeError(f"einsum: equation {equation!r} has {len(ins)} operands but "
-                         f"{len(shapes)} tensors were given")
+        raise ShapeError(
+            f"einsum: equation {equation!r} has {len(ins)} operands but "
+            f"{len(shapes)} tensors were given"
+        )
     used = set(c for c in eq if c.isalpha())
     free = [c for c in string.ascii_letters if c not in used]
     ell_nd = 0
@@ -159,10 +182,11 @@ def _parse_einsum(equation: str, shapes: list) -> tuple:
     for sub, shp in zip(ins, shapes):
         if "..." in sub:
             n = len(shp) - (len(sub) - 3)
-            sub = sub.replace("...", ell[ell_nd - n:] if n else "")
+            sub = sub.replace("...", ell[ell_nd - n :] if n else "")
         if len(sub) != len(shp):
-            raise ShapeError(f"einsum: operand subscripts {sub!r} do not match a tensor of "
-                             f"shape {tuple(shp)}")
+            raise ShapeError(
+                f"einsum: operand subscripts {sub!r} do not match a tensor of shape {tuple(shp)}"
+            )
         new_ins.append(sub)
     if arrow:
         out = rhs.replace("...", ell)
@@ -201,8 +225,9 @@ class Einsum(Function):
             others = [ctx.outs] + [s for j, s in enumerate(ctx.ins) if j != i]
             avail = set("".join(others))
             target = "".join(c for c in sub if c in avail)
-            g = einsum(",".join(others) + "->" + target,
-                       grad, *[o for j, o in enumerate(ops) if j != i])
+            g = einsum(
+                ",".join(others) + "->" + target, grad, *[o for j, o in enumerate(ops) if j != i]
+            )
             if target != sub:  # letters summed only inside this operand: broadcast back
                 shape = [ops[i].shape[sub.index(c)] if c in avail else 1 for c in sub]
                 g = broadcast_to(reshape(g, tuple(shape)), ops[i].shape)
@@ -239,8 +264,10 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     for sub, t_ in zip(ins, ts):
         for c, n in zip(sub, t_.shape):
             if dims.setdefault(c, n) != n and n != 1 and dims[c] != 1:
-                raise ShapeError(f"einsum: subscript {c!r} has size {dims[c]} in one operand "
-                                 f"and {n} in another (shapes {[t_.shape for t_ in ts]})")
+                raise ShapeError(
+                    f"einsum: subscript {c!r} has size {dims[c]} in one operand "
+                    f"and {n} in another (shapes {[t_.shape for t_ in ts]})"
+                )
     return Einsum.apply(*ts, ins=tuple(ins), out=out)
 
 
@@ -254,8 +281,10 @@ def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Ten
     except ValueError:
         target = None
     if target != tuple(prod.shape):
-        raise ShapeError(f"{op}: input of shape {tuple(inp.shape)} cannot be broadcast to the "
-                         f"product's shape {tuple(prod.shape)}")
+        raise ShapeError(
+            f"{op}: input of shape {tuple(inp.shape)} cannot be broadcast to the "
+            f"product's shape {tuple(prod.shape)}"
+        )
     if prod.dtype.kind in "iu":  # PyTorch truncates float scalars for integer tensors
         alpha, beta = int(alpha), int(beta)
     out = prod if alpha == 1 else prod * alpha
@@ -265,36 +294,58 @@ def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Ten
 
 
 @tensor_method(inplace=True)
-def addmm(input: Any, mat1: Tensor, mat2: Tensor, *, beta: Any = 1,  # noqa: A002
-          alpha: Any = 1) -> Tensor:
+def addmm(
+    input: Any,
+    mat1: Tensor,
+    mat2: Tensor,
+    *,
+    beta: Any = 1,  # noqa: A002
+    alpha: Any = 1,
+) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2) for 2-d ``mat1``, ``mat2``."""
     mat1, mat2 = as_tensor(mat1), as_tensor(mat2)
     if mat1.ndim != 2 or mat2.ndim != 2:
-        raise ShapeError(f"addmm: mat1 and mat2 must be 2-d, got shapes {tuple(mat1.shape)} "
-                         f"and {tuple(mat2.shape)}")
+        raise ShapeError(
+            f"addmm: mat1 and mat2 must be 2-d, got shapes {tuple(mat1.shape)} "
+            f"and {tuple(mat2.shape)}"
+        )
     return _scaled_sum("addmm", input, matmul(mat1, mat2), beta, alpha)
 
 
 @tensor_method(inplace=True)
-def addmv(input: Any, mat: Tensor, vec: Tensor, *, beta: Any = 1,  # noqa: A002
-          alpha: Any = 1) -> Tensor:
+def addmv(
+    input: Any,
+    mat: Tensor,
+    vec: Tensor,
+    *,
+    beta: Any = 1,  # noqa: A002
+    alpha: Any = 1,
+) -> Tensor:
     """beta * input + alpha * (mat @ vec) for a 2-d ``mat`` and 1-d ``vec``."""
     mat, vec = as_tensor(mat), as_tensor(vec)
     if mat.ndim != 2 or vec.ndim != 1:
-        raise ShapeError(f"addmv: expects a 2-d matrix and a 1-d vector, got shapes "
-                         f"{tuple(mat.shape)} and {tuple(vec.shape)}")
+        raise ShapeError(
+            f"addmv: expects a 2-d matrix and a 1-d vector, got shapes "
+            f"{tuple(mat.shape)} and {tuple(vec.shape)}"
+        )
     if mat.shape[1] != vec.shape[0]:
-        raise ShapeError(f"addmv: size mismatch: matrix {tuple(mat.shape)} and vector "
-                         f"{tuple(vec.shape)}")
+        raise ShapeError(
+            f"addmv: size mismatch: matrix {tuple(mat.shape)} and vector {tuple(vec.shape)}"
+        )
     return _scaled_sum("addmv", input, matmul(mat, vec), beta, alpha)
 
 
 @tensor_method(inplace=True)
-def baddbmm(input: Any, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,  # noqa: A002
-            alpha: Any = 1) -> Tensor:
+def baddbmm(
+    input: Any,
+    batch1: Tensor,
+    batch2: Tensor,
+    *,
+    beta: Any = 1,  # noqa: A002
+    alpha: Any = 1,
+) -> Tensor:
     """beta * input + alpha * bmm(batch1, batch2) for 3-d batches of matrices."""
-    return _scaled_sum("baddbmm", input, bmm(as_tensor(batch1), as_tensor(batch2)), beta,
-                       alpha)
+    return _scaled_sum("baddbmm", input, bmm(as_tensor(batch1), as_tensor(batch2)), beta, alpha)
 
 
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
@@ -304,31 +355,38 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     if isinstance(dims, (int,)) or isinstance(dims, Tensor) and dims.ndim == 0:
         k = int(dims)
         if k < 0 or k > min(a.ndim, b.ndim):
-            raise ShapeError(f"tensordot: dims={k} must be between 0 and "
-                             f"{min(a.ndim, b.ndim)} for shapes {a.shape} and {b.shape}")
+            raise ShapeError(
+                f"tensordot: dims={k} must be between 0 and "
+                f"{min(a.ndim, b.ndim)} for shapes {a.shape} and {b.shape}"
+            )
         da, db = list(range(a.ndim - k, a.ndim)), list(range(k))
     else:
         try:
             da, db = ([int(i) for i in ([d] if isinstance(d, int) else d)] for d in dims)
         except (TypeError, ValueError):
-            raise TypeError(f"tensordot: dims must be an int or a pair of dim lists, got "
-                            f"{dims!r}") from None
+            raise TypeError(
+                f"tensordot: dims must be an int or a pair of dim lists, got {dims!r}"
+            ) from None
         if len(da) != len(db):
-            raise ShapeError(f"tensordot: both dim lists must have the same length, got {da} "
-                             f"and {db}")
+            raise ShapeError(
+                f"tensordot: both dim lists must have the same length, got {da} and {db}"
+            )
         da = [d % max(a.ndim, 1) for d in da]
         db = [d % max(b.ndim, 1) for d in db]
     for i, j in zip(da, db):
         if a.shape[i] != b.shape[j]:
-            raise ShapeError(f"tensordot: contracted dimension {i} of a (size {a.shape[i]}) "
-                             f"does not match dimension {j} of b (size {b.shape[j]})")
+            raise ShapeError(
+                f"tensordot: contracted dimension {i} of a (size {a.shape[i]}) "
+                f"does not match dimension {j} of b (size {b.shape[j]})"
+            )
     letters = iter(string.ascii_letters)
     sa = [next(letters) for _ in range(a.ndim)]
     sb = [next(letters) for _ in range(b.ndim)]
     for i, j in zip(da, db):
         sb[j] = sa[i]
-    out = [c for i, c in enumerate(sa) if i not in da] + \
-        [c for j, c in enumerate(sb) if j not in db]
+    out = [c for i, c in enumerate(sa) if i not in da] + [
+        c for j, c in enumerate(sb) if j not in db
+    ]
     return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
 
 

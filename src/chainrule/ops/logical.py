@@ -3,6 +3,7 @@
 Each returns a constant Tensor (bool for comparisons and tests, the promoted integer or bool
 dtype for bitwise ops), with broadcasting and PyTorch's type promotion.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,10 +17,33 @@ from ._util import as_tensor, promote
 from .binding import tensor_method
 
 __all__ = [
-    "allclose", "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
-    "bitwise_right_shift", "bitwise_xor", "eq", "equal", "ge", "greater", "greater_equal", "gt",
-    "isclose", "isfinite", "isinf", "isnan", "le", "less", "less_equal", "logical_and",
-    "logical_not", "logical_or", "logical_xor", "lt", "ne", "not_equal",
+    "allclose",
+    "bitwise_and",
+    "bitwise_left_shift",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_right_shift",
+    "bitwise_xor",
+    "eq",
+    "equal",
+    "ge",
+    "greater",
+    "greater_equal",
+    "gt",
+    "isclose",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "le",
+    "less",
+    "less_equal",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "lt",
+    "ne",
+    "not_equal",
 ]
 
 
@@ -48,8 +72,9 @@ def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
 def _ordered(op: str, a: Any, b: Any) -> None:
     for v in (a, b):
         if isinstance(v, Tensor) and v._data.dtype.kind == "c" or isinstance(v, complex):
-            raise TypeError(f"{op}: complex tensors are not supported by {op} (complex numbers "
-                            "have no order)")
+            raise TypeError(
+                f"{op}: complex tensors are not supported by {op} (complex numbers have no order)"
+            )
 
 
 @tensor_method
@@ -114,13 +139,23 @@ def logical_not(a: Any) -> Tensor:
 # ------------------------------------------------------------------------------ bitwise
 def _integral(op: str, *vals: Any) -> None:
     for v in vals:
-        kind = v._data.dtype.kind if isinstance(v, Tensor) else (
-            "b" if isinstance(v, (bool, np.bool_)) else
-            "i" if isinstance(v, (int, np.integer)) else "f")
+        kind = (
+            v._data.dtype.kind
+            if isinstance(v, Tensor)
+            else (
+                "b"
+                if isinstance(v, (bool, np.bool_))
+                else "i"
+                if isinstance(v, (int, np.integer))
+                else "f"
+            )
+        )
         if kind not in "iub":
             dt = v.dtype if isinstance(v, Tensor) else type(v).__name__
-            raise TypeError(f"{op}: only integer and bool tensors are supported, got {dt}; "
-                            "for masks of floats compare first (e.g. x > 0)")
+            raise TypeError(
+                f"{op}: only integer and bool tensors are supported, got {dt}; "
+                "for masks of floats compare first (e.g. x > 0)"
+            )
 
 
 @tensor_method(inplace=True)
@@ -206,21 +241,28 @@ def isfinite(a: Any) -> Tensor:
 
 
 @tensor_method
-def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
-            equal_nan: bool = False) -> Tensor:
+def isclose(
+    a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> Tensor:
     """|a - b| <= atol + rtol * |b| elementwise (bool tensor), as PyTorch."""
     a = as_tensor(a)
     b = as_tensor(b, a)
     if a.dtype != b.dtype:
-        raise TypeError(f"isclose: {a.dtype} did not match {b.dtype}; convert one operand "
-                        "with .to(other.dtype)")
-    return _apply("isclose", a, b, lambda xp, x, y: xp.isclose(x, y, rtol=rtol, atol=atol,
-                                                               equal_nan=equal_nan))
+        raise TypeError(
+            f"isclose: {a.dtype} did not match {b.dtype}; convert one operand with .to(other.dtype)"
+        )
+    return _apply(
+        "isclose",
+        a,
+        b,
+        lambda xp, x, y: xp.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan),
+    )
 
 
 @tensor_method
-def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
-             equal_nan: bool = False) -> bool:
+def allclose(
+    a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> bool:
     """True if ``isclose`` holds everywhere (operands broadcast together)."""
     return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
 

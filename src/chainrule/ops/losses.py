@@ -10,6 +10,7 @@ is a scatter of -w_t); both work on rows (M, C) with class-index targets (M,) th
 target check and weight lookup. :class:`BinaryCrossEntropyFn` is elementwise, its logs
 clamped at -100 as PyTorch's.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,8 +37,10 @@ def index_weights(op: str, t: np.ndarray, c: int, weight, ignore_index: int, dty
     safe = xp.where(valid, t, 0)
     if safe.size and (safe.min() < 0 or safe.max() >= c):
         bad = safe[(safe < 0) | (safe >= c)]
-        raise IndexError(f"{op}: target {int(bad.flat[0])} is out of bounds for {c} classes "
-                         f"(valid: 0 to {c - 1}, or ignore_index={ignore_index})")
+        raise IndexError(
+            f"{op}: target {int(bad.flat[0])} is out of bounds for {c} classes "
+            f"(valid: 0 to {c - 1}, or ignore_index={ignore_index})"
+        )
     wt = valid.astype(dtype) if weight is None else weight[safe] * valid
     return valid, safe, wt
 

@@ -16,6 +16,7 @@ used in a :class:`BatchStats` (a Function returns only its output). The function
 ``nn/functional/normalization.py`` check the arguments, update running statistics and call
 these ops.
 """
+
 from __future__ import annotations
 
 from .._kernels import dispatch as _fast
@@ -98,7 +99,7 @@ class NormalizeFn(Function):
 def _channel_dot(a, b, nd):
     """sum over all axes but 1 of a * b, without materialising the product."""
     xp = get_array_module(a, b)
-    sub = "ab" + "cdefgh"[:nd - 2]
+    sub = "ab" + "cdefgh"[: nd - 2]
     return xp.einsum(f"{sub},{sub}->b", a, b)
 
 
@@ -163,8 +164,7 @@ class BatchNormFn(Function):
         needs = ctx.needs_input_grad
         if ctx.create_graph:  # a differentiable rebuild from x
             x, w, _ = ctx.saved_tensors
-            gx, xhat = _rebuilt_grad(x, grad if w is None else grad * w.reshape(shp), axes,
-                                     ctx.eps)
+            gx, xhat = _rebuilt_grad(x, grad if w is None else grad * w.reshape(shp), axes, ctx.eps)
             gb = grad.sum(axes) if needs[2] else None
             gw = (grad * xhat).sum(axes) if needs[1] else None
             return (gx if needs[0] else None), gw, gb, None, None
@@ -174,8 +174,9 @@ class BatchNormFn(Function):
         x = xt._data
         m = x.size // x.shape[1]
         k = ctx.invstd if w is None else ctx.invstd * w._data
-        fast = _fast.batch_norm_backward(g, x, ctx.mean, ctx.invstd, k) \
-            if needs[0] else None  # compiled (x̂ recomputed inside its loops)
+        fast = (
+            _fast.batch_norm_backward(g, x, ctx.mean, ctx.invstd, k) if needs[0] else None
+        )  # compiled (x̂ recomputed inside its loops)
         if fast is not None:
             dx, sum_g, sum_gx = fast
         else:
@@ -189,10 +190,16 @@ class BatchNormFn(Function):
             elementwise(xp.add, tmp, (k * sum_g / m).reshape(shp), out=tmp)
             elementwise(xp.subtract, dx, tmp, out=dx)
             gx = Tensor._make(dx, False, None, 0)
-        gw = Tensor._make(sum_gx.astype(g.dtype, copy=False), False, None, 0) \
-            if len(needs) > 1 and needs[1] else None
-        gb = Tensor._make(sum_g.astype(g.dtype, copy=False), False, None, 0) \
-            if len(needs) > 2 and needs[2] else None
+        gw = (
+            Tensor._make(sum_gx.astype(g.dtype, copy=False), False, None, 0)
+            if len(needs) > 1 and needs[1]
+            else None
+        )
+        gb = (
+            Tensor._make(sum_g.astype(g.dtype, copy=False), False, None, 0)
+            if len(needs) > 2 and needs[2]
+            else None
+        )
         return gx, gw, gb, None, None
 
     @staticmethod

@@ -4,6 +4,7 @@ Constant padding is a differentiable op; reflect / replicate / circular padding 
 (integer-array indexing), so they are differentiable too. Widths are validated as PyTorch does
 (reflect pads must be smaller than the padded dim, circular pads at most its size).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -44,20 +45,23 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     """
     pad = list(pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad: expected an even number of entries, at most 2*{x.ndim}, got "
-                         f"{len(pad)}")
+        raise ValueError(
+            f"pad: expected an even number of entries, at most 2*{x.ndim}, got {len(pad)}"
+        )
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     if any(lo < 0 or hi < 0 for lo, hi in widths):
-        crop = tuple(slice(max(-lo, 0), x.shape[i] - max(-hi, 0))
-                     for i, (lo, hi) in enumerate(widths))
+        crop = tuple(
+            slice(max(-lo, 0), x.shape[i] - max(-hi, 0)) for i, (lo, hi) in enumerate(widths)
+        )
         x = x[crop]
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     if mode != "constant":
         if mode not in ("reflect", "replicate", "circular"):
-            raise NotImplementedError(f"pad: unknown mode {mode!r}; valid: constant, reflect, "
-                                      "replicate, circular")
+            raise NotImplementedError(
+                f"pad: unknown mode {mode!r}; valid: constant, reflect, replicate, circular"
+            )
         _check_pad_widths(mode, x.shape, widths, len(pad) // 2)
         return _index_pad(x, widths, mode)
     return Pad.apply(x, tuple(widths), value)
@@ -92,7 +96,7 @@ def _check_pad_widths(mode: str, shape: tuple, widths: list, npad: int) -> None:
     for i in range(len(shape) - npad, len(shape)):
         n = shape[i]
         for w in widths[i]:
-            ok = (w < n if mode == "reflect" else w <= n if mode == "circular" else n > 0 or w == 0)
+            ok = w < n if mode == "reflect" else w <= n if mode == "circular" else n > 0 or w == 0
             if not ok:
                 rel = "less than" if mode == "reflect" else "at most"
                 raise RuntimeError(

@@ -9,6 +9,7 @@ as in PyTorch (ties go to the first element in scan order). Average pooling is l
 y = (1/|window|) sum over the window. Both gradients are "window scatter" ops whose own
 gradients are "window gather" ops, so double backward works.
 """
+
 from __future__ import annotations
 
 import math
@@ -40,8 +41,7 @@ def _pad_input(x, ph: int, pw: int, hp: int, wp: int, fill: float):
         return x
     xp_ = get_array_module(x)
     buf = xp_.full((n, c, hp, wp), fill, dtype=x.dtype)
-    buf[:, :, ph:ph + min(h, hp - ph), pw:pw + min(w, wp - pw)] = \
-        x[:, :, :hp - ph, :wp - pw]
+    buf[:, :, ph : ph + min(h, hp - ph), pw : pw + min(w, wp - pw)] = x[:, :, : hp - ph, : wp - pw]
     return buf
 
 
@@ -50,15 +50,23 @@ def _offsets(P):
     for i in range(kh):
         for j in range(kw):
             h0, w0 = i * dh, j * dw
-            yield i * kw + j, (slice(None), slice(None),
-                               slice(h0, h0 + sh * (ho - 1) + 1, sh),
-                               slice(w0, w0 + sw * (wo - 1) + 1, sw))
+            yield (
+                i * kw + j,
+                (
+                    slice(None),
+                    slice(None),
+                    slice(h0, h0 + sh * (ho - 1) + 1, sh),
+                    slice(w0, w0 + sw * (wo - 1) + 1, sw),
+                ),
+            )
 
 
 def _padded_size(P, h, w):
     (kh, kw), (sh, sw), _pad, (dh, dw), (ho, wo) = P[:5]
-    return (max((ho - 1) * sh + dh * (kh - 1) + 1, h + _pad[0]),
-            max((wo - 1) * sw + dw * (kw - 1) + 1, w + _pad[1]))
+    return (
+        max((ho - 1) * sh + dh * (kh - 1) + 1, h + _pad[0]),
+        max((wo - 1) * sw + dw * (kw - 1) + 1, w + _pad[1]),
+    )
 
 
 def _alloc(xp_, ref, shape, zero: bool):
@@ -75,8 +83,9 @@ def _disjoint(P, h, w) -> bool:
     """Windows tile the (unpadded) input without overlap: kernel == stride, no padding or
     dilation, so each input pixel gets at most one gradient term."""
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = P[:5]
-    return (kh, kw) == (sh, sw) and ph == pw == 0 and dh == dw == 1 \
-        and ho * sh <= h and wo * sw <= w
+    return (
+        (kh, kw) == (sh, sw) and ph == pw == 0 and dh == dw == 1 and ho * sh <= h and wo * sw <= w
+    )
 
 
 def _weight(sel, k):
@@ -110,7 +119,7 @@ class WindowScatter(Function):
         buf = _alloc(xp_, g, (n, c, hp, wp), True)
         for k, idx in _offsets(P):
             buf[idx] += g * _weight(sel, k)
-        return buf[:, :, ph:ph + h, pw:pw + w]
+        return buf[:, :, ph : ph + h, pw : pw + w]
 
     @staticmethod
     def backward(ctx, gg):
@@ -230,30 +239,37 @@ def _out(size: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
 
 def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
     if not isinstance(x, Tensor) or x.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got "
-                         f"{getattr(x, 'shape', type(x).__name__)}")
+        raise ValueError(
+            f"{op}: expected a 4-D input (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}"
+        )
     k = _pair(kernel_size, "kernel_size", op)
-    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+    s = (
+        k
+        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
         else _pair(stride, "stride", op)
+    )
     p = _pair(padding, "padding", op)
     d = _pair(dilation, "dilation", op)
     if min(k) < 1 or min(s) < 1 or min(d) < 1:
-        raise ValueError(f"{op}: kernel_size, stride and dilation must be >= 1, got "
-                         f"{k}, {s}, {d}")
+        raise ValueError(f"{op}: kernel_size, stride and dilation must be >= 1, got {k}, {s}, {d}")
     if p[0] > k[0] // 2 or p[1] > k[1] // 2 or min(p) < 0:
-        raise ValueError(f"{op}: padding {p} must be non-negative and at most half the "
-                         f"kernel size {k}")
+        raise ValueError(
+            f"{op}: padding {p} must be non-negative and at most half the kernel size {k}"
+        )
     h, w = x.shape[2:]
     ho = _out(h, k[0], s[0], p[0], d[0], ceil_mode)
     wo = _out(w, k[1], s[1], p[1], d[1], ceil_mode)
     if ho < 1 or wo < 1:
-        raise ValueError(f"{op}: input {tuple(x.shape)} is too small for kernel {k}, "
-                         f"padding {p}, dilation {d}: output would be {ho}x{wo}")
+        raise ValueError(
+            f"{op}: input {tuple(x.shape)} is too small for kernel {k}, "
+            f"padding {p}, dilation {d}: output would be {ho}x{wo}"
+        )
     return (k, s, p, d, (ho, wo))
 
 
 def _batched(fn):
     """Accept unbatched (C, H, W) input like PyTorch."""
+
     def wrapper(input, *args, **kwargs):
         if isinstance(input, Tensor) and input.ndim == 3:
             out = fn(input.unsqueeze(0), *args, **kwargs)
@@ -267,8 +283,15 @@ def _batched(fn):
 
 
 @_batched
-def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False):
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """2-D max pooling, like ``torch.nn.functional.max_pool2d``.
 
     y[n, c, i, j] = max_{p, q} xpad[n, c, i*s + p*d, j*s + q*d] (padding is -inf).
@@ -316,9 +339,15 @@ def _avg_divisor(h, w, P, count_include_pad: bool, divisor_override):
 
 
 @_batched
-def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True,
-               divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """2-D average pooling, like ``torch.nn.functional.avg_pool2d``.
 
     y = (1 / divisor) * sum over the window; the divisor counts padding zeros when
@@ -341,8 +370,10 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 def _to_2d(fn_name: str, input: Tensor) -> Tensor:
     if not isinstance(input, Tensor) or input.ndim not in (2, 3):
-        raise ValueError(f"{fn_name}: expected (N, C, L) or (C, L) input, got "
-                         f"{getattr(input, 'shape', type(input).__name__)}")
+        raise ValueError(
+            f"{fn_name}: expected (N, C, L) or (C, L) input, got "
+            f"{getattr(input, 'shape', type(input).__name__)}"
+        )
     return input.unsqueeze(-2)
 
 
@@ -350,25 +381,46 @@ def _one(v: Any) -> int:
     return int(v) if isinstance(v, (int, np.integer)) else int(next(iter(v)))
 
 
-def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False):
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """1-D max pooling over (N, C, L); see :func:`max_pool2d`."""
     x = _to_2d("max_pool1d", input)
     s = None if stride is None else (1, _one(stride))
-    out = max_pool2d(x, (1, _one(kernel_size)), s, (0, _one(padding)), (1, _one(dilation)),
-                     ceil_mode, return_indices)
+    out = max_pool2d(
+        x,
+        (1, _one(kernel_size)),
+        s,
+        (0, _one(padding)),
+        (1, _one(dilation)),
+        ceil_mode,
+        return_indices,
+    )
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
 
 
-def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """1-D average pooling over (N, C, L); see :func:`avg_pool2d`."""
     x = _to_2d("avg_pool1d", input)
     s = None if stride is None else (1, _one(stride))
-    return avg_pool2d(x, (1, _one(kernel_size)), s, (0, _one(padding)), ceil_mode,
-                      count_include_pad).squeeze(-2)
+    return avg_pool2d(
+        x, (1, _one(kernel_size)), s, (0, _one(padding)), ceil_mode, count_include_pad
+    ).squeeze(-2)
 
 
 def _bins(size: int, n: int):
@@ -384,16 +436,20 @@ def _avg_matrix(size: int, n: int, dtype, xp_) -> Any:
 
 def _adaptive_size(op: str, input: Tensor, output_size: Any) -> tuple:
     if not isinstance(input, Tensor) or input.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected (N, C, H, W) or (C, H, W) input, got "
-                         f"{getattr(input, 'shape', type(input).__name__)}")
+        raise ValueError(
+            f"{op}: expected (N, C, H, W) or (C, H, W) input, got "
+            f"{getattr(input, 'shape', type(input).__name__)}"
+        )
     h, w = input.shape[-2:]
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size, output_size)
     oh, ow = output_size
     oh, ow = (h if oh is None else int(oh)), (w if ow is None else int(ow))
     if oh < 0 or ow < 0:
-        raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0 "
-                           f"but received {output_size}")
+        raise RuntimeError(
+            f"{op}: elements of output_size must be greater than or equal to 0 "
+            f"but received {output_size}"
+        )
     return oh, ow
 
 
@@ -428,8 +484,9 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """1-D adaptive average pooling over (N, C, L)."""
-    return adaptive_avg_pool2d(_to_2d("adaptive_avg_pool1d", input),
-                               (1, _one(output_size))).squeeze(-2)
+    return adaptive_avg_pool2d(
+        _to_2d("adaptive_avg_pool1d", input), (1, _one(output_size))
+    ).squeeze(-2)
 
 
 def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False):
@@ -446,8 +503,10 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     if h % oh == 0 and w % ow == 0:
         return max_pool2d(input, (h // oh, w // ow), return_indices=return_indices)
     if return_indices:
-        raise NotImplementedError("adaptive_max_pool2d: return_indices is only supported when "
-                                  "the input size is divisible by the output size")
+        raise NotImplementedError(
+            "adaptive_max_pool2d: return_indices is only supported when "
+            "the input size is divisible by the output size"
+        )
     from .shape import stack
 
     rows = []

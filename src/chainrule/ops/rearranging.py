@@ -4,6 +4,7 @@ Unlike the views in ``views.py`` these always copy (as PyTorch's do), so a write
 result never reaches the input. Each backward is the inverse rearrangement (flip, roll back)
 or a sum (repeat's broadcast is summed back by the engine).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -85,8 +86,10 @@ def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         ns = len(shifts) if isinstance(shifts, tuple) else 1
         nd = len(dims) if isinstance(dims, tuple) else 1
         if ns != nd:
-            raise RuntimeError(f"roll: shifts and dimensions must align; got {ns} shifts "
-                               f"{shifts} and {nd} dims {dims}")
+            raise RuntimeError(
+                f"roll: shifts and dimensions must align; got {ns} shifts "
+                f"{shifts} and {nd} dims {dims}"
+            )
         if isinstance(dims, tuple):
             for d in dims:
                 norm_dim(d, x.ndim, "roll")
@@ -103,11 +106,15 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
     """Tile the tensor ``sizes[i]`` times along dim i (PyTorch's ``Tensor.repeat``)."""
     sizes = _shape_arg(sizes)
     if len(sizes) < x.ndim:
-        raise ShapeError(f"repeat: the number of repeats ({len(sizes)}) can not be smaller "
-                         f"than the tensor's dims ({x.ndim})")
+        raise ShapeError(
+            f"repeat: the number of repeats ({len(sizes)}) can not be smaller "
+            f"than the tensor's dims ({x.ndim})"
+        )
     if any(r < 0 for r in sizes):
-        raise RuntimeError(f"repeat: repeats must be non-negative, got {sizes} (it would create "
-                           "a tensor with a negative dimension)")
+        raise RuntimeError(
+            f"repeat: repeats must be non-negative, got {sizes} (it would create "
+            "a tensor with a negative dimension)"
+        )
     shape = (1,) * (len(sizes) - x.ndim) + x.shape
     inter = []
     expanded = []

@@ -32,6 +32,7 @@ For equal-length batches the layers run LSTM and GRU through ``recurrent_seq.py`
 the same formulas with the whole time loop inside one op (one graph node per layer and
 direction, the recurrent weight's gradient as one GEMM over all steps).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -43,8 +44,17 @@ from ._recurrent_math import ArrayMath, TensorMath, record_backward, wrap
 from .recurrent_lstm import LSTMCellFn, lstm_cell
 from .shape import cat
 
-__all__ = ["GRUCellFn", "LSTMCellFn", "RNNCellFn", "SplitRows", "gru_cell", "gru_jvp_arrays",
-           "lstm_cell", "rnn_cell", "split_rows"]
+__all__ = [
+    "GRUCellFn",
+    "LSTMCellFn",
+    "RNNCellFn",
+    "SplitRows",
+    "gru_cell",
+    "gru_jvp_arrays",
+    "lstm_cell",
+    "rnn_cell",
+    "split_rows",
+]
 
 
 # ----------------------------------------------------------------------------- GRU
@@ -57,9 +67,9 @@ def _gru_forward(m, xg, h, w_hh, b_hh):
     if b_hh is not None:
         hg = hg + b_hh
     r = m.sigmoid(xg[:, :hidden] + hg[:, :hidden])
-    z = m.sigmoid(xg[:, hidden:2 * hidden] + hg[:, hidden:2 * hidden])
-    hn = hg[:, 2 * hidden:]
-    n = m.tanh(xg[:, 2 * hidden:] + r * hn)
+    z = m.sigmoid(xg[:, hidden : 2 * hidden] + hg[:, hidden : 2 * hidden])
+    hn = hg[:, 2 * hidden :]
+    n = m.tanh(xg[:, 2 * hidden :] + r * hn)
     return n + z * (h - n), (r, z, n, hn)
 
 
@@ -70,10 +80,12 @@ def _gru_backward(m, gout, h, w_hh, acts, needs):
     dr = dn * hn * r * (1 - r)
     dz = gout * (h - n) * z * (1 - z)
     dhg = m.cat([dr, dz, dn * r])
-    return (m.cat([dr, dz, dn]) if needs[0] else None,
-            gout * z + dhg @ w_hh if needs[1] else None,
-            m.t(dhg) @ h if needs[2] else None,
-            dhg.sum(0) if needs[3] else None)
+    return (
+        m.cat([dr, dz, dn]) if needs[0] else None,
+        gout * z + dhg @ w_hh if needs[1] else None,
+        m.t(dhg) @ h if needs[2] else None,
+        dhg.sum(0) if needs[3] else None,
+    )
 
 
 class GRUCellFn(Function):
@@ -125,8 +137,8 @@ def gru_jvp_arrays(t_xg, t_h, t_w, t_b, h, w_hh, r, z, n, hn):
     if t_b is not None:
         dhg += t_b
     dr = r * (1 - r) * (dx[:, :hidden] + dhg[:, :hidden])
-    dz = z * (1 - z) * (dx[:, hidden:2 * hidden] + dhg[:, hidden:2 * hidden])
-    dn = (1 - n * n) * (dx[:, 2 * hidden:] + dr * hn + r * dhg[:, 2 * hidden:])
+    dz = z * (1 - z) * (dx[:, hidden : 2 * hidden] + dhg[:, hidden : 2 * hidden])
+    dn = (1 - n * n) * (dx[:, 2 * hidden :] + dr * hn + r * dhg[:, 2 * hidden :])
     out = dn + dz * (h - n) - z * dn
     return out if t_h is None else out + z * t_h
 
@@ -148,10 +160,12 @@ def _rnn_forward(m, xg, h, w_hh, relu_act):
 def _rnn_backward(m, gout, h, w_hh, h_new, relu_act, needs):
     """Gradients for (xg, h, w_hh) given that of h' (from h' itself)."""
     d = gout * m.step(h_new, gout) if relu_act else gout * (1 - h_new * h_new)
-    return (d if needs[0] else None,
-            d @ w_hh if needs[1] else None,
-            m.t(d) @ h if needs[2] else None,
-            None)
+    return (
+        d if needs[0] else None,
+        d @ w_hh if needs[1] else None,
+        m.t(d) @ h if needs[2] else None,
+        None,
+    )
 
 
 class RNNCellFn(Function):
@@ -178,8 +192,11 @@ class RNNCellFn(Function):
         if record_backward():
             h_new = _rnn_forward(TensorMath, xg, h, w_hh, ctx.relu_act)
             return _rnn_backward(TensorMath, gout, h, w_hh, h_new, ctx.relu_act, needs)
-        return wrap(_rnn_backward(ArrayMath, gout._data, h._data, w_hh._data, h_new._data,
-                                   ctx.relu_act, needs))
+        return wrap(
+            _rnn_backward(
+                ArrayMath, gout._data, h._data, w_hh._data, h_new._data, ctx.relu_act, needs
+            )
+        )
 
     @staticmethod
     def jvp(ctx, t_xg, t_h, t_w, _):
@@ -196,8 +213,7 @@ class RNNCellFn(Function):
 def rnn_cell(xg: Tensor, h: Tensor, w_hh: Tensor, nonlinearity: str = "tanh") -> Tensor:
     """One fused Elman RNN step on projected inputs ``xg`` = x W_ihᵀ + b_ih + b_hh."""
     if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"rnn_cell: unknown nonlinearity {nonlinearity!r}; use 'tanh' or "
-                         "'relu'")
+        raise ValueError(f"rnn_cell: unknown nonlinearity {nonlinearity!r}; use 'tanh' or 'relu'")
     return RNNCellFn.apply(xg, h, w_hh, nonlinearity == "relu")
 
 
@@ -219,7 +235,7 @@ class SplitRows(Function):
     def forward(ctx, x, sizes):
         out, start = [], 0
         for s in sizes:
-            out.append(x[start:start + s])
+            out.append(x[start : start + s])
             start += s
         return tuple(out)
 
@@ -236,6 +252,8 @@ def split_rows(x: Tensor, sizes: Sequence[int]) -> tuple:
     """Row blocks of ``x`` with the given sizes (which must sum to ``x.shape[0]``)."""
     sizes = tuple(int(s) for s in sizes)
     if sum(sizes) != x.shape[0]:
-        raise ValueError(f"split_rows: sizes {list(sizes)} sum to {sum(sizes)}, but the input "
-                         f"has {x.shape[0]} rows")
+        raise ValueError(
+            f"split_rows: sizes {list(sizes)} sum to {sum(sizes)}, but the input "
+            f"has {x.shape[0]} rows"
+        )
     return SplitRows.apply(x, sizes)

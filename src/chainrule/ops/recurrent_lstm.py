@@ -1,8 +1,9 @@
 """The fused LSTM step (one op per time step); see ``ops/recurrent.py`` for the design.
 
-    [i f g o] = xg + h W_hhᵀ;  i,f,o = σ(·), g = tanh(·);  c' = f c + i g;
-    h' = (o tanh c') W_hrᵀ  (W_hr only with proj_size)
+[i f g o] = xg + h W_hhᵀ;  i,f,o = σ(·), g = tanh(·);  c' = f c + i g;
+h' = (o tanh c') W_hrᵀ  (W_hr only with proj_size)
 """
+
 from __future__ import annotations
 
 from ..autograd.function import Function
@@ -18,9 +19,9 @@ def _lstm_forward(m, xg, h, c, w_hh, w_hr):
     hidden = c.shape[1]
     gates = xg + h @ m.t(w_hh)
     i = m.sigmoid(gates[:, :hidden])
-    f = m.sigmoid(gates[:, hidden:2 * hidden])
-    g = m.tanh(gates[:, 2 * hidden:3 * hidden])
-    o = m.sigmoid(gates[:, 3 * hidden:])
+    f = m.sigmoid(gates[:, hidden : 2 * hidden])
+    g = m.tanh(gates[:, 2 * hidden : 3 * hidden])
+    o = m.sigmoid(gates[:, 3 * hidden :])
     c_new = f * c + i * g
     tc = m.tanh(c_new)
     hf = o * tc
@@ -38,13 +39,16 @@ def _lstm_backward(m, gh, gc, h, c, w_hh, w_hr, acts, needs):
         gh = gh @ w_hr
     go = gh * tc
     gct = gc + gh * o * (1 - tc * tc)
-    dgates = m.cat([gct * g * i * (1 - i), gct * c * f * (1 - f), gct * i * (1 - g * g),
-                    go * o * (1 - o)])
-    return (dgates if needs[0] else None,
-            dgates @ w_hh if needs[1] else None,
-            gct * f if needs[2] else None,
-            m.t(dgates) @ h if needs[3] else None,
-            gw_hr)
+    dgates = m.cat(
+        [gct * g * i * (1 - i), gct * c * f * (1 - f), gct * i * (1 - g * g), go * o * (1 - o)]
+    )
+    return (
+        dgates if needs[0] else None,
+        dgates @ w_hh if needs[1] else None,
+        gct * f if needs[2] else None,
+        m.t(dgates) @ h if needs[3] else None,
+        gw_hr,
+    )
 
 
 def _lstm_forward_arrays(xg, h, c, w_hh, w_hr):
@@ -56,13 +60,13 @@ def _lstm_forward_arrays(xg, h, c, w_hh, w_hr):
     hidden = c.shape[1]
     act = h @ w_hh.T
     act += xg
-    g = act[:, 2 * hidden:3 * hidden]
+    g = act[:, 2 * hidden : 3 * hidden]
     g *= 2.0
     get_array_module(act).negative(act, out=act)
     sigmoid_(act)
     g *= 2.0
     g -= 1.0
-    i, f, o = act[:, :hidden], act[:, hidden:2 * hidden], act[:, 3 * hidden:]
+    i, f, o = act[:, :hidden], act[:, hidden : 2 * hidden], act[:, 3 * hidden :]
     c_new = f * c
     c_new += i * g
     tc = get_array_module(c).tanh(c_new)
@@ -81,7 +85,7 @@ def _lstm_backward_arrays(gh, gc, h, c, w_hh, w_hr, act, tc, hf, needs, d=None):
         if needs[4]:
             gw_hr = gh.T @ hf
         gh = gh @ w_hr
-    i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    i, f, g, o = (act[:, k * hidden : (k + 1) * hidden] for k in range(4))
     gct = tc * tc  # gc + gh o (1 - tanh² c')
     xp.subtract(1.0, gct, out=gct)
     gct *= o
@@ -90,20 +94,22 @@ def _lstm_backward_arrays(gh, gc, h, c, w_hh, w_hr, act, tc, hf, needs, d=None):
     if d is None:
         d = xp.empty_like(act)  # upstream gradient of each activation
     xp.multiply(gct, g, out=d[:, :hidden])
-    xp.multiply(gct, c, out=d[:, hidden:2 * hidden])
-    xp.multiply(gct, i, out=d[:, 2 * hidden:3 * hidden])
-    xp.multiply(gh, tc, out=d[:, 3 * hidden:])
+    xp.multiply(gct, c, out=d[:, hidden : 2 * hidden])
+    xp.multiply(gct, i, out=d[:, 2 * hidden : 3 * hidden])
+    xp.multiply(gh, tc, out=d[:, 3 * hidden :])
     deriv = 1.0 - act  # σ' = σ (1 - σ) on i, f, o; tanh' = 1 - g² on g
     deriv *= act
-    dg = deriv[:, 2 * hidden:3 * hidden]
+    dg = deriv[:, 2 * hidden : 3 * hidden]
     xp.multiply(g, g, out=dg)
     xp.subtract(1.0, dg, out=dg)
     d *= deriv
-    return (d if needs[0] else None,
-            d @ w_hh if needs[1] else None,
-            gct * f if needs[2] else None,
-            d.T @ h if needs[3] else None,
-            gw_hr)
+    return (
+        d if needs[0] else None,
+        d @ w_hh if needs[1] else None,
+        gct * f if needs[2] else None,
+        d.T @ h if needs[3] else None,
+        gw_hr,
+    )
 
 
 class LSTMCellFn(Function):
@@ -132,8 +138,20 @@ class LSTMCellFn(Function):
             _, _, acts = _lstm_forward(TensorMath, xg, h, c, w_hh, w_hr)
             return _lstm_backward(TensorMath, gh, gc, h, c, w_hh, w_hr, acts, needs)
         act, tc, hf = (data_or_none(a) for a in saved[5:])
-        return wrap(_lstm_backward_arrays(gh._data, gc._data, h._data, c._data, w_hh._data,
-                                           data_or_none(w_hr), act, tc, hf, needs))
+        return wrap(
+            _lstm_backward_arrays(
+                gh._data,
+                gc._data,
+                h._data,
+                c._data,
+                w_hh._data,
+                data_or_none(w_hr),
+                act,
+                tc,
+                hf,
+                needs,
+            )
+        )
 
     @staticmethod
     def jvp(ctx, t_xg, t_h, t_c, t_w, t_wr):
@@ -146,16 +164,16 @@ def lstm_jvp_arrays(t_xg, t_h, t_c, t_w, t_wr, h, c, w_hh, w_hr, act, tc, hf):
     """The step's linearisation on raw arrays: tangents of (h', c') from those of
     (xg, h, c, W_hh, W_hr) (None = zero), given the forward's saved activations."""
     hidden = c.shape[1]
-    i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    i, f, g, o = (act[:, k * hidden : (k + 1) * hidden] for k in range(4))
     xp = get_array_module(h)
     d = xp.zeros((h.shape[0], 4 * hidden), dtype=h.dtype) if t_xg is None else t_xg.copy()
     if t_h is not None:
         d += t_h @ w_hh.T
     if t_w is not None:
         d += h @ t_w.T
-    di, df = d[:, :hidden] * i * (1 - i), d[:, hidden:2 * hidden] * f * (1 - f)
-    dg = d[:, 2 * hidden:3 * hidden] * (1 - g * g)
-    do = d[:, 3 * hidden:] * o * (1 - o)
+    di, df = d[:, :hidden] * i * (1 - i), d[:, hidden : 2 * hidden] * f * (1 - f)
+    dg = d[:, 2 * hidden : 3 * hidden] * (1 - g * g)
+    do = d[:, 3 * hidden :] * o * (1 - o)
     dc = df * c + di * g + i * dg
     if t_c is not None:
         dc = dc + f * t_c
@@ -168,8 +186,9 @@ def lstm_jvp_arrays(t_xg, t_h, t_c, t_w, t_wr, h, c, w_hh, w_hr, act, tc, hf):
     return dh, dc
 
 
-def lstm_cell(xg: Tensor, h: Tensor, c: Tensor, w_hh: Tensor,
-              w_hr: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def lstm_cell(
+    xg: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, w_hr: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """One fused LSTM step on projected inputs ``xg`` (B, 4H) (biases already added).
 
     Shapes: h (B, P or H), c (B, H), w_hh (4H, P or H), w_hr (P, H) -> (h' (B, P or H), c').

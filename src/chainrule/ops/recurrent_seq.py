@@ -19,6 +19,7 @@ per-step path to rounding. Under ``create_graph=True`` the backward is rebuilt s
 from Tensor ops (the cell's differentiable formulas), so double backward works; the
 forward-mode rule runs the cell's linearisation step by step.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -80,16 +81,16 @@ def _lstm_step_into(xg, h, c, w_hh, act, c_new, tc, h_new):
     hidden = c.shape[1]
     xp.matmul(h, w_hh.T, out=act)
     act += xg
-    g = act[:, 2 * hidden:3 * hidden]
+    g = act[:, 2 * hidden : 3 * hidden]
     g *= 2.0
     xp.negative(act, out=act)
     sigmoid_(act)
     g *= 2.0
     g -= 1.0
-    xp.multiply(act[:, hidden:2 * hidden], c, out=c_new)
+    xp.multiply(act[:, hidden : 2 * hidden], c, out=c_new)
     c_new += act[:, :hidden] * g
     xp.tanh(c_new, out=tc)
-    xp.multiply(act[:, 3 * hidden:], tc, out=h_new)
+    xp.multiply(act[:, 3 * hidden :], tc, out=h_new)
 
 
 class LSTMSeqFn(Function):
@@ -113,13 +114,14 @@ class LSTMSeqFn(Function):
         with _small_gemms(b, hidden, 4, xp):
             for t in range(steps):
                 rows, nxt = slice(t * b, (t + 1) * b), slice((t + 1) * b, (t + 2) * b)
-                _lstm_step_into(xg[rows], h, cs[rows], w_hh, acts[rows], cs[nxt], tcs[rows],
-                                out[rows])
+                _lstm_step_into(
+                    xg[rows], h, cs[rows], w_hh, acts[rows], cs[nxt], tcs[rows], out[rows]
+                )
                 h = out[rows]
         ctx.steps, ctx.acts, ctx.tcs, ctx.cs = steps, acts, tcs, cs
         ctx.hs = out  # kept privately: the returned copy may be changed in place, as in torch
         ctx.save_for_backward(xg, h0, c0, w_hh)
-        return out.copy(), h.copy(), cs[steps * b:].copy()
+        return out.copy(), h.copy(), cs[steps * b :].copy()
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
@@ -136,17 +138,28 @@ class LSTMSeqFn(Function):
         with _small_gemms(b, h0.shape[1], 4, xp):
             for t in range(ctx.steps - 1, -1, -1):
                 rows = slice(t * b, (t + 1) * b)
-                h_prev = h0 if t == 0 else out[(t - 1) * b:t * b]
+                h_prev = h0 if t == 0 else out[(t - 1) * b : t * b]
                 _, gh, gc, _, _ = _lstm_backward_arrays(
-                    gh + gy[rows], gc, h_prev, ctx.cs[rows], w, None, ctx.acts[rows],
-                    ctx.tcs[rows], None, step_needs, d_all[rows])
+                    gh + gy[rows],
+                    gc,
+                    h_prev,
+                    ctx.cs[rows],
+                    w,
+                    None,
+                    ctx.acts[rows],
+                    ctx.tcs[rows],
+                    None,
+                    step_needs,
+                    d_all[rows],
+                )
         gw = None
         if needs[3]:
             gw = d_all[:b].T @ h0
             if ctx.steps > 1:
                 gw += d_all[b:].T @ out[:-b]
-        return wrap((d_all if needs[0] else None, gh if needs[1] else None,
-                     gc if needs[2] else None, gw))
+        return wrap(
+            (d_all if needs[0] else None, gh if needs[1] else None, gc if needs[2] else None, gw)
+        )
 
     @staticmethod
     def jvp(ctx, t_xg, t_h, t_c, t_w):
@@ -158,10 +171,21 @@ class LSTMSeqFn(Function):
         th, tc_ = t_h, t_c
         for t in range(ctx.steps):
             rows = slice(t * b, (t + 1) * b)
-            h_prev = h0 if t == 0 else out[(t - 1) * b:t * b]
-            th, tc_ = lstm_jvp_arrays(None if t_xg is None else t_xg[rows], th, tc_, t_w, None,
-                                      h_prev, ctx.cs[rows], w_hh, None, ctx.acts[rows],
-                                      ctx.tcs[rows], None)
+            h_prev = h0 if t == 0 else out[(t - 1) * b : t * b]
+            th, tc_ = lstm_jvp_arrays(
+                None if t_xg is None else t_xg[rows],
+                th,
+                tc_,
+                t_w,
+                None,
+                h_prev,
+                ctx.cs[rows],
+                w_hh,
+                None,
+                ctx.acts[rows],
+                ctx.tcs[rows],
+                None,
+            )
             t_out[rows] = th
         return t_out, th.copy(), tc_
 
@@ -172,7 +196,7 @@ def _backward_tensors(ctx, xg, h0, c0, w_hh, g_out, g_h, g_c, needs):
     b = h0.shape[0]
     hs, cs, acts = [h0], [c0], []
     for t in range(ctx.steps):
-        h, c, a = _lstm_forward(TensorMath, xg[t * b:(t + 1) * b], hs[-1], cs[-1], w_hh, None)
+        h, c, a = _lstm_forward(TensorMath, xg[t * b : (t + 1) * b], hs[-1], cs[-1], w_hh, None)
         hs.append(h)
         cs.append(c)
         acts.append(a)
@@ -180,13 +204,26 @@ def _backward_tensors(ctx, xg, h0, c0, w_hh, g_out, g_h, g_c, needs):
     dxg: list = [None] * ctx.steps
     step_needs = (True, True, True, needs[3], False)
     for t in range(ctx.steps - 1, -1, -1):
-        d, gh, gc, dw, _ = _lstm_backward(TensorMath, gh + g_out[t * b:(t + 1) * b], gc,
-                                          hs[t], cs[t], w_hh, None, acts[t], step_needs)
+        d, gh, gc, dw, _ = _lstm_backward(
+            TensorMath,
+            gh + g_out[t * b : (t + 1) * b],
+            gc,
+            hs[t],
+            cs[t],
+            w_hh,
+            None,
+            acts[t],
+            step_needs,
+        )
         dxg[t] = d
         if dw is not None:
             gw = dw if gw is None else gw + dw
-    return (cat(dxg, 0) if needs[0] else None, gh if needs[1] else None,
-            gc if needs[2] else None, gw)
+    return (
+        cat(dxg, 0) if needs[0] else None,
+        gh if needs[1] else None,
+        gc if needs[2] else None,
+        gw,
+    )
 
 
 def lstm_sequence(xg: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor) -> tuple:
@@ -195,8 +232,10 @@ def lstm_sequence(xg: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor) -> tuple:
     Returns (outputs (T·B, H) in the same packed order, h_T, c_T).
     """
     if xg.shape[0] % h0.shape[0]:
-        raise ValueError(f"lstm_sequence: {xg.shape[0]} input rows are not a whole number of "
-                         f"steps of batch {h0.shape[0]}")
+        raise ValueError(
+            f"lstm_sequence: {xg.shape[0]} input rows are not a whole number of "
+            f"steps of batch {h0.shape[0]}"
+        )
     return LSTMSeqFn.apply(xg, h0, c0, w_hh)
 
 
@@ -208,12 +247,12 @@ def _gru_forward_arrays(xg, h, w_hh, b_hh):
     hg = h @ w_hh.T
     if b_hh is not None:
         hg += b_hh
-    rz = xg[:, :2 * hidden] + hg[:, :2 * hidden]
+    rz = xg[:, : 2 * hidden] + hg[:, : 2 * hidden]
     xp.negative(rz, out=rz)
     sigmoid_(rz)
-    r, z, hn = rz[:, :hidden], rz[:, hidden:], hg[:, 2 * hidden:]
+    r, z, hn = rz[:, :hidden], rz[:, hidden:], hg[:, 2 * hidden :]
     n = r * hn
-    n += xg[:, 2 * hidden:]
+    n += xg[:, 2 * hidden :]
     xp.tanh(n, out=n)
     h_new = h - n
     h_new *= z
@@ -226,7 +265,7 @@ def _gru_backward_arrays(gout, h, w_hh, r, z, n, hn, d):
     returns dh = g z + [dr̂ dẑ r dn̂] W_hh (same formulas as ``recurrent._gru_backward``)."""
     xp = get_array_module(h)
     hidden = h.shape[1]
-    dr, dz, dn = d[:, :hidden], d[:, hidden:2 * hidden], d[:, 2 * hidden:]
+    dr, dz, dn = d[:, :hidden], d[:, hidden : 2 * hidden], d[:, 2 * hidden :]
     xp.multiply(n, n, out=dn)  # dn̂ = g (1 - z)(1 - n²)
     xp.subtract(1.0, dn, out=dn)
     dn *= gout
@@ -242,7 +281,7 @@ def _gru_backward_arrays(gout, h, w_hh, r, z, n, hn, d):
     tmp *= hn
     xp.multiply(dn, tmp, out=dr)
     e = d.copy()
-    e[:, 2 * hidden:] *= r
+    e[:, 2 * hidden :] *= r
     dh = e @ w_hh
     dh += gout * z
     return dh
@@ -289,13 +328,14 @@ class GRUSeqFn(Function):
         with _small_gemms(b, hidden, 3, xp):
             for t in range(ctx.steps - 1, -1, -1):
                 rows = slice(t * b, (t + 1) * b)
-                h_prev = h0 if t == 0 else out[(t - 1) * b:t * b]
-                gh = _gru_backward_arrays(gh + gy[rows], h_prev, w,
-                                          *(a[rows] for a in ctx.acts), d_all[rows])
+                h_prev = h0 if t == 0 else out[(t - 1) * b : t * b]
+                gh = _gru_backward_arrays(
+                    gh + gy[rows], h_prev, w, *(a[rows] for a in ctx.acts), d_all[rows]
+                )
         gw = gb = None
         if needs[2] or needs[3]:
             e = d_all.copy()  # the gradient of h W_hhᵀ + b_hh: [dr̂ dẑ r dn̂]
-            e[:, 2 * hidden:] *= ctx.acts[0]
+            e[:, 2 * hidden :] *= ctx.acts[0]
             if needs[2]:
                 gw = e[:b].T @ h0
                 if ctx.steps > 1:
@@ -313,9 +353,16 @@ class GRUSeqFn(Function):
         th = t_h
         for t in range(ctx.steps):
             rows = slice(t * b, (t + 1) * b)
-            h_prev = h0 if t == 0 else out[(t - 1) * b:t * b]
-            th = gru_jvp_arrays(None if t_xg is None else t_xg[rows], th, t_w, t_b, h_prev, w_hh,
-                                *(a[rows] for a in ctx.acts))
+            h_prev = h0 if t == 0 else out[(t - 1) * b : t * b]
+            th = gru_jvp_arrays(
+                None if t_xg is None else t_xg[rows],
+                th,
+                t_w,
+                t_b,
+                h_prev,
+                w_hh,
+                *(a[rows] for a in ctx.acts),
+            )
             t_out[rows] = th
         return t_out, th.copy()
 
@@ -326,15 +373,16 @@ def _gru_backward_tensors(ctx, xg, h0, w_hh, b_hh, g_out, g_h, needs):
     b = h0.shape[0]
     hs, acts = [h0], []
     for t in range(ctx.steps):
-        h, a = _gru_forward(TensorMath, xg[t * b:(t + 1) * b], hs[-1], w_hh, b_hh)
+        h, a = _gru_forward(TensorMath, xg[t * b : (t + 1) * b], hs[-1], w_hh, b_hh)
         hs.append(h)
         acts.append(a)
     gh, gw, gb = g_h, None, None
     dxg: list = [None] * ctx.steps
     step_needs = (True, True, needs[2], needs[3])
     for t in range(ctx.steps - 1, -1, -1):
-        d, gh, dw, db = _gru_backward(TensorMath, gh + g_out[t * b:(t + 1) * b], hs[t], w_hh,
-                                      acts[t], step_needs)
+        d, gh, dw, db = _gru_backward(
+            TensorMath, gh + g_out[t * b : (t + 1) * b], hs[t], w_hh, acts[t], step_needs
+        )
         dxg[t] = d
         if dw is not None:
             gw = dw if gw is None else gw + dw
@@ -350,6 +398,8 @@ def gru_sequence(xg: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None = Non
     Returns (outputs (T·B, H) in the same packed order, h_T).
     """
     if xg.shape[0] % h0.shape[0]:
-        raise ValueError(f"gru_sequence: {xg.shape[0]} input rows are not a whole number of "
-                         f"steps of batch {h0.shape[0]}")
+        raise ValueError(
+            f"gru_sequence: {xg.shape[0]} input rows are not a whole number of "
+            f"steps of batch {h0.shape[0]}"
+        )
     return GRUSeqFn.apply(xg, h0, w_hh, b_hh)

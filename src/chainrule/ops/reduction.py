@@ -3,6 +3,7 @@
 ``dim`` may be None (all elements), an int or a sequence; ``keepdim`` keeps reduced
 dimensions with size 1, as in PyTorch.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,25 @@ from .binding import numpy_keywords, tensor_method
 from .shape import broadcast_to, reshape
 from .vector_norms import Norm2, NormZero, PNorm, keepdim_shape
 
-__all__ = ["all", "amax", "amin", "any", "argmax", "argmin", "count_nonzero", "cumsum",
-           "logsumexp", "max", "mean", "min", "norm", "prod", "std", "sum", "var"]
+__all__ = [
+    "all",
+    "amax",
+    "amin",
+    "any",
+    "argmax",
+    "argmin",
+    "count_nonzero",
+    "cumsum",
+    "logsumexp",
+    "max",
+    "mean",
+    "min",
+    "norm",
+    "prod",
+    "std",
+    "sum",
+    "var",
+]
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
@@ -77,8 +95,9 @@ def mean(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> T
     if dtype is not None:
         x = x.to(dtype)
     if x.dtype.kind not in "fc":
-        raise DtypeError(f"mean: input dtype must be floating point, got {x.dtype}; "
-                         "call .float() first")
+        raise DtypeError(
+            f"mean: input dtype must be floating point, got {x.dtype}; call .float() first"
+        )
     if x.dtype == np.float16:  # float32 accumulation: a half sum overflows at 65504
         return mean(x.to(np.float32), dim, keepdim).to(np.float16)
     axes = _axes(dim, x, "mean")
@@ -158,17 +177,23 @@ class Amax(Function):
 
     @classmethod
     def forward(cls, ctx, x, axes, keepdim):
-        y = x.max(axis=axes, keepdims=True) if cls.mode == "max" else \
-            x.min(axis=axes, keepdims=True)
+        y = (
+            x.max(axis=axes, keepdims=True)
+            if cls.mode == "max"
+            else x.min(axis=axes, keepdims=True)
+        )
         ctx.save_for_backward(x, y)  # y is (the base of) the output: version-checked
         ctx.axes, ctx.keepdim = axes, keepdim
-        return y if keepdim else y.reshape([s for i, s in enumerate(y.shape)
-                                            if not (axes is None or i in axes)])
+        return (
+            y
+            if keepdim
+            else y.reshape([s for i, s in enumerate(y.shape) if not (axes is None or i in axes)])
+        )
 
     @staticmethod
     def backward(ctx, grad):
         x, yk = ctx.saved_tensors
-        mask = (x._data == yk._data)
+        mask = x._data == yk._data
         w = mask / mask.sum(axis=ctx.axes, keepdims=True)
         g = reshape(grad, yk.shape)
         return g * Tensor._make(w.astype(grad.dtype), False, None, 0), None, None
@@ -191,21 +216,26 @@ def _lenient_axes(dim: Any, ndim: int) -> tuple | None:
     if dim is None:
         return None
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    return tuple({int(d) % ndim for d in dims
-                  if isinstance(d, (int, np.integer)) and -ndim <= d < ndim})
+    return tuple(
+        {int(d) % ndim for d in dims if isinstance(d, (int, np.integer)) and -ndim <= d < ndim}
+    )
 
 
 def _check_nonempty(op: str, x: Tensor, axes) -> None:
     """max/min-like reductions have no identity: refuse to reduce over a size-0 dim."""
     if axes is None and x._data.size == 0:
         err = IndexError if op.startswith("arg") else RuntimeError
-        raise err(f"{op}(): Expected reduction dim to be specified for input.numel() == 0 "
-                  f"(got a tensor of shape {tuple(x.shape)}); specify the reduction dim with "
-                  "the 'dim' argument")
+        raise err(
+            f"{op}(): Expected reduction dim to be specified for input.numel() == 0 "
+            f"(got a tensor of shape {tuple(x.shape)}); specify the reduction dim with "
+            "the 'dim' argument"
+        )
     for a in axes or ():
         if x.shape[a] == 0:
-            raise IndexError(f"{op}(): Expected reduction dim {a} to have non-zero size (got "
-                             f"a tensor of shape {tuple(x.shape)})")
+            raise IndexError(
+                f"{op}(): Expected reduction dim {a} to have non-zero size (got "
+                f"a tensor of shape {tuple(x.shape)})"
+            )
 
 
 @tensor_method(keywords=True)
@@ -235,8 +265,9 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
         return maximum(x, other) if op == "max" else minimum(x, other)
     x = as_tensor(x)
     if x._data.dtype.kind == "c":  # NumPy would order complex numbers lexicographically
-        raise TypeError(f"{op}: complex tensors are not supported by {op} (complex numbers "
-                        "have no order)")
+        raise TypeError(
+            f"{op}: complex tensors are not supported by {op} (complex numbers have no order)"
+        )
     if dim is None:
         return amax(x) if op == "max" else amin(x)
     from .indexing import gather
@@ -296,27 +327,39 @@ def argmin(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
 
 
 @tensor_method(keywords=True)
-def var(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
-        correction: Any = None, *, _op: str = "var") -> Tensor:
+def var(
+    x: Any,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    correction: Any = None,
+    *,
+    _op: str = "var",
+) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
     x = as_tensor(x)
     if correction is None:
         correction = 1 if unbiased is None or unbiased is True else 0
     axes = _axes(dim, x, _op)
     if x.dtype.kind not in "fc":
-        raise DtypeError(f"{_op}: only supports floating point and complex dtypes, got "
-                         f"{x.dtype}; call .float() first")
+        raise DtypeError(
+            f"{_op}: only supports floating point and complex dtypes, got "
+            f"{x.dtype}; call .float() first"
+        )
     if x.dtype == np.float16:  # float32 accumulation, as PyTorch
-        return var(x.to(np.float32), dim, unbiased, keepdim, correction, _op=_op).to(
-            np.float16)
+        return var(x.to(np.float32), dim, unbiased, keepdim, correction, _op=_op).to(np.float16)
     n = _count(x.shape, axes)
     m = mean(x, axes, keepdim=True)
     d = x - m
     dof = builtins_max(n - correction, 0)
     if dof == 0:  # 0/0 -> NaN, as PyTorch, which warns (NumPy's warning names no op)
-        warnings.warn("var()/std(): degrees of freedom is <= 0; the result is NaN or inf. "
-                      "Correction should be strictly less than the reduction factor (input "
-                      "numel divided by output numel).", UserWarning, stacklevel=3)
+        warnings.warn(
+            "var()/std(): degrees of freedom is <= 0; the result is NaN or inf. "
+            "Correction should be strictly less than the reduction factor (input "
+            "numel divided by output numel).",
+            UserWarning,
+            stacklevel=3,
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
             return sum(d * d, axes, keepdim) / dof
     return sum(d * d, axes, keepdim) / dof
@@ -358,8 +401,9 @@ class SafeSqrt(Function):
 
 
 @tensor_method(keywords=True)
-def std(x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False,
-        correction: Any = None) -> Tensor:
+def std(
+    x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, correction: Any = None
+) -> Tensor:
     """Standard deviation sqrt(var); its gradient at a constant input is 0 (as PyTorch)."""
     return SafeSqrt.apply(var(x, dim, unbiased, keepdim, correction, _op="std"))
 
@@ -383,8 +427,9 @@ def logsumexp(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     else:
         out = sum((x - mt).exp(), axes, keepdim=True).log() + mt
     if not keepdim:
-        out = reshape(out, tuple(s for i, s in enumerate(out.shape)
-                                 if not (axes is None or i in axes)))
+        out = reshape(
+            out, tuple(s for i, s in enumerate(out.shape) if not (axes is None or i in axes))
+        )
     return out
 
 
@@ -394,18 +439,25 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tens
     x = as_tensor(x)
     axes = _axes(dim, x, "norm")
     if x.dtype.kind not in "fc":
-        raise DtypeError(f"norm: expected a floating point or complex tensor as input, got "
-                         f"{x.dtype}; call .float() first")
+        raise DtypeError(
+            f"norm: expected a floating point or complex tensor as input, got "
+            f"{x.dtype}; call .float() first"
+        )
     if p in ("fro", 2, 2.0, None):
         return Norm2.apply(x, axes, keepdim)
     if p == 1:
         return sum(x.abs(), axes, keepdim)
     if p in (float("inf"), "inf", float("-inf"), "-inf"):
         if x.numel() == 0 if axes is None else any(x.shape[a] == 0 for a in axes):
-            raise RuntimeError(f"norm: cannot compute the {p} norm on an empty tensor because "
-                               "the operation does not have an identity")
-        return amax(x.abs(), axes, keepdim) if p in (float("inf"), "inf") else \
-            amin(x.abs(), axes, keepdim)
+            raise RuntimeError(
+                f"norm: cannot compute the {p} norm on an empty tensor because "
+                "the operation does not have an identity"
+            )
+        return (
+            amax(x.abs(), axes, keepdim)
+            if p in (float("inf"), "inf")
+            else amin(x.abs(), axes, keepdim)
+        )
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p == 0:
         return NormZero.apply(x, axes, keepdim)
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0:
@@ -446,15 +498,13 @@ def cumsum(x: Any, dim: int) -> Tensor:
 @tensor_method(keywords=True)
 def all(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     x = as_tensor(x)
-    return Tensor._make(x._data.all(axis=_axes(dim, x, "all"), keepdims=keepdim),
-                        False, None, 0)
+    return Tensor._make(x._data.all(axis=_axes(dim, x, "all"), keepdims=keepdim), False, None, 0)
 
 
 @tensor_method(keywords=True)
 def any(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     x = as_tensor(x)
-    return Tensor._make(x._data.any(axis=_axes(dim, x, "any"), keepdims=keepdim),
-                        False, None, 0)
+    return Tensor._make(x._data.any(axis=_axes(dim, x, "any"), keepdims=keepdim), False, None, 0)
 
 
 @numpy_keywords  # the method x.count_nonzero() is bound in ops/__init__.py (no keywords)
@@ -462,5 +512,6 @@ def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
     """The number of non-zero elements over ``dim`` (all by default), as int64."""
     xp = get_array_module(x._data)
     axes = norm_dim(dim, x.ndim, "count_nonzero")
-    return Tensor._make(xp.asarray(xp.count_nonzero(x._data, axis=axes), dtype="int64"),
-                        False, None, 0)
+    return Tensor._make(
+        xp.asarray(xp.count_nonzero(x._data, axis=axes), dtype="int64"), False, None, 0
+    )

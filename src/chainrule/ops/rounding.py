@@ -4,6 +4,7 @@ Each is piecewise constant, so its derivative is zero almost everywhere: the rul
 zeros (as PyTorch does) rather than cutting the graph, so ``x.floor() + x`` still has the
 gradient 1. Integer and boolean inputs are already whole and come back unchanged.
 """
+
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor
@@ -63,7 +64,7 @@ def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors torch
     if x.dtype.kind != "f":
         return x
     if decimals:
-        scale = 10.0 ** decimals
+        scale = 10.0**decimals
         return Round.apply(x * scale) / scale
     return Round.apply(x)
 

@@ -5,6 +5,7 @@ Indices and counts have no gradient, so most of these are plain functions on arr
 PyTorch. The values ``sort`` and ``topk`` return are differentiable: they are a ``gather`` of
 the input at the sorted indices, so their gradient scatters back to where each value came from.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,8 +20,7 @@ from .binding import tensor_method
 from .indexing import gather
 from .reduction import ValuesIndices
 
-__all__ = ["argsort", "bucketize", "histc", "multinomial", "searchsorted", "sort", "topk",
-           "unique"]
+__all__ = ["argsort", "bucketize", "histc", "multinomial", "searchsorted", "sort", "topk", "unique"]
 
 
 def _arr(x: Any) -> Any:
@@ -31,8 +31,15 @@ def _index_dtype(out_int32: bool) -> np.dtype:
     return np.dtype(np.int32 if out_int32 else np.int64)
 
 
-def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False,
-                 right: bool = False, side: str | None = None, sorter: Any = None) -> Tensor:
+def searchsorted(
+    sorted_sequence: Any,
+    input: Any,
+    *,
+    out_int32: bool = False,
+    right: bool = False,
+    side: str | None = None,
+    sorter: Any = None,
+) -> Tensor:
     """Indices where ``input`` would be inserted into ``sorted_sequence`` to keep it sorted.
 
     ``sorted_sequence`` is 1-d (shared by all values) or N-d, sorted along its last dim, with
@@ -46,8 +53,10 @@ def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False,
         if side not in ("left", "right"):
             raise RuntimeError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
         if right and side == "left":
-            raise RuntimeError("searchsorted: side and right can't be set to opposites, got "
-                               "side='left' and right=True")
+            raise RuntimeError(
+                "searchsorted: side and right can't be set to opposites, got "
+                "side='left' and right=True"
+            )
         right = side == "right"
     seq, scalar = _arr(sorted_sequence), not isinstance(input, (Tensor, np.ndarray, list, tuple))
     vals = np.asarray(_arr(input))
@@ -58,9 +67,11 @@ def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False,
         out = np.searchsorted(seq, vals, side=how)
     else:
         if vals.ndim != seq.ndim or vals.shape[:-1] != seq.shape[:-1]:
-            raise RuntimeError(f"searchsorted: boundaries {tuple(seq.shape)} and input "
-                               f"{tuple(vals.shape)} must have the same leading dims (all but "
-                               "the last)")
+            raise RuntimeError(
+                f"searchsorted: boundaries {tuple(seq.shape)} and input "
+                f"{tuple(vals.shape)} must have the same leading dims (all but "
+                "the last)"
+            )
         flat_s = seq.reshape(-1, seq.shape[-1])
         flat_v = vals.reshape(-1, vals.shape[-1])
         out = np.stack([np.searchsorted(s, v, side=how) for s, v in zip(flat_s, flat_v)])
@@ -70,8 +81,9 @@ def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False,
 
 
 @tensor_method
-def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False,
-              right: bool = False) -> Tensor:
+def bucketize(
+    input: Any, boundaries: Any, *, out_int32: bool = False, right: bool = False
+) -> Tensor:
     """The bucket of each value given 1-d sorted ``boundaries``: ``right=False`` puts ``x`` in
     bucket ``i`` when ``boundaries[i-1] < x <= boundaries[i]`` (PyTorch's convention)."""
     b = _arr(boundaries)
@@ -105,8 +117,13 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
 
 
 @tensor_method
-def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
-           return_counts: bool = False, dim: int | None = None) -> Any:
+def unique(
+    input: Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,  # noqa: A002
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Any:
     """The distinct elements (or slices along ``dim``), in ascending order, with optional
     inverse indices (same shape as ``input``, or its length along ``dim``) and counts."""
     x = as_tensor(input)
@@ -131,8 +148,13 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
 
 
 @tensor_method
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
-                generator: Generator | None = None) -> Tensor:
+def multinomial(
+    input: Tensor,
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: Generator | None = None,
+) -> Tensor:
     """Draw ``num_samples`` category indices per row of non-negative ``input`` weights.
 
     Without replacement each row yields distinct indices, each draw proportional to the
@@ -148,21 +170,25 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if w.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {w.ndim}")
     if x.dtype.kind != "f":
-        raise RuntimeError(f"multinomial: only supports floating-point dtypes for input, got "
-                           f"{x.dtype}")
+        raise RuntimeError(
+            f"multinomial: only supports floating-point dtypes for input, got {x.dtype}"
+        )
     rows = w.reshape(-1, w.shape[-1])
     if not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
-        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples, got "
-                           f"{num_samples!r}")
+        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples, got {num_samples!r}")
     if not np.isfinite(rows).all() or (rows < 0).any():
-        raise RuntimeError("multinomial: probability tensor contains either inf, nan or "
-                           "element < 0")
+        raise RuntimeError(
+            "multinomial: probability tensor contains either inf, nan or element < 0"
+        )
     if (rows.sum(-1) <= 0).any():
-        raise RuntimeError("multinomial: invalid multinomial distribution (sum of "
-                           "probabilities <= 0)")
+        raise RuntimeError(
+            "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
+        )
     if not replacement and num_samples > rows.shape[-1]:
-        raise RuntimeError(f"multinomial: cannot sample n_sample ({num_samples}) > "
-                           f"prob_dist.size(-1) ({rows.shape[-1]}) samples without replacement")
+        raise RuntimeError(
+            f"multinomial: cannot sample n_sample ({num_samples}) > "
+            f"prob_dist.size(-1) ({rows.shape[-1]}) samples without replacement"
+        )
     rng = gen(generator)
     if replacement:
         cdf = np.cumsum(rows, axis=-1)
@@ -172,7 +198,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     else:
         with np.errstate(divide="ignore"):
             keys = np.log(rows) - np.log(-np.log(rng.random(rows.shape)))
-        out = np.argsort(-keys, axis=-1, kind="stable")[:, :int(num_samples)]
+        out = np.argsort(-keys, axis=-1, kind="stable")[:, : int(num_samples)]
     out = out.astype(np.int64).reshape(w.shape[:-1] + (int(num_samples),))
     return Tensor._new(out)
 
@@ -185,8 +211,9 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False) -> ValuesIndices:
         return ValuesIndices(x.clone(), Tensor._make(np.zeros((), np.int64), False, None, 0))
     xp = get_array_module(x._data)
     idx = xp.argsort(-x._data if descending else x._data, axis=dim, kind="stable")
-    return ValuesIndices(gather(x, dim, Tensor._make(idx, False, None, 0)),
-                         Tensor._make(idx, False, None, 0))
+    return ValuesIndices(
+        gather(x, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)
+    )
 
 
 @tensor_method
@@ -196,8 +223,9 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
 
 
 @tensor_method
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
-         sorted: bool = True) -> ValuesIndices:  # noqa: A002 - PyTorch's name
+def topk(
+    x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
+) -> ValuesIndices:  # noqa: A002 - PyTorch's name
     """The ``k`` largest (or smallest) entries along ``dim``: (values, indices)."""
     dim = norm_dim(dim, max(x.ndim, 1), "topk")[0]
     n = x.shape[dim] if x.ndim else 1
@@ -208,5 +236,6 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
     xp = get_array_module(x._data)
     idx = xp.argsort(-x._data if largest else x._data, axis=dim, kind="stable")
     idx = xp.take(idx, xp.arange(k), axis=dim)
-    return ValuesIndices(gather(x, dim, Tensor._make(idx, False, None, 0)),
-                         Tensor._make(idx, False, None, 0))
+    return ValuesIndices(
+        gather(x, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)
+    )

@@ -7,6 +7,7 @@
 
 New shape ops go in the file of their kind, with a name added here.
 """
+
 from __future__ import annotations
 
 from .joining import Cat, cat, chunk, concatenate, split, stack, unbind
@@ -37,9 +38,42 @@ from .views import (
 )
 
 __all__ = [
-    "BroadcastTo", "Cat", "Contiguous", "Copy", "Flip", "Pad", "Permute", "Reshape", "Roll",
-    "SumTo", "broadcast_to", "cat", "chunk", "concatenate", "contiguous", "expand", "expand_as",
-    "flatten", "flip", "movedim", "pad", "permute", "repeat", "reshape", "roll", "split",
-    "squeeze", "stack", "sum_to", "swapaxes", "t", "tile", "transpose", "unbind", "unflatten",
-    "unsqueeze", "view", "view_as",
+    "BroadcastTo",
+    "Cat",
+    "Contiguous",
+    "Copy",
+    "Flip",
+    "Pad",
+    "Permute",
+    "Reshape",
+    "Roll",
+    "SumTo",
+    "broadcast_to",
+    "cat",
+    "chunk",
+    "concatenate",
+    "contiguous",
+    "expand",
+    "expand_as",
+    "flatten",
+    "flip",
+    "movedim",
+    "pad",
+    "permute",
+    "repeat",
+    "reshape",
+    "roll",
+    "split",
+    "squeeze",
+    "stack",
+    "sum_to",
+    "swapaxes",
+    "t",
+    "tile",
+    "transpose",
+    "unbind",
+    "unflatten",
+    "unsqueeze",
+    "view",
+    "view_as",
 ]

@@ -5,6 +5,7 @@ finite results. The backward rules are written with Tensor ops (double-different
     softmax:      dx = y * (g - sum(g * y))
     log_softmax:  dx = g - exp(y) * sum(g)
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -12,6 +12,7 @@ Everything else is composed from them and from existing differentiable ops: ``di
 ``cartesian_prod``, and ``triu``/``tril`` (a ``where`` with a triangular mask).
 ``tril_indices``/``triu_indices`` build index tensors (no gradient).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -28,9 +29,21 @@ from .binding import tensor_method
 from .indexing import index_select
 from .shape import flip, reshape, stack, transpose
 
-__all__ = ["cartesian_prod", "diag", "diag_embed", "diagonal", "meshgrid", "narrow",
-           "repeat_interleave", "rot90", "tril", "tril_indices", "triu", "triu_indices",
-           "unfold"]
+__all__ = [
+    "cartesian_prod",
+    "diag",
+    "diag_embed",
+    "diagonal",
+    "meshgrid",
+    "narrow",
+    "repeat_interleave",
+    "rot90",
+    "tril",
+    "tril_indices",
+    "triu",
+    "triu_indices",
+    "unfold",
+]
 
 
 def _dim(d: int, ndim: int, op: str) -> int:
@@ -45,8 +58,11 @@ def _diag_view(x: Any, offset: int, d1: int, d2: int) -> Any:
     start = [0] * x.ndim
     if length:
         start[d1], start[d2] = (0, offset) if offset >= 0 else (-offset, 0)
-    base = x[tuple(slice(s, None) if i in (d1, d2) else slice(None)
-                   for i, s in enumerate(start))] if length else x
+    base = (
+        x[tuple(slice(s, None) if i in (d1, d2) else slice(None) for i, s in enumerate(start))]
+        if length
+        else x
+    )
     keep = [i for i in range(x.ndim) if i not in (d1, d2)]
     shape = [x.shape[i] for i in keep] + [length]
     strides = [base.strides[i] for i in keep] + [base.strides[d1] + base.strides[d2]]
@@ -108,8 +124,10 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     """
     x = as_tensor(input)
     if x.ndim < 2:
-        raise IndexError(f"diagonal: expected a tensor with at least 2 dims (dim1 and dim2 "
-                         f"out of range), got shape {tuple(x.shape)}")
+        raise IndexError(
+            f"diagonal: expected a tensor with at least 2 dims (dim1 and dim2 "
+            f"out of range), got shape {tuple(x.shape)}"
+        )
     d1, d2 = _dim(dim1, x.ndim, "diagonal"), _dim(dim2, x.ndim, "diagonal")
     if d1 == d2:
         raise RuntimeError(f"diagonal: dim1 and dim2 cannot be identical, got {dim1} and {dim2}")
@@ -126,8 +144,7 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     ndim = x.ndim + 1
     d1, d2 = _dim(dim1, ndim, "diag_embed"), _dim(dim2, ndim, "diag_embed")
     if d1 == d2:
-        raise RuntimeError(f"diag_embed: dim1 and dim2 cannot be identical, got {dim1} and "
-                           f"{dim2}")
+        raise RuntimeError(f"diag_embed: dim1 and dim2 cannot be identical, got {dim1} and {dim2}")
     rest = list(x.shape[:-1])
     shape = [0] * ndim
     it = iter(rest)
@@ -161,8 +178,9 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
         raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {size}")
     start %= size if size else 1
     if length < 0 or start + length > size:
-        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
-                           f"({size})")
+        raise RuntimeError(
+            f"narrow: start ({start}) + length ({length}) exceeds dimension size ({size})"
+        )
     return x[(slice(None),) * d + (slice(start, start + int(length)),)]
 
 
@@ -189,8 +207,9 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
 
 
 @tensor_method
-def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *,
-                      output_size: int | None = None) -> Tensor:
+def repeat_interleave(
+    input: Any, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:
     """Repeat each element ``repeats`` times along ``dim`` (flattened when ``dim`` is None).
 
     ``repeat_interleave(counts)`` with a single integer tensor gives
@@ -199,8 +218,10 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
     if repeats is None:
         counts = np.asarray(as_tensor(input)._data)
         if counts.ndim != 1 or counts.dtype.kind not in "iu":
-            raise RuntimeError("repeat_interleave: the one-argument form expects a 1-d integer "
-                               f"tensor of counts, got shape {counts.shape} of {counts.dtype}")
+            raise RuntimeError(
+                "repeat_interleave: the one-argument form expects a 1-d integer "
+                f"tensor of counts, got shape {counts.shape} of {counts.dtype}"
+            )
         if (counts < 0).any():
             raise RuntimeError("repeat_interleave: repeats must be non-negative")
         return Tensor._new(np.repeat(np.arange(len(counts)), counts))
@@ -214,17 +235,23 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
     size = x.shape[d]
     reps = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
     if reps.dtype.kind not in "iu" or reps.ndim > 1:
-        raise RuntimeError(f"repeat_interleave: repeats must be an int or a 1-d integer tensor, "
-                           f"got {reps.dtype} of shape {reps.shape}")
+        raise RuntimeError(
+            f"repeat_interleave: repeats must be an int or a 1-d integer tensor, "
+            f"got {reps.dtype} of shape {reps.shape}"
+        )
     if (reps < 0).any():
         raise RuntimeError("repeat_interleave: repeats must be non-negative")
     if reps.ndim == 1 and len(reps) not in (1, size):
-        raise RuntimeError(f"repeat_interleave: repeats must have the same size as input along "
-                           f"dim {d} ({size}), got {len(reps)}")
+        raise RuntimeError(
+            f"repeat_interleave: repeats must have the same size as input along "
+            f"dim {d} ({size}), got {len(reps)}"
+        )
     idx = np.repeat(np.arange(size), reps)
     if output_size is not None and len(idx) != output_size:
-        raise RuntimeError(f"repeat_interleave: output_size={output_size} does not match the "
-                           f"result's size {len(idx)}")
+        raise RuntimeError(
+            f"repeat_interleave: output_size={output_size} does not match the "
+            f"result's size {len(idx)}"
+        )
     return index_select(x, d, Tensor._new(idx))
 
 
@@ -251,9 +278,8 @@ class Unfold(Function):
 def _windows(x: Any, dim: int, size: int, step: int) -> Any:
     xp = get_array_module(x)
     n = (x.shape[dim] - size) // step + 1
-    shape = x.shape[:dim] + (n,) + x.shape[dim + 1:] + (size,)
-    strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:] + \
-        (x.strides[dim],)
+    shape = x.shape[:dim] + (n,) + x.shape[dim + 1 :] + (size,)
+    strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1 :] + (x.strides[dim],)
     return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
 
 
@@ -291,8 +317,9 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     if int(step) <= 0:
         raise RuntimeError(f"unfold: step must be > 0, got {step}")
     if not 0 <= int(size) <= x.shape[d]:
-        raise RuntimeError(f"unfold: maximum size for tensor at dimension {d} is {x.shape[d]} "
-                           f"but size is {size}")
+        raise RuntimeError(
+            f"unfold: maximum size for tensor at dimension {d} is {x.shape[d]} but size is {size}"
+        )
     return Unfold.apply(x, d, int(size), int(step))
 
 
@@ -308,8 +335,7 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:
     ts = [as_tensor(t) for t in tensors]
     for t in ts:
         if t.ndim > 1:
-            raise RuntimeError(f"meshgrid: expected 0-d or 1-d tensors, got shape "
-                               f"{tuple(t.shape)}")
+            raise RuntimeError(f"meshgrid: expected 0-d or 1-d tensors, got shape {tuple(t.shape)}")
     ts = [reshape(t, -1) for t in ts]
     n = len(ts)
     swap = indexing == "xy" and n >= 2
@@ -330,16 +356,18 @@ def cartesian_prod(*tensors: Any) -> Tensor:
     """All combinations of the elements of 1-d tensors, as rows (a 1-d input is returned)."""
     for t in tensors:
         if as_tensor(t).ndim != 1:
-            raise RuntimeError(f"cartesian_prod: expected 1-d tensors, got shape "
-                               f"{tuple(as_tensor(t).shape)}")
+            raise RuntimeError(
+                f"cartesian_prod: expected 1-d tensors, got shape {tuple(as_tensor(t).shape)}"
+            )
     if len(tensors) == 1:
         return as_tensor(tensors[0])
     grids = meshgrid(*tensors, indexing="ij")
     return stack([reshape(g, -1) for g in grids], 1)
 
 
-def _tri_indices(op: str, row: int, col: int, offset: int, dtype: Any, device: Any,
-                 lower: bool) -> Tensor:
+def _tri_indices(
+    op: str, row: int, col: int, offset: int, dtype: Any, device: Any, lower: bool
+) -> Tensor:
     for name, v in (("row", row), ("col", col)):
         if not isinstance(v, (int, np.integer)) or v < 0:
             raise RuntimeError(f"{op}: {name} must be a non-negative int, got {v!r}")
@@ -350,22 +378,26 @@ def _tri_indices(op: str, row: int, col: int, offset: int, dtype: Any, device: A
     return t if device is None else t.to(device)
 
 
-def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
-                 device: Any = None) -> Tensor:
+def tril_indices(
+    row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None
+) -> Tensor:
     """(2, N) row/column indices of the lower triangle (with ``offset``), row-major order."""
     return _tri_indices("tril_indices", row, col, int(offset), dtype, device, True)
 
 
-def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
-                 device: Any = None) -> Tensor:
+def triu_indices(
+    row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None
+) -> Tensor:
     """(2, N) row/column indices of the upper triangle (with ``offset``), row-major order."""
     return _tri_indices("triu_indices", row, col, int(offset), dtype, device, False)
 
 
 def _tri_mask(x: Tensor, diagonal: int, upper: bool) -> Tensor:
     if x.ndim < 2:
-        raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
-                           f"dimensions, got shape {tuple(x.shape)}")
+        raise RuntimeError(
+            f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
+            f"dimensions, got shape {tuple(x.shape)}"
+        )
     xp = get_array_module(x._data)
     ones = xp.ones((x.shape[-2], x.shape[-1]), bool)
     m = xp.triu(ones, diagonal) if upper else xp.tril(ones, diagonal)

@@ -5,6 +5,7 @@ functions are primitives because their compositions lose accuracy: ``(e^x - e^-x
 cancels to 0 for tiny x, ``log(x + sqrt(x^2 + 1))`` does for large negative x, and
 ``sqrt(a^2 + b^2)`` overflows where ``hypot`` does not.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,9 +18,29 @@ from .binding import tensor_method
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .unary import _float, sqrt
 
-__all__ = ["acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
-           "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "cos", "cosh", "deg2rad", "hypot",
-           "sin", "sinh", "tan"]
+__all__ = [
+    "acos",
+    "acosh",
+    "arccos",
+    "arccosh",
+    "arcsin",
+    "arcsinh",
+    "arctan",
+    "arctan2",
+    "arctanh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "cos",
+    "cosh",
+    "deg2rad",
+    "hypot",
+    "sin",
+    "sinh",
+    "tan",
+]
 
 
 class Sin(UnaryElementwise):
@@ -237,8 +258,10 @@ def atanh(x: Any) -> Tensor:
 def _float_pair(op: str, a: Any, b: Any) -> tuple:
     a, b = promote(op, a, b)
     check_broadcast(op, a, b)
-    return (_float(a) if isinstance(a, Tensor) else float(a),
-            _float(b) if isinstance(b, Tensor) else float(b))
+    return (
+        _float(a) if isinstance(a, Tensor) else float(a),
+        _float(b) if isinstance(b, Tensor) else float(b),
+    )
 
 
 @tensor_method(inplace=True, keywords=True)
@@ -253,8 +276,10 @@ def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     a, b = promote("hypot", input, other)
     for v in (a, b):
         if isinstance(v, Tensor) and v._data.dtype.kind != "f":
-            raise DtypeError(f"hypot: expects floating tensors, got {v.dtype} (PyTorch does "
-                             "not implement hypot for integers); convert with .float()")
+            raise DtypeError(
+                f"hypot: expects floating tensors, got {v.dtype} (PyTorch does "
+                "not implement hypot for integers); convert with .float()"
+            )
     check_broadcast("hypot", a, b)
     return Hypot.apply(a, b)
 
@@ -267,4 +292,11 @@ def deg2rad(x: Any) -> Tensor:
 
 # arcsin etc.: PyTorch's aliases
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2 = (
-    asin, acos, atan, asinh, acosh, atanh, atan2)
+    asin,
+    acos,
+    atan,
+    asinh,
+    acosh,
+    atanh,
+    atan2,
+)

@@ -5,6 +5,7 @@ stated once (backward and the forward-mode rule both follow from it). Functions 
 compositions of primitives (rsqrt, square, log2, log10) are written as compositions; a
 primitive that could be composed says beside it why it is not.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,9 +25,32 @@ from .elementwise import UnaryElementwise
 from .fused_grads import relu_grad, sigmoid_grad, tanh_grad
 
 __all__ = [
-    "abs", "cast", "clamp", "clamp_max", "clamp_min", "clip", "erf", "exp", "exp2", "expm1", "log",
-    "log1p", "log2", "log10", "nan_to_num", "neg", "reciprocal", "relu", "rsqrt", "sigmoid",
-    "sign", "softplus", "sqrt", "square", "tanh", "to_device_op",
+    "abs",
+    "cast",
+    "clamp",
+    "clamp_max",
+    "clamp_min",
+    "clip",
+    "erf",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "nan_to_num",
+    "neg",
+    "reciprocal",
+    "relu",
+    "rsqrt",
+    "sigmoid",
+    "sign",
+    "softplus",
+    "sqrt",
+    "square",
+    "tanh",
+    "to_device_op",
 ]
 
 
@@ -307,8 +331,10 @@ def _mask(m: Any, dtype: Any) -> Tensor:
 
 def _no_complex(op: str, x: Tensor) -> None:
     if x._data.dtype.kind == "c":
-        raise TypeError(f"{op}: complex tensors are not supported by {op} (got {x.dtype}); "
-                        "apply it to .real and .imag separately if that is what you mean")
+        raise TypeError(
+            f"{op}: complex tensors are not supported by {op} (got {x.dtype}); "
+            "apply it to .real and .imag separately if that is what you mean"
+        )
 
 
 # ------------------------------------------------------------------------- public functions
@@ -316,8 +342,10 @@ def _no_complex(op: str, x: Tensor) -> None:
 def neg(x: Tensor) -> Tensor:
     x = as_tensor(x)
     if x._data.dtype.kind == "b":
-        raise TypeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
-                        "to invert a mask use the `~` operator or logical_not()")
+        raise TypeError(
+            "neg: negation, the `-` operator, on a bool tensor is not supported; "
+            "to invert a mask use the `~` operator or logical_not()"
+        )
     return Neg.apply(x)
 
 
@@ -401,8 +429,9 @@ def sign(x: Tensor) -> Tensor:
     result is a constant."""
     x = as_tensor(x)
     if x._data.dtype.kind == "c":
-        raise TypeError("sign: complex tensors are not supported by sign; PyTorch uses sgn "
-                        "for complex input")
+        raise TypeError(
+            "sign: complex tensors are not supported by sign; PyTorch uses sgn for complex input"
+        )
     xp = get_array_module(x._data)
     if x._data.dtype.kind == "b":
         return Tensor._make(x._data.copy(), False, None, 0)
@@ -477,8 +506,9 @@ def clamp_max(x: Tensor, max: Any) -> Tensor:  # noqa: A002
 
 
 @tensor_method(inplace=True)
-def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None) -> Tensor:
+def nan_to_num(
+    x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
     """Replace NaN by ``nan`` and +-inf by ``posinf``/``neginf`` (default: the dtype's
     largest/smallest finite value, as PyTorch)."""
     x = as_tensor(x)

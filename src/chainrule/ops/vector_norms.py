@@ -6,6 +6,7 @@
 them, so ``x.norm()`` at ``x = 0`` never yields NaN. Half-precision inputs accumulate in
 float32, as PyTorch does, so ``||[300, 300]||`` does not overflow float16.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,11 @@ class Norm2(Function):
         xp = get_array_module(x)
         xa = x.astype(np.float32) if x.dtype == np.float16 else x  # accumulate halves in fp32
         yk = xp.sqrt((xa * xa).sum(axis=axes, keepdims=True)).astype(x.dtype, copy=False)
-        y = yk if keepdim else yk.reshape([s for i, s in enumerate(yk.shape)
-                                           if not (axes is None or i in axes)])
+        y = (
+            yk
+            if keepdim
+            else yk.reshape([s for i, s in enumerate(yk.shape) if not (axes is None or i in axes)])
+        )
         # Save the *output* (not the keepdim temporary) so double backward sees y(x).
         ctx.save_for_backward(x, y)
         ctx.axes, ctx.keepdim, ctx.kshape = axes, keepdim, yk.shape
@@ -93,10 +97,14 @@ class PNorm(Function):
     def forward(ctx, x, p, axes, keepdim):
         xp = get_array_module(x)
         xa = x.astype(np.float32) if x.dtype == np.float16 else x  # accumulate halves in fp32
-        yk = ((xp.abs(xa) ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)).astype(x.dtype,
-                                                                                copy=False)
-        y = yk if keepdim else yk.reshape([s for i, s in enumerate(yk.shape)
-                                           if not (axes is None or i in axes)])
+        yk = ((xp.abs(xa) ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)).astype(
+            x.dtype, copy=False
+        )
+        y = (
+            yk
+            if keepdim
+            else yk.reshape([s for i, s in enumerate(yk.shape) if not (axes is None or i in axes)])
+        )
         ctx.save_for_backward(x, y)
         ctx.p, ctx.axes, ctx.keepdim, ctx.kshape = p, axes, keepdim, yk.shape
         return y

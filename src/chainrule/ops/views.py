@@ -4,6 +4,7 @@ expand / broadcast_to, and ``sum_to`` (the engine's un-broadcasting).
 Where NumPy returns a view these ops do too (no copies), and the output shares the
 input's version counter so in-place changes through a view are seen by autograd.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,9 +20,28 @@ from ..backend import get_array_module
 from ._util import ShapeError, norm_dim
 from .binding import tensor_method
 
-__all__ = ["BroadcastTo", "Permute", "Reshape", "SumTo", "broadcast_to", "expand", "expand_as",
-           "flatten", "movedim", "permute", "reshape", "squeeze", "sum_to", "swapaxes", "t",
-           "transpose", "unflatten", "unsqueeze", "view", "view_as"]
+__all__ = [
+    "BroadcastTo",
+    "Permute",
+    "Reshape",
+    "SumTo",
+    "broadcast_to",
+    "expand",
+    "expand_as",
+    "flatten",
+    "movedim",
+    "permute",
+    "reshape",
+    "squeeze",
+    "sum_to",
+    "swapaxes",
+    "t",
+    "transpose",
+    "unflatten",
+    "unsqueeze",
+    "view",
+    "view_as",
+]
 
 
 def _shape_arg(shape: tuple) -> tuple:
@@ -96,13 +116,17 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
     sizes = _shape_arg(sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
-        raise ShapeError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
-                         f"tensor's dims ({x.ndim}); got shape {x.shape}")
+        raise ShapeError(
+            f"expand: the number of sizes ({len(sizes)}) must be at least the "
+            f"tensor's dims ({x.ndim}); got shape {x.shape}"
+        )
     for i, s in enumerate(sizes):
         if s < 0 and not (s == -1 and i >= lead):
-            raise ShapeError(f"expand: the expanded size {s} is not allowed in a leading, "
-                             f"non-existing dimension {i} (sizes {sizes}, tensor shape "
-                             f"{x.shape}); sizes must be >= 0, or -1 for an existing dim")
+            raise ShapeError(
+                f"expand: the expanded size {s} is not allowed in a leading, "
+                f"non-existing dimension {i} (sizes {sizes}, tensor shape "
+                f"{x.shape}); sizes must be >= 0, or -1 for an existing dim"
+            )
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)
 
@@ -136,8 +160,9 @@ def _resolve_shape(op: str, in_shape: tuple, shape: tuple) -> tuple:
     if -1 in shape:
         rest = math.prod(s for s in shape if s != -1)
         if rest == 0 or size % rest:
-            raise ShapeError(f"{op}: shape {shape} is invalid for input of shape {in_shape} "
-                             f"(size {size})")
+            raise ShapeError(
+                f"{op}: shape {shape} is invalid for input of shape {in_shape} (size {size})"
+            )
         shape = tuple(size // rest if s == -1 else s for s in shape)
     if math.prod(shape) != size or any(s < 0 for s in shape):
         raise ShapeError(
@@ -188,13 +213,16 @@ def _view_dtype(x: Tensor, dtype: Any) -> Tensor:
     """``view(dtype)``: reinterpret the bytes (same memory); not differentiable, as PyTorch."""
     dt = dtypes.as_dtype(dtype)
     if x.requires_grad and dt != x.dtype:
-        raise RuntimeError(f"view: viewing a tensor that requires grad as dtype {dt} (from "
-                           f"{x.dtype}) is not differentiable; detach() it first")
+        raise RuntimeError(
+            f"view: viewing a tensor that requires grad as dtype {dt} (from "
+            f"{x.dtype}) is not differentiable; detach() it first"
+        )
     try:
         arr = x._data.view(dt)
     except ValueError as err:
-        raise RuntimeError(f"view: cannot view a tensor of shape {x.shape} and dtype "
-                           f"{x.dtype} as {dt}: {err}") from None
+        raise RuntimeError(
+            f"view: cannot view a tensor of shape {x.shape} and dtype {x.dtype} as {dt}: {err}"
+        ) from None
     out = Tensor._make(arr, False, None, 0)
     out._vc = x._vc
     return out
@@ -212,7 +240,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(x, (1,))
     if s > e:
         raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shape = x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
+    shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
     return reshape(x, shape)
 
 
@@ -220,7 +248,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     d = dim % x.ndim
     sizes = _resolve_shape("unflatten", (x.shape[d],), tuple(sizes))
-    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
+    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1 :])
 
 
 @tensor_method(keywords=True)
@@ -235,8 +263,10 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     nd = x.ndim + 1
     if not -nd <= dim < nd:
-        raise IndexError(f"unsqueeze: dim {dim} out of range for a tensor with {x.ndim} dims "
-                         f"(valid: {-nd} to {nd - 1})")
+        raise IndexError(
+            f"unsqueeze: dim {dim} out of range for a tensor with {x.ndim} dims "
+            f"(valid: {-nd} to {nd - 1})"
+        )
     d = dim % nd
     return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
 
@@ -265,8 +295,10 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     for d in dims if len(dims) == x.ndim else ():
         norm_dim(d, x.ndim, "permute")  # an out-of-range dim -> IndexError (as PyTorch)
     if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
-        raise ShapeError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of "
-                         f"a tensor of shape {x.shape}")
+        raise ShapeError(
+            f"permute: dims {dims} are not a permutation of the {x.ndim} dims of "
+            f"a tensor of shape {x.shape}"
+        )
     return Permute.apply(x, tuple(d % x.ndim for d in dims))
 
 
@@ -287,8 +319,9 @@ swapaxes = transpose
 def t(x: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dims (PyTorch's ``.t()`` / ``.T``)."""
     if x.ndim > 2:
-        raise ShapeError(f"t: expects a tensor with <= 2 dims, got shape {x.shape}; "
-                         "use .permute or .mT")
+        raise ShapeError(
+            f"t: expects a tensor with <= 2 dims, got shape {x.shape}; use .permute or .mT"
+        )
     return x if x.ndim < 2 else transpose(x, 0, 1)
 
 
@@ -298,14 +331,18 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
     src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
     dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
     if len(src) != len(dst):
-        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} "
-                           f"dims) should contain the same number of dims as destination "
-                           f"({list(dst)} dims)")
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} "
+            f"dims) should contain the same number of dims as destination "
+            f"({list(dst)} dims)"
+        )
     nd = x.ndim
     for d in src + dst:
         if not -max(nd, 1) <= d < max(nd, 1):
-            raise IndexError(f"movedim: Dimension out of range (expected to be in range of "
-                             f"[{-max(nd, 1)}, {max(nd, 1) - 1}], but got {d})")
+            raise IndexError(
+                f"movedim: Dimension out of range (expected to be in range of "
+                f"[{-max(nd, 1)}, {max(nd, 1) - 1}], but got {d})"
+            )
     src_n = [d % max(nd, 1) for d in src]
     dst_n = [d % max(nd, 1) for d in dst]
     for name, ds in (("source", src_n), ("destination", dst_n)):
@@ -319,5 +356,3 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
     rest = iter(d for d in range(nd) if d not in src_n)
     axes = tuple(o if o is not None else next(rest) for o in order)
     return permute(x, axes)
-
-

@@ -4,6 +4,7 @@ Every optimizer updates ``p._data`` in place from ``p.grad`` with array operatio
 no new Tensors per step) and keeps its state as arrays and numbers, so ``state_dict()`` can
 be saved without pickle.
 """
+
 from __future__ import annotations
 
 from . import lr_scheduler, swa_utils
@@ -20,18 +21,18 @@ from .sgd import SGD
 from .sparse_adam import SparseAdam
 
 __all__ = [
-           "SGD",
-           "SparseAdam",
-           "Adadelta",
-           "Adagrad",
-           "Adam",
-           "AdamW",
-           "Adamax",
-           "LBFGS",
-           "NAdam",
-           "Optimizer",
-           "RAdam",
-           "RMSprop",
-           "lr_scheduler",
-           "swa_utils",
+    "SGD",
+    "SparseAdam",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "LBFGS",
+    "NAdam",
+    "Optimizer",
+    "RAdam",
+    "RMSprop",
+    "lr_scheduler",
+    "swa_utils",
 ]

@@ -2,6 +2,7 @@
 and chaining. Each follows PyTorch's formulas (recursive where PyTorch is recursive), so
 the learning rates match PyTorch's step for step; re-exported by :mod:`.lr_scheduler`.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,16 +13,22 @@ from ._plateau import ReduceLROnPlateau
 from .optimizer import Optimizer
 from .scheduler_base import LambdaScheduler, LRScheduler, _check_optimizer
 
-__all__ = ["ChainedScheduler", "CosineAnnealingWarmRestarts", "CyclicLR", "MultiplicativeLR",
-           "PolynomialLR"]
+__all__ = [
+    "ChainedScheduler",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "MultiplicativeLR",
+    "PolynomialLR",
+]
 
 
 class PolynomialLR(LRScheduler):
     """Decay to zero over ``total_iters`` steps:
     :math:`\\eta_k = \\eta_0 (1 - \\min(k, T)/T)^{p}` (PyTorch's recursive form)."""
 
-    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
-                 last_epoch: int = -1):
+    def __init__(
+        self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
+    ):
         if not total_iters > 0:
             raise ValueError(f"PolynomialLR: total_iters must be > 0, got {total_iters!r}")
         self.total_iters = total_iters
@@ -47,14 +54,16 @@ class MultiplicativeLR(LambdaScheduler):
         lr_lambda: a function of the epoch, or one per parameter group.
     """
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable],
-                 last_epoch: int = -1):
+    def __init__(
+        self, optimizer: Optimizer, lr_lambda: Callable | Sequence[Callable], last_epoch: int = -1
+    ):
         _check_optimizer(optimizer, "MultiplicativeLR")
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
-                raise ValueError(f"MultiplicativeLR: expected {n} lr_lambdas, but got "
-                                 f"{len(lr_lambda)}")
+                raise ValueError(
+                    f"MultiplicativeLR: expected {n} lr_lambdas, but got {len(lr_lambda)}"
+                )
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * n
@@ -71,17 +80,26 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     :math:`\\eta = \\eta_{min} + (\\eta_0 - \\eta_{min})(1 + \\cos(\\pi T_{cur}/T_i))/2`
     (SGDR). ``step(epoch)`` accepts fractional epochs, as in PyTorch."""
 
-    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,  # noqa: N803
-                 eta_min: float = 0.0, last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_0: int,
+        T_mult: int = 1,  # noqa: N803
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ):
         if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 <= 0:
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected positive integer T_0, but "
-                             f"got {T_0!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: expected positive integer T_0, but got {T_0!r}"
+            )
         if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected integer T_mult >= 1, but "
-                             f"got {T_mult!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: expected integer T_mult >= 1, but got {T_mult!r}"
+            )
         if not isinstance(eta_min, (float, int)):
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected float or int eta_min, but "
-                             f"got {eta_min!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: expected float or int eta_min, but got {eta_min!r}"
+            )
         self.T_0, self.T_i, self.T_mult = T_0, T_0, T_mult
         self.eta_min = eta_min
         self.T_cur = last_epoch
@@ -104,8 +122,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i *= self.T_mult
         else:
             if epoch < 0:
-                raise ValueError(f"CosineAnnealingWarmRestarts: expected non-negative epoch, "
-                                 f"but got {epoch}")
+                raise ValueError(
+                    f"CosineAnnealingWarmRestarts: expected non-negative epoch, but got {epoch}"
+                )
             if epoch >= self.T_0:
                 if self.T_mult == 1:
                     self.T_cur = epoch % self.T_0
@@ -137,12 +156,22 @@ class CyclicLR(LRScheduler):
         cycle_momentum, base_momentum, max_momentum: cycle the momentum too.
     """
 
-    def __init__(self, optimizer: Optimizer, base_lr: Any, max_lr: Any,
-                 step_size_up: int = 2000, step_size_down: int | None = None,
-                 mode: str = "triangular", gamma: float = 1.0,
-                 scale_fn: Callable | None = None, scale_mode: str = "cycle",
-                 cycle_momentum: bool = True, base_momentum: Any = 0.8,
-                 max_momentum: Any = 0.9, last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        base_lr: Any,
+        max_lr: Any,
+        step_size_up: int = 2000,
+        step_size_down: int | None = None,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable | None = None,
+        scale_mode: str = "cycle",
+        cycle_momentum: bool = True,
+        base_momentum: Any = 0.8,
+        max_momentum: Any = 0.9,
+        last_epoch: int = -1,
+    ):
         _check_optimizer(optimizer, "CyclicLR")
         base_lrs = _format("base_lr", optimizer, base_lr)
         if last_epoch == -1:
@@ -154,24 +183,32 @@ class CyclicLR(LRScheduler):
         self.total_size = up + down
         self.step_ratio = up / self.total_size
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError(f"CyclicLR: mode {mode!r} is invalid and scale_fn is None; "
-                             "valid modes: 'triangular', 'triangular2', 'exp_range'")
+            raise ValueError(
+                f"CyclicLR: mode {mode!r} is invalid and scale_fn is None; "
+                "valid modes: 'triangular', 'triangular2', 'exp_range'"
+            )
         self.mode, self.gamma = mode, gamma
         self._scale_fn_custom = scale_fn
-        self.scale_mode = scale_mode if scale_fn is not None else \
-            ("iterations" if mode == "exp_range" else "cycle")
+        self.scale_mode = (
+            scale_mode
+            if scale_fn is not None
+            else ("iterations" if mode == "exp_range" else "cycle")
+        )
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             defaults = optimizer.defaults
             if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError("CyclicLR: optimizer must support momentum or beta1 with "
-                                 "`cycle_momentum` option enabled")
+                raise ValueError(
+                    "CyclicLR: optimizer must support momentum or beta1 with "
+                    "`cycle_momentum` option enabled"
+                )
             self.use_beta1 = "betas" in defaults
             self.base_momentums = _format("base_momentum", optimizer, base_momentum)
             self.max_momentums = _format("max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
-                for m_max, m_base, group in zip(self.max_momentums, self.base_momentums,
-                                                optimizer.param_groups):
+                for m_max, m_base, group in zip(
+                    self.max_momentums, self.base_momentums, optimizer.param_groups
+                ):
                     self._set_momentum(group, m_max)
                     group["max_momentum"], group["base_momentum"] = m_max, m_base
         super().__init__(optimizer, last_epoch)
@@ -201,11 +238,13 @@ class CyclicLR(LRScheduler):
         else:
             factor = (x - 1) / (self.step_ratio - 1)
         scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
-        lrs = [base + (top - base) * factor * scale
-               for base, top in zip(self.base_lrs, self.max_lrs)]
+        lrs = [
+            base + (top - base) * factor * scale for base, top in zip(self.base_lrs, self.max_lrs)
+        ]
         if self.cycle_momentum:
-            for group, m_base, m_max in zip(self.optimizer.param_groups, self.base_momentums,
-                                            self.max_momentums):
+            for group, m_base, m_max in zip(
+                self.optimizer.param_groups, self.base_momentums, self.max_momentums
+            ):
                 self._set_momentum(group, m_max - (m_max - m_base) * factor * scale)
         return lrs
 
@@ -214,16 +253,16 @@ class CyclicLR(LRScheduler):
         return {k: v for k, v in super().state_dict().items() if k != "_scale_fn_custom"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        super().load_state_dict({k: v for k, v in state_dict.items()
-                                 if k != "_scale_fn_custom"})
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "_scale_fn_custom"})
 
 
 def _format(name: str, optimizer: Optimizer, value: Any) -> list:
     groups = optimizer.param_groups
     if isinstance(value, (list, tuple)):
         if len(value) != len(groups):
-            raise ValueError(f"CyclicLR: expected {len(groups)} values for {name}, got "
-                             f"{len(value)}")
+            raise ValueError(
+                f"CyclicLR: expected {len(groups)} values for {name}, got {len(value)}"
+            )
         return list(value)
     return [value] * len(groups)
 
@@ -238,12 +277,16 @@ class ChainedScheduler(LRScheduler):
         optimizer = optimizer or schedulers[0].optimizer
         for i, s in enumerate(schedulers):
             if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(f"ChainedScheduler does not support ReduceLROnPlateau "
-                                 f"(scheduler at index {i}): it needs a metric to step")
+                raise ValueError(
+                    f"ChainedScheduler does not support ReduceLROnPlateau "
+                    f"(scheduler at index {i}): it needs a metric to step"
+                )
             if s.optimizer is not optimizer:
-                raise ValueError(f"ChainedScheduler expects all schedulers to belong to the "
-                                 f"same optimizer, but got scheduler at index {i} to be "
-                                 "different")
+                raise ValueError(
+                    f"ChainedScheduler expects all schedulers to belong to the "
+                    f"same optimizer, but got scheduler at index {i} to be "
+                    "different"
+                )
         self._schedulers = schedulers
         self.optimizer = optimizer
         self._last_lr = self._current_lrs()
@@ -255,8 +298,7 @@ class ChainedScheduler(LRScheduler):
         self._last_lr = self._current_lrs()
 
     def state_dict(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("optimizer", "_schedulers")}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 

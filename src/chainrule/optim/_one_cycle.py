@@ -1,4 +1,5 @@
 """``OneCycleLR``: the 1cycle policy (Smith & Topin, 2018), as in PyTorch."""
+
 from __future__ import annotations
 
 import math
@@ -33,20 +34,30 @@ class OneCycleLR(LRScheduler):
             ``cycle_momentum`` with an optimizer that has neither momentum nor betas.
     """
 
-    def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float],
-                 total_steps: int | None = None, epochs: int | None = None,
-                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
-                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
-                 base_momentum: float | Sequence[float] = 0.85,
-                 max_momentum: float | Sequence[float] = 0.95, div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False,
-                 last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: float | Sequence[float],
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float | Sequence[float] = 0.85,
+        max_momentum: float | Sequence[float] = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ):
         _check_optimizer(optimizer, "OneCycleLR")
         self.optimizer = optimizer
         if total_steps is not None:
             if int(total_steps) != total_steps or total_steps <= 0:
-                raise ValueError(f"OneCycleLR: expected a positive integer total_steps, got "
-                                 f"{total_steps!r}")
+                raise ValueError(
+                    f"OneCycleLR: expected a positive integer total_steps, got {total_steps!r}"
+                )
             self.total_steps = int(total_steps)
         elif epochs is not None and steps_per_epoch is not None:
             for name, v in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
@@ -54,26 +65,31 @@ class OneCycleLR(LRScheduler):
                     raise ValueError(f"OneCycleLR: expected a positive integer {name}, got {v!r}")
             self.total_steps = int(epochs) * int(steps_per_epoch)
         else:
-            raise ValueError("OneCycleLR: give either total_steps or both epochs and "
-                             "steps_per_epoch")
+            raise ValueError(
+                "OneCycleLR: give either total_steps or both epochs and steps_per_epoch"
+            )
         if not 0 <= pct_start <= 1:
             raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start!r}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got "
-                             f"{anneal_strategy!r}")
+            raise ValueError(
+                f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
+            )
         n = self.total_steps
         if three_phase:
             self._schedule_phases = [
-                [float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum",
-                 "base_momentum"],
-                [float(2 * pct_start * n) - 2, "max_lr", "initial_lr", "base_momentum",
-                 "max_momentum"],
+                [float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
+                [
+                    float(2 * pct_start * n) - 2,
+                    "max_lr",
+                    "initial_lr",
+                    "base_momentum",
+                    "max_momentum",
+                ],
                 [n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"],
             ]
         else:
             self._schedule_phases = [
-                [float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum",
-                 "base_momentum"],
+                [float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
                 [n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"],
             ]
         self._anneal_func_type = anneal_strategy
@@ -87,9 +103,11 @@ class OneCycleLR(LRScheduler):
         if cycle_momentum:
             defaults = optimizer.defaults
             if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError("OneCycleLR: optimizer must support momentum or beta1 with "
-                                 f"cycle_momentum=True; {type(optimizer).__name__} has neither "
-                                 "(pass cycle_momentum=False)")
+                raise ValueError(
+                    "OneCycleLR: optimizer must support momentum or beta1 with "
+                    f"cycle_momentum=True; {type(optimizer).__name__} has neither "
+                    "(pass cycle_momentum=False)"
+                )
             self.use_beta1 = "betas" in defaults
             maxs = _per_group("max_momentum", optimizer, max_momentum, "OneCycleLR")
             bases = _per_group("base_momentum", optimizer, base_momentum, "OneCycleLR")
@@ -111,8 +129,10 @@ class OneCycleLR(LRScheduler):
     def get_lr(self) -> list[float]:
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"OneCycleLR: tried to step {step} times; the specified number "
-                             f"of total steps is {self.total_steps}")
+            raise ValueError(
+                f"OneCycleLR: tried to step {step} times; the specified number "
+                f"of total steps is {self.total_steps}"
+            )
         lrs = []
         last = len(self._schedule_phases) - 1
         for group in self.optimizer.param_groups:

@@ -1,4 +1,5 @@
 """``ReduceLROnPlateau``: cut the lr when a monitored metric stops improving."""
+
 from __future__ import annotations
 
 import math
@@ -29,9 +30,18 @@ class ReduceLROnPlateau(LRScheduler):
         eps: a cut smaller than this is skipped.
     """
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
-                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | Sequence[float] = 0.0,
+        eps: float = 1e-8,
+    ):
         if not factor < 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor!r}")
         _check_optimizer(optimizer, "ReduceLROnPlateau")
@@ -39,8 +49,10 @@ class ReduceLROnPlateau(LRScheduler):
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
-                raise ValueError(f"ReduceLROnPlateau: expected {len(optimizer.param_groups)} "
-                                 f"min_lrs (one per group), got {len(min_lr)}")
+                raise ValueError(
+                    f"ReduceLROnPlateau: expected {len(optimizer.param_groups)} "
+                    f"min_lrs (one per group), got {len(min_lr)}"
+                )
             self.default_min_lr = None
             self.min_lrs = list(min_lr)
         else:
@@ -58,8 +70,9 @@ class ReduceLROnPlateau(LRScheduler):
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got "
-                             f"{threshold_mode!r}")
+            raise ValueError(
+                f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
+            )
         self.mode = mode
         self.threshold = threshold
         self.threshold_mode = threshold_mode
@@ -109,7 +122,8 @@ class ReduceLROnPlateau(LRScheduler):
                 raise RuntimeError(
                     f"ReduceLROnPlateau: the optimizer has {len(groups)} parameter groups but "
                     f"min_lr was given for {len(self.min_lrs)}; a group was added later, so set "
-                    "scheduler.min_lrs to one value per group")
+                    "scheduler.min_lrs to one value per group"
+                )
             self.min_lrs = [self.default_min_lr] * len(groups)
         for group, min_lr in zip(groups, self.min_lrs):
             old_lr = float(group["lr"])

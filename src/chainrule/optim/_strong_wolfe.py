@@ -7,6 +7,7 @@ bracket containing such a step is found, then shrinks the bracket by cubic inter
 ("zoom"; Nocedal & Wright, Algorithms 3.5 and 3.6), with the same safeguards and constants
 as PyTorch so that the iterates agree with ``torch.optim.LBFGS``.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,15 @@ from typing import Any
 __all__ = ["cubic_interpolate", "strong_wolfe"]
 
 
-def cubic_interpolate(x1: float, f1: float, g1: float, x2: float, f2: float, g2: float,
-                      bounds: tuple[float, float] | None = None) -> float:
+def cubic_interpolate(
+    x1: float,
+    f1: float,
+    g1: float,
+    x2: float,
+    f2: float,
+    g2: float,
+    bounds: tuple[float, float] | None = None,
+) -> float:
     """The minimiser of the cubic through (x1, f1, g1) and (x2, f2, g2), clipped to
     ``bounds`` (default: the interval between x1 and x2); the midpoint if it has none."""
     lo, hi = bounds if bounds is not None else (min(x1, x2), max(x1, x2))
@@ -33,9 +41,18 @@ def cubic_interpolate(x1: float, f1: float, g1: float, x2: float, f2: float, g2:
     return min(max(x, lo), hi)
 
 
-def strong_wolfe(obj: Callable[[float], tuple[float, Any]], t: float, d: Any, f: float, g: Any,
-                 gtd: float, c1: float = 1e-4, c2: float = 0.9,
-                 tolerance_change: float = 1e-9, max_ls: int = 25) -> tuple:
+def strong_wolfe(
+    obj: Callable[[float], tuple[float, Any]],
+    t: float,
+    d: Any,
+    f: float,
+    g: Any,
+    gtd: float,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    tolerance_change: float = 1e-9,
+    max_ls: int = 25,
+) -> tuple:
     """Search along ``d`` from loss ``f`` and gradient ``g`` (``gtd = g·d < 0``).
 
     Args:
@@ -75,13 +92,26 @@ def strong_wolfe(obj: Callable[[float], tuple[float, Any]], t: float, d: Any, f:
         ls_iter += 1
     if ls_iter == max_ls:
         bracket = [[0.0, f, g, None], [t, f_new, g_new, None]]
-    return _zoom(obj, bracket, done, ls_iter, evals, f, gtd, d_norm, c1, c2,
-                 tolerance_change, max_ls, d)
+    return _zoom(
+        obj, bracket, done, ls_iter, evals, f, gtd, d_norm, c1, c2, tolerance_change, max_ls, d
+    )
 
 
-def _zoom(obj: Callable, bracket: list, done: bool, ls_iter: int, evals: int, f: float,
-          gtd: float, d_norm: float, c1: float, c2: float, tolerance_change: float,
-          max_ls: int, d: Any) -> tuple:
+def _zoom(
+    obj: Callable,
+    bracket: list,
+    done: bool,
+    ls_iter: int,
+    evals: int,
+    f: float,
+    gtd: float,
+    d_norm: float,
+    c1: float,
+    c2: float,
+    tolerance_change: float,
+    max_ls: int,
+    d: Any,
+) -> tuple:
     """Shrink ``bracket`` (entries ``[t, f, g, g·d]``) until a strong-Wolfe step is found."""
     insufficient_progress = False
     low, high = (0, 1) if len(bracket) == 1 or bracket[0][1] <= bracket[-1][1] else (1, 0)

@@ -1,4 +1,5 @@
 """Adadelta: unit-consistent steps from running averages of squared gradients and updates."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -27,15 +28,25 @@ class Adadelta(Optimizer):
         maximize: maximize the objective instead of minimizing it.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9,
-                 eps: float = 1e-6, weight_decay: float = 0.0, *, maximize: bool = False):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0.0,
+        *,
+        maximize: bool = False,
+    ):
         _check_non_negative("learning rate", lr, "Adadelta")
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Adadelta: invalid rho {rho!r}; expected 0 <= rho <= 1")
         _check_non_negative("eps", eps, "Adadelta")
         _check_non_negative("weight_decay", weight_decay, "Adadelta")
-        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
-                                  "maximize": maximize})
+        super().__init__(
+            params,
+            {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize},
+        )
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
@@ -43,8 +54,7 @@ class Adadelta(Optimizer):
         state["square_avg"] = xp.zeros_like(param)
         state["acc_delta"] = xp.zeros_like(param)
 
-    def _update(self, param: Any, grad: Any, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         rho, eps = group["rho"], group["eps"]
         state["step"] += 1

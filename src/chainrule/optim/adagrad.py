@@ -1,4 +1,5 @@
 """Adagrad: per-coordinate steps scaled by the root of the summed squared gradients."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -30,25 +31,40 @@ class Adagrad(Optimizer):
         maximize: maximize the objective instead of minimizing it.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0.0,
-                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10, *, maximize: bool = False):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+    ):
         _check_non_negative("learning rate", lr, "Adagrad")
         _check_non_negative("lr_decay", lr_decay, "Adagrad")
         _check_non_negative("weight_decay", weight_decay, "Adagrad")
         _check_non_negative("initial_accumulator_value", initial_accumulator_value, "Adagrad")
         _check_non_negative("eps", eps, "Adagrad")
-        super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
-                                  "initial_accumulator_value": initial_accumulator_value,
-                                  "eps": eps, "maximize": maximize})
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "lr_decay": lr_decay,
+                "weight_decay": weight_decay,
+                "initial_accumulator_value": initial_accumulator_value,
+                "eps": eps,
+                "maximize": maximize,
+            },
+        )
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         state["step"] = 0
         state["sum"] = xp.full_like(param, group["initial_accumulator_value"])
 
-    def _update(self, param: Any, grad: Any, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         state["step"] += 1
         grad = regularized_grad(param, grad, group)

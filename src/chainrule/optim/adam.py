@@ -1,4 +1,5 @@
 """Adam and AdamW: bias-corrected running averages of the gradient and its square."""
+
 from __future__ import annotations
 
 import math
@@ -34,10 +35,18 @@ class Adam(Optimizer):
         decoupled_weight_decay: shrink the weights directly, as AdamW does.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
-                 decoupled_weight_decay: bool = False):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ):
         name = type(self).__name__
         _check_non_negative("learning rate", lr, name)
         _check_non_negative("eps", eps, name)
@@ -46,10 +55,18 @@ class Adam(Optimizer):
         _check_beta("beta1 (betas[0])", betas[0], name)
         _check_beta("beta2 (betas[1])", betas[1], name)
         _check_non_negative("weight_decay", weight_decay, name)
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
-                                  "weight_decay": weight_decay, "amsgrad": amsgrad,
-                                  "maximize": maximize,
-                                  "decoupled_weight_decay": decoupled_weight_decay})
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "betas": tuple(betas),
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "amsgrad": amsgrad,
+                "maximize": maximize,
+                "decoupled_weight_decay": decoupled_weight_decay,
+            },
+        )
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
@@ -59,8 +76,7 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = xp.zeros_like(param)
 
-    def _update(self, param: Any, grad: Any, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
@@ -69,10 +85,11 @@ class Adam(Optimizer):
         decay_weights_(param, group)  # AdamW's decoupled decay: shrinks param in place
         grad = regularized_grad(param, grad, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        step_size = lr / (1 - beta1 ** step)
-        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-        if not group["amsgrad"] and _fast.adam(param, grad, exp_avg, exp_avg_sq, beta1, beta2,
-                                               step_size, bias_correction2_sqrt, eps):
+        step_size = lr / (1 - beta1**step)
+        bias_correction2_sqrt = math.sqrt(1 - beta2**step)
+        if not group["amsgrad"] and _fast.adam(
+            param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_correction2_sqrt, eps
+        ):
             return  # one fused compiled pass (chainrule._kernels.optim), same float32 ops
         # In place with one scratch array: this step is memory-bound.
         tmp = grad - exp_avg
@@ -108,9 +125,24 @@ class AdamW(Adam):
         weight_decay: decoupled weight decay :math:`\lambda` (default 1e-2).
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        super().__init__(
+            params,
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+        )

@@ -1,4 +1,5 @@
 """Adamax: Adam with the infinity norm in place of the root mean square."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -26,9 +27,16 @@ class Adamax(Optimizer):
         maximize: maximize the objective instead of minimizing it.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 2e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, *, maximize: bool = False):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        *,
+        maximize: bool = False,
+    ):
         _check_non_negative("learning rate", lr, "Adamax")
         _check_non_negative("eps", eps, "Adamax")
         if len(betas) != 2:
@@ -36,8 +44,16 @@ class Adamax(Optimizer):
         _check_beta("beta1 (betas[0])", betas[0], "Adamax")
         _check_beta("beta2 (betas[1])", betas[1], "Adamax")
         _check_non_negative("weight_decay", weight_decay, "Adamax")
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
-                                  "weight_decay": weight_decay, "maximize": maximize})
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "betas": tuple(betas),
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "maximize": maximize,
+            },
+        )
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
@@ -45,8 +61,7 @@ class Adamax(Optimizer):
         state["exp_avg"] = xp.zeros_like(param)
         state["exp_inf"] = xp.zeros_like(param)
 
-    def _update(self, param: Any, grad: Any, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         beta1, beta2 = group["betas"]
         state["step"] += 1

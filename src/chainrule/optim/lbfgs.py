@@ -8,6 +8,7 @@ recursion over the last ``history_size`` pairs ``s = x_{k+1} - x_k``, ``y = g_{k
 a strong-Wolfe line search. The order of every operation follows PyTorch, so the iterates
 agree with ``torch.optim.LBFGS`` to rounding.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -38,21 +39,36 @@ class LBFGS(Optimizer):
         ValueError: for parameter groups, a negative lr, or an unknown line search.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1.0, max_iter: int = 20,
-                 max_eval: int | None = None, tolerance_grad: float = 1e-7,
-                 tolerance_change: float = 1e-9, history_size: int = 100,
-                 line_search_fn: str | None = None):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1.0,
+        max_iter: int = 20,
+        max_eval: int | None = None,
+        tolerance_grad: float = 1e-7,
+        tolerance_change: float = 1e-9,
+        history_size: int = 100,
+        line_search_fn: str | None = None,
+    ):
         _check_non_negative("learning rate", lr, "LBFGS")
         if line_search_fn not in (None, "strong_wolfe"):
-            raise ValueError(f"LBFGS: line_search_fn must be None or 'strong_wolfe', got "
-                             f"{line_search_fn!r}")
+            raise ValueError(
+                f"LBFGS: line_search_fn must be None or 'strong_wolfe', got {line_search_fn!r}"
+            )
         if max_eval is None:
             max_eval = max_iter * 5 // 4
-        super().__init__(params, {"lr": lr, "max_iter": max_iter, "max_eval": max_eval,
-                                  "tolerance_grad": tolerance_grad,
-                                  "tolerance_change": tolerance_change,
-                                  "history_size": history_size,
-                                  "line_search_fn": line_search_fn})
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "max_iter": max_iter,
+                "max_eval": max_eval,
+                "tolerance_grad": tolerance_grad,
+                "tolerance_change": tolerance_change,
+                "history_size": history_size,
+                "line_search_fn": line_search_fn,
+            },
+        )
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
@@ -60,15 +76,17 @@ class LBFGS(Optimizer):
     # ----------------------------------------------------------------- flat views
     def _flat_grad(self) -> Any:
         xp = get_array_module(self._params[0]._data)
-        parts = [xp.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.ravel()
-                 for p in self._params]
+        parts = [
+            xp.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.ravel()
+            for p in self._params
+        ]
         return xp.concatenate(parts)
 
     def _add_grad(self, step: float, direction: Any) -> None:
         offset = 0
         for p in self._params:
             n = p._data.size
-            p._data += step * direction[offset:offset + n].reshape(p._data.shape)
+            p._data += step * direction[offset : offset + n].reshape(p._data.shape)
             p._vc[0] += 1
             offset += n
 
@@ -97,8 +115,10 @@ class LBFGS(Optimizer):
             The loss the first closure call returned.
         """
         if closure is None:
-            raise RuntimeError("LBFGS.step: a closure is required (it re-evaluates the loss "
-                               "several times per step); see the torch.optim.LBFGS docs")
+            raise RuntimeError(
+                "LBFGS.step: a closure is required (it re-evaluates the loss "
+                "several times per step); see the torch.optim.LBFGS docs"
+            )
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
@@ -160,8 +180,9 @@ class LBFGS(Optimizer):
                 def obj(step: float, x0: list = x0, d: Any = d) -> tuple:
                     return self._directional_evaluate(closure, x0, step, d)
 
-                loss, flat_grad, t, ls_evals = strong_wolfe(obj, t, d, loss, flat_grad, gtd,
-                                                            tolerance_change=tol_change)
+                loss, flat_grad, t, ls_evals = strong_wolfe(
+                    obj, t, d, loss, flat_grad, gtd, tolerance_change=tol_change
+                )
                 self._add_grad(t, d)
                 opt_cond = float(abs(flat_grad).max()) <= tol_grad
             else:
@@ -181,9 +202,18 @@ class LBFGS(Optimizer):
             if float(abs(d * t).max()) <= tol_change or abs(loss - prev_loss) < tol_change:
                 break
 
-        state.update({"d": d, "t": t, "old_dirs": old_dirs, "old_stps": old_stps, "ro": ro,
-                      "H_diag": h_diag, "prev_flat_grad": prev_flat_grad,
-                      "prev_loss": prev_loss})
+        state.update(
+            {
+                "d": d,
+                "t": t,
+                "old_dirs": old_dirs,
+                "old_stps": old_stps,
+                "ro": ro,
+                "H_diag": h_diag,
+                "prev_flat_grad": prev_flat_grad,
+                "prev_loss": prev_loss,
+            }
+        )
         return orig_loss
 
 

@@ -4,6 +4,7 @@ Each schedule's values match PyTorch's step for step (the same recursive "chaina
 The lectures' time-based decay is :class:`InverseTimeLR`. ``ReduceLROnPlateau`` and
 ``OneCycleLR`` live in their own files and are re-exported here.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,9 @@ class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` steps:
     ``lr_k = initial_lr * gamma ** (k // step_size)``."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
-                 last_epoch: int = -1):
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ):
         if int(step_size) != step_size or step_size < 1:
             raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
         self.step_size = int(step_size)
@@ -65,15 +67,19 @@ class StepLR(LRScheduler):
         return [lr * self.gamma for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [base * self.gamma ** (self.last_epoch // self.step_size)
-                for base in self.base_lrs]
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
 
 
 class MultiStepLR(LRScheduler):
     """Multiply the lr by ``gamma`` at each milestone step (a repeated milestone counts twice)."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
-                 last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Iterable[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ):
         self.milestones = sorted(int(m) for m in milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -82,18 +88,23 @@ class MultiStepLR(LRScheduler):
         hits = Counter(self.milestones)[self.last_epoch]
         if hits == 0:
             return self._current_lrs()
-        return [lr * self.gamma ** hits for lr in self._current_lrs()]
+        return [lr * self.gamma**hits for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self) -> list[float]:
         n = bisect_right(self.milestones, self.last_epoch)
-        return [base * self.gamma ** n for base in self.base_lrs]
+        return [base * self.gamma**n for base in self.base_lrs]
 
 
 class ConstantLR(LRScheduler):
     """Multiply the lr by ``factor`` for the first ``total_iters`` steps (a simple warm-up)."""
 
-    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
-                 last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ):
         if not 0 <= factor <= 1.0:
             raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor!r}")
         self.factor = factor
@@ -116,15 +127,22 @@ class LinearLR(LRScheduler):
     """Scale the lr by a factor moving linearly from ``start_factor`` to ``end_factor`` over
     ``total_iters`` steps, then hold it (the usual linear warm-up)."""
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
-                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ):
         if not 0 < start_factor <= 1.0:
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
         if not 0 <= end_factor <= 1.0:
             raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
         if int(total_iters) != total_iters or total_iters < 1:
-            raise ValueError(f"LinearLR: total_iters must be a positive integer, got "
-                             f"{total_iters!r}")
+            raise ValueError(
+                f"LinearLR: total_iters must be a positive integer, got {total_iters!r}"
+            )
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = int(total_iters)
@@ -136,13 +154,16 @@ class LinearLR(LRScheduler):
         if self._is_initial or self.last_epoch > self.total_iters:
             return self._current_lrs()
         span = self.end_factor - self.start_factor
-        ratio = 1.0 + span / (self.total_iters * self.start_factor
-                              + (self.last_epoch - 1) * span)
+        ratio = 1.0 + span / (self.total_iters * self.start_factor + (self.last_epoch - 1) * span)
         return [lr * ratio for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self) -> list[float]:
-        f = self.start_factor + (self.end_factor - self.start_factor) * min(
-            self.total_iters, self.last_epoch) / self.total_iters
+        f = (
+            self.start_factor
+            + (self.end_factor - self.start_factor)
+            * min(self.total_iters, self.last_epoch)
+            / self.total_iters
+        )
         return [base * f for base in self.base_lrs]
 
 
@@ -162,7 +183,7 @@ class ExponentialLR(LRScheduler):
         return [lr * self.gamma for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
 class InverseTimeLR(LRScheduler):
@@ -203,20 +224,26 @@ class LambdaLR(LambdaScheduler):
     ``state_dict`` never holds the functions: for a plain function it stores None, for a
     callable object a copy of its ``__dict__`` (as PyTorch does)."""
 
-    def __init__(self, optimizer: Optimizer,
-                 lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
-                 last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+        last_epoch: int = -1,
+    ):
         _check_optimizer(optimizer, "LambdaLR")
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
-                raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per parameter "
-                                 f"group), got {len(lr_lambda)}")
+                raise ValueError(
+                    f"LambdaLR: expected {n} lr_lambdas (one per parameter "
+                    f"group), got {len(lr_lambda)}"
+                )
             self.lr_lambdas = list(lr_lambda)
         else:
             if not callable(lr_lambda):
-                raise TypeError(f"LambdaLR: lr_lambda must be callable, got "
-                                f"{type(lr_lambda).__name__}")
+                raise TypeError(
+                    f"LambdaLR: lr_lambda must be callable, got {type(lr_lambda).__name__}"
+                )
             self.lr_lambdas = [lr_lambda] * n
         super().__init__(optimizer, last_epoch)
 
@@ -224,11 +251,14 @@ class LambdaLR(LambdaScheduler):
         out = []
         for i, (fn, base) in enumerate(zip(self.lr_lambdas, self.base_lrs)):
             factor = fn(self.last_epoch)
-            if isinstance(factor, bool) or not isinstance(factor, (int, float, np.integer,
-                                                                    np.floating)):
-                raise TypeError(f"LambdaLR: lr_lambda for parameter group {i} must return a "
-                                f"number, but at epoch {self.last_epoch} it returned "
-                                f"{factor!r} of type {type(factor).__name__}")
+            if isinstance(factor, bool) or not isinstance(
+                factor, (int, float, np.integer, np.floating)
+            ):
+                raise TypeError(
+                    f"LambdaLR: lr_lambda for parameter group {i} must return a "
+                    f"number, but at epoch {self.last_epoch} it returned "
+                    f"{factor!r} of type {type(factor).__name__}"
+                )
             out.append(base * factor)
         return out
 
@@ -240,8 +270,9 @@ class CosineAnnealingLR(LRScheduler):
     Computed with PyTorch's recursive form (so values match it, and other schedulers can
     change the lr in between); past ``T_max`` the lr rises again (a cosine, not a restart)."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
-                 last_epoch: int = -1):
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ):
         if not T_max > 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be > 0, got {T_max!r}")
         self.T_max = T_max
@@ -253,18 +284,24 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return self._current_lrs()
         if self._step_count == 1 and k > 0:
-            return [eta_min + (base - eta_min) * (1 + math.cos(k * math.pi / t_max)) / 2
-                    for base in self.base_lrs]
+            return [
+                eta_min + (base - eta_min) * (1 + math.cos(k * math.pi / t_max)) / 2
+                for base in self.base_lrs
+            ]
         if (k - 1 - t_max) % (2 * t_max) == 0:
-            return [lr + (base - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
-                    for base, lr in zip(self.base_lrs, self._current_lrs())]
+            return [
+                lr + (base - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
+                for base, lr in zip(self.base_lrs, self._current_lrs())
+            ]
         ratio = (1 + math.cos(math.pi * k / t_max)) / (1 + math.cos(math.pi * (k - 1) / t_max))
         return [ratio * (lr - eta_min) + eta_min for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [self.eta_min + (base - self.eta_min)
-                * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-                for base in self.base_lrs]
+        return [
+            self.eta_min
+            + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for base in self.base_lrs
+        ]
 
 
 class SequentialLR(LRScheduler):
@@ -272,8 +309,13 @@ class SequentialLR(LRScheduler):
     LinearLR warm-up, then a CosineAnnealingLR). At a milestone the next schedule restarts
     from its step 0."""
 
-    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
-                 milestones: Sequence[int], last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        schedulers: Sequence[LRScheduler],
+        milestones: Sequence[int],
+        last_epoch: int = -1,
+    ):
         _check_optimizer(optimizer, "SequentialLR")
         if len(schedulers) < 1:
             raise ValueError("SequentialLR expects at least one scheduler, got none")
@@ -281,13 +323,18 @@ class SequentialLR(LRScheduler):
             if isinstance(s, ReduceLROnPlateau):
                 raise ValueError(  # noqa: TRY004 - PyTorch raises ValueError
                     f"SequentialLR does not support ReduceLROnPlateau (index {i}): "
-                    "its step needs a metric")
+                    "its step needs a metric"
+                )
             if getattr(s, "optimizer", None) is not optimizer:
-                raise ValueError(f"SequentialLR: scheduler {type(s).__name__} at index {i} "
-                                 "belongs to a different optimizer")
+                raise ValueError(
+                    f"SequentialLR: scheduler {type(s).__name__} at index {i} "
+                    "belongs to a different optimizer"
+                )
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"SequentialLR expects one milestone fewer than schedulers, got "
-                             f"{len(schedulers)} schedulers and {len(milestones)} milestones")
+            raise ValueError(
+                f"SequentialLR expects one milestone fewer than schedulers, got "
+                f"{len(schedulers)} schedulers and {len(milestones)} milestones"
+            )
         self._schedulers = list(schedulers)
         self._milestones = [int(m) for m in milestones]
         self.last_epoch = last_epoch + 1

@@ -1,4 +1,5 @@
 """NAdam: Adam with Nesterov momentum and a warming-up momentum schedule."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -30,10 +31,18 @@ class NAdam(Optimizer):
         maximize: maximize the objective instead of minimizing it.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 2e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, maximize: bool = False):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        maximize: bool = False,
+    ):
         _check_non_negative("learning rate", lr, "NAdam")
         _check_non_negative("eps", eps, "NAdam")
         if len(betas) != 2:
@@ -42,11 +51,18 @@ class NAdam(Optimizer):
         _check_beta("beta2 (betas[1])", betas[1], "NAdam")
         _check_non_negative("weight_decay", weight_decay, "NAdam")
         _check_non_negative("momentum_decay", momentum_decay, "NAdam")
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
-                                  "weight_decay": weight_decay,
-                                  "momentum_decay": momentum_decay,
-                                  "decoupled_weight_decay": decoupled_weight_decay,
-                                  "maximize": maximize})
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "betas": tuple(betas),
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "momentum_decay": momentum_decay,
+                "decoupled_weight_decay": decoupled_weight_decay,
+                "maximize": maximize,
+            },
+        )
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
@@ -55,8 +71,7 @@ class NAdam(Optimizer):
         state["exp_avg"] = xp.zeros_like(param)
         state["exp_avg_sq"] = xp.zeros_like(param)
 
-    def _update(self, param: Any, grad: Any, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         lr, psi = group["lr"], group["momentum_decay"]
         beta1, beta2 = group["betas"]
@@ -72,7 +87,7 @@ class NAdam(Optimizer):
         exp_avg += (1 - beta1) * (grad - exp_avg)
         exp_avg_sq *= beta2
         exp_avg_sq += (1 - beta2) * (grad * grad)
-        denom = xp.sqrt(exp_avg_sq / (1 - beta2 ** step))
+        denom = xp.sqrt(exp_avg_sq / (1 - beta2**step))
         denom += group["eps"]
         param -= (lr * (1.0 - mu) / (1.0 - mu_product)) * (grad / denom)
         param -= (lr * mu_next / (1.0 - mu_product * mu_next)) * (exp_avg / denom)

@@ -11,6 +11,7 @@ graph and allocates no Tensor objects. The layout of ``state_dict()`` is PyTorch
 State holds arrays and plain numbers only, so a checkpoint can be written without pickle
 (arrays through safetensors, the rest as JSON).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -39,8 +40,9 @@ def _check_number(name: str, value: Any, what: str) -> None:
     if isinstance(value, Tensor) and value.numel() == 1:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{what}: {name} must be a real number, got {value!r} of type "
-                        f"{type(value).__name__}")
+        raise TypeError(
+            f"{what}: {name} must be a real number, got {value!r} of type {type(value).__name__}"
+        )
 
 
 def _check_non_negative(name: str, value: float, what: str) -> None:
@@ -98,46 +100,60 @@ class Optimizer:
         """
         name = type(self).__name__
         if not isinstance(param_group, dict):
-            raise TypeError(f"{name}.add_param_group: expected a dict, got "
-                            f"{type(param_group).__name__}")
+            raise TypeError(
+                f"{name}.add_param_group: expected a dict, got {type(param_group).__name__}"
+            )
         if "params" not in param_group:
-            raise KeyError(f"{name}.add_param_group: a parameter group must have a 'params' "
-                           f"key holding its tensors; got keys {sorted(param_group)}")
+            raise KeyError(
+                f"{name}.add_param_group: a parameter group must have a 'params' "
+                f"key holding its tensors; got keys {sorted(param_group)}"
+            )
         params = param_group["params"]
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, (set, frozenset)):
-            raise TypeError(f"{name}: parameters need to be organized in ordered collections "
-                            "(a list or tuple), but got a set whose order changes between runs")
+            raise TypeError(
+                f"{name}: parameters need to be organized in ordered collections "
+                "(a list or tuple), but got a set whose order changes between runs"
+            )
         else:
             params = list(params)
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"{name} can only optimize Tensors, but one of the params is "
-                                f"{type(p).__name__}")
+                raise TypeError(
+                    f"{name} can only optimize Tensors, but one of the params is {type(p).__name__}"
+                )
             if not p.requires_grad:
-                raise ValueError(f"{name}: a parameter of shape {tuple(p.shape)} does not "
-                                 "require grad; create it with requires_grad=True")
+                raise ValueError(
+                    f"{name}: a parameter of shape {tuple(p.shape)} does not "
+                    "require grad; create it with requires_grad=True"
+                )
             if not p.is_leaf:
-                raise ValueError(f"{name} can't optimize a non-leaf Tensor (shape "
-                                 f"{tuple(p.shape)}); optimize the leaf it was computed from")
+                raise ValueError(
+                    f"{name} can't optimize a non-leaf Tensor (shape "
+                    f"{tuple(p.shape)}); optimize the leaf it was computed from"
+                )
         group = dict(param_group)
         group["params"] = params
         for key, default in self.defaults.items():
             if default is required and key not in group:
-                raise ValueError(f"{name}: parameter group didn't specify a value of required "
-                                 f"optimization parameter {key}")
+                raise ValueError(
+                    f"{name}: parameter group didn't specify a value of required "
+                    f"optimization parameter {key}"
+                )
             group.setdefault(key, default)
-            if isinstance(default, (int, float)) and not isinstance(default, bool) and \
-                    default is not required:
+            if (
+                isinstance(default, (int, float))
+                and not isinstance(default, bool)
+                and default is not required
+            ):
                 _check_number(key, group[key], name)
         ids = {id(p) for p in params}
         if len(ids) != len(params):
             raise ValueError(f"{name}: a parameter group contains the same tensor twice")
         for other in self.param_groups:
             if any(id(p) in ids for p in other["params"]):
-                raise ValueError(f"{name}: some parameters appear in more than one parameter "
-                                 "group")
+                raise ValueError(f"{name}: some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
     # -------------------------------------------------------------------- step
@@ -155,12 +171,16 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                elif (g.grad_fn is None and not g.requires_grad
-                      and getattr(g._data.flags, "writeable", True)):  # CuPy has no flag
+                elif (
+                    g.grad_fn is None
+                    and not g.requires_grad
+                    and getattr(g._data.flags, "writeable", True)
+                ):  # CuPy has no flag
                     g._data.fill(0)
                 else:
-                    p.grad = Tensor._make(get_array_module(g._data).zeros_like(g._data),
-                                          False, None, 0)
+                    p.grad = Tensor._make(
+                        get_array_module(g._data).zeros_like(g._data), False, None, 0
+                    )
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient (those with ``grad is None`` are skipped).
@@ -197,8 +217,7 @@ class Optimizer:
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Fill ``state`` for a parameter seen for the first time (arrays and numbers)."""
 
-    def _update(self, param: Any, grad: Any, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Update the array ``param`` in place from ``grad`` (never modify ``grad``)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement _update")
 
@@ -218,8 +237,7 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
                 packed["params"].append(index[id(p)])
             groups.append(packed)
-        state = {index[id(p)]: dict(s) for p, s in self.state.items()
-                 if id(p) in index and s}
+        state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index and s}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -233,15 +251,19 @@ class Optimizer:
         name = type(self).__name__
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: loaded state dict has "
-                             f"{len(saved_groups)} parameter groups, the optimizer has "
-                             f"{len(self.param_groups)}")
+            raise ValueError(
+                f"{name}.load_state_dict: loaded state dict has "
+                f"{len(saved_groups)} parameter groups, the optimizer has "
+                f"{len(self.param_groups)}"
+            )
         by_index: dict[int, Tensor] = {}
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
-                raise ValueError(f"{name}.load_state_dict: parameter group {i} has "
-                                 f"{len(saved['params'])} parameters in the loaded state dict "
-                                 f"but {len(group['params'])} in the optimizer")
+                raise ValueError(
+                    f"{name}.load_state_dict: parameter group {i} has "
+                    f"{len(saved['params'])} parameters in the loaded state dict "
+                    f"but {len(group['params'])} in the optimizer"
+                )
             for idx, p in zip(saved["params"], group["params"]):
                 by_index[int(idx)] = p
         new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
@@ -252,8 +274,11 @@ class Optimizer:
             new_state[p] = {k: _cast_like(v, p, k, name) for k, v in saved.items()}
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
-            restored = {k: (tuple(v) if isinstance(v, list) else v)
-                        for k, v in saved.items() if k != "params"}
+            restored = {
+                k: (tuple(v) if isinstance(v, list) else v)
+                for k, v in saved.items()
+                if k != "params"
+            }
             restored["params"] = group["params"]
             new_groups.append(restored)
         self.state = new_state
@@ -268,7 +293,6 @@ class Optimizer:
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
-
 
 
 def regularized_grad(param: Any, grad: Any, group: dict[str, Any]) -> Any:
@@ -292,6 +316,7 @@ def decay_weights_(param: Any, group: dict[str, Any]) -> None:
     if wd != 0 and group.get("decoupled_weight_decay"):
         param *= 1 - group["lr"] * wd
 
+
 def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
     """Copy a saved state entry onto ``p``'s device and dtype (scalars stay numbers)."""
     if isinstance(value, Tensor):
@@ -301,8 +326,10 @@ def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
             return value.item()
         xp = get_array_module(p._data)
         if tuple(value.shape) != tuple(p._data.shape):
-            raise ValueError(f"{name}.load_state_dict: state {key!r} has shape "
-                             f"{tuple(value.shape)} but its parameter has shape "
-                             f"{tuple(p._data.shape)}")
+            raise ValueError(
+                f"{name}.load_state_dict: state {key!r} has shape "
+                f"{tuple(value.shape)} but its parameter has shape "
+                f"{tuple(p._data.shape)}"
+            )
         return xp.array(value, dtype=p._data.dtype, copy=True)
     return value

@@ -1,4 +1,5 @@
 """RAdam: Adam whose adaptive step is switched on only once its variance is tractable."""
+
 from __future__ import annotations
 
 import math
@@ -36,10 +37,17 @@ class RAdam(Optimizer):
         maximize: maximize the objective instead of minimizing it.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
-                 maximize: bool = False):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decoupled_weight_decay: bool = False,
+        *,
+        maximize: bool = False,
+    ):
         _check_non_negative("learning rate", lr, "RAdam")
         _check_non_negative("eps", eps, "RAdam")
         if len(betas) != 2:
@@ -47,10 +55,17 @@ class RAdam(Optimizer):
         _check_beta("beta1 (betas[0])", betas[0], "RAdam")
         _check_beta("beta2 (betas[1])", betas[1], "RAdam")
         _check_non_negative("weight_decay", weight_decay, "RAdam")
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
-                                  "weight_decay": weight_decay,
-                                  "decoupled_weight_decay": decoupled_weight_decay,
-                                  "maximize": maximize})
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "betas": tuple(betas),
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "decoupled_weight_decay": decoupled_weight_decay,
+                "maximize": maximize,
+            },
+        )
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
@@ -58,8 +73,7 @@ class RAdam(Optimizer):
         state["exp_avg"] = xp.zeros_like(param)
         state["exp_avg_sq"] = xp.zeros_like(param)
 
-    def _update(self, param: Any, grad: Any, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         lr = group["lr"]
         beta1, beta2 = group["betas"]
@@ -71,13 +85,14 @@ class RAdam(Optimizer):
         exp_avg += (1 - beta1) * (grad - exp_avg)
         exp_avg_sq *= beta2
         exp_avg_sq += (1 - beta2) * (grad * grad)
-        bias1 = 1 - beta1 ** step
-        bias2 = 1 - beta2 ** step
+        bias1 = 1 - beta1**step
+        bias2 = 1 - beta2**step
         rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias2
+        rho_t = rho_inf - 2 * step * (beta2**step) / bias2
         if rho_t > 5.0:
-            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                             / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            rect = math.sqrt(
+                (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+            )
             denom = xp.sqrt(exp_avg_sq)
             denom += group["eps"]
             param -= (lr * rect * math.sqrt(bias2) / bias1) * (exp_avg / denom)

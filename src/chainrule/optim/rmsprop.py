@@ -1,4 +1,5 @@
 """RMSprop: steps scaled by a running average of squared gradients."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -33,17 +34,34 @@ class RMSprop(Optimizer):
         maximize: maximize the objective instead of minimizing it.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
-                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
-                 centered: bool = False, maximize: bool = False):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        maximize: bool = False,
+    ):
         _check_non_negative("learning rate", lr, "RMSprop")
         _check_non_negative("eps", eps, "RMSprop")
         _check_non_negative("momentum", momentum, "RMSprop")
         _check_non_negative("weight_decay", weight_decay, "RMSprop")
         _check_non_negative("alpha", alpha, "RMSprop")
-        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps,
-                                  "weight_decay": weight_decay, "momentum": momentum,
-                                  "centered": centered, "maximize": maximize})
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "alpha": alpha,
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "momentum": momentum,
+                "centered": centered,
+                "maximize": maximize,
+            },
+        )
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
@@ -54,8 +72,7 @@ class RMSprop(Optimizer):
         if group["centered"]:
             state["grad_avg"] = xp.zeros_like(param)
 
-    def _update(self, param: Any, grad: Any, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         alpha = group["alpha"]
         state["step"] += 1

@@ -9,6 +9,7 @@ restarts a schedule at a milestone).
 
 ``state_dict()`` holds plain numbers and lists only: never the optimizer, never a function.
 """
+
 from __future__ import annotations
 
 import types
@@ -19,16 +20,17 @@ from .optimizer import Optimizer
 
 def _check_optimizer(optimizer: Any, name: str) -> None:
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{name}: expected a chainrule Optimizer, got "
-                        f"{type(optimizer).__name__}")
+        raise TypeError(f"{name}: expected a chainrule Optimizer, got {type(optimizer).__name__}")
 
 
 def _per_group(name: str, optimizer: Optimizer, value: Any, owner: str) -> list:
     """One value per parameter group: a scalar is repeated, a list must match in length."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(optimizer.param_groups):
-            raise ValueError(f"{owner}: {name} has {len(value)} values but the optimizer has "
-                             f"{len(optimizer.param_groups)} parameter groups")
+            raise ValueError(
+                f"{owner}: {name} has {len(value)} values but the optimizer has "
+                f"{len(optimizer.param_groups)} parameter groups"
+            )
         return list(value)
     return [value] * len(optimizer.param_groups)
 
@@ -57,7 +59,8 @@ class LRScheduler:
                     raise KeyError(
                         f"{type(self).__name__}: param 'initial_lr' is not specified in "
                         f"param_groups[{i}] when resuming with last_epoch={last_epoch}; load "
-                        "the optimizer's state_dict first or start with last_epoch=-1")
+                        "the optimizer's state_dict first or start with last_epoch=-1"
+                    )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._initial_step()
@@ -101,16 +104,21 @@ class LRScheduler:
 
     def state_dict(self) -> dict[str, Any]:
         """Every attribute except the optimizer (numbers and lists only)."""
-        return {k: (list(v) if isinstance(v, tuple) else v)
-                for k, v in self.__dict__.items() if k != "optimizer"}
+        return {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in self.__dict__.items()
+            if k != "optimizer"
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore attributes saved by :meth:`state_dict`."""
         self.__dict__.update(state_dict)
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(last_epoch={self.last_epoch}, "
-                f"last_lr={getattr(self, '_last_lr', None)})")
+        return (
+            f"{type(self).__name__}(last_epoch={self.last_epoch}, "
+            f"last_lr={getattr(self, '_last_lr', None)})"
+        )
 
 
 class LambdaScheduler(LRScheduler):
@@ -122,8 +130,10 @@ class LambdaScheduler(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         state = {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
-                               for fn in self.lr_lambdas]
+        state["lr_lambdas"] = [
+            None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+            for fn in self.lr_lambdas
+        ]
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum and weight decay."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -31,21 +32,38 @@ class SGD(Optimizer):
         maximize: maximize the objective instead of minimizing it.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
-                 *, maximize: bool = False):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ):
         _check_non_negative("learning rate", lr, "SGD")
         _check_non_negative("momentum", momentum, "SGD")
         _check_non_negative("weight_decay", weight_decay, "SGD")
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening, "
-                             f"got momentum={momentum}, dampening={dampening}")
-        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
-                                  "weight_decay": weight_decay, "nesterov": nesterov,
-                                  "maximize": maximize})
+            raise ValueError(
+                "SGD: Nesterov momentum requires a momentum > 0 and zero dampening, "
+                f"got momentum={momentum}, dampening={dampening}"
+            )
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "momentum": momentum,
+                "dampening": dampening,
+                "weight_decay": weight_decay,
+                "nesterov": nesterov,
+                "maximize": maximize,
+            },
+        )
 
-    def _update(self, param: Any, grad: Any, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         lr, momentum = group["lr"], group["momentum"]
         grad = regularized_grad(param, grad, group)
         if momentum != 0:

@@ -5,6 +5,7 @@ SWA; or exponential: EMA via :func:`get_ema_multi_avg_fn`), :class:`SWALR` annea
 group's lr to a constant ``swa_lr``, and :func:`update_bn` recomputes batch-norm statistics
 for the averaged weights with one pass over the data. Formulas and state follow PyTorch.
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,21 +22,32 @@ from ..nn.module import Module
 from .optimizer import Optimizer
 from .scheduler_base import LRScheduler, _per_group
 
-__all__ = ["SWALR", "AveragedModel", "get_ema_avg_fn", "get_ema_multi_avg_fn",
-           "get_swa_avg_fn", "get_swa_multi_avg_fn", "update_bn"]
+__all__ = [
+    "SWALR",
+    "AveragedModel",
+    "get_ema_avg_fn",
+    "get_ema_multi_avg_fn",
+    "get_swa_avg_fn",
+    "get_swa_multi_avg_fn",
+    "update_bn",
+]
 
 
 def get_ema_avg_fn(decay: float = 0.999) -> Callable:
     """``avg_fn`` for an exponential moving average: ``decay * avg + (1 - decay) * new``."""
+
     def ema_update(averaged: Tensor, current: Tensor, num_averaged: Any) -> Tensor:
         return decay * averaged + (1 - decay) * current
+
     return ema_update
 
 
 def get_swa_avg_fn() -> Callable:
     """``avg_fn`` for the equal-weight average: ``avg + (new - avg) / (n + 1)``."""
+
     def swa_update(averaged: Tensor, current: Tensor, num_averaged: Any) -> Tensor:
         return averaged + (current - averaged) / (num_averaged + 1)
+
     return swa_update
 
 
@@ -56,8 +68,9 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
         ValueError: for a decay outside [0, 1].
     """
     if not 0.0 <= decay <= 1.0:
-        raise ValueError(f"Invalid decay value {decay} provided. Please provide a value in "
-                         "[0,1] range.")
+        raise ValueError(
+            f"Invalid decay value {decay} provided. Please provide a value in [0,1] range."
+        )
 
     def ema_update(averaged: list, current: list, num_averaged: Any) -> None:
         with no_grad():
@@ -66,6 +79,7 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
                     _lerp_(a, c, 1 - decay)
                 else:  # integer buffers: computed in float, truncated back (as PyTorch)
                     _assign(a, a._data * decay + c._data * (1 - decay))
+
     return ema_update
 
 
@@ -76,15 +90,19 @@ def get_swa_multi_avg_fn() -> Callable:
         RuntimeError: for integer tensors (e.g. ``num_batches_tracked`` with
             ``use_buffers=True``), which PyTorch refuses too.
     """
+
     def swa_update(averaged: list, current: list, num_averaged: Any) -> None:
         n = float(num_averaged.item() if isinstance(num_averaged, Tensor) else num_averaged)
         with no_grad():
             for a, c in zip(averaged, current):
                 if a.dtype.kind not in "fc":
-                    raise RuntimeError(f"get_swa_multi_avg_fn: cannot average integer tensors "
-                                       f"(dtype {a.dtype}) by division; use avg_fn="
-                                       "get_swa_avg_fn() or use_buffers=False")
+                    raise RuntimeError(
+                        f"get_swa_multi_avg_fn: cannot average integer tensors "
+                        f"(dtype {a.dtype}) by division; use avg_fn="
+                        "get_swa_avg_fn() or use_buffers=False"
+                    )
                 _lerp_(a, c, 1 / (n + 1))
+
     return swa_update
 
 
@@ -99,12 +117,19 @@ class AveragedModel(Module):
         use_buffers: average the buffers too (else they are copied from ``model``).
     """
 
-    def __init__(self, model: Module, device: Any = None, avg_fn: Callable | None = None,
-                 multi_avg_fn: Callable | None = None, use_buffers: bool = False):
+    def __init__(
+        self,
+        model: Module,
+        device: Any = None,
+        avg_fn: Callable | None = None,
+        multi_avg_fn: Callable | None = None,
+        use_buffers: bool = False,
+    ):
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
-            raise ValueError("AveragedModel: only one of avg_fn and multi_avg_fn should be "
-                             "provided")
+            raise ValueError(
+                "AveragedModel: only one of avg_fn and multi_avg_fn should be provided"
+            )
         self.module = copy.deepcopy(model)
         if device is not None:
             self.module = self.module.to(device)
@@ -118,8 +143,9 @@ class AveragedModel(Module):
 
     def _tensors(self, model: Module) -> list:
         if self.use_buffers:
-            return [t for t in itertools.chain(model.parameters(), model.buffers())
-                    if t is not None]
+            return [
+                t for t in itertools.chain(model.parameters(), model.buffers()) if t is not None
+            ]
         return list(model.parameters())
 
     def update_parameters(self, model: Module) -> None:
@@ -127,8 +153,10 @@ class AveragedModel(Module):
         averaged = self._tensors(self.module)
         current = [t.detach() for t in self._tensors(model)]
         if len(averaged) != len(current):
-            raise ValueError(f"AveragedModel.update_parameters: the model has {len(current)} "
-                             f"tensors to average, the averaged copy {len(averaged)}")
+            raise ValueError(
+                f"AveragedModel.update_parameters: the model has {len(current)} "
+                f"tensors to average, the averaged copy {len(averaged)}"
+            )
         n = int(self.n_averaged.item())
         with no_grad():
             if n == 0:
@@ -194,18 +222,28 @@ class SWALR(LRScheduler):
         anneal_strategy: ``'cos'`` or ``'linear'``.
     """
 
-    def __init__(self, optimizer: Optimizer, swa_lr: Any, anneal_epochs: int = 10,
-                 anneal_strategy: str = "cos", last_epoch: int = -1):
-        for lr, group in zip(_per_group("swa_lr", optimizer, swa_lr, "SWALR"),
-                             optimizer.param_groups):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        swa_lr: Any,
+        anneal_epochs: int = 10,
+        anneal_strategy: str = "cos",
+        last_epoch: int = -1,
+    ):
+        for lr, group in zip(
+            _per_group("swa_lr", optimizer, swa_lr, "SWALR"), optimizer.param_groups
+        ):
             group["swa_lr"] = lr
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"anneal_strategy must by one of 'cos' or 'linear', instead got "
-                             f"{anneal_strategy}")
-        if isinstance(anneal_epochs, bool) or not isinstance(anneal_epochs, int) \
-                or anneal_epochs < 0:
-            raise ValueError(f"anneal_epochs must be equal or greater than 0, got "
-                             f"{anneal_epochs}")
+            raise ValueError(
+                f"anneal_strategy must by one of 'cos' or 'linear', instead got {anneal_strategy}"
+            )
+        if (
+            isinstance(anneal_epochs, bool)
+            or not isinstance(anneal_epochs, int)
+            or anneal_epochs < 0
+        ):
+            raise ValueError(f"anneal_epochs must be equal or greater than 0, got {anneal_epochs}")
         self.anneal_strategy = anneal_strategy
         self.anneal_epochs = anneal_epochs
         super().__init__(optimizer, last_epoch)

@@ -7,13 +7,21 @@ PyTorch's zip checkpoint archive (:mod:`.archive`, :mod:`.torch_format`,
 allowlist is managed with :func:`add_safe_globals`, :func:`safe_globals`,
 :func:`get_safe_globals` and :func:`clear_safe_globals`, as in PyTorch 2.6+.
 """
+
 from __future__ import annotations
 
 from .safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from .source import LoadError
 
-__all__ = ["LoadError", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
-           "load", "safe_globals", "save"]
+__all__ = [
+    "LoadError",
+    "add_safe_globals",
+    "clear_safe_globals",
+    "get_safe_globals",
+    "load",
+    "safe_globals",
+    "save",
+]
 
 
 def __getattr__(name: str):

@@ -13,6 +13,7 @@ size before allocating, and turns persistent ids into :class:`Storage` objects (
 NumPy array, read once and shared by every tensor viewing it). Tensors are then built as
 strided views by :func:`tensor_view`, with the view's extent checked against the storage.
 """
+
 from __future__ import annotations
 
 import math
@@ -64,12 +65,28 @@ def _np_dtype(name: str, where: str) -> np.dtype:
         try:
             import ml_dtypes
         except ImportError:
-            raise LoadError(f"cr.load: {where} holds bfloat16 tensors, which NumPy cannot "
-                            "hold; pip install ml-dtypes to load them (or convert them to "
-                            "float32 in PyTorch with .float() before saving)") from None
+            raise LoadError(
+                f"cr.load: {where} holds bfloat16 tensors, which NumPy cannot "
+                "hold; pip install ml-dtypes to load them (or convert them to "
+                "float32 in PyTorch with .float() before saving)"
+            ) from None
         return np.dtype(ml_dtypes.bfloat16)
-    allowed = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32",
-               "float64", "complex64", "complex128", "uint16", "uint32", "uint64")
+    allowed = (
+        "bool",
+        "uint8",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+        "uint16",
+        "uint32",
+        "uint64",
+    )
     if name not in allowed:
         raise LoadError(f"cr.load: {where} holds a storage of unsupported dtype {name!r}")
     return np.dtype(name)
@@ -86,11 +103,12 @@ class Archive:
             infos = self.zf.infolist()
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise src.error(f"is a corrupt zip archive: {exc}") from None
-        pkls = [i for i in infos if i.filename.endswith("data.pkl")
-                and i.filename.count("/") <= 1]
+        pkls = [i for i in infos if i.filename.endswith("data.pkl") and i.filename.count("/") <= 1]
         if len(pkls) != 1:
-            raise src.error("is a zip archive but not a PyTorch/chainrule checkpoint (expected "
-                            f"exactly one <name>/data.pkl entry, found {len(pkls)})")
+            raise src.error(
+                "is a zip archive but not a PyTorch/chainrule checkpoint (expected "
+                f"exactly one <name>/data.pkl entry, found {len(pkls)})"
+            )
         self.prefix = pkls[0].filename[: -len("data.pkl")]
         self._infos = {i.filename: i for i in infos}
         self._storages: dict[str, Storage] = {}
@@ -109,11 +127,14 @@ class Archive:
         if info.compress_type == zipfile.ZIP_STORED:
             ok = info.file_size <= self.src.size
         else:
-            ok = (info.compress_size <= self.src.size
-                  and info.file_size <= _MAX_DEFLATE_RATIO * max(info.compress_size, 1))
+            ok = info.compress_size <= self.src.size and info.file_size <= _MAX_DEFLATE_RATIO * max(
+                info.compress_size, 1
+            )
         if not ok:
-            raise self.src.error(f"has entry {info.filename!r} claiming {info.file_size} bytes, "
-                                 f"more than its {self.src.size}-byte archive can hold")
+            raise self.src.error(
+                f"has entry {info.filename!r} claiming {info.file_size} bytes, "
+                f"more than its {self.src.size}-byte archive can hold"
+            )
 
     def read_entry(self, name: str) -> bytes:
         """The bytes of ``<prefix>/name``, with its size bounded by the archive's."""
@@ -140,10 +161,16 @@ class Archive:
 
     def storage(self, key: Any, dtype_name: Any, numel: Any) -> Storage:
         """The storage ``data/<key>`` of ``numel`` elements of ``dtype_name``."""
-        if not isinstance(key, str) or not isinstance(numel, int) or isinstance(numel, bool) \
-                or numel < 0 or not isinstance(dtype_name, str):
-            raise self.src.error(f"has an invalid storage reference ({key!r}, {dtype_name!r}, "
-                                 f"{numel!r})")
+        if (
+            not isinstance(key, str)
+            or not isinstance(numel, int)
+            or isinstance(numel, bool)
+            or numel < 0
+            or not isinstance(dtype_name, str)
+        ):
+            raise self.src.error(
+                f"has an invalid storage reference ({key!r}, {dtype_name!r}, {numel!r})"
+            )
         dtype = _np_dtype(dtype_name, self.where)
         cached = self._storages.get(key)
         if cached is not None:
@@ -155,9 +182,11 @@ class Archive:
             raise self.src.error(f"refers to storage {key!r}, which is not in the archive")
         self._check_size(info)
         if info.file_size != numel * dtype.itemsize:
-            raise self.src.error(f"has storage {key!r} of {info.file_size} bytes, but the pickle "
-                                 f"claims {numel} elements of {dtype} ({numel * dtype.itemsize} "
-                                 "bytes)")
+            raise self.src.error(
+                f"has storage {key!r} of {info.file_size} bytes, but the pickle "
+                f"claims {numel} elements of {dtype} ({numel * dtype.itemsize} "
+                "bytes)"
+            )
         arr = np.empty(numel, dtype.newbyteorder(">") if self.big_endian else dtype)
         view = memoryview(arr.view(np.uint8)) if numel else memoryview(bytearray())
         try:
@@ -189,8 +218,11 @@ class Archive:
 
 
 def _int_tuple(value: Any, what: str, where: str) -> tuple[int, ...]:
-    if isinstance(value, (list, tuple)) and len(value) <= _MAX_NDIM and all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) <= _MAX_NDIM
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+    ):
         return tuple(value)
     raise LoadError(f"cr.load: {where} has a tensor with invalid {what} {str(value)[:80]}")
 
@@ -203,24 +235,35 @@ def tensor_view(storage: Any, offset: Any, size: Any, stride: Any, where: str) -
     would change several elements at once.
     """
     if not isinstance(storage, Storage):
-        raise LoadError(f"cr.load: {where} rebuilds a tensor from {type(storage).__name__}, "
-                        "not from a storage of the archive")
+        raise LoadError(
+            f"cr.load: {where} rebuilds a tensor from {type(storage).__name__}, "
+            "not from a storage of the archive"
+        )
     size = _int_tuple(size, "size", where)
     stride = _int_tuple(stride, "stride", where)
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0 \
-            or len(stride) != len(size):
-        raise LoadError(f"cr.load: {where} has a tensor with invalid offset/stride "
-                        f"({offset!r}, {stride!r}) for size {size!r}")
+    if (
+        not isinstance(offset, int)
+        or isinstance(offset, bool)
+        or offset < 0
+        or len(stride) != len(size)
+    ):
+        raise LoadError(
+            f"cr.load: {where} has a tensor with invalid offset/stride "
+            f"({offset!r}, {stride!r}) for size {size!r}"
+        )
     if math.prod(size) == 0:
         return np.empty(size, storage.dtype)
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     if last >= len(storage):
-        raise LoadError(f"cr.load: {where} has a tensor of size {list(size)} (offset {offset}, "
-                        f"stride {list(stride)}) reaching element {last} of storage "
-                        f"{storage.key!r}, which holds {len(storage)}")
+        raise LoadError(
+            f"cr.load: {where} has a tensor of size {list(size)} (offset {offset}, "
+            f"stride {list(stride)}) reaching element {last} of storage "
+            f"{storage.key!r}, which holds {len(storage)}"
+        )
     item = storage.dtype.itemsize
-    view = np.lib.stride_tricks.as_strided(storage.array[offset:], shape=size,
-                                           strides=tuple(s * item for s in stride))
+    view = np.lib.stride_tricks.as_strided(
+        storage.array[offset:], shape=size, strides=tuple(s * item for s in stride)
+    )
     if any(s == 0 and n > 1 for n, s in zip(size, stride)):
         view = view.copy()
     return view

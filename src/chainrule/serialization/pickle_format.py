@@ -9,6 +9,7 @@ pickle's own array reconstruction. Loading such a file with the default
 ``cr.serialization.add_safe_globals``); ``weights_only=False`` runs the pickle and must be
 used only for files you trust.
 """
+
 from __future__ import annotations
 
 import io
@@ -35,13 +36,19 @@ class _StorageRef:
         self.array = array
 
 
-def _rebuild_tensor(storage: Any, shape: Any, requires_grad: Any, kind: Any,
-                    persistent: Any = True) -> Tensor:
+def _rebuild_tensor(
+    storage: Any, shape: Any, requires_grad: Any, kind: Any, persistent: Any = True
+) -> Tensor:
     """Rebuild a chainrule Tensor / Parameter / Buffer from a contiguous storage."""
-    if not isinstance(requires_grad, bool) or kind not in _KINDS \
-            or not isinstance(persistent, bool) or not isinstance(shape, tuple):
-        raise LoadError(f"cr.load: {_WHERE} has an invalid tensor record "
-                        f"({requires_grad!r}, {kind!r})")
+    if (
+        not isinstance(requires_grad, bool)
+        or kind not in _KINDS
+        or not isinstance(persistent, bool)
+        or not isinstance(shape, tuple)
+    ):
+        raise LoadError(
+            f"cr.load: {_WHERE} has an invalid tensor record ({requires_grad!r}, {kind!r})"
+        )
     strides, step = [], 1
     for n in reversed(shape):
         strides.append(step)
@@ -62,8 +69,23 @@ CHAINRULE_GLOBALS = {f"{__name__}._rebuild_tensor": _rebuild_tensor}
 
 def _dtype_name(arr: np.ndarray) -> str:
     name = arr.dtype.name
-    allowed = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32",
-               "float64", "complex64", "complex128", "uint16", "uint32", "uint64", "bfloat16")
+    allowed = (
+        "bool",
+        "uint8",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+        "uint16",
+        "uint32",
+        "uint64",
+        "bfloat16",
+    )
     if name not in allowed:
         raise TypeError(f"cr.save: cannot store a tensor of dtype {arr.dtype}")
     return name
@@ -86,11 +108,24 @@ class _Pickler(pickle.Pickler):
             data = data.get() if hasattr(data, "get") else np.asarray(data)
         arr = np.ascontiguousarray(data)
         _dtype_name(arr)
-        kind = "parameter" if isinstance(obj, Parameter) else \
-            "buffer" if isinstance(obj, Buffer) else "tensor"
+        kind = (
+            "parameter"
+            if isinstance(obj, Parameter)
+            else "buffer"
+            if isinstance(obj, Buffer)
+            else "tensor"
+        )
         persistent = bool(getattr(obj, "persistent", True))
-        return (_rebuild_tensor, (_StorageRef(arr), tuple(int(n) for n in arr.shape),
-                                  bool(obj.requires_grad), kind, persistent))
+        return (
+            _rebuild_tensor,
+            (
+                _StorageRef(arr),
+                tuple(int(n) for n in arr.shape),
+                bool(obj.requires_grad),
+                kind,
+                persistent,
+            ),
+        )
 
     def persistent_id(self, obj: Any) -> Any:
         if not isinstance(obj, _StorageRef):
@@ -110,8 +145,11 @@ def write(fh: BinaryIO, obj: Any) -> None:
         zf.writestr("archive/byteorder", "little")
         zf.writestr("archive/version", "3\n")
         for key, arr in storages.items():
-            le = arr.astype(arr.dtype.newbyteorder("<"), copy=False) \
-                if arr.dtype.byteorder == ">" else arr
+            le = (
+                arr.astype(arr.dtype.newbyteorder("<"), copy=False)
+                if arr.dtype.byteorder == ">"
+                else arr
+            )
             flat = np.ascontiguousarray(le).reshape(-1).view(np.uint8)
             with zf.open(f"archive/data/{key}", "w", force_zip64=flat.nbytes >= 2**31) as out:
                 out.write(memoryview(flat))
@@ -134,6 +172,8 @@ def is_legacy_pickle(head: bytes) -> bool:
 
 
 def legacy_error(src: Source) -> LoadError:
-    return src.error("is a bare pickle (PyTorch's legacy format, torch.save(..., "
-                     "_use_new_zipfile_serialization=False), or pickle.dump), which chainrule "
-                     "does not read: re-save it with a current torch.save, or as safetensors")
+    return src.error(
+        "is a bare pickle (PyTorch's legacy format, torch.save(..., "
+        "_use_new_zipfile_serialization=False), or pickle.dump), which chainrule "
+        "does not read: re-save it with a current torch.save, or as safetensors"
+    )

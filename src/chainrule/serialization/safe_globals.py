@@ -8,6 +8,7 @@ Allowing a class lets the file create instances of it and set their attributes
 (``__setstate__`` or ``__dict__``), so allow only classes whose construction runs no code
 you would not run yourself.
 """
+
 from __future__ import annotations
 
 import threading
@@ -15,8 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["add_safe_globals", "clear_safe_globals", "get_safe_globals", "lookup",
-           "safe_globals"]
+__all__ = ["add_safe_globals", "clear_safe_globals", "get_safe_globals", "lookup", "safe_globals"]
 
 _LOCK = threading.Lock()
 _GLOBALS: list[Any] = []  # an object, or an (object, "module.name") pair
@@ -25,14 +25,17 @@ _GLOBALS: list[Any] = []  # an object, or an (object, "module.name") pair
 def _entry_name(entry: Any) -> tuple[Any, str]:
     if isinstance(entry, tuple):
         if len(entry) != 2 or not isinstance(entry[1], str):
-            raise TypeError("add_safe_globals: a tuple entry must be (object, 'module.name'), "
-                            f"got {entry!r}")
+            raise TypeError(
+                f"add_safe_globals: a tuple entry must be (object, 'module.name'), got {entry!r}"
+            )
         return entry[0], entry[1]
     module = getattr(entry, "__module__", None)
     name = getattr(entry, "__qualname__", None) or getattr(entry, "__name__", None)
     if not isinstance(module, str) or not isinstance(name, str):
-        raise TypeError(f"add_safe_globals: {entry!r} has no __module__/__qualname__; pass it "
-                        "as (object, 'module.name')")
+        raise TypeError(
+            f"add_safe_globals: {entry!r} has no __module__/__qualname__; pass it "
+            "as (object, 'module.name')"
+        )
     return entry, f"{module}.{name}"
 
 

@@ -10,6 +10,7 @@ offsets, dtypes) is checked against the file's real size before one array byte i
 allocated, so a 248-byte file cannot ask for gigabytes, and ``bfloat16`` works through
 ``ml_dtypes`` when it is installed.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,21 @@ __all__ = ["MAX_HEADER_BYTES", "read", "write"]
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # the safetensors library's own limit
 _MAX_NDIM = 64
 
-_DTYPES = {"BOOL": "bool", "U8": "uint8", "I8": "int8", "U16": "uint16", "I16": "int16",
-           "F16": "float16", "U32": "uint32", "I32": "int32", "F32": "float32",
-           "U64": "uint64", "I64": "int64", "F64": "float64", "C64": "complex64"}
+_DTYPES = {
+    "BOOL": "bool",
+    "U8": "uint8",
+    "I8": "int8",
+    "U16": "uint16",
+    "I16": "int16",
+    "F16": "float16",
+    "U32": "uint32",
+    "I32": "int32",
+    "F32": "float32",
+    "U64": "uint64",
+    "I64": "int64",
+    "F64": "float64",
+    "C64": "complex64",
+}
 _CODES = {np.dtype(v).str: k for k, v in _DTYPES.items()}
 
 
@@ -44,12 +57,16 @@ def numpy_dtype(code: Any, src: Source, name: str) -> np.dtype:
     if code == "BF16":
         bf16 = _bfloat16()
         if bf16 is None:
-            raise src.error(f"stores tensor {name!r} as bfloat16, which NumPy cannot hold; "
-                            "pip install ml-dtypes to load it")
+            raise src.error(
+                f"stores tensor {name!r} as bfloat16, which NumPy cannot hold; "
+                "pip install ml-dtypes to load it"
+            )
         return bf16
     if not isinstance(code, str) or code not in _DTYPES:
-        raise src.error(f"has tensor {name!r} with unsupported dtype {code!r}; supported: "
-                        f"{', '.join(sorted(_DTYPES))}, BF16")
+        raise src.error(
+            f"has tensor {name!r} with unsupported dtype {code!r}; supported: "
+            f"{', '.join(sorted(_DTYPES))}, BF16"
+        )
     return np.dtype(_DTYPES[code]).newbyteorder("<")
 
 
@@ -65,23 +82,33 @@ def dtype_code(dtype: np.dtype) -> str:
 
 
 def _shape(value: Any, src: Source, name: str) -> tuple[int, ...]:
-    ok = isinstance(value, list) and len(value) <= _MAX_NDIM and all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value)
+    ok = (
+        isinstance(value, list)
+        and len(value) <= _MAX_NDIM
+        and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value)
+    )
     if not ok:
-        raise src.error(f"has tensor {name!r} with invalid shape {value!r}; expected a list of "
-                        f"at most {_MAX_NDIM} non-negative integers")
+        raise src.error(
+            f"has tensor {name!r} with invalid shape {value!r}; expected a list of "
+            f"at most {_MAX_NDIM} non-negative integers"
+        )
     return tuple(value)
 
 
 def _offsets(value: Any, src: Source, name: str, data_size: int) -> tuple[int, int]:
-    ok = (isinstance(value, list) and len(value) == 2
-          and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+    ok = (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
     if not ok:
         raise src.error(f"has tensor {name!r} with invalid data_offsets {value!r}")
     begin, end = value
     if not 0 <= begin <= end <= data_size:
-        raise src.error(f"has tensor {name!r} at bytes [{begin}, {end}) but its data section "
-                        f"holds only {data_size} bytes; the file is truncated or corrupt")
+        raise src.error(
+            f"has tensor {name!r} at bytes [{begin}, {end}) but its data section "
+            f"holds only {data_size} bytes; the file is truncated or corrupt"
+        )
     return begin, end
 
 
@@ -91,8 +118,10 @@ def read_header(src: Source) -> tuple[dict, int]:
         raise src.error(f"is not a chainrule/safetensors file (only {src.size} bytes)")
     n = int.from_bytes(src.read(0, 8), "little")
     if n < 2 or 8 + n > src.size or n > MAX_HEADER_BYTES:
-        raise src.error(f"is not a valid safetensors file: its header length {n} does not fit "
-                        f"in its {src.size} bytes; the file is truncated or corrupt")
+        raise src.error(
+            f"is not a valid safetensors file: its header length {n} does not fit "
+            f"in its {src.size} bytes; the file is truncated or corrupt"
+        )
     raw = src.read(8, n)
     try:
         header = json.loads(raw.decode("utf-8"))
@@ -125,8 +154,10 @@ def read(src: Source) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         begin, end = _offsets(info.get("data_offsets"), src, name, data_size)
         need = math.prod(shape) * dtype.itemsize
         if need != end - begin:
-            raise src.error(f"has tensor {name!r} of shape {list(shape)} and dtype {dtype} "
-                            f"({need} bytes) stored in {end - begin} bytes; the file is corrupt")
+            raise src.error(
+                f"has tensor {name!r} of shape {list(shape)} and dtype {dtype} "
+                f"({need} bytes) stored in {end - begin} bytes; the file is corrupt"
+            )
         specs.append((name, dtype, shape, begin))
     arrays = {}
     for name, dtype, shape, begin in specs:  # every size is now bounded by the file's size
@@ -147,8 +178,11 @@ def write(fh: BinaryIO, arrays: dict[str, np.ndarray], metadata: dict[str, str])
     offset = 0
     for key in order:
         arr = arrays[key]
-        header[key] = {"dtype": dtype_code(arr.dtype), "shape": list(arr.shape),
-                       "data_offsets": [offset, offset + arr.nbytes]}
+        header[key] = {
+            "dtype": dtype_code(arr.dtype),
+            "shape": list(arr.shape),
+            "data_offsets": [offset, offset + arr.nbytes],
+        }
         offset += arr.nbytes
     raw = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
     raw += b" " * (-len(raw) % 8)

@@ -6,6 +6,7 @@ reading for streams) so that no length claimed *inside* a file can make chainrul
 more memory than the file holds. Devices, FIFOs and sockets given as paths are rejected
 before anything is read: ``/dev/zero`` is endless and would be read forever.
 """
+
 from __future__ import annotations
 
 import io
@@ -65,8 +66,9 @@ class Source:
         self.fh.seek(self.start + offset)
         data = self.fh.read(n)
         if len(data) != n:
-            raise self.error(f"is truncated: expected {n} bytes at offset {offset}, "
-                             f"got {len(data)}")
+            raise self.error(
+                f"is truncated: expected {n} bytes at offset {offset}, got {len(data)}"
+            )
         return data
 
     def read_into(self, offset: int, out: np.ndarray) -> None:
@@ -79,8 +81,7 @@ class Source:
         while got < n:
             k = self.fh.readinto(view[got:])
             if not k:
-                raise self.error(f"is truncated: expected {n} bytes at offset {offset}, "
-                                 f"got {got}")
+                raise self.error(f"is truncated: expected {n} bytes at offset {offset}, got {got}")
             got += k
 
     def head(self, n: int) -> bytes:
@@ -97,8 +98,10 @@ class Source:
 
     def _check_range(self, offset: int, n: int) -> None:
         if offset < 0 or n < 0 or offset + n > self.size:
-            raise self.error(f"is truncated or corrupt: it claims {n} bytes at offset {offset} "
-                             f"but holds only {self.size} bytes")
+            raise self.error(
+                f"is truncated or corrupt: it claims {n} bytes at offset {offset} "
+                f"but holds only {self.size} bytes"
+            )
 
 
 def _open_regular(path: str, op: str) -> BinaryIO:
@@ -109,8 +112,10 @@ def _open_regular(path: str, op: str) -> BinaryIO:
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(f"{op}: {path!r} is a directory, not a checkpoint file")
     if not stat.S_ISREG(st.st_mode):
-        raise LoadError(f"{op}: {path!r} is not a regular file (a device, FIFO or socket); "
-                        "checkpoints are read only from regular files")
+        raise LoadError(
+            f"{op}: {path!r} is not a regular file (a device, FIFO or socket); "
+            "checkpoints are read only from regular files"
+        )
     fh = open(path, "rb")  # noqa: SIM115 - closed by Source.close
     if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # replaced between stat and open
         fh.close()
@@ -127,8 +132,10 @@ def _file_object(f: Any, where: str, op: str) -> tuple[Any, int, int]:
         except (OSError, io.UnsupportedOperation, ValueError):
             mode = None
         if mode is not None and not stat.S_ISREG(mode):
-            raise LoadError(f"{op}: {where} is not a regular file (a device, FIFO or socket); "
-                            "read it into an io.BytesIO first if it is finite")
+            raise LoadError(
+                f"{op}: {where} is not a regular file (a device, FIFO or socket); "
+                "read it into an io.BytesIO first if it is finite"
+            )
     seekable = getattr(f, "seekable", None)
     if seekable is not None and seekable():
         start = f.tell()

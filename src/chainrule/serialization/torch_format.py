@@ -8,6 +8,7 @@ dicts, and occasionally ``torch.Size``, ``torch.device`` or a dtype such as
 check their arguments and build chainrule tensors from the archive's storages; nothing
 else from ``torch`` is recognised, so nothing else can be called.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -25,19 +26,43 @@ __all__ = ["TORCH_GLOBALS"]
 _WHERE = "a PyTorch checkpoint"
 
 _STORAGES = {
-    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
-    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
-    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
-    "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
+    "FloatStorage": "float32",
+    "DoubleStorage": "float64",
+    "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16",
+    "LongStorage": "int64",
+    "IntStorage": "int32",
+    "ShortStorage": "int16",
+    "CharStorage": "int8",
+    "ByteStorage": "uint8",
+    "BoolStorage": "bool",
+    "ComplexFloatStorage": "complex64",
     "ComplexDoubleStorage": "complex128",
 }
 _DTYPES = {
-    "float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
-    "float16": "float16", "half": "float16", "bfloat16": "bfloat16", "int8": "int8",
-    "int16": "int16", "short": "int16", "int32": "int32", "int": "int32", "int64": "int64",
-    "long": "int64", "uint8": "uint8", "uint16": "uint16", "uint32": "uint32",
-    "uint64": "uint64", "bool": "bool", "complex64": "complex64",
-    "cfloat": "complex64", "complex128": "complex128", "cdouble": "complex128",
+    "float32": "float32",
+    "float": "float32",
+    "float64": "float64",
+    "double": "float64",
+    "float16": "float16",
+    "half": "float16",
+    "bfloat16": "bfloat16",
+    "int8": "int8",
+    "int16": "int16",
+    "short": "int16",
+    "int32": "int32",
+    "int": "int32",
+    "int64": "int64",
+    "long": "int64",
+    "uint8": "uint8",
+    "uint16": "uint16",
+    "uint32": "uint32",
+    "uint64": "uint64",
+    "bool": "bool",
+    "complex64": "complex64",
+    "cfloat": "complex64",
+    "complex128": "complex128",
+    "cdouble": "complex128",
 }
 
 
@@ -54,8 +79,10 @@ _PARAMETER = _TensorType("Parameter")
 
 def _check_hooks(hooks: Any) -> None:
     if hooks is not None and not (isinstance(hooks, dict) and not hooks):
-        raise LoadError(f"cr.load: {_WHERE} holds a tensor with backward hooks, which a "
-                        "weights-only load cannot restore")
+        raise LoadError(
+            f"cr.load: {_WHERE} holds a tensor with backward hooks, which a "
+            "weights-only load cannot restore"
+        )
 
 
 def _flag(value: Any, what: str) -> bool:
@@ -64,34 +91,50 @@ def _flag(value: Any, what: str) -> bool:
     return value
 
 
-def _rebuild_tensor_v2(storage: Any, storage_offset: Any, size: Any, stride: Any,
-                       requires_grad: Any, backward_hooks: Any, metadata: Any = None) -> Tensor:
+def _rebuild_tensor_v2(
+    storage: Any,
+    storage_offset: Any,
+    size: Any,
+    stride: Any,
+    requires_grad: Any,
+    backward_hooks: Any,
+    metadata: Any = None,
+) -> Tensor:
     """``torch._utils._rebuild_tensor_v2``: a tensor viewing ``storage``."""
     _check_hooks(backward_hooks)
     arr = tensor_view(storage, storage_offset, size, stride, _WHERE)
     return Tensor._make(arr, _flag(requires_grad, "requires_grad"), None, 0)
 
 
-def _rebuild_tensor_v3(storage: Any, storage_offset: Any, size: Any, stride: Any,
-                       requires_grad: Any, backward_hooks: Any, dtype: Any,
-                       metadata: Any = None) -> Tensor:
+def _rebuild_tensor_v3(
+    storage: Any,
+    storage_offset: Any,
+    size: Any,
+    stride: Any,
+    requires_grad: Any,
+    backward_hooks: Any,
+    dtype: Any,
+    metadata: Any = None,
+) -> Tensor:
     """``torch._utils._rebuild_tensor_v3``: an untyped (byte) storage read as ``dtype``."""
     if not isinstance(storage, Storage) or not isinstance(dtype, np.dtype):
-        raise LoadError(f"cr.load: {_WHERE} rebuilds a tensor from {type(storage).__name__} "
-                        f"as {dtype!r}")
+        raise LoadError(
+            f"cr.load: {_WHERE} rebuilds a tensor from {type(storage).__name__} as {dtype!r}"
+        )
     if storage.dtype != dtype:
         if storage.dtype != np.uint8 or len(storage) % dtype.itemsize:
-            raise LoadError(f"cr.load: {_WHERE} reads storage {storage.key!r} of "
-                            f"{storage.dtype} as {dtype}")
+            raise LoadError(
+                f"cr.load: {_WHERE} reads storage {storage.key!r} of {storage.dtype} as {dtype}"
+            )
         storage = Storage(storage.array.view(dtype), storage.key)
-    return _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad,
-                              backward_hooks, metadata)
+    return _rebuild_tensor_v2(
+        storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata
+    )
 
 
 def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any) -> Tensor:
     """``torch._utils._rebuild_tensor`` (older files)."""
-    return Tensor._make(tensor_view(storage, storage_offset, size, stride, _WHERE), False,
-                        None, 0)
+    return Tensor._make(tensor_view(storage, storage_offset, size, stride, _WHERE), False, None, 0)
 
 
 def _rebuild_parameter(data: Any, requires_grad: Any, backward_hooks: Any) -> Any:
@@ -99,17 +142,21 @@ def _rebuild_parameter(data: Any, requires_grad: Any, backward_hooks: Any) -> An
     from ..nn.parameter import Parameter
 
     if not isinstance(data, Tensor):
-        raise LoadError(f"cr.load: {_WHERE} rebuilds a Parameter from "
-                        f"{type(data).__name__}, not from a tensor")
+        raise LoadError(
+            f"cr.load: {_WHERE} rebuilds a Parameter from {type(data).__name__}, not from a tensor"
+        )
     _check_hooks(backward_hooks)
     return Parameter(data, requires_grad=_flag(requires_grad, "requires_grad"))
 
 
-def _rebuild_parameter_with_state(data: Any, requires_grad: Any, backward_hooks: Any,
-                                  state: Any) -> Any:
+def _rebuild_parameter_with_state(
+    data: Any, requires_grad: Any, backward_hooks: Any, state: Any
+) -> Any:
     if state:
-        raise LoadError(f"cr.load: {_WHERE} holds a Parameter subclass with extra state, "
-                        "which a weights-only load cannot restore")
+        raise LoadError(
+            f"cr.load: {_WHERE} holds a Parameter subclass with extra state, "
+            "which a weights-only load cannot restore"
+        )
     return _rebuild_parameter(data, requires_grad, backward_hooks)
 
 
@@ -117,11 +164,15 @@ def _rebuild_from_type_v2(func: Any, new_type: Any, args: Any, state: Any) -> An
     """``torch._tensor._rebuild_from_type_v2``: only plain tensors/Parameters, no state."""
     known = (_rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_tensor, _rebuild_parameter)
     if func not in known or not isinstance(new_type, _TensorType) or not isinstance(args, tuple):
-        raise LoadError(f"cr.load: {_WHERE} rebuilds a tensor subclass, which a weights-only "
-                        "load cannot restore")
+        raise LoadError(
+            f"cr.load: {_WHERE} rebuilds a tensor subclass, which a weights-only "
+            "load cannot restore"
+        )
     if state:
-        raise LoadError(f"cr.load: {_WHERE} holds a tensor with Python attributes, which a "
-                        "weights-only load cannot restore")
+        raise LoadError(
+            f"cr.load: {_WHERE} holds a tensor with Python attributes, which a "
+            "weights-only load cannot restore"
+        )
     from ..nn.parameter import Parameter
 
     out = func(*args)
@@ -133,7 +184,8 @@ def _rebuild_from_type_v2(func: Any, new_type: Any, args: Any, state: Any) -> An
 def _size(dims: Any = ()) -> tuple[int, ...]:
     """``torch.Size(dims)`` -> a plain tuple of ints."""
     if not isinstance(dims, (list, tuple)) or not all(
-            isinstance(d, int) and not isinstance(d, bool) for d in dims):
+        isinstance(d, int) and not isinstance(d, bool) for d in dims
+    ):
         raise LoadError(f"cr.load: {_WHERE} has an invalid torch.Size {str(dims)[:80]}")
     return tuple(dims)
 
@@ -168,9 +220,11 @@ def _table() -> dict[str, Any]:
         "torch._utils._rebuild_parameter": _rebuild_parameter,
         "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
         "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
-        "torch.Tensor": _TENSOR, "torch._tensor.Tensor": _TENSOR,
+        "torch.Tensor": _TENSOR,
+        "torch._tensor.Tensor": _TENSOR,
         "torch.nn.parameter.Parameter": _PARAMETER,
-        "torch.Size": _size, "torch.device": _device,
+        "torch.Size": _size,
+        "torch.device": _device,
         "collections.OrderedDict": OrderedDict,
     }
     for name, dtype in _STORAGES.items():

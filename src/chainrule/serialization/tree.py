@@ -12,6 +12,7 @@ no such dtypes; files that use these need format version 2.
 checked, depth is bounded, and anything malformed raises one :class:`LoadError` that
 names the file and what is wrong.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,22 @@ __all__ = ["MAX_DEPTH", "NotStorable", "decode", "encode"]
 
 MAX_DEPTH = 200
 _MARKERS = ("__tensor__", "__items__", "__tuple__", "__scalar__")
-_SCALAR_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                  "uint64", "float16", "float32", "float64", "complex64", "complex128")
+_SCALAR_DTYPES = (
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+)
 _TIME = re.compile(r"^(datetime64|timedelta64)\[(Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as)\]$")
 
 
@@ -44,8 +59,9 @@ class Encoder:
 
     def encode(self, obj: Any, path: str = "", depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
-            raise ValueError(f"cr.save: the object is nested more than {MAX_DEPTH} levels deep "
-                             f"at {path!r}")
+            raise ValueError(
+                f"cr.save: the object is nested more than {MAX_DEPTH} levels deep at {path!r}"
+            )
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, (int, float)) and not isinstance(obj, np.generic):
@@ -57,23 +73,31 @@ class Encoder:
         if isinstance(obj, dict):
             return self._dict(obj, path, depth)
         if isinstance(obj, (list, tuple)):
-            enc = [self.encode(v, f"{path}/{i}" if path else str(i), depth + 1)
-                   for i, v in enumerate(obj)]
+            enc = [
+                self.encode(v, f"{path}/{i}" if path else str(i), depth + 1)
+                for i, v in enumerate(obj)
+            ]
             return {"__tuple__": enc} if isinstance(obj, tuple) else enc
-        raise NotStorable(f"cr.save: cannot store an object of type {type(obj).__name__} at "
-                          f"{path or '<root>'!r} in safetensors")
+        raise NotStorable(
+            f"cr.save: cannot store an object of type {type(obj).__name__} at "
+            f"{path or '<root>'!r} in safetensors"
+        )
 
     def _dict(self, obj: dict, path: str, depth: int) -> Any:
         if all(isinstance(k, str) and k not in _MARKERS for k in obj):
-            return {k: self.encode(v, f"{path}/{k}" if path else k, depth + 1)
-                    for k, v in obj.items()}
+            return {
+                k: self.encode(v, f"{path}/{k}" if path else k, depth + 1) for k, v in obj.items()
+            }
         items = []
         for k, v in obj.items():
-            if not (k is None or isinstance(k, (bool, int, float, str))) \
-                    or isinstance(k, np.generic):
-                raise NotStorable(f"cr.save: dict key {k!r} at {path or '<root>'!r} has type "
-                                  f"{type(k).__name__}; keys must be str, int, float, bool or "
-                                  "None")
+            if not (k is None or isinstance(k, (bool, int, float, str))) or isinstance(
+                k, np.generic
+            ):
+                raise NotStorable(
+                    f"cr.save: dict key {k!r} at {path or '<root>'!r} has type "
+                    f"{type(k).__name__}; keys must be str, int, float, bool or "
+                    "None"
+                )
             items.append([k, self.encode(v, f"{path}/{k}" if path else str(k), depth + 1)])
         return {"__items__": items}
 
@@ -104,9 +128,11 @@ class Encoder:
             self.version = 2
             return {"__scalar__": int(obj.astype(np.int64)), "dtype": str(dtype)}
         if dtype.name not in _SCALAR_DTYPES:
-            raise TypeError(f"cr.save: cannot store a NumPy {dtype} scalar at "
-                            f"{path or '<root>'!r}; supported: {', '.join(_SCALAR_DTYPES)}, "
-                            "datetime64, timedelta64 (convert long doubles with float(x))")
+            raise TypeError(
+                f"cr.save: cannot store a NumPy {dtype} scalar at "
+                f"{path or '<root>'!r}; supported: {', '.join(_SCALAR_DTYPES)}, "
+                "datetime64, timedelta64 (convert long doubles with float(x))"
+            )
         if dtype.kind == "c":
             return {"__scalar__": [float(obj.real), float(obj.imag)], "dtype": dtype.name}
         return {"__scalar__": obj.item(), "dtype": dtype.name}
@@ -117,15 +143,21 @@ def _to_numpy(arr: Any, path: str) -> np.ndarray:
         get = getattr(arr, "get", None)
         arr = get() if get is not None else np.asarray(arr)
     if arr.dtype == object:
-        raise TypeError("cr.save: cannot store an array of Python objects (dtype=object) at "
-                        f"{path or '<root>'!r}; only numeric and bool arrays can be saved")
+        raise TypeError(
+            "cr.save: cannot store an array of Python objects (dtype=object) at "
+            f"{path or '<root>'!r}; only numeric and bool arrays can be saved"
+        )
     if arr.dtype.kind in "fc" and arr.dtype.itemsize > (8 if arr.dtype.kind == "f" else 16):
-        raise TypeError(f"cr.save: cannot store a {arr.dtype} (long double) array at "
-                        f"{path or '<root>'!r}: its layout is platform-specific; convert it "
-                        "with .astype(np.float64) or np.complex128")
+        raise TypeError(
+            f"cr.save: cannot store a {arr.dtype} (long double) array at "
+            f"{path or '<root>'!r}: its layout is platform-specific; convert it "
+            "with .astype(np.float64) or np.complex128"
+        )
     if arr.dtype.kind in "SUV" and arr.dtype.name != "bfloat16":
-        raise TypeError(f"cr.save: cannot store an array of dtype {arr.dtype} at "
-                        f"{path or '<root>'!r}; only numeric and bool arrays can be saved")
+        raise TypeError(
+            f"cr.save: cannot store an array of dtype {arr.dtype} at "
+            f"{path or '<root>'!r}; only numeric and bool arrays can be saved"
+        )
     return arr if arr.flags.c_contiguous else np.array(arr, order="C")  # keeps 0-d shape
 
 
@@ -167,27 +199,31 @@ class Decoder:
                 raise self.bad(f"__items__ entry {str(pair)[:60]} is not a [key, value] pair")
             key = pair[0]
             if not (key is None or isinstance(key, (bool, int, float, str))):
-                raise self.bad(f"__items__ key {str(key)[:60]} is not a str, number, bool "
-                               "or null")
+                raise self.bad(f"__items__ key {str(key)[:60]} is not a str, number, bool or null")
             out[key] = self.decode(pair[1], depth + 1)
         return out
 
     def _tensor(self, node: dict) -> Any:
         key = node["__tensor__"]
         if not isinstance(key, str) or key not in self.arrays:
-            raise self.src.error(f"is corrupt: the structure refers to tensor {str(key)[:60]!r}, "
-                                 "which is not in the file")
+            raise self.src.error(
+                f"is corrupt: the structure refers to tensor {str(key)[:60]!r}, "
+                "which is not in the file"
+            )
         kind, grad = node.get("kind", "tensor"), node.get("requires_grad", False)
         if kind not in ("tensor", "ndarray") or not isinstance(grad, bool):
             raise self.bad(f"tensor {key!r} has kind {kind!r} / requires_grad {grad!r}")
         arr = self.arrays[key]
         if node.get("complex", False) is True:
             if arr.dtype not in (np.float32, np.float64) or arr.ndim < 1 or arr.shape[-1] != 2:
-                raise self.bad(f"complex tensor {key!r} is stored as {arr.dtype} "
-                               f"{list(arr.shape)}, not as (..., 2) floats")
+                raise self.bad(
+                    f"complex tensor {key!r} is stored as {arr.dtype} "
+                    f"{list(arr.shape)}, not as (..., 2) floats"
+                )
             pair = arr
-            arr = np.empty(pair.shape[:-1], np.complex64 if pair.dtype == np.float32 else
-                           np.complex128)
+            arr = np.empty(
+                pair.shape[:-1], np.complex64 if pair.dtype == np.float32 else np.complex128
+            )
             arr.real, arr.imag = pair[..., 0], pair[..., 1]
         elif "dtype" in node:
             dtype = node["dtype"]
@@ -206,16 +242,18 @@ class Decoder:
         if _TIME.match(dtype):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise self.bad(f"{dtype} scalar holds {str(value)[:40]}, not an integer")
-            if not -2**63 <= value < 2**63:
+            if not -(2**63) <= value < 2**63:
                 raise self.bad(f"{dtype} scalar {str(value)[:40]} is out of range")
             return np.int64(value).view(np.dtype(dtype))
         if dtype not in _SCALAR_DTYPES:
-            raise self.bad(f"scalar dtype {dtype[:40]!r} is not one of "
-                           f"{', '.join(_SCALAR_DTYPES)}")
+            raise self.bad(f"scalar dtype {dtype[:40]!r} is not one of {', '.join(_SCALAR_DTYPES)}")
         np_type = np.dtype(dtype).type
         if dtype.startswith("complex"):
-            if not (isinstance(value, list) and len(value) == 2 and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+            if not (
+                isinstance(value, list)
+                and len(value) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            ):
                 raise self.bad(f"{dtype} scalar holds {str(value)[:40]}, not [real, imag]")
             return np_type(complex(value[0], value[1]))
         want = bool if dtype == "bool" else (int, float) if dtype.startswith("float") else int

@@ -12,6 +12,7 @@ them) and rejects any length or memo index that the pickle's real size cannot ba
 CPython's unpickler allocates a ``BINBYTES8`` buffer or grows its memo to the claimed size
 *before* reading, so a 20-byte pickle could otherwise reserve gigabytes.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -31,18 +32,23 @@ __all__ = ["FullUnpickler", "WeightsOnlyUnpickler", "prescan", "unpickle"]
 # Harmless names any weights-only load may use (protocol 2 spells builtins "__builtin__").
 _BASE: dict[str, Any] = {
     "collections.OrderedDict": collections.OrderedDict,
-    "builtins.set": builtins.set, "__builtin__.set": builtins.set,
-    "builtins.frozenset": builtins.frozenset, "__builtin__.frozenset": builtins.frozenset,
-    "builtins.complex": builtins.complex, "__builtin__.complex": builtins.complex,
-    "builtins.slice": builtins.slice, "__builtin__.slice": builtins.slice,
+    "builtins.set": builtins.set,
+    "__builtin__.set": builtins.set,
+    "builtins.frozenset": builtins.frozenset,
+    "__builtin__.frozenset": builtins.frozenset,
+    "builtins.complex": builtins.complex,
+    "__builtin__.complex": builtins.complex,
+    "builtins.slice": builtins.slice,
+    "__builtin__.slice": builtins.slice,
 }
 
 
 def _latin1_encode(text: Any, encoding: str = "latin1", errors: str = "strict") -> bytes:
     """``_codecs.encode`` as protocol 2 uses it for bytes, and nothing more."""
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1") or errors != "strict":
-        raise pickle.UnpicklingError("Weights only load failed: _codecs.encode is allowed "
-                                     "only as encode(str, 'latin1')")
+        raise pickle.UnpicklingError(
+            "Weights only load failed: _codecs.encode is allowed only as encode(str, 'latin1')"
+        )
     return codecs.encode(text, "latin1")
 
 
@@ -61,11 +67,15 @@ def prescan(data: bytes, where: str, op: str = "cr.load") -> None:
             name = opcode.name
             if name in ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"):
                 if not isinstance(arg, int) or arg < 0 or arg > limit:
-                    raise LoadError(f"{op}: {where} has a corrupt pickle: memo index {arg!r} "
-                                    f"at byte {pos} exceeds the pickle's {limit} bytes")
+                    raise LoadError(
+                        f"{op}: {where} has a corrupt pickle: memo index {arg!r} "
+                        f"at byte {pos} exceeds the pickle's {limit} bytes"
+                    )
             elif name == "FRAME" and arg > limit - (pos or 0):
-                raise LoadError(f"{op}: {where} has a corrupt pickle: a frame of {arg} bytes at "
-                                f"byte {pos} runs past its end")
+                raise LoadError(
+                    f"{op}: {where} has a corrupt pickle: a frame of {arg} bytes at "
+                    f"byte {pos} runs past its end"
+                )
     except LoadError:
         raise
     except (ValueError, EOFError) as exc:  # genops checks every counted length
@@ -82,8 +92,9 @@ class WeightsOnlyUnpickler(pickle.Unpickler):
         where: the file, for messages.
     """
 
-    def __init__(self, file: Any, table: dict[str, Any], persistent_load: Callable,
-                 where: str) -> None:
+    def __init__(
+        self, file: Any, table: dict[str, Any], persistent_load: Callable, where: str
+    ) -> None:
         super().__init__(file, encoding="utf-8")
         self._table = table
         self._persistent = persistent_load
@@ -104,7 +115,8 @@ class WeightsOnlyUnpickler(pickle.Unpickler):
             "run arbitrary code. If you trust the file, load it with "
             "cr.load(f, weights_only=False), or allow this one global with "
             f"cr.serialization.add_safe_globals([{name}]) (or the safe_globals context "
-            "manager).")
+            "manager)."
+        )
 
     def persistent_load(self, pid: Any) -> Any:
         return self._persistent(pid)
@@ -129,8 +141,9 @@ class FullUnpickler(pickle.Unpickler):
         return self._persistent(pid)
 
 
-def unpickle(data: bytes, table: dict[str, Any], persistent_load: Callable, where: str,
-             weights_only: bool) -> Any:
+def unpickle(
+    data: bytes, table: dict[str, Any], persistent_load: Callable, where: str, weights_only: bool
+) -> Any:
     """Prescan and unpickle ``data`` with the restricted or the full unpickler."""
     prescan(data, where)
     fh = io.BytesIO(data)
@@ -151,5 +164,6 @@ def unpickle(data: bytes, table: dict[str, Any], persistent_load: Callable, wher
     except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         if not weights_only:
             raise
-        raise LoadError(f"cr.load: {where} has a corrupt pickle: {type(exc).__name__}: "
-                        f"{exc}") from None
+        raise LoadError(
+            f"cr.load: {where} has a corrupt pickle: {type(exc).__name__}: {exc}"
+        ) from None

@@ -8,6 +8,7 @@ Example:
     ...                   callbacks=[EarlyStopping(patience=3)])  # doctest: +SKIP
     >>> trainer.fit(train_loader, val_loader, epochs=20)  # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 from . import metrics
@@ -28,24 +29,24 @@ from .plots import plot_history
 from .trainer import Trainer, fit
 
 __all__ = [
-                        "AverageMeter",
-                        "Callback",
-                        "EarlyStopping",
-                        "History",
-                        "LRSchedulerStep",
-                        "ModelCheckpoint",
-                        "PlotCurves",
-                        "ProgressBar",
-                        "TerminateOnNaN",
-                        "Trainer",
-                        "accuracy",
-                        "confusion_matrix",
-                        "evaluate",
-                        "fit",
-                        "load_checkpoint",
-                        "metrics",
-                        "plot_history",
-                        "predict",
-                        "save_checkpoint",
-                        "top_k_accuracy",
+    "AverageMeter",
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "LRSchedulerStep",
+    "ModelCheckpoint",
+    "PlotCurves",
+    "ProgressBar",
+    "TerminateOnNaN",
+    "Trainer",
+    "accuracy",
+    "confusion_matrix",
+    "evaluate",
+    "fit",
+    "load_checkpoint",
+    "metrics",
+    "plot_history",
+    "predict",
+    "save_checkpoint",
+    "top_k_accuracy",
 ]

@@ -10,6 +10,7 @@ batch logs hold ``loss`` and ``size``. A callback stops training by setting
 schedules, history) give ``state_dict`` / ``load_state_dict``; the trainer's checkpoint
 stores them.
 """
+
 from __future__ import annotations
 
 import csv
@@ -83,9 +84,11 @@ class _Monitor:
     def value(self, logs: dict) -> float | None:
         v = logs.get(self.monitor)
         if v is None:
-            raise KeyError(f"{self.who}: monitored metric {self.monitor!r} is not in the logs "
-                           f"(available: {sorted(logs)}); pass a validation loader for "
-                           "'val_*' metrics")
+            raise KeyError(
+                f"{self.who}: monitored metric {self.monitor!r} is not in the logs "
+                f"(available: {sorted(logs)}); pass a validation loader for "
+                "'val_*' metrics"
+            )
         return float(v)
 
     def improved(self, value: float) -> bool:
@@ -108,8 +111,14 @@ class EarlyStopping(Callback):
             epoch (kept as an in-memory copy of the state dict).
     """
 
-    def __init__(self, monitor: str = "val_loss", mode: str = "auto", patience: int = 5,
-                 min_delta: float = 0.0, restore_best_weights: bool = False) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = False,
+    ) -> None:
         self._mon = _Monitor(monitor, mode, min_delta, "EarlyStopping")
         self.patience = int(patience)
         self.restore_best_weights = restore_best_weights
@@ -129,8 +138,9 @@ class EarlyStopping(Callback):
             self.best_epoch = epoch
             self.wait = 0
             if self.restore_best_weights:
-                self.best_weights = {k: v._data.copy()
-                                     for k, v in trainer.model.state_dict().items()}
+                self.best_weights = {
+                    k: v._data.copy() for k, v in trainer.model.state_dict().items()
+                }
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -141,12 +151,19 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is not None:
             trainer.model.load_state_dict(self.best_weights)
         if self.stopped_epoch >= 0 and trainer.verbose:
-            print(f"Early stopping at epoch {self.stopped_epoch + 1}: {self._mon.monitor} best "
-                  f"{self.best:.4g} at epoch {self.best_epoch + 1}")
+            print(
+                f"Early stopping at epoch {self.stopped_epoch + 1}: {self._mon.monitor} best "
+                f"{self.best:.4g} at epoch {self.best_epoch + 1}"
+            )
 
     def state_dict(self) -> dict:
-        return {"best": self._mon.best, "wait": self.wait, "best_epoch": self.best_epoch,
-                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
+        return {
+            "best": self._mon.best,
+            "wait": self.wait,
+            "best_epoch": self.best_epoch,
+            "stopped_epoch": self.stopped_epoch,
+            "best_weights": self.best_weights,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self._mon.best = float(state["best"])
@@ -154,8 +171,9 @@ class EarlyStopping(Callback):
         self.best_epoch = int(state["best_epoch"])
         self.stopped_epoch = int(state["stopped_epoch"])
         bw = state.get("best_weights")
-        self.best_weights = None if bw is None else {
-            k: np.array(getattr(v, "_data", v)) for k, v in bw.items()}
+        self.best_weights = (
+            None if bw is None else {k: np.array(getattr(v, "_data", v)) for k, v in bw.items()}
+        )
 
 
 class ModelCheckpoint(Callback):
@@ -172,8 +190,14 @@ class ModelCheckpoint(Callback):
 
     main_process_only = True
 
-    def __init__(self, filepath: str, monitor: str = "val_loss", mode: str = "auto",
-                 save_best_only: bool = False, save_weights_only: bool = False) -> None:
+    def __init__(
+        self,
+        filepath: str,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+    ) -> None:
         self.filepath = os.fspath(filepath)
         self._mon = _Monitor(monitor, mode, 0.0, "ModelCheckpoint")
         self.save_best_only = save_best_only
@@ -216,11 +240,11 @@ class LRSchedulerStep(Callback):
         monitor: the epoch-log key passed to ``ReduceLROnPlateau.step``.
     """
 
-    def __init__(self, scheduler: Any, interval: str = "epoch",
-                 monitor: str = "val_loss") -> None:
+    def __init__(self, scheduler: Any, interval: str = "epoch", monitor: str = "val_loss") -> None:
         if interval not in ("epoch", "batch"):
-            raise ValueError(f"LRSchedulerStep: interval must be 'epoch' or 'batch', "
-                             f"got {interval!r}")
+            raise ValueError(
+                f"LRSchedulerStep: interval must be 'epoch' or 'batch', got {interval!r}"
+            )
         self.scheduler = scheduler
         self.plateau = _is_plateau(scheduler)
         self.interval = "epoch" if self.plateau else interval
@@ -317,8 +341,13 @@ class ProgressBar(Callback):
 
     main_process_only = True
 
-    def __init__(self, stream: Any = None, force: bool = False, summary: bool = True,
-                 mininterval: float = 0.1) -> None:
+    def __init__(
+        self,
+        stream: Any = None,
+        force: bool = False,
+        summary: bool = True,
+        mininterval: float = 0.1,
+    ) -> None:
         self.stream = stream
         self.force = force
         self.mininterval = mininterval
@@ -339,9 +368,15 @@ class ProgressBar(Callback):
         tqdm = self._tqdm()
         if tqdm is not None:
             total = trainer.batches_per_epoch
-            self._bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{trainer.epochs}",
-                             unit="batch", leave=False, file=self.stream or sys.stderr,
-                             dynamic_ncols=True, mininterval=self.mininterval)
+            self._bar = tqdm(
+                total=total,
+                desc=f"epoch {epoch + 1}/{trainer.epochs}",
+                unit="batch",
+                leave=False,
+                file=self.stream or sys.stderr,
+                dynamic_ncols=True,
+                mininterval=self.mininterval,
+            )
 
     def on_batch_end(self, trainer: Trainer, batch: int, logs: dict) -> None:
         if self._bar is not None:
@@ -353,8 +388,7 @@ class ProgressBar(Callback):
             self._bar.close()
             self._bar = None
         if self.summary:
-            print(format_epoch(logs, trainer.epochs), file=self.stream or sys.stdout,
-                  flush=True)
+            print(format_epoch(logs, trainer.epochs), file=self.stream or sys.stdout, flush=True)
 
     def on_train_end(self, trainer: Trainer, logs: dict) -> None:
         if self._bar is not None:

@@ -12,6 +12,7 @@ masks and apply the same updates as the uninterrupted run (bit-for-bit on one ma
 ``extra`` is for state outside the trainer, e.g. a fitted preprocessing transform's
 ``state_dict()``.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,18 +31,27 @@ def loader_generators(*loaders: Any) -> list[Generator]:
     for loader in loaders:
         if loader is None:
             continue
-        for owner in (loader, getattr(loader, "sampler", None),
-                      getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
+        for owner in (
+            loader,
+            getattr(loader, "sampler", None),
+            getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+        ):
             g = getattr(owner, "generator", None)
             if isinstance(g, Generator) and all(g is not h for h in found):
                 found.append(g)
     return found
 
 
-def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
-                    scheduler: Any = None, epoch: int = 0,
-                    generators: Sequence[Generator] = (), callbacks: dict | None = None,
-                    extra: dict | None = None) -> None:
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: Any,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    epoch: int = 0,
+    generators: Sequence[Generator] = (),
+    callbacks: dict | None = None,
+    extra: dict | None = None,
+) -> None:
     """Write a full training checkpoint atomically (see the module docstring).
 
     Raises:
@@ -62,9 +72,14 @@ def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
     _save(state, path, allow_pickle=False)
 
 
-def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
-                    scheduler: Any = None, generators: Sequence[Generator] = (),
-                    restore_rng: bool = True) -> dict:
+def load_checkpoint(
+    path: str | os.PathLike,
+    model: Any,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    generators: Sequence[Generator] = (),
+    restore_rng: bool = True,
+) -> dict:
     """Load a checkpoint written by :func:`save_checkpoint` into the given objects.
 
     Returns:
@@ -77,9 +92,11 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
     where = repr(os.fspath(path))
     state = load(path)
     if not isinstance(state, dict) or state.get("format") != "chainrule-checkpoint":
-        raise ValueError(f"load_checkpoint: {where} is not a chainrule training "
-                         "checkpoint (for a bare state dict use cr.load and "
-                         "model.load_state_dict)")
+        raise ValueError(
+            f"load_checkpoint: {where} is not a chainrule training "
+            "checkpoint (for a bare state dict use cr.load and "
+            "model.load_state_dict)"
+        )
     _check_structure(state, where)
     model.load_state_dict(state["model"])
     _restore(where, "optimizer", optimizer, state.get("optimizer"))
@@ -87,33 +104,45 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
     if restore_rng:
         saved = state.get("generators") or []
         if len(saved) != len(generators):
-            raise ValueError(f"load_checkpoint: the checkpoint holds {len(saved)} DataLoader "
-                             f"generator states but {len(generators)} generators were given")
+            raise ValueError(
+                f"load_checkpoint: the checkpoint holds {len(saved)} DataLoader "
+                f"generator states but {len(generators)} generators were given"
+            )
         try:
             set_rng_state(state["rng"])
             for g, s in zip(generators, saved):
                 g.set_state(s)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            raise ValueError(f"load_checkpoint: {where} holds an invalid random-number "
-                             f"generator state: {exc}") from None
+            raise ValueError(
+                f"load_checkpoint: {where} holds an invalid random-number generator state: {exc}"
+            ) from None
     return state
 
 
 def _check_structure(state: dict, where: str) -> None:
     """Types of the checkpoint's top-level entries, checked before anything is restored."""
-    expected = {"model": dict, "optimizer": (dict, type(None)), "scheduler": (dict, type(None)),
-                "generators": (list, type(None)), "callbacks": (dict, type(None)),
-                "extra": (dict, type(None))}
+    expected = {
+        "model": dict,
+        "optimizer": (dict, type(None)),
+        "scheduler": (dict, type(None)),
+        "generators": (list, type(None)),
+        "callbacks": (dict, type(None)),
+        "extra": (dict, type(None)),
+    }
     for key, types in expected.items():
         if key not in state and key != "model":
             continue
         if not isinstance(state.get(key), types):
-            raise ValueError(f"load_checkpoint: {where} is corrupt: {key!r} holds "
-                             f"{type(state.get(key)).__name__}")
+            raise ValueError(
+                f"load_checkpoint: {where} is corrupt: {key!r} holds "
+                f"{type(state.get(key)).__name__}"
+            )
     epoch = state.get("epoch")
     if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
-        raise ValueError(f"load_checkpoint: {where} is corrupt: 'epoch' is "
-                         f"{repr(epoch)[:40]}, not a non-negative integer")
+        raise ValueError(
+            f"load_checkpoint: {where} is corrupt: 'epoch' is "
+            f"{repr(epoch)[:40]}, not a non-negative integer"
+        )
 
 
 def _restore(where: str, what: str, obj: Any, state: Any) -> None:
@@ -123,5 +152,6 @@ def _restore(where: str, what: str, obj: Any, state: Any) -> None:
     try:
         obj.load_state_dict(state)
     except (KeyError, TypeError, IndexError, AttributeError) as exc:
-        raise ValueError(f"load_checkpoint: {where} holds an invalid {what} state: "
-                         f"{type(exc).__name__}: {exc}") from None
+        raise ValueError(
+            f"load_checkpoint: {where} holds an invalid {what} state: {type(exc).__name__}: {exc}"
+        ) from None

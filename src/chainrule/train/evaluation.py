@@ -4,6 +4,7 @@
 They need no optimizer; :class:`~chainrule.train.Trainer`'s ``evaluate`` and ``predict``
 call them with the trainer's model, loss and device.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -21,8 +22,10 @@ def split_batch(batch: Any, who: str = "Trainer") -> tuple[Any, Any]:
     """``(inputs, targets)`` of a batch; anything else is refused, naming ``who`` asked."""
     if isinstance(batch, (list, tuple)) and len(batch) == 2:
         return batch[0], batch[1]
-    raise ValueError(f"{who}: each batch must be a pair (inputs, targets), got "
-                     f"{type(batch).__name__}; return (x, y) from the dataset")
+    raise ValueError(
+        f"{who}: each batch must be a pair (inputs, targets), got "
+        f"{type(batch).__name__}; return (x, y) from the dataset"
+    )
 
 
 def _move(x: Any, device: Any) -> Any:
@@ -31,8 +34,9 @@ def _move(x: Any, device: Any) -> Any:
     return x.to(device)
 
 
-def evaluate(model: Any, loss_fn: Callable, loader: Iterable, device: Any = None
-             ) -> dict[str, float]:
+def evaluate(
+    model: Any, loss_fn: Callable, loader: Iterable, device: Any = None
+) -> dict[str, float]:
     """Mean loss (and accuracy for classification) of ``model`` over ``loader``.
 
     The model is put in eval mode for the pass and restored to its previous mode; no

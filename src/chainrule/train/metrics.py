@@ -3,6 +3,7 @@
 All functions take Tensors or NumPy arrays and return plain Python numbers / NumPy arrays:
 metrics are bookkeeping, not part of the graph, so they never record gradients.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,9 @@ def _labels(output: Any, where: str) -> np.ndarray:
         return out.argmax(axis=1)
     if out.ndim == 1:
         return out.astype(np.int64, copy=False)
-    raise ValueError(f"{where}: expected logits of shape (N, C) or labels of shape (N,), "
-                     f"got shape {out.shape}")
+    raise ValueError(
+        f"{where}: expected logits of shape (N, C) or labels of shape (N,), got shape {out.shape}"
+    )
 
 
 def accuracy(output: Any, target: Any) -> float:
@@ -67,11 +69,13 @@ def top_k_accuracy(output: Any, target: Any, k: int = 5) -> float:
     if out.ndim != 2:
         raise ValueError(f"top_k_accuracy: expected scores of shape (N, C), got {out.shape}")
     if not 1 <= k <= out.shape[1]:
-        raise ValueError(f"top_k_accuracy: k={k} must be between 1 and the number of classes "
-                         f"{out.shape[1]}")
+        raise ValueError(
+            f"top_k_accuracy: k={k} must be between 1 and the number of classes {out.shape[1]}"
+        )
     if out.shape[0] != tgt.shape[0]:
-        raise ValueError(f"top_k_accuracy: {out.shape[0]} rows of scores but "
-                         f"{tgt.shape[0]} targets")
+        raise ValueError(
+            f"top_k_accuracy: {out.shape[0]} rows of scores but {tgt.shape[0]} targets"
+        )
     if tgt.size == 0:
         return math.nan
     top = np.argpartition(-out, k - 1, axis=1)[:, :k]
@@ -93,13 +97,16 @@ def confusion_matrix(output: Any, target: Any, num_classes: int | None = None) -
     pred = _labels(out, "confusion_matrix").astype(np.int64)
     tgt = _np(target).reshape(-1).astype(np.int64)
     if pred.shape[0] != tgt.shape[0]:
-        raise ValueError(f"confusion_matrix: {pred.shape[0]} predictions but "
-                         f"{tgt.shape[0]} targets")
+        raise ValueError(
+            f"confusion_matrix: {pred.shape[0]} predictions but {tgt.shape[0]} targets"
+        )
     if num_classes is None:
-        num_classes = out.shape[1] if out.ndim == 2 else int(max(pred.max(initial=-1),
-                                                                 tgt.max(initial=-1))) + 1
-    if tgt.size and (min(pred.min(), tgt.min()) < 0
-                     or max(pred.max(), tgt.max()) >= num_classes):
+        num_classes = (
+            out.shape[1]
+            if out.ndim == 2
+            else int(max(pred.max(initial=-1), tgt.max(initial=-1))) + 1
+        )
+    if tgt.size and (min(pred.min(), tgt.min()) < 0 or max(pred.max(), tgt.max()) >= num_classes):
         raise ValueError(f"confusion_matrix: labels must lie in [0, {num_classes})")
     flat = np.bincount(tgt * num_classes + pred, minlength=num_classes * num_classes)
     return flat.reshape(num_classes, num_classes).astype(np.int64)

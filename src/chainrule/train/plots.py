@@ -1,4 +1,5 @@
 """Training curves as a PNG (matplotlib, Agg backend; an optional extra)."""
+
 from __future__ import annotations
 
 import os
@@ -11,10 +12,13 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError as exc:
-        raise ImportError("plotting training curves needs matplotlib: pip install matplotlib "
-                          "(or pip install chainrule[plot])") from exc
+        raise ImportError(
+            "plotting training curves needs matplotlib: pip install matplotlib "
+            "(or pip install chainrule[plot])"
+        ) from exc
     matplotlib.use("Agg", force=False)  # no display needed; never opens a window
     import matplotlib.pyplot as plt
+
     return plt
 
 

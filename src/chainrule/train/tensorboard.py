@@ -4,6 +4,7 @@ Each epoch's ``loss``/``val_loss`` go on one "loss" chart and ``acc``/``val_acc`
 "accuracy" chart (TensorBoard's usual train/validation overlay), the learning rate on its
 own; optionally a histogram of every parameter. View with ``tensorboard --logdir <dir>``.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -42,8 +43,11 @@ class TensorBoardLogger(Callback):
             return
         step = int(logs.get("epoch", epoch))
         for chart, (train_key, val_key) in _PAIRS.items():
-            values = {name: logs[key] for name, key in (("train", train_key), ("val", val_key))
-                      if logs.get(key) is not None}
+            values = {
+                name: logs[key]
+                for name, key in (("train", train_key), ("val", val_key))
+                if logs.get(key) is not None
+            }
             for name, value in values.items():
                 w.add_scalar(f"{chart}/{name}", value, step)
         if logs.get("lr") is not None:

@@ -13,6 +13,7 @@ a scheduler step, and the callbacks (progress, early stopping, checkpoints, hist
 ``fit(epochs=N)`` trains *until* N epochs are complete, so after ``load_checkpoint`` the
 same call finishes the interrupted run.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,9 +57,18 @@ class Trainer:
         stop_training: set by callbacks to end ``fit`` early.
     """
 
-    def __init__(self, model: Any, loss_fn: Callable, optimizer: Any, scheduler: Any = None,
-                 callbacks: Sequence[Callback] = (), verbose: bool = True, device: Any = None,
-                 grad_clip_norm: float | None = None, monitor: str = "val_loss") -> None:
+    def __init__(
+        self,
+        model: Any,
+        loss_fn: Callable,
+        optimizer: Any,
+        scheduler: Any = None,
+        callbacks: Sequence[Callback] = (),
+        verbose: bool = True,
+        device: Any = None,
+        grad_clip_norm: float | None = None,
+        monitor: str = "val_loss",
+    ) -> None:
         self.model = model
         self.loss_fn = loss_fn
         self.optimizer = optimizer
@@ -70,15 +80,18 @@ class Trainer:
         user = list(callbacks)
         for cb in user:
             if not isinstance(cb, Callback):
-                raise TypeError(f"Trainer: callbacks must be Callback instances, got "
-                                f"{type(cb).__name__}")
-        self._sched_cb = (LRSchedulerStep(scheduler, monitor=monitor)
-                          if scheduler is not None else None)
-        progress = [] if not verbose or any(isinstance(c, ProgressBar) for c in user) \
-            else [ProgressBar()]
-        self.callbacks: list[Callback] = ([self.history]
-                                          + ([self._sched_cb] if self._sched_cb else [])
-                                          + user + progress)
+                raise TypeError(
+                    f"Trainer: callbacks must be Callback instances, got {type(cb).__name__}"
+                )
+        self._sched_cb = (
+            LRSchedulerStep(scheduler, monitor=monitor) if scheduler is not None else None
+        )
+        progress = (
+            [] if not verbose or any(isinstance(c, ProgressBar) for c in user) else [ProgressBar()]
+        )
+        self.callbacks: list[Callback] = (
+            [self.history] + ([self._sched_cb] if self._sched_cb else []) + user + progress
+        )
         self.epoch = 0
         self.epochs = 0
         self.stop_training = False
@@ -136,8 +149,13 @@ class Trainer:
         return predict(self.model, loader, self.device)
 
     # ----------------------------------------------------------------------- fit
-    def fit(self, train_loader: Iterable, val_loader: Iterable | None = None,
-            epochs: int = 1, resume_from: str | os.PathLike | None = None) -> History:
+    def fit(
+        self,
+        train_loader: Iterable,
+        val_loader: Iterable | None = None,
+        epochs: int = 1,
+        resume_from: str | os.PathLike | None = None,
+    ) -> History:
         """Train until ``epochs`` epochs are complete (counting epochs already done).
 
         Args:
@@ -197,12 +215,20 @@ class Trainer:
         prefix), so the checkpoint resumes on any number of processes."""
         if not is_main_process():
             return
-        save_checkpoint(path, unwrap_model(self.model), self.optimizer, self.scheduler, self.epoch,
-                        loader_generators(*self._loaders), self._callback_states(),
-                        extra if extra is not None else self.checkpoint_extra)
+        save_checkpoint(
+            path,
+            unwrap_model(self.model),
+            self.optimizer,
+            self.scheduler,
+            self.epoch,
+            loader_generators(*self._loaders),
+            self._callback_states(),
+            extra if extra is not None else self.checkpoint_extra,
+        )
 
-    def load_checkpoint(self, path: str | os.PathLike,
-                        loaders: Sequence[Any] | None = None) -> dict:
+    def load_checkpoint(
+        self, path: str | os.PathLike, loaders: Sequence[Any] | None = None
+    ) -> dict:
         """Restore everything :meth:`save_checkpoint` wrote; returns the checkpoint dict
         (its ``"extra"`` entry holds the user's extra state).
 
@@ -213,8 +239,13 @@ class Trainer:
         """
         if loaders is not None:
             self._loaders = tuple(loaders)
-        state = load_checkpoint(path, unwrap_model(self.model), self.optimizer, self.scheduler,
-                                loader_generators(*self._loaders))
+        state = load_checkpoint(
+            path,
+            unwrap_model(self.model),
+            self.optimizer,
+            self.scheduler,
+            loader_generators(*self._loaders),
+        )
         self.epoch = state["epoch"]  # a non-negative int: checked by load_checkpoint
         saved = state.get("callbacks") or {}
         for key, cb_state in saved.items():
@@ -224,19 +255,37 @@ class Trainer:
                 try:
                     self.callbacks[i].load_state_dict(cb_state)
                 except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-                    raise ValueError(f"Trainer.load_checkpoint: {os.fspath(path)!r} holds an "
-                                     f"invalid state for callback {name}: {exc}") from None
+                    raise ValueError(
+                        f"Trainer.load_checkpoint: {os.fspath(path)!r} holds an "
+                        f"invalid state for callback {name}: {exc}"
+                    ) from None
         return state
 
 
-def fit(model: Any, train_loader: Iterable, loss_fn: Callable, optimizer: Any,
-        epochs: int = 1, val_loader: Iterable | None = None, scheduler: Any = None,
-        callbacks: Sequence[Callback] = (), verbose: bool = True, **kwargs: Any) -> History:
+def fit(
+    model: Any,
+    train_loader: Iterable,
+    loss_fn: Callable,
+    optimizer: Any,
+    epochs: int = 1,
+    val_loader: Iterable | None = None,
+    scheduler: Any = None,
+    callbacks: Sequence[Callback] = (),
+    verbose: bool = True,
+    **kwargs: Any,
+) -> History:
     """Functional shortcut: ``Trainer(model, loss_fn, optimizer, ...).fit(...)``.
 
     Returns:
         The :class:`History` of the run.
     """
-    trainer = Trainer(model, loss_fn, optimizer, scheduler=scheduler, callbacks=callbacks,
-                      verbose=verbose, **kwargs)
+    trainer = Trainer(
+        model,
+        loss_fn,
+        optimizer,
+        scheduler=scheduler,
+        callbacks=callbacks,
+        verbose=verbose,
+        **kwargs,
+    )
     return trainer.fit(train_loader, val_loader, epochs=epochs)

@@ -1,5 +1,6 @@
 """Utilities, mirroring ``torch.utils``: ``cr.utils.data`` (datasets, samplers, DataLoader) and
 ``cr.utils.tensorboard`` (SummaryWriter)."""
+
 from __future__ import annotations
 
 import importlib

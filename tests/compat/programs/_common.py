@@ -3,6 +3,7 @@
 Everything here goes through the public API a PyTorch user would call (``load_state_dict``,
 ``tensor``), so it works the same whether ``torch_like`` is chainrule or torch.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,6 +5,7 @@ in a second head for comparison, weight tying (``head.weight = tok.weight``), pr
 residual blocks in a ``ModuleList``, AdamW with decay/no-decay parameter groups, and greedy
 decoding with ``topk`` under ``@no_grad()``.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,9 @@ def make_model(torch_like: Any) -> Any:
             super().__init__()
             self.qkv = nn.Linear(D, 3 * D)
             self.proj = nn.Linear(D, D)
-            self.register_buffer("mask", torch_like.tril(torch_like.ones(BLOCK, BLOCK))
-                                 .view(1, 1, BLOCK, BLOCK))
+            self.register_buffer(
+                "mask", torch_like.tril(torch_like.ones(BLOCK, BLOCK)).view(1, 1, BLOCK, BLOCK)
+            )
 
         def forward(self, x: Any) -> Any:
             b, t, c = x.size()
@@ -45,8 +47,9 @@ def make_model(torch_like: Any) -> Any:
             super().__init__()
             self.ln1, self.ln2 = nn.LayerNorm(D), nn.LayerNorm(D)
             self.attn = CausalSelfAttention()
-            self.mlp = nn.Sequential(nn.Linear(D, 4 * D), nn.GELU(approximate="tanh"),
-                                     nn.Linear(4 * D, D))
+            self.mlp = nn.Sequential(
+                nn.Linear(D, 4 * D), nn.GELU(approximate="tanh"), nn.Linear(4 * D, D)
+            )
 
         def forward(self, x: Any) -> Any:
             x = x + self.attn(self.ln1(x))
@@ -92,9 +95,11 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
     assert model.head.weight is model.tok.weight
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    optimizer = torch_like.optim.AdamW([{"params": decay, "weight_decay": 0.1},
-                                        {"params": no_decay, "weight_decay": 0.0}],
-                                       lr=3e-3, betas=(0.9, 0.95))
+    optimizer = torch_like.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=3e-3,
+        betas=(0.9, 0.95),
+    )
     losses = []
     for _step in range(3):
         chunk = rng.integers(0, VOCAB, (2, BLOCK + 1))

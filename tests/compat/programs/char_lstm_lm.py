@@ -2,6 +2,7 @@
 -> ``nn.Linear``, cross-entropy over the flattened sequence, truncated backpropagation through
 time (the hidden state carried across batches with ``.detach()``), gradient clipping, Adam.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,7 +43,7 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
     losses = []
     for step in range(3):
         starts = np.arange(BATCH) * 17 + step * SEQ
-        window = np.stack([ids[s:s + SEQ + 1] for s in starts])
+        window = np.stack([ids[s : s + SEQ + 1] for s in starts])
         inputs = as_tensor(torch_like, window[:, :-1])
         targets = as_tensor(torch_like, window[:, 1:])
         if hidden is not None:

@@ -3,6 +3,7 @@ and the optimizer's (Adam, with its per-parameter state) and the scheduler's sta
 last loss; ``torch_like.load(path, weights_only=True)`` into a fresh model and optimizer; and
 training continued from there must give the losses of an uninterrupted run.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,13 @@ def _train(torch_like: Any, parts: tuple, batches: list, epochs: range) -> list[
 
 def run(torch_like: Any, init: dict | None) -> list[float]:
     rng = np.random.default_rng(8)
-    batches = [(as_tensor(torch_like, rng.standard_normal((8, 4))),
-                as_tensor(torch_like, rng.standard_normal((8, 2)))) for _ in range(STEPS)]
+    batches = [
+        (
+            as_tensor(torch_like, rng.standard_normal((8, 4))),
+            as_tensor(torch_like, rng.standard_normal((8, 2))),
+        )
+        for _ in range(STEPS)
+    ]
     straight = _train(torch_like, _setup(torch_like, init), batches, range(STEPS))
 
     parts = _setup(torch_like, init)
@@ -54,10 +60,16 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
     model, optimizer, scheduler = parts
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "checkpoint.pt")
-        torch_like.save({"epoch": RESUME_AT, "model_state_dict": model.state_dict(),
-                         "optimizer_state_dict": optimizer.state_dict(),
-                         "scheduler_state_dict": scheduler.state_dict(),
-                         "loss": resumed[-1]}, path)
+        torch_like.save(
+            {
+                "epoch": RESUME_AT,
+                "model_state_dict": model.state_dict(),
+                "optimizer_state_dict": optimizer.state_dict(),
+                "scheduler_state_dict": scheduler.state_dict(),
+                "loss": resumed[-1],
+            },
+            path,
+        )
         del model, optimizer, scheduler, parts
         checkpoint = torch_like.load(path, weights_only=True)
     model, optimizer, scheduler = parts = _setup(torch_like, None)
@@ -72,4 +84,4 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
 
 def check(values: list[float]) -> None:
     """Resuming from the checkpoint is exact: the same losses as the uninterrupted run."""
-    assert values[:STEPS] == values[STEPS:2 * STEPS], values
+    assert values[:STEPS] == values[STEPS : 2 * STEPS], values

@@ -4,6 +4,7 @@ Idioms: a ``Module`` subclass with ``F.relu``/``F.max_pool2d``/``flatten``, ``Te
 ``DataLoader`` with two worker processes, ``model.train()``/``model.eval()``, ``no_grad`` for the
 evaluation pass, ``argmax`` accuracy with ``.sum().item()``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -40,8 +41,9 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
     rng = np.random.default_rng(1)
     images = as_tensor(torch_like, rng.standard_normal((24, 1, 8, 8)))
     labels = as_tensor(torch_like, rng.integers(0, N_CLASSES, 24))
-    train_loader = data.DataLoader(data.TensorDataset(images[:16], labels[:16]), batch_size=8,
-                                   shuffle=False, num_workers=2)
+    train_loader = data.DataLoader(
+        data.TensorDataset(images[:16], labels[:16]), batch_size=8, shuffle=False, num_workers=2
+    )
     test_loader = data.DataLoader(data.TensorDataset(images[16:], labels[16:]), batch_size=4)
 
     model = make_model(torch_like)

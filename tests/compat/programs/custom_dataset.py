@@ -3,6 +3,7 @@ int and a transform applied per sample) fed through ``DataLoader(num_workers=2, 
 with the default collate (NumPy arrays and ints become batched tensors), a ``Subset`` split,
 gradient accumulation over two micro-batches and an ``@no_grad()``-decorated evaluation.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -64,8 +65,9 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
     @torch_like.no_grad()
     def evaluate() -> float:
         model.eval()
-        total = sum(criterion(model(b["point"]), b["label"]).item() * len(b["label"])
-                    for b in val_loader)
+        total = sum(
+            criterion(model(b["point"]), b["label"]).item() * len(b["label"]) for b in val_loader
+        )
         model.train()
         return total / len(val_set)
 

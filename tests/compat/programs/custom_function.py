@@ -3,6 +3,7 @@
 ``ctx.needs_input_grad`` (skipping gradients nobody asked for), a non-tensor argument whose
 gradient is ``None``, and ``Function.apply``.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -2,6 +2,7 @@
 ``weights_init`` with ``m.weight.data.normal_(0.0, 0.02)`` and ``m.bias.data.fill_(0)``, and a
 hand-written SGD update ``p.data.add_(p.grad.data, alpha=-lr)`` outside autograd.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +14,9 @@ from ._common import as_tensor, load_numpy_state
 
 def make_model(torch_like: Any) -> Any:
     nn = torch_like.nn
-    return nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
-                         nn.Linear(3 * 4 * 4, 2))
+    return nn.Sequential(
+        nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 2)
+    )
 
 
 def weights_init(m: Any) -> None:

@@ -2,6 +2,7 @@
 BatchNorm and LeakyReLU, two Adam optimizers, ``fake.detach()`` for the discriminator update,
 ``BCELoss`` against label tensors filled in place with ``fill_``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,19 +17,19 @@ NZ, NGF, NDF = 4, 6, 6
 def make_model(torch_like: Any) -> Any:
     nn = torch_like.nn
     generator = nn.Sequential(
-        nn.ConvTranspose2d(NZ, NGF, 4, 1, 0, bias=False),      # 1x1 -> 4x4
+        nn.ConvTranspose2d(NZ, NGF, 4, 1, 0, bias=False),  # 1x1 -> 4x4
         nn.BatchNorm2d(NGF),
         nn.ReLU(True),
-        nn.ConvTranspose2d(NGF, 1, 4, 2, 1, bias=False),       # 4x4 -> 8x8
+        nn.ConvTranspose2d(NGF, 1, 4, 2, 1, bias=False),  # 4x4 -> 8x8
         nn.Tanh(),
     )
     discriminator = nn.Sequential(
-        nn.Conv2d(1, NDF, 4, 2, 1, bias=False),                # 8x8 -> 4x4
+        nn.Conv2d(1, NDF, 4, 2, 1, bias=False),  # 8x8 -> 4x4
         nn.LeakyReLU(0.2, inplace=True),
-        nn.Conv2d(NDF, NDF * 2, 4, 2, 1, bias=False),          # 4x4 -> 2x2
+        nn.Conv2d(NDF, NDF * 2, 4, 2, 1, bias=False),  # 4x4 -> 2x2
         nn.BatchNorm2d(NDF * 2),
         nn.LeakyReLU(0.2, inplace=True),
-        nn.Conv2d(NDF * 2, 1, 2, 1, 0, bias=False),            # 2x2 -> 1x1
+        nn.Conv2d(NDF * 2, 1, 2, 1, 0, bias=False),  # 2x2 -> 1x1
         nn.Sigmoid(),
     )
     return nn.ModuleDict({"G": generator, "D": discriminator})

@@ -3,6 +3,7 @@ the classifier head for a new ``nn.Linear``, optimise only ``filter(lambda p: p.
 ...)``, then unfreeze the last block with a second parameter group at a smaller learning rate
 (``add_param_group``), and drive the learning rate with ``ReduceLROnPlateau(val_loss)``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,7 @@ def make_model(torch_like: Any) -> Any:
     class Backbone(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.block1 = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4),
-                                        nn.ReLU())
+            self.block1 = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
             self.block2 = nn.Sequential(nn.Conv2d(4, 6, 3, stride=2), nn.ReLU())
             self.pool = nn.AdaptiveAvgPool2d((1, 1))
             self.fc = nn.Linear(6, 10)
@@ -47,10 +47,12 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
     assert trainable == ["fc.weight", "fc.bias"], trainable
 
     criterion = torch_like.nn.CrossEntropyLoss(label_smoothing=0.1)
-    optimizer = torch_like.optim.SGD(filter(lambda p: p.requires_grad, model.parameters()),
-                                     lr=0.5, momentum=0.9)
-    scheduler = torch_like.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min",
-                                                                factor=0.5, patience=0)
+    optimizer = torch_like.optim.SGD(
+        filter(lambda p: p.requires_grad, model.parameters()), lr=0.5, momentum=0.9
+    )
+    scheduler = torch_like.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=0.5, patience=0
+    )
     values = []
     for epoch in range(4):
         if epoch == 2:  # unfreeze the last block, fine-tuned more gently

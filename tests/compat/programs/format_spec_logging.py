@@ -1,6 +1,7 @@
 """Logging with format specs applied to tensors directly, as training scripts do:
 ``print(f"loss: {loss:>7f}")``, ``format(loss, ".4f")`` on a one-element tensor.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -2,6 +2,7 @@
 and with fixed steps: the pattern of the optimisation tutorials (``optimizer.step(closure)``
 returns the closure's first loss).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,13 +27,20 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
     return losses
 
 
-def _fit(torch_like: Any, init: dict | None, features: Any, target: Any,
-         line_search_fn: str | None, lr: float) -> list[float]:
+def _fit(
+    torch_like: Any,
+    init: dict | None,
+    features: Any,
+    target: Any,
+    line_search_fn: str | None,
+    lr: float,
+) -> list[float]:
     model = make_model(torch_like)
     load_numpy_state(torch_like, model, init)
     criterion = torch_like.nn.MSELoss()
-    optimizer = torch_like.optim.LBFGS(model.parameters(), lr=lr, max_iter=5, history_size=4,
-                                       line_search_fn=line_search_fn)
+    optimizer = torch_like.optim.LBFGS(
+        model.parameters(), lr=lr, max_iter=5, history_size=4, line_search_fn=line_search_fn
+    )
 
     def closure() -> Any:
         optimizer.zero_grad()

@@ -3,6 +3,7 @@
 ``uniform_``, ``x.type(torch.DoubleTensor)``/``x.type()`` strings, ``new_tensor``/``new_zeros``,
 ``requires_grad_()`` on a leaf, a manual gradient step under ``no_grad`` and ``grad.zero_()``.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@ detached parameters and ``func.grad`` differentiates one sample's loss with resp
 Python loop over the batch (the form that works without ``vmap``; ``per_sample_grads_vmap`` is
 the batched one).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,8 +31,10 @@ def sample_loss_fn(torch_like: Any, model: Any) -> Any:
 
 def data(torch_like: Any) -> tuple[Any, Any]:
     rng = np.random.default_rng(6)
-    return (as_tensor(torch_like, rng.standard_normal((5, 4))),
-            as_tensor(torch_like, rng.integers(0, 3, 5)))
+    return (
+        as_tensor(torch_like, rng.standard_normal((5, 4))),
+        as_tensor(torch_like, rng.integers(0, 3, 5)),
+    )
 
 
 def run(torch_like: Any, init: dict | None) -> list[float]:

@@ -6,6 +6,7 @@ the whole batch at once. The run returns the vmapped per-sample gradients follow
 gradients from a loop of ordinary per-sample backward passes; ``check`` asserts the two agree,
 and the harness compares everything with PyTorch's run.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,14 +22,23 @@ BATCH = 4
 
 def make_model(torch_like: Any) -> Any:
     nn = torch_like.nn
-    return nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Linear(3 * 2 * 2, 4), nn.Tanh(), nn.Linear(4, 3))
+    return nn.Sequential(
+        nn.Conv2d(1, 3, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(3 * 2 * 2, 4),
+        nn.Tanh(),
+        nn.Linear(4, 3),
+    )
 
 
 def _data(torch_like: Any) -> tuple[Any, Any]:
     rng = np.random.default_rng(11)
-    return (as_tensor(torch_like, rng.standard_normal((BATCH, 1, 6, 6))),
-            as_tensor(torch_like, rng.integers(0, 3, BATCH)))
+    return (
+        as_tensor(torch_like, rng.standard_normal((BATCH, 1, 6, 6))),
+        as_tensor(torch_like, rng.integers(0, 3, BATCH)),
+    )
 
 
 def run(torch_like: Any, init: dict | None) -> list[float]:
@@ -46,13 +56,14 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
         return F.cross_entropy(predictions, target.unsqueeze(0))
 
     per_sample = func.vmap(func.grad(compute_loss), in_dims=(None, None, 0, 0))(
-        params, buffers, data, targets)
+        params, buffers, data, targets
+    )
     values = [v for k in sorted(per_sample) for v in per_sample[k].flatten().tolist()]
 
     looped: dict = {k: [] for k in params}
     for i in range(BATCH):  # the slow reference: one backward pass per sample
         model.zero_grad()
-        F.cross_entropy(model(data[i:i + 1]), targets[i:i + 1]).backward()
+        F.cross_entropy(model(data[i : i + 1]), targets[i : i + 1]).backward()
         for k, p in model.named_parameters():
             looped[k].append(p.grad.detach().clone())
     for k in sorted(looped):

@@ -3,6 +3,7 @@ PyTorch (float32, the default, with BatchNorm running statistics and ``num_batch
 then ``torch_like.load(path, weights_only=True)``, ``load_state_dict`` and inference in
 ``eval()`` mode under ``no_grad``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,14 +21,22 @@ ATOL = 1e-6
 def make_model(torch_like: Any) -> Any:
     nn = torch_like.nn
     return nn.Sequential(
-        nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
-        nn.Flatten(), nn.Linear(16, 6), nn.LayerNorm(6), nn.GELU(), nn.Linear(6, 3),
+        nn.Conv2d(2, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16, 6),
+        nn.LayerNorm(6),
+        nn.GELU(),
+        nn.Linear(6, 3),
     )
 
 
 def _inputs(torch_like: Any) -> Any:
-    return as_tensor(torch_like, np.random.default_rng(7).standard_normal((3, 2, 5, 5)),
-                     dtype=torch_like.float32)
+    return as_tensor(
+        torch_like, np.random.default_rng(7).standard_normal((3, 2, 5, 5)), dtype=torch_like.float32
+    )
 
 
 def init_state(tmp_path: Path) -> dict:

@@ -2,6 +2,7 @@
 embedding plus a learned position embedding, a padding mask, masked mean pooling and a linear
 head, trained with AdamW and a warm-up ``LambdaLR`` schedule.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,10 +22,10 @@ def make_model(torch_like: Any) -> Any:
             super().__init__()
             self.tok = nn.Embedding(VOCAB, D_MODEL, padding_idx=0)
             self.pos = nn.Parameter(torch_like.zeros(1, SEQ, D_MODEL))
-            layer = nn.TransformerEncoderLayer(D_MODEL, nhead=2, dim_feedforward=16,
-                                               dropout=0.0, batch_first=True)
-            self.encoder = nn.TransformerEncoder(layer, num_layers=2,
-                                                 enable_nested_tensor=False)
+            layer = nn.TransformerEncoderLayer(
+                D_MODEL, nhead=2, dim_feedforward=16, dropout=0.0, batch_first=True
+            )
+            self.encoder = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
             self.head = nn.Linear(D_MODEL, N_CLASSES)
             nn.init.normal_(self.pos, std=0.1)
 

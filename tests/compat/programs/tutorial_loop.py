@@ -5,6 +5,7 @@ count, ``optimizer.zero_grad()``, ``loss.item()`` in an f-string, ``scheduler.st
 ``optimizer.param_groups[0]["lr"]``, ``inference_mode`` for evaluation and
 ``.detach().cpu().numpy()`` for the outputs.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -57,8 +58,9 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
         x_all = as_tensor(torch_like, rng.standard_normal((12, 5)))
         y_all = as_tensor(torch_like, rng.integers(0, 3, 12))
         loss_fn = nn.CrossEntropyLoss()
-        optimizer = torch_like.optim.SGD(model.parameters(), lr=0.1, momentum=0.9,
-                                         nesterov=True, weight_decay=1e-4)
+        optimizer = torch_like.optim.SGD(
+            model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4
+        )
         scheduler = torch_like.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=4)
 
         losses, log = [], []
@@ -72,8 +74,9 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
             optimizer.step()
             scheduler.step()
             losses.append(loss.item())
-            log.append(f"epoch {epoch}: loss {loss.item():>7.4f} "
-                       f"lr {optimizer.param_groups[0]['lr']:.5f}")
+            log.append(
+                f"epoch {epoch}: loss {loss.item():>7.4f} lr {optimizer.param_groups[0]['lr']:.5f}"
+            )
         assert log[0].startswith("epoch 0: loss ")
 
         model.eval()

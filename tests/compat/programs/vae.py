@@ -4,6 +4,7 @@ BCE + KL loss, trained with Adam.
 The Gaussian noise of the reparameterisation comes from NumPy and enters through ``from_numpy``
 (an idiom of its own), so both frameworks sample the same ``eps``.
 """
+
 from __future__ import annotations
 
 from typing import Any

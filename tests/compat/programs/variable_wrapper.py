@@ -1,6 +1,7 @@
 """The oldest idiom of all: ``torch.autograd.Variable(tensor, requires_grad=True)``, which today
 returns the tensor itself (marked as requiring grad when asked), still used by older examples.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,6 @@ import numpy as np
 from ._common import as_tensor
 
 __all__ = ["run"]
-
 
 
 def run(torch_like: Any, init: dict | None) -> list[float]:

@@ -4,14 +4,25 @@ Each rank builds every rank's inputs from a seeded generator, so it can compute 
 result of a collective itself. Any failure raises, which aborts the job (init_process_group
 installs the abort hook).
 """
+
 import numpy as np
 
 import chainrule as cr
 import chainrule.distributed as dist
 from chainrule.distributed import ReduceOp
 
-DTYPES = ["float32", "float64", "float16", "complex64", "int8", "uint8", "int16", "int32",
-          "int64", "bool"]
+DTYPES = [
+    "float32",
+    "float64",
+    "float16",
+    "complex64",
+    "int8",
+    "uint8",
+    "int16",
+    "int32",
+    "int64",
+    "bool",
+]
 
 
 def data(rank, dtype, shape=(2, 3), salt=0):
@@ -42,18 +53,33 @@ def ops_for(dtype):
 
 def reference(op, stack, dtype):
     if np.dtype(dtype).kind == "b":
-        fn = {ReduceOp.SUM: np.any, ReduceOp.MAX: np.any, ReduceOp.BOR: np.any,
-              ReduceOp.PRODUCT: np.all, ReduceOp.MIN: np.all, ReduceOp.BAND: np.all,
-              ReduceOp.BXOR: lambda a, axis: np.logical_xor.reduce(a, axis=axis)}[op]
+        fn = {
+            ReduceOp.SUM: np.any,
+            ReduceOp.MAX: np.any,
+            ReduceOp.BOR: np.any,
+            ReduceOp.PRODUCT: np.all,
+            ReduceOp.MIN: np.all,
+            ReduceOp.BAND: np.all,
+            ReduceOp.BXOR: lambda a, axis: np.logical_xor.reduce(a, axis=axis),
+        }[op]
         return fn(stack, axis=0)
-    wide = stack.astype(np.complex128 if stack.dtype.kind == "c" else
-                        np.float64 if stack.dtype.kind == "f" else np.int64)
-    out = {ReduceOp.SUM: lambda a: a.sum(0), ReduceOp.PRODUCT: lambda a: a.prod(0),
-           ReduceOp.MIN: lambda a: a.min(0), ReduceOp.MAX: lambda a: a.max(0),
-           ReduceOp.AVG: lambda a: a.sum(0) / len(a),
-           ReduceOp.BAND: lambda a: np.bitwise_and.reduce(a, 0),
-           ReduceOp.BOR: lambda a: np.bitwise_or.reduce(a, 0),
-           ReduceOp.BXOR: lambda a: np.bitwise_xor.reduce(a, 0)}[op](wide)
+    wide = stack.astype(
+        np.complex128
+        if stack.dtype.kind == "c"
+        else np.float64
+        if stack.dtype.kind == "f"
+        else np.int64
+    )
+    out = {
+        ReduceOp.SUM: lambda a: a.sum(0),
+        ReduceOp.PRODUCT: lambda a: a.prod(0),
+        ReduceOp.MIN: lambda a: a.min(0),
+        ReduceOp.MAX: lambda a: a.max(0),
+        ReduceOp.AVG: lambda a: a.sum(0) / len(a),
+        ReduceOp.BAND: lambda a: np.bitwise_and.reduce(a, 0),
+        ReduceOp.BOR: lambda a: np.bitwise_or.reduce(a, 0),
+        ReduceOp.BXOR: lambda a: np.bitwise_xor.reduce(a, 0),
+    }[op](wide)
     return out.astype(dtype)
 
 
@@ -89,8 +115,9 @@ def check_all_reduce(rank, size):
     work = dist.all_reduce(t, op=ReduceOp.AVG, async_op=True)
     assert isinstance(work, dist.Work)
     assert work.wait() and work.is_completed() and work.result()[0] is t
-    close(t._data, np.stack([data(r, "float32") for r in range(size)]).mean(0), "float32",
-          "async AVG")
+    close(
+        t._data, np.stack([data(r, "float32") for r in range(size)]).mean(0), "float32", "async AVG"
+    )
     return n + 2
 
 
@@ -144,14 +171,22 @@ def check_reduce_scatter(rank, size):
             red = cr.tensor(inputs[rank][0].copy())
             dist.reduce(red, dst=0, op=op)
             if rank == 0:
-                close(red._data, reference(op, np.stack([inputs[r][0] for r in range(size)]),
-                                          dtype), dtype, f"reduce {op}")
+                close(
+                    red._data,
+                    reference(op, np.stack([inputs[r][0] for r in range(size)]), dtype),
+                    dtype,
+                    f"reduce {op}",
+                )
             n += 3
     blocks = np.arange(size * 2, dtype=np.float64).reshape(size * 2, 1) + 100 * rank
     out = cr.tensor(np.zeros_like(blocks))
     dist.all_to_all_single(out, cr.tensor(blocks))
-    want = np.concatenate([np.arange(size * 2, dtype=np.float64).reshape(size, 2, 1)[rank]
-                           + 100 * r for r in range(size)])
+    want = np.concatenate(
+        [
+            np.arange(size * 2, dtype=np.float64).reshape(size, 2, 1)[rank] + 100 * r
+            for r in range(size)
+        ]
+    )
     close(out._data, want, "float64", "all_to_all_single")
     return n + 1
 
@@ -193,10 +228,11 @@ def check_mismatch(rank, size):
     """Mismatched shapes/dtypes/ops raise the same clear error on every rank (no hang)."""
     cases = [
         (lambda: dist.all_reduce(cr.zeros(3 + rank)), "shape=(3,)"),
-        (lambda: dist.all_reduce(cr.zeros(3, dtype=cr.float32 if rank else cr.float64)),
-         "dtype=float64"),
-        (lambda: dist.all_reduce(cr.zeros(3), op=ReduceOp.MAX if rank else ReduceOp.SUM),
-         "op="),
+        (
+            lambda: dist.all_reduce(cr.zeros(3, dtype=cr.float32 if rank else cr.float64)),
+            "dtype=float64",
+        ),
+        (lambda: dist.all_reduce(cr.zeros(3), op=ReduceOp.MAX if rank else ReduceOp.SUM), "op="),
         (lambda: dist.broadcast(cr.zeros(2), src=rank), "src="),
         (lambda: dist.barrier() if rank else dist.all_reduce(cr.zeros(1)), "barrier()"),
     ]
@@ -209,8 +245,11 @@ def check_mismatch(rank, size):
         else:
             raise AssertionError(f"no error for a mismatched call ({needle})")
     for fn, exc_type, needle in [
-        (lambda: dist.all_reduce(cr.zeros(3, dtype=cr.int32), op=ReduceOp.AVG), ValueError,
-         "AVG needs a floating-point"),
+        (
+            lambda: dist.all_reduce(cr.zeros(3, dtype=cr.int32), op=ReduceOp.AVG),
+            ValueError,
+            "AVG needs a floating-point",
+        ),
         (lambda: dist.all_reduce([1.0]), TypeError, "must be a cr.Tensor"),
         (lambda: dist.all_reduce(cr.zeros(2), op="sum"), TypeError, "ReduceOp"),
         (lambda: dist.broadcast(cr.zeros(2), src=size), ValueError, "not a rank"),

@@ -4,6 +4,7 @@ suite.py); also no_sync accumulation, unused parameters and bucket views.
 Every rank also trains the single-process reference itself (same initial weights, the global
 batch of N*B samples), so each can compare its weights with the reference after k steps.
 """
+
 import numpy as np
 
 import chainrule as cr
@@ -22,7 +23,7 @@ def batch(step, size, shape, classes):
 
 
 def shard(t, rank):
-    return t[rank * B:(rank + 1) * B]
+    return t[rank * B : (rank + 1) * B]
 
 
 def assert_same(model, reference, what, tol):
@@ -30,14 +31,16 @@ def assert_same(model, reference, what, tol):
     for name, p in reference.named_parameters():
         err = float(np.max(np.abs(got[name]._data - p._data)))
         if err > tol:
-            raise AssertionError(f"{what}: parameter {name} differs from the single-process "
-                                 f"reference by {err:.3g}")
+            raise AssertionError(
+                f"{what}: parameter {name} differs from the single-process reference by {err:.3g}"
+            )
 
 
 def mlp(seed):
     cr.manual_seed(seed)
-    return nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(),
-                         nn.Linear(16, 3)).double()
+    return nn.Sequential(
+        nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3)
+    ).double()
 
 
 def check_mlp(rank, size):
@@ -69,8 +72,9 @@ def check_mlp(rank, size):
         loss_fn(ddp(shard(xs[0][0], rank)), shard(xs[0][1], rank)).backward()
     loss_fn(ddp(shard(xs[1][0], rank)), shard(xs[1][1], rank)).backward()
     opt.step()
-    ref_loss = sum(loss_fn(reference(shard(x, r)), shard(y, r)) for x, y in xs
-                   for r in range(size)) / size
+    ref_loss = (
+        sum(loss_fn(reference(shard(x, r)), shard(y, r)) for x, y in xs for r in range(size)) / size
+    )
     ref_loss.backward()
     ref_opt.step()
     assert_same(model, reference, "no_sync accumulation", 1e-12)

@@ -1,5 +1,6 @@
 """A small CNN with SyncBatchNorm + Adam under DDP equals one process with the global batch
 (run by suite.py; the reference uses ordinary BatchNorm2d on the whole batch)."""
+
 import numpy as np
 
 import chainrule as cr
@@ -13,9 +14,15 @@ STEPS = 3
 def cnn():
     cr.manual_seed(0)
     return nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
-        nn.Conv2d(4, 4, 3, stride=2), nn.BatchNorm2d(4), nn.ReLU(),
-        nn.Flatten(), nn.Linear(4 * 3 * 3, 3)).double()
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, stride=2),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * 3 * 3, 3),
+    ).double()
 
 
 def run(rank, size):
@@ -31,7 +38,7 @@ def run(rank, size):
         x = cr.tensor(rng.standard_normal((size * B, 1, 8, 8)) * 2 + 1)
         y = cr.tensor(rng.integers(0, 3, size * B))
         opt.zero_grad()
-        loss_fn(ddp(x[rank * B:(rank + 1) * B]), y[rank * B:(rank + 1) * B]).backward()
+        loss_fn(ddp(x[rank * B : (rank + 1) * B]), y[rank * B : (rank + 1) * B]).backward()
         opt.step()
         ref_opt.zero_grad()
         loss_fn(reference(x), y).backward()
@@ -40,8 +47,10 @@ def run(rank, size):
     for name, value in reference.state_dict().items():
         err = float(np.max(np.abs(ours[name]._data - value._data)))
         if err > 1e-9:
-            raise AssertionError(f"CNN + SyncBatchNorm + Adam: {name} differs from the "
-                                 f"single-process reference by {err:.3g}")
+            raise AssertionError(
+                f"CNN + SyncBatchNorm + Adam: {name} differs from the "
+                f"single-process reference by {err:.3g}"
+            )
     # Evaluation mode uses the (synchronised) running statistics: same outputs everywhere.
     ddp.eval()
     probe = cr.tensor(np.random.default_rng(9).standard_normal((2, 1, 8, 8)))

@@ -7,6 +7,7 @@ taking part and sleeps: rank 0 times out after 2 s with a clear error, then the 
 ends the job). The failure comes after the first step of epoch 2, so rank 0 has finished
 writing the epoch-1 checkpoint.
 """
+
 import datetime
 import os
 import signal
@@ -50,8 +51,13 @@ def main():
     ds = data()
     loader = DataLoader(ds, batch_size=4, sampler=DistributedSampler(ds, seed=0))
     ddp = DDP(model())
-    trainer = Trainer(ddp, nn.CrossEntropyLoss(), cr.optim.SGD(ddp.parameters(), lr=0.1),
-                      callbacks=[ModelCheckpoint(checkpoint), Fail(mode)], verbose=False)
+    trainer = Trainer(
+        ddp,
+        nn.CrossEntropyLoss(),
+        cr.optim.SGD(ddp.parameters(), lr=0.1),
+        callbacks=[ModelCheckpoint(checkpoint), Fail(mode)],
+        verbose=False,
+    )
     trainer.fit(loader, epochs=3)
     print(f"OK rank {dist.get_rank()}", flush=True)
 

@@ -4,6 +4,7 @@ Parts: ``collectives`` (collectives.py), ``mlp`` (ddp.py), ``cnn`` (ddp_cnn.py).
 several parts because starting MPI jobs dominates the test time. Prints 'OK rank r' when every
 part passed on this rank; any failure raises and the abort hook ends the whole job.
 """
+
 import sys
 
 import collectives

@@ -5,6 +5,7 @@ big-endian uint32 sizes and the values in C order. Files may be gzip-compressed.
 header is wrong, whose length does not match its header, or whose gzip stream is damaged is
 refused with a ``ValueError`` naming the file: never silently wrong data.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -18,8 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-_IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
-              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_TYPES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -29,8 +36,10 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return gzip.decompress(raw)
     except (EOFError, OSError, zlib.error) as e:
-        raise ValueError(f"read_idx: {path} is a damaged or truncated gzip file ({e}); delete "
-                         f"it and download it again") from e
+        raise ValueError(
+            f"read_idx: {path} is a damaged or truncated gzip file ({e}); delete "
+            f"it and download it again"
+        ) from e
 
 
 def parse_idx(buf: bytes, name: str = "<bytes>") -> np.ndarray:
@@ -38,19 +47,24 @@ def parse_idx(buf: bytes, name: str = "<bytes>") -> np.ndarray:
     if len(buf) < 4:
         raise ValueError(f"read_idx: {name} is too short ({len(buf)} bytes) to be an IDX file")
     if buf[0] != 0 or buf[1] != 0 or buf[2] not in _IDX_TYPES:
-        raise ValueError(f"read_idx: {name} has a bad magic number {buf[:4].hex()} (expected "
-                         f"00 00 <type in 08,09,0b,0c,0d,0e> <ndim>); not an IDX file")
+        raise ValueError(
+            f"read_idx: {name} has a bad magic number {buf[:4].hex()} (expected "
+            f"00 00 <type in 08,09,0b,0c,0d,0e> <ndim>); not an IDX file"
+        )
     dtype, ndim = _IDX_TYPES[buf[2]], buf[3]
     header = 4 + 4 * ndim
     if ndim == 0 or len(buf) < header:
-        raise ValueError(f"read_idx: {name} has a truncated header ({len(buf)} bytes for "
-                         f"{ndim} dimensions)")
+        raise ValueError(
+            f"read_idx: {name} has a truncated header ({len(buf)} bytes for {ndim} dimensions)"
+        )
     dims = tuple(int(d) for d in np.frombuffer(buf, dtype=">u4", count=ndim, offset=4))
     expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
     if len(buf) != expected:
         what = "truncated" if len(buf) < expected else "longer than its header says"
-        raise ValueError(f"read_idx: {name} is {what}: header says shape {dims} of {dtype} "
-                         f"({expected} bytes), file has {len(buf)} bytes")
+        raise ValueError(
+            f"read_idx: {name} is {what}: header says shape {dims} of {dtype} "
+            f"({expected} bytes), file has {len(buf)} bytes"
+        )
     arr = np.frombuffer(buf, dtype=dtype, offset=header).reshape(dims)
     return arr.astype(dtype.newbyteorder("="), copy=True)
 
@@ -74,8 +88,11 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None 
     if key not in codes:
         raise TypeError(f"write_idx: unsupported dtype {array.dtype}")
     code = codes[key]
-    body = (bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
-            + np.ascontiguousarray(array, dtype=_IDX_TYPES[code]).tobytes())
+    body = (
+        bytes([0, 0, code, array.ndim])
+        + np.asarray(array.shape, ">u4").tobytes()
+        + np.ascontiguousarray(array, dtype=_IDX_TYPES[code]).tobytes()
+    )
     if compress or (compress is None and path.suffix == ".gz"):
         body = gzip.compress(body)
     path.write_bytes(body)
@@ -113,8 +130,13 @@ def _md5(path: Path) -> str:
     return h.hexdigest()
 
 
-def download_url(urls: Sequence[str], dest: Path, md5: str | None = None,
-                 size: int | None = None, timeout: float = 60.0) -> Path:
+def download_url(
+    urls: Sequence[str],
+    dest: Path,
+    md5: str | None = None,
+    size: int | None = None,
+    timeout: float = 60.0,
+) -> Path:
     """Fetch the first working URL to ``dest``, verifying size and MD5, writing atomically.
 
     The data goes to a temporary file in the destination folder and is renamed into place
@@ -147,5 +169,6 @@ def download_url(urls: Sequence[str], dest: Path, md5: str | None = None,
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
-    raise RuntimeError(f"download of {dest.name} failed from every mirror:\n  "
-                       + "\n  ".join(errors))
+    raise RuntimeError(
+        f"download of {dest.name} failed from every mirror:\n  " + "\n  ".join(errors)
+    )

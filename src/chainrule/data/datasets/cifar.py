@@ -7,6 +7,7 @@ dtype reconstruction, ``_frombuffer`` for protocol 5, ``_codecs.encode`` for byt
 by Python 3) and refuses every other one with ``pickle.UnpicklingError``: a malicious file
 cannot execute code.
 """
+
 from __future__ import annotations
 
 import io
@@ -45,8 +46,13 @@ _ALLOWED = {
     ("numpy", "dtype"): np.dtype,
     ("_codecs", "encode"): _codecs_encode,
 }
-_SAFE_BUILTINS = {"set": set, "frozenset": frozenset, "bytearray": bytearray, "complex": complex,
-                  "slice": slice}
+_SAFE_BUILTINS = {
+    "set": set,
+    "frozenset": frozenset,
+    "bytearray": bytearray,
+    "complex": complex,
+    "slice": slice,
+}
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -55,8 +61,10 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return _ALLOWED[(module, name)]
         if module in ("builtins", "__builtin__") and name in _SAFE_BUILTINS:
             return _SAFE_BUILTINS[name]
-        raise pickle.UnpicklingError(f"refusing to load global {module}.{name}: only NumPy "
-                                     f"arrays, numbers, strings and containers are allowed")
+        raise pickle.UnpicklingError(
+            f"refusing to load global {module}.{name}: only NumPy "
+            f"arrays, numbers, strings and containers are allowed"
+        )
 
     def persistent_load(self, pid: Any) -> Any:
         raise pickle.UnpicklingError("refusing persistent ids in a data pickle")
@@ -103,31 +111,44 @@ class CIFAR10(Dataset):
     meta_key = "label_names"
     labels_key = "labels"
 
-    def __init__(self, root: str | os.PathLike, train: bool = True,
-                 transform: Callable | None = None, target_transform: Callable | None = None,
-                 download: bool = False):
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        train: bool = True,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        download: bool = False,
+    ):
         if download:
-            raise NotImplementedError(f"{type(self).__name__}: download=True is not supported; "
-                                      f"extract the official python-version archive under root")
+            raise NotImplementedError(
+                f"{type(self).__name__}: download=True is not supported; "
+                f"extract the official python-version archive under root"
+            )
         root = Path(root).expanduser()
         folder = root / self.base_folder if (root / self.base_folder).is_dir() else root
         self.root, self.train = folder, bool(train)
         self.transform, self.target_transform = transform, target_transform
         xs, ys = [], []
-        for name in (self.train_list if self.train else self.test_list):
+        for name in self.train_list if self.train else self.test_list:
             path = folder / name
             if not path.is_file():
-                raise RuntimeError(f"{type(self).__name__}: {path} not found; expected the "
-                                   f"python-version batches under {folder}")
+                raise RuntimeError(
+                    f"{type(self).__name__}: {path} not found; expected the "
+                    f"python-version batches under {folder}"
+                )
             entry = safe_unpickle(path.read_bytes())
             data = np.asarray(_get(entry, "data"))
             labels = np.asarray(_get(entry, self.labels_key), dtype=np.int64)
             if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-                raise ValueError(f"{type(self).__name__}: {path} 'data' should be uint8 of "
-                                 f"shape (N, 3072), got {data.dtype} {data.shape}")
+                raise ValueError(
+                    f"{type(self).__name__}: {path} 'data' should be uint8 of "
+                    f"shape (N, 3072), got {data.dtype} {data.shape}"
+                )
             if labels.shape != (data.shape[0],):
-                raise ValueError(f"{type(self).__name__}: {path} has {labels.shape} labels for "
-                                 f"{data.shape[0]} images")
+                raise ValueError(
+                    f"{type(self).__name__}: {path} has {labels.shape} labels for "
+                    f"{data.shape[0]} images"
+                )
             xs.append(data.reshape(-1, 3, 32, 32))
             ys.append(labels)
         self.data = np.ascontiguousarray(np.concatenate(xs).transpose(0, 2, 3, 1))
@@ -138,8 +159,9 @@ class CIFAR10(Dataset):
             self.classes = [n.decode() if isinstance(n, bytes) else str(n) for n in names]
         else:
             self.classes = [str(i) for i in range(int(self.targets.max(initial=-1)) + 1)]
-        if self.targets.size and (self.targets.min() < 0
-                                  or self.targets.max() >= len(self.classes)):
+        if self.targets.size and (
+            self.targets.min() < 0 or self.targets.max() >= len(self.classes)
+        ):
             raise ValueError(f"{type(self).__name__}: labels outside 0..{len(self.classes) - 1}")
 
     def __len__(self) -> int:

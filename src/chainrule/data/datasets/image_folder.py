@@ -5,6 +5,7 @@ order, ``class_to_idx`` maps them to 0, 1, ...; ``samples`` lists ``(path, class
 sorted by class and then by path. Images are read with Pillow (an optional dependency:
 ``pip install pillow``) and converted to RGB, as torchvision's default loader does.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,15 +57,21 @@ class DatasetFolder(Dataset):
         ValueError: when both or neither of ``extensions`` and ``is_valid_file`` are given.
     """
 
-    def __init__(self, root: str | os.PathLike, loader: Callable[[str], Any],
-                 extensions: tuple[str, ...] | None = None, transform: Callable | None = None,
-                 target_transform: Callable | None = None,
-                 is_valid_file: Callable[[str], bool] | None = None,
-                 allow_empty: bool = False):
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        loader: Callable[[str], Any],
+        extensions: tuple[str, ...] | None = None,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        is_valid_file: Callable[[str], bool] | None = None,
+        allow_empty: bool = False,
+    ):
         self.root = os.fspath(root)
         if (extensions is None) == (is_valid_file is None):
-            raise ValueError("Both extensions and is_valid_file cannot be None or not None at "
-                             "the same time")
+            raise ValueError(
+                "Both extensions and is_valid_file cannot be None or not None at the same time"
+            )
         self.classes, self.class_to_idx = find_classes(self.root)
         valid = is_valid_file or (lambda p: p.lower().endswith(tuple(extensions)))
         self.samples = self._make_dataset(valid, allow_empty, extensions)
@@ -73,8 +80,9 @@ class DatasetFolder(Dataset):
         self.targets = [t for _, t in self.samples]
         self.transform, self.target_transform = transform, target_transform
 
-    def _make_dataset(self, valid: Callable[[str], bool], allow_empty: bool,
-                      extensions: Any) -> list[tuple[str, int]]:
+    def _make_dataset(
+        self, valid: Callable[[str], bool], allow_empty: bool, extensions: Any
+    ) -> list[tuple[str, int]]:
         samples, empty = [], []
         for name in self.classes:
             folder = os.path.join(self.root, name)
@@ -89,8 +97,9 @@ class DatasetFolder(Dataset):
                 empty.append(name)
         if empty and not allow_empty:
             what = f"Supported extensions are: {', '.join(extensions)}" if extensions else ""
-            raise FileNotFoundError(f"Found no valid file for the classes {', '.join(empty)}. "
-                                    + what)
+            raise FileNotFoundError(
+                f"Found no valid file for the classes {', '.join(empty)}. " + what
+            )
         return samples
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
@@ -113,12 +122,22 @@ class ImageFolder(DatasetFolder):
     ``transform`` converts it (e.g. ``transforms.ToTensor()``). ``imgs`` is ``samples``.
     """
 
-    def __init__(self, root: str | os.PathLike, transform: Callable | None = None,
-                 target_transform: Callable | None = None,
-                 loader: Callable[[str], Any] = pil_loader,
-                 is_valid_file: Callable[[str], bool] | None = None,
-                 allow_empty: bool = False):
-        super().__init__(root, loader, IMG_EXTENSIONS if is_valid_file is None else None,
-                         transform=transform, target_transform=target_transform,
-                         is_valid_file=is_valid_file, allow_empty=allow_empty)
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        loader: Callable[[str], Any] = pil_loader,
+        is_valid_file: Callable[[str], bool] | None = None,
+        allow_empty: bool = False,
+    ):
+        super().__init__(
+            root,
+            loader,
+            IMG_EXTENSIONS if is_valid_file is None else None,
+            transform=transform,
+            target_transform=target_transform,
+            is_valid_file=is_valid_file,
+            allow_empty=allow_empty,
+        )
         self.imgs = self.samples

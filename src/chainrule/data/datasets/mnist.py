@@ -6,6 +6,7 @@ Debian package folder (``apt-get install dataset-fashion-mnist`` puts the four `
 in ``/usr/share/datasets/fashion-mnist``). ``download=True`` fetches the official files into
 the cache and verifies their size and MD5.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,10 @@ from ._files import cache_root, default_roots, download_url, find_file, read_idx
 
 __all__ = ["MNIST", "FashionMNIST"]
 
-_STEMS = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-          False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+_STEMS = {
+    True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 
 
 class MNIST(Dataset):
@@ -42,8 +45,10 @@ class MNIST(Dataset):
         classes: class names.
     """
 
-    mirrors: ClassVar[list[str]] = ["https://ossci-datasets.s3.amazonaws.com/mnist/",
-                                    "http://yann.lecun.com/exdb/mnist/"]
+    mirrors: ClassVar[list[str]] = [
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ]
     resources: ClassVar[dict[str, tuple[str, int]]] = {  # file name: (md5, size in bytes)
         "train-images-idx3-ubyte.gz": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422),
         "train-labels-idx1-ubyte.gz": ("d53e105ee54ea40749a09fcbcd1e9432", 28881),
@@ -52,12 +57,26 @@ class MNIST(Dataset):
     }
     system_dirs: tuple[str, ...] = ("/usr/share/datasets/mnist",)
     classes: ClassVar[list[str]] = [
-        "0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
-        "6 - six", "7 - seven", "8 - eight", "9 - nine"]
+        "0 - zero",
+        "1 - one",
+        "2 - two",
+        "3 - three",
+        "4 - four",
+        "5 - five",
+        "6 - six",
+        "7 - seven",
+        "8 - eight",
+        "9 - nine",
+    ]
 
-    def __init__(self, root: str | os.PathLike | None = None, train: bool = True,
-                 download: bool = False, transform: Callable | None = None,
-                 target_transform: Callable | None = None):
+    def __init__(
+        self,
+        root: str | os.PathLike | None = None,
+        train: bool = True,
+        download: bool = False,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+    ):
         self.train = bool(train)
         self.transform = transform
         self.target_transform = target_transform
@@ -71,17 +90,23 @@ class MNIST(Dataset):
             paths = [self._download(target, s) for s in stems]
         if None in paths:
             missing = [s for s, p in zip(stems, paths) if p is None]
-            raise RuntimeError(f"{name}: dataset files {missing} (raw or .gz) not found in any "
-                               f"of {[str(f) for f in folders]}; pass download=True, set "
-                               f"$CHAINRULE_DATA, or give root=")
+            raise RuntimeError(
+                f"{name}: dataset files {missing} (raw or .gz) not found in any "
+                f"of {[str(f) for f in folders]}; pass download=True, set "
+                f"$CHAINRULE_DATA, or give root="
+            )
         self.root = paths[0].parent
         images, labels = read_idx(paths[0]), read_idx(paths[1])
         if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise ValueError(f"{name}: {paths[0]} should hold uint8 images of shape (N, 28, 28), "
-                             f"got {images.dtype} {images.shape}")
+            raise ValueError(
+                f"{name}: {paths[0]} should hold uint8 images of shape (N, 28, 28), "
+                f"got {images.dtype} {images.shape}"
+            )
         if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-            raise ValueError(f"{name}: {paths[1]} holds {labels.shape} labels for "
-                             f"{images.shape[0]} images in {paths[0]}")
+            raise ValueError(
+                f"{name}: {paths[1]} holds {labels.shape} labels for "
+                f"{images.shape[0]} images in {paths[0]}"
+            )
         if labels.size and (labels.min() < 0 or labels.max() >= len(self.classes)):
             raise ValueError(f"{name}: {paths[1]} has labels outside 0..{len(self.classes) - 1}")
         self.data = images
@@ -125,14 +150,19 @@ class MNIST(Dataset):
         def gather(indices: Any) -> tuple[Tensor, Tensor]:
             idx = np.asarray(indices, dtype=np.int64)
             x = self.data[idx][:, None].astype(np.float32) / np.float32(255.0)
-            return (Tensor._make(x, False, None, 0),
-                    Tensor._make(self.targets[idx], False, None, 0))
+            return (
+                Tensor._make(x, False, None, 0),
+                Tensor._make(self.targets[idx], False, None, 0),
+            )
+
         return gather
 
     def __repr__(self) -> str:
         split = "Train" if self.train else "Test"
-        return (f"Dataset {type(self).__name__}\n    Number of datapoints: {len(self)}\n"
-                f"    Root location: {self.root}\n    Split: {split}")
+        return (
+            f"Dataset {type(self).__name__}\n    Number of datapoints: {len(self)}\n"
+            f"    Root location: {self.root}\n    Split: {split}"
+        )
 
 
 class FashionMNIST(MNIST):
@@ -146,5 +176,15 @@ class FashionMNIST(MNIST):
         "t10k-labels-idx1-ubyte.gz": ("bb300cfdad3c16e7a12a480ee83cd310", 5148),
     }
     system_dirs = ("/usr/share/datasets/fashion-mnist",)
-    classes: ClassVar[list[str]] = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    classes: ClassVar[list[str]] = [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ]

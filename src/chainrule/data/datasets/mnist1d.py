@@ -19,6 +19,7 @@ the Gaussian filter and linear interpolation are NumPy re-implementations of Sci
 ``gaussian_filter`` (mode 'reflect', truncate 4) and ``interp1d``, and that ``data`` is stored
 as float32 (the reference keeps float64). Generated arrays are cached as ``.npz``.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,20 +36,32 @@ from ._files import cache_root
 
 __all__ = ["MNIST1D", "make_mnist1d"]
 
-_DIGITS = [[5, 6, 6.5, 6.75, 7, 7, 7, 7, 6.75, 6.5, 6, 5],
-           [5, 3, 3, 3.4, 3.8, 4.2, 4.6, 5, 5.4, 5.8, 5, 5],
-           [5, 6, 6.5, 6.5, 6, 5.25, 4.75, 4, 3.5, 3.5, 4, 5],
-           [5, 6, 6.5, 6.5, 6, 5, 5, 6, 6.5, 6.5, 6, 5],
-           [5, 4.4, 3.8, 3.2, 2.6, 2.6, 5, 5, 5, 5, 5, 5],
-           [5, 3, 3, 3, 3, 5, 6, 6.5, 6.5, 6, 4.5, 5],
-           [5, 4, 3.5, 3.25, 3, 3, 3, 3, 3.25, 3.5, 4, 5],
-           [5, 7, 7, 6.6, 6.2, 5.8, 5.4, 5, 4.6, 4.2, 5, 5],
-           [5, 4, 3.5, 3.5, 4, 5, 5, 4, 3.5, 3.5, 4, 5],
-           [5, 4, 3.5, 3.5, 4, 5, 5, 5, 5, 4.7, 4.3, 5]]
+_DIGITS = [
+    [5, 6, 6.5, 6.75, 7, 7, 7, 7, 6.75, 6.5, 6, 5],
+    [5, 3, 3, 3.4, 3.8, 4.2, 4.6, 5, 5.4, 5.8, 5, 5],
+    [5, 6, 6.5, 6.5, 6, 5.25, 4.75, 4, 3.5, 3.5, 4, 5],
+    [5, 6, 6.5, 6.5, 6, 5, 5, 6, 6.5, 6.5, 6, 5],
+    [5, 4.4, 3.8, 3.2, 2.6, 2.6, 5, 5, 5, 5, 5, 5],
+    [5, 3, 3, 3, 3, 5, 6, 6.5, 6.5, 6, 4.5, 5],
+    [5, 4, 3.5, 3.25, 3, 3, 3, 3, 3.25, 3.5, 4, 5],
+    [5, 7, 7, 6.6, 6.2, 5.8, 5.4, 5, 4.6, 4.2, 5, 5],
+    [5, 4, 3.5, 3.5, 4, 5, 5, 4, 3.5, 3.5, 4, 5],
+    [5, 4, 3.5, 3.5, 4, 5, 5, 5, 5, 4.7, 4.3, 5],
+]
 
-DEFAULTS = {"num_samples": 5000, "train_split": 0.8, "template_len": 12, "padding": (36, 60),
-            "scale_coeff": 0.4, "max_translation": 48, "corr_noise_scale": 0.25,
-            "iid_noise_scale": 2e-2, "shear_scale": 0.75, "final_seq_length": 40, "seed": 42}
+DEFAULTS = {
+    "num_samples": 5000,
+    "train_split": 0.8,
+    "template_len": 12,
+    "padding": (36, 60),
+    "scale_coeff": 0.4,
+    "max_translation": 48,
+    "corr_noise_scale": 0.25,
+    "iid_noise_scale": 2e-2,
+    "shear_scale": 0.75,
+    "final_seq_length": 40,
+    "seed": 42,
+}
 
 
 def templates() -> np.ndarray:
@@ -75,8 +88,7 @@ def _gaussian_smooth(x: np.ndarray, sigma: float = 2.0, truncate: float = 4.0) -
     return np.convolve(padded, w, mode="valid")
 
 
-def _transform(x: np.ndarray, rs: np.random.RandomState, a: dict, eps: float = 1e-8
-               ) -> np.ndarray:
+def _transform(x: np.ndarray, rs: np.random.RandomState, a: dict, eps: float = 1e-8) -> np.ndarray:
     low, high = a["padding"]
     p = low + int(rs.rand() * (high - low + 1))
     x = np.concatenate([x + eps, np.zeros(p)])
@@ -99,14 +111,16 @@ def make_mnist1d(**overrides: Any) -> dict[str, np.ndarray]:
     """
     unknown = set(overrides) - set(DEFAULTS)
     if unknown:
-        raise TypeError(f"make_mnist1d: unknown arguments {sorted(unknown)}; valid: "
-                        f"{sorted(DEFAULTS)}")
+        raise TypeError(
+            f"make_mnist1d: unknown arguments {sorted(unknown)}; valid: {sorted(DEFAULTS)}"
+        )
     a = {**DEFAULTS, **overrides}
     rs = np.random.RandomState(int(a["seed"]))
     temps = templates()
     per_class = a["num_samples"] // len(temps)
-    xs = np.stack([_transform(temps[c], rs, a) for c in range(len(temps))
-                   for _ in range(per_class)])
+    xs = np.stack(
+        [_transform(temps[c], rs, a) for c in range(len(temps)) for _ in range(per_class)]
+    )
     ys = np.repeat(np.arange(len(temps), dtype=np.int64), per_class)
     order = rs.permutation(len(ys))
     xs, ys = xs[order], ys[order]
@@ -135,9 +149,16 @@ class MNIST1D(Dataset):
 
     classes: ClassVar[list[str]] = [str(i) for i in range(10)]
 
-    def __init__(self, root: str | os.PathLike | None = None, train: bool = True,
-                 transform: Callable | None = None, target_transform: Callable | None = None,
-                 seed: int = 42, regenerate: bool = False, download: bool = False):
+    def __init__(
+        self,
+        root: str | os.PathLike | None = None,
+        train: bool = True,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        seed: int = 42,
+        regenerate: bool = False,
+        download: bool = False,
+    ):
         folder = (Path(root).expanduser() if root is not None else cache_root()) / "MNIST1D"
         path = folder / f"mnist1d_seed{int(seed)}.npz"
         arrays = None
@@ -172,8 +193,11 @@ class MNIST1D(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         x, target = self.data[index], int(self.targets[index])
-        x = self.transform(x) if self.transform is not None else Tensor._make(x[None].copy(),
-                                                                              False, None, 0)
+        x = (
+            self.transform(x)
+            if self.transform is not None
+            else Tensor._make(x[None].copy(), False, None, 0)
+        )
         if self.target_transform is not None:
             target = self.target_transform(target)
         return x, target

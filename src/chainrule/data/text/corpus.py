@@ -5,6 +5,7 @@ Named corpora are looked up as ``<root>/<file>`` in ``$CHAINRULE_DATA`` and
 ``~/.cache/chainrule`` (the same roots as the image datasets). ``download=True`` fetches a
 missing one from its public address, verifying size and MD5 before it is renamed into place.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,13 +33,19 @@ class Corpus:
 CORPORA = {
     "tiny-shakespeare": Corpus(
         "tiny-shakespeare.txt",
-        ("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/"
-         "input.txt",),
-        1_115_394, "6fb458f1232090904fb40fe944165e91"),
+        (
+            "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/"
+            "input.txt",
+        ),
+        1_115_394,
+        "6fb458f1232090904fb40fe944165e91",
+    ),
     "names": Corpus(
         "names.txt",
         ("https://raw.githubusercontent.com/karpathy/makemore/master/names.txt",),
-        228_145, "401b3c4cac9e28a586ed15e81256680d"),
+        228_145,
+        "401b3c4cac9e28a586ed15e81256680d",
+    ),
 }
 
 
@@ -47,8 +54,9 @@ def sample_text() -> str:
     return _SAMPLE.read_text(encoding="utf-8")
 
 
-def resolve_corpus(name: str, root: str | os.PathLike | None = None,
-                   download: bool = False) -> Path:
+def resolve_corpus(
+    name: str, root: str | os.PathLike | None = None, download: bool = False
+) -> Path:
     """The path of a named corpus, downloading it (verified) when asked and missing.
 
     Raises:
@@ -57,8 +65,10 @@ def resolve_corpus(name: str, root: str | os.PathLike | None = None,
             the file or how to download it).
     """
     if name not in CORPORA:
-        raise ValueError(f"unknown corpus {name!r}; named corpora: {sorted(CORPORA)} (or pass "
-                         "a path to any UTF-8 text file, or 'sample')")
+        raise ValueError(
+            f"unknown corpus {name!r}; named corpora: {sorted(CORPORA)} (or pass "
+            "a path to any UTF-8 text file, or 'sample')"
+        )
     corpus = CORPORA[name]
     roots = [Path(root)] if root is not None else default_roots()
     for folder in roots:
@@ -66,15 +76,18 @@ def resolve_corpus(name: str, root: str | os.PathLike | None = None,
             return folder / corpus.filename
     if not download:
         where = ", ".join(str(r) for r in roots)
-        raise FileNotFoundError(f"corpus {name!r} ({corpus.filename}) not found in {where}; "
-                                "pass download=True (chainrule train --download) to fetch it, "
-                                "or put the file there")
+        raise FileNotFoundError(
+            f"corpus {name!r} ({corpus.filename}) not found in {where}; "
+            "pass download=True (chainrule train --download) to fetch it, "
+            "or put the file there"
+        )
     dest = (Path(root) if root is not None else cache_root()) / corpus.filename
     return download_url(corpus.urls, dest, md5=corpus.md5, size=corpus.size)
 
 
-def load_corpus(spec: str | os.PathLike, root: str | os.PathLike | None = None,
-                download: bool = False) -> str:
+def load_corpus(
+    spec: str | os.PathLike, root: str | os.PathLike | None = None, download: bool = False
+) -> str:
     """Read a corpus: ``"sample"``, a name in :data:`CORPORA`, or a path to a UTF-8 text file.
 
     Raises:
@@ -88,12 +101,16 @@ def load_corpus(spec: str | os.PathLike, root: str | os.PathLike | None = None,
     else:
         path = Path(spec)
         if not path.is_file():
-            raise FileNotFoundError(f"text corpus {str(spec)!r} is not a file (named corpora: "
-                                    f"{sorted(CORPORA)}, or 'sample')")
+            raise FileNotFoundError(
+                f"text corpus {str(spec)!r} is not a file (named corpora: "
+                f"{sorted(CORPORA)}, or 'sample')"
+            )
     size = path.stat().st_size
     if size > _MAX_TEXT_BYTES:
-        raise ValueError(f"text corpus {path} is {size} bytes; texts over 2 GiB must be "
-                         "tokenized in pieces into a token file (write_token_file)")
+        raise ValueError(
+            f"text corpus {path} is {size} bytes; texts over 2 GiB must be "
+            "tokenized in pieces into a token file (write_token_file)"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:

@@ -12,6 +12,7 @@ extra: ``pip install "chainrule[text]"``).
 Each tokenizer has ``encode(str) -> list[int]``, ``decode(ids) -> str``, ``vocab_size`` and
 ``save(path)`` / ``load(path)`` (JSON, never pickle).
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,10 @@ def _ids(ids: Any, who: str) -> list[int]:
     """Token ids as a list of Python ints from a list, an array or a 1-d integer Tensor."""
     arr = np.asarray(getattr(ids, "_data", ids))
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
-        raise TypeError(f"{who}.decode: expected a 1-d sequence of integer ids, got "
-                        f"shape {arr.shape} of {arr.dtype}")
+        raise TypeError(
+            f"{who}.decode: expected a 1-d sequence of integer ids, got "
+            f"shape {arr.shape} of {arr.dtype}"
+        )
     return arr.astype(np.int64).tolist()
 
 
@@ -58,8 +61,9 @@ class CharTokenizer:
     def __init__(self, chars: Iterable[str]):
         chars = sorted(set(chars))
         if not chars or any(len(c) != 1 for c in chars):
-            raise ValueError("CharTokenizer: the vocabulary must be a non-empty set of single "
-                             "characters")
+            raise ValueError(
+                "CharTokenizer: the vocabulary must be a non-empty set of single characters"
+            )
         self.chars = chars
         self._stoi = {c: i for i, c in enumerate(chars)}
 
@@ -76,16 +80,17 @@ class CharTokenizer:
         try:
             return [self._stoi[c] for c in text]
         except KeyError as e:
-            raise ValueError(f"CharTokenizer.encode: character {e.args[0]!r} is not in the "
-                             f"vocabulary ({self.vocab_size} characters); build the tokenizer "
-                             "from a text that contains it") from None
+            raise ValueError(
+                f"CharTokenizer.encode: character {e.args[0]!r} is not in the "
+                f"vocabulary ({self.vocab_size} characters); build the tokenizer "
+                "from a text that contains it"
+            ) from None
 
     def decode(self, ids: Any) -> str:
         ids = _ids(ids, "CharTokenizer")
         bad = [i for i in ids if not 0 <= i < self.vocab_size]
         if bad:
-            raise ValueError(f"CharTokenizer.decode: id {bad[0]} is outside [0, "
-                             f"{self.vocab_size})")
+            raise ValueError(f"CharTokenizer.decode: id {bad[0]} is outside [0, {self.vocab_size})")
         return "".join(self.chars[i] for i in ids)
 
     def to_dict(self) -> dict:
@@ -117,8 +122,10 @@ class ByteBPETokenizer:
         for k, pair in enumerate(merges):
             a, b = (int(v) for v in pair)
             if not (0 <= a < 256 + k and 0 <= b < 256 + k):
-                raise ValueError(f"ByteBPETokenizer: merge {k} {pair} refers to an id that does "
-                                 f"not exist yet (valid: 0..{255 + k})")
+                raise ValueError(
+                    f"ByteBPETokenizer: merge {k} {pair} refers to an id that does "
+                    f"not exist yet (valid: 0..{255 + k})"
+                )
             self.merges.append((a, b))
             self._vocab.append(self._vocab[a] + self._vocab[b])
         self._ranks = {p: k for k, p in enumerate(self.merges)}
@@ -136,8 +143,10 @@ class ByteBPETokenizer:
             ValueError: when ``vocab_size`` < 256.
         """
         if not isinstance(vocab_size, int) or vocab_size < 256:
-            raise ValueError(f"ByteBPETokenizer.train: vocab_size must be an int >= 256 (the "
-                             f"byte alphabet), got {vocab_size!r}")
+            raise ValueError(
+                f"ByteBPETokenizer.train: vocab_size must be an int >= 256 (the "
+                f"byte alphabet), got {vocab_size!r}"
+            )
         words = Counter(_CHUNK.findall(text))
         seqs = [list(w.encode("utf-8")) for w in words]
         counts = list(words.values())
@@ -185,8 +194,9 @@ class ByteBPETokenizer:
         ids = _ids(ids, "ByteBPETokenizer")
         bad = [i for i in ids if not 0 <= i < self.vocab_size]
         if bad:
-            raise ValueError(f"ByteBPETokenizer.decode: id {bad[0]} is outside [0, "
-                             f"{self.vocab_size})")
+            raise ValueError(
+                f"ByteBPETokenizer.decode: id {bad[0]} is outside [0, {self.vocab_size})"
+            )
         return b"".join(self._vocab[i] for i in ids).decode("utf-8", errors="replace")
 
     def token_bytes(self, i: int) -> bytes:
@@ -241,8 +251,10 @@ class TiktokenTokenizer:
         try:
             import tiktoken
         except ImportError as e:
-            raise ImportError("TiktokenTokenizer needs the optional package tiktoken: "
-                              'pip install "chainrule[text]" (or pip install tiktoken)') from e
+            raise ImportError(
+                "TiktokenTokenizer needs the optional package tiktoken: "
+                'pip install "chainrule[text]" (or pip install tiktoken)'
+            ) from e
         self.encoding = tiktoken.get_encoding(encoding) if isinstance(encoding, str) else encoding
         self.allowed_special = allowed_special
 
@@ -251,8 +263,12 @@ class TiktokenTokenizer:
         """A tiktoken encoding with ``bpe``'s merges and pre-tokenizer (fast encoding)."""
         import tiktoken
 
-        enc = tiktoken.Encoding(name=name, pat_str=_CHUNK.pattern,
-                                mergeable_ranks=bpe.mergeable_ranks(), special_tokens={})
+        enc = tiktoken.Encoding(
+            name=name,
+            pat_str=_CHUNK.pattern,
+            mergeable_ranks=bpe.mergeable_ranks(),
+            special_tokens={},
+        )
         return cls(enc)
 
     @property
@@ -282,8 +298,10 @@ def load_tokenizer(path: str | os.PathLike) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"load_tokenizer: {path} does not exist")
     if path.stat().st_size > _MAX_JSON_BYTES:
-        raise ValueError(f"load_tokenizer: {path} is larger than {_MAX_JSON_BYTES >> 20} MiB; "
-                         "not a tokenizer file")
+        raise ValueError(
+            f"load_tokenizer: {path} is larger than {_MAX_JSON_BYTES >> 20} MiB; "
+            "not a tokenizer file"
+        )
     try:
         spec = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, RecursionError) as e:
@@ -293,11 +311,14 @@ def load_tokenizer(path: str | os.PathLike) -> Any:
         return CharTokenizer(spec["chars"])
     if kind == "byte_bpe" and isinstance(spec.get("merges"), list):
         merges = spec["merges"]
-        if not all(isinstance(m, list) and len(m) == 2 and all(type(v) is int for v in m)
-                   for m in merges):
+        if not all(
+            isinstance(m, list) and len(m) == 2 and all(type(v) is int for v in m) for m in merges
+        ):
             raise ValueError(f"load_tokenizer: {path}: 'merges' must be a list of [int, int]")
         return ByteBPETokenizer(merges)
     if kind == "tiktoken" and isinstance(spec.get("name"), str):
         return TiktokenTokenizer(spec["name"])
-    raise ValueError(f"load_tokenizer: {path} is not a chainrule tokenizer file (expected "
-                     "'kind' char, byte_bpe or tiktoken with its fields)")
+    raise ValueError(
+        f"load_tokenizer: {path} is not a chainrule tokenizer file (expected "
+        "'kind' char, byte_bpe or tiktoken with its fields)"
+    )

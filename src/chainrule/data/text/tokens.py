@@ -6,6 +6,7 @@ its target ``y = tokens[i+1 : i+B+1]`` (the same window shifted by one). ``NextT
 serves the windows by index (for a ``DataLoader``); ``TokenData.get_batch`` draws random
 windows as nanoGPT's training loop does.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,7 @@ from ...autograd.tensor import Tensor
 from ...random import Generator, gen
 from ...utils.data.dataset import Dataset
 
-__all__ = ["NextTokenDataset", "TokenData", "load_token_file", "split_tokens",
-           "write_token_file"]
+__all__ = ["NextTokenDataset", "TokenData", "load_token_file", "split_tokens", "write_token_file"]
 
 _MAGIC = b"CRTOKENS"
 _HEADER = 16  # magic (8) + dtype code (1) + padding (7); the count follows from the size
@@ -32,18 +32,24 @@ def _as_tokens(tokens: Any, who: str) -> np.ndarray:
         return arr
     arr = np.asarray(arr)
     if arr.ndim != 1 or arr.dtype.kind not in "iu":
-        raise TypeError(f"{who}: tokens must be a 1-d integer array, got shape {arr.shape} "
-                        f"of {arr.dtype}")
+        raise TypeError(
+            f"{who}: tokens must be a 1-d integer array, got shape {arr.shape} of {arr.dtype}"
+        )
     return arr
 
 
 def _check_block(block_size: Any, n: int, who: str) -> int:
-    if not isinstance(block_size, (int, np.integer)) or isinstance(block_size, bool) \
-            or block_size < 1:
+    if (
+        not isinstance(block_size, (int, np.integer))
+        or isinstance(block_size, bool)
+        or block_size < 1
+    ):
         raise ValueError(f"{who}: block_size must be a positive int, got {block_size!r}")
     if n < block_size + 1:
-        raise ValueError(f"{who}: {n} tokens are too few for block_size={block_size} (need at "
-                         f"least block_size + 1 = {block_size + 1})")
+        raise ValueError(
+            f"{who}: {n} tokens are too few for block_size={block_size} (need at "
+            f"least block_size + 1 = {block_size + 1})"
+        )
     return int(block_size)
 
 
@@ -81,7 +87,7 @@ class NextTokenDataset(Dataset):
         if not -n <= index < n:
             raise IndexError(f"NextTokenDataset: index {index} out of range for {n} windows")
         start = (index % n) * self.stride
-        chunk = np.asarray(self.tokens[start:start + self.block_size + 1], dtype=np.int64)
+        chunk = np.asarray(self.tokens[start : start + self.block_size + 1], dtype=np.int64)
         return Tensor._new(chunk[:-1]), Tensor._new(chunk[1:])
 
 
@@ -94,25 +100,27 @@ class TokenData:
     """
 
     def __init__(self, train: Any, val: Any, block_size: int):
-        self.splits = {"train": _as_tokens(train, "TokenData"),
-                       "val": _as_tokens(val, "TokenData")}
+        self.splits = {"train": _as_tokens(train, "TokenData"), "val": _as_tokens(val, "TokenData")}
         self.block_size = _check_block(block_size, len(self.splits["train"]), "TokenData")
         if len(self.splits["val"]):
             _check_block(block_size, len(self.splits["val"]), "TokenData (validation split)")
 
-    def get_batch(self, split: str, batch_size: int,
-                  generator: Generator | None = None) -> tuple[Tensor, Tensor]:
+    def get_batch(
+        self, split: str, batch_size: int, generator: Generator | None = None
+    ) -> tuple[Tensor, Tensor]:
         """``batch_size`` random windows from ``split``: inputs and targets, (B, T) int64."""
         if split not in self.splits:
-            raise ValueError(f"TokenData.get_batch: split must be 'train' or 'val', got "
-                             f"{split!r}")
+            raise ValueError(f"TokenData.get_batch: split must be 'train' or 'val', got {split!r}")
         data = self.splits[split]
         if len(data) <= self.block_size:
-            raise ValueError(f"TokenData.get_batch: the {split} split has {len(data)} tokens, "
-                             f"too few for block_size={self.block_size}")
+            raise ValueError(
+                f"TokenData.get_batch: the {split} split has {len(data)} tokens, "
+                f"too few for block_size={self.block_size}"
+            )
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"TokenData.get_batch: batch_size must be a positive int, got "
-                             f"{batch_size!r}")
+            raise ValueError(
+                f"TokenData.get_batch: batch_size must be a positive int, got {batch_size!r}"
+            )
         rng = gen(generator)
         starts = rng.integers(0, len(data) - self.block_size, size=int(batch_size))
         offsets = np.arange(self.block_size + 1)
@@ -154,8 +162,10 @@ def load_token_file(path: str | os.PathLike) -> np.memmap:
     dtype = _DTYPES[head[8]]
     body = size - _HEADER
     if body % dtype.itemsize:
-        raise ValueError(f"load_token_file: {path} holds {body} bytes of data, not a whole "
-                         f"number of {dtype} tokens (truncated?)")
+        raise ValueError(
+            f"load_token_file: {path} holds {body} bytes of data, not a whole "
+            f"number of {dtype} tokens (truncated?)"
+        )
     if body == 0:
         return np.zeros(0, dtype)  # np.memmap refuses empty files
     return np.memmap(path, dtype=dtype, mode="r", offset=_HEADER, shape=(body // dtype.itemsize,))

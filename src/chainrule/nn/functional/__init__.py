@@ -2,6 +2,7 @@
 
 Each family lives in its own file; this package only re-exports them.
 """
+
 from ...ops.indexing import one_hot  # noqa: F401
 from ...ops.shape import pad  # noqa: F401
 from ...ops.softmax import log_softmax, softmax  # noqa: F401

@@ -5,6 +5,7 @@ mode come for free; formulas follow PyTorch exactly (including its constants). B
 that could overflow (e.g. ``exp`` in ELU for large positive inputs) are clamped before
 the non-linearity so a masked-out branch never produces ``inf * 0 = NaN`` in backward.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,8 +60,9 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return hardtanh(input, 0.0, 6.0)
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
-             inplace: bool = False) -> Tensor:
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
     """clamp(x, min_val, max_val)."""
     if not (isinstance(input, Tensor) and input.dtype.kind in "iu"):
         _check(input, "hardtanh")
@@ -83,9 +85,11 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     n = weight.numel()
     if n != 1:
         if input.ndim < 2 or input.shape[1] != n:
-            raise ShapeError(f"prelu: weight has {n} parameters but the input of shape "
-                             f"{input.shape} has {input.shape[1] if input.ndim > 1 else 1} "
-                             "channels (dim 1); use num_parameters=1 or match the channels")
+            raise ShapeError(
+                f"prelu: weight has {n} parameters but the input of shape "
+                f"{input.shape} has {input.shape[1] if input.ndim > 1 else 1} "
+                "channels (dim 1); use num_parameters=1 or match the channels"
+            )
         weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
     else:
         weight = weight.reshape(())
@@ -194,8 +198,3 @@ def maxout(input: Tensor, weight: Tensor, bias: Tensor | None, pieces: int) -> T
     out = weight.shape[0] // pieces
     z = z.reshape(z.shape[:-1] + (out, pieces))
     return amax(z, -1)
-
-
-
-
-

@@ -12,6 +12,7 @@ are added to the scores. As in PyTorch 2.13, a query whose keys are all masked o
 when ``need_weights=True`` (weights and output: the plain softmax of an all -inf row) and
 zeros when ``need_weights=False`` (the fused kernel's safe softmax).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,42 +36,55 @@ def _canonical_mask(mask: Any, name: str, dtype: Any) -> Tensor | None:
     if mask is None:
         return None
     if not isinstance(mask, Tensor):
-        raise TypeError(f"multi_head_attention_forward: {name} must be a Tensor, got "
-                        f"{type(mask).__name__}")
+        raise TypeError(
+            f"multi_head_attention_forward: {name} must be a Tensor, got {type(mask).__name__}"
+        )
     if mask.dtype.kind == "b":
         xp_zero = zeros(mask.shape, dtype=dtype)
         return where(mask._data, float("-inf"), xp_zero)
     if mask.dtype.kind != "f":
-        raise TypeError(f"multi_head_attention_forward: only bool and floating types of "
-                        f"{name} are supported, got {mask.dtype}")
+        raise TypeError(
+            f"multi_head_attention_forward: only bool and floating types of "
+            f"{name} are supported, got {mask.dtype}"
+        )
     return mask if mask.dtype == dtype else mask.to(dtype)
 
 
-def _shape_check(query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any,
-                 attn_mask: Any, num_heads: int) -> bool:
+def _shape_check(
+    query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any, attn_mask: Any, num_heads: int
+) -> bool:
     """Validate ranks; True for batched (L, N, E) input, False for unbatched (L, E)."""
     if query.ndim == 3:
         if key.ndim != 3 or value.ndim != 3:
-            _err(f"for batched (3-D) query, key and value must be 3-D, got key.dim()="
-                 f"{key.ndim} and value.dim()={value.ndim}")
+            _err(
+                f"for batched (3-D) query, key and value must be 3-D, got key.dim()="
+                f"{key.ndim} and value.dim()={value.ndim}"
+            )
         if key_padding_mask is not None and key_padding_mask.ndim != 2:
-            _err(f"for batched (3-D) query, key_padding_mask must be 2-D (N, S), got "
-                 f"{key_padding_mask.ndim}-D")
+            _err(
+                f"for batched (3-D) query, key_padding_mask must be 2-D (N, S), got "
+                f"{key_padding_mask.ndim}-D"
+            )
         if attn_mask is not None and attn_mask.ndim not in (2, 3):
-            _err(f"for batched (3-D) query, attn_mask must be 2-D or 3-D, got "
-                 f"{attn_mask.ndim}-D")
+            _err(f"for batched (3-D) query, attn_mask must be 2-D or 3-D, got {attn_mask.ndim}-D")
         return True
     if query.ndim == 2:
         if key.ndim != 2 or value.ndim != 2:
-            _err(f"for unbatched (2-D) query, key and value must be 2-D, got key.dim()="
-                 f"{key.ndim} and value.dim()={value.ndim}")
+            _err(
+                f"for unbatched (2-D) query, key and value must be 2-D, got key.dim()="
+                f"{key.ndim} and value.dim()={value.ndim}"
+            )
         if key_padding_mask is not None and key_padding_mask.ndim != 1:
-            _err(f"for unbatched (2-D) query, key_padding_mask must be 1-D (S,), got "
-                 f"{key_padding_mask.ndim}-D")
+            _err(
+                f"for unbatched (2-D) query, key_padding_mask must be 1-D (S,), got "
+                f"{key_padding_mask.ndim}-D"
+            )
         if attn_mask is not None:
             if attn_mask.ndim not in (2, 3):
-                _err(f"for unbatched (2-D) query, attn_mask must be 2-D or 3-D, got "
-                     f"{attn_mask.ndim}-D")
+                _err(
+                    f"for unbatched (2-D) query, attn_mask must be 2-D or 3-D, got "
+                    f"{attn_mask.ndim}-D"
+                )
             want = (num_heads, query.shape[0], key.shape[0])
             if attn_mask.ndim == 3 and tuple(attn_mask.shape) != want:
                 _err(f"expected a 3-D attn_mask of shape {want}, got {tuple(attn_mask.shape)}")
@@ -107,16 +121,32 @@ def _heads(t: Tensor, static: Tensor | None, bh: int, head_dim: int, name: str) 
 
 
 def multi_head_attention_forward(
-        query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
-        in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None,
-        bias_v: Tensor | None, add_zero_attn: bool, dropout_p: float, out_proj_weight: Tensor,
-        out_proj_bias: Tensor | None, training: bool = True,
-        key_padding_mask: Tensor | None = None, need_weights: bool = True,
-        attn_mask: Tensor | None = None, use_separate_proj_weight: bool = False,
-        q_proj_weight: Tensor | None = None, k_proj_weight: Tensor | None = None,
-        v_proj_weight: Tensor | None = None, static_k: Tensor | None = None,
-        static_v: Tensor | None = None, average_attn_weights: bool = True,
-        is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    embed_dim_to_check: int,
+    num_heads: int,
+    in_proj_weight: Tensor | None,
+    in_proj_bias: Tensor | None,
+    bias_k: Tensor | None,
+    bias_v: Tensor | None,
+    add_zero_attn: bool,
+    dropout_p: float,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    training: bool = True,
+    key_padding_mask: Tensor | None = None,
+    need_weights: bool = True,
+    attn_mask: Tensor | None = None,
+    use_separate_proj_weight: bool = False,
+    q_proj_weight: Tensor | None = None,
+    k_proj_weight: Tensor | None = None,
+    v_proj_weight: Tensor | None = None,
+    static_k: Tensor | None = None,
+    static_v: Tensor | None = None,
+    average_attn_weights: bool = True,
+    is_causal: bool = False,
+) -> tuple[Tensor, Tensor | None]:
     """Multi-head attention on sequence-first inputs (PyTorch's functional form).
 
     Shape:
@@ -139,32 +169,49 @@ def multi_head_attention_forward(
         _err(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
     if use_separate_proj_weight:
         if key.shape[:2] != value.shape[:2]:
-            _err(f"key's sequence and batch dims {tuple(key.shape[:2])} do not match value's "
-                 f"{tuple(value.shape[:2])}")
+            _err(
+                f"key's sequence and batch dims {tuple(key.shape[:2])} do not match value's "
+                f"{tuple(value.shape[:2])}"
+            )
     elif key.shape != value.shape:
         _err(f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}")
     dtype = query.dtype
     key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", dtype)
     if is_causal and attn_mask is None:
-        raise RuntimeError("multi_head_attention_forward: need attn_mask if specifying the "
-                           "is_causal hint; nn.Transformer.generate_square_subsequent_mask "
-                           "creates one")
+        raise RuntimeError(
+            "multi_head_attention_forward: need attn_mask if specifying the "
+            "is_causal hint; nn.Transformer.generate_square_subsequent_mask "
+            "creates one"
+        )
     if is_causal and key_padding_mask is None and not need_weights:
         attn_mask = None  # the hint alone drives the fused op's causal mask
     else:
         attn_mask = _canonical_mask(attn_mask, "attn_mask", dtype)
         is_causal = False  # a merged or explicit mask is used instead of the hint
-    q, k, v = _project(query, key, value, in_proj_weight, in_proj_bias,
-                       use_separate_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight)
+    q, k, v = _project(
+        query,
+        key,
+        value,
+        in_proj_weight,
+        in_proj_bias,
+        use_separate_proj_weight,
+        q_proj_weight,
+        k_proj_weight,
+        v_proj_weight,
+    )
     if attn_mask is not None:
         if attn_mask.ndim == 2:
             if tuple(attn_mask.shape) != (tgt_len, src_len):
-                _err(f"the shape of the 2-D attn_mask is {tuple(attn_mask.shape)}, but should "
-                     f"be {(tgt_len, src_len)}")
+                _err(
+                    f"the shape of the 2-D attn_mask is {tuple(attn_mask.shape)}, but should "
+                    f"be {(tgt_len, src_len)}"
+                )
             attn_mask = attn_mask.unsqueeze(0)
         elif tuple(attn_mask.shape) != (bsz * num_heads, tgt_len, src_len):
-            _err(f"the shape of the 3-D attn_mask is {tuple(attn_mask.shape)}, but should be "
-                 f"{(bsz * num_heads, tgt_len, src_len)}")
+            _err(
+                f"the shape of the 3-D attn_mask is {tuple(attn_mask.shape)}, but should be "
+                f"{(bsz * num_heads, tgt_len, src_len)}"
+            )
     if bias_k is not None and bias_v is not None:
         if static_k is not None or static_v is not None:
             _err("bias cannot be added to static key/value (bias_k with static_k/static_v)")
@@ -186,19 +233,32 @@ def multi_head_attention_forward(
     src_len = k.shape[1]
     if key_padding_mask is not None:
         if tuple(key_padding_mask.shape) != (bsz, src_len):
-            _err(f"expected key_padding_mask of shape {(bsz, src_len)}, got "
-                 f"{tuple(key_padding_mask.shape)}")
+            _err(
+                f"expected key_padding_mask of shape {(bsz, src_len)}, got "
+                f"{tuple(key_padding_mask.shape)}"
+            )
         kpm = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(bsz, num_heads, 1, src_len)
         kpm = kpm.reshape(bh, 1, src_len)
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if attn_mask is not None:  # (1 or N·H, L, S) -> broadcastable to (N, H, L, S)
-        attn_mask = attn_mask.unsqueeze(0) if attn_mask.shape[0] == 1 else \
-            attn_mask.reshape(bsz, num_heads, -1, src_len)
+        attn_mask = (
+            attn_mask.unsqueeze(0)
+            if attn_mask.shape[0] == 1
+            else attn_mask.reshape(bsz, num_heads, -1, src_len)
+        )
     q4 = q.reshape(bsz, num_heads, tgt_len, head_dim)
     k4 = k.reshape(bsz, num_heads, src_len, head_dim)
     v4 = v.reshape(bsz, num_heads, src_len, v.shape[-1])
-    res = attention(q4, k4, v4, attn_mask, dropout_p if training else 0.0, is_causal,
-                    need_weights=need_weights, nan_rows=need_weights)
+    res = attention(
+        q4,
+        k4,
+        v4,
+        attn_mask,
+        dropout_p if training else 0.0,
+        is_causal,
+        need_weights=need_weights,
+        nan_rows=need_weights,
+    )
     out, weights = res if need_weights else (res, None)
     out = out.permute(2, 0, 1, 3).reshape(tgt_len * bsz, embed_dim)
     out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)

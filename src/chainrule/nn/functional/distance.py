@@ -4,6 +4,7 @@ All are compositions of differentiable ops. The Euclidean norms go through
 ``cr.linalg.vector_norm``, whose gradient at 0 is 0, so identical or zero vectors never give
 NaN gradients; ``cosine_similarity`` clamps each norm at ``eps`` as PyTorch does.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,16 +16,16 @@ from ...linalg.norms import vector_norm
 from ...ops._util import NAMED_ERRORS, as_tensor, broadcast_error, lead_with
 from ...ops.unary import relu
 
-__all__ = ["cosine_similarity", "margin_ranking_loss", "pairwise_distance",
-           "triplet_margin_loss"]
+__all__ = ["cosine_similarity", "margin_ranking_loss", "pairwise_distance", "triplet_margin_loss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
 
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction (use "
-                         "'none', 'mean' or 'sum')")
+        raise ValueError(
+            f"{op}: {reduction!r} is not a valid value for reduction (use 'none', 'mean' or 'sum')"
+        )
     if reduction == "mean":
         return loss.mean()
     return loss.sum() if reduction == "sum" else loss
@@ -48,8 +49,9 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     return ((a / n1) * (b / n2)).sum(dim)
 
 
-def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
-                      keepdim: bool = False) -> Tensor:
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
     """||x1 - x2 + eps||_p over the last dim (``eps`` keeps the gradient finite at 0)."""
     a, b = as_tensor(x1), as_tensor(x2)
     try:
@@ -59,14 +61,23 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
         raise
 
 
-def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
-                        margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
-                        swap: bool = False, size_average: Any = None, reduce: Any = None,
-                        reduction: str = "mean") -> Tensor:
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
     """max(d(a, p) - d(a, n) + margin, 0), with ``swap`` using min(d(a, n), d(p, n))."""
     if size_average is not None or reduce is not None:
-        raise NotImplementedError("triplet_margin_loss: size_average/reduce are deprecated in "
-                                  "PyTorch; use reduction=")
+        raise NotImplementedError(
+            "triplet_margin_loss: size_average/reduce are deprecated in PyTorch; use reduction="
+        )
     if margin <= 0:
         raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
     d_pos = pairwise_distance(anchor, positive, p, eps)
@@ -77,16 +88,25 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
     return _reduce(relu(d_pos - d_neg + margin), reduction, "triplet_margin_loss")
 
 
-def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
-                        size_average: Any = None, reduce: Any = None,
-                        reduction: str = "mean") -> Tensor:
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0.0,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
     """max(0, -y * (x1 - x2) + margin) for targets y in {1, -1}."""
     if size_average is not None or reduce is not None:
-        raise NotImplementedError("margin_ranking_loss: size_average/reduce are deprecated in "
-                                  "PyTorch; use reduction=")
+        raise NotImplementedError(
+            "margin_ranking_loss: size_average/reduce are deprecated in PyTorch; use reduction="
+        )
     x1, x2, y = as_tensor(input1), as_tensor(input2), as_tensor(target)
     if not (x1.ndim == x2.ndim == y.ndim):
-        raise RuntimeError(f"margin_ranking_loss: All input tensors should have same dimension "
-                           f"but got sizes: input1: {tuple(x1.shape)}, input2: "
-                           f"{tuple(x2.shape)}, target: {tuple(y.shape)}")
+        raise RuntimeError(
+            f"margin_ranking_loss: All input tensors should have same dimension "
+            f"but got sizes: input1: {tuple(x1.shape)}, input2: "
+            f"{tuple(x2.shape)}, target: {tuple(y.shape)}"
+        )
     return _reduce(relu(-y * (x1 - x2) + margin), reduction, "margin_ranking_loss")

@@ -4,6 +4,7 @@
 Inverted dropout: kept units are scaled by 1/(1-p) during training so the expected
 activation is unchanged and evaluation is the identity.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,13 @@ def _masked(input: Tensor, keep, scale: float) -> Tensor:
     return input * Tensor._make(m, False, None, 0)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
-            generator: Generator | None = None) -> Tensor:
+def dropout(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    generator: Generator | None = None,
+) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p)."""
     _check_p(p, "dropout")
     if not training or p == 0.0:
@@ -45,12 +51,15 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _masked(input, keep, 1.0 / (1.0 - p))
 
 
-def _channel_dropout(input: Tensor, p: float, training: bool, generator, op: str,
-                     spatial: int) -> Tensor:
+def _channel_dropout(
+    input: Tensor, p: float, training: bool, generator, op: str, spatial: int
+) -> Tensor:
     _check_p(p, op)
     if input.ndim not in (spatial + 1, spatial + 2):
-        raise ValueError(f"{op}: expected a {spatial + 1}-d (unbatched) or {spatial + 2}-d "
-                         f"(batched) input, got shape {input.shape}")
+        raise ValueError(
+            f"{op}: expected a {spatial + 1}-d (unbatched) or {spatial + 2}-d "
+            f"(batched) input, got shape {input.shape}"
+        )
     if not training or p == 0.0:
         return input
     if p == 1.0:
@@ -60,26 +69,46 @@ def _channel_dropout(input: Tensor, p: float, training: bool, generator, op: str
     return _masked(input, keep, 1.0 / (1.0 - p))
 
 
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
-              generator: Generator | None = None) -> Tensor:
+def dropout1d(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    generator: Generator | None = None,
+) -> Tensor:
     """Zero whole channels of (N, C, L) / (C, L) inputs."""
     return _channel_dropout(input, p, training, generator, "dropout1d", 1)
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
-              generator: Generator | None = None) -> Tensor:
+def dropout2d(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    generator: Generator | None = None,
+) -> Tensor:
     """Zero whole channels (feature maps) of (N, C, H, W) / (C, H, W) inputs."""
     return _channel_dropout(input, p, training, generator, "dropout2d", 2)
 
 
-def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
-              generator: Generator | None = None) -> Tensor:
+def dropout3d(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    generator: Generator | None = None,
+) -> Tensor:
     """Zero whole channels of (N, C, D, H, W) / (C, D, H, W) inputs."""
     return _channel_dropout(input, p, training, generator, "dropout3d", 3)
 
 
-def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False,
-                  generator: Generator | None = None) -> Tensor:
+def alpha_dropout(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = False,
+    inplace: bool = False,
+    generator: Generator | None = None,
+) -> Tensor:
     """Dropout that keeps SELU's self-normalising mean 0 / variance 1.
 
     Dropped units are set to α' = -λα (SELU's negative saturation); the result is then
@@ -92,7 +121,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     if p == 1.0:
         return input * 0.0
     alpha_p = -1.7580993408473766  # -SELU_SCALE * SELU_ALPHA
-    a = 1.0 / math.sqrt((alpha_p ** 2 * p + 1) * (1 - p))
+    a = 1.0 / math.sqrt((alpha_p**2 * p + 1) * (1 - p))
     keep = _uniform(input.shape, input, generator) >= p
     xp = get_array_module(input._data)
     k = xp.asarray(keep, dtype=input.dtype)

@@ -9,6 +9,7 @@ backward works. ``fold`` is its adjoint (overlapping patches are summed); its ba
 These functions check the arguments and handle unbatched inputs; the derivative rules (the
 column layout and the col2im op :class:`~chainrule.ops.fold.FoldFn`) are in ``ops/fold.py``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,18 +24,22 @@ __all__ = ["fold", "unfold"]
 def _pair(v: Any, name: str, op: str, minimum: int) -> tuple[int, int]:
     pair = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
     if len(pair) != 2 or not all(isinstance(i, int) and i >= minimum for i in pair):
-        raise RuntimeError(f"{op}: {name} must be an int or a pair of ints >= {minimum}, got "
-                           f"{v!r}")
+        raise RuntimeError(f"{op}: {name} must be an int or a pair of ints >= {minimum}, got {v!r}")
     return pair  # type: ignore[return-value]
 
 
 def _geometry(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any):
-    return (_pair(kernel_size, "kernel_size", op, 1), _pair(dilation, "dilation", op, 1),
-            _pair(padding, "padding", op, 0), _pair(stride, "stride", op, 1))
+    return (
+        _pair(kernel_size, "kernel_size", op, 1),
+        _pair(dilation, "dilation", op, 1),
+        _pair(padding, "padding", op, 0),
+        _pair(stride, "stride", op, 1),
+    )
 
 
-def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
-           stride: Any = 1) -> Tensor:
+def unfold(
+    input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+) -> Tensor:
     """Sliding local blocks of a (N, C, H, W) or (C, H, W) tensor as columns (N, C*kh*kw, L).
 
     Raises:
@@ -42,8 +47,9 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
     """
     x = as_tensor(input)
     if x.ndim not in (3, 4):
-        raise RuntimeError(f"unfold: expected a 3-d (unbatched) or 4-d (batched) input, got "
-                           f"shape {tuple(x.shape)}")
+        raise RuntimeError(
+            f"unfold: expected a 3-d (unbatched) or 4-d (batched) input, got shape {tuple(x.shape)}"
+        )
     k, d, p, s = _geometry("unfold", kernel_size, dilation, padding, stride)
     no_integer_kernel("unfold", x)
     batched = x.ndim == 4
@@ -52,15 +58,23 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
     h, w = x.shape[2:]
     oh, ow = blocks((h, w), k, d, p, s)
     if oh < 1 or ow < 1:
-        raise RuntimeError(f"unfold: the padded input ({h + 2 * p[0]}x{w + 2 * p[1]}) is smaller "
-                           f"than the dilated kernel ({d[0] * (k[0] - 1) + 1}x"
-                           f"{d[1] * (k[1] - 1) + 1})")
+        raise RuntimeError(
+            f"unfold: the padded input ({h + 2 * p[0]}x{w + 2 * p[1]}) is smaller "
+            f"than the dilated kernel ({d[0] * (k[0] - 1) + 1}x"
+            f"{d[1] * (k[1] - 1) + 1})"
+        )
     cols = unfold_columns(x, k, d, p, s)
     return cols if batched else cols.squeeze(0)
 
 
-def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
-         stride: Any = 1) -> Tensor:
+def fold(
+    input: Tensor,
+    output_size: Any,
+    kernel_size: Any,
+    dilation: Any = 1,
+    padding: Any = 0,
+    stride: Any = 1,
+) -> Tensor:
     """Combine sliding local blocks (N, C*kh*kw, L) into a (N, C, H, W) tensor, summing where
     blocks overlap (the adjoint of :func:`unfold`).
 
@@ -69,8 +83,10 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     """
     cols = as_tensor(input)
     if cols.ndim not in (2, 3):
-        raise RuntimeError(f"fold: expected a 2-d (unbatched) or 3-d (batched) input, got "
-                           f"shape {tuple(cols.shape)}")
+        raise RuntimeError(
+            f"fold: expected a 2-d (unbatched) or 3-d (batched) input, got "
+            f"shape {tuple(cols.shape)}"
+        )
     out_hw = _pair(output_size, "output_size", "fold", 1)
     k, d, p, s = _geometry("fold", kernel_size, dilation, padding, stride)
     no_integer_kernel("fold", cols)
@@ -79,13 +95,17 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
         cols = cols.unsqueeze(0)
     kk = k[0] * k[1]
     if cols.shape[1] % kk:
-        raise RuntimeError(f"fold: expected size of input's dimension 1 to be divisible by the "
-                           f"product of kernel_size ({kk}), but got {cols.shape[1]}")
+        raise RuntimeError(
+            f"fold: expected size of input's dimension 1 to be divisible by the "
+            f"product of kernel_size ({kk}), but got {cols.shape[1]}"
+        )
     oh, ow = blocks(out_hw, k, d, p, s)
     if oh < 1 or ow < 1 or cols.shape[2] != oh * ow:
-        raise RuntimeError(f"fold: given output_size={out_hw}, kernel_size={k}, dilation={d}, "
-                           f"padding={p}, stride={s}, expected size of input's dimension 2 to "
-                           f"match the calculated number of sliding blocks {oh} * {ow} = "
-                           f"{oh * ow}, but got {cols.shape[2]}")
+        raise RuntimeError(
+            f"fold: given output_size={out_hw}, kernel_size={k}, dilation={d}, "
+            f"padding={p}, stride={s}, expected size of input's dimension 2 to "
+            f"match the calculated number of sliding blocks {oh} * {ow} = "
+            f"{oh * ow}, but got {cols.shape[2]}"
+        )
     out = FoldFn.apply(cols, out_hw, k, d, p, s)
     return out if batched else out.squeeze(0)

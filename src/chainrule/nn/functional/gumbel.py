@@ -4,6 +4,7 @@
 the forward value is the one-hot of ``argmax(y)`` while the gradient is that of ``y`` (the
 straight-through estimator), as in PyTorch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,15 @@ from ...random import Generator, gen
 __all__ = ["gumbel_softmax"]
 
 
-def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
-                   dim: int = -1, *, generator: Generator | None = None) -> Tensor:
+def gumbel_softmax(
+    logits: Tensor,
+    tau: float = 1.0,
+    hard: bool = False,
+    eps: float = 1e-10,
+    dim: int = -1,
+    *,
+    generator: Generator | None = None,
+) -> Tensor:
     """Gumbel-softmax samples over ``dim`` at temperature ``tau`` (``hard``: one-hot forward,
     soft gradient). ``eps`` is accepted for PyTorch compatibility (deprecated there, unused).
 

@@ -19,6 +19,7 @@ path uses PIL's filters (triangle, or cubic with A = -0.5) stretched by the down
 factor. Coordinates are computed in the input's precision (float32 for float32 input), as
 PyTorch's CPU kernels do.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,13 +48,15 @@ def _per_dim(value: Any, nd: int, what: str, input: Tensor) -> tuple:
                 f"interpolate: input and output must have the same number of spatial "
                 f"dimensions, but got input with spatial dimensions of "
                 f"{list(input.shape[2:])} and {what} of {list(value)}. Please provide input "
-                f"tensor in (N, C, d1, d2, ...,dK) format and {what} in (o1, o2, ...,oK) format.")
+                f"tensor in (N, C, d1, d2, ...,dK) format and {what} in (o1, o2, ...,oK) format."
+            )
         return tuple(value)
     return (value,) * nd
 
 
-def _geometry(input: Tensor, size: Any, scale_factor: Any, mode: str,
-              recompute_scale_factor: bool | None) -> tuple[tuple, tuple]:
+def _geometry(
+    input: Tensor, size: Any, scale_factor: Any, mode: str, recompute_scale_factor: bool | None
+) -> tuple[tuple, tuple]:
     """Output spatial size and the scale factors used for the coordinate mapping (or None)."""
     nd = input.ndim - 2
     if size is not None and scale_factor is not None:
@@ -61,8 +64,9 @@ def _geometry(input: Tensor, size: Any, scale_factor: Any, mode: str,
     if size is None and scale_factor is None:
         raise ValueError("interpolate: either size or scale_factor should be defined")
     if recompute_scale_factor and size is not None:
-        raise ValueError("interpolate: recompute_scale_factor is not meaningful with an "
-                         "explicit size.")
+        raise ValueError(
+            "interpolate: recompute_scale_factor is not meaningful with an explicit size."
+        )
     if size is not None:
         out = tuple(int(s) for s in _per_dim(size, nd, "output size", input))
         scales: tuple = (None,) * nd
@@ -72,8 +76,10 @@ def _geometry(input: Tensor, size: Any, scale_factor: Any, mode: str,
         if recompute_scale_factor or mode == "area":  # 'area' always recomputes, as PyTorch
             scales = (None,) * nd
     if any(n < 1 for n in out) or any(n < 1 for n in input.shape[2:]):
-        raise RuntimeError(f"interpolate: input and output sizes should be greater than 0, but "
-                           f"got input {list(input.shape[2:])} output {list(out)}")
+        raise RuntimeError(
+            f"interpolate: input and output sizes should be greater than 0, but "
+            f"got input {list(input.shape[2:])} output {list(out)}"
+        )
     return out, scales
 
 
@@ -81,8 +87,7 @@ def _opdtype(x: Tensor) -> type:
     return np.float64 if x.dtype == np.float64 else np.float32
 
 
-def _coord_scale(n_in: int, n_out: int, align_corners: bool, scale: float | None,
-                 op: type) -> Any:
+def _coord_scale(n_in: int, n_out: int, align_corners: bool, scale: float | None, op: type) -> Any:
     """PyTorch's area_pixel_compute_scale: source step per output step."""
     if align_corners:
         return op(n_in - 1) / op(n_out - 1) if n_out > 1 else op(0)
@@ -91,8 +96,9 @@ def _coord_scale(n_in: int, n_out: int, align_corners: bool, scale: float | None
     return op(n_in) / op(n_out)
 
 
-def _source_coords(n_in: int, n_out: int, align_corners: bool, scale: float | None,
-                   op: type, cubic: bool) -> np.ndarray:
+def _source_coords(
+    n_in: int, n_out: int, align_corners: bool, scale: float | None, op: type, cubic: bool
+) -> np.ndarray:
     s = _coord_scale(n_in, n_out, align_corners, scale, op)
     dst = np.arange(n_out, dtype=op)
     if align_corners:
@@ -107,8 +113,9 @@ def _floor_and_frac(src: np.ndarray, n_in: int, op: type) -> tuple[np.ndarray, n
     return i0, t
 
 
-def _linear_matrix(n_in: int, n_out: int, align_corners: bool, scale: float | None,
-                   op: type) -> np.ndarray:
+def _linear_matrix(
+    n_in: int, n_out: int, align_corners: bool, scale: float | None, op: type
+) -> np.ndarray:
     src = _source_coords(n_in, n_out, align_corners, scale, op, cubic=False)
     i0, t = _floor_and_frac(src, n_in, op)
     i1 = i0 + (i0 < n_in - 1)
@@ -131,8 +138,9 @@ def _cubic_coeffs(t: np.ndarray, op: type) -> list[np.ndarray]:
     return [far(t + op(1)), near(t), near(op(1) - t), far(op(2) - t)]
 
 
-def _cubic_matrix(n_in: int, n_out: int, align_corners: bool, scale: float | None,
-                  op: type) -> np.ndarray:
+def _cubic_matrix(
+    n_in: int, n_out: int, align_corners: bool, scale: float | None, op: type
+) -> np.ndarray:
     src = _source_coords(n_in, n_out, align_corners, scale, op, cubic=True)
     i0, t = _floor_and_frac(src, n_in, op)
     w = np.zeros((n_out, n_in), dtype=op)
@@ -153,8 +161,9 @@ def _aa_filter(x: np.ndarray, cubic: bool) -> np.ndarray:
     return np.where(x < 1, near, np.where(x < 2, far, 0.0))
 
 
-def _antialias_matrix(n_in: int, n_out: int, align_corners: bool, scale: float | None,
-                      cubic: bool) -> np.ndarray:
+def _antialias_matrix(
+    n_in: int, n_out: int, align_corners: bool, scale: float | None, cubic: bool
+) -> np.ndarray:
     """Antialiased resize: when shrinking, the filter is stretched by the scale so every input
     pixel contributes (no aliasing); rows are normalised to sum to one."""
     s = float(_coord_scale(n_in, n_out, align_corners, scale, np.float64))
@@ -180,8 +189,7 @@ def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
     return w
 
 
-def _nearest_index(n_in: int, n_out: int, scale: float | None, op: type,
-                   exact: bool) -> np.ndarray:
+def _nearest_index(n_in: int, n_out: int, scale: float | None, op: type, exact: bool) -> np.ndarray:
     s = _coord_scale(n_in, n_out, False, scale, op)
     dst = np.arange(n_out, dtype=op)
     src = s * (dst + op(0.5)) if exact else s * dst
@@ -201,7 +209,7 @@ def _apply_matrix(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
     n_out, n_in = w.shape
     wt = Tensor._make(get_array_module(x._data).asarray(w.astype(x.dtype)), False, None, 0)
     pre = int(np.prod(shp[:axis], dtype=np.int64))
-    post = int(np.prod(shp[axis + 1:], dtype=np.int64))
+    post = int(np.prod(shp[axis + 1 :], dtype=np.int64))
     if post == 1:
         y = x.reshape(pre, n_in) @ wt.T
     elif pre * n_out * post < _GEMM_THRESHOLD:
@@ -209,19 +217,18 @@ def _apply_matrix(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
     else:
         cols = x.reshape(pre, n_in, post).transpose(0, 1).reshape(n_in, pre * post)
         y = (wt @ cols).reshape(n_out, pre, post).transpose(0, 1)
-    return y.reshape(*(shp[:axis] + (n_out,) + shp[axis + 1:]))
+    return y.reshape(*(shp[:axis] + (n_out,) + shp[axis + 1 :]))
 
 
-def _resize_nearest(x: Tensor, axis: int, n_out: int, scale: float | None,
-                    exact: bool) -> Tensor:
+def _resize_nearest(x: Tensor, axis: int, n_out: int, scale: float | None, exact: bool) -> Tensor:
     n_in = x.shape[axis]
-    if not exact and scale is not None and float(scale).is_integer() \
-            and n_out == n_in * int(scale):
+    if not exact and scale is not None and float(scale).is_integer() and n_out == n_in * int(scale):
         r = int(scale)  # integer upscale: broadcast + reshape (no gather)
         shp = list(x.shape)
-        big = shp[:axis + 1] + [r] + shp[axis + 1:]
-        return x.unsqueeze(axis + 1).expand(*big).reshape(*(shp[:axis] + [n_in * r]
-                                                            + shp[axis + 1:]))
+        big = shp[: axis + 1] + [r] + shp[axis + 1 :]
+        return (
+            x.unsqueeze(axis + 1).expand(*big).reshape(*(shp[:axis] + [n_in * r] + shp[axis + 1 :]))
+        )
     idx = _nearest_index(n_in, n_out, scale, _opdtype(x), exact)
     if np.array_equal(idx, np.arange(n_in)):
         return x
@@ -230,39 +237,53 @@ def _resize_nearest(x: Tensor, axis: int, n_out: int, scale: float | None,
 
 def _check_args(input: Any, mode: str, align_corners: bool | None, antialias: bool) -> None:
     if not isinstance(input, Tensor):
-        raise TypeError(f"interpolate: expected input to be a Tensor, got "
-                        f"{type(input).__name__}")
+        raise TypeError(f"interpolate: expected input to be a Tensor, got {type(input).__name__}")
     if mode not in _MODES:
-        raise NotImplementedError(f"interpolate: mode={mode!r} is not supported; valid modes: "
-                                  f"{', '.join(_MODES)}")
+        raise NotImplementedError(
+            f"interpolate: mode={mode!r} is not supported; valid modes: {', '.join(_MODES)}"
+        )
     if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
-        raise ValueError("interpolate: align_corners option can only be set with the "
-                         "interpolating modes: linear | bilinear | bicubic | trilinear")
+        raise ValueError(
+            "interpolate: align_corners option can only be set with the "
+            "interpolating modes: linear | bilinear | bicubic | trilinear"
+        )
     if antialias and (mode not in ("bilinear", "bicubic") or input.ndim != 4):
-        raise ValueError(f"interpolate: anti-alias option is restricted to bilinear and "
-                         f"bicubic modes and requires a 4-D tensor as input, got mode={mode!r} "
-                         f"and a {input.ndim}-D input")
+        raise ValueError(
+            f"interpolate: anti-alias option is restricted to bilinear and "
+            f"bicubic modes and requires a 4-D tensor as input, got mode={mode!r} "
+            f"and a {input.ndim}-D input"
+        )
     if input.ndim not in (3, 4, 5):
-        raise NotImplementedError(f"interpolate: input Error: Only 3D, 4D and 5D input Tensors "
-                                  f"supported (got {input.ndim}D) for the modes: "
-                                  f"{' | '.join(_MODES)} (got {mode})")
+        raise NotImplementedError(
+            f"interpolate: input Error: Only 3D, 4D and 5D input Tensors "
+            f"supported (got {input.ndim}D) for the modes: "
+            f"{' | '.join(_MODES)} (got {mode})"
+        )
 
 
 def _check_mode(input: Tensor, mode: str) -> None:
     """The mode's rank and dtype (checked after the size, in PyTorch's order)."""
     want = _MODE_DIMS.get(mode)
     if want is not None and input.ndim - 2 != want:
-        raise NotImplementedError(f"interpolate: got {input.ndim}D input, but {mode} mode "
-                                  f"needs {want + 2}D input")
+        raise NotImplementedError(
+            f"interpolate: got {input.ndim}D input, but {mode} mode needs {want + 2}D input"
+        )
     if mode not in ("nearest", "nearest-exact") and not input.is_floating_point():
-        raise DtypeError(f"interpolate: mode={mode!r} needs a floating-point input, got "
-                         f"{input.dtype}; convert with .float() first")
+        raise DtypeError(
+            f"interpolate: mode={mode!r} needs a floating-point input, got "
+            f"{input.dtype}; convert with .float() first"
+        )
 
 
-def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
-                scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
-                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-                antialias: bool = False) -> Tensor:
+def interpolate(
+    input: Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, like ``F.interpolate``.
 
     Args:
@@ -313,12 +334,20 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
 
 
 def _deprecated(name: str) -> None:
-    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
-                  "instead.", UserWarning, stacklevel=3)
+    warnings.warn(
+        f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
-def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
-             align_corners: bool | None = None) -> Tensor:
+def upsample(
+    input: Tensor,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
     """Deprecated alias of :func:`interpolate` (kept because PyTorch programs still call it)."""
     _deprecated("upsample")
     return interpolate(input, size, scale_factor, mode, align_corners)

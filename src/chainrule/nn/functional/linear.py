@@ -7,6 +7,7 @@ two matmuls and a column sum backward) and ``ops/embedding.py``
 (:class:`~chainrule.ops.embedding.EmbeddingFn` and its scatter-add gradient).
 ``bilinear`` is an ``einsum``.
 """
+
 from __future__ import annotations
 
 from ...autograd.tensor import Tensor
@@ -33,58 +34,82 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         (*, out_features).
     """
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
-        raise TypeError(f"linear: input and weight must be Tensors, got "
-                        f"{type(input).__name__} and {type(weight).__name__}")
+        raise TypeError(
+            f"linear: input and weight must be Tensors, got "
+            f"{type(input).__name__} and {type(weight).__name__}"
+        )
     if weight.ndim != 2:
-        raise ShapeError(f"linear: weight must be 2-d (out_features, in_features), got shape "
-                         f"{weight.shape}")
+        raise ShapeError(
+            f"linear: weight must be 2-d (out_features, in_features), got shape {weight.shape}"
+        )
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ShapeError(f"linear: input of shape {input.shape} does not match weight of shape "
-                         f"{weight.shape}: the last input dimension must be "
-                         f"in_features={weight.shape[1]}")
+        raise ShapeError(
+            f"linear: input of shape {input.shape} does not match weight of shape "
+            f"{weight.shape}: the last input dimension must be "
+            f"in_features={weight.shape[1]}"
+        )
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
     if input.dtype != weight.dtype:
-        raise TypeError(f"linear: input dtype {input.dtype} differs from weight dtype "
-                        f"{weight.dtype}; convert one, e.g. x.to({weight.dtype})")
+        raise TypeError(
+            f"linear: input dtype {input.dtype} differs from weight dtype "
+            f"{weight.dtype}; convert one, e.g. x.to({weight.dtype})"
+        )
     if input.ndim == 1:
         return reshape(LinearFn.apply(reshape(input, (1, -1)), weight, bias), (-1,))
     return LinearFn.apply(input, weight, bias)
 
 
-def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
-             bias: Tensor | None = None) -> Tensor:
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y[..., k] = Σ_ij x1[..., i] A[k, i, j] x2[..., j] + b[k].
 
     Shapes: input1 (*, in1), input2 (*, in2), weight (out, in1, in2), bias (out,).
     """
-    if weight.ndim != 3 or input1.shape[-1] != weight.shape[1] or \
-            input2.shape[-1] != weight.shape[2] or input1.shape[:-1] != input2.shape[:-1]:
-        raise ShapeError(f"bilinear: incompatible shapes input1 {input1.shape}, input2 "
-                         f"{input2.shape}, weight {weight.shape} (expected (*, in1), (*, in2), "
-                         "(out, in1, in2))")
+    if (
+        weight.ndim != 3
+        or input1.shape[-1] != weight.shape[1]
+        or input2.shape[-1] != weight.shape[2]
+        or input1.shape[:-1] != input2.shape[:-1]
+    ):
+        raise ShapeError(
+            f"bilinear: incompatible shapes input1 {input1.shape}, input2 "
+            f"{input2.shape}, weight {weight.shape} (expected (*, in1), (*, in2), "
+            "(out, in1, in2))"
+        )
     y = einsum("...i,kij,...j->...k", input1, weight, input2)
     return y if bias is None else y + bias
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
-              max_norm: float | None = None, norm_type: float = 2.0,
-              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """Look up rows of ``weight`` (num_embeddings, dim) at integer indices ``input``.
 
     Returns shape input.shape + (dim,). Rows at ``padding_idx`` receive no gradient.
     """
     idx = input._data if isinstance(input, Tensor) else input
     if getattr(idx, "dtype", None) is None or idx.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be an integer tensor, got "
-                        f"{getattr(idx, 'dtype', type(idx).__name__)}")
+        raise TypeError(
+            f"embedding: indices must be an integer tensor, got "
+            f"{getattr(idx, 'dtype', type(idx).__name__)}"
+        )
     if weight.ndim != 2:
-        raise ShapeError(f"embedding: 'weight' must be 2-D (num_embeddings, embedding_dim), "
-                         f"got shape {tuple(weight.shape)}")
+        raise ShapeError(
+            f"embedding: 'weight' must be 2-D (num_embeddings, embedding_dim), "
+            f"got shape {tuple(weight.shape)}"
+        )
     n = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexOutOfBounds(f"embedding: index out of range: indices span [{int(idx.min())}, "
-                         f"{int(idx.max())}] but there are only {n} embeddings")
+        raise IndexOutOfBounds(
+            f"embedding: index out of range: indices span [{int(idx.min())}, "
+            f"{int(idx.max())}] but there are only {n} embeddings"
+        )
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     if max_norm is not None:  # renormalise looked-up rows in place, as PyTorch
@@ -94,7 +119,10 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
         weight._data[rows] *= scale[:, None].astype(weight.dtype)
     if sparse:
-        raise NotImplementedError("embedding: sparse=True is not supported (chainrule has no "
-                                  "sparse gradients); use sparse=False")
-    return EmbeddingFn.apply(weight, input if isinstance(input, Tensor) else idx, padding_idx,
-                            bool(scale_grad_by_freq))
+        raise NotImplementedError(
+            "embedding: sparse=True is not supported (chainrule has no "
+            "sparse gradients); use sparse=False"
+        )
+    return EmbeddingFn.apply(
+        weight, input if isinstance(input, Tensor) else idx, padding_idx, bool(scale_grad_by_freq)
+    )

@@ -6,6 +6,7 @@ cross-entropy, NLL and binary cross-entropy call their fused ops in ``ops/losses
 (cross-entropy: a numerically stable log-softmax and the weighted, label-smoothed NLL in one
 op, about 3x fewer passes than the composite log_softmax + gather graph).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,9 +19,19 @@ from ...ops.losses import BinaryCrossEntropyFn, CrossEntropyFn, NLLLossFn, index
 from ...ops.softmax import log_softmax
 from ...ops.unary import log, relu, softplus
 
-__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
-           "cross_entropy", "huber_loss", "kl_div", "l1_loss", "mse_loss", "multi_margin_loss",
-           "nll_loss", "smooth_l1_loss"]
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "cross_entropy",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "mse_loss",
+    "multi_margin_loss",
+    "nll_loss",
+    "smooth_l1_loss",
+]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -31,8 +42,9 @@ def _const(arr: Any) -> Tensor:
 
 def _check_reduction(reduction: str, op: str, extra: tuple = ()) -> None:
     if reduction not in _REDUCTIONS + extra:
-        raise ValueError(f"{op}: reduction must be one of {list(_REDUCTIONS + extra)}, got "
-                         f"{reduction!r}")
+        raise ValueError(
+            f"{op}: reduction must be one of {list(_REDUCTIONS + extra)}, got {reduction!r}"
+        )
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -45,12 +57,16 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def _pair(input: Any, target: Any, op: str, same_shape: bool = True) -> tuple:
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
-        raise TypeError(f"{op}: input and target must be Tensors, got {type(input).__name__} "
-                        f"and {type(target).__name__}")
+        raise TypeError(
+            f"{op}: input and target must be Tensors, got {type(input).__name__} "
+            f"and {type(target).__name__}"
+        )
     if same_shape and input.shape != target.shape:
-        raise ShapeError(f"{op}: target shape {target.shape} must match input shape "
-                         f"{input.shape} (broadcasting them is almost always a bug; reshape "
-                         "explicitly)")
+        raise ShapeError(
+            f"{op}: target shape {target.shape} must match input shape "
+            f"{input.shape} (broadcasting them is almost always a bug; reshape "
+            "explicitly)"
+        )
     if input.dtype.kind != "f":
         raise DtypeError(f"{op}: input must be floating point, got {input.dtype}")
     if target.dtype != input.dtype and target.dtype.kind in "fc":
@@ -59,8 +75,13 @@ def _pair(input: Any, target: Any, op: str, same_shape: bool = True) -> tuple:
 
 
 # ------------------------------------------------------------------ regression losses
-def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
-             reduction: str = "mean") -> Tensor:
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
     """(x - y)²."""
     _check_reduction(reduction, "mse_loss")
     input, target = _pair(input, target, "mse_loss")
@@ -68,16 +89,22 @@ def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: An
     return _reduce(d * d, reduction)
 
 
-def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
-            reduction: str = "mean") -> Tensor:
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
     """|x - y|."""
     _check_reduction(reduction, "l1_loss")
     input, target = _pair(input, target, "l1_loss")
     return _reduce(abs(input - target), reduction)
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
-               delta: float = 1.0) -> Tensor:
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0
+) -> Tensor:
     """½d² if |d| < δ else δ(|d| - ½δ), d = x - y."""
     _check_reduction(reduction, "huber_loss")
     if delta <= 0:
@@ -89,8 +116,14 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     return _reduce(loss, reduction)
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
-                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
     """½d²/β if |d| < β else |d| - ½β (plain L1 when β = 0)."""
     _check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:
@@ -114,8 +147,12 @@ def _class_target(op: str, input: Tensor, target: Tensor) -> None:
         raise ShapeError(
             f"{op}: for input of shape {input.shape} the class-index target must have shape "
             f"{expected}, got {target.shape}"
-            + (" (class probabilities must have the input's shape)"
-               if target.dtype.kind == "f" else ""))
+            + (
+                " (class probabilities must have the input's shape)"
+                if target.dtype.kind == "f"
+                else ""
+            )
+        )
 
 
 def _flatten_classes(x: Tensor) -> Tensor:
@@ -128,9 +165,16 @@ def _flatten_classes(x: Tensor) -> Tensor:
     return x.movedim(1, -1).reshape((-1, c))
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                  size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross-entropy between logits ``input`` and class indices or class probabilities.
 
     Shapes: input (C,), (N, C) or (N, C, d1, ...); target class indices () / (N,) /
@@ -148,13 +192,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     c = input.shape[1] if input.ndim >= 2 else input.shape[0] if input.ndim == 1 else 0
     if weight is not None and weight.shape != (c,):
-        raise ShapeError(f"{op}: weight must have shape ({c},) (one per class), got "
-                         f"{weight.shape}")
+        raise ShapeError(f"{op}: weight must have shape ({c},) (one per class), got {weight.shape}")
     if target.dtype.kind == "f":
         if target.shape != input.shape:
-            raise ShapeError(f"{op}: a floating target is read as class probabilities and must "
-                             f"have the input's shape {input.shape}, got {target.shape}; for "
-                             "class indices pass an integer tensor (target.long())")
+            raise ShapeError(
+                f"{op}: a floating target is read as class probabilities and must "
+                f"have the input's shape {input.shape}, got {target.shape}; for "
+                "class indices pass an integer tensor (target.long())"
+            )
         cdim = 1 if input.ndim >= 2 else 0
         tgt = target.to(input.dtype)
         if label_smoothing > 0:
@@ -168,20 +213,28 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             return loss.sum() / max(input.numel() // max(c, 1), 1)
         return _reduce(loss, reduction)
     if target.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must be integer class indices or float probabilities, "
-                        f"got {target.dtype}")
+        raise TypeError(
+            f"{op}: target must be integer class indices or float probabilities, got {target.dtype}"
+        )
     _class_target(op, input, target)
     x2 = _flatten_classes(input)
-    out = CrossEntropyFn.apply(x2, target, weight, int(ignore_index), float(label_smoothing),
-                              reduction)
+    out = CrossEntropyFn.apply(
+        x2, target, weight, int(ignore_index), float(label_smoothing), reduction
+    )
     if reduction == "none":
         return out.reshape(target.shape)
     return out
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
-             size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
-             reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` at class indices ``target``.
 
     Shapes as :func:`cross_entropy` with index targets; 'mean' divides by Σ w[target].
@@ -199,32 +252,46 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     return out.reshape(target.shape) if reduction == "none" else out
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                         size_average: Any = None, reduce: Any = None,
-                         reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
     """-w (y log x + (1-y) log(1-x)) for probabilities x in [0, 1] (logs clamped >= -100)."""
     op = "binary_cross_entropy"
     _check_reduction(reduction, op)
     input, target = _pair(input, target, op)
     xd = input._data
     if xd.size and not (xd.min() >= 0 and xd.max() <= 1):  # NaN fails both comparisons
-        raise ValueError(f"{op}: all elements of input should be between 0 and 1 (got range "
-                         f"[{float(xd.min()):.4g}, {float(xd.max()):.4g}]); apply sigmoid first "
-                         "or use binary_cross_entropy_with_logits")
+        raise ValueError(
+            f"{op}: all elements of input should be between 0 and 1 (got range "
+            f"[{float(xd.min()):.4g}, {float(xd.max()):.4g}]); apply sigmoid first "
+            "or use binary_cross_entropy_with_logits"
+        )
     yd = target._data
     if yd.size and not (yd.min() >= 0 and yd.max() <= 1):  # NaN fails both comparisons
-        raise ValueError(f"{op}: all elements of target should be between 0 and 1 (got range "
-                         f"[{float(yd.min()):.4g}, {float(yd.max()):.4g}])")
+        raise ValueError(
+            f"{op}: all elements of target should be between 0 and 1 (got range "
+            f"[{float(yd.min()):.4g}, {float(yd.max()):.4g}])"
+        )
     loss = BinaryCrossEntropyFn.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
-                                     weight: Tensor | None = None, size_average: Any = None,
-                                     reduce: Any = None, reduction: str = "mean",
-                                     pos_weight: Tensor | None = None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
     """Stable BCE on logits: (1-y) x + (1 + (pw-1) y) · softplus(-x), times ``weight``.
 
     softplus(-x) = max(-x, 0) + log(1 + e^(-|x|)) never overflows; without pos_weight this is
@@ -244,9 +311,16 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     return _reduce(loss, reduction)
 
 
-def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
-                      weight: Tensor | None = None, size_average: Any = None,
-                      reduce: Any = None, reduction: str = "mean") -> Tensor:
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
     """Multi-class hinge (SVM) loss: Σ_{j≠y} max(0, w_y (margin - x_y + x_j))^p / C."""
     op = "multi_margin_loss"
     _check_reduction(reduction, op)
@@ -260,9 +334,10 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     n, c = x.shape
     t = target._data.reshape(-1)
     if t.shape != (n,):
-        raise ShapeError(f"{op}: target must have shape ({n},) for input {input.shape}, got "
-                         f"{target.shape}")
-    index_weights(op, t, c, None, -(10 ** 18), x.dtype)
+        raise ShapeError(
+            f"{op}: target must have shape ({n},) for input {input.shape}, got {target.shape}"
+        )
+    index_weights(op, t, c, None, -(10**18), x.dtype)
     xp = get_array_module(t)
     rows = xp.arange(n)
     xy = x[rows, t].reshape((n, 1))
@@ -279,8 +354,14 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     return _reduce(loss, reduction)
 
 
-def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
-           reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
     """KL(target ‖ exp(input)) pointwise: y (log y - x), or e^y (y - x) if log_target.
 
     ``input`` holds log-probabilities. 'batchmean' divides the sum by input.shape[0] (the
@@ -300,15 +381,22 @@ def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any 
     return _reduce(loss, reduction)
 
 
-def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
-                          size_average: Any = None, reduce: Any = None,
-                          reduction: str = "mean") -> Tensor:
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0.0,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
     op = "cosine_embedding_loss"
     _check_reduction(reduction, op)
     if input1.shape != input2.shape or input1.ndim not in (1, 2):
-        raise ShapeError(f"{op}: inputs must both be (N, D) or (D,), got {input1.shape} and "
-                         f"{input2.shape}")
+        raise ShapeError(
+            f"{op}: inputs must both be (N, D) or (D,), got {input1.shape} and {input2.shape}"
+        )
     expected = input1.shape[:1] if input1.ndim == 2 else ()
     if target.shape != expected:
         raise ShapeError(f"{op}: target must have shape {expected}, got {target.shape}")

@@ -8,6 +8,7 @@ running statistics and call the fused ops of ``ops/normalization.py``:
 backward) and :class:`~chainrule.ops.normalization.BatchNormFn` (training-mode batch norm
 with the affine map fused in). ``rms_norm`` and ``normalize`` are composed from ops.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,12 +20,10 @@ from ...backend import get_array_module
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, no_integer_kernel
 from ...ops.normalization import BatchNormFn, BatchStats, NormalizeFn
 
-__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize",
-           "rms_norm"]
+__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize", "rms_norm"]
 
 
-def normalize_axes(x: Tensor, axes: tuple, eps: float, stats: BatchStats | None = None
-                   ) -> Tensor:
+def normalize_axes(x: Tensor, axes: tuple, eps: float, stats: BatchStats | None = None) -> Tensor:
     """Standardise ``x`` over ``axes`` with the fused op (internal building block)."""
     return NormalizeFn.apply(x, axes, float(eps), stats)
 
@@ -50,9 +49,16 @@ def _bshape(t: Tensor, ndim: int) -> Tensor:
     return t.reshape((t.shape[0],) + (1,) * (ndim - 2))
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-               weight: Tensor | None = None, bias: Tensor | None = None,
-               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Batch normalisation over (N, *spatial) per channel C of (N, C, *) inputs.
 
     Training uses the batch statistics and, if running buffers are given, updates them in
@@ -60,26 +66,36 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     batch variance (as PyTorch). Evaluation uses the running statistics.
     """
     if input.ndim < 2:
-        raise ShapeError(f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
-                         f"got shape {input.shape}")
+        raise ShapeError(
+            f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
+            f"got shape {input.shape}"
+        )
     no_integer_kernel("batch_norm", input)
     if not (eps > 0 if training else eps >= 0):  # also rejects NaN
         need = "positive during training" if training else "non-negative"
         raise ValueError(f"batch_norm: eps must be {need}, but got {eps}")
     c = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         if t is not None and t.shape != (c,):
-            raise ShapeError(f"batch_norm: {name} must have shape ({c},) for an input with "
-                             f"{c} channels (shape {input.shape}), got {t.shape}")
+            raise ShapeError(
+                f"batch_norm: {name} must have shape ({c},) for an input with "
+                f"{c} channels (shape {input.shape}), got {t.shape}"
+            )
     nd = input.ndim
     if training:
         count = input.numel() // c
         if count == 0:  # PyTorch: an empty result, the running statistics left untouched
             return _empty_result(input, weight, bias)
         if count <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
-                             f"training, got input of shape {input.shape}")
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when "
+                f"training, got input of shape {input.shape}"
+            )
         stats = BatchStats()
         y = BatchNormFn.apply(input, weight, bias, float(eps), stats)
         if running_mean is not None and running_var is not None:
@@ -95,14 +111,16 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         return y
     # evaluation: the running statistics, then the affine map as ordinary ops
     if running_mean is None or running_var is None:
-        raise ValueError("batch_norm: running_mean and running_var are required when "
-                         "training=False")
+        raise ValueError(
+            "batch_norm: running_mean and running_var are required when training=False"
+        )
     xp = get_array_module(input._data)
     invstd = 1.0 / xp.sqrt(running_var._data + eps)
     shift = (-running_mean._data * invstd).astype(input.dtype, copy=False)
     shp = (c,) + (1,) * (nd - 2)
-    y = input * Tensor._make(invstd.astype(input.dtype, copy=False).reshape(shp),
-                             False, None, 0) + Tensor._make(shift.reshape(shp), False, None, 0)
+    y = input * Tensor._make(
+        invstd.astype(input.dtype, copy=False).reshape(shp), False, None, 0
+    ) + Tensor._make(shift.reshape(shp), False, None, 0)
     if weight is not None:
         y = y * _bshape(weight, nd)
     if bias is not None:
@@ -110,10 +128,16 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return y
 
 
-def instance_norm(input: Tensor, running_mean: Tensor | None = None,
-                  running_var: Tensor | None = None, weight: Tensor | None = None,
-                  bias: Tensor | None = None, use_input_stats: bool = True,
-                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise each (sample, channel) over its spatial positions, as torch's instance_norm.
 
     With ``use_input_stats`` each instance uses its own statistics; running_mean/var, when
@@ -126,19 +150,27 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     no_integer_kernel("instance_norm", input)
     nd = input.ndim
     c = input.shape[1]
-    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
-                    ("running_var", running_var)):
+    for name, t in (
+        ("weight", weight),
+        ("bias", bias),
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+    ):
         if t is not None and tuple(t.shape) != (c,):
-            raise ValueError(f"instance_norm: {name} must have shape ({c},) for an input with "
-                             f"{c} channels (shape {input.shape}), got {t.shape}")
+            raise ValueError(
+                f"instance_norm: {name} must have shape ({c},) for an input with "
+                f"{c} channels (shape {input.shape}), got {t.shape}"
+            )
     if not use_input_stats:
         return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
     if input.shape[0] == 0:  # PyTorch: an empty batch gives an empty result
         return _empty_result(input, weight, bias)
     count = input.numel() // max(input.shape[0] * c, 1)
     if count <= 1:
-        raise ValueError(f"instance_norm: expected more than 1 spatial element when training, "
-                         f"got input size {list(input.shape)}")
+        raise ValueError(
+            f"instance_norm: expected more than 1 spatial element when training, "
+            f"got input size {list(input.shape)}"
+        )
     if (running_mean is None) != (running_var is None):
         raise ValueError("instance_norm: give both running_mean and running_var, or neither")
     if running_mean is not None:
@@ -158,15 +190,21 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     return y
 
 
-def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dims, then y = γ x̂ + β."""
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
-        tuple(normalized_shape)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
     if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != shape:
-        raise ShapeError(f"layer_norm: normalized_shape {list(shape)} does not match the "
-                         f"trailing dims of the input of shape {input.shape}")
+        raise ShapeError(
+            f"layer_norm: normalized_shape {list(shape)} does not match the "
+            f"trailing dims of the input of shape {input.shape}"
+        )
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != shape:
             raise ShapeError(f"layer_norm: {name} must have shape {shape}, got {t.shape}")
@@ -179,20 +217,28 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | 
     return y
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Split C channels into groups, normalise each (sample, group), then per-channel affine."""
     if input.ndim < 2:
         raise ShapeError(f"group_norm: expected (N, C, *), got shape {input.shape}")
     n, c = input.shape[0], input.shape[1]
     if c % num_groups != 0:
-        raise ShapeError(f"group_norm: num_channels ({c}) must be divisible by num_groups "
-                         f"({num_groups})")
+        raise ShapeError(
+            f"group_norm: num_channels ({c}) must be divisible by num_groups ({num_groups})"
+        )
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != (c,):
-            raise ShapeError(f"group_norm: expected {name} to be a vector of size equal to "
-                             f"the number of channels in input ({c}), got {name} of shape "
-                             f"{tuple(t.shape)} and input of shape {tuple(input.shape)}")
+            raise ShapeError(
+                f"group_norm: expected {name} to be a vector of size equal to "
+                f"the number of channels in input ({c}), got {name} of shape "
+                f"{tuple(t.shape)} and input of shape {tuple(input.shape)}"
+            )
     no_integer_kernel("group_norm", input)
     if input.numel() == 0:  # PyTorch: an empty batch gives an empty result
         return _empty_result(input, weight, bias)
@@ -218,20 +264,25 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     return input / n.clamp(eps, None)
 
 
-def rms_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
-             eps: float | None = None) -> Tensor:
+def rms_norm(
+    input: Tensor,
+    normalized_shape: Sequence[int],
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
     """y = x / √(mean(x²) + ε) · γ over the trailing ``normalized_shape`` dims (RMSNorm).
 
     Composed from primitives (square, mean, rsqrt), so double backward and forward mode come
     for free. ``eps=None`` uses the machine epsilon of the input's dtype, as PyTorch.
     """
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
-        tuple(normalized_shape)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
     if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != shape:
-        raise RuntimeError(f"rms_norm: given normalized_shape={list(shape)}, expected an input "
-                           f"with shape [*, {', '.join(map(str, shape))}], but got input of "
-                           f"size {list(input.shape)}")
+        raise RuntimeError(
+            f"rms_norm: given normalized_shape={list(shape)}, expected an input "
+            f"with shape [*, {', '.join(map(str, shape))}], but got input of "
+            f"size {list(input.shape)}"
+        )
     if weight is not None and tuple(weight.shape) != shape:
         raise RuntimeError(f"rms_norm: weight must have shape {shape}, got {tuple(weight.shape)}")
     if input.dtype.kind != "f":
@@ -240,5 +291,3 @@ def rms_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | No
     dims = tuple(range(input.ndim - k, input.ndim))
     y = input * ((input * input).mean(dims, keepdim=True) + e).rsqrt()
     return y if weight is None else y * weight
-
-

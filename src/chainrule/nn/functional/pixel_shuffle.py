@@ -4,6 +4,7 @@ Both are a reshape, a permute and a reshape, so they are differentiable (any ord
 those ops' own rules and need no gradient code here. Element mapping (PyTorch's):
 ``out[..., c, h r + i, w r + j] = in[..., c r^2 + i r + j, h, w]``.
 """
+
 from __future__ import annotations
 
 from ...autograd.tensor import Tensor
@@ -17,8 +18,10 @@ def _check(op: str, input: Tensor, factor: int, what: str) -> None:
     if isinstance(factor, bool) or not isinstance(factor, int):
         raise TypeError(f"{op}: {what} must be an int, got {type(factor).__name__}")
     if input.ndim < 3:
-        raise RuntimeError(f"{op} expects input to have at least 3 dimensions, but got input "
-                           f"with {input.ndim} dimension(s)")
+        raise RuntimeError(
+            f"{op} expects input to have at least 3 dimensions, but got input "
+            f"with {input.ndim} dimension(s)"
+        )
     if factor <= 0:
         raise RuntimeError(f"{op} expects a positive {what}, but got {factor}")
 
@@ -33,9 +36,11 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     r = upscale_factor
     *batch, c, h, w = input.shape
     if c % (r * r):
-        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
-                           f"divisible by the square of upscale_factor, but input.size(-3)={c} "
-                           f"is not divisible by {r * r}")
+        raise RuntimeError(
+            f"pixel_shuffle expects its input's 'channel' dimension to be "
+            f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+            f"is not divisible by {r * r}"
+        )
     nb = len(batch)
     x = input.reshape(*batch, c // (r * r), r, r, h, w)
     b = tuple(range(nb))
@@ -54,9 +59,11 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     *batch, c, h, w = input.shape
     for name, n, d in (("height", h, -2), ("width", w, -1)):
         if n % r:
-            raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by "
-                               f"downscale_factor, but input.size({d})={n} is not divisible "
-                               f"by {r}")
+            raise RuntimeError(
+                f"pixel_unshuffle expects {name} to be divisible by "
+                f"downscale_factor, but input.size({d})={n} is not divisible "
+                f"by {r}"
+            )
     nb = len(batch)
     x = input.reshape(*batch, c, h // r, r, w // r, r)
     b = tuple(range(nb))

@@ -4,6 +4,7 @@ normalisation (AlexNet); ``interpolate`` is re-exported from :mod:`.interpolate`
 Pooling kernels live in :mod:`chainrule.ops.pooling`; the rest is composed from Tensor
 ops, so it needs no gradient rules of its own.
 """
+
 from __future__ import annotations
 
 from ...autograd.tensor import Tensor
@@ -33,16 +34,19 @@ __all__ = [
 ]
 
 
-def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
-                        k: float = 1.0) -> Tensor:
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
     """Local response normalisation across channels (Krizhevsky et al. 2012), PyTorch's formula.
 
     b_c = a_c / (k + alpha / n * sum_{c' in window(c)} a_{c'}^2) ** beta, where the window of
     n = size channels runs from c - size//2 to c + (size-1)//2 (zero outside).
     """
     if not isinstance(input, Tensor) or input.ndim < 3:
-        raise ValueError(f"local_response_norm: expected input with >= 3 dims (N, C, ...), "
-                         f"got {getattr(input, 'shape', type(input).__name__)}")
+        raise ValueError(
+            f"local_response_norm: expected input with >= 3 dims (N, C, ...), "
+            f"got {getattr(input, 'shape', type(input).__name__)}"
+        )
     if size < 1:
         raise ValueError(f"local_response_norm: size must be >= 1, got {size}")
     c = input.shape[1]
@@ -51,6 +55,6 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     sq = pad(sq, spec)
     acc = sq[:, 0:c]
     for i in range(1, size):
-        acc = acc + sq[:, i:i + c]
+        acc = acc + sq[:, i : i + c]
     div = (acc * (alpha / size) + k) ** beta
     return input / div

@@ -1,4 +1,5 @@
 """Layer modules, one file per family."""
+
 from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403

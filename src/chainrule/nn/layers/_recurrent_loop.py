@@ -19,6 +19,7 @@ the forward direction the state shrinks as sequences finish (their rows are kept
 states) and in the reverse direction it grows as sequences start (from their initial
 state). Dropout is applied to each layer's output except the last, as in PyTorch.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -51,8 +52,9 @@ def _project(mode: str, x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tens
     return linear(x, w_ih, bias)
 
 
-def _run_direction(step, blocks: tuple, batch_sizes: Sequence[int], state0: tuple,
-                   reverse: bool) -> tuple[Tensor, tuple]:
+def _run_direction(
+    step, blocks: tuple, batch_sizes: Sequence[int], state0: tuple, reverse: bool
+) -> tuple[Tensor, tuple]:
     """Run one direction of one layer; returns (packed outputs, final state)."""
     n_steps = len(batch_sizes)
     outs: list = [None] * n_steps
@@ -80,9 +82,17 @@ def _run_direction(step, blocks: tuple, batch_sizes: Sequence[int], state0: tupl
     return (outs[0] if n_steps == 1 else cat(outs, 0)), state
 
 
-def run_layers(mode: str, x: Tensor, batch_sizes: Sequence[int], hx: tuple,
-               weights: Sequence[tuple], num_layers: int, bidirectional: bool,
-               dropout: float, training: bool) -> tuple[Tensor, tuple]:
+def run_layers(
+    mode: str,
+    x: Tensor,
+    batch_sizes: Sequence[int],
+    hx: tuple,
+    weights: Sequence[tuple],
+    num_layers: int,
+    bidirectional: bool,
+    dropout: float,
+    training: bool,
+) -> tuple[Tensor, tuple]:
     """Run a stacked (bi)directional recurrent network on packed-layout input.
 
     Args:
@@ -118,8 +128,9 @@ def run_layers(mode: str, x: Tensor, batch_sizes: Sequence[int], hx: tuple,
                 continue
             blocks = split_rows(xg, sizes)
             step = _step_fn(mode, w_hh, b_hh, w_hr)
-            out, state = _run_direction(step, blocks, sizes, tuple(h[k] for h in hx),
-                                        reverse=d == 1)
+            out, state = _run_direction(
+                step, blocks, sizes, tuple(h[k] for h in hx), reverse=d == 1
+            )
             dir_outs.append(out)
             finals.append(state)
         layer_in = dir_outs[0] if num_dirs == 1 else cat(dir_outs, 1)

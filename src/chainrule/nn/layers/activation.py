@@ -3,6 +3,7 @@
 ``inplace=`` is accepted for PyTorch compatibility; results are always new tensors.
 Shape: any; the output has the input's shape.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -57,36 +58,43 @@ class _Simple(Module):
 
 class ReLU(_Simple):
     """max(x, 0)."""
+
     _fn = staticmethod(F.relu)
 
 
 class ReLU6(_Simple):
     """min(max(x, 0), 6)."""
+
     _fn = staticmethod(F.relu6)
 
 
 class SELU(_Simple):
     """scale · elu(x, α) with PyTorch's exact constants."""
+
     _fn = staticmethod(F.selu)
 
 
 class SiLU(_Simple):
     """x σ(x)."""
+
     _fn = staticmethod(F.silu)
 
 
 class Mish(_Simple):
     """x tanh(softplus(x))."""
+
     _fn = staticmethod(F.mish)
 
 
 class Hardsigmoid(_Simple):
     """clamp(x/6 + 1/2, 0, 1)."""
+
     _fn = staticmethod(F.hardsigmoid)
 
 
 class Hardswish(_Simple):
     """x · hardsigmoid(x)."""
+
     _fn = staticmethod(F.hardswish)
 
 
@@ -99,26 +107,31 @@ class _NoArg(Module):
 
 class Sigmoid(_NoArg):
     """1 / (1 + e^-x)."""
+
     _fn = staticmethod(F.sigmoid)
 
 
 class Tanh(_NoArg):
     """tanh(x)."""
+
     _fn = staticmethod(F.tanh)
 
 
 class Softsign(_NoArg):
     """x / (1 + |x|)."""
+
     _fn = staticmethod(F.softsign)
 
 
 class LogSigmoid(_NoArg):
     """log σ(x)."""
+
     _fn = staticmethod(F.logsigmoid)
 
 
 class Tanhshrink(_NoArg):
     """x - tanh(x)."""
+
     _fn = staticmethod(F.tanhshrink)
 
 
@@ -133,8 +146,7 @@ class LeakyReLU(Module):
         return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
-                                                          else "")
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class PReLU(Module):
@@ -143,8 +155,9 @@ class PReLU(Module):
     Shape: (N, C, *) with num_parameters in (1, C).
     """
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None,
-                 dtype: Any = None):
+    def __init__(
+        self, num_parameters: int = 1, init: float = 0.25, device: Any = None, dtype: Any = None
+    ):
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
         self.weight = Parameter(empty(num_parameters, dtype=dtype, device=device))
@@ -217,8 +230,7 @@ class Hardtanh(Module):
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
         super().__init__()
         if min_val > max_val:
-            raise ValueError(f"Hardtanh: min_val ({min_val}) must not exceed max_val "
-                             f"({max_val})")
+            raise ValueError(f"Hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input: Tensor) -> Tensor:
@@ -258,14 +270,17 @@ class _DimModule(Module):
 
 class Softmax(_DimModule):
     """e^x_i / Σ_j e^x_j along ``dim`` (max-shifted for stability)."""
+
     _fn = staticmethod(F.softmax)
 
 
 class LogSoftmax(_DimModule):
     """x_i - log Σ_j e^x_j along ``dim``."""
+
     _fn = staticmethod(F.log_softmax)
 
 
 class Softmin(_DimModule):
     """softmax(-x) along ``dim``."""
+
     _fn = staticmethod(F.softmin)

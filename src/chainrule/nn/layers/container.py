@@ -1,4 +1,5 @@
 """Containers: Sequential, ModuleList, ModuleDict."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -111,8 +112,10 @@ class ModuleList(Module):
                 runs[-1][1] = i
             else:
                 runs.append([i, i, text])
-        lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ")
-                 + text.replace("\n", "\n  ") for a, b, text in runs]
+        lines = [
+            (f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + text.replace("\n", "\n  ")
+            for a, b, text in runs
+        ]
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 

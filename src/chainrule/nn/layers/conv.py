@@ -5,6 +5,7 @@ Parameters and their initialisation match PyTorch exactly: ``weight`` is
 kaiming_uniform(a=sqrt(5)), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with
 fan_in = weight.shape[1] * prod(k); ``bias`` from the same range.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,23 +57,39 @@ class _ConvNd(Module):
     _nd = 2
     _transposed = False
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", output_padding: Any = 0, device: Any = None,
-                 dtype: Any = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        output_padding: Any = 0,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
-                             f"({out_channels}) must be divisible by groups ({groups})")
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels "
+                f"({out_channels}) must be divisible by groups ({groups})"
+            )
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"{name}: padding_mode must be one of {list(_PADDING_MODES)}, but "
-                             f"got padding_mode={padding_mode!r}")
+            raise ValueError(
+                f"{name}: padding_mode must be one of {list(_PADDING_MODES)}, but "
+                f"got padding_mode={padding_mode!r}"
+            )
         if self._transposed and padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {name}')
         if isinstance(padding, str) and padding not in ("same", "valid"):
-            raise ValueError(f"{name}: padding must be an int, a tuple, 'same' or 'valid', "
-                             f"got {padding!r}")
+            raise ValueError(
+                f"{name}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}"
+            )
         n = self._nd
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _ntuple(kernel_size, n)
@@ -80,16 +97,20 @@ class _ConvNd(Module):
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
         self.dilation = _ntuple(dilation, n)
         self.output_padding = _ntuple(output_padding, n)
-        for what, vals in (("kernel_size", self.kernel_size), ("stride", self.stride),
-                           ("dilation", self.dilation)):
+        for what, vals in (
+            ("kernel_size", self.kernel_size),
+            ("stride", self.stride),
+            ("dilation", self.dilation),
+        ):
             if any(v <= 0 for v in vals):
                 raise ValueError(f"{name}: {what} must be positive, got {vals}")
         if not isinstance(self.padding, str) and any(v < 0 for v in self.padding):
             raise ValueError(f"{name}: padding must be non-negative, got {self.padding}")
         self.groups = groups
         self.padding_mode = padding_mode
-        self._reversed_padding_repeated_twice = _pad_spec(self.padding, self.kernel_size,
-                                                          self.dilation)
+        self._reversed_padding_repeated_twice = _pad_spec(
+            self.padding, self.kernel_size, self.dilation
+        )
         if self._transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
@@ -111,8 +132,10 @@ class _ConvNd(Module):
             self.bias._data[...] = gen(None).uniform(-bound, bound, size=self.bias.shape)
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
         if self.padding != (0,) * self._nd:
             s += f", padding={self.padding}"  # PyTorch prints padding=same unquoted
         if self.dilation != (1,) * self._nd:
@@ -144,8 +167,9 @@ class Conv2d(_ConvNd):
 
     def forward(self, x: Tensor) -> Tensor:
         x, padding = self._mode_padded(x)
-        return Fc.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                         self.groups)
+        return Fc.conv2d(
+            x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
+        )
 
 
 class Conv1d(_ConvNd):
@@ -159,8 +183,9 @@ class Conv1d(_ConvNd):
 
     def forward(self, x: Tensor) -> Tensor:
         x, padding = self._mode_padded(x)
-        return Fc.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                         self.groups)
+        return Fc.conv1d(
+            x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
+        )
 
 
 class ConvTranspose2d(_ConvNd):
@@ -174,8 +199,16 @@ class ConvTranspose2d(_ConvNd):
     _transposed = True
 
     def forward(self, x: Tensor) -> Tensor:
-        return Fc.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                   self.output_padding, self.groups, self.dilation)
+        return Fc.conv_transpose2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose1d(_ConvNd):
@@ -189,5 +222,13 @@ class ConvTranspose1d(_ConvNd):
     _transposed = True
 
     def forward(self, x: Tensor) -> Tensor:
-        return Fc.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
-                                   self.output_padding, self.groups, self.dilation)
+        return Fc.conv_transpose1d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+        )

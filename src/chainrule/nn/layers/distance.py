@@ -1,4 +1,5 @@
 """Similarity/distance layers and the ranking losses built on them (PyTorch's modules)."""
+
 from __future__ import annotations
 
 from ...autograd.tensor import Tensor
@@ -36,15 +37,29 @@ class PairwiseDistance(Module):
 class TripletMarginLoss(Module):
     """max(d(a, p) - d(a, n) + margin, 0) (see ``F.triplet_margin_loss``)."""
 
-    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
-                 swap: bool = False, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        margin: float = 1.0,
+        p: float = 2.0,
+        eps: float = 1e-6,
+        swap: bool = False,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__()
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
         self.reduction = reduction
 
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
-        return D.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
-                                     self.swap, reduction=self.reduction)
+        return D.triplet_margin_loss(
+            anchor,
+            positive,
+            negative,
+            self.margin,
+            self.p,
+            self.eps,
+            self.swap,
+            reduction=self.reduction,
+        )
 
 
 class MarginRankingLoss(Module):
@@ -55,5 +70,4 @@ class MarginRankingLoss(Module):
         self.margin, self.reduction = margin, reduction
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        return D.margin_ranking_loss(input1, input2, target, self.margin,
-                                     reduction=self.reduction)
+        return D.margin_ranking_loss(input1, input2, target, self.margin, reduction=self.reduction)

@@ -2,6 +2,7 @@
 
 Masks come from chainrule's default generator (reproducible under ``cr.manual_seed``).
 """
+
 from __future__ import annotations
 
 from ...autograd.tensor import Tensor
@@ -15,8 +16,9 @@ class _DropoutNd(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"{type(self).__name__}: dropout probability has to be between 0 "
-                             f"and 1, but got {p}")
+            raise ValueError(
+                f"{type(self).__name__}: dropout probability has to be between 0 and 1, but got {p}"
+            )
         self.p, self.inplace = p, inplace
 
     def extra_repr(self) -> str:

@@ -5,6 +5,7 @@ style transfer). PyTorch's defaults differ from batch norm's and are kept: ``aff
 and ``track_running_stats=False``, so by default the layer has no parameters or buffers and
 behaves the same in training and evaluation.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -20,38 +21,64 @@ __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 class _InstanceNorm(_NormBase):
     _nd = 2  # spatial dims of the batched input
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = False, track_running_stats: bool = False, device: Any = None,
-                 dtype: Any = None, *, bias: bool = True) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
-                         dtype, bias)
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         name = type(self).__name__
         if input.ndim not in (self._nd + 1, self._nd + 2):
-            raise ValueError(f"{name}: expected {self._nd + 1}D or {self._nd + 2}D input (got "
-                             f"{input.ndim}D input)")
+            raise ValueError(
+                f"{name}: expected {self._nd + 1}D or {self._nd + 2}D input (got "
+                f"{input.ndim}D input)"
+            )
         feature_dim = input.ndim - (self._nd + 1)
         if input.shape[feature_dim] != self.num_features:
             if self.affine:
-                raise ValueError(f"{name}: expected input's size at dim={feature_dim} to match "
-                                 f"num_features ({self.num_features}), but got: "
-                                 f"{input.shape[feature_dim]}.")
-            warnings.warn(f"{name}: input's size at dim={feature_dim} does not match "
-                          "num_features. You can silence this warning by not passing in "
-                          "num_features, which is not used because affine=False",
-                          UserWarning, stacklevel=2)
+                raise ValueError(
+                    f"{name}: expected input's size at dim={feature_dim} to match "
+                    f"num_features ({self.num_features}), but got: "
+                    f"{input.shape[feature_dim]}."
+                )
+            warnings.warn(
+                f"{name}: input's size at dim={feature_dim} does not match "
+                "num_features. You can silence this warning by not passing in "
+                "num_features, which is not used because affine=False",
+                UserWarning,
+                stacklevel=2,
+            )
         unbatched = input.ndim == self._nd + 1
         x = input.unsqueeze(0) if unbatched else input
-        out = instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            self.training or not self.track_running_stats,
-                            self.momentum if self.momentum is not None else 0.0, self.eps)
+        out = instance_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            self.momentum if self.momentum is not None else 0.0,
+            self.eps,
+        )
         return out.squeeze(0) if unbatched else out
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.use_bias and self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.use_bias and self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class InstanceNorm1d(_InstanceNorm):

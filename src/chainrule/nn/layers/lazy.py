@@ -12,6 +12,7 @@ behaves the same); calling ``step()`` before any forward has nothing to update. 
 shape of a parameter that is still uninitialised raises ``RuntimeError``. ``load_state_dict``
 on a lazy module materialises the parameters from the checkpoint's shapes.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,11 +25,12 @@ from ..parameter import Parameter
 from .conv import Conv1d, Conv2d
 from .linear import Linear
 
-__all__ = ["LazyConv1d", "LazyConv2d", "LazyLinear", "LazyModuleMixin",
-           "UninitializedParameter"]
+__all__ = ["LazyConv1d", "LazyConv2d", "LazyLinear", "LazyModuleMixin", "UninitializedParameter"]
 
-_UNINIT = ("Can't access the shape of an uninitialized parameter or buffer. Call `forward` to "
-           "initialize the parameters before accessing their attributes.")
+_UNINIT = (
+    "Can't access the shape of an uninitialized parameter or buffer. Call `forward` to "
+    "initialize the parameters before accessing their attributes."
+)
 
 
 class UninitializedParameter(Parameter):
@@ -84,15 +86,16 @@ class LazyModuleMixin:
         return any(_is_uninit(p) for p in stores)
 
     def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must implement "
-                                  "initialize_parameters()")
+        raise NotImplementedError(f"{type(self).__name__} must implement initialize_parameters()")
 
     def _infer(self, *args: Any) -> None:
         if self.has_uninitialized_params():
             self.initialize_parameters(*args)
             if self.has_uninitialized_params():
-                raise RuntimeError(f"{type(self).__name__}: not all parameters were "
-                                   "initialized by initialize_parameters()")
+                raise RuntimeError(
+                    f"{type(self).__name__}: not all parameters were "
+                    "initialized by initialize_parameters()"
+                )
         if self.cls_to_become is not None:
             self.__class__ = self.cls_to_become
 
@@ -119,8 +122,9 @@ class LazyLinear(LazyModuleMixin, Linear):
 
     cls_to_become = Linear
 
-    def __init__(self, out_features: int, bias: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
+    def __init__(
+        self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
         Module.__init__(self)
         self.in_features, self.out_features = 0, out_features
         self.weight = UninitializedParameter(device=device, dtype=dtype)
@@ -135,9 +139,11 @@ class LazyLinear(LazyModuleMixin, Linear):
 
     def initialize_parameters(self, input: Tensor) -> None:
         if not isinstance(input, Tensor) or input.ndim < 1:
-            raise RuntimeError(f"LazyLinear: cannot infer in_features from input of shape "
-                               f"{getattr(input, 'shape', type(input).__name__)}; expected "
-                               "(*, in_features)")
+            raise RuntimeError(
+                f"LazyLinear: cannot infer in_features from input of shape "
+                f"{getattr(input, 'shape', type(input).__name__)}; expected "
+                "(*, in_features)"
+            )
         self.in_features = int(input.shape[-1])
         self.weight.materialize((self.out_features, self.in_features))
         if self.bias is not None:
@@ -154,12 +160,33 @@ class LazyLinear(LazyModuleMixin, Linear):
 
 
 class _LazyConvNd(LazyModuleMixin):
-    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         # build the eager layer with 0 input channels, then swap in placeholders (PyTorch's way)
-        self.cls_to_become.__init__(self, 0, out_channels, kernel_size, stride, padding,
-                                    dilation, groups, bias, padding_mode, dtype=dtype)
+        self.cls_to_become.__init__(
+            self,
+            0,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            dtype=dtype,
+        )
         self.weight = UninitializedParameter(device=device, dtype=dtype)
         if bias:
             self.bias = UninitializedParameter(device=device, dtype=dtype)
@@ -173,13 +200,16 @@ class _LazyConvNd(LazyModuleMixin):
         name = type(self).__name__
         nd = len(self.kernel_size)
         if not isinstance(input, Tensor) or input.ndim not in (nd + 1, nd + 2):
-            raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input "
-                               f"to {name}, but got input of size: "
-                               f"{list(getattr(input, 'shape', ()))}")
+            raise RuntimeError(
+                f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input "
+                f"to {name}, but got input of size: "
+                f"{list(getattr(input, 'shape', ()))}"
+            )
         c = int(input.shape[1] if input.ndim == nd + 2 else input.shape[0])
         if c % self.groups:
-            raise ValueError(f"{name}: in_channels ({c}) must be divisible by groups "
-                             f"({self.groups})")
+            raise ValueError(
+                f"{name}: in_channels ({c}) must be divisible by groups ({self.groups})"
+            )
         self.in_channels = c
         self.weight.materialize((self.out_channels, c // self.groups) + self.kernel_size)
         if self.bias is not None:

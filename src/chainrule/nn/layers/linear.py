@@ -1,4 +1,5 @@
 """Affine and shape layers: Identity, Flatten, Unflatten, Linear, Bilinear, Maxout."""
+
 from __future__ import annotations
 
 import math
@@ -68,12 +69,20 @@ class Linear(Module):
         input (*, in_features) -> output (*, out_features).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 device: Any = None, dtype: Any = None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__()
         if in_features < 0 or out_features < 0:
-            raise ValueError(f"Linear: features must be non-negative, got in_features="
-                             f"{in_features}, out_features={out_features}")
+            raise ValueError(
+                f"Linear: features must be non-negative, got in_features="
+                f"{in_features}, out_features={out_features}"
+            )
         self.in_features, self.out_features = in_features, out_features
         self.weight = _param(out_features, in_features, dtype=dtype, device=device)
         if bias:
@@ -92,8 +101,10 @@ class Linear(Module):
         return linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class Bilinear(Module):
@@ -103,13 +114,19 @@ class Bilinear(Module):
         input1 (*, in1_features), input2 (*, in2_features) -> (*, out_features).
     """
 
-    def __init__(self, in1_features: int, in2_features: int, out_features: int,
-                 bias: bool = True, device: Any = None, dtype: Any = None):
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__()
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
-        self.weight = _param(out_features, in1_features, in2_features, dtype=dtype,
-                             device=device)
+        self.weight = _param(out_features, in1_features, in2_features, dtype=dtype, device=device)
         if bias:
             self.bias = _param(out_features, dtype=dtype, device=device)
         else:
@@ -126,8 +143,10 @@ class Bilinear(Module):
         return bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
-                f"out_features={self.out_features}, bias={self.bias is not None}")
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )
 
 
 class Maxout(Module):
@@ -142,8 +161,15 @@ class Maxout(Module):
         input (*, in_features) -> output (*, out_features).
     """
 
-    def __init__(self, in_features: int, out_features: int, pieces: int, bias: bool = True,
-                 device: Any = None, dtype: Any = None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        pieces: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__()
         if pieces < 1:
             raise ValueError(f"Maxout: pieces must be >= 1, got {pieces}")
@@ -161,5 +187,7 @@ class Maxout(Module):
         return maxout(input, self.weight, self.bias, self.pieces)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"pieces={self.pieces}, bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"pieces={self.pieces}, bias={self.bias is not None}"
+        )

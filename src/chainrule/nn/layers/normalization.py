@@ -1,4 +1,5 @@
 """Normalisation layers: BatchNorm1d/2d/3d, LayerNorm, GroupNorm, InstanceNorm2d."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,9 +21,17 @@ class _NormBase(Module):
     ``weight``/``bias`` and the optional running statistics, with their reset methods. The
     defaults are batch norm's; instance norm passes its own (no affine, no statistics)."""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, device: Any = None,
-                 dtype: Any = None, bias: bool = True):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        bias: bool = True,
+    ):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.use_bias = bias
@@ -60,17 +69,20 @@ class _NormBase(Module):
             init.zeros_(self.bias)
 
 
-
 class _BatchNorm(_NormBase):
     _dims: tuple = ()
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim not in self._dims:
-            raise ValueError(f"{type(self).__name__}: expected {' or '.join(map(str, self._dims))}"
-                             f"-d input, got shape {input.shape}")
+            raise ValueError(
+                f"{type(self).__name__}: expected {' or '.join(map(str, self._dims))}"
+                f"-d input, got shape {input.shape}"
+            )
         if input.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels "
-                             f"(dim 1), got input of shape {input.shape}")
+            raise ValueError(
+                f"{type(self).__name__}: expected {self.num_features} channels "
+                f"(dim 1), got input of shape {input.shape}"
+            )
 
     def forward(self, input: Tensor) -> Tensor:
         unbatched = input.ndim == min(self._dims) - 1 and type(self) is not BatchNorm1d
@@ -87,13 +99,20 @@ class _BatchNorm(_NormBase):
             input,
             self.running_mean if not self.training or self.track_running_stats else None,
             self.running_var if not self.training or self.track_running_stats else None,
-            self.weight, self.bias, use_batch, factor, self.eps)
+            self.weight,
+            self.bias,
+            use_batch,
+            factor,
+            self.eps,
+        )
         return out.squeeze(0) if unbatched else out
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.use_bias}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.use_bias}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -125,9 +144,15 @@ class LayerNorm(Module):
     Shape: (*, *normalized_shape), unchanged.
     """
 
-    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True, device: Any = None,
-                 dtype: Any = None):
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__()
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
@@ -154,8 +179,10 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
 
 
 class RMSNorm(Module):
@@ -165,8 +192,14 @@ class RMSNorm(Module):
     Shape: (*, *normalized_shape), unchanged.
     """
 
-    def __init__(self, normalized_shape: int | Sequence[int], eps: float | None = None,
-                 elementwise_affine: bool = True, device: Any = None, dtype: Any = None):
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__()
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
@@ -186,8 +219,9 @@ class RMSNorm(Module):
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
 
 
 class GroupNorm(Module):
@@ -196,14 +230,27 @@ class GroupNorm(Module):
     Shape: (N, C, *), unchanged.
     """
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device: Any = None, dtype: Any = None):
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__()
         if num_channels % num_groups != 0:
-            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
-                             f"num_groups ({num_groups})")
-        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
-                                                                     eps, affine)
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                f"num_groups ({num_groups})"
+            )
+        self.num_groups, self.num_channels, self.eps, self.affine = (
+            num_groups,
+            num_channels,
+            eps,
+            affine,
+        )
         if affine:
             self.weight = Parameter(empty(num_channels, dtype=dtype, device=device))
             self.bias = Parameter(empty(num_channels, dtype=dtype, device=device))
@@ -219,8 +266,9 @@ class GroupNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim < 2 or input.shape[1] != self.num_channels:
-            raise ValueError(f"GroupNorm: expected (N, {self.num_channels}, *) input, got "
-                             f"shape {input.shape}")
+            raise ValueError(
+                f"GroupNorm: expected (N, {self.num_channels}, *) input, got shape {input.shape}"
+            )
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

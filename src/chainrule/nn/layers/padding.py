@@ -1,5 +1,6 @@
 """Padding layers (PyTorch's ``nn.ConstantPad2d``, ``nn.ReflectionPad2d``, ...): thin modules
 over ``F.pad`` that fix the mode and the number of padded dims."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,9 +9,18 @@ from ...autograd.tensor import Tensor
 from ...ops.shape import pad
 from ..module import Module
 
-__all__ = ["CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d",
-           "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
-           "ReplicationPad2d", "ZeroPad1d"]
+__all__ = [
+    "CircularPad1d",
+    "CircularPad2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConstantPad3d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "ZeroPad1d",
+]
 
 
 class _PadNd(Module):
@@ -24,16 +34,20 @@ class _PadNd(Module):
             padding = (padding,) * n
         padding = tuple(padding)
         if len(padding) != n or not all(isinstance(p, int) for p in padding):
-            raise ValueError(f"{type(self).__name__}: padding must be an int or {n} ints "
-                             f"(left, right{', top, bottom' if self.dims > 1 else ''}"
-                             f"{', front, back' if self.dims > 2 else ''}), got {padding!r}")
+            raise ValueError(
+                f"{type(self).__name__}: padding must be an int or {n} ints "
+                f"(left, right{', top, bottom' if self.dims > 1 else ''}"
+                f"{', front, back' if self.dims > 2 else ''}), got {padding!r}"
+            )
         self.padding, self.value = padding, float(value)
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in (self.dims + 1, self.dims + 2):
-            raise ValueError(f"{type(self).__name__}: expected a {self.dims + 1}-d (unbatched) "
-                             f"or {self.dims + 2}-d (batched) input, got shape "
-                             f"{tuple(input.shape)}")
+            raise ValueError(
+                f"{type(self).__name__}: expected a {self.dims + 1}-d (unbatched) "
+                f"or {self.dims + 2}-d (batched) input, got shape "
+                f"{tuple(input.shape)}"
+            )
         if self.mode == "constant":
             return pad(input, self.padding, "constant", self.value)
         return pad(input, self.padding, self.mode)

@@ -6,6 +6,7 @@ names (``"plist.0"``, ``"pdict.alpha"``) as a PyTorch model and checkpoints load
 Tensor put into either container is wrapped in a :class:`Parameter`; other objects are stored
 as ordinary attributes, as PyTorch does.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -98,8 +99,10 @@ class ParameterList(_ParamContainer):
     def extend(self, values: Iterable[Any]) -> ParameterList:
         """Append every element of ``values``."""
         if isinstance(values, Tensor) or not isinstance(values, Iterable):
-            raise TypeError(f"ParameterList.extend should be called with an iterable, but got "
-                            f"{type(values).__name__}")
+            raise TypeError(
+                f"ParameterList.extend should be called with an iterable, but got "
+                f"{type(values).__name__}"
+            )
         for v in values:
             self.append(v)
         return self
@@ -132,8 +135,10 @@ class ParameterDict(_ParamContainer):
     def __setitem__(self, key: str, value: Any) -> None:
         _check_name("ParameterDict", "parameter", key)
         if key not in self._keys and hasattr(self, key):
-            raise KeyError(f"ParameterDict: key {key!r} clashes with an attribute of the "
-                           "container; choose another key")
+            raise KeyError(
+                f"ParameterDict: key {key!r} clashes with an attribute of the "
+                "container; choose another key"
+            )
         self._keys[key] = None
         self._put(key, value)
 
@@ -202,12 +207,16 @@ class ParameterDict(_ParamContainer):
             pairs = []
             for j, p in enumerate(parameters):
                 if not isinstance(p, Iterable) or isinstance(p, (str, Tensor)) or len(p) != 2:
-                    raise ValueError(f"ParameterDict update sequence element #{j} should be a "
-                                     f"(key, value) pair, got {p!r}")
+                    raise ValueError(
+                        f"ParameterDict update sequence element #{j} should be a "
+                        f"(key, value) pair, got {p!r}"
+                    )
                 pairs.append(tuple(p))
         else:
-            raise TypeError(f"ParametersDict.update should be called with an iterable of "
-                            f"key/value pairs, but got {type(parameters).__name__}")
+            raise TypeError(
+                f"ParametersDict.update should be called with an iterable of "
+                f"key/value pairs, but got {type(parameters).__name__}"
+            )
         for k, v in pairs:
             self[k] = v
 

@@ -4,6 +4,7 @@ MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool2d, plus
 LocalResponseNorm (AlexNet) and ZeroPad2d, all thin wrappers over ``cr.nn.functional``
 (``Upsample`` lives in :mod:`.upsampling` and is re-exported here).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,9 +30,15 @@ __all__ = [
 
 
 class _MaxPool(Module):
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 dilation: Any = 1, return_indices: bool = False,
-                 ceil_mode: bool = False) -> None:
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -39,8 +46,10 @@ class _MaxPool(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
 
 
 class MaxPool2d(_MaxPool):
@@ -51,21 +60,41 @@ class MaxPool2d(_MaxPool):
     """
 
     def forward(self, x: Tensor):
-        return Fp.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                             self.ceil_mode, self.return_indices)
+        return Fp.max_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
 
 
 class MaxPool1d(_MaxPool):
     """1-D max pooling. Shape: (N, C, L) -> (N, C, L_out)."""
 
     def forward(self, x: Tensor):
-        return Fp.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                             self.ceil_mode, self.return_indices)
+        return Fp.max_pool1d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
 
 
 class _AvgPool(Module):
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -79,23 +108,37 @@ class _AvgPool(Module):
 class AvgPool2d(_AvgPool):
     """2-D average pooling. Shape: (N, C, H, W) -> (N, C, H_out, W_out)."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True,
-                 divisor_override: int | None = None) -> None:
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         self.divisor_override = divisor_override
 
     def forward(self, x: Tensor) -> Tensor:
-        return Fp.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                             self.count_include_pad, self.divisor_override)
+        return Fp.avg_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
 
 class AvgPool1d(_AvgPool):
     """1-D average pooling. Shape: (N, C, L) -> (N, C, L_out)."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return Fp.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                             self.count_include_pad)
+        return Fp.avg_pool1d(
+            x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
+        )
 
 
 class AdaptiveAvgPool2d(Module):
@@ -139,8 +182,7 @@ class LocalResponseNorm(Module):
     b_c = a_c / (k + alpha/n * sum_{window} a^2) ** beta. Shape: (N, C, *) -> same.
     """
 
-    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
-                 k: float = 1.0) -> None:
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 

@@ -7,6 +7,7 @@ state dicts move between the two unchanged. Inputs may be padded tensors (batche
 unbatched) or :class:`~chainrule.nn.utils.rnn.PackedSequence`. The time loop is in
 ``_recurrent_loop.py``; each step is one fused op (``ops/recurrent.py``).
 """
+
 from __future__ import annotations
 
 import math
@@ -28,33 +29,56 @@ __all__ = ["GRU", "LSTM", "RNN", "RNNBase"]
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
-def _check_config(mode: str, input_size: Any, hidden_size: Any, num_layers: Any, bias: Any,
-                  batch_first: Any, dropout: Any, proj_size: Any) -> None:
+def _check_config(
+    mode: str,
+    input_size: Any,
+    hidden_size: Any,
+    num_layers: Any,
+    bias: Any,
+    batch_first: Any,
+    dropout: Any,
+    proj_size: Any,
+) -> None:
     if mode not in _GATES:
         raise ValueError("Unrecognized RNN mode: " + str(mode))
-    if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or \
-            not 0 <= dropout <= 1:
-        raise ValueError("dropout should be a number in range [0, 1] representing the "
-                         f"probability of an element being zeroed, got {dropout!r}")
+    if (
+        not isinstance(dropout, numbers.Number)
+        or isinstance(dropout, bool)
+        or not 0 <= dropout <= 1
+    ):
+        raise ValueError(
+            "dropout should be a number in range [0, 1] representing the "
+            f"probability of an element being zeroed, got {dropout!r}"
+        )
     if dropout > 0 and num_layers == 1:
-        warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
-                      "non-zero dropout expects num_layers greater than 1, but got "
-                      f"dropout={dropout} and num_layers={num_layers}", stacklevel=4)
+        warnings.warn(
+            "dropout option adds dropout after all but last recurrent layer, so "
+            "non-zero dropout expects num_layers greater than 1, but got "
+            f"dropout={dropout} and num_layers={num_layers}",
+            stacklevel=4,
+        )
     for name, value in (("bias", bias), ("batch_first", batch_first)):
         if not isinstance(value, bool):
             raise TypeError(f"{name} should be of type bool, got: {type(value).__name__}")
-    for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
-                        ("num_layers", num_layers)):
+    for name, value in (
+        ("input_size", input_size),
+        ("hidden_size", hidden_size),
+        ("num_layers", num_layers),
+    ):
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
         if value <= 0:
             raise ValueError(f"{name} must be greater than zero, got {value}")
     if proj_size < 0:
-        raise ValueError("proj_size should be a positive integer or zero to disable "
-                         f"projections, got {proj_size}")
+        raise ValueError(
+            "proj_size should be a positive integer or zero to disable "
+            f"projections, got {proj_size}"
+        )
     if proj_size >= hidden_size:
-        raise ValueError(f"proj_size has to be smaller than hidden_size, got proj_size="
-                         f"{proj_size} and hidden_size={hidden_size}")
+        raise ValueError(
+            f"proj_size has to be smaller than hidden_size, got proj_size="
+            f"{proj_size} and hidden_size={hidden_size}"
+        )
 
 
 class RNNBase(Module):
@@ -71,13 +95,24 @@ class RNNBase(Module):
         proj_size: LSTM only: project h to this size with ``weight_hr`` (0: none).
     """
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device: Any = None,
-                 dtype: Any = None):
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__()
-        _check_config(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                      proj_size)
+        _check_config(
+            mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size
+        )
         if proj_size > 0 and mode != "LSTM":
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
@@ -93,16 +128,19 @@ class RNNBase(Module):
             layer_in = input_size if layer == 0 else real_hidden * num_dirs
             for direction in range(num_dirs):
                 suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-                shapes = [("weight_ih", (gate_size, layer_in)),
-                          ("weight_hh", (gate_size, real_hidden))]
+                shapes = [
+                    ("weight_ih", (gate_size, layer_in)),
+                    ("weight_hh", (gate_size, real_hidden)),
+                ]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
                 if proj_size > 0:
                     shapes.append(("weight_hr", (proj_size, hidden_size)))
                 names = []
                 for base, shape in shapes:
-                    setattr(self, base + suffix,
-                            Parameter(empty(*shape, dtype=dtype, device=device)))
+                    setattr(
+                        self, base + suffix, Parameter(empty(*shape, dtype=dtype, device=device))
+                    )
                     names.append(base + suffix)
                 self._flat_weights_names.extend(names)
                 self._all_weights.append(names)
@@ -135,8 +173,15 @@ class RNNBase(Module):
         out = []
         for names in self._all_weights:
             params = {n.split("_l")[0]: getattr(self, n) for n in names}
-            out.append((params["weight_ih"], params["weight_hh"], params.get("bias_ih"),
-                        params.get("bias_hh"), params.get("weight_hr")))
+            out.append(
+                (
+                    params["weight_ih"],
+                    params["weight_hh"],
+                    params.get("bias_ih"),
+                    params.get("bias_hh"),
+                    params.get("weight_hr"),
+                )
+            )
         return out
 
     def _state_sizes(self) -> list[int]:
@@ -148,30 +193,36 @@ class RNNBase(Module):
 
     def _check_input(self, data: Tensor, expected_dim: int) -> None:
         if not isinstance(data, Tensor):
-            raise TypeError(f"{self._name()}: input must be a Tensor or PackedSequence, got "
-                            f"{type(data).__name__}")
+            raise TypeError(
+                f"{self._name()}: input must be a Tensor or PackedSequence, got "
+                f"{type(data).__name__}"
+            )
         weight = self.weight_ih_l0
         if data.dtype != weight.dtype:
-            raise ValueError(f"RNN input dtype ({data.dtype}) does not match weight dtype "
-                             f"({weight.dtype}). Convert input: input.to({weight.dtype}), or "
-                             f"convert model: model.to({data.dtype})")
+            raise ValueError(
+                f"RNN input dtype ({data.dtype}) does not match weight dtype "
+                f"({weight.dtype}). Convert input: input.to({weight.dtype}), or "
+                f"convert model: model.to({data.dtype})"
+            )
         if data.ndim != expected_dim:
             raise RuntimeError(f"input must have {expected_dim} dimensions, got {data.ndim}")
         if data.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {data.shape[-1]}")
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected "
+                f"{self.input_size}, got {data.shape[-1]}"
+            )
 
     def _initial_states(self, hx: Any, batched: bool, batch: int, like: Tensor) -> tuple:
         """The initial states as a tuple of (L*D, B, size) tensors, validated."""
         rows = self.num_layers * (2 if self.bidirectional else 1)
         sizes = self._state_sizes()
         if hx is None:
-            return tuple(zeros(rows, batch, s, dtype=like.dtype, device=like.device)
-                         for s in sizes)
+            return tuple(zeros(rows, batch, s, dtype=like.dtype, device=like.device) for s in sizes)
         is_lstm = self.mode == "LSTM"
         if is_lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
-            raise TypeError("LSTM: hx must be a tuple (h_0, c_0) of two tensors, got "
-                            f"{type(hx).__name__}")
+            raise TypeError(
+                f"LSTM: hx must be a tuple (h_0, c_0) of two tensors, got {type(hx).__name__}"
+            )
         if not is_lstm and not isinstance(hx, Tensor):
             raise TypeError(f"{self._name()}: hx must be a Tensor, got {type(hx).__name__}")
         states = tuple(hx) if is_lstm else (hx,)
@@ -180,8 +231,10 @@ class RNNBase(Module):
             dims = ", ".join(f"{s.ndim}-D" for s in states)
             what = "hx and cx" if is_lstm else "hx"
             kind = "batched 3-D" if batched else "unbatched 2-D"
-            raise RuntimeError(f"For {kind} input, {what} should also be {want}-D but got "
-                               f"({dims}) tensor{'s' if is_lstm else ''}")
+            raise RuntimeError(
+                f"For {kind} input, {what} should also be {want}-D but got "
+                f"({dims}) tensor{'s' if is_lstm else ''}"
+            )
         if not batched:
             states = tuple(s.unsqueeze(1) for s in states)
         for k, (s, size) in enumerate(zip(states, sizes)):
@@ -216,10 +269,17 @@ class RNNBase(Module):
         if steps == 0:
             raise ValueError(f"{name}: the input sequence is empty (shape {input.shape})")
         states = self._initial_states(hx, batched, batch, x)
-        out, finals = run_layers(self.mode, x.reshape(steps * batch, self.input_size),
-                                 [batch] * steps, states, self._layer_weights(),
-                                 self.num_layers, self.bidirectional, self.dropout,
-                                 self.training)
+        out, finals = run_layers(
+            self.mode,
+            x.reshape(steps * batch, self.input_size),
+            [batch] * steps,
+            states,
+            self._layer_weights(),
+            self.num_layers,
+            self.bidirectional,
+            self.dropout,
+            self.training,
+        )
         out = out.reshape(steps, batch, out.shape[-1])
         if self.batch_first:
             out = out.transpose(0, 1)
@@ -235,9 +295,17 @@ class RNNBase(Module):
         states = self._initial_states(hx, True, sizes[0], data)
         if sorted_indices is not None and hx is not None:  # the user's batch order -> sorted
             states = tuple(index_select(s, 1, sorted_indices) for s in states)
-        out, finals = run_layers(self.mode, data, sizes, states, self._layer_weights(),
-                                 self.num_layers, self.bidirectional, self.dropout,
-                                 self.training)
+        out, finals = run_layers(
+            self.mode,
+            data,
+            sizes,
+            states,
+            self._layer_weights(),
+            self.num_layers,
+            self.bidirectional,
+            self.dropout,
+            self.training,
+        )
         if unsorted_indices is not None:
             finals = tuple(index_select(f, 1, unsorted_indices) for f in finals)
         output = PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices)
@@ -271,20 +339,42 @@ class RNN(RNNBase):
     Shape: see :meth:`RNNBase.forward`; returns (output, h_n).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, device: Any = None,
-                 dtype: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+        **kwargs: Any,
+    ):
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if kwargs:
             raise TypeError(f"RNN got unexpected keyword arguments {sorted(kwargs)}")
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
-                             "'relu'.")
+            raise ValueError(
+                f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'."
+            )
         mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
-        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, 0, device, dtype)
+        super().__init__(
+            mode,
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            0,
+            device,
+            dtype,
+        )
         self.nonlinearity = nonlinearity
 
 
@@ -299,12 +389,32 @@ class LSTM(RNNBase):
     Shape: see :meth:`RNNBase.forward`; returns (output, (h_n, c_n)); ``hx`` is (h_0, c_0).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device: Any = None,
-                 dtype: Any = None):
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, proj_size, device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
+    ):
+        super().__init__(
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            device,
+            dtype,
+        )
 
 
 class GRU(RNNBase):
@@ -318,13 +428,33 @@ class GRU(RNNBase):
     Shape: see :meth:`RNNBase.forward`; returns (output, h_n).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device: Any = None, dtype: Any = None,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+        **kwargs: Any,
+    ):
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if kwargs:
             raise TypeError(f"GRU got unexpected keyword arguments {sorted(kwargs)}")
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, 0, device, dtype)
+        super().__init__(
+            "GRU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            0,
+            device,
+            dtype,
+        )

@@ -4,6 +4,7 @@ PyTorch's cells: parameters ``weight_ih`` (G·H, input_size), ``weight_hh`` (G·
 ``bias_ih`` and ``bias_hh`` (G·H) with G = 1, 4, 3 gates, all U(-1/√H, 1/√H). Each step is
 the input projection (one ``linear``) plus one fused cell op from ``ops/recurrent.py``.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,13 +24,21 @@ __all__ = ["GRUCell", "LSTMCell", "RNNCell", "RNNCellBase"]
 class RNNCellBase(Module):
     """Parameters, initialisation and input checks shared by the cells."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
-                 device: Any = None, dtype: Any = None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool,
+        num_chunks: int,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__()
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{type(self).__name__}: {name} must be a non-negative int, "
-                                 f"got {value!r}")
+                raise ValueError(
+                    f"{type(self).__name__}: {name} must be a non-negative int, got {value!r}"
+                )
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         gates = num_chunks * hidden_size
         self.weight_ih = Parameter(empty(gates, input_size, dtype=dtype, device=device))
@@ -71,33 +80,41 @@ class RNNCellBase(Module):
             for k, s in enumerate(states):
                 if s.ndim not in (1, 2):
                     what = f"hx[{k}]" if n_states == 2 else "hidden"
-                    raise ValueError(f"{name}: Expected {what} to be 1D or 2D, got {s.ndim}D "
-                                     "instead")
+                    raise ValueError(
+                        f"{name}: Expected {what} to be 1D or 2D, got {s.ndim}D instead"
+                    )
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
         if x.shape[1] != self.input_size:
-            raise RuntimeError(f"{name}: input has inconsistent input_size: got "
-                               f"{x.shape[1]} expected {self.input_size}")
+            raise RuntimeError(
+                f"{name}: input has inconsistent input_size: got "
+                f"{x.shape[1]} expected {self.input_size}"
+            )
         if states is None:
-            states = tuple(zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
-                           for _ in range(n_states))
+            states = tuple(
+                zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
+                for _ in range(n_states)
+            )
         else:
             states = tuple(s if batched else s.unsqueeze(0) for s in states)
             for s in states:
                 if s.ndim != 2 or s.shape[0] != x.shape[0]:
-                    raise RuntimeError(f"{name}: Input batch size {x.shape[0]} doesn't match "
-                                       f"hidden batch size {s.shape[0]} (hidden shape "
-                                       f"{tuple(s.shape)})")
+                    raise RuntimeError(
+                        f"{name}: Input batch size {x.shape[0]} doesn't match "
+                        f"hidden batch size {s.shape[0]} (hidden shape "
+                        f"{tuple(s.shape)})"
+                    )
                 if s.shape[1] != self.hidden_size:
-                    raise RuntimeError(f"{name}: hidden has inconsistent hidden_size: got "
-                                       f"{s.shape[1]}, expected {self.hidden_size}")
+                    raise RuntimeError(
+                        f"{name}: hidden has inconsistent hidden_size: got "
+                        f"{s.shape[1]}, expected {self.hidden_size}"
+                    )
         return x, states, batched
 
     def _project(self, x: Tensor, fold_bias: bool) -> Tensor:
         if self.bias_ih is None:
             return linear(x, self.weight_ih, None)
-        return linear(x, self.weight_ih, self.bias_ih + self.bias_hh if fold_bias
-                      else self.bias_ih)
+        return linear(x, self.weight_ih, self.bias_ih + self.bias_hh if fold_bias else self.bias_ih)
 
 
 class RNNCell(RNNCellBase):
@@ -107,8 +124,15 @@ class RNNCell(RNNCellBase):
     zeros) -> h' (B, hidden_size) or (hidden_size,).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device: Any = None, dtype: Any = None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device: Any = None,
+        dtype: Any = None,
+    ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
         super().__init__(input_size, hidden_size, bias, 1, device, dtype)
@@ -127,8 +151,14 @@ class LSTMCell(RNNCellBase):
     unbatched (default zeros) -> (h', c') of the same shape.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device: Any = None, dtype: Any = None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple | None = None) -> tuple[Tensor, Tensor]:
@@ -144,8 +174,14 @@ class GRUCell(RNNCellBase):
     (default zeros) -> h' of the same shape.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 device: Any = None, dtype: Any = None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:

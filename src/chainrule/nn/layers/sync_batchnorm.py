@@ -20,6 +20,7 @@ sums over the *global* batch, obtained with one ``all_reduce`` of the local sums
 dγ and dβ stay local: ``DistributedDataParallel`` averages them with the other gradients.
 Outside training, or with one process, it is ordinary batch norm (as PyTorch).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -66,13 +67,14 @@ class _SyncBatchNormFn(Function):
         mine = np.concatenate([[float(n_local)], mean_r, m2_r])
         table = np.empty((group.size(), mine.size))
         req = group.comm.Iallgather(mine, table)
-        wait_requests([req], group.timeout_s, "SyncBatchNorm (forward statistics)",
-                      group.rank())
-        counts, means, m2s = table[:, 0], table[:, 1:1 + c], table[:, 1 + c:]
+        wait_requests([req], group.timeout_s, "SyncBatchNorm (forward statistics)", group.rank())
+        counts, means, m2s = table[:, 0], table[:, 1 : 1 + c], table[:, 1 + c :]
         n = counts.sum()
         if n <= 1:
-            raise ValueError(f"SyncBatchNorm: expected more than 1 value per channel over all "
-                             f"ranks when training, got {int(n)}")
+            raise ValueError(
+                f"SyncBatchNorm: expected more than 1 value per channel over all "
+                f"ranks when training, got {int(n)}"
+            )
         mean = (counts[:, None] * means).sum(0) / n
         m2 = m2s.sum(0) + (counts[:, None] * (means - mean) ** 2).sum(0)
         var = m2 / n
@@ -106,8 +108,9 @@ class _SyncBatchNormFn(Function):
         c = sum_g.size
         tot_g, tot_gx = totals[:c], totals[c:]
         k = invstd if weight is None else invstd * weight.astype(np.float64)
-        dx = _channel_view(k, nd) * (gd - _channel_view(tot_g / ctx.count, nd)
-                                     - xhat * _channel_view(tot_gx / ctx.count, nd))
+        dx = _channel_view(k, nd) * (
+            gd - _channel_view(tot_g / ctx.count, nd) - xhat * _channel_view(tot_gx / ctx.count, nd)
+        )
         dw = sum_gx.astype(weight.dtype) if weight is not None else None
         db = sum_g.astype(g.dtype) if ctx.has_bias else None
         return dx.astype(g.dtype, copy=False), dw, db
@@ -125,21 +128,28 @@ class SyncBatchNorm(_BatchNorm):
         input (N, C, *) with at least 2 dims; output the same.
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True,
-                 process_group: ProcessGroup | None = None, device: Any = None,
-                 dtype: Any = None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
-                         dtype)
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        process_group: ProcessGroup | None = None,
+        device: Any = None,
+        dtype: Any = None,
+    ):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
         self.process_group = process_group
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim < 2:
-            raise ValueError(f"SyncBatchNorm: expected at least 2D input (got {input.ndim}D "
-                             "input)")
+            raise ValueError(f"SyncBatchNorm: expected at least 2D input (got {input.ndim}D input)")
         if input.shape[1] != self.num_features:
-            raise ValueError(f"SyncBatchNorm: expected {self.num_features} channels (dim 1), "
-                             f"got input of shape {input.shape}")
+            raise ValueError(
+                f"SyncBatchNorm: expected {self.num_features} channels (dim 1), "
+                f"got input of shape {input.shape}"
+            )
 
     def _needs_sync(self) -> bool:
         if not self.training or not _group.is_initialized():
@@ -156,15 +166,27 @@ class SyncBatchNorm(_BatchNorm):
         if not self._needs_sync():
             use_batch = self.training or not self.track_running_stats
             keep = not self.training or self.track_running_stats
-            return F.batch_norm(input, self.running_mean if keep else None,
-                                self.running_var if keep else None, self.weight, self.bias,
-                                use_batch, factor, self.eps)
+            return F.batch_norm(
+                input,
+                self.running_mean if keep else None,
+                self.running_var if keep else None,
+                self.weight,
+                self.bias,
+                use_batch,
+                factor,
+                self.eps,
+            )
         if not (self.eps > 0):
-            raise ValueError(f"SyncBatchNorm: eps must be positive during training, got "
-                             f"{self.eps}")
+            raise ValueError(f"SyncBatchNorm: eps must be positive during training, got {self.eps}")
         stats = BatchStats()
-        out = _SyncBatchNormFn.apply(input, self.weight, self.bias, eps=float(self.eps),
-                                     group=group_of(self.process_group), stats=stats)
+        out = _SyncBatchNormFn.apply(
+            input,
+            self.weight,
+            self.bias,
+            eps=float(self.eps),
+            group=group_of(self.process_group),
+            stats=stats,
+        )
         if self.track_running_stats:
             mean, unbiased_var = stats.mean, stats.unbiased_var
             rm, rv = self.running_mean._data, self.running_var._data
@@ -177,14 +199,21 @@ class SyncBatchNorm(_BatchNorm):
         return out
 
     @classmethod
-    def convert_sync_batchnorm(cls, module: Module,
-                               process_group: ProcessGroup | None = None) -> Module:
+    def convert_sync_batchnorm(
+        cls, module: Module, process_group: ProcessGroup | None = None
+    ) -> Module:
         """Replace every ``BatchNorm*d`` in ``module`` (or ``module`` itself) with a
         SyncBatchNorm holding the same parameters, buffers and mode; returns the result."""
         out = module
         if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
-            out = cls(module.num_features, module.eps, module.momentum, module.affine,
-                      module.track_running_stats, process_group)
+            out = cls(
+                module.num_features,
+                module.eps,
+                module.momentum,
+                module.affine,
+                module.track_running_stats,
+                process_group,
+            )
             if module.affine:
                 out.weight = module.weight
                 out.bias = module.bias

@@ -12,6 +12,7 @@ and stored, and every call takes the ordinary path. The one visible difference: 
 nested path (eval, no grad, ``src_key_padding_mask`` given) the outputs at padded positions are
 zeros; here they hold the values computed for them, as in PyTorch's training path.
 """
+
 from __future__ import annotations
 
 import copy
@@ -31,8 +32,13 @@ from .dropout import Dropout
 from .linear import Linear
 from .normalization import LayerNorm
 
-__all__ = ["Transformer", "TransformerDecoder", "TransformerDecoderLayer",
-           "TransformerEncoder", "TransformerEncoderLayer"]
+__all__ = [
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+]
 
 
 def _activation(activation: str | Callable) -> Callable:
@@ -43,8 +49,9 @@ def _activation(activation: str | Callable) -> Callable:
             return F.gelu
         raise RuntimeError(f"activation should be relu/gelu, not {activation}")
     if not callable(activation):
-        raise TypeError(f"activation must be 'relu', 'gelu' or a callable, got "
-                        f"{type(activation).__name__}")
+        raise TypeError(
+            f"activation must be 'relu', 'gelu' or a callable, got {type(activation).__name__}"
+        )
     return activation
 
 
@@ -71,17 +78,30 @@ class _TransformerLayer(Module):
     """What encoder and decoder layers share: construction, the self-attention and
     feed-forward blocks, and the residual-plus-LayerNorm step in either norm placement."""
 
-    def _init_layer(self, d_model: int, nhead: int, dim_feedforward: int, dropout: float,
-                    activation: str | Callable, layer_norm_eps: float, batch_first: bool,
-                    norm_first: bool, bias: bool, kw: dict, cross_attention: bool) -> None:
+    def _init_layer(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int,
+        dropout: float,
+        activation: str | Callable,
+        layer_norm_eps: float,
+        batch_first: bool,
+        norm_first: bool,
+        bias: bool,
+        kw: dict,
+        cross_attention: bool,
+    ) -> None:
         """Submodules in PyTorch's registration order (so state dicts list the same keys):
         self_attn, [multihead_attn,] linear1, dropout, linear2, [activation,] norm1.., then
         dropout1..; the decoder (``cross_attention``) has three norms and dropouts, not two."""
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **kw)
+        self.self_attn = MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw
+        )
         if cross_attention:
-            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout,
-                                                     bias=bias, batch_first=batch_first, **kw)
+            self.multihead_attn = MultiheadAttention(
+                d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw
+            )
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
@@ -101,10 +121,18 @@ class _TransformerLayer(Module):
             return x + block(norm(x))
         return norm(x + block(x))
 
-    def _sa_block(self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
-                  is_causal: bool) -> Tensor:
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
+    def _sa_block(
+        self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None, is_causal: bool
+    ) -> Tensor:
+        x = self.self_attn(
+            x,
+            x,
+            x,
+            attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=False,
+            is_causal=is_causal,
+        )[0]
         return self.dropout1(x)
 
     def _ff_block(self, x: Tensor, out_dropout: Dropout) -> Tensor:
@@ -120,20 +148,45 @@ class TransformerEncoderLayer(_TransformerLayer):
     Shape: src (S, N, E), (N, S, E) with ``batch_first``, or unbatched (S, E); unchanged.
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable = F.relu,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device: Any = None,
-                 dtype: Any = None):
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable = F.relu,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__()
-        self._init_layer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                         batch_first, norm_first, bias, {"device": device, "dtype": dtype},
-                         cross_attention=False)
+        self._init_layer(
+            d_model,
+            nhead,
+            dim_feedforward,
+            dropout,
+            activation,
+            layer_norm_eps,
+            batch_first,
+            norm_first,
+            bias,
+            {"device": device, "dtype": dtype},
+            cross_attention=False,
+        )
 
-    def forward(self, src: Tensor, src_mask: Tensor | None = None,
-                src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
-        x = self._residual(src, self.norm1, lambda y: self._sa_block(
-            y, src_mask, src_key_padding_mask, is_causal))
+    def forward(
+        self,
+        src: Tensor,
+        src_mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        is_causal: bool = False,
+    ) -> Tensor:
+        x = self._residual(
+            src, self.norm1, lambda y: self._sa_block(y, src_mask, src_key_padding_mask, is_causal)
+        )
         return self._residual(x, self.norm2, lambda y: self._ff_block(y, self.dropout2))
 
 
@@ -146,32 +199,77 @@ class TransformerDecoderLayer(_TransformerLayer):
     Shape: tgt (T, N, E) / (N, T, E) / (T, E); memory (S, N, E) / (N, S, E) / (S, E).
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable = F.relu,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device: Any = None,
-                 dtype: Any = None):
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable = F.relu,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__()
-        self._init_layer(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                         batch_first, norm_first, bias, {"device": device, "dtype": dtype},
-                         cross_attention=True)
+        self._init_layer(
+            d_model,
+            nhead,
+            dim_feedforward,
+            dropout,
+            activation,
+            layer_norm_eps,
+            batch_first,
+            norm_first,
+            bias,
+            {"device": device, "dtype": dtype},
+            cross_attention=True,
+        )
 
-    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
-                memory_mask: Tensor | None = None,
-                tgt_key_padding_mask: Tensor | None = None,
-                memory_key_padding_mask: Tensor | None = None, tgt_is_causal: bool = False,
-                memory_is_causal: bool = False) -> Tensor:
-        x = self._residual(tgt, self.norm1, lambda y: self._sa_block(
-            y, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
-        x = self._residual(x, self.norm2, lambda y: self._mha_block(
-            y, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        tgt_is_causal: bool = False,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        x = self._residual(
+            tgt,
+            self.norm1,
+            lambda y: self._sa_block(y, tgt_mask, tgt_key_padding_mask, tgt_is_causal),
+        )
+        x = self._residual(
+            x,
+            self.norm2,
+            lambda y: self._mha_block(
+                y, memory, memory_mask, memory_key_padding_mask, memory_is_causal
+            ),
+        )
         return self._residual(x, self.norm3, lambda y: self._ff_block(y, self.dropout3))
 
-    def _mha_block(self, x: Tensor, mem: Tensor, attn_mask: Tensor | None,
-                   key_padding_mask: Tensor | None, is_causal: bool) -> Tensor:
-        x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask,
-                                key_padding_mask=key_padding_mask, is_causal=is_causal,
-                                need_weights=False)[0]
+    def _mha_block(
+        self,
+        x: Tensor,
+        mem: Tensor,
+        attn_mask: Tensor | None,
+        key_padding_mask: Tensor | None,
+        is_causal: bool,
+    ) -> Tensor:
+        x = self.multihead_attn(
+            x,
+            mem,
+            mem,
+            attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+            is_causal=is_causal,
+            need_weights=False,
+        )[0]
         return self.dropout2(x)
 
 
@@ -203,24 +301,35 @@ class TransformerEncoder(Module):
     stored; chainrule has no nested tensors, so ``use_nested_tensor`` is always False.
     """
 
-    def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
-                 enable_nested_tensor: bool = True, mask_check: bool = True):
+    def __init__(
+        self,
+        encoder_layer: Module,
+        num_layers: int,
+        norm: Module | None = None,
+        enable_nested_tensor: bool = True,
+        mask_check: bool = True,
+    ):
         super().__init__()
         self.layers = _clones(encoder_layer, num_layers)
         self.num_layers, self.norm = num_layers, norm
         self.enable_nested_tensor, self.use_nested_tensor = enable_nested_tensor, False
         self.mask_check = mask_check
 
-    def forward(self, src: Tensor, mask: Tensor | None = None,
-                src_key_padding_mask: Tensor | None = None,
-                is_causal: bool | None = None) -> Tensor:
+    def forward(
+        self,
+        src: Tensor,
+        mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        is_causal: bool | None = None,
+    ) -> Tensor:
         first = self.layers[0] if self.num_layers else None
         batch_first = bool(getattr(getattr(first, "self_attn", None), "batch_first", False))
         is_causal = _detect_is_causal_mask(mask, is_causal, _seq_len(src, batch_first))
         out = src
         for mod in self.layers:
-            out = mod(out, src_mask=mask, is_causal=is_causal,
-                      src_key_padding_mask=src_key_padding_mask)
+            out = mod(
+                out, src_mask=mask, is_causal=is_causal, src_key_padding_mask=src_key_padding_mask
+            )
         return self.norm(out) if self.norm is not None else out
 
 
@@ -232,21 +341,32 @@ class TransformerDecoder(Module):
         self.layers = _clones(decoder_layer, num_layers)
         self.num_layers, self.norm = num_layers, norm
 
-    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
-                memory_mask: Tensor | None = None,
-                tgt_key_padding_mask: Tensor | None = None,
-                memory_key_padding_mask: Tensor | None = None,
-                tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        tgt_is_causal: bool | None = None,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
         first = self.layers[0] if self.num_layers else None
         batch_first = bool(getattr(getattr(first, "self_attn", None), "batch_first", False))
-        tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal,
-                                               _seq_len(tgt, batch_first))
+        tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, _seq_len(tgt, batch_first))
         out = tgt
         for mod in self.layers:
-            out = mod(out, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
-                      tgt_key_padding_mask=tgt_key_padding_mask,
-                      memory_key_padding_mask=memory_key_padding_mask,
-                      tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+            out = mod(
+                out,
+                memory,
+                tgt_mask=tgt_mask,
+                memory_mask=memory_mask,
+                tgt_key_padding_mask=tgt_key_padding_mask,
+                memory_key_padding_mask=memory_key_padding_mask,
+                tgt_is_causal=tgt_is_causal,
+                memory_is_causal=memory_is_causal,
+            )
         return self.norm(out) if self.norm is not None else out
 
 
@@ -259,18 +379,36 @@ class Transformer(Module):
     (S, E), (T, E)); output (T, N, E).
     """
 
-    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
-                 num_decoder_layers: int = 6, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable = F.relu,
-                 custom_encoder: Module | None = None, custom_decoder: Module | None = None,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device: Any = None,
-                 dtype: Any = None):
+    def __init__(
+        self,
+        d_model: int = 512,
+        nhead: int = 8,
+        num_encoder_layers: int = 6,
+        num_decoder_layers: int = 6,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable = F.relu,
+        custom_encoder: Module | None = None,
+        custom_decoder: Module | None = None,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ):
         super().__init__()
         kw = {"device": device, "dtype": dtype}
-        layer_kw = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
-                        layer_norm_eps=layer_norm_eps, batch_first=batch_first,
-                        norm_first=norm_first, bias=bias, **kw)
+        layer_kw = dict(
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            activation=activation,
+            layer_norm_eps=layer_norm_eps,
+            batch_first=batch_first,
+            norm_first=norm_first,
+            bias=bias,
+            **kw,
+        )
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
@@ -286,32 +424,49 @@ class Transformer(Module):
         self._reset_parameters()
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
 
-    def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor | None = None,
-                tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
-                src_key_padding_mask: Tensor | None = None,
-                tgt_key_padding_mask: Tensor | None = None,
-                memory_key_padding_mask: Tensor | None = None,
-                src_is_causal: bool | None = None, tgt_is_causal: bool | None = None,
-                memory_is_causal: bool = False) -> Tensor:
+    def forward(
+        self,
+        src: Tensor,
+        tgt: Tensor,
+        src_mask: Tensor | None = None,
+        tgt_mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        tgt_key_padding_mask: Tensor | None = None,
+        memory_key_padding_mask: Tensor | None = None,
+        src_is_causal: bool | None = None,
+        tgt_is_causal: bool | None = None,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
         batched = src.ndim == 3
         bdim = 0 if self.batch_first else 1
         if batched and src.shape[bdim] != tgt.shape[bdim]:
-            raise RuntimeError(f"Transformer: the batch number of src and tgt must be equal, "
-                               f"got src {tuple(src.shape)} and tgt {tuple(tgt.shape)}")
+            raise RuntimeError(
+                f"Transformer: the batch number of src and tgt must be equal, "
+                f"got src {tuple(src.shape)} and tgt {tuple(tgt.shape)}"
+            )
         if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
-            raise RuntimeError(f"Transformer: the feature number of src and tgt must be equal "
-                               f"to d_model ({self.d_model}), got {src.shape[-1]} and "
-                               f"{tgt.shape[-1]}")
-        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
-                              is_causal=src_is_causal)
-        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
-                            tgt_key_padding_mask=tgt_key_padding_mask,
-                            memory_key_padding_mask=memory_key_padding_mask,
-                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+            raise RuntimeError(
+                f"Transformer: the feature number of src and tgt must be equal "
+                f"to d_model ({self.d_model}), got {src.shape[-1]} and "
+                f"{tgt.shape[-1]}"
+            )
+        memory = self.encoder(
+            src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal
+        )
+        return self.decoder(
+            tgt,
+            memory,
+            tgt_mask=tgt_mask,
+            memory_mask=memory_mask,
+            tgt_key_padding_mask=tgt_key_padding_mask,
+            memory_key_padding_mask=memory_key_padding_mask,
+            tgt_is_causal=tgt_is_causal,
+            memory_is_causal=memory_is_causal,
+        )
 
     @staticmethod
-    def generate_square_subsequent_mask(sz: int, device: Any = None,
-                                        dtype: Any = None) -> Tensor:
+    def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
         """A float (sz, sz) mask with -inf above the diagonal and 0 elsewhere."""
         return _square_subsequent_mask(sz, device=device, dtype=dtype)
 

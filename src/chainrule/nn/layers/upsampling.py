@@ -1,5 +1,6 @@
 """Upsampling layers: Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle and
 PixelUnshuffle — thin Modules over :func:`F.interpolate` and :func:`F.pixel_shuffle`."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,8 +11,13 @@ from ..functional.interpolate import interpolate
 from ..functional.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from ..module import Module
 
-__all__ = ["PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingBilinear2d",
-           "UpsamplingNearest2d"]
+__all__ = [
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
+]
 
 
 class Upsample(Module):
@@ -27,10 +33,14 @@ class Upsample(Module):
     Shape: (N, C, *in) -> (N, C, *out), out = size or floor(in * scale_factor).
     """
 
-    def __init__(self, size: int | Sequence[int] | None = None,
-                 scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
-                 align_corners: bool | None = None,
-                 recompute_scale_factor: bool | None = None) -> None:
+    def __init__(
+        self,
+        size: int | Sequence[int] | None = None,
+        scale_factor: float | Sequence[float] | None = None,
+        mode: str = "nearest",
+        align_corners: bool | None = None,
+        recompute_scale_factor: bool | None = None,
+    ) -> None:
         super().__init__()
         self.name = type(self).__name__
         self.size = size
@@ -43,28 +53,43 @@ class Upsample(Module):
         self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input: Tensor) -> Tensor:
-        return interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
-                           recompute_scale_factor=self.recompute_scale_factor)
+        return interpolate(
+            input,
+            self.size,
+            self.scale_factor,
+            self.mode,
+            self.align_corners,
+            recompute_scale_factor=self.recompute_scale_factor,
+        )
 
     def extra_repr(self) -> str:
-        info = (f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None
-                else f"size={self.size!r}")
+        info = (
+            f"scale_factor={self.scale_factor!r}"
+            if self.scale_factor is not None
+            else f"size={self.size!r}"
+        )
         return info + f", mode={self.mode!r}"
 
 
 class UpsamplingNearest2d(Upsample):
     """``Upsample(mode='nearest')`` for (N, C, H, W) input (PyTorch's legacy name)."""
 
-    def __init__(self, size: int | Sequence[int] | None = None,
-                 scale_factor: float | Sequence[float] | None = None) -> None:
+    def __init__(
+        self,
+        size: int | Sequence[int] | None = None,
+        scale_factor: float | Sequence[float] | None = None,
+    ) -> None:
         super().__init__(size, scale_factor, mode="nearest")
 
 
 class UpsamplingBilinear2d(Upsample):
     """``Upsample(mode='bilinear', align_corners=True)`` (PyTorch's legacy name)."""
 
-    def __init__(self, size: int | Sequence[int] | None = None,
-                 scale_factor: float | Sequence[float] | None = None) -> None:
+    def __init__(
+        self,
+        size: int | Sequence[int] | None = None,
+        scale_factor: float | Sequence[float] | None = None,
+    ) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 

@@ -4,6 +4,7 @@ Programs written for PyTorch import layers from ``torch.nn.modules.<file>`` (e.g
 ``from torch.nn.modules.loss import _Loss``); each submodule here re-exports chainrule's
 classes under the same path. The classes themselves live in :mod:`chainrule.nn.layers`.
 """
+
 from __future__ import annotations
 
 from . import (  # noqa: F401
@@ -52,7 +53,27 @@ from .upsampling import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403
 
 # The public names of every submodule (each lists its own in __all__), in one place.
-_SUBMODULES = (activation, batchnorm, container, conv, distance, dropout, flatten, instancenorm,
-               lazy, linear, loss, module, normalization, padding, pixelshuffle, pooling, rnn,
-               sparse, transformer, upsampling, utils)
+_SUBMODULES = (
+    activation,
+    batchnorm,
+    container,
+    conv,
+    distance,
+    dropout,
+    flatten,
+    instancenorm,
+    lazy,
+    linear,
+    loss,
+    module,
+    normalization,
+    padding,
+    pixelshuffle,
+    pooling,
+    rnn,
+    sparse,
+    transformer,
+    upsampling,
+    utils,
+)
 __all__ = sorted({name for sub in _SUBMODULES for name in sub.__all__ if not name.startswith("_")})

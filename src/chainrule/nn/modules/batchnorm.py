@@ -1,4 +1,5 @@
 """``torch.nn.modules.batchnorm`` path: re-exports chainrule's batch normalisation."""
+
 from __future__ import annotations
 
 from ..layers import BatchNorm1d, BatchNorm2d, BatchNorm3d, SyncBatchNorm

@@ -1,4 +1,5 @@
 """``torch.nn.modules.container`` path: re-exports chainrule's containers."""
+
 from __future__ import annotations
 
 from ..layers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential

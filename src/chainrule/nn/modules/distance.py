@@ -1,4 +1,5 @@
 """``torch.nn.modules.distance`` path: re-exports chainrule's distances."""
+
 from __future__ import annotations
 
 from ..layers import CosineSimilarity, PairwiseDistance

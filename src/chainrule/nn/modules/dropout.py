@@ -1,8 +1,8 @@
 """``torch.nn.modules.dropout`` path: re-exports chainrule's dropout."""
+
 from __future__ import annotations
 
 from ..layers import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from ..layers.dropout import _DropoutNd
 
-__all__ = ["AlphaDropout", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
-           "_DropoutNd"]
+__all__ = ["AlphaDropout", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "_DropoutNd"]

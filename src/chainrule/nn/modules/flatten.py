@@ -1,4 +1,5 @@
 """``torch.nn.modules.flatten`` path: re-exports chainrule's flatten / unflatten."""
+
 from __future__ import annotations
 
 from ..layers import Flatten, Unflatten

@@ -1,4 +1,5 @@
 """``torch.nn.modules.lazy`` path: re-exports chainrule's lazy-module machinery."""
+
 from __future__ import annotations
 
 from ..layers import LazyModuleMixin

@@ -1,4 +1,5 @@
 """``torch.nn.modules.linear`` path: re-exports chainrule's affine layers."""
+
 from __future__ import annotations
 
 from ..layers import Bilinear, Identity, LazyLinear, Linear

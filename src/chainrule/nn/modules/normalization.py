@@ -1,4 +1,5 @@
 """``torch.nn.modules.normalization`` path: re-exports LayerNorm, GroupNorm, RMSNorm, LRN."""
+
 from __future__ import annotations
 
 from ..layers import GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm

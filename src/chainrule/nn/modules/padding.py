@@ -1,4 +1,5 @@
 """``torch.nn.modules.padding`` path: re-exports chainrule's padding layers."""
+
 from __future__ import annotations
 
 from ..layers import (
@@ -15,6 +16,16 @@ from ..layers import (
     ZeroPad2d,
 )
 
-__all__ = ["CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d",
-           "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
-           "ReplicationPad2d", "ZeroPad1d", "ZeroPad2d"]
+__all__ = [
+    "CircularPad1d",
+    "CircularPad2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConstantPad3d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "ZeroPad1d",
+    "ZeroPad2d",
+]

@@ -1,4 +1,5 @@
 """``torch.nn.modules.pixelshuffle`` path: re-exports chainrule's pixel (un)shuffle."""
+
 from __future__ import annotations
 
 from ..layers import PixelShuffle, PixelUnshuffle

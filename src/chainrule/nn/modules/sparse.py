@@ -1,4 +1,5 @@
 """``torch.nn.modules.sparse`` path: re-exports chainrule's embeddings."""
+
 from __future__ import annotations
 
 from ..layers import Embedding

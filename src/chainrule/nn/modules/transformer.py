@@ -1,4 +1,5 @@
 """``torch.nn.modules.transformer`` path: re-exports chainrule's transformer layers."""
+
 from __future__ import annotations
 
 from ..layers import (
@@ -9,5 +10,10 @@ from ..layers import (
     TransformerEncoderLayer,
 )
 
-__all__ = ["Transformer", "TransformerDecoder", "TransformerDecoderLayer",
-           "TransformerEncoder", "TransformerEncoderLayer"]
+__all__ = [
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+]

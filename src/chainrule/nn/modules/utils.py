@@ -1,4 +1,5 @@
 """``torch.nn.modules.utils`` path: the tuple helpers layers use for size arguments."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable

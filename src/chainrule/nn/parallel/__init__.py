@@ -1,4 +1,5 @@
 """Data parallelism: ``DataParallel`` (one process) and ``DistributedDataParallel`` (MPI)."""
+
 from __future__ import annotations
 
 from .data_parallel import DataParallel

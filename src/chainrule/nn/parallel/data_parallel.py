@@ -1,5 +1,6 @@
 """``DataParallel`` on one device: PyTorch's single-process wrapper, which on CPU just calls
 the module (there is no second device to replicate onto)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,12 +22,18 @@ class DataParallel(Module):
         dim: the batch dimension (only 0 is meaningful with one device).
     """
 
-    def __init__(self, module: Module, device_ids: list | None = None,
-                 output_device: Any = None, dim: int = 0):
+    def __init__(
+        self,
+        module: Module,
+        device_ids: list | None = None,
+        output_device: Any = None,
+        dim: int = 0,
+    ):
         super().__init__()
         if not isinstance(module, Module):
-            raise TypeError(f"DataParallel: module must be a cr.nn.Module, got "
-                            f"{type(module).__name__}")
+            raise TypeError(
+                f"DataParallel: module must be a cr.nn.Module, got {type(module).__name__}"
+            )
         if device_ids is not None and len(device_ids) > 1:
             raise NotImplementedError(
                 f"DataParallel: device_ids={device_ids}: replicating over several devices in "

@@ -7,6 +7,7 @@ gradient all-reduces bucket by bucket while it is still running, and ends with e
 ``.grad`` holding the average over the ranks: N processes with batch B compute the same
 update as one process with batch N*B.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,8 +26,12 @@ from .reducer import Reducer, _GradReady
 
 __all__ = ["DistributedDataParallel"]
 
-_UNSUPPORTED = ("delay_all_reduce_named_params", "param_to_hook_all_reduce", "mixed_precision",
-                "device_mesh")
+_UNSUPPORTED = (
+    "delay_all_reduce_named_params",
+    "param_to_hook_all_reduce",
+    "mixed_precision",
+    "device_mesh",
+)
 
 
 def _flat_broadcast(group: ProcessGroup, tensors: list[Tensor], where: str) -> None:
@@ -35,15 +40,18 @@ def _flat_broadcast(group: ProcessGroup, tensors: list[Tensor], where: str) -> N
     for t in tensors:
         by_dtype.setdefault(t._data.dtype, []).append(t)
     for dtype, group_tensors in sorted(by_dtype.items(), key=lambda kv: str(kv[0])):
-        flat = np.concatenate([t._data.reshape(-1) for t in group_tensors]) if \
-            group.rank() == 0 else np.empty(sum(t._data.size for t in group_tensors), dtype)
+        flat = (
+            np.concatenate([t._data.reshape(-1) for t in group_tensors])
+            if group.rank() == 0
+            else np.empty(sum(t._data.size for t in group_tensors), dtype)
+        )
         req = group.comm.Ibcast(flat, root=0)
         wait_requests([req], group.timeout_s, where, group.rank())
         if group.rank() != 0:
             offset = 0
             for t in group_tensors:
                 n = t._data.size
-                np.copyto(t._data, flat[offset:offset + n].reshape(t._data.shape))
+                np.copyto(t._data, flat[offset : offset + n].reshape(t._data.shape))
                 t._vc[0] += 1
                 offset += n
 
@@ -58,17 +66,23 @@ def _verify_same_model(group: ProcessGroup, module: Module) -> None:
     digest = hashlib.sha256(repr(layout).encode()).digest()[:8]
     mine = np.array([len(layout), int.from_bytes(digest, "little", signed=True)], np.int64)
     table = np.empty((group.size(), 2), np.int64)
-    wait_requests([group.comm.Iallgather(mine, table)], group.timeout_s,
-                  "DistributedDataParallel: checking the model on every rank", group.rank())
+    wait_requests(
+        [group.comm.Iallgather(mine, table)],
+        group.timeout_s,
+        "DistributedDataParallel: checking the model on every rank",
+        group.rank(),
+    )
     if (table == table[0]).all():
         return
     layouts = group.comm.allgather(layout)  # every rank saw the mismatch: all take part
     for r, other in enumerate(layouts):
         if other != layout:
             diff = next(((a, b) for a, b in zip(layout, other) if a != b), None)
-            detail = (f"first difference: this rank has {diff[0]}, rank {r} has {diff[1]}"
-                      if diff else f"this rank has {len(layout)} parameters, rank {r} has "
-                      f"{len(other)}")
+            detail = (
+                f"first difference: this rank has {diff[0]}, rank {r} has {diff[1]}"
+                if diff
+                else f"this rank has {len(layout)} parameters, rank {r} has {len(other)}"
+            )
             raise RuntimeError(
                 f"DistributedDataParallel: DDP expects the same model on all ranks, but rank "
                 f"{group.rank()} and rank {r} differ ({detail}). Build the model identically "
@@ -135,17 +149,26 @@ class DistributedDataParallel(Module):
         ``weight_decay``.
     """
 
-    def __init__(self, module: Module, device_ids: list | None = None, output_device: Any = None,
-                 dim: int = 0, broadcast_buffers: bool = True, init_sync: bool = True,
-                 process_group: ProcessGroup | None = None, bucket_cap_mb: float | None = None,
-                 find_unused_parameters: bool = False, check_reduction: bool = False,
-                 gradient_as_bucket_view: bool = False, static_graph: bool = False,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        module: Module,
+        device_ids: list | None = None,
+        output_device: Any = None,
+        dim: int = 0,
+        broadcast_buffers: bool = True,
+        init_sync: bool = True,
+        process_group: ProcessGroup | None = None,
+        bucket_cap_mb: float | None = None,
+        find_unused_parameters: bool = False,
+        check_reduction: bool = False,
+        gradient_as_bucket_view: bool = False,
+        static_graph: bool = False,
+        **kwargs: Any,
+    ):
         super().__init__()
         where = "DistributedDataParallel"
         if not isinstance(module, Module):
-            raise TypeError(f"{where}: module must be a cr.nn.Module, got "
-                            f"{type(module).__name__}")
+            raise TypeError(f"{where}: module must be a cr.nn.Module, got {type(module).__name__}")
         for name, value in kwargs.items():
             if name not in _UNSUPPORTED:
                 raise TypeError(f"{where}: unexpected keyword argument {name!r}")
@@ -159,8 +182,9 @@ class DistributedDataParallel(Module):
         if dim != 0:
             raise NotImplementedError(f"{where}: dim={dim}: only dim=0 is supported")
         if check_reduction or static_graph:
-            raise NotImplementedError(f"{where}: check_reduction/static_graph=True are not "
-                                      "implemented")
+            raise NotImplementedError(
+                f"{where}: check_reduction/static_graph=True are not implemented"
+            )
         if bucket_cap_mb is None:
             bucket_cap_mb = 25
         if bucket_cap_mb <= 0:
@@ -177,18 +201,29 @@ class DistributedDataParallel(Module):
         self.dim = dim
         _verify_same_model(group, module)
         if init_sync and group.size() > 1:
-            _flat_broadcast(group, list(module.parameters()) + list(module.buffers()),
-                            f"{where}: broadcasting rank 0's parameters")
+            _flat_broadcast(
+                group,
+                list(module.parameters()) + list(module.buffers()),
+                f"{where}: broadcasting rank 0's parameters",
+            )
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
         params = [p for _, p in named]
         self._params = params
         index = {id(p): i for i, p in enumerate(params)}
-        self._locations = [(m, name, index[id(p)]) for m in module.modules()
-                           for name, p in m._parameters.items()
-                           if p is not None and id(p) in index]
-        self.reducer = Reducer(params, group, self.bucket_bytes_cap,
-                               self.find_unused_parameters, self.gradient_as_bucket_view,
-                               [n for n, _ in named])
+        self._locations = [
+            (m, name, index[id(p)])
+            for m in module.modules()
+            for name, p in m._parameters.items()
+            if p is not None and id(p) in index
+        ]
+        self.reducer = Reducer(
+            params,
+            group,
+            self.bucket_bytes_cap,
+            self.find_unused_parameters,
+            self.gradient_as_bucket_view,
+            [n for n, _ in named],
+        )
 
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:
@@ -204,12 +239,14 @@ class DistributedDataParallel(Module):
     def _sync_buffers(self) -> None:
         buffers = list(self.module.buffers())
         if buffers and self.process_group.size() > 1:
-            _flat_broadcast(self.process_group, buffers,
-                            "DistributedDataParallel: broadcasting buffers")
+            _flat_broadcast(
+                self.process_group, buffers, "DistributedDataParallel: broadcasting buffers"
+            )
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
-        sync = (self.require_backward_grad_sync and grad_mode.is_grad_enabled()
-                and bool(self._params))
+        sync = (
+            self.require_backward_grad_sync and grad_mode.is_grad_enabled() and bool(self._params)
+        )
         if sync:
             self.reducer.check_finished()
         if self.broadcast_buffers and self.require_forward_param_sync:
@@ -217,8 +254,9 @@ class DistributedDataParallel(Module):
         if not sync:
             return self.module(*inputs, **kwargs)
         reducer = self.reducer
-        proxies = [_GradReady.apply(p, reducer=reducer, index=i)
-                   for i, p in enumerate(self._params)]
+        proxies = [
+            _GradReady.apply(p, reducer=reducer, index=i) for i, p in enumerate(self._params)
+        ]
         for m, name, i in self._locations:
             m._parameters[name] = proxies[i]
         try:
@@ -234,6 +272,8 @@ class DistributedDataParallel(Module):
         return out
 
     def extra_repr(self) -> str:
-        return (f"world_size={self.process_group.size()}, bucket_cap_mb="
-                f"{self.bucket_bytes_cap / 2**20:g}, find_unused_parameters="
-                f"{self.find_unused_parameters}")
+        return (
+            f"world_size={self.process_group.size()}, bucket_cap_mb="
+            f"{self.bucket_bytes_cap / 2**20:g}, find_unused_parameters="
+            f"{self.find_unused_parameters}"
+        )

@@ -17,6 +17,7 @@ so all ranks issue the same collectives in the same order even when their backwa
 visit parameters differently. When the last expected gradient arrives, the reducer waits for
 every bucket and writes the averaged gradients to ``.grad``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -67,7 +68,7 @@ class _Bucket:
         self.views: dict[int, np.ndarray] = {}
         offset = 0
         for i, n in zip(indices, sizes):
-            self.views[i] = self.buffer[offset:offset + n].reshape(params[i]._data.shape)
+            self.views[i] = self.buffer[offset : offset + n].reshape(params[i]._data.shape)
             offset += n
         self.pending = len(indices)
         self.work: Work | None = None
@@ -104,9 +105,15 @@ class Reducer:
         names: the parameters' names, for error messages.
     """
 
-    def __init__(self, params: list[Tensor], group: ProcessGroup, bucket_cap_bytes: int,
-                 find_unused_parameters: bool, gradient_as_bucket_view: bool,
-                 names: list[str] | None = None):
+    def __init__(
+        self,
+        params: list[Tensor],
+        group: ProcessGroup,
+        bucket_cap_bytes: int,
+        find_unused_parameters: bool,
+        gradient_as_bucket_view: bool,
+        names: list[str] | None = None,
+    ):
         self.params = params
         self.names = names or [f"#{i}" for i in range(len(params))]
         self.group = group
@@ -204,7 +211,7 @@ class Reducer:
             np.divide(grad, size, out=view, casting="unsafe")
         bucket.pending -= 1
         self._launch_ready()
-        for b in self.buckets[:self.next_launch]:
+        for b in self.buckets[: self.next_launch]:
             if b.work is not None:
                 b.work.is_completed()  # drive MPI progress on in-flight buckets
         if len(self.seen) == len(self.expected):
@@ -232,8 +239,11 @@ class Reducer:
     def _write_grad(self, p: Tensor, reduced: np.ndarray) -> None:
         if self.as_view:
             p.grad = Tensor._make(reduced, False, None, 0)
-        elif p.grad is not None and p.grad._data.shape == reduced.shape \
-                and p.grad._data.flags.writeable:
+        elif (
+            p.grad is not None
+            and p.grad._data.shape == reduced.shape
+            and p.grad._data.flags.writeable
+        ):
             np.copyto(p.grad._data, reduced)
             p.grad._vc[0] += 1
         else:
@@ -243,5 +253,11 @@ class Reducer:
 def _iallreduce(group: ProcessGroup, buf: np.ndarray, op: str) -> Work:
     MPI = _mpi()
     req = group.comm.Iallreduce(MPI.IN_PLACE, buf, op=getattr(MPI, op))
-    return Work([req], None, "DistributedDataParallel gradient all-reduce", group.timeout_s,
-                group.rank(), [])
+    return Work(
+        [req],
+        None,
+        "DistributedDataParallel gradient all-reduce",
+        group.timeout_s,
+        group.rank(),
+        [],
+    )

@@ -1,4 +1,5 @@
 """Gradient clipping: rescale or clamp ``.grad`` in place before an optimizer step."""
+
 from __future__ import annotations
 
 import math
@@ -16,9 +17,13 @@ def _grads(parameters: Tensor | Iterable[Tensor]) -> list:
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                    foreach: bool | None = None) -> Tensor:
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
     """Scale all gradients by min(1, max_norm / (total_norm + 1e-6)).
 
     total_norm is the ``norm_type``-norm of all gradients concatenated (``inf`` for the
@@ -35,8 +40,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     if norm_type == math.inf:
         total = max(float(xp.abs(g._data).max()) if g._data.size else 0.0 for g in grads)
     elif norm_type == 2.0:
-        total = math.sqrt(sum(float(xp.vdot(g._data.ravel(), g._data.ravel()).real)
-                              for g in grads))
+        total = math.sqrt(sum(float(xp.vdot(g._data.ravel(), g._data.ravel()).real) for g in grads))
     else:
         total = sum(float((xp.abs(g._data) ** norm_type).sum()) for g in grads) ** (1 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
@@ -44,7 +48,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
             f"clip_grad_norm_: the total norm of order {norm_type} for gradients from "
             "`parameters` is non-finite, so it cannot be clipped. To disable this error and "
             "scale the gradients by the non-finite norm anyway, set "
-            "`error_if_nonfinite=False`")
+            "`error_if_nonfinite=False`"
+        )
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for g in grads:
@@ -52,8 +57,9 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     return Tensor._new(total, dtype=grads[0].dtype)
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
-                     foreach: bool | None = None) -> None:
+def clip_grad_value_(
+    parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
+) -> None:
     """Clamp every gradient entry into [-clip_value, clip_value] in place."""
     clip_value = float(clip_value)
     for g in _grads(parameters):

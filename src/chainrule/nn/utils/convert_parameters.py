@@ -1,5 +1,6 @@
 """Flatten parameters into one vector and back (e.g. for line searches or second-order
 methods)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -21,16 +22,20 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """Copy consecutive slices of ``vec`` into the parameters' data (in place)."""
     if not isinstance(vec, Tensor) or vec.ndim != 1:
-        raise TypeError(f"vector_to_parameters: expected a 1-d Tensor, got "
-                        f"{getattr(vec, 'shape', type(vec).__name__)}")
+        raise TypeError(
+            f"vector_to_parameters: expected a 1-d Tensor, got "
+            f"{getattr(vec, 'shape', type(vec).__name__)}"
+        )
     params = list(parameters)
     total = sum(p.numel() for p in params)
     if total != vec.numel():
-        raise ValueError(f"vector_to_parameters: the vector has {vec.numel()} elements but the "
-                         f"parameters need {total}")
+        raise ValueError(
+            f"vector_to_parameters: the vector has {vec.numel()} elements but the "
+            f"parameters need {total}"
+        )
     i = 0
     for p in params:
         n = p.numel()
-        p._data[...] = vec._data[i:i + n].reshape(p.shape)
+        p._data[...] = vec._data[i : i + n].reshape(p.shape)
         p._vc[0] += 1
         i += n

@@ -5,6 +5,7 @@ weight norm stores ``parametrizations.weight.original0`` (g, the norms) and ``or
 (v, the direction); spectral norm stores ``parametrizations.weight.original`` and the power
 iteration vectors ``parametrizations.weight.0._u`` / ``_v``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -71,15 +72,18 @@ class _SpectralNorm(Module):
     through sigma = u^T W v with u and v held constant, as in PyTorch.
     """
 
-    def __init__(self, weight: Tensor, n_power_iterations: int = 1, dim: int = 0,
-                 eps: float = 1e-12) -> None:
+    def __init__(
+        self, weight: Tensor, n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12
+    ) -> None:
         super().__init__()
         ndim = weight.ndim
         if dim >= ndim or dim < -ndim:
             raise IndexError(f"spectral_norm: dim must be in [-{ndim}, {ndim - 1}], got {dim}")
         if n_power_iterations <= 0:
-            raise ValueError(f"Expected n_power_iterations to be positive, but got "
-                             f"n_power_iterations={n_power_iterations}")
+            raise ValueError(
+                f"Expected n_power_iterations to be positive, but got "
+                f"n_power_iterations={n_power_iterations}"
+            )
         self.dim = dim if dim >= 0 else dim + ndim
         self.eps = eps
         if ndim > 1:
@@ -128,8 +132,13 @@ def _assign(buf: Tensor, value: Tensor) -> None:
     buf._vc[0] += 1
 
 
-def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1,
-                  eps: float = 1e-12, dim: int | None = None) -> Module:
+def spectral_norm(
+    module: Module,
+    name: str = "weight",
+    n_power_iterations: int = 1,
+    eps: float = 1e-12,
+    dim: int | None = None,
+) -> Module:
     """Divide ``module.<name>`` by its spectral norm (Miyato et al. 2018), PyTorch's modern API.
 
     Args:
@@ -147,8 +156,9 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     """
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
-        raise ValueError(f"Module '{type(module).__name__}' has no parameter or buffer with "
-                         f"name '{name}'")
+        raise ValueError(
+            f"Module '{type(module).__name__}' has no parameter or buffer with name '{name}'"
+        )
     if dim is None:
         dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
     register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))

@@ -11,6 +11,7 @@ Why this design: training updates the originals, while the rest of the module (`
 hooks) keeps reading ``self.weight`` unchanged — the same trick PyTorch uses, so weight norm,
 spectral norm and user parametrizations (orthogonal, symmetric, ...) all share one mechanism.
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,8 +25,13 @@ from ..layers.container import ModuleDict, ModuleList
 from ..module import Module
 from ..parameter import Parameter
 
-__all__ = ["ParametrizationList", "cached", "is_parametrized", "register_parametrization",
-           "remove_parametrizations"]
+__all__ = [
+    "ParametrizationList",
+    "cached",
+    "is_parametrized",
+    "register_parametrization",
+    "remove_parametrizations",
+]
 
 _cache_depth = 0
 _cache: dict = {}
@@ -78,23 +84,29 @@ class ParametrizationList(ModuleList):
                 if hasattr(m, "right_inverse"):
                     new = m.right_inverse(new)
         if not isinstance(new, (Tensor, Sequence)):
-            raise ValueError(f"'right_inverse' must return a Tensor or a Sequence of tensors "
-                             f"(list, tuple...). Got {type(new).__name__}")
+            raise ValueError(
+                f"'right_inverse' must return a Tensor or a Sequence of tensors "
+                f"(list, tuple...). Got {type(new).__name__}"
+            )
         self.is_tensor = isinstance(new, Tensor)
         self.ntensors = 1 if self.is_tensor else len(new)
         if self.is_tensor:
             if new.dtype != dtype:
-                raise ValueError(f"When `right_inverse` outputs one tensor, it may not change "
-                                 f"the dtype.\noriginal.dtype: {dtype}\n"
-                                 f"right_inverse(original).dtype: {new.dtype}")
+                raise ValueError(
+                    f"When `right_inverse` outputs one tensor, it may not change "
+                    f"the dtype.\noriginal.dtype: {dtype}\n"
+                    f"right_inverse(original).dtype: {new.dtype}"
+                )
             if new is not original:
                 _set_data(original, new.detach())
             _register(self, "original", original)
         else:
             for i, t in enumerate(new):
                 if not isinstance(t, Tensor):
-                    raise ValueError(f"'right_inverse' must return a Tensor or a Sequence of "
-                                     f"tensors. Got element {i} of type {type(t).__name__}")
+                    raise ValueError(
+                        f"'right_inverse' must return a Tensor or a Sequence of "
+                        f"tensors. Got element {i} of type {type(t).__name__}"
+                    )
                 t = t.detach()
                 if isinstance(original, Parameter):
                     t = Parameter(t, original.requires_grad)
@@ -102,35 +114,41 @@ class ParametrizationList(ModuleList):
         if not unsafe:
             z = self()
             if not isinstance(z, Tensor):
-                raise ValueError(f"A parametrization must return a tensor. Got "
-                                 f"{type(z).__name__}.")
+                raise ValueError(f"A parametrization must return a tensor. Got {type(z).__name__}.")
             if z.dtype != dtype or tuple(z.shape) != shape:
-                raise ValueError(f"Registering a parametrization may not change the dtype or "
-                                 f"shape of the tensor, unless `unsafe` flag is enabled.\n"
-                                 f"unparametrized dtype: {dtype}, shape {shape}\n"
-                                 f"parametrized dtype: {z.dtype}, shape {tuple(z.shape)}")
+                raise ValueError(
+                    f"Registering a parametrization may not change the dtype or "
+                    f"shape of the tensor, unless `unsafe` flag is enabled.\n"
+                    f"unparametrized dtype: {dtype}, shape {shape}\n"
+                    f"parametrized dtype: {z.dtype}, shape {tuple(z.shape)}"
+                )
 
     def right_inverse(self, value: Tensor) -> None:
         """Store ``value`` by running every ``right_inverse`` backwards into the originals."""
         with no_grad():
             for m in reversed(list(self)):
                 if not hasattr(m, "right_inverse"):
-                    raise RuntimeError(f"parametrization {type(m).__name__} does not implement "
-                                       "right_inverse.")
+                    raise RuntimeError(
+                        f"parametrization {type(m).__name__} does not implement right_inverse."
+                    )
                 value = m.right_inverse(value)
             if self.is_tensor:
                 if not isinstance(value, Tensor):
-                    raise ValueError(f"`right_inverse` should return a tensor. Got "
-                                     f"{type(value).__name__}")
+                    raise ValueError(
+                        f"`right_inverse` should return a tensor. Got {type(value).__name__}"
+                    )
                 if value.dtype != self.original.dtype:
-                    raise ValueError(f"The tensor returned by `right_inverse` has dtype "
-                                     f"{value.dtype} while `original` has dtype "
-                                     f"{self.original.dtype}")
+                    raise ValueError(
+                        f"The tensor returned by `right_inverse` has dtype "
+                        f"{value.dtype} while `original` has dtype "
+                        f"{self.original.dtype}"
+                    )
                 _set_data(self.original, value.detach())
             else:
                 if not isinstance(value, Sequence) or len(value) != self.ntensors:
-                    raise ValueError(f"'right_inverse' must return a sequence of "
-                                     f"{self.ntensors} tensors.")
+                    raise ValueError(
+                        f"'right_inverse' must return a sequence of {self.ntensors} tensors."
+                    )
                 for i, t in enumerate(value):
                     _set_data(getattr(self, f"original{i}"), t.detach())
 
@@ -169,12 +187,20 @@ def _parametrized_class(base: type) -> type:
         return replica
 
     def __getstate__(self: Module) -> Any:
-        raise RuntimeError("Serialization of parametrized modules is only supported through "
-                           "state_dict().")
+        raise RuntimeError(
+            "Serialization of parametrized modules is only supported through state_dict()."
+        )
 
-    return type(f"Parametrized{base.__name__}", (base,),
-                {"__setattr__": __setattr__, "__deepcopy__": __deepcopy__,
-                 "__getstate__": __getstate__, "_parametrized_names": set()})
+    return type(
+        f"Parametrized{base.__name__}",
+        (base,),
+        {
+            "__setattr__": __setattr__,
+            "__deepcopy__": __deepcopy__,
+            "__getstate__": __getstate__,
+            "_parametrized_names": set(),
+        },
+    )
 
 
 def _inject_new_class(module: Module) -> None:
@@ -207,8 +233,9 @@ def is_parametrized(module: Module, tensor_name: str | None = None) -> bool:
     return len(plists) > 0 if tensor_name is None else tensor_name in plists
 
 
-def register_parametrization(module: Module, tensor_name: str, parametrization: Module, *,
-                             unsafe: bool = False) -> Module:
+def register_parametrization(
+    module: Module, tensor_name: str, parametrization: Module, *, unsafe: bool = False
+) -> Module:
     """Parametrize ``module.<tensor_name>`` as ``parametrization(original)``.
 
     Args:
@@ -227,15 +254,19 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
         ValueError: no such tensor, or the parametrization changes its shape or dtype.
     """
     if not isinstance(parametrization, Module):
-        raise TypeError(f"register_parametrization: parametrization must be an nn.Module, got "
-                        f"{type(parametrization).__name__}")
+        raise TypeError(
+            f"register_parametrization: parametrization must be an nn.Module, got "
+            f"{type(parametrization).__name__}"
+        )
     if is_parametrized(module, tensor_name):
         if not unsafe:
             y = getattr(module, tensor_name)
             x = parametrization(y)
             if not isinstance(x, Tensor) or x.dtype != y.dtype or x.shape != y.shape:
-                raise ValueError("Registering a parametrization may not change the dtype or "
-                                 "shape of the tensor, unless `unsafe` flag is enabled.")
+                raise ValueError(
+                    "Registering a parametrization may not change the dtype or "
+                    "shape of the tensor, unless `unsafe` flag is enabled."
+                )
         plist = module.parametrizations[tensor_name]
         plist.append(parametrization)
         plist.unsafe |= unsafe
@@ -250,12 +281,15 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
         _inject_property(module, tensor_name)
         module.parametrizations[tensor_name] = plist
         return module
-    raise ValueError(f"Module '{type(module).__name__}' does not have a parameter, a buffer, or "
-                     f"a parametrized element with name '{tensor_name}'")
+    raise ValueError(
+        f"Module '{type(module).__name__}' does not have a parameter, a buffer, or "
+        f"a parametrized element with name '{tensor_name}'"
+    )
 
 
-def remove_parametrizations(module: Module, tensor_name: str,
-                            leave_parametrized: bool = True) -> Module:
+def remove_parametrizations(
+    module: Module, tensor_name: str, leave_parametrized: bool = True
+) -> Module:
     """Undo :func:`register_parametrization` on ``tensor_name``.
 
     Args:
@@ -263,8 +297,9 @@ def remove_parametrizations(module: Module, tensor_name: str,
             only possible when a single original tensor exists).
     """
     if not is_parametrized(module, tensor_name):
-        raise ValueError(f"Module {type(module).__name__} does not have a parametrization on "
-                         f"{tensor_name}")
+        raise ValueError(
+            f"Module {type(module).__name__} does not have a parametrization on {tensor_name}"
+        )
     plist = module.parametrizations[tensor_name]
     if plist.is_tensor:
         original = plist.original
@@ -274,8 +309,10 @@ def remove_parametrizations(module: Module, tensor_name: str,
             _set_data(original, t.detach())
     else:
         if not leave_parametrized:
-            raise ValueError("Cannot leave unparametrized (`leave_parametrized=False`) a tensor "
-                             "that is parametrized in terms of a sequence of tensors.")
+            raise ValueError(
+                "Cannot leave unparametrized (`leave_parametrized=False`) a tensor "
+                "that is parametrized in terms of a sequence of tensors."
+            )
         with no_grad():
             t = getattr(module, tensor_name)
         if isinstance(plist.original0, Parameter):
@@ -290,4 +327,3 @@ def remove_parametrizations(module: Module, tensor_name: str,
         delattr(module, "parametrizations")
         module.__class__ = module.__class__.__bases__[0]
     return module
-

@@ -10,6 +10,7 @@ Every conversion here is one differentiable gather (advanced indexing) from the 
 rows plus, where padding appears, one constant row holding ``padding_value``; gradients
 flow back to the sequences' values through the gather.
 """
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -22,12 +23,21 @@ from ...autograd.tensor import Tensor
 from ...creation import full, tensor
 from ...ops.shape import cat
 
-__all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pack_sequence",
-           "pad_packed_sequence", "pad_sequence", "unpack_sequence", "unpad_sequence"]
+__all__ = [
+    "PackedSequence",
+    "invert_permutation",
+    "pack_padded_sequence",
+    "pack_sequence",
+    "pad_packed_sequence",
+    "pad_sequence",
+    "unpack_sequence",
+    "unpad_sequence",
+]
 
 
-_PackedSequenceBase = namedtuple("_PackedSequenceBase",
-                                 ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])
+_PackedSequenceBase = namedtuple(
+    "_PackedSequenceBase", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"]
+)
 
 
 class PackedSequence(_PackedSequenceBase):
@@ -43,12 +53,18 @@ class PackedSequence(_PackedSequenceBase):
 
     __slots__ = ()
 
-    def __new__(cls, data: Tensor, batch_sizes: Tensor | None = None,
-                sorted_indices: Tensor | None = None,
-                unsorted_indices: Tensor | None = None) -> PackedSequence:
+    def __new__(
+        cls,
+        data: Tensor,
+        batch_sizes: Tensor | None = None,
+        sorted_indices: Tensor | None = None,
+        unsorted_indices: Tensor | None = None,
+    ) -> PackedSequence:
         if batch_sizes is None:
-            raise ValueError("PackedSequence: batch_sizes is required; build packed batches "
-                             "with pack_padded_sequence or pack_sequence")
+            raise ValueError(
+                "PackedSequence: batch_sizes is required; build packed batches "
+                "with pack_padded_sequence or pack_sequence"
+            )
         if unsorted_indices is None and sorted_indices is not None:
             unsorted_indices = invert_permutation(sorted_indices)
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
@@ -99,8 +115,12 @@ def _batch_sizes(sorted_lengths: np.ndarray) -> np.ndarray:
     return (sorted_lengths[None, :] > steps[:, None]).sum(1).astype(np.int64)
 
 
-def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False,
-                 padding_value: float = 0.0, padding_side: str = "right") -> Tensor:
+def pad_sequence(
+    sequences: Sequence[Tensor] | Tensor,
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    padding_side: str = "right",
+) -> Tensor:
     """Stack sequences of shapes (L_i, *) into (T, B, *) (or (B, T, *)), T = max L_i.
 
     Args:
@@ -110,8 +130,9 @@ def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False
         padding_side: "right" (sequences start at step 0) or "left" (they end at T - 1).
     """
     if padding_side not in ("left", "right"):
-        raise ValueError(f"Expected padding_side to be one of left or right, but got "
-                         f"{padding_side}.")
+        raise ValueError(
+            f"Expected padding_side to be one of left or right, but got {padding_side}."
+        )
     if isinstance(sequences, Tensor):
         sequences = list(sequences.unbind(0))
     sequences = list(sequences)
@@ -125,15 +146,15 @@ def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False
     valid = (pos >= 0) & (pos < lengths[None, :])
     index = np.where(valid, offsets[None, :] + pos, int(lengths.sum()))  # (T, B)
     ref = sequences[0]
-    pad_row = full((1,) + tuple(ref.shape[1:]), padding_value, dtype=ref.dtype,
-                   device=ref.device)
+    pad_row = full((1,) + tuple(ref.shape[1:]), padding_value, dtype=ref.dtype, device=ref.device)
     rows = cat(sequences + [pad_row], 0)
     out = rows[index.T if batch_first else index]
     return out
 
 
-def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
-                         enforce_sorted: bool = True) -> PackedSequence:
+def pack_padded_sequence(
+    input: Tensor, lengths: Any, batch_first: bool = False, enforce_sorted: bool = True
+) -> PackedSequence:
     """Pack a padded (T, B, *) (or (B, T, *)) batch whose sequence b has ``lengths[b]`` steps.
 
     With ``enforce_sorted=True`` the lengths must be non-increasing; otherwise the batch is
@@ -142,39 +163,48 @@ def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
     lens = _lengths_array(lengths, "pack_padded_sequence")
     width = input.shape[0] if batch_first else input.shape[1]
     if lens.shape[0] != width:
-        raise ValueError(f"pack_padded_sequence: got {lens.shape[0]} lengths for a batch of "
-                         f"{width} sequences (input shape {input.shape}, batch_first="
-                         f"{batch_first})")
+        raise ValueError(
+            f"pack_padded_sequence: got {lens.shape[0]} lengths for a batch of "
+            f"{width} sequences (input shape {input.shape}, batch_first="
+            f"{batch_first})"
+        )
     if enforce_sorted:
         if np.any(lens[1:] > lens[:-1]):
             raise RuntimeError(
                 "`lengths` array must be sorted in decreasing order when `enforce_sorted` is "
                 "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
                 "pack_sequence to sidestep this requirement if you do not need ONNX "
-                "exportability.")
+                "exportability."
+            )
         order, sorted_indices = np.arange(width), None
     else:
         order = np.argsort(-lens, kind="stable")
         sorted_indices = tensor(order.astype(np.int64))
     slens = lens[order]
     if width and slens[-1] <= 0:
-        raise RuntimeError("Length of all samples has to be greater than 0, but found an "
-                           "element in 'lengths' that is <= 0")
+        raise RuntimeError(
+            "Length of all samples has to be greater than 0, but found an "
+            "element in 'lengths' that is <= 0"
+        )
     max_steps = input.shape[1] if batch_first else input.shape[0]
     if slens[0] > max_steps:
-        raise RuntimeError(f"pack_padded_sequence: a length of {int(slens[0])} exceeds the "
-                           f"{max_steps} time steps of the input (shape {input.shape})")
+        raise RuntimeError(
+            f"pack_padded_sequence: a length of {int(slens[0])} exceeds the "
+            f"{max_steps} time steps of the input (shape {input.shape})"
+        )
     sizes = _batch_sizes(slens)
     t_idx = np.repeat(np.arange(len(sizes)), sizes)
     b_idx = order[np.concatenate([np.arange(s) for s in sizes])]
     data = input[(b_idx, t_idx) if batch_first else (t_idx, b_idx)]
-    return PackedSequence(data, tensor(sizes), sorted_indices,
-                          invert_permutation(sorted_indices))
+    return PackedSequence(data, tensor(sizes), sorted_indices, invert_permutation(sorted_indices))
 
 
-def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
-                        padding_value: float = 0.0,
-                        total_length: int | None = None) -> tuple[Tensor, Tensor]:
+def pad_packed_sequence(
+    sequence: PackedSequence,
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    total_length: int | None = None,
+) -> tuple[Tensor, Tensor]:
     """Inverse of :func:`pack_padded_sequence`: returns (padded, lengths) in the original order.
 
     ``total_length`` pads to that many steps (it must be at least the longest length).
@@ -184,9 +214,11 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     steps, width = len(sizes), int(sizes[0])
     if total_length is not None:
         if total_length < steps:
-            raise ValueError(f"Expected total_length to be at least the length of the longest "
-                             f"sequence in input, but got total_length={total_length} and max "
-                             f"sequence length being {steps}")
+            raise ValueError(
+                f"Expected total_length to be at least the length of the longest "
+                f"sequence in input, but got total_length={total_length} and max "
+                f"sequence length being {steps}"
+            )
         steps = total_length
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     s = np.arange(width)[None, :]
@@ -199,8 +231,9 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     if sequence.unsorted_indices is not None:
         unsort = np.asarray(sequence.unsorted_indices._data)
         index, sorted_lengths = index[:, unsort], sorted_lengths[unsort]
-    pad_row = full((1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype,
-                   device=data.device)
+    pad_row = full(
+        (1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype, device=data.device
+    )
     rows = cat([data, pad_row], 0)
     out = rows[index.T if batch_first else index]
     return out, tensor(sorted_lengths.astype(np.int64))
@@ -209,17 +242,17 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
 def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
     """Pack a list of (L_i, *) sequences (equivalent to pad_sequence + pack_padded_sequence)."""
     lengths = [s.shape[0] for s in sequences]
-    return pack_padded_sequence(pad_sequence(sequences), lengths,
-                                enforce_sorted=enforce_sorted)
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
-def unpad_sequence(padded_sequences: Tensor, lengths: Any,
-                   batch_first: bool = False) -> list[Tensor]:
+def unpad_sequence(
+    padded_sequences: Tensor, lengths: Any, batch_first: bool = False
+) -> list[Tensor]:
     """Split a padded batch back into a list of its sequences (inverse of pad_sequence)."""
     lens = _lengths_array(lengths, "unpad_sequence")
     if not batch_first:
         padded_sequences = padded_sequences.transpose(0, 1)
-    return [padded_sequences[b, :int(n)] for b, n in enumerate(lens)]
+    return [padded_sequences[b, : int(n)] for b, n in enumerate(lens)]
 
 
 def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:

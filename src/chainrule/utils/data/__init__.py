@@ -1,6 +1,7 @@
 """``torch.utils.data``: the machinery that feeds any data to a model - ``Dataset`` base
 classes, samplers, the ``DataLoader`` (with its worker processes) and collation. It knows no
 particular data set: those, with transforms, tokenizers and preprocessing, are ``cr.data``."""
+
 from __future__ import annotations
 
 from .dataloader import DataLoader, default_collate, default_convert
@@ -17,9 +18,24 @@ from .sampler import (
 )
 from .worker import WorkerInfo, get_worker_info
 
-__all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset",
-           "DistributedSampler", "IterableDataset", "RandomSampler", "Sampler",
-           "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
-           "WeightedRandomSampler", "WorkerInfo", "default_collate", "default_convert",
-           "get_worker_info",
-           "random_split"]
+__all__ = [
+    "BatchSampler",
+    "ChainDataset",
+    "ConcatDataset",
+    "DataLoader",
+    "Dataset",
+    "DistributedSampler",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "Subset",
+    "SubsetRandomSampler",
+    "TensorDataset",
+    "WeightedRandomSampler",
+    "WorkerInfo",
+    "default_collate",
+    "default_convert",
+    "get_worker_info",
+    "random_split",
+]

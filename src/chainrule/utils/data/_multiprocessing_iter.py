@@ -6,6 +6,7 @@ is the same as with ``num_workers=0``). Workers are daemons, every exit path (en
 exception, garbage collection, interpreter exit) shuts them down through one finaliser,
 and a worker that dies is reported instead of waited for.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -62,15 +63,27 @@ class MultiProcessingIterator:
         for wid in range(self._num_workers):
             index_queue = ctx.Queue()
             index_queue.cancel_join_thread()
-            w = ctx.Process(target=worker_loop, daemon=True,
-                            args=(spec, index_queue, self._result_queue, self._done_event, wid,
-                                  self._num_workers, base_seed, loader.worker_init_fn,
-                                  os.getpid()))
+            w = ctx.Process(
+                target=worker_loop,
+                daemon=True,
+                args=(
+                    spec,
+                    index_queue,
+                    self._result_queue,
+                    self._done_event,
+                    wid,
+                    self._num_workers,
+                    base_seed,
+                    loader.worker_init_fn,
+                    os.getpid(),
+                ),
+            )
             w.start()
             self._index_queues.append(index_queue)
             self._workers.append(w)
-        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._index_queues,
-                                           self._result_queue, self._done_event)
+        self._finalizer = weakref.finalize(
+            self, _shutdown, self._workers, self._index_queues, self._result_queue, self._done_event
+        )
         self._reset(first=True)
 
     # ----------------------------------------------------------------- epochs
@@ -117,8 +130,10 @@ class MultiProcessingIterator:
                 return self._result_queue.get(timeout=self._timeout)
             except queue.Empty:
                 self.shutdown()
-                raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds "
-                                   "waiting for a batch from its workers") from None
+                raise RuntimeError(
+                    f"DataLoader timed out after {self._timeout} seconds "
+                    "waiting for a batch from its workers"
+                ) from None
         while True:
             try:
                 return self._result_queue.get(timeout=POLL_INTERVAL)
@@ -127,9 +142,11 @@ class MultiProcessingIterator:
                 if dead:
                     info = ", ".join(f"pid {w.pid}, exit code {w.exitcode}" for w in dead)
                     self.shutdown()
-                    raise RuntimeError(f"DataLoader worker ({info}) exited unexpectedly; a "
-                                       "worker killed by a signal (e.g. out of memory) ends "
-                                       "this way") from None
+                    raise RuntimeError(
+                        f"DataLoader worker ({info}) exited unexpectedly; a "
+                        "worker killed by a signal (e.g. out of memory) ends "
+                        "this way"
+                    ) from None
 
     def __iter__(self) -> "MultiProcessingIterator":
         return self

@@ -1,4 +1,5 @@
 """``default_collate``: merge a list of samples into a batch, as ``torch.utils.data`` does."""
+
 from __future__ import annotations
 
 import collections.abc as cabc
@@ -19,8 +20,10 @@ def _stack_tensors(batch: Sequence[Tensor]) -> Tensor:
         return stack(list(batch))
     shapes = {tuple(t.shape) for t in batch}
     if len(shapes) != 1:
-        raise RuntimeError(f"default_collate: each tensor in a batch must have the same shape, "
-                           f"got shapes {sorted(shapes)}")
+        raise RuntimeError(
+            f"default_collate: each tensor in a batch must have the same shape, "
+            f"got shapes {sorted(shapes)}"
+        )
     xp = get_array_module(batch[0]._data)
     return Tensor._make(xp.stack([t._data for t in batch]), False, None, 0)
 
@@ -47,8 +50,10 @@ def default_collate(batch: Sequence[Any]) -> Any:
             raise TypeError(f"default_collate: cannot collate numpy arrays of dtype {elem.dtype}")
         shapes = {a.shape for a in batch}
         if len(shapes) != 1:
-            raise RuntimeError(f"default_collate: each array in a batch must have the same "
-                               f"shape, got shapes {sorted(shapes)}")
+            raise RuntimeError(
+                f"default_collate: each array in a batch must have the same "
+                f"shape, got shapes {sorted(shapes)}"
+            )
         return Tensor._make(np.stack(batch), False, None, 0)
     if isinstance(elem, np.generic) and elem.dtype.kind not in "OUS":
         return Tensor._make(np.asarray(batch, dtype=elem.dtype), False, None, 0)
@@ -66,11 +71,14 @@ def default_collate(batch: Sequence[Any]) -> Any:
         return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
     if isinstance(elem, cabc.Sequence):
         if len({len(e) for e in batch}) != 1:
-            raise RuntimeError("default_collate: each element in list of batch should be of "
-                               "equal size")
+            raise RuntimeError(
+                "default_collate: each element in list of batch should be of equal size"
+            )
         return [default_collate(list(s)) for s in zip(*batch)]
-    raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts "
-                    f"or lists; found {type(elem).__name__}")
+    raise TypeError(
+        f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts "
+        f"or lists; found {type(elem).__name__}"
+    )
 
 
 def default_convert(data: Any) -> Any:

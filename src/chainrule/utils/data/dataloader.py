@@ -10,6 +10,7 @@ With ``num_workers > 0`` the same fetching runs in worker processes
 (:mod:`._multiprocessing_iter`, :mod:`.worker`); indices are still drawn in the main
 process, so the batches and their order are the same as with ``num_workers=0``.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -68,35 +69,60 @@ class DataLoader:
         [4, 4, 2]
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
-                 sampler: Sampler | None = None, batch_sampler: Any = None,
-                 num_workers: int = 0, collate_fn: Callable | None = None,
-                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn: Callable | None = None, multiprocessing_context: Any = None,
-                 generator: Generator | None = None, *, prefetch_factor: int | None = None,
-                 persistent_workers: bool = False, pin_memory_device: str = "",
-                 in_order: bool = True):
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler: Sampler | None = None,
+        batch_sampler: Any = None,
+        num_workers: int = 0,
+        collate_fn: Callable | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable | None = None,
+        multiprocessing_context: Any = None,
+        generator: Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
+    ):
         _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers)
         iterable = isinstance(dataset, IterableDataset)
         if iterable:
-            for name, value in (("shuffle", shuffle), ("sampler", sampler),
-                                ("batch_sampler", batch_sampler)):
+            for name, value in (
+                ("shuffle", shuffle),
+                ("sampler", sampler),
+                ("batch_sampler", batch_sampler),
+            ):
                 if value not in (None, False):
-                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
-                                     f"{name} option, but got {name}={value!r}")
+                    raise ValueError(
+                        f"DataLoader with IterableDataset: expected unspecified "
+                        f"{name} option, but got {name}={value!r}"
+                    )
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
-                                 "batch_size, shuffle, sampler, and drop_last")
+                raise ValueError(
+                    "DataLoader: batch_sampler option is mutually exclusive with "
+                    "batch_size, shuffle, sampler, and drop_last"
+                )
             batch_size = None
         elif batch_size is None and drop_last:
-            raise ValueError("DataLoader: batch_size=None option disables auto-batching and is "
-                             "mutually exclusive with drop_last")
+            raise ValueError(
+                "DataLoader: batch_size=None option disables auto-batching and is "
+                "mutually exclusive with drop_last"
+            )
         if sampler is None and not iterable:
-            sampler = (RandomSampler(dataset, generator=generator) if shuffle
-                       else SequentialSampler(dataset))
+            sampler = (
+                RandomSampler(dataset, generator=generator)
+                if shuffle
+                else SequentialSampler(dataset)
+            )
         if batch_size is not None and batch_sampler is None and not iterable:
             batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
         self.dataset = dataset
@@ -112,8 +138,9 @@ class DataLoader:
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
         self.multiprocessing_context = multiprocessing_context
-        self.prefetch_factor = (2 if prefetch_factor is None else prefetch_factor) \
-            if num_workers > 0 else None
+        self.prefetch_factor = (
+            (2 if prefetch_factor is None else prefetch_factor) if num_workers > 0 else None
+        )
         self.persistent_workers = persistent_workers
         self.in_order = in_order
         self._iterable = iterable
@@ -124,17 +151,25 @@ class DataLoader:
         return self.batch_sampler is not None or (self._iterable and self.batch_size is not None)
 
     def _fast(self) -> bool:
-        return (self.collate_fn in (None, default_collate) and _has_gather(self.dataset)
-                and isinstance(self.batch_sampler, BatchSampler))
+        return (
+            self.collate_fn in (None, default_collate)
+            and _has_gather(self.dataset)
+            and isinstance(self.batch_sampler, BatchSampler)
+        )
 
     def _fetch_spec(self) -> FetchSpec:
         collate = self.collate_fn
         if collate is None:
             collate = default_collate if self._auto_collation else default_convert
-        return FetchSpec(dataset=self.dataset, iterable=self._iterable,
-                         auto_collation=self._auto_collation, batch_size=self.batch_size,
-                         drop_last=self.drop_last, collate_fn=collate,
-                         fast=not self._iterable and self._fast())
+        return FetchSpec(
+            dataset=self.dataset,
+            iterable=self._iterable,
+            auto_collation=self._auto_collation,
+            batch_size=self.batch_size,
+            drop_last=self.drop_last,
+            collate_fn=collate,
+            fast=not self._iterable and self._fast(),
+        )
 
     def _index_iter(self) -> Iterator[Any]:
         """What the fetchers are asked for: batches of indices, indices, or (iterable) None."""
@@ -151,8 +186,11 @@ class DataLoader:
         base_seed = int(gen(self.generator).integers(0, 2**62))
         if self.num_workers == 0:
             return self._single_process()
-        if self.persistent_workers and self._iterator is not None \
-                and self._iterator._finalizer.alive:
+        if (
+            self.persistent_workers
+            and self._iterator is not None
+            and self._iterator._finalizer.alive
+        ):
             return self._iterator.reset()
         self._iterator = MultiProcessingIterator(self, base_seed)
         return self._iterator
@@ -178,20 +216,27 @@ class DataLoader:
         return len(self.sampler)
 
 
-def _check_worker_options(num_workers: Any, timeout: Any, prefetch_factor: Any,
-                          persistent_workers: Any) -> None:
+def _check_worker_options(
+    num_workers: Any, timeout: Any, prefetch_factor: Any, persistent_workers: Any
+) -> None:
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-        raise ValueError(f"DataLoader: num_workers option should be a non-negative integer, got "
-                         f"{num_workers!r}; use num_workers=0 to disable multiprocessing.")
+        raise ValueError(
+            f"DataLoader: num_workers option should be a non-negative integer, got "
+            f"{num_workers!r}; use num_workers=0 to disable multiprocessing."
+        )
     if not isinstance(timeout, (int, float)) or timeout < 0:
         raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")
     if num_workers == 0 and prefetch_factor is not None:
-        raise ValueError("DataLoader: prefetch_factor option could only be specified in "
-                         "multiprocessing. let num_workers > 0 to enable multiprocessing, "
-                         "otherwise set prefetch_factor to None.")
-    if prefetch_factor is not None and (not isinstance(prefetch_factor, int)
-                                        or prefetch_factor <= 0):
-        raise ValueError(f"DataLoader: prefetch_factor should be a positive integer, got "
-                         f"{prefetch_factor!r}")
+        raise ValueError(
+            "DataLoader: prefetch_factor option could only be specified in "
+            "multiprocessing. let num_workers > 0 to enable multiprocessing, "
+            "otherwise set prefetch_factor to None."
+        )
+    if prefetch_factor is not None and (
+        not isinstance(prefetch_factor, int) or prefetch_factor <= 0
+    ):
+        raise ValueError(
+            f"DataLoader: prefetch_factor should be a positive integer, got {prefetch_factor!r}"
+        )
     if persistent_workers and num_workers == 0:
         raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")

@@ -4,6 +4,7 @@ A map-style dataset answers ``len(ds)`` and ``ds[i]``. ``TensorDataset`` additio
 ``_gather(indices)``, which the DataLoader uses to build a whole batch with one fancy index
 per tensor instead of a Python loop over samples (the difference is large for small models).
 """
+
 from __future__ import annotations
 
 import bisect
@@ -47,8 +48,10 @@ def _take(t: Tensor, index: Any) -> Tensor:
     if isinstance(index, Tensor):
         index = index._data
     if isinstance(index, str) or isinstance(index, float):
-        raise TypeError(f"TensorDataset: index must be an int, slice or integer array, got "
-                        f"{type(index).__name__} {index!r}")
+        raise TypeError(
+            f"TensorDataset: index must be an int, slice or integer array, got "
+            f"{type(index).__name__} {index!r}"
+        )
     try:
         return Tensor._make(t._data[index], False, None, 0)
     except IndexError as err:
@@ -71,8 +74,10 @@ class TensorDataset(Dataset):
         self.tensors = tuple(_as_tensor(t) for t in tensors)
         sizes = [t.shape[0] if t.ndim else None for t in self.tensors]
         if None in sizes or len(set(sizes)) != 1:
-            raise ValueError("TensorDataset: all tensors must have the same size in dimension 0, "
-                             f"got shapes {[tuple(t.shape) for t in self.tensors]}")
+            raise ValueError(
+                "TensorDataset: all tensors must have the same size in dimension 0, "
+                f"got shapes {[tuple(t.shape) for t in self.tensors]}"
+            )
 
     def __getitem__(self, index: Any) -> tuple:
         return tuple(_take(t, index) for t in self.tensors)
@@ -143,8 +148,9 @@ class ConcatDataset(Dataset):
         return self.datasets[d][idx - start]
 
 
-def random_split(dataset: Dataset, lengths: Sequence[int | float],
-                 generator: Generator | None = None) -> list[Subset]:
+def random_split(
+    dataset: Dataset, lengths: Sequence[int | float], generator: Generator | None = None
+) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets.
 
     Args:
@@ -159,8 +165,11 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
     """
     n = len(dataset)
     lengths = list(lengths)
-    if lengths and all(isinstance(x, float) or (0 <= x <= 1 and not isinstance(x, int))
-                       for x in lengths) and math.isclose(sum(lengths), 1.0, abs_tol=1e-9):
+    if (
+        lengths
+        and all(isinstance(x, float) or (0 <= x <= 1 and not isinstance(x, int)) for x in lengths)
+        and math.isclose(sum(lengths), 1.0, abs_tol=1e-9)
+    ):
         if any(f < 0 for f in lengths):
             raise ValueError(f"random_split: fractions must be non-negative, got {lengths}")
         counts = [math.floor(n * f) for f in lengths]
@@ -168,15 +177,19 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
             counts[i % len(counts)] += 1
         lengths = counts
     if any(int(x) != x or x < 0 for x in lengths):
-        raise ValueError(f"random_split: lengths must be non-negative integers or fractions "
-                         f"summing to 1, got {lengths}")
+        raise ValueError(
+            f"random_split: lengths must be non-negative integers or fractions "
+            f"summing to 1, got {lengths}"
+        )
     lengths = [int(x) for x in lengths]
     if sum(lengths) != n:
-        raise ValueError(f"random_split: sum of input lengths ({sum(lengths)}) does not equal "
-                         f"the length of the input dataset ({n})")
+        raise ValueError(
+            f"random_split: sum of input lengths ({sum(lengths)}) does not equal "
+            f"the length of the input dataset ({n})"
+        )
     perm = gen(generator).permutation(n)
     out, offset = [], 0
     for length in lengths:
-        out.append(Subset(dataset, perm[offset:offset + length].tolist()))
+        out.append(Subset(dataset, perm[offset : offset + length].tolist()))
         offset += length
     return out

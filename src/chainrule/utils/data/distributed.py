@@ -8,6 +8,7 @@ batch is split evenly. The padding, dropping and striding match ``torch.utils.da
 DistributedSampler`` exactly; the shuffled order comes from chainrule's generator (PCG64), so
 it is not the same permutation PyTorch's ``randperm`` draws for the same seed.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,9 +29,11 @@ def _default(value: int | None, what: str) -> int:
         return value
 
     if not dist.is_available():
-        raise RuntimeError("DistributedSampler: Requires distributed package to be available "
-                           "(pip install 'chainrule[distributed]'), or pass num_replicas and "
-                           "rank explicitly")
+        raise RuntimeError(
+            "DistributedSampler: Requires distributed package to be available "
+            "(pip install 'chainrule[distributed]'), or pass num_replicas and "
+            "rank explicitly"
+        )
     return dist.get_world_size() if what == "num_replicas" else dist.get_rank()
 
 
@@ -50,13 +53,21 @@ class DistributedSampler(Sampler):
         ValueError: ``rank`` outside ``[0, num_replicas - 1]``.
     """
 
-    def __init__(self, dataset: Any, num_replicas: int | None = None, rank: int | None = None,
-                 shuffle: bool = True, seed: int = 0, drop_last: bool = False):
+    def __init__(
+        self,
+        dataset: Any,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ):
         num_replicas = _default(num_replicas, "num_replicas")
         rank = _default(rank, "rank")
         if rank >= num_replicas or rank < 0:
-            raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
-                             f"[0, {num_replicas - 1}]")
+            raise ValueError(
+                f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]"
+            )
         self.dataset = dataset
         self.num_replicas = num_replicas
         self.rank = rank
@@ -83,11 +94,12 @@ class DistributedSampler(Sampler):
             if padding > 0:
                 indices = np.concatenate([indices, np.resize(indices, padding)])
         else:
-            indices = indices[:self.total_size]
-        mine = indices[self.rank:self.total_size:self.num_replicas]
+            indices = indices[: self.total_size]
+        mine = indices[self.rank : self.total_size : self.num_replicas]
         if len(mine) != self.num_samples:  # pragma: no cover - guarded by the arithmetic
-            raise RuntimeError(f"DistributedSampler: produced {len(mine)} indices, expected "
-                               f"{self.num_samples}")
+            raise RuntimeError(
+                f"DistributedSampler: produced {len(mine)} indices, expected {self.num_samples}"
+            )
         return mine
 
     def __iter__(self) -> Iterator[int]:

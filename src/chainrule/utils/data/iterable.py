@@ -5,6 +5,7 @@ An iterable dataset is a stream (``__iter__``) rather than an indexable table. W
 repeat its items splits the stream with :func:`get_worker_info` (``info.id`` of
 ``info.num_workers``), as in PyTorch.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -24,8 +25,9 @@ class IterableDataset(Dataset):
     __len__ = None  # type: ignore[assignment]  # len() is a TypeError unless a subclass defines it
 
     def __getitem__(self, index: Any) -> Any:
-        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it instead "
-                        "of indexing it")
+        raise TypeError(
+            f"{type(self).__name__} is an IterableDataset: iterate over it instead of indexing it"
+        )
 
     def __add__(self, other: Dataset) -> ChainDataset:
         return ChainDataset([self, other])
@@ -40,15 +42,17 @@ class ChainDataset(IterableDataset):
     def __iter__(self) -> Iterator:
         for d in self.datasets:
             if not isinstance(d, IterableDataset):
-                raise TypeError(f"ChainDataset only supports IterableDataset, got "
-                                f"{type(d).__name__}")
+                raise TypeError(
+                    f"ChainDataset only supports IterableDataset, got {type(d).__name__}"
+                )
             yield from d
 
     def __len__(self) -> int:
         total = 0
         for d in self.datasets:
             if not isinstance(d, IterableDataset):
-                raise TypeError(f"ChainDataset only supports IterableDataset, got "
-                                f"{type(d).__name__}")
+                raise TypeError(
+                    f"ChainDataset only supports IterableDataset, got {type(d).__name__}"
+                )
             total += len(d)
         return total

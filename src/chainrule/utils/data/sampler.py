@@ -4,6 +4,7 @@ Randomness follows PyTorch: a ``RandomSampler`` without a generator draws a fres
 chainrule's default generator at the start of every epoch, so ``cr.manual_seed(s)`` makes the
 whole sequence of epochs reproducible while each epoch still gets a new order.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -70,18 +71,26 @@ class RandomSampler(Sampler):
         generator: the random stream; default: a per-epoch seed from the default generator.
     """
 
-    def __init__(self, data_source: Any, replacement: bool = False,
-                 num_samples: int | None = None, generator: Generator | None = None):
+    def __init__(
+        self,
+        data_source: Any,
+        replacement: bool = False,
+        num_samples: int | None = None,
+        generator: Generator | None = None,
+    ):
         if not isinstance(replacement, bool):
-            raise TypeError(f"RandomSampler: replacement should be a boolean value, but got "
-                            f"replacement={replacement!r}")
+            raise TypeError(
+                f"RandomSampler: replacement should be a boolean value, but got "
+                f"replacement={replacement!r}"
+            )
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
         self.generator = generator
         if num_samples is not None and (not isinstance(num_samples, int) or num_samples <= 0):
-            raise ValueError(f"RandomSampler: num_samples should be a positive integer, "
-                             f"got {num_samples!r}")
+            raise ValueError(
+                f"RandomSampler: num_samples should be a positive integer, got {num_samples!r}"
+            )
 
     @property
     def num_samples(self) -> int:
@@ -98,7 +107,7 @@ class RandomSampler(Sampler):
             if self.replacement:
                 yield rng.integers(0, n, size=min(_CHUNK, total - start), dtype=np.int64)
             elif n:
-                yield rng.permutation(n).astype(np.int64)[:total - start]
+                yield rng.permutation(n).astype(np.int64)[: total - start]
             else:
                 return
 
@@ -145,25 +154,39 @@ class WeightedRandomSampler(Sampler):
             without replacement (as ``torch.multinomial``).
     """
 
-    def __init__(self, weights: Any, num_samples: int, replacement: bool = True,
-                 generator: Generator | None = None):
+    def __init__(
+        self,
+        weights: Any,
+        num_samples: int,
+        replacement: bool = True,
+        generator: Generator | None = None,
+    ):
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
-            raise ValueError(f"WeightedRandomSampler: num_samples should be a positive integer "
-                             f"value, but got num_samples={num_samples!r}")
+            raise ValueError(
+                f"WeightedRandomSampler: num_samples should be a positive integer "
+                f"value, but got num_samples={num_samples!r}"
+            )
         if not isinstance(replacement, bool):
-            raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, but "
-                             f"got replacement={replacement!r}")
-        w = np.asarray(weights.numpy() if hasattr(weights, "numpy") else weights,
-                       dtype=np.float64)
+            raise ValueError(
+                f"WeightedRandomSampler: replacement should be a boolean value, but "
+                f"got replacement={replacement!r}"
+            )
+        w = np.asarray(weights.numpy() if hasattr(weights, "numpy") else weights, dtype=np.float64)
         if w.ndim != 1:
-            raise ValueError(f"WeightedRandomSampler: weights should be a 1d sequence but given "
-                             f"weights have shape {tuple(w.shape)}")
+            raise ValueError(
+                f"WeightedRandomSampler: weights should be a 1d sequence but given "
+                f"weights have shape {tuple(w.shape)}"
+            )
         if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise RuntimeError("WeightedRandomSampler: invalid multinomial distribution: weights "
-                               "must be finite, non-negative and not all zero")
+            raise RuntimeError(
+                "WeightedRandomSampler: invalid multinomial distribution: weights "
+                "must be finite, non-negative and not all zero"
+            )
         if not replacement and num_samples > np.count_nonzero(w):
-            raise RuntimeError(f"WeightedRandomSampler: cannot draw {num_samples} samples "
-                               f"without replacement from {np.count_nonzero(w)} non-zero weights")
+            raise RuntimeError(
+                f"WeightedRandomSampler: cannot draw {num_samples} samples "
+                f"without replacement from {np.count_nonzero(w)} non-zero weights"
+            )
         self.weights = w
         self.num_samples = num_samples
         self.replacement = replacement
@@ -200,8 +223,9 @@ class BatchSampler(Sampler):
 
     def __init__(self, sampler: Sampler | Sequence[int], batch_size: int, drop_last: bool):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise ValueError(f"BatchSampler: batch_size should be a positive integer, "
-                             f"got {batch_size!r}")
+            raise ValueError(
+                f"BatchSampler: batch_size should be a positive integer, got {batch_size!r}"
+            )
         if not isinstance(drop_last, bool):
             raise TypeError(f"BatchSampler: drop_last should be a bool, got {drop_last!r}")
         self.sampler = sampler
@@ -224,7 +248,7 @@ class BatchSampler(Sampler):
             idx = np.concatenate([carry, chunk]) if len(carry) else chunk
             full = len(idx) - len(idx) % bs
             for start in range(0, full, bs):
-                yield idx[start:start + bs]
+                yield idx[start : start + bs]
             carry = idx[full:]
         if len(carry) and not self.drop_last:
             yield carry

@@ -11,6 +11,7 @@ the main process. A worker exits on ``None``, on the done event, or when its par
 Tensors cross the process boundary through a reducer registered with multiprocessing's
 pickler only (``cr.save`` still never pickles): the array travels, the tensor is rebuilt.
 """
+
 from __future__ import annotations
 
 import os
@@ -168,16 +169,25 @@ def seed_worker(seed: int) -> None:
     _random.manual_seed(seed)  # also seeds NumPy's global generator (seed mod 2**32)
 
 
-def worker_loop(spec: FetchSpec, index_queue: Any, result_queue: Any, done_event: Any,
-                worker_id: int, num_workers: int, base_seed: int, init_fn: Any,
-                parent_pid: int) -> None:
+def worker_loop(
+    spec: FetchSpec,
+    index_queue: Any,
+    result_queue: Any,
+    done_event: Any,
+    worker_id: int,
+    num_workers: int,
+    base_seed: int,
+    init_fn: Any,
+    parent_pid: int,
+) -> None:
     """The body of a worker process (see the module docstring)."""
     global _worker_info
     seed = base_seed + worker_id
     seed_worker(seed)
     set_num_threads(1)  # the workers share the cores; intra-op threads would contend
-    _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed,
-                              dataset=spec.dataset)
+    _worker_info = WorkerInfo(
+        id=worker_id, num_workers=num_workers, seed=seed, dataset=spec.dataset
+    )
     where = f"in DataLoader worker process {worker_id}"
     init_error = fetcher = None
     try:

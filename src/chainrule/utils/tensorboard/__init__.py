@@ -1,4 +1,5 @@
 """``cr.utils.tensorboard``: TensorBoard logging with PyTorch's ``SummaryWriter`` API."""
+
 from __future__ import annotations
 
 from .writer import SummaryWriter

@@ -4,6 +4,7 @@ The records are TensorBoard's own protocol buffers written by TensorBoard's own 
 writer (the ``tensorboard`` package, an optional extra: ``pip install "chainrule[tensorboard]"``),
 so ``tensorboard --logdir runs`` reads them like PyTorch's. Images are PNG-encoded with Pillow.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,12 +31,20 @@ def _tb() -> SimpleNamespace:
         from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
         from tensorboard.summary.writer.event_file_writer import EventFileWriter
     except ImportError as e:
-        raise ImportError("cr.utils.tensorboard needs the optional package tensorboard: "
-                          'pip install "chainrule[tensorboard]" (or pip install tensorboard)'
-                          ) from e
-    return SimpleNamespace(summary=summary_pb2, Event=Event, api=api_pb2, plugin=plugin_data_pb2,
-                           EventFileWriter=EventFileWriter, TensorProto=TensorProto,
-                           TensorShapeProto=TensorShapeProto, struct=struct_pb2)
+        raise ImportError(
+            "cr.utils.tensorboard needs the optional package tensorboard: "
+            'pip install "chainrule[tensorboard]" (or pip install tensorboard)'
+        ) from e
+    return SimpleNamespace(
+        summary=summary_pb2,
+        Event=Event,
+        api=api_pb2,
+        plugin=plugin_data_pb2,
+        EventFileWriter=EventFileWriter,
+        TensorProto=TensorProto,
+        TensorShapeProto=TensorShapeProto,
+        struct=struct_pb2,
+    )
 
 
 def _array(x: Any) -> np.ndarray:
@@ -48,8 +57,9 @@ def _array(x: Any) -> np.ndarray:
 def _scalar(x: Any, what: str) -> float:
     arr = _array(x)
     if arr.size != 1:
-        raise ValueError(f"{what}: expected a scalar (a number or a one-element tensor), got "
-                         f"shape {arr.shape}")
+        raise ValueError(
+            f"{what}: expected a scalar (a number or a one-element tensor), got shape {arr.shape}"
+        )
     return float(arr.reshape(()))
 
 
@@ -71,29 +81,43 @@ class SummaryWriter:
         purge_step, max_queue, flush_secs, filename_suffix: as in PyTorch.
     """
 
-    def __init__(self, log_dir: str | None = None, comment: str = "",
-                 purge_step: int | None = None, max_queue: int = 10, flush_secs: int = 120,
-                 filename_suffix: str = ""):
+    def __init__(
+        self,
+        log_dir: str | None = None,
+        comment: str = "",
+        purge_step: int | None = None,
+        max_queue: int = 10,
+        flush_secs: int = 120,
+        filename_suffix: str = "",
+    ):
         if log_dir is None:
             stamp = datetime.now().strftime("%b%d_%H-%M-%S")
             log_dir = os.path.join("runs", f"{stamp}_{socket.gethostname()}{comment}")
         self.log_dir = str(log_dir)
         self.purge_step = purge_step
-        self.max_queue, self.flush_secs, self.filename_suffix = max_queue, flush_secs, \
-            filename_suffix
+        self.max_queue, self.flush_secs, self.filename_suffix = (
+            max_queue,
+            flush_secs,
+            filename_suffix,
+        )
         self._writers: dict[str, Any] = {}
         self._pb = _tb()
         self._writer(self.log_dir)  # create the directory and the first event file now
         if purge_step is not None:
-            self._emit(self.log_dir, self._pb.Event(wall_time=time.time(), step=int(purge_step),
-                                                 file_version="brain.Event:2"))
+            self._emit(
+                self.log_dir,
+                self._pb.Event(
+                    wall_time=time.time(), step=int(purge_step), file_version="brain.Event:2"
+                ),
+            )
 
     # ------------------------------------------------------------------ plumbing
     def _writer(self, path: str):
         if path not in self._writers:
             os.makedirs(path, exist_ok=True)
-            self._writers[path] = self._pb.EventFileWriter(path, self.max_queue, self.flush_secs,
-                                              self.filename_suffix)
+            self._writers[path] = self._pb.EventFileWriter(
+                path, self.max_queue, self.flush_secs, self.filename_suffix
+            )
         return self._writers[path]
 
     def _emit(self, path: str, event: Any) -> None:
@@ -101,8 +125,10 @@ class SummaryWriter:
 
     def _summary(self, value: Any, global_step: Any, walltime: Any, path: str | None = None):
         summary_pb2, Event = self._pb.summary, self._pb.Event
-        event = Event(summary=summary_pb2.Summary(value=[value]),
-                      wall_time=time.time() if walltime is None else float(walltime))
+        event = Event(
+            summary=summary_pb2.Summary(value=[value]),
+            wall_time=time.time() if walltime is None else float(walltime),
+        )
         if global_step is not None:
             event.step = int(_scalar(global_step, "global_step"))
         self._emit(path or self.log_dir, event)
@@ -111,36 +137,57 @@ class SummaryWriter:
         return self.log_dir
 
     # ------------------------------------------------------------------ records
-    def add_scalar(self, tag: str, scalar_value: Any, global_step: Any = None,
-                   walltime: Any = None, new_style: bool = False,
-                   double_precision: bool = False) -> None:
+    def add_scalar(
+        self,
+        tag: str,
+        scalar_value: Any,
+        global_step: Any = None,
+        walltime: Any = None,
+        new_style: bool = False,
+        double_precision: bool = False,
+    ) -> None:
         """One point of the curve ``tag`` (``new_style``: stored as a tensor, as PyTorch)."""
         summary_pb2 = self._pb.summary
         v = _scalar(scalar_value, "add_scalar")
         if new_style:
             TensorProto = self._pb.TensorProto  # noqa: N806 - a proto class
             meta = summary_pb2.SummaryMetadata(
-                plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
-            tensor = (TensorProto(double_val=[v], dtype="DT_DOUBLE") if double_precision
-                      else TensorProto(float_val=[v], dtype="DT_FLOAT"))
+                plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+            )
+            tensor = (
+                TensorProto(double_val=[v], dtype="DT_DOUBLE")
+                if double_precision
+                else TensorProto(float_val=[v], dtype="DT_FLOAT")
+            )
             value = summary_pb2.Summary.Value(tag=tag, tensor=tensor, metadata=meta)
         else:
             value = summary_pb2.Summary.Value(tag=tag, simple_value=v)
         self._summary(value, global_step, walltime)
 
-    def add_scalars(self, main_tag: str, tag_scalar_dict: dict, global_step: Any = None,
-                    walltime: Any = None) -> None:
+    def add_scalars(
+        self, main_tag: str, tag_scalar_dict: dict, global_step: Any = None, walltime: Any = None
+    ) -> None:
         """Several curves on one chart: each goes to the run ``<log_dir>/<main_tag>_<tag>``
         under the tag ``main_tag`` (PyTorch's layout)."""
         summary_pb2 = self._pb.summary
         for tag, value in tag_scalar_dict.items():
             path = os.path.join(self.log_dir, f"{main_tag.replace('/', '_')}_{tag}")
-            self._summary(summary_pb2.Summary.Value(tag=main_tag, simple_value=_scalar(
-                value, "add_scalars")), global_step, walltime, path)
+            self._summary(
+                summary_pb2.Summary.Value(tag=main_tag, simple_value=_scalar(value, "add_scalars")),
+                global_step,
+                walltime,
+                path,
+            )
 
-    def add_histogram(self, tag: str, values: Any, global_step: Any = None,
-                      bins: Any = "tensorflow", walltime: Any = None,
-                      max_bins: int | None = None) -> None:
+    def add_histogram(
+        self,
+        tag: str,
+        values: Any,
+        global_step: Any = None,
+        bins: Any = "tensorflow",
+        walltime: Any = None,
+        max_bins: int | None = None,
+    ) -> None:
         """A histogram of ``values`` (``bins``: ``'tensorflow'``, a NumPy bin rule or count)."""
         summary_pb2 = self._pb.summary
         arr = _array(values).astype(np.float64).ravel()
@@ -150,8 +197,9 @@ class SummaryWriter:
             raise ValueError("add_histogram: the values contain NaN or Inf")
         if isinstance(bins, str) and bins == "tensorflow":
             edges = _tf_bucket_limits()
-            counts = np.bincount(np.searchsorted(edges, arr, side="left"),
-                                 minlength=len(edges) + 1)[:len(edges)]
+            counts = np.bincount(
+                np.searchsorted(edges, arr, side="left"), minlength=len(edges) + 1
+            )[: len(edges)]
             keep = np.nonzero(counts)[0]
             lo, hi = max(keep[0] - 1, 0), min(keep[-1] + 2, len(edges))
             limits, counts = edges[lo:hi], counts[lo:hi]
@@ -162,23 +210,36 @@ class SummaryWriter:
             factor = -(-len(counts) // max_bins)
             pad = (-len(counts)) % factor
             counts = np.pad(counts, (0, pad)).reshape(-1, factor).sum(1)
-            limits = np.pad(limits, (0, pad), mode="edge")[factor - 1::factor]
+            limits = np.pad(limits, (0, pad), mode="edge")[factor - 1 :: factor]
         hist = summary_pb2.HistogramProto(
-            min=float(arr.min()), max=float(arr.max()), num=int(arr.size),
-            sum=float(arr.sum()), sum_squares=float(np.dot(arr, arr)),
-            bucket_limit=[float(x) for x in limits], bucket=[float(c) for c in counts])
+            min=float(arr.min()),
+            max=float(arr.max()),
+            num=int(arr.size),
+            sum=float(arr.sum()),
+            sum_squares=float(np.dot(arr, arr)),
+            bucket_limit=[float(x) for x in limits],
+            bucket=[float(c) for c in counts],
+        )
         self._summary(summary_pb2.Summary.Value(tag=tag, histo=hist), global_step, walltime)
 
-    def add_image(self, tag: str, img_tensor: Any, global_step: Any = None,
-                  walltime: Any = None, dataformats: str = "CHW") -> None:
+    def add_image(
+        self,
+        tag: str,
+        img_tensor: Any,
+        global_step: Any = None,
+        walltime: Any = None,
+        dataformats: str = "CHW",
+    ) -> None:
         """An image: float values in [0, 1] or uint8 in [0, 255], laid out as ``dataformats``
         (``CHW``, ``HWC``, ``HW``) with 1, 3 or 4 channels."""
         summary_pb2 = self._pb.summary
         img = _array(img_tensor)
         fmt = dataformats.upper()
         if sorted(fmt) not in (sorted("CHW"), sorted("HW")) or img.ndim != len(fmt):
-            raise ValueError(f"add_image: dataformats {dataformats!r} does not fit an image of "
-                             f"shape {img.shape} (use CHW, HWC or HW)")
+            raise ValueError(
+                f"add_image: dataformats {dataformats!r} does not fit an image of "
+                f"shape {img.shape} (use CHW, HWC or HW)"
+            )
         if fmt == "HW":
             img = img[:, :, None]
         else:
@@ -188,26 +249,39 @@ class SummaryWriter:
         if img.dtype != np.uint8:
             img = (np.clip(img.astype(np.float64), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
         png = _png(img)
-        image = summary_pb2.Summary.Image(height=img.shape[0], width=img.shape[1],
-                                          colorspace=img.shape[2], encoded_image_string=png)
+        image = summary_pb2.Summary.Image(
+            height=img.shape[0],
+            width=img.shape[1],
+            colorspace=img.shape[2],
+            encoded_image_string=png,
+        )
         self._summary(summary_pb2.Summary.Value(tag=tag, image=image), global_step, walltime)
 
-    def add_text(self, tag: str, text_string: str, global_step: Any = None,
-                 walltime: Any = None) -> None:
+    def add_text(
+        self, tag: str, text_string: str, global_step: Any = None, walltime: Any = None
+    ) -> None:
         """Markdown text, shown by TensorBoard's text plugin under ``<tag>/text_summary``."""
         summary_pb2 = self._pb.summary
         TensorProto, TensorShapeProto = self._pb.TensorProto, self._pb.TensorShapeProto  # noqa: N806
         meta = summary_pb2.SummaryMetadata(
-            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="text"))
-        tensor = TensorProto(dtype="DT_STRING", string_val=[str(text_string).encode("utf-8")],
-                             tensor_shape=TensorShapeProto(dim=[TensorShapeProto.Dim(size=1)]))
-        value = summary_pb2.Summary.Value(tag=tag + "/text_summary", metadata=meta,
-                                          tensor=tensor)
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="text")
+        )
+        tensor = TensorProto(
+            dtype="DT_STRING",
+            string_val=[str(text_string).encode("utf-8")],
+            tensor_shape=TensorShapeProto(dim=[TensorShapeProto.Dim(size=1)]),
+        )
+        value = summary_pb2.Summary.Value(tag=tag + "/text_summary", metadata=meta, tensor=tensor)
         self._summary(value, global_step, walltime)
 
-    def add_hparams(self, hparam_dict: dict, metric_dict: dict,
-                    hparam_domain_discrete: dict | None = None, run_name: str | None = None,
-                    global_step: Any = None) -> None:
+    def add_hparams(
+        self,
+        hparam_dict: dict,
+        metric_dict: dict,
+        hparam_domain_discrete: dict | None = None,
+        run_name: str | None = None,
+        global_step: Any = None,
+    ) -> None:
         """One trial of a hyper-parameter search: its settings and final metrics, in a run of
         its own (``<log_dir>/<run_name>``, default the current time), as PyTorch lays it out.
 
@@ -231,8 +305,10 @@ class SummaryWriter:
                 values[k] = struct_pb2.Value(string_value=v)
                 kind = api_pb2.DATA_TYPE_STRING
             else:
-                raise TypeError(f"add_hparams: the value of hparam {k!r} must be bool, int, "
-                                f"float or str, got {type(v).__name__}")
+                raise TypeError(
+                    f"add_hparams: the value of hparam {k!r} must be bool, int, "
+                    f"float or str, got {type(v).__name__}"
+                )
             info = api_pb2.HParamInfo(name=k, type=kind)
             if hparam_domain_discrete and k in hparam_domain_discrete:
                 lv = struct_pb2.ListValue()
@@ -246,16 +322,25 @@ class SummaryWriter:
             start.hparams[k].CopyFrom(v)
         end = plugin_pb2.SessionEndInfo(status=api_pb2.STATUS_SUCCESS)
         path = os.path.join(self.log_dir, run_name or str(time.time()))
-        for tag, content in (("_hparams_/experiment", dict(experiment=experiment)),
-                             ("_hparams_/session_start_info", dict(session_start_info=start)),
-                             ("_hparams_/session_end_info", dict(session_end_info=end))):
+        for tag, content in (
+            ("_hparams_/experiment", dict(experiment=experiment)),
+            ("_hparams_/session_start_info", dict(session_start_info=start)),
+            ("_hparams_/session_end_info", dict(session_end_info=end)),
+        ):
             data = plugin_pb2.HParamsPluginData(version=0, **content).SerializeToString()
-            meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(
-                plugin_name="hparams", content=data))
+            meta = summary_pb2.SummaryMetadata(
+                plugin_data=summary_pb2.SummaryMetadata.PluginData(
+                    plugin_name="hparams", content=data
+                )
+            )
             self._summary(summary_pb2.Summary.Value(tag=tag, metadata=meta), None, None, path)
         for k, v in metric_dict.items():
-            self._summary(summary_pb2.Summary.Value(tag=k, simple_value=_scalar(v, "add_hparams")),
-                          global_step, None, path)
+            self._summary(
+                summary_pb2.Summary.Value(tag=k, simple_value=_scalar(v, "add_hparams")),
+                global_step,
+                None,
+                path,
+            )
 
     # ------------------------------------------------------------------ lifetime
     def flush(self) -> None:
@@ -280,8 +365,9 @@ def _png(img: np.ndarray) -> bytes:
     try:
         from PIL import Image
     except ImportError as e:
-        raise ImportError("SummaryWriter.add_image needs Pillow to encode PNG: pip install "
-                          "pillow") from e
+        raise ImportError(
+            "SummaryWriter.add_image needs Pillow to encode PNG: pip install pillow"
+        ) from e
 
     mode = {1: "L", 3: "RGB", 4: "RGBA"}[img.shape[2]]
     buf = io.BytesIO()
