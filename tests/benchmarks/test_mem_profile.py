@@ -37,4 +37,4 @@ def test_saved_bytes_of_linear_bn_relu(prof):
     # and batch norm's per-channel mean and 1/sigma; weights and biases are not counted
     assert total == x._data.nbytes + act + act + 2 * c * 4
     assert by_op["ReluBackward"] == (act, 1)
-    assert by_op["_BatchNormBackward"][0] == act + 2 * c * 4
+    assert by_op["BatchNormBackward"][0] == act + 2 * c * 4
