@@ -112,7 +112,10 @@ def _load_jit_runtime() -> None:
         dispatch.relu(np.ones(jit.MIN_PARALLEL_SIZE, np.float32))
 
 
-def worker(framework: str, name: str, mode: str, steps: int) -> dict:
+def worker(framework: str, name: str, mode: str, steps: int, warm_jit: bool = True) -> dict:
+    """One workload's step times (and peak RSS growth) in this process. ``warm_jit=False``
+    leaves the compiled kernels' runtime to the first step (benchmarks/mem_profile.py shows
+    that cost separately)."""
     if framework == "cr":  # chainrule first, as a script or `chainrule train` would: it
         import chainrule  # noqa: F401  # sets OpenBLAS's spin time before NumPy loads it
     import numpy as np
@@ -158,7 +161,8 @@ def worker(framework: str, name: str, mode: str, steps: int) -> dict:
             with cr.no_grad():
                 model(x)
 
-        _load_jit_runtime()
+        if warm_jit:
+            _load_jit_runtime()
 
     base = _maxrss_mb()  # after imports, model and data: the step's own memory
     if mode == "train":
