@@ -21,7 +21,8 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..ops.cast import Cast, ToDevice
 from ..ops.elementwise import BinaryElementwise, UnaryElementwise
-from ..ops.indexing import Gather, GetItem
+from ..ops.gather_scatter import Gather
+from ..ops.indexing import GetItem
 from ..ops.reduction import SafeSqrt, Sum
 from ..ops.shape import BroadcastTo, Cat, Contiguous, Copy, Flip, Permute, Reshape, Roll, SumTo
 from ._batched import BatchedTensor, Level, physical, unwrap_level, wrap

@@ -37,6 +37,7 @@ from .cast import *  # noqa: F403
 from .cast import type_as
 from .cumulative import *  # noqa: F403
 from .distance import *  # noqa: F403
+from .gather_scatter import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .layout import *  # noqa: F403
@@ -74,6 +75,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "padding",
         "layout",
         "indexing",
+        "gather_scatter",
         "structural",
         "search",
         "sampling",

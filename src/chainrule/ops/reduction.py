@@ -270,7 +270,7 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
         )
     if dim is None:
         return amax(x) if op == "max" else amin(x)
-    from .indexing import gather
+    from .gather_scatter import gather
 
     d = int_dim(dim, x.ndim, op)
     if x.ndim == 0:

@@ -17,7 +17,7 @@ from ..backend import get_array_module
 from ..random import Generator, gen
 from ._util import ShapeError, as_tensor, norm_dim
 from .binding import tensor_method
-from .indexing import gather
+from .gather_scatter import gather
 from .reduction import ValuesIndices
 
 __all__ = ["argsort", "bucketize", "histc", "multinomial", "searchsorted", "sort", "topk", "unique"]

@@ -26,7 +26,7 @@ from ..backend import get_array_module
 from ._util import as_tensor, norm_dim
 from .binary import where
 from .binding import tensor_method
-from .indexing import index_select
+from .gather_scatter import index_select
 from .shape import flip, reshape, stack, transpose
 
 __all__ = [

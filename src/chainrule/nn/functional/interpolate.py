@@ -32,7 +32,7 @@ import numpy as np
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import DtypeError
-from ...ops.indexing import index_select
+from ...ops.gather_scatter import index_select
 
 __all__ = ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]
 

@@ -15,7 +15,7 @@ from ...backend import get_array_module
 from ...ops._util import ShapeError
 from ...ops.affine import LinearFn
 from ...ops.embedding import EmbeddingFn
-from ...ops.indexing import IndexOutOfBounds
+from ...ops.gather_scatter import IndexOutOfBounds
 from ...ops.linalg import einsum
 from ...ops.shape import reshape
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from ...creation import empty, zeros
-from ...ops.indexing import index_select
+from ...ops.gather_scatter import index_select
 from .. import init
 from ..module import Module
 from ..parameter import Parameter

@@ -1,0 +1,287 @@
+"""Index ops along one dimension: ``gather``, ``take_along_dim``, ``scatter``,
+``scatter_add``, ``index_select``, and their bounds checks.
+
+Each reads or writes ``x`` at the positions an integer index tensor names along ``dim``
+(PyTorch's dim-wise indexing), as opposed to ``x[idx]`` subscripting in ``indexing.py``.
+Out-of-range indices raise :class:`IndexOutOfBounds` (negative ones too, as PyTorch: they
+never wrap).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import as_tensor, norm_dim
+from .binding import tensor_method
+from .indexing import getitem
+from .shape import reshape
+
+__all__ = ["gather", "index_select", "scatter", "scatter_add", "take_along_dim"]
+
+
+def _full_index(index, dim: int):
+    """Index tuple addressing ``index`` along ``dim`` and every position elsewhere."""
+    xp = get_array_module(index)
+    grids = list(xp.ogrid[tuple(slice(0, s) for s in index.shape)])
+    grids[dim] = index
+    return tuple(grids)
+
+
+class Gather(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.in_shape, ctx.dim, ctx.index = x.shape, dim, index
+        ctx.save_for_backward(index)  # version-checked: the index may be modified in place
+        # torch.gather reads only x[..., :index.shape[i], ...] in the other dims (no
+        # broadcasting, unlike NumPy's take_along_axis): the output has the index's shape.
+        part = tuple(slice(None) if i == dim else slice(0, s) for i, s in enumerate(index.shape))
+        return get_array_module(x).take_along_axis(x[part], index, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        return (
+            ScatterAdd.apply(
+                Tensor._make(
+                    get_array_module(grad._data).zeros(ctx.in_shape, grad.dtype), False, None, 0
+                ),
+                ctx.dim,
+                index,
+                grad,
+            ),
+            None,
+            None,
+        )
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return Gather.forward(ctx, t, ctx.dim, ctx.index)
+
+
+class ScatterAdd(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim, ctx.index = dim, index
+        if ctx.needs_input_grad[3]:
+            ctx.save_for_backward(index)  # version-checked: the index may be modified in place
+        out = x.copy()
+        xp = get_array_module(x)
+        full = _full_index(index, dim)
+        if xp is np:
+            np.add.at(out, full, src[tuple(slice(0, s) for s in index.shape)])
+        else:  # pragma: no cover
+            import cupyx  # type: ignore
+
+            cupyx.scatter_add(out, full, src[tuple(slice(0, s) for s in index.shape)])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.needs_input_grad[3]:
+            return grad, None, None, None
+        (index,) = ctx.saved_tensors
+        return grad, None, None, gather(grad, ctx.dim, index)
+
+    @staticmethod
+    def jvp(ctx, tx, _dim, _index, ts):
+        xp = get_array_module(ctx.out)
+        tx = xp.zeros(ctx.out.shape, ctx.out.dtype) if tx is None else tx
+        if ts is None:
+            return tx
+        return ScatterAdd.forward(ctx, tx, ctx.dim, ctx.index, ts)
+
+
+class Scatter(Function):
+    """out = x with src written at index along dim; x's gradient is zero where overwritten."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim, ctx.index = dim, index
+        ctx.save_for_backward(index)  # version-checked: the index may be modified in place
+        out = x.copy()
+        full = _full_index(index, dim)
+        if isinstance(src, (int, float, bool)):
+            out[full] = src
+        else:
+            out[full] = src[tuple(slice(0, s) for s in index.shape)]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        xp = get_array_module(grad._data)
+        mask = xp.ones(grad.shape, dtype=grad.dtype)
+        mask[_full_index(index._data, ctx.dim)] = 0
+        gx = grad * Tensor._make(mask, False, None, 0)
+        gs = gather(grad, ctx.dim, index) if ctx.needs_input_grad[3] else None
+        return gx, None, None, gs
+
+    @staticmethod
+    def jvp(ctx, tx, _dim, _index, ts):
+        xp = get_array_module(ctx.out)
+        tx = xp.zeros(ctx.out.shape, ctx.out.dtype) if tx is None else tx
+        if ts is None:
+            ts = 0.0
+        return Scatter.forward(ctx, tx, ctx.dim, ctx.index, ts)
+
+
+class IndexOutOfBounds(IndexError, RuntimeError):
+    """An index outside its dimension. PyTorch raises ``RuntimeError`` from gather/scatter/
+    index_select (``IndexError`` from ``x[i]``); this is both, so either ``except`` works."""
+
+
+def _check_bounds(op: str, idx: Any, size: int, dim: int, allow_negative: bool = False) -> None:
+    """Raise PyTorch's "index i is out of bounds" instead of letting NumPy wrap negatives."""
+    if not idx.size:
+        return
+    lo, hi = int(idx.min()), int(idx.max())
+    bad = hi if hi >= size else lo if lo < (-size if allow_negative else 0) else None
+    if bad is not None:
+        valid = f"{-size}..{size - 1}" if allow_negative else f"0..{size - 1}"
+        raise IndexOutOfBounds(
+            f"{op}: index {bad} is out of bounds for dimension {dim} with "
+            f"size {size} (valid indices: {valid})"
+        )
+
+
+def _index_arg(op: str, x: Tensor, dim: int, index: Any):
+    idx = as_tensor(index)
+    norm_dim(dim, x.ndim, op)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got {idx.dtype}")
+    if idx.ndim != max(x.ndim, 1) and not (idx.ndim == 0 or x.ndim == 0):
+        raise RuntimeError(
+            f"{op}: index tensor must have the same number of dimensions as "
+            f"the input; got index shape {tuple(idx.shape)} for input shape "
+            f"{tuple(x.shape)}"
+        )
+    d = norm_dim(dim, x.ndim, op)[0]
+    for i, (si, sx) in enumerate(zip(idx.shape, x.shape)):
+        if i != d and si > sx:
+            raise RuntimeError(
+                f"{op}: size does not match at dimension {i}: expected index "
+                f"{list(idx.shape)} to be no larger than self {list(x.shape)} "
+                f"apart from dimension {d}"
+            )
+    _check_bounds(op, idx._data, x.shape[d] if x.ndim else 1, d)
+    return d, idx  # the Tensor: the op saves it, so its version is checked in backward
+
+
+@tensor_method
+def gather(x: Tensor, dim: int, index: Any) -> Tensor:
+    """out[i][j] = x[i][index[i][j]] (for dim=1), as torch.gather."""
+    d, idx = _index_arg("gather", x, dim, index)
+    return Gather.apply(x, d, idx)
+
+
+@tensor_method
+def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    idx = as_tensor(indices)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"take_along_dim(): dtype of indices should be int64, got {idx.dtype}")
+    if dim is None:
+        _check_bounds("take_along_dim", idx._data, x.numel(), 0)
+        return getitem(x.reshape(-1), idx.reshape(-1))
+    if idx.ndim != x.ndim:  # checked before dim, as PyTorch does
+        raise RuntimeError(
+            f"take_along_dim(): input and indices should have the same number "
+            f"of dimensions, but got {x.ndim} dimensions for input, and "
+            f"{idx.ndim} dimensions for indices"
+        )
+    d = norm_dim(dim, x.ndim, "take_along_dim")[0]
+    # PyTorch wraps negative indices here (unlike gather): index -1 is the last element.
+    _check_bounds("take_along_dim", idx._data, x.shape[d], d, allow_negative=True)
+    if (idx._data < 0).any():
+        idx = Tensor._make(idx._data % x.shape[d], False, None, 0)
+    try:
+        shape = list(
+            np.broadcast_shapes(
+                tuple(s if i != d else 1 for i, s in enumerate(x.shape)),
+                tuple(s if i != d else 1 for i, s in enumerate(idx.shape)),
+            )
+        )
+    except ValueError:
+        raise RuntimeError(
+            f"take_along_dim: input of shape {tuple(x.shape)} and indices of "
+            f"shape {tuple(idx.shape)} cannot be broadcast together outside "
+            f"dimension {d}"
+        ) from None
+    xs = list(shape)
+    xs[d] = x.shape[d]
+    ish = list(shape)
+    ish[d] = idx.shape[d]
+    xb = x.expand(*xs) if tuple(xs) != x.shape else x
+    # A copy, not a broadcast view: PyTorch's take_along_dim lets the caller modify its
+    # indices after forward, so the gradient must not read them.
+    ib = get_array_module(idx._data).broadcast_to(idx._data, ish).copy()
+    return gather(xb, d, Tensor._make(ib, False, None, 0))
+
+
+@tensor_method(inplace=True)
+def scatter(
+    x: Tensor, dim: int, index: Any, src: Any = None, value: Any = None, reduce: str | None = None
+) -> Tensor:
+    """Out-of-place torch.scatter: write ``src`` (or ``value``) into a copy of ``x``."""
+    if reduce == "add":
+        return scatter_add(x, dim, index, src)
+    if reduce is not None:
+        raise ValueError(f"scatter: reduce must be None or 'add', got {reduce!r}")
+    d, idx = _index_arg("scatter", x, dim, index)
+    s = value if src is None else src
+    if s is None:
+        raise ValueError("scatter: give src (a tensor) or value (a number)")
+    if isinstance(s, (int, float, bool)):
+        return Scatter.apply(x, d, idx, s)
+    s = as_tensor(s)
+    _check_src("scatter", d, idx, s)
+    return Scatter.apply(x, d, idx, s.to(x.dtype))
+
+
+def _check_src(op: str, dim: int, idx: Any, src: Tensor) -> None:
+    if 0 < src.ndim <= dim:
+        raise IndexError(
+            f"{op}: dimension {dim} is out of range for src of shape {tuple(src.shape)}"
+        )
+    if src.ndim != idx.ndim or any(si > ss for si, ss in zip(idx.shape, src.shape)):
+        raise RuntimeError(
+            f"{op}: expected index {list(idx.shape)} to be no larger than src "
+            f"{list(src.shape)} in every dimension (and of the same rank)"
+        )
+
+
+@tensor_method(inplace=True)
+def scatter_add(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    d, idx = _index_arg("scatter_add", x, dim, index)
+    src = as_tensor(src)
+    _check_src("scatter_add", d, idx, src)
+    return ScatterAdd.apply(x, d, idx, src.to(x.dtype))
+
+
+@tensor_method
+def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
+    d = norm_dim(dim, x.ndim, "index_select")[0]
+    idx = as_tensor(index)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"index_select(): Expected dtype int32 or int64 for index, got {idx.dtype}"
+        )
+    if idx.ndim > 1:
+        raise IndexError(
+            f"index_select(): index is supposed to be a vector (0-d or 1-d), got "
+            f"shape {tuple(idx.shape)}"
+        )
+    _check_bounds("index_select", idx._data, x.shape[d] if x.ndim else 1, d)
+    if x.ndim == 0:
+        return reshape(x, (1,) * idx.ndim).expand(*idx.shape) * 1
+    return getitem(x, (slice(None),) * d + (idx._data.reshape(-1),), guard=(idx,))
