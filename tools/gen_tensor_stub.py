@@ -61,6 +61,7 @@ SLOT_TYPES = {
     "_vc": "list[int]",
     "_hooks": "list[Any] | None",
     "_fw_tangent": "Tensor | None",
+    "_view": "Any",  # autograd.view_base.ViewInfo | None
 }
 
 # Class-body entries that are Python machinery rather than members.
@@ -388,7 +389,10 @@ def _class_members(cls: type, r: _Renderer) -> list[list[str]]:
     missing = [s for s in slots if s not in SLOT_TYPES]
     if missing:
         raise SystemExit(f"gen_tensor_stub: add the type of slot(s) {missing} to SLOT_TYPES")
-    for name, value in vars(cls).items():
+    members: dict = {}  # the class's own members and its mixins' (TensorConversions)
+    for klass in reversed(cls.__mro__[:-1]):
+        members.update(vars(klass))
+    for name, value in members.items():
         if name in _SKIP:
             continue
         if name in slots:
@@ -434,7 +438,7 @@ def _module_members(r: _Renderer) -> list[str]:
 
 def generate() -> str:
     """The stub text for the Tensor class as it is bound now."""
-    r = _Renderer(set(vars(Tensor)))
+    r = _Renderer(set(dir(Tensor)))
     body = [f"class {Tensor.__name__}:"]
     for block in _class_members(Tensor, r):
         body += ["    " + line for line in block]

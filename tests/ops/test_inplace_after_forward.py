@@ -8,9 +8,9 @@ output or one input, then backward. PyTorch is the reference:
 * where PyTorch allows it, chainrule must give PyTorch's gradients (an op that read a
   modified tensor without a version check would give a wrong one).
 
-The one documented difference: chainrule refuses an in-place change of a *view* output of a
-tensor that requires grad (PyTorch rebases the view's history); it raises a clear error
-naming the view, which the test accepts.
+Views included: modifying a view output rebases its base (``CopySlices``), and modifying an
+input after a view of it was taken replays the view, as in PyTorch
+(:mod:`chainrule.autograd.view_replay`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ import chainrule.nn.functional as F
 
 from .known_inplace_differences import CR_RAISES, KNOWN_DIFFERENCES, TORCH_RAISES
 from .op_specs import SPECS, OpSpec, make_inputs
-
-VIEW_LIMITATION = "in-place modification of a view"
 
 # Where chainrule and PyTorch save different things, the outcome may differ -- but never by a
 # silently wrong gradient (outcome() asserts that). The exact table, with the reason for each
@@ -111,7 +109,7 @@ def outcome(spec: OpSpec, shapes: tuple, target) -> str:
         return "same"
     if c_kind == "raise":
         assert "in-place" in c_res, f"{where}: PyTorch allows it but chainrule raised: {c_res}"
-        return "same" if target[0] == "out" and VIEW_LIMITATION in c_res else CR_RAISES
+        return CR_RAISES
     if t_kind == "raise":  # compare with the right answer: the same run on a clone
         t_kind, t_res = _run(torch, spec.th_fn, arrays, target, clone=True)
         assert t_kind == "ok", f"{where}: reference run failed: {t_res}"

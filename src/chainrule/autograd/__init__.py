@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from . import engine, functional, graph
+from . import engine, functional, graph, view_replay
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, Node, once_differentiable
 from .grad_mode import (

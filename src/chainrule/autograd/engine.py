@@ -46,6 +46,9 @@ def run_backward(
     non-leaves that called ``retain_grad``). Otherwise the gradients with respect to
     ``inputs`` are returned (``autograd.grad``) and no ``.grad`` is touched.
     """
+    for t in (*roots, *(inputs or ())):
+        if t._view is not None and t._view.version != t._vc[0]:
+            t._refresh_view()  # a view whose base changed in place: replay it first
     order = topological_order([r.grad_fn for r in roots])  # 1. order the graph
     targets = _targets(inputs)
     state = current()

@@ -33,6 +33,7 @@ from ..backend import get_array_module
 from .saved import SavedConstant, SavedInput, SavedOutput, classify, memory_root
 from .state import LOCAL, current
 from .tensor import Tensor, _RemovableHandle
+from .view_base import record_view
 
 __all__ = [
     "Function",
@@ -82,7 +83,6 @@ class Node:
     _out_tangents: tuple | None = None
     _trace: list | None = None
     _non_diff: set | None = None
-    _view_version: int | None = None  # base version when a view output was made
     primals: tuple = ()
     out: Any = None
 
@@ -275,6 +275,9 @@ class Function:
         raw_args = []
         for a in args:
             if isinstance(a, Tensor):
+                view = a._view
+                if view is not None and view.version != a._vc[0] and (grad_on or fwd_on):
+                    a._refresh_view()  # its base changed in place: replay the view
                 if grad_on and a.requires_grad:
                     record = True
                 if fwd_on and a._fw_tangent is not None:
@@ -316,8 +319,8 @@ class Function:
                     record and o.dtype.kind in "fc" and (non_diff is None or id(o) not in non_diff)
                 )
                 results.append(Tensor._make(o, req, ctx if req else None, i))
-        if cls.is_view or (record and (multi or outs[0].base is not None)):
-            _share_view_versions(ctx, cls, args, outs, results)
+        if cls.is_view or multi or outs[0].base is not None:
+            _share_view_versions(ctx, args, outs, results, grad_on)
         if record:
             _link_outputs(ctx, args, outs, results, multi, raw_outs, state.anomaly)
         if forward_ad:
@@ -334,34 +337,20 @@ def _array(o: Any) -> Any:
     return o
 
 
-def _share_view_versions(ctx: Node, cls: type, args: tuple, outs: tuple, results: list) -> None:
-    """An output that is a view of the first input (``is_view`` ops, or any output sharing
-    its memory) shares its version counter: modifying either is seen by every saved copy.
-    The node remembers that version, so using the view after its base was modified in
-    place (its recorded history would no longer match its values) raises."""
+def _share_view_versions(ctx: Node, args: tuple, outs: tuple, results: list, grad_on: bool) -> None:
+    """An output that shares the first input's memory (``is_view`` ops, basic indexing,
+    ``split``...) is a view of it: it shares the version counter (modifying either is seen
+    by every saved copy) and remembers its base (``Tensor._view``), so that in-place changes
+    on either side are replayed into the graph (:mod:`.view_replay`)."""
     base = args[0] if args and isinstance(args[0], Tensor) else None
     if base is None:
         return
-    root = None
+    root = memory_root(base._data)
+    multi = ctx.name() if len(outs) > 1 else None
     for o, r in zip(outs, results):
-        if not cls.is_view:
-            if getattr(o, "base", None) is None:
-                continue
-            if root is None:
-                root = memory_root(base._data)
-            if memory_root(o) is not root:
-                continue
-        r._vc = base._vc
-        ctx._view_version = base._vc[0]
-
-
-def _stale_view_error(ctx: Node, a: Tensor) -> RuntimeError:
-    return RuntimeError(
-        f"{ctx.name()}: an input is a view (made by {a.grad_fn.name()}) whose base was "
-        "modified in place after the view was taken, so its recorded history no longer "
-        "matches its values (chainrule does not replay view history as PyTorch does). Take "
-        "the view after the in-place change, or .clone() it before modifying the base."
-    )
+        if memory_root(o) is root:
+            r._vc = base._vc
+            record_view(r, base, grad_on, multi)
 
 
 def _link_inputs(ctx: Node, args: tuple) -> None:
@@ -372,8 +361,6 @@ def _link_inputs(ctx: Node, args: tuple) -> None:
     for a in args:
         if isinstance(a, Tensor) and a.requires_grad:
             gf = a.grad_fn
-            if gf is not None and gf._view_version is not None and gf._view_version != a._vc[0]:
-                raise _stale_view_error(ctx, a)
             edges.append((gf, a._output_nr) if gf is not None else a)
             d = a._data
             meta.append((d.shape, d.dtype))

@@ -17,8 +17,8 @@ import numpy as np
 from .. import autograd as _autograd  # the package (for its engine), bound at import time
 from .. import dtypes as _dt
 from .. import printing as _printing
-from .._type_names import dtype_of_type_name, type_name
 from ..backend import Device, device_of, get_array_module, to_device
+from .tensor_conversions import TensorConversions
 
 
 class _RemovableHandle:
@@ -32,7 +32,7 @@ class _RemovableHandle:
             self._hooks.remove(self._fn)
 
 
-class Tensor:
+class Tensor(TensorConversions):
     """A multi-dimensional array that can record the ops applied to it.
 
     Attributes:
@@ -52,6 +52,7 @@ class Tensor:
         "_vc",
         "_hooks",
         "_fw_tangent",
+        "_view",
         "__weakref__",
     )
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
@@ -110,6 +111,7 @@ class Tensor:
         self._vc = [0]
         self._hooks = None
         self._fw_tangent = None
+        self._view = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -126,6 +128,7 @@ class Tensor:
         t._vc = [0]
         t._hooks = None
         t._fw_tangent = None
+        t._view = None
         return t
 
     @property
@@ -214,6 +217,20 @@ class Tensor:
         return False
 
     @property
+    def _base(self) -> "Tensor | None":
+        """The tensor this one is a view of (the root of the chain of views), or None."""
+        return None if self._view is None else self._view.base
+
+    def _is_view(self) -> bool:
+        """True if this tensor is a view of another (shares its memory and versions)."""
+        return self._view is not None
+
+    def _refresh_view(self) -> None:
+        """Re-take this view from its base's current history after the base was modified
+        in place (called by ``Function.apply``; see :mod:`chainrule.autograd.view_replay`)."""
+        _autograd.view_replay.refresh_view(self)
+
+    @property
     def _version(self) -> int:
         """How many times this tensor (or a view of it) was modified in place."""
         return self._vc[0]
@@ -248,129 +265,6 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         for i in range(self._data.shape[0]):
             yield self[i]
-
-    # ------------------------------------------------------------- conversions
-    def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shares memory on the CPU)."""
-        if self.requires_grad:
-            raise RuntimeError(
-                "numpy(): can't call numpy() on a tensor that requires grad; "
-                "use tensor.detach().numpy()"
-            )
-        if self.device.type != "cpu":
-            raise TypeError("numpy(): the tensor is on cuda; call .cpu() first")
-        return self._data
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        arr = np.asarray(to_device(self._data, "cpu"))  # 0-d results may be NumPy scalars
-        return arr if dtype is None else arr.astype(dtype, copy=False)
-
-    def item(self) -> Any:
-        if self._data.size != 1:
-            raise ValueError(
-                f"item(): only one-element tensors can be converted to a Python scalar, "
-                f"got shape {self.shape}"
-            )
-        return self._data.reshape(()).item()
-
-    def tolist(self) -> Any:
-        return to_device(self._data, "cpu").tolist()
-
-    def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with {self._data.size} values is ambiguous; "
-                "use .any() or .all()"
-            )
-        return bool(self._data.reshape(()))
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self._data.dtype.kind not in "iub" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.item())
-
-    def __dlpack__(self, *args: Any, **kwargs: Any):
-        return self._data.__dlpack__(*args, **kwargs)
-
-    def __dlpack_device__(self):
-        return self._data.__dlpack_device__()
-
-    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        copy = kwargs.pop("copy", False)
-        if kwargs:
-            raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            elif isinstance(a, (Device,)) or (
-                isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")
-            ):
-                device = a
-            else:
-                dtype = a
-        from ..ops.unary import cast, to_device_op
-
-        out = self
-        if dtype is not None and _dt.as_dtype(dtype) != self.dtype:
-            out = cast(out, _dt.as_dtype(dtype))
-        if device is not None and Device(device) != self.device:
-            out = to_device_op(out, Device(device))
-        if copy and out is self:
-            out = self.clone()
-        return out
-
-    def float(self) -> "Tensor":
-        return self.to(_dt.float32)
-
-    def double(self) -> "Tensor":
-        return self.to(_dt.float64)
-
-    def half(self) -> "Tensor":
-        return self.to(_dt.float16)
-
-    def long(self) -> "Tensor":
-        return self.to(_dt.int64)
-
-    def int(self) -> "Tensor":
-        return self.to(_dt.int32)
-
-    def bool(self) -> "Tensor":
-        return self.to(_dt.bool_)
-
-    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
-        """Without an argument, PyTorch's legacy type name (``'torch.FloatTensor'``: the
-        string old code compares against); with a dtype, a legacy type such as
-        ``cr.LongTensor`` or its name, the tensor converted to it."""
-        if dtype is None:
-            return type_name(self.dtype)
-        if isinstance(dtype, str):
-            dtype = dtype_of_type_name(dtype)
-        elif isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), np.dtype):
-            dtype = dtype.dtype  # a legacy type class (cr.FloatTensor, ...)
-        return self.to(dtype)
-
-    def __format__(self, spec: str) -> str:
-        """``f"{loss:.4f}"`` formats a 0-d tensor's value, as in PyTorch; other tensors take
-        only an empty spec (``f"{x}"``), and a format spec for them raises TypeError."""
-        if self._data.ndim == 0:
-            return format(self.item(), spec)
-        return object.__format__(self, spec)
-
-    def cpu(self) -> "Tensor":
-        return self.to("cpu")
-
-    def cuda(self, device: int | None = None) -> "Tensor":
-        return self.to(Device("cuda", device or 0))
 
     # ------------------------------------------------------------------ autograd
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":

@@ -74,6 +74,7 @@ class BatchedTensor(Tensor):
         self._vc = [0]
         self._hooks = None
         self._fw_tangent = None
+        self._view = None
 
     # -- metadata: the logical view
     @property

@@ -14,10 +14,16 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.view_base import record_view
 from ..backend import get_array_module
 from ._util import ShapeError, as_tensor, broadcast_error
 from .binding import tensor_method
-from .inplace import apply_inplace, check_unrecorded_write, check_writable_memory
+from .inplace import (
+    apply_inplace,
+    check_unrecorded_write,
+    check_writable_memory,
+    writes_into_graph,
+)
 
 # ``index_put_`` is a Tensor-only method (bound from ``_TENSOR_ONLY`` in ``ops/__init__.py``);
 # ``getitem``/``setitem`` (``x[i]``, ``x[i] = v``) are bound there as operators.
@@ -160,8 +166,9 @@ def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
     except IndexError as err:
         raise IndexError(f"index: {err} (tensor of shape {x.shape})") from None
     xp = get_array_module(x._data)
-    if out._data.base is not None and xp.may_share_memory(out._data, x._data):
+    if out._view is None and out._data.base is not None and xp.may_share_memory(out._data, x._data):
         out._vc = x._vc  # basic indexing gives a view: in-place changes must be seen by both
+        record_view(out, x, grad_mode.is_grad_enabled())
     return out
 
 
@@ -205,10 +212,8 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     if (
         tangents
         or batched
-        or (
-            grad_mode.is_grad_enabled()
-            and (x.requires_grad or (value_tensor and value.requires_grad))
-        )
+        or writes_into_graph(x)
+        or (grad_mode.is_grad_enabled() and value_tensor and value.requires_grad)
     ):
         if x.dtype.kind not in "fc":
             raise RuntimeError(

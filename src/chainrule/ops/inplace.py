@@ -3,7 +3,9 @@
 An in-place op bumps the tensor's version counter, so a backward that needs the old
 value raises instead of silently using the new one. In-place ops on a leaf that
 requires grad raise (they would lose the gradient's meaning); on a non-leaf they are
-recorded: the tensor is rebased onto the new node.
+recorded: the tensor is rebased onto the new node. Writing into a view also rebases the
+view's base (``CopySlices``, :mod:`chainrule.autograd.view_replay`), and other views of that
+base are replayed from it when next used.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..autograd import grad_mode
+from ..autograd.saved import SavedConstant, SavedInput
 from ..autograd.tensor import Tensor
+from ..autograd.view_replay import check_view_write, record_view_write, write_view_tangent
 from ..backend import get_array_module
 from ._util import as_tensor
 from .shape import broadcast_to
@@ -48,11 +52,19 @@ def check_unrecorded_write(x: Tensor, name: str) -> None:
     ``index_put_``): the memory must be writable, and ``x`` must not require grad while
     grad mode is on (the write would silently detach the values from the graph)."""
     check_writable_memory(x, name)
-    if x.requires_grad and grad_mode.is_grad_enabled():
+    if writes_into_graph(x):
         raise RuntimeError(
-            f"{name}: in-place writes into a tensor that requires grad are not "
+            f"{name}: in-place writes into a tensor that requires grad (or a view of one) are not "
             "recorded; wrap them in `with cr.no_grad():` (e.g. for weight init)"
         )
+
+
+def writes_into_graph(x: Tensor) -> bool:
+    """Whether an in-place write into ``x`` must be recorded: grad mode is on and ``x``, or
+    the base it is a view of, requires grad."""
+    if not grad_mode.is_grad_enabled():
+        return False
+    return x.requires_grad or (x._view is not None and x._view.base.requires_grad)
 
 
 def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any) -> Tensor:
@@ -61,21 +73,11 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         return x.vmap_inplace(name, fn, *args, **kwargs)  # a batched tensor (cr.func.vmap)
     _check_leaf(x, name)
     check_writable_memory(x, name)
-    record = grad_mode.is_grad_enabled() and (
-        x.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
+    view = x._view
+    record = writes_into_graph(x) or (
+        grad_mode.is_grad_enabled() and any(isinstance(a, Tensor) and a.requires_grad for a in args)
     )
-    gf = x.grad_fn
-    if (
-        record
-        and gf is not None
-        and (gf.fn.is_view or gf.fn.__name__ == "GetItem")
-        and x._data.base is not None
-    ):
-        raise RuntimeError(
-            f"{name}: in-place modification of a view ({gf.name()}) of a tensor that requires "
-            "grad is not supported: the base tensor's gradient would not see the change. Use "
-            "an out-of-place op (e.g. cr.where / masked_fill) or .clone() the view first"
-        )
+    base = check_view_write(x, name) if record and view is not None else None
     if record:
         out = fn(x, *args, **kwargs)
     else:
@@ -94,6 +96,8 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
             f"{name}: the result shape {out.shape} does not match the in-place "
             f"tensor's shape {x.shape} (in-place ops cannot broadcast the target)"
         )
+    if record and out.grad_fn is not None and out.grad_fn._saved_values:
+        _keep_old_self(out.grad_fn, x)
     xp.copyto(x._data, out._data, casting="unsafe")
     x._vc[0] += 1
     if x._fw_tangent is not None or out._fw_tangent is not None:
@@ -102,7 +106,26 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         x.grad_fn = out.grad_fn
         x._output_nr = out._output_nr
         x.requires_grad = out.requires_grad
+        if base is not None:  # x is a view: its base changed too (PyTorch's CopySlices)
+            record_view_write(x, base, out)
+    elif view is not None and (x._fw_tangent is not None or view.base._fw_tangent is not None):
+        write_view_tangent(x, view.base)  # forward mode: the base's tangent changes too
     return x
+
+
+def _keep_old_self(node: Any, x: Tensor) -> None:
+    """The in-place op's own node saved ``x`` (or a view of its memory), which is about to be
+    overwritten: keep a copy of the old value instead, as PyTorch saves ``original_self``
+    (``y.mul_(w)`` with ``w`` requiring grad needs the old ``y`` for ``w``'s gradient)."""
+    entries = list(node._saved_values)
+    for i, e in enumerate(entries):
+        if type(e) is SavedInput and e.tensor._vc is x._vc:
+            t = e.tensor
+            old = Tensor._make(t._data.copy(), t.requires_grad, t.grad_fn, t._output_nr)
+            entries[i] = SavedInput(old, 0)
+        elif type(e) is SavedConstant and e.version_counter is x._vc:
+            entries[i] = SavedConstant(e.value.copy())
+    node._saved_values = tuple(entries)
 
 
 def zero_(x: Tensor) -> Tensor:
@@ -111,7 +134,7 @@ def zero_(x: Tensor) -> Tensor:
 
 def fill_(x: Tensor, value: Any) -> Tensor:
     _check_leaf(x, "fill_")
-    if x.requires_grad and grad_mode.is_grad_enabled():
+    if writes_into_graph(x):
         return apply_inplace(x, "fill_", lambda t, v: t * 0 + v, value)
     check_writable_memory(x, "fill_")
     x._data[...] = value.item() if isinstance(value, Tensor) else value

@@ -14,6 +14,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.view_base import mark_multi_output
 from ..backend import get_array_module
 from ._util import ShapeError, as_tensor, norm_dim
 from .binding import numpy_keywords, tensor_method
@@ -122,7 +123,7 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
         idx = (slice(None),) * d + (slice(start, start + s),)
         out.append(x[idx])
         start += s
-    return tuple(out)
+    return mark_multi_output(tuple(out), "split")
 
 
 @tensor_method
@@ -142,4 +143,6 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
 @tensor_method
 def unbind(x: Tensor, dim: int = 0) -> tuple:
     d = norm_dim(dim, x.ndim, "unbind")[0]
-    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
+    return mark_multi_output(
+        tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d])), "unbind"
+    )

@@ -160,8 +160,8 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     x = as_tensor(input)
     if x.ndim == 1:
         return diag_embed(x, diagonal, 0, 1)
-    if x.ndim == 2:
-        return Diagonal.apply(x, int(diagonal), 0, 1)
+    if x.ndim == 2:  # a copy, as torch.diag (torch.diagonal is the view)
+        return Diagonal.apply(x, int(diagonal), 0, 1).clone()
     raise RuntimeError(f"diag: expected a 1-d or 2-d tensor, got shape {tuple(x.shape)}")
 
 

@@ -1,0 +1,150 @@
+"""``TensorConversions``: how a Tensor turns into other things -- NumPy arrays, Python
+numbers, other dtypes and devices (``numpy``, ``item``, ``to``, ``float``, ``cpu``...).
+
+A mixin of :class:`~chainrule.autograd.tensor.Tensor`, kept apart so that ``tensor.py`` stays
+about what a tensor is and how it enters the graph.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .._type_names import dtype_of_type_name, type_name
+from ..backend import Device, to_device
+
+if TYPE_CHECKING:  # annotations only: tensor.py imports this module
+    from .tensor import Tensor
+
+__all__ = ["TensorConversions"]
+
+
+class TensorConversions:
+    """Conversion methods of ``Tensor`` (which provides ``_data``, ``dtype``, ``device``,
+    ``requires_grad`` and ``clone``)."""
+
+    __slots__ = ()
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shares memory on the CPU)."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "numpy(): can't call numpy() on a tensor that requires grad; "
+                "use tensor.detach().numpy()"
+            )
+        if self.device.type != "cpu":
+            raise TypeError("numpy(): the tensor is on cuda; call .cpu() first")
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = np.asarray(to_device(self._data, "cpu"))  # 0-d results may be NumPy scalars
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def item(self) -> Any:
+        if self._data.size != 1:
+            raise ValueError(
+                f"item(): only one-element tensors can be converted to a Python scalar, "
+                f"got shape {self.shape}"
+            )
+        return self._data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return to_device(self._data, "cpu").tolist()
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self._data.size} values is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self._data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __dlpack__(self, *args: Any, **kwargs: Any):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        copy = kwargs.pop("copy", False)
+        if kwargs:
+            raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, TensorConversions):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, (Device,)) or (
+                isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")
+            ):
+                device = a
+            else:
+                dtype = a
+        from ..ops.unary import cast, to_device_op
+
+        out = self
+        if dtype is not None and _dt.as_dtype(dtype) != self.dtype:
+            out = cast(out, _dt.as_dtype(dtype))
+        if device is not None and Device(device) != self.device:
+            out = to_device_op(out, Device(device))
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def float(self) -> "Tensor":
+        return self.to(_dt.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(_dt.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(_dt.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(_dt.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(_dt.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(_dt.bool_)
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """Without an argument, PyTorch's legacy type name (``'torch.FloatTensor'``: the
+        string old code compares against); with a dtype, a legacy type such as
+        ``cr.LongTensor`` or its name, the tensor converted to it."""
+        if dtype is None:
+            return type_name(self.dtype)
+        if isinstance(dtype, str):
+            dtype = dtype_of_type_name(dtype)
+        elif isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), np.dtype):
+            dtype = dtype.dtype  # a legacy type class (cr.FloatTensor, ...)
+        return self.to(dtype)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value, as in PyTorch; other tensors take
+        only an empty spec (``f"{x}"``), and a format spec for them raises TypeError."""
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device: int | None = None) -> "Tensor":
+        return self.to(Device("cuda", device or 0))

@@ -1,0 +1,55 @@
+"""What a view remembers about its base (``Tensor._view``); see :mod:`.view_replay`.
+
+Kept apart from the replay rules so that ``Function.apply`` can record views without
+importing the Functions those rules are made of.
+"""
+
+from __future__ import annotations
+
+from .tensor import Tensor
+
+__all__ = ["ViewInfo", "mark_multi_output", "record_view"]
+
+
+class ViewInfo:
+    """What a view remembers about its base.
+
+    Attributes:
+        base: the root tensor whose memory the view shares (never itself a view).
+        version: the shared version counter's value when the view's ``grad_fn`` was last
+            known to match its values; a different current version means "stale".
+        grad_mode: whether grad mode was on when the view was made. A view made under
+            ``no_grad`` is outside the graph for good: it is never replayed, and modifying
+            it in place while the base requires grad raises (as in PyTorch).
+        multi_output: for one of several views returned by one op (``split``, ``chunk``,
+            ``unbind``), that op's node name: PyTorch refuses to modify such views in place
+            or to use them after their base changed, and so does chainrule. Else None.
+    """
+
+    __slots__ = ("base", "version", "grad_mode", "multi_output")
+
+    def __init__(self, base: Tensor, version: int, grad_mode: bool, multi_output: str | None):
+        self.base, self.version, self.grad_mode = base, version, grad_mode
+        self.multi_output = multi_output
+
+
+def record_view(
+    view: Tensor, source: Tensor, grad_mode: bool, multi_output: str | None = None
+) -> None:
+    """Mark ``view`` (sharing ``source``'s memory and version counter) as a view of
+    ``source``'s root base; ``multi_output`` names the op when it returned several views."""
+    info = source._view
+    base = source if info is None else info.base
+    grad_mode = grad_mode and (info is None or info.grad_mode)
+    if info is not None and multi_output is None:
+        multi_output = info.multi_output
+    view._view = ViewInfo(base, view._vc[0], grad_mode, multi_output)
+
+
+def mark_multi_output(views: tuple, op: str) -> tuple:
+    """Mark the views one op returned together (``split``, ``chunk``, ``unbind``): as in
+    PyTorch they may not be modified in place nor used after their base changed."""
+    for v in views:
+        if v._view is not None:
+            v._view.multi_output = op
+    return views

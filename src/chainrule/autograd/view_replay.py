@@ -1,0 +1,300 @@
+"""Views and in-place changes, as PyTorch treats them: view replay and ``CopySlices``.
+
+A view (``x[0]``, ``x.t()``, ``x.view(...)``) shares memory with its *base* -- the tensor at
+the root of the chain of views, which owns the storage in autograd's sense. Two things can
+then happen that a graph recorded op by op does not see on its own:
+
+* **the base is modified in place after the view was taken** (``v = x[0]; x.mul_(2)``): the
+  view's values changed, so its recorded history (``v = x_old[0]``) is stale. When the view
+  is next used while recording, :func:`refresh_view` gives it a new ``grad_fn``: the view
+  re-taken from the base's *current* history (PyTorch's view replay). The relation between
+  view and base is kept as the flat positions of the view's elements inside the base
+  (:func:`flat_index_map`), so every kind of view -- slices, transposes, diagonals,
+  overlapping windows -- replays with one rule, :class:`AsStrided`.
+* **a view is modified in place** (``x[:, 0].mul_(2)``, ``x.view(-1).relu_()``): the base's
+  values changed through the view, so the base is rebased onto a :class:`CopySlices` node
+  whose inputs are the base's old history and the view's new value: the gradient passes to
+  the old base everywhere except at the overwritten positions, which take it from the new
+  value.
+
+Both cost nothing unless an in-place change meets a view: a view records
+``Tensor._view`` (a :class:`ViewInfo`) when it is made, and ``Function.apply`` compares one
+integer per input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend import get_array_module
+from .function import Function
+from .state import current
+from .tensor import Tensor
+from .view_base import ViewInfo, record_view
+
+__all__ = [
+    "AsStrided",
+    "CopySlices",
+    "ViewInfo",
+    "flat_index_map",
+    "record_view",
+    "refresh_view",
+    "check_view_write",
+    "record_view_write",
+    "write_view_tangent",
+]
+
+
+def _pointer(arr: Any) -> int:
+    iface = getattr(arr, "__array_interface__", None)
+    if iface is not None:
+        return iface["data"][0]
+    return arr.data.ptr  # pragma: no cover - cupy
+
+
+def _byte_offsets(shape: tuple, strides: tuple) -> np.ndarray:
+    """The byte offset of every element of an array of ``shape``/``strides`` (C order)."""
+    off = np.zeros(shape, dtype=np.int64)
+    for k, (n, s) in enumerate(zip(shape, strides)):
+        if n > 1 and s != 0:
+            axis = [1] * len(shape)
+            axis[k] = n
+            off += (np.arange(n, dtype=np.int64) * s).reshape(axis)
+    return off
+
+
+def flat_index_map(base: Any, view: Any) -> Any:
+    """For each element of ``view`` (an array sharing ``base``'s memory), its flat C-order
+    position in ``base``: ``base.reshape(-1)[index] == view`` elementwise."""
+    start = _pointer(view) - _pointer(base)
+    voff = _byte_offsets(view.shape, view.strides) + start
+    itemsize = base.itemsize
+    if base.flags.c_contiguous:
+        pos = voff // itemsize
+        ok = (voff % itemsize == 0) & (pos >= 0) & (pos < base.size)
+    else:
+        boff = _byte_offsets(base.shape, base.strides).reshape(-1)
+        order = np.argsort(boff, kind="stable")
+        sorted_off = boff[order]
+        j = np.clip(np.searchsorted(sorted_off, voff), 0, max(base.size - 1, 0))
+        ok = sorted_off[j] == voff if base.size else np.zeros(voff.shape, bool)
+        pos = order[j] if base.size else j
+    if not np.all(ok):
+        raise RuntimeError(
+            f"view replay: a view of shape {view.shape} does not lie inside the memory of "
+            f"its base of shape {base.shape}"
+        )
+    xp = get_array_module(base)
+    return pos if xp is np else xp.asarray(pos)  # pragma: no branch
+
+
+def _scatter_add(g: Any, size: int, index: Any) -> Any:
+    """A flat array of ``size`` zeros with ``g`` added at ``index`` (repeats summed)."""
+    xp = get_array_module(g)
+    if xp is np and g.dtype.kind == "f":
+        return np.bincount(index.reshape(-1), weights=g.reshape(-1), minlength=size).astype(
+            g.dtype, copy=False
+        )
+    out = xp.zeros(size, dtype=g.dtype)
+    if xp is np:
+        np.add.at(out, index.reshape(-1), g.reshape(-1))
+    else:  # pragma: no cover - cupy
+        import cupyx  # type: ignore  # noqa: PLC0415 - only on the GPU backend
+
+        cupyx.scatter_add(out, index.reshape(-1), g.reshape(-1))
+    return out
+
+
+class GatherFlat(Function):
+    """``x.reshape(-1)[index]``: the elements of ``x`` at flat positions ``index``."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.index = x.shape, index
+        return x.reshape(-1)[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ScatterFlat.apply(grad, ctx.shape, ctx.index), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return t.reshape(-1)[ctx.index]
+
+
+class ScatterFlat(Function):
+    """zeros(``shape``) with ``g`` added at flat positions ``index`` (GatherFlat's adjoint)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, shape, index):
+        ctx.index = index
+        return _scatter_add(g, int(np.prod(shape, dtype=np.int64)), index).reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return GatherFlat.apply(grad, ctx.index), None, None
+
+    @staticmethod
+    def jvp(ctx, t, _s, _i):
+        return ScatterFlat.forward(ctx, t, ctx.primals[1], ctx.index)
+
+
+class ZeroFlat(Function):
+    """A copy of ``g`` with the flat positions ``index`` set to zero (self-adjoint)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, index):
+        ctx.index = index
+        out = get_array_module(g).array(g, copy=True, order="C")
+        out.reshape(-1)[index] = 0
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ZeroFlat.apply(grad, ctx.index), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return ZeroFlat.forward(ctx, t, ctx.index)
+
+
+class AsStrided(Function):
+    """A view re-taken from its base's current history (PyTorch's view replay, node
+    ``AsStridedBackward``). ``forward`` returns the existing view array itself (no copy);
+    the gradient goes back to the base's flat positions ``index``."""
+
+    raw = True
+    node_name = "AsStridedBackward"
+
+    @staticmethod
+    def forward(ctx, base, view, index):
+        ctx.shape, ctx.index = base.shape, index
+        return view
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ScatterFlat.apply(grad, ctx.shape, ctx.index), None, None
+
+    @staticmethod
+    def jvp(ctx, t, _v, _i):
+        return None if t is None else t.reshape(-1)[ctx.index]
+
+
+class CopySlices(Function):
+    """The base after one of its views was modified in place (PyTorch's ``CopySlices``).
+
+    Inputs: the base's old history, the view's new value, the flat positions of the view's
+    elements in the base, and the base's array (already holding the new values: ``forward``
+    returns it without copying). Gradient: to the old base everywhere except ``index``; to
+    the new value, the gradient at ``index``.
+    """
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, old_base, value, index, written):
+        ctx.index = index
+        return written
+
+    @staticmethod
+    def backward(ctx, grad):
+        needs = ctx.needs_input_grad
+        g_base = ZeroFlat.apply(grad, ctx.index) if needs[0] else None
+        g_value = GatherFlat.apply(grad, ctx.index) if needs[1] else None
+        return g_base, g_value, None, None
+
+    @staticmethod
+    def jvp(ctx, t_base, t_value, _i, _w):
+        written = ctx.primals[3]
+        xp = get_array_module(written)
+        out = xp.zeros(written.shape, written.dtype) if t_base is None else t_base.copy()
+        flat = out.reshape(-1)
+        flat[ctx.index] = 0 if t_value is None else xp.broadcast_to(t_value, ctx.index.shape)
+        return out
+
+
+def refresh_view(view: Tensor) -> None:
+    """Re-take a stale view (its base was modified in place since) from the base's current
+    history and tangent, so that what it records matches its values. Views made under
+    ``no_grad`` stay out of the graph."""
+    info = view._view
+    base = info.base
+    in_graph = info.grad_mode and base.requires_grad
+    if info.multi_output is not None and (in_graph or base._fw_tangent is not None):
+        raise RuntimeError(
+            f"{info.multi_output}: one of the views it returned is used after its base (or "
+            "another view of its base) was modified in place. This view is one of several "
+            "returned by one op, which, as in PyTorch, cannot be replayed; clone() the "
+            "outputs of the op before modifying the base, or use out-of-place ops"
+        )
+    state = current()
+    if in_graph and state.grad_enabled:
+        replayed = AsStrided.apply(base, view._data, flat_index_map(base._data, view._data))
+        view.grad_fn, view._output_nr, view.requires_grad = replayed.grad_fn, 0, True
+        if replayed._fw_tangent is not None:
+            view._fw_tangent = replayed._fw_tangent
+    elif base._fw_tangent is not None:  # forward mode only: the tangent is re-taken too
+        view._fw_tangent = base._fw_tangent.reshape(-1)[flat_index_map(base._data, view._data)]
+        if in_graph:
+            return  # grad mode is off: replay the graph when the view is next recorded
+    info.version = view._vc[0]
+
+
+def write_view_tangent(view: Tensor, base: Tensor) -> None:
+    """Forward mode without recording: after writing into ``view``, the base's tangent
+    takes the view's new tangent at the view's positions."""
+    xp = get_array_module(base._data)
+    t = base._fw_tangent
+    t = xp.zeros(base._data.shape, base._data.dtype) if t is None else xp.array(t, order="C")
+    index = flat_index_map(base._data, view._data)
+    t.reshape(-1)[index] = 0 if view._fw_tangent is None else view._fw_tangent
+    base._fw_tangent = t
+    view._view.version = view._vc[0]
+
+
+def check_view_write(view: Tensor, name: str) -> Tensor:
+    """Called by an in-place op on ``view`` *before* it writes: returns the base, after
+    checking that the write may be recorded (PyTorch's rules for views of leaves and views
+    made under ``no_grad``)."""
+    info = view._view
+    base = info.base
+    if info.multi_output is not None:
+        raise RuntimeError(
+            f"{name}: this tensor is one of several views returned by {info.multi_output} and "
+            "is being modified in place; as in PyTorch, such views cannot be modified in "
+            "place. clone() it first, or use an out-of-place op"
+        )
+    if base.requires_grad and base.grad_fn is None:
+        raise RuntimeError(
+            f"{name}: a view of a leaf tensor that requires grad is being used in an in-place "
+            "operation; modify a clone (x.clone()) or do it under `with cr.no_grad():`"
+        )
+    if base.requires_grad and not info.grad_mode:
+        raise RuntimeError(
+            f"{name}: a view was created in no_grad mode and is being modified in place with "
+            "grad mode enabled; this view is outside the graph, so the change could not be "
+            "tracked. Take the view with grad mode on, or modify a clone"
+        )
+    return base
+
+
+def record_view_write(view: Tensor, base: Tensor, value: Tensor) -> None:
+    """After ``value`` was written into ``view``'s memory: rebase ``base`` onto a
+    :class:`CopySlices` node and make ``view`` carry ``value``'s history."""
+    index = flat_index_map(base._data, view._data)
+    old = Tensor._make(base._data, base.requires_grad, base.grad_fn, base._output_nr)
+    old._vc = base._vc
+    old._fw_tangent = base._fw_tangent
+    new = CopySlices.apply(old, value, index, base._data)
+    base.grad_fn, base._output_nr, base.requires_grad = new.grad_fn, 0, new.requires_grad
+    if new._fw_tangent is not None:
+        base._fw_tangent = new._fw_tangent
+    view._view.version = view._vc[0]
