@@ -308,3 +308,32 @@ def test_backward_from_a_stale_view_replays_it_first():
         grads.append(np.array(a.grad.numpy()))
     np.testing.assert_array_equal(grads[0], grads[1])
     np.testing.assert_array_equal(grads[0], [0.0, 3.0, 3.0])
+
+
+EXPANDED_WRITES = {
+    "add_": lambda x: x.add_(1),
+    "fill_": lambda x: x.fill_(2),
+    "zero_": lambda x: x.zero_(),
+    "setitem_all": lambda x: x.__setitem__(..., 3.0),
+    "setitem_row": lambda x: x.__setitem__(0, 3.0),
+    "setitem_col": lambda x: x.__setitem__((slice(None), 1), 3.0),
+    "uniform_": lambda x: x.uniform_(),
+    "copy_": lambda x: x.copy_(x * 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPANDED_WRITES))
+def test_writes_into_expanded_tensors_as_torch(name):
+    """fill_/zero_ and a write into a row that overlaps nothing are allowed (one value per
+    memory location); writes where several elements share a location raise."""
+    results = []
+    for lib in (cr, torch):
+        base = lib.arange(3.0)
+        x = base.expand(2, 3)
+        try:
+            EXPANDED_WRITES[name](x)
+            results.append(("ok", base.tolist(), x.tolist()))
+        except RuntimeError as err:
+            assert "single memory location" in str(err)
+            results.append(("raise",))
+    assert results[0] == results[1]

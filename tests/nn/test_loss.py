@@ -310,6 +310,11 @@ def test_loss_modules_match_torch():
         cr.nn.MSELoss(reduction="avg")
 
 
-def test_shape_mismatch_is_an_error():
-    with pytest.raises(ValueError, match="must match input shape"):
+def test_shape_mismatch_broadcasts_with_torchs_warning_or_raises_like_torch():
+    # mse/l1/smooth_l1/huber broadcast with a UserWarning (as PyTorch); BCE refuses
+    with pytest.warns(UserWarning, match="Using a target size"):
         F.mse_loss(cr.randn(4, 1), cr.randn(4))
+    with pytest.raises(ValueError, match="mse_loss: target shape"):
+        F.mse_loss(cr.randn(4, 3), cr.randn(4, 2))
+    with pytest.raises(ValueError, match="binary_cross_entropy: Using a target size"):
+        F.binary_cross_entropy(cr.rand(4, 1), cr.rand(4))

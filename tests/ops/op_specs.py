@@ -148,9 +148,37 @@ def _unary(name, fn=None, domain="real", checks=ALL, shapes=(((3, 4),), ((),)), 
 
 
 def _spd(a):
-    """A symmetric positive-definite matrix built from any square ``a`` (for cholesky/eigh)."""
-    n = a.shape[-1]
-    return a @ a.mT + 3.0 * lib(a).eye(n, dtype=a.dtype)
+    """A symmetric positive-definite matrix built from any square ``a`` (for cholesky/eigh).
+
+    A bad ``a`` (not a batch of square matrices) is passed through unchanged, so that the op
+    under test, not this builder, meets it (tests/ops/test_bad_inputs.py)."""
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        return a
+    return a @ a.mT + 3.0 * lib(a).eye(a.shape[-1], dtype=a.dtype)
+
+
+def _sym(a):
+    """``a + a.mT`` for a batch of square matrices; anything else passes through (as _spd)."""
+    return a + a.mT if a.ndim >= 2 and a.shape[-1] == a.shape[-2] else a
+
+
+def _log_probs(a):
+    """log_softmax over the last dim; an integer ``a`` (a bad input) passes through, so that
+    the loss under test, not this builder, meets it."""
+    return a.log_softmax(-1) if a.is_floating_point() else a
+
+
+def _probs(a):
+    """softmax over the last dim; an integer ``a`` passes through (as _log_probs)."""
+    return a.softmax(-1) if a.is_floating_point() else a
+
+
+def _fit(mask, a):
+    """A constant mask cut to ``a``'s leading size when their ranks agree, so an input with an
+    empty first dimension (a bad input) reaches the op under test instead of failing to
+    broadcast against the mask."""
+    mask = np.asarray(mask)
+    return const(a, mask[: a.shape[0]] if a.ndim == mask.ndim >= 1 else mask)
 
 
 def _gauge(result):
@@ -216,13 +244,13 @@ SPECS: list = [
     _unary("prod_dim", lambda a: a.prod(1), shapes=(((2, 3, 2),),)),
     _unary(
         "prod_with_zeros",
-        lambda a: (a * const(a, _ZMASK)).prod(1),
+        lambda a: (a * _fit(_ZMASK, a)).prod(1),
         shapes=(((3, 3),),),
         checks=NO_GG,
     ),
     _unary(
         "prod_all_with_zero",
-        lambda a: (a * const(a, _ZMASK[0])).prod(),
+        lambda a: (a * _fit(_ZMASK[0], a)).prod(),
         shapes=(((3,),),),
         checks=NO_GG,
     ),
@@ -280,12 +308,13 @@ SPECS: list = [
     _binary("hypot", domain="nokink"),
     _binary("logaddexp"),
     _unary("deg2rad"),
-    # torch.hypot takes no Python number
+    # torch.hypot takes no Python number: its side wraps 2.0 in a 0-d tensor of the dtype a
+    # Python scalar promotes to (float for an integer tensor, as chainrule's hypot(a, 2.0))
     _unary(
         "hypot_scalar",
         lambda a: cr.hypot(a, 2.0),
         "nokink",
-        torch_fn=lambda a: torch.hypot(a, torch.tensor(2.0, dtype=a.dtype)),
+        torch_fn=lambda a: torch.hypot(a, torch.tensor(2.0, dtype=torch.result_type(a, 2.0))),
     ),
     OpSpec("lerp", "lerp", (((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1)))),
     _binary("lerp_scalar_weight", lambda a, b: a.lerp(b, 0.3)),
@@ -294,11 +323,11 @@ SPECS: list = [
     _unary("nan_to_num"),
     _unary(
         "nan_to_num_inf",
-        lambda a: lib(a).nan_to_num(lib(a).where(const(a, _MASK), a, float("inf")), posinf=2.0),
+        lambda a: lib(a).nan_to_num(lib(a).where(_fit(_MASK, a), a, float("inf")), posinf=2.0),
         shapes=(((3, 4),),),
     ),
     _unary("cumprod", lambda a: a.cumprod(1), shapes=(((3, 4),),)),
-    _unary("cumprod_zeros", lambda a: (a * const(a, _ZMASK)).cumprod(0), shapes=(((3, 3),),)),
+    _unary("cumprod_zeros", lambda a: (a * _fit(_ZMASK, a)).cumprod(0), shapes=(((3, 3),),)),
     _unary("diff", lambda a: lib(a).diff(a), shapes=(((3, 4),),)),
     _unary("diff_n2_dim0", lambda a: a.diff(2, 0), shapes=(((4, 3),),)),
     OpSpec(
@@ -611,7 +640,7 @@ SPECS: list = [
     _unary("linalg_eigh", lambda a: _gauge(lib(a).linalg.eigh(_spd(a))), shapes=(((3, 3),),)),
     _unary(
         "linalg_eigvalsh",
-        lambda a: lib(a).linalg.eigvalsh(a + a.mT),
+        lambda a: lib(a).linalg.eigvalsh(_sym(a)),
         shapes=(((3, 3),), ((2, 4, 4),)),
     ),
     _unary(
@@ -736,7 +765,7 @@ SPECS: list = [
     ),
     _unary(
         "F_nll_loss",
-        lambda a: nnf(a).nll_loss(a.log_softmax(1), const(a, _CE_TARGET)),
+        lambda a: nnf(a).nll_loss(_log_probs(a), const(a, _CE_TARGET)),
         shapes=(((3, 4),),),
     ),
     OpSpec(
@@ -747,7 +776,7 @@ SPECS: list = [
     OpSpec("F_bce", lambda a, t: nnf(a).binary_cross_entropy(a.sigmoid(), t.sigmoid()), (B,)),
     OpSpec(
         "F_kl_div",
-        lambda a, b: nnf(a).kl_div(a.log_softmax(1), b.softmax(1), reduction="batchmean"),
+        lambda a, b: nnf(a).kl_div(_log_probs(a), _probs(b), reduction="batchmean"),
         (B,),
     ),
     _unary("F_normalize", lambda a: nnf(a).normalize(a, dim=1), shapes=(((3, 4),),)),

@@ -272,12 +272,9 @@ def shape_cases() -> list[Case]:
             return getattr(x, meth)(*args)
 
         out.append(Case(f"inplace-expanded-{meth}", meth.rstrip("_"), fn))
-    why = (
-        "PyTorch writes one value into the shared memory of an expanded tensor; chainrule's "
-        "expanded tensors are read-only NumPy views, so it refuses clearly instead"
-    )
     for meth in ("fill_", "zero_", "setitem", "uniform_", "normal_"):
-
+        # fill_/zero_ and x[0] = v (a row overlapping nothing) write as PyTorch does; the
+        # random fills raise in both
         def write(lib: Any, meth: str = meth) -> Any:
             x = T(lib, arr("1x3")).expand(2, 3)
             if meth == "setitem":
@@ -286,14 +283,7 @@ def shape_cases() -> list[Case]:
                 getattr(x, meth)(*((5.0,) if meth == "fill_" else ()))
             return x
 
-        out.append(
-            Case(
-                f"inplace-expanded-{meth}",
-                meth.rstrip("_").replace("zero", "fill"),
-                write,
-                divergence=why,
-            )
-        )
+        out.append(Case(f"inplace-expanded-{meth}", meth.rstrip("_"), write))
     return out
 
 

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.structural import diag_embed, diagonal
@@ -204,6 +205,11 @@ class SVD(Function):
     @staticmethod
     def backward(ctx, gu, gs, gvh):
         u, s, vh = ctx.saved_tensors
+        # An unused U or Vh arrives as constant zeros (the engine fills the gradients of
+        # unused outputs): read it as absent, as PyTorch's undefined gradient, so that
+        # svdvals' rule is U diag(gS) Vh alone -- cheaper, and finite at repeated singular
+        # values, where the (UᵀgU - gUᵀU) / (s_j² - s_i²) term would be 0/0
+        gu, gvh = _absent_if_zero(gu), _absent_if_zero(gvh)
         inner = diag_embed(gs) if gs is not None else None
         if gu is None and gvh is None:
             return u @ inner @ vh
@@ -238,6 +244,13 @@ class SVD(Function):
         )
 
 
+def _absent_if_zero(g: Tensor | None) -> Tensor | None:
+    """None for a constant all-zero gradient (not one carrying a graph: double backward)."""
+    if g is None or g.requires_grad or g._data.any():
+        return g
+    return None
+
+
 class SVDResult(NamedTuple):
     U: Tensor
     S: Tensor
@@ -270,6 +283,9 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> 
 
 
 class SVDVals(Function):
+    """Singular values alone (no U, Vh): for a constant ``A`` and for forward mode, whose
+    rule needs the primal ``A``. An ``A`` that wants a gradient goes through :class:`SVD`."""
+
     raw = True
 
     @staticmethod
@@ -293,7 +309,15 @@ class SVDVals(Function):
 
 
 def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
-    """The singular values of ``A`` in descending order."""
+    """The singular values of ``A`` in descending order.
+
+    When ``A`` wants a gradient this is PyTorch's path: one SVD with U and Vh, whose node
+    keeps U, S, Vh (not ``A``, which may then be modified in place) and whose rule,
+    U diag(gS) Vh, is differentiated again through that same node (exact double backward).
+    """
     if driver is not None:
         raise NotImplementedError("linalg.svdvals: driver= is not supported on the CPU backend")
-    return SVDVals.apply(check_float(A, "linalg.svdvals"))
+    a = check_float(A, "linalg.svdvals")
+    if a.requires_grad and is_grad_enabled() and a._fw_tangent is None:
+        return SVD.apply(a)[1]
+    return SVDVals.apply(a)

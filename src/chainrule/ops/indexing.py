@@ -222,7 +222,16 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
             )
         apply_inplace(x, "setitem", lambda t, v: IndexPut.apply(t, v, idx), value)
         return
-    check_writable_memory(x, "setitem")
+    try:
+        region = x._data[_view_index(idx)]  # the part written: a view for basic indexing
+    except (IndexError, TypeError, ValueError):
+        region = None  # write_index below says what is wrong with the index
+    basic = (
+        region is not None
+        and region.base is not None
+        and get_array_module(region).may_share_memory(region, x._data)
+    )
+    check_writable_memory(x, "setitem", region if basic else None)
     v = value._data if isinstance(value, Tensor) else value
     write_index("setitem", x, idx, v)
     x._vc[0] += 1

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..autograd import grad_mode
-from ..autograd.saved import SavedConstant, SavedInput
+from ..autograd.saved import SavedConstant, SavedInput, memory_root
 from ..autograd.tensor import Tensor
 from ..autograd.view_replay import check_view_write, record_view_write, write_view_tangent
 from ..backend import get_array_module
@@ -31,20 +33,45 @@ def _check_leaf(x: Tensor, name: str) -> None:
         )
 
 
-def check_writable_memory(x: Tensor, name: str) -> None:
-    """Refuse in-place writes into an expanded tensor (elements sharing one memory location).
+def check_writable_memory(
+    x: Tensor, name: str, region: Any = None, allow_overlap: bool = False
+) -> None:
+    """Refuse in-place writes into an expanded tensor (elements sharing one memory location),
+    as PyTorch does; make other views of an expanded tensor's memory writable.
 
-    ``expand``/``broadcast_to`` give read-only views with zero strides; writing into them
-    would either fail inside NumPy or, worse, write one value for many logical elements.
+    ``expand``/``broadcast_to`` give read-only NumPy views with zero strides; writing into
+    them would write one value for many logical elements. ``region`` is the part of ``x``
+    actually written (``x[0] = v`` on an expanded ``x`` writes a row that overlaps nothing,
+    which PyTorch allows); ``allow_overlap`` is for ``fill_``/``zero_``, whose one value is
+    right for every element sharing a location (PyTorch allows those too).
     """
     d = x._data
-    overlapping = any(st == 0 and n > 1 for st, n in zip(d.strides, d.shape))
-    if overlapping or not getattr(d.flags, "writeable", True):
+    target = d if region is None else region
+    overlapping = not allow_overlap and any(
+        st == 0 and n > 1 for st, n in zip(target.strides, target.shape)
+    )
+    writable = getattr(d.flags, "writeable", True)
+    if not overlapping and not writable:
+        alias = _writable_alias(d)  # read-only only because it came from an expanded view
+        if alias is not None:
+            x._data = alias
+            return
+    if overlapping or not writable:
         raise RuntimeError(
             f"{name}: unsupported operation: more than one element of the written-to tensor "
             f"(shape {tuple(x.shape)}) refers to a single memory location (an expanded or "
             "read-only tensor). Please clone() the tensor before performing the operation."
         )
+
+
+def _writable_alias(arr: Any) -> Any:
+    """``arr`` (a read-only NumPy view) over the same memory, writable, when the array that
+    owns the memory is writable; else None."""
+    root = memory_root(arr)
+    if not isinstance(arr, np.ndarray) or not root.flags.writeable or not root.flags.contiguous:
+        return None
+    offset = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(arr.shape, arr.dtype, buffer=root, offset=offset, strides=arr.strides)
 
 
 def check_unrecorded_write(x: Tensor, name: str) -> None:
@@ -129,14 +156,18 @@ def _keep_old_self(node: Any, x: Tensor) -> None:
 
 
 def zero_(x: Tensor) -> Tensor:
-    return fill_(x, 0)
+    return _fill(x, 0, "zero_")
 
 
 def fill_(x: Tensor, value: Any) -> Tensor:
-    _check_leaf(x, "fill_")
+    return _fill(x, value, "fill_")
+
+
+def _fill(x: Tensor, value: Any, name: str) -> Tensor:
+    _check_leaf(x, name)
     if writes_into_graph(x):
-        return apply_inplace(x, "fill_", lambda t, v: t * 0 + v, value)
-    check_writable_memory(x, "fill_")
+        return apply_inplace(x, name, lambda t, v: t * 0 + v, value)
+    check_writable_memory(x, name, allow_overlap=True)
     x._data[...] = value.item() if isinstance(value, Tensor) else value
     x._vc[0] += 1
     return x

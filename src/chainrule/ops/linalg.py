@@ -6,6 +6,7 @@ can be differentiated again. Batch broadcasting is undone by the engine.
 
 from __future__ import annotations
 
+import math
 import string
 from typing import Any
 
@@ -40,7 +41,11 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # dA reads only B and dB only A: keep only what the wanted gradients read (as
+        # PyTorch), so a constant operand's partner (an input times fixed weights) is not kept
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
+        ctx.vecs = (a.ndim == 1, b.ndim == 1)
         if a.ndim > 2:  # stacks of small matrices: the batch over threads, 1 BLAS thread each
             out = batched_matmul(a, b)
             if out is not None:
@@ -49,9 +54,9 @@ class MatMul(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        a, b = ctx.saved_tensors  # a is None unless dB is wanted, b unless dA is
         needs = ctx.needs_input_grad
-        a_vec, b_vec = a.ndim == 1, b.ndim == 1
+        a_vec, b_vec = ctx.vecs
         if a_vec and b_vec:  # dot product: the gradient is a 0-d scale of the other vector
             return (grad * b if needs[0] else None), (grad * a if needs[1] else None)
         if not a_vec and not b_vec:  # the common case, without re-validating shapes
@@ -59,8 +64,6 @@ class MatMul(Function):
                 MatMul.apply(grad, _mT(b)) if needs[0] else None,
                 MatMul.apply(_mT(a), grad) if needs[1] else None,
             )
-        a2 = unsqueeze(a, 0) if a_vec else a
-        b2 = unsqueeze(b, -1) if b_vec else b
         g = grad
         if a_vec:
             g = unsqueeze(g, -2)
@@ -68,10 +71,12 @@ class MatMul(Function):
             g = unsqueeze(g, -1)
         ga = gb = None
         if needs[0]:
+            b2 = unsqueeze(b, -1) if b_vec else b
             ga = matmul(g, transpose(b2, -1, -2))
             if a_vec:
                 ga = reshape(ga, ga.shape[:-2] + ga.shape[-1:])
         if needs[1]:
+            a2 = unsqueeze(a, 0) if a_vec else a
             gb = matmul(transpose(a2, -1, -2), g)
             if b_vec:
                 gb = reshape(gb, gb.shape[:-1])
@@ -205,7 +210,16 @@ class Einsum(Function):
     @staticmethod
     def forward(ctx, *arrays, ins, out):
         ctx.ins, ctx.outs = ins, out
-        ctx.save_for_backward(*arrays)
+        # operand i's gradient reads the other operands and only the shape of operand i:
+        # keep an operand only if another one wants a gradient (a lone operand: none)
+        needs = ctx.needs_input_grad
+        ctx.shapes = tuple(a.shape for a in arrays)
+        ctx.save_for_backward(
+            *(
+                a if any(n for j, n in enumerate(needs) if j != i) else None
+                for i, a in enumerate(arrays)
+            )
+        )
         xp = get_array_module(*arrays)
         return xp.einsum(",".join(ins) + "->" + out, *arrays, optimize=len(arrays) > 2)
 
@@ -229,8 +243,9 @@ class Einsum(Function):
                 ",".join(others) + "->" + target, grad, *[o for j, o in enumerate(ops) if j != i]
             )
             if target != sub:  # letters summed only inside this operand: broadcast back
-                shape = [ops[i].shape[sub.index(c)] if c in avail else 1 for c in sub]
-                g = broadcast_to(reshape(g, tuple(shape)), ops[i].shape)
+                shp = ctx.shapes[i]
+                shape = [shp[sub.index(c)] if c in avail else 1 for c in sub]
+                g = broadcast_to(reshape(g, tuple(shape)), shp)
             grads.append(g)
         return tuple(grads)
 
@@ -373,21 +388,35 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
             )
         da = [d % max(a.ndim, 1) for d in da]
         db = [d % max(b.ndim, 1) for d in db]
+    if len(set(da)) != len(da) or len(set(db)) != len(db):
+        raise ShapeError(f"tensordot: a dim is listed twice in dims ({da}, {db})")
     for i, j in zip(da, db):
         if a.shape[i] != b.shape[j]:
             raise ShapeError(
                 f"tensordot: contracted dimension {i} of a (size {a.shape[i]}) "
                 f"does not match dimension {j} of b (size {b.shape[j]})"
             )
-    letters = iter(string.ascii_letters)
-    sa = [next(letters) for _ in range(a.ndim)]
-    sb = [next(letters) for _ in range(b.ndim)]
-    for i, j in zip(da, db):
-        sb[j] = sa[i]
-    out = [c for i, c in enumerate(sa) if i not in da] + [
-        c for j, c in enumerate(sb) if j not in db
-    ]
-    return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+    # One GEMM, as PyTorch and NumPy: a -> (free_a, contracted) as (M, K), b -> (contracted,
+    # free_b) as (K, N). A permutation that is not a view makes its reshape copy, and the
+    # matmul then keeps that copy (not a view of a or b), as PyTorch's does.
+    fa = [i for i in range(a.ndim) if i not in da]
+    fb = [j for j in range(b.ndim) if j not in db]
+    m = math.prod(a.shape[i] for i in fa)
+    k = math.prod(a.shape[i] for i in da)
+    n = math.prod(b.shape[j] for j in fb)
+    am = _as_shape(_permuted(a, fa + da), (m, k))
+    bm = _as_shape(_permuted(b, db + fb), (k, n))
+    out_shape = tuple(a.shape[i] for i in fa) + tuple(b.shape[j] for j in fb)
+    return _as_shape(matmul(am, bm), out_shape)
+
+
+def _permuted(x: Tensor, axes: list) -> Tensor:
+    return x if axes == sorted(axes) else Permute.apply(x, tuple(axes))
+
+
+def _as_shape(x: Tensor, shape: tuple) -> Tensor:
+    """``x`` reshaped, without a graph node when it already has that shape."""
+    return x if tuple(x.shape) == shape else reshape(x, shape)
 
 
 @tensor_method

@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .binary import where
 from .softmax import softmax
 from .unary import clamp
 
@@ -28,6 +29,13 @@ __all__ = ["BinaryCrossEntropyFn", "CrossEntropyFn", "NLLLossFn", "index_weights
 
 def _const(arr: Any) -> Tensor:
     return Tensor._make(arr, False, None, 0)
+
+
+def _mean(total: Any, denom: Any) -> Any:
+    """total / Σ w; NaN, silently as PyTorch, when every target is ignored or weighs 0 (Σ w
+    = 0: PyTorch's 0/0 NLL term makes even a label-smoothed total NaN, not inf)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return total / denom if denom else (total * 0) / denom
 
 
 def index_weights(op: str, t: np.ndarray, c: int, weight, ignore_index: int, dtype):
@@ -92,7 +100,7 @@ class CrossEntropyFn(Function):
         if reduction == "none":
             return loss
         total = loss.sum()
-        return total / denom if reduction == "mean" else total
+        return _mean(total, denom) if reduction == "mean" else total
 
     @staticmethod
     def _coef(ctx, xp, shape, dtype):
@@ -111,7 +119,12 @@ class CrossEntropyFn(Function):
             for entry in ctx.saved_values[1:]:
                 ctx._unpack(entry)
         g = grad
-        if ctx.reduction == "mean":
+        # Σ w = 0 ('mean' of all-ignored targets): NaN scale, but an ignored row's gradient
+        # is 0 (it has no term), as PyTorch's; a valid row of weight 0 stays NaN (0/0)
+        empty_mean = ctx.reduction == "mean" and not ctx.denom
+        if empty_mean:  # NaN (not 1/0 = inf, whose product with 0 warns)
+            g = g * float("nan")
+        elif ctx.reduction == "mean":
             g = g / _const(np.asarray(ctx.denom))
         p = ctx.p
         xp = get_array_module(p)
@@ -119,14 +132,19 @@ class CrossEntropyFn(Function):
             a = _const(CrossEntropyFn._coef(ctx, xp, p.shape, p.dtype))
             s = g.reshape((-1, 1)) if ctx.reduction == "none" else g
             dx = (softmax(x, 1) * _const(ctx.coef_sum[:, None]) - a) * s
+            if empty_mean:
+                dx = where(ctx.valid[:, None], dx, 0.0)
             return dx, None, None, None, None, None
         gd = g._data
         s = gd[:, None] if ctx.reduction == "none" else gd
-        dx = p * (ctx.coef_sum[:, None] * s)
-        if ctx.smoothing > 0:
-            dx -= CrossEntropyFn._coef(ctx, xp, p.shape, p.dtype) * s
-        else:
-            dx[xp.arange(p.shape[0]), ctx.safe] -= ctx.wt * gd
+        with np.errstate(invalid="ignore"):
+            dx = p * (ctx.coef_sum[:, None] * s)
+            if ctx.smoothing > 0:
+                dx -= CrossEntropyFn._coef(ctx, xp, p.shape, p.dtype) * s
+            else:
+                dx[xp.arange(p.shape[0]), ctx.safe] -= ctx.wt * gd
+        if empty_mean:
+            dx[~ctx.valid] = 0.0
         return _const(dx), None, None, None, None, None
 
     @staticmethod
@@ -137,7 +155,7 @@ class CrossEntropyFn(Function):
         d = ctx.coef_sum * (ctx.p * tx).sum(axis=1) - (a * tx).sum(axis=1)
         if ctx.reduction == "none":
             return d
-        return d.sum() / ctx.denom if ctx.reduction == "mean" else d.sum()
+        return _mean(d.sum(), ctx.denom) if ctx.reduction == "mean" else d.sum()
 
 
 class NLLLossFn(Function):
@@ -153,22 +171,24 @@ class NLLLossFn(Function):
         weight = None if weight_arg is None else weight_arg.astype(logp.dtype, copy=False)
         xp = get_array_module(logp)
         m, c = logp.shape
-        _, safe, wt = index_weights("nll_loss", t, c, weight, ignore_index, logp.dtype)
+        valid, safe, wt = index_weights("nll_loss", t, c, weight, ignore_index, logp.dtype)
         loss = -wt * logp[xp.arange(m), safe]
         ctx.safe, ctx.wt, ctx.reduction, ctx.shape = safe, wt, reduction, logp.shape
+        ctx.valid = valid
         if reduction == "none":
             return loss
         ctx.denom = wt.sum()
-        return loss.sum() / ctx.denom if reduction == "mean" else loss.sum()
+        return _mean(loss.sum(), ctx.denom) if reduction == "mean" else loss.sum()
 
     @staticmethod
     def backward(ctx, grad):
         ctx.saved_tensors  # noqa: B018 - checks target and weight for in-place changes
         xp = get_array_module(ctx.wt)
         a = xp.zeros(ctx.shape, ctx.wt.dtype)
-        a[xp.arange(ctx.shape[0]), ctx.safe] = -ctx.wt
-        if ctx.reduction == "mean":
-            a /= ctx.denom
+        coef = -ctx.wt
+        if ctx.reduction == "mean":  # Σ w = 0: an ignored target's entry stays 0 (PyTorch)
+            coef = xp.where(ctx.valid, _mean(coef, ctx.denom), 0.0)
+        a[xp.arange(ctx.shape[0]), ctx.safe] = coef
         s = grad.reshape((-1, 1)) if ctx.reduction == "none" else grad
         return _const(a) * s, None, None, None, None
 
@@ -178,7 +198,7 @@ class NLLLossFn(Function):
         d = -ctx.wt * tl[xp.arange(ctx.shape[0]), ctx.safe]
         if ctx.reduction == "none":
             return d
-        return d.sum() / ctx.denom if ctx.reduction == "mean" else d.sum()
+        return _mean(d.sum(), ctx.denom) if ctx.reduction == "mean" else d.sum()
 
 
 class BinaryCrossEntropyFn(Function):

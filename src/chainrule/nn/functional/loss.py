@@ -9,7 +9,10 @@ op, about 3x fewer passes than the composite log_softmax + gather graph).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
+
+import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
@@ -40,6 +43,23 @@ def _const(arr: Any) -> Tensor:
     return Tensor._make(arr, False, None, 0)
 
 
+def _legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
+    """PyTorch's deprecated ``size_average`` / ``reduce`` flags, read as PyTorch reads them
+    (they override ``reduction``, with the same UserWarning), never silently ignored."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(
+        "size_average and reduce args will be deprecated, please use "
+        f"reduction='{reduction}' instead.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return reduction
+
+
 def _check_reduction(reduction: str, op: str, extra: tuple = ()) -> None:
     if reduction not in _REDUCTIONS + extra:
         raise ValueError(
@@ -55,18 +75,39 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def _pair(input: Any, target: Any, op: str, same_shape: bool = True) -> tuple:
+def _pair(input: Any, target: Any, op: str, shapes: str = "same") -> tuple:
+    """Check a loss's (input, target) pair; ``shapes`` says what PyTorch does when they differ.
+
+    'same': raise (binary cross-entropy, PyTorch's ValueError); 'warn': broadcast them with
+    PyTorch's UserWarning (mse/l1/smooth-l1/huber); 'broadcast': broadcast silently (kl_div).
+    Shapes that do not broadcast raise a ShapeError naming the op.
+    """
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError(
             f"{op}: input and target must be Tensors, got {type(input).__name__} "
             f"and {type(target).__name__}"
         )
-    if same_shape and input.shape != target.shape:
-        raise ShapeError(
-            f"{op}: target shape {target.shape} must match input shape "
-            f"{input.shape} (broadcasting them is almost always a bug; reshape "
-            "explicitly)"
-        )
+    if input.shape != target.shape:
+        if shapes == "same":
+            raise ShapeError(
+                f"{op}: Using a target size ({target.shape}) that is different to the input "
+                f"size ({input.shape}) is deprecated. Please ensure they have the same size."
+            )
+        try:
+            np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ShapeError(
+                f"{op}: target shape {target.shape} and input shape {input.shape} cannot "
+                "be broadcast together (sizes must be equal or 1 in each trailing dimension)"
+            ) from None
+        if shapes == "warn":  # PyTorch's warning, word for word (filters match its start)
+            warnings.warn(
+                f"Using a target size ({target.shape}) that is different to the input size "
+                f"({input.shape}). This will likely lead to incorrect results due to "
+                "broadcasting. Please ensure they have the same size.",
+                UserWarning,
+                stacklevel=3,
+            )
     if input.dtype.kind != "f":
         raise DtypeError(f"{op}: input must be floating point, got {input.dtype}")
     if target.dtype != input.dtype and target.dtype.kind in "fc":
@@ -75,18 +116,41 @@ def _pair(input: Any, target: Any, op: str, same_shape: bool = True) -> tuple:
 
 
 # ------------------------------------------------------------------ regression losses
+def _weighted(loss: Tensor, weight: Tensor | None, input: Tensor, op: str, reduction: str) -> Any:
+    """``loss * weight`` reduced as PyTorch's weighted mse/l1 (mean = Σ w·loss / Σ w);
+    None when there is no weight."""
+    if weight is None:
+        return None
+    if not isinstance(weight, Tensor) or weight.shape != input.shape:
+        raise ValueError(
+            f"{op}: Weights and input must have the same size (weight "
+            f"{getattr(weight, 'shape', type(weight).__name__)}, input {input.shape})."
+        )
+    loss = loss * weight
+    if reduction == "mean":
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
 def mse_loss(
     input: Tensor,
     target: Tensor,
     size_average: Any = None,
     reduce: Any = None,
     reduction: str = "mean",
+    weight: Tensor | None = None,
 ) -> Tensor:
-    """(x - y)²."""
+    """(x - y)², optionally times ``weight`` (input's shape; 'mean' then divides by Σ w).
+
+    Input and target of different shapes are broadcast, with PyTorch's UserWarning.
+    """
+    input, target = _pair(input, target, "mse_loss", "warn")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "mse_loss")
-    input, target = _pair(input, target, "mse_loss")
     d = input - target
-    return _reduce(d * d, reduction)
+    sq = d * d
+    out = _weighted(sq, weight, input, "mse_loss", reduction)
+    return _reduce(sq, reduction) if out is None else out
 
 
 def l1_loss(
@@ -95,24 +159,46 @@ def l1_loss(
     size_average: Any = None,
     reduce: Any = None,
     reduction: str = "mean",
+    weight: Tensor | None = None,
 ) -> Tensor:
-    """|x - y|."""
+    """|x - y|, optionally times ``weight`` (input's shape; 'mean' then divides by Σ w).
+
+    Input and target of different shapes are broadcast, with PyTorch's UserWarning.
+    """
+    input, target = _pair(input, target, "l1_loss", "warn")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "l1_loss")
-    input, target = _pair(input, target, "l1_loss")
-    return _reduce(abs(input - target), reduction)
+    ad = abs(input - target)
+    out = _weighted(ad, weight, input, "l1_loss", reduction)
+    return _reduce(ad, reduction) if out is None else out
 
 
 def huber_loss(
-    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
 ) -> Tensor:
-    """½d² if |d| < δ else δ(|d| - ½δ), d = x - y."""
+    """½d² if |d| < δ else δ(|d| - ½δ), d = x - y; optionally times ``weight``.
+
+    With ``weight`` (input's shape), 'mean' is the plain mean of the weighted losses, as
+    PyTorch. Input and target of different shapes are broadcast, with PyTorch's UserWarning.
+    """
     _check_reduction(reduction, "huber_loss")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    input, target = _pair(input, target, "huber_loss")
+    input, target = _pair(input, target, "huber_loss", "warn")
     d = input - target
     ad = abs(d)
     loss = where(ad._data < delta, d * d * 0.5, (ad - 0.5 * delta) * delta)
+    if weight is not None:
+        if not isinstance(weight, Tensor) or weight.shape != input.shape:
+            raise ValueError(
+                "huber_loss: Weights and input must have the same size (weight "
+                f"{getattr(weight, 'shape', type(weight).__name__)}, input {input.shape})."
+            )
+        loss = loss * weight
     return _reduce(loss, reduction)
 
 
@@ -124,11 +210,15 @@ def smooth_l1_loss(
     reduction: str = "mean",
     beta: float = 1.0,
 ) -> Tensor:
-    """½d²/β if |d| < β else |d| - ½β (plain L1 when β = 0)."""
+    """½d²/β if |d| < β else |d| - ½β (plain L1 when β = 0).
+
+    Input and target of different shapes are broadcast, with PyTorch's UserWarning.
+    """
+    input, target = _pair(input, target, "smooth_l1_loss", "warn")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
-    input, target = _pair(input, target, "smooth_l1_loss")
     d = input - target
     ad = abs(d)
     if beta == 0:
@@ -143,7 +233,7 @@ def _class_target(op: str, input: Tensor, target: Tensor) -> None:
     if input.ndim == 0:
         raise ShapeError(f"{op}: input must have a class dimension, got a 0-d tensor")
     expected = input.shape[:1] + input.shape[2:] if input.ndim >= 2 else ()
-    if target.shape != expected:
+    if target.shape != expected and not (input.ndim == 1 and target.shape == (1,)):
         raise ShapeError(
             f"{op}: for input of shape {input.shape} the class-index target must have shape "
             f"{expected}, got {target.shape}"
@@ -183,6 +273,7 @@ def cross_entropy(
     PyTorch); with probabilities it is divided by the number of samples N·d1·....
     """
     op = "cross_entropy"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError(f"{op}: input and target must be Tensors")
@@ -221,8 +312,8 @@ def cross_entropy(
     out = CrossEntropyFn.apply(
         x2, target, weight, int(ignore_index), float(label_smoothing), reduction
     )
-    if reduction == "none":
-        return out.reshape(target.shape)
+    if reduction == "none":  # (C,) logits with a (1,) target give a 0-d loss, as PyTorch
+        return out.reshape(target.shape if input.ndim >= 2 else ())
     return out
 
 
@@ -240,6 +331,7 @@ def nll_loss(
     Shapes as :func:`cross_entropy` with index targets; 'mean' divides by Σ w[target].
     """
     op = "nll_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got {target.dtype}")
@@ -249,7 +341,9 @@ def nll_loss(
     if weight is not None and weight.shape != (c,):
         raise ShapeError(f"{op}: weight must have shape ({c},), got {weight.shape}")
     out = NLLLossFn.apply(_flatten_classes(input), target, weight, int(ignore_index), reduction)
-    return out.reshape(target.shape) if reduction == "none" else out
+    if reduction == "none":  # (C,) log-probabilities with a (1,) target: 0-d, as PyTorch
+        return out.reshape(target.shape if input.ndim >= 2 else ())
+    return out
 
 
 def binary_cross_entropy(
@@ -262,6 +356,7 @@ def binary_cross_entropy(
 ) -> Tensor:
     """-w (y log x + (1-y) log(1-x)) for probabilities x in [0, 1] (logs clamped >= -100)."""
     op = "binary_cross_entropy"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     input, target = _pair(input, target, op)
     xd = input._data
@@ -298,6 +393,7 @@ def binary_cross_entropy_with_logits(
     max(x, 0) - x·y + log(1 + e^(-|x|)).
     """
     op = "binary_cross_entropy_with_logits"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     input, target = _pair(input, target, op)
     sp = softplus(-input, 1.0, float("inf"))
@@ -323,6 +419,7 @@ def multi_margin_loss(
 ) -> Tensor:
     """Multi-class hinge (SVM) loss: Σ_{j≠y} max(0, w_y (margin - x_y + x_j))^p / C."""
     op = "multi_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     if p not in (1, 2):
         raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got {p}")
@@ -368,8 +465,19 @@ def kl_div(
     mathematically correct KL); 'mean' divides by the number of elements, as PyTorch.
     """
     op = "kl_div"
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    elif reduction == "mean":  # PyTorch's warning, word for word
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            UserWarning,
+            stacklevel=2,
+        )
     _check_reduction(reduction, op, ("batchmean",))
-    input, target = _pair(input, target, op)
+    input, target = _pair(input, target, op, "broadcast")
     if log_target:
         loss = target.exp() * (target - input)
     else:
@@ -392,6 +500,7 @@ def cosine_embedding_loss(
 ) -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
     op = "cosine_embedding_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     if input1.shape != input2.shape or input1.ndim not in (1, 2):
         raise ShapeError(

@@ -23,6 +23,12 @@ from ...ops.normalization import BatchNormFn, BatchStats, NormalizeFn
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize", "rms_norm"]
 
 
+class _NoChannelDim(ShapeError, IndexError):
+    """batch_norm of a 0-d or 1-d input, which has no channel dimension 1. PyTorch raises
+    IndexError ("Dimension out of range") or, given running statistics, RuntimeError; this is
+    both (and ValueError, as every chainrule ShapeError)."""
+
+
 def normalize_axes(x: Tensor, axes: tuple, eps: float, stats: BatchStats | None = None) -> Tensor:
     """Standardise ``x`` over ``axes`` with the fused op (internal building block)."""
     return NormalizeFn.apply(x, axes, float(eps), stats)
@@ -66,9 +72,9 @@ def batch_norm(
     batch variance (as PyTorch). Evaluation uses the running statistics.
     """
     if input.ndim < 2:
-        raise ShapeError(
+        raise _NoChannelDim(
             f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
-            f"got shape {input.shape}"
+            f"got shape {input.shape}: its channel dimension 1 is out of range"
         )
     no_integer_kernel("batch_norm", input)
     if not (eps > 0 if training else eps >= 0):  # also rejects NaN
