@@ -23,8 +23,9 @@ from ..ops.cast import Cast, ToDevice
 from ..ops.elementwise import BinaryElementwise, UnaryElementwise
 from ..ops.gather_scatter import Gather
 from ..ops.indexing import GetItem
-from ..ops.reduction import SafeSqrt, Sum
+from ..ops.reduction import Sum
 from ..ops.shape import BroadcastTo, Cat, Contiguous, Copy, Flip, Permute, Reshape, Roll, SumTo
+from ..ops.statistics import SafeSqrt
 from ._batched import BatchedTensor, Level, physical, unwrap_level, wrap
 from ._dispatch import register
 

@@ -21,14 +21,14 @@ from ..autograd.tensor import Tensor
 from ..linalg.norms import EuclideanNorm
 from ..ops.affine import LinearFn
 from ..ops.conv import Conv2dFn
-from ..ops.cumulative import Cumprod
+from ..ops.cumulative import Cumprod, Cumsum
 from ..ops.embedding import EmbeddingFn
 from ..ops.linalg import Einsum, MatMul, matmul
 from ..ops.losses import CrossEntropyFn, NLLLossFn, index_weights
 from ..ops.normalization import NormalizeFn
 from ..ops.padding import Pad
 from ..ops.pooling import MaxPool2dFn, WindowGather
-from ..ops.reduction import Amax, Amin, Cumsum, Prod, Sum
+from ..ops.reduction import Amax, Amin, Prod, Sum
 from ..ops.shape import Permute, Reshape, transpose
 from ..ops.softmax import LogSoftmax, Softmax
 from ..ops.structural import Diagonal

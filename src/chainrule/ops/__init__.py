@@ -50,6 +50,7 @@ from .rounding import *  # noqa: F403
 from .sampling import *  # noqa: F403
 from .search import *  # noqa: F403
 from .softmax import *  # noqa: F403
+from .statistics import *  # noqa: F403
 from .structural import *  # noqa: F403
 from .trig import *  # noqa: F403
 from .unary import *  # noqa: F403
@@ -66,6 +67,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "logical",
         "rounding",
         "reduction",
+        "statistics",
         "cumulative",
         "softmax",
         "linalg",

@@ -1,4 +1,5 @@
-"""Running products and finite differences along a dimension: ``cumprod`` and ``diff``.
+"""Running sums and products and finite differences along a dimension: ``cumsum``,
+``cumprod`` and ``diff``.
 
 ``cumprod`` is a primitive (one NumPy pass); its gradient is the reverse running sum of
 ``g * y`` divided by ``x``, which needs no zero in ``x``. Where a slice holds a zero the
@@ -16,11 +17,11 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor, norm_dim
+from ._util import as_tensor, int_dim, norm_dim
 from .binding import tensor_method
 from .shape import cat, flip, movedim
 
-__all__ = ["cumprod", "diff"]
+__all__ = ["cumprod", "cumsum", "diff"]
 
 
 def _skip_one_products(xp: Any, x: Any) -> Any:
@@ -139,3 +140,31 @@ def diff(
         lo = (slice(None),) * d + (slice(0, length - 1),)
         x = x[hi] ^ x[lo] if x.dtype.kind == "b" else x[hi] - x[lo]
     return x
+
+
+class Cumsum(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return get_array_module(x).cumsum(x, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return flip(cumsum(flip(grad, ctx.dim), ctx.dim), ctx.dim), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return get_array_module(t).cumsum(t, axis=ctx.dim)
+
+
+@tensor_method(keywords=True)
+def cumsum(x: Any, dim: int) -> Tensor:
+    x = as_tensor(x)
+    if x.dtype.kind in "bi" and x.dtype.itemsize < 8 or x.dtype.kind == "b":
+        x = x.to(np.int64)
+    d = int_dim(dim, x.ndim, "cumsum")
+    if x.ndim == 0:
+        return x * 1
+    return Cumsum.apply(x, d)

@@ -1,4 +1,7 @@
-"""Reductions over dimensions: sum, mean, prod, max/min, var/std, logsumexp, norm, cumsum.
+"""Reductions over dimensions: sum, mean, prod, max/min, argmax/argmin, norm, all/any.
+
+var/std/logsumexp (reductions with a numerically careful rule) are in ``statistics.py``,
+cumsum with the other running operations in ``cumulative.py``.
 
 ``dim`` may be None (all elements), an int or a sequence; ``keepdim`` keeps reduced
 dimensions with size 1, as in PyTorch.
@@ -7,7 +10,6 @@ dimensions with size 1, as in PyTorch.
 from __future__ import annotations
 
 import math
-import warnings
 from collections import namedtuple
 from typing import Any
 
@@ -29,16 +31,12 @@ __all__ = [
     "argmax",
     "argmin",
     "count_nonzero",
-    "cumsum",
-    "logsumexp",
     "max",
     "mean",
     "min",
     "norm",
     "prod",
-    "std",
     "sum",
-    "var",
 ]
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -327,113 +325,6 @@ def argmin(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
 
 
 @tensor_method(keywords=True)
-def var(
-    x: Any,
-    dim: Any = None,
-    unbiased: Any = None,
-    keepdim: bool = False,
-    correction: Any = None,
-    *,
-    _op: str = "var",
-) -> Tensor:
-    """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
-    x = as_tensor(x)
-    if correction is None:
-        correction = 1 if unbiased is None or unbiased is True else 0
-    axes = _axes(dim, x, _op)
-    if x.dtype.kind not in "fc":
-        raise DtypeError(
-            f"{_op}: only supports floating point and complex dtypes, got "
-            f"{x.dtype}; call .float() first"
-        )
-    if x.dtype == np.float16:  # float32 accumulation, as PyTorch
-        return var(x.to(np.float32), dim, unbiased, keepdim, correction, _op=_op).to(np.float16)
-    n = _count(x.shape, axes)
-    m = mean(x, axes, keepdim=True)
-    d = x - m
-    dof = builtins_max(n - correction, 0)
-    if dof == 0:  # 0/0 -> NaN, as PyTorch, which warns (NumPy's warning names no op)
-        warnings.warn(
-            "var()/std(): degrees of freedom is <= 0; the result is NaN or inf. "
-            "Correction should be strictly less than the reduction factor (input "
-            "numel divided by output numel).",
-            UserWarning,
-            stacklevel=3,
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return sum(d * d, axes, keepdim) / dof
-    return sum(d * d, axes, keepdim) / dof
-
-
-def builtins_max(a, b):
-    return a if a > b else b
-
-
-class SafeSqrt(Function):
-    """sqrt(v) whose gradient is defined as 0 where v = 0 (PyTorch's std/norm convention).
-
-    d sqrt(v)/dv = 1 / (2 sqrt(v)) is infinite at v = 0; std of a constant input has
-    dv/dx = 0 there, and inf * 0 would make the whole gradient NaN. PyTorch masks the
-    singular points to 0, which is the limit along every direction that keeps v = 0.
-    """
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, v):
-        y = get_array_module(v).sqrt(v)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        from .binary import where
-
-        (y,) = ctx.saved_tensors
-        zero = Tensor._make(y._data == 0, False, None, 0)
-        return where(zero, 0.0, grad / (2.0 * where(zero, 1.0, y)))
-
-    @staticmethod
-    def jvp(ctx, t):
-        xp = get_array_module(ctx.out)
-        y = ctx.out
-        return xp.where(y == 0, 0, t / (2 * xp.where(y == 0, 1, y)))
-
-
-@tensor_method(keywords=True)
-def std(
-    x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, correction: Any = None
-) -> Tensor:
-    """Standard deviation sqrt(var); its gradient at a constant input is 0 (as PyTorch)."""
-    return SafeSqrt.apply(var(x, dim, unbiased, keepdim, correction, _op="std"))
-
-
-@tensor_method(keywords=True)
-def logsumexp(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x): never overflows."""
-    x = as_tensor(x)
-    axes = _axes(dim, x, "logsumexp")
-    if x.dtype == np.float16:  # float32 accumulation, as PyTorch
-        return logsumexp(x.to(np.float32), dim, keepdim).to(np.float16)
-    xp = get_array_module(x._data)
-    if x._data.size == 0:  # sum over nothing is 0, so the result is log(0) = -inf
-        m = xp.zeros(keepdim_shape(x.shape, axes), x._data.dtype)
-    else:
-        m = x._data.max(axis=axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)
-    mt = Tensor._make(m, False, None, 0)
-    if x._data.size == 0:  # log of an empty sum: -inf, still linked to the graph
-        out = sum(x, axes, keepdim=True) + float("-inf")
-    else:
-        out = sum((x - mt).exp(), axes, keepdim=True).log() + mt
-    if not keepdim:
-        out = reshape(
-            out, tuple(s for i, s in enumerate(out.shape) if not (axes is None or i in axes))
-        )
-    return out
-
-
-@tensor_method(keywords=True)
 def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); p in {2, 'fro', 1, inf, float}."""
     x = as_tensor(x)
@@ -463,36 +354,6 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tens
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0:
         return PNorm.apply(x, float(p), axes, keepdim)
     raise ValueError(f"norm: unsupported p={p!r}; use 'fro', a non-negative number or inf")
-
-
-class Cumsum(Function):
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        ctx.dim = dim
-        return get_array_module(x).cumsum(x, axis=dim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        from .shape import flip
-
-        return flip(cumsum(flip(grad, ctx.dim), ctx.dim), ctx.dim), None
-
-    @staticmethod
-    def jvp(ctx, t, _):
-        return get_array_module(t).cumsum(t, axis=ctx.dim)
-
-
-@tensor_method(keywords=True)
-def cumsum(x: Any, dim: int) -> Tensor:
-    x = as_tensor(x)
-    if x.dtype.kind in "bi" and x.dtype.itemsize < 8 or x.dtype.kind == "b":
-        x = x.to(np.int64)
-    d = int_dim(dim, x.ndim, "cumsum")
-    if x.ndim == 0:
-        return x * 1
-    return Cumsum.apply(x, d)
 
 
 @tensor_method(keywords=True)

@@ -1,0 +1,127 @@
+"""Reductions with a numerically careful rule: ``var``, ``std`` and ``logsumexp``.
+
+``var`` subtracts the mean before squaring (no cancellation), ``std``'s square root has a
+gradient of 0 at a constant input (:class:`SafeSqrt`, PyTorch's convention, where the
+textbook formula gives inf * 0 = NaN), and ``logsumexp`` shifts by the maximum so that it
+never overflows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import DtypeError, as_tensor
+from .binary import where
+from .binding import tensor_method
+from .reduction import _axes, _count, mean, sum
+from .shape import reshape
+from .vector_norms import keepdim_shape
+
+__all__ = ["logsumexp", "std", "var"]
+
+
+@tensor_method(keywords=True)
+def var(
+    x: Any,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    correction: Any = None,
+    *,
+    _op: str = "var",
+) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
+    x = as_tensor(x)
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased is True else 0
+    axes = _axes(dim, x, _op)
+    if x.dtype.kind not in "fc":
+        raise DtypeError(
+            f"{_op}: only supports floating point and complex dtypes, got "
+            f"{x.dtype}; call .float() first"
+        )
+    if x.dtype == np.float16:  # float32 accumulation, as PyTorch
+        return var(x.to(np.float32), dim, unbiased, keepdim, correction, _op=_op).to(np.float16)
+    n = _count(x.shape, axes)
+    m = mean(x, axes, keepdim=True)
+    d = x - m
+    dof = max(n - correction, 0)
+    if dof == 0:  # 0/0 -> NaN, as PyTorch, which warns (NumPy's warning names no op)
+        warnings.warn(
+            "var()/std(): degrees of freedom is <= 0; the result is NaN or inf. "
+            "Correction should be strictly less than the reduction factor (input "
+            "numel divided by output numel).",
+            UserWarning,
+            stacklevel=3,
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return sum(d * d, axes, keepdim) / dof
+    return sum(d * d, axes, keepdim) / dof
+
+
+class SafeSqrt(Function):
+    """sqrt(v) whose gradient is defined as 0 where v = 0 (PyTorch's std/norm convention).
+
+    d sqrt(v)/dv = 1 / (2 sqrt(v)) is infinite at v = 0; std of a constant input has
+    dv/dx = 0 there, and inf * 0 would make the whole gradient NaN. PyTorch masks the
+    singular points to 0, which is the limit along every direction that keeps v = 0.
+    """
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, v):
+        y = get_array_module(v).sqrt(v)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        zero = Tensor._make(y._data == 0, False, None, 0)
+        return where(zero, 0.0, grad / (2.0 * where(zero, 1.0, y)))
+
+    @staticmethod
+    def jvp(ctx, t):
+        xp = get_array_module(ctx.out)
+        y = ctx.out
+        return xp.where(y == 0, 0, t / (2 * xp.where(y == 0, 1, y)))
+
+
+@tensor_method(keywords=True)
+def std(
+    x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, correction: Any = None
+) -> Tensor:
+    """Standard deviation sqrt(var); its gradient at a constant input is 0 (as PyTorch)."""
+    return SafeSqrt.apply(var(x, dim, unbiased, keepdim, correction, _op="std"))
+
+
+@tensor_method(keywords=True)
+def logsumexp(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x): never overflows."""
+    x = as_tensor(x)
+    axes = _axes(dim, x, "logsumexp")
+    if x.dtype == np.float16:  # float32 accumulation, as PyTorch
+        return logsumexp(x.to(np.float32), dim, keepdim).to(np.float16)
+    xp = get_array_module(x._data)
+    if x._data.size == 0:  # sum over nothing is 0, so the result is log(0) = -inf
+        m = xp.zeros(keepdim_shape(x.shape, axes), x._data.dtype)
+    else:
+        m = x._data.max(axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+    mt = Tensor._make(m, False, None, 0)
+    if x._data.size == 0:  # log of an empty sum: -inf, still linked to the graph
+        out = sum(x, axes, keepdim=True) + float("-inf")
+    else:
+        out = sum((x - mt).exp(), axes, keepdim=True).log() + mt
+    if not keepdim:
+        out = reshape(
+            out, tuple(s for i, s in enumerate(out.shape) if not (axes is None or i in axes))
+        )
+    return out
