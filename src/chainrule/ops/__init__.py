@@ -35,6 +35,7 @@ from .binary import *  # noqa: F403
 from .binding import method_spec
 from .cast import *  # noqa: F403
 from .cast import type_as
+from .clamping import *  # noqa: F403
 from .cumulative import *  # noqa: F403
 from .distance import *  # noqa: F403
 from .gather_scatter import *  # noqa: F403
@@ -46,6 +47,7 @@ from .logical import *  # noqa: F403
 from .padding import *  # noqa: F403
 from .rearranging import *  # noqa: F403
 from .reduction import *  # noqa: F403
+from .rounded_division import *  # noqa: F403
 from .rounding import *  # noqa: F403
 from .sampling import *  # noqa: F403
 from .search import *  # noqa: F403
@@ -62,8 +64,10 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
     import_module(f"{__name__}.{name}")
     for name in (
         "unary",
+        "clamping",
         "trig",
         "binary",
+        "rounded_division",
         "logical",
         "rounding",
         "reduction",

@@ -21,8 +21,8 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .binary import where
+from .clamping import clamp
 from .softmax import softmax
-from .unary import clamp
 
 __all__ = ["BinaryCrossEntropyFn", "CrossEntropyFn", "NLLLossFn", "index_weights"]
 

@@ -1,4 +1,5 @@
-"""Pooling over sliding windows: max and average, 1-D and 2-D, plus adaptive variants.
+"""Pooling over sliding windows: max and average, 1-D and 2-D (adaptive pooling, composed
+from these, is in ``adaptive_pooling.py``).
 
 No loop runs over pixels: every kernel loops over the kh*kw window *offsets* and works
 on whole strided views (for 2x2 pooling that is four ``np.maximum``-sized passes, which
@@ -12,7 +13,6 @@ gradients are "window gather" ops, so double backward works.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -21,12 +21,8 @@ from ..autograd.function import Function, Node
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import no_integer_kernel
 
 __all__ = [
-    "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d",
-    "adaptive_max_pool2d",
     "avg_pool1d",
     "avg_pool2d",
     "max_pool1d",
@@ -421,96 +417,3 @@ def avg_pool1d(
     return avg_pool2d(
         x, (1, _one(kernel_size)), s, (0, _one(padding)), ceil_mode, count_include_pad
     ).squeeze(-2)
-
-
-def _bins(size: int, n: int):
-    return [(math.floor(i * size / n), math.ceil((i + 1) * size / n)) for i in range(n)]
-
-
-def _avg_matrix(size: int, n: int, dtype, xp_) -> Any:
-    a = np.zeros((n, size))
-    for i, (s, e) in enumerate(_bins(size, n)):
-        a[i, s:e] = 1.0 / (e - s)
-    return Tensor._make(xp_.asarray(a.astype(dtype)), False, None, 0)
-
-
-def _adaptive_size(op: str, input: Tensor, output_size: Any) -> tuple:
-    if not isinstance(input, Tensor) or input.ndim not in (3, 4):
-        raise ValueError(
-            f"{op}: expected (N, C, H, W) or (C, H, W) input, got "
-            f"{getattr(input, 'shape', type(input).__name__)}"
-        )
-    h, w = input.shape[-2:]
-    if isinstance(output_size, (int, np.integer)) or output_size is None:
-        output_size = (output_size, output_size)
-    oh, ow = output_size
-    oh, ow = (h if oh is None else int(oh)), (w if ow is None else int(ow))
-    if oh < 0 or ow < 0:
-        raise RuntimeError(
-            f"{op}: elements of output_size must be greater than or equal to 0 "
-            f"but received {output_size}"
-        )
-    return oh, ow
-
-
-def _empty_adaptive(input: Tensor, oh: int, ow: int) -> Tensor | None:
-    """A size-0 output_size gives an empty result (as PyTorch), still linked to the graph."""
-    if oh and ow:
-        return None
-    return (input.sum((-2, -1), keepdim=True) * 0).expand(*input.shape[:-2], oh, ow)
-
-
-def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
-    """Average over PyTorch's adaptive bins [floor(i H / oh), ceil((i+1) H / oh)).
-
-    1x1 output is a mean; evenly divisible sizes are a plain avg_pool2d; otherwise the
-    pooling is written as A_h @ x @ A_w^T with bin-averaging matrices (linear, exact).
-    """
-    oh, ow = _adaptive_size("adaptive_avg_pool2d", input, output_size)
-    no_integer_kernel("adaptive_avg_pool2d", input)
-    h, w = input.shape[-2:]
-    empty = _empty_adaptive(input, oh, ow)
-    if empty is not None:
-        return empty
-    if oh == 1 and ow == 1:
-        return input.mean((-2, -1), keepdim=True)
-    if h % oh == 0 and w % ow == 0:
-        return avg_pool2d(input, (h // oh, w // ow))
-    xp_ = get_array_module(input._data)
-    ah = _avg_matrix(h, oh, input.dtype, xp_)
-    aw = _avg_matrix(w, ow, input.dtype, xp_)
-    return ah.matmul(input).matmul(aw.transpose(0, 1))
-
-
-def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
-    """1-D adaptive average pooling over (N, C, L)."""
-    return adaptive_avg_pool2d(
-        _to_2d("adaptive_avg_pool1d", input), (1, _one(output_size))
-    ).squeeze(-2)
-
-
-def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False):
-    """Max over PyTorch's adaptive bins (see :func:`adaptive_avg_pool2d`)."""
-    oh, ow = _adaptive_size("adaptive_max_pool2d", input, output_size)
-    h, w = input.shape[-2:]
-    empty = _empty_adaptive(input, oh, ow)
-    if empty is not None:
-        if return_indices:
-            xp_ = get_array_module(input._data)
-            idx = Tensor._make(xp_.zeros(empty.shape, "int64"), False, None, 0)
-            return empty, idx
-        return empty
-    if h % oh == 0 and w % ow == 0:
-        return max_pool2d(input, (h // oh, w // ow), return_indices=return_indices)
-    if return_indices:
-        raise NotImplementedError(
-            "adaptive_max_pool2d: return_indices is only supported when "
-            "the input size is divisible by the output size"
-        )
-    from .shape import stack
-
-    rows = []
-    for hs, he in _bins(h, oh):
-        cols = [input[..., hs:he, ws:we].amax((-2, -1)) for ws, we in _bins(w, ow)]
-        rows.append(stack(cols, -1))
-    return stack(rows, -2)

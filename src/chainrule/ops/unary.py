@@ -18,7 +18,7 @@ from .._kernels import dispatch as _fast
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._util import NAMED_ERRORS, as_tensor, lead_with, no_integer_kernel
+from ._util import as_tensor, no_integer_kernel
 from .binding import tensor_method
 from .cast import cast, to_device_op
 from .elementwise import UnaryElementwise
@@ -27,10 +27,6 @@ from .fused_grads import relu_grad, sigmoid_grad, tanh_grad
 __all__ = [
     "abs",
     "cast",
-    "clamp",
-    "clamp_max",
-    "clamp_min",
-    "clip",
     "erf",
     "exp",
     "exp2",
@@ -39,7 +35,6 @@ __all__ = [
     "log1p",
     "log2",
     "log10",
-    "nan_to_num",
     "neg",
     "reciprocal",
     "relu",
@@ -287,43 +282,6 @@ class Softplus(UnaryElementwise):
         return sigmoid(bx) * (1 - linear) + linear
 
 
-class Clamp(UnaryElementwise):
-    """clamp(x, min, max); the gradient passes where min <= x <= max (as PyTorch)."""
-
-    @staticmethod
-    def f(x, lo, hi):
-        xp = get_array_module(x)
-        y = x
-        if lo is not None:
-            y = xp.maximum(y, lo)
-        if hi is not None:
-            y = xp.minimum(y, hi)
-        return y.astype(x.dtype, copy=False) if y is not x else x.copy()
-
-    @staticmethod
-    def derivative(ctx, x, y):
-        lo, hi = ctx.params["lo"], ctx.params["hi"]
-        xd = x._data
-        m = get_array_module(xd).ones(xd.shape, dtype=bool)
-        if lo is not None:
-            m &= xd >= lo
-        if hi is not None:
-            m &= xd <= hi
-        return _mask(m, x.dtype)
-
-
-class NanToNum(UnaryElementwise):
-    """nan_to_num: NaN, +inf, -inf replaced by numbers; the gradient is 0 where replaced."""
-
-    @staticmethod
-    def f(x, nan, posinf, neginf):
-        return get_array_module(x).nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
-
-    @staticmethod
-    def derivative(ctx, x, y):
-        return _mask(get_array_module(x._data).isfinite(x._data), x.dtype)
-
-
 def _mask(m: Any, dtype: Any) -> Tensor:
     """A constant 0/1 Tensor of ``dtype`` from a boolean array (a derivative that is a mask)."""
     return Tensor._make(m.astype(dtype), False, None, 0)
@@ -465,56 +423,6 @@ def square(x: Tensor) -> Tensor:
     """x * x, composed."""
     x = as_tensor(x)
     return x * x
-
-
-@tensor_method(inplace=True, keywords=True)
-def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """Limit values to [min, max]; either bound may be None, a number or a Tensor."""
-    x = as_tensor(x)
-    if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
-    _no_complex("clamp", x)
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x
-        try:
-            if min is not None:
-                out = out.maximum(as_tensor(min, x))
-            if max is not None:
-                out = out.minimum(as_tensor(max, x))
-        except NAMED_ERRORS as err:
-            lead_with("clamp", err)
-            raise
-        return out
-    if x.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
-        x = cast(x, dtypes.get_default_dtype())
-    return Clamp.apply(x, lo=min, hi=max)
-
-
-clip = clamp
-
-
-@tensor_method(inplace=True)
-def clamp_min(x: Tensor, min: Any) -> Tensor:  # noqa: A002
-    """max(x, min) elementwise (``clamp(x, min=min)``)."""
-    return clamp(x, min=min)
-
-
-@tensor_method(inplace=True)
-def clamp_max(x: Tensor, max: Any) -> Tensor:  # noqa: A002
-    """min(x, max) elementwise (``clamp(x, max=max)``)."""
-    return clamp(x, max=max)
-
-
-@tensor_method(inplace=True)
-def nan_to_num(
-    x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
-) -> Tensor:
-    """Replace NaN by ``nan`` and +-inf by ``posinf``/``neginf`` (default: the dtype's
-    largest/smallest finite value, as PyTorch)."""
-    x = as_tensor(x)
-    if x._data.dtype.kind not in "fc":
-        return Tensor._make(x._data.copy(), False, None, 0)
-    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def _float(x: Any) -> Tensor:

@@ -13,9 +13,10 @@ import math
 from ...autograd.tensor import Tensor
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
 from ...ops.binary import where
+from ...ops.clamping import clamp
 from ...ops.gelu import gelu_exact
 from ...ops.softmax import log_softmax, softmax
-from ...ops.unary import clamp, expm1, relu, sigmoid, softplus, tanh
+from ...ops.unary import expm1, relu, sigmoid, softplus, tanh
 
 __all__ = [
     "celu",

@@ -1,17 +1,16 @@
 """Functional pooling and other spatial ops: max/avg/adaptive pooling, local response
 normalisation (AlexNet); ``interpolate`` is re-exported from :mod:`.interpolate`.
 
-Pooling kernels live in :mod:`chainrule.ops.pooling`; the rest is composed from Tensor
-ops, so it needs no gradient rules of its own.
+Pooling kernels live in :mod:`chainrule.ops.pooling` (adaptive pooling in
+:mod:`chainrule.ops.adaptive_pooling`); the rest is composed from Tensor ops, so it needs no
+gradient rules of its own.
 """
 
 from __future__ import annotations
 
 from ...autograd.tensor import Tensor
+from ...ops.adaptive_pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d
 from ...ops.pooling import (
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
-    adaptive_max_pool2d,
     avg_pool1d,
     avg_pool2d,
     max_pool1d,

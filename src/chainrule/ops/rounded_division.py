@@ -1,0 +1,92 @@
+"""Division that rounds: ``floor_divide``, ``div(rounding_mode=...)``'s quotient, ``fmod``
+and ``remainder``.
+
+Integer division by zero raises :class:`IntegerDivisionByZero` (a ``ZeroDivisionError``, as
+in PyTorch) where NumPy would return 0 with a warning. The rounded quotient is not
+differentiable (its gradient is zero almost everywhere); ``fmod``/``remainder`` are, as
+``a - q * b`` with the quotient ``q`` held constant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import broadcast_error, check_broadcast, promote
+from .binding import tensor_method
+
+__all__ = ["floor_divide", "fmod", "remainder"]
+
+
+class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
+    """Integer division or modulus by zero. PyTorch raises ``RuntimeError('ZeroDivisionError')``;
+    this is both, so ``except RuntimeError`` and ``except ZeroDivisionError`` each catch it."""
+
+
+def _raw_pair(op: str, a: Any, b: Any) -> tuple:
+    a, b = promote(op, a, b)
+    check_broadcast(op, a, b)
+    return (a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
+
+
+def _check_int_zero(op: str, ad: Any, bd: Any) -> None:
+    """Integer division by zero raises (PyTorch), where NumPy would return 0 with a warning."""
+    xp = get_array_module(ad, bd)
+    b_arr = xp.asarray(bd)
+    a_int = xp.asarray(ad).dtype.kind in "iub"
+    if a_int and b_arr.dtype.kind in "iub" and bool((b_arr == 0).any()):
+        raise IntegerDivisionByZero(
+            f"{op}: integer division by zero (ZeroDivisionError); make "
+            "one operand floating to get inf/nan instead"
+        )
+
+
+def _rounded_div(op: str, a: Any, b: Any, trunc: bool) -> Tensor:
+    """Rounded quotient; not differentiable (zero gradient almost everywhere)."""
+    ad, bd = _raw_pair(op, a, b)
+    _check_int_zero(op, ad, bd)
+    xp = get_array_module(ad, bd)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = xp.trunc(ad / bd) if trunc else ad // bd
+    if trunc and xp.asarray(q).dtype != xp.result_type(ad, bd):
+        q = q.astype(xp.result_type(ad, bd))
+    return Tensor._make(xp.asarray(q), False, None, 0)
+
+
+@tensor_method(inplace=True)
+def floor_divide(a: Any, b: Any) -> Tensor:
+    """a // b (rounds toward minus infinity); not differentiable."""
+    try:
+        return _rounded_div("floor_divide", a, b, trunc=False)
+    except ValueError as err:
+        if "broadcast" in str(err):
+            raise broadcast_error("floor_divide", a, b) from None
+        raise
+
+
+@tensor_method(inplace=True, keywords=True)
+def fmod(a: Any, b: Any) -> Tensor:
+    """C-style remainder (the sign of the dividend): a - trunc(a / b) * b, differentiable
+    (d/da = 1, d/db = -trunc(a / b)), as ``torch.fmod``."""
+    if isinstance(a, Tensor) and a.requires_grad or isinstance(b, Tensor) and b.requires_grad:
+        return a - _rounded_div("fmod", a, b, trunc=True) * b
+    ad, bd = _raw_pair("fmod", a, b)
+    _check_int_zero("fmod", ad, bd)
+    xp = get_array_module(ad, bd)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Tensor._make(xp.asarray(xp.fmod(ad, bd)), False, None, 0)
+
+
+@tensor_method(inplace=True, keywords=True)
+def remainder(a: Any, b: Any) -> Tensor:
+    """Python-style modulus (sign of the divisor): a - floor(a / b) * b, differentiable."""
+    if isinstance(a, Tensor) and a.requires_grad or isinstance(b, Tensor) and b.requires_grad:
+        return a - floor_divide(a, b) * b
+    ad, bd = _raw_pair("remainder", a, b)
+    _check_int_zero("remainder", ad, bd)
+    xp = get_array_module(ad, bd)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Tensor._make(xp.asarray(ad % bd), False, None, 0)
