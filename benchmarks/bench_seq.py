@@ -8,6 +8,10 @@ Training steps (forward, cross-entropy, backward, AdamW step; float32, CPU):
 The PyTorch models are written here with torch.nn (benchmark-only code) with the same sizes.
 
 Usage:  python benchmarks/bench_seq.py [--reps 3] [--steps 20] [--only gpt,char_lstm]
+                                       [--base-src DIR]
+``--base-src DIR`` adds a third process per repetition, chainrule imported from DIR (e.g.
+``git archive <commit> src | tar -x -C /tmp/base`` then ``--base-src /tmp/base/src``), so an
+optimisation is measured against the code before it in the same alternation.
 """
 
 from __future__ import annotations
@@ -140,12 +144,15 @@ def worker(framework: str, name: str, steps: int) -> dict:
     return {"median_ms": 1000 * times[len(times) // 2]}
 
 
-def _run(framework: str, name: str, steps: int) -> dict:
+def _run(framework: str, name: str, steps: int, src: str | None = None) -> dict:
+    env = dict(os.environ)
+    if src is not None:  # another chainrule source tree (--base-src): it comes first on the path
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
     out = subprocess.run(
         [sys.executable, __file__, "--worker", framework, name, str(steps)],
         capture_output=True,
         text=True,
-        env=dict(os.environ),
+        env=env,
         check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -156,6 +163,11 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--only", default=",".join(WORKLOADS))
+    ap.add_argument(
+        "--base-src",
+        help="also time the chainrule at this source folder (e.g. a `git archive` of an older "
+        "commit's src/), in the same alternation, and print new/base",
+    )
     ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -165,14 +177,21 @@ def main() -> None:
     from chainrule._kernels import backend
 
     print(f"chainrule kernels: {backend()} (CHAINRULE_NUMBA=0 selects the NumPy fallback)")
-    print(f"{'workload':<22}{'chainrule ms':>14}{'torch ms':>12}{'ratio':>8}")
+    base = args.base_src
+    head = f"{'workload':<22}{'chainrule ms':>14}{'torch ms':>12}{'ratio':>8}"
+    print(head + (f"{'base ms':>10}{'new/base':>10}" if base else ""))
     for name in args.only.split(","):
-        best: dict[str, list] = {"cr": [], "torch": []}
+        best: dict[str, list] = {"cr": [], "torch": [], "base": []}
         for _ in range(args.reps):
-            for fw in ("cr", "torch"):
-                best[fw].append(_run(fw, name, args.steps)["median_ms"])
+            for fw in ("cr", "base", "torch") if base else ("cr", "torch"):
+                src = base if fw == "base" else None
+                best[fw].append(_run("cr" if src else fw, name, args.steps, src)["median_ms"])
         c, t = min(best["cr"]), min(best["torch"])
-        print(f"{name + ' train':<22}{c:>14.2f}{t:>12.2f}{c / t:>8.2f}x", flush=True)
+        line = f"{name + ' train':<22}{c:>14.2f}{t:>12.2f}{c / t:>8.2f}x"
+        if base:
+            b = min(best["base"])
+            line += f"{b:>10.2f}{c / b:>9.3f}x"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

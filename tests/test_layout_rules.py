@@ -56,6 +56,7 @@ def test_the_walk_sees_the_moved_ops():
         "FoldFn": "chainrule.ops.fold",
         "NormalizeFn": "chainrule.ops.normalization",
         "BatchNormFn": "chainrule.ops.normalization",
+        "LayerNormFn": "chainrule.ops.normalization",
         "CrossEntropyFn": "chainrule.ops.losses",
         "NLLLossFn": "chainrule.ops.losses",
         "BinaryCrossEntropyFn": "chainrule.ops.losses",

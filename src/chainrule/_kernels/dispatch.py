@@ -116,12 +116,28 @@ def adam(
     step_size: float,
     bc2_sqrt: float,
     eps: float,
+    decay: float | None = None,
 ) -> bool:
-    """The Adam update in place (see :mod:`.optim`); False (nothing done) when the kernel
-    does not apply."""
+    """The Adam update in place (see :mod:`.optim`), after AdamW's ``param *= decay`` in the
+    same pass when ``decay`` is given; False (nothing done) when the kernel does not apply."""
     if not eligible(param, grad, m, v) or not (param.shape == grad.shape == m.shape == v.shape):
         return False
     t = param.dtype.type
+    if decay is not None:
+        optim.adamw_step(
+            param.reshape(-1),
+            grad.reshape(-1),
+            m.reshape(-1),
+            v.reshape(-1),
+            t(1 - beta1),
+            t(beta2),
+            t(1 - beta2),
+            t(bc2_sqrt),
+            t(eps),
+            t(step_size),
+            t(decay),
+        )
+        return True
     optim.adam_step(
         param.reshape(-1),
         grad.reshape(-1),

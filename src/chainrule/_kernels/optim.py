@@ -19,7 +19,7 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["adam_step"]
+__all__ = ["adam_step", "adamw_step"]
 
 
 def _adam_numpy(
@@ -52,3 +52,26 @@ def adam_step(
         m[i] = mi
         v[i] = vi
         param[i] = param[i] - (mi / (np.sqrt(vi) / bc2_sqrt + eps)) * step_size
+
+
+def _adamw_numpy(
+    param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size, decay
+) -> None:
+    param *= decay
+    _adam_numpy(param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size)
+
+
+@jit.kernel(fallback=_adamw_numpy)
+def adamw_step(
+    param, grad, m, v, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, step_size, decay
+):  # pragma: no cover - compiled by Numba
+    """AdamW's decoupled decay ``param *= decay`` (decay = 1 - lr·λ) and the Adam update in
+    the same pass: the same float operations as the fallback, so the same bits."""
+    for i in jit.prange(param.size):
+        g = grad[i]
+        mi = m[i] + (g - m[i]) * one_minus_b1
+        vi = v[i] * b2 + (g * g) * one_minus_b2
+        m[i] = mi
+        v[i] = vi
+        p = param[i] * decay
+        param[i] = p - (mi / (np.sqrt(vi) / bc2_sqrt + eps)) * step_size

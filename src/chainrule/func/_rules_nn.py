@@ -25,7 +25,7 @@ from ..ops.cumulative import Cumprod, Cumsum
 from ..ops.embedding import EmbeddingFn
 from ..ops.linalg import Einsum, MatMul, matmul
 from ..ops.losses import CrossEntropyFn, NLLLossFn, index_weights
-from ..ops.normalization import NormalizeFn
+from ..ops.normalization import LayerNormFn, NormalizeFn
 from ..ops.padding import Pad
 from ..ops.pooling import MaxPool2dFn, WindowGather
 from ..ops.reduction import Amax, Amin, Prod, Sum
@@ -82,6 +82,20 @@ def _normalize(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     if stats is not None or not _only_first_batched(level, args):
         return NotImplemented
     return wrap(NormalizeFn.apply(x._value, _shift(axes, x.ndim), eps, stats), level)
+
+
+@register(LayerNormFn)
+def _layer_norm(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, weight, bias, n_axes, eps = args
+    if type(x) is not BatchedTensor or x._level is not level:
+        return NotImplemented
+    if _only_first_batched(level, args):  # the batch dim is in front of the normalised dims
+        return wrap(LayerNormFn.apply(x._value, weight, bias, n_axes, eps), level)
+    # batched affine parameters: normalise, then the affine map by the elementwise rules
+    y = NormalizeFn.apply(x, tuple(range(x.ndim - n_axes, x.ndim)), eps, None)
+    if weight is not None:
+        y = y * weight
+    return y if bias is None else y + bias
 
 
 @register(Pad)

@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels import attention as _AK
+from .._kernels import jit
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -111,6 +113,40 @@ def _softmax_rows(s):
     return e, lse, (dead if any_dead else None)
 
 
+def _fused_case(q, k, mask, blocked, dropout_p):
+    """(L, causal) when the compiled softmax passes of :mod:`chainrule._kernels.attention`
+    apply (NumPy arrays with Numba active, no float mask, no dropout, no mask or the causal
+    one), else None."""
+    if (
+        type(q) is not np.ndarray
+        or mask is not None
+        or dropout_p > 0.0
+        or jit.backend() != "numba"
+        or 0 in q.shape[-2:]
+        or 0 in k.shape[-2:]
+    ):
+        return None
+    length = q.shape[-2]
+    if blocked is None:
+        return length, False
+    if blocked is _causal_blocked(length, k.shape[-2], q.dtype.str, np):
+        return length, True
+    return None
+
+
+def _fused_probs(q, k, scale, length, causal):
+    """(P, lse, None) by the compiled row pass on Q Kᵀ (float32), or None (float64, or a
+    row with NaN or no finite score: the general path then defines it)."""
+    if q.dtype != np.float32:
+        return None
+    s = q @ _swap(k)
+    rows = s.reshape(-1, s.shape[-1])
+    lse = np.empty(rows.shape[0])
+    if _AK.softmax_forward(rows, scale, length, causal, lse):
+        return None
+    return s, lse.astype(s.dtype).reshape(s.shape[:-1] + (1,)), None
+
+
 def _keep_scale(ctx, dtype):
     """keep / (1 - p) as an array of ``dtype``, or None without dropout."""
     if ctx.keep is None:
@@ -134,7 +170,12 @@ class ScaledDotProductAttention(Function):
     @staticmethod
     def forward(ctx, q, k, v, mask, blocked, scale, dropout_p, generator, nan_rows, with_weights):
         xp = get_array_module(q)
-        p, lse, dead = _softmax_rows(_scores(q, k, mask, blocked, scale))
+        ctx.fused = _fused_case(q, k, mask, blocked, dropout_p)
+        fast = None if ctx.fused is None else _fused_probs(q, k, scale, *ctx.fused)
+        if fast is not None:
+            p, lse, dead = fast
+        else:
+            p, lse, dead = _softmax_rows(_scores(q, k, mask, blocked, scale))
         if nan_rows and dead is not None:
             p = xp.where(dead, p.dtype.type(np.nan), p)
         ctx.scale, ctx.dropout_p, ctx.blocked = scale, dropout_p, blocked
@@ -165,6 +206,21 @@ class ScaledDotProductAttention(Function):
         dq = dk = dv = dm = None
         if needs[2]:
             dv = _swap(p if ks is None else p * ks) @ g
+        if ctx.fused is not None and grad_w is None and (needs[0] or needs[1]):
+            # one compiled pass for dS = scale · P (dP - rowsum(dP P)) (chainrule._kernels)
+            ds = g @ _swap(v)
+            if ds.shape == p.shape:
+                length, causal = ctx.fused
+                _AK.softmax_backward(
+                    ds.reshape(-1, ds.shape[-1]),
+                    p.reshape(-1, p.shape[-1]),
+                    ctx.scale,
+                    length,
+                    causal,
+                )
+                dq = ds @ k if needs[0] else None
+                dk = _swap(ds) @ q if needs[1] else None
+                return (_wrap(dq), _wrap(dk), _wrap(dv), None) + (None,) * 6
         if needs[0] or needs[1] or needs[3]:
             dpd = g @ _swap(v)
             if grad_w is not None:

@@ -19,13 +19,17 @@ these ops.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._kernels import dispatch as _fast
+from .._kernels import jit
+from .._kernels import layernorm as _LN
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
 
-__all__ = ["BatchNormFn", "BatchStats", "NormalizeFn"]
+__all__ = ["BatchNormFn", "BatchStats", "LayerNormFn", "NormalizeFn", "layer_norm"]
 
 
 class BatchStats:
@@ -63,21 +67,35 @@ def _rebuilt_grad(x, g, axes, eps):
 
 
 class NormalizeFn(Function):
-    """x̂ = (x - mean(x)) / sqrt(var(x) + eps) over ``axes`` (biased variance)."""
+    """x̂ = (x - mean(x)) / sqrt(var(x) + eps) over ``axes`` (biased variance).
+
+    Saved for backward, as PyTorch's layer norm: the input x and the statistics (μ, 1/σ̂),
+    not x̂, which backward recomputes; so the output may be changed in place. When the axes
+    are the trailing ones of a C-contiguous NumPy array and the compiled kernels are active,
+    each direction is one row pass (:mod:`chainrule._kernels.layernorm`)."""
 
     raw = True
     node_name = "NormalizeBackward"
 
     @staticmethod
     def forward(ctx, x, axes, eps, stats):
+        ctx.save_for_backward(x)
+        ctx.axes, ctx.eps = axes, eps
+        rows = None if stats is not None else _rows_view(x, axes)
+        if rows is not None:  # compiled: statistics in float64, one pass
+            xhat = np.empty_like(x)
+            mean, invstd = np.empty(rows.shape[0]), np.empty(rows.shape[0])
+            _LN.normalize_rows(rows, float(eps), xhat.reshape(rows.shape), mean, invstd)
+            kept = x.shape[: x.ndim - len(axes)] + (1,) * len(axes)
+            ctx.mean, ctx.invstd, ctx.rows = mean.reshape(kept), invstd.reshape(kept), True
+            return xhat
         mean = x.mean(axis=axes, keepdims=True)
         xc = x - mean
         var = (xc * xc).mean(axis=axes, keepdims=True)
         invstd = 1.0 / get_array_module(x).sqrt(var + eps)
         xhat = xc
         xhat *= invstd
-        ctx.save_for_backward(x, xhat)  # xhat is the output: version-checked in backward
-        ctx.axes, ctx.eps, ctx.invstd = axes, eps, invstd
+        ctx.mean, ctx.invstd, ctx.rows = mean, invstd, False
         if stats is not None:
             stats.mean, stats.var = mean, var
         return xhat
@@ -85,15 +103,59 @@ class NormalizeFn(Function):
     @staticmethod
     def backward(ctx, grad):
         axes = ctx.axes
-        x, xhat = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
         if ctx.create_graph:  # a differentiable rebuild from x
             return _rebuilt_grad(x, grad, axes, ctx.eps)[0], None, None, None
-        dx = _project(grad._data, xhat._data, ctx.invstd, axes)
+        x, g = x._data, grad._data
+        if (
+            ctx.rows
+            and type(g) is np.ndarray
+            and g.dtype == x.dtype
+            and g.shape == x.shape
+            and g.flags.c_contiguous
+        ):
+            n = x.size // ctx.mean.size
+            dx = np.empty_like(g)
+            _LN.normalize_rows_backward(
+                g.reshape(-1, n),
+                x.reshape(-1, n),
+                ctx.mean.reshape(-1),
+                ctx.invstd.reshape(-1),
+                dx.reshape(-1, n),
+            )
+        else:
+            dx = _project(g, _xhat(ctx, x), ctx.invstd.astype(x.dtype, copy=False), axes)
         return Tensor._make(dx, False, None, 0), None, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
-        return _project(t, ctx.saved_arrays[1], ctx.invstd, ctx.axes)
+        x = ctx.saved_arrays[0]
+        return _project(t, _xhat(ctx, x), ctx.invstd.astype(x.dtype, copy=False), ctx.axes)
+
+
+def _rows_view(x, axes):
+    """x as (rows, n) when ``axes`` are its trailing axes, it is a non-empty C-contiguous
+    float NumPy array and the compiled kernels are active; else None."""
+    if (
+        type(x) is not np.ndarray
+        or jit.backend() != "numba"
+        or x.dtype not in (np.float32, np.float64)
+        or x.size == 0
+        or not x.flags.c_contiguous
+        or sorted(a % x.ndim for a in axes) != list(range(x.ndim - len(axes), x.ndim))
+    ):
+        return None
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return x.reshape(-1, n)
+
+
+def _xhat(ctx, x):
+    """x̂ = (x - μ) / σ̂ recomputed from the input and the saved statistics (x's dtype)."""
+    xhat = x - ctx.mean.astype(x.dtype, copy=False)
+    xhat *= ctx.invstd.astype(x.dtype, copy=False)
+    return xhat
 
 
 def _channel_dot(a, b, nd):
@@ -218,3 +280,122 @@ class BatchNormFn(Function):
             term = tb.reshape(shp)
             out = term if out is None else out + term
         return out
+
+
+class LayerNormFn(Function):
+    """Layer norm with its affine map in one op: y = x̂ γ + β over the trailing ``n_axes``
+    dims (γ, β of those dims' shape, or None).
+
+    ``F.layer_norm`` composes :class:`NormalizeFn` with a product and a sum (two more ops
+    forward, and in backward g γ, Σ g x̂ and Σ g as separate passes). Here, on the compiled
+    path, forward is one row pass writing y, and backward one pass giving dx and, in float64
+    accumulators, dγ = Σ_rows g x̂ and dβ = Σ_rows g (:mod:`chainrule._kernels.layernorm`).
+    Saved as PyTorch: x, γ and the row statistics (μ, 1/σ̂); not x̂ or y. With
+    ``create_graph=True`` the backward is rebuilt from Tensor ops (double backward).
+    """
+
+    raw = True
+    node_name = "LayerNormBackward"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, n_axes, eps):
+        axes = tuple(range(x.ndim - n_axes, x.ndim))
+        ctx.save_for_backward(x, weight)
+        ctx.axes, ctx.eps = axes, eps
+        rows = _rows_view(x, axes)
+        if rows is not None and all(_flat_param(p, x) is not None for p in (weight, bias)):
+            y = np.empty_like(x)
+            mean, invstd = np.empty(rows.shape[0]), np.empty(rows.shape[0])
+            w, b = _flat_param(weight, x), _flat_param(bias, x)
+            _LN.layer_norm_rows(rows, w, b, float(eps), y.reshape(rows.shape), mean, invstd)
+            kept = x.shape[: x.ndim - n_axes] + (1,) * n_axes
+            ctx.mean, ctx.invstd, ctx.rows = mean.reshape(kept), invstd.reshape(kept), True
+            return y
+        y = NormalizeFn.forward(ctx, x, axes, eps, None)  # sets ctx.mean, invstd, rows
+        ctx.save_for_backward(x, weight)
+        ctx.rows = False
+        if weight is not None:
+            y *= weight
+        if bias is not None:
+            y += bias
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        axes = ctx.axes
+        x, w = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        need_w = len(needs) > 1 and needs[1]
+        need_b = len(needs) > 2 and needs[2]
+        lead = tuple(range(x.ndim - len(axes)))
+        if ctx.create_graph:  # a differentiable rebuild from x
+            gx, xhat = _rebuilt_grad(x, grad if w is None else grad * w, axes, ctx.eps)
+            gw = (grad * xhat).sum(lead) if need_w else None
+            gb = grad.sum(lead) if need_b else None
+            return (gx if needs[0] else None), gw, gb, None, None
+        xa, g = x._data, grad._data
+        wa = None if w is None else w._data
+        if (
+            ctx.rows
+            and type(g) is np.ndarray
+            and g.dtype == xa.dtype
+            and g.shape == xa.shape
+            and g.flags.c_contiguous
+            and (wa is None or _flat_param(wa, xa) is not None)
+        ):
+            n = xa.size // ctx.mean.size
+            dx = np.empty_like(g)
+            dw, db = np.empty(n if need_w else 0), np.empty(n if need_b else 0)
+            _LN.layer_norm_rows_backward(
+                g.reshape(-1, n),
+                xa.reshape(-1, n),
+                _flat_param(wa, xa),
+                ctx.mean.reshape(-1),
+                ctx.invstd.reshape(-1),
+                dx.reshape(-1, n),
+                dw,
+                db,
+            )
+            shape = xa.shape[xa.ndim - len(axes) :]
+            gw = dw.astype(g.dtype).reshape(shape) if need_w else None
+            gb = db.astype(g.dtype).reshape(shape) if need_b else None
+        else:
+            xhat = _xhat(ctx, xa)
+            invstd = ctx.invstd.astype(xa.dtype, copy=False)
+            dx = _project(g if wa is None else g * wa, xhat, invstd, axes)
+            gw = (g * xhat).sum(lead) if need_w else None
+            gb = g.sum(lead) if need_b else None
+        return tuple(
+            None if a is None else Tensor._make(a, False, None, 0) for a in (dx, gw, gb)
+        ) + (None, None)
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        x, w = ctx.primals[0], ctx.primals[1]
+        xhat = _xhat(ctx, x)
+        out = None
+        if tx is not None:
+            out = _project(tx, xhat, ctx.invstd.astype(x.dtype, copy=False), ctx.axes)
+            if w is not None:
+                out = out * w
+        if tw is not None:
+            out = xhat * tw if out is None else out + xhat * tw
+        if tb is not None:
+            out = tb if out is None else out + tb
+        return out
+
+
+def _flat_param(p, x):
+    """γ or β as a flat C-contiguous array of x's dtype for the kernels (an empty one for
+    None), or None when it is not a NumPy array of that dtype."""
+    if p is None:
+        return np.empty(0, x.dtype)
+    if type(p) is not np.ndarray or p.dtype != x.dtype:
+        return None
+    return np.ascontiguousarray(p).reshape(-1)
+
+
+def layer_norm(x: Tensor, weight, bias, n_axes: int, eps: float) -> Tensor:
+    """y = x̂ γ + β over the trailing ``n_axes`` dims as one op (arguments already checked
+    by ``F.layer_norm``)."""
+    return LayerNormFn.apply(x, weight, bias, n_axes, float(eps))

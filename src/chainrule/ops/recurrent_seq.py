@@ -28,6 +28,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .._kernels import blas
+from .._kernels import recurrent as RK
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -111,12 +112,22 @@ class LSTMSeqFn(Function):
         cs = xp.empty(((steps + 1) * b, hidden), dtype=xg.dtype)  # c before each step, c_T
         cs[:b] = c0
         h = h0
-        with _small_gemms(b, hidden, 4, xp):
+        fused = xp is np  # compiled passes per step (chainrule._kernels.recurrent)
+        if fused:
+            xg, w_hh = np.ascontiguousarray(xg), np.ascontiguousarray(w_hh)
+            compiled = RK.lstm_compiled(acts, xg, cs, tcs, out)
+        with _small_gemms(b, hidden, 4, xp), np.errstate(over="ignore"):
             for t in range(steps):
                 rows, nxt = slice(t * b, (t + 1) * b), slice((t + 1) * b, (t + 2) * b)
-                _lstm_step_into(
-                    xg[rows], h, cs[rows], w_hh, acts[rows], cs[nxt], tcs[rows], out[rows]
-                )
+                if fused:
+                    np.matmul(h, w_hh.T, out=acts[rows])
+                    RK.lstm_step_forward(
+                        acts[rows], xg[rows], cs[rows], cs[nxt], tcs[rows], out[rows], compiled
+                    )
+                else:
+                    _lstm_step_into(
+                        xg[rows], h, cs[rows], w_hh, acts[rows], cs[nxt], tcs[rows], out[rows]
+                    )
                 h = out[rows]
         ctx.steps, ctx.acts, ctx.tcs, ctx.cs = steps, acts, tcs, cs
         ctx.hs = out  # kept privately: the returned copy may be changed in place, as in torch
@@ -135,6 +146,8 @@ class LSTMSeqFn(Function):
         xp = get_array_module(gy)
         d_all = xp.empty_like(ctx.acts)
         step_needs = (True, True, True, False, False)
+        if xp is np:  # one compiled pass per step, then dh = d W_hh (chainrule._kernels)
+            return _lstm_backward_fused(ctx, h0, w, out, gy, gh, gc, d_all, needs)
         with _small_gemms(b, h0.shape[1], 4, xp):
             for t in range(ctx.steps - 1, -1, -1):
                 rows = slice(t * b, (t + 1) * b)
@@ -188,6 +201,33 @@ class LSTMSeqFn(Function):
             )
             t_out[rows] = th
         return t_out, th.copy(), tc_
+
+
+def _lstm_backward_fused(ctx, h0, w, out, gy, gh, gc, d_all, needs):
+    """LSTMSeqFn's backward on NumPy arrays: per step, one fused elementwise pass
+    (:func:`chainrule._kernels.recurrent.lstm_step_backward`) and the GEMM dh = d W_hh."""
+    b = h0.shape[0]
+    gy = np.ascontiguousarray(gy)
+    gh = np.array(gh, order="C")  # fresh: the step loop writes into these buffers
+    gc = np.array(gc, order="C")
+    w = np.ascontiguousarray(w)
+    compiled = RK.lstm_compiled(ctx.acts, gh, gy, gc, ctx.cs, ctx.tcs, d_all)
+    with _small_gemms(b, h0.shape[1], 4, np):
+        for t in range(ctx.steps - 1, -1, -1):
+            rows = slice(t * b, (t + 1) * b)
+            d = d_all[rows]
+            RK.lstm_step_backward(
+                gh, gy[rows], gc, ctx.cs[rows], ctx.acts[rows], ctx.tcs[rows], d, gc, compiled
+            )
+            np.matmul(d, w, out=gh)
+    gw = None
+    if needs[3]:
+        gw = d_all[:b].T @ h0
+        if ctx.steps > 1:
+            gw += d_all[b:].T @ out[:-b]
+    return wrap(
+        (d_all if needs[0] else None, gh if needs[1] else None, gc if needs[2] else None, gw)
+    )
 
 
 def _backward_tensors(ctx, xg, h0, c0, w_hh, g_out, g_h, g_c, needs):

@@ -82,15 +82,28 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
-        decay_weights_(param, group)  # AdamW's decoupled decay: shrinks param in place
+        # AdamW's decoupled decay shrinks param before the update (regularized_grad then
+        # does not read param): the compiled pass applies it itself, else decay_weights_
+        wd = group.get("weight_decay", 0)
+        decay = 1 - lr * wd if wd != 0 and group.get("decoupled_weight_decay") else None
         grad = regularized_grad(param, grad, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         if not group["amsgrad"] and _fast.adam(
-            param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_correction2_sqrt, eps
+            param,
+            grad,
+            exp_avg,
+            exp_avg_sq,
+            beta1,
+            beta2,
+            step_size,
+            bias_correction2_sqrt,
+            eps,
+            decay,
         ):
             return  # one fused compiled pass (chainrule._kernels.optim), same float32 ops
+        decay_weights_(param, group)
         # In place with one scratch array: this step is memory-bound.
         tmp = grad - exp_avg
         tmp *= 1 - beta1

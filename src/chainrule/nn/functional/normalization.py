@@ -18,7 +18,7 @@ from numpy import finfo
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, no_integer_kernel
-from ...ops.normalization import BatchNormFn, BatchStats, NormalizeFn
+from ...ops.normalization import BatchNormFn, BatchStats, LayerNormFn, NormalizeFn
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize", "rms_norm"]
 
@@ -215,12 +215,7 @@ def layer_norm(
         if t is not None and tuple(t.shape) != shape:
             raise ShapeError(f"layer_norm: {name} must have shape {shape}, got {t.shape}")
     no_integer_kernel("layer_norm", input)
-    y = NormalizeFn.apply(input, tuple(range(input.ndim - k, input.ndim)), float(eps), None)
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y
+    return LayerNormFn.apply(input, weight, bias, k, float(eps))
 
 
 def group_norm(

@@ -1,0 +1,370 @@
+"""The compiled kernels of the sequence models (LSTM step, attention softmax, row
+standardisation, GELU with its derivative) against their NumPy fallbacks, and the ops that
+use them against the same ops on the NumPy path and against PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule._kernels import attention as AK
+from chainrule._kernels import gelu as GK
+from chainrule._kernels import jit
+from chainrule._kernels import layernorm as LK
+from chainrule._kernels import recurrent as RK
+
+pytestmark = pytest.mark.skipif(not jit.numba_available(), reason="numba is not installed")
+
+DTYPES = [np.float32, np.float64]
+
+
+def _rand(rng, shape, dtype, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(dtype)
+
+
+# ------------------------------------------------------------------------------- LSTM step
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lstm_step_kernels_equal_fallback_bitwise(dtype):
+    rng = np.random.default_rng(0)
+    b, h = 5, 7
+    act0 = _rand(rng, (b, 4 * h), dtype, 4.0)
+    act0[0, :4] = [100.0, -100.0, 50.0, -50.0]  # e^-z overflows / underflows
+    xg, c = _rand(rng, (b, 4 * h), dtype), _rand(rng, (b, h), dtype)
+    outs = []
+    for compiled in (True, False):
+        act = act0.copy()
+        cn, tc, hn = (np.empty((b, h), dtype) for _ in range(3))
+        with np.errstate(over="ignore"):
+            RK.lstm_step_forward(act, xg, c, cn, tc, hn, compiled)
+        gh, gy, gc = (_rand(np.random.default_rng(1), (b, h), dtype) for _ in range(3))
+        d, gco = np.empty_like(act), np.empty_like(c)
+        RK.lstm_step_backward(gh, gy, gc, c, act, tc, d, gco, compiled)
+        outs.append((act, cn, tc, hn, d, gco))
+    for a, f in zip(*outs):
+        np.testing.assert_array_equal(a, f)
+
+
+def test_lstm_backward_kernel_in_place_gc():
+    rng = np.random.default_rng(2)
+    b, h = 3, 4
+    act = rng.random((b, 4 * h))
+    gh, gy, gc, c, tc = (rng.standard_normal((b, h)) for _ in range(5))
+    d1, out = np.empty_like(act), np.empty_like(gc)
+    RK.lstm_backward_kernel.compiled(gh, gy, gc, c, act, tc, d1, out, 1.0)
+    d2, inplace = np.empty_like(act), gc.copy()
+    RK.lstm_backward_kernel.compiled(gh, gy, inplace, c, act, tc, d2, inplace, 1.0)
+    np.testing.assert_array_equal(out, inplace)
+    np.testing.assert_array_equal(d1, d2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lstm_layer_same_on_both_paths(dtype):
+    rng = np.random.default_rng(3)
+    x = _rand(rng, (6, 4, 5), dtype)
+    results = []
+    for backend in ("numba", "numpy"):
+        with jit.use_backend(backend):
+            cr.manual_seed(0)
+            lstm = cr.nn.LSTM(5, 8, num_layers=2).to(
+                dtype=cr.float32 if dtype == np.float32 else cr.float64
+            )
+            xt = cr.tensor(x, requires_grad=True)
+            out, (h, c) = lstm(xt)
+            (out.sum() + (h * c).sum()).backward()
+            results.append(
+                [out._data, h._data, c._data, xt.grad._data]
+                + [p.grad._data for p in lstm.parameters()]
+            )
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_lstm_float32_matches_torch():
+    rng = np.random.default_rng(4)
+    x = _rand(rng, (3, 20, 16), np.float32)
+    tl = torch.nn.LSTM(16, 32, batch_first=True)
+    cl = cr.nn.LSTM(16, 32, batch_first=True)
+    cl.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in tl.state_dict().items()})
+    tx, cx = torch.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
+    to, co = tl(tx)[0], cl(cx)[0]
+    g = _rand(rng, to.shape, np.float32)
+    to.backward(torch.tensor(g))
+    co.backward(cr.tensor(g))
+    np.testing.assert_allclose(co._data, to.detach().numpy(), atol=2e-6)
+    np.testing.assert_allclose(cx.grad._data, tx.grad.numpy(), atol=2e-6)
+    for (name, tp), cp in zip(tl.named_parameters(), cl.parameters()):
+        np.testing.assert_allclose(cp.grad._data, tp.grad.numpy(), atol=2e-5, err_msg=name)
+
+
+# ------------------------------------------------------------------------ attention rows
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("shape", [(2, 6, 6), (3, 5, 9), (2, 9, 5), (1, 70, 70)])
+def test_attention_softmax_forward_compiled_vs_fallback(causal, shape):
+    rng = np.random.default_rng(5)
+    s0 = _rand(rng, shape, np.float32, 3.0)
+    n, length = shape[-1], shape[-2]
+    got, want = s0.reshape(-1, n).copy(), s0.reshape(-1, n).copy()
+    lse_got, lse_want = np.empty(got.shape[0]), np.empty(got.shape[0])
+    assert AK.softmax_forward_f32.compiled(got, 0.3, length, causal, lse_got) == 0
+    assert AK.softmax_forward_f32.fallback(want, 0.3, length, causal, lse_want) == 0
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(lse_got, lse_want, rtol=1e-6)
+    if causal:
+        assert not np.triu(got.reshape(shape), 1).any()
+
+
+def test_attention_softmax_forward_reports_bad_rows():
+    s = np.zeros((4, 3), np.float32)
+    s[1, 0] = np.nan
+    s[2, :] = -np.inf
+    s[3, 2] = np.inf
+    lse = np.empty(4)
+    assert AK.softmax_forward_f32.compiled(s.copy(), 1.0, 4, False, lse) == 3
+    assert AK.softmax_forward_f32.fallback(s.copy(), 1.0, 4, False, lse) == 3
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("causal", [True, False])
+def test_attention_softmax_backward_compiled_vs_fallback(dtype, causal):
+    rng = np.random.default_rng(6)
+    rows, n, length = 24, 8, 6
+    p = rng.random((rows, n)).astype(dtype)
+    if causal:
+        vis = np.minimum(np.arange(rows) % length + 1, n)
+        p[np.arange(n)[None, :] >= vis[:, None]] = 0
+    p /= p.sum(-1, keepdims=True)
+    dp = _rand(rng, (rows, n), dtype)
+    got, want = dp.copy(), dp.copy()
+    AK.softmax_backward_kernel.compiled(got, p, 0.5, length, causal)
+    AK.softmax_backward_kernel.fallback(want, p, 0.5, length, causal)
+    tol = dict(rtol=1e-6, atol=1e-7) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(got, want, **tol)
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_sdpa_fused_path_equals_general_path(causal):
+    rng = np.random.default_rng(7)
+    q, k, v = (_rand(rng, (2, 3, 7, 4), np.float32) for _ in range(3))
+    g = _rand(rng, (2, 3, 7, 4), np.float32)
+    res = []
+    for backend in ("numba", "numpy"):
+        with jit.use_backend(backend):
+            ts = [cr.tensor(a, requires_grad=True) for a in (q, k, v)]
+            out = F.scaled_dot_product_attention(*ts, is_causal=causal)
+            out.backward(cr.tensor(g))
+            res.append([out._data] + [t.grad._data for t in ts])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-7)
+
+
+def test_sdpa_fused_path_falls_back_on_nan_rows():
+    """A row with NaN goes to the general path: the same result as without the kernels."""
+    q = np.zeros((1, 1, 3, 2), np.float32)
+    q[0, 0, 1, 0] = np.nan
+    k = np.ones((1, 1, 3, 2), np.float32)
+    res = []
+    for backend in ("numba", "numpy"):
+        with jit.use_backend(backend):
+            args = (cr.tensor(q), cr.tensor(k), cr.tensor(k))
+            res.append(F.scaled_dot_product_attention(*args, is_causal=True)._data)
+    np.testing.assert_array_equal(res[0], res[1])
+
+
+# ----------------------------------------------------------------- row standardisation
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_normalize_rows_compiled_vs_fallback(dtype):
+    rng = np.random.default_rng(8)
+    x = _rand(rng, (10, 37), dtype, 5.0) + 3
+    g = _rand(rng, (10, 37), dtype)
+    outs = []
+    for fn, bwd in (
+        (LK.normalize_rows.compiled, LK.normalize_rows_backward.compiled),
+        (LK.normalize_rows.fallback, LK.normalize_rows_backward.fallback),
+    ):
+        y, mean, rstd = np.empty_like(x), np.empty(10), np.empty(10)
+        fn(x, 1e-5, y, mean, rstd)
+        dx = np.empty_like(x)
+        bwd(g, x, mean, rstd, dx)
+        outs.append((y, mean, rstd, dx))
+    tol = dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, **tol)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("affine", [False, True])
+def test_layer_norm_matches_torch_on_both_paths(backend, affine):
+    rng = np.random.default_rng(9)
+    x, g = _rand(rng, (3, 4, 6), np.float64, 2.0), _rand(rng, (3, 4, 6), np.float64)
+    w = _rand(rng, (6,), np.float64)
+    with jit.use_backend(backend):
+        cx, cw = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
+        cy = F.layer_norm(cx, (6,), cw if affine else None)
+        cy.backward(cr.tensor(g))
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = torch.nn.functional.layer_norm(tx, (6,), tw if affine else None)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(cy._data, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cx.grad._data, tx.grad.numpy(), rtol=1e-11, atol=1e-12)
+    if affine:
+        np.testing.assert_allclose(cw.grad._data, tw.grad.numpy(), rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_layer_norm_output_may_change_in_place(backend):
+    """Only the input and the statistics are saved (as PyTorch), not the output x̂."""
+    x = np.random.default_rng(10).standard_normal((3, 5))
+    with jit.use_backend(backend):
+        cx = cr.tensor(x, requires_grad=True)
+        y = F.layer_norm(cx, (5,))
+        y.mul_(2)
+        (y * y).sum().backward()
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.layer_norm(tx, (5,))
+    ty.mul_(2)
+    (ty * ty).sum().backward()
+    np.testing.assert_allclose(cx.grad._data, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_layer_norm_input_changed_in_place_raises():
+    cx = cr.tensor(np.random.default_rng(11).standard_normal((3, 5)), requires_grad=True)
+    x = cx * 1
+    y = F.layer_norm(x, (5,))
+    x.add_(1)
+    with pytest.raises(RuntimeError):
+        y.sum().backward()
+
+
+def test_layer_norm_double_backward_and_jvp():
+    x = cr.tensor(np.random.default_rng(12).standard_normal((2, 5)), requires_grad=True)
+    assert cr.autograd.gradcheck(lambda t: F.layer_norm(t, (5,)), (x,))
+    assert cr.autograd.gradgradcheck(lambda t: F.layer_norm(t, (5,)), (x,))
+
+
+# ------------------------------------------------------------------------------- GELU
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gelu_with_grad_compiled_vs_fallback(dtype):
+    x = np.concatenate(
+        [np.random.default_rng(13).standard_normal(3000) * 4, [0.0, -0.0, 30.0, -30.0]]
+    ).astype(dtype)
+    got = (np.empty_like(x), np.empty_like(x))
+    want = (np.empty_like(x), np.empty_like(x))
+    kern = GK.gelu_with_grad_f32 if dtype == np.float32 else GK.gelu_with_grad_f64
+    kern.compiled(x, *got)
+    kern.fallback(x, *want)
+    # as tests/nn/test_seq_fast_paths.py: the fallback's float32 1 + erf cancels for x << 0
+    tol = dict(rtol=3e-7, atol=3e-7) if dtype == np.float32 else dict(rtol=1e-14, atol=1e-15)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, **tol)
+    # the derivative is the gradient kernel's at g = 1
+    np.testing.assert_allclose(got[1], GK.gelu_grad(np.ones_like(x), x), **tol)
+
+
+def test_gelu_backward_on_both_paths_matches_torch():
+    x = np.random.default_rng(14).standard_normal((64, 300)).astype(np.float32) * 3
+    g = np.random.default_rng(15).standard_normal(x.shape).astype(np.float32)
+    tx = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.gelu(tx).backward(torch.tensor(g))
+    for backend in ("numba", "numpy"):
+        with jit.use_backend(backend):
+            cx = cr.tensor(x, requires_grad=True)
+            F.gelu(cx).backward(cr.tensor(g))
+        np.testing.assert_allclose(cx.grad._data, tx.grad.numpy(), rtol=2e-6, atol=5e-7)
+
+
+def test_gelu_double_backward_with_cached_derivative():
+    x = cr.tensor(np.random.default_rng(16).standard_normal(20000), requires_grad=True)
+    (gx,) = cr.autograd.grad(F.gelu(x).sum(), x, create_graph=True)
+    (ggx,) = cr.autograd.grad(gx.sum(), x)
+    tx = torch.tensor(x._data, requires_grad=True)
+    (tgx,) = torch.autograd.grad(torch.nn.functional.gelu(tx).sum(), tx, create_graph=True)
+    (tggx,) = torch.autograd.grad(tgx.sum(), tx)
+    np.testing.assert_allclose(gx._data, tgx.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ggx._data, tggx.numpy(), rtol=1e-11, atol=1e-13)
+
+
+# ------------------------------------------------------------------------------ AdamW
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adamw_step_compiled_is_bit_identical(dtype):
+    from chainrule._kernels import optim
+
+    rng = np.random.default_rng(17)
+    arrays = [rng.standard_normal(5000).astype(dtype) for _ in range(4)]
+    arrays[3] = np.abs(arrays[3])
+    t = np.dtype(dtype).type
+    scalars = (t(0.1), t(0.99), t(1 - 0.99), t(0.0447), t(1e-8), t(0.0123), t(1 - 1e-4))
+    a = [x.copy() for x in arrays]
+    b = [x.copy() for x in arrays]
+    optim.adamw_step.compiled(*a, *scalars)
+    optim.adamw_step.fallback(*b, *scalars)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+# ------------------------------------------------------- layer norm with its affine map
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("has_w", "has_b"), [(True, True), (True, False), (False, False)])
+def test_layer_norm_fn_matches_torch(backend, dtype, has_w, has_b):
+    from chainrule.ops.normalization import layer_norm
+
+    rng = np.random.default_rng(18)
+    x, g = _rand(rng, (3, 5, 2, 8), dtype, 3.0), _rand(rng, (3, 5, 2, 8), dtype)
+    w, b = _rand(rng, (2, 8), dtype), _rand(rng, (2, 8), dtype)
+    with jit.use_backend(backend):
+        cx, cw, cb = (cr.tensor(a, requires_grad=True) for a in (x, w, b))
+        cy = layer_norm(cx, cw if has_w else None, cb if has_b else None, 2, 1e-5)
+        cy.backward(cr.tensor(g))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = torch.nn.functional.layer_norm(tx, (2, 8), tw if has_w else None, tb if has_b else None)
+    ty.backward(torch.tensor(g))
+    tol = dict(rtol=1e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(cy._data, ty.detach().numpy(), **tol)
+    np.testing.assert_allclose(cx.grad._data, tx.grad.numpy(), **tol)
+    assert cy.dtype == cx.grad.dtype == cx.dtype
+    if has_w:
+        np.testing.assert_allclose(cw.grad._data, tw.grad.numpy(), **tol)
+    if has_b:
+        np.testing.assert_allclose(cb.grad._data, tb.grad.numpy(), **tol)
+
+
+def test_layer_norm_fn_gradcheck_gradgradcheck_jvp():
+    from chainrule.ops.normalization import layer_norm
+
+    rng = np.random.default_rng(19)
+    x, w, b = (cr.tensor(rng.standard_normal(s), requires_grad=True) for s in ((3, 4), (4,), (4,)))
+
+    def f(x, w, b):
+        return layer_norm(x, w, b, 1, 1e-5)
+
+    assert cr.autograd.gradcheck(f, (x, w, b))
+    assert cr.autograd.gradgradcheck(f, (x, w, b))
+    tangents = tuple(cr.tensor(rng.standard_normal(s)) for s in ((3, 4), (4,), (4,)))
+    _, tout = cr.func.jvp(f, (x.detach(), w.detach(), b.detach()), tangents)
+    ttan = tuple(torch.tensor(t._data) for t in tangents)
+    _, ttout = torch.func.jvp(
+        lambda x, w, b: torch.nn.functional.layer_norm(x, (4,), w, b),
+        tuple(torch.tensor(a._data) for a in (x, w, b)),
+        ttan,
+    )
+    np.testing.assert_allclose(tout._data, ttout.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_layer_norm_fn_output_may_change_in_place():
+    from chainrule.ops.normalization import layer_norm
+
+    rng = np.random.default_rng(20)
+    x, w = rng.standard_normal((3, 5)), rng.standard_normal(5)
+    cx, cw = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
+    y = layer_norm(cx, cw, None, 1, 1e-5)
+    y.mul_(2)
+    (y * y).sum().backward()
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = torch.nn.functional.layer_norm(tx, (5,), tw)
+    ty.mul_(2)
+    (ty * ty).sum().backward()
+    np.testing.assert_allclose(cx.grad._data, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(cw.grad._data, tw.grad.numpy(), rtol=1e-10, atol=1e-12)
