@@ -424,6 +424,8 @@ SPECS: list = [
     _unary("T", lambda a: a.T, shapes=(((2, 3),),)),
     _unary("mT", lambda a: a.mT, shapes=(((2, 3, 4),),)),
     _unary("t", lambda a: a.t(), shapes=(((2, 3),),)),
+    _unary("clone"),
+    _unary("clone_method", lambda a: a.clone()),
     _unary(
         "expand",
         lambda a: a.expand(2, 3, 4),

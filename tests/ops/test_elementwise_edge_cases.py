@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule.ops import binary, elementwise, fused_grads, trig, unary
+from chainrule.ops import binary, clamping, elementwise, fused_grads, trig, unary
 
 NAN, INF = float("nan"), float("inf")
 
@@ -293,7 +293,7 @@ REAL = np.array([-1.2, 0.3, 2.0])
         (unary.Sigmoid, [REAL], {}),
         (unary.Relu, [REAL], {}),
         (unary.Softplus, [REAL], {"beta": 2.0, "threshold": 1.0}),
-        (unary.Clamp, [REAL], {"lo": -0.5, "hi": 1.0}),
+        (clamping.Clamp, [REAL], {"lo": -0.5, "hi": 1.0}),
         (unary.Exp, [REAL], {}),
         (binary.Div, [REAL, POS], {}),
         (binary.Pow, [POS, REAL], {}),

@@ -107,6 +107,13 @@ class Node:
             return tuple(_as_tensor(v) for v in (self._saved or ()))
         return tuple(self._unpack(e) for e in entries)
 
+    def saved_tensor(self, i: int) -> Any:
+        """Saved value ``i`` alone, checked like :attr:`saved_tensors` (a rule that reads only
+        some of what it saved still has the rest checked this way, one by one)."""
+        if self._freed or self._saved_values is None:
+            return self.saved_tensors[i]
+        return self._unpack(self._saved_values[i])
+
     @property
     def saved_arrays(self) -> tuple:
         """The saved values as raw arrays (for jvp rules and non-differentiable helpers)."""

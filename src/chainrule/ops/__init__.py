@@ -176,12 +176,6 @@ def _bind_special(T: Any) -> None:
     T.where = lambda self, cond, other: binary.where(cond, self, other)
     # Tensor.count_nonzero takes no NumPy keywords (chainrule.count_nonzero does).
     T.count_nonzero = reduction.count_nonzero
-    # clone is the identity op recorded in the graph (add 0), or a plain copy without grad.
-    T.clone = lambda self: (
-        binary.add(self, 0)
-        if self.requires_grad or self._fw_tangent is not None  # recorded, or forward mode
-        else Tensor._make(self._data.copy(), False, None, 0)
-    )
     T.T = property(lambda self: views.permute(self, tuple(reversed(range(self.ndim)))))
     T.mT = property(_matrix_transpose)
 

@@ -1,18 +1,22 @@
 """Type and device conversion as differentiable ops: ``cast`` (``Tensor.to(dtype)``) and
 ``to_device_op`` (``Tensor.to(device)``). The gradient goes back through the inverse
 conversion; casting to an integer or bool type ends the graph, as in PyTorch.
-``type_as`` (``Tensor.type_as``) is ``cast`` to another tensor's dtype.
+``type_as`` (``Tensor.type_as``) is ``cast`` to another tensor's dtype; ``clone`` is a copy
+into new memory (its gradient is the identity).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
+from .binding import tensor_method
 
-__all__ = ["cast", "to_device_op", "type_as"]
+__all__ = ["cast", "clone", "to_device_op", "type_as"]
 
 
 class Cast(Function):
@@ -64,3 +68,36 @@ def to_device_op(x: Tensor, device) -> Tensor:
 def type_as(x: Tensor, other: Tensor) -> Tensor:
     """``x`` converted to ``other``'s dtype (``Tensor.type_as``)."""
     return x.to(other.dtype)
+
+
+class Clone(Function):
+    """A copy of ``x`` in new memory (same layout where the strides allow, as PyTorch's
+    ``preserve_format``); the gradient passes through unchanged."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy(order="K")
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+    @staticmethod
+    def jvp(ctx, t):
+        return None if t is None else t.copy(order="K")
+
+
+@tensor_method
+def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:  # noqa: A002 - torch's name
+    """``torch.clone``: a copy that owns its memory, recorded in the graph. ``memory_format``
+    is not supported (chainrule arrays have no channels-last layout flag) and raises."""
+    if memory_format is not None:
+        raise NotImplementedError(
+            f"clone: memory_format={memory_format!r} is not supported (chainrule keeps one "
+            "layout per array); call clone() without it"
+        )
+    if input.requires_grad or input._fw_tangent is not None:
+        return Clone.apply(input)
+    return Tensor._make(input._data.copy(order="K"), False, None, 0)

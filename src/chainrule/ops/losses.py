@@ -116,8 +116,8 @@ class CrossEntropyFn(Function):
         if ctx.create_graph:  # x is read; saved_tensors also checks target and weight
             x = ctx.saved_tensors[0]
         else:  # x is not read (PyTorch's rule does not save it either): check the rest only
-            for entry in ctx.saved_values[1:]:
-                ctx._unpack(entry)
+            for i in range(1, len(ctx.saved_values)):
+                ctx.saved_tensor(i)
         g = grad
         # Σ w = 0 ('mean' of all-ignored targets): NaN scale, but an ignored row's gradient
         # is 0 (it has no term), as PyTorch's; a valid row of weight 0 stays NaN (0/0)

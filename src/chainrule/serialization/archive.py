@@ -24,7 +24,7 @@ import numpy as np
 
 from .source import LoadError, Source
 
-__all__ = ["Archive", "Storage", "StorageType", "is_zip", "tensor_view"]
+__all__ = ["STORAGE_DTYPES", "Archive", "Storage", "StorageType", "is_zip", "tensor_view"]
 
 ZIP_MAGIC = b"PK\x03\x04"
 _MAX_DEFLATE_RATIO = 1100  # deflate cannot expand more than ~1032x
@@ -60,6 +60,26 @@ class Storage:
         return int(self.array.shape[0])
 
 
+# The dtypes a checkpoint's storages may hold (bfloat16 too, through ml_dtypes): one list
+# for saving (pickle_format) and loading.
+STORAGE_DTYPES = (
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "uint16",
+    "uint32",
+    "uint64",
+)
+
+
 def _np_dtype(name: str, where: str) -> np.dtype:
     if name == "bfloat16":
         try:
@@ -71,23 +91,7 @@ def _np_dtype(name: str, where: str) -> np.dtype:
                 "float32 in PyTorch with .float() before saving)"
             ) from None
         return np.dtype(ml_dtypes.bfloat16)
-    allowed = (
-        "bool",
-        "uint8",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "float16",
-        "float32",
-        "float64",
-        "complex64",
-        "complex128",
-        "uint16",
-        "uint32",
-        "uint64",
-    )
-    if name not in allowed:
+    if name not in STORAGE_DTYPES:
         raise LoadError(f"cr.load: {where} holds a storage of unsupported dtype {name!r}")
     return np.dtype(name)
 

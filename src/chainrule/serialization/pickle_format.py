@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from .archive import Archive, tensor_view
+from .archive import STORAGE_DTYPES, Archive, tensor_view
 from .source import LoadError, Source
 from .torch_format import TORCH_GLOBALS
 from .unpickle import unpickle
@@ -69,24 +69,7 @@ CHAINRULE_GLOBALS = {f"{__name__}._rebuild_tensor": _rebuild_tensor}
 
 def _dtype_name(arr: np.ndarray) -> str:
     name = arr.dtype.name
-    allowed = (
-        "bool",
-        "uint8",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "float16",
-        "float32",
-        "float64",
-        "complex64",
-        "complex128",
-        "uint16",
-        "uint32",
-        "uint64",
-        "bfloat16",
-    )
-    if name not in allowed:
+    if name not in STORAGE_DTYPES and name != "bfloat16":
         raise TypeError(f"cr.save: cannot store a tensor of dtype {arr.dtype}")
     return name
 
