@@ -124,6 +124,55 @@ def test_matches_a_torch_gpt_with_copied_weights(bias):
         np.testing.assert_allclose(p.grad.data, rp.grad.numpy(), rtol=1e-9, atol=1e-11, err_msg=n)
 
 
+def test_lm_recipe_steps_match_nanogpts_with_pytorch():
+    """The language-model trainer's update (chainrule.train.lm) is nanoGPT's: AdamW with
+    weight decay on every parameter of 2+ dimensions (the tied token embedding/head and the
+    position embedding included, LayerNorm gains excluded), beta2 0.99, eps 1e-8, the warm-up
+    + cosine learning rate set before each step, the gradient norm clipped to 1 before it."""
+    from chainrule.train.lm import LMConfig, _optimizer, build_language_model, lr_at
+
+    lm = LMConfig(block_size=8, n_layer=2, n_head=2, n_embd=8, max_iters=12, warmup_iters=3)
+    lm.lr, lm.min_lr = 3e-2, 3e-3  # large steps, so that a wrong detail shows
+    m = build_language_model(lm, 11).double()
+    opt = _optimizer(m, lm)
+    cfg = GPTConfig(block_size=8, vocab_size=11, n_layer=2, n_head=2, n_embd=8, bias=False)
+    ref = _TorchGPT(cfg)
+    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in m.state_dict().items()})
+    params = list(ref.parameters())
+    ropt = torch.optim.AdamW(
+        [
+            {"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        ],
+        lr=lm.lr,
+        betas=(0.9, 0.99),
+    )
+    assert [len(g["params"]) for g in opt.param_groups] == [
+        len(g["params"]) for g in ropt.param_groups
+    ]  # 2 embeddings + 4 matrices a block decay; 2 gains a block + ln_f do not
+    rng = np.random.default_rng(0)
+    for it in range(lm.max_iters):
+        idx, tgt = rng.integers(0, 11, (2, 3, 8))
+        for g in (*opt.param_groups, *ropt.param_groups):
+            g["lr"] = lr_at(it, lm)
+        _, loss = m(cr.tensor(idx), cr.tensor(tgt))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = nn.utils.clip_grad_norm_(m.parameters(), lm.grad_clip)
+        opt.step()
+        rloss = TF.cross_entropy(ref(torch.tensor(idx)).reshape(-1, 11), torch.tensor(tgt).view(-1))
+        ropt.zero_grad(set_to_none=True)
+        rloss.backward()
+        rnorm = torch.nn.utils.clip_grad_norm_(ref.parameters(), lm.grad_clip)
+        ropt.step()
+        assert float(loss.data) == pytest.approx(rloss.item(), rel=1e-10)
+        assert float(norm.data) == pytest.approx(rnorm.item(), rel=1e-9)
+    assert norm.data > lm.grad_clip  # the clip was active
+    for (n, p), (rn, rp) in zip(m.named_parameters(), ref.named_parameters()):
+        assert n == rn
+        np.testing.assert_allclose(p.data, rp.detach().numpy(), rtol=1e-8, atol=1e-10, err_msg=n)
+
+
 # ------------------------------------------------------------------------ training, sampling
 @pytest.mark.slow
 def test_tiny_gpt_overfits_a_short_string():

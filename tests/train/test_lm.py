@@ -82,12 +82,40 @@ def test_resume_is_exact(tmp_path):
 
 
 def test_nan_loss_stops_with_a_clear_error(tmp_path):
-    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="loss became"):
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="loss became") as e:
         run_lm_training(
             _cfg(tmp_path, lr=1e300, min_lr=1e300, grad_clip=0.0, max_iters=50, weight_decay=0.0),
             verbose=False,
         )
     assert not (tmp_path / "run" / "model.safetensors").exists()
+    # a library error names the settings, not the command line's flags
+    assert "(lr)" in str(e.value) and "grad_clip" in str(e.value)
+    assert "--" not in str(e.value) and "chainrule train" not in str(e.value)
+
+
+def test_library_errors_leave_the_command_line_to_the_cli(tmp_path, capsys, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="sample_from_run: .* not found") as e:
+        sample_from_run(str(tmp_path / "nope"))
+    assert "chainrule" not in str(e.value) and "--out" not in str(e.value)
+    assert main(["generate", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule generate: sample_from_run:") and "--out" in err
+    # a named corpus that is not there: the CLI adds its flag to the library's message
+    monkeypatch.setenv("CHAINRULE_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert main(["train", "--data", "names", "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "download=True" in err and "add --download" in err
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("abcabcabcabc " * 50)
+    flags = ["--lr", "1e300", "--min-lr", "1e300", "--grad-clip", "0", "--weight-decay", "0"]
+    with np.errstate(all="ignore"):
+        code = main(
+            ["train", "--data", f"text:{corpus}", "--model", "bigram", "--block-size", "4"]
+            + ["--max-iters", "20", "--out", str(tmp_path / "nan"), "--quiet", *flags]
+        )
+    err = capsys.readouterr().err
+    assert code == 1 and "loss became" in err and "--lr, --grad-clip" in err
 
 
 @pytest.mark.parametrize(

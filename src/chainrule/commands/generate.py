@@ -65,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
     except (FileNotFoundError, ValueError) as e:
-        print(f"chainrule generate: {e}", file=sys.stderr)
+        hint = ""
+        if isinstance(e, FileNotFoundError):
+            hint = " (RUN is the --out directory of `chainrule train --data text...`)"
+        print(f"chainrule generate: {e}{hint}", file=sys.stderr)
         return 2
     print(text)
     return 0

@@ -296,10 +296,13 @@ def _run_language_model(args: argparse.Namespace, corpus: str) -> int:
     try:
         results = run_lm_training(cfg, resume=args.resume, verbose=not args.quiet)
     except FloatingPointError as err:
-        print(f"chainrule train: {err}", file=sys.stderr)
+        print(f"chainrule train: {err} (command-line flags: --lr, --grad-clip)", file=sys.stderr)
         return 1
     except (ValueError, OSError, RuntimeError) as err:
-        print(f"chainrule train: {err}", file=sys.stderr)
+        hint = ""
+        if isinstance(err, FileNotFoundError) and corpus in CORPORA and not args.download:
+            hint = " (add --download to fetch it)"
+        print(f"chainrule train: {err}{hint}", file=sys.stderr)
         return 2
     if args.quiet:
         print(f"val loss {results['val_loss']:.4f} nats/token")

@@ -312,8 +312,8 @@ def run_lm_training(cfg: LMConfig, resume: bool = False, verbose: bool = True) -
         if not math.isfinite(float(loss.item())):
             raise FloatingPointError(
                 f"language model: the loss became {float(loss.item())} at "
-                f"iteration {it}; lower the learning rate (--lr) or set "
-                "--grad-clip. The last good checkpoint is "
+                f"iteration {it}; lower the learning rate (lr) or set "
+                "grad_clip. The last good checkpoint is "
                 f"{ckpt}"
             )
         opt.zero_grad(set_to_none=True)
@@ -384,17 +384,17 @@ def sample_from_run(
     path = os.path.join(run_dir, "config.json")
     if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"generate: {path} not found; pass the --out directory of a "
-            "finished `chainrule train --data text:...` run"
+            f"sample_from_run: {path} not found; pass the out directory of a "
+            "finished language-model run (run_lm_training)"
         )
     with open(path) as fh:
         try:
             raw = json.load(fh)
         except ValueError as e:
-            raise ValueError(f"generate: {path} is not valid JSON ({e})") from None
+            raise ValueError(f"sample_from_run: {path} is not valid JSON ({e})") from None
     if not isinstance(raw, dict) or raw.get("kind") != "language-model":
         raise ValueError(
-            f"generate: {run_dir} is not a language-model run (config.json has "
+            f"sample_from_run: {run_dir} is not a language-model run (config.json has "
             "no kind 'language-model')"
         )
     known = {k: raw[k] for k in LMConfig.__dataclass_fields__ if k in raw}
@@ -403,7 +403,7 @@ def sample_from_run(
     tok = load_tokenizer(os.path.join(run_dir, "tokenizer.json"))
     if tok.vocab_size != raw.get("vocab_size"):
         raise ValueError(
-            f"generate: {run_dir}: tokenizer.json has {tok.vocab_size} tokens but "
+            f"sample_from_run: {run_dir}: tokenizer.json has {tok.vocab_size} tokens but "
             f"config.json says {raw.get('vocab_size')}"
         )
     model = build_language_model(cfg, tok.vocab_size)

@@ -78,7 +78,7 @@ def resolve_corpus(
         where = ", ".join(str(r) for r in roots)
         raise FileNotFoundError(
             f"corpus {name!r} ({corpus.filename}) not found in {where}; "
-            "pass download=True (chainrule train --download) to fetch it, "
+            "pass download=True to fetch it, "
             "or put the file there"
         )
     dest = (Path(root) if root is not None else cache_root()) / corpus.filename
