@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..threads import parallel_slices
 from . import activations, batchnorm, jit, optim, softmax, transcendental
 from .jit import eligible
 
@@ -30,6 +31,21 @@ __all__ = [
 ]
 
 _F32 = np.dtype(np.float32)
+
+
+def _split(kernel: object, *arrays: np.ndarray) -> None:
+    """``kernel(*arrays)`` (same-length first axes; the last array is the output) cut along
+    the first axis over the intra-op threads when the arrays are large: the compiled kernels
+    release the GIL, so the slices run in parallel, as PyTorch splits its CPU kernels
+    (``chainrule.threads``; ``set_num_threads(1)`` runs them on the calling thread).
+
+    Used where it measured faster: the compute-bound sigmoid and softmax forward (0.67-0.72
+    of one thread's time at 1M float32, idle 2-core machine; also GELU's gradient kernels in
+    ``ops/gelu.py``); the memory-bound ones (relu, the activation gradients, softmax's
+    backward) measured 1.0-1.9x *slower* split: the hand-off costs more than the second core
+    gives (benchmarks/RESULTS.md)."""
+    nbytes = sum(a.nbytes for a in arrays)
+    parallel_slices(lambda a, b: kernel(*(x[a:b] for x in arrays)), arrays[0].shape[0], nbytes)
 
 
 def relu(x: object) -> np.ndarray | None:
@@ -73,7 +89,7 @@ def sigmoid(x: object) -> np.ndarray | None:
     if not eligible(x) or x.dtype != _F32:
         return None
     out = np.empty_like(x)
-    transcendental.sigmoid_f32(x.reshape(-1), out.reshape(-1))
+    _split(transcendental.sigmoid_f32, x.reshape(-1), out.reshape(-1))
     return out
 
 
@@ -87,7 +103,7 @@ def softmax_last(x: object, dim: int) -> np.ndarray | None:
     if not eligible(x) or x.dtype != _F32 or x.ndim == 0 or dim != x.ndim - 1 or x.shape[-1] == 0:
         return None
     out = np.empty_like(x)
-    softmax.softmax_rows_f32(_rows(x), _rows(out))
+    _split(softmax.softmax_rows_f32, _rows(x), _rows(out))
     return out
 
 

@@ -59,8 +59,8 @@ def _gelu_array(x):
 
 
 def _gelu_grad_array(g, x):
-    if g.shape == x.shape and eligible(g, x):
-        return K.gelu_grad(g.reshape(-1), x.reshape(-1)).reshape(x.shape)
+    if g.shape == x.shape and eligible(g, x):  # compute-bound: split over the threads
+        return _threaded(K.gelu_grad, x, g, x)
     xp = get_array_module(x)
     if xp is not np:
         from .unary import _erf  # noqa: PLC0415
@@ -80,7 +80,12 @@ def _gelu_with_grad(x):
     if not eligible(x):
         return None
     y, d = np.empty_like(x), np.empty_like(x)
-    K.gelu_with_grad(x.reshape(-1), y.reshape(-1), d.reshape(-1))
+    xf, yf, df = x.reshape(-1), y.reshape(-1), d.reshape(-1)
+
+    def part(lo: int, hi: int) -> None:  # compute-bound: split over the intra-op threads
+        K.gelu_with_grad(xf[lo:hi], yf[lo:hi], df[lo:hi])
+
+    parallel_slices(part, xf.size, 3 * x.nbytes)
     return y, d
 
 
