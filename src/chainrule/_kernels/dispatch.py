@@ -57,31 +57,28 @@ def relu(x: object) -> np.ndarray | None:
     return out
 
 
-def relu_grad(g: object, y: object) -> np.ndarray | None:
-    """g * (y > 0) for same-shaped g and y, or None."""
+def _activation_grad(kernel: object, g: object, y: object) -> np.ndarray | None:
+    """``kernel(g, y, out)`` over the flattened same-shaped arrays, or None."""
     if not eligible(g, y) or g.shape != y.shape:
         return None
     out = np.empty_like(g)
-    activations.relu_grad(g.reshape(-1), y.reshape(-1), out.reshape(-1))
+    kernel(g.reshape(-1), y.reshape(-1), out.reshape(-1))
     return out
+
+
+def relu_grad(g: object, y: object) -> np.ndarray | None:
+    """g * (y > 0) for same-shaped g and y, or None."""
+    return _activation_grad(activations.relu_grad, g, y)
 
 
 def tanh_grad(g: object, y: object) -> np.ndarray | None:
     """g * (1 - y^2) for same-shaped g and y, or None."""
-    if not eligible(g, y) or g.shape != y.shape:
-        return None
-    out = np.empty_like(g)
-    activations.tanh_grad(g.reshape(-1), y.reshape(-1), out.reshape(-1))
-    return out
+    return _activation_grad(activations.tanh_grad, g, y)
 
 
 def sigmoid_grad(g: object, y: object) -> np.ndarray | None:
     """g * y * (1 - y) for same-shaped g and y, or None."""
-    if not eligible(g, y) or g.shape != y.shape:
-        return None
-    out = np.empty_like(g)
-    activations.sigmoid_grad(g.reshape(-1), y.reshape(-1), out.reshape(-1))
-    return out
+    return _activation_grad(activations.sigmoid_grad, g, y)
 
 
 def sigmoid(x: object) -> np.ndarray | None:

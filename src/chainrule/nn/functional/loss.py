@@ -132,6 +132,26 @@ def _weighted(loss: Tensor, weight: Tensor | None, input: Tensor, op: str, reduc
     return _reduce(loss, reduction)
 
 
+def _pointwise_loss(
+    op: str,
+    input: Tensor,
+    target: Tensor,
+    size_average: Any,
+    reduce: Any,
+    reduction: str,
+    weight: Tensor | None,
+    fn: Any,
+) -> Tensor:
+    """``fn(input - target)`` reduced as mse/l1 are: shapes broadcast with PyTorch's warning,
+    the legacy ``size_average``/``reduce`` arguments honoured, an optional ``weight``."""
+    input, target = _pair(input, target, op, "warn")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, op)
+    loss = fn(input - target)
+    out = _weighted(loss, weight, input, op, reduction)
+    return _reduce(loss, reduction) if out is None else out
+
+
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -144,13 +164,9 @@ def mse_loss(
 
     Input and target of different shapes are broadcast, with PyTorch's UserWarning.
     """
-    input, target = _pair(input, target, "mse_loss", "warn")
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "mse_loss")
-    d = input - target
-    sq = d * d
-    out = _weighted(sq, weight, input, "mse_loss", reduction)
-    return _reduce(sq, reduction) if out is None else out
+    return _pointwise_loss(
+        "mse_loss", input, target, size_average, reduce, reduction, weight, lambda d: d * d
+    )
 
 
 def l1_loss(
@@ -165,12 +181,7 @@ def l1_loss(
 
     Input and target of different shapes are broadcast, with PyTorch's UserWarning.
     """
-    input, target = _pair(input, target, "l1_loss", "warn")
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "l1_loss")
-    ad = abs(input - target)
-    out = _weighted(ad, weight, input, "l1_loss", reduction)
-    return _reduce(ad, reduction) if out is None else out
+    return _pointwise_loss("l1_loss", input, target, size_average, reduce, reduction, weight, abs)
 
 
 def huber_loss(
