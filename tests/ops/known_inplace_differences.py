@@ -71,16 +71,14 @@ R_KRON_UNSAFE_VIEW = (
     "values are read); chainrule's saved reshape views share the inputs' version counters "
     "and it raises a clear error instead"
 )
+R_SDPA_QK_COPIES = (
+    "attention: chainrule keeps private copies of q and k (as PyTorch's math path does, "
+    "which runs for 3-d inputs); PyTorch's fused CPU kernel, chosen for these 4-d causal "
+    "inputs, saves q and k themselves and raises"
+)
 R_SDPA_OUT = (
     "causal attention: PyTorch's fused CPU kernel saves its output (and "
     "logsumexp); chainrule's rule reads q, k, v and the probabilities"
-)
-R_SDPA = (
-    "scaled_dot_product_attention: chainrule's fused rule reads q and k (and the "
-    "attention probabilities); PyTorch's math path, which it picks for these 3-d inputs, "
-    "keeps fresh q*sqrt(scale) and k*sqrt(scale) tensors, while its fused CPU kernel (the "
-    "4-d F_sdpa_causal case) saves q, k, v and raises as chainrule does. Private copies of "
-    "q and k would cost a copy and their memory on every call"
 )
 
 KNOWN_DIFFERENCES: dict = {
@@ -130,8 +128,11 @@ KNOWN_DIFFERENCES: dict = {
     "F_smooth_l1_loss": {"in0": (TORCH_RAISES, R_LOSS_DIFF), "in1": (TORCH_RAISES, R_LOSS_DIFF)},
     "F_huber_loss": {"in0": (TORCH_RAISES, R_LOSS_DIFF), "in1": (TORCH_RAISES, R_LOSS_DIFF)},
     "F_pairwise_distance": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
-    "F_sdpa": {"in0": (CR_RAISES, R_SDPA), "in1": (CR_RAISES, R_SDPA)},
-    "F_sdpa_causal": {"out0": (TORCH_RAISES, R_SDPA_OUT)},
+    "F_sdpa_causal": {
+        "out0": (TORCH_RAISES, R_SDPA_OUT),
+        "in0": (TORCH_RAISES, R_SDPA_QK_COPIES),
+        "in1": (TORCH_RAISES, R_SDPA_QK_COPIES),
+    },
     "F_nll_loss_raw": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "F_hardsigmoid": {"in0": (TORCH_RAISES, R_ACT)},
 }

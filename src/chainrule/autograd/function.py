@@ -83,13 +83,20 @@ class Node:
     _out_tangents: tuple | None = None
     _trace: list | None = None
     _non_diff: set | None = None
+    copy_saved_inputs: tuple = ()  # input positions saved as private copies (see below)
     primals: tuple = ()
     out: Any = None
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep inputs/outputs (arrays or Tensors) for the backward rule. Everything a
         backward reads that may be an input or output (or a view of one) must go through
-        here, so that modifying it in place afterwards is detected."""
+        here, so that modifying it in place afterwards is detected.
+
+        An op whose PyTorch counterpart keeps its own copies of some inputs (so that PyTorch
+        allows modifying them in place after forward) sets ``ctx.copy_saved_inputs`` to
+        those input positions: they are then saved as private copies that keep the inputs'
+        history (a recorded copy), so a later in-place change neither raises nor alters the
+        gradient."""
         self._saved = values
 
     @property
@@ -390,8 +397,42 @@ def _link_outputs(
     saved = ctx._saved
     if saved:
         ctx._saved_values = tuple(classify(s, args, outs, results, raw_outs) for s in saved)
+        if ctx.copy_saved_inputs:
+            ctx._saved_values = _private_copies(ctx, args)
     if anomaly:
         ctx._trace = traceback.extract_stack()[:-3]
+
+
+class _SavedCopy(Function):
+    """The recorded copy behind ``ctx.copy_saved_inputs``: new memory, gradient passed
+    through (so a double backward reaches the original input, leaf or not)."""
+
+    raw = True
+    node_name = "CloneBackward"
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t
+
+
+def _private_copies(ctx: Node, args: tuple) -> tuple:
+    """``ctx``'s saved values, with the inputs named by ``ctx.copy_saved_inputs`` replaced
+    by private copies (taken now, before anyone can modify the inputs)."""
+    wanted = {id(args[i]) for i in ctx.copy_saved_inputs if isinstance(args[i], Tensor)}
+    out = []
+    for entry in ctx._saved_values:
+        if type(entry) is SavedInput and id(entry.tensor) in wanted:
+            entry = SavedInput(_SavedCopy.apply(entry.tensor), 0)
+        out.append(entry)
+    return tuple(out)
 
 
 def _forward_tangents(

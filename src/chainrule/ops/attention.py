@@ -189,6 +189,10 @@ class ScaledDotProductAttention(Function):
         keep_p = with_weights or nan_rows or p.nbytes <= SAVE_PROBS_MAX_BYTES
         ctx.lse = None if keep_p else lse
         ctx.save_for_backward(q, k, v, mask, p if keep_p else None)
+        # PyTorch's math path keeps its own scaled copies of q and k, so modifying q or k in
+        # place after forward is allowed there: keep private copies too (v is read as is,
+        # and modifying it raises in both)
+        ctx.copy_saved_inputs = (0, 1)
         return (out, pd) if with_weights else out
 
     @staticmethod
