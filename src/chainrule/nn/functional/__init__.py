@@ -9,6 +9,7 @@ from ...ops.softmax import log_softmax, softmax  # noqa: F401
 from ...ops.unary import relu, sigmoid, softplus, tanh  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .classification_loss import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403

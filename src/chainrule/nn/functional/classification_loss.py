@@ -1,0 +1,249 @@
+"""Classification losses: ``cross_entropy``, ``nll_loss``, ``binary_cross_entropy``
+(also ``_with_logits``) and ``multi_margin_loss``, PyTorch's signatures and semantics.
+
+The fused rules are in :mod:`chainrule.ops.losses`; the shared argument handling (legacy
+``size_average``/``reduce``, reductions, shape checks) is in :mod:`.loss`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...autograd.tensor import Tensor
+from ...backend import get_array_module
+from ...ops._util import DtypeError, ShapeError, no_integer_kernel
+from ...ops.losses import BinaryCrossEntropyFn, CrossEntropyFn, NLLLossFn, index_weights
+from ...ops.softmax import log_softmax
+from ...ops.unary import relu, softplus
+from .loss import _check_reduction, _const, _legacy_reduction, _pair, _reduce
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "multi_margin_loss",
+    "nll_loss",
+]
+
+
+def _class_target(op: str, input: Tensor, target: Tensor) -> None:
+    """Validate integer class-index targets against (C,), (N, C) or (N, C, d1, ...) input."""
+    if input.ndim == 0:
+        raise ShapeError(f"{op}: input must have a class dimension, got a 0-d tensor")
+    expected = input.shape[:1] + input.shape[2:] if input.ndim >= 2 else ()
+    if target.shape != expected and not (input.ndim == 1 and target.shape == (1,)):
+        raise ShapeError(
+            f"{op}: for input of shape {input.shape} the class-index target must have shape "
+            f"{expected}, got {target.shape}"
+            + (
+                " (class probabilities must have the input's shape)"
+                if target.dtype.kind == "f"
+                else ""
+            )
+        )
+
+
+def _flatten_classes(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N·d1·..., C); (C,) -> (1, C)."""
+    if x.ndim == 1:
+        return x.reshape((1, -1))
+    if x.ndim == 2:
+        return x
+    c = x.shape[1]
+    return x.movedim(1, -1).reshape((-1, c))
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy between logits ``input`` and class indices or class probabilities.
+
+    Shapes: input (C,), (N, C) or (N, C, d1, ...); target class indices () / (N,) /
+    (N, d1, ...) (integer) or probabilities of the input's shape (float). With indices and
+    reduction='mean', the sum is divided by Σ w[target] over non-ignored entries (as
+    PyTorch); with probabilities it is divided by the number of samples N·d1·....
+    """
+    op = "cross_entropy"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, op)
+    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
+        raise TypeError(f"{op}: input and target must be Tensors")
+    if input.dtype.kind != "f":
+        raise DtypeError(f"{op}: input (logits) must be floating point, got {input.dtype}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    c = input.shape[1] if input.ndim >= 2 else input.shape[0] if input.ndim == 1 else 0
+    if weight is not None and weight.shape != (c,):
+        raise ShapeError(f"{op}: weight must have shape ({c},) (one per class), got {weight.shape}")
+    if target.dtype.kind == "f":
+        if target.shape != input.shape:
+            raise ShapeError(
+                f"{op}: a floating target is read as class probabilities and must "
+                f"have the input's shape {input.shape}, got {target.shape}; for "
+                "class indices pass an integer tensor (target.long())"
+            )
+        cdim = 1 if input.ndim >= 2 else 0
+        tgt = target.to(input.dtype)
+        if label_smoothing > 0:
+            tgt = tgt * (1.0 - label_smoothing) + label_smoothing / c
+        lp = log_softmax(input, cdim)
+        if weight is not None:
+            shp = (c,) + (1,) * (input.ndim - 2) if input.ndim >= 2 else (c,)
+            lp = lp * weight.to(input.dtype).reshape(shp)
+        loss = -(lp * tgt).sum(cdim)
+        if reduction == "mean":
+            return loss.sum() / max(input.numel() // max(c, 1), 1)
+        return _reduce(loss, reduction)
+    if target.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: target must be integer class indices or float probabilities, got {target.dtype}"
+        )
+    _class_target(op, input, target)
+    x2 = _flatten_classes(input)
+    out = CrossEntropyFn.apply(
+        x2, target, weight, int(ignore_index), float(label_smoothing), reduction
+    )
+    if reduction == "none":  # (C,) logits with a (1,) target give a 0-d loss, as PyTorch
+        return out.reshape(target.shape if input.ndim >= 2 else ())
+    return out
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` at class indices ``target``.
+
+    Shapes as :func:`cross_entropy` with index targets; 'mean' divides by Σ w[target].
+    """
+    op = "nll_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, op)
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got {target.dtype}")
+    _class_target(op, input, target)
+    no_integer_kernel(op, input)
+    c = input.shape[1] if input.ndim >= 2 else input.shape[0]
+    if weight is not None and weight.shape != (c,):
+        raise ShapeError(f"{op}: weight must have shape ({c},), got {weight.shape}")
+    out = NLLLossFn.apply(_flatten_classes(input), target, weight, int(ignore_index), reduction)
+    if reduction == "none":  # (C,) log-probabilities with a (1,) target: 0-d, as PyTorch
+        return out.reshape(target.shape if input.ndim >= 2 else ())
+    return out
+
+
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """-w (y log x + (1-y) log(1-x)) for probabilities x in [0, 1] (logs clamped >= -100)."""
+    op = "binary_cross_entropy"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, op)
+    input, target = _pair(input, target, op)
+    xd = input._data
+    if xd.size and not (xd.min() >= 0 and xd.max() <= 1):  # NaN fails both comparisons
+        raise ValueError(
+            f"{op}: all elements of input should be between 0 and 1 (got range "
+            f"[{float(xd.min()):.4g}, {float(xd.max()):.4g}]); apply sigmoid first "
+            "or use binary_cross_entropy_with_logits"
+        )
+    yd = target._data
+    if yd.size and not (yd.min() >= 0 and yd.max() <= 1):  # NaN fails both comparisons
+        raise ValueError(
+            f"{op}: all elements of target should be between 0 and 1 (got range "
+            f"[{float(yd.min()):.4g}, {float(yd.max()):.4g}])"
+        )
+    loss = BinaryCrossEntropyFn.apply(input, target)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """Stable BCE on logits: (1-y) x + (1 + (pw-1) y) · softplus(-x), times ``weight``.
+
+    softplus(-x) = max(-x, 0) + log(1 + e^(-|x|)) never overflows; without pos_weight this is
+    max(x, 0) - x·y + log(1 + e^(-|x|)).
+    """
+    op = "binary_cross_entropy_with_logits"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, op)
+    input, target = _pair(input, target, op)
+    sp = softplus(-input, 1.0, float("inf"))
+    if pos_weight is not None:
+        lw = (pos_weight - 1.0) * target + 1.0
+        loss = (1.0 - target) * input + lw * sp
+    else:
+        loss = (1.0 - target) * input + sp
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multi-class hinge (SVM) loss: Σ_{j≠y} max(0, w_y (margin - x_y + x_j))^p / C."""
+    op = "multi_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, op)
+    if p not in (1, 2):
+        raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got {p}")
+    if input.ndim not in (1, 2):
+        raise ShapeError(f"{op}: expected input of shape (C,) or (N, C), got {input.shape}")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got {target.dtype}")
+    x = input.reshape((1, -1)) if input.ndim == 1 else input
+    n, c = x.shape
+    t = target._data.reshape(-1)
+    if t.shape != (n,):
+        raise ShapeError(
+            f"{op}: target must have shape ({n},) for input {input.shape}, got {target.shape}"
+        )
+    index_weights(op, t, c, None, -(10**18), x.dtype)
+    xp = get_array_module(t)
+    rows = xp.arange(n)
+    xy = x[rows, t].reshape((n, 1))
+    z = relu(x - xy + margin)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight[t].reshape((n, 1))
+    mask = xp.ones((n, c), x.dtype)
+    mask[rows, t] = 0
+    loss = (z * _const(mask)).sum(1) / c
+    if input.ndim == 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
