@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pathlib
 import pkgutil
 
+import chainrule
 import chainrule.nn.functional as F
 from chainrule.autograd.function import Function
 from chainrule.ops import affine, embedding, fold, losses, normalization
@@ -61,3 +63,16 @@ def test_the_walk_sees_the_moved_ops():
         "NLLLossFn": "chainrule.ops.losses",
         "BinaryCrossEntropyFn": "chainrule.ops.losses",
     }
+
+
+def test_every_package_declares_its_public_names():
+    """``__all__`` in every package below the root (the style rule), naming only what exists."""
+    root = pathlib.Path(chainrule.__file__).parent
+    for init in sorted(root.rglob("__init__.py")):
+        if init.parent == root:
+            continue  # chainrule itself: its names are the torch-like API, star-imported
+        name = "chainrule." + ".".join(init.parent.relative_to(root).parts)
+        pkg = importlib.import_module(name)
+        assert hasattr(pkg, "__all__"), f"{name} has no __all__"
+        missing = [n for n in pkg.__all__ if not hasattr(pkg, n)]
+        assert not missing, f"{name}.__all__ names missing attributes: {missing}"

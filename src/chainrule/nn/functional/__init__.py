@@ -3,6 +3,8 @@
 Each family lives in its own file; this package only re-exports them.
 """
 
+import sys as _sys
+
 from ...ops.indexing import one_hot  # noqa: F401
 from ...ops.shape import pad  # noqa: F401
 from ...ops.softmax import log_softmax, softmax  # noqa: F401
@@ -21,3 +23,27 @@ from .loss import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pixel_shuffle import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+
+_FAMILIES = (
+    "activation",
+    "attention",
+    "classification_loss",
+    "conv",
+    "distance",
+    "dropout",
+    "fold",
+    "gumbel",
+    "interpolate",
+    "linear",
+    "loss",
+    "normalization",
+    "pixel_shuffle",
+    "pooling",
+)
+
+# Public names: every family's ``__all__`` plus the ops re-exported above (a family module
+# may share its name with one of its functions, ``fold``, so modules are looked up by path).
+__all__ = sorted(
+    {n for fam in _FAMILIES for n in _sys.modules[f"{__name__}.{fam}"].__all__}
+    | {"log_softmax", "one_hot", "pad", "relu", "sigmoid", "softmax", "softplus", "tanh"}
+)

@@ -1,5 +1,7 @@
 """Layer modules, one file per family."""
 
+import sys as _sys
+
 from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
@@ -20,3 +22,28 @@ from .rnn_cells import *  # noqa: F401,F403
 from .sync_batchnorm import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
+
+_FAMILIES = (
+    "activation",
+    "attention",
+    "container",
+    "conv",
+    "distance",
+    "dropout",
+    "embedding",
+    "instancenorm",
+    "lazy",
+    "linear",
+    "loss",
+    "normalization",
+    "padding",
+    "param_containers",
+    "pooling",
+    "recurrent",
+    "rnn_cells",
+    "sync_batchnorm",
+    "transformer",
+    "upsampling",
+)
+# Public names: every family's ``__all__`` (looked up by module path, not attribute).
+__all__ = sorted({n for fam in _FAMILIES for n in _sys.modules[f"{__name__}.{fam}"].__all__})
