@@ -19,6 +19,7 @@ from .jit import eligible
 
 __all__ = [
     "adam",
+    "split_over_threads",
     "batch_norm_backward",
     "batch_norm_forward",
     "relu",
@@ -33,7 +34,7 @@ __all__ = [
 _F32 = np.dtype(np.float32)
 
 
-def _split(kernel: object, *arrays: np.ndarray) -> None:
+def split_over_threads(kernel: object, *arrays: np.ndarray) -> None:
     """``kernel(*arrays)`` (same-length first axes; the last array is the output) cut along
     the first axis over the intra-op threads when the arrays are large: the compiled kernels
     release the GIL, so the slices run in parallel, as PyTorch splits its CPU kernels
@@ -86,7 +87,7 @@ def sigmoid(x: object) -> np.ndarray | None:
     if not eligible(x) or x.dtype != _F32:
         return None
     out = np.empty_like(x)
-    _split(transcendental.sigmoid_f32, x.reshape(-1), out.reshape(-1))
+    split_over_threads(transcendental.sigmoid_f32, x.reshape(-1), out.reshape(-1))
     return out
 
 
@@ -100,7 +101,7 @@ def softmax_last(x: object, dim: int) -> np.ndarray | None:
     if not eligible(x) or x.dtype != _F32 or x.ndim == 0 or dim != x.ndim - 1 or x.shape[-1] == 0:
         return None
     out = np.empty_like(x)
-    _split(softmax.softmax_rows_f32, _rows(x), _rows(out))
+    split_over_threads(softmax.softmax_rows_f32, _rows(x), _rows(out))
     return out
 
 

@@ -38,6 +38,7 @@ from .view_base import record_view
 __all__ = [
     "Function",
     "Node",
+    "keep_private_copies",
     "once_differentiable",
     "SavedInput",
     "SavedOutput",
@@ -398,7 +399,8 @@ def _link_outputs(
     if saved:
         ctx._saved_values = tuple(classify(s, args, outs, results, raw_outs) for s in saved)
         if ctx.copy_saved_inputs:
-            ctx._saved_values = _private_copies(ctx, args)
+            wanted = {id(args[i]) for i in ctx.copy_saved_inputs if isinstance(args[i], Tensor)}
+            keep_private_copies(ctx, lambda t: id(t) in wanted)
     if anomaly:
         ctx._trace = traceback.extract_stack()[:-3]
 
@@ -423,16 +425,17 @@ class _SavedCopy(Function):
         return t
 
 
-def _private_copies(ctx: Node, args: tuple) -> tuple:
-    """``ctx``'s saved values, with the inputs named by ``ctx.copy_saved_inputs`` replaced
-    by private copies (taken now, before anyone can modify the inputs)."""
-    wanted = {id(args[i]) for i in ctx.copy_saved_inputs if isinstance(args[i], Tensor)}
-    out = []
-    for entry in ctx._saved_values:
-        if type(entry) is SavedInput and id(entry.tensor) in wanted:
-            entry = SavedInput(_SavedCopy.apply(entry.tensor), 0)
-        out.append(entry)
-    return tuple(out)
+def keep_private_copies(node: Node, wanted: Callable[[Tensor], bool]) -> None:
+    """Replace the saved inputs of ``node`` for which ``wanted(tensor)`` holds by private
+    recorded copies taken now, so that modifying those tensors in place later neither raises
+    nor changes the gradient (``ctx.copy_saved_inputs``; the old value of a tensor an in-place
+    op overwrites, PyTorch's ``original_self``)."""
+    node._saved_values = tuple(
+        SavedInput(_SavedCopy.apply(e.tensor), 0)
+        if type(e) is SavedInput and wanted(e.tensor)
+        else e
+        for e in node._saved_values
+    )
 
 
 def _forward_tangents(

@@ -42,12 +42,14 @@ __all__ = [
     "record_view",
     "refresh_view",
     "check_view_write",
+    "data_pointer",
     "record_view_write",
     "write_view_tangent",
 ]
 
 
-def _pointer(arr: Any) -> int:
+def data_pointer(arr: Any) -> int:
+    """The address of an array's first element (NumPy or CuPy)."""
     iface = getattr(arr, "__array_interface__", None)
     if iface is not None:
         return iface["data"][0]
@@ -68,7 +70,7 @@ def _byte_offsets(shape: tuple, strides: tuple) -> np.ndarray:
 def flat_index_map(base: Any, view: Any) -> Any:
     """For each element of ``view`` (an array sharing ``base``'s memory), its flat C-order
     position in ``base``: ``base.reshape(-1)[index] == view`` elementwise."""
-    start = _pointer(view) - _pointer(base)
+    start = data_pointer(view) - data_pointer(base)
     voff = _byte_offsets(view.shape, view.strides) + start
     itemsize = base.itemsize
     if base.flags.c_contiguous:

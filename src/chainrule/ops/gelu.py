@@ -22,6 +22,7 @@ import numpy as np
 
 from .._kernels import eligible
 from .._kernels import gelu as K
+from .._kernels.dispatch import split_over_threads
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import parallel_slices
@@ -80,12 +81,8 @@ def _gelu_with_grad(x):
     if not eligible(x):
         return None
     y, d = np.empty_like(x), np.empty_like(x)
-    xf, yf, df = x.reshape(-1), y.reshape(-1), d.reshape(-1)
-
-    def part(lo: int, hi: int) -> None:  # compute-bound: split over the intra-op threads
-        K.gelu_with_grad(xf[lo:hi], yf[lo:hi], df[lo:hi])
-
-    parallel_slices(part, xf.size, 3 * x.nbytes)
+    # compute-bound: split over the intra-op threads
+    split_over_threads(K.gelu_with_grad, x.reshape(-1), y.reshape(-1), d.reshape(-1))
     return y, d
 
 

@@ -14,7 +14,6 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..autograd.view_base import record_view
 from ..backend import get_array_module
 from ._util import ShapeError, as_tensor, broadcast_error
 from .binding import tensor_method
@@ -165,10 +164,6 @@ def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
         out = GetItem.apply(x, idx, guard=guard)
     except IndexError as err:
         raise IndexError(f"index: {err} (tensor of shape {x.shape})") from None
-    xp = get_array_module(x._data)
-    if out._view is None and out._data.base is not None and xp.may_share_memory(out._data, x._data):
-        out._vc = x._vc  # basic indexing gives a view: in-place changes must be seen by both
-        record_view(out, x, grad_mode.is_grad_enabled())
     return out
 
 

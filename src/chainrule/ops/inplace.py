@@ -16,9 +16,15 @@ from typing import Any
 import numpy as np
 
 from ..autograd import grad_mode
-from ..autograd.saved import SavedConstant, SavedInput, memory_root
+from ..autograd.function import keep_private_copies
+from ..autograd.saved import SavedConstant, memory_root
 from ..autograd.tensor import Tensor
-from ..autograd.view_replay import check_view_write, record_view_write, write_view_tangent
+from ..autograd.view_replay import (
+    check_view_write,
+    data_pointer,
+    record_view_write,
+    write_view_tangent,
+)
 from ..backend import get_array_module
 from ._util import as_tensor
 from .shape import broadcast_to
@@ -70,7 +76,7 @@ def _writable_alias(arr: Any) -> Any:
     root = memory_root(arr)
     if not isinstance(arr, np.ndarray) or not root.flags.writeable or not root.flags.contiguous:
         return None
-    offset = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    offset = data_pointer(arr) - data_pointer(root)
     return np.ndarray(arr.shape, arr.dtype, buffer=root, offset=offset, strides=arr.strides)
 
 
@@ -144,15 +150,13 @@ def _keep_old_self(node: Any, x: Tensor) -> None:
     """The in-place op's own node saved ``x`` (or a view of its memory), which is about to be
     overwritten: keep a copy of the old value instead, as PyTorch saves ``original_self``
     (``y.mul_(w)`` with ``w`` requiring grad needs the old ``y`` for ``w``'s gradient)."""
-    entries = list(node._saved_values)
-    for i, e in enumerate(entries):
-        if type(e) is SavedInput and e.tensor._vc is x._vc:
-            t = e.tensor
-            old = Tensor._make(t._data.copy(), t.requires_grad, t.grad_fn, t._output_nr)
-            entries[i] = SavedInput(old, 0)
-        elif type(e) is SavedConstant and e.version_counter is x._vc:
-            entries[i] = SavedConstant(e.value.copy())
-    node._saved_values = tuple(entries)
+    keep_private_copies(node, lambda t: t._vc is x._vc)
+    node._saved_values = tuple(
+        SavedConstant(e.value.copy())
+        if type(e) is SavedConstant and e.version_counter is x._vc
+        else e
+        for e in node._saved_values
+    )
 
 
 def zero_(x: Tensor) -> Tensor:
