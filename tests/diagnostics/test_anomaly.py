@@ -63,7 +63,7 @@ def test_no_checks_run_when_off(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("anomaly check ran while anomaly mode was off")
 
-    monkeypatch.setattr(function, "_anomaly_forward", forbidden)
+    monkeypatch.setattr(function, "check_forward_outputs", forbidden)
     monkeypatch.setattr(function.traceback, "extract_stack", forbidden)
     monkeypatch.setattr(engine, "_check_finite", forbidden)
     x = cr.randn(8, requires_grad=True)

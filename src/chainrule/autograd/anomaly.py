@@ -10,14 +10,23 @@ not slow down or change another.
 from __future__ import annotations
 
 import functools
+import os
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ..backend import get_array_module
 from .state import current
 
-__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
+__all__ = [
+    "check_forward_outputs",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "set_detect_anomaly",
+    "user_frame",
+]
 
 
 class detect_anomaly:  # noqa: N801 - PyTorch's name
@@ -70,3 +79,27 @@ class set_detect_anomaly:  # noqa: N801 - PyTorch's name
 def is_anomaly_enabled() -> bool:
     """Whether anomaly detection is on in the calling thread."""
     return current().anomaly
+
+
+def check_forward_outputs(cls: type, outs: tuple) -> None:
+    """Raise if any float output of ``cls``'s forward holds NaN or Inf, naming the op and
+    the line of the caller's code (called by ``Function.apply`` only in anomaly mode)."""
+    for o in outs:
+        if o.dtype.kind == "f" and not get_array_module(o).isfinite(o).all():
+            frame = user_frame(traceback.extract_stack()[:-3])
+            raise RuntimeError(
+                f"anomaly detected: {cls.__name__} returned NaN or Inf in its forward output "
+                f"(shape {tuple(o.shape)}), called at {frame}"
+            )
+
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_frame(stack: list) -> str:
+    """The innermost stack frame outside chainrule's own source, formatted for an error."""
+    for fr in reversed(stack):
+        if not os.path.abspath(fr.filename).startswith(_PKG_DIR):
+            return f'File "{fr.filename}", line {fr.lineno}, in {fr.name}: {fr.line}'
+    fr = stack[-1] if stack else None
+    return f'File "{fr.filename}", line {fr.lineno}' if fr else "<unknown>"

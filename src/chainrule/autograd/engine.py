@@ -23,7 +23,8 @@ import numpy as np
 
 from ..backend import get_array_module
 from ..threads import elementwise
-from .function import Function, Node, user_frame
+from .anomaly import user_frame
+from .function import Function, Node
 from .graph import topological_order
 from .hooks import run_node_posthooks, run_node_prehooks, run_tensor_hooks
 from .state import current

@@ -22,14 +22,14 @@ PyTorch's ``torch.autograd.Function``.
 from __future__ import annotations
 
 import functools
-import os
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 import numpy as _np
 
-from ..backend import get_array_module
+from .anomaly import check_forward_outputs
+from .forward_tangents import forward_tangents
 from .saved import SavedConstant, SavedInput, SavedOutput, classify, memory_root
 from .state import LOCAL, current
 from .tensor import Tensor, _RemovableHandle
@@ -43,7 +43,6 @@ __all__ = [
     "SavedInput",
     "SavedOutput",
     "SavedConstant",
-    "user_frame",
 ]
 
 _ndarray = _np.ndarray
@@ -321,7 +320,7 @@ class Function:
             raw_outs = (out,)
             outs = (out if type(out) is _ndarray else _array(out),)
         if state.anomaly:
-            _anomaly_forward(ctx, cls, outs)
+            check_forward_outputs(cls, outs)
         non_diff = ctx._non_diff
         if not multi and non_diff is None:
             o = outs[0]
@@ -339,7 +338,7 @@ class Function:
         if record:
             _link_outputs(ctx, args, outs, results, multi, raw_outs, state.anomaly)
         if forward_ad:
-            _forward_tangents(ctx, cls, args, outs, results, kwargs)
+            forward_tangents(ctx, cls, args, outs, results, kwargs)
         return tuple(results) if multi else results[0]
 
 
@@ -436,53 +435,6 @@ def keep_private_copies(node: Node, wanted: Callable[[Tensor], bool]) -> None:
         else e
         for e in node._saved_values
     )
-
-
-def _forward_tangents(
-    ctx: Node, cls: type, args: tuple, outs: tuple, results: list, kwargs: dict
-) -> None:
-    jvp = getattr(cls, "jvp", None)
-    if jvp is None:
-        raise NotImplementedError(
-            f"{cls.__name__} has no forward-mode (jvp) rule, so cr.func.jvp/jacfwd cannot "
-            "pass through it; use reverse mode (cr.func.vjp/jacrev) instead"
-        )
-    ctx.primals = tuple(a._data if isinstance(a, Tensor) else a for a in args)
-    ctx.out = outs if len(outs) > 1 else outs[0]
-    tangents = [a._fw_tangent if isinstance(a, Tensor) else None for a in args]
-    tan = jvp(ctx, *tangents)
-    tans = tan if isinstance(tan, tuple) else (tan,)
-    for r, t in zip(results, tans):
-        if t is not None and r.dtype.kind == "f":
-            if isinstance(t, Tensor):
-                t = t._data
-            if t.shape != r._data.shape:
-                t = get_array_module(t).broadcast_to(t, r._data.shape)
-            r._fw_tangent = t
-    if ctx.next_edges:
-        ctx._out_tangents = tuple(r._fw_tangent for r in results)
-
-
-def _anomaly_forward(ctx: Node, cls: type, outs: tuple) -> None:
-    for o in outs:
-        if o.dtype.kind == "f" and not get_array_module(o).isfinite(o).all():
-            frame = user_frame(traceback.extract_stack()[:-3])
-            raise RuntimeError(
-                f"anomaly detected: {cls.__name__} returned NaN or Inf in its forward output "
-                f"(shape {tuple(o.shape)}), called at {frame}"
-            )
-
-
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def user_frame(stack: list) -> str:
-    """The innermost stack frame outside chainrule's own source, formatted for an error."""
-    for fr in reversed(stack):
-        if not os.path.abspath(fr.filename).startswith(_PKG_DIR):
-            return f'File "{fr.filename}", line {fr.lineno}, in {fr.name}: {fr.line}'
-    fr = stack[-1] if stack else None
-    return f'File "{fr.filename}", line {fr.lineno}' if fr else "<unknown>"
 
 
 def once_differentiable(fn: Any) -> Any:
