@@ -66,13 +66,20 @@ def test_the_walk_sees_the_moved_ops():
 
 
 def test_every_package_declares_its_public_names():
-    """``__all__`` in every package below the root (the style rule), naming only what exists."""
+    """``__all__`` in every package (the style rule), naming only what exists."""
     root = pathlib.Path(chainrule.__file__).parent
     for init in sorted(root.rglob("__init__.py")):
-        if init.parent == root:
-            continue  # chainrule itself: its names are the torch-like API, star-imported
-        name = "chainrule." + ".".join(init.parent.relative_to(root).parts)
+        name = ".".join(("chainrule", *init.parent.relative_to(root).parts))
         pkg = importlib.import_module(name)
         assert hasattr(pkg, "__all__"), f"{name} has no __all__"
         missing = [n for n in pkg.__all__ if not hasattr(pkg, n)]
         assert not missing, f"{name}.__all__ names missing attributes: {missing}"
+
+
+def test_star_import_gives_the_torch_like_api():
+    """``from chainrule import *`` binds the op API and the root names, as torch's does."""
+    namespace: dict = {}
+    exec("from chainrule import *", namespace)
+    for name in ("tensor", "exp", "matmul", "no_grad", "float32", "manual_seed", "save", "vmap"):
+        assert namespace[name] is getattr(chainrule, name), name
+    assert "nn" not in namespace and "_LAZY" not in namespace
