@@ -8,7 +8,7 @@ import sys as _sys
 from ...ops.indexing import one_hot  # noqa: F401
 from ...ops.shape import pad  # noqa: F401
 from ...ops.softmax import log_softmax, softmax  # noqa: F401
-from ...ops.unary import relu, sigmoid, softplus, tanh  # noqa: F401
+from ...ops.unary import sigmoid, softplus, tanh  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .classification_loss import *  # noqa: F401,F403

@@ -1,7 +1,10 @@
 """Activation functions (``F.relu``, ``F.gelu``, ...), composed from primitive ops.
 
 Each is written from differentiable primitives, so backward, double backward and forward
-mode come for free; formulas follow PyTorch exactly (including its constants). Branches
+mode come for free; formulas follow PyTorch exactly (including its constants). With
+``inplace=True`` (and in the ``relu_``-style functions) the result is written into the input
+through the in-place machinery (``ops/inplace.py``: version counter, leaf check, views), as
+PyTorch's in-place activations do, and the input itself is returned. Branches
 that could overflow (e.g. ``exp`` in ELU for large positive inputs) are clamped before
 the non-linearity so a masked-out branch never produces ``inf * 0 = NaN`` in backward.
 """
@@ -9,23 +12,30 @@ the non-linearity so a masked-out branch never produces ``inf * 0 = NaN`` in bac
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from ...autograd.tensor import Tensor
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
 from ...ops.binary import where
 from ...ops.clamping import clamp
 from ...ops.gelu import gelu_exact
+from ...ops.inplace import apply_inplace
 from ...ops.softmax import log_softmax, softmax
-from ...ops.unary import expm1, relu, sigmoid, softplus, tanh
+from ...ops.unary import expm1, sigmoid, softplus, tanh
+from ...ops.unary import relu as _relu
 
 __all__ = [
     "celu",
+    "celu_",
     "elu",
+    "elu_",
     "gelu",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "hardtanh_",
     "leaky_relu",
+    "leaky_relu_",
     "log_softmax",
     "logsigmoid",
     "maxout",
@@ -33,7 +43,9 @@ __all__ = [
     "prelu",
     "relu",
     "relu6",
+    "relu_",
     "selu",
+    "selu_",
     "sigmoid",
     "silu",
     "softmax",
@@ -43,6 +55,7 @@ __all__ = [
     "tanh",
     "tanhshrink",
     "threshold",
+    "threshold_",
 ]
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -56,9 +69,30 @@ def _check(x: object, op: str) -> None:
         raise DtypeError(f"{op}: expected a floating-point tensor, got dtype {x.dtype}")
 
 
+def _result(input: Tensor, inplace: bool, name: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
+    """``fn(input)``, or with ``inplace`` that result written into ``input`` (returned).
+
+    ``fn`` is a composition whose inner nodes may save their input; it runs on a recorded
+    ``clone`` of a tensor that requires grad, so the write into ``input`` cannot invalidate
+    what they saved (PyTorch's in-place activations are single ops saving their result)."""
+    if not inplace:
+        return fn(input)
+    return apply_inplace(input, name + "_", lambda t: fn(t.clone() if t.requires_grad else t))
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0)."""
+    return input.relu_() if inplace else _relu(input)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place :func:`relu`."""
+    return relu(input, inplace=True)
+
+
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6)."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def hardtanh(
@@ -70,14 +104,26 @@ def hardtanh(
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
     if input.dtype.kind in "iu":  # PyTorch clamps integers in their dtype (bounds truncated)
-        return clamp(input, int(min_val), int(max_val))
-    return clamp(input, min_val, max_val)
+        min_val, max_val = int(min_val), int(max_val)
+    return _result(input, inplace, "hardtanh", lambda t: clamp(t, min_val, max_val))
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place :func:`hardtanh`."""
+    return hardtanh(input, min_val, max_val, inplace=True)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x."""
     _check(input, "leaky_relu")
-    return where(input._data > 0, input, input * negative_slope)
+    return _result(
+        input, inplace, "leaky_relu", lambda t: where(t._data > 0, t, t * negative_slope)
+    )
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place :func:`leaky_relu`."""
+    return leaky_relu(input, negative_slope, inplace=True)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
@@ -100,13 +146,28 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha * (exp(x) - 1)."""
     _check(input, "elu")
-    return where(input._data > 0, input, expm1(clamp(input, None, 0.0)) * alpha)
+    return _result(
+        input,
+        inplace,
+        "elu",
+        lambda t: where(t._data > 0, t, expm1(clamp(t, None, 0.0)) * alpha),
+    )
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place :func:`elu`."""
+    return elu(input, alpha, inplace=True)
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with alpha ≈ 1.6733, scale ≈ 1.0507 (self-normalising)."""
     _check(input, "selu")
-    return elu(input, SELU_ALPHA) * SELU_SCALE
+    return _result(input, inplace, "selu", lambda t: elu(t, SELU_ALPHA) * SELU_SCALE)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """In-place :func:`selu`."""
+    return selu(input, inplace=True)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -114,7 +175,17 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _check(input, "celu")
     if alpha == 0:
         raise ValueError("celu: alpha must be non-zero")
-    return where(input._data > 0, input, expm1(clamp(input, None, 0.0) / alpha) * alpha)
+    return _result(
+        input,
+        inplace,
+        "celu",
+        lambda t: where(t._data > 0, t, expm1(clamp(t, None, 0.0) / alpha) * alpha),
+    )
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place :func:`celu`."""
+    return celu(input, alpha, inplace=True)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -131,25 +202,25 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x σ(x) (also called swish)."""
     _check(input, "silu")
-    return input * sigmoid(input)
+    return _result(input, inplace, "silu", lambda t: t * sigmoid(t))
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x))."""
     _check(input, "mish")
-    return input * tanh(softplus(input))
+    return _result(input, inplace, "mish", lambda t: t * tanh(softplus(t)))
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """clamp(x + 3, 0, 6) / 6 (PyTorch's evaluation order)."""
     _check(input, "hardsigmoid")
-    return clamp(input + 3.0, 0.0, 6.0) / 6.0
+    return _result(input, inplace, "hardsigmoid", lambda t: clamp(t + 3.0, 0.0, 6.0) / 6.0)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x · hardsigmoid(x)."""
     _check(input, "hardswish")
-    return input * hardsigmoid(input)
+    return _result(input, inplace, "hardswish", lambda t: t * hardsigmoid(t))
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -168,11 +239,21 @@ def softmin(input: Tensor, dim: int | None = None, dtype: object = None) -> Tens
         raise
 
 
+def _thresholded(t: Tensor, threshold: float, value: float) -> Tensor:
+    # x <= threshold picks value, so NaN (never <= anything) stays NaN, as in PyTorch.
+    return where(~(t._data <= threshold), t, float(value))
+
+
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x if x > threshold else value."""
     _check(input, "threshold")
-    # x <= threshold picks value, so NaN (never <= anything) stays NaN, as in PyTorch.
-    return where(~(input._data <= threshold), input, float(value))
+    return _result(input, inplace, "threshold", lambda t: _thresholded(t, threshold, value))
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place :func:`threshold`."""
+    _check(input, "threshold")
+    return _result(input, True, "threshold", lambda t: _thresholded(t, threshold, value))
 
 
 def logsigmoid(input: Tensor) -> Tensor:

@@ -2,15 +2,18 @@
 ``cr.manual_seed`` makes them reproducible; a ``generator=`` may be passed instead.
 
 Inverted dropout: kept units are scaled by 1/(1-p) during training so the expected
-activation is unchanged and evaluation is the identity.
+activation is unchanged and evaluation is the identity. ``inplace=True`` writes the result
+into the input (through the in-place machinery, as PyTorch's ``dropout_``) and returns it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...ops.inplace import apply_inplace
 from ...random import Generator, gen
 
 __all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d"]
@@ -34,6 +37,17 @@ def _masked(input: Tensor, keep, scale: float) -> Tensor:
     return input * Tensor._make(m, False, None, 0)
 
 
+def _result(input: Tensor, inplace: bool, op: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
+    """``fn(input)``, or with ``inplace`` that result written into ``input`` (returned).
+
+    ``fn`` is a composition whose inner nodes may save their input; it runs on a recorded
+    ``clone`` of a tensor that requires grad, so the write into ``input`` cannot invalidate
+    what they saved (PyTorch's in-place activations are single ops saving their result)."""
+    if not inplace:
+        return fn(input)
+    return apply_inplace(input, op + "_", lambda t: fn(t.clone() if t.requires_grad else t))
+
+
 def dropout(
     input: Tensor,
     p: float = 0.5,
@@ -46,13 +60,13 @@ def dropout(
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
+        return _result(input, inplace, "dropout", lambda t: t * 0.0)
     keep = _uniform(input.shape, input, generator) >= p
-    return _masked(input, keep, 1.0 / (1.0 - p))
+    return _result(input, inplace, "dropout", lambda t: _masked(t, keep, 1.0 / (1.0 - p)))
 
 
 def _channel_dropout(
-    input: Tensor, p: float, training: bool, generator, op: str, spatial: int
+    input: Tensor, p: float, training: bool, inplace: bool, generator, op: str, spatial: int
 ) -> Tensor:
     _check_p(p, op)
     if input.ndim not in (spatial + 1, spatial + 2):
@@ -63,10 +77,10 @@ def _channel_dropout(
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
+        return _result(input, inplace, op, lambda t: t * 0.0)
     shape = input.shape[:-spatial] + (1,) * spatial
     keep = _uniform(shape, input, generator) >= p
-    return _masked(input, keep, 1.0 / (1.0 - p))
+    return _result(input, inplace, op, lambda t: _masked(t, keep, 1.0 / (1.0 - p)))
 
 
 def dropout1d(
@@ -77,7 +91,7 @@ def dropout1d(
     generator: Generator | None = None,
 ) -> Tensor:
     """Zero whole channels of (N, C, L) / (C, L) inputs."""
-    return _channel_dropout(input, p, training, generator, "dropout1d", 1)
+    return _channel_dropout(input, p, training, inplace, generator, "dropout1d", 1)
 
 
 def dropout2d(
@@ -88,7 +102,7 @@ def dropout2d(
     generator: Generator | None = None,
 ) -> Tensor:
     """Zero whole channels (feature maps) of (N, C, H, W) / (C, H, W) inputs."""
-    return _channel_dropout(input, p, training, generator, "dropout2d", 2)
+    return _channel_dropout(input, p, training, inplace, generator, "dropout2d", 2)
 
 
 def dropout3d(
@@ -99,7 +113,7 @@ def dropout3d(
     generator: Generator | None = None,
 ) -> Tensor:
     """Zero whole channels of (N, C, D, H, W) / (C, D, H, W) inputs."""
-    return _channel_dropout(input, p, training, generator, "dropout3d", 3)
+    return _channel_dropout(input, p, training, inplace, generator, "dropout3d", 3)
 
 
 def alpha_dropout(
@@ -119,11 +133,12 @@ def alpha_dropout(
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
+        return _result(input, inplace, "alpha_dropout", lambda t: t * 0.0)
     alpha_p = -1.7580993408473766  # -SELU_SCALE * SELU_ALPHA
     a = 1.0 / math.sqrt((alpha_p**2 * p + 1) * (1 - p))
     keep = _uniform(input.shape, input, generator) >= p
     xp = get_array_module(input._data)
     k = xp.asarray(keep, dtype=input.dtype)
     b = (1 - k) * (alpha_p * a) + (-a * alpha_p * p)
-    return input * Tensor._make(k * a, False, None, 0) + Tensor._make(b, False, None, 0)
+    scale, shift = Tensor._make(k * a, False, None, 0), Tensor._make(b, False, None, 0)
+    return _result(input, inplace, "alpha_dropout", lambda t: t * scale + shift)
