@@ -18,6 +18,17 @@ __all__ = ["CR_RAISES", "KNOWN_DIFFERENCES", "TORCH_RAISES"]
 
 TORCH_RAISES = "torch_raises_cr_right"
 CR_RAISES = "cr_raises"
+_R_W2 = (
+    "wave-2 op composed of existing primitives (scatter_add, where, indexing, norms, "
+    "matmul): they save only the index, masks, constants or their own arrays, where "
+    "PyTorch's fused rule saves self, source or the result"
+)
+
+
+def _w2(*targets: str) -> dict:
+    """TORCH_RAISES with the wave-2 reason for each of ``targets``."""
+    return {t: (TORCH_RAISES, _R_W2) for t in targets}
+
 
 # ---- PyTorch raises, chainrule gives the right gradient
 R_VAR = (
@@ -135,4 +146,23 @@ KNOWN_DIFFERENCES: dict = {
     },
     "F_nll_loss_raw": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "F_hardsigmoid": {"in0": (TORCH_RAISES, R_ACT)},
+    # ---- wave 2 indexing/shapes/linalg ops (composed of existing primitives)
+    "index_add_src": _w2("in1"),
+    "index_copy": _w2("in1"),
+    "take": _w2("in0"),
+    "scatter_reduce_sum": _w2("out0", "in0", "in1"),
+    "scatter_reduce_sum_noself": _w2("out0", "in0", "in1"),
+    "scatter_reduce_mean": _w2("out0", "in0", "in1"),
+    "scatter_reduce_mean_noself": _w2("out0", "in0", "in1"),
+    "scatter_reduce_amax": _w2("out0", "in0", "in1"),
+    "scatter_reduce_amin_noself": _w2("out0", "in0", "in1"),
+    "scatter_reduce_prod": _w2("out0", "in0"),
+    "scatter_reduce_prod_noself": _w2("out0", "in0"),
+    "dist": _w2("out0", "in0", "in1"),
+    "dist_p3": _w2("in0", "in1"),
+    "dist_inf": _w2("in0", "in1"),
+    "pinverse": _w2("out0", "in0"),
+    "matrix_exp": _w2("in0"),
+    "renorm": _w2("in0"),
+    "renorm_p1": _w2("in0"),
 }

@@ -871,6 +871,392 @@ SPECS: list = [
         lambda x, y: nnf(x).cosine_embedding_loss(x, y, const(x, np.array([1.0, -1.0, 1.0]))),
         (((3, 4), (3, 4)),),
     ),
+    # ----------------------------------------------- wave 2: reductions, statistics, scans
+    # nan-skipping reductions: entries with |a| <= 0.25 become NaN (no gradient flows there)
+    _unary(
+        "nansum", lambda a: a.where(a.abs() > 0.25, float("nan")).nansum(1), shapes=(((3, 4),),)
+    ),
+    _unary(
+        "nansum_all",
+        lambda a: lib(a).nansum(a.where(a.abs() > 0.25, float("nan"))),
+        bad=(bad_call("dim_out_of_range", lambda a: a.nansum(2)),),
+    ),
+    _unary("nansum_plain", lambda a: a.nansum((0, 1), keepdim=True), shapes=(((3, 4),),)),
+    _unary(
+        "nanmean",
+        lambda a: lib(a).nanmean(a.where(a.abs() > 0.25, float("nan")), 0, keepdim=True),
+        shapes=(((3, 4),),),
+        bad=(bad_call("dim_out_of_range", lambda a: a.nanmean(-3)),),
+    ),
+    _unary(
+        "nanmean_all",
+        lambda a: a.where(a.abs() > 0.25, float("nan")).nanmean(),
+        shapes=(((3, 4),), ((5,),)),
+    ),
+    # order statistics (distinct values: the selected element is unambiguous)
+    _unary(
+        "median_dim",
+        lambda a: a.median(1)[0],
+        "distinct",
+        shapes=(((3, 4),), ((2, 5, 3),)),
+        bad=(bad_call("dim_out_of_range", lambda a: a.median(2)),),
+    ),
+    _unary("median_keep", lambda a: a.median(0, keepdim=True)[0], "distinct", shapes=(((3, 4),),)),
+    _unary("median_all", lambda a: a.median(), "distinct", shapes=(((3, 4),), ((5,),), ((),))),
+    _unary(
+        "nanmedian_dim",
+        lambda a: a.where(a.abs() > 0.25, float("nan")).nanmedian(1)[0],
+        shapes=(((3, 4),),),
+    ),
+    _unary(
+        "nanmedian_all",
+        lambda a: lib(a).nanmedian(a.where(a.abs() > 0.25, float("nan"))),
+        shapes=(((3, 4),),),
+    ),
+    _unary(
+        "kthvalue",
+        lambda a: a.kthvalue(2, 1)[0],
+        "distinct",
+        shapes=(((3, 4),),),
+        bad=(
+            bad_call("k_too_large", lambda a: a.kthvalue(5, 1)),
+            bad_call("k_zero", lambda a: a.kthvalue(0, 1)),
+            bad_call("dim_out_of_range", lambda a: a.kthvalue(1, 2)),
+        ),
+    ),
+    _unary(
+        "kthvalue_keep",
+        lambda a: lib(a).kthvalue(a, 3, 0, keepdim=True)[0],
+        "distinct",
+        shapes=(((3, 4),),),
+    ),
+    _unary("mode", lambda a: a.mode(1)[0], "distinct", shapes=(((3, 4),),)),
+    _unary("mode_keep", lambda a: lib(a).mode(a, 0, True)[0], "distinct", shapes=(((3, 4),),)),
+    _unary(
+        "quantile",
+        lambda a: a.quantile(0.3, 1),
+        "distinct",
+        shapes=(((3, 4),),),
+        bad=(
+            bad_call("q_above_1", lambda a: a.quantile(1.5, 1)),
+            bad_call("q_negative", lambda a: a.quantile(-0.1)),
+            bad_call("bad_interpolation", lambda a: a.quantile(0.5, interpolation="cubic")),
+            bad_call("dim_out_of_range", lambda a: a.quantile(0.5, 2)),
+            bad_call("q_2d", lambda a: a.quantile(const(a, [[0.5]]))),
+        ),
+    ),
+    _unary(
+        "quantile_vector",
+        lambda a: a.quantile(const(a, [0.0, 0.25, 0.6, 1.0]), dim=0, keepdim=True),
+        "distinct",
+        shapes=(((3, 4),),),
+    ),
+    _unary("quantile_all", lambda a: lib(a).quantile(a, 0.7), "distinct", shapes=(((3, 4),),)),
+    _unary(
+        "quantile_all_keep",
+        lambda a: a.quantile(const(a, [0.2, 0.9]), keepdim=True),
+        "distinct",
+        shapes=(((3, 4),),),
+    ),
+    _unary(
+        "quantile_lower",
+        lambda a: a.quantile(0.4, 1, interpolation="lower"),
+        "distinct",
+        shapes=(((3, 4),),),
+    ),
+    _unary(
+        "quantile_higher",
+        lambda a: a.quantile(0.4, 1, interpolation="higher"),
+        "distinct",
+        shapes=(((3, 4),),),
+    ),
+    _unary(
+        "quantile_midpoint",
+        lambda a: a.quantile(const(a, [0.1, 0.5]), 1, interpolation="midpoint"),
+        "distinct",
+        shapes=(((3, 4),),),
+    ),
+    _unary(
+        "quantile_nearest",
+        lambda a: a.quantile(const(a, [0.1, 0.5, 5 / 6]), 0, interpolation="nearest"),
+        "distinct",
+        shapes=(((3, 4),),),
+    ),
+    _unary(
+        "nanquantile",
+        lambda a: a.where(a.abs() > 0.25, float("nan")).nanquantile(const(a, [0.3, 0.8]), 1),
+        shapes=(((3, 4),),),
+    ),
+    _unary("msort", lambda a: lib(a).msort(a), "distinct", shapes=(((3, 4),), ((5,),))),
+    # running extremes and running log-sum-exp
+    _unary(
+        "cummax",
+        lambda a: a.cummax(-1)[0],
+        "distinct",
+        shapes=(((3, 4),), ((6,),)),
+        bad=(bad_call("dim_out_of_range", lambda a: a.cummax(2)),),
+    ),
+    _unary("cummin", lambda a: lib(a).cummin(a, 0)[0], "distinct", shapes=(((3, 4),),)),
+    _unary(
+        "logcumsumexp",
+        lambda a: a.logcumsumexp(1),
+        shapes=(((3, 4),),),
+        bad=(bad_call("dim_out_of_range", lambda a: a.logcumsumexp(2)),),
+    ),
+    _unary("logcumsumexp0", lambda a: lib(a).logcumsumexp(a * 30.0, 0), shapes=(((5, 2),), ((),))),
+    # aminmax (both outputs differentiable), covariance and correlation
+    _unary(
+        "aminmax",
+        lambda a: lib(a).aminmax(a, dim=1),
+        "distinct",
+        shapes=(((3, 4),),),
+        bad=(bad_call("dim_out_of_range", lambda a: a.aminmax(dim=2)),),
+    ),
+    _unary("aminmax_all", lambda a: a.aminmax(), "distinct", shapes=(((3, 4),),)),
+    _unary("cov", lambda a: lib(a).cov(a), shapes=(((3, 5),), ((6,),))),
+    _unary("cov_correction0", lambda a: a.cov(correction=0), shapes=(((2, 4),),)),
+    _unary(
+        "cov_weights",
+        lambda a: lib(a).cov(
+            a,
+            fweights=const(a, np.array([1, 2, 1, 3, 1])[: a.shape[-1]]),
+            aweights=const(a, np.array([0.5, 1.0, 2.0, 1.0, 0.3])[: a.shape[-1]]),
+        ),
+        shapes=(((3, 5),),),
+    ),
+    _unary("corrcoef", lambda a: lib(a).corrcoef(a), shapes=(((3, 5),),)),
+    # ----------------------------------------------- wave 2: pointwise and special functions
+    # aliases (ops/aliases.py)
+    _unary("absolute", domain="nokink"),
+    _unary("negative"),
+    _unary("negative_method", lambda a: a.negative()),
+    _binary("multiply"),
+    _binary("divide", domain="positive"),
+    _binary("subtract_alpha", lambda a, b: lib(a).subtract(a, b, alpha=2.0)),
+    _unary("rad2deg"),
+    # addcmul / addcdiv (ops/pointwise_extra.py)
+    OpSpec(
+        "addcmul",
+        lambda a, b, c: lib(a).addcmul(a, b, c, value=0.5),
+        (((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1))),
+    ),
+    OpSpec("addcmul_default", "addcmul", (((3, 4), (3, 4), (3, 4)),)),
+    OpSpec(
+        "addcdiv",
+        lambda a, b, c: a.addcdiv(b, c, value=-1.5),
+        (((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1))),
+        "positive",
+    ),
+    _unary("frac"),
+    # float_power returns float64 for any input (tests/ops/test_wave2_pointwise.py checks that);
+    # .to(a.dtype) keeps the float32 check of test_ops about the gradient only
+    _binary("float_power", lambda a, b: lib(a).float_power(a, b).to(a.dtype), "positive"),
+    _unary("float_power_scalar", lambda a: lib(a).float_power(a, 2.5).to(a.dtype), "positive"),
+    # special functions (ops/special.py)
+    _binary("xlogy", domain="positive"),
+    OpSpec("xlogy_zero_x", lambda a, b: lib(a).xlogy(a * _fit(_MASK, a), b), (B,), "positive"),
+    _unary("xlogy_scalar_x", lambda a: lib(a).xlogy(2.0, a), "positive"),
+    _unary("logit", lambda a: lib(a).logit(a * 0.4), "positive"),
+    _unary("logit_eps", lambda a: a.mul(0.4).logit(eps=0.3), "positive"),
+    _unary("sinc"),
+    _unary("lgamma", domain="positive"),
+    _unary("lgamma_negative", lambda a: lib(a).lgamma(a - 3.25), "unit"),
+    _unary("digamma", domain="positive"),
+    _unary("digamma_negative", lambda a: a.sub(2.5).digamma(), "unit"),
+    _unary("polygamma2", lambda a: lib(a).polygamma(2, a), "positive"),
+    _unary("polygamma3_method", lambda a: a.polygamma(3), "positive"),
+    _unary("erfinv", domain="unit"),
+    # ----------------------------------------------- wave 2: indexing, shapes, linear algebra
+    _unary(
+        "index_add",
+        lambda a: a.index_add(1, const(a, [3, 0, 3]), a[:, :3] * 0.5 + 1.0, alpha=2.0),
+        shapes=(((3, 4),),),
+        bad=(
+            bad_call("dim_out_of_range", lambda a: a.index_add(2, const(a, [0]), a[:, :1])),
+            bad_call("index_too_large", lambda a: a.index_add(1, const(a, [4]), a[:, :1])),
+            bad_call("float_index", lambda a: a.index_add(1, const(a, [1.0]), a[:, :1])),
+        ),
+    ),
+    OpSpec(
+        "index_add_src",
+        lambda a, s: lib(a).index_add(a, 0, const(a, [1, 1, 0]), s),
+        (((2, 3), (3, 3)), ((3,), (3,))),
+    ),
+    OpSpec(
+        "index_copy",
+        lambda a, s: a.index_copy(1, const(a, [3, 0]), s),
+        (((3, 4), (3, 2)),),
+        bad=(bad_call("index_negative", lambda a, s: a.index_copy(1, const(a, [-1, 0]), s)),),
+    ),
+    _unary(
+        "index_fill",
+        lambda a: a.index_fill(1, const(a, [3, 1]), 1.5),
+        shapes=(((3, 4),),),
+        bad=(bad_call("index_too_large", lambda a: a.index_fill(1, const(a, [4]), 1.5)),),
+    ),
+    OpSpec(
+        "index_fill_tensor",
+        lambda a, v: lib(a).index_fill(a, 0, const(a, [2, 0, 2]), v),
+        (((3, 4), ()),),
+    ),
+    OpSpec(
+        "masked_scatter",
+        lambda a, s: a.masked_scatter(_fit(_MASK, a), s),
+        (((3, 4), (7,)),),
+    ),
+    OpSpec(
+        "masked_scatter_bcast",
+        lambda a, s: lib(a).masked_scatter(a, const(a, _MASK[0]), s),
+        (((3, 4), (2, 3)),),
+    ),
+    _unary(
+        "take",
+        lambda a: lib(a).take(a, const(a, [[-1, 0], [5, 5]])),
+        shapes=(((3, 4),),),
+        bad=(bad_call("index_out_of_range", lambda a: lib(a).take(a, const(a, [12]))),),
+    ),
+    _unary(
+        "select",
+        lambda a: lib(a).select(a, 1, -1),
+        shapes=(((3, 4),),),
+        bad=(bad_call("index_out_of_range", lambda a: a.select(1, 4)),),
+    ),
+    OpSpec("select_scatter", lambda a, s: lib(a).select_scatter(a, s, 1, 2), (((3, 4), (3,)),)),
+    OpSpec(
+        "slice_scatter",
+        lambda a, s: lib(a).slice_scatter(a, s, 1, 0, None, 2),
+        (((3, 4), (3, 2)),),
+    ),
+    OpSpec(
+        "slice_scatter_dim0",
+        lambda a, s: a.slice_scatter(s, start=-2),
+        (((3, 4), (2, 4)),),
+    ),
+    OpSpec(
+        "scatter_reduce_sum",
+        lambda a, s: a.scatter_reduce(1, const(a, _GATHER_IDX), s, "sum"),
+        (((3, 4), (3, 4)),),
+        bad=(
+            bad_call(
+                "bad_reduce", lambda a, s: a.scatter_reduce(1, const(a, _GATHER_IDX), s, "max")
+            ),
+        ),
+    ),
+    OpSpec(
+        "scatter_reduce_sum_noself",
+        lambda a, s: a.scatter_reduce(1, const(a, _GATHER_IDX), s, "sum", include_self=False),
+        (((3, 4), (3, 4)),),
+    ),
+    OpSpec(
+        "scatter_reduce_mean",
+        lambda a, s: lib(a).scatter_reduce(a, 1, const(a, _GATHER_IDX), s, "mean"),
+        (((3, 4), (3, 4)),),
+    ),
+    OpSpec(
+        "scatter_reduce_mean_noself",
+        lambda a, s: a.scatter_reduce(
+            0, const(a, _SCATTER_IDX[:2] % 3), s, "mean", include_self=False
+        ),
+        (((3, 4), (2, 2)),),
+    ),
+    OpSpec(
+        "scatter_reduce_amax",
+        lambda a, s: a.scatter_reduce(1, const(a, _GATHER_IDX), s, "amax"),
+        (((3, 4), (3, 4)),),
+        "distinct",
+    ),
+    OpSpec(
+        "scatter_reduce_amin_noself",
+        lambda a, s: a.scatter_reduce(1, const(a, _GATHER_IDX), s, "amin", include_self=False),
+        (((3, 4), (3, 4)),),
+        "distinct",
+    ),
+    OpSpec(
+        "scatter_reduce_prod",
+        lambda a, s: a.scatter_reduce(1, const(a, _GATHER_IDX), s, "prod"),
+        (((3, 4), (3, 4)),),
+        "nokink",
+    ),
+    OpSpec(
+        "scatter_reduce_prod_noself",
+        lambda a, s: a.scatter_reduce(1, const(a, _GATHER_IDX), s, "prod", include_self=False),
+        (((3, 4), (3, 4)),),
+        "nokink",
+    ),
+    _unary("tensor_split", lambda a: lib(a).tensor_split(a, [1, -1], 1), shapes=(((3, 4),),)),
+    _unary(
+        "tensor_split_sections",
+        lambda a: a.tensor_split(3, 1),
+        shapes=(((3, 5),),),
+        bad=(bad_call("zero_sections", lambda a: a.tensor_split(0)),),
+    ),
+    _unary("fliplr", lambda a: lib(a).fliplr(a), shapes=(((3, 4),),)),
+    _unary("flipud", lambda a: a.flipud(), shapes=(((3, 4),),)),
+    _unary("moveaxis", lambda a: lib(a).moveaxis(a, (0, 1), (2, 0)), shapes=(((2, 3, 4),),)),
+    _unary("swapdims", lambda a: a.swapdims(0, -1), shapes=(((2, 3, 4),),)),
+    _unary("ravel", lambda a: lib(a).ravel(a)),
+    _unary("reshape_as", lambda a: a.reshape_as(const(a, np.zeros((4, 3)))), shapes=(((3, 4),),)),
+    _unary(
+        "sum_to_size",
+        lambda a: a.sum_to_size(1, 4),
+        shapes=(((3, 4),),),
+        bad=(bad_call("not_expandable", lambda a: a.sum_to_size(3, 5)),),
+    ),
+    OpSpec("inner", "inner", (((3, 4), (2, 4)), ((4,), (2, 4)), ((), (2, 3)))),
+    OpSpec("vdot", "vdot", (((4,), (4,)),)),
+    OpSpec("ger", "ger", (((3,), (4,)),)),
+    OpSpec(
+        "addbmm",
+        lambda i, a, b: lib(i).addbmm(i, a, b, beta=0.5, alpha=2.0),
+        (((3, 4), (2, 3, 5), (2, 5, 4)), ((4,), (2, 3, 5), (2, 5, 4))),
+    ),
+    OpSpec("dist", "dist", (B,) + BCAST),
+    OpSpec("dist_p3", lambda a, b: lib(a).dist(a, b, 3), (B,), "distinct"),
+    OpSpec("dist_inf", lambda a, b: a.dist(b, float("inf")), (B,), "distinct"),
+    _unary("renorm", lambda a: lib(a).renorm(a, 2, 0, 1.5), shapes=(((3, 4),),)),
+    _unary(
+        "renorm_p1",
+        lambda a: a.renorm(1, 1, 1.0),
+        shapes=(((3, 4),), ((2, 3, 2),)),
+        bad=(bad_call("negative_maxnorm", lambda a: a.renorm(1, 1, -1.0)),),
+    ),
+    _unary("inverse", "inverse", shapes=(((3, 3),), ((2, 3, 3),))),
+    _unary("det", lambda a: a.det(), shapes=(((3, 3),), ((2, 3, 3),))),
+    _unary("logdet", lambda a: lib(a).logdet(_spd(a)), shapes=(((3, 3),),)),
+    _unary("slogdet", lambda a: lib(a).slogdet(a).logabsdet, shapes=(((3, 3),),)),
+    _unary("pinverse", "pinverse", checks=NO_JVP, shapes=(((4, 3),), ((3, 4),))),
+    _unary("matrix_exp", "matrix_exp", shapes=(((3, 3),), ((2, 2, 2),))),
+    _unary("matrix_exp_scaled", lambda a: (a * 4).matrix_exp(), shapes=(((3, 3),),)),
+    _unary("matrix_power", lambda a: a.matrix_power(-2), shapes=(((3, 3),),)),
+    _unary(
+        "cholesky",
+        lambda a: lib(a).cholesky(_spd(a), upper=True),
+        shapes=(((3, 3),), ((2, 3, 3),)),
+        # torch.cholesky/qr/svd warn that they are deprecated: compared with the
+        # torch.linalg calls their warnings name as equivalent
+        torch_fn=lambda a: torch.linalg.cholesky(_spd(a), upper=True),
+    ),
+    _unary(
+        "qr",
+        lambda a: tuple(lib(a).qr(a)),
+        shapes=(((4, 3),), ((3, 3),)),
+        torch_fn=lambda a: tuple(torch.linalg.qr(a)),
+    ),
+    _unary(
+        "svd",
+        lambda a: _gauge(lib(a).svd(a)),
+        checks=NO_JVP,
+        shapes=(((4, 3),), ((3, 4),)),
+        torch_fn=lambda a: _gauge(
+            (lambda u, s, vh: (u, s, vh.mT))(*torch.linalg.svd(a, full_matrices=False))
+        ),
+    ),
+    _unary(
+        "svd_values",
+        lambda a: a.svd(compute_uv=False).S,
+        shapes=(((4, 3),),),
+        torch_fn=lambda a: torch.linalg.svdvals(a),
+    ),
     # ------------------------------------------------------ composite chains
     OpSpec(
         "mlp_chain", lambda x, w, b: (x @ w + b).tanh().sum(1).sigmoid(), (((3, 4), (4, 2), (2,)),)

@@ -27,31 +27,57 @@ from ..autograd.tensor import Tensor
 
 # Modules used by name below (an op named like its module, ``cast`` or ``softmax``, would
 # be shadowed by the star imports: those are reached through ``_OP_MODULES`` only).
-from . import binary, indexing, inplace, keywords, layout, reduction, sampling, structural, views
+from . import (
+    binary,
+    indexing,
+    inplace,
+    keywords,
+    layout,
+    pointwise_extra,
+    reduction,
+    sampling,
+    special,
+    structural,
+    views,
+)
+from . import inplace_views as iv
 
 # The star imports make every op visible to type checkers and editors as
 # ``chainrule.ops.<name>``; which names are public is decided by ``__all__`` below.
+from .aliases import *  # noqa: F403
 from .binary import *  # noqa: F403
 from .binding import method_spec
 from .cast import *  # noqa: F403
 from .cast import type_as
 from .clamping import *  # noqa: F403
+from .counting import *  # noqa: F403
+from .covariance import *  # noqa: F403
 from .cumulative import *  # noqa: F403
+from .cumulative_extremes import *  # noqa: F403
 from .distance import *  # noqa: F403
 from .gather_scatter import *  # noqa: F403
+from .index_ops import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .layout import *  # noqa: F403
 from .linalg import *  # noqa: F403
+from .linalg_aliases import *  # noqa: F403
 from .logical import *  # noqa: F403
+from .nan_reductions import *  # noqa: F403
+from .order_statistics import *  # noqa: F403
 from .padding import *  # noqa: F403
+from .pointwise_extra import *  # noqa: F403
+from .products import *  # noqa: F403
 from .rearranging import *  # noqa: F403
 from .reduction import *  # noqa: F403
 from .rounded_division import *  # noqa: F403
 from .rounding import *  # noqa: F403
 from .sampling import *  # noqa: F403
+from .scatter_reduce import *  # noqa: F403
 from .search import *  # noqa: F403
 from .softmax import *  # noqa: F403
+from .special import *  # noqa: F403
+from .splitting import *  # noqa: F403
 from .statistics import *  # noqa: F403
 from .structural import *  # noqa: F403
 from .trig import *  # noqa: F403
@@ -87,6 +113,19 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "sampling",
         "cast",
         "distance",
+        "nan_reductions",
+        "order_statistics",
+        "cumulative_extremes",
+        "counting",
+        "covariance",
+        "index_ops",
+        "scatter_reduce",
+        "products",
+        "splitting",
+        "linalg_aliases",
+        "aliases",
+        "pointwise_extra",
+        "special",
     )
 )
 
@@ -105,6 +144,7 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     data_ptr=layout.data_ptr,
     uniform_=sampling.uniform_,
     normal_=sampling.normal_,
+    **{name: getattr(sampling, name) for name in sampling.RANDOM_FILLS},  # bernoulli_, ...
     apply_=sampling.apply_,
     index_put_=indexing.index_put_,
     expand_as=views.expand_as,
@@ -113,6 +153,20 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     zero_=inplace.zero_,
     fill_=inplace.fill_,
     copy_=inplace.copy_,
+    t_=iv.t_,
+    transpose_=iv.transpose_,
+    swapdims_=iv.swapdims_,
+    swapaxes_=iv.swapaxes_,
+    squeeze_=iv.squeeze_,
+    unsqueeze_=iv.unsqueeze_,
+    tril_=structural.tril_,
+    triu_=structural.triu_,
+    fill_diagonal_=structural.fill_diagonal_,
+    nelement=layout.nelement,
+    ndimension=layout.ndimension,
+    reshape_as=views.reshape_as,
+    sum_to_size=views.sum_to_size,
+    float_power_=pointwise_extra.float_power_,
 )
 
 # In an op module's ``__all__`` for the package's own use, but no PyTorch function.
@@ -176,6 +230,9 @@ def _bind_special(T: Any) -> None:
     T.where = lambda self, cond, other: binary.where(cond, self, other)
     # Tensor.count_nonzero takes no NumPy keywords (chainrule.count_nonzero does).
     T.count_nonzero = reduction.count_nonzero
+    # x.polygamma(n) is polygamma(n, x): the order differs (the function takes n first).
+    T.polygamma = special.polygamma_method
+    T.polygamma_ = inplace.make_inplace("polygamma_", special.polygamma_method)
     T.T = property(lambda self: views.permute(self, tuple(reversed(range(self.ndim)))))
     T.mT = property(_matrix_transpose)
 

@@ -159,7 +159,7 @@ class Cumsum(Function):
         return get_array_module(t).cumsum(t, axis=ctx.dim)
 
 
-@tensor_method(keywords=True)
+@tensor_method(inplace=True, keywords=True)
 def cumsum(x: Any, dim: int) -> Tensor:
     x = as_tensor(x)
     if x.dtype.kind in "bi" and x.dtype.itemsize < 8 or x.dtype.kind == "b":

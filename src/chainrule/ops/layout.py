@@ -1,5 +1,6 @@
-"""Memory layout: ``contiguous`` (a C-ordered copy when needed) and the layout queries
-``is_contiguous``, ``stride``, ``data_ptr`` and ``is_floating_point``.
+"""Memory layout: ``contiguous`` (a C-ordered copy when needed) and the layout and type
+queries ``is_contiguous``, ``stride``, ``data_ptr``, ``is_floating_point``, ``is_complex``,
+``get_device``, ``nelement`` and ``ndimension``.
 
 Strides are in elements, as PyTorch counts them (NumPy counts bytes).
 """
@@ -11,7 +12,18 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .binding import tensor_method
 
-__all__ = ["Contiguous", "contiguous", "data_ptr", "is_contiguous", "is_floating_point", "stride"]
+__all__ = [
+    "Contiguous",
+    "contiguous",
+    "data_ptr",
+    "get_device",
+    "is_complex",
+    "is_contiguous",
+    "is_floating_point",
+    "ndimension",
+    "nelement",
+    "stride",
+]
 
 
 class Contiguous(Function):
@@ -61,3 +73,28 @@ def data_ptr(x: Tensor) -> int:
 def is_floating_point(x: Tensor) -> bool:
     """Whether the dtype is a floating-point type (float16/32/64)."""
     return x._data.dtype.kind == "f"
+
+
+def nelement(x: Tensor) -> int:
+    """The number of elements (``numel``)."""
+    return x.numel()
+
+
+def ndimension(x: Tensor) -> int:
+    """The number of dims (``dim``)."""
+    return x.ndim
+
+
+@tensor_method
+def get_device(x: Tensor) -> int:
+    """The CUDA device index of ``x``, or -1 for a CPU tensor (PyTorch's convention)."""
+    dev = x.device
+    if dev.type == "cpu":
+        return -1
+    return dev.index if dev.index is not None else 0
+
+
+@tensor_method
+def is_complex(x: Tensor) -> bool:
+    """Whether ``x`` has a complex dtype."""
+    return x._data.dtype.kind == "c"

@@ -77,35 +77,35 @@ def _ordered(op: str, a: Any, b: Any) -> None:
             )
 
 
-@tensor_method
+@tensor_method(inplace=True)
 def eq(a: Any, b: Any) -> Tensor:
     return _apply("eq", a, b, lambda xp, x, y: x == y)
 
 
-@tensor_method
+@tensor_method(inplace=True)
 def ne(a: Any, b: Any) -> Tensor:
     return _apply("ne", a, b, lambda xp, x, y: x != y)
 
 
-@tensor_method
+@tensor_method(inplace=True)
 def lt(a: Any, b: Any) -> Tensor:
     _ordered("lt", a, b)
     return _apply("lt", a, b, lambda xp, x, y: x < y)
 
 
-@tensor_method
+@tensor_method(inplace=True)
 def le(a: Any, b: Any) -> Tensor:
     _ordered("le", a, b)
     return _apply("le", a, b, lambda xp, x, y: x <= y)
 
 
-@tensor_method
+@tensor_method(inplace=True)
 def gt(a: Any, b: Any) -> Tensor:
     _ordered("gt", a, b)
     return _apply("gt", a, b, lambda xp, x, y: x > y)
 
 
-@tensor_method
+@tensor_method(inplace=True)
 def ge(a: Any, b: Any) -> Tensor:
     _ordered("ge", a, b)
     return _apply("ge", a, b, lambda xp, x, y: x >= y)

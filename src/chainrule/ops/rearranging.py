@@ -17,7 +17,7 @@ from ._util import ShapeError, norm_dim
 from .binding import tensor_method
 from .views import _shape_arg, broadcast_to, reshape
 
-__all__ = ["Copy", "Flip", "Roll", "flip", "repeat", "roll", "tile"]
+__all__ = ["Copy", "Flip", "Roll", "flip", "fliplr", "flipud", "repeat", "roll", "tile"]
 
 
 class Flip(Function):
@@ -152,3 +152,19 @@ def tile(x: Tensor, dims: Sequence[int]) -> Tensor:
     if len(dims) < x.ndim:
         dims = (1,) * (x.ndim - len(dims)) + dims
     return repeat(x, dims)
+
+
+@tensor_method
+def fliplr(x: Tensor) -> Tensor:
+    """``x`` reversed along dim 1 (left/right); at least 2-d."""
+    if x.ndim < 2:
+        raise RuntimeError(f"fliplr: Input must be >= 2-d, got shape {tuple(x.shape)}")
+    return flip(x, (1,))
+
+
+@tensor_method
+def flipud(x: Tensor) -> Tensor:
+    """``x`` reversed along dim 0 (up/down); at least 1-d."""
+    if x.ndim < 1:
+        raise RuntimeError("flipud: Input must be >= 1-d, got a 0-d tensor")
+    return flip(x, (0,))

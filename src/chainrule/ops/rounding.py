@@ -46,19 +46,19 @@ class Trunc(_Rounding):
     fn_name = "trunc"
 
 
-@tensor_method
+@tensor_method(inplace=True)
 def floor(x: Tensor) -> Tensor:
     """The largest integer <= x, elementwise (``torch.floor``)."""
     return Floor.apply(x) if x.dtype.kind == "f" else x
 
 
-@tensor_method
+@tensor_method(inplace=True)
 def ceil(x: Tensor) -> Tensor:
     """The smallest integer >= x, elementwise (``torch.ceil``)."""
     return Ceil.apply(x) if x.dtype.kind == "f" else x
 
 
-@tensor_method
+@tensor_method(inplace=True)
 def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors torch.round
     """Round half to even, to ``decimals`` decimal places (``torch.round``)."""
     if x.dtype.kind != "f":
@@ -69,7 +69,7 @@ def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors torch
     return Round.apply(x)
 
 
-@tensor_method
+@tensor_method(inplace=True)
 def trunc(x: Tensor) -> Tensor:
     """The integer part of x, rounding toward zero (``torch.trunc``)."""
     return Trunc.apply(x) if x.dtype.kind == "f" else x

@@ -1,10 +1,21 @@
-"""Random draws: ``poisson`` (rates given by a tensor), the in-place fills ``uniform_`` and
-``normal_`` (and ``Tensor.apply_``'s Python-level map, PyTorch's CPU-only escape hatch). No
-gradients flow through a draw, as in PyTorch."""
+"""Random draws: ``poisson`` (rates given by a tensor), the in-place fills ``uniform_``,
+``normal_``, ``bernoulli_``, ``exponential_``, ``cauchy_``, ``log_normal_``, ``geometric_`` and
+``random_`` (and ``Tensor.apply_``'s Python-level map, PyTorch's CPU-only escape hatch). No
+gradients flow through a draw, as in PyTorch.
+
+Each fill draws from the chainrule generator (or the ``generator=`` given), writes into the
+tensor without recording a graph (so it refuses a tensor that requires grad while grad mode
+is on) and bumps its version counter; arguments are validated as PyTorch does, with errors
+that name the method. The fills are ``Tensor``-only methods (bound through ``_TENSOR_ONLY``
+in ``ops/__init__.py``).
+"""
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +25,20 @@ from ..random import Generator, gen
 from ._util import as_tensor
 from .inplace import check_unrecorded_write
 
-__all__ = ["apply_", "normal_", "poisson", "uniform_"]
+__all__ = [
+    "apply_",
+    "bernoulli_",
+    "cauchy_",
+    "exponential_",
+    "geometric_",
+    "log_normal_",
+    "normal_",
+    "poisson",
+    "random_",
+    "uniform_",
+]
+
+RANDOM_FILLS = ("bernoulli_", "cauchy_", "exponential_", "geometric_", "log_normal_", "random_")
 
 
 def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
@@ -72,3 +96,170 @@ def normal_(
     x._data[...] = to_device(gen(generator).normal(mean, std, x.shape), x.device)
     x._vc[0] += 1
     return x
+
+
+def _write(x: Tensor, name: str, values: np.ndarray) -> Tensor:
+    x._data[...] = to_device(np.asarray(values).astype(x.dtype, copy=False), x.device)
+    x._vc[0] += 1
+    return x
+
+
+def _continuous(x: Tensor, name: str, what: str) -> None:
+    """The continuous distributions fill floating-point tensors only (as PyTorch)."""
+    if x.dtype.kind != "f":
+        raise RuntimeError(
+            f"{name}: {what} distribution is a continuous probability distribution. dtype "
+            f"must be a floating point but you specified {x.dtype}"
+        )
+
+
+def _number(name: str, arg: str, v: Any) -> float:
+    if isinstance(v, Tensor) or isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+        raise TypeError(f"{name}(): argument '{arg}' must be a number, not {type(v).__name__}")
+    return float(v)
+
+
+def bernoulli_(x: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -> Tensor:
+    """Fill ``x`` with 0/1 draws that are 1 with probability ``p`` (a float, or a tensor
+    broadcastable to ``x`` giving one probability per element); any dtype.
+
+    Raises:
+        RuntimeError: a probability outside [0, 1], or ``p``'s shape does not broadcast.
+    """
+    check_unrecorded_write(x, "bernoulli_")
+    if isinstance(p, Tensor):
+        probs = np.asarray(p._data, dtype=np.float64)
+        try:
+            probs = np.broadcast_to(probs, x.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"bernoulli_: p of shape {tuple(p.shape)} cannot be expanded to the tensor's "
+                f"shape {tuple(x.shape)}"
+            ) from None
+        if probs.size and not ((probs >= 0) & (probs <= 1)).all():
+            raise RuntimeError("bernoulli_ expects all p values to be in [0, 1]")
+    else:
+        pv = _number("bernoulli_", "p", p)
+        if not 0 <= pv <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        probs = np.full(x.shape, pv)
+    return _write(x, "bernoulli_", gen(generator).random(x.shape) < probs)
+
+
+def exponential_(x: Tensor, lambd: float = 1.0, *, generator: Generator | None = None) -> Tensor:
+    """Fill ``x`` with draws of density ``lambd * exp(-lambd * v)`` (mean ``1 / lambd``)."""
+    check_unrecorded_write(x, "exponential_")
+    lam = _number("exponential_", "lambd", lambd)
+    if not lam > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    _continuous(x, "exponential_", "Exponential")
+    return _write(x, "exponential_", gen(generator).exponential(1.0 / lam, x.shape))
+
+
+def cauchy_(
+    x: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator: Generator | None = None
+) -> Tensor:
+    """Fill ``x`` with Cauchy draws: ``median + sigma * tan(pi * (u - 1/2))``."""
+    check_unrecorded_write(x, "cauchy_")
+    m, s = _number("cauchy_", "median", median), _number("cauchy_", "sigma", sigma)
+    if not s > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    _continuous(x, "cauchy_", "Cauchy")
+    return _write(x, "cauchy_", m + s * gen(generator).standard_cauchy(x.shape))
+
+
+def log_normal_(
+    x: Tensor, mean: float = 1.0, std: float = 2.0, *, generator: Generator | None = None
+) -> Tensor:
+    """Fill ``x`` with ``exp(N(mean, std**2))`` draws (``mean``/``std`` of the logarithm)."""
+    check_unrecorded_write(x, "log_normal_")
+    mu, s = _number("log_normal_", "mean", mean), _number("log_normal_", "std", std)
+    if not s > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    if x.dtype.kind != "f":
+        raise NotImplementedError(f"log_normal_: not implemented for {x.dtype} (floating only)")
+    return _write(x, "log_normal_", gen(generator).lognormal(mu, s, x.shape))
+
+
+def geometric_(x: Tensor, p: float, *, generator: Generator | None = None) -> Tensor:
+    """Fill ``x`` with the number of Bernoulli(``p``) trials up to the first success (1, 2,
+    ...); any real dtype."""
+    check_unrecorded_write(x, "geometric_")
+    pv = _number("geometric_", "p", p)
+    if not 0 < pv < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    return _write(x, "geometric_", gen(generator).geometric(pv, x.shape))
+
+
+def _dtype_top(dtype: np.dtype) -> int:
+    """The largest value ``random_()`` draws for a dtype: every integer below it is exact."""
+    if dtype.kind == "b":
+        return 1
+    if dtype.kind in "iu":
+        return int(np.iinfo(dtype).max)
+    return 2 ** (np.finfo(dtype).nmant + 1)
+
+
+def _check_range(dtype: np.dtype, lo: int, hi: int) -> None:
+    """``from`` and ``to - 1`` (``hi``) must be representable, as PyTorch checks."""
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        for name, v in (("from", lo), ("to - 1", hi)):
+            if not info.min <= v <= info.max:
+                raise RuntimeError(f"random_: {name} is out of bounds for {dtype} (got {v})")
+    elif dtype.kind == "f":
+        top = _dtype_top(dtype)
+        for name, v in (("from", lo), ("to - 1", hi)):
+            if not -top <= v <= top:
+                if dtype == np.float16:
+                    raise RuntimeError(f"random_: {name} is out of bounds for {dtype} (got {v})")
+                warnings.warn(
+                    f"random_: {name} is out of bounds [-(2^{int(math.log2(top))}), "
+                    f"2^{int(math.log2(top))}]; {dtype} cannot represent every integer there",
+                    UserWarning,
+                    stacklevel=3,
+                )
+
+
+def random_(x: Tensor, *args: Any, generator: Generator | None = None, **kwargs: Any) -> Tensor:
+    """Fill ``x`` with integers drawn uniformly: ``random_()`` from [0, top] (top: the dtype's
+    largest exactly representable integer), ``random_(to)`` from [0, to),
+    ``random_(from, to)`` from [from, to) and ``random_(from, None)`` from [from, top].
+
+    Raises:
+        RuntimeError: ``from >= to``, or a bound the dtype cannot hold.
+        TypeError: an unknown keyword or too many arguments.
+    """
+    check_unrecorded_write(x, "random_")
+    if "from" in kwargs:  # x.random_(**{"from": 2, "to": 5}): PyTorch's keyword name
+        kwargs["from_"] = kwargs.pop("from")
+    unknown = set(kwargs) - {"to", "from_"}
+    if unknown or len(args) > 2:
+        raise TypeError(
+            f"random_(): expected (), (to) or (from, to) plus generator=, got "
+            f"{len(args)} positional and keywords {sorted(kwargs)}"
+        )
+    if len(args) == 2:
+        lo, hi = args
+    elif len(args) == 1 and "to" not in kwargs:
+        lo, hi = 0, args[0]
+    else:
+        lo = args[0] if args else kwargs.get("from_", 0)
+        hi = kwargs.get("to")
+    for name, v in (("from", lo), ("to", hi)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))):
+            raise TypeError(f"random_(): argument '{name}' must be int, not {type(v).__name__}")
+    lo = int(lo)
+    top = _dtype_top(x.dtype)
+    if hi is None:
+        hi_incl = top
+        _check_range(x.dtype, lo, hi_incl)
+    else:
+        if not lo < int(hi):
+            raise RuntimeError(
+                f"random_ expects 'from' to be less than 'to', but got from={lo} >= to={hi}"
+            )
+        hi_incl = int(hi) - 1
+        _check_range(x.dtype, lo, hi_incl)
+    draws = gen(generator).integers(lo, hi_incl, size=x.shape, endpoint=True, dtype=np.int64)
+    return _write(x, "random_", draws)

@@ -27,10 +27,14 @@ from ._util import as_tensor, norm_dim
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import index_select
+from .inplace import apply_inplace, make_inplace
 from .shape import flip, reshape, stack, transpose
 
 __all__ = [
     "cartesian_prod",
+    "fill_diagonal_",
+    "tril_",
+    "triu_",
     "diag",
     "diag_embed",
     "diagonal",
@@ -414,3 +418,34 @@ def triu(x: Tensor, diagonal: int = 0) -> Tensor:
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     """Lower triangle of the last two dims (the rest zeroed); differentiable."""
     return where(_tri_mask(x, diagonal, False), x, 0)
+
+
+tril_ = make_inplace("tril_", tril)
+triu_ = make_inplace("triu_", triu)
+
+
+def fill_diagonal_(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    """Write ``fill_value`` on the main diagonal (all indices equal) of a tensor whose dims
+    are all equal, or of a 2-d one; ``wrap`` restarts the diagonal every ``ncols + 1`` rows
+    of a tall matrix (NumPy's ``fill_diagonal``, PyTorch's rule)."""
+    if x.ndim < 2:
+        raise RuntimeError(
+            f"fill_diagonal_: dimensions must larger than 1, got shape {tuple(x.shape)}"
+        )
+    if x.ndim > 2 and len(set(x.shape)) != 1:
+        raise RuntimeError(
+            f"fill_diagonal_: all dimensions of input must be of equal length, got shape "
+            f"{tuple(x.shape)}"
+        )
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, (int, float, bool, np.number)):
+        raise TypeError(
+            f"fill_diagonal_: fill_value must be a number, got {type(fill_value).__name__}"
+        )
+    xp = get_array_module(x._data)
+    mask = np.zeros(x.shape, bool)
+    np.fill_diagonal(mask, True, wrap=bool(wrap))
+    m = Tensor._make(xp.asarray(mask), False, None, 0)
+    v = Tensor._make(xp.asarray(fill_value).astype(x.dtype), False, None, 0)
+    return apply_inplace(x, "fill_diagonal_", lambda t: where(m, v, t))

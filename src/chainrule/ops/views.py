@@ -17,7 +17,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import ShapeError, norm_dim
+from ._util import NAMED_ERRORS, ShapeError, lead_with, norm_dim
 from .binding import tensor_method
 
 __all__ = [
@@ -29,12 +29,17 @@ __all__ = [
     "expand",
     "expand_as",
     "flatten",
+    "moveaxis",
     "movedim",
     "permute",
+    "ravel",
     "reshape",
+    "reshape_as",
     "squeeze",
     "sum_to",
+    "sum_to_size",
     "swapaxes",
+    "swapdims",
     "t",
     "transpose",
     "unflatten",
@@ -356,3 +361,48 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
     rest = iter(d for d in range(nd) if d not in src_n)
     axes = tuple(o if o is not None else next(rest) for o in order)
     return permute(x, axes)
+
+
+def reshape_as(x: Tensor, other: Tensor) -> Tensor:
+    """``x`` reshaped to ``other``'s shape."""
+    return reshape(x, tuple(other.shape))
+
+
+def sum_to_size(x: Tensor, *size: Any) -> Tensor:
+    """``x`` summed down to ``size`` (which must expand to ``x``'s shape)."""
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    shape = tuple(int(s) for s in shape)
+    ok = len(shape) <= x.ndim and all(
+        s == n or s == 1 for s, n in zip(shape[::-1], tuple(x.shape)[::-1])
+    )
+    if not ok:
+        raise RuntimeError(
+            f"sum_to_size: size {list(shape)} is not expandable to size {list(x.shape)}"
+        )
+    return sum_to(x, shape) if shape != tuple(x.shape) else x
+
+
+@tensor_method
+def moveaxis(x: Tensor, source: Any, destination: Any) -> Tensor:
+    """NumPy's name for :func:`movedim`."""
+    try:
+        return movedim(x, source, destination)
+    except NAMED_ERRORS as err:
+        lead_with("moveaxis", err)
+        raise
+
+
+@tensor_method
+def swapdims(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Another name for :func:`transpose` (a view with ``dim0`` and ``dim1`` swapped)."""
+    try:
+        return transpose(x, dim0, dim1)
+    except NAMED_ERRORS as err:
+        lead_with("swapdims", err)
+        raise
+
+
+@tensor_method
+def ravel(x: Tensor) -> Tensor:
+    """``x`` as 1-d (a view where the layout allows)."""
+    return reshape(x, (-1,))

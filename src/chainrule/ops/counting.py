@@ -1,0 +1,135 @@
+"""Counting and locating: ``aminmax``, ``argwhere``, ``bincount`` and ``unique_consecutive``.
+
+Only ``aminmax`` is differentiable (it is ``amin`` and ``amax``, whose gradient is shared
+among tied extremes); the others return integer positions or counts computed on raw arrays,
+as PyTorch (``bincount``'s weighted sums are not differentiable there either).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import NAMED_ERRORS, DtypeError, as_tensor, int_dim, lead_with
+from .binding import tensor_method
+from .reduction import amax, amin
+
+__all__ = ["aminmax", "argwhere", "bincount", "unique_consecutive"]
+
+MinMax = namedtuple("MinMax", ["min", "max"])
+"""``aminmax``'s result, with PyTorch's field names (``torch.return_types.aminmax``)."""
+
+
+def _const(arr: Any) -> Tensor:
+    return Tensor._make(arr, False, None, 0)
+
+
+@tensor_method
+def aminmax(input: Any, *, dim: int | None = None, keepdim: bool = False) -> MinMax:  # noqa: A002
+    """(min, max) over all elements or along ``dim``.
+
+    Raises:
+        RuntimeError: the reduced elements are empty (no identity).
+    """
+    x = as_tensor(input)
+    d = None if dim is None else int_dim(dim, x.ndim, "aminmax")
+    empty = x._data.size == 0 if d is None else (x.ndim > 0 and x.shape[d] == 0)
+    if empty:
+        raise RuntimeError(
+            "aminmax(): cannot compute aminmax over an empty dimension as the operation has "
+            f"no identity (got shape {tuple(x.shape)}, dim={dim})"
+        )
+    try:
+        if d is None:
+            lo, hi = amin(x), amax(x)
+            if keepdim:
+                lo, hi = (t.reshape((1,) * x.ndim) for t in (lo, hi))
+            return MinMax(lo, hi)
+        return MinMax(amin(x, d, keepdim), amax(x, d, keepdim))
+    except NAMED_ERRORS as err:
+        lead_with("aminmax", err)
+        raise
+
+
+@tensor_method
+def argwhere(input: Any) -> Tensor:  # noqa: A002
+    """The indices of the non-zero elements, one row per element: shape (count, ndim)."""
+    x = as_tensor(input)
+    xp = get_array_module(x._data)
+    return _const(xp.argwhere(x._data).astype(np.int64))
+
+
+@tensor_method
+def bincount(input: Any, weights: Any = None, minlength: int = 0) -> Tensor:  # noqa: A002
+    """Counts (or sums of ``weights``) of each non-negative integer value in 1-d ``input``;
+    the length is ``max(input) + 1`` or ``minlength`` if larger. Counts are int64; weighted
+    sums keep a float32/float64 weights dtype (other weights give float64), as PyTorch.
+
+    Raises:
+        RuntimeError: ``input`` not 1-d, negative values, bad ``minlength`` or ``weights``.
+        NotImplementedError: a float or bool ``input``.
+    """
+    x = as_tensor(input)
+    a = x._data
+    if a.dtype.kind not in "iu":
+        raise DtypeError(f"bincount: not implemented for {x.dtype} input (integers only)")
+    if isinstance(minlength, bool) or not isinstance(minlength, (int, np.integer)):
+        raise TypeError(f"bincount(): argument 'minlength' must be int, not {minlength!r}")
+    if minlength < 0:
+        raise RuntimeError(f"bincount: minlength should be >= 0 (got {minlength})")
+    if a.ndim != 1 or (a.size and int(a.min()) < 0):
+        raise RuntimeError(
+            f"bincount only supports 1-d non-negative integral inputs (got shape {tuple(x.shape)})"
+        )
+    xp = get_array_module(a)
+    if weights is None:
+        return _const(xp.bincount(a, minlength=int(minlength)).astype(np.int64))
+    w = as_tensor(weights)
+    if w.ndim != 1 or w.shape[0] != a.shape[0]:
+        raise RuntimeError(
+            "bincount: weights should be 1-d and have the same length as input (got "
+            f"weights {tuple(w.shape)}, input {tuple(x.shape)})"
+        )
+    if w.dtype.kind == "c":
+        raise DtypeError(f"bincount: complex weights are not supported (got {w.dtype})")
+    dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    out = xp.bincount(a, weights=w._data.astype(np.float64), minlength=int(minlength))
+    return _const(out.astype(dtype))
+
+
+@tensor_method
+def unique_consecutive(
+    input: Any,  # noqa: A002
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Any:
+    """Collapse each run of equal consecutive elements (of the flattened input) to one;
+    optionally also the run each element belongs to (input's shape) and each run's length.
+
+    Raises:
+        NotImplementedError: ``dim`` other than None (runs of slices are not implemented).
+    """
+    x = as_tensor(input)
+    if dim is not None:
+        raise NotImplementedError(
+            f"unique_consecutive: dim={dim!r} is not supported by chainrule (only dim=None, "
+            "runs of the flattened tensor)"
+        )
+    xp = get_array_module(x._data)
+    flat = x._data.reshape(-1)
+    if flat.size:
+        starts = xp.concatenate([xp.ones(1, bool), flat[1:] != flat[:-1]])
+    else:
+        starts = xp.zeros(0, bool)
+    out = [_const(flat[starts])]
+    if return_inverse:
+        out.append(_const((xp.cumsum(starts) - 1).astype(np.int64).reshape(x.shape)))
+    if return_counts:
+        edges = xp.concatenate([xp.flatnonzero(starts), xp.asarray([flat.size])])
+        out.append(_const(xp.diff(edges).astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)

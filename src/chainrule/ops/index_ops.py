@@ -1,0 +1,282 @@
+"""Index ops along one dimension and slice writers: ``index_add``, ``index_copy``,
+``index_fill``, ``masked_scatter``, ``take``, ``select``, ``select_scatter``,
+``slice_scatter``.
+
+Each is composed from differentiable primitives that already exist (``ScatterAdd`` and
+``Scatter`` of ``gather_scatter.py``, ``IndexPut`` and ``getitem`` of ``indexing.py``,
+``where``), so its gradient, double backward and forward-mode rule are theirs: the gradient
+flows to ``self`` except where overwritten and to ``source`` from the written positions,
+as in PyTorch. The ``*_`` in-place forms are built by ``ops/inplace.py`` (``inplace=True``),
+which records them like every other in-place op (version counter, views, CopySlices).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import as_tensor, norm_dim
+from .binary import where
+from .binding import tensor_method
+from .gather_scatter import IndexOutOfBounds, Scatter, ScatterAdd
+from .indexing import IndexPut, getitem
+
+__all__ = [
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "masked_scatter",
+    "select",
+    "select_scatter",
+    "slice_scatter",
+    "take",
+]
+
+
+class IndexShapeError(IndexError, RuntimeError):
+    """A ``source`` whose shape does not fit ``index`` and ``self``. PyTorch raises
+    ``IndexError`` for some of these cases and ``RuntimeError`` for others; this is both."""
+
+
+def _const(array: Any) -> Tensor:
+    return Tensor._make(array, False, None, 0)
+
+
+def _vector_index(
+    op: str, x: Tensor, dim: int, index: Any, negative: bool = False, check: bool = True
+) -> tuple:
+    """(normalised dim, index as a 1-d int64 array) for the dim-wise ops, bounds-checked.
+
+    ``negative``: negative indices count from the end (``index_fill`` allows them;
+    ``index_add``/``index_copy`` raise, as PyTorch)."""
+    d = norm_dim(dim, x.ndim, op)[0]
+    idx = as_tensor(index)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got {idx.dtype}")
+    if idx.ndim > 1:
+        raise IndexError(
+            f"{op}(): Index is supposed to be a vector (0-d or 1-d), got shape {tuple(idx.shape)}"
+        )
+    arr = idx._data.reshape(-1).astype(np.int64)
+    size = x.shape[d] if x.ndim else 1
+    lo = -size if negative else 0
+    bad = arr[(arr < lo) | (arr >= size)]
+    if bad.size and check:
+        raise IndexOutOfBounds(
+            f"{op}(): index {int(bad[0])} is out of bounds for dimension {d} with size "
+            f"{size} (valid indices: {lo}..{size - 1})"
+        )
+    return d, arr % size if (negative and size) else arr
+
+
+def _source(op: str, x: Tensor, d: int, idx: Any, source: Any) -> Tensor:
+    """``source`` checked against ``x``: same dtype, and x's shape with ``len(idx)`` at d."""
+    src = as_tensor(source)
+    if src.dtype != x.dtype:
+        raise RuntimeError(
+            f"{op}(): self ({x.dtype}) and source ({src.dtype}) must have the same dtype; "
+            "convert with source.to(self.dtype)"
+        )
+    want = list(x.shape) if x.ndim else []
+    if x.ndim:
+        want[d] = idx.size
+    ok = list(src.shape) == want or (max(x.ndim, src.ndim) <= 1 and src.numel() == idx.size)
+    if not ok:
+        raise IndexShapeError(
+            f"{op}(): source tensor shape must match self tensor shape, excluding the "
+            f"specified dimension. Got self.shape = {list(x.shape)} source.shape = "
+            f"{list(src.shape)} for {idx.size} indices"
+        )
+    return src
+
+
+def _along(idx: Any, d: int, shape: tuple) -> Tensor:
+    """``idx`` laid along dim ``d`` and broadcast to ``shape`` (a scatter index)."""
+    view = idx.reshape((1,) * d + (-1,) + (1,) * (len(shape) - d - 1))
+    return _const(np.ascontiguousarray(np.broadcast_to(view, shape)))
+
+
+def _as_1d(x: Tensor) -> Tensor:
+    return x.reshape(1) if x.ndim == 0 else x
+
+
+@tensor_method(inplace=True)
+def index_add(x: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
+    """``x`` with ``alpha * source[..., i, ...]`` added at ``x[..., index[i], ...]`` along
+    ``dim`` (repeated indices accumulate)."""
+    # PyTorch checks no index bounds when self is empty (it returns self unchanged)
+    d, idx = _vector_index("index_add", x, dim, index, check=x.numel() > 0)
+    src = _source("index_add", x, d, idx, source)
+    if x.numel() == 0:
+        return x.clone()
+    if x.dtype.kind in "iu":  # PyTorch truncates a float alpha for an integer tensor
+        alpha = int(alpha)
+    if not (isinstance(alpha, (int, float)) and alpha == 1):
+        src = src * alpha
+        if src.dtype != x.dtype:  # an integer tensor keeps its dtype (PyTorch casts alpha)
+            src = src.to(x.dtype)
+    x1, s1 = _as_1d(x), _as_1d(src).reshape(-1) if x.ndim == 0 else src
+    out = ScatterAdd.apply(x1, d, _along(idx, d, s1.shape), s1)
+    return out.reshape(()) if x.ndim == 0 else out
+
+
+@tensor_method(inplace=True)
+def index_copy(x: Tensor, dim: int, index: Any, source: Any) -> Tensor:
+    """``x`` with ``x[..., index[i], ...] = source[..., i, ...]`` along ``dim``."""
+    d, idx = _vector_index("index_copy", x, dim, index)
+    src = _source("index_copy", x, d, idx, source)
+    x1, s1 = _as_1d(x), _as_1d(src).reshape(-1) if x.ndim == 0 else src
+    out = Scatter.apply(x1, d, _along(idx, d, s1.shape), s1)
+    return out.reshape(()) if x.ndim == 0 else out
+
+
+@tensor_method(inplace=True)
+def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
+    """``x`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d
+    tensor; a tensor value receives the gradient of every filled element)."""
+    d, idx = _vector_index("index_fill", x, dim, index, negative=True)
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                f"index_fill(): only supports a 0-dimensional value tensor, but got a "
+                f"tensor with {value.ndim} dimension(s)"
+            )
+        if not value.requires_grad and value._fw_tangent is None:
+            value = value.item()  # a constant: cast to x's dtype below, as PyTorch
+    elif not isinstance(value, (int, float, bool, np.number)):
+        raise TypeError(
+            f"index_fill(): value must be a number or a 0-d tensor, got {type(value).__name__}"
+        )
+    xp = get_array_module(x._data)
+    mask = xp.zeros(x.shape[d] if x.ndim else 1, bool)
+    mask[idx] = True
+    mask = mask.reshape((-1,) + (1,) * (x.ndim - d - 1)) if x.ndim else mask.reshape(())
+    if isinstance(value, Tensor):
+        return where(_const(mask), value.to(x.dtype), x)
+    v = _const(xp.asarray(value).astype(x.dtype))  # PyTorch casts the value to x's dtype
+    return where(_const(mask), v, x)
+
+
+@tensor_method(inplace=True)
+def masked_scatter(x: Tensor, mask: Any, source: Any) -> Tensor:
+    """``x`` with the positions where ``mask`` is True taking ``source``'s elements in
+    row-major order (``mask`` and ``x`` broadcast together)."""
+    m = as_tensor(mask)
+    src = as_tensor(source)
+    if m.dtype.kind != "b":
+        raise RuntimeError(
+            f"masked_scatter(): only supports boolean masks, but got mask with dtype {m.dtype}"
+        )
+    if src.dtype != x.dtype:
+        raise RuntimeError(
+            f"masked_scatter(): expected self and source to have the same dtype, but got "
+            f"{x.dtype} and {src.dtype}"
+        )
+    try:
+        shape = np.broadcast_shapes(x.shape, m.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"masked_scatter(): mask of shape {tuple(m.shape)} and self of shape "
+            f"{tuple(x.shape)} cannot be broadcast together"
+        ) from None
+    xp = get_array_module(m._data)
+    marr = xp.broadcast_to(m._data, shape)
+    n = int(marr.sum())
+    if src.numel() < n:
+        raise RuntimeError(
+            f"masked_scatter(): number of elements of source ({src.numel()}) < number of "
+            f"True values in the mask ({n})"
+        )
+    xb = x.expand(*shape) if tuple(x.shape) != tuple(shape) else x
+    values = src.reshape(-1)[:n]
+    if not shape:  # 0-d: NumPy cannot index a 0-d array with a 0-d mask
+        return IndexPut.apply(xb.reshape(1), values, marr.reshape(1)).reshape(())
+    return IndexPut.apply(xb, values, np.ascontiguousarray(marr))
+
+
+@tensor_method
+def take(x: Tensor, index: Any) -> Tensor:
+    """The elements of ``x`` (read as 1-d, row-major) at ``index``; the result has the
+    index's shape. Negative indices count from the end."""
+    idx = as_tensor(index)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"take(): Expected a long tensor for index, but got {idx.dtype}")
+    n = x.numel()
+    arr = idx._data.astype(np.int64)
+    bad = arr[(arr < -n) | (arr >= n)]
+    if bad.size:
+        raise IndexError(
+            f"take(): out of range: tried to access index {int(bad.flat[0])} on a tensor "
+            f"of {n} elements"
+        )
+    return getitem(x.reshape(-1), arr % max(n, 1), guard=(idx,))
+
+
+@tensor_method
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """``x`` indexed with ``index`` along ``dim`` (that dim removed; a view)."""
+    if x.ndim == 0:
+        raise IndexError("select(): cannot be applied to a 0-dim tensor")
+    d = norm_dim(dim, x.ndim, "select")[0]
+    i = _check_position("select", x, d, index)
+    return getitem(x, (slice(None),) * d + (i,))
+
+
+def _check_position(op: str, x: Tensor, d: int, index: Any) -> int:
+    if isinstance(index, Tensor):
+        index = index.item()
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"{op}(): index must be an int, got {type(index).__name__}")
+    size = x.shape[d]
+    if not -size <= index < size:
+        raise IndexError(
+            f"{op}(): index {index} out of range for tensor of size {list(x.shape)} at "
+            f"dimension {d}"
+        )
+    return int(index) % size
+
+
+def _scatter_into(op: str, x: Tensor, src: Any, region: tuple) -> Tensor:
+    """``x`` with ``x[region] = src``; ``src`` must have the region's exact shape."""
+    s = as_tensor(src)
+    want = x._data[region].shape
+    if tuple(s.shape) != tuple(want):
+        raise RuntimeError(
+            f"{op}(): expected src to have a size equal to the slice of self. src size = "
+            f"{list(s.shape)}, slice size = {list(want)}"
+        )
+    return IndexPut.apply(x, s.to(x.dtype), region)
+
+
+@tensor_method
+def select_scatter(x: Tensor, src: Any, dim: int, index: int) -> Tensor:
+    """``x`` with ``x.select(dim, index)`` replaced by ``src`` (out of place)."""
+    if x.ndim == 0:
+        raise IndexError("select_scatter(): cannot be applied to a 0-dim tensor")
+    d = norm_dim(dim, x.ndim, "select_scatter")[0]
+    i = _check_position("select_scatter", x, d, index)
+    return _scatter_into("select_scatter", x, src, (slice(None),) * d + (i, Ellipsis))
+
+
+@tensor_method
+def slice_scatter(
+    x: Tensor,
+    src: Any,
+    dim: int = 0,
+    start: int | None = None,
+    end: int | None = None,
+    step: int = 1,
+) -> Tensor:
+    """``x`` with ``x[..., start:end:step, ...]`` (along ``dim``) replaced by ``src``."""
+    if x.ndim == 0:
+        raise RuntimeError("slice_scatter(): cannot be applied to a 0-dim tensor")
+    d = norm_dim(dim, x.ndim, "slice_scatter")[0]
+    if step is None:
+        step = 1
+    if step <= 0:
+        raise RuntimeError(f"slice_scatter(): slice step must be positive, got {step}")
+    region = (slice(None),) * d + (slice(start, end, step), Ellipsis)
+    return _scatter_into("slice_scatter", x, src, region)

@@ -1,0 +1,158 @@
+"""PyTorch's top-level linear-algebra names (``torch.inverse``, ``torch.det``, ...,
+``torch.svd``), each also a ``Tensor`` method, on top of ``cr.linalg``.
+
+They reuse the ``cr.linalg`` implementations (no second copy of the math); what differs is
+PyTorch's older calling convention: ``qr(some=)``, ``cholesky(upper=)``, ``pinverse(rcond=)``,
+and ``svd`` returning ``(U, S, V)`` with ``V`` (not ``Vh``) and ``some=``/``compute_uv=``.
+``logdet`` is ``log(det)``: NaN for a negative determinant, -inf for a zero one.
+``matrix_exp`` (absent from ``cr.linalg``) is a scaling-and-squaring Taylor series made of
+matrix products, so it is differentiable to every order.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..linalg._common import check_square
+from ..linalg.decompositions import cholesky as _cholesky
+from ..linalg.decompositions import qr as _qr
+from ..linalg.decompositions import svd as _svd
+from ..linalg.decompositions import svdvals as _svdvals
+from ..linalg.norms import pinv as _pinv
+from ..linalg.solve import det as _det
+from ..linalg.solve import inv as _inv
+from ..linalg.solve import matrix_power as _matrix_power
+from ..linalg.solve import slogdet as _slogdet
+from ._util import NAMED_ERRORS, lead_with
+from .binary import where
+from .binding import tensor_method
+from .linalg import matmul
+
+__all__ = [
+    "cholesky",
+    "det",
+    "inverse",
+    "logdet",
+    "matrix_exp",
+    "matrix_power",
+    "pinverse",
+    "qr",
+    "slogdet",
+    "svd",
+]
+
+
+class SvdResult(NamedTuple):
+    """``torch.svd``'s result: ``A = U @ diag(S) @ V.mT``."""
+
+    U: Tensor
+    S: Tensor
+    V: Tensor
+
+
+def _named(op: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with errors restated under the public name ``op``."""
+    try:
+        return fn(*args, **kwargs)
+    except NAMED_ERRORS as err:
+        lead_with(op, err)
+        raise
+
+
+@tensor_method
+def inverse(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The inverse of a (batch of) square matrix (``linalg.inv``)."""
+    return _named("inverse", _inv, input)
+
+
+@tensor_method
+def det(input: Tensor) -> Tensor:  # noqa: A002
+    """The determinant of a (batch of) square matrix (``linalg.det``)."""
+    return _named("det", _det, input)
+
+
+@tensor_method
+def slogdet(input: Tensor) -> Any:  # noqa: A002
+    """``(sign, logabsdet)`` of the determinant (``linalg.slogdet``)."""
+    return _named("slogdet", _slogdet, input)
+
+
+@tensor_method
+def logdet(input: Tensor) -> Tensor:  # noqa: A002
+    """``log(det(input))``: NaN where the determinant is negative, -inf where it is 0."""
+    sign, logabs = _named("logdet", _slogdet, input)
+    s = sign._data
+    bad = np.where(s == 0, -np.inf, np.nan).astype(logabs._data.dtype)
+    return where(Tensor._make(s > 0, False, None, 0), logabs, Tensor._make(bad, False, None, 0))
+
+
+@tensor_method
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:  # noqa: A002
+    """The pseudo-inverse, dropping singular values below ``rcond * s_max``."""
+    return _named("pinverse", _pinv, input, rtol=rcond)
+
+
+@tensor_method
+def matrix_power(input: Tensor, n: int) -> Tensor:  # noqa: A002
+    """``input`` multiplied by itself ``n`` times (``n < 0``: of its inverse)."""
+    return _named("matrix_power", _matrix_power, input, n)
+
+
+@tensor_method
+def cholesky(input: Tensor, upper: bool = False) -> Tensor:  # noqa: A002
+    """The Cholesky factor ``L`` (``upper=True``: ``U = L.mT``) of an SPD matrix."""
+    return _named("cholesky", _cholesky, input, upper=upper)
+
+
+@tensor_method
+def qr(input: Tensor, some: bool = True) -> Any:  # noqa: A002
+    """``(Q, R)``: reduced when ``some`` (``linalg.qr(mode='reduced')``), else complete."""
+    return _named("qr", _qr, input, "reduced" if some else "complete")
+
+
+@tensor_method
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SvdResult:  # noqa: A002
+    """``(U, S, V)`` with ``input = U diag(S) V^T`` (``V``, not ``linalg.svd``'s ``Vh``).
+
+    ``some``: thin factors (else full square ones). ``compute_uv=False``: only ``S``; ``U``
+    and ``V`` are zero-filled ``(m, m)`` and ``(n, n)`` matrices, as PyTorch."""
+    if not compute_uv:
+        s = _named("svd", _svdvals, input)
+        m, n = input.shape[-2], input.shape[-1]
+        batch = tuple(input.shape[:-2])
+        xp_zeros = np.zeros
+        u = Tensor._make(xp_zeros(batch + (m, m), s._data.dtype), False, None, 0)
+        v = Tensor._make(xp_zeros(batch + (n, n), s._data.dtype), False, None, 0)
+        return SvdResult(u, s, v)
+    u, s, vh = _named("svd", _svd, input, full_matrices=not some)
+    return SvdResult(u, s, vh.mT)
+
+
+_TAYLOR_DEGREE = 18  # with ||A / 2^s||_1 <= 1/2 the truncation error is below 1e-22
+
+
+@tensor_method
+def matrix_exp(input: Tensor) -> Tensor:  # noqa: A002
+    """The matrix exponential ``sum_k A^k / k!`` of a (batch of) square matrix.
+
+    Scaling and squaring: ``exp(A) = exp(A / 2^s)^(2^s)`` with ``s`` chosen (from the
+    values, a constant for autograd) so that ``||A / 2^s||_1 <= 1/2``, and a degree-18
+    Taylor polynomial in Horner form for ``exp(A / 2^s)``."""
+    a = _named("matrix_exp", check_square, input, "matrix_exp")
+    if a.dtype.kind not in "fc":
+        raise RuntimeError(f"matrix_exp: expected a floating point tensor, got {a.dtype}")
+    n = a.shape[-1]
+    norm = float(np.abs(a._data).sum(axis=-2).max()) if a.numel() else 0.0
+    s = max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 and math.isfinite(norm) else 0
+    x = a / float(2**s) if s else a
+    eye = Tensor._make(np.eye(n, dtype=a._data.dtype), False, None, 0)
+    p = eye
+    for k in range(_TAYLOR_DEGREE, 0, -1):
+        p = eye + matmul(x, p) / float(k)
+    for _ in range(s):
+        p = matmul(p, p)
+    return p

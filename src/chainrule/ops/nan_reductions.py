@@ -1,0 +1,77 @@
+"""Reductions that skip NaN: ``nansum`` and ``nanmean``.
+
+Both are composed from ``where`` and ``sum``: the NaN entries are replaced by a constant 0
+before summing, so their gradient is 0 (as PyTorch's ``grad * ~isnan(x)``) and forward mode
+comes from the same primitives. ``nanmean`` divides by the number of non-NaN entries of each
+reduced slice (a constant), giving NaN for a slice that is all NaN, as PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from ._util import NAMED_ERRORS, DtypeError, as_tensor, lead_with
+from .binary import where
+from .binding import tensor_method
+from .logical import isnan, logical_not
+from .reduction import sum as _sum
+
+__all__ = ["nanmean", "nansum"]
+
+
+def _zero_nans(x: Tensor) -> tuple[Tensor, Tensor]:
+    """``x`` with NaN entries replaced by a constant 0, and the NaN mask (a bool tensor)."""
+    nan = isnan(x)
+    return where(nan, 0.0, x), nan
+
+
+@tensor_method
+def nansum(
+    input: Any,  # noqa: A002 - PyTorch's name
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+) -> Tensor:
+    """Sum over ``dim`` (all elements by default) treating NaN as 0; integer and bool inputs
+    sum as ``sum`` does (in int64)."""
+    x = as_tensor(input)
+    try:
+        if x.dtype.kind in "fc":
+            x, _ = _zero_nans(x)
+        return _sum(x, dim, keepdim, dtype)
+    except NAMED_ERRORS as err:
+        lead_with("nansum", err)
+        raise
+
+
+@tensor_method
+def nanmean(
+    input: Any,  # noqa: A002 - PyTorch's name
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+) -> Tensor:
+    """Mean over ``dim`` of the non-NaN entries (NaN where a slice has none).
+
+    Raises:
+        RuntimeError: an integer or bool input (PyTorch has no integer nanmean).
+    """
+    x = as_tensor(input)
+    if x.dtype.kind not in "fc":  # checked before ``dtype`` applies, as PyTorch does
+        raise DtypeError(
+            f"nanmean(): expected input to have floating point or complex dtype but got "
+            f"{x.dtype}; call .float() first"
+        )
+    if dtype is not None:
+        x = x.to(dtype)
+    try:
+        x0, nan = _zero_nans(x)
+        total = _sum(x0, dim, keepdim)
+        count = _sum(logical_not(nan), dim, keepdim)
+    except NAMED_ERRORS as err:
+        lead_with("nanmean", err)
+        raise
+    return total / count  # 0 / 0: NaN for a slice with no number

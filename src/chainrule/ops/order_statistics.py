@@ -1,0 +1,397 @@
+"""Order statistics: ``median``, ``nanmedian``, ``kthvalue``, ``mode``, ``quantile``,
+``nanquantile`` and ``msort``.
+
+The selection (which element is the median, the k-th smallest, the mode) is integer work on
+raw arrays, done inside gradient-free ops (:class:`SelectPositions`,
+:class:`QuantilePositions`) so that ``cr.func.vmap`` runs it per sample; the values are then
+a ``gather`` of the input at the selected indices, so their
+gradient is routed to the selected element (PyTorch's ``value_selecting_reduction_backward``)
+and forward mode comes with ``gather``. The whole-tensor ``median()`` / ``nanmedian()``
+instead share the gradient evenly among all elements equal to the result, as PyTorch's
+``evenly_distribute_backward`` does (:class:`EvenSelect`).
+
+NaN sorts last (NumPy's and PyTorch's order): ``median`` and ``quantile`` return NaN for a
+slice holding one, the ``nan*`` variants ignore NaN (NaN only for an all-NaN slice).
+``quantile`` interpolates between the two order statistics around ``q * (n - 1)`` with
+PyTorch's ``lerp`` formula, so its gradient is the interpolation weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import as_tensor, int_dim
+from .binary import where
+from .binding import tensor_method
+from .gather_scatter import gather
+from .joining import stack
+from .reduction import ValuesIndices
+from .search import sort
+from .shape import reshape
+
+__all__ = [
+    "kthvalue",
+    "median",
+    "mode",
+    "msort",
+    "nanmedian",
+    "nanquantile",
+    "quantile",
+]
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _const(arr: Any) -> Tensor:
+    return Tensor._make(arr, False, None, 0)
+
+
+def _nan_mask(a: Any) -> Any:
+    xp = get_array_module(a)
+    return xp.isnan(a) if a.dtype.kind in "fc" else xp.zeros(a.shape, bool)
+
+
+class EvenSelect(Function):
+    """The lower median of all elements of ``x`` (of its non-NaN ones with ``ignore_nan``;
+    NaN if ``x`` holds NaN otherwise); the gradient is shared evenly among the elements equal
+    to it (the NaN ones when it is NaN), as PyTorch's ``evenly_distribute_backward``."""
+
+    raw = True
+
+    @staticmethod
+    def _weights(x: Any, value: Any) -> Any:
+        mask = _nan_mask(x) if bool(_nan_mask(np.asarray(value))) else x == value
+        return (mask / max(int(mask.sum()), 1)).astype(x.dtype)
+
+    @staticmethod
+    def forward(ctx, x, ignore_nan):
+        flat = np.asarray(x).reshape(-1)
+        nan = _nan_mask(flat)
+        if not ignore_nan and nan.any():
+            value = np.nan
+        else:
+            vals = np.sort(flat[~nan])
+            value = vals[(vals.size - 1) // 2] if vals.size else np.nan
+        ctx.value = value
+        ctx.save_for_backward(x)
+        return get_array_module(x).asarray(value, dtype=x.dtype).reshape(())
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        w = EvenSelect._weights(x._data, ctx.value)
+        return grad * _const(w), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        w = EvenSelect._weights(ctx.primals[0], ctx.out)
+        return (t * w).sum()
+
+
+def _positions(a: Any, d: int, how: str, k: int) -> np.ndarray:
+    """The index along ``d`` of the element each slice of array ``a`` selects, keepdim-shaped:
+    ``how`` is 'median', 'nanmedian', 'kth' (the ``k``-th smallest) or 'mode'. Sorted order
+    is stable with NaN last, so ties keep the input order."""
+    a = np.asarray(a)
+    nan = _nan_mask(a)
+    n = a.shape[d]
+    if how == "mode":
+        return _mode_positions(np.moveaxis(a, d, -1), np.moveaxis(nan, d, -1), d)
+    good = (~nan).sum(axis=d, keepdims=True)
+    if how == "nanmedian":
+        pick = np.maximum(good - 1, 0) // 2
+    elif how == "median":  # a slice with NaN selects its first NaN (sorted after the numbers)
+        pick = np.where(good < n, good, (n - 1) // 2)
+    else:
+        pick = np.full(good.shape, k - 1)
+    order = np.argsort(a, axis=d, kind="stable")
+    return np.take_along_axis(order, pick, axis=d).astype(np.int64)
+
+
+def _mode_positions(moved: np.ndarray, nan: np.ndarray, d: int) -> np.ndarray:
+    """``mode``'s index per slice of ``moved`` (the reduced dim last), keepdim-shaped at ``d``:
+    the smallest most frequent value at its last occurrence; each NaN is a value of its own
+    (NaN != NaN), sorted after every number, as PyTorch."""
+    n = moved.shape[-1]
+    rows, nan_rows = moved.reshape(-1, n), nan.reshape(-1, n)
+    idx = np.zeros(rows.shape[0], np.int64)
+    for r, row in enumerate(rows):
+        vals, counts = np.unique(row[~nan_rows[r]], return_counts=True)
+        if vals.size:
+            same = row == vals[int(np.argmax(counts))]
+            idx[r] = n - 1 - int(np.argmax(same[::-1]))
+        # else all NaN: the first of them (the first in sorted order), index 0
+    return np.moveaxis(idx.reshape(moved.shape[:-1] + (1,)), -1, d)
+
+
+class SelectPositions(Function):
+    """:func:`_positions` as an op (integers, no gradient), so that ``cr.func.vmap`` runs it
+    per sample."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, d, how, k):
+        return get_array_module(x).asarray(_positions(x, d, how, k))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None, None, None
+
+
+def _select(x: Tensor, d: int, how: str, keepdim: bool, k: int = 0) -> ValuesIndices:
+    """(values, indices) of the selected element of each slice along ``d``: the values are a
+    ``gather``, so the gradient goes to the selected element."""
+    idx = SelectPositions.apply(x.detach(), d, how, k)
+    values = gather(x, d, idx)
+    if keepdim:
+        return ValuesIndices(values, idx)
+    return ValuesIndices(values.squeeze(d), idx.squeeze(d))
+
+
+def _zero_d(x: Tensor) -> ValuesIndices:
+    """A 0-d tensor is its own median / k-th value / mode, at index 0 (PyTorch)."""
+    return ValuesIndices(x.clone(), _const(np.zeros((), np.int64)))
+
+
+def _check_reducible(op: str, x: Tensor, d: int) -> None:
+    if x.shape[d] == 0:
+        raise IndexError(
+            f"{op}(): Expected reduction dim {d} to have non-zero size (got a tensor of "
+            f"shape {tuple(x.shape)})"
+        )
+
+
+def _median(op: str, input: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:  # noqa: A002
+    x = as_tensor(input)
+    if x._data.dtype.kind == "c":
+        raise RuntimeError(f"{op}(): complex tensors have no order (got {x.dtype})")
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{op}(): keepdim=True needs a dim (got dim=None)")
+        if x._data.size == 0:
+            return _const(get_array_module(x._data).asarray(np.nan, dtype=x.dtype))
+        return EvenSelect.apply(x, ignore_nan)
+    d = int_dim(dim, x.ndim, op)
+    if x.ndim == 0:
+        return _zero_d(x)
+    _check_reducible(op, x, d)
+    return _select(x, d, op, keepdim)
+
+
+@tensor_method
+def median(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A002
+    """``median(x)``: the lower median of all elements (NaN if any is NaN);
+    ``median(x, dim)``: (values, indices) of the lower median along ``dim``."""
+    return _median("median", input, dim, keepdim, ignore_nan=False)
+
+
+@tensor_method
+def nanmedian(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A002
+    """``median`` ignoring NaN: the lower median of the non-NaN values (NaN if none)."""
+    return _median("nanmedian", input, dim, keepdim, ignore_nan=True)
+
+
+@tensor_method
+def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:  # noqa: A002
+    """(values, indices) of the ``k``-th smallest element (1-based) along ``dim``.
+
+    Raises:
+        RuntimeError: ``k`` outside 1..size of ``dim``.
+    """
+    x = as_tensor(input)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"kthvalue(): argument 'k' must be int, not {type(k).__name__}")
+    d = int_dim(dim, x.ndim, "kthvalue")
+    if x.ndim:
+        _check_reducible("kthvalue", x, d)
+    n = x.shape[d] if x.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(
+            f"kthvalue(): selected number k out of range for dimension {d} "
+            f"(got k={k}, valid: 1 to {n})"
+        )
+    if x.ndim == 0:
+        return _zero_d(x)
+    return _select(x, d, "kth", keepdim, int(k))
+
+
+@tensor_method
+def mode(input: Any, dim: int = -1, keepdim: bool = False) -> ValuesIndices:  # noqa: A002
+    """(values, indices) of the most frequent value along ``dim``: the smallest among equally
+    frequent ones, at the index of its last occurrence (as PyTorch on CPU, where each NaN is
+    a value of its own, so NaN is the mode only of an all-NaN slice)."""
+    x = as_tensor(input)
+    if x._data.dtype.kind == "c":
+        raise RuntimeError(f"mode(): complex tensors have no order (got {x.dtype})")
+    d = int_dim(dim, x.ndim, "mode")
+    if x.ndim == 0:
+        return _zero_d(x)
+    _check_reducible("mode", x, d)
+    return _select(x, d, "mode", keepdim)
+
+
+@tensor_method
+def msort(input: Any) -> Tensor:  # noqa: A002
+    """``input`` sorted along its first dimension (``sort(input, 0).values``)."""
+    return sort(as_tensor(input), 0).values
+
+
+def _q_array(op: str, q: Any, x: Tensor) -> tuple[np.ndarray, bool]:
+    """The quantiles as a float64 array and whether ``q`` was a 1-d tensor."""
+    if isinstance(q, Tensor):
+        if q.ndim > 1:
+            raise RuntimeError(f"{op}() q must be a scalar or 1D tensor (got shape {q.shape})")
+        if q.dtype != x.dtype:
+            raise RuntimeError(
+                f"{op}() q tensor must be same dtype as the input tensor (got q {q.dtype}, "
+                f"input {x.dtype})"
+            )
+        qa, vector = np.asarray(q._data, dtype=np.float64).reshape(-1), q.ndim == 1
+    elif isinstance(q, (int, float, np.number)) and not isinstance(q, bool):
+        qa, vector = np.asarray([float(q)]), False
+    elif isinstance(q, (list, tuple)):
+        raise TypeError(f"{op}(): q must be a float or a Tensor, not {type(q).__name__}")
+    else:
+        raise TypeError(f"{op}(): q must be a float or a Tensor, not {type(q).__name__}")
+    bad = qa[~((qa >= 0) & (qa <= 1))]
+    if bad.size:
+        raise RuntimeError(f"{op}() q must be in the range [0, 1] but got {bad[0]:g}")
+    return qa, vector
+
+
+def _lerp(lo: Tensor, hi: Tensor, w: Tensor) -> Tensor:
+    """PyTorch's ``lerp``: ``lo + w (hi - lo)`` for w < 0.5, else ``hi - (hi - lo)(1 - w)``."""
+    diff = hi - lo
+    return where(w < 0.5, lo + w * diff, hi - diff * (1 - w))
+
+
+def _quantile_positions(
+    a: Any, d: int, qs: tuple, ignore_nan: bool, interpolation: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each ``q``: the sorted positions below and above ``q * (n - 1)`` along ``d`` of
+    array ``a`` (``n``: the non-NaN count with ``ignore_nan``) and the interpolation weight,
+    each of shape ``(len(qs), *keepdim shape)``."""
+    a = np.asarray(a)
+    n = a.shape[d]
+    good = (~_nan_mask(a)).sum(axis=d, keepdims=True).astype(np.float64)
+    q = np.asarray(qs, np.float64).reshape((-1,) + (1,) * a.ndim)
+    if ignore_nan:
+        ranks = np.maximum(q * (good - 1), 0.0)
+    else:  # a slice holding NaN points at its last element, which is NaN
+        ranks = np.where(good < n, n - 1.0, q * (n - 1))
+    if interpolation == "nearest":
+        ranks = np.round(ranks)  # half to even, as PyTorch
+    below, above = np.floor(ranks).astype(np.int64), np.ceil(ranks).astype(np.int64)
+    if interpolation == "lower":
+        above = below
+    elif interpolation == "higher":
+        below = above
+    weight = np.full(ranks.shape, 0.5) if interpolation == "midpoint" else ranks - below
+    return below, above, weight.astype(a.dtype)
+
+
+class QuantilePositions(Function):
+    """:func:`_quantile_positions` as an op (no gradient), so that ``cr.func.vmap`` runs it
+    per sample."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, d, qs, ignore_nan, interpolation):
+        xp = get_array_module(x)
+        return tuple(
+            xp.asarray(v) for v in _quantile_positions(x, d, qs, ignore_nan, interpolation)
+        )
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return None, None, None, None, None
+
+
+def _quantile(
+    op: str,
+    input: Any,  # noqa: A002
+    q: Any,
+    dim: Any,
+    keepdim: bool,
+    interpolation: str,
+    ignore_nan: bool,
+) -> Tensor:
+    x = as_tensor(input)
+    if x.dtype.kind != "f" or x.dtype == np.float16:
+        raise RuntimeError(
+            f"{op}() input tensor must be either float or double dtype (got {x.dtype})"
+        )
+    qa, vector = _q_array(op, q, x)
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(
+            f"{op}() interpolation must be one of linear, lower, higher, midpoint or nearest, "
+            f"but got {interpolation}"
+        )
+    if dim is None:
+        src, d = reshape(x, (-1,)), 0
+    else:
+        d = int_dim(dim, x.ndim, op)
+        src = reshape(x, (1,)) if x.ndim == 0 else x
+    if x._data.size == 0:
+        raise RuntimeError(f"{op}() input tensor must be non-empty (got shape {tuple(x.shape)})")
+    sorted_vals = sort(src, d).values
+    below, above, weight = QuantilePositions.apply(
+        src.detach(), d, tuple(float(v) for v in qa), ignore_nan, interpolation
+    )
+    results = []
+    for i in range(len(qa)):
+        lo = gather(sorted_vals, d, below[i])
+        if interpolation in ("linear", "midpoint"):
+            lo = _lerp(lo, gather(sorted_vals, d, above[i]), weight[i])
+        results.append(lo)
+    out = stack(results, 0) if vector else results[0]
+    lead = (len(qa),) if vector else ()
+    if dim is None:
+        shape = lead + ((1,) * x.ndim if keepdim else ())
+    elif keepdim:
+        shape = lead + tuple(1 if i == d else s for i, s in enumerate(src.shape))
+        shape = lead + (() if x.ndim == 0 else shape[len(lead) :])
+    else:
+        shape = lead + tuple(s for i, s in enumerate(x.shape) if i != d)
+    return reshape(out, shape)
+
+
+@tensor_method
+def quantile(
+    input: Any,  # noqa: A002
+    q: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
+    """The ``q``-th quantiles (``q`` a float or 1-d tensor in [0, 1]) over all elements or
+    along ``dim``; a 1-d ``q`` adds a leading dimension. ``interpolation`` picks between the
+    two order statistics around ``q * (n - 1)``: 'linear', 'lower', 'higher', 'midpoint' or
+    'nearest'. NaN in a slice gives NaN.
+
+    Raises:
+        RuntimeError: non-float input, empty input, ``q`` out of range, 2-d or of another
+            dtype, or an unknown ``interpolation``.
+    """
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, ignore_nan=False)
+
+
+@tensor_method
+def nanquantile(
+    input: Any,  # noqa: A002
+    q: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
+    """``quantile`` ignoring NaN (NaN only for a slice that is all NaN)."""
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, ignore_nan=True)

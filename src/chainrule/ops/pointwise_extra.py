@@ -1,0 +1,221 @@
+"""More pointwise ops of PyTorch: addcmul, addcdiv, frac, float_power (differentiable) and
+signbit, heaviside, nextafter, gcd (no gradient, as in PyTorch).
+
+addcmul and addcdiv (``input + value * t1 * t2``, ``input + value * t1 / t2``) are what
+optimizers written for PyTorch call (``exp_avg_sq.addcmul_(g, g, value=1 - beta2)``); they
+are compositions of mul/div/add, so their gradients, promotion and broadcasting are those
+ops'. float_power computes in float64 (complex128 for complex input), as PyTorch. The
+non-differentiable ops return constant tensors (PyTorch's raise in backward instead).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import NAMED_ERRORS, DtypeError, as_tensor, check_broadcast, lead_with, promote
+from .binary import add, div, mul, pow
+from .binding import tensor_method
+from .cast import cast
+from .elementwise import UnaryElementwise
+from .inplace import apply_inplace
+
+__all__ = [
+    "addcdiv",
+    "addcmul",
+    "float_power",
+    "frac",
+    "gcd",
+    "heaviside",
+    "nextafter",
+    "signbit",
+]
+
+
+def _const(arr: Any) -> Tensor:
+    return Tensor._make(arr, False, None, 0)
+
+
+def _tensor_arg(op: str, name: str, pos: int, v: Any) -> Tensor:
+    """PyTorch's check for an argument that must be a Tensor (no Python numbers)."""
+    if not isinstance(v, Tensor):
+        raise TypeError(
+            f"{op}(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}"
+        )
+    return v
+
+
+# ------------------------------------------------------------------------- addcmul/addcdiv
+def _value(value: Any, *tensors: Any) -> Any:
+    """``value`` as PyTorch uses it: cast to the result dtype, so with all-integer operands a
+    fractional value is truncated (``addcmul(int, int, int, value=0.5)`` adds nothing)."""
+    integral = all(isinstance(t, Tensor) and t._data.dtype.kind in "iub" for t in tensors)
+    if integral and isinstance(value, (float, np.floating)):
+        return int(value)
+    return value
+
+
+@tensor_method(inplace=True)
+def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:  # noqa: A002
+    """``input + value * tensor1 * tensor2`` elementwise, with broadcasting
+    (``torch.addcmul``)."""
+    value = _value(value, input, tensor1, tensor2)
+    try:
+        prod = mul(tensor1, tensor2)
+        return add(input, prod if _is_one(value) else mul(prod, value))
+    except NAMED_ERRORS as err:
+        lead_with("addcmul", err)
+        raise
+
+
+@tensor_method(inplace=True)
+def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:  # noqa: A002
+    """``input + value * tensor1 / tensor2`` elementwise, with broadcasting
+    (``torch.addcdiv``). Two integer tensors to divide raise, as in PyTorch."""
+    if all(isinstance(t, Tensor) and t._data.dtype.kind in "iub" for t in (tensor1, tensor2)):
+        raise RuntimeError(
+            "addcdiv: integer division with addcdiv is not supported (as in PyTorch); use "
+            "input + value * tensor1 / tensor2 for true division, or convert with .float()"
+        )
+    try:
+        quot = div(tensor1, tensor2)
+        return add(input, quot if _is_one(value) else mul(quot, value))
+    except NAMED_ERRORS as err:
+        lead_with("addcdiv", err)
+        raise
+
+
+def _is_one(value: Any) -> bool:
+    return not isinstance(value, Tensor) and value == 1 and not isinstance(value, bool)
+
+
+# ------------------------------------------------------------------------------- frac
+class Frac(UnaryElementwise):
+    """x - trunc(x) (the sign of x kept); d/dx = 1."""
+
+    saves = ""
+
+    @staticmethod
+    def f(x):
+        with np.errstate(invalid="ignore"):  # frac(+-inf) is NaN, as PyTorch
+            return x - get_array_module(x).trunc(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return 1
+
+
+@tensor_method(inplace=True)
+def frac(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The fractional part, ``input - trunc(input)`` (``torch.frac``; floating only)."""
+    x = as_tensor(input)
+    if x._data.dtype.kind not in "f":
+        raise DtypeError(f"frac: not implemented for {x.dtype} (floating tensors only)")
+    return Frac.apply(x)
+
+
+# ------------------------------------------------------------------------- float_power
+def _double(v: Any, complex_: bool) -> Any:
+    target = np.complex128 if complex_ else np.float64
+    if isinstance(v, Tensor):
+        return v if v._data.dtype == target else cast(v, target)
+    return complex(v) if complex_ else v
+
+
+@tensor_method
+def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``input ** exponent`` computed in float64 (complex128 for complex operands), as
+    ``torch.float_power``; either may be a number."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError("float_power(): expected at least one of input and exponent to be a Tensor")
+    cplx = any(
+        isinstance(v, complex) or isinstance(v, Tensor) and v._data.dtype.kind == "c"
+        for v in (input, exponent)
+    )
+    try:
+        return pow(_double(input, cplx), _double(exponent, cplx))
+    except NAMED_ERRORS as err:
+        lead_with("float_power", err)
+        raise
+
+
+def float_power_(self: Tensor, exponent: Any) -> Tensor:
+    """``Tensor.float_power_``: in place, so the tensor must already be float64 (or
+    complex128), as PyTorch requires."""
+    cplx = isinstance(exponent, complex) or (
+        isinstance(exponent, Tensor) and exponent._data.dtype.kind == "c"
+    )
+    want = np.dtype(np.complex128 if cplx or self._data.dtype.kind == "c" else np.float64)
+    if self._data.dtype != want:
+        raise RuntimeError(
+            f"float_power_: the base given to float_power_ has dtype {self.dtype} but the "
+            f"operation's result requires dtype {want}; convert it with .double() first"
+        )
+    return apply_inplace(self, "float_power_", float_power, exponent)
+
+
+# ---------------------------------------------------------------- no gradient: bool/ints
+@tensor_method
+def signbit(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Whether the sign bit is set (True for -0.0 and negative NaN too; ``torch.signbit``)."""
+    x = as_tensor(input)
+    d = x._data
+    xp = get_array_module(d)
+    if d.dtype.kind == "c":
+        raise RuntimeError("signbit: not implemented for complex tensors")
+    if d.dtype.kind in "bu":
+        return _const(xp.zeros(d.shape, dtype=bool))
+    return _const(xp.asarray(xp.signbit(d)))
+
+
+def _same_dtype_pair(op: str, a: Any, b: Any, names: tuple = ("input", "other")) -> tuple:
+    a = _tensor_arg(op, names[0], 1, a)
+    b = _tensor_arg(op, names[1], 2, b)
+    check_broadcast(op, a, b)
+    return a, b
+
+
+@tensor_method(inplace=True)
+def heaviside(input: Any, values: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The step function: 0 where input < 0, ``values`` where input == 0, 1 where input > 0
+    (NaN counts as neither, giving 0, as PyTorch). ``input`` and ``values`` must have the
+    same dtype (``torch.heaviside``)."""
+    x, v = _same_dtype_pair("heaviside", input, values, ("input", "values"))
+    if x._data.dtype.kind == "c" or v._data.dtype.kind == "c":
+        raise RuntimeError("heaviside: not implemented for complex tensors")
+    if x._data.dtype != v._data.dtype:
+        raise RuntimeError(
+            f"heaviside: input ({x.dtype}) and values ({v.dtype}) must have the same dtype "
+            "(PyTorch does not promote them)"
+        )
+    xd, vd = x._data, v._data
+    xp = get_array_module(xd, vd)
+    out = xp.where(xd == 0, vd, xd > 0).astype(xd.dtype, copy=False)
+    return _const(xp.asarray(out))
+
+
+@tensor_method(inplace=True)
+def nextafter(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The next floating-point value after ``input`` towards ``other`` (``torch.nextafter``;
+    floating tensors only)."""
+    a, b = _same_dtype_pair("nextafter", input, other)
+    a, b = promote("nextafter", a, b)
+    if a._data.dtype.kind != "f":
+        raise DtypeError(f"nextafter: not implemented for {a.dtype} (real floating tensors only)")
+    xp = get_array_module(a._data, b._data)
+    return _const(xp.asarray(xp.nextafter(a._data, b._data)))
+
+
+@tensor_method(inplace=True)
+def gcd(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The greatest common divisor, elementwise (non-negative; ``gcd(0, 0) = 0``;
+    ``torch.gcd``; integer tensors only)."""
+    a, b = _same_dtype_pair("gcd", input, other)
+    a, b = promote("gcd", a, b)
+    if a._data.dtype.kind not in "iu":
+        raise DtypeError(f"gcd: not implemented for {a.dtype} (integer tensors only)")
+    xp = get_array_module(a._data, b._data)
+    return _const(xp.asarray(xp.gcd(a._data, b._data)))

@@ -1,0 +1,128 @@
+"""Products and distances PyTorch names separately: ``inner``, ``vdot``, ``ger``,
+``addbmm``, ``dist``, ``renorm``.
+
+Each is composed from existing differentiable ops (``matmul``, ``bmm``, ``outer``,
+``linalg.vector_norm``, ``where``), so its gradient, double backward and forward-mode rule
+are theirs; errors raised by those inner ops are restated under the public name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from ..linalg.norms import vector_norm
+from ._util import NAMED_ERRORS, ShapeError, as_tensor, lead_with, norm_dim
+from .binary import where
+from .binding import tensor_method
+from .linalg import _scaled_sum, bmm, matmul, outer
+
+__all__ = ["addbmm", "dist", "ger", "inner", "renorm", "vdot"]
+
+
+def _same_dtype(op: str, a: Tensor, b: Tensor) -> None:
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            f"{op}(): both inputs should have the same dtype, got {a.dtype} and {b.dtype}"
+        )
+
+
+@tensor_method
+def inner(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Sum of products over the last dims of ``input`` and ``other`` (the output has shape
+    ``input.shape[:-1] + other.shape[:-1]``); a product when either is 0-d."""
+    a, b = as_tensor(input), as_tensor(other)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    _same_dtype("inner", a, b)
+    if a.shape[-1] != b.shape[-1]:
+        raise ShapeError(
+            f"inner(): the last dimension must match on both input tensors but got shapes "
+            f"{list(a.shape)} and {list(b.shape)}"
+        )
+    k = a.shape[-1]
+    prod = matmul(a.reshape(-1, k), b.reshape(-1, k).mT)
+    return prod.reshape(tuple(a.shape[:-1]) + tuple(b.shape[:-1]))
+
+
+@tensor_method
+def vdot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """The dot product of two 1-d tensors (the first conjugated: real tensors here)."""
+    a, b = as_tensor(input), as_tensor(other)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"vdot(): 1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    _same_dtype("vdot", a, b)
+    if a.shape != b.shape:
+        raise ShapeError(
+            f"vdot(): inconsistent tensor size, expected tensors of the same length, got "
+            f"{a.shape[0]} and {b.shape[0]} elements"
+        )
+    return matmul(a.conj() if a.is_complex() else a, b)
+
+
+@tensor_method
+def ger(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
+    """The outer product of two 1-d tensors (the older name of :func:`outer`)."""
+    try:
+        return outer(as_tensor(input), as_tensor(vec2))
+    except NAMED_ERRORS as err:
+        lead_with("ger", err)
+        raise
+
+
+@tensor_method(inplace=True)
+def addbmm(
+    input: Any,  # noqa: A002
+    batch1: Tensor,
+    batch2: Tensor,
+    *,
+    beta: Any = 1,
+    alpha: Any = 1,
+) -> Tensor:
+    """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])`` for 3-d batches."""
+    b1, b2 = as_tensor(batch1), as_tensor(batch2)
+    if b1.ndim != 3 or b2.ndim != 3:
+        raise ShapeError(
+            f"addbmm(): batch1 and batch2 must be 3D tensors, got shapes {tuple(b1.shape)} "
+            f"and {tuple(b2.shape)}"
+        )
+    try:
+        prod = bmm(b1, b2).sum(0)
+    except NAMED_ERRORS as err:
+        lead_with("addbmm", err)
+        raise
+    return _scaled_sum("addbmm", input, prod, beta, alpha)
+
+
+@tensor_method
+def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:  # noqa: A002
+    """The ``p``-norm of ``input - other`` (broadcast), over all elements."""
+    try:
+        return vector_norm(as_tensor(input) - as_tensor(other), p)
+    except NAMED_ERRORS as err:
+        lead_with("dist", err)
+        raise
+
+
+@tensor_method(inplace=True)
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:  # noqa: A002
+    """Each slice of ``input`` along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down
+    to norm ``maxnorm`` (PyTorch's ``maxnorm / (norm + 1e-7)``); other slices unchanged."""
+    x = as_tensor(input)
+    if x.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {x.ndim} dimensions")
+    if p <= 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported (p = {p})")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    d = norm_dim(dim, x.ndim, "renorm")[0]
+    # The norm and the product save their operand: a private copy, so that ``renorm_``
+    # (which overwrites ``x``) leaves what backward reads intact, as PyTorch's fused rule.
+    x = x.clone()
+    try:
+        norm = vector_norm(x, p, tuple(i for i in range(x.ndim) if i != d), True)
+    except NAMED_ERRORS as err:
+        lead_with("renorm", err)
+        raise
+    factor = where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+    return x * factor.to(x.dtype)

@@ -1,0 +1,234 @@
+"""``scatter_reduce``: reduce ``src`` into ``x`` at the positions an index names along a dim,
+with ``reduce`` one of ``sum``, ``prod``, ``mean``, ``amax``, ``amin``.
+
+The value is computed with NumPy's ``ufunc.at`` (exact, any dtype). For floating tensors
+the result is also expressed with differentiable ops whose value is that result and whose
+derivatives are PyTorch's:
+
+    sum   scatter_add into ``x`` (``x`` zeroed at the written positions without include_self)
+    mean  that sum divided by the number of contributions (a constant)
+    amax  PyTorch's rule: the gradient is shared evenly by every contribution (self and
+    amin  src) equal to the result: ``r + (sum of (v - r) over ties) / count`` (as PyTorch,
+          ``count`` includes a tying self even with ``include_self=False``)
+    prod  ``r * exp(L - L0)`` with ``L`` the scatter-sum of ``log|v|``: equal to the product
+          near the input, so every derivative order is right. With a zero among the
+          inputs: PyTorch's first-order rule (:class:`_ProdZeros`); no double backward.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ._util import as_tensor
+from .binary import where
+from .binding import tensor_method
+from .gather_scatter import Scatter, ScatterAdd, _check_src, _full_index, _index_arg, gather
+
+__all__ = ["scatter_reduce"]
+
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+_LEGACY = {"max": "amax", "min": "amin"}  # PyTorch accepts these (undocumented) too
+_UFUNCS = {
+    "sum": np.add,
+    "mean": np.add,
+    "prod": np.multiply,
+    "amax": np.maximum,
+    "amin": np.minimum,
+}
+
+
+def _const(array: Any) -> Tensor:
+    return Tensor._make(array, False, None, 0)
+
+
+def _identity(reduce: str, dtype: Any) -> Any:
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "f":
+        return -np.inf if reduce == "amax" else np.inf
+    info = np.iinfo(dtype) if dtype.kind in "iu" else None
+    if info is None:  # bool
+        return reduce == "amin"
+    return info.min if reduce == "amax" else info.max
+
+
+def _value(x: Any, d: int, idx: Any, src: Any, reduce: str, include_self: bool) -> tuple:
+    """(result, count of contributions per position, mask of written positions)."""
+    full = _full_index(idx, d)
+    part = src[tuple(slice(0, s) for s in idx.shape)]
+    written = np.zeros(x.shape, bool)
+    written[full] = True
+    count = np.zeros(x.shape, np.int64)
+    np.add.at(count, full, 1)
+    out = x.copy()
+    if not include_self:
+        out[written] = _identity(reduce, x.dtype)
+    _UFUNCS[reduce].at(out, full, part)
+    if include_self:
+        count += 1
+    if reduce == "mean":
+        n = np.maximum(count, 1)
+        if x.dtype.kind == "f":
+            out = out / n
+        else:
+            out = np.floor_divide(out, n).astype(x.dtype)
+    return out.astype(x.dtype, copy=False), count, written
+
+
+class _ProdZeros(Function):
+    """A ``prod`` reduction with a zero among its inputs, with PyTorch's first-order rule
+    (``scatter_reduce_backward``): self's gradient is ``grad * r' / self'`` with self's zeros
+    replaced by 1 (``r'`` the product with them so replaced), src's is
+    ``grad * r / src`` where src is non-zero, the product of the others where it is the only
+    zero in its group, and 0 where its group holds more zeros."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, src, d, idx, include_self):
+        ctx.args = (d, idx, include_self)
+        ctx.save_for_backward(x, src)
+        ctx.result = _value(x, d, idx, src, "prod", include_self)[0]
+        return ctx.result.copy()  # the output may be modified in place; keep our own
+
+    @staticmethod
+    def backward(ctx, grad):
+        saved = ctx.saved_tensors
+        x, src = (t._data for t in saved)
+        d, idx, include_self = ctx.args
+        g = grad._data
+        cx, cs = _prod_coefficients(x, src, d, idx, include_self, ctx.result)
+        gx = gs = None
+        if ctx.needs_input_grad[0]:
+            gx = _FirstOrderOnly.apply((g * cx).astype(x.dtype), grad, *saved)
+        if ctx.needs_input_grad[1]:
+            part = tuple(slice(0, n) for n in idx.shape)
+            ga = np.zeros(src.shape, src.dtype)
+            ga[part] = g[_full_index(idx, d)] * cs
+            gs = _FirstOrderOnly.apply(ga, grad, *saved)
+        return gx, gs, None, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, ts, *_):
+        x, src = ctx.primals[0], ctx.primals[1]
+        d, idx, include_self = ctx.args
+        cx, cs = _prod_coefficients(x, src, d, idx, include_self, ctx.result)
+        out = np.zeros(x.shape, x.dtype) if tx is None else tx * cx
+        if ts is not None:
+            np.add.at(out, _full_index(idx, d), ts[tuple(slice(0, n) for n in idx.shape)] * cs)
+        return out
+
+
+def _prod_coefficients(x: Any, src: Any, d: int, idx: Any, include_self: bool, r: Any) -> tuple:
+    """d result / d self (x's shape) and d result[index] / d src (the index's shape) of a
+    ``prod`` reduction, zeros handled as PyTorch's ``scatter_reduce_backward``."""
+    full = _full_index(idx, d)
+    part = tuple(slice(0, n) for n in idx.shape)
+    masked_self = np.where(x == 0, 1, x).astype(x.dtype)
+    cx = _value(masked_self, d, idx, src, "prod", include_self)[0] / masked_self
+    if not include_self:
+        written = np.zeros(x.shape, bool)
+        written[full] = True
+        cx = np.where(written, 0, cx)
+    s = src[part]
+    zero = s == 0
+    zeros_at = np.zeros(x.shape, np.int64)
+    np.add.at(zeros_at, full, zero)
+    single = zero & (zeros_at[full] == 1)
+    masked_src = src.copy()
+    masked_src[part] = np.where(single, 1, s)
+    r_src = _value(x, d, idx, masked_src, "prod", include_self)[0]
+    cs = np.where(single, r_src[full], r[full] / np.where(zero, 1, s))
+    return cx, cs
+
+
+class _FirstOrderOnly(Function):
+    """A gradient computed as plain arrays: linked to the upstream gradient and to self and
+    src, so that a double backward through it raises instead of silently returning zero."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, value, *inputs):
+        return value
+
+    @staticmethod
+    def backward(ctx, _):
+        raise NotImplementedError(
+            "scatter_reduce: the double backward of reduce='prod' when self or src contains "
+            "a zero is not implemented in chainrule"
+        )
+
+
+@tensor_method(inplace=True)
+def scatter_reduce(
+    x: Tensor,
+    dim: int,
+    index: Any,
+    src: Any,
+    reduce: str,
+    *,
+    include_self: bool = True,
+) -> Tensor:
+    """Reduce ``src`` into a copy of ``x`` at ``index`` along ``dim`` (torch.scatter_reduce)."""
+    reduce = _LEGACY.get(reduce, reduce) if isinstance(reduce, str) else reduce
+    if reduce not in _REDUCES:
+        raise RuntimeError(
+            f"scatter_reduce(): reduce argument must be either sum, prod, mean, amax or amin, "
+            f"got {reduce!r}"
+        )
+    d, idx = _index_arg("scatter_reduce", x, dim, index)
+    s = as_tensor(src)
+    if s.dtype != x.dtype:
+        raise RuntimeError(
+            f"scatter_reduce(): expected self.dtype to be equal to src.dtype, got {x.dtype} "
+            f"and {s.dtype}"
+        )
+    _check_src("scatter_reduce", d, idx, s)
+    if x.ndim == 0:  # a 0-d tensor acts as one element along dim 0
+        out = scatter_reduce(
+            x.reshape(1), 0, idx.reshape(-1), s.reshape(-1), reduce, include_self=include_self
+        )
+        return out.reshape(())
+    r, count, written = _value(x._data, d, idx._data, s._data, reduce, include_self)
+    recorded = grad_mode.is_grad_enabled() and (x.requires_grad or s.requires_grad)
+    tangents = x._fw_tangent is not None or s._fw_tangent is not None
+    if x.dtype.kind != "f" or not (recorded or tangents):
+        return _const(r)
+    kept = x if include_self else Scatter.apply(x, d, idx, 0.0)
+    if reduce in ("sum", "mean"):
+        total = ScatterAdd.apply(kept, d, idx, s)
+        return total if reduce == "sum" else total / _const(np.maximum(count, 1).astype(r.dtype))
+    if reduce == "prod":
+        return _prod(x, d, idx, s, r, include_self)
+    rc = _const(r)
+    tie_self = (x._data == r) if include_self else ~written
+    tie_src = s._data[tuple(slice(0, n) for n in idx.shape)] == gather(rc, d, idx)._data
+    # PyTorch counts self among the ties even without include_self (self then receives no
+    # gradient at the written positions, but still takes its share from src's)
+    ties = (x._data == r).astype(np.int64)
+    np.add.at(ties, _full_index(idx._data, d), tie_src)
+    zero = _const(np.zeros((), r.dtype))
+    dev_self = where(_const(tie_self), x - rc, zero)
+    s_part = s[tuple(slice(0, n) for n in idx.shape)]
+    dev_src = where(_const(tie_src), s_part - gather(rc, d, idx), zero)
+    spread = ScatterAdd.apply(dev_self, d, idx, dev_src)
+    return rc + spread / _const(np.maximum(ties, 1).astype(r.dtype))
+
+
+def _prod(x: Tensor, d: int, idx: Tensor, s: Tensor, r: Any, include_self: bool) -> Tensor:
+    """``r`` as ``r * exp(L - L0)``, ``L`` the scatter-sum of ``log|v|`` (see module doc)."""
+    if (x._data == 0).any() or (s._data == 0).any():
+        return _ProdZeros.apply(x, s, d, idx, include_self)
+    log_self = x.clone().abs().log()  # a private copy: scatter_reduce_ overwrites x
+    if not include_self:
+        log_self = Scatter.apply(log_self, d, idx, 0.0)
+    total = ScatterAdd.apply(log_self, d, idx, s.abs().log())
+    return _const(r) * (total - _const(total._data.copy())).exp()

@@ -1,0 +1,213 @@
+"""Special functions with derivatives: lgamma, digamma, polygamma, erfinv, xlogy, logit, sinc.
+
+Each primitive states its derivative once (:mod:`.elementwise`) as a Tensor expression, so
+double backward and forward mode follow. The derivatives chain into each other: lgamma' is
+digamma, digamma' is polygamma(1, .), polygamma(n, .)' is polygamma(n + 1, .), and erfinv'
+is sqrt(pi)/2 exp(erfinv(x)^2). The raw kernels (SciPy when installed, a NumPy fallback
+otherwise) are in :mod:`._special_kernels`.
+
+Like PyTorch, each saves its input (not its output), integer inputs become the default
+float, and the values at the singular points are PyTorch's: xlogy(0, y) = 0 (and its
+gradient in x is 0 there), sinc(0) = 1 with derivative 0, logit(0) = -inf.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from . import _special_kernels as K
+from ._util import DtypeError, as_tensor, promote
+from .binary import _call, where
+from .binding import tensor_method
+from .elementwise import BinaryElementwise, UnaryElementwise
+from .trig import cos, sin
+from .unary import _float, _mask, exp
+
+__all__ = ["digamma", "erfinv", "lgamma", "logit", "polygamma", "sinc", "xlogy"]
+
+
+def _real_float(op: str, x: Any) -> Tensor:
+    """``x`` as a real floating Tensor (integers and bool become the default float)."""
+    x = as_tensor(x)
+    if x._data.dtype.kind == "c":
+        raise DtypeError(f"{op}: not implemented for complex tensors (got {x.dtype})")
+    return _float(x)
+
+
+# ------------------------------------------------------------------------------ primitives
+class Lgamma(UnaryElementwise):
+    f = staticmethod(K.lgamma)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return digamma(x)
+
+
+class Digamma(UnaryElementwise):
+    f = staticmethod(K.digamma)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return polygamma(1, x)
+
+
+class Polygamma(UnaryElementwise):
+    @staticmethod
+    def f(x, n):
+        return K.polygamma(n, x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return polygamma(ctx.params["n"] + 1, x)
+
+
+class Erfinv(UnaryElementwise):
+    """Saves its input, as PyTorch (the derivative recomputes erfinv(x))."""
+
+    f = staticmethod(K.erfinv)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return exp(erfinv(x) ** 2) * (math.sqrt(math.pi) / 2)
+
+
+class Logit(UnaryElementwise):
+    """log(x / (1 - x)), x first clamped to [eps, 1 - eps] when ``eps`` is given. The
+    derivative is 1 / (x (1 - x)); 0 outside [eps, 1 - eps] (the clamp), and NaN outside
+    [0, 1] without eps, as PyTorch."""
+
+    @staticmethod
+    def f(x, eps):
+        xp = get_array_module(x)
+        # PyTorch's clamp order: below eps -> eps first (matters only for eps > 0.5)
+        z = x if eps is None else xp.where(x < eps, eps, xp.where(x > 1.0 - eps, 1.0 - eps, x))
+        with np.errstate(divide="ignore", invalid="ignore"):  # logit(0) = -inf, as PyTorch
+            return xp.log(z / (1 - z)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def chain(ctx, g, x, y):
+        eps = ctx.params["eps"]
+        xd = x._data
+        if eps is None:
+            out = g / (x * (1 - x))
+            outside = (xd < 0) | (xd > 1)
+            return where(_mask(outside, bool), math.nan, out) if outside.any() else out
+        inside = _mask((xd >= eps) & (xd <= 1 - eps), bool)
+        safe = where(inside, x, 0.5)  # no 0 * inf at the clamped ends
+        return where(inside, g / (safe * (1 - safe)), 0.0)
+
+
+class Sinc(UnaryElementwise):
+    """sin(pi x) / (pi x), 1 at 0. d/dx = (cos(pi x) pi x - sin(pi x)) / (pi x^2), 0 at 0."""
+
+    @staticmethod
+    def f(x):
+        return get_array_module(x).sinc(x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        zero = x._data == 0
+        if not zero.any():
+            px = x * math.pi
+            return (cos(px) * px - sin(px)) / (px * x)
+        nz = _mask(~zero, bool)
+        safe = where(nz, x, 1.0)  # keeps 0/0 out of the value and of double backward
+        px = safe * math.pi
+        return where(nz, (cos(px) * px - sin(px)) / (px * safe), 0.0)
+
+
+class Xlogy(BinaryElementwise):
+    """x * log(y), 0 where x == 0 (unless y is NaN), as PyTorch. The gradients are
+    PyTorch's: ``g`` times log(y) for x (as ``xlogy(g, y)``, so a zero g stays 0), set to 0
+    where x == 0 and y <= 0 (there log(y) is -inf or NaN); ``g x / y`` for y."""
+
+    saves_a = "ab"
+    saves_b = "ab"
+
+    @staticmethod
+    def f(a, b):
+        xp = get_array_module(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = a * xp.log(b)
+        y = xp.where((a == 0) & ~xp.isnan(b), 0, y)
+        return y.astype(xp.result_type(a, b), copy=False)
+
+    @staticmethod
+    def chain_a(ctx, g, a, b, y):
+        gx = xlogy(g, b)
+        masked = (a._data == 0) & (b._data <= 0)
+        return where(_mask(masked, bool), 0.0, gx) if masked.any() else gx
+
+    @staticmethod
+    def derivative_b(ctx, a, b, y):
+        return a / b
+
+
+# ------------------------------------------------------------------------- public functions
+@tensor_method(inplace=True)
+def lgamma(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """log |Gamma(input)| elementwise (``torch.lgamma``); +inf at 0 and the negative
+    integers. Its derivative is digamma."""
+    return Lgamma.apply(_real_float("lgamma", input))
+
+
+@tensor_method(inplace=True)
+def digamma(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """psi(input) = d/dx log Gamma(x) (``torch.digamma``); -inf at 0, NaN at the negative
+    integers. Its derivative is polygamma(1, input)."""
+    return Digamma.apply(_real_float("digamma", input))
+
+
+def polygamma(n: int, input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The ``n``-th derivative of digamma (``torch.polygamma``; n = 0 is digamma)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"polygamma(): argument 'n' must be int, not {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError(f"polygamma(n, x) does not support negative n (got n={n})")
+    return Polygamma.apply(_real_float("polygamma", input), n=n)
+
+
+def polygamma_method(self: Tensor, n: int) -> Tensor:
+    """``x.polygamma(n)`` is ``polygamma(n, x)`` (PyTorch's method takes n first too)."""
+    return polygamma(n, self)
+
+
+@tensor_method(inplace=True)
+def erfinv(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The inverse error function (``torch.erfinv``): +-inf at +-1, NaN outside [-1, 1]."""
+    return Erfinv.apply(_real_float("erfinv", input))
+
+
+@tensor_method(inplace=True)
+def logit(input: Any, eps: float | None = None) -> Tensor:  # noqa: A002 - PyTorch's name
+    """log(p / (1 - p)) (``torch.logit``); with ``eps`` the input is first clamped to
+    [eps, 1 - eps] (and the gradient is 0 where it was clamped)."""
+    if eps is not None and (isinstance(eps, bool) or not isinstance(eps, (int, float))):
+        raise TypeError(f"logit(): argument 'eps' must be float or None, not {type(eps).__name__}")
+    return Logit.apply(_real_float("logit", input), eps=None if eps is None else float(eps))
+
+
+@tensor_method(inplace=True)
+def sinc(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The normalised sinc, sin(pi x) / (pi x) with sinc(0) = 1 (``torch.sinc``)."""
+    return Sinc.apply(_real_float("sinc", input))
+
+
+@tensor_method(inplace=True)
+def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """input * log(other), 0 where input == 0 (``torch.xlogy``); either may be a number;
+    integers become the default float."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(
+            "xlogy(): expected at least one of input and other to be a Tensor, got "
+            f"{type(input).__name__} and {type(other).__name__}"
+        )
+    a, b = promote("xlogy", input, other)
+    a = _real_float("xlogy", as_tensor(a, b if isinstance(b, Tensor) else None))
+    b = _real_float("xlogy", as_tensor(b, a))
+    return _call(Xlogy, "xlogy", a, b)

@@ -1,0 +1,76 @@
+"""``tensor_split``: a tensor cut along one dim into views, either into ``n`` nearly equal
+pieces (the first ``size % n`` one longer) or at given indices (NumPy's ``array_split``).
+
+Unlike ``split``/``chunk`` (``joining.py``, one multi-output op) each piece is an ordinary
+basic-indexing view, as in PyTorch, whose ``tensor_split`` is composed of slices: the pieces
+may be modified in place like any view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ._util import norm_dim
+from .binding import tensor_method
+from .indexing import getitem
+
+__all__ = ["tensor_split"]
+
+
+def _split_points(x: Tensor, d: int, indices_or_sections: Any) -> list:
+    """The [start, end) bounds of each piece of ``tensor_split``."""
+    arg = indices_or_sections
+    if isinstance(arg, Tensor):
+        if arg.dtype.kind not in "iu":
+            raise RuntimeError(
+                f"tensor_split expected tensor_indices_or_sections to have dtype of long, "
+                f"but got {arg.dtype}"
+            )
+        if arg.ndim > 1:
+            raise RuntimeError(
+                f"tensor_split expected tensor_indices_or_sections to be a zero-dimensional "
+                f"or one-dimensional tensor, but got a tensor with {arg.ndim} dims"
+            )
+        arg = int(arg.item()) if arg.ndim == 0 else [int(i) for i in arg._data]
+    size = x.shape[d]
+    if isinstance(arg, (int, np.integer)) and not isinstance(arg, bool):
+        n = int(arg)
+        if n <= 0:
+            raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got {n}")
+        q, r = divmod(size, n)
+        bounds, start = [], 0
+        for i in range(n):
+            end = start + q + (1 if i < r else 0)
+            bounds.append((start, end))
+            start = end
+        return bounds
+    if not isinstance(arg, (list, tuple)) or not all(
+        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in arg
+    ):
+        raise TypeError(
+            f"tensor_split(): indices_or_sections must be an int, a sequence of ints or an "
+            f"integer tensor, got {arg!r}"
+        )
+    cuts = [min(max(int(i) + size if i < 0 else int(i), 0), size) for i in arg]
+    starts = [0] + cuts
+    ends = cuts + [size]
+    return list(zip(starts, ends))
+
+
+@tensor_method
+def tensor_split(x: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
+    """Split ``x`` along ``dim`` into views: ``n`` nearly equal pieces (the first
+    ``size % n`` one longer) for an int, or at the given indices for a sequence."""
+    if x.ndim == 0:
+        raise RuntimeError(
+            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
+        )
+    d = norm_dim(dim, x.ndim, "tensor_split")[0]
+    pre = (slice(None),) * d
+    return tuple(
+        getitem(x, pre + (slice(s, max(s, e)),))
+        for s, e in _split_points(x, d, indices_or_sections)
+    )
