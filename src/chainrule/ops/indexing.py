@@ -300,7 +300,10 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
         ) from None
     v = (
         value.item()
-        if isinstance(value, Tensor) and value.numel() == 1 and not value.requires_grad
+        if isinstance(value, Tensor)
+        and value.numel() == 1
+        and not value.requires_grad
+        and value._fw_tangent is None  # a forward-mode tangent must flow through where
         else value
     )
     if isinstance(v, (bool, int, float)) and x.dtype.kind in "biu":  # keeps x's integer dtype
