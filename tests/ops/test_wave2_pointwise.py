@@ -478,3 +478,13 @@ def test_inplace_methods_exist_where_torch_has_them():
         assert hasattr(torch.Tensor, n + "_"), n  # the list is PyTorch's
         assert hasattr(cr.Tensor, n + "_"), n
     assert not hasattr(cr.Tensor, "signbit_") and not hasattr(torch.Tensor, "signbit_")
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "subtract"])
+def test_float_alpha_with_integral_inputs_raises_as_torch(op):
+    for lib in (cr, torch):
+        a = lib.tensor([1, 2, 3])
+        with pytest.raises(RuntimeError, match="alpha must not be a floating point"):
+            getattr(lib, op)(a, a, alpha=0.5)
+        assert getattr(lib, op)(a.double(), a, alpha=0.5).dtype == lib.float64
+        assert getattr(lib, op)(a, a, alpha=2).dtype == lib.int64

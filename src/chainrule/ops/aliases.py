@@ -15,8 +15,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from ..autograd.tensor import Tensor
 from ._util import NAMED_ERRORS, as_tensor, lead_with
 from .binary import div, mul, sub
@@ -57,21 +55,8 @@ def divide(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tenso
 @tensor_method(inplace=True, keywords=True)
 def subtract(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
     """``input - alpha * other`` (``torch.subtract``, an alias of ``sub``)."""
-    if isinstance(alpha, (float, np.floating)) and not _is_float_result(input, other):
-        raise RuntimeError(
-            f"subtract: for integral input tensors, argument alpha must not be a floating "
-            f"point number (got alpha={alpha!r})"
-        )
     one = not isinstance(alpha, (bool, Tensor)) and alpha == 1
     return _named("subtract", sub, input, other, alpha=None if one else alpha)
-
-
-def _is_float_result(a: Any, b: Any) -> bool:
-    """Whether ``a - b`` is floating or complex (PyTorch refuses a float alpha otherwise)."""
-    kinds = [v._data.dtype.kind if isinstance(v, Tensor) else None for v in (a, b)]
-    return any(k in ("f", "c") for k in kinds) or any(
-        isinstance(v, (float, complex)) for v in (a, b)
-    )
 
 
 def _named(op: str, fn: Callable[..., Tensor], *args: Any, **kwargs: Any) -> Tensor:

@@ -305,12 +305,29 @@ def _no_bool_sub(a: Any, b: Any) -> None:
 
 @tensor_method(inplace=True, keywords=True)
 def add(a: Any, b: Any, alpha: Any = None) -> Tensor:
+    _check_alpha("add", a, b, alpha)
     return _call(Add, "add", a, b if alpha is None else mul(b, alpha))
+
+
+def _check_alpha(op: str, a: Any, b: Any, alpha: Any) -> None:
+    """PyTorch refuses a floating ``alpha`` when ``a`` and ``b`` are integral (the result
+    would silently become floating); a Python number beside a float tensor is fine."""
+    if alpha is None or not isinstance(alpha, (float, np.floating)):
+        return
+    kinds = [v._data.dtype.kind if isinstance(v, Tensor) else None for v in (a, b)]
+    if not (
+        any(k in ("f", "c") for k in kinds) or any(isinstance(v, (float, complex)) for v in (a, b))
+    ):
+        raise RuntimeError(
+            f"{op}: for integral input tensors, argument alpha must not be a floating point "
+            f"number (got alpha={alpha!r})"
+        )
 
 
 @tensor_method(inplace=True, keywords=True)
 def sub(a: Any, b: Any, alpha: Any = None) -> Tensor:
     _no_bool_sub(a, b)
+    _check_alpha("sub", a, b, alpha)
     return _call(Sub, "sub", a, b if alpha is None else mul(b, alpha))
 
 
