@@ -146,6 +146,13 @@ KNOWN_DIFFERENCES: dict = {
     },
     "F_nll_loss_raw": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "F_hardsigmoid": {"in0": (TORCH_RAISES, R_ACT)},
+    # ---- wave 2 reductions: they keep only the NaN mask (nansum) or the selected indices
+    # (median of all elements, cummax/cummin), where PyTorch's rules save self or the result
+    "nansum_plain": _w2("in0"),
+    "median_all": _w2("out0"),
+    "nanmedian_all": _w2("out0"),
+    "cummax": _w2("in0"),
+    "cummin": _w2("in0"),
     # ---- wave 2 indexing/shapes/linalg ops (composed of existing primitives)
     "index_add_src": _w2("in1"),
     "index_copy": _w2("in1"),

@@ -30,7 +30,10 @@ __all__ = ["CenterCrop", "RandomResizedCrop", "RandomRotation", "Resize"]
 
 
 def _is_pil(img: Any) -> bool:
-    return hasattr(img, "mode") and hasattr(img, "size") and not isinstance(img, np.ndarray)
+    # duck-typed (Pillow is optional); a Tensor has ``mode``/``size`` methods too (torch.mode)
+    return (
+        hasattr(img, "mode") and hasattr(img, "size") and not isinstance(img, (np.ndarray, Tensor))
+    )
 
 
 def _unwrap(img: Any, where: str) -> tuple[np.ndarray, bool]:

@@ -90,16 +90,17 @@ class Logit(UnaryElementwise):
             return xp.log(z / (1 - z)).astype(x.dtype, copy=False)
 
     @staticmethod
-    def chain(ctx, g, x, y):
+    def derivative(ctx, x, y):
         eps = ctx.params["eps"]
         xd = x._data
         if eps is None:
-            out = g / (x * (1 - x))
+            with np.errstate(divide="ignore"):  # 1 / 0 = inf at x = 0 and 1, as PyTorch
+                out = 1 / (x * (1 - x))
             outside = (xd < 0) | (xd > 1)
             return where(_mask(outside, bool), math.nan, out) if outside.any() else out
         inside = _mask((xd >= eps) & (xd <= 1 - eps), bool)
         safe = where(inside, x, 0.5)  # no 0 * inf at the clamped ends
-        return where(inside, g / (safe * (1 - safe)), 0.0)
+        return where(inside, 1 / (safe * (1 - safe)), 0.0)
 
 
 class Sinc(UnaryElementwise):
