@@ -146,6 +146,18 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     return x
 
 
+def composite_result(x: Tensor, inplace: bool, name: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
+    """``fn(x)``, or with ``inplace`` that result written into ``x`` (returned): the
+    ``inplace=`` argument of PyTorch's functional activations and dropout.
+
+    ``fn`` is a composition whose inner nodes may save their input; it runs on a recorded
+    ``clone`` of a tensor that requires grad, so the write into ``x`` cannot invalidate what
+    they saved (PyTorch's in-place activations are single ops saving their result)."""
+    if not inplace:
+        return fn(x)
+    return apply_inplace(x, name + "_", lambda t: fn(t.clone() if t.requires_grad else t))
+
+
 def _keep_old_self(node: Any, x: Tensor) -> None:
     """The in-place op's own node saved ``x`` (or a view of its memory), which is about to be
     overwritten: keep a copy of the old value instead, as PyTorch saves ``original_self``

@@ -12,14 +12,13 @@ the non-linearity so a masked-out branch never produces ``inf * 0 = NaN`` in bac
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 from ...autograd.tensor import Tensor
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
 from ...ops.binary import where
 from ...ops.clamping import clamp
 from ...ops.gelu import gelu_exact
-from ...ops.inplace import apply_inplace
+from ...ops.inplace import composite_result as _result
 from ...ops.softmax import log_softmax, softmax
 from ...ops.unary import expm1, sigmoid, softplus, tanh
 from ...ops.unary import relu as _relu
@@ -67,17 +66,6 @@ def _check(x: object, op: str) -> None:
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     if x.dtype.kind != "f":
         raise DtypeError(f"{op}: expected a floating-point tensor, got dtype {x.dtype}")
-
-
-def _result(input: Tensor, inplace: bool, name: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
-    """``fn(input)``, or with ``inplace`` that result written into ``input`` (returned).
-
-    ``fn`` is a composition whose inner nodes may save their input; it runs on a recorded
-    ``clone`` of a tensor that requires grad, so the write into ``input`` cannot invalidate
-    what they saved (PyTorch's in-place activations are single ops saving their result)."""
-    if not inplace:
-        return fn(input)
-    return apply_inplace(input, name + "_", lambda t: fn(t.clone() if t.requires_grad else t))
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:

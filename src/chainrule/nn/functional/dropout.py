@@ -9,11 +9,10 @@ into the input (through the in-place machinery, as PyTorch's ``dropout_``) and r
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...ops.inplace import apply_inplace
+from ...ops.inplace import composite_result as _result
 from ...random import Generator, gen
 
 __all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d"]
@@ -35,17 +34,6 @@ def _uniform(shape: tuple, like: Tensor, generator: Generator | None):
 def _masked(input: Tensor, keep, scale: float) -> Tensor:
     m = keep.astype(input.dtype, copy=False) * input.dtype.type(scale)  # keeps vmap's marks
     return input * Tensor._make(m, False, None, 0)
-
-
-def _result(input: Tensor, inplace: bool, op: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
-    """``fn(input)``, or with ``inplace`` that result written into ``input`` (returned).
-
-    ``fn`` is a composition whose inner nodes may save their input; it runs on a recorded
-    ``clone`` of a tensor that requires grad, so the write into ``input`` cannot invalidate
-    what they saved (PyTorch's in-place activations are single ops saving their result)."""
-    if not inplace:
-        return fn(input)
-    return apply_inplace(input, op + "_", lambda t: fn(t.clone() if t.requires_grad else t))
 
 
 def dropout(
