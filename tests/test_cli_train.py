@@ -10,6 +10,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import cli
+from chainrule.data.datasets import write_idx
 
 
 def _train(out, *extra):
@@ -119,3 +120,28 @@ def test_checkpoint_holds_preprocessing_and_zoo_model_trains(tmp_path, capsys):
     assert config["input_shape"] == [1, 40]
     assert cli.main(["evaluate", str(zoo)]) == 0
     assert f"{100 * config['results']['test_acc']:.2f}%" in capsys.readouterr().out
+
+
+def test_resume_with_augmentation_matches_uninterrupted(tmp_path, capsys):
+    """--augment draws shifts and flips from the dataset's own generator: a resumed run must
+    restore it too (the checkpoint once saved only the loader's, so a resumed augmented run
+    drew epoch 1's augmentations again)."""
+    root = tmp_path / "data"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 60), ("t10k", 10)):
+        write_idx(
+            root / f"{prefix}-images-idx3-ubyte.gz",
+            rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+        )
+        write_idx(root / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n, dtype=np.uint8))
+    args = ["--data", "fashion-mnist", "--data-root", str(root), "--augment", "--model", "lenet5"]
+    args += ["--limit-train", "40", "--batch-size", "10", "--schedule", "none"]
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert _train(full, *args, "--epochs", "3") == 0
+    assert _train(part, *args, "--epochs", "2") == 0
+    assert _train(part, *args, "--epochs", "3", "--resume") == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.count("epoch   3/3") == 2
+    a, b = cr.load(full / "model.safetensors"), cr.load(part / "model.safetensors")
+    for k in a:
+        np.testing.assert_array_equal(a[k].data, b[k].data, err_msg=k)

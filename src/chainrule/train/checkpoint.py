@@ -4,7 +4,7 @@ A checkpoint is one ``cr.save`` file (safetensors + JSON, no pickle) holding::
 
     {"model": model.state_dict(), "optimizer": ..., "scheduler": ...,
      "epoch": <epochs completed>, "rng": cr.get_rng_state(),
-     "generators": [state of each DataLoader / sampler Generator],
+     "generators": [state of each DataLoader / sampler / dataset Generator],
      "callbacks": {name: callback.state_dict()}, "extra": {...user state...}}
 
 Resuming restores all of it, so the remaining epochs draw the same shuffles and dropout
@@ -26,7 +26,10 @@ __all__ = ["load_checkpoint", "loader_generators", "save_checkpoint"]
 
 
 def loader_generators(*loaders: Any) -> list[Generator]:
-    """The distinct ``cr.Generator`` objects driving the shuffling of ``loaders``."""
+    """The distinct ``cr.Generator`` objects driving ``loaders``: their shuffling (loader,
+    sampler) and any random augmentation their dataset draws (a dataset's ``generator``,
+    e.g. ``AugmentedTensorDataset``), so that a resumed run draws what the uninterrupted
+    one would have."""
     found: list[Generator] = []
     for loader in loaders:
         if loader is None:
@@ -35,6 +38,7 @@ def loader_generators(*loaders: Any) -> list[Generator]:
             loader,
             getattr(loader, "sampler", None),
             getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+            getattr(loader, "dataset", None),
         ):
             g = getattr(owner, "generator", None)
             if isinstance(g, Generator) and all(g is not h for h in found):
