@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..threads import parallel_slices
-from . import activations, batchnorm, jit, optim, softmax, transcendental
+from . import activations, batchnorm, jit, optim, pooling, softmax, transcendental
 from .jit import eligible
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "split_over_threads",
     "batch_norm_backward",
     "batch_norm_forward",
+    "max_pool2x2",
     "relu",
     "relu_grad",
     "sigmoid",
@@ -47,6 +48,26 @@ def split_over_threads(kernel: object, *arrays: np.ndarray) -> None:
     gives (benchmarks/RESULTS.md)."""
     nbytes = sum(a.nbytes for a in arrays)
     parallel_slices(lambda a, b: kernel(*(x[a:b] for x in arrays)), arrays[0].shape[0], nbytes)
+
+
+def max_pool2x2(x: object) -> tuple[np.ndarray, np.ndarray] | None:
+    """(max, argmax offset as int8) over the 2x2 stride-2 windows of a 4-d x, or None.
+
+    x may be C-contiguous in (N, C, H, W) or in (C, N, H, W) memory (a conv output); the
+    results keep that memory order."""
+    if type(x) is not np.ndarray or x.ndim != 4:
+        return None
+    swap = not x.flags.c_contiguous
+    xm = x.transpose(1, 0, 2, 3) if swap else x
+    if not eligible(xm):
+        return None
+    a, b, h, w = xm.shape
+    out = np.empty((a, b, h // 2, w // 2), xm.dtype)
+    arg = np.empty(out.shape, np.int8)
+    pooling.max_pool2x2(xm, out, arg)
+    if swap:
+        return out.transpose(1, 0, 2, 3), arg.transpose(1, 0, 2, 3)
+    return out, arg
 
 
 def relu(x: object) -> np.ndarray | None:
