@@ -22,6 +22,7 @@ __all__ = [
     "split_over_threads",
     "batch_norm_backward",
     "batch_norm_forward",
+    "exp",
     "max_pool2x2",
     "relu",
     "relu_grad",
@@ -48,6 +49,16 @@ def split_over_threads(kernel: object, *arrays: np.ndarray) -> None:
     gives (benchmarks/RESULTS.md)."""
     nbytes = sum(a.nbytes for a in arrays)
     parallel_slices(lambda a, b: kernel(*(x[a:b] for x in arrays)), arrays[0].shape[0], nbytes)
+
+
+def exp(x: object) -> np.ndarray | None:
+    """e^x for a float32 array (float32 arithmetic, split over the intra-op threads: it is
+    compute-bound), or None."""
+    if not eligible(x) or x.dtype != _F32:
+        return None
+    out = np.empty_like(x)
+    split_over_threads(transcendental.exp_f32, x.reshape(-1), out.reshape(-1))
+    return out
 
 
 def max_pool2x2(x: object) -> tuple[np.ndarray, np.ndarray] | None:

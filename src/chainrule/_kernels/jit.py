@@ -79,6 +79,7 @@ __all__ = [
     "set_backend",
     "use_backend",
     "prange",
+    "i32_as_f32",
     "sync_threads",
     "inline",
     "MIN_PARALLEL_SIZE",
@@ -174,6 +175,31 @@ def prange(*args: int) -> range:
     return range(*args)
 
 
+def i32_as_f32(bits: Any) -> Any:
+    """The float32 whose bit pattern is the int32 ``bits`` (a reinterpretation, no
+    conversion), for kernel bodies: ``jit.i32_as_f32((k + 127) << 23)`` is 2**k. When Numba
+    is imported this name is rebound to an LLVM ``bitcast`` intrinsic, which costs nothing
+    and keeps loops vectorisable; as Python it is the NumPy view."""
+    return np.asarray(bits, dtype=np.int32).view(np.float32)[()]
+
+
+def _bitcast_intrinsic(numba: Any) -> Any:
+    """``i32_as_f32`` as a Numba intrinsic: one LLVM bitcast from i32 to float."""
+    from llvmlite import ir  # noqa: PLC0415 - only with Numba, which depends on llvmlite
+    from numba.extending import intrinsic  # noqa: PLC0415
+
+    @intrinsic
+    def i32_as_f32(typingctx: Any, bits: Any) -> Any:  # pragma: no cover - compile time
+        sig = numba.types.float32(numba.types.int32)
+
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.bitcast(args[0], ir.FloatType())
+
+        return sig, codegen
+
+    return i32_as_f32
+
+
 def _import_numba() -> Any:
     global _numba
     if _numba is None:
@@ -182,6 +208,7 @@ def _import_numba() -> Any:
                 import numba
 
                 globals()["prange"] = numba.prange  # so that kernels' `jit.prange` is Numba's
+                globals()["i32_as_f32"] = _bitcast_intrinsic(numba)
                 for fn in _inline_helpers:  # kernels' calls to helpers now reach dispatchers
                     setattr(sys.modules[fn.__module__], fn.__name__, _njit_inline(numba, fn))
                 if "NUMBA_THREADING_LAYER" not in os.environ:

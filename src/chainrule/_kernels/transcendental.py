@@ -23,10 +23,24 @@ float64 inputs keep NumPy (this scheme is not accurate enough for float64), so t
 for float32 only; callers check the dtype.
 
 Measured and not kept: the same exp (and tanh = (e - 1)/(e + 1)) as standalone kernels ran
-level with NumPy's own SIMD float32 ``exp`` (2.6-2.8 ms vs 2.5 ms at 1M elements, one
-thread): the float64 polynomial costs what NumPy's float32 loop saves, so ``exp`` and
-``tanh`` keep NumPy. Inside fused kernels (sigmoid, softmax) the same exp wins, because it
-replaces several memory passes.
+level with NumPy's float32 ``exp`` (2.6-2.8 ms vs 2.5 ms at 1M elements, one thread): the
+float64 polynomial costs what it saves. Inside fused kernels (sigmoid, softmax) it wins,
+because it replaces several memory passes.
+
+The standalone float32 ``exp`` is :func:`exp_f32` instead: float32 arithmetic throughout
+(8 lanes per AVX2 vector rather than 4), with the classic range reduction
+
+    exp(x) = 2^k e^r,  k = round(x log2 e),  r = x - k ln 2 (ln 2 split in two parts),
+
+e^r by its degree-7 Taylor polynomial (|r| <= 0.35: truncation 5e-9 relative) and 2^k built
+from its bit pattern (:func:`.jit.i32_as_f32`, an LLVM bitcast), as two factors so that
+results down to the subnormals and up to overflow come out right. Measured against 1M
+float32 inputs spread over [-104, 89] and the specials: at most 1.18 ulp from the correctly
+rounded result (NumPy's float32 exp on this machine: 2.42 ulp); inf -> inf, -inf -> 0, NaN
+-> NaN, overflow -> inf, subnormal results exact on the tested points. Speed, one thread,
+on this project's 2-core AMD EPYC machines, where NumPy's float32 ``exp`` runs without
+SIMD (3.3 ns per element): 0.41 vs 1.03 ms on nanoGPT's 393,216-element activation, 1.16
+vs 3.32 ms at 1M (medians of 100 alternating calls).
 """
 
 from __future__ import annotations
@@ -35,7 +49,7 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["exp_poly", "sigmoid_f32"]
+__all__ = ["exp_f32", "exp_poly", "sigmoid_f32"]
 
 
 @jit.inline
@@ -94,3 +108,39 @@ def sigmoid_f32(x, out):  # pragma: no cover - compiled by Numba
         c = c if c < 110.0 else 110.0
         s = 1.0 / (1.0 + exp_poly(c, True))
         out[i] = s if v == v else v
+
+
+# ------------------------------------------------------------------------- float32 exp
+def _exp_numpy(x: np.ndarray, out: np.ndarray) -> None:
+    with np.errstate(over="ignore"):  # overflow to inf is the answer, as on the compiled path
+        np.exp(x, out=out)
+
+
+_LOG2E = np.float32(1.4426950408889634)
+_LN2_HI = np.float32(0.693359375)  # ln 2 = _LN2_HI + _LN2_LO; k * _LN2_HI is exact
+_LN2_LO = np.float32(-2.12194440e-4)
+_ROUND = np.float32(12582912.0)  # 1.5 * 2^23: (t + _ROUND) - _ROUND rounds t to an integer
+
+
+@jit.kernel(fallback=_exp_numpy)
+def exp_f32(x, out):  # pragma: no cover - compiled by Numba
+    """out = e^x for flat float32 arrays, in float32 arithmetic (see the module doc)."""
+    for i in jit.prange(x.size):
+        v = x[i]
+        c = v if v > np.float32(-104.0) else np.float32(-104.0)  # e^-104 is 0 in float32
+        c = c if c < np.float32(89.0) else np.float32(89.0)  # e^89 is inf in float32
+        kf = (c * _LOG2E + _ROUND) - _ROUND
+        r = (c - kf * _LN2_HI) - kf * _LN2_LO
+        p = np.float32(1 / 5040) * r + np.float32(1 / 720)
+        p = p * r + np.float32(1 / 120)
+        p = p * r + np.float32(1 / 24)
+        p = p * r + np.float32(1 / 6)
+        p = p * r + np.float32(0.5)
+        p = p * r + np.float32(1.0)
+        p = p * r + np.float32(1.0)
+        k = np.int32(kf)
+        k1 = k >> np.int32(1)  # 2^k as two normal factors: k spans [-150, 129]
+        s1 = jit.i32_as_f32((k1 + np.int32(127)) << np.int32(23))
+        s2 = jit.i32_as_f32((k - k1 + np.int32(127)) << np.int32(23))
+        e = p * s1 * s2
+        out[i] = e if v == v else v
