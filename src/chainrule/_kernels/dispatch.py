@@ -30,6 +30,7 @@ __all__ = [
     "sigmoid_grad",
     "softmax_last",
     "softmax_last_grad",
+    "tanh",
     "tanh_grad",
 ]
 
@@ -58,6 +59,16 @@ def exp(x: object) -> np.ndarray | None:
         return None
     out = np.empty_like(x)
     split_over_threads(transcendental.exp_f32, x.reshape(-1), out.reshape(-1))
+    return out
+
+
+def tanh(x: object) -> np.ndarray | None:
+    """tanh(x) for a float32 array (float32 arithmetic, split over the intra-op threads), or
+    None."""
+    if not eligible(x) or x.dtype != _F32:
+        return None
+    out = np.empty_like(x)
+    split_over_threads(transcendental.tanh_f32, x.reshape(-1), out.reshape(-1))
     return out
 
 

@@ -41,6 +41,16 @@ rounded result (NumPy's float32 exp on this machine: 2.42 ulp); inf -> inf, -inf
 on this project's 2-core AMD EPYC machines, where NumPy's float32 ``exp`` runs without
 SIMD (3.3 ns per element): 0.41 vs 1.03 ms on nanoGPT's 393,216-element activation, 1.16
 vs 3.32 ms at 1M (medians of 100 alternating calls).
+
+:func:`tanh_f32` is built the same way (NumPy's float32 ``tanh`` is scalar here too):
+
+    tanh(x) = sign(x) * m / (m + 2),  m = expm1(2|x|) = 2^k (e^r - 1) + (2^k - 1)
+
+for |x| >= 0.4 (e^r - 1 by its polynomial without the constant term, so no cancellation;
+2^k - 1 is exact), and the odd Taylor series to x^13 below 0.4 (truncation < 0.5 ulp there),
+with |x| clamped to 9 (tanh is 1 in float32 beyond). Measured over 1M inputs: at most 1.48
+ulp (NumPy's: 1.37), mean 0.28 ulp; 0.69 vs 1.53 ms on 393,216 elements and 1.81 vs 3.86
+ms at 1M on one thread.
 """
 
 from __future__ import annotations
@@ -49,7 +59,7 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["exp_f32", "exp_poly", "sigmoid_f32"]
+__all__ = ["exp_f32", "exp_poly", "sigmoid_f32", "tanh_f32"]
 
 
 @jit.inline
@@ -144,3 +154,46 @@ def exp_f32(x, out):  # pragma: no cover - compiled by Numba
         s2 = jit.i32_as_f32((k - k1 + np.int32(127)) << np.int32(23))
         e = p * s1 * s2
         out[i] = e if v == v else v
+
+
+# ------------------------------------------------------------------------- float32 tanh
+def _tanh_numpy(x: np.ndarray, out: np.ndarray) -> None:
+    np.tanh(x, out=out)
+
+
+_TANH_TAYLOR = tuple(
+    np.float32(c) for c in (-1 / 3, 2 / 15, -17 / 315, 62 / 2835, -1382 / 155925, 21844 / 6081075)
+)
+_T1, _T2, _T3, _T4, _T5, _T6 = _TANH_TAYLOR
+
+
+@jit.kernel(fallback=_tanh_numpy)
+def tanh_f32(x, out):  # pragma: no cover - compiled by Numba
+    """out = tanh(x) for flat float32 arrays, in float32 arithmetic (see the module doc)."""
+    for i in jit.prange(x.size):
+        v = x[i]
+        a = v if v >= np.float32(0.0) else -v
+        a = a if a < np.float32(9.0) else np.float32(9.0)
+        s = a * a  # |x| < 0.4: v (1 + s q(s))
+        q = _T6 * s + _T5
+        q = q * s + _T4
+        q = q * s + _T3
+        q = q * s + _T2
+        q = q * s + _T1
+        small = v + v * (q * s)
+        small = small if a != np.float32(0.0) else v  # -0.0 + 0.0 would be +0.0
+        y = a + a  # |x| >= 0.4: m / (m + 2), m = expm1(2|x|)
+        kf = (y * _LOG2E + _ROUND) - _ROUND
+        r = (y - kf * _LN2_HI) - kf * _LN2_LO
+        p = np.float32(1 / 5040) * r + np.float32(1 / 720)
+        p = p * r + np.float32(1 / 120)
+        p = p * r + np.float32(1 / 24)
+        p = p * r + np.float32(1 / 6)
+        p = p * r + np.float32(0.5)
+        p = (p * r) * r + r  # e^r - 1
+        scale = jit.i32_as_f32((np.int32(kf) + np.int32(127)) << np.int32(23))  # 2^k, k <= 26
+        m = scale * p + (scale - np.float32(1.0))
+        large = m / (m + np.float32(2.0))
+        large = large if v > np.float32(0.0) else -large
+        t = small if a < np.float32(0.4) else large
+        out[i] = t if v == v else v

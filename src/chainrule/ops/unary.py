@@ -171,13 +171,15 @@ class Reciprocal(UnaryElementwise):
 
 
 class Tanh(UnaryElementwise):
-    """tanh; its gradient g (1 - y^2) is one fused op (``TanhGrad``) for small-model speed."""
+    """tanh; its gradient g (1 - y^2) is one fused op (``TanhGrad``) for small-model speed.
+    Large float32 arrays take the compiled float32 kernel (``_kernels/transcendental``)."""
 
     saves = "y"
 
     @staticmethod
     def f(x):
-        return get_array_module(x).tanh(x)
+        fast = _fast.tanh(x)
+        return fast if fast is not None else get_array_module(x).tanh(x)
 
     @staticmethod
     def derivative(ctx, x, y):

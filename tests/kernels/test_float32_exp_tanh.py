@@ -1,7 +1,7 @@
-"""The compiled float32 exp (``_kernels/transcendental.exp_f32``): within 1.5 ulp of the
-correctly rounded e^x over the whole float32 range (NumPy's own float32 exp is allowed 2.5
-here), exact special values, and ``cr.exp`` on the compiled path equal to PyTorch's
-forward and backward."""
+"""The compiled float32 exp and tanh (``_kernels/transcendental.exp_f32`` / ``tanh_f32``):
+within 1.5 ulp of the correctly rounded result over the float32 range (NumPy's own float32
+exp reaches 2.4 ulp, its tanh 1.4), exact special values and signed zeros, and ``cr.exp`` /
+``cr.tanh`` on the compiled path equal to PyTorch's forward and backward."""
 
 from __future__ import annotations
 
@@ -89,3 +89,63 @@ def test_cr_exp_matches_torch(shape):
     yt.backward(torch.tensor(g))
     np.testing.assert_allclose(y._data, yt.detach().numpy(), rtol=3e-7, atol=0)
     np.testing.assert_allclose(cx.grad._data, tx.grad.numpy(), rtol=5e-7, atol=0)
+
+
+def _tanh_ulp_error(out: np.ndarray, x: np.ndarray) -> np.ndarray:
+    exact = np.tanh(x.astype(np.float64))
+    rounded = exact.astype(np.float32)
+    keep = rounded != 0
+    return np.abs(out[keep] - exact[keep]) / np.spacing(np.abs(rounded[keep])).astype(np.float64)
+
+
+def test_tanh_accuracy_and_specials():
+    rng = np.random.default_rng(3)
+    x = np.concatenate(
+        [
+            rng.uniform(-12, 12, 300_000),
+            rng.standard_normal(300_000),
+            rng.uniform(-1e-3, 1e-3, 20_000),
+            np.linspace(0.39, 0.41, 20_000),  # where the two formulas meet
+            -np.linspace(0.39, 0.41, 20_000),
+            np.linspace(8.5, 9.5, 1000),  # the clamp
+        ]
+    ).astype(np.float32)
+    out = np.empty_like(x)
+    transcendental.tanh_f32.compiled(x, out)
+    assert _tanh_ulp_error(out, x).max() < 1.5
+    odd = np.empty_like(x)
+    transcendental.tanh_f32.compiled(-x, odd)
+    np.testing.assert_array_equal(odd, -out)  # exactly odd
+    sp = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 50.0, -50.0], np.float32)
+    got = np.empty_like(sp)
+    transcendental.tanh_f32.compiled(sp, got)
+    np.testing.assert_array_equal(got, np.tanh(sp))
+    np.testing.assert_array_equal(np.signbit(got[:2]), [False, True])
+
+
+def test_tanh_dispatch_and_fallback():
+    x = np.linspace(-5, 5, 1 << 15, dtype=np.float32)
+    out = np.empty_like(x)
+    transcendental.tanh_f32.fallback(x, out)
+    np.testing.assert_array_equal(out, np.tanh(x))
+    with jit.use_backend("numba"):
+        assert dispatch.tanh(x.astype(np.float64)) is None
+        # both within ~1.5 ulp of the exact value, so within 3 ulp of each other
+        np.testing.assert_allclose(dispatch.tanh(x), np.tanh(x), rtol=4e-7, atol=1e-45)
+    with jit.use_backend("numpy"):
+        assert dispatch.tanh(x) is None
+
+
+@pytest.mark.parametrize("shape", [(1000, 1000), (32, 64, 128)])
+def test_cr_tanh_matches_torch(shape):
+    x = (np.random.default_rng(4).standard_normal(shape) * 2).astype(np.float32)
+    g = np.random.default_rng(5).standard_normal(shape).astype(np.float32)
+    with jit.use_backend("numba"):
+        cx = cr.tensor(x, requires_grad=True)
+        y = cx.tanh()
+        y.backward(cr.tensor(g))
+    tx = torch.tensor(x, requires_grad=True)
+    yt = tx.tanh()
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(y._data, yt.detach().numpy(), rtol=3e-7, atol=1e-7)
+    np.testing.assert_allclose(cx.grad._data, tx.grad.numpy(), rtol=1e-6, atol=1e-6)
