@@ -54,6 +54,12 @@ def lead_with(op: str, err: BaseException) -> None:
         err.args = (f"{op}: {err.args[0]}",) + err.args[1:]
 
 
+def constant(array: Any) -> Tensor:
+    """A Tensor over a raw result array that records no graph (no copy, requires_grad
+    False): how ops hand out indices, masks and other non-differentiable results."""
+    return Tensor._make(array, False, None, 0)
+
+
 def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     """Wrap arrays / Python data as a constant Tensor (Tensors pass through)."""
     if isinstance(x, Tensor):

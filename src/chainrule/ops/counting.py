@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import NAMED_ERRORS, DtypeError, as_tensor, int_dim, lead_with
+from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, int_dim, lead_with
 from .binding import tensor_method
 from .reduction import amax, amin
 
@@ -22,10 +22,6 @@ __all__ = ["aminmax", "argwhere", "bincount", "unique_consecutive"]
 
 MinMax = namedtuple("MinMax", ["min", "max"])
 """``aminmax``'s result, with PyTorch's field names (``torch.return_types.aminmax``)."""
-
-
-def _const(arr: Any) -> Tensor:
-    return Tensor._make(arr, False, None, 0)
 
 
 @tensor_method
@@ -60,7 +56,7 @@ def argwhere(input: Any) -> Tensor:  # noqa: A002
     """The indices of the non-zero elements, one row per element: shape (count, ndim)."""
     x = as_tensor(input)
     xp = get_array_module(x._data)
-    return _const(xp.argwhere(x._data).astype(np.int64))
+    return constant(xp.argwhere(x._data).astype(np.int64))
 
 
 @tensor_method
@@ -87,7 +83,7 @@ def bincount(input: Any, weights: Any = None, minlength: int = 0) -> Tensor:  # 
         )
     xp = get_array_module(a)
     if weights is None:
-        return _const(xp.bincount(a, minlength=int(minlength)).astype(np.int64))
+        return constant(xp.bincount(a, minlength=int(minlength)).astype(np.int64))
     w = as_tensor(weights)
     if w.ndim != 1 or w.shape[0] != a.shape[0]:
         raise RuntimeError(
@@ -98,7 +94,7 @@ def bincount(input: Any, weights: Any = None, minlength: int = 0) -> Tensor:  # 
         raise DtypeError(f"bincount: complex weights are not supported (got {w.dtype})")
     dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.dtype(np.float64)
     out = xp.bincount(a, weights=w._data.astype(np.float64), minlength=int(minlength))
-    return _const(out.astype(dtype))
+    return constant(out.astype(dtype))
 
 
 @tensor_method
@@ -126,10 +122,10 @@ def unique_consecutive(
         starts = xp.concatenate([xp.ones(1, bool), flat[1:] != flat[:-1]])
     else:
         starts = xp.zeros(0, bool)
-    out = [_const(flat[starts])]
+    out = [constant(flat[starts])]
     if return_inverse:
-        out.append(_const((xp.cumsum(starts) - 1).astype(np.int64).reshape(x.shape)))
+        out.append(constant((xp.cumsum(starts) - 1).astype(np.int64).reshape(x.shape)))
     if return_counts:
         edges = xp.concatenate([xp.flatnonzero(starts), xp.asarray([flat.size])])
-        out.append(_const(xp.diff(edges).astype(np.int64)))
+        out.append(constant(xp.diff(edges).astype(np.int64)))
     return out[0] if len(out) == 1 else tuple(out)

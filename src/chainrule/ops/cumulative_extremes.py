@@ -21,7 +21,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import DtypeError, as_tensor, int_dim
+from ._util import DtypeError, as_tensor, constant, int_dim
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import gather
@@ -29,10 +29,6 @@ from .rearranging import flip
 from .reduction import ValuesIndices
 
 __all__ = ["cummax", "cummin", "logcumsumexp"]
-
-
-def _const(arr: Any) -> Tensor:
-    return Tensor._make(arr, False, None, 0)
 
 
 def _running_arg(a: Any, d: int, largest: bool) -> Any:
@@ -76,7 +72,7 @@ def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> ValuesIndices:
         raise RuntimeError(f"{op}(): complex tensors have no order (got {x.dtype})")
     d = int_dim(dim, x.ndim, op)
     if x.ndim == 0:
-        return ValuesIndices(x.clone(), _const(np.zeros((), np.int64)))
+        return ValuesIndices(x.clone(), constant(np.zeros((), np.int64)))
     idx = RunningArg.apply(x.detach(), d, largest)
     return ValuesIndices(gather(x, d, idx), idx)
 
@@ -115,8 +111,8 @@ class LogCumSumExp(Function):
         d = ctx.dim
         g = grad._data
         lowest = float(np.finfo(x.dtype).min) / 2  # log(0), with room to add y and x
-        pos, neg = _const(g > 0), _const(g < 0)
-        log_abs = where(_const(g != 0), grad, 1.0).abs().log()
+        pos, neg = constant(g > 0), constant(g < 0)
+        log_abs = where(constant(g != 0), grad, 1.0).abs().log()
         out_pos = (_reverse_logcumsumexp(where(pos, log_abs, lowest) - y, d) + x).exp()
         out_neg = (_reverse_logcumsumexp(where(neg, log_abs, lowest) - y, d) + x).exp()
         return out_pos - out_neg, None

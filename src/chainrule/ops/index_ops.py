@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor, norm_dim
+from ._util import as_tensor, constant, norm_dim
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import IndexOutOfBounds, Scatter, ScatterAdd
@@ -39,10 +39,6 @@ __all__ = [
 class IndexShapeError(IndexError, RuntimeError):
     """A ``source`` whose shape does not fit ``index`` and ``self``. PyTorch raises
     ``IndexError`` for some of these cases and ``RuntimeError`` for others; this is both."""
-
-
-def _const(array: Any) -> Tensor:
-    return Tensor._make(array, False, None, 0)
 
 
 def _vector_index(
@@ -96,7 +92,7 @@ def _source(op: str, x: Tensor, d: int, idx: Any, source: Any) -> Tensor:
 def _along(idx: Any, d: int, shape: tuple) -> Tensor:
     """``idx`` laid along dim ``d`` and broadcast to ``shape`` (a scatter index)."""
     view = idx.reshape((1,) * d + (-1,) + (1,) * (len(shape) - d - 1))
-    return _const(np.ascontiguousarray(np.broadcast_to(view, shape)))
+    return constant(np.ascontiguousarray(np.broadcast_to(view, shape)))
 
 
 def _as_1d(x: Tensor) -> Tensor:
@@ -155,9 +151,9 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     mask[idx] = True
     mask = mask.reshape((-1,) + (1,) * (x.ndim - d - 1)) if x.ndim else mask.reshape(())
     if isinstance(value, Tensor):
-        return where(_const(mask), value.to(x.dtype), x)
-    v = _const(xp.asarray(value).astype(x.dtype))  # PyTorch casts the value to x's dtype
-    return where(_const(mask), v, x)
+        return where(constant(mask), value.to(x.dtype), x)
+    v = constant(xp.asarray(value).astype(x.dtype))  # PyTorch casts the value to x's dtype
+    return where(constant(mask), v, x)
 
 
 @tensor_method(inplace=True)

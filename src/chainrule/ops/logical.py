@@ -13,7 +13,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor, promote
+from ._util import as_tensor, constant, promote
 from .binding import tensor_method
 
 __all__ = [
@@ -47,10 +47,6 @@ __all__ = [
 ]
 
 
-def _const(arr: Any) -> Tensor:
-    return Tensor._make(arr, False, None, 0)
-
-
 def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
     """``fn`` on the promoted raw operands; NumPy's broadcast error becomes one naming ``op``."""
     a, b = promote(op, a, b)
@@ -59,7 +55,7 @@ def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
     xp = get_array_module(ad, bd)
     try:
         r = fn(xp, ad, bd)  # only NumPy scalars need wrapping (a vmap LogicalArray must not)
-        return _const(xp.asarray(r) if isinstance(r, (np.generic, bool)) else r)
+        return constant(xp.asarray(r) if isinstance(r, (np.generic, bool)) else r)
     except ValueError as err:
         if "broadcast" not in str(err):
             raise
@@ -133,7 +129,7 @@ def logical_xor(a: Any, b: Any) -> Tensor:
 @tensor_method(inplace=True)
 def logical_not(a: Any) -> Tensor:
     a = as_tensor(a)
-    return _const(get_array_module(a._data).logical_not(a._data))
+    return constant(get_array_module(a._data).logical_not(a._data))
 
 
 # ------------------------------------------------------------------------------ bitwise
@@ -182,7 +178,7 @@ def bitwise_not(a: Any) -> Tensor:
     """~a: bit inversion for integers, logical not for bool."""
     a = as_tensor(a)
     _integral("bitwise_not", a)
-    return _const(get_array_module(a._data).invert(a._data))
+    return constant(get_array_module(a._data).invert(a._data))
 
 
 def _shift(op: str, a: Any, b: Any, left: bool) -> Tensor:
@@ -225,19 +221,19 @@ def bitwise_right_shift(a: Any, b: Any) -> Tensor:
 @tensor_method
 def isnan(a: Any) -> Tensor:
     a = as_tensor(a)
-    return _const(get_array_module(a._data).isnan(a._data))
+    return constant(get_array_module(a._data).isnan(a._data))
 
 
 @tensor_method
 def isinf(a: Any) -> Tensor:
     a = as_tensor(a)
-    return _const(get_array_module(a._data).isinf(a._data))
+    return constant(get_array_module(a._data).isinf(a._data))
 
 
 @tensor_method
 def isfinite(a: Any) -> Tensor:
     a = as_tensor(a)
-    return _const(get_array_module(a._data).isfinite(a._data))
+    return constant(get_array_module(a._data).isfinite(a._data))
 
 
 @tensor_method

@@ -18,17 +18,13 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._util import constant
 from .binary import where
 from .clamping import clamp
 from .softmax import softmax
 
 __all__ = ["BinaryCrossEntropyFn", "CrossEntropyFn", "NLLLossFn", "index_weights"]
-
-
-def _const(arr: Any) -> Tensor:
-    return Tensor._make(arr, False, None, 0)
 
 
 def _mean(total: Any, denom: Any) -> Any:
@@ -125,13 +121,13 @@ class CrossEntropyFn(Function):
         if empty_mean:  # NaN (not 1/0 = inf, whose product with 0 warns)
             g = g * float("nan")
         elif ctx.reduction == "mean":
-            g = g / _const(np.asarray(ctx.denom))
+            g = g / constant(np.asarray(ctx.denom))
         p = ctx.p
         xp = get_array_module(p)
         if ctx.create_graph:  # differentiable in x (via softmax) and in grad
-            a = _const(CrossEntropyFn._coef(ctx, xp, p.shape, p.dtype))
+            a = constant(CrossEntropyFn._coef(ctx, xp, p.shape, p.dtype))
             s = g.reshape((-1, 1)) if ctx.reduction == "none" else g
-            dx = (softmax(x, 1) * _const(ctx.coef_sum[:, None]) - a) * s
+            dx = (softmax(x, 1) * constant(ctx.coef_sum[:, None]) - a) * s
             if empty_mean:
                 dx = where(ctx.valid[:, None], dx, 0.0)
             return dx, None, None, None, None, None
@@ -145,7 +141,7 @@ class CrossEntropyFn(Function):
                 dx[xp.arange(p.shape[0]), ctx.safe] -= ctx.wt * gd
         if empty_mean:
             dx[~ctx.valid] = 0.0
-        return _const(dx), None, None, None, None, None
+        return constant(dx), None, None, None, None, None
 
     @staticmethod
     def jvp(ctx, tx, *_):
@@ -190,7 +186,7 @@ class NLLLossFn(Function):
             coef = xp.where(ctx.valid, _mean(coef, ctx.denom), 0.0)
         a[xp.arange(ctx.shape[0]), ctx.safe] = coef
         s = grad.reshape((-1, 1)) if ctx.reduction == "none" else grad
-        return _const(a) * s, None, None, None, None
+        return constant(a) * s, None, None, None, None
 
     @staticmethod
     def jvp(ctx, tl, *_):
@@ -228,7 +224,7 @@ class BinaryCrossEntropyFn(Function):
             if ctx.create_graph:  # d/dy depends on x: keep it differentiable in x
                 gy = grad * ((-x).log1p().clamp_min(-100.0) - x.log().clamp_min(-100.0))
             else:
-                gy = grad * _const(ctx.l1x - ctx.lx)
+                gy = grad * constant(ctx.l1x - ctx.lx)
         return gx, gy
 
     @staticmethod

@@ -25,7 +25,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor, int_dim
+from ._util import as_tensor, constant, int_dim
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import gather
@@ -45,10 +45,6 @@ __all__ = [
 ]
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
-
-
-def _const(arr: Any) -> Tensor:
-    return Tensor._make(arr, False, None, 0)
 
 
 def _nan_mask(a: Any) -> Any:
@@ -85,7 +81,7 @@ class EvenSelect(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         w = EvenSelect._weights(x._data, ctx.value)
-        return grad * _const(w), None
+        return grad * constant(w), None
 
     @staticmethod
     def jvp(ctx, t, _):
@@ -156,7 +152,7 @@ def _select(x: Tensor, d: int, how: str, keepdim: bool, k: int = 0) -> ValuesInd
 
 def _zero_d(x: Tensor) -> ValuesIndices:
     """A 0-d tensor is its own median / k-th value / mode, at index 0 (PyTorch)."""
-    return ValuesIndices(x.clone(), _const(np.zeros((), np.int64)))
+    return ValuesIndices(x.clone(), constant(np.zeros((), np.int64)))
 
 
 def _check_reducible(op: str, x: Tensor, d: int) -> None:
@@ -175,7 +171,7 @@ def _median(op: str, input: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> A
         if keepdim:
             raise TypeError(f"{op}(): keepdim=True needs a dim (got dim=None)")
         if x._data.size == 0:
-            return _const(get_array_module(x._data).asarray(np.nan, dtype=x.dtype))
+            return constant(get_array_module(x._data).asarray(np.nan, dtype=x.dtype))
         return EvenSelect.apply(x, ignore_nan)
     d = int_dim(dim, x.ndim, op)
     if x.ndim == 0:

@@ -16,7 +16,15 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import NAMED_ERRORS, DtypeError, as_tensor, check_broadcast, lead_with, promote
+from ._util import (
+    NAMED_ERRORS,
+    DtypeError,
+    as_tensor,
+    check_broadcast,
+    constant,
+    lead_with,
+    promote,
+)
 from .binary import add, div, mul, pow
 from .binding import tensor_method
 from .cast import cast
@@ -33,10 +41,6 @@ __all__ = [
     "nextafter",
     "signbit",
 ]
-
-
-def _const(arr: Any) -> Tensor:
-    return Tensor._make(arr, False, None, 0)
 
 
 def _tensor_arg(op: str, name: str, pos: int, v: Any) -> Tensor:
@@ -167,8 +171,8 @@ def signbit(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     if d.dtype.kind == "c":
         raise RuntimeError("signbit: not implemented for complex tensors")
     if d.dtype.kind in "bu":
-        return _const(xp.zeros(d.shape, dtype=bool))
-    return _const(xp.asarray(xp.signbit(d)))
+        return constant(xp.zeros(d.shape, dtype=bool))
+    return constant(xp.asarray(xp.signbit(d)))
 
 
 def _same_dtype_pair(op: str, a: Any, b: Any, names: tuple = ("input", "other")) -> tuple:
@@ -194,7 +198,7 @@ def heaviside(input: Any, values: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     xd, vd = x._data, v._data
     xp = get_array_module(xd, vd)
     out = xp.where(xd == 0, vd, xd > 0).astype(xd.dtype, copy=False)
-    return _const(xp.asarray(out))
+    return constant(xp.asarray(out))
 
 
 @tensor_method(inplace=True)
@@ -206,7 +210,7 @@ def nextafter(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     if a._data.dtype.kind != "f":
         raise DtypeError(f"nextafter: not implemented for {a.dtype} (real floating tensors only)")
     xp = get_array_module(a._data, b._data)
-    return _const(xp.asarray(xp.nextafter(a._data, b._data)))
+    return constant(xp.asarray(xp.nextafter(a._data, b._data)))
 
 
 @tensor_method(inplace=True)
@@ -218,4 +222,4 @@ def gcd(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     if a._data.dtype.kind not in "iu":
         raise DtypeError(f"gcd: not implemented for {a.dtype} (integer tensors only)")
     xp = get_array_module(a._data, b._data)
-    return _const(xp.asarray(xp.gcd(a._data, b._data)))
+    return constant(xp.asarray(xp.gcd(a._data, b._data)))

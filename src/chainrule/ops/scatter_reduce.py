@@ -24,7 +24,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._util import as_tensor
+from ._util import as_tensor, constant
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import Scatter, ScatterAdd, _check_src, _full_index, _index_arg, gather
@@ -40,10 +40,6 @@ _UFUNCS = {
     "amax": np.maximum,
     "amin": np.minimum,
 }
-
-
-def _const(array: Any) -> Tensor:
-    return Tensor._make(array, False, None, 0)
 
 
 def _identity(reduce: str, dtype: Any) -> Any:
@@ -201,26 +197,26 @@ def scatter_reduce(
     recorded = grad_mode.is_grad_enabled() and (x.requires_grad or s.requires_grad)
     tangents = x._fw_tangent is not None or s._fw_tangent is not None
     if x.dtype.kind != "f" or not (recorded or tangents):
-        return _const(r)
+        return constant(r)
     kept = x if include_self else Scatter.apply(x, d, idx, 0.0)
     if reduce in ("sum", "mean"):
         total = ScatterAdd.apply(kept, d, idx, s)
-        return total if reduce == "sum" else total / _const(np.maximum(count, 1).astype(r.dtype))
+        return total if reduce == "sum" else total / constant(np.maximum(count, 1).astype(r.dtype))
     if reduce == "prod":
         return _prod(x, d, idx, s, r, include_self)
-    rc = _const(r)
+    rc = constant(r)
     tie_self = (x._data == r) if include_self else ~written
     tie_src = s._data[tuple(slice(0, n) for n in idx.shape)] == gather(rc, d, idx)._data
     # PyTorch counts self among the ties even without include_self (self then receives no
     # gradient at the written positions, but still takes its share from src's)
     ties = (x._data == r).astype(np.int64)
     np.add.at(ties, _full_index(idx._data, d), tie_src)
-    zero = _const(np.zeros((), r.dtype))
-    dev_self = where(_const(tie_self), x - rc, zero)
+    zero = constant(np.zeros((), r.dtype))
+    dev_self = where(constant(tie_self), x - rc, zero)
     s_part = s[tuple(slice(0, n) for n in idx.shape)]
-    dev_src = where(_const(tie_src), s_part - gather(rc, d, idx), zero)
+    dev_src = where(constant(tie_src), s_part - gather(rc, d, idx), zero)
     spread = ScatterAdd.apply(dev_self, d, idx, dev_src)
-    return rc + spread / _const(np.maximum(ties, 1).astype(r.dtype))
+    return rc + spread / constant(np.maximum(ties, 1).astype(r.dtype))
 
 
 def _prod(x: Tensor, d: int, idx: Tensor, s: Tensor, r: Any, include_self: bool) -> Tensor:
@@ -231,4 +227,4 @@ def _prod(x: Tensor, d: int, idx: Tensor, s: Tensor, r: Any, include_self: bool)
     if not include_self:
         log_self = Scatter.apply(log_self, d, idx, 0.0)
     total = ScatterAdd.apply(log_self, d, idx, s.abs().log())
-    return _const(r) * (total - _const(total._data.copy())).exp()
+    return constant(r) * (total - constant(total._data.copy())).exp()

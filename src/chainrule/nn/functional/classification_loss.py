@@ -11,11 +11,11 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...ops._util import DtypeError, ShapeError, no_integer_kernel
+from ...ops._util import DtypeError, ShapeError, constant, no_integer_kernel
 from ...ops.losses import BinaryCrossEntropyFn, CrossEntropyFn, NLLLossFn, index_weights
 from ...ops.softmax import log_softmax
 from ...ops.unary import relu, softplus
-from .loss import _check_reduction, _const, _legacy_reduction, _pair, _reduce
+from .loss import _check_reduction, _legacy_reduction, _pair, _reduce
 
 __all__ = [
     "binary_cross_entropy",
@@ -243,7 +243,7 @@ def multi_margin_loss(
         z = z * weight[t].reshape((n, 1))
     mask = xp.ones((n, c), x.dtype)
     mask[rows, t] = 0
-    loss = (z * _const(mask)).sum(1) / c
+    loss = (z * constant(mask)).sum(1) / c
     if input.ndim == 1:
         loss = loss.reshape(())
     return _reduce(loss, reduction)

@@ -31,10 +31,6 @@ __all__ = [
 _REDUCTIONS = ("none", "mean", "sum")
 
 
-def _const(arr: Any) -> Tensor:
-    return Tensor._make(arr, False, None, 0)
-
-
 def _legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
     """PyTorch's deprecated ``size_average`` / ``reduce`` flags, read as PyTorch reads them
     (they override ``reduction``, with the same UserWarning), never silently ignored."""
