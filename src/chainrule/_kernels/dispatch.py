@@ -52,24 +52,24 @@ def split_over_threads(kernel: object, *arrays: np.ndarray) -> None:
     parallel_slices(lambda a, b: kernel(*(x[a:b] for x in arrays)), arrays[0].shape[0], nbytes)
 
 
-def exp(x: object) -> np.ndarray | None:
-    """e^x for a float32 array (float32 arithmetic, split over the intra-op threads: it is
-    compute-bound), or None."""
+def _float32_map(kernel: object, x: object) -> np.ndarray | None:
+    """``kernel(x, out)`` over a flattened float32 array, split over the intra-op threads
+    (the float32 transcendental kernels are compute-bound), or None."""
     if not eligible(x) or x.dtype != _F32:
         return None
     out = np.empty_like(x)
-    split_over_threads(transcendental.exp_f32, x.reshape(-1), out.reshape(-1))
+    split_over_threads(kernel, x.reshape(-1), out.reshape(-1))
     return out
+
+
+def exp(x: object) -> np.ndarray | None:
+    """e^x for a float32 array (float32 arithmetic), or None."""
+    return _float32_map(transcendental.exp_f32, x)
 
 
 def tanh(x: object) -> np.ndarray | None:
-    """tanh(x) for a float32 array (float32 arithmetic, split over the intra-op threads), or
-    None."""
-    if not eligible(x) or x.dtype != _F32:
-        return None
-    out = np.empty_like(x)
-    split_over_threads(transcendental.tanh_f32, x.reshape(-1), out.reshape(-1))
-    return out
+    """tanh(x) for a float32 array (float32 arithmetic), or None."""
+    return _float32_map(transcendental.tanh_f32, x)
 
 
 def max_pool2x2(x: object) -> tuple[np.ndarray, np.ndarray] | None:
@@ -127,11 +127,7 @@ def sigmoid_grad(g: object, y: object) -> np.ndarray | None:
 
 def sigmoid(x: object) -> np.ndarray | None:
     """1 / (1 + e^-x) for float32 x, or None."""
-    if not eligible(x) or x.dtype != _F32:
-        return None
-    out = np.empty_like(x)
-    split_over_threads(transcendental.sigmoid_f32, x.reshape(-1), out.reshape(-1))
-    return out
+    return _float32_map(transcendental.sigmoid_f32, x)
 
 
 def _rows(x: np.ndarray) -> np.ndarray:

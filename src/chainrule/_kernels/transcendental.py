@@ -132,6 +132,28 @@ _LN2_LO = np.float32(-2.12194440e-4)
 _ROUND = np.float32(12582912.0)  # 1.5 * 2^23: (t + _ROUND) - _ROUND rounds t to an integer
 
 
+@jit.inline
+def _reduce_f32(c):  # pragma: no cover - inlined into compiled kernels
+    """(k, r, q) for a float32 ``c`` with |c| <= 104: c = k ln 2 + r, |r| <= 0.35, and
+    e^r = 1 + r + r^2 q(r) (q the Taylor tail from 1/2 to r^5/7!), all in float32. The
+    shared step of :func:`exp_f32` (e^r) and :func:`tanh_f32` (e^r - 1, without
+    cancellation)."""
+    kf = (c * _LOG2E + _ROUND) - _ROUND
+    r = (c - kf * _LN2_HI) - kf * _LN2_LO
+    q = np.float32(1 / 5040) * r + np.float32(1 / 720)
+    q = q * r + np.float32(1 / 120)
+    q = q * r + np.float32(1 / 24)
+    q = q * r + np.float32(1 / 6)
+    q = q * r + np.float32(0.5)
+    return kf, r, q
+
+
+@jit.inline
+def _pow2_f32(k):  # pragma: no cover - inlined into compiled kernels
+    """2^k as a float32 for an int32 k in [-126, 127], from its bit pattern."""
+    return jit.i32_as_f32((k + np.int32(127)) << np.int32(23))
+
+
 @jit.kernel(fallback=_exp_numpy)
 def exp_f32(x, out):  # pragma: no cover - compiled by Numba
     """out = e^x for flat float32 arrays, in float32 arithmetic (see the module doc)."""
@@ -139,20 +161,11 @@ def exp_f32(x, out):  # pragma: no cover - compiled by Numba
         v = x[i]
         c = v if v > np.float32(-104.0) else np.float32(-104.0)  # e^-104 is 0 in float32
         c = c if c < np.float32(89.0) else np.float32(89.0)  # e^89 is inf in float32
-        kf = (c * _LOG2E + _ROUND) - _ROUND
-        r = (c - kf * _LN2_HI) - kf * _LN2_LO
-        p = np.float32(1 / 5040) * r + np.float32(1 / 720)
-        p = p * r + np.float32(1 / 120)
-        p = p * r + np.float32(1 / 24)
-        p = p * r + np.float32(1 / 6)
-        p = p * r + np.float32(0.5)
-        p = p * r + np.float32(1.0)
-        p = p * r + np.float32(1.0)
+        kf, r, q = _reduce_f32(c)
+        p = (q * r + np.float32(1.0)) * r + np.float32(1.0)  # e^r
         k = np.int32(kf)
         k1 = k >> np.int32(1)  # 2^k as two normal factors: k spans [-150, 129]
-        s1 = jit.i32_as_f32((k1 + np.int32(127)) << np.int32(23))
-        s2 = jit.i32_as_f32((k - k1 + np.int32(127)) << np.int32(23))
-        e = p * s1 * s2
+        e = p * _pow2_f32(k1) * _pow2_f32(k - k1)
         out[i] = e if v == v else v
 
 
@@ -183,15 +196,9 @@ def tanh_f32(x, out):  # pragma: no cover - compiled by Numba
         small = v + v * (q * s)
         small = small if a != np.float32(0.0) else v  # -0.0 + 0.0 would be +0.0
         y = a + a  # |x| >= 0.4: m / (m + 2), m = expm1(2|x|)
-        kf = (y * _LOG2E + _ROUND) - _ROUND
-        r = (y - kf * _LN2_HI) - kf * _LN2_LO
-        p = np.float32(1 / 5040) * r + np.float32(1 / 720)
-        p = p * r + np.float32(1 / 120)
-        p = p * r + np.float32(1 / 24)
-        p = p * r + np.float32(1 / 6)
-        p = p * r + np.float32(0.5)
-        p = (p * r) * r + r  # e^r - 1
-        scale = jit.i32_as_f32((np.int32(kf) + np.int32(127)) << np.int32(23))  # 2^k, k <= 26
+        kf, r, q = _reduce_f32(y)
+        p = (q * r) * r + r  # e^r - 1
+        scale = _pow2_f32(np.int32(kf))  # 2^k, k <= 26
         m = scale * p + (scale - np.float32(1.0))
         large = m / (m + np.float32(2.0))
         large = large if v > np.float32(0.0) else -large
