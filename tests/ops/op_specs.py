@@ -463,7 +463,10 @@ SPECS: list = [
         "split_sections",
         lambda a: a.split([1, 3, 1], 1),
         shapes=(((2, 5),),),
-        bad=(bad_call("bad_sections", lambda a: a.split([1, 1], 1)),),
+        bad=(
+            bad_call("bad_sections", lambda a: a.split([1, 1], 1)),
+            bad_call("negative_section", lambda a: a.split([-1, 5, 1], 1)),
+        ),
     ),
     _unary("chunk", lambda a: a.chunk(3, 0), shapes=(((5, 2),),)),
     _unary("unbind", lambda a: a.unbind(1), shapes=(((2, 3),),)),

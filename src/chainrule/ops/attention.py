@@ -147,6 +147,19 @@ def _fused_probs(q, k, scale, length, causal):
     return s, lse.astype(s.dtype).reshape(s.shape[:-1] + (1,)), None
 
 
+def _flash_layout(q, k, v) -> bool:
+    """Whether PyTorch 2.13 runs its CPU flash kernel (which saves q, k and v themselves, so
+    that modifying one in place after forward raises) rather than its math path (which
+    saves its own scaled copies of q and k): 4-d inputs of one head size, unit stride in the
+    last dimension, no empty sequence."""
+    return (
+        q.ndim == k.ndim == v.ndim == 4
+        and q.shape[-1] == k.shape[-1] == v.shape[-1]
+        and all(a.strides[-1] == a.itemsize for a in (q, k, v))
+        and 0 not in (q.shape[-2], k.shape[-2])
+    )
+
+
 def _keep_scale(ctx, dtype):
     """keep / (1 - p) as an array of ``dtype``, or None without dropout."""
     if ctx.keep is None:
@@ -189,10 +202,12 @@ class ScaledDotProductAttention(Function):
         keep_p = with_weights or nan_rows or p.nbytes <= SAVE_PROBS_MAX_BYTES
         ctx.lse = None if keep_p else lse
         ctx.save_for_backward(q, k, v, mask, p if keep_p else None)
-        # PyTorch's math path keeps its own scaled copies of q and k, so modifying q or k in
-        # place after forward is allowed there: keep private copies too (v is read as is,
-        # and modifying it raises in both)
-        ctx.copy_saved_inputs = (0, 1)
+        if not _flash_layout(q, k, v):
+            # PyTorch's math path keeps its own scaled copies of q and k, so modifying q or k
+            # in place after forward is allowed there: keep private copies too (v is read as
+            # is, and modifying it raises in both). Its CPU flash kernel, chosen for the
+            # layout _flash_layout describes, saves q, k and v themselves, as done here.
+            ctx.copy_saved_inputs = (0, 1)
         return (out, pd) if with_weights else out
 
     @staticmethod

@@ -1,7 +1,12 @@
 """Joining and splitting along a dimension: cat (concatenate), stack, split, chunk, unbind.
 
-``cat`` is the one primitive (its backward slices the gradient back into pieces); ``stack``
-is ``cat`` of unsqueezed inputs, and the splits are basic-indexing views of the input.
+``cat`` is the one joining primitive (its backward slices the gradient back into pieces);
+``stack`` is ``cat`` of unsqueezed inputs. ``split`` and ``chunk`` are one multi-output op,
+:class:`Split`, whose outputs are views of the input and whose backward is one
+concatenation (PyTorch's ``SplitBackward``): as separate ``x[a:b]`` views each piece's
+backward would scatter into a zero array of the input's full size, and the engine would then
+add those full-size arrays (measured on GPT's q, k, v split of a (12, 64, 384) activation:
+three zero fills and two full-size additions per layer). ``unbind`` is integer indexing.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from ._util import ShapeError, as_tensor, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .views import unsqueeze
 
-__all__ = ["Cat", "cat", "chunk", "concatenate", "split", "stack", "unbind"]
+__all__ = ["Cat", "Split", "cat", "chunk", "concatenate", "split", "stack", "unbind"]
 
 
 class Cat(Function):
@@ -50,6 +55,39 @@ class Cat(Function):
             for p, t in zip(ctx.primals, tangents)
         ]
         return xp.concatenate(ts, axis=ctx.dim)
+
+
+class Split(Function):
+    """Consecutive pieces of the given ``sizes`` along ``dim``, as views of the input, in
+    one op; the gradient is the concatenation of the pieces' gradients (the engine gives
+    zeros to pieces that received none)."""
+
+    raw = True
+    is_view = True
+    node_name = "SplitBackward"
+
+    @staticmethod
+    def forward(ctx, x, dim, sizes):
+        ctx.dim = dim
+        out, start = [], 0
+        idx = [slice(None)] * x.ndim
+        for s in sizes:
+            idx[dim] = slice(start, start + s)
+            out.append(x[tuple(idx)])
+            start += s
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if ctx.create_graph:  # differentiable: a recorded cat
+            return cat(list(grads), ctx.dim), None, None
+        arrays = [g._data for g in grads]
+        whole = get_array_module(*arrays).concatenate(arrays, axis=ctx.dim)
+        return Tensor._make(whole, False, None, 0), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return Split.forward(ctx, t, ctx.primals[1], ctx.primals[2])
 
 
 @numpy_keywords
@@ -116,14 +154,12 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
         sizes = [min(s, n - i) for i in range(0, n, s)] or [0]
     else:
         sizes = list(split_size_or_sections)
+        for s in sizes:
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+                raise ShapeError(f"split: split sizes must be non-negative integers, got {sizes}")
         if sum(sizes) != n:
             raise ShapeError(f"split: sections {sizes} must sum to the size {n} of dim {d}")
-    out, start = [], 0
-    for s in sizes:
-        idx = (slice(None),) * d + (slice(start, start + s),)
-        out.append(x[idx])
-        start += s
-    return mark_multi_output(tuple(out), "split")
+    return mark_multi_output(Split.apply(x, d, tuple(sizes)), "split")
 
 
 @tensor_method

@@ -41,14 +41,13 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._recurrent_math import ArrayMath, TensorMath, record_backward, wrap
+from .joining import Split
 from .recurrent_lstm import LSTMCellFn, lstm_cell
-from .shape import cat
 
 __all__ = [
     "GRUCellFn",
     "LSTMCellFn",
     "RNNCellFn",
-    "SplitRows",
     "gru_cell",
     "gru_jvp_arrays",
     "lstm_cell",
@@ -220,34 +219,6 @@ def rnn_cell(xg: Tensor, h: Tensor, w_hh: Tensor, nonlinearity: str = "tanh") ->
 # ----------------------------------------------------------------------------- time split
 
 
-class SplitRows(Function):
-    """Split a (N, F) tensor into consecutive row blocks of the given sizes, in one op.
-
-    The time loop reads each step's block of the input projection. As one multi-output op
-    its backward is a single concatenation of the step gradients, where ``x[t]`` per step
-    would scatter each step's gradient into a zero array of the full size (O(T²) work).
-    """
-
-    raw = True
-    is_view = True
-
-    @staticmethod
-    def forward(ctx, x, sizes):
-        out, start = [], 0
-        for s in sizes:
-            out.append(x[start : start + s])
-            start += s
-        return tuple(out)
-
-    @staticmethod
-    def backward(ctx, *grads):
-        return cat(list(grads), 0), None
-
-    @staticmethod
-    def jvp(ctx, t, _):
-        return SplitRows.forward(ctx, t, ctx.primals[1])
-
-
 def split_rows(x: Tensor, sizes: Sequence[int]) -> tuple:
     """Row blocks of ``x`` with the given sizes (which must sum to ``x.shape[0]``)."""
     sizes = tuple(int(s) for s in sizes)
@@ -256,4 +227,4 @@ def split_rows(x: Tensor, sizes: Sequence[int]) -> tuple:
             f"split_rows: sizes {list(sizes)} sum to {sum(sizes)}, but the input "
             f"has {x.shape[0]} rows"
         )
-    return SplitRows.apply(x, sizes)
+    return Split.apply(x, 0, sizes)
