@@ -413,3 +413,59 @@ def test_one_fused_node_per_step():
     names = _node_names(m(packed)[0].data)
     assert names.count("LSTMCellBackward") == 7
     assert len(names) < 7 + 12
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "GRU"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_time_loop_split_over_batch_blocks_matches_torch(cls, dtype, monkeypatch):
+    """A batch of small per-step GEMMs runs its time loops as row blocks on the intra-op
+    threads (ops/recurrent_seq._over_batch): same outputs, states and gradients as PyTorch,
+    and the same as one loop over the whole batch."""
+    from chainrule import threads as cr_threads
+    from chainrule.ops import recurrent_seq
+
+    blocks = []
+    real = recurrent_seq.parallel_slices
+
+    def spy(fn, length, nbytes):
+        def block(lo, hi):
+            blocks.append((lo, hi))
+            fn(lo, hi)
+
+        real(block, length, nbytes)
+
+    monkeypatch.setattr(recurrent_seq, "parallel_slices", spy)
+    monkeypatch.setattr(cr_threads, "MIN_PARALLEL_BYTES", 0)  # split even this small case
+    tdt = getattr(torch, dtype)
+    tm = getattr(torch.nn, cls)(3, 6, num_layers=2, bidirectional=True).to(tdt)
+    x = _arr(7, 10, 3).astype(dtype)
+    results = []
+    for threads in (2, 1):
+        m = getattr(cr.nn, cls)(3, 6, num_layers=2, bidirectional=True, dtype=getattr(cr, dtype))
+        copy_params(m, tm)
+        before = cr.get_num_threads()
+        cr.set_num_threads(threads)
+        try:
+            x_cr = cr.tensor(x, requires_grad=True)
+            out, final = m(x_cr)
+            _loss(out, final).backward()
+        finally:
+            cr.set_num_threads(before)
+        results.append((out, final, x_cr.grad, [p.grad for p in m.parameters()]))
+    # the forward directions of 2 layers run as one op each: 4 time loops (forward and
+    # backward), in two blocks with two threads, then whole with one
+    assert sorted(blocks[:8]) == [(0, 5)] * 4 + [(5, 10)] * 4
+    assert blocks[8:] == [(0, 10)] * 4
+    x_t = torch.tensor(x, requires_grad=True)
+    t_out, t_final = tm(x_t)
+    _loss(t_out, t_final).backward()
+    tol = {"tol": 2e-5} if dtype == "float32" else {}
+    for out, final, gx, grads in results:
+        close(out, t_out, **tol)
+        for a, b in zip(
+            final if cls == "LSTM" else (final,), t_final if cls == "LSTM" else (t_final,)
+        ):
+            close(a, b, **tol)
+        close(gx, x_t.grad, **tol)
+        for g, p in zip(grads, tm.parameters()):
+            close(g, p.grad, **tol)
