@@ -368,3 +368,51 @@ def test_layer_norm_fn_output_may_change_in_place():
     (ty * ty).sum().backward()
     np.testing.assert_allclose(cx.grad._data, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(cw.grad._data, tw.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("shape", [(5, 3, 7, 4), (3, 6, 4), (3, 1, 9, 4)])
+def test_attention_blocks_on_threads_match_torch_and_one_block(dtype, causal, shape, monkeypatch):
+    """The fused attention path cut into blocks of the leading dimension on the intra-op
+    threads (forced here for small shapes): PyTorch's outputs and gradients, and bit for bit
+    the result of one block."""
+    from chainrule.ops import attention as attention_mod
+
+    blocks = []
+    real = attention_mod.parallel_slices
+
+    def spy(fn, length, nbytes):
+        def block(lo, hi):
+            blocks.append((lo, hi))
+            fn(lo, hi)
+
+        real(block, length, nbytes)
+
+    monkeypatch.setattr(attention_mod, "parallel_slices", spy)
+    monkeypatch.setattr(attention_mod, "SPLIT_HEADS_MACS", 0)
+    rng = np.random.default_rng(8)
+    arrays = [_rand(rng, shape, dtype) for _ in range(4)]  # q, k, v and the output gradient
+    runs = []
+    for threads in (2, 1):
+        before = cr.get_num_threads()
+        cr.set_num_threads(threads)
+        try:
+            q, k, v = (cr.tensor(a, requires_grad=True) for a in arrays[:3])
+            out = cr.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+            out.backward(cr.tensor(arrays[3]))
+        finally:
+            cr.set_num_threads(before)
+        runs.append([out._data] + [t.grad._data for t in (q, k, v)])
+    # two blocks in backward, and in forward for float32 (float64 scores take the NumPy
+    # softmax); one thread runs the whole leading dimension as one block, directly
+    n, calls = shape[0], 2 if dtype == np.float32 else 1
+    assert sorted(blocks) == [(0, n // 2)] * calls + [(n // 2, n)] * calls
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in arrays[:3])
+    tout = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=causal)
+    tout.backward(torch.tensor(arrays[3]))
+    tol = dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+    for a, t in zip(runs[0], (tout, tq.grad, tk.grad, tv.grad)):
+        np.testing.assert_allclose(a, t.detach().numpy(), **tol)
