@@ -1,4 +1,4 @@
-"""Helpers that kernels share through ``jit.inline`` (the polynomial exp, the rational erf)."""
+"""Helpers that kernels share through ``jit.inline`` (the polynomial exps, the GELU tail)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,26 @@ def test_exp_poly_accuracy(full, lo, tol_wide, tol_110):
         assert err < (tol_110 if abs(c) <= 110.0 else tol_wide), (c, err)
 
 
-def test_erf_f32_accuracy():
-    """1.6e-9 inside |z| < 4; beyond, ±1 (erf(4) = 1 - 1.5e-8, which float32 rounds to 1)."""
-    for z in np.linspace(-6.0, 6.0, 2001):
-        tol = 2e-9 if abs(z) < 3.99 else 2e-8
-        assert abs(gelu._erf_f32(float(z)) - math.erf(z)) < tol, z
+def test_gelu_tail_and_gauss_f32_accuracy():
+    """e F(|x|) = Φ(-|x|) and e = e^{-x²/2} in float32 (the GELU kernels' shared step): each
+    within 2 float32 ulp over [-14, 14], relative, wherever the result is a normal float32."""
+    from scipy.special import erfc
+
+    for x in np.linspace(-14.0, 14.0, 4001).astype(np.float32):
+        tail, e, _ = gelu._tail_and_gauss_f32(x)
+        a = abs(float(x))
+        for got, want in ((e, math.exp(-0.5 * a * a)), (tail, 0.5 * erfc(a / math.sqrt(2.0)))):
+            if want > np.finfo(np.float32).tiny:
+                ulp = float(np.spacing(np.float32(want)))
+                assert abs(float(got) - want) <= 2 * ulp, (x, got, want)
+
+
+def test_taylor_tail_f32_is_the_exp_polynomial():
+    """1 + r + r² q(r) is e^r to float32 accuracy for |r| <= ln 2 / 2."""
+    for r in np.linspace(-0.35, 0.35, 701).astype(np.float32):
+        q = transcendental.taylor_tail_f32(r)
+        e = (q * r + np.float32(1.0)) * r + np.float32(1.0)
+        assert abs(float(e) / math.exp(float(r)) - 1.0) < 1.5e-7, r
 
 
 @needs_numba
@@ -45,7 +60,7 @@ def test_helpers_become_inline_dispatchers_when_numba_loads():
         "out = np.empty_like(x)\n"
         "t.sigmoid_f32.compiled(x, out)\n"
         "assert np.allclose(out, 1 / (1 + np.exp(-x.astype(np.float64))), rtol=1e-6)\n"
-        "for f in (t.exp_poly, g._erf_f32):\n"
+        "for f in (t.exp_poly, g._tail_and_gauss_f32):\n"
         "    assert f.targetoptions['inline'] == 'always'\n"
         "assert t.exp_poly.py_func is py\n"
         "print('ok')\n"

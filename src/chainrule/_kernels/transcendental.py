@@ -59,7 +59,7 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["exp_f32", "exp_poly", "sigmoid_f32", "tanh_f32"]
+__all__ = ["exp_f32", "exp_poly", "sigmoid_f32", "tanh_f32", "taylor_tail_f32"]
 
 
 @jit.inline
@@ -140,12 +140,18 @@ def _reduce_f32(c):  # pragma: no cover - inlined into compiled kernels
     cancellation)."""
     kf = (c * _LOG2E + _ROUND) - _ROUND
     r = (c - kf * _LN2_HI) - kf * _LN2_LO
+    return kf, r, taylor_tail_f32(r)
+
+
+@jit.inline
+def taylor_tail_f32(r):  # pragma: no cover - inlined into compiled kernels
+    """q(r) with e^r = 1 + r + r^2 q(r) (the Taylor tail from 1/2 to r^5/7!) in float32,
+    for a float32 |r| <= 0.35 (an argument already reduced, here or by the caller)."""
     q = np.float32(1 / 5040) * r + np.float32(1 / 720)
     q = q * r + np.float32(1 / 120)
     q = q * r + np.float32(1 / 24)
     q = q * r + np.float32(1 / 6)
-    q = q * r + np.float32(0.5)
-    return kf, r, q
+    return q * r + np.float32(0.5)
 
 
 @jit.inline
