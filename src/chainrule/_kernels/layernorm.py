@@ -176,30 +176,32 @@ def layer_norm_rows_backward(g, x, w, mean, rstd, dx, dw, db):  # pragma: no cov
         dw[j] = 0.0
     for j in range(db.size):
         db[j] = 0.0
+    # the row's x̂ and g w in float64, each filled by a branch-free loop that vectorises, and
+    # the two row sums with four accumulators; written as one loop with the branches and two
+    # serial sums inside it measured ~25% slower (nanoGPT's (768, 128) rows: 158 -> 125 µs)
+    xh = np.empty(n)
+    gw = np.empty(n)
     for r in range(rows):
         gr = g[r]
         xr = x[r]
         mu = mean[r]
         inv = rstd[r]
-        sg = 0.0
-        sgx = 0.0
         for j in range(n):
-            gj = np.float64(gr[j])
-            xh = (np.float64(xr[j]) - mu) * inv
-            if want_w:
-                dw[j] += gj * xh
-            if want_b:
-                db[j] += gj
-            if has_w:
-                gj = gj * w[j]
-            sg += gj
-            sgx += gj * xh
-        a = sg / n
-        c = sgx / n
+            xh[j] = (np.float64(xr[j]) - mu) * inv
+        if want_w:
+            for j in range(n):
+                dw[j] += np.float64(gr[j]) * xh[j]
+        if want_b:
+            for j in range(n):
+                db[j] += np.float64(gr[j])
+        if has_w:
+            for j in range(n):
+                gw[j] = np.float64(gr[j]) * w[j]
+        else:
+            for j in range(n):
+                gw[j] = np.float64(gr[j])
+        a = softmax._row_sum(gw, gw, False) / n
+        c = softmax._row_sum(gw, xh, True) / n
         orow = dx[r]
         for j in range(n):
-            gj = np.float64(gr[j])
-            if has_w:
-                gj = gj * w[j]
-            xh = (np.float64(xr[j]) - mu) * inv
-            orow[j] = (gj - a - xh * c) * inv
+            orow[j] = (gw[j] - a - xh[j] * c) * inv
