@@ -23,15 +23,17 @@ batched products from interleaving their set/restore.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import glob
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_SMALL_FLOPS", "batched_matmul", "openblas_threads_control"]
+__all__ = ["MAX_SMALL_FLOPS", "batched_matmul", "one_blas_thread", "openblas_threads_control"]
 
 MAX_SMALL_FLOPS = 1 << 22  # m * k * n per matrix: 128^3 = 2^21 qualifies, 256^3 does not
 _PREFIXES = ("scipy_openblas_", "openblas_", "")
@@ -66,6 +68,28 @@ def openblas_threads_control() -> tuple | None:
     return _control
 
 
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[bool]:
+    """Hold OpenBLAS at one thread for the ``with`` block, then restore its setting (under
+    a lock, so that two holders do not interleave their set/restore). For code that runs
+    many small GEMMs, or GEMMs on several of chainrule's threads at once. Yields whether
+    the hold applies (False when NumPy's BLAS is not a controllable OpenBLAS)."""
+    control = openblas_threads_control()
+    if control is None:
+        yield False
+        return
+    get, put = control
+    with _lock:
+        before = get()
+        if before > 1:
+            put(1)
+        try:
+            yield True
+        finally:
+            if before > 1:
+                put(before)
+
+
 def batched_matmul(a: Any, b: Any) -> np.ndarray | None:
     """``a @ b`` for stacks of small matrices with one BLAS thread per matrix and the batch
     split over chainrule's threads, or None when that does not apply (see module doc)."""
@@ -86,10 +110,8 @@ def batched_matmul(a: Any, b: Any) -> np.ndarray | None:
     batch = a.size // (m * k) if m * k else 0
     if batch < 2 or m * k * n > MAX_SMALL_FLOPS or b.shape[-2] != k:
         return None
-    control = openblas_threads_control()
-    if control is None:
+    if openblas_threads_control() is None:
         return None
-    get, put = control
     a3 = a.reshape(batch, m, k)
     b3 = b.reshape(batch, k, n)
     out = np.empty((batch, m, n), a.dtype)
@@ -97,11 +119,6 @@ def batched_matmul(a: Any, b: Any) -> np.ndarray | None:
     def part(start: int, stop: int) -> None:
         np.matmul(a3[start:stop], b3[start:stop], out=out[start:stop])
 
-    with _lock:
-        before = get()
-        put(1)
-        try:
-            parallel_slices(part, batch, out.nbytes + a.nbytes + b.nbytes)
-        finally:
-            put(before)
+    with one_blas_thread():
+        parallel_slices(part, batch, out.nbytes + a.nbytes + b.nbytes)
     return out.reshape(a.shape[:-2] + (m, n))

@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from .._kernels import attention as _AK
-from .._kernels import jit
+from .._kernels import blas, jit
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -162,7 +162,8 @@ def _over_heads(block, q, k, v, macs: int) -> bool:
     if macs < SPLIT_HEADS_MACS or lead[0] < 2 or get_num_threads() < 2:
         block(0, lead[0])
     else:
-        parallel_slices(block, lead[0], MIN_PARALLEL_BYTES)
+        with blas.one_blas_thread():  # the blocks' GEMMs run side by side, one thread each
+            parallel_slices(block, lead[0], MIN_PARALLEL_BYTES)
     return True
 
 

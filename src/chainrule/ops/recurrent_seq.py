@@ -70,20 +70,11 @@ MIN_BLOCK_ROWS = 4
 def _small_gemms(b: int, hidden: int, gates: int, xp) -> Iterator[None]:
     """Hold OpenBLAS at one thread while a time loop runs small per-step GEMMs (see
     :data:`SMALL_STEP_MACS`); a no-op for large steps, other array modules or other BLAS."""
-    control = blas.openblas_threads_control() if xp is np else None
-    if control is None or b * hidden * gates * hidden > SMALL_STEP_MACS:
+    if xp is not np or b * hidden * gates * hidden > SMALL_STEP_MACS:
         yield
         return
-    get, put = control
-    with blas._lock:  # the lock batched_matmul takes around its own set/restore
-        before = get()
-        if before > 1:
-            put(1)
-        try:
-            yield
-        finally:
-            if before > 1:
-                put(before)
+    with blas.one_blas_thread():
+        yield
 
 
 def _over_batch(loop, b: int, hidden: int, gates: int, nbytes: int, xp=np) -> None:
