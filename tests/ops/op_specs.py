@@ -1266,6 +1266,22 @@ SPECS: list = [
     ),
 ]
 
+# specs kept in their own files (each module imports OpSpec and its helpers from here)
+from . import (  # noqa: E402 - after the table's helpers, which those modules import
+    op_specs_activation_extra,
+    op_specs_ctc,
+    op_specs_embedding_bag,
+    op_specs_loss_extra,
+)
+
+for _extra in (
+    op_specs_activation_extra,
+    op_specs_ctc,
+    op_specs_embedding_bag,
+    op_specs_loss_extra,
+):
+    SPECS += _extra.SPECS
+
 
 def cases() -> list:
     """(spec, shapes) pairs with readable ids for pytest.mark.parametrize."""
