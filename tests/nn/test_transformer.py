@@ -306,3 +306,16 @@ def test_building_blocks_transformers_need_match_torch():
     idx = np.array([[0, 2, 2], [5, 0, 1]])
     close(emb(cr.tensor(idx)), ref_emb(torch.tensor(idx)))
     close(emb.weight, ref_emb.weight)  # looked-up rows renormalised in place, others kept
+
+
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.5, float("inf")])
+def test_embedding_max_norm_renorm_matches_torch(norm_type):
+    """F.embedding's in-place renorm of the looked-up rows, every p including the max norm
+    (where (Σ |w|^p)^(1/p) is not the limit in floating point)."""
+    w = np.random.default_rng(3).standard_normal((6, 4))
+    idx = [0, 2, 2, 5]
+    cw, tw = cr.tensor(w.copy()), torch.tensor(w.copy())
+    out = cr.nn.functional.embedding(cr.tensor(idx), cw, max_norm=0.5, norm_type=norm_type)
+    ref = torch.nn.functional.embedding(torch.tensor(idx), tw, max_norm=0.5, norm_type=norm_type)
+    np.testing.assert_allclose(cw.numpy(), tw.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-12, atol=1e-15)

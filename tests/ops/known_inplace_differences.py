@@ -165,4 +165,33 @@ KNOWN_DIFFERENCES: dict = {
     "matrix_exp": _w2("in0"),
     "renorm": _w2("in0"),
     "renorm_p1": _w2("in0"),
+    # ---- hardshrink / rrelu (eval mode is leaky_relu): PyTorch saves the input; chainrule's
+    # where(mask, x, ...) keeps only the mask and the constant slope
+    **{
+        name: {"in0": (TORCH_RAISES, R_ACT)}
+        for name in (
+            "F_hardshrink",
+            "F_hardshrink_lambd",
+            "F_hardshrink_zero",
+            "F_rrelu",
+            "F_rrelu_bounds",
+        )
+    },
+    # ---- soft_margin_loss / multilabel_margin_loss: PyTorch's kernels save the input;
+    # chainrule's compositions (softplus of -y*x, relu of x_i - x_j + 1) save only their own
+    # intermediates
+    **{
+        name: {"in0": (TORCH_RAISES, _R_W2)}
+        for name in (
+            "F_soft_margin_loss_none",
+            "F_multilabel_margin_loss",
+            "F_multilabel_margin_loss_none",
+            "F_multilabel_margin_loss_1d",
+        )
+    },
+    # ---- embedding_bag with per_sample_weights: PyTorch's kernel saves the weight (and the
+    # per-sample weights) for their gradients; chainrule's composition multiplies the gathered
+    # rows, its own copy, and, where padding is left out, a gathered copy of the weights
+    "F_embedding_bag_psw_last_offset": {"in0": (TORCH_RAISES, _R_W2)},
+    "F_embedding_bag_psw_padding_2d": _w2("in0", "in1"),
 }

@@ -13,13 +13,16 @@ from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .classification_loss import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .ctc import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
+from .embedding_bag import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .gumbel import *  # noqa: F401,F403
 from .interpolate import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .loss_extra import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pixel_shuffle import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
@@ -29,13 +32,16 @@ _FAMILIES = (
     "attention",
     "classification_loss",
     "conv",
+    "ctc",
     "distance",
     "dropout",
+    "embedding_bag",
     "fold",
     "gumbel",
     "interpolate",
     "linear",
     "loss",
+    "loss_extra",
     "normalization",
     "pixel_shuffle",
     "pooling",

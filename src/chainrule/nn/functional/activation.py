@@ -7,13 +7,20 @@ through the in-place machinery (``ops/inplace.py``: version counter, leaf check,
 PyTorch's in-place activations do, and the input itself is returned. Branches
 that could overflow (e.g. ``exp`` in ELU for large positive inputs) are clamped before
 the non-linearity so a masked-out branch never produces ``inf * 0 = NaN`` in backward.
+
+``rrelu`` in training mode draws its slopes from chainrule's generator (``cr.manual_seed``
+makes them reproducible, as for dropout) and multiplies by them as a constant, so the
+gradient is exactly the slope each element used.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ...autograd.tensor import Tensor
+from ...backend import get_array_module
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
 from ...ops.binary import where
 from ...ops.clamping import clamp
@@ -22,6 +29,8 @@ from ...ops.inplace import composite_result as _result
 from ...ops.softmax import log_softmax, softmax
 from ...ops.unary import expm1, sigmoid, softplus, tanh
 from ...ops.unary import relu as _relu
+from ...random import gen
+from ...typeinfo import finfo
 
 __all__ = [
     "celu",
@@ -29,6 +38,8 @@ __all__ = [
     "elu",
     "elu_",
     "gelu",
+    "glu",
+    "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
@@ -43,6 +54,8 @@ __all__ = [
     "relu",
     "relu6",
     "relu_",
+    "rrelu",
+    "rrelu_",
     "selu",
     "selu_",
     "sigmoid",
@@ -50,6 +63,7 @@ __all__ = [
     "softmax",
     "softmin",
     "softplus",
+    "softshrink",
     "softsign",
     "tanh",
     "tanhshrink",
@@ -253,6 +267,96 @@ def logsigmoid(input: Tensor) -> Tensor:
 def tanhshrink(input: Tensor) -> Tensor:
     """x - tanh(x)."""
     return input - tanh(input)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit: a · σ(b), where a and b are the two halves of ``input`` along ``dim``.
+
+    The gate σ(b) decides, per element, how much of a passes (Dauphin et al., 2017, gated
+    convolutional language models). ``dim``'s size must be even; the output has half of it.
+    """
+    _check(input, "glu")
+    if input.ndim == 0:
+        raise RuntimeError("glu: does not support scalars because halving size must be even")
+    if not -input.ndim <= dim < input.ndim:
+        raise IndexError(
+            f"glu: Dimension out of range (expected to be in range of "
+            f"[{-input.ndim}, {input.ndim - 1}], but got {dim})"
+        )
+    d = dim % input.ndim
+    size = input.shape[d]
+    if size % 2:
+        raise ShapeError(f"glu: Halving dimension must be even, but dimension {d} is size {size}")
+    half = size // 2
+    return input.narrow(d, 0, half) * sigmoid(input.narrow(d, half, half))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x if |x| > lambd else 0 (NaN passes through, as in PyTorch)."""
+    _check(input, "hardshrink")
+    d = input._data
+    # PyTorch's test is "-lambd <= x <= lambd gives 0": a negative lambd zeroes nothing.
+    return where(~((d >= -lambd) & (d <= lambd)), input, 0.0)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd if x > lambd, x + lambd if x < -lambd, else 0: x - clamp(x, -lambd, lambd).
+
+    The clamp form is exact (x - x = 0 inside the band) and its gradient, 1 - 1[|x| <= lambd],
+    is PyTorch's (0 at |x| = lambd). lambd must lie in [0, the dtype's largest value].
+    """
+    _check(input, "softshrink")
+    top = float(finfo(input.dtype).max)
+    if not 0.0 <= lambd <= top:
+        raise RuntimeError(
+            f"softshrink: lambda must be in range [0, {top:g}] for input dtype "
+            f"{input.dtype}, but found {lambd}"
+        )
+    return input - clamp(input, -lambd, lambd)
+
+
+def _rrelu_slopes(input: Tensor, lower: float, upper: float) -> Tensor:
+    """One slope per element, uniform in [lower, upper), from chainrule's default generator
+    (a constant: the gradient with respect to x is the slope itself)."""
+    u = gen(None).random(input.shape)
+    r = (lower + (upper - lower) * u).astype(input._data.dtype, copy=False)  # keeps vmap marks
+    xp = get_array_module(input._data)
+    if xp is not np:
+        r = xp.asarray(r)
+    return Tensor._make(r, False, None, 0)
+
+
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Randomized leaky ReLU: x if x > 0 else a · x.
+
+    Training: a is drawn uniformly from [lower, upper] for every element (chainrule's
+    generator, so ``cr.manual_seed`` reproduces it) and the gradient uses the drawn a.
+    Evaluation: the fixed slope a = (lower + upper) / 2, i.e. ``leaky_relu``.
+    """
+    _check(input, "rrelu")
+    if lower > upper:
+        raise RuntimeError(
+            f"rrelu: Lower bound should be less than or equal to the upper bound "
+            f"(got lower={lower}, upper={upper})"
+        )
+    if not training:
+        slope = (lower + upper) / 2
+        return _result(input, inplace, "rrelu", lambda t: where(t._data > 0, t, t * slope))
+    slopes = _rrelu_slopes(input, lower, upper)
+    return _result(input, inplace, "rrelu", lambda t: where(t._data > 0, t, t * slopes))
+
+
+def rrelu_(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
+) -> Tensor:
+    """In-place :func:`rrelu`."""
+    return rrelu(input, lower, upper, training, inplace=True)
 
 
 def maxout(input: Tensor, weight: Tensor, bias: Tensor | None, pieces: int) -> Tensor:

@@ -115,7 +115,11 @@ def embedding(
     if max_norm is not None:  # renormalise looked-up rows in place, as PyTorch
         xp = get_array_module(weight._data)
         rows = xp.unique(idx)
-        norms = (xp.abs(weight._data[rows]) ** norm_type).sum(-1) ** (1.0 / norm_type)
+        mags = xp.abs(weight._data[rows])
+        if norm_type == float("inf"):  # the max norm: (Σ |w|^p)^(1/p) is not its limit in floats
+            norms = mags.max(-1)
+        else:
+            norms = (mags**norm_type).sum(-1) ** (1.0 / norm_type)
         scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
         weight._data[rows] *= scale[:, None].astype(weight.dtype)
     if sparse:

@@ -6,6 +6,7 @@ from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .ctc import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
@@ -13,6 +14,7 @@ from .instancenorm import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .loss_extra import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .param_containers import *  # noqa: F401,F403
@@ -28,6 +30,7 @@ _FAMILIES = (
     "attention",
     "container",
     "conv",
+    "ctc",
     "distance",
     "dropout",
     "embedding",
@@ -35,6 +38,7 @@ _FAMILIES = (
     "lazy",
     "linear",
     "loss",
+    "loss_extra",
     "normalization",
     "padding",
     "param_containers",

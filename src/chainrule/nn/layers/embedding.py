@@ -1,4 +1,5 @@
-"""Embedding: a lookup table of learnable vectors indexed by integers."""
+"""Embedding: a lookup table of learnable vectors indexed by integers; EmbeddingBag: the sums,
+means or maxima of bags of its rows (``F.embedding_bag``), as in ``torch.nn``."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import numpy as np
 from ...autograd.tensor import Tensor
 from ...creation import empty
 from .. import init
+from ..functional.embedding_bag import embedding_bag
 from ..functional.linear import embedding
 from ..module import Module
 from ..parameter import Parameter
 
-__all__ = ["Embedding"]
+__all__ = ["Embedding", "EmbeddingBag"]
 
 
 class Embedding(Module):
@@ -126,4 +128,154 @@ class Embedding(Module):
             s += f", padding_idx={self.padding_idx}"
         if self.max_norm is not None:
             s += f", max_norm={self.max_norm}"
+        return s
+
+
+_BAG_MODES = ("sum", "mean", "max")
+
+
+class EmbeddingBag(Module):
+    """Sums, means or maxima of bags of rows of ``weight`` (num_embeddings, embedding_dim),
+    computed without the per-index embeddings (``F.embedding_bag``): the bag-of-words layer
+    of fastText-style text classifiers.
+
+    Weights start as N(0, 1); the ``padding_idx`` row starts at zero, is left out of every
+    bag (and of the mean's count) and never receives a gradient.
+
+    Shape:
+        input (B, N) integer (B bags of N indices, ``offsets`` None), or (L,) with
+        ``offsets`` (B,) (``include_last_offset``: (B + 1,)) -> output (B, embedding_dim).
+        ``per_sample_weights``: ``input``'s shape, mode='sum' only.
+
+    Example:
+        >>> import chainrule as cr
+        >>> bag = cr.nn.EmbeddingBag(10, 3, mode="sum")
+        >>> bag(cr.tensor([1, 2, 4, 5, 4]), cr.tensor([0, 2])).shape
+        (2, 3)
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+        device: Any = None,
+        dtype: Any = None,
+    ):
+        super().__init__()
+        for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"EmbeddingBag: {what} must be a non-negative int, got {v!r}")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"EmbeddingBag: padding_idx {padding_idx} must be within "
+                    f"[-{num_embeddings}, {num_embeddings})"
+                )
+            if padding_idx < 0:
+                padding_idx += num_embeddings
+        if mode not in _BAG_MODES:
+            raise ValueError(f"EmbeddingBag: mode has to be one of sum, mean or max, got {mode!r}")
+        if sparse:
+            raise NotImplementedError(
+                "EmbeddingBag: sparse=True is not supported (chainrule has no sparse "
+                "gradients); use sparse=False"
+            )
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.padding_idx = scale_grad_by_freq, padding_idx
+        if _weight is None:
+            self.weight = Parameter(
+                empty(num_embeddings, embedding_dim, dtype=dtype, device=device)
+            )
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(
+                    f"EmbeddingBag: _weight has shape {tuple(_weight.shape)}, expected "
+                    f"({num_embeddings}, {embedding_dim})"
+                )
+            self.weight = Parameter(_weight)
+        self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset
+
+    def reset_parameters(self) -> None:
+        """N(0, 1) weights, the ``padding_idx`` row zero (as PyTorch)."""
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight._data[self.padding_idx] = 0
+
+    def forward(
+        self,
+        input: Tensor,
+        offsets: Tensor | None = None,
+        per_sample_weights: Tensor | None = None,
+    ) -> Tensor:
+        return embedding_bag(
+            input,
+            self.weight,
+            offsets,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.mode,
+            self.sparse,
+            per_sample_weights,
+            self.include_last_offset,
+            self.padding_idx,
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+    ) -> EmbeddingBag:
+        """An EmbeddingBag holding ``embeddings`` (2-d, used as is: the ``padding_idx`` row
+        is not zeroed); frozen unless ``freeze=False``."""
+        if embeddings.ndim != 2:
+            raise ValueError(
+                f"EmbeddingBag.from_pretrained: embeddings must be 2-d, got shape "
+                f"{tuple(embeddings.shape)}"
+            )
+        rows, cols = embeddings.shape
+        bag = cls(
+            rows,
+            cols,
+            max_norm=max_norm,
+            norm_type=norm_type,
+            scale_grad_by_freq=scale_grad_by_freq,
+            mode=mode,
+            sparse=sparse,
+            _weight=embeddings,
+            include_last_offset=include_last_offset,
+            padding_idx=padding_idx,
+        )
+        bag.weight.requires_grad = not freeze
+        return bag
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm!r}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type!r}"
+        if self.scale_grad_by_freq is not False:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq!r}"
+        s += f", mode={self.mode!r}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx!r}"
         return s

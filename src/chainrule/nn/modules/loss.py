@@ -17,9 +17,27 @@ from ..layers import (
     SmoothL1Loss,
     TripletMarginLoss,
 )
+from ..layers.ctc import CTCLoss
 from ..layers.loss import _Loss, _WeightedLoss
+from ..layers.loss_extra import (
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginWithDistanceLoss,
+)
 
 __all__ = [
+    "CTCLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "PoissonNLLLoss",
+    "SoftMarginLoss",
+    "TripletMarginWithDistanceLoss",
     "BCELoss",
     "BCEWithLogitsLoss",
     "CosineEmbeddingLoss",

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ..layers import Embedding
+from ..layers import Embedding, EmbeddingBag
 
-__all__ = ["Embedding"]
+__all__ = ["Embedding", "EmbeddingBag"]
