@@ -1269,16 +1269,22 @@ SPECS: list = [
 # specs kept in their own files (each module imports OpSpec and its helpers from here)
 from . import (  # noqa: E402 - after the table's helpers, which those modules import
     op_specs_activation_extra,
+    op_specs_conv3d,
     op_specs_ctc,
     op_specs_embedding_bag,
+    op_specs_grid_sample,
     op_specs_loss_extra,
+    op_specs_pool_extra,
 )
 
 for _extra in (
     op_specs_activation_extra,
+    op_specs_conv3d,
     op_specs_ctc,
     op_specs_embedding_bag,
+    op_specs_grid_sample,
     op_specs_loss_extra,
+    op_specs_pool_extra,
 ):
     SPECS += _extra.SPECS
 
