@@ -1,8 +1,12 @@
 """Numerical gradient checks in float64: gradcheck, gradgradcheck, and the vjp/jvp identity.
 
-``gradcheck`` compares the full Jacobian from backward (one vjp per output element) with
-central finite differences (f(x + eps) - f(x - eps)) / 2eps, and on failure reports the
-worst element: which input, which output, where, and both values.
+``gradcheck`` compares the full Jacobian from backward (one vjp per output element) and,
+with ``check_forward_ad``, from forward mode (one jvp per input element) with central finite
+differences (f(x + eps) - f(x - eps)) / 2eps, and on failure reports the worst element:
+which input, which output, where, and both values. It takes PyTorch's arguments
+(``nondet_tol``, ``check_undefined_grad``, ``check_grad_dtypes``, ``fast_mode``, ...); the
+batched checks, which need ``autograd.grad(is_grads_batched=True)``, raise
+NotImplementedError when asked for.
 """
 
 from __future__ import annotations
@@ -84,6 +88,140 @@ def analytical_jacobian(fn: Callable, inputs: Sequence, idx: Sequence[int]) -> d
     return result
 
 
+def _forward_jacobian(fn: Callable, inputs: Sequence, i: int) -> list:
+    """d(outputs)/d(inputs[i]) by forward mode: one jvp per input element (a one-hot tangent),
+    as (out.size, in.size) arrays."""
+    from .functional import jvp
+
+    x = inputs[i]
+
+    def f_of_xi(xi: Tensor) -> tuple:
+        return _outputs(fn, inputs[:i] + (xi,) + inputs[i + 1 :])
+
+    primal = x.detach()
+    cols = []
+    for j in range(x.numel()):
+        e = np.zeros(x.numel())
+        e[j] = 1.0
+        _, touts = jvp(f_of_xi, (primal,), (Tensor._make(e.reshape(x.shape), False, None, 0),))
+        cols.append([np.asarray(t._data, np.float64).reshape(-1) for t in touts])
+    n_out = len(_outputs(fn, inputs))
+    return [
+        np.stack([c[k] for c in cols], axis=1) if cols else np.zeros((0, 0)) for k in range(n_out)
+    ]
+
+
+def _compare(
+    kind: str, ana: np.ndarray, num: np.ndarray, k: int, i: int, fn, inputs, atol, rtol
+) -> str | None:
+    """None when |ana - num| <= atol + rtol |num| everywhere, else the failure message."""
+    err = np.abs(ana - num) - (atol + rtol * np.abs(num))
+    if not (err > 0).any() and np.isfinite(ana).all():
+        return None
+    pos = np.unravel_index(np.nanargmax(np.where(np.isfinite(err), err, np.inf)), err.shape)
+    out_pos = [int(p) for p in np.unravel_index(pos[0], _outputs(fn, inputs)[k].shape)]
+    in_pos = [int(p) for p in np.unravel_index(pos[1], inputs[i].shape)]
+    return (
+        f"gradcheck failed ({kind}) for output {k}, input {i}: worst element "
+        f"d out{out_pos} / d in{in_pos}: {kind} {ana[pos]:.8g}, "
+        f"numerical {num[pos]:.8g} (atol={atol}, rtol={rtol}).\n"
+        f"{kind} jacobian:\n{ana}\nnumerical jacobian:\n{num}"
+    )
+
+
+def _fail(msg: str, raise_exception: bool) -> bool:
+    if raise_exception:
+        raise GradcheckError(msg)
+    return False
+
+
+def _check_undefined_grad(fn: Callable, inputs: Sequence, idx: Sequence[int]) -> str | None:
+    """Zero output gradients (PyTorch's "undefined" ones, which it treats as zeros) must give
+    zero (or no) input gradients."""
+    from . import grad as autograd_grad
+
+    outs = [o for o in _outputs(fn, inputs) if o.requires_grad]
+    if not outs:
+        return None
+    zeros = [Tensor._make(np.zeros(o.shape, o.dtype), False, None, 0) for o in outs]
+    gs = autograd_grad(outs, [inputs[i] for i in idx], zeros, allow_unused=True)
+    for i, g in zip(idx, gs):
+        if g is not None and np.asarray(g._data).any():
+            return f"gradcheck: zero output gradients gave a nonzero gradient for input {i}"
+    return None
+
+
+def _check_grad_dtypes(fn: Callable, inputs: Sequence, idx: Sequence[int]) -> str | None:
+    """Each input's gradient has that input's dtype and shape."""
+    from . import grad as autograd_grad
+
+    outs = [o for o in _outputs(fn, inputs) if o.requires_grad]
+    if not outs:
+        return None
+    ones = [Tensor._make(np.ones(o.shape, o.dtype), False, None, 0) for o in outs]
+    gs = autograd_grad(outs, [inputs[i] for i in idx], ones, allow_unused=True)
+    for i, g in zip(idx, gs):
+        if g is not None and (g.dtype != inputs[i].dtype or g.shape != inputs[i].shape):
+            return (
+                f"gradcheck: the gradient of input {i} has dtype {g.dtype} and shape "
+                f"{tuple(g.shape)}; the input has {inputs[i].dtype} and {tuple(inputs[i].shape)}"
+            )
+    return None
+
+
+def _fast_check(
+    fn: Callable, inputs: Sequence, idx: Sequence[int], eps, atol, rtol, forward: bool, seed: int
+) -> str | None:
+    """PyTorch's ``fast_mode``: instead of whole Jacobians, compare uᵀ J v for random unit u
+    (over the outputs) and v (over each input): numerically by one central difference along
+    v, analytically by one vjp (or, for forward mode, one jvp)."""
+    from . import grad as autograd_grad
+    from .functional import jvp
+
+    rng = np.random.default_rng(seed)
+    outs = _outputs(fn, inputs)
+    us = [rng.standard_normal(o.shape) for o in outs]
+    us = [u / max(np.linalg.norm(u), 1e-300) for u in us]
+    for i in idx:
+        x = inputs[i]
+        v = rng.standard_normal(x.shape)
+        v /= max(np.linalg.norm(v), 1e-300)
+        flat = x._data
+        orig = flat.copy()
+        with grad_mode.no_grad():
+            flat[...] = orig + eps * v
+            plus = [np.array(o._data, np.float64) for o in _outputs(fn, inputs)]
+            flat[...] = orig - eps * v
+            minus = [np.array(o._data, np.float64) for o in _outputs(fn, inputs)]
+            flat[...] = orig
+        num = sum(float(((p - m) / (2 * eps) * u).sum()) for p, m, u in zip(plus, minus, us))
+        if forward:
+
+            def f_of_xi(xi: Tensor, i: int = i) -> tuple:
+                return _outputs(fn, inputs[:i] + (xi,) + inputs[i + 1 :])
+
+            _, touts = jvp(f_of_xi, (x.detach(),), (Tensor._make(v, False, None, 0),))
+            ana = sum(float((np.asarray(t._data, np.float64) * u).sum()) for t, u in zip(touts, us))
+        else:
+            live = [(o, u) for o, u in zip(_outputs(fn, inputs), us) if o.requires_grad]
+            ana = 0.0
+            if live:
+                (g,) = autograd_grad(
+                    [o for o, _ in live],
+                    [x],
+                    [Tensor._make(u.astype(o.dtype), False, None, 0) for o, u in live],
+                    allow_unused=True,
+                )
+                ana = 0.0 if g is None else float((np.asarray(g._data, np.float64) * v).sum())
+        if not abs(ana - num) <= atol + rtol * abs(num):
+            kind = "forward mode" if forward else "backward"
+            return (
+                f"gradcheck (fast mode, {kind}) failed for input {i}: uᵀJv analytical "
+                f"{ana:.10g}, numerical {num:.10g} (atol={atol}, rtol={rtol})"
+            )
+    return None
+
+
 def gradcheck(
     fn: Callable,
     inputs: Any,
@@ -91,38 +229,93 @@ def gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
+    *,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_batched_forward_grad: bool = False,
+    check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
+    fast_mode: bool = False,
+    masked: bool | None = None,
 ) -> bool:
-    """Check backward against finite differences for every input that requires grad.
+    """Check derivatives against finite differences for every input that requires grad, with
+    PyTorch's ``torch.autograd.gradcheck`` arguments.
 
     Args:
         fn: a function of ``inputs`` returning a tensor or a tuple of tensors.
         inputs: a tensor or a tuple of them (float64 where requires_grad=True).
         eps, atol, rtol: perturbation and tolerances (|a - n| <= atol + rtol * |n|).
         raise_exception: raise :class:`GradcheckError` on mismatch (else return False).
+        nondet_tol: the backward Jacobian is computed twice; the two must agree within this
+            (0: exactly, as PyTorch's reentrant check).
+        check_undefined_grad: zero output gradients must give zero input gradients.
+        check_grad_dtypes: each gradient must have its input's dtype and shape.
+        check_forward_ad: also compare the forward-mode Jacobian (one jvp per input element)
+            with the finite differences.
+        check_backward_ad: compare the backward Jacobian (one vjp per output element).
+        fast_mode: compare uᵀ J v for random unit vectors instead of whole Jacobians.
+        check_batched_grad, check_batched_forward_grad: not supported (chainrule's
+            ``autograd.grad`` has no ``is_grads_batched``): True raises NotImplementedError.
+        masked: sparse-masked semantics are not supported: True raises NotImplementedError.
     """
+    for name, value in (
+        ("check_batched_grad", check_batched_grad),
+        ("check_batched_forward_grad", check_batched_forward_grad),
+        ("masked", masked),
+    ):
+        if value:
+            raise NotImplementedError(
+                f"gradcheck: {name}=True is not supported (chainrule has no batched "
+                "gradients or sparse tensors); leave it False"
+            )
+    if nondet_tol < 0:
+        raise ValueError(f"gradcheck: nondet_tol must be >= 0, got {nondet_tol}")
+    if not (check_forward_ad or check_backward_ad):
+        raise ValueError(
+            "gradcheck: at least one of check_forward_ad and check_backward_ad must be True"
+        )
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     idx = _check_inputs(inputs, "gradcheck")
-    analytical = analytical_jacobian(fn, inputs, idx)
-    for i in idx:
-        numerical = numerical_jacobian(fn, inputs, i, eps)
-        for k, num in enumerate(numerical):
-            ana = analytical[(k, i)]
-            err = np.abs(ana - num) - (atol + rtol * np.abs(num))
-            if (err > 0).any() or not np.isfinite(ana).all():
-                pos = np.unravel_index(
-                    np.nanargmax(np.where(np.isfinite(err), err, np.inf)), err.shape
-                )
-                out_pos = np.unravel_index(pos[0], _outputs(fn, inputs)[k].shape)
-                in_pos = np.unravel_index(pos[1], inputs[i].shape)
-                msg = (
-                    f"gradcheck failed for output {k}, input {i}: worst element "
-                    f"d out{list(out_pos)} / d in{list(in_pos)}: analytical {ana[pos]:.8g}, "
-                    f"numerical {num[pos]:.8g} (atol={atol}, rtol={rtol}).\n"
-                    f"analytical jacobian:\n{ana}\nnumerical jacobian:\n{num}"
-                )
-                if raise_exception:
-                    raise GradcheckError(msg)
-                return False
+    if fast_mode:
+        for forward in (False, True):
+            if (check_forward_ad if forward else check_backward_ad) and (
+                msg := _fast_check(fn, inputs, idx, eps, atol, rtol, forward, seed=0)
+            ):
+                return _fail(msg, raise_exception)
+    else:
+        analytical = analytical_jacobian(fn, inputs, idx) if check_backward_ad else None
+        if analytical is not None:
+            again = analytical_jacobian(fn, inputs, idx)
+            for key, a in analytical.items():
+                diff = np.abs(a - again[key])
+                if not (diff <= nondet_tol).all():
+                    return _fail(
+                        f"gradcheck: backward is not reentrant: two runs on the same inputs "
+                        f"differ by up to {np.nanmax(diff):.3g} for output {key[0]}, input "
+                        f"{key[1]} (nondet_tol={nondet_tol})",
+                        raise_exception,
+                    )
+        for i in idx:
+            numerical = numerical_jacobian(fn, inputs, i, eps)
+            forward = _forward_jacobian(fn, inputs, i) if check_forward_ad else None
+            for k, num in enumerate(numerical):
+                checks = []
+                if analytical is not None:
+                    checks.append(("analytical", analytical[(k, i)]))
+                if forward is not None:
+                    checks.append(("forward mode", forward[k]))
+                for kind, ana in checks:
+                    if msg := _compare(kind, ana, num, k, i, fn, inputs, atol, rtol):
+                        return _fail(msg, raise_exception)
+    if check_backward_ad:
+        for check, on in (
+            (_check_undefined_grad, check_undefined_grad),
+            (_check_grad_dtypes, check_grad_dtypes),
+        ):
+            if on and (msg := check(fn, inputs, idx)):
+                return _fail(msg, raise_exception)
     return True
 
 
@@ -135,19 +328,39 @@ def gradgradcheck(
     rtol: float = 1e-3,
     raise_exception: bool = True,
     seed: int = 0,
+    *,
+    gen_non_contig_grad_outputs: bool = False,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_fwd_over_rev: bool = False,
+    check_rev_over_rev: bool = True,
+    fast_mode: bool = False,
+    masked: bool = False,
 ) -> bool:
-    """Check second derivatives: gradcheck of (inputs, v) -> vjp(fn)(v) with create_graph."""
+    """Check second derivatives: gradcheck of (inputs, v) -> vjp(fn)(v) with create_graph.
+
+    PyTorch's ``torch.autograd.gradgradcheck`` arguments: ``check_rev_over_rev`` checks the
+    backward of the backward, ``check_fwd_over_rev`` its forward mode;
+    ``gen_non_contig_grad_outputs`` makes the random output gradients non-contiguous views;
+    the rest are passed to :func:`gradcheck`. ``seed`` draws the random output gradients.
+    """
     from . import grad as autograd_grad
+    from .functional import _leaf
 
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     idx = _check_inputs(inputs, "gradgradcheck")
     outs = _outputs(fn, inputs)
     rng = np.random.default_rng(seed)
     if grad_outputs is None:
-        grad_outputs = tuple(
-            Tensor._new(rng.standard_normal(o.shape), dtype=np.float64, requires_grad=True)
-            for o in outs
-        )
+
+        def draw(shape: tuple) -> np.ndarray:
+            if not gen_non_contig_grad_outputs or not shape:
+                return rng.standard_normal(shape)
+            return rng.standard_normal(shape + (2,))[..., 0]  # a strided view
+
+        grad_outputs = tuple(Tensor._make(draw(o.shape), True, None, 0) for o in outs)
     else:
         grad_outputs = (
             tuple(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else (grad_outputs,)
@@ -155,7 +368,9 @@ def gradgradcheck(
     n = len(inputs)
 
     def first_grads(*args):
-        xs, vs = args[:n], args[n:]
+        xs, vs = list(args[:n]), args[n:]
+        for i in idx:  # under check_fwd_over_rev an input is a forward-mode dual: a leaf
+            xs[i] = _leaf(xs[i])  # that keeps its tangent (the input itself otherwise)
         with grad_mode.enable_grad():  # finite differences run under no_grad
             os = _outputs(fn, xs)
             gs = autograd_grad(
@@ -163,7 +378,22 @@ def gradgradcheck(
             )
         return tuple(g if g is not None else (xs[i] * 0).sum() * 0 for g, i in zip(gs, idx))
 
-    return gradcheck(first_grads, inputs + grad_outputs, eps, atol, rtol, raise_exception)
+    return gradcheck(
+        first_grads,
+        inputs + grad_outputs,
+        eps,
+        atol,
+        rtol,
+        raise_exception,
+        nondet_tol=nondet_tol,
+        check_undefined_grad=check_undefined_grad,
+        check_grad_dtypes=check_grad_dtypes,
+        check_batched_grad=check_batched_grad,
+        check_forward_ad=check_fwd_over_rev,
+        check_backward_ad=check_rev_over_rev,
+        fast_mode=fast_mode,
+        masked=masked,
+    )
 
 
 def check_vjp_jvp(
