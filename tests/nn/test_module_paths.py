@@ -11,12 +11,15 @@ import chainrule as cr
 
 SUBMODULES = [
     "activation",
+    "adaptive",
     "batchnorm",
+    "channelshuffle",
     "container",
     "conv",
     "distance",
     "dropout",
     "flatten",
+    "fold",
     "instancenorm",
     "lazy",
     "linear",

@@ -194,4 +194,21 @@ KNOWN_DIFFERENCES: dict = {
     # rows, its own copy, and, where padding is left out, a gathered copy of the weights
     "F_embedding_bag_psw_last_offset": {"in0": (TORCH_RAISES, _R_W2)},
     "F_embedding_bag_psw_padding_2d": _w2("in0", "in1"),
+    # 3-d conv/pooling are composed of 2-d ops on reshaped (copied) depth slices: those ops
+    # save their own copies (or only indices / shapes), where PyTorch saves the input;
+    # adaptive_max_pool3d gathers at indices found in NumPy (take_along_dim saves no input)
+    **{
+        name: {"in0": (TORCH_RAISES, "3-d op composed of 2-d ops on copied depth slices")}
+        for name in (
+            "F_conv3d",
+            "F_conv3d_same",
+            "F_conv3d_unbatched",
+            "F_max_pool3d",
+            "F_max_pool3d_dilated",
+            "F_avg_pool3d",
+            "F_avg_pool3d_divisor",
+            "F_adaptive_avg_pool3d",
+            "F_adaptive_max_pool3d",
+        )
+    },
 }

@@ -13,6 +13,7 @@ from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .classification_loss import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .conv3d import *  # noqa: F401,F403
 from .ctc import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
@@ -26,12 +27,16 @@ from .loss_extra import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pixel_shuffle import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+from .pooling3d import *  # noqa: F401,F403
+from .pooling_extra import *  # noqa: F401,F403
+from .vision import *  # noqa: F401,F403
 
 _FAMILIES = (
     "activation",
     "attention",
     "classification_loss",
     "conv",
+    "conv3d",
     "ctc",
     "distance",
     "dropout",
@@ -45,6 +50,9 @@ _FAMILIES = (
     "normalization",
     "pixel_shuffle",
     "pooling",
+    "pooling3d",
+    "pooling_extra",
+    "vision",
 )
 
 # Public names: every family's ``__all__`` plus the ops re-exported above (a family module

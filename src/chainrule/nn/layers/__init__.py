@@ -3,9 +3,11 @@
 import sys as _sys
 
 from .activation import *  # noqa: F401,F403
+from .adaptive_softmax import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .conv3d import *  # noqa: F401,F403
 from .ctc import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
@@ -19,6 +21,8 @@ from .normalization import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .param_containers import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+from .pooling3d import *  # noqa: F401,F403
+from .pooling_extra import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .rnn_cells import *  # noqa: F401,F403
 from .sync_batchnorm import *  # noqa: F401,F403
@@ -27,9 +31,11 @@ from .upsampling import *  # noqa: F401,F403
 
 _FAMILIES = (
     "activation",
+    "adaptive_softmax",
     "attention",
     "container",
     "conv",
+    "conv3d",
     "ctc",
     "distance",
     "dropout",
@@ -43,6 +49,8 @@ _FAMILIES = (
     "padding",
     "param_containers",
     "pooling",
+    "pooling_extra",
+    "pooling3d",
     "recurrent",
     "rnn_cells",
     "sync_batchnorm",

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from . import (  # noqa: F401
     activation,
+    adaptive,
     batchnorm,
+    channelshuffle,
     container,
     conv,
     distance,
     dropout,
     flatten,
+    fold,
     instancenorm,
     lazy,
     linear,
@@ -31,12 +34,15 @@ from . import (  # noqa: F401
     utils,
 )
 from .activation import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
+from .channelshuffle import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
 from .instancenorm import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
@@ -55,12 +61,15 @@ from .utils import *  # noqa: F401,F403
 # The public names of every submodule (each lists its own in __all__), in one place.
 _SUBMODULES = (
     activation,
+    adaptive,
     batchnorm,
+    channelshuffle,
     container,
     conv,
     distance,
     dropout,
     flatten,
+    fold,
     instancenorm,
     lazy,
     linear,
