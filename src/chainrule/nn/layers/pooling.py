@@ -30,6 +30,10 @@ __all__ = [
 
 
 class _MaxPool(Module):
+    """Max pooling over ``_fn`` (``F.max_pool1d/2d/3d``), with PyTorch's arguments."""
+
+    _fn: Any = None
+
     def __init__(
         self,
         kernel_size: Any,
@@ -45,6 +49,17 @@ class _MaxPool(Module):
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
+    def forward(self, x: Tensor):
+        return type(self)._fn(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
+
     def extra_repr(self) -> str:
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -59,31 +74,13 @@ class MaxPool2d(_MaxPool):
         (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor_or_ceil((H + 2p - d(k-1) - 1)/s) + 1.
     """
 
-    def forward(self, x: Tensor):
-        return Fp.max_pool2d(
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
+    _fn = staticmethod(Fp.max_pool2d)
 
 
 class MaxPool1d(_MaxPool):
     """1-D max pooling. Shape: (N, C, L) -> (N, C, L_out)."""
 
-    def forward(self, x: Tensor):
-        return Fp.max_pool1d(
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
+    _fn = staticmethod(Fp.max_pool1d)
 
 
 class _AvgPool(Module):
@@ -105,8 +102,11 @@ class _AvgPool(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(_AvgPool):
-    """2-D average pooling. Shape: (N, C, H, W) -> (N, C, H_out, W_out)."""
+class _AvgPoolWithDivisor(_AvgPool):
+    """Average pooling over ``_fn`` (``F.avg_pool2d/3d``), which also take
+    ``divisor_override``."""
+
+    _fn: Any = None
 
     def __init__(
         self,
@@ -121,7 +121,7 @@ class AvgPool2d(_AvgPool):
         self.divisor_override = divisor_override
 
     def forward(self, x: Tensor) -> Tensor:
-        return Fp.avg_pool2d(
+        return type(self)._fn(
             x,
             self.kernel_size,
             self.stride,
@@ -130,6 +130,12 @@ class AvgPool2d(_AvgPool):
             self.count_include_pad,
             self.divisor_override,
         )
+
+
+class AvgPool2d(_AvgPoolWithDivisor):
+    """2-D average pooling. Shape: (N, C, H, W) -> (N, C, H_out, W_out)."""
+
+    _fn = staticmethod(Fp.avg_pool2d)
 
 
 class AvgPool1d(_AvgPool):

@@ -9,7 +9,7 @@ from typing import Any
 from ...autograd.tensor import Tensor
 from ..functional import pooling3d as Fp3
 from ..module import Module
-from .pooling import _AvgPool, _MaxPool
+from .pooling import _AvgPoolWithDivisor, _MaxPool
 
 __all__ = ["AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d", "MaxPool3d"]
 
@@ -22,43 +22,13 @@ class MaxPool3d(_MaxPool):
         D_out = floor_or_ceil((D + 2p - d(k-1) - 1)/s) + 1.
     """
 
-    def forward(self, x: Tensor):
-        return Fp3.max_pool3d(
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
+    _fn = staticmethod(Fp3.max_pool3d)
 
 
-class AvgPool3d(_AvgPool):
+class AvgPool3d(_AvgPoolWithDivisor):
     """3-D average pooling. Shape: (N, C, D, H, W) -> (N, C, D_out, H_out, W_out)."""
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
-        divisor_override: int | None = None,
-    ) -> None:
-        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
-        self.divisor_override = divisor_override
-
-    def forward(self, x: Tensor) -> Tensor:
-        return Fp3.avg_pool3d(
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-            self.divisor_override,
-        )
+    _fn = staticmethod(Fp3.avg_pool3d)
 
 
 class AdaptiveAvgPool3d(Module):
