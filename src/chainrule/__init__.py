@@ -127,10 +127,49 @@ _LAZY = {
     "serialization",
 }
 
+# Functions PyTorch has at the top level as well as in torch.nn.functional, with the same
+# leading parameters (``torch.conv2d`` is ``F.conv2d``), resolved lazily from cr.nn.functional.
+# Left out on purpose, because torch's root forms differ from the F forms: the losses (an int
+# ``reduction``), embedding (weight first), dropout (``train``), batch/instance norm (argument
+# order), rrelu (``generator``), adaptive_max_pool1d and embedding_bag (tuple results).
+_NN_ROOT = {
+    "adaptive_avg_pool1d",
+    "avg_pool1d",
+    "bilinear",
+    "celu",
+    "celu_",
+    "channel_shuffle",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "cosine_similarity",
+    "group_norm",
+    "hardshrink",
+    "layer_norm",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "pairwise_distance",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "prelu",
+    "relu_",
+    "rms_norm",
+    "selu",
+    "selu_",
+    "threshold",
+    "threshold_",
+}
+
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
+    if name in _NN_ROOT:
+        return getattr(importlib.import_module(".nn.functional", __name__), name)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".io", __name__), name)
     if name == "vmap":  # torch.vmap is torch.func.vmap
