@@ -47,3 +47,17 @@ def test_left_out_names_are_absent_rather_than_different():
     # torch's root forms of these differ from the F forms (argument order, int reductions)
     for name in ("embedding", "dropout", "batch_norm", "ctc_loss", "kl_div"):
         assert not hasattr(cr, name) or getattr(cr, name) is not getattr(cr.nn.functional, name)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, float("inf")])
+def test_pdist_with_identical_rows_matches_torch(p):
+    """Two equal rows: distance 0 with the norm's zero subgradient, as PyTorch's pdist. (No
+    tied maxima for p = inf: there chainrule splits the gradient among the ties, as
+    ``torch.linalg.vector_norm`` does, where PyTorch's pdist gives each the full gradient.)"""
+    a = np.array([[1.0, 2.0, 0.5], [1.0, 2.0, 0.5], [0.0, 1.0, -1.0], [3.0, -2.5, 0.25]])
+    c, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    w = RNG.standard_normal(6)
+    (cr.pdist(c, p) * cr.tensor(w)).sum().backward()
+    (torch.pdist(t, p) * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(cr.pdist(c, p).detach().numpy(), torch.pdist(t, p).detach().numpy())
+    np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)

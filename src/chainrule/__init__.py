@@ -153,6 +153,7 @@ _NN_ROOT = {
     "max_pool2d",
     "max_pool3d",
     "pairwise_distance",
+    "pdist",
     "pixel_shuffle",
     "pixel_unshuffle",
     "prelu",

@@ -87,7 +87,17 @@ R_SDPA_OUT = (
     "logsumexp); chainrule's rule reads q, k, v and the probabilities"
 )
 
+R_PDIST = (
+    "pdist: PyTorch's fused kernel saves the input and the result; chainrule's composition "
+    "(index_select, difference, vector norm) saves its own row differences and, for p = 1 "
+    "and 2, reads the norm's result only through its own saved copy"
+)
+
 KNOWN_DIFFERENCES: dict = {
+    "F_pdist": {"out0": (TORCH_RAISES, R_PDIST), "in0": (TORCH_RAISES, R_PDIST)},
+    "F_pdist_p1": {"out0": (TORCH_RAISES, R_PDIST), "in0": (TORCH_RAISES, R_PDIST)},
+    "F_pdist_p3": {"in0": (TORCH_RAISES, R_PDIST)},
+    "F_pdist_inf": {"in0": (TORCH_RAISES, R_PDIST)},
     "var": {"in0": (TORCH_RAISES, R_VAR)},
     "var_dim": {"in0": (TORCH_RAISES, R_VAR)},
     "var_biased": {"in0": (TORCH_RAISES, R_VAR)},

@@ -788,6 +788,18 @@ SPECS: list = [
     OpSpec("F_cosine_similarity", "nn.functional.cosine_similarity", (B,)),
     OpSpec("F_pairwise_distance", "nn.functional.pairwise_distance", (B,)),
     _unary(
+        "F_pdist",
+        "nn.functional.pdist",
+        shapes=(((4, 3),), ((1, 3),), ((2, 1),)),
+        bad=(
+            bad_call("not_2d", lambda a: nnf(a).pdist(a.reshape(-1))),
+            bad_call("negative_p", lambda a: nnf(a).pdist(a, -1.0)),
+        ),
+    ),
+    _unary("F_pdist_p1", lambda a: nnf(a).pdist(a, 1.0), "distinct", shapes=(((4, 3),),)),
+    _unary("F_pdist_p3", lambda a: nnf(a).pdist(a, 3.0), "distinct", shapes=(((4, 3),),)),
+    _unary("F_pdist_inf", lambda a: nnf(a).pdist(a, float("inf")), "distinct", shapes=(((4, 3),),)),
+    _unary(
         "F_embedding",
         lambda w: nnf(w).embedding(const(w, _EMB_IDX), w),
         shapes=(((5, 3),),),

@@ -13,10 +13,16 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...linalg.norms import vector_norm
-from ...ops._util import NAMED_ERRORS, as_tensor, broadcast_error, lead_with
+from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, broadcast_error, lead_with
 from ...ops.unary import relu
 
-__all__ = ["cosine_similarity", "margin_ranking_loss", "pairwise_distance", "triplet_margin_loss"]
+__all__ = [
+    "cosine_similarity",
+    "margin_ranking_loss",
+    "pairwise_distance",
+    "pdist",
+    "triplet_margin_loss",
+]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -59,6 +65,27 @@ def pairwise_distance(
     except NAMED_ERRORS as err:
         lead_with("pairwise_distance", err)
         raise
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distance between every pair of rows i < j of a 2-d ``input`` (N, M): the
+    N(N - 1)/2 values of the upper triangle of ``cdist(input, input, p)``, row by row, as
+    ``torch.nn.functional.pdist``. Identical rows get distance 0 and gradient 0 (the norm's
+    subgradient at 0). For p = inf with tied largest differences the gradient is split among
+    the ties (a subgradient, as ``torch.linalg.vector_norm`` does), where PyTorch's pdist gives
+    each tied element the full gradient. The row differences are formed explicitly:
+    O(N² M) memory."""
+    x = as_tensor(input)
+    if x.ndim != 2:
+        raise ShapeError(f"pdist: only supports 2D tensors, got: {x.ndim}D")
+    if x.dtype.kind != "f":
+        raise DtypeError(f"pdist: only supports floating-point dtypes, got {x.dtype}")
+    if p < 0:
+        raise ShapeError(f"pdist: only supports non-negative p values, got {p}")
+    i, j = np.triu_indices(x.shape[0], 1)
+    rows_i = x.index_select(0, as_tensor(i.astype(np.int64)))
+    rows_j = x.index_select(0, as_tensor(j.astype(np.int64)))
+    return vector_norm(rows_i - rows_j, p, -1)
 
 
 def triplet_margin_loss(
