@@ -138,6 +138,18 @@ def _unpool2d(op: str, x: Tensor, indices: Tensor, out_hw: tuple[int, int]) -> T
     return scatter(out, -1, flat_i, flat_x).reshape(*lead, oh, ow)
 
 
+def _unpool_size(
+    op: str, input: Any, kernel_size: Any, stride: Any, padding: Any, output_size: Any, n: int
+) -> tuple:
+    """The checked input and pooling arguments of an ``n``-d max_unpool, and its output size."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected input to be a Tensor, got {type(input).__name__}")
+    k = _ints(kernel_size, n, "kernel_size", op)
+    s = k if stride is None else _ints(stride, n, "stride", op)
+    p = _ints(padding, n, "padding", op)
+    return tuple(_unpool_output_size(op, input, k, s, p, output_size))
+
+
 def max_unpool1d(
     input: Tensor,
     indices: Tensor,
@@ -155,12 +167,7 @@ def max_unpool1d(
         RuntimeError: non-int64 ``indices``, a shape mismatch or an index out of range.
     """
     op = "max_unpool1d"
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: expected input to be a Tensor, got {type(input).__name__}")
-    k = _ints(kernel_size, 1, "kernel_size", op)
-    s = k if stride is None else _ints(stride, 1, "stride", op)
-    p = _ints(padding, 1, "padding", op)
-    (length,) = _unpool_output_size(op, input, k, s, p, output_size)
+    (length,) = _unpool_size(op, input, kernel_size, stride, padding, output_size, 1)
     if not isinstance(indices, Tensor):
         raise TypeError(f"{op}: indices must be a Tensor, got {type(indices).__name__}")
     out = _unpool2d(op, input.unsqueeze(-1), indices.unsqueeze(-1), (length, 1))
@@ -184,13 +191,8 @@ def max_unpool2d(
         RuntimeError: non-int64 ``indices``, a shape mismatch or an index out of range.
     """
     op = "max_unpool2d"
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: expected input to be a Tensor, got {type(input).__name__}")
-    k = _ints(kernel_size, 2, "kernel_size", op)
-    s = k if stride is None else _ints(stride, 2, "stride", op)
-    p = _ints(padding, 2, "padding", op)
-    oh, ow = _unpool_output_size(op, input, k, s, p, output_size)
-    return _unpool2d(op, input, indices, (oh, ow))
+    size = _unpool_size(op, input, kernel_size, stride, padding, output_size, 2)
+    return _unpool2d(op, input, indices, size)
 
 
 # ----------------------------------------------------------------------------- lp_pool
