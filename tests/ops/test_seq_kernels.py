@@ -377,7 +377,7 @@ def test_attention_blocks_on_threads_match_torch_and_one_block(dtype, causal, sh
     """The fused attention path cut into blocks of the leading dimension on the intra-op
     threads (forced here for small shapes): PyTorch's outputs and gradients, and bit for bit
     the result of one block."""
-    from chainrule.ops import attention as attention_mod
+    from chainrule.ops import attention_fused as attention_mod
 
     blocks = []
     real = attention_mod.parallel_slices
@@ -416,3 +416,20 @@ def test_attention_blocks_on_threads_match_torch_and_one_block(dtype, causal, sh
     tol = dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
     for a, t in zip(runs[0], (tout, tq.grad, tk.grad, tv.grad)):
         np.testing.assert_allclose(a, t.detach().numpy(), **tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kv_shape", [(1, 3, 5, 4), (3, 5, 4)])
+def test_attention_fused_backward_with_broadcast_keys_matches_torch(dtype, kv_shape):
+    """Keys and values broadcast over the batch: the fused backward runs on whole arrays and
+    the engine sums the gradients back to their shapes."""
+    rng = np.random.default_rng(9)
+    q, g = _rand(rng, (2, 3, 5, 4), dtype), _rand(rng, (2, 3, 5, 4), dtype)
+    k, v = _rand(rng, kv_shape, dtype), _rand(rng, kv_shape, dtype)
+    cs = [cr.tensor(a, requires_grad=True) for a in (q, k, v)]
+    ts = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    F.scaled_dot_product_attention(*cs, is_causal=True).backward(cr.tensor(g))
+    torch.nn.functional.scaled_dot_product_attention(*ts, is_causal=True).backward(torch.tensor(g))
+    tol = dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+    for c, t in zip(cs, ts):
+        np.testing.assert_allclose(c.grad._data, t.grad.numpy(), **tol)

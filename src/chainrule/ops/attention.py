@@ -48,19 +48,22 @@ tA = scale (tQ Kᵀ + Q tKᵀ) + tM,  tP = P ⊙ (tA - rowsum(tA ⊙ P)),  tO = 
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
 import numpy as np
 
-from .._kernels import attention as _AK
-from .._kernels import blas, jit
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..random import Generator, gen
-from ..threads import MIN_PARALLEL_BYTES, get_num_threads, parallel_slices
+from .attention_fused import (
+    _causal_blocked,
+    _fused_backward,
+    _fused_case,
+    _fused_forward,
+    _swap,
+)
 from .binary import where
 from .linalg import matmul
 from .reduction import sum as _sum
@@ -77,16 +80,6 @@ __all__ = [
 SAVE_PROBS_MAX_BYTES = 256 * 2**20
 """Above this size (per call) the probabilities are recomputed in backward, not kept."""
 
-SPLIT_HEADS_MACS = 1 << 22
-"""From this many multiply-adds per call (about 4M: some hundred µs on one core) the fused
-float32 path runs blocks of the leading (batch) dimension on the intra-op threads. Measured
-on nanoGPT's CPU shape ((12, 4, 64, 32), causal, 12.6M multiply-adds forward) on the 2-core
-machine: see the module docstring."""
-
-
-def _swap(a):
-    return a.swapaxes(-1, -2)
-
 
 def _scores(q, k, mask, blocked, scale):
     """A = scale · Q Kᵀ + float mask + blocked (0 / -inf), on raw arrays, added in place
@@ -97,15 +90,6 @@ def _scores(q, k, mask, blocked, scale):
     if blocked is not None:
         s += blocked
     return s
-
-
-@functools.lru_cache(maxsize=16)
-def _causal_blocked(L: int, S: int, dtype: str, xp: Any):
-    """(L, S): 0 on and below the diagonal, -inf above (read-only, cached per shape)."""
-    out = xp.triu(xp.full((L, S), -np.inf, dtype=dtype), 1)
-    if xp is np:
-        out.flags.writeable = False
-    return out
 
 
 def _softmax_rows(s):
@@ -126,112 +110,6 @@ def _softmax_rows(s):
     if any_dead:
         lse = xp.where(dead, np.inf, lse)  # exp(A - inf) = 0 rebuilds the zero rows
     return e, lse, (dead if any_dead else None)
-
-
-def _fused_case(q, k, mask, blocked, dropout_p):
-    """(L, causal) when the compiled softmax passes of :mod:`chainrule._kernels.attention`
-    apply (NumPy arrays with Numba active, no float mask, no dropout, no mask or the causal
-    one), else None."""
-    if (
-        type(q) is not np.ndarray
-        or mask is not None
-        or dropout_p > 0.0
-        or jit.backend() != "numba"
-        or 0 in q.shape[-2:]
-        or 0 in k.shape[-2:]
-    ):
-        return None
-    length = q.shape[-2]
-    if blocked is None:
-        return length, False
-    if blocked is _causal_blocked(length, k.shape[-2], q.dtype.str, np):
-        return length, True
-    return None
-
-
-def _over_heads(block, q, k, v, macs: int) -> bool:
-    """Run ``block(lo, hi)`` over the leading dimension of q, k and v, cut into contiguous
-    blocks on the intra-op threads when the work (``macs`` multiply-adds) is large enough
-    (one thread hand-off per call; each block's batched GEMMs and compiled row passes
-    release the GIL). Returns False, without calling ``block``, where the leading shapes
-    differ (broadcast batch dimensions) or there are none: callers then take the
-    whole-array path."""
-    lead = q.shape[:-2]
-    if q.ndim < 3 or lead != k.shape[:-2] or lead != v.shape[:-2] or 0 in lead:
-        return False
-    if macs < SPLIT_HEADS_MACS or lead[0] < 2 or get_num_threads() < 2:
-        block(0, lead[0])
-    else:
-        with blas.one_blas_thread():  # the blocks' GEMMs run side by side, one thread each
-            parallel_slices(block, lead[0], MIN_PARALLEL_BYTES)
-    return True
-
-
-def _fused_forward(q, k, v, scale, length, causal):
-    """(P, lse, O) by the compiled row pass on Q Kᵀ (float32), or None (float64, or a row
-    with NaN or no finite score: the general path then defines it). Blocks of the leading
-    dimension run on the intra-op threads (:func:`_over_heads`)."""
-    if q.dtype != np.float32:
-        return None
-    n_q, n_k = q.shape[-2], k.shape[-2]
-    lead = q.shape[:-2]
-    s = np.empty(lead + (n_q, n_k), q.dtype)
-    out = np.empty(lead + (n_q, v.shape[-1]), q.dtype)
-    lse = np.empty(s.size // max(n_k, 1))
-    per = lse.size // max(lead[0], 1) if lead else 0
-    bad = []
-
-    def block(lo: int, hi: int) -> None:
-        sb = s[lo:hi]
-        np.matmul(q[lo:hi], _swap(k[lo:hi]), out=sb)
-        rows = sb.reshape(-1, n_k)
-        n = _AK.softmax_forward(rows, scale, length, causal, lse[lo * per : hi * per])
-        if n:
-            bad.append(n)
-        else:
-            np.matmul(sb, v[lo:hi], out=out[lo:hi])
-
-    macs = s.size * (q.shape[-1] + v.shape[-1])
-    if not _over_heads(block, q, k, v, macs):
-        s = q @ _swap(k)
-        rows = s.reshape(-1, n_k)
-        lse = np.empty(rows.shape[0])
-        if _AK.softmax_forward(rows, scale, length, causal, lse):
-            return None
-        out = s @ v
-    if bad:
-        return None
-    return s, lse.astype(s.dtype).reshape(s.shape[:-1] + (1,)), out
-
-
-def _fused_backward(ctx, q, k, v, p, g, needs):
-    """(dQ, dK, dV) with dS = scale · P (dP - rowsum(dP P)) by one compiled pass, blocks of
-    the leading dimension on the intra-op threads (:func:`_over_heads`); None where the
-    shapes broadcast (the caller's general path)."""
-    if g.shape[:-2] != q.shape[:-2] or p.shape[:-2] != q.shape[:-2]:
-        return None
-    length, causal = ctx.fused
-    ds = np.empty(p.shape, np.result_type(g, v))
-    dq = np.empty(q.shape, np.result_type(ds, k)) if needs[0] else None
-    dk = np.empty(k.shape, np.result_type(ds, q)) if needs[1] else None
-    dv = np.empty(v.shape, np.result_type(p, g)) if needs[2] else None
-
-    def block(lo: int, hi: int) -> None:
-        gb, pb, dsb = g[lo:hi], p[lo:hi], ds[lo:hi]
-        if dv is not None:
-            np.matmul(_swap(pb), gb, out=dv[lo:hi])
-        np.matmul(gb, _swap(v[lo:hi]), out=dsb)
-        n = dsb.shape[-1]
-        _AK.softmax_backward(dsb.reshape(-1, n), pb.reshape(-1, n), ctx.scale, length, causal)
-        if dq is not None:
-            np.matmul(dsb, k[lo:hi], out=dq[lo:hi])
-        if dk is not None:
-            np.matmul(_swap(dsb), q[lo:hi], out=dk[lo:hi])
-
-    macs = p.size * (2 * q.shape[-1] + 2 * v.shape[-1])
-    if not _over_heads(block, q, k, v, macs):
-        return None
-    return dq, dk, dv
 
 
 def _flash_layout(q, k, v) -> bool:
@@ -318,21 +196,6 @@ class ScaledDotProductAttention(Function):
         dq = dk = dv = dm = None
         if needs[2]:
             dv = _swap(p if ks is None else p * ks) @ g
-        if ctx.fused is not None and grad_w is None and (needs[0] or needs[1]):
-            # one compiled pass for dS = scale · P (dP - rowsum(dP P)) (chainrule._kernels)
-            ds = g @ _swap(v)
-            if ds.shape == p.shape:
-                length, causal = ctx.fused
-                _AK.softmax_backward(
-                    ds.reshape(-1, ds.shape[-1]),
-                    p.reshape(-1, p.shape[-1]),
-                    ctx.scale,
-                    length,
-                    causal,
-                )
-                dq = ds @ k if needs[0] else None
-                dk = _swap(ds) @ q if needs[1] else None
-                return (_wrap(dq), _wrap(dk), _wrap(dv), None) + (None,) * 6
         if needs[0] or needs[1] or needs[3]:
             dpd = g @ _swap(v)
             if grad_w is not None:
