@@ -1287,6 +1287,9 @@ from . import (  # noqa: E402 - after the table's helpers, which those modules i
     op_specs_grid_sample,
     op_specs_loss_extra,
     op_specs_pool_extra,
+    op_specs_linalg_more,
+    op_specs_pointwise_more,
+    op_specs_stacking,
 )
 
 for _extra in (
@@ -1297,6 +1300,9 @@ for _extra in (
     op_specs_grid_sample,
     op_specs_loss_extra,
     op_specs_pool_extra,
+    op_specs_linalg_more,
+    op_specs_pointwise_more,
+    op_specs_stacking,
 ):
     SPECS += _extra.SPECS
 

@@ -62,11 +62,13 @@ from .joining import *  # noqa: F403
 from .layout import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .linalg_aliases import *  # noqa: F403
+from .linalg_more import *  # noqa: F403
 from .logical import *  # noqa: F403
 from .nan_reductions import *  # noqa: F403
 from .order_statistics import *  # noqa: F403
 from .padding import *  # noqa: F403
 from .pointwise_extra import *  # noqa: F403
+from .pointwise_more import *  # noqa: F403
 from .products import *  # noqa: F403
 from .rearranging import *  # noqa: F403
 from .reduction import *  # noqa: F403
@@ -78,6 +80,7 @@ from .search import *  # noqa: F403
 from .softmax import *  # noqa: F403
 from .special import *  # noqa: F403
 from .splitting import *  # noqa: F403
+from .stacking import *  # noqa: F403
 from .statistics import *  # noqa: F403
 from .structural import *  # noqa: F403
 from .trig import *  # noqa: F403
@@ -126,6 +129,9 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "aliases",
         "pointwise_extra",
         "special",
+        "stacking",
+        "pointwise_more",
+        "linalg_more",
     )
 )
 

@@ -1,0 +1,5 @@
+"""More linear algebra PyTorch has at its top level (filled in by this session's work)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""Op specs for ops/linalg_more.py (appended to the central table in tests/ops/op_specs.py)."""
+
+from __future__ import annotations
+
+SPECS: list = []
