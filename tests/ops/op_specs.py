@@ -1285,10 +1285,10 @@ from . import (  # noqa: E402 - after the table's helpers, which those modules i
     op_specs_ctc,
     op_specs_embedding_bag,
     op_specs_grid_sample,
-    op_specs_loss_extra,
-    op_specs_pool_extra,
     op_specs_linalg_more,
+    op_specs_loss_extra,
     op_specs_pointwise_more,
+    op_specs_pool_extra,
     op_specs_stacking,
 )
 

@@ -1,4 +1,4 @@
-"""Joining, splitting and shape utilities PyTorch has at its top level (filled in by this session's work)."""
+"""Joining, splitting and shape utilities PyTorch has at its top level."""
 
 from __future__ import annotations
 
