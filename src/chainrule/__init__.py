@@ -19,7 +19,7 @@ if "numpy" not in _sys.modules:  # before NumPy loads OpenBLAS; see docs/archite
     # faster on a ResNet-20 training step on 2 cores. An explicit setting is respected.
     _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-from . import autograd, dtypes, linalg, ops
+from . import autograd, creation_more, dtypes, linalg, ops, settings
 from ._compile import compile  # noqa: A004 - mirrors torch.compile (raises: no compiler)
 from .amp.autocast_mode import autocast, get_autocast_dtype, is_autocast_enabled
 from .autograd import (
@@ -58,6 +58,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .creation_more import *  # noqa: F401,F403 - logspace, window functions, ...
 from .determinism import (
     are_deterministic_algorithms_enabled,
     is_deterministic_algorithms_warn_only_enabled,
@@ -95,6 +96,7 @@ from .ops import *  # noqa: F401,F403 - the functional op API (cr.exp, cr.matmul
 from .ops import abs, all, any, max, min, pow, sum  # noqa: A004 - mirrors torch
 from .printing import set_printoptions
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .settings import *  # noqa: F401,F403 - default device, matmul precision, ...
 from .threads import get_num_threads, set_num_threads
 from .typeinfo import finfo, iinfo
 
@@ -166,11 +168,18 @@ _NN_ROOT = {
 }
 
 
+# Functions whose torch root forms differ from nn.functional's (``torch.dropout(input, p,
+# train)``), resolved lazily from cr.nn.root_forms.
+_NN_ROOT_FORMS: frozenset[str] = frozenset()
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
     if name in _NN_ROOT:
         return getattr(importlib.import_module(".nn.functional", __name__), name)
+    if name in _NN_ROOT_FORMS:
+        return getattr(importlib.import_module(".nn.root_forms", __name__), name)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".io", __name__), name)
     if name == "vmap":  # torch.vmap is torch.func.vmap
@@ -199,6 +208,8 @@ def numel(x: Tensor) -> int:
 __all__ = sorted(
     {
         *ops.__all__,
+        *creation_more.__all__,
+        *settings.__all__,
         "arange",
         "are_deterministic_algorithms_enabled",
         "as_tensor",
