@@ -60,7 +60,8 @@ SLOT_TYPES = {
     "_output_nr": "int",
     "_vc": "list[int]",
     "_hooks": "list[Any] | None",
-    "_fw_tangent": "Tensor | None",
+    "_fw": "tuple[Any, Any, Tensor | None] | None",  # (level, tangent array, given Tensor)
+    "_fw_tangent": "Any",  # a property over ``_fw``: the tangent array in the active level
     "_view": "Any",  # autograd.view_base.ViewInfo | None
 }
 

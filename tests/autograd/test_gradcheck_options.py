@@ -11,6 +11,8 @@ import torch
 
 import chainrule as cr
 from chainrule.autograd.gradcheck import GradcheckError
+from chainrule.func import _dispatch
+from chainrule.func._batched import physical, wrap
 
 
 def _x(n=4, seed=0):
@@ -99,10 +101,95 @@ def test_check_grad_dtypes_runs_on_mixed_inputs():
     assert cr.autograd.gradcheck(lambda a, b: (a * b).sum(), (x, w), check_grad_dtypes=True)
 
 
-@pytest.mark.parametrize("option", ["check_batched_grad", "check_batched_forward_grad", "masked"])
-def test_unsupported_options_raise(option):
-    with pytest.raises(NotImplementedError, match=option):
-        cr.autograd.gradcheck(lambda t: t * 2, (_x(),), **{option: True})
+def test_masked_raises():
+    with pytest.raises(NotImplementedError, match="masked"):
+        cr.autograd.gradcheck(lambda t: t * 2, (_x(),), masked=True)
+
+
+_BATCHABLE = {
+    "matmul_tanh": lambda a, b, c: (a @ b).tanh(),
+    "softmax_two_outputs": lambda a, b, c: ((a @ b).softmax(-1), a.sum()),
+    "relu_broadcast_bias": lambda a, b, c: (a @ b + c).relu(),
+    "slice_times_vector": lambda a, b, c: (a[:, :2] * c).exp().sum(0),
+    "cross_entropy": lambda a, b, c: cr.nn.functional.cross_entropy(a @ b, cr.tensor([0, 1, 1])),
+    "layer_norm": lambda a, b, c: cr.nn.functional.layer_norm(a, (4,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BATCHABLE))
+def test_batched_checks_pass_where_vmap_lifts_the_derivatives(name):
+    rng = np.random.default_rng(1)
+    inputs = tuple(
+        cr.tensor(rng.standard_normal(s), requires_grad=True) for s in ((3, 4), (4, 2), (2,))
+    )
+    assert cr.autograd.gradcheck(
+        _BATCHABLE[name],
+        inputs,
+        check_batched_grad=True,
+        check_forward_ad=True,
+        check_batched_forward_grad=True,
+        check_undefined_grad=False,
+    )
+
+
+class _Double(cr.autograd.Function):
+    """x * 2, as a built-in-style (raw array) op: the test gives it a batching rule."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t * 2
+
+
+@pytest.fixture
+def wrong_batching_rule():
+    """Register a batching rule for _Double that mixes up the samples (it reverses the
+    batch), the kind of bug the batched checks exist to find."""
+
+    @_dispatch.register(_Double)
+    def _swapped(cls, level, args, kwargs):
+        (x,) = args
+        return wrap(_Double.apply(physical(x, level).flip(0)), level)
+
+    yield
+    _dispatch._RULES.pop(_Double)
+    _dispatch._CACHE.clear()
+
+
+@pytest.mark.parametrize("option", ["check_batched_grad", "check_batched_forward_grad"])
+def test_batched_checks_catch_a_wrong_batching_rule(option, wrong_batching_rule):
+    x = _x(3)
+    kw = dict(check_forward_ad=True, check_undefined_grad=False)
+    assert cr.autograd.gradcheck(_Double.apply, (x,), **kw)  # unbatched: right
+    with pytest.raises(GradcheckError, match=f"{option} failed"):
+        cr.autograd.gradcheck(_Double.apply, (x,), **{option: True}, **kw)
+    assert not cr.autograd.gradcheck(
+        _Double.apply, (x,), raise_exception=False, **{option: True}, **kw
+    )
+
+
+def test_batched_checks_pass_with_the_fallback():
+    # without a rule, vmap runs the op once per sample: always right
+    x = _x(3)
+    kw = dict(check_forward_ad=True, check_undefined_grad=False)
+    assert cr.autograd.gradcheck(
+        _Double.apply, (x,), check_batched_grad=True, check_batched_forward_grad=True, **kw
+    )
+
+
+def test_batched_forward_check_needs_forward_ad_as_in_torch():
+    for lib, x in ((cr, _x(3)), (torch, torch.ones(3, dtype=torch.float64, requires_grad=True))):
+        with pytest.raises(AssertionError, match="requires check_forward_ad"):
+            lib.autograd.gradcheck(lambda t: t * 2, (x,), check_batched_forward_grad=True)
 
 
 def test_gradgradcheck_options():

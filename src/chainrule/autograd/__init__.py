@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from . import engine, functional, graph, view_replay
+from ..backend import get_array_module
+from . import engine, forward_ad, functional, graph, view_replay
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, Node, once_differentiable
 from .grad_mode import (
@@ -40,6 +42,7 @@ __all__ = [
     "is_grad_enabled",
     "inference_mode",
     "is_inference_mode_enabled",
+    "forward_ad",
     "functional",
     "graph",
 ]
@@ -57,7 +60,10 @@ def grad(
     grad_outputs: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
-    allow_unused: bool = False,
+    only_inputs: bool = True,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
 ) -> tuple:
     """Gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
 
@@ -67,8 +73,29 @@ def grad(
         grad_outputs: upstream gradient per output (None allowed for single-element outputs).
         retain_graph: keep the graph for another backward (defaults to ``create_graph``).
         create_graph: record the backward pass, for higher-order derivatives.
-        allow_unused: return None for inputs the outputs do not depend on (else raise).
+        only_inputs: deprecated in PyTorch and ignored (a FutureWarning when False).
+        allow_unused: return None for inputs the outputs do not depend on (else raise);
+            defaults to ``materialize_grads``.
+        is_grads_batched: the first dimension of every ``grad_outputs`` entry is a batch of
+            cotangents; each result gets that batch dimension in front (one vector-Jacobian
+            product per row: PyTorch computes them with vmap, chainrule with one backward
+            pass per row, so the results are the same).
+        materialize_grads: return zeros instead of None for unused inputs.
     """
+    if not only_inputs:
+        warnings.warn(
+            "only_inputs argument is deprecated and is ignored now (defaults to True). To "
+            "accumulate gradient for other parts of the graph, please use "
+            "torch.autograd.backward.",
+            FutureWarning,
+            stacklevel=2,
+        )
+    if materialize_grads and allow_unused is False:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, but "
+            "got: allow_unused=False."
+        )
+    allow_unused = materialize_grads if allow_unused is None else allow_unused
     outs = _seq(outputs)
     ins = _seq(inputs)
     gos = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outs)
@@ -80,11 +107,54 @@ def grad(
                 f"autograd.grad: output {i} does not require grad and has no "
                 "grad_fn; did the inputs have requires_grad=True?"
             )
-    roots = [_root_grad(o, g, "autograd.grad") for o, g in zip(outs, gos)]
     if retain_graph is None:
         retain_graph = create_graph
-    res = engine.run_backward(outs, roots, retain_graph, create_graph, ins, allow_unused)
+    if is_grads_batched:
+        res = _batched_grad(outs, ins, gos, retain_graph, create_graph, allow_unused)
+    else:
+        roots = [_root_grad(o, g, "autograd.grad") for o, g in zip(outs, gos)]
+        res = engine.run_backward(outs, roots, retain_graph, create_graph, ins, allow_unused)
+    if materialize_grads:
+        res = [g if g is not None else _zeros_for(t, create_graph) for g, t in zip(res, ins)]
     return tuple(res)
+
+
+def _zeros_for(t: Tensor, create_graph: bool) -> Tensor:
+    """``materialize_grads``' zero gradient for an unused input (requiring grad when the
+    backward pass is recorded, as PyTorch's)."""
+    z = Tensor._new(get_array_module(t._data).zeros_like(t._data))
+    return z.requires_grad_() if create_graph else z
+
+
+def _batched_grad(
+    outs: list, ins: list, gos: list, retain_graph: bool, create_graph: bool, allow_unused: bool
+) -> list:
+    """``is_grads_batched``: one backward pass per row of the cotangents, results stacked."""
+    sizes = set()
+    for o, g in zip(outs, gos):
+        if not isinstance(g, Tensor) or g.ndim != o.ndim + 1 or tuple(g.shape[1:]) != o.shape:
+            got = "None" if g is None else tuple(getattr(g, "shape", ()))
+            raise RuntimeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each "
+                "grad_output as the batch dimension. The sizes of the remaining dimensions are "
+                f"expected to match the shape of corresponding output, but a mismatch was "
+                f"detected: grad_output of shape {got} for an output of shape {o.shape}."
+            )
+        sizes.add(g.shape[0])
+    if len(sizes) != 1 or 0 in sizes:
+        raise RuntimeError(
+            f"autograd.grad(is_grads_batched=True): every grad_output needs the same non-empty "
+            f"batch dimension, got sizes {sorted(sizes)}"
+        )
+    (n,) = sizes
+    from ..ops import stack  # in here: the ops are built on autograd (an import cycle)
+
+    rows = []
+    for b in range(n):
+        roots = [_root_grad(o, g[b], "autograd.grad") for o, g in zip(outs, gos)]
+        keep = retain_graph or b < n - 1
+        rows.append(engine.run_backward(outs, roots, keep, create_graph, ins, allow_unused))
+    return [None if col[0] is None else stack(list(col)) for col in zip(*rows)]
 
 
 def backward(
@@ -92,11 +162,41 @@ def backward(
     grad_tensors: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
+    grad_variables: Any = None,
+    inputs: Any = None,
 ) -> None:
-    """Accumulate gradients of several outputs at once (``torch.autograd.backward``)."""
+    """Accumulate gradients of several outputs at once (``torch.autograd.backward``).
+
+    ``inputs`` restricts accumulation to those tensors' ``.grad``; ``grad_variables`` is
+    PyTorch's deprecated name of ``grad_tensors``.
+    """
+    if grad_variables is not None:
+        if grad_tensors is not None:
+            raise RuntimeError(
+                "You cannot specify both grad_variables and grad_tensors; grad_variables is "
+                "deprecated, use grad_tensors"
+            )
+        warnings.warn(
+            "'grad_variables' is deprecated. Use 'grad_tensors' instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        grad_tensors = grad_variables
     outs = _seq(tensors)
     gos = _seq(grad_tensors) if grad_tensors is not None else [None] * len(outs)
+    if len(gos) != len(outs):
+        raise RuntimeError(
+            f"autograd.backward: got {len(outs)} tensors but {len(gos)} grad_tensors"
+        )
     roots = [_root_grad(o, g, "autograd.backward") for o, g in zip(outs, gos)]
-    engine.run_backward(
-        outs, roots, create_graph if retain_graph is None else retain_graph, create_graph
-    )
+    retain = create_graph if retain_graph is None else retain_graph
+    if inputs is None:
+        engine.run_backward(outs, roots, retain, create_graph)
+        return
+    targets = _seq(inputs)
+    if not targets:
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    grads = engine.run_backward(outs, roots, retain, create_graph, targets, allow_unused=True)
+    for t, g in zip(targets, grads):
+        if g is not None:
+            engine.accumulate_grad(t, g, create_graph, None)

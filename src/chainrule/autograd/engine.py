@@ -206,7 +206,9 @@ def sum_to_shape(
     """Sum ``g`` over the axes broadcasting added or stretched, giving ``shape``.
 
     ``differentiable`` records the sum as ops (for ``create_graph`` and forward mode);
-    otherwise it is one array reduction.
+    otherwise it is one array reduction. A gradient that is a ``cr.func.vmap`` batched tensor
+    (a Tensor subclass: backward inside vmap) also goes through the ops, whose batching
+    rules know its batch dimension.
     """
     gs = g._data.shape
     lead = len(gs) - len(shape)
@@ -220,7 +222,7 @@ def sum_to_shape(
     axes = tuple(range(lead)) + tuple(
         i + lead for i, s in enumerate(shape) if s == 1 and gs[i + lead] != 1
     )
-    if differentiable:
+    if differentiable or type(g) is not Tensor:
         return (g.sum(dim=axes, keepdim=True) if axes else g).reshape(shape)
     d = g._data
     return Tensor._make(

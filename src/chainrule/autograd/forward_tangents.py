@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_array_module
+from .state import LOCAL
 from .tensor import Tensor
 
 __all__ = ["forward_tangents"]
@@ -23,14 +24,21 @@ def forward_tangents(
     """Attach to each of ``results`` the tangent that ``cls.jvp`` computes for it."""
     jvp = getattr(cls, "jvp", None)
     if jvp is None:
+        if not cls.raw:
+            raise NotImplementedError(
+                f"{cls.__name__}: You must implement the jvp function for custom "
+                "autograd.Function to use it with forward mode AD."
+            )
         raise NotImplementedError(
             f"{cls.__name__} has no forward-mode (jvp) rule, so cr.func.jvp/jacfwd cannot "
             "pass through it; use reverse mode (cr.func.vjp/jacrev) instead"
         )
     ctx.primals = tuple(a._data if isinstance(a, Tensor) else a for a in args)
     ctx.out = outs if len(outs) > 1 else outs[0]
-    tangents = [a._fw_tangent if isinstance(a, Tensor) else None for a in args]
-    tan = jvp(ctx, *tangents)
+    if cls.raw:
+        tan = jvp(ctx, *[a._fw_tangent if isinstance(a, Tensor) else None for a in args])
+    else:
+        tan = _user_jvp(ctx, jvp, args)
     tans = tan if isinstance(tan, tuple) else (tan,)
     for r, t in zip(results, tans):
         if t is not None and r.dtype.kind == "f":
@@ -40,4 +48,30 @@ def forward_tangents(
                 t = get_array_module(t).broadcast_to(t, r._data.shape)
             r._fw_tangent = t
     if ctx.next_edges:
-        ctx._out_tangents = tuple(r._fw_tangent for r in results)
+        ctx._out_tangents = tuple(r._fw for r in results)
+
+
+def _user_jvp(ctx: Any, jvp: Any, args: tuple) -> Any:
+    """A user ``Function``'s ``jvp``, called as PyTorch calls it: one Tensor tangent per
+    Tensor input (zeros where the input has none), None for other arguments, and
+    ``ctx.saved_tensors`` giving what ``save_for_forward`` kept. The rule's own ops run with
+    forward mode off (the saved primals are plain values there, as in PyTorch)."""
+    tangents = []
+    for a in args:
+        if isinstance(a, Tensor):
+            t = a._fw_tangent
+            xp = get_array_module(a._data)
+            tangents.append(
+                Tensor._make(xp.zeros_like(a._data) if t is None else t, False, None, 0)
+            )
+        else:
+            tangents.append(None)
+    state = LOCAL.state
+    level, depth = state.fw_level, state.forward_ad
+    state.fw_level, state.forward_ad = None, 0
+    ctx._in_jvp = True
+    try:
+        return jvp(ctx, *tangents)
+    finally:
+        ctx._in_jvp = False
+        state.fw_level, state.forward_ad = level, depth

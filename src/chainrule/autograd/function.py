@@ -74,13 +74,15 @@ class Node:
     create_graph: bool = False
     _saved: tuple | None = None  # what forward passed to save_for_backward
     _saved_values: tuple | None = None  # the same, as SavedInput/SavedOutput/SavedConstant
+    _saved_fw: tuple | None = None  # what a user Function's forward passed to save_for_forward
+    _in_jvp = False  # True while a user Function's jvp runs (saved_tensors = _saved_fw)
     _freed = False
     _tensor_hooks: dict | None = None
     _pre_hooks: list | None = None  # register_prehook: fn(grad_outputs)
     _post_hooks: list | None = None  # register_hook: fn(grad_inputs, grad_outputs)
     _retain: dict | None = None
     _out_meta: tuple | None = None
-    _out_tangents: tuple | None = None
+    _out_tangents: tuple | None = None  # the outputs' (level, tangent, ...) entries
     _trace: list | None = None
     _non_diff: set | None = None
     copy_saved_inputs: tuple = ()  # input positions saved as private copies (see below)
@@ -99,9 +101,17 @@ class Node:
         gradient."""
         self._saved = values
 
+    def save_for_forward(self, *values: Any) -> None:
+        """Keep tensors for a user Function's ``jvp`` rule (PyTorch's ``save_for_forward``):
+        inside ``jvp``, ``ctx.saved_tensors`` returns these."""
+        self._saved_fw = values
+
     @property
     def saved_tensors(self) -> tuple:
-        """The saved values as Tensors, checked for in-place modification since forward."""
+        """The saved values as Tensors, checked for in-place modification since forward
+        (inside a user Function's ``jvp``: what ``save_for_forward`` kept)."""
+        if self._in_jvp:
+            return tuple(_as_tensor(v) for v in (self._saved_fw or ()))
         if self._freed:
             raise RuntimeError(
                 f"{self.name()}: trying to backward through the graph a second time (or to "
@@ -158,8 +168,10 @@ class Node:
             if vc[0] != entry.version:
                 self._raise_modified(entry.array.shape, vc[0], entry.version)
             t = Tensor._make(entry.array, True, self, entry.index)
-            if self._out_tangents is not None:
-                t._fw_tangent = self._out_tangents[entry.index]
+            if self._out_tangents is not None:  # forward over reverse: the output's tangent
+                fw = self._out_tangents[entry.index]
+                if fw is not None and fw[0].alive:
+                    t._fw = fw
             return t
         if kind is SavedConstant:
             vc = entry.version_counter

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
+from .forward_ad import enter_level, exit_level
 from .state import current
 from .tensor import Tensor
 
@@ -147,32 +148,34 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     state = current()
     if state.forward_ad > 0:
         raise NotImplementedError(
-            "jvp: nested forward-mode transforms (jvp inside jvp or "
-            "jacfwd of jacfwd) are not supported; use jacfwd(jacrev(f))"
+            "jvp: nested forward-mode transforms (jvp inside jvp, jacfwd of jacfwd, or jvp "
+            "inside autograd.forward_ad.dual_level) are not supported; use jacfwd(jacrev(f))"
         )
-    duals = []
+    pairs = []
     for p, t in zip(primals, tangents):
         p = p if isinstance(p, Tensor) else Tensor._new(p)
         t = t if isinstance(t, Tensor) else Tensor._new(t, dtype=p.dtype)
         if t.shape != p.shape:
             raise ValueError(f"jvp: tangent shape {t.shape} does not match primal shape {p.shape}")
-        d = Tensor._make(p._data, False, None, 0)
-        d._fw_tangent = t._data.astype(p.dtype, copy=False)
-        duals.append(d)
-    state.forward_ad += 1
+        pairs.append((p, t))
+    level = enter_level(state, "jvp")
     try:
+        duals = []
+        for p, t in pairs:
+            d = Tensor._make(p._data, False, None, 0)
+            d._fw_tangent = t._data.astype(p.dtype, copy=False)
+            duals.append(d)
         res = f(*duals)
+        out, aux = (res[0], res[1]) if has_aux else (res, None)
+        outs = _as_tuple(out)
+        out_tangents = [o._fw_tangent for o in outs]
     finally:
-        state.forward_ad -= 1
-    out, aux = (res[0], res[1]) if has_aux else (res, None)
-    outs = _as_tuple(out)
+        exit_level(state, level)
     touts = []
-    for o in outs:
-        tan = o._fw_tangent
+    for o, tan in zip(outs, out_tangents):
         if tan is None:
             tan = _xp(o).zeros(o.shape, o.dtype)
         touts.append(Tensor._make(tan, False, None, 0))
-        o._fw_tangent = None
     plain = tuple(Tensor._make(o._data, False, None, 0) for o in outs)
     out_p = plain if isinstance(out, (tuple, list)) else plain[0]
     tout = tuple(touts) if isinstance(out, (tuple, list)) else touts[0]

@@ -4,8 +4,8 @@
 with ``check_forward_ad``, from forward mode (one jvp per input element) with central finite
 differences (f(x + eps) - f(x - eps)) / 2eps, and on failure reports the worst element:
 which input, which output, where, and both values. It takes PyTorch's arguments
-(``nondet_tol``, ``check_undefined_grad``, ``check_grad_dtypes``, ``fast_mode``, ...); the
-batched checks, which need ``autograd.grad(is_grads_batched=True)``, raise
+(``nondet_tol``, ``check_undefined_grad``, ``check_grad_dtypes``, ``fast_mode``, the batched
+checks of :mod:`.gradcheck_batched`, ...); ``masked`` (sparse semantics) raises
 NotImplementedError when asked for.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import grad_mode
+from .gradcheck_batched import batched_forward_grad_failure, batched_grad_failure
 from .tensor import Tensor
 
 
@@ -256,20 +257,21 @@ def gradcheck(
             with the finite differences.
         check_backward_ad: compare the backward Jacobian (one vjp per output element).
         fast_mode: compare uᵀ J v for random unit vectors instead of whole Jacobians.
-        check_batched_grad, check_batched_forward_grad: not supported (chainrule's
-            ``autograd.grad`` has no ``is_grads_batched``): True raises NotImplementedError.
+        check_batched_grad: vmap over the backward of each output (two random cotangents)
+            must equal the two vector-Jacobian products computed one by one.
+        check_batched_forward_grad: the same for vmap over forward mode (needs
+            ``check_forward_ad``, as in PyTorch).
         masked: sparse-masked semantics are not supported: True raises NotImplementedError.
     """
-    for name, value in (
-        ("check_batched_grad", check_batched_grad),
-        ("check_batched_forward_grad", check_batched_forward_grad),
-        ("masked", masked),
-    ):
-        if value:
-            raise NotImplementedError(
-                f"gradcheck: {name}=True is not supported (chainrule has no batched "
-                "gradients or sparse tensors); leave it False"
-            )
+    if masked:
+        raise NotImplementedError(
+            "gradcheck: masked=True is not supported (chainrule has no sparse tensors); "
+            "leave it False"
+        )
+    if check_batched_forward_grad and not check_forward_ad:
+        raise AssertionError(  # PyTorch's error type for this misuse
+            "Setting check_batched_forward_grad=True requires check_forward_ad to be True"
+        )
     if nondet_tol < 0:
         raise ValueError(f"gradcheck: nondet_tol must be >= 0, got {nondet_tol}")
     if not (check_forward_ad or check_backward_ad):
@@ -313,9 +315,12 @@ def gradcheck(
         for check, on in (
             (_check_undefined_grad, check_undefined_grad),
             (_check_grad_dtypes, check_grad_dtypes),
+            (batched_grad_failure, check_batched_grad),
         ):
             if on and (msg := check(fn, inputs, idx)):
                 return _fail(msg, raise_exception)
+    if check_batched_forward_grad and (msg := batched_forward_grad_failure(fn, inputs, idx)):
+        return _fail(msg, raise_exception)
     return True
 
 
@@ -349,6 +354,12 @@ def gradgradcheck(
     from . import grad as autograd_grad
     from .functional import _leaf
 
+    if check_batched_grad:
+        raise NotImplementedError(
+            "gradgradcheck: check_batched_grad=True is not supported: the second-order check "
+            "would vmap over autograd.grad with create_graph, which cr.func.vmap does not lift "
+            "(gradcheck's check_batched_grad, on first derivatives, is supported)"
+        )
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     idx = _check_inputs(inputs, "gradgradcheck")
     outs = _outputs(fn, inputs)
@@ -388,7 +399,6 @@ def gradgradcheck(
         nondet_tol=nondet_tol,
         check_undefined_grad=check_undefined_grad,
         check_grad_dtypes=check_grad_dtypes,
-        check_batched_grad=check_batched_grad,
         check_forward_ad=check_fwd_over_rev,
         check_backward_ad=check_rev_over_rev,
         fast_mode=fast_mode,

@@ -16,7 +16,23 @@ from __future__ import annotations
 
 import threading
 
-__all__ = ["AutogradState", "current", "LOCAL"]
+__all__ = ["AutogradState", "ForwardLevel", "current", "LOCAL"]
+
+
+class ForwardLevel:
+    """One forward-mode AD level: the owner of the tangents set while it is active.
+
+    A tensor keeps its tangent together with the level it was set in
+    (``Tensor._fw_tangent``); once the level has ended (``alive`` False) the tangent reads as
+    None, so a later level never sees it. This is PyTorch's rule that leaving
+    ``dual_level()`` destroys the tangents made inside it.
+    """
+
+    __slots__ = ("alive", "index")
+
+    def __init__(self, index: int) -> None:
+        self.alive = True
+        self.index = index
 
 
 class AutogradState:
@@ -26,18 +42,22 @@ class AutogradState:
         grad_enabled: ops record the graph for backward (``no_grad`` turns it off).
         inference: inside ``inference_mode()`` (implies ``grad_enabled`` False).
         anomaly: NaN/Inf anomaly detection (``detect_anomaly``).
-        forward_ad: nesting level of forward-mode AD (``cr.func.jvp``); 0 = off.
+        forward_ad: nesting level of forward-mode AD (``cr.func.jvp``,
+            ``autograd.forward_ad.dual_level``); 0 = off. Only one level is supported.
+        fw_level: the active :class:`ForwardLevel` (None when ``forward_ad`` is 0); every
+            tangent set while it is active belongs to it and disappears when it ends.
         vmap: the active ``cr.func.vmap`` levels, innermost last (empty = off); while it is
             non-empty ``Function.apply`` offers each op to the batching dispatcher first.
     """
 
-    __slots__ = ("grad_enabled", "inference", "anomaly", "forward_ad", "vmap")
+    __slots__ = ("grad_enabled", "inference", "anomaly", "forward_ad", "fw_level", "vmap")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.inference = False
         self.anomaly = False
         self.forward_ad = 0
+        self.fw_level: ForwardLevel | None = None
         self.vmap: list = []
 
 

@@ -18,6 +18,7 @@ from .. import autograd as _autograd  # the package (for its engine), bound at i
 from .. import dtypes as _dt
 from .. import printing as _printing
 from ..backend import Device, device_of, get_array_module, to_device
+from .state import LOCAL
 from .tensor_conversions import TensorConversions
 
 
@@ -51,7 +52,7 @@ class Tensor(TensorConversions):
         "_output_nr",
         "_vc",
         "_hooks",
-        "_fw_tangent",
+        "_fw",
         "_view",
         "__weakref__",
     )
@@ -110,7 +111,7 @@ class Tensor(TensorConversions):
         self._output_nr = 0
         self._vc = [0]
         self._hooks = None
-        self._fw_tangent = None
+        self._fw = None
         self._view = None
         self.requires_grad = False
         if requires_grad:
@@ -127,9 +128,39 @@ class Tensor(TensorConversions):
         t._output_nr = output_nr
         t._vc = [0]
         t._hooks = None
-        t._fw_tangent = None
+        t._fw = None
         t._view = None
         return t
+
+    @property
+    def _fw_tangent(self) -> Any:
+        """The forward-mode tangent (an array) of this tensor in the active level, or None.
+
+        Stored with the :class:`~.state.ForwardLevel` it was set in (``_fw`` is
+        ``(level, array, tensor_or_None)``); a tangent whose level has ended reads as None and
+        is dropped, so tensors that outlive a ``jvp`` or ``dual_level`` carry nothing into the
+        next one. The third entry is the Tensor ``make_dual`` was given, which ``unpack_dual``
+        returns as is (PyTorch's ``unpack_dual(make_dual(x, t)).tangent is t``)."""
+        fw = self._fw
+        if fw is None:
+            return None
+        if fw[0].alive:
+            return fw[1]
+        self._fw = None
+        return None
+
+    @_fw_tangent.setter
+    def _fw_tangent(self, value: Any) -> None:
+        if value is None:
+            self._fw = None
+            return
+        level = LOCAL.state.fw_level
+        if level is None:
+            raise RuntimeError(
+                "internal error: a forward-mode tangent was set outside any forward AD level "
+                "(cr.func.jvp or autograd.forward_ad.dual_level)"
+            )
+        self._fw = (level, value, None)
 
     @property
     def data(self) -> Tensor:

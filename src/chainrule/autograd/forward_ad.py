@@ -1,0 +1,209 @@
+"""``cr.autograd.forward_ad``: PyTorch's dual-tensor API for forward-mode AD.
+
+Inside ``with dual_level():`` a *dual tensor* ``make_dual(x, t)`` carries a tangent ``t``
+beside its value; every op applied to it also pushes the tangent through the op's ``jvp``
+rule, so ``unpack_dual(f(make_dual(x, t))).tangent`` is the Jacobian-vector product
+J_f(x)·t, computed in the same pass as f(x). This is the API of PyTorch's forward-mode
+tutorial; ``cr.func.jvp`` is the functional form of the same machinery.
+
+A level owns its tangents (:class:`~.state.ForwardLevel`): when ``dual_level`` exits they
+are gone, so a tensor computed inside it and used again in a later level does not bring its
+old tangent along. As in PyTorch only one level exists at a time (per thread): entering a
+second one, or calling ``cr.func.jvp`` inside one, raises.
+
+Tangents are plain values (not recorded in the graph): reverse mode over a tangent that
+requires grad is not supported and raises ``NotImplementedError``; forward-over-reverse
+(``jacfwd(jacrev(f))``, a backward pass inside a level) is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from .function import Function
+from .state import AutogradState, ForwardLevel, current
+from .tensor import Tensor
+
+__all__ = [
+    "UnpackedDualTensor",
+    "dual_level",
+    "enter_dual_level",
+    "exit_dual_level",
+    "make_dual",
+    "unpack_dual",
+]
+
+
+class UnpackedDualTensor(NamedTuple):
+    """What :func:`unpack_dual` returns: the primal (a view of the dual tensor's value,
+    without a tangent) and the tangent (None if the tensor has none in this level)."""
+
+    primal: Tensor
+    tangent: Tensor | None
+
+
+class _Alias(Function):
+    """A view of the whole tensor (same memory, gradient passed through): the dual tensor
+    ``make_dual`` returns and the primal ``unpack_dual`` returns are such views."""
+
+    raw = True
+    is_view = True
+    node_name = "AliasBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t
+
+
+_NESTED = "Nested forward mode AD is not supported at the moment"
+
+
+def enter_level(state: AutogradState, api: str) -> ForwardLevel:
+    """Open the thread's forward-AD level (shared by ``dual_level`` and ``cr.func.jvp``)."""
+    if state.fw_level is not None:
+        raise RuntimeError(
+            f"{api}: {_NESTED} (one dual_level / jvp at a time; for higher-order derivatives "
+            "use cr.func.jacfwd(cr.func.jacrev(f)) or cr.func.hessian)"
+        )
+    level = ForwardLevel(0)
+    state.fw_level = level
+    state.forward_ad = 1
+    return level
+
+
+def exit_level(state: AutogradState, level: ForwardLevel) -> None:
+    """Close ``level``: its tangents read as None from now on."""
+    level.alive = False
+    state.fw_level = None
+    state.forward_ad = 0
+
+
+def enter_dual_level() -> int:
+    """Enter a new forward-AD level and return its index (0: only one level exists)."""
+    return enter_level(current(), "enter_dual_level").index
+
+
+def exit_dual_level(*, level: int | None = None) -> None:
+    """Exit the current forward-AD level; every tangent made in it is destroyed."""
+    state = current()
+    active = state.fw_level
+    if active is None:
+        raise RuntimeError("exit_dual_level: Dual level must be a positive number (none is open).")
+    if level is not None and level != active.index:
+        raise RuntimeError(
+            "Trying to exit a forward AD level that was not the last one that was created. "
+            "This is not supported."
+        )
+    exit_level(state, active)
+
+
+class dual_level:  # noqa: N801 - PyTorch's name
+    """Context manager (and decorator) for forward AD: ``with dual_level(): ...``.
+
+    Dual tensors are made and unpacked inside it; on exit their tangents are deleted
+    (``unpack_dual(out).tangent`` is None afterwards), as in PyTorch.
+    """
+
+    def __enter__(self) -> int:
+        return enter_dual_level()
+
+    def __exit__(self, *exc: Any) -> None:
+        exit_dual_level()
+
+    def __call__(self, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with dual_level():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(fn, "__doc__", None)
+        return wrapper
+
+
+def _active(level: int | None, api: str) -> ForwardLevel | None:
+    """The level ``api`` works in: the open one, checked against an explicit ``level``."""
+    active = current().fw_level
+    if level is not None and (active is None or level != active.index):
+        raise RuntimeError(f"{api}: forward AD level {level} does not exist")
+    return active
+
+
+def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> Tensor:
+    """A dual tensor: a view of ``tensor`` (same storage; differentiable in reverse mode
+    with respect to ``tensor``) that carries ``tangent`` as its forward-mode tangent.
+
+    ``tangent`` must have ``tensor``'s shape and a floating dtype (it may differ from the
+    primal's, as in PyTorch); it is kept as is, so ``unpack_dual`` returns the same object.
+    """
+    active = _active(level, "make_dual")
+    if active is None:
+        raise RuntimeError(
+            "Trying to create a dual Tensor for forward AD but no level exists, make sure to "
+            "enter_dual_level() first."
+        )
+    for name, t in (("tensor", tensor), ("tangent", tangent)):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"make_dual(): argument '{name}' must be Tensor, not {type(t).__name__}"
+            )
+    for name, t in (("primal", tensor), ("tangent", tangent)):
+        if t.dtype.kind not in "fc":
+            raise ValueError(f"Expected {name} to be floating point or complex, but got: {t.dtype}")
+    if tuple(tangent.shape) != tuple(tensor.shape):
+        raise RuntimeError(
+            "Trying to set a forward gradient that has a different size than that of the "
+            f"original Tensor, this is not supported. Tensor is of size {list(tensor.shape)} "
+            f"while the given forward gradient is of size {list(tangent.shape)}."
+        )
+    if tensor._fw_tangent is not None:
+        raise RuntimeError(
+            "Making a dual Tensor based on a Tensor that already has a forward gradient at the "
+            f"same level {active.index} is not supported."
+        )
+    if tangent.requires_grad:
+        raise NotImplementedError(
+            "make_dual: a tangent that requires grad (reverse mode over forward mode) is not "
+            "supported by chainrule; use forward over reverse (cr.func.jacfwd(cr.func.jacrev(f)))"
+        )
+    dual = _Alias.apply(tensor)
+    dual._fw = (active, tangent._data, tangent)
+    return dual
+
+
+def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTensor:
+    """``(primal, tangent)`` of ``tensor`` in the current level.
+
+    ``primal`` is a view of ``tensor``'s value without the tangent (still connected to the
+    graph for reverse mode); ``tangent`` is None where ``tensor`` has none. Outside any level
+    the tensor itself and None are returned, as in PyTorch.
+    """
+    if not isinstance(tensor, Tensor):
+        raise TypeError(
+            f"_unpack_dual(): argument 'dual' (position 1) must be Tensor, not "
+            f"{type(tensor).__name__}"
+        )
+    active = _active(level, "unpack_dual")
+    if active is None:
+        return UnpackedDualTensor(tensor, None)
+    tan = tensor._fw_tangent
+    fw = tensor._fw
+    state = current()
+    state.fw_level, state.forward_ad = None, 0  # the primal view carries no tangent
+    try:
+        primal = _Alias.apply(tensor)
+    finally:
+        state.fw_level, state.forward_ad = active, 1
+    if tan is None:
+        return UnpackedDualTensor(primal, None)
+    given = fw[2]
+    if given is not None and given._data is tan:
+        return UnpackedDualTensor(primal, given)
+    return UnpackedDualTensor(primal, Tensor._make(tan, False, None, 0))
