@@ -289,3 +289,13 @@ def test_levels_are_per_thread() -> None:
         assert fw.unpack_dual(d).tangent is v
     assert seen["plain"] is None
     np.testing.assert_allclose(seen["own"].numpy(), (x.exp() * v).numpy())
+
+
+def test_repr_shows_the_tangent_inside_the_level_only() -> None:
+    x, tx = cr.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])
+    v, tv = cr.tensor([0.5, 1.0]), torch.tensor([0.5, 1.0])
+    with fw.dual_level():
+        d = fw.make_dual(x, v)
+        with tfw.dual_level():
+            assert repr(d) == repr(tfw.make_dual(tx, tv))
+    assert "tangent" not in repr(d)

@@ -417,6 +417,9 @@ class Tensor(TensorConversions):
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
+        tangent = self._fw_tangent  # a dual tensor (forward AD) shows its tangent, as torch
+        if tangent is not None:
+            extras.append(f"tangent={Tensor._make(tangent, False, None, 0)!r}")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     __hash__ = object.__hash__
