@@ -1,4 +1,4 @@
-"""The compiled kernels of the sequence models (LSTM step, attention softmax, row
+"""The compiled kernels of the sequence models (LSTM and GRU steps, attention softmax, row
 standardisation, GELU with its derivative) against their NumPy fallbacks, and the ops that
 use them against the same ops on the NumPy path and against PyTorch."""
 
@@ -15,6 +15,7 @@ from chainrule._kernels import gelu as GK
 from chainrule._kernels import jit
 from chainrule._kernels import layernorm as LK
 from chainrule._kernels import recurrent as RK
+from chainrule._kernels import recurrent_gru as GRK
 
 pytestmark = pytest.mark.skipif(not jit.numba_available(), reason="numba is not installed")
 
@@ -77,6 +78,59 @@ def test_lstm_layer_same_on_both_paths(dtype):
             results.append(
                 [out._data, h._data, c._data, xt.grad._data]
                 + [p.grad._data for p in lstm.parameters()]
+            )
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+# -------------------------------------------------------------------------------- GRU step
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gru_step_kernels_equal_fallback_bitwise(dtype):
+    rng = np.random.default_rng(5)
+    b, h = 5, 7
+    xg, hg = _rand(rng, (b, 3 * h), dtype, 4.0), _rand(rng, (b, 3 * h), dtype, 4.0)
+    xg[0, :2] = [100.0, -100.0]  # e^-z overflows / underflows
+    hprev = _rand(rng, (b, h), dtype)
+    gh, gy = (_rand(np.random.default_rng(6), (b, h), dtype) for _ in range(2))
+    outs = []
+    for compiled in (True, False):
+        rz = np.empty((b, 2 * h), dtype)
+        r, z, n, hn, hnew = (np.empty((b, h), dtype) for _ in range(5))
+        GRK.gru_step_forward(xg, hg, hprev, rz, r, z, n, hn, hnew, compiled)
+        d, e, gz = np.empty((b, 3 * h), dtype), np.empty((b, 3 * h), dtype), np.empty((b, h), dtype)
+        GRK.gru_step_backward(gh, gy, hprev, r, z, n, hn, d, e, gz, compiled)
+        outs.append((r, z, n, hn, hnew, d, e, gz))
+    for a, f in zip(*outs):
+        np.testing.assert_array_equal(a, f)
+    r, z, n, hn, hnew = outs[0][:5]  # and the formulas themselves
+    sig = lambda v: 1 / (1 + np.exp(-v.astype(np.float64)))  # noqa: E731
+    np.testing.assert_allclose(r, sig(xg[:, :h] + hg[:, :h]), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        n, np.tanh(xg[:, 2 * h :] + r * hg[:, 2 * h :]), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(hnew, (1 - z) * n + z * hprev, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch", [3, 16])  # 16: the time loop split over batch blocks
+def test_gru_layer_same_on_both_paths(dtype, batch, monkeypatch):
+    import chainrule.ops.recurrent_seq as seq
+
+    monkeypatch.setattr(seq, "SMALL_STEP_MACS", 1 << 40)  # force the split where rows allow
+    rng = np.random.default_rng(7)
+    x = _rand(rng, (6, batch, 5), dtype)
+    results = []
+    for backend in ("numba", "numpy"):
+        with jit.use_backend(backend):
+            cr.manual_seed(0)
+            gru = cr.nn.GRU(5, 8, num_layers=2).to(
+                dtype=cr.float32 if dtype == np.float32 else cr.float64
+            )
+            xt = cr.tensor(x, requires_grad=True)
+            out, h = gru(xt)
+            (out.sum() + (h * h).sum()).backward()
+            results.append(
+                [out._data, h._data, xt.grad._data] + [p.grad._data for p in gru.parameters()]
             )
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)

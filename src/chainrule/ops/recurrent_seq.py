@@ -36,6 +36,7 @@ import numpy as np
 
 from .._kernels import blas
 from .._kernels import recurrent as RK
+from .._kernels import recurrent_gru as GK
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -371,9 +372,22 @@ class GRUSeqFn(Function):
         steps = xg.shape[0] // b
         out = xp.empty((steps * b, hidden), dtype=xg.dtype)
         acts = tuple(xp.empty((steps * b, hidden), dtype=xg.dtype) for _ in range(4))
+        fused = xp is np and GK.gru_compiled(out, xg, h0, w_hh, *acts)
 
         def loop(lo: int, hi: int) -> None:  # batch rows lo:hi, all steps
             h = h0[lo:hi]
+            if fused:  # compiled elementwise passes writing into the buffers (no GIL)
+                rz = np.empty((hi - lo, 2 * hidden), dtype=xg.dtype)
+                for t in range(steps):
+                    rows = slice(t * b + lo, t * b + hi)
+                    hg = h @ w_hh.T
+                    if b_hh is not None:
+                        hg += b_hh
+                    GK.gru_step_forward(
+                        xg[rows], hg, h, rz, *(a[rows] for a in acts), out[rows], True
+                    )
+                    h = out[rows]
+                return
             for t in range(steps):
                 rows = slice(t * b + lo, t * b + hi)
                 h, step_acts = _gru_forward_arrays(xg[rows], h, w_hh, b_hh)
@@ -401,9 +415,22 @@ class GRUSeqFn(Function):
         xp = get_array_module(gy)
         d_all = xp.empty((out.shape[0], 3 * hidden), dtype=gy.dtype)
         gh_in, gh = gh, xp.empty_like(h0)
+        fused = xp is np and GK.gru_compiled(d_all, gy, gh_in, h0, w, out, *ctx.acts)
 
         def loop(lo: int, hi: int) -> None:  # batch rows lo:hi, all steps back in time
             g = gh_in[lo:hi]
+            if fused:  # one compiled pass per step (no GIL), then dh = e W_hh + ĝ z
+                e = np.empty((hi - lo, 3 * hidden), dtype=gy.dtype)
+                gz = np.empty((hi - lo, hidden), dtype=gy.dtype)
+                for t in range(ctx.steps - 1, -1, -1):
+                    rows = slice(t * b + lo, t * b + hi)
+                    h_prev = h0[lo:hi] if t == 0 else out[(t - 1) * b + lo : (t - 1) * b + hi]
+                    acts = (a[rows] for a in ctx.acts)
+                    GK.gru_step_backward(g, gy[rows], h_prev, *acts, d_all[rows], e, gz, True)
+                    g = e @ w
+                    g += gz
+                gh[lo:hi] = g
+                return
             for t in range(ctx.steps - 1, -1, -1):
                 rows = slice(t * b + lo, t * b + hi)
                 h_prev = h0[lo:hi] if t == 0 else out[(t - 1) * b + lo : (t - 1) * b + hi]
