@@ -35,6 +35,14 @@ R_VAR = (
     "var/std: PyTorch's rule saves the input; chainrule's saves the centred input "
     "(x - mean), its own array"
 )
+R_MOMENTS = (
+    "var_mean/std_mean: PyTorch's fused rule saves the input; chainrule composes var "
+    "(which saves the centred input, its own array) and mean (saves nothing)"
+)
+R_COMBINATIONS = (
+    "combinations: PyTorch saves the input of its indexing; chainrule's advanced indexing "
+    "saves only the index tuples (a constant) and the input's shape"
+)
 R_LOGSUMEXP = (
     "logsumexp: PyTorch saves input and result; chainrule saves only the softmax "
     "weights it needs (its own array)"
@@ -94,6 +102,12 @@ R_PDIST = (
 )
 
 KNOWN_DIFFERENCES: dict = {
+    "var_mean": {"in0": (TORCH_RAISES, R_MOMENTS)},
+    "var_mean_all": {"in0": (TORCH_RAISES, R_MOMENTS)},
+    "std_mean": {"in0": (TORCH_RAISES, R_MOMENTS)},
+    "std_mean_unbiased": {"in0": (TORCH_RAISES, R_MOMENTS)},
+    "combinations": {"in0": (TORCH_RAISES, R_COMBINATIONS)},
+    "combinations_replacement": {"in0": (TORCH_RAISES, R_COMBINATIONS)},
     "F_pdist": {"out0": (TORCH_RAISES, R_PDIST), "in0": (TORCH_RAISES, R_PDIST)},
     "F_pdist_p1": {"out0": (TORCH_RAISES, R_PDIST), "in0": (TORCH_RAISES, R_PDIST)},
     "F_pdist_p3": {"in0": (TORCH_RAISES, R_PDIST)},

@@ -65,6 +65,7 @@ from .linalg_aliases import *  # noqa: F403
 from .linalg_more import *  # noqa: F403
 from .logical import *  # noqa: F403
 from .nan_reductions import *  # noqa: F403
+from .numpy_style import *  # noqa: F403
 from .order_statistics import *  # noqa: F403
 from .padding import *  # noqa: F403
 from .pointwise_extra import *  # noqa: F403
@@ -130,6 +131,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "pointwise_extra",
         "special",
         "stacking",
+        "numpy_style",
         "pointwise_more",
         "linalg_more",
     )
