@@ -22,6 +22,7 @@ PyTorch's ``torch.autograd.Function``.
 from __future__ import annotations
 
 import functools
+import inspect
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -86,6 +87,7 @@ class Node:
     _trace: list | None = None
     _non_diff: set | None = None
     copy_saved_inputs: tuple = ()  # input positions saved as private copies (see below)
+    materialize_grads = True  # outputs without a gradient get zeros (set_materialize_grads)
     primals: tuple = ()
     out: Any = None
 
@@ -188,6 +190,11 @@ class Node:
             "instead of x += 1) or .clone() the tensor before modifying it."
         )
 
+    def set_materialize_grads(self, value: bool) -> None:
+        """Whether the outputs that received no gradient reach ``backward`` as zeros (the
+        default) or as None (``False``: the rule handles None itself), as in PyTorch."""
+        self.materialize_grads = bool(value)
+
     def mark_non_differentiable(self, *outputs: Any) -> None:
         """Declare outputs (e.g. indices) that never carry a gradient."""
         self._non_diff = {id(o._data if isinstance(o, Tensor) else o) for o in outputs}
@@ -270,15 +277,28 @@ class Function:
     raw = False
     is_view = False
     differentiable_backward = True
+    _separate_ctx = False  # forward(*args) + setup_context(ctx, inputs, output) style
+    generate_vmap_rule = False  # PyTorch's flag; cr.func.vmap batches user Functions anyway
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if getattr(cls.backward, "_once_differentiable", False):  # @once_differentiable
             cls.differentiable_backward = False
+        if cls.setup_context is not Function.setup_context:
+            cls._separate_ctx = True
+            cls.apply = classmethod(_apply_with_bound_args)
 
     @staticmethod
     def forward(ctx: Node, *args: Any, **kwargs: Any):  # pragma: no cover - abstract
         raise NotImplementedError("Function subclasses must implement forward(ctx, ...)")
+
+    @staticmethod
+    def setup_context(ctx: Node, inputs: tuple, output: Any) -> None:
+        """PyTorch 2's second way to write a Function: ``forward(*args)`` without ``ctx``
+        and ``setup_context(ctx, inputs, output)`` to save what ``backward``/``jvp`` need
+        (``inputs`` holds every argument of ``forward``, defaults filled in). Overriding it
+        selects that style."""
+        raise NotImplementedError("setup_context is not implemented.")
 
     @staticmethod
     def backward(ctx: Node, *grads: Any):  # pragma: no cover - abstract
@@ -320,7 +340,11 @@ class Function:
         else:
             state.grad_enabled = False
             try:
-                out = cls.forward(ctx, *args, **kwargs)
+                if cls._separate_ctx:  # forward(*args), then setup_context(ctx, args, out)
+                    out = cls.forward(*args)
+                    cls.setup_context(ctx, args, out)
+                else:
+                    out = cls.forward(ctx, *args, **kwargs)
             finally:
                 state.grad_enabled = grad_on
         if type(out) is tuple:
@@ -352,6 +376,15 @@ class Function:
         if forward_ad:
             forward_tangents(ctx, cls, args, outs, results, kwargs)
         return tuple(results) if multi else results[0]
+
+
+def _apply_with_bound_args(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """``apply`` of a setup_context-style Function: the arguments bound to ``forward``'s
+    signature with defaults filled in (all positional, as PyTorch passes them to
+    ``setup_context``), then the ordinary ``Function.apply``."""
+    bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return Function.apply.__func__(cls, *bound.args)
 
 
 def _array(o: Any) -> Any:
