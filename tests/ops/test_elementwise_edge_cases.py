@@ -339,3 +339,10 @@ def test_scalar_operand_saves_nothing_for_itself():
     h.mul_(3.0)
     h.sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), [6.0, 6.0])
+
+
+def test_nan_to_num_nan_none_means_zero_as_torch():
+    values = [float("nan"), float("inf"), -1.0]
+    got = cr.nan_to_num(cr.tensor(values), nan=None)
+    want = torch.nan_to_num(torch.tensor(values), nan=None)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())

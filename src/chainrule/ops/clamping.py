@@ -98,11 +98,16 @@ def clamp_max(x: Tensor, max: Any) -> Tensor:  # noqa: A002
 
 @tensor_method(inplace=True)
 def nan_to_num(
-    x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+    x: Tensor,
+    nan: float | None = 0.0,
+    posinf: float | None = None,
+    neginf: float | None = None,
 ) -> Tensor:
     """Replace NaN by ``nan`` and +-inf by ``posinf``/``neginf`` (default: the dtype's
-    largest/smallest finite value, as PyTorch)."""
+    largest/smallest finite value, as PyTorch; ``nan=None`` means 0, as in ATen)."""
     x = as_tensor(x)
+    if nan is None:
+        nan = 0.0
     if x._data.dtype.kind not in "fc":
         return Tensor._make(x._data.copy(), False, None, 0)
     return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
