@@ -127,6 +127,7 @@ _LAZY = {
     "amp",
     "distributed",
     "serialization",
+    "special",
 }
 
 # Functions PyTorch has at the top level as well as in torch.nn.functional, with the same
@@ -170,7 +171,36 @@ _NN_ROOT = {
 
 # Functions whose torch root forms differ from nn.functional's (``torch.dropout(input, p,
 # train)``), resolved lazily from cr.nn.root_forms.
-_NN_ROOT_FORMS: frozenset[str] = frozenset()
+_NN_ROOT_FORMS: frozenset[str] = frozenset(
+    {
+        "adaptive_max_pool1d",
+        "alpha_dropout",
+        "alpha_dropout_",
+        "batch_norm",
+        "binary_cross_entropy_with_logits",
+        "constant_pad_nd",
+        "cosine_embedding_loss",
+        "ctc_loss",
+        "dropout",
+        "dropout_",
+        "embedding",
+        "embedding_bag",
+        "feature_alpha_dropout",
+        "feature_alpha_dropout_",
+        "feature_dropout",
+        "feature_dropout_",
+        "hinge_embedding_loss",
+        "instance_norm",
+        "kl_div",
+        "margin_ranking_loss",
+        "max_pool1d_with_indices",
+        "native_layer_norm",
+        "poisson_nll_loss",
+        "rrelu",
+        "rrelu_",
+        "triplet_margin_loss",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -114,3 +114,12 @@ def test_backward_grad_variables_is_the_deprecated_grad_tensors() -> None:
         with pytest.warns(FutureWarning, match="grad_variables"):
             lib.autograd.backward([p * 3], grad_variables=[lib.tensor([1.0, 0.5], dtype=p.dtype)])
     np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())
+
+
+def test_anomaly_check_nan_false_raises_instead_of_switching_off():
+    with pytest.raises(NotImplementedError, match="check_nan=False"):
+        cr.autograd.detect_anomaly(check_nan=False)
+    with pytest.raises(NotImplementedError, match="check_nan=False"):
+        cr.autograd.set_detect_anomaly(True, check_nan=False)
+    with cr.autograd.set_detect_anomaly(False, check_nan=False):  # off: nothing to check
+        assert not cr.autograd.is_anomaly_enabled()

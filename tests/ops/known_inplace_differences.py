@@ -43,6 +43,17 @@ R_COMBINATIONS = (
     "combinations: PyTorch saves the input of its indexing; chainrule's advanced indexing "
     "saves only the index tuples (a constant) and the input's shape"
 )
+R_LINALG_MORE = (
+    "linalg_more composites (triangular solves, matrix_exp, vector_norm, packed-LU Function): "
+    "PyTorch saves this input/result; chainrule's rules read only their own arrays"
+)
+
+
+def _lm(*targets: str) -> dict:
+    """TORCH_RAISES with the linalg_more reason for each of ``targets``."""
+    return {t: (TORCH_RAISES, R_LINALG_MORE) for t in targets}
+
+
 R_LOGSUMEXP = (
     "logsumexp: PyTorch saves input and result; chainrule saves only the softmax "
     "weights it needs (its own array)"
@@ -102,6 +113,18 @@ R_PDIST = (
 )
 
 KNOWN_DIFFERENCES: dict = {
+    "linalg_matrix_exp": _lm("in0"),
+    "cholesky_solve": _lm("in0"),
+    "cholesky_solve_upper": _lm("in0"),
+    "cholesky_solve_tril": _lm("in0"),
+    "triangular_solve": _lm("in0"),
+    "triangular_solve_lower_t": _lm("in0"),
+    "triangular_solve_unit": _lm("in0"),
+    "frobenius_norm": _lm("out0"),
+    "frobenius_norm_keepdim": _lm("out0"),
+    "linalg_lu": _lm("out0", "out1"),
+    "linalg_lu_solve_adjoint": _lm("out0"),
+    "linalg_lu_solve_right": _lm("out0"),
     "var_mean": {"in0": (TORCH_RAISES, R_MOMENTS)},
     "var_mean_all": {"in0": (TORCH_RAISES, R_MOMENTS)},
     "std_mean": {"in0": (TORCH_RAISES, R_MOMENTS)},

@@ -29,10 +29,19 @@ __all__ = [
 ]
 
 
+_NO_TRACE_ONLY = (
+    "{api}: check_nan=False (anomaly mode recording forward traces without the NaN/Inf checks) "
+    "is not supported: chainrule's anomaly mode is one switch for both; use check_nan=True, "
+    "or leave anomaly detection off"
+)
+
+
 class detect_anomaly:  # noqa: N801 - PyTorch's name
     """Context manager (and decorator) turning anomaly detection on in the calling thread."""
 
     def __init__(self, check_nan: bool = True):
+        if not check_nan:
+            raise NotImplementedError(_NO_TRACE_ONLY.format(api="detect_anomaly"))
         self.check_nan = check_nan
 
     def __enter__(self) -> "detect_anomaly":
@@ -65,9 +74,11 @@ class set_detect_anomaly:  # noqa: N801 - PyTorch's name
     back to the previous setting when used as a context manager exits (as PyTorch)."""
 
     def __init__(self, mode: bool, check_nan: bool = True):
+        if mode and not check_nan:
+            raise NotImplementedError(_NO_TRACE_ONLY.format(api="set_detect_anomaly"))
         state = current()
         self._prev = state.anomaly
-        state.anomaly = bool(mode) and check_nan
+        state.anomaly = bool(mode)
 
     def __enter__(self) -> None:
         pass

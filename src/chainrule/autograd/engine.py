@@ -27,6 +27,12 @@ from .anomaly import user_frame
 from .function import Function, Node
 from .graph import topological_order
 from .hooks import run_node_posthooks, run_node_prehooks, run_tensor_hooks
+from .post_accumulate import (
+    POST_ACCUMULATE_HOOKS,
+    leaf_edge_counts,
+    pop_ready_leaves,
+    run_post_accumulate_grad_hooks,
+)
 from .state import current
 from .tensor import Tensor
 
@@ -58,6 +64,9 @@ def run_backward(
     for r, g in zip(roots, root_grads):
         pending.add((r.grad_fn, r._output_nr) if r.grad_fn is not None else r, g)
     anomaly = state.anomaly
+    owned = {id(g._data) for g in root_grads}  # the caller's arrays: never stolen
+    # with post-accumulate-grad hooks, write each leaf as soon as its last edge has run
+    ready = leaf_edge_counts(order) if targets is None and POST_ACCUMULATE_HOOKS else None
     prev_mode, state.grad_enabled = state.grad_enabled, create_graph
     try:
         for node in order:
@@ -82,16 +91,16 @@ def run_backward(
                 if node._post_hooks:
                     input_grads = run_node_posthooks(node, input_grads, grads)
                 send_to_inputs(node, input_grads, pending)  # 4. send a gradient to each input
+            if ready is not None:  # copied (owned None): later nodes may still read g
+                for leaf, g in pop_ready_leaves(node, ready, pending.leaves):
+                    _write_leaf(leaf, g, create_graph, None)
             if not retain_graph:
                 node._saved = None
                 node._saved_values = None
                 node._freed = True
         if targets is None:  # 5. accumulate into the leaves' .grad
-            owned = {id(g._data) for g in root_grads}  # the caller's arrays: never stolen
             for leaf, g in pending.leaves.values():
-                if leaf._hooks:
-                    g = run_tensor_hooks(leaf._hooks, g)
-                accumulate_grad(leaf, g, create_graph, owned)
+                _write_leaf(leaf, g, create_graph, owned)
             return None
         return _collect(inputs, targets, pending, create_graph, allow_unused)
     finally:
@@ -175,6 +184,13 @@ def send_to_inputs(node: Node, input_grads: tuple, pending: _Pending) -> None:
         pending.add(edge, g)
 
 
+def _write_leaf(leaf: Tensor, g: Tensor, create_graph: bool, owned: set | None) -> None:
+    """A leaf's tensor hooks, then its ``.grad`` (and post-accumulate-grad hooks)."""
+    if leaf._hooks:
+        g = run_tensor_hooks(leaf._hooks, g)
+    accumulate_grad(leaf, g, create_graph, owned)
+
+
 def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None) -> None:
     """Add ``g`` into ``t.grad``: the one place backward writes ``.grad``.
 
@@ -182,22 +198,24 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
     backward made it and nothing else holds it; otherwise it is copied, so that later
     in-place updates of ``.grad`` cannot alias another tensor. ``owned`` holds the ids of
     arrays already handed out (and of the caller's own gradient arrays); None means the
-    array may be shared and is always copied.
+    array may be shared and is always copied. Then ``t``'s post-accumulate-grad hooks run.
     """
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
-        return
-    arr = g._data
-    if t.grad is None:
-        if owned is None:
-            arr = arr.copy()
-        elif id(arr) in owned or arr.base is not None or not arr.flags.owndata:
-            arr = arr.copy()
-        if owned is not None:
-            owned.add(id(arr))
-        t.grad = Tensor._make(arr, False, None, 0)
     else:
-        t.grad = Tensor._make(t.grad._data + arr, False, None, 0)
+        arr = g._data
+        if t.grad is None:
+            if owned is None:
+                arr = arr.copy()
+            elif id(arr) in owned or arr.base is not None or not arr.flags.owndata:
+                arr = arr.copy()
+            if owned is not None:
+                owned.add(id(arr))
+            t.grad = Tensor._make(arr, False, None, 0)
+        else:
+            t.grad = Tensor._make(t.grad._data + arr, False, None, 0)
+    if POST_ACCUMULATE_HOOKS:  # Tensor.register_post_accumulate_grad_hook
+        run_post_accumulate_grad_hooks(t, create_graph)
 
 
 def sum_to_shape(
@@ -269,7 +287,7 @@ def _prepare_outputs(
                 pending.captured[(node, nr)] = g
     if all(g is None for g in grads):
         return None
-    if node._out_meta is not None:
+    if node._out_meta is not None and node.materialize_grads:  # set_materialize_grads(False)
         ref = next(g for g in grads if g is not None)._data
         for nr, g in enumerate(grads):
             if g is None:

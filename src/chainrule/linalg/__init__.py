@@ -1,24 +1,31 @@
 """``cr.linalg``: PyTorch's ``torch.linalg`` on NumPy/LAPACK, differentiable where PyTorch is.
 
-Inverses and systems (``inv``, ``solve``, ``det``, ``slogdet``, ``matrix_power``), decompositions
-(``cholesky``, ``qr``, ``eigh``, ``eigvalsh``, ``svd``, ``svdvals``), norms (``vector_norm``,
-``matrix_norm``, ``norm``), ``pinv``, ``lstsq``, ``matrix_rank``, ``cross``, and the matrix
-products re-exported from ``cr`` (``matmul``, ``vecdot``-style helpers live on Tensor).
+Inverses and systems (``inv``, ``solve``, ``solve_triangular``, ``det``, ``slogdet``,
+``matrix_power``, ``matrix_exp``), decompositions (``cholesky``, ``cholesky_ex``, ``lu``,
+``lu_factor``, ``lu_factor_ex`` with ``lu_solve``, ``qr``, ``eigh``, ``eigvalsh``, ``svd``,
+``svdvals``), norms (``vector_norm``, ``matrix_norm``, ``norm``), ``pinv``, ``lstsq``,
+``matrix_rank``, ``cross``, ``multi_dot``, and the matrix products re-exported from ``cr``
+(``matmul``, ``vecdot``-style helpers live on Tensor).
 Singular or non-positive-definite input raises :class:`LinAlgError` (a ``RuntimeError``).
 """
 
 from __future__ import annotations
 
 from ..ops.linalg import matmul
+from ..ops.linalg_aliases import matrix_exp
 from ..ops.structural import diagonal
 from ._common import LinAlgError
+from .chains import multi_dot
 from .decompositions import cholesky, eigh, eigvalsh, qr, svd, svdvals
+from .lu import lu, lu_factor, lu_factor_ex, lu_solve
 from .norms import lstsq, matrix_norm, matrix_rank, norm, pinv, vector_norm
 from .solve import cross, det, inv, matrix_power, slogdet, solve
+from .triangular import cholesky_ex, solve_triangular
 
 __all__ = [
     "LinAlgError",
     "cholesky",
+    "cholesky_ex",
     "cross",
     "det",
     "diagonal",
@@ -26,15 +33,22 @@ __all__ = [
     "eigvalsh",
     "inv",
     "lstsq",
+    "lu",
+    "lu_factor",
+    "lu_factor_ex",
+    "lu_solve",
     "matmul",
+    "matrix_exp",
     "matrix_norm",
     "matrix_power",
     "matrix_rank",
+    "multi_dot",
     "norm",
     "pinv",
     "qr",
     "slogdet",
     "solve",
+    "solve_triangular",
     "svd",
     "svdvals",
     "vector_norm",

@@ -16,6 +16,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..ops.joining import cat
 from ..ops.structural import diag_embed, diagonal
 from ._common import check_float, check_square, mT, raise_singular, sym
 from .solve import inv, solve
@@ -76,39 +77,76 @@ def _copyltu(m: Tensor) -> Tensor:
     return low + mT(low) + diag_embed(diagonal(m, 0, -2, -1))
 
 
+_QR_R_ONLY = (
+    "The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please "
+    "use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr."
+)
+_QR_COMPLETE_TALL = (
+    "The QR decomposition is not differentiable when mode='complete' and nrows > ncols."
+)
+
+
+def _qr_square_backward(q: Tensor, r: Tensor, gq: Tensor, gr: Tensor) -> Tensor:
+    """The gradient of A = QR for A with at least as many rows as columns (R square)."""
+    m = r @ mT(gr) - mT(gq) @ q
+    b = gq + q @ _copyltu(m)
+    return mT(solve(r, mT(b)))
+
+
 class QR(Function):
+    """A = QR. ``mode='r'`` computes Q as well (it is dropped by :func:`qr`) but, as PyTorch,
+    has no derivative. For a wide A (m < n) write A = [A1 | A2], R = [R1 | R2] with A1 square:
+    Q R1 = A1 is the square QR and R2 = Q^T A2, so gA2 = Q gR2 and gA1 is the square rule
+    with gQ + A2 gR2^T in place of gQ (PyTorch's rule; ``complete`` and ``reduced`` coincide
+    there). ``complete`` with m > n has no derivative (Q's extra columns are not unique)."""
+
     raw = True
 
     @staticmethod
+    def _check(mode: str, m: int, n: int) -> None:
+        if mode == "r":
+            raise RuntimeError(_QR_R_ONLY)
+        if mode == "complete" and m > n:
+            raise RuntimeError(_QR_COMPLETE_TALL)
+
+    @staticmethod
     def forward(ctx, a, mode):
-        q, r = get_array_module(a).linalg.qr(a, mode=mode)
-        ctx.save_for_backward(q, r)
+        q, r = get_array_module(a).linalg.qr(a, mode="reduced" if mode == "r" else mode)
+        ctx.save_for_backward(q, r)  # only Q and R, as PyTorch: A may be modified later
         ctx.mode = mode
         return q, r
 
     @staticmethod
     def backward(ctx, gq, gr):
         q, r = ctx.saved_tensors
-        if q.shape[-2] < q.shape[-1] or r.shape[-2] != r.shape[-1]:
-            raise NotImplementedError(
-                "linalg.qr: the derivative is implemented for mode='reduced' (or 'complete' "
-                "with a square Q) and matrices with at least as many rows as columns"
-            )
-        m = r @ mT(gr) - mT(gq) @ q
-        b = gq + q @ _copyltu(m)
-        return mT(solve(r, mT(b))), None
+        m, n = q.shape[-2], r.shape[-1]
+        QR._check(ctx.mode, m, n)
+        if m >= n:
+            return _qr_square_backward(q, r, gq, gr), None
+        r1, r2, gr1, gr2 = r[..., :m], r[..., m:], gr[..., :m], gr[..., m:]
+        ga1 = _qr_square_backward(q, r1, gq + q @ r2 @ mT(gr2), gr1)  # A2 = Q R2
+        return cat([ga1, q @ gr2], -1), None
 
     @staticmethod
-    def jvp(ctx, t, _):
-        q, r = ctx.out
+    def _square_jvp(q, r, t):
         xp = get_array_module(q)
         rinv = xp.linalg.inv(r)
         c = xp.swapaxes(q, -1, -2) @ t @ rinv
         low = xp.tril(c, -1)
         omega = low - xp.swapaxes(low, -1, -2)
-        dr = (c - omega) @ r
-        dq = t @ rinv - q @ (c - omega)
-        return dq, dr
+        return t @ rinv - q @ (c - omega), (c - omega) @ r
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        q, r = ctx.out
+        m, n = t.shape[-2], t.shape[-1]
+        QR._check(ctx.mode, m, n)
+        if m >= n:
+            return QR._square_jvp(q, r, t)
+        dq, dr1 = QR._square_jvp(q, r[..., :m], t[..., :m])
+        xp = get_array_module(q)
+        dr2 = xp.swapaxes(q, -1, -2) @ (t[..., m:] - dq @ r[..., m:])
+        return dq, xp.concatenate([dr1, dr2], axis=-1)
 
 
 class QRResult(NamedTuple):
@@ -125,8 +163,8 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
             f"qr received unrecognized mode '{mode}' but expected one of "
             "'reduced' (default), 'r', or 'complete'"
         )
-    if mode == "r":
-        _, r = QR.apply(a, "reduced")
+    if mode == "r":  # Q is computed (and dropped) but has no derivative, as in PyTorch
+        _, r = QR.apply(a, "r")
         return QRResult(Tensor._new(np.zeros(0, dtype=a.dtype)), r)
     q, r = QR.apply(a, mode)
     return QRResult(q, r)

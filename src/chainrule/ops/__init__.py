@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from .. import creation
+from ..autograd.post_accumulate import register_post_accumulate_grad_hook
 from ..autograd.tensor import Tensor
 
 # Modules used by name below (an op named like its module, ``cast`` or ``softmax``, would
@@ -33,11 +34,15 @@ from . import (
     inplace,
     keywords,
     layout,
+    linalg_more,
+    logical,
     pointwise_extra,
+    pointwise_more,
     reduction,
     sampling,
     special,
     structural,
+    tensor_queries,
     views,
 )
 from . import inplace_views as iv
@@ -175,6 +180,15 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     reshape_as=views.reshape_as,
     sum_to_size=views.sum_to_size,
     float_power_=pointwise_extra.float_power_,
+    hardshrink=pointwise_more.hardshrink_method,
+    log10_=pointwise_more.log10_method_,
+    log2_=pointwise_more.log2_method_,
+    **logical.COMPARISONS_INPLACE,  # eq_ ... ge_: stay in the graph, as in PyTorch
+    storage_offset=tensor_queries.storage_offset,
+    is_signed=tensor_queries.is_signed,
+    is_nonzero=tensor_queries.is_nonzero,
+    is_same_size=tensor_queries.is_same_size,
+    register_post_accumulate_grad_hook=register_post_accumulate_grad_hook,
 )
 
 # In an op module's ``__all__`` for the package's own use, but no PyTorch function.
@@ -187,7 +201,7 @@ def _collect_public_ops() -> dict[str, Callable[..., Any]]:
     for module in _OP_MODULES:
         for name in module.__all__:
             fn = getattr(module, name)
-            if isinstance(fn, type) or name in _TENSOR_ONLY or name in _INTERNAL:
+            if isinstance(fn, type) or _TENSOR_ONLY.get(name) is fn or name in _INTERNAL:
                 continue  # Function classes, Tensor-only methods, helpers
             if (
                 name in ops
@@ -243,6 +257,13 @@ def _bind_special(T: Any) -> None:
     T.polygamma_ = inplace.make_inplace("polygamma_", special.polygamma_method)
     T.T = property(lambda self: views.permute(self, tuple(reversed(range(self.ndim)))))
     T.mT = property(_matrix_transpose)
+    # mH / H: the conjugate transpose (for real tensors the transpose) and its 0-d/ndim rules.
+    T.mH = property(linalg_more.matrix_adjoint)
+    T.H = property(linalg_more.conj_transpose)
+    # itemsize / nbytes / layout: properties on a PyTorch tensor, not methods.
+    T.itemsize = property(tensor_queries.itemsize)
+    T.nbytes = property(tensor_queries.nbytes)
+    T.layout = property(tensor_queries.tensor_layout)
 
 
 def _bind_operators(T: Any) -> None:

@@ -74,6 +74,10 @@ def cdist(
     every mode computes the exact difference form (the shortcut trades accuracy for speed on
     GPUs), so the modes are validated and give the same, more accurate, result.
 
+    For p = inf with tied largest differences the gradient is split among the ties (a
+    subgradient, as ``torch.linalg.vector_norm`` does), where PyTorch's cdist gives each tied
+    element the full gradient (as its pdist does).
+
     Raises:
         RuntimeError: mismatched last dims, fewer than 2 dims, or a negative ``p``.
     """

@@ -1,5 +1,349 @@
-"""More linear algebra PyTorch has at its top level (filled in by this session's work)."""
+"""More of PyTorch's top-level linear algebra, on top of ``cr.linalg`` and the matrix products.
+
+Every op is a composition of differentiable ops (backward, jvp, double backward from them):
+
+    cholesky_solve(B, L)      X = (L L^T)^-1 B: two triangular solves, L^-T (L^-1 B)
+    cholesky_inverse(L)       (L L^T)^-1 = cholesky_solve(I, L)
+    triangular_solve(b, A)    (A^-1 b, A.clone()): PyTorch's deprecated form of
+                              ``linalg.solve_triangular`` (arguments swapped, A's copy returned)
+    addr(M, u, v)             beta M + alpha u v^T
+    cross(a, b, dim=None)     ``linalg.cross`` along ``dim``, by default the first dim of size 3
+    adjoint(A)                A^H (the transpose of the last two dims for real tensors)
+    chain_matmul, lu, lu_unpack, lu_solve, frobenius_norm, nuclear_norm: PyTorch's deprecated
+    forms of ``linalg.multi_dot``, ``lu_factor(_ex)``, ``lu_solve`` and the norms
+
+Triangular solves read only the triangle they use, and their gradient with respect to the
+matrix is that triangle's (PyTorch's for ``triangular_solve``). For ``cholesky_solve`` and
+``cholesky_inverse`` PyTorch's rule differentiates ``L L^T`` with the whole of ``L``, so
+its gradient has entries in the triangle the forward never reads; chainrule's is zero there
+(the derivative of what is computed). Both agree for every ``L`` whose other triangle is
+zero, e.g. a factor from ``linalg.cholesky``.
+
+A triangular matrix with a zero on its diagonal raises ``LinAlgError`` here, where
+PyTorch's ``triangular_solve`` / ``cholesky_solve`` return inf and NaN silently.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import warnings
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..linalg._common import check_square, tensor_arg
+from ..linalg.chains import chain_matmul
+from ..linalg.legacy_norms import frobenius_norm, nuclear_norm
+from ..linalg.lu import LUFactorExResult, lu_factor_ex, lu_unpack
+from ..linalg.lu import lu_solve as _linalg_lu_solve
+from ..linalg.solve import cross as _linalg_cross
+from ..linalg.triangular import solve_triangular
+from ._util import NAMED_ERRORS, as_tensor, constant, lead_with
+from .binary import where
+from .binding import tensor_method
+from .keywords import write_out
+from .linalg import _scaled_sum, outer
+
+__all__ = [
+    "addr",
+    "adjoint",
+    "chain_matmul",
+    "cholesky_inverse",
+    "cholesky_solve",
+    "cross",
+    "frobenius_norm",
+    "lu",
+    "lu_solve",
+    "lu_unpack",
+    "matrix_rank",
+    "nuclear_norm",
+    "triangular_solve",
+]
+
+
+def _out(op: str, result: Any, out: Any) -> Any:
+    return result if out is None else write_out(op, result, out)
+
+
+def _same_dtype(op: str, b: Tensor, a: Tensor) -> None:
+    if b.dtype != a.dtype:
+        raise RuntimeError(
+            f"{op}: Expected b and A to have the same dtype, but found b of type {b.dtype} "
+            f"and A of type {a.dtype} instead."
+        )
+
+
+def _rhs_matrix(op: str, b: Tensor, a: Tensor, name: str = "b") -> None:
+    """``b`` a batch of matrices with as many rows as the square ``a``."""
+    if b.ndim < 2:
+        raise RuntimeError(
+            f"{op}: {name} should have at least 2 dimensions, but has {b.ndim} dimensions instead"
+        )
+    if b.shape[-2] != a.shape[-1]:
+        raise RuntimeError(
+            f"{op}: Incompatible matrix sizes: each A matrix is {a.shape[-2]} by "
+            f"{a.shape[-1]} but each {name} matrix is {b.shape[-2]} by {b.shape[-1]}"
+        )
+
+
+def _renamed(op: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with its errors restated under the public name ``op``."""
+    try:
+        return fn(*args, **kwargs)
+    except NAMED_ERRORS as err:
+        if err.args and isinstance(err.args[0], str):
+            err.args = (err.args[0].replace("linalg.solve_triangular", op),) + err.args[1:]
+        lead_with(op, err)
+        raise
+
+
+@tensor_method
+def cholesky_solve(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    input2: Tensor,
+    upper: bool = False,
+    *,
+    out: Any = None,
+) -> Tensor:
+    """``X`` with ``A X = B`` for ``A = L L^T`` (``upper``: ``A = U^T U``), given ``B`` =
+    ``input`` (..., n, k) and the Cholesky factor ``L`` = ``input2`` (..., n, n); batch dims
+    broadcast. ``X = L^-T (L^-1 B)``: two triangular solves reading ``L``'s triangle only."""
+    op = "cholesky_solve"
+    b, low = tensor_arg(input, op), check_square(input2, op)
+    _rhs_matrix(op, b, low)
+    _same_dtype(op, b, low)
+    upper = bool(upper)
+    y = _renamed(op, solve_triangular, low.mT if upper else low, b, upper=False)
+    x = _renamed(op, solve_triangular, low if upper else low.mT, y, upper=True)
+    return _out(op, x, out)
+
+
+@tensor_method
+def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:  # noqa: A002
+    """``(L L^T)^-1`` (``upper``: ``(U^T U)^-1``) from the Cholesky factor ``input``
+    (..., n, n): the inverse of a symmetric positive-definite matrix from its factor."""
+    op = "cholesky_inverse"
+    low = check_square(input, op)
+    n = low.shape[-1]
+    eye = Tensor._make(np.eye(n, dtype=low._data.dtype), False, None, 0)
+    eye = eye.expand(*low.shape) if low.ndim > 2 else eye
+    return _out(op, cholesky_solve(eye, low, upper), out)
+
+
+class TriangularSolveResult(NamedTuple):
+    """``torch.triangular_solve``'s result: the solution and a copy of the coefficients
+    (broadcast to the batch shape)."""
+
+    solution: Tensor
+    cloned_coefficient: Tensor
+
+
+_TRIANGULAR_SOLVE_DEPRECATED = (
+    "triangular_solve is deprecated in favor of linalg.solve_triangular and will be removed "
+    "in a future release. linalg.solve_triangular has its arguments reversed and does not "
+    "return a copy of one of the inputs. X = triangular_solve(B, A).solution should be "
+    "replaced with X = linalg.solve_triangular(A, B)."
+)
+
+
+@tensor_method
+def triangular_solve(
+    input: Tensor,  # noqa: A002
+    A: Tensor,
+    upper: bool = True,
+    transpose: bool = False,
+    unitriangular: bool = False,
+    *,
+    out: Any = None,
+) -> TriangularSolveResult:
+    """``(X, A.clone())`` with ``op(T) X = b`` for ``b`` = ``input`` (..., n, k), ``T`` the
+    upper (``upper``) or lower triangle of ``A`` (unit diagonal when ``unitriangular``) and
+    ``op(T)`` = ``T^T`` when ``transpose``. Deprecated in PyTorch (a ``UserWarning``, as
+    there): ``linalg.solve_triangular(A, b, upper=...)`` is the same solve."""
+    op = "triangular_solve"
+    warnings.warn(_TRIANGULAR_SOLVE_DEPRECATED, UserWarning, stacklevel=2)
+    b = tensor_arg(input, op)
+    if b.ndim < 2:
+        raise RuntimeError(
+            f"{op}: Expected b to have at least 2 dimensions, but it has {b.ndim} "
+            "dimensions instead"
+        )
+    a = check_square(A, op)
+    _rhs_matrix(op, b, a)
+    _same_dtype(op, b, a)
+    batch = np.broadcast_shapes(tuple(b.shape[:-2]), tuple(a.shape[:-2]))
+    full_a = a.expand(*batch, *a.shape[-2:]) if tuple(a.shape[:-2]) != batch else a
+    coef = full_a.mT if transpose else full_a
+    flipped = bool(upper) != bool(transpose)  # T^T of an upper triangle is lower
+    x = _renamed(op, solve_triangular, coef, b, upper=flipped, unitriangular=bool(unitriangular))
+    result = TriangularSolveResult(x, full_a.clone())
+    return result if out is None else TriangularSolveResult(*write_out(op, tuple(result), out))
+
+
+@tensor_method(inplace=True)
+def addr(
+    input: Any,  # noqa: A002
+    vec1: Tensor,
+    vec2: Tensor,
+    *,
+    beta: Any = 1,
+    alpha: Any = 1,
+    out: Any = None,
+) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)`` for 1-d ``vec1`` (n), ``vec2`` (m) and
+    ``input`` broadcastable to (n, m); ``beta = 0`` ignores ``input`` (NaN included)."""
+    op = "addr"
+    vec1, vec2 = as_tensor(vec1), as_tensor(vec2)
+    for name, v in (("vec1", vec1), ("vec2", vec2)):
+        if v.ndim != 1:
+            raise RuntimeError(f"{op}: Expected 1-D argument {name}, but got {v.ndim}-D")
+    inp = as_tensor(input)
+    if inp.dtype.kind in "iub" and vec1.dtype.kind in "iub" and vec2.dtype.kind in "iub":
+        for name, value in (("beta", beta), ("alpha", alpha)):
+            if isinstance(value, (float, np.floating)):
+                raise RuntimeError(
+                    f"{op}: For integral input tensors, argument {name} must not be a "
+                    "floating point number."
+                )
+    result = _scaled_sum(op, input, outer(vec1, vec2), beta, alpha)
+    if beta == 0 and inp.requires_grad:  # PyTorch's gradient for input: a zero (0 * grad)
+        result = result + where(constant(np.zeros((), dtype=bool)), inp, 0)
+    return _out(op, result, out)
+
+
+_CROSS_DEFAULT_DIM = (
+    "Using cross without specifying the dim arg is deprecated. Please either pass the dim "
+    "explicitly or simply use linalg.cross. The default value of dim will change to agree "
+    "with that of linalg.cross in a future release."
+)
+
+
+@tensor_method
+def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = None) -> Tensor:  # noqa: A002
+    """The 3-d cross product of ``input`` and ``other`` (broadcast) along ``dim``.
+
+    ``dim=None`` (deprecated in PyTorch, with a ``UserWarning``) takes the first dim of
+    ``input`` of size 3, which is not ``linalg.cross``'s default of -1. PyTorch warns once per
+    process; chainrule on every call (Python's default filter shows it once per call site)."""
+    op = "cross"
+    if dim is None:
+        warnings.warn(_CROSS_DEFAULT_DIM, UserWarning, stacklevel=2)
+        shape = tuple(as_tensor(input).shape)
+        if 3 not in shape:
+            raise RuntimeError(f"{op}: no dimension of size 3 in input (shape {shape})")
+        dim = shape.index(3)
+    try:
+        result = _linalg_cross(input, other, dim=dim)
+    except NAMED_ERRORS as err:
+        lead_with(op, err)
+        raise
+    return _out(op, result, out)
+
+
+def _zero_d(name: str, x: Tensor) -> Tensor:
+    warnings.warn(
+        f"{name} is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=3
+    )
+    return x
+
+
+@tensor_method
+def adjoint(input: Tensor) -> Tensor:  # noqa: A002
+    """The conjugate transpose of the last two dims: for real tensors the transpose
+    ``input.mT`` (a view). 0-d: ``input`` itself with a deprecation warning, as PyTorch."""
+    if input.ndim == 0:
+        return _zero_d("adjoint()", input)
+    if input.ndim < 2:
+        raise RuntimeError(
+            "tensor.adjoint() is only supported on matrices or batches of matrices. "
+            f"Got {input.ndim}-D tensor."
+        )
+    return input.transpose(-2, -1)
+
+
+def matrix_adjoint(self: Tensor) -> Tensor:
+    """``Tensor.mH``: the conjugate transpose of the last two dims (real: ``mT``)."""
+    if self.ndim == 0:
+        return _zero_d("Tensor.mH", self)
+    if self.ndim < 2:
+        raise RuntimeError(
+            "tensor.mH is only supported on matrices or batches of matrices. "
+            f"Got {self.ndim}-D tensor."
+        )
+    return self.transpose(-2, -1)
+
+
+def conj_transpose(self: Tensor) -> Tensor:
+    """``Tensor.H``: the conjugate transpose of a matrix (2-d only; batches use ``mH``)."""
+    if self.ndim == 0:
+        return _zero_d("Tensor.H", self)
+    if self.ndim != 2:
+        hint = " For batches of matrices, consider using tensor.mH" if self.ndim > 2 else ""
+        raise RuntimeError(
+            f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor."
+            + hint
+        )
+    return self.transpose(0, 1)
+
+
+def matrix_rank(
+    input: Tensor,  # noqa: A002
+    tol: Any = None,
+    symmetric: bool = False,
+    *,
+    out: Any = None,
+) -> Any:
+    """Removed from PyTorch (since 1.9): raises, as ``torch.matrix_rank`` does, pointing to
+    ``linalg.matrix_rank``."""
+    raise RuntimeError(
+        "matrix_rank: This function was deprecated since version 1.9 and is now removed. "
+        "Please use the `linalg.matrix_rank` function instead. The parameter 'symmetric' was "
+        "renamed in `linalg.matrix_rank()` to 'hermitian'."
+    )
+
+
+def _lu_deprecated(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+@tensor_method
+def lu(A: Tensor, pivot: bool = True, get_infos: bool = False) -> Any:
+    """``(LU, pivots)`` (a tuple; ``get_infos``: ``(LU, pivots, info)``, named) of ``A``'s LU
+    factorization with partial pivoting. Deprecated in PyTorch for ``linalg.lu_factor`` /
+    ``linalg.lu_factor_ex`` (a ``UserWarning``, as there). A singular matrix does not raise
+    (its ``info`` says where U's diagonal has a zero)."""
+    _lu_deprecated(
+        "lu is deprecated in favor of linalg.lu_factor / linalg.lu_factor_ex and will be "
+        "removed in a future release. LU, pivots = lu(A, compute_pivots) should be replaced "
+        "with LU, pivots = linalg.lu_factor(A, compute_pivots)"
+    )
+    try:
+        res = lu_factor_ex(A, pivot=pivot)
+    except NAMED_ERRORS as err:
+        lead_with("lu", err)
+        raise
+    return LUFactorExResult(*res) if get_infos else (res.LU, res.pivots)
+
+
+@tensor_method
+def lu_solve(
+    input: Tensor,  # noqa: A002
+    LU_data: Tensor,  # noqa: N803 - PyTorch's names
+    LU_pivots: Tensor,  # noqa: N803
+    *,
+    out: Any = None,
+) -> Tensor:
+    """``X`` with ``A X = b`` for ``b`` = ``input`` from ``A``'s packed LU factorization:
+    ``linalg.lu_solve(LU_data, LU_pivots, b)``, arguments reversed; deprecated in PyTorch
+    (a ``UserWarning``, as there)."""
+    _lu_deprecated(
+        "lu_solve is deprecated in favor of linalg.lu_solve and will be removed in a future "
+        "release. Note that linalg.lu_solve has its arguments reversed. X = lu_solve(B, LU, "
+        "pivots) should be replaced with X = linalg.lu_solve(LU, pivots, B)"
+    )
+    try:
+        result = _linalg_lu_solve(LU_data, LU_pivots, input)
+    except NAMED_ERRORS as err:
+        lead_with("lu_solve", err)
+        raise
+    return _out("lu_solve", result, out)

@@ -11,10 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import grad_mode
+from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, constant, promote
 from .binding import tensor_method
+from .inplace import make_inplace
 
 __all__ = [
     "allclose",
@@ -109,6 +112,67 @@ def ge(a: Any, b: Any) -> Tensor:
 
 # PyTorch's long names
 not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+
+
+class _ZeroDerivative(Function):
+    """A comparison's result (``value``, already in the written tensor's dtype) kept in the
+    graph of its tensor ``operands``, with derivative zero: PyTorch's ``eq_`` ... ``ge_`` on
+    a tensor in the graph leave it in the graph (``EqBackward1``, ...), so the tensor still
+    requires grad and a backward through it gives its inputs a zero gradient."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, value, *operands):
+        ctx.operand_meta = [(o.shape, o.dtype) for o in operands]
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = get_array_module(grad._data)
+        return (None,) + tuple(constant(xp.zeros(s, d)) for s, d in ctx.operand_meta)
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        return get_array_module(ctx.out).zeros_like(ctx.out)
+
+
+def _comparison_inplace(name: str, op: Callable) -> Callable:
+    """``Tensor.<name>``: ``op``'s result written into the tensor; when the tensor or ``other``
+    requires grad the tensor stays in the graph with a zero derivative (see
+    :class:`_ZeroDerivative`), as in PyTorch, instead of becoming a constant."""
+
+    def compare(x: Tensor, other: Any) -> Tensor:
+        out = op(x, other)
+        if type(x) is not Tensor or not grad_mode.is_grad_enabled():
+            return out  # (a vmap batched tensor has its own in-place path)
+        operands = [v for v in (x, other) if isinstance(v, Tensor) and v.requires_grad]
+        if not operands or x._data.dtype.kind not in "fc":
+            return out
+        return _ZeroDerivative.apply(out._data.astype(x._data.dtype), *operands)
+
+    compare.__name__ = op.__name__
+    return make_inplace(name, compare)
+
+
+# Tensor.eq_ ... ge_ and the long names' in-place forms (bound in ops/__init__.py's
+# _TENSOR_ONLY, replacing the plain in-place forms that ``@tensor_method`` makes)
+COMPARISONS_INPLACE = {
+    name + "_": _comparison_inplace(name + "_", op)
+    for name, op in (
+        ("eq", eq),
+        ("ne", ne),
+        ("lt", lt),
+        ("le", le),
+        ("gt", gt),
+        ("ge", ge),
+        ("not_equal", ne),
+        ("less", lt),
+        ("less_equal", le),
+        ("greater", gt),
+        ("greater_equal", ge),
+    )
+}
 
 
 @tensor_method(inplace=True)

@@ -92,7 +92,10 @@ class EvenSelect(Function):
 def _positions(a: Any, d: int, how: str, k: int) -> np.ndarray:
     """The index along ``d`` of the element each slice of array ``a`` selects, keepdim-shaped:
     ``how`` is 'median', 'nanmedian', 'kth' (the ``k``-th smallest) or 'mode'. Sorted order
-    is stable with NaN last, so ties keep the input order."""
+    is stable with NaN last, so ties keep the input order: PyTorch's CPU order for the medians
+    (its nth_element breaks ties by index). For 'kth' PyTorch's quickselect returns an
+    implementation-defined one of the tied elements; chainrule keeps the stable order's
+    (documented in :func:`kthvalue`)."""
     a = np.asarray(a)
     nan = _nan_mask(a)
     n = a.shape[d]
@@ -111,8 +114,8 @@ def _positions(a: Any, d: int, how: str, k: int) -> np.ndarray:
 
 def _mode_positions(moved: np.ndarray, nan: np.ndarray, d: int) -> np.ndarray:
     """``mode``'s index per slice of ``moved`` (the reduced dim last), keepdim-shaped at ``d``:
-    the smallest most frequent value at its last occurrence; each NaN is a value of its own
-    (NaN != NaN), sorted after every number, as PyTorch."""
+    the smallest most frequent value at its last occurrence (see :func:`mode`); each NaN is a
+    value of its own (NaN != NaN), sorted after every number."""
     n = moved.shape[-1]
     rows, nan_rows = moved.reshape(-1, n), nan.reshape(-1, n)
     idx = np.zeros(rows.shape[0], np.int64)
@@ -197,6 +200,11 @@ def nanmedian(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noq
 def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:  # noqa: A002
     """(values, indices) of the ``k``-th smallest element (1-based) along ``dim``.
 
+    Among tied values the index is the one a stable sort puts ``k``-th (NaN last), and the
+    gradient goes to that element. PyTorch's quickselect returns an implementation-defined
+    one of the tied elements (the value is the same); replaying it matched PyTorch but was
+    ~30x slower on tied integer data, so chainrule keeps this documented rule.
+
     Raises:
         RuntimeError: ``k`` outside 1..size of ``dim``.
     """
@@ -220,8 +228,20 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Values
 @tensor_method
 def mode(input: Any, dim: int = -1, keepdim: bool = False) -> ValuesIndices:  # noqa: A002
     """(values, indices) of the most frequent value along ``dim``: the smallest among equally
-    frequent ones, at the index of its last occurrence (as PyTorch on CPU, where each NaN is
-    a value of its own, so NaN is the mode only of an all-NaN slice)."""
+    frequent ones; each NaN is a value of its own, so NaN is the mode only of an all-NaN
+    slice.
+
+    The index is the mode's last occurrence. PyTorch's CPU kernel gives the last occurrence
+    for slices of at most 16 elements; for longer ones its index is wherever its unstable
+    ``std::sort`` leaves the run (implementation-defined: it depends on the C++ library
+    PyTorch was built with), so there the two may name different occurrences of the same
+    value. Replaying that sort in Python matched PyTorch but made ``mode`` 7x slower, so
+    chainrule keeps the documented rule. A slice mixing NaN and numbers gets the last
+    occurrence of the true mode:
+    PyTorch sorts it with ``<``, which NaN makes no ordering (undefined behaviour in C++),
+    so its runs split and it can return a value that is not the mode (``[1, nan, 0, 1]``
+    gives 0 at index 2 in PyTorch 2.13; 1 at index 3 here).
+    """
     x = as_tensor(input)
     if x._data.dtype.kind == "c":
         raise RuntimeError(f"mode(): complex tensors have no order (got {x.dtype})")

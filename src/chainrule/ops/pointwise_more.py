@@ -1,5 +1,378 @@
-"""More elementwise math PyTorch has (filled in by this session's work)."""
+"""More elementwise math of PyTorch: copysign, fmax, fmin, frexp, ldexp, logaddexp2,
+positive, rsub (differentiable where PyTorch's are) and lcm, isneginf, isposinf, isreal (no
+gradient, as in PyTorch); erfc, i0 and mvlgamma are in ``_pointwise_special.py``, exported
+from here.
+
+The compositions (rsub, frexp's mantissa) take their gradients, promotion and broadcasting
+from the ops they are built of. copysign, fmax, fmin, ldexp and logaddexp2 are primitives:
+copysign/fmax/fmin need PyTorch's exact masks at zeros, ties and NaNs, and each saves for
+backward what PyTorch saves (so modifying an input or the result in place afterwards raises
+exactly where PyTorch's does; tests/ops/test_inplace_after_forward.py). The root in-place
+functions (``torch.abs_``, ``torch.clamp_``, ...) are in ``_root_inplace.py`` and exported
+from here.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from . import _pointwise_special, _root_inplace
+from ._pointwise_special import *  # noqa: F403
+from ._root_inplace import *  # noqa: F403
+from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, promote
+from .binary import _call, mul, pow, sub
+from .binding import tensor_method
+from .cast import cast
+from .elementwise import BinaryElementwise
+from .indexing import masked_fill
+from .inplace import composite_result
+from .unary import log2, log10, sigmoid
+
+__all__ = [
+    "copysign",
+    "fmax",
+    "fmin",
+    "frexp",
+    "isneginf",
+    "isposinf",
+    "isreal",
+    "lcm",
+    "ldexp",
+    "logaddexp2",
+    "positive",
+    "rsub",
+    *_pointwise_special.__all__,
+    *_root_inplace.__all__,
+]
+
+_LN2 = math.log(2.0)
+
+
+def _tensor(op: str, name: str, pos: int, v: Any) -> Tensor:
+    """PyTorch's check for an argument that must be a Tensor (no Python numbers)."""
+    if not isinstance(v, Tensor):
+        raise TypeError(
+            f"{op}(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}"
+        )
+    return v
+
+
+def _no_complex(op: str, *vs: Any) -> None:
+    for v in vs:
+        if isinstance(v, complex) or isinstance(v, Tensor) and v._data.dtype.kind == "c":
+            raise DtypeError(f"{op}: not implemented for complex tensors")
+
+
+def _floating(op: str, x: Any) -> Tensor:
+    """Real input as a float tensor (integers and bool become the default float)."""
+    x = as_tensor(x)
+    _no_complex(op, x)
+    return x if x._data.dtype.kind == "f" else cast(x, dtypes.get_default_dtype())
+
+
+# ------------------------------------------------------------------------------ copysign
+class Copysign(BinaryElementwise):
+    """|a| with the sign of b. d/da = ``result / a`` masked to 0 at a = +-0 (PyTorch's rule,
+    written ``copysign(1, result) * sign(a)``: it reads a and the result, what PyTorch
+    saves); d/db = 0 (the sign is piecewise constant)."""
+
+    saves_a = "ay"
+    saves_b = ""
+
+    @staticmethod
+    def f(a, b):
+        return get_array_module(a, b).copysign(a, b)
+
+    @staticmethod
+    def derivative_a(ctx, a, b, y):
+        xp = get_array_module(a._data)
+        with np.errstate(invalid="ignore"):
+            d = xp.copysign(xp.ones_like(a._data), y._data) * xp.sign(a._data)
+        return constant(d.astype(a._data.dtype, copy=False))
+
+    @classmethod
+    def chain_b(cls, ctx, g, a, b, y):
+        return constant(get_array_module(g._data).zeros_like(g._data))
+
+
+@tensor_method(inplace=True)
+def copysign(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """|input| with the sign of ``other`` (a tensor or a number), elementwise with
+    broadcasting (``torch.copysign``). Integer operands give the default float. Gradient:
+    ``sign(input) * copysign(1, other)`` for input (0 at input = 0), 0 for other."""
+    x = _tensor("copysign", "input", 1, input)
+    _no_complex("copysign", x, other)
+    try:
+        a, b = promote("copysign", x, other)
+        if a._data.dtype.kind != "f":
+            a = cast(a, dtypes.get_default_dtype())
+        if isinstance(b, Tensor) and b._data.dtype != a._data.dtype:
+            b = cast(b, a._data.dtype)
+        return _call(Copysign, "copysign", a, b)
+    except NAMED_ERRORS as err:
+        lead_with("copysign", err)
+        raise
+
+
+# --------------------------------------------------------------------------- fmax / fmin
+class _NanIgnoringExtreme(BinaryElementwise):
+    """fmax/fmin: the larger/smaller input, a NaN losing to a number. The gradient goes to
+    the chosen input, as PyTorch: to ``a`` where ``a`` wins, ties (a == b) and where ``b`` is
+    NaN (both NaN included); to ``b`` everywhere else. Both masks are constants."""
+
+    saves_a = saves_b = "ab"
+    _wins: Any = None  # np.greater_equal / np.less_equal
+
+    @classmethod
+    def _a_chosen(cls, a, b):
+        xp = get_array_module(a._data, b._data)
+        return cls._wins(a._data, b._data) | xp.isnan(b._data)
+
+    @classmethod
+    def chain_a(cls, ctx, g, a, b, y):
+        return masked_fill(g, constant(~cls._a_chosen(a, b)), 0.0)
+
+    @classmethod
+    def chain_b(cls, ctx, g, a, b, y):
+        return masked_fill(g, constant(cls._a_chosen(a, b)), 0.0)
+
+
+class Fmax(_NanIgnoringExtreme):
+    f = staticmethod(np.fmax)
+    _wins = staticmethod(np.greater_equal)
+
+
+class Fmin(_NanIgnoringExtreme):
+    f = staticmethod(np.fmin)
+    _wins = staticmethod(np.less_equal)
+
+
+def _extreme(cls: type, op: str, input: Any, other: Any) -> Tensor:  # noqa: A002
+    a, b = _tensor(op, "input", 1, input), _tensor(op, "other", 2, other)
+    _no_complex(op, a, b)
+    if a._data.dtype.kind not in "f" and b._data.dtype.kind not in "f":
+        a, b = promote(op, a, b)  # integers/bool: no NaN, no gradient; NumPy's fmax is exact
+        xp = get_array_module(a._data, b._data)
+        try:
+            return constant(xp.asarray(cls.f(a._data, b._data)))
+        except ValueError:
+            raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast") from None
+    return _call(cls, op, a, b)
+
+
+@tensor_method
+def fmax(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The elementwise maximum, where a NaN loses to a number (``torch.fmax``; NumPy's
+    fmax). Gradient to the chosen input; a tie goes to ``input``."""
+    return _extreme(Fmax, "fmax", input, other)
+
+
+@tensor_method
+def fmin(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The elementwise minimum, where a NaN loses to a number (``torch.fmin``; NumPy's
+    fmin). Gradient to the chosen input; a tie goes to ``input``."""
+    return _extreme(Fmin, "fmin", input, other)
+
+
+# ------------------------------------------------------------------------- frexp / ldexp
+Frexp = namedtuple("Frexp", ["mantissa", "exponent"])
+"""``frexp``'s result, with PyTorch's field names (``torch.return_types.frexp``)."""
+
+
+@tensor_method
+def frexp(input: Any) -> Frexp:  # noqa: A002 - PyTorch's name
+    """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent`` and
+    ``0.5 <= |mantissa| < 1`` (``torch.frexp``; floating input only; the exponent is int32).
+    The mantissa is ``input * 2 ** -exponent`` with the exponent held constant, so its
+    gradient is ``2 ** -exponent``, as PyTorch's; the exponent has none."""
+    x = as_tensor(input)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"torch.frexp() only supports floating-point dtypes (got {x.dtype}); use .float()"
+        )
+    xp = get_array_module(x._data)
+    _, e = xp.frexp(x._data)
+    e = e.astype(np.int32, copy=False)
+    scale = xp.ldexp(xp.ones_like(x._data), -e)
+    return Frexp(mul(x, constant(scale)), constant(e))
+
+
+class Ldexp(BinaryElementwise):
+    """a * 2^b. d/da = 2^b, d/db = y ln 2: from b and the result, what PyTorch saves."""
+
+    saves_a = "b"
+    saves_b = "y"
+
+    @staticmethod
+    def f(a, b):
+        return a * get_array_module(a, b).exp2(b)
+
+    @staticmethod
+    def derivative_a(ctx, a, b, y):
+        return pow(2.0, b)
+
+    @staticmethod
+    def derivative_b(ctx, a, b, y):
+        return y * _LN2
+
+
+def _ldexp_dtype(a: Tensor, b: Tensor) -> np.dtype:
+    """PyTorch's result dtype for ldexp: the promoted dtype of the two tensors (a 0-d operand
+    of a lower category does not win), the default float if that is not floating."""
+    pa = constant(np.zeros((1,) * min(a.ndim, 1), dtype=a._data.dtype))
+    pb = constant(np.zeros((1,) * min(b.ndim, 1), dtype=b._data.dtype))
+    dt = promote("ldexp", pa, pb)[0]._data.dtype
+    return dt if dt.kind == "f" else np.dtype(dtypes.get_default_dtype())
+
+
+@tensor_method(inplace=True)
+def ldexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``input * 2 ** other`` (``torch.ldexp``, both tensors; integer operands give the
+    default float). Gradients:
+    ``2 ** other`` for input, ``result * ln 2`` for other.
+
+    Deliberate difference: PyTorch's gradient for input is ``grad * pow(2, other)`` in
+    integer arithmetic when ``other`` is an integer tensor, so it is 0 wherever other < 0
+    (``ldexp(x, -2)`` has gradient 0, not 1/4); chainrule gives the true ``2 ** other``."""
+    a, b = _tensor("ldexp", "input", 1, input), _tensor("ldexp", "other", 2, other)
+    _no_complex("ldexp", a, b)
+    target = _ldexp_dtype(a, b)
+    a = a if a._data.dtype == target else cast(a, target)
+    b = b if b._data.dtype == target else cast(b, target)
+    return _call(Ldexp, "ldexp", a, b)
+
+
+# ----------------------------------------------------------------------------- logaddexp2
+class LogAddExp2(BinaryElementwise):
+    """log2(2^a + 2^b) without overflow; d/da = 2^a / (2^a + 2^b) = sigmoid((a - b) ln 2),
+    d/db = sigmoid((b - a) ln 2), from the inputs (what PyTorch saves)."""
+
+    saves_a = saves_b = "ab"
+
+    @staticmethod
+    def f(a, b):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return get_array_module(a, b).logaddexp2(a, b)
+
+    @staticmethod
+    def derivative_a(ctx, a, b, y):
+        return sigmoid((a - b) * _LN2)
+
+    @staticmethod
+    def derivative_b(ctx, a, b, y):
+        return sigmoid((b - a) * _LN2)
+
+
+@tensor_method
+def logaddexp2(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """log2(2 ** input + 2 ** other) without overflow (``torch.logaddexp2``; floating
+    tensors). d/dinput = ``2 ** input / (2 ** input + 2 ** other)``."""
+    for pos, (name, v) in enumerate((("input", input), ("other", other)), 1):
+        _tensor("logaddexp2", name, pos, v)
+        if v._data.dtype.kind != "f":
+            raise NotImplementedError(
+                f"logaddexp2: not implemented for {v.dtype} (floating tensors only); use .float()"
+            )
+    return _call(LogAddExp2, "logaddexp2", input, other)
+
+
+# ------------------------------------------------------------------ no gradient: tests, lcm
+@tensor_method(inplace=True)
+def lcm(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The least common multiple, elementwise (non-negative; ``lcm(0, x) = 0``;
+    ``torch.lcm``; integer tensors only, no gradient)."""
+    a, b = _tensor("lcm", "input", 1, input), _tensor("lcm", "other", 2, other)
+    a, b = promote("lcm", a, b)
+    if a._data.dtype.kind not in "iu":
+        raise DtypeError(f"lcm: not implemented for {a.dtype} (integer tensors only)")
+    xp = get_array_module(a._data, b._data)
+    try:
+        return constant(xp.asarray(xp.lcm(a._data, b._data)))
+    except ValueError:
+        raise ValueError(f"lcm: shapes {a.shape} and {b.shape} do not broadcast") from None
+
+
+def _infinity_test(op: str, input: Any, sign: int) -> Tensor:  # noqa: A002
+    x = as_tensor(input)
+    if x._data.dtype.kind == "c":
+        raise RuntimeError(f"{op} does not support complex inputs.")
+    d = x._data
+    xp = get_array_module(d)
+    if d.dtype.kind != "f":
+        return constant(xp.zeros(d.shape, dtype=bool))
+    return constant(xp.asarray(d == sign * xp.inf))
+
+
+@tensor_method
+def isneginf(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Whether each element is -inf (bool; never for integers; ``torch.isneginf``)."""
+    return _infinity_test("isneginf", input, -1)
+
+
+@tensor_method
+def isposinf(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Whether each element is +inf (bool; never for integers; ``torch.isposinf``)."""
+    return _infinity_test("isposinf", input, 1)
+
+
+@tensor_method
+def isreal(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Whether each element has a zero imaginary part (all True for real dtypes;
+    ``torch.isreal``)."""
+    x = as_tensor(input)
+    d = x._data
+    xp = get_array_module(d)
+    if d.dtype.kind != "c":
+        return constant(xp.ones(d.shape, dtype=bool))
+    return constant(xp.asarray(d.imag == 0))
+
+
+# ----------------------------------------------------------------------- positive / rsub
+@tensor_method
+def positive(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``+input``: the tensor itself (``torch.positive``; bool tensors raise, as PyTorch)."""
+    x = _tensor("positive", "input", 1, input)
+    if x._data.dtype.kind == "b":
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return x
+
+
+def rsub(input: Any, other: Any, alpha: Any = 1) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``other - alpha * input`` (``torch.rsub``, subtraction with the operands swapped;
+    ``other`` may be a number). Gradients: ``-alpha`` for input, 1 for other."""
+    x = _tensor("rsub", "input", 1, input)
+    try:
+        return sub(other, x, alpha=None if _is_one(alpha) else alpha)
+    except NAMED_ERRORS as err:
+        lead_with("rsub", err)
+        raise
+
+
+def _is_one(alpha: Any) -> bool:
+    return not isinstance(alpha, (Tensor, bool)) and alpha == 1
+
+
+# ------------------------------------------------------------- Tensor-only (see ops/__init__)
+def hardshrink_method(self: Tensor, lambd: float = 0.5) -> Tensor:
+    """``Tensor.hardshrink``: ``nn.functional.hardshrink(self, lambd)``."""
+    from ..nn.functional import hardshrink  # noqa: PLC0415 - in here: nn.functional imports ops
+
+    return hardshrink(self, lambd)
+
+
+def log10_method_(self: Tensor) -> Tensor:
+    """``Tensor.log10_``. log10 is ``log(x) / ln 10``, whose inner ``log`` saves its input, so
+    it runs on a clone (``composite_result``) and the write cannot spoil what was saved."""
+    return composite_result(self, True, "log10", log10)
+
+
+def log2_method_(self: Tensor) -> Tensor:
+    """``Tensor.log2_`` (on a clone, as :func:`log10_method_`)."""
+    return composite_result(self, True, "log2", log2)

@@ -1,0 +1,309 @@
+"""LU with partial pivoting: ``lu_factor``, ``lu_factor_ex``, ``lu``, ``lu_solve`` and the
+top-level ``lu_unpack`` (PyTorch has it outside ``torch.linalg``; exported by ops/linalg_more).
+
+    A = P L U      (m, n), k = min(m, n): L (m, k) unit lower, U (k, n) upper
+
+The factorization is LAPACK's ``getf2`` written over the batch in NumPy (NumPy has no LU):
+one Python step per column, each a vectorised row swap, scaling and rank-1 update. Its
+result is packed as LAPACK's (``LU``: L's strict lower part and U; ``pivots``: int32, the
+1-based row swapped with row ``i`` at step ``i``), which is what PyTorch returns.
+
+Derivatives (PyTorch's ``linalg_lu_backward`` / ``linalg_lu_jvp``), with Pb = P^T A:
+square  gA = P L^-T [tril_-1(L^T gL) + triu(gU U^T)] U^-T
+        dX = L^-1 P^T dA U^-1,  dL = L tril_-1(dX),  dU = triu(dX) U
+tall    L = [L1; L2], L2 = Pb2 U^-1: gPb2 = gL2 U^-T and U's gradient gains -L2^T gL2 U^-T
+wide    U = [U1, U2], U2 = L^-1 Pb2: gPb2 = L^-T gU2 and L's gradient gains -L^-T gU2 U2^T
+The backward is written with differentiable ops, so it can be differentiated again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..ops.joining import cat
+from ..ops.keywords import write_out
+from ._common import LinAlgError, check_square, tensor_arg
+from .triangular import solve_triangular
+
+__all__ = [
+    "lu",
+    "lu_factor",
+    "lu_factor_ex",
+    "lu_solve",
+    "lu_unpack",
+    "permutation_from_pivots",
+    "unpack_lu",
+]
+
+
+def _getf2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Packed LU, int32 pivots and int32 info of a batch ``a`` (..., m, n)."""
+    batch, (m, n) = a.shape[:-2], a.shape[-2:]
+    k = min(m, n)
+    b = int(np.prod(batch))
+    lu_ = np.array(a, copy=True).reshape((b, m, n))
+    rows = np.arange(b)
+    piv = np.zeros((b, k), dtype=np.int32)
+    info = np.zeros(b, dtype=np.int32)
+    for j in range(k):
+        p = j + np.argmax(np.abs(lu_[:, j:, j]), axis=1)  # first largest, as idamax
+        piv[:, j] = p + 1
+        row_j = lu_[rows, j].copy()
+        lu_[rows, j] = lu_[rows, p]
+        lu_[rows, p] = row_j
+        pivot = lu_[:, j, j]
+        zero = pivot == 0
+        info[(info == 0) & zero] = j + 1
+        safe = np.where(zero, 1, pivot)
+        lu_[:, j + 1 :, j] /= safe[:, None]
+        lu_[:, j + 1 :, j + 1 :] -= lu_[:, j + 1 :, j, None] * lu_[:, j, None, j + 1 :]
+    return (
+        lu_.reshape(a.shape),
+        piv.reshape(batch + (k,)),
+        info.reshape(batch),
+    )
+
+
+def _perm(piv: np.ndarray, m: int) -> np.ndarray:
+    """Row order ``perm`` (..., m) with ``A[perm] = L U`` from LAPACK pivots (..., k)."""
+    flat = piv.reshape((int(np.prod(piv.shape[:-1])), piv.shape[-1])) - 1
+    perm = np.tile(np.arange(m), (flat.shape[0], 1))
+    rows = np.arange(flat.shape[0])
+    for i in range(flat.shape[1]):
+        tgt = flat[:, i]
+        pi = perm[rows, i].copy()
+        perm[rows, i] = perm[rows, tgt]
+        perm[rows, tgt] = pi
+    return perm.reshape(piv.shape[:-1] + (m,))
+
+
+def permutation_from_pivots(pivots: Tensor, m: int, dtype: Any) -> Tensor:
+    """The permutation matrix ``P`` (..., m, m) with ``A = P L U`` (a constant)."""
+    perm = _perm(np.asarray(pivots._data), m)
+    eye = np.eye(m, dtype=dtype)
+    pt = eye[perm]  # P^T: row i of P^T A is row perm[i] of A
+    return Tensor._make(np.ascontiguousarray(np.swapaxes(pt, -1, -2)), False, None, 0)
+
+
+def _split(lu_: Any, m: int, n: int) -> tuple[Any, Any]:
+    """L (unit lower, (m, k)) and U (upper, (k, n)) from a packed LU (Tensors or arrays)."""
+    k = min(m, n)
+    if isinstance(lu_, Tensor):
+        eye = Tensor._make(np.eye(m, k, dtype=lu_._data.dtype), False, None, 0)
+        low = lu_[..., :, :k].tril(-1) + eye
+        return low, lu_[..., :k, :].triu()
+    low = np.tril(lu_[..., :, :k], -1) + np.eye(m, k, dtype=lu_.dtype)
+    return low, np.triu(lu_[..., :k, :])
+
+
+class LUFactor(Function):
+    """Packed ``LU`` (differentiable) and int32 ``pivots``, ``info`` (not)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        lu_, piv, info = _getf2(a)
+        ctx.pivots = piv
+        ctx.mark_non_differentiable(piv, info)
+        ctx.save_for_backward(lu_)
+        return lu_, piv, info
+
+    @staticmethod
+    def backward(ctx, grad, _gpiv, _ginfo):
+        (lu_,) = ctx.saved_tensors
+        m, n = lu_.shape[-2:]
+        k = min(m, n)
+        low, up = _split(lu_, m, n)
+        g_low = grad[..., :, :k].tril(-1)
+        g_up = grad[..., :k, :].triu()
+        tail = None
+        if m > n:  # tall: L2 = Pb2 U^-1
+            l2, g_l2 = low[..., k:, :], g_low[..., k:, :]
+            tail = solve_triangular(up.mT, g_l2, upper=False, left=False)
+            g_up = g_up - (l2.mT @ tail).triu()
+            low, g_low = low[..., :k, :], g_low[..., :k, :]
+        elif m < n:  # wide: U2 = L^-1 Pb2
+            u2, g_u2 = up[..., :, k:], g_up[..., :, k:]
+            tail = solve_triangular(low.mT, g_u2, upper=True, unitriangular=True)
+            g_low = g_low - (tail @ u2.mT).tril(-1)
+            up, g_up = up[..., :, :k], g_up[..., :, :k]
+        phi = (low.mT @ g_low).tril(-1) + (g_up @ up.mT).triu()
+        x = solve_triangular(up.mT, phi, upper=False, left=False)
+        g_a = solve_triangular(low.mT, x, upper=True, unitriangular=True)
+        if tail is not None:
+            g_a = cat([g_a, tail], dim=-2 if m > n else -1)
+        p = permutation_from_pivots(Tensor._make(ctx.pivots, False, None, 0), m, lu_.dtype)
+        return p @ g_a
+
+    @staticmethod
+    def jvp(ctx, t):
+        lu_, piv, _ = ctx.out
+        m, n = lu_.shape[-2:]
+        k = min(m, n)
+        low, up = _split(lu_, m, n)
+        perm = _perm(piv, m)
+        pb = np.take_along_axis(t, perm[..., None], axis=-2)  # P^T dA
+        l1, u1 = low[..., :k, :], up[..., :, :k]
+        x = np.linalg.solve(l1, pb[..., :k, :k])
+        x = np.swapaxes(np.linalg.solve(np.swapaxes(u1, -1, -2), np.swapaxes(x, -1, -2)), -1, -2)
+        d_l1 = l1 @ np.tril(x, -1)
+        d_u1 = np.triu(x) @ u1
+        out = np.zeros_like(lu_)
+        out[..., :k, :k] = d_l1 + d_u1
+        if m > n:  # dL2 = (dPb2 - L2 dU) U^-1
+            rhs = pb[..., k:, :] - low[..., k:, :] @ d_u1
+            out[..., k:, :] = np.swapaxes(
+                np.linalg.solve(np.swapaxes(u1, -1, -2), np.swapaxes(rhs, -1, -2)), -1, -2
+            )
+        elif m < n:  # dU2 = L^-1 (dPb2 - dL U2)
+            out[..., :, k:] = np.linalg.solve(l1, pb[..., :, k:] - d_l1 @ up[..., :, k:])
+        return out, None, None
+
+
+class LUFactorResult(NamedTuple):
+    LU: Tensor
+    pivots: Tensor
+
+
+class LUFactorExResult(NamedTuple):
+    LU: Tensor
+    pivots: Tensor
+    info: Tensor
+
+
+class LUResult(NamedTuple):
+    P: Tensor
+    L: Tensor
+    U: Tensor
+
+
+def _factor(A: Any, op: str, pivot: bool) -> tuple[Tensor, Tensor, Tensor]:
+    a = tensor_arg(A, op)
+    if a.ndim < 2:
+        raise RuntimeError(
+            f"{op}: Expected tensor with 2 or more dimensions. Got size: {list(a.shape)} instead"
+        )
+    if not pivot:
+        raise RuntimeError(f"{op}: LU without pivoting is not implemented on the CPU")
+    return LUFactor.apply(a)
+
+
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> LUFactorExResult:
+    """``(LU, pivots, info)``: the packed LU factorization of ``A`` (..., m, n) with partial
+    pivoting; ``info`` (int32) is 0, or the 1-based index of the first zero on U's diagonal."""
+    op = "linalg.lu_factor_ex"
+    lu_, piv, info = _factor(A, op, pivot)
+    if check_errors and np.any(info._data):
+        first = int(info._data[info._data != 0].flat[0])
+        raise LinAlgError(f"{op}: U[{first},{first}] is zero (the matrix is singular)")
+    return LUFactorExResult(lu_, piv, info)
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
+    """``(LU, pivots)`` as :func:`lu_factor_ex`, raising ``LinAlgError`` for a singular
+    matrix (a zero on U's diagonal would divide by zero in ``lu_solve``)."""
+    op = "linalg.lu_factor"
+    lu_, piv, info = _factor(A, op, pivot)
+    if np.any(info._data):
+        first = int(info._data[info._data != 0].flat[0])
+        raise LinAlgError(
+            f"{op}: U[{first},{first}] is zero and using it on lu_solve would result in a "
+            "division by zero. If you still want to perform the factorization, consider "
+            "calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)"
+        )
+    return LUFactorResult(lu_, piv)
+
+
+def unpack_lu(lu_: Tensor, pivots: Tensor, unpack_data: bool, unpack_pivots: bool) -> LUResult:
+    """``(P, L, U)`` from a packed LU; a part not asked for is an empty tensor."""
+    m, n = lu_.shape[-2:]
+    empty = Tensor._make(np.zeros(0, dtype=lu_._data.dtype), False, None, 0)
+    p = permutation_from_pivots(pivots, m, lu_._data.dtype) if unpack_pivots else empty
+    low, up = _split(lu_, m, n) if unpack_data else (empty, empty)
+    return LUResult(p, low, up)
+
+
+def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
+    """``(P, L, U)`` with ``A = P L U``: L (..., m, k) unit lower, U (..., k, n) upper."""
+    lu_, piv, _ = _factor(A, "linalg.lu", pivot)
+    return unpack_lu(lu_, piv, True, True)
+
+
+def lu_solve(
+    LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False
+) -> Tensor:
+    """``X`` with ``A X = B`` (``adjoint``: ``A^T X = B``; ``left=False``: ``X A = B``) from
+    ``A``'s packed LU factorization: triangular solves with the permuted ``B``."""
+    op = "linalg.lu_solve"
+    lu_ = check_square(LU, op)
+    b = tensor_arg(B, op)
+    if b.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor B must have at least 2 dimensions.")
+    if not isinstance(pivots, Tensor) or pivots.dtype != np.int32:
+        raise RuntimeError(f"{op}: pivots should be a Tensor of scalar type int32")
+    if b.dtype != lu_.dtype:
+        raise RuntimeError(
+            f"{op}: Expected LU and B to have the same dtype, but found LU of type {lu_.dtype} "
+            f"and B of type {b.dtype} instead"
+        )
+    n = lu_.shape[-1]
+    if tuple(pivots.shape) != tuple(lu_.shape[:-1]):
+        raise RuntimeError(
+            f"{op}: Expected pivots of shape {tuple(lu_.shape[:-1])} (LU.shape[:-1]), got "
+            f"{tuple(pivots.shape)}"
+        )
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(
+            f"{op}: Incompatible shapes of A and B for the equation {eq} "
+            f"({n}x{n} and {b.shape[-2]}x{b.shape[-1]})"
+        )
+    if not left:  # X A = B  <=>  A^T X^T = B^T
+        return lu_solve(lu_, pivots, b.mT, adjoint=not adjoint).mT
+    p, low, up = unpack_lu(lu_, pivots, True, True)
+    if adjoint:  # A^T = U^T L^T P^T: X = P L^-T U^-T B
+        y = solve_triangular(up.mT, b, upper=False)
+        return p @ solve_triangular(low.mT, y, upper=True, unitriangular=True)
+    y = solve_triangular(low, p.mT @ b, upper=False, unitriangular=True)
+    return solve_triangular(up, y, upper=True)
+
+
+def lu_unpack(
+    LU_data: Tensor,  # noqa: N803 - PyTorch's names
+    LU_pivots: Tensor,  # noqa: N803
+    unpack_data: bool = True,
+    unpack_pivots: bool = True,
+    *,
+    out: Any = None,
+) -> LUResult:
+    """``(P, L, U)`` with ``A = P L U`` from ``linalg.lu_factor``'s packed result; a part not
+    asked for (``unpack_data`` for L and U, ``unpack_pivots`` for P) is an empty tensor.
+    L and U are differentiable functions of ``LU_data`` (its strict lower part and its upper
+    triangle)."""
+    op = "lu_unpack"
+    lu_ = tensor_arg(LU_data, op)
+    if lu_.ndim < 2:
+        raise RuntimeError(
+            f"{op}: Expected tensor with 2 or more dimensions. Got size: {list(lu_.shape)} instead"
+        )
+    k = min(lu_.shape[-2:])
+    if not isinstance(LU_pivots, Tensor) or LU_pivots.dtype != np.int32:
+        raise RuntimeError(
+            f"{op}: LU_pivots is expected to be a contiguous tensor of int32 dtype. Note: this "
+            "function is intended to be used with the output produced by linalg.lu_factor"
+        )
+    if tuple(LU_pivots.shape) != tuple(lu_.shape[:-2]) + (k,):
+        raise RuntimeError(
+            f"{op}: Expected LU_pivots of shape {tuple(lu_.shape[:-2]) + (k,)}, got "
+            f"{tuple(LU_pivots.shape)}"
+        )
+    piv = LU_pivots._data
+    if piv.size and (piv.min() < 1 or piv.max() > lu_.shape[-2]):
+        raise RuntimeError(f"{op}: LU_pivots must be in [1, {lu_.shape[-2]}] (1-based rows)")
+    result = unpack_lu(lu_, LU_pivots, bool(unpack_data), bool(unpack_pivots))
+    return result if out is None else LUResult(*write_out(op, tuple(result), out))

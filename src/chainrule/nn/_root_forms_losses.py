@@ -1,0 +1,280 @@
+"""Root forms (``nn/root_forms.py``) of the losses, the pooling functions that return
+indices and embedding_bag: ATen's signatures over ``cr.nn.functional``.
+
+The losses take ATen's int ``reduction`` (0 none, 1 mean, 2 sum). adaptive_max_pool1d and
+max_pool1d_with_indices return ``(values, indices)``; embedding_bag returns ATen's 4-tuple
+``(output, offset2bag, bag_size, max_indices)`` where those values are defined (see there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..ops._util import constant
+from ..ops.gather_scatter import gather
+from . import functional as F
+
+__all__ = [
+    "adaptive_max_pool1d",
+    "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "ctc_loss",
+    "embedding_bag",
+    "hinge_embedding_loss",
+    "kl_div",
+    "margin_ranking_loss",
+    "max_pool1d_with_indices",
+    "poisson_nll_loss",
+    "triplet_margin_loss",
+]
+
+_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
+
+
+def reduction_name(op: str, reduction: Any) -> str:
+    """ATen's int reduction as ``F``'s string. Deliberate difference: PyTorch treats any int
+    other than 1 and 2 as 0 (no reduction); chainrule raises instead of guessing."""
+    if isinstance(reduction, bool) or reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"{op}: reduction must be 0 (none), 1 (mean) or 2 (sum) in the root form "
+            f"(torch.{op}); got {reduction!r}"
+        )
+    return _REDUCTIONS[reduction]
+
+
+def _tensor(op: str, name: str, v: Any) -> Tensor:
+    if not isinstance(v, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(v).__name__}")
+    return v
+
+
+# ---------------------------------------------------------------------------------- losses
+def binary_cross_entropy_with_logits(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    target: Tensor,
+    weight: Tensor | None = None,
+    pos_weight: Tensor | None = None,
+    reduction: int = 1,
+) -> Tensor:
+    """``torch.binary_cross_entropy_with_logits`` (``pos_weight`` before ``reduction``)."""
+    r = reduction_name("binary_cross_entropy_with_logits", reduction)
+    return F.binary_cross_entropy_with_logits(
+        input, target, weight, reduction=r, pos_weight=pos_weight
+    )
+
+
+def cosine_embedding_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: int = 1
+) -> Tensor:
+    """``torch.cosine_embedding_loss``."""
+    r = reduction_name("cosine_embedding_loss", reduction)
+    return F.cosine_embedding_loss(input1, input2, target, margin, reduction=r)
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Tensor,
+    input_lengths: Tensor | Sequence[int],
+    target_lengths: Tensor | Sequence[int],
+    blank: int = 0,
+    reduction: int = 1,
+    zero_infinity: bool = False,
+) -> Tensor:
+    """``torch.ctc_loss`` (both ATen overloads: lengths as tensors or int lists). The mean
+    divides each loss by its target length first, as ``F.ctc_loss``."""
+    r = reduction_name("ctc_loss", reduction)
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, r, zero_infinity)
+
+
+def hinge_embedding_loss(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    target: Tensor,
+    margin: float = 1.0,
+    reduction: int = 1,
+) -> Tensor:
+    """``torch.hinge_embedding_loss``."""
+    r = reduction_name("hinge_embedding_loss", reduction)
+    return F.hinge_embedding_loss(input, target, margin, reduction=r)
+
+
+def kl_div(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    target: Tensor,
+    reduction: int = 1,
+    *,
+    log_target: bool = False,
+) -> Tensor:
+    """``torch.kl_div``: the pointwise KL terms (``F.kl_div(reduction='none')``) then ATen's
+    reduction, a plain mean for 1 (so no ``batchmean`` advice is given, as in PyTorch)."""
+    r = reduction_name("kl_div", reduction)
+    out = F.kl_div(input, target, reduction="none", log_target=log_target)
+    return out if r == "none" else out.mean() if r == "mean" else out.sum()
+
+
+def margin_ranking_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: int = 1
+) -> Tensor:
+    """``torch.margin_ranking_loss``."""
+    r = reduction_name("margin_ranking_loss", reduction)
+    return F.margin_ranking_loss(input1, input2, target, margin, reduction=r)
+
+
+def poisson_nll_loss(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    target: Tensor,
+    log_input: bool,
+    full: bool,
+    eps: float,
+    reduction: int,
+) -> Tensor:
+    """``torch.poisson_nll_loss`` (every argument required, as ATen's)."""
+    r = reduction_name("poisson_nll_loss", reduction)
+    return F.poisson_nll_loss(input, target, log_input, full, eps=eps, reduction=r)
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    reduction: int = 1,
+) -> Tensor:
+    """``torch.triplet_margin_loss``."""
+    r = reduction_name("triplet_margin_loss", reduction)
+    return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction=r)
+
+
+# ---------------------------------------------------------------------------------- pooling
+def _single(op: str, name: str, v: Any) -> int:
+    """ATen's ``int[1]``: an int or a one-element sequence."""
+    if isinstance(v, (list, tuple)):
+        if len(v) != 1:
+            raise RuntimeError(f"{op}: {name} must be an int or a single int, got {v!r}")
+        v = v[0]
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(v).__name__}")
+    return int(v)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """``torch.adaptive_max_pool1d``: ``(values, indices)`` over (C, L) or (N, C, L). Window
+    i covers [floor(i L / out), ceil((i + 1) L / out)); its index is the first maximum (a
+    NaN counts as the maximum, as PyTorch). The values are ``gather(input, -1, indices)``,
+    so the gradient goes to the chosen element only, as PyTorch's."""
+    op = "adaptive_max_pool1d"
+    x = _tensor(op, "input", input)
+    out = _single(op, "output_size", output_size)
+    if x.ndim not in (2, 3) or x.shape[-1] == 0 or 0 in x.shape[:-1] and x.ndim == 3:
+        raise RuntimeError(
+            f"{op}: expected a 2-d (C, L) or 3-d (N, C, L) input with non-zero sizes, "
+            f"got shape {tuple(x.shape)}"
+        )
+    if out <= 0:
+        raise RuntimeError(f"{op}: output_size must be positive, got {out}")
+    d = x._data
+    length = d.shape[-1]
+    xp = get_array_module(d)
+    cols = []
+    for i in range(out):
+        s, e = (i * length) // out, -((-(i + 1) * length) // out)
+        w = d[..., s:e]
+        nan = xp.isnan(w) if d.dtype.kind in "fc" else xp.zeros(w.shape, dtype=bool)
+        first = xp.where(nan.any(-1), xp.argmax(nan, -1), xp.argmax(w, -1))
+        cols.append(first + s)
+    idx = xp.stack(cols, -1).astype(np.int64)
+    return gather(x, -1, constant(idx)), constant(idx)
+
+
+def max_pool1d_with_indices(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    kernel_size: Any,
+    stride: Any = (),
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """``torch.max_pool1d_with_indices``: ``F.max_pool1d(..., return_indices=True)``; an
+    empty ``stride`` (ATen's default ``[]``) means the kernel size."""
+    op = "max_pool1d_with_indices"
+    k = _single(op, "kernel_size", kernel_size)
+    no_stride = stride is None or isinstance(stride, (list, tuple)) and len(stride) == 0
+    s = k if no_stride else _single(op, "stride", stride)
+    p, dl = _single(op, "padding", padding), _single(op, "dilation", dilation)
+    return F.max_pool1d(_tensor(op, "input", input), k, s, p, dl, ceil_mode, return_indices=True)
+
+
+# ------------------------------------------------------------------------------ embedding_bag
+def embedding_bag(
+    weight: Tensor,
+    indices: Tensor,
+    offsets: Tensor,
+    scale_grad_by_freq: bool = False,
+    mode: int = 0,
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``torch.embedding_bag``: ``(output, offset2bag, bag_size, max_indices)`` for mode 1
+    (mean) and 2 (max); ``output`` is ``F.embedding_bag``'s.
+
+    offset2bag is each index's bag (as PyTorch: with ``include_last_offset`` the indices after
+    the last offset count in the last bag), bag_size the number of non-padding indices per
+    bag, max_indices the row each maximum came from (mode 2; 0 for an empty bag) or, in mode
+    1, ``bag_size`` again, as PyTorch's kernel returns.
+
+    Raises:
+        NotImplementedError: mode 0 (sum). PyTorch's auxiliary outputs there are placeholders
+            whose values depend on its CPU kernel's fast path (an empty offset2bag for
+            contiguous float32/float16 weights without padding_idx, a filled one otherwise;
+            zeros for bag_size): they cannot be mirrored honestly. For the sum itself use
+            ``cr.nn.functional.embedding_bag(..., mode='sum')``.
+    """
+    op = "embedding_bag"
+    modes = {0: "sum", 1: "mean", 2: "max"}
+    if isinstance(mode, bool) or mode not in modes:
+        raise ValueError(f"{op}: mode must be 0 (sum), 1 (mean) or 2 (max), got {mode!r}")
+    if mode == 0:
+        raise NotImplementedError(
+            f"{op}: the root form's mode=0 (sum) is not supported: PyTorch's offset2bag, "
+            "bag_size and max_indices there are placeholders that depend on its CPU kernel's "
+            "fast path; use cr.nn.functional.embedding_bag(input, weight, offsets, "
+            "mode='sum') for the output"
+        )
+    w = _tensor(op, "weight", weight)
+    idx, off = _tensor(op, "indices", indices), _tensor(op, "offsets", offsets)
+    if idx.ndim != 1 or off.ndim != 1:
+        raise ValueError(
+            f"{op}: indices and offsets must be 1-d in the root form, got shapes "
+            f"{tuple(idx.shape)} and {tuple(off.shape)}"
+        )
+    pad = None if padding_idx is None or padding_idx < 0 else padding_idx
+    out = F.embedding_bag(
+        idx, w, off, None, 2, scale_grad_by_freq, modes[mode], sparse,
+        per_sample_weights, include_last_offset, pad,
+    )  # fmt: skip
+    ii, oo = np.asarray(idx._data).astype(np.int64), np.asarray(off._data).astype(np.int64)
+    starts = oo[:-1] if include_last_offset else oo
+    nbags = len(starts)
+    bag = np.searchsorted(starts, np.arange(len(ii)), side="right") - 1
+    valid = ii != (-1 if pad is None else pad)
+    size = np.bincount(bag[valid], minlength=nbags).astype(np.int64)
+    if mode == 1:
+        maxi = size.copy()
+    else:
+        wd = np.asarray(w._data)
+        maxi = np.zeros((nbags, wd.shape[1]), dtype=np.int64)
+        for b in range(nbags):
+            rows = ii[(bag == b) & valid]
+            if rows.size:
+                maxi[b] = rows[np.argmax(wd[rows], axis=0)]
+    xp = get_array_module(w._data)
+    return out, *(constant(xp.asarray(a)) for a in (bag, size, maxi))

@@ -1,0 +1,108 @@
+"""Special functions of ``ops/pointwise_more.py`` (exported from there): erfc, i0 and
+mvlgamma, with I1 (i0's derivative). Their raw kernels are in ``_bessel_kernels.py``.
+
+erfc is a primitive because ``1 - erf(x)`` loses every digit for x > ~6; i0's derivative
+I1 is a primitive too, so that double backward works; mvlgamma is a sum of lgammas.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from . import _bessel_kernels as _bk
+from ._util import DtypeError, as_tensor, constant
+from .binding import tensor_method
+from .cast import cast
+from .elementwise import UnaryElementwise
+from .indexing import masked_fill
+from .reduction import sum as _sum
+from .special import lgamma
+from .unary import exp
+
+__all__ = ["erfc", "i0", "mvlgamma"]
+
+
+def _floating(op: str, x: Any) -> Tensor:
+    """Real input as a float tensor (integers and bool become the default float)."""
+    x = as_tensor(x)
+    if x._data.dtype.kind == "c":
+        raise DtypeError(f"{op}: not implemented for complex tensors")
+    return x if x._data.dtype.kind == "f" else cast(x, dtypes.get_default_dtype())
+
+
+# ----------------------------------------------------------------------------- erfc / i0
+class Erfc(UnaryElementwise):
+    """1 - erf(x), computed directly (no cancellation); d/dx = -2 / sqrt(pi) * exp(-x^2)."""
+
+    @staticmethod
+    def f(x):
+        return _bk.erfc(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return exp(-(x * x)) * (-2.0 / math.sqrt(math.pi))
+
+
+@tensor_method(inplace=True)
+def erfc(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The complementary error function ``1 - erf(input)`` (``torch.erfc``; integers give
+    the default float). Its derivative is ``-2 / sqrt(pi) * exp(-input ** 2)``."""
+    return Erfc.apply(_floating("erfc", input))
+
+
+class I0(UnaryElementwise):
+    """The modified Bessel function of the first kind, order 0; d/dx = I1(x)."""
+
+    @staticmethod
+    def f(x):
+        return _bk.i0(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return I1.apply(x)
+
+
+class I1(UnaryElementwise):
+    """I1(x) (``torch.special.i1``; here only i0's derivative); d/dx = I0(x) - I1(x) / x,
+    whose limit at x = 0 is 1/2."""
+
+    @staticmethod
+    def f(x):
+        return _bk.i1(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        at0 = constant(x._data == 0)
+        safe = masked_fill(x, at0, 1.0)
+        return masked_fill(I0.apply(x) - I1.apply(x) / safe, at0, 0.5)
+
+
+@tensor_method(inplace=True)
+def i0(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The modified Bessel function of the first kind of order 0 (``torch.i0``; NaN at
+    +-inf, as PyTorch's Cephes kernel). Its derivative is I1(input)."""
+    return I0.apply(_floating("i0", input))
+
+
+# ------------------------------------------------------------------------------ mvlgamma
+@tensor_method(inplace=True)
+def mvlgamma(input: Any, p: int) -> Tensor:  # noqa: A002 - PyTorch's name
+    """The multivariate log-gamma function of dimension ``p`` (``torch.mvlgamma``):
+    ``p (p - 1) / 4 * log(pi) + sum_{i=0}^{p-1} lgamma(input - i / 2)``; +inf at the poles,
+    as PyTorch (which no longer checks input > (p - 1) / 2). Gradient:
+    ``sum_i digamma(input - i / 2)``."""
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+        raise TypeError(f"mvlgamma(): argument 'p' must be int, not {type(p).__name__}")
+    if p < 1:
+        raise RuntimeError(f"mvlgamma: p has to be greater than or equal to 1 (got p={p})")
+    x = _floating("mvlgamma", input)
+    xp = get_array_module(x._data)
+    shifts = constant(xp.asarray(-np.arange(p, dtype=np.float64) / 2.0, dtype=x._data.dtype))
+    terms = lgamma(x.unsqueeze(-1) + shifts)
+    return _sum(terms, -1) + p * (p - 1) / 4.0 * math.log(math.pi)

@@ -1,0 +1,145 @@
+"""Questions about a tensor that PyTorch answers from its storage and dtype: ``itemsize``,
+``nbytes``, ``storage_offset``, ``is_signed``, ``is_nonzero``, ``is_same_size``, ``layout``;
+and the root helpers ``typename`` and ``is_storage``.
+
+The Tensor-only ones are bound in ``ops/__init__.py`` (``_TENSOR_ONLY``, properties in
+``_bind_special``); the root functions reach ``chainrule.*`` through ``settings.__all__``.
+Nothing here records a graph: the answers are Python values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.saved import memory_root
+from ..autograd.tensor import Tensor
+from ..autograd.view_replay import data_pointer
+from ..serialization.archive import Storage
+
+__all__ = [
+    "is_nonzero",
+    "is_same_size",
+    "is_signed",
+    "is_storage",
+    "itemsize",
+    "layout",
+    "nbytes",
+    "storage_offset",
+    "strided",
+    "tensor_layout",
+    "typename",
+]
+
+
+class layout:  # noqa: N801 - PyTorch's name (torch.layout)
+    """A tensor memory layout (``torch.layout``). chainrule has one, :data:`strided` (dense
+    arrays with strides, NumPy's and CuPy's only layout); PyTorch's sparse and mkldnn
+    layouts have no chainrule counterpart."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"chainrule.{self._name}"
+
+    def __reduce__(self) -> str:
+        return self._name  # pickles as the module-level singleton
+
+
+strided = layout("strided")
+
+
+def _check_tensor(op: str, arg: str, position: int, value: Any) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{op}(): argument '{arg}' (position {position}) must be Tensor, not "
+            f"{type(value).__name__}"
+        )
+
+
+def tensor_layout(self: Tensor) -> layout:
+    """``Tensor.layout``: always :data:`strided` in chainrule."""
+    return strided
+
+
+def itemsize(self: Tensor) -> int:
+    """``Tensor.itemsize``: the size of one element in bytes (``element_size()``)."""
+    return int(self._data.itemsize)
+
+
+def nbytes(self: Tensor) -> int:
+    """``Tensor.nbytes``: ``numel() * itemsize`` (the tensor's elements, not its storage's:
+    a view of part of a larger tensor counts only its own elements, as PyTorch)."""
+    return int(self._data.size) * int(self._data.itemsize)
+
+
+def storage_offset(self: Tensor) -> int:
+    """``Tensor.storage_offset()``: how many elements the tensor's first element lies after
+    the start of the memory it shares (the NumPy/CuPy array owning it): 0 for a tensor that
+    owns its memory, ``1`` for ``x[1:]``.
+
+    chainrule's storage is the array that owns the memory; for a tensor made by
+    ``from_numpy``/``as_tensor`` of a NumPy *view*, that is the NumPy array the view was
+    taken from, where PyTorch's storage starts at the view's first element (offset 0)."""
+    arr = self._data
+    root = memory_root(arr)
+    if root is arr:
+        return 0
+    return (data_pointer(arr) - data_pointer(root)) // int(arr.itemsize)
+
+
+def is_signed(self: Tensor) -> bool:
+    """``Tensor.is_signed()``: True for signed integer, floating and complex dtypes; False
+    for unsigned integers and bool."""
+    return self._data.dtype.kind in "ifc"
+
+
+def is_nonzero(input: Tensor) -> bool:  # noqa: A002 - PyTorch's parameter name
+    """Whether a one-element tensor is not zero (``torch.is_nonzero``; NaN is non-zero).
+
+    Raises:
+        TypeError: ``input`` is not a tensor.
+        RuntimeError: ``input`` has no element or more than one (as PyTorch).
+    """
+    _check_tensor("is_nonzero", "input", 1, input)
+    n = int(input._data.size)
+    if n == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if n > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input._data.reshape(-1)[0] != 0)
+
+
+def is_same_size(input: Tensor, other: Tensor) -> bool:  # noqa: A002
+    """Whether two tensors have the same shape (dtypes may differ)."""
+    _check_tensor("is_same_size", "input", 1, input)
+    _check_tensor("is_same_size", "other", 2, other)
+    return tuple(input._data.shape) == tuple(other._data.shape)
+
+
+def typename(obj: Any, /) -> str:
+    """A string naming ``obj``'s type (``torch.typename``): ``tensor.type()`` for a tensor
+    (``'torch.FloatTensor'``), else ``module.qualname`` of the object (a class or function)
+    or of its class, without the module for builtins (``'int'``)."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    if hasattr(obj, "__qualname__"):
+        qualname = obj.__qualname__
+    elif hasattr(obj, "__name__"):
+        qualname = obj.__name__
+    else:
+        module = obj.__class__.__module__ or ""
+        qualname = obj.__class__.__qualname__
+    if module in ("", "builtins"):
+        return qualname
+    return f"{module}.{qualname}"
+
+
+def is_storage(obj: Any, /) -> bool:
+    """Whether ``obj`` is a storage (``torch.is_storage``). chainrule tensors have no
+    separate storage objects; the only storages are those read from a PyTorch checkpoint
+    (``serialization.archive.Storage``), so everything else, tensors included, is False."""
+    return isinstance(obj, Storage)
