@@ -9,7 +9,10 @@ grouped convolution the weight's ``in`` is already in_channels / groups).
 
 from __future__ import annotations
 
+import functools
 import math
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,17 +23,29 @@ from ..random import Generator, gen
 
 __all__ = [
     "calculate_gain",
+    "constant",
     "constant_",
+    "dirac",
     "dirac_",
+    "eye",
     "eye_",
+    "kaiming_normal",
     "kaiming_normal_",
+    "kaiming_uniform",
     "kaiming_uniform_",
+    "normal",
     "normal_",
     "ones_",
+    "orthogonal",
     "orthogonal_",
+    "sparse",
+    "sparse_",
     "trunc_normal_",
+    "uniform",
     "uniform_",
+    "xavier_normal",
     "xavier_normal_",
+    "xavier_uniform",
     "xavier_uniform_",
     "zeros_",
 ]
@@ -247,3 +262,64 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None =
     if rows < cols:
         q = q.T
     return _fill(tensor, (gain * q).reshape(tensor.shape))
+
+
+def sparse_(
+    tensor: Tensor, sparsity: float, std: float = 0.01, generator: Generator | None = None
+) -> Tensor:
+    """Fill a 2-d tensor as a sparse matrix (Martens, 2010): entries from N(0, std²), then in
+    every column ``ceil(sparsity · rows)`` entries, at random rows, set to zero.
+
+    Both draws come from ``generator`` (PyTorch draws the zero positions from its global
+    generator even when ``generator`` is given; here one generator makes the whole fill
+    reproducible).
+    """
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"sparse_: expected a Tensor, got {type(tensor).__name__}")
+    if tensor.ndim != 2:
+        raise ValueError(
+            f"sparse_: only tensors with 2 dimensions are supported, got shape "
+            f"{tuple(tensor.shape)}"
+        )
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    rng = gen(generator)
+    values = rng.normal(0.0, std, (rows, cols))
+    for col in range(cols):
+        values[rng.permutation(rows)[:num_zeros], col] = 0.0
+    return _fill(tensor, values)
+
+
+def _make_deprecate(meth: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """PyTorch's old name without the trailing underscore: warns (FutureWarning) and calls
+    ``meth``."""
+    new_name = meth.__name__
+    old_name = new_name[:-1]
+
+    @functools.wraps(meth)
+    def deprecated_init(*args: Any, **kwargs: Any) -> Tensor:
+        warnings.warn(
+            f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return meth(*args, **kwargs)
+
+    deprecated_init.__doc__ = (
+        f"{old_name}(...): deprecated alias of :func:`{new_name}` (emits a FutureWarning)."
+    )
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old_name
+    return deprecated_init
+
+
+uniform = _make_deprecate(uniform_)
+normal = _make_deprecate(normal_)
+constant = _make_deprecate(constant_)
+xavier_uniform = _make_deprecate(xavier_uniform_)
+xavier_normal = _make_deprecate(xavier_normal_)
+kaiming_uniform = _make_deprecate(kaiming_uniform_)
+kaiming_normal = _make_deprecate(kaiming_normal_)
+orthogonal = _make_deprecate(orthogonal_)
+eye = _make_deprecate(eye_)
+dirac = _make_deprecate(dirac_)
+sparse = _make_deprecate(sparse_)

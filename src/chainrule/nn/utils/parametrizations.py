@@ -18,10 +18,12 @@ from ...backend import get_array_module
 from ...random import gen
 from ..functional.normalization import normalize
 from ..layers.conv import ConvTranspose1d, ConvTranspose2d
+from ..layers.conv3d import ConvTranspose3d
 from ..module import Module
+from ._orthogonal import orthogonal
 from .parametrize import register_parametrization
 
-__all__ = ["spectral_norm", "weight_norm"]
+__all__ = ["orthogonal", "spectral_norm", "weight_norm"]
 
 
 def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
@@ -160,6 +162,6 @@ def spectral_norm(
             f"Module '{type(module).__name__}' has no parameter or buffer with name '{name}'"
         )
     if dim is None:
-        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
     register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
     return module

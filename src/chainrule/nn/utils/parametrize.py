@@ -31,6 +31,8 @@ __all__ = [
     "is_parametrized",
     "register_parametrization",
     "remove_parametrizations",
+    "transfer_parametrizations_and_params",
+    "type_before_parametrizations",
 ]
 
 _cache_depth = 0
@@ -327,3 +329,39 @@ def remove_parametrizations(
         delattr(module, "parametrizations")
         module.__class__ = module.__class__.__bases__[0]
     return module
+
+
+def type_before_parametrizations(module: Module) -> type:
+    """The module's class as it was before parametrization (``Linear`` for the per-instance
+    ``ParametrizedLinear``)."""
+    return module.__class__.__bases__[0] if is_parametrized(module) else type(module)
+
+
+def transfer_parametrizations_and_params(
+    from_module: Module, to_module: Module, tensor_name: str | None = None
+) -> Module:
+    """Register on ``to_module`` the parametrizations of ``from_module`` (all, or only
+    ``tensor_name``'s) and make it share their original tensors; a tensor that ``to_module``
+    lacks is first created there as a Parameter (``torch.nn.utils.parametrize``).
+
+    Returns:
+        ``to_module``.
+    """
+    if not is_parametrized(from_module):
+        return to_module
+    names = list(from_module.parametrizations) if tensor_name is None else [tensor_name]
+    for name in names:
+        source = from_module.parametrizations[name]
+        if not hasattr(to_module, name):
+            setattr(to_module, name, Parameter(getattr(from_module, name)))
+        for param_func in source:
+            register_parametrization(to_module, name, param_func)
+        target = to_module.parametrizations[name]
+        if hasattr(source, "original"):
+            target.original = source.original
+        else:
+            num = 0
+            while hasattr(source, f"original{num}"):
+                setattr(target, f"original{num}", getattr(source, f"original{num}"))
+                num += 1
+    return to_module

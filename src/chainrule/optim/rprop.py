@@ -1,0 +1,102 @@
+"""Rprop: per-element step sizes grown or shrunk by the sign agreement of gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..backend import get_array_module
+from ._flags import check_flags
+from .optimizer import Optimizer, _check_non_negative
+
+__all__ = ["Rprop"]
+
+
+class Rprop(Optimizer):
+    r"""Resilient backpropagation (PyTorch's ``torch.optim.Rprop``; Riedmiller & Braun, 1993).
+
+    Only the sign of the gradient is used. Per element, with the previous gradient
+    :math:`g_{t-1}` (zeroed after a sign change):
+
+    .. math::
+        \eta_t &= \min(\eta_{\max}, \eta_+ \eta_{t-1}) \text{ if } g_t g_{t-1} > 0,\quad
+            \max(\eta_{\min}, \eta_- \eta_{t-1}) \text{ if } g_t g_{t-1} < 0,\quad
+            \eta_{t-1} \text{ else}\\
+        g_t &\leftarrow 0 \text{ where } g_t g_{t-1} < 0 \quad(\text{no step after a sign
+            flip})\\
+        \theta_t &= \theta_{t-1} - \eta_t\,\mathrm{sign}(g_t)
+
+    The step sizes start at ``lr``. Complex parameters are treated as pairs of reals, as in
+    PyTorch.
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: initial step size.
+        etas: :math:`(\eta_-, \eta_+)`, with :math:`0 < \eta_- < 1 < \eta_+`.
+        step_sizes: :math:`(\eta_{\min}, \eta_{\max})`, the allowed step sizes.
+        capturable: CUDA-graph capture; only False is supported (True raises).
+        foreach: None or False (chainrule's one implementation); True raises.
+        maximize: maximize the objective instead of minimizing it.
+        differentiable: only False is supported (True raises).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        etas: tuple[float, float] = (0.5, 1.2),
+        step_sizes: tuple[float, float] = (1e-6, 50),
+        *,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ):
+        _check_non_negative("learning rate", lr, "Rprop")
+        if len(etas) != 2 or not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(
+                f"Rprop: invalid etas {etas!r}; expected (etaminus, etaplus) with "
+                "0 < etaminus < 1 < etaplus"
+            )
+        if len(step_sizes) != 2:
+            raise ValueError(f"Rprop: step_sizes must be a pair (min, max), got {step_sizes!r}")
+        defaults = {
+            "lr": lr,
+            "etas": tuple(etas),
+            "step_sizes": tuple(step_sizes),
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        check_flags("Rprop", defaults)
+        super().__init__(params, defaults)
+
+    def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        state["step"] = 0
+        state["prev"] = xp.zeros_like(param)
+        lr = float(group["lr"])
+        state["step_size"] = xp.full_like(param, complex(lr, lr) if param.dtype.kind == "c" else lr)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        check_flags("Rprop", group)
+        xp = get_array_module(param)
+        etaminus, etaplus = group["etas"]
+        step_min, step_max = group["step_sizes"]
+        state["step"] += 1
+        prev, step_size = state["prev"], state["step_size"]
+        grad = -grad if group["maximize"] else grad.copy()
+        if param.dtype.kind == "c":  # torch.view_as_real: each part on its own
+            real = param.real.dtype
+            param, grad = param.view(real), grad.view(real)
+            prev, step_size = prev.view(real), step_size.view(real)
+        prod = grad * prev
+        factor = xp.where(prod > 0, etaplus, xp.where(prod < 0, etaminus, 1.0)).astype(
+            param.dtype, copy=False
+        )
+        step_size *= factor
+        xp.clip(step_size, step_min, step_max, out=step_size)
+        grad[prod < 0] = 0
+        param -= xp.sign(grad) * step_size
+        prev[...] = grad
