@@ -284,7 +284,7 @@ def test_loss_modules_match_torch():
     m = cr.nn.CrossEntropyLoss(weight=cr.tensor(w), label_smoothing=0.1, ignore_index=2)
     tm = torch.nn.CrossEntropyLoss(weight=torch.tensor(w), label_smoothing=0.1, ignore_index=2)
     _run(lambda a: m(a, cr.tensor(t)), lambda a: tm(a, torch.tensor(t)), (x,), (tx,))
-    assert repr(cr.nn.MSELoss(reduction="sum")) == "MSELoss(reduction='sum')"
+    assert repr(cr.nn.MSELoss(reduction="sum")) == repr(torch.nn.MSELoss(reduction="sum"))
     pairs = [
         (cr.nn.MSELoss(), torch.nn.MSELoss()),
         (cr.nn.L1Loss(), torch.nn.L1Loss()),
@@ -318,3 +318,16 @@ def test_shape_mismatch_broadcasts_with_torchs_warning_or_raises_like_torch():
         F.mse_loss(cr.randn(4, 3), cr.randn(4, 2))
     with pytest.raises(ValueError, match="binary_cross_entropy: Using a target size"):
         F.binary_cross_entropy(cr.rand(4, 1), cr.rand(4))
+
+
+def test_every_loss_and_batchnorm_prints_like_torch():
+    names = [n for n in dir(torch.nn) if n.endswith("Loss") and hasattr(cr.nn, n)]
+    for name in names:
+        for kw in ({}, {"reduction": "sum"}):
+            try:
+                want = repr(getattr(torch.nn, name)(**kw))
+            except (TypeError, ValueError):
+                continue
+            assert repr(getattr(cr.nn, name)(**kw)) == want, (name, kw)
+    for kw in ({}, {"affine": False}, {"bias": False}):
+        assert repr(cr.nn.BatchNorm1d(3, **kw)) == repr(torch.nn.BatchNorm1d(3, **kw)), kw

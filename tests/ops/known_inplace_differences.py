@@ -54,6 +54,10 @@ def _lm(*targets: str) -> dict:
     return {t: (TORCH_RAISES, R_LINALG_MORE) for t in targets}
 
 
+R_GATHER = (
+    "max pooling (adaptive, fractional, with_indices): PyTorch saves the input; chainrule "
+    "gathers at precomputed argmax indices and saves only those"
+)
 R_LOGSUMEXP = (
     "logsumexp: PyTorch saves input and result; chainrule saves only the softmax "
     "weights it needs (its own array)"
@@ -113,6 +117,16 @@ R_PDIST = (
 )
 
 KNOWN_DIFFERENCES: dict = {
+    "F_adaptive_max_pool1d": {"in0": (TORCH_RAISES, R_GATHER)},
+    "F_adaptive_max_pool1d_indices": {"in0": (TORCH_RAISES, R_GATHER)},
+    "F_adaptive_max_pool2d_with_indices": {"in0": (TORCH_RAISES, R_GATHER)},
+    "F_adaptive_max_pool3d_with_indices": {"in0": (TORCH_RAISES, R_GATHER)},
+    "F_max_pool1d_with_indices": {"in0": (TORCH_RAISES, R_GATHER)},
+    "F_max_pool2d_with_indices": {"in0": (TORCH_RAISES, R_GATHER)},
+    "F_max_pool3d_with_indices": {"in0": (TORCH_RAISES, R_GATHER)},
+    "F_fractional_max_pool2d": {"in0": (TORCH_RAISES, R_GATHER)},
+    "F_fractional_max_pool2d_indices": {"in0": (TORCH_RAISES, R_GATHER)},
+    "F_fractional_max_pool3d": {"in0": (TORCH_RAISES, R_GATHER)},
     "linalg_matrix_exp": _lm("in0"),
     "cholesky_solve": _lm("in0"),
     "cholesky_solve_upper": _lm("in0"),

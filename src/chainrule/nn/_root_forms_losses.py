@@ -16,7 +16,6 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops._util import constant
-from ..ops.gather_scatter import gather
 from . import functional as F
 
 __all__ = [
@@ -165,32 +164,12 @@ def _single(op: str, name: str, v: Any) -> int:
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
-    """``torch.adaptive_max_pool1d``: ``(values, indices)`` over (C, L) or (N, C, L). Window
-    i covers [floor(i L / out), ceil((i + 1) L / out)); its index is the first maximum (a
-    NaN counts as the maximum, as PyTorch). The values are ``gather(input, -1, indices)``,
-    so the gradient goes to the chosen element only, as PyTorch's."""
+    """``torch.adaptive_max_pool1d``: ``(values, indices)`` over (C, L) or (N, C, L), i.e.
+    ``F.adaptive_max_pool1d_with_indices`` (window i covers [floor(i L / out),
+    ceil((i + 1) L / out)); the first maximum, or the last NaN, as PyTorch's CPU kernel)."""
     op = "adaptive_max_pool1d"
     x = _tensor(op, "input", input)
-    out = _single(op, "output_size", output_size)
-    if x.ndim not in (2, 3) or x.shape[-1] == 0 or 0 in x.shape[:-1] and x.ndim == 3:
-        raise RuntimeError(
-            f"{op}: expected a 2-d (C, L) or 3-d (N, C, L) input with non-zero sizes, "
-            f"got shape {tuple(x.shape)}"
-        )
-    if out <= 0:
-        raise RuntimeError(f"{op}: output_size must be positive, got {out}")
-    d = x._data
-    length = d.shape[-1]
-    xp = get_array_module(d)
-    cols = []
-    for i in range(out):
-        s, e = (i * length) // out, -((-(i + 1) * length) // out)
-        w = d[..., s:e]
-        nan = xp.isnan(w) if d.dtype.kind in "fc" else xp.zeros(w.shape, dtype=bool)
-        first = xp.where(nan.any(-1), xp.argmax(nan, -1), xp.argmax(w, -1))
-        cols.append(first + s)
-    idx = xp.stack(cols, -1).astype(np.int64)
-    return gather(x, -1, constant(idx)), constant(idx)
+    return F.adaptive_max_pool1d_with_indices(x, _single(op, "output_size", output_size))
 
 
 def max_pool1d_with_indices(

@@ -17,6 +17,7 @@ from .conv3d import *  # noqa: F401,F403
 from .ctc import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
+from .dropout_more import *  # noqa: F401,F403
 from .embedding_bag import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .gumbel import *  # noqa: F401,F403
@@ -29,6 +30,7 @@ from .pixel_shuffle import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .pooling3d import *  # noqa: F401,F403
 from .pooling_extra import *  # noqa: F401,F403
+from .pooling_more import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 
 _FAMILIES = (
@@ -53,6 +55,8 @@ _FAMILIES = (
     "pooling3d",
     "pooling_extra",
     "vision",
+    "pooling_more",
+    "dropout_more",
 )
 
 # Public names: every family's ``__all__`` plus the ops re-exported above (a family module

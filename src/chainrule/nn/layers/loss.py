@@ -43,7 +43,7 @@ class _Loss(Module):
         self.reduction = reduction
 
     def extra_repr(self) -> str:
-        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
+        return ""  # PyTorch's losses print no arguments: MSELoss(reduction='sum') is MSELoss()
 
 
 class _WeightedLoss(_Loss):

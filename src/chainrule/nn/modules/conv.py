@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from ..layers import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, LazyConv1d, LazyConv2d
+from ..layers import (
+    Conv1d,
+    Conv2d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+)
 from ..layers.conv import _ConvNd
 from ..layers.conv3d import Conv3d, ConvTranspose3d
 
@@ -15,5 +26,9 @@ __all__ = [
     "ConvTranspose3d",
     "LazyConv1d",
     "LazyConv2d",
+    "LazyConv3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
     "_ConvNd",
 ]

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from ..layers import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
+from ..layers import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
 from ..layers.dropout import _DropoutNd
 
-__all__ = ["AlphaDropout", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "_DropoutNd"]
+__all__ = [
+    "AlphaDropout",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "FeatureAlphaDropout",
+    "_DropoutNd",
+]

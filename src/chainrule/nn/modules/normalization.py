@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from ..layers import GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm
+from ..layers import (
+    CrossMapLRN2d,
+    GroupNorm,
+    LayerNorm,
+    LocalResponseNorm,
+    RMSNorm,
+)
 
-__all__ = ["GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm"]
+__all__ = ["CrossMapLRN2d", "GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm"]

@@ -1,0 +1,454 @@
+"""More of ``torch.nn.functional``'s pooling: ``adaptive_max_pool1d``, the ``*_with_indices``
+forms, ``max_unpool3d``, ``lp_pool3d`` and fractional max pooling (2-D and 3-D).
+
+All are compositions of differentiable chainrule ops, so gradients of every order and forward
+mode come from the ops used:
+
+* adaptive and fractional max pooling find each output cell's source element with the index
+  kernels of :mod:`chainrule.ops._pooling_indices` (first maximum in scan order, last NaN
+  if any, as PyTorch's CPU kernels) and gather it with ``take_along_dim``, whose gradient is
+  PyTorch's: the upstream gradient scatter-added at the indices;
+* ``max_pool{1,2,3}d_with_indices`` / ``adaptive_max_pool{1,2,3}d_with_indices`` are
+  PyTorch's ``boolean_dispatch`` halves: they always return ``(output, indices)``;
+* ``max_unpool3d`` scatters into zero volumes at the flat D*H*W indices;
+* ``lp_pool3d`` is PyTorch's ``(k * avg_pool3d(x ** p)) ** (1 / p)``, with ``+-inf`` as max
+  (min) pooling of ``|x|``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ...autograd.tensor import Tensor
+from ...backend import get_array_module, to_device
+from ...creation import zeros
+from ...ops._pooling_indices import (
+    adaptive_max_indices,
+    fractional_windows,
+    window_max_indices,
+)
+from ...ops._util import ShapeError
+from ...ops.gather_scatter import scatter, take_along_dim
+from ...ops.pooling import max_pool1d, max_pool2d
+from ...random import gen
+from .pooling3d import adaptive_max_pool3d, avg_pool3d, max_pool3d
+from .pooling_extra import _check_norm, _geometry_errors, _ints, _lp_finish, _unpool_output_size
+
+__all__ = [
+    "adaptive_max_pool1d",
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
+    "fractional_max_pool2d",
+    "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d",
+    "fractional_max_pool3d_with_indices",
+    "lp_pool3d",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "max_pool3d_with_indices",
+    "max_unpool3d",
+]
+
+
+def _const(arr: Any) -> Tensor:
+    return Tensor._make(arr, False, None, 0)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+# ----------------------------------------------------------------------------- adaptive max
+def _adaptive_max(op: str, input: Any, output_size: Any, nd: int) -> tuple[Tensor, Tensor]:
+    """(values, indices) of an ``nd``-d adaptive max pool over (N, C, *S) or (C, *S)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected input to be a Tensor, got {type(input).__name__}")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"{op}: expected {nd + 1}D or {nd + 2}D input, but got a "
+            f"{input.ndim}-dimensional tensor of shape {list(input.shape)}"
+        )
+    for d in range(1 if input.ndim == nd + 2 else 0, input.ndim):
+        if input.shape[d] == 0:
+            raise RuntimeError(
+                f"{op}(): Expected input to have non-zero size for non-batch dimensions, but "
+                f"input has sizes {list(input.shape)} with dimension {d} being empty"
+            )
+    if input.dtype.kind not in "f":
+        raise NotImplementedError(f'"{op}" not implemented for {input.dtype}')
+    sizes = tuple(input.shape[-nd:])
+    if _is_int(output_size):
+        out = (int(output_size),) * nd
+    elif isinstance(output_size, Sequence) and len(output_size) == nd:
+        if not all(o is None or _is_int(o) for o in output_size):
+            raise TypeError(f"{op}: output_size must hold ints or None, got {output_size!r}")
+        out = tuple(s if o is None else int(o) for o, s in zip(output_size, sizes))
+    elif isinstance(output_size, Sequence):
+        raise RuntimeError(
+            f"{op}() argument 'output_size' should contain {nd} ints (got {len(output_size)})"
+        )
+    else:
+        raise TypeError(
+            f"{op}: output_size must be an int or a sequence of {nd} ints, got {output_size!r}"
+        )
+    if min(out) < 0:
+        raise RuntimeError(
+            f"{op}: elements of output_size must be greater than or equal to 0, got {out}"
+        )
+    batched = input.ndim == nd + 2
+    x = input if batched else input.unsqueeze(0)
+    n, c = x.shape[:2]
+    flat = x.reshape(n, c, int(np.prod(sizes)))
+    xp = get_array_module(x._data)
+    idx = adaptive_max_indices(flat._data, sizes, out, xp)
+    vals = take_along_dim(flat, _const(idx.reshape(n, c, int(np.prod(out)))), 2).reshape(n, c, *out)
+    if not batched:
+        return vals.squeeze(0), _const(idx[0])
+    return vals, _const(idx)
+
+
+def adaptive_max_pool1d_with_indices(
+    input: Tensor, output_size: Any, return_indices: bool = False
+) -> tuple[Tensor, Tensor]:
+    """1-D adaptive max pooling of (N, C, L) or (C, L), always returning ``(output,
+    indices)``; each output takes the maximum over PyTorch's bin
+    [floor(i L / n), ceil((i + 1) L / n)) and its index into L."""
+    return _adaptive_max("adaptive_max_pool1d", input, output_size, 1)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """1-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool1d``): the output
+    alone, or ``(output, indices)`` when ``return_indices``."""
+    out, idx = adaptive_max_pool1d_with_indices(input, output_size)
+    return (out, idx) if return_indices else out
+
+
+def adaptive_max_pool2d_with_indices(
+    input: Tensor, output_size: Any, return_indices: bool = False
+) -> tuple[Tensor, Tensor]:
+    """2-D adaptive max pooling of (N, C, H, W) or (C, H, W), always returning
+    ``(output, indices)`` with indices into each H*W plane (any sizes, divisible or not)."""
+    if _is_int(output_size) or output_size is None:
+        output_size = (output_size, output_size)
+    return _adaptive_max("adaptive_max_pool2d", input, output_size, 2)
+
+
+def adaptive_max_pool3d_with_indices(
+    input: Tensor, output_size: Any, return_indices: bool = False
+) -> tuple[Tensor, Tensor]:
+    """3-D adaptive max pooling, always returning ``(output, indices)`` (indices into each
+    D*H*W volume)."""
+    return adaptive_max_pool3d(input, output_size, return_indices=True)
+
+
+# ----------------------------------------------------------------------------- max with indices
+def _check_rank(op: str, input: Any, nd: int) -> None:
+    """PyTorch's error for an input that is not (N, C, *S) or (C, *S): a RuntimeError (a
+    :class:`ShapeError`, which is also the ValueError chainrule's pooling ops raise)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected input to be a Tensor, got {type(input).__name__}")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ShapeError(
+            f"{op}: expected a {nd + 1}D or {nd + 2}D input, got shape {tuple(input.shape)}"
+        )
+
+
+def max_pool1d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """:func:`max_pool1d` that always returns ``(output, indices)`` (PyTorch's alias)."""
+    _check_rank("max_pool1d_with_indices", input, 1)
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """:func:`max_pool2d` that always returns ``(output, indices)`` (PyTorch's alias)."""
+    _check_rank("max_pool2d_with_indices", input, 2)
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """:func:`max_pool3d` that always returns ``(output, indices)`` (PyTorch's alias)."""
+    _check_rank("max_pool3d_with_indices", input, 3)
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+# ----------------------------------------------------------------------------- max_unpool3d
+def max_unpool3d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """Partial inverse of :func:`max_pool3d`: (N, C, D, H, W) or (C, D, H, W) values go to
+    the flat (d * H_out * W_out + h * W_out + w) positions ``indices`` of zero volumes of
+    size ``output_size`` (default ``(D - 1) * stride + kernel_size - 2 * padding`` per dim).
+    The gradient is the gather of the upstream gradient at ``indices`` (scatter's rule).
+
+    Raises:
+        ValueError: ``output_size`` of the wrong length or more than a stride off the default.
+        RuntimeError: a non-4d/5d input, non-int64 ``indices``, a shape mismatch or an index
+            out of range.
+    """
+    op = "max_unpool3d"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected input to be a Tensor, got {type(input).__name__}")
+    if not isinstance(indices, Tensor):
+        raise TypeError(f"{op}: indices must be a Tensor, got {type(indices).__name__}")
+    if input.ndim not in (4, 5):
+        raise RuntimeError(
+            f"Input to {op} should be a 4d or 5d Tensor, but got a tensor with "
+            f"{input.ndim} dimensions."
+        )
+    k = _ints(kernel_size, 3, "kernel_size", op)
+    s = k if stride is None else _ints(stride, 3, "stride", op)
+    p = _ints(padding, 3, "padding", op)
+    od, oh, ow = _unpool_output_size(op, input, k, s, p, output_size)
+    if indices.dtype != np.dtype(np.int64):
+        raise RuntimeError(
+            f"{op}: elements in indices should be type int64 but got: {indices.dtype}"
+        )
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(
+            f"{op}: expected shape of indices to be same as that of the input tensor "
+            f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}"
+        )
+    if input.dtype.kind not in "fc":
+        raise NotImplementedError(f'"{op}" not implemented for input dtype {input.dtype}')
+    vol = od * oh * ow
+    idx = indices._data
+    bad = (idx < 0) | (idx >= vol)
+    if bool(bad.any()):
+        first = int(idx[bad].reshape(-1)[0])
+        raise RuntimeError(
+            f"{op}: found an invalid max index {first} (output volumes are of size {od}x{oh}x{ow})"
+        )
+    lead = tuple(input.shape[:-3])
+    m = int(np.prod(input.shape[-3:]))
+    out = zeros(*lead, vol, dtype=input.dtype, device=input.device)
+    out = scatter(out, -1, indices.reshape(*lead, m), input.reshape(*lead, m))
+    return out.reshape(*lead, od, oh, ow)
+
+
+# ----------------------------------------------------------------------------- lp_pool3d
+def lp_pool3d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """Power-average pooling over (N, C, D, H, W) or (C, D, H, W):
+    ``(sum_window x ** p) ** (1 / p)``; ``p = inf`` is max pooling of ``|x|``, ``-inf`` its
+    min. Where a window's sum is exactly zero the gradient is zero (PyTorch's guard).
+
+    Raises:
+        ValueError: ``kernel_size`` not an int or 3 ints (PyTorch unpacks three).
+        ZeroDivisionError: ``norm_type == 0``.
+    """
+    op = "lp_pool3d"
+    p = _check_norm(op, norm_type)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected input to be a Tensor, got {type(input).__name__}")
+    if _is_int(kernel_size):
+        kd = kh = kw = int(kernel_size)
+    elif isinstance(kernel_size, Sequence) and len(kernel_size) == 3:
+        kd, kh, kw = _ints(kernel_size, 3, "kernel_size", op)
+    else:
+        raise ValueError(f"{op}: kernel_size must be an int or 3 ints, got {kernel_size!r}")
+    if p == math.inf:
+        return max_pool3d(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    if p == -math.inf:
+        return -max_pool3d(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    avg = _geometry_errors(op, avg_pool3d, input.pow(norm_type), kernel_size, stride, ceil_mode)
+    return _lp_finish(op, avg, p, kd * kh * kw)
+
+
+# ----------------------------------------------------------------------------- fractional
+def _fractional(
+    op: str,
+    nd: int,
+    input: Any,
+    kernel_size: Any,
+    output_size: Any,
+    output_ratio: Any,
+    samples: Any,
+) -> tuple[Tensor, Tensor]:
+    """(values, indices) of ``nd``-d fractional max pooling (PyTorch's CPU algorithm)."""
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected input to be a Tensor, got {type(input).__name__}")
+    if input.ndim not in (nd + 1, nd + 2) or 0 in tuple(input.shape)[-(nd + 1) :]:
+        raise RuntimeError(
+            f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, with non-zero sizes except "
+            f"perhaps the batch dimension, but got: {list(input.shape)}"
+        )
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f'"{op}" not implemented for {input.dtype}')
+    sizes = tuple(input.shape[-nd:])
+    names = ("kernel_size", "output_size")
+    try:
+        k = _ints(kernel_size, nd, names[0], op)
+        if output_size is None:
+            ratio = output_ratio
+            if isinstance(ratio, (int, float, np.number)):
+                ratio = (ratio,) * nd
+            if not isinstance(ratio, Sequence) or len(ratio) not in (1, nd):
+                raise TypeError(f"{op}: output_ratio must be a number or {nd} numbers")
+            ratio = tuple(ratio) * (nd if len(ratio) == 1 else 1)
+            out = tuple(int(s * float(r)) for s, r in zip(sizes, ratio))
+        else:
+            out = _ints(output_size, nd, names[1], op)
+    except TypeError as e:
+        raise RuntimeError(
+            f"{op}: kernel_size and output_size must either be a single Int or tuple of "
+            f"{nd} Ints ({e})"
+        ) from None
+    if min(k) < 1 or min(out) < 0:
+        raise RuntimeError(
+            f"{op}(): kernel_size must be positive and output_size non-negative, got "
+            f"kernel_size={k}, output_size={out}"
+        )
+    axis = ("time", "height", "width")[3 - nd :]
+    # PyTorch's bound: out + k - 1 <= size in 2-D, but strictly below size in 3-D
+    limit = 0 if nd == 2 else 1
+    for d in range(nd):
+        if out[d] + k[d] - 1 + limit > sizes[d]:
+            raise RuntimeError(
+                f"{op}(): pool {axis[d]} {k[d]} too large relative to input {axis[d]} "
+                f"{sizes[d]} (output_size {out[d]})"
+            )
+    batched = input.ndim == nd + 2
+    x = input if batched else input.unsqueeze(0)
+    n, c = x.shape[:2]
+    xp = get_array_module(x._data)
+    if samples is None:
+        u = gen(None).random((n, c, nd)).astype(x.dtype)
+    else:
+        if not isinstance(samples, Tensor):
+            raise TypeError(f"{op}: _random_samples must be a Tensor, got {type(samples).__name__}")
+        if samples.dtype != x.dtype:
+            raise RuntimeError(f"{op}: Expect _random_samples to have the same dtype as input")
+        if samples.ndim != 3:
+            raise RuntimeError(f"{op}: Expect _random_samples to be 3D, got {samples.ndim}D")
+        if samples.shape[2] != nd:
+            raise RuntimeError(
+                f"{op}: Expect _random_samples.size(2) equals to {nd}; got {samples.shape[2]}."
+            )
+        if samples.shape[0] < n:
+            raise RuntimeError(
+                f"{op}: Expect _random_samples.size(0) no less then input batch size."
+            )
+        if samples.shape[1] != c:
+            raise RuntimeError(
+                f"{op}: Expect _random_samples.size(1) equals to input channel size "
+                f"({c}); got {samples.shape[1]}."
+            )
+        u = to_device(samples._data[:n], "cpu")
+    # PyTorch's sample order: 2-D reads (width, height), 3-D reads (time, height, width)
+    win = xp.asarray(fractional_windows(u, sizes, out, k))
+    flat = x.reshape(n, c, int(np.prod(sizes)))
+    idx = window_max_indices(flat._data, win, xp)
+    vals = take_along_dim(flat, _const(idx.reshape(n, c, int(np.prod(out)))), 2).reshape(n, c, *out)
+    if not batched:
+        return vals.squeeze(0), _const(idx[0])
+    return vals, _const(idx)
+
+
+def fractional_max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Fractional max pooling (Graham 2014) of (N, C, H, W) or (C, H, W), always returning
+    ``(output, indices)`` (indices into each H*W plane).
+
+    Each (n, c) plane has its own pseudo-random window starts, from ``_random_samples``
+    (N, C, 2) in [0, 1) (width sample first, then height, as PyTorch) or, when not given,
+    from chainrule's default generator. ``output_size`` (ints) or ``output_ratio`` (a number
+    or two, ``int(size * ratio)``) sets the output size. PyTorch 2.13's functional raises
+    ``TypeError`` for a single-number ``output_ratio`` (it takes ``len()`` of it), against
+    its own docs; chainrule accepts it, as ``nn.FractionalMaxPool2d`` does.
+    """
+    op = "fractional_max_pool2d"
+    return _fractional(op, 2, input, kernel_size, output_size, output_ratio, _random_samples)
+
+
+def fractional_max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> Any:
+    """``torch.nn.functional.fractional_max_pool2d``: the output, or ``(output, indices)``
+    with ``return_indices`` (see :func:`fractional_max_pool2d_with_indices`)."""
+    out, idx = fractional_max_pool2d_with_indices(
+        input, kernel_size, output_size, output_ratio, False, _random_samples
+    )
+    return (out, idx) if return_indices else out
+
+
+def fractional_max_pool3d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Fractional max pooling of (N, C, T, H, W) or (C, T, H, W), always returning
+    ``(output, indices)`` (indices into each T*H*W volume); ``_random_samples`` is
+    (N, C, 3) ordered (time, height, width), as PyTorch. See the 2-D form."""
+    op = "fractional_max_pool3d"
+    return _fractional(op, 3, input, kernel_size, output_size, output_ratio, _random_samples)
+
+
+def fractional_max_pool3d(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> Any:
+    """``torch.nn.functional.fractional_max_pool3d``: the output, or ``(output, indices)``
+    with ``return_indices``."""
+    out, idx = fractional_max_pool3d_with_indices(
+        input, kernel_size, output_size, output_ratio, False, _random_samples
+    )
+    return (out, idx) if return_indices else out
