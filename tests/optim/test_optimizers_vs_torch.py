@@ -49,6 +49,20 @@ CASES = [
     ("Adadelta", {}),
     ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-4, "weight_decay": 0.1}),
     ("Adadelta", {"lr": 0.5, "maximize": True}),
+    ("Rprop", {"lr": 0.02}),
+    ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2), "maximize": True}),
+    ("ASGD", {"lr": 0.02}),
+    ("ASGD", {"lr": 0.02, "lambd": 0.05, "alpha": 0.6, "t0": 3, "weight_decay": 0.1}),
+    ("Adafactor", {"lr": 0.05}),
+    ("Adafactor", {"lr": 0.05, "beta2_decay": -0.5, "eps": (1e-20, 1e-2), "d": 1.5}),
+    # the implementation-selection flags: stored, same update rule (optim/_flags.py)
+    ("SGD", {"lr": 0.02, "momentum": 0.9, "foreach": True}),
+    ("SGD", {"lr": 0.02, "momentum": 0.9, "nesterov": True, "fused": True}),
+    ("Adam", {"lr": 0.05, "amsgrad": True, "foreach": True}),
+    ("Adam", {"lr": 0.05, "weight_decay": 0.1, "fused": True}),
+    ("AdamW", {"lr": 0.05, "fused": True, "foreach": False}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "fused": True}),
+    ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.3, "foreach": True}),
 ]
 
 

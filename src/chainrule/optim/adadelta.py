@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
+from ._flags import check_flags
 from .optimizer import Optimizer, _check_non_negative, regularized_grad
 
 
@@ -25,7 +26,15 @@ class Adadelta(Optimizer):
         rho: decay rate :math:`\rho` of both running averages, in [0, 1].
         eps: added inside both square roots for numerical stability.
         weight_decay: L2 penalty :math:`\lambda`.
+        foreach: PyTorch's choice of the multi-tensor (True) or per-parameter (False)
+            implementation; any value is accepted and stored in the parameter groups, and
+            selects nothing else: chainrule's one implementation computes the update rule
+            that both compute (see ``chainrule.optim._flags``).
+        capturable: CUDA graph capture; only False is supported (True raises
+            NotImplementedError).
         maximize: maximize the objective instead of minimizing it.
+        differentiable: autograd through ``step``; only False is supported (True raises
+            NotImplementedError).
     """
 
     def __init__(
@@ -35,8 +44,11 @@ class Adadelta(Optimizer):
         rho: float = 0.9,
         eps: float = 1e-6,
         weight_decay: float = 0.0,
+        foreach: bool | None = None,
         *,
+        capturable: bool = False,
         maximize: bool = False,
+        differentiable: bool = False,
     ):
         _check_non_negative("learning rate", lr, "Adadelta")
         if not 0.0 <= rho <= 1.0:
@@ -45,8 +57,18 @@ class Adadelta(Optimizer):
         _check_non_negative("weight_decay", weight_decay, "Adadelta")
         super().__init__(
             params,
-            {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize},
+            {
+                "lr": lr,
+                "rho": rho,
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "maximize": maximize,
+                "capturable": capturable,
+                "foreach": foreach,
+                "differentiable": differentiable,
+            },
         )
+        check_flags("Adadelta", self.defaults)
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
@@ -55,6 +77,7 @@ class Adadelta(Optimizer):
         state["acc_delta"] = xp.zeros_like(param)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        check_flags("Adadelta", group)
         xp = get_array_module(param)
         rho, eps = group["rho"], group["eps"]
         state["step"] += 1
@@ -67,4 +90,4 @@ class Adadelta(Optimizer):
         delta *= grad
         acc_delta *= rho
         acc_delta += (1 - rho) * (delta * delta)
-        param -= group["lr"] * delta
+        param -= float(group["lr"]) * delta  # float: lr may be a Tensor

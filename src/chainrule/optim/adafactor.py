@@ -50,7 +50,10 @@ class Adafactor(Optimizer):
             machine epsilon.
         d: update clipping threshold (>= 1).
         weight_decay: decoupled weight decay :math:`\lambda`.
-        foreach: None or False (chainrule's one implementation); True raises.
+        foreach: PyTorch's choice of the multi-tensor (True) or per-parameter (False)
+            implementation; any value is accepted and stored in the parameter groups, and
+            selects nothing else: chainrule's one implementation computes the update rule
+            that both compute (see ``chainrule.optim._flags``).
         maximize: maximize the objective instead of minimizing it.
     """
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
+from ._flags import check_flags, check_fused_options, check_fused_param
 from .optimizer import Optimizer, _check_non_negative, regularized_grad
 
 
@@ -28,7 +29,17 @@ class Adagrad(Optimizer):
         weight_decay: L2 penalty :math:`\lambda`.
         initial_accumulator_value: starting value of :math:`r`.
         eps: added to the denominator for numerical stability.
+        foreach: PyTorch's choice of the multi-tensor (True) or per-parameter (False)
+            implementation; any value is accepted and stored in the parameter groups, and
+            selects nothing else: chainrule's one implementation computes the update rule
+            that both compute (see ``chainrule.optim._flags``).
         maximize: maximize the objective instead of minimizing it.
+        differentiable: autograd through ``step``; only False is supported (True raises
+            NotImplementedError).
+        fused: PyTorch's fused-kernel implementation; accepted and stored like ``foreach``.
+            As in PyTorch, ``fused=True`` with ``foreach=True`` or ``differentiable=True``
+            raises RuntimeError, and so does a parameter that is not real floating point
+            (at its first step).
     """
 
     def __init__(
@@ -39,8 +50,11 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
+        foreach: bool | None = None,
         *,
         maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
         _check_non_negative("learning rate", lr, "Adagrad")
         _check_non_negative("lr_decay", lr_decay, "Adagrad")
@@ -55,20 +69,27 @@ class Adagrad(Optimizer):
                 "weight_decay": weight_decay,
                 "initial_accumulator_value": initial_accumulator_value,
                 "eps": eps,
+                "foreach": foreach,
                 "maximize": maximize,
+                "differentiable": differentiable,
+                "fused": fused,
             },
         )
+        check_fused_options(fused, foreach, differentiable)
+        check_flags("Adagrad", self.defaults)
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        check_fused_param(param, group)
         xp = get_array_module(param)
         state["step"] = 0
         state["sum"] = xp.full_like(param, group["initial_accumulator_value"])
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        check_flags("Adagrad", group)
         xp = get_array_module(param)
         state["step"] += 1
         grad = regularized_grad(param, grad, group)
-        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        clr = float(group["lr"]) / (1 + (state["step"] - 1) * group["lr_decay"])
         acc = state["sum"]
         acc += grad * grad
         std = xp.sqrt(acc)

@@ -8,6 +8,13 @@ from typing import Any
 
 from .._kernels import dispatch as _fast
 from ..backend import get_array_module
+from ._flags import (
+    check_flags,
+    check_foreach_tensor_lr,
+    check_foreach_tensor_options,
+    check_fused_options,
+    check_fused_param,
+)
 from .optimizer import Optimizer, _check_beta, _check_non_negative, decay_weights_, regularized_grad
 
 
@@ -31,7 +38,20 @@ class Adam(Optimizer):
         weight_decay: weight decay :math:`\lambda` (an L2 penalty on the gradient, unless
             ``decoupled_weight_decay``).
         amsgrad: use the running maximum of :math:`v_t` (Reddi et al., 2018).
+        foreach: PyTorch's choice of the multi-tensor (True) or per-parameter (False)
+            implementation; any value is accepted and stored in the parameter groups, and
+            selects nothing else: chainrule's one implementation computes the update rule
+            that both compute (see ``chainrule.optim._flags``). As in PyTorch, a Tensor
+            ``lr`` or ``betas`` with ``foreach=True`` raises ValueError.
         maximize: maximize the objective instead of minimizing it.
+        capturable: CUDA graph capture; only False is supported (True raises
+            NotImplementedError).
+        differentiable: autograd through ``step``; only False is supported (True raises
+            NotImplementedError).
+        fused: PyTorch's fused-kernel implementation; accepted and stored like ``foreach``.
+            As in PyTorch, ``fused=True`` with ``foreach=True`` or ``differentiable=True``
+            raises RuntimeError, and so does a parameter that is not real floating point
+            (at its first step).
         decoupled_weight_decay: shrink the weights directly, as AdamW does.
     """
 
@@ -44,7 +64,11 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ):
         name = type(self).__name__
@@ -55,6 +79,7 @@ class Adam(Optimizer):
         _check_beta("beta1 (betas[0])", betas[0], name)
         _check_beta("beta2 (betas[1])", betas[1], name)
         _check_non_negative("weight_decay", weight_decay, name)
+        check_foreach_tensor_options(lr, betas, foreach, capturable)
         super().__init__(
             params,
             {
@@ -64,11 +89,18 @@ class Adam(Optimizer):
                 "weight_decay": weight_decay,
                 "amsgrad": amsgrad,
                 "maximize": maximize,
+                "foreach": foreach,
+                "capturable": capturable,
+                "differentiable": differentiable,
+                "fused": fused,
                 "decoupled_weight_decay": decoupled_weight_decay,
             },
         )
+        check_fused_options(fused, foreach, differentiable)
+        check_flags(name, self.defaults)
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        check_fused_param(param, group)
         xp = get_array_module(param)
         state["step"] = 0
         state["exp_avg"] = xp.zeros_like(param)
@@ -77,8 +109,10 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = xp.zeros_like(param)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        check_flags(type(self).__name__, group)
+        check_foreach_tensor_lr(group)
         xp = get_array_module(param)
-        lr, eps = group["lr"], group["eps"]
+        lr, eps = float(group["lr"]), group["eps"]  # float: lr may be a Tensor
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
@@ -134,7 +168,9 @@ class AdamW(Adam):
     gradient, so the decay is not rescaled by the adaptive denominator.
 
     Args:
-        params, lr, betas, eps, amsgrad, maximize: as for :class:`Adam`.
+        params, lr, betas, eps, amsgrad, maximize, foreach, capturable, differentiable,
+            fused: as for :class:`Adam` (``foreach`` and ``fused`` are stored and select
+            nothing else; ``capturable=True`` and ``differentiable=True`` raise).
         weight_decay: decoupled weight decay :math:`\lambda` (default 1e-2).
     """
 
@@ -148,6 +184,10 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
         super().__init__(
             params,
@@ -156,6 +196,10 @@ class AdamW(Adam):
             eps=eps,
             weight_decay=weight_decay,
             amsgrad=amsgrad,
+            foreach=foreach,
             maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
             decoupled_weight_decay=True,
         )

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
+from ._flags import check_flags
 from .optimizer import Optimizer, _check_beta, _check_non_negative, regularized_grad
 
 
@@ -24,7 +25,15 @@ class Adamax(Optimizer):
         betas: :math:`(\beta_1, \beta_2)`, each in [0, 1).
         eps: added to :math:`|g|` so :math:`u_t` is never zero.
         weight_decay: L2 penalty :math:`\lambda`.
+        foreach: PyTorch's choice of the multi-tensor (True) or per-parameter (False)
+            implementation; any value is accepted and stored in the parameter groups, and
+            selects nothing else: chainrule's one implementation computes the update rule
+            that both compute (see ``chainrule.optim._flags``).
         maximize: maximize the objective instead of minimizing it.
+        differentiable: autograd through ``step``; only False is supported (True raises
+            NotImplementedError).
+        capturable: CUDA graph capture; only False is supported (True raises
+            NotImplementedError).
     """
 
     def __init__(
@@ -34,8 +43,11 @@ class Adamax(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        foreach: bool | None = None,
         *,
         maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
     ):
         _check_non_negative("learning rate", lr, "Adamax")
         _check_non_negative("eps", eps, "Adamax")
@@ -51,9 +63,13 @@ class Adamax(Optimizer):
                 "betas": tuple(betas),
                 "eps": eps,
                 "weight_decay": weight_decay,
+                "foreach": foreach,
                 "maximize": maximize,
+                "differentiable": differentiable,
+                "capturable": capturable,
             },
         )
+        check_flags("Adamax", self.defaults)
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
@@ -62,6 +78,7 @@ class Adamax(Optimizer):
         state["exp_inf"] = xp.zeros_like(param)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        check_flags("Adamax", group)
         xp = get_array_module(param)
         beta1, beta2 = group["betas"]
         state["step"] += 1
@@ -72,5 +89,5 @@ class Adamax(Optimizer):
         norm = xp.abs(grad)
         norm += group["eps"]
         xp.maximum(exp_inf, norm, out=exp_inf)
-        clr = group["lr"] / (1 - beta1 ** state["step"])
+        clr = float(group["lr"]) / (1 - beta1 ** state["step"])
         param -= clr * (exp_avg / exp_inf)

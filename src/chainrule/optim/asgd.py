@@ -36,7 +36,10 @@ class ASGD(Optimizer):
         alpha: power :math:`\alpha` of the step-size decay.
         t0: the step after which averaging starts.
         weight_decay: L2 penalty :math:`\lambda_{wd}`.
-        foreach: None or False (chainrule's one implementation); True raises.
+        foreach: PyTorch's choice of the multi-tensor (True) or per-parameter (False)
+            implementation; any value is accepted and stored in the parameter groups, and
+            selects nothing else: chainrule's one implementation computes the update rule
+            that both compute (see ``chainrule.optim._flags``).
         maximize: maximize the objective instead of minimizing it.
         differentiable: only False is supported (True raises).
         capturable: only False is supported (True raises).

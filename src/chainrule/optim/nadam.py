@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
+from ._array_math import scalar_dtype_round
+from ._flags import check_flags
 from .optimizer import Optimizer, _check_beta, _check_non_negative, decay_weights_, regularized_grad
 
 
@@ -28,7 +30,15 @@ class NAdam(Optimizer):
         weight_decay: weight decay :math:`\lambda` (L2 on the gradient unless decoupled).
         momentum_decay: :math:`\psi` in the momentum schedule.
         decoupled_weight_decay: shrink the weights directly, as AdamW does.
+        foreach: PyTorch's choice of the multi-tensor (True) or per-parameter (False)
+            implementation; any value is accepted and stored in the parameter groups, and
+            selects nothing else: chainrule's one implementation computes the update rule
+            that both compute (see ``chainrule.optim._flags``).
         maximize: maximize the objective instead of minimizing it.
+        capturable: CUDA graph capture; only False is supported (True raises
+            NotImplementedError).
+        differentiable: autograd through ``step``; only False is supported (True raises
+            NotImplementedError).
     """
 
     def __init__(
@@ -41,7 +51,10 @@ class NAdam(Optimizer):
         momentum_decay: float = 4e-3,
         decoupled_weight_decay: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
     ):
         _check_non_negative("learning rate", lr, "NAdam")
         _check_non_negative("eps", eps, "NAdam")
@@ -61,8 +74,12 @@ class NAdam(Optimizer):
                 "momentum_decay": momentum_decay,
                 "decoupled_weight_decay": decoupled_weight_decay,
                 "maximize": maximize,
+                "foreach": foreach,
+                "capturable": capturable,
+                "differentiable": differentiable,
             },
         )
+        check_flags("NAdam", self.defaults)
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
@@ -72,8 +89,9 @@ class NAdam(Optimizer):
         state["exp_avg_sq"] = xp.zeros_like(param)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        check_flags("NAdam", group)
         xp = get_array_module(param)
-        lr, psi = group["lr"], group["momentum_decay"]
+        lr, psi = float(group["lr"]), group["momentum_decay"]  # lr may be a Tensor
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
@@ -81,7 +99,9 @@ class NAdam(Optimizer):
         grad = regularized_grad(param, grad, group)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
-        mu_product = state["mu_product"] * mu
+        # PyTorch keeps mu_product in a 0-d tensor of its scalar dtype (float32 unless the
+        # default dtype is float64) and multiplies in that dtype: the same number here
+        mu_product = scalar_dtype_round(state["mu_product"] * scalar_dtype_round(mu))
         state["mu_product"] = mu_product
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg += (1 - beta1) * (grad - exp_avg)

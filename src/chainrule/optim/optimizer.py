@@ -314,7 +314,7 @@ def decay_weights_(param: Any, group: dict[str, Any]) -> None:
     otherwise do nothing. Call it before the update, as PyTorch does."""
     wd = group.get("weight_decay", 0)
     if wd != 0 and group.get("decoupled_weight_decay"):
-        param *= 1 - group["lr"] * wd
+        param *= 1 - float(group["lr"]) * wd  # float: lr may be a Tensor
 
 
 def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
+from ._flags import check_flags
 from .optimizer import Optimizer, _check_beta, _check_non_negative, decay_weights_, regularized_grad
 
 __all__ = ["RAdam"]
@@ -34,7 +35,15 @@ class RAdam(Optimizer):
         eps: added to the denominator for numerical stability.
         weight_decay: L2 penalty (or decoupled, with ``decoupled_weight_decay=True``).
         decoupled_weight_decay: shrink the weights directly, as AdamW does.
+        foreach: PyTorch's choice of the multi-tensor (True) or per-parameter (False)
+            implementation; any value is accepted and stored in the parameter groups, and
+            selects nothing else: chainrule's one implementation computes the update rule
+            that both compute (see ``chainrule.optim._flags``).
         maximize: maximize the objective instead of minimizing it.
+        capturable: CUDA graph capture; only False is supported (True raises
+            NotImplementedError).
+        differentiable: autograd through ``step``; only False is supported (True raises
+            NotImplementedError).
     """
 
     def __init__(
@@ -46,7 +55,10 @@ class RAdam(Optimizer):
         weight_decay: float = 0.0,
         decoupled_weight_decay: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
     ):
         _check_non_negative("learning rate", lr, "RAdam")
         _check_non_negative("eps", eps, "RAdam")
@@ -64,8 +76,12 @@ class RAdam(Optimizer):
                 "weight_decay": weight_decay,
                 "decoupled_weight_decay": decoupled_weight_decay,
                 "maximize": maximize,
+                "foreach": foreach,
+                "capturable": capturable,
+                "differentiable": differentiable,
             },
         )
+        check_flags("RAdam", self.defaults)
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
@@ -74,8 +90,9 @@ class RAdam(Optimizer):
         state["exp_avg_sq"] = xp.zeros_like(param)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        check_flags("RAdam", group)
         xp = get_array_module(param)
-        lr = group["lr"]
+        lr = float(group["lr"])  # float: lr may be a Tensor
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]

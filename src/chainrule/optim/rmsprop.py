@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
+from ._flags import check_flags
 from .optimizer import Optimizer, _check_non_negative, regularized_grad
 
 
@@ -31,7 +32,15 @@ class RMSprop(Optimizer):
         weight_decay: L2 penalty :math:`\lambda`.
         momentum: momentum factor :math:`\mu`.
         centered: normalize by the estimated variance instead of the raw second moment.
+        capturable: CUDA graph capture; only False is supported (True raises
+            NotImplementedError).
+        foreach: PyTorch's choice of the multi-tensor (True) or per-parameter (False)
+            implementation; any value is accepted and stored in the parameter groups, and
+            selects nothing else: chainrule's one implementation computes the update rule
+            that both compute (see ``chainrule.optim._flags``).
         maximize: maximize the objective instead of minimizing it.
+        differentiable: autograd through ``step``; only False is supported (True raises
+            NotImplementedError).
     """
 
     def __init__(
@@ -43,7 +52,10 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
         maximize: bool = False,
+        differentiable: bool = False,
     ):
         _check_non_negative("learning rate", lr, "RMSprop")
         _check_non_negative("eps", eps, "RMSprop")
@@ -59,9 +71,13 @@ class RMSprop(Optimizer):
                 "weight_decay": weight_decay,
                 "momentum": momentum,
                 "centered": centered,
+                "capturable": capturable,
+                "foreach": foreach,
                 "maximize": maximize,
+                "differentiable": differentiable,
             },
         )
+        check_flags("RMSprop", self.defaults)
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
@@ -73,6 +89,7 @@ class RMSprop(Optimizer):
             state["grad_avg"] = xp.zeros_like(param)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        check_flags("RMSprop", group)
         xp = get_array_module(param)
         alpha = group["alpha"]
         state["step"] += 1
@@ -102,7 +119,7 @@ class RMSprop(Optimizer):
                 buf = state["momentum_buffer"] = xp.zeros_like(param)
             buf *= group["momentum"]
             buf += tmp
-            xp.multiply(buf, group["lr"], out=tmp)
+            xp.multiply(buf, float(group["lr"]), out=tmp)
         else:
-            tmp *= group["lr"]
+            tmp *= float(group["lr"])  # float: lr may be a Tensor
         param -= tmp

@@ -35,7 +35,10 @@ class Rprop(Optimizer):
         etas: :math:`(\eta_-, \eta_+)`, with :math:`0 < \eta_- < 1 < \eta_+`.
         step_sizes: :math:`(\eta_{\min}, \eta_{\max})`, the allowed step sizes.
         capturable: CUDA-graph capture; only False is supported (True raises).
-        foreach: None or False (chainrule's one implementation); True raises.
+        foreach: PyTorch's choice of the multi-tensor (True) or per-parameter (False)
+            implementation; any value is accepted and stored in the parameter groups, and
+            selects nothing else: chainrule's one implementation computes the update rule
+            that both compute (see ``chainrule.optim._flags``).
         maximize: maximize the objective instead of minimizing it.
         differentiable: only False is supported (True raises).
     """

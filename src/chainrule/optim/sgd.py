@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ._flags import check_flags, check_fused_options, check_fused_param
 from .optimizer import Optimizer, _check_non_negative, regularized_grad
 
 
@@ -30,6 +31,16 @@ class SGD(Optimizer):
         weight_decay: L2 penalty :math:`\lambda`.
         nesterov: use Nesterov momentum (needs momentum > 0 and dampening 0).
         maximize: maximize the objective instead of minimizing it.
+        foreach: PyTorch's choice of the multi-tensor (True) or per-parameter (False)
+            implementation; any value is accepted and stored in the parameter groups, and
+            selects nothing else: chainrule's one implementation computes the update rule
+            that both compute (see ``chainrule.optim._flags``).
+        differentiable: autograd through ``step``; only False is supported (True raises
+            NotImplementedError).
+        fused: PyTorch's fused-kernel implementation; accepted and stored like ``foreach``.
+            As in PyTorch, ``fused=True`` with ``foreach=True`` or ``differentiable=True``
+            raises RuntimeError, and so does a parameter that is not real floating point
+            (at its first step).
     """
 
     def __init__(
@@ -42,6 +53,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
         _check_non_negative("learning rate", lr, "SGD")
         _check_non_negative("momentum", momentum, "SGD")
@@ -60,11 +74,20 @@ class SGD(Optimizer):
                 "weight_decay": weight_decay,
                 "nesterov": nesterov,
                 "maximize": maximize,
+                "foreach": foreach,
+                "differentiable": differentiable,
+                "fused": fused,
             },
         )
+        check_fused_options(fused, foreach, differentiable)
+        check_flags("SGD", self.defaults)
+
+    def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        check_fused_param(param, group)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
-        lr, momentum = group["lr"], group["momentum"]
+        check_flags("SGD", group)
+        lr, momentum = float(group["lr"]), group["momentum"]  # float: lr may be a Tensor
         grad = regularized_grad(param, grad, group)
         if momentum != 0:
             buf = state.get("momentum_buffer")
