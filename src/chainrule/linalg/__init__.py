@@ -4,8 +4,10 @@ Inverses and systems (``inv``, ``solve``, ``solve_triangular``, ``det``, ``slogd
 ``matrix_power``, ``matrix_exp``), decompositions (``cholesky``, ``cholesky_ex``, ``lu``,
 ``lu_factor``, ``lu_factor_ex`` with ``lu_solve``, ``qr``, ``eigh``, ``eigvalsh``, ``svd``,
 ``svdvals``), norms (``vector_norm``, ``matrix_norm``, ``norm``), ``pinv``, ``lstsq``,
-``matrix_rank``, ``cross``, ``multi_dot``, and the matrix products re-exported from ``cr``
-(``matmul``, ``vecdot``-style helpers live on Tensor).
+``matrix_rank``, ``cross``, ``multi_dot``, ``matmul`` (re-exported from ``cr``); in
+``extras.py`` ``vecdot``, ``vander``, ``tensorinv``, ``tensorsolve``, ``inv_ex``,
+``solve_ex``, ``cond``, ``householder_product``; ``eig``/``eigvals`` (complex results, no
+derivative: ``eig.py``) and ``ldl_factor``/``ldl_factor_ex``/``ldl_solve`` (``ldl.py``).
 Singular or non-positive-definite input raises :class:`LinAlgError` (a ``RuntimeError``).
 """
 
@@ -17,6 +19,18 @@ from ..ops.structural import diagonal
 from ._common import LinAlgError
 from .chains import multi_dot
 from .decompositions import cholesky, eigh, eigvalsh, qr, svd, svdvals
+from .eig import eig, eigvals
+from .extras import (
+    cond,
+    householder_product,
+    inv_ex,
+    solve_ex,
+    tensorinv,
+    tensorsolve,
+    vander,
+    vecdot,
+)
+from .ldl import ldl_factor, ldl_factor_ex, ldl_solve
 from .lu import lu, lu_factor, lu_factor_ex, lu_solve
 from .norms import lstsq, matrix_norm, matrix_rank, norm, pinv, vector_norm
 from .solve import cross, det, inv, matrix_power, slogdet, solve
@@ -26,12 +40,20 @@ __all__ = [
     "LinAlgError",
     "cholesky",
     "cholesky_ex",
+    "cond",
     "cross",
     "det",
     "diagonal",
+    "eig",
     "eigh",
+    "eigvals",
     "eigvalsh",
+    "householder_product",
     "inv",
+    "inv_ex",
+    "ldl_factor",
+    "ldl_factor_ex",
+    "ldl_solve",
     "lstsq",
     "lu",
     "lu_factor",
@@ -48,8 +70,13 @@ __all__ = [
     "qr",
     "slogdet",
     "solve",
+    "solve_ex",
     "solve_triangular",
     "svd",
     "svdvals",
+    "tensorinv",
+    "tensorsolve",
+    "vander",
+    "vecdot",
     "vector_norm",
 ]

@@ -1,5 +1,5 @@
-"""Indexing: ``x[idx]``, ``x[idx] = v``, index_put_, masked_fill/select, one_hot, nonzero
-(dim-wise gather/scatter/index_select are in ``gather_scatter.py``).
+"""Indexing: ``x[idx]``, ``x[idx] = v``, index_put/index_put_, masked_fill/select, one_hot,
+nonzero (dim-wise gather/scatter/index_select are in ``gather_scatter.py``).
 
 The gradient of reading ``x[idx]`` is a scatter-*add* into zeros, so an element read
 several times (repeated integer indices) receives the sum of its gradients.
@@ -7,6 +7,7 @@ several times (repeated integer indices) receives the sum of its gradients.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,6 @@ from ._util import ShapeError, as_tensor, broadcast_error
 from .binding import tensor_method
 from .inplace import (
     apply_inplace,
-    check_unrecorded_write,
     check_writable_memory,
     writes_into_graph,
 )
@@ -27,6 +27,7 @@ from .inplace import (
 # ``index_put_`` is a Tensor-only method (bound from ``_TENSOR_ONLY`` in ``ops/__init__.py``);
 # ``getitem``/``setitem`` (``x[i]``, ``x[i] = v``) are bound there as operators.
 __all__ = [
+    "index_put",
     "index_put_",
     "masked_fill",
     "masked_select",
@@ -232,22 +233,127 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     x._vc[0] += 1
 
 
-def index_put_(x: Tensor, indices: tuple, values: Any, accumulate: bool = False) -> Tensor:
-    """``x[indices] = values`` (or ``+=`` with repeated indices summed when accumulate)."""
-    check_unrecorded_write(x, "index_put_")
+def _index_put_args(op: str, x: Tensor, indices: Any, values: Any) -> tuple:
+    """Check ``index_put``'s arguments as PyTorch does; return (index, values, the shape of
+    ``x[index]``).
+
+    The index is a tuple of integer arrays: a bool (or, deprecated, uint8) mask of ``k``
+    dims is replaced by its ``k`` nonzero-coordinate arrays, as PyTorch expands it, so that
+    repeated-index accumulation and the gradients see one advanced index."""
     if not isinstance(indices, (tuple, list)):
         raise TypeError(
-            f"index_put_(): indices must be a tuple of tensors, got {type(indices).__name__}"
+            f"{op}(): argument 'indices' must be tuple of Tensors, not {type(indices).__name__}"
         )
-    if isinstance(values, Tensor) and values.dtype != x.dtype:
+    if not isinstance(values, Tensor):
+        raise TypeError(f"{op}(): argument 'values' must be Tensor, not {type(values).__name__}")
+    if values.dtype != x.dtype:
         raise RuntimeError(
-            f"index_put_: requires the source and destination dtypes to match, "
-            f"got {x.dtype} for the destination and {values.dtype} for the "
-            "source; convert with values.to(x.dtype)"
+            f"{op}: Index put requires the source and destination dtypes match, got "
+            f"{x.dtype} for the destination and {values.dtype} for the source; convert "
+            "with values.to(x.dtype)"
         )
-    idx = _convert_index(tuple(indices))
-    v = values._data if isinstance(values, Tensor) else values
-    write_index("index_put_", x, idx, v, accumulate)
+    if not indices:
+        raise RuntimeError(f"{op}: indices must hold at least one index tensor, got ()")
+    idx: list = []
+    dims: list = []  # the dim of x each array of idx indexes (None: a 0-d mask)
+    dim = 0
+    for k, i in enumerate(indices):
+        if not isinstance(i, Tensor):
+            raise TypeError(
+                f"{op}(): expected Tensor as element {k} in argument 'indices', "
+                f"but got {type(i).__name__}"
+            )
+        a = i._data
+        if a.dtype == np.uint8:
+            warnings.warn(
+                f"{op}: indexing with dtype uint8 is now deprecated, please use a dtype "
+                "bool instead",
+                UserWarning,
+                stacklevel=3,
+            )
+            a = a.astype(bool)
+        if a.dtype.kind == "b":
+            mask_dims = x.shape[dim : dim + a.ndim]
+            if tuple(a.shape) != tuple(mask_dims):
+                raise IndexError(
+                    f"{op}: the shape of the mask {list(a.shape)} at index {k} does not "
+                    f"match the shape of the indexed tensor {list(x.shape)} at index {dim}"
+                )
+            idx.extend(get_array_module(a).nonzero(a) if a.ndim else (a,))
+            dims.extend(range(dim, dim + a.ndim) if a.ndim else (None,))
+            dim += a.ndim
+        elif a.dtype.kind in "iu":
+            idx.append(a)
+            dims.append(dim)
+            dim += 1
+        else:
+            raise IndexError(
+                f"{op}: tensors used as indices must be long, int, byte or bool tensors, "
+                f"got {i.dtype} at position {k}"
+            )
+    if dim > x.ndim or x.ndim == 0:
+        raise IndexError(
+            f"{op}: too many indices for tensor of dimension {x.ndim} (got {len(indices)})"
+        )
+    try:  # PyTorch checks the shapes before the bounds
+        target = np.broadcast_shapes(*(a.shape for a in idx)) + tuple(x.shape[dim:])
+    except ValueError:
+        raise IndexError(
+            f"{op}: shape mismatch: indexing tensors could not be broadcast together with "
+            f"shapes {', '.join(str(list(a.shape)) for a in idx)}"
+        ) from None
+    _check_value_shape(op, values.shape, target)
+    for k, a in zip(dims, idx):  # bounds, from the shapes only (x may be batched by vmap)
+        n = x.shape[k] if k is not None else 1
+        if k is not None and a.size and (int(a.min()) < -n or int(a.max()) >= n):
+            bad = int(a.min()) if int(a.min()) < -n else int(a.max())
+            raise IndexError(f"{op}: index {bad} is out of bounds for dimension {k} with size {n}")
+    return tuple(idx), values, target
+
+
+def _put(x: Tensor, idx: tuple, values: Tensor, target: tuple, accumulate: bool) -> Tensor:
+    """The recorded out-of-place write of ``values`` (checked to fit the indexed shape
+    ``target``): ``IndexPut`` (overwrite) or ``x`` plus ``values`` scatter-added at ``idx``
+    (``IndexAdd``, whose derivative is the gather ``grad[idx]``)."""
+    if not accumulate:
+        return IndexPut.apply(x, values, idx)
+    v = values
+    if v.ndim > len(target):  # leading dims of size 1 (checked) are dropped, as in PyTorch
+        v = v.reshape(*v.shape[v.ndim - len(target) :])
+    return x + IndexAdd.apply(v.expand(*target), x.shape, idx)
+
+
+@tensor_method
+def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
+    """``torch.index_put``: a copy of ``input`` with ``values`` written at ``indices`` (a
+    tuple of integer or bool index tensors, broadcast together), i.e. ``out[indices] =
+    values``; with ``accumulate`` the values are *added*, repeated indices summed.
+
+    Derivatives: overwrite -- ``input`` gets the gradient except at the written positions,
+    ``values`` the gradient gathered there (summed over its broadcast dims); accumulate --
+    ``input`` gets the whole gradient and ``values`` the gather ``grad[indices]``."""
+    idx, values, target = _index_put_args("index_put", input, indices, values)
+    return _put(input, idx, values, target, bool(accumulate))
+
+
+def index_put_(x: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
+    """``x[indices] = values`` in place (or ``+=`` with repeated indices summed when
+    ``accumulate``); recorded for autograd, as PyTorch's ``index_put_``, when ``x`` or
+    ``values`` requires grad or carries a forward-mode tangent (a leaf that requires grad
+    refuses, as in PyTorch). Unrecorded writes go straight into ``x``'s memory."""
+    idx, values, target = _index_put_args("index_put_", x, indices, values)
+    tangents = x._fw_tangent is not None or values._fw_tangent is not None
+    batched = type(x) is not Tensor and getattr(x, "vmap_inplace", None) is not None  # vmap
+    if (
+        tangents
+        or batched
+        or writes_into_graph(x)
+        or (grad_mode.is_grad_enabled() and values.requires_grad)
+    ):
+        acc = bool(accumulate)
+        return apply_inplace(x, "index_put_", lambda t, v: _put(t, idx, v, target, acc), values)
+    check_writable_memory(x, "index_put_")
+    write_index("index_put_", x, idx, values._data, accumulate)
     x._vc[0] += 1
     return x
 
@@ -255,22 +361,8 @@ def index_put_(x: Tensor, indices: tuple, values: Any, accumulate: bool = False)
 def write_index(op: str, x: Tensor, idx: Any, v: Any, accumulate: bool = False) -> None:
     """``x._data[idx] = v`` (or scatter-add) with NumPy's errors restated for the user."""
     xp = get_array_module(x._data)
-    try:
-        target_shape = x._data[_view_index(idx)].shape
-    except IndexError as err:
-        raise IndexError(f"{op}: {err} (tensor of shape {tuple(x.shape)})") from None
     vshape = getattr(v, "shape", ())
-    try:
-        np.broadcast_shapes(vshape, target_shape)
-        if len(vshape) > len(target_shape) and any(
-            s != 1 for s in vshape[: len(vshape) - len(target_shape)]
-        ):
-            raise ValueError
-    except ValueError:
-        raise RuntimeError(
-            f"{op}: shape mismatch: value of shape {tuple(vshape)} cannot be "
-            f"broadcast to the indexed result of shape {tuple(target_shape)}"
-        ) from None
+    target_shape = _target_shape(op, x, idx, vshape)
     if len(vshape) > len(target_shape):
         v = v.reshape(vshape[len(vshape) - len(target_shape) :])
     if accumulate:
@@ -282,6 +374,33 @@ def write_index(op: str, x: Tensor, idx: Any, v: Any, accumulate: bool = False) 
             cupyx.scatter_add(x._data, idx, v)
     else:
         x._data[idx] = v
+
+
+def _target_shape(op: str, x: Tensor, idx: Any, vshape: tuple) -> tuple:
+    """The shape of ``x[idx]``, checking that a value of shape ``vshape`` broadcasts to it
+    (extra leading dims of size 1 allowed, as in PyTorch)."""
+    try:
+        target_shape = x._data[_view_index(idx)].shape
+    except IndexError as err:
+        raise IndexError(f"{op}: {err} (tensor of shape {tuple(x.shape)})") from None
+    _check_value_shape(op, vshape, target_shape)
+    return target_shape
+
+
+def _check_value_shape(op: str, vshape: tuple, target_shape: tuple) -> None:
+    """A value written at an index must broadcast to the indexed result's shape (extra
+    leading dims of size 1 allowed)."""
+    try:
+        np.broadcast_shapes(vshape, target_shape)
+        if len(vshape) > len(target_shape) and any(
+            s != 1 for s in vshape[: len(vshape) - len(target_shape)]
+        ):
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(
+            f"{op}: shape mismatch: value of shape {tuple(vshape)} cannot be "
+            f"broadcast to the indexed result of shape {tuple(target_shape)}"
+        ) from None
 
 
 @tensor_method(inplace=True)

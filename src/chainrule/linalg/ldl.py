@@ -1,0 +1,270 @@
+"""The LDL^T factorization of symmetric indefinite matrices: ``ldl_factor``,
+``ldl_factor_ex`` and ``ldl_solve`` (``torch.linalg``'s, real matrices).
+
+    P A P^T = L D L^T     L unit lower triangular, D block diagonal (1x1 and 2x2 blocks)
+
+The factorization is LAPACK's unblocked Bunch-Kaufman ``sytf2`` (lower triangle, pivot
+threshold alpha = (1 + sqrt 17) / 8) written in NumPy (NumPy has no ``sytrf``), returned
+packed as LAPACK's: ``LD`` holds L's strict lower part and D's lower part (the strict upper
+triangle is zero, as PyTorch returns it), ``pivots`` (int32, 1-based) is ``k`` where rows
+``i`` and ``k`` were swapped for a 1x1 block and ``-k`` on both rows of a 2x2 block. PyTorch
+calls ``sytrf``, which runs exactly this unblocked routine for matrices smaller than its
+block size (64), so ``LD`` and ``pivots`` agree with PyTorch's there; for larger matrices
+the blocked routine may round differently (each is a valid factorization, and
+``ldl_solve`` solves with either). ``ldl_solve`` is LAPACK's ``sytrs``.
+
+``hermitian`` only matters for complex matrices, which chainrule's linalg does not support;
+for real input both values give the same factorization, as in PyTorch. As in PyTorch these
+functions have no derivative: the forward works on tensors that require grad, and a
+backward through their results raises.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ._common import LinAlgError, check_square, tensor_arg
+
+__all__ = ["ldl_factor", "ldl_factor_ex", "ldl_solve"]
+
+_ALPHA = (1.0 + np.sqrt(17.0)) / 8.0
+
+
+def _sytf2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """LAPACK ``dsytf2`` (UPLO='L') on one matrix: (packed LD, 1-based pivots, info)."""
+    a = np.tril(a).astype(a.dtype, copy=True)
+    n = a.shape[0]
+    ipiv = np.zeros(n, dtype=np.int32)
+    info = 0
+    k = 0
+    while k < n:
+        kstep = 1
+        absakk = abs(a[k, k])
+        if k < n - 1:
+            imax = k + 1 + int(np.argmax(np.abs(a[k + 1 :, k])))
+            colmax = abs(a[imax, k])
+        else:
+            imax, colmax = k, 0.0
+        if max(absakk, colmax) == 0.0 or np.isnan(absakk):
+            info = info or k + 1
+            kp = k
+        else:
+            if absakk >= _ALPHA * colmax:
+                kp = k
+            else:
+                rowmax = np.max(np.abs(a[imax, k:imax]))
+                if imax < n - 1:
+                    rowmax = max(rowmax, np.max(np.abs(a[imax + 1 :, imax])))
+                if absakk >= _ALPHA * colmax * (colmax / rowmax):
+                    kp = k
+                elif abs(a[imax, imax]) >= _ALPHA * rowmax:
+                    kp = imax
+                else:
+                    kp, kstep = imax, 2
+            kk = k + kstep - 1
+            if kp != kk:  # swap rows and columns kk and kp of the trailing lower triangle
+                a[kp + 1 :, [kk, kp]] = a[kp + 1 :, [kp, kk]]
+                seg = a[kk + 1 : kp, kk].copy()
+                a[kk + 1 : kp, kk] = a[kp, kk + 1 : kp]
+                a[kp, kk + 1 : kp] = seg
+                a[kk, kk], a[kp, kp] = a[kp, kp], a[kk, kk]
+                if kstep == 2:
+                    a[k + 1, k], a[kp, k] = a[kp, k], a[k + 1, k]
+            if kstep == 1:
+                if k < n - 1:
+                    x = a[k + 1 :, k].copy()
+                    a[k + 1 :, k + 1 :] -= np.tril(np.outer(x, x)) / a[k, k]
+                    a[k + 1 :, k] = x / a[k, k]
+            elif k < n - 2:
+                d21 = a[k + 1, k]
+                d11 = a[k + 1, k + 1] / d21
+                d22 = a[k, k] / d21
+                d21 = (1.0 / (d11 * d22 - 1.0)) / d21
+                for j in range(k + 2, n):
+                    wk = d21 * (d11 * a[j, k] - a[j, k + 1])
+                    wkp1 = d21 * (d22 * a[j, k + 1] - a[j, k])
+                    a[j:, j] -= a[j:, k] * wk + a[j:, k + 1] * wkp1
+                    a[j, k], a[j, k + 1] = wk, wkp1
+        if kstep == 1:
+            ipiv[k] = kp + 1
+        else:
+            ipiv[k] = ipiv[k + 1] = -(kp + 1)
+        k += kstep
+    return a, ipiv, info
+
+
+def _sytrs(ld: np.ndarray, ipiv: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """LAPACK ``dsytrs`` (UPLO='L'): solve A X = B with A = P^T L D L^T P from ``_sytf2``."""
+    b = b.copy()
+    n = ld.shape[0]
+    k = 0
+    while k < n:  # L D Y = P B
+        if ipiv[k] > 0:
+            kp = ipiv[k] - 1
+            b[[k, kp]] = b[[kp, k]]
+            b[k + 1 :] -= np.outer(ld[k + 1 :, k], b[k])
+            b[k] /= ld[k, k]
+            k += 1
+        else:
+            kp = -ipiv[k] - 1
+            b[[k + 1, kp]] = b[[kp, k + 1]]
+            b[k + 2 :] -= np.outer(ld[k + 2 :, k], b[k]) + np.outer(ld[k + 2 :, k + 1], b[k + 1])
+            akm1k = ld[k + 1, k]
+            akm1, ak = ld[k, k] / akm1k, ld[k + 1, k + 1] / akm1k
+            denom = akm1 * ak - 1.0
+            bkm1, bk = b[k] / akm1k, b[k + 1] / akm1k
+            b[k], b[k + 1] = (ak * bkm1 - bk) / denom, (akm1 * bk - bkm1) / denom
+            k += 2
+    k = n - 1
+    while k >= 0:  # L^T P X = Y
+        if ipiv[k] > 0:
+            b[k] -= ld[k + 1 :, k] @ b[k + 1 :]
+            kp = ipiv[k] - 1
+            b[[k, kp]] = b[[kp, k]]
+            k -= 1
+        else:
+            b[k] -= ld[k + 1 :, k] @ b[k + 1 :]
+            b[k - 1] -= ld[k + 1 :, k - 1] @ b[k + 1 :]
+            kp = -ipiv[k] - 1
+            b[[k, kp]] = b[[kp, k]]
+            k -= 2
+    return b
+
+
+class _NoDerivative(Function):
+    """Passes a result computed outside autograd through a node whose derivative raises,
+    as PyTorch's ``ldl_factor_ex`` / ``ldl_solve`` (no derivative formula) do at backward."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, *inputs, result, name):
+        ctx.name = name
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(f"derivative for {ctx.name} is not implemented")
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        raise RuntimeError(f"derivative for {ctx.name} is not implemented (forward mode)")
+
+
+def _result(result: np.ndarray, name: str, *inputs: Tensor) -> Tensor:
+    if grad_mode.is_grad_enabled() and any(
+        t.requires_grad or t._fw_tangent is not None for t in inputs
+    ):
+        return _NoDerivative.apply(*inputs, result=result, name=name)
+    return Tensor._make(result, False, None, 0)
+
+
+def _check_hermitian(hermitian: Any, op: str) -> None:
+    if not isinstance(hermitian, bool):
+        raise TypeError(f"{op}: hermitian must be a bool, got {type(hermitian).__name__}")
+
+
+def _singular(op: str, info: np.ndarray) -> LinAlgError:
+    k = int(info[info != 0].flat[0])
+    return LinAlgError(
+        f"{op}: The factorization could not be completed: D[{k}, {k}] (1-based) is exactly "
+        "zero (the matrix is singular)"
+    )
+
+
+class LDLFactorResult(NamedTuple):
+    """``torch.linalg.ldl_factor``'s result."""
+
+    LD: Tensor
+    pivots: Tensor
+
+
+class LDLFactorExResult(NamedTuple):
+    """``torch.linalg.ldl_factor_ex``'s result."""
+
+    LD: Tensor
+    pivots: Tensor
+    info: Tensor
+
+
+def ldl_factor_ex(
+    A: Tensor, *, hermitian: bool = False, check_errors: bool = False
+) -> LDLFactorExResult:
+    """``(LD, pivots, info)``: the packed Bunch-Kaufman LDL^T factorization of each
+    symmetric matrix in ``A`` (..., n, n), only its lower triangle read. ``info`` (int32) is 0,
+    or ``k`` when D[k, k] (1-based) is exactly zero: the factorization is complete but D is
+    singular. ``check_errors=True`` raises :class:`LinAlgError` for such a matrix."""
+    op = "torch.linalg.ldl_factor_ex"
+    _check_hermitian(hermitian, op)
+    a = check_square(A, op)
+    flat = np.asarray(a._data).reshape((-1,) + tuple(a.shape[-2:]))
+    ld = np.empty_like(flat)
+    piv = np.empty(flat.shape[:-1], dtype=np.int32)
+    info = np.zeros(len(flat), dtype=np.int32)
+    for i, m in enumerate(flat):
+        ld[i], piv[i], info[i] = _sytf2(m)
+    batch = tuple(a.shape[:-2])
+    if check_errors and info.any():
+        raise _singular(op, info)
+    return LDLFactorExResult(
+        _result(ld.reshape(a.shape), "linalg.ldl_factor_ex", a),
+        Tensor._make(piv.reshape(batch + (a.shape[-1],)), False, None, 0),
+        Tensor._make(info.reshape(batch), False, None, 0),
+    )
+
+
+def ldl_factor(A: Tensor, *, hermitian: bool = False) -> LDLFactorResult:
+    """``(LD, pivots)`` as :func:`ldl_factor_ex`, raising :class:`LinAlgError` where D is
+    singular (PyTorch fails there with an internal error)."""
+    op = "torch.linalg.ldl_factor"
+    _check_hermitian(hermitian, op)
+    ld, piv, info = ldl_factor_ex(check_square(A, op), hermitian=hermitian)
+    if np.any(info._data):
+        raise _singular(op, np.asarray(info._data))
+    return LDLFactorResult(ld, piv)
+
+
+def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False) -> Tensor:  # noqa: N803
+    """The solution X of ``A X = B`` from ``A``'s factorization ``(LD, pivots)`` by
+    :func:`ldl_factor` (LAPACK's ``sytrs``); ``B`` (..., n, k), batch dims broadcast."""
+    op = "torch.linalg.ldl_solve"
+    _check_hermitian(hermitian, op)
+    ld = check_square(LD, op)
+    b = tensor_arg(B, op)
+    piv = pivots if isinstance(pivots, Tensor) else Tensor._make(np.asarray(pivots), False, None, 0)
+    n = ld.shape[-1]
+    if piv.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: Expected pivots to be integers. Got {piv.dtype}")
+    if tuple(piv.shape) != tuple(ld.shape[:-1]):
+        raise RuntimeError(
+            f"{op}: Expected LD.shape[:-1] and pivots.shape to be the same, but got pivots "
+            f"with shape {tuple(piv.shape)} instead"
+        )
+    if b.ndim < 2 or b.shape[-2] != n:
+        raise RuntimeError(
+            f"{op}: Incompatible shapes of A and B for the equation AX = B "
+            f"({n}x{n} and {'x'.join(str(s) for s in b.shape[-2:])})"
+        )
+    if b.dtype != ld.dtype:
+        raise RuntimeError(
+            f"{op}: Expected LD and B to have the same dtype, but got LD with dtype "
+            f"{ld.dtype} and B with dtype {b.dtype} instead"
+        )
+    p = np.asarray(piv._data)
+    if p.size and ((p == 0).any() or (np.abs(p) > n).any()):
+        raise RuntimeError(f"{op}: pivots must lie in [-{n}, -1] or [1, {n}], got {p.tolist()}")
+    batch = np.broadcast_shapes(tuple(ld.shape[:-2]), tuple(b.shape[:-2]))
+    lds = np.broadcast_to(np.asarray(ld._data), batch + (n, n)).reshape(-1, n, n)
+    ps = np.broadcast_to(p, batch + (n,)).reshape(-1, n)
+    bs = np.broadcast_to(np.asarray(b._data), batch + tuple(b.shape[-2:]))
+    flat = bs.reshape((-1,) + tuple(b.shape[-2:]))
+    out = np.empty_like(flat)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a singular D gives inf/nan
+        for i in range(len(flat)):
+            out[i] = _sytrs(lds[i], ps[i], flat[i])
+    return _result(out.reshape(bs.shape), "linalg.ldl_solve", ld, b)
