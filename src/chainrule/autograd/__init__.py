@@ -19,6 +19,13 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .gradcheck import GradcheckError, check_vjp_jvp, gradcheck, gradgradcheck
+from .misc import (
+    _force_original_view_tracking,
+    is_multithreading_enabled,
+    is_tensor_like,
+    is_view_replay_enabled,
+    set_multithreading_enabled,
+)
 from .tensor import Tensor, _root_grad
 from .variable import Variable
 
@@ -45,6 +52,11 @@ __all__ = [
     "forward_ad",
     "functional",
     "graph",
+    "is_tensor_like",
+    "set_multithreading_enabled",
+    "is_multithreading_enabled",
+    "is_view_replay_enabled",
+    "_force_original_view_tracking",
 ]
 
 

@@ -1,13 +1,36 @@
 """Function transforms (``cr.func``, PyTorch's ``torch.func``): ``vmap``, ``grad``, ``vjp``,
-``jvp``, ``jacrev``, ``jacfwd``, ``hessian`` and ``functional_call`` (a module as a function
-of its parameters). The differentiation transforms compose with ``vmap`` (per-sample
-gradients: ``vmap(grad(loss), in_dims=(None, 0, 0))``); see :mod:`.vmap` for the design.
+``jvp``, ``jacrev``, ``jacfwd``, ``hessian``, ``grad_and_value``, ``linearize``,
+``functionalize``, ``functional_call`` (a module as a function of its parameters),
+``stack_module_state`` (model ensembles under vmap) and ``debug_unwrap``. The
+differentiation transforms compose with ``vmap`` (per-sample gradients:
+``vmap(grad(loss), in_dims=(None, 0, 0))``); see :mod:`.vmap` for the design.
 """
 
 from __future__ import annotations
 
 from ..nn.utils.stateless import functional_call
 from .transforms import grad, hessian, jacfwd, jacrev, jvp, vjp
+from .transforms_more import (
+    debug_unwrap,
+    functionalize,
+    grad_and_value,
+    linearize,
+    stack_module_state,
+)
 from .vmap import vmap
 
-__all__ = ["functional_call", "grad", "hessian", "jacfwd", "jacrev", "jvp", "vjp", "vmap"]
+__all__ = [
+    "debug_unwrap",
+    "functional_call",
+    "functionalize",
+    "grad",
+    "grad_and_value",
+    "hessian",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "linearize",
+    "stack_module_state",
+    "vjp",
+    "vmap",
+]

@@ -23,6 +23,7 @@ from .fold import *  # noqa: F401,F403
 from .gumbel import *  # noqa: F401,F403
 from .interpolate import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
+from .linear_loss import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .loss_extra import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
@@ -47,6 +48,7 @@ _FAMILIES = (
     "gumbel",
     "interpolate",
     "linear",
+    "linear_loss",
     "loss",
     "loss_extra",
     "normalization",

@@ -17,6 +17,7 @@ from .instancenorm import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
 from .lazy_more import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
+from .linear_loss import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .loss_extra import *  # noqa: F401,F403
 from .misc_more import *  # noqa: F401,F403
@@ -48,6 +49,7 @@ _FAMILIES = (
     "instancenorm",
     "lazy",
     "linear",
+    "linear_loss",
     "loss",
     "loss_extra",
     "normalization",
