@@ -2,7 +2,9 @@
 matmul precision, anomaly mode, warnings, inter-op threads, denormals), and the root
 tensor queries (``typename``, ``is_storage``, ``is_floating_point``, ``is_signed``,
 ``is_nonzero``, ``is_same_size``,
-``strided``) whose code lives in ``ops/tensor_queries.py``.
+``strided``) whose code lives in ``ops/tensor_queries.py``, and the type objects and
+promotion queries (``Size``, ``dtype``, ``promote_types``, ``can_cast``, ``result_type``)
+of ``dtype_rules.py``.
 
 Each setting is checked against PyTorch 2.13: the same names, arguments, defaults and
 errors. Where NumPy cannot do what a setting asks (flushing denormals, TF32 matmuls), the
@@ -19,6 +21,7 @@ from typing import Any
 from .autograd.anomaly import is_anomaly_enabled
 from .autograd.state import current
 from .backend import CPU, Device
+from .dtype_rules import Size, can_cast, dtype, promote_types, result_type
 from .ops.layout import is_floating_point
 from .ops.tensor_queries import (
     is_nonzero,
@@ -31,6 +34,9 @@ from .ops.tensor_queries import (
 )
 
 __all__ = [
+    "Size",
+    "can_cast",
+    "dtype",
     "get_default_device",
     "get_float32_matmul_precision",
     "get_num_interop_threads",
@@ -43,6 +49,8 @@ __all__ = [
     "is_storage",
     "is_warn_always_enabled",
     "layout",
+    "promote_types",
+    "result_type",
     "set_anomaly_enabled",
     "set_default_device",
     "set_float32_matmul_precision",

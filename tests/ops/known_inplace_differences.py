@@ -117,6 +117,14 @@ R_PDIST = (
 )
 
 KNOWN_DIFFERENCES: dict = {
+    "put": _w2("in1"),
+    "put_acc": _w2("in1"),
+    "index_reduce_prod": _w2("out0", "in0"),
+    "index_reduce_prod_noself": _w2("out0", "in0"),
+    "index_reduce_mean": _w2("out0", "in0", "in1"),
+    "index_reduce_mean_noself": _w2("out0", "in0", "in1"),
+    "index_reduce_amax": _w2("out0", "in0", "in1"),
+    "index_reduce_amin_noself": _w2("out0", "in0", "in1"),
     "linalg_householder_product": {
         t: (
             TORCH_RAISES,

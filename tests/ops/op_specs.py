@@ -1285,10 +1285,15 @@ from . import (  # noqa: E402 - after the table's helpers, which those modules i
     op_specs_ctc,
     op_specs_embedding_bag,
     op_specs_grid_sample,
+    op_specs_index_put,
+    op_specs_linalg_extras,
     op_specs_linalg_more,
     op_specs_loss_extra,
+    op_specs_misc_more,
+    op_specs_nn_more,
     op_specs_pointwise_more,
     op_specs_pool_extra,
+    op_specs_special_more,
     op_specs_stacking,
 )
 
@@ -1303,6 +1308,11 @@ for _extra in (
     op_specs_linalg_more,
     op_specs_pointwise_more,
     op_specs_stacking,
+    op_specs_nn_more,
+    op_specs_index_put,
+    op_specs_linalg_extras,
+    op_specs_special_more,
+    op_specs_misc_more,
 ):
     SPECS += _extra.SPECS
 

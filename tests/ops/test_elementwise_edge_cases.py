@@ -346,3 +346,10 @@ def test_nan_to_num_nan_none_means_zero_as_torch():
     got = cr.nan_to_num(cr.tensor(values), nan=None)
     want = torch.nan_to_num(torch.tensor(values), nan=None)
     np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_inplace_on_an_empty_clone_is_allowed_as_torch():
+    # NumPy gives an empty copy zero strides; it has no elements to overlap
+    got = cr.from_numpy(np.zeros((0, 4))).clone().add_(1.0)
+    want = torch.from_numpy(np.zeros((0, 4))).clone().add_(1.0)
+    assert tuple(got.shape) == tuple(want.shape) == (0, 4)

@@ -17,6 +17,7 @@ function's (:func:`_bind_special`), and the Python operators (:func:`_bind_opera
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from importlib import import_module
 from types import ModuleType
@@ -25,6 +26,7 @@ from typing import Any
 from .. import creation
 from ..autograd.post_accumulate import register_post_accumulate_grad_hook
 from ..autograd.tensor import Tensor
+from . import _misc_more_methods as misc_methods
 
 # Modules used by name below (an op named like its module, ``cast`` or ``softmax``, would
 # be shadowed by the star imports: those are reached through ``_OP_MODULES`` only).
@@ -69,6 +71,7 @@ from .linalg import *  # noqa: F403
 from .linalg_aliases import *  # noqa: F403
 from .linalg_more import *  # noqa: F403
 from .logical import *  # noqa: F403
+from .misc_more import *  # noqa: F403
 from .nan_reductions import *  # noqa: F403
 from .numpy_style import *  # noqa: F403
 from .order_statistics import *  # noqa: F403
@@ -139,6 +142,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "numpy_style",
         "pointwise_more",
         "linalg_more",
+        "misc_more",
     )
 )
 
@@ -189,6 +193,19 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     is_nonzero=tensor_queries.is_nonzero,
     is_same_size=tensor_queries.is_same_size,
     register_post_accumulate_grad_hook=register_post_accumulate_grad_hook,
+    byte=misc_methods.byte,
+    char=misc_methods.char,
+    short=misc_methods.short,
+    new=misc_methods.new,
+    new_empty_strided=misc_methods.new_empty_strided,
+    bernoulli=misc_methods.bernoulli_method,
+    prelu=misc_methods.prelu_method,
+    is_pinned=misc_methods.is_pinned,
+    resize_=misc_methods.resize_,
+    map_=misc_methods.map_,
+    map2_=misc_methods.map2_,
+    as_subclass=misc_methods.as_subclass,
+    as_strided_=misc_methods.as_strided_method_,  # cr.as_strided_ is the root function
 )
 
 # In an op module's ``__all__`` for the package's own use, but no PyTorch function.
@@ -255,7 +272,8 @@ def _bind_special(T: Any) -> None:
     # x.polygamma(n) is polygamma(n, x): the order differs (the function takes n first).
     T.polygamma = special.polygamma_method
     T.polygamma_ = inplace.make_inplace("polygamma_", special.polygamma_method)
-    T.T = property(lambda self: views.permute(self, tuple(reversed(range(self.ndim)))))
+    # builtins.range: this module's ``range`` is the public op ``cr.range`` (torch.range)
+    T.T = property(lambda self: views.permute(self, tuple(reversed(builtins.range(self.ndim)))))
     T.mT = property(_matrix_transpose)
     # mH / H: the conjugate transpose (for real tensors the transpose) and its 0-d/ndim rules.
     T.mH = property(linalg_more.matrix_adjoint)

@@ -53,8 +53,10 @@ def check_writable_memory(
     """
     d = x._data
     target = d if region is None else region
-    overlapping = not allow_overlap and any(
-        st == 0 and n > 1 for st, n in zip(target.strides, target.shape)
+    overlapping = (
+        not allow_overlap
+        and target.size > 1  # an empty tensor has no elements to share a location
+        and any(st == 0 and n > 1 for st, n in zip(target.strides, target.shape))
     )
     writable = getattr(d.flags, "writeable", True)
     if not overlapping and not writable:

@@ -1,0 +1,233 @@
+"""PyTorch's type objects and type-promotion queries at the top level: ``Size``, ``dtype``,
+``promote_types``, ``can_cast`` and ``result_type``.
+
+chainrule's dtypes are NumPy dtypes (``cr.float32 is np.dtype('float32')``), so
+:class:`dtype` is not their class but a marker class whose ``isinstance`` check accepts any
+NumPy dtype: ``isinstance(cr.float32, cr.dtype)`` is True, as in PyTorch, and nothing about
+the dtypes themselves changes.
+
+The promotion rules are PyTorch's (``c10/core/ScalarType.h`` and ``ResultTypeState``), not
+NumPy's: categories bool < integer < floating < complex; a higher category wins
+(``int64`` with ``float16`` is ``float16``), except that a complex type combined with a
+wider float widens (``complex64`` with ``float64`` is ``complex128``); within a category the
+wider type wins, and ``uint8`` with ``int8`` is ``int16``. ``result_type`` ranks its operands:
+tensors with dimensions, then 0-d tensors, then Python numbers; a lower rank only changes the
+result when it is of a higher category (a Python float makes an integer tensor's result the
+default float dtype).
+
+One deliberate difference: NumPy has no ``complex32``, so where PyTorch gives
+``torch.complex32`` (a ``float16`` tensor with a complex Python number) chainrule gives
+``complex64``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from . import dtypes as _dt
+from .autograd.tensor import Tensor
+
+__all__ = ["Size", "can_cast", "dtype", "promote_types", "result_type"]
+
+
+class Size(tuple):
+    """``torch.Size``: the tuple of a tensor's dimensions, with ``numel()``.
+
+    A ``tuple`` subclass: it compares and hashes as the plain tuple of its ints; slicing,
+    ``+`` and ``*`` give a ``Size`` again, and its repr is PyTorch's, ``torch.Size([2, 3])``,
+    so printed shapes read as in PyTorch. chainrule's ``Tensor.shape`` and ``Tensor.size()``
+    return plain tuples (the shapes NumPy gives; every shape comparison works the same), so
+    ``Size`` is for constructing sizes and ``isinstance`` checks in ported code.
+
+    Raises:
+        TypeError: an item that is not an int (or a one-element integer tensor), as PyTorch.
+    """
+
+    def __new__(cls, sizes: Iterable[Any] = ()) -> Size:
+        items = []
+        for i, s in enumerate(sizes):
+            if isinstance(s, Tensor) and s.numel() == 1 and s.dtype.kind in "biu":
+                s = s.item()
+            if not isinstance(s, (builtins.int, np.integer)):
+                raise TypeError(
+                    f"torch.Size() takes an iterable of 'int' (item {i} is '{type(s).__name__}')"
+                )
+            items.append(builtins.int(s))
+        return super().__new__(cls, items)
+
+    def numel(self) -> builtins.int:
+        """The number of elements a tensor of this size holds (1 for ``Size([])``)."""
+        return math.prod(self)
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def __getitem__(self, key: Any) -> Any:
+        out = super().__getitem__(key)
+        return Size(out) if isinstance(key, slice) else out
+
+    def __add__(self, other: Any) -> Size:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other: Any) -> Size:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, n: Any) -> Size:
+        return Size(tuple(self) * n)
+
+    __rmul__ = __mul__
+
+    def __reduce__(self) -> tuple:
+        return (Size, (tuple(self),))
+
+
+class _DtypeMeta(type):
+    """Makes ``isinstance(x, dtype)`` mean "x is a NumPy dtype" (chainrule's dtypes)."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, np.dtype)
+
+    def __subclasscheck__(cls, sub: Any) -> bool:
+        return isinstance(sub, type) and issubclass(sub, np.dtype)
+
+
+class dtype(metaclass=_DtypeMeta):  # noqa: N801 - mirrors torch.dtype
+    """``torch.dtype``: the type of chainrule's dtypes, for ``isinstance`` checks.
+
+    chainrule's dtypes are NumPy dtype objects; this class is not instantiated (as PyTorch's
+    ``torch.dtype()`` it raises) and ``isinstance(cr.float32, cr.dtype)`` is True."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("cannot create 'torch.dtype' instances")
+
+
+_KINDS = "biufc"
+
+
+def _check_dtype(op: str, name: str, position: builtins.int, value: Any) -> np.dtype:
+    if not isinstance(value, np.dtype) or value.kind not in _KINDS:
+        raise TypeError(
+            f"{op}(): argument '{name}' (position {position}) must be torch.dtype (a chainrule "
+            f"dtype such as cr.float32), not {type(value).__name__}"
+        )
+    return value
+
+
+def _category(d: np.dtype) -> builtins.int:
+    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[d.kind]
+
+
+def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
+    if a == b:
+        return a
+    ca, cb = _category(a), _category(b)
+    if ca == cb or {ca, cb} == {2, 3}:  # complex64 with float64 is complex128, as NumPy
+        return np.promote_types(a, b)
+    return a if ca > cb else b
+
+
+def promote_types(type1: np.dtype, type2: np.dtype) -> np.dtype:
+    """The smallest dtype both ``type1`` and ``type2`` convert to without losing their
+    category (``torch.promote_types``; see the module doc for the rules).
+
+    >>> import chainrule as cr
+    >>> cr.promote_types(cr.int64, cr.float16)
+    dtype('float16')
+
+    Raises:
+        TypeError: an argument is not a dtype.
+    """
+    a = _check_dtype("promote_types", "type1", 1, type1)
+    b = _check_dtype("promote_types", "type2", 2, type2)
+    return _promote(a, b)
+
+
+def can_cast(from_: np.dtype, to: np.dtype) -> bool:
+    """Whether PyTorch's casting rules allow ``from_`` to ``to`` in ops with an ``out=`` or
+    in-place result (``torch.can_cast``): never floating to integral, complex to
+    non-complex, or a non-bool to bool; everything else, narrowing included, is allowed.
+
+    Raises:
+        TypeError: an argument is not a dtype.
+    """
+    f = _check_dtype("can_cast", "from_", 1, from_)
+    t = _check_dtype("can_cast", "to", 2, to)
+    cf, ct = _category(f), _category(t)
+    if cf >= 2 and ct <= 1:
+        return False
+    if cf == 3 and ct != 3:
+        return False
+    return not (ct == 0 and cf != 0)
+
+
+def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
+    """PyTorch's ``combine_categories``: a lower-ranked operand matters only through a
+    higher category."""
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    ch, cl = _category(higher), _category(lower)
+    if ch == 3:
+        return higher
+    if cl == 3:  # a complex of the higher float's width (complex64 for an integer)
+        if ch == 2:
+            return np.promote_types(higher, np.complex64)
+        return lower
+    if ch == 2:
+        return higher
+    if ch == 0 or cl == 2:
+        return _promote(higher, lower)
+    return higher
+
+
+def _number_dtype(x: Any) -> np.dtype | None:
+    """The dtype a Python number takes part in promotion with (PyTorch's wrapped numbers)."""
+    if isinstance(x, (builtins.bool, np.bool_)):
+        return _dt.bool_
+    if isinstance(x, (builtins.int, np.integer)):
+        return _dt.int64
+    if isinstance(x, (builtins.float, np.floating)):
+        return _dt.get_default_dtype()
+    if isinstance(x, (builtins.complex, np.complexfloating)):
+        return np.promote_types(_dt.get_default_dtype(), np.complex64)
+    return None
+
+
+def result_type(tensor: Any, other: Any) -> np.dtype:
+    """The dtype an arithmetic op on ``tensor`` and ``other`` (tensors or Python numbers)
+    gives (``torch.result_type``): see the module doc for the ranks and categories.
+
+    >>> import chainrule as cr
+    >>> cr.result_type(cr.tensor([1, 2]), 1.0)
+    dtype('float32')
+
+    Raises:
+        TypeError: an argument is neither a tensor nor a number.
+    """
+    ranks: list[np.dtype | None] = [None, None, None]  # dims, 0-d, numbers
+    for position, x in enumerate((tensor, other), 1):
+        if isinstance(x, Tensor):
+            rank, d = (0 if x.ndim else 1), x.dtype
+        else:
+            rank, d = 2, _number_dtype(x)
+            if d is None:
+                raise TypeError(
+                    f"result_type(): argument {position} must be a Tensor or a Number, "
+                    f"not {type(x).__name__}"
+                )
+        ranks[rank] = d if ranks[rank] is None else _promote(ranks[rank], d)
+    out = _combine(ranks[0], _combine(ranks[1], ranks[2]))
+    assert out is not None  # two operands always give one dtype
+    return out

@@ -1,0 +1,255 @@
+"""Tensor methods PyTorch has only on ``Tensor`` (bound through ``_TENSOR_ONLY`` in
+``ops/__init__.py``): the casts ``byte``/``char``/``short``, the legacy ``new``,
+``new_empty_strided``, ``bernoulli``, ``prelu``, ``is_pinned``, ``resize_``, the legacy
+CPU loops ``map_``/``map2_`` and ``as_subclass``; plus ``resize_as_``, which is also a root
+function (re-exported by ``ops/misc_more.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import creation
+from .. import dtypes as _dt
+from ..autograd.tensor import Tensor
+from ..dtype_rules import Size
+from ..random import Generator, gen
+from ._misc_more_strided import _geometry, _storage, as_strided_
+from ._util import as_tensor
+from .binding import tensor_method
+
+__all__ = [
+    "as_strided_method_",
+    "as_subclass",
+    "bernoulli_method",
+    "byte",
+    "char",
+    "is_pinned",
+    "map2_",
+    "map_",
+    "new",
+    "new_empty_strided",
+    "prelu_method",
+    "resize_",
+    "resize_as_",
+    "short",
+]
+
+
+def byte(self: Tensor, memory_format: Any = None) -> Tensor:
+    """``self.to(cr.uint8)`` (``Tensor.byte``)."""
+    return self.to(_dt.uint8)
+
+
+def char(self: Tensor, memory_format: Any = None) -> Tensor:
+    """``self.to(cr.int8)`` (``Tensor.char``)."""
+    return self.to(_dt.int8)
+
+
+def short(self: Tensor, memory_format: Any = None) -> Tensor:
+    """``self.to(cr.int16)`` (``Tensor.short``)."""
+    return self.to(_dt.int16)
+
+
+def is_pinned(self: Tensor, device: Any = None) -> bool:
+    """False: chainrule has no page-locked (pinned) host memory."""
+    return False
+
+
+def new(self: Tensor, *args: Any, device: Any = None) -> Tensor:
+    """PyTorch's legacy ``Tensor.new``: ``x.new()`` an empty tensor, ``x.new(2, 3)`` or
+    ``x.new(cr.Size([2, 3]))`` an uninitialised one of that size, ``x.new(data)`` a copy of
+    ``data`` (a list, tuple or array), ``x.new(t)`` an alias of a tensor ``t`` of the same
+    dtype; always of ``x``'s dtype, on ``x``'s device unless ``device`` is given.
+
+    Raises:
+        TypeError: a tensor of another dtype, or arguments of no supported form.
+    """
+    dev = device if device is not None else self.device
+    if not args:
+        return creation.empty(0, dtype=self.dtype, device=dev)
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        if args[0].dtype != self.dtype:
+            raise TypeError(
+                f"expected {self.dtype} (got {args[0].dtype}) for the tensor given to new()"
+            )
+        return args[0].detach()
+    if len(args) == 1 and isinstance(args[0], Size):
+        return creation.empty(tuple(args[0]), dtype=self.dtype, device=dev)
+    if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+        return creation.empty(tuple(int(a) for a in args), dtype=self.dtype, device=dev)
+    if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray)):
+        return creation.tensor(args[0], dtype=self.dtype, device=dev)
+    raise TypeError(
+        f"new(): expected sizes (ints or a Size), data (a list, tuple or array) or a tensor, "
+        f"got {tuple(type(a).__name__ for a in args)}"
+    )
+
+
+def new_empty_strided(
+    self: Tensor,
+    size: Sequence[int],
+    stride: Sequence[int],
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    layout: Any = None,
+    pin_memory: bool = False,
+) -> Tensor:
+    """``Tensor.new_empty_strided``: an uninitialised tensor of ``size`` with element
+    ``stride`` over fresh memory, of ``self``'s dtype and device unless given.
+
+    Raises:
+        RuntimeError: sizes and strides of different lengths or negative strides.
+        NotImplementedError: ``pin_memory=True``.
+    """
+    if pin_memory:
+        raise NotImplementedError("new_empty_strided: pin_memory=True is not supported")
+    size, stride = _geometry("new_empty_strided", size, stride)
+    d = _dt.as_dtype(dtype) if dtype is not None else self.dtype
+    need = 0 if 0 in size else 1 + sum((n - 1) * s for n, s in zip(size, stride))
+    store = creation.empty(need, dtype=d, device=device if device is not None else self.device)
+    arr = store._data
+    xp_strided = np.lib.stride_tricks.as_strided
+    view = xp_strided(arr, size, tuple(s * arr.itemsize for s in stride))
+    out = Tensor._make(view, False, None, 0)  # _new would copy into its own layout
+    return out.requires_grad_() if requires_grad else out
+
+
+def bernoulli_method(
+    self: Tensor, p: float | None = None, *, generator: Generator | None = None
+) -> Tensor:
+    """``Tensor.bernoulli``: 0/1 draws of ``self``'s shape and dtype, each 1 with
+    probability ``self`` (or the number ``p``); not differentiable.
+
+    Raises:
+        RuntimeError: a probability outside [0, 1] (as PyTorch).
+    """
+    probs = np.asarray(self._data, np.float64) if p is None else np.full(self.shape, float(p))
+    if not ((probs >= 0) & (probs <= 1)).all():
+        raise RuntimeError("bernoulli: Expected p_in >= 0 && p_in <= 1 to be true")
+    draws = gen(generator).random(self.shape) < probs
+    return Tensor._new(draws.astype(self.dtype))
+
+
+def prelu_method(self: Tensor, weight: Tensor) -> Tensor:
+    """``Tensor.prelu``: ``cr.nn.functional.prelu(self, weight)``."""
+    from ..nn.functional import prelu  # in here: nn.functional imports ops
+
+    return prelu(self, weight)
+
+
+def _resizable(op: str, x: Tensor) -> None:
+    if x.requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+
+
+def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
+    """``Tensor.resize_``: give ``self`` the contiguous shape ``sizes`` over its storage
+    from its storage offset; when the storage is too small, new memory is allocated and the
+    old values are copied to its start (the rest is uninitialised), as PyTorch.
+
+    chainrule cannot grow a NumPy array in place: after a growing resize, other tensors that
+    shared the old memory no longer share it with ``self`` (in PyTorch they share the grown
+    storage). A shrinking or same-size resize stays a view of the same memory.
+
+    Raises:
+        RuntimeError: ``self`` requires grad (as PyTorch); a negative size.
+        NotImplementedError: a ``memory_format`` other than contiguous.
+    """
+    if memory_format is not None and "contiguous" not in str(memory_format):
+        raise NotImplementedError(f"resize_: memory_format={memory_format} is not supported")
+    _resizable("resize_", self)
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    shape = tuple(int(s) for s in sizes)
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+    n = math.prod(shape)
+    flat, off = _storage("resize_", self._data)
+    if off + n <= flat.size:
+        self._data = flat[off : off + n].reshape(shape)
+    else:
+        grown = np.empty(n, self.dtype)
+        kept = min(n, self.numel())
+        grown[:kept] = flat[off : off + kept]
+        self._data = grown.reshape(shape)
+    self._vc[0] += 1
+    return self
+
+
+@tensor_method
+def resize_as_(input: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:  # noqa: A002
+    """``torch.resize_as_`` / ``Tensor.resize_as_``: ``input.resize_(the_template.shape)``."""
+    return resize_(input, as_tensor(the_template).shape, memory_format=memory_format)
+
+
+def as_strided_method_(
+    self: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None
+) -> Tensor:
+    """``Tensor.as_strided_``: :func:`as_strided_` as a method. A function of its own: the
+    in-place forms bound through ``_TENSOR_ONLY`` must not be the root function object, which
+    would then be left out of ``chainrule.*``."""
+    return as_strided_(self, size, stride, storage_offset)
+
+
+def _loop_check(op: str, x: Tensor) -> None:
+    if x.requires_grad:
+        raise RuntimeError(f"Can't call {op}() on a tensor that requires grad")
+    if not np.shares_memory(x._data.reshape(-1), x._data) and x.numel() > 1:
+        raise RuntimeError(f"{op}: the tensor is not contiguous; call .contiguous() first")
+
+
+def map_(self: Tensor, tensor: Tensor, callable: Callable) -> Tensor:  # noqa: A002
+    """Legacy ``Tensor.map_``: ``self[i] = callable(self[i], tensor[i])`` for every element,
+    ``tensor`` broadcast to ``self`` (a Python loop, CPU only as in PyTorch).
+
+    Raises:
+        RuntimeError: ``self`` requires grad or is not contiguous.
+    """
+    _loop_check("map_", self)
+    other = np.broadcast_to(np.asarray(as_tensor(tensor)._data), self.shape)
+    flat = self._data.reshape(-1)
+    for i, (a, b) in enumerate(zip(flat.tolist(), other.reshape(-1).tolist())):
+        flat[i] = callable(a, b)
+    self._vc[0] += 1
+    return self
+
+
+def map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable) -> Tensor:  # noqa: A002
+    """Legacy ``Tensor.map2_``: ``self[i] = callable(self[i], x[i], y[i])``, ``x`` and ``y``
+    broadcast to ``self``.
+
+    Raises:
+        RuntimeError: ``self`` requires grad or is not contiguous.
+    """
+    _loop_check("map2_", self)
+    xs = np.broadcast_to(np.asarray(as_tensor(x)._data), self.shape).reshape(-1).tolist()
+    ys = np.broadcast_to(np.asarray(as_tensor(y)._data), self.shape).reshape(-1).tolist()
+    flat = self._data.reshape(-1)
+    for i, (a, b, c) in enumerate(zip(flat.tolist(), xs, ys)):
+        flat[i] = callable(a, b, c)
+    self._vc[0] += 1
+    return self
+
+
+def as_subclass(self: Tensor, cls: type) -> Tensor:
+    """``Tensor.as_subclass``: ``self`` as an instance of the Tensor subclass ``cls``,
+    sharing its memory, version counter and autograd history (no ``__init__`` runs).
+
+    Raises:
+        TypeError: ``cls`` is not a subclass of ``Tensor``.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"as_subclass: cls must be a subclass of Tensor, got {cls!r}")
+    out = object.__new__(cls)
+    for name in ("_data", "requires_grad", "grad_fn", "_output_nr", "_vc", "_view"):
+        object.__setattr__(out, name, getattr(self, name))
+    out._grad = None
+    out._hooks = None
+    out._fw = self._fw
+    return out
