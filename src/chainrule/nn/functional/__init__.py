@@ -31,6 +31,7 @@ from .pixel_shuffle import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .pooling3d import *  # noqa: F401,F403
 from .pooling_extra import *  # noqa: F401,F403
+from .pooling_fractional import *  # noqa: F401,F403
 from .pooling_more import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 
@@ -59,6 +60,7 @@ _FAMILIES = (
     "vision",
     "pooling_more",
     "dropout_more",
+    "pooling_fractional",
 )
 
 # Public names: every family's ``__all__`` plus the ops re-exported above (a family module

@@ -1,5 +1,6 @@
 """More of ``torch.nn.functional``'s pooling: ``adaptive_max_pool1d``, the ``*_with_indices``
-forms, ``max_unpool3d``, ``lp_pool3d`` and fractional max pooling (2-D and 3-D).
+forms, ``max_unpool3d`` and ``lp_pool3d`` (fractional max pooling is in
+``pooling_fractional.py``).
 
 All are compositions of differentiable chainrule ops, so gradients of every order and forward
 mode come from the ops used:
@@ -24,17 +25,14 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
-from ...backend import get_array_module, to_device
+from ...backend import get_array_module
 from ...creation import zeros
 from ...ops._pooling_indices import (
     adaptive_max_indices,
-    fractional_windows,
-    window_max_indices,
 )
 from ...ops._util import ShapeError
 from ...ops.gather_scatter import scatter, take_along_dim
 from ...ops.pooling import max_pool1d, max_pool2d
-from ...random import gen
 from .pooling3d import adaptive_max_pool3d, avg_pool3d, max_pool3d
 from .pooling_extra import _check_norm, _geometry_errors, _ints, _lp_finish, _unpool_output_size
 
@@ -43,10 +41,6 @@ __all__ = [
     "adaptive_max_pool1d_with_indices",
     "adaptive_max_pool2d_with_indices",
     "adaptive_max_pool3d_with_indices",
-    "fractional_max_pool2d",
-    "fractional_max_pool2d_with_indices",
-    "fractional_max_pool3d",
-    "fractional_max_pool3d_with_indices",
     "lp_pool3d",
     "max_pool1d_with_indices",
     "max_pool2d_with_indices",
@@ -291,164 +285,3 @@ def lp_pool3d(
         return -max_pool3d(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
     avg = _geometry_errors(op, avg_pool3d, input.pow(norm_type), kernel_size, stride, ceil_mode)
     return _lp_finish(op, avg, p, kd * kh * kw)
-
-
-# ----------------------------------------------------------------------------- fractional
-def _fractional(
-    op: str,
-    nd: int,
-    input: Any,
-    kernel_size: Any,
-    output_size: Any,
-    output_ratio: Any,
-    samples: Any,
-) -> tuple[Tensor, Tensor]:
-    """(values, indices) of ``nd``-d fractional max pooling (PyTorch's CPU algorithm)."""
-    if output_size is None and output_ratio is None:
-        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: expected input to be a Tensor, got {type(input).__name__}")
-    if input.ndim not in (nd + 1, nd + 2) or 0 in tuple(input.shape)[-(nd + 1) :]:
-        raise RuntimeError(
-            f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, with non-zero sizes except "
-            f"perhaps the batch dimension, but got: {list(input.shape)}"
-        )
-    if input.dtype.kind != "f":
-        raise NotImplementedError(f'"{op}" not implemented for {input.dtype}')
-    sizes = tuple(input.shape[-nd:])
-    names = ("kernel_size", "output_size")
-    try:
-        k = _ints(kernel_size, nd, names[0], op)
-        if output_size is None:
-            ratio = output_ratio
-            if isinstance(ratio, (int, float, np.number)):
-                ratio = (ratio,) * nd
-            if not isinstance(ratio, Sequence) or len(ratio) not in (1, nd):
-                raise TypeError(f"{op}: output_ratio must be a number or {nd} numbers")
-            ratio = tuple(ratio) * (nd if len(ratio) == 1 else 1)
-            out = tuple(int(s * float(r)) for s, r in zip(sizes, ratio))
-        else:
-            out = _ints(output_size, nd, names[1], op)
-    except TypeError as e:
-        raise RuntimeError(
-            f"{op}: kernel_size and output_size must either be a single Int or tuple of "
-            f"{nd} Ints ({e})"
-        ) from None
-    if min(k) < 1 or min(out) < 0:
-        raise RuntimeError(
-            f"{op}(): kernel_size must be positive and output_size non-negative, got "
-            f"kernel_size={k}, output_size={out}"
-        )
-    axis = ("time", "height", "width")[3 - nd :]
-    # PyTorch's bound: out + k - 1 <= size in 2-D, but strictly below size in 3-D
-    limit = 0 if nd == 2 else 1
-    for d in range(nd):
-        if out[d] + k[d] - 1 + limit > sizes[d]:
-            raise RuntimeError(
-                f"{op}(): pool {axis[d]} {k[d]} too large relative to input {axis[d]} "
-                f"{sizes[d]} (output_size {out[d]})"
-            )
-    batched = input.ndim == nd + 2
-    x = input if batched else input.unsqueeze(0)
-    n, c = x.shape[:2]
-    xp = get_array_module(x._data)
-    if samples is None:
-        u = gen(None).random((n, c, nd)).astype(x.dtype)
-    else:
-        if not isinstance(samples, Tensor):
-            raise TypeError(f"{op}: _random_samples must be a Tensor, got {type(samples).__name__}")
-        if samples.dtype != x.dtype:
-            raise RuntimeError(f"{op}: Expect _random_samples to have the same dtype as input")
-        if samples.ndim != 3:
-            raise RuntimeError(f"{op}: Expect _random_samples to be 3D, got {samples.ndim}D")
-        if samples.shape[2] != nd:
-            raise RuntimeError(
-                f"{op}: Expect _random_samples.size(2) equals to {nd}; got {samples.shape[2]}."
-            )
-        if samples.shape[0] < n:
-            raise RuntimeError(
-                f"{op}: Expect _random_samples.size(0) no less then input batch size."
-            )
-        if samples.shape[1] != c:
-            raise RuntimeError(
-                f"{op}: Expect _random_samples.size(1) equals to input channel size "
-                f"({c}); got {samples.shape[1]}."
-            )
-        u = to_device(samples._data[:n], "cpu")
-    # PyTorch's sample order: 2-D reads (width, height), 3-D reads (time, height, width)
-    win = xp.asarray(fractional_windows(u, sizes, out, k))
-    flat = x.reshape(n, c, int(np.prod(sizes)))
-    idx = window_max_indices(flat._data, win, xp)
-    vals = take_along_dim(flat, _const(idx.reshape(n, c, int(np.prod(out)))), 2).reshape(n, c, *out)
-    if not batched:
-        return vals.squeeze(0), _const(idx[0])
-    return vals, _const(idx)
-
-
-def fractional_max_pool2d_with_indices(
-    input: Tensor,
-    kernel_size: Any,
-    output_size: Any = None,
-    output_ratio: Any = None,
-    return_indices: bool = False,
-    _random_samples: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
-    """Fractional max pooling (Graham 2014) of (N, C, H, W) or (C, H, W), always returning
-    ``(output, indices)`` (indices into each H*W plane).
-
-    Each (n, c) plane has its own pseudo-random window starts, from ``_random_samples``
-    (N, C, 2) in [0, 1) (width sample first, then height, as PyTorch) or, when not given,
-    from chainrule's default generator. ``output_size`` (ints) or ``output_ratio`` (a number
-    or two, ``int(size * ratio)``) sets the output size. PyTorch 2.13's functional raises
-    ``TypeError`` for a single-number ``output_ratio`` (it takes ``len()`` of it), against
-    its own docs; chainrule accepts it, as ``nn.FractionalMaxPool2d`` does.
-    """
-    op = "fractional_max_pool2d"
-    return _fractional(op, 2, input, kernel_size, output_size, output_ratio, _random_samples)
-
-
-def fractional_max_pool2d(
-    input: Tensor,
-    kernel_size: Any,
-    output_size: Any = None,
-    output_ratio: Any = None,
-    return_indices: bool = False,
-    _random_samples: Tensor | None = None,
-) -> Any:
-    """``torch.nn.functional.fractional_max_pool2d``: the output, or ``(output, indices)``
-    with ``return_indices`` (see :func:`fractional_max_pool2d_with_indices`)."""
-    out, idx = fractional_max_pool2d_with_indices(
-        input, kernel_size, output_size, output_ratio, False, _random_samples
-    )
-    return (out, idx) if return_indices else out
-
-
-def fractional_max_pool3d_with_indices(
-    input: Tensor,
-    kernel_size: Any,
-    output_size: Any = None,
-    output_ratio: Any = None,
-    return_indices: bool = False,
-    _random_samples: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
-    """Fractional max pooling of (N, C, T, H, W) or (C, T, H, W), always returning
-    ``(output, indices)`` (indices into each T*H*W volume); ``_random_samples`` is
-    (N, C, 3) ordered (time, height, width), as PyTorch. See the 2-D form."""
-    op = "fractional_max_pool3d"
-    return _fractional(op, 3, input, kernel_size, output_size, output_ratio, _random_samples)
-
-
-def fractional_max_pool3d(
-    input: Tensor,
-    kernel_size: Any,
-    output_size: Any = None,
-    output_ratio: Any = None,
-    return_indices: bool = False,
-    _random_samples: Tensor | None = None,
-) -> Any:
-    """``torch.nn.functional.fractional_max_pool3d``: the output, or ``(output, indices)``
-    with ``return_indices``."""
-    out, idx = fractional_max_pool3d_with_indices(
-        input, kernel_size, output_size, output_ratio, False, _random_samples
-    )
-    return (out, idx) if return_indices else out

@@ -26,7 +26,8 @@ from collections.abc import Sequence
 
 from ...autograd.tensor import Tensor
 from ...ops.recurrent import gru_cell, lstm_cell, rnn_cell, split_rows
-from ...ops.recurrent_seq import gru_sequence, lstm_sequence
+from ...ops.recurrent_gru_seq import gru_sequence
+from ...ops.recurrent_seq import lstm_sequence
 from ...ops.shape import cat, stack
 from ..functional.dropout import dropout as _dropout
 from ..functional.linear import linear

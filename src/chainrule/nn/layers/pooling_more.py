@@ -1,6 +1,7 @@
 """More pooling layers: ``AdaptiveMaxPool1d``, ``MaxUnpool3d``, ``LPPool3d`` and
-``FractionalMaxPool2d/3d``, thin modules over :mod:`chainrule.nn.functional.pooling_more`
-with PyTorch's constructor arguments, stored attributes, buffers and ``extra_repr``.
+``FractionalMaxPool2d/3d``, thin modules over ``nn/functional/pooling_more.py`` and
+``pooling_fractional.py``, with PyTorch's constructor arguments, stored attributes,
+buffers and ``extra_repr``.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...autograd.tensor import Tensor
+from ..functional import pooling_fractional as Ffrac
 from ..functional import pooling_more as Fm
 from ..module import Module
 from .pooling_extra import _LPPoolNd, _MaxUnpoolNd, _ntuple
@@ -95,7 +97,7 @@ class FractionalMaxPool2d(_FractionalMaxPoolNd):
     _n = 2
 
     def forward(self, input: Tensor) -> Any:
-        return Fm.fractional_max_pool2d(
+        return Ffrac.fractional_max_pool2d(
             input,
             self.kernel_size,
             self.output_size,
@@ -112,7 +114,7 @@ class FractionalMaxPool3d(_FractionalMaxPoolNd):
     _n = 3
 
     def forward(self, input: Tensor) -> Any:
-        return Fm.fractional_max_pool3d(
+        return Ffrac.fractional_max_pool3d(
             input,
             self.kernel_size,
             self.output_size,
