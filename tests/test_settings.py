@@ -382,3 +382,23 @@ def test_post_accumulate_hook_changing_grad_in_place_does_not_reach_other_gradie
         ((a + h) * 5).sum().backward()  # AddBackward sends the same gradient to a and h
         results.append((a.grad.tolist(), w.grad.tolist()))
     assert results[1] == results[0] == ([500.0, 500.0], [10.0, 10.0])
+
+
+def test_post_accumulate_hook_removal_leaves_no_entry():
+    from chainrule.autograd.post_accumulate import POST_ACCUMULATE_HOOKS
+
+    before = dict(POST_ACCUMULATE_HOOKS)
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    handle = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.numpy().copy()))
+    (w * 3).sum().backward()
+    handle.remove()
+    handle.remove()  # twice is harmless, as in torch
+    assert dict(POST_ACCUMULATE_HOOKS) == before  # the engine is back on its plain path
+    (w * 3).sum().backward()
+    assert len(seen) == 1
+    again = w.register_post_accumulate_grad_hook(lambda t: seen.append(None))
+    (w * 3).sum().backward()
+    assert len(seen) == 2
+    again.remove()
+    assert dict(POST_ACCUMULATE_HOOKS) == before

@@ -334,3 +334,19 @@ def test_state_dict_without_the_flags_still_loads_and_steps(name):
     before = p.data.numpy().copy()
     opt2.step()
     assert not np.array_equal(p.data, before)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adamax", "NAdam", "RAdam"])
+def test_tensor_betas_step_like_torch(name):
+    # torch accepts Tensor betas (float32 0-d tensors; its arithmetic then rounds through
+    # float32, hence the 1e-6 tolerance); chainrule used to fail inside NumPy
+    results = []
+    for lib in (torch, cr):
+        p = lib.nn.Parameter(lib.tensor([1.0, 2.0], dtype=lib.float64))
+        opt = getattr(lib.optim, name)([p], lr=0.1, betas=(lib.tensor(0.9), lib.tensor(0.99)))
+        for _ in range(3):
+            opt.zero_grad()
+            (p * p).sum().backward()
+            opt.step()
+        results.append(p.detach().numpy())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-6)

@@ -73,7 +73,21 @@ def register_post_accumulate_grad_hook(self: Tensor, hook: Callable[[Tensor], No
         hooks = POST_ACCUMULATE_HOOKS[key] = []
         weakref.finalize(self, POST_ACCUMULATE_HOOKS.pop, key, None)
     hooks.append(hook)
-    return _RemovableHandle(hooks, hook)
+    return _PostAccumulateHandle(hooks, hook, key)
+
+
+class _PostAccumulateHandle(_RemovableHandle):
+    """Removes the hook, and the tensor's entry once its last hook is gone, so that the
+    engine goes back to writing leaves at the end (no copies) when no hook is left."""
+
+    def __init__(self, hooks: list, fn: Callable, key: int):
+        super().__init__(hooks, fn)
+        self._key = key
+
+    def remove(self) -> None:
+        super().remove()
+        if not self._hooks and POST_ACCUMULATE_HOOKS.get(self._key) is self._hooks:
+            del POST_ACCUMULATE_HOOKS[self._key]
 
 
 def run_post_accumulate_grad_hooks(t: Tensor, create_graph: bool) -> None:

@@ -113,7 +113,7 @@ class Adam(Optimizer):
         check_foreach_tensor_lr(group)
         xp = get_array_module(param)
         lr, eps = float(group["lr"]), group["eps"]  # float: lr may be a Tensor
-        beta1, beta2 = group["betas"]
+        beta1, beta2 = (float(b) for b in group["betas"])  # float: betas may be Tensors
         state["step"] += 1
         step = state["step"]
         # AdamW's decoupled decay shrinks param before the update (regularized_grad then

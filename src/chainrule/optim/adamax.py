@@ -80,7 +80,7 @@ class Adamax(Optimizer):
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_flags("Adamax", group)
         xp = get_array_module(param)
-        beta1, beta2 = group["betas"]
+        beta1, beta2 = (float(b) for b in group["betas"])  # float: betas may be Tensors
         state["step"] += 1
         grad = regularized_grad(param, grad, group)
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]

@@ -93,7 +93,7 @@ class RAdam(Optimizer):
         check_flags("RAdam", group)
         xp = get_array_module(param)
         lr = float(group["lr"])  # float: lr may be a Tensor
-        beta1, beta2 = group["betas"]
+        beta1, beta2 = (float(b) for b in group["betas"])  # float: betas may be Tensors
         state["step"] += 1
         step = state["step"]
         decay_weights_(param, group)  # AdamW's decoupled decay: shrinks param in place
