@@ -360,7 +360,7 @@ def test_gru_sequence_op_matches_torch(bias):
 
 @pytest.mark.parametrize("bias", [True, False])
 def test_gru_sequence_op_gradcheck_gradgradcheck_and_jvp(bias):
-    from chainrule.ops.recurrent_seq import gru_sequence
+    from chainrule.ops.recurrent_gru_seq import gru_sequence
 
     b, h, steps = 2, 2, 3
     arrs = [
@@ -390,9 +390,11 @@ def test_gru_sequence_op_gradcheck_gradgradcheck_and_jvp(bias):
 def test_sequence_output_may_be_modified_in_place(name):
     """As in PyTorch, the outputs are not saved for backward: changing them in place after
     the forward leaves the gradients correct."""
+    import chainrule.ops.recurrent_gru_seq as gru_seq
     import chainrule.ops.recurrent_seq as seq
 
-    fn, g = getattr(seq, name), 4 if name == "lstm_sequence" else 3
+    fn = getattr(seq if name == "lstm_sequence" else gru_seq, name)
+    g = 4 if name == "lstm_sequence" else 3
     arrs = [RNG.standard_normal((6, g * 2)), RNG.standard_normal((2, 2))]
     arrs += [RNG.standard_normal((2, 2))] if g == 4 else []
     arrs += [RNG.standard_normal((g * 2, 2))]
