@@ -195,12 +195,8 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
         return UnpackedDualTensor(tensor, None)
     tan = tensor._fw_tangent
     fw = tensor._fw
-    state = current()
-    state.fw_level, state.forward_ad = None, 0  # the primal view carries no tangent
-    try:
-        primal = _Alias.apply(tensor)
-    finally:
-        state.fw_level, state.forward_ad = active, 1
+    primal = _Alias.apply(tensor)
+    primal._fw = None  # the primal view carries no tangent
     if tan is None:
         return UnpackedDualTensor(primal, None)
     given = fw[2]

@@ -20,6 +20,7 @@ from .. import printing as _printing
 from ..backend import Device, device_of, get_array_module, to_device
 from .state import LOCAL
 from .tensor_conversions import TensorConversions
+from .tensor_data import to_array
 
 
 class _RemovableHandle:
@@ -83,7 +84,7 @@ class Tensor(TensorConversions):
                 f"Tensor(): expected one data argument or sizes (ints), got "
                 f"{len(args)} positional arguments; pass dtype= by keyword"
             )
-        arr = _to_array(data, dtype)
+        arr = to_array(data, dtype)
         if dtype is None and arr.dtype.kind in "biuf":
             arr = arr.astype(_dt.get_default_dtype(), copy=False)
         if device is not None:
@@ -96,7 +97,7 @@ class Tensor(TensorConversions):
     ) -> Tensor:
         """A leaf from ``data`` with ``cr.tensor``'s dtype inference (integers stay int64,
         NumPy arrays keep their dtype): the framework's own constructor."""
-        arr = _to_array(data, dtype)
+        arr = to_array(data, dtype)
         if device is not None:
             arr = to_device(arr, device)
         t = object.__new__(cls)
@@ -465,49 +466,3 @@ def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
             f"{where}: gradient has shape {gradient.shape} but the output has shape {t.shape}"
         )
     return gradient
-
-
-def _to_array(data: Any, dtype: Any) -> Any:
-    """Convert user data to an array with PyTorch's default dtypes."""
-    d = None if dtype is None else _dt.as_dtype(dtype)
-    if isinstance(data, Tensor):
-        arr = data._data.copy()
-        return arr if d is None else arr.astype(d)
-    xp = get_array_module(data)
-    if xp is not np:
-        return data if d is None else data.astype(d)
-    if isinstance(data, (np.ndarray, np.generic)):  # NumPy data keeps its dtype (as torch)
-        arr = np.array(data, copy=True)
-        return arr if d is None else arr.astype(d, copy=False)
-    if hasattr(data, "__dlpack__") and not isinstance(data, (list, tuple)):
-        arr = np.array(np.from_dlpack(data), copy=True)
-        return arr if d is None else arr.astype(d, copy=False)
-    try:
-        arr = np.asarray(_unwrap_nested(data), dtype=d)
-    except ValueError as err:
-        if isinstance(data, (list, tuple)):
-            raise ValueError(
-                f"tensor(): expected a rectangular nested sequence (every row of "
-                f"the same length), got ragged data: {err}"
-            ) from None
-        raise
-    if d is None:
-        if arr.dtype.kind == "f":
-            arr = arr.astype(_dt.get_default_dtype(), copy=False)
-        elif arr.dtype.kind in "iu":
-            arr = arr.astype(_dt.int64, copy=False)
-        elif arr.dtype.kind not in "bc":
-            raise TypeError(
-                f"tensor(): cannot make a tensor from {type(data).__name__} "
-                f"(NumPy inferred dtype {arr.dtype})"
-            )
-        return arr
-    return arr
-
-
-def _unwrap_nested(data: Any) -> Any:
-    if isinstance(data, Tensor):
-        return data._data
-    if isinstance(data, (list, tuple)) and any(isinstance(x, (Tensor, list, tuple)) for x in data):
-        return [_unwrap_nested(x) for x in data]
-    return data

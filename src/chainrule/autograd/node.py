@@ -1,0 +1,223 @@
+"""``Node``: a recorded op application, which is both the graph node and the ``ctx`` of its
+rules (as in PyTorch).
+
+``ctx.needs_input_grad`` says which inputs want a gradient (known before ``forward`` runs,
+so an op saves only what its backward will read), ``ctx.save_for_backward`` stores those
+values, and ``ctx.saved_tensors`` gives them back as Tensors connected to the graph (so a
+backward written with Tensor ops is itself differentiable), after checking that none was
+modified in place since. ``Function.apply`` (``function.py``) creates one per op call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as _np
+
+from .saved import SavedConstant, SavedInput, SavedOutput
+from .tensor import Tensor, _RemovableHandle
+
+__all__ = ["Node"]
+
+
+class Node:
+    """A recorded op application: the graph node and the ``ctx`` of its rules.
+
+    Public attributes (read by :mod:`chainrule.autograd.graph` and its users):
+        fn: the Function subclass.
+        next_edges: per positional input: None (no gradient), ``(Node, output_nr)`` for an
+            op result, or the leaf Tensor itself.
+        input_meta: per positional input: ``(shape, dtype)`` or None.
+        needs_input_grad: per positional input: whether it wants a gradient (set before
+            ``forward`` runs).
+        create_graph: True while the engine records the backward pass (set by the engine
+            before each backward rule runs).
+    """
+
+    # Class-level defaults keep construction cheap; instances set only what they use.
+    fn: type = None  # the Function subclass
+    next_edges: tuple = ()
+    input_meta: tuple = ()
+    needs_input_grad: tuple = ()
+    create_graph: bool = False
+    _saved: tuple | None = None  # what forward passed to save_for_backward
+    _saved_values: tuple | None = None  # the same, as SavedInput/SavedOutput/SavedConstant
+    _saved_fw: tuple | None = None  # what a user Function's forward passed to save_for_forward
+    _in_jvp = False  # True while a user Function's jvp runs (saved_tensors = _saved_fw)
+    _freed = False
+    _tensor_hooks: dict | None = None
+    _pre_hooks: list | None = None  # register_prehook: fn(grad_outputs)
+    _post_hooks: list | None = None  # register_hook: fn(grad_inputs, grad_outputs)
+    _retain: dict | None = None
+    _out_meta: tuple | None = None
+    _out_tangents: tuple | None = None  # the outputs' (level, tangent, ...) entries
+    _trace: list | None = None
+    _non_diff: set | None = None
+    copy_saved_inputs: tuple = ()  # input positions saved as private copies (see below)
+    materialize_grads = True  # outputs without a gradient get zeros (set_materialize_grads)
+    primals: tuple = ()
+    out: Any = None
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep inputs/outputs (arrays or Tensors) for the backward rule. Everything a
+        backward reads that may be an input or output (or a view of one) must go through
+        here, so that modifying it in place afterwards is detected.
+
+        An op whose PyTorch counterpart keeps its own copies of some inputs (so that PyTorch
+        allows modifying them in place after forward) sets ``ctx.copy_saved_inputs`` to
+        those input positions: they are then saved as private copies that keep the inputs'
+        history (a recorded copy), so a later in-place change neither raises nor alters the
+        gradient."""
+        self._saved = values
+
+    def save_for_forward(self, *values: Any) -> None:
+        """Keep tensors for a user Function's ``jvp`` rule (PyTorch's ``save_for_forward``):
+        inside ``jvp``, ``ctx.saved_tensors`` returns these."""
+        self._saved_fw = values
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The saved values as Tensors, checked for in-place modification since forward
+        (inside a user Function's ``jvp``: what ``save_for_forward`` kept)."""
+        if self._in_jvp:
+            return tuple(_as_tensor(v) for v in (self._saved_fw or ()))
+        if self._freed:
+            raise RuntimeError(
+                f"{self.name()}: trying to backward through the graph a second time (or to "
+                "access saved tensors after they were freed). Saved intermediate values are "
+                "freed after .backward() or autograd.grad(); pass retain_graph=True to the "
+                "first call if you need to backward through the graph again."
+            )
+        entries = self._saved_values
+        if entries is None:
+            return tuple(_as_tensor(v) for v in (self._saved or ()))
+        return tuple(self._unpack(e) for e in entries)
+
+    def saved_tensor(self, i: int) -> Any:
+        """Saved value ``i`` alone, checked like :attr:`saved_tensors` (a rule that reads only
+        some of what it saved still has the rest checked this way, one by one)."""
+        if self._freed or self._saved_values is None:
+            return self.saved_tensors[i]
+        return self._unpack(self._saved_values[i])
+
+    @property
+    def saved_arrays(self) -> tuple:
+        """The saved values as raw arrays (for jvp rules and non-differentiable helpers)."""
+        return tuple(v._data if isinstance(v, Tensor) else v for v in (self._saved or ()))
+
+    @property
+    def saved_values(self) -> tuple:
+        """What this node saved for backward, as :class:`SavedInput` / :class:`SavedOutput` /
+        :class:`SavedConstant` entries (None where None was saved); empty once freed."""
+        return self._saved_values or ()
+
+    @property
+    def is_freed(self) -> bool:
+        """True once a backward without ``retain_graph`` released the saved values."""
+        return self._freed
+
+    @property
+    def num_outputs(self) -> int:
+        """How many outputs the op produced."""
+        return len(self._out_meta) if self._out_meta is not None else 1
+
+    def output_meta(self, nr: int) -> tuple | None:
+        """``(shape, dtype)`` of output ``nr`` where recorded (multi-output ops), else None."""
+        return self._out_meta[nr] if self._out_meta is not None else None
+
+    def _unpack(self, entry: Any) -> Any:
+        kind = type(entry)
+        if kind is SavedInput:
+            tensor = entry.tensor
+            if tensor._vc[0] != entry.version:
+                self._raise_modified(tensor.shape, tensor._vc[0], entry.version)
+            return tensor
+        if kind is SavedOutput:  # rebuilt, so no reference cycle
+            vc = entry.version_counter
+            if vc[0] != entry.version:
+                self._raise_modified(entry.array.shape, vc[0], entry.version)
+            t = Tensor._make(entry.array, True, self, entry.index)
+            if self._out_tangents is not None:  # forward over reverse: the output's tangent
+                fw = self._out_tangents[entry.index]
+                if fw is not None and fw[0].alive:
+                    t._fw = fw
+            return t
+        if kind is SavedConstant:
+            vc = entry.version_counter
+            if vc is not None and vc[0] != entry.version:
+                self._raise_modified(entry.value.shape, vc[0], entry.version)
+            return _as_tensor(entry.value)
+        return None
+
+    def _raise_modified(self, shape: tuple, now: int, expected: int) -> None:
+        raise RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an "
+            f"in-place operation: a tensor of shape {tuple(shape)} saved by {self.name()} is at "
+            f"version {now}; expected version {expected}. Use an out-of-place op (e.g. x = x + 1 "
+            "instead of x += 1) or .clone() the tensor before modifying it."
+        )
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Whether the outputs that received no gradient reach ``backward`` as zeros (the
+        default) or as None (``False``: the rule handles None itself), as in PyTorch."""
+        self.materialize_grads = bool(value)
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        """Declare outputs (e.g. indices) that never carry a gradient."""
+        self._non_diff = {id(o._data if isinstance(o, Tensor) else o) for o in outputs}
+
+    def name(self) -> str:
+        fn = self.fn
+        return getattr(fn, "node_name", None) or f"{fn.__name__}Backward"
+
+    def _register_tensor_hook(self, nr: int, hook: Callable) -> list:
+        """A hook of output ``nr`` (``Tensor.register_hook``); returns its hook list."""
+        if self._tensor_hooks is None:
+            self._tensor_hooks = {}
+        hooks = self._tensor_hooks.setdefault(nr, [])
+        hooks.append(hook)
+        return hooks
+
+    def register_hook(self, hook: Callable) -> _RemovableHandle:
+        """Call ``hook(grad_inputs, grad_outputs)`` after this node's backward rule; a
+        returned tuple (one Tensor or None per input, shapes kept) replaces ``grad_inputs``
+        (PyTorch's ``Node.register_hook``)."""
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _RemovableHandle(self._post_hooks, hook)
+
+    def register_prehook(self, hook: Callable) -> _RemovableHandle:
+        """Call ``hook(grad_outputs)`` before this node's backward rule; a returned tuple
+        (shapes kept) replaces ``grad_outputs`` (PyTorch's ``Node.register_prehook``)."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(hook)
+        return _RemovableHandle(self._pre_hooks, hook)
+
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch-style view of the graph edges: ((node_or_leaf_or_None, output_nr), ...)."""
+        out = []
+        for e in self.next_edges:
+            if e is None:
+                out.append((None, 0))
+            elif isinstance(e, tuple):
+                out.append(e)
+            else:
+                out.append((e, 0))
+        return tuple(out)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+def _as_tensor(v: Any) -> Any:
+    if isinstance(v, _np.generic):  # a NumPy scalar (ufuncs on 0-d arrays return these)
+        v = _np.asarray(v)
+    elif v is None or isinstance(v, (int, float, bool, complex)):
+        return v  # Python scalars stay scalars (weak dtype promotion)
+    if isinstance(v, Tensor):
+        return v
+    return Tensor._make(v, False, None, 0)
