@@ -33,10 +33,16 @@ _UNINIT = (
 )
 
 
-class UninitializedParameter(Parameter):
-    """A parameter with no shape yet; :meth:`materialize` makes it a real Parameter in place."""
+class _UninitializedTensor:
+    """What PyTorch's ``UninitializedTensorMixin`` does: a placeholder with no shape yet (its
+    shape queries raise) whose :meth:`materialize` allocates storage in place and turns it
+    into ``_materialized`` (``Parameter`` or ``Tensor``). Shared by
+    :class:`UninitializedParameter` and ``lazy_more.UninitializedBuffer``."""
 
-    def __init__(self, requires_grad: bool = True, device: Any = None, dtype: Any = None):
+    __slots__ = ()  # the layout of the class it becomes, so materialize can swap the class
+    _materialized: type = Tensor
+
+    def __init__(self, requires_grad: bool, device: Any = None, dtype: Any = None) -> None:
         # an empty placeholder array carries the dtype and device (``.to()``/``.double()`` on
         # the module before the first forward update it like any parameter)
         arr = empty(0, dtype=dtype or _dt.get_default_dtype(), device=device)._data
@@ -57,15 +63,24 @@ class UninitializedParameter(Parameter):
         raise RuntimeError(_UNINIT)
 
     def materialize(self, shape: tuple, device: Any = None, dtype: Any = None) -> None:
-        """Allocate storage of ``shape`` and become an ordinary :class:`Parameter`."""
+        """Allocate storage of ``shape`` and become an ordinary ``_materialized`` tensor."""
         dev = device if device is not None else self.device
         dt = dtype if dtype is not None else self._data.dtype
         self._data = empty(*tuple(int(s) for s in shape), dtype=dt, device=dev)._data
         self._vc[0] += 1
-        self.__class__ = Parameter
+        self.__class__ = self._materialized
 
     def __repr__(self) -> str:
-        return "<UninitializedParameter>"
+        return f"<{type(self).__name__}>"
+
+
+class UninitializedParameter(_UninitializedTensor, Parameter):
+    """A parameter with no shape yet; :meth:`materialize` makes it a real Parameter in place."""
+
+    _materialized = Parameter
+
+    def __init__(self, requires_grad: bool = True, device: Any = None, dtype: Any = None):
+        super().__init__(requires_grad, device, dtype)
 
 
 def _is_uninit(p: Any) -> bool:

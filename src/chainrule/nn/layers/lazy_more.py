@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ... import dtypes as _dt
 from ...autograd.tensor import Tensor
-from ...creation import empty, tensor
+from ...creation import tensor
 from ..module import Module
 from .conv import ConvTranspose1d, ConvTranspose2d, _ConvNd
 from .conv3d import Conv3d, ConvTranspose3d
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
-from .lazy import _UNINIT, LazyModuleMixin, UninitializedParameter, _LazyConvNd
+from .lazy import LazyModuleMixin, UninitializedParameter, _LazyConvNd, _UninitializedTensor
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, _NormBase
 
 __all__ = [
@@ -42,41 +41,16 @@ __all__ = [
 ]
 
 
-class UninitializedBuffer(Tensor):
+class UninitializedBuffer(_UninitializedTensor, Tensor):
     """A buffer with no shape yet; :meth:`materialize` makes it an ordinary Tensor in place.
     (Whether it is saved is ``register_buffer``'s ``persistent``, so unlike PyTorch's
     constructor this one takes no ``persistent``.)"""
 
     __slots__ = ()  # the same layout as Tensor, so materialize can swap the class
+    _materialized = Tensor
 
     def __init__(self, requires_grad: bool = False, device: Any = None, dtype: Any = None) -> None:
-        arr = empty(0, dtype=dtype or _dt.get_default_dtype(), device=device)._data
-        self._init_leaf(arr, requires_grad)
-
-    @property
-    def shape(self) -> tuple:
-        raise RuntimeError(_UNINIT)
-
-    @property
-    def ndim(self) -> int:
-        raise RuntimeError(_UNINIT)
-
-    def size(self, dim: int | None = None) -> Any:
-        raise RuntimeError(_UNINIT)
-
-    def numel(self) -> int:
-        raise RuntimeError(_UNINIT)
-
-    def materialize(self, shape: tuple, device: Any = None, dtype: Any = None) -> None:
-        """Allocate storage of ``shape`` and become an ordinary :class:`Tensor`."""
-        dev = device if device is not None else self.device
-        dt = dtype if dtype is not None else self._data.dtype
-        self._data = empty(*tuple(int(s) for s in shape), dtype=dt, device=dev)._data
-        self._vc[0] += 1
-        self.__class__ = Tensor
-
-    def __repr__(self) -> str:
-        return "<UninitializedBuffer>"
+        super().__init__(requires_grad, device, dtype)
 
 
 def _placeholder(v: Any) -> bool:
