@@ -142,6 +142,9 @@ _LAZY = {
     "distributed",
     "serialization",
     "special",
+    "distributions",
+    "testing",
+    "fft",
 }
 
 # Functions PyTorch has at the top level as well as in torch.nn.functional, with the same

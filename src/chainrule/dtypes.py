@@ -82,7 +82,9 @@ def is_floating(dtype: np.dtype) -> bool:
 
 
 def _category(dtype: np.dtype) -> int:
-    return 0 if dtype.kind == "b" else (2 if dtype.kind == "f" else 1)
+    """bool < integer < floating < complex: the higher category decides a promotion."""
+    kind = dtype.kind
+    return 0 if kind == "b" else 2 if kind == "f" else 3 if kind == "c" else 1
 
 
 def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
@@ -90,9 +92,10 @@ def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
     if a is b or a == b:
         return a
     ca, cb = _category(a), _category(b)
-    if ca != cb:
+    if ca != cb and not (ca >= 2 and cb >= 2):
         return a if ca > cb else b
-    return np.promote_types(a, b)
+    return np.promote_types(a, b)  # same category, or float with complex (complex64 +
+    # float64 is complex128, as in PyTorch)
 
 
 def scalar_result_dtype(tensor_dtype: np.dtype, scalar) -> np.dtype:
@@ -102,5 +105,10 @@ def scalar_result_dtype(tensor_dtype: np.dtype, scalar) -> np.dtype:
     if isinstance(scalar, builtins.int):
         return int64 if tensor_dtype.kind == "b" else tensor_dtype
     if isinstance(scalar, (builtins.float, np.floating)):
-        return tensor_dtype if tensor_dtype.kind == "f" else _default_dtype
+        return tensor_dtype if tensor_dtype.kind in "fc" else _default_dtype
+    if isinstance(scalar, (builtins.complex, np.complexfloating)):
+        if tensor_dtype.kind == "c":
+            return tensor_dtype
+        real = tensor_dtype if tensor_dtype.kind == "f" else _default_dtype
+        return np.dtype(np.complex128 if real == np.float64 else np.complex64)
     return tensor_dtype

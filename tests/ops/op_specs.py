@@ -1287,12 +1287,14 @@ from . import (  # noqa: E402 - after the table's helpers, which those modules i
     op_specs_grid_sample,
     op_specs_index_put,
     op_specs_linalg_extras,
+    op_specs_linalg_lowrank,
     op_specs_linalg_more,
     op_specs_loss_extra,
     op_specs_misc_more,
     op_specs_nn_more,
     op_specs_pointwise_more,
     op_specs_pool_extra,
+    op_specs_rnn_functional,
     op_specs_special_more,
     op_specs_stacking,
 )
@@ -1313,6 +1315,8 @@ for _extra in (
     op_specs_linalg_extras,
     op_specs_special_more,
     op_specs_misc_more,
+    op_specs_rnn_functional,
+    op_specs_linalg_lowrank,
 ):
     SPECS += _extra.SPECS
 

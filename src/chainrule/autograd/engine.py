@@ -149,8 +149,21 @@ def call_rule(
     """Run ``node``'s backward rule on its output gradients; one result per input
     (``anomaly``: check the gradients for NaN/Inf). ``ctx.create_graph`` tells the rule to
     compute with recorded, differentiable ops: under ``create_graph=True`` and also under
-    forward mode (``differentiable``: forward-over-reverse needs the tangents of the rule)."""
+    forward mode (``differentiable``: forward-over-reverse needs the tangents of the rule).
+
+    A holomorphic op that met complex tensors has a rule written as for real numbers
+    (``g * f'(z)``); ``conj(rule(conj(g)))`` turns it into PyTorch's conjugate convention
+    (``g * conj(f'(z))``: the gradient of a real loss with respect to ``z = x + iy`` is
+    ``dL/dx + i dL/dy``)."""
     node.create_graph = create_graph if differentiable is None else differentiable
+    if node._complex and node.fn.complex_grad == "holomorphic":
+        grads = [None if g is None else _conj(g) for g in grads]
+        res = _run_rule(node, grads, create_graph, anomaly)
+        return tuple(None if r is None else _conj(r) for r in res)
+    return _run_rule(node, grads, create_graph, anomaly)
+
+
+def _run_rule(node: Node, grads: list, create_graph: bool, anomaly: bool) -> tuple:
     n_in = len(node.next_edges)
     if create_graph and not node.fn.differentiable_backward:
         return _call_once_differentiable(node, grads)
@@ -160,6 +173,16 @@ def call_rule(
     if type(res) is not tuple or len(res) != n_in:
         res = _as_grad_tuple(res, n_in, node)
     return res
+
+
+def _conj(g: Any) -> Any:
+    """The complex conjugate of a gradient (recorded under ``create_graph``); real and
+    non-Tensor values pass through."""
+    if isinstance(g, Tensor):
+        return g.conj() if g._data.dtype.kind == "c" else g
+    if hasattr(g, "dtype") and g.dtype.kind == "c":
+        return g.conj()
+    return g
 
 
 def send_to_inputs(node: Node, input_grads: tuple, pending: _Pending) -> None:
@@ -180,6 +203,8 @@ def send_to_inputs(node: Node, input_grads: tuple, pending: _Pending) -> None:
         if d.shape != shape:
             g = sum_to_shape(g, shape, pending.differentiable, node, i)
         if d.dtype != dtype:
+            if d.dtype.kind == "c" and dtype.kind != "c":
+                g = g.real  # a real input's gradient is the real part (PyTorch)
             g = g.to(dtype)
         pending.add(edge, g)
 

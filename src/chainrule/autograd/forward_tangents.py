@@ -41,7 +41,7 @@ def forward_tangents(
         tan = _user_jvp(ctx, jvp, args)
     tans = tan if isinstance(tan, tuple) else (tan,)
     for r, t in zip(results, tans):
-        if t is not None and r.dtype.kind == "f":
+        if t is not None and (r.dtype.kind == "f" or (r.dtype.kind == "c" and cls.complex_grad)):
             if isinstance(t, Tensor):
                 t = t._data
             if t.shape != r._data.shape:

@@ -71,6 +71,16 @@ class Function:
         differentiable_backward: False if backward cannot itself be differentiated; double
             backward through it then raises a clear error. Set by ``@once_differentiable``
             (on the class or on its ``backward``).
+        complex_grad: how the op meets complex tensors in autograd. ``False`` (the default
+            for chainrule's own ops): a complex input that requires grad, or a complex
+            output while recording, raises NotImplementedError, because a rule written for
+            real numbers would give a wrong gradient. ``"holomorphic"``: the op is complex
+            differentiable and its rules are written as for real numbers (``g * f'(x)``,
+            ``g @ b.T``); the engine turns them into PyTorch's conjugate convention by
+            calling ``backward`` on ``conj(g)`` and conjugating the result. ``True``: the
+            op's ``backward`` already returns PyTorch's convention (the gradient of a real
+            loss with respect to ``z = x + iy`` is ``dL/dx + i dL/dy``). User-defined
+            Functions default to ``True``, as in PyTorch.
     """
 
     raw = False
@@ -78,9 +88,12 @@ class Function:
     differentiable_backward = True
     _separate_ctx = False  # forward(*args) + setup_context(ctx, inputs, output) style
     generate_vmap_rule = False  # PyTorch's flag; cr.func.vmap batches user Functions anyway
+    complex_grad: bool | str = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "complex_grad" not in cls.__dict__ and not cls.__module__.startswith("chainrule."):
+            cls.complex_grad = True  # a user's Function owns its complex rule, as in torch
         if getattr(cls.backward, "_once_differentiable", False):  # @once_differentiable
             cls.differentiable_backward = False
         if cls.setup_context is not Function.setup_context:
@@ -160,6 +173,8 @@ class Function:
         if not multi and non_diff is None:
             o = outs[0]
             req = record and o.dtype.kind in "fc"
+            if req and o.dtype.kind == "c":
+                _check_complex(ctx, cls)
             results = [Tensor._make(o, req, ctx if req else None, 0)]
         else:
             results = []
@@ -167,6 +182,8 @@ class Function:
                 req = (
                     record and o.dtype.kind in "fc" and (non_diff is None or id(o) not in non_diff)
                 )
+                if req and o.dtype.kind == "c":
+                    _check_complex(ctx, cls)
                 results.append(Tensor._make(o, req, ctx if req else None, i))
         if cls.is_view or multi or outs[0].base is not None:
             _share_view_versions(ctx, args, outs, results, grad_on)
@@ -223,6 +240,8 @@ def _link_inputs(ctx: Node, args: tuple) -> None:
             d = a._data
             meta.append((d.shape, d.dtype))
             needs.append(True)
+            if d.dtype.kind == "c":
+                _check_complex(ctx, ctx.fn)
         else:
             edges.append(None)
             meta.append(None)
@@ -230,6 +249,21 @@ def _link_inputs(ctx: Node, args: tuple) -> None:
     ctx.next_edges = tuple(edges)
     ctx.input_meta = tuple(meta)
     ctx.needs_input_grad = tuple(needs)
+
+
+def _check_complex(ctx: Node, cls: type) -> None:
+    """A complex tensor meets ``cls`` in a recorded op: allowed only where the op states a
+    complex rule (``complex_grad``); the node remembers it, so that the engine applies the
+    conjugate convention to a ``"holomorphic"`` rule."""
+    if not cls.complex_grad:
+        name = cls.__name__
+        raise NotImplementedError(
+            f"{name}: autograd through complex tensors is not supported for this op (its "
+            "derivative is written for real numbers and would be wrong for complex ones). "
+            "Detach the complex input, or compute with real and imaginary parts "
+            "(cr.view_as_real)"
+        )
+    ctx._complex = True
 
 
 def _link_outputs(

@@ -41,6 +41,7 @@ class Node:
     input_meta: tuple = ()
     needs_input_grad: tuple = ()
     create_graph: bool = False
+    _complex = False  # a complex tensor met this op (engine: conjugate convention)
     _saved: tuple | None = None  # what forward passed to save_for_backward
     _saved_values: tuple | None = None  # the same, as SavedInput/SavedOutput/SavedConstant
     _saved_fw: tuple | None = None  # what a user Function's forward passed to save_for_forward

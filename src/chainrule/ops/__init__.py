@@ -32,6 +32,8 @@ from . import _misc_more_methods as misc_methods
 # be shadowed by the star imports: those are reached through ``_OP_MODULES`` only).
 from . import (
     binary,
+    complex_ops,
+    complex_support,
     indexing,
     inplace,
     keywords,
@@ -57,6 +59,7 @@ from .binding import method_spec
 from .cast import *  # noqa: F403
 from .cast import type_as
 from .clamping import *  # noqa: F403
+from .complex_ops import *  # noqa: F403
 from .counting import *  # noqa: F403
 from .covariance import *  # noqa: F403
 from .cumulative import *  # noqa: F403
@@ -69,6 +72,7 @@ from .joining import *  # noqa: F403
 from .layout import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .linalg_aliases import *  # noqa: F403
+from .linalg_lowrank import *  # noqa: F403
 from .linalg_more import *  # noqa: F403
 from .logical import *  # noqa: F403
 from .misc_more import *  # noqa: F403
@@ -79,6 +83,7 @@ from .padding import *  # noqa: F403
 from .pointwise_extra import *  # noqa: F403
 from .pointwise_more import *  # noqa: F403
 from .products import *  # noqa: F403
+from .raw_functional import *  # noqa: F403
 from .rearranging import *  # noqa: F403
 from .reduction import *  # noqa: F403
 from .rounded_division import *  # noqa: F403
@@ -88,6 +93,7 @@ from .scatter_reduce import *  # noqa: F403
 from .search import *  # noqa: F403
 from .softmax import *  # noqa: F403
 from .special import *  # noqa: F403
+from .spectral import *  # noqa: F403
 from .splitting import *  # noqa: F403
 from .stacking import *  # noqa: F403
 from .statistics import *  # noqa: F403
@@ -143,6 +149,10 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "pointwise_more",
         "linalg_more",
         "misc_more",
+        "raw_functional",
+        "linalg_lowrank",
+        "spectral",
+        "complex_ops",
     )
 )
 
@@ -282,6 +292,9 @@ def _bind_special(T: Any) -> None:
     T.itemsize = property(tensor_queries.itemsize)
     T.nbytes = property(tensor_queries.nbytes)
     T.layout = property(tensor_queries.tensor_layout)
+    # real / imag: properties on a PyTorch tensor (torch.real / torch.imag are functions).
+    T.real = property(complex_ops.real)
+    T.imag = property(complex_ops.imag)
 
 
 def _bind_operators(T: Any) -> None:

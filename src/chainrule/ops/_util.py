@@ -12,7 +12,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .cast import cast
 
-SCALARS = (int, float, bool, np.number, np.bool_)
+SCALARS = (int, float, complex, bool, np.number, np.bool_)
 
 
 class ShapeError(ValueError, RuntimeError):

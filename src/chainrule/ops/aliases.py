@@ -17,7 +17,7 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ._util import NAMED_ERRORS, as_tensor, lead_with
-from .binary import div, mul, sub
+from .binary import div, mul, sub, where
 from .binding import tensor_method
 from .rounding import trunc
 from .unary import _float, abs, neg, sign
@@ -77,12 +77,11 @@ def rad2deg(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 
 @tensor_method(inplace=True)
 def sgn(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
-    """``torch.sgn``: the sign of a real tensor (exactly :func:`chainrule.sign`). PyTorch's
-    complex case ``x / |x|`` is not supported: complex input raises NotImplementedError."""
+    """``torch.sgn``: ``x / |x|`` for complex input (0 where ``x == 0``); for real input
+    exactly :func:`chainrule.sign`."""
     x = as_tensor(input)
     if x._data.dtype.kind == "c":
-        raise NotImplementedError(
-            f"sgn: complex input (got {x.dtype}) is not supported; for real input sgn is "
-            "sign. Compute x / x.abs() (with 0 where x == 0) for the complex sign"
-        )
+        mag = x.abs()
+        nonzero = mag != 0
+        return where(nonzero, x / where(nonzero, mag, mag.new_ones(())), x.new_zeros(()))
     return sign(x)

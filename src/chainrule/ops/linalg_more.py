@@ -41,6 +41,7 @@ from ..linalg.triangular import solve_triangular
 from ._util import NAMED_ERRORS, as_tensor, constant, lead_with
 from .binary import where
 from .binding import tensor_method
+from .complex_ops import conj
 from .keywords import write_out
 from .linalg import _scaled_sum, outer
 
@@ -258,7 +259,12 @@ def adjoint(input: Tensor) -> Tensor:  # noqa: A002
             "tensor.adjoint() is only supported on matrices or batches of matrices. "
             f"Got {input.ndim}-D tensor."
         )
-    return input.transpose(-2, -1)
+    return _conj_if_complex(input.transpose(-2, -1))
+
+
+def _conj_if_complex(x: Tensor) -> Tensor:
+    """The conjugate of a complex tensor; a real one as is (``mH``/``H``/``adjoint``)."""
+    return conj(x) if x._data.dtype.kind == "c" else x
 
 
 def matrix_adjoint(self: Tensor) -> Tensor:
@@ -270,7 +276,7 @@ def matrix_adjoint(self: Tensor) -> Tensor:
             "tensor.mH is only supported on matrices or batches of matrices. "
             f"Got {self.ndim}-D tensor."
         )
-    return self.transpose(-2, -1)
+    return _conj_if_complex(self.transpose(-2, -1))
 
 
 def conj_transpose(self: Tensor) -> Tensor:
@@ -283,7 +289,7 @@ def conj_transpose(self: Tensor) -> Tensor:
             f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor."
             + hint
         )
-    return self.transpose(0, 1)
+    return _conj_if_complex(self.transpose(0, 1))
 
 
 def matrix_rank(

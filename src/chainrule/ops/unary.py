@@ -237,6 +237,11 @@ class Relu(UnaryElementwise):
 
 
 class Abs(UnaryElementwise):
+    """``|x|``; for complex ``z`` the modulus, with PyTorch's gradient ``g * z / |z|`` (0 at
+    ``z = 0``) and tangent ``Re(conj(z) t) / |z|``."""
+
+    complex_grad = True
+
     @staticmethod
     def f(x):
         return get_array_module(x).abs(x)
@@ -244,6 +249,23 @@ class Abs(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         return sign(x)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        (x,) = ctx.saved_tensors
+        if x._data.dtype.kind != "c":
+            return cls.chain(ctx, grad, x, None)
+        return grad.to(x.dtype) * x.sgn()
+
+    @classmethod
+    def jvp(cls, ctx, t):
+        x = ctx.primals[0]
+        if t is None or x.dtype.kind != "c":
+            return super().jvp(ctx, t)
+        y = ctx.out
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = (x.real * t.real + x.imag * t.imag) / y
+        return np.where(y == 0, 0.0, d).astype(y.dtype, copy=False)
 
 
 class Erf(UnaryElementwise):

@@ -1,15 +1,16 @@
-"""Utilities, mirroring ``torch.utils``: ``cr.utils.data`` (datasets, samplers, DataLoader) and
-``cr.utils.tensorboard`` (SummaryWriter)."""
+"""Utilities, mirroring ``torch.utils``: ``cr.utils.data`` (datasets, samplers, DataLoader),
+``cr.utils.tensorboard`` (SummaryWriter) and ``cr.utils.checkpoint`` (activation
+checkpointing)."""
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-__all__ = ["data", "tensorboard"]
+__all__ = ["checkpoint", "data", "tensorboard"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("data", "tensorboard"):
+    if name in __all__:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'chainrule.utils' has no attribute {name!r}")

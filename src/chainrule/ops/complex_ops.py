@@ -1,0 +1,286 @@
+"""Complex numbers: building them, taking them apart, and their non-holomorphic ops.
+
+PyTorch's convention, followed throughout: the gradient of a real loss ``L`` with respect to a
+complex ``z = x + iy`` is ``dL/dx + i dL/dy`` (the conjugate Wirtinger derivative, doubled).
+So ``real(z)`` sends a real ``g`` back as ``g + 0i``, ``imag(z)`` as ``i g``, ``conj`` sends
+``conj(g)``, and ``|z|`` sends ``g z / |z|``. Which existing ops accept complex tensors in
+autograd is listed in ``ops/complex_support.py``.
+
+chainrule has no lazy conjugate bit: ``conj`` copies where PyTorch flips a flag, and
+``is_conj`` is always False (the values are the same; only aliasing differs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import as_tensor
+from .binding import tensor_method
+
+__all__ = [
+    "angle",
+    "complex",
+    "conj",
+    "conj_physical",
+    "imag",
+    "polar",
+    "real",
+    "view_as_complex",
+    "view_as_real",
+]
+
+_COMPLEX_OF = {np.dtype(np.float32): np.complex64, np.dtype(np.float64): np.complex128}
+
+
+def _to_complex(g: Tensor) -> Tensor:
+    """A real gradient as the complex one of a complex input (``g + 0i``)."""
+    return g.to(_COMPLEX_OF.get(g._data.dtype, np.complex128))
+
+
+class Real(Function):
+    """``real(z)``: the real part; gradient ``g + 0i``."""
+
+    raw = True
+    complex_grad = True
+
+    @staticmethod
+    def forward(ctx, z):
+        return get_array_module(z).ascontiguousarray(z.real)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _to_complex(g)
+
+    @staticmethod
+    def jvp(ctx, t):
+        return None if t is None else t.real
+
+
+class Imag(Function):
+    """``imag(z)``: the imaginary part; gradient ``i g``."""
+
+    raw = True
+    complex_grad = True
+
+    @staticmethod
+    def forward(ctx, z):
+        return get_array_module(z).ascontiguousarray(z.imag)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _to_complex(g) * 1j
+
+    @staticmethod
+    def jvp(ctx, t):
+        return None if t is None else t.imag
+
+
+class Conj(Function):
+    """``conj(z)``: anti-linear, so the gradient is ``conj(g)`` (the tangent ``conj(t)``)."""
+
+    raw = True
+    complex_grad = True
+
+    @staticmethod
+    def forward(ctx, z):
+        return get_array_module(z).conj(z)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Conj.apply(g)
+
+    @staticmethod
+    def jvp(ctx, t):
+        return None if t is None else get_array_module(t).conj(t)
+
+
+class Angle(Function):
+    """``angle(z) = atan2(imag, real)``; gradient ``g * i z / |z|^2`` (0 at ``z = 0``). For a
+    real input the angle is 0 or pi and its gradient zero (PyTorch)."""
+
+    raw = True
+    complex_grad = True
+
+    @staticmethod
+    def forward(ctx, z):
+        xp = get_array_module(z)
+        if z.dtype.kind != "c":
+            out = xp.where(z < 0, np.pi, 0.0).astype(z.dtype)
+            return xp.where(xp.isnan(z), z, out)
+        ctx.save_for_backward(z)
+        return xp.angle(z)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.saved_tensors:
+            return g * 0.0
+        (z,) = ctx.saved_tensors
+        r2 = (z * z.conj()).real
+        safe = r2 + (r2 == 0).to(r2.dtype)
+        return _to_complex(g) * (z * 1j) / safe * (r2 != 0).to(r2.dtype)
+
+    @staticmethod
+    def jvp(ctx, t):
+        z = ctx.primals[0]
+        if t is None or z.dtype.kind != "c":
+            return None if t is None else t * 0.0
+        r2 = (z * z.conj()).real
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.where(r2 == 0, 0.0, (z.real * t.imag - z.imag * t.real) / r2)
+        return d.astype(r2.dtype, copy=False)
+
+
+class ComplexFromParts(Function):
+    """``complex(real, imag) = real + i imag``; gradients ``(Re g, Im g)``."""
+
+    raw = True
+    complex_grad = True
+
+    @staticmethod
+    def forward(ctx, re, im):
+        out = get_array_module(re).empty(
+            np.broadcast_shapes(re.shape, im.shape), _COMPLEX_OF[re.dtype]
+        )
+        out.real = re
+        out.imag = im
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.real, g.imag
+
+    @staticmethod
+    def jvp(ctx, t_re, t_im):
+        re, im = ctx.primals
+        zero = np.zeros((), re.dtype)
+        a = zero if t_re is None else t_re
+        b = zero if t_im is None else t_im
+        return ComplexFromParts.forward(None, np.asarray(a, re.dtype), np.asarray(b, re.dtype))
+
+
+class ViewAsReal(Function):
+    """``view_as_real(z)``: shape ``(..., 2)`` holding (real, imag); gradient back as
+    ``g[..., 0] + i g[..., 1]``."""
+
+    raw = True
+    complex_grad = True
+
+    @staticmethod
+    def forward(ctx, z):
+        xp = get_array_module(z)
+        return xp.stack([z.real, z.imag], axis=-1)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ViewAsComplex.apply(g.contiguous())
+
+    @staticmethod
+    def jvp(ctx, t):
+        return None if t is None else ViewAsReal.forward(None, t)
+
+
+class ViewAsComplex(Function):
+    """``view_as_complex(x)``: the last dimension (size 2) as (real, imag)."""
+
+    raw = True
+    complex_grad = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return ComplexFromParts.forward(None, x[..., 0], x[..., 1])
+
+    @staticmethod
+    def backward(ctx, g):
+        return ViewAsReal.apply(g)
+
+    @staticmethod
+    def jvp(ctx, t):
+        return None if t is None else ViewAsComplex.forward(None, t)
+
+
+def real(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``torch.real``: the real part of a complex tensor; a real tensor is returned as is.
+    (PyTorch returns a view; chainrule a copy with the same values.)"""
+    x = as_tensor(input)
+    return Real.apply(x) if x._data.dtype.kind == "c" else x
+
+
+def imag(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``torch.imag``: the imaginary part of a complex tensor."""
+    x = as_tensor(input)
+    if x._data.dtype.kind != "c":
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return Imag.apply(x)
+
+
+@tensor_method
+def conj(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``torch.conj``: the complex conjugate; a real tensor is returned as is."""
+    x = as_tensor(input)
+    return Conj.apply(x) if x._data.dtype.kind == "c" else x
+
+
+@tensor_method(inplace=True)
+def conj_physical(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``torch.conj_physical``: the conjugate, materialised (the same as :func:`conj` here,
+    since chainrule never conjugates lazily)."""
+    return conj(input)
+
+
+@tensor_method
+def angle(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``torch.angle``: the argument of each element in radians (real input: 0 or pi)."""
+    x = as_tensor(input)
+    if x._data.dtype.kind in "biu":
+        x = x.float()
+    return Angle.apply(x)
+
+
+def complex(real: Any, imag: Any) -> Tensor:  # noqa: A001 - PyTorch's name
+    """``torch.complex(real, imag)``: a complex tensor from two float tensors of one dtype
+    (float32 -> complex64, float64 -> complex128), broadcast together."""
+    re, im = as_tensor(real), as_tensor(imag)
+    dre, dim = re._data.dtype, im._data.dtype
+    if dre != dim:
+        raise RuntimeError(
+            f"complex: expected object of scalar type {dre} but got scalar type {dim} for "
+            "second argument (real and imag must have the same dtype)"
+        )
+    if dre not in _COMPLEX_OF:
+        raise RuntimeError(f"complex: expected both inputs to be float or double, got {dre}")
+    return ComplexFromParts.apply(re, im)
+
+
+def polar(abs: Any, angle: Any) -> Tensor:  # noqa: A002 - PyTorch's names
+    """``torch.polar(abs, angle)``: ``abs * (cos(angle) + i sin(angle))``."""
+    r, t = as_tensor(abs), as_tensor(angle)
+    return complex(r * t.cos(), r * t.sin())
+
+
+@tensor_method
+def view_as_real(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``torch.view_as_real``: a complex tensor as a real one with a last dimension of 2
+    (real, imag). (PyTorch shares memory; chainrule copies.)"""
+    x = as_tensor(input)
+    if x._data.dtype.kind != "c":
+        raise RuntimeError("view_as_real is only supported for complex tensors")
+    return ViewAsReal.apply(x)
+
+
+@tensor_method
+def view_as_complex(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``torch.view_as_complex``: a float tensor whose last dimension is 2 as a complex one."""
+    x = as_tensor(input)
+    if x._data.dtype not in _COMPLEX_OF:
+        raise RuntimeError(
+            f"view_as_complex is only supported for float and double tensors, but got a "
+            f"tensor of scalar type: {x.dtype}"
+        )
+    if x.ndim == 0 or x.shape[-1] != 2:
+        raise RuntimeError("Tensor must have a last dimension of size 2")
+    return ViewAsComplex.apply(x)

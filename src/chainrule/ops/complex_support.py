@@ -1,0 +1,42 @@
+"""Which ops take complex tensors through autograd, and how (``Function.complex_grad``).
+
+A rule written for real numbers is wrong for complex ones unless the op is one of two kinds:
+
+- **holomorphic** (complex differentiable): ``z1 * z2``, ``exp(z)``, ``a @ b``... Its rule
+  ``g * f'(z)`` becomes PyTorch's conjugate convention ``g * conj(f'(z))`` when the engine
+  conjugates the incoming gradient and the result (``autograd/engine.py``).
+- **real-linear with real coefficients**: sums, reshapes, indexing, joining. Its backward
+  (the transpose) is already right for complex gradients.
+
+Every other op refuses a complex input that requires grad (NotImplementedError naming the op)
+instead of returning a wrong gradient. Ops written for complex numbers state their own rule
+(``complex_grad = True`` in the class: ``ops/complex_ops.py``, ``Abs``). Each entry is tested
+against PyTorch in ``tests/autograd/test_complex_autograd.py``.
+"""
+
+from __future__ import annotations
+
+from .binary import Add, Div, Mul, Pow, Sub, Where
+from .cast import Cast, Clone
+from .indexing import GetItem
+from .joining import Cat, Split
+from .layout import Contiguous
+from .linalg import Einsum, MatMul
+from .rearranging import Flip, Roll
+from .reduction import Sum
+from .trig import Cos, Cosh, Sin, Sinh
+from .unary import Exp, Log, Neg, Reciprocal, Sqrt
+from .views import BroadcastTo, Permute, Reshape, SumTo
+
+__all__ = ["HOLOMORPHIC", "REAL_LINEAR"]
+
+HOLOMORPHIC = (Add, Sub, Neg, Mul, Div, Pow, Reciprocal, Exp, Log, Sqrt, Sin, Cos, Sinh, Cosh)
+HOLOMORPHIC += (MatMul, Einsum)
+
+REAL_LINEAR = (Sum, SumTo, BroadcastTo, Reshape, Permute, GetItem, Cat, Split, Flip, Roll)
+REAL_LINEAR += (Clone, Contiguous, Cast, Where)
+
+for _op in HOLOMORPHIC:
+    _op.complex_grad = "holomorphic"
+for _op in REAL_LINEAR:
+    _op.complex_grad = True

@@ -1,0 +1,5 @@
+"""Activation checkpointing, mirroring ``torch.utils.checkpoint``."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
