@@ -67,6 +67,10 @@ from .determinism import (
 )
 from .dtypes import (
     bool_,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
     double,
     float16,
     float32,
@@ -270,6 +274,10 @@ __all__ = sorted(
         "compile",
         "Device",
         "device",
+        "cdouble",
+        "cfloat",
+        "complex64",
+        "complex128",
         "double",
         "DoubleTensor",
         "empty",

@@ -21,6 +21,8 @@ int16 = short = np.dtype("int16")
 int32 = int = np.dtype("int32")  # noqa: A001 - mirrors torch.int
 int64 = long = np.dtype("int64")
 bool_ = np.dtype("bool")
+complex64 = cfloat = np.dtype("complex64")
+complex128 = cdouble = np.dtype("complex128")
 
 _default_dtype = float32
 
@@ -39,6 +41,10 @@ _BY_NAME = {
     "int64": int64,
     "long": int64,
     "bool": bool_,
+    "complex64": complex64,
+    "cfloat": complex64,
+    "complex128": complex128,
+    "cdouble": complex128,
 }
 
 

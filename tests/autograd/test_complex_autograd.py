@@ -227,3 +227,19 @@ def test_complex_api_values_and_errors_match_torch() -> None:
         cr.view_as_complex(cr.tensor(np.ones((2, 3))))
     with pytest.raises(RuntimeError, match="same dtype"):
         cr.complex(cr.tensor(np.ones(2)), cr.tensor(np.ones(2, dtype=np.float32)))
+
+
+def test_complex_dtypes_and_conversions_match_torch() -> None:
+    assert cr.cfloat == cr.complex64 and cr.cdouble == cr.complex128
+    for lib in (cr, torch):
+        assert lib.zeros(2, dtype=lib.complex64).dtype == lib.cfloat
+    res = []
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, -2.0], dtype=lib.float64, requires_grad=True)
+        y = x.cdouble() * (1 + 1j)
+        assert x.cfloat().dtype == lib.complex64
+        y.abs().sum().backward()
+        res.append(x.grad.numpy())  # a real input's gradient: the real part
+    np.testing.assert_allclose(res[0], res[1])
+    with pytest.raises(NotImplementedError, match="complex32"):
+        cr.ones(2).chalf()

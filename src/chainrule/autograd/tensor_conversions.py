@@ -115,6 +115,17 @@ class TensorConversions:
     def half(self) -> "Tensor":
         return self.to(_dt.float16)
 
+    def cfloat(self) -> "Tensor":
+        return self.to(_dt.complex64)
+
+    def cdouble(self) -> "Tensor":
+        return self.to(_dt.complex128)
+
+    def chalf(self) -> "Tensor":
+        raise NotImplementedError(
+            "Tensor.chalf: NumPy has no complex32 (complex half) dtype; use cfloat() instead"
+        )
+
     def long(self) -> "Tensor":
         return self.to(_dt.int64)
 
