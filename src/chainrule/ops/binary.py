@@ -131,7 +131,8 @@ class Div(BinaryElementwise):
 
 
 class Pow(BinaryElementwise):
-    """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log a (0 where a <= 0)."""
+    """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log a (0 where a <= 0; for
+    complex a, 0 where a == 0)."""
 
     saves_a = "ab"
     saves_b = "aby"
@@ -153,7 +154,9 @@ class Pow(BinaryElementwise):
     @staticmethod
     def derivative_b(ctx, a, b, y):
         a = as_tensor(a, y)
-        safe = Tensor._make(a._data > 0, False, None, 0)
+        # real a: log a exists for a > 0 only; complex a: everywhere but 0 (principal log)
+        d = a._data
+        safe = Tensor._make(d != 0 if d.dtype.kind == "c" else d > 0, False, None, 0)
         return y * log(where(safe, a, 1.0))
 
 

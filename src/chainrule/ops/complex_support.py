@@ -16,25 +16,33 @@ against PyTorch in ``tests/autograd/test_complex_autograd.py``.
 
 from __future__ import annotations
 
+from ..autograd.view_replay import AsStrided, CopySlices, GatherFlat, ScatterFlat, ZeroFlat
 from .binary import Add, Div, Mul, Pow, Sub, Where
 from .cast import Cast, Clone
-from .indexing import GetItem
+from .cumulative import Cumprod, Cumsum
+from .gather_scatter import Gather, ScatterAdd
+from .indexing import GetItem, IndexAdd, IndexPut
 from .joining import Cat, Split
 from .layout import Contiguous
 from .linalg import Einsum, MatMul
+from .padding import Pad
 from .rearranging import Flip, Roll
-from .reduction import Sum
-from .trig import Cos, Cosh, Sin, Sinh
-from .unary import Exp, Log, Neg, Reciprocal, Sqrt
+from .reduction import Prod, Sum
+from .structural import Diagonal, Unfold
+from .trig import Acos, Asin, Asinh, Atan, Atanh, Cos, Cosh, Sin, Sinh, Tan
+from .unary import Exp, Expm1, Log, Log1p, Neg, Reciprocal, Sqrt, Tanh
 from .views import BroadcastTo, Permute, Reshape, SumTo
 
 __all__ = ["HOLOMORPHIC", "REAL_LINEAR"]
 
 HOLOMORPHIC = (Add, Sub, Neg, Mul, Div, Pow, Reciprocal, Exp, Log, Sqrt, Sin, Cos, Sinh, Cosh)
-HOLOMORPHIC += (MatMul, Einsum)
+HOLOMORPHIC += (Tan, Tanh, Log1p, Expm1, Asin, Acos, Atan, Asinh, Atanh)
+HOLOMORPHIC += (MatMul, Einsum, Prod, Cumprod)
 
 REAL_LINEAR = (Sum, SumTo, BroadcastTo, Reshape, Permute, GetItem, Cat, Split, Flip, Roll)
-REAL_LINEAR += (Clone, Contiguous, Cast, Where)
+REAL_LINEAR += (Clone, Contiguous, Cast, Where, Cumsum, Diagonal, Unfold, Pad)
+REAL_LINEAR += (Gather, ScatterAdd, IndexAdd, IndexPut, CopySlices, GatherFlat, ZeroFlat)
+REAL_LINEAR += (ScatterFlat, AsStrided)
 
 for _op in HOLOMORPHIC:
     _op.complex_grad = "holomorphic"
