@@ -288,6 +288,7 @@ class _SavedCopy(Function):
 
     raw = True
     node_name = "CloneBackward"
+    complex_grad = True  # the identity is right for complex gradients too
 
     @staticmethod
     def forward(ctx, x):
