@@ -23,73 +23,15 @@ One deliberate difference: NumPy has no ``complex32``, so where PyTorch gives
 from __future__ import annotations
 
 import builtins
-import math
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from . import dtypes as _dt
 from .autograd.tensor import Tensor
+from .size import Size
 
 __all__ = ["Size", "can_cast", "dtype", "promote_types", "result_type"]
-
-
-class Size(tuple):
-    """``torch.Size``: the tuple of a tensor's dimensions, with ``numel()``.
-
-    A ``tuple`` subclass: it compares and hashes as the plain tuple of its ints; slicing,
-    ``+`` and ``*`` give a ``Size`` again, and its repr is PyTorch's, ``torch.Size([2, 3])``,
-    so printed shapes read as in PyTorch. chainrule's ``Tensor.shape`` and ``Tensor.size()``
-    return plain tuples (the shapes NumPy gives; every shape comparison works the same), so
-    ``Size`` is for constructing sizes and ``isinstance`` checks in ported code.
-
-    Raises:
-        TypeError: an item that is not an int (or a one-element integer tensor), as PyTorch.
-    """
-
-    def __new__(cls, sizes: Iterable[Any] = ()) -> Size:
-        items = []
-        for i, s in enumerate(sizes):
-            if isinstance(s, Tensor) and s.numel() == 1 and s.dtype.kind in "biu":
-                s = s.item()
-            if not isinstance(s, (builtins.int, np.integer)):
-                raise TypeError(
-                    f"torch.Size() takes an iterable of 'int' (item {i} is '{type(s).__name__}')"
-                )
-            items.append(builtins.int(s))
-        return super().__new__(cls, items)
-
-    def numel(self) -> builtins.int:
-        """The number of elements a tensor of this size holds (1 for ``Size([])``)."""
-        return math.prod(self)
-
-    def __repr__(self) -> str:
-        return f"torch.Size({list(self)})"
-
-    __str__ = __repr__
-
-    def __getitem__(self, key: Any) -> Any:
-        out = super().__getitem__(key)
-        return Size(out) if isinstance(key, slice) else out
-
-    def __add__(self, other: Any) -> Size:
-        if not isinstance(other, tuple):
-            return NotImplemented
-        return Size(tuple(self) + tuple(other))
-
-    def __radd__(self, other: Any) -> Size:
-        if not isinstance(other, tuple):
-            return NotImplemented
-        return Size(tuple(other) + tuple(self))
-
-    def __mul__(self, n: Any) -> Size:
-        return Size(tuple(self) * n)
-
-    __rmul__ = __mul__
-
-    def __reduce__(self) -> tuple:
-        return (Size, (tuple(self),))
 
 
 class _DtypeMeta(type):

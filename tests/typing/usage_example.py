@@ -46,7 +46,7 @@ def main() -> None:
     grad = x.grad
     assert grad is not None
     assert_type(grad, Tensor)
-    assert_type(grad.shape, tuple)
+    assert_type(grad.shape, cr.Size)
     assert_type(x.requires_grad, bool)
     assert_type(x.is_leaf, bool)
     assert_type(x.ndim, int)

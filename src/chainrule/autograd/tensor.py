@@ -18,9 +18,12 @@ from .. import autograd as _autograd  # the package (for its engine), bound at i
 from .. import dtypes as _dt
 from .. import printing as _printing
 from ..backend import Device, device_of, get_array_module, to_device
+from ..size import Size
 from .state import LOCAL
 from .tensor_conversions import TensorConversions
 from .tensor_data import to_array
+
+_new_tuple = tuple.__new__  # Size(shape) without re-checking NumPy's ints
 
 
 class _RemovableHandle:
@@ -210,8 +213,8 @@ class Tensor(TensorConversions):
 
     # ------------------------------------------------------------------ metadata
     @property
-    def shape(self) -> tuple:
-        return self._data.shape
+    def shape(self) -> Size:
+        return _new_tuple(Size, self._data.shape)
 
     @property
     def ndim(self) -> int:
@@ -269,7 +272,7 @@ class Tensor(TensorConversions):
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return self._data.shape
+            return _new_tuple(Size, self._data.shape)
         n = self._data.ndim
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
             raise IndexError(

@@ -28,6 +28,7 @@ from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import mark_multi_output
 from ..backend import get_array_module
+from ..size import Size
 from ._util import NAMED_ERRORS, constant, lead_with, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .joining import Split, cat
@@ -176,9 +177,9 @@ def column_stack(tensors: Sequence[Tensor]) -> Tensor:
     )
 
 
-def broadcast_shapes(*shapes: Any) -> tuple:
-    """The shape that all ``shapes`` (ints or sequences of ints) broadcast to, by NumPy's
-    rule (PyTorch returns a ``torch.Size``; chainrule's shapes are tuples)."""
+def broadcast_shapes(*shapes: Any) -> Size:
+    """The shape (a ``Size``) that all ``shapes`` (ints or sequences of ints) broadcast to,
+    by NumPy's rule."""
     norm = []
     for s in shapes:
         s = (s,) if _is_int(s) else s
@@ -206,7 +207,7 @@ def broadcast_shapes(*shapes: Any) -> tuple:
                     f"broadcast_shapes(): shape {s} (argument {i}) does not broadcast with "
                     f"{before}: size {b} against {a} at dim {-k}; sizes must be equal or 1"
                 )
-    return tuple(out)
+    return Size(out)
 
 
 def broadcast_tensors(*tensors: Tensor) -> tuple:

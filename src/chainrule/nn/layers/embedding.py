@@ -151,7 +151,7 @@ class EmbeddingBag(Module):
         >>> import chainrule as cr
         >>> bag = cr.nn.EmbeddingBag(10, 3, mode="sum")
         >>> bag(cr.tensor([1, 2, 4, 5, 4]), cr.tensor([0, 2])).shape
-        (2, 3)
+        torch.Size([2, 3])
     """
 
     def __init__(

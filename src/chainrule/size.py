@@ -1,0 +1,83 @@
+"""``torch.Size``: the tuple a tensor's ``shape`` and ``size()`` return.
+
+Its own module, below ``autograd.tensor`` (which returns it), so that the Tensor class can
+use it without an import cycle; the top level re-exports it as ``cr.Size``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Size"]
+
+
+def _is_int_tensor(s: Any) -> bool:
+    """A one-element integer tensor (PyTorch accepts those as sizes)."""
+    dtype = getattr(s, "dtype", None)
+    return (
+        hasattr(s, "numel")
+        and hasattr(s, "item")
+        and getattr(dtype, "kind", "") in "biu"
+        and s.numel() == 1
+    )
+
+
+class Size(tuple):
+    """``torch.Size``: the tuple of a tensor's dimensions, with ``numel()``.
+
+    A ``tuple`` subclass: it compares and hashes as the plain tuple of its ints; slicing,
+    ``+`` and ``*`` give a ``Size`` again, and its repr is PyTorch's, ``torch.Size([2, 3])``,
+    so printed shapes read as in PyTorch. ``Tensor.shape`` and ``Tensor.size()`` return one
+    (made with ``tuple.__new__``, without re-checking NumPy's ints).
+
+    Raises:
+        TypeError: an item that is not an int (or a one-element integer tensor), as PyTorch.
+    """
+
+    def __new__(cls, sizes: Iterable[Any] = ()) -> Size:
+        items = []
+        for i, s in enumerate(sizes):
+            if _is_int_tensor(s):
+                s = s.item()
+            if not isinstance(s, (builtins.int, np.integer)):
+                raise TypeError(
+                    f"torch.Size() takes an iterable of 'int' (item {i} is '{type(s).__name__}')"
+                )
+            items.append(builtins.int(s))
+        return super().__new__(cls, items)
+
+    def numel(self) -> builtins.int:
+        """The number of elements a tensor of this size holds (1 for ``Size([])``)."""
+        return math.prod(self)
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def __getitem__(self, key: Any) -> Any:
+        out = super().__getitem__(key)
+        return Size(out) if isinstance(key, slice) else out
+
+    def __add__(self, other: Any) -> Size:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other: Any) -> Size:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, n: Any) -> Size:
+        return Size(tuple(self) * n)
+
+    __rmul__ = __mul__
+
+    def __reduce__(self) -> tuple:
+        return (Size, (tuple(self),))
