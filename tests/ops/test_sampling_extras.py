@@ -46,3 +46,12 @@ def test_apply_maps_in_place_like_torch():
     assert x._version == 1
     with pytest.raises(RuntimeError, match="requires grad"):
         cr.ones(2, requires_grad=True).apply_(abs)
+
+
+def test_poisson_and_binomial_accept_zero_dim_inputs() -> None:
+    # NumPy returns a Python scalar for 0-d parameters; the result is still a 0-d tensor
+    cr.manual_seed(0)
+    p = cr.poisson(cr.tensor(3.0))
+    b = cr.binomial(cr.tensor(5.0), cr.tensor(0.5))
+    assert p.shape == () and p.dtype == cr.float32 and float(p) >= 0
+    assert b.shape == () and b.dtype == cr.float32 and 0 <= float(b) <= 5

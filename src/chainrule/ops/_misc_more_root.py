@@ -77,7 +77,7 @@ def binomial(count: Tensor, prob: Tensor, generator: Generator | None = None) ->
     if not ((n >= 0) & (n == np.floor(n)) & np.isfinite(n)).all():
         raise RuntimeError("binomial: count must be non-negative integers (as floats)")
     draws = gen(generator).binomial(n.astype(np.int64), q)
-    return Tensor._new(draws.astype(c.dtype))
+    return Tensor._new(np.asarray(draws).astype(c.dtype))
 
 
 def _hist_args(op: str, x: Tensor, weight: Any) -> np.ndarray | None:

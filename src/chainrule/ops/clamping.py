@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import dtypes
+from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import NAMED_ERRORS, as_tensor, lead_with
@@ -46,6 +47,54 @@ class Clamp(UnaryElementwise):
         return _mask(m, x.dtype)
 
 
+class ClampTensor(Function):
+    """clamp(x, min, max) with Tensor bounds (either may be None), PyTorch's gradient rule:
+    ``x`` gets ``g`` where ``min <= x <= max`` (boundaries included, so a tie goes wholly to
+    ``x``), ``min`` where ``x < min < max``, ``max`` where ``x > max`` or ``max < min`` (the
+    result is then ``max``). With ``x < min == max`` nothing receives it, as in PyTorch."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        xp = get_array_module(x)
+        y = x if lo is None else xp.maximum(x, lo)
+        y = y if hi is None else xp.minimum(y, hi)
+        ctx.save_for_backward(x, lo, hi)
+        return y
+
+    @staticmethod
+    def masks(x: Any, lo: Any, hi: Any) -> tuple:
+        """Where the gradient goes to (x, min, max): PyTorch's ``clamp_backward_min_max``."""
+        if hi is None:
+            return x >= lo, x < lo, None
+        if lo is None:
+            return x <= hi, None, x > hi
+        return (x >= lo) & (x <= hi), (x < lo) & (lo < hi), (x > hi) | (hi < lo)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        keep, below, above = ClampTensor.masks(
+            x._data, None if lo is None else lo._data, None if hi is None else hi._data
+        )
+        needs = ctx.needs_input_grad
+        return tuple(
+            g * _mask(m, g.dtype) if need and m is not None else None
+            for need, m in zip(needs, (keep, below, above))
+        )
+
+    @staticmethod
+    def jvp(ctx, tx, tlo, thi):
+        x, lo, hi = ctx.primals
+        out = None
+        for t, m in zip((tx, tlo, thi), ClampTensor.masks(x, lo, hi)):
+            if t is not None and m is not None:
+                term = t * m
+                out = term if out is None else out + term
+        return out
+
+
 class NanToNum(UnaryElementwise):
     """nan_to_num: NaN, +inf, -inf replaced by numbers; the gradient is 0 where replaced."""
 
@@ -66,22 +115,31 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         raise ValueError("clamp: at least one of min and max must be given")
     _no_complex("clamp", x)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x
         try:
-            if min is not None:
-                out = out.maximum(as_tensor(min, x))
-            if max is not None:
-                out = out.minimum(as_tensor(max, x))
+            lo = None if min is None else as_tensor(min, x)
+            hi = None if max is None else as_tensor(max, x)
+            x, lo, hi = _promote_bounds(x, lo, hi)
+            return ClampTensor.apply(x, lo, hi)
         except NAMED_ERRORS as err:
             lead_with("clamp", err)
             raise
-        return out
     if x.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
         x = cast(x, dtypes.get_default_dtype())
     return Clamp.apply(x, lo=min, hi=max)
 
 
 clip = clamp
+
+
+def _promote_bounds(x: Tensor, lo: Tensor | None, hi: Tensor | None) -> tuple:
+    """``x`` and the Tensor bounds cast to their common dtype (PyTorch's promotion)."""
+    target = x._data.dtype
+    for b in (lo, hi):
+        if b is not None:
+            target = dtypes.promote_types(target, b._data.dtype)
+    return tuple(
+        t if t is None or t._data.dtype == target else cast(t, target) for t in (x, lo, hi)
+    )
 
 
 @tensor_method(inplace=True)

@@ -55,7 +55,7 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
         raise RuntimeError(
             "poisson: invalid Poisson rate, expected rate to be non-negative and finite"
         )
-    return Tensor._new(gen(generator).poisson(lam).astype(rates.dtype))
+    return Tensor._new(np.asarray(gen(generator).poisson(lam)).astype(rates.dtype))
 
 
 def apply_(x: Tensor, callable: Callable) -> Tensor:  # noqa: A002 - PyTorch's name
