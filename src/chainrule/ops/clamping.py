@@ -13,7 +13,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import NAMED_ERRORS, as_tensor, lead_with
+from ._util import NAMED_ERRORS, as_tensor, check_broadcast, lead_with
 from .binding import tensor_method
 from .cast import cast
 from .elementwise import UnaryElementwise
@@ -118,6 +118,11 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         try:
             lo = None if min is None else as_tensor(min, x)
             hi = None if max is None else as_tensor(max, x)
+            for bound in (lo, hi):
+                if bound is not None:
+                    check_broadcast("clamp", x, bound)
+            if lo is not None and hi is not None:
+                check_broadcast("clamp", lo, hi)
             x, lo, hi = _promote_bounds(x, lo, hi)
             return ClampTensor.apply(x, lo, hi)
         except NAMED_ERRORS as err:
