@@ -68,6 +68,7 @@ def run_backward(
     # with post-accumulate-grad hooks, write each leaf as soon as its last edge has run
     ready = leaf_edge_counts(order) if targets is None and POST_ACCUMULATE_HOOKS else None
     prev_mode, state.grad_enabled = state.grad_enabled, create_graph
+    state.backward_passes.append("backward" if targets is None else "grad")
     try:
         for node in order:
             grads = pending.nodes.pop(node, None)  # 2. its output gradients, summed over paths
@@ -105,6 +106,7 @@ def run_backward(
         return _collect(inputs, targets, pending, create_graph, allow_unused)
     finally:
         state.grad_enabled = prev_mode
+        state.backward_passes.pop()
 
 
 class _Pending:

@@ -48,9 +48,21 @@ class AutogradState:
             tangent set while it is active belongs to it and disappears when it ends.
         vmap: the active ``cr.func.vmap`` levels, innermost last (empty = off); while it is
             non-empty ``Function.apply`` offers each op to the batching dispatcher first.
+        backward_passes: the backward passes running in this thread, innermost last:
+            ``"grad"`` (``autograd.grad`` or ``backward(inputs=...)``), ``"backward"`` (into
+            ``.grad``), or ``"checkpoint"`` around a non-reentrant checkpoint's own inner
+            pass. A reentrant checkpoint reads it (PyTorch's ``_is_checkpoint_valid``).
     """
 
-    __slots__ = ("grad_enabled", "inference", "anomaly", "forward_ad", "fw_level", "vmap")
+    __slots__ = (
+        "grad_enabled",
+        "inference",
+        "anomaly",
+        "forward_ad",
+        "fw_level",
+        "vmap",
+        "backward_passes",
+    )
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -58,6 +70,7 @@ class AutogradState:
         self.anomaly = False
         self.forward_ad = 0
         self.fw_level: ForwardLevel | None = None
+        self.backward_passes: list[str] = []
         self.vmap: list = []
 
 
