@@ -39,14 +39,15 @@ def relu(x, out):  # pragma: no cover - compiled by Numba
 
 
 def _relu_grad_numpy(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
-    np.multiply(g, y > 0, out=out)
+    out[...] = 0
+    np.copyto(out, g, where=y > 0)
 
 
 @jit.kernel(fallback=_relu_grad_numpy)
 def relu_grad(g, y, out):  # pragma: no cover - compiled by Numba
-    """out = g where y > 0, else g * 0 (0, or NaN for an infinite or NaN g, as g * mask)."""
+    """out = g where y > 0, else 0 (also for an infinite or NaN g, as PyTorch's where)."""
     for i in jit.prange(g.size):
-        out[i] = g[i] if y[i] > 0 else g[i] * 0
+        out[i] = g[i] if y[i] > 0 else 0
 
 
 # ------------------------------------------------------- tanh, sigmoid (given the output)

@@ -17,9 +17,13 @@ from ._util import NAMED_ERRORS, as_tensor, check_broadcast, lead_with
 from .binding import tensor_method
 from .cast import cast
 from .elementwise import UnaryElementwise
+from .fused_grads import mask_grad
 from .unary import _mask, _no_complex
 
 __all__ = ["clamp", "clamp_max", "clamp_min", "clip", "nan_to_num"]
+
+# Not public ops: nn.functional.hardtanh / relu6 use it.
+_INTERNAL = ["Hardtanh"]
 
 
 class Clamp(UnaryElementwise):
@@ -37,14 +41,39 @@ class Clamp(UnaryElementwise):
 
     @staticmethod
     def derivative(ctx, x, y):
+        return _mask(Clamp.kept(ctx, x._data), x.dtype)
+
+    @staticmethod
+    def kept(ctx, xd: Any) -> Any:
+        """Where ``min <= x <= max``: the positions whose gradient passes."""
         lo, hi = ctx.params["lo"], ctx.params["hi"]
-        xd = x._data
         m = get_array_module(xd).ones(xd.shape, dtype=bool)
         if lo is not None:
             m &= xd >= lo
         if hi is not None:
             m &= xd <= hi
-        return _mask(m, x.dtype)
+        return m
+
+    @classmethod
+    def chain(cls, ctx, g, x, y):
+        return mask_grad(g, Clamp.kept(ctx, x._data))  # a masked inf/NaN gives 0 (torch)
+
+
+class Hardtanh(Clamp):
+    """hardtanh(x, min_val, max_val): clamp's values, but PyTorch's gradient passes only
+    strictly inside (``min_val < x < max_val``; 0 at the bounds, unlike clamp)."""
+
+    @staticmethod
+    def kept(ctx, xd: Any) -> Any:
+        return (xd > ctx.params["lo"]) & (xd < ctx.params["hi"])
+
+    @classmethod
+    def chain(cls, ctx, g, x, y):
+        return mask_grad(g, Hardtanh.kept(ctx, x._data))
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return _mask(Hardtanh.kept(ctx, x._data), x.dtype)
 
 
 class ClampTensor(Function):
@@ -80,7 +109,7 @@ class ClampTensor(Function):
         )
         needs = ctx.needs_input_grad
         return tuple(
-            g * _mask(m, g.dtype) if need and m is not None else None
+            mask_grad(g, m) if need and m is not None else None
             for need, m in zip(needs, (keep, below, above))
         )
 
@@ -90,7 +119,7 @@ class ClampTensor(Function):
         out = None
         for t, m in zip((tx, tlo, thi), ClampTensor.masks(x, lo, hi)):
             if t is not None and m is not None:
-                term = t * m
+                term = get_array_module(t).where(m, t, 0).astype(t.dtype, copy=False)
                 out = term if out is None else out + term
         return out
 

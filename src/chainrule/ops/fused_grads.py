@@ -75,17 +75,20 @@ def sigmoid_grad(g, y):
 
 
 class MaskGrad(Function):
-    """g * mask for a constant boolean mask (the gradient of ReluGrad w.r.t. g).
+    """g where a constant boolean mask holds, else 0 (the gradient of ReluGrad w.r.t. g, of
+    clamp, of nan_to_num). A masked-out inf or NaN gives 0, as PyTorch's ``where``-based
+    rules do (``g * mask`` would give NaN: ``sqrt(clamp(x, min=0))`` at ``x < 0``).
 
     Linear in g with a constant mask, so it is its own gradient and its own tangent rule.
     """
 
     raw = True
+    complex_grad = True
 
     @staticmethod
     def forward(ctx, g, mask):
         ctx.mask = mask
-        return elementwise(get_array_module(g).multiply, g, mask)
+        return _where_mask(g, mask)
 
     @staticmethod
     def backward(ctx, gg):
@@ -93,7 +96,17 @@ class MaskGrad(Function):
 
     @staticmethod
     def jvp(ctx, tg, _):
-        return None if tg is None else tg * ctx.mask
+        return None if tg is None else _where_mask(tg, ctx.mask)
+
+
+def _where_mask(g, mask):
+    xp = get_array_module(g)
+    return xp.where(mask, g, xp.zeros((), g.dtype))
+
+
+def mask_grad(g, mask):
+    """``g`` where the boolean array ``mask`` holds, else 0 (recorded: differentiable)."""
+    return MaskGrad.apply(g, mask)
 
 
 class ReluGrad(MaskGrad):

@@ -23,7 +23,7 @@ from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
 from ...ops.binary import where
-from ...ops.clamping import clamp
+from ...ops.clamping import Hardtanh, clamp
 from ...ops.gelu import gelu_exact
 from ...ops.inplace import composite_result as _result
 from ...ops.softmax import log_softmax, softmax
@@ -100,14 +100,16 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 def hardtanh(
     input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
 ) -> Tensor:
-    """clamp(x, min_val, max_val)."""
+    """clamp(x, min_val, max_val); the gradient is 0 at the bounds themselves (PyTorch)."""
     if not (isinstance(input, Tensor) and input.dtype.kind in "iu"):
         _check(input, "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
     if input.dtype.kind in "iu":  # PyTorch clamps integers in their dtype (bounds truncated)
         min_val, max_val = int(min_val), int(max_val)
-    return _result(input, inplace, "hardtanh", lambda t: clamp(t, min_val, max_val))
+        return _result(input, inplace, "hardtanh", lambda t: clamp(t, min_val, max_val))
+    # the gradient passes strictly inside the bounds (PyTorch's hardtanh_backward)
+    return _result(input, inplace, "hardtanh", lambda t: Hardtanh.apply(t, lo=min_val, hi=max_val))
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -216,7 +218,9 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """clamp(x + 3, 0, 6) / 6 (PyTorch's evaluation order)."""
     _check(input, "hardsigmoid")
-    return _result(input, inplace, "hardsigmoid", lambda t: clamp(t + 3.0, 0.0, 6.0) / 6.0)
+    return _result(
+        input, inplace, "hardsigmoid", lambda t: Hardtanh.apply(t + 3.0, lo=0.0, hi=6.0) / 6.0
+    )
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:

@@ -15,7 +15,7 @@ import numpy as np
 from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
 from ...creation import eye, zeros_like
-from ...linalg import solve
+from ...linalg.solve import solve
 from ...ops.joining import cat
 from ...random import gen
 from ..module import Module
