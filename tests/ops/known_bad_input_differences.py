@@ -17,7 +17,24 @@ R_SPEC_COMPOSES = (
     "op, not the chain, as in PyTorch"
 )
 
+R_RAW_RNN_RANK = (
+    "torch.lstm/rnn_tanh/rnn_relu do not check the input rank: a 2-d input is read as T steps "
+    "of one vector broadcast over the batch; chainrule raises (RankError) naming the op"
+)
+R_RAW_TANH_INT = (
+    "torch.rnn_tanh_cell on integer tensors returns a float32 tanh of an integer recurrence; "
+    "chainrule refuses integer tensors for the tanh/sigmoid cells"
+)
+
 KNOWN: dict = {
     ("mlp_chain", "mismatch"): ("unnamed", R_SPEC_COMPOSES),
     ("mlp_chain", "rank_minus_1"): ("unnamed", R_SPEC_COMPOSES),
+    ("raw_rnn_tanh_cell", "int64"): ("only_cr_raises", R_RAW_TANH_INT),
+    ("raw_rnn_tanh_cell_nobias", "int64"): ("only_cr_raises", R_RAW_TANH_INT),
+    ("raw_lstm_l2", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
+    ("raw_rnn_tanh_l2", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
+    ("raw_rnn_relu_l2", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
+    ("raw_lstm_l1_bi_bf", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
+    ("raw_lstm_l2_nobias_proj1", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
+    ("raw_rnn_tanh_l1_bi_bf", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
 }

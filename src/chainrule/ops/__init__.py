@@ -42,6 +42,7 @@ from . import (
     logical,
     pointwise_extra,
     pointwise_more,
+    raw_misc,
     reduction,
     sampling,
     special,
@@ -173,6 +174,8 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     normal_=sampling.normal_,
     **{name: getattr(sampling, name) for name in sampling.RANDOM_FILLS},  # bernoulli_, ...
     apply_=sampling.apply_,
+    resize=raw_misc.resize,  # PyTorch's deprecated out-of-place forms of resize_
+    resize_as=raw_misc.resize_as,
     index_put_=indexing.index_put_,
     expand_as=views.expand_as,
     view_as=views.view_as,

@@ -1,0 +1,158 @@
+"""PyTorch's raw helpers behind ``F.embedding(max_norm=...)`` and weight normalisation
+(``torch.embedding_renorm_``, ``torch.norm_except_dim``) and the deprecated out-of-place
+``Tensor.resize``/``Tensor.resize_as`` (Tensor methods only, as in PyTorch).
+
+``embedding_renorm_`` rescales, in place, each row of ``input`` named in ``indices`` whose
+``norm_type``-norm exceeds ``max_norm`` to norm ``max_norm`` (PyTorch's formula: scale by
+``max_norm / (norm + 1e-7)``; a row listed twice is rescaled once). It has no derivative in
+PyTorch (its backward raises); chainrule raises NotImplementedError when it would be
+recorded (``input`` requires grad and grad mode is on) instead of when backward runs.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._raw_checks import need_tensor
+from .inplace import check_writable_memory, writes_into_graph
+from .shape import reshape
+
+__all__ = ["embedding_renorm_", "norm_except_dim", "resize", "resize_as"]
+
+
+def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float, norm_type: float) -> Tensor:
+    """Renormalise rows ``indices`` of the 2-d ``input`` to norm at most ``max_norm``, in place;
+    returns ``input`` (PyTorch's ``torch.embedding_renorm_``, what ``F.embedding`` runs for
+    ``max_norm``). Negative indices count from the end, as PyTorch's row selection does."""
+    op = "embedding_renorm_"
+    need_tensor(op, "input", input)
+    need_tensor(op, "indices", indices)
+    for name, value in (("max_norm", max_norm), ("norm_type", norm_type)):
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise TypeError(f"{op}(): argument '{name}' must be float, not {type(value).__name__}")
+    if input.ndim != 2:
+        raise RuntimeError(
+            f"Expected 2-dimensional tensor, but got {input.ndim}-dimensional tensor for "
+            f"argument #1 'self' (while checking arguments for {op})"
+        )
+    idx = indices._data
+    if idx.dtype.kind not in "iu" or idx.dtype.itemsize not in (4, 8):
+        raise RuntimeError(
+            "Expected tensor for argument #2 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {indices.dtype} instead (while checking arguments "
+            f"for {op})"
+        )
+    if not input.is_floating_point():
+        raise RuntimeError(
+            f"{op}: norm(): input dtype should be either floating point or complex. Got "
+            f"{input.dtype} instead."
+        )
+    if writes_into_graph(input):
+        if input.grad_fn is None and input._view is None:
+            raise RuntimeError(
+                f"{op}: a leaf tensor that requires grad is being used in an in-place "
+                "operation; wrap it in `with cr.no_grad():`"
+            )
+        raise NotImplementedError(
+            f"{op}: the derivative for 'embedding_renorm' is not implemented (as in PyTorch); "
+            "call it under `with cr.no_grad():`"
+        )
+    n = input.shape[0]
+    flat = idx.reshape(-1)
+    if flat.size and (int(flat.min()) < -n or int(flat.max()) >= n):
+        bad = int(flat.max()) if int(flat.max()) >= n else int(flat.min())
+        raise IndexError(
+            f"{op}: index {bad} out of range for tensor of size {list(input.shape)} at dimension 0"
+        )
+    check_writable_memory(input, op)
+    xp = get_array_module(input._data)
+    # PyTorch renormalises each distinct index value in turn: i and i - n are the same row,
+    # renormalised twice (the second pass sees the first's result)
+    wrapped = xp.unique(flat) % n if flat.size else flat
+    once = xp.unique(wrapped)
+    for rows in (once, once[xp.bincount(wrapped, minlength=n)[once] > 1]):
+        _renorm_rows(input._data, rows, float(max_norm), float(norm_type), xp)
+    input._vc[0] += 1
+    return input
+
+
+def _renorm_rows(data: Any, rows: Any, max_norm: float, norm_type: float, xp: Any) -> None:
+    """Scale the rows ``rows`` (distinct) of ``data`` whose norm exceeds ``max_norm``."""
+    if not rows.size:
+        return
+    norms = xp.linalg.norm(data[rows], ord=norm_type, axis=1).astype(xp.float64)
+    big = rows[norms > max_norm]
+    scale = max_norm / (norms[norms > max_norm] + 1e-7)
+    data[big] = (data[big] * scale[:, None]).astype(data.dtype)
+
+
+def norm_except_dim(v: Tensor, pow: int = 2, dim: int = 0) -> Tensor:
+    """The ``pow``-norm of ``v`` over every dimension but ``dim``, kept as size-1 dimensions
+    (PyTorch's ``torch.norm_except_dim``, weight normalisation's ‖v‖); ``dim=-1`` means the
+    norm of all of ``v`` (a 0-d tensor), as in PyTorch (other negative dims count from the end).
+    """
+    from ..linalg.norms import vector_norm  # in here: linalg imports ops
+
+    op = "norm_except_dim"
+    need_tensor(op, "v", v)
+    for name, value in (("pow", pow), ("dim", dim)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}")
+    if dim == -1:
+        return vector_norm(v, pow)
+    if v.ndim == 0:
+        raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
+    if not -v.ndim <= dim < v.ndim:
+        raise IndexError(
+            f"{op}: Dimension out of range (expected to be in range of [{-v.ndim}, "
+            f"{v.ndim - 1}], but got {dim})"
+        )
+    d = dim % v.ndim
+    if v.shape[d] == 0:  # PyTorch's reshape to (0, -1) fails on it
+        raise RuntimeError(
+            f"{op}: dimension {dim} of v (shape {list(v.shape)}) is empty; the norm over the "
+            "other dimensions is undefined (PyTorch cannot reshape it to (0, -1) either)"
+        )
+    rest = [1] * v.ndim
+    rest[d] = v.shape[d]
+    moved = v.movedim(d, 0)
+    norms = vector_norm(reshape(moved, (v.shape[d], -1)), pow, dim=1)
+    return reshape(norms, tuple(rest))
+
+
+def _resized(x: Tensor, sizes: tuple) -> Tensor:
+    numel = 1
+    for s in sizes:
+        numel *= s
+    if numel != x.numel() or any(s < 0 for s in sizes):
+        raise RuntimeError(
+            f"requested resize to {'x'.join(map(str, sizes))} ({numel} elements in total), but "
+            f"the given tensor has a size of {'x'.join(map(str, x.shape))} ({x.numel()} "
+            "elements). autograd's resize can only change the shape of a given tensor, while "
+            "preserving the number of elements."
+        )
+    return reshape(x, sizes)
+
+
+def resize(self: Tensor, *sizes: int) -> Tensor:
+    """Deprecated out-of-place resize (``Tensor.resize``): warns, then ``reshape`` to ``sizes``
+    (given as separate ints, which must keep the number of elements, as PyTorch's autograd
+    resize); a view of ``self`` when it is contiguous, a copy otherwise."""
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
+        raise RuntimeError(
+            f"resize(): sizes must be given as separate ints (x.resize(2, 3)), got {sizes!r}"
+        )
+    return _resized(self, sizes)
+
+
+def resize_as(self: Tensor, tensor: Tensor) -> Tensor:
+    """Deprecated out-of-place resize to ``tensor``'s shape (``Tensor.resize_as``): warns, then
+    ``reshape`` (the number of elements must not change, as PyTorch's autograd resize)."""
+    warnings.warn("non-inplace resize_as is deprecated", UserWarning, stacklevel=2)
+    need_tensor("resize_as", "tensor", tensor)
+    return _resized(self, tuple(tensor.shape))
