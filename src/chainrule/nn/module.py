@@ -48,13 +48,13 @@ class Module:
             )
         params, mods, bufs = d["_parameters"], d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
-            self._drop(name)
+            self._drop(name, keep="_parameters")
             params[name] = value
         elif isinstance(value, Module):
-            self._drop(name)
+            self._drop(name, keep="_modules")
             mods[name] = value
         elif isinstance(value, Buffer):
-            self._drop(name)
+            self._drop(name, keep="_buffers")
             bufs[name] = Tensor._make(value._data, False, None, 0)
             if not value.persistent:
                 d["_non_persistent"].add(name)
@@ -82,11 +82,15 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _drop(self, name: str) -> None:
+    def _drop(self, name: str, keep: str = "") -> None:
+        """Remove ``name`` from the plain attributes and from every store but ``keep``: a
+        re-assigned parameter, module or buffer keeps its place in its own store (PyTorch's
+        order of ``children()``, ``state_dict()`` and ``parameters()``)."""
         d = self.__dict__
         d.pop(name, None)
         for key in ("_parameters", "_modules", "_buffers"):
-            d[key].pop(name, None)
+            if key != keep:
+                d[key].pop(name, None)
         d["_non_persistent"].discard(name)
 
     def __getattr__(self, name: str) -> Any:
@@ -120,7 +124,7 @@ class Module:
         _check_name("register_parameter", "parameter", name)
         if hasattr(self, name) and name not in self._parameters:
             raise KeyError(f"register_parameter: attribute {name!r} already exists")
-        self._drop(name)
+        self._drop(name, keep="_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -132,7 +136,7 @@ class Module:
         _check_name("register_buffer", "buffer", name)
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"register_buffer: attribute {name!r} already exists")
-        self._drop(name)
+        self._drop(name, keep="_buffers")
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
@@ -142,7 +146,7 @@ class Module:
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
         if "." in name or name == "":
             raise KeyError(f"add_module: invalid module name {name!r}")
-        self._drop(name)
+        self._drop(name, keep="_modules")
         self._modules[name] = module
 
     register_module = add_module

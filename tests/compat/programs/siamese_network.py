@@ -22,15 +22,8 @@ from typing import Any
 import numpy as np
 
 from ._common import load_numpy_state
-from ._torch_init import torch_state
 
 DTYPE = "float32"
-CHAINRULE_XFAIL = (
-    "reassigning an existing child module (self.resnet.conv1 = nn.Conv2d(...)) moves it to the "
-    "end of _modules in chainrule (PyTorch keeps its position), so "
-    "list(self.resnet.children())[:-1] drops conv1 instead of fc and load_state_dict fails "
-    "with size mismatches"
-)
 
 
 def _resnet(torch_like: Any) -> Any:
@@ -87,17 +80,7 @@ def _resnet(torch_like: Any) -> Any:
     return ResNet()
 
 
-def init_state(tmp_path: Any) -> dict:
-    """The initial weights, drawn by PyTorch (float32).
-
-    Not the usual ``make_model`` hook: chainrule builds a different network from the same code
-    (see ``CHAINRULE_XFAIL``), so the suite's print comparison of ``make_model`` would fail
-    without a way to mark it as expected.
-    """
-    return torch_state(build_model, DTYPE)
-
-
-def build_model(torch_like: Any) -> Any:
+def make_model(torch_like: Any) -> Any:
     torch, nn = torch_like, torch_like.nn
 
     class SiameseNetwork(nn.Module):
@@ -202,7 +185,7 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
         ]
 
     train_loader, test_loader = loader(12, 4), loader(8, 4)
-    model = build_model(torch_like).to(device)
+    model = make_model(torch_like).to(device)
     load_numpy_state(torch_like, model, init)
     optimizer = optim.Adadelta(model.parameters(), lr=1.0)
     scheduler = StepLR(optimizer, step_size=1, gamma=0.7)
