@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as _dt
+from .autograd.shared_memory import mark_shared
 from .autograd.tensor import Tensor
 from .backend import get_array_module, to_device
 from .random import Generator, gen
@@ -99,7 +100,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor):
         return data.to(dtype) if dtype is not None else data
     if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
-        return from_numpy(data) if device is None else Tensor._new(data, device=device)
+        return from_numpy(data) if device is None else Tensor._new(mark_shared(data), device=device)
     return Tensor._new(data, dtype=dtype, device=device)
 
 
@@ -112,7 +113,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
             f"from_numpy: can't convert np.ndarray of dtype {array.dtype}. The "
             "only supported kinds are bool, integer, floating point and complex"
         )
-    return Tensor._make(array, False, None, 0)
+    return Tensor._make(mark_shared(array), False, None, 0)
 
 
 def from_dlpack(obj: Any) -> Tensor:
@@ -121,8 +122,8 @@ def from_dlpack(obj: Any) -> Tensor:
     if int(dev_type) == 2:  # kDLCUDA
         import cupy  # type: ignore
 
-        return Tensor._make(cupy.from_dlpack(obj), False, None, 0)
-    return Tensor._make(np.from_dlpack(obj), False, None, 0)
+        return Tensor._make(mark_shared(cupy.from_dlpack(obj)), False, None, 0)
+    return Tensor._make(mark_shared(np.from_dlpack(obj)), False, None, 0)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

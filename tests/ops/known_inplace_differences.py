@@ -288,4 +288,33 @@ KNOWN_DIFFERENCES: dict = {
             "F_adaptive_max_pool3d",
         )
     },
+    # ---- the raw top-level functions (ops/raw_functional.py)
+    # torch.gru_cell/gru on the CPU are compositions whose ops do not save b_hh;
+    # chainrule's GRU step (the nn.GRU op) saves b_hh itself, so changing it raises
+    "raw_gru_cell": {"in5": (CR_RAISES, "the fused GRU step saves b_hh")},
+    **{
+        name: {t: (CR_RAISES, "the fused GRU step saves b_hh") for t in ("in5", "in9")}
+        for name in ("raw_gru_l2", "raw_gru_l1_bi_packed")
+    },
+    "raw_convolution_3d": {
+        "in0": (TORCH_RAISES, "3-d op composed of 2-d ops on copied depth slices")
+    },
+    # norm_except_dim is a composition (pow, sum, pow): its last pow saves its own input,
+    # where PyTorch's fused norm saves the result
+    **{
+        name: {"out0": (TORCH_RAISES, "norm_except_dim composes pow/sum; saves no result")}
+        for name in (
+            "raw_norm_except_dim_p2_d0",
+            "raw_norm_except_dim_p2_d1",
+            "raw_norm_except_dim_p2_d-1",
+            "raw_norm_except_dim_p1_d0",
+            "raw_norm_except_dim_p2_d-2",
+        )
+    },
+    # orgqr/ormqr are compositions of Householder rank-1 updates (matmuls on slices and
+    # copies), which save their own arrays; PyTorch's fused rules save the input and result
+    **{
+        name: {t: (TORCH_RAISES, _R_W2) for t in ("in0", "out0")}
+        for name in ("orgqr", "ormqr", "ormqr_T", "ormqr_right", "ormqr_right_T")
+    },
 }

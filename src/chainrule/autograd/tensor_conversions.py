@@ -14,6 +14,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._type_names import dtype_of_type_name, type_name
 from ..backend import Device, to_device
+from .shared_memory import mark_shared
 
 if TYPE_CHECKING:  # annotations only: tensor.py imports this module
     from .tensor import Tensor
@@ -36,10 +37,10 @@ class TensorConversions:
             )
         if self.device.type != "cpu":
             raise TypeError("numpy(): the tensor is on cuda; call .cpu() first")
-        return self._data
+        return mark_shared(self._data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        arr = np.asarray(to_device(self._data, "cpu"))  # 0-d results may be NumPy scalars
+        arr = mark_shared(np.asarray(to_device(self._data, "cpu")))  # 0-d: may be a scalar
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def item(self) -> Any:

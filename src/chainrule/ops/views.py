@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..autograd.shared_memory import is_shared
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import NAMED_ERRORS, ShapeError, lead_with, norm_dim
@@ -191,7 +192,12 @@ def view(x: Tensor, *shape: Any) -> Tensor:
 
     Unlike ``reshape`` this never copies: when the strides of ``x`` cannot express the new
     shape (e.g. a transposed tensor flattened) it raises, so writes through the view always
-    reach the base tensor.
+    reach the base tensor. One exception keeps PyTorch's programs working: an op result
+    whose memory chainrule laid out otherwise than PyTorch would (a convolution's output,
+    and what ReLU or pooling make of it: PyTorch's are contiguous) is laid out contiguously
+    once, in place, and then viewed. That happens only for a tensor that is no view of
+    another and whose memory the user cannot reach (``autograd/shared_memory.py``), so no
+    alias can tell.
     """
     if len(shape) == 1 and _is_dtype(shape[0]):
         return _view_dtype(x, shape[0])
@@ -202,6 +208,9 @@ def view(x: Tensor, *shape: Any) -> Tensor:
     try:
         xp.reshape(x._data, shape, copy=False)
     except ValueError:
+        if x._view is None and not is_shared(x._data):
+            x._data = xp.ascontiguousarray(x._data)  # same values, PyTorch's layout
+            return Reshape.apply(x, shape)
         raise RuntimeError(
             f"view: view size {shape} is not compatible with input tensor's size {x.shape} and "
             f"stride {tuple(st // max(x._data.itemsize, 1) for st in x._data.strides)} (at least "
