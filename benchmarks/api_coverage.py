@@ -250,6 +250,7 @@ def _public(obj: object, callables_only: bool = True) -> list[str]:
 def full_report(show_missing: bool) -> None:
     """Namespace-by-namespace coverage of the installed PyTorch's public names."""
     import torch  # test-only dependency: this report needs it installed
+    import torch.utils.checkpoint  # noqa: F401 - a submodule torch does not import itself
 
     import chainrule as cr
 
@@ -267,6 +268,12 @@ def full_report(show_missing: bool) -> None:
         ("torch.autograd", torch.autograd, cr.autograd),
         ("torch.autograd.forward_ad", torch.autograd.forward_ad, cr.autograd.forward_ad),
         ("torch.func", torch.func, cr.func),
+        ("torch.fft", torch.fft, cr.fft),
+        ("torch.distributions", torch.distributions, cr.distributions),
+        ("torch.testing", torch.testing, cr.testing),
+        ("torch.utils.data", torch.utils.data, cr.utils.data),
+        ("torch.utils.checkpoint", torch.utils.checkpoint, cr.utils.checkpoint),
+        ("torch.nn.utils.rnn", torch.nn.utils.rnn, cr.nn.utils.rnn),
     ]
     total = have_all = 0
     for label, tmod, cmod in pairs:

@@ -144,3 +144,12 @@ def test_cross_broadcasts_and_checks_length():
     np.testing.assert_allclose(LA.cross(a, b).numpy(), [[0, 0, 1], [0, -1, 0]])
     with pytest.raises(RuntimeError, match="length 3"):
         LA.cross(cr.ones(2), cr.ones(2))
+
+
+def test_vector_norm_over_an_empty_dim_list_reduces_every_dim_as_torch() -> None:
+    x = np.array([[3.0, -4.0], [1.0, 2.0]])
+    for dim in ((), []):
+        for keepdim in (False, True):
+            ours = cr.linalg.vector_norm(cr.tensor(x), dim=dim, keepdim=keepdim)
+            theirs = torch.linalg.vector_norm(torch.tensor(x), dim=dim, keepdim=keepdim)
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy())

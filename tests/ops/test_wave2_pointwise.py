@@ -98,8 +98,8 @@ def test_multiply_negative_absolute_rad2deg_fix_sgn_values():
     _same(cr.fix(ci), torch.fix(ti))
     # rad2deg inverts deg2rad
     np.testing.assert_allclose(cr.rad2deg(cr.deg2rad(cx)).numpy(), x, equal_nan=True)
-    with pytest.raises(NotImplementedError, match="sgn"):
-        cr.sgn(cr.tensor(np.array([1 + 1j])))
+    z = np.array([1 + 1j, 0j, -2.0 + 0j])  # complex: x / |x|, 0 at 0
+    _same(cr.sgn(cr.tensor(z)), torch.sgn(torch.tensor(z)))
 
 
 def test_rad2deg_gradient_matches_torch():

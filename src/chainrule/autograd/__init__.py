@@ -150,7 +150,7 @@ def _batched_grad(
                 "If `is_grads_batched=True`, we interpret the first dimension of each "
                 "grad_output as the batch dimension. The sizes of the remaining dimensions are "
                 f"expected to match the shape of corresponding output, but a mismatch was "
-                f"detected: grad_output of shape {got} for an output of shape {o.shape}."
+                f"detected: grad_output of shape {got} for an output of shape {tuple(o.shape)}."
             )
         sizes.add(g.shape[0])
     if len(sizes) != 1 or 0 in sizes:

@@ -284,7 +284,7 @@ def _targets(inputs: Sequence[Tensor] | None) -> dict | None:
     for i, t in enumerate(inputs):
         if not t.requires_grad:
             raise RuntimeError(
-                f"autograd.grad: input {i} (shape {t.shape}) does not require grad; "
+                f"autograd.grad: input {i} (shape {tuple(t.shape)}) does not require grad; "
                 "call .requires_grad_() on it before building the graph"
             )
         key = (t.grad_fn, t._output_nr) if t.grad_fn is not None else id(t)

@@ -156,7 +156,9 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
         p = p if isinstance(p, Tensor) else Tensor._new(p)
         t = t if isinstance(t, Tensor) else Tensor._new(t, dtype=p.dtype)
         if t.shape != p.shape:
-            raise ValueError(f"jvp: tangent shape {t.shape} does not match primal shape {p.shape}")
+            raise ValueError(
+                f"jvp: tangent shape {tuple(t.shape)} does not match primal shape {tuple(p.shape)}"
+            )
         pairs.append((p, t))
     level = enter_level(state, "jvp")
     try:

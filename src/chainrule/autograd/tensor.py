@@ -414,7 +414,7 @@ class Tensor(TensorConversions):
         if arr.dtype != _dt.get_default_dtype() and arr.dtype not in (_dt.int64, _dt.bool_):
             extras.append(f"dtype={arr.dtype}")
         if arr.size == 0:
-            extras.append(f"size={arr.shape}")
+            extras.append(f"size={tuple(arr.shape)}")
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
         if self.grad_fn is not None:
@@ -457,7 +457,7 @@ def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
         if t._data.size != 1:
             raise RuntimeError(
                 f"{where}: grad can be implicitly created only for scalar outputs, but the "
-                f"output has shape {t.shape}; pass gradient= (a tensor of that shape) or "
+                f"output has shape {tuple(t.shape)}; pass gradient= (a tensor of that shape) or "
                 "reduce it first, e.g. y.sum().backward()"
             )
         xp = get_array_module(t._data)
@@ -466,6 +466,7 @@ def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
         gradient = Tensor(gradient, dtype=t.dtype)
     if gradient.shape != t.shape:
         raise RuntimeError(
-            f"{where}: gradient has shape {gradient.shape} but the output has shape {t.shape}"
+            f"{where}: gradient has shape {tuple(gradient.shape)} but the output has shape "
+            f"{tuple(t.shape)}"
         )
     return gradient

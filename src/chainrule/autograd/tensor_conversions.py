@@ -47,7 +47,7 @@ class TensorConversions:
         if self._data.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors can be converted to a Python scalar, "
-                f"got shape {self.shape}"
+                f"got shape {tuple(self.shape)}"
             )
         return self._data.reshape(()).item()
 

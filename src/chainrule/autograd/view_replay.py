@@ -85,8 +85,8 @@ def flat_index_map(base: Any, view: Any) -> Any:
         pos = order[j] if base.size else j
     if not np.all(ok):
         raise RuntimeError(
-            f"view replay: a view of shape {view.shape} does not lie inside the memory of "
-            f"its base of shape {base.shape}"
+            f"view replay: a view of shape {tuple(view.shape)} does not lie inside the memory of "
+            f"its base of shape {tuple(base.shape)}"
         )
     xp = get_array_module(base)
     return pos if xp is np else xp.asarray(pos)  # pragma: no branch

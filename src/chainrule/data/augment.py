@@ -42,7 +42,8 @@ def random_shift_flip(
     """
     if x.ndim != 4:
         raise ValueError(
-            f"random_shift_flip: expected a batch of images (N, C, H, W), got shape {x.shape}"
+            f"random_shift_flip: expected a batch of images (N, C, H, W), got shape "
+            f"{tuple(x.shape)}"
         )
     if max_shift < 0:
         raise ValueError(f"random_shift_flip: max_shift must be >= 0, got {max_shift}")

@@ -34,7 +34,7 @@ def _unwrap(x: Any, where: str) -> tuple[np.ndarray, bool]:
     if arr.ndim < 2:
         raise ValueError(
             f"{where}: expected data of shape (N, ...) with N samples and at "
-            f"least one feature dimension, got shape {arr.shape}"
+            f"least one feature dimension, got shape {tuple(arr.shape)}"
         )
     return arr, is_tensor
 
@@ -75,7 +75,7 @@ class _Preprocessor:
         if tuple(arr.shape[1:]) != self.feature_shape_:
             raise ValueError(
                 f"{type(self).__name__}.transform: fitted on samples of shape "
-                f"{self.feature_shape_}, got data of shape {arr.shape}"
+                f"{self.feature_shape_}, got data of shape {tuple(arr.shape)}"
             )
         out = self._forward(arr.astype(np.float64))
         return _wrap(out.astype(_out_dtype(arr), copy=False), is_tensor)
@@ -142,7 +142,7 @@ def _reduce_axes(x: np.ndarray, per_channel: bool, where: str) -> tuple[int, ...
     if x.ndim < 3:
         raise ValueError(
             f"{where}: per_channel=True needs data of shape (N, C, ...) such as "
-            f"(N, C, H, W), got shape {x.shape}"
+            f"(N, C, H, W), got shape {tuple(x.shape)}"
         )
     return (0,) + tuple(range(2, x.ndim))
 
@@ -299,7 +299,8 @@ class PCA(_Preprocessor):
     def _inverse(self, z: np.ndarray) -> np.ndarray:
         if z.ndim != 2 or z.shape[1] != self.n_components_:
             raise ValueError(
-                f"PCA.inverse_transform: expected shape (N, {self.n_components_}), got {z.shape}"
+                f"PCA.inverse_transform: expected shape (N, {self.n_components_}), got "
+                f"{tuple(z.shape)}"
             )
         if self.whiten:
             z = z * np.sqrt(self.explained_variance_ + self.eps)
@@ -349,6 +350,6 @@ class ZCAWhitening(_Preprocessor):
         if y2.shape[1] != self.mean.shape[0]:
             raise ValueError(
                 f"ZCAWhitening.inverse_transform: expected samples of shape "
-                f"{self.feature_shape_}, got {y.shape}"
+                f"{self.feature_shape_}, got {tuple(y.shape)}"
             )
         return (y2 @ self.inverse_matrix_ + self.mean).reshape((y.shape[0], *self.feature_shape_))

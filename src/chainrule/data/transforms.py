@@ -118,7 +118,7 @@ class ToTensor:
             else:
                 raise ValueError(
                     f"ToTensor: expected an image of shape (H, W), (H, W, C) or "
-                    f"(C, H, W), got shape {arr.shape}"
+                    f"(C, H, W), got shape {tuple(arr.shape)}"
                 )
         if arr.dtype == np.uint8:
             out = arr.astype(np.float32) / np.float32(255.0)
@@ -157,7 +157,7 @@ class Normalize:
         if arr.ndim < 3 or arr.dtype.kind != "f":
             raise ValueError(
                 f"Normalize: expected a float image of shape (C, H, W) or "
-                f"(N, C, H, W), got shape {arr.shape} dtype {arr.dtype}"
+                f"(N, C, H, W), got shape {tuple(arr.shape)} dtype {arr.dtype}"
             )
         c = arr.shape[-3]
         if self.mean.size not in (1, c) or self.std.size not in (1, c):
@@ -230,7 +230,9 @@ class RandomCrop:
     def __call__(self, img: Any) -> Any:
         arr, is_tensor = _array(img, "RandomCrop")
         if arr.ndim < 2:
-            raise ValueError(f"RandomCrop: expected an image (..., H, W), got shape {arr.shape}")
+            raise ValueError(
+                f"RandomCrop: expected an image (..., H, W), got shape {tuple(arr.shape)}"
+            )
         if self.padding is not None:
             p = self.padding
             p = [p] if isinstance(p, numbers.Number) else list(p)
@@ -346,7 +348,9 @@ class RandomErasing:
     def __call__(self, img: Any) -> Any:
         arr, is_tensor = _array(img, "RandomErasing")
         if arr.ndim < 3:
-            raise ValueError(f"RandomErasing: expected a (C, H, W) image, got shape {arr.shape}")
+            raise ValueError(
+                f"RandomErasing: expected a (C, H, W) image, got shape {tuple(arr.shape)}"
+            )
         rng = gen(self.generator)
         if rng.random() >= self.p:
             return img

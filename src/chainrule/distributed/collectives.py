@@ -150,7 +150,7 @@ def _check_list(
     for i, a in enumerate(arrays):
         if a.shape != shape or a.dtype != dtype:
             raise ValueError(
-                f"{where}: {name}[{i}] has shape {a.shape} and dtype {a.dtype}; "
+                f"{where}: {name}[{i}] has shape {tuple(a.shape)} and dtype {a.dtype}; "
                 f"expected shape {shape} and dtype {dtype} like the tensor"
             )
     return arrays
@@ -328,12 +328,13 @@ def all_to_all_single(
     send = np.ascontiguousarray(array_of(input, where, "input"))
     if out.shape != send.shape or out.dtype != send.dtype:
         raise ValueError(
-            f"{where}: output {out.shape} {out.dtype} must match input {send.shape} {send.dtype}"
+            f"{where}: output {tuple(out.shape)} {out.dtype} must match input {tuple(send.shape)} "
+            f"{send.dtype}"
         )
     if send.ndim == 0 or send.shape[0] % g.size():
         raise ValueError(
             f"{where}: input's first dimension must be divisible by world_size="
-            f"{g.size()}, got shape {send.shape}"
+            f"{tuple(g.size())}, got shape {tuple(send.shape)}"
         )
     check_consistent(g, "all_to_all_single", send.shape, send.dtype)
     req = g.comm.Ialltoall(send, out)

@@ -59,7 +59,7 @@ class ProcessGroup:
         return "mpi"
 
     def __repr__(self) -> str:
-        return f"ProcessGroup(backend='mpi', rank={self.rank()}, size={self.size()})"
+        return f"ProcessGroup(backend='mpi', rank={self.rank()}, size={tuple(self.size())})"
 
 
 class _State:

@@ -41,7 +41,7 @@ def all_gather_object(object_list: list, obj: Any, group: ProcessGroup | None = 
     g = group_of(group)
     if not isinstance(object_list, list) or len(object_list) != g.size():
         raise ValueError(
-            f"all_gather_object: object_list must be a list of world_size={g.size()} slots"
+            f"all_gather_object: object_list must be a list of world_size={tuple(g.size())} slots"
         )
     object_list[:] = g.comm.allgather(obj)
 
@@ -61,6 +61,6 @@ def gather_object(
         if not isinstance(object_gather_list, list) or len(object_gather_list) != g.size():
             raise ValueError(
                 f"gather_object: object_gather_list must be a list of world_size="
-                f"{g.size()} slots on the destination rank"
+                f"{tuple(g.size())} slots on the destination rank"
             )
         object_gather_list[:] = gathered

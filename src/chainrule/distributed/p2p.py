@@ -24,7 +24,7 @@ def _peer(
     value = int(value)
     if not 0 <= value < group.size():
         raise ValueError(
-            f"{where}: {name}={value} is not a rank of the group (size {group.size()})"
+            f"{where}: {name}={value} is not a rank of the group (size {tuple(group.size())})"
         )
     if value == group.rank():
         raise ValueError(

@@ -124,8 +124,9 @@ class LowRankMultivariateNormal(Distribution):
             loc_, self.cov_factor, cov_diag_ = cr.broadcast_tensors(loc_, cov_factor, cov_diag_)
         except RuntimeError as e:
             raise ValueError(
-                f"Incompatible batch shapes: loc {loc.shape}, cov_factor {cov_factor.shape}, "
-                f"cov_diag {cov_diag.shape}"
+                f"Incompatible batch shapes: loc {tuple(loc.shape)}, cov_factor "
+                f"{tuple(cov_factor.shape)}, "
+                f"cov_diag {tuple(cov_diag.shape)}"
             ) from e
         self.loc = loc_[..., 0]
         self.cov_diag = cov_diag_[..., 0]

@@ -197,7 +197,7 @@ class BatchedTensor(Tensor):
         if tuple(out.shape) != self.shape:
             raise ValueError(
                 f"{name}: the result shape {tuple(out.shape)} does not match the "
-                f"in-place tensor's shape {self.shape} (in-place ops cannot "
+                f"in-place tensor's shape {tuple(self.shape)} (in-place ops cannot "
                 "broadcast the target)"
             )
         apply_inplace(self._value, name, lambda _, o: o, physical(out, self._level))
@@ -211,7 +211,7 @@ class BatchedTensor(Tensor):
 
     def __repr__(self) -> str:
         return (
-            f"BatchedTensor(level={self._level.id}, bdim=0, logical shape={self.shape}, "
+            f"BatchedTensor(level={self._level.id}, bdim=0, logical shape={tuple(self.shape)}, "
             f"value={self._value!r})"
         )
 

@@ -197,4 +197,4 @@ class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
         return self._scalar(bool, "bool() (data-dependent control flow)")
 
     def __repr__(self) -> str:
-        return f"LogicalArray(shape={self.shape}, dtype={self.dtype}, level={self.level!r})"
+        return f"LogicalArray(shape={tuple(self.shape)}, dtype={self.dtype}, level={self.level!r})"

@@ -70,8 +70,8 @@ def vector_norm(
     if dtype is not None:
         t = t.to(dtype)
     dims = norm_dim(dim, t.ndim, "linalg.vector_norm")
-    if t.ndim == 0:
-        dims = None
+    if t.ndim == 0 or dims == ():
+        dims = None  # an empty dim list means every dim, as in PyTorch
     ord = float(ord)
     empty = t.numel() == 0 if dims is None else any(t.shape[d] == 0 for d in dims)
     if empty and (ord < 0 or ord == math.inf):

@@ -281,7 +281,8 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
         ) from None
     if not -len(shape) <= dim < len(shape) or shape[dim] != 3:
         raise RuntimeError(
-            f"linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape} and {b.shape}"
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got {tuple(a.shape)} and "
+            f"{tuple(b.shape)}"
         )
     if tuple(a.shape) != shape:
         a = a.expand(*shape)

@@ -70,7 +70,7 @@ def generate_tokens(
     if arr.ndim != 2 or arr.shape[1] < 1 or arr.dtype.kind not in "iu":
         raise ValueError(
             f"generate: idx must be a (batch, time) integer tensor with at least "
-            f"one token, got shape {arr.shape} of {arr.dtype}"
+            f"one token, got shape {tuple(arr.shape)} of {arr.dtype}"
         )
     block = block_size if block_size is not None else getattr(model, "block_size", None)
     rng = gen(generator)

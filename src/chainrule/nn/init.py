@@ -177,14 +177,16 @@ def ones_(tensor: Tensor) -> Tensor:
 def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-d tensor with the identity (preserves inputs in a Linear layer)."""
     if tensor.ndim != 2:
-        raise ValueError(f"eye_: only 2-d tensors are supported, got shape {tensor.shape}")
+        raise ValueError(f"eye_: only 2-d tensors are supported, got shape {tuple(tensor.shape)}")
     return _fill(tensor, np.eye(*tensor.shape))
 
 
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     """Fill a 3/4/5-d conv weight with the Dirac delta (identity convolution per group)."""
     if tensor.ndim not in (3, 4, 5):
-        raise ValueError(f"dirac_: only 3, 4 or 5-d tensors are supported, got {tensor.shape}")
+        raise ValueError(
+            f"dirac_: only 3, 4 or 5-d tensors are supported, got {tuple(tensor.shape)}"
+        )
     out = tensor.shape[0]
     if out % groups != 0:
         raise ValueError(f"dirac_: dim 0 ({out}) must be divisible by groups ({groups})")
@@ -248,7 +250,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None =
     if tensor.ndim < 2:
         raise ValueError(
             f"orthogonal_: only tensors with 2 or more dimensions are supported, "
-            f"got shape {tensor.shape}"
+            f"got shape {tuple(tensor.shape)}"
         )
     if tensor.numel() == 0:
         return tensor

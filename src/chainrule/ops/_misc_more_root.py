@@ -114,7 +114,7 @@ def histogram(
     if w is not None and w.shape != x.shape:
         raise RuntimeError(
             f"histogram: if weight tensor is provided, it should have the same shape as the "
-            f"input tensor, got {tuple(w.shape)} and {x.shape}"
+            f"input tensor, got {tuple(w.shape)} and {tuple(x.shape)}"
         )
     b = np.asarray(bins._data) if isinstance(bins, Tensor) else bins
     hist, edges = np.histogram(

@@ -17,6 +17,7 @@ from ..autograd.tensor import Tensor
 
 __all__ = [
     "abs_",
+    "conj_physical_",
     "acos_",
     "acosh_",
     "addmv_",
@@ -110,6 +111,7 @@ def _binary(name: str) -> Callable[[Tensor, Any], Tensor]:
 
 
 abs_ = _unary("abs_")
+conj_physical_ = _unary("conj_physical_")
 acos_ = _unary("acos_")
 acosh_ = _unary("acosh_")
 arccos_ = _unary("arccos_")

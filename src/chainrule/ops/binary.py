@@ -291,7 +291,8 @@ def where(cond: Any, a: Any = None, b: Any = None) -> Any:
         return Where.apply(a, b, cond=c)
     except ValueError as err:
         raise ShapeError(
-            f"where: condition {c.shape}, input {a.shape} and other {b.shape} cannot be "
+            f"where: condition {tuple(c.shape)}, input {tuple(a.shape)} and other "
+            f"{tuple(b.shape)} cannot be "
             "broadcast together"
         ) from err
 

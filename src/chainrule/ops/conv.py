@@ -22,7 +22,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from . import _conv_kernels as K
 from ._im2col import out_size
-from ._util import ShapeError, tsum
+from ._util import DtypeError, ShapeError, tsum
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -192,7 +192,7 @@ def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -
                 f"({w.shape[0]}) must also be divisible by groups"
             )
     if x.dtype != w.dtype:
-        raise TypeError(
+        raise DtypeError(  # a TypeError and, as in PyTorch, a RuntimeError
             f"{op}: input dtype {x.dtype} and weight dtype {w.dtype} differ; "
             "cast one (e.g. model.double() or x.float())"
         )

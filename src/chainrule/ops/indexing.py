@@ -164,7 +164,7 @@ def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
     try:
         out = GetItem.apply(x, idx, guard=guard)
     except IndexError as err:
-        raise IndexError(f"index: {err} (tensor of shape {x.shape})") from None
+        raise IndexError(f"index: {err} (tensor of shape {tuple(x.shape)})") from None
     return out
 
 

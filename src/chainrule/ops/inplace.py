@@ -128,8 +128,8 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         )
     if out._data.shape != x._data.shape:
         raise ValueError(
-            f"{name}: the result shape {out.shape} does not match the in-place "
-            f"tensor's shape {x.shape} (in-place ops cannot broadcast the target)"
+            f"{name}: the result shape {tuple(out.shape)} does not match the in-place "
+            f"tensor's shape {tuple(x.shape)} (in-place ops cannot broadcast the target)"
         )
     if record and out.grad_fn is not None and out.grad_fn._saved_values:
         _keep_old_self(out.grad_fn, x)

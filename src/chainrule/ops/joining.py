@@ -110,7 +110,7 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
         ):
             raise ShapeError(
                 f"cat: sizes must match except in dimension {d}; tensor 0 has shape "
-                f"{ref.shape} but tensor {i} has shape {t_.shape}"
+                f"{tuple(ref.shape)} but tensor {i} has shape {tuple(t_.shape)}"
             )
     target = ref.dtype
     for t_ in tensors[1:]:
@@ -132,13 +132,13 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
         if t_.shape != tensors[0].shape:
             raise ShapeError(
                 f"stack: all tensors must have the same shape; tensor 0 has "
-                f"{tensors[0].shape} but tensor {i} has {t_.shape}"
+                f"{tuple(tensors[0].shape)} but tensor {i} has {tuple(t_.shape)}"
             )
     nd = tensors[0].ndim + 1
     if not -nd <= dim < nd:
         raise IndexError(
             f"stack: dim {dim} is out of range for stacking tensors of shape "
-            f"{tensors[0].shape} (valid: {-nd} to {nd - 1})"
+            f"{tuple(tensors[0].shape)} (valid: {-nd} to {nd - 1})"
         )
     return cat([unsqueeze(t_, dim) for t_ in tensors], dim)
 

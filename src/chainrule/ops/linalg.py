@@ -102,7 +102,7 @@ def _mT(x: Tensor) -> Tensor:
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics (1-d vectors, batched broadcasting)."""
     a, b = promote("matmul", as_tensor(a), as_tensor(b))
-    sa, sb = a.shape, b.shape
+    sa, sb = a._data.shape, b._data.shape
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(
             f"matmul: both arguments need at least 1 dimension, got shapes {sa} "
@@ -127,7 +127,9 @@ def matmul(a: Any, b: Any) -> Tensor:
 @tensor_method(keywords=True)
 def mm(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 2 or b.ndim != 2:
-        raise ShapeError(f"mm: expects two 2-d tensors, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(
+            f"mm: expects two 2-d tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     return matmul(a, b)
 
 
@@ -136,7 +138,7 @@ def bmm(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise ShapeError(
             f"bmm: expects two 3-d tensors with equal batch size, got shapes "
-            f"{a.shape} and {b.shape}"
+            f"{tuple(a.shape)} and {tuple(b.shape)}"
         )
     return matmul(a, b)
 
@@ -145,7 +147,8 @@ def bmm(a: Tensor, b: Tensor) -> Tensor:
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
         raise ShapeError(
-            f"dot: expects two 1-d tensors of equal length, got shapes {a.shape} and {b.shape}"
+            f"dot: expects two 1-d tensors of equal length, got shapes {tuple(a.shape)} and "
+            f"{tuple(b.shape)}"
         )
     return matmul(a, b)
 
@@ -153,7 +156,9 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
 @tensor_method(keywords=True)
 def mv(a: Tensor, v: Tensor) -> Tensor:
     if a.ndim != 2 or v.ndim != 1:
-        raise ShapeError(f"mv: expects a matrix and a vector, got shapes {a.shape}, {v.shape}")
+        raise ShapeError(
+            f"mv: expects a matrix and a vector, got shapes {tuple(a.shape)}, {tuple(v.shape)}"
+        )
     if a.shape[1] != v.shape[0]:
         raise ShapeError(f"mv: size mismatch: matrix {tuple(a.shape)} and vector {tuple(v.shape)}")
     return matmul(a, v)
@@ -162,7 +167,9 @@ def mv(a: Tensor, v: Tensor) -> Tensor:
 @tensor_method
 def outer(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1:
-        raise ShapeError(f"outer: expects two 1-d tensors, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(
+            f"outer: expects two 1-d tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     return unsqueeze(a, 1) * unsqueeze(b, 0)
 
 
@@ -372,7 +379,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
         if k < 0 or k > min(a.ndim, b.ndim):
             raise ShapeError(
                 f"tensordot: dims={k} must be between 0 and "
-                f"{min(a.ndim, b.ndim)} for shapes {a.shape} and {b.shape}"
+                f"{min(a.ndim, b.ndim)} for shapes {tuple(a.shape)} and {tuple(b.shape)}"
             )
         da, db = list(range(a.ndim - k, a.ndim)), list(range(k))
     else:

@@ -48,7 +48,9 @@ __all__ = [
 def _matrix(A: Any, op: str) -> Tensor:
     a = as_tensor(A)
     if a.ndim < 2:
-        raise ShapeError(f"{op}: A must have at least 2 dimensions (a matrix), got shape {a.shape}")
+        raise ShapeError(
+            f"{op}: A must have at least 2 dimensions (a matrix), got shape {tuple(a.shape)}"
+        )
     return lapack_float(a, op)
 
 

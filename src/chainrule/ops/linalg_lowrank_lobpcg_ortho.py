@@ -214,14 +214,16 @@ def run_ortho(a, b, x, k, n, iparams, fparams, bparams):
     x3 = None
     if x is not None and not batch:  # torch: a 2-d A takes X exactly (m, n)
         if x.shape != (m, n):
-            raise AssertionError(f"lobpcg: X shape mismatch: got {x.shape}, expected {(m, n)}")
+            raise AssertionError(
+                f"lobpcg: X shape mismatch: got {tuple(x.shape)}, expected {(m, n)}"
+            )
         x3 = x[None]
     elif x is not None:  # torch reshapes X to A's batch count
         try:
             x3 = x.reshape((count,) + x.shape[-2:])
         except ValueError:
             raise RuntimeError(
-                f"lobpcg: X of shape {x.shape} does not fit A's batch of {count} matrices "
+                f"lobpcg: X of shape {tuple(x.shape)} does not fit A's batch of {count} matrices "
                 f"(expected X of shape {batch + (m, n)})"
             ) from None
     es = np.empty((count, k), dtype=a.dtype)
@@ -229,7 +231,9 @@ def run_ortho(a, b, x, k, n, iparams, fparams, bparams):
     for i in range(count):
         xi = randn(m, n, dtype=a.dtype)._data if x3 is None else x3[i]
         if xi.shape != (m, n):
-            raise AssertionError(f"lobpcg: X shape mismatch: got {xi.shape}, expected {(m, n)}")
+            raise AssertionError(
+                f"lobpcg: X shape mismatch: got {tuple(xi.shape)}, expected {(m, n)}"
+            )
         worker = _Ortho(a3[i], None if b3 is None else b3[i], xi, iparams, fparams, bparams)
         worker.run()
         es[i], xs[i] = worker.E[:k], worker.X[:, :k]

@@ -214,8 +214,8 @@ def index_reduce(
     others = (j for j in builtins.range(len(xs)) if j != d)
     if len(ss) != len(xs) or ss[d] != k or any(ss[j] != xs[j] for j in others):
         raise IndexShapeError(
-            f"index_reduce_(): source of shape {src.shape} does not fit self of shape "
-            f"{x.shape} with {k} indices along dim {d} (source must match self except along "
+            f"index_reduce_(): source of shape {tuple(src.shape)} does not fit self of shape "
+            f"{tuple(x.shape)} with {k} indices along dim {d} (source must match self except along "
             "dim, where its size is the number of indices)"
         )
     arr = idx._data.reshape(-1).astype(np.int64)
@@ -252,7 +252,8 @@ def _spacing_for(op: str, spacing: Any, dims: tuple, x: Tensor) -> list:
             if s.ndim != 1 or s.shape[0] != x.shape[d]:
                 raise RuntimeError(
                     f"{op} expected each tensor to be on the same device as the input and of "
-                    f"size {x.shape[d]} along dim {d}, got a coordinate tensor of shape {s.shape}"
+                    f"size {x.shape[d]} along dim {d}, got a coordinate tensor of shape "
+                    f"{tuple(s.shape)}"
                 )
             out.append(s.to(x.dtype))
         elif isinstance(s, (builtins.int, builtins.float, np.number)) and not isinstance(s, bool):

@@ -262,7 +262,9 @@ def _q_array(op: str, q: Any, x: Tensor) -> tuple[np.ndarray, bool]:
     """The quantiles as a float64 array and whether ``q`` was a 1-d tensor."""
     if isinstance(q, Tensor):
         if q.ndim > 1:
-            raise RuntimeError(f"{op}() q must be a scalar or 1D tensor (got shape {q.shape})")
+            raise RuntimeError(
+                f"{op}() q must be a scalar or 1D tensor (got shape {tuple(q.shape)})"
+            )
         if q.dtype != x.dtype:
             raise RuntimeError(
                 f"{op}() q tensor must be same dtype as the input tensor (got q {q.dtype}, "

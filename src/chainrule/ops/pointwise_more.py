@@ -163,7 +163,9 @@ def _extreme(cls: type, op: str, input: Any, other: Any) -> Tensor:  # noqa: A00
         try:
             return constant(xp.asarray(cls.f(a._data, b._data)))
         except ValueError:
-            raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast") from None
+            raise ValueError(
+                f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast"
+            ) from None
     return _call(cls, op, a, b)
 
 
@@ -296,7 +298,9 @@ def lcm(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     try:
         return constant(xp.asarray(xp.lcm(a._data, b._data)))
     except ValueError:
-        raise ValueError(f"lcm: shapes {a.shape} and {b.shape} do not broadcast") from None
+        raise ValueError(
+            f"lcm: shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast"
+        ) from None
 
 
 def _infinity_test(op: str, input: Any, sign: int) -> Tensor:  # noqa: A002

@@ -224,7 +224,7 @@ def repeat_interleave(
         if counts.ndim != 1 or counts.dtype.kind not in "iu":
             raise RuntimeError(
                 "repeat_interleave: the one-argument form expects a 1-d integer "
-                f"tensor of counts, got shape {counts.shape} of {counts.dtype}"
+                f"tensor of counts, got shape {tuple(counts.shape)} of {counts.dtype}"
             )
         if (counts < 0).any():
             raise RuntimeError("repeat_interleave: repeats must be non-negative")
@@ -241,7 +241,7 @@ def repeat_interleave(
     if reps.dtype.kind not in "iu" or reps.ndim > 1:
         raise RuntimeError(
             f"repeat_interleave: repeats must be an int or a 1-d integer tensor, "
-            f"got {reps.dtype} of shape {reps.shape}"
+            f"got {reps.dtype} of shape {tuple(reps.shape)}"
         )
     if (reps < 0).any():
         raise RuntimeError("repeat_interleave: repeats must be non-negative")

@@ -111,7 +111,7 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
     ok = lead >= 0 and all(a == 1 or a == b for a, b in zip(xs, shape[lead:]))
     if not ok:
         raise ShapeError(
-            f"broadcast_to/expand: cannot expand shape {x.shape} to {shape}; each dimension "
+            f"broadcast_to/expand: cannot expand shape {tuple(x.shape)} to {shape}; each dimension "
             "must match or be 1 in the input"
         )
     return BroadcastTo.apply(x, shape)
@@ -124,14 +124,14 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
     if lead < 0:
         raise ShapeError(
             f"expand: the number of sizes ({len(sizes)}) must be at least the "
-            f"tensor's dims ({x.ndim}); got shape {x.shape}"
+            f"tensor's dims ({x.ndim}); got shape {tuple(x.shape)}"
         )
     for i, s in enumerate(sizes):
         if s < 0 and not (s == -1 and i >= lead):
             raise ShapeError(
                 f"expand: the expanded size {s} is not allowed in a leading, "
                 f"non-existing dimension {i} (sizes {sizes}, tensor shape "
-                f"{x.shape}); sizes must be >= 0, or -1 for an existing dim"
+                f"{tuple(x.shape)}); sizes must be >= 0, or -1 for an existing dim"
             )
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)
@@ -160,6 +160,7 @@ class Reshape(Function):
 
 
 def _resolve_shape(op: str, in_shape: tuple, shape: tuple) -> tuple:
+    in_shape = tuple(in_shape)  # a plain tuple in messages, whatever the caller passed
     size = math.prod(in_shape)
     if shape.count(-1) > 1:
         raise ShapeError(f"{op}: only one dimension can be -1, got {shape}")
@@ -212,7 +213,8 @@ def view(x: Tensor, *shape: Any) -> Tensor:
             x._data = xp.ascontiguousarray(x._data)  # same values, PyTorch's layout
             return Reshape.apply(x, shape)
         raise RuntimeError(
-            f"view: view size {shape} is not compatible with input tensor's size {x.shape} and "
+            f"view: view size {shape} is not compatible with input tensor's size {tuple(x.shape)} "
+            "and "
             f"stride {tuple(st // max(x._data.itemsize, 1) for st in x._data.strides)} (at least "
             "one dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         ) from None
@@ -235,7 +237,8 @@ def _view_dtype(x: Tensor, dtype: Any) -> Tensor:
         arr = x._data.view(dt)
     except ValueError as err:
         raise RuntimeError(
-            f"view: cannot view a tensor of shape {x.shape} and dtype {x.dtype} as {dt}: {err}"
+            f"view: cannot view a tensor of shape {tuple(x.shape)} and dtype {x.dtype} as {dt}: "
+            f"{err}"
         ) from None
     out = Tensor._make(arr, False, None, 0)
     out._vc = x._vc
@@ -311,7 +314,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise ShapeError(
             f"permute: dims {dims} are not a permutation of the {x.ndim} dims of "
-            f"a tensor of shape {x.shape}"
+            f"a tensor of shape {tuple(x.shape)}"
         )
     return Permute.apply(x, tuple(d % x.ndim for d in dims))
 
@@ -334,7 +337,7 @@ def t(x: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dims (PyTorch's ``.t()`` / ``.T``)."""
     if x.ndim > 2:
         raise ShapeError(
-            f"t: expects a tensor with <= 2 dims, got shape {x.shape}; use .permute or .mT"
+            f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}; use .permute or .mT"
         )
     return x if x.ndim < 2 else transpose(x, 0, 1)
 

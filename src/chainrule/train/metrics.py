@@ -32,7 +32,8 @@ def _labels(output: Any, where: str) -> np.ndarray:
     if out.ndim == 1:
         return out.astype(np.int64, copy=False)
     raise ValueError(
-        f"{where}: expected logits of shape (N, C) or labels of shape (N,), got shape {out.shape}"
+        f"{where}: expected logits of shape (N, C) or labels of shape (N,), got shape "
+        f"{tuple(out.shape)}"
     )
 
 
@@ -67,7 +68,7 @@ def top_k_accuracy(output: Any, target: Any, k: int = 5) -> float:
     out = _np(output)
     tgt = _np(target).reshape(-1)
     if out.ndim != 2:
-        raise ValueError(f"top_k_accuracy: expected scores of shape (N, C), got {out.shape}")
+        raise ValueError(f"top_k_accuracy: expected scores of shape (N, C), got {tuple(out.shape)}")
     if not 1 <= k <= out.shape[1]:
         raise ValueError(
             f"top_k_accuracy: k={k} must be between 1 and the number of classes {out.shape[1]}"

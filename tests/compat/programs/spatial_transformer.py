@@ -24,9 +24,7 @@ from ._common import load_numpy_state
 
 DTYPE = "float32"
 CHAINRULE_XFAIL = (
-    "Conv2d/max_pool2d outputs are not contiguous in chainrule (memory (C, N, H, W); torch: "
-    "contiguous NCHW), so the tutorial's xs.view(-1, 10 * 3 * 3) raises 'view size ... not "
-    "compatible'; and F.affine_grid/F.grid_sample's grid gradient at the identity transform "
+    "F.affine_grid/F.grid_sample's grid gradient at the identity transform "
     "differs from torch (torch's CPU kernels round linspace and the (g + 1) * size / 2 - 0.5 "
     "unnormalisation with fused multiply-adds; sample points on pixel centres then take the "
     "other one-sided difference)"

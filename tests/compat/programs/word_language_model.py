@@ -23,8 +23,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._torch_init import torch_state
-
 TEXT = (
     "the cat sat on the mat . the dog sat on the log . a cat saw a dog . "
     "the dog saw the cat on the mat . a log is on the mat . the cat saw the log . "
@@ -34,12 +32,6 @@ WORDS = sorted(set(TEXT))
 NTOKENS = len(WORDS)
 EMSIZE, NHID, NLAYERS, NHEAD = 8, 8, 2, 2
 BPTT, BATCH, EVAL_BATCH = 5, 3, 2
-CHAINRULE_XFAIL = (
-    "torch.log(torch.tril(torch.ones(sz, sz))) (the example's causal mask) raises "
-    "RuntimeWarning 'divide by zero encountered in log' under pytest's filterwarnings=error: "
-    "chainrule silences NumPy's floating-point warnings with a warnings filter installed at "
-    "import, which pytest's per-test catch_warnings replaces; torch.log(0) is silent"
-)
 
 
 def _classes(torch_like: Any) -> tuple[type, type]:
@@ -180,18 +172,7 @@ def _classes(torch_like: Any) -> tuple[type, type]:
     return RNNModel, TransformerModel
 
 
-def init_state(tmp_path: Any) -> dict:
-    """Both models' initial weights, drawn by PyTorch.
-
-    Not the usual ``make_model`` hook: the suite prints every ``make_model`` under both
-    frameworks, and chainrule's repr of ``TransformerModel`` lists ``decoder`` last (reassigning
-    a child moves it to the end of ``_modules``; PyTorch keeps its place), which no
-    ``CHAINRULE_XFAIL`` can mark.
-    """
-    return torch_state(build_models)
-
-
-def build_models(torch_like: Any) -> Any:
+def make_model(torch_like: Any) -> Any:
     rnn_cls, transformer_cls = _classes(torch_like)
     return torch_like.nn.ModuleDict(
         {
@@ -230,7 +211,7 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
     train_data = batchify(corpus_train, BATCH)
     val_data = batchify(corpus_valid, EVAL_BATCH)
 
-    models = build_models(torch_like)
+    models = make_model(torch_like)
     if init is not None:
         models.load_state_dict({k: torch.tensor(v) for k, v in init.items()})
     values: list[float] = []

@@ -142,11 +142,11 @@ class CIFAR10(Dataset):
             if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
                 raise ValueError(
                     f"{type(self).__name__}: {path} 'data' should be uint8 of "
-                    f"shape (N, 3072), got {data.dtype} {data.shape}"
+                    f"shape (N, 3072), got {data.dtype} {tuple(data.shape)}"
                 )
             if labels.shape != (data.shape[0],):
                 raise ValueError(
-                    f"{type(self).__name__}: {path} has {labels.shape} labels for "
+                    f"{type(self).__name__}: {path} has {tuple(labels.shape)} labels for "
                     f"{data.shape[0]} images"
                 )
             xs.append(data.reshape(-1, 3, 32, 32))

@@ -100,11 +100,11 @@ class MNIST(Dataset):
         if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
             raise ValueError(
                 f"{name}: {paths[0]} should hold uint8 images of shape (N, 28, 28), "
-                f"got {images.dtype} {images.shape}"
+                f"got {images.dtype} {tuple(images.shape)}"
             )
         if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
             raise ValueError(
-                f"{name}: {paths[1]} holds {labels.shape} labels for "
+                f"{name}: {paths[1]} holds {tuple(labels.shape)} labels for "
                 f"{images.shape[0]} images in {paths[0]}"
             )
         if labels.size and (labels.min() < 0 or labels.max() >= len(self.classes)):

@@ -39,7 +39,7 @@ def _ids(ids: Any, who: str) -> list[int]:
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
         raise TypeError(
             f"{who}.decode: expected a 1-d sequence of integer ids, got "
-            f"shape {arr.shape} of {arr.dtype}"
+            f"shape {tuple(arr.shape)} of {arr.dtype}"
         )
     return arr.astype(np.int64).tolist()
 

@@ -33,7 +33,8 @@ def _as_tokens(tokens: Any, who: str) -> np.ndarray:
     arr = np.asarray(arr)
     if arr.ndim != 1 or arr.dtype.kind not in "iu":
         raise TypeError(
-            f"{who}: tokens must be a 1-d integer array, got shape {arr.shape} of {arr.dtype}"
+            f"{who}: tokens must be a 1-d integer array, got shape {tuple(arr.shape)} of "
+            f"{arr.dtype}"
         )
     return arr
 

@@ -138,7 +138,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         if input.ndim < 2 or input.shape[1] != n:
             raise ShapeError(
                 f"prelu: weight has {n} parameters but the input of shape "
-                f"{input.shape} has {input.shape[1] if input.ndim > 1 else 1} "
+                f"{tuple(input.shape)} has {input.shape[1] if input.ndim > 1 else 1} "
                 "channels (dim 1); use num_parameters=1 or match the channels"
             )
         weight = weight.reshape((n,) + (1,) * (input.ndim - 2))

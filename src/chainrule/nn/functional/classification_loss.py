@@ -33,8 +33,8 @@ def _class_target(op: str, input: Tensor, target: Tensor) -> None:
     expected = input.shape[:1] + input.shape[2:] if input.ndim >= 2 else ()
     if target.shape != expected and not (input.ndim == 1 and target.shape == (1,)):
         raise ShapeError(
-            f"{op}: for input of shape {input.shape} the class-index target must have shape "
-            f"{expected}, got {target.shape}"
+            f"{op}: for input of shape {tuple(input.shape)} the class-index target must have shape "
+            f"{expected}, got {tuple(target.shape)}"
             + (
                 " (class probabilities must have the input's shape)"
                 if target.dtype.kind == "f"
@@ -81,12 +81,14 @@ def cross_entropy(
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     c = input.shape[1] if input.ndim >= 2 else input.shape[0] if input.ndim == 1 else 0
     if weight is not None and weight.shape != (c,):
-        raise ShapeError(f"{op}: weight must have shape ({c},) (one per class), got {weight.shape}")
+        raise ShapeError(
+            f"{op}: weight must have shape ({c},) (one per class), got {tuple(weight.shape)}"
+        )
     if target.dtype.kind == "f":
         if target.shape != input.shape:
             raise ShapeError(
                 f"{op}: a floating target is read as class probabilities and must "
-                f"have the input's shape {input.shape}, got {target.shape}; for "
+                f"have the input's shape {tuple(input.shape)}, got {tuple(target.shape)}; for "
                 "class indices pass an integer tensor (target.long())"
             )
         cdim = 1 if input.ndim >= 2 else 0
@@ -137,7 +139,7 @@ def nll_loss(
     no_integer_kernel(op, input)
     c = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if weight is not None and weight.shape != (c,):
-        raise ShapeError(f"{op}: weight must have shape ({c},), got {weight.shape}")
+        raise ShapeError(f"{op}: weight must have shape ({c},), got {tuple(weight.shape)}")
     out = NLLLossFn.apply(_flatten_classes(input), target, weight, int(ignore_index), reduction)
     if reduction == "none":  # (C,) log-probabilities with a (1,) target: 0-d, as PyTorch
         return out.reshape(target.shape if input.ndim >= 2 else ())
@@ -222,7 +224,7 @@ def multi_margin_loss(
     if p not in (1, 2):
         raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got {p}")
     if input.ndim not in (1, 2):
-        raise ShapeError(f"{op}: expected input of shape (C,) or (N, C), got {input.shape}")
+        raise ShapeError(f"{op}: expected input of shape (C,) or (N, C), got {tuple(input.shape)}")
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got {target.dtype}")
     x = input.reshape((1, -1)) if input.ndim == 1 else input
@@ -230,7 +232,8 @@ def multi_margin_loss(
     t = target._data.reshape(-1)
     if t.shape != (n,):
         raise ShapeError(
-            f"{op}: target must have shape ({n},) for input {input.shape}, got {target.shape}"
+            f"{op}: target must have shape ({n},) for input {tuple(input.shape)}, got "
+            f"{tuple(target.shape)}"
         )
     index_weights(op, t, c, None, -(10**18), x.dtype)
     xp = get_array_module(t)

@@ -157,7 +157,9 @@ def ctc_loss(
                 f"{_OP}: {name} must be of size batch_size ({N}), got {arr.size} values"
             )
     if lp.numel() == 0:
-        raise RuntimeError(f"{_OP}: log_probs tensor must not be empty, got shape {lp.shape}")
+        raise RuntimeError(
+            f"{_OP}: log_probs tensor must not be empty, got shape {tuple(lp.shape)}"
+        )
     if not 0 <= blank < C:
         raise RuntimeError(f"{_OP}: blank must be in label range [0, {C}), got {blank}")
     if in_len.min() < 0 or in_len.max() > T:

@@ -60,7 +60,7 @@ def _channel_dropout(
     if input.ndim not in (spatial + 1, spatial + 2):
         raise ValueError(
             f"{op}: expected a {spatial + 1}-d (unbatched) or {spatial + 2}-d "
-            f"(batched) input, got shape {input.shape}"
+            f"(batched) input, got shape {tuple(input.shape)}"
         )
     if not training or p == 0.0:
         return input

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...ops._util import ShapeError
+from ...ops._util import DtypeError, ShapeError
 from ...ops.affine import LinearFn
 from ...ops.embedding import EmbeddingFn
 from ...ops.gather_scatter import IndexOutOfBounds
@@ -40,18 +40,21 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     if weight.ndim != 2:
         raise ShapeError(
-            f"linear: weight must be 2-d (out_features, in_features), got shape {weight.shape}"
+            f"linear: weight must be 2-d (out_features, in_features), got shape "
+            f"{tuple(weight.shape)}"
         )
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ShapeError(
-            f"linear: input of shape {input.shape} does not match weight of shape "
-            f"{weight.shape}: the last input dimension must be "
+            f"linear: input of shape {tuple(input.shape)} does not match weight of shape "
+            f"{tuple(weight.shape)}: the last input dimension must be "
             f"in_features={weight.shape[1]}"
         )
     if bias is not None and bias.shape != (weight.shape[0],):
-        raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+        raise ShapeError(
+            f"linear: bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}"
+        )
     if input.dtype != weight.dtype:
-        raise TypeError(
+        raise DtypeError(  # a TypeError and, as in PyTorch, a RuntimeError
             f"linear: input dtype {input.dtype} differs from weight dtype "
             f"{weight.dtype}; convert one, e.g. x.to({weight.dtype})"
         )
@@ -72,8 +75,8 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
         or input1.shape[:-1] != input2.shape[:-1]
     ):
         raise ShapeError(
-            f"bilinear: incompatible shapes input1 {input1.shape}, input2 "
-            f"{input2.shape}, weight {weight.shape} (expected (*, in1), (*, in2), "
+            f"bilinear: incompatible shapes input1 {tuple(input1.shape)}, input2 "
+            f"{tuple(input2.shape)}, weight {tuple(weight.shape)} (expected (*, in1), (*, in2), "
             "(out, in1, in2))"
         )
     y = einsum("...i,kij,...j->...k", input1, weight, input2)

@@ -253,7 +253,7 @@ def _chunked(
     c = linear_weight.shape[0]
     if weight is not None and tuple(weight.shape) != (c,):
         raise RuntimeError(
-            f"{op}: weight must have shape ({c},) (one per class), got {weight.shape}"
+            f"{op}: weight must have shape ({c},) (one per class), got {tuple(weight.shape)}"
         )
     batched = input.dim() == 2
     x = input if batched else input.reshape((1, -1))

@@ -78,20 +78,21 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same") -> tuple:
     if input.shape != target.shape:
         if shapes == "same":
             raise ShapeError(
-                f"{op}: Using a target size ({target.shape}) that is different to the input "
-                f"size ({input.shape}) is deprecated. Please ensure they have the same size."
+                f"{op}: Using a target size ({tuple(target.shape)}) that is different to the input "
+                f"size ({tuple(input.shape)}) is deprecated. Please ensure they have the same size."
             )
         try:
             np.broadcast_shapes(input.shape, target.shape)
         except ValueError:
             raise ShapeError(
-                f"{op}: target shape {target.shape} and input shape {input.shape} cannot "
+                f"{op}: target shape {tuple(target.shape)} and input shape {tuple(input.shape)} "
+                "cannot "
                 "be broadcast together (sizes must be equal or 1 in each trailing dimension)"
             ) from None
         if shapes == "warn":  # PyTorch's warning, word for word (filters match its start)
             warnings.warn(
-                f"Using a target size ({target.shape}) that is different to the input size "
-                f"({input.shape}). This will likely lead to incorrect results due to "
+                f"Using a target size ({tuple(target.shape)}) that is different to the input size "
+                f"({tuple(input.shape)}). This will likely lead to incorrect results due to "
                 "broadcasting. Please ensure they have the same size.",
                 UserWarning,
                 stacklevel=3,
@@ -112,7 +113,7 @@ def _weighted(loss: Tensor, weight: Tensor | None, input: Tensor, op: str, reduc
     if not isinstance(weight, Tensor) or weight.shape != input.shape:
         raise ValueError(
             f"{op}: Weights and input must have the same size (weight "
-            f"{getattr(weight, 'shape', type(weight).__name__)}, input {input.shape})."
+            f"{getattr(weight, 'shape', type(weight).__name__)}, input {tuple(input.shape)})."
         )
     loss = loss * weight
     if reduction == "mean":
@@ -195,7 +196,7 @@ def huber_loss(
         if not isinstance(weight, Tensor) or weight.shape != input.shape:
             raise ValueError(
                 "huber_loss: Weights and input must have the same size (weight "
-                f"{getattr(weight, 'shape', type(weight).__name__)}, input {input.shape})."
+                f"{getattr(weight, 'shape', type(weight).__name__)}, input {tuple(input.shape)})."
             )
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -280,11 +281,12 @@ def cosine_embedding_loss(
     _check_reduction(reduction, op)
     if input1.shape != input2.shape or input1.ndim not in (1, 2):
         raise ShapeError(
-            f"{op}: inputs must both be (N, D) or (D,), got {input1.shape} and {input2.shape}"
+            f"{op}: inputs must both be (N, D) or (D,), got {tuple(input1.shape)} and "
+            f"{tuple(input2.shape)}"
         )
     expected = input1.shape[:1] if input1.ndim == 2 else ()
     if target.shape != expected:
-        raise ShapeError(f"{op}: target must have shape {expected}, got {target.shape}")
+        raise ShapeError(f"{op}: target must have shape {expected}, got {tuple(target.shape)}")
     d = input1.ndim - 1
     eps = 1e-12
     prod = (input1 * input2).sum(d)

@@ -83,7 +83,8 @@ def gaussian_nll_loss(
             var.ndim == input.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1
         ):
             raise ShapeError(
-                f"{op}: var is of incorrect size: got {var.shape} for input {input.shape} "
+                f"{op}: var is of incorrect size: got {tuple(var.shape)} for input "
+                f"{tuple(input.shape)} "
                 "(valid: the input's shape, the input's shape without its last dimension, or "
                 "the input's shape with one mismatched dimension of size 1)"
             )

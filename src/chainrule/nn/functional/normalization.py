@@ -74,7 +74,7 @@ def batch_norm(
     if input.ndim < 2:
         raise _NoChannelDim(
             f"batch_norm: expected an input with at least 2 dims (N, C, ...), "
-            f"got shape {input.shape}: its channel dimension 1 is out of range"
+            f"got shape {tuple(input.shape)}: its channel dimension 1 is out of range"
         )
     no_integer_kernel("batch_norm", input)
     if not (eps > 0 if training else eps >= 0):  # also rejects NaN
@@ -90,7 +90,7 @@ def batch_norm(
         if t is not None and t.shape != (c,):
             raise ShapeError(
                 f"batch_norm: {name} must have shape ({c},) for an input with "
-                f"{c} channels (shape {input.shape}), got {t.shape}"
+                f"{c} channels (shape {tuple(input.shape)}), got {tuple(t.shape)}"
             )
     nd = input.ndim
     if training:
@@ -100,7 +100,7 @@ def batch_norm(
         if count <= 1:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when "
-                f"training, got input of shape {input.shape}"
+                f"training, got input of shape {tuple(input.shape)}"
             )
         stats = BatchStats()
         y = BatchNormFn.apply(input, weight, bias, float(eps), stats)
@@ -152,7 +152,7 @@ def instance_norm(
     normalise every instance, exactly as batch norm in evaluation mode.
     """
     if input.ndim < 3:
-        raise ValueError(f"instance_norm: expected (N, C, *spatial), got {input.shape}")
+        raise ValueError(f"instance_norm: expected (N, C, *spatial), got {tuple(input.shape)}")
     no_integer_kernel("instance_norm", input)
     nd = input.ndim
     c = input.shape[1]
@@ -165,7 +165,7 @@ def instance_norm(
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(
                 f"instance_norm: {name} must have shape ({c},) for an input with "
-                f"{c} channels (shape {input.shape}), got {t.shape}"
+                f"{c} channels (shape {tuple(input.shape)}), got {tuple(t.shape)}"
             )
     if not use_input_stats:
         return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
@@ -209,11 +209,11 @@ def layer_norm(
     if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != shape:
         raise ShapeError(
             f"layer_norm: normalized_shape {list(shape)} does not match the "
-            f"trailing dims of the input of shape {input.shape}"
+            f"trailing dims of the input of shape {tuple(input.shape)}"
         )
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != shape:
-            raise ShapeError(f"layer_norm: {name} must have shape {shape}, got {t.shape}")
+            raise ShapeError(f"layer_norm: {name} must have shape {shape}, got {tuple(t.shape)}")
     no_integer_kernel("layer_norm", input)
     return LayerNormFn.apply(input, weight, bias, k, float(eps))
 
@@ -227,7 +227,7 @@ def group_norm(
 ) -> Tensor:
     """Split C channels into groups, normalise each (sample, group), then per-channel affine."""
     if input.ndim < 2:
-        raise ShapeError(f"group_norm: expected (N, C, *), got shape {input.shape}")
+        raise ShapeError(f"group_norm: expected (N, C, *), got shape {tuple(input.shape)}")
     n, c = input.shape[0], input.shape[1]
     if c % num_groups != 0:
         raise ShapeError(

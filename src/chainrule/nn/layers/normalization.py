@@ -76,12 +76,12 @@ class _BatchNorm(_NormBase):
         if input.ndim not in self._dims:
             raise ValueError(
                 f"{type(self).__name__}: expected {' or '.join(map(str, self._dims))}"
-                f"-d input, got shape {input.shape}"
+                f"-d input, got shape {tuple(input.shape)}"
             )
         if input.shape[1] != self.num_features:
             raise ValueError(
                 f"{type(self).__name__}: expected {self.num_features} channels "
-                f"(dim 1), got input of shape {input.shape}"
+                f"(dim 1), got input of shape {tuple(input.shape)}"
             )
 
     def forward(self, input: Tensor) -> Tensor:
@@ -272,7 +272,8 @@ class GroupNorm(Module):
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim < 2 or input.shape[1] != self.num_channels:
             raise ValueError(
-                f"GroupNorm: expected (N, {self.num_channels}, *) input, got shape {input.shape}"
+                f"GroupNorm: expected (N, {self.num_channels}, *) input, got shape "
+                f"{tuple(input.shape)}"
             )
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 

@@ -267,7 +267,7 @@ class RNNBase(Module):
             x = x.transpose(0, 1)
         steps, batch = x.shape[0], x.shape[1]
         if steps == 0:
-            raise ValueError(f"{name}: the input sequence is empty (shape {input.shape})")
+            raise ValueError(f"{name}: the input sequence is empty (shape {tuple(input.shape)})")
         states = self._initial_states(hx, batched, batch, x)
         out, finals = run_layers(
             self.mode,

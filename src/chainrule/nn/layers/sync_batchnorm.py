@@ -148,7 +148,7 @@ class SyncBatchNorm(_BatchNorm):
         if input.shape[1] != self.num_features:
             raise ValueError(
                 f"SyncBatchNorm: expected {self.num_features} channels (dim 1), "
-                f"got input of shape {input.shape}"
+                f"got input of shape {tuple(input.shape)}"
             )
 
     def _needs_sync(self) -> bool:

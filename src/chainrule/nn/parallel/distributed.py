@@ -273,7 +273,7 @@ class DistributedDataParallel(Module):
 
     def extra_repr(self) -> str:
         return (
-            f"world_size={self.process_group.size()}, bucket_cap_mb="
+            f"world_size={tuple(self.process_group.size())}, bucket_cap_mb="
             f"{self.bucket_bytes_cap / 2**20:g}, find_unused_parameters="
             f"{self.find_unused_parameters}"
         )

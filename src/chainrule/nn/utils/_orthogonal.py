@@ -95,7 +95,7 @@ class _Orthogonal(Module):
         with no_grad():
             if tuple(q.shape) != self.shape:
                 raise ValueError(
-                    f"Expected a matrix or batch of matrices of shape {self.shape}. "
+                    f"Expected a matrix or batch of matrices of shape {tuple(self.shape)}. "
                     f"Got a tensor of shape {tuple(q.shape)}."
                 )
             q_init = q

@@ -100,7 +100,9 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
 def _lengths_array(lengths: Any, where: str) -> np.ndarray:
     if isinstance(lengths, Tensor):
         if lengths.ndim != 1:
-            raise ValueError(f"{where}: lengths must be a 1-D tensor, got shape {lengths.shape}")
+            raise ValueError(
+                f"{where}: lengths must be a 1-D tensor, got shape {tuple(lengths.shape)}"
+            )
         arr = np.asarray(lengths._data)
     else:
         arr = np.asarray(list(lengths))
@@ -165,7 +167,7 @@ def pack_padded_sequence(
     if lens.shape[0] != width:
         raise ValueError(
             f"pack_padded_sequence: got {lens.shape[0]} lengths for a batch of "
-            f"{width} sequences (input shape {input.shape}, batch_first="
+            f"{width} sequences (input shape {tuple(input.shape)}, batch_first="
             f"{batch_first})"
         )
     if enforce_sorted:
@@ -190,7 +192,7 @@ def pack_padded_sequence(
     if slens[0] > max_steps:
         raise RuntimeError(
             f"pack_padded_sequence: a length of {int(slens[0])} exceeds the "
-            f"{max_steps} time steps of the input (shape {input.shape})"
+            f"{max_steps} time steps of the input (shape {tuple(input.shape)})"
         )
     sizes = _batch_sizes(slens)
     t_idx = np.repeat(np.arange(len(sizes)), sizes)

@@ -58,7 +58,8 @@ def _scalar(x: Any, what: str) -> float:
     arr = _array(x)
     if arr.size != 1:
         raise ValueError(
-            f"{what}: expected a scalar (a number or a one-element tensor), got shape {arr.shape}"
+            f"{what}: expected a scalar (a number or a one-element tensor), got shape "
+            f"{tuple(arr.shape)}"
         )
     return float(arr.reshape(()))
 
@@ -238,7 +239,7 @@ class SummaryWriter:
         if sorted(fmt) not in (sorted("CHW"), sorted("HW")) or img.ndim != len(fmt):
             raise ValueError(
                 f"add_image: dataformats {dataformats!r} does not fit an image of "
-                f"shape {img.shape} (use CHW, HWC or HW)"
+                f"shape {tuple(img.shape)} (use CHW, HWC or HW)"
             )
         if fmt == "HW":
             img = img[:, :, None]
