@@ -162,7 +162,12 @@ def call_rule(
         grads = [None if g is None else _conj(g) for g in grads]
         res = _run_rule(node, grads, create_graph, anomaly)
         return tuple(None if r is None else _conj(r) for r in res)
-    return _run_rule(node, grads, create_graph, anomaly)
+    if create_graph or anomaly:
+        return _run_rule(node, grads, create_graph, anomaly)
+    res = node.fn.backward(node, *grads)  # the common case, without a second call
+    if type(res) is not tuple or len(res) != len(node.next_edges):
+        res = _as_grad_tuple(res, len(node.next_edges), node)
+    return res
 
 
 def _run_rule(node: Node, grads: list, create_graph: bool, anomaly: bool) -> tuple:

@@ -172,18 +172,18 @@ class Function:
         non_diff = ctx._non_diff
         if not multi and non_diff is None:
             o = outs[0]
-            req = record and o.dtype.kind in "fc"
-            if req and o.dtype.kind == "c":
-                _check_complex(ctx, cls)
+            kind = o.dtype.kind
+            req = record and (kind == "f" or (kind == "c" and _check_complex(ctx, cls)))
             results = [Tensor._make(o, req, ctx if req else None, 0)]
         else:
             results = []
             for i, o in enumerate(outs):
+                kind = o.dtype.kind
                 req = (
-                    record and o.dtype.kind in "fc" and (non_diff is None or id(o) not in non_diff)
+                    record
+                    and (kind == "f" or (kind == "c" and _check_complex(ctx, cls)))
+                    and (non_diff is None or id(o) not in non_diff)
                 )
-                if req and o.dtype.kind == "c":
-                    _check_complex(ctx, cls)
                 results.append(Tensor._make(o, req, ctx if req else None, i))
         if cls.is_view or multi or outs[0].base is not None:
             _share_view_versions(ctx, args, outs, results, grad_on)
@@ -238,9 +238,10 @@ def _link_inputs(ctx: Node, args: tuple) -> None:
             gf = a.grad_fn
             edges.append((gf, a._output_nr) if gf is not None else a)
             d = a._data
-            meta.append((d.shape, d.dtype))
+            dt = d.dtype
+            meta.append((d.shape, dt))
             needs.append(True)
-            if d.dtype.kind == "c":
+            if dt.kind == "c":
                 _check_complex(ctx, ctx.fn)
         else:
             edges.append(None)
@@ -251,10 +252,10 @@ def _link_inputs(ctx: Node, args: tuple) -> None:
     ctx.needs_input_grad = tuple(needs)
 
 
-def _check_complex(ctx: Node, cls: type) -> None:
+def _check_complex(ctx: Node, cls: type) -> bool:
     """A complex tensor meets ``cls`` in a recorded op: allowed only where the op states a
     complex rule (``complex_grad``); the node remembers it, so that the engine applies the
-    conjugate convention to a ``"holomorphic"`` rule."""
+    conjugate convention to a ``"holomorphic"`` rule. Returns True (the value is recorded)."""
     if not cls.complex_grad:
         name = cls.__name__
         raise NotImplementedError(
@@ -264,6 +265,7 @@ def _check_complex(ctx: Node, cls: type) -> None:
             "(cr.view_as_real)"
         )
     ctx._complex = True
+    return True
 
 
 def _link_outputs(
