@@ -10,13 +10,14 @@ two matmuls and a column sum backward) and ``ops/embedding.py``
 
 from __future__ import annotations
 
+from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
-from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
 from ...ops.affine import LinearFn
 from ...ops.embedding import EmbeddingFn
 from ...ops.gather_scatter import IndexOutOfBounds
 from ...ops.linalg import einsum
+from ...ops.raw_misc import embedding_renorm_
 from ...ops.shape import reshape
 
 __all__ = ["bilinear", "embedding", "linear"]
@@ -116,15 +117,13 @@ def embedding(
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     if max_norm is not None:  # renormalise looked-up rows in place, as PyTorch
-        xp = get_array_module(weight._data)
-        rows = xp.unique(idx)
-        mags = xp.abs(weight._data[rows])
-        if norm_type == float("inf"):  # the max norm: (Σ |w|^p)^(1/p) is not its limit in floats
-            norms = mags.max(-1)
-        else:
-            norms = (mags**norm_type).sum(-1) ** (1.0 / norm_type)
-        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-        weight._data[rows] *= scale[:, None].astype(weight.dtype)
+        with no_grad():
+            embedding_renorm_(
+                weight,
+                input if isinstance(input, Tensor) else Tensor._new(idx),
+                max_norm,
+                norm_type,
+            )
     if sparse:
         raise NotImplementedError(
             "embedding: sparse=True is not supported (chainrule has no "
