@@ -23,8 +23,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from ..threads import elementwise
-from .anomaly import user_frame
-from .function import Function, Node
+from .function import Node
 from .graph import topological_order
 from .hooks import run_node_posthooks, run_node_prehooks, run_tensor_hooks
 from .post_accumulate import (
@@ -33,6 +32,7 @@ from .post_accumulate import (
     pop_ready_leaves,
     run_post_accumulate_grad_hooks,
 )
+from .rules import call_rule
 from .state import current
 from .tensor import Tensor
 
@@ -139,57 +139,6 @@ class _Pending:
         if self.differentiable:
             return a + b
         return Tensor._make(elementwise(np.add, a._data, b._data), False, None, 0)
-
-
-def call_rule(
-    node: Node,
-    grads: list,
-    create_graph: bool,
-    anomaly: bool = False,
-    differentiable: bool | None = None,
-) -> tuple:
-    """Run ``node``'s backward rule on its output gradients; one result per input
-    (``anomaly``: check the gradients for NaN/Inf). ``ctx.create_graph`` tells the rule to
-    compute with recorded, differentiable ops: under ``create_graph=True`` and also under
-    forward mode (``differentiable``: forward-over-reverse needs the tangents of the rule).
-
-    A holomorphic op that met complex tensors has a rule written as for real numbers
-    (``g * f'(z)``); ``conj(rule(conj(g)))`` turns it into PyTorch's conjugate convention
-    (``g * conj(f'(z))``: the gradient of a real loss with respect to ``z = x + iy`` is
-    ``dL/dx + i dL/dy``)."""
-    node.create_graph = create_graph if differentiable is None else differentiable
-    if node._complex and node.fn.complex_grad == "holomorphic":
-        grads = [None if g is None else _conj(g) for g in grads]
-        res = _run_rule(node, grads, create_graph, anomaly)
-        return tuple(None if r is None else _conj(r) for r in res)
-    if create_graph or anomaly:
-        return _run_rule(node, grads, create_graph, anomaly)
-    res = node.fn.backward(node, *grads)  # the common case, without a second call
-    if type(res) is not tuple or len(res) != len(node.next_edges):
-        res = _as_grad_tuple(res, len(node.next_edges), node)
-    return res
-
-
-def _run_rule(node: Node, grads: list, create_graph: bool, anomaly: bool) -> tuple:
-    n_in = len(node.next_edges)
-    if create_graph and not node.fn.differentiable_backward:
-        return _call_once_differentiable(node, grads)
-    if anomaly:
-        return _call_with_anomaly_checks(node, grads)
-    res = node.fn.backward(node, *grads)
-    if type(res) is not tuple or len(res) != n_in:
-        res = _as_grad_tuple(res, n_in, node)
-    return res
-
-
-def _conj(g: Any) -> Any:
-    """The complex conjugate of a gradient (recorded under ``create_graph``); real and
-    non-Tensor values pass through."""
-    if isinstance(g, Tensor):
-        return g.conj() if g._data.dtype.kind == "c" else g
-    if hasattr(g, "dtype") and g.dtype.kind == "c":
-        return g.conj()
-    return g
 
 
 def send_to_inputs(node: Node, input_grads: tuple, pending: _Pending) -> None:
@@ -358,91 +307,8 @@ def _collect(
     return results
 
 
-class _DoubleBackwardError(Function):
-    """Stand-in node for the outputs of a backward rule that cannot be differentiated."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx: Node, g: Any, *upstream: Any, name: str) -> Any:
-        ctx.op_name = name
-        return g
-
-    @staticmethod
-    def backward(ctx: Node, grad: Any) -> Any:
-        raise RuntimeError(
-            f"{ctx.op_name}: double backward (create_graph=True through this op's backward) "
-            "is not supported; its backward is only differentiable once"
-        )
-
-
-def _call_once_differentiable(node: Node, grads: list) -> tuple:
-    """Run a once-differentiable rule unrecorded; tie its results to an error node, so that
-    differentiating them again raises instead of silently giving zero."""
-    state = current()
-    state.grad_enabled = False
-    try:
-        res = _as_grad_tuple(node.fn.backward(node, *grads), len(node.next_edges), node)
-    finally:
-        state.grad_enabled = True
-    # The gradients depend on the op's saved inputs too: connect them, so differentiating
-    # again reaches the error node instead of a silent 0.
-    ups = [g for g in grads if g.requires_grad]
-    ups += [t for t in node.saved_tensors if isinstance(t, Tensor) and t.requires_grad]
-    return tuple(
-        None if g is None else _DoubleBackwardError.apply(_to_tensor(g), *ups, name=node.name())
-        for g in res
-    )
-
-
-def _call_with_anomaly_checks(node: Node, grads: list) -> tuple:
-    """Check the incoming and outgoing gradients for NaN/Inf. Ops run inside the rule are
-    checked as the rule's result (named after the node), not one by one as forward ops."""
-    _check_finite(node, grads)
-    state = current()
-    state.anomaly = False
-    try:
-        res = node.fn.backward(node, *grads)
-    finally:
-        state.anomaly = True
-    res = _as_grad_tuple(res, len(node.next_edges), node)
-    _check_finite(node, [_to_tensor(g) for g in res[: len(node.next_edges)]])
-    return res
-
-
-def _check_finite(node: Node, grads: Sequence) -> None:
-    for i, g in enumerate(grads):
-        if g is None:
-            continue
-        d = g._data
-        if d.dtype.kind == "f" and not get_array_module(d).isfinite(d).all():
-            where = user_frame(node._trace) if node._trace else "<unknown>"
-            raise RuntimeError(
-                f"anomaly detected: {node.name()} returned NaN or Inf in its gradient for input "
-                f"{i} (shape {tuple(d.shape)}). The forward op was called at {where}"
-            )
-
-
-def _as_grad_tuple(res: Any, n: int, node: Node) -> tuple:
-    if not isinstance(res, tuple):
-        res = (res,)
-    # Extra trailing Nones are allowed (as in PyTorch); an extra gradient is a bug.
-    if len(res) < n or any(g is not None for g in res[n:]):
-        raise RuntimeError(
-            f"{node.name()}: backward returned an incorrect number of gradients (expected "
-            f"{n}, one per positional input of forward, got {len(res)})"
-        )
-    return res
-
-
 def _detached(g: Tensor) -> Tensor:
     """Cut ``g`` from the graph but keep a forward-mode tangent (for jacfwd(jacrev(f)))."""
     d = g.detach()
     d._fw_tangent = g._fw_tangent
     return d
-
-
-def _to_tensor(g: Any) -> Any:
-    if g is None or isinstance(g, Tensor):
-        return g
-    return Tensor._make(g, False, None, 0)
