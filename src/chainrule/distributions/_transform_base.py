@@ -1,15 +1,16 @@
-"""The ``Transform`` base class and the transforms that combine others, mirroring
-``torch.distributions.transforms``: ``ComposeTransform`` (a chain; ``identity_transform`` is
-the empty one), and the inverse of a transform (``_InverseTransform``, what ``t.inv`` returns).
-The wrappers are in ``_transforms_wrappers.py``, the element-wise transforms in
-``_transforms_pointwise.py``, the vector and matrix ones
-in ``_transforms_structured.py``; ``transforms.py`` gathers them all.
+"""Core of the transform machinery behind ``cr.distributions.transforms``.
+
+A transform is a map ``y = f(x)`` between two constrained spaces together with the log of the
+absolute Jacobian determinant, ``log |det df/dx|``, which is what the change-of-variables
+formula needs. This module holds the base class, the inverse view ``t.inv`` and the chain of
+transforms (``ComposeTransform``; ``identity_transform`` is the empty chain). Concrete
+transforms live in ``_transforms_pointwise.py``, ``_transforms_structured.py``,
+``_transforms_functors.py`` and ``_transforms_wrappers.py``; ``transforms.py`` re-exports them.
 """
 
 from __future__ import annotations
 
-import functools
-import operator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import chainrule as cr
@@ -23,50 +24,29 @@ __all__ = [
     "identity_transform",
 ]
 
+_NO_MEMO: tuple[Any, Any] = (None, None)
+
 
 class Transform:
-    """
-    Abstract class for invertible transformations with computable log
-    det jacobians. They are primarily used in
-    :class:`cr.distributions.TransformedDistribution`.
+    """Base class of invertible maps whose log-abs-det-Jacobian can be computed.
 
-    Caching is useful for transforms whose inverses are either expensive or
-    numerically unstable. Note that care must be taken with memoized values
-    since the autograd graph may be reversed. For example while the following
-    works with or without caching::
+    Subclasses provide the forward map in ``_call``, the inverse map in ``_inverse`` (either may
+    be left out when only one direction is needed) and, when ``bijective`` is true,
+    ``log_abs_det_jacobian(x, y)``. They declare ``domain`` and ``codomain`` constraints; the
+    ``event_dim`` of those says how many rightmost dimensions form one point of the space (a
+    pointwise map has 0, ``SoftmaxTransform`` has 1, ...).
 
-        y = t(x)
-        t.log_abs_det_jacobian(x, y).backward()  # x will receive gradients.
+    ``cache_size=1`` remembers the last ``(x, y)`` pair, so that ``t.inv(t(x))`` returns the very
+    tensor ``x`` without recomputing it. This helps transforms whose inverse is costly or loses
+    precision, but it also means the returned tensor carries ``x``'s autograd history rather than
+    one through ``y``: differentiating ``t.inv(t(x))`` with respect to ``y`` then fails.
 
-    However the following will error when caching due to dependency reversal::
-
-        y = t(x)
-        z = t.inv(y)
-        grad(z.sum(), [y])  # error because z is x
-
-    Derived classes should implement one or both of :meth:`_call` or
-    :meth:`_inverse`. Derived classes that set `bijective=True` should also
-    implement :meth:`log_abs_det_jacobian`.
+    A non-bijective transform should still be a pseudo-inverse pair:
+    ``t(t.inv(t(x))) == t(x)`` and ``t.inv(t(t.inv(y))) == t.inv(y)``. For a bijective
+    univariate transform, ``sign`` is +1 when it is increasing and -1 when decreasing.
 
     Args:
-        cache_size (int): Size of cache. If zero, no caching is done. If one,
-            the latest single value is cached. Only 0 and 1 are supported.
-
-    Attributes:
-        domain (:class:`~cr.distributions.constraints.Constraint`):
-            The constraint representing valid inputs to this transform.
-        codomain (:class:`~cr.distributions.constraints.Constraint`):
-            The constraint representing valid outputs to this transform
-            which are inputs to the inverse transform.
-        bijective (bool): Whether this transform is bijective. A transform
-            ``t`` is bijective iff ``t.inv(t(x)) == x`` and
-            ``t(t.inv(y)) == y`` for every ``x`` in the domain and ``y`` in
-            the codomain. Transforms that are not bijective should at least
-            maintain the weaker pseudoinverse properties
-            ``t(t.inv(t(x)) == t(x)`` and ``t.inv(t(t.inv(y))) == t.inv(y)``.
-        sign (int or Tensor): For bijective univariate transforms, this
-            should be +1 or -1 depending on whether transform is monotone
-            increasing or decreasing.
+        cache_size: 0 (no memo) or 1 (memo of the latest pair).
     """
 
     bijective = False
@@ -74,250 +54,228 @@ class Transform:
     codomain: constraints.Constraint
 
     def __init__(self, cache_size: int = 0) -> None:
-        self._cache_size = cache_size
-        self._inv: Transform | None = None
-        if cache_size == 0:
-            pass  # default behavior
-        elif cache_size == 1:
-            self._cached_x_y = None, None
-        else:
+        if cache_size not in (0, 1):
             raise ValueError("cache_size must be 0 or 1")
+        self._cache_size = cache_size
+        # The inverse view, built lazily by ``inv``; for an inverse view, the transform it undoes.
+        self._inv: Transform | None = None
+        self._memo = _NO_MEMO
         super().__init__()
 
     def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
+        # The inverse view is a derived object; it is rebuilt on demand after unpickling.
+        state = dict(self.__dict__)
         state["_inv"] = None
         return state
 
     @property
     def event_dim(self) -> int:
-        if self.domain.event_dim == self.codomain.event_dim:
-            return self.domain.event_dim
-        raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
+        """The event rank shared by domain and codomain (an error when they differ)."""
+        rank = self.domain.event_dim
+        if rank != self.codomain.event_dim:
+            raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
+        return rank
 
     @property
     def inv(self) -> Transform:
-        """
-        Returns the inverse :class:`Transform` of this transform.
-        This should satisfy ``t.inv.inv is t``.
-        """
-        inv = self._inv
-        if inv is None:
-            inv = _InverseTransform(self)
-            self._inv = inv
-        return inv
+        """The inverse transform, created once and kept, so that ``t.inv.inv is t``."""
+        if self._inv is None:
+            self._inv = _InverseTransform(self)
+        return self._inv
 
     @property
     def sign(self) -> int:
-        """
-        Returns the sign of the determinant of the Jacobian, if applicable.
-        In general this only makes sense for bijective transforms.
-        """
+        """Sign (+1/-1) of the Jacobian determinant; only meaningful for bijections."""
         raise NotImplementedError
 
     def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
+        """A copy of this transform with the given ``cache_size`` (``self`` when unchanged).
+
+        The generic copy works only for classes whose constructor takes nothing but
+        ``cache_size``; transforms with parameters override this method.
+        """
+        if cache_size == self._cache_size:
             return self
-        if type(self).__init__ is Transform.__init__:
-            return type(self)(cache_size=cache_size)
-        raise NotImplementedError(f"{type(self)}.with_cache is not implemented")
+        if type(self).__init__ is not Transform.__init__:
+            raise NotImplementedError(f"{type(self)}.with_cache is not implemented")
+        return type(self)(cache_size=cache_size)
 
     def __eq__(self, other: object) -> bool:
-        return self is other
+        # Plain transforms are equal only to themselves; parametrised ones refine this.
+        return other is self
 
     def __ne__(self, other: object) -> bool:
-        # Necessary for Python2
-        return not self.__eq__(other)
+        return not self == other
+
+    def _memoised(self, value: cr.Tensor, slot: int, compute: Callable[[Any], Any]) -> Any:
+        """Run ``compute(value)`` through the one-entry memo.
+
+        ``slot`` is 0 when ``value`` is an input ``x`` and 1 when it is an output ``y``; a hit is
+        an identity match (``is``), never a comparison of values.
+        """
+        if not self._cache_size:
+            return compute(value)
+        remembered = self._memo
+        if remembered[slot] is value:
+            return remembered[1 - slot]
+        result = compute(value)
+        self._memo = (value, result) if slot == 0 else (result, value)
+        return result
 
     def __call__(self, x: cr.Tensor) -> cr.Tensor:
-        """
-        Computes the transform `x => y`.
-        """
-        if self._cache_size == 0:
-            return self._call(x)
-        x_old, y_old = self._cached_x_y
-        if x is x_old:
-            return y_old
-        y = self._call(x)
-        self._cached_x_y = x, y
-        return y
+        """Map ``x`` to ``y`` (through the memo when ``cache_size == 1``)."""
+        return self._memoised(x, 0, self._call)
 
     def _inv_call(self, y: cr.Tensor) -> cr.Tensor:
-        """
-        Inverts the transform `y => x`.
-        """
-        if self._cache_size == 0:
-            return self._inverse(y)
-        x_old, y_old = self._cached_x_y
-        if y is y_old:
-            return x_old
-        x = self._inverse(y)
-        self._cached_x_y = x, y
-        return x
+        """Map ``y`` back to ``x`` (through the memo when ``cache_size == 1``)."""
+        return self._memoised(y, 1, self._inverse)
 
     def _call(self, x: cr.Tensor) -> cr.Tensor:
-        """
-        Abstract method to compute forward transformation.
-        """
+        """The forward map; subclasses implement it."""
         raise NotImplementedError
 
     def _inverse(self, y: cr.Tensor) -> cr.Tensor:
-        """
-        Abstract method to compute inverse transformation.
-        """
+        """The inverse map; subclasses implement it."""
         raise NotImplementedError
 
     def log_abs_det_jacobian(self, x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
-        """
-        Computes the log det jacobian `log |dy/dx|` given input and output.
-        """
+        """``log |det dy/dx|`` at the pair ``(x, y = t(x))``; subclasses implement it."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return self.__class__.__name__ + "()"
+        return f"{type(self).__name__}()"
 
     def forward_shape(self, shape: Any) -> Any:
-        """
-        Infers the shape of the forward computation, given the input shape.
-        Defaults to preserving shape.
-        """
+        """Shape of ``t(x)`` for an ``x`` of ``shape``; unchanged unless overridden."""
         return shape
 
     def inverse_shape(self, shape: Any) -> Any:
-        """
-        Infers the shapes of the inverse computation, given the output shape.
-        Defaults to preserving shape.
-        """
+        """Shape of ``t.inv(y)`` for a ``y`` of ``shape``; unchanged unless overridden."""
         return shape
 
 
 class _InverseTransform(Transform):
-    """
-    Inverts a single :class:`Transform`.
-    This class is private; please instead use the ``Transform.inv`` property.
+    """The inverse view of a transform: what ``t.inv`` returns (not constructed directly).
+
+    It swaps domain and codomain, the two maps and the two shape functions, and negates the
+    log-det-Jacobian (``log |dx/dy| = -log |dy/dx|``). Evaluation goes through the original
+    transform, so both directions share its memo.
     """
 
     def __init__(self, transform: Transform) -> None:
         super().__init__(cache_size=transform._cache_size)
-        self._inv: Transform | None = transform
+        self._inv = transform
+
+    @property
+    def _forward(self) -> Transform:
+        # ``_inv`` is dropped when pickling (as in torch); a restored view is unusable.
+        if self._inv is None:
+            raise AssertionError("_inv must not be None")
+        return self._inv
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self) -> constraints.Constraint:
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
-        return self._inv.codomain
+        return self._forward.codomain
 
     @constraints.dependent_property(is_discrete=False)
     def codomain(self) -> constraints.Constraint:
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
-        return self._inv.domain
+        return self._forward.domain
 
     @property
     def bijective(self) -> bool:
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
-        return self._inv.bijective
+        return self._forward.bijective
 
     @property
     def sign(self) -> int:
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
-        return self._inv.sign
+        # The inverse of a monotone map is monotone in the same direction.
+        return self._forward.sign
 
     @property
     def inv(self) -> Transform:
         return self._inv
 
     def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
-        return self.inv.with_cache(cache_size).inv
+        return self._forward.with_cache(cache_size).inv
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, _InverseTransform):
-            return False
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
-        return self._inv == other._inv
+        return isinstance(other, _InverseTransform) and self._forward == other._inv
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({repr(self._inv)})"
+        return f"{type(self).__name__}({self._inv!r})"
 
     def __call__(self, x: cr.Tensor) -> cr.Tensor:
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
-        return self._inv._inv_call(x)
+        return self._forward._inv_call(x)
 
     def log_abs_det_jacobian(self, x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
-        return -self._inv.log_abs_det_jacobian(y, x)
+        return -self._forward.log_abs_det_jacobian(y, x)
 
     def forward_shape(self, shape: Any) -> Any:
-        return self._inv.inverse_shape(shape)
+        return self._forward.inverse_shape(shape)
 
     def inverse_shape(self, shape: Any) -> Any:
-        return self._inv.forward_shape(shape)
+        return self._forward.forward_shape(shape)
+
+
+def _chain_rank(start: int, steps: Iterable[tuple[int, int]]) -> int:
+    """Event rank reached at one end of a chain of transforms.
+
+    Starting from rank ``start`` at the other end, each step ``(rank_in, rank_out)`` shifts the
+    rank by ``rank_out - rank_in``; a step that itself needs more dimensions than that (e.g. a
+    vector transform after a pointwise one) raises the rank to ``rank_out``.
+    """
+    rank = start
+    for rank_in, rank_out in steps:
+        rank = max(rank + rank_out - rank_in, rank_out)
+    return rank
+
+
+def _widen(constraint: constraints.Constraint, rank: int) -> constraints.Constraint:
+    """``constraint`` reinterpreted to cover ``rank`` rightmost dimensions."""
+    extra = rank - constraint.event_dim
+    return constraints.independent(constraint, extra) if extra > 0 else constraint
 
 
 class ComposeTransform(Transform):
-    """
-    Composes multiple transforms in a chain.
-    The transforms being composed are responsible for caching.
+    """The chain ``parts[-1](...parts[1](parts[0](x)))``.
+
+    Its log-det-Jacobian is the sum of the parts' terms (chain rule for determinants), each
+    first summed over the dimensions that are batch for that part but event for the chain.
+    The parts do their own caching; ``cache_size`` here is handed on to them.
 
     Args:
-        parts (list of :class:`Transform`): A list of transforms to compose.
-        cache_size (int): Size of cache. If zero, no caching is done. If one,
-            the latest single value is cached. Only 0 and 1 are supported.
+        parts: the transforms, applied first to last.
+        cache_size: 0 or 1, applied to every part.
     """
 
     def __init__(self, parts: list[Transform], cache_size: int = 0) -> None:
         if cache_size:
-            parts = [part.with_cache(cache_size) for part in parts]
+            parts = [p.with_cache(cache_size) for p in parts]
         super().__init__(cache_size=cache_size)
         self.parts = parts
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ComposeTransform):
-            return False
-        return self.parts == other.parts
+        return isinstance(other, ComposeTransform) and self.parts == other.parts
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self) -> constraints.Constraint:
         if not self.parts:
             return constraints.real
-        domain = self.parts[0].domain
-        # Adjust event_dim to be maximum among all parts.
-        event_dim = self.parts[-1].codomain.event_dim
-        for part in reversed(self.parts):
-            event_dim += part.domain.event_dim - part.codomain.event_dim
-            event_dim = max(event_dim, part.domain.event_dim)
-        if event_dim < domain.event_dim:
-            raise AssertionError(
-                f"event_dim {event_dim} must be >= domain.event_dim {domain.event_dim}"
-            )
-        if event_dim > domain.event_dim:
-            domain = constraints.independent(domain, event_dim - domain.event_dim)
-        return domain
+        # Walk from the output end back to the input end.
+        rank = _chain_rank(
+            self.parts[-1].codomain.event_dim,
+            ((p.codomain.event_dim, p.domain.event_dim) for p in reversed(self.parts)),
+        )
+        return _widen(self.parts[0].domain, rank)
 
     @constraints.dependent_property(is_discrete=False)
     def codomain(self) -> constraints.Constraint:
         if not self.parts:
             return constraints.real
-        codomain = self.parts[-1].codomain
-        # Adjust event_dim to be maximum among all parts.
-        event_dim = self.parts[0].domain.event_dim
-        for part in self.parts:
-            event_dim += part.codomain.event_dim - part.domain.event_dim
-            event_dim = max(event_dim, part.codomain.event_dim)
-        if event_dim < codomain.event_dim:
-            raise AssertionError(
-                f"event_dim {event_dim} must be >= codomain.event_dim {codomain.event_dim}"
-            )
-        if event_dim > codomain.event_dim:
-            codomain = constraints.independent(codomain, event_dim - codomain.event_dim)
-        return codomain
+        rank = _chain_rank(
+            self.parts[0].domain.event_dim,
+            ((p.domain.event_dim, p.codomain.event_dim) for p in self.parts),
+        )
+        return _widen(self.parts[-1].codomain, rank)
 
     @lazy_property
     def bijective(self) -> bool:
@@ -325,64 +283,63 @@ class ComposeTransform(Transform):
 
     @lazy_property
     def sign(self) -> int:
-        sign = 1
+        # The derivative of a chain of monotone maps is the product of their derivatives.
+        total = 1
         for p in self.parts:
-            sign = sign * p.sign
-        return sign
+            total = total * p.sign
+        return total
 
     @property
     def inv(self) -> Transform:
-        inv = self._inv
-        if inv is None:
-            inv = ComposeTransform([p.inv for p in reversed(self.parts)])
-            self._inv = inv
-            inv._inv = self
-        return inv
+        if self._inv is None:
+            backwards = ComposeTransform([p.inv for p in reversed(self.parts)])
+            backwards._inv = self
+            self._inv = backwards
+        return self._inv
 
     def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
+        if cache_size == self._cache_size:
             return self
         return ComposeTransform(self.parts, cache_size=cache_size)
 
     def __call__(self, x: cr.Tensor) -> cr.Tensor:
-        for part in self.parts:
-            x = part(x)
-        return x
+        out = x
+        for p in self.parts:
+            out = p(out)
+        return out
 
     def log_abs_det_jacobian(self, x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
         if not self.parts:
             return cr.zeros_like(x)
+        # The points between the parts (recomputed; free when the parts cache). The last
+        # point is the given ``y`` rather than a recomputation of it.
+        points = [x]
+        for p in self.parts[:-1]:
+            points.append(p(points[-1]))
+        points.append(y)
 
-        # Compute intermediates. This will be free if parts[:-1] are all cached.
-        xs = [x]
-        for part in self.parts[:-1]:
-            xs.append(part(xs[-1]))
-        xs.append(y)
-
-        terms = []
-        event_dim = self.domain.event_dim
-        for part, x, y in zip(self.parts, xs[:-1], xs[1:]):
-            terms.append(
-                _sum_rightmost(part.log_abs_det_jacobian(x, y), event_dim - part.domain.event_dim)
-            )
-            event_dim += part.codomain.event_dim - part.domain.event_dim
-        return functools.reduce(operator.add, terms)
+        rank = self.domain.event_dim
+        total = None
+        for i, p in enumerate(self.parts):
+            term = p.log_abs_det_jacobian(points[i], points[i + 1])
+            term = _sum_rightmost(term, rank - p.domain.event_dim)
+            total = term if total is None else total + term
+            rank += p.codomain.event_dim - p.domain.event_dim
+        return total
 
     def forward_shape(self, shape: Any) -> Any:
-        for part in self.parts:
-            shape = part.forward_shape(shape)
+        for p in self.parts:
+            shape = p.forward_shape(shape)
         return shape
 
     def inverse_shape(self, shape: Any) -> Any:
-        for part in reversed(self.parts):
-            shape = part.inverse_shape(shape)
+        for p in self.parts[::-1]:
+            shape = p.inverse_shape(shape)
         return shape
 
     def __repr__(self) -> str:
-        fmt_string = self.__class__.__name__ + "(\n    "
-        fmt_string += ",\n    ".join([p.__repr__() for p in self.parts])
-        fmt_string += "\n)"
-        return fmt_string
+        inner = ",\n    ".join(repr(p) for p in self.parts)
+        return f"{type(self).__name__}(\n    {inner}\n)"
 
 
 identity_transform = ComposeTransform([])

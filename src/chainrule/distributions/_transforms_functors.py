@@ -1,12 +1,20 @@
-"""The ``cat``/``stack`` transform functors, mirroring ``torch.distributions.transforms``:
-a sequence of transforms applied to consecutive slices (``CatTransform``) or to the
-entries along a dim (``StackTransform``)."""
+"""Transforms built from a list of other transforms, each acting on its own part of the
+input along one dim (the public API of ``torch.distributions.transforms``):
+
+- ``CatTransform``: consecutive blocks of given lengths, as ``cr.cat`` joins them;
+- ``StackTransform``: the individual slices at each index, as ``cr.stack`` joins them.
+
+Both check that the tensor has the dim and that its size there matches the parts
+(``AssertionError`` otherwise, as PyTorch raises), and build their domain and codomain
+from the parts' constraints (``constraints.cat`` / ``constraints.stack``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import chainrule as cr
+from chainrule import Tensor
 
 from . import constraints
 from ._transform_base import Transform
@@ -15,19 +23,40 @@ from .utils import _sum_rightmost, lazy_property
 __all__ = ["CatTransform", "StackTransform"]
 
 
+def _cached_parts(tseq: Sequence[Transform], cache_size: int) -> list[Transform]:
+    """Validate the parts and give each the functor's cache size (when it has one)."""
+    parts = list(tseq)
+    for part in parts:
+        if not isinstance(part, Transform):
+            raise AssertionError("All elements of tseq must be Transform instances")
+    if cache_size:
+        parts = [part.with_cache(cache_size) for part in parts]
+    return parts
+
+
+def _check_split(t: Tensor, dim: int, expected: int, what: str, label: str) -> None:
+    """Check that ``t`` has dim ``dim`` and that its size there is ``expected``."""
+    if not -t.dim() <= dim < t.dim():
+        raise AssertionError(f"dim {dim} out of range for {label} with {t.dim()} dimensions")
+    size = t.size(dim)
+    if size != expected:
+        raise AssertionError(f"{label}.size({dim}) = {size} must equal {what} {expected}")
+
+
 class CatTransform(Transform):
-    """
-    Transform functor that applies a sequence of transforms `tseq`
-    component-wise to each submatrix at `dim`, of length `lengths[dim]`,
-    in a way compatible with :func:`cr.cat`.
+    """Applies ``tseq[i]`` to the ``i``-th block of ``lengths[i]`` entries along ``dim``
+    and concatenates the results, mirroring ``cr.cat``.
+
+    ``lengths`` defaults to one entry per transform. The event rank is the largest of the
+    parts'; each part's log-det is first summed up to that rank. If ``dim`` then falls in
+    the batch dims the blocks' log-dets are concatenated along it, otherwise (``dim`` is
+    inside the event) they are added.
 
     Example::
 
-       x0 = cr.cat([cr.range(1, 10), cr.range(1, 10)], dim=0)
-       x = cr.cat([x0, x0], dim=0)
-       t0 = CatTransform([ExpTransform(), identity_transform], dim=0, lengths=[10, 10])
-       t = CatTransform([t0, t0], dim=0, lengths=[20, 20])
-       y = t(x)
+        # exp on the first 2 columns, identity on the next 3
+        t = CatTransform([ExpTransform(), identity_transform], dim=1, lengths=[2, 3])
+        y = t(cr.randn(4, 5))
     """
 
     transforms: list[Transform]
@@ -39,206 +68,129 @@ class CatTransform(Transform):
         lengths: Sequence[int] | None = None,
         cache_size: int = 0,
     ) -> None:
-        if not all(isinstance(t, Transform) for t in tseq):
-            raise AssertionError("All elements of tseq must be Transform instances")
-        if cache_size:
-            tseq = [t.with_cache(cache_size) for t in tseq]
+        parts = _cached_parts(tseq, cache_size)
         super().__init__(cache_size=cache_size)
-        self.transforms = list(tseq)
-        if lengths is None:
-            lengths = [1] * len(self.transforms)
-        self.lengths = list(lengths)
-        if len(self.lengths) != len(self.transforms):
+        self.transforms = parts
+        self.lengths = [1] * len(parts) if lengths is None else list(lengths)
+        if len(self.lengths) != len(parts):
             raise AssertionError(
-                f"lengths ({len(self.lengths)}) must match transforms ({len(self.transforms)})"
+                f"lengths ({len(self.lengths)}) must match transforms ({len(parts)})"
             )
         self.dim = dim
 
     @lazy_property
     def event_dim(self) -> int:
-        return max(t.event_dim for t in self.transforms)
+        return max(part.event_dim for part in self.transforms)
 
     @lazy_property
     def length(self) -> int:
         return sum(self.lengths)
 
     def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
+        if cache_size == self._cache_size:
             return self
         return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
 
-    def _call(self, x: cr.Tensor) -> cr.Tensor:
-        if not (-x.dim() <= self.dim < x.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for tensor with {x.dim()} dimensions"
-            )
-        if x.size(self.dim) != self.length:
-            raise AssertionError(
-                f"x.size({self.dim}) = {x.size(self.dim)} must equal length {self.length}"
-            )
-        yslices = []
-        start = 0
-        for trans, length in zip(self.transforms, self.lengths):
-            xslice = x.narrow(self.dim, start, length)
-            yslices.append(trans(xslice))
-            start = start + length  # avoid += for jit compat
-        return cr.cat(yslices, dim=self.dim)
+    def _blocks(self, t: Tensor, label: str) -> list[Tensor]:
+        """Split ``t`` along ``dim`` into the parts' blocks (after checking its size)."""
+        _check_split(t, self.dim, self.length, "length", label)
+        blocks, start = [], 0
+        for n in self.lengths:
+            blocks.append(t.narrow(self.dim, start, n))
+            start += n
+        return blocks
 
-    def _inverse(self, y: cr.Tensor) -> cr.Tensor:
-        if not (-y.dim() <= self.dim < y.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for tensor with {y.dim()} dimensions"
-            )
-        if y.size(self.dim) != self.length:
-            raise AssertionError(
-                f"y.size({self.dim}) = {y.size(self.dim)} must equal length {self.length}"
-            )
-        xslices = []
-        start = 0
-        for trans, length in zip(self.transforms, self.lengths):
-            yslice = y.narrow(self.dim, start, length)
-            xslices.append(trans.inv(yslice))
-            start = start + length  # avoid += for jit compat
-        return cr.cat(xslices, dim=self.dim)
+    def _apply(self, t: Tensor, label: str, fn: Callable[[Transform, Tensor], Tensor]) -> Tensor:
+        pieces = [fn(part, b) for part, b in zip(self.transforms, self._blocks(t, label))]
+        return cr.cat(pieces, dim=self.dim)
 
-    def log_abs_det_jacobian(self, x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
-        if not (-x.dim() <= self.dim < x.dim()):
-            raise AssertionError(f"dim {self.dim} out of range for x with {x.dim()} dimensions")
-        if x.size(self.dim) != self.length:
-            raise AssertionError(
-                f"x.size({self.dim}) = {x.size(self.dim)} must equal length {self.length}"
-            )
-        if not (-y.dim() <= self.dim < y.dim()):
-            raise AssertionError(f"dim {self.dim} out of range for y with {y.dim()} dimensions")
-        if y.size(self.dim) != self.length:
-            raise AssertionError(
-                f"y.size({self.dim}) = {y.size(self.dim)} must equal length {self.length}"
-            )
-        logdetjacs = []
-        start = 0
-        for trans, length in zip(self.transforms, self.lengths):
-            xslice = x.narrow(self.dim, start, length)
-            yslice = y.narrow(self.dim, start, length)
-            logdetjac = trans.log_abs_det_jacobian(xslice, yslice)
-            if trans.event_dim < self.event_dim:
-                logdetjac = _sum_rightmost(logdetjac, self.event_dim - trans.event_dim)
-            logdetjacs.append(logdetjac)
-            start = start + length  # avoid += for jit compat
-        # Decide whether to concatenate or sum.
-        dim = self.dim
-        if dim >= 0:
-            dim = dim - x.dim()
-        dim = dim + self.event_dim
-        if dim < 0:
-            return cr.cat(logdetjacs, dim=dim)
-        else:
-            return sum(logdetjacs)
+    def _call(self, x: Tensor) -> Tensor:
+        return self._apply(x, "x", lambda part, block: part(block))
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return self._apply(y, "y", lambda part, block: part.inv(block))
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        x_blocks, y_blocks = self._blocks(x, "x"), self._blocks(y, "y")
+        per_block = []
+        for part, xb, yb in zip(self.transforms, x_blocks, y_blocks):
+            ld = part.log_abs_det_jacobian(xb, yb)
+            extra = self.event_dim - part.event_dim
+            per_block.append(_sum_rightmost(ld, extra) if extra > 0 else ld)
+        # position of ``dim`` counted from the right, among the log-det's (batch) dims
+        from_right = (self.dim - x.dim() if self.dim >= 0 else self.dim) + self.event_dim
+        if from_right < 0:  # a batch dim: the blocks sit side by side
+            return cr.cat(per_block, dim=from_right)
+        return sum(per_block)  # inside the event: one log-det per event, added up
 
     @property
     def bijective(self) -> bool:
-        return all(t.bijective for t in self.transforms)
+        return all(part.bijective for part in self.transforms)
 
     @constraints.dependent_property
     def domain(self) -> constraints.Constraint:
-        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
+        return constraints.cat([p.domain for p in self.transforms], self.dim, self.lengths)
 
     @constraints.dependent_property
     def codomain(self) -> constraints.Constraint:
-        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
+        return constraints.cat([p.codomain for p in self.transforms], self.dim, self.lengths)
 
 
 class StackTransform(Transform):
-    """
-    Transform functor that applies a sequence of transforms `tseq`
-    component-wise to each submatrix at `dim`
-    in a way compatible with :func:`cr.stack`.
+    """Applies ``tseq[i]`` to the slice at index ``i`` along ``dim`` and stacks the
+    results back along ``dim``, mirroring ``cr.stack``. The size of ``dim`` must equal
+    the number of transforms; the log-dets are stacked the same way.
 
     Example::
 
-       x = cr.stack([cr.range(1, 10), cr.range(1, 10)], dim=1)
-       t = StackTransform([ExpTransform(), identity_transform], dim=1)
-       y = t(x)
+        # exp on column 0, tanh on column 1
+        t = StackTransform([ExpTransform(), TanhTransform()], dim=1)
+        y = t(cr.randn(4, 2))
     """
 
     transforms: list[Transform]
 
     def __init__(self, tseq: Sequence[Transform], dim: int = 0, cache_size: int = 0) -> None:
-        if not all(isinstance(t, Transform) for t in tseq):
-            raise AssertionError("All elements of tseq must be Transform instances")
-        if cache_size:
-            tseq = [t.with_cache(cache_size) for t in tseq]
+        parts = _cached_parts(tseq, cache_size)
         super().__init__(cache_size=cache_size)
-        self.transforms = list(tseq)
+        self.transforms = parts
         self.dim = dim
 
     def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
+        if cache_size == self._cache_size:
             return self
         return StackTransform(self.transforms, self.dim, cache_size)
 
-    def _slice(self, z: cr.Tensor) -> list[cr.Tensor]:
-        return [z.select(self.dim, i) for i in range(z.size(self.dim))]
+    def _slice(self, z: Tensor) -> list[Tensor]:
+        """The slices of ``z`` at each index along ``dim``."""
+        return list(cr.unbind(z, self.dim))
 
-    def _call(self, x: cr.Tensor) -> cr.Tensor:
-        if not (-x.dim() <= self.dim < x.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for tensor with {x.dim()} dimensions"
-            )
-        if x.size(self.dim) != len(self.transforms):
-            raise AssertionError(
-                f"x.size({self.dim}) = {x.size(self.dim)} must equal len(transforms) "
-                f"{len(self.transforms)}"
-            )
-        yslices = []
-        for xslice, trans in zip(self._slice(x), self.transforms):
-            yslices.append(trans(xslice))
-        return cr.stack(yslices, dim=self.dim)
+    def _slices(self, t: Tensor, label: str) -> list[Tensor]:
+        _check_split(t, self.dim, len(self.transforms), "len(transforms)", label)
+        return self._slice(t)
 
-    def _inverse(self, y: cr.Tensor) -> cr.Tensor:
-        if not (-y.dim() <= self.dim < y.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for tensor with {y.dim()} dimensions"
-            )
-        if y.size(self.dim) != len(self.transforms):
-            raise AssertionError(
-                f"y.size({self.dim}) = {y.size(self.dim)} must equal len(transforms) "
-                f"{len(self.transforms)}"
-            )
-        xslices = []
-        for yslice, trans in zip(self._slice(y), self.transforms):
-            xslices.append(trans.inv(yslice))
-        return cr.stack(xslices, dim=self.dim)
+    def _apply(self, t: Tensor, label: str, fn: Callable[[Transform, Tensor], Tensor]) -> Tensor:
+        pieces = [fn(part, s) for part, s in zip(self.transforms, self._slices(t, label))]
+        return cr.stack(pieces, dim=self.dim)
 
-    def log_abs_det_jacobian(self, x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
-        if not (-x.dim() <= self.dim < x.dim()):
-            raise AssertionError(f"dim {self.dim} out of range for x with {x.dim()} dimensions")
-        if x.size(self.dim) != len(self.transforms):
-            raise AssertionError(
-                f"x.size({self.dim}) = {x.size(self.dim)} must equal len(transforms) "
-                f"{len(self.transforms)}"
-            )
-        if not (-y.dim() <= self.dim < y.dim()):
-            raise AssertionError(f"dim {self.dim} out of range for y with {y.dim()} dimensions")
-        if y.size(self.dim) != len(self.transforms):
-            raise AssertionError(
-                f"y.size({self.dim}) = {y.size(self.dim)} must equal len(transforms) "
-                f"{len(self.transforms)}"
-            )
-        logdetjacs = []
-        yslices = self._slice(y)
-        xslices = self._slice(x)
-        for xslice, yslice, trans in zip(xslices, yslices, self.transforms):
-            logdetjacs.append(trans.log_abs_det_jacobian(xslice, yslice))
-        return cr.stack(logdetjacs, dim=self.dim)
+    def _call(self, x: Tensor) -> Tensor:
+        return self._apply(x, "x", lambda part, s: part(s))
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return self._apply(y, "y", lambda part, s: part.inv(s))
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        pairs = zip(self.transforms, self._slices(x, "x"), self._slices(y, "y"))
+        return cr.stack([part.log_abs_det_jacobian(xs, ys) for part, xs, ys in pairs], self.dim)
 
     @property
     def bijective(self) -> bool:
-        return all(t.bijective for t in self.transforms)
+        return all(part.bijective for part in self.transforms)
 
     @constraints.dependent_property
     def domain(self) -> constraints.Constraint:
-        return constraints.stack([t.domain for t in self.transforms], self.dim)
+        return constraints.stack([p.domain for p in self.transforms], self.dim)
 
     @constraints.dependent_property
     def codomain(self) -> constraints.Constraint:
-        return constraints.stack([t.codomain for t in self.transforms], self.dim)
+        return constraints.stack([p.codomain for p in self.transforms], self.dim)

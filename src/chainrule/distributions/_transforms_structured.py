@@ -1,19 +1,27 @@
-"""Vector and matrix transforms, mirroring ``torch.distributions.transforms``: onto the
-simplex (softmax, stick-breaking), onto Cholesky factors (lower-Cholesky, correlation
-Cholesky), onto positive-definite matrices, and the ``cat``/``stack`` functors."""
+"""Transforms that act on a whole vector or matrix at once (the public API of
+``torch.distributions.transforms``):
+
+- onto the probability simplex: ``SoftmaxTransform`` (cheap, not bijective) and
+  ``StickBreakingTransform`` (bijective, from ``K`` free coordinates to ``K + 1``);
+- onto triangular / positive-definite matrices: ``LowerCholeskyTransform`` and
+  ``PositiveDefiniteTransform``;
+- onto Cholesky factors of correlation matrices: ``CorrCholeskyTransform``.
+
+Their Jacobians couple the coordinates of one event, so ``log_abs_det_jacobian`` returns
+one value per event (the event dims are reduced).
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from chainrule.nn.functional import pad, softplus
+from chainrule import Tensor
 
 from . import constraints
 from ._transform_base import Transform
-from ._transforms_pointwise import _clipped_sigmoid
+from ._transforms_pointwise import _clipped_sigmoid, _log_tanh_derivative
 from .utils import tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = [
@@ -25,99 +33,98 @@ __all__ = [
 ]
 
 
-class CorrCholeskyTransform(Transform):
-    r"""
-    Transforms an unconstrained real vector :math:`x` with length :math:`D*(D-1)/2` into the
-    Cholesky factor of a D-dimension correlation matrix. This Cholesky factor is a lower
-    triangular matrix with positive diagonals and unit Euclidean norm for each row.
-    The transform is processed as follows:
+def _need_dims(shape: Any, ndim: int) -> None:
+    """Reject shapes with fewer than ``ndim`` dims (the transform's event rank)."""
+    if len(shape) < ndim:
+        raise ValueError("Too few dimensions on input")
 
-        1. First we convert x into a lower triangular matrix in row order.
-        2. For each row :math:`X_i` of the lower triangular part, we apply a *signed* version of
-           class :class:`StickBreakingTransform` to transform :math:`X_i` into a
-           unit Euclidean length vector using the following steps:
-           - Scales into the interval :math:`(-1, 1)` domain: :math:`r_i = \tanh(X_i)`.
-           - Transforms into an unsigned domain: :math:`z_i = r_i^2`.
-           - Applies :math:`s_i = StickBreakingTransform(z_i)`.
-           - Transforms back into signed domain: :math:`y_i = sign(r_i) * \sqrt{s_i}`.
+
+def _shift_right(t: Tensor) -> Tensor:
+    """Drop the last entry along the last dim and put a 1 in front: entry ``j`` of the
+    result is entry ``j - 1`` of ``t`` (an exclusive running product/sum from an inclusive
+    one)."""
+    return F.pad(t[..., :-1], [1, 0], value=1.0)
+
+
+def _unexplained_norm2(y: Tensor) -> Tensor:
+    """For each row of ``y``, ``1 - sum_{k<j} y[..., i, k]**2`` at position ``(i, j)``:
+    the squared length still available to entry ``j`` of a unit-norm row."""
+    return _shift_right(1.0 - cr.cumsum(y * y, dim=-1))
+
+
+class CorrCholeskyTransform(Transform):
+    r"""From an unconstrained vector of length :math:`D(D-1)/2` to the lower Cholesky
+    factor :math:`L` of a :math:`D \times D` correlation matrix (rows of unit length, with
+    a positive diagonal).
+
+    The vector fills the strictly lower triangle row by row after a ``tanh``, giving
+    partial correlations :math:`r_{ij} \in (-1, 1)`. Row :math:`i` is then built by a
+    signed stick-breaking: each entry takes the fraction :math:`r_{ij}` of the length left
+    over by the entries before it,
+
+    .. math::
+        L_{ij} = r_{ij} \prod_{k<j} \sqrt{1 - r_{ik}^2}, \qquad
+        L_{ii} = \prod_{k<i} \sqrt{1 - r_{ik}^2},
+
+    so that :math:`\sum_j L_{ij}^2 = 1`. The inverse reads
+    :math:`r_{ij} = L_{ij} / \sqrt{1 - \sum_{k<j} L_{ik}^2}` and applies ``atanh``.
+
+    The domain and codomain have different dimensions; the log-det is that of the map onto
+    the strictly lower triangle of :math:`L` (as in the Stan reference manual):
+    :math:`\sum_{i>j} \tfrac12 \log(1 - \sum_{k<j} L_{ik}^2)` plus the ``tanh`` term.
     """
 
     domain = constraints.real_vector
     codomain = constraints.corr_cholesky
     bijective = True
 
-    def _call(self, x: cr.Tensor) -> cr.Tensor:
-        x = cr.tanh(x)
+    def _call(self, x: Tensor) -> Tensor:
         eps = cr.finfo(x.dtype).eps
-        x = x.clamp(min=-1 + eps, max=1 - eps)
-        r = vec_to_tril_matrix(x, diag=-1)
-        # apply stick-breaking on the squared values
-        # Note that y = sign(r) * sqrt(z * z1m_cumprod)
-        #             = (sign(r) * sqrt(z)) * sqrt(z1m_cumprod) = r * sqrt(z1m_cumprod)
-        z = r**2
-        z1m_cumprod_sqrt = (1 - z).sqrt().cumprod(-1)
-        # Diagonal elements must be 1.
-        r = r + cr.eye(r.shape[-1], dtype=r.dtype, device=r.device)
-        y = r * pad(z1m_cumprod_sqrt[..., :-1], [1, 0], value=1)
-        return y
+        # keep |r| < 1 so every stick keeps some length and the map stays invertible
+        r = cr.tanh(x).clamp(min=-1.0 + eps, max=1.0 - eps)
+        partial = vec_to_tril_matrix(r, diag=-1)
+        n = partial.shape[-1]
+        # running product of sqrt(1 - r^2) along each row: the length left after entry j
+        left = cr.cumprod(cr.sqrt(1.0 - partial * partial), dim=-1)
+        # unit diagonal: the diagonal entry takes everything that is left
+        fractions = partial + cr.eye(n, dtype=partial.dtype)
+        return fractions * _shift_right(left)
 
-    def _inverse(self, y: cr.Tensor) -> cr.Tensor:
-        # inverse stick-breaking
-        # See: https://mc-stan.org/docs/2_18/reference-manual/cholesky-factors-of-correlation-matrices-1.html
-        y_cumsum = 1 - cr.cumsum(y * y, dim=-1)
-        y_cumsum_shifted = pad(y_cumsum[..., :-1], [1, 0], value=1)
-        y_vec = tril_matrix_to_vec(y, diag=-1)
-        y_cumsum_vec = tril_matrix_to_vec(y_cumsum_shifted, diag=-1)
-        t = y_vec / (y_cumsum_vec).sqrt()
-        # inverse of tanh
-        x = (t.log1p() - t.neg().log1p()) / 2
-        return x
+    def _inverse(self, y: Tensor) -> Tensor:
+        lower = tril_matrix_to_vec(y, diag=-1)
+        avail = tril_matrix_to_vec(_unexplained_norm2(y), diag=-1)
+        return cr.atanh(lower / cr.sqrt(avail))
 
-    def log_abs_det_jacobian(
-        self, x: cr.Tensor, y: cr.Tensor, intermediates: Any = None
-    ) -> cr.Tensor:
-        # Because domain and codomain are two spaces with different dimensions, determinant of
-        # Jacobian is not well-defined. We return `log_abs_det_jacobian` of `x` and the
-        # flattened lower triangular part of `y`.
-
-        # See: https://mc-stan.org/docs/2_18/reference-manual/cholesky-factors-of-correlation-matrices-1.html
-        y1m_cumsum = 1 - (y * y).cumsum(dim=-1)
-        # by taking diagonal=-2, we don't need to shift z_cumprod to the right
-        # also works for 2 x 2 matrix
-        y1m_cumsum_tril = tril_matrix_to_vec(y1m_cumsum, diag=-2)
-        stick_breaking_logdet = 0.5 * (y1m_cumsum_tril).log().sum(-1)
-        tanh_logdet = -2 * (x + softplus(-2 * x) - math.log(2.0)).sum(dim=-1)
-        return stick_breaking_logdet + tanh_logdet
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor, intermediates: Any = None) -> Tensor:
+        avail = tril_matrix_to_vec(_unexplained_norm2(y), diag=-1)
+        sticks = 0.5 * cr.log(avail).sum(-1)
+        return sticks + _log_tanh_derivative(x).sum(-1)
 
     def forward_shape(self, shape: Any) -> Any:
-        # Reshape from (..., N) to (..., D, D).
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
-        N = shape[-1]
-        D = round((0.25 + 2 * N) ** 0.5 + 0.5)
-        if D * (D - 1) // 2 != N:
+        # (..., N) -> (..., D, D) with N = D (D - 1) / 2
+        _need_dims(shape, 1)
+        n_free = shape[-1]
+        d = round(0.5 + (0.25 + 2.0 * n_free) ** 0.5)
+        if d * (d - 1) // 2 != n_free:
             raise ValueError("Input is not a flattened lower-diagonal number")
-        return shape[:-1] + (D, D)
+        return shape[:-1] + (d, d)
 
     def inverse_shape(self, shape: Any) -> Any:
-        # Reshape from (..., D, D) to (..., N).
-        if len(shape) < 2:
-            raise ValueError("Too few dimensions on input")
-        if shape[-2] != shape[-1]:
+        # (..., D, D) -> (..., D (D - 1) / 2)
+        _need_dims(shape, 2)
+        if shape[-1] != shape[-2]:
             raise ValueError("Input is not square")
-        D = shape[-1]
-        N = D * (D - 1) // 2
-        return shape[:-2] + (N,)
+        d = shape[-1]
+        return shape[:-2] + (d * (d - 1) // 2,)
 
 
 class SoftmaxTransform(Transform):
-    r"""
-    Transform from unconstrained space to the simplex via :math:`y = \exp(x)` then
-    normalizing.
+    r"""From unconstrained vectors onto the simplex by :math:`y = e^x / \sum e^x`.
 
-    This is not bijective and cannot be used for HMC. However this acts mostly
-    coordinate-wise (except for the final normalization), and thus is
-    appropriate for coordinate-wise optimization algorithms.
+    Not a bijection (adding a constant to ``x`` changes nothing), so it has no log-det and
+    is unsuitable for HMC; its inverse returns one preimage, ``log y``. Because it is
+    nearly coordinate-wise, it suits coordinate-wise optimisers (it is what
+    ``transform_to(simplex)`` gives).
     """
 
     domain = constraints.real_vector
@@ -126,38 +133,46 @@ class SoftmaxTransform(Transform):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SoftmaxTransform)
 
-    def _call(self, x: cr.Tensor) -> cr.Tensor:
-        logprobs = x
-        probs = (logprobs - logprobs.max(-1, True)[0]).exp()
-        return probs / probs.sum(-1, True)
+    def _call(self, x: Tensor) -> Tensor:
+        # subtract the row maximum first so that exp cannot overflow
+        unnorm = cr.exp(x - x.max(-1, True)[0])
+        return unnorm / unnorm.sum(-1, True)
 
-    def _inverse(self, y: cr.Tensor) -> cr.Tensor:
-        probs = y
-        return probs.log()
+    def _inverse(self, y: Tensor) -> Tensor:
+        return cr.log(y)
 
     def forward_shape(self, shape: Any) -> Any:
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+        _need_dims(shape, 1)
         return shape
 
     def inverse_shape(self, shape: Any) -> Any:
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+        _need_dims(shape, 1)
         return shape
 
 
-class StickBreakingTransform(Transform):
+def _stick_offsets(k: int, like: Tensor) -> Tensor:
+    """``log(k - j)`` for ``j = 0 .. k-1``.
+
+    Subtracting it before the sigmoid makes ``x = 0`` map to the centre of the simplex:
+    piece ``j`` then takes ``1 / (k + 1 - j)`` of what remains, i.e. ``1 / (k + 1)``
+    overall.
     """
-    Transform from unconstrained space to the simplex of one additional
-    dimension via a stick-breaking process.
+    return cr.log(cr.arange(k, 0, -1, dtype=like.dtype))
 
-    This transform arises as an iterated sigmoid transform in a stick-breaking
-    construction of the `Dirichlet` distribution: the first logit is
-    transformed via sigmoid to the first probability and the probability of
-    everything else, and then the process recurses.
 
-    This is bijective and appropriate for use in HMC; however it mixes
-    coordinates together and is less appropriate for optimization.
+class StickBreakingTransform(Transform):
+    r"""A bijection from :math:`\mathbb{R}^K` onto the :math:`K`-simplex in
+    :math:`\mathbb{R}^{K+1}` by breaking a unit stick.
+
+    Coordinate :math:`j` becomes a fraction :math:`z_j = \sigma(x_j - \log(K - j))`; piece
+    :math:`j` takes that fraction of what the earlier pieces left,
+    :math:`y_j = z_j \prod_{k<j} (1 - z_k)`, and the last piece is the remainder. This is
+    the iterated-sigmoid construction behind the logistic-normal and Dirichlet
+    reparameterisations. It is a true bijection (usable for HMC) but mixes coordinates.
+
+    The Jacobian of the first :math:`K` outputs is triangular with diagonal
+    :math:`z_j (1 - z_j) \prod_{k<j}(1 - z_k) = y_j (1 - z_j)`, so the log-det is
+    :math:`\sum_j \log y_j + \log\sigma(-(x_j - \log(K - j)))`.
     """
 
     domain = constraints.real_vector
@@ -167,48 +182,46 @@ class StickBreakingTransform(Transform):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, StickBreakingTransform)
 
-    def _call(self, x: cr.Tensor) -> cr.Tensor:
-        offset = x.shape[-1] + 1 - x.new_ones(x.shape[-1]).cumsum(-1)
-        z = _clipped_sigmoid(x - offset.log())
-        z_cumprod = (1 - z).cumprod(-1)
-        y = pad(z, [0, 1], value=1) * pad(z_cumprod, [1, 0], value=1)
-        return y
+    def _call(self, x: Tensor) -> Tensor:
+        z = _clipped_sigmoid(x - _stick_offsets(x.shape[-1], x))
+        left = cr.cumprod(1.0 - z, dim=-1)  # stick length after each break
+        take = F.pad(z, [0, 1], value=1.0)  # the last piece takes all that remains
+        before = F.pad(left, [1, 0], value=1.0)
+        return take * before
 
-    def _inverse(self, y: cr.Tensor) -> cr.Tensor:
-        y_crop = y[..., :-1]
-        offset = y.shape[-1] - y.new_ones(y_crop.shape[-1]).cumsum(-1)
-        sf = 1 - y_crop.cumsum(-1)
-        # we clamp to make sure that sf is positive which sometimes does not
-        # happen when y[-1] ~ 0 or y[:-1].sum() ~ 1
-        sf = cr.clamp(sf, min=cr.finfo(y.dtype).tiny)
-        x = y_crop.log() - sf.log() + offset.log()
-        return x
+    def _inverse(self, y: Tensor) -> Tensor:
+        pieces = y[..., :-1]
+        # what remains after piece j; rounding can make it <= 0 when the last piece is
+        # tiny, so keep it positive
+        rest = cr.clamp(1.0 - cr.cumsum(pieces, dim=-1), min=cr.finfo(y.dtype).tiny)
+        # logit(z_j) = log(piece_j) - log(rest_j)
+        return cr.log(pieces) - cr.log(rest) + _stick_offsets(pieces.shape[-1], y)
 
-    def log_abs_det_jacobian(self, x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
-        offset = x.shape[-1] + 1 - x.new_ones(x.shape[-1]).cumsum(-1)
-        x = x - offset.log()
-        # use the identity 1 - sigmoid(x) = exp(-x) * sigmoid(x)
-        detJ = (-x + F.logsigmoid(x) + y[..., :-1].log()).sum(-1)
-        return detJ
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        centred = x - _stick_offsets(x.shape[-1], x)
+        return (cr.log(y[..., :-1]) + F.logsigmoid(-centred)).sum(-1)
 
     def forward_shape(self, shape: Any) -> Any:
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+        _need_dims(shape, 1)
         return shape[:-1] + (shape[-1] + 1,)
 
     def inverse_shape(self, shape: Any) -> Any:
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+        _need_dims(shape, 1)
         return shape[:-1] + (shape[-1] - 1,)
 
 
-class LowerCholeskyTransform(Transform):
-    """
-    Transform from unconstrained matrices to lower-triangular matrices with
-    nonnegative diagonal entries.
+def _map_diagonal(m: Tensor, fn: Any) -> Tensor:
+    """Keep the strictly lower triangle of ``m``, replace its diagonal ``d`` by ``fn(d)``
+    and zero the upper triangle."""
+    diag = cr.diagonal(m, dim1=-2, dim2=-1)
+    return cr.tril(m, -1) + cr.diag_embed(fn(diag))
 
-    This is useful for parameterizing positive definite matrices in terms of
-    their Cholesky factorization.
+
+class LowerCholeskyTransform(Transform):
+    """From unconstrained square matrices to lower-triangular ones with a positive
+    diagonal (Cholesky factors): the strictly lower triangle is kept, the diagonal is
+    exponentiated and the upper triangle dropped. Not injective (the upper triangle is
+    lost); the inverse takes the log of the diagonal.
     """
 
     domain = constraints.independent(constraints.real, 2)
@@ -217,16 +230,17 @@ class LowerCholeskyTransform(Transform):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LowerCholeskyTransform)
 
-    def _call(self, x: cr.Tensor) -> cr.Tensor:
-        return x.tril(-1) + x.diagonal(dim1=-2, dim2=-1).exp().diag_embed()
+    def _call(self, x: Tensor) -> Tensor:
+        return _map_diagonal(x, cr.exp)
 
-    def _inverse(self, y: cr.Tensor) -> cr.Tensor:
-        return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
+    def _inverse(self, y: Tensor) -> Tensor:
+        return _map_diagonal(y, cr.log)
 
 
 class PositiveDefiniteTransform(Transform):
-    """
-    Transform from unconstrained matrices to positive-definite matrices.
+    """From unconstrained square matrices to positive-definite ones: ``L @ L.mT`` where
+    ``L`` is the ``LowerCholeskyTransform`` of the input. The inverse factors the matrix
+    with ``cr.linalg.cholesky`` and undoes the lower-Cholesky map.
     """
 
     domain = constraints.independent(constraints.real, 2)
@@ -235,10 +249,9 @@ class PositiveDefiniteTransform(Transform):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PositiveDefiniteTransform)
 
-    def _call(self, x: cr.Tensor) -> cr.Tensor:
-        x = LowerCholeskyTransform()(x)
-        return x @ x.mT
+    def _call(self, x: Tensor) -> Tensor:
+        factor = _map_diagonal(x, cr.exp)
+        return factor @ factor.mT
 
-    def _inverse(self, y: cr.Tensor) -> cr.Tensor:
-        y = cr.linalg.cholesky(y)
-        return LowerCholeskyTransform().inv(y)
+    def _inverse(self, y: Tensor) -> Tensor:
+        return _map_diagonal(cr.linalg.cholesky(y), cr.log)

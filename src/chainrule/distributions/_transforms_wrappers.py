@@ -1,6 +1,9 @@
-"""Transforms that wrap or reshape: ``IndependentTransform`` (sums the log-det-Jacobian over
-extra event dims), ``ReshapeTransform`` and ``CumulativeDistributionTransform`` (a
-distribution's CDF), mirroring ``torch.distributions.transforms``."""
+"""Transforms that adapt another object rather than compute something new.
+
+``IndependentTransform`` widens the event of a wrapped transform, ``ReshapeTransform`` changes
+the event shape with a unit Jacobian, and ``CumulativeDistributionTransform`` uses a
+distribution's CDF as the map to the unit interval. Re-exported by ``transforms.py``.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +19,23 @@ from .utils import _sum_rightmost
 __all__ = ["CumulativeDistributionTransform", "IndependentTransform", "ReshapeTransform"]
 
 
+def _require_rank(t: cr.Tensor, rank: int) -> None:
+    if t.dim() < rank:
+        raise ValueError("Too few dimensions on input")
+
+
 class IndependentTransform(Transform):
-    """
-    Wrapper around another transform to treat
-    ``reinterpreted_batch_ndims``-many extra of the right most dimensions as
-    dependent. This has no effect on the forward or backward transforms, but
-    does sum out ``reinterpreted_batch_ndims``-many of the rightmost dimensions
-    in :meth:`log_abs_det_jacobian`.
+    """``base_transform`` with ``reinterpreted_batch_ndims`` more rightmost dims in its event.
+
+    The map itself is unchanged; only the bookkeeping differs: the domain and codomain gain
+    the extra event dims, and ``log_abs_det_jacobian`` sums the base transform's per-element
+    terms over them (the Jacobian of a map applied independently to each coordinate is
+    block-diagonal, so its log-determinant is the sum of the blocks').
 
     Args:
-        base_transform (:class:`Transform`): A base transform.
-        reinterpreted_batch_ndims (int): The number of extra rightmost
-            dimensions to treat as dependent.
+        base_transform: the transform to wrap.
+        reinterpreted_batch_ndims: how many batch dims become event dims.
+        cache_size: 0 or 1, also applied to ``base_transform``.
     """
 
     def __init__(
@@ -41,7 +49,7 @@ class IndependentTransform(Transform):
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
 
     def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
+        if cache_size == self._cache_size:
             return self
         return IndependentTransform(
             self.base_transform, self.reinterpreted_batch_ndims, cache_size=cache_size
@@ -49,11 +57,13 @@ class IndependentTransform(Transform):
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self) -> constraints.Constraint:
-        return constraints.independent(self.base_transform.domain, self.reinterpreted_batch_ndims)
+        inner = self.base_transform.domain
+        return constraints.independent(inner, self.reinterpreted_batch_ndims)
 
     @constraints.dependent_property(is_discrete=False)
     def codomain(self) -> constraints.Constraint:
-        return constraints.independent(self.base_transform.codomain, self.reinterpreted_batch_ndims)
+        inner = self.base_transform.codomain
+        return constraints.independent(inner, self.reinterpreted_batch_ndims)
 
     @property
     def bijective(self) -> bool:
@@ -64,23 +74,20 @@ class IndependentTransform(Transform):
         return self.base_transform.sign
 
     def _call(self, x: cr.Tensor) -> cr.Tensor:
-        if x.dim() < self.domain.event_dim:
-            raise ValueError("Too few dimensions on input")
+        _require_rank(x, self.domain.event_dim)
         return self.base_transform(x)
 
     def _inverse(self, y: cr.Tensor) -> cr.Tensor:
-        if y.dim() < self.codomain.event_dim:
-            raise ValueError("Too few dimensions on input")
+        _require_rank(y, self.codomain.event_dim)
         return self.base_transform.inv(y)
 
     def log_abs_det_jacobian(self, x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
-        result = self.base_transform.log_abs_det_jacobian(x, y)
-        result = _sum_rightmost(result, self.reinterpreted_batch_ndims)
-        return result
+        per_element = self.base_transform.log_abs_det_jacobian(x, y)
+        return _sum_rightmost(per_element, self.reinterpreted_batch_ndims)
 
     def __repr__(self) -> str:
-        name = self.__class__.__name__
-        return f"{name}({repr(self.base_transform)}, {self.reinterpreted_batch_ndims})"
+        inner = repr(self.base_transform)
+        return f"{type(self).__name__}({inner}, {self.reinterpreted_batch_ndims})"
 
     def forward_shape(self, shape: Any) -> Any:
         return self.base_transform.forward_shape(shape)
@@ -89,18 +96,27 @@ class IndependentTransform(Transform):
         return self.base_transform.inverse_shape(shape)
 
 
+def _swap_event_shape(shape: Any, old: cr.Size, new: cr.Size) -> Any:
+    """``shape`` with its trailing ``old`` event shape replaced by ``new``."""
+    n_batch = len(shape) - len(old)
+    if n_batch < 0:
+        raise ValueError("Too few dimensions on input")
+    trailing = shape[n_batch:]
+    if trailing != old:
+        raise ValueError(f"Shape mismatch: expected {trailing} but got {old}")
+    return shape[:n_batch] + new
+
+
 class ReshapeTransform(Transform):
-    """
-    Unit Jacobian transform to reshape the rightmost part of a tensor.
+    """Reshape the event part of a tensor from ``in_shape`` to ``out_shape``.
 
-    Note that ``in_shape`` and ``out_shape`` must have the same number of
-    elements, just as for :meth:`cr.Tensor.reshape`.
+    Leading (batch) dims are kept as they are. Reshaping only moves entries around, so the
+    Jacobian is a permutation matrix and ``log |det J| = 0``.
 
-    Arguments:
-        in_shape (cr.Size): The input event shape.
-        out_shape (cr.Size): The output event shape.
-        cache_size (int): Size of cache. If zero, no caching is done. If one,
-            the latest single value is cached. Only 0 and 1 are supported. (Default 0.)
+    Args:
+        in_shape: event shape of the input.
+        out_shape: event shape of the output; must hold as many elements as ``in_shape``.
+        cache_size: 0 or 1.
     """
 
     bijective = True
@@ -126,56 +142,44 @@ class ReshapeTransform(Transform):
         return constraints.independent(constraints.real, len(self.out_shape))
 
     def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
+        if cache_size == self._cache_size:
             return self
         return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
 
+    @staticmethod
+    def _batch_part(t: cr.Tensor, event: cr.Size) -> Any:
+        return t.shape[: t.dim() - len(event)]
+
     def _call(self, x: cr.Tensor) -> cr.Tensor:
-        batch_shape = x.shape[: x.dim() - len(self.in_shape)]
-        return x.reshape(batch_shape + self.out_shape)
+        return x.reshape(self._batch_part(x, self.in_shape) + self.out_shape)
 
     def _inverse(self, y: cr.Tensor) -> cr.Tensor:
-        batch_shape = y.shape[: y.dim() - len(self.out_shape)]
-        return y.reshape(batch_shape + self.in_shape)
+        return y.reshape(self._batch_part(y, self.out_shape) + self.in_shape)
 
     def log_abs_det_jacobian(self, x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
-        batch_shape = x.shape[: x.dim() - len(self.in_shape)]
-        return x.new_zeros(batch_shape)
+        return x.new_zeros(self._batch_part(x, self.in_shape))
 
     def forward_shape(self, shape: Any) -> Any:
-        if len(shape) < len(self.in_shape):
-            raise ValueError("Too few dimensions on input")
-        cut = len(shape) - len(self.in_shape)
-        if shape[cut:] != self.in_shape:
-            raise ValueError(f"Shape mismatch: expected {shape[cut:]} but got {self.in_shape}")
-        return shape[:cut] + self.out_shape
+        return _swap_event_shape(shape, self.in_shape, self.out_shape)
 
     def inverse_shape(self, shape: Any) -> Any:
-        if len(shape) < len(self.out_shape):
-            raise ValueError("Too few dimensions on input")
-        cut = len(shape) - len(self.out_shape)
-        if shape[cut:] != self.out_shape:
-            raise ValueError(f"Shape mismatch: expected {shape[cut:]} but got {self.out_shape}")
-        return shape[:cut] + self.in_shape
+        return _swap_event_shape(shape, self.out_shape, self.in_shape)
 
 
 class CumulativeDistributionTransform(Transform):
-    """
-    Transform via the cumulative distribution function of a probability distribution.
+    """The map ``x -> F(x)`` where ``F`` is the CDF of a univariate ``distribution``.
+
+    It sends the distribution's support onto ``[0, 1]``; the inverse is the quantile function
+    ``icdf`` and ``d F / dx`` is the density, so ``log |det J| = distribution.log_prob(x)``.
+    Pushing a multivariate normal through the standard normal's CDF, for instance, gives a
+    Gaussian copula::
+
+        mvn = MultivariateNormal(cr.zeros(2), scale_tril=LKJCholesky(2).sample())
+        copula = TransformedDistribution(mvn, [CumulativeDistributionTransform(Normal(0, 1))])
 
     Args:
-        distribution (Distribution): Distribution whose cumulative distribution function to use for
-            the transformation.
-
-    Example::
-
-        # Construct a Gaussian copula from a multivariate normal.
-        base_dist = MultivariateNormal(
-            loc=cr.zeros(2),
-            scale_tril=LKJCholesky(2).sample(),
-        )
-        transform = CumulativeDistributionTransform(Normal(0, 1))
-        copula = TransformedDistribution(base_dist, [transform])
+        distribution: supplies ``cdf``, ``icdf``, ``log_prob`` and ``support``.
+        cache_size: 0 or 1.
     """
 
     bijective = True
@@ -200,6 +204,6 @@ class CumulativeDistributionTransform(Transform):
         return self.distribution.log_prob(x)
 
     def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
+        if cache_size == self._cache_size:
             return self
         return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)

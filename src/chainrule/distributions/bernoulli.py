@@ -1,4 +1,12 @@
-"""The Bernoulli distribution, mirroring ``torch.distributions.Bernoulli``."""
+"""Bernoulli law on ``{0, 1}``: ``P(X = 1) = p``, ``P(X = 0) = 1 - p``.
+
+Same public surface as ``torch.distributions.Bernoulli``. The parameter is either the
+probability ``probs`` or the log-odds ``logits = log(p / (1 - p))``; densities are evaluated
+from the logits (a binary cross-entropy), which is stable for ``p`` near 0 or 1.
+
+As an exponential family its natural parameter is the log-odds and its log-normaliser is
+``softplus(theta) = log(1 + e^theta)``.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +29,16 @@ from .utils import (
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(ExponentialFamily):
-    """Bernoulli distribution parameterised by ``probs`` or ``logits`` (log-odds), not both.
+def _bce(logits: cr.Tensor, target: cr.Tensor) -> cr.Tensor:
+    """Elementwise ``-[t log sigmoid(l) + (1 - t) log(1 - sigmoid(l))]``."""
+    return binary_cross_entropy_with_logits(logits, target, reduction="none")
 
-    Samples are 0/1 in the parameter's dtype.
+
+class Bernoulli(ExponentialFamily):
+    """A coin that lands 1 with probability ``p``.
+
+    Give exactly one of ``probs`` (in ``[0, 1]``) or ``logits`` (any real). Samples are 0.0 or
+    1.0 in the parameter's dtype. ``mode`` is NaN where ``p == 0.5`` (both outcomes tie).
     """
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -37,28 +51,24 @@ class Bernoulli(ExponentialFamily):
     ) -> None:
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            is_scalar = isinstance(probs, _Number)
-            (self.probs,) = broadcast_all(probs)
-        else:
-            is_scalar = isinstance(logits, _Number)
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        batch_shape = cr.Size() if is_scalar else self._param.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        name, raw = ("probs", probs) if probs is not None else ("logits", logits)
+        (param,) = broadcast_all(raw)
+        setattr(self, name, param)
+        self._param = param
+        shape = cr.Size() if isinstance(raw, _Number) else param.size()
+        super().__init__(shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Bernoulli:
-        new = self._get_checked_instance(Bernoulli, _instance)
-        batch_shape = cr.Size(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        super(Bernoulli, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        out = self._get_checked_instance(Bernoulli, _instance)
+        target = cr.Size(batch_shape)
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                widened = getattr(self, name).expand(target)
+                setattr(out, name, widened)
+                out._param = widened
+        super(Bernoulli, out).__init__(target, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
 
     def _new(self, *args: Any, **kwargs: Any) -> cr.Tensor:
         return self._param.new(*args, **kwargs)
@@ -69,13 +79,15 @@ class Bernoulli(ExponentialFamily):
 
     @property
     def mode(self) -> cr.Tensor:
-        """1 where ``probs > 0.5``, 0 where below, NaN at exactly 0.5 (two modes)."""
-        mode = (self.probs >= 0.5).to(self.probs.dtype)
-        return cr.where(self.probs == 0.5, cr.full_like(mode, float("nan")), mode)
+        """1 where ``p > 1/2``, 0 where ``p < 1/2``, NaN at exactly 1/2."""
+        p = self.probs
+        nan = cr.full_like(p, float("nan"))
+        return cr.where(p == 0.5, nan, (p > 0.5).to(p.dtype))
 
     @property
     def variance(self) -> cr.Tensor:
-        return self.probs * (1 - self.probs)
+        p = self.probs
+        return p * (1 - p)
 
     @lazy_property
     def logits(self) -> cr.Tensor:
@@ -95,20 +107,21 @@ class Bernoulli(ExponentialFamily):
             return cr.bernoulli(self.probs.expand(shape))
 
     def log_prob(self, value: cr.Tensor) -> cr.Tensor:
+        """``x log p + (1 - x) log(1 - p)``, i.e. minus the cross-entropy of ``x``."""
         if self._validate_args:
             self._validate_sample(value)
-        logits, value = broadcast_all(self.logits, value)
-        return -binary_cross_entropy_with_logits(logits, value, reduction="none")
+        lo, x = broadcast_all(self.logits, value)
+        return -_bce(lo, x)
 
     def entropy(self) -> cr.Tensor:
-        return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+        """The cross-entropy of ``p`` with itself."""
+        return _bce(self.logits, self.probs)
 
     def enumerate_support(self, expand: bool = True) -> cr.Tensor:
-        values = cr.arange(2, dtype=self._param.dtype)
-        values = values.view((-1,) + (1,) * len(self._batch_shape))
-        if expand:
-            values = values.expand((-1,) + tuple(self._batch_shape))
-        return values
+        """``[0, 1]`` along a new leading dim, broadcastable to the batch shape."""
+        batch = tuple(self._batch_shape)
+        outcomes = cr.arange(2, dtype=self._param.dtype).reshape(2, *(1 for _ in batch))
+        return outcomes.expand(2, *batch) if expand else outcomes
 
     @property
     def _natural_params(self) -> tuple[cr.Tensor]:

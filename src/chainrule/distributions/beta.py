@@ -1,4 +1,9 @@
-"""The Beta distribution, mirroring ``torch.distributions.Beta``."""
+"""Beta distribution with API of ``torch.distributions.Beta``.
+
+``Beta(a, b)`` is the first coordinate of ``Dirichlet([a, b])``. All the work (reparameterised
+sampling, density, entropy) is delegated to a two-component :class:`Dirichlet` whose last axis
+holds ``(concentration1, concentration0)``.
+"""
 
 from __future__ import annotations
 
@@ -16,19 +21,11 @@ __all__ = ["Beta"]
 
 
 class Beta(ExponentialFamily):
-    r"""
-    Beta distribution parameterized by :attr:`concentration1` and :attr:`concentration0`.
-
-    Example::
-        >>> m = Beta(cr.tensor([0.5]), cr.tensor([0.5]))
-        >>> m.sample()  # doctest: +SKIP
-        tensor([ 0.1046])
+    r"""Beta law on ``[0, 1]`` with density ``x**(a-1) (1-x)**(b-1) / B(a, b)``.
 
     Args:
-        concentration1 (float or Tensor): 1st concentration parameter of the distribution
-            (often referred to as alpha)
-        concentration0 (float or Tensor): 2nd concentration parameter of the distribution
-            (often referred to as beta)
+        concentration1 (float or Tensor): ``a`` (alpha), the exponent attached to ``x``.
+        concentration0 (float or Tensor): ``b`` (beta), the exponent attached to ``1 - x``.
     """
 
     arg_constraints = {
@@ -44,27 +41,38 @@ class Beta(ExponentialFamily):
         concentration0: Tensor | float,
         validate_args: bool | None = None,
     ) -> None:
-        if isinstance(concentration1, _Number) and isinstance(concentration0, _Number):
-            concentration1_concentration0 = cr.tensor(
-                [float(concentration1), float(concentration0)]
-            )
+        scalars = isinstance(concentration1, _Number) and isinstance(concentration0, _Number)
+        if scalars:
+            pair = cr.tensor([float(concentration1), float(concentration0)])
         else:
-            concentration1, concentration0 = broadcast_all(concentration1, concentration0)
-            concentration1_concentration0 = cr.stack([concentration1, concentration0], -1)
-        self._dirichlet = Dirichlet(concentration1_concentration0, validate_args=validate_args)
+            pair = cr.stack(broadcast_all(concentration1, concentration0), -1)
+        self._dirichlet = Dirichlet(pair, validate_args=validate_args)
         super().__init__(self._dirichlet._batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        new = self._get_checked_instance(Beta, _instance)
-        batch_shape = cr.Size(batch_shape)
-        new._dirichlet = self._dirichlet.expand(batch_shape)
-        super(Beta, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        out = self._get_checked_instance(Beta, _instance)
+        shape = cr.Size(batch_shape)
+        out._dirichlet = self._dirichlet.expand(shape)
+        # Arguments were checked when self was built; only copy the flag across.
+        super(Beta, out).__init__(shape, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
+
+    # ---- parameters: views into the Dirichlet concentration --------------------------------
+    @property
+    def concentration1(self) -> Tensor:
+        return self._dirichlet.concentration[..., 0]
 
     @property
+    def concentration0(self) -> Tensor:
+        return self._dirichlet.concentration[..., 1]
+
+    # ---- moments ---------------------------------------------------------------------------
+    @property
     def mean(self) -> Tensor:
-        return self.concentration1 / (self.concentration1 + self.concentration0)
+        """``a / (a + b)``."""
+        a, b = self.concentration1, self.concentration0
+        return a / (a + b)
 
     @property
     def mode(self) -> Tensor:
@@ -72,37 +80,25 @@ class Beta(ExponentialFamily):
 
     @property
     def variance(self) -> Tensor:
-        total = self.concentration1 + self.concentration0
-        return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
+        """``a b / ((a + b)**2 (a + b + 1))``."""
+        a, b = self.concentration1, self.concentration0
+        s = a + b
+        return a * b / (s.square() * (s + 1))
 
+    # ---- sampling, density, entropy --------------------------------------------------------
     def rsample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
-        return self._dirichlet.rsample(sample_shape).select(-1, 0)
+        return self._dirichlet.rsample(sample_shape)[..., 0]
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        heads_tails = cr.stack([value, 1.0 - value], -1)
-        return self._dirichlet.log_prob(heads_tails)
+        # The point x of [0, 1] is the point (x, 1 - x) of the 2-simplex.
+        return self._dirichlet.log_prob(cr.stack([value, 1.0 - value], -1))
 
     def entropy(self) -> Tensor:
         return self._dirichlet.entropy()
 
-    @property
-    def concentration1(self) -> Tensor:
-        result = self._dirichlet.concentration[..., 0]
-        if isinstance(result, _Number):
-            return cr.tensor([result])
-        else:
-            return result
-
-    @property
-    def concentration0(self) -> Tensor:
-        result = self._dirichlet.concentration[..., 1]
-        if isinstance(result, _Number):
-            return cr.tensor([result])
-        else:
-            return result
-
+    # ---- exponential-family form: natural parameters (a, b), normaliser log B(a, b) --------
     @property
     def _natural_params(self) -> tuple[Tensor, Tensor]:
         return (self.concentration1, self.concentration0)

@@ -1,4 +1,10 @@
-"""The Binomial distribution, mirroring ``torch.distributions.Binomial``."""
+"""Binomial law: the number of successes in ``n`` independent Bernoulli(``p``) trials,
+``P(K = k) = C(n, k) p^k (1 - p)^(n - k)`` for ``k = 0, ..., n``.
+
+Same public surface as ``torch.distributions.Binomial``: ``total_count`` (``n``) plus
+either ``probs`` or ``logits`` (log-odds); ``n`` is broadcast against the parameter and cast to
+its dtype, so ``n`` may differ across the batch.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +19,23 @@ from .utils import _EMPTY_SIZE, broadcast_all, lazy_property, logits_to_probs, p
 __all__ = ["Binomial"]
 
 
-def _clamp_by_zero(x: cr.Tensor) -> cr.Tensor:
-    """``max(x, 0)`` with gradient 0.5 at 0 (the subgradient average), as PyTorch."""
-    return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
+def _log_choose(n: cr.Tensor, k: cr.Tensor) -> cr.Tensor:
+    """``log C(n, k) = log n! - log k! - log (n - k)!`` through the log-gamma function."""
+    return cr.lgamma(n + 1) - cr.lgamma(k + 1) - cr.lgamma(n - k + 1)
+
+
+def _softplus(x: cr.Tensor) -> cr.Tensor:
+    """``log(1 + e^x)`` without overflow for large ``x`` (gradient ``sigmoid(x)``)."""
+    return cr.logaddexp(x, cr.zeros_like(x))
 
 
 class Binomial(Distribution):
-    """Number of successes in ``total_count`` Bernoulli(``probs``) trials; ``probs`` or
-    ``logits``, not both. ``total_count`` broadcasts with them and is cast to their dtype."""
+    """Successes among ``total_count`` trials that each succeed with probability ``p``.
+
+    Give exactly one of ``probs`` or ``logits``. ``mean = n p``, ``variance = n p (1 - p)``,
+    ``mode = min(floor((n + 1) p), n)``. ``entropy`` and ``enumerate_support`` need the same
+    ``n`` across the batch (they enumerate ``0..n``).
+    """
 
     arg_constraints = {
         "total_count": constraints.nonnegative_integer,
@@ -38,29 +53,25 @@ class Binomial(Distribution):
     ) -> None:
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
-        self._param = self.probs if probs is not None else self.logits
-        batch_shape = self._param.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        name, raw = ("probs", probs) if probs is not None else ("logits", logits)
+        count, param = broadcast_all(total_count, raw)
+        self.total_count = count.type_as(param)
+        setattr(self, name, param)
+        self._param = param
+        super().__init__(param.size(), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Binomial:
-        new = self._get_checked_instance(Binomial, _instance)
-        batch_shape = cr.Size(batch_shape)
-        new.total_count = self.total_count.expand(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        super(Binomial, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        out = self._get_checked_instance(Binomial, _instance)
+        target = cr.Size(batch_shape)
+        out.total_count = self.total_count.expand(target)
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                widened = getattr(self, name).expand(target)
+                setattr(out, name, widened)
+                out._param = widened
+        super(Binomial, out).__init__(target, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
 
     def _new(self, *args: Any, **kwargs: Any) -> cr.Tensor:
         return self._param.new(*args, **kwargs)
@@ -75,11 +86,13 @@ class Binomial(Distribution):
 
     @property
     def mode(self) -> cr.Tensor:
-        return ((self.total_count + 1) * self.probs).floor().clamp(max=self.total_count)
+        n = self.total_count
+        return cr.floor((n + 1) * self.probs).clamp(max=n)
 
     @property
     def variance(self) -> cr.Tensor:
-        return self.total_count * self.probs * (1 - self.probs)
+        p = self.probs
+        return self.total_count * p * (1 - p)
 
     @lazy_property
     def logits(self) -> cr.Tensor:
@@ -96,39 +109,36 @@ class Binomial(Distribution):
     def sample(self, sample_shape: Any = _EMPTY_SIZE) -> cr.Tensor:
         shape = self._extended_shape(sample_shape)
         with cr.no_grad():
-            # drawn flat: cr.binomial fails on 0-d inputs (NumPy returns a Python int there)
-            count = self.total_count.expand(shape).reshape(-1)
-            return cr.binomial(count, self.probs.expand(shape).reshape(-1)).reshape(shape)
+            # cr.binomial is called on flat 1-d tensors: on a 0-d input NumPy's sampler
+            # returns a Python scalar instead of an array
+            n = self.total_count.expand(shape).flatten()
+            p = self.probs.expand(shape).flatten()
+            return cr.binomial(n, p).reshape(shape)
 
     def log_prob(self, value: cr.Tensor) -> cr.Tensor:
+        """``log C(n, k) + k l - n log(1 + e^l)`` with ``l`` the log-odds: since
+        ``p = sigmoid(l)``, ``log p = l - softplus(l)`` and ``log(1 - p) = -softplus(l)``."""
         if self._validate_args:
             self._validate_sample(value)
-        log_factorial_n = cr.lgamma(self.total_count + 1)
-        log_factorial_k = cr.lgamma(value + 1)
-        log_factorial_nmk = cr.lgamma(self.total_count - value + 1)
-        # n * log(1 + exp(logits)), stable: n * (max(logits, 0) + log1p(exp(-|logits|)))
-        normalize_term = (
-            self.total_count * _clamp_by_zero(self.logits)
-            + self.total_count * cr.log1p(cr.exp(-cr.abs(self.logits)))
-            - log_factorial_n
-        )
-        return value * self.logits - log_factorial_k - log_factorial_nmk - normalize_term
+        n, lo = self.total_count, self.logits
+        return _log_choose(n, value) + value * lo - n * _softplus(lo)
 
-    def _homogeneous_total_count(self, what: str) -> int:
-        total_count = int(self.total_count.max())
-        if not self.total_count.min() == total_count:
-            raise NotImplementedError(f"Inhomogeneous total count not supported by `{what}`.")
-        return total_count
+    def _single_total_count(self, method: str) -> int:
+        """``n`` as an int when it is the same across the batch (else NotImplementedError)."""
+        n = int(self.total_count.max())
+        if self.total_count.min() != n:
+            raise NotImplementedError(f"Inhomogeneous total count not supported by `{method}`.")
+        return n
 
     def entropy(self) -> cr.Tensor:
-        self._homogeneous_total_count("entropy")
-        log_prob = self.log_prob(self.enumerate_support(False))
-        return -(cr.exp(log_prob) * log_prob).sum(0)
+        """``-sum_k P(k) log P(k)`` summed over the whole support ``0..n``."""
+        self._single_total_count("entropy")
+        log_pmf = self.log_prob(self.enumerate_support(False))
+        return -(log_pmf.exp() * log_pmf).sum(0)
 
     def enumerate_support(self, expand: bool = True) -> cr.Tensor:
-        total_count = self._homogeneous_total_count("enumerate_support")
-        values = cr.arange(1 + total_count, dtype=self._param.dtype)
-        values = values.view((-1,) + (1,) * len(self._batch_shape))
-        if expand:
-            values = values.expand((-1,) + tuple(self._batch_shape))
-        return values
+        """``0, 1, ..., n`` along a new leading dim, broadcastable to the batch shape."""
+        size = self._single_total_count("enumerate_support") + 1
+        batch = tuple(self._batch_shape)
+        counts = cr.arange(size, dtype=self._param.dtype).reshape(size, *(1 for _ in batch))
+        return counts.expand(size, *batch) if expand else counts

@@ -1,4 +1,10 @@
-"""The Categorical distribution, mirroring ``torch.distributions.Categorical``."""
+"""Categorical law on ``{0, ..., K - 1}``: ``P(X = k) = p_k``.
+
+Same public surface as ``torch.distributions.Categorical``. The last dimension of the
+parameter indexes the ``K`` classes; the leading dimensions are the batch. Either form of the
+parameter is normalised on entry: ``probs`` is divided by its sum, ``logits`` has its
+log-sum-exp subtracted, so ``logits`` always holds normalised log-probabilities.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,21 @@ from .utils import _EMPTY_SIZE, lazy_property, logits_to_probs, probs_to_logits
 __all__ = ["Categorical"]
 
 
-class Categorical(Distribution):
-    """Categorical distribution over ``{0, ..., K-1}`` given ``probs`` (normalised along the
-    last dim) or ``logits`` (unnormalised log-probabilities), not both.
+def _normalised(name: str, t: cr.Tensor) -> cr.Tensor:
+    """``t`` rescaled so that its classes (last dim) sum to one in probability space."""
+    if t.dim() == 0:
+        raise ValueError(f"`{name}` parameter must be at least one-dimensional.")
+    if name == "probs":
+        return t / t.sum(-1, keepdim=True)
+    return t - t.logsumexp(dim=-1, keepdim=True)
 
-    Samples are int64 indices of shape ``sample_shape + batch_shape``.
+
+class Categorical(Distribution):
+    """One draw among ``K`` classes with probabilities ``probs[..., k]``.
+
+    Give exactly one of ``probs`` (non-negative weights, normalised here) or ``logits``
+    (unnormalised log-weights). Samples are int64 class indices of shape
+    ``sample_shape + batch_shape``. Mean and variance are undefined for labels (NaN).
     """
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
@@ -31,34 +47,26 @@ class Categorical(Distribution):
     ) -> None:
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            if probs.dim() < 1:
-                raise ValueError("`probs` parameter must be at least one-dimensional.")
-            self.probs = probs / probs.sum(-1, keepdim=True)
-        else:
-            if logits.dim() < 1:
-                raise ValueError("`logits` parameter must be at least one-dimensional.")
-            # normalise
-            self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
-        self._param = self.probs if probs is not None else self.logits
-        self._num_events = self._param.size()[-1]
-        batch_shape = self._param.size()[:-1] if self._param.dim() > 1 else cr.Size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        name, raw = ("probs", probs) if probs is not None else ("logits", logits)
+        param = _normalised(name, raw)
+        setattr(self, name, param)
+        self._param = param  # whichever form was given; decides dtype and shapes
+        self._num_events = param.shape[-1]
+        super().__init__(cr.Size(param.shape[:-1]), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Categorical:
-        new = self._get_checked_instance(Categorical, _instance)
-        batch_shape = cr.Size(batch_shape)
-        param_shape = tuple(batch_shape) + (self._num_events,)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(param_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(param_shape)
-            new._param = new.logits
-        new._num_events = self._num_events
-        super(Categorical, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        out = self._get_checked_instance(Categorical, _instance)
+        target = cr.Size(batch_shape)
+        full = (*target, self._num_events)
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                widened = getattr(self, name).expand(full)
+                setattr(out, name, widened)
+                out._param = widened
+        out._num_events = self._num_events
+        super(Categorical, out).__init__(target, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
 
     def _new(self, *args: Any, **kwargs: Any) -> cr.Tensor:
         return self._param.new(*args, **kwargs)
@@ -79,9 +87,12 @@ class Categorical(Distribution):
     def param_shape(self) -> cr.Size:
         return self._param.size()
 
+    def _undefined(self) -> cr.Tensor:
+        return cr.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype)
+
     @property
     def mean(self) -> cr.Tensor:
-        return cr.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype)
+        return self._undefined()
 
     @property
     def mode(self) -> cr.Tensor:
@@ -89,32 +100,34 @@ class Categorical(Distribution):
 
     @property
     def variance(self) -> cr.Tensor:
-        return cr.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype)
+        return self._undefined()
 
     def sample(self, sample_shape: Any = _EMPTY_SIZE) -> cr.Tensor:
-        sample_shape = cr.Size(sample_shape)
-        probs_2d = self.probs.detach().reshape(-1, self._num_events)
-        samples_2d = cr.multinomial(probs_2d, sample_shape.numel(), True).T
-        return samples_2d.reshape(self._extended_shape(sample_shape))
+        """Each batch row draws ``n = prod(sample_shape)`` indices with replacement; the
+        draws (row-major ``(rows, n)``) are transposed so the sample dims lead."""
+        n = cr.Size(sample_shape).numel()
+        rows = self.probs.detach().reshape(-1, self._num_events)
+        draws = cr.multinomial(rows, n, True)
+        return draws.T.reshape(self._extended_shape(sample_shape))
 
     def log_prob(self, value: cr.Tensor) -> cr.Tensor:
+        """``logits[..., value]``: the stored logits are already normalised."""
         if self._validate_args:
             self._validate_sample(value)
-        value = value.long().unsqueeze(-1)
-        value, log_pmf = cr.broadcast_tensors(value, self.logits)
-        value = value[..., :1]
-        return log_pmf.gather(-1, value).squeeze(-1)
+        idx = value.long()
+        batch = cr.broadcast_shapes(idx.shape, self.logits.shape[:-1])
+        table = self.logits.expand(*batch, self._num_events)
+        return table.gather(-1, idx.expand(batch).unsqueeze(-1)).squeeze(-1)
 
     def entropy(self) -> cr.Tensor:
-        min_real = cr.finfo(self.logits.dtype).min
-        logits = cr.clamp(self.logits, min=min_real)
-        p_log_p = logits * self.probs
-        return -p_log_p.sum(-1)
+        """``-sum_k p_k log p_k``. A class of probability 0 has logit ``-inf``; clamping it to
+        the dtype's most negative finite value makes its term ``0 * finite = 0``, not NaN."""
+        finite_logits = cr.clamp(self.logits, min=cr.finfo(self.logits.dtype).min)
+        return -(self.probs * finite_logits).sum(-1)
 
     def enumerate_support(self, expand: bool = True) -> cr.Tensor:
-        num_events = self._num_events
-        values = cr.arange(num_events, dtype=cr.int64)
-        values = values.view((-1,) + (1,) * len(self._batch_shape))
-        if expand:
-            values = values.expand((-1,) + tuple(self._batch_shape))
-        return values
+        """The labels ``0..K-1`` along a new leading dim, broadcastable to the batch shape."""
+        k = self._num_events
+        batch = tuple(self._batch_shape)
+        labels = cr.arange(k, dtype=cr.int64).reshape(k, *(1 for _ in batch))
+        return labels.expand(k, *batch) if expand else labels

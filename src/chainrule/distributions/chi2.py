@@ -1,4 +1,8 @@
-"""The Chi-squared distribution, mirroring ``torch.distributions.Chi2``."""
+"""Chi-squared distribution with API of ``torch.distributions.Chi2``.
+
+The sum of ``df`` squared standard normals is ``Gamma(df / 2, rate=1/2)``; everything is
+inherited from :class:`Gamma`, only the parameterisation changes.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +17,12 @@ __all__ = ["Chi2"]
 
 
 class Chi2(Gamma):
-    r"""
-    Creates a Chi-squared distribution parameterized by shape parameter :attr:`df`.
-    This is exactly equivalent to ``Gamma(alpha=0.5*df, beta=0.5)``
+    r"""Chi-squared law with ``df`` degrees of freedom, i.e. ``Gamma(0.5 * df, 0.5)``.
 
-    Example::
-        >>> import chainrule as cr
-        >>> m = Chi2(cr.tensor([1.0]))
-        >>> m.sample()  # Chi2 distributed with shape df=1  # doctest: +SKIP
-        tensor([ 0.1046])
+    ``df`` may be any positive real, not only an integer.
 
     Args:
-        df (float or Tensor): shape parameter of the distribution
+        df (float or Tensor): degrees of freedom (``> 0``).
     """
 
     arg_constraints = {"df": constraints.positive}
@@ -34,12 +32,14 @@ class Chi2(Gamma):
         df: Tensor | float,
         validate_args: bool | None = None,
     ) -> None:
-        super().__init__(0.5 * df, 0.5, validate_args=validate_args)
+        half_df = 0.5 * df
+        super().__init__(half_df, 0.5, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        new = self._get_checked_instance(Chi2, _instance)
-        return super().expand(batch_shape, new)
+        out = self._get_checked_instance(Chi2, _instance)
+        return super().expand(batch_shape, out)
 
     @property
     def df(self) -> Tensor:
-        return self.concentration * 2
+        """Recovered from the gamma shape: ``df = 2 * concentration``."""
+        return 2 * self.concentration

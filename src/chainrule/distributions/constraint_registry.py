@@ -1,68 +1,31 @@
-r"""
-Two global :class:`ConstraintRegistry` objects that link
-:class:`~cr.distributions.constraints.Constraint` objects to
-:class:`~cr.distributions.transforms.Transform` objects. These objects both
-input constraints and return transforms, but they have different guarantees on
-bijectivity.
+r"""Looking up a transform that maps unconstrained reals onto a constraint's set.
 
-1. ``biject_to(constraint)`` looks up a bijective
-   :class:`~cr.distributions.transforms.Transform` from ``constraints.real``
-   to the given ``constraint``. The returned transform is guaranteed to have
-   ``.bijective = True`` and should implement ``.log_abs_det_jacobian()``.
-2. ``transform_to(constraint)`` looks up a not-necessarily bijective
-   :class:`~cr.distributions.transforms.Transform` from ``constraints.real``
-   to the given ``constraint``. The returned transform is not guaranteed to
-   implement ``.log_abs_det_jacobian()``.
+Two registries, both instances of :class:`ConstraintRegistry`, answer the question "which
+transform takes :math:`\mathbb{R}^n` onto this constraint?" (the API of
+``torch.distributions.constraint_registry``):
 
-The ``transform_to()`` registry is useful for performing unconstrained
-optimization on constrained parameters of probability distributions, which are
-indicated by each distribution's ``.arg_constraints`` dict. These transforms often
-overparameterize a space in order to avoid rotation; they are thus more
-suitable for coordinate-wise optimization algorithms like Adam::
+``biject_to(constraint)``
+    a *bijective* transform (``.bijective`` is true and it has a log-det). This is what
+    sampling in an unconstrained space needs, e.g. Hamiltonian Monte Carlo: draw ``u``
+    freely, use ``biject_to(dist.support)(u)`` as the sample, and correct the density with
+    the transform's ``log_abs_det_jacobian``.
 
-    loc = cr.zeros(100, requires_grad=True)
-    unconstrained = cr.zeros(100, requires_grad=True)
-    scale = transform_to(Normal.arg_constraints["scale"])(unconstrained)
-    loss = -Normal(loc, scale).log_prob(data).sum()
+``transform_to(constraint)``
+    any transform onto the set, possibly over-parameterised and without a log-det. This is
+    what unconstrained optimisation of a constrained parameter needs::
 
-The ``biject_to()`` registry is useful for Hamiltonian Monte Carlo, where
-samples from a probability distribution with constrained ``.support`` are
-propagated in an unconstrained space, and algorithms are typically rotation
-invariant.::
+        raw = cr.zeros(3, requires_grad=True)
+        scale = transform_to(Normal.arg_constraints["scale"])(raw)  # always positive
 
-    dist = Exponential(rate)
-    unconstrained = cr.zeros(100, requires_grad=True)
-    sample = biject_to(dist.support)(unconstrained)
-    potential_energy = -dist.log_prob(sample).sum()
+The two differ where a cheaper non-bijective map exists: for ``constraints.simplex``,
+``transform_to`` gives ``SoftmaxTransform`` (nearly coordinate-wise, convenient for
+optimisers such as Adam) and ``biject_to`` gives ``StickBreakingTransform`` (a true
+bijection from one fewer dimension, as HMC requires). Lower-Cholesky and positive-definite
+constraints have only a ``transform_to`` entry.
 
-.. note::
-
-    An example where ``transform_to`` and ``biject_to`` differ is
-    ``constraints.simplex``: ``transform_to(constraints.simplex)`` returns a
-    :class:`~cr.distributions.transforms.SoftmaxTransform` that simply
-    exponentiates and normalizes its inputs; this is a cheap and mostly
-    coordinate-wise operation appropriate for algorithms like SVI. In
-    contrast, ``biject_to(constraints.simplex)`` returns a
-    :class:`~cr.distributions.transforms.StickBreakingTransform` that
-    bijects its input down to a one-fewer-dimensional space; this a more
-    expensive less numerically stable transform but is needed for algorithms
-    like HMC.
-
-The ``biject_to`` and ``transform_to`` objects can be extended by user-defined
-constraints and transforms using their ``.register()`` method either as a
-function on singleton constraints::
-
-    transform_to.register(my_constraint, my_transform)
-
-or as a decorator on parameterized constraints::
-
-    @transform_to.register(MyConstraintClass)
-    def my_factory(constraint):
-        assert isinstance(constraint, MyConstraintClass)
-        return MyTransform(constraint.param1, constraint.param2)
-
-You can create your own registry by creating a new :class:`ConstraintRegistry`
-object.
+Lookups go by the constraint's class, and parameterised constraints (``interval(a, b)``,
+``independent(c, n)``, ...) pass the instance to a factory that reads its parameters. New
+entries are added with :meth:`ConstraintRegistry.register`, directly or as a decorator.
 """
 
 from __future__ import annotations
@@ -79,76 +42,61 @@ __all__ = [
     "transform_to",
 ]
 
+_Factory = Callable[[Any], transforms.Transform]
+
 
 class ConstraintRegistry:
-    """
-    Registry to link constraints to transforms.
+    """A table from :class:`~constraints.Constraint` subclasses to factories that build a
+    :class:`~transforms.Transform` for a given constraint object.
+
+    Calling the registry with a constraint looks up its exact class and calls the factory
+    with the constraint (subclasses are not matched to their parents' entries).
     """
 
     def __init__(self) -> None:
-        self._registry: dict[type, Callable] = {}
+        self._registry: dict[type, _Factory] = {}
         super().__init__()
 
-    def register(self, constraint: Any, factory: Callable | None = None) -> Any:
-        """
-        Registers a :class:`~cr.distributions.constraints.Constraint`
-        subclass in this registry. Usage::
-
-            @my_registry.register(MyConstraintClass)
-            def construct_transform(constraint):
-                assert isinstance(constraint, MyConstraint)
-                return MyTransform(constraint.arg_constraints)
+    def register(self, constraint: Any, factory: _Factory | None = None) -> Any:
+        """Record ``factory`` as the way to build a transform for ``constraint``.
 
         Args:
-            constraint (subclass of :class:`~cr.distributions.constraints.Constraint`):
-                A subclass of :class:`~cr.distributions.constraints.Constraint`, or
-                a singleton object of the desired class.
-            factory (Callable): A callable that inputs a constraint object and returns
-                a  :class:`~cr.distributions.transforms.Transform` object.
+            constraint: a ``Constraint`` subclass, or an instance of one (a singleton such
+                as ``constraints.positive``), which stands for its class.
+            factory: a callable taking the constraint object and returning a
+                ``Transform``. When omitted, ``register`` returns a decorator that
+                registers the function it decorates::
+
+                    @my_registry.register(MyConstraint)
+                    def _make(c):
+                        return MyTransform(c.low, c.high)
+
+        Returns:
+            ``factory`` (so decorators can be stacked), or the decorator.
         """
-        # Support use as decorator.
         if factory is None:
-            return lambda factory: self.register(constraint, factory)
-
-        # Support calling on singleton instances.
-        if isinstance(constraint, constraints.Constraint):
-            constraint = type(constraint)
-
-        if not isinstance(constraint, type) or not issubclass(constraint, constraints.Constraint):
+            return lambda f: self.register(constraint, f)
+        key = type(constraint) if isinstance(constraint, constraints.Constraint) else constraint
+        if not (isinstance(key, type) and issubclass(key, constraints.Constraint)):
             raise TypeError(
                 "Expected constraint to be either a Constraint subclass or instance, "
                 f"but got {constraint}"
             )
-
-        self._registry[constraint] = factory
+        self._registry[key] = factory
         return factory
 
     def __call__(self, constraint: constraints.Constraint) -> transforms.Transform:
-        """
-        Looks up a transform to constrained space, given a constraint object.
-        Usage::
+        """The transform from unconstrained reals onto ``constraint``'s set.
 
-            constraint = Normal.arg_constraints["scale"]
-            scale = transform_to(constraint)(cr.zeros(1))  # constrained
-            u = transform_to(constraint).inv(scale)  # unconstrained
-
-        Args:
-            constraint (:class:`~cr.distributions.constraints.Constraint`):
-                A constraint object.
-
-        Returns:
-            A :class:`~cr.distributions.transforms.Transform` object.
+        ``t = transform_to(c)`` maps reals into the set; ``t.inv`` maps points of the set
+        back to reals.
 
         Raises:
-            `NotImplementedError` if no transform has been registered.
+            NotImplementedError: nothing is registered for the constraint's class.
         """
-        # Look up by Constraint subclass.
-        try:
-            factory = self._registry[type(constraint)]
-        except KeyError:
-            raise NotImplementedError(
-                f"Cannot transform {type(constraint).__name__} constraints"
-            ) from None
+        factory = self._registry.get(type(constraint))
+        if factory is None:
+            raise NotImplementedError(f"Cannot transform {type(constraint).__name__} constraints")
         return factory(constraint)
 
 
@@ -156,126 +104,109 @@ biject_to = ConstraintRegistry()
 transform_to = ConstraintRegistry()
 
 
-################################################################################
-# Registration Table
-################################################################################
+def _register(*targets: Any, bijective: bool = True, onto: bool = True) -> Callable:
+    """A decorator registering one factory for several constraints, in ``biject_to``
+    (when ``bijective``) and/or ``transform_to`` (when ``onto``)."""
+    registries = [r for r, use in ((biject_to, bijective), (transform_to, onto)) if use]
+
+    def deco(factory: _Factory) -> _Factory:
+        for registry in registries:
+            for target in targets:
+                registry.register(target, factory)
+        return factory
+
+    return deco
 
 
-@biject_to.register(constraints.real)
-@transform_to.register(constraints.real)
-def _transform_to_real(constraint: Any) -> transforms.Transform:
+# ----------------------------------------------------------------------------- the table
+# Every factory below is a bijection unless it is registered with ``bijective=False``.
+
+
+@_register(constraints.real)
+def _onto_real(constraint: Any) -> transforms.Transform:
     return transforms.identity_transform
 
 
-@biject_to.register(constraints.independent)
-def _biject_to_independent(constraint: Any) -> transforms.Transform:
-    base_transform = biject_to(constraint.base_constraint)
-    return transforms.IndependentTransform(base_transform, constraint.reinterpreted_batch_ndims)
-
-
-@transform_to.register(constraints.independent)
-def _transform_to_independent(constraint: Any) -> transforms.Transform:
-    base_transform = transform_to(constraint.base_constraint)
-    return transforms.IndependentTransform(base_transform, constraint.reinterpreted_batch_ndims)
-
-
-@biject_to.register(constraints.positive)
-@biject_to.register(constraints.nonnegative)
-@transform_to.register(constraints.positive)
-@transform_to.register(constraints.nonnegative)
-def _transform_to_positive(constraint: Any) -> transforms.Transform:
+@_register(constraints.positive, constraints.nonnegative)
+def _onto_positive(constraint: Any) -> transforms.Transform:
     return transforms.ExpTransform()
 
 
-@biject_to.register(constraints.greater_than)
-@biject_to.register(constraints.greater_than_eq)
-@transform_to.register(constraints.greater_than)
-@transform_to.register(constraints.greater_than_eq)
-def _transform_to_greater_than(constraint: Any) -> transforms.Transform:
+def _exp_then_affine(loc: Any, scale: float) -> transforms.Transform:
+    """``loc + scale * exp(x)``: onto ``(loc, inf)`` for scale 1, ``(-inf, loc)`` for -1."""
     return transforms.ComposeTransform(
-        [
-            transforms.ExpTransform(),
-            transforms.AffineTransform(constraint.lower_bound, 1),
-        ]
+        [transforms.ExpTransform(), transforms.AffineTransform(loc, scale)]
     )
 
 
-@biject_to.register(constraints.less_than)
-@transform_to.register(constraints.less_than)
-def _transform_to_less_than(constraint: Any) -> transforms.Transform:
-    return transforms.ComposeTransform(
-        [
-            transforms.ExpTransform(),
-            transforms.AffineTransform(constraint.upper_bound, -1),
-        ]
-    )
+@_register(constraints.greater_than, constraints.greater_than_eq)
+def _onto_half_line_above(constraint: Any) -> transforms.Transform:
+    return _exp_then_affine(constraint.lower_bound, 1)
 
 
-@biject_to.register(constraints.interval)
-@biject_to.register(constraints.half_open_interval)
-@transform_to.register(constraints.interval)
-@transform_to.register(constraints.half_open_interval)
-def _transform_to_interval(constraint: Any) -> transforms.Transform:
-    # Handle the special case of the unit interval.
-    lower_is_0 = isinstance(constraint.lower_bound, _Number) and constraint.lower_bound == 0
-    upper_is_1 = isinstance(constraint.upper_bound, _Number) and constraint.upper_bound == 1
-    if lower_is_0 and upper_is_1:
-        return transforms.SigmoidTransform()
-
-    loc = constraint.lower_bound
-    scale = constraint.upper_bound - constraint.lower_bound
-    return transforms.ComposeTransform(
-        [transforms.SigmoidTransform(), transforms.AffineTransform(loc, scale)]
-    )
+@_register(constraints.less_than)
+def _onto_half_line_below(constraint: Any) -> transforms.Transform:
+    return _exp_then_affine(constraint.upper_bound, -1)
 
 
-@biject_to.register(constraints.simplex)
-def _biject_to_simplex(constraint: Any) -> transforms.Transform:
+@_register(constraints.interval, constraints.half_open_interval)
+def _onto_interval(constraint: Any) -> transforms.Transform:
+    low, high = constraint.lower_bound, constraint.upper_bound
+    squash = transforms.SigmoidTransform()
+    # (0, 1) needs no rescaling (only checked for plain numbers, not tensor bounds)
+    if isinstance(low, _Number) and isinstance(high, _Number) and (low, high) == (0, 1):
+        return squash
+    return transforms.ComposeTransform([squash, transforms.AffineTransform(low, high - low)])
+
+
+@_register(constraints.simplex, onto=False)
+def _simplex_bijection(constraint: Any) -> transforms.Transform:
     return transforms.StickBreakingTransform()
 
 
-@transform_to.register(constraints.simplex)
-def _transform_to_simplex(constraint: Any) -> transforms.Transform:
+@_register(constraints.simplex, bijective=False)
+def _onto_simplex(constraint: Any) -> transforms.Transform:
     return transforms.SoftmaxTransform()
 
 
-# TODO define a bijection for LowerCholeskyTransform
-@transform_to.register(constraints.lower_cholesky)
-def _transform_to_lower_cholesky(constraint: Any) -> transforms.Transform:
+# No bijection is registered for these: the lower-Cholesky map forgets the upper triangle.
+@_register(constraints.lower_cholesky, bijective=False)
+def _onto_lower_cholesky(constraint: Any) -> transforms.Transform:
     return transforms.LowerCholeskyTransform()
 
 
-@transform_to.register(constraints.positive_definite)
-@transform_to.register(constraints.positive_semidefinite)
-def _transform_to_positive_definite(constraint: Any) -> transforms.Transform:
+@_register(constraints.positive_definite, constraints.positive_semidefinite, bijective=False)
+def _onto_positive_definite(constraint: Any) -> transforms.Transform:
     return transforms.PositiveDefiniteTransform()
 
 
-@biject_to.register(constraints.corr_cholesky)
-@transform_to.register(constraints.corr_cholesky)
-def _transform_to_corr_cholesky(constraint: Any) -> transforms.Transform:
+@_register(constraints.corr_cholesky)
+def _onto_corr_cholesky(constraint: Any) -> transforms.Transform:
     return transforms.CorrCholeskyTransform()
 
 
-@biject_to.register(constraints.cat)
-def _biject_to_cat(constraint: Any) -> transforms.Transform:
-    return transforms.CatTransform(
-        [biject_to(c) for c in constraint.cseq], constraint.dim, constraint.lengths
-    )
+# Structured constraints: look the parts up in the same registry and combine the results.
 
 
-@transform_to.register(constraints.cat)
-def _transform_to_cat(constraint: Any) -> transforms.Transform:
-    return transforms.CatTransform(
-        [transform_to(c) for c in constraint.cseq], constraint.dim, constraint.lengths
-    )
+def _register_structured(registry: ConstraintRegistry) -> None:
+    """Entries for ``independent``, ``cat`` and ``stack`` in ``registry``, whose parts
+    are themselves looked up in ``registry`` (so ``biject_to`` stays bijective)."""
+
+    @registry.register(constraints.independent)
+    def _independent(constraint: Any) -> transforms.Transform:
+        inner = registry(constraint.base_constraint)
+        return transforms.IndependentTransform(inner, constraint.reinterpreted_batch_ndims)
+
+    @registry.register(constraints.cat)
+    def _cat(constraint: Any) -> transforms.Transform:
+        parts = [registry(c) for c in constraint.cseq]
+        return transforms.CatTransform(parts, constraint.dim, constraint.lengths)
+
+    @registry.register(constraints.stack)
+    def _stack(constraint: Any) -> transforms.Transform:
+        parts = [registry(c) for c in constraint.cseq]
+        return transforms.StackTransform(parts, constraint.dim)
 
 
-@biject_to.register(constraints.stack)
-def _biject_to_stack(constraint: Any) -> transforms.Transform:
-    return transforms.StackTransform([biject_to(c) for c in constraint.cseq], constraint.dim)
-
-
-@transform_to.register(constraints.stack)
-def _transform_to_stack(constraint: Any) -> transforms.Transform:
-    return transforms.StackTransform([transform_to(c) for c in constraint.cseq], constraint.dim)
+_register_structured(biject_to)
+_register_structured(transform_to)

@@ -1,11 +1,12 @@
-"""Constraints: regions a parameter or sample must lie in, mirroring
-``torch.distributions.constraints``.
+"""Constraints: the sets that distribution parameters and samples live in.
 
-``check(value)`` returns a bool Tensor of shape ``value.shape[:value.dim() - event_dim]``
-saying whether each event of ``value`` is valid; ``is_discrete`` and ``event_dim`` describe
-the constrained space. The singletons (``real``, ``positive``, ``simplex``, ...) and
-factories (``interval``, ``greater_than``, ``independent``, ``cat``, ``stack``, ...) and
-their reprs are PyTorch's. Structured (matrix, ``cat``/``stack``) constraints live in
+``check(value)`` tells which events of ``value`` belong to the set, an event being the
+trailing ``event_dim`` dims (scalar, vector, matrix); the result is a bool tensor of shape
+``value.shape[:value.dim() - event_dim]``. ``is_discrete`` marks countable sets. Argument
+validation calls ``check``; ``biject_to``/``transform_to`` dispatch on the exact class.
+
+Exported names, class names (they give the reprs) and which singletons share a class follow
+``torch.distributions.constraints``. Matrix, ``cat``/``stack`` and mixture constraints live in
 ``_constraints_structured.py`` and are re-exported here.
 """
 
@@ -51,32 +52,43 @@ __all__ = [
     "unit_interval",
 ]
 
+# tolerance on ``sum(x) == 1`` for the simplex (float32 sums of a few terms are this exact)
+_SIMPLEX_ATOL = 1e-6
+
 
 class Constraint:
-    """Abstract base class for constraints: a region over which a variable is valid.
-
-    Attributes:
-        is_discrete: whether the constrained space is discrete (default False).
-        event_dim: number of right-most dims that together form an event; ``check`` reduces
-            over them.
-    """
+    """Base class: a set of admissible values, tested event by event with ``check``;
+    ``is_discrete`` (default False) and ``event_dim`` (default 0) describe it. The repr is
+    the class name minus its first character, then the ``_repr_fields`` as keywords."""
 
     is_discrete = False
     event_dim = 0
+    _repr_fields: tuple[str, ...] = ()
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        """A bool tensor of shape ``sample_shape + batch_shape``: whether each event of
-        ``value`` satisfies the constraint."""
+        """Bool tensor over ``sample_shape + batch_shape``: which events are in the set."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return self.__class__.__name__[1:] + "()"
+        args = ", ".join(f"{name}={getattr(self, name)}" for name in self._repr_fields)
+        return f"{type(self).__name__[1:]}({args})"
+
+
+# --------------------------------------------------------------------- dependent placeholders
+
+
+def _static(value: Any, what: str) -> Any:
+    """``value`` unless it was never given (then ``what`` is only known per instance)."""
+    if value is NotImplemented:
+        raise NotImplementedError(f".{what} cannot be determined statically")
+    return value
 
 
 class _Dependent(Constraint):
-    """Placeholder for variables whose support depends on other variables (no simple
-    coordinate-wise check). ``is_discrete``/``event_dim`` may be given when known statically;
-    otherwise reading them raises ``NotImplementedError``."""
+    """A set that depends on other parameters (``low <= x <= high``), so it cannot be
+    checked alone and validation skips it. ``is_discrete``/``event_dim`` may be fixed when
+    known (reading an unfixed one raises); calling the object returns a copy with some fixed.
+    """
 
     def __init__(self, *, is_discrete: Any = NotImplemented, event_dim: Any = NotImplemented):
         self._is_discrete = is_discrete
@@ -85,37 +97,32 @@ class _Dependent(Constraint):
 
     @property
     def is_discrete(self) -> bool:  # type: ignore[override]
-        if self._is_discrete is NotImplemented:
-            raise NotImplementedError(".is_discrete cannot be determined statically")
-        return self._is_discrete
+        return _static(self._is_discrete, "is_discrete")
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
-        if self._event_dim is NotImplemented:
-            raise NotImplementedError(".event_dim cannot be determined statically")
-        return self._event_dim
+        return _static(self._event_dim, "event_dim")
 
     def __call__(
         self, *, is_discrete: Any = NotImplemented, event_dim: Any = NotImplemented
     ) -> _Dependent:
-        """``constraints.dependent(is_discrete=True, event_dim=1)``: set static attributes."""
-        if is_discrete is NotImplemented:
-            is_discrete = self._is_discrete
-        if event_dim is NotImplemented:
-            event_dim = self._event_dim
-        return _Dependent(is_discrete=is_discrete, event_dim=event_dim)
+        """A placeholder with some attributes fixed: ``dependent(is_discrete=True)``."""
+        return _Dependent(
+            is_discrete=self._is_discrete if is_discrete is NotImplemented else is_discrete,
+            event_dim=self._event_dim if event_dim is NotImplemented else event_dim,
+        )
 
     def check(self, x: cr.Tensor) -> cr.Tensor:
         raise ValueError("Cannot determine validity of dependent constraint")
 
 
 def is_dependent(constraint: Any) -> bool:
-    """Whether ``constraint`` is a dependent placeholder (which validation skips).
+    """True for the ``dependent`` placeholders (including ``dependent_property`` objects),
+    which argument validation does not check.
 
     >>> import chainrule as cr
     >>> from chainrule.distributions import Bernoulli, constraints
-    >>> d = Bernoulli(probs=cr.tensor([0.6]))
-    >>> constraints.is_dependent(d.arg_constraints["probs"])
+    >>> constraints.is_dependent(Bernoulli(probs=cr.tensor([0.6])).arg_constraints["probs"])
     False
     >>> constraints.is_dependent(constraints.dependent)
     True
@@ -124,8 +131,10 @@ def is_dependent(constraint: Any) -> bool:
 
 
 class _DependentProperty(property, _Dependent):
-    """A ``property`` that, read on the class, acts as a ``dependent`` constraint. Used for
-    supports that depend on parameters::
+    """A property that doubles as a ``dependent`` constraint.
+
+    On an instance it builds the constraint from the parameters; on the class it is the
+    placeholder (so ``Uniform.support.event_dim`` works). A decorator, bare or with arguments::
 
         @constraints.dependent_property(is_discrete=False, event_dim=0)
         def support(self):
@@ -139,35 +148,36 @@ class _DependentProperty(property, _Dependent):
         is_discrete: Any = NotImplemented,
         event_dim: Any = NotImplemented,
     ) -> None:
-        super().__init__(fn)
+        super().__init__(fn)  # property's initialiser: ``fn`` becomes the getter
         self._is_discrete = is_discrete
         self._event_dim = event_dim
 
     def __call__(self, fn: Callable[..., Any]) -> _DependentProperty:  # type: ignore[override]
-        """``@constraints.dependent_property(is_discrete=True, event_dim=1)`` form."""
+        """Second step of the decorator-with-arguments form: wrap ``fn``."""
         return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
 
 
+# ------------------------------------------------------------------------------- wrappers
+
+
 class _IndependentConstraint(Constraint):
-    """Wraps a constraint so that ``reinterpreted_batch_ndims`` more right-most dims form
-    the event: an event is valid only if all its entries are."""
+    """``base_constraint`` applied to every entry, with ``reinterpreted_batch_ndims`` more
+    trailing dims counted as part of the event: an event passes when all its entries do."""
 
     def __init__(self, base_constraint: Constraint, reinterpreted_batch_ndims: int) -> None:
+        n = reinterpreted_batch_ndims
         if not isinstance(base_constraint, Constraint):
             raise AssertionError(
                 f"base_constraint must be a Constraint, got {type(base_constraint).__name__}"
             )
-        if not isinstance(reinterpreted_batch_ndims, int):
+        if not isinstance(n, int):
             raise AssertionError(
-                "reinterpreted_batch_ndims must be an int, got "
-                f"{type(reinterpreted_batch_ndims).__name__}"
+                f"reinterpreted_batch_ndims must be an int, got {type(n).__name__}"
             )
-        if reinterpreted_batch_ndims < 0:
-            raise AssertionError(
-                f"reinterpreted_batch_ndims must be >= 0, got {reinterpreted_batch_ndims}"
-            )
+        if n < 0:
+            raise AssertionError(f"reinterpreted_batch_ndims must be >= 0, got {n}")
         self.base_constraint = base_constraint
-        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+        self.reinterpreted_batch_ndims = n
         super().__init__()
 
     @property
@@ -179,187 +189,111 @@ class _IndependentConstraint(Constraint):
         return self.base_constraint.event_dim + self.reinterpreted_batch_ndims
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        result = self.base_constraint.check(value)
-        if result.dim() < self.reinterpreted_batch_ndims:
-            expected = self.base_constraint.event_dim + self.reinterpreted_batch_ndims
-            raise ValueError(f"Expected value.dim() >= {expected} but got {value.dim()}")
-        keep = result.dim() - self.reinterpreted_batch_ndims
-        return result.reshape(tuple(result.shape[:keep]) + (-1,)).all(-1)
+        ok = self.base_constraint.check(value)
+        n = self.reinterpreted_batch_ndims
+        if ok.dim() < n:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
+        # collapse the n extra event dims into one and require all of it
+        keep = tuple(ok.shape[: ok.dim() - n])
+        return ok.reshape(*keep, -1).all(-1)
 
     def __repr__(self) -> str:
-        return (
-            f"{self.__class__.__name__[1:]}({repr(self.base_constraint)}, "
-            f"{self.reinterpreted_batch_ndims})"
-        )
+        name = type(self).__name__[1:]
+        return f"{name}({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
+
+
+# ------------------------------------------------------------ bases for sets with bounds
+# They store the bounds (numbers or broadcastable tensors) and give the repr; the registries
+# dispatch on the exact class, so sharing a base changes no lookup.
+
+
+class _BelowBounded(Constraint):
+    _repr_fields = ("lower_bound",)
+
+    def __init__(self, lower_bound: Any) -> None:
+        self.lower_bound = lower_bound
+        super().__init__()
+
+
+class _AboveBounded(Constraint):
+    _repr_fields = ("upper_bound",)
+
+    def __init__(self, upper_bound: Any) -> None:
+        self.upper_bound = upper_bound
+        super().__init__()
+
+
+class _TwoSidedBounded(Constraint):
+    _repr_fields = ("lower_bound", "upper_bound")
+
+    def __init__(self, lower_bound: Any, upper_bound: Any) -> None:
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+        super().__init__()
+
+
+# ----------------------------------------------------------------------- discrete sets
+
+
+def _is_whole(value: cr.Tensor) -> cr.Tensor:
+    """Whether each entry is an integer (NaN and infinities are not)."""
+    return value % 1 == 0
+
+
+def _is_zero_or_one(value: cr.Tensor) -> cr.Tensor:
+    return (value == 0) | (value == 1)
 
 
 class _Boolean(Constraint):
-    """The two values ``{0, 1}``."""
+    """``{0, 1}``."""
 
     is_discrete = True
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        return (value == 0) | (value == 1)
+        return _is_zero_or_one(value)
 
 
 class _OneHot(Constraint):
-    """One-hot vectors."""
+    """Unit vectors ``e_k``: entries in ``{0, 1}`` that sum to exactly 1."""
 
     is_discrete = True
     event_dim = 1
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        is_boolean = (value == 0) | (value == 1)
-        is_normalized = value.sum(-1).eq(1)
-        return is_boolean.all(-1) & is_normalized
+        return _is_zero_or_one(value).all(-1) & (value.sum(-1) == 1)
 
 
-class _IntegerInterval(Constraint):
-    """Integers in ``[lower_bound, upper_bound]``."""
+class _IntegerInterval(_TwoSidedBounded):
+    """Integers ``k`` with ``lower_bound <= k <= upper_bound``."""
 
     is_discrete = True
 
-    def __init__(self, lower_bound: Any, upper_bound: Any) -> None:
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
-        super().__init__()
-
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        return (value % 1 == 0) & (self.lower_bound <= value) & (value <= self.upper_bound)
-
-    def __repr__(self) -> str:
-        return (
-            f"{self.__class__.__name__[1:]}"
-            f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
-        )
+        in_range = (value >= self.lower_bound) & (value <= self.upper_bound)
+        return _is_whole(value) & in_range
 
 
-class _IntegerLessThan(Constraint):
-    """Integers in ``(-inf, upper_bound]``."""
+class _IntegerLessThan(_AboveBounded):
+    """Integers ``k <= upper_bound``."""
 
     is_discrete = True
 
-    def __init__(self, upper_bound: Any) -> None:
-        self.upper_bound = upper_bound
-        super().__init__()
-
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        return (value % 1 == 0) & (value <= self.upper_bound)
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
+        return _is_whole(value) & (value <= self.upper_bound)
 
 
-class _IntegerGreaterThan(Constraint):
-    """Integers in ``[lower_bound, inf)``."""
+class _IntegerGreaterThan(_BelowBounded):
+    """Integers ``k >= lower_bound`` (the name says "greater than"; the bound is included)."""
 
     is_discrete = True
 
-    def __init__(self, lower_bound: Any) -> None:
-        self.lower_bound = lower_bound
-        super().__init__()
-
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        return (value % 1 == 0) & (value >= self.lower_bound)
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
-
-
-class _Real(Constraint):
-    """The extended real line ``[-inf, inf]`` (NaN is invalid)."""
-
-    def check(self, value: cr.Tensor) -> cr.Tensor:
-        return value == value  # False for NaNs
-
-
-class _GreaterThan(Constraint):
-    """The half line ``(lower_bound, inf]``."""
-
-    def __init__(self, lower_bound: Any) -> None:
-        self.lower_bound = lower_bound
-        super().__init__()
-
-    def check(self, value: cr.Tensor) -> cr.Tensor:
-        return self.lower_bound < value
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
-
-
-class _GreaterThanEq(Constraint):
-    """The half line ``[lower_bound, inf)``."""
-
-    def __init__(self, lower_bound: Any) -> None:
-        self.lower_bound = lower_bound
-        super().__init__()
-
-    def check(self, value: cr.Tensor) -> cr.Tensor:
-        return self.lower_bound <= value
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
-
-
-class _LessThan(Constraint):
-    """The half line ``[-inf, upper_bound)``."""
-
-    def __init__(self, upper_bound: Any) -> None:
-        self.upper_bound = upper_bound
-        super().__init__()
-
-    def check(self, value: cr.Tensor) -> cr.Tensor:
-        return value < self.upper_bound
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
-
-
-class _Interval(Constraint):
-    """The closed interval ``[lower_bound, upper_bound]``."""
-
-    def __init__(self, lower_bound: Any, upper_bound: Any) -> None:
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
-        super().__init__()
-
-    def check(self, value: cr.Tensor) -> cr.Tensor:
-        return (self.lower_bound <= value) & (value <= self.upper_bound)
-
-    def __repr__(self) -> str:
-        return (
-            f"{self.__class__.__name__[1:]}"
-            f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
-        )
-
-
-class _HalfOpenInterval(Constraint):
-    """The half-open interval ``[lower_bound, upper_bound)`` (not a subclass of
-    ``_Interval``, as in PyTorch)."""
-
-    def __init__(self, lower_bound: Any, upper_bound: Any) -> None:
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
-        super().__init__()
-
-    __repr__ = _Interval.__repr__
-
-    def check(self, value: cr.Tensor) -> cr.Tensor:
-        return (self.lower_bound <= value) & (value < self.upper_bound)
-
-
-class _Simplex(Constraint):
-    """The unit simplex over the last dim: ``x >= 0`` and ``x.sum(-1) == 1`` (to 1e-6)."""
-
-    event_dim = 1
-
-    def check(self, value: cr.Tensor) -> cr.Tensor:
-        return (value >= 0).all(dim=-1) & ((value.sum(-1) - 1).abs() < 1e-6)
+        return _is_whole(value) & (value >= self.lower_bound)
 
 
 class _Multinomial(Constraint):
-    """Nonnegative counts summing to at most ``upper_bound`` (PyTorch checks this weaker
-    condition rather than ``== upper_bound``)."""
+    """Count vectors: non-negative entries with a total of at most ``upper_bound``. As in
+    PyTorch the total is only bounded above (and integrality is not tested); its repr shows
+    no fields."""
 
     is_discrete = True
     event_dim = 1
@@ -371,7 +305,63 @@ class _Multinomial(Constraint):
         return (x >= 0).all(dim=-1) & (x.sum(dim=-1) <= self.upper_bound)
 
 
-# the structured constraints build on the classes above
+# --------------------------------------------------------------------- continuous sets
+
+
+class _Real(Constraint):
+    """All reals including ``+-inf``; only NaN fails."""
+
+    def check(self, value: cr.Tensor) -> cr.Tensor:
+        return value == value  # NaN is the one value unequal to itself
+
+
+class _GreaterThan(_BelowBounded):
+    """``x > lower_bound`` (strict)."""
+
+    def check(self, value: cr.Tensor) -> cr.Tensor:
+        return value > self.lower_bound
+
+
+class _GreaterThanEq(_BelowBounded):
+    """``x >= lower_bound``."""
+
+    def check(self, value: cr.Tensor) -> cr.Tensor:
+        return value >= self.lower_bound
+
+
+class _LessThan(_AboveBounded):
+    """``x < upper_bound`` (strict)."""
+
+    def check(self, value: cr.Tensor) -> cr.Tensor:
+        return value < self.upper_bound
+
+
+class _Interval(_TwoSidedBounded):
+    """``lower_bound <= x <= upper_bound`` (both ends included)."""
+
+    def check(self, value: cr.Tensor) -> cr.Tensor:
+        return (value >= self.lower_bound) & (value <= self.upper_bound)
+
+
+class _HalfOpenInterval(_TwoSidedBounded):
+    """``lower_bound <= x < upper_bound``; not an ``_Interval`` (as in PyTorch)."""
+
+    def check(self, value: cr.Tensor) -> cr.Tensor:
+        return (value >= self.lower_bound) & (value < self.upper_bound)
+
+
+class _Simplex(Constraint):
+    """Probability vectors: non-negative entries summing to 1 (within ``1e-6``)."""
+
+    event_dim = 1
+
+    def check(self, value: cr.Tensor) -> cr.Tensor:
+        total_ok = (value.sum(-1) - 1).abs() < _SIMPLEX_ATOL
+        return (value >= 0).all(dim=-1) & total_ok
+
+
+# The structured constraints subclass ``Constraint``, so they are imported only now that it
+# exists (the module imports this one).
 from ._constraints_structured import (  # noqa: E402
     MixtureSameFamilyConstraint,
     _Cat,
@@ -385,27 +375,33 @@ from ._constraints_structured import (  # noqa: E402
     _Symmetric,
 )
 
-# Public interface.
+# ------------------------------------------------------------------ the public objects
+# Parameterised sets are exported as classes, fixed ones as instances; ``positive`` is a
+# ``greater_than(0.0)``, so the registries treat the two alike.
+
 dependent = _Dependent()
 dependent_property = _DependentProperty
 independent = _IndependentConstraint
+
 boolean = _Boolean()
 one_hot = _OneHot()
+integer_interval = _IntegerInterval
 nonnegative_integer = _IntegerGreaterThan(0)
 positive_integer = _IntegerGreaterThan(1)
-integer_interval = _IntegerInterval
+multinomial = _Multinomial
+
 real = _Real()
 real_vector = independent(real, 1)
-positive = _GreaterThan(0.0)
-nonnegative = _GreaterThanEq(0.0)
 greater_than = _GreaterThan
 greater_than_eq = _GreaterThanEq
 less_than = _LessThan
-multinomial = _Multinomial
-unit_interval = _Interval(0.0, 1.0)
+positive = _GreaterThan(0.0)
+nonnegative = _GreaterThanEq(0.0)
 interval = _Interval
 half_open_interval = _HalfOpenInterval
+unit_interval = _Interval(0.0, 1.0)
 simplex = _Simplex()
+
 lower_triangular = _LowerTriangular()
 lower_cholesky = _LowerCholesky()
 corr_cholesky = _CorrCholesky()

@@ -1,9 +1,12 @@
-"""The ``Distribution`` base class, mirroring ``torch.distributions.Distribution``.
+"""The ``Distribution`` base class (API of ``torch.distributions.Distribution``).
 
-A distribution has a ``batch_shape`` (independent, possibly differently parameterised copies)
-and an ``event_shape`` (the shape of one draw). Parameters are validated against
-``arg_constraints`` and ``log_prob``/``cdf``/``icdf`` inputs against ``support`` when
-validation is on (the default, as in PyTorch, unless Python runs with ``-O``).
+Shapes: a distribution object holds a *batch* of independent distributions, ``batch_shape``,
+each over events of shape ``event_shape``; a draw with ``sample(sample_shape)`` therefore has
+shape ``sample_shape + batch_shape + event_shape``.
+
+Validation: when enabled (the class default follows ``__debug__``, so it is on unless Python
+runs with ``-O``, as in PyTorch), the constructor checks every parameter named in
+``arg_constraints`` and ``log_prob``/``cdf``/... check their input against ``support``.
 """
 
 from __future__ import annotations
@@ -20,18 +23,33 @@ __all__ = ["Distribution"]
 
 
 def _as_size(shape: Any) -> cr.Size:
-    if isinstance(shape, cr.Size):
-        return shape
-    return cr.Size(tuple(shape))
+    """Any iterable of ints as a ``cr.Size`` (returned unchanged if it already is one)."""
+    return shape if isinstance(shape, cr.Size) else cr.Size(tuple(shape))
+
+
+def _broadcast_compatible(have: tuple[int, ...], want: tuple[int, ...]) -> bool:
+    """Whether two shapes agree, right-aligned, wherever neither has a size-1 dimension."""
+    return all(h == w or h == 1 or w == 1 for h, w in zip(reversed(have), reversed(want)))
+
+
+def _param_summary(value: Any) -> str:
+    """How ``__repr__`` shows a parameter: its value if it has one element, else its shape."""
+    return f"{value}" if value.numel() == 1 else f"{cr.Size(value.size())}"
 
 
 class Distribution:
-    """Abstract base class for probability distributions.
+    """Base class of all distributions.
+
+    Subclasses set ``arg_constraints`` and ``support`` and implement whichever of ``rsample``,
+    ``log_prob``, ``cdf``, ``icdf``, ``entropy``, ``mean``, ``variance``, ... they support; a
+    method left unimplemented raises ``NotImplementedError``. A subclass with its own
+    ``__init__`` must also implement ``expand``.
 
     Args:
-        batch_shape: the shape over which parameters are batched.
-        event_shape: the shape of a single sample (without batching).
-        validate_args: whether to validate arguments; ``None`` uses the class default.
+        batch_shape: shape of the batch of independent distributions.
+        event_shape: shape of one event (one draw of one distribution).
+        validate_args: turn validation on or off for this object; ``None`` keeps the class
+            default (see ``set_default_validate_args``).
     """
 
     has_rsample = False
@@ -40,9 +58,10 @@ class Distribution:
 
     @staticmethod
     def set_default_validate_args(value: bool) -> None:
-        """Set whether validation is on by default (like ``assert``: on unless ``python -O``)."""
-        if value not in [True, False]:
-            raise ValueError
+        """Turn validation on or off for every distribution created without an explicit
+        ``validate_args``."""
+        if value not in (True, False):
+            raise ValueError(f"set_default_validate_args expects True or False, got {value!r}")
         Distribution._validate_args = value
 
     def __init__(
@@ -56,194 +75,202 @@ class Distribution:
         if validate_args is not None:
             self._validate_args = validate_args
         if self._validate_args:
-            try:
-                arg_constraints = self.arg_constraints
-            except NotImplementedError:
-                arg_constraints = {}
-                warnings.warn(
-                    f"{self.__class__} does not define `arg_constraints`. "
-                    + "Please set `arg_constraints = {}` or initialize the distribution "
-                    + "with `validate_args=False` to turn off validation.",
-                    stacklevel=2,
-                )
-            for param, constraint in arg_constraints.items():
-                if constraints.is_dependent(constraint):
-                    continue  # cannot be checked
-                if param not in self.__dict__ and isinstance(
-                    getattr(type(self), param), lazy_property
-                ):
-                    continue  # lazily-constructed args are derived from checked ones
-                value = getattr(self, param)
-                valid = constraint.check(value)
-                if not bool(valid.all()):
-                    raise ValueError(
-                        f"Expected parameter {param} "
-                        f"({type(value).__name__} of shape {tuple(value.shape)}) "
-                        f"of distribution {repr(self)} "
-                        f"to satisfy the constraint {repr(constraint)}, "
-                        f"but found invalid values:\n{value}"
-                    )
+            self._check_parameters()
         super().__init__()
 
+    def _check_parameters(self) -> None:
+        """Raise ``ValueError`` naming the first parameter that violates its constraint.
+
+        Dependent constraints cannot be checked on their own and are skipped, as are lazily
+        derived parameters not yet computed (they follow from a parameter that was checked).
+        """
+        try:
+            to_check = self.arg_constraints
+        except NotImplementedError:
+            warnings.warn(
+                f"{self.__class__} does not define `arg_constraints`; set "
+                "`arg_constraints = {}` on the class, or pass `validate_args=False`, "
+                "to silence this warning.",
+                stacklevel=3,
+            )
+            return
+        for name, constraint in to_check.items():
+            if constraints.is_dependent(constraint):
+                continue
+            is_lazy = isinstance(getattr(type(self), name, None), lazy_property)
+            if is_lazy and name not in self.__dict__:
+                continue
+            value = getattr(self, name)
+            if not bool(constraint.check(value).all()):
+                raise ValueError(
+                    f"Expected parameter {name} ({type(value).__name__} of shape "
+                    f"{tuple(value.shape)}) of distribution {self!r} to satisfy the "
+                    f"constraint {constraint!r}, but found invalid values:\n{value}"
+                )
+
     def expand(self, batch_shape: Any, _instance: Any = None) -> Distribution:
-        """A new distribution (or ``_instance`` populated) with batch dims expanded to
-        ``batch_shape``; parameters are expanded, not copied, and not re-validated."""
+        """This distribution broadcast to a larger ``batch_shape``.
+
+        Parameters are expanded (views, no copies) and not validated again; ``_instance`` lets
+        a subclass pass a pre-made object to fill in."""
         raise NotImplementedError
+
+    # -- shapes and declared metadata ---------------------------------------------------------
 
     @property
     def batch_shape(self) -> cr.Size:
-        """The shape over which parameters are batched."""
+        """Shape of the batch of independent distributions."""
         return self._batch_shape
 
     @property
     def event_shape(self) -> cr.Size:
-        """The shape of a single sample (without batching)."""
+        """Shape of a single event."""
         return self._event_shape
 
     @property
     def arg_constraints(self) -> dict[str, constraints.Constraint]:
-        """Argument name -> constraint each tensor argument must satisfy."""
+        """Maps each parameter name to the constraint its value must satisfy."""
         raise NotImplementedError
 
     @property
     def support(self) -> constraints.Constraint | None:
-        """The constraint describing this distribution's support."""
+        """The constraint that every value of the distribution satisfies."""
         raise NotImplementedError
+
+    # -- summary statistics -------------------------------------------------------------------
 
     @property
     def mean(self) -> cr.Tensor:
-        """The mean of the distribution."""
+        """E[X], of shape ``batch_shape + event_shape``."""
         raise NotImplementedError
 
     @property
     def mode(self) -> cr.Tensor:
-        """The mode of the distribution."""
+        """The most likely value, of shape ``batch_shape + event_shape``."""
         raise NotImplementedError(f"{self.__class__} does not implement mode")
 
     @property
     def variance(self) -> cr.Tensor:
-        """The variance of the distribution."""
+        """Var[X], elementwise, of shape ``batch_shape + event_shape``."""
         raise NotImplementedError
 
     @property
     def stddev(self) -> cr.Tensor:
-        """The standard deviation (square root of the variance)."""
+        """``sqrt(variance)``."""
         return self.variance.sqrt()
 
+    def entropy(self) -> cr.Tensor:
+        """Differential (or Shannon) entropy, one value per batch entry."""
+        raise NotImplementedError
+
+    def perplexity(self) -> cr.Tensor:
+        """``exp(entropy())``."""
+        return cr.exp(self.entropy())
+
+    # -- sampling -----------------------------------------------------------------------------
+
     def sample(self, sample_shape: Any = _EMPTY_SIZE) -> cr.Tensor:
-        """A ``sample_shape``-shaped sample (batch of samples), without gradient."""
+        """Draw ``sample_shape`` independent samples, detached from the autograd graph.
+
+        The default reuses ``rsample`` under ``no_grad``; distributions without a
+        reparameterised sampler override this."""
         with cr.no_grad():
             return self.rsample(sample_shape)
 
     def rsample(self, sample_shape: Any = _EMPTY_SIZE) -> cr.Tensor:
-        """A reparameterised sample: differentiable with respect to the parameters."""
+        """Draw samples through a differentiable reparameterisation, so that gradients flow
+        back to the parameters."""
         raise NotImplementedError
 
     def sample_n(self, n: int) -> cr.Tensor:
-        """Deprecated: ``n`` samples; use ``sample((n,))``."""
+        """Deprecated spelling of ``sample((n,))``; warns with ``FutureWarning``."""
         warnings.warn(
-            "`sample_n(n)` will be deprecated. Use `sample((n,))` instead.",
+            "`sample_n(n)` is deprecated; call `sample((n,))` instead.",
             FutureWarning,
             stacklevel=2,
         )
         return self.sample(cr.Size((n,)))
 
+    # -- densities ----------------------------------------------------------------------------
+
     def log_prob(self, value: cr.Tensor) -> cr.Tensor:
-        """Log of the probability density/mass function at ``value``."""
+        """Log density (or log mass) at ``value``."""
         raise NotImplementedError
 
     def cdf(self, value: cr.Tensor) -> cr.Tensor:
-        """Cumulative distribution function at ``value``."""
+        """P(X <= value)."""
         raise NotImplementedError
 
     def icdf(self, value: cr.Tensor) -> cr.Tensor:
-        """Inverse cumulative distribution function at ``value``."""
+        """The quantile function: the inverse of ``cdf``."""
         raise NotImplementedError
 
     def enumerate_support(self, expand: bool = True) -> cr.Tensor:
-        """All values of a discrete distribution's support along dim 0: shape
-        ``(cardinality,) + batch_shape + event_shape`` (batch dims singleton if not
-        ``expand``)."""
+        """Every value of a finite discrete support, stacked along a new leading dimension.
+
+        The result has shape ``(n,) + batch_shape + event_shape``; with ``expand=False`` the
+        batch dimensions are left as size 1."""
         raise NotImplementedError
 
-    def entropy(self) -> cr.Tensor:
-        """Entropy, batched over ``batch_shape``."""
-        raise NotImplementedError
-
-    def perplexity(self) -> cr.Tensor:
-        """``exp(entropy)``, batched over ``batch_shape``."""
-        return cr.exp(self.entropy())
+    # -- helpers for subclasses ---------------------------------------------------------------
 
     def _extended_shape(self, sample_shape: Any = _EMPTY_SIZE) -> cr.Size:
-        """``sample_shape + batch_shape + event_shape``."""
-        sample_shape = _as_size(sample_shape)
-        return cr.Size(tuple(sample_shape) + tuple(self._batch_shape) + tuple(self._event_shape))
+        """Shape of a draw of ``sample_shape`` samples: sample, then batch, then event dims."""
+        dims = tuple(_as_size(sample_shape)) + tuple(self._batch_shape)
+        return cr.Size(dims + tuple(self._event_shape))
 
     def _validate_sample(self, value: cr.Tensor) -> None:
-        """Check that ``value`` is a Tensor whose right-most dims match ``event_shape``, that
-        broadcasts with ``batch_shape + event_shape`` and lies in the support."""
+        """Raise ``ValueError`` unless ``value`` is a Tensor whose trailing dimensions equal
+        ``event_shape``, which broadcasts against ``batch_shape + event_shape``, and whose
+        entries all lie in ``support``."""
         if not isinstance(value, cr.Tensor):
             raise ValueError("The value argument to log_prob must be a Tensor")
-
-        value_shape = cr.Size(value.size())
-        event_dim_start = len(value_shape) - len(self._event_shape)
-        if tuple(value_shape[event_dim_start:]) != tuple(self._event_shape):
+        have = tuple(value.size())
+        event = tuple(self._event_shape)
+        trailing = have[len(have) - len(event) :]
+        if trailing != event:
             raise ValueError(
-                "The right-most size of value must match event_shape: "
-                f"{value_shape} vs {self._event_shape}."
+                f"The right-most size of value must match event_shape: {cr.Size(have)} vs "
+                f"{self._event_shape}."
             )
-
-        actual_shape = value_shape
-        expected_shape = cr.Size(tuple(self._batch_shape) + tuple(self._event_shape))
-        for i, j in zip(reversed(actual_shape), reversed(expected_shape)):
-            if i != 1 and j != 1 and i != j:
-                raise ValueError(
-                    "Value is not broadcastable with batch_shape+event_shape: "
-                    f"{actual_shape} vs {expected_shape}."
-                )
+        want = tuple(self._batch_shape) + event
+        if not _broadcast_compatible(have, want):
+            raise ValueError(
+                "Value is not broadcastable with batch_shape+event_shape: "
+                f"{cr.Size(have)} vs {cr.Size(want)}."
+            )
         try:
             support = self.support
         except NotImplementedError:
             warnings.warn(
-                f"{self.__class__} does not define `support` to enable "
-                + "sample validation. Please initialize the distribution with "
-                + "`validate_args=False` to turn off validation.",
-                stacklevel=2,
+                f"{self.__class__} does not define `support`, so samples cannot be "
+                "validated; pass `validate_args=False` to turn validation off.",
+                stacklevel=3,
             )
             return
         if support is None:
-            raise AssertionError("support is unexpectedly None")
-        valid = support.check(value)
-        if not bool(valid.all()):
+            raise AssertionError(f"{type(self).__name__}.support is None")
+        if not bool(support.check(value).all()):
             raise ValueError(
-                "Expected value argument "
-                f"({type(value).__name__} of shape {tuple(value.shape)}) "
-                f"to be within the support ({repr(support)}) "
-                f"of the distribution {repr(self)}, "
-                f"but found invalid values:\n{value}"
+                f"Expected value argument ({type(value).__name__} of shape "
+                f"{tuple(value.shape)}) to be within the support ({support!r}) of the "
+                f"distribution {self!r}, but found invalid values:\n{value}"
             )
 
     def _get_checked_instance(self, cls: type, _instance: Any = None) -> Any:
-        """A blank instance for ``expand``; subclasses with a custom ``__init__`` must
-        override ``expand``."""
-        if _instance is None and type(self).__init__ != cls.__init__:
+        """The object ``expand`` fills in: ``_instance`` if given, else a bare instance of this
+        object's class. Refuses when a subclass of ``cls`` has its own ``__init__`` but relies
+        on ``cls.expand``, which would then skip that constructor's set-up."""
+        if _instance is not None:
+            return _instance
+        if type(self).__init__ != cls.__init__:
             raise NotImplementedError(
-                f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom "
+                f"Subclass {type(self).__name__} of {cls.__name__} that defines a custom "
                 "__init__ method must also define a custom .expand() method."
             )
-        return self.__new__(type(self)) if _instance is None else _instance
+        return self.__new__(type(self))
 
     def __repr__(self) -> str:
-        param_names = [k for k in self.arg_constraints if k in self.__dict__]
-        args_string = ", ".join(
-            [
-                f"{p}: "
-                + (
-                    f"{self.__dict__[p]}"
-                    if self.__dict__[p].numel() == 1
-                    else f"{cr.Size(self.__dict__[p].size())}"
-                )
-                for p in param_names
-            ]
-        )
-        return self.__class__.__name__ + "(" + args_string + ")"
+        shown = [name for name in self.arg_constraints if name in self.__dict__]
+        body = ", ".join(f"{name}: {_param_summary(self.__dict__[name])}" for name in shown)
+        return f"{type(self).__name__}({body})"

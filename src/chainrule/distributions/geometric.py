@@ -1,4 +1,9 @@
-"""The Geometric distribution, mirroring ``torch.distributions.Geometric``."""
+"""Geometric law on ``{0, 1, 2, ...}``: ``P(K = k) = (1 - p)^k p``, the count of failures
+seen before the first success of independent Bernoulli(``p``) trials.
+
+Same public surface as ``torch.distributions.Geometric``: it is given either by the success
+probability ``probs`` or by its log-odds ``logits``; the other form is derived lazily.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +26,26 @@ from .utils import (
 __all__ = ["Geometric"]
 
 
+def _reject_zero_probs(dist: Geometric) -> None:
+    """``unit_interval`` admits ``p = 0``, but then no success ever happens and the law is
+    not a distribution; argument validation therefore also demands ``p > 0``."""
+    p = dist.probs
+    ok = p > 0
+    if bool(ok.all()):
+        return
+    bad = p.detach()[~ok]
+    raise ValueError(
+        f"Expected parameter probs ({type(p).__name__} of shape {tuple(p.shape)}) "
+        f"of distribution {dist!r} to be positive but found invalid values:\n{bad}"
+    )
+
+
 class Geometric(Distribution):
-    """Number of failures before the first success in Bernoulli(``probs``) trials
-    (support ``{0, 1, 2, ...}``). ``probs`` must be in ``(0, 1]``."""
+    """Failures before the first success, ``k = 0, 1, 2, ...``, with success chance ``p``.
+
+    Moments: ``E[K] = (1 - p) / p`` and ``Var[K] = (1 - p) / p**2``; the mode is always 0.
+    Pass exactly one of ``probs`` (in ``(0, 1]``) or ``logits`` (``log(p / (1 - p))``).
+    """
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.nonnegative_integer
@@ -31,45 +53,31 @@ class Geometric(Distribution):
     def __init__(
         self, probs: Any = None, logits: Any = None, validate_args: bool | None = None
     ) -> None:
-        if (probs is None) == (logits is None):
+        given_probs = probs is not None
+        if given_probs == (logits is not None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        probs_or_logits = probs if probs is not None else logits
-        if isinstance(probs_or_logits, _Number):
-            batch_shape = cr.Size()
-        else:
-            batch_shape = probs_or_logits.size()
-        super().__init__(batch_shape, validate_args=validate_args)
-        if self._validate_args and probs is not None:
-            # Add an extra check beyond unit_interval
-            value = self.probs
-            valid = value > 0
-            if not bool(valid.all()):
-                invalid_value = value.detach()[~valid]
-                raise ValueError(
-                    "Expected parameter probs "
-                    f"({type(value).__name__} of shape {tuple(value.shape)}) "
-                    f"of distribution {repr(self)} "
-                    f"to be positive but found invalid values:\n{invalid_value}"
-                )
+        raw = probs if given_probs else logits
+        # store under the parameter's own name; the lazy property supplies the other form
+        setattr(self, "probs" if given_probs else "logits", broadcast_all(raw)[0])
+        shape = cr.Size() if isinstance(raw, _Number) else raw.size()
+        super().__init__(shape, validate_args=validate_args)
+        if given_probs and self._validate_args:
+            _reject_zero_probs(self)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Geometric:
-        new = self._get_checked_instance(Geometric, _instance)
-        batch_shape = cr.Size(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-        super(Geometric, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        out = self._get_checked_instance(Geometric, _instance)
+        target = cr.Size(batch_shape)
+        # only the forms already materialised are carried over
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                setattr(out, name, getattr(self, name).expand(target))
+        super(Geometric, out).__init__(target, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
 
     @property
     def mean(self) -> cr.Tensor:
-        return 1.0 / self.probs - 1.0
+        return self.probs.reciprocal() - 1.0
 
     @property
     def mode(self) -> cr.Tensor:
@@ -77,7 +85,8 @@ class Geometric(Distribution):
 
     @property
     def variance(self) -> cr.Tensor:
-        return (1.0 / self.probs - 1.0) / self.probs
+        odds_against = self.probs.reciprocal() - 1.0
+        return odds_against / self.probs
 
     @lazy_property
     def logits(self) -> cr.Tensor:
@@ -88,21 +97,29 @@ class Geometric(Distribution):
         return logits_to_probs(self.logits, is_binary=True)
 
     def sample(self, sample_shape: Any = _EMPTY_SIZE) -> cr.Tensor:
-        shape = self._extended_shape(sample_shape)
-        tiny = cr.finfo(self.probs.dtype).tiny
+        """Inverse-CDF draw: ``P(K >= k) = (1 - p)^k``, so ``floor(log U / log(1 - p))`` with
+        ``U`` uniform on ``(tiny, 1)`` (``U > 0`` keeps ``log U`` finite)."""
+        p = self.probs
         with cr.no_grad():
-            u = cr.empty(shape, dtype=self.probs.dtype).uniform_(tiny, 1)
-            return (u.log() / (-self.probs).log1p()).floor()
+            u = cr.empty(self._extended_shape(sample_shape), dtype=p.dtype)
+            u.uniform_(cr.finfo(p.dtype).tiny, 1)
+            return cr.floor(cr.log(u) / cr.log1p(-p))
 
     def log_prob(self, value: cr.Tensor) -> cr.Tensor:
+        """``k log(1 - p) + log p``."""
         if self._validate_args:
             self._validate_sample(value)
-        value, probs = broadcast_all(value, self.probs)
-        # log(1 - p) is -inf at p == 1, where value == 0 must contribute 0 (0 * -inf)
-        probs = cr.where((probs == 1) & (value == 0), cr.zeros_like(probs), probs)
-        return value * (-probs).log1p() + self.probs.log()
+        k, p = broadcast_all(value, self.probs)
+        # At p == 1 the term k * log(1 - p) would be 0 * (-inf) = nan for the sure outcome
+        # k == 0. Substituting p = 0 there (before the log, so the gradient stays finite too)
+        # makes that term exactly 0.
+        sure = (p == 1) & (k == 0)
+        p_safe = cr.where(sure, cr.zeros_like(p), p)
+        return k * cr.log1p(-p_safe) + cr.log(self.probs)
 
     def entropy(self) -> cr.Tensor:
-        return (
-            binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none") / self.probs
-        )
+        """``H = -[(1 - p) log(1 - p) + p log p] / p``: the Bernoulli entropy per expected
+        trial. The numerator is computed from the logits, as a cross-entropy of ``p`` with
+        itself, which stays accurate when ``p`` is close to 0 or 1."""
+        bernoulli_h = binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+        return bernoulli_h / self.probs

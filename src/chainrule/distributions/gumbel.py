@@ -1,4 +1,9 @@
-"""The Gumbel distribution, mirroring ``torch.distributions.Gumbel``."""
+"""Gumbel (type I extreme value) distribution with API of ``torch.distributions.Gumbel``.
+
+Sampling uses the inverse CDF: for ``U ~ Uniform(0, 1)``, ``loc - scale * log(-log U)`` is
+Gumbel distributed. That map is written as a chain of transforms over a uniform base whose
+end points are kept strictly inside ``(0, 1)`` so that neither logarithm overflows.
+"""
 
 from __future__ import annotations
 
@@ -18,17 +23,13 @@ __all__ = ["Gumbel"]
 
 
 class Gumbel(TransformedDistribution):
-    r"""
-    Samples from a Gumbel Distribution.
+    r"""Gumbel law with location ``loc`` and scale ``scale``.
 
-    Examples::
-        >>> m = Gumbel(cr.tensor([1.0]), cr.tensor([2.0]))
-        >>> m.sample()  # sample from Gumbel distribution with loc=1, scale=2  # doctest: +SKIP
-        tensor([ 1.0124])
+    Density: ``exp(-(z + exp(-z))) / scale`` with ``z = (x - loc) / scale``.
 
     Args:
-        loc (float or Tensor): Location parameter of the distribution
-        scale (float or Tensor): Scale parameter of the distribution
+        loc (float or Tensor): location (the mode).
+        scale (float or Tensor): scale (``> 0``).
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
@@ -41,39 +42,46 @@ class Gumbel(TransformedDistribution):
         validate_args: bool | None = None,
     ) -> None:
         self.loc, self.scale = broadcast_all(loc, scale)
-        finfo = cr.finfo(self.loc.dtype)
+        info = cr.finfo(self.loc.dtype)
+        low, high = info.tiny, 1 - info.eps  # open interval guard for log(-log u)
         if isinstance(loc, _Number) and isinstance(scale, _Number):
-            base_dist = Uniform(finfo.tiny, 1 - finfo.eps, validate_args=validate_args)
+            uniform = Uniform(low, high, validate_args=validate_args)
         else:
-            base_dist = Uniform(
-                cr.full_like(self.loc, finfo.tiny),
-                cr.full_like(self.loc, 1 - finfo.eps),
+            uniform = Uniform(
+                cr.full_like(self.loc, low),
+                cr.full_like(self.loc, high),
                 validate_args=validate_args,
             )
-        transforms = [
-            ExpTransform().inv,
+        log_ = ExpTransform().inv
+        # u -> log u -> -log u -> log(-log u) -> loc - scale * log(-log u)
+        chain = [
+            log_,
             AffineTransform(loc=0, scale=-cr.ones_like(self.scale)),
-            ExpTransform().inv,
+            log_,
             AffineTransform(loc=loc, scale=-self.scale),
         ]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        super().__init__(uniform, chain, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        new = self._get_checked_instance(Gumbel, _instance)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        return super().expand(batch_shape, _instance=new)
+        out = self._get_checked_instance(Gumbel, _instance)
+        out.loc, out.scale = (p.expand(batch_shape) for p in (self.loc, self.scale))
+        return super().expand(batch_shape, _instance=out)
 
-    # Explicitly defining the log probability function for Gumbel due to precision issues
     def log_prob(self, value: Tensor) -> Tensor:
+        """Closed form ``-z - exp(-z) - log(scale)``.
+
+        Going back through the transform chain would evaluate ``log(-log u)`` near the
+        ends of the interval and lose precision in the tails, so the density is written out.
+        """
         if self._validate_args:
             self._validate_sample(value)
-        y = (self.loc - value) / self.scale
-        return (y - y.exp()) - self.scale.log()
+        neg_z = (self.loc - value) / self.scale
+        return neg_z - neg_z.exp() - self.scale.log()
 
     @property
     def mean(self) -> Tensor:
-        return self.loc + self.scale * euler_constant
+        """``loc + gamma * scale`` with ``gamma`` the Euler-Mascheroni constant."""
+        return euler_constant * self.scale + self.loc
 
     @property
     def mode(self) -> Tensor:
@@ -81,11 +89,13 @@ class Gumbel(TransformedDistribution):
 
     @property
     def stddev(self) -> Tensor:
-        return (math.pi / math.sqrt(6)) * self.scale
+        """``pi * scale / sqrt(6)``."""
+        return self.scale * (math.pi / math.sqrt(6))
 
     @property
     def variance(self) -> Tensor:
-        return self.stddev.pow(2)
+        return self.stddev.square()
 
     def entropy(self) -> Tensor:
-        return self.scale.log() + (1 + euler_constant)
+        """``log(scale) + gamma + 1``."""
+        return self.scale.log() + (euler_constant + 1)

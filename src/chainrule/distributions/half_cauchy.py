@@ -1,4 +1,9 @@
-"""The half-Cauchy distribution, mirroring ``torch.distributions.HalfCauchy``."""
+"""Half-Cauchy distribution with API of ``torch.distributions.HalfCauchy``.
+
+``|X|`` for ``X ~ Cauchy(0, scale)``. Folding a law that is symmetric about zero doubles its
+density on ``[0, inf)``, so density, CDF, quantile and entropy are simple rewrites of the
+Cauchy ones.
+"""
 
 from __future__ import annotations
 
@@ -15,21 +20,16 @@ from .transforms import AbsTransform
 
 __all__ = ["HalfCauchy"]
 
+_LOG2 = math.log(2.0)
+
 
 class HalfCauchy(TransformedDistribution):
-    r"""
-    Creates a half-Cauchy distribution parameterized by `scale` where::
+    r"""Absolute value of a centred Cauchy variable.
 
-        X ~ Cauchy(0, scale)
-        Y = |X| ~ HalfCauchy(scale)
-
-    Example::
-        >>> m = HalfCauchy(cr.tensor([1.0]))
-        >>> m.sample()  # half-cauchy distributed with scale=1  # doctest: +SKIP
-        tensor([ 2.3214])
+    Density on ``x >= 0``: ``2 / (pi * scale * (1 + (x / scale)**2))``.
 
     Args:
-        scale (float or Tensor): scale of the full Cauchy distribution
+        scale (float or Tensor): scale of the underlying Cauchy law (``> 0``).
     """
 
     arg_constraints = {"scale": constraints.positive}
@@ -42,12 +42,13 @@ class HalfCauchy(TransformedDistribution):
         scale: Tensor | float,
         validate_args: bool | None = None,
     ) -> None:
-        base_dist = Cauchy(0, scale, validate_args=False)
-        super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
+        # The folded law checks its own argument; the inner Cauchy need not repeat it.
+        centred = Cauchy(0, scale, validate_args=False)
+        super().__init__(centred, AbsTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        new = self._get_checked_instance(HalfCauchy, _instance)
-        return super().expand(batch_shape, _instance=new)
+        out = self._get_checked_instance(HalfCauchy, _instance)
+        return super().expand(batch_shape, _instance=out)
 
     @property
     def scale(self) -> Tensor:
@@ -55,12 +56,9 @@ class HalfCauchy(TransformedDistribution):
 
     @property
     def mean(self) -> Tensor:
-        return cr.full(
-            self._extended_shape(),
-            math.inf,
-            dtype=self.scale.dtype,
-            device=self.scale.device,
-        )
+        """The mean does not exist (the integral diverges): every entry is ``+inf``."""
+        ref = self.scale
+        return cr.full(self._extended_shape(), math.inf, dtype=ref.dtype, device=ref.device)
 
     @property
     def mode(self) -> Tensor:
@@ -71,22 +69,24 @@ class HalfCauchy(TransformedDistribution):
         return self.base_dist.variance
 
     def log_prob(self, value: Tensor) -> Tensor:
+        """``log 2 + log p_Cauchy(x)`` on ``x >= 0`` and ``-inf`` below zero."""
         if self._validate_args:
             self._validate_sample(value)
-        value = cr.as_tensor(
-            value, dtype=self.base_dist.scale.dtype, device=self.base_dist.scale.device
-        )
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        log_prob = cr.where(value >= 0, log_prob, -math.inf)
-        return log_prob
+        ref = self.base_dist.scale
+        x = cr.as_tensor(value, dtype=ref.dtype, device=ref.device)
+        folded = _LOG2 + self.base_dist.log_prob(x)
+        return cr.where(x >= 0, folded, -math.inf)
 
     def cdf(self, value: Tensor) -> Tensor:
+        """``P(|X| <= x) = F(x) - F(-x) = 2 F(x) - 1`` by symmetry."""
         if self._validate_args:
             self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
+        return self.base_dist.cdf(value) * 2 - 1
 
     def icdf(self, prob: cr.Tensor) -> cr.Tensor:
-        return self.base_dist.icdf((prob + 1) / 2)
+        """Inverse of ``2 F(x) - 1``: the Cauchy quantile at ``(1 + p) / 2``."""
+        return self.base_dist.icdf(0.5 * (1 + prob))
 
     def entropy(self) -> Tensor:
-        return self.base_dist.entropy() - math.log(2)
+        """``H = H_Cauchy - log 2`` (the folded density is twice as large on half the line)."""
+        return self.base_dist.entropy() - _LOG2

@@ -1,4 +1,8 @@
-"""The Inverse Gamma distribution, mirroring ``torch.distributions.InverseGamma``."""
+"""Inverse-gamma distribution with API of ``torch.distributions.InverseGamma``.
+
+``Y = 1 / X`` for ``X ~ Gamma(concentration, rate)``: sampling and density come from the
+gamma law pushed through the power map ``x -> x**-1``.
+"""
 
 from __future__ import annotations
 
@@ -17,24 +21,14 @@ __all__ = ["InverseGamma"]
 
 
 class InverseGamma(TransformedDistribution):
-    r"""
-    Creates an inverse gamma distribution parameterized by :attr:`concentration` and
-    :attr:`rate` where::
+    r"""Reciprocal of a gamma variable.
 
-        X ~ Gamma(concentration, rate)
-        Y = 1 / X ~ InverseGamma(concentration, rate)
-
-    Example::
-
-        >>> m = InverseGamma(cr.tensor([2.0]), cr.tensor([3.0]))
-        >>> m.sample()  # doctest: +SKIP
-        tensor([ 1.2953])
+    Density on ``y > 0``: ``b**a / Gamma(a) * y**(-a-1) * exp(-b / y)``.
 
     Args:
-        concentration (float or Tensor): shape parameter of the distribution
-            (often referred to as alpha)
-        rate (float or Tensor): rate = 1 / scale of the distribution
-            (often referred to as beta)
+        concentration (float or Tensor): shape ``a > 0`` (alpha) of the gamma law.
+        rate (float or Tensor): rate ``b > 0`` (beta) of the gamma law; it acts as a scale of
+            ``Y``.
     """
 
     arg_constraints = {
@@ -51,13 +45,14 @@ class InverseGamma(TransformedDistribution):
         rate: Tensor | float,
         validate_args: bool | None = None,
     ) -> None:
-        base_dist = Gamma(concentration, rate, validate_args=validate_args)
-        neg_one = -base_dist.rate.new_ones(())
-        super().__init__(base_dist, PowerTransform(neg_one), validate_args=validate_args)
+        gamma = Gamma(concentration, rate, validate_args=validate_args)
+        # Exponent -1 as a 0-d tensor of the parameters' dtype (and device).
+        reciprocal = PowerTransform(-gamma.rate.new_ones(()))
+        super().__init__(gamma, reciprocal, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        new = self._get_checked_instance(InverseGamma, _instance)
-        return super().expand(batch_shape, _instance=new)
+        out = self._get_checked_instance(InverseGamma, _instance)
+        return super().expand(batch_shape, _instance=out)
 
     @property
     def concentration(self) -> Tensor:
@@ -69,22 +64,23 @@ class InverseGamma(TransformedDistribution):
 
     @property
     def mean(self) -> Tensor:
-        result = self.rate / (self.concentration - 1)
-        return cr.where(self.concentration > 1, result, math.inf)
+        """``b / (a - 1)`` when ``a > 1``, else ``+inf``."""
+        a = self.concentration
+        return cr.where(a > 1, self.rate / (a - 1), math.inf)
 
     @property
     def mode(self) -> Tensor:
-        return self.rate / (self.concentration + 1)
+        """``b / (a + 1)``."""
+        return self.rate / (1 + self.concentration)
 
     @property
     def variance(self) -> Tensor:
-        result = self.rate.square() / ((self.concentration - 1).square() * (self.concentration - 2))
-        return cr.where(self.concentration > 2, result, math.inf)
+        """``b**2 / ((a - 1)**2 (a - 2))`` when ``a > 2``, else ``+inf``."""
+        a = self.concentration
+        finite = self.rate.square() / ((a - 2) * (a - 1).square())
+        return cr.where(a > 2, finite, math.inf)
 
     def entropy(self) -> Tensor:
-        return (
-            self.concentration
-            + self.rate.log()
-            + self.concentration.lgamma()
-            - (1 + self.concentration) * self.concentration.digamma()
-        )
+        """``a + log b + lgamma(a) - (1 + a) digamma(a)``."""
+        a = self.concentration
+        return a + a.lgamma() - (a + 1) * a.digamma() + self.rate.log()

@@ -1,4 +1,11 @@
-"""The Kumaraswamy distribution, mirroring ``torch.distributions.Kumaraswamy``."""
+"""The Kumaraswamy distribution on (0, 1) (API of ``torch.distributions.Kumaraswamy``).
+
+With a = ``concentration1`` and b = ``concentration0`` (both positive) the density is
+``a b x^(a-1) (1 - x^a)^(b-1)`` and the CDF ``1 - (1 - x^a)^b``, which inverts in closed form:
+``X = (1 - U^(1/b))^(1/a)`` for U uniform on (0, 1) (using that 1 - U is uniform too). The
+distribution is therefore that uniform pushed through three transforms, and sampling and
+``log_prob`` come from ``TransformedDistribution``.
+"""
 
 from __future__ import annotations
 
@@ -17,29 +24,31 @@ from .utils import broadcast_all, euler_constant
 __all__ = ["Kumaraswamy"]
 
 
-def _moments(a: cr.Tensor, b: cr.Tensor, n: int) -> cr.Tensor:
-    """
-    Computes nth moment of Kumaraswamy using cr.lgamma
-    """
-    arg1 = 1 + n / a
-    log_value = cr.lgamma(arg1) + cr.lgamma(b) - cr.lgamma(arg1 + b)
-    return b * cr.exp(log_value)
+def _raw_moment(a: Tensor, b: Tensor, order: int) -> Tensor:
+    """``E[X^n] = b B(1 + n/a, b)``, with the Beta function formed from log-gammas so that
+    large arguments do not overflow."""
+    shifted = 1 + order / a
+    log_beta = cr.lgamma(shifted) + cr.lgamma(b) - cr.lgamma(shifted + b)
+    return b * cr.exp(log_beta)
 
 
 class Kumaraswamy(TransformedDistribution):
-    r"""
-    Samples from a Kumaraswamy distribution.
+    r"""Kumaraswamy distribution with concentrations a (``concentration1``) and b
+    (``concentration0``).
+
+    It resembles Beta(a, b) but has a closed-form CDF and inverse CDF, which makes it convenient
+    for reparameterised sampling. The two parameters are broadcast together; their common shape
+    is the batch shape.
 
     Example::
-        >>> m = Kumaraswamy(cr.tensor([1.0]), cr.tensor([1.0]))
-        >>> m.sample()  # a Kumaraswamy draw with concentration alpha=1 and beta=1  # doctest: +SKIP
-        tensor([ 0.1729])
+        >>> d = Kumaraswamy(cr.tensor([1.0]), cr.tensor([1.0]))  # a = b = 1: uniform on (0, 1)
+        >>> d.mean
+        tensor([0.5000])
 
     Args:
-        concentration1 (float or Tensor): 1st concentration parameter of the distribution
-            (often referred to as alpha)
-        concentration0 (float or Tensor): 2nd concentration parameter of the distribution
-            (often referred to as beta)
+        concentration1 (float or Tensor): a, positive.
+        concentration0 (float or Tensor): b, positive.
+        validate_args (bool, optional): check parameters and samples against the constraints.
     """
 
     arg_constraints = {
@@ -56,27 +65,26 @@ class Kumaraswamy(TransformedDistribution):
         validate_args: bool | None = None,
     ) -> None:
         self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
-        base_dist = Uniform(
-            cr.full_like(self.concentration0, 0),
-            cr.full_like(self.concentration0, 1),
-            validate_args=validate_args,
-        )
-        transforms = [
-            PowerTransform(exponent=self.concentration0.reciprocal()),
-            AffineTransform(loc=1.0, scale=-1.0),
-            PowerTransform(exponent=self.concentration1.reciprocal()),
+        a, b = self.concentration1, self.concentration0
+        unit_uniform = Uniform(cr.zeros_like(b), cr.ones_like(b), validate_args=validate_args)
+        inverse_cdf_steps = [
+            PowerTransform(exponent=b.reciprocal()),  # u -> u^(1/b)
+            AffineTransform(loc=1.0, scale=-1.0),  # v -> 1 - v
+            PowerTransform(exponent=a.reciprocal()),  # w -> w^(1/a)
         ]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        super().__init__(unit_uniform, inverse_cdf_steps, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        new = self._get_checked_instance(Kumaraswamy, _instance)
-        new.concentration1 = self.concentration1.expand(batch_shape)
-        new.concentration0 = self.concentration0.expand(batch_shape)
-        return super().expand(batch_shape, _instance=new)
+        out = self._get_checked_instance(Kumaraswamy, _instance)
+        out.concentration1 = self.concentration1.expand(batch_shape)
+        out.concentration0 = self.concentration0.expand(batch_shape)
+        # TransformedDistribution.expand expands the base distribution and copies the transforms.
+        return super().expand(batch_shape, _instance=out)
 
     @property
     def mean(self) -> Tensor:
-        return _moments(self.concentration1, self.concentration0, 1)
+        """``b B(1 + 1/a, b)``."""
+        return _raw_moment(self.concentration1, self.concentration0, 1)
 
     @property
     def mode(self) -> Tensor:
@@ -94,10 +102,13 @@ class Kumaraswamy(TransformedDistribution):
 
     @property
     def variance(self) -> Tensor:
-        return _moments(self.concentration1, self.concentration0, 2) - cr.pow(self.mean, 2)
+        """``E[X²] - E[X]²``."""
+        second = _raw_moment(self.concentration1, self.concentration0, 2)
+        return second - self.mean**2
 
     def entropy(self) -> Tensor:
-        t1 = 1 - self.concentration1.reciprocal()
-        t0 = 1 - self.concentration0.reciprocal()
-        H0 = cr.digamma(self.concentration0 + 1) + euler_constant
-        return t0 + t1 * H0 - cr.log(self.concentration1) - cr.log(self.concentration0)
+        """``(1 - 1/b) + (1 - 1/a) H_b - ln(a b)``, where ``H_b = ψ(b + 1) + γ`` is the
+        (generalised) harmonic number."""
+        a, b = self.concentration1, self.concentration0
+        harmonic_b = cr.digamma(b + 1) + euler_constant
+        return (1 - b.reciprocal()) + (1 - a.reciprocal()) * harmonic_b - cr.log(a) - cr.log(b)

@@ -1,9 +1,14 @@
-"""The log-normal distribution, mirroring ``torch.distributions.LogNormal``."""
+"""Log-normal distribution with API of ``torch.distributions.LogNormal``.
+
+``Y = exp(X)`` with ``X ~ Normal(loc, scale)``; the density, sampling and support all come
+from pushing the normal through :class:`ExpTransform`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import chainrule as cr
 from chainrule import Tensor
 
 from . import constraints
@@ -15,22 +20,11 @@ __all__ = ["LogNormal"]
 
 
 class LogNormal(TransformedDistribution):
-    r"""
-    Creates a log-normal distribution parameterized by
-    :attr:`loc` and :attr:`scale` where::
-
-        X ~ Normal(loc, scale)
-        Y = exp(X) ~ LogNormal(loc, scale)
-
-    Example::
-        >>> import chainrule as cr
-        >>> m = LogNormal(cr.tensor([0.0]), cr.tensor([1.0]))
-        >>> m.sample()  # log-normal distributed with mean=0 and stddev=1  # doctest: +SKIP
-        tensor([ 0.1046])
+    r"""Positive variable whose logarithm is ``Normal(loc, scale)``.
 
     Args:
-        loc (float or Tensor): mean of log of distribution
-        scale (float or Tensor): standard deviation of log of the distribution
+        loc (float or Tensor): mean of ``log Y``.
+        scale (float or Tensor): standard deviation of ``log Y`` (``> 0``).
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
@@ -44,13 +38,14 @@ class LogNormal(TransformedDistribution):
         scale: Tensor | float,
         validate_args: bool | None = None,
     ) -> None:
-        base_dist = Normal(loc, scale, validate_args=validate_args)
-        super().__init__(base_dist, ExpTransform(), validate_args=validate_args)
+        log_y = Normal(loc, scale, validate_args=validate_args)
+        super().__init__(log_y, ExpTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        new = self._get_checked_instance(LogNormal, _instance)
-        return super().expand(batch_shape, _instance=new)
+        out = self._get_checked_instance(LogNormal, _instance)
+        return super().expand(batch_shape, _instance=out)
 
+    # The parameters live on the underlying normal, so expand() keeps them in sync.
     @property
     def loc(self) -> Tensor:
         return self.base_dist.loc
@@ -61,16 +56,20 @@ class LogNormal(TransformedDistribution):
 
     @property
     def mean(self) -> Tensor:
-        return (self.loc + self.scale.pow(2) / 2).exp()
+        """``exp(mu + sigma**2 / 2)``."""
+        return (0.5 * self.scale.square() + self.loc).exp()
 
     @property
     def mode(self) -> Tensor:
-        return (self.loc - self.scale.square()).exp()
+        """``exp(mu - sigma**2)``."""
+        return cr.exp(self.loc - self.scale.square())
 
     @property
     def variance(self) -> Tensor:
-        scale_sq = self.scale.pow(2)
-        return scale_sq.expm1() * (2 * self.loc + scale_sq).exp()
+        """``(exp(sigma**2) - 1) * exp(2 mu + sigma**2)``; ``expm1`` keeps small sigma exact."""
+        s2 = self.scale.square()
+        return s2.expm1() * (s2 + 2 * self.loc).exp()
 
     def entropy(self) -> Tensor:
-        return self.base_dist.entropy() + self.loc
+        """``H[Y] = H[X] + E[X]``: the log-Jacobian of ``exp`` is ``X`` itself."""
+        return self.loc + self.base_dist.entropy()

@@ -1,4 +1,8 @@
-"""The logistic-normal distribution, mirroring ``torch.distributions.LogisticNormal``."""
+"""Logistic-normal distribution with API of ``torch.distributions.LogisticNormal``.
+
+A point of the ``K``-simplex is produced from ``K - 1`` independent normal coordinates by
+the stick-breaking map, so the event has one more entry than ``loc``/``scale``.
+"""
 
 from __future__ import annotations
 
@@ -16,27 +20,14 @@ __all__ = ["LogisticNormal"]
 
 
 class LogisticNormal(TransformedDistribution):
-    r"""
-    Creates a logistic-normal distribution parameterized by :attr:`loc` and :attr:`scale`
-    that define the base `Normal` distribution transformed with the
-    `StickBreakingTransform` such that::
+    r"""Distribution on the simplex obtained by stick-breaking a normal vector.
 
-        X ~ LogisticNormal(loc, scale)
-        Y = log(X / (1 - X.cumsum(-1)))[..., :-1] ~ Normal(loc, scale)
+    If ``X`` has this law, ``log(X / (1 - X.cumsum(-1)))[..., :-1]`` is
+    ``Normal(loc, scale)`` coordinate-wise.
 
     Args:
-        loc (float or Tensor): mean of the base distribution
-        scale (float or Tensor): standard deviation of the base distribution
-
-    Example::
-
-        >>> import chainrule as cr
-        >>> # logistic-normal distributed with mean=(0, 0, 0) and stddev=(1, 1, 1)
-        >>> # of the base Normal distribution
-        >>> m = LogisticNormal(cr.tensor([0.0] * 3), cr.tensor([1.0] * 3))
-        >>> m.sample()  # doctest: +SKIP
-        tensor([ 0.7653,  0.0341,  0.0579,  0.1427])
-
+        loc (float or Tensor): means of the underlying normal coordinates.
+        scale (float or Tensor): standard deviations of those coordinates (``> 0``).
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
@@ -50,15 +41,17 @@ class LogisticNormal(TransformedDistribution):
         scale: Tensor | float,
         validate_args: bool | None = None,
     ) -> None:
-        base_dist = Normal(loc, scale, validate_args=validate_args)
-        if not base_dist.batch_shape:
-            base_dist = base_dist.expand([1])
-        super().__init__(base_dist, StickBreakingTransform(), validate_args=validate_args)
+        coords = Normal(loc, scale, validate_args=validate_args)
+        # Stick breaking needs a vector to act on: scalar parameters give a 1-vector (K = 2).
+        if len(coords.batch_shape) == 0:
+            coords = coords.expand([1])
+        super().__init__(coords, StickBreakingTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        new = self._get_checked_instance(LogisticNormal, _instance)
-        return super().expand(batch_shape, _instance=new)
+        out = self._get_checked_instance(LogisticNormal, _instance)
+        return super().expand(batch_shape, _instance=out)
 
+    # TransformedDistribution wraps the normal in Independent (the transform has event_dim 1).
     @property
     def loc(self) -> Tensor:
         return self.base_dist.base_dist.loc

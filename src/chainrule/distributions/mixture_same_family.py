@@ -1,5 +1,12 @@
-"""``MixtureSameFamily``: a mixture of components of one family, mirroring
-``torch.distributions.MixtureSameFamily``."""
+"""``MixtureSameFamily``: a finite mixture ``p(x) = Σₖ πₖ pₖ(x)`` whose ``k`` components are
+one distribution family, held as a single batched distribution; constructor, attributes and
+results follow ``torch.distributions.MixtureSameFamily``.
+
+The weights ``π`` come from a :class:`Categorical` over ``k`` categories; the components are
+any :class:`Distribution` whose *rightmost batch dim* has size ``k`` and indexes the
+component. The mixture's batch shape is the components' batch shape without that dim, and
+its event shape is theirs.
+"""
 
 from __future__ import annotations
 
@@ -18,45 +25,29 @@ __all__ = ["MixtureSameFamily"]
 
 
 class MixtureSameFamily(Distribution):
-    r"""
-    The `MixtureSameFamily` distribution implements a (batch of) mixture
-    distribution where all components are from different parameterizations of
-    the same distribution type. It is parameterized by a `Categorical`
-    "selecting distribution" (over `k` components) and a component
-    distribution, i.e., a `Distribution` with a rightmost batch shape
-    (equal to `[k]`) which indexes each (batch of) component.
-
-    Examples::
-
-        # Construct Gaussian Mixture Model in 1D consisting of 5 equally
-        # weighted normal distributions
-        mix = D.Categorical(cr.ones(5,))
-        comp = D.Normal(cr.randn(5,), cr.rand(5,))
-        gmm = MixtureSameFamily(mix, comp)
-
-        # Construct Gaussian Mixture Model in 2D consisting of 5 equally
-        # weighted bivariate normal distributions
-        mix = D.Categorical(cr.ones(5,))
-        comp = D.Independent(D.Normal(
-        ...          cr.randn(5,2), cr.rand(5,2)), 1)
-        gmm = MixtureSameFamily(mix, comp)
-
-        # Construct a batch of 3 Gaussian Mixture Models in 2D each
-        # consisting of 5 random weighted bivariate normal distributions
-        mix = D.Categorical(cr.rand(3,5))
-        comp = D.Independent(D.Normal(
-        ...         cr.randn(3,5,2), cr.rand(3,5,2)), 1)
-        gmm = MixtureSameFamily(mix, comp)
+    r"""Mixture of ``k`` same-family components with ``Categorical`` weights.
 
     Args:
-        mixture_distribution: `cr.distributions.Categorical`-like
-            instance. Manages the probability of selecting components.
-            The number of categories must match the rightmost batch
-            dimension of the `component_distribution`. Must have either
-            scalar `batch_shape` or `batch_shape` matching
-            `component_distribution.batch_shape[:-1]`
-        component_distribution: `cr.distributions.Distribution`-like
-            instance. Right-most batch dimension indexes component.
+        mixture_distribution: a :class:`Categorical` over ``k`` categories giving the
+            weights; its batch shape must broadcast against (aligned from the right) the
+            component batch shape without its last dim.
+        component_distribution: a :class:`Distribution` with ``batch_shape[-1] == k``.
+        validate_args: check values passed to :meth:`log_prob` against the support.
+
+    * ``log_prob(x) = logsumexp_k(log πₖ + log pₖ(x))``, stable for tiny weights/densities.
+    * ``mean = Σ πₖ μₖ``; ``variance`` by the law of total variance,
+      ``Σ πₖ (σₖ² + (μₖ - μ)²)``; ``cdf(x) = Σ πₖ Fₖ(x)`` (scalar events only).
+    * ``sample`` picks a component index per draw and keeps that component's draw; there is
+      no ``rsample``, the discrete choice is not reparameterisable.
+
+    Example (a batch of 3 mixtures of 5 bivariate normals)::
+
+        >>> import chainrule as cr
+        >>> from chainrule.distributions import Categorical, Independent, Normal
+        >>> weights = Categorical(cr.rand(3, 5))
+        >>> comps = Independent(Normal(cr.randn(3, 5, 2), cr.rand(3, 5, 2) + 0.1), 1)
+        >>> MixtureSameFamily(weights, comps).sample((4,)).shape
+        torch.Size([4, 3, 2])
     """
 
     arg_constraints: dict[str, constraints.Constraint] = {}
@@ -68,61 +59,55 @@ class MixtureSameFamily(Distribution):
         component_distribution: Distribution,
         validate_args: bool | None = None,
     ) -> None:
+        if not isinstance(mixture_distribution, Categorical):
+            raise ValueError(
+                "MixtureSameFamily: mixture_distribution must be an instance of "
+                f"cr.distributions.Categorical, got {type(mixture_distribution).__name__}"
+            )
+        if not isinstance(component_distribution, Distribution):
+            raise ValueError(
+                "MixtureSameFamily: component_distribution must be an instance of "
+                f"cr.distributions.Distribution, got {type(component_distribution).__name__}"
+            )
         self._mixture_distribution = mixture_distribution
         self._component_distribution = component_distribution
 
-        if not isinstance(self._mixture_distribution, Categorical):
-            raise ValueError(
-                " The Mixture distribution needs to be an  instance of cr.distributions.Categorical"
-            )
-
-        if not isinstance(self._component_distribution, Distribution):
-            raise ValueError(
-                "The Component distribution needs to be an "
-                "instance of cr.distributions.Distribution"
-            )
-
-        # Check that batch size matches
-        mdbs = self._mixture_distribution.batch_shape
-        cdbs = self._component_distribution.batch_shape[:-1]
-        for size1, size2 in zip(reversed(mdbs), reversed(cdbs)):
-            if size1 != 1 and size2 != 1 and size1 != size2:
+        weights_batch = mixture_distribution.batch_shape
+        mixture_batch = component_distribution.batch_shape[:-1]
+        # right-aligned sizes must agree wherever neither is 1
+        for a, b in zip(reversed(weights_batch), reversed(mixture_batch)):
+            if a != b and 1 not in (a, b):
                 raise ValueError(
-                    f"`mixture_distribution.batch_shape` ({mdbs}) is not "
-                    "compatible with `component_distribution."
-                    f"batch_shape`({cdbs})"
+                    f"MixtureSameFamily: mixture_distribution.batch_shape ({weights_batch}) is "
+                    f"not compatible with component_distribution.batch_shape[:-1] "
+                    f"({mixture_batch})"
                 )
-
-        # Check that the number of mixture components matches
-        km = self._mixture_distribution.logits.shape[-1]
-        kc = self._component_distribution.batch_shape[-1]
-        if km is not None and kc is not None and km != kc:
+        k_weights = mixture_distribution.logits.shape[-1]
+        k_components = component_distribution.batch_shape[-1]
+        if k_weights != k_components:
             raise ValueError(
-                f"`mixture_distribution component` ({km}) does not"
-                " equal `component_distribution.batch_shape[-1]`"
-                f" ({kc})"
+                f"MixtureSameFamily: mixture_distribution has {k_weights} categories but "
+                f"component_distribution.batch_shape[-1] is {k_components}"
             )
-        self._num_component = km
-
-        event_shape = self._component_distribution.event_shape
-        self._event_ndims = len(event_shape)
+        self._num_component = k_weights
+        self._event_ndims = len(component_distribution.event_shape)
         super().__init__(
-            batch_shape=cdbs,
-            event_shape=event_shape,
+            batch_shape=mixture_batch,
+            event_shape=component_distribution.event_shape,
             validate_args=validate_args,
         )
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        batch_shape = cr.Size(batch_shape)
-        batch_shape_comp = batch_shape + (self._num_component,)
         new = self._get_checked_instance(MixtureSameFamily, _instance)
-        new._component_distribution = self._component_distribution.expand(batch_shape_comp)
+        batch_shape = cr.Size(batch_shape)
         new._mixture_distribution = self._mixture_distribution.expand(batch_shape)
+        new._component_distribution = self._component_distribution.expand(
+            batch_shape + (self._num_component,)
+        )
         new._num_component = self._num_component
         new._event_ndims = self._event_ndims
-        event_shape = new._component_distribution.event_shape
-        super(MixtureSameFamily, new).__init__(
-            batch_shape=batch_shape, event_shape=event_shape, validate_args=False
+        Distribution.__init__(
+            new, batch_shape, new._component_distribution.event_shape, validate_args=False
         )
         new._validate_args = self._validate_args
         return new
@@ -140,74 +125,67 @@ class MixtureSameFamily(Distribution):
         return self._component_distribution
 
     @property
+    def _component_dim(self) -> int:
+        """Position (from the right) of the component dim in per-component statistics."""
+        return -1 - self._event_ndims
+
+    def _insert_component_dim(self, x: Tensor) -> Tensor:
+        """A value of the mixture, ``(..., batch, event)``, made to broadcast against all ``k``
+        components: a singleton dim is put where the component dim sits."""
+        return x.unsqueeze(self._component_dim)
+
+    def _weights_like_components(self, weights: Tensor) -> Tensor:
+        """Reshape weights ``(weights_batch..., k)`` to broadcast against per-component
+        statistics ``(batch..., k, event...)``.
+
+        Singleton dims are appended for the event dims; when the weights' batch has a rank
+        other than 1, singletons are also inserted before ``k`` to make up the difference in
+        batch rank (the placement torch uses, kept for identical results)."""
+        n_weight_batch = len(self._mixture_distribution.batch_shape)
+        gap = 0 if n_weight_batch == 1 else len(self.batch_shape) - n_weight_batch
+        head, k = tuple(weights.shape[:-1]), tuple(weights.shape[-1:])
+        return weights.reshape(head + (1,) * gap + k + (1,) * self._event_ndims)
+
+    @property
     def mean(self) -> Tensor:
-        probs = self._pad_mixture_dimensions(self.mixture_distribution.probs)
-        return cr.sum(
-            probs * self.component_distribution.mean, dim=-1 - self._event_ndims
-        )  # [B, E]
+        weights = self._weights_like_components(self._mixture_distribution.probs)
+        return (weights * self._component_distribution.mean).sum(self._component_dim)
 
     @property
     def variance(self) -> Tensor:
-        # Law of total variance: Var(Y) = E[Var(Y|X)] + Var(E[Y|X])
-        probs = self._pad_mixture_dimensions(self.mixture_distribution.probs)
-        mean_cond_var = cr.sum(
-            probs * self.component_distribution.variance, dim=-1 - self._event_ndims
-        )
-        var_cond_mean = cr.sum(
-            probs * (self.component_distribution.mean - self._pad(self.mean)).pow(2.0),
-            dim=-1 - self._event_ndims,
-        )
-        return mean_cond_var + var_cond_mean
+        # law of total variance: E[Var(x | component)] + Var(E[x | component])
+        weights = self._weights_like_components(self._mixture_distribution.probs)
+        comps = self._component_distribution
+        spread = (comps.mean - self._insert_component_dim(self.mean)).pow(2)
+        within = (weights * comps.variance).sum(self._component_dim)
+        between = (weights * spread).sum(self._component_dim)
+        return within + between
 
-    def cdf(self, x: cr.Tensor) -> cr.Tensor:
-        x = self._pad(x)
-        cdf_x = self.component_distribution.cdf(x)
-        mix_prob = self.mixture_distribution.probs
+    def cdf(self, x: Tensor) -> Tensor:
+        per_component = self._component_distribution.cdf(self._insert_component_dim(x))
+        return (per_component * self._mixture_distribution.probs).sum(-1)
 
-        return cr.sum(cdf_x * mix_prob, dim=-1)
-
-    def log_prob(self, x: cr.Tensor) -> cr.Tensor:
+    def log_prob(self, x: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(x)
-        x = self._pad(x)
-        log_prob_x = self.component_distribution.log_prob(x)  # [S, B, k]
-        log_mix_prob = cr.log_softmax(self.mixture_distribution.logits, dim=-1)  # [B, k]
-        return cr.logsumexp(log_prob_x + log_mix_prob, dim=-1)  # [S, B]
+        per_component = self._component_distribution.log_prob(self._insert_component_dim(x))
+        log_weights = cr.log_softmax(self._mixture_distribution.logits, dim=-1)
+        return cr.logsumexp(per_component + log_weights, dim=-1)
 
     def sample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
         with cr.no_grad():
-            sample_len = len(sample_shape)
-            batch_len = len(self.batch_shape)
-            gather_dim = sample_len + batch_len
-            es = self.event_shape
-
-            # mixture samples [n, B]
-            mix_sample = self.mixture_distribution.sample(sample_shape)
-            mix_shape = mix_sample.shape
-
-            # component samples [n, B, k, E]
-            comp_samples = self.component_distribution.sample(sample_shape)
-
-            # Gather along the k dimension
-            mix_sample_r = mix_sample.reshape(mix_shape + cr.Size([1] * (len(es) + 1)))
-            mix_sample_r = mix_sample_r.repeat(cr.Size([1] * len(mix_shape)) + cr.Size([1]) + es)
-
-            samples = cr.gather(comp_samples, gather_dim, mix_sample_r)
-            return samples.squeeze(gather_dim)
-
-    def _pad(self, x: cr.Tensor) -> cr.Tensor:
-        return x.unsqueeze(-1 - self._event_ndims)
-
-    def _pad_mixture_dimensions(self, x: cr.Tensor) -> cr.Tensor:
-        dist_batch_ndims = len(self.batch_shape)
-        cat_batch_ndims = len(self.mixture_distribution.batch_shape)
-        pad_ndims = 0 if cat_batch_ndims == 1 else dist_batch_ndims - cat_batch_ndims
-        xs = x.shape
-        x = x.reshape(
-            xs[:-1] + cr.Size(pad_ndims * [1]) + xs[-1:] + cr.Size(self._event_ndims * [1])
-        )
-        return x
+            # one draw from every component, then keep the one the categorical picked
+            picks = self._mixture_distribution.sample(sample_shape)  # (S..., weights_batch...)
+            draws = self._component_distribution.sample(sample_shape)  # (S..., batch..., k, E...)
+            axis = len(sample_shape) + len(self.batch_shape)
+            event = tuple(self.event_shape)
+            # index tensor (S..., weights_batch..., 1, E...), constant along the event dims
+            index = picks.reshape(tuple(picks.shape) + (1,) * (1 + len(event)))
+            index = index.expand(tuple(picks.shape) + (1,) + event)
+            return cr.gather(draws, axis, index).squeeze(axis)
 
     def __repr__(self) -> str:
-        args_string = f"\n  {self.mixture_distribution},\n  {self.component_distribution}"
-        return "MixtureSameFamily" + "(" + args_string + ")"
+        return (
+            f"MixtureSameFamily(\n  {self._mixture_distribution},\n"
+            f"  {self._component_distribution})"
+        )

@@ -1,4 +1,9 @@
-"""The Multinomial distribution, mirroring ``torch.distributions.Multinomial``."""
+"""Multinomial law: how many of ``n`` independent categorical draws fell in each of ``K``
+classes, ``P(x) = n! / prod_i x_i! * prod_i p_i^x_i`` for counts ``x`` summing to ``n``.
+
+Same public surface as ``torch.distributions.Multinomial``; ``total_count`` is one Python int
+for the whole batch. The event is the vector of counts (event shape ``(K,)``).
+"""
 
 from __future__ import annotations
 
@@ -16,23 +21,15 @@ __all__ = ["Multinomial"]
 
 
 class Multinomial(Distribution):
-    """Counts of each of ``K`` categories in ``total_count`` (a Python int) draws from a
-    :class:`Categorical` (``probs`` or ``logits``). Event shape ``(K,)``.
+    """Class counts of ``total_count`` draws from ``Categorical(probs or logits)``.
 
-    ``log_prob`` does not need ``total_count`` (it is read off the value's sum), so it can be
-    left at its default when only scoring, as in PyTorch.
+    ``mean = n p`` and ``variance = n p (1 - p)`` per class (each count is Binomial(n, p_i)).
+    ``log_prob`` reads ``n`` from the counts' sum, so a distribution built with the default
+    ``total_count`` can score counts of any total; sampling and ``entropy`` use the given ``n``.
     """
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     total_count: int
-
-    @property
-    def mean(self) -> cr.Tensor:
-        return self.probs * self.total_count
-
-    @property
-    def variance(self) -> cr.Tensor:
-        return self.total_count * self.probs * (1 - self.probs)
 
     def __init__(
         self,
@@ -45,19 +42,19 @@ class Multinomial(Distribution):
             raise NotImplementedError("inhomogeneous total_count is not supported")
         self.total_count = total_count
         self._categorical = Categorical(probs=probs, logits=logits)
+        # the per-class marginals, used by ``entropy``
         self._binomial = Binomial(total_count=total_count, probs=self.probs)
-        batch_shape = self._categorical.batch_shape
-        event_shape = self._categorical.param_shape[-1:]
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+        cat = self._categorical
+        super().__init__(cat.batch_shape, cat.param_shape[-1:], validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Multinomial:
-        new = self._get_checked_instance(Multinomial, _instance)
-        batch_shape = cr.Size(batch_shape)
-        new.total_count = self.total_count
-        new._categorical = self._categorical.expand(batch_shape)
-        super(Multinomial, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        out = self._get_checked_instance(Multinomial, _instance)
+        target = cr.Size(batch_shape)
+        out.total_count = self.total_count
+        out._categorical = self._categorical.expand(target)
+        super(Multinomial, out).__init__(target, self.event_shape, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
 
     def _new(self, *args: Any, **kwargs: Any) -> cr.Tensor:
         return self._categorical._new(*args, **kwargs)
@@ -78,34 +75,41 @@ class Multinomial(Distribution):
     def param_shape(self) -> cr.Size:
         return self._categorical.param_shape
 
+    @property
+    def mean(self) -> cr.Tensor:
+        return self.total_count * self.probs
+
+    @property
+    def variance(self) -> cr.Tensor:
+        p = self.probs
+        return self.total_count * p * (1 - p)
+
     def sample(self, sample_shape: Any = _EMPTY_SIZE) -> cr.Tensor:
-        sample_shape = cr.Size(sample_shape)
-        samples = self._categorical.sample(cr.Size((self.total_count,) + tuple(sample_shape)))
-        # (total_count, sample_shape, batch_shape) -> (sample_shape, batch_shape, total_count)
-        shifted_idx = list(range(samples.dim()))
-        shifted_idx.append(shifted_idx.pop(0))
-        samples = samples.permute(*shifted_idx)
-        counts = cr.zeros(self._extended_shape(sample_shape), dtype=samples.dtype)
-        counts.scatter_add_(-1, samples, cr.ones_like(samples))
-        return counts.type_as(self.probs)
+        """Draw ``n`` class labels per sample and count them: the labels (the ``n`` draws
+        moved to the last axis) are scatter-added into ``k`` counters, so memory grows with
+        ``n + k``, not ``n * k``."""
+        k = self._categorical._num_events
+        draws = (self.total_count, *cr.Size(sample_shape))
+        labels = self._categorical.sample(draws).movedim(0, -1)
+        counts = cr.zeros((*labels.shape[:-1], k), dtype=self.probs.dtype)
+        return counts.scatter_add_(-1, labels, cr.ones(labels.shape, dtype=self.probs.dtype))
 
     def entropy(self) -> cr.Tensor:
+        """Expanding ``-E[log P(X)]`` with ``log P(x) = log n! - sum_i log x_i! +
+        sum_i x_i log p_i``: the last term averages to ``-n H(Categorical)``, and each
+        ``E[log X_i!]`` is a sum over the Binomial(n, p_i) marginal (``k = 0`` adds 0)."""
         n = cr.tensor(self.total_count)
-        cat_entropy = self._categorical.entropy()
-        term1 = n * cat_entropy - cr.lgamma(n + 1)
-        support = self._binomial.enumerate_support(expand=False)[1:]
-        binomial_probs = cr.exp(self._binomial.log_prob(support))
-        weights = cr.lgamma(support + 1)
-        term2 = (binomial_probs * weights).sum([0, -1])
-        return term1 + term2
+        ks = self._binomial.enumerate_support(expand=False)[1:]
+        marginal_pmf = self._binomial.log_prob(ks).exp()
+        expected_log_fact = (marginal_pmf * cr.lgamma(ks + 1)).sum([0, -1])
+        return n * self._categorical.entropy() - cr.lgamma(n + 1) + expected_log_fact
 
     def log_prob(self, value: cr.Tensor) -> cr.Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        logits, value = broadcast_all(self.logits, value)
-        log_factorial_n = cr.lgamma(value.sum(-1) + 1)
-        log_factorial_xs = cr.lgamma(value + 1).sum(-1)
-        # 0 * -inf is 0 here: a zero count of an impossible category
-        logits = cr.where((value == 0) & (logits == float("-inf")), cr.zeros_like(logits), logits)
-        log_powers = (logits * value).sum(-1)
-        return log_factorial_n - log_factorial_xs + log_powers
+        lo, x = broadcast_all(self.logits, value)
+        # An impossible class (log p = -inf) with count 0 contributes 0, not 0 * (-inf).
+        absent = (x == 0) & (lo == float("-inf"))
+        lo = cr.where(absent, cr.zeros_like(lo), lo)
+        log_coef = cr.lgamma(x.sum(-1) + 1) - cr.lgamma(x + 1).sum(-1)
+        return log_coef + (x * lo).sum(-1)

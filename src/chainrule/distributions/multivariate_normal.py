@@ -1,4 +1,15 @@
-"""The multivariate normal distribution, mirroring ``torch.distributions.MultivariateNormal``."""
+"""``MultivariateNormal``: the Gaussian ``N(loc, Σ)`` over vectors of length ``n``, with the
+constructor, attributes and results of ``torch.distributions.MultivariateNormal``.
+
+Every computation goes through one lower-triangular factor ``L`` with ``Σ = L Lᵀ``:
+
+* log density   ``-½ (n log 2π + ‖L⁻¹(x - μ)‖²) - Σᵢ log Lᵢᵢ``
+* entropy       ``½ n (1 + log 2π) + Σᵢ log Lᵢᵢ``
+* draws         ``μ + L ε`` with ``ε ~ N(0, I)`` (reparameterised, so gradients flow)
+
+``L`` is stored with the batch shape it was given (``_unbroadcasted_scale_tril``), so that
+batched solves and draws never copy it out to the full batch shape of the distribution.
+"""
 
 from __future__ import annotations
 
@@ -14,114 +25,84 @@ from .utils import _EMPTY_SIZE, _standard_normal, lazy_property
 
 __all__ = ["MultivariateNormal"]
 
+_LOG_TWO_PI = math.log(2.0 * math.pi)
+_MATRIX_ARGS = ("covariance_matrix", "precision_matrix", "scale_tril")
 
-def _batch_mv(bmat: cr.Tensor, bvec: cr.Tensor) -> cr.Tensor:
-    r"""
-    Performs a batched matrix-vector product, with compatible but different batch shapes.
 
-    This function takes as input `bmat`, containing :math:`n \times n` matrices, and
-    `bvec`, containing length :math:`n` vectors.
+def _matvec(mat: Tensor, vec: Tensor) -> Tensor:
+    """``mat @ vec`` for a batch of matrices and a batch of vectors whose batch shapes
+    broadcast against each other."""
+    return cr.matmul(mat, vec.unsqueeze(-1)).squeeze(-1)
 
-    Both `bmat` and `bvec` may have any number of leading dimensions, which correspond
-    to a batch shape. They are not necessarily assumed to have the same batch shape,
-    just ones which can be broadcasted.
+
+def _tril_half_logdet(tril: Tensor) -> Tensor:
+    """``½ log det(L Lᵀ) = Σᵢ log Lᵢᵢ`` for a batch of lower Cholesky factors."""
+    return cr.diagonal(tril, dim1=-2, dim2=-1).log().sum(-1)
+
+
+def _mahalanobis_sq(tril: Tensor, x: Tensor) -> Tensor:
+    """``xᵀ (L Lᵀ)⁻¹ x = ‖L⁻¹ x‖²``, batched; ``x`` may carry extra leading (sample) dims.
+
+    The batch dims of ``tril`` line up with the rightmost batch dims of ``x``. Any further
+    leading dims of ``x`` are folded into the columns of a single right-hand side, so there
+    is one triangular solve per matrix of ``tril`` rather than one per draw, and ``tril`` is
+    never copied along the sample dims.
     """
-    return cr.matmul(bmat, bvec.unsqueeze(-1)).squeeze(-1)
+    n = x.shape[-1]
+    extra = x.dim() - 1 - (tril.dim() - 2)
+    if extra <= 0:
+        solved = cr.linalg.solve_triangular(tril, x.unsqueeze(-1), upper=False)
+        return solved.squeeze(-1).pow(2).sum(-1)
+    outer = tuple(x.shape[:extra])
+    inner = tuple(x.shape[extra:-1])
+    # (outer..., inner..., n) -> (inner..., n, prod(outer)): every outer index becomes a column
+    columns = x.reshape((math.prod(outer),) + inner + (n,)).movedim(0, -1)
+    solved = cr.linalg.solve_triangular(tril, columns, upper=False)
+    per_column = solved.pow(2).sum(-2)  # (batch..., prod(outer))
+    return per_column.movedim(-1, 0).reshape(outer + tuple(per_column.shape[:-1]))
 
 
-def _batch_mahalanobis(bL: cr.Tensor, bx: cr.Tensor) -> cr.Tensor:
-    r"""
-    Computes the squared Mahalanobis distance :math:`\mathbf{x}^\top\mathbf{M}^{-1}\mathbf{x}`
-    for a factored :math:`\mathbf{M} = \mathbf{L}\mathbf{L}^\top`.
+def _precision_to_scale_tril(precision: Tensor) -> Tensor:
+    """Lower factor ``L`` of ``Σ = P⁻¹`` computed without ever forming ``Σ``.
 
-    Accepts batches for both bL and bx. They are not necessarily assumed to have the same batch
-    shape, but `bL` one should be able to be broadcasted to `bx` one.
+    Reversing the order of rows and columns of ``P`` and taking a Cholesky factor of that
+    gives, once reversed back, an *upper* triangular ``U`` with ``P = U Uᵀ``. Hence
+    ``Σ = U⁻ᵀ U⁻¹`` and ``L = U⁻ᵀ`` is lower triangular with a positive diagonal. Only
+    triangular solves are used, which is better conditioned than inverting ``P``.
     """
-    n = bx.size(-1)
-    bx_batch_shape = bx.shape[:-1]
-
-    # Assume that bL.shape = (i, 1, n, n), bx.shape = (..., i, j, n),
-    # we are going to make bx have shape (..., 1, j,  i, 1, n) to apply batched tri.solve
-    bx_batch_dims = len(bx_batch_shape)
-    bL_batch_dims = bL.dim() - 2
-    outer_batch_dims = bx_batch_dims - bL_batch_dims
-    old_batch_dims = outer_batch_dims + bL_batch_dims
-    new_batch_dims = outer_batch_dims + 2 * bL_batch_dims
-    # Reshape bx with the shape (..., 1, i, j, 1, n)
-    bx_new_shape = bx.shape[:outer_batch_dims]
-    for sL, sx in zip(bL.shape[:-2], bx.shape[outer_batch_dims:-1]):
-        bx_new_shape += (sx // sL, sL)
-    bx_new_shape += (n,)
-    bx = bx.reshape(bx_new_shape)
-    # Permute bx to make it have shape (..., 1, j, i, 1, n)
-    permute_dims = (
-        list(range(outer_batch_dims))
-        + list(range(outer_batch_dims, new_batch_dims, 2))
-        + list(range(outer_batch_dims + 1, new_batch_dims, 2))
-        + [new_batch_dims]
-    )
-    bx = bx.permute(permute_dims)
-
-    flat_L = bL.reshape(-1, n, n)  # shape = b x n x n
-    flat_x = bx.reshape(-1, flat_L.size(0), n)  # shape = c x b x n
-    flat_x_swap = flat_x.permute(1, 2, 0)  # shape = b x n x c
-    M_swap = (
-        cr.linalg.solve_triangular(flat_L, flat_x_swap, upper=False).pow(2).sum(-2)
-    )  # shape = b x c
-    M = M_swap.t()  # shape = c x b
-
-    # Now we revert the above reshape and permute operators.
-    permuted_M = M.reshape(bx.shape[:-1])  # shape = (..., 1, j, i, 1)
-    permute_inv_dims = list(range(outer_batch_dims))
-    for i in range(bL_batch_dims):
-        permute_inv_dims += [outer_batch_dims + i, old_batch_dims + i]
-    reshaped_M = permuted_M.permute(permute_inv_dims)  # shape = (..., 1, i, j, 1)
-    return reshaped_M.reshape(bx_batch_shape)
+    n = precision.shape[-1]
+    reversed_factor = cr.linalg.cholesky(cr.flip(precision, (-2, -1)))
+    upper = cr.flip(reversed_factor, (-2, -1))
+    eye = cr.eye(n, dtype=precision.dtype, device=precision.device)
+    return cr.linalg.solve_triangular(upper, eye, upper=True).mT
 
 
-def _precision_to_scale_tril(P: cr.Tensor) -> cr.Tensor:
-    # Ref: https://nbviewer.jupyter.org/gist/fehiepsi/5ef8e09e61604f10607380467eb82006#Precision-to-scale_tril
-    Lf = cr.linalg.cholesky(cr.flip(P, (-2, -1)))
-    L_inv = cr.transpose(cr.flip(Lf, (-2, -1)), -2, -1)
-    Id = cr.eye(P.shape[-1], dtype=P.dtype, device=P.device)
-    L = cr.linalg.solve_triangular(L_inv, Id, upper=False)
-    return L
+# how each accepted matrix argument is turned into the lower factor of the covariance
+_TO_SCALE_TRIL = {
+    "covariance_matrix": cr.linalg.cholesky,
+    "precision_matrix": _precision_to_scale_tril,
+    "scale_tril": lambda tril: tril,
+}
 
 
 class MultivariateNormal(Distribution):
-    r"""
-    Creates a multivariate normal (also called Gaussian) distribution
-    parameterized by a mean vector and a covariance matrix.
+    r"""Gaussian over vectors, given a mean ``loc`` (shape ``batch + (n,)``) and exactly one
+    of three descriptions of the ``n × n`` covariance ``Σ`` (each with optional batch dims):
 
-    The multivariate normal distribution can be parameterized either
-    in terms of a positive definite covariance matrix :math:`\mathbf{\Sigma}`
-    or a positive definite precision matrix :math:`\mathbf{\Sigma}^{-1}`
-    or a lower-triangular matrix :math:`\mathbf{L}` with positive-valued
-    diagonal entries, such that
-    :math:`\mathbf{\Sigma} = \mathbf{L}\mathbf{L}^\top`. This triangular matrix
-    can be obtained via e.g. Cholesky decomposition of the covariance.
+    * ``covariance_matrix``: ``Σ`` itself, positive definite;
+    * ``precision_matrix``: ``Σ⁻¹``, positive definite;
+    * ``scale_tril``: a lower-triangular ``L`` with positive diagonal and ``Σ = L Lᵀ``.
 
-    Example:
+    Whatever is given is converted once to ``L`` (a Cholesky factorisation, or the
+    reversed-order factorisation of :func:`_precision_to_scale_tril`); passing ``scale_tril``
+    skips that step. The two other matrices are derived from ``L`` on first access.
+    ``rsample`` is reparameterised: ``loc + L ε`` with standard normal ``ε``.
 
-        >>> # xdoctest: +REQUIRES(env:TORCH_DOCTEST_LAPACK)
+    Example::
+
         >>> m = MultivariateNormal(cr.zeros(2), cr.eye(2))
-        >>> m.sample()  # doctest: +SKIP
-        tensor([-0.2102, -0.5429])
-
-    Args:
-        loc (Tensor): mean of the distribution
-        covariance_matrix (Tensor): positive-definite covariance matrix
-        precision_matrix (Tensor): positive-definite precision matrix
-        scale_tril (Tensor): lower-triangular factor of covariance, with positive-valued diagonal
-
-    Note:
-        Only one of :attr:`covariance_matrix` or :attr:`precision_matrix` or
-        :attr:`scale_tril` can be specified.
-
-        Using :attr:`scale_tril` will be more efficient: all computations internally
-        are based on :attr:`scale_tril`. If :attr:`covariance_matrix` or
-        :attr:`precision_matrix` is passed instead, it is only used to compute
-        the corresponding lower triangular matrices using a Cholesky decomposition.
+        >>> m.sample().shape
+        torch.Size([2])
     """
 
     arg_constraints = {
@@ -143,86 +124,62 @@ class MultivariateNormal(Distribution):
     ) -> None:
         if loc.dim() < 1:
             raise ValueError("loc must be at least one-dimensional.")
-        if (covariance_matrix is not None) + (scale_tril is not None) + (
-            precision_matrix is not None
-        ) != 1:
+        given = {
+            "covariance_matrix": covariance_matrix,
+            "precision_matrix": precision_matrix,
+            "scale_tril": scale_tril,
+        }
+        supplied = [(name, mat) for name, mat in given.items() if mat is not None]
+        if len(supplied) != 1:
             raise ValueError(
                 "Exactly one of covariance_matrix or precision_matrix or scale_tril may be "
-                "specified."
+                f"specified; got {[name for name, _ in supplied] or 'none'}."
             )
-
-        if scale_tril is not None:
-            if scale_tril.dim() < 2:
-                raise ValueError(
-                    "scale_tril matrix must be at least two-dimensional, "
-                    "with optional leading batch dimensions"
-                )
-            batch_shape = cr.broadcast_shapes(scale_tril.shape[:-2], loc.shape[:-1])
-            self.scale_tril = scale_tril.expand(batch_shape + (-1, -1))
-        elif covariance_matrix is not None:
-            if covariance_matrix.dim() < 2:
-                raise ValueError(
-                    "covariance_matrix must be at least two-dimensional, "
-                    "with optional leading batch dimensions"
-                )
-            batch_shape = cr.broadcast_shapes(covariance_matrix.shape[:-2], loc.shape[:-1])
-            self.covariance_matrix = covariance_matrix.expand(batch_shape + (-1, -1))
-        else:
-            if precision_matrix is None:
-                raise AssertionError("precision_matrix is unexpectedly None")
-            if precision_matrix.dim() < 2:
-                raise ValueError(
-                    "precision_matrix must be at least two-dimensional, "
-                    "with optional leading batch dimensions"
-                )
-            batch_shape = cr.broadcast_shapes(precision_matrix.shape[:-2], loc.shape[:-1])
-            self.precision_matrix = precision_matrix.expand(batch_shape + (-1, -1))
+        name, matrix = supplied[0]
+        if matrix.dim() < 2:
+            raise ValueError(
+                f"{name} must be at least two-dimensional, with optional leading batch "
+                f"dimensions; got shape {tuple(matrix.shape)}"
+            )
+        batch_shape = cr.broadcast_shapes(matrix.shape[:-2], loc.shape[:-1])
+        # the argument, broadcast to the full batch, is what validation checks
+        setattr(self, name, matrix.expand(batch_shape + (-1, -1)))
         self.loc = loc.expand(batch_shape + (-1,))
-
-        event_shape = self.loc.shape[-1:]
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
-
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = cr.linalg.cholesky(covariance_matrix)
-        else:  # precision_matrix is not None
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        super().__init__(batch_shape, self.loc.shape[-1:], validate_args=validate_args)
+        # factorise only after validation, so a bad matrix reports a constraint error
+        self._unbroadcasted_scale_tril = _TO_SCALE_TRIL[name](matrix)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
         new = self._get_checked_instance(MultivariateNormal, _instance)
         batch_shape = cr.Size(batch_shape)
-        loc_shape = batch_shape + self.event_shape
-        cov_shape = batch_shape + self.event_shape + self.event_shape
-        new.loc = self.loc.expand(loc_shape)
+        square = batch_shape + self._event_shape + self._event_shape
+        new.loc = self.loc.expand(batch_shape + self._event_shape)
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
-        if "covariance_matrix" in self.__dict__:
-            new.covariance_matrix = self.covariance_matrix.expand(cov_shape)
-        if "scale_tril" in self.__dict__:
-            new.scale_tril = self.scale_tril.expand(cov_shape)
-        if "precision_matrix" in self.__dict__:
-            new.precision_matrix = self.precision_matrix.expand(cov_shape)
-        super(MultivariateNormal, new).__init__(batch_shape, self.event_shape, validate_args=False)
+        # carry over only the matrix views that already exist; the others stay lazy
+        for name in _MATRIX_ARGS:
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name].expand(square))
+        Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
+    def _full_square(self, mat: Tensor) -> Tensor:
+        """``mat`` broadcast to ``batch_shape + (n, n)``."""
+        return mat.expand(self._batch_shape + self._event_shape + self._event_shape)
+
     @lazy_property
     def scale_tril(self) -> Tensor:
-        return self._unbroadcasted_scale_tril.expand(
-            self._batch_shape + self._event_shape + self._event_shape
-        )
+        return self._full_square(self._unbroadcasted_scale_tril)
 
     @lazy_property
     def covariance_matrix(self) -> Tensor:
-        return cr.matmul(self._unbroadcasted_scale_tril, self._unbroadcasted_scale_tril.mT).expand(
-            self._batch_shape + self._event_shape + self._event_shape
-        )
+        tril = self._unbroadcasted_scale_tril
+        return self._full_square(cr.matmul(tril, tril.mT))
 
     @lazy_property
     def precision_matrix(self) -> Tensor:
-        return cr.cholesky_inverse(self._unbroadcasted_scale_tril).expand(
-            self._batch_shape + self._event_shape + self._event_shape
-        )
+        # (L Lᵀ)⁻¹ straight from the factor
+        return self._full_square(cr.cholesky_inverse(self._unbroadcasted_scale_tril))
 
     @property
     def mean(self) -> Tensor:
@@ -234,29 +191,24 @@ class MultivariateNormal(Distribution):
 
     @property
     def variance(self) -> Tensor:
-        return (
-            self._unbroadcasted_scale_tril.pow(2)
-            .sum(-1)
-            .expand(self._batch_shape + self._event_shape)
-        )
+        # diag(L Lᵀ)ᵢ is the squared norm of row i of L
+        row_norms = self._unbroadcasted_scale_tril.pow(2).sum(-1)
+        return row_norms.expand(self._batch_shape + self._event_shape)
 
     def rsample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        eps = _standard_normal(shape, dtype=self.loc.dtype, device=self.loc.device)
-        return self.loc + _batch_mv(self._unbroadcasted_scale_tril, eps)
+        noise = _standard_normal(shape, dtype=self.loc.dtype, device=self.loc.device)
+        return self.loc + _matvec(self._unbroadcasted_scale_tril, noise)
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        diff = value - self.loc
-        M = _batch_mahalanobis(self._unbroadcasted_scale_tril, diff)
-        half_log_det = self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-        return -0.5 * (self._event_shape[0] * math.log(2 * math.pi) + M) - half_log_det
+        tril = self._unbroadcasted_scale_tril
+        maha = _mahalanobis_sq(tril, value - self.loc)
+        n = self._event_shape[0]
+        return -0.5 * (n * _LOG_TWO_PI + maha) - _tril_half_logdet(tril)
 
     def entropy(self) -> Tensor:
-        half_log_det = self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-        H = 0.5 * self._event_shape[0] * (1.0 + math.log(2 * math.pi)) + half_log_det
-        if len(self._batch_shape) == 0:
-            return H
-        else:
-            return H.expand(self._batch_shape)
+        n = self._event_shape[0]
+        entropy = 0.5 * n * (1.0 + _LOG_TWO_PI) + _tril_half_logdet(self._unbroadcasted_scale_tril)
+        return entropy.expand(self._batch_shape)

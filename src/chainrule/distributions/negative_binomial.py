@@ -1,4 +1,14 @@
-"""The Negative Binomial distribution, mirroring ``torch.distributions.NegativeBinomial``."""
+"""Negative binomial distribution with API of ``torch.distributions.NegativeBinomial``.
+
+Counts the successes seen before the ``total_count``-th failure in Bernoulli trials that
+succeed with probability ``p``:
+
+    P(k) = C(k + r - 1, k) p**k (1 - p)**r,     r = total_count (any real r >= 0).
+
+Internally the log-odds ``logits = log(p / (1 - p))`` are the working parameter: the
+log-probabilities of success and failure are ``logsigmoid(logits)`` and
+``logsigmoid(-logits)``, which stay accurate for ``p`` near 0 or 1.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +27,15 @@ __all__ = ["NegativeBinomial"]
 
 
 class NegativeBinomial(Distribution):
-    r"""
-    Creates a Negative Binomial distribution, i.e. distribution of the number of successful
-    independent and identical Bernoulli trials before :attr:`total_count` failures are
-    achieved. The probability of success of each Bernoulli trial is :attr:`probs`.
+    r"""Number of successes before ``total_count`` failures.
+
+    Exactly one of ``probs`` / ``logits`` must be given; the other is derived lazily.
 
     Args:
-        total_count (float or Tensor): non-negative number of negative Bernoulli trials to
-            stop, although the distribution is still valid for real valued count
-        probs (Tensor): Event probabilities of success in the half open interval [0, 1)
-        logits (Tensor): Event log-odds for probabilities of success
+        total_count (float or Tensor): number of failures to stop at (``>= 0``; need not be
+            an integer).
+        probs (Tensor): success probability of each trial, in ``[0, 1)``.
+        logits (Tensor): log-odds of success of each trial.
     """
 
     arg_constraints = {
@@ -45,45 +54,32 @@ class NegativeBinomial(Distribution):
     ) -> None:
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
-        self._param = self.probs if probs is not None else self.logits
-        batch_shape = self._param.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        given = "probs" if probs is not None else "logits"
+        count, param = broadcast_all(total_count, probs if probs is not None else logits)
+        # The count takes the parameter's floating dtype (an int count would otherwise leak).
+        self.total_count = count.type_as(param)
+        setattr(self, given, param)
+        self._param = param
+        super().__init__(param.size(), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> NegativeBinomial:
-        new = self._get_checked_instance(NegativeBinomial, _instance)
-        batch_shape = cr.Size(batch_shape)
-        new.total_count = self.total_count.expand(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        super(NegativeBinomial, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        out = self._get_checked_instance(NegativeBinomial, _instance)
+        shape = cr.Size(batch_shape)
+        out.total_count = self.total_count.expand(shape)
+        # Carry over whichever of probs/logits has been materialised (one or both).
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                setattr(out, name, getattr(self, name).expand(shape))
+                out._param = getattr(out, name)
+        super(NegativeBinomial, out).__init__(shape, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
 
     def _new(self, *args: Any, **kwargs: Any) -> Tensor:
+        """A new tensor with the dtype and device of the defining parameter."""
         return self._param.new(*args, **kwargs)
 
-    @property
-    def mean(self) -> Tensor:
-        return self.total_count * cr.exp(self.logits)
-
-    @property
-    def mode(self) -> Tensor:
-        return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
-
-    @property
-    def variance(self) -> Tensor:
-        return self.mean / cr.sigmoid(-self.logits)
-
+    # ---- parameter views -------------------------------------------------------------------
     @lazy_property
     def logits(self) -> Tensor:
         return probs_to_logits(self.probs, is_binary=True)
@@ -96,9 +92,27 @@ class NegativeBinomial(Distribution):
     def param_shape(self) -> cr.Size:
         return self._param.size()
 
+    # ---- moments (odds = p / (1 - p) = exp(logits)) ----------------------------------------
+    @property
+    def mean(self) -> Tensor:
+        """``r p / (1 - p)``."""
+        return cr.exp(self.logits) * self.total_count
+
+    @property
+    def mode(self) -> Tensor:
+        """``floor((r - 1) p / (1 - p))``, or 0 when that is negative."""
+        return (self.logits.exp() * (self.total_count - 1)).floor().clamp(min=0.0)
+
+    @property
+    def variance(self) -> Tensor:
+        """``r p / (1 - p)**2``: the mean divided by the failure probability ``sigmoid(-l)``."""
+        return self.mean / cr.sigmoid(-self.logits)
+
+    # ---- sampling --------------------------------------------------------------------------
     @lazy_property
     def _gamma(self) -> Gamma:
-        # not validated: total_count may be zero
+        # Mixing law of the Poisson rate. Left unvalidated: total_count = 0 is allowed here
+        # but is not a valid gamma shape.
         return Gamma(
             concentration=self.total_count,
             rate=cr.exp(-self.logits),
@@ -106,23 +120,24 @@ class NegativeBinomial(Distribution):
         )
 
     def sample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
-        """A Gamma-Poisson mixture draw: ``Poisson(Gamma(total_count, exp(-logits)))``."""
+        """Gamma-Poisson mixture: ``Poisson(lam)`` with ``lam ~ Gamma(r, rate=(1 - p) / p)``."""
         with cr.no_grad():
-            rate = self._gamma.sample(sample_shape=sample_shape)
-            # drawn flat: cr.poisson fails on a 0-d rate (NumPy returns a Python int there)
-            return cr.poisson(rate.reshape(-1)).reshape(rate.shape)
+            lam = self._gamma.sample(sample_shape=sample_shape)
+            # Flattened because cr.poisson cannot take a 0-d rate (NumPy yields a Python int).
+            return cr.poisson(lam.reshape(-1)).reshape(lam.shape)
 
+    # ---- density ---------------------------------------------------------------------------
     def log_prob(self, value: Tensor) -> Tensor:
+        """``log C(k + r - 1, k) + k log p + r log(1 - p)``.
+
+        The binomial coefficient is written with ``lgamma``; at ``r = k = 0`` (an event of
+        probability 1) each ``lgamma`` term is infinite, so that term is set to 0 there.
+        """
         if self._validate_args:
             self._validate_sample(value)
-        log_unnormalized_prob = self.total_count * F.logsigmoid(
-            -self.logits
-        ) + value * F.logsigmoid(self.logits)
-        log_normalization = (
-            -cr.lgamma(self.total_count + value)
-            + cr.lgamma(1.0 + value)
-            + cr.lgamma(self.total_count)
-        )
-        # total_count == 0 and value == 0 has probability 1, but lgamma(0) is infinite
-        log_normalization = log_normalization.masked_fill(self.total_count + value == 0.0, 0.0)
-        return log_unnormalized_prob - log_normalization
+        r, k = self.total_count, value
+        log_p_succ = F.logsigmoid(self.logits)
+        log_p_fail = F.logsigmoid(-self.logits)
+        log_coef = cr.lgamma(r + k) - cr.lgamma(1.0 + k) - cr.lgamma(r)
+        log_coef = log_coef.masked_fill(r + k == 0.0, 0.0)
+        return k * log_p_succ + r * log_p_fail + log_coef

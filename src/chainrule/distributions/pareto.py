@@ -1,4 +1,9 @@
-"""The Pareto distribution, mirroring ``torch.distributions.Pareto``."""
+"""Pareto (type I) distribution with API of ``torch.distributions.Pareto``.
+
+Density for ``x >= scale``: ``alpha * scale**alpha / x**(alpha + 1)``. If ``E`` follows an
+exponential law with rate ``alpha`` then ``scale * exp(E)`` is Pareto distributed, which is
+how sampling and ``log_prob`` are obtained (through :class:`TransformedDistribution`).
+"""
 
 from __future__ import annotations
 
@@ -16,18 +21,15 @@ __all__ = ["Pareto"]
 
 
 class Pareto(TransformedDistribution):
-    r"""
-    Samples from a Pareto Type 1 distribution.
+    r"""Heavy-tailed law on ``[scale, inf)`` with tail index ``alpha``.
 
-    Example::
-        >>> import chainrule as cr
-        >>> m = Pareto(cr.tensor([1.0]), cr.tensor([1.0]))
-        >>> m.sample()  # doctest: +SKIP
-        tensor([ 1.5623])
+    Built as ``scale * exp(E)`` with ``E ~ Exponential(alpha)``, so it is reparameterised
+    and differentiable in both parameters.
 
     Args:
-        scale (float or Tensor): Scale parameter of the distribution
-        alpha (float or Tensor): Shape parameter of the distribution
+        scale (float or Tensor): lower end of the support (``> 0``).
+        alpha (float or Tensor): shape / tail index (``> 0``); moments of order ``k`` exist
+            only for ``alpha > k``.
     """
 
     arg_constraints = {"alpha": constraints.positive, "scale": constraints.positive}
@@ -39,21 +41,25 @@ class Pareto(TransformedDistribution):
         validate_args: bool | None = None,
     ) -> None:
         self.scale, self.alpha = broadcast_all(scale, alpha)
-        base_dist = Exponential(self.alpha, validate_args=validate_args)
-        transforms = [ExpTransform(), AffineTransform(loc=0, scale=self.scale)]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        # E ~ Exp(alpha)  ->  exp(E) ~ Pareto(1, alpha)  ->  scale * exp(E) ~ Pareto(scale, alpha)
+        chain = [ExpTransform(), AffineTransform(loc=0, scale=self.scale)]
+        log_excess = Exponential(self.alpha, validate_args=validate_args)
+        super().__init__(log_excess, chain, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        new = self._get_checked_instance(Pareto, _instance)
-        new.scale = self.scale.expand(batch_shape)
-        new.alpha = self.alpha.expand(batch_shape)
-        return super().expand(batch_shape, _instance=new)
+        out = self._get_checked_instance(Pareto, _instance)
+        out.scale, out.alpha = (p.expand(batch_shape) for p in (self.scale, self.alpha))
+        return super().expand(batch_shape, _instance=out)
 
     @property
     def mean(self) -> Tensor:
-        # mean is inf for alpha <= 1
-        a = self.alpha.clamp(min=1)
-        return a * self.scale / (a - 1)
+        """``alpha * scale / (alpha - 1)``; infinite when ``alpha <= 1``.
+
+        Clamping ``alpha`` at 1 turns the divergent case into a division by zero (``inf``)
+        without a ``where`` that would leak NaN gradients from the unused branch.
+        """
+        shape = self.alpha.clamp(min=1)
+        return self.scale * shape / (shape - 1)
 
     @property
     def mode(self) -> Tensor:
@@ -61,13 +67,15 @@ class Pareto(TransformedDistribution):
 
     @property
     def variance(self) -> Tensor:
-        # var is inf for alpha <= 2
-        a = self.alpha.clamp(min=2)
-        return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
+        """``scale**2 * alpha / ((alpha - 1)**2 (alpha - 2))``; infinite when ``alpha <= 2``."""
+        shape = self.alpha.clamp(min=2)
+        denom = (shape - 1).square() * (shape - 2)
+        return self.scale.square() * shape / denom
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self) -> constraints.Constraint:
         return constraints.greater_than_eq(self.scale)
 
     def entropy(self) -> Tensor:
-        return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())
+        """Differential entropy ``log(scale / alpha) + 1 + 1 / alpha``."""
+        return self.scale.log() - self.alpha.log() + 1 + self.alpha.reciprocal()

@@ -1,5 +1,13 @@
-"""The relaxed (Concrete) Bernoulli distribution, mirroring
-``torch.distributions.RelaxedBernoulli``."""
+"""The binary Concrete (relaxed Bernoulli) distribution, mirroring
+``torch.distributions.LogitRelaxedBernoulli`` and ``torch.distributions.RelaxedBernoulli``.
+
+A relaxed Bernoulli variable with temperature ``T`` and success probability ``p`` is
+``sigmoid((logit(p) + logit(u)) / T)`` for ``u ~ Uniform(0, 1)`` (Maddison et al., 2017;
+Jang et al., 2017). Its pre-sigmoid value ``x = (logit(p) + logit(u)) / T`` is a scaled,
+shifted standard logistic variable, which makes both sampling and scoring closed-form and
+sampling reparameterisable in ``p`` (and ``T``). As ``T -> 0`` the sigmoid of it tends to a
+Bernoulli(``p``) draw.
+"""
 
 from __future__ import annotations
 
@@ -25,24 +33,28 @@ from .utils import (
 __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
 
 
-class LogitRelaxedBernoulli(Distribution):
-    r"""
-    Creates a LogitRelaxedBernoulli distribution parameterized by :attr:`probs`
-    or :attr:`logits` (but not both), which is the logit of a RelaxedBernoulli
-    distribution.
+def _safe_logit(q: Tensor) -> Tensor:
+    """``log(q / (1 - q))`` of a probability first clamped into ``[eps, 1 - eps]``."""
+    q = clamp_probs(q)
+    return q.log() - cr.log1p(-q)
 
-    Samples are logits of values in (0, 1). See [1] for more details.
+
+class LogitRelaxedBernoulli(Distribution):
+    r"""The logit of a relaxed Bernoulli variable: ``x = (logit(p) + logit(u)) / T``.
+
+    Given either ``probs`` ``p`` or ``logits`` ``l = logit(p)`` (exactly one), ``T x - l`` is
+    standard logistic, so the density is
+
+    .. math:: \log p(x) = \log T + d - 2 \log(1 + e^{d}), \qquad d = l - T x.
+
+    Samples live on the whole real line; :class:`RelaxedBernoulli` maps them into (0, 1).
 
     Args:
-        temperature (Tensor): relaxation temperature
-        probs (Number, Tensor): the probability of sampling `1`
-        logits (Number, Tensor): the log-odds of sampling `1`
-
-    [1] The Concrete Distribution: A Continuous Relaxation of Discrete Random
-    Variables (Maddison et al., 2017)
-
-    [2] Categorical Reparametrization with Gumbel-Softmax
-    (Jang et al., 2017)
+        temperature (Tensor): the relaxation temperature ``T > 0`` (kept as given, not
+            broadcast against the probabilities).
+        probs (Number, Tensor): probability of the value 1.
+        logits (Number, Tensor): log-odds of the value 1.
+        validate_args (bool, optional): check the arguments (and scored values).
     """
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -55,86 +67,89 @@ class LogitRelaxedBernoulli(Distribution):
         logits: Tensor | float | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        self.temperature = temperature
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        self.temperature = temperature
+        given = probs if probs is not None else logits
+        (param,) = broadcast_all(given)
+        # store under the name the caller used; the other one is derived lazily
         if probs is not None:
-            is_scalar = isinstance(probs, _Number)
-            (self.probs,) = broadcast_all(probs)
+            self.probs = param
         else:
-            if logits is None:
-                raise AssertionError("logits is unexpectedly None")
-            is_scalar = isinstance(logits, _Number)
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        if is_scalar:
-            batch_shape = cr.Size()
-        else:
-            batch_shape = self._param.size()
+            self.logits = param
+        self._param = param
+        # a plain Python number describes a single (unbatched) distribution
+        batch_shape = cr.Size() if isinstance(given, _Number) else param.size()
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
+        """The same distribution with its parameter broadcast to ``batch_shape`` (a view,
+        not re-validated); the temperature is shared as is."""
         new = self._get_checked_instance(LogitRelaxedBernoulli, _instance)
         batch_shape = cr.Size(batch_shape)
         new.temperature = self.temperature
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        super(LogitRelaxedBernoulli, new).__init__(batch_shape, validate_args=False)
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                expanded = self.__dict__[name].expand(batch_shape)
+                setattr(new, name, expanded)
+                new._param = expanded
+        Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
     def _new(self, *args: Any, **kwargs: Any) -> Tensor:
+        """A new tensor with the dtype and device of the stored parameter."""
         return self._param.new(*args, **kwargs)
 
     @lazy_property
     def logits(self) -> Tensor:
+        """Log-odds of 1, derived from ``probs`` when those were given."""
         return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
     def probs(self) -> Tensor:
+        """Probability of 1, derived from ``logits`` when those were given."""
         return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self) -> cr.Size:
+        """Shape of the stored parameter."""
         return self._param.size()
 
     def rsample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
+        """``(logit(p) + logit(u)) / T`` with ``u`` uniform; ``p`` and ``u`` are clamped away
+        from 0 and 1 so both log-odds stay finite. Differentiable in ``p`` and ``T``."""
         shape = self._extended_shape(sample_shape)
-        probs = clamp_probs(self.probs.expand(shape))
-        uniforms = clamp_probs(cr.rand(shape, dtype=probs.dtype, device=probs.device))
-        return (
-            uniforms.log() - (-uniforms).log1p() + probs.log() - (-probs).log1p()
-        ) / self.temperature
+        p = self.probs.expand(shape)
+        u = cr.rand(shape, dtype=p.dtype, device=p.device)
+        return (_safe_logit(u) + _safe_logit(p)) / self.temperature
 
     def log_prob(self, value: Tensor) -> Tensor:
+        """Scaled logistic log-density ``log T + d - 2 log(1 + exp(d))``, ``d = l - T x``."""
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
-        diff = logits - value.mul(self.temperature)
-        return self.temperature.log() + diff - 2 * diff.exp().log1p()
+        t = self.temperature
+        d = logits - t * value
+        return t.log() + d - 2 * cr.log1p(d.exp())
 
 
 class RelaxedBernoulli(TransformedDistribution):
-    r"""
-    Creates a RelaxedBernoulli distribution, parametrized by
-    :attr:`temperature`, and either :attr:`probs` or :attr:`logits`
-    (but not both). This is a relaxed version of the `Bernoulli` distribution,
-    so the values are in (0, 1), and has reparametrizable samples.
+    r"""Relaxed Bernoulli on (0, 1): the sigmoid of a :class:`LogitRelaxedBernoulli`.
+
+    Parametrised by ``temperature`` and either ``probs`` or ``logits`` (not both). Low
+    temperatures push samples towards {0, 1}; samples are reparameterisable.
 
     Example::
-        >>> m = RelaxedBernoulli(cr.tensor([2.2]),
-        ...                      cr.tensor([0.1, 0.2, 0.3, 0.99]))
+        >>> m = RelaxedBernoulli(cr.tensor([2.2]), cr.tensor([0.1, 0.2, 0.3, 0.99]))
         >>> m.sample()  # doctest: +SKIP
-        tensor([ 0.2951,  0.3442,  0.8918,  0.9021])
+        tensor([0.2951, 0.3442, 0.8918, 0.9021])
 
     Args:
-        temperature (Tensor): relaxation temperature
-        probs (Number, Tensor): the probability of sampling `1`
-        logits (Number, Tensor): the log-odds of sampling `1`
+        temperature (Tensor): the relaxation temperature ``T > 0``.
+        probs (Number, Tensor): probability of the value 1.
+        logits (Number, Tensor): log-odds of the value 1.
+        validate_args (bool, optional): check the arguments (and scored values).
     """
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -149,21 +164,25 @@ class RelaxedBernoulli(TransformedDistribution):
         logits: Tensor | float | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        base_dist = LogitRelaxedBernoulli(temperature, probs, logits)
-        super().__init__(base_dist, SigmoidTransform(), validate_args=validate_args)
+        logit_dist = LogitRelaxedBernoulli(temperature, probs, logits)
+        super().__init__(logit_dist, SigmoidTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
+        """Expanded copy; the base distribution is expanded by ``TransformedDistribution``."""
         new = self._get_checked_instance(RelaxedBernoulli, _instance)
         return super().expand(batch_shape, _instance=new)
 
     @property
     def temperature(self) -> Tensor:
+        """The relaxation temperature of the underlying logit distribution."""
         return self.base_dist.temperature
 
     @property
     def logits(self) -> Tensor:
+        """Log-odds of 1."""
         return self.base_dist.logits
 
     @property
     def probs(self) -> Tensor:
+        """Probability of 1."""
         return self.base_dist.probs

@@ -1,5 +1,5 @@
-"""``TransformedDistribution``: a base distribution pushed through a sequence of transforms,
-mirroring ``torch.distributions.TransformedDistribution``."""
+"""``TransformedDistribution``: the law of ``Y = f(X)`` for ``X`` from a base distribution and
+``f`` a chain of transforms (the API of ``torch.distributions.TransformedDistribution``)."""
 
 from __future__ import annotations
 
@@ -17,38 +17,47 @@ from .utils import _EMPTY_SIZE, _sum_rightmost
 __all__ = ["TransformedDistribution"]
 
 
+def _as_transform_list(transforms: Any) -> list[Transform]:
+    """Accept one transform or a list of them; anything else is rejected."""
+    if isinstance(transforms, Transform):
+        return [transforms]
+    if not isinstance(transforms, list):
+        raise ValueError(f"transforms must be a Transform or list, but was {transforms}")
+    if any(not isinstance(t, Transform) for t in transforms):
+        raise ValueError("transforms must be a Transform or a list of Transforms")
+    return transforms
+
+
 class TransformedDistribution(Distribution):
-    r"""
-    Extension of the Distribution class, which applies a sequence of Transforms
-    to a base distribution.  Let f be the composition of transforms applied::
+    r"""Distribution of ``Y = f(X)``, ``X ~ base_distribution``, ``f = transforms[-1] o ... o
+    transforms[0]``.
 
-        X ~ BaseDistribution
-        Y = f(X) ~ TransformedDistribution(BaseDistribution, f)
-        log p(Y) = log p(X) + log |det (dX/dY)|
+    The density follows from the change-of-variables formula
 
-    Note that the ``.event_shape`` of a :class:`TransformedDistribution` is the
-    maximum shape of its base distribution and its transforms, since transforms
-    can introduce correlations among events.
+    .. math::
+        \log p_Y(y) = \log p_X(f^{-1}(y)) - \sum_k \log |\det J_{f_k}(x_k)|,
 
-    An example for the usage of :class:`TransformedDistribution` would be::
+    where ``x_k`` is the value entering the k-th transform. Sampling draws ``X`` and pushes it
+    through the transforms (reparameterised when the base is). The CDF is the base CDF of
+    ``f^{-1}(y)``, flipped to ``1 - F`` when ``f`` is decreasing (univariate transforms only).
 
-        # Building a Logistic Distribution
-        # X ~ Uniform(0, 1)
-        # f = a + b * logit(X)
-        # Y ~ f(X) ~ Logistic(a, b)
-        base_distribution = Uniform(0, 1)
-        transforms = [SigmoidTransform().inv, AffineTransform(loc=a, scale=b)]
-        logistic = TransformedDistribution(base_distribution, transforms)
+    Transforms may couple dimensions (e.g. ``StickBreakingTransform`` acts on vectors), so the
+    event rank of the result is the larger of what the base's event becomes and what the
+    transforms need; base batch dims that a transform reads as event dims are absorbed with
+    :class:`Independent`, and a base too small for the transforms' shapes is expanded first.
 
-    For more examples, please look at the implementations of
-    :class:`~cr.distributions.gumbel.Gumbel`,
-    :class:`~cr.distributions.half_cauchy.HalfCauchy`,
-    :class:`~cr.distributions.half_normal.HalfNormal`,
-    :class:`~cr.distributions.log_normal.LogNormal`,
-    :class:`~cr.distributions.pareto.Pareto`,
-    :class:`~cr.distributions.weibull.Weibull`,
-    :class:`~cr.distributions.relaxed_bernoulli.RelaxedBernoulli` and
-    :class:`~cr.distributions.relaxed_categorical.RelaxedOneHotCategorical`
+    Many families are built this way: ``LogNormal`` (``exp`` of a normal), ``HalfNormal`` and
+    ``HalfCauchy`` (``abs``), ``Gumbel``, ``Pareto``, ``Weibull``, ``RelaxedBernoulli``, ... For
+    instance, a logistic distribution with location ``a`` and scale ``b``::
+
+        TransformedDistribution(
+            Uniform(0, 1), [SigmoidTransform().inv, AffineTransform(loc=a, scale=b)]
+        )
+
+    Args:
+        base_distribution: the distribution of ``X``.
+        transforms: a transform or a list of transforms, applied in order.
+        validate_args: whether to check values passed to ``log_prob`` and ``cdf``.
     """
 
     arg_constraints: dict[str, constraints.Constraint] = {}
@@ -59,59 +68,45 @@ class TransformedDistribution(Distribution):
         transforms: Transform | list[Transform],
         validate_args: bool | None = None,
     ) -> None:
-        if isinstance(transforms, Transform):
-            self.transforms = [
-                transforms,
-            ]
-        elif isinstance(transforms, list):
-            if not all(isinstance(t, Transform) for t in transforms):
-                raise ValueError("transforms must be a Transform or a list of Transforms")
-            self.transforms = transforms
-        else:
-            raise ValueError(f"transforms must be a Transform or list, but was {transforms}")
+        self.transforms = _as_transform_list(transforms)
+        chain = ComposeTransform(self.transforms)
+        rank_in = chain.domain.event_dim
+        rank_out = chain.codomain.event_dim
 
-        # Reshape base_distribution according to transforms.
-        base_shape = base_distribution.batch_shape + base_distribution.event_shape
-        base_event_dim = len(base_distribution.event_shape)
-        transform = ComposeTransform(self.transforms)
-        if len(base_shape) < transform.domain.event_dim:
+        base_event_rank = len(base_distribution.event_shape)
+        base_full = base_distribution.batch_shape + base_distribution.event_shape
+        if len(base_full) < rank_in:
             raise ValueError(
                 "base_distribution needs to have shape with size at least "
-                f"{transform.domain.event_dim}, but got {base_shape}."
+                f"{rank_in}, but got {base_full}."
             )
-        forward_shape = transform.forward_shape(base_shape)
-        expanded_base_shape = transform.inverse_shape(forward_shape)
-        if base_shape != expanded_base_shape:
-            base_batch_shape = expanded_base_shape[: len(expanded_base_shape) - base_event_dim]
-            base_distribution = base_distribution.expand(base_batch_shape)
-        reinterpreted_batch_ndims = transform.domain.event_dim - base_event_dim
-        if reinterpreted_batch_ndims > 0:
-            base_distribution = Independent(base_distribution, reinterpreted_batch_ndims)
+        # Round trip through the shape functions: if the transforms broadcast the base
+        # (e.g. a parameter with more batch dims), the base must be expanded to match.
+        out_full = chain.forward_shape(base_full)
+        needed_full = chain.inverse_shape(out_full)
+        if needed_full != base_full:
+            base_distribution = base_distribution.expand(
+                needed_full[: len(needed_full) - base_event_rank]
+            )
+        if rank_in > base_event_rank:
+            base_distribution = Independent(base_distribution, rank_in - base_event_rank)
         self.base_dist = base_distribution
 
-        # Compute shapes.
-        transform_change_in_event_dim = transform.codomain.event_dim - transform.domain.event_dim
-        event_dim = max(
-            transform.codomain.event_dim,  # the transform is coupled
-            base_event_dim + transform_change_in_event_dim,  # the base dist is coupled
-        )
-        if len(forward_shape) < event_dim:
-            raise AssertionError(
-                f"forward_shape length {len(forward_shape)} must be >= event_dim {event_dim}"
-            )
-        cut = len(forward_shape) - event_dim
-        batch_shape = forward_shape[:cut]
-        event_shape = forward_shape[cut:]
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+        # Either the transforms couple ``rank_out`` dims, or the base's own event (shifted by
+        # the change of rank along the chain) does; the event is whichever is larger.
+        event_rank = max(rank_out, base_event_rank + rank_out - rank_in)
+        n_batch = len(out_full) - event_rank
+        super().__init__(out_full[:n_batch], out_full[n_batch:], validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
         new = self._get_checked_instance(TransformedDistribution, _instance)
         batch_shape = cr.Size(batch_shape)
+        # Pull the requested shape back through the transforms to find the base's shape.
         shape = batch_shape + self.event_shape
-        for t in reversed(self.transforms):
+        for t in self.transforms[::-1]:
             shape = t.inverse_shape(shape)
-        base_batch_shape = shape[: len(shape) - len(self.base_dist.event_shape)]
-        new.base_dist = self.base_dist.expand(base_batch_shape)
+        n_base_batch = len(shape) - len(self.base_dist.event_shape)
+        new.base_dist = self.base_dist.expand(shape[:n_base_batch])
         new.transforms = self.transforms
         super(TransformedDistribution, new).__init__(
             batch_shape, self.event_shape, validate_args=False
@@ -123,96 +118,69 @@ class TransformedDistribution(Distribution):
     def support(self) -> constraints.Constraint:
         if not self.transforms:
             return self.base_dist.support
-        support = self.transforms[-1].codomain
-        if len(self.event_shape) > support.event_dim:
-            support = constraints.independent(support, len(self.event_shape) - support.event_dim)
-        return support
+        last = self.transforms[-1].codomain
+        extra = len(self.event_shape) - last.event_dim
+        return constraints.independent(last, extra) if extra > 0 else last
 
     @property
     def has_rsample(self) -> bool:
         return self.base_dist.has_rsample
 
-    def sample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
-        """
-        Generates a sample_shape shaped sample or sample_shape shaped batch of
-        samples if the distribution parameters are batched. Samples first from
-        base distribution and applies `transform()` for every transform in the
-        list.
-        """
-        with cr.no_grad():
-            x = self.base_dist.sample(sample_shape)
-            for transform in self.transforms:
-                x = transform(x)
-            return x
-
-    def rsample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
-        """
-        Generates a sample_shape shaped reparameterized sample or sample_shape
-        shaped batch of reparameterized samples if the distribution parameters
-        are batched. Samples first from base distribution and applies
-        `transform()` for every transform in the list.
-        """
-        x = self.base_dist.rsample(sample_shape)
-        for transform in self.transforms:
-            x = transform(x)
+    def _push_forward(self, x: Tensor) -> Tensor:
+        for t in self.transforms:
+            x = t(x)
         return x
 
+    def sample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
+        """Draw from the base and apply the transforms, outside autograd."""
+        with cr.no_grad():
+            return self._push_forward(self.base_dist.sample(sample_shape))
+
+    def rsample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
+        """Reparameterised draw: a base ``rsample`` pushed through the transforms, so
+        gradients reach the base's parameters and the transforms' parameters."""
+        return self._push_forward(self.base_dist.rsample(sample_shape))
+
     def log_prob(self, value: Tensor) -> Tensor:
-        """
-        Scores the sample by inverting the transform(s) and computing the score
-        using the score of the base distribution and the log abs det jacobian.
+        """Change of variables: undo the transforms one by one from the last, subtracting each
+        log-det-Jacobian, then add the base log-density of the recovered point.
+
+        ``rank`` tracks how many rightmost dims of the current point belong to this
+        distribution's event; each term is summed over the part of them that the transform
+        itself treats as batch, so every term ends up with this distribution's batch shape.
         """
         if self._validate_args:
             self._validate_sample(value)
-        event_dim = len(self.event_shape)
-        log_prob: Tensor | float = 0.0
+        rank = len(self.event_shape)
+        result: Tensor | float = 0.0
         y = value
-        for transform in reversed(self.transforms):
-            x = transform.inv(y)
-            event_dim += transform.domain.event_dim - transform.codomain.event_dim
-            log_prob = log_prob - _sum_rightmost(
-                transform.log_abs_det_jacobian(x, y),
-                event_dim - transform.domain.event_dim,
-            )
+        for t in self.transforms[::-1]:
+            x = t.inv(y)
+            rank += t.domain.event_dim - t.codomain.event_dim
+            ladj = t.log_abs_det_jacobian(x, y)
+            result = result - _sum_rightmost(ladj, rank - t.domain.event_dim)
             y = x
+        base_term = self.base_dist.log_prob(y)
+        return result + _sum_rightmost(base_term, rank - len(self.base_dist.event_shape))
 
-        log_prob = log_prob + _sum_rightmost(
-            self.base_dist.log_prob(y), event_dim - len(self.base_dist.event_shape)
-        )
-        return log_prob
-
-    def _monotonize_cdf(self, value: cr.Tensor) -> cr.Tensor:
-        """
-        This conditionally flips ``value -> 1-value`` to ensure :meth:`cdf` is
-        monotone increasing.
-        """
-        sign = 1
-        for transform in self.transforms:
-            sign = sign * transform.sign
+    def _monotonize_cdf(self, value: Tensor) -> Tensor:
+        """Turn ``u`` into ``1 - u`` where the chain is decreasing (sign -1), since then
+        ``P(Y <= y) = P(X >= f^{-1}(y))``; written as ``sign * (u - 1/2) + 1/2``."""
+        sign: Any = 1
+        for t in self.transforms:
+            sign = sign * t.sign
         if isinstance(sign, int) and sign == 1:
             return value
         return sign * (value - 0.5) + 0.5
 
     def cdf(self, value: Tensor) -> Tensor:
-        """
-        Computes the cumulative distribution function by inverting the
-        transform(s) and computing the score of the base distribution.
-        """
-        for transform in self.transforms[::-1]:
-            value = transform.inv(value)
+        """``F_X(f^{-1}(y))``, corrected for decreasing transforms."""
+        for t in self.transforms[::-1]:
+            value = t.inv(value)
         if self._validate_args:
             self.base_dist._validate_sample(value)
-        value = self.base_dist.cdf(value)
-        value = self._monotonize_cdf(value)
-        return value
+        return self._monotonize_cdf(self.base_dist.cdf(value))
 
     def icdf(self, value: Tensor) -> Tensor:
-        """
-        Computes the inverse cumulative distribution function using
-        transform(s) and computing the score of the base distribution.
-        """
-        value = self._monotonize_cdf(value)
-        value = self.base_dist.icdf(value)
-        for transform in self.transforms:
-            value = transform(value)
-        return value
+        """``f(F_X^{-1}(q))``, with ``q`` flipped first for decreasing transforms."""
+        return self._push_forward(self.base_dist.icdf(self._monotonize_cdf(value)))

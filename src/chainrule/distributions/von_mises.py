@@ -1,8 +1,19 @@
-"""The von Mises distribution, mirroring ``torch.distributions.VonMises``."""
+"""The von Mises distribution on the circle, mirroring ``torch.distributions.VonMises``.
+
+Density on angles ``theta`` (taken modulo ``2 pi``)::
+
+    p(theta) = exp(kappa * cos(theta - mu)) / (2 pi I0(kappa))
+
+with ``mu = loc`` and ``kappa = concentration``; ``I_n`` is the modified Bessel function of the
+first kind. ``log I0`` and ``log I1`` come from the polynomial approximations of Abramowitz &
+Stegun (9.8.1-9.8.4), written with chainrule ops so that they are differentiable in ``kappa``.
+Sampling uses the rejection scheme of Best & Fisher (1979) and is not reparameterised.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import chainrule as cr
@@ -14,117 +25,123 @@ from .utils import _EMPTY_SIZE, broadcast_all, lazy_property
 
 __all__ = ["VonMises"]
 
-
-def _eval_poly(y: cr.Tensor, coef: list[float]) -> cr.Tensor:
-    coef = list(coef)
-    result = coef.pop()
-    while coef:
-        result = coef.pop() + y * result
-    return result
-
-
-_I0_COEF_SMALL = [
-    1.0,
-    3.5156229,
-    3.0899424,
-    1.2067492,
-    0.2659732,
-    0.360768e-1,
-    0.45813e-2,
-]
-_I0_COEF_LARGE = [
-    0.39894228,
-    0.1328592e-1,
-    0.225319e-2,
-    -0.157565e-2,
-    0.916281e-2,
-    -0.2057706e-1,
-    0.2635537e-1,
-    -0.1647633e-1,
-    0.392377e-2,
-]
-_I1_COEF_SMALL = [
-    0.5,
-    0.87890594,
-    0.51498869,
-    0.15084934,
-    0.2658733e-1,
-    0.301532e-2,
-    0.32411e-3,
-]
-_I1_COEF_LARGE = [
-    0.39894228,
-    -0.3988024e-1,
-    -0.362018e-2,
-    0.163801e-2,
-    -0.1031555e-1,
-    0.2282967e-1,
-    -0.2895312e-1,
-    0.1787654e-1,
-    -0.420059e-2,
-]
-
-_COEF_SMALL = [_I0_COEF_SMALL, _I1_COEF_SMALL]
-_COEF_LARGE = [_I0_COEF_LARGE, _I1_COEF_LARGE]
+# Abramowitz & Stegun polynomial coefficients, lowest power first. Below the switch point
+# x = 3.75 they are polynomials in t = (x / 3.75)^2 for I0(x) and I1(x) / x (9.8.1, 9.8.3);
+# above it, polynomials in t = 3.75 / x for sqrt(x) exp(-x) I_n(x) (9.8.2, 9.8.4).
+_SWITCH = 3.75
+_BESSEL_COEFFS: dict[tuple[int, bool], tuple[float, ...]] = {
+    (0, False): (1.0, 3.5156229, 3.0899424, 1.2067492, 0.2659732, 0.0360768, 0.0045813),
+    (1, False): (0.5, 0.87890594, 0.51498869, 0.15084934, 0.02658733, 0.00301532, 0.00032411),
+    (0, True): (
+        0.39894228,
+        0.01328592,
+        0.00225319,
+        -0.00157565,
+        0.00916281,
+        -0.02057706,
+        0.02635537,
+        -0.01647633,
+        0.00392377,
+    ),
+    (1, True): (
+        0.39894228,
+        -0.03988024,
+        -0.00362018,
+        0.00163801,
+        -0.01031555,
+        0.02282967,
+        -0.02895312,
+        0.01787654,
+        -0.00420059,
+    ),
+}
 
 
-def _log_modified_bessel_fn(x: cr.Tensor, order: int = 0) -> cr.Tensor:
+def _horner(t: Tensor, coeffs: Sequence[float]) -> Tensor:
+    """``sum_i coeffs[i] * t**i`` evaluated by Horner's rule (highest power first)."""
+    acc: Any = coeffs[-1]
+    for c in reversed(coeffs[:-1]):
+        acc = acc * t + c
+    return acc
+
+
+def _log_bessel_i(x: Tensor, order: int) -> Tensor:
+    """``log I_order(x)`` for ``x > 0`` and ``order`` in {0, 1}.
+
+    Both approximations are evaluated and the right one picked per element. The large-argument
+    branch is evaluated at ``max(x, 3.75)`` so that its polynomial (which can turn negative for
+    small ``x``) never yields a NaN that ``where`` would leak into the gradient.
     """
-    Returns ``log(I_order(x))`` for ``x > 0``,
-    where `order` is either 0 or 1.
-    """
-    if order != 0 and order != 1:
+    if order not in (0, 1):
         raise AssertionError(f"order must be 0 or 1, got {order}")
-
-    # compute small solution
-    y = x / 3.75
-    y = y * y
-    small = _eval_poly(y, _COEF_SMALL[order])
+    # small x: I0 = P(t), I1 = x * P(t)
+    near = _horner((x / _SWITCH).square(), _BESSEL_COEFFS[order, False])
     if order == 1:
-        small = x.abs() * small
-    small = small.log()
-
-    # compute large solution (on x >= 3.75 only: elsewhere the polynomial can be negative)
-    y = 3.75 / x.clamp(min=3.75)
-    xl = x.clamp(min=3.75)
-    large = xl - 0.5 * xl.log() + _eval_poly(y, _COEF_LARGE[order]).log()
-
-    result = cr.where(x < 3.75, small, large)
-    return result
+        near = near * x.abs()
+    log_near = near.log()
+    # large x: I_n = exp(x) / sqrt(x) * Q(3.75 / x)
+    far_x = x.clamp(min=_SWITCH)
+    far_poly = _horner(_SWITCH / far_x, _BESSEL_COEFFS[order, True])
+    log_far = far_x - 0.5 * far_x.log() + far_poly.log()
+    return cr.where(x < _SWITCH, log_near, log_far)
 
 
-def _rejection_sample(
-    loc: cr.Tensor, concentration: cr.Tensor, proposal_r: cr.Tensor, x: cr.Tensor
-) -> cr.Tensor:
-    done = cr.zeros(x.shape, dtype=cr.bool, device=loc.device)
-    while not done.all():
-        u = cr.rand((3,) + x.shape, dtype=loc.dtype, device=loc.device)
-        u1, u2, u3 = u.unbind()
+def _envelope_parameter(kappa: Tensor) -> Tensor:
+    """Best & Fisher's wrapped-Cauchy envelope parameter ``r = (1 + rho^2) / (2 rho)``, with
+    ``tau = 1 + sqrt(1 + 4 kappa^2)`` and ``rho = (tau - sqrt(2 tau)) / (2 kappa)``.
+
+    For ``kappa < 1e-5`` the closed form cancels catastrophically; there its expansion
+    ``r ~ 1 / kappa + kappa`` is used instead.
+    """
+    tau = 1 + (1 + 4 * kappa.square()).sqrt()
+    rho = (tau - (2 * tau).sqrt()) / (2 * kappa)
+    exact = (1 + rho.square()) / (2 * rho)
+    return cr.where(kappa < 1e-5, kappa.reciprocal() + kappa, exact)
+
+
+def _best_fisher(kappa: Tensor, r: Tensor, shape: cr.Size) -> Tensor:
+    """Angles in ``[-pi, pi]`` from a von Mises law centred at 0 (Best & Fisher, 1979).
+
+    Each round draws three uniforms per still-pending element: ``u1`` proposes
+    ``f = (1 + r z) / (r + z)`` with ``z = cos(pi u1)``; it is accepted against ``u2`` by the
+    quick test ``c (2 - c) > u2`` or the exact test ``log(c / u2) + 1 - c >= 0`` where
+    ``c = kappa (r - f)``; ``u3`` picks the sign of ``acos(f)``. Rounds repeat until every
+    element has been accepted once.
+    """
+    dtype, device = kappa.dtype, kappa.device
+    theta = cr.zeros(shape, dtype=dtype, device=device)
+    pending = cr.ones(shape, dtype=cr.bool, device=device)
+    while pending.any():
+        u1, u2, u3 = cr.rand((3, *shape), dtype=dtype, device=device).unbind()
         z = cr.cos(math.pi * u1)
-        f = (1 + proposal_r * z) / (proposal_r + z)
-        c = concentration * (proposal_r - f)
-        accept = ((c * (2 - c) - u2) > 0) | ((c / u2).log() + 1 - c >= 0)
-        if accept.any():
-            x = cr.where(accept, (u3 - 0.5).sign() * f.acos(), x)
-            done = done | accept
-    return (x + math.pi + loc) % (2 * math.pi) - math.pi
+        f = (1 + r * z) / (r + z)
+        c = kappa * (r - f)
+        quick = c * (2 - c) > u2
+        exact = (c / u2).log() + 1 - c >= 0
+        take = pending & (quick | exact)
+        angle = f.acos()
+        theta = cr.where(take, cr.where(u3 < 0.5, -angle, angle), theta)
+        pending = pending & ~take
+    return theta
 
 
 class VonMises(Distribution):
-    """
-    A circular von Mises distribution.
+    """Circular von Mises distribution with mean direction ``loc`` and ``concentration``.
 
-    This implementation uses polar coordinates. The ``loc`` and ``value`` args
-    can be any real number (to facilitate unconstrained optimization), but are
-    interpreted as angles modulo 2 pi.
+    ``loc`` and the values scored by :meth:`log_prob` may be any real numbers (which keeps
+    optimisation unconstrained); they are read as angles modulo ``2 pi``. Samples are returned
+    in ``[-pi, pi)``. ``mean`` and ``variance`` are the circular ones: the mean direction and
+    ``1 - I1(kappa) / I0(kappa)``.
 
     Example::
         >>> m = VonMises(cr.tensor([1.0]), cr.tensor([1.0]))
-        >>> m.sample()  # von Mises distributed with loc=1 and concentration=1  # doctest: +SKIP
+        >>> m.sample()  # doctest: +SKIP
         tensor([1.9777])
 
-    :param cr.Tensor loc: an angle in radians.
-    :param cr.Tensor concentration: concentration parameter
+    Args:
+        loc (Tensor): mean direction, in radians.
+        concentration (Tensor): ``kappa > 0``; larger means more peaked around ``loc``.
+        validate_args (bool, optional): check the arguments (and scored values).
     """
 
     arg_constraints = {"loc": constraints.real, "concentration": constraints.positive}
@@ -138,83 +155,58 @@ class VonMises(Distribution):
         validate_args: bool | None = None,
     ) -> None:
         self.loc, self.concentration = broadcast_all(loc, concentration)
-        batch_shape = self.loc.shape
-        event_shape = cr.Size()
-        super().__init__(batch_shape, event_shape, validate_args)
+        super().__init__(self.loc.shape, cr.Size(), validate_args)
 
     def log_prob(self, value: Tensor) -> Tensor:
+        """``kappa cos(value - loc) - log(2 pi) - log I0(kappa)``."""
         if self._validate_args:
             self._validate_sample(value)
-        log_prob = self.concentration * cr.cos(value - self.loc)
-        log_prob = (
-            log_prob - math.log(2 * math.pi) - _log_modified_bessel_fn(self.concentration, order=0)
-        )
-        return log_prob
+        log_norm = math.log(2 * math.pi) + _log_bessel_i(self.concentration, 0)
+        return self.concentration * cr.cos(value - self.loc) - log_norm
 
     @lazy_property
-    def _loc(self) -> Tensor:
-        return self.loc.to(cr.double)
-
-    @lazy_property
-    def _concentration(self) -> Tensor:
-        return self.concentration.to(cr.double)
-
-    @lazy_property
-    def _proposal_r(self) -> Tensor:
-        kappa = self._concentration
-        tau = 1 + (1 + 4 * kappa**2).sqrt()
-        rho = (tau - (2 * tau).sqrt()) / (2 * kappa)
-        _proposal_r = (1 + rho**2) / (2 * rho)
-        # second order Taylor expansion around 0 for small kappa
-        _proposal_r_taylor = 1 / kappa + kappa
-        return cr.where(kappa < 1e-5, _proposal_r_taylor, _proposal_r)
+    def _sampling_params(self) -> tuple[Tensor, Tensor, Tensor]:
+        """``(loc, kappa, r)`` in float64: in single precision the rejection loop can stall
+        for tiny ``kappa`` (around 1e-4), where ``r`` is huge and ``c`` rounds poorly."""
+        kappa = self.concentration.to(cr.float64)
+        return self.loc.to(cr.float64), kappa, _envelope_parameter(kappa)
 
     @cr.no_grad()
     def sample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
-        """
-        The sampling algorithm for the von Mises distribution is based on the
-        following paper: D.J. Best and N.I. Fisher, "Efficient simulation of the
-        von Mises distribution." Applied Statistics (1979): 152-157.
-
-        Sampling is always done in double precision internally to avoid a hang
-        in _rejection_sample() for small values of the concentration, which
-        starts to happen for single precision around 1e-4 (see issue #88443).
-        """
+        """Draw angles in ``[-pi, pi)`` by Best & Fisher's rejection sampler (computed in
+        float64, returned in the dtype of ``loc``)."""
         shape = self._extended_shape(sample_shape)
-        x = cr.empty(shape, dtype=self._loc.dtype, device=self.loc.device)
-        return _rejection_sample(self._loc, self._concentration, self._proposal_r, x).to(
-            self.loc.dtype
-        )
+        loc, kappa, r = self._sampling_params
+        theta = _best_fisher(kappa, r, shape) + loc
+        wrapped = cr.remainder(theta + math.pi, 2 * math.pi) - math.pi
+        return wrapped.to(self.loc.dtype)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        try:
-            return super().expand(batch_shape)
-        except NotImplementedError:
-            validate_args = self.__dict__.get("_validate_args")
-            loc = self.loc.expand(batch_shape)
-            concentration = self.concentration.expand(batch_shape)
-            return type(self)(loc, concentration, validate_args=validate_args)
+        """A von Mises distribution with parameters broadcast to ``batch_shape``."""
+        batch_shape = cr.Size(batch_shape)
+        loc = self.loc.expand(batch_shape)
+        concentration = self.concentration.expand(batch_shape)
+        validate = self.__dict__.get("_validate_args")
+        if _instance is None:
+            return type(self)(loc, concentration, validate_args=validate)
+        _instance.loc, _instance.concentration = loc, concentration
+        Distribution.__init__(_instance, batch_shape, cr.Size(), validate_args=False)
+        _instance._validate_args = self._validate_args
+        return _instance
 
     @property
     def mean(self) -> Tensor:
-        """
-        The provided mean is the circular one.
-        """
+        """The circular mean (mean direction), i.e. ``loc``."""
         return self.loc
 
     @property
     def mode(self) -> Tensor:
+        """The density peaks at ``loc``."""
         return self.loc
 
     @lazy_property
     def variance(self) -> Tensor:
-        """
-        The provided variance is the circular one.
-        """
-        return (
-            1
-            - (
-                _log_modified_bessel_fn(self.concentration, order=1)
-                - _log_modified_bessel_fn(self.concentration, order=0)
-            ).exp()
-        )
+        """The circular variance ``1 - I1(kappa) / I0(kappa)`` (one minus the mean resultant
+        length), computed from the log-Bessel approximations."""
+        log_ratio = _log_bessel_i(self.concentration, 1) - _log_bessel_i(self.concentration, 0)
+        return 1 - log_ratio.exp()

@@ -210,7 +210,10 @@ class Optimizer:
                 state = self.state[p]
                 if not state:
                     self._init_state(p._data, state, group)
-                self._update(p._data, grad, state, group)
+                if p._data.dtype.kind == "c":
+                    _update_as_real(self._update, p._data, grad, state, group)
+                else:
+                    self._update(p._data, grad, state, group)
                 p._vc[0] += 1  # an in-place change, as PyTorch records it
         return loss
 
@@ -333,3 +336,22 @@ def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
             )
         return xp.array(value, dtype=p._data.dtype, copy=True)
     return value
+
+
+def _update_as_real(update: Callable, param: Any, grad: Any, state: dict, group: dict) -> None:
+    """A complex parameter is updated as PyTorch does (``view_as_real``): its real and
+    imaginary parts are separate real parameters, each with its own moments. The state
+    keeps the parameter's complex dtype and shape (as in PyTorch's ``state_dict``); the
+    update sees real views of the parameter, the gradient and every complex state array."""
+    real = param.real.dtype
+    views = {
+        k: v.view(real) if isinstance(v, np.ndarray) and v.dtype.kind == "c" else v
+        for k, v in state.items()
+    }
+    as_real = param.view(real)
+    update(as_real, np.ascontiguousarray(grad).view(real), views, group)
+    for k, v in views.items():  # numbers (step counts), new and rebound arrays come back
+        if isinstance(v, np.ndarray) and v.dtype == real and v.shape == as_real.shape:
+            state[k] = np.ascontiguousarray(v).view(param.dtype)  # a buffer like the param
+        else:
+            state[k] = v
