@@ -1,5 +1,6 @@
-"""Structured constraints (matrices, ``cat``/``stack`` of constraints, mixtures), mirroring
-their ``torch.distributions.constraints`` counterparts; re-exported by ``constraints``."""
+"""Constraints with structure beyond a pointwise test: matrix shapes and factorisations,
+constraints assembled slice by slice (``cat`` / ``stack``), and the support of a
+``MixtureSameFamily``. ``constraints`` re-exports all of them."""
 
 from __future__ import annotations
 
@@ -12,9 +13,30 @@ from .constraints import Constraint
 __all__ = ["MixtureSameFamilyConstraint"]
 
 
+def _require_constraints(items: Sequence[object]) -> list[Constraint]:
+    """The items as a list, after making sure every one is a ``Constraint``."""
+    seq = list(items)
+    for item in seq:
+        if not isinstance(item, Constraint):
+            raise AssertionError(
+                f"All elements of cseq must be Constraint instances, got {type(item).__name__}"
+            )
+    return seq
+
+
+def _flatten_after(t: cr.Tensor, keep: int) -> cr.Tensor:
+    """``t`` with every dim after the first ``keep`` merged into a single last dim."""
+    return t.reshape(tuple(t.shape[:keep]) + (-1,))
+
+
 class MixtureSameFamilyConstraint(Constraint):
-    """Constraint of a ``MixtureSameFamily``: adds back the right-most batch dim (the
-    component dim) before checking with the component distribution's constraint."""
+    """Support of a ``MixtureSameFamily``.
+
+    The component distribution carries one extra batch dim (the mixture index) immediately to
+    the left of its event dims. A value is accepted when the component constraint holds for it
+    against every component: we insert a size-1 component dim, let the base check broadcast
+    over it, then reduce that dim (and anything to its right) with ``all``.
+    """
 
     def __init__(self, base_constraint: Constraint) -> None:
         if not isinstance(base_constraint, Constraint):
@@ -33,116 +55,139 @@ class MixtureSameFamilyConstraint(Constraint):
         return self.base_constraint.event_dim
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        """Whether ``value`` is a possible outcome of the mixture."""
-        unsqueezed_value = value.unsqueeze(-1 - self.event_dim)
-        result = self.base_constraint.check(unsqueezed_value)
-        if value.dim() < self.event_dim:
-            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
-        num_dim_to_keep = value.dim() - self.event_dim
-        result = result.reshape(tuple(result.shape[:num_dim_to_keep]) + (-1,))
-        return result.all(-1)
+        """Boolean tensor over the mixture's batch shape: is ``value`` a possible outcome."""
+        n_event = self.event_dim
+        if value.dim() < n_event:
+            raise ValueError(f"Expected value.dim() >= {n_event} but got {value.dim()}")
+        per_component = self.base_constraint.check(value.unsqueeze(-1 - n_event))
+        return _flatten_after(per_component, value.dim() - n_event).all(-1)
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({repr(self.base_constraint)})"
+        return f"{type(self).__name__}({self.base_constraint!r})"
 
 
-def _is_lower_triangular(value: cr.Tensor) -> cr.Tensor:
-    return (value.tril() == value).reshape(tuple(value.shape[:-2]) + (-1,)).all(-1)
+# ---------------------------------------------------------------------------------------
+# Matrix constraints (event_dim = 2: the trailing two dims form one matrix)
+# ---------------------------------------------------------------------------------------
+
+
+def _all_over_matrix(mask: cr.Tensor) -> cr.Tensor:
+    """Reduce an elementwise mask over the trailing two (matrix) dims."""
+    return _flatten_after(mask, mask.dim() - 2).all(-1)
+
+
+def _tril_mask(value: cr.Tensor) -> cr.Tensor:
+    """Per matrix: no nonzero entry above the main diagonal."""
+    return _all_over_matrix(value == value.tril())
+
+
+def _positive_diagonal(value: cr.Tensor) -> cr.Tensor:
+    return value.diagonal(dim1=-2, dim2=-1).gt(0).all(-1)
 
 
 class _LowerTriangular(Constraint):
-    """Lower-triangular square matrices."""
+    """Square matrices whose entries above the diagonal are all zero."""
 
     event_dim = 2
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        return _is_lower_triangular(value)
+        return _tril_mask(value)
 
 
 class _LowerCholesky(Constraint):
-    """Lower-triangular square matrices with positive diagonals."""
+    """Valid Cholesky factors: lower-triangular with a strictly positive diagonal."""
 
     event_dim = 2
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        positive_diagonal = (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
-        return _is_lower_triangular(value) & positive_diagonal
+        return _tril_mask(value) & _positive_diagonal(value)
 
 
 class _CorrCholesky(Constraint):
-    """Lower-Cholesky factors of correlation matrices: each row has unit norm (to
-    ``10 * n * eps``)."""
+    """Cholesky factors of correlation matrices.
+
+    ``L L^T`` has a unit diagonal exactly when every row of ``L`` has Euclidean norm 1; the
+    rows are compared with a tolerance of ``10 * n * eps`` of the dtype (n = matrix size) to
+    absorb the rounding of the norm itself.
+    """
 
     event_dim = 2
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        tol = cr.finfo(value.dtype).eps * value.size(-1) * 10  # 10 is a fudge factor
-        row_norm = cr.linalg.norm(value.detach(), dim=-1)
-        unit_row_norm = (row_norm - 1.0).abs().le(tol).all(dim=-1)
-        return _LowerCholesky().check(value) & unit_row_norm
+        n = value.size(-1)
+        tolerance = 10 * n * cr.finfo(value.dtype).eps
+        norms = cr.linalg.norm(value.detach(), dim=-1)
+        unit_rows = ((norms - 1.0).abs() <= tolerance).all(dim=-1)
+        return _tril_mask(value) & _positive_diagonal(value) & unit_rows
 
 
 class _Square(Constraint):
-    """Square matrices."""
+    """Matrices with as many rows as columns (decided from the shape alone)."""
 
     event_dim = 2
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        return cr.full(
-            size=tuple(value.shape[:-2]),
-            fill_value=(value.shape[-2] == value.shape[-1]),
-            dtype=cr.bool,
-        )
+        rows, cols = value.shape[-2], value.shape[-1]
+        return cr.full(size=tuple(value.shape[:-2]), fill_value=rows == cols, dtype=cr.bool)
 
 
 class _Symmetric(_Square):
-    """Symmetric square matrices (to ``atol=1e-6``)."""
+    """Square matrices equal to their transpose, up to an absolute tolerance of 1e-6.
+
+    Each refinement below first runs its parent's test and returns that answer unchanged if
+    any matrix fails it, so the costlier test only ever sees inputs it can handle.
+    """
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        square_check = super().check(value)
-        if not bool(square_check.all()):
-            return square_check
-        return cr.isclose(value, value.mT, atol=1e-6).all(-2).all(-1)
+        is_square = super().check(value)
+        if not bool(is_square.all()):
+            return is_square
+        return _all_over_matrix(cr.isclose(value, value.mT, atol=1e-6))
 
 
 class _PositiveSemidefinite(_Symmetric):
-    """Positive-semidefinite matrices (symmetric, eigenvalues >= 0)."""
+    """Symmetric matrices with no negative eigenvalue."""
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        sym_check = super().check(value)
-        if not bool(sym_check.all()):
-            return sym_check
-        return cr.linalg.eigvalsh(value).ge(0).all(-1)
+        is_symmetric = super().check(value)
+        if not bool(is_symmetric.all()):
+            return is_symmetric
+        return (cr.linalg.eigvalsh(value) >= 0).all(-1)
 
 
 class _PositiveDefinite(_Symmetric):
-    """Positive-definite matrices (symmetric, Cholesky succeeds)."""
+    """Symmetric matrices with a Cholesky factorisation (all eigenvalues positive)."""
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        sym_check = super().check(value)
-        if not bool(sym_check.all()):
-            return sym_check
-        return cr.linalg.cholesky_ex(value).info.eq(0)
+        is_symmetric = super().check(value)
+        if not bool(is_symmetric.all()):
+            return is_symmetric
+        return cr.linalg.cholesky_ex(value).info == 0
 
 
-def _check_dim(dim: int, value: cr.Tensor) -> None:
-    if not (-value.dim() <= dim < value.dim()):
-        raise AssertionError(f"dim {dim} out of range for value with {value.dim()} dimensions")
+# ---------------------------------------------------------------------------------------
+# Constraints assembled from pieces along one dim
+# ---------------------------------------------------------------------------------------
+
+
+def _validate_dim(dim: int, value: cr.Tensor) -> None:
+    ndim = value.dim()
+    if dim < -ndim or dim >= ndim:
+        raise AssertionError(f"dim {dim} out of range for value with {ndim} dimensions")
 
 
 class _Cat(Constraint):
-    """Applies constraints ``cseq`` to consecutive slices (of sizes ``lengths``) along
-    ``dim``, as ``cr.cat`` would join them."""
+    """One constraint per block of a tensor built with ``cr.cat``.
+
+    ``cseq[i]`` governs the i-th block along ``dim``, which is ``lengths[i]`` wide (1 each by
+    default). The per-block answers are concatenated back along ``dim``.
+    """
 
     def __init__(
         self, cseq: Sequence[Constraint], dim: int = 0, lengths: Sequence[int] | None = None
     ) -> None:
-        if not all(isinstance(c, Constraint) for c in cseq):
-            raise AssertionError("All elements of cseq must be Constraint instances")
-        self.cseq = list(cseq)
-        if lengths is None:
-            lengths = [1] * len(self.cseq)
-        self.lengths = list(lengths)
+        self.cseq = _require_constraints(cseq)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
         if len(self.lengths) != len(self.cseq):
             raise AssertionError(
                 f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})"
@@ -159,23 +204,23 @@ class _Cat(Constraint):
         return max(c.event_dim for c in self.cseq)
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        _check_dim(self.dim, value)
-        checks = []
-        start = 0
-        for constr, length in zip(self.cseq, self.lengths):
-            checks.append(constr.check(value.narrow(self.dim, start, length)))
-            start = start + length
-        return cr.cat(checks, self.dim)
+        _validate_dim(self.dim, value)
+        pieces: list[cr.Tensor] = []
+        offset = 0
+        for constraint, width in zip(self.cseq, self.lengths):
+            pieces.append(constraint.check(value.narrow(self.dim, offset, width)))
+            offset += width
+        return cr.cat(pieces, self.dim)
 
 
 class _Stack(Constraint):
-    """Applies constraints ``cseq`` to the slices along ``dim``, as ``cr.stack`` would
-    join them."""
+    """One constraint per slice of a tensor built with ``cr.stack``.
+
+    ``cseq[i]`` governs ``value.select(dim, i)``; the answers are stacked back along ``dim``.
+    """
 
     def __init__(self, cseq: Sequence[Constraint], dim: int = 0) -> None:
-        if not all(isinstance(c, Constraint) for c in cseq):
-            raise AssertionError("All elements of cseq must be Constraint instances")
-        self.cseq = list(cseq)
+        self.cseq = _require_constraints(cseq)
         self.dim = dim
         super().__init__()
 
@@ -185,12 +230,15 @@ class _Stack(Constraint):
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
-        dim = max(c.event_dim for c in self.cseq)
-        if self.dim + dim < 0:
-            dim += 1
-        return dim
+        # A negative stacking dim that lands inside the event dims makes the stacked dim
+        # itself part of the event.
+        inner = max(c.event_dim for c in self.cseq)
+        return inner + 1 if self.dim + inner < 0 else inner
 
     def check(self, value: cr.Tensor) -> cr.Tensor:
-        _check_dim(self.dim, value)
-        vs = [value.select(self.dim, i) for i in range(value.size(self.dim))]
-        return cr.stack([constr.check(v) for v, constr in zip(vs, self.cseq)], self.dim)
+        _validate_dim(self.dim, value)
+        answers = [
+            constraint.check(value.select(self.dim, i))
+            for i, constraint in zip(range(value.size(self.dim)), self.cseq)
+        ]
+        return cr.stack(answers, self.dim)

@@ -1,4 +1,8 @@
-"""The Cauchy (Lorentz) distribution, mirroring ``torch.distributions.Cauchy``."""
+"""Cauchy (Lorentz) distribution with the same API as ``torch.distributions.Cauchy``.
+
+Density: ``p(x) = 1 / (pi * scale * (1 + z**2))`` with ``z = (x - loc) / scale``; the CDF is
+``1/2 + atan(z) / pi``. The distribution has no mean (reported as NaN) and infinite variance.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,19 @@ import chainrule as cr
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _EMPTY_SIZE, _Number, broadcast_all
+from .utils import _EMPTY_SIZE, broadcast_all
 
 __all__ = ["Cauchy"]
 
+_LOG_PI = math.log(math.pi)
+
 
 class Cauchy(Distribution):
-    """Cauchy distribution with median ``loc`` and half-width ``scale``. Its mean is
-    undefined (NaN) and its variance infinite, as in PyTorch."""
+    """Cauchy law centred at ``loc`` (its median and mode) with half-width ``scale``.
+
+    ``rsample`` draws standard Cauchy noise with ``Tensor.cauchy_`` and shifts/scales it, so
+    the sample is differentiable in ``loc`` and ``scale``.
+    """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
@@ -24,24 +33,25 @@ class Cauchy(Distribution):
 
     def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
         self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, _Number) and isinstance(scale, _Number):
-            batch_shape = cr.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        # Plain numbers broadcast to 0-d tensors, so their shape is the empty batch shape.
+        super().__init__(cr.Size(self.loc.shape), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Cauchy:
-        new = self._get_checked_instance(Cauchy, _instance)
-        batch_shape = cr.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Cauchy, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        target = cr.Size(batch_shape)
+        out = self._get_checked_instance(Cauchy, _instance)
+        out.loc = self.loc.expand(target)
+        out.scale = self.scale.expand(target)
+        Distribution.__init__(out, target, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
+
+    def _constant(self, fill: float) -> cr.Tensor:
+        """A batch-shaped tensor of ``fill`` in the parameters' dtype (undefined moments)."""
+        return cr.full(self._extended_shape(), fill, dtype=self.loc.dtype)
 
     @property
     def mean(self) -> cr.Tensor:
-        return cr.full(self._extended_shape(), float("nan"), dtype=self.loc.dtype)
+        return self._constant(math.nan)
 
     @property
     def mode(self) -> cr.Tensor:
@@ -49,27 +59,30 @@ class Cauchy(Distribution):
 
     @property
     def variance(self) -> cr.Tensor:
-        return cr.full(self._extended_shape(), float("inf"), dtype=self.loc.dtype)
+        return self._constant(math.inf)
 
     def rsample(self, sample_shape: Any = _EMPTY_SIZE) -> cr.Tensor:
-        shape = self._extended_shape(sample_shape)
-        eps = cr.empty(shape, dtype=self.loc.dtype).cauchy_()
-        return self.loc + eps * self.scale
+        noise = cr.empty(self._extended_shape(sample_shape), dtype=self.loc.dtype).cauchy_()
+        return self.loc + noise * self.scale
 
     def log_prob(self, value: cr.Tensor) -> cr.Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        return (
-            -math.log(math.pi) - self.scale.log() - (((value - self.loc) / self.scale) ** 2).log1p()
-        )
+        z = (value - self.loc) / self.scale
+        # log1p keeps precision near the centre, where z**2 is tiny.
+        return -cr.log1p(z * z) - cr.log(self.scale) - _LOG_PI
 
     def cdf(self, value: cr.Tensor) -> cr.Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        return cr.atan((value - self.loc) / self.scale) / math.pi + 0.5
+        z = (value - self.loc) / self.scale
+        return 0.5 + cr.atan(z) / math.pi
 
     def icdf(self, value: cr.Tensor) -> cr.Tensor:
-        return cr.tan(math.pi * (value - 0.5)) * self.scale + self.loc
+        # Solve 1/2 + atan(z)/pi = q for z.
+        z = cr.tan(math.pi * (value - 0.5))
+        return self.loc + z * self.scale
 
     def entropy(self) -> cr.Tensor:
-        return math.log(4 * math.pi) + self.scale.log()
+        # H = log(4 pi scale).
+        return cr.log(self.scale) + math.log(4.0 * math.pi)

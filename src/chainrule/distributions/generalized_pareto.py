@@ -1,4 +1,15 @@
-"""The Generalized Pareto distribution, mirroring ``torch.distributions.GeneralizedPareto``."""
+"""Generalized Pareto distribution (GPD) with the same API as
+``torch.distributions.GeneralizedPareto``.
+
+With ``z = (x - loc) / scale`` and shape ``xi`` (``concentration``) the survival function is
+
+    S(x) = (1 + xi z) ** (-1 / xi)        (xi != 0)
+    S(x) = exp(-z)                        (xi == 0, the limit)
+
+on ``z >= 0`` (and ``z <= -1/xi`` when ``xi < 0``). ``xi = 0`` is the shifted exponential,
+``xi = -1`` the uniform on ``[loc, loc + scale]``, and ``xi > 0`` with ``loc = scale / xi`` the
+Pareto law. The GPD is the usual model for exceedances over a high threshold.
+"""
 
 from __future__ import annotations
 
@@ -10,36 +21,25 @@ from chainrule import Tensor
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _EMPTY_SIZE, _Number, broadcast_all
+from .utils import _EMPTY_SIZE, broadcast_all
 
 __all__ = ["GeneralizedPareto"]
 
 
 class GeneralizedPareto(Distribution):
-    r"""
-    Creates a Generalized Pareto distribution parameterized by :attr:`loc`, :attr:`scale`,
-    and :attr:`concentration`.
+    """GPD with location ``loc``, scale ``scale > 0`` and shape ``concentration`` (any real).
 
-    Special cases include Exponential (:attr:`loc` = 0, :attr:`concentration` = 0), Pareto
-    (:attr:`concentration` > 0, :attr:`loc` = :attr:`scale` / :attr:`concentration`) and
-    Uniform (:attr:`concentration` = -1). It is often used to model the tails of other
-    distributions. A concentration within ``isclose`` of 0 is treated as exactly 0 (the
-    exponential limit), as PyTorch does.
+    Every formula has an ``xi != 0`` branch and an ``xi -> 0`` limit. A concentration within
+    ``isclose`` of zero takes the limit branch (as PyTorch does); elsewhere the shape is
+    replaced by 1 in the unused branch so neither branch produces NaN gradients.
 
     A deliberate difference: PyTorch 2.13's ``log_prob``/``cdf`` compare the concentration
     with ``torch.tensor(0.0)`` (the default dtype), so they raise for float64 parameters under
     a float32 default dtype; here they compare with a zero of the parameters' dtype.
 
-    Example::
-
-        >>> m = GeneralizedPareto(cr.tensor([0.1]), cr.tensor([2.0]), cr.tensor([0.4]))
-        >>> m.sample()  # doctest: +SKIP
-        tensor([ 1.5623])
-
-    Args:
-        loc (float or Tensor): Location parameter of the distribution
-        scale (float or Tensor): Scale parameter of the distribution
-        concentration (float or Tensor): Concentration parameter of the distribution
+    ``rsample`` pushes uniform draws through ``icdf``, so samples are differentiable in all
+    three parameters. The mean exists only for ``xi < 1`` and the variance only for
+    ``xi < 1/2``; outside those ranges they are NaN.
     """
 
     arg_constraints = {
@@ -57,101 +57,101 @@ class GeneralizedPareto(Distribution):
         validate_args: bool | None = None,
     ) -> None:
         self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
-        if (
-            isinstance(loc, _Number)
-            and isinstance(scale, _Number)
-            and isinstance(concentration, _Number)
-        ):
-            batch_shape = cr.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        # Plain numbers broadcast to 0-d tensors, so their shape is the empty batch shape.
+        super().__init__(cr.Size(self.loc.shape), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> GeneralizedPareto:
-        new = self._get_checked_instance(GeneralizedPareto, _instance)
-        batch_shape = cr.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        super(GeneralizedPareto, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        target = cr.Size(batch_shape)
+        out = self._get_checked_instance(GeneralizedPareto, _instance)
+        for name in ("loc", "scale", "concentration"):
+            setattr(out, name, getattr(self, name).expand(target))
+        Distribution.__init__(out, target, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
 
-    def rsample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
-        """Inverse-CDF sampling of uniform draws (differentiable in every parameter)."""
-        shape = self._extended_shape(sample_shape)
-        u = cr.rand(*tuple(shape), dtype=self.loc.dtype)
-        return self.icdf(u)
+    # --- helpers ---------------------------------------------------------------------------
+    def _standardise(self, x: Tensor) -> Tensor:
+        return (x - self.loc) / self.scale
 
-    def _safe_concentration(self) -> tuple[Tensor, Tensor]:
-        """(concentration close to 0, concentration with those entries replaced by 1)."""
-        eq_zero = cr.isclose(self.concentration, cr.zeros_like(self.concentration))
-        safe_conc = cr.where(eq_zero, cr.ones_like(self.concentration), self.concentration)
-        return eq_zero, safe_conc
+    def _split_shape(self) -> tuple[Tensor, Tensor]:
+        """Return ``(is_zero, xi_safe)``: where the shape counts as 0, and the shape with
+        those entries set to 1 (so divisions by it in the ``xi != 0`` branch stay finite)."""
+        xi = self.concentration
+        is_zero = cr.isclose(xi, cr.zeros_like(xi))
+        return is_zero, cr.where(is_zero, cr.ones_like(xi), xi)
 
+    # --- densities -------------------------------------------------------------------------
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        z = self._z(value)
-        eq_zero, safe_conc = self._safe_concentration()
-        y = 1 / safe_conc + cr.ones_like(z)
-        where_nonzero = cr.where(y == 0, y, y * cr.log1p(safe_conc * z))
-        return -self.scale.log() - cr.where(eq_zero, z, where_nonzero)
+        z = self._standardise(value)
+        is_zero, xi = self._split_shape()
+        # log p = -log(scale) - (1 + 1/xi) log(1 + xi z); the limit xi -> 0 gives -log(scale) - z.
+        power = 1 / xi + cr.ones_like(z)
+        # At xi = -1 (uniform) the power is 0: take 0 rather than 0 * log(0) at the upper end.
+        general = cr.where(power == 0, power, power * cr.log1p(xi * z))
+        return -cr.log(self.scale) - cr.where(is_zero, z, general)
 
     def log_survival_function(self, value: Tensor) -> Tensor:
-        """``log(1 - cdf(value))``."""
+        """``log S(value) = log(1 - cdf(value))``: ``-log1p(xi z) / xi``, or ``-z`` at xi = 0."""
         if self._validate_args:
             self._validate_sample(value)
-        z = self._z(value)
-        eq_zero, safe_conc = self._safe_concentration()
-        where_nonzero = -cr.log1p(safe_conc * z) / safe_conc
-        return cr.where(eq_zero, -z, where_nonzero)
+        z = self._standardise(value)
+        is_zero, xi = self._split_shape()
+        return cr.where(is_zero, -z, -cr.log1p(xi * z) / xi)
 
     def log_cdf(self, value: Tensor) -> Tensor:
-        """``log(cdf(value))``."""
-        return cr.log1p(-cr.exp(self.log_survival_function(value)))
+        """``log(cdf(value)) = log(1 - S(value))``."""
+        survival = cr.exp(self.log_survival_function(value))
+        return cr.log1p(-survival)
 
     def cdf(self, value: Tensor) -> Tensor:
         return cr.exp(self.log_cdf(value))
 
     def icdf(self, value: Tensor) -> Tensor:
-        loc = self.loc
-        scale = self.scale
-        eq_zero, safe_conc = self._safe_concentration()
-        logu = cr.log1p(-value)
-        where_nonzero = loc + scale / safe_conc * cr.expm1(-safe_conc * logu)
-        where_zero = loc - scale * logu
-        return cr.where(eq_zero, where_zero, where_nonzero)
+        # Solve S(x) = 1 - q with L = log(1 - q):
+        #   xi != 0: x = loc + scale * (exp(-xi L) - 1) / xi;   xi = 0: x = loc - scale L.
+        is_zero, xi = self._split_shape()
+        log_tail = cr.log1p(-value)
+        general = self.loc + self.scale * cr.expm1(-xi * log_tail) / xi
+        limit = self.loc - self.scale * log_tail
+        return cr.where(is_zero, limit, general)
 
-    def _z(self, x: Tensor) -> Tensor:
-        return (x - self.loc) / self.scale
+    def rsample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
+        """Inverse-CDF sampling of uniform draws (differentiable in every parameter)."""
+        uniform = cr.rand(*tuple(self._extended_shape(sample_shape)), dtype=self.loc.dtype)
+        return self.icdf(uniform)
 
+    # --- summaries -------------------------------------------------------------------------
     @property
     def mean(self) -> Tensor:
-        concentration = self.concentration
-        valid = concentration < 1
-        safe_conc = cr.where(valid, concentration, 0.5)
-        result = self.loc + self.scale / (1 - safe_conc)
-        return cr.where(valid, result, math.nan)
+        # loc + scale / (1 - xi) for xi < 1; a harmless stand-in shape elsewhere keeps the
+        # masked-out branch finite.
+        ok = self.concentration < 1
+        xi = cr.where(ok, self.concentration, 0.5)
+        return cr.where(ok, self.loc + self.scale / (1 - xi), math.nan)
 
     @property
     def variance(self) -> Tensor:
-        concentration = self.concentration
-        valid = concentration < 0.5
-        safe_conc = cr.where(valid, concentration, 0.25)
-        result = self.scale**2 / ((1 - safe_conc) ** 2 * (1 - 2 * safe_conc))
-        return cr.where(valid, result, math.nan)
-
-    def entropy(self) -> Tensor:
-        ans = cr.log(self.scale) + self.concentration + 1
-        return cr.broadcast_to(ans, self._batch_shape)
+        # scale**2 / ((1 - xi)**2 (1 - 2 xi)) for xi < 1/2.
+        ok = self.concentration < 0.5
+        xi = cr.where(ok, self.concentration, 0.25)
+        one_minus = 1 - xi
+        return cr.where(ok, self.scale**2 / (one_minus * one_minus * (1 - 2 * xi)), math.nan)
 
     @property
     def mode(self) -> Tensor:
         return self.loc
 
+    def entropy(self) -> Tensor:
+        # H = log(scale) + xi + 1.
+        h = cr.log(self.scale) + self.concentration + 1
+        return cr.broadcast_to(h, self._batch_shape)
+
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self) -> constraints.Constraint:
-        lower = self.loc
-        upper = cr.where(self.concentration < 0, lower - self.scale / self.concentration, math.inf)
-        return constraints.interval(lower, upper)
+        # [loc, inf) for xi >= 0; bounded above by loc - scale / xi when xi < 0.
+        upper = cr.where(
+            self.concentration < 0, self.loc - self.scale / self.concentration, math.inf
+        )
+        return constraints.interval(self.loc, upper)

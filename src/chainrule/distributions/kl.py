@@ -1,18 +1,22 @@
-"""Kullback-Leibler divergence dispatch, mirroring ``torch.distributions.kl``.
+"""Registry and dispatch for ``kl_divergence(p, q)``.
 
-``register_kl(P, Q)`` registers a function computing ``KL(p || q)`` for ``p`` of type ``P``
-and ``q`` of type ``Q``; ``kl_divergence(p, q)`` finds the most specific registered pair by
-subclass order (warning ``RuntimeWarning`` when the left and right lexicographic orders
-disagree) and raises ``NotImplementedError`` when none matches. The pair implementations
-live with the families (see ``_kl_pairs_a.py`` and the part-B modules); this module holds
-only the registry and small helpers they share.
+Closed forms of ``KL(p || q)`` are registered per pair of distribution classes with
+:func:`register_kl`; the formulas themselves live next to the families (``_kl_pairs_a.py``
+and the part-B modules). This module only owns the table, the lookup and a few small
+helpers those formulas share.
+
+Lookup rule (the same one PyTorch documents): among the registered pairs ``(P, Q)`` with
+``type(p) <= P`` and ``type(q) <= Q`` pick the most specific. "Most specific" is taken in two
+lexicographic orders: first by ``P`` then ``Q``, and first by ``Q`` then ``P``. If the two
+winners are different functions the choice is ambiguous; the first-order winner is used and a
+``RuntimeWarning`` suggests the pair to register to settle it.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
-from functools import total_ordering
 from typing import Any
 
 import chainrule as cr
@@ -21,110 +25,125 @@ from .distribution import Distribution
 
 __all__ = ["register_kl", "kl_divergence"]
 
-# Source of truth: a few general (type, type) pairs -> functions.
-_KL_REGISTRY: dict[tuple[type, type], Callable] = {}
-# Memoised lookups: many specific (type, type) pairs -> functions (or NotImplemented).
+_KLFunction = Callable[[Any, Any], cr.Tensor]
+
+# The registered (P, Q) -> function table, in registration order.
+_KL_REGISTRY: dict[tuple[type, type], _KLFunction] = {}
+# Resolved lookups per concrete (type(p), type(q)); NotImplemented when nothing applies.
+# Emptied whenever the table changes, since a new pair can change any resolution.
 _KL_MEMOIZE: dict[tuple[type, type], Any] = {}
 
 
-def register_kl(type_p: type, type_q: type) -> Callable[[Callable], Callable]:
-    """Decorator registering a pairwise function with :func:`kl_divergence`.
+def _require_class(arg: object, name: str) -> None:
+    # Only non-classes are rejected (a class outside the Distribution hierarchy is accepted,
+    # as in PyTorch, where it simply never matches a distribution's type).
+    if not isinstance(arg, type):
+        raise TypeError(f"Expected {name} to be a Distribution subclass but got {arg!r}")
 
-    Lookup returns the most specific ``(type, type)`` match ordered by subclass; if the match
-    is ambiguous a ``RuntimeWarning`` is issued (register a more specific pair to break
-    the tie).
+
+def register_kl(type_p: type, type_q: type) -> Callable[[_KLFunction], _KLFunction]:
+    """Decorator: make the decorated ``fn(p, q)`` the KL for ``p`` of class ``type_p`` (or a
+    subclass) and ``q`` of class ``type_q`` (or a subclass).
+
+    When several registered pairs apply, :func:`kl_divergence` prefers the most specific; if
+    that is not well defined it warns, and registering the more specific pair it names
+    removes the ambiguity. The decorated function is returned unchanged.
     """
-    if not isinstance(type_p, type) and issubclass(type_p, Distribution):
-        raise TypeError(f"Expected type_p to be a Distribution subclass but got {type_p}")
-    if not isinstance(type_q, type) and issubclass(type_q, Distribution):
-        raise TypeError(f"Expected type_q to be a Distribution subclass but got {type_q}")
+    _require_class(type_p, "type_p")
+    _require_class(type_q, "type_q")
 
-    def decorator(fun: Callable) -> Callable:
-        _KL_REGISTRY[type_p, type_q] = fun
-        _KL_MEMOIZE.clear()  # lookup order may have changed
-        return fun
+    def add_to_registry(fn: _KLFunction) -> _KLFunction:
+        _KL_REGISTRY[type_p, type_q] = fn
+        _KL_MEMOIZE.clear()
+        return fn
 
-    return decorator
+    return add_to_registry
 
 
-@total_ordering
-class _Match:
-    __slots__ = ["types"]
-
-    def __init__(self, *types: type) -> None:
-        self.types = types
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Match) and self.types == other.types
-
-    def __le__(self, other: _Match) -> bool:
-        for x, y in zip(self.types, other.types):
-            if not issubclass(x, y):
-                return False
-            if x is not y:
-                break
-        return True
-
-    __hash__ = None  # type: ignore[assignment]
+def _strictly_before(a: tuple[type, ...], b: tuple[type, ...]) -> bool:
+    """Whether the class tuple ``a`` is strictly more specific than ``b``, comparing
+    position by position: the first position whose classes differ decides (``a``'s class
+    must be a subclass of ``b``'s there); positions before it must be subclasses too."""
+    if a == b:
+        return False
+    for cls_a, cls_b in zip(a, b):
+        if not issubclass(cls_a, cls_b):
+            return False
+        if cls_a is not cls_b:
+            return True
+    return True
 
 
-def _dispatch_kl(type_p: type, type_q: type) -> Any:
-    """The most specific registered match (single inheritance assumed), or NotImplemented."""
-    matches = [
-        (super_p, super_q)
-        for super_p, super_q in _KL_REGISTRY
-        if issubclass(type_p, super_p) and issubclass(type_q, super_q)
+def _most_specific(candidates: list[tuple[type, ...]]) -> tuple[type, ...]:
+    """The first candidate that no later candidate strictly beats (a linear scan: the order
+    is only partial, so the scan order, i.e. registration order, breaks ties)."""
+    best = candidates[0]
+    for cand in candidates[1:]:
+        if _strictly_before(cand, best):
+            best = cand
+    return best
+
+
+def _resolve(type_p: type, type_q: type) -> Any:
+    """The registered function for this pair of concrete classes, or ``NotImplemented``."""
+    applicable = [
+        (cls_p, cls_q)
+        for cls_p, cls_q in _KL_REGISTRY
+        if issubclass(type_p, cls_p) and issubclass(type_q, cls_q)
     ]
-    if not matches:
+    if not applicable:
         return NotImplemented
-    # the left- and right-lexicographic orders must agree
-    left_p, left_q = min(_Match(*m) for m in matches).types
-    right_q, right_p = min(_Match(*reversed(m)) for m in matches).types
-    left_fun = _KL_REGISTRY[left_p, left_q]
-    right_fun = _KL_REGISTRY[right_p, right_q]
-    if left_fun is not right_fun:
+    by_p_p, by_p_q = _most_specific(applicable)
+    by_q_q, by_q_p = _most_specific([(cls_q, cls_p) for cls_p, cls_q in applicable])
+    chosen = _KL_REGISTRY[by_p_p, by_p_q]
+    if chosen is not _KL_REGISTRY[by_q_p, by_q_q]:
         warnings.warn(
             f"Ambiguous kl_divergence({type_p.__name__}, {type_q.__name__}). "
-            f"Please register_kl({left_p.__name__}, {right_q.__name__})",
+            f"Please register_kl({by_p_p.__name__}, {by_q_q.__name__})",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return left_fun
-
-
-def _infinite_like(tensor: cr.Tensor) -> cr.Tensor:
-    """A tensor of +inf like ``tensor`` (KL is infinite where supports do not nest)."""
-    return cr.full_like(tensor, float("inf"))
-
-
-def _x_log_x(tensor: cr.Tensor) -> cr.Tensor:
-    """``x * log(x)``, 0 at 0."""
-    return cr.special.xlogy(tensor, tensor)
-
-
-def _batch_trace_XXT(bmat: cr.Tensor) -> cr.Tensor:
-    """``trace(X X^T)`` of a batch of matrices with arbitrary leading batch dims."""
-    n = bmat.size(-1)
-    m = bmat.size(-2)
-    flat_trace = bmat.reshape(-1, m * n).pow(2).sum(-1)
-    return flat_trace.reshape(tuple(bmat.shape[:-2]))
+    return chosen
 
 
 def kl_divergence(p: Distribution, q: Distribution) -> cr.Tensor:
-    """``KL(p || q) = ∫ p(x) log(p(x) / q(x)) dx``, batched over ``batch_shape``.
+    """``KL(p || q) = E_p[log p(X) - log q(X)]``, one value per entry of the batch shape.
+
+    The function is found from ``(type(p), type(q))`` by the most-specific-match rule in
+    the module docstring, and remembered for later calls with the same pair of classes.
 
     Raises:
-        NotImplementedError: no pair matching ``(type(p), type(q))`` has been registered
-            with :func:`register_kl`.
+        NotImplementedError: no registered pair applies to ``(type(p), type(q))``.
     """
-    try:
-        fun = _KL_MEMOIZE[type(p), type(q)]
-    except KeyError:
-        fun = _dispatch_kl(type(p), type(q))
-        _KL_MEMOIZE[type(p), type(q)] = fun
-    if fun is NotImplemented:
+    key = (type(p), type(q))
+    fn = _KL_MEMOIZE.get(key)
+    if fn is None:
+        fn = _KL_MEMOIZE[key] = _resolve(*key)
+    if fn is NotImplemented:
         raise NotImplementedError(
-            f"No KL(p || q) is implemented for p type {p.__class__.__name__} and "
-            f"q type {q.__class__.__name__}"
+            f"No KL(p || q) is implemented for p type {key[0].__name__} and "
+            f"q type {key[1].__name__}"
         )
-    return fun(p, q)
+    return fn(p, q)
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers shared by the pair implementations
+# ---------------------------------------------------------------------------------------
+
+
+def _infinite_like(ref: cr.Tensor) -> cr.Tensor:
+    """``+inf`` everywhere, with ``ref``'s shape and dtype: the KL when q gives zero mass to a
+    region that p does not."""
+    return cr.full_like(ref, math.inf)
+
+
+def _x_log_x(x: cr.Tensor) -> cr.Tensor:
+    """``x log x`` with the limit value 0 at ``x = 0`` (via ``xlogy``)."""
+    return cr.special.xlogy(x, x)
+
+
+def _batch_trace_XXT(bmat: cr.Tensor) -> cr.Tensor:
+    """``tr(X X^T)`` per matrix of a batch, i.e. the sum of the squared entries of each."""
+    batch_shape = tuple(bmat.shape[:-2])
+    return bmat.pow(2).reshape(batch_shape + (-1,)).sum(-1)

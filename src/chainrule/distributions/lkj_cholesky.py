@@ -1,5 +1,17 @@
-"""The LKJ distribution over Cholesky factors of correlation matrices, mirroring
-``torch.distributions.LKJCholesky`` (which follows NumPyro's implementation)."""
+"""LKJ distribution over lower Cholesky factors of correlation matrices, with the same API as
+``torch.distributions.LKJCholesky``.
+
+For ``L`` with unit-norm rows and positive diagonal, ``M = L L^T`` is a correlation matrix.
+The LKJ law puts density proportional to ``det(M)**(eta - 1)`` on ``M``; expressed on ``L``
+(including the Jacobian of ``L -> L L^T``) this becomes
+
+    p(L)  ∝  prod_{i=2..D} L_ii ** (2 (eta - 1) + D - i).
+
+Sampling follows the onion construction of Lewandowski, Kurowicka and Joe (2009, Sec. 3):
+row ``i`` of ``L`` is ``sqrt(y_i) * u_i`` off the diagonal, with ``y_i`` Beta-distributed and
+``u_i`` uniform on the unit sphere of the first ``i - 1`` coordinates; the diagonal entry then
+fills the row up to unit norm.
+"""
 
 from __future__ import annotations
 
@@ -17,29 +29,25 @@ from .utils import _EMPTY_SIZE, broadcast_all
 __all__ = ["LKJCholesky"]
 
 
+def _onion_row_betas(dim: int, eta: Tensor) -> Beta:
+    """The per-row Beta laws of the onion method, batched over ``eta`` and the ``dim`` rows.
+
+    Row ``i`` (0-based, ``i >= 1``) uses ``Beta((i - 1)/2 + 1/2, eta + (dim - 2)/2 - (i - 1)/2)``.
+    Row 0 has no off-diagonal entries; it is given the same law as row 1 so that every row can
+    be drawn in a single call (its draw is multiplied by a zero direction later).
+    """
+    steps = cr.arange(dim - 1, dtype=eta.dtype)
+    steps = cr.cat([cr.zeros((1,), dtype=eta.dtype), steps])
+    base = eta + 0.5 * (dim - 2)
+    return Beta(steps + 0.5, base.unsqueeze(-1) - 0.5 * steps)
+
+
 class LKJCholesky(Distribution):
-    r"""
-    LKJ distribution for lower Cholesky factor of correlation matrices.
+    """LKJ law on ``dim x dim`` Cholesky factors of correlation matrices.
 
-    The ``concentration`` parameter :math:`\eta` makes the probability of the correlation
-    matrix :math:`M = L L^\top` proportional to :math:`\det(M)^{\eta - 1}`; with
-    ``concentration == 1`` it is uniform over Cholesky factors of correlation matrices::
-
-        L ~ LKJCholesky(dim, concentration)
-        X = L @ L' ~ LKJCorr(dim, concentration)
-
-    Sampling uses the Onion method of Lewandowski, Kurowicka and Joe (2009), Section 3
-    (vectorised, for heterogeneous :math:`\eta`); it is not reparameterised.
-
-    Example::
-
-        >>> l = LKJCholesky(3, 0.5)
-        >>> l.sample()  # l @ l.T is a sample of a correlation 3x3 matrix  # doctest: +SKIP
-
-    Args:
-        dim (int): dimension of the matrices (at least 2)
-        concentration (float or Tensor): concentration/shape parameter of the distribution
-            (often referred to as eta)
+    ``concentration`` (``eta > 0``) controls how strongly correlations shrink toward zero:
+    ``eta = 1`` is uniform over correlation matrices, larger values favour the identity.
+    ``dim`` must be at least 2. Sampling is not reparameterised.
     """
 
     arg_constraints = {"concentration": constraints.positive}
@@ -57,59 +65,52 @@ class LKJCholesky(Distribution):
             )
         self.dim = dim
         (self.concentration,) = broadcast_all(concentration)
-        batch_shape = self.concentration.size()
-        event_shape = cr.Size((dim, dim))
-        # the Beta marginals of the Onion method (Sec. 3.2), drawn vectorised
-        marginal_conc = self.concentration + 0.5 * (self.dim - 2)
-        offset = cr.arange(self.dim - 1, dtype=self.concentration.dtype)
-        offset = cr.cat([offset.new_zeros((1,)), offset])
-        beta_conc1 = offset + 0.5
-        beta_conc0 = marginal_conc.unsqueeze(-1) - 0.5 * offset
-        self._beta = Beta(beta_conc1, beta_conc0)
-        super().__init__(batch_shape, event_shape, validate_args)
+        self._beta = _onion_row_betas(dim, self.concentration)
+        super().__init__(
+            cr.Size(self.concentration.shape), cr.Size((dim, dim)), validate_args=validate_args
+        )
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> LKJCholesky:
-        new = self._get_checked_instance(LKJCholesky, _instance)
-        batch_shape = cr.Size(batch_shape)
-        new.dim = self.dim
-        new.concentration = self.concentration.expand(batch_shape)
-        new._beta = self._beta.expand(batch_shape + (self.dim,))
-        super(LKJCholesky, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        target = cr.Size(batch_shape)
+        out = self._get_checked_instance(LKJCholesky, _instance)
+        out.dim = self.dim
+        out.concentration = self.concentration.expand(target)
+        out._beta = self._beta.expand(target + (self.dim,))
+        Distribution.__init__(out, target, self.event_shape, validate_args=False)
+        out._validate_args = self._validate_args
+        return out
 
     def sample(self, sample_shape: Any = _EMPTY_SIZE) -> Tensor:
-        """Onion-method draws. As in PyTorch (differences from the paper): vectorised over
-        rows, valid for heterogeneous eta, and only the Cholesky rows ``w`` are generated."""
+        """Draw Cholesky factors by the onion method (all rows at once, any batch of eta)."""
         with cr.no_grad():
-            y = self._beta.sample(sample_shape).unsqueeze(-1)
-            u_normal = cr.randn(*tuple(self._extended_shape(sample_shape)), dtype=y.dtype).tril(-1)
-            u_hypersphere = u_normal / u_normal.norm(dim=-1, keepdim=True)
-            # the first row is 0 / 0: set it to zero
-            first_row = (cr.arange(self.dim) == 0).unsqueeze(-1)
-            u_hypersphere = cr.where(first_row, 0.0, u_hypersphere)
-            w = cr.sqrt(y) * u_hypersphere
-            # the diagonal, clamped for numerical stability
-            eps = cr.finfo(w.dtype).tiny
-            diag_elems = cr.clamp(1 - cr.sum(w**2, dim=-1), min=eps).sqrt()
-            return w + cr.diag_embed(diag_elems)
+            # Squared norm of each row's off-diagonal part, shape (..., dim, 1).
+            radius_sq = self._beta.sample(sample_shape).unsqueeze(-1)
+            # Uniform directions: normalised Gaussians restricted to the strict lower triangle.
+            shape = tuple(self._extended_shape(sample_shape))
+            gauss = cr.randn(*shape, dtype=radius_sq.dtype).tril(-1)
+            length = gauss.norm(dim=-1, keepdim=True)
+            # Row 0 is all zeros; dividing it by 1 instead of 0 keeps it zero.
+            length = cr.where(length == 0, cr.ones_like(length), length)
+            off_diag = cr.sqrt(radius_sq) * (gauss / length)
+            # The diagonal completes each row to unit norm (floored at the smallest normal
+            # number so that rounding never produces sqrt of a negative).
+            leftover = 1 - (off_diag * off_diag).sum(dim=-1)
+            diag = leftover.clamp(min=cr.finfo(off_diag.dtype).tiny).sqrt()
+            return off_diag + cr.diag_embed(diag)
 
     def log_prob(self, value: Tensor) -> Tensor:
-        # p(L) is proportional to prod_i L_ii^(2 (eta - 1) + D - i), i = 2..D: det(M)^(eta-1)
-        # times the Jacobian prod_i L_ii^(D - i) of L -> L L^T (Stan's LKJ Cholesky density)
         if self._validate_args:
             self._validate_sample(value)
-        diag_elems = value.diagonal(dim1=-1, dim2=-2)[..., 1:]
-        order = cr.arange(2, self.dim + 1)
-        order = 2 * (self.concentration - 1).unsqueeze(-1) + self.dim - order
-        unnormalized_log_pdf = cr.sum(order * diag_elems.log(), dim=-1)
-        # normalisation constant (page 1999 of Lewandowski et al.)
-        dm1 = self.dim - 1
-        alpha = self.concentration + 0.5 * dm1
-        denominator = cr.lgamma(alpha) * dm1
-        numerator = cr.mvlgamma(alpha - 0.5, dm1)
-        # the paper's pi constant is D (D - 1) / 4 log(pi), multigammaln's (D - 1)(D - 2) / 4
-        # log(pi): the difference is (D - 1) log(pi) / 2
-        pi_constant = 0.5 * dm1 * math.log(math.pi)
-        normalize_term = pi_constant + numerator - denominator
-        return unnormalized_log_pdf - normalize_term
+        d = self.dim
+        # Unnormalised part: sum_{i=2..D} (2 (eta - 1) + D - i) log L_ii.
+        log_diag = value.diagonal(dim1=-1, dim2=-2)[..., 1:].log()
+        row = cr.arange(2, d + 1)
+        powers = 2 * (self.concentration - 1).unsqueeze(-1) + (d - row)
+        unnormalised = (powers * log_diag).sum(dim=-1)
+        # Log normalising constant (Lewandowski et al., 2009, p. 1999), written with the
+        # multivariate log-gamma of order m = D - 1 and a = eta + m / 2:
+        #   log C = m/2 log(pi) + mvlgamma(a - 1/2, m) - m lgamma(a).
+        m = d - 1
+        a = self.concentration + 0.5 * m
+        log_norm = 0.5 * m * math.log(math.pi) + cr.mvlgamma(a - 0.5, m) - m * cr.lgamma(a)
+        return unnormalised - log_norm

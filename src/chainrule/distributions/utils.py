@@ -1,4 +1,10 @@
-"""Helpers shared by the distributions, mirroring ``torch.distributions.utils``."""
+"""Small helpers shared across ``chainrule.distributions``.
+
+Parameter handling (``broadcast_all``), conversions between probabilities and logits, a
+cached-attribute decorator used for lazily derived parameters, and the packing of
+lower-triangular matrices into vectors and back. Public names follow
+``torch.distributions.utils``.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,6 @@ import numpy as np
 import chainrule as cr
 import chainrule.nn.functional as F
 
-euler_constant = 0.57721566490153286060  # Euler-Mascheroni constant
-
 __all__ = [
     "broadcast_all",
     "logits_to_probs",
@@ -23,72 +27,84 @@ __all__ = [
     "vec_to_tril_matrix",
 ]
 
+#: The Euler-Mascheroni constant gamma = lim (H_n - log n), used by several entropies.
+euler_constant = 0.57721566490153286060
+
+# Python scalars accepted wherever a parameter may be a number instead of a tensor.
 _Number = (int, float, bool)
 
-# the default ``sample_shape``/``batch_shape`` (a module-level singleton: Sizes are immutable)
+# Shared empty shape, the default ``sample_shape``/``batch_shape`` (Sizes are immutable).
 _EMPTY_SIZE = cr.Size()
 
 
 def broadcast_all(*values: Any) -> tuple[cr.Tensor, ...]:
-    """Broadcast Tensors and Python numbers together.
+    """Turn every argument into a tensor and broadcast them to one common shape.
 
-    Numbers become tensors of the first Tensor's dtype (the default dtype when all are
-    numbers); everything is then broadcast as by ``cr.broadcast_tensors``.
+    Python numbers are converted with the dtype of the first tensor argument, so that a
+    float64 parameter next to a literal keeps float64; with no tensor at all they get the
+    default dtype. Anything else is rejected with ``ValueError``.
     """
-    if not all(isinstance(v, (cr.Tensor, *_Number)) for v in values):
-        raise ValueError(
-            "Input arguments must all be instances of Number, "
-            "torch.Tensor or objects implementing __torch_function__."
-        )
-    if not all(isinstance(v, cr.Tensor) for v in values):
-        options: dict[str, Any] = dict(dtype=cr.get_default_dtype())
-        for value in values:
-            if isinstance(value, cr.Tensor):
-                options = dict(dtype=value.dtype)
-                break
-        new_values = [v if isinstance(v, cr.Tensor) else cr.tensor(v, **options) for v in values]
-        return tuple(cr.broadcast_tensors(*new_values))
-    return tuple(cr.broadcast_tensors(*values))
+    for v in values:
+        if not isinstance(v, (cr.Tensor, *_Number)):
+            raise ValueError(
+                "Input arguments must all be instances of Number or chainrule.Tensor, "
+                f"got {type(v).__name__}"
+            )
+    first_tensor = next((v for v in values if isinstance(v, cr.Tensor)), None)
+    dtype = cr.get_default_dtype() if first_tensor is None else first_tensor.dtype
+    as_tensors = [v if isinstance(v, cr.Tensor) else cr.tensor(v, dtype=dtype) for v in values]
+    return tuple(cr.broadcast_tensors(*as_tensors))
 
 
 def _standard_normal(shape: Sequence[int], dtype: Any, device: Any = None) -> cr.Tensor:
-    """Standard normal draws from the seeded default generator."""
+    """N(0, 1) draws of ``shape`` from the default (seeded) generator; ``device`` is kept
+    for signature compatibility and has a single possible value (the CPU)."""
     return cr.randn(*tuple(shape), dtype=dtype)
 
 
 def _sum_rightmost(value: cr.Tensor, dim: int) -> cr.Tensor:
-    """Sum out the ``dim`` right-most dimensions of ``value``."""
+    """Reduce the last ``dim`` dims of ``value`` by summation (``dim = 0``: unchanged)."""
     if dim == 0:
         return value
-    required_shape = tuple(value.shape[:-dim]) + (-1,)
-    return value.reshape(required_shape).sum(-1)
+    kept = tuple(value.shape[: value.dim() - dim])
+    return value.reshape(kept + (-1,)).sum(-1)
 
 
 def logits_to_probs(logits: cr.Tensor, is_binary: bool = False) -> cr.Tensor:
-    """Logits to probabilities: sigmoid of log-odds when ``is_binary``, else a softmax over
-    the last dim (unnormalised log-probabilities)."""
-    if is_binary:
-        return cr.sigmoid(logits)
-    return F.softmax(logits, dim=-1)
+    """Probabilities from logits.
+
+    Binary case: logits are log-odds and the probability is their sigmoid. Otherwise the
+    last dim holds unnormalised log-probabilities, normalised with a softmax.
+    """
+    return cr.sigmoid(logits) if is_binary else F.softmax(logits, dim=-1)
 
 
 def clamp_probs(probs: cr.Tensor) -> cr.Tensor:
-    """Clamp probabilities into ``[eps, 1 - eps]`` (``eps`` of the dtype) so logs are finite."""
-    eps = cr.finfo(probs.dtype).eps
-    return probs.clamp(min=eps, max=1 - eps)
+    """Probabilities pulled into ``[eps, 1 - eps]`` (``eps`` = machine epsilon of the dtype),
+    so that ``log(p)`` and ``log(1 - p)`` stay finite."""
+    tiny = cr.finfo(probs.dtype).eps
+    return probs.clamp(min=tiny, max=1 - tiny)
 
 
 def probs_to_logits(probs: cr.Tensor, is_binary: bool = False) -> cr.Tensor:
-    """Probabilities to logits: log-odds when ``is_binary``, else log-probabilities."""
-    ps_clamped = clamp_probs(probs)
-    if is_binary:
-        return cr.log(ps_clamped) - cr.log1p(-ps_clamped)
-    return cr.log(ps_clamped)
+    """Logits from probabilities (after :func:`clamp_probs`, so 0 and 1 map to finite values).
+
+    Binary case: the log-odds ``log p - log(1 - p)``. Otherwise ``log p`` per category, which
+    is a valid set of (normalised) logits.
+    """
+    p = clamp_probs(probs)
+    log_p = cr.log(p)
+    return log_p - cr.log1p(-p) if is_binary else log_p
 
 
 class lazy_property:
-    """Decorator for a lazily computed attribute: computed (with grad enabled) on first
-    access, then stored on the instance, replacing the descriptor."""
+    """Descriptor for an attribute derived from others and computed at most once.
+
+    The first read on an instance evaluates the wrapped method and stores the result in the
+    instance ``__dict__`` under the same name, which then shadows this (non-data) descriptor.
+    Evaluation always runs with grad enabled: a parameter first derived inside ``no_grad``
+    must still be connected to the one it came from.
+    """
 
     def __init__(self, wrapped: Callable[[Any], Any]) -> None:
         self.wrapped = wrapped
@@ -96,55 +112,93 @@ class lazy_property:
 
     def __get__(self, instance: Any, obj_type: Any = None) -> Any:
         if instance is None:
+            # Read on the class: hand out an object that is also a ``property``, so it is
+            # recognised as one, while ``Distribution`` can still tell it is lazy.
             return _lazy_property_and_property(self.wrapped)
         with cr.enable_grad():
-            value = self.wrapped(instance)
-        setattr(instance, self.wrapped.__name__, value)
-        return value
+            result = self.wrapped(instance)
+        setattr(instance, self.wrapped.__name__, result)
+        return result
 
 
 class _lazy_property_and_property(lazy_property, property):
-    """Looks like a ``property`` to documentation tools and a ``lazy_property`` to
-    ``Distribution``'s validation."""
+    """Class-level view of a :class:`lazy_property`: an instance of both classes."""
 
     def __init__(self, wrapped: Callable[[Any], Any]) -> None:
         property.__init__(self, wrapped)
 
 
-def _tril_mask(n: int, diag: int) -> np.ndarray:
-    arange = np.arange(n)
-    return arange[None, :] < arange[:, None] + (diag + 1)
+# ---------------------------------------------------------------------------------------
+# Packing the lower triangle of a square matrix
+# ---------------------------------------------------------------------------------------
+
+
+def _tril_positions(n: int, diag: int) -> np.ndarray:
+    """Flat (row-major) indices of the entries of an ``n x n`` matrix on or below diagonal
+    ``diag`` (0: main diagonal, > 0 above it, < 0 below it), in row order."""
+    rows, cols = np.indices((n, n))
+    return np.flatnonzero((cols - rows <= diag).reshape(-1))
+
+
+def _tril_count(n: int, diag: int) -> int:
+    """How many entries of an ``n x n`` matrix lie on or below diagonal ``diag``.
+
+    Row ``i`` holds ``min(max(i + diag + 1, 0), n)`` of them: none in the rows above
+    ``i = -diag``, all ``n`` from ``i = n - diag - 1`` on, ``i + diag + 1`` in between.
+    """
+    first_partial = min(n, max(0, -diag))
+    first_full = min(n, max(0, n - diag - 1))
+    partial = max(0, first_full - first_partial)
+    partial_sum = partial * (diag + 1) + partial * (first_partial + first_full - 1) // 2
+    return partial_sum + (n - max(first_full, first_partial)) * n
+
+
+def _tril_size_for(length: int, diag: int) -> int | None:
+    """The matrix size ``n`` whose diagonal-``diag`` lower triangle has exactly ``length``
+    entries (the largest such ``n``), or ``None`` when no size fits."""
+    # The count never decreases with n: find the first n whose count exceeds ``length``.
+    lo, hi = 0, length + abs(diag) + 2
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _tril_count(mid, diag) > length:
+            hi = mid
+        else:
+            lo = mid + 1
+    n = lo - 1
+    return n if n >= 0 and _tril_count(n, diag) == length else None
 
 
 def tril_matrix_to_vec(mat: cr.Tensor, diag: int = 0) -> cr.Tensor:
-    """The lower-triangular entries (below diagonal ``diag``) of a (batched) ``D x D``
-    matrix, in row order, as a (batched) vector."""
+    """The entries of each (batched) ``n x n`` matrix on or below diagonal ``diag``, read
+    row by row into the last dim. Differentiable (a gather)."""
     n = mat.shape[-1]
-    if diag < -n or diag >= n:
+    if not -n <= diag < n:
         raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
-    flat_idx = np.flatnonzero(_tril_mask(n, diag).reshape(-1))
-    flat = mat.reshape(tuple(mat.shape[:-2]) + (n * n,))
-    return cr.index_select(flat, -1, cr.tensor(flat_idx, dtype=cr.int64))
+    positions = cr.tensor(_tril_positions(n, diag), dtype=cr.int64)
+    rows_flat = mat.reshape(tuple(mat.shape[:-2]) + (n * n,))
+    return cr.index_select(rows_flat, -1, positions)
 
 
 def vec_to_tril_matrix(vec: cr.Tensor, diag: int = 0) -> cr.Tensor:
-    """Inverse of :func:`tril_matrix_to_vec`: a (batched) vector into a (batched) ``D x D``
-    lower-triangular matrix, zeros elsewhere."""
-    n = (
-        -(1 + 2 * diag)
-        + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5
-    ) / 2
-    eps = cr.finfo(vec.dtype).eps
-    if round(n) - n > eps:
+    """Inverse of :func:`tril_matrix_to_vec`: scatter each (batched) vector into the lower
+    triangle (on or below diagonal ``diag``) of an ``n x n`` matrix, zeros elsewhere.
+
+    ``n`` is recovered from the vector length; a length that is no triangle size raises
+    ``ValueError``. Built as a gather from the vector padded with a leading zero, so it is
+    differentiable like any indexing op.
+    """
+    length = vec.shape[-1]
+    n = _tril_size_for(length, diag)
+    if n is None:
         raise ValueError(
-            f"The size of last dimension is {vec.shape[-1]} which cannot be expressed as "
-            + "the lower triangular part of a square D x D matrix."
+            f"The size of last dimension is {length} which cannot be expressed as "
+            "the lower triangular part of a square D x D matrix."
         )
-    n = round(n)
-    mask = _tril_mask(n, diag).reshape(-1)
-    # index 0 of the padded vector is a zero; tril position k takes vec[k] (padded index k+1)
-    src = np.zeros(n * n, dtype=np.int64)
-    src[mask] = np.arange(1, int(mask.sum()) + 1)
-    padded = cr.cat([vec.new_zeros(tuple(vec.shape[:-1]) + (1,)), vec], dim=-1)
-    flat = cr.index_select(padded, -1, cr.tensor(src, dtype=cr.int64))
-    return flat.reshape(tuple(vec.shape[:-1]) + (n, n))
+    # Position p of the flattened matrix reads padded[source[p]]: 0 (the zero pad) outside
+    # the triangle, k + 1 for the k-th triangle entry.
+    source = np.zeros(n * n, dtype=np.int64)
+    source[_tril_positions(n, diag)] = np.arange(1, length + 1)
+    batch = tuple(vec.shape[:-1])
+    padded = cr.cat([vec.new_zeros(batch + (1,)), vec], dim=-1)
+    gathered = cr.index_select(padded, -1, cr.tensor(source, dtype=cr.int64))
+    return gathered.reshape(batch + (n, n))
