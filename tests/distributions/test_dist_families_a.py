@@ -408,3 +408,13 @@ def test_signatures_match_torch(name: str) -> None:
                 assert cd is inspect.Parameter.empty
             else:
                 assert cd == tdef or (tuple(cd) == tuple(tdef)), (name, m, cd, tdef)
+
+
+def test_expanded_multinomial_keeps_its_entropy() -> None:
+    # PyTorch's Multinomial.expand drops the Binomial its entropy() needs (AttributeError);
+    # chainrule carries it over, so the expanded entropy is the original's, repeated
+    m = crd.Multinomial(5, probs=cr.tensor([0.2, 0.3, 0.5], dtype=cr.float64))
+    expanded = m.expand((2,))
+    np.testing.assert_allclose(
+        expanded.entropy().numpy(), np.repeat(m.entropy().numpy()[None], 2), rtol=1e-12
+    )

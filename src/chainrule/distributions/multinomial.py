@@ -52,6 +52,11 @@ class Multinomial(Distribution):
         target = cr.Size(batch_shape)
         out.total_count = self.total_count
         out._categorical = self._categorical.expand(target)
+        # PyTorch's expand leaves _binomial out, so entropy() of an expanded Multinomial
+        # fails there; chainrule carries it over
+        out._binomial = Binomial(
+            total_count=self.total_count, probs=out._categorical.probs, validate_args=False
+        )
         super(Multinomial, out).__init__(target, self.event_shape, validate_args=False)
         out._validate_args = self._validate_args
         return out

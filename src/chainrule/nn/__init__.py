@@ -2,11 +2,14 @@
 
 from . import functional, init, modules, parallel, parameter, utils  # noqa: F401
 from .layers import *  # noqa: F401,F403
+from .legacy_helpers import Container, factory_kwargs
 from .module import Module
 from .parallel import DataParallel
 from .parameter import Buffer, Parameter
 
 __all__ = [
+    "Container",
+    "factory_kwargs",
     "Module",
     "Parameter",
     "Buffer",
