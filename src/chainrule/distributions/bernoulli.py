@@ -60,15 +60,7 @@ class Bernoulli(ExponentialFamily):
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Bernoulli:
         out = self._get_checked_instance(Bernoulli, _instance)
-        target = cr.Size(batch_shape)
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                widened = getattr(self, name).expand(target)
-                setattr(out, name, widened)
-                out._param = widened
-        super(Bernoulli, out).__init__(target, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return self._expand_into(out, batch_shape, ("probs", "logits"))
 
     def _new(self, *args: Any, **kwargs: Any) -> cr.Tensor:
         return self._param.new(*args, **kwargs)

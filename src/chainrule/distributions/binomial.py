@@ -62,16 +62,8 @@ class Binomial(Distribution):
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Binomial:
         out = self._get_checked_instance(Binomial, _instance)
-        target = cr.Size(batch_shape)
-        out.total_count = self.total_count.expand(target)
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                widened = getattr(self, name).expand(target)
-                setattr(out, name, widened)
-                out._param = widened
-        super(Binomial, out).__init__(target, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        out.total_count = self.total_count.expand(cr.Size(batch_shape))
+        return self._expand_into(out, batch_shape, ("probs", "logits"))
 
     def _new(self, *args: Any, **kwargs: Any) -> cr.Tensor:
         return self._param.new(*args, **kwargs)

@@ -56,17 +56,9 @@ class Categorical(Distribution):
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Categorical:
         out = self._get_checked_instance(Categorical, _instance)
-        target = cr.Size(batch_shape)
-        full = (*target, self._num_events)
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                widened = getattr(self, name).expand(full)
-                setattr(out, name, widened)
-                out._param = widened
         out._num_events = self._num_events
-        super(Categorical, out).__init__(target, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        full = (*cr.Size(batch_shape), self._num_events)
+        return self._expand_into(out, batch_shape, ("probs", "logits"), full)
 
     def _new(self, *args: Any, **kwargs: Any) -> cr.Tensor:
         return self._param.new(*args, **kwargs)

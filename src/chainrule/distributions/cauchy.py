@@ -37,13 +37,8 @@ class Cauchy(Distribution):
         super().__init__(cr.Size(self.loc.shape), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Cauchy:
-        target = cr.Size(batch_shape)
         out = self._get_checked_instance(Cauchy, _instance)
-        out.loc = self.loc.expand(target)
-        out.scale = self.scale.expand(target)
-        Distribution.__init__(out, target, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return self._expand_into(out, batch_shape, ("loc", "scale"))
 
     def _constant(self, fill: float) -> cr.Tensor:
         """A batch-shaped tensor of ``fill`` in the parameters' dtype (undefined moments)."""

@@ -103,17 +103,9 @@ class ContinuousBernoulli(ExponentialFamily):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
-        target = cr.Size(batch_shape)
         out = self._get_checked_instance(ContinuousBernoulli, _instance)
         out._lims = self._lims
-        # Expand whichever parameterisations have been materialised (lazy ones may not be).
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(out, name, getattr(self, name).expand(target))
-                out._param = getattr(out, name)
-        super(ContinuousBernoulli, out).__init__(target, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return self._expand_into(out, batch_shape, ("probs", "logits"))
 
     def _new(self, *args: Any, **kwargs: Any) -> Tensor:
         return self._param.new(*args, **kwargs)

@@ -257,6 +257,25 @@ class Distribution:
                 f"distribution {self!r}, but found invalid values:\n{value}"
             )
 
+    def _expand_into(
+        self, out: Any, batch_shape: Any, names: tuple[str, ...], param_shape: Any = None
+    ) -> Any:
+        """Finish an ``expand``: give ``out`` each tensor attribute of ``names`` that this
+        object holds (a lazily computed ``probs``/``logits`` only once materialised) expanded
+        to ``param_shape`` (default ``batch_shape``), make the last one ``out._param`` where
+        the family keeps one, and initialise ``out`` with ``batch_shape`` without validating
+        again (it keeps this object's validation switch)."""
+        shape = cr.Size(batch_shape if param_shape is None else param_shape)
+        for name in names:
+            if name in self.__dict__:
+                value = self.__dict__[name].expand(shape)
+                setattr(out, name, value)
+                if "_param" in self.__dict__:
+                    out._param = value
+        Distribution.__init__(out, cr.Size(batch_shape), validate_args=False)
+        out._validate_args = self._validate_args
+        return out
+
     def _get_checked_instance(self, cls: type, _instance: Any = None) -> Any:
         """The object ``expand`` fills in: ``_instance`` if given, else a bare instance of this
         object's class. Refuses when a subclass of ``cls`` has its own ``__init__`` but relies

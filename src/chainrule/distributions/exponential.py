@@ -36,12 +36,8 @@ class Exponential(ExponentialFamily):
         super().__init__(cr.Size(self.rate.shape), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Exponential:
-        target = cr.Size(batch_shape)
         out = self._get_checked_instance(Exponential, _instance)
-        out.rate = self.rate.expand(target)
-        ExponentialFamily.__init__(out, target, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return self._expand_into(out, batch_shape, ("rate",))
 
     @property
     def mean(self) -> cr.Tensor:

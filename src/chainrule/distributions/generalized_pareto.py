@@ -61,13 +61,8 @@ class GeneralizedPareto(Distribution):
         super().__init__(cr.Size(self.loc.shape), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> GeneralizedPareto:
-        target = cr.Size(batch_shape)
         out = self._get_checked_instance(GeneralizedPareto, _instance)
-        for name in ("loc", "scale", "concentration"):
-            setattr(out, name, getattr(self, name).expand(target))
-        Distribution.__init__(out, target, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return self._expand_into(out, batch_shape, ("loc", "scale", "concentration"))
 
     # --- helpers ---------------------------------------------------------------------------
     def _standardise(self, x: Tensor) -> Tensor:

@@ -66,14 +66,7 @@ class Geometric(Distribution):
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Geometric:
         out = self._get_checked_instance(Geometric, _instance)
-        target = cr.Size(batch_shape)
-        # only the forms already materialised are carried over
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(out, name, getattr(self, name).expand(target))
-        super(Geometric, out).__init__(target, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return self._expand_into(out, batch_shape, ("probs", "logits"))
 
     @property
     def mean(self) -> cr.Tensor:

@@ -64,16 +64,8 @@ class NegativeBinomial(Distribution):
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> NegativeBinomial:
         out = self._get_checked_instance(NegativeBinomial, _instance)
-        shape = cr.Size(batch_shape)
-        out.total_count = self.total_count.expand(shape)
-        # Carry over whichever of probs/logits has been materialised (one or both).
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(out, name, getattr(self, name).expand(shape))
-                out._param = getattr(out, name)
-        super(NegativeBinomial, out).__init__(shape, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        out.total_count = self.total_count.expand(cr.Size(batch_shape))
+        return self._expand_into(out, batch_shape, ("probs", "logits"))
 
     def _new(self, *args: Any, **kwargs: Any) -> Tensor:
         """A new tensor with the dtype and device of the defining parameter."""

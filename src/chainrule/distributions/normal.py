@@ -42,13 +42,8 @@ class Normal(ExponentialFamily):
         super().__init__(cr.Size(self.loc.shape), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Normal:
-        target = cr.Size(batch_shape)
         out = self._get_checked_instance(Normal, _instance)
-        out.loc = self.loc.expand(target)
-        out.scale = self.scale.expand(target)
-        ExponentialFamily.__init__(out, target, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return self._expand_into(out, batch_shape, ("loc", "scale"))
 
     # --- moments -------------------------------------------------------------------------
     @property

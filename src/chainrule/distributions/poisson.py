@@ -31,12 +31,8 @@ class Poisson(ExponentialFamily):
         super().__init__(cr.Size(self.rate.shape), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Poisson:
-        target = cr.Size(batch_shape)
         out = self._get_checked_instance(Poisson, _instance)
-        out.rate = self.rate.expand(target)
-        ExponentialFamily.__init__(out, target, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return self._expand_into(out, batch_shape, ("rate",))
 
     @property
     def mean(self) -> cr.Tensor:

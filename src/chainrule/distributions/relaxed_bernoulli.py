@@ -86,16 +86,8 @@ class LogitRelaxedBernoulli(Distribution):
         """The same distribution with its parameter broadcast to ``batch_shape`` (a view,
         not re-validated); the temperature is shared as is."""
         new = self._get_checked_instance(LogitRelaxedBernoulli, _instance)
-        batch_shape = cr.Size(batch_shape)
         new.temperature = self.temperature
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                expanded = self.__dict__[name].expand(batch_shape)
-                setattr(new, name, expanded)
-                new._param = expanded
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_into(new, batch_shape, ("probs", "logits"))
 
     def _new(self, *args: Any, **kwargs: Any) -> Tensor:
         """A new tensor with the dtype and device of the stored parameter."""

@@ -44,11 +44,7 @@ class Uniform(Distribution):
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Uniform:
         out = self._get_checked_instance(Uniform, _instance)
-        target = cr.Size(batch_shape)
-        out.low, out.high = self.low.expand(target), self.high.expand(target)
-        super(Uniform, out).__init__(target, validate_args=False)
-        out._validate_args = self._validate_args
-        return out
+        return self._expand_into(out, batch_shape, ("low", "high"))
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self) -> constraints.Constraint:
