@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
-from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _RemovableHandle
 from ..backend import Device, get_array_module, to_device
+from ._backward_hooks import _wrap_inputs, _wrap_outputs
 from .parameter import Buffer, Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -430,45 +430,6 @@ class Module:
         return head + "\n  " + "\n  ".join(inner) + "\n)"
 
 
-class _BackwardHookInput(Function):
-    """Identity on a module's inputs; its backward sees grad_input and calls the hooks."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, *xs, module, state):
-        ctx.module, ctx.state = module, state
-        return tuple(xs) if len(xs) > 1 else xs[0]
-
-    @staticmethod
-    def backward(ctx, *grads):
-        grads = tuple(grads)
-        for hook in list(ctx.module._backward_hooks):
-            res = hook(ctx.module, grads, ctx.state["grad_output"])
-            if res is not None:
-                grads = tuple(res)
-        return grads
-
-
-class _BackwardHookOutput(Function):
-    """Identity on a module's outputs; its backward records grad_output."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, *ys, module, state, inputs_require_grad):
-        ctx.module, ctx.state, ctx.inputs_rg = module, state, inputs_require_grad
-        return tuple(ys) if len(ys) > 1 else ys[0]
-
-    @staticmethod
-    def backward(ctx, *grads):
-        ctx.state["grad_output"] = tuple(grads)
-        if not ctx.inputs_rg:  # no input needs a gradient: call the hooks now
-            for hook in list(ctx.module._backward_hooks):
-                hook(ctx.module, (None,), tuple(grads))
-        return grads
-
-
 def _check_name(op: str, kind: str, name: Any) -> None:
     """Parameter/buffer names are non-empty strings without '.' (dots separate submodules)."""
     if not isinstance(name, str):
@@ -477,26 +438,3 @@ def _check_name(op: str, kind: str, name: Any) -> None:
         raise KeyError(f'{op}: {kind} name can\'t contain ".", got {name!r}')
     if name == "":
         raise KeyError(f'{op}: {kind} name can\'t be empty string ""')
-
-
-def _wrap_inputs(module: Module, args: tuple, state: dict) -> tuple:
-    idx = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
-    state["inputs_rg"] = bool(idx)
-    if not idx:
-        return args
-    wrapped = _BackwardHookInput.apply(*[args[i] for i in idx], module=module, state=state)
-    wrapped = wrapped if isinstance(wrapped, tuple) else (wrapped,)
-    args = list(args)
-    for i, w in zip(idx, wrapped):
-        args[i] = w
-    return tuple(args)
-
-
-def _wrap_outputs(module: Module, out: Any, state: dict) -> Any:
-    outs = out if isinstance(out, tuple) else (out,)
-    if not any(isinstance(o, Tensor) and o.requires_grad for o in outs):
-        return out
-    wrapped = _BackwardHookOutput.apply(
-        *outs, module=module, state=state, inputs_require_grad=state["inputs_rg"]
-    )
-    return wrapped
