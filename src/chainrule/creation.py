@@ -12,10 +12,13 @@ from .autograd.shared_memory import mark_shared
 from .autograd.tensor import Tensor
 from .backend import get_array_module, to_device
 from .random import Generator, gen
+from .scalar_range import fit_scalar
 
 
-def _shape(size: Sequence, op: str = "tensor") -> tuple:
-    """Validate a size given as ints or one sequence of ints (PyTorch's ``*size``)."""
+def _shape(size: Sequence, op: str = "tensor", keyword: Any = None) -> tuple:
+    """Validate a size given as ints or one sequence of ints (PyTorch's ``*size``), or as
+    the keyword ``size=(2, 3)`` (``keyword``; ``torch.empty(size=...)`` in pytorch/examples)."""
+    size = _size_keyword(op, size, keyword)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for s in size:
@@ -35,6 +38,17 @@ def _shape(size: Sequence, op: str = "tensor") -> tuple:
             f"{list(shape)}; every size must be >= 0"
         )
     return shape
+
+
+def _size_keyword(op: str, sizes: Sequence, size: Any) -> Sequence:
+    """The ``*size`` arguments, or PyTorch's keyword ``size=`` in their place."""
+    if size is None:
+        return sizes
+    if len(sizes):
+        raise TypeError(f"{op}() got multiple values for argument 'size'")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'size' must be tuple of ints, not {type(size).__name__}")
+    return (tuple(size),)
 
 
 _NUMPY_OK = "biufc"  # bool, int, uint, float, complex: what a tensor can hold
@@ -126,27 +140,45 @@ def from_dlpack(obj: Any) -> Tensor:
     return Tensor._make(mark_shared(np.from_dlpack(obj)), False, None, 0)
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     return _finish(
-        np.zeros(_shape(size, "zeros"), _dt.as_dtype(dtype or _dt.get_default_dtype())),
+        np.zeros(_shape(sizes, "zeros", size), _dt.as_dtype(dtype or _dt.get_default_dtype())),
         dtype,
         device,
         requires_grad,
     )
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     return _finish(
-        np.ones(_shape(size, "ones"), _dt.as_dtype(dtype or _dt.get_default_dtype())),
+        np.ones(_shape(sizes, "ones", size), _dt.as_dtype(dtype or _dt.get_default_dtype())),
         dtype,
         device,
         requires_grad,
     )
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     return _finish(
-        np.empty(_shape(size, "empty"), _dt.as_dtype(dtype or _dt.get_default_dtype())),
+        np.empty(_shape(sizes, "empty", size), _dt.as_dtype(dtype or _dt.get_default_dtype())),
         dtype,
         device,
         requires_grad,
@@ -168,6 +200,7 @@ def full(
             if isinstance(fill_value, int)
             else _dt.get_default_dtype()
         )
+    fill_value = fit_scalar("full", fill_value, _dt.as_dtype(dtype))
     return _finish(np.full(_shape((size,), "full"), fill_value), dtype, device, requires_grad)
 
 
@@ -200,6 +233,7 @@ def full_like(
     x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     xp = get_array_module(x._data)
+    fill_value = fit_scalar("full_like", fill_value, _dt.as_dtype(_like(x, dtype)))
     return _finish(
         xp.full(x.shape, fill_value, _like(x, dtype)), _like(x, dtype), device, requires_grad
     )
@@ -263,18 +297,20 @@ def eye(
 
 
 def rand(
-    *size: Any,
+    *sizes: Any,
+    size: Any = None,
     generator: Generator | None = None,
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Uniform samples on [0, 1)."""
-    return _finish(gen(generator).random(_shape(size, "rand")), dtype, device, requires_grad)
+    return _finish(gen(generator).random(_shape(sizes, "rand", size)), dtype, device, requires_grad)
 
 
 def randn(
-    *size: Any,
+    *sizes: Any,
+    size: Any = None,
     generator: Generator | None = None,
     dtype: Any = None,
     device: Any = None,
@@ -282,7 +318,7 @@ def randn(
 ) -> Tensor:
     """Standard normal samples."""
     return _finish(
-        gen(generator).standard_normal(_shape(size, "randn")), dtype, device, requires_grad
+        gen(generator).standard_normal(_shape(sizes, "randn", size)), dtype, device, requires_grad
     )
 
 
@@ -377,25 +413,37 @@ def _new_size(size: tuple) -> tuple:
     return tuple(int(s) for s in size)
 
 
-def new_zeros(x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def new_zeros(
+    x: Tensor, *sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Zeros of ``size`` with ``x``'s dtype and device (``Tensor.new_zeros``)."""
-    return _new(x, get_array_module(x._data).zeros(_new_size(size)), dtype, requires_grad)
+    shape = _new_size(_size_keyword("new_zeros", sizes, size))
+    return _new(x, get_array_module(x._data).zeros(shape), dtype, requires_grad)
 
 
-def new_ones(x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def new_ones(
+    x: Tensor, *sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Ones of ``size`` with ``x``'s dtype and device (``Tensor.new_ones``)."""
-    return _new(x, get_array_module(x._data).ones(_new_size(size)), dtype, requires_grad)
+    shape = _new_size(_size_keyword("new_ones", sizes, size))
+    return _new(x, get_array_module(x._data).ones(shape), dtype, requires_grad)
 
 
-def new_empty(x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def new_empty(
+    x: Tensor, *sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Uninitialised values of ``size`` with ``x``'s dtype and device."""
-    return _new(x, get_array_module(x._data).empty(_new_size(size)), dtype, requires_grad)
+    shape = _new_size(_size_keyword("new_empty", sizes, size))
+    return _new(x, get_array_module(x._data).empty(shape), dtype, requires_grad)
 
 
 def new_full(
     x: Tensor, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False
 ) -> Tensor:
     """``fill_value`` everywhere, ``size`` and ``x``'s dtype and device."""
+    fill_value = fit_scalar(
+        "new_full", fill_value, _dt.as_dtype(dtype if dtype is not None else x.dtype)
+    )
     return _new(
         x, get_array_module(x._data).full(_new_size((size,)), fill_value), dtype, requires_grad
     )

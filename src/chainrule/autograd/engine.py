@@ -26,6 +26,7 @@ from ..threads import elementwise
 from .function import Node
 from .graph import topological_order
 from .hooks import run_node_posthooks, run_node_prehooks, run_tensor_hooks
+from .ieee import quiet_fp
 from .post_accumulate import (
     POST_ACCUMULATE_HOOKS,
     leaf_edge_counts,
@@ -51,8 +52,21 @@ def run_backward(
 
     With ``inputs`` None, gradients accumulate into the ``.grad`` of leaf tensors (and of
     non-leaves that called ``retain_grad``). Otherwise the gradients with respect to
-    ``inputs`` are returned (``autograd.grad``) and no ``.grad`` is touched.
+    ``inputs`` are returned (``autograd.grad``) and no ``.grad`` is touched. The pass
+    computes IEEE results (inf, nan) without NumPy's warnings, as PyTorch (``ieee.py``).
     """
+    with quiet_fp():
+        return _backward(roots, root_grads, retain_graph, create_graph, inputs, allow_unused)
+
+
+def _backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Sequence[Tensor] | None,
+    allow_unused: bool,
+) -> list | None:
     for t in (*roots, *(inputs or ())):
         if t._view is not None and t._view.version != t._vc[0]:
             t._refresh_view()  # a view whose base changed in place: replay it first

@@ -31,6 +31,7 @@ import numpy as _np
 
 from .anomaly import check_forward_outputs
 from .forward_tangents import forward_tangents
+from .ieee import rerun_quietly
 from .node import Node
 from .saved import SavedConstant, SavedInput, SavedOutput, classify, memory_root
 from .state import LOCAL, current
@@ -148,10 +149,13 @@ class Function:
         else:
             ctx.needs_input_grad = (False,) * len(args)
         if cls.raw:
-            out = cls.forward(ctx, *raw_args, **kwargs)
+            try:
+                out = cls.forward(ctx, *raw_args, **kwargs)
+            except RuntimeWarning as w:  # NumPy's FP warning as an error: see autograd/ieee.py
+                out = rerun_quietly(w, cls.forward, ctx, *raw_args, **kwargs)
         else:
             state.grad_enabled = False
-            try:
+            try:  # composed of ops: each op quiets its own NumPy warnings (see ieee.py)
                 if cls._separate_ctx:  # forward(*args), then setup_context(ctx, args, out)
                     out = cls.forward(*args)
                     cls.setup_context(ctx, args, out)

@@ -12,13 +12,22 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..backend import get_array_module
+from .ieee import rerun_quietly
 from .tensor_conversions import TensorConversions
 
 __all__ = ["to_array"]
 
 
 def to_array(data: Any, dtype: Any) -> Any:
-    """Convert user data to an array with PyTorch's default dtypes."""
+    """Convert user data to an array with PyTorch's default dtypes (a value out of the
+    dtype's range becomes inf silently, as in PyTorch: see ``ieee.py``)."""
+    try:
+        return _to_array(data, dtype)
+    except RuntimeWarning as w:
+        return rerun_quietly(w, _to_array, data, dtype)
+
+
+def _to_array(data: Any, dtype: Any) -> Any:
     d = None if dtype is None else _dt.as_dtype(dtype)
     if isinstance(data, TensorConversions):
         arr = data._data.copy()

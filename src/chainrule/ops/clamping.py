@@ -13,6 +13,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..scalar_range import fit_scalar
 from ._util import NAMED_ERRORS, as_tensor, check_broadcast, lead_with
 from .binding import tensor_method
 from .cast import cast
@@ -159,6 +160,8 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
             raise
     if x.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
         x = cast(x, dtypes.get_default_dtype())
+    for bound in (min, max):
+        fit_scalar("clamp", bound, x._data.dtype)
     return Clamp.apply(x, lo=min, hi=max)
 
 

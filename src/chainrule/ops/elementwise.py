@@ -32,8 +32,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 
@@ -49,19 +47,6 @@ def _const(v: Any) -> Any:
 
 def _raw(v: Any) -> Any:
     return v._data if isinstance(v, Tensor) else v
-
-
-def _quiet(f: Any, args: tuple, params: dict) -> Any:
-    """``f(*args)`` again with NumPy's floating-point warnings off.
-
-    ``log(0)``, ``1/0`` and ``0 * inf`` give inf/NaN silently in PyTorch. chainrule's warnings
-    filter (``chainrule/__init__.py``) hides NumPy's RuntimeWarnings from its modules, but a
-    caller that turns every warning into an error (``warnings.simplefilter("error")``,
-    pytest's ``filterwarnings = error``) replaces that filter: the warning then arrives here
-    as an exception, and the op is computed again under ``np.errstate``. The normal path pays
-    nothing (a ``try`` costs no time until it raises)."""
-    with np.errstate(all="ignore"):
-        return f(*args, **params)
 
 
 def scale(g: Any, d: Any) -> Any:
@@ -100,10 +85,7 @@ class UnaryElementwise(Function):
     def forward(cls, ctx, x, **params):
         if params:
             ctx.params = params
-        try:
-            y = cls.f(x, **params) if params else cls.f(x)
-        except RuntimeWarning:  # NumPy's FP warning raised as an error (see _quiet)
-            y = _quiet(cls.f, (x,), params)
+        y = cls.f(x, **params) if params else cls.f(x)
         saves = cls.saves
         if not ctx.needs_input_grad[0]:  # nothing records a gradient: keep nothing alive
             return y
@@ -190,10 +172,7 @@ class BinaryElementwise(Function):
     def forward(cls, ctx, a, b, **params):
         if params:
             ctx.params = params
-        try:
-            y = cls.f(a, b, **params) if params else cls.f(a, b)
-        except RuntimeWarning:  # NumPy's FP warning raised as an error (see _quiet)
-            y = _quiet(cls.f, (a, b), params)
+        y = cls.f(a, b, **params) if params else cls.f(a, b)
         plan = cls._save_plan
         if plan is not None:
             needs = ctx.needs_input_grad

@@ -20,7 +20,7 @@ from .._kernels.embedding import scatter_add_rows
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from .indexing import IndexAdd
+from .subscript import IndexAdd
 
 __all__ = ["EmbeddingFn", "ScatterRowsFn"]
 

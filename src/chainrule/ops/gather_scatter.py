@@ -2,7 +2,7 @@
 ``scatter_add``, ``index_select``, and their bounds checks.
 
 Each reads or writes ``x`` at the positions an integer index tensor names along ``dim``
-(PyTorch's dim-wise indexing), as opposed to ``x[idx]`` subscripting in ``indexing.py``.
+(PyTorch's dim-wise indexing), as opposed to ``x[idx]`` subscripting in ``subscript.py``.
 Out-of-range indices raise :class:`IndexOutOfBounds` (negative ones too, as PyTorch: they
 never wrap).
 """
@@ -18,8 +18,8 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, norm_dim
 from .binding import tensor_method
-from .indexing import getitem
 from .shape import reshape
+from .subscript import getitem
 
 __all__ = ["gather", "index_select", "scatter", "scatter_add", "take_along_dim"]
 

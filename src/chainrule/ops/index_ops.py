@@ -3,7 +3,7 @@
 ``slice_scatter``.
 
 Each is composed from differentiable primitives that already exist (``ScatterAdd`` and
-``Scatter`` of ``gather_scatter.py``, ``IndexPut`` and ``getitem`` of ``indexing.py``,
+``Scatter`` of ``gather_scatter.py``, ``IndexPut`` and ``getitem`` of ``subscript.py``,
 ``where``), so its gradient, double backward and forward-mode rule are theirs: the gradient
 flows to ``self`` except where overwritten and to ``source`` from the written positions,
 as in PyTorch. The ``*_`` in-place forms are built by ``ops/inplace.py`` (``inplace=True``),
@@ -16,13 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.ieee import quiet_fp
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..scalar_range import fit_scalar
 from ._util import as_tensor, constant, norm_dim
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import IndexOutOfBounds, Scatter, ScatterAdd
-from .indexing import IndexPut, getitem
+from .subscript import IndexPut, getitem
 
 __all__ = [
     "index_add",
@@ -142,17 +144,25 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
             )
         if not value.requires_grad and value._fw_tangent is None:
             value = value.item()  # a constant: cast to x's dtype below, as PyTorch
-    elif not isinstance(value, (int, float, bool, np.number)):
+    elif not isinstance(value, (int, float, bool, complex, np.number)):
         raise TypeError(
             f"index_fill(): value must be a number or a 0-d tensor, got {type(value).__name__}"
         )
+    elif isinstance(value, (complex, np.complexfloating)) and x.dtype.kind != "c":
+        raise RuntimeError(
+            f"index_fill(): converting a complex value ({value!r}) to the tensor's dtype "
+            f"{x.dtype} is not supported; use a real value"
+        )
+    else:
+        value = fit_scalar("index_fill", value, x._data.dtype)
     xp = get_array_module(x._data)
     mask = xp.zeros(x.shape[d] if x.ndim else 1, bool)
     mask[idx] = True
     mask = mask.reshape((-1,) + (1,) * (x.ndim - d - 1)) if x.ndim else mask.reshape(())
     if isinstance(value, Tensor):
         return where(constant(mask), value.to(x.dtype), x)
-    v = constant(xp.asarray(value).astype(x.dtype))  # PyTorch casts the value to x's dtype
+    with quiet_fp():  # PyTorch casts the value to x's dtype (a Tensor's beyond range: inf)
+        v = constant(xp.asarray(value).astype(x.dtype))
     return where(constant(mask), v, x)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import keep_private_copies
+from ..autograd.ieee import pass_fp_warning, quiet_fp
 from ..autograd.saved import SavedConstant, memory_root
 from ..autograd.tensor import Tensor
 from ..autograd.view_replay import (
@@ -26,6 +27,7 @@ from ..autograd.view_replay import (
     write_view_tangent,
 )
 from ..backend import get_array_module
+from ..scalar_range import fit_scalar
 from ._util import as_tensor
 from .shape import broadcast_to
 
@@ -133,7 +135,10 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         )
     if record and out.grad_fn is not None and out.grad_fn._saved_values:
         _keep_old_self(out.grad_fn, x)
-    xp.copyto(x._data, out._data, casting="unsafe")
+    try:
+        xp.copyto(x._data, out._data, casting="unsafe")
+    except RuntimeWarning as w:  # an overflowing cast gave inf (as PyTorch), then warned
+        pass_fp_warning(w)
     x._vc[0] += 1
     if x._fw_tangent is not None or out._fw_tangent is not None:
         x._fw_tangent = out._fw_tangent  # forward mode: the tangent of the new value
@@ -183,10 +188,12 @@ def fill_(x: Tensor, value: Any) -> Tensor:
 
 def _fill(x: Tensor, value: Any, name: str) -> Tensor:
     _check_leaf(x, name)
+    value = fit_scalar(name, value, x._data.dtype)
     if writes_into_graph(x):
         return apply_inplace(x, name, lambda t, v: t * 0 + v, value)
     check_writable_memory(x, name, allow_overlap=True)
-    x._data[...] = value.item() if isinstance(value, Tensor) else value
+    with quiet_fp():  # a Tensor value beyond the dtype's range becomes inf, as in PyTorch
+        x._data[...] = value.item() if isinstance(value, Tensor) else value
     x._vc[0] += 1
     return x
 

@@ -33,11 +33,11 @@ from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, nor
 from .binary import where
 from .binding import tensor_method
 from .cumulative import cumprod, cumsum
-from .indexing import getitem
 from .joining import cat
 from .reduction import mean, sum
 from .statistics import SafeSqrt, var
 from .structural import DiagonalScatter, _diag_view, diag_embed, diagonal
+from .subscript import getitem
 from .views import reshape
 
 __all__ = [

@@ -15,7 +15,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ._util import norm_dim
 from .binding import tensor_method
-from .indexing import getitem
+from .subscript import getitem
 
 __all__ = ["tensor_split"]
 

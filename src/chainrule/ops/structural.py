@@ -23,6 +23,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..scalar_range import fit_scalar
 from ._util import as_tensor, norm_dim
 from .binary import where
 from .binding import tensor_method
@@ -439,10 +440,11 @@ def fill_diagonal_(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
         )
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    if not isinstance(fill_value, (int, float, bool, np.number)):
+    if not isinstance(fill_value, (int, float, bool, complex, np.number)):
         raise TypeError(
             f"fill_diagonal_: fill_value must be a number, got {type(fill_value).__name__}"
         )
+    fill_value = fit_scalar("fill_diagonal_", fill_value, x._data.dtype)
     xp = get_array_module(x._data)
     mask = np.zeros(x.shape, bool)
     np.fill_diagonal(mask, True, wrap=bool(wrap))

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad
+from ..autograd.ieee import quiet_fp
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
@@ -196,26 +197,28 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                grad = g._data
-                if grad.shape != p._data.shape:
-                    raise RuntimeError(
-                        f"{type(self).__name__}.step: gradient shape {tuple(grad.shape)} does "
-                        f"not match parameter shape {tuple(p._data.shape)}"
-                    )
-                state = self.state[p]
-                if not state:
-                    self._init_state(p._data, state, group)
-                if p._data.dtype.kind == "c":
-                    _update_as_real(self._update, p._data, grad, state, group)
-                else:
-                    self._update(p._data, grad, state, group)
-                p._vc[0] += 1  # an in-place change, as PyTorch records it
+        with quiet_fp():  # inf/nan updates without NumPy's warnings, as PyTorch
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self._update_parameter(p, p.grad._data, group)
         return loss
+
+    def _update_parameter(self, p: Tensor, grad: Any, group: dict[str, Any]) -> None:
+        """One parameter's update: state on first sight, then ``_update`` in place."""
+        if grad.shape != p._data.shape:
+            raise RuntimeError(
+                f"{type(self).__name__}.step: gradient shape {tuple(grad.shape)} does "
+                f"not match parameter shape {tuple(p._data.shape)}"
+            )
+        state = self.state[p]
+        if not state:
+            self._init_state(p._data, state, group)
+        if p._data.dtype.kind == "c":
+            _update_as_real(self._update, p._data, grad, state, group)
+        else:
+            self._update(p._data, grad, state, group)
+        p._vc[0] += 1  # an in-place change, as PyTorch records it
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Fill ``state`` for a parameter seen for the first time (arrays and numbers)."""

@@ -46,8 +46,8 @@ from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
 from ...ops.embedding import EmbeddingFn, ScatterRowsFn
 from ...ops.gather_scatter import IndexOutOfBounds
-from ...ops.indexing import IndexAdd
 from ...ops.shape import reshape
+from ...ops.subscript import IndexAdd
 from .linear import embedding
 
 __all__ = ["embedding_bag"]

@@ -11,25 +11,28 @@ padded batches) are not reproduced: ``enable_nested_tensor`` and ``mask_check`` 
 and stored, and every call takes the ordinary path. The one visible difference: in PyTorch's
 nested path (eval, no grad, ``src_key_padding_mask`` given) the outputs at padded positions are
 zeros; here they hold the values computed for them, as in PyTorch's training path.
+
+This file holds the five public classes; the parts they are built from (the shared layer
+base with its attention/feed-forward blocks, the causal-mask helpers, the layer cloning) are
+in ``_transformer_parts.py``.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
 from ...autograd.tensor import Tensor
-from ...creation import full
-from ...ops.structural import triu
 from .. import functional as F
 from .. import init
 from ..module import Module
-from ..parameter import Parameter
-from .attention import MultiheadAttention
-from .container import ModuleList
-from .dropout import Dropout
-from .linear import Linear
+from ._transformer_parts import (
+    _clones,
+    _detect_is_causal_mask,
+    _seq_len,
+    _square_subsequent_mask,
+    _TransformerLayer,
+)
 from .normalization import LayerNorm
 
 __all__ = [
@@ -39,104 +42,6 @@ __all__ = [
     "TransformerEncoder",
     "TransformerEncoderLayer",
 ]
-
-
-def _activation(activation: str | Callable) -> Callable:
-    if isinstance(activation, str):
-        if activation == "relu":
-            return F.relu
-        if activation == "gelu":
-            return F.gelu
-        raise RuntimeError(f"activation should be relu/gelu, not {activation}")
-    if not callable(activation):
-        raise TypeError(
-            f"activation must be 'relu', 'gelu' or a callable, got {type(activation).__name__}"
-        )
-    return activation
-
-
-def _square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
-    """(sz, sz) float mask: 0 on and below the diagonal, -inf above (future positions)."""
-    return triu(full((sz, sz), float("-inf"), dtype=dtype, device=device), diagonal=1)
-
-
-def _seq_len(x: Tensor, batch_first: bool) -> int:
-    return x.shape[0] if x.ndim == 2 else x.shape[1 if batch_first else 0]
-
-
-def _detect_is_causal_mask(mask: Tensor | None, is_causal: bool | None, size: int) -> bool:
-    """``is_causal`` if given, else whether ``mask`` equals the square subsequent mask."""
-    if is_causal is not None or mask is None:
-        return bool(is_causal)
-    if tuple(mask.shape) != (size, size):
-        return False
-    ref = _square_subsequent_mask(size, dtype=mask.dtype)
-    return bool((mask._data == ref._data).all())
-
-
-class _TransformerLayer(Module):
-    """What encoder and decoder layers share: construction, the self-attention and
-    feed-forward blocks, and the residual-plus-LayerNorm step in either norm placement."""
-
-    def _init_layer(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int,
-        dropout: float,
-        activation: str | Callable,
-        layer_norm_eps: float,
-        batch_first: bool,
-        norm_first: bool,
-        bias: bool,
-        kw: dict,
-        cross_attention: bool,
-    ) -> None:
-        """Submodules in PyTorch's registration order (so state dicts list the same keys):
-        self_attn, [multihead_attn,] linear1, dropout, linear2, [activation,] norm1.., then
-        dropout1..; the decoder (``cross_attention``) has three norms and dropouts, not two."""
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw
-        )
-        if cross_attention:
-            self.multihead_attn = MultiheadAttention(
-                d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw
-            )
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
-        fn = _activation(activation)
-        self.activation_relu_or_gelu = 1 if fn is F.relu else 2 if fn is F.gelu else 0
-        self.activation = fn  # a Module becomes a submodule, as in PyTorch
-        self.norm_first = norm_first
-        blocks = range(1, 4 if cross_attention else 3)
-        for i in blocks:
-            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
-        for i in blocks:
-            setattr(self, f"dropout{i}", Dropout(dropout))
-
-    def _residual(self, x: Tensor, norm: LayerNorm, block: Callable[[Tensor], Tensor]) -> Tensor:
-        """x + block(norm(x)) with ``norm_first``, else norm(x + block(x))."""
-        if self.norm_first:
-            return x + block(norm(x))
-        return norm(x + block(x))
-
-    def _sa_block(
-        self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None, is_causal: bool
-    ) -> Tensor:
-        x = self.self_attn(
-            x,
-            x,
-            x,
-            attn_mask=attn_mask,
-            key_padding_mask=key_padding_mask,
-            need_weights=False,
-            is_causal=is_causal,
-        )[0]
-        return self.dropout1(x)
-
-    def _ff_block(self, x: Tensor, out_dropout: Dropout) -> Tensor:
-        return out_dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
 class TransformerEncoderLayer(_TransformerLayer):
@@ -271,27 +176,6 @@ class TransformerDecoderLayer(_TransformerLayer):
             need_weights=False,
         )[0]
         return self.dropout2(x)
-
-
-def _deepcopy(module: Module) -> Module:
-    """copy.deepcopy with every parameter and buffer copied to new memory.
-
-    chainrule Tensors refuse pickling (and so plain deepcopy), so the copies are placed in
-    deepcopy's memo first; a parameter shared between submodules stays shared in the copy.
-    """
-    memo: dict = {}
-    for p in module.parameters():
-        memo[id(p)] = Parameter(p._data.copy(), requires_grad=p.requires_grad)
-    for b in module.buffers():
-        memo[id(b)] = Tensor._make(b._data.copy(), False, None, 0)
-    return copy.deepcopy(module, memo)
-
-
-def _clones(module: Module, n: int) -> ModuleList:
-    """``n`` independent deep copies of ``module`` (PyTorch's ``_get_clones``)."""
-    if n < 0:
-        raise ValueError(f"the number of layers must be non-negative, got {n}")
-    return ModuleList([_deepcopy(module) for _ in range(n)])
 
 
 class TransformerEncoder(Module):

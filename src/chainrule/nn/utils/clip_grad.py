@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ...autograd.ieee import quiet_fp
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...dtypes import get_default_dtype
@@ -124,9 +125,10 @@ def clip_grads_with_norm_(
         )
     xp = get_array_module(total_norm._data)
     coef = xp.minimum(max_norm / (total_norm._data + 1e-6), 1.0)
-    for g in grads:
-        g._data *= g._data.dtype.type(float(coef))
-        g._vc[0] += 1
+    with quiet_fp():  # inf * 0 is nan, silently, as in PyTorch
+        for g in grads:
+            g._data *= g._data.dtype.type(float(coef))
+            g._vc[0] += 1
 
 
 def clip_grad_norm_(
