@@ -1,6 +1,9 @@
-"""Map-style datasets: ``Dataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset``, splits.
+"""Map-style datasets: ``Dataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset``,
+``StackDataset``, splits.
 
-A map-style dataset answers ``len(ds)`` and ``ds[i]``. ``TensorDataset`` additionally offers
+A map-style dataset answers ``len(ds)`` and ``ds[i]``; one that also defines
+``__getitems__(indices)`` is asked for a whole batch of samples at once (PyTorch's protocol;
+the DataLoader then collates the list it returns). ``TensorDataset`` additionally offers
 ``_gather(indices)``, which the DataLoader uses to build a whole batch with one fancy index
 per tensor instead of a Python loop over samples (the difference is large for small models).
 """
@@ -103,6 +106,13 @@ class Subset(Dataset):
             return self.dataset[[self.indices[i] for i in idx]]
         return self.dataset[self.indices[idx]]
 
+    def __getitems__(self, indices: list) -> list:
+        """The samples at ``indices``, in one call when the dataset takes batches."""
+        getitems = getattr(self.dataset, "__getitems__", None)
+        if callable(getitems):
+            return getitems([self.indices[i] for i in indices])
+        return [self.dataset[self.indices[i]] for i in indices]
+
     def _gather(self, indices: Any) -> Any:
         base = np.asarray(self.indices, dtype=np.int64)
         return self.dataset._gather(base[np.asarray(indices, dtype=np.int64)])
@@ -146,6 +156,62 @@ class ConcatDataset(Dataset):
             raise IndexError(f"ConcatDataset: index {idx} out of range for length {len(self)}")
         start = self.cumulative_sizes[d - 1] if d > 0 else 0
         return self.datasets[d][idx - start]
+
+
+class StackDataset(Dataset):
+    """Several datasets side by side: sample ``i`` is ``(a[i], b[i], ...)`` for
+    ``StackDataset(a, b)``, or ``{"x": a[i], "y": b[i]}`` for ``StackDataset(x=a, y=b)``
+    (``torch.utils.data.StackDataset``). Parts of a complex input (images and their
+    captions, say) stay in their own datasets and arrive together.
+
+    Raises:
+        ValueError: if no dataset is given, if both positional and keyword datasets are
+            given, or if their lengths differ.
+    """
+
+    datasets: tuple | dict
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args and kwargs:
+            raise ValueError(
+                "StackDataset: give the datasets either positionally (samples are tuples) "
+                "or by keyword (samples are dicts), not both"
+            )
+        parts = list(args) if args else list(kwargs.values())
+        if not parts:
+            raise ValueError("StackDataset: at least one dataset must be given")
+        lengths = [len(d) for d in parts]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"StackDataset: the datasets' lengths differ: {lengths}")
+        self._length = lengths[0]
+        self.datasets = tuple(args) if args else dict(kwargs)
+
+    def __getitem__(self, index: Any) -> tuple | dict:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """A batch of samples; each part dataset is asked for all of them at once when it
+        takes batches (``__getitems__``), else one by one."""
+        named = isinstance(self.datasets, dict)
+        parts = self.datasets.items() if named else enumerate(self.datasets)
+        columns = {}
+        for key, d in parts:
+            getitems = getattr(d, "__getitems__", None)
+            column = getitems(indices) if callable(getitems) else [d[i] for i in indices]
+            if len(column) != len(indices):
+                raise ValueError(
+                    f"StackDataset: part {key!r} returned {len(column)} samples from "
+                    f"__getitems__ for {len(indices)} indices"
+                )
+            columns[key] = column
+        if named:
+            return [{k: col[j] for k, col in columns.items()} for j in range(len(indices))]
+        return [tuple(col[j] for col in columns.values()) for j in range(len(indices))]
+
+    def __len__(self) -> int:
+        return self._length
 
 
 def random_split(

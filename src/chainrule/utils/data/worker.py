@@ -138,6 +138,9 @@ class Fetcher:
             return s.collate_fn(sample) if s.collate_fn is not None else sample
         if s.fast:
             return list(s.dataset._gather(index))
+        getitems = getattr(s.dataset, "__getitems__", None)
+        if callable(getitems):  # a dataset that builds its batch in one call (PyTorch's)
+            return s.collate_fn(getitems([int(i) for i in index]))
         return s.collate_fn([s.dataset[int(i)] for i in index])
 
     def _fetch_iterable(self) -> Any:
