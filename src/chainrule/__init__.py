@@ -20,7 +20,7 @@ if "numpy" not in _sys.modules:  # before NumPy loads OpenBLAS; see docs/archite
     # faster on a ResNet-20 training step on 2 cores. An explicit setting is respected.
     _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-from . import autograd, creation_more, dtypes, linalg, ops, settings
+from . import autograd, creation_more, dtypes, linalg, ops, settings, sparse
 from ._compile import compile  # noqa: A004 - mirrors torch.compile (raises: no compiler)
 from .amp.autocast_mode import autocast, get_autocast_dtype, is_autocast_enabled
 from .autograd import (
@@ -32,6 +32,7 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
 )
+from .autograd.ieee import FP_WARNING as _FP_WARNING
 from .autograd.tensor import Tensor
 from .backend import Device, get_array_module
 from .creation import (
@@ -99,6 +100,9 @@ from .legacy import (
 )
 from .ops import *  # noqa: F401,F403 - the functional op API (cr.exp, cr.matmul, ...)
 from .ops import abs, all, any, max, min, pow, sum  # noqa: A004 - mirrors torch
+from .ops.sparse_construction import sparse_coo_tensor
+from .ops.sparse_products import spmm
+from .ops.tensor_queries import sparse_coo
 from .printing import set_printoptions
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .settings import *  # noqa: F401,F403 - default device, matmul precision, ...
@@ -108,12 +112,13 @@ from .typeinfo import finfo, iinfo
 # NumPy reports floating-point exceptions (log(0), 1/0, 0 * inf, overflow) as RuntimeWarnings;
 # PyTorch's ops return the IEEE result (-inf, inf, nan) silently. chainrule's ops compute with
 # NumPy, so the warnings NumPy raises *inside chainrule's modules* are filtered out (only
-# those: a user's own NumPy code still warns). Wrapping every op in np.errstate would cost
-# ~1.7 us per op; a filter costs nothing until a warning fires. Anomaly mode
-# (cr.autograd.detect_anomaly) is how to find where a NaN or inf appears.
+# those: a user's own NumPy code still warns). A filter costs nothing until a warning fires;
+# where a caller's "error" filter overrides it, the op computes again quietly
+# (autograd/ieee.py says how). Anomaly mode (cr.autograd.detect_anomaly) is how to find where
+# a NaN or inf appears.
 _warnings.filterwarnings(
     "ignore",
-    message=r"(divide by zero|invalid value|overflow|underflow) encountered",
+    message=_FP_WARNING,
     category=RuntimeWarning,
     module=r"chainrule(\.|$)",
 )
@@ -342,6 +347,9 @@ __all__ = sorted(
         "set_rng_state",
         "short",
         "ShortTensor",
+        "sparse_coo",
+        "sparse_coo_tensor",
+        "spmm",
         "Tensor",
         "tensor",
         "uint8",

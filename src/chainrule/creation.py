@@ -204,13 +204,20 @@ def full(
     return _finish(np.full(_shape((size,), "full"), fill_value), dtype, device, requires_grad)
 
 
-def _like(x: Tensor, dtype: Any) -> Any:
+def _like(x: Tensor, dtype: Any, op: str = "") -> Any:
+    if type(x) is not Tensor and getattr(x, "is_sparse", False):  # a sparse COO tensor
+        raise NotImplementedError(
+            f"{op}: not supported for sparse COO tensors (layout=chainrule.sparse_coo); "
+            "call .to_dense() first"
+        )
     return dtype if dtype is not None else x.dtype
 
 
 def zeros_like(
     x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    if type(x) is not Tensor and getattr(x, "is_sparse", False):
+        return x._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
     xp = get_array_module(x._data)
     return _finish(xp.zeros(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
 
@@ -218,6 +225,7 @@ def zeros_like(
 def ones_like(
     x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    _like(x, dtype, "ones_like")
     xp = get_array_module(x._data)
     return _finish(xp.ones(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
 
@@ -225,6 +233,8 @@ def ones_like(
 def empty_like(
     x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    if type(x) is not Tensor and getattr(x, "is_sparse", False):
+        return x._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
     xp = get_array_module(x._data)
     return _finish(xp.empty(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
 
@@ -232,6 +242,7 @@ def empty_like(
 def full_like(
     x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    _like(x, dtype, "full_like")
     xp = get_array_module(x._data)
     fill_value = fit_scalar("full_like", fill_value, _dt.as_dtype(_like(x, dtype)))
     return _finish(
@@ -386,11 +397,12 @@ def normal(
 
 
 def rand_like(x: Tensor, generator: Generator | None = None, dtype: Any = None) -> Tensor:
-    return _finish(gen(generator).random(x.shape), _like(x, dtype), None, False)
+    return _finish(gen(generator).random(x.shape), _like(x, dtype, "rand_like"), None, False)
 
 
 def randn_like(x: Tensor, generator: Generator | None = None, dtype: Any = None) -> Tensor:
-    return _finish(gen(generator).standard_normal(x.shape), _like(x, dtype), None, False)
+    dt = _like(x, dtype, "randn_like")
+    return _finish(gen(generator).standard_normal(x.shape), dt, None, False)
 
 
 def bernoulli(p: Any, generator: Generator | None = None) -> Tensor:

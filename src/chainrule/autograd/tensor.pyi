@@ -18,6 +18,7 @@ from chainrule.ops.linalg_lowrank_householder import GeqrfResult
 from chainrule.ops.linalg_more import TriangularSolveResult
 from chainrule.ops.pointwise_more import Frexp
 from chainrule.ops.reduction import ValuesIndices
+from chainrule.ops.sparse_tensor import SparseTensor
 from chainrule.random import Generator
 from chainrule.size import Size
 
@@ -595,6 +596,8 @@ class Tensor:
     def is_same_size(self, other: Tensor) -> builtins.bool: ...
     def is_signed(self) -> builtins.bool: ...
     @property
+    def is_sparse(self) -> builtins.bool: ...
+    @property
     def is_xpu(self) -> builtins.bool: ...
     def isclose(
         self,
@@ -774,7 +777,8 @@ class Tensor:
     def new(self, *args: Any, device: Any = ...) -> Tensor: ...
     def new_empty(
         self,
-        *size: Any,
+        *sizes: Any,
+        size: Any = ...,
         dtype: Any = ...,
         requires_grad: builtins.bool = ...,
     ) -> Tensor: ...
@@ -797,7 +801,8 @@ class Tensor:
     ) -> Tensor: ...
     def new_ones(
         self,
-        *size: Any,
+        *sizes: Any,
+        size: Any = ...,
         dtype: Any = ...,
         requires_grad: builtins.bool = ...,
     ) -> Tensor: ...
@@ -809,7 +814,8 @@ class Tensor:
     ) -> Tensor: ...
     def new_zeros(
         self,
-        *size: Any,
+        *sizes: Any,
+        size: Any = ...,
         dtype: Any = ...,
         requires_grad: builtins.bool = ...,
     ) -> Tensor: ...
@@ -1033,6 +1039,16 @@ class Tensor:
     def tensor_split(self, indices_or_sections: Any, dim: builtins.int = ...) -> tuple: ...
     def tile(self, dims: Sequence[builtins.int]) -> Tensor: ...
     def to(self, *args: Any, **kwargs: Any) -> Tensor: ...
+    def to_dense(self, dtype: Any = ..., *, masked_grad: Any = ...) -> Tensor: ...
+    def to_sparse(
+        self,
+        sparse_dim: builtins.int | None = ...,
+        *,
+        layout: Any = ...,
+        blocksize: Any = ...,
+        dense_dim: builtins.int | None = ...,
+    ) -> SparseTensor: ...
+    def to_sparse_coo(self) -> SparseTensor: ...
     def tolist(self) -> Any: ...
     def topk(
         self,

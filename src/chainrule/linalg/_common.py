@@ -25,29 +25,35 @@ class LinAlgError(RuntimeError):
     also a ``RuntimeError``)."""
 
 
-def tensor_arg(x: Any, op: str) -> Tensor:
+def tensor_arg(x: Any, op: str, complex_ok: bool = False) -> Tensor:
+    """A floating-point tensor; a complex one only where the op has a complex rule
+    (``complex_ok``), otherwise NotImplementedError naming the op."""
     t = as_tensor(x)
-    if t.dtype.kind not in "fc":
-        raise DtypeError(
-            f"{op}: expected a floating point or complex tensor as input. Got {t.dtype}"
-        )
-    if t.dtype.kind == "c":
-        raise NotImplementedError(
-            f"{op}: complex inputs are not supported by chainrule's linalg yet; use real tensors"
-        )
+    kind = t.dtype.kind
+    if kind != "f":
+        if kind != "c":
+            raise DtypeError(
+                f"{op}: expected a floating point or complex tensor as input. Got {t.dtype}"
+            )
+        if not complex_ok:
+            raise NotImplementedError(
+                f"{op}: complex inputs are not supported by chainrule's linalg yet; use real "
+                "tensors"
+            )
     return t
 
 
-def check_float(x: Any, op: str) -> Tensor:
-    """A real floating-point tensor with at least 2 dims (a batch of matrices)."""
-    t = tensor_arg(x, op)
+def check_float(x: Any, op: str, complex_ok: bool = False) -> Tensor:
+    """A floating-point tensor with at least 2 dims (a batch of matrices); complex only
+    with ``complex_ok``."""
+    t = tensor_arg(x, op, complex_ok)
     if t.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
     return t
 
 
-def check_square(x: Any, op: str) -> Tensor:
-    t = check_float(x, op)
+def check_square(x: Any, op: str, complex_ok: bool = False) -> Tensor:
+    t = check_float(x, op, complex_ok)
     if t.shape[-1] != t.shape[-2]:
         raise RuntimeError(
             f"{op}: A must be batches of square matrices, but they are "

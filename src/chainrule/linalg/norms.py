@@ -16,7 +16,8 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops._util import NAMED_ERRORS, lead_with, norm_dim
+from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
+from ..ops.complex_norms import complex_dtype_arg, complex_norm
 from ..ops.structural import diag_embed
 from ..ops.vector_norms import PNorm
 from ._common import check_float, mT, tensor_arg
@@ -66,7 +67,10 @@ def vector_norm(
     ``ord``: 2 (default), any real p, ``inf`` (max |x|), ``-inf`` (min |x|), 0 (count of
     non-zeros).
     """
-    t = tensor_arg(x, "linalg.vector_norm")
+    t = as_tensor(x)
+    if t.dtype.kind != "f":  # complex (a real norm of it), or an error naming the dtype
+        t = tensor_arg(t, "linalg.vector_norm", complex_ok=True)
+        return _complex_vector_norm(t, ord, dim, keepdim, dtype)
     if dtype is not None:
         t = t.to(dtype)
     dims = norm_dim(dim, t.ndim, "linalg.vector_norm")
@@ -96,14 +100,32 @@ def vector_norm(
     return (a**ord).sum(red, keepdim=keepdim) ** (1.0 / ord)
 
 
+def _complex_vector_norm(z: Tensor, ord: Any, dim: Any, keepdim: bool, dtype: Any) -> Tensor:
+    """``vector_norm`` of a complex ``z``: real, as in PyTorch (``ops/complex_norms.py``)."""
+    if dtype is not None:
+        z = complex_dtype_arg(z, dtype, "linalg.vector_norm")
+    dims = norm_dim(dim, z.ndim, "linalg.vector_norm")
+    if z.ndim == 0 or dims == ():
+        dims = None
+
+    def real_norm(r: Tensor, p: float, axes: Any, kd: bool) -> Tensor:
+        return vector_norm(r, p, axes, kd)
+
+    return complex_norm(z, float(ord), dims, bool(keepdim), real_norm)
+
+
 def matrix_norm(
     A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
     """Frobenius (``'fro'``), nuclear (``'nuc'``), spectral (2, -2) or induced (1, -1, inf,
-    -inf) norm of the matrices in dims ``dim``."""
-    a = check_float(A, "linalg.matrix_norm")
+    -inf) norm of the matrices in dims ``dim``. Complex input: the Frobenius and induced
+    norms (real results); the SVD-based ones refuse (no complex SVD yet)."""
+    a = check_float(A, "linalg.matrix_norm", complex_ok=True)
     if dtype is not None:
-        a = a.to(dtype)
+        if a.dtype.kind == "c":
+            a = complex_dtype_arg(a, dtype, "linalg.matrix_norm")
+        else:
+            a = a.to(dtype)
     if len(tuple(dim)) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
     d0, d1 = (int(d) % a.ndim for d in dim)
@@ -138,7 +160,7 @@ def norm(
     A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
     """``vector_norm`` or ``matrix_norm`` chosen as PyTorch's ``torch.linalg.norm`` does."""
-    a = tensor_arg(A, "linalg.norm")
+    a = tensor_arg(A, "linalg.norm", complex_ok=True)  # matrix_norm/vector_norm check
     if dim is not None and not isinstance(dim, (int, np.integer)):
         dim = tuple(dim)
     if isinstance(ord, str) or (isinstance(dim, tuple) and len(dim) == 2):

@@ -5,7 +5,10 @@
     d = det A         dd = d tr(A^-1 dA)           grad_A = g d A^-T
     (s, l) = slogdet  dl = tr(A^-1 dA)             grad_A = g_l A^-T
 
-Backward rules are written with differentiable ops, so second derivatives work.
+Backward rules are written with differentiable ops, so second derivatives work. ``inv``,
+``solve``, ``det``, ``matrix_power`` and ``cross`` take complex matrices too: they are
+holomorphic, so these rules (listed in ``ops/complex_support.py``) become PyTorch's conjugate
+convention in the engine; ``slogdet`` (not holomorphic) refuses complex input.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def inv(A: Tensor) -> Tensor:
     Raises:
         LinAlgError: a matrix is singular. RuntimeError: not square.
     """
-    return Inv.apply(check_square(A, "linalg.inv"))
+    return Inv.apply(check_square(A, "linalg.inv", complex_ok=True))
 
 
 class Solve(Function):
@@ -98,8 +101,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     Raises:
         LinAlgError: ``A`` is singular. RuntimeError: shapes do not fit.
     """
-    a = check_square(A, "linalg.solve")
-    b = tensor_arg(B, "linalg.solve")
+    a = check_square(A, "linalg.solve", complex_ok=True)
+    b = tensor_arg(B, "linalg.solve", complex_ok=True)
     vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
     if not left:
         if vector and a.shape[-1] != 1:  # a vector is a column (n, 1): X A = B cannot hold
@@ -189,12 +192,14 @@ def _adjugate_t(a: Any) -> Any:
     n = s.shape[-1]
     prods = xp.stack([xp.prod(xp.delete(s, i, axis=-1), axis=-1) for i in range(n)], -1)
     scale = (xp.linalg.det(u) * xp.linalg.det(vt))[..., None, None]
+    if a.dtype.kind == "c":  # A = U S V^H: adj(A)^T = det(U) det(V^H) conj(U) adj(S) conj(V^H)
+        u, vt = u.conj(), vt.conj()
     return scale * (u * prods[..., None, :]) @ vt
 
 
 def det(A: Tensor) -> Tensor:
     """The determinant of each square matrix (gradient defined for singular ones too)."""
-    return Det.apply(check_square(A, "linalg.det"))
+    return Det.apply(check_square(A, "linalg.det", complex_ok=True))
 
 
 def matrix_power(A: Tensor, n: int) -> Tensor:
@@ -211,7 +216,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     ):
         a = A
     else:
-        a = check_square(A, "linalg.matrix_power")
+        a = check_square(A, "linalg.matrix_power", complex_ok=True)
     if not isinstance(n, (int, np.integer)):
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
     if n == 0:
@@ -266,7 +271,8 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
         and a.dtype == b.dtype
         and a.dtype.kind in "iu"
     ):  # integer vectors of one dtype: exact, as in PyTorch
-        a, b = tensor_arg(input, "linalg.cross"), tensor_arg(other, "linalg.cross")
+        a = tensor_arg(input, "linalg.cross", complex_ok=True)
+        b = tensor_arg(other, "linalg.cross", complex_ok=True)
     if a.ndim != b.ndim:
         raise RuntimeError(
             f"linalg.cross: inputs must have the same number of dimensions, got "

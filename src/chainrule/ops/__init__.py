@@ -45,6 +45,7 @@ from . import (
     raw_misc,
     reduction,
     sampling,
+    sparse_construction,
     special,
     structural,
     tensor_queries,
@@ -219,6 +220,9 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     map2_=misc_methods.map2_,
     as_subclass=misc_methods.as_subclass,
     as_strided_=misc_methods.as_strided_method_,  # cr.as_strided_ is the root function
+    to_sparse=sparse_construction.to_sparse,  # a sparse tensor's class has its own
+    to_sparse_coo=sparse_construction.to_sparse_coo,
+    to_dense=sparse_construction.to_dense,
 )
 
 # In an op module's ``__all__`` for the package's own use, but no PyTorch function.
@@ -295,6 +299,7 @@ def _bind_special(T: Any) -> None:
     T.itemsize = property(tensor_queries.itemsize)
     T.nbytes = property(tensor_queries.nbytes)
     T.layout = property(tensor_queries.tensor_layout)
+    T.is_sparse = property(sparse_construction.is_sparse)  # SparseTensor overrides both
     # real / imag: properties on a PyTorch tensor (torch.real / torch.imag are functions).
     T.real = property(complex_ops.real)
     T.imag = property(complex_ops.imag)

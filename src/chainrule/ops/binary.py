@@ -146,7 +146,10 @@ class Pow(BinaryElementwise):
     @staticmethod
     def derivative_a(ctx, a, b, y):
         if not isinstance(b, Tensor):
-            bv = float(b)
+            try:
+                bv = float(b)
+            except TypeError:  # a complex exponent: a ** (b - 1) * b as it is
+                bv = b
             return 1 if bv == 1 else 0.0 if bv == 0 else a ** (bv - 1) * bv
         bzero = Tensor._make(b._data == 0, False, None, 0)
         return b * where(bzero, 1.0, a) ** (b - 1)

@@ -10,16 +10,22 @@ A rule written for real numbers is wrong for complex ones unless the op is one o
 
 Every other op refuses a complex input that requires grad (NotImplementedError naming the op)
 instead of returning a wrong gradient. Ops written for complex numbers state their own rule
-(``complex_grad = True`` in the class: ``ops/complex_ops.py``, ``Abs``). Each entry is tested
-against PyTorch in ``tests/autograd/test_complex_autograd.py``.
+(``complex_grad = True`` in the class: ``ops/complex_ops.py``, ``Abs``), and ops whose real
+kernel cannot take complex numbers have a complex twin that the public function picks from
+a dtype branch it already had (``ComplexSigmoid`` in ``ops/complex_elementwise.py``). Real
+norms and variances of complex tensors are composed from real ops (``ops/complex_norms.py``,
+``var``), so they need no entry here. Each entry is tested against PyTorch in
+``tests/autograd/test_complex_autograd.py`` and ``test_complex_autograd_more.py``.
 """
 
 from __future__ import annotations
 
 from ..autograd.view_replay import AsStrided, CopySlices, GatherFlat, ScatterFlat, ZeroFlat
+from ..linalg.solve import Cross, Det, Inv, Solve
 from .binary import Add, Div, Mul, Pow, Sub, Where
 from .cast import Cast, Clone
 from .cumulative import Cumprod, Cumsum
+from .fused_grads import TanhGrad
 from .gather_scatter import Gather, ScatterAdd
 from .indexing import GetItem, IndexAdd, IndexPut
 from .joining import Cat, Split
@@ -28,16 +34,18 @@ from .linalg import Einsum, MatMul
 from .padding import Pad
 from .rearranging import Flip, Roll
 from .reduction import Prod, Sum
+from .special import Sinc
 from .structural import Diagonal, Unfold
 from .trig import Acos, Asin, Asinh, Atan, Atanh, Cos, Cosh, Sin, Sinh, Tan
-from .unary import Exp, Expm1, Log, Log1p, Neg, Reciprocal, Sqrt, Tanh
+from .unary import Exp, Exp2, Expm1, Log, Log1p, Neg, Reciprocal, Sqrt, Tanh
 from .views import BroadcastTo, Permute, Reshape, SumTo
 
 __all__ = ["HOLOMORPHIC", "REAL_LINEAR"]
 
 HOLOMORPHIC = (Add, Sub, Neg, Mul, Div, Pow, Reciprocal, Exp, Log, Sqrt, Sin, Cos, Sinh, Cosh)
 HOLOMORPHIC += (Tan, Tanh, Log1p, Expm1, Asin, Acos, Atan, Asinh, Atanh)
-HOLOMORPHIC += (MatMul, Einsum, Prod, Cumprod)
+HOLOMORPHIC += (MatMul, Einsum, Prod, Cumprod, Exp2, Sinc, Inv, Solve, Det, Cross)
+HOLOMORPHIC += (TanhGrad,)  # g (1 - y^2): tanh's backward, recorded under create_graph
 
 REAL_LINEAR = (Sum, SumTo, BroadcastTo, Reshape, Permute, GetItem, Cat, Split, Flip, Roll)
 REAL_LINEAR += (Clone, Contiguous, Cast, Where, Cumsum, Diagonal, Unfold, Pad)

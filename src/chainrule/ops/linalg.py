@@ -18,6 +18,8 @@ from ..backend import get_array_module
 from ._util import ShapeError, as_tensor, promote
 from .binding import tensor_method
 from .shape import Permute, broadcast_to, reshape, transpose, unsqueeze
+from .sparse_products import sparse_matmul
+from .sparse_tensor import SparseTensor
 
 __all__ = [
     "addmm",
@@ -101,6 +103,8 @@ def _mT(x: Tensor) -> Tensor:
 @tensor_method(keywords=True)
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics (1-d vectors, batched broadcasting)."""
+    if type(a) is SparseTensor or type(b) is SparseTensor:  # a sparse COO operand
+        return sparse_matmul(a, b)
     a, b = promote("matmul", as_tensor(a), as_tensor(b))
     sa, sb = a._data.shape, b._data.shape
     if a.ndim == 0 or b.ndim == 0:

@@ -142,7 +142,7 @@ def matrix_exp(input: Tensor) -> Tensor:  # noqa: A002
     Scaling and squaring: ``exp(A) = exp(A / 2^s)^(2^s)`` with ``s`` chosen (from the
     values, a constant for autograd) so that ``||A / 2^s||_1 <= 1/2``, and a degree-18
     Taylor polynomial in Horner form for ``exp(A / 2^s)``."""
-    a = _named("matrix_exp", check_square, input, "matrix_exp")
+    a = _named("matrix_exp", check_square, input, "matrix_exp", complex_ok=True)
     if a.dtype.kind not in "fc":
         raise RuntimeError(f"matrix_exp: expected a floating point tensor, got {a.dtype}")
     n = a.shape[-1]

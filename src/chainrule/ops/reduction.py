@@ -20,6 +20,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import DtypeError, as_tensor, int_dim, norm_dim
 from .binding import numpy_keywords, tensor_method
+from .complex_norms import complex_norm
 from .shape import broadcast_to, reshape
 from .vector_norms import Norm2, NormZero, PNorm, keepdim_shape
 
@@ -329,7 +330,11 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tens
     """Vector p-norm over ``dim`` (all elements by default); p in {2, 'fro', 1, inf, float}."""
     x = as_tensor(x)
     axes = _axes(dim, x, "norm")
-    if x.dtype.kind not in "fc":
+    kind = x.dtype.kind
+    if kind != "f":
+        if kind == "c":  # a real norm of |z| (of the (re, im) pairs for p = 2)
+            q = 2 if p in ("fro", 2, 2.0, None) else p
+            return complex_norm(x, q, axes, keepdim, lambda r, pr, ax, kd: norm(r, pr, ax, kd))
         raise DtypeError(
             f"norm: expected a floating point or complex tensor as input, got "
             f"{x.dtype}; call .float() first"

@@ -196,7 +196,7 @@ def logit(input: Any, eps: float | None = None) -> Tensor:  # noqa: A002 - PyTor
 @tensor_method(inplace=True)
 def sinc(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The normalised sinc, sin(pi x) / (pi x) with sinc(0) = 1 (``torch.sinc``)."""
-    return Sinc.apply(_real_float("sinc", input))
+    return Sinc.apply(_float(input))  # complex too: sinc is holomorphic
 
 
 @tensor_method(inplace=True)

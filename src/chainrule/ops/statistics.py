@@ -1,5 +1,9 @@
 """Reductions with a numerically careful rule: ``var``, ``std`` and ``logsumexp``.
 
+The variance of a complex tensor is real, the mean of ``|z - mean(z)|^2``: the sum of the
+variances of its real and imaginary parts (so ``std``'s gradient follows PyTorch's
+convention through ``real``/``imag``).
+
 ``var`` subtracts the mean before squaring (no cancellation), ``std``'s square root has a
 gradient of 0 at a constant input (:class:`SafeSqrt`, PyTorch's convention, where the
 textbook formula gives inf * 0 = NaN), and ``logsumexp`` shifts by the maximum so that it
@@ -19,6 +23,7 @@ from ..backend import get_array_module
 from ._util import DtypeError, as_tensor
 from .binary import where
 from .binding import tensor_method
+from .complex_ops import imag, real
 from .reduction import _axes, _count, mean, sum
 from .shape import reshape
 from .vector_norms import keepdim_shape
@@ -41,7 +46,12 @@ def var(
     if correction is None:
         correction = 1 if unbiased is None or unbiased is True else 0
     axes = _axes(dim, x, _op)
-    if x.dtype.kind not in "fc":
+    kind = x.dtype.kind
+    if kind != "f":
+        if kind == "c":  # real: E|z - E z|^2 = var(Re z) + var(Im z), as PyTorch
+            return var(real(x), dim, None, keepdim, correction, _op=_op) + var(
+                imag(x), dim, None, keepdim, correction, _op=_op
+            )
         raise DtypeError(
             f"{_op}: only supports floating point and complex dtypes, got "
             f"{x.dtype}; call .float() first"

@@ -1,5 +1,6 @@
 """Questions about a tensor that PyTorch answers from its storage and dtype: ``itemsize``,
-``nbytes``, ``storage_offset``, ``is_signed``, ``is_nonzero``, ``is_same_size``, ``layout``;
+``nbytes``, ``storage_offset``, ``is_signed``, ``is_nonzero``, ``is_same_size``, ``layout``
+(the layouts :data:`strided` and :data:`sparse_coo`);
 and the root helpers ``typename`` and ``is_storage``.
 
 The Tensor-only ones are bound in ``ops/__init__.py`` (``_TENSOR_ONLY``, properties in
@@ -24,6 +25,7 @@ __all__ = [
     "itemsize",
     "layout",
     "nbytes",
+    "sparse_coo",
     "storage_offset",
     "strided",
     "tensor_layout",
@@ -32,9 +34,10 @@ __all__ = [
 
 
 class layout:  # noqa: N801 - PyTorch's name (torch.layout)
-    """A tensor memory layout (``torch.layout``). chainrule has one, :data:`strided` (dense
-    arrays with strides, NumPy's and CuPy's only layout); PyTorch's sparse and mkldnn
-    layouts have no chainrule counterpart."""
+    """A tensor memory layout (``torch.layout``). chainrule has two: :data:`strided` (dense
+    arrays with strides, NumPy's and CuPy's only layout) and :data:`sparse_coo` (sparse
+    COO tensors, ``ops/sparse_tensor.py``); PyTorch's other sparse and mkldnn layouts have
+    no chainrule counterpart."""
 
     __slots__ = ("_name",)
 
@@ -49,6 +52,7 @@ class layout:  # noqa: N801 - PyTorch's name (torch.layout)
 
 
 strided = layout("strided")
+sparse_coo = layout("sparse_coo")
 
 
 def _check_tensor(op: str, arg: str, position: int, value: Any) -> None:
@@ -60,7 +64,8 @@ def _check_tensor(op: str, arg: str, position: int, value: Any) -> None:
 
 
 def tensor_layout(self: Tensor) -> layout:
-    """``Tensor.layout``: always :data:`strided` in chainrule."""
+    """``Tensor.layout`` of a dense tensor: :data:`strided` (a sparse tensor's class
+    answers :data:`sparse_coo` itself)."""
     return strided
 
 

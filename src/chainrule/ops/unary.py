@@ -18,9 +18,10 @@ from .._kernels import dispatch as _fast
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._util import as_tensor, no_integer_kernel
+from ._util import DtypeError, as_tensor, no_integer_kernel
 from .binding import tensor_method
 from .cast import cast, to_device_op
+from .complex_elementwise import ComplexSigmoid
 from .elementwise import UnaryElementwise
 from .fused_grads import relu_grad, sigmoid_grad, tanh_grad
 
@@ -317,8 +318,8 @@ def _mask(m: Any, dtype: Any) -> Tensor:
 
 
 def _no_complex(op: str, x: Tensor) -> None:
-    if x._data.dtype.kind == "c":
-        raise TypeError(
+    if x._data.dtype.kind == "c":  # PyTorch: NotImplementedError; chainrule had TypeError
+        raise DtypeError(
             f"{op}: complex tensors are not supported by {op} (got {x.dtype}); "
             "apply it to .real and .imag separately if that is what you mean"
         )
@@ -394,7 +395,8 @@ def tanh(x: Tensor) -> Tensor:
 def sigmoid(x: Tensor) -> Tensor:
     """Logistic sigmoid, computed without overflow for any finite input."""
     x = _float(x)
-    _no_complex("sigmoid", x)
+    if x._data.dtype.kind == "c":  # the stable real kernel has no complex form
+        return ComplexSigmoid.apply(x)
     return Sigmoid.apply(x)
 
 
@@ -416,7 +418,7 @@ def sign(x: Tensor) -> Tensor:
     result is a constant."""
     x = as_tensor(x)
     if x._data.dtype.kind == "c":
-        raise TypeError(
+        raise DtypeError(
             "sign: complex tensors are not supported by sign; PyTorch uses sgn for complex input"
         )
     xp = get_array_module(x._data)

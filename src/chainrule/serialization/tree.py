@@ -107,6 +107,12 @@ class Encoder:
         while key in self.arrays:  # {"a/b": x} and {"a": {"b": y}} flatten alike
             key, n = f"{base}#{n}", n + 1
         is_tensor = isinstance(obj, Tensor)
+        if is_tensor and type(obj) is not Tensor and obj.is_sparse:
+            raise NotImplementedError(
+                f"cr.save: sparse COO tensors cannot be saved (at {path or '<root>'!r}); "
+                "save s.to_dense(), or s._indices() and s._values() and rebuild it with "
+                "cr.sparse_coo_tensor"
+            )
         arr = _to_numpy(obj._data if is_tensor else obj, path)
         node: dict[str, Any] = {"__tensor__": key, "kind": "tensor" if is_tensor else "ndarray"}
         if arr.dtype.kind == "c":

@@ -29,10 +29,6 @@ import numpy as np
 from ._common import load_numpy_state
 
 DTYPE = "float32"
-CHAINRULE_XFAIL = (
-    "no sparse tensors: torch.sparse_coo_tensor(indices, values, shape) and torch.spmm "
-    "(sparse @ dense, differentiable in the dense operand) are missing"
-)
 N_NODES, N_FEAT, N_CLASS, HIDDEN = 30, 10, 3, 8
 
 

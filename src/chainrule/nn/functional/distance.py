@@ -40,6 +40,11 @@ def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along ``dim`` (broadcasting)."""
     a, b = as_tensor(x1), as_tensor(x2)
+    if "c" in (a.dtype.kind, b.dtype.kind):
+        raise RuntimeError(
+            f"cosine_similarity: expected floating point inputs, got {a.dtype} and {b.dtype} "
+            "(complex inputs are not supported, as in PyTorch)"
+        )
     if a.shape != b.shape:  # ``dim`` refers to the broadcast shape (PyTorch)
         try:
             shape = np.broadcast_shapes(a.shape, b.shape)

@@ -1,0 +1,269 @@
+"""Making sparse COO tensors: ``cr.sparse_coo_tensor``, ``Tensor.to_sparse()`` and the
+dense side of ``to_dense``/``is_sparse``, plus the legacy ``cr.sparse.FloatTensor``-style
+constructors.
+
+``sparse_coo_tensor`` copies the indices into a read-only int64 array (a later change to the
+caller's index tensor cannot alter the sparse tensor) and keeps the values tensor itself, so
+that gradients reach it. The index checks PyTorch runs only under ``check_invariants=True``
+(no negative index, none past the size, a claimed ``is_coalesced`` that holds) always run
+here: they cost one pass over the indices, and without them NumPy would silently wrap a
+negative index into a wrong answer. PyTorch warns when ``check_invariants`` is left
+implicit because its unchecked tensors can crash the process; chainrule's cannot, so it does
+not warn.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, to_device
+from ..creation import as_tensor, tensor
+from . import sparse_functions as fn
+from .sparse_pattern import SparsePattern
+from .sparse_tensor import _LEAF_MESSAGE, SparseTensor, make_sparse
+from .tensor_queries import sparse_coo, strided
+
+__all__ = [
+    "is_sparse",
+    "legacy_sparse_type",
+    "sparse_coo_tensor",
+    "to_dense",
+    "to_sparse",
+    "to_sparse_coo",
+]
+
+
+def _index_array(indices: Any) -> Any:
+    if isinstance(indices, SparseTensor):
+        raise TypeError("sparse_coo_tensor: indices must be a dense tensor, got a sparse tensor")
+    arr = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
+    if arr.dtype.kind == "f":
+        xp = get_array_module(arr)
+        if not bool(xp.all(arr == xp.floor(arr))):
+            raise RuntimeError("sparse_coo_tensor: indices must be integers, got fractions")
+    elif arr.dtype.kind not in "iub":
+        raise TypeError(f"sparse_coo_tensor: indices must be integers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise RuntimeError(
+            f"sparse_coo_tensor: indices must be a 2-d (sparse_dim, nnz) tensor, got shape "
+            f"{tuple(arr.shape)}"
+        )
+    return get_array_module(arr).array(arr, dtype=np.int64, copy=True, order="C")
+
+
+def _size(size: Any, indices: Any) -> tuple:
+    sparse_dim, nnz = indices.shape
+    if size is None:
+        if nnz == 0:
+            return (0,) * sparse_dim
+        return tuple(int(m) + 1 for m in indices.max(axis=1).tolist())
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        size = (size,)
+    try:
+        dims = tuple(size)
+    except TypeError:
+        raise TypeError(
+            f"sparse_coo_tensor: size must be a tuple of ints, got {type(size).__name__}"
+        ) from None
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"sparse_coo_tensor: size must be a tuple of ints, got {dims}")
+        if d < 0:
+            raise RuntimeError(f"sparse_coo_tensor: negative size {tuple(dims)}")
+    if len(dims) != sparse_dim:
+        if len(dims) > sparse_dim:
+            raise NotImplementedError(
+                f"sparse_coo_tensor: size {dims} has {len(dims) - sparse_dim} dims beyond "
+                f"sparse_dim = {sparse_dim}: hybrid tensors (dense_dim > 0) are not supported"
+            )
+        raise RuntimeError(
+            f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = "
+            f"{len(dims)}, sparse_dim = {sparse_dim}, dense_dim = 0"
+        )
+    return tuple(int(d) for d in dims)
+
+
+def _check_range(indices: Any, shape: tuple) -> None:
+    if indices.shape[1] == 0:
+        return
+    low, high = indices.min(axis=1).tolist(), indices.max(axis=1).tolist()
+    for dim, (lo, hi, n) in enumerate(zip(low, high, shape)):
+        if lo < 0:
+            raise RuntimeError(f"found negative index {lo} for dim {dim}")
+        if hi >= n:
+            raise RuntimeError(
+                f"size is inconsistent with indices: for dim {dim}, size is {n} but found "
+                f"index {hi}"
+            )
+
+
+def sparse_coo_tensor(
+    indices: Any,
+    values: Any,
+    size: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    pin_memory: bool = False,
+    requires_grad: bool = False,
+    check_invariants: bool | None = None,
+    is_coalesced: bool | None = None,
+) -> SparseTensor:
+    """A sparse COO tensor with ``values[e]`` at ``indices[:, e]`` (``torch.sparse_coo_tensor``).
+
+    Args:
+        indices: integer ``(sparse_dim, nnz)`` tensor, list or array.
+        values: the ``nnz`` values (1-d). A Tensor is kept as is, so gradients of every
+            op on the sparse tensor reach it (give it ``requires_grad``).
+        size: the tensor's size; by default one past the largest index in each dim.
+        dtype, device: convert the values (and move the indices) as ``Tensor.to``.
+        requires_grad: only False: a sparse leaf's gradient would be sparse; give the
+            values ``requires_grad`` instead.
+        check_invariants: accepted for PyTorch's signature; the index checks always run.
+        is_coalesced: declare the indices sorted and unique (checked); by default a tensor
+            is coalesced only when it has at most one element.
+
+    Raises:
+        RuntimeError: an index out of range, mismatched nnz, or a size of the wrong length.
+        NotImplementedError: hybrid tensors (values of more than one dim), ``requires_grad``.
+    """
+    if requires_grad:
+        raise NotImplementedError(f"sparse_coo_tensor(requires_grad=True): {_LEAF_MESSAGE}")
+    if pin_memory:
+        raise NotImplementedError("sparse_coo_tensor: pin_memory=True is not supported")
+    if check_invariants not in (None, True, False):
+        raise TypeError(
+            f"sparse_coo_tensor: check_invariants must be a bool, got {check_invariants!r}"
+        )
+    idx = _index_array(indices)
+    if isinstance(values, SparseTensor):
+        raise TypeError("sparse_coo_tensor: values must be a dense tensor, got a sparse tensor")
+    vals = values if isinstance(values, Tensor) else tensor(values)  # data is copied
+    if vals.ndim != 1:
+        if vals.ndim > 1:
+            raise NotImplementedError(
+                f"sparse_coo_tensor: values of shape {tuple(vals.shape)} make a hybrid tensor "
+                f"(dense_dim = {vals.ndim - 1}); only dense_dim = 0 (1-d values) is supported"
+            )
+        raise RuntimeError("sparse_coo_tensor: values must be a 1-d tensor, got a 0-d tensor")
+    if vals.shape[0] != idx.shape[1]:
+        raise RuntimeError(
+            f"indices and values must have same nnz, but got nnz from indices: {idx.shape[1]}, "
+            f"nnz from values: {vals.shape[0]}"
+        )
+    shape = _size(size, idx)
+    _check_range(idx, shape)
+    if dtype is not None or device is not None:
+        vals = vals.to(device=device, dtype=dtype)
+    idx = to_device(idx, vals.device)
+    pattern = SparsePattern(idx, shape, idx.shape[1] <= 1 and is_coalesced is not False)
+    if is_coalesced:
+        keys = pattern.keys()
+        if not bool(get_array_module(keys).all(keys[1:] > keys[:-1])):
+            raise RuntimeError(
+                "cannot set is_coalesced to true if indices correspond to uncoalesced COO tensor"
+            )
+        pattern.coalesced = True
+    return make_sparse(vals, pattern)
+
+
+# --------------------------------------------------------------------- dense tensors
+def to_sparse(
+    self: Tensor,
+    sparse_dim: int | None = None,
+    *,
+    layout: Any = None,
+    blocksize: Any = None,
+    dense_dim: int | None = None,
+) -> SparseTensor:
+    """``Tensor.to_sparse()``: the non-zero elements of a dense tensor as a coalesced sparse
+    COO tensor (differentiable: the values are read from the dense tensor by an op)."""
+    if layout not in (None, sparse_coo):
+        raise NotImplementedError(f"to_sparse: layout={layout!r}; only sparse_coo is supported")
+    if blocksize is not None:
+        raise NotImplementedError("to_sparse: blocksize is for sparse BSR/BSC layouts")
+    n = self.ndim
+    if sparse_dim is not None and not (0 <= sparse_dim <= n):
+        raise RuntimeError(
+            f"dense_to_sparse: sparse_dim argument must be in [0,{n}] range, but "
+            f"{sparse_dim} is given"
+        )
+    if (sparse_dim is not None and sparse_dim != n) or dense_dim not in (None, 0):
+        raise NotImplementedError(
+            f"to_sparse: sparse_dim={sparse_dim}, dense_dim={dense_dim} of a {n}-d tensor make "
+            "a hybrid tensor (dense_dim > 0), which is not supported; use to_sparse()"
+        )
+    arr = self._data
+    xp = get_array_module(arr)
+    if n == 0:
+        indices = xp.zeros((0, int(bool(arr != 0))), dtype=np.int64)
+    else:
+        indices = xp.stack(xp.nonzero(arr)).astype(np.int64, copy=False)
+    pattern = SparsePattern(xp.ascontiguousarray(indices), tuple(arr.shape), True)
+    return make_sparse(fn.SparseGather.apply(self, pattern), pattern)
+
+
+def to_sparse_coo(self: Tensor) -> SparseTensor:
+    """``Tensor.to_sparse_coo()``: ``to_sparse()``."""
+    return to_sparse(self)
+
+
+def to_dense(self: Tensor, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
+    """``Tensor.to_dense()`` of a dense tensor: the tensor itself (converted to ``dtype``)."""
+    if masked_grad is not None:
+        raise NotImplementedError("to_dense: masked_grad is not supported")
+    return self if dtype is None else self.to(dtype)
+
+
+def is_sparse(self: Tensor) -> bool:
+    """``Tensor.is_sparse``: False for a dense (strided) tensor."""
+    return self.layout is not strided
+
+
+# --------------------------------------------------------------------- legacy types
+class _LegacySparseMeta(type):
+    dtype: np.dtype
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, SparseTensor) and obj.dtype == cls.dtype
+
+    def __call__(cls, *args: Any, device: Any = None) -> SparseTensor:
+        name = f"chainrule.sparse.{cls.__name__}"
+        if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+            warnings.warn(
+                f"{name}(*sizes) is deprecated; use chainrule.sparse_coo_tensor("
+                "indices, values, size, dtype=, device=)",
+                UserWarning,
+                stacklevel=2,
+            )
+            empty = np.zeros((len(args), 0), dtype=np.int64)
+            values = as_tensor(np.zeros(0, dtype=cls.dtype))
+            return sparse_coo_tensor(empty, values, tuple(args), device=device)
+        if len(args) not in (2, 3) or not all(isinstance(a, Tensor) for a in args[:2]):
+            raise TypeError(
+                f"{name}(): expected (indices, values[, size]) tensors or sizes (ints), got "
+                f"{tuple(type(a).__name__ for a in args)}"
+            )
+        shape = ", shape" if len(args) == 3 else ""
+        warnings.warn(
+            f"{name}(indices, values{shape}, *, device=) is deprecated.  Please use "
+            f"chainrule.sparse_coo_tensor(indices, values{shape}, dtype=, device=).",
+            UserWarning,
+            stacklevel=2,
+        )
+        # As PyTorch: the values keep their own dtype (the class names only the default).
+        return sparse_coo_tensor(*args, device=device)
+
+    def __repr__(cls) -> str:
+        return f"<class 'chainrule.sparse.{cls.__name__}'>"
+
+
+def legacy_sparse_type(name: str, dtype: Any) -> type:
+    """``torch.sparse.FloatTensor``-style legacy type: a constructor (deprecated, warns)
+    and an ``isinstance`` test of a sparse tensor's dtype."""
+    doc = f"Legacy sparse constructor/type of {np.dtype(dtype)} (``torch.sparse.{name}``)."
+    return _LegacySparseMeta(name, (), {"dtype": np.dtype(dtype), "__doc__": doc})

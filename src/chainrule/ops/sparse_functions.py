@@ -1,0 +1,180 @@
+"""The differentiable ops of sparse COO tensors, all applied to the *values* tensor.
+
+A sparse tensor's gradient lives in its values: every op here takes the values (a dense
+1-d Tensor with one entry per stored element) and the tensor's
+:class:`~.sparse_pattern.SparsePattern` (a non-tensor argument), so ``backward`` reaches
+the values and whatever produced them. The rules come in adjoint pairs, each the other's
+backward, so double backward and forward mode work throughout:
+
+- :class:`SparseToDense` (scatter the values into a dense array, duplicates summed) and
+  :class:`SparseGather` (read a dense array at the pattern's positions);
+- :class:`CoalesceValues` (sum the values of duplicate entries) and
+  :class:`ExpandDuplicates` (copy each coalesced value back to its entries);
+- :class:`Spmm` (``Y = A X``) and :class:`SampledDot` (``v_e = G[row_e] · X[col_e]``):
+  with ``A`` the sparse matrix of values ``v``, ``dX = Aᵀ G`` is again an ``Spmm`` (on the
+  transposed pattern) and ``dv = SampledDot(G, X)``; the rules of ``SampledDot`` are two
+  ``Spmm``.
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from . import sparse_pattern as kernels
+
+__all__ = [
+    "CoalesceValues",
+    "ExpandDuplicates",
+    "SampledDot",
+    "SparseGather",
+    "SparseToDense",
+    "Spmm",
+]
+
+
+class SparseToDense(Function):
+    """dense = Σ_e v_e · onehot(position_e); d/dv_e = the gradient at position_e."""
+
+    raw = True
+    complex_grad = "holomorphic"  # linear
+
+    @staticmethod
+    def forward(ctx, values, pattern):
+        ctx.pattern = pattern
+        return kernels.to_dense(values, pattern)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return SparseGather.apply(grad, ctx.pattern), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return kernels.to_dense(t, ctx.pattern)
+
+
+class SparseGather(Function):
+    """v_e = dense[position_e]; the adjoint scatters (sums) back: :class:`SparseToDense`."""
+
+    raw = True
+    complex_grad = "holomorphic"
+
+    @staticmethod
+    def forward(ctx, dense, pattern):
+        ctx.pattern = pattern
+        return kernels.gather(dense, pattern)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return SparseToDense.apply(grad, ctx.pattern), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return kernels.gather(t, ctx.pattern)
+
+
+class CoalesceValues(Function):
+    """The values of the coalesced tensor: c_u = Σ_{e: inverse_e = u} v_e (d/dv_e = g_u)."""
+
+    raw = True
+    complex_grad = "holomorphic"
+
+    @staticmethod
+    def forward(ctx, values, plan):
+        ctx.plan = plan
+        return kernels.segment_sum(values, plan)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ExpandDuplicates.apply(grad, ctx.plan), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return kernels.segment_sum(t, ctx.plan)
+
+
+class ExpandDuplicates(Function):
+    """v_e = c_{inverse_e}: each coalesced value copied to its entries (adjoint of
+    :class:`CoalesceValues`)."""
+
+    raw = True
+    complex_grad = "holomorphic"
+
+    @staticmethod
+    def forward(ctx, coalesced, plan):
+        ctx.plan = plan
+        return coalesced[plan.inverse]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return CoalesceValues.apply(grad, ctx.plan), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return t[ctx.plan.inverse]
+
+
+class Spmm(Function):
+    """Y = A X for the sparse (m, k) matrix A of values ``v`` and a dense (k, n) ``X``.
+
+    Bilinear: dX = Aᵀ G (an ``Spmm`` on the transposed pattern) and
+    dv_e = G[row_e] · X[col_e] (:class:`SampledDot`)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, values, dense, pattern):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(values if needs[1] else None, dense if needs[0] else None)
+        ctx.pattern = pattern
+        return kernels.spmm(values, dense, pattern)
+
+    @staticmethod
+    def backward(ctx, grad):
+        values, dense = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        pattern = ctx.pattern
+        gv = SampledDot.apply(grad, dense, pattern) if needs[0] else None
+        gx = Spmm.apply(values, grad, pattern.transposed()) if needs[1] else None
+        return gv, gx, None
+
+    @staticmethod
+    def jvp(ctx, tv, tx, _):
+        values, dense, pattern = ctx.primals
+        out = None if tv is None else kernels.spmm(tv, dense, pattern)
+        if tx is not None:
+            term = kernels.spmm(values, tx, pattern)
+            out = term if out is None else out + term
+        return out
+
+
+class SampledDot(Function):
+    """v_e = a[row_e] · b[col_e] (the entries of a bᵀ on a 2-d pattern).
+
+    Bilinear: da = S b and db = Sᵀ a, with S the sparse matrix of the incoming gradient on
+    the pattern (two :class:`Spmm`)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b, pattern):
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
+        ctx.pattern = pattern
+        return kernels.sampled_dot(a, b, pattern)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        pattern = ctx.pattern
+        ga = Spmm.apply(grad, b, pattern) if needs[0] else None
+        gb = Spmm.apply(grad, a, pattern.transposed()) if needs[1] else None
+        return ga, gb, None
+
+    @staticmethod
+    def jvp(ctx, ta, tb, _):
+        a, b, pattern = ctx.primals
+        out = None if ta is None else kernels.sampled_dot(ta, b, pattern)
+        if tb is not None:
+            term = kernels.sampled_dot(a, tb, pattern)
+            out = term if out is None else out + term
+        return out

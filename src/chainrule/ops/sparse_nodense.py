@@ -1,0 +1,81 @@
+"""``NoDenseData``: the ``_data`` of a sparse COO tensor, which cannot be computed with.
+
+Every dense op reads ``x._data`` and computes on the array. A sparse tensor has no dense
+array; its ``_data`` answers ``shape``, ``dtype``, ``ndim`` and ``size`` (metadata that
+shape checks and autograd's bookkeeping read) and raises :func:`unsupported` for anything
+else: NumPy ufuncs (``__array_ufunc__``), NumPy functions (``__array_function__``),
+conversion (``__array__``), array methods and operators. So a dense op given a sparse tensor
+fails with a NotImplementedError naming the operation and saying to call ``.to_dense()``,
+never with a NumPy traceback or a wrong answer, and no check is added to the dense path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["NoDenseData", "raiser", "unsupported"]
+
+
+def unsupported(op: str) -> NotImplementedError:
+    """The error every dense-only operation raises on a sparse tensor."""
+    return NotImplementedError(
+        f"{op}: not supported for sparse COO tensors (layout=chainrule.sparse_coo); "
+        "call .to_dense() first"
+    )
+
+
+def raiser(name: str) -> Any:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise unsupported(name)
+
+    method.__name__ = name
+    return method
+
+
+class NoDenseData:
+    """The ``_data`` of a sparse tensor: its shape and dtype, and no values.
+
+    Dense ops read ``x._data`` and compute on it; this object raises a NotImplementedError
+    naming the operation (the ufunc, the NumPy function, the array method) instead, so a
+    sparse tensor given to a dense op fails clearly rather than computing garbage."""
+
+    __slots__ = ("shape", "dtype")
+    __array_priority__ = 2000
+
+    def __init__(self, shape: tuple, dtype: np.dtype) -> None:
+        self.shape, self.dtype = shape, dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __getattr__(self, name: str) -> Any:
+        raise unsupported(name)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        raise unsupported(ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}")
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        raise unsupported(func.__name__)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise unsupported("conversion to a NumPy array")
+
+    __hash__ = object.__hash__
+
+
+for _name in (
+    "__add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ "
+    "__floordiv__ __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ __matmul__ __rmatmul__ "
+    "__neg__ __pos__ __abs__ __invert__ __and__ __rand__ __or__ __ror__ __xor__ __rxor__ "
+    "__lshift__ __rshift__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__ __getitem__ "
+    "__setitem__ __len__ __iter__ __bool__ __float__ __int__ __index__ __complex__ "
+    "__copy__ __deepcopy__ __dlpack__ __iadd__ __isub__ __imul__ __itruediv__"
+).split():
+    setattr(NoDenseData, _name, raiser(_name.strip("_")))

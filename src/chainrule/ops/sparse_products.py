@@ -1,0 +1,175 @@
+"""Products and reductions of sparse COO tensors: ``cr.spmm``, the sparse branch of
+``cr.mm``/``cr.matmul``/``@``, ``cr.sparse.mm``, ``cr.sparse.addmm`` and
+``cr.sparse.sum``.
+
+``sparse @ dense`` is one :class:`~.sparse_functions.Spmm` on the values (SciPy's CSR
+product, the row-sorted layout cached on the pattern); ``dense @ sparse`` is its transpose,
+``(Sᵀ Dᵀ)ᵀ``. Both are differentiable in the values and the dense operand, to any order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from ._util import ShapeError, norm_dim
+from .sparse_functions import CoalesceValues, Spmm
+from .sparse_nodense import unsupported
+from .sparse_pattern import SparsePattern
+from .sparse_tensor import SparseTensor, make_sparse
+from .views import reshape, transpose, unsqueeze
+
+__all__ = ["addmm", "mm", "sparse_matmul", "spmm", "sum"]
+
+
+def _check_operands(op: str, sparse: SparseTensor, dense: Any) -> None:
+    if isinstance(dense, SparseTensor):
+        raise unsupported(f"{op} of two sparse tensors (sparse @ sparse)")
+    if not isinstance(dense, Tensor):
+        raise TypeError(f"{op}: expected a dense Tensor operand, got {type(dense).__name__}")
+    if sparse.sparse_dim() != 2:
+        raise RuntimeError(
+            f"{op}: the sparse operand must be a 2-d matrix, got a {sparse.sparse_dim()}-d "
+            f"sparse tensor of size {tuple(sparse.shape)}"
+        )
+    if sparse.dtype != dense.dtype:
+        raise RuntimeError(
+            f"{op}: expected the sparse and dense operands to have one dtype, got "
+            f"{sparse.dtype} and {dense.dtype}; convert one with .to(dtype)"
+        )
+    if sparse.device != dense.device:
+        raise RuntimeError(
+            f"{op}: expected all tensors on the same device, got {sparse.device} and "
+            f"{dense.device}; move one with .to(device)"
+        )
+
+
+def _sparse_dense(op: str, sparse: SparseTensor, dense: Tensor) -> Tensor:
+    """``sparse @ dense`` for a 2-d sparse matrix and a 1-d or 2-d dense operand."""
+    _check_operands(op, sparse, dense)
+    m, k = sparse.shape
+    if dense.ndim not in (1, 2) or dense.shape[0] != k:
+        raise ShapeError(
+            f"{op}: shapes {tuple(sparse.shape)} (sparse) and {tuple(dense.shape)} are not "
+            f"aligned: expected a dense operand of {k} rows"
+        )
+    pattern = sparse._sp_pattern
+    if dense.ndim == 1:
+        return reshape(Spmm.apply(sparse._sp_values, unsqueeze(dense, 1), pattern), (m,))
+    return Spmm.apply(sparse._sp_values, dense, pattern)
+
+
+def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor) -> Tensor:
+    """``dense @ sparse`` = ``(sparseᵀ @ denseᵀ)ᵀ`` for a 2-d dense operand."""
+    _check_operands(op, sparse, dense)
+    k, n = sparse.shape
+    if dense.ndim != 2 or dense.shape[1] != k:
+        raise ShapeError(
+            f"{op}: shapes {tuple(dense.shape)} and {tuple(sparse.shape)} (sparse) are not "
+            f"aligned: expected a 2-d dense operand of {k} columns"
+        )
+    pattern_t = sparse._sp_pattern.transposed()
+    return transpose(Spmm.apply(sparse._sp_values, transpose(dense, 0, 1), pattern_t), 0, 1)
+
+
+def sparse_matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
+    """The product when ``a`` or ``b`` is sparse (``cr.matmul``/``cr.mm``/``@`` call it)."""
+    if isinstance(a, SparseTensor):
+        return _sparse_dense(op, a, b)
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{op}: expected a Tensor operand, got {type(a).__name__}")
+    return _dense_sparse(op, a, b)
+
+
+def spmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's parameter name
+    """``torch.spmm``: ``input @ mat2`` with a sparse COO ``input`` (dense ``mat2``); the
+    result is dense. Differentiable in ``input``'s values and in ``mat2``.
+
+    >>> import chainrule as cr
+    >>> a = cr.sparse_coo_tensor([[0, 1], [1, 0]], [2.0, 3.0], (2, 2))
+    >>> cr.spmm(a, cr.ones(2, 1))
+    tensor([[2.],
+            [3.]])
+    """
+    if isinstance(input, SparseTensor) or isinstance(mat2, SparseTensor):
+        for t in (input, mat2):
+            if isinstance(t, Tensor) and not isinstance(t, SparseTensor) and t.ndim != 2:
+                raise ShapeError(f"spmm: expects 2-d operands, got shape {tuple(t.shape)}")
+        return sparse_matmul(input, mat2, "spmm")
+    return input.mm(mat2)  # two dense matrices: torch.spmm is mm
+
+
+def mm(mat1: Any, mat2: Any) -> Tensor:
+    """``torch.sparse.mm``: a matrix product where either operand may be sparse COO (the
+    result is dense; sparse @ sparse is not supported)."""
+    return spmm(mat1, mat2)
+
+
+def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``torch.sparse.addmm``: ``beta * mat + alpha * (mat1 @ mat2)`` with a sparse
+    ``mat1``; ``mat`` broadcasts to the product's shape and is ignored when ``beta == 0``."""
+    prod = spmm(mat1, mat2)
+    out = prod if alpha == 1 else prod * alpha
+    if beta == 0:
+        return out
+    mat = mat if isinstance(mat, Tensor) else Tensor._new(mat, dtype=prod.dtype)
+    if isinstance(mat, SparseTensor):
+        raise unsupported("addmm with a sparse mat")
+    try:
+        shape = _broadcast_shape(tuple(mat.shape), tuple(prod.shape))
+    except ValueError:
+        shape = None
+    if shape != tuple(prod.shape):
+        raise ShapeError(
+            f"addmm: mat of shape {tuple(mat.shape)} cannot be broadcast to the product's "
+            f"shape {tuple(prod.shape)}"
+        )
+    return out + (mat if beta == 1 else mat * beta)
+
+
+def _broadcast_shape(a: tuple, b: tuple) -> tuple:
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        x, y = (a[-i] if i <= len(a) else 1), (b[-i] if i <= len(b) else 1)
+        if x != y and 1 not in (x, y):
+            raise ValueError("shapes do not broadcast")
+        out.append(y if x == 1 else x)
+    return tuple(reversed(out))
+
+
+def sum(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A001, A002
+    """``torch.sparse.sum``: the sum over ``dim`` (all dims by default) of a sparse COO
+    tensor. Summing every dim gives a dense 0-d tensor; summing some gives a coalesced
+    sparse tensor of the remaining dims, as PyTorch. Differentiable in the values."""
+    if not isinstance(input, SparseTensor):
+        raise RuntimeError(
+            "sparse.sum: expected a sparse COO tensor (layout=chainrule.sparse_coo), got a "
+            "dense tensor; use chainrule.sum"
+        )
+    values = input._sp_values if dtype is None else input._sp_values.to(dtype)
+    n = input.sparse_dim()
+    dims = norm_dim(dim, n, "sparse.sum")
+    if dims is None or len(set(dims)) == n:
+        return values.sum()
+    pattern = input._sp_pattern
+    keep = [d for d in range(n) if d not in dims]
+    reduced = SparsePattern(pattern.indices[keep], tuple(pattern.shape[d] for d in keep), False)
+    plan = reduced.coalesce_plan()
+    return make_sparse(CoalesceValues.apply(values, plan), plan.pattern)
+
+
+def _sum_method(self: SparseTensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None):
+    if keepdim:
+        raise NotImplementedError("Tensor.sum of a sparse tensor: keepdim=True is not supported")
+    return sum(self, dim, dtype)
+
+
+def _bind() -> None:
+    """The product and sum methods of a sparse tensor (its other methods are in its class)."""
+    T = SparseTensor
+    T.matmul = T.__matmul__ = T.mm = lambda self, other: sparse_matmul(self, other)
+    T.__rmatmul__ = lambda self, other: sparse_matmul(other, self)
+    T.sum = _sum_method
+
+
+_bind()

@@ -1,0 +1,407 @@
+"""``SparseTensor``: a sparse COO tensor (PyTorch's ``torch.sparse_coo`` layout).
+
+A sparse COO tensor stores ``nnz`` elements: an int64 ``indices`` array of shape
+``(sparse_dim, nnz)`` (kept in a :class:`~.sparse_pattern.SparsePattern`, with its cached
+plans) and a dense 1-d ``values`` Tensor. It is a :class:`Tensor` subclass, so
+``isinstance(s, cr.Tensor)`` holds, and its layout is :data:`sparse_coo`.
+
+Autograd goes through the values: the sparse tensor is not itself a graph node, and every
+op on it (``to_dense``, ``coalesce``, products, ``s * 2``) is an op on its values tensor
+with the pattern as a constant (:mod:`.sparse_functions`). The gradient therefore reaches
+the values and whatever produced them; ``requires_grad`` is the values'.
+
+A sparse tensor has no dense array. Its ``_data`` (what every dense op reads) is a
+:class:`NoDenseData` that answers only ``shape``/``dtype``/``ndim``/``size`` and raises a
+NotImplementedError naming the operation for anything that would compute with it, and the
+Tensor methods that are not sparse methods raise the same error before running, so a dense
+op given a sparse tensor never returns a wrong answer (or a NumPy traceback): it says to
+call ``.to_dense()`` first. Dense tensors are untouched: nothing here runs for them.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .. import printing as _printing
+from .._type_names import dtype_of_type_name, type_name
+from ..autograd.tensor import Tensor
+from ..backend import Device, get_array_module, to_device
+from . import sparse_functions as fn
+from .joining import cat
+from .sparse_nodense import NoDenseData, raiser, unsupported
+from .sparse_pattern import SparsePattern
+from .tensor_queries import sparse_coo
+
+__all__ = ["SparseTensor", "make_sparse"]
+
+
+# Tensor attributes that hold for a sparse tensor as they are (they read only the shape
+# and dtype, or are autograd bookkeeping); every other Tensor attribute that SparseTensor
+# does not define raises ``unsupported``.
+_PASS = frozenset(
+    {
+        "_data", "_grad", "grad_fn", "_output_nr", "_vc", "_hooks", "_fw", "_view",
+        "_fw_tangent", "_version", "_base", "_is_view", "size", "dim", "numel", "nelement",
+        "ndimension", "element_size", "is_floating_point", "is_complex", "is_signed",
+        "is_cuda", "is_cpu", "is_mps", "is_xpu", "get_device", "float", "double", "half",
+        "long", "int", "bool", "cfloat", "cdouble", "cpu", "cuda", "shape", "ndim",
+        "dtype",
+    }
+)  # fmt: skip
+
+
+class SparseTensor(Tensor):
+    """A sparse COO tensor: ``values[e]`` sits at ``indices[:, e]`` of a tensor of
+    ``shape``; unlisted positions are zero and duplicate positions add up.
+
+    Made by :func:`chainrule.sparse_coo_tensor` or ``Tensor.to_sparse()``, never directly.
+    Methods: ``to_dense``, ``coalesce``, ``is_coalesced``, ``indices``/``values`` (of a
+    coalesced tensor), ``_indices``/``_values``, ``_nnz``, ``sparse_dim``, ``dense_dim``,
+    ``t``/``transpose``, ``* / -`` by scalars, ``+``/``-`` of sparse tensors of one size,
+    ``@`` a dense matrix, ``sum``, ``to``/``float``/``double``/``cpu``, ``detach``,
+    ``clone``. Anything else raises NotImplementedError: call ``.to_dense()`` first.
+    """
+
+    __slots__ = ("_sp_pattern", "_sp_values")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "SparseTensor is not constructed directly; use chainrule.sparse_coo_tensor("
+            "indices, values, size) or dense.to_sparse()"
+        )
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _PASS or name in _OWN or name[:2] == "__" or not hasattr(Tensor, name):
+            return object.__getattribute__(self, name)
+        raise unsupported(f"Tensor.{name}")
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def layout(self) -> Any:
+        return sparse_coo
+
+    @property
+    def is_sparse(self) -> bool:
+        return True
+
+    @property
+    def device(self) -> Device:
+        return self._sp_values.device
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._sp_values.requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if bool(value) and not self._sp_values.requires_grad:
+            raise NotImplementedError(_LEAF_MESSAGE)
+        if not value and self._sp_values.requires_grad:
+            raise RuntimeError(
+                "requires_grad_(False): the values of this sparse tensor are in a graph; "
+                "use .detach()"
+            )
+
+    def requires_grad_(self, requires_grad: bool = True) -> SparseTensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self._sp_values.requires_grad
+
+    @property
+    def grad(self) -> None:
+        """Always None: gradients go to the values tensor the sparse tensor was made from
+        (and on to whatever produced it)."""
+        return None
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is not None:
+            raise NotImplementedError(_LEAF_MESSAGE)
+
+    @property
+    def data(self) -> SparseTensor:
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        raise unsupported("assigning .data of a sparse tensor")
+
+    def backward(self, *args: Any, **kwargs: Any) -> None:
+        raise unsupported("backward from a sparse tensor (reduce it first, e.g. cr.sparse.sum)")
+
+    def is_coalesced(self) -> bool:
+        return self._sp_pattern.coalesced
+
+    def _nnz(self) -> int:
+        return self._sp_pattern.nnz
+
+    def sparse_dim(self) -> int:
+        return len(self._sp_pattern.shape)
+
+    def dense_dim(self) -> int:
+        return 0
+
+    def _indices(self) -> Tensor:
+        """The indices ``(sparse_dim, nnz)`` as stored (read-only memory; duplicates kept)."""
+        return Tensor._make(self._sp_pattern.indices, False, None, 0)
+
+    def _values(self) -> Tensor:
+        """The values as stored, detached from the graph (as PyTorch's ``_values()``)."""
+        return self._sp_values.detach()
+
+    def indices(self) -> Tensor:
+        if not self._sp_pattern.coalesced:
+            raise RuntimeError(
+                "Cannot get indices on an uncoalesced tensor, please call .coalesce() first"
+            )
+        return self._indices()
+
+    def values(self) -> Tensor:
+        """The values of a coalesced tensor, in the graph (gradients reach their producer)."""
+        if not self._sp_pattern.coalesced:
+            raise RuntimeError(
+                "Cannot get values on an uncoalesced tensor, please call .coalesce() first"
+            )
+        return self._sp_values
+
+    # ------------------------------------------------------------------ conversions
+    def coalesce(self) -> SparseTensor:
+        """Duplicates summed, entries in row-major order (differentiable in the values)."""
+        pattern = self._sp_pattern
+        if pattern.coalesced:
+            return self
+        plan = pattern.coalesce_plan()
+        return make_sparse(fn.CoalesceValues.apply(self._sp_values, plan), plan.pattern)
+
+    def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
+        """The dense tensor (differentiable in the values)."""
+        if masked_grad is not None:
+            raise NotImplementedError("to_dense: masked_grad is not supported")
+        out = fn.SparseToDense.apply(self._sp_values, self._sp_pattern)
+        return out if dtype is None else out.to(dtype)
+
+    def to_sparse(self, *args: Any, **kwargs: Any) -> SparseTensor:
+        if args and args[0] != self.sparse_dim():
+            raise NotImplementedError(
+                f"to_sparse: changing sparse_dim of a sparse tensor ({self.sparse_dim()} -> "
+                f"{args[0]}) is not supported"
+            )
+        return self
+
+    def to_sparse_coo(self) -> SparseTensor:
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> SparseTensor:
+        """``to(dtype)`` / ``to(device)`` / ``to(other)``: the values converted as a dense
+        tensor's ``to`` would (differentiable), the indices moved with them."""
+        values = self._sp_values.to(*args, **kwargs)
+        if values is self._sp_values:
+            return self
+        pattern = self._sp_pattern
+        if values.device != self._sp_values.device:
+            indices = to_device(pattern.indices, values.device)
+            pattern = SparsePattern(indices, pattern.shape, pattern.coalesced)
+        return make_sparse(values, pattern)
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """PyTorch's legacy type name (``'torch.sparse.FloatTensor'``), or the tensor
+        converted to a dtype, a legacy type or its name."""
+        if dtype is None:
+            return type_name(self.dtype).replace("torch.", "torch.sparse.")
+        if isinstance(dtype, str):
+            dtype = dtype_of_type_name(dtype)
+        elif isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), np.dtype):
+            dtype = dtype.dtype  # a legacy type class (cr.sparse.FloatTensor, ...)
+        return self.to(dtype)
+
+    def detach(self) -> SparseTensor:
+        return make_sparse(self._sp_values.detach(), self._sp_pattern)
+
+    def clone(self, *, memory_format: Any = None) -> SparseTensor:
+        return make_sparse(self._sp_values.clone(), self._sp_pattern)
+
+    def __deepcopy__(self, memo: dict) -> SparseTensor:
+        if id(self) in memo:
+            return memo[id(self)]
+        if self._sp_values.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) "
+                "support the deepcopy protocol; call .detach() first"
+            )
+        out = make_sparse(copy.deepcopy(self._sp_values, memo), self._sp_pattern)
+        memo[id(self)] = out
+        return out
+
+    # ------------------------------------------------------------------ shape
+    def _zeros_like(self, dtype: Any = None) -> SparseTensor:
+        """``zeros_like``/``empty_like`` of a sparse tensor: no entries, same size (torch)."""
+        p = self._sp_pattern
+        dt = self.dtype if dtype is None else dtype
+        xp = get_array_module(p.indices)
+        values = Tensor._make(xp.zeros(0, _dt.as_dtype(dt)), False, None, 0)
+        indices = xp.zeros((p.indices.shape[0], 0), np.int64)
+        return make_sparse(values, SparsePattern(indices, p.shape, True))
+
+    def t(self) -> SparseTensor:
+        if self.sparse_dim() > 2:
+            raise RuntimeError(
+                f"t() expects a tensor with <= 2 dimensions, but self is {self.sparse_dim()}D"
+            )
+        return self if self.sparse_dim() < 2 else self.transpose(0, 1)
+
+    def transpose(self, dim0: int, dim1: int) -> SparseTensor:
+        n = self.sparse_dim()
+        for d in (dim0, dim1):
+            if not -max(n, 1) <= d < max(n, 1):
+                raise IndexError(
+                    f"transpose: dimension {d} is out of range for a {n}-d sparse tensor"
+                )
+        d0, d1 = dim0 % max(n, 1), dim1 % max(n, 1)
+        if d0 == d1:
+            return self
+        return make_sparse(self._sp_values, self._sp_pattern.transposed(d0, d1))
+
+    # ------------------------------------------------------------------ arithmetic
+    def mul(self, other: Any) -> SparseTensor:
+        """``s * c`` for a Python number or a 0-d dense tensor ``c``."""
+        return make_sparse(self._sp_values * _scalar("mul", other), self._sp_pattern)
+
+    def div(self, other: Any, *, rounding_mode: Any = None) -> SparseTensor:
+        if rounding_mode is not None:
+            raise NotImplementedError("div of a sparse tensor: rounding_mode is not supported")
+        return make_sparse(self._sp_values / _scalar("div", other), self._sp_pattern)
+
+    def neg(self) -> SparseTensor:
+        return make_sparse(-self._sp_values, self._sp_pattern)
+
+    def add(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
+        """``s + other`` for a sparse ``other`` of the same size (entries concatenated; a
+        coalesced result when both operands are coalesced, as PyTorch)."""
+        if not isinstance(other, SparseTensor):
+            raise unsupported(f"add of a sparse tensor and {type(other).__name__}")
+        if other.shape != self.shape:
+            raise RuntimeError(
+                f"add: expected 'self' and 'other' to have same size, but self has size "
+                f"{list(self.shape)} while other has size {list(other.shape)}"
+            )
+        values = other._sp_values if alpha == 1 else other._sp_values * alpha
+        a, b = self._sp_pattern, other._sp_pattern
+        indices = get_array_module(a.indices).concatenate([a.indices, b.indices], axis=1)
+        out = make_sparse(cat([self._sp_values, values]), SparsePattern(indices, a.shape, False))
+        return out.coalesce() if a.coalesced and b.coalesced else out
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
+        return self.add(other, alpha=-alpha)
+
+    __mul__ = __rmul__ = mul
+    __truediv__ = div
+    __neg__ = neg
+    __add__ = add
+    __sub__ = sub
+
+    def __radd__(self, other: Any) -> Tensor:
+        """``dense + sparse``: a dense tensor of the same size (PyTorch has it; it has no
+        ``sparse + dense``)."""
+        if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
+            if other.shape != self.shape:
+                raise RuntimeError(
+                    f"add: expected 'self' and 'other' to have same size, but self has size "
+                    f"{list(other.shape)} while other has size {list(self.shape)} (dense-sparse "
+                    "addition does not broadcast)"
+                )
+            return other + self.to_dense()
+        return self.add(other)
+
+    def __pos__(self) -> SparseTensor:
+        return self
+
+    def __format__(self, spec: str) -> str:
+        if spec:
+            raise unsupported(f"format spec {spec!r}")
+        return repr(self)
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ python
+    def __repr__(self) -> str:
+        pattern = self._sp_pattern
+        values = self._sp_values
+        lead = " " * len("tensor(")
+        parts = [
+            "indices=" + _body(to_device(pattern.indices, "cpu"), "tensor(indices="),
+            "values=" + _body(to_device(values._data, "cpu"), "tensor(values="),
+        ]
+        tail = []
+        if values.device.type != "cpu":
+            tail.append(f"device='{values.device}'")
+        tail += [f"size={tuple(pattern.shape)}", f"nnz={pattern.nnz}"]
+        dt = values.dtype
+        if dt != _dt.get_default_dtype() and dt not in (np.dtype(np.int64), np.dtype(np.bool_)):
+            tail.append(f"dtype={dt}")
+        tail.append(f"layout={sparse_coo!r}")
+        if values.requires_grad:
+            tail.append("requires_grad=True")
+        parts.append(", ".join(tail))
+        return "tensor(" + (",\n" + lead).join(parts) + ")"
+
+
+_OWN = SparseTensor.__dict__  # live: sparse_products binds more methods
+
+_LEAF_MESSAGE = (
+    "a sparse COO tensor cannot be a leaf that requires grad (its gradient would be a "
+    "sparse tensor, which chainrule does not accumulate); give the values requires_grad "
+    "instead: cr.sparse_coo_tensor(indices, values.requires_grad_(), size); the gradient "
+    "then lands in values.grad"
+)
+
+for _name in (
+    "__rsub__ __rtruediv__ __floordiv__ __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ "
+    "__abs__ __invert__ __and__ __rand__ __or__ __ror__ __xor__ __rxor__ __lshift__ "
+    "__rlshift__ __rshift__ __rrshift__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__ "
+    "__getitem__ __setitem__ __iter__ __bool__ __float__ __int__ __index__ __array__ "
+    "__dlpack__ __dlpack_device__ __iadd__ __isub__ __imul__ __itruediv__ __ifloordiv__ "
+    "__imod__ __iand__ __ior__ __ixor__ __ilshift__ __irshift__"
+).split():
+    setattr(SparseTensor, _name, raiser(_name))
+
+
+def _scalar(op: str, other: Any) -> Any:
+    if isinstance(other, SparseTensor):
+        raise unsupported(f"{op} of two sparse tensors")
+    if isinstance(other, Tensor) and other.ndim != 0:
+        raise unsupported(f"{op} of a sparse tensor and a dense tensor of shape {other.shape}")
+    if not isinstance(other, (Tensor, int, float, complex, np.number, np.bool_, bool)):
+        raise TypeError(f"{op}: a sparse tensor can be scaled by a number, got {type(other)}")
+    return other
+
+
+def _body(arr: Any, prefix: str) -> str:
+    """A dense array printed as the inner ``tensor(...)`` of a sparse repr."""
+    text = np.array2string(
+        arr, separator=", ", prefix=prefix + "tensor(", **_printing.array2string_options(arr)
+    )
+    size = f", size={tuple(arr.shape)}" if arr.size == 0 else ""
+    return "tensor(" + text + size + ")"
+
+
+def make_sparse(values: Tensor, pattern: SparsePattern) -> SparseTensor:
+    """A sparse tensor of ``values`` (a 1-d Tensor, one per entry) on ``pattern``."""
+    t = object.__new__(SparseTensor)
+    t._data = NoDenseData(pattern.shape, values.dtype)
+    t._grad = None
+    t.grad_fn = None
+    t._output_nr = 0
+    t._vc = [0]
+    t._hooks = None
+    t._fw = None
+    t._view = None
+    t._sp_pattern = pattern
+    t._sp_values = values
+    return t

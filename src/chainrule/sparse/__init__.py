@@ -1,0 +1,92 @@
+"""``chainrule.sparse``: PyTorch's ``torch.sparse`` namespace for sparse COO tensors.
+
+Sparse COO tensors themselves (``cr.sparse_coo_tensor``, ``Tensor.to_sparse()``, the
+``SparseTensor`` class; test ``x.is_sparse`` or ``x.layout == cr.sparse_coo``) live in
+``chainrule/ops/sparse_*.py``; this package gathers the functions PyTorch puts under
+``torch.sparse``: the products ``mm`` and ``addmm``, ``sum``, ``softmax`` /
+``log_softmax``, the deprecated legacy constructors (``FloatTensor``, ...) and
+``check_sparse_tensor_invariants``.
+
+>>> import chainrule as cr
+>>> a = cr.sparse_coo_tensor([[0, 1, 1], [2, 0, 2]], [3.0, 4.0, 5.0], (2, 3))
+>>> cr.sparse.sum(a, dim=0).to_dense()
+tensor([4., 0., 8.])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import dtypes as _dt
+from ..ops.sparse_construction import legacy_sparse_type
+from ..ops.sparse_products import addmm, mm, sum  # noqa: A004 - mirrors torch.sparse.sum
+from ..ops.sparse_softmax import log_softmax, softmax
+
+__all__ = [
+    "ByteTensor",
+    "CharTensor",
+    "DoubleTensor",
+    "FloatTensor",
+    "HalfTensor",
+    "IntTensor",
+    "LongTensor",
+    "ShortTensor",
+    "addmm",
+    "check_sparse_tensor_invariants",
+    "log_softmax",
+    "mm",
+    "softmax",
+    "sum",
+]
+
+FloatTensor = legacy_sparse_type("FloatTensor", _dt.float32)
+DoubleTensor = legacy_sparse_type("DoubleTensor", _dt.float64)
+HalfTensor = legacy_sparse_type("HalfTensor", _dt.float16)
+LongTensor = legacy_sparse_type("LongTensor", _dt.int64)
+IntTensor = legacy_sparse_type("IntTensor", _dt.int32)
+ShortTensor = legacy_sparse_type("ShortTensor", _dt.int16)
+CharTensor = legacy_sparse_type("CharTensor", _dt.int8)
+ByteTensor = legacy_sparse_type("ByteTensor", _dt.uint8)
+
+
+class check_sparse_tensor_invariants:  # noqa: N801 - PyTorch's name
+    """PyTorch's switch for checking sparse tensors' indices on construction (a context
+    manager and decorator, with ``enable``/``disable``/``is_enabled``).
+
+    chainrule checks the indices of every sparse tensor it constructs, whatever this says
+    (the check is one pass over the indices; unchecked NumPy indexing would wrap negative
+    indices silently): ``is_enabled()`` reports the switch for code that reads it, and
+    ``disable()`` never turns the checks off."""
+
+    _enabled = False
+
+    def __init__(self, enable: bool = True) -> None:
+        self.state = bool(enable)
+        self.saved_state: bool | None = None
+
+    @staticmethod
+    def is_enabled() -> bool:
+        return check_sparse_tensor_invariants._enabled
+
+    @staticmethod
+    def enable() -> None:
+        check_sparse_tensor_invariants._enabled = True
+
+    @staticmethod
+    def disable() -> None:
+        check_sparse_tensor_invariants._enabled = False
+
+    def __enter__(self) -> check_sparse_tensor_invariants:
+        self.saved_state = check_sparse_tensor_invariants._enabled
+        check_sparse_tensor_invariants._enabled = self.state
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        check_sparse_tensor_invariants._enabled = bool(self.saved_state)
+
+    def __call__(self, func: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return wrapper
