@@ -332,7 +332,13 @@ def test_zeta_values():
     rng = np.random.default_rng(0)
     x = np.concatenate([1 + 10 ** rng.uniform(-8, 2, 1000), rng.integers(2, 30, 100)])
     q = np.concatenate([10 ** rng.uniform(-5, 9, 1000), -rng.integers(0, 20, 100) + 0.5])
-    assert ulps(ours("zeta", x, q), theirs("zeta", x, q)).max() <= 2
+    got, want = ours("zeta", x, q), theirs("zeta", x, q)
+    pos = q > 0
+    assert ulps(got[pos], want[pos]).max() <= 2
+    # q < 0: the sum's first terms, up to |q - round(q)|^-x = 2^x, cancel to a small result;
+    # the libm's last bit (NumPy's SIMD pow differs by CPU) moves it by eps * 2^x at most
+    neg = ~pos
+    assert (np.abs(got[neg] - want[neg]) <= 8 * np.finfo(float).eps * 2.0 ** x[neg]).all()
     grid = np.array([0.0, 1.0, INF, -INF, NAN, 2.0, -1.0, 0.5, -2.5, -2.0, 0.99, 3.0])
     a, b = np.meshgrid(grid, grid)
     np.testing.assert_allclose(ours("zeta", a, b), theirs("zeta", a, b), rtol=1e-14, equal_nan=True)
@@ -384,10 +390,10 @@ def test_polynomials(name):
     inner = np.linspace(-0.99, 0.99, 41)
     if name.startswith("shifted"):
         inner = (inner + 1) / 2
-    if "chebyshev" in name:
+    if "chebyshev" in name:  # cos(n acos x): the last bit of acos, times n = 1000
         got = CS.__dict__[name](cr.tensor(inner), 1000).numpy()
         want = getattr(S, name)(torch.tensor(inner), 1000).numpy()
-        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1000 * 8 * np.finfo(float).eps)
     # NaN x: PyTorch returns an uninitialised value for n >= 2; here NaN
     assert np.isnan(ours(name, np.array([NAN]), np.array([3.0]))).all()
 
@@ -397,7 +403,9 @@ def test_polynomial_degree_is_truncated_like_torch():
     for n in (1.7, -1.0, 2.2, NAN, 1e10, -INF):
         want = S.chebyshev_polynomial_t(x, torch.tensor([n], dtype=torch.float64)).numpy()
         got = CS.chebyshev_polynomial_t(cr.tensor([0.5], dtype=cr.float64), cr.tensor([n])).numpy()
-        np.testing.assert_allclose(got, want, rtol=1e-12)
+        # cos(n acos x) at n = 1e10: acos's last bit (it differs by CPU) times n
+        atol = 8 * np.finfo(float).eps * (abs(n) if np.isfinite(n) else 1.0)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=atol)
 
 
 # ------------------------------------------------------------------------------- gradients

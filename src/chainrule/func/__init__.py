@@ -1,6 +1,7 @@
 """Function transforms (``cr.func``, PyTorch's ``torch.func``): ``vmap``, ``grad``, ``vjp``,
 ``jvp``, ``jacrev``, ``jacfwd``, ``hessian``, ``grad_and_value``, ``linearize``,
 ``functionalize``, ``functional_call`` (a module as a function of its parameters),
+``rearrange`` (einops' axis-reordering patterns),
 ``stack_module_state`` (model ensembles under vmap) and ``debug_unwrap``. The
 differentiation transforms compose with ``vmap`` (per-sample gradients:
 ``vmap(grad(loss), in_dims=(None, 0, 0))``); see :mod:`.vmap` for the design.
@@ -9,6 +10,7 @@ differentiation transforms compose with ``vmap`` (per-sample gradients:
 from __future__ import annotations
 
 from ..nn.utils.stateless import functional_call
+from .rearrange import rearrange
 from .transforms import grad, hessian, jacfwd, jacrev, jvp, vjp
 from .transforms_more import (
     debug_unwrap,
@@ -30,6 +32,7 @@ __all__ = [
     "jacrev",
     "jvp",
     "linearize",
+    "rearrange",
     "stack_module_state",
     "vjp",
     "vmap",
