@@ -65,9 +65,11 @@ def test_backends_flags_have_torch_defaults_and_are_settable():
         assert cr.backends.cudnn.benchmark is True
     finally:
         cr.backends.cudnn.benchmark = old
-    cr.backends.cuda.matmul.allow_tf32 = True
+    cr.backends.cuda.matmul.allow_tf32 = True  # another view of the matmul precision
     assert cr.backends.cuda.matmul.allow_tf32 is True
+    assert cr.get_float32_matmul_precision() == "high"
     cr.backends.cuda.matmul.allow_tf32 = False
+    assert cr.get_float32_matmul_precision() == "highest"
     assert cr.backends.mps.is_available() is False and cr.backends.mps.is_built() is False
     assert cr.backends.cudnn.is_available() is False
 

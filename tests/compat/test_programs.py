@@ -51,13 +51,16 @@ def _params() -> list[Any]:
 
 @contextmanager
 def _default_dtype(torch_like: ModuleType, dtype_name: str) -> Iterator[None]:
-    """Run with ``torch_like``'s default dtype set to ``dtype_name``, restored afterwards."""
+    """Run with ``torch_like``'s default dtype set to ``dtype_name``, restored afterwards
+    (with the TF32 switch, which programs such as nanoGPT's turn on)."""
     prev = torch_like.get_default_dtype()
+    prev_tf32 = torch_like.backends.cuda.matmul.allow_tf32
     torch_like.set_default_dtype(getattr(torch_like, dtype_name))
     try:
         yield
     finally:
         torch_like.set_default_dtype(prev)
+        torch_like.backends.cuda.matmul.allow_tf32 = prev_tf32
 
 
 def _init(program: ModuleType, tmp_path: Path) -> Any:

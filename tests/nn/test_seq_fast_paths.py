@@ -69,8 +69,13 @@ def test_gelu_special_values_match_torch(backend):
         xc = cr.tensor(x, requires_grad=True)
         y = F.gelu(xc)
         y.sum().backward()
+    # gelu(+inf) = inf; torch's AVX-512 kernel returns NaN there (its AVX2 one inf)
+    pos_inf = np.isposinf(x)
+    assert np.isposinf(y.detach().numpy()[pos_inf]).all()
     np.testing.assert_allclose(
-        y.detach().numpy(), torch.nn.functional.gelu(xt).detach().numpy(), atol=0
+        y.detach().numpy()[~pos_inf],
+        torch.nn.functional.gelu(xt).detach().numpy()[~pos_inf],
+        atol=0,
     )
     np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), atol=0)
 

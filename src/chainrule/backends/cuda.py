@@ -2,12 +2,15 @@
 
 ``matmul.allow_tf32`` and the reduced-precision-reduction flags can be set and read back
 as in PyTorch, but have **no effect**: chainrule's matmuls (NumPy's BLAS on the CPU,
-cuBLAS through CuPy on a GPU) run in the dtype of their inputs.
+cuBLAS through CuPy on a GPU) run in the dtype of their inputs. As in PyTorch,
+``matmul.allow_tf32`` is another view of :func:`~chainrule.get_float32_matmul_precision`:
+True means a precision other than ``'highest'``, and setting it sets ``'high'`` or
+``'highest'``.
 """
 
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, settings
 
 __all__ = ["is_built", "matmul"]
 
@@ -16,9 +19,17 @@ class _MatmulFlags:
     """``cr.backends.cuda.matmul``: settable flags with PyTorch's defaults (no effect)."""
 
     def __init__(self) -> None:
-        self.allow_tf32 = False
         self.allow_fp16_reduced_precision_reduction = True
         self.allow_bf16_reduced_precision_reduction = True
+
+    @property
+    def allow_tf32(self) -> bool:
+        """Whether float32 matmuls may use TF32: the matmul precision is not 'highest'."""
+        return settings.get_float32_matmul_precision() != "highest"
+
+    @allow_tf32.setter
+    def allow_tf32(self, value: bool) -> None:
+        settings.set_float32_matmul_precision("high" if value else "highest")
 
     def __repr__(self) -> str:
         return (
