@@ -204,8 +204,13 @@ def full(
     return _finish(np.full(_shape((size,), "full"), fill_value), dtype, device, requires_grad)
 
 
+def _is_sparse(x: Tensor) -> bool:
+    return type(x) is not Tensor and getattr(x, "is_sparse", False)
+
+
 def _like(x: Tensor, dtype: Any, op: str = "") -> Any:
-    if type(x) is not Tensor and getattr(x, "is_sparse", False):  # a sparse COO tensor
+    """The dtype of a tensor made like ``x``; a sparse ``x`` is refused (dense ``op`` only)."""
+    if _is_sparse(x):
         raise NotImplementedError(
             f"{op}: not supported for sparse COO tensors (layout=chainrule.sparse_coo); "
             "call .to_dense() first"
@@ -213,41 +218,44 @@ def _like(x: Tensor, dtype: Any, op: str = "") -> Any:
     return dtype if dtype is not None else x.dtype
 
 
+def _filled_like(
+    x: Tensor, fill: str, dtype: Any, device: Any, requires_grad: bool, op: str
+) -> Tensor:
+    """``xp.zeros``/``ones``/``empty`` (``fill``) of ``x``'s shape, on ``x``'s array module."""
+    dt = _like(x, dtype, op)
+    make = getattr(get_array_module(x._data), fill)
+    return _finish(make(x.shape, dt), dt, device, requires_grad)
+
+
 def zeros_like(
     x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    if type(x) is not Tensor and getattr(x, "is_sparse", False):
+    if _is_sparse(x):
         return x._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
-    xp = get_array_module(x._data)
-    return _finish(xp.zeros(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
+    return _filled_like(x, "zeros", dtype, device, requires_grad, "zeros_like")
 
 
 def ones_like(
     x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    _like(x, dtype, "ones_like")
-    xp = get_array_module(x._data)
-    return _finish(xp.ones(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
+    return _filled_like(x, "ones", dtype, device, requires_grad, "ones_like")
 
 
 def empty_like(
     x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    if type(x) is not Tensor and getattr(x, "is_sparse", False):
+    if _is_sparse(x):
         return x._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
-    xp = get_array_module(x._data)
-    return _finish(xp.empty(x.shape, _like(x, dtype)), _like(x, dtype), device, requires_grad)
+    return _filled_like(x, "empty", dtype, device, requires_grad, "empty_like")
 
 
 def full_like(
     x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    _like(x, dtype, "full_like")
+    dt = _like(x, dtype, "full_like")
+    fill_value = fit_scalar("full_like", fill_value, _dt.as_dtype(dt))
     xp = get_array_module(x._data)
-    fill_value = fit_scalar("full_like", fill_value, _dt.as_dtype(_like(x, dtype)))
-    return _finish(
-        xp.full(x.shape, fill_value, _like(x, dtype)), _like(x, dtype), device, requires_grad
-    )
+    return _finish(xp.full(x.shape, fill_value, dt), dt, device, requires_grad)
 
 
 def arange(
