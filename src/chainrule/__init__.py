@@ -100,6 +100,13 @@ from .legacy import (
 )
 from .ops import *  # noqa: F401,F403 - the functional op API (cr.exp, cr.matmul, ...)
 from .ops import abs, all, any, max, min, pow, sum  # noqa: A004 - mirrors torch
+from .ops.memory_format import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 from .ops.sparse_construction import sparse_coo_tensor
 from .ops.sparse_products import spmm
 from .ops.tensor_queries import sparse_coo
@@ -349,6 +356,11 @@ __all__ = sorted(
         "ShortTensor",
         "sparse_coo",
         "sparse_coo_tensor",
+        "channels_last",
+        "channels_last_3d",
+        "contiguous_format",
+        "memory_format",
+        "preserve_format",
         "spmm",
         "Tensor",
         "tensor",

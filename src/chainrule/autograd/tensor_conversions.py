@@ -80,15 +80,27 @@ class TensorConversions:
         return self._data.__dlpack_device__()
 
     def to(self, *args: Any, **kwargs: Any) -> "Tensor":
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``, each
+        optionally followed by ``non_blocking`` and ``copy`` (positional bools, as PyTorch),
+        and the keyword ``memory_format`` (``cr.channels_last``, ...)."""
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
+        kwargs.pop("non_blocking", None)  # copies are synchronous
         copy = kwargs.pop("copy", False)
+        fmt = kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
+        flags = []
         for a in args:
-            if isinstance(a, TensorConversions):
+            if isinstance(a, bool):  # non_blocking, then copy
+                flags.append(a)
+            elif flags:
+                raise TypeError(
+                    f"to(): a {type(a).__name__} after the non_blocking/copy flags; the forms "
+                    "are to(device, dtype, non_blocking, copy), to(dtype, non_blocking, copy) "
+                    "and to(tensor, non_blocking, copy)"
+                )
+            elif isinstance(a, TensorConversions):
                 dtype, device = a.dtype, a.device
             elif isinstance(a, (Device,)) or (
                 isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")
@@ -96,6 +108,11 @@ class TensorConversions:
                 device = a
             else:
                 dtype = a
+        if len(flags) > 2:
+            raise TypeError(f"to(): at most two flags (non_blocking, copy), got {len(flags)}")
+        if len(flags) == 2:
+            copy = copy or flags[1]
+        from ..ops.memory_format import to_memory_format  # in here: ops import autograd
         from ..ops.unary import cast, to_device_op
 
         out = self
@@ -103,6 +120,8 @@ class TensorConversions:
             out = cast(out, _dt.as_dtype(dtype))
         if device is not None and Device(device) != self.device:
             out = to_device_op(out, Device(device))
+        if fmt is not None:
+            out = to_memory_format(out, fmt, "to")
         if copy and out is self:
             out = self.clone()
         return out

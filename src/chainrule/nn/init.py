@@ -19,6 +19,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..ops.sampling import normal_values, uniform_values
 from ..random import Generator, gen
 
 __all__ = [
@@ -118,15 +119,15 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
 def uniform_(
     tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
-    """Fill with U(a, b)."""
-    return _fill(tensor, gen(generator).uniform(a, b, tensor.shape))
+    """Fill with U(a, b) (a complex tensor: its real and imaginary parts each)."""
+    return _fill(tensor, uniform_values(generator, a, b, tensor.shape, tensor._data.dtype))
 
 
 def normal_(
     tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
-    """Fill with N(mean, std²)."""
-    return _fill(tensor, gen(generator).normal(mean, std, tensor.shape))
+    """Fill with N(mean, std²) (a complex tensor: each part N(mean, std²/2), as PyTorch)."""
+    return _fill(tensor, normal_values(generator, mean, std, tensor.shape, tensor._data.dtype))
 
 
 def trunc_normal_(

@@ -16,7 +16,9 @@ import numpy as np
 from .. import dtypes
 from ..autograd.tensor import Tensor, _RemovableHandle
 from ..backend import Device, get_array_module, to_device
+from ..ops.memory_format import relayout_array
 from ._backward_hooks import _wrap_inputs, _wrap_outputs
+from ._module_to import parse_module_to
 from .parameter import Buffer, Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -279,13 +281,12 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> "Module":
-        """Move/cast parameters and buffers in place (dtype casts floating tensors only)."""
-        dtype, device = kwargs.get("dtype"), kwargs.get("device")
-        for a in args:
-            if isinstance(a, Device) or (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
-                device = a
-            else:
-                dtype = a
+        """Move/cast parameters and buffers in place (dtype casts floating tensors only):
+        ``to(device, dtype, non_blocking)``, ``to(dtype, non_blocking)`` or ``to(tensor,
+        non_blocking)``, read by ``parse_module_to`` as PyTorch reads them; ``memory_format``
+        re-lays out the 4-d and 5-d ones (``cr.channels_last``), as PyTorch does."""
+        device, dtype, fmt = parse_module_to(args, kwargs)
+        device = Device(device) if device is not None else None
         dtype = dtypes.as_dtype(dtype) if dtype is not None else None
         if dtype is not None and dtype.kind not in "fc":
             raise TypeError(
@@ -299,6 +300,8 @@ class Module:
                 arr = to_device(arr, device)
             if dtype is not None and arr.dtype.kind == "f":
                 arr = arr.astype(dtype, copy=False)
+            if fmt is not None and arr.ndim in (4, 5):
+                arr = relayout_array(arr, fmt, "Module.to")
             return arr
 
         return self._apply_to_tensors(convert)

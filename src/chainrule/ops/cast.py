@@ -15,6 +15,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 from .binding import tensor_method
+from .memory_format import preserve_format, to_memory_format
 
 __all__ = ["cast", "clone", "to_device_op", "type_as"]
 
@@ -90,14 +91,18 @@ class Clone(Function):
 
 
 @tensor_method
-def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:  # noqa: A002 - torch's name
-    """``torch.clone``: a copy that owns its memory, recorded in the graph. ``memory_format``
-    is not supported (chainrule arrays have no channels-last layout flag) and raises."""
-    if memory_format is not None:
-        raise NotImplementedError(
-            f"clone: memory_format={memory_format!r} is not supported (chainrule keeps one "
-            "layout per array); call clone() without it"
-        )
+def clone(
+    input: Tensor,  # noqa: A002 - torch's name
+    *,
+    memory_format: Any = preserve_format,
+) -> Tensor:
+    """``torch.clone``: a copy that owns its memory, recorded in the graph, in the input's
+    memory order (``preserve_format``) or in ``memory_format``'s (``cr.contiguous_format``,
+    ``cr.channels_last``)."""
+    if memory_format is not None and memory_format is not preserve_format:
+        out = to_memory_format(input, memory_format, "clone")
+        if out is not input:
+            return out  # already a fresh copy in that order
     if input.requires_grad or input._fw_tangent is not None:
         return Clone.apply(input)
     return Tensor._make(input._data.copy(order="K"), False, None, 0)

@@ -1,4 +1,5 @@
-"""Memory layout: ``contiguous`` (a C-ordered copy when needed) and the layout and type
+"""Memory layout: ``contiguous`` (a C-ordered copy when needed, or one in another
+``memory_format``, ``memory_format.py``) and the layout and type
 queries ``is_contiguous``, ``stride``, ``data_ptr``, ``is_floating_point``, ``is_complex``,
 ``get_device``, ``nelement`` and ``ndimension``.
 
@@ -7,10 +8,13 @@ Strides are in elements, as PyTorch counts them (NumPy counts bytes).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .binding import tensor_method
+from .memory_format import contiguous_format, in_memory_format, to_memory_format
 
 __all__ = [
     "Contiguous",
@@ -45,16 +49,20 @@ class Contiguous(Function):
 
 
 @tensor_method
-def contiguous(x: Tensor) -> Tensor:
-    """The tensor itself if C-contiguous, else a C-ordered (recorded) copy."""
-    if x._data.flags.c_contiguous:
-        return x
-    return Contiguous.apply(x)
+def contiguous(x: Tensor, memory_format: Any = contiguous_format) -> Tensor:
+    """The tensor itself if its memory is dense in ``memory_format``'s order (C order by
+    default; ``cr.channels_last``: NHWC), else a recorded copy in that order."""
+    if memory_format is contiguous_format:
+        return x if x._data.flags.c_contiguous else Contiguous.apply(x)
+    return to_memory_format(x, memory_format, "contiguous")
 
 
-def is_contiguous(x: Tensor) -> bool:
-    """Whether the elements lie in memory in C (row-major) order without gaps."""
-    return bool(x._data.flags.c_contiguous)
+def is_contiguous(x: Tensor, memory_format: Any = contiguous_format) -> bool:
+    """Whether the elements lie in memory in ``memory_format``'s order without gaps (C,
+    row-major, order by default)."""
+    if memory_format is contiguous_format:
+        return bool(x._data.flags.c_contiguous)
+    return in_memory_format(x._data, memory_format)
 
 
 def stride(x: Tensor, dim: int | None = None) -> tuple[int, ...] | int:

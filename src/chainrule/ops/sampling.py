@@ -33,9 +33,11 @@ __all__ = [
     "geometric_",
     "log_normal_",
     "normal_",
+    "normal_values",
     "poisson",
     "random_",
     "uniform_",
+    "uniform_values",
 ]
 
 RANDOM_FILLS = ("bernoulli_", "cauchy_", "exponential_", "geometric_", "log_normal_", "random_")
@@ -78,12 +80,34 @@ def apply_(x: Tensor, callable: Callable) -> Tensor:  # noqa: A002 - PyTorch's n
     return x
 
 
+def uniform_values(
+    generator: Generator | None, a: float, b: float, shape: tuple, dtype: Any
+) -> Any:
+    """U[a, b) draws for a tensor of ``shape`` and ``dtype``; a complex tensor gets independent
+    real and imaginary parts, each U[a, b) (PyTorch's rule)."""
+    g = gen(generator)
+    if np.dtype(dtype).kind == "c":
+        return g.uniform(a, b, (*shape, 2)).view(np.complex128)[..., 0]
+    return g.uniform(a, b, shape)
+
+
+def normal_values(
+    generator: Generator | None, mean: float, std: float, shape: tuple, dtype: Any
+) -> Any:
+    """N(mean, std²) draws for a tensor of ``shape`` and ``dtype``; a complex tensor gets
+    real and imaginary parts each N(mean, std²/2), so that E|z - mean|² = std² (PyTorch)."""
+    g = gen(generator)
+    if np.dtype(dtype).kind == "c":
+        return g.normal(mean, std / math.sqrt(2.0), (*shape, 2)).view(np.complex128)[..., 0]
+    return g.normal(mean, std, shape)
+
+
 def uniform_(
     x: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
     """Fill ``x`` in place with samples from U[a, b) drawn from the chainrule generator."""
     check_unrecorded_write(x, "uniform_")
-    x._data[...] = to_device(gen(generator).uniform(a, b, x.shape), x.device)
+    x._data[...] = to_device(uniform_values(generator, a, b, x.shape, x._data.dtype), x.device)
     x._vc[0] += 1
     return x
 
@@ -93,7 +117,8 @@ def normal_(
 ) -> Tensor:
     """Fill ``x`` in place with samples from N(mean, std**2)."""
     check_unrecorded_write(x, "normal_")
-    x._data[...] = to_device(gen(generator).normal(mean, std, x.shape), x.device)
+    values = normal_values(generator, mean, std, x.shape, x._data.dtype)
+    x._data[...] = to_device(values, x.device)
     x._vc[0] += 1
     return x
 

@@ -9,6 +9,7 @@ into the input (through the in-place machinery, as PyTorch's ``dropout_``) and r
 from __future__ import annotations
 
 import math
+import warnings
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
@@ -49,26 +50,51 @@ def dropout(
         return input
     if p == 1.0:
         return _result(input, inplace, "dropout", lambda t: t * 0.0)
+    _no_complex_mask(input, "dropout")
     keep = _uniform(input.shape, input, generator) >= p
     return _result(input, inplace, "dropout", lambda t: _masked(t, keep, 1.0 / (1.0 - p)))
 
 
 def _channel_dropout(
-    input: Tensor, p: float, training: bool, inplace: bool, generator, op: str, spatial: int
+    input: Tensor, p: float, training: bool, inplace: bool, generator, op: str, mask: tuple
 ) -> Tensor:
-    _check_p(p, op)
-    if input.ndim not in (spatial + 1, spatial + 2):
-        raise ValueError(
-            f"{op}: expected a {spatial + 1}-d (unbatched) or {spatial + 2}-d "
-            f"(batched) input, got shape {tuple(input.shape)}"
-        )
+    """Zero the slices of ``input`` that share one entry of a mask of shape ``mask``."""
     if not training or p == 0.0:
         return input
     if p == 1.0:
         return _result(input, inplace, op, lambda t: t * 0.0)
-    shape = input.shape[:-spatial] + (1,) * spatial
-    keep = _uniform(shape, input, generator) >= p
+    _no_complex_mask(input, op)
+    keep = _uniform(mask, input, generator) >= p
     return _result(input, inplace, op, lambda t: _masked(t, keep, 1.0 / (1.0 - p)))
+
+
+def _no_complex_mask(input: Tensor, op: str) -> None:
+    """PyTorch draws no Bernoulli mask for a complex tensor (0 < p < 1 in training)."""
+    if input.dtype.kind == "c":
+        raise NotImplementedError(
+            f"{op}: not implemented for complex tensors (got {input.dtype}), as in PyTorch; "
+            "apply it to cr.view_as_real(x) if one mask per real number is what you mean"
+        )
+
+
+def _feature_mask(shape: tuple) -> tuple:
+    """One draw per (batch, channel) pair, the first two dims (PyTorch's feature dropout)."""
+    if len(shape) < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return shape[:2] + (1,) * (len(shape) - 2)
+
+
+def _deprecated_rank(op: str, ndim: int, spatial: int) -> None:
+    """PyTorch 2.13's warning for a rank that the op still accepts but will refuse."""
+    warnings.warn(
+        f"{op}: Received a {ndim}-D input to {op}, which is deprecated and will result in an "
+        "error in a future release. To retain the behavior and silence this warning, please "
+        f"use dropout instead. Note that {op} exists to provide channel-wise dropout on inputs "
+        f"with {spatial} spatial dimensions, a channel dimension, and an optional batch "
+        f"dimension (i.e. {spatial + 1}D or {spatial + 2}D inputs).",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def dropout1d(
@@ -79,7 +105,16 @@ def dropout1d(
     generator: Generator | None = None,
 ) -> Tensor:
     """Zero whole channels of (N, C, L) / (C, L) inputs."""
-    return _channel_dropout(input, p, training, inplace, generator, "dropout1d", 1)
+    _check_p(p, "dropout1d")
+    if input.ndim not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+            "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
+            "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
+            "inputs)."
+        )
+    mask = input.shape[:-1] + (1,)
+    return _channel_dropout(input, p, training, inplace, generator, "dropout1d", mask)
 
 
 def dropout2d(
@@ -89,8 +124,27 @@ def dropout2d(
     inplace: bool = False,
     generator: Generator | None = None,
 ) -> Tensor:
-    """Zero whole channels (feature maps) of (N, C, H, W) / (C, H, W) inputs."""
-    return _channel_dropout(input, p, training, inplace, generator, "dropout2d", 2)
+    """Zero whole channels (feature maps) of (N, C, H, W) inputs.
+
+    As PyTorch 2.13: every input is read as batched, one draw per (N, C) pair. A 3-D input is
+    (N, C, L) -- channel-wise 1-D dropout, with a warning that this will change -- and any
+    rank but 3 or 4 (a 2-D (N, C) input zeroes single elements) warns that it is deprecated.
+    """
+    _check_p(p, "dropout2d")
+    if input.ndim not in (3, 4):
+        _deprecated_rank("dropout2d", input.ndim, 2)
+    if input.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+            "the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            UserWarning,
+            stacklevel=2,
+        )
+    mask = _feature_mask(input.shape)
+    return _channel_dropout(input, p, training, inplace, generator, "dropout2d", mask)
 
 
 def dropout3d(
@@ -100,8 +154,19 @@ def dropout3d(
     inplace: bool = False,
     generator: Generator | None = None,
 ) -> Tensor:
-    """Zero whole channels of (N, C, D, H, W) / (C, D, H, W) inputs."""
-    return _channel_dropout(input, p, training, inplace, generator, "dropout3d", 3)
+    """Zero whole channels of (N, C, D, H, W) / (C, D, H, W) inputs.
+
+    As PyTorch 2.13: any rank but 5 is read as unbatched (one draw per leading-dim entry), and
+    a rank other than 4 or 5 warns that it is deprecated.
+    """
+    _check_p(p, "dropout3d")
+    if input.ndim not in (4, 5):
+        _deprecated_rank("dropout3d", input.ndim, 3)
+    if input.ndim == 5:
+        mask = _feature_mask(input.shape)
+    else:
+        mask = _feature_mask((1, *input.shape))[1:]
+    return _channel_dropout(input, p, training, inplace, generator, "dropout3d", mask)
 
 
 def alpha_dropout(

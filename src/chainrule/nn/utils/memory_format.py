@@ -1,15 +1,17 @@
 """``convert_conv2d_weight_memory_format`` / ``convert_conv3d_weight_memory_format``.
 
 PyTorch re-lays out convolution weights in memory (``torch.channels_last``) so that cuDNN
-picks faster kernels. chainrule arrays have one layout (C-contiguous, NCHW order) and no
-memory-format objects, so there is no layout to convert to: both functions raise
-``NotImplementedError`` naming ``memory_format`` rather than accept and ignore it.
+picks faster kernels. chainrule mirrors the layout (``ops/memory_format.py``): every
+Conv2d/ConvTranspose2d (Conv3d/ConvTranspose3d) weight under the module gets its values in
+the memory order ``memory_format`` names, in place of the old array; other parameters and the
+biases are left as they are, as in PyTorch.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from ...ops.memory_format import relayout_array
 from ..module import Module
 
 __all__ = ["convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format"]
@@ -17,24 +19,28 @@ __all__ = ["convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_
 _M = TypeVar("_M", bound=Module)
 
 
-def _unsupported(op: str, module: Any, memory_format: Any) -> None:
+def _convert(op: str, module: Any, memory_format: Any, dims: int) -> Any:
+    # in here: nn.layers imports nn.utils (rnn), which imports this module
+    from ..layers.conv import Conv2d, ConvTranspose2d
+    from ..layers.conv3d import Conv3d, ConvTranspose3d
+
+    kinds = (Conv2d, ConvTranspose2d) if dims == 2 else (Conv3d, ConvTranspose3d)
     if not isinstance(module, Module):
         raise TypeError(f"{op}: expected an nn.Module, got {type(module).__name__}")
-    raise NotImplementedError(
-        f"{op}: memory_format={memory_format!r} is not supported: chainrule keeps every "
-        "array in one layout (contiguous, channels-first) and has no memory formats"
-    )
+    for m in module.modules():
+        if isinstance(m, kinds) and m.weight is not None:
+            m.weight._data = relayout_array(m.weight._data, memory_format, op)
+            m.weight._vc[0] += 1
+    return module
 
 
 def convert_conv2d_weight_memory_format(module: _M, memory_format: Any) -> _M:
-    """PyTorch: give every Conv2d/ConvTranspose2d weight under ``module`` the memory layout
-    ``memory_format``. chainrule: raises NotImplementedError (see the module docstring)."""
-    _unsupported("convert_conv2d_weight_memory_format", module, memory_format)
-    return module
+    """Give every Conv2d/ConvTranspose2d weight under ``module`` the memory order
+    ``memory_format`` (``cr.channels_last``, ``cr.contiguous_format``); returns ``module``."""
+    return _convert("convert_conv2d_weight_memory_format", module, memory_format, 2)
 
 
 def convert_conv3d_weight_memory_format(module: _M, memory_format: Any) -> _M:
-    """PyTorch: give every Conv3d/ConvTranspose3d weight under ``module`` the memory layout
-    ``memory_format``. chainrule: raises NotImplementedError (see the module docstring)."""
-    _unsupported("convert_conv3d_weight_memory_format", module, memory_format)
-    return module
+    """Give every Conv3d/ConvTranspose3d weight under ``module`` the memory order
+    ``memory_format`` (``cr.channels_last_3d``, ...); returns ``module``."""
+    return _convert("convert_conv3d_weight_memory_format", module, memory_format, 3)

@@ -1,0 +1,140 @@
+"""Memory formats (``torch.memory_format``): ``contiguous_format``, ``channels_last``, ...
+
+A 4-d tensor of shape (N, C, H, W) in ``channels_last`` keeps its shape and values; only its
+memory order changes to (N, H, W, C), so its strides are ``(HWC, 1, WC, C)``. PyTorch uses
+it to pick faster convolution kernels. A NumPy array can hold that order too (an NHWC array
+seen through a transpose), so chainrule mirrors the format exactly: ``x.to(memory_format=
+cr.channels_last)``, ``x.contiguous(memory_format=...)``, ``x.is_contiguous(memory_format=
+...)``, ``clone(memory_format=...)`` and ``Module.to(memory_format=...)`` give the strides
+PyTorch gives, and elementwise results keep the input's order as NumPy's ufuncs do. The
+format changes no value, so :class:`ToMemoryFormat` passes gradients through unchanged.
+Speed: chainrule's convolutions copy their input into their own layout either way, so the
+format neither helps nor hurts them much; it exists so that code written for it runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+
+__all__ = [
+    "ToMemoryFormat",
+    "channels_last",
+    "channels_last_3d",
+    "contiguous_format",
+    "in_memory_format",
+    "memory_format",
+    "preserve_format",
+    "relayout_array",
+    "to_memory_format",
+]
+
+
+class memory_format:  # noqa: N801 - PyTorch's name (torch.memory_format)
+    """A memory order of a tensor's elements (``torch.memory_format``)."""
+
+    __slots__ = ("_name", "_rank")
+
+    def __init__(self, name: str, rank: int | None = None) -> None:
+        self._name = name
+        self._rank = rank  # the rank the format is defined for (None: any)
+
+    def __repr__(self) -> str:
+        return f"chainrule.{self._name}"
+
+    def __reduce__(self) -> str:
+        return self._name  # pickles as the module-level singleton
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last", 4)
+channels_last_3d = memory_format("channels_last_3d", 5)
+
+
+def _check(fmt: Any, ndim: int | None, op: str) -> memory_format:
+    """``fmt`` as a memory format for a tensor of ``ndim`` dims (None: any rank)."""
+    if not isinstance(fmt, memory_format):
+        raise TypeError(
+            f"{op}: memory_format must be a chainrule.memory_format (contiguous_format, "
+            f"preserve_format, channels_last, channels_last_3d), got {type(fmt).__name__}"
+        )
+    if fmt._rank is not None and ndim is not None and ndim != fmt._rank:
+        raise RuntimeError(
+            f"{op}: required rank {fmt._rank} tensor to use {fmt._name} format, got a "
+            f"{ndim}-d tensor"
+        )
+    return fmt
+
+
+def _last_order(ndim: int) -> tuple[int, ...]:
+    """The axes from slowest to fastest in memory for channels-last: N, spatial..., C."""
+    return (0, *range(2, ndim), 1)
+
+
+def in_memory_format(arr: Any, fmt: Any, op: str = "is_contiguous") -> bool:
+    """Whether ``arr``'s memory is dense in the order ``fmt`` names (size-1 dims are free,
+    as in PyTorch's stride checks)."""
+    if fmt is None or fmt is contiguous_format or fmt is preserve_format:
+        return bool(arr.flags.c_contiguous)
+    fmt = _check(fmt, None, op)
+    if fmt._rank is not None and arr.ndim != fmt._rank:
+        return False  # PyTorch answers False, without an error
+    expected = 1
+    for axis in reversed(_last_order(arr.ndim)):
+        size = arr.shape[axis]
+        if size != 1 and arr.strides[axis] != expected * arr.itemsize:
+            return False
+        expected *= size
+    return True
+
+
+def _relayout(arr: Any, fmt: memory_format) -> Any:
+    """A copy of ``arr`` with the same values, its memory in the order ``fmt`` names."""
+    xp = get_array_module(arr)
+    if fmt is contiguous_format:
+        return xp.ascontiguousarray(arr)
+    order = _last_order(arr.ndim)
+    inverse = [order.index(i) for i in range(arr.ndim)]
+    return xp.ascontiguousarray(arr.transpose(order)).transpose(inverse)
+
+
+def relayout_array(arr: Any, fmt: Any, op: str) -> Any:
+    """``arr`` itself when already in ``fmt`` (or ``preserve_format``), else a copy with its
+    memory in ``fmt``'s order: the raw-array form of :func:`to_memory_format`."""
+    if fmt is None or fmt is preserve_format:
+        return arr
+    fmt = _check(fmt, arr.ndim, op)
+    return arr if in_memory_format(arr, fmt, op) else _relayout(arr, fmt)
+
+
+class ToMemoryFormat(Function):
+    """The same values in another memory order; the gradient passes through unchanged."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, fmt):
+        return _relayout(x, fmt)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return t
+
+
+def to_memory_format(x: Tensor, fmt: Any, op: str) -> Tensor:
+    """``x`` itself when its memory is already in ``fmt`` (``preserve_format``: always),
+    else a recorded copy in that order."""
+    if fmt is None or fmt is preserve_format:
+        return x
+    fmt = _check(fmt, x.ndim, op)
+    if in_memory_format(x._data, fmt, op):
+        return x
+    return ToMemoryFormat.apply(x, fmt)
