@@ -193,22 +193,20 @@ def test_forward_mode_of_holomorphic_ops_matches_torch() -> None:
 
 
 def test_ops_without_a_complex_rule_refuse_instead_of_a_wrong_gradient() -> None:
-    kernel = cr.tensor(np.ones((1, 1, 2))).to(cr.complex128)
-
-    def conv(v: cr.Tensor) -> cr.Tensor:
-        return cr.nn.functional.conv1d(v.reshape(1, 1, 3), kernel)
+    def embed(v: cr.Tensor) -> cr.Tensor:
+        return cr.nn.functional.embedding(cr.tensor([0, 2]), v.reshape(3, 1))
 
     z = cr.tensor(_c(3), requires_grad=True)
-    with pytest.raises(NotImplementedError, match="Conv2dFn: autograd through complex"):
-        conv(z)
+    with pytest.raises(NotImplementedError, match="EmbeddingFn: autograd through complex"):
+        embed(z)  # torch refuses complex embedding gradients too
     w = cr.tensor(_c(3))
     x = cr.tensor(np.ones(3), requires_grad=True)
     with pytest.raises(NotImplementedError, match="complex"):
-        conv(x * w)  # a real input meeting a complex constant: the input is complex
+        embed(x * w)  # a real input meeting a complex constant: the weight is complex
     with cr.no_grad():  # without recording, complex values compute as in torch
-        zt = torch.tensor(z.detach().numpy())
-        want = torch.nn.functional.conv1d(zt.reshape(1, 1, 3), torch.ones(1, 1, 2).cdouble())
-        np.testing.assert_allclose(conv(z).numpy(), want.numpy())
+        zt = torch.tensor(z.detach().numpy()).reshape(3, 1)
+        want = torch.nn.functional.embedding(torch.tensor([0, 2]), zt)
+        np.testing.assert_allclose(embed(z).numpy(), want.numpy())
 
 
 def test_support_table_is_what_the_ops_state() -> None:

@@ -252,13 +252,11 @@ def test_softmax_refuses_complex_as_torch(op: str) -> None:
 
 
 def test_ops_without_a_complex_rule_still_refuse_naming_themselves() -> None:
-    z = cr.tensor(np.ones((1, 2, 3)) * (1 + 1j), requires_grad=True)
-    w = cr.tensor(np.ones((2, 2, 1)) * (1 - 1j))
-    with pytest.raises(NotImplementedError, match="Conv2dFn: autograd through complex"):
-        cr.nn.functional.conv1d(z, w)
+    z = cr.tensor(np.ones((2, 3)) * (1 + 1j), requires_grad=True)
+    with pytest.raises(NotImplementedError, match="EmbeddingFn: autograd through complex"):
+        cr.nn.functional.embedding(cr.tensor([0, 1]), z)  # torch refuses it too
     a = cr.tensor(np.eye(2) * (1 + 1j), requires_grad=True)
     for call, op in [
-        (lambda: cr.linalg.slogdet(a), "linalg.slogdet"),  # not holomorphic: no rule yet
         (lambda: cr.linalg.matrix_norm(a, "nuc"), "linalg.svdvals"),  # no complex SVD yet
         (lambda: cr.linalg.cholesky(a), "linalg.cholesky"),
     ]:

@@ -1,12 +1,22 @@
-"""Numerical gradient checks in float64: gradcheck, gradgradcheck, and the vjp/jvp identity.
+"""Numerical gradient checks in float64 and complex128: gradcheck, gradgradcheck, and the
+vjp/jvp identity.
 
-``gradcheck`` compares the full Jacobian from backward (one vjp per output element) and,
-with ``check_forward_ad``, from forward mode (one jvp per input element) with central finite
+``gradcheck`` compares the full Jacobian from backward (one vjp per output coordinate) and,
+with ``check_forward_ad``, from forward mode (one jvp per input coordinate) with central finite
 differences (f(x + eps) - f(x - eps)) / 2eps, and on failure reports the worst element:
-which input, which output, where, and both values. It takes PyTorch's arguments
-(``nondet_tol``, ``check_undefined_grad``, ``check_grad_dtypes``, ``fast_mode``, the batched
-checks of :mod:`.gradcheck_batched`, ...); ``masked`` (sparse semantics) raises
-NotImplementedError when asked for.
+which input, which output, where, and both values.
+
+Complex tensors are checked in real coordinates, as PyTorch does: an element z = x + iy of
+a complex input is two coordinates, perturbed one at a time (z ± eps and z ± i·eps), and an
+element of a complex output is two real functions, Re and Im. The backward row of the
+coordinate Re(out[r]) (or Im(out[r])) is the vjp with the output gradient 1 (or i) at r: in
+the engine's convention the gradient of the real loss L = Re(conj(v)·out) with respect to
+z = x + iy is dL/dx + i·dL/dy, whose two parts are that row's entries for x and y. A forward
+column is the jvp with the tangent 1 (or i) at one input element, read as (Re, Im) pairs.
+
+It takes PyTorch's arguments (``nondet_tol``, ``check_undefined_grad``, ``check_grad_dtypes``,
+``fast_mode``, the checks of :mod:`.gradcheck_batched`, ...); ``masked`` (sparse semantics)
+raises NotImplementedError when asked for.
 """
 
 from __future__ import annotations
@@ -17,17 +27,32 @@ from typing import Any
 import numpy as np
 
 from . import grad_mode
-from .gradcheck_batched import batched_forward_grad_failure, batched_grad_failure
+from .gradcheck_batched import (
+    batched_forward_grad_failure,
+    batched_grad_failure,
+    coord_units,
+    draw_normal,
+    fast_mode_failure,
+    grad_dtypes_failure,
+    n_coords,
+    output_tuple,
+    real_coords,
+    undefined_grad_failure,
+)
 from .tensor import Tensor
+
+__all__ = [
+    "GradcheckError",
+    "analytical_jacobian",
+    "check_vjp_jvp",
+    "gradcheck",
+    "gradgradcheck",
+    "numerical_jacobian",
+]
 
 
 class GradcheckError(RuntimeError):
     """Raised when analytical and numerical gradients disagree."""
-
-
-def _outputs(fn: Callable, inputs: Sequence) -> tuple:
-    out = fn(*inputs)
-    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
 
 def _check_inputs(inputs: Sequence, where: str) -> list:
@@ -35,78 +60,88 @@ def _check_inputs(inputs: Sequence, where: str) -> list:
     if not idx:
         raise ValueError(f"{where}: at least one input must be a tensor with requires_grad=True")
     for i in idx:
-        if inputs[i].dtype != np.float64:
+        if inputs[i].dtype not in (np.float64, np.complex128):
             raise ValueError(
                 f"{where}: input {i} has dtype {inputs[i].dtype}; finite differences need "
-                "float64 inputs (use .double())"
+                "float64 or complex128 inputs (use .double() or .to(complex128))"
             )
     return idx
 
 
 def numerical_jacobian(fn: Callable, inputs: Sequence, i: int, eps: float) -> list:
-    """d(outputs)/d(inputs[i]) by central differences: a list of (out.size, in.size) arrays."""
+    """d(outputs)/d(inputs[i]) by central differences: a list of (out coords, in coords)
+    arrays (a complex element is two coordinates, Re and Im: see the module docstring)."""
     x = inputs[i]
     flat = x._data.reshape(-1)
+    units = coord_units(flat)
     with grad_mode.no_grad():
-        outs = _outputs(fn, inputs)
-        jac = [np.zeros((o.numel(), x.numel())) for o in outs]
+        outs = output_tuple(fn, inputs)
+        jac = [np.zeros((n_coords(o), flat.size * len(units))) for o in outs]
         for j in range(flat.size):
             orig = flat[j].item()
-            flat[j] = orig + eps
-            plus = [np.array(o._data, np.float64).reshape(-1) for o in _outputs(fn, inputs)]
-            flat[j] = orig - eps
-            minus = [np.array(o._data, np.float64).reshape(-1) for o in _outputs(fn, inputs)]
-            flat[j] = orig
-            for k in range(len(outs)):
-                jac[k][:, j] = (plus[k] - minus[k]) / (2 * eps)
+            for p, unit in enumerate(units):
+                flat[j] = orig + eps * unit
+                plus = [real_coords(o._data) for o in output_tuple(fn, inputs)]
+                flat[j] = orig - eps * unit
+                minus = [real_coords(o._data) for o in output_tuple(fn, inputs)]
+                flat[j] = orig
+                for k in range(len(outs)):
+                    jac[k][:, j * len(units) + p] = (plus[k] - minus[k]) / (2 * eps)
     return jac
 
 
 def analytical_jacobian(fn: Callable, inputs: Sequence, idx: Sequence[int]) -> dict:
-    """{(output k, input i): (out.size, in.size) Jacobian} from one vjp per output element."""
+    """{(output k, input i): (out coords, in coords) Jacobian} from one vjp per output
+    coordinate (the output gradient 1, or i for the imaginary part of a complex output)."""
     from . import grad as autograd_grad
 
-    outs = _outputs(fn, inputs)
+    outs = output_tuple(fn, inputs)
     result = {}
     for k, o in enumerate(outs):
         for i in idx:
-            result[(k, i)] = np.zeros((o.numel(), inputs[i].numel()))
+            result[(k, i)] = np.zeros((n_coords(o), n_coords(inputs[i])))
         if not o.requires_grad:
             continue
+        units = coord_units(o)
         for r in range(o.numel()):
-            e = np.zeros(o.numel(), dtype=o.dtype)
-            e[r] = 1
-            gs = autograd_grad(
-                [o],
-                [inputs[i] for i in idx],
-                [Tensor._make(e.reshape(o.shape), False, None, 0)],
-                retain_graph=True,
-                allow_unused=True,
-            )
-            for i, g in zip(idx, gs):
-                if g is not None:
-                    result[(k, i)][r] = np.asarray(g._data, np.float64).reshape(-1)
+            for p, unit in enumerate(units):
+                e = np.zeros(o.numel(), dtype=o.dtype)
+                e[r] = unit
+                gs = autograd_grad(
+                    [o],
+                    [inputs[i] for i in idx],
+                    [Tensor._make(e.reshape(o.shape), False, None, 0)],
+                    retain_graph=True,
+                    allow_unused=True,
+                )
+                for i, g in zip(idx, gs):
+                    if g is not None:
+                        row = real_coords(g._data, inputs[i].is_complex())
+                        result[(k, i)][r * len(units) + p] = row
     return result
 
 
 def _forward_jacobian(fn: Callable, inputs: Sequence, i: int) -> list:
-    """d(outputs)/d(inputs[i]) by forward mode: one jvp per input element (a one-hot tangent),
-    as (out.size, in.size) arrays."""
+    """d(outputs)/d(inputs[i]) by forward mode: one jvp per input coordinate (a one-hot
+    tangent, 1 or i), as (out coords, in coords) arrays."""
     from .functional import jvp
 
     x = inputs[i]
 
     def f_of_xi(xi: Tensor) -> tuple:
-        return _outputs(fn, inputs[:i] + (xi,) + inputs[i + 1 :])
+        return output_tuple(fn, inputs[:i] + (xi,) + inputs[i + 1 :])
 
     primal = x.detach()
+    outs = output_tuple(fn, inputs)
     cols = []
     for j in range(x.numel()):
-        e = np.zeros(x.numel())
-        e[j] = 1.0
-        _, touts = jvp(f_of_xi, (primal,), (Tensor._make(e.reshape(x.shape), False, None, 0),))
-        cols.append([np.asarray(t._data, np.float64).reshape(-1) for t in touts])
-    n_out = len(_outputs(fn, inputs))
+        for unit in coord_units(x):
+            e = np.zeros(x.numel(), x.dtype)
+            e[j] = unit
+            tangent = Tensor._make(e.reshape(x.shape), False, None, 0)
+            _, touts = jvp(f_of_xi, (primal,), (tangent,))
+            cols.append([real_coords(t._data, o.is_complex()) for t, o in zip(touts, outs)])
+    n_out = len(outs)
     return [
         np.stack([c[k] for c in cols], axis=1) if cols else np.zeros((0, 0)) for k in range(n_out)
     ]
@@ -120,107 +155,26 @@ def _compare(
     if not (err > 0).any() and np.isfinite(ana).all():
         return None
     pos = np.unravel_index(np.nanargmax(np.where(np.isfinite(err), err, np.inf)), err.shape)
-    out_pos = [int(p) for p in np.unravel_index(pos[0], _outputs(fn, inputs)[k].shape)]
-    in_pos = [int(p) for p in np.unravel_index(pos[1], inputs[i].shape)]
+    out, x = output_tuple(fn, inputs)[k], inputs[i]
     return (
         f"gradcheck failed ({kind}) for output {k}, input {i}: worst element "
-        f"d out{out_pos} / d in{in_pos}: {kind} {ana[pos]:.8g}, "
+        f"d out{_where(out, pos[0])} / d in{_where(x, pos[1])}: {kind} {ana[pos]:.8g}, "
         f"numerical {num[pos]:.8g} (atol={atol}, rtol={rtol}).\n"
         f"{kind} jacobian:\n{ana}\nnumerical jacobian:\n{num}"
     )
+
+
+def _where(t: Tensor, coord: int) -> str:
+    """The element of ``t`` behind a real coordinate, with ``.real``/``.imag`` if complex."""
+    n = len(coord_units(t))
+    pos = [int(p) for p in np.unravel_index(coord // n, t.shape)]
+    return f"{pos}" if n == 1 else f"{pos}.{('real', 'imag')[coord % n]}"
 
 
 def _fail(msg: str, raise_exception: bool) -> bool:
     if raise_exception:
         raise GradcheckError(msg)
     return False
-
-
-def _check_undefined_grad(fn: Callable, inputs: Sequence, idx: Sequence[int]) -> str | None:
-    """Zero output gradients (PyTorch's "undefined" ones, which it treats as zeros) must give
-    zero (or no) input gradients."""
-    from . import grad as autograd_grad
-
-    outs = [o for o in _outputs(fn, inputs) if o.requires_grad]
-    if not outs:
-        return None
-    zeros = [Tensor._make(np.zeros(o.shape, o.dtype), False, None, 0) for o in outs]
-    gs = autograd_grad(outs, [inputs[i] for i in idx], zeros, allow_unused=True)
-    for i, g in zip(idx, gs):
-        if g is not None and np.asarray(g._data).any():
-            return f"gradcheck: zero output gradients gave a nonzero gradient for input {i}"
-    return None
-
-
-def _check_grad_dtypes(fn: Callable, inputs: Sequence, idx: Sequence[int]) -> str | None:
-    """Each input's gradient has that input's dtype and shape."""
-    from . import grad as autograd_grad
-
-    outs = [o for o in _outputs(fn, inputs) if o.requires_grad]
-    if not outs:
-        return None
-    ones = [Tensor._make(np.ones(o.shape, o.dtype), False, None, 0) for o in outs]
-    gs = autograd_grad(outs, [inputs[i] for i in idx], ones, allow_unused=True)
-    for i, g in zip(idx, gs):
-        if g is not None and (g.dtype != inputs[i].dtype or g.shape != inputs[i].shape):
-            return (
-                f"gradcheck: the gradient of input {i} has dtype {g.dtype} and shape "
-                f"{tuple(g.shape)}; the input has {inputs[i].dtype} and {tuple(inputs[i].shape)}"
-            )
-    return None
-
-
-def _fast_check(
-    fn: Callable, inputs: Sequence, idx: Sequence[int], eps, atol, rtol, forward: bool, seed: int
-) -> str | None:
-    """PyTorch's ``fast_mode``: instead of whole Jacobians, compare uᵀ J v for random unit u
-    (over the outputs) and v (over each input): numerically by one central difference along
-    v, analytically by one vjp (or, for forward mode, one jvp)."""
-    from . import grad as autograd_grad
-    from .functional import jvp
-
-    rng = np.random.default_rng(seed)
-    outs = _outputs(fn, inputs)
-    us = [rng.standard_normal(o.shape) for o in outs]
-    us = [u / max(np.linalg.norm(u), 1e-300) for u in us]
-    for i in idx:
-        x = inputs[i]
-        v = rng.standard_normal(x.shape)
-        v /= max(np.linalg.norm(v), 1e-300)
-        flat = x._data
-        orig = flat.copy()
-        with grad_mode.no_grad():
-            flat[...] = orig + eps * v
-            plus = [np.array(o._data, np.float64) for o in _outputs(fn, inputs)]
-            flat[...] = orig - eps * v
-            minus = [np.array(o._data, np.float64) for o in _outputs(fn, inputs)]
-            flat[...] = orig
-        num = sum(float(((p - m) / (2 * eps) * u).sum()) for p, m, u in zip(plus, minus, us))
-        if forward:
-
-            def f_of_xi(xi: Tensor, i: int = i) -> tuple:
-                return _outputs(fn, inputs[:i] + (xi,) + inputs[i + 1 :])
-
-            _, touts = jvp(f_of_xi, (x.detach(),), (Tensor._make(v, False, None, 0),))
-            ana = sum(float((np.asarray(t._data, np.float64) * u).sum()) for t, u in zip(touts, us))
-        else:
-            live = [(o, u) for o, u in zip(_outputs(fn, inputs), us) if o.requires_grad]
-            ana = 0.0
-            if live:
-                (g,) = autograd_grad(
-                    [o for o, _ in live],
-                    [x],
-                    [Tensor._make(u.astype(o.dtype), False, None, 0) for o, u in live],
-                    allow_unused=True,
-                )
-                ana = 0.0 if g is None else float((np.asarray(g._data, np.float64) * v).sum())
-        if not abs(ana - num) <= atol + rtol * abs(num):
-            kind = "forward mode" if forward else "backward"
-            return (
-                f"gradcheck (fast mode, {kind}) failed for input {i}: uᵀJv analytical "
-                f"{ana:.10g}, numerical {num:.10g} (atol={atol}, rtol={rtol})"
-            )
-    return None
 
 
 def gradcheck(
@@ -246,7 +200,8 @@ def gradcheck(
 
     Args:
         fn: a function of ``inputs`` returning a tensor or a tuple of tensors.
-        inputs: a tensor or a tuple of them (float64 where requires_grad=True).
+        inputs: a tensor or a tuple of them (float64 or complex128 where
+            requires_grad=True; a complex one is checked in its real and imaginary parts).
         eps, atol, rtol: perturbation and tolerances (|a - n| <= atol + rtol * |n|).
         raise_exception: raise :class:`GradcheckError` on mismatch (else return False).
         nondet_tol: the backward Jacobian is computed twice; the two must agree within this
@@ -283,7 +238,7 @@ def gradcheck(
     if fast_mode:
         for forward in (False, True):
             if (check_forward_ad if forward else check_backward_ad) and (
-                msg := _fast_check(fn, inputs, idx, eps, atol, rtol, forward, seed=0)
+                msg := fast_mode_failure(fn, inputs, idx, eps, atol, rtol, forward, seed=0)
             ):
                 return _fail(msg, raise_exception)
     else:
@@ -313,8 +268,8 @@ def gradcheck(
                         return _fail(msg, raise_exception)
     if check_backward_ad:
         for check, on in (
-            (_check_undefined_grad, check_undefined_grad),
-            (_check_grad_dtypes, check_grad_dtypes),
+            (undefined_grad_failure, check_undefined_grad),
+            (grad_dtypes_failure, check_grad_dtypes),
             (batched_grad_failure, check_batched_grad),
         ):
             if on and (msg := check(fn, inputs, idx)):
@@ -349,7 +304,8 @@ def gradgradcheck(
     PyTorch's ``torch.autograd.gradgradcheck`` arguments: ``check_rev_over_rev`` checks the
     backward of the backward, ``check_fwd_over_rev`` its forward mode;
     ``gen_non_contig_grad_outputs`` makes the random output gradients non-contiguous views;
-    the rest are passed to :func:`gradcheck`. ``seed`` draws the random output gradients.
+    the rest are passed to :func:`gradcheck`. ``seed`` draws the random output gradients
+    (complex ones, with random real and imaginary parts, for complex outputs).
     """
     from . import grad as autograd_grad
     from .functional import _leaf
@@ -362,16 +318,18 @@ def gradgradcheck(
         )
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     idx = _check_inputs(inputs, "gradgradcheck")
-    outs = _outputs(fn, inputs)
+    outs = output_tuple(fn, inputs)
     rng = np.random.default_rng(seed)
     if grad_outputs is None:
 
-        def draw(shape: tuple) -> np.ndarray:
+        def draw(shape: tuple, complex_: bool) -> np.ndarray:
             if not gen_non_contig_grad_outputs or not shape:
-                return rng.standard_normal(shape)
-            return rng.standard_normal(shape + (2,))[..., 0]  # a strided view
+                return draw_normal(rng, shape, complex_)
+            return draw_normal(rng, shape + (2,), complex_)[..., 0]  # a strided view
 
-        grad_outputs = tuple(Tensor._make(draw(o.shape), True, None, 0) for o in outs)
+        grad_outputs = tuple(
+            Tensor._make(draw(o.shape, o.is_complex()), True, None, 0) for o in outs
+        )
     else:
         grad_outputs = (
             tuple(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else (grad_outputs,)
@@ -383,7 +341,7 @@ def gradgradcheck(
         for i in idx:  # under check_fwd_over_rev an input is a forward-mode dual: a leaf
             xs[i] = _leaf(xs[i])  # that keeps its tangent (the input itself otherwise)
         with grad_mode.enable_grad():  # finite differences run under no_grad
-            os = _outputs(fn, xs)
+            os = output_tuple(fn, xs)
             gs = autograd_grad(
                 list(os), [xs[i] for i in idx], list(vs), create_graph=True, allow_unused=True
             )
@@ -411,6 +369,9 @@ def check_vjp_jvp(
 ) -> bool:
     """The inner-product test: <J v, u> == <v, Jᵀ u> for random v (tangent) and u (cotangent).
 
+    For complex tensors the inner product is the real one, Re(sum(conj(a) b)), under which
+    a vjp in PyTorch's convention is the adjoint of the jvp.
+
     Forward mode (jvp) and reverse mode (vjp) must agree; returns True or raises
     :class:`GradcheckError` with both numbers.
     """
@@ -418,17 +379,25 @@ def check_vjp_jvp(
 
     rng = np.random.default_rng(seed)
     inputs = tuple(inputs)
-    tangents = tuple(Tensor._new(rng.standard_normal(x.shape), dtype=x.dtype) for x in inputs)
+    tangents = tuple(
+        Tensor._new(draw_normal(rng, x.shape, x.is_complex()), dtype=x.dtype) for x in inputs
+    )
     out, tout = jvp(fn, inputs, tangents)
     outs = out if isinstance(out, tuple) else (out,)
     touts = tout if isinstance(tout, tuple) else (tout,)
-    us = tuple(Tensor._new(rng.standard_normal(o.shape), dtype=o.dtype) for o in outs)
+    us = tuple(Tensor._new(draw_normal(rng, o.shape, o.is_complex()), dtype=o.dtype) for o in outs)
     _, vjp_fn = vjp(fn, *inputs)
     grads = vjp_fn(us if len(us) > 1 else us[0])
-    lhs = sum(float((np.asarray(t._data) * np.asarray(u._data)).sum()) for t, u in zip(touts, us))
-    rhs = sum(
-        float((np.asarray(g._data) * np.asarray(v._data)).sum()) for g, v in zip(grads, tangents)
-    )
+    lhs = sum(_inner(t, u) for t, u in zip(touts, us))
+    rhs = sum(_inner(g, v) for g, v in zip(grads, tangents))
     if not np.isclose(lhs, rhs, rtol=rtol, atol=atol):
         raise GradcheckError(f"jvp/vjp mismatch: <J v, u> = {lhs!r} but <v, J^T u> = {rhs!r}")
     return True
+
+
+def _inner(a: Tensor, b: Tensor) -> float:
+    """The real inner product of two tensors (Re(sum(conj(a) b)) if either is complex)."""
+    x, y = np.asarray(a._data), np.asarray(b._data)
+    if x.dtype.kind == "c" or y.dtype.kind == "c":
+        return float(np.real(np.vdot(x, y)))
+    return float((x * y).sum())

@@ -4,11 +4,14 @@
     X = A^-1 B        dX = A^-1 (dB - dA X)        grad_B = A^-T G, grad_A = -grad_B X^T
     d = det A         dd = d tr(A^-1 dA)           grad_A = g d A^-T
     (s, l) = slogdet  dl = tr(A^-1 dA)             grad_A = g_l A^-T
+    complex slogdet   dl = Re t, ds = i s Im t     grad_A = conj(w) A^-H  (t = tr(A^-1 dA),
+                                                   w = g_l + i Im(conj(g_s) s))
 
 Backward rules are written with differentiable ops, so second derivatives work. ``inv``,
 ``solve``, ``det``, ``matrix_power`` and ``cross`` take complex matrices too: they are
 holomorphic, so these rules (listed in ``ops/complex_support.py``) become PyTorch's conjugate
-convention in the engine; ``slogdet`` (not holomorphic) refuses complex input.
+convention in the engine; complex ``slogdet`` (not holomorphic: log|det| is real) has its
+own rule, :class:`ComplexSlogDet`, written in PyTorch's convention.
 """
 
 from __future__ import annotations
@@ -156,9 +159,51 @@ class SlogDetResult(NamedTuple):
     logabsdet: Tensor
 
 
+class ComplexSlogDet(Function):
+    """(sign, log|det A|) of complex matrices: ``sign = det / |det|`` is complex and, unlike
+    the real sign, differentiable; ``log|det|`` is real. With ``tau = tr(A^-1 dA)``:
+    ``d log|det| = Re tau`` and ``d sign = i sign Im tau``. For a real loss,
+    ``dL = Re(w tau)`` with ``w = g_logabs + i Im(conj(g_sign) sign)``, so the gradient in
+    PyTorch's convention is ``conj(w) A^-H`` (``complex_grad = True``: no engine conjugation).
+    """
+
+    raw = True
+    complex_grad = True
+    node_name = "LinalgSlogdetBackward"
+
+    @staticmethod
+    def forward(ctx, a):
+        sign, logabs = get_array_module(a).linalg.slogdet(a)
+        sign = np.asarray(sign, dtype=a.dtype)
+        logabs = np.asarray(logabs, dtype=a.real.dtype)
+        ctx.save_for_backward(a, sign)
+        return sign, logabs
+
+    @staticmethod
+    def backward(ctx, gsign, glog):
+        a, sign = ctx.saved_tensors
+        w = glog
+        if gsign is not None:
+            turn = (gsign.conj() * sign).imag * 1j
+            w = turn if w is None else w + turn
+        if w is None:
+            return None
+        return w.conj().unsqueeze(-1).unsqueeze(-1) * mT(inv(a)).conj()
+
+    @staticmethod
+    def jvp(ctx, t):
+        (a,) = ctx.primals
+        xp = get_array_module(a)
+        tau = xp.trace(xp.linalg.solve(a, t), axis1=-2, axis2=-1)
+        return ctx.out[0] * (1j * tau.imag), tau.real
+
+
 def slogdet(A: Tensor) -> SlogDetResult:
-    """(sign, log|det A|) of each square matrix: stable where det itself would overflow."""
-    sign, logabs = SlogDet.apply(check_square(A, "linalg.slogdet"))
+    """(sign, log|det A|) of each square matrix: stable where det itself would overflow. A
+    complex ``A`` gives a complex sign and a real log|det| (both differentiable)."""
+    a = check_square(A, "linalg.slogdet", complex_ok=True)
+    fn = ComplexSlogDet if a._data.dtype.kind == "c" else SlogDet
+    sign, logabs = fn.apply(a)
     return SlogDetResult(sign, logabs)
 
 

@@ -46,7 +46,7 @@ def _i1_numpy(x: np.ndarray) -> np.ndarray:
         coef = coef * -(4.0 - (2 * k - 1) ** 2) / (k * 8.0 * z)
         series += coef
     with np.errstate(over="ignore"):
-        out[big] = np.exp(z) / np.sqrt(2 * np.pi * z) * series
+        out[big] = np.exp(z) / (np.sqrt(2 * np.pi) * np.sqrt(z)) * series  # 2 pi z overflows
     out[np.isinf(ax)] = np.nan
     return np.copysign(out, x)
 

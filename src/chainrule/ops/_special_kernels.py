@@ -67,7 +67,12 @@ def lgamma(x: Any) -> Any:
     sp = _special(x)
     if sp is not None:
         xp = get_array_module(x)
-        return _back(xp.where(x == -xp.inf, xp.inf, sp.gammaln(x)), x)  # +inf, as PyTorch
+        y = xp.where(x == -xp.inf, xp.inf, sp.gammaln(x))  # +inf, as PyTorch
+        tiny = xp.abs(x) < 1e-300
+        if tiny.any():  # SciPy's Gamma(x) ~ 1/x overflows below 5.6e-309 (lgamma is finite)
+            with np.errstate(divide="ignore"):  # lgamma(+-0) = -log 0 = inf
+                y = xp.where(tiny, -xp.log(xp.abs(x)), y)  # the error, Euler's x, is < 1e-300
+        return _back(y, x)
     return _back(_lgamma_vec(np.asarray(x, dtype=np.float64)), x)
 
 

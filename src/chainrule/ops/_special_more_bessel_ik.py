@@ -49,7 +49,7 @@ def _i_asymptotic_scaled(n: int, z: np.ndarray) -> np.ndarray:
     for k in range(1, 40):
         coef = coef * -(mu - (2 * k - 1) ** 2) / (k * 8.0 * z)
         total += coef
-    return total / np.sqrt(2 * math.pi * z)
+    return total / (math.sqrt(2 * math.pi) * np.sqrt(z))  # 2 pi z overflows for z > 2.8e307
 
 
 def _i_trapezoid_scaled(n: int, z: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import no_integer_kernel
 from .pooling import _one, _to_2d, avg_pool2d, max_pool2d
-from .shape import stack
+from .shape import cat, stack
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]
 
@@ -31,6 +31,20 @@ def _avg_matrix(size: int, n: int, dtype, xp_) -> Any:
     for i, (s, e) in enumerate(_bins(size, n)):
         a[i, s:e] = 1.0 / (e - s)
     return Tensor._make(xp_.asarray(a.astype(dtype)), False, None, 0)
+
+
+def _bin_means(x: Tensor, axis: int, n: int) -> Tensor:
+    """The means of ``x`` over PyTorch's ``n`` adaptive bins along ``axis``, one slice each.
+
+    The averaging-matrix product is faster but multiplies every element by every bin's
+    weight, so one inf or NaN input makes 0 * inf = NaN in bins that do not hold it; this
+    form is used when the input is not all finite."""
+    axis %= x.ndim
+    parts = []
+    for s, e in _bins(x.shape[axis], n):
+        index = (slice(None),) * axis + (slice(s, e),)
+        parts.append(x[index].mean(axis, keepdim=True))
+    return cat(parts, axis)
 
 
 def _adaptive_size(op: str, input: Tensor, output_size: Any) -> tuple:
@@ -76,6 +90,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     if h % oh == 0 and w % ow == 0:
         return avg_pool2d(input, (h // oh, w // ow))
     xp_ = get_array_module(input._data)
+    if not bool(xp_.isfinite(input._data).all()):  # see _bin_means; one pass, uneven bins only
+        return _bin_means(_bin_means(input, -2, oh), -1, ow)
     ah = _avg_matrix(h, oh, input.dtype, xp_)
     aw = _avg_matrix(w, ow, input.dtype, xp_)
     return ah.matmul(input).matmul(aw.transpose(0, 1))

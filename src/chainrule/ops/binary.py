@@ -18,6 +18,7 @@ from ..backend import get_array_module
 from ..threads import elementwise
 from ._util import DtypeError, ShapeError, as_tensor, broadcast_error, promote
 from .binding import numpy_keywords, tensor_method
+from .complex_binary import ComplexLogAddExp
 from .elementwise import BinaryElementwise
 from .rounded_division import _rounded_div, floor_divide
 from .unary import cast, log, reciprocal, sigmoid
@@ -127,12 +128,14 @@ class Div(BinaryElementwise):
 
     @staticmethod
     def chain_b(ctx, g, a, b, y):
-        return (g * a) / (b * b) * -1.0
+        # -g a / b^2 as (g (a / b)) / b, in as many passes: b * b underflows to 0 for a tiny
+        # b (|b| < 1e-162), which made 0 / (b * b) NaN where PyTorch's gradient is 0
+        return (g * (a / b)) / b * -1.0
 
 
 class Pow(BinaryElementwise):
-    """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log a (0 where a <= 0; for
-    complex a, 0 where a == 0)."""
+    """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log a (0 where a == 0 and
+    b >= 0, NaN for a negative a, as PyTorch; for complex a, 0 where a == 0)."""
 
     saves_a = "ab"
     saves_b = "aby"
@@ -157,14 +160,24 @@ class Pow(BinaryElementwise):
     @staticmethod
     def derivative_b(ctx, a, b, y):
         a = as_tensor(a, y)
-        # real a: log a exists for a > 0 only; complex a: everywhere but 0 (principal log)
         d = a._data
-        safe = Tensor._make(d != 0 if d.dtype.kind == "c" else d > 0, False, None, 0)
-        return y * log(where(safe, a, 1.0))
+        if d.dtype.kind == "c":  # complex a: the principal log, everywhere but 0
+            safe = Tensor._make(d != 0, False, None, 0)
+            return y * log(where(safe, a, 1.0))
+        # real a: PyTorch's a^b log a, 0 only where a == 0 and b >= 0 (the limit from a > 0);
+        # a negative base has no real derivative in b (NaN, not a silent 0), 0^-1 gives inf
+        bd = b._data if isinstance(b, Tensor) else np.asarray(b)
+        with np.errstate(invalid="ignore"):  # a NaN b compares False
+            zero = (d == 0) & (bd >= 0)
+        if not zero.any():
+            return y * log(a)
+        z = Tensor._make(zero, False, None, 0)
+        return where(z, 0.0, y * log(where(z, 1.0, a)))
 
 
 class Maximum(BinaryElementwise):
-    """Elementwise max; on ties the gradient is split evenly (as PyTorch)."""
+    """Elementwise max; on ties the gradient is split evenly and at a NaN both inputs take it
+    (as PyTorch)."""
 
     @staticmethod
     def f(a, b):
@@ -172,15 +185,16 @@ class Maximum(BinaryElementwise):
 
     @staticmethod
     def derivative_a(ctx, a, b, y):
-        return _tie_weights(a, b, first_wins=lambda u, v: u > v)
+        return _tie_weights(a, b, first_loses=lambda u, v: u < v)
 
     @staticmethod
     def derivative_b(ctx, a, b, y):
-        return _tie_weights(b, a, first_wins=lambda u, v: u > v)
+        return _tie_weights(b, a, first_loses=lambda u, v: u < v)
 
 
 class Minimum(BinaryElementwise):
-    """Elementwise min; on ties the gradient is split evenly (as PyTorch)."""
+    """Elementwise min; on ties the gradient is split evenly and at a NaN both inputs take it
+    (as PyTorch)."""
 
     @staticmethod
     def f(a, b):
@@ -188,11 +202,11 @@ class Minimum(BinaryElementwise):
 
     @staticmethod
     def derivative_a(ctx, a, b, y):
-        return _tie_weights(a, b, first_wins=lambda u, v: u < v)
+        return _tie_weights(a, b, first_loses=lambda u, v: u > v)
 
     @staticmethod
     def derivative_b(ctx, a, b, y):
-        return _tie_weights(b, a, first_wins=lambda u, v: u < v)
+        return _tie_weights(b, a, first_loses=lambda u, v: u > v)
 
 
 class LogAddExp(BinaryElementwise):
@@ -216,12 +230,14 @@ class LogAddExp(BinaryElementwise):
         return sigmoid(b - a)
 
 
-def _tie_weights(mine: Any, other: Any, first_wins: Any) -> Tensor:
-    """1 where ``mine`` is chosen, 0.5 on ties, else 0: a constant derivative."""
+def _tie_weights(mine: Any, other: Any, first_loses: Any) -> Tensor:
+    """0 where ``mine`` loses, 0.5 on ties, else 1 (also where either is NaN: the NaN result
+    came from both): a constant derivative."""
     dtype = (mine if isinstance(mine, Tensor) else other).dtype
     u = mine._data if isinstance(mine, Tensor) else mine
     v = other._data if isinstance(other, Tensor) else other
-    w = first_wins(u, v).astype(dtype) + (u == v).astype(dtype) * 0.5
+    w = (~first_loses(u, v)).astype(dtype)
+    w -= (u == v).astype(dtype) * 0.5
     return Tensor._make(w, False, None, 0)
 
 
@@ -423,11 +439,21 @@ def logaddexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
         if not isinstance(v, Tensor):
             raise TypeError(f"logaddexp(): argument '{arg}' must be Tensor, not {type(v).__name__}")
         if v._data.dtype.kind != "f":
+            if v._data.dtype.kind == "c":  # log(e^a + e^b) of complex numbers: its own kernel
+                return _call(ComplexLogAddExp, "logaddexp", input, other)
             raise NotImplementedError(
                 f"logaddexp: not implemented for {v.dtype} (PyTorch "
-                "computes it for floating tensors only); use .float()"
+                "computes it for floating and complex tensors only); use .float()"
             )
     return _call(LogAddExp, "logaddexp", input, other)
+
+
+def _same_complex_dtype(start: Tensor, end: Any, weight: Any) -> None:
+    """A complex ``lerp``: ``end`` and a tensor ``weight`` have ``start``'s dtype (PyTorch's
+    RuntimeError; a Python number weight is fine)."""
+    for arg, v in (("end", end), ("weight", weight)):
+        if isinstance(v, Tensor) and v.dtype != start.dtype:
+            raise RuntimeError(f"lerp: expected dtype {start.dtype} for `{arg}` but got {v.dtype}")
 
 
 def _real_pair(op: str, a: Any, b: Any) -> tuple:
@@ -441,10 +467,15 @@ def _real_pair(op: str, a: Any, b: Any) -> tuple:
 
 @tensor_method(inplace=True)
 def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's name
-    """start + weight * (end - start), composed (differentiable in all three)."""
+    """start + weight * (end - start) for |weight| < 0.5, else end - (end - start) * (1 -
+    weight), composed (differentiable in all three). The second form, PyTorch's, is exact at
+    weight = 1 (lerp(1e308, -2.0, 1.0) is -2.0, not 0.0) and keeps an infinite start from
+    turning an infinite result into NaN."""
     start = as_tensor(input)
     if start._data.dtype.kind != "f":
-        raise DtypeError(f"lerp: expects a floating tensor, got {start.dtype}")
+        if start._data.dtype.kind != "c":
+            raise DtypeError(f"lerp: expects a floating or complex tensor, got {start.dtype}")
+        _same_complex_dtype(start, end, weight)  # the composition is holomorphic in each
     shapes = [tuple(getattr(t, "shape", ())) for t in (start, end, weight)]
     try:
         np.broadcast_shapes(*shapes)
@@ -453,4 +484,10 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
             f"lerp: input {shapes[0]}, end {shapes[1]} and weight {shapes[2]} "
             "cannot be broadcast together"
         ) from None
-    return start + weight * (end - start)
+    diff = end - start
+    if isinstance(weight, Tensor):
+        near_start = Tensor._make(np.abs(weight._data) < 0.5, False, None, 0)
+        return where(near_start, start + weight * diff, end - diff * (1 - weight))
+    if abs(weight) < 0.5:
+        return start + weight * diff
+    return end - diff * (1 - weight)

@@ -34,10 +34,12 @@ class Clamp(UnaryElementwise):
     def f(x, lo, hi):
         xp = get_array_module(x)
         y = x
+        # bound first: NumPy returns its second operand on a tie, so clamp(-0.0, min=0.0)
+        # keeps -0.0 as PyTorch does (x is replaced only where it is beyond a bound)
         if lo is not None:
-            y = xp.maximum(y, lo)
+            y = xp.maximum(lo, y)
         if hi is not None:
-            y = xp.minimum(y, hi)
+            y = xp.minimum(hi, y)
         return y.astype(x.dtype, copy=False) if y is not x else x.copy()
 
     @staticmethod
@@ -88,8 +90,8 @@ class ClampTensor(Function):
     @staticmethod
     def forward(ctx, x, lo, hi):
         xp = get_array_module(x)
-        y = x if lo is None else xp.maximum(x, lo)
-        y = y if hi is None else xp.minimum(y, hi)
+        y = x if lo is None else xp.maximum(lo, x)  # x kept on a tie, as Clamp.f
+        y = y if hi is None else xp.minimum(hi, y)
         ctx.save_for_backward(x, lo, hi)
         return y
 

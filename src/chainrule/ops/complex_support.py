@@ -15,18 +15,22 @@ kernel cannot take complex numbers have a complex twin that the public function 
 a dtype branch it already had (``ComplexSigmoid`` in ``ops/complex_elementwise.py``). Real
 norms and variances of complex tensors are composed from real ops (``ops/complex_norms.py``,
 ``var``), so they need no entry here. Each entry is tested against PyTorch in
-``tests/autograd/test_complex_autograd.py`` and ``test_complex_autograd_more.py``.
+``tests/autograd/test_complex_autograd.py``, ``test_complex_autograd_more.py`` and
+``test_complex_autograd_wave3.py`` (the fused layers: linear, convolution, fold).
 """
 
 from __future__ import annotations
 
 from ..autograd.view_replay import AsStrided, CopySlices, GatherFlat, ScatterFlat, ZeroFlat
 from ..linalg.solve import Cross, Det, Inv, Solve
+from .affine import LinearFn
 from .binary import Add, Div, Mul, Pow, Sub, Where
 from .cast import Cast, Clone
+from .conv import Conv2dFn, ConvTranspose2dFn, ConvWeightFn
 from .cumulative import Cumprod, Cumsum
+from .fold import FoldFn
 from .fused_grads import TanhGrad
-from .gather_scatter import Gather, ScatterAdd
+from .gather_scatter import Gather, Scatter, ScatterAdd
 from .indexing import GetItem, IndexAdd, IndexPut
 from .joining import Cat, Split
 from .layout import Contiguous
@@ -35,7 +39,7 @@ from .padding import Pad
 from .rearranging import Flip, Roll
 from .reduction import Prod, Sum
 from .special import Sinc
-from .structural import Diagonal, Unfold
+from .structural import Diagonal, DiagonalScatter, FoldWindows, Unfold
 from .trig import Acos, Asin, Asinh, Atan, Atanh, Cos, Cosh, Sin, Sinh, Tan
 from .unary import Exp, Exp2, Expm1, Log, Log1p, Neg, Reciprocal, Sqrt, Tanh
 from .views import BroadcastTo, Permute, Reshape, SumTo
@@ -46,11 +50,13 @@ HOLOMORPHIC = (Add, Sub, Neg, Mul, Div, Pow, Reciprocal, Exp, Log, Sqrt, Sin, Co
 HOLOMORPHIC += (Tan, Tanh, Log1p, Expm1, Asin, Acos, Atan, Asinh, Atanh)
 HOLOMORPHIC += (MatMul, Einsum, Prod, Cumprod, Exp2, Sinc, Inv, Solve, Det, Cross)
 HOLOMORPHIC += (TanhGrad,)  # g (1 - y^2): tanh's backward, recorded under create_graph
+HOLOMORPHIC += (LinearFn,)  # x Wᵀ + b: complex bilinear in (x, W), so its rules are g W, gᵀ x
+HOLOMORPHIC += (Conv2dFn, ConvTranspose2dFn, ConvWeightFn)  # bilinear: each the others' rule
 
 REAL_LINEAR = (Sum, SumTo, BroadcastTo, Reshape, Permute, GetItem, Cat, Split, Flip, Roll)
 REAL_LINEAR += (Clone, Contiguous, Cast, Where, Cumsum, Diagonal, Unfold, Pad)
 REAL_LINEAR += (Gather, ScatterAdd, IndexAdd, IndexPut, CopySlices, GatherFlat, ZeroFlat)
-REAL_LINEAR += (ScatterFlat, AsStrided)
+REAL_LINEAR += (ScatterFlat, AsStrided, Scatter, DiagonalScatter, FoldFn, FoldWindows)
 
 for _op in HOLOMORPHIC:
     _op.complex_grad = "holomorphic"

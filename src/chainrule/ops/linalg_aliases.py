@@ -30,6 +30,7 @@ from ..linalg.solve import slogdet as _slogdet
 from ._util import NAMED_ERRORS, lead_with
 from .binary import where
 from .binding import tensor_method
+from .complex_ops import angle
 from .linalg import matmul
 
 __all__ = [
@@ -83,9 +84,16 @@ def slogdet(input: Tensor) -> Any:  # noqa: A002
 
 @tensor_method
 def logdet(input: Tensor) -> Tensor:  # noqa: A002
-    """``log(det(input))``: NaN where the determinant is negative, -inf where it is 0."""
+    """``log(det(input))``: NaN where the determinant is negative, -inf where it is 0. For a
+    complex matrix, the complex log: ``log|det| + i angle(det)`` (-inf + NaN i where it is 0,
+    as in PyTorch)."""
     sign, logabs = _named("logdet", _slogdet, input)
     s = sign._data
+    if s.dtype.kind == "c":
+        out = logabs + angle(sign) * 1j
+        if not (s == 0).any():
+            return out
+        return where(Tensor._make(s != 0, False, None, 0), out, complex(-np.inf, np.nan))
     bad = np.where(s == 0, -np.inf, np.nan).astype(logabs._data.dtype)
     return where(Tensor._make(s > 0, False, None, 0), logabs, Tensor._make(bad, False, None, 0))
 

@@ -202,8 +202,17 @@ def frexp(input: Any) -> Frexp:  # noqa: A002 - PyTorch's name
     xp = get_array_module(x._data)
     _, e = xp.frexp(x._data)
     e = e.astype(np.int32, copy=False)
-    scale = xp.ldexp(xp.ones_like(x._data), -e)
-    return Frexp(mul(x, constant(scale)), constant(e))
+    one = xp.ones_like(x._data)
+    if x._data.dtype.kind == "f" and (e < xp.finfo(x._data.dtype).minexp).any():
+        # a subnormal input: 2 ** -e overflows (2 ** 1073 for 5e-324), so the exact scaling
+        # goes in two powers of two; the gradient, their product, is then inf as PyTorch's
+        first = -e // 2
+        with np.errstate(over="ignore"):
+            mantissa = mul(
+                mul(x, constant(xp.ldexp(one, first))), constant(xp.ldexp(one, -e - first))
+            )
+        return Frexp(mantissa, constant(e))
+    return Frexp(mul(x, constant(xp.ldexp(one, -e))), constant(e))
 
 
 class Ldexp(BinaryElementwise):

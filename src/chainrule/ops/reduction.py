@@ -168,6 +168,16 @@ def prod(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return Prod.apply(x, axis, keepdim)
 
 
+def _extreme_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Where ``x`` attains its reduced extreme ``y``. A NaN propagates to ``y``, and the
+    NaNs that produced it take the gradient (as torch.max() does), instead of a 0/0 that
+    would make the whole slice's gradient NaN; the NaN test runs on the small ``y`` first."""
+    mask = x == y
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        mask |= np.isnan(x) & np.isnan(y)
+    return mask
+
+
 class Amax(Function):
     """max over dims; the gradient is shared evenly among tied maxima (as torch.amax)."""
 
@@ -192,7 +202,7 @@ class Amax(Function):
     @staticmethod
     def backward(ctx, grad):
         x, yk = ctx.saved_tensors
-        mask = x._data == yk._data
+        mask = _extreme_mask(x._data, yk._data)
         w = mask / mask.sum(axis=ctx.axes, keepdims=True)
         g = reshape(grad, yk.shape)
         return g * Tensor._make(w.astype(grad.dtype), False, None, 0), None, None
@@ -200,7 +210,7 @@ class Amax(Function):
     @staticmethod
     def jvp(ctx, t, *_):
         x, yk = ctx.saved_arrays
-        mask = x == yk
+        mask = _extreme_mask(x, yk)
         w = mask / mask.sum(axis=ctx.axes, keepdims=True)
         return (t * w).sum(axis=ctx.axes, keepdims=ctx.keepdim)
 

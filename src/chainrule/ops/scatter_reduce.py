@@ -66,7 +66,8 @@ def _value(x: Any, d: int, idx: Any, src: Any, reduce: str, include_self: bool) 
     out = x.copy()
     if not include_self:
         out[written] = _identity(reduce, x.dtype)
-    _UFUNCS[reduce].at(out, full, part)
+    with np.errstate(all="ignore"):  # inf * 0, overflow: silent as in PyTorch
+        _UFUNCS[reduce].at(out, full, part)
     if include_self:
         count += 1
     if reduce == "mean":
@@ -212,11 +213,15 @@ def scatter_reduce(
     ties = (x._data == r).astype(np.int64)
     np.add.at(ties, _full_index(idx._data, d), tie_src)
     zero = constant(np.zeros((), r.dtype))
-    dev_self = where(constant(tie_self), x - rc, zero)
+    # the deviations are taken from a finite base: at an infinite result the ties are that
+    # infinity and inf - inf would be NaN; there the base is 0 and the mean of the tied
+    # values (all the same infinity) is the result itself
+    base = constant(np.where(np.isinf(r), 0, r).astype(r.dtype, copy=False))
+    dev_self = where(constant(tie_self), x - base, zero)
     s_part = s[tuple(slice(0, n) for n in idx.shape)]
-    dev_src = where(constant(tie_src), s_part - gather(rc, d, idx), zero)
+    dev_src = where(constant(tie_src), s_part - gather(base, d, idx), zero)
     spread = ScatterAdd.apply(dev_self, d, idx, dev_src)
-    return rc + spread / constant(np.maximum(ties, 1).astype(r.dtype))
+    return base + spread / constant(np.maximum(ties, 1).astype(r.dtype))
 
 
 def _prod(x: Tensor, d: int, idx: Tensor, s: Tensor, r: Any, include_self: bool) -> Tensor:

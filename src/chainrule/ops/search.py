@@ -203,6 +203,17 @@ def multinomial(
     return Tensor._new(out)
 
 
+def _descending_order(xp: Any, a: Any, axis: int) -> Any:
+    """The stable descending order of ``a`` along ``axis``, NaN first: PyTorch takes NaN as
+    the largest value, NumPy's argsort puts it last whatever the keys' sign. The NaN check
+    is one pass next to the sort; only with a NaN are the orders partitioned (stably)."""
+    order = xp.argsort(-a, axis=axis, kind="stable")
+    if a.dtype.kind == "f" and xp.isnan(a).any():
+        nan_in_order = xp.isnan(xp.take_along_axis(a, order, axis))
+        order = xp.take_along_axis(order, xp.argsort(~nan_in_order, axis=axis, kind="stable"), axis)
+    return order
+
+
 @tensor_method
 def sort(x: Tensor, dim: int = -1, descending: bool = False) -> ValuesIndices:
     """(values, indices) sorted along ``dim`` (stable); values are differentiable (a gather)."""
@@ -210,7 +221,10 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False) -> ValuesIndices:
     if x.ndim == 0:  # a 0-d tensor is its own sort (PyTorch)
         return ValuesIndices(x.clone(), Tensor._make(np.zeros((), np.int64), False, None, 0))
     xp = get_array_module(x._data)
-    idx = xp.argsort(-x._data if descending else x._data, axis=dim, kind="stable")
+    if descending:
+        idx = _descending_order(xp, x._data, dim)
+    else:
+        idx = xp.argsort(x._data, axis=dim, kind="stable")
     return ValuesIndices(
         gather(x, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)
     )
@@ -234,7 +248,10 @@ def topk(
     if x.ndim == 0:  # PyTorch returns the element itself for k = 0 or 1
         return sort(x)
     xp = get_array_module(x._data)
-    idx = xp.argsort(-x._data if largest else x._data, axis=dim, kind="stable")
+    if largest:
+        idx = _descending_order(xp, x._data, dim)
+    else:
+        idx = xp.argsort(x._data, axis=dim, kind="stable")
     idx = xp.take(idx, xp.arange(k), axis=dim)
     return ValuesIndices(
         gather(x, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)

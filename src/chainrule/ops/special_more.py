@@ -240,6 +240,10 @@ class Xlog1py(BinaryElementwise):
     def derivative_b(ctx, a, b, y):
         return a / (b + 1.0)
 
+    @staticmethod
+    def chain_b(ctx, g, a, b, y):  # (g x) / (1 + y): x / (1 + y) alone may overflow
+        return (g * a) / (b + 1.0)
+
 
 def _no_first_derivative(op: str) -> Callable:
     def chain_a(ctx, g, a, b, y):

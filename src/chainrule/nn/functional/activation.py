@@ -230,8 +230,9 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def softsign(input: Tensor) -> Tensor:
-    """x / (1 + |x|) (an integer input gives the default float dtype, as in PyTorch)."""
-    if not (isinstance(input, Tensor) and input.dtype.kind in "iu"):
+    """x / (1 + |x|) (an integer input gives the default float dtype, as in PyTorch; a
+    complex one is divided by the real 1 + |z|, as in PyTorch)."""
+    if not (isinstance(input, Tensor) and input.dtype.kind in "iuc"):
         _check(input, "softsign")
     return input / (abs(input) + 1.0)
 

@@ -191,7 +191,9 @@ def huber_loss(
     input, target = _pair(input, target, "huber_loss", "warn")
     d = input - target
     ad = abs(d)
-    loss = where(ad._data < delta, d * d * 0.5, (ad - 0.5 * delta) * delta)
+    near = ad._data < delta
+    dq = where(near, d, 0.0)  # an infinite d in the unused square would give 0 * inf = NaN
+    loss = where(near, dq * dq * 0.5, (ad - 0.5 * delta) * delta)
     if weight is not None:
         if not isinstance(weight, Tensor) or weight.shape != input.shape:
             raise ValueError(
@@ -223,7 +225,9 @@ def smooth_l1_loss(
     ad = abs(d)
     if beta == 0:
         return _reduce(ad, reduction)
-    loss = where(ad._data < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
+    near = ad._data < beta
+    dq = where(near, d, 0.0)  # an infinite d in the unused square would give 0 * inf = NaN
+    loss = where(near, dq * dq * (0.5 / beta), ad - 0.5 * beta)
     return _reduce(loss, reduction)
 
 
@@ -258,9 +262,11 @@ def kl_div(
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        pos = target._data > 0
-        safe = where(pos, target, 1.0)
-        loss = where(pos, target * log(safe), 0.0) - target * input
+        # target log target, 0 at target = 0 (PyTorch's xlogy); a negative target gives
+        # log < 0 = NaN as in PyTorch, not a silent 0
+        zero = target._data == 0
+        safe = where(zero, 1.0, target)
+        loss = where(zero, 0.0, target * log(safe)) - target * input
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction)

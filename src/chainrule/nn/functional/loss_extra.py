@@ -22,6 +22,7 @@ from ...backend import get_array_module
 from ...dtypes import get_default_dtype
 from ...ops._util import DtypeError, ShapeError, check_broadcast, constant
 from ...ops.binary import where
+from ...ops.clamping import clamp_min
 from ...ops.unary import log, relu, softplus
 from .distance import pairwise_distance
 from .loss import _check_reduction, _legacy_reduction, _pair, _reduce
@@ -97,7 +98,8 @@ def gaussian_nll_loss(
     # straight-through clamp: var + (max(var, eps) - var), the shift a constant (no_grad)
     vd = var._data
     xp = get_array_module(vd)
-    var = var + constant(xp.maximum(vd, eps).astype(vd.dtype) - vd)
+    # (0 where var >= eps: max(var, eps) - var would be inf - inf = NaN at an infinite var)
+    var = var + constant(xp.where(vd < eps, eps - vd, 0).astype(vd.dtype))
     d = input - target
     loss = (log(var) + d * d / var) * 0.5
     if full:
@@ -221,7 +223,8 @@ def hinge_embedding_loss(
             raise DtypeError(f"{op}: reduction='mean' needs a floating input, got {input.dtype}")
         margin, zero = int(margin), 0
     t = target._data
-    loss = where(t != 1, relu(margin - input), zero) + where(t != -1, input, zero)
+    # clamp, not relu: at the kink margin - x = 0 the gradient passes, as PyTorch's clamp_min
+    loss = where(t != 1, clamp_min(margin - input, 0), zero) + where(t != -1, input, zero)
     return _reduce(loss, reduction)
 
 
@@ -277,7 +280,10 @@ def multilabel_margin_loss(
     # pair[n, j, i] = max(0, 1 - x_j + x_i), weighted by counts[n, j] · others[n, i]
     pair = relu(x.reshape((n, 1, c)) - x.reshape((n, c, 1)) + 1.0)
     mask = counts[:, :, None] * others[:, None, :]
-    loss = (pair * constant(mask)).sum((1, 2)) / c
+    # selected, not multiplied by a 0 weight: an inf or NaN in a pair that does not count
+    # (as x_j - x_j + 1 with x_j = inf) would make 0 * inf = NaN of the whole sample
+    used = constant(mask != 0)
+    loss = where(used, pair * constant(mask), 0.0).sum((1, 2)) / c
     if input.ndim <= 1:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
