@@ -38,7 +38,6 @@ from .backend import Device, get_array_module
 from .creation import (
     arange,
     as_tensor,
-    bernoulli,
     empty,
     empty_like,
     eye,
@@ -47,20 +46,23 @@ from .creation import (
     full,
     full_like,
     linspace,
-    normal,
     ones,
     ones_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .creation_more import *  # noqa: F401,F403 - logspace, window functions, ...
+from .creation_random import (
+    bernoulli,
+    normal,
     rand,
     rand_like,
     randint,
     randn,
     randn_like,
     randperm,
-    tensor,
-    zeros,
-    zeros_like,
 )
-from .creation_more import *  # noqa: F401,F403 - logspace, window functions, ...
 from .determinism import (
     are_deterministic_algorithms_enabled,
     is_deterministic_algorithms_warn_only_enabled,

@@ -1,4 +1,5 @@
-"""Creating tensors: from data, filled, ranges, and random draws."""
+"""Creating tensors: from data, filled, ranges, and `Tensor.new_*` (random draws are in
+``creation_random.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from . import dtypes as _dt
 from .autograd.shared_memory import mark_shared
 from .autograd.tensor import Tensor
 from .backend import get_array_module, to_device
-from .random import Generator, gen
 from .scalar_range import fit_scalar
 
 
@@ -192,14 +192,15 @@ def full(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    if dtype is None:
-        dtype = (
-            _dt.bool_
-            if isinstance(fill_value, bool)
-            else _dt.int64
-            if isinstance(fill_value, int)
-            else _dt.get_default_dtype()
-        )
+    if dtype is None:  # the fill value's kind decides, as in PyTorch
+        if isinstance(fill_value, (bool, np.bool_)):
+            dtype = _dt.bool_
+        elif isinstance(fill_value, (int, np.integer)):
+            dtype = _dt.int64
+        elif isinstance(fill_value, (complex, np.complexfloating)):
+            dtype = _dt.get_default_complex_dtype()
+        else:
+            dtype = _dt.get_default_dtype()
     fill_value = fit_scalar("full", fill_value, _dt.as_dtype(dtype))
     return _finish(np.full(_shape((size,), "full"), fill_value), dtype, device, requires_grad)
 
@@ -313,111 +314,6 @@ def eye(
         if v is not None and (not isinstance(v, (int, np.integer)) or v < 0):
             raise RuntimeError(f"eye(): {name} must be an int greater or equal to 0, got {v!r}")
     return _finish(np.eye(n, m), dtype, device, requires_grad)
-
-
-def rand(
-    *sizes: Any,
-    size: Any = None,
-    generator: Generator | None = None,
-    dtype: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    """Uniform samples on [0, 1)."""
-    return _finish(gen(generator).random(_shape(sizes, "rand", size)), dtype, device, requires_grad)
-
-
-def randn(
-    *sizes: Any,
-    size: Any = None,
-    generator: Generator | None = None,
-    dtype: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    """Standard normal samples."""
-    return _finish(
-        gen(generator).standard_normal(_shape(sizes, "randn", size)), dtype, device, requires_grad
-    )
-
-
-def randint(
-    low: int,
-    high: int | None = None,
-    size: Sequence[int] = (),
-    *,
-    generator: Generator | None = None,
-    dtype: Any = None,
-    device: Any = None,
-) -> Tensor:
-    """Integers uniformly from [low, high) (``randint(high, size)`` also works)."""
-    if high is None:
-        low, high = 0, low
-    if isinstance(high, (tuple, list)):
-        low, high, size = 0, low, high
-    if int(low) >= int(high):
-        raise RuntimeError(
-            f"randint(): expects 'low' to be less than 'high', but got low={low} >= high={high}"
-        )
-    return _finish(
-        gen(generator).integers(low, high, size=_shape((size,), "randint")),
-        dtype,
-        device,
-        False,
-        default=_dt.int64,
-    )
-
-
-def randperm(
-    n: int, generator: Generator | None = None, dtype: Any = None, device: Any = None
-) -> Tensor:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(
-            f"randperm(): n must be a non-negative int, got {n!r} (trying to "
-            "create a tensor with negative dimension)"
-        )
-    return _finish(gen(generator).permutation(n), dtype, device, False, default=_dt.int64)
-
-
-def normal(
-    mean: Any = 0.0,
-    std: Any = 1.0,
-    size: Sequence[int] | None = None,
-    generator: Generator | None = None,
-    dtype: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    """Normal samples with the given mean and std (numbers or tensors, broadcast)."""
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
-    if not np.all(np.asarray(s) >= 0):  # also catches NaN
-        raise RuntimeError(
-            f"normal(): expects std >= 0.0, but found std "
-            f"{s if np.ndim(s) == 0 else np.asarray(s).min()}"
-        )
-    shape = (
-        _shape((size,), "normal")
-        if size is not None
-        else np.broadcast_shapes(np.shape(m), np.shape(s))
-    )
-    return _finish(gen(generator).normal(m, s, size=shape), dtype, device, requires_grad)
-
-
-def rand_like(x: Tensor, generator: Generator | None = None, dtype: Any = None) -> Tensor:
-    return _finish(gen(generator).random(x.shape), _like(x, dtype, "rand_like"), None, False)
-
-
-def randn_like(x: Tensor, generator: Generator | None = None, dtype: Any = None) -> Tensor:
-    dt = _like(x, dtype, "randn_like")
-    return _finish(gen(generator).standard_normal(x.shape), dt, None, False)
-
-
-def bernoulli(p: Any, generator: Generator | None = None) -> Tensor:
-    """0/1 samples with probability ``p`` (a tensor of probabilities)."""
-    pt = p._data if isinstance(p, Tensor) else np.asarray(p)
-    draws = gen(generator).random(pt.shape) < to_device(pt, "cpu")
-    return _finish(draws, pt.dtype if pt.dtype.kind == "f" else None, None, False)
 
 
 # ----------------------------------------------- Tensor.new_*: x's dtype and device by default

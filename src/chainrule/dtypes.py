@@ -53,6 +53,12 @@ def get_default_dtype() -> np.dtype:
     return _default_dtype
 
 
+def get_default_complex_dtype() -> np.dtype:
+    """The dtype new complex tensors get from Python complex numbers: complex128 when the
+    default dtype is float64, else complex64 (PyTorch's rule)."""
+    return complex128 if _default_dtype == float64 else complex64
+
+
 def set_default_dtype(dtype) -> None:
     """Set the dtype for new floating tensors (float32 or float64, like PyTorch)."""
     global _default_dtype
@@ -115,6 +121,7 @@ def scalar_result_dtype(tensor_dtype: np.dtype, scalar) -> np.dtype:
     if isinstance(scalar, (builtins.complex, np.complexfloating)):
         if tensor_dtype.kind == "c":
             return tensor_dtype
-        real = tensor_dtype if tensor_dtype.kind == "f" else _default_dtype
-        return np.dtype(np.complex128 if real == np.float64 else np.complex64)
+        if tensor_dtype.kind != "f":
+            return get_default_complex_dtype()
+        return np.dtype(np.complex128 if tensor_dtype == np.float64 else np.complex64)
     return tensor_dtype

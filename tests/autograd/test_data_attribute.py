@@ -63,7 +63,7 @@ def test_init_idioms_through_data():
     lin = cr.nn.Linear(50, 40)
     lin.weight.data.normal_(0.0, 0.02)
     lin.bias.data.fill_(0)
-    assert abs(float(lin.weight.std()) - 0.02) < 0.004 and float(lin.bias.abs().sum()) == 0.0
+    assert abs(lin.weight.std().item() - 0.02) < 0.004 and lin.bias.abs().sum().item() == 0.0
     assert isinstance(lin.weight, cr.nn.Parameter) and lin.weight.requires_grad
 
 
@@ -82,3 +82,17 @@ def test_assigning_a_non_tensor_to_data_raises():
         x.data = np.ones(2)
     with pytest.raises(TypeError):
         torch.zeros(2).data = np.ones(2)
+
+
+def test_float_of_a_tensor_that_requires_grad_warns_once_as_torch(monkeypatch):
+    """PyTorch 2.13 warns (once per process) on ``float(t)``/``complex(t)`` when ``t``
+    requires grad; ``item()``, ``int()`` and ``bool()`` do not warn."""
+    from chainrule.autograd import tensor_conversions
+
+    monkeypatch.setattr(tensor_conversions, "_WARNED", [])
+    x = cr.tensor(1.5, requires_grad=True)
+    assert (x.item(), int(x), bool(x), float(x.detach())) == (1.5, 1, True, 1.5)
+    with pytest.warns(UserWarning, match="requires_grad=True to a scalar"):
+        assert float(x) == 1.5
+    assert float(x) == 1.5  # once: no second warning (pytest turns one into an error)
+    assert complex(cr.tensor(1 + 2j)) == 1 + 2j

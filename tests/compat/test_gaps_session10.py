@@ -111,10 +111,10 @@ def test_module_to_errors_match_torch(name: str) -> None:
     assert lin.weight.dtype == chainrule.float32  # nothing converted before the error
 
 
-def test_module_to_refuses_a_real_memory_format() -> None:
-    """chainrule keeps one row-major layout: ``channels_last`` is refused by name, not
-    ignored (PyTorch re-lays out the 4-D weights)."""
-    with pytest.raises(NotImplementedError, match="memory_format"):
+def test_module_to_refuses_a_memory_format_that_is_not_one() -> None:
+    """``memory_format`` takes ``cr.channels_last`` and its kind (tests/test_memory_format.py);
+    anything else (here a string) is refused by name, not ignored."""
+    with pytest.raises(TypeError, match="memory_format"):
         chainrule.nn.Conv2d(3, 4, 3).to(memory_format="torch.channels_last")
 
 

@@ -188,7 +188,7 @@ def test_deepcopy_of_tensors_follows_torch():
     q = copy.deepcopy(p)
     assert type(q) is cr.nn.Parameter and q.requires_grad and q is not p
     q.data[0] = 9.0
-    assert float(p[0]) == 1.0 and q.grad is not p.grad
+    assert p[0].item() == 1.0 and q.grad is not p.grad
     np.testing.assert_array_equal(q.grad.numpy(), [0.5, 0.5])
     shared = [p, p]
     a, b = copy.deepcopy(shared)

@@ -7,6 +7,7 @@ about what a tensor is and how it enters the graph.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +21,21 @@ if TYPE_CHECKING:  # annotations only: tensor.py imports this module
     from .tensor import Tensor
 
 __all__ = ["TensorConversions"]
+
+_WARNED = []  # PyTorch warns once per process
+
+
+def _warn_scalar_of_grad_tensor() -> None:
+    """``float(t)``/``complex(t)`` of a tensor that requires grad: PyTorch 2.13's one-time
+    warning (``item()``, ``int()`` and ``bool()`` do not warn, there either)."""
+    if not _WARNED:
+        _WARNED.append(True)
+        warnings.warn(
+            "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+            "behavior.\nConsider using tensor.detach() first.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 class TensorConversions:
@@ -63,7 +79,14 @@ class TensorConversions:
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
+        if self.requires_grad:
+            _warn_scalar_of_grad_tensor()
         return float(self.item())
+
+    def __complex__(self) -> complex:
+        if self.requires_grad:
+            _warn_scalar_of_grad_tensor()
+        return complex(self.item())
 
     def __int__(self) -> int:
         return int(self.item())

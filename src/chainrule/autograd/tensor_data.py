@@ -55,6 +55,8 @@ def _to_array(data: Any, dtype: Any) -> Any:
             arr = arr.astype(_dt.get_default_dtype(), copy=False)
         elif arr.dtype.kind in "iu":
             arr = arr.astype(_dt.int64, copy=False)
+        elif arr.dtype.kind == "c":  # Python complex numbers: complex64 by default (torch)
+            arr = arr.astype(_dt.get_default_complex_dtype(), copy=False)
         elif arr.dtype.kind not in "bc":
             raise TypeError(
                 f"tensor(): cannot make a tensor from {type(data).__name__} "

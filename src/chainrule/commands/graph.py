@@ -7,7 +7,7 @@ import math
 import os
 import sys
 
-from ..creation import randn
+from ..creation_random import randn
 from ..explain import evaluate, parse_assignments, variables
 from ..models import get_model
 from ..viz import draw_graph, render

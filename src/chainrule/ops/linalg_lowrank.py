@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd.tensor import Tensor
-from ..creation import randn
+from ..creation_random import randn
 from ..linalg.decompositions import qr, svd
 from ._util import ShapeError, as_tensor
 from .binding import tensor_method

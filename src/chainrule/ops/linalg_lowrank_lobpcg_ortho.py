@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..creation import randn
+from ..creation_random import randn
 from ..linalg._common import LinAlgError
 
 __all__ = ["run_ortho"]

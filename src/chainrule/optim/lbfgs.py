@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..autograd.grad_mode import enable_grad
+from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._strong_wolfe import strong_wolfe
 from .optimizer import Optimizer, _check_non_negative
@@ -98,7 +99,7 @@ class LBFGS(Optimizer):
     def _directional_evaluate(self, closure: Callable, x: list, t: float, d: Any) -> tuple:
         self._add_grad(t, d)
         with enable_grad():
-            loss = float(closure())
+            loss = _loss_value(closure())
         flat_grad = self._flat_grad()
         self._set_params(x)
         return loss, flat_grad
@@ -129,7 +130,7 @@ class LBFGS(Optimizer):
 
         with enable_grad():
             orig_loss = closure()
-        loss = float(orig_loss)
+        loss = _loss_value(orig_loss)
         current_evals = 1
         state["func_evals"] += 1
         flat_grad = self._flat_grad()
@@ -190,7 +191,7 @@ class LBFGS(Optimizer):
                 opt_cond = False
                 if n_iter != max_iter:
                     with enable_grad():
-                        loss = float(closure())
+                        loss = _loss_value(closure())
                     flat_grad = self._flat_grad()
                     opt_cond = float(abs(flat_grad).max()) <= tol_grad
                     ls_evals = 1
@@ -229,3 +230,9 @@ def _two_loop(flat_grad: Any, old_dirs: list, old_stps: list, ro: list, h_diag: 
         beta = float(old_dirs[i] @ r) * ro[i]
         r += (alphas[i] - beta) * old_stps[i]
     return r
+
+
+def _loss_value(loss: Any) -> float:
+    """The closure's loss as a float; a Tensor through ``item()``, which (unlike
+    ``float()``) does not warn that the tensor requires grad."""
+    return loss.item() if isinstance(loss, Tensor) else float(loss)

@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
-from ..creation import empty, randint
+from ..creation import empty
+from ..creation_random import randint
 from ..ops import view_as_complex
 from ..typeinfo import finfo, iinfo
 
