@@ -445,3 +445,11 @@ def test_like_constructors_and_saving_as_torch():
             getattr(cr, name)(s)
     with pytest.raises(NotImplementedError, match="cr.save: sparse COO"):
         cr.save({"adj": s}, io.BytesIO())
+
+
+def test_dense_tensors_answer_the_sparse_dimension_queries_as_torch():
+    for lib in (torch, cr):
+        x = lib.ones(2, 3)
+        assert (x.dense_dim(), x.sparse_dim(), x.is_sparse) == (2, 0, False)
+        s = x.to_sparse()
+        assert (s.dense_dim(), s.sparse_dim(), s.is_sparse) == (0, 2, True)

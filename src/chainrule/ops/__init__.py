@@ -223,6 +223,8 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     to_sparse=sparse_construction.to_sparse,  # a sparse tensor's class has its own
     to_sparse_coo=sparse_construction.to_sparse_coo,
     to_dense=sparse_construction.to_dense,
+    dense_dim=sparse_construction.dense_dim,
+    sparse_dim=sparse_construction.sparse_dim,
 )
 
 # In an op module's ``__all__`` for the package's own use, but no PyTorch function.

@@ -28,9 +28,11 @@ from .sparse_tensor import _LEAF_MESSAGE, SparseTensor, make_sparse
 from .tensor_queries import sparse_coo, strided
 
 __all__ = [
+    "dense_dim",
     "is_sparse",
     "legacy_sparse_type",
     "sparse_coo_tensor",
+    "sparse_dim",
     "to_dense",
     "to_sparse",
     "to_sparse_coo",
@@ -217,6 +219,16 @@ def to_dense(self: Tensor, dtype: Any = None, *, masked_grad: Any = None) -> Ten
     if masked_grad is not None:
         raise NotImplementedError("to_dense: masked_grad is not supported")
     return self if dtype is None else self.to(dtype)
+
+
+def dense_dim(self: Tensor) -> int:
+    """``Tensor.dense_dim()`` of a dense tensor: all its dimensions are dense."""
+    return self.ndim
+
+
+def sparse_dim(self: Tensor) -> int:
+    """``Tensor.sparse_dim()`` of a dense tensor: 0."""
+    return 0
 
 
 def is_sparse(self: Tensor) -> bool:
