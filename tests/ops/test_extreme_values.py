@@ -88,13 +88,6 @@ _OVERFLOW_ORDER = (
     "an intermediate overflows in one library only (PyTorch rounds 2 * x or x / y to inf "
     "before multiplying by g, or the reverse); both are the product rounded differently"
 )
-_MAXPOOL_NAN = (
-    "CHAINRULE: at a window holding NaN, PyTorch routes the gradient to the (last) NaN, "
-    "chainrule's pooling kernels to the largest non-NaN element (their argmax uses v > best); "
-    "the output is NaN either way. Likewise a window of -inf only: PyTorch picks an input "
-    "element, chainrule may pick a -inf padding slot (the gradient is dropped). Not changed: "
-    "the fix costs an isnan pass on a hot kernel"
-)
 _SHRINK_NAN = "at a NaN input PyTorch's shrink gradient is 0 and chainrule's is g (both arbitrary)"
 
 SKIP = {  # the forward value differs: the draw is not compared at all
@@ -130,9 +123,10 @@ SKIP = {  # the forward value differs: the draw is not compared at all
     "F_adaptive_avg_pool3d": "as F_adaptive_avg_pool2d; and in the finite draw the window "
     "(-0.5, 0.5, 1e-10, ...) cancels: chainrule's separable means (over h and w, then d) "
     "round 0.25 + 5e-11 before the cancellation (1.6666668e-11, exact 1.6666667e-11)",
-    "F_interpolate_bilinear": "CHAINRULE: bilinear interpolation is products with dense "
-    "weight matrices: an inf/NaN input gives NaN in output cells whose 2 x 2 neighbours do "
-    "not hold it (0 * inf). Needs a gather form",
+    "F_interpolate_bilinear[nonan]": "a window whose terms cancel (-0.5 * 0.25 + ...): "
+    "PyTorch rounds w0 * x0 + (w1 * x1) as one fused multiply-add, NumPy rounds both "
+    "products (-7.4e-17 vs -4.2e-17 where the sum is ~0); the inf/NaN locality is checked "
+    "by the [all] draw and tests/ops/test_nan_locality.py",
     "cdist_inf": "PyTorch's inf-norm distance skips a NaN difference (its running max "
     "compares NaN as false) and returns a number; chainrule propagates the NaN (not copied)",
     "F_multilabel_margin_loss[all]": "PyTorch's kernel adds a margin only if it is > 0, so a "
@@ -167,16 +161,6 @@ SKIP_GRAD = {  # forward values compared; the gradient is not
     "0.5 - 5e-324 and 0.5): which tied element takes the gradient is unspecified",
     "topk[all]": "ties of 0.0 and -0.0: which tied index takes the gradient is unspecified",
     "kthvalue[all]": "as topk",
-    "F_max_pool2d[all]": _MAXPOOL_NAN,
-    "F_max_pool3d[all]": _MAXPOOL_NAN,
-    "F_max_pool3d_dilated[all]": _MAXPOOL_NAN,
-    "F_max_pool1d_with_indices[all]": _MAXPOOL_NAN,
-    "F_max_pool2d_with_indices[all]": _MAXPOOL_NAN,
-    "F_max_pool3d_with_indices": _MAXPOOL_NAN,
-    "F_adaptive_max_pool3d[all]": _MAXPOOL_NAN,
-    "F_adaptive_max_pool3d_with_indices[all]": _MAXPOOL_NAN,
-    "F_lp_pool2d_inf[all]": _MAXPOOL_NAN,
-    "F_lp_pool3d_inf[all]": _MAXPOOL_NAN,
     "digamma[pool]": "trigamma at the poles -1, -2, -745 is +-inf (chainrule); PyTorch returns "
     "finite values such as -5.9e32",
     "digamma_negative[pool]": "as digamma",
@@ -209,9 +193,10 @@ SKIP_NONFINITE_GRAD = {  # elementwise: gradients compared where PyTorch's is fi
 
 # specs whose zero results must carry PyTorch's sign (a later 1/y turns it into +-inf).
 # maximum/minimum(0.0, -0.0) are left out: PyTorch's vectorised kernel returns the second
-# operand (as NumPy) and its 0-d path the first, so neither sign is PyTorch's; relu(-0.0) is
-# -0.0 in PyTorch and 0.0 in chainrule's compiled relu kernel (harmless, hottest op).
+# operand (as NumPy) and its 0-d path the first, so neither sign is PyTorch's.
 ZERO_SIGN_SPECS = {
+    "relu",  # relu(-0.0) is -0.0 in PyTorch
+    "F_relu",
     "neg",
     "reciprocal",
     "rdiv_scalar",

@@ -27,12 +27,12 @@ __all__ = ["relu", "relu_grad", "sigmoid_grad", "tanh_grad"]
 
 # ------------------------------------------------------------------------------------- relu
 def _relu_numpy(x: np.ndarray, out: np.ndarray) -> None:
-    np.maximum(x, 0, out=out)
+    np.maximum(0, x, out=out)  # on a tie NumPy returns the second operand: relu(-0.0) = -0.0
 
 
 @jit.kernel(fallback=_relu_numpy)
 def relu(x, out):  # pragma: no cover - compiled by Numba
-    """out = max(x, 0) (NaN stays NaN)."""
+    """out = max(x, 0) (NaN stays NaN; -0.0 stays -0.0, as in PyTorch)."""
     for i in jit.prange(x.size):
         v = x[i]
         out[i] = 0 if v < 0 else v

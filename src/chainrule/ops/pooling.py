@@ -6,9 +6,10 @@ on whole strided views (for 2x2 pooling that is four ``np.maximum``-sized passes
 measured 25x faster than ``reshape(...).max``).
 
 Max pooling: y = max over the window; the gradient is routed to the (first) argmax,
-as in PyTorch (ties go to the first element in scan order). Average pooling is linear:
-y = (1/|window|) sum over the window. Both gradients are "window scatter" ops whose own
-gradients are "window gather" ops, so double backward works.
+as in PyTorch (ties go to the first element in scan order; a window holding NaN takes its
+last NaN, and one of only -inf its first in-bounds element: ``pooling_argmax.py``).
+Average pooling is linear: y = (1/|window|) sum over the window. Both gradients are
+"window scatter" ops whose own gradients are "window gather" ops, so double backward works.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..autograd.function import Function, Node
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .pooling_argmax import fix_argmax, needs_fix, reaches_padding
 
 __all__ = [
     "avg_pool1d",
@@ -56,6 +58,11 @@ def _offsets(P):
                     slice(w0, w0 + sw * (wo - 1) + 1, sw),
                 ),
             )
+
+
+def _views(xpad, P):
+    """(offset, strided view of the padded input) per window offset, in scan order."""
+    return ((k, xpad[idx]) for k, idx in _offsets(P))
 
 
 def _padded_size(P, h, w):
@@ -175,6 +182,8 @@ class MaxPool2dFn(Function):
             fast = dispatch.max_pool2x2(x)  # one compiled pass (LeNet's pools), or None
             if fast is not None:
                 ctx.arg = fast[1] if want_arg else None
+                if want_arg and needs_fix(fast[0], False):  # a NaN: PyTorch takes the last
+                    fix_argmax(_views(x, P), fast[0], ctx.arg, P, h, w)
                 return fast[0]
         xp = _pad_input(x, P[2][0], P[2][1], hp, wp, -np.inf)
         if want_arg and P[0] == (2, 2):
@@ -186,7 +195,10 @@ class MaxPool2dFn(Function):
             first = (v1 > v0).astype(np.int8)
             second = (v3 > v2).astype(np.int8) + np.int8(2)
             ctx.arg = xp_.where(bottom > top, second, first)
-            return xp_.maximum(top, bottom)
+            best = xp_.maximum(top, bottom)
+            if needs_fix(best, reaches_padding(P, h, w)):  # NaN, or -inf beside padding
+                fix_argmax(_views(xp, P), best, ctx.arg, P, h, w)
+            return best
         best = None
         arg = None
         for k, idx in _offsets(P):
@@ -200,6 +212,8 @@ class MaxPool2dFn(Function):
                 m = v > best
                 xp_.putmask(arg, m, k)
             xp_.maximum(best, v, out=best)
+        if want_arg and needs_fix(best, reaches_padding(P, h, w)):  # NaN, or -inf by padding
+            fix_argmax(_views(xp, P), best, arg, P, h, w)
         ctx.arg = arg
         return best
 

@@ -226,7 +226,9 @@ class Relu(UnaryElementwise):
     @staticmethod
     def f(x):
         y = _fast.relu(x)  # compiled one-pass kernel (chainrule._kernels), else NumPy
-        return y if y is not None else elementwise(get_array_module(x).maximum, x, 0)
+        # maximum(0, x), not (x, 0): NumPy returns the second operand on a tie, so
+        # relu(-0.0) is -0.0, as PyTorch's (and the compiled kernel's) at no extra cost
+        return y if y is not None else elementwise(get_array_module(x).maximum, 0, x)
 
     @staticmethod
     def derivative(ctx, x, y):

@@ -3,12 +3,15 @@
 Every mode PyTorch offers for 3-D, 4-D and 5-D input: 'nearest', 'nearest-exact', 'linear',
 'bilinear', 'bicubic', 'trilinear' and 'area', and ``antialias=True`` for bilinear/bicubic.
 
-Why a matrix per axis: linear, bicubic and area resizing are separable linear maps, so the
+Why one map per axis: linear, bicubic and area resizing are separable linear maps, so the
 resize along one spatial axis is ``y = W x`` with a small (n_out, n_in) interpolation matrix W
-whose rows hold that output position's tap weights. Applying one such product per axis is
-exact (no approximation), fast (a BLAS call), and differentiable for free: backward is
-``W^T g``, and double backward and forward mode follow from matmul's own rules. The nearest
-modes pick one source per output, so they are a gather (``index_select``) instead.
+whose rows hold that output position's tap weights. Linear and bicubic go through
+``ops/interp_taps.py``, which applies W as a matrix product (a BLAS call) when the operand
+is finite and as a gather of each output's 2 or 4 taps otherwise, so that an inf or NaN
+reaches only the outputs that read it, as in PyTorch (a dense product spreads ``0 * inf``
+= NaN over the whole row). Area and antialiased resizing are matmuls with W (backward
+``W^T g``). The nearest modes pick one source per output, so they are a gather
+(``index_select``) instead.
 
 Coordinates follow PyTorch exactly. With ``align_corners=False`` output index i maps to source
 ``s * (i + 0.5) - 0.5`` (half-pixel centres; clamped at 0 except for bicubic), with
@@ -33,6 +36,7 @@ from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import DtypeError
 from ...ops.gather_scatter import index_select
+from ...ops.interp_taps import _GEMM_THRESHOLD, resample
 
 __all__ = ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]
 
@@ -113,17 +117,20 @@ def _floor_and_frac(src: np.ndarray, n_in: int, op: type) -> tuple[np.ndarray, n
     return i0, t
 
 
-def _linear_matrix(
+def _linear_taps(
     n_in: int, n_out: int, align_corners: bool, scale: float | None, op: type
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each output's two source indices and weights (n_out, 2), as PyTorch's linear kernels.
+
+    An axis kept at its size reads one source twice (weights 1 and 0), as PyTorch does: there
+    an inf input gives NaN (inf * 1 + inf * 0) and its neighbours stay finite."""
+    if n_in == n_out:
+        idx = np.repeat(np.arange(n_in)[:, None], 2, axis=1)
+        return idx, np.stack([np.ones(n_in, op), np.zeros(n_in, op)], axis=1)
     src = _source_coords(n_in, n_out, align_corners, scale, op, cubic=False)
     i0, t = _floor_and_frac(src, n_in, op)
     i1 = i0 + (i0 < n_in - 1)
-    w = np.zeros((n_out, n_in), dtype=op)
-    rows = np.arange(n_out)
-    np.add.at(w, (rows, i0), op(1) - t)
-    np.add.at(w, (rows, i1), t)
-    return w
+    return np.stack([i0, i1], axis=1), np.stack([op(1) - t, t], axis=1)
 
 
 def _cubic_coeffs(t: np.ndarray, op: type) -> list[np.ndarray]:
@@ -138,16 +145,14 @@ def _cubic_coeffs(t: np.ndarray, op: type) -> list[np.ndarray]:
     return [far(t + op(1)), near(t), near(op(1) - t), far(op(2) - t)]
 
 
-def _cubic_matrix(
+def _cubic_taps(
     n_in: int, n_out: int, align_corners: bool, scale: float | None, op: type
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each output's four source indices (clamped at the border) and Keys weights (n_out, 4)."""
     src = _source_coords(n_in, n_out, align_corners, scale, op, cubic=True)
     i0, t = _floor_and_frac(src, n_in, op)
-    w = np.zeros((n_out, n_in), dtype=op)
-    rows = np.arange(n_out)
-    for j, c in enumerate(_cubic_coeffs(t, op)):
-        np.add.at(w, (rows, np.clip(i0 + j - 1, 0, n_in - 1)), c)
-    return w
+    idx = np.stack([np.clip(i0 + j - 1, 0, n_in - 1) for j in range(4)], axis=1)
+    return idx, np.stack(_cubic_coeffs(t, op), axis=1)
 
 
 def _aa_filter(x: np.ndarray, cubic: bool) -> np.ndarray:
@@ -194,13 +199,6 @@ def _nearest_index(n_in: int, n_out: int, scale: float | None, op: type, exact: 
     dst = np.arange(n_out, dtype=op)
     src = s * (dst + op(0.5)) if exact else s * dst
     return np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-
-
-# Above this many output elements an inner axis is contracted as one 2-D GEMM on a transposed
-# copy instead of a matmul broadcast over the batch: measured on CPU (forward + backward,
-# bilinear), (8, 16, 128, 128) -> 256^2 took 8.7 s broadcast vs 0.6 s as one GEMM, while
-# (8, 16, 32, 32) -> 64^2 took 32 ms broadcast vs 90 ms as one GEMM (the copies dominate).
-_GEMM_THRESHOLD = 1 << 20
 
 
 def _apply_matrix(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
@@ -314,23 +312,26 @@ def interpolate(
     ac = bool(align_corners)
     op = _opdtype(input)
     out = input
+    taps = []  # the linear / cubic axes, resampled together (see ops/interp_taps.py)
     for d, (n_in, n_out, sc) in enumerate(zip(input.shape[2:], out_sz, scales)):
         axis = 2 + d
         if mode in ("nearest", "nearest-exact"):
             out = _resize_nearest(out, axis, n_out, sc, mode == "nearest-exact")
             continue
-        if antialias:
-            w = _antialias_matrix(n_in, n_out, ac, sc, mode == "bicubic")
-        elif mode == "area":
-            w = _area_matrix(n_in, n_out)
-        elif mode == "bicubic":
-            w = _cubic_matrix(n_in, n_out, ac, sc, op)
-        else:
-            w = _linear_matrix(n_in, n_out, ac, sc, op)
-        if n_in == n_out and np.array_equal(w, np.eye(n_in)):
+        if antialias or mode == "area":
+            if antialias:
+                w = _antialias_matrix(n_in, n_out, ac, sc, mode == "bicubic")
+            else:
+                w = _area_matrix(n_in, n_out)
+            if n_in != n_out or not np.array_equal(w, np.eye(n_in)):
+                out = _apply_matrix(out, axis, w)
             continue
-        out = _apply_matrix(out, axis, w)
-    return out
+        if mode == "bicubic":
+            idx, wts = _cubic_taps(n_in, n_out, ac, sc, op)
+        else:
+            idx, wts = _linear_taps(n_in, n_out, ac, sc, op)
+        taps.append((axis, idx, wts))
+    return resample(out, taps) if taps else out
 
 
 def _deprecated(name: str) -> None:

@@ -7,7 +7,8 @@ H and W by the 2-D op, and the result is reduced over the depth windows:
 
 * max: the depth taps of each window are stacked, the first maximum in depth is picked with
   ``take_along_dim`` (so the gradient goes to one element, the first argmax in (d, h, w) scan
-  order, as in PyTorch), and return_indices combines the chosen depth with the 2-D index
+  order, as in PyTorch; the last NaN when the window holds one, the first in-bounds element
+  when it holds only -inf), and return_indices combines the chosen depth with the 2-D index
   into PyTorch's flat index over D*H*W;
 * average: the 2-D window sums (``divisor_override=1``) are summed over the depth taps and
   divided by PyTorch's divisor, the product of the per-axis window counts;
@@ -26,6 +27,7 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError
 from ...ops.adaptive_pooling import _bin_means, adaptive_avg_pool2d
 from ...ops.gather_scatter import take_along_dim
@@ -103,6 +105,29 @@ def _depth_taps(y: Tensor, k: int, s: int, p: int, d: int, do: int, fill: float)
     return [y[:, :, i * d : i * d + s * (do - 1) + 1 : s] for i in range(k)]
 
 
+def _depth_argmax(vals: Any, k: int, s: int, p: int, d: int, size: int) -> Any:
+    """The depth tap each window takes, as PyTorch: the first maximum, the last NaN when the
+    taps hold one, the first in-bounds tap when all are -inf (never a padding slot).
+
+    ``vals`` (N, C, k, Do, Ho, Wo) are the 2-D window maxima per depth tap. The ordinary
+    case costs one argmax and a check of the picked values (output-sized)."""
+    xp = get_array_module(vals)
+    arg = xp.argmax(vals, axis=2)  # the first maximum, or the first NaN
+    if vals.dtype.kind != "f":
+        return arg
+    picked = xp.take_along_axis(vals, arg[:, :, None], axis=2)[:, :, 0]
+    nan = xp.isnan(picked)
+    if nan.any():
+        last_nan = k - 1 - xp.argmax(xp.isnan(vals)[:, :, ::-1], axis=2)
+        arg = xp.where(nan, last_nan, arg)
+    ninf = picked == -np.inf
+    if ninf.any():
+        depth = np.arange(vals.shape[3])[None, :] * s - p + np.arange(k)[:, None] * d
+        first = xp.asarray(np.argmax((depth >= 0) & (depth < size), axis=0))  # (Do,)
+        arg = xp.where(ninf, first.reshape(1, 1, -1, 1, 1), arg)
+    return arg
+
+
 def max_pool3d(
     input: Tensor,
     kernel_size: Any,
@@ -132,7 +157,7 @@ def max_pool3d(
     low = -math.inf if y2.dtype.kind == "f" else int(np.iinfo(y2.dtype).min)
     taps = stack(_depth_taps(y2, k[0], s[0], p[0], d[0], do, low), 2)
     xp_ = get_array_module(taps._data)
-    arg = xp_.argmax(taps._data, axis=2)[:, :, None]  # first maximum along the depth taps
+    arg = _depth_argmax(taps._data, k[0], s[0], p[0], d[0], dd)[:, :, None]
     out = take_along_dim(taps, Tensor._make(arg, False, None, 0), 2).squeeze(2)
     if unbatched:
         out = out.squeeze(0)
@@ -247,10 +272,10 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
     """3-D adaptive max pooling, like ``torch.nn.functional.adaptive_max_pool3d``: the
     maximum over PyTorch's adaptive bins (see :func:`adaptive_avg_pool3d`).
 
-    Divisible sizes are a max_pool3d (the bins are its windows); otherwise the first argmax
-    of each bin is found in NumPy (a loop over the output cells, each a vectorised
-    reduction over the batch and channels) and the maxima gathered at those indices, so the
-    gradient goes to one element per bin, as in PyTorch.
+    Divisible sizes are a max_pool3d (the bins are its windows); otherwise each bin's first
+    argmax (its last NaN if it holds one) is found in NumPy (a loop over the output cells,
+    each a vectorised reduction over the batch and channels) and the maxima gathered at those
+    indices, so the gradient goes to one element per bin, as in PyTorch.
     """
     op = "adaptive_max_pool3d"
     x, unbatched = _batch5(op, input)
@@ -271,16 +296,8 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
         return max_pool3d(input, kernel, kernel, return_indices=return_indices)
     xp_ = get_array_module(x._data)
     data = x._data
-    idx = xp_.empty((n, c, od, oh, ow), dtype=np.int64)
-    for i, (d0, d1) in enumerate(_bins(dd, od)):
-        for j, (h0, h1) in enumerate(_bins(h, oh)):
-            for m, (w0, w1) in enumerate(_bins(w, ow)):
-                cell = (d1 - d0) * (h1 - h0) * (w1 - w0)
-                region = data[:, :, d0:d1, h0:h1, w0:w1].reshape(n, c, cell)
-                a = xp_.argmax(region, axis=-1)  # the first maximum in (d, h, w) order
-                ld, rest = xp_.divmod(a, (h1 - h0) * (w1 - w0))
-                lh, lw = xp_.divmod(rest, w1 - w0)
-                idx[:, :, i, j, m] = (d0 + ld) * (h * w) + (h0 + lh) * w + (w0 + lw)
+    # each bin's first maximum, or its last NaN (PyTorch's rule), as a flat D*H*W index
+    idx = adaptive_max_indices(data.reshape(n, c, dd * h * w), (dd, h, w), (od, oh, ow), xp_)
     flat = Tensor._make(idx.reshape(n, c, od * oh * ow), False, None, 0)
     out = take_along_dim(x.reshape(n, c, dd * h * w), flat, 2).reshape(n, c, od, oh, ow)
     if unbatched:

@@ -1,0 +1,222 @@
+"""Resampling one axis from a few taps per output: the linear maps behind ``F.interpolate``.
+
+Linear and cubic interpolation along one axis is ``y[o] = sum_j w[o, j] * x[idx[o, j]]``: each
+output position reads 2 (linear) or 4 (cubic) input positions ("taps"). ``Resample`` computes
+that map and ``ResampleTranspose`` its transpose, ``g_in[i] = sum over (o, j) with
+idx[o, j] = i of w[o, j] * g[o]``; each is the other's derivative (both are linear), so every
+order of backward and forward mode follows.
+
+Why two strategies: the fastest way to apply the map is one product with the dense
+(n_out, n_in) matrix holding the tap weights (a BLAS call), but a dense product multiplies every
+input by the matrix's zeros too, and ``0 * inf`` is NaN: one inf or NaN input would put NaN into
+output cells that do not read it, where PyTorch's output depends on its taps only. So the
+matrix products run when no operand can hold inf or NaN (one ``sum(x * x)`` pass proves the
+input finite and bounds every intermediate, see :func:`_dense_is_safe`), and otherwise a
+gather of the taps (forward) or a segmented scatter-add (transpose), which touch nothing but
+the taps. Both give the same values on finite input up to rounding.
+
+Measured (2 cores, float32 (8, 16, 32, 32) bilinear x2 per axis, forward then backward):
+products 0.34 + 0.36 ms, gather 1.9 ms, scatter-add 10.4 ms; the whole F.interpolate forward
++ backward took 0.91-0.99 ms (medians) against 0.85-0.95 ms for the former matrix-only code,
+the difference being the finiteness check; 2.7 ms when the input holds an inf.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+
+__all__ = ["Resample", "ResampleTranspose", "resample"]
+
+# Above this many output elements an inner axis is contracted as one 2-D GEMM on a transposed
+# copy instead of a matmul broadcast over the batch: measured on CPU (forward + backward,
+# bilinear), (8, 16, 128, 128) -> 256^2 took 8.7 s broadcast vs 0.6 s as one GEMM, while
+# (8, 16, 32, 32) -> 64^2 took 32 ms broadcast vs 90 ms as one GEMM (the copies dominate).
+_GEMM_THRESHOLD = 1 << 20
+
+
+def _dense(idx: np.ndarray, wts: np.ndarray, n_in: int) -> np.ndarray:
+    """The (n_out, n_in) matrix of the map (taps landing on one input add their weights)."""
+    w = np.zeros((idx.shape[0], n_in), dtype=wts.dtype)
+    np.add.at(w, (np.arange(idx.shape[0])[:, None], idx), wts)
+    return w
+
+
+def _contract(x: Any, axis: int, w: Any) -> Any:
+    """``w`` (n_out, n_in) applied along ``axis`` of the array ``x`` (a matrix product)."""
+    xp = get_array_module(x)
+    shp = x.shape
+    n_out, n_in = w.shape
+    pre = int(np.prod(shp[:axis], dtype=np.int64))
+    post = int(np.prod(shp[axis + 1 :], dtype=np.int64))
+    if post == 1:
+        y = x.reshape(pre, n_in) @ w.T
+    elif pre * n_out * post < _GEMM_THRESHOLD:
+        y = w @ x.reshape(pre, n_in, post)
+    else:
+        cols = xp.ascontiguousarray(x.reshape(pre, n_in, post).transpose(1, 0, 2))
+        y = (w @ cols.reshape(n_in, pre * post)).reshape(n_out, pre, post).transpose(1, 0, 2)
+    return xp.ascontiguousarray(y.reshape(shp[:axis] + (n_out,) + shp[axis + 1 :]))
+
+
+def _along(v: Any, axis: int, ndim: int) -> Any:
+    """A 1-D vector shaped to broadcast along ``axis`` of an ``ndim``-D array."""
+    shp = [1] * ndim
+    shp[axis] = v.shape[0]
+    return v.reshape(shp)
+
+
+def _gather(x: Any, axis: int, idx: Any, wts: Any) -> Any:
+    """Each output from its taps only: ``sum_j w[:, j] * x[idx[:, j]]`` along ``axis``."""
+    xp = get_array_module(x)
+    y = xp.take(x, idx[:, 0], axis=axis) * _along(wts[:, 0], axis, x.ndim)
+    for j in range(1, idx.shape[1]):
+        y = y + xp.take(x, idx[:, j], axis=axis) * _along(wts[:, j], axis, x.ndim)
+    return y
+
+
+def _scatter(g: Any, axis: int, idx: np.ndarray, wts: Any, n_in: int) -> Any:
+    """The transpose of :func:`_gather`: each tap's ``w * g`` summed into its input position.
+
+    A tap's indices are sorted (stably) so the contributions to one input are a contiguous run,
+    summed with ``add.reduceat``: only the taps that read an input reach it."""
+    xp = get_array_module(g)
+    out = xp.zeros(g.shape[:axis] + (n_in,) + g.shape[axis + 1 :], dtype=g.dtype)
+    where = [slice(None)] * g.ndim
+    for j in range(idx.shape[1]):
+        col = idx[:, j]
+        c = g * _along(wts[:, j], axis, g.ndim)
+        if np.any(col[1:] < col[:-1]):
+            order = np.argsort(col, kind="stable")
+            col = col[order]
+            c = xp.take(c, xp.asarray(order), axis=axis)
+        starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+        where[axis] = xp.asarray(col[starts])
+        out[tuple(where)] += xp.add.reduceat(c, xp.asarray(starts), axis=axis)
+    return out
+
+
+def _all_finite(x: Any) -> bool:
+    """True when every element is finite; one reduction, no temporary. A sum holding inf or
+    NaN is inf or NaN, so a finite sum proves all elements finite (a sum that overflows only
+    sends a finite array down the slower exact path)."""
+    xp = get_array_module(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # einsum's sum: twice np.sum's speed
+        return bool(xp.isfinite(xp.einsum("i->", x.reshape(-1))))
+
+
+class _Map:
+    """One axis's taps: indices (NumPy, for the index arithmetic), weights in the operand's
+    array module and dtype, the dense matrix (built on first use) and the largest absolute row
+    and column sums of that matrix (how much one product can grow an array's largest value)."""
+
+    def __init__(self, axis: int, idx: np.ndarray, wts: np.ndarray, n_in: int, like: Any) -> None:
+        xp = get_array_module(like)
+        host = wts.astype(like.dtype)
+        self.axis = axis
+        self.idx = idx
+        self.n_in = n_in
+        self.idx_xp = xp.asarray(idx)
+        self.wts = xp.asarray(host)
+        dense = _dense(idx, host, n_in)
+        self.grow = float(np.abs(dense).sum(axis=1).max(initial=0.0))
+        self.grow_t = float(np.abs(dense).sum(axis=0).max(initial=0.0))
+        self.w = xp.asarray(dense)
+
+
+def _dense_is_safe(x: Any, growth: float) -> bool:
+    """Whether every product of a chain of dense maps, started from ``x``, stays finite.
+
+    One pass: ``sum(x * x)`` is finite only if every element is (inf or NaN makes it inf or
+    NaN) and bounds ``max |x|`` by its square root; each map multiplies that bound by at most
+    its ``growth``. The factor 16 covers the sum's rounding. False sends the chain to the
+    per-map checks, never to a wrong answer."""
+    xp = get_array_module(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        flat = x.reshape(-1)
+        sq = float(xp.einsum("i,i->", flat, flat))
+    limit = float(np.finfo(x.dtype).max) if x.dtype.kind == "f" else np.inf
+    return math.isfinite(sq) and sq * (16.0 * growth) ** 2 < limit
+
+
+def _run(x: Any, maps: tuple, transpose: bool) -> Any:
+    """Apply the maps (or their transposes, in reverse order): dense products when no operand
+    can hold inf or NaN, else per map a product or the taps-only gather / scatter-add."""
+    steps = maps[::-1] if transpose else maps
+    growth = math.prod(m.grow_t if transpose else m.grow for m in steps)
+    safe = _dense_is_safe(x, growth)
+    for m in steps:
+        if safe or _all_finite(x):
+            x = _contract(x, m.axis, m.w.T if transpose else m.w)
+        elif transpose:
+            x = _scatter(x, m.axis, m.idx, m.wts, m.n_in)
+        else:
+            x = _gather(x, m.axis, m.idx_xp, m.wts)
+    return x
+
+
+class Resample(Function):
+    """``y[o] = sum_j w[o, j] x[idx[o, j]]`` along each planned axis; backward: the transpose."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, maps):
+        ctx.maps = maps
+        return _run(x, maps, False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ResampleTranspose.apply(grad, ctx.maps), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return _run(t, ctx.maps, False)
+
+
+class ResampleTranspose(Function):
+    """The transpose of :class:`Resample` (its gradient); its own backward is ``Resample``."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, g, maps):
+        ctx.maps = maps
+        return _run(g, maps, True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Resample.apply(grad, ctx.maps), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return _run(t, ctx.maps, True)
+
+
+def resample(x: Tensor, taps: Sequence[tuple[int, np.ndarray, np.ndarray]]) -> Tensor:
+    """Resample axes of ``x`` from taps, one axis after another.
+
+    Args:
+        x: the tensor.
+        taps: ``(axis, idx, wts)`` per axis, ``idx`` and ``wts`` (n_out, k) arrays: output
+            ``o`` along ``axis`` is ``sum_j wts[o, j] * x[idx[o, j]]`` (in ``x``'s dtype).
+
+    Returns:
+        The resampled tensor. Each output and each gradient element depends on its own taps
+        only, inf and NaN included; differentiable in any order.
+    """
+    maps = []
+    shape = list(x.shape)
+    for axis, idx, wts in taps:
+        maps.append(_Map(axis, np.asarray(idx, np.int64), np.asarray(wts), shape[axis], x._data))
+        shape[axis] = int(np.shape(idx)[0])
+    if not maps:
+        return x
+    return Resample.apply(x, tuple(maps))
