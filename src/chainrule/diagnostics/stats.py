@@ -150,6 +150,7 @@ class Recorder:
             st.grad_norm = float(np.sqrt((a * a).sum()))
             st.grad_std = float(a.std())
 
+        hook._quiet_on_outputs = True  # reads grad_output only: no "firing on outputs" warning
         return hook
 
     # ------------------------------------------------------------ results

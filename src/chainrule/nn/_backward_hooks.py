@@ -1,15 +1,23 @@
-"""``Module.register_full_backward_hook``'s machinery: identity nodes wrapped around a
-module's inputs and outputs, whose backward rules see ``grad_output`` and ``grad_input`` and
-call the module's hooks (PyTorch's ``BackwardHook``)."""
+"""``Module.register_full_backward_hook``'s (and ``..._pre_hook``'s) machinery: identity nodes
+wrapped around a module's inputs and outputs, whose backward rules see ``grad_output`` (where the
+pre-hooks may replace it) and ``grad_input`` and call the module's hooks (PyTorch's
+``BackwardHook``)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 
 __all__: list[str] = []
+
+_OUTPUTS_ONLY = (
+    "Full backward hook is firing when gradients are computed with respect to module outputs "
+    "since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/"
+    "torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details."
+)
 
 
 class _BackwardHookInput(Function):
@@ -44,10 +52,26 @@ class _BackwardHookOutput(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        ctx.state["grad_output"] = tuple(grads)
-        if not ctx.inputs_rg:  # no input needs a gradient: call the hooks now
-            for hook in list(ctx.module._backward_hooks):
-                hook(ctx.module, (None,), tuple(grads))
+        grads = tuple(grads)
+        for hook in list(ctx.module.__dict__.get("_backward_pre_hooks", ())):
+            res = hook(ctx.module, grads)
+            if res is None:
+                continue
+            if not isinstance(res, (tuple, list)) or len(res) != len(grads):
+                got = len(res) if isinstance(res, (tuple, list)) else type(res).__name__
+                raise RuntimeError(
+                    "Backward pre hook returned an invalid number of grad_output, got "
+                    f"{got}, but expected {len(grads)} (return None or a tuple)"
+                )
+            grads = tuple(res)
+        ctx.state["grad_output"] = grads
+        hooks = list(ctx.module._backward_hooks)
+        if not ctx.inputs_rg and hooks:  # no input needs a gradient: call the hooks now
+            # PyTorch warns; chainrule's own hooks that read only grad_output opt out
+            if not all(getattr(h, "_quiet_on_outputs", False) for h in hooks):
+                warnings.warn(_OUTPUTS_ONLY, UserWarning, stacklevel=2)
+            for hook in hooks:
+                hook(ctx.module, (None,), grads)
         return grads
 
 

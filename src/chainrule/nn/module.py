@@ -17,6 +17,7 @@ from .. import dtypes
 from ..autograd.tensor import Tensor, _RemovableHandle
 from ..backend import Device, get_array_module, to_device
 from ..ops.memory_format import relayout_array
+from . import _forward_hooks as _fh
 from ._backward_hooks import _wrap_inputs, _wrap_outputs
 from ._module_to import parse_module_to
 from .parameter import Buffer, Parameter
@@ -38,6 +39,7 @@ class Module:
         d["_forward_hooks"] = []
         d["_forward_pre_hooks"] = []
         d["_backward_hooks"] = []
+        d["_backward_pre_hooks"] = []
         d["training"] = True
 
     # ------------------------------------------------------------ registration
@@ -381,40 +383,60 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         d = self.__dict__
-        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]):
+        backward = d["_backward_hooks"] or d.get("_backward_pre_hooks")
+        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or backward):
             return self.forward(*args, **kwargs)
-        for hook in list(d["_forward_pre_hooks"]):
-            res = hook(self, args)
-            if res is not None:
-                args = res if isinstance(res, tuple) else (res,)
+        args, kwargs = _fh.run_pre_hooks(self, d["_forward_pre_hooks"], args, kwargs)
         state = None
-        if d["_backward_hooks"]:
+        if backward:
             state = {"grad_output": None}
             args = _wrap_inputs(self, args, state)
-        out = self.forward(*args, **kwargs)
-        for hook in list(d["_forward_hooks"]):
-            res = hook(self, args, out)
-            if res is not None:
-                out = res
+        done: set = set()
+        try:
+            out = self.forward(*args, **kwargs)
+            out = _fh.run_hooks(self, d["_forward_hooks"], args, kwargs, out, done)
+        except Exception:
+            _fh.run_always_called(self, d["_forward_hooks"], args, kwargs, done)
+            raise
         if state is not None:
             out = _wrap_outputs(self, out, state)
         return out
 
-    def register_forward_pre_hook(self, hook: Callable) -> _RemovableHandle:
-        """``hook(module, args)`` runs before forward; may return replacement args."""
-        self._forward_pre_hooks.append(hook)
-        return _RemovableHandle(self._forward_pre_hooks, hook)
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> _RemovableHandle:
+        """``hook(module, args)`` runs before forward; may return replacement args. With
+        ``with_kwargs``: ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``.
+        ``prepend`` runs it before the hooks already registered."""
+        return _fh.register(self._forward_pre_hooks, hook, prepend, with_kwargs)
 
-    def register_forward_hook(self, hook: Callable) -> _RemovableHandle:
-        """``hook(module, args, output)`` runs after forward; may return a new output."""
-        self._forward_hooks.append(hook)
-        return _RemovableHandle(self._forward_hooks, hook)
+    def register_forward_hook(
+        self,
+        hook: Callable,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> _RemovableHandle:
+        """``hook(module, args, output)`` runs after forward; may return a new output. With
+        ``with_kwargs``: ``hook(module, args, kwargs, output)``. ``always_call`` also runs it
+        (with output None) when forward raises; ``prepend`` puts it first."""
+        return _fh.register(self._forward_hooks, hook, prepend, with_kwargs, always_call)
 
-    def register_full_backward_hook(self, hook: Callable) -> _RemovableHandle:
+    def register_full_backward_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> _RemovableHandle:
         """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
         the module's inputs are computed; may return a replacement ``grad_input`` tuple."""
-        self._backward_hooks.append(hook)
-        return _RemovableHandle(self._backward_hooks, hook)
+        return _fh.register(self._backward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> _RemovableHandle:
+        """``hook(module, grad_output)`` runs when the gradients with respect to the module's
+        outputs are computed, before ``grad_input``; may return a replacement ``grad_output``
+        tuple (of the same length)."""
+        return _fh.register(self.__dict__.setdefault("_backward_pre_hooks", []), hook, prepend)
 
     # ------------------------------------------------------------ printing
     def extra_repr(self) -> str:

@@ -234,7 +234,7 @@ def scatter(
 ) -> Tensor:
     """Out-of-place torch.scatter: write ``src`` (or ``value``) into a copy of ``x``."""
     if reduce == "add":
-        return scatter_add(x, dim, index, src)
+        return _scatter_add("scatter", x, dim, index, src)
     if reduce is not None:
         raise ValueError(f"scatter: reduce must be None or 'add', got {reduce!r}")
     d, idx = _index_arg("scatter", x, dim, index)
@@ -245,7 +245,17 @@ def scatter(
         return Scatter.apply(x, d, idx, s)
     s = as_tensor(s)
     _check_src("scatter", d, idx, s)
-    return Scatter.apply(x, d, idx, s.to(x.dtype))
+    _check_src_dtype("scatter", x, s)
+    return Scatter.apply(x, d, idx, s)
+
+
+def _check_src_dtype(op: str, x: Tensor, src: Tensor) -> None:
+    """A tensor ``src`` must already have ``x``'s dtype: PyTorch does not cast it."""
+    if src.dtype != x.dtype:
+        raise RuntimeError(
+            f"{op}(): Expected self.dtype to be equal to src.dtype, got {x.dtype} and "
+            f"{src.dtype}; convert with src.to(self.dtype)"
+        )
 
 
 def _check_src(op: str, dim: int, idx: Any, src: Tensor) -> None:
@@ -262,10 +272,15 @@ def _check_src(op: str, dim: int, idx: Any, src: Tensor) -> None:
 
 @tensor_method(inplace=True)
 def scatter_add(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
-    d, idx = _index_arg("scatter_add", x, dim, index)
+    return _scatter_add("scatter_add", x, dim, index, src)
+
+
+def _scatter_add(op: str, x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    d, idx = _index_arg(op, x, dim, index)
     src = as_tensor(src)
-    _check_src("scatter_add", d, idx, src)
-    return ScatterAdd.apply(x, d, idx, src.to(x.dtype))
+    _check_src(op, d, idx, src)
+    _check_src_dtype("scatter", x, src)  # PyTorch names scatter() for scatter_add too
+    return ScatterAdd.apply(x, d, idx, src)
 
 
 @tensor_method

@@ -101,7 +101,9 @@ def mean(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> T
         return mean(x.to(np.float32), dim, keepdim).to(np.float16)
     axes = _axes(dim, x, "mean")
     n = _count(x.shape, axes)
-    return Sum.apply(x, axes, keepdim) * (1.0 / n if n else float("nan"))
+    total = Sum.apply(x, axes, keepdim)
+    # divide (not multiply by 1/n): PyTorch divides, and 1/n rounds first in float32
+    return total / n if n else total * float("nan")
 
 
 def _prod_others(xd, axis):
