@@ -1,262 +1,322 @@
-"""Function transforms in the style of JAX/functorch: grad, vjp, jvp, jacrev, jacfwd, hessian.
+"""``torch.autograd.functional``: derivatives of a function at given inputs, as tensors.
 
-Reverse-mode transforms (grad, vjp, jacrev) build a graph and run the engine; forward-mode
-transforms (jvp, jacfwd) push tangents through each primitive's jvp rule and record no
-backward graph. ``hessian = jacfwd(jacrev(f))``: forward-over-reverse works because the
-backward rules are ordinary ops, which carry tangents like any other op.
+``vjp``/``jvp`` return ``(outputs, product)``, ``jacobian``/``hessian`` the full matrices
+(nested tuples when inputs or outputs are tuples; entry ``[i][j]`` has shape
+``outputs[i].shape + inputs[j].shape``), ``vhp``/``hvp`` ``(output, product)`` for a scalar
+function. ``inputs`` is a Tensor or a tuple of Tensors and every result mirrors that form.
+
+Each call differentiates through stand-ins for the inputs: detached leaves, or (with
+``create_graph=True`` and an input that requires grad) a differentiable alias, so that the
+results stay connected to the caller's tensors. ``strict=True`` raises where an output is
+independent of an input; otherwise such derivatives are zeros. ``jvp`` and ``hvp`` use the
+double-backward identity: for a dummy cotangent ``u``, ``uᵀJ`` is linear in ``u`` and its
+gradient with respect to ``u`` along ``v`` is ``J v``.
+
+``vectorize=True`` gives the same values as ``vectorize=False``: chainrule has no batched
+backward, so both loop over one-hot vectors (one backward pass per output element in
+reverse mode, one forward-mode ``jvp`` per input element in forward mode).
+``strategy="forward-mode"`` uses chainrule's forward mode (:mod:`.transforms`), which, as
+in PyTorch, requires ``vectorize=True`` and allows neither ``strict`` nor ``create_graph``.
+
+The functorch-style transforms (``hessian(f)`` returning a function) are ``cr.func``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from ..backend import get_array_module
-from .forward_ad import enter_level, exit_level
-from .state import current
+from .functional_common import (
+    HESSIAN_STRICT,
+    INDEPENDENT,
+    OUT,
+    as_tuple,
+    check_graph,
+    check_v,
+    filled,
+    finish,
+    grad_of,
+    input_v,
+    prepare,
+    require_grad,
+    scalar_output,
+    zeros_for,
+)
+from .grad_mode import enable_grad
 from .tensor import Tensor
+from .transforms import _leaf
+from .transforms import jvp as _forward_jvp
+
+__all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 
-def _as_tuple(x: Any) -> tuple:
-    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+def vjp(
+    func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(*inputs), vᵀJ)``: the vector-Jacobian product, one entry per input.
 
-
-def _leaf(x: Any) -> Tensor:
-    """A differentiable stand-in for argument ``x``; nested transforms stay connected."""
-    if not isinstance(x, Tensor):
-        x = Tensor._new(x)
-    if x.requires_grad:
-        return x
-    if x.dtype.kind not in "fc":
-        raise TypeError(f"cannot differentiate with respect to an argument of dtype {x.dtype}")
-    t = Tensor._make(x._data, True, None, 0)
-    t._fw_tangent = x._fw_tangent
-    return t
-
-
-def vjp(f: Callable, *primals: Any, has_aux: bool = False):
-    """``(f(*primals), vjp_fn)`` where ``vjp_fn(v)`` returns v·J for each primal."""
-    nested = [p.requires_grad if isinstance(p, Tensor) else False for p in primals]
-    leaves = [_leaf(p) for p in primals]
-    res = f(*leaves)
-    out, aux = (res[0], res[1]) if has_aux else (res, None)
-
-    def vjp_fn(*cotangents: Any):
-        v = cotangents[0] if len(cotangents) == 1 else cotangents
-        outs = _as_tuple(out)
-        vs = _as_tuple(v)
-        vs = tuple(
-            c if isinstance(c, Tensor) else Tensor._new(c, dtype=o.dtype) for c, o in zip(vs, outs)
-        )
-        from . import grad as autograd_grad
-
-        grads = autograd_grad(
-            list(outs),
-            leaves,
-            list(vs),
-            retain_graph=True,
-            create_graph=any(nested) or any(c.requires_grad for c in vs),
-            allow_unused=True,
-        )
-        return tuple(_zeros_if_none(g, p) for g, p in zip(grads, leaves))
-
-    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
-
-
-def _zeros_if_none(g, like: Tensor) -> Tensor:
-    if g is not None:
-        return g
-    xp = _xp(like)
-    return Tensor._make(xp.zeros(like.shape, like.dtype), False, None, 0)
-
-
-def _is_tree(x: Any) -> bool:
-    """Whether ``x`` is a container of tensors (a pytree, such as a dict of parameters from
-    ``named_parameters``) rather than one array-like value (a list of numbers)."""
-    if isinstance(x, dict):
-        return True
-    return isinstance(x, (list, tuple)) and any(
-        isinstance(v, (Tensor, dict, list, tuple)) for v in x
-    )
-
-
-def _tree_map(fn: Callable, x: Any) -> Any:
-    """``fn`` applied to every leaf of a (nested) dict/list/tuple, keeping the structure."""
-    if _is_tree(x):
-        if isinstance(x, dict):
-            return {k: _tree_map(fn, v) for k, v in x.items()}
-        return type(x)(_tree_map(fn, v) for v in x)
-    return fn(x)
-
-
-def _tree_leaves(x: Any) -> list:
-    """The leaves of ``x`` in the order ``_tree_map`` visits them."""
-    leaves: list = []
-    _tree_map(leaves.append, x)
-    return leaves
-
-
-def _xp(t: Tensor):
-    return get_array_module(t._data)
-
-
-def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
-    """``grad(f)(*args)`` is the gradient of the scalar ``f`` w.r.t. ``args[argnums]``.
-
-    An argument may be a pytree (a dict, list or tuple of tensors, such as the parameter dict
-    ``functional_call`` takes): its gradient then has the same structure, as in ``torch.func``.
+    ``v`` pairs with the outputs; it may be omitted only when ``func`` returns a single
+    one-element Tensor.
     """
+    with enable_grad():
+        in_tuple, inputs = as_tuple(inputs, "inputs", "vjp")
+        ins = prepare(inputs, create_graph)
+        out_tuple, outs = as_tuple(func(*ins), OUT, "vjp")
+        require_grad(outs, strict)
+        if v is None:
+            if len(outs) != 1 or outs[0].numel() != 1:
+                raise RuntimeError(
+                    "The vector v can only be None if the user-provided function returns a "
+                    "single Tensor with a single element."
+                )
+            vs = (filled(outs[0], 1.0),)
+        else:
+            vs = check_v(as_tuple(v, "v", "vjp")[1], outs, out_tuple)
+        grads = zeros_for(grad_of(outs, ins, vs, create_graph), ins, strict, INDEPENDENT)
+        check_graph(grads, strict, create_graph)
+    outs, grads = finish(outs, create_graph), finish(grads, create_graph)
+    return (outs if out_tuple else outs[0]), (grads if in_tuple else grads[0])
 
-    def wrapper(*args: Any):
-        nums = _as_tuple(argnums)
-        args = list(args)
-        # An argument that already requires grad belongs to an enclosing reverse transform
-        # (grad(grad(f))): the inner gradient must then itself be differentiable.
-        outer = any(
-            isinstance(t, Tensor) and t.requires_grad for i in nums for t in _tree_leaves(args[i])
+
+def jvp(
+    func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(*inputs), J v)``: the Jacobian-vector product, one entry per output.
+
+    ``v`` pairs with the inputs; it may be omitted only for a single one-element input.
+    Computed by double backward: the gradient of ``uᵀJ`` with respect to ``u`` along ``v``.
+    """
+    with enable_grad():
+        in_tuple, inputs = as_tuple(inputs, "inputs", "jvp")
+        ins = prepare(inputs, create_graph)
+        vs = input_v(v, ins, in_tuple, "jvp")
+        out_tuple, outs = as_tuple(func(*ins), OUT, "jvp")
+        require_grad(outs, strict)
+        live = [i for i, o in enumerate(outs) if o.requires_grad]
+        us = tuple(filled(outs[i], 0.0, True) for i in live)
+        g_in = zeros_for(grad_of(outs, ins, us, True), ins, strict, INDEPENDENT)
+        by_output = dict(zip(live, grad_of(g_in, us, vs, create_graph) if live else ()))
+        res = tuple(by_output[i] if i in by_output else filled(o, 0.0) for i, o in enumerate(outs))
+        res = zeros_for(
+            res,
+            outs,
+            strict,
+            "The gradient with respect to the input is independent of entry {} in the "
+            "grad_outputs when using the double backward trick to compute forward mode "
+            "gradients. This is not allowed in strict mode.",
         )
-        for i in nums:
-            args[i] = _tree_map(_leaf, args[i])
-        res = f(*args)
-        out, aux = (res[0], res[1]) if has_aux else (res, None)
-        if not isinstance(out, Tensor) or out.numel() != 1:
-            raise RuntimeError(
-                f"grad: f must return a single-element tensor, got "
-                f"{getattr(out, 'shape', type(out).__name__)}; use vjp or jacrev"
-            )
-        from . import grad as autograd_grad
-
-        flat = [t for i in nums for t in _tree_leaves(args[i])]
-        gs = autograd_grad(
-            [out], flat, None, retain_graph=True, create_graph=outer, allow_unused=True
-        )
-        it = iter([_zeros_if_none(g, t) for g, t in zip(gs, flat)])
-        gs = tuple(_tree_map(lambda _: next(it), args[i]) for i in nums)
-        result = gs[0] if isinstance(argnums, int) else gs
-        return (result, aux) if has_aux else result
-
-    return wrapper
+        check_graph(res, strict, create_graph)
+    outs, res = finish(outs, create_graph), finish(res, create_graph)
+    return (outs if out_tuple else outs[0]), (res if out_tuple else res[0])
 
 
-def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False):
-    """Forward mode: ``(f(*primals), J·tangents)`` via per-primitive tangent rules."""
-    primals, tangents = _as_tuple(primals), _as_tuple(tangents)
-    if len(primals) != len(tangents):
-        raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
-    state = current()
-    if state.forward_ad > 0:
-        raise NotImplementedError(
-            "jvp: nested forward-mode transforms (jvp inside jvp, jacfwd of jacfwd, or jvp "
-            "inside autograd.forward_ad.dual_level) are not supported; use jacfwd(jacrev(f))"
-        )
-    pairs = []
-    for p, t in zip(primals, tangents):
-        p = p if isinstance(p, Tensor) else Tensor._new(p)
-        t = t if isinstance(t, Tensor) else Tensor._new(t, dtype=p.dtype)
-        if t.shape != p.shape:
-            raise ValueError(
-                f"jvp: tangent shape {tuple(t.shape)} does not match primal shape {tuple(p.shape)}"
-            )
-        pairs.append((p, t))
-    level = enter_level(state, "jvp")
-    try:
-        duals = []
-        for p, t in pairs:
-            d = Tensor._make(p._data, False, None, 0)
-            d._fw_tangent = t._data.astype(p.dtype, copy=False)
-            duals.append(d)
-        res = f(*duals)
-        out, aux = (res[0], res[1]) if has_aux else (res, None)
-        outs = _as_tuple(out)
-        out_tangents = [o._fw_tangent for o in outs]
-    finally:
-        exit_level(state, level)
-    touts = []
-    for o, tan in zip(outs, out_tangents):
-        if tan is None:
-            tan = _xp(o).zeros(o.shape, o.dtype)
-        touts.append(Tensor._make(tan, False, None, 0))
-    plain = tuple(Tensor._make(o._data, False, None, 0) for o in outs)
-    out_p = plain if isinstance(out, (tuple, list)) else plain[0]
-    tout = tuple(touts) if isinstance(out, (tuple, list)) else touts[0]
-    return (out_p, tout, aux) if has_aux else (out_p, tout)
+def _nested(rows: tuple, out_tuple: bool, in_tuple: bool, forward: bool) -> Any:
+    """Jacobian entries ``rows[i][j]`` (output i, input j) in the form of outputs/inputs.
+
+    As in PyTorch, forward mode with a tuple of inputs gives lists instead of tuples."""
+    seq = list if forward and in_tuple else tuple
+    if out_tuple:
+        return seq(seq(r) if in_tuple else r[0] for r in rows)
+    return seq(rows[0]) if in_tuple else rows[0][0]
 
 
-def jacrev(f: Callable, argnums: int = 0) -> Callable:
-    """Jacobian by reverse mode: one vjp per output element; shape out.shape + in.shape."""
+def _jacobian_reverse(func: Callable, inputs: tuple, create_graph: bool, strict: bool) -> tuple:
+    """``(out_tuple, rows)``: one backward pass per output element, one-hot cotangents."""
+    from ..ops.shape import stack  # in here: the ops are built on autograd (an import cycle)
 
-    def wrapper(*args: Any):
-        args = list(args)
-        out, vjp_fn = vjp(lambda x: f(*args[:argnums], x, *args[argnums + 1 :]), args[argnums])
-        xp = _xp(out)
-        rows = []
-        n = out.numel()
-        for i in range(n):
-            e = xp.zeros(n, out.dtype)
-            e[i] = 1
-            (row,) = vjp_fn(Tensor._make(e.reshape(out.shape), False, None, 0))
-            rows.append(row)
-        from ..ops.shape import reshape, stack
+    ins = prepare(inputs, create_graph)
+    out_tuple, outs = as_tuple(func(*ins), OUT, "jacobian")
+    require_grad(outs, strict)
+    rows = []
+    for i, out in enumerate(outs):
+        xp = get_array_module(out._data)
+        per_input: list[list] = [[] for _ in ins]
+        for j in range(out.numel() if out.requires_grad else 0):
+            e = xp.zeros(out.numel(), out.dtype)
+            e[j] = 1
+            onehot = Tensor._make(e.reshape(out.shape), False, None, 0)
+            grads = grad_of((out,), ins, (onehot,), create_graph)
+            message = f"Output {i} of the user-provided function is independent of input {{}}. "
+            grads = zeros_for(grads, ins, strict, message + "This is not allowed in strict mode.")
+            check_graph(grads, strict, create_graph)
+            for k, g in enumerate(grads):
+                per_input[k].append(g)
+        row = []
+        for x, gs in zip(ins, per_input):
+            shape = tuple(out.shape) + tuple(x.shape)
+            row.append(stack(gs).reshape(shape) if gs else filled(x, 0.0).new_zeros(shape))
+        rows.append(finish(tuple(row), create_graph))
+    return out_tuple, tuple(rows)
 
-        x = args[argnums]
-        xshape = x.shape if isinstance(x, Tensor) else np.shape(x)
-        if not rows:
-            return Tensor._make(xp.zeros(out.shape + tuple(xshape), out.dtype), False, None, 0)
-        return reshape(stack(rows, 0), out.shape + tuple(xshape))
 
-    return wrapper
+def _jacobian_forward(func: Callable, inputs: tuple) -> tuple:
+    """``(out_tuple, rows)``: one forward-mode jvp per input element, one-hot tangents."""
+    from ..ops.shape import stack  # in here: the ops are built on autograd (an import cycle)
 
+    primals = tuple(t.detach() for t in inputs)
+    box: list = []
 
-def jacfwd(f: Callable, argnums: int = 0) -> Callable:
-    """Jacobian by forward mode: one jvp per input element; shape out.shape + in.shape."""
+    def checked(*args: Any) -> Any:
+        out = func(*args)
+        box[:] = [as_tuple(out, OUT, "jacobian")[0]]
+        return out
 
-    def wrapper(*args: Any):
-        args = list(args)
-        x = args[argnums] if isinstance(args[argnums], Tensor) else Tensor._new(args[argnums])
-        xp = _xp(x)
-        cols = []
-        out = None
+    cols: list[list[list]] = [[] for _ in primals]  # [input][element] -> tangents per output
+    outs: tuple = ()
+    for k, x in enumerate(primals):
+        xp = get_array_module(x._data)
         for j in range(x.numel()):
             e = xp.zeros(x.numel(), x.dtype)
             e[j] = 1
-            out, col = jvp(
-                lambda z: f(*args[:argnums], z, *args[argnums + 1 :]),
-                (x,),
-                (Tensor._make(e.reshape(x.shape), False, None, 0),),
+            tangents = tuple(
+                Tensor._make(e.reshape(x.shape), False, None, 0) if m == k else filled(p, 0.0)
+                for m, p in enumerate(primals)
             )
-            cols.append(col)
-        from ..ops.shape import reshape, stack
+            out, tout = _forward_jvp(checked, primals, tangents)
+            outs, touts = (out, tout) if box[0] else ((out,), (tout,))
+            cols[k].append(touts)
+    if not box:
+        outs = as_tuple(checked(*primals), OUT, "jacobian")[1]
+    rows = []
+    for i, o in enumerate(outs):
+        row = []
+        for x, col in zip(primals, cols):
+            shape = tuple(o.shape) + tuple(x.shape)
+            if col:
+                row.append(stack([c[i] for c in col], -1).reshape(shape))
+            else:
+                row.append(o.detach().new_zeros(shape))
+        rows.append(tuple(row))
+    return box[0], tuple(rows)
 
-        if out is None:
-            out = f(*args)
-        if not cols:
-            return Tensor._make(xp.zeros(out.shape + x.shape, x.dtype), False, None, 0)
-        jac = stack(cols, -1)
-        return reshape(jac, out.shape + x.shape)
 
-    return wrapper
+def _jacobian_rows(
+    func: Callable,
+    inputs: tuple,
+    create_graph: bool,
+    strict: bool,
+    vectorize: bool,
+    strategy: str,
+) -> tuple:
+    """Argument checks shared with ``hessian``, then ``(out_tuple, rows)``."""
+    if strategy == "forward-mode":
+        if not vectorize:
+            raise NotImplementedError(
+                "Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
+                "only implemented for `vectorize=True`."
+            )
+        if create_graph:
+            raise NotImplementedError(
+                "torch.autograd.functional.jacobian: `create_graph=True` and "
+                '`strategy="forward-mode"` are not supported together (yet). Please either '
+                'set `create_graph=False` or `strategy="reverse-mode"`.'
+            )
+        if strict:
+            raise RuntimeError(
+                'torch.autograd.functional.jacobian: `strict=True` and `strategy="forward-mode"`'
+                " are not supported together (yet). Please either set `strict=False` or "
+                '`strategy="reverse-mode"`.'
+            )
+        with enable_grad():  # hessian's inner gradient records a graph under forward mode
+            return _jacobian_forward(func, inputs)
+    if strict and vectorize:
+        raise RuntimeError(
+            "torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not "
+            "supported together. Please either set `strict=False` or `vectorize=False`."
+        )
+    with enable_grad():
+        return _jacobian_reverse(func, inputs, create_graph, strict)
 
 
-def hessian(f: Callable, argnums: int = 0) -> Callable:
-    """Second derivatives of a scalar function: ``jacfwd(jacrev(f))`` (forward-over-reverse)."""
-    return jacfwd(jacrev(f, argnums), argnums)
+def jacobian(
+    func: Callable,
+    inputs: Any,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    strategy: str = "reverse-mode",
+) -> Any:
+    """The Jacobian of ``func`` at ``inputs``: entry ``[i][j]`` is d outputs[i] / d inputs[j],
+    of shape ``outputs[i].shape + inputs[j].shape`` (a plain Tensor for one input and one
+    output). ``strategy="forward-mode"`` needs ``vectorize=True``, as in PyTorch."""
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError(
+            'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
+            'function has more outputs than inputs, "forward-mode" tends to be more performant. '
+            'Otherwise, prefer to use "reverse-mode".'
+        )
+    in_tuple, inputs = as_tuple(inputs, "inputs", "jacobian")
+    out_tuple, rows = _jacobian_rows(func, inputs, create_graph, strict, vectorize, strategy)
+    return _nested(rows, out_tuple, in_tuple, strategy == "forward-mode")
 
 
-def jacobian(f: Callable, inputs: Any, create_graph: bool = False) -> Tensor:
-    """``torch.autograd.functional.jacobian`` style: the Jacobian of f at ``inputs``.
+def hessian(
+    func: Callable,
+    inputs: Any,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+) -> Any:
+    """The Hessian of the scalar ``func`` at ``inputs``: the Jacobian of its gradient, entry
+    ``[i][j]`` of shape ``inputs[i].shape + inputs[j].shape`` (a Tensor for one input).
+    ``outer_jacobian_strategy="forward-mode"`` is forward-over-reverse (``vectorize=True``)."""
+    if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
+    in_tuple, inputs = as_tuple(inputs, "inputs", "hessian")
 
-    With ``create_graph=True`` the result stays differentiable with respect to ``inputs``
-    (for higher derivatives); otherwise it is detached, as in PyTorch.
-    """
-    out = jacrev(f)(inputs)
-    if create_graph:
-        return out
+    def gradient(*args: Tensor) -> tuple:
+        # Under forward mode the arguments are tangent-carrying duals: differentiable stand-ins
+        # keep the tangents, so the backward pass below carries them (forward-over-reverse).
+        args = tuple(a if a.requires_grad else _leaf(a) for a in args)
+        out = scalar_output(func(*args), "hessian", strict)
+        grads = grad_of((out,), args, (filled(out, 1.0),), True)
+        for i, g in enumerate(grads):
+            if strict and (g is None or not g.requires_grad):
+                raise RuntimeError(HESSIAN_STRICT.format(i))
+        return zeros_for(grads, args, False, "")
 
-    def detach(t: Any) -> Any:
-        if isinstance(t, (tuple, list)):
-            return type(t)(detach(v) for v in t)
-        return t.detach() if isinstance(t, Tensor) else t
+    _, rows = _jacobian_rows(
+        gradient, inputs, create_graph, strict, vectorize, outer_jacobian_strategy
+    )
+    return _nested(rows, in_tuple, in_tuple, outer_jacobian_strategy == "forward-mode")
 
-    return detach(out)
+
+def _first_gradient(func: Callable, ins: tuple, fn_name: str, strict: bool) -> tuple:
+    """``(output, ∇func)`` with the gradient recorded for the second differentiation."""
+    out = scalar_output(func(*ins), fn_name, strict)
+    grads = zeros_for(grad_of((out,), ins, (filled(out, 1.0),), True), ins, strict, INDEPENDENT)
+    return out, grads
+
+
+def vhp(
+    func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(*inputs), vᵀH)`` for a scalar ``func``: the vector-Hessian product."""
+    with enable_grad():
+        in_tuple, inputs = as_tuple(inputs, "inputs", "vhp")
+        ins = prepare(inputs, create_graph)
+        vs = input_v(v, ins, in_tuple, "vhp")
+        out, jac = _first_gradient(func, ins, "vhp", strict)
+        res = zeros_for(grad_of(jac, ins, vs, create_graph), ins, strict, HESSIAN_STRICT)
+    (out,), res = finish((out,), create_graph), finish(res, create_graph)
+    return out, (res if in_tuple else res[0])
+
+
+def hvp(
+    func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(*inputs), H v)`` for a scalar ``func``: the Hessian-vector product, by double
+    backward (equal to ``vhp`` where the Hessian is symmetric)."""
+    with enable_grad():
+        in_tuple, inputs = as_tuple(inputs, "inputs", "hvp")
+        ins = prepare(inputs, create_graph)
+        vs = input_v(v, ins, in_tuple, "hvp")
+        out, jac = _first_gradient(func, ins, "hvp", strict)
+        us = tuple(filled(x, 0.0, True) for x in ins)
+        back = zeros_for(grad_of(jac, ins, us, True), ins, strict, HESSIAN_STRICT)
+        res = grad_of(back, us, vs, create_graph)
+        res = zeros_for(res, ins, False, "")
+    (out,), res = finish((out,), create_graph), finish(res, create_graph)
+    return out, (res if in_tuple else res[0])

@@ -124,7 +124,7 @@ def analytical_jacobian(fn: Callable, inputs: Sequence, idx: Sequence[int]) -> d
 def _forward_jacobian(fn: Callable, inputs: Sequence, i: int) -> list:
     """d(outputs)/d(inputs[i]) by forward mode: one jvp per input coordinate (a one-hot
     tangent, 1 or i), as (out coords, in coords) arrays."""
-    from .functional import jvp
+    from .transforms import jvp
 
     x = inputs[i]
 
@@ -308,7 +308,7 @@ def gradgradcheck(
     (complex ones, with random real and imaginary parts, for complex outputs).
     """
     from . import grad as autograd_grad
-    from .functional import _leaf
+    from .transforms import _leaf
 
     if check_batched_grad:
         raise NotImplementedError(
@@ -375,7 +375,7 @@ def check_vjp_jvp(
     Forward mode (jvp) and reverse mode (vjp) must agree; returns True or raises
     :class:`GradcheckError` with both numbers.
     """
-    from .functional import jvp, vjp
+    from .transforms import jvp, vjp
 
     rng = np.random.default_rng(seed)
     inputs = tuple(inputs)

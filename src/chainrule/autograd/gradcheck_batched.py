@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from . import grad_mode
-from .functional import jvp
 from .tensor import Tensor
+from .transforms import jvp
 
 __all__ = [
     "batched_forward_grad_failure",

@@ -1,6 +1,6 @@
 """``grad``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd``, ``hessian`` that compose with ``vmap``.
 
-Outside vmap each is exactly :mod:`chainrule.autograd.functional`'s transform. Inside vmap
+Outside vmap each is exactly :mod:`chainrule.autograd.transforms`'s transform. Inside vmap
 (one or more active levels), a transform is *lifted* through the innermost level L: the
 inputs become their physical values at L (an input that is not batched at L is expanded to
 the batch, so every sample has its own slice), the function is rewrapped to take physical
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..autograd import functional as _plain
+from ..autograd import transforms as _plain
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..creation import ones_like, zeros, zeros_like

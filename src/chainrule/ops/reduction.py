@@ -356,7 +356,8 @@ def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tens
     if p == 1:
         return sum(x.abs(), axes, keepdim)
     if p in (float("inf"), "inf", float("-inf"), "-inf"):
-        if x.numel() == 0 if axes is None else any(x.shape[a] == 0 for a in axes):
+        # (``0 in ...``: this module's own ``any`` op shadows the builtin)
+        if x.numel() == 0 if axes is None else 0 in [x.shape[a] for a in axes]:
             raise RuntimeError(
                 f"norm: cannot compute the {p} norm on an empty tensor because "
                 "the operation does not have an identity"

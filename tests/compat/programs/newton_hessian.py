@@ -22,14 +22,6 @@ from typing import Any
 
 import numpy as np
 
-CHAINRULE_XFAIL = (
-    "torch.autograd.functional's tensor-returning API: chainrule.autograd.functional.hessian is "
-    "the functorch transform (hessian(f) returns a function, not hessian(func, inputs, "
-    "create_graph=, strict=, vectorize=, outer_jacobian_strategy=) -> Tensor); jacobian lacks "
-    "strict=/vectorize=/strategy=; vjp(func, inputs, v) / jvp(func, inputs, v) returning "
-    "(outputs, product) and hvp/vhp are missing"
-)
-
 
 def run(torch_like: Any, init: Any) -> list[float]:
     torch = torch_like

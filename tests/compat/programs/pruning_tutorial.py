@@ -19,7 +19,10 @@ amount=0.2)`` and the tutorial's sparsity report (``100. * float(torch.sum(model
 fine-tuning steps of the pruned network with SGD, which must keep the pruned weights at zero.
 
 Changed: the 1x32x32 input -> 1x12x12 (``fc1`` sized to match), 6/16 channels -> 3/4, fully
-connected 120/84 -> 10/8; the fine-tuning data are seeded NumPy arrays.
+connected 120/84 -> 10/8; the fine-tuning data are seeded NumPy arrays. The tutorial's
+``for hook in module._forward_pre_hooks.values()`` reads the hooks through ``.values()`` only
+where ``_forward_pre_hooks`` is a dict (torch's is an OrderedDict keyed by handle id,
+chainrule's a list of the hooks in order), so that the same line runs under both.
 """
 
 from __future__ import annotations
@@ -28,12 +31,6 @@ import importlib
 from typing import Any
 
 import numpy as np
-
-CHAINRULE_XFAIL = (
-    "torch.nn.utils.prune (BasePruningMethod, PruningContainer, L1Unstructured, "
-    "random_unstructured, l1_unstructured, ln_structured, global_unstructured, remove, "
-    "is_pruned, custom_from_mask): the module does not exist in chainrule"
-)
 
 
 def make_model(torch_like: Any) -> Any:
@@ -85,7 +82,8 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
     # iterative pruning
     prune.ln_structured(module, name="weight", amount=0.5, n=2, dim=0)
     values.append(float(torch.sum(module.weight_mask.sum(dim=(1, 2, 3)) == 0)))
-    for hook in module._forward_pre_hooks.values():
+    hooks = module._forward_pre_hooks  # torch: an OrderedDict {handle id: hook}; chainrule: a list
+    for hook in hooks.values() if isinstance(hooks, dict) else hooks:
         if hook._tensor_name == "weight":  # select out the correct hook
             break
     values.append(float(len(list(hook))))  # pruning history in the container

@@ -2,7 +2,15 @@
 reparametrizations (weight and spectral norm), conv/linear + BatchNorm fusion."""
 
 # submodules: cr.nn.utils.rnn.pack_padded_sequence, parametrizations.weight_norm, ...
-from . import fusion, memory_format, parametrizations, parametrize, rnn, stateless  # noqa: F401
+from . import (  # noqa: F401
+    fusion,
+    memory_format,
+    parametrizations,
+    parametrize,
+    prune,
+    rnn,
+    stateless,
+)
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,
@@ -37,6 +45,7 @@ __all__ = [
     "fuse_linear_bn_weights",
     "get_total_norm",
     "parameters_to_vector",
+    "prune",
     "remove_spectral_norm",
     "remove_weight_norm",
     "skip_init",

@@ -1,0 +1,251 @@
+"""Function transforms in the style of JAX/functorch: grad, vjp, jvp, jacrev, jacfwd, hessian.
+
+These are the plain (outside-vmap) transforms behind ``cr.func`` (:mod:`chainrule.func.transforms`
+lifts them through vmap levels) and the helpers of ``gradcheck``. PyTorch's tensor-returning
+``torch.autograd.functional`` API (``jacobian(func, inputs)``, ``hessian(func, inputs)``, ...)
+is :mod:`chainrule.autograd.functional`.
+
+Reverse-mode transforms (grad, vjp, jacrev) build a graph and run the engine; forward-mode
+transforms (jvp, jacfwd) push tangents through each primitive's jvp rule and record no
+backward graph. ``hessian = jacfwd(jacrev(f))``: forward-over-reverse works because the
+backward rules are ordinary ops, which carry tangents like any other op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..backend import get_array_module
+from .forward_ad import enter_level, exit_level
+from .state import current
+from .tensor import Tensor
+
+__all__ = ["grad", "hessian", "jacfwd", "jacrev", "jvp", "vjp"]
+
+
+def _as_tuple(x: Any) -> tuple:
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _leaf(x: Any) -> Tensor:
+    """A differentiable stand-in for argument ``x``; nested transforms stay connected."""
+    if not isinstance(x, Tensor):
+        x = Tensor._new(x)
+    if x.requires_grad:
+        return x
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"cannot differentiate with respect to an argument of dtype {x.dtype}")
+    t = Tensor._make(x._data, True, None, 0)
+    t._fw_tangent = x._fw_tangent
+    return t
+
+
+def vjp(f: Callable, *primals: Any, has_aux: bool = False):
+    """``(f(*primals), vjp_fn)`` where ``vjp_fn(v)`` returns v·J for each primal."""
+    nested = [p.requires_grad if isinstance(p, Tensor) else False for p in primals]
+    leaves = [_leaf(p) for p in primals]
+    res = f(*leaves)
+    out, aux = (res[0], res[1]) if has_aux else (res, None)
+
+    def vjp_fn(*cotangents: Any):
+        v = cotangents[0] if len(cotangents) == 1 else cotangents
+        outs = _as_tuple(out)
+        vs = _as_tuple(v)
+        vs = tuple(
+            c if isinstance(c, Tensor) else Tensor._new(c, dtype=o.dtype) for c, o in zip(vs, outs)
+        )
+        from . import grad as autograd_grad
+
+        grads = autograd_grad(
+            list(outs),
+            leaves,
+            list(vs),
+            retain_graph=True,
+            create_graph=any(nested) or any(c.requires_grad for c in vs),
+            allow_unused=True,
+        )
+        return tuple(_zeros_if_none(g, p) for g, p in zip(grads, leaves))
+
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+
+def _zeros_if_none(g, like: Tensor) -> Tensor:
+    if g is not None:
+        return g
+    xp = _xp(like)
+    return Tensor._make(xp.zeros(like.shape, like.dtype), False, None, 0)
+
+
+def _is_tree(x: Any) -> bool:
+    """Whether ``x`` is a container of tensors (a pytree, such as a dict of parameters from
+    ``named_parameters``) rather than one array-like value (a list of numbers)."""
+    if isinstance(x, dict):
+        return True
+    return isinstance(x, (list, tuple)) and any(
+        isinstance(v, (Tensor, dict, list, tuple)) for v in x
+    )
+
+
+def _tree_map(fn: Callable, x: Any) -> Any:
+    """``fn`` applied to every leaf of a (nested) dict/list/tuple, keeping the structure."""
+    if _is_tree(x):
+        if isinstance(x, dict):
+            return {k: _tree_map(fn, v) for k, v in x.items()}
+        return type(x)(_tree_map(fn, v) for v in x)
+    return fn(x)
+
+
+def _tree_leaves(x: Any) -> list:
+    """The leaves of ``x`` in the order ``_tree_map`` visits them."""
+    leaves: list = []
+    _tree_map(leaves.append, x)
+    return leaves
+
+
+def _xp(t: Tensor):
+    return get_array_module(t._data)
+
+
+def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """``grad(f)(*args)`` is the gradient of the scalar ``f`` w.r.t. ``args[argnums]``.
+
+    An argument may be a pytree (a dict, list or tuple of tensors, such as the parameter dict
+    ``functional_call`` takes): its gradient then has the same structure, as in ``torch.func``.
+    """
+
+    def wrapper(*args: Any):
+        nums = _as_tuple(argnums)
+        args = list(args)
+        # An argument that already requires grad belongs to an enclosing reverse transform
+        # (grad(grad(f))): the inner gradient must then itself be differentiable.
+        outer = any(
+            isinstance(t, Tensor) and t.requires_grad for i in nums for t in _tree_leaves(args[i])
+        )
+        for i in nums:
+            args[i] = _tree_map(_leaf, args[i])
+        res = f(*args)
+        out, aux = (res[0], res[1]) if has_aux else (res, None)
+        if not isinstance(out, Tensor) or out.numel() != 1:
+            raise RuntimeError(
+                f"grad: f must return a single-element tensor, got "
+                f"{getattr(out, 'shape', type(out).__name__)}; use vjp or jacrev"
+            )
+        from . import grad as autograd_grad
+
+        flat = [t for i in nums for t in _tree_leaves(args[i])]
+        gs = autograd_grad(
+            [out], flat, None, retain_graph=True, create_graph=outer, allow_unused=True
+        )
+        it = iter([_zeros_if_none(g, t) for g, t in zip(gs, flat)])
+        gs = tuple(_tree_map(lambda _: next(it), args[i]) for i in nums)
+        result = gs[0] if isinstance(argnums, int) else gs
+        return (result, aux) if has_aux else result
+
+    return wrapper
+
+
+def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False):
+    """Forward mode: ``(f(*primals), J·tangents)`` via per-primitive tangent rules."""
+    primals, tangents = _as_tuple(primals), _as_tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
+    state = current()
+    if state.forward_ad > 0:
+        raise NotImplementedError(
+            "jvp: nested forward-mode transforms (jvp inside jvp, jacfwd of jacfwd, or jvp "
+            "inside autograd.forward_ad.dual_level) are not supported; use jacfwd(jacrev(f))"
+        )
+    pairs = []
+    for p, t in zip(primals, tangents):
+        p = p if isinstance(p, Tensor) else Tensor._new(p)
+        t = t if isinstance(t, Tensor) else Tensor._new(t, dtype=p.dtype)
+        if t.shape != p.shape:
+            raise ValueError(
+                f"jvp: tangent shape {tuple(t.shape)} does not match primal shape {tuple(p.shape)}"
+            )
+        pairs.append((p, t))
+    level = enter_level(state, "jvp")
+    try:
+        duals = []
+        for p, t in pairs:
+            d = Tensor._make(p._data, False, None, 0)
+            d._fw_tangent = t._data.astype(p.dtype, copy=False)
+            duals.append(d)
+        res = f(*duals)
+        out, aux = (res[0], res[1]) if has_aux else (res, None)
+        outs = _as_tuple(out)
+        out_tangents = [o._fw_tangent for o in outs]
+    finally:
+        exit_level(state, level)
+    touts = []
+    for o, tan in zip(outs, out_tangents):
+        if tan is None:
+            tan = _xp(o).zeros(o.shape, o.dtype)
+        touts.append(Tensor._make(tan, False, None, 0))
+    plain = tuple(Tensor._make(o._data, False, None, 0) for o in outs)
+    out_p = plain if isinstance(out, (tuple, list)) else plain[0]
+    tout = tuple(touts) if isinstance(out, (tuple, list)) else touts[0]
+    return (out_p, tout, aux) if has_aux else (out_p, tout)
+
+
+def jacrev(f: Callable, argnums: int = 0) -> Callable:
+    """Jacobian by reverse mode: one vjp per output element; shape out.shape + in.shape."""
+
+    def wrapper(*args: Any):
+        args = list(args)
+        out, vjp_fn = vjp(lambda x: f(*args[:argnums], x, *args[argnums + 1 :]), args[argnums])
+        xp = _xp(out)
+        rows = []
+        n = out.numel()
+        for i in range(n):
+            e = xp.zeros(n, out.dtype)
+            e[i] = 1
+            (row,) = vjp_fn(Tensor._make(e.reshape(out.shape), False, None, 0))
+            rows.append(row)
+        from ..ops.shape import reshape, stack
+
+        x = args[argnums]
+        xshape = x.shape if isinstance(x, Tensor) else np.shape(x)
+        if not rows:
+            return Tensor._make(xp.zeros(out.shape + tuple(xshape), out.dtype), False, None, 0)
+        return reshape(stack(rows, 0), out.shape + tuple(xshape))
+
+    return wrapper
+
+
+def jacfwd(f: Callable, argnums: int = 0) -> Callable:
+    """Jacobian by forward mode: one jvp per input element; shape out.shape + in.shape."""
+
+    def wrapper(*args: Any):
+        args = list(args)
+        x = args[argnums] if isinstance(args[argnums], Tensor) else Tensor._new(args[argnums])
+        xp = _xp(x)
+        cols = []
+        out = None
+        for j in range(x.numel()):
+            e = xp.zeros(x.numel(), x.dtype)
+            e[j] = 1
+            out, col = jvp(
+                lambda z: f(*args[:argnums], z, *args[argnums + 1 :]),
+                (x,),
+                (Tensor._make(e.reshape(x.shape), False, None, 0),),
+            )
+            cols.append(col)
+        from ..ops.shape import reshape, stack
+
+        if out is None:
+            out = f(*args)
+        if not cols:
+            return Tensor._make(xp.zeros(out.shape + x.shape, x.dtype), False, None, 0)
+        jac = stack(cols, -1)
+        return reshape(jac, out.shape + x.shape)
+
+    return wrapper
+
+
+def hessian(f: Callable, argnums: int = 0) -> Callable:
+    """Second derivatives of a scalar function: ``jacfwd(jacrev(f))`` (forward-over-reverse)."""
+    return jacfwd(jacrev(f, argnums), argnums)
