@@ -39,9 +39,8 @@ def _same(c, t, tol=1e-12):
 
 
 def _hooks(module):
-    """The forward pre-hooks in order (torch keeps a dict, chainrule a list)."""
-    hooks = module._forward_pre_hooks
-    return list(hooks.values() if isinstance(hooks, dict) else hooks)
+    """The forward pre-hooks in order (an OrderedDict keyed by handle id in both)."""
+    return list(module._forward_pre_hooks.values())
 
 
 def _hook_types(module):

@@ -33,7 +33,7 @@ class _BackwardHookInput(Function):
     @staticmethod
     def backward(ctx, *grads):
         grads = tuple(grads)
-        for hook in list(ctx.module._backward_hooks):
+        for hook in list(ctx.module._backward_hooks.values()):
             res = hook(ctx.module, grads, ctx.state["grad_output"])
             if res is not None:
                 grads = tuple(res)
@@ -53,7 +53,7 @@ class _BackwardHookOutput(Function):
     @staticmethod
     def backward(ctx, *grads):
         grads = tuple(grads)
-        for hook in list(ctx.module.__dict__.get("_backward_pre_hooks", ())):
+        for hook in list(ctx.module.__dict__.get("_backward_pre_hooks", {}).values()):
             res = hook(ctx.module, grads)
             if res is None:
                 continue
@@ -65,7 +65,7 @@ class _BackwardHookOutput(Function):
                 )
             grads = tuple(res)
         ctx.state["grad_output"] = grads
-        hooks = list(ctx.module._backward_hooks)
+        hooks = list(ctx.module._backward_hooks.values())
         if not ctx.inputs_rg and hooks:  # no input needs a gradient: call the hooks now
             # PyTorch warns; chainrule's own hooks that read only grad_output opt out
             if not all(getattr(h, "_quiet_on_outputs", False) for h in hooks):

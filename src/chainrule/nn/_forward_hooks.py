@@ -1,19 +1,41 @@
 """``Module``'s forward hooks with PyTorch's registration options (``prepend``,
 ``with_kwargs``, ``always_call``) and the loop that runs them around ``forward``.
 
-A hook registered with default options is stored as the bare callable (``weight_norm`` and
-``spectral_norm`` find their own hooks in ``_forward_pre_hooks`` by type); one registered with
+Each store (``_forward_pre_hooks``, ``_forward_hooks``, ``_backward_hooks``,
+``_backward_pre_hooks``) is PyTorch's ``OrderedDict`` keyed by the handle's id, so code that
+reads it as PyTorch's (``module._forward_pre_hooks.values()``, ``del hooks[k]``) works. A hook
+registered with default options is stored as the bare callable (``weight_norm``,
+``spectral_norm`` and ``prune`` find their own hooks there by type); one registered with
 ``with_kwargs`` or ``always_call`` is stored as a :class:`_HookEntry` that records the options.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from ..autograd.tensor import _RemovableHandle
-
 __all__: list[str] = []
+
+_NEXT_ID = itertools.count()  # one sequence of handle ids for every module, as PyTorch's
+
+
+class RemovableHandle:
+    """What ``register_*_hook`` returns (``torch.utils.hooks.RemovableHandle``): ``remove()``
+    takes the hook off again; usable as a context manager. ``id`` is the hook's key."""
+
+    def __init__(self, hooks: OrderedDict, key: int) -> None:
+        self.hooks_dict_ref, self.id = hooks, key
+
+    def remove(self) -> None:
+        self.hooks_dict_ref.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
 
 
 class _HookEntry:
@@ -29,22 +51,26 @@ class _HookEntry:
 
 
 def register(
-    hooks: list, fn: Callable, prepend: bool, with_kwargs: bool = False, always_call: bool = False
-) -> _RemovableHandle:
+    hooks: OrderedDict,
+    fn: Callable,
+    prepend: bool,
+    with_kwargs: bool = False,
+    always_call: bool = False,
+) -> RemovableHandle:
     """Put ``fn`` first (``prepend``) or last in ``hooks``; a handle removes it again."""
     if not callable(fn):
         raise TypeError(f"hook must be callable, got {type(fn).__name__}")
     entry = _HookEntry(fn, with_kwargs, always_call) if with_kwargs or always_call else fn
+    key = next(_NEXT_ID)
+    hooks[key] = entry
     if prepend:
-        hooks.insert(0, entry)
-    else:
-        hooks.append(entry)
-    return _RemovableHandle(hooks, entry)
+        hooks.move_to_end(key, last=False)
+    return RemovableHandle(hooks, key)
 
 
-def run_pre_hooks(module: Any, hooks: list, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+def run_pre_hooks(module: Any, hooks: OrderedDict, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     """Each hook may replace the positional arguments (or, ``with_kwargs``, both)."""
-    for hook in list(hooks):
+    for hook in list(hooks.values()):
         if isinstance(hook, _HookEntry) and hook.with_kwargs:
             res = hook.fn(module, args, kwargs)
             if res is None:
@@ -62,9 +88,11 @@ def run_pre_hooks(module: Any, hooks: list, args: tuple, kwargs: dict) -> tuple[
     return args, kwargs
 
 
-def run_hooks(module: Any, hooks: list, args: tuple, kwargs: dict, out: Any, done: set) -> Any:
+def run_hooks(
+    module: Any, hooks: OrderedDict, args: tuple, kwargs: dict, out: Any, done: set
+) -> Any:
     """Each hook may replace the output; ``done`` collects the hooks that ran."""
-    for hook in list(hooks):
+    for hook in list(hooks.values()):
         done.add(id(hook))
         if isinstance(hook, _HookEntry) and hook.with_kwargs:
             res = hook.fn(module, args, kwargs, out)
@@ -75,10 +103,12 @@ def run_hooks(module: Any, hooks: list, args: tuple, kwargs: dict, out: Any, don
     return out
 
 
-def run_always_called(module: Any, hooks: list, args: tuple, kwargs: dict, done: set) -> None:
+def run_always_called(
+    module: Any, hooks: OrderedDict, args: tuple, kwargs: dict, done: set
+) -> None:
     """After ``forward`` (or a hook) raised: the ``always_call`` hooks not yet run see output
     None; their results are dropped and the original error propagates."""
-    for hook in list(hooks):
+    for hook in list(hooks.values()):
         if isinstance(hook, _HookEntry) and hook.always_call and id(hook) not in done:
             if hook.with_kwargs:
                 hook.fn(module, args, kwargs, None)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
-from ..autograd.tensor import Tensor, _RemovableHandle
+from ..autograd.tensor import Tensor
 from ..backend import Device, get_array_module, to_device
 from ..ops.memory_format import relayout_array
 from . import _forward_hooks as _fh
@@ -36,10 +36,10 @@ class Module:
         d["_buffers"] = OrderedDict()
         d["_non_persistent"] = set()
         d["_modules"] = OrderedDict()
-        d["_forward_hooks"] = []
-        d["_forward_pre_hooks"] = []
-        d["_backward_hooks"] = []
-        d["_backward_pre_hooks"] = []
+        d["_forward_hooks"] = OrderedDict()  # {handle id: hook}, as PyTorch's
+        d["_forward_pre_hooks"] = OrderedDict()
+        d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
         d["training"] = True
 
     # ------------------------------------------------------------ registration
@@ -404,7 +404,7 @@ class Module:
 
     def register_forward_pre_hook(
         self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
-    ) -> _RemovableHandle:
+    ) -> _fh.RemovableHandle:
         """``hook(module, args)`` runs before forward; may return replacement args. With
         ``with_kwargs``: ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``.
         ``prepend`` runs it before the hooks already registered."""
@@ -417,7 +417,7 @@ class Module:
         prepend: bool = False,
         with_kwargs: bool = False,
         always_call: bool = False,
-    ) -> _RemovableHandle:
+    ) -> _fh.RemovableHandle:
         """``hook(module, args, output)`` runs after forward; may return a new output. With
         ``with_kwargs``: ``hook(module, args, kwargs, output)``. ``always_call`` also runs it
         (with output None) when forward raises; ``prepend`` puts it first."""
@@ -425,18 +425,19 @@ class Module:
 
     def register_full_backward_hook(
         self, hook: Callable, prepend: bool = False
-    ) -> _RemovableHandle:
+    ) -> _fh.RemovableHandle:
         """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
         the module's inputs are computed; may return a replacement ``grad_input`` tuple."""
         return _fh.register(self._backward_hooks, hook, prepend)
 
     def register_full_backward_pre_hook(
         self, hook: Callable, prepend: bool = False
-    ) -> _RemovableHandle:
+    ) -> _fh.RemovableHandle:
         """``hook(module, grad_output)`` runs when the gradients with respect to the module's
         outputs are computed, before ``grad_input``; may return a replacement ``grad_output``
         tuple (of the same length)."""
-        return _fh.register(self.__dict__.setdefault("_backward_pre_hooks", []), hook, prepend)
+        hooks = self.__dict__.setdefault("_backward_pre_hooks", OrderedDict())
+        return _fh.register(hooks, hook, prepend)
 
     # ------------------------------------------------------------ printing
     def extra_repr(self) -> str:

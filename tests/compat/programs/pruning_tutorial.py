@@ -17,12 +17,11 @@ amount=0.2)`` and the tutorial's sparsity report (``100. * float(torch.sum(model
 ``compute_mask`` with ``default_mask.clone()`` and ``mask.view(-1)[::2] = 0``,
 ``FooBarPruningMethod.apply(module, name)``). Then, as pruning recipes continue, a few
 fine-tuning steps of the pruned network with SGD, which must keep the pruned weights at zero.
+The tutorial reads the pruning container from ``module._forward_pre_hooks.values()`` (an
+OrderedDict keyed by handle id in both frameworks).
 
 Changed: the 1x32x32 input -> 1x12x12 (``fc1`` sized to match), 6/16 channels -> 3/4, fully
-connected 120/84 -> 10/8; the fine-tuning data are seeded NumPy arrays. The tutorial's
-``for hook in module._forward_pre_hooks.values()`` reads the hooks through ``.values()`` only
-where ``_forward_pre_hooks`` is a dict (torch's is an OrderedDict keyed by handle id,
-chainrule's a list of the hooks in order), so that the same line runs under both.
+connected 120/84 -> 10/8; the fine-tuning data are seeded NumPy arrays.
 """
 
 from __future__ import annotations
@@ -82,8 +81,7 @@ def run(torch_like: Any, init: dict | None) -> list[float]:
     # iterative pruning
     prune.ln_structured(module, name="weight", amount=0.5, n=2, dim=0)
     values.append(float(torch.sum(module.weight_mask.sum(dim=(1, 2, 3)) == 0)))
-    hooks = module._forward_pre_hooks  # torch: an OrderedDict {handle id: hook}; chainrule: a list
-    for hook in hooks.values() if isinstance(hooks, dict) else hooks:
+    for hook in module._forward_pre_hooks.values():
         if hook._tensor_name == "weight":  # select out the correct hook
             break
     values.append(float(len(list(hook))))  # pruning history in the container

@@ -25,19 +25,15 @@ __all__ = ["BasePruningMethod", "PruningContainer"]
 
 
 def _pre_hooks(module: Module) -> list:
-    """The module's forward pre-hooks, in order (a list here; PyTorch keeps a dict)."""
-    hooks = module._forward_pre_hooks
-    return list(hooks.values()) if isinstance(hooks, dict) else list(hooks)
+    """The module's forward pre-hooks, in order."""
+    return list(module._forward_pre_hooks.values())
 
 
 def _drop_pre_hook(module: Module, hook: Any) -> None:
     """Unregister ``hook`` from the module's forward pre-hooks."""
     hooks = module._forward_pre_hooks
-    if isinstance(hooks, dict):
-        for key in [k for k, h in hooks.items() if h is hook]:
-            del hooks[key]
-    else:
-        hooks[:] = [h for h in hooks if h is not hook]
+    for key in [k for k, h in hooks.items() if h is hook]:
+        del hooks[key]
 
 
 def _find_method(module: Module, name: str) -> BasePruningMethod | None:

@@ -101,7 +101,7 @@ class SpectralNorm:
         module: Module, name: str, n_power_iterations: int, dim: int, eps: float
     ) -> SpectralNorm:
         """Move ``module.<name>`` to ``<name>_orig``, add random unit u, v, register the hook."""
-        for hook in module._forward_pre_hooks:
+        for hook in module._forward_pre_hooks.values():
             if isinstance(hook, SpectralNorm) and hook.name == name:
                 raise RuntimeError(
                     f"Cannot register two spectral_norm hooks on the same parameter {name}"
@@ -177,7 +177,7 @@ def remove_spectral_norm(module: T_module, name: str = "weight") -> T_module:
     Raises:
         ValueError: ``module`` has no spectral_norm hook for ``name``.
     """
-    for k, hook in enumerate(module._forward_pre_hooks):
+    for k, hook in module._forward_pre_hooks.items():
         if isinstance(hook, SpectralNorm) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[k]

@@ -44,7 +44,7 @@ class WeightNorm:
     @staticmethod
     def apply(module: Module, name: str, dim: int | None) -> WeightNorm:
         """Replace ``module.<name>`` by ``<name>_g``/``<name>_v`` and register the hook."""
-        for hook in module._forward_pre_hooks:
+        for hook in module._forward_pre_hooks.values():
             if isinstance(hook, WeightNorm) and hook.name == name:
                 raise RuntimeError(
                     f"Cannot register two weight_norm hooks on the same parameter {name}"
@@ -119,7 +119,7 @@ def remove_weight_norm(module: T_module, name: str = "weight") -> T_module:
     Raises:
         ValueError: ``module`` has no weight_norm hook for ``name``.
     """
-    for k, hook in enumerate(module._forward_pre_hooks):
+    for k, hook in module._forward_pre_hooks.items():
         if isinstance(hook, WeightNorm) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[k]
