@@ -152,7 +152,10 @@ class _Pending:
     def sum(self, a: Tensor, b: Tensor) -> Tensor:
         if self.differentiable:
             return a + b
-        return Tensor._make(elementwise(np.add, a._data, b._data), False, None, 0)
+        out = elementwise(np.add, a._data, b._data)
+        if isinstance(out, np.generic):  # NumPy gives a scalar for two 0-d arrays
+            out = np.asarray(out)
+        return Tensor._make(out, False, None, 0)
 
 
 def send_to_inputs(node: Node, input_grads: tuple, pending: _Pending) -> None:

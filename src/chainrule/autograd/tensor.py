@@ -173,8 +173,11 @@ class Tensor(TensorConversions):
         writes through it change this tensor's values without autograd noticing them
         (``p.data.add_(g, alpha=-lr)``, ``m.weight.data.normal_()``). Assigning a Tensor to it
         (``p.data = t``) replaces this tensor's storage; shape and dtype may change. Inside the
-        framework the array itself is ``_data``; ``.numpy()`` is the public way to get it."""
-        return Tensor._make(self._data, False, None, 0)
+        framework the array itself is ``_data``; ``.numpy()`` is the public way to get it.
+        Its array is a new NumPy view of the same memory, as ``detach()``'s is (saved arrays
+        are matched to an op's inputs by identity: ``x * x.data`` must not take one for the
+        other)."""
+        return Tensor._make(self._data.view(), False, None, 0)
 
     @data.setter
     def data(self, value: Tensor) -> None:
@@ -318,8 +321,12 @@ class Tensor(TensorConversions):
         return self
 
     def detach(self) -> "Tensor":
-        """A tensor sharing this data, cut from the graph."""
-        t = Tensor._make(self._data, False, None, 0)
+        """A tensor sharing this data, cut from the graph.
+
+        Its array is a new NumPy view of the same memory, never the same array object: a
+        raw op's saved arrays are matched to its inputs by identity (``autograd/saved.py``),
+        and ``x * x.detach()`` must not take the detached operand for ``x``."""
+        t = Tensor._make(self._data.view(), False, None, 0)
         t._vc = self._vc
         return t
 
@@ -330,6 +337,9 @@ class Tensor(TensorConversions):
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
+        view = self._view
+        if view is not None and view.version != self._vc[0]:
+            self._refresh_view()  # a stale view: retain the gradient of its current history
         if not self.requires_grad:
             raise RuntimeError("retain_grad(): the tensor does not require grad")
         if self.grad_fn is None:

@@ -45,6 +45,7 @@ __all__ = [
     "data_pointer",
     "record_view_write",
     "write_view_tangent",
+    "move_retained_grad",
 ]
 
 
@@ -240,7 +241,9 @@ def refresh_view(view: Tensor) -> None:
     state = current()
     if in_graph and state.grad_enabled:
         replayed = AsStrided.apply(base, view._data, flat_index_map(base._data, view._data))
+        old_node, old_nr = view.grad_fn, view._output_nr
         view.grad_fn, view._output_nr, view.requires_grad = replayed.grad_fn, 0, True
+        move_retained_grad(view, old_node, old_nr)
         if replayed._fw_tangent is not None:
             view._fw_tangent = replayed._fw_tangent
     elif base._fw_tangent is not None:  # forward mode only: the tangent is re-taken too
@@ -274,7 +277,9 @@ def check_view_write(view: Tensor, name: str) -> Tensor:
             "is being modified in place; as in PyTorch, such views cannot be modified in "
             "place. clone() it first, or use an out-of-place op"
         )
-    if base.requires_grad and base.grad_fn is None:
+    # The root is a leaf and the view requires grad: either the leaf does, or the view was
+    # taken from a leaf made from a view (``b.mT.requires_grad_()``); PyTorch refuses both.
+    if base.grad_fn is None and (base.requires_grad or view.requires_grad):
         raise RuntimeError(
             f"{name}: a view of a leaf tensor that requires grad is being used in an in-place "
             "operation; modify a clone (x.clone()) or do it under `with cr.no_grad():`"
@@ -288,15 +293,59 @@ def check_view_write(view: Tensor, name: str) -> Tensor:
     return base
 
 
+def _no_self_overlap(arr: Any) -> bool:
+    """Whether each element of ``arr`` has its own memory (checked on the strides: each
+    dim, in increasing stride order, steps past everything the smaller dims span). An
+    overlapping view (``unfold`` windows) keeps ``value``'s history in
+    :func:`record_view_write`: replaying it from its base would count shared elements
+    twice."""
+    extent = arr.itemsize
+    for st, n in sorted((abs(st), n) for n, st in zip(arr.shape, arr.strides) if n > 1):
+        if st < extent:
+            return False
+        extent = st * (n - 1) + extent
+    return True
+
+
+def move_retained_grad(t: Tensor, old_node: Any, old_nr: int) -> None:
+    """``t`` was rebased from ``old_node`` onto a new node by an in-place op: a
+    ``retain_grad()`` made before follows it (as in PyTorch, ``t.grad`` is then the gradient
+    of ``t``'s current value, not of the value it had when ``retain_grad`` was called)."""
+    retain = old_node._retain if old_node is not None else None
+    if not retain:
+        return
+    ref = retain.get(old_nr)
+    if ref is None or ref() is not t:
+        return
+    del retain[old_nr]
+    node = t.grad_fn
+    if node is not None:  # what Tensor.retain_grad records, without its staleness check
+        if node._retain is None:
+            node._retain = {}
+        node._retain[t._output_nr] = ref
+
+
 def record_view_write(view: Tensor, base: Tensor, value: Tensor) -> None:
     """After ``value`` was written into ``view``'s memory: rebase ``base`` onto a
-    :class:`CopySlices` node and make ``view`` carry ``value``'s history."""
+    :class:`CopySlices` node and make ``view`` a view of the rebased base (its history goes
+    through the base's new node, which carries ``value``'s history at the view's place)."""
     index = flat_index_map(base._data, view._data)
     old = Tensor._make(base._data, base.requires_grad, base.grad_fn, base._output_nr)
     old._vc = base._vc
     old._fw_tangent = base._fw_tangent
     new = CopySlices.apply(old, value, index, base._data)
+    old_node, old_nr = base.grad_fn, base._output_nr
     base.grad_fn, base._output_nr, base.requires_grad = new.grad_fn, 0, new.requires_grad
+    move_retained_grad(base, old_node, old_nr)
     if new._fw_tangent is not None:
         base._fw_tangent = new._fw_tangent
+    if new.requires_grad and view._view.grad_mode and _no_self_overlap(view._data):
+        # as in PyTorch, the view's history now goes through its base's new node (a hook or
+        # retain_grad on the base sees the gradient of the view's later uses too)
+        replayed = AsStrided.apply(base, view._data, index)
+        old_node, old_nr = view.grad_fn, view._output_nr
+        view.grad_fn, view._output_nr, view.requires_grad = replayed.grad_fn, 0, True
+        if replayed._fw_tangent is not None:
+            view._fw_tangent = replayed._fw_tangent
+        move_retained_grad(view, old_node, old_nr)
     view._view.version = view._vc[0]

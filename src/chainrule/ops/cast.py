@@ -103,6 +103,9 @@ def clone(
         out = to_memory_format(input, memory_format, "clone")
         if out is not input:
             return out  # already a fresh copy in that order
+    view = input._view
+    if view is not None and view.version != input._vc[0]:
+        input._refresh_view()  # its base changed in place (and may now require grad)
     if input.requires_grad or input._fw_tangent is not None:
         return Clone.apply(input)
     return Tensor._make(input._data.copy(order="K"), False, None, 0)

@@ -23,6 +23,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.view_replay import (
     check_view_write,
     data_pointer,
+    move_retained_grad,
     record_view_write,
     write_view_tangent,
 )
@@ -78,9 +79,16 @@ def _writable_alias(arr: Any) -> Any:
     """``arr`` (a read-only NumPy view) over the same memory, writable, when the array that
     owns the memory is writable; else None."""
     root = memory_root(arr)
-    if not isinstance(arr, np.ndarray) or not root.flags.writeable or not root.flags.contiguous:
+    if not isinstance(arr, np.ndarray) or not root.flags.writeable:
         return None
+    if not root.flags.contiguous:  # a dense block in another order (F-order, transposed):
+        flat = root.ravel(order="K")  # its elements in memory order, as a view when dense
+        if not np.may_share_memory(flat, root) or not flat.flags.writeable:
+            return None
+        root = flat
     offset = data_pointer(arr) - data_pointer(root)
+    if offset < 0:
+        return None
     return np.ndarray(arr.shape, arr.dtype, buffer=root, offset=offset, strides=arr.strides)
 
 
@@ -104,12 +112,58 @@ def writes_into_graph(x: Tensor) -> bool:
     return x.requires_grad or (x._view is not None and x._view.base.requires_grad)
 
 
+def _dense(arr: Any) -> bool:
+    """Whether ``arr``'s elements fill one gap-free block of memory, each once (any order of
+    dims): the only layout for which PyTorch's overlap check decides, and so does this."""
+    expected = arr.itemsize
+    for st, n in sorted((abs(st), n) for n, st in zip(arr.shape, arr.strides) if n != 1):
+        if st != expected:
+            return False
+        expected *= n
+    return True
+
+
+def check_partial_overlap(target: Any, source: Any, name: str) -> None:
+    """Refuse an in-place write into ``target`` (an array) that reads ``source`` (an array of
+    the same memory family) when the two overlap partially (PyTorch's rule): the result
+    would depend on the order the elements are written in. Exactly the same elements in the
+    same layout (``y.mul_(y)``) are fine, and so is every case where one of the two is not a
+    dense block (PyTorch does not decide those either, and allows them)."""
+    if target.size == 0 or source.size == 0 or not (_dense(target) and _dense(source)):
+        return
+    t0, s0 = data_pointer(target), data_pointer(source)
+    t_lo = t0 + sum(st * (n - 1) for n, st in zip(target.shape, target.strides) if st < 0)
+    s_lo = s0 + sum(st * (n - 1) for n, st in zip(source.shape, source.strides) if st < 0)
+    same = t0 == s0 and target.shape == source.shape and target.strides == source.strides
+    if same or t_lo + target.nbytes <= s_lo or s_lo + source.nbytes <= t_lo:
+        return
+    raise RuntimeError(
+        f"{name}: unsupported operation: some elements of the input tensor and the written-to "
+        "tensor refer to a single memory location (they overlap, but not element for "
+        "element). Please clone() the input before performing the operation."
+    )
+
+
+def _aliases(x: Tensor, args: tuple, kwargs: dict, name: str) -> bool:
+    """Whether an argument of an in-place op on ``x`` shares ``x``'s memory (same version
+    counter: a view, a detached alias); a partial overlap raises (:func:`check_partial_overlap`)."""
+    found = False
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, Tensor) and a._vc is x._vc:
+            check_partial_overlap(x._data, a._data, name)
+            found = True
+    return found
+
+
 def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any) -> Tensor:
     """Compute ``fn(x, *args)`` and write the result into ``x``."""
     if type(x) is not Tensor and getattr(x, "vmap_inplace", None) is not None:
         return x.vmap_inplace(name, fn, *args, **kwargs)  # a batched tensor (cr.func.vmap)
     _check_leaf(x, name)
     check_writable_memory(x, name)
+    # setitem checks its own region; an argument aliasing x counts only when x requires grad
+    # (then x's rule saved that argument, which this write changes: see _keep_old_self below)
+    aliased = name != "setitem" and _aliases(x, args, kwargs, name) and x.requires_grad
     view = x._view
     record = writes_into_graph(x) or (
         grad_mode.is_grad_enabled() and any(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -133,7 +187,10 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
             f"{name}: the result shape {tuple(out.shape)} does not match the in-place "
             f"tensor's shape {tuple(x.shape)} (in-place ops cannot broadcast the target)"
         )
-    if record and out.grad_fn is not None and out.grad_fn._saved_values:
+    # The old value of x is kept for the backward (PyTorch's original_self) unless an
+    # argument aliases x: that argument was saved too and is overwritten now, so, as in
+    # PyTorch, the backward must find it modified (y.mul_(y), y[0].mul_(y[1])) and raise.
+    if record and not aliased and out.grad_fn is not None and out.grad_fn._saved_values:
         _keep_old_self(out.grad_fn, x)
     try:
         xp.copyto(x._data, out._data, casting="unsafe")
@@ -143,9 +200,11 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     if x._fw_tangent is not None or out._fw_tangent is not None:
         x._fw_tangent = out._fw_tangent  # forward mode: the tangent of the new value
     if record:
+        old_node, old_nr = x.grad_fn, x._output_nr
         x.grad_fn = out.grad_fn
         x._output_nr = out._output_nr
         x.requires_grad = out.requires_grad
+        move_retained_grad(x, old_node, old_nr)
         if base is not None:  # x is a view: its base changed too (PyTorch's CopySlices)
             record_view_write(x, base, out)
     elif view is not None and (x._fw_tangent is not None or view.base._fw_tangent is not None):

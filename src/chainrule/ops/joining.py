@@ -35,7 +35,10 @@ class Cat(Function):
     def forward(ctx, *arrays, dim):
         ctx.sizes = [a.shape[dim] for a in arrays]
         ctx.dim = dim
-        return get_array_module(*arrays).concatenate(arrays, axis=dim)
+        out = get_array_module(*arrays).concatenate(arrays, axis=dim)
+        # NumPy keeps transposed inputs' order; PyTorch's result is contiguous, and code
+        # relies on it (a later view(-1) of the result)
+        return out if out.flags.c_contiguous else get_array_module(out).ascontiguousarray(out)
 
     @staticmethod
     def backward(ctx, grad):

@@ -15,7 +15,7 @@ from .._kernels.blas import batched_matmul
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import ShapeError, as_tensor, promote
+from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
 from .shape import Permute, broadcast_to, reshape, transpose, unsqueeze
 from .sparse_products import sparse_matmul
@@ -105,7 +105,12 @@ def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics (1-d vectors, batched broadcasting)."""
     if type(a) is SparseTensor or type(b) is SparseTensor:  # a sparse COO operand
         return sparse_matmul(a, b)
-    a, b = promote("matmul", as_tensor(a), as_tensor(b))
+    a, b = as_tensor(a), as_tensor(b)
+    if a._data.dtype != b._data.dtype:  # PyTorch promotes nothing in a product: it refuses
+        raise DtypeError(
+            f"matmul: expected both operands to have the same dtype, got {a.dtype} and "
+            f"{b.dtype}; convert one with .to({a.dtype}) (or .to({b.dtype}))"
+        )
     sa, sb = a._data.shape, b._data.shape
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(

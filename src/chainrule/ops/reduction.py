@@ -58,7 +58,9 @@ class Sum(Function):
         ctx.axes = axes
         if x.dtype == np.float16:  # accumulate halves in float32, as PyTorch does
             return x.sum(axis=axes, keepdims=keepdim, dtype=np.float32).astype(np.float16)
-        return x.sum(axis=axes, keepdims=keepdim)
+        out = x.sum(axis=axes, keepdims=keepdim)
+        # a transposed input's sum keeps its order in NumPy; PyTorch's result is contiguous
+        return out if out.flags.c_contiguous else get_array_module(out).ascontiguousarray(out)
 
     @staticmethod
     def backward(ctx, grad):

@@ -26,6 +26,7 @@ from ..backend import get_array_module
 from ..scalar_range import fit_scalar
 from .inplace import (
     apply_inplace,
+    check_partial_overlap,
     check_writable_memory,
     writes_into_graph,
 )
@@ -201,6 +202,8 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     idx = _convert_index(idx)
     value = fit_scalar("setitem", value, x._data.dtype, check_half=False)  # PyTorch's check
     value_tensor = isinstance(value, Tensor)
+    if value_tensor and value._vc is x._vc:  # x[0:2] = x[1:] overlaps: refused, as in PyTorch
+        _check_value_overlap(x, idx, value)
     tangents = x._fw_tangent is not None or (value_tensor and value._fw_tangent is not None)
     batched = type(x) is not Tensor and getattr(x, "vmap_inplace", None) is not None  # vmap
     if (
@@ -229,6 +232,17 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     v = value._data if isinstance(value, Tensor) else value
     write_index("setitem", x, idx, v)
     x._vc[0] += 1
+
+
+def _check_value_overlap(x: Tensor, idx: Any, value: Tensor) -> None:
+    """``x[idx] = value`` with ``value`` sharing ``x``'s memory: the written region and the
+    value may be the same elements or apart, not overlap partially."""
+    try:
+        region = x._data[_view_index(idx)]
+    except (IndexError, TypeError, ValueError):
+        return  # write_index says what is wrong with the index
+    if region.base is not None:
+        check_partial_overlap(region, value._data, "setitem")
 
 
 def write_index(op: str, x: Tensor, idx: Any, v: Any, accumulate: bool = False) -> None:

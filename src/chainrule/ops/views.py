@@ -119,6 +119,8 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
 
 @tensor_method
 def expand(x: Tensor, *sizes: Any) -> Tensor:
+    if not sizes:
+        raise TypeError('expand() missing 1 required positional arguments: "size"')
     sizes = _shape_arg(sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
@@ -134,6 +136,8 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
                 f"{tuple(x.shape)}); sizes must be >= 0, or -1 for an existing dim"
             )
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    if shape == x.shape:  # still a new view (own grad_fn), as in PyTorch, not x itself
+        return BroadcastTo.apply(x, shape)
     return broadcast_to(x, shape)
 
 
@@ -181,6 +185,8 @@ def _resolve_shape(op: str, in_shape: tuple, shape: tuple) -> tuple:
 @tensor_method
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     """Same data, new shape (a view whenever NumPy can make one)."""
+    if not shape:
+        raise TypeError('reshape() missing 1 required positional arguments: "shape"')
     shape = _shape_arg(shape)
     if shape == x.shape:
         return x if not x.requires_grad else Reshape.apply(x, shape)
@@ -200,6 +206,8 @@ def view(x: Tensor, *shape: Any) -> Tensor:
     another and whose memory the user cannot reach (``autograd/shared_memory.py``), so no
     alias can tell.
     """
+    if not shape:
+        raise TypeError("view() received no arguments; expected a shape or a dtype")
     if len(shape) == 1 and _is_dtype(shape[0]):
         return _view_dtype(x, shape[0])
     shape = _resolve_shape("view", x.shape, _shape_arg(shape))
@@ -308,6 +316,8 @@ class Permute(Function):
 
 @tensor_method
 def permute(x: Tensor, *dims: Any) -> Tensor:
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = _shape_arg(dims)
     for d in dims if len(dims) == x.ndim else ():
         norm_dim(d, x.ndim, "permute")  # an out-of-range dim -> IndexError (as PyTorch)
@@ -322,7 +332,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
 @tensor_method
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
-        return x
+        return Permute.apply(x, tuple(range(x.ndim)))  # a new view, as in PyTorch
     axes = list(range(x.ndim))
     d0, d1 = norm_dim(dim0, x.ndim, "transpose")[0], norm_dim(dim1, x.ndim, "transpose")[0]
     axes[d0], axes[d1] = axes[d1], axes[d0]
@@ -339,7 +349,7 @@ def t(x: Tensor) -> Tensor:
         raise ShapeError(
             f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}; use .permute or .mT"
         )
-    return x if x.ndim < 2 else transpose(x, 0, 1)
+    return transpose(x, 0, -1)
 
 
 @tensor_method
