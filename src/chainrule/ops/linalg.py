@@ -10,7 +10,6 @@ import math
 import string
 from typing import Any
 
-from .. import dtypes
 from .._kernels.blas import batched_matmul
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
@@ -285,11 +284,12 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ts = [as_tensor(o) for o in operands]
-    if len(ts) > 1:
-        target = ts[0].dtype
-        for t_ in ts[1:]:
-            target = dtypes.promote_types(target, t_.dtype)
-        ts = [t_ if t_.dtype == target else t_.to(target) for t_ in ts]
+    for t_ in ts[1:]:  # PyTorch promotes nothing in a product: it refuses
+        if t_.dtype != ts[0].dtype:
+            raise DtypeError(
+                f"einsum: expected all operands to have the same dtype, got "
+                f"{[str(o.dtype) for o in ts]}; convert them with .to(dtype)"
+            )
     ins, out = _parse_einsum(equation, [t_.shape for t_ in ts])
     dims = {}
     for sub, t_ in zip(ins, ts):
