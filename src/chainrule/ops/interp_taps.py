@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .linear_maps import LinearMap, adjoint_pair
 
 __all__ = ["Resample", "ResampleTranspose", "resample"]
 
@@ -162,42 +162,23 @@ def _run(x: Any, maps: tuple, transpose: bool) -> Any:
     return x
 
 
-class Resample(Function):
+class Resample(LinearMap):
     """``y[o] = sum_j w[o, j] x[idx[o, j]]`` along each planned axis; backward: the transpose."""
 
-    raw = True
-
     @staticmethod
-    def forward(ctx, x, maps):
-        ctx.maps = maps
+    def map(x, maps):
         return _run(x, maps, False)
 
-    @staticmethod
-    def backward(ctx, grad):
-        return ResampleTranspose.apply(grad, ctx.maps), None
 
-    @staticmethod
-    def jvp(ctx, t, _):
-        return _run(t, ctx.maps, False)
-
-
-class ResampleTranspose(Function):
+class ResampleTranspose(LinearMap):
     """The transpose of :class:`Resample` (its gradient); its own backward is ``Resample``."""
 
-    raw = True
-
     @staticmethod
-    def forward(ctx, g, maps):
-        ctx.maps = maps
+    def map(g, maps):
         return _run(g, maps, True)
 
-    @staticmethod
-    def backward(ctx, grad):
-        return Resample.apply(grad, ctx.maps), None
 
-    @staticmethod
-    def jvp(ctx, t, _):
-        return _run(t, ctx.maps, True)
+adjoint_pair(Resample, ResampleTranspose)
 
 
 def resample(x: Tensor, taps: Sequence[tuple[int, np.ndarray, np.ndarray]]) -> Tensor:

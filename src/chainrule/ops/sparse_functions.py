@@ -4,7 +4,8 @@ A sparse tensor's gradient lives in its values: every op here takes the values (
 1-d Tensor with one entry per stored element) and the tensor's
 :class:`~.sparse_pattern.SparsePattern` (a non-tensor argument), so ``backward`` reaches
 the values and whatever produced them. The rules come in adjoint pairs, each the other's
-backward, so double backward and forward mode work throughout:
+backward (:class:`~.linear_maps.LinearMap`), so double backward and forward mode work
+throughout:
 
 - :class:`SparseToDense` (scatter the values into a dense array, duplicates summed) and
   :class:`SparseGather` (read a dense array at the pattern's positions);
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from . import sparse_pattern as kernels
+from .linear_maps import LinearMap, adjoint_pair
 
 __all__ = [
     "CoalesceValues",
@@ -31,85 +33,40 @@ __all__ = [
 ]
 
 
-class SparseToDense(Function):
+class SparseToDense(LinearMap):
     """dense = Σ_e v_e · onehot(position_e); d/dv_e = the gradient at position_e."""
 
-    raw = True
     complex_grad = "holomorphic"  # linear
-
-    @staticmethod
-    def forward(ctx, values, pattern):
-        ctx.pattern = pattern
-        return kernels.to_dense(values, pattern)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return SparseGather.apply(grad, ctx.pattern), None
-
-    @staticmethod
-    def jvp(ctx, t, _):
-        return kernels.to_dense(t, ctx.pattern)
+    map = staticmethod(kernels.to_dense)
 
 
-class SparseGather(Function):
+class SparseGather(LinearMap):
     """v_e = dense[position_e]; the adjoint scatters (sums) back: :class:`SparseToDense`."""
 
-    raw = True
     complex_grad = "holomorphic"
-
-    @staticmethod
-    def forward(ctx, dense, pattern):
-        ctx.pattern = pattern
-        return kernels.gather(dense, pattern)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return SparseToDense.apply(grad, ctx.pattern), None
-
-    @staticmethod
-    def jvp(ctx, t, _):
-        return kernels.gather(t, ctx.pattern)
+    map = staticmethod(kernels.gather)
 
 
-class CoalesceValues(Function):
+class CoalesceValues(LinearMap):
     """The values of the coalesced tensor: c_u = Σ_{e: inverse_e = u} v_e (d/dv_e = g_u)."""
 
-    raw = True
     complex_grad = "holomorphic"
-
-    @staticmethod
-    def forward(ctx, values, plan):
-        ctx.plan = plan
-        return kernels.segment_sum(values, plan)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return ExpandDuplicates.apply(grad, ctx.plan), None
-
-    @staticmethod
-    def jvp(ctx, t, _):
-        return kernels.segment_sum(t, ctx.plan)
+    map = staticmethod(kernels.segment_sum)
 
 
-class ExpandDuplicates(Function):
+class ExpandDuplicates(LinearMap):
     """v_e = c_{inverse_e}: each coalesced value copied to its entries (adjoint of
     :class:`CoalesceValues`)."""
 
-    raw = True
     complex_grad = "holomorphic"
 
     @staticmethod
-    def forward(ctx, coalesced, plan):
-        ctx.plan = plan
+    def map(coalesced, plan):
         return coalesced[plan.inverse]
 
-    @staticmethod
-    def backward(ctx, grad):
-        return CoalesceValues.apply(grad, ctx.plan), None
 
-    @staticmethod
-    def jvp(ctx, t, _):
-        return t[ctx.plan.inverse]
+adjoint_pair(SparseToDense, SparseGather)
+adjoint_pair(CoalesceValues, ExpandDuplicates)
 
 
 class Spmm(Function):
