@@ -69,3 +69,53 @@ def test_helpers_become_inline_dispatchers_when_numba_loads():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
     )
     assert out.stdout.strip() == "ok"
+
+
+@needs_numba
+def test_reduction_helpers_are_reassociating_dispatchers():
+    """``jit.reduction`` helpers compile with ``fastmath={"reassoc"}`` and are not inlined by
+    Numba (the caller's IEEE flags would then apply to their additions)."""
+    code = (
+        "import numpy as np\n"
+        "from chainrule._kernels import softmax as s, layernorm as ln\n"
+        "x = np.ones((4, 8), np.float32)\n"
+        "s.softmax_rows_f32.compiled(x, np.empty_like(x))\n"
+        "for f in (s.row_sum, s.row_dot, ln._sq_dev_sum, ln._dot_standardised):\n"
+        "    assert f.targetoptions['fastmath'] == {'reassoc'}, f\n"
+        "    assert f.targetoptions.get('inline', 'never') == 'never', f\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
+    )
+    assert out.stdout.strip() == "ok"
+
+
+@needs_numba
+@pytest.mark.parametrize("n", [1, 7, 64, 128, 1001])
+def test_reassociated_row_sums_match_exact_sums(n):
+    """The vectorised float64 sums of float32 rows equal the exactly rounded sum to float64
+    rounding (reassociation changes only the order), and keep NaN and inf."""
+    from chainrule._kernels import layernorm, softmax
+
+    jit._import_numba()
+    rng = np.random.default_rng(n)
+    a = (rng.standard_normal(n) * 10).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    scale = np.abs(a64).sum() + 1.0
+    assert abs(softmax.row_sum(a) - math.fsum(a64)) <= 1e-14 * scale
+    dot_scale = np.abs(a64 * b64).sum() + 1.0
+    assert abs(softmax.row_dot(a, b) - math.fsum(a64 * b64)) <= 1e-14 * dot_scale
+    mu = float(a64.mean())
+    assert abs(layernorm._sq_dev_sum(a, mu) - math.fsum((a64 - mu) ** 2)) <= 1e-13 * scale**2
+    got = layernorm._dot_standardised(b, a, mu, 0.5)
+    assert abs(got - math.fsum(b64 * ((a64 - mu) * 0.5))) <= 1e-13 * scale
+    for special, want in ((np.nan, np.nan), (np.inf, np.inf)):
+        c = a.copy()
+        c[n // 2] = special
+        np.testing.assert_equal(softmax.row_sum(c), want)
+    c = a.copy()
+    c[0], c[-1] = np.inf, -np.inf
+    if n > 1:
+        assert math.isnan(softmax.row_sum(c))

@@ -86,7 +86,7 @@ def softmax_forward_f32(s, scale, length, causal, lse):  # pragma: no cover - co
             row[j] = transcendental.exp_poly(v if v < 0.0 else 0.0, True)
         for j in range(k, n):
             row[j] = 0.0
-        total = softmax._row_sum(row[:k], row[:k], False)
+        total = softmax.row_sum(row[:k])
         inv = 1.0 / total
         for j in range(k):
             row[j] = row[j] * inv
@@ -120,7 +120,7 @@ def softmax_backward_kernel(dp, p, scale, length, causal):  # pragma: no cover -
         k = n
         if causal:
             k = min(r % length + 1, n)
-        d = softmax._row_sum(gr[:k], pr[:k], True)
+        d = softmax.row_dot(gr[:k], pr[:k])
         for j in range(k):
             gr[j] = (np.float64(gr[j]) - d) * np.float64(pr[j]) * scale
         for j in range(k, n):

@@ -39,31 +39,38 @@ def _forward_numpy(x, w, b, eps, y, stats) -> None:
     stats[0], stats[1], stats[2] = mean, var, invstd
 
 
-@jit.inline
-def _channel_sum(x, c, mu, square):  # pragma: no cover - inlined into batch_norm_forward
-    """sum of d = x[c, n, i] - mu over (n, i), or of d * d when ``square`` (a constant at
-    each call, so the compiled loop has no branch), in float64 with four accumulators (the
-    additions then pipeline). With mu = 0.0 the subtraction compiles away."""
-    n_n, l_n = x.shape[1], x.shape[2]
-    l4 = l_n - l_n % 4
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    for n in range(n_n):
-        for i in range(0, l4, 4):
-            d0 = x[c, n, i] - mu
-            d1 = x[c, n, i + 1] - mu
-            d2 = x[c, n, i + 2] - mu
-            d3 = x[c, n, i + 3] - mu
-            s0 += d0 * d0 if square else d0
-            s1 += d1 * d1 if square else d1
-            s2 += d2 * d2 if square else d2
-            s3 += d3 * d3 if square else d3
-        for i in range(l4, l_n):
-            d0 = x[c, n, i] - mu
-            s0 += d0 * d0 if square else d0
-    return (s0 + s1) + (s2 + s3)
+@jit.reduction
+def _channel_sum(x, c, mu):  # pragma: no cover - compiled by Numba, called from the kernels
+    """Σ (x[c, n, i] - mu) over (n, i) in float64 (additions reassociated: vectorised)."""
+    s = 0.0
+    for n in range(x.shape[1]):
+        for i in range(x.shape[2]):
+            s += x[c, n, i] - mu
+    return s
+
+
+@jit.reduction
+def _channel_sq_sum(x, c, mu):  # pragma: no cover - compiled by Numba, called from kernels
+    """Σ (x[c, n, i] - mu)² over (n, i) in float64 (additions reassociated: vectorised)."""
+    s = 0.0
+    for n in range(x.shape[1]):
+        for i in range(x.shape[2]):
+            d = x[c, n, i] - mu
+            s += d * d
+    return s
+
+
+@jit.reduction
+def _channel_grad_sums(g, x, c, mu):  # pragma: no cover - compiled by Numba
+    """(Σ g, Σ g (x - mu)) over channel c's (n, i) in float64 (reassociated: vectorised)."""
+    sg = 0.0
+    sx = 0.0
+    for n in range(g.shape[1]):
+        for i in range(g.shape[2]):
+            g0 = g[c, n, i]
+            sg += g0
+            sx += g0 * (x[c, n, i] - mu)
+    return sg, sx
 
 
 @jit.kernel(fallback=_forward_numpy)
@@ -73,8 +80,8 @@ def batch_norm_forward(x, w, b, eps, y, stats):  # pragma: no cover - compiled b
     c_n, n_n, l_n = x.shape
     m = n_n * l_n
     for c in jit.prange(c_n):
-        mean = _channel_sum(x, c, 0.0, False) / m
-        var = _channel_sum(x, c, mean, True) / m
+        mean = _channel_sum(x, c, 0.0) / m
+        var = _channel_sq_sum(x, c, mean) / m
         inv = 1.0 / np.sqrt(var + eps)
         sc = inv * w[c]
         bc = b[c]
@@ -104,28 +111,11 @@ def batch_norm_backward(g, x, mean, invstd, k, dx, sums):  # pragma: no cover - 
     ``k = weight * invstd`` (float64, (C,)); xhat is recomputed, never stored."""
     c_n, n_n, l_n = g.shape
     m = n_n * l_n
-    l2 = l_n - l_n % 2
     for c in jit.prange(c_n):
         mu = mean[c]
         inv = invstd[c]
-        sg0 = 0.0
-        sg1 = 0.0
-        sx0 = 0.0
-        sx1 = 0.0
-        for n in range(n_n):
-            for i in range(0, l2, 2):
-                g0 = g[c, n, i]
-                g1 = g[c, n, i + 1]
-                sg0 += g0
-                sg1 += g1
-                sx0 += g0 * (x[c, n, i] - mu)
-                sx1 += g1 * (x[c, n, i + 1] - mu)
-            for i in range(l2, l_n):
-                g0 = g[c, n, i]
-                sg0 += g0
-                sx0 += g0 * (x[c, n, i] - mu)
-        sg = sg0 + sg1
-        sgx = (sx0 + sx1) * inv
+        sg, sx = _channel_grad_sums(g, x, c, mu)
+        sgx = sx * inv
         kc = k[c]
         a = kc * sgx / m * inv
         c0 = kc * sg / m

@@ -82,6 +82,7 @@ __all__ = [
     "i32_as_f32",
     "sync_threads",
     "inline",
+    "reduction",
     "MIN_PARALLEL_SIZE",
     "THREADING_LAYER",
 ]
@@ -209,8 +210,8 @@ def _import_numba() -> Any:
 
                 globals()["prange"] = numba.prange  # so that kernels' `jit.prange` is Numba's
                 globals()["i32_as_f32"] = _bitcast_intrinsic(numba)
-                for fn in _inline_helpers:  # kernels' calls to helpers now reach dispatchers
-                    setattr(sys.modules[fn.__module__], fn.__name__, _njit_inline(numba, fn))
+                for fn, make in _helpers:  # kernels' calls to helpers now reach dispatchers
+                    setattr(sys.modules[fn.__module__], fn.__name__, make(numba, fn))
                 if "NUMBA_THREADING_LAYER" not in os.environ:
                     numba.config.THREADING_LAYER = THREADING_LAYER
                 _numba = numba
@@ -284,13 +285,25 @@ class Kernel:
         return f"<Kernel {self.name} parallel={self.parallel} backend={_backend}>"
 
 
-_inline_helpers: list[Callable] = []
+# Helpers that kernels call, with the function that compiles each once Numba is imported.
+_helpers: list[tuple[Callable, Callable[[Any, Callable], Any]]] = []
 
 
 def _njit_inline(numba: Any, fn: Callable) -> Any:
     return numba.njit(
         inline="always", cache=False, fastmath=False, nogil=True, error_model="numpy"
     )(fn)
+
+
+def _njit_reduction(numba: Any, fn: Callable) -> Any:
+    return numba.njit(cache=False, fastmath={"reassoc"}, nogil=True, error_model="numpy")(fn)
+
+
+def _register_helper(fn: Callable, make: Callable[[Any, Callable], Any]) -> Callable:
+    _helpers.append((fn, make))
+    if _numba is not None:  # defined after Numba's import: rebind here
+        return make(_numba, fn)
+    return fn
 
 
 def inline(fn: Callable) -> Callable:
@@ -307,10 +320,24 @@ def inline(fn: Callable) -> Callable:
     only: after editing a helper in another module, delete ``_kernels/__pycache__/*.nbi``
     and ``*.nbc``.
     """
-    _inline_helpers.append(fn)
-    if _numba is not None:  # defined after Numba's import: rebind here
-        return _njit_inline(_numba, fn)
-    return fn
+    return _register_helper(fn, _njit_inline)
+
+
+def reduction(fn: Callable) -> Callable:
+    """Decorate a helper that sums over a row (a plain ``s += ...`` loop) so that LLVM may
+    reassociate its additions (Numba's ``fastmath={"reassoc"}`` on this function only) and
+    so vectorise the sum: several SIMD lanes of partial sums, added at the end.
+
+    With IEEE order kept, a sum is one serial chain of dependent additions (about 4 cycles
+    each), whatever the vector width: a float64 row sum of 128 float32 values measured 3x
+    slower than the vectorised one (layer norm on nanoGPT's (768, 128) rows: 104 -> 47 µs
+    forward). Only the order of the additions changes: NaN and inf propagate as before (no
+    ``nnan``/``ninf`` flags), and a float64 sum of float32 values differs from the serial
+    one by float64 rounding, far below the float32 results' half ulp. The helper is not
+    inlined by Numba (its body would take the caller's flags); LLVM inlines the call.
+    Called as :func:`inline` helpers are: by its module-level name.
+    """
+    return _register_helper(fn, _njit_reduction)
 
 
 _registry: dict[str, Kernel] = {}

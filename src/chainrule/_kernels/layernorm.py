@@ -44,28 +44,23 @@ def _forward_numpy(x, eps, out, mean, rstd):
     rstd[:] = inv
 
 
-@jit.inline
-def _sq_dev_sum(a, mu):  # pragma: no cover - inlined into the kernels below
-    """Σ (a[j] - mu)² over a row in float64 with four accumulators."""
-    n = a.size
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    k = n - n % 4
-    for j in range(0, k, 4):
-        d0 = np.float64(a[j]) - mu
-        d1 = np.float64(a[j + 1]) - mu
-        d2 = np.float64(a[j + 2]) - mu
-        d3 = np.float64(a[j + 3]) - mu
-        s0 += d0 * d0
-        s1 += d1 * d1
-        s2 += d2 * d2
-        s3 += d3 * d3
-    for j in range(k, n):
+@jit.reduction
+def _sq_dev_sum(a, mu):  # pragma: no cover - compiled by Numba, called from the kernels
+    """Σ (a[j] - mu)² over a row in float64 (additions reassociated: vectorised)."""
+    s = 0.0
+    for j in range(a.size):
         d = np.float64(a[j]) - mu
-        s0 += d * d
-    return (s0 + s1) + (s2 + s3)
+        s += d * d
+    return s
+
+
+@jit.reduction
+def _dot_standardised(g, a, mu, inv):  # pragma: no cover - compiled by Numba
+    """Σ g[j] (a[j] - mu) inv over a row in float64 (additions reassociated: vectorised)."""
+    s = 0.0
+    for j in range(a.size):
+        s += np.float64(g[j]) * ((np.float64(a[j]) - mu) * inv)
+    return s
 
 
 @jit.kernel(fallback=_forward_numpy)
@@ -74,7 +69,7 @@ def normalize_rows(x, eps, out, mean, rstd):  # pragma: no cover - compiled by N
     rows, n = x.shape
     for r in range(rows):
         xr = x[r]
-        mu = softmax._row_sum(xr, xr, False) / n
+        mu = softmax.row_sum(xr) / n
         inv = 1.0 / math.sqrt(_sq_dev_sum(xr, mu) / n + eps)
         orow = out[r]
         for j in range(n):
@@ -103,10 +98,8 @@ def normalize_rows_backward(g, x, mean, rstd, out):  # pragma: no cover - compil
         xr = x[r]
         mu = mean[r]
         inv = rstd[r]
-        sg = softmax._row_sum(gr, gr, False)
-        sgx = 0.0
-        for j in range(n):
-            sgx += np.float64(gr[j]) * ((np.float64(xr[j]) - mu) * inv)
+        sg = softmax.row_sum(gr)
+        sgx = _dot_standardised(gr, xr, mu, inv)
         a = sg / n
         b = sgx / n
         orow = out[r]
@@ -133,7 +126,7 @@ def layer_norm_rows(x, w, b, eps, out, mean, rstd):  # pragma: no cover - compil
     has_b = b.size > 0
     for r in range(rows):
         xr = x[r]
-        mu = softmax._row_sum(xr, xr, False) / n
+        mu = softmax.row_sum(xr) / n
         inv = 1.0 / math.sqrt(_sq_dev_sum(xr, mu) / n + eps)
         orow = out[r]
         for j in range(n):
@@ -200,8 +193,8 @@ def layer_norm_rows_backward(g, x, w, mean, rstd, dx, dw, db):  # pragma: no cov
         else:
             for j in range(n):
                 gw[j] = np.float64(gr[j])
-        a = softmax._row_sum(gw, gw, False) / n
-        c = softmax._row_sum(gw, xh, True) / n
+        a = softmax.row_sum(gw) / n
+        c = softmax.row_dot(gw, xh) / n
         orow = dx[r]
         for j in range(n):
             orow[j] = (gw[j] - a - xh[j] * c) * inv

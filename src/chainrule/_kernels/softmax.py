@@ -18,7 +18,7 @@ import numpy as np
 
 from . import jit, transcendental
 
-__all__ = ["softmax_rows_f32", "softmax_rows_backward"]
+__all__ = ["row_dot", "row_sum", "softmax_rows_backward", "softmax_rows_f32"]
 
 
 def _softmax_numpy(x: np.ndarray, out: np.ndarray) -> None:
@@ -26,30 +26,22 @@ def _softmax_numpy(x: np.ndarray, out: np.ndarray) -> None:
     out /= out.sum(axis=-1, keepdims=True)
 
 
-@jit.inline
-def _term(a, b, j, weighted):  # pragma: no cover - inlined into the kernels below
-    return a[j] * np.float64(b[j]) if weighted else np.float64(a[j])
+@jit.reduction
+def row_sum(a):  # pragma: no cover - compiled by Numba, called from kernels
+    """sum(a[j]) over a row, in float64 (additions reassociated: vectorised)."""
+    s = 0.0
+    for j in range(a.size):
+        s += np.float64(a[j])
+    return s
 
 
-@jit.inline
-def _row_sum(a, b, weighted):  # pragma: no cover - inlined into the kernels below
-    """sum(a[j] * b[j]) if ``weighted`` else sum(a[j]) over a row, in float64 with four
-    accumulators (so the additions pipeline); ``weighted`` is a constant at each call, so
-    the compiled loop has no branch."""
-    n = a.size
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    k = n - n % 4
-    for j in range(0, k, 4):
-        s0 += _term(a, b, j, weighted)
-        s1 += _term(a, b, j + 1, weighted)
-        s2 += _term(a, b, j + 2, weighted)
-        s3 += _term(a, b, j + 3, weighted)
-    for j in range(k, n):
-        s0 += _term(a, b, j, weighted)
-    return (s0 + s1) + (s2 + s3)
+@jit.reduction
+def row_dot(a, b):  # pragma: no cover - compiled by Numba, called from kernels
+    """sum(a[j] * b[j]) over a row, in float64 (additions reassociated: vectorised)."""
+    s = 0.0
+    for j in range(a.size):
+        s += np.float64(a[j]) * np.float64(b[j])
+    return s
 
 
 @jit.kernel(fallback=_softmax_numpy)
@@ -68,7 +60,7 @@ def softmax_rows_f32(x, out):  # pragma: no cover - compiled by Numba
             v = np.float64(xr[j]) - mf  # <= 0 (or NaN)
             p = transcendental.exp_poly(v if v > -110.0 else -110.0, True)
             orow[j] = p if v == v else v
-        inv = 1.0 / _row_sum(orow, orow, False)
+        inv = 1.0 / row_sum(orow)
         for j in range(n):
             orow[j] = orow[j] * inv
 
@@ -84,7 +76,7 @@ def softmax_rows_backward(g, y, out):  # pragma: no cover - compiled by Numba
     for i in jit.prange(rows):
         gr = g[i]
         yr = y[i]
-        d = _row_sum(gr, yr, True)
+        d = row_dot(gr, yr)
         orow = out[i]
         for j in range(n):
             orow[j] = yr[j] * (gr[j] - d)
