@@ -116,6 +116,35 @@ R_PDIST = (
     "and 2, reads the norm's result only through its own saved copy"
 )
 
+# ---- specs of tests/ops/op_specs_new_formats.py, op_specs_sparse.py, op_specs_complex.py
+R_AREA = (
+    "interpolate(mode='area'): PyTorch's adaptive average pooling saves its input; "
+    "chainrule's area resize is a product with a constant matrix and saves only the matrix"
+)
+R_SPARSE_LINEAR = (
+    "coalesce/to_sparse/values: PyTorch saves the sparse result whose values were modified; "
+    "chainrule's rules are linear maps of the values with the pattern as a constant"
+)
+R_SPARSE_SOFTMAX = (
+    "sparse softmax/log_softmax: PyTorch saves its sparse result, whose values() is the "
+    "modified tensor; chainrule's rule reads its own saved array"
+)
+R_SPARSE_VALUES = (
+    "the sparse tensor holds its values tensor itself and the product saves it: modifying "
+    "the values after the product raises; PyTorch's sparse tensor aliases them without a "
+    "version check and silently computes the gradient from the modified values (its "
+    "x.grad is twice the right one after values.mul_(2))"
+)
+R_COMPLEX_SAVED = (
+    "complex ops: PyTorch's complex() saves its inputs and its view_as_complex is a view of "
+    "the input that abs/angle/pow/linear save; chainrule's complex() saves nothing and its "
+    "view_as_complex copies, so modifying the real input does not reach what was saved"
+)
+R_POLAR = (
+    "polar: PyTorch saves the result (its gradient reads it); chainrule's composition "
+    "complex(abs * cos(angle), abs * sin(angle)) saves abs and angle instead"
+)
+
 KNOWN_DIFFERENCES: dict = {
     "put": _w2("in1"),
     "put_acc": _w2("in1"),
@@ -316,5 +345,49 @@ KNOWN_DIFFERENCES: dict = {
     **{
         name: {t: (TORCH_RAISES, _R_W2) for t in ("in0", "out0")}
         for name in ("orgqr", "ormqr", "ormqr_T", "ormqr_right", "ormqr_right_T")
+    },
+    **{
+        name: {"in0": (TORCH_RAISES, R_AREA)}
+        for name in (
+            "F_interpolate_area_shrink",
+            "F_interpolate_area_grow",
+            "F_interpolate_area_1d",
+            "F_interpolate_area_3d",
+        )
+    },
+    **{
+        name: {"out0": (TORCH_RAISES, R_SPARSE_LINEAR)}
+        for name in ("sparse_coalesce_values", "to_sparse_values")
+    },
+    **{
+        name: {"out0": (TORCH_RAISES, R_SPARSE_SOFTMAX)}
+        for name in ("sparse_softmax_dim0_values", "sparse_log_softmax")
+    },
+    **{
+        name: {"in0": (CR_RAISES, R_SPARSE_VALUES)}
+        for name in (
+            "sparse_mm",
+            "spmm_sparse_coo",
+            "sparse_matmul_vector",
+            "sparse_matmul_dense_first",
+            "sparse_t_matmul",
+        )
+    },
+    "sparse_addmm": {"in1": (CR_RAISES, R_SPARSE_VALUES)},
+    **{
+        name: {t: (TORCH_RAISES, R_COMPLEX_SAVED) for t in targets}
+        for name, targets in (
+            ("complex_view_as_real", ("in0", "in1")),
+            ("complex_abs", ("in0",)),
+            ("complex_angle", ("in0",)),
+            ("complex_real_imag", ("in0",)),
+            ("complex_F_linear", ("in0", "in1")),
+            ("complex_F_linear_abs", ("in0", "in1")),
+        )
+    },
+    "complex_polar": {
+        "out0": (TORCH_RAISES, R_POLAR),
+        "in0": (CR_RAISES, R_POLAR),
+        "in1": (CR_RAISES, R_POLAR),
     },
 }

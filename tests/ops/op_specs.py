@@ -1281,6 +1281,7 @@ SPECS: list = [
 # specs kept in their own files (each module imports OpSpec and its helpers from here)
 from . import (  # noqa: E402 - after the table's helpers, which those modules import
     op_specs_activation_extra,
+    op_specs_complex,
     op_specs_conv3d,
     op_specs_ctc,
     op_specs_embedding_bag,
@@ -1291,10 +1292,12 @@ from . import (  # noqa: E402 - after the table's helpers, which those modules i
     op_specs_linalg_more,
     op_specs_loss_extra,
     op_specs_misc_more,
+    op_specs_new_formats,
     op_specs_nn_more,
     op_specs_pointwise_more,
     op_specs_pool_extra,
     op_specs_rnn_functional,
+    op_specs_sparse,
     op_specs_special_more,
     op_specs_stacking,
 )
@@ -1317,6 +1320,9 @@ for _extra in (
     op_specs_misc_more,
     op_specs_rnn_functional,
     op_specs_linalg_lowrank,
+    op_specs_new_formats,
+    op_specs_sparse,
+    op_specs_complex,
 ):
     SPECS += _extra.SPECS
 

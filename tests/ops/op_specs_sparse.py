@@ -1,0 +1,94 @@
+"""Op specs for sparse COO tensors (ops/sparse_*.py), appended to tests/ops/op_specs.py.
+
+The table's checks take dense float inputs and dense outputs, so each spec is a dense-in /
+dense-out composition through a sparse tensor: either the values of a COO tensor with a
+fixed, unsorted pattern holding a duplicate (``_coo``: ``sparse_coo_tensor`` ->
+``CoalesceValues`` / ``SparseToDense``), or a dense tensor's non-zeros (``to_sparse``:
+``SparseGather``), then a sparse op and ``to_dense()``/``values()``. Gradients, gradcheck,
+forward mode and double backward therefore run through the sparse Functions' rules
+(``Spmm`` / ``SampledDot`` and the linear-map pairs). tests/sparse/test_sparse_coo.py checks
+the sparse results themselves (indices, coalescing, errors).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .op_specs import OpSpec, const, lib
+
+# (row, col) of 5 stored elements of a 3 x 3 matrix: unsorted, (0, 2) twice, row 1 and
+# column 0 / 1 with one element each, so reductions and softmax meet 1- and 2-element groups
+_IDX = np.array([[0, 1, 1, 0, 2], [2, 0, 2, 2, 1]])
+_KEEP = np.array([[1.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 0.0], [1.0, 1.0, 0.0, 1.0]])
+
+
+def _coo(v, size=(3, 3)):
+    """The sparse tensor of values ``v`` on the fixed pattern ``_IDX`` (torch checks the
+    invariants explicitly: otherwise it warns that the checks are off). Shorter 1-d values
+    (the empty bad input) take the pattern's first elements, so that an empty sparse tensor
+    reaches the op under test instead of failing the construction."""
+    idx = _IDX[:, : v.shape[0]] if v.ndim == 1 else _IDX
+    return lib(v).sparse_coo_tensor(const(v, idx), v, size, check_invariants=True)
+
+
+def _sparsified(x):
+    """``x`` with a fixed set of elements zeroed, as a sparse tensor of its non-zeros; any
+    other shape (a bad input) is made sparse as it is, so that to_sparse meets it."""
+    keep = _KEEP if x.shape == _KEEP.shape else np.ones(())
+    return (x * const(x, keep)).to_sparse()
+
+
+_V = (5,)
+
+SPECS: list = [
+    # --------------------------------------------------------------- conversions
+    OpSpec("sparse_coo_to_dense", lambda v: _coo(v).to_dense(), ((_V,),)),
+    OpSpec("sparse_coalesce_values", lambda v: _coo(v).coalesce().values(), ((_V,),)),
+    OpSpec("to_sparse_to_dense", lambda x: _sparsified(x).to_dense(), (((3, 4),),)),
+    OpSpec("to_sparse_values", lambda x: x.to_sparse().values(), (((3, 4),), ((2, 3, 2),))),
+    OpSpec(
+        "sparse_transpose_to_dense",
+        lambda v: _coo(v, (3, 4)).t().coalesce().to_dense(),
+        ((_V,),),
+    ),
+    OpSpec(
+        "sparse_add_scale",  # sparse + sparse and sparse * scalar, on the values
+        lambda v: (_coo(v) + 2.0 * _coo(v * v)).coalesce().to_dense(),
+        ((_V,),),
+    ),
+    # ------------------------------------------------------------------ products
+    OpSpec("sparse_mm", lambda v, x: lib(v).sparse.mm(_coo(v), x), ((_V, (3, 2)),)),
+    OpSpec("spmm_sparse_coo", lambda v, x: lib(v).spmm(_coo(v), x), ((_V, (3, 4)),)),
+    OpSpec(
+        "sparse_mm_to_sparse",  # a dense matrix's non-zeros times a dense matrix
+        lambda a, x: lib(a).sparse.mm(_sparsified(a), x),
+        (((3, 4), (4, 2)),),
+    ),
+    OpSpec("sparse_matmul_vector", lambda v, x: _coo(v) @ x, ((_V, (3,)),)),
+    OpSpec("sparse_matmul_dense_first", lambda v, x: x @ _coo(v), ((_V, (2, 3)),)),
+    OpSpec("sparse_t_matmul", lambda v, x: _coo(v).t() @ x, ((_V, (3, 2)),)),
+    OpSpec(
+        "sparse_addmm",
+        lambda m, v, x: lib(v).sparse.addmm(m, _coo(v), x, beta=0.5, alpha=2.0),
+        (((3, 2), _V, (3, 2)), ((2,), _V, (3, 2))),
+    ),
+    # ---------------------------------------------------------------- reductions
+    OpSpec("sparse_sum", lambda v: lib(v).sparse.sum(_coo(v)), ((_V,),)),
+    OpSpec("sparse_sum_dim", lambda v: lib(v).sparse.sum(_coo(v), 1).to_dense(), ((_V,),)),
+    OpSpec("sparse_sum_dims", lambda v: lib(v).sparse.sum(_coo(v), (0, 1)), ((_V,),)),
+    OpSpec(
+        "sparse_softmax",
+        lambda v: lib(v).sparse.softmax(_coo(v), 1).to_dense(),
+        ((_V,),),
+    ),
+    OpSpec(
+        "sparse_softmax_dim0_values",
+        lambda v: lib(v).sparse.softmax(_coo(v), 0).coalesce().values(),
+        ((_V,),),
+    ),
+    OpSpec(
+        "sparse_log_softmax",
+        lambda v: lib(v).sparse.log_softmax(_coo(v), 1).coalesce().values(),
+        ((_V,),),
+    ),
+]
