@@ -205,6 +205,11 @@ def solve_ex(
     (int32, shaped as ``A``'s batch) as in :func:`inv_ex`. The solutions of singular
     systems are NaN (see :func:`inv_ex`); ``check_errors=True`` raises instead."""
     op = "linalg.solve_ex"
+    if isinstance(A, Tensor) and isinstance(B, Tensor) and A.dtype != B.dtype:
+        raise RuntimeError(  # PyTorch promotes nothing here
+            f"{op}: Expected A and B to have the same dtype, but found A of type {A.dtype} "
+            f"and B of type {B.dtype}; convert one with .to({A.dtype}) (or .to({B.dtype}))"
+        )
     a = check_square(A, "linalg.solve")
     info = _lu_info(a, op)
     if check_errors and np.any(info._data):

@@ -242,6 +242,12 @@ def lstsq(
         raise RuntimeError(
             f"torch.linalg.lstsq: parameter `driver` should be one of {_DRIVERS}, got {driver!r}"
         )
+    if isinstance(A, Tensor) and isinstance(B, Tensor) and A.dtype != B.dtype:
+        raise RuntimeError(  # PyTorch promotes nothing here
+            f"linalg.lstsq: Expected input and other to have the same dtype, but got input's "
+            f"dtype {A.dtype} and other's dtype {B.dtype}; convert one with .to({A.dtype}) "
+            f"(or .to({B.dtype}))"
+        )
     a = check_float(A, "linalg.lstsq")
     b = tensor_arg(B, "linalg.lstsq")
     vector = b.ndim == a.ndim - 1

@@ -104,6 +104,12 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     Raises:
         LinAlgError: ``A`` is singular. RuntimeError: shapes do not fit.
     """
+    if isinstance(A, Tensor) and isinstance(B, Tensor) and A.dtype != B.dtype:
+        raise RuntimeError(  # PyTorch promotes nothing here
+            f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
+            f"{A.dtype} and B of type {B.dtype}; convert one with .to({A.dtype}) "
+            f"(or .to({B.dtype}))"
+        )
     a = check_square(A, "linalg.solve", complex_ok=True)
     b = tensor_arg(B, "linalg.solve", complex_ok=True)
     vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
@@ -310,6 +316,11 @@ class Cross(Function):
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The 3-d cross product along ``dim`` (inputs broadcast against each other)."""
     a, b = input, other
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
+        raise RuntimeError(  # PyTorch promotes nothing here
+            f"linalg.cross: input ({a.dtype}) and other ({b.dtype}) must have the same dtype; "
+            f"convert one with .to({a.dtype}) (or .to({b.dtype}))"
+        )
     if not (
         isinstance(a, Tensor)
         and isinstance(b, Tensor)

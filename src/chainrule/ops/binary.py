@@ -448,12 +448,19 @@ def logaddexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return _call(LogAddExp, "logaddexp", input, other)
 
 
-def _same_complex_dtype(start: Tensor, end: Any, weight: Any) -> None:
-    """A complex ``lerp``: ``end`` and a tensor ``weight`` have ``start``'s dtype (PyTorch's
-    RuntimeError; a Python number weight is fine)."""
+def _lerp_dtypes(start: Tensor, end: Any, weight: Any) -> None:
+    """``end`` and a tensor ``weight`` of ``lerp`` have ``start``'s dtype: PyTorch promotes
+    nothing here and raises RuntimeError. A Python number or a 0-d tensor ``weight`` is
+    exempt (PyTorch treats it as a scalar: it joins the usual promotion)."""
     for arg, v in (("end", end), ("weight", weight)):
-        if isinstance(v, Tensor) and v.dtype != start.dtype:
-            raise RuntimeError(f"lerp: expected dtype {start.dtype} for `{arg}` but got {v.dtype}")
+        if not isinstance(v, Tensor) or v.dtype == start.dtype:
+            continue
+        if arg == "weight" and v.ndim == 0:
+            continue
+        raise RuntimeError(
+            f"lerp: expected dtype {start.dtype} for `{arg}` (the dtype of input) but got "
+            f"{v.dtype}; PyTorch promotes nothing here: convert it with .to({start.dtype})"
+        )
 
 
 def _real_pair(op: str, a: Any, b: Any) -> tuple:
@@ -472,10 +479,9 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
     weight = 1 (lerp(1e308, -2.0, 1.0) is -2.0, not 0.0) and keeps an infinite start from
     turning an infinite result into NaN."""
     start = as_tensor(input)
-    if start._data.dtype.kind != "f":
-        if start._data.dtype.kind != "c":
-            raise DtypeError(f"lerp: expects a floating or complex tensor, got {start.dtype}")
-        _same_complex_dtype(start, end, weight)  # the composition is holomorphic in each
+    if start._data.dtype.kind not in "fc":
+        raise DtypeError(f"lerp: expects a floating or complex tensor, got {start.dtype}")
+    _lerp_dtypes(start, end, weight)  # for complex too: the composition is holomorphic
     shapes = [tuple(getattr(t, "shape", ())) for t in (start, end, weight)]
     try:
         np.broadcast_shapes(*shapes)

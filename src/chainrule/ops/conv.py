@@ -22,7 +22,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from . import _conv_kernels as K
 from ._im2col import out_size
-from ._util import DtypeError, ShapeError, tsum
+from ._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, tsum
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -244,6 +244,11 @@ def conv2d(
         raise ShapeError(
             f"{op}: bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}"
         )
+    if bias is not None and bias.dtype != input.dtype:
+        raise DtypeError(  # PyTorch promotes nothing here: a RuntimeError
+            f"{op}: input dtype {input.dtype} and bias dtype {bias.dtype} differ; "
+            f"convert the bias with .to({input.dtype})"
+        )
     out = Conv2dFn.apply(input, weight, bias, (stride, pad, dil, int(groups)))
     return out.squeeze(0) if unbatched else out
 
@@ -270,15 +275,19 @@ def conv1d(
             f"{tuple(input.shape)} and {tuple(weight.shape)}"
         )
     pad = padding if isinstance(padding, str) else (0, _tuple(padding, 1, "padding", "conv1d")[0])
-    out = conv2d(
-        input.unsqueeze(2),
-        weight.unsqueeze(2),
-        bias,
-        (1, _tuple(stride, 1, "stride", "conv1d")[0]),
-        pad,
-        (1, _tuple(dilation, 1, "dilation", "conv1d")[0]),
-        groups,
-    ).squeeze(2)
+    try:
+        out = conv2d(
+            input.unsqueeze(2),
+            weight.unsqueeze(2),
+            bias,
+            (1, _tuple(stride, 1, "stride", "conv1d")[0]),
+            pad,
+            (1, _tuple(dilation, 1, "dilation", "conv1d")[0]),
+            groups,
+        ).squeeze(2)
+    except NAMED_ERRORS as err:  # the 2-D op's check names itself: lead with conv1d
+        lead_with("conv1d", err)
+        raise
     return out.squeeze(0) if unbatched else out
 
 
@@ -332,6 +341,14 @@ def conv_transpose2d(
         input, weight, (n, cout, ho, wo), (stride, (ph, ph, pw, pw), dil, int(groups))
     )
     if bias is not None:
+        if bias.dtype != out.dtype:  # PyTorch adds the bias into the output: its dtype wins
+            if bias.dtype.kind == "c" and out.dtype.kind != "c":
+                raise RuntimeError(
+                    f"{op}: a complex bias ({bias.dtype}) cannot be added to the real output "
+                    f"({out.dtype}); convert the bias with .to({out.dtype}) or the input and "
+                    "weight to a complex dtype"
+                )
+            bias = bias.to(out.dtype)
         out = out + bias.reshape(1, cout, 1, 1)
     return out.squeeze(0) if unbatched else out
 
@@ -351,14 +368,18 @@ def conv_transpose1d(
     def one(v: Any, name: str) -> int:
         return _tuple(v, 1, name, "conv_transpose1d")[0]
 
-    out = conv_transpose2d(
-        input.unsqueeze(2),
-        weight.unsqueeze(2),
-        bias,
-        (1, one(stride, "stride")),
-        (0, one(padding, "padding")),
-        (0, one(output_padding, "output_padding")),
-        groups,
-        (1, one(dilation, "dilation")),
-    )
+    try:
+        out = conv_transpose2d(
+            input.unsqueeze(2),
+            weight.unsqueeze(2),
+            bias,
+            (1, one(stride, "stride")),
+            (0, one(padding, "padding")),
+            (0, one(output_padding, "output_padding")),
+            groups,
+            (1, one(dilation, "dilation")),
+        )
+    except NAMED_ERRORS as err:  # the 2-D op's check names itself: lead with conv_transpose1d
+        lead_with("conv_transpose1d", err)
+        raise
     return out.squeeze(2)

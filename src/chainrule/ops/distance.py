@@ -97,6 +97,11 @@ def cdist(
         raise RuntimeError(
             f"cdist only supports floating-point dtypes, X1 got: {a.dtype}, X2 got: {b.dtype}"
         )
+    if a.dtype != b.dtype:  # PyTorch promotes nothing here: RuntimeError
+        raise RuntimeError(
+            f"cdist: X1 and X2 must have the same dtype, got X1: {a.dtype}, X2: {b.dtype}; "
+            f"convert one with .to({a.dtype}) (or .to({b.dtype}))"
+        )
     p = float(p)
     if p < 0 or math.isnan(p):
         raise RuntimeError(f"cdist only supports non-negative p values, got {p}")

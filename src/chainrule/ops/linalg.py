@@ -14,7 +14,7 @@ from .._kernels.blas import batched_matmul
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import DtypeError, ShapeError, as_tensor
+from ._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, lead_with
 from .binding import tensor_method
 from .shape import Permute, broadcast_to, reshape, transpose, unsqueeze
 from .sparse_products import sparse_matmul
@@ -324,6 +324,17 @@ def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Ten
     return out + (inp if beta == 1 else inp * beta)
 
 
+def _same_dtype_term(op: str, input: Any, prod: Tensor) -> None:  # noqa: A002
+    """The added term of ``addmm``/``addmv``/``baddbmm``/``addbmm`` has the product's dtype:
+    PyTorch promotes nothing there and raises RuntimeError (``addr``, which promotes, does not
+    call this)."""
+    if isinstance(input, Tensor) and input.dtype != prod.dtype:
+        raise RuntimeError(
+            f"{op}: expected input and the matrices to have the same dtype, but input has "
+            f"{input.dtype} and the product {prod.dtype}; convert input with .to({prod.dtype})"
+        )
+
+
 @tensor_method(inplace=True)
 def addmm(
     input: Any,
@@ -340,7 +351,13 @@ def addmm(
             f"addmm: mat1 and mat2 must be 2-d, got shapes {tuple(mat1.shape)} "
             f"and {tuple(mat2.shape)}"
         )
-    return _scaled_sum("addmm", input, matmul(mat1, mat2), beta, alpha)
+    try:
+        prod = matmul(mat1, mat2)
+    except NAMED_ERRORS as err:
+        lead_with("addmm", err)
+        raise
+    _same_dtype_term("addmm", input, prod)
+    return _scaled_sum("addmm", input, prod, beta, alpha)
 
 
 @tensor_method(inplace=True)
@@ -363,7 +380,13 @@ def addmv(
         raise ShapeError(
             f"addmv: size mismatch: matrix {tuple(mat.shape)} and vector {tuple(vec.shape)}"
         )
-    return _scaled_sum("addmv", input, matmul(mat, vec), beta, alpha)
+    try:
+        prod = matmul(mat, vec)
+    except NAMED_ERRORS as err:
+        lead_with("addmv", err)
+        raise
+    _same_dtype_term("addmv", input, prod)
+    return _scaled_sum("addmv", input, prod, beta, alpha)
 
 
 @tensor_method(inplace=True)
@@ -376,7 +399,13 @@ def baddbmm(
     alpha: Any = 1,
 ) -> Tensor:
     """beta * input + alpha * bmm(batch1, batch2) for 3-d batches of matrices."""
-    return _scaled_sum("baddbmm", input, bmm(as_tensor(batch1), as_tensor(batch2)), beta, alpha)
+    try:
+        prod = bmm(as_tensor(batch1), as_tensor(batch2))
+    except NAMED_ERRORS as err:
+        lead_with("baddbmm", err)
+        raise
+    _same_dtype_term("baddbmm", input, prod)
+    return _scaled_sum("baddbmm", input, prod, beta, alpha)
 
 
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:

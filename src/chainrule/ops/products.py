@@ -15,7 +15,7 @@ from ..linalg.norms import vector_norm
 from ._util import NAMED_ERRORS, ShapeError, as_tensor, lead_with, norm_dim
 from .binary import where
 from .binding import tensor_method
-from .linalg import _scaled_sum, bmm, matmul, outer
+from .linalg import _same_dtype_term, _scaled_sum, bmm, matmul, outer
 
 __all__ = ["addbmm", "dist", "ger", "inner", "renorm", "vdot"]
 
@@ -91,6 +91,7 @@ def addbmm(
     except NAMED_ERRORS as err:
         lead_with("addbmm", err)
         raise
+    _same_dtype_term("addbmm", input, prod)
     return _scaled_sum("addbmm", input, prod, beta, alpha)
 
 

@@ -141,6 +141,12 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
                 f"{tuple(input.shape)} has {input.shape[1] if input.ndim > 1 else 1} "
                 "channels (dim 1); use num_parameters=1 or match the channels"
             )
+    if isinstance(weight, Tensor) and weight.dtype != input.dtype:
+        raise RuntimeError(  # PyTorch: "Type promoting not supported"
+            f"prelu: input ({input.dtype}) and weight ({weight.dtype}) must have the same "
+            f"dtype; prelu promotes nothing: convert weight with .to({input.dtype})"
+        )
+    if n != 1:
         weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
     else:
         weight = weight.reshape(())

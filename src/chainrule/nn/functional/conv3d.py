@@ -29,7 +29,7 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...ops._util import ShapeError
+from ...ops._util import DtypeError, ShapeError
 from ...ops.conv import Conv2dFn, ConvTranspose2dFn, _tuple
 from ...ops.padding import pad
 from ...ops.shape import stack
@@ -91,7 +91,7 @@ def _check(op: str, x: Any, w: Any, bias: Any, groups: int, transposed: bool = F
             f"({w.shape[0]}) must also be divisible by groups"
         )
     if x.dtype != w.dtype:
-        raise TypeError(
+        raise DtypeError(  # a TypeError and, as in PyTorch, a RuntimeError
             f"{op}: input dtype {x.dtype} and weight dtype {w.dtype} differ; "
             "cast one (e.g. model.double() or x.float())"
         )
@@ -101,6 +101,11 @@ def _check(op: str, x: Any, w: Any, bias: Any, groups: int, transposed: bool = F
         o = w.shape[1] * groups if transposed else w.shape[0]
         if tuple(bias.shape) != (o,):
             raise ShapeError(f"{op}: bias must have shape ({o},), got {tuple(bias.shape)}")
+        if bias.dtype != x.dtype:
+            raise DtypeError(  # PyTorch promotes nothing here: a RuntimeError
+                f"{op}: input dtype {x.dtype} and bias dtype {bias.dtype} differ; "
+                f"convert the bias with .to({x.dtype})"
+            )
 
 
 def conv3d(

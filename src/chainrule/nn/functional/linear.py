@@ -59,6 +59,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input dtype {input.dtype} differs from weight dtype "
             f"{weight.dtype}; convert one, e.g. x.to({weight.dtype})"
         )
+    if bias is not None and bias.dtype != input.dtype:
+        raise DtypeError(  # PyTorch promotes nothing here: a RuntimeError
+            f"linear: bias dtype {bias.dtype} differs from the dtype {input.dtype} of input "
+            f"and weight; convert it with bias.to({input.dtype})"
+        )
     if input.ndim == 1:
         return reshape(LinearFn.apply(reshape(input, (1, -1)), weight, bias), (-1,))
     return LinearFn.apply(input, weight, bias)
@@ -69,6 +74,16 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
     Shapes: input1 (*, in1), input2 (*, in2), weight (out, in1, in2), bias (out,).
     """
+    named = [("input1", input1), ("input2", input2), ("weight", weight), ("bias", bias)]
+    dts = {getattr(t, "dtype", None) for _, t in named if t is not None}
+    if len(dts) > 1:  # PyTorch promotes nothing here: a RuntimeError
+        got = ", ".join(
+            f"{n}: {getattr(t, 'dtype', type(t).__name__)}" for n, t in named if t is not None
+        )
+        raise DtypeError(
+            f"bilinear: all tensors must have the same dtype, got {got}; convert them to one "
+            f"dtype, e.g. with .to({input1.dtype})"
+        )
     if (
         weight.ndim != 3
         or input1.shape[-1] != weight.shape[1]

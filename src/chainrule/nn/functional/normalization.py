@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from numpy import finfo
+from numpy import finfo, float16, float32
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
@@ -48,6 +48,38 @@ def _empty_result(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> 
     if weight is not None:
         y = y * _bshape(weight, input.ndim)
     return y if bias is None else y + _bshape(bias, input.ndim)
+
+
+def _same_param_dtype(op: str, input: Tensor, **params: Tensor | None) -> None:
+    """The given affine parameters and running statistics share one dtype: the input's or,
+    for a float16 input, float32 (PyTorch's mixed-precision kernels, whose result stays
+    float16). PyTorch promotes nothing else and raises RuntimeError; so does this."""
+    given = {name: t for name, t in params.items() if t is not None}
+    dts = {t.dtype for t in given.values()}
+    half = input.dtype == float16
+    if not dts or dts == {input.dtype} or (half and all(d == float32 for d in dts)):
+        return
+    also = " (or all float32, for this float16 input)" if half else ""
+    got = ", ".join(f"{name} {t.dtype}" for name, t in given.items())
+    raise RuntimeError(
+        f"{op}: expected {', '.join(given)} to have the dtype of input, {input.dtype}"
+        f"{also}, got {got}; PyTorch promotes nothing here: convert them with "
+        f".to({input.dtype})"
+    )
+
+
+def _opmath(input: Tensor, *params: Tensor | None) -> Tensor:
+    """The input to normalise: a float16 input with float32 parameters is normalised in
+    float32, as PyTorch's mixed-precision kernels (:func:`_input_dtype` rounds back)."""
+    if input.dtype == float16 and any(t is not None and t.dtype == float32 for t in params):
+        return input.to(float32)
+    return input
+
+
+def _input_dtype(y: Tensor, input: Tensor) -> Tensor:
+    """``y`` in the input's dtype: a float16 input with float32 parameters gives a float16
+    result, as PyTorch (computed in float32, rounded once)."""
+    return y if y.dtype == input.dtype else y.to(input.dtype)
 
 
 def _bshape(t: Tensor, ndim: int) -> Tensor:
@@ -92,6 +124,14 @@ def batch_norm(
                 f"batch_norm: {name} must have shape ({c},) for an input with "
                 f"{c} channels (shape {tuple(input.shape)}), got {tuple(t.shape)}"
             )
+    _same_param_dtype(
+        "batch_norm",
+        input,
+        running_mean=running_mean,
+        running_var=running_var,
+        weight=weight,
+        bias=bias,
+    )
     nd = input.ndim
     if training:
         count = input.numel() // c
@@ -131,7 +171,7 @@ def batch_norm(
         y = y * _bshape(weight, nd)
     if bias is not None:
         y = y + _bshape(bias, nd)
-    return y
+    return _input_dtype(y, input)
 
 
 def instance_norm(
@@ -167,8 +207,12 @@ def instance_norm(
                 f"instance_norm: {name} must have shape ({c},) for an input with "
                 f"{c} channels (shape {tuple(input.shape)}), got {tuple(t.shape)}"
             )
+    # weight and bias only: PyTorch's checks of the running statistics here follow no rule
+    _same_param_dtype("instance_norm", input, weight=weight, bias=bias)
     if not use_input_stats:
-        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+        dt = next((t.dtype for t in (weight, bias) if t is not None), input.dtype)
+        stats = [t if t is None or t.dtype == dt else t.to(dt) for t in (running_mean, running_var)]
+        return batch_norm(input, *stats, weight, bias, False, momentum, eps)
     if input.shape[0] == 0:  # PyTorch: an empty batch gives an empty result
         return _empty_result(input, weight, bias)
     count = input.numel() // max(input.shape[0] * c, 1)
@@ -188,12 +232,12 @@ def instance_norm(
             arr *= 1 - momentum
             arr += momentum * stat.astype(arr.dtype, copy=False)
             buf._vc[0] += 1
-    y = NormalizeFn.apply(input, tuple(range(2, nd)), float(eps), None)
+    y = NormalizeFn.apply(_opmath(input, weight, bias), tuple(range(2, nd)), float(eps), None)
     if weight is not None:
         y = y * _bshape(weight, nd)
     if bias is not None:
         y = y + _bshape(bias, nd)
-    return y
+    return _input_dtype(y, input)
 
 
 def layer_norm(
@@ -215,6 +259,7 @@ def layer_norm(
         if t is not None and tuple(t.shape) != shape:
             raise ShapeError(f"layer_norm: {name} must have shape {shape}, got {tuple(t.shape)}")
     no_integer_kernel("layer_norm", input)
+    _same_param_dtype("layer_norm", input, weight=weight, bias=bias)
     return LayerNormFn.apply(input, weight, bias, k, float(eps))
 
 
@@ -241,16 +286,17 @@ def group_norm(
                 f"{tuple(t.shape)} and input of shape {tuple(input.shape)}"
             )
     no_integer_kernel("group_norm", input)
+    _same_param_dtype("group_norm", input, weight=weight, bias=bias)
     if input.numel() == 0:  # PyTorch: an empty batch gives an empty result
         return _empty_result(input, weight, bias)
-    x = input.reshape((n, num_groups, -1))
+    x = _opmath(input, weight, bias).reshape((n, num_groups, -1))
     y = NormalizeFn.apply(x, (2,), float(eps), None).reshape(input.shape)
     nd = input.ndim
     if weight is not None:
         y = y * _bshape(weight, nd)
     if bias is not None:
         y = y + _bshape(bias, nd)
-    return y
+    return _input_dtype(y, input)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
@@ -291,4 +337,8 @@ def rms_norm(
     e = float(finfo(input.dtype).eps) if eps is None else float(eps)
     dims = tuple(range(input.ndim - k, input.ndim))
     y = input * ((input * input).mean(dims, keepdim=True) + e).rsqrt()
-    return y if weight is None else y * weight
+    if weight is None:
+        return y
+    # PyTorch keeps the input's dtype whatever the (real) weight's: it does not promote
+    y = y * weight
+    return _input_dtype(y, input) if weight.dtype.kind != "c" else y
