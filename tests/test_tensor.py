@@ -393,3 +393,24 @@ def test_grad_assignment_is_checked_like_torch():
     x.grad = cr.zeros(3)
     x.grad = None
     assert x.grad is None
+
+
+_PROMO_DTYPES = ["bool", "uint8", "int32", "int64", "float32", "float64", "complex64", "complex128"]
+
+
+@pytest.mark.parametrize("dim_dtype", _PROMO_DTYPES)
+@pytest.mark.parametrize("zero_dim_dtype", _PROMO_DTYPES)
+def test_zero_dim_tensor_promotes_by_category_as_pytorch(dim_dtype, zero_dim_dtype):
+    """A 0-d tensor beside a tensor with dimensions changes the result only through a higher
+    category, and a complex one takes the floats' width (float32 * 0-d complex128 is
+    complex64): in both operand orders, for add and mul."""
+    for op in (lambda a, b: a + b, lambda a, b: a * b, lambda a, b: b * a):
+        got = op(
+            cr.ones(3, dtype=getattr(cr, dim_dtype)),
+            cr.tensor(1, dtype=getattr(cr, zero_dim_dtype)),
+        )
+        want = op(
+            torch.ones(3, dtype=getattr(torch, dim_dtype)),
+            torch.tensor(1, dtype=getattr(torch, zero_dim_dtype)),
+        )
+        assert str(got.dtype) == str(want.dtype).replace("torch.", "")

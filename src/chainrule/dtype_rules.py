@@ -120,18 +120,7 @@ def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None
         return lower
     if lower is None:
         return higher
-    ch, cl = _category(higher), _category(lower)
-    if ch == 3:
-        return higher
-    if cl == 3:  # a complex of the higher float's width (complex64 for an integer)
-        if ch == 2:
-            return np.promote_types(higher, np.complex64)
-        return lower
-    if ch == 2:
-        return higher
-    if ch == 0 or cl == 2:
-        return _promote(higher, lower)
-    return higher
+    return _dt.combine_categories(higher, lower)
 
 
 def _number_dtype(x: Any) -> np.dtype | None:

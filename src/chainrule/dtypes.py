@@ -110,6 +110,19 @@ def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
     # float64 is complex128, as in PyTorch)
 
 
+def combine_categories(higher: np.dtype, lower: np.dtype) -> np.dtype:
+    """PyTorch's result dtype for an operand of dtype ``higher`` with one of a lower rank
+    (a 0-d tensor beside a tensor with dimensions): the lower-ranked operand matters only
+    through a higher category, and a complex one beside floats takes the floats' width
+    (float32 with a 0-d complex128 tensor is complex64)."""
+    ch, cl = _category(higher), _category(lower)
+    if cl <= ch:
+        return higher
+    if cl == 3 and ch == 2:
+        return np.promote_types(higher, np.complex64)
+    return lower
+
+
 def scalar_result_dtype(tensor_dtype: np.dtype, scalar) -> np.dtype:
     """Result dtype of ``tensor op python_scalar``: the scalar only raises the category."""
     if isinstance(scalar, bool):

@@ -98,10 +98,10 @@ def promote(op: str, a: Any, b: Any):
         da, db = a._data.dtype, b._data.dtype
         if da is not db and da != db:
             _device_check(op, a, b)
-            if a._data.ndim == 0 and b._data.ndim > 0 and _dt._category(da) <= _dt._category(db):
-                target = db
-            elif b._data.ndim == 0 and a._data.ndim > 0 and _dt._category(db) <= _dt._category(da):
-                target = da
+            if a._data.ndim == 0 and b._data.ndim > 0:  # a 0-d tensor matters by category
+                target = _dt.combine_categories(db, da)
+            elif b._data.ndim == 0 and a._data.ndim > 0:
+                target = _dt.combine_categories(da, db)
             else:
                 target = _dt.promote_types(da, db)
             if da != target:
