@@ -196,3 +196,19 @@ def test_other_mixed_kinds_refused_as_torch(op, other):
     for lib in (torch, cr):
         with pytest.raises(RuntimeError):
             _call(fn, lib, "float64", other)
+
+
+def test_instance_norm_updates_integer_running_stats_as_pytorch():
+    """torch accepts int64 running statistics in instance_norm and truncates the update;
+    chainrule raised NumPy's UFuncTypeError."""
+    x = np.random.default_rng(3).random((2, 3, 4)).astype(np.float32) * 10
+    stats = {}
+    for lib in (cr, torch):
+        rm = lib.zeros(3, dtype=lib.int64)
+        rv = lib.ones(3, dtype=lib.int64) * 5
+        y = lib.nn.functional.instance_norm(
+            lib.tensor(x), rm, rv, use_input_stats=True, momentum=0.5
+        )
+        stats[lib.__name__] = (y.numpy(), rm.numpy(), rv.numpy())
+    for got, want in zip(stats["chainrule"], stats["torch"]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -229,8 +229,11 @@ def instance_norm(
         var = input._data.var(axis=axes, ddof=1).mean(axis=0)
         for buf, stat in ((running_mean, mean), (running_var, var)):
             arr = buf._data
-            arr *= 1 - momentum
-            arr += momentum * stat.astype(arr.dtype, copy=False)
+            if arr.dtype.kind in "fc":
+                arr *= 1 - momentum
+                arr += momentum * stat.astype(arr.dtype, copy=False)
+            else:  # integer statistics: PyTorch computes in floating point and truncates
+                arr[...] = (arr * (1 - momentum) + momentum * stat).astype(arr.dtype)
             buf._vc[0] += 1
     y = NormalizeFn.apply(_opmath(input, weight, bias), tuple(range(2, nd)), float(eps), None)
     if weight is not None:
