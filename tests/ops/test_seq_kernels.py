@@ -180,6 +180,62 @@ def test_attention_softmax_forward_reports_bad_rows():
     assert AK.softmax_forward_f32.fallback(s.copy(), 1.0, 4, False, lse) == 3
 
 
+def test_attention_softmax_forward_special_scores():
+    """-inf scores beside finite ones give 0 (not a bad row); a negative NaN (x86's default
+    NaN) is found by the row sum; -0.0 and +0.0 tie; an accurate row with large scores."""
+    s = np.array(
+        [
+            [-np.inf, 1.0, 2.0, -np.inf],
+            [0.0, -0.0, 0.0, -0.0],
+            [1.0, -np.float32(np.nan), 2.0, 3.0],
+            [80.0, 79.0, -80.0, 0.5],
+        ],
+        np.float32,
+    )
+    s[2, 1] = -np.abs(np.float32(np.nan))
+    got, want = s.copy(), s.copy()
+    lse_got, lse_want = np.empty(4), np.empty(4)
+    assert AK.softmax_forward_f32.compiled(got, 1.5, 4, False, lse_got) == 1
+    assert AK.softmax_forward_f32.fallback(want, 1.5, 4, False, lse_want) == 1
+    keep = [0, 1, 3]
+    np.testing.assert_allclose(got[keep], want[keep], rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(lse_got[keep], lse_want[keep], rtol=1e-6)
+    assert got[0, 0] == 0.0 and got[0, 3] == 0.0
+
+
+@pytest.mark.parametrize("scale", [-0.5, 0.0])
+def test_attention_softmax_forward_nonpositive_scale_takes_the_reference(scale):
+    """The compiled row max assumes scale > 0; other scales run the NumPy reference."""
+    s = np.random.default_rng(8).standard_normal((6, 6)).astype(np.float32)
+    got, lse = s.copy(), np.empty(6)
+    assert AK.softmax_forward(got, scale, 6, True, lse) == 0
+    ref = torch.softmax(
+        torch.tensor(s * np.float32(scale)).masked_fill(~torch.ones(6, 6).tril().bool(), -np.inf),
+        -1,
+    )
+    np.testing.assert_allclose(got, ref.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_float_bit_casts_round_trip():
+    """jit.f32_as_i32 and jit.i32_as_f32 (LLVM bitcasts once compiled) invert each other,
+    and as Python they are NumPy views."""
+    import numba
+
+    jit._import_numba()
+
+    @numba.njit
+    def round_trip(x, out_bits, out_back):
+        for i in range(x.size):
+            out_bits[i] = jit.f32_as_i32(x[i])
+            out_back[i] = jit.i32_as_f32(out_bits[i])
+
+    x = np.array([0.0, -0.0, 1.5, -np.inf, np.inf, 1e-45, np.nan], np.float32)
+    bits, back = np.empty(x.size, np.int32), np.empty_like(x)
+    round_trip(x, bits, back)
+    np.testing.assert_array_equal(bits, x.view(np.int32))
+    np.testing.assert_array_equal(back.view(np.int32), x.view(np.int32))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("causal", [True, False])
 def test_attention_softmax_backward_compiled_vs_fallback(dtype, causal):

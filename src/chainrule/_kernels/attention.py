@@ -19,12 +19,13 @@ Backward, given dP = g Vᵀ and P, in place on dP::
 (the softmax gradient and the scale c that the caller otherwise applied to dQ and dK in two
 more passes); zero where P is zero by masking.
 
-The compiled forward is float32 only (its exp is :func:`.transcendental.exp_poly`, accurate
-to float32, evaluated in float64); float64 scores keep the NumPy fallback, which is the
-reference (tests compare them). The backward compiles for both float dtypes (row dot
-products accumulated in float64). A row whose visible scores are all -inf, or that holds
-NaN, is reported (the forward returns the number of such rows) so that the caller can run
-its general path, which defines those rows as PyTorch does.
+The compiled forward is float32 only, in float32 arithmetic (see
+:func:`softmax_forward_f32`), and for a positive scale; float64 scores and other scales
+keep the NumPy fallback, which is the reference (tests compare them). The backward
+compiles for both float dtypes (row dot products accumulated in float64). A row whose
+visible scores are all -inf, or that holds NaN, is reported (the forward returns the number
+of such rows) so that the caller can run its general path, which defines those rows as
+PyTorch does.
 """
 
 from __future__ import annotations
@@ -60,46 +61,90 @@ def _forward_numpy(s, scale, length, causal, lse):
     return int(bad.sum())
 
 
+_F0 = np.float32(0.0)
+_F1 = np.float32(1.0)
+_EXP_LO = np.float32(-104.0)  # e^-104 is 0 in float32
+_SIGN_OFF = np.int32(0x7FFFFFFF)
+_KEY_POS_INF = np.int32(0x7F800000)  # the order key of +inf; above it: +NaN
+_KEY_NEG_INF = np.int32(-2139095041)  # the order key of -inf; below it: -NaN
+
+
+@jit.inline
+def _order_key(v):  # pragma: no cover - inlined into the kernel below
+    """An int32 that orders float32 values as their values (-0 just below +0)."""
+    b = jit.f32_as_i32(v)
+    return b ^ ((b >> np.int32(31)) & _SIGN_OFF)
+
+
 @jit.kernel(fallback=_forward_numpy)
 def softmax_forward_f32(s, scale, length, causal, lse):  # pragma: no cover - compiled by Numba
-    """The forward above on a float32 (R, n) array; returns the number of bad rows."""
+    """The forward above on a float32 (R, n) array, for a scale > 0; returns the number of
+    bad rows. Float32 arithmetic throughout, so that LLVM's vector loops hold 8 lanes:
+
+    * the row maximum m of the raw scores (c > 0, so c x peaks where x does) as an integer
+      max of order keys, which vectorises where a float max with NaN semantics does not;
+      a maximum of +inf or NaN, or an all -inf row, is a bad row;
+    * e^{c (x - m)} by :mod:`.transcendental`'s float32 exp (range reduction, degree-7
+      polynomial, 2^k from its bits), with the NaN of a NaN score kept so that the row
+      sum reports it (a negative NaN orders below -inf);
+    * the row sum in float64, then one float32 multiply per probability.
+
+    Against the float64 evaluation this replaced (0.5 ulp exp, arguments in float64): 2.2x
+    faster on nanoGPT's causal (3072, 64) rows (460 -> 213 µs, one thread); probabilities
+    within 5 float32 ulp of exact instead of 1.5 (the float32 argument c (x - m) carries its
+    rounding into the exponent), and the attention output P V as accurate as before and as
+    PyTorch's (largest error 1.8e-6 vs 1.7e-6 before and 1.1e-6 for PyTorch, rms 5.1e-8 vs
+    4.9e-8 and 5.4e-8, on (12, 4, 64, 32) normal inputs): the scores' own GEMM rounding is
+    of the same size."""
     rows, n = s.shape
+    c = np.float32(scale)
     bad = 0
     for r in range(rows):
         row = s[r]
         k = n
         if causal:
             k = min(r % length + 1, n)
-        m = np.float64(row[0]) * scale
+        top = _order_key(row[0])
         for j in range(1, k):
-            v = np.float64(row[j]) * scale
-            m = v if v > m or v != v else m
-        if m != m or m == -np.inf or m == np.inf:
+            key = _order_key(row[j])
+            top = key if key > top else top
+        if top >= _KEY_POS_INF or top <= _KEY_NEG_INF:
             bad += 1
             continue
+        m = jit.i32_as_f32(top ^ ((top >> np.int32(31)) & _SIGN_OFF))
         # the exponentials run to a multiple of 16 keys (past the diagonal: zeroed below), so
         # that the whole loop is vector code, without a scalar remainder
         kpad = min((k + 15) // 16 * 16, n)
         for j in range(kpad):
-            v = np.float64(row[j]) * scale - m  # <= 0 below k
-            v = v if v > -110.0 else -110.0
-            row[j] = transcendental.exp_poly(v if v < 0.0 else 0.0, True)
+            t = (row[j] - m) * c  # <= 0 below k (or NaN); clamped keeping NaN
+            t = _EXP_LO if t < _EXP_LO else t
+            t = _F0 if t > _F0 else t
+            kf, red, q = transcendental._reduce_f32(t)
+            p = (q * red + _F1) * red + _F1  # e^red
+            k2 = np.int32(kf)
+            k1 = k2 >> np.int32(1)  # 2^k as two normal factors: k spans [-150, 0]
+            row[j] = p * transcendental._pow2_f32(k1) * transcendental._pow2_f32(k2 - k1)
         for j in range(k, n):
-            row[j] = 0.0
+            row[j] = _F0
         total = softmax.row_sum(row[:k])
-        inv = 1.0 / total
+        if total != total:  # a NaN score
+            bad += 1
+            continue
+        inv = np.float32(1.0 / total)
         for j in range(k):
             row[j] = row[j] * inv
-        lse[r] = m + np.log(total)
+        lse[r] = np.float64(m) * scale + np.log(total)
     return bad
 
 
 def softmax_forward(s: np.ndarray, scale: float, length: int, causal: bool, lse) -> int:
-    """The forward in place on C-contiguous (R, n) scores (compiled for float32 when Numba
-    is active, else NumPy); writes ``lse`` (R,) float64 and returns the number of rows with
-    NaN or no finite visible score (their contents are then unspecified)."""
-    if s.dtype == np.float32 and jit.eligible(s, min_size=1):
-        return softmax_forward_f32(s, float(scale), int(length), bool(causal), lse)
+    """The forward in place on C-contiguous (R, n) scores (compiled for float32 and a
+    positive finite scale when Numba is active, else NumPy); writes ``lse`` (R,) float64
+    and returns the number of rows with NaN or no finite visible score (their contents are
+    then unspecified)."""
+    scale = float(scale)
+    if s.dtype == np.float32 and 0.0 < scale < np.inf and jit.eligible(s, min_size=1):
+        return softmax_forward_f32(s, scale, int(length), bool(causal), lse)
     return _forward_numpy(s, scale, length, causal, lse)
 
 

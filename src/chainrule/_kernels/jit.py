@@ -80,6 +80,7 @@ __all__ = [
     "use_backend",
     "prange",
     "i32_as_f32",
+    "f32_as_i32",
     "sync_threads",
     "inline",
     "reduction",
@@ -184,21 +185,31 @@ def i32_as_f32(bits: Any) -> Any:
     return np.asarray(bits, dtype=np.int32).view(np.float32)[()]
 
 
-def _bitcast_intrinsic(numba: Any) -> Any:
-    """``i32_as_f32`` as a Numba intrinsic: one LLVM bitcast from i32 to float."""
+def f32_as_i32(x: Any) -> Any:
+    """The int32 whose bit pattern is the float32 ``x`` (the inverse of :func:`i32_as_f32`),
+    for kernel bodies: an LLVM ``bitcast`` once Numba is imported, the NumPy view as
+    Python. Integer compares of ``b ^ ((b >> 31) & 0x7FFFFFFF)`` order floats, and integer
+    max/min reductions vectorise where IEEE float ones do not."""
+    return np.asarray(x, dtype=np.float32).view(np.int32)[()]
+
+
+def _bitcast_intrinsics(numba: Any) -> tuple[Any, Any]:
+    """``i32_as_f32`` and ``f32_as_i32`` as Numba intrinsics: one LLVM bitcast each."""
     from llvmlite import ir  # noqa: PLC0415 - only with Numba, which depends on llvmlite
     from numba.extending import intrinsic  # noqa: PLC0415
 
-    @intrinsic
-    def i32_as_f32(typingctx: Any, bits: Any) -> Any:  # pragma: no cover - compile time
-        sig = numba.types.float32(numba.types.int32)
+    def bitcast(src: Any, dst: Any, dst_ir: Any) -> Any:
+        @intrinsic
+        def cast(typingctx: Any, value: Any) -> Any:  # pragma: no cover - compile time
+            def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+                return builder.bitcast(args[0], dst_ir)
 
-        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-            return builder.bitcast(args[0], ir.FloatType())
+            return dst(src), codegen
 
-        return sig, codegen
+        return cast
 
-    return i32_as_f32
+    t = numba.types
+    return bitcast(t.int32, t.float32, ir.FloatType()), bitcast(t.float32, t.int32, ir.IntType(32))
 
 
 def _import_numba() -> Any:
@@ -209,7 +220,7 @@ def _import_numba() -> Any:
                 import numba
 
                 globals()["prange"] = numba.prange  # so that kernels' `jit.prange` is Numba's
-                globals()["i32_as_f32"] = _bitcast_intrinsic(numba)
+                globals()["i32_as_f32"], globals()["f32_as_i32"] = _bitcast_intrinsics(numba)
                 for fn, make in _helpers:  # kernels' calls to helpers now reach dispatchers
                     setattr(sys.modules[fn.__module__], fn.__name__, make(numba, fn))
                 if "NUMBA_THREADING_LAYER" not in os.environ:
