@@ -26,40 +26,6 @@ R_RAW_TANH_INT = (
     "chainrule refuses integer tensors for the tanh/sigmoid cells"
 )
 
-# ---- specs of tests/ops/op_specs_new_formats.py, op_specs_sparse.py, op_specs_complex.py
-R_NEAREST_INT = (
-    "interpolate nearest/nearest-exact of an int64 4-d input: PyTorch 2.13's CPU kernel is "
-    "not implemented for Long and raises; chainrule gathers integers like any dtype"
-)
-R_SPARSE_MM_RANK = (
-    "sparse.mm of a 1-d sparse tensor: PyTorch raises IndexError (dimension out of range); "
-    "chainrule a RuntimeError naming spmm and the 2-d requirement"
-)
-R_SPARSE_ADDMM_INT = (
-    "CHAINRULE: sparse.addmm of int64 operands with beta=0.5, alpha=2.0 returns float32 "
-    "(6.5, ...); PyTorch keeps int64 (6, ...)"
-)
-R_SPARSE_SOFTMAX_INT = (
-    "sparse.softmax/log_softmax of int64 values: PyTorch raises NotImplementedError "
-    "('not implemented for Long'); chainrule a RuntimeError naming the op"
-)
-R_COMPLEX_SHAPES = (
-    "CHAINRULE: complex(a, b) with shapes that do not broadcast raises NumPy's ValueError "
-    "('shape mismatch: objects cannot be broadcast ...'), naming no op; PyTorch a RuntimeError"
-)
-R_POLAR_INT = (
-    "CHAINRULE: polar accepts int64 abs and angle (its composition promotes them to float); "
-    "PyTorch raises"
-)
-R_POLAR_SHAPES = (
-    "polar is composed as complex(abs * cos(angle), abs * sin(angle)): a shape mismatch is "
-    "refused by mul, whose error names mul, not polar"
-)
-R_VIEW_AS_COMPLEX = (
-    "view_as_complex of a last dimension other than 2: chainrule's message is PyTorch's "
-    "verbatim ('Tensor must have a last dimension of size 2'), which names no op"
-)
-
 KNOWN: dict = {
     ("mlp_chain", "mismatch"): ("unnamed", R_SPEC_COMPOSES),
     ("mlp_chain", "rank_minus_1"): ("unnamed", R_SPEC_COMPOSES),
@@ -71,19 +37,4 @@ KNOWN: dict = {
     ("raw_lstm_l1_bi_bf", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
     ("raw_lstm_l2_nobias_proj1", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
     ("raw_rnn_tanh_l1_bi_bf", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
-    ("F_interpolate_nearest", "int64"): ("only_torch_raises", R_NEAREST_INT),
-    ("F_interpolate_nearest_exact", "int64"): ("only_torch_raises", R_NEAREST_INT),
-    ("sparse_mm_to_sparse", "rank_minus_1"): ("type:IndexError->RuntimeError", R_SPARSE_MM_RANK),
-    ("sparse_addmm", "int64"): ("value_differs", R_SPARSE_ADDMM_INT),
-    **{
-        (name, "int64"): ("type:NotImplementedError->RuntimeError", R_SPARSE_SOFTMAX_INT)
-        for name in ("sparse_softmax", "sparse_softmax_dim0_values", "sparse_log_softmax")
-    },
-    ("complex_view_as_real", "empty"): ("type:RuntimeError->ValueError", R_COMPLEX_SHAPES),
-    ("complex_view_as_real", "mismatch"): ("type:RuntimeError->ValueError", R_COMPLEX_SHAPES),
-    ("complex_polar", "int64"): ("only_torch_raises", R_POLAR_INT),
-    ("complex_polar", "empty"): ("unnamed", R_POLAR_SHAPES),
-    ("complex_polar", "mismatch"): ("unnamed", R_POLAR_SHAPES),
-    ("complex_F_linear", "mismatch"): ("unnamed", R_VIEW_AS_COMPLEX),
-    ("complex_F_linear_abs", "mismatch"): ("unnamed", R_VIEW_AS_COMPLEX),
 }

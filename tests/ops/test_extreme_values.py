@@ -90,12 +90,6 @@ _OVERFLOW_ORDER = (
 )
 _SHRINK_NAN = "at a NaN input PyTorch's shrink gradient is 0 and chainrule's is g (both arbitrary)"
 
-_DENSE_RESIZE = (
-    "CHAINRULE: area and antialiased interpolation multiply by a dense (n_out, n_in) matrix, "
-    "so one inf/NaN input spreads NaN (0 * inf) over every output along that axis; "
-    "PyTorch's (and chainrule's linear/bicubic tap gathers) reach only the outputs that read it"
-)
-
 SKIP = {  # the forward value differs: the draw is not compared at all
     "sinh[pool]": "PyTorch overflows to inf for 709.78 < |x| < 710.48 (e^x / 2 rounded "
     "through e^x); sinh(710) = 1.117e308 is finite, as chainrule (NumPy) returns",
@@ -139,20 +133,9 @@ SKIP = {  # the forward value differs: the draw is not compared at all
     "NaN margin is silently dropped; chainrule propagates the NaN (not copied)",
     "F_multilabel_margin_loss_none[all]": "as F_multilabel_margin_loss",
     "F_multilabel_margin_loss_1d[all]": "as F_multilabel_margin_loss",
-    **{
-        f"F_interpolate_{name}[{draw}]": _DENSE_RESIZE
-        for name in (
-            "area_shrink",
-            "area_grow",
-            "area_1d",
-            "area_3d",
-            "bicubic_aa_shrink",
-            "bicubic_aa_grow",
-            "bilinear_aa_shrink",
-            "bilinear_aa_align",
-        )
-        for draw in ("all", "nonan")
-    },
+    "F_interpolate_area_3d[all]": "as F_adaptive_avg_pool3d: a window mixing +-1e308 with "
+    "small values, whose sum (-1e308 or -inf) is decided by the order of the additions "
+    "(chainrule sums along each axis in turn, PyTorch over the whole window)",
     "F_interpolate_trilinear[finite]": "a window whose terms cancel: chainrule's 1.25e-301 is "
     "the exact value (checked with fractions); PyTorch's 2.8e-17 is its rounding",
 }
@@ -191,9 +174,6 @@ SKIP_GRAD = {  # forward values compared; the gradient is not
     "branch takes NaN as small); chainrule's is NaN",
     "special_i1e[pool]": "as special_i1",
     "special_i1e_wide[pool]": "as special_i1",
-    "complex_abs[finite]": "CHAINRULE: the gradient z / |z| of |z| is NaN where |z| is "
-    "subnormal (the complex division overflows; d|z|/dRe z is Re z / |z|, e.g. 1 at "
-    "5e-324 + 0i); PyTorch's vectorised kernel returns it",
     "complex_polar": "PyTorch's polar gradient divides the result by abs: wrong sign for a "
     "negative abs, 0 at abs = 0 and inexact at a subnormal abs; chainrule's is cos / sin of "
     "the angle, exact",

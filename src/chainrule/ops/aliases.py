@@ -17,8 +17,9 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ._util import NAMED_ERRORS, as_tensor, lead_with
-from .binary import div, mul, sub, where
+from .binary import div, mul, sub
 from .binding import tensor_method
+from .complex_ops import complex_sgn
 from .rounding import trunc
 from .unary import _float, abs, neg, sign
 
@@ -80,8 +81,6 @@ def sgn(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``torch.sgn``: ``x / |x|`` for complex input (0 where ``x == 0``); for real input
     exactly :func:`chainrule.sign`."""
     x = as_tensor(input)
-    if x._data.dtype.kind == "c":
-        mag = x.abs()
-        nonzero = mag != 0
-        return where(nonzero, x / where(nonzero, mag, mag.new_ones(())), x.new_zeros(()))
+    if x._data.dtype.kind == "c":  # two real divisions: stable at a subnormal |x|
+        return complex_sgn(x)
     return sign(x)

@@ -19,12 +19,13 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import as_tensor
+from ._util import ShapeError, as_tensor
 from .binding import tensor_method
 
 __all__ = [
     "angle",
     "complex",
+    "complex_sgn",
     "conj",
     "conj_physical",
     "imag",
@@ -50,7 +51,8 @@ class Real(Function):
 
     @staticmethod
     def forward(ctx, z):
-        return get_array_module(z).ascontiguousarray(z.real)
+        return z.real.copy()  # a C-contiguous copy that keeps a 0-d shape (ascontiguousarray
+        # would make it (1,))
 
     @staticmethod
     def backward(ctx, g):
@@ -69,7 +71,7 @@ class Imag(Function):
 
     @staticmethod
     def forward(ctx, z):
-        return get_array_module(z).ascontiguousarray(z.imag)
+        return z.imag.copy()  # C-contiguous, 0-d kept (see Real)
 
     @staticmethod
     def backward(ctx, g):
@@ -241,24 +243,55 @@ def angle(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return Angle.apply(x)
 
 
+def _check_parts(op: str, a: Tensor, b: Tensor, names: tuple[str, str]) -> None:
+    """``complex``'s and ``polar``'s argument checks: one float dtype for both, shapes that
+    broadcast (RuntimeError / ShapeError naming ``op``, as PyTorch raises RuntimeError)."""
+    da, db = a._data.dtype, b._data.dtype
+    if da not in _COMPLEX_OF or db not in _COMPLEX_OF:
+        raise RuntimeError(
+            f"{op}: expected both inputs to be float or double tensors, but got {da} and {db}"
+        )
+    if da != db:
+        raise RuntimeError(
+            f"{op}: expected object of scalar type {da} but got scalar type {db} for second "
+            f"argument ({names[0]} and {names[1]} must have the same dtype)"
+        )
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ShapeError(
+            f"{op}: the shapes of {names[0]} {tuple(a.shape)} and {names[1]} "
+            f"{tuple(b.shape)} do not broadcast (sizes must be equal or 1 in each trailing "
+            "dimension)"
+        ) from None
+
+
 def complex(real: Any, imag: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     """``torch.complex(real, imag)``: a complex tensor from two float tensors of one dtype
     (float32 -> complex64, float64 -> complex128), broadcast together."""
     re, im = as_tensor(real), as_tensor(imag)
-    dre, dim = re._data.dtype, im._data.dtype
-    if dre != dim:
-        raise RuntimeError(
-            f"complex: expected object of scalar type {dre} but got scalar type {dim} for "
-            "second argument (real and imag must have the same dtype)"
-        )
-    if dre not in _COMPLEX_OF:
-        raise RuntimeError(f"complex: expected both inputs to be float or double, got {dre}")
+    _check_parts("complex", re, im, ("real", "imag"))
     return ComplexFromParts.apply(re, im)
 
 
+def complex_sgn(z: Tensor) -> Tensor:
+    """``sgn(z) = z / |z|`` of a complex tensor (0 where ``z == 0``), as two real divisions
+    ``Re z / |z| + i Im z / |z|``: NumPy's complex division scales by ``|b|^2``, which
+    overflows for a subnormal ``|z|`` (``5e-324 / 5e-324`` came out ``inf + nan i``; PyTorch
+    gives 1). Composed of differentiable ops, so ``|z|``'s gradient ``g sgn(z)`` built on it
+    has every order."""
+    mag = z.abs()
+    zero = (mag == 0).to(mag.dtype)
+    safe = mag + zero  # 1 where z == 0, and there the factor 1 - zero makes value and gradient 0
+    keep = 1 - zero
+    return ComplexFromParts.apply(Real.apply(z) / safe * keep, Imag.apply(z) / safe * keep)
+
+
 def polar(abs: Any, angle: Any) -> Tensor:  # noqa: A002 - PyTorch's names
-    """``torch.polar(abs, angle)``: ``abs * (cos(angle) + i sin(angle))``."""
+    """``torch.polar(abs, angle)``: ``abs * (cos(angle) + i sin(angle))``, from two float
+    tensors of one dtype whose shapes broadcast (integers are refused, as PyTorch does)."""
     r, t = as_tensor(abs), as_tensor(angle)
+    _check_parts("polar", r, t, ("abs", "angle"))
     return complex(r * t.cos(), r * t.sin())
 
 
@@ -281,6 +314,11 @@ def view_as_complex(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
             f"view_as_complex is only supported for float and double tensors, but got a "
             f"tensor of scalar type: {x.dtype}"
         )
-    if x.ndim == 0 or x.shape[-1] != 2:
-        raise RuntimeError("Tensor must have a last dimension of size 2")
+    if x.ndim == 0:
+        raise RuntimeError("view_as_complex: Input tensor must have one or more dimensions")
+    if x.shape[-1] != 2:
+        raise RuntimeError(
+            f"view_as_complex: Tensor must have a last dimension of size 2, got shape "
+            f"{tuple(x.shape)}"
+        )
     return ViewAsComplex.apply(x)

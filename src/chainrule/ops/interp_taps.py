@@ -4,7 +4,9 @@ Linear and cubic interpolation along one axis is ``y[o] = sum_j w[o, j] * x[idx[
 output position reads 2 (linear) or 4 (cubic) input positions ("taps"). ``Resample`` computes
 that map and ``ResampleTranspose`` its transpose, ``g_in[i] = sum over (o, j) with
 idx[o, j] = i of w[o, j] * g[o]``; each is the other's derivative (both are linear), so every
-order of backward and forward mode follows.
+order of backward and forward mode follows. Area and antialiased resizing are the same kind of
+map with a varying number of taps per output (a bin or a filter window): their rows are padded
+with the index -1, a tap that is absent (it reads nothing, not even a zero weight times inf).
 
 Why two strategies: the fastest way to apply the map is one product with the dense
 (n_out, n_in) matrix holding the tap weights (a BLAS call), but a dense product multiplies every
@@ -43,9 +45,12 @@ _GEMM_THRESHOLD = 1 << 20
 
 
 def _dense(idx: np.ndarray, wts: np.ndarray, n_in: int) -> np.ndarray:
-    """The (n_out, n_in) matrix of the map (taps landing on one input add their weights)."""
+    """The (n_out, n_in) matrix of the map (taps landing on one input add their weights;
+    absent taps, index -1, add nothing)."""
     w = np.zeros((idx.shape[0], n_in), dtype=wts.dtype)
-    np.add.at(w, (np.arange(idx.shape[0])[:, None], idx), wts)
+    rows = np.broadcast_to(np.arange(idx.shape[0])[:, None], idx.shape)
+    present = idx >= 0
+    np.add.at(w, (rows[present], idx[present]), wts[present])
     return w
 
 
@@ -74,11 +79,17 @@ def _along(v: Any, axis: int, ndim: int) -> Any:
 
 
 def _gather(x: Any, axis: int, idx: Any, wts: Any) -> Any:
-    """Each output from its taps only: ``sum_j w[:, j] * x[idx[:, j]]`` along ``axis``."""
+    """Each output from its taps only: ``sum_j w[:, j] * x[idx[:, j]]`` along ``axis``; an
+    absent tap (index -1) contributes nothing (0, not ``0 * x``, which is NaN at an inf)."""
     xp = get_array_module(x)
-    y = xp.take(x, idx[:, 0], axis=axis) * _along(wts[:, 0], axis, x.ndim)
-    for j in range(1, idx.shape[1]):
-        y = y + xp.take(x, idx[:, j], axis=axis) * _along(wts[:, j], axis, x.ndim)
+    y = None
+    for j in range(idx.shape[1]):
+        col = idx[:, j]
+        term = xp.take(x, xp.maximum(col, 0), axis=axis) * _along(wts[:, j], axis, x.ndim)
+        absent = col < 0
+        if bool(absent.any()):
+            term = xp.where(_along(absent, axis, x.ndim), xp.zeros((), term.dtype), term)
+        y = term if y is None else y + term
     return y
 
 
@@ -93,6 +104,12 @@ def _scatter(g: Any, axis: int, idx: np.ndarray, wts: Any, n_in: int) -> Any:
     for j in range(idx.shape[1]):
         col = idx[:, j]
         c = g * _along(wts[:, j], axis, g.ndim)
+        if np.any(col < 0):  # absent taps send nothing back
+            present = np.flatnonzero(col >= 0)
+            if present.size == 0:
+                continue
+            col = col[present]
+            c = xp.take(c, xp.asarray(present), axis=axis)
         if np.any(col[1:] < col[:-1]):
             order = np.argsort(col, kind="stable")
             col = col[order]
@@ -115,9 +132,13 @@ def _all_finite(x: Any) -> bool:
 class _Map:
     """One axis's taps: indices (NumPy, for the index arithmetic), weights in the operand's
     array module and dtype, the dense matrix (built on first use) and the largest absolute row
-    and column sums of that matrix (how much one product can grow an array's largest value)."""
+    and column sums of that matrix (how much one product can grow an array's largest value).
+    ``div``, when given, divides each output after its sum (an average taken as PyTorch's
+    pooling takes it: the sum, then one division, so an overflowing sum is inf there too)."""
 
-    def __init__(self, axis: int, idx: np.ndarray, wts: np.ndarray, n_in: int, like: Any) -> None:
+    def __init__(
+        self, axis: int, idx: np.ndarray, wts: np.ndarray, n_in: int, like: Any, div: Any = None
+    ) -> None:
         xp = get_array_module(like)
         host = wts.astype(like.dtype)
         self.axis = axis
@@ -125,10 +146,17 @@ class _Map:
         self.n_in = n_in
         self.idx_xp = xp.asarray(idx)
         self.wts = xp.asarray(host)
+        self.div = None if div is None else xp.asarray(np.asarray(div).astype(like.dtype))
         dense = _dense(idx, host, n_in)
         self.grow = float(np.abs(dense).sum(axis=1).max(initial=0.0))
         self.grow_t = float(np.abs(dense).sum(axis=0).max(initial=0.0))
         self.w = xp.asarray(dense)
+        # With no overflow possible the division is folded into the matrix (one pass less);
+        # the transposes are kept contiguous (a strided operand slows a batched matmul)
+        fused = dense if div is None else dense / np.asarray(div, like.dtype)[:, None]
+        self.w_fused = xp.asarray(fused)
+        self.w_t = xp.asarray(np.ascontiguousarray(dense.T))
+        self.w_fused_t = xp.asarray(np.ascontiguousarray(fused.T))
 
 
 def _dense_is_safe(x: Any, growth: float) -> bool:
@@ -151,14 +179,28 @@ def _run(x: Any, maps: tuple, transpose: bool) -> Any:
     can hold inf or NaN, else per map a product or the taps-only gather / scatter-add."""
     steps = maps[::-1] if transpose else maps
     growth = math.prod(m.grow_t if transpose else m.grow for m in steps)
-    safe = _dense_is_safe(x, growth)
+    if _dense_is_safe(x, growth):  # nothing can overflow: divisions folded into the matrices
+        for m in steps:
+            x = _contract(x, m.axis, m.w_fused_t if transpose else m.w_fused)
+        return x
+    if transpose:  # the divisions commute with the other axes' sums: first / last of all
+        x = _divide(x, steps)
     for m in steps:
-        if safe or _all_finite(x):
-            x = _contract(x, m.axis, m.w.T if transpose else m.w)
+        if _all_finite(x):
+            x = _contract(x, m.axis, m.w_t if transpose else m.w)
         elif transpose:
             x = _scatter(x, m.axis, m.idx, m.wts, m.n_in)
         else:
             x = _gather(x, m.axis, m.idx_xp, m.wts)
+    return x if transpose else _divide(x, steps)
+
+
+def _divide(x: Any, maps: tuple) -> Any:
+    """``x`` divided along each map's axis by its ``div``: the whole window is summed before
+    any division, as PyTorch's pooling does, so an overflow happens where it does there."""
+    for m in maps:
+        if m.div is not None:
+            x = x / _along(m.div, m.axis, x.ndim)
     return x
 
 
@@ -181,13 +223,15 @@ class ResampleTranspose(LinearMap):
 adjoint_pair(Resample, ResampleTranspose)
 
 
-def resample(x: Tensor, taps: Sequence[tuple[int, np.ndarray, np.ndarray]]) -> Tensor:
+def resample(x: Tensor, taps: Sequence[tuple]) -> Tensor:
     """Resample axes of ``x`` from taps, one axis after another.
 
     Args:
         x: the tensor.
         taps: ``(axis, idx, wts)`` per axis, ``idx`` and ``wts`` (n_out, k) arrays: output
-            ``o`` along ``axis`` is ``sum_j wts[o, j] * x[idx[o, j]]`` (in ``x``'s dtype).
+            ``o`` along ``axis`` is ``sum_j wts[o, j] * x[idx[o, j]]`` (in ``x``'s dtype),
+            the sum skipping taps whose index is -1 (rows with fewer than k taps); an
+            optional fourth item ``div`` (n_out,) divides each output after its sum.
 
     Returns:
         The resampled tensor. Each output and each gradient element depends on its own taps
@@ -195,8 +239,9 @@ def resample(x: Tensor, taps: Sequence[tuple[int, np.ndarray, np.ndarray]]) -> T
     """
     maps = []
     shape = list(x.shape)
-    for axis, idx, wts in taps:
-        maps.append(_Map(axis, np.asarray(idx, np.int64), np.asarray(wts), shape[axis], x._data))
+    for axis, idx, wts, *div in taps:
+        idx = np.asarray(idx, np.int64)
+        maps.append(_Map(axis, idx, np.asarray(wts), shape[axis], x._data, *div))
         shape[axis] = int(np.shape(idx)[0])
     if not maps:
         return x

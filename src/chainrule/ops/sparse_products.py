@@ -9,10 +9,14 @@ product, the row-sorted layout cached on the pattern); ``dense @ sparse`` is its
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
+
 from ..autograd.tensor import Tensor
-from ._util import ShapeError, norm_dim
+from ._raw_checks import RankError
+from ._util import DtypeError, ShapeError, norm_dim
 from .sparse_functions import CoalesceValues, Spmm
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
@@ -27,8 +31,10 @@ def _check_operands(op: str, sparse: SparseTensor, dense: Any) -> None:
         raise unsupported(f"{op} of two sparse tensors (sparse @ sparse)")
     if not isinstance(dense, Tensor):
         raise TypeError(f"{op}: expected a dense Tensor operand, got {type(dense).__name__}")
-    if sparse.sparse_dim() != 2:
-        raise RuntimeError(
+    if sparse.sparse_dim() != 2:  # too few dimensions: PyTorch's IndexError, too many: its
+        # RuntimeError; RankError is both
+        error = RankError if sparse.sparse_dim() < 2 else RuntimeError
+        raise error(
             f"{op}: the sparse operand must be a 2-d matrix, got a {sparse.sparse_dim()}-d "
             f"sparse tensor of size {tuple(sparse.shape)}"
         )
@@ -94,7 +100,8 @@ def spmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's parameter n
     if isinstance(input, SparseTensor) or isinstance(mat2, SparseTensor):
         for t in (input, mat2):
             if isinstance(t, Tensor) and not isinstance(t, SparseTensor) and t.ndim != 2:
-                raise ShapeError(f"spmm: expects 2-d operands, got shape {tuple(t.shape)}")
+                error = RankError if t.ndim < 2 else ShapeError  # as the sparse check above
+                raise error(f"spmm: expects 2-d operands, got shape {tuple(t.shape)}")
         return sparse_matmul(input, mat2, "spmm")
     return input.mm(mat2)  # two dense matrices: torch.spmm is mm
 
@@ -107,8 +114,14 @@ def mm(mat1: Any, mat2: Any) -> Tensor:
 
 def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """``torch.sparse.addmm``: ``beta * mat + alpha * (mat1 @ mat2)`` with a sparse
-    ``mat1``; ``mat`` broadcasts to the product's shape and is ignored when ``beta == 0``."""
+    ``mat1``; ``mat`` broadcasts to the product's shape and is ignored when ``beta == 0``.
+    For integer operands ``beta`` and ``alpha`` become integers first (truncated toward
+    zero, as PyTorch), so the result keeps the operands' integer dtype."""
     prod = spmm(mat1, mat2)
+    if prod._data.dtype.kind in "iub":
+        beta, alpha = (
+            _integer_scalar(prod, name, v) for name, v in (("beta", beta), ("alpha", alpha))
+        )
     out = prod if alpha == 1 else prod * alpha
     if beta == 0:
         return out
@@ -125,6 +138,32 @@ def addmm(mat: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> T
             f"shape {tuple(prod.shape)}"
         )
     return out + (mat if beta == 1 else mat * beta)
+
+
+def _integer_scalar(prod: Tensor, name: str, value: Any) -> int:
+    """``beta`` or ``alpha`` of an integer product, as PyTorch takes it: converted to the
+    product's integer type, a float truncated toward zero (0.5 -> 0, -2.7 -> -2); a value
+    that does not fit (inf, NaN, out of range, complex) is refused. Bool has no kernel."""
+    dtype = prod._data.dtype
+    if dtype.kind == "b":
+        raise DtypeError(f"addmm: not implemented for bool operands (got {name}={value!r})")
+    if (
+        isinstance(value, (complex, np.complexfloating))
+        and value.imag != 0
+        or (isinstance(value, (float, np.floating)) and not math.isfinite(value))
+    ):
+        raise RuntimeError(
+            f"addmm: {name}={value!r} cannot be converted to the operands' type {dtype} "
+            "without overflow"
+        )
+    as_int = int(getattr(value, "real", value))
+    info = np.iinfo(dtype)
+    if not info.min <= as_int <= info.max:
+        raise RuntimeError(
+            f"addmm: {name}={value!r} cannot be converted to the operands' type {dtype} "
+            f"without overflow (valid: {info.min} to {info.max})"
+        )
+    return as_int
 
 
 def _broadcast_shape(a: tuple, b: tuple) -> tuple:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import norm_dim
+from ._util import DtypeError, norm_dim
 from .sparse_functions import CoalesceValues, ExpandDuplicates
 from .sparse_pattern import CoalescePlan, SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
@@ -50,7 +50,10 @@ def _softmax(op: str, input: Any, dim: Any, dtype: Any, log: bool) -> SparseTens
     s = input.coalesce()
     values = s._sp_values if dtype is None else s._sp_values.to(dtype)
     if values.dtype.kind != "f":
-        raise RuntimeError(f"sparse.{op}: expected a floating-point tensor, got {values.dtype}")
+        raise DtypeError(  # PyTorch: NotImplementedError ("... not implemented for 'Long'")
+            f"sparse.{op}: not implemented for {values.dtype} values, expected a floating-point "
+            "tensor; pass dtype= or convert with .float()"
+        )
     pattern = s._sp_pattern
     (d,) = norm_dim(dim, len(pattern.shape), f"sparse.{op}")
     keep = [k for k in range(len(pattern.shape)) if k != d]

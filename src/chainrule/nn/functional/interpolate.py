@@ -9,9 +9,9 @@ whose rows hold that output position's tap weights. Linear and bicubic go throug
 ``ops/interp_taps.py``, which applies W as a matrix product (a BLAS call) when the operand
 is finite and as a gather of each output's 2 or 4 taps otherwise, so that an inf or NaN
 reaches only the outputs that read it, as in PyTorch (a dense product spreads ``0 * inf``
-= NaN over the whole row). Area and antialiased resizing are matmuls with W (backward
-``W^T g``). The nearest modes pick one source per output, so they are a gather
-(``index_select``) instead.
+= NaN over the whole row). Area and antialiased resizing take the same path, their taps being
+a bin or a filter window of varying length per output. The nearest modes pick one source per
+output, so they are a gather (``index_select``) instead.
 
 Coordinates follow PyTorch exactly. With ``align_corners=False`` output index i maps to source
 ``s * (i + 0.5) - 0.5`` (half-pixel centres; clamped at 0 except for bicubic), with
@@ -36,7 +36,7 @@ from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import DtypeError
 from ...ops.gather_scatter import index_select
-from ...ops.interp_taps import _GEMM_THRESHOLD, resample
+from ...ops.interp_taps import resample
 
 __all__ = ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]
 
@@ -166,32 +166,50 @@ def _aa_filter(x: np.ndarray, cubic: bool) -> np.ndarray:
     return np.where(x < 1, near, np.where(x < 2, far, 0.0))
 
 
-def _antialias_matrix(
+def _windows(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output input ranges ``[lo, hi)`` as (n_out, k) tap indices, the shorter windows
+    padded with absent taps (index -1, see ops/interp_taps.py), and the mask of real taps."""
+    idx = lo[:, None] + np.arange(max(int((hi - lo).max()), 1))
+    present = idx < hi[:, None]
+    return np.where(present, idx, -1), present
+
+
+def _antialias_taps(
     n_in: int, n_out: int, align_corners: bool, scale: float | None, cubic: bool
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Antialiased resize: when shrinking, the filter is stretched by the scale so every input
-    pixel contributes (no aliasing); rows are normalised to sum to one."""
+    pixel contributes (no aliasing); each window is normalised to sum to one. A window holds
+    every input of its range, zero weights included, as PyTorch's (and PIL's) kernel reads
+    them: an inf there gives NaN (0 * inf) in PyTorch too."""
     s = float(_coord_scale(n_in, n_out, align_corners, scale, np.float64))
     support = (4 if cubic else 2) * 0.5 * max(s, 1.0)
     inv = 1.0 / s if s >= 1.0 else 1.0
-    w = np.zeros((n_out, n_in))
-    for i in range(n_out):
-        center = s * (i + 0.5)
-        lo = max(int(center - support + 0.5), 0)
-        hi = min(int(center + support + 0.5), n_in)
-        taps = _aa_filter((np.arange(lo, hi) - center + 0.5) * inv, cubic)
-        total = taps.sum()
-        w[i, lo:hi] = taps / total if total != 0 else taps
-    return w
+    center = s * (np.arange(n_out) + 0.5)
+    lo = np.maximum(np.trunc(center - support + 0.5).astype(np.int64), 0)
+    hi = np.minimum(np.trunc(center + support + 0.5).astype(np.int64), n_in)
+    idx, present = _windows(lo, hi)
+    taps = np.where(present, _aa_filter((idx - center[:, None] + 0.5) * inv, cubic), 0.0)
+    total = taps.sum(axis=1, keepdims=True)
+    return idx, taps / np.where(total != 0, total, 1.0)
 
 
-def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """Adaptive average pooling along one axis: bin i covers [floor(i n/m), ceil((i+1) n/m))."""
-    w = np.zeros((n_out, n_in))
-    for i in range(n_out):
-        lo, hi = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
-        w[i, lo:hi] = 1.0 / (hi - lo)
-    return w
+def _area_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Adaptive average pooling along one axis: bin i covers [floor(i n/m), ceil((i+1) n/m)).
+    Taps of weight 1 and the bin sizes as divisors: the sum, then one division, as PyTorch
+    (a sum of +-1e308 overflows to +-inf there, and here)."""
+    i = np.arange(n_out)
+    lo, hi = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+    idx, present = _windows(lo, hi)
+    return idx, present.astype(np.float64), (hi - lo).astype(np.float64)
+
+
+def _is_identity(idx: np.ndarray, wts: np.ndarray, n_in: int) -> bool:
+    """Whether the taps copy the axis unchanged (every output reads its own input with weight
+    1 and the rest with weight 0): PyTorch skips such an axis, so no 0 * inf arises there."""
+    if idx.shape[0] != n_in:
+        return False
+    own = idx == np.arange(n_in)[:, None]
+    return bool(np.all(np.where(own, wts == 1, wts == 0)))
 
 
 def _nearest_index(n_in: int, n_out: int, scale: float | None, op: type, exact: bool) -> np.ndarray:
@@ -199,23 +217,6 @@ def _nearest_index(n_in: int, n_out: int, scale: float | None, op: type, exact: 
     dst = np.arange(n_out, dtype=op)
     src = s * (dst + op(0.5)) if exact else s * dst
     return np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-
-
-def _apply_matrix(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
-    """Contract spatial ``axis`` of ``x`` with ``w`` (n_out, n_in): a matmul, so differentiable."""
-    shp = tuple(x.shape)
-    n_out, n_in = w.shape
-    wt = Tensor._make(get_array_module(x._data).asarray(w.astype(x.dtype)), False, None, 0)
-    pre = int(np.prod(shp[:axis], dtype=np.int64))
-    post = int(np.prod(shp[axis + 1 :], dtype=np.int64))
-    if post == 1:
-        y = x.reshape(pre, n_in) @ wt.T
-    elif pre * n_out * post < _GEMM_THRESHOLD:
-        y = wt @ x.reshape(pre, n_in, post)
-    else:
-        cols = x.reshape(pre, n_in, post).transpose(0, 1).reshape(n_in, pre * post)
-        y = (wt @ cols).reshape(n_out, pre, post).transpose(0, 1)
-    return y.reshape(*(shp[:axis] + (n_out,) + shp[axis + 1 :]))
 
 
 def _resize_nearest(x: Tensor, axis: int, n_out: int, scale: float | None, exact: bool) -> Tensor:
@@ -266,6 +267,14 @@ def _check_mode(input: Tensor, mode: str) -> None:
         raise NotImplementedError(
             f"interpolate: got {input.ndim}D input, but {mode} mode needs {want + 2}D input"
         )
+    kind = input._data.dtype.kind
+    if mode in ("nearest", "nearest-exact") and (
+        kind == "b" or kind in "iu" and input.dtype != np.uint8
+    ):
+        raise DtypeError(  # PyTorch 2.13's CPU kernels: NotImplementedError (not for 'Long')
+            f"interpolate: mode={mode!r} is not implemented for {input.dtype} input; the "
+            "nearest modes take floating-point or uint8 tensors"
+        )
     if mode not in ("nearest", "nearest-exact") and not input.is_floating_point():
         raise DtypeError(
             f"interpolate: mode={mode!r} needs a floating-point input, got "
@@ -312,7 +321,7 @@ def interpolate(
     ac = bool(align_corners)
     op = _opdtype(input)
     out = input
-    taps = []  # the linear / cubic axes, resampled together (see ops/interp_taps.py)
+    taps = []  # the interpolated axes, resampled together (see ops/interp_taps.py)
     for d, (n_in, n_out, sc) in enumerate(zip(input.shape[2:], out_sz, scales)):
         axis = 2 + d
         if mode in ("nearest", "nearest-exact"):
@@ -320,17 +329,19 @@ def interpolate(
             continue
         if antialias or mode == "area":
             if antialias:
-                w = _antialias_matrix(n_in, n_out, ac, sc, mode == "bicubic")
+                plan: tuple = _antialias_taps(n_in, n_out, ac, sc, mode == "bicubic")
             else:
-                w = _area_matrix(n_in, n_out)
-            if n_in != n_out or not np.array_equal(w, np.eye(n_in)):
-                out = _apply_matrix(out, axis, w)
+                plan = _area_taps(n_in, n_out)
+            if not _is_identity(plan[0], plan[1], n_in):
+                taps.append((axis, *plan))
             continue
         if mode == "bicubic":
             idx, wts = _cubic_taps(n_in, n_out, ac, sc, op)
         else:
             idx, wts = _linear_taps(n_in, n_out, ac, sc, op)
         taps.append((axis, idx, wts))
+    if antialias:  # PyTorch (as PIL) resizes the last axis first: it decides inf - inf vs inf
+        taps = taps[::-1]
     return resample(out, taps) if taps else out
 
 
