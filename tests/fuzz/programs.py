@@ -258,7 +258,9 @@ def _other(lib: Any, kind: str, slots: list, ints: tuple) -> Any:
             b = _pick(slots, ints[1] + j)
             if a.dim() >= 1 and b.dim() >= 1 and a.dtype == b.dtype:  # mixed: found case
                 k = b.shape[-2] if b.dim() >= 2 else b.shape[0]
-                if a.shape[-1] == k and (a.dim() <= 2 or b.dim() <= 2):
+                # not 1-d/2-d @ batched: torch saves a folded copy of b there, so an
+                # in-place change of b later is no error (test_found_cases.py, xfail)
+                if a.shape[-1] == k and b.dim() <= 2:
                     return a @ b
         if a.dim() == 0:
             return a * a
