@@ -80,7 +80,10 @@ def test_lstm_layer_same_on_both_paths(dtype):
                 + [p.grad._data for p in lstm.parameters()]
             )
     for a, b in zip(*results):
-        np.testing.assert_array_equal(a, b)
+        if dtype == np.float64:  # the same per-step kernels and NumPy calls: the same bits
+            np.testing.assert_array_equal(a, b)
+        else:  # float32 runs the compiled time loops, whose gates use float32 exp and tanh
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 # -------------------------------------------------------------------------------- GRU step
@@ -543,3 +546,73 @@ def test_attention_fused_backward_with_broadcast_keys_matches_torch(dtype, kv_sh
     tol = dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
     for c, t in zip(cs, ts):
         np.testing.assert_allclose(c.grad._data, t.grad.numpy(), **tol)
+
+
+# ------------------------------------------------------------------ compiled time loops
+def _lstm_loop_arrays(rng, steps, b, hidden):
+    xg = _rand(rng, (steps * b, 4 * hidden), np.float32)
+    h0 = _rand(rng, (b, hidden), np.float32, 0.5)
+    w = _rand(rng, (4 * hidden, hidden), np.float32, 0.3)
+    bufs = (
+        np.empty((steps * b, 4 * hidden), np.float32),
+        np.empty(((steps + 1) * b, hidden), np.float32),
+        np.empty((steps * b, hidden), np.float32),
+        np.empty((steps * b, hidden), np.float32),
+    )
+    bufs[1][:b] = _rand(rng, (b, hidden), np.float32, 0.5)
+    return xg, h0, w, bufs
+
+
+@pytest.mark.parametrize(("steps", "b", "hidden", "lo", "hi"), [(5, 3, 8, 0, 3), (7, 6, 16, 2, 5)])
+def test_lstm_time_loops_compiled_vs_fallback(steps, b, hidden, lo, hi):
+    """The whole-sequence LSTM loops (one compiled call: cblas_sgemm by address and float32
+    gates) agree with the Python-driven loop of np.matmul and per-step kernels, forward and
+    backward, on a block of batch rows lo:hi (rows outside it are left untouched)."""
+    from chainrule._kernels import blas
+    from chainrule._kernels import recurrent_loops as RL
+
+    gemm = blas.gemm_address(np.float32)
+    if gemm is None:
+        pytest.skip("NumPy's BLAS exposes no ILP64 cblas_sgemm")
+    rng = np.random.default_rng(9)
+    xg, h0, w, bufs = _lstm_loop_arrays(rng, steps, b, hidden)
+    w_t = np.ascontiguousarray(w.T)
+    got = [a.copy() for a in bufs]
+    want = [a.copy() for a in bufs]
+    RL.lstm_forward_loop_f32.compiled(gemm, xg, h0, w_t, *got, b, lo, hi)
+    RL.lstm_forward_loop_f32.fallback(gemm, xg, h0, w_t, *want, b, lo, hi)
+    for name, a, e in zip(("acts", "cs", "tcs", "out"), got, want):
+        for t in range(steps):
+            rows = slice(t * b + lo, t * b + hi)
+            np.testing.assert_allclose(a[rows], e[rows], rtol=2e-6, atol=2e-6, err_msg=name)
+    gy = _rand(rng, (steps * b, hidden), np.float32)
+    results = []
+    for kern, (acts, cs, tcs, _) in (
+        (RL.lstm_backward_loop_f32.compiled, got),
+        (RL.lstm_backward_loop_f32.fallback, want),
+    ):
+        gh = _rand(np.random.default_rng(10), (b, hidden), np.float32)
+        gc = _rand(np.random.default_rng(11), (b, hidden), np.float32)
+        d_all = np.zeros((steps * b, 4 * hidden), np.float32)
+        kern(gemm, gy, gh, gc, cs, acts, tcs, d_all, w, b, lo, hi)
+        results.append((gh, gc, d_all))
+    for name, a, e in zip(("gh", "gc", "d"), *results):
+        np.testing.assert_allclose(a, e, rtol=2e-5, atol=2e-6, err_msg=name)
+    untouched = np.r_[0:lo, hi:b]
+    gh0 = _rand(np.random.default_rng(10), (b, hidden), np.float32)
+    np.testing.assert_array_equal(results[0][0][untouched], gh0[untouched])
+
+
+def test_call_gemm_as_python_is_the_cblas_product():
+    """jit.call_gemm run as Python (ctypes) computes C = A B by address, as np.matmul."""
+    from chainrule._kernels import blas
+
+    for dtype in (np.float32, np.float64):
+        gemm = blas.gemm_address(dtype)
+        if gemm is None:
+            pytest.skip("NumPy's BLAS exposes no ILP64 cblas_?gemm")
+        rng = np.random.default_rng(12)
+        a, b_ = rng.standard_normal((3, 5)).astype(dtype), rng.standard_normal((5, 4)).astype(dtype)
+        c = np.empty((3, 4), dtype)
+        jit.call_gemm(gemm, 3, 4, 5, a.ctypes.data, 5, b_.ctypes.data, 4, c.ctypes.data, 4)
+        np.testing.assert_allclose(c, a @ b_, rtol=1e-6)

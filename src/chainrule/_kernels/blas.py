@@ -33,13 +33,58 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_SMALL_FLOPS", "batched_matmul", "one_blas_thread", "openblas_threads_control"]
+__all__ = [
+    "MAX_SMALL_FLOPS",
+    "batched_matmul",
+    "gemm_address",
+    "one_blas_thread",
+    "openblas_threads_control",
+]
 
 MAX_SMALL_FLOPS = 1 << 22  # m * k * n per matrix: 128^3 = 2^21 qualifies, 256^3 does not
 _PREFIXES = ("scipy_openblas_", "openblas_", "")
 _SUFFIXES = ("64_", "")
 _lock = threading.Lock()
 _control: Any = False  # False: not looked up yet; None: not available
+_gemm: Any = False  # False: not looked up yet; else {dtype char: address} (maybe empty)
+# the ILP64 (64-bit integer) CBLAS GEMMs of NumPy's OpenBLAS (NumPy >= 2 wheels):
+# cblas_?gemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+_GEMM_SYMBOLS = {
+    "f": ("scipy_cblas_sgemm64_", "cblas_sgemm64_"),
+    "d": ("scipy_cblas_dgemm64_", "cblas_dgemm64_"),
+}
+
+
+def _openblas_libraries() -> list:
+    """The OpenBLAS shared libraries NumPy's wheel ships (loaded, or already loaded)."""
+    libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    libs = []
+    for path in sorted(glob.glob(os.path.join(libdir, "*openblas*"))):
+        try:
+            libs.append(ctypes.CDLL(path))
+        except OSError:
+            continue
+    return libs
+
+
+def gemm_address(dtype: Any) -> int | None:
+    """The address of the ILP64 ``cblas_sgemm`` / ``cblas_dgemm`` of NumPy's own OpenBLAS for
+    ``dtype`` (float32 / float64), or None (another BLAS, another dtype, or a 32-bit integer
+    build). Compiled time loops (:mod:`.recurrent_loops`) call it through
+    :func:`.jit.call_gemm`, so a whole sequence of small GEMMs and the elementwise work
+    between them runs in one compiled call, with no Python in between: the same OpenBLAS
+    that ``np.matmul`` uses, at the same speed, under the same thread setting."""
+    global _gemm
+    if _gemm is False:
+        found: dict[str, int] = {}
+        for lib in _openblas_libraries():
+            for char, names in _GEMM_SYMBOLS.items():
+                for name in names:
+                    fn = getattr(lib, name, None)
+                    if fn is not None and char not in found:
+                        found[char] = ctypes.cast(fn, ctypes.c_void_p).value
+        _gemm = found
+    return _gemm.get(np.dtype(dtype).char)
 
 
 def openblas_threads_control() -> tuple | None:
@@ -48,12 +93,7 @@ def openblas_threads_control() -> tuple | None:
     if _control is not False:
         return _control
     _control = None
-    libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
-    for path in sorted(glob.glob(os.path.join(libdir, "*openblas*"))):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
+    for lib in _openblas_libraries():
         for pre in _PREFIXES:
             for suf in _SUFFIXES:
                 get = getattr(lib, f"{pre}get_num_threads{suf}", None)

@@ -59,7 +59,15 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["exp_f32", "exp_poly", "sigmoid_f32", "tanh_f32", "taylor_tail_f32"]
+__all__ = [
+    "exp32",
+    "exp_f32",
+    "exp_poly",
+    "sigmoid_f32",
+    "tanh32",
+    "tanh_f32",
+    "taylor_tail_f32",
+]
 
 
 @jit.inline
@@ -160,19 +168,25 @@ def _pow2_f32(k):  # pragma: no cover - inlined into compiled kernels
     return jit.i32_as_f32((k + np.int32(127)) << np.int32(23))
 
 
+@jit.inline
+def exp32(v):  # pragma: no cover - inlined into compiled kernels
+    """e^v for a float32 v in float32 arithmetic (see the module doc): the body of
+    :func:`exp_f32`, for kernels that need the exponential of one element."""
+    c = v if v > np.float32(-104.0) else np.float32(-104.0)  # e^-104 is 0 in float32
+    c = c if c < np.float32(89.0) else np.float32(89.0)  # e^89 is inf in float32
+    kf, r, q = _reduce_f32(c)
+    p = (q * r + np.float32(1.0)) * r + np.float32(1.0)  # e^r
+    k = np.int32(kf)
+    k1 = k >> np.int32(1)  # 2^k as two normal factors: k spans [-150, 129]
+    e = p * _pow2_f32(k1) * _pow2_f32(k - k1)
+    return e if v == v else v
+
+
 @jit.kernel(fallback=_exp_numpy)
 def exp_f32(x, out):  # pragma: no cover - compiled by Numba
     """out = e^x for flat float32 arrays, in float32 arithmetic (see the module doc)."""
     for i in jit.prange(x.size):
-        v = x[i]
-        c = v if v > np.float32(-104.0) else np.float32(-104.0)  # e^-104 is 0 in float32
-        c = c if c < np.float32(89.0) else np.float32(89.0)  # e^89 is inf in float32
-        kf, r, q = _reduce_f32(c)
-        p = (q * r + np.float32(1.0)) * r + np.float32(1.0)  # e^r
-        k = np.int32(kf)
-        k1 = k >> np.int32(1)  # 2^k as two normal factors: k spans [-150, 129]
-        e = p * _pow2_f32(k1) * _pow2_f32(k - k1)
-        out[i] = e if v == v else v
+        out[i] = exp32(x[i])
 
 
 # ------------------------------------------------------------------------- float32 tanh
@@ -186,27 +200,33 @@ _TANH_TAYLOR = tuple(
 _T1, _T2, _T3, _T4, _T5, _T6 = _TANH_TAYLOR
 
 
+@jit.inline
+def tanh32(v):  # pragma: no cover - inlined into compiled kernels
+    """tanh(v) for a float32 v in float32 arithmetic (see the module doc): the body of
+    :func:`tanh_f32`, for kernels that need the tanh of one element."""
+    a = v if v >= np.float32(0.0) else -v
+    a = a if a < np.float32(9.0) else np.float32(9.0)
+    s = a * a  # |x| < 0.4: v (1 + s q(s))
+    q = _T6 * s + _T5
+    q = q * s + _T4
+    q = q * s + _T3
+    q = q * s + _T2
+    q = q * s + _T1
+    small = v + v * (q * s)
+    small = small if a != np.float32(0.0) else v  # -0.0 + 0.0 would be +0.0
+    y = a + a  # |x| >= 0.4: m / (m + 2), m = expm1(2|x|)
+    kf, r, q = _reduce_f32(y)
+    p = (q * r) * r + r  # e^r - 1
+    scale = _pow2_f32(np.int32(kf))  # 2^k, k <= 26
+    m = scale * p + (scale - np.float32(1.0))
+    large = m / (m + np.float32(2.0))
+    large = large if v > np.float32(0.0) else -large
+    t = small if a < np.float32(0.4) else large
+    return t if v == v else v
+
+
 @jit.kernel(fallback=_tanh_numpy)
 def tanh_f32(x, out):  # pragma: no cover - compiled by Numba
     """out = tanh(x) for flat float32 arrays, in float32 arithmetic (see the module doc)."""
     for i in jit.prange(x.size):
-        v = x[i]
-        a = v if v >= np.float32(0.0) else -v
-        a = a if a < np.float32(9.0) else np.float32(9.0)
-        s = a * a  # |x| < 0.4: v (1 + s q(s))
-        q = _T6 * s + _T5
-        q = q * s + _T4
-        q = q * s + _T3
-        q = q * s + _T2
-        q = q * s + _T1
-        small = v + v * (q * s)
-        small = small if a != np.float32(0.0) else v  # -0.0 + 0.0 would be +0.0
-        y = a + a  # |x| >= 0.4: m / (m + 2), m = expm1(2|x|)
-        kf, r, q = _reduce_f32(y)
-        p = (q * r) * r + r  # e^r - 1
-        scale = _pow2_f32(np.int32(kf))  # 2^k, k <= 26
-        m = scale * p + (scale - np.float32(1.0))
-        large = m / (m + np.float32(2.0))
-        large = large if v > np.float32(0.0) else -large
-        t = small if a < np.float32(0.4) else large
-        out[i] = t if v == v else v
+        out[i] = tanh32(x[i])

@@ -21,7 +21,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._recurrent_math import TensorMath, sigmoid_, wrap
 from .recurrent import _gru_backward, _gru_forward, gru_jvp_arrays
-from .recurrent_seq import _over_batch, _small_gemms
+from .recurrent_seq import _gemm_ready_transpose, _over_batch, _small_gemms
 from .shape import cat
 
 __all__ = ["GRUSeqFn", "gru_sequence"]
@@ -90,6 +90,7 @@ class GRUSeqFn(Function):
         out = xp.empty((steps * b, hidden), dtype=xg.dtype)
         acts = tuple(xp.empty((steps * b, hidden), dtype=xg.dtype) for _ in range(4))
         fused = xp is np and GK.gru_compiled(out, xg, h0, w_hh, *acts)
+        w_t = _gemm_ready_transpose(w_hh) if fused else None
 
         def loop(lo: int, hi: int) -> None:  # batch rows lo:hi, all steps
             h = h0[lo:hi]
@@ -97,7 +98,7 @@ class GRUSeqFn(Function):
                 rz = np.empty((hi - lo, 2 * hidden), dtype=xg.dtype)
                 for t in range(steps):
                     rows = slice(t * b + lo, t * b + hi)
-                    hg = h @ w_hh.T
+                    hg = h @ w_t
                     if b_hh is not None:
                         hg += b_hh
                     GK.gru_step_forward(
