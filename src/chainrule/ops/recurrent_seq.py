@@ -18,7 +18,9 @@ The rows of a batch never interact through time, so when the per-step GEMMs are 
 threads (``_over_batch``): one thread hand-off per sequence, where splitting each step's
 small GEMM would cost one per step. Measured with ``benchmarks/bench_seq.py --base-src``
 (2-core machine, 2026-12-01): the char-LSTM training step 0.75-0.84x and the MNIST-1D GRU
-step 0.79x of the single-loop code's time.
+step 0.79x of the single-loop code's time. A float32 LSTM block's whole loop, GEMMs included,
+is one compiled call without the GIL (:mod:`chainrule._kernels.recurrent_loops`), so the
+blocks run in parallel.
 
 Same formulas as the cells (they call the cells' array functions), so results equal the
 per-step path to rounding. Under ``create_graph=True`` the backward is rebuilt step by step
