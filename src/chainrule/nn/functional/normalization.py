@@ -54,6 +54,9 @@ def _same_param_dtype(op: str, input: Tensor, **params: Tensor | None) -> None:
     """The given affine parameters and running statistics share one dtype: the input's or,
     for a float16 input, float32 (PyTorch's mixed-precision kernels, whose result stays
     float16). PyTorch promotes nothing else and raises RuntimeError; so does this."""
+    dt = input.dtype
+    if all(t is None or t.dtype == dt for t in params.values()):  # the common case, first
+        return
     given = {name: t for name, t in params.items() if t is not None}
     dts = {t.dtype for t in given.values()}
     half = input.dtype == float16
