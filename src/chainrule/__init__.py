@@ -32,6 +32,7 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
 )
+from .autograd.grad_mode import is_inference
 from .autograd.ieee import FP_WARNING as _FP_WARNING
 from .autograd.tensor import Tensor
 from .backend import Device, get_array_module
@@ -329,6 +330,7 @@ __all__ = sorted(
         "is_autocast_enabled",
         "is_deterministic_algorithms_warn_only_enabled",
         "is_grad_enabled",
+        "is_inference",
         "is_inference_mode_enabled",
         "is_tensor",
         "linspace",

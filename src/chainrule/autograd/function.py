@@ -32,6 +32,7 @@ import numpy as _np
 from .anomaly import check_forward_outputs
 from .forward_tangents import forward_tangents
 from .ieee import rerun_quietly
+from .inference import check_saved_values
 from .node import Node
 from .saved import SavedConstant, SavedInput, SavedOutput, classify, memory_root
 from .state import LOCAL, current
@@ -281,6 +282,8 @@ def _link_outputs(
     saved = ctx._saved
     if saved:
         ctx._saved_values = tuple(classify(s, args, outs, results, raw_outs) for s in saved)
+        if Tensor._inference_seen:  # False until some thread enters inference_mode
+            check_saved_values(ctx.fn.__name__, ctx._saved_values)
         if ctx.copy_saved_inputs:
             wanted = {id(args[i]) for i in ctx.copy_saved_inputs if isinstance(args[i], Tensor)}
             keep_private_copies(ctx, lambda t: id(t) in wanted)

@@ -15,7 +15,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from .state import current
+from .inference import is_inference, track_inference_mode
+from .state import AutogradState, current
 
 __all__ = [
     "no_grad",
@@ -24,17 +25,42 @@ __all__ = [
     "inference_mode",
     "is_grad_enabled",
     "is_inference_mode_enabled",
+    "is_inference",
 ]
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops record the graph for backward in the calling thread."""
-    return current().grad_enabled
+    """Whether grad mode is on in the calling thread (ops record the graph for backward,
+    except inside inference mode, which records nothing whatever this says)."""
+    state = current()
+    return state.inference_grad if state.inference else state.grad_enabled
 
 
 def is_inference_mode_enabled() -> bool:
     """Whether the calling thread is inside ``inference_mode()``."""
     return current().inference
+
+
+def _mode(state: AutogradState) -> tuple[bool, bool]:
+    """The thread's ``(grad mode, inference mode)`` as ``is_grad_enabled`` reports them."""
+    inference = state.inference
+    return (state.inference_grad if inference else state.grad_enabled), inference
+
+
+def _set_mode(state: AutogradState, mode: tuple[bool, bool]) -> None:
+    """Switch the thread to ``(grad mode, inference mode)``. Inside inference mode ops record
+    nothing (``grad_enabled`` stays False) and the grad mode is only reported; entering or
+    leaving inference mode is counted, so inference tensors are marked only while some thread
+    is inside it (:func:`~.inference.track_inference_mode`)."""
+    grad, inference = mode
+    if inference != state.inference:
+        track_inference_mode(inference)
+        state.inference = inference
+    if inference:
+        state.inference_grad = grad
+        state.grad_enabled = False
+    else:
+        state.grad_enabled = grad
 
 
 class _ModeSwitch:
@@ -50,12 +76,12 @@ class _ModeSwitch:
 
     def __enter__(self) -> None:
         state = current()
-        self._prev = (state.grad_enabled, state.inference)
-        state.grad_enabled, state.inference = self._target()
+        self._prev = _mode(state)
+        _set_mode(state, self._target())
 
     def __exit__(self, *exc: Any) -> None:
         state = current()
-        state.grad_enabled, state.inference = self._prev
+        _set_mode(state, self._prev)
 
     def __call__(self, fn: Callable) -> Callable:
         target = self._target()
@@ -65,12 +91,12 @@ class _ModeSwitch:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             state = current()
-            prev = (state.grad_enabled, state.inference)
-            state.grad_enabled, state.inference = target
+            prev = _mode(state)
+            _set_mode(state, target)
             try:
                 return fn(*args, **kwargs)
             finally:
-                state.grad_enabled, state.inference = prev
+                _set_mode(state, prev)
 
         return wrapper
 
@@ -84,14 +110,14 @@ def _wrap_generator(fn: Callable, target: tuple[bool, bool]) -> Callable:
         to_send = None
         while True:
             state = current()
-            prev = (state.grad_enabled, state.inference)
-            state.grad_enabled, state.inference = target
+            prev = _mode(state)
+            _set_mode(state, target)
             try:
                 value = gen.send(to_send)
             except StopIteration as stop:
                 return stop.value
             finally:
-                state.grad_enabled, state.inference = prev
+                _set_mode(state, prev)
             to_send = yield value
 
     return wrapper
@@ -131,8 +157,8 @@ class set_grad_enabled(_ModeSwitch):  # noqa: N801
             raise TypeError(f"set_grad_enabled(): mode must be a bool, got {type(mode).__name__}")
         state = current()
         self._mode = mode
-        self._prev = (state.grad_enabled, state.inference)
-        state.grad_enabled = mode
+        self._prev = _mode(state)
+        _set_mode(state, (mode, state.inference))
 
     def _target(self) -> tuple[bool, bool]:
         return self._mode, current().inference
@@ -144,15 +170,15 @@ class set_grad_enabled(_ModeSwitch):  # noqa: N801
         # Used as a decorator: undo the constructor's switch (as PyTorch does), so that
         # decorating does not change the mode; the wrapper switches on each call.
         state = current()
-        state.grad_enabled, state.inference = self._prev
+        _set_mode(state, self._prev)
         return super().__call__(fn)
 
     def clone(self) -> "set_grad_enabled":
         """A fresh switch with the same mode (PyTorch API)."""
         state = current()
-        prev = (state.grad_enabled, state.inference)
+        prev = _mode(state)
         new = set_grad_enabled(self._mode)
-        state.grad_enabled, state.inference = prev
+        _set_mode(state, prev)
         new._prev = prev
         return new
 
@@ -163,8 +189,8 @@ class inference_mode(_ModeSwitch):  # noqa: N801 - PyTorch's name
     ``inference_mode(mode=True)`` turns recording off (like ``no_grad``) and makes
     :func:`is_inference_mode_enabled` true; ``inference_mode(False)`` leaves inference mode
     and turns recording on, as in PyTorch. Works as a context manager and as a decorator
-    (``@cr.inference_mode()`` or ``@cr.inference_mode``). chainrule does not mark tensors
-    made inside as inference tensors: they are ordinary tensors with ``requires_grad=False``.
+    (``@cr.inference_mode()`` or ``@cr.inference_mode``). Tensors made inside are inference
+    tensors (``is_inference()``): see :mod:`chainrule.autograd.inference` for their rules.
     """
 
     def __new__(cls, mode: Any = True) -> Any:

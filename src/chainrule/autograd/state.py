@@ -15,8 +15,17 @@ and ``anomaly.py`` are the only writers.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
-__all__ = ["AutogradState", "ForwardLevel", "current", "LOCAL"]
+__all__ = [
+    "AutogradState",
+    "ForwardLevel",
+    "InferenceMark",
+    "InferenceVersionCounter",
+    "current",
+    "data_counter",
+    "LOCAL",
+]
 
 
 class ForwardLevel:
@@ -40,7 +49,10 @@ class AutogradState:
 
     Attributes:
         grad_enabled: ops record the graph for backward (``no_grad`` turns it off).
-        inference: inside ``inference_mode()`` (implies ``grad_enabled`` False).
+        inference: inside ``inference_mode()`` (implies ``grad_enabled`` False: nothing is
+            recorded inside the mode, even under ``enable_grad``, as in PyTorch).
+        inference_grad: what ``is_grad_enabled()`` reports inside inference mode (PyTorch lets
+            ``enable_grad`` switch the reported mode there without recording anything).
         anomaly: NaN/Inf anomaly detection (``detect_anomaly``).
         forward_ad: nesting level of forward-mode AD (``cr.func.jvp``,
             ``autograd.forward_ad.dual_level``); 0 = off. Only one level is supported.
@@ -57,6 +69,7 @@ class AutogradState:
     __slots__ = (
         "grad_enabled",
         "inference",
+        "inference_grad",
         "anomaly",
         "forward_ad",
         "fw_level",
@@ -67,6 +80,7 @@ class AutogradState:
     def __init__(self) -> None:
         self.grad_enabled = True
         self.inference = False
+        self.inference_grad = False
         self.anomaly = False
         self.forward_ad = 0
         self.fw_level: ForwardLevel | None = None
@@ -82,6 +96,48 @@ class _PerThread(threading.local):
 
 
 LOCAL = _PerThread()
+
+
+class InferenceMark(list):
+    """The version counter of a tensor that ``is_inference()`` (PyTorch's inference tensors).
+
+    The mark rides on ``Tensor._vc`` rather than on a slot of its own, so that ordinary
+    tensors pay nothing for it: ``Tensor._make`` keeps writing a plain ``[0]``, views take
+    their base's counter (a view of an inference tensor is one), and only the rare paths
+    look at the counter's type. This class itself is the writable variant PyTorch gives
+    ``detach()`` / ``.data`` of an inference tensor taken outside the mode: still an inference
+    tensor (it cannot be saved for backward or require grad) but with a live version counter.
+    """
+
+    __slots__ = ()
+
+
+class InferenceVersionCounter(InferenceMark):
+    """The counter of a tensor created inside ``inference_mode()``: no version is tracked
+    (``_version`` raises, as in PyTorch) and bumping it, which every in-place write does,
+    raises outside inference mode. The write itself has happened by then, as in PyTorch,
+    whose check also runs after the kernel."""
+
+    __slots__ = ()
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if not LOCAL.state.inference:
+            raise RuntimeError(
+                "in-place update to an inference tensor (created inside cr.inference_mode()) "
+                "outside inference mode is not allowed; make a clone() of it outside "
+                "inference_mode to get a normal tensor, and update that in place"
+            )
+        list.__setitem__(self, index, value)
+
+
+def data_counter(source: list, made: list) -> list:
+    """The version counter of ``.data`` of a tensor whose counter is ``source`` (``made`` is the
+    one ``Tensor._make`` gave it): an inference tensor's stays one, inside the mode without a
+    version, outside it with a live one, as in PyTorch; a normal tensor's is normal, even
+    inside the mode."""
+    if not isinstance(source, InferenceMark):
+        return [0]
+    return made if type(made) is not list else InferenceMark((0,))
 
 
 def current() -> AutogradState:

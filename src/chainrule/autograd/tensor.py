@@ -19,7 +19,7 @@ from .. import dtypes as _dt
 from .. import printing as _printing
 from ..backend import Device, device_of, get_array_module, to_device
 from ..size import Size
-from .state import LOCAL
+from .state import LOCAL, InferenceMark, InferenceVersionCounter, data_counter
 from .tensor_conversions import TensorConversions
 from .tensor_data import to_array
 
@@ -61,6 +61,7 @@ class Tensor(TensorConversions):
         "__weakref__",
     )
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+    _inference_seen = False  # set for good once any thread enters inference_mode (inference.py)
 
     def __init__(
         self, *args: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
@@ -177,7 +178,10 @@ class Tensor(TensorConversions):
         Its array is a new NumPy view of the same memory, as ``detach()``'s is (saved arrays
         are matched to an op's inputs by identity: ``x * x.data`` must not take one for the
         other)."""
-        return Tensor._make(self._data.view(), False, None, 0)
+        t = Tensor._make(self._data.view(), False, None, 0)
+        if type(self._vc) is not list or type(t._vc) is not list:
+            t._vc = data_counter(self._vc, t._vc)
+        return t
 
     @data.setter
     def data(self, value: Tensor) -> None:
@@ -271,6 +275,11 @@ class Tensor(TensorConversions):
     @property
     def _version(self) -> int:
         """How many times this tensor (or a view of it) was modified in place."""
+        if type(self._vc) is InferenceVersionCounter:
+            raise RuntimeError(
+                "_version: inference tensors (created inside cr.inference_mode()) do not track "
+                "a version counter; clone() it outside inference_mode for one that does"
+            )
         return self._vc[0]
 
     def size(self, dim: int | None = None):
@@ -312,6 +321,12 @@ class Tensor(TensorConversions):
                 f"requires_grad: only floating-point tensors can require gradients, got dtype "
                 f"{self.dtype}; convert first, e.g. x.float().requires_grad_()"
             )
+        if requires_grad and isinstance(self._vc, InferenceMark) and not LOCAL.state.inference:
+            raise RuntimeError(
+                "requires_grad_(): setting requires_grad=True on an inference tensor (created "
+                "inside cr.inference_mode()) outside inference mode is not allowed; make a "
+                "clone() of it outside inference_mode and set requires_grad on that"
+            )
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError(
                 "requires_grad_(False): you can only change requires_grad of leaf tensors; "
@@ -327,8 +342,14 @@ class Tensor(TensorConversions):
         raw op's saved arrays are matched to its inputs by identity (``autograd/saved.py``),
         and ``x * x.detach()`` must not take the detached operand for ``x``."""
         t = Tensor._make(self._data.view(), False, None, 0)
-        t._vc = self._vc
+        vc = self._vc
+        t._vc = vc if type(vc) is list or LOCAL.state.inference else InferenceMark((0,))
         return t
+
+    def is_inference(self) -> bool:
+        """Whether this is an inference tensor: made inside ``inference_mode()``, or a view or
+        ``detach()`` of one (:mod:`chainrule.autograd.inference`)."""
+        return isinstance(self._vc, InferenceMark)
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None

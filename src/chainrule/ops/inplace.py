@@ -19,6 +19,7 @@ from ..autograd import grad_mode
 from ..autograd.function import keep_private_copies
 from ..autograd.ieee import pass_fp_warning, quiet_fp
 from ..autograd.saved import SavedConstant, memory_root
+from ..autograd.state import InferenceVersionCounter
 from ..autograd.tensor import Tensor
 from ..autograd.view_replay import (
     check_view_write,
@@ -39,6 +40,14 @@ def _check_leaf(x: Tensor, name: str) -> None:
             f"{name}: a leaf tensor that requires grad is being used in an in-place "
             "operation; wrap it in `with cr.no_grad():` (e.g. for a manual parameter update) "
             "or use the out-of-place form"
+        )
+    if type(x._vc) is InferenceVersionCounter and not grad_mode.is_inference_mode_enabled():
+        # caught here, before the write, to name the op; any other in-place path is caught
+        # when it bumps the version (InferenceVersionCounter.__setitem__)
+        raise RuntimeError(
+            f"{name}: in-place update to an inference tensor (created inside "
+            "cr.inference_mode()) outside inference mode is not allowed; make a clone() of it "
+            "outside inference_mode to get a normal tensor, and update that in place"
         )
 
 
