@@ -20,6 +20,9 @@ from typing import Any
 from ...random import Generator, gen
 from ._multiprocessing_iter import MultiProcessingIterator
 from .collate import default_collate, default_convert
+from .datapipes.datapipe import IterDataPipe
+from .datapipes.graph_settings import apply_shuffle_settings
+from .datapipes.loading import LoaderDataPipe
 from .dataset import Dataset, _has_gather
 from .iterable import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
@@ -92,9 +95,12 @@ class DataLoader:
     ):
         _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers)
         iterable = isinstance(dataset, IterableDataset)
+        datapipe = isinstance(dataset, IterDataPipe)
+        if datapipe:  # shuffle switches the pipe's own shuffles, in place (PyTorch's rule)
+            apply_shuffle_settings(dataset, shuffle=shuffle)
         if iterable:
             for name, value in (
-                ("shuffle", shuffle),
+                ("shuffle", None if datapipe else shuffle),
                 ("sampler", sampler),
                 ("batch_sampler", batch_sampler),
             ):
@@ -145,6 +151,7 @@ class DataLoader:
         self.in_order = in_order
         self._iterable = iterable
         self._iterator: MultiProcessingIterator | None = None
+        self._datapipe_seed: int | None = None
 
     @property
     def _auto_collation(self) -> bool:
@@ -161,8 +168,11 @@ class DataLoader:
         collate = self.collate_fn
         if collate is None:
             collate = default_collate if self._auto_collation else default_convert
+        dataset = self.dataset
+        if isinstance(dataset, IterDataPipe):  # seeded per epoch, sharded per worker
+            dataset = LoaderDataPipe(dataset, self._datapipe_seed)
         return FetchSpec(
-            dataset=self.dataset,
+            dataset=dataset,
             iterable=self._iterable,
             auto_collation=self._auto_collation,
             batch_size=self.batch_size,
@@ -184,6 +194,8 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         # Drawn on every path, so num_workers never changes what the default generator yields.
         base_seed = int(gen(self.generator).integers(0, 2**62))
+        if isinstance(self.dataset, IterDataPipe):  # one shuffle order, shared by the workers
+            self._datapipe_seed = int(gen(self.generator).integers(0, 2**62))
         if self.num_workers == 0:
             return self._single_process()
         if (
