@@ -1297,6 +1297,7 @@ from . import (  # noqa: E402 - after the table's helpers, which those modules i
     op_specs_pointwise_more,
     op_specs_pool_extra,
     op_specs_rnn_functional,
+    op_specs_slice_inverse,
     op_specs_sparse,
     op_specs_special_more,
     op_specs_stacking,
@@ -1323,6 +1324,7 @@ for _extra in (
     op_specs_new_formats,
     op_specs_sparse,
     op_specs_complex,
+    op_specs_slice_inverse,
 ):
     SPECS += _extra.SPECS
 

@@ -967,6 +967,14 @@ class Tensor:
     def sinh(self) -> Tensor: ...
     def sinh_(self) -> Tensor: ...
     def size(self, dim: builtins.int | None = ...) -> Any: ...
+    def slice_inverse(
+        self,
+        src: Tensor,
+        dim: builtins.int = ...,
+        start: builtins.int | None = ...,
+        end: builtins.int | None = ...,
+        step: builtins.int = ...,
+    ) -> Tensor: ...
     def slice_scatter(
         self,
         src: Any,

@@ -102,6 +102,7 @@ from .statistics import *  # noqa: F403
 from .structural import *  # noqa: F403
 from .trig import *  # noqa: F403
 from .unary import *  # noqa: F403
+from .view_inverses import *  # noqa: F403
 from .views import *  # noqa: F403
 
 # The modules whose ``__all__`` functions are the public ops. A new op module is added here
@@ -155,6 +156,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "linalg_lowrank",
         "spectral",
         "complex_ops",
+        "view_inverses",
     )
 )
 

@@ -17,7 +17,7 @@ from ..backend import get_array_module
 from ._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, lead_with
 from .binding import tensor_method
 from .shape import Permute, broadcast_to, reshape, transpose, unsqueeze
-from .sparse_products import sparse_matmul
+from .sparse_products import sparse_matmul, sparse_mm
 from .sparse_tensor import SparseTensor
 
 __all__ = [
@@ -134,6 +134,8 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 @tensor_method(keywords=True)
 def mm(a: Tensor, b: Tensor) -> Tensor:
+    if type(a) is SparseTensor or type(b) is SparseTensor:  # torch: IndexError for 1-d
+        return sparse_mm(a, b, "mm")
     if a.ndim != 2 or b.ndim != 2:
         raise ShapeError(
             f"mm: expects two 2-d tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}"

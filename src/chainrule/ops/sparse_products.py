@@ -5,6 +5,9 @@
 ``sparse @ dense`` is one :class:`~.sparse_functions.Spmm` on the values (SciPy's CSR
 product, the row-sorted layout cached on the pattern); ``dense @ sparse`` is its transpose,
 ``(Sᵀ Dᵀ)ᵀ``. Both are differentiable in the values and the dense operand, to any order.
+``matmul`` also takes a 1-d sparse vector with a dense matrix (read as a one-row sparse
+matrix) and a dense vector with a sparse matrix, as PyTorch does; ``mm``/``spmm`` refuse any
+1-d operand with PyTorch's ``IndexError``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ._raw_checks import RankError
 from ._util import DtypeError, ShapeError, norm_dim
 from .sparse_functions import CoalesceValues, Spmm
@@ -23,16 +27,19 @@ from .sparse_pattern import SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
 from .views import reshape, transpose, unsqueeze
 
-__all__ = ["addmm", "mm", "sparse_matmul", "spmm", "sum"]
+__all__ = ["addmm", "mm", "sparse_matmul", "sparse_mm", "spmm", "sum"]
 
 
-def _check_operands(op: str, sparse: SparseTensor, dense: Any) -> None:
+def _check_operands(op: str, sparse: SparseTensor, dense: Any, vector: bool = False) -> None:
+    """``vector``: a 1-d sparse operand (no dense dims) is allowed, as ``matmul`` allows it."""
     if isinstance(dense, SparseTensor):
         raise unsupported(f"{op} of two sparse tensors (sparse @ sparse)")
     if not isinstance(dense, Tensor):
         raise TypeError(f"{op}: expected a dense Tensor operand, got {type(dense).__name__}")
-    if sparse.sparse_dim() != 2:  # too few dimensions: PyTorch's IndexError, too many: its
-        # RuntimeError; RankError is both
+    is_vector = sparse.ndim == 1 and sparse.sparse_dim() == 1
+    if sparse.sparse_dim() != 2 and not (vector and is_vector):
+        # too few dimensions: PyTorch's IndexError, too many: its RuntimeError; RankError
+        # is both
         error = RankError if sparse.sparse_dim() < 2 else RuntimeError
         raise error(
             f"{op}: the sparse operand must be a 2-d matrix, got a {sparse.sparse_dim()}-d "
@@ -48,6 +55,43 @@ def _check_operands(op: str, sparse: SparseTensor, dense: Any) -> None:
             f"{op}: expected all tensors on the same device, got {sparse.device} and "
             f"{dense.device}; move one with .to(device)"
         )
+
+
+def _row_pattern(vector: SparseTensor) -> SparsePattern:
+    """The pattern of a 1-d sparse vector of length k read as the (1, k) matrix of one row."""
+    idx = vector._sp_pattern.indices
+    rows = get_array_module(idx).zeros_like(idx)
+    return SparsePattern(
+        get_array_module(idx).concatenate([rows, idx]),
+        (1, vector.shape[0]),
+        vector._sp_pattern.coalesced,
+    )
+
+
+def _vector_products(op: str, a: Any, b: Any) -> Tensor:
+    """``matmul`` with a 1-d sparse vector ``v`` (k,) and a dense matrix ``D``, as PyTorch:
+    ``v @ D`` (k, n) -> (n,) and ``D @ v`` (m, k) -> (m,), each one :class:`Spmm` of v as a
+    (1, k) row: ``v @ D`` directly, ``D @ v`` as ``v @ Dᵀ``. A dense vector with a sparse
+    vector is PyTorch's unsupported sparse ``dot``."""
+    vector, dense = (a, b) if isinstance(a, SparseTensor) else (b, a)
+    _check_operands(op, vector, dense, vector=True)
+    (k,) = vector.shape
+    if dense.ndim == 1:
+        raise unsupported(f"{op} of a 1-d sparse and a 1-d dense tensor (a sparse dot product)")
+    if dense.ndim != 2:
+        raise ShapeError(
+            f"{op}: a 1-d sparse operand takes a 2-d dense operand, got shape {tuple(dense.shape)}"
+        )
+    rows = dense.shape[0] if vector is a else dense.shape[1]
+    if rows != k:
+        raise ShapeError(
+            f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} are not aligned: the sparse "
+            f"vector has {k} entries, the dense matrix {rows} "
+            f"{'rows' if vector is a else 'columns'}"
+        )
+    mat = dense if vector is a else transpose(dense, 0, 1)
+    out = Spmm.apply(vector._sp_values, mat, _row_pattern(vector))
+    return reshape(out, (out.shape[1],))
 
 
 def _sparse_dense(op: str, sparse: SparseTensor, dense: Tensor) -> Tensor:
@@ -66,20 +110,30 @@ def _sparse_dense(op: str, sparse: SparseTensor, dense: Tensor) -> Tensor:
 
 
 def _dense_sparse(op: str, dense: Tensor, sparse: SparseTensor) -> Tensor:
-    """``dense @ sparse`` = ``(sparseᵀ @ denseᵀ)ᵀ`` for a 2-d dense operand."""
+    """``dense @ sparse`` = ``(sparseᵀ @ denseᵀ)ᵀ`` for a 2-d dense operand; a 1-d dense
+    operand (only ``matmul`` takes one) is ``sparseᵀ @ dense``."""
     _check_operands(op, sparse, dense)
     k, n = sparse.shape
-    if dense.ndim != 2 or dense.shape[1] != k:
+    vector = op == "matmul" and dense.ndim == 1
+    if not (dense.ndim == 2 or vector) or dense.shape[-1] != k:
         raise ShapeError(
             f"{op}: shapes {tuple(dense.shape)} and {tuple(sparse.shape)} (sparse) are not "
             f"aligned: expected a 2-d dense operand of {k} columns"
         )
     pattern_t = sparse._sp_pattern.transposed()
+    if vector:
+        return reshape(Spmm.apply(sparse._sp_values, unsqueeze(dense, 1), pattern_t), (n,))
     return transpose(Spmm.apply(sparse._sp_values, transpose(dense, 0, 1), pattern_t), 0, 1)
 
 
 def sparse_matmul(a: Any, b: Any, op: str = "matmul") -> Tensor:
     """The product when ``a`` or ``b`` is sparse (``cr.matmul``/``cr.mm``/``@`` call it)."""
+    if op == "matmul" and any(isinstance(t, SparseTensor) and t.ndim == 1 for t in (a, b)):
+        if not all(isinstance(t, Tensor) for t in (a, b)):
+            raise TypeError(
+                f"{op}: expected Tensor operands, got {type(a).__name__} and {type(b).__name__}"
+            )
+        return _vector_products(op, a, b)
     if isinstance(a, SparseTensor):
         return _sparse_dense(op, a, b)
     if not isinstance(a, Tensor):
@@ -98,12 +152,19 @@ def spmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's parameter n
             [3.]])
     """
     if isinstance(input, SparseTensor) or isinstance(mat2, SparseTensor):
-        for t in (input, mat2):
-            if isinstance(t, Tensor) and not isinstance(t, SparseTensor) and t.ndim != 2:
-                error = RankError if t.ndim < 2 else ShapeError  # as the sparse check above
-                raise error(f"spmm: expects 2-d operands, got shape {tuple(t.shape)}")
-        return sparse_matmul(input, mat2, "spmm")
+        return sparse_mm(input, mat2, "spmm")
     return input.mm(mat2)  # two dense matrices: torch.spmm is mm
+
+
+def sparse_mm(a: Any, b: Any, op: str = "mm") -> Tensor:
+    """``a @ b`` of two matrices, one sparse COO (``cr.spmm``, ``cr.sparse.mm`` and
+    ``Tensor.mm`` of a sparse tensor call it; ``cr.mm`` should too). Unlike ``matmul`` a 1-d
+    operand, sparse or dense, is refused with PyTorch's ``IndexError`` (``RankError``)."""
+    for t in (a, b):
+        if isinstance(t, Tensor) and not isinstance(t, SparseTensor) and t.ndim != 2:
+            error = RankError if t.ndim < 2 else ShapeError  # as the sparse check above
+            raise error(f"{op}: expects 2-d operands, got shape {tuple(t.shape)}")
+    return sparse_matmul(a, b, op)
 
 
 def mm(mat1: Any, mat2: Any) -> Tensor:
@@ -206,7 +267,8 @@ def _sum_method(self: SparseTensor, dim: Any = None, keepdim: bool = False, *, d
 def _bind() -> None:
     """The product and sum methods of a sparse tensor (its other methods are in its class)."""
     T = SparseTensor
-    T.matmul = T.__matmul__ = T.mm = lambda self, other: sparse_matmul(self, other)
+    T.matmul = T.__matmul__ = lambda self, other: sparse_matmul(self, other)
+    T.mm = lambda self, other: sparse_mm(self, other)
     T.__rmatmul__ = lambda self, other: sparse_matmul(other, self)
     T.sum = _sum_method
 

@@ -11,6 +11,7 @@ with the affine map fused in). ``rms_norm`` and ``normalize`` are composed from 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 from numpy import finfo, float16, float32
@@ -345,6 +346,15 @@ def rms_norm(
     y = input * ((input * input).mean(dims, keepdim=True) + e).rsqrt()
     if weight is None:
         return y
-    # PyTorch keeps the input's dtype whatever the (real) weight's: it does not promote
-    y = y * weight
-    return _input_dtype(y, input) if weight.dtype.kind != "c" else y
+    if weight.dtype.kind == "c":
+        # PyTorch multiplies by the complex weight, then casts back to the real input's
+        # dtype with a warning: Re(y * w) = y * Re(w) for a real y
+        warnings.warn(
+            "rms_norm: casting complex values to real discards the imaginary part (a complex "
+            "weight with a real input gives a result in the input's dtype, as PyTorch)",
+            UserWarning,
+            stacklevel=2,
+        )
+        weight = weight.real
+    # PyTorch keeps the input's dtype whatever the weight's: it does not promote
+    return _input_dtype(y * weight, input)
