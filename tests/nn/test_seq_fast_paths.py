@@ -411,3 +411,22 @@ def test_sequence_output_may_be_modified_in_place(name):
     out.sum().backward()
     for p, q in zip(a1, a2):
         np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-14)
+
+
+def test_fused_attention_output_and_gradients_keep_the_heads_memory_order_as_torch():
+    """Heads cut from one (B, T, 3C) projection: PyTorch's CPU attention returns its output
+    in the inputs' (B, T, H, D) memory order, so the transpose-and-reshape after it is a view;
+    the fused path does the same, and its head gradients too."""
+    b, t, h, d = 2, 5, 2, 4
+    qkv = np.random.default_rng(21).standard_normal((b, t, 3 * h * d)).astype(np.float32)
+    outs = {}
+    for lib in (cr, torch):
+        x = lib.tensor(qkv, requires_grad=True)
+        q, k, v = (z.view(b, t, h, d).transpose(1, 2) for z in x.split(h * d, dim=2))
+        o = lib.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        o.transpose(1, 2).reshape(b, t, h * d).square().sum().backward()
+        outs[lib.__name__] = (o, x.grad)
+    (co, cg), (to, tg) = outs["chainrule"], outs["torch"]
+    assert co.stride() == tuple(to.stride())
+    np.testing.assert_allclose(co.detach().numpy(), to.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cg.numpy(), tg.numpy(), rtol=1e-4, atol=1e-5)

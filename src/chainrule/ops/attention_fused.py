@@ -41,6 +41,16 @@ def _causal_blocked(L: int, S: int, dtype: str, xp: Any):
     return out
 
 
+def _like(x: np.ndarray, shape: tuple, dtype: Any) -> np.ndarray:
+    """A new array of ``shape`` laid out in ``x``'s memory order (``order="K"``), as
+    PyTorch's CPU attention lays out its output and gradients: for heads cut from one
+    (B, T, 3C) projection (``qkv.split(C, 2)``, then ``view(B, T, H, D).transpose(1, 2)``)
+    that is (B, T, H, D) memory, so the ``transpose(1, 2).reshape(B, T, C)`` that follows
+    (forward), and the reshape back to (B, T, C) of each head gradient (backward), are views
+    instead of copies. Each (T, D) matrix keeps unit column stride, as BLAS needs."""
+    return np.empty_like(x, dtype=dtype, shape=shape, order="K")
+
+
 def _fused_case(q, k, mask, blocked, dropout_p):
     """(L, causal) when the compiled softmax passes of :mod:`chainrule._kernels.attention`
     apply (NumPy arrays with Numba active, no float mask, no dropout, no mask or the causal
@@ -89,7 +99,7 @@ def _fused_forward(q, k, v, scale, length, causal):
     n_q, n_k = q.shape[-2], k.shape[-2]
     lead = q.shape[:-2]
     s = np.empty(lead + (n_q, n_k), q.dtype)
-    out = np.empty(lead + (n_q, v.shape[-1]), q.dtype)
+    out = _like(q, lead + (n_q, v.shape[-1]), q.dtype)
     lse = np.empty(s.size // max(n_k, 1))
     per = lse.size // max(lead[0], 1) if lead else 0
     bad = []
@@ -125,9 +135,9 @@ def _fused_backward(ctx, q, k, v, p, g, needs):
     length, causal = ctx.fused
     if g.shape[:-2] == q.shape[:-2] == p.shape[:-2]:
         ds = np.empty(p.shape, np.result_type(g, v))
-        dq = np.empty(q.shape, np.result_type(ds, k)) if needs[0] else None
-        dk = np.empty(k.shape, np.result_type(ds, q)) if needs[1] else None
-        dv = np.empty(v.shape, np.result_type(p, g)) if needs[2] else None
+        dq = _like(q, q.shape, np.result_type(ds, k)) if needs[0] else None
+        dk = _like(k, k.shape, np.result_type(ds, q)) if needs[1] else None
+        dv = _like(v, v.shape, np.result_type(p, g)) if needs[2] else None
 
         def block(lo: int, hi: int) -> None:
             gb, pb, dsb = g[lo:hi], p[lo:hi], ds[lo:hi]
