@@ -20,6 +20,8 @@ import numpy as np
 
 import chainrule as cr
 
+from .more_steps import MORE, MORE_INPLACE, more_inplace, more_step
+
 __all__ = ["Step", "Program", "Trace", "run", "assert_same", "KINDS"]
 
 UNARY = ("exp", "tanh", "sigmoid", "sin", "abs", "relu", "square", "sqrt1", "log1")
@@ -29,9 +31,9 @@ VIEWS = (
     "transpose", "permute", "reshape", "view", "unsqueeze", "squeeze", "slice", "expand",
     "narrow", "diagonal", "t", "select",
 )  # fmt: skip
-INPLACE = ("add_", "mul_", "clamp_", "setitem", "copy_", "view_mul_")
+INPLACE = ("add_", "mul_", "clamp_", "setitem", "copy_", "view_mul_", *MORE_INPLACE)
 OTHER = ("matmul", "cat", "stack", "detach", "clone", "retain_grad", "to32")
-KINDS = UNARY + BINARY + REDUCE + VIEWS + INPLACE + OTHER
+KINDS = UNARY + BINARY + REDUCE + VIEWS + INPLACE + OTHER + MORE
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Trace:
     grads: list = field(default_factory=list)
     backward_error: Any = None
     skipped: set = field(default_factory=set)  # steps left out (decided on the torch run)
+    double: bool = False  # grads: the first-order ones, then the second-order ones
 
 
 class _Err:
@@ -225,6 +228,9 @@ def _inplace(lib: Any, kind: str, x: Any, other: Any, ints: tuple, val: float) -
         and np.broadcast_shapes(tuple(other.shape), shape) == shape
         else other.sum()
     )
+    src = _unaliased(x, src)
+    if kind in MORE_INPLACE:
+        return more_inplace(lib, kind, x, _unaliased(x, other), ints, val)
     if kind == "add_":
         return x.add_(src, alpha=val) if ints[3] % 2 else x.add_(val)
     if kind == "mul_":
@@ -232,7 +238,9 @@ def _inplace(lib: Any, kind: str, x: Any, other: Any, ints: tuple, val: float) -
     if kind == "clamp_":
         return x.clamp_(-abs(val), abs(val))
     if kind == "copy_":
-        return x.copy_(src)
+        # not x.copy_(x): torch skips that copy even into an expanded x, chainrule refuses
+        # (a known difference, test_found_cases.py, xfail)
+        return x.copy_(src.clone() if src is x else src)
     if kind == "view_mul_":  # an in-place op on a fresh view of x
         v = x[0] if x.dim() else x[...]
         v.mul_(src.sum() if ints[3] % 2 else val)
@@ -249,6 +257,33 @@ def _inplace(lib: Any, kind: str, x: Any, other: Any, ints: tuple, val: float) -
         idx = slice(ints[2] % max(size, 1), None, 1 + ints[3] % 2)
     x[idx] = other.sum() if ints[4] % 2 else val
     return x
+
+
+def _unaliased(x: Any, src: Any) -> Any:
+    """``src``, or a clone where it is ``x``'s own elements in a layout that differs only
+    in the stride of a size-1 dim: torch then refuses an in-place op of ``x`` reading
+    ``src``, chainrule computes it (a known difference, test_found_cases.py, xfail). Decided
+    without looking at size-1 strides, which the two libraries lay out differently."""
+    shape = tuple(x.shape)
+    if tuple(src.shape) != shape and _same_storage(x, src):
+        # x written from a broadcast read of its own memory: torch copies element by element
+        # and reads elements it already overwrote (an order-dependent result), chainrule
+        # reads all of src first (a known difference of which torch's answer is wrong)
+        return src.clone()
+    if (
+        1 in shape
+        and tuple(src.shape) == shape
+        and src.data_ptr() == x.data_ptr()
+        and all(a == b for n, a, b in zip(shape, x.stride(), src.stride()) if n > 1)
+    ):
+        return src.clone()
+    return src
+
+
+def _same_storage(x: Any, y: Any) -> bool:
+    if isinstance(x, cr.Tensor):
+        return x._vc is y._vc  # one version counter: views of one memory (detach() too)
+    return x.untyped_storage().data_ptr() == y.untyped_storage().data_ptr()
 
 
 def _other(lib: Any, kind: str, slots: list, ints: tuple) -> Any:
@@ -297,7 +332,7 @@ def run(lib: Any, prog: Program, skip: set | None = None) -> Trace:
     """Interpret ``prog`` with ``lib`` (torch or chainrule) and record what it shows.
     ``skip``: the steps to leave out, as the torch run decided (``Trace.skipped``); None
     decides here."""
-    tr = Trace()
+    tr = Trace(double=prog.double)
     rng = np.random.default_rng(prog.seed)
     slots = [_leaf(lib, s, rg, nc, rng) for s, rg, nc in prog.leaves]
     leaves = list(slots)
@@ -327,6 +362,9 @@ def run(lib: Any, prog: Program, skip: set | None = None) -> Trace:
                 out = _reduce(st.kind, x, st.ints)
             elif st.kind in VIEWS:
                 out = _view(st.kind, x, st.ints)
+            elif st.kind in MORE:
+                third = _pick(slots, st.ints[2])
+                out = more_step(lib, st.kind, x, _pick(slots, st.ints[1]), third, st.ints, st.val)
             elif st.kind in INPLACE:
                 _inplace(lib, st.kind, x, _pick(slots, st.ints[1]), st.ints, st.val)
                 written[id(x)] = k
@@ -400,7 +438,7 @@ def _gradients(lib: Any, prog: Program, terms: list, leaves: list, retained: lis
     tr.grads += [np.zeros(tuple(x.shape)) if x.grad is None else _np(x.grad) for x in wanted]
 
 
-def _close(a: Any, b: Any, where: str, loose: bool = False) -> None:
+def _close(a: Any, b: Any, where: str, loose: bool | float = False) -> None:
     if isinstance(a, _Err) or isinstance(b, _Err):
         assert isinstance(a, _Err) and isinstance(b, _Err), f"{where}: torch {a!r} vs cr {b!r}"
         return
@@ -413,7 +451,7 @@ def _close(a: Any, b: Any, where: str, loose: bool = False) -> None:
         return
     assert a.shape == b.shape, f"{where}: shape torch {a.shape} vs chainrule {b.shape}"
     assert a.dtype == b.dtype, f"{where}: dtype torch {a.dtype} vs chainrule {b.dtype}"
-    tol = 1e-5 if loose or a.dtype == np.float32 else 1e-9
+    tol = loose if isinstance(loose, float) else 1e-5 if loose or a.dtype == np.float32 else 1e-9
     np.testing.assert_allclose(b, a, rtol=tol, atol=tol, equal_nan=True, err_msg=where)
 
 
@@ -443,5 +481,7 @@ def assert_same(t: Trace, c: Trace) -> list[str]:
         return notes
     assert len(t.grads) == len(c.grads)
     for i, (a, b) in enumerate(zip(t.grads, c.grads)):
-        _close(a, b, f"gradient {i}", loose)
+        # float32 gradients of gradients cancel: both libraries are off by ~1e-5 there
+        second = t.double and i >= len(t.grads) // 2
+        _close(a, b, f"gradient {i}", 1e-4 if loose and second else loose)
     return notes

@@ -3,8 +3,9 @@
 Each example is a random program of 3-8 steps (:mod:`tests.fuzz.programs`) over a few
 float64 tensors: elementwise ops, broadcasting binary ops, reductions, views of views,
 in-place ops on non-leaves and on views, ``detach``/``clone``/``retain_grad``, matmul,
-cat/stack. Every intermediate value, every error, the final values, and the gradients (or a
-double backward) must agree with torch.
+cat/stack, and the indexing, masking, scan, softmax, clamp and rearranging steps of
+:mod:`tests.fuzz.more_steps`. Every intermediate value, every error, the final values, and
+the gradients (or a double backward) must agree with torch.
 
 The committed default is small and fast. To hunt for bugs, run many examples::
 

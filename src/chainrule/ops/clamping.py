@@ -171,11 +171,18 @@ clip = clamp
 
 
 def _promote_bounds(x: Tensor, lo: Tensor | None, hi: Tensor | None) -> tuple:
-    """``x`` and the Tensor bounds cast to their common dtype (PyTorch's promotion)."""
-    target = x._data.dtype
-    for b in (lo, hi):
-        if b is not None:
-            target = dtypes.promote_types(target, b._data.dtype)
+    """``x`` and the Tensor bounds cast to their common dtype (PyTorch's promotion: a 0-d
+    operand beside one with dimensions counts only through a higher category)."""
+    ranked: list = [None, None]  # the dtype of the operands with dimensions, of the 0-d ones
+    for t in (x, lo, hi):
+        if t is not None:
+            r, d = int(t._data.ndim == 0), t._data.dtype
+            ranked[r] = d if ranked[r] is None else dtypes.promote_types(ranked[r], d)
+    dims, zero_dim = ranked
+    target = (
+        zero_dim if dims is None else dims if zero_dim is None else
+        dtypes.combine_categories(dims, zero_dim)
+    )  # fmt: skip
     return tuple(
         t if t is None or t._data.dtype == target else cast(t, target) for t in (x, lo, hi)
     )

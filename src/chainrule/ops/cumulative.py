@@ -37,7 +37,8 @@ class Cumprod(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        y = get_array_module(x).cumprod(x, axis=dim)
+        xp = get_array_module(x)
+        y = xp.asarray(xp.cumprod(x, axis=dim), order="C")  # C order whatever x's (PyTorch)
         ctx.dim = dim
         ctx.save_for_backward(x, y)
         return y
@@ -46,6 +47,8 @@ class Cumprod(Function):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         d = ctx.dim
+        if x.shape[d] == 1:  # y = x: no (g * y) / x, whose derivative would only be rounding
+            return grad, None
         if not bool((x._data == 0).any()):
             return _reverse_cumsum(grad * y, d) / x, None
         # Exact with zeros: move dim last, dx_i = sum_j g_j y_{i-1} R[i, j].
@@ -148,7 +151,8 @@ class Cumsum(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        return get_array_module(x).cumsum(x, axis=dim)
+        xp = get_array_module(x)
+        return xp.asarray(xp.cumsum(x, axis=dim), order="C")  # C order whatever x's (PyTorch)
 
     @staticmethod
     def backward(ctx, grad):

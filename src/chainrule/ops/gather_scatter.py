@@ -182,6 +182,8 @@ def _index_arg(op: str, x: Tensor, dim: int, index: Any):
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j] = x[i][index[i][j]] (for dim=1), as torch.gather."""
     d, idx = _index_arg("gather", x, dim, index)
+    if x.ndim == 0:  # as PyTorch: a 0-d input reads as one element; the index's shape out
+        return reshape(Gather.apply(reshape(x, (1,)), 0, reshape(idx, (-1,))), idx.shape)
     return Gather.apply(x, d, idx)
 
 
@@ -242,11 +244,23 @@ def scatter(
     if s is None:
         raise ValueError("scatter: give src (a tensor) or value (a number)")
     if isinstance(s, (int, float, bool)):
+        if x.ndim == 0:
+            return reshape(Scatter.apply(reshape(x, (1,)), 0, reshape(idx, (-1,)), s), ())
         return Scatter.apply(x, d, idx, s)
     s = as_tensor(s)
+    zero_dim = x.ndim == 0
+    if zero_dim:
+        x, idx, s = _as_vectors(x, idx, s)
     _check_src("scatter", d, idx, s)
     _check_src_dtype("scatter", x, s)
-    return Scatter.apply(x, d, idx, s)
+    out = Scatter.apply(x, d, idx, s)
+    return reshape(out, ()) if zero_dim else out
+
+
+def _as_vectors(x: Tensor, idx: Tensor, src: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """A 0-d scatter target as PyTorch treats it: one element, with the index and the
+    source read as vectors (the caller gives the result back its 0-d shape)."""
+    return reshape(x, (1,)), reshape(idx, (-1,)), reshape(src, (-1,))
 
 
 def _check_src_dtype(op: str, x: Tensor, src: Tensor) -> None:
@@ -278,9 +292,13 @@ def scatter_add(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
 def _scatter_add(op: str, x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     d, idx = _index_arg(op, x, dim, index)
     src = as_tensor(src)
+    zero_dim = x.ndim == 0
+    if zero_dim:
+        x, idx, src = _as_vectors(x, idx, src)
     _check_src(op, d, idx, src)
     _check_src_dtype("scatter", x, src)  # PyTorch names scatter() for scatter_add too
-    return ScatterAdd.apply(x, d, idx, src)
+    out = ScatterAdd.apply(x, d, idx, src)
+    return reshape(out, ()) if zero_dim else out
 
 
 @tensor_method
@@ -298,5 +316,10 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
         )
     _check_bounds("index_select", idx._data, x.shape[d] if x.ndim else 1, d)
     if x.ndim == 0:
-        return reshape(x, (1,) * idx.ndim).expand(*idx.shape) * 1
+        # a 0-d input keeps its shape whatever the index's rank: one value, or an error
+        if idx.numel() != 1:
+            raise RuntimeError(
+                f"index_select(): Index to scalar can have only 1 value, got {idx.numel()} value(s)"
+            )
+        return reshape(getitem(reshape(x, (1,)), (idx._data.reshape(-1),), guard=(idx,)), ())
     return getitem(x, (slice(None),) * d + (idx._data.reshape(-1),), guard=(idx,))

@@ -190,6 +190,11 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
             f"masked_fill: mask of shape {tuple(m.shape)} and input of shape "
             f"{tuple(x.shape)} cannot be broadcast together"
         ) from None
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(
+            f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+            f"{value.ndim} dimension(s)."
+        )
     v = (
         value.item()
         if isinstance(value, Tensor)
@@ -203,7 +208,9 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     if isinstance(v, (bool, int, float)) and x.dtype.kind in "biu":  # keeps x's integer dtype
         # (PyTorch casts the value to it; float tensors already keep theirs under promotion)
         v = Tensor._make(get_array_module(x._data).asarray(v).astype(x.dtype), False, None, 0)
-    return where(m, v, x)
+    if isinstance(v, Tensor) and v.dtype != x.dtype and v.dtype.kind != "c":
+        v = v.to(x.dtype)  # the result keeps x's dtype, as PyTorch's (a 0-d x would promote)
+    return where(m, v, x).contiguous()  # C order whatever x's, as PyTorch's
 
 
 @tensor_method

@@ -143,7 +143,11 @@ def check_partial_overlap(target: Any, source: Any, name: str) -> None:
     t0, s0 = data_pointer(target), data_pointer(source)
     t_lo = t0 + sum(st * (n - 1) for n, st in zip(target.shape, target.strides) if st < 0)
     s_lo = s0 + sum(st * (n - 1) for n, st in zip(source.shape, source.strides) if st < 0)
-    same = t0 == s0 and target.shape == source.shape and target.strides == source.strides
+    same = (  # the stride of a size-1 dim is never used (an expand may leave 0 there)
+        t0 == s0
+        and target.shape == source.shape
+        and all(a == b for n, a, b in zip(target.shape, target.strides, source.strides) if n > 1)
+    )
     if same or t_lo + target.nbytes <= s_lo or s_lo + source.nbytes <= t_lo:
         return
     raise RuntimeError(
@@ -175,7 +179,8 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     aliased = name != "setitem" and _aliases(x, args, kwargs, name) and x.requires_grad
     view = x._view
     record = writes_into_graph(x) or (
-        grad_mode.is_grad_enabled() and any(isinstance(a, Tensor) and a.requires_grad for a in args)
+        grad_mode.is_grad_enabled()
+        and any(isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values()))
     )
     base = check_view_write(x, name) if record and view is not None else None
     if record:

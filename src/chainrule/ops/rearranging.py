@@ -28,7 +28,8 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return get_array_module(x).flip(x, axis=dims).copy()
+        # x's layout when x is a dense permutation (as PyTorch's), else C order
+        return get_array_module(x).flip(x, axis=dims).copy(order="C" if 0 in x.strides else "K")
 
     @staticmethod
     def backward(ctx, grad):
@@ -52,8 +53,8 @@ def flip(x: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
     if not dims:
         raise TypeError("flip() missing 1 required positional argument: 'dims'")
     dims = norm_dim(dims[0] if len(dims) == 1 else dims, x.ndim, "flip")
-    if x.ndim == 0:
-        return x * 1 if x.requires_grad else x
+    if x.ndim == 0:  # nothing to reverse, but still a copy: a write must not reach x
+        return Copy.apply(x)
     return Flip.apply(x, dims)
 
 
@@ -63,7 +64,8 @@ class Roll(Function):
     @staticmethod
     def forward(ctx, x, shifts, dims):
         ctx.args = (shifts, dims)
-        return get_array_module(x).roll(x, shifts, axis=dims)
+        xp = get_array_module(x)
+        return xp.asarray(xp.roll(x, shifts, axis=dims), order="C")  # C order, as PyTorch's
 
     @staticmethod
     def backward(ctx, grad):

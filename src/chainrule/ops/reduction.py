@@ -21,7 +21,8 @@ from ..backend import get_array_module
 from ._util import DtypeError, as_tensor, int_dim, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
-from .shape import broadcast_to, reshape
+from .cumulative import cumprod
+from .shape import broadcast_to, cat, flip, reshape
 from .vector_norms import Norm2, NormZero, PNorm, keepdim_shape
 
 __all__ = [
@@ -126,12 +127,29 @@ def _prod_others(xd, axis):
     return (left * right).reshape(shape)
 
 
+def _prod_others_recorded(x: Tensor, axis: int | None) -> Tensor:
+    """:func:`_prod_others` as differentiable Tensor ops: exclusive running products from
+    both sides (``cumprod``'s backward is exact with zeros), so double backward works."""
+    flat = reshape(x, (-1,)) if axis is None else x
+    a = 0 if axis is None else axis
+    n = flat.shape[a]
+    ones = Tensor._make(
+        get_array_module(x._data).ones_like(flat.narrow(a, 0, 1)._data), False, None, 0
+    )
+    if n == 1:  # no other elements: a constant 1, as PyTorch (no second derivative)
+        return reshape(ones, x.shape)
+    left = cat([ones, cumprod(flat, a).narrow(a, 0, n - 1)], a)
+    right = flip(cat([ones, cumprod(flip(flat, [a]), a).narrow(a, 0, n - 1)], a), [a])
+    return reshape(left * right, x.shape)
+
+
 class Prod(Function):
     raw = True
 
     @staticmethod
     def forward(ctx, x, axis, keepdim):
         y = x.prod(axis=axis, keepdims=keepdim)
+        y = y if y.flags.c_contiguous else get_array_module(y).ascontiguousarray(y)  # PyTorch
         ctx.save_for_backward(x, y)
         ctx.axis, ctx.keepdim = axis, keepdim
         return y
@@ -144,16 +162,13 @@ class Prod(Function):
         yk = reshape(y, shape)
         if not (x._data == 0).any():
             return g * yk / x, None, None
-        # With zeros, y/x is undefined: use the product of all *other* elements. That product
-        # is computed on raw arrays (first-order only), so refuse to record it as a graph.
+        # With zeros, y/x is undefined: use the product of all *other* elements, on raw
+        # arrays, or, when this backward is itself recorded (create_graph=True), as Tensor
+        # ops whose own derivative is exact with zeros too.
         from ..autograd.grad_mode import is_grad_enabled
 
         if is_grad_enabled() and x.requires_grad:
-            raise RuntimeError(
-                f"prod: double backward (create_graph=True) through a product whose input "
-                f"(shape {tuple(x.shape)}) contains zeros is not supported; the first-order "
-                "gradient is exact"
-            )
+            return g * _prod_others_recorded(x, ctx.axis), None, None
         others = Tensor._make(_prod_others(x._data, ctx.axis), False, None, 0)
         return g * others, None, None
 

@@ -40,6 +40,7 @@ class Softmax(Function):
             e = get_array_module(x).exp(_shifted(x, dim))
             e /= e.sum(axis=dim, keepdims=True)
             e = e.astype(x.dtype, copy=False)
+        e = get_array_module(e).asarray(e, order="C")  # C order whatever x's, as PyTorch's
         ctx.save_for_backward(e)
         ctx.dim = dim
         return e
@@ -69,6 +70,7 @@ class LogSoftmax(Function):
         y = s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
         with np.errstate(over="ignore"):  # beyond the half range is -inf, as PyTorch
             y = y.astype(x.dtype, copy=False)
+        y = xp.asarray(y, order="C")  # C order whatever x's, as PyTorch's
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y

@@ -36,6 +36,7 @@ class Norm2(Function):
         xp = get_array_module(x)
         xa = x.astype(np.float32) if x.dtype == np.float16 else x  # accumulate halves in fp32
         yk = xp.sqrt((xa * xa).sum(axis=axes, keepdims=True)).astype(x.dtype, copy=False)
+        yk = xp.asarray(yk, order="C")  # C order whatever x's, as PyTorch's
         y = (
             yk
             if keepdim
