@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -414,3 +416,18 @@ def test_zero_dim_tensor_promotes_by_category_as_pytorch(dim_dtype, zero_dim_dty
             torch.tensor(1, dtype=getattr(torch, zero_dim_dtype)),
         )
         assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+
+
+def test_reading_grad_of_a_non_leaf_warns_as_torch():
+    """PyTorch warns when .grad of a non-leaf that does not retain its gradient is read
+    (backward never fills it); not after retain_grad(), and never for leaves."""
+    for lib in (cr, torch):
+        w = lib.ones(2, requires_grad=True)
+        y = w * 2
+        with pytest.warns(UserWarning, match="not a leaf"):
+            assert y.grad is None
+        y.retain_grad()
+        y.sum().backward()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert y.grad is not None and w.grad is not None

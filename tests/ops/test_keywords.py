@@ -68,3 +68,41 @@ def test_out_writes_casts_resizes_and_refuses_autograd_like_torch():
     np.testing.assert_array_equal(values.numpy(), ref.values.numpy())
     np.testing.assert_array_equal(indices.numpy(), ref.indices.numpy())
     assert res[0] is values
+
+
+_BINARY_KEYWORD_CALLS = {
+    "add": lambda L, a, b: L.add(a, other=b, alpha=2),
+    "add_method": lambda L, a, b: a.add(other=b),
+    "add_": lambda L, a, b: a.clone().add_(other=b),
+    "sub": lambda L, a, b: L.sub(input=a, other=b),
+    "mul": lambda L, a, b: L.mul(input=a, other=b),
+    "mul_method": lambda L, a, b: a.mul(other=b),
+    "div": lambda L, a, b: L.div(a, other=b, rounding_mode="floor"),
+    "div_": lambda L, a, b: a.clone().div_(other=b),
+    "pow": lambda L, a, b: L.pow(a, exponent=b),
+    "maximum": lambda L, a, b: L.maximum(input=a, other=b),
+    "minimum": lambda L, a, b: L.minimum(a, other=b),
+    "eq": lambda L, a, b: L.eq(a, other=b),
+    "lt": lambda L, a, b: a.lt(other=b),
+    "ge": lambda L, a, b: L.ge(input=a, other=b),
+    "fmod": lambda L, a, b: L.fmod(input=a, other=b),
+    "remainder": lambda L, a, b: L.remainder(a, other=b),
+    "floor_divide": lambda L, a, b: L.floor_divide(a, other=b),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BINARY_KEYWORD_CALLS))
+def test_binary_ops_take_pytorchs_keyword_names(name):
+    """torch.add(input, other), torch.pow(input, exponent), ...: the same keywords work."""
+    vals = np.array([1.5, -2.0, 3.0]), np.array([2.0, 0.5, -1.5])
+    got, want = (_BINARY_KEYWORD_CALLS[name](L, *(L.tensor(v) for v in vals)) for L in (cr, torch))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+
+
+def test_roll_of_a_0d_tensor_with_dims_raises_index_error_as_torch():
+    for lib in (cr, torch):
+        x = lib.tensor(2.0)
+        assert x.roll(1).item() == 2.0
+        for dims in (0, -1, (0,)):
+            with pytest.raises(IndexError):
+                x.roll(1, dims)

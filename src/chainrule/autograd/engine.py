@@ -199,10 +199,10 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
     array may be shared and is always copied. Then ``t``'s post-accumulate-grad hooks run.
     """
     if create_graph:
-        t.grad = g if t.grad is None else t.grad + g
+        t.grad = g if t._grad is None else t._grad + g  # _grad: no non-leaf warning
     else:
         arr = g._data
-        if t.grad is None:
+        if t._grad is None:
             if owned is None:
                 arr = arr.copy()
             elif id(arr) in owned or arr.base is not None or not arr.flags.owndata:
@@ -211,7 +211,7 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
                 owned.add(id(arr))
             t.grad = Tensor._make(arr, False, None, 0)
         else:
-            t.grad = Tensor._make(t.grad._data + arr, False, None, 0)
+            t.grad = Tensor._make(t._grad._data + arr, False, None, 0)
     if POST_ACCUMULATE_HOOKS:  # Tensor.register_post_accumulate_grad_hook
         run_post_accumulate_grad_hooks(t, create_graph)
 
@@ -278,7 +278,7 @@ def _prepare_outputs(
             g = grads[nr]
             if t is not None and g is not None:
                 g = g if create_graph else g.detach()
-                t.grad = g if t.grad is None else pending.sum(t.grad, g)
+                t.grad = g if t._grad is None else pending.sum(t._grad, g)
     if targets is not None:
         for nr, g in enumerate(grads):
             if g is not None and (node, nr) in targets:

@@ -8,6 +8,7 @@ the package is imported, so this file stays about *what a tensor is*.
 from __future__ import annotations
 
 import copy
+import warnings
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -194,7 +195,20 @@ class Tensor(TensorConversions):
 
     @property
     def grad(self) -> Tensor | None:
-        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None."""
+        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None.
+
+        Reading it on a non-leaf that does not retain its gradient warns, as PyTorch does:
+        backward never fills it, which is a common silent mistake."""
+        node = self.grad_fn
+        if node is not None and self._grad is None and not self.retains_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. "
+                "Its .grad attribute won't be populated during autograd.backward(); to have "
+                "it filled for a non-leaf Tensor, call .retain_grad() on it, or read the "
+                "gradient of a leaf instead",
+                UserWarning,
+                stacklevel=2,
+            )
         return self._grad
 
     @grad.setter

@@ -327,9 +327,9 @@ def _no_bool_sub(a: Any, b: Any) -> None:
 
 
 @tensor_method(inplace=True, keywords=True)
-def add(a: Any, b: Any, alpha: Any = None) -> Tensor:
-    _check_alpha("add", a, b, alpha)
-    return _call(Add, "add", a, b if alpha is None else mul(b, alpha))
+def add(input: Any, other: Any, alpha: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
+    _check_alpha("add", input, other, alpha)
+    return _call(Add, "add", input, other if alpha is None else mul(other, alpha))
 
 
 def _check_alpha(op: str, a: Any, b: Any, alpha: Any) -> None:
@@ -348,61 +348,67 @@ def _check_alpha(op: str, a: Any, b: Any, alpha: Any) -> None:
 
 
 @tensor_method(inplace=True, keywords=True)
-def sub(a: Any, b: Any, alpha: Any = None) -> Tensor:
-    _no_bool_sub(a, b)
-    _check_alpha("sub", a, b, alpha)
-    return _call(Sub, "sub", a, b if alpha is None else mul(b, alpha))
+def sub(input: Any, other: Any, alpha: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
+    _no_bool_sub(input, other)
+    _check_alpha("sub", input, other, alpha)
+    return _call(Sub, "sub", input, other if alpha is None else mul(other, alpha))
 
 
 @tensor_method(inplace=True, keywords=True)
-def mul(a: Any, b: Any) -> Tensor:
-    return _call(Mul, "mul", a, b)
+def mul(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    return _call(Mul, "mul", input, other)
 
 
 @tensor_method(inplace=True, keywords=True)
-def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
-    """a / b. ``rounding_mode``: None (true division; integers give the default float, as in
-    PyTorch), ``'trunc'`` (round toward zero) or ``'floor'`` (toward minus infinity)."""
+def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # noqa: A002 - PyTorch's name
+    """input / other. ``rounding_mode``: None (true division; integers give the default float, as
+    in PyTorch), ``'trunc'`` (round toward zero) or ``'floor'`` (toward minus infinity)."""
     if rounding_mode is not None:
         if rounding_mode == "floor":
-            return floor_divide(a, b)
+            return floor_divide(input, other)
         if rounding_mode == "trunc":
-            return _rounded_div("div", a, b, trunc=True)
+            return _rounded_div("div", input, other, trunc=True)
         raise ValueError(
             f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
         )
-    if type(b) is Tensor and (type(a) is float or type(a) is int) and b._data.dtype.kind == "f":
-        # scalar / x = scalar * (1 / x): saves only 1 / x (as PyTorch), not x
-        r = reciprocal(b)
-        return r if a == 1 else mul(r, a)
     if (
-        type(a) is Tensor
-        and (type(b) is Tensor and a._data.dtype is b._data.dtype or type(b) is float)
-        and a._data.dtype.kind == "f"
+        type(other) is Tensor
+        and (type(input) is float or type(input) is int)
+        and other._data.dtype.kind == "f"
     ):
-        return _call(Div, "div", a, b)  # the common float case: no integer handling needed
-    a, b = promote("div", a, b)
-    if isinstance(a, Tensor) and a._data.dtype.kind not in "fc":
-        a = cast(a, dtypes.get_default_dtype())
-    if isinstance(b, Tensor) and b._data.dtype.kind not in "fc":
-        b = cast(b, dtypes.get_default_dtype())
-    return _call(Div, "div", a, b)
+        # scalar / x = scalar * (1 / x): saves only 1 / x (as PyTorch), not x
+        r = reciprocal(other)
+        return r if input == 1 else mul(r, input)
+    if (
+        type(input) is Tensor
+        and (
+            type(other) is Tensor and input._data.dtype is other._data.dtype or type(other) is float
+        )
+        and input._data.dtype.kind == "f"
+    ):
+        return _call(Div, "div", input, other)  # the common float case: no integer handling needed
+    input, other = promote("div", input, other)
+    if isinstance(input, Tensor) and input._data.dtype.kind not in "fc":
+        input = cast(input, dtypes.get_default_dtype())
+    if isinstance(other, Tensor) and other._data.dtype.kind not in "fc":
+        other = cast(other, dtypes.get_default_dtype())
+    return _call(Div, "div", input, other)
 
 
 true_divide = div
 
 
 @tensor_method(inplace=True, keywords=True)
-def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
-    if not isinstance(a, Tensor) and isinstance(b, Tensor):
-        a = as_tensor(a, b)
-    a, b = promote("pow", a, b)
-    bd = b._data if isinstance(b, Tensor) else b
-    ad = a._data if isinstance(a, Tensor) else a
-    a_int = isinstance(a, Tensor) and ad.dtype.kind in "iu" or isinstance(a, int)
-    b_int = isinstance(b, Tensor) and bd.dtype.kind in "iu" or type(b) is int
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's names
+    if not isinstance(input, Tensor) and isinstance(exponent, Tensor):
+        input = as_tensor(input, exponent)
+    input, exponent = promote("pow", input, exponent)
+    bd = exponent._data if isinstance(exponent, Tensor) else exponent
+    ad = input._data if isinstance(input, Tensor) else input
+    a_int = isinstance(input, Tensor) and ad.dtype.kind in "iu" or isinstance(input, int)
+    b_int = isinstance(exponent, Tensor) and bd.dtype.kind in "iu" or type(exponent) is int
     if a_int and b_int:
-        if type(b) is int and b < 0:
+        if type(exponent) is int and exponent < 0:
             raise ValueError(
                 "pow: integers to negative integer powers are not allowed; make "
                 "the base or the exponent floating (e.g. x.float() ** -1)"
@@ -410,7 +416,7 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
         xp = get_array_module(ad, bd)
         if bool(xp.any(xp.asarray(bd) < 0)):  # NumPy raises here; PyTorch computes
             return Tensor._make(_int_power(xp, ad, bd), False, None, 0)
-    return _call(Pow, "pow", a, b)
+    return _call(Pow, "pow", input, exponent)
 
 
 def _int_power(xp: Any, base: Any, exp: Any) -> Any:
@@ -423,13 +429,13 @@ def _int_power(xp: Any, base: Any, exp: Any) -> Any:
 
 
 @tensor_method(keywords=True)
-def maximum(a: Any, b: Any) -> Tensor:
-    return _call(Maximum, "maximum", *_real_pair("maximum", a, b))
+def maximum(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    return _call(Maximum, "maximum", *_real_pair("maximum", input, other))
 
 
 @tensor_method(keywords=True)
-def minimum(a: Any, b: Any) -> Tensor:
-    return _call(Minimum, "minimum", *_real_pair("minimum", a, b))
+def minimum(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    return _call(Minimum, "minimum", *_real_pair("minimum", input, other))
 
 
 @tensor_method

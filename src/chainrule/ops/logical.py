@@ -77,37 +77,37 @@ def _ordered(op: str, a: Any, b: Any) -> None:
 
 
 @tensor_method(inplace=True)
-def eq(a: Any, b: Any) -> Tensor:
-    return _apply("eq", a, b, lambda xp, x, y: x == y)
+def eq(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    return _apply("eq", input, other, lambda xp, x, y: x == y)
 
 
 @tensor_method(inplace=True)
-def ne(a: Any, b: Any) -> Tensor:
-    return _apply("ne", a, b, lambda xp, x, y: x != y)
+def ne(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    return _apply("ne", input, other, lambda xp, x, y: x != y)
 
 
 @tensor_method(inplace=True)
-def lt(a: Any, b: Any) -> Tensor:
-    _ordered("lt", a, b)
-    return _apply("lt", a, b, lambda xp, x, y: x < y)
+def lt(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    _ordered("lt", input, other)
+    return _apply("lt", input, other, lambda xp, x, y: x < y)
 
 
 @tensor_method(inplace=True)
-def le(a: Any, b: Any) -> Tensor:
-    _ordered("le", a, b)
-    return _apply("le", a, b, lambda xp, x, y: x <= y)
+def le(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    _ordered("le", input, other)
+    return _apply("le", input, other, lambda xp, x, y: x <= y)
 
 
 @tensor_method(inplace=True)
-def gt(a: Any, b: Any) -> Tensor:
-    _ordered("gt", a, b)
-    return _apply("gt", a, b, lambda xp, x, y: x > y)
+def gt(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    _ordered("gt", input, other)
+    return _apply("gt", input, other, lambda xp, x, y: x > y)
 
 
 @tensor_method(inplace=True)
-def ge(a: Any, b: Any) -> Tensor:
-    _ordered("ge", a, b)
-    return _apply("ge", a, b, lambda xp, x, y: x >= y)
+def ge(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    _ordered("ge", input, other)
+    return _apply("ge", input, other, lambda xp, x, y: x >= y)
 
 
 # PyTorch's long names

@@ -92,6 +92,12 @@ def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
                 f"roll: shifts and dimensions must align; got {ns} shifts "
                 f"{shifts} and {nd} dims {dims}"
             )
+        if x.ndim == 0:  # PyTorch: no dim of a 0-d tensor can be rolled (roll(s) alone can)
+            first = dims[0] if isinstance(dims, tuple) else dims
+            raise IndexError(
+                f"roll: dimension specified as {first} but the tensor has no dimensions; "
+                "call roll(shifts) without dims on a 0-d tensor"
+            )
         if isinstance(dims, tuple):
             for d in dims:
                 norm_dim(d, x.ndim, "roll")

@@ -57,23 +57,28 @@ def _rounded_div(op: str, a: Any, b: Any, trunc: bool) -> Tensor:
 
 
 @tensor_method(inplace=True)
-def floor_divide(a: Any, b: Any) -> Tensor:
+def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """a // b (rounds toward minus infinity); not differentiable."""
     try:
-        return _rounded_div("floor_divide", a, b, trunc=False)
+        return _rounded_div("floor_divide", input, other, trunc=False)
     except ValueError as err:
         if "broadcast" in str(err):
-            raise broadcast_error("floor_divide", a, b) from None
+            raise broadcast_error("floor_divide", input, other) from None
         raise
 
 
 @tensor_method(inplace=True, keywords=True)
-def fmod(a: Any, b: Any) -> Tensor:
+def fmod(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """C-style remainder (the sign of the dividend): a - trunc(a / b) * b, differentiable
     (d/da = 1, d/db = -trunc(a / b)), as ``torch.fmod``."""
-    if isinstance(a, Tensor) and a.requires_grad or isinstance(b, Tensor) and b.requires_grad:
-        return a - _rounded_div("fmod", a, b, trunc=True) * b
-    ad, bd = _raw_pair("fmod", a, b)
+    if (
+        isinstance(input, Tensor)
+        and input.requires_grad
+        or isinstance(other, Tensor)
+        and other.requires_grad
+    ):
+        return input - _rounded_div("fmod", input, other, trunc=True) * other
+    ad, bd = _raw_pair("fmod", input, other)
     _check_int_zero("fmod", ad, bd)
     xp = get_array_module(ad, bd)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -81,11 +86,16 @@ def fmod(a: Any, b: Any) -> Tensor:
 
 
 @tensor_method(inplace=True, keywords=True)
-def remainder(a: Any, b: Any) -> Tensor:
+def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Python-style modulus (sign of the divisor): a - floor(a / b) * b, differentiable."""
-    if isinstance(a, Tensor) and a.requires_grad or isinstance(b, Tensor) and b.requires_grad:
-        return a - floor_divide(a, b) * b
-    ad, bd = _raw_pair("remainder", a, b)
+    if (
+        isinstance(input, Tensor)
+        and input.requires_grad
+        or isinstance(other, Tensor)
+        and other.requires_grad
+    ):
+        return input - floor_divide(input, other) * other
+    ad, bd = _raw_pair("remainder", input, other)
     _check_int_zero("remainder", ad, bd)
     xp = get_array_module(ad, bd)
     with np.errstate(divide="ignore", invalid="ignore"):
