@@ -326,15 +326,22 @@ def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Ten
     return out + (inp if beta == 1 else inp * beta)
 
 
-def _same_dtype_term(op: str, input: Any, prod: Tensor) -> None:  # noqa: A002
-    """The added term of ``addmm``/``addmv``/``baddbmm``/``addbmm`` has the product's dtype:
-    PyTorch promotes nothing there and raises RuntimeError (``addr``, which promotes, does not
-    call this)."""
+def _plus_product(op: str, input: Any, product: Any, beta: Any, alpha: Any) -> Tensor:  # noqa: A002
+    """``beta * input + alpha * product()`` for ``addmm``/``addmv``/``baddbmm``/``addbmm``: the
+    product's errors lead with ``op``, and the added term must have the product's dtype
+    (PyTorch promotes nothing there and raises RuntimeError; ``addr``, which promotes, calls
+    :func:`_scaled_sum` directly)."""
+    try:
+        prod = product()
+    except NAMED_ERRORS as err:
+        lead_with(op, err)
+        raise
     if isinstance(input, Tensor) and input.dtype != prod.dtype:
         raise RuntimeError(
             f"{op}: expected input and the matrices to have the same dtype, but input has "
             f"{input.dtype} and the product {prod.dtype}; convert input with .to({prod.dtype})"
         )
+    return _scaled_sum(op, input, prod, beta, alpha)
 
 
 @tensor_method(inplace=True)
@@ -353,13 +360,7 @@ def addmm(
             f"addmm: mat1 and mat2 must be 2-d, got shapes {tuple(mat1.shape)} "
             f"and {tuple(mat2.shape)}"
         )
-    try:
-        prod = matmul(mat1, mat2)
-    except NAMED_ERRORS as err:
-        lead_with("addmm", err)
-        raise
-    _same_dtype_term("addmm", input, prod)
-    return _scaled_sum("addmm", input, prod, beta, alpha)
+    return _plus_product("addmm", input, lambda: matmul(mat1, mat2), beta, alpha)
 
 
 @tensor_method(inplace=True)
@@ -382,13 +383,7 @@ def addmv(
         raise ShapeError(
             f"addmv: size mismatch: matrix {tuple(mat.shape)} and vector {tuple(vec.shape)}"
         )
-    try:
-        prod = matmul(mat, vec)
-    except NAMED_ERRORS as err:
-        lead_with("addmv", err)
-        raise
-    _same_dtype_term("addmv", input, prod)
-    return _scaled_sum("addmv", input, prod, beta, alpha)
+    return _plus_product("addmv", input, lambda: matmul(mat, vec), beta, alpha)
 
 
 @tensor_method(inplace=True)
@@ -401,13 +396,9 @@ def baddbmm(
     alpha: Any = 1,
 ) -> Tensor:
     """beta * input + alpha * bmm(batch1, batch2) for 3-d batches of matrices."""
-    try:
-        prod = bmm(as_tensor(batch1), as_tensor(batch2))
-    except NAMED_ERRORS as err:
-        lead_with("baddbmm", err)
-        raise
-    _same_dtype_term("baddbmm", input, prod)
-    return _scaled_sum("baddbmm", input, prod, beta, alpha)
+    return _plus_product(
+        "baddbmm", input, lambda: bmm(as_tensor(batch1), as_tensor(batch2)), beta, alpha
+    )
 
 
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:

@@ -15,7 +15,7 @@ from ..linalg.norms import vector_norm
 from ._util import NAMED_ERRORS, ShapeError, as_tensor, lead_with, norm_dim
 from .binary import where
 from .binding import tensor_method
-from .linalg import _same_dtype_term, _scaled_sum, bmm, matmul, outer
+from .linalg import _plus_product, bmm, matmul, outer
 
 __all__ = ["addbmm", "dist", "ger", "inner", "renorm", "vdot"]
 
@@ -86,13 +86,7 @@ def addbmm(
             f"addbmm(): batch1 and batch2 must be 3D tensors, got shapes {tuple(b1.shape)} "
             f"and {tuple(b2.shape)}"
         )
-    try:
-        prod = bmm(b1, b2).sum(0)
-    except NAMED_ERRORS as err:
-        lead_with("addbmm", err)
-        raise
-    _same_dtype_term("addbmm", input, prod)
-    return _scaled_sum("addbmm", input, prod, beta, alpha)
+    return _plus_product("addbmm", input, lambda: bmm(b1, b2).sum(0), beta, alpha)
 
 
 @tensor_method
