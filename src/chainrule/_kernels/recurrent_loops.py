@@ -38,24 +38,37 @@ import numpy as np
 from . import jit, transcendental
 from . import recurrent as RK
 
-__all__ = ["lstm_backward_loop_f32", "lstm_forward_loop_f32"]
+__all__ = [
+    "lstm_backward_loop_f32",
+    "lstm_backward_steps",
+    "lstm_forward_loop_f32",
+    "lstm_forward_steps",
+]
 
 _ONE = np.float32(1.0)
 
 
 # ----------------------------------------------------------------------------- forward
-def _forward_numpy(gemm, xg, h0, w_t, acts, cs, tcs, out, b, lo, hi) -> None:
+def lstm_forward_steps(xg, h0, w_t, acts, cs, tcs, out, b, lo, hi, compiled=False) -> None:
+    """The same loop driven from Python: per step ``np.matmul`` and
+    :func:`.recurrent.lstm_step_forward` (its compiled passes when ``compiled``). The
+    kernel's NumPy reference, and the loop for float64 (no float32 gates) or without the
+    BLAS address. Call it under ``np.errstate(over="ignore")``."""
     steps = xg.shape[0] // b
     h = h0[lo:hi]
+    for t in range(steps):
+        rows = slice(t * b + lo, t * b + hi)
+        nxt = slice((t + 1) * b + lo, (t + 1) * b + hi)
+        np.matmul(h, w_t, out=acts[rows])
+        RK.lstm_step_forward(
+            acts[rows], xg[rows], cs[rows], cs[nxt], tcs[rows], out[rows], compiled
+        )
+        h = out[rows]
+
+
+def _forward_numpy(gemm, xg, h0, w_t, acts, cs, tcs, out, b, lo, hi) -> None:
     with np.errstate(over="ignore"):
-        for t in range(steps):
-            rows = slice(t * b + lo, t * b + hi)
-            nxt = slice((t + 1) * b + lo, (t + 1) * b + hi)
-            np.matmul(h, w_t, out=acts[rows])
-            RK.lstm_step_forward(
-                acts[rows], xg[rows], cs[rows], cs[nxt], tcs[rows], out[rows], False
-            )
-            h = out[rows]
+        lstm_forward_steps(xg, h0, w_t, acts, cs, tcs, out, b, lo, hi)
 
 
 @jit.inline
@@ -110,14 +123,21 @@ def lstm_forward_loop_f32(gemm, xg, h0, w_t, acts, cs, tcs, out, b, lo, hi):  # 
 
 
 # ---------------------------------------------------------------------------- backward
-def _backward_numpy(gemm, gy, gh, gc, cs, acts, tcs, d_all, w, b, lo, hi) -> None:
+def lstm_backward_steps(gy, gh, gc, cs, acts, tcs, d_all, w, b, lo, hi, compiled=False) -> None:
+    """The backward loop driven from Python: per step :func:`.recurrent.lstm_step_backward`
+    (compiled when ``compiled``) and ``np.matmul`` for dh = d W_hh (the kernel's NumPy
+    reference, and the loop where the kernel does not apply)."""
     steps = gy.shape[0] // b
     ghp, gcp = gh[lo:hi], gc[lo:hi]
     for t in range(steps - 1, -1, -1):
         rows = slice(t * b + lo, t * b + hi)
         d = d_all[rows]
-        RK.lstm_step_backward(ghp, gy[rows], gcp, cs[rows], acts[rows], tcs[rows], d, gcp, False)
+        RK.lstm_step_backward(ghp, gy[rows], gcp, cs[rows], acts[rows], tcs[rows], d, gcp, compiled)
         np.matmul(d, w, out=ghp)
+
+
+def _backward_numpy(gemm, gy, gh, gc, cs, acts, tcs, d_all, w, b, lo, hi) -> None:
+    lstm_backward_steps(gy, gh, gc, cs, acts, tcs, d_all, w, b, lo, hi)
 
 
 @jit.kernel(fallback=_backward_numpy)

@@ -155,26 +155,15 @@ class LSTMSeqFn(Function):
             w_t = _gemm_ready_transpose(w_hh)
             gemm = _loop_gemm(compiled, xg)
         with _small_gemms(b, hidden, 4, xp), np.errstate(over="ignore"):
-            if fused and gemm is not None:  # the whole loop compiled (_kernels.recurrent_loops)
+            if fused:
                 h0c = np.ascontiguousarray(h0)
 
-                def loop(lo: int, hi: int) -> None:
-                    RL.lstm_forward_loop_f32(gemm, xg, h0c, w_t, acts, cs, tcs, out, b, lo, hi)
-
-                _over_batch(loop, b, hidden, 4, acts.nbytes)
-                h = out[(steps - 1) * b :] if steps else h0
-            elif fused:
-
                 def loop(lo: int, hi: int) -> None:  # batch rows lo:hi, all steps
-                    h = h0[lo:hi]
-                    for t in range(steps):
-                        rows = slice(t * b + lo, t * b + hi)
-                        nxt = slice((t + 1) * b + lo, (t + 1) * b + hi)
-                        np.matmul(h, w_t, out=acts[rows])
-                        RK.lstm_step_forward(
-                            acts[rows], xg[rows], cs[rows], cs[nxt], tcs[rows], out[rows], compiled
-                        )
-                        h = out[rows]
+                    args = (xg, h0c, w_t, acts, cs, tcs, out, b, lo, hi)
+                    if gemm is not None:  # the whole loop compiled (_kernels.recurrent_loops)
+                        RL.lstm_forward_loop_f32(gemm, *args)
+                    else:
+                        RL.lstm_forward_steps(*args, compiled)
 
                 _over_batch(loop, b, hidden, 4, acts.nbytes)
                 h = out[(steps - 1) * b :] if steps else h0
@@ -276,14 +265,7 @@ def _lstm_backward_fused(ctx, h0, w, out, gy, gh, gc, d_all, needs):
                 gemm, gy, gh, gc, ctx.cs, ctx.acts, ctx.tcs, d_all, w, b, lo, hi
             )
             return
-        ghp, gcp = gh[lo:hi], gc[lo:hi]
-        for t in range(ctx.steps - 1, -1, -1):
-            rows = slice(t * b + lo, t * b + hi)
-            d = d_all[rows]
-            RK.lstm_step_backward(
-                ghp, gy[rows], gcp, ctx.cs[rows], ctx.acts[rows], ctx.tcs[rows], d, gcp, compiled
-            )
-            np.matmul(d, w, out=ghp)
+        RL.lstm_backward_steps(gy, gh, gc, ctx.cs, ctx.acts, ctx.tcs, d_all, w, b, lo, hi, compiled)
 
     with _small_gemms(b, h0.shape[1], 4, np):
         _over_batch(loop, b, h0.shape[1], 4, d_all.nbytes)
