@@ -153,10 +153,13 @@ class _Map:
         self.w = xp.asarray(dense)
         # With no overflow possible the division is folded into the matrix (one pass less);
         # the transposes are kept contiguous (a strided operand slows a batched matmul)
-        fused = dense if div is None else dense / np.asarray(div, like.dtype)[:, None]
-        self.w_fused = xp.asarray(fused)
         self.w_t = xp.asarray(np.ascontiguousarray(dense.T))
-        self.w_fused_t = xp.asarray(np.ascontiguousarray(fused.T))
+        if div is None:  # nothing to fold in: the fused matrices are the plain ones
+            self.w_fused, self.w_fused_t = self.w, self.w_t
+        else:
+            fused = dense / np.asarray(div, like.dtype)[:, None]
+            self.w_fused = xp.asarray(fused)
+            self.w_fused_t = xp.asarray(np.ascontiguousarray(fused.T))
 
 
 def _dense_is_safe(x: Any, growth: float) -> bool:
