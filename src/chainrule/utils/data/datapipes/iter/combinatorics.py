@@ -19,12 +19,39 @@ from ..datapipe import IterDataPipe
 from ..decorators import functional_datapipe
 from .grouping import UnBatcherIterDataPipe
 
-__all__ = ["SamplerIterDataPipe", "ShufflerIterDataPipe", "draw_seed"]
+__all__ = ["SamplerIterDataPipe", "SeededShuffle", "ShufflerIterDataPipe", "draw_seed"]
 
 
 def draw_seed() -> int:
     """A 63-bit seed from chainrule's default generator."""
     return int(gen(None).integers(0, 2**63 - 1))
+
+
+class SeededShuffle:
+    """The shuffle switches both shufflers share (the iterable one here, the map-style one
+    in ``map/combinatorics.py``): ``set_shuffle``, ``set_seed`` and a per-iteration
+    ``reset`` of the private generator, seeded as the module docstring says."""
+
+    def _init_shuffle(self) -> None:
+        self._enabled = True
+        self._seed: int | None = None
+        self._rng = random.Random()
+
+    def set_shuffle(self, shuffle: bool = True) -> Any:
+        """Turn shuffling on or off; returns the pipe."""
+        self._enabled = shuffle
+        return self
+
+    def set_seed(self, seed: int) -> Any:
+        """Seed the next iteration; returns the pipe."""
+        self._seed = seed
+        return self
+
+    def reset(self) -> None:
+        """Seed the generator for a new iteration (the given seed once, else a fresh draw)."""
+        seed = draw_seed() if self._seed is None else self._seed
+        self._seed = None
+        self._rng.seed(seed)
 
 
 class SamplerIterDataPipe(IterDataPipe):
@@ -53,7 +80,7 @@ class SamplerIterDataPipe(IterDataPipe):
 
 
 @functional_datapipe("shuffle")
-class ShufflerIterDataPipe(IterDataPipe):
+class ShufflerIterDataPipe(SeededShuffle, IterDataPipe):
     """``dp.shuffle(*, buffer_size=10000, unbatch_level=0)``: a buffered shuffle.
 
     The first ``buffer_size`` items fill a buffer; then each new item takes the place of a
@@ -75,25 +102,7 @@ class ShufflerIterDataPipe(IterDataPipe):
             datapipe if unbatch_level == 0 else UnBatcherIterDataPipe(datapipe, unbatch_level)
         )
         self.buffer_size = buffer_size
-        self._enabled = True
-        self._seed: int | None = None
-        self._rng = random.Random()
-
-    def set_shuffle(self, shuffle: bool = True) -> ShufflerIterDataPipe:
-        """Turn shuffling on or off; returns the pipe."""
-        self._enabled = shuffle
-        return self
-
-    def set_seed(self, seed: int) -> ShufflerIterDataPipe:
-        """Seed the next iteration; returns the pipe."""
-        self._seed = seed
-        return self
-
-    def reset(self) -> None:
-        """Seed the generator for a new iteration (the given seed once, else a fresh draw)."""
-        seed = draw_seed() if self._seed is None else self._seed
-        self._seed = None
-        self._rng.seed(seed)
+        self._init_shuffle()
 
     def __iter__(self) -> Iterator[Any]:
         if not self._enabled:
