@@ -9,6 +9,9 @@ Inverses and systems (``inv``, ``solve``, ``solve_triangular``, ``det``, ``slogd
 ``solve_ex``, ``cond``, ``householder_product``; ``eig``/``eigvals`` (complex results, no
 derivative: ``eig.py``) and ``ldl_factor``/``ldl_factor_ex``/``ldl_solve`` (``ldl.py``).
 Singular or non-positive-definite input raises :class:`LinAlgError` (a ``RuntimeError``).
+
+Complex matrices are taken everywhere but by ``ldl_*``; their gradients follow PyTorch's
+conjugate convention (``svd.py`` and ``pseudo_inverse.py`` hold the SVD and ``pinv`` rules).
 """
 
 from __future__ import annotations

@@ -8,11 +8,14 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..ops._util import DtypeError, as_tensor
+from ..ops.complex_ops import conj
 
 __all__ = [
     "LinAlgError",
     "check_float",
     "check_square",
+    "herm",
+    "mH",
     "mT",
     "raise_singular",
     "sym",
@@ -65,6 +68,17 @@ def check_square(x: Any, op: str, complex_ok: bool = False) -> Tensor:
 def mT(x: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
     """Transpose of the last two dims."""
     return x.transpose(-2, -1)
+
+
+def mH(x: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    """Conjugate transpose of the last two dims (the transpose for real tensors)."""
+    t = x.transpose(-2, -1)
+    return conj(t) if t._data.dtype.kind == "c" else t
+
+
+def herm(x: Tensor) -> Tensor:
+    """The Hermitian part (X + X^H) / 2 (the symmetric part for real tensors)."""
+    return (x + mH(x)) * 0.5
 
 
 def sym(x: Tensor) -> Tensor:

@@ -1,9 +1,26 @@
-"""Matrix decompositions and their derivatives: Cholesky, QR, symmetric eigen, SVD.
+"""Matrix decompositions and their derivatives: Cholesky, QR, Hermitian eigen (SVD: svd.py).
 
 Backward rules follow the standard matrix-calculus results (Murray 2016 for Cholesky;
 Walter & Lehmann 2018 for QR; Giles 2008 / Townsend 2016 for eigh and SVD), written with
 differentiable ops so that they can be differentiated again. Where the derivative does not
 exist (repeated eigen/singular values) the result is not finite, as in PyTorch.
+
+Real and complex matrices share each rule, written with conjugate transposes ``^H`` (the
+transpose for real ones) in PyTorch's convention (``complex_grad = True``: the gradient of a
+real loss with respect to ``z = x + iy`` is ``dL/dx + i dL/dy``):
+
+    Cholesky  A = L L^H         gA = herm(L^-H Phi(M) L^-1) + L^-H i Im diag(M) L^-1 / 2,
+                                M = L^H tril(gL)
+    QR        A = Q R           gA = (gQ + Q copyltu(M)) R^-H,  M = R gR^H - gQ^H Q
+    eigh      A = V diag(w) V^H gA = herm(V (diag(gw) + F * V^H gV) V^H)
+
+``Phi`` keeps the lower triangle with a halved diagonal. The anti-Hermitian second term of
+the Cholesky rule is PyTorch's: orthogonal to every Hermitian ``dA``, it changes no
+derivative along Hermitian matrices, but it makes the gradient PyTorch's entry by entry.
+``copyltu(M)`` is the Hermitian matrix with M's strict lower triangle and ``Re diag(M)``
+(LAPACK's R has a real diagonal, which fixes Q's phases); ``F_ij = 1 / (w_j - w_i)``.
+Complex eigenvectors are defined up to a phase each: a loss that depends on it
+(``Im diag(V^H gV) != 0``) raises, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -13,13 +30,13 @@ from typing import NamedTuple
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.joining import cat
 from ..ops.structural import diag_embed, diagonal
-from ._common import check_float, check_square, mT, raise_singular, sym
+from ._common import check_float, check_square, herm, mH, raise_singular
 from .solve import inv, solve
+from .svd import check_phase_invariant, svd, svdvals
 
 __all__ = ["cholesky", "eigh", "eigvalsh", "qr", "svd", "svdvals"]
 
@@ -37,6 +54,7 @@ def _phi_np(x):
 
 class Cholesky(Function):
     raw = True
+    complex_grad = True
 
     @staticmethod
     def forward(ctx, a):
@@ -51,30 +69,38 @@ class Cholesky(Function):
     def backward(ctx, grad):
         (low,) = ctx.saved_tensors
         li = inv(low)
-        return sym(mT(li) @ _phi(mT(low) @ grad.tril()) @ li)
+        m = mH(low) @ grad.tril()
+        ga = herm(mH(li) @ _phi(m) @ li)
+        if m._data.dtype.kind == "c":  # PyTorch's anti-Hermitian extra (see the docstring)
+            ga = ga + mH(li) @ diag_embed(diagonal(m, 0, -2, -1).imag * 0.5j) @ li
+        return ga
 
     @staticmethod
     def jvp(ctx, t):
         low = ctx.out
         xp = get_array_module(low)
         li = xp.linalg.inv(low)
-        return low @ _phi_np(li @ t @ xp.swapaxes(li, -1, -2))
+        return low @ _phi_np(li @ t @ xp.conj(xp.swapaxes(li, -1, -2)))
 
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
-    """L with A = L L^T for symmetric positive-definite ``A`` (``upper=True``: L^T). Only the
-    lower triangle is read; the gradient is symmetric, as in PyTorch.
+    """L with A = L L^H for Hermitian (real: symmetric) positive-definite ``A``
+    (``upper=True``: L^H). Only the lower triangle is read; the gradient is PyTorch's:
+    symmetric for real ``A``, Hermitian plus PyTorch's anti-Hermitian term for complex ``A``
+    (see the module docstring).
 
     Raises:
         LinAlgError: ``A`` is not positive-definite.
     """
-    low = Cholesky.apply(check_square(A, "linalg.cholesky"))
-    return mT(low) if upper else low
+    low = Cholesky.apply(check_square(A, "linalg.cholesky", complex_ok=True))
+    return mH(low) if upper else low
 
 
 def _copyltu(m: Tensor) -> Tensor:
+    """The Hermitian matrix with ``m``'s strict lower triangle and ``Re diag(m)``."""
     low = m.tril(-1)
-    return low + mT(low) + diag_embed(diagonal(m, 0, -2, -1))
+    d = diagonal(m, 0, -2, -1)
+    return low + mH(low) + diag_embed(d.real if d._data.dtype.kind == "c" else d)
 
 
 _QR_R_ONLY = (
@@ -88,9 +114,9 @@ _QR_COMPLETE_TALL = (
 
 def _qr_square_backward(q: Tensor, r: Tensor, gq: Tensor, gr: Tensor) -> Tensor:
     """The gradient of A = QR for A with at least as many rows as columns (R square)."""
-    m = r @ mT(gr) - mT(gq) @ q
+    m = r @ mH(gr) - mH(gq) @ q
     b = gq + q @ _copyltu(m)
-    return mT(solve(r, mT(b)))
+    return mH(solve(r, mH(b)))
 
 
 class QR(Function):
@@ -101,6 +127,7 @@ class QR(Function):
     there). ``complete`` with m > n has no derivative (Q's extra columns are not unique)."""
 
     raw = True
+    complex_grad = True
 
     @staticmethod
     def _check(mode: str, m: int, n: int) -> None:
@@ -124,16 +151,20 @@ class QR(Function):
         if m >= n:
             return _qr_square_backward(q, r, gq, gr), None
         r1, r2, gr1, gr2 = r[..., :m], r[..., m:], gr[..., :m], gr[..., m:]
-        ga1 = _qr_square_backward(q, r1, gq + q @ r2 @ mT(gr2), gr1)  # A2 = Q R2
+        ga1 = _qr_square_backward(q, r1, gq + q @ r2 @ mH(gr2), gr1)  # A2 = Q R2
         return cat([ga1, q @ gr2], -1), None
 
     @staticmethod
     def _square_jvp(q, r, t):
+        # C = Q^H dA R^-1; Omega = Q^H dQ is skew-Hermitian with C's strict lower triangle
+        # and, as dR R^-1 has a real diagonal, C's imaginary diagonal
         xp = get_array_module(q)
         rinv = xp.linalg.inv(r)
-        c = xp.swapaxes(q, -1, -2) @ t @ rinv
+        c = xp.conj(xp.swapaxes(q, -1, -2)) @ t @ rinv
         low = xp.tril(c, -1)
-        omega = low - xp.swapaxes(low, -1, -2)
+        omega = low - xp.conj(xp.swapaxes(low, -1, -2))
+        if c.dtype.kind == "c":
+            omega = omega + 1j * (xp.eye(c.shape[-1]) * c.imag)
         return t @ rinv - q @ (c - omega), (c - omega) @ r
 
     @staticmethod
@@ -145,7 +176,7 @@ class QR(Function):
             return QR._square_jvp(q, r, t)
         dq, dr1 = QR._square_jvp(q, r[..., :m], t[..., :m])
         xp = get_array_module(q)
-        dr2 = xp.swapaxes(q, -1, -2) @ (t[..., m:] - dq @ r[..., m:])
+        dr2 = xp.conj(xp.swapaxes(q, -1, -2)) @ (t[..., m:] - dq @ r[..., m:])
         return dq, xp.concatenate([dr1, dr2], axis=-1)
 
 
@@ -156,8 +187,9 @@ class QRResult(NamedTuple):
 
 def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     """A = QR with orthonormal columns in Q and upper-triangular R (``mode``: ``reduced``,
-    ``complete`` or ``r``, whose Q is empty as in PyTorch)."""
-    a = check_float(A, "linalg.qr")
+    ``complete`` or ``r``, whose Q is empty as in PyTorch); real or complex ``A`` (R's
+    diagonal is real, LAPACK's choice)."""
+    a = check_float(A, "linalg.qr", complex_ok=True)
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(
             f"qr received unrecognized mode '{mode}' but expected one of "
@@ -179,8 +211,16 @@ def _eig_f(w):
         return xp.where(eye, 0.0, 1.0 / xp.where(eye, 1.0, diff)).astype(w.dtype)
 
 
+_EIGH_GAUGE = (
+    "linalg_eigh_backward: The eigenvectors in the complex case are specified up to "
+    "multiplication by e^{i phi}. The specified loss function depends on this quantity, so "
+    "it is ill-defined."
+)
+
+
 class Eigh(Function):
     raw = True
+    complex_grad = True
 
     @staticmethod
     def forward(ctx, a, uplo):
@@ -196,16 +236,23 @@ class Eigh(Function):
             eye = Tensor._new(np.eye(w.shape[-1], dtype=bool))
             diff = w.unsqueeze(-2) - w.unsqueeze(-1)
             f = (1.0 / diff.masked_fill(eye, 1.0)).masked_fill(eye, 0.0)
-            inner = inner + f * (mT(v) @ gv)
-        return sym(v @ inner @ mT(v)), None
+            vhgv = mH(v) @ gv
+            if vhgv._data.dtype.kind == "c":
+                phase = np.diagonal(vhgv._data, 0, -2, -1).imag
+                check_phase_invariant(phase, vhgv._data, _EIGH_GAUGE)
+            inner = inner + f * vhgv
+        if inner.dtype != v.dtype:  # complex V, real gw alone
+            inner = inner.to(v.dtype)
+        return herm(v @ inner @ mH(v)), None
 
     @staticmethod
     def jvp(ctx, t, _):
         w, v = ctx.out
         xp = get_array_module(w)
-        vt = xp.swapaxes(v, -1, -2)
-        m = vt @ (0.5 * (t + xp.swapaxes(t, -1, -2))) @ v  # the symmetric part, as backward
-        dw = xp.diagonal(m, 0, -2, -1).copy()
+        vh = xp.conj(xp.swapaxes(v, -1, -2))
+        th = xp.conj(xp.swapaxes(t, -1, -2))
+        m = vh @ (0.5 * (t + th)) @ v  # the Hermitian part, as backward
+        dw = xp.diagonal(m, 0, -2, -1).real.copy()
         dv = v @ (_eig_f(w) * m)
         return dw, dv
 
@@ -216,146 +263,17 @@ class EighResult(NamedTuple):
 
 
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's name
-    """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric ``A``, reading only
-    the ``UPLO`` triangle. As in PyTorch, the gradient is that of a function of symmetric
-    matrices (the symmetric part of ``V (diag(gw) + F * V^T gV) V^T``), not masked to the
-    triangle read."""
+    """Eigenvalues (ascending, real) and orthonormal eigenvectors of Hermitian (real:
+    symmetric) ``A``, reading only the ``UPLO`` triangle. As in PyTorch, the gradient is that
+    of a function of Hermitian matrices (the Hermitian part of
+    ``V (diag(gw) + F * V^H gV) V^H``), not masked to the triangle read; a complex loss that
+    depends on the eigenvectors' phases raises in backward."""
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"linalg.eigh: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
-    w, v = Eigh.apply(check_square(A, "linalg.eigh"), UPLO)
+    w, v = Eigh.apply(check_square(A, "linalg.eigh", complex_ok=True), UPLO)
     return EighResult(w, v)
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
-    """Eigenvalues (ascending) of symmetric ``A``."""
+    """Eigenvalues (ascending, real) of Hermitian (real: symmetric) ``A``."""
     return eigh(A, UPLO).eigenvalues
-
-
-class SVD(Function):
-    raw = True
-
-    @staticmethod
-    def forward(ctx, a):
-        u, s, vh = get_array_module(a).linalg.svd(a, full_matrices=False)
-        ctx.save_for_backward(u, s, vh)
-        return u, s, vh
-
-    @staticmethod
-    def backward(ctx, gu, gs, gvh):
-        u, s, vh = ctx.saved_tensors
-        # An unused U or Vh arrives as constant zeros (the engine fills the gradients of
-        # unused outputs): read it as absent, as PyTorch's undefined gradient, so that
-        # svdvals' rule is U diag(gS) Vh alone -- cheaper, and finite at repeated singular
-        # values, where the (UᵀgU - gUᵀU) / (s_j² - s_i²) term would be 0/0
-        gu, gvh = _absent_if_zero(gu), _absent_if_zero(gvh)
-        inner = diag_embed(gs) if gs is not None else None
-        if gu is None and gvh is None:
-            return u @ inner @ vh
-        s2 = s * s
-        e = s2.unsqueeze(-2) - s2.unsqueeze(-1)
-        eye = Tensor._new(np.eye(s.shape[-1], dtype=bool))
-        e = e.masked_fill(eye, 1.0)
-        v = mT(vh)
-        sd = diag_embed(s)
-        term = inner if inner is not None else 0.0
-        extra = 0.0
-        sinv = diag_embed(1.0 / s)
-        if gu is not None:
-            uhgu = mT(u) @ gu
-            term = term + ((uhgu - mT(uhgu)) / e) @ sd
-            if u.shape[-2] > u.shape[-1]:
-                extra = extra + (gu - u @ uhgu) @ sinv @ vh
-        if gvh is not None:
-            gv = mT(gvh)
-            vhgv = vh @ gv
-            term = term + sd @ ((vhgv - mT(vhgv)) / e)
-            if v.shape[-2] > v.shape[-1]:
-                extra = extra + u @ sinv @ mT(gv - v @ vhgv)
-        return u @ term @ vh + extra
-
-    @staticmethod
-    def jvp(ctx, t):
-        raise NotImplementedError(
-            "linalg.svd: forward-mode AD (jvp) of the singular vectors is "
-            "not implemented; use reverse mode, or svdvals for the "
-            "singular values"
-        )
-
-
-def _absent_if_zero(g: Tensor | None) -> Tensor | None:
-    """None for a constant all-zero gradient (not one carrying a graph: double backward)."""
-    if g is None or g.requires_grad or g._data.any():
-        return g
-    return None
-
-
-class SVDResult(NamedTuple):
-    U: Tensor
-    S: Tensor
-    Vh: Tensor
-
-
-def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> SVDResult:
-    """A = U diag(S) Vh with singular values S in descending order.
-
-    Raises:
-        NotImplementedError: ``full_matrices=True`` on a non-square matrix when gradients
-            are needed (the extra columns of U or V have no derivative), or ``driver`` given.
-    """
-    if driver is not None:
-        raise NotImplementedError(
-            "linalg.svd: driver= selects a cuSOLVER routine; it is not "
-            "supported on chainrule's CPU backend"
-        )
-    a = check_float(A, "linalg.svd")
-    if full_matrices and a.shape[-1] != a.shape[-2]:
-        if a.requires_grad:
-            raise NotImplementedError(
-                "linalg.svd: full_matrices=True on a non-square matrix is "
-                "not differentiable; pass full_matrices=False"
-            )
-        u, s, vh = np.linalg.svd(a._data, full_matrices=True)
-        return SVDResult(Tensor._new(u), Tensor._new(s), Tensor._new(vh))
-    u, s, vh = SVD.apply(a)
-    return SVDResult(u, s, vh)
-
-
-class SVDVals(Function):
-    """Singular values alone (no U, Vh): for a constant ``A`` and for forward mode, whose
-    rule needs the primal ``A``. An ``A`` that wants a gradient goes through :class:`SVD`."""
-
-    raw = True
-
-    @staticmethod
-    def forward(ctx, a):
-        s = get_array_module(a).linalg.svd(a, compute_uv=False)
-        ctx.save_for_backward(a)
-        return s
-
-    @staticmethod
-    def backward(ctx, gs):
-        (a,) = ctx.saved_tensors
-        u, _, vh = SVD.apply(a)  # differentiable in A, so double backward is exact
-        return u @ diag_embed(gs) @ vh
-
-    @staticmethod
-    def jvp(ctx, t):
-        a = ctx.primals[0]
-        xp = get_array_module(a)
-        u, _, vh = xp.linalg.svd(a, full_matrices=False)
-        return xp.diagonal(xp.swapaxes(u, -1, -2) @ t @ xp.swapaxes(vh, -1, -2), 0, -2, -1)
-
-
-def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
-    """The singular values of ``A`` in descending order.
-
-    When ``A`` wants a gradient this is PyTorch's path: one SVD with U and Vh, whose node
-    keeps U, S, Vh (not ``A``, which may then be modified in place) and whose rule,
-    U diag(gS) Vh, is differentiated again through that same node (exact double backward).
-    """
-    if driver is not None:
-        raise NotImplementedError("linalg.svdvals: driver= is not supported on the CPU backend")
-    a = check_float(A, "linalg.svdvals")
-    if a.requires_grad and is_grad_enabled() and a._fw_tangent is None:
-        return SVD.apply(a)[1]
-    return SVDVals.apply(a)

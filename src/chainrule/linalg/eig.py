@@ -1,15 +1,15 @@
 """``torch.linalg.eig`` and ``torch.linalg.eigvals``: the eigen-decomposition of general
-(non-symmetric) real square matrices, through LAPACK's ``geev`` (NumPy's ``linalg.eig``,
-the routine PyTorch calls).
+(non-Hermitian) real or complex square matrices, through LAPACK's ``geev`` (NumPy's
+``linalg.eig``, the routine PyTorch calls).
 
-As in PyTorch the results are always complex (``complex128`` for float64 input,
-``complex64`` for float32), even where every eigenvalue is real; eigenvectors have unit
-2-norm (LAPACK's normalisation). chainrule's Tensor holds complex values but chainrule has
-no complex autograd, so -- a deliberate, documented limitation -- these functions are not
+As in PyTorch the results are always complex (``complex128`` for float64 and complex128
+input, ``complex64`` for float32 and complex64), even where every eigenvalue is real;
+eigenvectors have unit 2-norm (LAPACK's normalisation). chainrule has no complex autograd
+rule for ``eig``, so -- a deliberate, documented limitation -- these functions are not
 differentiable: called on a tensor that requires grad (with grad mode on) or that carries a
 forward-mode tangent they raise ``NotImplementedError`` instead of returning a result that
-silently carries no gradient. For symmetric matrices ``linalg.eigh`` / ``linalg.eigvalsh``
-are real and differentiable.
+silently carries no gradient. For Hermitian matrices ``linalg.eigh`` / ``linalg.eigvalsh``
+are differentiable.
 """
 
 from __future__ import annotations
@@ -34,18 +34,18 @@ class EigResult(NamedTuple):
 
 
 def _decompose(A: Tensor, op: str, vectors: bool) -> tuple:
-    a = check_square(A, op)
+    a = check_square(A, op, complex_ok=True)
     if (grad_mode.is_grad_enabled() and a.requires_grad) or a._fw_tangent is not None:
         raise NotImplementedError(
             f"{op}: gradients of the complex eigen-decomposition are not supported "
-            "(chainrule has no complex autograd); call it on A.detach() or under "
+            "(chainrule has no complex autograd rule for eig); call it on A.detach() or under "
             "cr.no_grad(), or use linalg.eigh for symmetric matrices"
         )
     data = a._data
     xp = get_array_module(data)
     if not xp.isfinite(data).all():
         raise RuntimeError(f"{op}: input tensor should not contain infs or NaNs.")
-    ctype = np.complex64 if data.dtype == np.float32 else np.complex128
+    ctype = np.complex64 if data.dtype in (np.float32, np.complex64) else np.complex128
     try:
         if vectors:
             w, v = xp.linalg.eig(data)

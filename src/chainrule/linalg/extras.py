@@ -5,12 +5,14 @@
 Each is written with differentiable ops (``inv``, ``solve``, ``svdvals``, ``matrix_norm``,
 matmul, ``where``), so backward, forward mode and double backward come from those ops:
 
-    vecdot(x, y)       sum_i x_i y_i                    (grad_x = g y, grad_y = g x)
+    vecdot(x, y)       sum_i conj(x_i) y_i              (real: grad_x = g y, grad_y = g x)
     vander(x)          [1, x, x^2, ..., x^(N-1)]        (repeated products, exact at x = 0)
     tensorinv(A)       inv(A as a p x p matrix), reshaped
     tensorsolve(A, B)  solve(A as a matrix, B as a vector), reshaped
     cond(A, 2)         s_max / s_min (singular values); cond(A, p) = |A|_p |A^-1|_p
-    householder_product(A, tau)  H_1 ... H_k [I_n; 0], H_i = I - tau_i v_i v_i^T
+    householder_product(A, tau)  H_1 ... H_k [I_n; 0], H_i = I - tau_i v_i v_i^H
+
+Complex matrices go through the same compositions (their ops carry complex rules).
 
 The ``_ex`` forms report singular matrices in ``info`` (int32, LAPACK's ``getrf`` code: the
 1-based index of the first zero pivot of the LU factorization) instead of raising.
@@ -28,7 +30,7 @@ from ..autograd.tensor import Tensor
 from ..ops._util import as_tensor
 from ..ops.binary import where
 from ..ops.joining import stack
-from ._common import LinAlgError, check_float, check_square, tensor_arg
+from ._common import LinAlgError, check_float, check_square, mH, tensor_arg
 from .decompositions import svdvals
 from .lu import lu_factor_ex
 from .norms import matrix_norm
@@ -47,8 +49,8 @@ __all__ = [
 
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
-    """``torch.linalg.vecdot``: the dot product ``sum(x * y, dim)`` of two batches of vectors
-    (broadcast together); real floating tensors of one dtype."""
+    """``torch.linalg.vecdot``: the dot product ``sum(conj(x) * y, dim)`` of two batches of
+    vectors (broadcast together); floating or complex tensors of one dtype."""
     op = "linalg.vecdot"
     x, y = as_tensor(x), as_tensor(y)
     if x.dtype != y.dtype:
@@ -56,7 +58,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
             f"{op}: Expected x and y to have the same dtype, but found x of type {x.dtype} "
             f"and y of type {y.dtype} instead"
         )
-    tensor_arg(x, op)
+    tensor_arg(x, op, complex_ok=True)
     try:
         shape = np.broadcast_shapes(tuple(x.shape), tuple(y.shape))
     except ValueError:
@@ -69,7 +71,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
             f"{op}: Dimension out of range (expected to be in range of "
             f"[{-len(shape)}, {len(shape) - 1}], but got {dim})"
         )
-    return (x * y).sum(dim)
+    return (x.conj() * y).sum(dim) if x.dtype.kind == "c" else (x * y).sum(dim)
 
 
 def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803 - PyTorch's name
@@ -98,7 +100,7 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     inverse of ``A`` seen as a ``prod(shape[:ind]) x prod(shape[ind:])`` matrix, reshaped to
     ``shape[ind:] + shape[:ind]``. Singular input raises :class:`LinAlgError`."""
     op = "linalg.tensorinv"
-    a = tensor_arg(A, op)
+    a = tensor_arg(A, op, complex_ok=True)
     if isinstance(ind, bool) or not isinstance(ind, (int, np.integer)) or ind <= 0:
         raise RuntimeError(f"{op}: Expected a strictly positive integer for 'ind', but got {ind}")
     rows, cols = tuple(a.shape[:ind]), tuple(a.shape[ind:])
@@ -120,7 +122,7 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
     (``n`` the product of ``A.shape[B.ndim:]``), solved against ``B`` flattened, and ``X``
     has shape ``A.shape[B.ndim:]``."""
     op = "linalg.tensorsolve"
-    a, b = tensor_arg(A, op), tensor_arg(B, op)
+    a, b = tensor_arg(A, op, complex_ok=True), tensor_arg(B, op, complex_ok=True)
     if dims is not None:
         dims = [int(d) for d in dims]
         a = a.movedim(dims, list(range(a.ndim - len(dims), a.ndim)))
@@ -187,7 +189,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
     LAPACK's partial inversion computed, inf/NaN, and calls it unspecified); it gets no
     gradient, the invertible matrices of the batch get theirs."""
     op = "linalg.inv_ex"
-    a = check_square(A, "linalg.inv")
+    a = check_square(A, "linalg.inv", complex_ok=True)
     info = _lu_info(a, op)
     if check_errors and np.any(info._data):
         raise _singular_error(op, info)
@@ -210,7 +212,7 @@ def solve_ex(
             f"{op}: Expected A and B to have the same dtype, but found A of type {A.dtype} "
             f"and B of type {B.dtype}; convert one with .to({A.dtype}) (or .to({B.dtype}))"
         )
-    a = check_square(A, "linalg.solve")
+    a = check_square(A, "linalg.solve", complex_ok=True)
     info = _lu_info(a, op)
     if check_errors and np.any(info._data):
         raise _singular_error(op, info)
@@ -244,17 +246,17 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
     if not valid:
         raise RuntimeError(f"{op} got an invalid norm type: {p}")
     if p is None or (not isinstance(p, str) and p in (2, -2)):
-        a = check_float(A, op)
+        a = check_float(A, op, complex_ok=True)
         s = svdvals(a)
         if s.shape[-1] == 0:
             return s.sum(-1)
         big, small = s[..., 0], s[..., -1]
         return small / big if p == -2 else big / small
     if p in _NORM_ORDS[2:]:  # PyTorch returns zeros for an empty batch of any shape here
-        a = check_float(A, op)
+        a = check_float(A, op, complex_ok=True)
         if a.numel() == 0:
             return a.new_zeros(a.shape[:-2])
-    a = check_square(A, f"{op}(ord={p})")
+    a = check_square(A, f"{op}(ord={p})", complex_ok=True)
     if a.numel() == 0:
         return a.new_zeros(a.shape[:-2])
     if p == "nuc":  # as PyTorch: from the singular values, |A|_* |A^-1|_* = sum s sum 1/s
@@ -276,7 +278,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     applied to ``[I_n; 0]`` from the last, each a rank-1 update ``Q - tau_i v_i (v_i^T Q)``,
     so the gradient (PyTorch's) and double backward come from matmul."""
     op = "torch.linalg.householder_product"
-    a = check_float(A, op)
+    a = check_float(A, op, complex_ok=True)
     t = as_tensor(tau)
     if t.ndim == 0:
         raise IndexError(f"{op}: Dimension specified as -1 but tau has no dimensions")
@@ -306,5 +308,5 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     q = eye.expand(*a.shape)
     for i in range(k - 1, -1, -1):
         vi = v[..., :, i : i + 1]
-        q = q - (t[..., i : i + 1].unsqueeze(-1) * vi) @ (vi.transpose(-2, -1) @ q)
+        q = q - (t[..., i : i + 1].unsqueeze(-1) * vi) @ (mH(vi) @ q)
     return q

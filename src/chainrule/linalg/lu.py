@@ -26,7 +26,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..ops.joining import cat
 from ..ops.keywords import write_out
-from ._common import LinAlgError, check_square, tensor_arg
+from ._common import LinAlgError, check_square, mH, tensor_arg
 from .triangular import solve_triangular
 
 __all__ = [
@@ -50,7 +50,9 @@ def _getf2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     piv = np.zeros((b, k), dtype=np.int32)
     info = np.zeros(b, dtype=np.int32)
     for j in range(k):
-        p = j + np.argmax(np.abs(lu_[:, j:, j]), axis=1)  # first largest, as idamax
+        col = lu_[:, j:, j]
+        size = np.abs(col.real) + np.abs(col.imag) if col.dtype.kind == "c" else np.abs(col)
+        p = j + np.argmax(size, axis=1)  # first largest, as i?amax (complex: |re| + |im|)
         piv[:, j] = p + 1
         row_j = lu_[rows, j].copy()
         lu_[rows, j] = lu_[rows, p]
@@ -101,9 +103,12 @@ def _split(lu_: Any, m: int, n: int) -> tuple[Any, Any]:
 
 
 class LUFactor(Function):
-    """Packed ``LU`` (differentiable) and int32 ``pivots``, ``info`` (not)."""
+    """Packed ``LU`` (differentiable) and int32 ``pivots``, ``info`` (not). For a fixed
+    pivot order the factors are rational functions of ``A``, so complex ``A`` takes the same
+    rule as a holomorphic op (the engine conjugates it into PyTorch's convention)."""
 
     raw = True
+    complex_grad = "holomorphic"
 
     @staticmethod
     def forward(ctx, a):
@@ -183,7 +188,7 @@ class LUResult(NamedTuple):
 
 
 def _factor(A: Any, op: str, pivot: bool) -> tuple[Tensor, Tensor, Tensor]:
-    a = tensor_arg(A, op)
+    a = tensor_arg(A, op, complex_ok=True)
     if a.ndim < 2:
         raise RuntimeError(
             f"{op}: Expected tensor with 2 or more dimensions. Got size: {list(a.shape)} instead"
@@ -237,11 +242,12 @@ def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
 def lu_solve(
     LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False
 ) -> Tensor:
-    """``X`` with ``A X = B`` (``adjoint``: ``A^T X = B``; ``left=False``: ``X A = B``) from
-    ``A``'s packed LU factorization: triangular solves with the permuted ``B``."""
+    """``X`` with ``A X = B`` (``adjoint``: ``A^H X = B``; ``left=False``: ``X A = B``, with
+    ``adjoint`` too ``X A^H = B``) from ``A``'s packed LU factorization: triangular solves
+    with the permuted ``B``. Real or complex; ``LU`` and ``B`` must share a dtype."""
     op = "linalg.lu_solve"
-    lu_ = check_square(LU, op)
-    b = tensor_arg(B, op)
+    lu_ = check_square(LU, op, complex_ok=True)
+    b = tensor_arg(B, op, complex_ok=True)
     if b.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor B must have at least 2 dimensions.")
     if not isinstance(pivots, Tensor) or pivots.dtype != np.int32:
@@ -263,12 +269,12 @@ def lu_solve(
             f"{op}: Incompatible shapes of A and B for the equation {eq} "
             f"({n}x{n} and {b.shape[-2]}x{b.shape[-1]})"
         )
-    if not left:  # X A = B  <=>  A^T X^T = B^T
-        return lu_solve(lu_, pivots, b.mT, adjoint=not adjoint).mT
+    if not left:  # X A = B  <=>  A^H X^H = B^H (and X A^H = B  <=>  A X^H = B^H)
+        return mH(lu_solve(lu_, pivots, mH(b), adjoint=not adjoint))
     p, low, up = unpack_lu(lu_, pivots, True, True)
-    if adjoint:  # A^T = U^T L^T P^T: X = P L^-T U^-T B
-        y = solve_triangular(up.mT, b, upper=False)
-        return p @ solve_triangular(low.mT, y, upper=True, unitriangular=True)
+    if adjoint:  # A^H = U^H L^H P^T: X = P L^-H U^-H B
+        y = solve_triangular(mH(up), b, upper=False)
+        return p @ solve_triangular(mH(low), y, upper=True, unitriangular=True)
     y = solve_triangular(low, p.mT @ b, upper=False, unitriangular=True)
     return solve_triangular(up, y, upper=True)
 
@@ -286,7 +292,7 @@ def lu_unpack(
     L and U are differentiable functions of ``LU_data`` (its strict lower part and its upper
     triangle)."""
     op = "lu_unpack"
-    lu_ = tensor_arg(LU_data, op)
+    lu_ = tensor_arg(LU_data, op, complex_ok=True)
     if lu_.ndim < 2:
         raise RuntimeError(
             f"{op}: Expected tensor with 2 or more dimensions. Got size: {list(lu_.shape)} instead"

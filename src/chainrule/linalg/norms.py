@@ -18,10 +18,10 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
-from ..ops.structural import diag_embed
 from ..ops.vector_norms import PNorm
-from ._common import check_float, mT, tensor_arg
-from .decompositions import svd, svdvals
+from ._common import check_float, check_square, tensor_arg
+from .decompositions import svdvals
+from .pseudo_inverse import cutoff, pinv
 
 __all__ = ["lstsq", "matrix_norm", "matrix_rank", "norm", "pinv", "vector_norm"]
 
@@ -118,8 +118,8 @@ def matrix_norm(
     A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
     """Frobenius (``'fro'``), nuclear (``'nuc'``), spectral (2, -2) or induced (1, -1, inf,
-    -inf) norm of the matrices in dims ``dim``. Complex input: the Frobenius and induced
-    norms (real results); the SVD-based ones refuse (no complex SVD yet)."""
+    -inf) norm of the matrices in dims ``dim``. Complex input gives real results (the
+    SVD-based ones through the complex SVD)."""
     a = check_float(A, "linalg.matrix_norm", complex_ok=True)
     if dtype is not None:
         if a.dtype.kind == "c":
@@ -184,37 +184,24 @@ def norm(
     return vector_norm(a, ord, dim, keepdim, dtype=dtype)
 
 
-def _cutoff(s: Tensor, shape: tuple, atol: Any, rtol: Any) -> Any:
-    """max(atol, rtol * largest singular value) per matrix (PyTorch's default rtol:
-    eps * max(m, n) when neither tolerance is given)."""
-    smax = s._data.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
-    if atol is None and rtol is None:
-        rtol = np.finfo(s.dtype).eps * max(shape[-2:])
-    a = 0.0 if atol is None else np.asarray(getattr(atol, "_data", atol))
-    r = 0.0 if rtol is None else np.asarray(getattr(rtol, "_data", rtol))
-    return np.maximum(a, r * smax)
-
-
-def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:
-    """The Moore-Penrose pseudo-inverse from the SVD, dropping singular values at or below
-    ``max(atol, rtol * s_max)``."""
-    a = check_float(A, "linalg.pinv")
-    u, s, vh = svd(a, full_matrices=False)
-    keep = Tensor._new(s._data > _cutoff(s, tuple(a.shape), atol, rtol))
-    sinv = (1.0 / s.masked_fill(~keep, 1.0)).masked_fill(~keep, 0.0)
-    return mT(vh) @ diag_embed(sinv) @ mT(u)
-
-
 def matrix_rank(
     A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, tol: Any = None
 ) -> Tensor:
-    """The number of singular values above ``max(atol, rtol * s_max)`` (int64)."""
-    a = check_float(A, "linalg.matrix_rank")
+    """The number of singular values above ``max(atol, rtol * s_max)`` (int64); real or
+    complex ``A``. ``hermitian=True``: the absolute eigenvalues of the lower triangle's
+    Hermitian matrix stand for the singular values, as in PyTorch."""
+    if hermitian:
+        a = check_square(A, "linalg.matrix_rank", complex_ok=True)
+    else:
+        a = check_float(A, "linalg.matrix_rank", complex_ok=True)
     if tol is not None:
         atol, rtol = tol, 0.0
-    s = np.linalg.svd(np.asarray(a._data), compute_uv=False)
+    if hermitian:
+        s = np.abs(np.linalg.eigvalsh(np.asarray(a._data), UPLO="L"))
+    else:
+        s = np.linalg.svd(np.asarray(a._data), compute_uv=False)
     st = Tensor._new(s)
-    return Tensor._new((s > _cutoff(st, tuple(a.shape), atol, rtol)).sum(-1).astype(np.int64))
+    return Tensor._new((s > cutoff(st, tuple(a.shape), atol, rtol)).sum(-1).astype(np.int64))
 
 
 class LstsqResult(NamedTuple):
@@ -235,7 +222,8 @@ def lstsq(
     As in PyTorch on the CPU: the default driver is ``gelsy``; ``residuals`` (squared
     residual norms) are returned for ``gelsd``/``gelss``/``gels`` on full-rank tall
     problems, ``rank`` for all but ``gels``, ``singular_values`` for ``gelsd``/``gelss``;
-    the others are empty tensors. The solution is differentiable (through the SVD).
+    the others are empty tensors. The solution is differentiable (through ``pinv``). Real
+    or complex ``A``, ``B`` (residuals and singular values are real).
     """
     driver = "gelsy" if driver is None else driver
     if driver not in _DRIVERS:
@@ -248,8 +236,14 @@ def lstsq(
             f"dtype {A.dtype} and other's dtype {B.dtype}; convert one with .to({A.dtype}) "
             f"(or .to({B.dtype}))"
         )
-    a = check_float(A, "linalg.lstsq")
-    b = tensor_arg(B, "linalg.lstsq")
+    a = check_float(A, "linalg.lstsq", complex_ok=True)
+    b = tensor_arg(B, "linalg.lstsq", complex_ok=True)
+    if not 0 <= a.ndim - b.ndim <= 1:
+        raise RuntimeError(
+            "torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
+            f"(input.dim() - other.dim()) <= 1 (got input of shape {tuple(a.shape)} and other "
+            f"of shape {tuple(b.shape)})"
+        )
     vector = b.ndim == a.ndim - 1
     if vector:
         b = b.unsqueeze(-1)
@@ -258,20 +252,19 @@ def lstsq(
             f"torch.linalg.lstsq: input.size(-2) should match other.size(-2), "
             f"got {a.shape[-2]} and {b.shape[-2]}"
         )
-    rtol = rcond if rcond is not None else np.finfo(a.dtype).eps * max(a.shape[-2:])
+    real = np.asarray(a._data).real.dtype  # residuals and singular values are real
+    rtol = rcond if rcond is not None else np.finfo(real).eps * max(a.shape[-2:])
     x = pinv(a, rtol=rtol) @ b
-    empty = Tensor._new(np.zeros(0, dtype=a.dtype))
+    empty = Tensor._new(np.zeros(0, dtype=real))
     m, n = a.shape[-2], a.shape[-1]
     s = np.linalg.svd(np.asarray(a._data), compute_uv=False)
-    rank_arr = (s > _cutoff(Tensor._new(s), tuple(a.shape), None, rtol)).sum(-1).astype(np.int64)
+    rank_arr = (s > cutoff(Tensor._new(s), tuple(a.shape), None, rtol)).sum(-1).astype(np.int64)
     rank = Tensor._new(rank_arr) if driver != "gels" else Tensor._new(np.zeros(0, dtype=np.int64))
     svals = Tensor._new(s) if driver in ("gelsd", "gelss") else empty
     residuals = empty
     if driver != "gelsy" and m > n and bool(np.all(rank_arr == n)):
         r = a @ x - b
-        residuals = (r * r).sum(-2)
-    if vector:
+        residuals = ((r.conj() * r).real if r.dtype.kind == "c" else r * r).sum(-2)
+    if vector:  # the residuals keep their trailing dim of 1, as PyTorch's
         x = x.squeeze(-1)
-        if residuals is not empty:
-            residuals = residuals.squeeze(-1)
     return LstsqResult(x, residuals, rank, svals)

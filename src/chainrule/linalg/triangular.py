@@ -2,6 +2,11 @@
 
     X = T^-1 B with T = tril(A) (upper: triu(A); unitriangular: its diagonal set to 1)
 
+Real and complex: the ops it is composed of carry complex rules (``solve`` is holomorphic),
+so complex gradients come in PyTorch's conjugate convention. The solve runs in ``A``'s dtype,
+as PyTorch's: a real ``B`` meets a complex ``A`` as complex, a complex ``B`` with a real
+``A`` loses its imaginary part (with a warning, as PyTorch's).
+
 ``solve_triangular`` is composed of differentiable ops (``tril``/``triu`` and
 :func:`~chainrule.linalg.solve`), so the gradient with respect to ``A`` is the one of the
 triangle it reads (PyTorch masks it the same way), forward mode and double backward come
@@ -11,6 +16,7 @@ triangle: O(n^3) instead of O(n^2), and backward stable all the same.
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -20,7 +26,7 @@ from ..backend import get_array_module
 from ..ops.binary import where
 from ..ops.cast import cast
 from ..ops.structural import diag_embed, diagonal
-from ._common import LinAlgError, check_square, tensor_arg
+from ._common import LinAlgError, check_square, mH, tensor_arg
 from .decompositions import cholesky
 from .solve import solve
 
@@ -36,9 +42,22 @@ def triangle(a: Tensor, upper: bool, unitriangular: bool = False) -> Tensor:
     return strict + diag_embed(diagonal(a, 0, -2, -1) * 0.0 + 1.0)
 
 
-def _as_a_dtype(a: Tensor, b: Tensor) -> Tensor:
-    """``b`` in ``a``'s dtype: PyTorch's solver computes (and returns) in ``A``'s dtype."""
-    return b if b.dtype == a.dtype else cast(b, a.dtype)
+def _as_a_dtype(a: Tensor, b: Tensor, op: str) -> Tensor:
+    """``b`` in ``a``'s dtype: PyTorch's solver computes (and returns) in ``A``'s dtype. A
+    complex ``b`` with a real ``a`` loses its imaginary part there, with a warning (as in
+    PyTorch, whose copy warns the same)."""
+    if b.dtype == a.dtype:
+        return b
+    if b._data.dtype.kind == "c" and a._data.dtype.kind != "c":
+        warnings.warn(
+            f"{op}: B is {b.dtype} but A is {a.dtype}; the system is solved in A's dtype, so "
+            "casting complex values to real discards the imaginary part of B (as in "
+            "PyTorch). Pass a complex A to keep it.",
+            UserWarning,
+            stacklevel=3,
+        )
+        b = b.real
+    return cast(b, a.dtype)
 
 
 def solve_triangular(
@@ -46,14 +65,16 @@ def solve_triangular(
 ) -> Tensor:
     """The solution ``X`` of ``T X = B`` (``left=False``: ``X T = B``) with ``T`` the upper
     (``upper=True``) or lower triangle of the square ``A``; ``unitriangular``: ``T``'s diagonal
-    is taken to be all ones (``A``'s is not read). Batch dims broadcast.
+    is taken to be all ones (``A``'s is not read). Batch dims broadcast. Complex ``A``/``B``
+    are solved in ``A``'s dtype, as in PyTorch (a complex ``B`` with a real ``A`` warns and
+    loses its imaginary part there); the gradient is PyTorch's conjugate convention.
 
     Raises:
         LinAlgError: ``T`` is singular (a zero on its diagonal). RuntimeError: shapes.
     """
     op = "linalg.solve_triangular"
-    a = check_square(A, op)
-    b = tensor_arg(B, op)
+    a = check_square(A, op, complex_ok=True)
+    b = tensor_arg(B, op, complex_ok=True)
     if b.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor B must have at least 2 dimensions.")
     n = a.shape[-1]
@@ -64,7 +85,7 @@ def solve_triangular(
             f"{op}: Incompatible shapes of A and B for the equation {eq} "
             f"({a.shape[-2]}x{a.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})"
         )
-    b = _as_a_dtype(a, b)
+    b = _as_a_dtype(a, b, op)
     # Same batch dims on both: linalg.solve would read a B of shape A.shape[:-1] as a vector.
     batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
     if tuple(a.shape[:-2]) != batch:
@@ -101,13 +122,14 @@ def _failed_minor(a: np.ndarray) -> int:
 def _partial_factor(a: np.ndarray, info: int) -> np.ndarray:
     """What LAPACK's unblocked ``potf2`` (what PyTorch returns for small matrices) leaves for
     a matrix whose minor of order ``info`` fails: columns ``< info - 1`` factored, the failed
-    pivot ``a_jj - l_j . l_j`` stored unrooted, the rest of the lower triangle untouched."""
+    pivot ``a_jj - l_j . conj(l_j)`` stored unrooted, the rest of the lower triangle
+    untouched (``L21 = A21 L11^-H``)."""
     low = np.tril(a).copy()
     j = info - 1
     if j > 0:
         low[:j, :j] = np.linalg.cholesky(a[:j, :j])
-        low[j:, :j] = np.linalg.solve(low[:j, :j], a[j:, :j].T).T
-    low[j, j] = a[j, j] - low[j, :j] @ low[j, :j]
+        low[j:, :j] = np.linalg.solve(low[:j, :j], a[j:, :j].conj().T).conj().T
+    low[j, j] = a[j, j] - low[j, :j] @ low[j, :j].conj()
     return low
 
 
@@ -122,7 +144,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     calls its content unspecified) and gets no gradient (PyTorch's is not finite there).
     """
     op = "linalg.cholesky_ex"
-    a = check_square(A, op)
+    a = check_square(A, op, complex_ok=True)
     batch = tuple(a.shape[:-2])
     flat = a._data.reshape((-1,) + tuple(a.shape[-2:]))
     try:
@@ -150,4 +172,4 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
         partial[i] = _partial_factor(np.asarray(flat[i]), int(infos[i]))
     const = Tensor._make(partial.reshape(a.shape), False, None, 0)
     low = where(mask_t, const, low)
-    return CholeskyExResult(low.mT if upper else low, info)
+    return CholeskyExResult(mH(low) if upper else low, info)

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ..linalg._common import check_square
+from ..linalg._common import check_square, mH
 from ..linalg.decompositions import cholesky as _cholesky
 from ..linalg.decompositions import qr as _qr
 from ..linalg.decompositions import svd as _svd
@@ -124,20 +124,23 @@ def qr(input: Tensor, some: bool = True) -> Any:  # noqa: A002
 
 @tensor_method
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SvdResult:  # noqa: A002
-    """``(U, S, V)`` with ``input = U diag(S) V^T`` (``V``, not ``linalg.svd``'s ``Vh``).
+    """``(U, S, V)`` with ``input = U diag(S) V^H`` (``V = Vh^H``, not ``linalg.svd``'s
+    ``Vh``; ``V^T`` for real input).
 
     ``some``: thin factors (else full square ones). ``compute_uv=False``: only ``S``; ``U``
-    and ``V`` are zero-filled ``(m, m)`` and ``(n, n)`` matrices, as PyTorch."""
+    and ``V`` are zero-filled ``(m, m)`` and ``(n, n)`` matrices of the input's dtype, as
+    PyTorch."""
     if not compute_uv:
         s = _named("svd", _svdvals, input)
         m, n = input.shape[-2], input.shape[-1]
         batch = tuple(input.shape[:-2])
         xp_zeros = np.zeros
-        u = Tensor._make(xp_zeros(batch + (m, m), s._data.dtype), False, None, 0)
-        v = Tensor._make(xp_zeros(batch + (n, n), s._data.dtype), False, None, 0)
+        dtype = input._data.dtype  # complex input: complex U and V, real S
+        u = Tensor._make(xp_zeros(batch + (m, m), dtype), False, None, 0)
+        v = Tensor._make(xp_zeros(batch + (n, n), dtype), False, None, 0)
         return SvdResult(u, s, v)
     u, s, vh = _named("svd", _svd, input, full_matrices=not some)
-    return SvdResult(u, s, vh.mT)
+    return SvdResult(u, s, mH(vh))
 
 
 _TAYLOR_DEGREE = 18  # with ||A / 2^s||_1 <= 1/2 the truncation error is below 1e-22

@@ -2,8 +2,8 @@
 
 Every op is a composition of differentiable ops (backward, jvp, double backward from them):
 
-    cholesky_solve(B, L)      X = (L L^T)^-1 B: two triangular solves, L^-T (L^-1 B)
-    cholesky_inverse(L)       (L L^T)^-1 = cholesky_solve(I, L)
+    cholesky_solve(B, L)      X = (L L^H)^-1 B: two triangular solves, L^-H (L^-1 B)
+    cholesky_inverse(L)       (L L^H)^-1 = cholesky_solve(I, L)
     triangular_solve(b, A)    (A^-1 b, A.clone()): PyTorch's deprecated form of
                               ``linalg.solve_triangular`` (arguments swapped, A's copy returned)
     addr(M, u, v)             beta M + alpha u v^T
@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ..linalg._common import check_square, tensor_arg
+from ..linalg._common import check_square, mH, tensor_arg
 from ..linalg.chains import chain_matmul
 from ..linalg.legacy_norms import frobenius_norm, nuclear_norm
 from ..linalg.lu import LUFactorExResult, lu_factor_ex, lu_unpack
@@ -106,25 +106,26 @@ def cholesky_solve(
     *,
     out: Any = None,
 ) -> Tensor:
-    """``X`` with ``A X = B`` for ``A = L L^T`` (``upper``: ``A = U^T U``), given ``B`` =
+    """``X`` with ``A X = B`` for ``A = L L^H`` (``upper``: ``A = U^H U``), given ``B`` =
     ``input`` (..., n, k) and the Cholesky factor ``L`` = ``input2`` (..., n, n); batch dims
-    broadcast. ``X = L^-T (L^-1 B)``: two triangular solves reading ``L``'s triangle only."""
+    broadcast; real or complex (``L^H`` is ``L^T`` for real ``L``), one dtype for both.
+    ``X = L^-H (L^-1 B)``: two triangular solves reading ``L``'s triangle only."""
     op = "cholesky_solve"
-    b, low = tensor_arg(input, op), check_square(input2, op)
+    b, low = tensor_arg(input, op, complex_ok=True), check_square(input2, op, complex_ok=True)
     _rhs_matrix(op, b, low)
     _same_dtype(op, b, low)
     upper = bool(upper)
-    y = _renamed(op, solve_triangular, low.mT if upper else low, b, upper=False)
-    x = _renamed(op, solve_triangular, low if upper else low.mT, y, upper=True)
+    y = _renamed(op, solve_triangular, mH(low) if upper else low, b, upper=False)
+    x = _renamed(op, solve_triangular, low if upper else mH(low), y, upper=True)
     return _out(op, x, out)
 
 
 @tensor_method
 def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:  # noqa: A002
-    """``(L L^T)^-1`` (``upper``: ``(U^T U)^-1``) from the Cholesky factor ``input``
-    (..., n, n): the inverse of a symmetric positive-definite matrix from its factor."""
+    """``(L L^H)^-1`` (``upper``: ``(U^H U)^-1``) from the Cholesky factor ``input``
+    (..., n, n): the inverse of a Hermitian positive-definite matrix from its factor."""
     op = "cholesky_inverse"
-    low = check_square(input, op)
+    low = check_square(input, op, complex_ok=True)
     n = low.shape[-1]
     eye = Tensor._make(np.eye(n, dtype=low._data.dtype), False, None, 0)
     eye = eye.expand(*low.shape) if low.ndim > 2 else eye
@@ -159,17 +160,18 @@ def triangular_solve(
 ) -> TriangularSolveResult:
     """``(X, A.clone())`` with ``op(T) X = b`` for ``b`` = ``input`` (..., n, k), ``T`` the
     upper (``upper``) or lower triangle of ``A`` (unit diagonal when ``unitriangular``) and
-    ``op(T)`` = ``T^T`` when ``transpose``. Deprecated in PyTorch (a ``UserWarning``, as
+    ``op(T)`` = ``T^T`` when ``transpose`` (the plain transpose for complex ``A`` too, as
+    PyTorch). Deprecated in PyTorch (a ``UserWarning``, as
     there): ``linalg.solve_triangular(A, b, upper=...)`` is the same solve."""
     op = "triangular_solve"
     warnings.warn(_TRIANGULAR_SOLVE_DEPRECATED, UserWarning, stacklevel=2)
-    b = tensor_arg(input, op)
+    b = tensor_arg(input, op, complex_ok=True)
     if b.ndim < 2:
         raise RuntimeError(
             f"{op}: Expected b to have at least 2 dimensions, but it has {b.ndim} "
             "dimensions instead"
         )
-    a = check_square(A, op)
+    a = check_square(A, op, complex_ok=True)
     _rhs_matrix(op, b, a)
     _same_dtype(op, b, a)
     batch = np.broadcast_shapes(tuple(b.shape[:-2]), tuple(a.shape[:-2]))

@@ -1,0 +1,202 @@
+"""The singular value decomposition and its derivative, real and complex: ``svd``, ``svdvals``.
+
+    A = U diag(S) V^H,   P = U^H dA V,   F_ij = 1 / (s_j^2 - s_i^2) (0 on the diagonal)
+    dS = Re diag(P)
+    U^H dU = F * (P S + S P^H) + i Im diag(P) / S      (V^H dV: F * (S P + P^H S), 0 diagonal)
+
+Written in PyTorch's convention (the gradient of a real loss with respect to ``z = x + iy``
+is ``dL/dx + i dL/dy``), with ``J_U = U^H gU`` and ``J_V = V^H gV`` (``gV = gVh^H``):
+
+    gA = U [diag(gS) + (F * (J_U - J_U^H)) S + S (F * (J_V - J_V^H)) + i Im diag(J_U) / S] V^H
+         + (I - U U^H) gU S^-1 V^H + U S^-1 gV^H (I - V V^H)
+
+For real matrices the imaginary diagonal term vanishes and ``^H`` is the transpose (Townsend
+2016). Complex singular vectors are defined up to a common phase ``e^{i phi}`` per pair: a
+loss that depends on it (``Im diag(J_U + J_V) != 0``) has no gradient, and the backward
+raises, as PyTorch's does. Repeated singular values make ``F`` infinite (non-finite
+gradients, as in PyTorch) unless only ``S`` is used.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..ops.structural import diag_embed, diagonal
+from ._common import check_float, mH
+
+__all__ = ["SVD", "SVDVals", "check_phase_invariant", "svd", "svdvals"]
+
+_SVD_GAUGE = (
+    "svd_backward: The singular vectors in the complex case are specified up to "
+    "multiplication by e^{i phi}. The specified loss function depends on this phase term, "
+    "making it ill-defined."
+)
+
+
+def check_phase_invariant(phase: np.ndarray, scale: np.ndarray, message: str) -> None:
+    """Raise ``message`` where a complex loss moves with the eigenvector phases: ``phase``
+    (the imaginary diagonal its gradient puts on them) must vanish relative to ``scale``."""
+    eps = np.finfo(phase.dtype).eps
+    bound = np.sqrt(eps) * 10 * max(1.0, float(np.max(np.abs(scale), initial=0.0)))
+    if np.max(np.abs(phase), initial=0.0) > bound:
+        raise RuntimeError(message)
+
+
+class SVD(Function):
+    """Reduced SVD of real or complex matrices (the rule of the module docstring)."""
+
+    raw = True
+    complex_grad = True  # the rule is written in PyTorch's conjugate convention
+
+    @staticmethod
+    def forward(ctx, a):
+        u, s, vh = get_array_module(a).linalg.svd(a, full_matrices=False)
+        ctx.save_for_backward(u, s, vh)
+        return u, s, vh
+
+    @staticmethod
+    def backward(ctx, gu, gs, gvh):
+        u, s, vh = ctx.saved_tensors
+        # An unused U or Vh arrives as constant zeros (the engine fills the gradients of
+        # unused outputs): read it as absent, as PyTorch's undefined gradient, so that
+        # svdvals' rule is U diag(gS) Vh alone -- cheaper, and finite at repeated singular
+        # values, where the (UᵀgU - gUᵀU) / (s_j² - s_i²) term would be 0/0
+        gu, gvh = _absent_if_zero(gu), _absent_if_zero(gvh)
+        inner = diag_embed(_as(gs, u)) if gs is not None else None
+        if gu is None and gvh is None:
+            return u @ inner @ vh
+        cplx = u._data.dtype.kind == "c"
+        s2 = s * s
+        e = s2.unsqueeze(-2) - s2.unsqueeze(-1)
+        eye = Tensor._new(np.eye(s.shape[-1], dtype=bool))
+        e = e.masked_fill(eye, 1.0)
+        v = mH(vh)
+        sd = diag_embed(_as(s, u))
+        term = inner if inner is not None else 0.0
+        extra = 0.0
+        sinv = diag_embed(_as(1.0 / s, u))
+        phase = 0.0
+        if gu is not None:
+            uhgu = mH(u) @ gu
+            term = term + ((uhgu - mH(uhgu)) / e) @ sd
+            if cplx:
+                phase = diagonal(uhgu, 0, -2, -1).imag
+            if u.shape[-2] > u.shape[-1]:
+                extra = extra + (gu - u @ uhgu) @ sinv @ vh
+        if gvh is not None:
+            gv = mH(gvh)
+            vhgv = vh @ gv
+            term = term + sd @ ((vhgv - mH(vhgv)) / e)
+            if cplx:
+                check = phase + diagonal(vhgv, 0, -2, -1).imag
+                check_phase_invariant(check._data, s._data, _SVD_GAUGE)
+            if v.shape[-2] > v.shape[-1]:
+                extra = extra + u @ sinv @ mH(gv - v @ vhgv)
+        elif cplx:
+            check_phase_invariant(phase._data, s._data, _SVD_GAUGE)
+        if cplx and gu is not None:
+            term = term + diag_embed(phase / s) * 1j  # U's share of the fixed phase
+        return u @ term @ vh + extra
+
+    @staticmethod
+    def jvp(ctx, t):
+        raise NotImplementedError(
+            "linalg.svd: forward-mode AD (jvp) of the singular vectors is "
+            "not implemented; use reverse mode, or svdvals for the "
+            "singular values"
+        )
+
+
+def _as(x: Tensor, like: Tensor) -> Tensor:
+    """``x`` (real singular values) in ``like``'s dtype, for products with complex U, V."""
+    return x if x.dtype == like.dtype else x.to(like.dtype)
+
+
+def _absent_if_zero(g: Tensor | None) -> Tensor | None:
+    """None for a constant all-zero gradient (not one carrying a graph: double backward)."""
+    if g is None or g.requires_grad or g._data.any():
+        return g
+    return None
+
+
+class SVDResult(NamedTuple):
+    U: Tensor
+    S: Tensor
+    Vh: Tensor
+
+
+def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> SVDResult:
+    """A = U diag(S) Vh with singular values S in descending order (real or complex ``A``;
+    S is real).
+
+    Raises:
+        NotImplementedError: ``full_matrices=True`` on a non-square matrix when gradients
+            are needed (the extra columns of U or V have no derivative), or ``driver`` given.
+    """
+    if driver is not None:
+        raise NotImplementedError(
+            "linalg.svd: driver= selects a cuSOLVER routine; it is not "
+            "supported on chainrule's CPU backend"
+        )
+    a = check_float(A, "linalg.svd", complex_ok=True)
+    if full_matrices and a.shape[-1] != a.shape[-2]:
+        if a.requires_grad:
+            raise NotImplementedError(
+                "linalg.svd: full_matrices=True on a non-square matrix is "
+                "not differentiable; pass full_matrices=False"
+            )
+        u, s, vh = np.linalg.svd(a._data, full_matrices=True)
+        return SVDResult(Tensor._new(u), Tensor._new(s), Tensor._new(vh))
+    u, s, vh = SVD.apply(a)
+    return SVDResult(u, s, vh)
+
+
+class SVDVals(Function):
+    """Singular values alone (no U, Vh): for a constant ``A`` and for forward mode, whose
+    rule needs the primal ``A``. An ``A`` that wants a gradient goes through :class:`SVD`.
+    ``dS = Re diag(U^H dA V)``, so its rule ``U diag(gS) V^H`` holds for complex ``A`` too."""
+
+    raw = True
+    complex_grad = True
+
+    @staticmethod
+    def forward(ctx, a):
+        s = get_array_module(a).linalg.svd(a, compute_uv=False)
+        ctx.save_for_backward(a)
+        return s
+
+    @staticmethod
+    def backward(ctx, gs):
+        (a,) = ctx.saved_tensors
+        u, _, vh = SVD.apply(a)  # differentiable in A, so double backward is exact
+        return u @ diag_embed(_as(gs, u)) @ vh
+
+    @staticmethod
+    def jvp(ctx, t):
+        a = ctx.primals[0]
+        xp = get_array_module(a)
+        u, _, vh = xp.linalg.svd(a, full_matrices=False)
+        uh = xp.conj(xp.swapaxes(u, -1, -2))
+        ds = xp.diagonal(uh @ t @ xp.conj(xp.swapaxes(vh, -1, -2)), 0, -2, -1)
+        return ds.real if ds.dtype.kind == "c" else ds
+
+
+def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
+    """The singular values of ``A`` (real or complex) in descending order.
+
+    When ``A`` wants a gradient this is PyTorch's path: one SVD with U and Vh, whose node
+    keeps U, S, Vh (not ``A``, which may then be modified in place) and whose rule,
+    U diag(gS) Vh, is differentiated again through that same node (exact double backward).
+    """
+    if driver is not None:
+        raise NotImplementedError("linalg.svdvals: driver= is not supported on the CPU backend")
+    a = check_float(A, "linalg.svdvals", complex_ok=True)
+    if a.requires_grad and is_grad_enabled() and a._fw_tangent is None:
+        return SVD.apply(a)[1]
+    return SVDVals.apply(a)
