@@ -263,8 +263,8 @@ def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
 
 
-def numel(x: Tensor) -> int:
-    return x.numel()
+def numel(input: Tensor) -> int:
+    return input.numel()
 
 
 # What ``from chainrule import *`` gives, as ``torch.__all__`` does: the op API (ops.__all__,

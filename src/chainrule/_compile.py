@@ -23,7 +23,11 @@ def compile(
     backend: Any = "inductor",
     mode: str | None = None,
     options: dict | None = None,
+    name: str | None = None,
     disable: bool = False,
+    recompile_limit: int | None = None,
+    isolate_recompiles: bool = False,
+    shapes_spec: Any = None,
 ) -> Any:
     """Raise ``NotImplementedError``: chainrule runs eagerly and has no graph compiler.
 

@@ -118,26 +118,34 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     return Tensor._new(data, dtype=dtype, device=device)
 
 
-def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing memory with ``array`` (changes to one show in the other)."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
-    if array.dtype.kind not in _NUMPY_OK:
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``ndarray`` (changes to one show in the other)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
+    if ndarray.dtype.kind not in _NUMPY_OK:
         raise TypeError(
-            f"from_numpy: can't convert np.ndarray of dtype {array.dtype}. The "
+            f"from_numpy: can't convert np.ndarray of dtype {ndarray.dtype}. The "
             "only supported kinds are bool, integer, floating point and complex"
         )
-    return Tensor._make(mark_shared(array), False, None, 0)
+    return Tensor._make(mark_shared(ndarray), False, None, 0)
 
 
-def from_dlpack(obj: Any) -> Tensor:
-    """Zero-copy import of any DLPack producer (a PyTorch or CuPy tensor, a NumPy array)."""
-    dev_type = obj.__dlpack_device__()[0] if hasattr(obj, "__dlpack_device__") else 1
+def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: bool | None = None) -> Tensor:
+    """Zero-copy import of any DLPack producer (a PyTorch or CuPy tensor, a NumPy array);
+    ``copy=True`` copies it. ``device=`` is not implemented: call ``.to(device)`` on the result.
+    """
+    if device is not None:
+        raise NotImplementedError(
+            "from_dlpack: device= is not supported; call .to(device) on the result"
+        )
+    if copy:
+        return from_dlpack(ext_tensor).clone()
+    dev_type = ext_tensor.__dlpack_device__()[0] if hasattr(ext_tensor, "__dlpack_device__") else 1
     if int(dev_type) == 2:  # kDLCUDA
         import cupy  # type: ignore
 
-        return Tensor._make(mark_shared(cupy.from_dlpack(obj)), False, None, 0)
-    return Tensor._make(mark_shared(np.from_dlpack(obj)), False, None, 0)
+        return Tensor._make(mark_shared(cupy.from_dlpack(ext_tensor)), False, None, 0)
+    return Tensor._make(mark_shared(np.from_dlpack(ext_tensor)), False, None, 0)
 
 
 def zeros(
@@ -229,34 +237,38 @@ def _filled_like(
 
 
 def zeros_like(
-    x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    if _is_sparse(x):
-        return x._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
-    return _filled_like(x, "zeros", dtype, device, requires_grad, "zeros_like")
+    if _is_sparse(input):
+        return input._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
+    return _filled_like(input, "zeros", dtype, device, requires_grad, "zeros_like")
 
 
 def ones_like(
-    x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    return _filled_like(x, "ones", dtype, device, requires_grad, "ones_like")
+    return _filled_like(input, "ones", dtype, device, requires_grad, "ones_like")
 
 
 def empty_like(
-    x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    if _is_sparse(x):
-        return x._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
-    return _filled_like(x, "empty", dtype, device, requires_grad, "empty_like")
+    if _is_sparse(input):
+        return input._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
+    return _filled_like(input, "empty", dtype, device, requires_grad, "empty_like")
 
 
 def full_like(
-    x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    input: Tensor,
+    fill_value: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
-    dt = _like(x, dtype, "full_like")
+    dt = _like(input, dtype, "full_like")
     fill_value = fit_scalar("full_like", fill_value, _dt.as_dtype(dt))
-    xp = get_array_module(x._data)
-    return _finish(xp.full(x.shape, fill_value, dt), dt, device, requires_grad)
+    xp = get_array_module(input._data)
+    return _finish(xp.full(input.shape, fill_value, dt), dt, device, requires_grad)
 
 
 def arange(
@@ -317,8 +329,10 @@ def eye(
 
 
 # ----------------------------------------------- Tensor.new_*: x's dtype and device by default
-def _new(x: Tensor, arr: Any, dtype: Any, requires_grad: bool) -> Tensor:
+def _new(x: Tensor, arr: Any, dtype: Any, requires_grad: bool, device: Any = None) -> Tensor:
     arr = arr.astype(_dt.as_dtype(dtype) if dtype is not None else x.dtype, copy=False)
+    if device is not None:
+        arr = to_device(arr, device)
     t = Tensor._make(arr, False, None, 0)
     return t.requires_grad_() if requires_grad else t
 
@@ -330,43 +344,63 @@ def _new_size(size: tuple) -> tuple:
 
 
 def new_zeros(
-    x: Tensor, *sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False
+    x: Tensor,
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Zeros of ``size`` with ``x``'s dtype and device (``Tensor.new_zeros``)."""
     shape = _new_size(_size_keyword("new_zeros", sizes, size))
-    return _new(x, get_array_module(x._data).zeros(shape), dtype, requires_grad)
+    return _new(x, get_array_module(x._data).zeros(shape), dtype, requires_grad, device)
 
 
 def new_ones(
-    x: Tensor, *sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False
+    x: Tensor,
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Ones of ``size`` with ``x``'s dtype and device (``Tensor.new_ones``)."""
     shape = _new_size(_size_keyword("new_ones", sizes, size))
-    return _new(x, get_array_module(x._data).ones(shape), dtype, requires_grad)
+    return _new(x, get_array_module(x._data).ones(shape), dtype, requires_grad, device)
 
 
 def new_empty(
-    x: Tensor, *sizes: Any, size: Any = None, dtype: Any = None, requires_grad: bool = False
+    x: Tensor,
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Uninitialised values of ``size`` with ``x``'s dtype and device."""
     shape = _new_size(_size_keyword("new_empty", sizes, size))
-    return _new(x, get_array_module(x._data).empty(shape), dtype, requires_grad)
+    return _new(x, get_array_module(x._data).empty(shape), dtype, requires_grad, device)
 
 
 def new_full(
-    x: Tensor, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False
+    x: Tensor,
+    size: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """``fill_value`` everywhere, ``size`` and ``x``'s dtype and device."""
     fill_value = fit_scalar(
         "new_full", fill_value, _dt.as_dtype(dtype if dtype is not None else x.dtype)
     )
-    return _new(
-        x, get_array_module(x._data).full(_new_size((size,)), fill_value), dtype, requires_grad
-    )
+    arr = get_array_module(x._data).full(_new_size((size,)), fill_value)
+    return _new(x, arr, dtype, requires_grad, device)
 
 
-def new_tensor(x: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def new_tensor(
+    x: Tensor, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     """A copy of ``data`` with this tensor's dtype (unless ``dtype`` is given)."""
-    return Tensor._new(
-        data, dtype=dtype if dtype is not None else x.dtype, requires_grad=requires_grad
-    )
+    dtype = dtype if dtype is not None else x.dtype
+    return Tensor._new(data, dtype=dtype, requires_grad=requires_grad, device=device)

@@ -63,6 +63,7 @@ def randint(
     generator: Generator | None = None,
     dtype: Any = None,
     device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Integers uniformly from [low, high) (``randint(high, size)`` also works)."""
     if high is None:
@@ -77,20 +78,25 @@ def randint(
         gen(generator).integers(low, high, size=_shape((size,), "randint")),
         dtype,
         device,
-        False,
+        requires_grad,
         default=_dt.int64,
     )
 
 
 def randperm(
-    n: int, generator: Generator | None = None, dtype: Any = None, device: Any = None
+    n: int,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(
             f"randperm(): n must be a non-negative int, got {n!r} (trying to "
             "create a tensor with negative dimension)"
         )
-    return _finish(gen(generator).permutation(n), dtype, device, False, default=_dt.int64)
+    perm = gen(generator).permutation(n)
+    return _finish(perm, dtype, device, requires_grad, default=_dt.int64)
 
 
 def normal(
@@ -118,17 +124,30 @@ def normal(
     return _finish(gen(generator).normal(m, s, size=shape), dtype, device, requires_grad)
 
 
-def rand_like(x: Tensor, generator: Generator | None = None, dtype: Any = None) -> Tensor:
-    return _finish(gen(generator).random(x.shape), _like(x, dtype, "rand_like"), None, False)
+def rand_like(
+    input: Tensor,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    dt = _like(input, dtype, "rand_like")
+    return _finish(gen(generator).random(input.shape), dt, device, requires_grad)
 
 
-def randn_like(x: Tensor, generator: Generator | None = None, dtype: Any = None) -> Tensor:
-    dt = _like(x, dtype, "randn_like")
-    return _finish(gen(generator).standard_normal(x.shape), dt, None, False)
+def randn_like(
+    input: Tensor,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    dt = _like(input, dtype, "randn_like")
+    return _finish(gen(generator).standard_normal(input.shape), dt, device, requires_grad)
 
 
-def bernoulli(p: Any, generator: Generator | None = None) -> Tensor:
-    """0/1 samples with probability ``p`` (a tensor of probabilities)."""
-    pt = p._data if isinstance(p, Tensor) else np.asarray(p)
+def bernoulli(input: Any, generator: Generator | None = None) -> Tensor:
+    """0/1 samples with probability ``input`` (a tensor of probabilities)."""
+    pt = input._data if isinstance(input, Tensor) else np.asarray(input)
     draws = gen(generator).random(pt.shape) < to_device(pt, "cpu")
     return _finish(draws, pt.dtype if pt.dtype.kind == "f" else None, None, False)

@@ -80,8 +80,7 @@ R_CDIST = (
     "cdist from differences and norms that save other arrays"
 )
 R_LINALG_COMPOSED = (
-    "lstsq: PyTorch saves the result of its kernel; chainrule's composed rule reads "
-    "other tensors"
+    "lstsq: PyTorch saves the result of its kernel; chainrule's composed rule reads other tensors"
 )
 R_LOSS_DIFF = (
     "mse/smooth_l1/huber: PyTorch saves input and target; chainrule saves their difference"

@@ -44,8 +44,14 @@ class TensorConversions:
 
     __slots__ = ()
 
-    def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shares memory on the CPU)."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array (shares memory on the CPU).
+
+        ``force=True``: of ``self.detach().cpu()``, so a tensor that requires grad or lives on
+        a GPU converts too (a copy for the latter), as in PyTorch.
+        """
+        if force:
+            return self.detach().cpu().numpy()
         if self.requires_grad:
             raise RuntimeError(
                 "numpy(): can't call numpy() on a tensor that requires grad; "
@@ -149,34 +155,34 @@ class TensorConversions:
             out = self.clone()
         return out
 
-    def float(self) -> "Tensor":
-        return self.to(_dt.float32)
+    def float(self, memory_format: Any = None) -> "Tensor":
+        return self.to(_dt.float32, memory_format=memory_format)
 
-    def double(self) -> "Tensor":
-        return self.to(_dt.float64)
+    def double(self, memory_format: Any = None) -> "Tensor":
+        return self.to(_dt.float64, memory_format=memory_format)
 
-    def half(self) -> "Tensor":
-        return self.to(_dt.float16)
+    def half(self, memory_format: Any = None) -> "Tensor":
+        return self.to(_dt.float16, memory_format=memory_format)
 
-    def cfloat(self) -> "Tensor":
-        return self.to(_dt.complex64)
+    def cfloat(self, memory_format: Any = None) -> "Tensor":
+        return self.to(_dt.complex64, memory_format=memory_format)
 
-    def cdouble(self) -> "Tensor":
-        return self.to(_dt.complex128)
+    def cdouble(self, memory_format: Any = None) -> "Tensor":
+        return self.to(_dt.complex128, memory_format=memory_format)
 
-    def chalf(self) -> "Tensor":
+    def chalf(self, memory_format: Any = None) -> "Tensor":
         raise NotImplementedError(
             "Tensor.chalf: NumPy has no complex32 (complex half) dtype; use cfloat() instead"
         )
 
-    def long(self) -> "Tensor":
-        return self.to(_dt.int64)
+    def long(self, memory_format: Any = None) -> "Tensor":
+        return self.to(_dt.int64, memory_format=memory_format)
 
-    def int(self) -> "Tensor":
-        return self.to(_dt.int32)
+    def int(self, memory_format: Any = None) -> "Tensor":
+        return self.to(_dt.int32, memory_format=memory_format)
 
-    def bool(self) -> "Tensor":
-        return self.to(_dt.bool_)
+    def bool(self, memory_format: Any = None) -> "Tensor":
+        return self.to(_dt.bool_, memory_format=memory_format)
 
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
         """Without an argument, PyTorch's legacy type name (``'torch.FloatTensor'``: the
@@ -197,8 +203,11 @@ class TensorConversions:
             return format(self.item(), spec)
         return object.__format__(self, spec)
 
-    def cpu(self) -> "Tensor":
-        return self.to("cpu")
+    def cpu(self, memory_format: Any = None) -> "Tensor":
+        return self.to("cpu", memory_format=memory_format)
 
-    def cuda(self, device: int | None = None) -> "Tensor":
-        return self.to(Device("cuda", device or 0))
+    def cuda(
+        self, device: int | None = None, non_blocking: bool = False, memory_format: Any = None
+    ) -> "Tensor":
+        """A copy on a CUDA device (``non_blocking`` changes nothing: copies are synchronous)."""
+        return self.to(Device("cuda", device or 0), memory_format=memory_format)

@@ -287,7 +287,7 @@ def _matrix_transpose(self: Tensor) -> Tensor:
 def _bind_special(T: Any) -> None:
     """Methods whose call or result differs from the function's."""
     # x.where(cond, y) is where(cond, x, y): the tensor is the second argument.
-    T.where = lambda self, cond, other: binary.where(cond, self, other)
+    T.where = lambda self, condition, other: binary.where(condition, self, other)
     # Tensor.count_nonzero takes no NumPy keywords (chainrule.count_nonzero does).
     T.count_nonzero = reduction.count_nonzero
     # x.polygamma(n) is polygamma(n, x): the order differs (the function takes n first).

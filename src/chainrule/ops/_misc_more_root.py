@@ -91,7 +91,7 @@ def _hist_args(op: str, x: Tensor, weight: Any) -> np.ndarray | None:
     return np.asarray(w._data)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def histogram(
     input: Tensor,  # noqa: A002 - PyTorch's name
     bins: Any,

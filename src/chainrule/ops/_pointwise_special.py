@@ -49,7 +49,7 @@ class Erfc(UnaryElementwise):
         return exp(-(x * x)) * (-2.0 / math.sqrt(math.pi))
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def erfc(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The complementary error function ``1 - erf(input)`` (``torch.erfc``; integers give
     the default float). Its derivative is ``-2 / sqrt(pi) * exp(-input ** 2)``."""
@@ -83,7 +83,7 @@ class I1(UnaryElementwise):
         return masked_fill(I0.apply(x) - I1.apply(x) / safe, at0, 0.5)
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def i0(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The modified Bessel function of the first kind of order 0 (``torch.i0``; NaN at
     +-inf, as PyTorch's Cephes kernel). Its derivative is I1(input)."""
@@ -91,7 +91,7 @@ def i0(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 
 
 # ------------------------------------------------------------------------------ mvlgamma
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def mvlgamma(input: Any, p: int) -> Tensor:  # noqa: A002 - PyTorch's name
     """The multivariate log-gamma function of dimension ``p`` (``torch.mvlgamma``):
     ``p (p - 1) / 4 * log(pi) + sum_{i=0}^{p-1} lgamma(input - i / 2)``; +inf at the poles,

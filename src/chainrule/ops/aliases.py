@@ -69,14 +69,14 @@ def _named(op: str, fn: Callable[..., Tensor], *args: Any, **kwargs: Any) -> Ten
         raise
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def rad2deg(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Radians to degrees, ``input * 180 / pi`` (``torch.rad2deg``; integers become the
     default float). Composed, as its inverse ``deg2rad``."""
     return _float(input) * (180.0 / math.pi)
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def sgn(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``torch.sgn``: ``x / |x|`` for complex input (0 where ``x == 0``); for real input
     exactly :func:`chainrule.sign`."""

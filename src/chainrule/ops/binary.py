@@ -287,31 +287,31 @@ class Where(BinaryElementwise):
 
 
 @numpy_keywords  # the method x.where(cond, y) is bound in ops/__init__.py (argument order)
-def where(cond: Any, a: Any = None, b: Any = None) -> Any:
-    """Elements of ``a`` where ``cond`` else of ``b`` (broadcast together).
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
+    """Elements of ``input`` where ``condition`` else of ``other`` (broadcast together).
 
     ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``, as in PyTorch.
     """
-    if a is None and b is None:
+    if input is None and other is None:
         from .indexing import nonzero
 
-        return nonzero(as_tensor(cond), as_tuple=True)
-    if a is None or b is None:
+        return nonzero(as_tensor(condition), as_tuple=True)
+    if input is None or other is None:
         raise TypeError("where: give both input and other, or only the condition")
-    c = as_tensor(cond)
+    c = as_tensor(condition)
     if c._data.dtype.kind != "b":
         c = Tensor._make(c._data.astype(bool), False, None, 0)
-    a, b = promote("where", a, b)
-    if not isinstance(a, Tensor):
-        a = as_tensor(a, b)
-    if not isinstance(b, Tensor):
-        b = as_tensor(b, a)
+    input, other = promote("where", input, other)
+    if not isinstance(input, Tensor):
+        input = as_tensor(input, other)
+    if not isinstance(other, Tensor):
+        other = as_tensor(other, input)
     try:
-        return Where.apply(a, b, cond=c)
+        return Where.apply(input, other, cond=c)
     except ValueError as err:
         raise ShapeError(
-            f"where: condition {tuple(c.shape)}, input {tuple(a.shape)} and other "
-            f"{tuple(b.shape)} cannot be "
+            f"where: condition {tuple(c.shape)}, input {tuple(input.shape)} and other "
+            f"{tuple(other.shape)} cannot be "
             "broadcast together"
         ) from err
 
@@ -438,7 +438,7 @@ def minimum(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return _call(Minimum, "minimum", *_real_pair("minimum", input, other))
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def logaddexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """log(exp(input) + exp(other)) elementwise, with broadcasting (``torch.logaddexp``)."""
     for arg, v in (("input", input), ("other", other)):
@@ -478,7 +478,7 @@ def _real_pair(op: str, a: Any, b: Any) -> tuple:
     return a, b
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """start + weight * (end - start) for |weight| < 0.5, else end - (end - start) * (1 -
     weight), composed (differentiable in all three). The second form, PyTorch's, is exact at

@@ -140,31 +140,31 @@ class NanToNum(UnaryElementwise):
 
 
 @tensor_method(inplace=True, keywords=True)
-def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """Limit values to [min, max]; either bound may be None, a number or a Tensor."""
-    x = as_tensor(x)
+    input = as_tensor(input)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    _no_complex("clamp", x)
+    _no_complex("clamp", input)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         try:
-            lo = None if min is None else as_tensor(min, x)
-            hi = None if max is None else as_tensor(max, x)
+            lo = None if min is None else as_tensor(min, input)
+            hi = None if max is None else as_tensor(max, input)
             for bound in (lo, hi):
                 if bound is not None:
-                    check_broadcast("clamp", x, bound)
+                    check_broadcast("clamp", input, bound)
             if lo is not None and hi is not None:
                 check_broadcast("clamp", lo, hi)
-            x, lo, hi = _promote_bounds(x, lo, hi)
-            return ClampTensor.apply(x, lo, hi)
+            input, lo, hi = _promote_bounds(input, lo, hi)
+            return ClampTensor.apply(input, lo, hi)
         except NAMED_ERRORS as err:
             lead_with("clamp", err)
             raise
-    if x.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
-        x = cast(x, dtypes.get_default_dtype())
+    if input.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
+        input = cast(input, dtypes.get_default_dtype())
     for bound in (min, max):
-        fit_scalar("clamp", bound, x._data.dtype)
-    return Clamp.apply(x, lo=min, hi=max)
+        fit_scalar("clamp", bound, input._data.dtype)
+    return Clamp.apply(input, lo=min, hi=max)
 
 
 clip = clamp
@@ -200,18 +200,18 @@ def clamp_max(x: Tensor, max: Any) -> Tensor:  # noqa: A002
     return clamp(x, max=max)
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def nan_to_num(
-    x: Tensor,
+    input: Tensor,
     nan: float | None = 0.0,
     posinf: float | None = None,
     neginf: float | None = None,
 ) -> Tensor:
     """Replace NaN by ``nan`` and +-inf by ``posinf``/``neginf`` (default: the dtype's
     largest/smallest finite value, as PyTorch; ``nan=None`` means 0, as in ATen)."""
-    x = as_tensor(x)
+    input = as_tensor(input)
     if nan is None:
         nan = 0.0
-    if x._data.dtype.kind not in "fc":
-        return Tensor._make(x._data.copy(), False, None, 0)
-    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
+    if input._data.dtype.kind not in "fc":
+        return Tensor._make(input._data.copy(), False, None, 0)
+    return NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf)

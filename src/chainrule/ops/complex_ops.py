@@ -20,7 +20,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import ShapeError, as_tensor
-from .binding import tensor_method
+from .binding import numpy_keywords, tensor_method
 
 __all__ = [
     "angle",
@@ -227,14 +227,14 @@ def conj(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return Conj.apply(x) if x._data.dtype.kind == "c" else x
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def conj_physical(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``torch.conj_physical``: the conjugate, materialised (the same as :func:`conj` here,
     since chainrule never conjugates lazily)."""
     return conj(input)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def angle(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``torch.angle``: the argument of each element in radians (real input: 0 or pi)."""
     x = as_tensor(input)
@@ -266,6 +266,7 @@ def _check_parts(op: str, a: Tensor, b: Tensor, names: tuple[str, str]) -> None:
         ) from None
 
 
+@numpy_keywords
 def complex(real: Any, imag: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     """``torch.complex(real, imag)``: a complex tensor from two float tensors of one dtype
     (float32 -> complex64, float64 -> complex128), broadcast together."""
@@ -287,6 +288,7 @@ def complex_sgn(z: Tensor) -> Tensor:
     return ComplexFromParts.apply(Real.apply(z) / safe * keep, Imag.apply(z) / safe * keep)
 
 
+@numpy_keywords
 def polar(abs: Any, angle: Any) -> Tensor:  # noqa: A002 - PyTorch's names
     """``torch.polar(abs, angle)``: ``abs * (cos(angle) + i sin(angle))``, from two float
     tensors of one dtype whose shapes broadcast (integers are refused, as PyTorch does)."""

@@ -24,7 +24,7 @@ MinMax = namedtuple("MinMax", ["min", "max"])
 """``aminmax``'s result, with PyTorch's field names (``torch.return_types.aminmax``)."""
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def aminmax(input: Any, *, dim: int | None = None, keepdim: bool = False) -> MinMax:  # noqa: A002
     """(min, max) over all elements or along ``dim``.
 

@@ -164,11 +164,14 @@ class Cumsum(Function):
 
 
 @tensor_method(inplace=True, keywords=True)
-def cumsum(x: Any, dim: int) -> Tensor:
-    x = as_tensor(x)
-    if x.dtype.kind in "bi" and x.dtype.itemsize < 8 or x.dtype.kind == "b":
-        x = x.to(np.int64)
-    d = int_dim(dim, x.ndim, "cumsum")
-    if x.ndim == 0:
-        return x * 1
-    return Cumsum.apply(x, d)
+def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running sum along ``dim``; ``dtype``: cast ``input`` to it first (as PyTorch)."""
+    input = as_tensor(input)
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input.dtype.kind in "bi" and input.dtype.itemsize < 8 or input.dtype.kind == "b":
+        input = input.to(np.int64)
+    d = int_dim(dim, input.ndim, "cumsum")
+    if input.ndim == 0:
+        return input * 1
+    return Cumsum.apply(input, d)

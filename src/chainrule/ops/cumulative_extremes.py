@@ -77,14 +77,14 @@ def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> ValuesIndices:
     return ValuesIndices(gather(x, d, idx), idx)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def cummax(input: Any, dim: int) -> ValuesIndices:  # noqa: A002
     """(values, indices) of the running maximum along ``dim``; each value's gradient goes to
     the element it was taken from."""
     return _cum_extreme("cummax", input, dim, largest=True)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def cummin(input: Any, dim: int) -> ValuesIndices:  # noqa: A002
     """(values, indices) of the running minimum along ``dim``."""
     return _cum_extreme("cummin", input, dim, largest=False)
@@ -129,7 +129,7 @@ class LogCumSumExp(Function):
         return (parts[0] - parts[1]).astype(x.dtype)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def logcumsumexp(input: Any, dim: int) -> Tensor:  # noqa: A002
     """y_j = log(exp(x_0) + ... + exp(x_j)) along ``dim``, without overflow.
 

@@ -178,52 +178,60 @@ def _index_arg(op: str, x: Tensor, dim: int, index: Any):
     return d, idx  # the Tensor: the op saves it, so its version is checked in backward
 
 
-@tensor_method
-def gather(x: Tensor, dim: int, index: Any) -> Tensor:
-    """out[i][j] = x[i][index[i][j]] (for dim=1), as torch.gather."""
-    d, idx = _index_arg("gather", x, dim, index)
-    if x.ndim == 0:  # as PyTorch: a 0-d input reads as one element; the index's shape out
-        return reshape(Gather.apply(reshape(x, (1,)), 0, reshape(idx, (-1,))), idx.shape)
-    return Gather.apply(x, d, idx)
+@tensor_method(keywords=True)
+def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:
+    """out[i][j] = x[i][index[i][j]] (for dim=1), as torch.gather.
+
+    ``sparse_grad=True`` (a sparse COO gradient for ``input``) is not implemented.
+    """
+    if sparse_grad:
+        raise NotImplementedError(
+            "gather: sparse_grad=True is not supported (the gradient of input is dense); "
+            "pass sparse_grad=False"
+        )
+    d, idx = _index_arg("gather", input, dim, index)
+    if input.ndim == 0:  # as PyTorch: a 0-d input reads as one element; the index's shape out
+        return reshape(Gather.apply(reshape(input, (1,)), 0, reshape(idx, (-1,))), idx.shape)
+    return Gather.apply(input, d, idx)
 
 
-@tensor_method
-def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+@tensor_method(keywords=True)
+def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     idx = as_tensor(indices)
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"take_along_dim(): dtype of indices should be int64, got {idx.dtype}")
     if dim is None:
-        _check_bounds("take_along_dim", idx._data, x.numel(), 0)
-        return getitem(x.reshape(-1), idx.reshape(-1))
-    if idx.ndim != x.ndim:  # checked before dim, as PyTorch does
+        _check_bounds("take_along_dim", idx._data, input.numel(), 0)
+        return getitem(input.reshape(-1), idx.reshape(-1))
+    if idx.ndim != input.ndim:  # checked before dim, as PyTorch does
         raise RuntimeError(
             f"take_along_dim(): input and indices should have the same number "
-            f"of dimensions, but got {x.ndim} dimensions for input, and "
+            f"of dimensions, but got {input.ndim} dimensions for input, and "
             f"{idx.ndim} dimensions for indices"
         )
-    d = norm_dim(dim, x.ndim, "take_along_dim")[0]
+    d = norm_dim(dim, input.ndim, "take_along_dim")[0]
     # PyTorch wraps negative indices here (unlike gather): index -1 is the last element.
-    _check_bounds("take_along_dim", idx._data, x.shape[d], d, allow_negative=True)
+    _check_bounds("take_along_dim", idx._data, input.shape[d], d, allow_negative=True)
     if (idx._data < 0).any():
-        idx = Tensor._make(idx._data % x.shape[d], False, None, 0)
+        idx = Tensor._make(idx._data % input.shape[d], False, None, 0)
     try:
         shape = list(
             np.broadcast_shapes(
-                tuple(s if i != d else 1 for i, s in enumerate(x.shape)),
+                tuple(s if i != d else 1 for i, s in enumerate(input.shape)),
                 tuple(s if i != d else 1 for i, s in enumerate(idx.shape)),
             )
         )
     except ValueError:
         raise RuntimeError(
-            f"take_along_dim: input of shape {tuple(x.shape)} and indices of "
+            f"take_along_dim: input of shape {tuple(input.shape)} and indices of "
             f"shape {tuple(idx.shape)} cannot be broadcast together outside "
             f"dimension {d}"
         ) from None
     xs = list(shape)
-    xs[d] = x.shape[d]
+    xs[d] = input.shape[d]
     ish = list(shape)
     ish[d] = idx.shape[d]
-    xb = x.expand(*xs) if tuple(xs) != x.shape else x
+    xb = input.expand(*xs) if tuple(xs) != input.shape else input
     # A copy, not a broadcast view: PyTorch's take_along_dim lets the caller modify its
     # indices after forward, so the gradient must not read them.
     ib = get_array_module(idx._data).broadcast_to(idx._data, ish).copy()
@@ -232,28 +240,33 @@ def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
 
 @tensor_method(inplace=True)
 def scatter(
-    x: Tensor, dim: int, index: Any, src: Any = None, value: Any = None, reduce: str | None = None
+    input: Tensor,
+    dim: int,
+    index: Any,
+    src: Any = None,
+    value: Any = None,
+    reduce: str | None = None,
 ) -> Tensor:
-    """Out-of-place torch.scatter: write ``src`` (or ``value``) into a copy of ``x``."""
+    """Out-of-place torch.scatter: write ``src`` (or ``value``) into a copy of ``input``."""
     if reduce == "add":
-        return _scatter_add("scatter", x, dim, index, src)
+        return _scatter_add("scatter", input, dim, index, src)
     if reduce is not None:
         raise ValueError(f"scatter: reduce must be None or 'add', got {reduce!r}")
-    d, idx = _index_arg("scatter", x, dim, index)
+    d, idx = _index_arg("scatter", input, dim, index)
     s = value if src is None else src
     if s is None:
         raise ValueError("scatter: give src (a tensor) or value (a number)")
     if isinstance(s, (int, float, bool)):
-        if x.ndim == 0:
-            return reshape(Scatter.apply(reshape(x, (1,)), 0, reshape(idx, (-1,)), s), ())
-        return Scatter.apply(x, d, idx, s)
+        if input.ndim == 0:
+            return reshape(Scatter.apply(reshape(input, (1,)), 0, reshape(idx, (-1,)), s), ())
+        return Scatter.apply(input, d, idx, s)
     s = as_tensor(s)
-    zero_dim = x.ndim == 0
+    zero_dim = input.ndim == 0
     if zero_dim:
-        x, idx, s = _as_vectors(x, idx, s)
+        input, idx, s = _as_vectors(input, idx, s)
     _check_src("scatter", d, idx, s)
-    _check_src_dtype("scatter", x, s)
-    out = Scatter.apply(x, d, idx, s)
+    _check_src_dtype("scatter", input, s)
+    out = Scatter.apply(input, d, idx, s)
     return reshape(out, ()) if zero_dim else out
 
 
@@ -285,8 +298,8 @@ def _check_src(op: str, dim: int, idx: Any, src: Tensor) -> None:
 
 
 @tensor_method(inplace=True)
-def scatter_add(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
-    return _scatter_add("scatter_add", x, dim, index, src)
+def scatter_add(input: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    return _scatter_add("scatter_add", input, dim, index, src)
 
 
 def _scatter_add(op: str, x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
@@ -301,9 +314,9 @@ def _scatter_add(op: str, x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     return reshape(out, ()) if zero_dim else out
 
 
-@tensor_method
-def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
-    d = norm_dim(dim, x.ndim, "index_select")[0]
+@tensor_method(keywords=True)
+def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
+    d = norm_dim(dim, input.ndim, "index_select")[0]
     idx = as_tensor(index)
     if idx.dtype.kind not in "iu":
         raise RuntimeError(
@@ -314,12 +327,12 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
             f"index_select(): index is supposed to be a vector (0-d or 1-d), got "
             f"shape {tuple(idx.shape)}"
         )
-    _check_bounds("index_select", idx._data, x.shape[d] if x.ndim else 1, d)
-    if x.ndim == 0:
+    _check_bounds("index_select", idx._data, input.shape[d] if input.ndim else 1, d)
+    if input.ndim == 0:
         # a 0-d input keeps its shape whatever the index's rank: one value, or an error
         if idx.numel() != 1:
             raise RuntimeError(
                 f"index_select(): Index to scalar can have only 1 value, got {idx.numel()} value(s)"
             )
-        return reshape(getitem(reshape(x, (1,)), (idx._data.reshape(-1),), guard=(idx,)), ())
-    return getitem(x, (slice(None),) * d + (idx._data.reshape(-1),), guard=(idx,))
+        return reshape(getitem(reshape(input, (1,)), (idx._data.reshape(-1),), guard=(idx,)), ())
+    return getitem(input, (slice(None),) * d + (idx._data.reshape(-1),), guard=(idx,))

@@ -101,34 +101,34 @@ def _as_1d(x: Tensor) -> Tensor:
     return x.reshape(1) if x.ndim == 0 else x
 
 
-@tensor_method(inplace=True)
-def index_add(x: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
-    """``x`` with ``alpha * source[..., i, ...]`` added at ``x[..., index[i], ...]`` along
+@tensor_method(inplace=True, keywords=True)
+def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
+    """``input`` with ``alpha * source[..., i, ...]`` added at ``x[..., index[i], ...]`` along
     ``dim`` (repeated indices accumulate)."""
     # PyTorch checks no index bounds when self is empty (it returns self unchanged)
-    d, idx = _vector_index("index_add", x, dim, index, check=x.numel() > 0)
-    src = _source("index_add", x, d, idx, source)
-    if x.numel() == 0:
-        return x.clone()
-    if x.dtype.kind in "iu":  # PyTorch truncates a float alpha for an integer tensor
+    d, idx = _vector_index("index_add", input, dim, index, check=input.numel() > 0)
+    src = _source("index_add", input, d, idx, source)
+    if input.numel() == 0:
+        return input.clone()
+    if input.dtype.kind in "iu":  # PyTorch truncates a float alpha for an integer tensor
         alpha = int(alpha)
     if not (isinstance(alpha, (int, float)) and alpha == 1):
         src = src * alpha
-        if src.dtype != x.dtype:  # an integer tensor keeps its dtype (PyTorch casts alpha)
-            src = src.to(x.dtype)
-    x1, s1 = _as_1d(x), _as_1d(src).reshape(-1) if x.ndim == 0 else src
+        if src.dtype != input.dtype:  # an integer tensor keeps its dtype (PyTorch casts alpha)
+            src = src.to(input.dtype)
+    x1, s1 = _as_1d(input), _as_1d(src).reshape(-1) if input.ndim == 0 else src
     out = ScatterAdd.apply(x1, d, _along(idx, d, s1.shape), s1)
-    return out.reshape(()) if x.ndim == 0 else out
+    return out.reshape(()) if input.ndim == 0 else out
 
 
-@tensor_method(inplace=True)
-def index_copy(x: Tensor, dim: int, index: Any, source: Any) -> Tensor:
-    """``x`` with ``x[..., index[i], ...] = source[..., i, ...]`` along ``dim``."""
-    d, idx = _vector_index("index_copy", x, dim, index)
-    src = _source("index_copy", x, d, idx, source)
-    x1, s1 = _as_1d(x), _as_1d(src).reshape(-1) if x.ndim == 0 else src
+@tensor_method(inplace=True, keywords=True)
+def index_copy(input: Tensor, dim: int, index: Any, source: Any) -> Tensor:
+    """``input`` with ``x[..., index[i], ...] = source[..., i, ...]`` along ``dim``."""
+    d, idx = _vector_index("index_copy", input, dim, index)
+    src = _source("index_copy", input, d, idx, source)
+    x1, s1 = _as_1d(input), _as_1d(src).reshape(-1) if input.ndim == 0 else src
     out = Scatter.apply(x1, d, _along(idx, d, s1.shape), s1)
-    return out.reshape(()) if x.ndim == 0 else out
+    return out.reshape(()) if input.ndim == 0 else out
 
 
 @tensor_method(inplace=True)
@@ -204,13 +204,13 @@ def masked_scatter(x: Tensor, mask: Any, source: Any) -> Tensor:
 
 
 @tensor_method
-def take(x: Tensor, index: Any) -> Tensor:
-    """The elements of ``x`` (read as 1-d, row-major) at ``index``; the result has the
+def take(input: Tensor, index: Any) -> Tensor:
+    """The elements of ``input`` (read as 1-d, row-major) at ``index``; the result has the
     index's shape. Negative indices count from the end."""
     idx = as_tensor(index)
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"take(): Expected a long tensor for index, but got {idx.dtype}")
-    n = x.numel()
+    n = input.numel()
     arr = idx._data.astype(np.int64)
     bad = arr[(arr < -n) | (arr >= n)]
     if bad.size:
@@ -218,17 +218,17 @@ def take(x: Tensor, index: Any) -> Tensor:
             f"take(): out of range: tried to access index {int(bad.flat[0])} on a tensor "
             f"of {n} elements"
         )
-    return getitem(x.reshape(-1), arr % max(n, 1), guard=(idx,))
+    return getitem(input.reshape(-1), arr % max(n, 1), guard=(idx,))
 
 
 @tensor_method
-def select(x: Tensor, dim: int, index: int) -> Tensor:
-    """``x`` indexed with ``index`` along ``dim`` (that dim removed; a view)."""
-    if x.ndim == 0:
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """``input`` indexed with ``index`` along ``dim`` (that dim removed; a view)."""
+    if input.ndim == 0:
         raise IndexError("select(): cannot be applied to a 0-dim tensor")
-    d = norm_dim(dim, x.ndim, "select")[0]
-    i = _check_position("select", x, d, index)
-    return getitem(x, (slice(None),) * d + (i,))
+    d = norm_dim(dim, input.ndim, "select")[0]
+    i = _check_position("select", input, d, index)
+    return getitem(input, (slice(None),) * d + (i,))
 
 
 def _check_position(op: str, x: Tensor, d: int, index: Any) -> int:
@@ -258,31 +258,31 @@ def _scatter_into(op: str, x: Tensor, src: Any, region: tuple) -> Tensor:
 
 
 @tensor_method
-def select_scatter(x: Tensor, src: Any, dim: int, index: int) -> Tensor:
-    """``x`` with ``x.select(dim, index)`` replaced by ``src`` (out of place)."""
-    if x.ndim == 0:
+def select_scatter(input: Tensor, src: Any, dim: int, index: int) -> Tensor:
+    """``input`` with ``x.select(dim, index)`` replaced by ``src`` (out of place)."""
+    if input.ndim == 0:
         raise IndexError("select_scatter(): cannot be applied to a 0-dim tensor")
-    d = norm_dim(dim, x.ndim, "select_scatter")[0]
-    i = _check_position("select_scatter", x, d, index)
-    return _scatter_into("select_scatter", x, src, (slice(None),) * d + (i, Ellipsis))
+    d = norm_dim(dim, input.ndim, "select_scatter")[0]
+    i = _check_position("select_scatter", input, d, index)
+    return _scatter_into("select_scatter", input, src, (slice(None),) * d + (i, Ellipsis))
 
 
 @tensor_method
 def slice_scatter(
-    x: Tensor,
+    input: Tensor,
     src: Any,
     dim: int = 0,
     start: int | None = None,
     end: int | None = None,
     step: int = 1,
 ) -> Tensor:
-    """``x`` with ``x[..., start:end:step, ...]`` (along ``dim``) replaced by ``src``."""
-    if x.ndim == 0:
+    """``input`` with ``x[..., start:end:step, ...]`` (along ``dim``) replaced by ``src``."""
+    if input.ndim == 0:
         raise RuntimeError("slice_scatter(): cannot be applied to a 0-dim tensor")
-    d = norm_dim(dim, x.ndim, "slice_scatter")[0]
+    d = norm_dim(dim, input.ndim, "slice_scatter")[0]
     if step is None:
         step = 1
     if step <= 0:
         raise RuntimeError(f"slice_scatter(): slice step must be positive, got {step}")
     region = (slice(None),) * d + (slice(start, end, step), Ellipsis)
-    return _scatter_into("slice_scatter", x, src, region)
+    return _scatter_into("slice_scatter", input, src, region)

@@ -213,15 +213,15 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     return where(m, v, x).contiguous()  # C order whatever x's, as PyTorch's
 
 
-@tensor_method
-def masked_select(x: Tensor, mask: Any) -> Tensor:
+@tensor_method(keywords=True)
+def masked_select(input: Tensor, mask: Any) -> Tensor:
     m = as_tensor(mask)
     try:
-        xb = np.broadcast_shapes(x.shape, m.shape)
+        xb = np.broadcast_shapes(input.shape, m.shape)
     except ValueError:
-        raise broadcast_error("masked_select", x, m) from None
+        raise broadcast_error("masked_select", input, m) from None
     return getitem(
-        x.expand(*xb) if x.shape != xb else x,
+        input.expand(*xb) if input.shape != xb else input,
         get_array_module(m._data).broadcast_to(m._data, xb),
         guard=(m,),
     )
@@ -244,10 +244,10 @@ def one_hot(index: Any, num_classes: int = -1) -> Tensor:
     return Tensor._make(out, False, None, 0)
 
 
-@tensor_method
-def nonzero(x: Tensor, as_tuple: bool = False):
-    xp = get_array_module(x._data)
-    nz = xp.nonzero(x._data)
+@tensor_method(keywords=True)
+def nonzero(input: Tensor, as_tuple: bool = False):
+    xp = get_array_module(input._data)
+    nz = xp.nonzero(input._data)
     if as_tuple:
         return tuple(Tensor._make(i, False, None, 0) for i in nz)
     return Tensor._make(xp.stack(nz, axis=1), False, None, 0)

@@ -271,7 +271,9 @@ def _fill(x: Tensor, value: Any, name: str) -> Tensor:
     return x
 
 
-def copy_(x: Tensor, src: Any) -> Tensor:
+def copy_(x: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+    """Write ``src`` (broadcast, cast) into ``x``; ``non_blocking`` changes nothing (copies are
+    synchronous)."""
     src = as_tensor(src)
     return apply_inplace(
         x, "copy_", lambda t, s: broadcast_to(s.to(t.dtype).to(t.device), t.shape) + t * 0, src

@@ -147,9 +147,20 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 
 
 @tensor_method
-def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
-    d = norm_dim(dim, x.ndim, "split")[0]
-    n = x.shape[d]
+def split(
+    tensor: Tensor, split_size_or_sections: Any = None, dim: int = 0, *, split_size: Any = None
+) -> tuple:
+    """Split ``tensor`` along ``dim`` into pieces of ``split_size_or_sections`` (an int: equal
+    pieces, the last shorter; a sequence: those sizes). ``split_size`` is the name
+    ``Tensor.split`` gives the same argument in PyTorch."""
+    if split_size is not None:
+        if split_size_or_sections is not None:
+            raise TypeError("split(): got both 'split_size_or_sections' and 'split_size'")
+        split_size_or_sections = split_size
+    if split_size_or_sections is None:
+        raise TypeError("split(): missing required argument 'split_size_or_sections'")
+    d = norm_dim(dim, tensor.ndim, "split")[0]
+    n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         s = split_size_or_sections
         if s <= 0:
@@ -162,26 +173,26 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
                 raise ShapeError(f"split: split sizes must be non-negative integers, got {sizes}")
         if sum(sizes) != n:
             raise ShapeError(f"split: sections {sizes} must sum to the size {n} of dim {d}")
-    return mark_multi_output(Split.apply(x, d, tuple(sizes)), "split")
+    return mark_multi_output(Split.apply(tensor, d, tuple(sizes)), "split")
 
 
 @tensor_method
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool) or chunks <= 0:
         raise RuntimeError(
             f"chunk: expects `chunks` to be an integer greater than 0, got {chunks!r}"
         )
-    d = norm_dim(dim, x.ndim, "chunk")[0]
-    n = x.shape[d]
+    d = norm_dim(dim, input.ndim, "chunk")[0]
+    n = input.shape[d]
     if n == 0:  # PyTorch: `chunks` empty pieces
-        return tuple(x[(slice(None),) * d + (slice(0, 0),)] for _ in range(chunks))
+        return tuple(input[(slice(None),) * d + (slice(0, 0),)] for _ in range(chunks))
     size = -(-n // chunks)
-    return split(x, max(size, 1), dim)
+    return split(input, max(size, 1), dim)
 
 
 @tensor_method
-def unbind(x: Tensor, dim: int = 0) -> tuple:
-    d = norm_dim(dim, x.ndim, "unbind")[0]
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    d = norm_dim(dim, input.ndim, "unbind")[0]
     return mark_multi_output(
-        tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d])), "unbind"
+        tuple(input[(slice(None),) * d + (i,)] for i in range(input.shape[d])), "unbind"
     )

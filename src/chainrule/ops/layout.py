@@ -78,9 +78,9 @@ def data_ptr(x: Tensor) -> int:
     return int(x._data.data.ptr)  # pragma: no cover - cupy
 
 
-def is_floating_point(x: Tensor) -> bool:
+def is_floating_point(input: Tensor) -> bool:
     """Whether the dtype is a floating-point type (float16/32/64)."""
-    return x._data.dtype.kind == "f"
+    return input._data.dtype.kind == "f"
 
 
 def nelement(x: Tensor) -> int:
@@ -103,6 +103,6 @@ def get_device(x: Tensor) -> int:
 
 
 @tensor_method
-def is_complex(x: Tensor) -> bool:
-    """Whether ``x`` has a complex dtype."""
-    return x._data.dtype.kind == "c"
+def is_complex(input: Tensor) -> bool:
+    """Whether ``input`` has a complex dtype."""
+    return input._data.dtype.kind == "c"

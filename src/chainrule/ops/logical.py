@@ -76,35 +76,35 @@ def _ordered(op: str, a: Any, b: Any) -> None:
             )
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def eq(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return _apply("eq", input, other, lambda xp, x, y: x == y)
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def ne(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return _apply("ne", input, other, lambda xp, x, y: x != y)
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def lt(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     _ordered("lt", input, other)
     return _apply("lt", input, other, lambda xp, x, y: x < y)
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def le(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     _ordered("le", input, other)
     return _apply("le", input, other, lambda xp, x, y: x <= y)
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def gt(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     _ordered("gt", input, other)
     return _apply("gt", input, other, lambda xp, x, y: x > y)
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def ge(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     _ordered("ge", input, other)
     return _apply("ge", input, other, lambda xp, x, y: x >= y)
@@ -175,25 +175,25 @@ COMPARISONS_INPLACE = {
 }
 
 
-@tensor_method(inplace=True)
-def logical_and(a: Any, b: Any) -> Tensor:
-    return _apply("logical_and", a, b, lambda xp, x, y: xp.logical_and(x, y))
+@tensor_method(inplace=True, keywords=True)
+def logical_and(input: Any, other: Any) -> Tensor:
+    return _apply("logical_and", input, other, lambda xp, x, y: xp.logical_and(x, y))
 
 
-@tensor_method(inplace=True)
-def logical_or(a: Any, b: Any) -> Tensor:
-    return _apply("logical_or", a, b, lambda xp, x, y: xp.logical_or(x, y))
+@tensor_method(inplace=True, keywords=True)
+def logical_or(input: Any, other: Any) -> Tensor:
+    return _apply("logical_or", input, other, lambda xp, x, y: xp.logical_or(x, y))
 
 
-@tensor_method(inplace=True)
-def logical_xor(a: Any, b: Any) -> Tensor:
-    return _apply("logical_xor", a, b, lambda xp, x, y: xp.logical_xor(x, y))
+@tensor_method(inplace=True, keywords=True)
+def logical_xor(input: Any, other: Any) -> Tensor:
+    return _apply("logical_xor", input, other, lambda xp, x, y: xp.logical_xor(x, y))
 
 
-@tensor_method(inplace=True)
-def logical_not(a: Any) -> Tensor:
-    a = as_tensor(a)
-    return constant(get_array_module(a._data).logical_not(a._data))
+@tensor_method(inplace=True, keywords=True)
+def logical_not(input: Any) -> Tensor:
+    input = as_tensor(input)
+    return constant(get_array_module(input._data).logical_not(input._data))
 
 
 # ------------------------------------------------------------------------------ bitwise
@@ -218,31 +218,31 @@ def _integral(op: str, *vals: Any) -> None:
             )
 
 
-@tensor_method(inplace=True)
-def bitwise_and(a: Any, b: Any) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def bitwise_and(input: Any, other: Any) -> Tensor:
     """a & b bit by bit (logical and for bool tensors)."""
-    _integral("bitwise_and", a, b)
-    return _apply("bitwise_and", a, b, lambda xp, x, y: xp.bitwise_and(x, y))
+    _integral("bitwise_and", input, other)
+    return _apply("bitwise_and", input, other, lambda xp, x, y: xp.bitwise_and(x, y))
 
 
-@tensor_method(inplace=True)
-def bitwise_or(a: Any, b: Any) -> Tensor:
-    _integral("bitwise_or", a, b)
-    return _apply("bitwise_or", a, b, lambda xp, x, y: xp.bitwise_or(x, y))
+@tensor_method(inplace=True, keywords=True)
+def bitwise_or(input: Any, other: Any) -> Tensor:
+    _integral("bitwise_or", input, other)
+    return _apply("bitwise_or", input, other, lambda xp, x, y: xp.bitwise_or(x, y))
 
 
-@tensor_method(inplace=True)
-def bitwise_xor(a: Any, b: Any) -> Tensor:
-    _integral("bitwise_xor", a, b)
-    return _apply("bitwise_xor", a, b, lambda xp, x, y: xp.bitwise_xor(x, y))
+@tensor_method(inplace=True, keywords=True)
+def bitwise_xor(input: Any, other: Any) -> Tensor:
+    _integral("bitwise_xor", input, other)
+    return _apply("bitwise_xor", input, other, lambda xp, x, y: xp.bitwise_xor(x, y))
 
 
-@tensor_method(inplace=True)
-def bitwise_not(a: Any) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def bitwise_not(input: Any) -> Tensor:
     """~a: bit inversion for integers, logical not for bool."""
-    a = as_tensor(a)
-    _integral("bitwise_not", a)
-    return constant(get_array_module(a._data).invert(a._data))
+    input = as_tensor(input)
+    _integral("bitwise_not", input)
+    return constant(get_array_module(input._data).invert(input._data))
 
 
 def _shift(op: str, a: Any, b: Any, left: bool) -> Tensor:
@@ -269,66 +269,67 @@ def _shift(op: str, a: Any, b: Any, left: bool) -> Tensor:
     return _apply(op, a, b, fn)
 
 
-@tensor_method(inplace=True)
-def bitwise_left_shift(a: Any, b: Any) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def bitwise_left_shift(input: Any, other: Any) -> Tensor:
     """a << b (multiply by 2**b, wrapping around at the dtype's width)."""
-    return _shift("bitwise_left_shift", a, b, left=True)
+    return _shift("bitwise_left_shift", input, other, left=True)
 
 
-@tensor_method(inplace=True)
-def bitwise_right_shift(a: Any, b: Any) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def bitwise_right_shift(input: Any, other: Any) -> Tensor:
     """a >> b (arithmetic shift: floor division by 2**b)."""
-    return _shift("bitwise_right_shift", a, b, left=False)
+    return _shift("bitwise_right_shift", input, other, left=False)
 
 
 # ---------------------------------------------------------------------- tests on values
 @tensor_method
-def isnan(a: Any) -> Tensor:
-    a = as_tensor(a)
-    return constant(get_array_module(a._data).isnan(a._data))
+def isnan(input: Any) -> Tensor:
+    input = as_tensor(input)
+    return constant(get_array_module(input._data).isnan(input._data))
 
 
 @tensor_method
-def isinf(a: Any) -> Tensor:
-    a = as_tensor(a)
-    return constant(get_array_module(a._data).isinf(a._data))
+def isinf(input: Any) -> Tensor:
+    input = as_tensor(input)
+    return constant(get_array_module(input._data).isinf(input._data))
 
 
 @tensor_method
-def isfinite(a: Any) -> Tensor:
-    a = as_tensor(a)
-    return constant(get_array_module(a._data).isfinite(a._data))
+def isfinite(input: Any) -> Tensor:
+    input = as_tensor(input)
+    return constant(get_array_module(input._data).isfinite(input._data))
 
 
 @tensor_method
 def isclose(
-    a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+    input: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
     """|a - b| <= atol + rtol * |b| elementwise (bool tensor), as PyTorch."""
-    a = as_tensor(a)
-    b = as_tensor(b, a)
-    if a.dtype != b.dtype:
+    input = as_tensor(input)
+    other = as_tensor(other, input)
+    if input.dtype != other.dtype:
         raise TypeError(
-            f"isclose: {a.dtype} did not match {b.dtype}; convert one operand with .to(other.dtype)"
+            f"isclose: {input.dtype} did not match {other.dtype}; "
+            "convert one operand with .to(other.dtype)"
         )
     return _apply(
         "isclose",
-        a,
-        b,
+        input,
+        other,
         lambda xp, x, y: xp.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan),
     )
 
 
 @tensor_method
 def allclose(
-    a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+    input: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> bool:
     """True if ``isclose`` holds everywhere (operands broadcast together)."""
-    return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
 @tensor_method
-def equal(a: Any, b: Any) -> bool:
+def equal(input: Any, other: Any) -> bool:
     """True if both have the same shape and the same values."""
-    a, b = as_tensor(a), as_tensor(b)
-    return a.shape == b.shape and bool((a._data == b._data).all())
+    input, other = as_tensor(input), as_tensor(other)
+    return input.shape == other.shape and bool((input._data == other._data).all())

@@ -107,7 +107,7 @@ def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return where(constant(np.ones((), bool)), v, x).to(x.dtype)
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def igamma(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``torch.igamma``: the regularized lower incomplete gamma function, the same as
     ``cr.special.gammainc`` (differentiable in ``other``)."""
@@ -118,7 +118,7 @@ def igamma(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
         raise
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def igammac(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``torch.igammac``: the regularized upper incomplete gamma function, the same as
     ``cr.special.gammaincc`` (differentiable in ``other``)."""
@@ -170,7 +170,7 @@ def put(input: Tensor, index: Any, source: Any, accumulate: bool = False) -> Ten
 _INDEX_REDUCES = ("prod", "mean", "amax", "amin")
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def index_reduce(
     input: Tensor,  # noqa: A002 - PyTorch's name
     dim: int,

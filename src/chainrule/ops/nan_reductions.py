@@ -46,7 +46,7 @@ def nansum(
         raise
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def nanmean(
     input: Any,  # noqa: A002 - PyTorch's name
     dim: Any = None,

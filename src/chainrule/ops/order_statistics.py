@@ -183,20 +183,20 @@ def _median(op: str, input: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> A
     return _select(x, d, op, keepdim)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def median(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A002
     """``median(x)``: the lower median of all elements (NaN if any is NaN);
     ``median(x, dim)``: (values, indices) of the lower median along ``dim``."""
     return _median("median", input, dim, keepdim, ignore_nan=False)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def nanmedian(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A002
     """``median`` ignoring NaN: the lower median of the non-NaN values (NaN if none)."""
     return _median("nanmedian", input, dim, keepdim, ignore_nan=True)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:  # noqa: A002
     """(values, indices) of the ``k``-th smallest element (1-based) along ``dim``.
 
@@ -225,7 +225,7 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Values
     return _select(x, d, "kth", keepdim, int(k))
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def mode(input: Any, dim: int = -1, keepdim: bool = False) -> ValuesIndices:  # noqa: A002
     """(values, indices) of the most frequent value along ``dim``: the smallest among equally
     frequent ones; each NaN is a value of its own, so NaN is the mode only of an all-NaN
@@ -252,7 +252,7 @@ def mode(input: Any, dim: int = -1, keepdim: bool = False) -> ValuesIndices:  # 
     return _select(x, d, "mode", keepdim)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def msort(input: Any) -> Tensor:  # noqa: A002
     """``input`` sorted along its first dimension (``sort(input, 0).values``)."""
     return sort(as_tensor(input), 0).values
@@ -381,7 +381,7 @@ def _quantile(
     return reshape(out, shape)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def quantile(
     input: Any,  # noqa: A002
     q: Any,
@@ -402,7 +402,7 @@ def quantile(
     return _quantile("quantile", input, q, dim, keepdim, interpolation, ignore_nan=False)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def nanquantile(
     input: Any,  # noqa: A002
     q: Any,

@@ -37,34 +37,34 @@ class Pad(Function):
         return get_array_module(t).pad(t, ctx.widths, mode="constant", constant_values=0)
 
 
-def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad with PyTorch's convention: ``pad`` lists (before, after) pairs from the LAST dim.
 
     Negative entries crop. Every mode ('constant', 'reflect', 'replicate', 'circular') is
     differentiable.
     """
     pad = list(pad)
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(
-            f"pad: expected an even number of entries, at most 2*{x.ndim}, got {len(pad)}"
+            f"pad: expected an even number of entries, at most 2*{input.ndim}, got {len(pad)}"
         )
-    widths = [(0, 0)] * x.ndim
+    widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
-        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+        widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     if any(lo < 0 or hi < 0 for lo, hi in widths):
         crop = tuple(
-            slice(max(-lo, 0), x.shape[i] - max(-hi, 0)) for i, (lo, hi) in enumerate(widths)
+            slice(max(-lo, 0), input.shape[i] - max(-hi, 0)) for i, (lo, hi) in enumerate(widths)
         )
-        x = x[crop]
+        input = input[crop]
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     if mode != "constant":
         if mode not in ("reflect", "replicate", "circular"):
             raise NotImplementedError(
                 f"pad: unknown mode {mode!r}; valid: constant, reflect, replicate, circular"
             )
-        _check_pad_widths(mode, x.shape, widths, len(pad) // 2)
-        return _index_pad(x, widths, mode)
-    return Pad.apply(x, tuple(widths), value)
+        _check_pad_widths(mode, input.shape, widths, len(pad) // 2)
+        return _index_pad(input, widths, mode)
+    return Pad.apply(input, tuple(widths), value)
 
 
 def _index_pad(x: Tensor, widths: list, mode: str) -> Tensor:

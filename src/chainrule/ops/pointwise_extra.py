@@ -62,7 +62,7 @@ def _value(value: Any, *tensors: Any) -> Any:
     return value
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:  # noqa: A002
     """``input + value * tensor1 * tensor2`` elementwise, with broadcasting
     (``torch.addcmul``)."""
@@ -75,7 +75,7 @@ def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor
         raise
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:  # noqa: A002
     """``input + value * tensor1 / tensor2`` elementwise, with broadcasting
     (``torch.addcdiv``). Two integer tensors to divide raise, as in PyTorch."""
@@ -112,7 +112,7 @@ class Frac(UnaryElementwise):
         return 1
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def frac(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The fractional part, ``input - trunc(input)`` (``torch.frac``; floating only)."""
     x = as_tensor(input)
@@ -129,7 +129,7 @@ def _double(v: Any, complex_: bool) -> Any:
     return complex(v) if complex_ else v
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def float_power(input: Any, exponent: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``input ** exponent`` computed in float64 (complex128 for complex operands), as
     ``torch.float_power``; either may be a number."""
@@ -162,7 +162,7 @@ def float_power_(self: Tensor, exponent: Any) -> Tensor:
 
 
 # ---------------------------------------------------------------- no gradient: bool/ints
-@tensor_method
+@tensor_method(keywords=True)
 def signbit(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Whether the sign bit is set (True for -0.0 and negative NaN too; ``torch.signbit``)."""
     x = as_tensor(input)
@@ -182,7 +182,7 @@ def _same_dtype_pair(op: str, a: Any, b: Any, names: tuple = ("input", "other"))
     return a, b
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def heaviside(input: Any, values: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The step function: 0 where input < 0, ``values`` where input == 0, 1 where input > 0
     (NaN counts as neither, giving 0, as PyTorch). ``input`` and ``values`` must have the
@@ -201,7 +201,7 @@ def heaviside(input: Any, values: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return constant(xp.asarray(out))
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def nextafter(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The next floating-point value after ``input`` towards ``other`` (``torch.nextafter``;
     floating tensors only)."""
@@ -213,7 +213,7 @@ def nextafter(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return constant(xp.asarray(xp.nextafter(a._data, b._data)))
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def gcd(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The greatest common divisor, elementwise (non-negative; ``gcd(0, 0) = 0``;
     ``torch.gcd``; integer tensors only)."""

@@ -102,7 +102,7 @@ class Copysign(BinaryElementwise):
         return constant(get_array_module(g._data).zeros_like(g._data))
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def copysign(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """|input| with the sign of ``other`` (a tensor or a number), elementwise with
     broadcasting (``torch.copysign``). Integer operands give the default float. Gradient:
@@ -169,14 +169,14 @@ def _extreme(cls: type, op: str, input: Any, other: Any) -> Tensor:  # noqa: A00
     return _call(cls, op, a, b)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def fmax(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The elementwise maximum, where a NaN loses to a number (``torch.fmax``; NumPy's
     fmax). Gradient to the chosen input; a tie goes to ``input``."""
     return _extreme(Fmax, "fmax", input, other)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def fmin(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The elementwise minimum, where a NaN loses to a number (``torch.fmin``; NumPy's
     fmin). Gradient to the chosen input; a tie goes to ``input``."""
@@ -188,7 +188,7 @@ Frexp = namedtuple("Frexp", ["mantissa", "exponent"])
 """``frexp``'s result, with PyTorch's field names (``torch.return_types.frexp``)."""
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def frexp(input: Any) -> Frexp:  # noqa: A002 - PyTorch's name
     """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent`` and
     ``0.5 <= |mantissa| < 1`` (``torch.frexp``; floating input only; the exponent is int32).
@@ -243,7 +243,7 @@ def _ldexp_dtype(a: Tensor, b: Tensor) -> np.dtype:
     return dt if dt.kind == "f" else np.dtype(dtypes.get_default_dtype())
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def ldexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``input * 2 ** other`` (``torch.ldexp``, both tensors; integer operands give the
     default float). Gradients:
@@ -281,7 +281,7 @@ class LogAddExp2(BinaryElementwise):
         return sigmoid((b - a) * _LN2)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def logaddexp2(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """log2(2 ** input + 2 ** other) without overflow (``torch.logaddexp2``; floating
     tensors). d/dinput = ``2 ** input / (2 ** input + 2 ** other)``."""
@@ -295,7 +295,7 @@ def logaddexp2(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 
 
 # ------------------------------------------------------------------ no gradient: tests, lcm
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def lcm(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The least common multiple, elementwise (non-negative; ``lcm(0, x) = 0``;
     ``torch.lcm``; integer tensors only, no gradient)."""
@@ -323,13 +323,13 @@ def _infinity_test(op: str, input: Any, sign: int) -> Tensor:  # noqa: A002
     return constant(xp.asarray(d == sign * xp.inf))
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def isneginf(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Whether each element is -inf (bool; never for integers; ``torch.isneginf``)."""
     return _infinity_test("isneginf", input, -1)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def isposinf(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Whether each element is +inf (bool; never for integers; ``torch.isposinf``)."""
     return _infinity_test("isposinf", input, 1)

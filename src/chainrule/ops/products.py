@@ -27,7 +27,7 @@ def _same_dtype(op: str, a: Tensor, b: Tensor) -> None:
         )
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def inner(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Sum of products over the last dims of ``input`` and ``other`` (the output has shape
     ``input.shape[:-1] + other.shape[:-1]``); a product when either is 0-d."""
@@ -45,7 +45,7 @@ def inner(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return prod.reshape(tuple(a.shape[:-1]) + tuple(b.shape[:-1]))
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def vdot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """The dot product of two 1-d tensors (the first conjugated: real tensors here)."""
     a, b = as_tensor(input), as_tensor(other)
@@ -60,7 +60,7 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     return matmul(a.conj() if a.is_complex() else a, b)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def ger(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
     """The outer product of two 1-d tensors (the older name of :func:`outer`)."""
     try:
@@ -70,7 +70,7 @@ def ger(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
         raise
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def addbmm(
     input: Any,  # noqa: A002
     batch1: Tensor,
@@ -99,7 +99,7 @@ def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:  # noqa: A002
         raise
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:  # noqa: A002
     """Each slice of ``input`` along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down
     to norm ``maxnorm`` (PyTorch's ``maxnorm / (norm + 1e-7)``); other slices unchanged."""

@@ -79,7 +79,7 @@ class Roll(Function):
 
 
 @tensor_method
-def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     if isinstance(shifts, list):
         shifts = tuple(shifts)
     if isinstance(dims, list):
@@ -92,7 +92,7 @@ def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
                 f"roll: shifts and dimensions must align; got {ns} shifts "
                 f"{shifts} and {nd} dims {dims}"
             )
-        if x.ndim == 0:  # PyTorch: no dim of a 0-d tensor can be rolled (roll(s) alone can)
+        if input.ndim == 0:  # PyTorch: no dim of a 0-d tensor can be rolled (roll(s) alone can)
             first = dims[0] if isinstance(dims, tuple) else dims
             raise IndexError(
                 f"roll: dimension specified as {first} but the tensor has no dimensions; "
@@ -100,13 +100,13 @@ def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
             )
         if isinstance(dims, tuple):
             for d in dims:
-                norm_dim(d, x.ndim, "roll")
-            dims = tuple(d % max(x.ndim, 1) for d in dims)
+                norm_dim(d, input.ndim, "roll")
+            dims = tuple(d % max(input.ndim, 1) for d in dims)
         else:
-            dims = norm_dim(dims, x.ndim, "roll")[0]
+            dims = norm_dim(dims, input.ndim, "roll")[0]
     elif isinstance(shifts, tuple) and len(shifts) != 1:
         raise RuntimeError(f"roll: without dims, shifts must be a single int, got {shifts}")
-    return Roll.apply(x, shifts, dims)
+    return Roll.apply(input, shifts, dims)
 
 
 @tensor_method
@@ -155,24 +155,24 @@ class Copy(Function):
 
 
 @tensor_method
-def tile(x: Tensor, dims: Sequence[int]) -> Tensor:
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
     dims = tuple(dims)
-    if len(dims) < x.ndim:
-        dims = (1,) * (x.ndim - len(dims)) + dims
-    return repeat(x, dims)
+    if len(dims) < input.ndim:
+        dims = (1,) * (input.ndim - len(dims)) + dims
+    return repeat(input, dims)
 
 
 @tensor_method
-def fliplr(x: Tensor) -> Tensor:
-    """``x`` reversed along dim 1 (left/right); at least 2-d."""
-    if x.ndim < 2:
-        raise RuntimeError(f"fliplr: Input must be >= 2-d, got shape {tuple(x.shape)}")
-    return flip(x, (1,))
+def fliplr(input: Tensor) -> Tensor:
+    """``input`` reversed along dim 1 (left/right); at least 2-d."""
+    if input.ndim < 2:
+        raise RuntimeError(f"fliplr: Input must be >= 2-d, got shape {tuple(input.shape)}")
+    return flip(input, (1,))
 
 
 @tensor_method
-def flipud(x: Tensor) -> Tensor:
-    """``x`` reversed along dim 0 (up/down); at least 1-d."""
-    if x.ndim < 1:
+def flipud(input: Tensor) -> Tensor:
+    """``input`` reversed along dim 0 (up/down); at least 1-d."""
+    if input.ndim < 1:
         raise RuntimeError("flipud: Input must be >= 1-d, got a 0-d tensor")
-    return flip(x, (0,))
+    return flip(input, (0,))

@@ -76,13 +76,13 @@ class Sum(Function):
 
 
 @tensor_method(keywords=True)
-def sum(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001
-    x = as_tensor(x)
+def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A001
+    input = as_tensor(input)
     if dtype is not None:
-        x = x.to(dtype)
-    elif x.dtype.kind in "bi" and x.dtype.itemsize < 8 or x.dtype.kind == "b":
-        x = x.to(np.int64)  # PyTorch sums integers and bools in int64
-    return Sum.apply(x, _axes(dim, x, "sum"), keepdim)
+        input = input.to(dtype)
+    elif input.dtype.kind in "bi" and input.dtype.itemsize < 8 or input.dtype.kind == "b":
+        input = input.to(np.int64)  # PyTorch sums integers and bools in int64
+    return Sum.apply(input, _axes(dim, input, "sum"), keepdim)
 
 
 def _count(shape: tuple, axes: tuple | None) -> int:
@@ -92,19 +92,19 @@ def _count(shape: tuple, axes: tuple | None) -> int:
 
 
 @tensor_method(keywords=True)
-def mean(x: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-    x = as_tensor(x)
+def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    input = as_tensor(input)
     if dtype is not None:
-        x = x.to(dtype)
-    if x.dtype.kind not in "fc":
+        input = input.to(dtype)
+    if input.dtype.kind not in "fc":
         raise DtypeError(
-            f"mean: input dtype must be floating point, got {x.dtype}; call .float() first"
+            f"mean: input dtype must be floating point, got {input.dtype}; call .float() first"
         )
-    if x.dtype == np.float16:  # float32 accumulation: a half sum overflows at 65504
-        return mean(x.to(np.float32), dim, keepdim).to(np.float16)
-    axes = _axes(dim, x, "mean")
-    n = _count(x.shape, axes)
-    total = Sum.apply(x, axes, keepdim)
+    if input.dtype == np.float16:  # float32 accumulation: a half sum overflows at 65504
+        return mean(input.to(np.float32), dim, keepdim).to(np.float16)
+    axes = _axes(dim, input, "mean")
+    n = _count(input.shape, axes)
+    total = Sum.apply(input, axes, keepdim)
     # divide (not multiply by 1/n): PyTorch divides, and 1/n rounds first in float32
     return total / n if n else total * float("nan")
 
@@ -179,12 +179,15 @@ class Prod(Function):
 
 
 @tensor_method(keywords=True)
-def prod(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    x = as_tensor(x)
-    axis = None if dim is None else int_dim(dim, x.ndim, "prod")
-    if x.ndim == 0:
+def prod(input: Any, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Product over ``dim`` (all elements by default); ``dtype``: cast ``input`` to it first."""
+    input = as_tensor(input)
+    if dtype is not None:
+        input = input.to(dtype)
+    axis = None if dim is None else int_dim(dim, input.ndim, "prod")
+    if input.ndim == 0:
         axis = None
-    return Prod.apply(x, axis, keepdim)
+    return Prod.apply(input, axis, keepdim)
 
 
 def _extreme_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -267,21 +270,21 @@ def _check_nonempty(op: str, x: Tensor, axes) -> None:
 
 
 @tensor_method(keywords=True)
-def amax(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    x = as_tensor(x)
-    _check_nonempty("amax", x, _lenient_axes(dim, x.ndim))
-    axes = _axes(dim, x, "amax")
-    _check_nonempty("amax", x, axes)
-    return Amax.apply(x, axes, keepdim)
+def amax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    input = as_tensor(input)
+    _check_nonempty("amax", input, _lenient_axes(dim, input.ndim))
+    axes = _axes(dim, input, "amax")
+    _check_nonempty("amax", input, axes)
+    return Amax.apply(input, axes, keepdim)
 
 
 @tensor_method(keywords=True)
-def amin(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    x = as_tensor(x)
-    _check_nonempty("amin", x, _lenient_axes(dim, x.ndim))
-    axes = _axes(dim, x, "amin")
-    _check_nonempty("amin", x, axes)
-    return Amin.apply(x, axes, keepdim)
+def amin(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    input = as_tensor(input)
+    _check_nonempty("amin", input, _lenient_axes(dim, input.ndim))
+    axes = _axes(dim, input, "amin")
+    _check_nonempty("amin", input, axes)
+    return Amin.apply(input, axes, keepdim)
 
 
 def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
@@ -316,15 +319,15 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
 
 
 @tensor_method(keywords=True)
-def max(x: Any, dim: Any = None, keepdim: bool = False, other: Any = None):  # noqa: A001
+def max(input: Any, dim: Any = None, keepdim: bool = False, other: Any = None):  # noqa: A001
     """``max(x)`` -> the largest value; ``max(x, dim)`` -> (values, indices);
     ``max(x, other)`` -> elementwise maximum."""
-    return _max_min("max", x, dim, keepdim, other)
+    return _max_min("max", input, dim, keepdim, other)
 
 
 @tensor_method(keywords=True)
-def min(x: Any, dim: Any = None, keepdim: bool = False, other: Any = None):  # noqa: A001
-    return _max_min("min", x, dim, keepdim, other)
+def min(input: Any, dim: Any = None, keepdim: bool = False, other: Any = None):  # noqa: A001
+    return _max_min("min", input, dim, keepdim, other)
 
 
 def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
@@ -343,71 +346,88 @@ def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
 
 
 @tensor_method(keywords=True)
-def argmax(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmax(input: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the largest value (first among ties), over all elements or along ``dim``."""
-    return _arg_reduce("argmax", x, dim, keepdim)
+    return _arg_reduce("argmax", input, dim, keepdim)
 
 
 @tensor_method(keywords=True)
-def argmin(x: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmin(input: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the smallest value (first among ties), over all elements or along ``dim``."""
-    return _arg_reduce("argmin", x, dim, keepdim)
+    return _arg_reduce("argmin", input, dim, keepdim)
 
 
 @tensor_method(keywords=True)
-def norm(x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
-    """Vector p-norm over ``dim`` (all elements by default); p in {2, 'fro', 1, inf, float}."""
-    x = as_tensor(x)
-    axes = _axes(dim, x, "norm")
-    kind = x.dtype.kind
+def norm(
+    input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default); p in {2, 'fro', 1, inf, float}.
+
+    ``dtype``: compute in (and return) that floating dtype, at least as wide as the input's.
+    """
+    input = as_tensor(input)
+    if dtype is not None and input.dtype.kind in "fc":
+        target = np.dtype(dtype)
+        if target.kind not in "fc" or not np.can_cast(input.dtype, target, "safe"):
+            raise RuntimeError(
+                f"norm: the dtype of the input ({input.dtype}) should be convertible without "
+                f"narrowing to the specified floating dtype ({target})"
+            )
+        input = input.to(target)
+    axes = _axes(dim, input, "norm")
+    kind = input.dtype.kind
     if kind != "f":
         if kind == "c":  # a real norm of |z| (of the (re, im) pairs for p = 2)
             q = 2 if p in ("fro", 2, 2.0, None) else p
-            return complex_norm(x, q, axes, keepdim, lambda r, pr, ax, kd: norm(r, pr, ax, kd))
+            return complex_norm(input, q, axes, keepdim, lambda r, pr, ax, kd: norm(r, pr, ax, kd))
         raise DtypeError(
             f"norm: expected a floating point or complex tensor as input, got "
-            f"{x.dtype}; call .float() first"
+            f"{input.dtype}; call .float() first"
         )
     if p in ("fro", 2, 2.0, None):
-        return Norm2.apply(x, axes, keepdim)
+        return Norm2.apply(input, axes, keepdim)
     if p == 1:
-        return sum(x.abs(), axes, keepdim)
+        return sum(input.abs(), axes, keepdim)
     if p in (float("inf"), "inf", float("-inf"), "-inf"):
         # (``0 in ...``: this module's own ``any`` op shadows the builtin)
-        if x.numel() == 0 if axes is None else 0 in [x.shape[a] for a in axes]:
+        if input.numel() == 0 if axes is None else 0 in [input.shape[a] for a in axes]:
             raise RuntimeError(
                 f"norm: cannot compute the {p} norm on an empty tensor because "
                 "the operation does not have an identity"
             )
         return (
-            amax(x.abs(), axes, keepdim)
+            amax(input.abs(), axes, keepdim)
             if p in (float("inf"), "inf")
-            else amin(x.abs(), axes, keepdim)
+            else amin(input.abs(), axes, keepdim)
         )
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p == 0:
-        return NormZero.apply(x, axes, keepdim)
+        return NormZero.apply(input, axes, keepdim)
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0:
-        return PNorm.apply(x, float(p), axes, keepdim)
+        return PNorm.apply(input, float(p), axes, keepdim)
     raise ValueError(f"norm: unsupported p={p!r}; use 'fro', a non-negative number or inf")
 
 
 @tensor_method(keywords=True)
-def all(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    x = as_tensor(x)
-    return Tensor._make(x._data.all(axis=_axes(dim, x, "all"), keepdims=keepdim), False, None, 0)
+def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    input = as_tensor(input)
+    return Tensor._make(
+        input._data.all(axis=_axes(dim, input, "all"), keepdims=keepdim), False, None, 0
+    )
 
 
 @tensor_method(keywords=True)
-def any(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    x = as_tensor(x)
-    return Tensor._make(x._data.any(axis=_axes(dim, x, "any"), keepdims=keepdim), False, None, 0)
+def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    input = as_tensor(input)
+    return Tensor._make(
+        input._data.any(axis=_axes(dim, input, "any"), keepdims=keepdim), False, None, 0
+    )
 
 
 @numpy_keywords  # the method x.count_nonzero() is bound in ops/__init__.py (no keywords)
-def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """The number of non-zero elements over ``dim`` (all by default), as int64."""
-    xp = get_array_module(x._data)
-    axes = norm_dim(dim, x.ndim, "count_nonzero")
+    xp = get_array_module(input._data)
+    axes = norm_dim(dim, input.ndim, "count_nonzero")
     return Tensor._make(
-        xp.asarray(xp.count_nonzero(x._data, axis=axes), dtype="int64"), False, None, 0
+        xp.asarray(xp.count_nonzero(input._data, axis=axes), dtype="int64"), False, None, 0
     )

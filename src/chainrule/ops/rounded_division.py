@@ -56,7 +56,7 @@ def _rounded_div(op: str, a: Any, b: Any, trunc: bool) -> Tensor:
     return Tensor._make(xp.asarray(q), False, None, 0)
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """a // b (rounds toward minus infinity); not differentiable."""
     try:

@@ -46,30 +46,30 @@ class Trunc(_Rounding):
     fn_name = "trunc"
 
 
-@tensor_method(inplace=True)
-def floor(x: Tensor) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def floor(input: Tensor) -> Tensor:
     """The largest integer <= x, elementwise (``torch.floor``)."""
-    return Floor.apply(x) if x.dtype.kind == "f" else x
+    return Floor.apply(input) if input.dtype.kind == "f" else input
 
 
-@tensor_method(inplace=True)
-def ceil(x: Tensor) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def ceil(input: Tensor) -> Tensor:
     """The smallest integer >= x, elementwise (``torch.ceil``)."""
-    return Ceil.apply(x) if x.dtype.kind == "f" else x
+    return Ceil.apply(input) if input.dtype.kind == "f" else input
 
 
-@tensor_method(inplace=True)
-def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors torch.round
+@tensor_method(inplace=True, keywords=True)
+def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors torch.round
     """Round half to even, to ``decimals`` decimal places (``torch.round``)."""
-    if x.dtype.kind != "f":
-        return x
+    if input.dtype.kind != "f":
+        return input
     if decimals:
         scale = 10.0**decimals
-        return Round.apply(x * scale) / scale
-    return Round.apply(x)
+        return Round.apply(input * scale) / scale
+    return Round.apply(input)
 
 
-@tensor_method(inplace=True)
-def trunc(x: Tensor) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def trunc(input: Tensor) -> Tensor:
     """The integer part of x, rounding toward zero (``torch.trunc``)."""
-    return Trunc.apply(x) if x.dtype.kind == "f" else x
+    return Trunc.apply(input) if input.dtype.kind == "f" else input

@@ -103,9 +103,21 @@ def normal_values(
 
 
 def uniform_(
-    x: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None
+    x: Tensor,
+    a: float = 0.0,
+    b: float = 1.0,
+    generator: Generator | None = None,
+    **bounds: float,
 ) -> Tensor:
-    """Fill ``x`` in place with samples from U[a, b) drawn from the chainrule generator."""
+    """Fill ``x`` in place with samples from U[a, b) drawn from the chainrule generator.
+
+    PyTorch names the bounds ``from`` and ``to``, which Python reserves (``from`` is a
+    keyword), so they arrive as ``x.uniform_(**{"from": a, "to": b})`` in ``bounds``.
+    """
+    unknown = sorted(set(bounds) - {"from", "to"})
+    if unknown:
+        raise TypeError(f"uniform_() got unexpected keyword arguments {unknown}")
+    a, b = bounds.get("from", a), bounds.get("to", b)
     check_unrecorded_write(x, "uniform_")
     x._data[...] = to_device(uniform_values(generator, a, b, x.shape, x._data.dtype), x.device)
     x._vc[0] += 1

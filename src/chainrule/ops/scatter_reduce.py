@@ -166,7 +166,7 @@ class _FirstOrderOnly(Function):
 
 @tensor_method(inplace=True)
 def scatter_reduce(
-    x: Tensor,
+    input: Tensor,
     dim: int,
     index: Any,
     src: Any,
@@ -174,50 +174,50 @@ def scatter_reduce(
     *,
     include_self: bool = True,
 ) -> Tensor:
-    """Reduce ``src`` into a copy of ``x`` at ``index`` along ``dim`` (torch.scatter_reduce)."""
+    """Reduce ``src`` into a copy of ``input`` at ``index`` along ``dim`` (torch.scatter_reduce)."""
     reduce = _LEGACY.get(reduce, reduce) if isinstance(reduce, str) else reduce
     if reduce not in _REDUCES:
         raise RuntimeError(
             f"scatter_reduce(): reduce argument must be either sum, prod, mean, amax or amin, "
             f"got {reduce!r}"
         )
-    d, idx = _index_arg("scatter_reduce", x, dim, index)
+    d, idx = _index_arg("scatter_reduce", input, dim, index)
     s = as_tensor(src)
-    if s.dtype != x.dtype:
+    if s.dtype != input.dtype:
         raise RuntimeError(
-            f"scatter_reduce(): expected self.dtype to be equal to src.dtype, got {x.dtype} "
+            f"scatter_reduce(): expected self.dtype to be equal to src.dtype, got {input.dtype} "
             f"and {s.dtype}"
         )
     _check_src("scatter_reduce", d, idx, s)
-    if x.ndim == 0:  # a 0-d tensor acts as one element along dim 0
+    if input.ndim == 0:  # a 0-d tensor acts as one element along dim 0
         out = scatter_reduce(
-            x.reshape(1), 0, idx.reshape(-1), s.reshape(-1), reduce, include_self=include_self
+            input.reshape(1), 0, idx.reshape(-1), s.reshape(-1), reduce, include_self=include_self
         )
         return out.reshape(())
-    r, count, written = _value(x._data, d, idx._data, s._data, reduce, include_self)
-    recorded = grad_mode.is_grad_enabled() and (x.requires_grad or s.requires_grad)
-    tangents = x._fw_tangent is not None or s._fw_tangent is not None
-    if x.dtype.kind != "f" or not (recorded or tangents):
+    r, count, written = _value(input._data, d, idx._data, s._data, reduce, include_self)
+    recorded = grad_mode.is_grad_enabled() and (input.requires_grad or s.requires_grad)
+    tangents = input._fw_tangent is not None or s._fw_tangent is not None
+    if input.dtype.kind != "f" or not (recorded or tangents):
         return constant(r)
-    kept = x if include_self else Scatter.apply(x, d, idx, 0.0)
+    kept = input if include_self else Scatter.apply(input, d, idx, 0.0)
     if reduce in ("sum", "mean"):
         total = ScatterAdd.apply(kept, d, idx, s)
         return total if reduce == "sum" else total / constant(np.maximum(count, 1).astype(r.dtype))
     if reduce == "prod":
-        return _prod(x, d, idx, s, r, include_self)
+        return _prod(input, d, idx, s, r, include_self)
     rc = constant(r)
-    tie_self = (x._data == r) if include_self else ~written
+    tie_self = (input._data == r) if include_self else ~written
     tie_src = s._data[tuple(slice(0, n) for n in idx.shape)] == gather(rc, d, idx)._data
     # PyTorch counts self among the ties even without include_self (self then receives no
     # gradient at the written positions, but still takes its share from src's)
-    ties = (x._data == r).astype(np.int64)
+    ties = (input._data == r).astype(np.int64)
     np.add.at(ties, _full_index(idx._data, d), tie_src)
     zero = constant(np.zeros((), r.dtype))
     # the deviations are taken from a finite base: at an infinite result the ties are that
     # infinity and inf - inf would be NaN; there the base is 0 and the mean of the tied
     # values (all the same infinity) is the result itself
     base = constant(np.where(np.isinf(r), 0, r).astype(r.dtype, copy=False))
-    dev_self = where(constant(tie_self), x - base, zero)
+    dev_self = where(constant(tie_self), input - base, zero)
     s_part = s[tuple(slice(0, n) for n in idx.shape)]
     dev_src = where(constant(tie_src), s_part - gather(base, d, idx), zero)
     spread = ScatterAdd.apply(dev_self, d, idx, dev_src)

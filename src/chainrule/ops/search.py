@@ -16,7 +16,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..random import Generator, gen
 from ._util import ShapeError, as_tensor, norm_dim
-from .binding import tensor_method
+from .binding import numpy_keywords, tensor_method
 from .gather_scatter import gather
 from .reduction import ValuesIndices
 
@@ -31,6 +31,7 @@ def _index_dtype(out_int32: bool) -> np.dtype:
     return np.dtype(np.int32 if out_int32 else np.int64)
 
 
+@numpy_keywords
 def searchsorted(
     sorted_sequence: Any,
     input: Any,
@@ -80,7 +81,7 @@ def searchsorted(
     return Tensor._new(out.reshape(()) if scalar else out)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def bucketize(
     input: Any, boundaries: Any, *, out_int32: bool = False, right: bool = False
 ) -> Tensor:
@@ -92,7 +93,7 @@ def bucketize(
     return searchsorted(b, input, out_int32=out_int32, right=right)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
     """Histogram with ``bins`` equal-width bins over [min, max] (the data's own range when
     ``min == max``); values outside are ignored. Returns counts in ``input``'s float dtype."""
@@ -147,7 +148,7 @@ def unique(
     return out[0] if len(out) == 1 else tuple(out)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def multinomial(
     input: Tensor,
     num_samples: int,
@@ -214,45 +215,53 @@ def _descending_order(xp: Any, a: Any, axis: int) -> Any:
     return order
 
 
-@tensor_method
-def sort(x: Tensor, dim: int = -1, descending: bool = False) -> ValuesIndices:
-    """(values, indices) sorted along ``dim`` (stable); values are differentiable (a gather)."""
-    dim = norm_dim(dim, max(x.ndim, 1), "sort")[0]
-    if x.ndim == 0:  # a 0-d tensor is its own sort (PyTorch)
-        return ValuesIndices(x.clone(), Tensor._make(np.zeros((), np.int64), False, None, 0))
-    xp = get_array_module(x._data)
+@tensor_method(keywords=True)
+def sort(
+    input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool | None = False
+) -> ValuesIndices:
+    """(values, indices) sorted along ``dim``; values are differentiable (a gather).
+
+    The sort is always stable (equal values keep their order), so ``stable=True`` asks for
+    what every call gets; PyTorch's ``stable=False`` merely allows another order.
+    """
+    dim = norm_dim(dim, max(input.ndim, 1), "sort")[0]
+    if input.ndim == 0:  # a 0-d tensor is its own sort (PyTorch)
+        return ValuesIndices(input.clone(), Tensor._make(np.zeros((), np.int64), False, None, 0))
+    xp = get_array_module(input._data)
     if descending:
-        idx = _descending_order(xp, x._data, dim)
+        idx = _descending_order(xp, input._data, dim)
     else:
-        idx = xp.argsort(x._data, axis=dim, kind="stable")
+        idx = xp.argsort(input._data, axis=dim, kind="stable")
     return ValuesIndices(
-        gather(x, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)
+        gather(input, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)
     )
 
 
 @tensor_method
-def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
-    """The indices that sort ``x`` along ``dim`` (``sort(...).indices``)."""
-    return sort(x, dim, descending).indices
+def argsort(
+    input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
+) -> Tensor:
+    """The indices that sort ``input`` along ``dim`` (``sort(...).indices``; always stable)."""
+    return sort(input, dim, descending).indices
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def topk(
-    x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
+    input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
 ) -> ValuesIndices:  # noqa: A002 - PyTorch's name
     """The ``k`` largest (or smallest) entries along ``dim``: (values, indices)."""
-    dim = norm_dim(dim, max(x.ndim, 1), "topk")[0]
-    n = x.shape[dim] if x.ndim else 1
+    dim = norm_dim(dim, max(input.ndim, 1), "topk")[0]
+    n = input.shape[dim] if input.ndim else 1
     if not 0 <= k <= n:
         raise ShapeError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
-    if x.ndim == 0:  # PyTorch returns the element itself for k = 0 or 1
-        return sort(x)
-    xp = get_array_module(x._data)
+    if input.ndim == 0:  # PyTorch returns the element itself for k = 0 or 1
+        return sort(input)
+    xp = get_array_module(input._data)
     if largest:
-        idx = _descending_order(xp, x._data, dim)
+        idx = _descending_order(xp, input._data, dim)
     else:
-        idx = xp.argsort(x._data, axis=dim, kind="stable")
+        idx = xp.argsort(input._data, axis=dim, kind="stable")
     idx = xp.take(idx, xp.arange(k), axis=dim)
     return ValuesIndices(
-        gather(x, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)
+        gather(input, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)
     )

@@ -108,12 +108,12 @@ def _apply(fn: type[Function], op: str, x: Any, dim: Any, dtype: Any) -> Tensor:
 
 
 @tensor_method(keywords=True)
-def softmax(x: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
+def softmax(input: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed in ``dtype`` when given."""
-    return _apply(Softmax, "softmax", x, dim, dtype)
+    return _apply(Softmax, "softmax", input, dim, dtype)
 
 
 @tensor_method(keywords=True)
-def log_softmax(x: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
+def log_softmax(input: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
     """x - log(sum(exp(x))) along ``dim``, computed in ``dtype`` when given."""
-    return _apply(LogSoftmax, "log_softmax", x, dim, dtype)
+    return _apply(LogSoftmax, "log_softmax", input, dim, dtype)

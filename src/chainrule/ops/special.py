@@ -156,14 +156,14 @@ class Xlogy(BinaryElementwise):
 
 
 # ------------------------------------------------------------------------- public functions
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def lgamma(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """log |Gamma(input)| elementwise (``torch.lgamma``); +inf at 0 and the negative
     integers. Its derivative is digamma."""
     return Lgamma.apply(_real_float("lgamma", input))
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def digamma(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """psi(input) = d/dx log Gamma(x) (``torch.digamma``); -inf at 0, NaN at the negative
     integers. Its derivative is polygamma(1, input)."""
@@ -184,13 +184,13 @@ def polygamma_method(self: Tensor, n: int) -> Tensor:
     return polygamma(n, self)
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def erfinv(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The inverse error function (``torch.erfinv``): +-inf at +-1, NaN outside [-1, 1]."""
     return Erfinv.apply(_real_float("erfinv", input))
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def logit(input: Any, eps: float | None = None) -> Tensor:  # noqa: A002 - PyTorch's name
     """log(p / (1 - p)) (``torch.logit``); with ``eps`` the input is first clamped to
     [eps, 1 - eps] (and the gradient is 0 where it was clamped)."""
@@ -199,13 +199,13 @@ def logit(input: Any, eps: float | None = None) -> Tensor:  # noqa: A002 - PyTor
     return Logit.apply(_real_float("logit", input), eps=None if eps is None else float(eps))
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def sinc(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The normalised sinc, sin(pi x) / (pi x) with sinc(0) = 1 (``torch.sinc``)."""
     return Sinc.apply(_float(input))  # complex too: sinc is holomorphic
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """input * log(other), 0 where input == 0 (``torch.xlogy``); either may be a number;
     integers become the default float."""

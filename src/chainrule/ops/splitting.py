@@ -61,16 +61,38 @@ def _split_points(x: Tensor, d: int, indices_or_sections: Any) -> list:
 
 
 @tensor_method
-def tensor_split(x: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
-    """Split ``x`` along ``dim`` into views: ``n`` nearly equal pieces (the first
-    ``size % n`` one longer) for an int, or at the given indices for a sequence."""
-    if x.ndim == 0:
+def tensor_split(
+    input: Tensor,
+    indices_or_sections: Any = None,
+    dim: int = 0,
+    *,
+    sections: int | None = None,
+    indices: Any = None,
+) -> tuple:
+    """Split ``input`` along ``dim`` into views: ``n`` nearly equal pieces (the first
+    ``size % n`` one longer) for an int, or at the given indices for a sequence.
+
+    PyTorch also names the argument by what it is: ``sections=`` (an int) or ``indices=``
+    (a sequence); exactly one of the three is given.
+    """
+    given = [v for v in (indices_or_sections, sections, indices) if v is not None]
+    if len(given) != 1:
+        raise TypeError(
+            "tensor_split(): expected exactly one of 'indices_or_sections', 'sections' and "
+            f"'indices', got {len(given)}"
+        )
+    if sections is not None and (isinstance(sections, bool) or not isinstance(sections, int)):
+        raise TypeError(f"tensor_split(): sections must be an int, got {type(sections).__name__}")
+    if indices is not None and isinstance(indices, int):
+        raise TypeError("tensor_split(): indices must be a sequence of ints, got int")
+    indices_or_sections = given[0]
+    if input.ndim == 0:
         raise RuntimeError(
             "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
         )
-    d = norm_dim(dim, x.ndim, "tensor_split")[0]
+    d = norm_dim(dim, input.ndim, "tensor_split")[0]
     pre = (slice(None),) * d
     return tuple(
-        getitem(x, pre + (slice(s, max(s, e)),))
-        for s, e in _split_points(x, d, indices_or_sections)
+        getitem(input, pre + (slice(s, max(s, e)),))
+        for s, e in _split_points(input, d, indices_or_sections)
     )

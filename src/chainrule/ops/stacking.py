@@ -147,26 +147,31 @@ def _join(op: str, tensors: Any, shape: Any, dim: Any) -> Tensor:
         raise
 
 
+@numpy_keywords
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
     """Join horizontally: along dim 0 for 1-d inputs (0-d become 1-d), else along dim 1."""
     return _join("hstack", tensors, _1d, lambda t: 0 if t.ndim == 1 else 1)
 
 
+@numpy_keywords
 def vstack(tensors: Sequence[Tensor]) -> Tensor:
     """Join vertically: ``cat`` along dim 0 after ``atleast_2d`` ((n,) becomes a row)."""
     return _join("vstack", tensors, _2d, lambda t: 0)
 
 
+@numpy_keywords
 def row_stack(tensors: Sequence[Tensor]) -> Tensor:
     """PyTorch's other name for :func:`vstack`."""
     return _join("row_stack", tensors, _2d, lambda t: 0)
 
 
+@numpy_keywords
 def dstack(tensors: Sequence[Tensor]) -> Tensor:
     """Join depth-wise: ``cat`` along dim 2 after ``atleast_3d``."""
     return _join("dstack", tensors, _3d, lambda t: 2)
 
 
+@numpy_keywords
 def column_stack(tensors: Sequence[Tensor]) -> Tensor:
     """Join as columns: 0-d and 1-d inputs become (n, 1) columns, then ``cat`` along dim 1."""
     return _join(

@@ -33,7 +33,7 @@ __all__ = ["logsumexp", "std", "var"]
 
 @tensor_method(keywords=True)
 def var(
-    x: Any,
+    input: Any,
     dim: Any = None,
     unbiased: Any = None,
     keepdim: bool = False,
@@ -42,25 +42,25 @@ def var(
     _op: str = "var",
 ) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
-    x = as_tensor(x)
+    input = as_tensor(input)
     if correction is None:
         correction = 1 if unbiased is None or unbiased is True else 0
-    axes = _axes(dim, x, _op)
-    kind = x.dtype.kind
+    axes = _axes(dim, input, _op)
+    kind = input.dtype.kind
     if kind != "f":
         if kind == "c":  # real: E|z - E z|^2 = var(Re z) + var(Im z), as PyTorch
-            return var(real(x), dim, None, keepdim, correction, _op=_op) + var(
-                imag(x), dim, None, keepdim, correction, _op=_op
+            return var(real(input), dim, None, keepdim, correction, _op=_op) + var(
+                imag(input), dim, None, keepdim, correction, _op=_op
             )
         raise DtypeError(
             f"{_op}: only supports floating point and complex dtypes, got "
-            f"{x.dtype}; call .float() first"
+            f"{input.dtype}; call .float() first"
         )
-    if x.dtype == np.float16:  # float32 accumulation, as PyTorch
-        return var(x.to(np.float32), dim, unbiased, keepdim, correction, _op=_op).to(np.float16)
-    n = _count(x.shape, axes)
-    m = mean(x, axes, keepdim=True)
-    d = x - m
+    if input.dtype == np.float16:  # float32 accumulation, as PyTorch
+        return var(input.to(np.float32), dim, unbiased, keepdim, correction, _op=_op).to(np.float16)
+    n = _count(input.shape, axes)
+    m = mean(input, axes, keepdim=True)
+    d = input - m
     dof = max(n - correction, 0)
     if dof == 0:  # 0/0 -> NaN, as PyTorch, which warns (NumPy's warning names no op)
         warnings.warn(
@@ -106,30 +106,30 @@ class SafeSqrt(Function):
 
 @tensor_method(keywords=True)
 def std(
-    x: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, correction: Any = None
+    input: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, correction: Any = None
 ) -> Tensor:
     """Standard deviation sqrt(var); its gradient at a constant input is 0 (as PyTorch)."""
-    return SafeSqrt.apply(var(x, dim, unbiased, keepdim, correction, _op="std"))
+    return SafeSqrt.apply(var(input, dim, unbiased, keepdim, correction, _op="std"))
 
 
 @tensor_method(keywords=True)
-def logsumexp(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+def logsumexp(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x): never overflows."""
-    x = as_tensor(x)
-    axes = _axes(dim, x, "logsumexp")
-    if x.dtype == np.float16:  # float32 accumulation, as PyTorch
-        return logsumexp(x.to(np.float32), dim, keepdim).to(np.float16)
-    xp = get_array_module(x._data)
-    if x._data.size == 0:  # sum over nothing is 0, so the result is log(0) = -inf
-        m = xp.zeros(keepdim_shape(x.shape, axes), x._data.dtype)
+    input = as_tensor(input)
+    axes = _axes(dim, input, "logsumexp")
+    if input.dtype == np.float16:  # float32 accumulation, as PyTorch
+        return logsumexp(input.to(np.float32), dim, keepdim).to(np.float16)
+    xp = get_array_module(input._data)
+    if input._data.size == 0:  # sum over nothing is 0, so the result is log(0) = -inf
+        m = xp.zeros(keepdim_shape(input.shape, axes), input._data.dtype)
     else:
-        m = x._data.max(axis=axes, keepdims=True)
+        m = input._data.max(axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
     mt = Tensor._make(m, False, None, 0)
-    if x._data.size == 0:  # log of an empty sum: -inf, still linked to the graph
-        out = sum(x, axes, keepdim=True) + float("-inf")
+    if input._data.size == 0:  # log of an empty sum: -inf, still linked to the graph
+        out = sum(input, axes, keepdim=True) + float("-inf")
     else:
-        out = sum((x - mt).exp(), axes, keepdim=True).log() + mt
+        out = sum((input - mt).exp(), axes, keepdim=True).log() + mt
     if not keepdim:
         out = reshape(
             out, tuple(s for i, s in enumerate(out.shape) if not (axes is None or i in axes))

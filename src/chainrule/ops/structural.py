@@ -158,7 +158,7 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     return DiagonalScatter.apply(x, tuple(shape), int(offset), d1, d2)
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """1-d input: a square matrix with ``input`` on the ``diagonal``-th diagonal; 2-d input:
     that diagonal as a 1-d tensor (PyTorch's ``torch.diag``)."""
@@ -409,16 +409,16 @@ def _tri_mask(x: Tensor, diagonal: int, upper: bool) -> Tensor:
     return Tensor._make(m, False, None, 0)
 
 
-@tensor_method
-def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+@tensor_method(keywords=True)
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Upper triangle of the last two dims (the rest zeroed); differentiable."""
-    return where(_tri_mask(x, diagonal, True), x, 0)
+    return where(_tri_mask(input, diagonal, True), input, 0)
 
 
-@tensor_method
-def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+@tensor_method(keywords=True)
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Lower triangle of the last two dims (the rest zeroed); differentiable."""
-    return where(_tri_mask(x, diagonal, False), x, 0)
+    return where(_tri_mask(input, diagonal, False), input, 0)
 
 
 tril_ = make_inplace("tril_", tril)

@@ -201,58 +201,58 @@ class Hypot(BinaryElementwise):
 
 
 @tensor_method(inplace=True, keywords=True)
-def sin(x: Any) -> Tensor:
-    return Sin.apply(_float(x))
+def sin(input: Any) -> Tensor:
+    return Sin.apply(_float(input))
 
 
 @tensor_method(inplace=True, keywords=True)
-def cos(x: Any) -> Tensor:
-    return Cos.apply(_float(x))
+def cos(input: Any) -> Tensor:
+    return Cos.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def tan(x: Any) -> Tensor:
-    return Tan.apply(_float(x))
+@tensor_method(inplace=True, keywords=True)
+def tan(input: Any) -> Tensor:
+    return Tan.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def sinh(x: Any) -> Tensor:
-    return Sinh.apply(_float(x))
+@tensor_method(inplace=True, keywords=True)
+def sinh(input: Any) -> Tensor:
+    return Sinh.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def cosh(x: Any) -> Tensor:
-    return Cosh.apply(_float(x))
+@tensor_method(inplace=True, keywords=True)
+def cosh(input: Any) -> Tensor:
+    return Cosh.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def asin(x: Any) -> Tensor:
-    return Asin.apply(_float(x))
+@tensor_method(inplace=True, keywords=True)
+def asin(input: Any) -> Tensor:
+    return Asin.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def acos(x: Any) -> Tensor:
-    return Acos.apply(_float(x))
+@tensor_method(inplace=True, keywords=True)
+def acos(input: Any) -> Tensor:
+    return Acos.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def atan(x: Any) -> Tensor:
-    return Atan.apply(_float(x))
+@tensor_method(inplace=True, keywords=True)
+def atan(input: Any) -> Tensor:
+    return Atan.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def asinh(x: Any) -> Tensor:
-    return Asinh.apply(_float(x))
+@tensor_method(inplace=True, keywords=True)
+def asinh(input: Any) -> Tensor:
+    return Asinh.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def acosh(x: Any) -> Tensor:
-    return Acosh.apply(_float(x))
+@tensor_method(inplace=True, keywords=True)
+def acosh(input: Any) -> Tensor:
+    return Acosh.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def atanh(x: Any) -> Tensor:
-    return Atanh.apply(_float(x))
+@tensor_method(inplace=True, keywords=True)
+def atanh(input: Any) -> Tensor:
+    return Atanh.apply(_float(input))
 
 
 def _float_pair(op: str, a: Any, b: Any) -> tuple:
@@ -270,7 +270,7 @@ def atan2(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return Atan2.apply(*_float_pair("atan2", input, other))
 
 
-@tensor_method(inplace=True)
+@tensor_method(inplace=True, keywords=True)
 def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """sqrt(input^2 + other^2) elementwise, without intermediate overflow."""
     a, b = promote("hypot", input, other)
@@ -284,10 +284,10 @@ def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return Hypot.apply(a, b)
 
 
-@tensor_method(inplace=True)
-def deg2rad(x: Any) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def deg2rad(input: Any) -> Tensor:
     """Degrees to radians, x * pi / 180 (``torch.deg2rad``); composed, so no class."""
-    return _float(x) * (math.pi / 180.0)
+    return _float(input) * (math.pi / 180.0)
 
 
 # arcsin etc.: PyTorch's aliases

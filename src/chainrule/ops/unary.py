@@ -329,77 +329,77 @@ def _no_complex(op: str, x: Tensor) -> None:
 
 # ------------------------------------------------------------------------- public functions
 @tensor_method(inplace=True, keywords=True)
-def neg(x: Tensor) -> Tensor:
-    x = as_tensor(x)
-    if x._data.dtype.kind == "b":
+def neg(input: Tensor) -> Tensor:
+    input = as_tensor(input)
+    if input._data.dtype.kind == "b":
         raise TypeError(
             "neg: negation, the `-` operator, on a bool tensor is not supported; "
             "to invert a mask use the `~` operator or logical_not()"
         )
-    return Neg.apply(x)
+    return Neg.apply(input)
 
 
 @tensor_method(inplace=True, keywords=True)
-def exp(x: Tensor) -> Tensor:
-    return Exp.apply(_float(x))
+def exp(input: Tensor) -> Tensor:
+    return Exp.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def exp2(x: Tensor) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def exp2(input: Tensor) -> Tensor:
     """Elementwise 2 ** x (``torch.exp2``)."""
-    return Exp2.apply(_float(x))  # integer input -> default float, as in PyTorch
+    return Exp2.apply(_float(input))  # integer input -> default float, as in PyTorch
 
 
 @tensor_method(inplace=True, keywords=True)
-def log(x: Tensor) -> Tensor:
-    return Log.apply(_float(x))
+def log(input: Tensor) -> Tensor:
+    return Log.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def log1p(x: Tensor) -> Tensor:
-    return Log1p.apply(_float(x))
+@tensor_method(inplace=True, keywords=True)
+def log1p(input: Tensor) -> Tensor:
+    return Log1p.apply(_float(input))
 
 
-@tensor_method
-def log2(x: Tensor) -> Tensor:
+@tensor_method(keywords=True)
+def log2(input: Tensor) -> Tensor:
     """log(x) / ln 2, composed."""
-    return log(x) * (1.0 / 0.6931471805599453)
+    return log(input) * (1.0 / 0.6931471805599453)
 
 
-@tensor_method
-def log10(x: Tensor) -> Tensor:
+@tensor_method(keywords=True)
+def log10(input: Tensor) -> Tensor:
     """log(x) / ln 10, composed."""
-    return log(x) * (1.0 / 2.302585092994046)
-
-
-@tensor_method(inplace=True)
-def expm1(x: Tensor) -> Tensor:
-    return Expm1.apply(_float(x))
+    return log(input) * (1.0 / 2.302585092994046)
 
 
 @tensor_method(inplace=True, keywords=True)
-def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(_float(x))
+def expm1(input: Tensor) -> Tensor:
+    return Expm1.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def rsqrt(x: Tensor) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def sqrt(input: Tensor) -> Tensor:
+    return Sqrt.apply(_float(input))
+
+
+@tensor_method(inplace=True, keywords=True)
+def rsqrt(input: Tensor) -> Tensor:
     """1 / sqrt(x), composed."""
-    return reciprocal(sqrt(x))
+    return reciprocal(sqrt(input))
 
 
 @tensor_method(inplace=True, keywords=True)
-def tanh(x: Tensor) -> Tensor:
-    return Tanh.apply(_float(x))
+def tanh(input: Tensor) -> Tensor:
+    return Tanh.apply(_float(input))
 
 
 @tensor_method(inplace=True, keywords=True)
-def sigmoid(x: Tensor) -> Tensor:
+def sigmoid(input: Tensor) -> Tensor:
     """Logistic sigmoid, computed without overflow for any finite input."""
-    x = _float(x)
-    if x._data.dtype.kind == "c":  # the stable real kernel has no complex form
-        return ComplexSigmoid.apply(x)
-    return Sigmoid.apply(x)
+    input = _float(input)
+    if input._data.dtype.kind == "c":  # the stable real kernel has no complex form
+        return ComplexSigmoid.apply(input)
+    return Sigmoid.apply(input)
 
 
 @tensor_method(inplace=True)
@@ -410,52 +410,52 @@ def relu(x: Tensor) -> Tensor:
 
 
 @tensor_method(inplace=True, keywords=True)
-def abs(x: Tensor) -> Tensor:  # noqa: A001
-    return Abs.apply(x)
+def abs(input: Tensor) -> Tensor:  # noqa: A001
+    return Abs.apply(input)
 
 
-@tensor_method(inplace=True)
-def sign(x: Tensor) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def sign(input: Tensor) -> Tensor:
     """sign(x) in {-1, 0, 1} (0 for NaN, as PyTorch); its gradient is zero everywhere, so the
     result is a constant."""
-    x = as_tensor(x)
-    if x._data.dtype.kind == "c":
+    input = as_tensor(input)
+    if input._data.dtype.kind == "c":
         raise DtypeError(
             "sign: complex tensors are not supported by sign; PyTorch uses sgn for complex input"
         )
-    xp = get_array_module(x._data)
-    if x._data.dtype.kind == "b":
-        return Tensor._make(x._data.copy(), False, None, 0)
-    s = xp.sign(x._data)
-    if x._data.dtype.kind == "f":
-        s = xp.where(xp.isnan(s), 0, s).astype(x._data.dtype, copy=False)
+    xp = get_array_module(input._data)
+    if input._data.dtype.kind == "b":
+        return Tensor._make(input._data.copy(), False, None, 0)
+    s = xp.sign(input._data)
+    if input._data.dtype.kind == "f":
+        s = xp.where(xp.isnan(s), 0, s).astype(input._data.dtype, copy=False)
     return Tensor._make(s, False, None, 0)
 
 
-@tensor_method(inplace=True)
-def erf(x: Tensor) -> Tensor:
-    return Erf.apply(_float(x))
+@tensor_method(inplace=True, keywords=True)
+def erf(input: Tensor) -> Tensor:
+    return Erf.apply(_float(input))
 
 
 @tensor_method
-def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    no_integer_kernel("softplus", x)
-    x = _float(x)
-    _no_complex("softplus", x)
-    return Softplus.apply(x, beta=beta, threshold=threshold)
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    no_integer_kernel("softplus", input)
+    input = _float(input)
+    _no_complex("softplus", input)
+    return Softplus.apply(input, beta=beta, threshold=threshold)
 
 
-@tensor_method(inplace=True)
-def reciprocal(x: Tensor) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def reciprocal(input: Tensor) -> Tensor:
     """1 / x (integers become the default float)."""
-    return Reciprocal.apply(_float(x))
+    return Reciprocal.apply(_float(input))
 
 
-@tensor_method(inplace=True)
-def square(x: Tensor) -> Tensor:
+@tensor_method(inplace=True, keywords=True)
+def square(input: Tensor) -> Tensor:
     """x * x, composed."""
-    x = as_tensor(x)
-    return x * x
+    input = as_tensor(input)
+    return input * input
 
 
 def _float(x: Any) -> Tensor:

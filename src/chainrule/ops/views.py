@@ -102,19 +102,19 @@ class BroadcastTo(Function):
 
 
 @tensor_method
-def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
     shape = tuple(int(s) for s in shape)
-    xs = x.shape
+    xs = input.shape
     if xs == shape:
-        return x
+        return input
     lead = len(shape) - len(xs)
     ok = lead >= 0 and all(a == 1 or a == b for a, b in zip(xs, shape[lead:]))
     if not ok:
         raise ShapeError(
-            f"broadcast_to/expand: cannot expand shape {tuple(x.shape)} to {shape}; each dimension "
-            "must match or be 1 in the input"
+            f"broadcast_to/expand: cannot expand shape {tuple(input.shape)} to {shape}; "
+            "each dimension must match or be 1 in the input"
         )
-    return BroadcastTo.apply(x, shape)
+    return BroadcastTo.apply(input, shape)
 
 
 @tensor_method
@@ -183,18 +183,26 @@ def _resolve_shape(op: str, in_shape: tuple, shape: tuple) -> tuple:
 
 
 @tensor_method
-def reshape(x: Tensor, *shape: Any) -> Tensor:
-    """Same data, new shape (a view whenever NumPy can make one)."""
-    if not shape:
+def reshape(input: Tensor, *sizes: Any, shape: Any = None) -> Tensor:
+    """Same data, new shape (a view whenever NumPy can make one).
+
+    The shape is given as sizes (``x.reshape(2, 3)``), one sequence (``reshape(x, (2, 3))``)
+    or by PyTorch's keyword (``reshape(x, shape=(2, 3))``).
+    """
+    if shape is not None:
+        if sizes:
+            raise TypeError("reshape() got the shape both by position and as 'shape='")
+        sizes = (shape,)
+    if not sizes:
         raise TypeError('reshape() missing 1 required positional arguments: "shape"')
-    shape = _shape_arg(shape)
-    if shape == x.shape:
-        return x if not x.requires_grad else Reshape.apply(x, shape)
-    return Reshape.apply(x, _resolve_shape("reshape", x.shape, shape))
+    shape = _shape_arg(sizes)
+    if shape == input.shape:
+        return input if not input.requires_grad else Reshape.apply(input, shape)
+    return Reshape.apply(input, _resolve_shape("reshape", input.shape, shape))
 
 
 @tensor_method
-def view(x: Tensor, *shape: Any) -> Tensor:
+def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
     """Same data, new shape, always sharing memory with ``x`` (PyTorch's ``Tensor.view``).
 
     Unlike ``reshape`` this never copies: when the strides of ``x`` cannot express the new
@@ -206,8 +214,17 @@ def view(x: Tensor, *shape: Any) -> Tensor:
     another and whose memory the user cannot reach (``autograd/shared_memory.py``), so no
     alias can tell.
     """
-    if not shape:
-        raise TypeError("view() received no arguments; expected a shape or a dtype")
+    given = [v for v in (shape or None, size, dtype) if v is not None]
+    if len(given) != 1:
+        raise TypeError(
+            "view() expects exactly one of a shape (by position or as size=) and a dtype, "
+            f"got {len(given)}"
+        )
+    if dtype is not None:
+        if not _is_dtype(dtype):
+            raise TypeError(f"view(): dtype must be a dtype, got {type(dtype).__name__}")
+        return _view_dtype(x, dtype)
+    shape = (size,) if size is not None else shape
     if len(shape) == 1 and _is_dtype(shape[0]):
         return _view_dtype(x, shape[0])
     shape = _resolve_shape("view", x.shape, _shape_arg(shape))
@@ -258,42 +275,42 @@ def view_as(x: Tensor, other: Tensor) -> Tensor:
 
 
 @tensor_method
-def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    s = norm_dim(start_dim, x.ndim, "flatten")[0] if x.ndim else 0
-    e = norm_dim(end_dim, x.ndim, "flatten")[0] if x.ndim else 0
-    if x.ndim == 0:
-        return reshape(x, (1,))
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    s = norm_dim(start_dim, input.ndim, "flatten")[0] if input.ndim else 0
+    e = norm_dim(end_dim, input.ndim, "flatten")[0] if input.ndim else 0
+    if input.ndim == 0:
+        return reshape(input, (1,))
     if s > e:
         raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
-    return reshape(x, shape)
+    shape = input.shape[:s] + (math.prod(input.shape[s : e + 1]),) + input.shape[e + 1 :]
+    return reshape(input, shape)
 
 
 @tensor_method
-def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
-    d = dim % x.ndim
-    sizes = _resolve_shape("unflatten", (x.shape[d],), tuple(sizes))
-    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1 :])
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    d = dim % input.ndim
+    sizes = _resolve_shape("unflatten", (input.shape[d],), tuple(sizes))
+    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1 :])
 
 
 @tensor_method(keywords=True)
-def squeeze(x: Tensor, dim: Any = None) -> Tensor:
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     if dim is None:
-        return reshape(x, tuple(s for s in x.shape if s != 1))
-    dims = norm_dim(dim, x.ndim, "squeeze")
-    return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
+        return reshape(input, tuple(s for s in input.shape if s != 1))
+    dims = norm_dim(dim, input.ndim, "squeeze")
+    return reshape(input, tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1)))
 
 
 @tensor_method(keywords=True)
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    nd = x.ndim + 1
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    nd = input.ndim + 1
     if not -nd <= dim < nd:
         raise IndexError(
-            f"unsqueeze: dim {dim} out of range for a tensor with {x.ndim} dims "
+            f"unsqueeze: dim {dim} out of range for a tensor with {input.ndim} dims "
             f"(valid: {-nd} to {nd - 1})"
         )
     d = dim % nd
-    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
 
 class Permute(Function):
@@ -315,45 +332,57 @@ class Permute(Function):
 
 
 @tensor_method
-def permute(x: Tensor, *dims: Any) -> Tensor:
-    if not dims:
+def permute(input: Tensor, *order: Any, dims: Any = None) -> Tensor:
+    """The dims of ``input`` reordered: given as ints (``x.permute(1, 0)``), one sequence
+    (``permute(x, (1, 0))``) or by PyTorch's keyword (``permute(x, dims=(1, 0))``)."""
+    if dims is not None:
+        if order:
+            raise TypeError("permute() got the dims both by position and as 'dims='")
+        order = (dims,)
+    if not order:
         raise TypeError('permute() missing 1 required positional arguments: "dims"')
-    dims = _shape_arg(dims)
-    for d in dims if len(dims) == x.ndim else ():
-        norm_dim(d, x.ndim, "permute")  # an out-of-range dim -> IndexError (as PyTorch)
-    if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+    dims = _shape_arg(order)
+    for d in dims if len(dims) == input.ndim else ():
+        norm_dim(d, input.ndim, "permute")  # an out-of-range dim -> IndexError (as PyTorch)
+    if len(dims) != input.ndim or sorted(d % max(input.ndim, 1) for d in dims) != list(
+        range(input.ndim)
+    ):
         raise ShapeError(
-            f"permute: dims {dims} are not a permutation of the {x.ndim} dims of "
-            f"a tensor of shape {tuple(x.shape)}"
+            f"permute: dims {dims} are not a permutation of the {input.ndim} dims of "
+            f"a tensor of shape {tuple(input.shape)}"
         )
-    return Permute.apply(x, tuple(d % x.ndim for d in dims))
+    return Permute.apply(input, tuple(d % input.ndim for d in dims))
 
 
 @tensor_method
-def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
-        return Permute.apply(x, tuple(range(x.ndim)))  # a new view, as in PyTorch
-    axes = list(range(x.ndim))
-    d0, d1 = norm_dim(dim0, x.ndim, "transpose")[0], norm_dim(dim1, x.ndim, "transpose")[0]
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    if input.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return Permute.apply(input, tuple(range(input.ndim)))  # a new view, as in PyTorch
+    axes = list(range(input.ndim))
+    d0, d1 = norm_dim(dim0, input.ndim, "transpose")[0], norm_dim(dim1, input.ndim, "transpose")[0]
     axes[d0], axes[d1] = axes[d1], axes[d0]
-    return Permute.apply(x, tuple(axes))
-
-
-swapaxes = transpose
+    return Permute.apply(input, tuple(axes))
 
 
 @tensor_method
-def t(x: Tensor) -> Tensor:
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """NumPy's name for :func:`transpose`, with NumPy's argument names (``axis0``/``axis1``)."""
+    return transpose(input, axis0, axis1)
+
+
+@tensor_method
+def t(input: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dims (PyTorch's ``.t()`` / ``.T``)."""
-    if x.ndim > 2:
+    if input.ndim > 2:
         raise ShapeError(
-            f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}; use .permute or .mT"
+            f"t: expects a tensor with <= 2 dims, got shape {tuple(input.shape)}; "
+            "use .permute or .mT"
         )
-    return transpose(x, 0, -1)
+    return transpose(input, 0, -1)
 
 
 @tensor_method
-def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     """Move dims ``source`` to positions ``destination`` (ints or equal-length sequences)."""
     src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
     dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
@@ -363,7 +392,7 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
             f"dims) should contain the same number of dims as destination "
             f"({list(dst)} dims)"
         )
-    nd = x.ndim
+    nd = input.ndim
     for d in src + dst:
         if not -max(nd, 1) <= d < max(nd, 1):
             raise IndexError(
@@ -376,13 +405,13 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
         if len(set(ds)) != len(ds):
             raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(ds)})")
     if nd == 0:
-        return x
+        return input
     order = [None] * nd
     for s_, d_ in zip(src_n, dst_n):
         order[d_] = s_
     rest = iter(d for d in range(nd) if d not in src_n)
     axes = tuple(o if o is not None else next(rest) for o in order)
-    return permute(x, axes)
+    return permute(input, axes)
 
 
 def reshape_as(x: Tensor, other: Tensor) -> Tensor:
@@ -405,26 +434,26 @@ def sum_to_size(x: Tensor, *size: Any) -> Tensor:
 
 
 @tensor_method
-def moveaxis(x: Tensor, source: Any, destination: Any) -> Tensor:
+def moveaxis(input: Tensor, source: Any, destination: Any) -> Tensor:
     """NumPy's name for :func:`movedim`."""
     try:
-        return movedim(x, source, destination)
+        return movedim(input, source, destination)
     except NAMED_ERRORS as err:
         lead_with("moveaxis", err)
         raise
 
 
 @tensor_method
-def swapdims(x: Tensor, dim0: int, dim1: int) -> Tensor:
+def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Another name for :func:`transpose` (a view with ``dim0`` and ``dim1`` swapped)."""
     try:
-        return transpose(x, dim0, dim1)
+        return transpose(input, dim0, dim1)
     except NAMED_ERRORS as err:
         lead_with("swapdims", err)
         raise
 
 
 @tensor_method
-def ravel(x: Tensor) -> Tensor:
-    """``x`` as 1-d (a view where the layout allows)."""
-    return reshape(x, (-1,))
+def ravel(input: Tensor) -> Tensor:
+    """``input`` as 1-d (a view where the layout allows)."""
+    return reshape(input, (-1,))

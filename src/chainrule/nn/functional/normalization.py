@@ -19,6 +19,7 @@ from numpy import finfo, float16, float32
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, no_integer_kernel
+from ...ops.keywords import write_out
 from ...ops.normalization import BatchNormFn, BatchStats, LayerNormFn, NormalizeFn
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize", "rms_norm"]
@@ -306,8 +307,10 @@ def group_norm(
     return _input_dtype(y, input)
 
 
-def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    """x / max(‖x‖_p, eps) along ``dim``."""
+def normalize(
+    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None
+) -> Tensor:
+    """x / max(‖x‖_p, eps) along ``dim`` (written into ``out`` when given, as PyTorch)."""
     from ...ops.reduction import norm
 
     try:
@@ -315,7 +318,8 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     except NAMED_ERRORS as err:
         lead_with("normalize", err)
         raise
-    return input / n.clamp(eps, None)
+    result = input / n.clamp(eps, None)
+    return result if out is None else write_out("normalize", result, out)
 
 
 def rms_norm(
