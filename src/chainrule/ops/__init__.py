@@ -72,6 +72,7 @@ from .index_ops import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .layout import *  # noqa: F403
+from .linear_interpolation import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .linalg_aliases import *  # noqa: F403
 from .linalg_lowrank import *  # noqa: F403
@@ -114,6 +115,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "clamping",
         "trig",
         "binary",
+        "linear_interpolation",
         "rounded_division",
         "logical",
         "rounding",

@@ -16,7 +16,7 @@ from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._util import DtypeError, ShapeError, as_tensor, broadcast_error, promote
+from ._util import ShapeError, as_tensor, broadcast_error, promote
 from .binding import numpy_keywords, tensor_method
 from .complex_binary import ComplexLogAddExp
 from .elementwise import BinaryElementwise
@@ -26,7 +26,6 @@ from .unary import cast, log, reciprocal, sigmoid
 __all__ = [
     "add",
     "div",
-    "lerp",
     "logaddexp",
     "maximum",
     "minimum",
@@ -454,21 +453,6 @@ def logaddexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return _call(LogAddExp, "logaddexp", input, other)
 
 
-def _lerp_dtypes(start: Tensor, end: Any, weight: Any) -> None:
-    """``end`` and a tensor ``weight`` of ``lerp`` have ``start``'s dtype: PyTorch promotes
-    nothing here and raises RuntimeError. A Python number or a 0-d tensor ``weight`` is
-    exempt (PyTorch treats it as a scalar: it joins the usual promotion)."""
-    for arg, v in (("end", end), ("weight", weight)):
-        if not isinstance(v, Tensor) or v.dtype == start.dtype:
-            continue
-        if arg == "weight" and v.ndim == 0:
-            continue
-        raise RuntimeError(
-            f"lerp: expected dtype {start.dtype} for `{arg}` (the dtype of input) but got "
-            f"{v.dtype}; PyTorch promotes nothing here: convert it with .to({start.dtype})"
-        )
-
-
 def _real_pair(op: str, a: Any, b: Any) -> tuple:
     for v in (a, b):
         if isinstance(v, Tensor) and v._data.dtype.kind == "c" or isinstance(v, complex):
@@ -476,30 +460,3 @@ def _real_pair(op: str, a: Any, b: Any) -> tuple:
                 f"{op}: complex tensors are not supported by {op} (complex numbers have no order)"
             )
     return a, b
-
-
-@tensor_method(inplace=True, keywords=True)
-def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's name
-    """start + weight * (end - start) for |weight| < 0.5, else end - (end - start) * (1 -
-    weight), composed (differentiable in all three). The second form, PyTorch's, is exact at
-    weight = 1 (lerp(1e308, -2.0, 1.0) is -2.0, not 0.0) and keeps an infinite start from
-    turning an infinite result into NaN."""
-    start = as_tensor(input)
-    if start._data.dtype.kind not in "fc":
-        raise DtypeError(f"lerp: expects a floating or complex tensor, got {start.dtype}")
-    _lerp_dtypes(start, end, weight)  # for complex too: the composition is holomorphic
-    shapes = [tuple(getattr(t, "shape", ())) for t in (start, end, weight)]
-    try:
-        np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise ShapeError(
-            f"lerp: input {shapes[0]}, end {shapes[1]} and weight {shapes[2]} "
-            "cannot be broadcast together"
-        ) from None
-    diff = end - start
-    if isinstance(weight, Tensor):
-        near_start = Tensor._make(np.abs(weight._data) < 0.5, False, None, 0)
-        return where(near_start, start + weight * diff, end - diff * (1 - weight))
-    if abs(weight) < 0.5:
-        return start + weight * diff
-    return end - diff * (1 - weight)
