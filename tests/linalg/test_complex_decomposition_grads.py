@@ -11,6 +11,8 @@ import torch
 
 import chainrule as cr
 
+from ._complex_cases import compare_value_and_grads, to_numpy
+
 RNG = np.random.default_rng(11)
 
 
@@ -28,23 +30,8 @@ def _hpd(*shape: int) -> np.ndarray:
     return m @ np.conj(np.swapaxes(m, -1, -2)) + shape[-1] * np.eye(shape[-1])
 
 
-def _np(t) -> np.ndarray:
-    t = t.detach()
-    return t.resolve_conj().numpy() if isinstance(t, torch.Tensor) else t.numpy()
-
-
 def _compare(fn_cr, fn_torch, arrays, *, rtol=1e-8):
-    """Same value and same gradients, for the real loss Re(sum(W * out)) with complex W."""
-    c_in = [cr.tensor(a, requires_grad=True) for a in arrays]
-    t_in = [torch.tensor(a, requires_grad=True) for a in arrays]
-    c_out, t_out = fn_cr(*c_in), fn_torch(*t_in)
-    assert str(c_out.dtype) == str(t_out.dtype).replace("torch.", "")
-    np.testing.assert_allclose(_np(c_out), _np(t_out), rtol=rtol, atol=1e-10)
-    w = _crandn(*c_out.shape)
-    (c_out * cr.tensor(w)).real.sum().backward()
-    (t_out * torch.tensor(w)).real.sum().backward()
-    for c, t in zip(c_in, t_in):
-        np.testing.assert_allclose(_np(c.grad), _np(t.grad), rtol=rtol, atol=1e-9)
+    compare_value_and_grads(fn_cr, fn_torch, arrays, _crandn, rtol=rtol)
 
 
 def _gradcheck(fn, *arrays):
@@ -69,7 +56,7 @@ def test_cholesky_complex_gradcheck_and_double_backward():
     (tg,) = torch.autograd.grad(torch.linalg.cholesky(ta).abs().sum(), ta, create_graph=True)
     (gg,) = cr.autograd.grad(g.abs().sum(), a)
     (tgg,) = torch.autograd.grad(tg.abs().sum(), ta)
-    np.testing.assert_allclose(_np(gg), _np(tgg), rtol=1e-7)
+    np.testing.assert_allclose(to_numpy(gg), to_numpy(tgg), rtol=1e-7)
 
 
 # ------------------------------------------------------------------------------- qr
@@ -93,7 +80,7 @@ def test_qr_complex_gradcheck_and_torch_errors():
     a = _crandn(3, 2)
     r_only = cr.linalg.qr(cr.tensor(a, requires_grad=True), mode="r").R
     tr_only = torch.linalg.qr(torch.tensor(a, requires_grad=True), mode="r").R
-    np.testing.assert_allclose(_np(r_only), _np(tr_only), rtol=1e-10)
+    np.testing.assert_allclose(to_numpy(r_only), to_numpy(tr_only), rtol=1e-10)
     with pytest.raises(RuntimeError, match="mode='r'"):
         tr_only.abs().sum().backward()
     with pytest.raises(RuntimeError, match="mode='r'"):

@@ -14,6 +14,8 @@ import torch
 
 import chainrule as cr
 
+from ._complex_cases import compare_value_and_grads, to_numpy
+
 RNG = np.random.default_rng(5)
 
 
@@ -21,23 +23,8 @@ def _crandn(*shape: int) -> np.ndarray:
     return RNG.standard_normal(shape) + 1j * RNG.standard_normal(shape)
 
 
-def _np(t) -> np.ndarray:
-    t = t.detach()
-    return t.resolve_conj().numpy() if isinstance(t, torch.Tensor) else t.numpy()
-
-
 def _compare(fn_cr, fn_torch, arrays, *, rtol=1e-8):
-    """Same value and gradients for the real loss Re(sum(W * out)), complex W."""
-    c_in = [cr.tensor(a, requires_grad=True) for a in arrays]
-    t_in = [torch.tensor(a, requires_grad=True) for a in arrays]
-    c_out, t_out = fn_cr(*c_in), fn_torch(*t_in)
-    assert str(c_out.dtype) == str(t_out.dtype).replace("torch.", "")
-    np.testing.assert_allclose(_np(c_out), _np(t_out), rtol=rtol, atol=1e-10)
-    w = _crandn(*c_out.shape)
-    (c_out * cr.tensor(w)).real.sum().backward()
-    (t_out * torch.tensor(w)).real.sum().backward()
-    for c, t in zip(c_in, t_in):
-        np.testing.assert_allclose(_np(c.grad), _np(t.grad), rtol=rtol, atol=1e-9)
+    compare_value_and_grads(fn_cr, fn_torch, arrays, _crandn, rtol=rtol)
 
 
 def _hpd(*shape: int) -> np.ndarray:
@@ -58,7 +45,7 @@ def test_cholesky_ex_complex_matches_torch(upper):
     got = cr.linalg.cholesky_ex(cr.tensor(batch), upper=upper)
     want = torch.linalg.cholesky_ex(torch.tensor(batch), upper=upper)
     np.testing.assert_array_equal(got.info.numpy(), want.info.numpy())
-    np.testing.assert_allclose(got.L.numpy(), _np(want.L), rtol=1e-10)
+    np.testing.assert_allclose(got.L.numpy(), to_numpy(want.L), rtol=1e-10)
 
 
 def test_triangular_solve_complex_transposes_without_conjugating_like_torch():
@@ -119,8 +106,8 @@ def test_householder_product_complex_matches_torch():
     a, tau = _crandn(4, 3), _crandn(2)
     _compare(cr.linalg.householder_product, torch.linalg.householder_product, [a, tau])
     geqrf = torch.geqrf(torch.tensor(a))  # Q of a complex QR from its reflectors
-    q = cr.linalg.householder_product(cr.tensor(_np(geqrf.a)), cr.tensor(_np(geqrf.tau)))
-    np.testing.assert_allclose(q.numpy(), _np(torch.linalg.qr(torch.tensor(a)).Q), rtol=1e-10)
+    q = cr.linalg.householder_product(cr.tensor(to_numpy(geqrf.a)), cr.tensor(to_numpy(geqrf.tau)))
+    np.testing.assert_allclose(q.numpy(), to_numpy(torch.linalg.qr(torch.tensor(a)).Q), rtol=1e-10)
 
 
 def test_tensorinv_tensorsolve_vecdot_complex_match_torch():
@@ -162,7 +149,7 @@ def test_lstsq_complex_matches_torch(driver):
     for g, w in zip(got, want):
         assert tuple(g.shape) == tuple(w.shape)  # residuals keep their trailing 1, as torch's
         assert str(g.dtype) == str(w.dtype).replace("torch.", "")
-        np.testing.assert_allclose(g.numpy(), _np(w), rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(g.numpy(), to_numpy(w), rtol=1e-8, atol=1e-12)
     _compare(
         lambda x, y: cr.linalg.lstsq(x, y).solution,
         lambda x, y: torch.linalg.lstsq(x, y).solution,
