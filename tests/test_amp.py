@@ -158,7 +158,7 @@ def test_autocast_that_would_take_effect_fails_clearly():
     with pytest.raises(NotImplementedError, match="reduced precision"):
         cr.autocast("cpu", dtype=cr.float16)
     with pytest.raises(NotImplementedError, match="enabled=False"):
-        cr.autocast("cpu")
+        cr.autocast("cpu", dtype=cr.float16)
 
 
 def test_autocast_bad_device_type():

@@ -250,12 +250,11 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(".io", __name__), name)
     if name == "vmap":  # torch.vmap is torch.func.vmap
         return importlib.import_module(".func", __name__).vmap
-    if name == "bfloat16":
-        raise AttributeError(
-            "module 'chainrule' has no attribute 'bfloat16': NumPy has no native bfloat16 "
-            "(ml_dtypes' bfloat16 is not a NumPy floating type: no promotion with float16, "
-            "dtype.kind 'V'), so chainrule offers cr.float16 and cr.float32 instead"
-        )
+    if name == "bfloat16":  # ml_dtypes is slow to import: on first use (see dtypes.py)
+        return dtypes.bfloat16_dtype()
+    if name == "BFloat16Tensor":  # its dtype needs ml_dtypes: made on first use, then kept
+        globals()[name] = importlib.import_module(".legacy", __name__)._legacy(name)
+        return globals()[name]
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 

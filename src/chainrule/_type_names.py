@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .dtypes import bfloat16_dtype
+
 __all__ = ["LEGACY_DTYPES", "dtype_of_type_name", "type_name"]
 
 _NAMES = {
@@ -19,13 +21,26 @@ _NAMES = {
     "int8": "CharTensor",
     "uint8": "ByteTensor",
     "bool": "BoolTensor",
+    "bfloat16": "BFloat16Tensor",  # ml_dtypes' dtype, named without importing it
 }
-LEGACY_DTYPES = {v: np.dtype(k) for k, v in _NAMES.items()}
+
+
+class _LegacyDtypes(dict):
+    """Legacy type name -> dtype; ``'BFloat16Tensor'`` is looked up on first use (its dtype
+    needs ml_dtypes, which is slow to import) and is not listed before that."""
+
+    def __missing__(self, key: str) -> np.dtype:
+        if key != "BFloat16Tensor":
+            raise KeyError(key)
+        return bfloat16_dtype()
+
+
+LEGACY_DTYPES = _LegacyDtypes({v: np.dtype(k) for k, v in _NAMES.items() if k != "bfloat16"})
 
 
 def type_name(dtype: Any) -> str:
     """PyTorch's legacy type string for a dtype, e.g. ``'torch.FloatTensor'``."""
-    name = _NAMES.get(np.dtype(dtype).name)
+    name = _NAMES.get(np.dtype(dtype).name)  # bfloat16's name is "bfloat16" too
     if name is None:
         raise TypeError(f"Tensor.type(): no legacy tensor type for dtype {np.dtype(dtype)}")
     return f"torch.{name}"
@@ -36,6 +51,8 @@ def dtype_of_type_name(name: str) -> np.dtype:
     short = name.split(".")[-1]
     if short in LEGACY_DTYPES:
         return LEGACY_DTYPES[short]
+    if short in ("BFloat16Tensor", "bfloat16"):
+        return bfloat16_dtype()
     try:
         return np.dtype(short)
     except TypeError:

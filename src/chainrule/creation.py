@@ -1,5 +1,7 @@
-"""Creating tensors: from data, filled, ranges, and `Tensor.new_*` (random draws are in
-``creation_random.py``)."""
+"""Creating tensors: from data, filled, ranges (random draws are in ``creation_random.py``,
+tensors made like another and ``Tensor.new_*`` in ``creation_like.py``, re-exported here;
+the shared ``layout``/``pin_memory``/``memory_format``/``out`` options in
+``creation_options.py``)."""
 
 from __future__ import annotations
 
@@ -11,44 +13,50 @@ import numpy as np
 from . import dtypes as _dt
 from .autograd.shared_memory import mark_shared
 from .autograd.tensor import Tensor
-from .backend import get_array_module, to_device
+from .creation_like import (
+    empty_like,
+    full_like,
+    new_empty,
+    new_full,
+    new_ones,
+    new_tensor,
+    new_zeros,
+    ones_like,
+    zeros_like,
+)
+from .creation_options import (
+    _finish,
+    _shape,
+    check_layout,
+    check_pin_memory,
+    lay_out,
+    refuse_bool,
+    write_factory_out,
+)
 from .scalar_range import fit_scalar
 
-
-def _shape(size: Sequence, op: str = "tensor", keyword: Any = None) -> tuple:
-    """Validate a size given as ints or one sequence of ints (PyTorch's ``*size``), or as
-    the keyword ``size=(2, 3)`` (``keyword``; ``torch.empty(size=...)`` in pytorch/examples)."""
-    size = _size_keyword(op, size, keyword)
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    for s in size:
-        if (
-            isinstance(s, bool)
-            or not isinstance(s, (int, np.integer))
-            and not (isinstance(s, Tensor) and s.ndim == 0 and s.dtype.kind in "iu")
-        ):
-            raise TypeError(
-                f"{op}(): size must be a tuple of ints, got {size!r} (an element "
-                f"of type {type(s).__name__})"
-            )
-    shape = tuple(int(s) for s in size)
-    if any(s < 0 for s in shape):
-        raise ValueError(
-            f"{op}(): trying to create a tensor with negative dimension in size "
-            f"{list(shape)}; every size must be >= 0"
-        )
-    return shape
-
-
-def _size_keyword(op: str, sizes: Sequence, size: Any) -> Sequence:
-    """The ``*size`` arguments, or PyTorch's keyword ``size=`` in their place."""
-    if size is None:
-        return sizes
-    if len(sizes):
-        raise TypeError(f"{op}() got multiple values for argument 'size'")
-    if not isinstance(size, (tuple, list)):
-        raise TypeError(f"{op}(): argument 'size' must be tuple of ints, not {type(size).__name__}")
-    return (tuple(size),)
+__all__ = [
+    "arange",
+    "as_tensor",
+    "empty",
+    "empty_like",
+    "eye",
+    "from_dlpack",
+    "from_numpy",
+    "full",
+    "full_like",
+    "linspace",
+    "new_empty",
+    "new_full",
+    "new_ones",
+    "new_tensor",
+    "new_zeros",
+    "ones",
+    "ones_like",
+    "tensor",
+    "zeros",
+    "zeros_like",
+]
 
 
 _NUMPY_OK = "biufc"  # bool, int, uint, float, complex: what a tensor can hold
@@ -82,17 +90,6 @@ def _check_nested(data: Any, op: str) -> None:
 
     if isinstance(data, (list, tuple)):
         shape_of(data, 0)
-
-
-def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool, default: Any = None) -> Tensor:
-    d = _dt.as_dtype(dtype) if dtype is not None else (default or _dt.get_default_dtype())
-    arr = arr.astype(d, copy=False)
-    if device is not None:
-        arr = to_device(arr, device)
-    t = Tensor._make(arr, False, None, 0)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -148,49 +145,73 @@ def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: bool | None = None
     return Tensor._make(mark_shared(np.from_dlpack(ext_tensor)), False, None, 0)
 
 
+def _filled(
+    op: str, fill: str, sizes: tuple, size: Any, dtype: Any, device: Any, requires_grad: bool
+) -> Tensor:
+    """``np.zeros``/``ones``/``empty`` (``fill``) of the given size, finished."""
+    d = _dt.as_dtype(dtype or _dt.get_default_dtype())
+    return _finish(getattr(np, fill)(_shape(sizes, op, size), d), dtype, device, requires_grad)
+
+
 def zeros(
     *sizes: Any,
     size: Any = None,
+    out: Tensor | None = None,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    return _finish(
-        np.zeros(_shape(sizes, "zeros", size), _dt.as_dtype(dtype or _dt.get_default_dtype())),
-        dtype,
-        device,
-        requires_grad,
-    )
+    """Zeros of ``size`` (``torch.zeros``; ``out``/``layout``: ``creation_options.py``)."""
+    check_layout("zeros", layout)
+    if out is not None:
+        return write_factory_out(
+            "zeros", out, dtype, requires_grad, lambda d: zeros(*sizes, size=size, dtype=d)
+        )
+    return _filled("zeros", "zeros", sizes, size, dtype, device, requires_grad)
 
 
 def ones(
     *sizes: Any,
     size: Any = None,
+    out: Tensor | None = None,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    return _finish(
-        np.ones(_shape(sizes, "ones", size), _dt.as_dtype(dtype or _dt.get_default_dtype())),
-        dtype,
-        device,
-        requires_grad,
-    )
+    """Ones of ``size`` (``torch.ones``)."""
+    check_layout("ones", layout)
+    if out is not None:
+        return write_factory_out(
+            "ones", out, dtype, requires_grad, lambda d: ones(*sizes, size=size, dtype=d)
+        )
+    return _filled("ones", "ones", sizes, size, dtype, device, requires_grad)
 
 
 def empty(
     *sizes: Any,
     size: Any = None,
+    out: Tensor | None = None,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
+    memory_format: Any = None,
 ) -> Tensor:
-    return _finish(
-        np.empty(_shape(sizes, "empty", size), _dt.as_dtype(dtype or _dt.get_default_dtype())),
-        dtype,
-        device,
-        requires_grad,
-    )
+    """Uninitialised values of ``size`` (``torch.empty``), their memory in ``memory_format``
+    (``contiguous_format``, ``channels_last`` for a 4-d size, ``channels_last_3d`` for 5-d)."""
+    check_layout("empty", layout)
+    check_pin_memory("empty", pin_memory)
+    if out is not None:
+        return write_factory_out(
+            "empty", out, dtype, requires_grad, lambda d: empty(*sizes, size=size, dtype=d)
+        )
+    t = _filled("empty", "empty", sizes, size, dtype, device, requires_grad)
+    if memory_format is not None:
+        t._data = lay_out("empty", t._data, memory_format)
+    return t
 
 
 def full(
@@ -199,7 +220,16 @@ def full(
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    *,
+    out: Tensor | None = None,
+    layout: Any = None,
 ) -> Tensor:
+    """``fill_value`` everywhere (``torch.full``); the dtype follows the value's kind."""
+    check_layout("full", layout)
+    if out is not None:
+        return write_factory_out(
+            "full", out, dtype, requires_grad, lambda d: full(size, fill_value, dtype=d)
+        )
     if dtype is None:  # the fill value's kind decides, as in PyTorch
         if isinstance(fill_value, (bool, np.bool_)):
             dtype = _dt.bool_
@@ -213,64 +243,6 @@ def full(
     return _finish(np.full(_shape((size,), "full"), fill_value), dtype, device, requires_grad)
 
 
-def _is_sparse(x: Tensor) -> bool:
-    return type(x) is not Tensor and getattr(x, "is_sparse", False)
-
-
-def _like(x: Tensor, dtype: Any, op: str = "") -> Any:
-    """The dtype of a tensor made like ``x``; a sparse ``x`` is refused (dense ``op`` only)."""
-    if _is_sparse(x):
-        raise NotImplementedError(
-            f"{op}: not supported for sparse COO tensors (layout=chainrule.sparse_coo); "
-            "call .to_dense() first"
-        )
-    return dtype if dtype is not None else x.dtype
-
-
-def _filled_like(
-    x: Tensor, fill: str, dtype: Any, device: Any, requires_grad: bool, op: str
-) -> Tensor:
-    """``xp.zeros``/``ones``/``empty`` (``fill``) of ``x``'s shape, on ``x``'s array module."""
-    dt = _like(x, dtype, op)
-    make = getattr(get_array_module(x._data), fill)
-    return _finish(make(x.shape, dt), dt, device, requires_grad)
-
-
-def zeros_like(
-    input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:
-    if _is_sparse(input):
-        return input._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
-    return _filled_like(input, "zeros", dtype, device, requires_grad, "zeros_like")
-
-
-def ones_like(
-    input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:
-    return _filled_like(input, "ones", dtype, device, requires_grad, "ones_like")
-
-
-def empty_like(
-    input: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:
-    if _is_sparse(input):
-        return input._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
-    return _filled_like(input, "empty", dtype, device, requires_grad, "empty_like")
-
-
-def full_like(
-    input: Tensor,
-    fill_value: Any,
-    dtype: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    dt = _like(input, dtype, "full_like")
-    fill_value = fit_scalar("full_like", fill_value, _dt.as_dtype(dt))
-    xp = get_array_module(input._data)
-    return _finish(xp.full(input.shape, fill_value, dt), dt, device, requires_grad)
-
-
 def arange(
     start: Any,
     end: Any = None,
@@ -278,7 +250,23 @@ def arange(
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    *,
+    out: Tensor | None = None,
+    layout: Any = None,
 ) -> Tensor:
+    """``[start, end)`` by ``step`` (``torch.arange``); int64 when every bound is an int.
+    ``out=`` of as many elements keeps its shape; another non-empty one is resized with a
+    warning, as PyTorch."""
+    check_layout("arange", layout)
+    if out is not None:
+        return write_factory_out(
+            "arange",
+            out,
+            dtype,
+            requires_grad,
+            lambda d: arange(start, end, step, dtype=d),
+            keep_shape_of_same_size=True,
+        )
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -303,6 +291,7 @@ def arange(
         dtype = _dt.int64 if is_int else _dt.get_default_dtype()
     if not np.isfinite(float(step)):  # ceil((end - start) / inf) = 0 elements, as PyTorch
         return _finish(np.arange(0), dtype, device, requires_grad)
+    refuse_bool("arange", dtype)
     return _finish(np.arange(start, end, step), dtype, device, requires_grad)
 
 
@@ -313,94 +302,37 @@ def linspace(
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    *,
+    out: Tensor | None = None,
+    layout: Any = None,
 ) -> Tensor:
+    """``steps`` evenly spaced points from ``start`` to ``end`` (``torch.linspace``)."""
+    check_layout("linspace", layout)
+    if out is not None:
+        return write_factory_out(
+            "linspace", out, dtype, requires_grad, lambda d: linspace(start, end, steps, dtype=d)
+        )
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise RuntimeError(f"linspace(): number of steps must be a non-negative int, got {steps!r}")
+    refuse_bool("linspace", dtype)
     return _finish(np.linspace(start, end, steps), dtype, device, requires_grad)
 
 
 def eye(
-    n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    n: int,
+    m: int | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    *,
+    out: Tensor | None = None,
+    layout: Any = None,
 ) -> Tensor:
+    """The ``n`` x ``m`` identity (``torch.eye``)."""
+    check_layout("eye", layout)
+    if out is not None:
+        return write_factory_out("eye", out, dtype, requires_grad, lambda d: eye(n, m, dtype=d))
     for name, v in (("n", n), ("m", m)):
         if v is not None and (not isinstance(v, (int, np.integer)) or v < 0):
             raise RuntimeError(f"eye(): {name} must be an int greater or equal to 0, got {v!r}")
     return _finish(np.eye(n, m), dtype, device, requires_grad)
-
-
-# ----------------------------------------------- Tensor.new_*: x's dtype and device by default
-def _new(x: Tensor, arr: Any, dtype: Any, requires_grad: bool, device: Any = None) -> Tensor:
-    arr = arr.astype(_dt.as_dtype(dtype) if dtype is not None else x.dtype, copy=False)
-    if device is not None:
-        arr = to_device(arr, device)
-    t = Tensor._make(arr, False, None, 0)
-    return t.requires_grad_() if requires_grad else t
-
-
-def _new_size(size: tuple) -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(int(s) for s in size)
-
-
-def new_zeros(
-    x: Tensor,
-    *sizes: Any,
-    size: Any = None,
-    dtype: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    """Zeros of ``size`` with ``x``'s dtype and device (``Tensor.new_zeros``)."""
-    shape = _new_size(_size_keyword("new_zeros", sizes, size))
-    return _new(x, get_array_module(x._data).zeros(shape), dtype, requires_grad, device)
-
-
-def new_ones(
-    x: Tensor,
-    *sizes: Any,
-    size: Any = None,
-    dtype: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    """Ones of ``size`` with ``x``'s dtype and device (``Tensor.new_ones``)."""
-    shape = _new_size(_size_keyword("new_ones", sizes, size))
-    return _new(x, get_array_module(x._data).ones(shape), dtype, requires_grad, device)
-
-
-def new_empty(
-    x: Tensor,
-    *sizes: Any,
-    size: Any = None,
-    dtype: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    """Uninitialised values of ``size`` with ``x``'s dtype and device."""
-    shape = _new_size(_size_keyword("new_empty", sizes, size))
-    return _new(x, get_array_module(x._data).empty(shape), dtype, requires_grad, device)
-
-
-def new_full(
-    x: Tensor,
-    size: Any,
-    fill_value: Any,
-    dtype: Any = None,
-    device: Any = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    """``fill_value`` everywhere, ``size`` and ``x``'s dtype and device."""
-    fill_value = fit_scalar(
-        "new_full", fill_value, _dt.as_dtype(dtype if dtype is not None else x.dtype)
-    )
-    arr = get_array_module(x._data).full(_new_size((size,)), fill_value)
-    return _new(x, arr, dtype, requires_grad, device)
-
-
-def new_tensor(
-    x: Tensor, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:
-    """A copy of ``data`` with this tensor's dtype (unless ``dtype`` is given)."""
-    dtype = dtype if dtype is not None else x.dtype
-    return Tensor._new(data, dtype=dtype, requires_grad=requires_grad, device=device)

@@ -20,8 +20,17 @@ import numpy as np
 from . import dtypes as _dt
 from .autograd.tensor import Tensor
 from .backend import Device, device_of, get_array_module, to_device
-from .creation import _finish, _shape, from_dlpack, from_numpy
+from .creation import from_dlpack, from_numpy
 from .creation import tensor as _tensor
+from .creation_options import (
+    _finish,
+    _shape,
+    check_layout,
+    check_pin_memory,
+    lay_out_like,
+    refuse_bool,
+    write_factory_out,
+)
 from .random import Generator, gen
 
 __all__ = [
@@ -57,19 +66,27 @@ def logspace(
     steps: int,
     base: float = 10.0,
     *,
+    out: Tensor | None = None,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """``steps`` points base ** linspace(start, end, steps) (computed in float64, then cast;
     an integer ``dtype`` truncates, as PyTorch)."""
     op = "logspace"
+    check_layout(op, layout)
+    if out is not None:
+        return write_factory_out(
+            op, out, dtype, requires_grad, lambda d: logspace(start, end, steps, base, dtype=d)
+        )
     start, end = _real(op, "start", start), _real(op, "end", end)
     base = _real(op, "base", base)
     if not _is_int(steps):
         raise TypeError(f"{op}(): steps must be an int, got {steps!r}")
     if steps < 0:
         raise RuntimeError(f"{op}(): number of steps must be non-negative, got {steps}")
+    refuse_bool(op, dtype)
     vals = np.power(float(base), np.linspace(float(start), float(end), int(steps)))
     return _finish(vals, dtype, device, requires_grad)
 
@@ -114,11 +131,13 @@ def hann_window(
     periodic: bool = True,
     *,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """The Hann window 0.5 - 0.5 cos(2 pi i / (N - 1)) (N + 1 points less the last when
     ``periodic``)."""
+    check_layout("hann_window", layout)
     return _window(
         "hann_window", window_length, periodic, dtype, device, requires_grad, _cosine_sum(0.5, 0.5)
     )
@@ -131,11 +150,15 @@ def hamming_window(
     beta: float = 0.46,
     *,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
     """The Hamming window alpha - beta cos(2 pi i / (N - 1))."""
     op = "hamming_window"
+    check_layout(op, layout)
+    check_pin_memory(op, pin_memory)
     a, b = _real(op, "alpha", alpha), _real(op, "beta", beta)
     return _window(op, window_length, periodic, dtype, device, requires_grad, _cosine_sum(a, b))
 
@@ -145,10 +168,12 @@ def blackman_window(
     periodic: bool = True,
     *,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """The Blackman window 0.42 - 0.5 cos(2 pi i / (N - 1)) + 0.08 cos(4 pi i / (N - 1))."""
+    check_layout("blackman_window", layout)
     return _window(
         "blackman_window",
         window_length,
@@ -165,10 +190,12 @@ def bartlett_window(
     periodic: bool = True,
     *,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """The Bartlett (triangular) window 1 - |2 i / (N - 1) - 1|."""
+    check_layout("bartlett_window", layout)
     return _window(
         "bartlett_window",
         window_length,
@@ -186,11 +213,13 @@ def kaiser_window(
     beta: float = 12.0,
     *,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """The Kaiser window I0(beta sqrt(1 - (2 i / (N - 1) - 1)^2)) / I0(beta)."""
     op = "kaiser_window"
+    check_layout(op, layout)
     b = float(_real(op, "beta", beta))
     return _window(
         op, window_length, periodic, dtype, device, requires_grad, lambda m: np.kaiser(m, b)
@@ -223,12 +252,15 @@ def randint_like(
     *,
     generator: Generator | None = None,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    memory_format: Any = None,
 ) -> Tensor:
     """Integers drawn uniformly from [low, high) in ``input``'s shape and (unless ``dtype``
-    is given) dtype; ``randint_like(x, high)`` draws from [0, high)."""
+    is given) dtype and memory format; ``randint_like(x, high)`` draws from [0, high)."""
     op = "randint_like"
+    check_layout(op, layout)
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): input must be a Tensor, got {type(input).__name__}")
     if high is None:
@@ -241,6 +273,7 @@ def randint_like(
             f"{op}(): expects 'low' to be less than 'high', but got low={low} >= high={high}"
         )
     draws = gen(generator).integers(int(low), int(high), size=tuple(input.shape))
+    draws = lay_out_like(op, draws, memory_format, input._data)
     d = dtype if dtype is not None else input.dtype
     return _finish(draws, d, device if device is not None else input.device, requires_grad)
 
@@ -326,12 +359,16 @@ def empty_strided(
     stride: Sequence[int],
     *,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
     """An uninitialised tensor of ``size`` whose elements are ``stride`` elements apart in a
     new buffer (strides may be 0, or overlap, as PyTorch's; they cannot be negative)."""
     op = "empty_strided"
+    check_layout(op, layout)
+    check_pin_memory(op, pin_memory)
     shape = _shape((size,), op)
     if not isinstance(stride, (list, tuple)) or not all(_is_int(s) for s in stride):
         raise TypeError(f"{op}(): stride must be a tuple of ints, got {stride!r}")

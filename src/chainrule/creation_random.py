@@ -14,7 +14,15 @@ import numpy as np
 from . import dtypes as _dt
 from .autograd.tensor import Tensor
 from .backend import to_device
-from .creation import _finish, _like, _shape
+from .creation_options import (
+    _finish,
+    _like,
+    _shape,
+    check_layout,
+    check_pin_memory,
+    lay_out_like,
+    write_factory_out,
+)
 from .random import Generator, gen
 
 __all__ = [
@@ -29,30 +37,72 @@ __all__ = [
 ]
 
 
+def _draws_of_kind(op: str, dtype: Any, draw: Any, shape: tuple) -> Any:
+    """``draw(shape)`` for a real ``dtype``; for a complex one, independent real and
+    imaginary parts (``randn``: each of variance 1/2, so that E|z|^2 = 1, as PyTorch).
+    An integer or bool dtype has no such distribution: NotImplementedError, as PyTorch."""
+    d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    if d.kind not in "fc":
+        raise NotImplementedError(
+            f"{op}(): not implemented for dtype {d}; pass a floating point or complex dtype"
+        )
+    if d.kind == "f":
+        return draw(shape)
+    scale = np.sqrt(0.5) if op.startswith("randn") else 1.0
+    return (draw(shape) + 1j * draw(shape)) * scale
+
+
 def rand(
     *sizes: Any,
     size: Any = None,
     generator: Generator | None = None,
+    out: Tensor | None = None,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
-    """Uniform samples on [0, 1)."""
-    return _finish(gen(generator).random(_shape(sizes, "rand", size)), dtype, device, requires_grad)
+    """Uniform samples on [0, 1) (a complex dtype: both parts)."""
+    check_layout("rand", layout)
+    check_pin_memory("rand", pin_memory)
+    if out is not None:
+        return write_factory_out(
+            "rand",
+            out,
+            dtype,
+            requires_grad,
+            lambda d: rand(*sizes, size=size, generator=generator, dtype=d),
+        )
+    draws = _draws_of_kind("rand", dtype, gen(generator).random, _shape(sizes, "rand", size))
+    return _finish(draws, dtype, device, requires_grad)
 
 
 def randn(
     *sizes: Any,
     size: Any = None,
     generator: Generator | None = None,
+    out: Tensor | None = None,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
-    """Standard normal samples."""
-    return _finish(
-        gen(generator).standard_normal(_shape(sizes, "randn", size)), dtype, device, requires_grad
-    )
+    """Standard normal samples (a complex dtype: E|z|^2 = 1)."""
+    check_layout("randn", layout)
+    check_pin_memory("randn", pin_memory)
+    if out is not None:
+        return write_factory_out(
+            "randn",
+            out,
+            dtype,
+            requires_grad,
+            lambda d: randn(*sizes, size=size, generator=generator, dtype=d),
+        )
+    shape = _shape(sizes, "randn", size)
+    draws = _draws_of_kind("randn", dtype, gen(generator).standard_normal, shape)
+    return _finish(draws, dtype, device, requires_grad)
 
 
 def randint(
@@ -61,11 +111,22 @@ def randint(
     size: Sequence[int] = (),
     *,
     generator: Generator | None = None,
+    out: Tensor | None = None,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Integers uniformly from [low, high) (``randint(high, size)`` also works)."""
+    check_layout("randint", layout)
+    if out is not None:
+        return write_factory_out(
+            "randint",
+            out,
+            dtype,
+            requires_grad,
+            lambda d: randint(low, high, size, generator=generator, dtype=d),
+        )
     if high is None:
         low, high = 0, low
     if isinstance(high, (tuple, list)):
@@ -89,7 +150,18 @@ def randperm(
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    *,
+    out: Tensor | None = None,
+    layout: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise)."""
+    check_layout("randperm", layout)
+    check_pin_memory("randperm", pin_memory)
+    if out is not None:
+        return write_factory_out(
+            "randperm", out, dtype, requires_grad, lambda d: randperm(n, generator, dtype=d)
+        )
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(
             f"randperm(): n must be a non-negative int, got {n!r} (trying to "
@@ -107,8 +179,20 @@ def normal(
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
-    """Normal samples with the given mean and std (numbers or tensors, broadcast)."""
+    """Normal samples with the given mean and std (numbers or tensors, broadcast). With
+    ``out=``: tensor ``mean``/``std`` need an ``out`` of their broadcast shape (PyTorch
+    raises otherwise); a ``size`` resizes ``out``."""
+    if out is not None:
+        result = normal(mean, std, size, generator, dtype=dtype if dtype else out.dtype)
+        if size is None and isinstance(out, Tensor) and tuple(out.shape) != tuple(result.shape):
+            raise RuntimeError(
+                f"normal(): out has shape {list(out.shape)}, but mean and std broadcast to "
+                f"{list(result.shape)}; pass an out of that shape (or a size)"
+            )
+        return write_factory_out("normal", out, dtype, requires_grad, lambda d: result)
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
     if not np.all(np.asarray(s) >= 0):  # also catches NaN
@@ -125,29 +209,54 @@ def normal(
 
 
 def rand_like(
-    input: Tensor,
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    *,
     generator: Generator | None = None,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    memory_format: Any = None,
 ) -> Tensor:
-    dt = _like(input, dtype, "rand_like")
-    return _finish(gen(generator).random(input.shape), dt, device, requires_grad)
+    """``rand`` in ``input``'s shape, dtype and (by default) memory format."""
+    op = "rand_like"
+    check_layout(op, layout)
+    dt = _like(input, dtype, op)
+    draws = _draws_of_kind(op, dt, gen(generator).random, tuple(input.shape))
+    draws = lay_out_like(op, draws, memory_format, input._data)
+    return _finish(draws, dt, device, requires_grad)
 
 
 def randn_like(
-    input: Tensor,
+    input: Tensor,  # noqa: A002
+    *,
     generator: Generator | None = None,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    memory_format: Any = None,
 ) -> Tensor:
-    dt = _like(input, dtype, "randn_like")
-    return _finish(gen(generator).standard_normal(input.shape), dt, device, requires_grad)
+    """``randn`` in ``input``'s shape, dtype and (by default) memory format."""
+    op = "randn_like"
+    check_layout(op, layout)
+    dt = _like(input, dtype, op)
+    draws = _draws_of_kind(op, dt, gen(generator).standard_normal, tuple(input.shape))
+    draws = lay_out_like(op, draws, memory_format, input._data)
+    return _finish(draws, dt, device, requires_grad)
 
 
-def bernoulli(input: Any, generator: Generator | None = None) -> Tensor:
-    """0/1 samples with probability ``input`` (a tensor of probabilities)."""
+def bernoulli(
+    input: Any,  # noqa: A002 - PyTorch's name
+    generator: Generator | None = None,
+    *,
+    out: Tensor | None = None,
+) -> Tensor:
+    """0/1 samples with probability ``input`` (a tensor of probabilities); ``out=`` takes
+    them in its own dtype (an integer one too), as PyTorch."""
+    if out is not None:
+        draws = bernoulli(input, generator)
+        return write_factory_out("bernoulli", out, None, False, lambda d: draws.to(d))
     pt = input._data if isinstance(input, Tensor) else np.asarray(input)
     draws = gen(generator).random(pt.shape) < to_device(pt, "cpu")
     return _finish(draws, pt.dtype if pt.dtype.kind == "f" else None, None, False)

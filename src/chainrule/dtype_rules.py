@@ -15,6 +15,9 @@ tensors with dimensions, then 0-d tensors, then Python numbers; a lower rank onl
 result when it is of a higher category (a Python float makes an integer tensor's result the
 default float dtype).
 
+``bfloat16`` is a floating type: with ``float16`` it gives ``float32`` (neither holds the
+other), with an integer it stays ``bfloat16``.
+
 One deliberate difference: NumPy has no ``complex32``, so where PyTorch gives
 ``torch.complex32`` (a ``float16`` tensor with a complex Python number) chainrule gives
 ``complex64``.
@@ -58,7 +61,7 @@ _KINDS = "biufc"
 
 
 def _check_dtype(op: str, name: str, position: builtins.int, value: Any) -> np.dtype:
-    if not isinstance(value, np.dtype) or value.kind not in _KINDS:
+    if not isinstance(value, np.dtype) or (value.kind not in _KINDS and not _dt.is_bfloat16(value)):
         raise TypeError(
             f"{op}(): argument '{name}' (position {position}) must be torch.dtype (a chainrule "
             f"dtype such as cr.float32), not {type(value).__name__}"
@@ -67,7 +70,7 @@ def _check_dtype(op: str, name: str, position: builtins.int, value: Any) -> np.d
 
 
 def _category(d: np.dtype) -> builtins.int:
-    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[d.kind]
+    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}[d.kind]  # "V": bfloat16
 
 
 def _promote(a: np.dtype, b: np.dtype) -> np.dtype:

@@ -4,6 +4,11 @@ chainrule's dtypes are NumPy dtypes. Promotion follows PyTorch rather than NumPy
 floating tensor combined with an integer tensor keeps the float tensor's dtype (NumPy
 would widen int64 + float32 to float64), integer division ``/`` gives the default float
 dtype, and Python scalars only change the result's *category* (bool < int < float).
+
+``bfloat16`` is ``ml_dtypes.bfloat16``'s NumPy dtype, imported on first use of
+``cr.bfloat16`` (importing ``ml_dtypes`` takes ~0.5 s, more than all of chainrule's other
+imports). NumPy gives it kind ``'V'``, so code asks :func:`is_floating` (or
+:func:`is_bfloat16`) rather than ``dtype.kind == 'f'``; both answer without importing it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,41 @@ complex64 = cfloat = np.dtype("complex64")
 complex128 = cdouble = np.dtype("complex128")
 
 _default_dtype = float32
+_BFLOAT16: list[np.dtype] = []  # filled on first use: ml_dtypes is slow to import
+
+# ``bfloat16`` itself is a lazy module attribute (see __getattr__), so not in __all__.
+
+__all__ = [
+    "as_dtype",
+    "bfloat16_dtype",
+    "bool_",
+    "cdouble",
+    "cfloat",
+    "combine_categories",
+    "complex64",
+    "complex128",
+    "double",
+    "float",
+    "float16",
+    "float32",
+    "float64",
+    "get_default_complex_dtype",
+    "get_default_dtype",
+    "half",
+    "int",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "is_bfloat16",
+    "is_floating",
+    "long",
+    "promote_types",
+    "scalar_result_dtype",
+    "set_default_dtype",
+    "short",
+    "uint8",
+]
 
 _BY_NAME = {
     "float16": float16,
@@ -48,6 +88,36 @@ _BY_NAME = {
 }
 
 
+def bfloat16_dtype() -> np.dtype:
+    """PyTorch's ``bfloat16`` (8 exponent bits, 7 mantissa bits): ``ml_dtypes.bfloat16``'s
+    NumPy dtype, imported on the first call.
+
+    Raises:
+        ImportError: ``ml_dtypes`` is not installed (it is a dependency of chainrule).
+    """
+    if not _BFLOAT16:
+        try:
+            import ml_dtypes  # optional at import time: slow to import (~0.5 s), so lazily
+        except ImportError as e:
+            raise ImportError(
+                "cr.bfloat16 needs the ml_dtypes package (NumPy has no bfloat16): "
+                "pip install ml_dtypes"
+            ) from e
+        _BFLOAT16.append(np.dtype(ml_dtypes.bfloat16))
+    return _BFLOAT16[0]
+
+
+def __getattr__(name: str) -> np.dtype:
+    if name == "bfloat16":  # resolved lazily, see bfloat16_dtype
+        return bfloat16_dtype()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def is_bfloat16(dtype: np.dtype) -> bool:
+    """Whether ``dtype`` is bfloat16 (without importing ml_dtypes)."""
+    return dtype.kind == "V" and dtype.name == "bfloat16"
+
+
 def get_default_dtype() -> np.dtype:
     """The dtype new floating tensors get (float32 unless changed)."""
     return _default_dtype
@@ -60,10 +130,11 @@ def get_default_complex_dtype() -> np.dtype:
 
 
 def set_default_dtype(dtype) -> None:
-    """Set the dtype for new floating tensors (float32 or float64, like PyTorch)."""
+    """Set the dtype for new floating tensors (any floating dtype, bfloat16 too, as
+    PyTorch)."""
     global _default_dtype
     d = as_dtype(dtype)
-    if d.kind != "f":
+    if not is_floating(d):
         raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {d}")
     _default_dtype = d
 
@@ -73,10 +144,13 @@ def as_dtype(dtype) -> np.dtype:
     if isinstance(dtype, np.dtype):
         return dtype
     if isinstance(dtype, str):
+        if dtype in ("bfloat16", "torch.bfloat16"):
+            return bfloat16_dtype()
         try:
             return _BY_NAME[dtype.replace("torch.", "")]
         except KeyError:
-            raise TypeError(f"unknown dtype {dtype!r}; valid: {sorted(_BY_NAME)}") from None
+            valid = sorted([*_BY_NAME, "bfloat16"])
+            raise TypeError(f"unknown dtype {dtype!r}; valid: {valid}") from None
     if dtype is bool:
         return bool_
     if dtype is builtins.int:
@@ -90,12 +164,16 @@ def as_dtype(dtype) -> np.dtype:
 
 
 def is_floating(dtype: np.dtype) -> bool:
-    return dtype.kind == "f"
+    """Whether ``dtype`` is a real floating type: float16/32/64 or bfloat16."""
+    kind = dtype.kind
+    return kind == "f" or (kind == "V" and dtype.name == "bfloat16")
 
 
 def _category(dtype: np.dtype) -> int:
     """bool < integer < floating < complex: the higher category decides a promotion."""
     kind = dtype.kind
+    if kind == "V" and dtype.name == "bfloat16":
+        return 2
     return 0 if kind == "b" else 2 if kind == "f" else 3 if kind == "c" else 1
 
 
@@ -130,11 +208,11 @@ def scalar_result_dtype(tensor_dtype: np.dtype, scalar) -> np.dtype:
     if isinstance(scalar, builtins.int):
         return int64 if tensor_dtype.kind == "b" else tensor_dtype
     if isinstance(scalar, (builtins.float, np.floating)):
-        return tensor_dtype if tensor_dtype.kind in "fc" else _default_dtype
+        return tensor_dtype if _category(tensor_dtype) >= 2 else _default_dtype
     if isinstance(scalar, (builtins.complex, np.complexfloating)):
         if tensor_dtype.kind == "c":
             return tensor_dtype
-        if tensor_dtype.kind != "f":
+        if not is_floating(tensor_dtype):
             return get_default_complex_dtype()
         return np.dtype(np.complex128 if tensor_dtype == np.float64 else np.complex64)
     return tensor_dtype

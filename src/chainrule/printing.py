@@ -81,7 +81,9 @@ def array2string_options(arr: Any = None) -> dict[str, Any]:
         "edgeitems": int(_OPTIONS["edgeitems"]),
         "max_line_width": int(_OPTIONS["linewidth"]),
     }
-    if _OPTIONS["sci_mode"] is True:
+    if arr is not None and arr.dtype.kind == "V" and arr.dtype.name == "bfloat16":
+        kwargs["formatter"] = {"all": _bfloat16_formatter(arr, precision, _OPTIONS["sci_mode"])}
+    elif _OPTIONS["sci_mode"] is True:
         kwargs["formatter"] = {"float_kind": lambda v: f"{v:.{precision}e}"}
     elif _OPTIONS["sci_mode"] is False:
         kwargs["suppress_small"] = True
@@ -89,6 +91,26 @@ def array2string_options(arr: Any = None) -> dict[str, Any]:
     elif arr is not None and arr.dtype.kind == "f" and not _all_integral(arr):
         kwargs["floatmode"] = "fixed"
     return kwargs
+
+
+def _bfloat16_formatter(arr: Any, precision: int, sci_mode: bool | None) -> Any:
+    """A formatter for bfloat16 elements, which NumPy does not format as floats: fixed
+    ``precision`` digits (``1.5000``), or ``3.`` when every value is integral, or scientific
+    with ``sci_mode=True``; right-aligned to one width, as NumPy aligns floats."""
+    values = np.asarray(arr, dtype=np.float32)
+    if sci_mode is True:
+        spec = f".{precision}e"
+    elif sci_mode is None and _all_integral(values):
+        spec = ".0f"
+    else:
+        spec = f".{precision}f"
+
+    def text(v: Any) -> str:
+        s = format(float(v), spec)
+        return s + "." if spec == ".0f" and s[-1].isdigit() else s
+
+    width = max((len(text(v)) for v in values.flat), default=0)
+    return lambda v: text(v).rjust(width)
 
 
 def _all_integral(arr: Any) -> bool:

@@ -20,6 +20,13 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def _bfloat16_finfo() -> Any:
+    """ml_dtypes' limits of bfloat16 (``np.finfo`` does not know the type)."""
+    import ml_dtypes  # optional dependency, slow to import: only for bfloat16
+
+    return ml_dtypes.finfo(dtypes.bfloat16_dtype())
+
+
 class finfo:  # noqa: N801 - mirrors torch.finfo
     """Limits of a floating dtype (the default dtype when none is given).
 
@@ -29,12 +36,12 @@ class finfo:  # noqa: N801 - mirrors torch.finfo
 
     def __init__(self, type: Any = None) -> None:  # noqa: A002 - PyTorch's argument name
         dt = dtypes.get_default_dtype() if type is None else dtypes.as_dtype(type)
-        if dt.kind != "f":
+        if not dtypes.is_floating(dt):
             raise TypeError(
                 f"cr.finfo() requires a floating point input type, got {dt}; "
                 "use cr.iinfo for integer dtypes"
             )
-        info = np.finfo(dt)
+        info = _bfloat16_finfo() if dtypes.is_bfloat16(dt) else np.finfo(dt)
         self.bits: int = int(info.bits)
         self.eps: float = float(info.eps)
         self.max: float = float(info.max)

@@ -26,12 +26,8 @@ import chainrule as cr
 
 from .signatures import NAMESPACES, audit, torch_keyword_names
 
-_OUT = "out= on a factory: the creation functions have no out= path yet (ops/keywords.py)"
-_LAYOUT = "layout=: the creation functions take no layout argument yet (only strided exists)"
-_PIN = "pin_memory=: the creation functions take no pin_memory argument yet"
-_FORMAT = "memory_format=: the creation functions take no memory_format argument yet"
-_LINALG = "in chainrule/linalg/ or ops/linalg*.py, being reworked in another change"
-_POLYGAMMA = "out=: needs the numpy_keywords mark, which ops/test_binding.py must learn first"
+_OUT = "out=: range is in ops/_misc_more_root.py, not yet on creation_options.py's out path"
+_LAYOUT = "layout=: range and tril/triu_indices (ops/) do not call creation_options.py yet"
 
 
 def _group(reason: str, params: str, names: str) -> dict[tuple[str, str], dict[str, str]]:
@@ -52,42 +48,10 @@ def _merge(*groups: dict[tuple[str, str], dict[str, str]]) -> dict[tuple[str, st
     return table
 
 
-_FACTORIES = "arange empty eye full linspace logspace ones rand randint randn randperm range zeros"
-_LIKE = "empty_like full_like ones_like rand_like randint_like randn_like zeros_like"
-_WINDOWS = "bartlett_window blackman_window hamming_window hann_window kaiser_window"
-_NEW = "new_empty new_full new_ones new_tensor new_zeros"
-_LINALG_OUT = (
-    "cholesky cholesky_ex cond cross det eig eigh eigvals eigvalsh householder_product inv "
-    "inv_ex ldl_factor ldl_factor_ex ldl_solve lu lu_factor lu_factor_ex lu_solve matmul "
-    "matrix_norm matrix_power matrix_rank multi_dot norm pinv qr slogdet solve solve_ex "
-    "solve_triangular svd svdvals tensorinv tensorsolve vecdot vector_norm"
-)
-
 # (namespace, name) -> {torch parameter: why chainrule does not take it (a TypeError today)}
 _NOT_YET: dict[tuple[str, str], dict[str, str]] = _merge(
-    _group(_OUT, "out", f"torch: {_FACTORIES} normal bernoulli"),
-    _group(_LAYOUT, "layout", f"torch: {_FACTORIES} {_LIKE} {_WINDOWS} empty_strided"),
-    _group(_LAYOUT, "layout", "torch: tril_indices triu_indices; torch.Tensor: " + _NEW),
-    _group(_PIN, "pin_memory", "torch: empty empty_strided hamming_window rand randn randperm"),
-    _group(_PIN, "pin_memory", "torch.Tensor: " + _NEW),
-    _group(_FORMAT, "memory_format", f"torch: empty {_LIKE}"),
-    _group(_POLYGAMMA, "out", "torch: polygamma"),
-    # renames and out= waiting in files another change owns (see the module docstring)
-    _group(_LINALG, "out", f"torch.linalg: {_LINALG_OUT}"),
-    _group(_LINALG, "out", "torch: addmm addmv baddbmm cholesky inverse kron matrix_power"),
-    _group(_LINALG, "out", "torch: outer qr svd tensordot"),
-    _group(_LINALG, "out_dtype", "torch: addmm baddbmm bmm mm"),
-    _group(_LINALG, "input other", "torch: matmul kron; torch.linalg: matmul"),
-    _group(_LINALG, "input mat2", "torch: mm bmm"),
-    _group(_LINALG, "input tensor", "torch: dot"),
-    _group(_LINALG, "input vec", "torch: mv"),
-    _group(_LINALG, "input vec2", "torch: outer"),
-    _group(_LINALG, "input", "torch: trace; torch.linalg: norm"),
-    _group(_LINALG, "A", "torch.linalg: diagonal"),
-    _group(_LINALG, "other", "torch.Tensor: kron lstsq solve"),
-    _group(_LINALG, "mat2", "torch.Tensor: mm"),
-    _group(_LINALG, "vec", "torch.Tensor: mv"),
-    _group(_LINALG, "vec2", "torch.Tensor: outer"),
+    _group(_LAYOUT, "layout", "torch: range tril_indices triu_indices"),
+    _group(_OUT, "out", "torch: range"),
 )
 
 _ROWS = audit()

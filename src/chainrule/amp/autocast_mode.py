@@ -1,15 +1,24 @@
 """``cr.autocast``: PyTorch's autocast context, with its rules for disabling itself.
 
-PyTorch's autocast runs matmuls and convolutions in float16/bfloat16 inside the block.
-chainrule does not: NumPy has no native bfloat16, and its float16 matmul is measured ~10x
-*slower* than float32 (no half-precision BLAS: 256x256, 145 ms vs 15 ms), so autocast on
-the CPU would only slow training. Rather than pretend, an autocast that would take effect
-raises ``NotImplementedError``. What PyTorch itself turns off still turns off silently or
-with PyTorch's warning, so the common patterns run unchanged:
+On the CPU with ``dtype=cr.bfloat16`` (PyTorch's CPU default) autocast takes effect as in
+PyTorch: inside the block, matmuls, linear layers and convolutions cast their float32
+tensor arguments to bfloat16 and return bfloat16 (computed in float32 and rounded once,
+see :func:`chainrule.autograd.tensor_conversions.run_in_float32`); other ops run in the
+dtype of their inputs, and gradients flow back through the casts to float32 parameters.
+The casting hooks into ``Function.apply`` through ``tensor_conversions.AUTOCAST``.
+
+float16 is not cast: NumPy's float16 matmul is measured ~10x *slower* than float32 (no
+half-precision BLAS: 256x256, 145 ms vs 15 ms), so an autocast that would take effect in
+float16 raises ``NotImplementedError``. What PyTorch itself turns off still turns off
+silently or with PyTorch's warning, so the common patterns run unchanged:
 
 - ``autocast(..., enabled=False)`` (``enabled=use_amp``) is a plain context;
 - ``autocast("cuda")`` without a GPU warns and disables itself, as PyTorch does;
 - a ``dtype`` the device does not support warns and disables, as PyTorch does.
+
+Differences from PyTorch: ops PyTorch's CPU autocast runs in float32 (``cross_entropy``,
+``mse_loss``, ...) are not cast up (a bfloat16 input gives a bfloat16 loss), and a backward
+run inside the block casts its matmuls too (PyTorch's backward never autocasts).
 """
 
 from __future__ import annotations
@@ -23,20 +32,43 @@ from typing import Any
 import numpy as np
 
 from .. import cuda, dtypes
+from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import AUTOCAST, in_float32_rerun
 
 __all__ = ["autocast", "get_autocast_dtype", "is_autocast_available", "is_autocast_enabled"]
 
 _DEVICES = ("cpu", "cuda")
 _LOCAL = threading.local()
+# The Function classes whose float32 tensor arguments CPU autocast casts to bfloat16
+# (PyTorch's lower-precision list: mm/bmm/matmul, linear, convolutions).
+_LOWER_PRECISION_OPS = frozenset({"MatMul", "LinearFn", "Conv2dFn", "ConvTranspose2dFn"})
+_COUNT_LOCK = threading.Lock()
+
+
+def _cast_arguments(cls: type, args: tuple) -> tuple:
+    """``args`` of the op ``cls`` as autocast passes them: float32 tensors cast to the
+    autocast dtype for a lower-precision op while CPU autocast is on in this thread."""
+    if cls.__name__ not in _LOWER_PRECISION_OPS or in_float32_rerun():
+        return args
+    enabled, dtype = _state()["cpu"]
+    if not enabled:
+        return args
+    return tuple(
+        a.to(dtype) if isinstance(a, Tensor) and a._data.dtype == dtypes.float32 else a
+        for a in args
+    )
+
+
+AUTOCAST[1] = _cast_arguments
 
 
 def _state() -> dict[str, list]:
     """This thread's autocast state per device, [enabled, dtype] (per thread, as in PyTorch:
     a new thread starts with autocast off). PyTorch's default dtypes are bfloat16 (cpu) and
-    float16 (cuda); chainrule has no bfloat16."""
+    float16 (cuda); the cpu one is None until asked for (ml_dtypes is slow to import)."""
     st = getattr(_LOCAL, "state", None)
     if st is None:
-        st = _LOCAL.state = {"cpu": [False, dtypes.float16], "cuda": [False, dtypes.float16]}
+        st = _LOCAL.state = {"cpu": [False, None], "cuda": [False, dtypes.float16]}
     return st
 
 
@@ -53,9 +85,8 @@ def _check_device(where: str, device_type: Any) -> str:
 
 
 def is_autocast_available(device_type: str) -> bool:
-    """False: chainrule never casts ops to a lower precision (see the module doc)."""
-    _check_device("is_autocast_available", device_type)
-    return False
+    """True for ``'cpu'`` (bfloat16 autocast), False for ``'cuda'`` (no GPU autocast)."""
+    return _check_device("is_autocast_available", device_type) == "cpu"
 
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:
@@ -64,8 +95,12 @@ def is_autocast_enabled(device_type: str | None = None) -> bool:
 
 
 def get_autocast_dtype(device_type: str) -> np.dtype:
-    """The dtype autocast would use on ``device_type`` (float16; chainrule has no bfloat16)."""
-    return _state()[_check_device("get_autocast_dtype", device_type)][1]
+    """The dtype autocast would use on ``device_type`` (bfloat16 on the CPU, float16 on
+    CUDA, unless an active block set another)."""
+    st = _state()[_check_device("get_autocast_dtype", device_type)]
+    if st[1] is None:
+        st[1] = dtypes.bfloat16_dtype()
+    return st[1]
 
 
 class autocast:  # noqa: N801 - mirrors torch.autocast
@@ -73,13 +108,13 @@ class autocast:  # noqa: N801 - mirrors torch.autocast
 
     Args:
         device_type: ``'cpu'`` or ``'cuda'``.
-        dtype: float16 (or PyTorch's bfloat16, which chainrule lacks); other dtypes
+        dtype: bfloat16 or float16 (the device's default when None); other dtypes
             disable autocast with a warning, as in PyTorch.
         enabled: False makes the block a plain context.
         cache_enabled: accepted for compatibility (there is no cast cache).
 
     Raises:
-        NotImplementedError: when autocast would actually be on.
+        NotImplementedError: a float16 autocast (or a CUDA one) that would take effect.
     """
 
     def __init__(
@@ -102,20 +137,22 @@ class autocast:  # noqa: N801 - mirrors torch.autocast
                 stacklevel=2,
             )
             self._enabled = False
-        if self._enabled and self.fast_dtype != dtypes.float16:
+        supported = self.fast_dtype == dtypes.float16 or dtypes.is_bfloat16(self.fast_dtype)
+        if self._enabled and not supported:
             warnings.warn(
-                f"autocast: {device_type} autocast supports float16 (and bfloat16 "
-                f"in PyTorch), got {self.fast_dtype}. Disabling autocast.",
+                f"In {device_type} autocast, but the target dtype is not supported. Disabling "
+                f"autocast. {device_type} autocast supports bfloat16 and float16, got "
+                f"{self.fast_dtype}.",
                 UserWarning,
                 stacklevel=2,
             )
             self._enabled = False
-        if self._enabled:
+        if self._enabled and not (device_type == "cpu" and dtypes.is_bfloat16(self.fast_dtype)):
             raise NotImplementedError(
-                f"autocast({device_type!r}): chainrule does not run ops in reduced precision "
-                "(NumPy has no bfloat16, and its float16 matmul is ~10x slower than float32); "
-                "train in float32 and pass enabled=False (e.g. enabled=use_amp with "
-                "use_amp=False), or cast the model explicitly with model.half()"
+                f"autocast({device_type!r}, dtype={self.fast_dtype}): chainrule runs ops in "
+                "reduced precision only under CPU bfloat16 autocast (NumPy's float16 matmul "
+                "is ~10x slower than float32); use autocast('cpu', dtype=cr.bfloat16), pass "
+                "enabled=False, or cast the model explicitly with model.half()"
             )
         self._saved: list = []
 
@@ -123,10 +160,16 @@ class autocast:  # noqa: N801 - mirrors torch.autocast
         state = _state()[self.device]
         self._saved.append(list(state))
         state[0], state[1] = self._enabled, self.fast_dtype
+        if self._enabled:
+            with _COUNT_LOCK:
+                AUTOCAST[0] += 1
         return self
 
     def __exit__(self, *exc: Any) -> None:
         _state()[self.device][:] = self._saved.pop()
+        if self._enabled:
+            with _COUNT_LOCK:
+                AUTOCAST[0] -= 1
 
     def __call__(self, fn: Callable) -> Callable:
         """Use as a decorator: ``fn`` runs inside this context."""

@@ -26,7 +26,8 @@ from .misc import (
     is_view_replay_enabled,
     set_multithreading_enabled,
 )
-from .tensor import Tensor, _root_grad
+from .tensor import Tensor
+from .tensor_backward import _root_grad
 from .variable import Variable
 
 __all__ = [

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as _np
 
+from ..dtypes import _BFLOAT16
 from .anomaly import check_forward_outputs
 from .forward_tangents import forward_tangents
 from .ieee import rerun_quietly
@@ -37,6 +38,7 @@ from .node import Node
 from .saved import SavedConstant, SavedInput, SavedOutput, classify, memory_root
 from .state import LOCAL, current
 from .tensor import Tensor
+from .tensor_conversions import AUTOCAST, run_in_float32
 from .view_base import record_view
 
 __all__ = [
@@ -129,9 +131,12 @@ class Function:
             out = vmap_dispatch(cls, args, kwargs)
             if out is not NotImplemented:
                 return out
+        if AUTOCAST[0]:  # an autocast block is on somewhere: it may cast the arguments
+            args = AUTOCAST[1](cls, args)
         grad_on = state.grad_enabled
         fwd_on = state.forward_ad > 0
-        record = forward_ad = False
+        record = forward_ad = bf16 = False
+        bf16_loaded = _BFLOAT16  # non-empty once cr.bfloat16 was first used (dtypes.py)
         raw_args = []
         for a in args:
             if isinstance(a, Tensor):
@@ -142,9 +147,16 @@ class Function:
                     record = True
                 if fwd_on and a._fw_tangent is not None:
                     forward_ad = True
-                raw_args.append(a._data)
+                d = a._data
+                if bf16_loaded and d.dtype.kind == "V":  # bfloat16: computed in float32
+                    bf16 = True
+                raw_args.append(d)
             else:
                 raw_args.append(a)
+        if bf16 and not cls.is_view:
+            out = run_in_float32(cls, args, kwargs)
+            if out is not NotImplemented:
+                return out
         if record:
             _link_inputs(ctx, args)
         else:
@@ -178,7 +190,7 @@ class Function:
         if not multi and non_diff is None:
             o = outs[0]
             kind = o.dtype.kind
-            req = record and (kind == "f" or (kind == "c" and _check_complex(ctx, cls)))
+            req = record and (kind in "fV" or (kind == "c" and _check_complex(ctx, cls)))
             results = [Tensor._make(o, req, ctx if req else None, 0)]
         else:
             results = []
@@ -186,7 +198,7 @@ class Function:
                 kind = o.dtype.kind
                 req = (
                     record
-                    and (kind == "f" or (kind == "c" and _check_complex(ctx, cls)))
+                    and (kind in "fV" or (kind == "c" and _check_complex(ctx, cls)))
                     and (non_diff is None or id(o) not in non_diff)
                 )
                 results.append(Tensor._make(o, req, ctx if req else None, i))

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as _np
 
 from .saved import SavedConstant, SavedInput, SavedOutput
-from .tensor import Tensor, _RemovableHandle
+from .tensor import Tensor
+from .tensor_backward import _RemovableHandle
 
 __all__ = ["Node"]
 

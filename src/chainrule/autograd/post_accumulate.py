@@ -29,7 +29,8 @@ from typing import Any
 
 from .hooks import hook_name
 from .state import current
-from .tensor import Tensor, _RemovableHandle
+from .tensor import Tensor
+from .tensor_backward import _RemovableHandle
 
 __all__ = [
     "POST_ACCUMULATE_HOOKS",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import warnings
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,27 +17,17 @@ import numpy as np
 from .. import autograd as _autograd  # the package (for its engine), bound at import time
 from .. import dtypes as _dt
 from .. import printing as _printing
-from ..backend import Device, device_of, get_array_module, to_device
+from ..backend import Device, device_of, to_device
 from ..size import Size
 from .state import LOCAL, InferenceMark, InferenceVersionCounter, data_counter
+from .tensor_backward import TensorBackward
 from .tensor_conversions import TensorConversions
 from .tensor_data import to_array
 
 _new_tuple = tuple.__new__  # Size(shape) without re-checking NumPy's ints
 
 
-class _RemovableHandle:
-    """Returned by ``register_hook``; ``remove()`` takes the hook off again."""
-
-    def __init__(self, hooks: list, fn: Any):
-        self._hooks, self._fn = hooks, fn
-
-    def remove(self) -> None:
-        if self._fn in self._hooks:
-            self._hooks.remove(self._fn)
-
-
-class Tensor(TensorConversions):
+class Tensor(TensorBackward, TensorConversions):
     """A multi-dimensional array that can record the ops applied to it.
 
     Attributes:
@@ -330,7 +319,7 @@ class Tensor(TensorConversions):
     # ------------------------------------------------------------------ autograd
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place (only floating tensors can require grad)."""
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fcV":  # V: bfloat16
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require gradients, got dtype "
                 f"{self.dtype}; convert first, e.g. x.float().requires_grad_()"
@@ -369,85 +358,6 @@ class Tensor(TensorConversions):
         self.grad_fn = None
         self.requires_grad = False
         return self
-
-    def retain_grad(self) -> None:
-        """Keep ``.grad`` for this non-leaf tensor after backward."""
-        view = self._view
-        if view is not None and view.version != self._vc[0]:
-            self._refresh_view()  # a stale view: retain the gradient of its current history
-        if not self.requires_grad:
-            raise RuntimeError("retain_grad(): the tensor does not require grad")
-        if self.grad_fn is None:
-            return
-        node = self.grad_fn
-        if node._retain is None:
-            node._retain = {}
-        node._retain[self._output_nr] = weakref.ref(self)
-
-    @property
-    def retains_grad(self) -> bool:
-        node = self.grad_fn
-        return bool(node is not None and node._retain and self._output_nr in node._retain)
-
-    def register_hook(self, hook: Any) -> _RemovableHandle:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
-        replaces the gradient."""
-        if not self.requires_grad:
-            raise RuntimeError(
-                "register_hook(): cannot register a hook on a tensor that doesn't require gradient"
-            )
-        if self.grad_fn is None:
-            if self._hooks is None:
-                self._hooks = []
-            self._hooks.append(hook)
-            return _RemovableHandle(self._hooks, hook)
-        return _RemovableHandle(self.grad_fn._register_tensor_hook(self._output_nr, hook), hook)
-
-    def backward(
-        self,
-        gradient: Any = None,
-        retain_graph: bool | None = None,
-        create_graph: bool = False,
-        inputs: Any = None,
-        explain: bool = False,
-    ):
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (reverse mode).
-
-        Args:
-            gradient: the upstream gradient; may be omitted only for a single-element tensor.
-            retain_graph: keep saved values so backward can run through the graph again
-                (defaults to ``create_graph``).
-            create_graph: record the backward pass itself, for higher-order gradients.
-            inputs: accumulate only into these tensors' ``.grad``.
-            explain: also print and return a step-by-step :mod:`chainrule.explain` account.
-        """
-        engine = _autograd.engine  # imported by the package after this module (a cycle)
-        report = None
-        if explain:
-            from ..explain import backward as _explain
-
-            report = _explain(self, gradient=gradient)
-            print(report)
-
-        if retain_graph is None:
-            retain_graph = create_graph
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward(): element 0 of tensors does not require grad and does not have a "
-                "grad_fn; create the inputs with requires_grad=True"
-            )
-        gradient = _root_grad(self, gradient, "backward()")
-        if inputs is not None:
-            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            grads = engine.run_backward(
-                [self], [gradient], retain_graph, create_graph, inputs, allow_unused=True
-            )
-            for t, g in zip(inputs, grads):
-                if g is not None:
-                    engine.accumulate_grad(t, g, create_graph, None)
-            return report
-        engine.run_backward([self], [gradient], retain_graph, create_graph)
-        return report
 
     # ------------------------------------------------------------------ python
     def __repr__(self) -> str:
@@ -495,23 +405,3 @@ class Tensor(TensorConversions):
         if extra:
             new.__dict__.update(copy.deepcopy(extra, memo))
         return new
-
-
-def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
-    if gradient is None:
-        if t._data.size != 1:
-            raise RuntimeError(
-                f"{where}: grad can be implicitly created only for scalar outputs, but the "
-                f"output has shape {tuple(t.shape)}; pass gradient= (a tensor of that shape) or "
-                "reduce it first, e.g. y.sum().backward()"
-            )
-        xp = get_array_module(t._data)
-        return Tensor._make(xp.ones(t._data.shape, t._data.dtype), False, None, 0)
-    if not isinstance(gradient, Tensor):
-        gradient = Tensor(gradient, dtype=t.dtype)
-    if gradient.shape != t.shape:
-        raise RuntimeError(
-            f"{where}: gradient has shape {tuple(gradient.shape)} but the output has shape "
-            f"{tuple(t.shape)}"
-        )
-    return gradient

@@ -7,6 +7,7 @@ about what a tensor is and how it enters the graph.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,37 @@ from .shared_memory import mark_shared
 if TYPE_CHECKING:  # annotations only: tensor.py imports this module
     from .tensor import Tensor
 
-__all__ = ["TensorConversions"]
+__all__ = ["AUTOCAST", "TensorConversions", "in_float32_rerun", "run_in_float32"]
+
+# Autocast's link into Function.apply: AUTOCAST[0] counts the enabled autocast contexts
+# (a cheap test on every op), AUTOCAST[1] is the function that casts an op's arguments
+# (set by chainrule.amp, which Function.apply cannot import: amp is built on autograd).
+AUTOCAST: list[Any] = [0, None]
+_LOCAL = threading.local()  # .float32: inside run_in_float32, where autocast stays out
+
+# Ops that run on bfloat16 arrays as they are: conversions (running them in float32 would
+# recurse) and ops found to return a view of their input (a float32 copy would cut the
+# view's link to its base). run_in_float32 adds each view-returning op it meets.
+_NATIVE_BF16 = {"Cast", "Clone", "ToDevice", "GetItem"}
+# Ops PyTorch has no bfloat16 kernel for (decompositions, solvers, FFTs): the Function's
+# class name and the op's name in PyTorch's error.
+_NO_BF16_KERNEL = {
+    "Inv": "linalg.inv",
+    "Solve": "linalg.solve",
+    "Det": "linalg.det",
+    "SlogDet": "linalg.slogdet",
+    "ComplexSlogDet": "linalg.slogdet",
+    "Pinv": "linalg.pinv",
+    "LUFactor": "linalg.lu_factor",
+    "SVD": "linalg.svd",
+    "SVDVals": "linalg.svdvals",
+    "Cholesky": "linalg.cholesky",
+    "QR": "linalg.qr",
+    "Eigh": "linalg.eigh",
+    "Geqrf": "geqrf",
+    "LOBPCGFn": "lobpcg",
+    "FftTransform": "fft",
+}
 
 _WARNED = []  # PyTorch warns once per process
 
@@ -38,6 +69,79 @@ def _warn_scalar_of_grad_tensor() -> None:
         )
 
 
+def _root(arr: Any) -> Any:
+    """The array owning ``arr``'s memory."""
+    while getattr(arr, "base", None) is not None:
+        arr = arr.base
+    return arr
+
+
+def _keeps_bfloat16(args: tuple) -> bool:
+    """Whether a result computed in float32 from these arguments is bfloat16 in PyTorch: no
+    other floating tensor of the same rank takes part (bfloat16 with float16 or float32 is
+    float32; a 0-d float32 tensor beside a bfloat16 one with dimensions does not count)."""
+    bf16_dims = any(
+        isinstance(a, TensorConversions) and _dt.is_bfloat16(a._data.dtype) and a._data.ndim
+        for a in args
+    )
+    for a in args:
+        if isinstance(a, TensorConversions):
+            d = a._data
+            if d.dtype.kind in "fc" and (d.ndim or not bf16_dims):
+                return False
+    return True
+
+
+def run_in_float32(cls: type, args: tuple, kwargs: dict) -> Any:
+    """Run the op ``cls`` on bfloat16 tensors in float32 and round its floating results
+    back to bfloat16 once, as PyTorch's CPU kernels compute bfloat16 ops; or
+    ``NotImplemented`` for ops that run on bfloat16 as they are (conversions, views).
+
+    The casts are recorded ops, so gradients flow to bfloat16 leaves (and arrive in
+    bfloat16). An op returning a view of its float32 input is rerun on the bfloat16 input
+    (a view must share its base's memory) and remembered as such."""
+    name = cls.__name__
+    if name in _NATIVE_BF16:
+        return NotImplemented
+    if name in _NO_BF16_KERNEL:
+        raise NotImplementedError(
+            f"{_NO_BF16_KERNEL[name]}: not implemented for 'BFloat16' (PyTorch has no "
+            "bfloat16 kernel for it either); convert the input with .float() first"
+        )
+    ups = []
+    roots = []
+    for a in args:
+        if isinstance(a, TensorConversions) and _dt.is_bfloat16(a._data.dtype):
+            a = a.to(_dt.float32)
+            roots.append(_root(a._data))
+        ups.append(a)
+    outer = getattr(_LOCAL, "float32", False)
+    _LOCAL.float32 = True  # autocast must not cast these float32 arguments back
+    try:
+        out = cls.apply(*ups, **kwargs)
+    finally:
+        _LOCAL.float32 = outer
+    outs = out if isinstance(out, tuple) else (out,)
+    if any(
+        isinstance(o, TensorConversions) and any(_root(o._data) is r for r in roots) for o in outs
+    ):
+        _NATIVE_BF16.add(name)  # a view: rerun on the bfloat16 tensors themselves
+        return NotImplemented
+    if not _keeps_bfloat16(args):
+        return out
+    bf16 = _dt.bfloat16_dtype()
+    back = tuple(
+        o.to(bf16) if isinstance(o, TensorConversions) and o._data.dtype == _dt.float32 else o
+        for o in outs
+    )
+    return back if isinstance(out, tuple) else back[0]
+
+
+def in_float32_rerun() -> bool:
+    """Whether this thread is inside :func:`run_in_float32` (autocast leaves ops alone)."""
+    return getattr(_LOCAL, "float32", False)
+
+
 class TensorConversions:
     """Conversion methods of ``Tensor`` (which provides ``_data``, ``dtype``, ``device``,
     ``requires_grad`` and ``clone``)."""
@@ -50,6 +154,11 @@ class TensorConversions:
         ``force=True``: of ``self.detach().cpu()``, so a tensor that requires grad or lives on
         a GPU converts too (a copy for the latter), as in PyTorch.
         """
+        if _dt.is_bfloat16(self._data.dtype):  # PyTorch's error, also with force=True
+            raise TypeError(
+                "Got unsupported ScalarType BFloat16: NumPy has no bfloat16; convert first "
+                "with tensor.float().numpy()"
+            )
         if force:
             return self.detach().cpu().numpy()
         if self.requires_grad:
@@ -163,6 +272,9 @@ class TensorConversions:
 
     def half(self, memory_format: Any = None) -> "Tensor":
         return self.to(_dt.float16, memory_format=memory_format)
+
+    def bfloat16(self, memory_format: Any = None) -> "Tensor":
+        return self.to(_dt.bfloat16_dtype(), memory_format=memory_format)
 
     def cfloat(self, memory_format: Any = None) -> "Tensor":
         return self.to(_dt.complex64, memory_format=memory_format)

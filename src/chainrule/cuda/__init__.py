@@ -150,7 +150,7 @@ def manual_seed_all(seed: int) -> None:
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:
-    """False: chainrule has no bfloat16 dtype (see ``cr.bfloat16``'s error for why)."""
+    """False without a GPU, as PyTorch (``cr.bfloat16`` itself works on the CPU)."""
     return False
 
 

@@ -25,7 +25,8 @@ import numpy as np
 from ..autograd.engine import sum_to_shape
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import SavedInput, SavedOutput, input_edges, topological_order
-from ..autograd.tensor import Tensor, _root_grad
+from ..autograd.tensor import Tensor
+from ..autograd.tensor_backward import _root_grad
 from ..backend import get_array_module
 from .report import Explanation, InputStep, Step
 

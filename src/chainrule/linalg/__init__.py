@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from ..ops.linalg import matmul
 from ..ops.linalg_aliases import matrix_exp
-from ..ops.structural import diagonal
 from ._common import LinAlgError
 from .chains import multi_dot
 from .decompositions import cholesky, eigh, eigvalsh, qr, svd, svdvals
 from .eig import eig, eigvals
 from .extras import (
     cond,
+    diagonal,
     householder_product,
     inv_ex,
     solve_ex,

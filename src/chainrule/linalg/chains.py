@@ -18,6 +18,7 @@ from ..autograd.tensor import Tensor
 from ..ops._util import as_tensor
 from ..ops.keywords import write_out
 from ..ops.linalg import matmul
+from ..ops.linalg_out import with_out
 
 __all__ = ["chain_matmul", "chain_product", "multi_dot"]
 
@@ -59,6 +60,7 @@ def chain_product(mats: Sequence[Tensor], op: str) -> Tensor:
     return product(0, len(mats) - 1)
 
 
+@with_out("linalg.multi_dot")
 def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
     """``tensors[0] @ ... @ tensors[-1]`` for two or more tensors: all 2-d, except that the
     first may be 1-d (a row vector) and the last 1-d (a column vector); those dims are

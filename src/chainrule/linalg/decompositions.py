@@ -33,6 +33,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.joining import cat
+from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
 from ._common import check_float, check_square, herm, mH, raise_singular
 from .solve import inv, solve
@@ -83,6 +84,7 @@ class Cholesky(Function):
         return low @ _phi_np(li @ t @ xp.conj(xp.swapaxes(li, -1, -2)))
 
 
+@with_out("linalg.cholesky")
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """L with A = L L^H for Hermitian (real: symmetric) positive-definite ``A``
     (``upper=True``: L^H). Only the lower triangle is read; the gradient is PyTorch's:
@@ -185,6 +187,7 @@ class QRResult(NamedTuple):
     R: Tensor
 
 
+@with_out("linalg.qr")
 def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     """A = QR with orthonormal columns in Q and upper-triangular R (``mode``: ``reduced``,
     ``complete`` or ``r``, whose Q is empty as in PyTorch); real or complex ``A`` (R's
@@ -262,6 +265,7 @@ class EighResult(NamedTuple):
     eigenvectors: Tensor
 
 
+@with_out("linalg.eigh")
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's name
     """Eigenvalues (ascending, real) and orthonormal eigenvectors of Hermitian (real:
     symmetric) ``A``, reading only the ``UPLO`` triangle. As in PyTorch, the gradient is that
@@ -274,6 +278,7 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's na
     return EighResult(w, v)
 
 
+@with_out("linalg.eigvalsh")
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
     """Eigenvalues (ascending, real) of Hermitian (real: symmetric) ``A``."""
     return eigh(A, UPLO).eigenvalues

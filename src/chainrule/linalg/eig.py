@@ -21,6 +21,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..ops.linalg_out import with_out
 from ._common import check_square
 
 __all__ = ["eig", "eigvals"]
@@ -59,6 +60,7 @@ def _decompose(A: Tensor, op: str, vectors: bool) -> tuple:
     return w, v
 
 
+@with_out("linalg.eig", "castable")
 def eig(A: Tensor) -> EigResult:
     """``(eigenvalues, eigenvectors)`` of each square matrix in ``A`` (..., n, n): complex
     ``L`` (..., n) and ``V`` (..., n, n) with ``A V = V diag(L)``, columns of unit norm.
@@ -67,6 +69,7 @@ def eig(A: Tensor) -> EigResult:
     return EigResult(w, v)
 
 
+@with_out("linalg.eigvals", "castable")
 def eigvals(A: Tensor) -> Tensor:
     """The complex eigenvalues (..., n) of each square matrix in ``A`` (..., n, n), in
     LAPACK's order. Not differentiable in chainrule (see the module docstring)."""

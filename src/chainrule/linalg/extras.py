@@ -1,6 +1,6 @@
 """``torch.linalg`` functions composed of chainrule's differentiable linalg ops: ``vecdot``,
-``vander``, ``tensorinv``, ``tensorsolve``, ``inv_ex``, ``solve_ex``, ``cond`` and
-``householder_product``.
+``vander``, ``tensorinv``, ``tensorsolve``, ``inv_ex``, ``solve_ex``, ``cond``,
+``householder_product`` and ``diagonal`` (``torch.diagonal`` over the last two dims).
 
 Each is written with differentiable ops (``inv``, ``solve``, ``svdvals``, ``matrix_norm``,
 matmul, ``where``), so backward, forward mode and double backward come from those ops:
@@ -30,6 +30,8 @@ from ..autograd.tensor import Tensor
 from ..ops._util import as_tensor
 from ..ops.binary import where
 from ..ops.joining import stack
+from ..ops.linalg_out import with_out
+from ..ops.structural import diagonal as _diagonal
 from ._common import LinAlgError, check_float, check_square, mH, tensor_arg
 from .decompositions import svdvals
 from .lu import lu_factor_ex
@@ -38,6 +40,7 @@ from .solve import inv, solve
 
 __all__ = [
     "cond",
+    "diagonal",
     "householder_product",
     "inv_ex",
     "solve_ex",
@@ -48,6 +51,14 @@ __all__ = [
 ]
 
 
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: N803
+    """``torch.linalg.diagonal``: :func:`chainrule.diagonal` (a differentiable view) whose
+    dims default to the last two, so that a batch of matrices gives its batch of diagonals;
+    everything after ``A`` is keyword-only, as in PyTorch."""
+    return _diagonal(A, offset, dim1, dim2)
+
+
+@with_out("linalg.vecdot")
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """``torch.linalg.vecdot``: the dot product ``sum(conj(x) * y, dim)`` of two batches of
     vectors (broadcast together); floating or complex tensors of one dtype."""
@@ -95,6 +106,7 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803 - PyTorc
     return stack(cols, -1)
 
 
+@with_out("linalg.tensorinv", "castable")
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """``torch.linalg.tensorinv``: the tensor ``X`` with ``tensordot(X, A, ind) = I``: the
     inverse of ``A`` seen as a ``prod(shape[:ind]) x prod(shape[ind:])`` matrix, reshaped to
@@ -116,6 +128,7 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
         raise LinAlgError(f"{op}: {err}") from None
 
 
+@with_out("linalg.tensorsolve", "castable")
 def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
     """``torch.linalg.tensorsolve``: ``X`` with ``tensordot(A, X, X.ndim) = B``. The dims
     ``dims`` of ``A`` are first moved to the end; then ``A`` is a ``B.numel() x n`` matrix
@@ -180,6 +193,7 @@ class SolveExResult(NamedTuple):
     info: Tensor
 
 
+@with_out("linalg.inv_ex")
 def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
     """``(inverse, info)``: ``linalg.inv`` without raising for a singular matrix; ``info``
     (int32, one per matrix) is 0 where the matrix is invertible, else LAPACK's ``getrf``
@@ -200,6 +214,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
     return InvExResult(out, info)
 
 
+@with_out("linalg.solve_ex")
 def solve_ex(
     A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False
 ) -> SolveExResult:
@@ -229,6 +244,7 @@ def solve_ex(
 _NORM_ORDS = ("fro", "nuc", math.inf, -math.inf, 1, -1)
 
 
+@with_out("linalg.cond", "castable")
 def cond(A: Tensor, p: Any = None) -> Tensor:
     """``torch.linalg.cond``: the condition number of each matrix in ``A``.
 
@@ -271,6 +287,7 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
     return out
 
 
+@with_out("linalg.householder_product", "castable")
 def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     """``torch.linalg.householder_product`` (LAPACK's ``orgqr``): the first ``n`` columns of
     ``H_1 H_2 ... H_k`` with ``H_i = I - tau_i v_i v_i^T``, where ``v_i`` is column ``i`` of

@@ -28,6 +28,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..ops.linalg_out import with_out
 from ._common import LinAlgError, check_square, tensor_arg
 
 __all__ = ["ldl_factor", "ldl_factor_ex", "ldl_solve"]
@@ -192,6 +193,7 @@ class LDLFactorExResult(NamedTuple):
     info: Tensor
 
 
+@with_out("linalg.ldl_factor_ex")
 def ldl_factor_ex(
     A: Tensor, *, hermitian: bool = False, check_errors: bool = False
 ) -> LDLFactorExResult:
@@ -218,6 +220,7 @@ def ldl_factor_ex(
     )
 
 
+@with_out("linalg.ldl_factor")
 def ldl_factor(A: Tensor, *, hermitian: bool = False) -> LDLFactorResult:
     """``(LD, pivots)`` as :func:`ldl_factor_ex`, raising :class:`LinAlgError` where D is
     singular (PyTorch fails there with an internal error)."""
@@ -229,6 +232,7 @@ def ldl_factor(A: Tensor, *, hermitian: bool = False) -> LDLFactorResult:
     return LDLFactorResult(ld, piv)
 
 
+@with_out("linalg.ldl_solve")
 def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False) -> Tensor:  # noqa: N803
     """The solution X of ``A X = B`` from ``A``'s factorization ``(LD, pivots)`` by
     :func:`ldl_factor` (LAPACK's ``sytrs``); ``B`` (..., n, k), batch dims broadcast."""

@@ -26,6 +26,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..ops.joining import cat
 from ..ops.keywords import write_out
+from ..ops.linalg_out import with_out
 from ._common import LinAlgError, check_square, mH, tensor_arg
 from .triangular import solve_triangular
 
@@ -198,6 +199,7 @@ def _factor(A: Any, op: str, pivot: bool) -> tuple[Tensor, Tensor, Tensor]:
     return LUFactor.apply(a)
 
 
+@with_out("linalg.lu_factor_ex")
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> LUFactorExResult:
     """``(LU, pivots, info)``: the packed LU factorization of ``A`` (..., m, n) with partial
     pivoting; ``info`` (int32) is 0, or the 1-based index of the first zero on U's diagonal."""
@@ -209,6 +211,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
     return LUFactorExResult(lu_, piv, info)
 
 
+@with_out("linalg.lu_factor")
 def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     """``(LU, pivots)`` as :func:`lu_factor_ex`, raising ``LinAlgError`` for a singular
     matrix (a zero on U's diagonal would divide by zero in ``lu_solve``)."""
@@ -233,12 +236,14 @@ def unpack_lu(lu_: Tensor, pivots: Tensor, unpack_data: bool, unpack_pivots: boo
     return LUResult(p, low, up)
 
 
+@with_out("linalg.lu")
 def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     """``(P, L, U)`` with ``A = P L U``: L (..., m, k) unit lower, U (..., k, n) upper."""
     lu_, piv, _ = _factor(A, "linalg.lu", pivot)
     return unpack_lu(lu_, piv, True, True)
 
 
+@with_out("linalg.lu_solve")
 def lu_solve(
     LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False
 ) -> Tensor:

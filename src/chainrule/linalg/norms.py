@@ -18,6 +18,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
+from ..ops.linalg_out import with_out
 from ..ops.vector_norms import PNorm
 from ._common import check_float, check_square, tensor_arg
 from .decompositions import svdvals
@@ -59,6 +60,7 @@ class EuclideanNorm(Function):
         return xp.where(n > 0, dot / xp.where(n > 0, n, 1), 0)
 
 
+@with_out("linalg.vector_norm")
 def vector_norm(
     x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
@@ -114,6 +116,7 @@ def _complex_vector_norm(z: Tensor, ord: Any, dim: Any, keepdim: bool, dtype: An
     return complex_norm(z, float(ord), dims, bool(keepdim), real_norm)
 
 
+@with_out("linalg.matrix_norm")
 def matrix_norm(
     A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1), keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
@@ -156,11 +159,17 @@ def matrix_norm(
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
+@with_out("linalg.norm")
 def norm(
-    A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    ord: Any = None,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
 ) -> Tensor:
     """``vector_norm`` or ``matrix_norm`` chosen as PyTorch's ``torch.linalg.norm`` does."""
-    a = tensor_arg(A, "linalg.norm", complex_ok=True)  # matrix_norm/vector_norm check
+    a = tensor_arg(input, "linalg.norm", complex_ok=True)  # matrix_norm/vector_norm check
     if dim is not None and not isinstance(dim, (int, np.integer)):
         dim = tuple(dim)
     if isinstance(ord, str) or (isinstance(dim, tuple) and len(dim) == 2):
@@ -184,6 +193,7 @@ def norm(
     return vector_norm(a, ord, dim, keepdim, dtype=dtype)
 
 
+@with_out("linalg.matrix_rank", "castable")
 def matrix_rank(
     A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, tol: Any = None
 ) -> Tensor:

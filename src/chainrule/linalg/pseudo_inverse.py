@@ -25,6 +25,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..ops.linalg_out import with_out
 from ._common import check_float, check_square, mH
 
 __all__ = ["Pinv", "cutoff", "pinv"]
@@ -94,6 +95,7 @@ class Pinv(Function):
         return out + (th - x @ (a @ th)) @ (xh @ x)  # (I - X A) dA^H X^H X
 
 
+@with_out("linalg.pinv", "castable")
 def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:
     """The Moore-Penrose pseudo-inverse of real or complex ``A`` (..., m, n) from the SVD,
     dropping singular values at or below ``max(atol, rtol * s_max)``. ``hermitian=True``:

@@ -23,6 +23,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..ops.linalg_out import with_out
 from ._common import check_square, mT, raise_singular, tensor_arg
 
 __all__ = ["cross", "det", "inv", "matrix_power", "slogdet", "solve"]
@@ -52,6 +53,7 @@ class Inv(Function):
         return -(y @ t @ y)
 
 
+@with_out("linalg.inv")
 def inv(A: Tensor) -> Tensor:
     """The inverse of each square matrix in ``A`` (..., n, n).
 
@@ -95,6 +97,7 @@ class Solve(Function):
         return get_array_module(a).linalg.solve(a, rhs)
 
 
+@with_out("linalg.solve")
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """The solution X of ``A X = B`` (``left=False``: ``X A = B``).
 
@@ -204,6 +207,7 @@ class ComplexSlogDet(Function):
         return ctx.out[0] * (1j * tau.imag), tau.real
 
 
+@with_out("linalg.slogdet")
 def slogdet(A: Tensor) -> SlogDetResult:
     """(sign, log|det A|) of each square matrix: stable where det itself would overflow. A
     complex ``A`` gives a complex sign and a real log|det| (both differentiable)."""
@@ -248,11 +252,13 @@ def _adjugate_t(a: Any) -> Any:
     return scale * (u * prods[..., None, :]) @ vt
 
 
+@with_out("linalg.det")
 def det(A: Tensor) -> Tensor:
     """The determinant of each square matrix (gradient defined for singular ones too)."""
     return Det.apply(check_square(A, "linalg.det", complex_ok=True))
 
 
+@with_out("linalg.matrix_power")
 def matrix_power(A: Tensor, n: int) -> Tensor:
     """``A`` multiplied by itself ``n`` times (``n < 0``: powers of the inverse; ``n = 0``:
     the identity), by repeated squaring. Integer matrices stay integer for ``n >= 0`` (as in
@@ -313,6 +319,7 @@ class Cross(Function):
         return out
 
 
+@with_out("linalg.cross")
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The 3-d cross product along ``dim`` (inputs broadcast against each other)."""
     a, b = input, other

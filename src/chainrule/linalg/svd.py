@@ -27,6 +27,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
 from ._common import check_float, mH
 
@@ -131,6 +132,7 @@ class SVDResult(NamedTuple):
     Vh: Tensor
 
 
+@with_out("linalg.svd")
 def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> SVDResult:
     """A = U diag(S) Vh with singular values S in descending order (real or complex ``A``;
     S is real).
@@ -187,6 +189,7 @@ class SVDVals(Function):
         return ds.real if ds.dtype.kind == "c" else ds
 
 
+@with_out("linalg.svdvals")
 def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
     """The singular values of ``A`` (real or complex) in descending order.
 

@@ -25,6 +25,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.binary import where
 from ..ops.cast import cast
+from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
 from ._common import LinAlgError, check_square, mH, tensor_arg
 from .decompositions import cholesky
@@ -60,6 +61,7 @@ def _as_a_dtype(a: Tensor, b: Tensor, op: str) -> Tensor:
     return cast(b, a.dtype)
 
 
+@with_out("linalg.solve_triangular")
 def solve_triangular(
     A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False
 ) -> Tensor:
@@ -133,6 +135,7 @@ def _partial_factor(a: np.ndarray, info: int) -> np.ndarray:
     return low
 
 
+@with_out("linalg.cholesky_ex")
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
     """``(L, info)``: the Cholesky factor without raising for a matrix that is not
     positive-definite; ``info`` (int32, one per matrix) is 0 where the factorization

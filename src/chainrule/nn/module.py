@@ -290,7 +290,7 @@ class Module:
         device, dtype, fmt = parse_module_to(args, kwargs)
         device = Device(device) if device is not None else None
         dtype = dtypes.as_dtype(dtype) if dtype is not None else None
-        if dtype is not None and dtype.kind not in "fc":
+        if dtype is not None and dtype.kind not in "fcV":  # V: bfloat16
             raise TypeError(
                 f"Module.to: only accepts floating point or complex dtypes, but "
                 f"got desired dtype={dtype}"
@@ -300,7 +300,7 @@ class Module:
             arr = t._data
             if device is not None:
                 arr = to_device(arr, device)
-            if dtype is not None and arr.dtype.kind == "f":
+            if dtype is not None and arr.dtype.kind in "fV":  # V: bfloat16
                 arr = arr.astype(dtype, copy=False)
             if fmt is not None and arr.ndim in (4, 5):
                 arr = relayout_array(arr, fmt, "Module.to")
@@ -316,6 +316,9 @@ class Module:
 
     def half(self) -> "Module":
         return self.to(np.float16)
+
+    def bfloat16(self) -> "Module":
+        return self.to(dtypes.bfloat16_dtype())
 
     def cpu(self) -> "Module":
         return self.to("cpu")

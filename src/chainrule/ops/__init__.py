@@ -72,11 +72,11 @@ from .index_ops import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .layout import *  # noqa: F403
-from .linear_interpolation import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .linalg_aliases import *  # noqa: F403
 from .linalg_lowrank import *  # noqa: F403
 from .linalg_more import *  # noqa: F403
+from .linear_interpolation import *  # noqa: F403
 from .logical import *  # noqa: F403
 from .misc_more import *  # noqa: F403
 from .nan_reductions import *  # noqa: F403
@@ -92,6 +92,7 @@ from .reduction import *  # noqa: F403
 from .rounded_division import *  # noqa: F403
 from .rounding import *  # noqa: F403
 from .sampling import *  # noqa: F403
+from .scaled_products import *  # noqa: F403
 from .scatter_reduce import *  # noqa: F403
 from .search import *  # noqa: F403
 from .softmax import *  # noqa: F403
@@ -124,6 +125,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "cumulative",
         "softmax",
         "linalg",
+        "scaled_products",
         "views",
         "joining",
         "rearranging",

@@ -387,9 +387,9 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
     ):
         return _call(Div, "div", input, other)  # the common float case: no integer handling needed
     input, other = promote("div", input, other)
-    if isinstance(input, Tensor) and input._data.dtype.kind not in "fc":
+    if isinstance(input, Tensor) and input._data.dtype.kind not in "fcV":  # V: bfloat16
         input = cast(input, dtypes.get_default_dtype())
-    if isinstance(other, Tensor) and other._data.dtype.kind not in "fc":
+    if isinstance(other, Tensor) and other._data.dtype.kind not in "fcV":
         other = cast(other, dtypes.get_default_dtype())
     return _call(Div, "div", input, other)
 

@@ -39,7 +39,7 @@ class Cast(Function):
 
 
 def cast(x: Tensor, dtype) -> Tensor:
-    if x.requires_grad and np.dtype(dtype).kind not in "fc":
+    if x.requires_grad and np.dtype(dtype).kind not in "fcV":  # V: bfloat16
         # Casting to an integer/bool type ends the graph, as in PyTorch.
         return Tensor._make(x._data.astype(dtype), False, None, 0)
     return Cast.apply(x, np.dtype(dtype))

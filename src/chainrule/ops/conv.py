@@ -20,6 +20,7 @@ from typing import Any
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import AUTOCAST
 from . import _conv_kernels as K
 from ._im2col import out_size
 from ._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, tsum
@@ -224,6 +225,8 @@ def conv2d(
     unbatched = isinstance(input, Tensor) and input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
+    if AUTOCAST[0]:  # autocast casts the arguments before the dtype checks
+        input, weight, bias = AUTOCAST[1](Conv2dFn, (input, weight, bias))
     op = "conv2d"
     _check_input(op, input, weight, groups, False)
     k = tuple(weight.shape[2:])
@@ -314,6 +317,8 @@ def conv_transpose2d(
     unbatched = isinstance(input, Tensor) and input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
+    if AUTOCAST[0]:  # autocast casts the arguments before the dtype checks
+        input, weight, bias = AUTOCAST[1](ConvTranspose2dFn, (input, weight, bias))
     op = "conv_transpose2d"
     _check_input(op, input, weight, groups, True)
     k = tuple(weight.shape[2:])

@@ -21,6 +21,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, constant, int_dim
 from .binary import where
 from .binding import tensor_method
@@ -35,9 +36,10 @@ def _running_arg(a: Any, d: int, largest: bool) -> Any:
     """Index (along ``d``) of the running maximum (or minimum) of array ``a``."""
     xp = get_array_module(a)
     moved = xp.moveaxis(a, d, -1)
-    idx = xp.zeros(moved.shape, np.int64)
+    idx = xp.zeros(a.shape, np.int64)  # row-major whatever ``a`` is, as PyTorch's result
+    idx_moved = xp.moveaxis(idx, d, -1)  # a view: filled along the last dim
     if moved.shape[-1] == 0 or moved.size == 0:
-        return xp.moveaxis(idx, -1, d)
+        return idx
     floats = moved.dtype.kind in "fc"
     best, at = moved[..., 0].copy(), xp.zeros(moved.shape[:-1], np.int64)
     for i in range(1, moved.shape[-1]):
@@ -47,8 +49,8 @@ def _running_arg(a: Any, d: int, largest: bool) -> Any:
             take = take | xp.isnan(v)
         best = xp.where(take, v, best)
         at = xp.where(take, i, at)
-        idx[..., i] = at
-    return xp.moveaxis(idx, -1, d)
+        idx_moved[..., i] = at
+    return idx
 
 
 class RunningArg(Function):
@@ -101,7 +103,7 @@ class LogCumSumExp(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        y = get_array_module(x).logaddexp.accumulate(x, axis=dim)
+        y = contiguous(get_array_module(x).logaddexp.accumulate(x, axis=dim))  # as PyTorch
         ctx.save_for_backward(x, y)
         return y
 

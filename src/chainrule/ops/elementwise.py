@@ -34,6 +34,7 @@ from typing import Any
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ._result_layout import elementwise_layout
 
 __all__ = ["BinaryElementwise", "UnaryElementwise", "scale"]
 
@@ -43,6 +44,13 @@ def _const(v: Any) -> Any:
     if v is None or isinstance(v, (int, float, bool, complex, Tensor)):
         return v
     return Tensor._make(v, False, None, 0)
+
+
+def _row_major(v: Any) -> bool:
+    """Whether ``v`` is a row-major array or a number: operands that give any elementwise
+    result the row-major layout NumPy already gives it."""
+    flags = getattr(v, "flags", None)
+    return flags is None or flags.c_contiguous
 
 
 def _raw(v: Any) -> Any:
@@ -173,6 +181,8 @@ class BinaryElementwise(Function):
         if params:
             ctx.params = params
         y = cls.f(a, b, **params) if params else cls.f(a, b)
+        if y.ndim > 1 and not (_row_major(a) and _row_major(b)):
+            y = elementwise_layout(y, a, b)  # PyTorch's layout for mixed ones (see there)
         plan = cls._save_plan
         if plan is not None:
             needs = ctx.needs_input_grad

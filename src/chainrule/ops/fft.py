@@ -192,7 +192,7 @@ def promote(input: Any, op: str, require_complex: bool = False) -> Tensor:  # no
     kind = x.dtype.kind
     if kind in "biu":
         x = x.to(_dt.get_default_dtype())
-    elif kind == "f" and x.dtype not in _COMPLEX_OF:
+    elif kind in "fV" and x.dtype not in _COMPLEX_OF:  # V: bfloat16, refused as float16
         raise RuntimeError(
             f"{op}: Unsupported dtype {x.dtype} (FFTs take float32, float64, "
             "complex64 or complex128 tensors)"

@@ -16,9 +16,10 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._result_layout import has_own_layout
 from ._util import as_tensor, norm_dim
 from .binding import tensor_method
-from .shape import reshape
+from .shape import contiguous, reshape
 from .subscript import getitem
 
 __all__ = ["gather", "index_select", "scatter", "scatter_add", "take_along_dim"]
@@ -335,4 +336,6 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
                 f"index_select(): Index to scalar can have only 1 value, got {idx.numel()} value(s)"
             )
         return reshape(getitem(reshape(input, (1,)), (idx._data.reshape(-1),), guard=(idx,)), ())
-    return getitem(input, (slice(None),) * d + (idx._data.reshape(-1),), guard=(idx,))
+    out = getitem(input, (slice(None),) * d + (idx._data.reshape(-1),), guard=(idx,))
+    # PyTorch's result is row-major whatever the input's layout
+    return contiguous(out) if has_own_layout(out._data) else out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import dtypes as _dt
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -79,8 +80,8 @@ def data_ptr(x: Tensor) -> int:
 
 
 def is_floating_point(input: Tensor) -> bool:
-    """Whether the dtype is a floating-point type (float16/32/64)."""
-    return input._data.dtype.kind == "f"
+    """Whether the dtype is a floating-point type (float16/32/64, bfloat16)."""
+    return _dt.is_floating(input._data.dtype)
 
 
 def nelement(x: Tensor) -> int:

@@ -13,17 +13,16 @@ from typing import Any
 from .._kernels.blas import batched_matmul
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import AUTOCAST
 from ..backend import get_array_module
-from ._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, lead_with
+from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
+from .linalg_out import with_out
 from .shape import Permute, broadcast_to, reshape, transpose, unsqueeze
 from .sparse_products import sparse_matmul, sparse_mm
 from .sparse_tensor import SparseTensor
 
 __all__ = [
-    "addmm",
-    "addmv",
-    "baddbmm",
     "bmm",
     "dot",
     "einsum",
@@ -73,12 +72,12 @@ class MatMul(Function):
         ga = gb = None
         if needs[0]:
             b2 = unsqueeze(b, -1) if b_vec else b
-            ga = matmul(g, transpose(b2, -1, -2))
+            ga = _matmul(g, transpose(b2, -1, -2))
             if a_vec:
                 ga = reshape(ga, ga.shape[:-2] + ga.shape[-1:])
         if needs[1]:
             a2 = unsqueeze(a, 0) if a_vec else a
-            gb = matmul(transpose(a2, -1, -2), g)
+            gb = _matmul(transpose(a2, -1, -2), g)
             if b_vec:
                 gb = reshape(gb, gb.shape[:-1])
         return ga, gb
@@ -99,12 +98,29 @@ def _mT(x: Tensor) -> Tensor:
     return Permute.apply(x, tuple(axes))
 
 
-@tensor_method(keywords=True)
-def matmul(a: Any, b: Any) -> Tensor:
+def _check_out_dtype(op: str, out_dtype: Any) -> None:
+    """``out_dtype=`` of ``mm``/``bmm``/``addmm``/``baddbmm``: a product accumulated and
+    returned in another dtype (half inputs, float32 result). PyTorch 2.13 has that kernel for
+    CUDA only; on the CPU every ``out_dtype`` raises NotImplementedError, and so does
+    chainrule (``None``, the default, computes in the inputs' dtype)."""
+    if out_dtype is not None:
+        raise NotImplementedError(
+            f"{op}: out_dtype={out_dtype} is not supported (PyTorch has no CPU kernel for "
+            f"{op} with out_dtype either); compute in the inputs' dtype and cast the result "
+            "with .to(dtype)"
+        )
+
+
+@tensor_method
+@with_out("matmul")
+def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
     """Matrix product with NumPy/PyTorch semantics (1-d vectors, batched broadcasting)."""
+    a, b = input, other
     if type(a) is SparseTensor or type(b) is SparseTensor:  # a sparse COO operand
         return sparse_matmul(a, b)
     a, b = as_tensor(a), as_tensor(b)
+    if AUTOCAST[0]:  # autocast casts both operands before the dtype check
+        a, b = AUTOCAST[1](MatMul, (a, b))
     if a._data.dtype != b._data.dtype:  # PyTorch promotes nothing in a product: it refuses
         raise DtypeError(
             f"matmul: expected both operands to have the same dtype, got {a.dtype} and "
@@ -132,50 +148,71 @@ def matmul(a: Any, b: Any) -> Tensor:
         ) from err
 
 
-@tensor_method(keywords=True)
-def mm(a: Tensor, b: Tensor) -> Tensor:
+# matmul without its out= wrapper: what the products below (and MatMul's backward) call
+_matmul = matmul.__wrapped__
+
+
+@tensor_method
+@with_out("mm")
+def mm(input: Tensor, mat2: Tensor, out_dtype: Any = None) -> Tensor:  # noqa: A002
+    """The product of two matrices (``out_dtype``: see :func:`_check_out_dtype`)."""
+    a, b = input, mat2
+    _check_out_dtype("mm", out_dtype)
     if type(a) is SparseTensor or type(b) is SparseTensor:  # torch: IndexError for 1-d
         return sparse_mm(a, b, "mm")
     if a.ndim != 2 or b.ndim != 2:
         raise ShapeError(
             f"mm: expects two 2-d tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}"
         )
-    return matmul(a, b)
+    return _matmul(a, b)
 
 
-@tensor_method(keywords=True)
-def bmm(a: Tensor, b: Tensor) -> Tensor:
+@tensor_method
+@with_out("bmm")
+def bmm(input: Tensor, mat2: Tensor, out_dtype: Any = None) -> Tensor:  # noqa: A002
+    """Batched matrix products of two 3-d tensors."""
+    a, b = input, mat2
+    _check_out_dtype("bmm", out_dtype)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise ShapeError(
             f"bmm: expects two 3-d tensors with equal batch size, got shapes "
             f"{tuple(a.shape)} and {tuple(b.shape)}"
         )
-    return matmul(a, b)
+    return _matmul(a, b)
 
 
-@tensor_method(keywords=True)
-def dot(a: Tensor, b: Tensor) -> Tensor:
+@tensor_method
+@with_out("dot")
+def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002
+    """The inner product of two 1-d tensors of equal length."""
+    a, b = input, tensor
     if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
         raise ShapeError(
             f"dot: expects two 1-d tensors of equal length, got shapes {tuple(a.shape)} and "
             f"{tuple(b.shape)}"
         )
-    return matmul(a, b)
+    return _matmul(a, b)
 
 
-@tensor_method(keywords=True)
-def mv(a: Tensor, v: Tensor) -> Tensor:
+@tensor_method
+@with_out("mv")
+def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
+    """A matrix times a vector."""
+    a, v = input, vec
     if a.ndim != 2 or v.ndim != 1:
         raise ShapeError(
             f"mv: expects a matrix and a vector, got shapes {tuple(a.shape)}, {tuple(v.shape)}"
         )
     if a.shape[1] != v.shape[0]:
         raise ShapeError(f"mv: size mismatch: matrix {tuple(a.shape)} and vector {tuple(v.shape)}")
-    return matmul(a, v)
+    return _matmul(a, v)
 
 
 @tensor_method
-def outer(a: Tensor, b: Tensor) -> Tensor:
+@with_out("outer", "castable")
+def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
+    """The outer product of two 1-d tensors (composed: a column times a row)."""
+    a, b = input, vec2
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(
             f"outer: expects two 1-d tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}"
@@ -305,102 +342,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
 
 
 # ------------------------------------------------------------- products with an added term
-def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Tensor:  # noqa: A002
-    """beta * input + alpha * prod; ``input`` is ignored when beta == 0 (NaN in it does not
-    propagate, as PyTorch)."""
-    inp = as_tensor(input, prod)
-    try:
-        target = get_array_module(prod._data).broadcast_shapes(inp.shape, prod.shape)
-    except ValueError:
-        target = None
-    if target != tuple(prod.shape):
-        raise ShapeError(
-            f"{op}: input of shape {tuple(inp.shape)} cannot be broadcast to the "
-            f"product's shape {tuple(prod.shape)}"
-        )
-    if prod.dtype.kind in "iu":  # PyTorch truncates float scalars for integer tensors
-        alpha, beta = int(alpha), int(beta)
-    out = prod if alpha == 1 else prod * alpha
-    if beta == 0:
-        return out
-    return out + (inp if beta == 1 else inp * beta)
-
-
-def _plus_product(op: str, input: Any, product: Any, beta: Any, alpha: Any) -> Tensor:  # noqa: A002
-    """``beta * input + alpha * product()`` for ``addmm``/``addmv``/``baddbmm``/``addbmm``: the
-    product's errors lead with ``op``, and the added term must have the product's dtype
-    (PyTorch promotes nothing there and raises RuntimeError; ``addr``, which promotes, calls
-    :func:`_scaled_sum` directly)."""
-    try:
-        prod = product()
-    except NAMED_ERRORS as err:
-        lead_with(op, err)
-        raise
-    if isinstance(input, Tensor) and input.dtype != prod.dtype:
-        raise RuntimeError(
-            f"{op}: expected input and the matrices to have the same dtype, but input has "
-            f"{input.dtype} and the product {prod.dtype}; convert input with .to({prod.dtype})"
-        )
-    return _scaled_sum(op, input, prod, beta, alpha)
-
-
-@tensor_method(inplace=True)
-def addmm(
-    input: Any,
-    mat1: Tensor,
-    mat2: Tensor,
-    *,
-    beta: Any = 1,  # noqa: A002
-    alpha: Any = 1,
-) -> Tensor:
-    """beta * input + alpha * (mat1 @ mat2) for 2-d ``mat1``, ``mat2``."""
-    mat1, mat2 = as_tensor(mat1), as_tensor(mat2)
-    if mat1.ndim != 2 or mat2.ndim != 2:
-        raise ShapeError(
-            f"addmm: mat1 and mat2 must be 2-d, got shapes {tuple(mat1.shape)} "
-            f"and {tuple(mat2.shape)}"
-        )
-    return _plus_product("addmm", input, lambda: matmul(mat1, mat2), beta, alpha)
-
-
-@tensor_method(inplace=True)
-def addmv(
-    input: Any,
-    mat: Tensor,
-    vec: Tensor,
-    *,
-    beta: Any = 1,  # noqa: A002
-    alpha: Any = 1,
-) -> Tensor:
-    """beta * input + alpha * (mat @ vec) for a 2-d ``mat`` and 1-d ``vec``."""
-    mat, vec = as_tensor(mat), as_tensor(vec)
-    if mat.ndim != 2 or vec.ndim != 1:
-        raise ShapeError(
-            f"addmv: expects a 2-d matrix and a 1-d vector, got shapes "
-            f"{tuple(mat.shape)} and {tuple(vec.shape)}"
-        )
-    if mat.shape[1] != vec.shape[0]:
-        raise ShapeError(
-            f"addmv: size mismatch: matrix {tuple(mat.shape)} and vector {tuple(vec.shape)}"
-        )
-    return _plus_product("addmv", input, lambda: matmul(mat, vec), beta, alpha)
-
-
-@tensor_method(inplace=True)
-def baddbmm(
-    input: Any,
-    batch1: Tensor,
-    batch2: Tensor,
-    *,
-    beta: Any = 1,  # noqa: A002
-    alpha: Any = 1,
-) -> Tensor:
-    """beta * input + alpha * bmm(batch1, batch2) for 3-d batches of matrices."""
-    return _plus_product(
-        "baddbmm", input, lambda: bmm(as_tensor(batch1), as_tensor(batch2)), beta, alpha
-    )
-
-
+@with_out("tensordot")
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     """Sum over the last ``dims`` dims of ``a`` and the first ``dims`` of ``b``, or over the
     dims listed in ``dims = (dims_a, dims_b)``; composed as an einsum."""
@@ -445,7 +387,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     am = _as_shape(_permuted(a, fa + da), (m, k))
     bm = _as_shape(_permuted(b, db + fb), (k, n))
     out_shape = tuple(a.shape[i] for i in fa) + tuple(b.shape[j] for j in fb)
-    return _as_shape(matmul(am, bm), out_shape)
+    return _as_shape(_matmul(am, bm), out_shape)
 
 
 def _permuted(x: Tensor, axes: list) -> Tensor:
@@ -458,9 +400,9 @@ def _as_shape(x: Tensor, shape: tuple) -> Tensor:
 
 
 @tensor_method
-def trace(x: Tensor) -> Tensor:
+def trace(input: Tensor) -> Tensor:  # noqa: A002
     """Sum of the main diagonal of a 2-d tensor (differentiable; composed)."""
-    x = as_tensor(x)
+    x = as_tensor(input)
     if x.ndim != 2:
         raise ShapeError(f"trace: expected a 2-d tensor (matrix), got shape {tuple(x.shape)}")
     n, m = x.shape
@@ -468,10 +410,11 @@ def trace(x: Tensor) -> Tensor:
 
 
 @tensor_method
-def kron(a: Tensor, b: Tensor) -> Tensor:
+@with_out("kron", "castable")
+def kron(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """Kronecker product: out[i*B + k] = a[i] * b[k] in every dim (composed from an outer
     product and a reshape; the lower-rank operand gains leading dims of size 1)."""
-    a, b = as_tensor(a), as_tensor(b)
+    a, b = as_tensor(input), as_tensor(other)
     nd = max(a.ndim, b.ndim)
     sa = (1,) * (nd - a.ndim) + tuple(a.shape)
     sb = (1,) * (nd - b.ndim) + tuple(b.shape)

@@ -32,6 +32,7 @@ from .binary import where
 from .binding import tensor_method
 from .complex_ops import angle
 from .linalg import matmul
+from .linalg_out import with_out
 
 __all__ = [
     "cholesky",
@@ -65,6 +66,7 @@ def _named(op: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 @tensor_method
+@with_out("inverse")
 def inverse(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
     """The inverse of a (batch of) square matrix (``linalg.inv``)."""
     return _named("inverse", _inv, input)
@@ -105,24 +107,28 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:  # noqa: A002
 
 
 @tensor_method
+@with_out("matrix_power")
 def matrix_power(input: Tensor, n: int) -> Tensor:  # noqa: A002
     """``input`` multiplied by itself ``n`` times (``n < 0``: of its inverse)."""
     return _named("matrix_power", _matrix_power, input, n)
 
 
 @tensor_method
+@with_out("cholesky", "castable")
 def cholesky(input: Tensor, upper: bool = False) -> Tensor:  # noqa: A002
     """The Cholesky factor ``L`` (``upper=True``: ``U = L.mT``) of an SPD matrix."""
     return _named("cholesky", _cholesky, input, upper=upper)
 
 
 @tensor_method
+@with_out("qr")
 def qr(input: Tensor, some: bool = True) -> Any:  # noqa: A002
     """``(Q, R)``: reduced when ``some`` (``linalg.qr(mode='reduced')``), else complete."""
     return _named("qr", _qr, input, "reduced" if some else "complete")
 
 
 @tensor_method
+@with_out("svd")
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SvdResult:  # noqa: A002
     """``(U, S, V)`` with ``input = U diag(S) V^H`` (``V = Vh^H``, not ``linalg.svd``'s
     ``Vh``; ``V^T`` for real input).

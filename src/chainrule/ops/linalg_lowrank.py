@@ -194,10 +194,23 @@ def symeig(
     )
 
 
+def _removed_arguments(op: str, args: tuple, kwargs: dict) -> None:
+    """The arguments PyTorch's removed ``op`` parses before raising: the second tensor as
+    ``A`` (the function) or ``other`` (the method), and ``out``."""
+    unknown = sorted(set(kwargs) - {"A", "other", "out"})
+    if unknown:
+        raise TypeError(f"{op}() got an unexpected keyword argument {unknown[0]!r}")
+    if len(args) + len(set(kwargs) & {"A", "other"}) > 1:
+        raise TypeError(f"{op}() takes 2 positional arguments but {len(args) + 1} were given")
+
+
 @tensor_method
-def solve(input: Tensor, A: Tensor, *, out: Any = None) -> Any:  # noqa: A002, N803
+def solve(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
     """Removed from torch (since 1.9): raises, as ``torch.solve`` does, pointing to
-    ``linalg.solve`` (arguments reversed)."""
+    ``linalg.solve`` (arguments reversed). PyTorch names the second argument ``A`` in
+    ``torch.solve(input, A, *, out)`` and ``other`` in ``x.solve(other)``; both raise
+    whatever they are given, so this one function takes any arguments."""
+    _removed_arguments("solve", args, kwargs)
     raise RuntimeError(
         _REMOVED.format(op="solve") + "`solve` is deprecated in favor of `linalg.solve`. "
         "`linalg.solve` has its arguments reversed and does not return the LU factorization."
@@ -208,9 +221,10 @@ def solve(input: Tensor, A: Tensor, *, out: Any = None) -> Any:  # noqa: A002, N
 
 
 @tensor_method
-def lstsq(input: Tensor, A: Tensor, *, out: Any = None) -> Any:  # noqa: A002, N803
+def lstsq(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
     """Removed from torch (since 1.9): raises, as ``torch.lstsq`` does, pointing to
-    ``linalg.lstsq`` (arguments reversed)."""
+    ``linalg.lstsq`` (arguments reversed). Its arguments: as :func:`solve`'s."""
+    _removed_arguments("lstsq", args, kwargs)
     raise RuntimeError(
         _REMOVED.format(op="lstsq") + "`lstsq` is deprecated in favor of `linalg.lstsq`.\n"
         "`linalg.lstsq` has reversed arguments and does not return the QR decomposition in "

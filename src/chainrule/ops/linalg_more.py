@@ -43,7 +43,8 @@ from .binary import where
 from .binding import tensor_method
 from .complex_ops import conj
 from .keywords import write_out
-from .linalg import _scaled_sum, outer
+from .linalg import outer
+from .scaled_products import _scaled_sum
 
 __all__ = [
     "addr",

@@ -218,7 +218,7 @@ def _moments(op: str, x: Any, dim: Any, unbiased: Any, keepdim: bool, correction
         dim, unbiased = None, dim
     if unbiased is not None and correction is not None:
         raise TypeError(f"{op}(): pass either unbiased or correction, not both")
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fcV":  # V: bfloat16
         raise DtypeError(
             f"{op}: only supports floating point and complex dtypes, got {x.dtype}; "
             "call .float() first"

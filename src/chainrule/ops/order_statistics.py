@@ -25,6 +25,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._result_layout import contiguous, has_own_layout
 from ._util import as_tensor, constant, int_dim
 from .binary import where
 from .binding import tensor_method
@@ -32,6 +33,7 @@ from .gather_scatter import gather
 from .joining import stack
 from .reduction import ValuesIndices
 from .search import sort
+from .shape import contiguous as contiguous_tensor
 from .shape import reshape
 
 __all__ = [
@@ -136,7 +138,7 @@ class SelectPositions(Function):
 
     @staticmethod
     def forward(ctx, x, d, how, k):
-        return get_array_module(x).asarray(_positions(x, d, how, k))
+        return contiguous(get_array_module(x).asarray(_positions(x, d, how, k)))  # as PyTorch
 
     @staticmethod
     def backward(ctx, grad):
@@ -378,7 +380,8 @@ def _quantile(
         shape = lead + (() if x.ndim == 0 else shape[len(lead) :])
     else:
         shape = lead + tuple(s for i, s in enumerate(x.shape) if i != d)
-    return reshape(out, shape)
+    out = reshape(out, shape)  # PyTorch's result is row-major whatever the input's layout
+    return contiguous_tensor(out) if has_own_layout(out._data) else out
 
 
 @tensor_method(keywords=True)

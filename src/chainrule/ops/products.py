@@ -15,7 +15,8 @@ from ..linalg.norms import vector_norm
 from ._util import NAMED_ERRORS, ShapeError, as_tensor, lead_with, norm_dim
 from .binary import where
 from .binding import tensor_method
-from .linalg import _plus_product, bmm, matmul, outer
+from .linalg import bmm, matmul, outer
+from .scaled_products import _plus_product
 
 __all__ = ["addbmm", "dist", "ger", "inner", "renorm", "vdot"]
 

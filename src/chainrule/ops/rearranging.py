@@ -13,6 +13,7 @@ from typing import Any
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._result_layout import like_layout
 from ._util import ShapeError, norm_dim
 from .binding import tensor_method
 from .views import _shape_arg, broadcast_to, reshape
@@ -28,8 +29,11 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        # x's layout when x is a dense permutation (as PyTorch's), else C order
-        return get_array_module(x).flip(x, axis=dims).copy(order="C" if 0 in x.strides else "K")
+        # a copy in x's layout (PyTorch's: x's strides when dense, else its stride order);
+        # a flip that moves nothing (size-1 dims) is already laid out so: copy it still
+        view = get_array_module(x).flip(x, axis=dims)
+        out = like_layout(view, x)
+        return view.copy() if out is view else out
 
     @staticmethod
     def backward(ctx, grad):

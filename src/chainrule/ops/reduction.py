@@ -18,6 +18,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, int_dim, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
@@ -96,6 +97,8 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
     input = as_tensor(input)
     if dtype is not None:
         input = input.to(dtype)
+    if input.dtype.kind == "V":  # bfloat16: float32 accumulation, rounded once (PyTorch)
+        return mean(input.float(), dim, keepdim).to(input.dtype)
     if input.dtype.kind not in "fc":
         raise DtypeError(
             f"mean: input dtype must be floating point, got {input.dtype}; call .float() first"
@@ -208,7 +211,7 @@ class Amax(Function):
 
     @classmethod
     def forward(cls, ctx, x, axes, keepdim):
-        y = (
+        y = contiguous(  # PyTorch's result is row-major whatever the input's layout
             x.max(axis=axes, keepdims=True)
             if cls.mode == "max"
             else x.min(axis=axes, keepdims=True)
@@ -376,6 +379,8 @@ def norm(
         input = input.to(target)
     axes = _axes(dim, input, "norm")
     kind = input.dtype.kind
+    if kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
+        return norm(input.float(), p, dim, keepdim).to(input.dtype)
     if kind != "f":
         if kind == "c":  # a real norm of |z| (of the (re, im) pairs for p = 2)
             q = 2 if p in ("fro", 2, 2.0, None) else p
@@ -411,7 +416,10 @@ def norm(
 def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     input = as_tensor(input)
     return Tensor._make(
-        input._data.all(axis=_axes(dim, input, "all"), keepdims=keepdim), False, None, 0
+        contiguous(input._data.all(axis=_axes(dim, input, "all"), keepdims=keepdim)),
+        False,
+        None,
+        0,
     )
 
 
@@ -419,7 +427,10 @@ def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: 
 def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     input = as_tensor(input)
     return Tensor._make(
-        input._data.any(axis=_axes(dim, input, "any"), keepdims=keepdim), False, None, 0
+        contiguous(input._data.any(axis=_axes(dim, input, "any"), keepdims=keepdim)),
+        False,
+        None,
+        0,
     )
 
 
@@ -428,6 +439,11 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """The number of non-zero elements over ``dim`` (all by default), as int64."""
     xp = get_array_module(input._data)
     axes = norm_dim(dim, input.ndim, "count_nonzero")
+    if input.ndim == 0:  # dim 0 (or -1) of a 0-d tensor is the tensor itself
+        axes = None
     return Tensor._make(
-        xp.asarray(xp.count_nonzero(input._data, axis=axes), dtype="int64"), False, None, 0
+        contiguous(xp.asarray(xp.count_nonzero(input._data, axis=axes), dtype="int64")),
+        False,
+        None,
+        0,
     )

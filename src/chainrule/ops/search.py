@@ -15,6 +15,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..random import Generator, gen
+from ._result_layout import has_own_layout, like_layout
 from ._util import ShapeError, as_tensor, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .gather_scatter import gather
@@ -132,7 +133,7 @@ def unique(
     if dim is not None:
         if x.ndim == 0:
             raise IndexError("unique: dim given for a 0-d tensor")
-        d = int(dim) % x.ndim
+        d = norm_dim(dim, x.ndim, "unique")[0]
         moved = np.moveaxis(data, d, 0)
         vals, inv, counts = np.unique(moved, axis=0, return_inverse=True, return_counts=True)
         vals = np.moveaxis(vals, 0, d)
@@ -232,6 +233,8 @@ def sort(
         idx = _descending_order(xp, input._data, dim)
     else:
         idx = xp.argsort(input._data, axis=dim, kind="stable")
+    if has_own_layout(input._data):
+        idx = like_layout(idx, input._data)  # PyTorch: both results in the input's layout
     return ValuesIndices(
         gather(input, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)
     )

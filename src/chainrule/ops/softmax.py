@@ -100,7 +100,7 @@ def _apply(fn: type[Function], op: str, x: Any, dim: Any, dtype: Any) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     d = _dim(x, dim, op)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":  # V: bfloat16 (its Function runs in float32)
         raise DtypeError(f"{op}: expects a floating tensor, got {x.dtype}")
     if x.ndim == 0 or x.numel() == 0:  # a 0-d tensor is a row of one; empty stays empty
         return fn.apply(x.reshape(1), 0).reshape(()) if x.ndim == 0 else x * 1

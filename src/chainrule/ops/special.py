@@ -23,7 +23,7 @@ from ..backend import get_array_module
 from . import _special_kernels as K
 from ._util import DtypeError, as_tensor, promote
 from .binary import _call, where
-from .binding import tensor_method
+from .binding import numpy_keywords, tensor_method
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .trig import cos, sin
 from .unary import _float, _mask, exp
@@ -170,6 +170,7 @@ def digamma(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return Digamma.apply(_real_float("digamma", input))
 
 
+@numpy_keywords  # out=; x.polygamma(n) is bound by hand (polygamma_method: n first)
 def polygamma(n: int, input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The ``n``-th derivative of digamma (``torch.polygamma``; n = 0 is digamma)."""
     if isinstance(n, bool) or not isinstance(n, int):

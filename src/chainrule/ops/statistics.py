@@ -47,6 +47,8 @@ def var(
         correction = 1 if unbiased is None or unbiased is True else 0
     axes = _axes(dim, input, _op)
     kind = input.dtype.kind
+    if kind == "V":  # bfloat16: float32 accumulation, rounded once (PyTorch)
+        return var(input.float(), dim, unbiased, keepdim, correction, _op=_op).to(input.dtype)
     if kind != "f":
         if kind == "c":  # real: E|z - E z|^2 = var(Re z) + var(Im z), as PyTorch
             return var(real(input), dim, None, keepdim, correction, _op=_op) + var(
@@ -117,8 +119,8 @@ def logsumexp(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x): never overflows."""
     input = as_tensor(input)
     axes = _axes(dim, input, "logsumexp")
-    if input.dtype == np.float16:  # float32 accumulation, as PyTorch
-        return logsumexp(input.to(np.float32), dim, keepdim).to(np.float16)
+    if input.dtype == np.float16 or input.dtype.kind == "V":  # V: bfloat16; float32
+        return logsumexp(input.to(np.float32), dim, keepdim).to(input.dtype)  # accumulation
     xp = get_array_module(input._data)
     if input._data.size == 0:  # sum over nothing is 0, so the result is log(0) = -inf
         m = xp.zeros(keepdim_shape(input.shape, axes), input._data.dtype)

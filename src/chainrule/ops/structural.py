@@ -24,12 +24,13 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..scalar_range import fit_scalar
+from ._result_layout import has_own_layout
 from ._util import as_tensor, norm_dim
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import index_select
 from .inplace import apply_inplace, make_inplace
-from .shape import flip, reshape, stack, transpose
+from .shape import contiguous, flip, reshape, stack, transpose
 
 __all__ = [
     "cartesian_prod",
@@ -206,8 +207,8 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
         return transpose(flip(x, d1), d0, d1)
     if k == 2:
         return flip(x, (d0, d1))
-    if k == 3:
-        return flip(transpose(x, d0, d1), d1)
+    if k == 3:  # flipped first, then transposed: PyTorch's layout for a broadcast input
+        return transpose(flip(x, d0), d0, d1)
     return x.clone()
 
 
@@ -397,6 +398,11 @@ def triu_indices(
     return _tri_indices("triu_indices", row, col, int(offset), dtype, device, False)
 
 
+def _row_major(x: Tensor) -> Tensor:
+    """``x`` row-major, as PyTorch's ``tril``/``triu`` results are whatever the input."""
+    return contiguous(x) if has_own_layout(x._data) else x
+
+
 def _tri_mask(x: Tensor, diagonal: int, upper: bool) -> Tensor:
     if x.ndim < 2:
         raise RuntimeError(
@@ -412,13 +418,13 @@ def _tri_mask(x: Tensor, diagonal: int, upper: bool) -> Tensor:
 @tensor_method(keywords=True)
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Upper triangle of the last two dims (the rest zeroed); differentiable."""
-    return where(_tri_mask(input, diagonal, True), input, 0)
+    return _row_major(where(_tri_mask(input, diagonal, True), input, 0))
 
 
 @tensor_method(keywords=True)
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Lower triangle of the last two dims (the rest zeroed); differentiable."""
-    return where(_tri_mask(input, diagonal, False), input, 0)
+    return _row_major(where(_tri_mask(input, diagonal, False), input, 0))
 
 
 tril_ = make_inplace("tril_", tril)

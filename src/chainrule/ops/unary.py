@@ -461,6 +461,6 @@ def square(input: Tensor) -> Tensor:
 def _float(x: Any) -> Tensor:
     """Integer inputs to transcendental functions become the default float (PyTorch)."""
     x = as_tensor(x)
-    if x._data.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fcV":  # V: bfloat16, a floating type
         return cast(x, dtypes.get_default_dtype())
     return x

@@ -78,7 +78,7 @@ SELU_SCALE = 1.0507009873554804934193349852946
 def _check(x: object, op: str) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":  # V: bfloat16 (its Functions run in float32)
         raise DtypeError(f"{op}: expected a floating-point tensor, got dtype {x.dtype}")
 
 

@@ -75,6 +75,13 @@ def cross_entropy(
     _check_reduction(reduction, op)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError(f"{op}: input and target must be Tensors")
+    if input.dtype.kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
+        w = None if weight is None else weight.float()
+        t = target.float() if target.dtype.kind == "V" else target
+        out = cross_entropy(
+            input.float(), t, w, None, ignore_index, None, reduction, label_smoothing
+        )
+        return out.to(input.dtype)
     if input.dtype.kind != "f":
         raise DtypeError(f"{op}: input (logits) must be floating point, got {input.dtype}")
     if not 0.0 <= label_smoothing <= 1.0:

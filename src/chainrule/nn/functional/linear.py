@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
+from ...autograd.tensor_conversions import AUTOCAST
 from ...ops._util import DtypeError, ShapeError
 from ...ops.affine import LinearFn
 from ...ops.embedding import EmbeddingFn
@@ -54,6 +55,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ShapeError(
             f"linear: bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}"
         )
+    if AUTOCAST[0]:  # autocast casts the three arguments before the dtype check
+        input, weight, bias = AUTOCAST[1](LinearFn, (input, weight, bias))
     if input.dtype != weight.dtype:
         raise DtypeError(  # a TypeError and, as in PyTorch, a RuntimeError
             f"linear: input dtype {input.dtype} differs from weight dtype "

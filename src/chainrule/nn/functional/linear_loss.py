@@ -78,8 +78,8 @@ class LinearCrossEntropyOptions:
             raise ValueError(f"batch_chunk_size must be positive int or None, got {size!r}")
         if self.acc_dtype is not None and _dtype_or_none(self.acc_dtype) not in _ACC_DTYPES:
             raise ValueError(
-                "acc_dtype must be one of {None, float16, float32, float64} (PyTorch's "
-                f"bfloat16 has no chainrule dtype), got {self.acc_dtype!r}. Pass acc_dtype=None "
+                "acc_dtype must be one of {None, float16, float32, float64} (bfloat16 is not "
+                f"supported here), got {self.acc_dtype!r}. Pass acc_dtype=None "
                 "to let the op pick automatically."
             )
 

@@ -1,0 +1,142 @@
+"""``TensorBackward``: how a Tensor starts and observes reverse mode -- ``backward``,
+``register_hook``, ``retain_grad`` -- and the checked root gradient every entry point shares.
+
+A mixin of :class:`~chainrule.autograd.tensor.Tensor`, kept apart so that ``tensor.py`` stays
+about what a tensor is (its state, views, versions and ``detach``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from .. import autograd as _autograd  # the package (for its engine), bound at import time
+from ..backend import get_array_module
+
+if TYPE_CHECKING:  # annotations only: tensor.py imports this module
+    from .tensor import Tensor
+
+__all__ = ["TensorBackward"]
+
+
+class _RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` takes the hook off again."""
+
+    def __init__(self, hooks: list, fn: Any):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+class TensorBackward:
+    """Reverse-mode entry points of ``Tensor`` (which provides ``_data``, ``grad_fn``,
+    ``requires_grad``, ``_hooks``, ``_view`` and ``_vc``)."""
+
+    __slots__ = ()
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        view = self._view
+        if view is not None and view.version != self._vc[0]:
+            self._refresh_view()  # a stale view: retain the gradient of its current history
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad(): the tensor does not require grad")
+        if self.grad_fn is None:
+            return
+        node = self.grad_fn
+        if node._retain is None:
+            node._retain = {}
+        node._retain[self._output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self.grad_fn
+        return bool(node is not None and node._retain and self._output_nr in node._retain)
+
+    def register_hook(self, hook: Any) -> _RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
+        replaces the gradient."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "register_hook(): cannot register a hook on a tensor that doesn't require gradient"
+            )
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+            return _RemovableHandle(self._hooks, hook)
+        return _RemovableHandle(self.grad_fn._register_tensor_hook(self._output_nr, hook), hook)
+
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
+        explain: bool = False,
+    ):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (reverse mode).
+
+        Args:
+            gradient: the upstream gradient; may be omitted only for a single-element tensor.
+            retain_graph: keep saved values so backward can run through the graph again
+                (defaults to ``create_graph``).
+            create_graph: record the backward pass itself, for higher-order gradients.
+            inputs: accumulate only into these tensors' ``.grad``.
+            explain: also print and return a step-by-step :mod:`chainrule.explain` account.
+        """
+        engine = _autograd.engine  # imported by the package after this module (a cycle)
+        report = None
+        if explain:
+            from ..explain import backward as _explain
+
+            report = _explain(self, gradient=gradient)
+            print(report)
+
+        if retain_graph is None:
+            retain_graph = create_graph
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward(): element 0 of tensors does not require grad and does not have a "
+                "grad_fn; create the inputs with requires_grad=True"
+            )
+        gradient = _root_grad(self, gradient, "backward()")
+        if inputs is not None:
+            from .tensor import Tensor  # noqa: PLC0415 - tensor.py imports this module
+
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            grads = engine.run_backward(
+                [self], [gradient], retain_graph, create_graph, inputs, allow_unused=True
+            )
+            for t, g in zip(inputs, grads):
+                if g is not None:
+                    engine.accumulate_grad(t, g, create_graph, None)
+            return report
+        engine.run_backward([self], [gradient], retain_graph, create_graph)
+        return report
+
+
+def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
+    """The gradient a backward starts from: ones for a one-element output, else
+    ``gradient`` as a Tensor of the output's shape (checked)."""
+    from .tensor import Tensor  # noqa: PLC0415 - tensor.py imports this module
+
+    if gradient is None:
+        if t._data.size != 1:
+            raise RuntimeError(
+                f"{where}: grad can be implicitly created only for scalar outputs, but the "
+                f"output has shape {tuple(t.shape)}; pass gradient= (a tensor of that shape) or "
+                "reduce it first, e.g. y.sum().backward()"
+            )
+        xp = get_array_module(t._data)
+        return Tensor._make(xp.ones(t._data.shape, t._data.dtype), False, None, 0)
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor(gradient, dtype=t.dtype)
+    if gradient.shape != t.shape:
+        raise RuntimeError(
+            f"{where}: gradient has shape {tuple(gradient.shape)} but the output has shape "
+            f"{tuple(t.shape)}"
+        )
+    return gradient

@@ -1,0 +1,236 @@
+"""Tensors made like another: ``zeros_like``, ``ones_like``, ``empty_like``, ``full_like``
+(``torch.*_like``: the input's shape, dtype and, by default, its memory format) and the
+``Tensor.new_*`` methods (a new size with the tensor's dtype and device).
+
+``memory_format`` defaults to ``preserve_format``: the result's strides follow the input's
+order (a transposed or channels-last input gives a result laid out the same way), as in
+PyTorch; ``layout``/``pin_memory``/``memory_format`` are checked in ``creation_options.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import dtypes as _dt
+from .autograd.tensor import Tensor
+from .backend import get_array_module, to_device
+from .creation_options import (
+    _finish,
+    _is_sparse,
+    _like,
+    _size_keyword,
+    check_layout,
+    check_pin_memory,
+    lay_out_like,
+)
+from .scalar_range import fit_scalar
+
+__all__ = [
+    "empty_like",
+    "full_like",
+    "new_empty",
+    "new_full",
+    "new_ones",
+    "new_tensor",
+    "new_zeros",
+    "ones_like",
+    "zeros_like",
+]
+
+
+def _filled_like(
+    x: Tensor,
+    fill: str,
+    dtype: Any,
+    layout: Any,
+    device: Any,
+    requires_grad: bool,
+    memory_format: Any,
+    op: str,
+) -> Tensor:
+    """``xp.zeros``/``ones``/``empty`` (``fill``) of ``x``'s shape, on ``x``'s array module,
+    its memory in ``memory_format`` (``None``: as ``x``'s)."""
+    check_layout(op, layout)
+    dt = _like(x, dtype, op)
+    arr = getattr(get_array_module(x._data), fill)(x.shape, _dt.as_dtype(dt))
+    return _finish(lay_out_like(op, arr, memory_format, x._data), dt, device, requires_grad)
+
+
+def zeros_like(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    *,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+) -> Tensor:
+    """Zeros of ``input``'s shape and (unless ``dtype``) dtype."""
+    if _is_sparse(input):
+        check_layout("zeros_like", layout)
+        return input._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
+    return _filled_like(
+        input, "zeros", dtype, layout, device, requires_grad, memory_format, "zeros_like"
+    )
+
+
+def ones_like(
+    input: Tensor,  # noqa: A002
+    *,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+) -> Tensor:
+    """Ones of ``input``'s shape and (unless ``dtype``) dtype."""
+    return _filled_like(
+        input, "ones", dtype, layout, device, requires_grad, memory_format, "ones_like"
+    )
+
+
+def empty_like(
+    input: Tensor,  # noqa: A002
+    *,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+) -> Tensor:
+    """Uninitialised values of ``input``'s shape and (unless ``dtype``) dtype."""
+    if _is_sparse(input):
+        check_layout("empty_like", layout)
+        return input._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
+    return _filled_like(
+        input, "empty", dtype, layout, device, requires_grad, memory_format, "empty_like"
+    )
+
+
+def full_like(
+    input: Tensor,  # noqa: A002
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+) -> Tensor:
+    """``fill_value`` everywhere, in ``input``'s shape and (unless ``dtype``) dtype."""
+    op = "full_like"
+    check_layout(op, layout)
+    dt = _like(input, dtype, op)
+    fill_value = fit_scalar(op, fill_value, _dt.as_dtype(dt))
+    arr = get_array_module(input._data).full(input.shape, fill_value, _dt.as_dtype(dt))
+    return _finish(lay_out_like(op, arr, memory_format, input._data), dt, device, requires_grad)
+
+
+# ----------------------------------------------- Tensor.new_*: x's dtype and device by default
+def _new(
+    op: str,
+    x: Tensor,
+    arr: Any,
+    dtype: Any,
+    layout: Any,
+    device: Any,
+    requires_grad: bool,
+    pin_memory: bool,
+) -> Tensor:
+    check_layout(op, layout)
+    check_pin_memory(op, pin_memory)
+    arr = arr.astype(_dt.as_dtype(dtype) if dtype is not None else x.dtype, copy=False)
+    if device is not None:
+        arr = to_device(arr, device)
+    t = Tensor._make(arr, False, None, 0)
+    return t.requires_grad_() if requires_grad else t
+
+
+def _new_size(size: tuple) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(int(s) for s in size)
+
+
+def new_zeros(
+    x: Tensor,
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
+    """Zeros of ``size`` with ``x``'s dtype and device (``Tensor.new_zeros``)."""
+    shape = _new_size(_size_keyword("new_zeros", sizes, size))
+    arr = get_array_module(x._data).zeros(shape)
+    return _new("new_zeros", x, arr, dtype, layout, device, requires_grad, pin_memory)
+
+
+def new_ones(
+    x: Tensor,
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
+    """Ones of ``size`` with ``x``'s dtype and device (``Tensor.new_ones``)."""
+    shape = _new_size(_size_keyword("new_ones", sizes, size))
+    arr = get_array_module(x._data).ones(shape)
+    return _new("new_ones", x, arr, dtype, layout, device, requires_grad, pin_memory)
+
+
+def new_empty(
+    x: Tensor,
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
+    """Uninitialised values of ``size`` with ``x``'s dtype and device."""
+    shape = _new_size(_size_keyword("new_empty", sizes, size))
+    arr = get_array_module(x._data).empty(shape)
+    return _new("new_empty", x, arr, dtype, layout, device, requires_grad, pin_memory)
+
+
+def new_full(
+    x: Tensor,
+    size: Any,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
+    """``fill_value`` everywhere, ``size`` and ``x``'s dtype and device."""
+    fill_value = fit_scalar(
+        "new_full", fill_value, _dt.as_dtype(dtype if dtype is not None else x.dtype)
+    )
+    arr = get_array_module(x._data).full(_new_size((size,)), fill_value)
+    return _new("new_full", x, arr, dtype, layout, device, requires_grad, pin_memory)
+
+
+def new_tensor(
+    x: Tensor,
+    data: Any,
+    *,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
+    """A copy of ``data`` with this tensor's dtype (unless ``dtype`` is given)."""
+    check_layout("new_tensor", layout)
+    check_pin_memory("new_tensor", pin_memory)
+    dtype = dtype if dtype is not None else x.dtype
+    return Tensor._new(data, dtype=dtype, requires_grad=requires_grad, device=device)

@@ -1,0 +1,246 @@
+"""What PyTorch's creation functions share, in one place for ``creation.py``,
+``creation_like.py``, ``creation_random.py`` and ``creation_more.py``: the ``*size``
+arguments (``_shape``), the finished tensor's dtype, device and ``requires_grad``
+(``_finish``), and the tensor options ``layout=``, ``pin_memory=``, ``memory_format=`` and
+``out=``.
+
+What each does, as PyTorch 2.13 does it on a machine without an accelerator:
+
+- ``layout``: ``None`` or :data:`chainrule.strided` (the only dense layout). Another
+  layout (``sparse_coo``) raises NotImplementedError: the factories build dense arrays
+  only (``cr.sparse_coo_tensor`` builds sparse ones); a value that is no layout raises
+  TypeError, as PyTorch's argument parser does.
+- ``pin_memory``: ``False`` is the ordinary memory. ``True`` asks for page-locked host
+  memory, which needs an accelerator's allocator; PyTorch without one raises
+  ``RuntimeError: pin_memory=True requires a CUDA or other accelerator backend``, and so
+  does chainrule, whose arrays are NumPy's (or CuPy's) ordinary memory. (The DataLoader's
+  ``pin_memory=True`` is a documented no-op instead, as there.)
+- ``memory_format``: the strides of the new tensor. ``contiguous_format`` (row-major) or
+  ``channels_last``/``channels_last_3d`` (channels innermost, for 4-d/5-d shapes); the
+  ``*_like`` functions default to ``preserve_format``, which copies the input's stride
+  order (a transposed input gives a transposed result, as PyTorch's ``empty_like``).
+  ``empty`` refuses ``preserve_format`` (there is nothing to preserve), as PyTorch.
+- ``out``: the values are written into the given tensor, which is returned. Its dtype is
+  the result's (a different ``dtype=`` raises, as PyTorch), it is resized to the result's
+  shape (silently; ``arange`` warns, see :func:`write_factory_out`), an ``out`` that
+  requires grad is refused while grad mode is on, and ``requires_grad=True`` marks ``out``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import dtypes as _dt
+from .autograd import grad_mode
+from .autograd.tensor import Tensor
+from .backend import device_of, get_array_module, to_device
+
+__all__ = [
+    "check_layout",
+    "check_pin_memory",
+    "refuse_bool",
+    "lay_out",
+    "lay_out_like",
+    "write_factory_out",
+]
+
+
+# ------------------------------------------------ sizes, dtypes and the finished tensor
+def _shape(size: Sequence, op: str = "tensor", keyword: Any = None) -> tuple:
+    """Validate a size given as ints or one sequence of ints (PyTorch's ``*size``), or as
+    the keyword ``size=(2, 3)`` (``keyword``; ``torch.empty(size=...)`` in pytorch/examples)."""
+    size = _size_keyword(op, size, keyword)
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if (
+            isinstance(s, bool)
+            or not isinstance(s, (int, np.integer))
+            and not (isinstance(s, Tensor) and s.ndim == 0 and s.dtype.kind in "iu")
+        ):
+            raise TypeError(
+                f"{op}(): size must be a tuple of ints, got {size!r} (an element "
+                f"of type {type(s).__name__})"
+            )
+    shape = tuple(int(s) for s in size)
+    if any(s < 0 for s in shape):
+        raise ValueError(
+            f"{op}(): trying to create a tensor with negative dimension in size "
+            f"{list(shape)}; every size must be >= 0"
+        )
+    return shape
+
+
+def _size_keyword(op: str, sizes: Sequence, size: Any) -> Sequence:
+    """The ``*size`` arguments, or PyTorch's keyword ``size=`` in their place."""
+    if size is None:
+        return sizes
+    if len(sizes):
+        raise TypeError(f"{op}() got multiple values for argument 'size'")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'size' must be tuple of ints, not {type(size).__name__}")
+    return (tuple(size),)
+
+
+def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool, default: Any = None) -> Tensor:
+    d = _dt.as_dtype(dtype) if dtype is not None else (default or _dt.get_default_dtype())
+    arr = arr.astype(d, copy=False)
+    if device is not None:
+        arr = to_device(arr, device)
+    t = Tensor._make(arr, False, None, 0)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _is_sparse(x: Tensor) -> bool:
+    return type(x) is not Tensor and getattr(x, "is_sparse", False)
+
+
+def _like(x: Tensor, dtype: Any, op: str = "") -> Any:
+    """The dtype of a tensor made like ``x``; a sparse ``x`` is refused (dense ``op`` only)."""
+    if _is_sparse(x):
+        raise NotImplementedError(
+            f"{op}: not supported for sparse COO tensors (layout=chainrule.sparse_coo); "
+            "call .to_dense() first"
+        )
+    return dtype if dtype is not None else x.dtype
+
+
+# ------------------------------------------------------------------- the tensor options
+def check_layout(op: str, layout_arg: Any) -> None:
+    """``layout=``: ``None`` or strided; another layout is not implemented."""
+    if layout_arg is None:
+        return
+    from .ops.tensor_queries import layout, strided  # in here: chainrule.ops imports creation
+
+    if layout_arg is strided:
+        return
+    if not isinstance(layout_arg, layout):
+        raise TypeError(
+            f"{op}(): argument 'layout' must be chainrule.layout (chainrule.strided), "
+            f"not {type(layout_arg).__name__}"
+        )
+    raise NotImplementedError(
+        f"{op}(): layout={layout_arg} is not supported; the creation functions build dense "
+        "(chainrule.strided) tensors only. Build a sparse tensor with "
+        "chainrule.sparse_coo_tensor or x.to_sparse()"
+    )
+
+
+def check_pin_memory(op: str, pin_memory: Any) -> None:
+    """``pin_memory=True`` raises PyTorch's error for a machine without an accelerator."""
+    if pin_memory:
+        raise RuntimeError(
+            f"{op}(): pin_memory=True requires a CUDA or other accelerator backend; no pinned "
+            "memory allocator is available (chainrule's host arrays are ordinary NumPy "
+            "memory). Pass pin_memory=False"
+        )
+
+
+def refuse_bool(op: str, dtype: Any) -> None:
+    """A range of bools is not defined (PyTorch: '"arange_cpu" not implemented for 'Bool'')."""
+    if dtype is not None and _dt.as_dtype(dtype) == np.bool_:
+        raise NotImplementedError(f"{op}(): not implemented for dtype bool; a range needs numbers")
+
+
+def _format(op: str, fmt: Any) -> Any:
+    from .ops.memory_format import memory_format  # in here: chainrule.ops imports creation
+
+    if fmt is not None and not isinstance(fmt, memory_format):
+        raise TypeError(
+            f"{op}(): argument 'memory_format' must be chainrule.memory_format "
+            f"(contiguous_format, channels_last, ...), not {type(fmt).__name__}"
+        )
+    return fmt
+
+
+def lay_out(op: str, arr: Any, fmt: Any) -> Any:
+    """``arr`` (a new row-major array) with its memory in ``fmt`` (``empty``'s rule: no
+    ``preserve_format``)."""
+    from .ops.memory_format import preserve_format, relayout_array  # in here: see _format
+
+    if _format(op, fmt) is preserve_format:
+        raise RuntimeError(
+            f"{op}(): unsupported memory format preserve_format (there is no input whose "
+            "format to preserve); pass contiguous_format, channels_last or channels_last_3d"
+        )
+    return relayout_array(arr, fmt, op)
+
+
+def _strided(arr: Any) -> bool:
+    """Whether ``arr`` has strides to follow (a vmap ``LogicalArray`` has none: its tensor's
+    layout is the physical batch's, and ``*_like`` of it is row-major)."""
+    return hasattr(type(arr), "flags")
+
+
+def lay_out_like(op: str, arr: Any, fmt: Any, like: Any) -> Any:
+    """``arr`` (a new array of ``like``'s shape) with its memory in ``fmt``; ``None`` and
+    ``preserve_format`` give the layout ``torch.empty_like(like)`` has (``like``'s strides
+    when it is dense, else a dense layout in its stride order: ``ops/_result_layout.py``)."""
+    if fmt is None and (like.ndim < 2 or not _strided(like) or like.flags.c_contiguous):
+        return arr  # the common case, without the imports below
+    # in here: chainrule.ops imports creation (see _format)
+    from .ops._result_layout import like_layout
+    from .ops.memory_format import preserve_format, relayout_array
+
+    fmt = _format(op, fmt)
+    if fmt is not None and fmt is not preserve_format:
+        return relayout_array(arr, fmt, op)
+    return like_layout(arr, like) if _strided(like) else arr
+
+
+def _torch_dtype_name(dtype: Any) -> str:
+    names = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
+    return names.get(str(dtype), str(dtype))
+
+
+def write_factory_out(
+    op: str,
+    out: Any,
+    dtype: Any,
+    requires_grad: bool,
+    make: Callable[[Any], Tensor],
+    keep_shape_of_same_size: bool = False,
+) -> Tensor:
+    """``out=`` of a creation function: ``make(out.dtype)`` builds the values in ``out``'s
+    dtype, which are written into ``out``; returns ``out``.
+
+    ``keep_shape_of_same_size``: ``arange``'s rule, which keeps an ``out`` holding as many
+    elements as the range (its shape too) and warns when it resizes a non-empty one.
+    """
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if out.requires_grad and grad_mode.is_grad_enabled():
+        raise RuntimeError(
+            f"{op}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad."
+        )
+    if dtype is not None and _dt.as_dtype(dtype) != out.dtype:
+        raise RuntimeError(
+            f"{op}(): dtype {_torch_dtype_name(_dt.as_dtype(dtype))} does not match dtype of "
+            f"out parameter ({_torch_dtype_name(out.dtype)})"
+        )
+    arr = make(out.dtype)._data
+    target = out._data
+    if keep_shape_of_same_size and target.size == arr.size:
+        arr = arr.reshape(target.shape)
+    elif keep_shape_of_same_size and target.size:
+        warnings.warn(
+            f"{op}(): the number of elements in the out tensor of shape {list(target.shape)} "
+            f"is {target.size}, which does not match the computed number of elements "
+            f"{arr.size}; the out tensor is resized to shape {tuple(arr.shape)}",
+            UserWarning,
+            stacklevel=3,
+        )
+    if target.shape != arr.shape:
+        out._data = target = get_array_module(target).empty(arr.shape, target.dtype)
+    target[...] = to_device(arr, device_of(target))
+    out._vc[0] += 1
+    if requires_grad:
+        out.requires_grad_(True)
+    return out

@@ -1,0 +1,120 @@
+"""The scaled products ``beta * input + alpha * (product)``: ``addmm``, ``addmv`` and
+``baddbmm`` here, sharing one sum (:func:`_scaled_sum`) and one error-ordering wrapper
+(:func:`_plus_product`) with ``addbmm`` (``products.py``) and ``addr`` (``linalg_more.py``).
+Composed from :mod:`.linalg`'s products, so every argument is differentiable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import NAMED_ERRORS, ShapeError, as_tensor, lead_with
+from .binding import tensor_method
+from .linalg import _check_out_dtype, _matmul, bmm
+from .linalg_out import with_out
+
+__all__ = ["addmm", "addmv", "baddbmm"]
+
+
+def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Tensor:  # noqa: A002
+    """beta * input + alpha * prod; ``input`` is ignored when beta == 0 (NaN in it does not
+    propagate, as PyTorch)."""
+    inp = as_tensor(input, prod)
+    try:
+        target = get_array_module(prod._data).broadcast_shapes(inp.shape, prod.shape)
+    except ValueError:
+        target = None
+    if target != tuple(prod.shape):
+        raise ShapeError(
+            f"{op}: input of shape {tuple(inp.shape)} cannot be broadcast to the "
+            f"product's shape {tuple(prod.shape)}"
+        )
+    if prod.dtype.kind in "iu":  # PyTorch truncates float scalars for integer tensors
+        alpha, beta = int(alpha), int(beta)
+    out = prod if alpha == 1 else prod * alpha
+    if beta == 0:
+        return out
+    return out + (inp if beta == 1 else inp * beta)
+
+
+def _plus_product(op: str, input: Any, product: Any, beta: Any, alpha: Any) -> Tensor:  # noqa: A002
+    """``beta * input + alpha * product()`` for ``addmm``/``addmv``/``baddbmm``/``addbmm``: the
+    product's errors lead with ``op``, and the added term must have the product's dtype
+    (PyTorch promotes nothing there and raises RuntimeError; ``addr``, which promotes, calls
+    :func:`_scaled_sum` directly)."""
+    try:
+        prod = product()
+    except NAMED_ERRORS as err:
+        lead_with(op, err)
+        raise
+    if isinstance(input, Tensor) and input.dtype != prod.dtype:
+        raise RuntimeError(
+            f"{op}: expected input and the matrices to have the same dtype, but input has "
+            f"{input.dtype} and the product {prod.dtype}; convert input with .to({prod.dtype})"
+        )
+    return _scaled_sum(op, input, prod, beta, alpha)
+
+
+@tensor_method(inplace=True)
+@with_out("addmm")
+def addmm(
+    input: Any,  # noqa: A002
+    mat1: Tensor,
+    mat2: Tensor,
+    out_dtype: Any = None,
+    *,
+    beta: Any = 1,
+    alpha: Any = 1,
+) -> Tensor:
+    """beta * input + alpha * (mat1 @ mat2) for 2-d ``mat1``, ``mat2``."""
+    _check_out_dtype("addmm", out_dtype)
+    mat1, mat2 = as_tensor(mat1), as_tensor(mat2)
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise ShapeError(
+            f"addmm: mat1 and mat2 must be 2-d, got shapes {tuple(mat1.shape)} "
+            f"and {tuple(mat2.shape)}"
+        )
+    return _plus_product("addmm", input, lambda: _matmul(mat1, mat2), beta, alpha)
+
+
+@tensor_method(inplace=True)
+@with_out("addmv")
+def addmv(
+    input: Any,
+    mat: Tensor,
+    vec: Tensor,
+    *,
+    beta: Any = 1,  # noqa: A002
+    alpha: Any = 1,
+) -> Tensor:
+    """beta * input + alpha * (mat @ vec) for a 2-d ``mat`` and 1-d ``vec``."""
+    mat, vec = as_tensor(mat), as_tensor(vec)
+    if mat.ndim != 2 or vec.ndim != 1:
+        raise ShapeError(
+            f"addmv: expects a 2-d matrix and a 1-d vector, got shapes "
+            f"{tuple(mat.shape)} and {tuple(vec.shape)}"
+        )
+    if mat.shape[1] != vec.shape[0]:
+        raise ShapeError(
+            f"addmv: size mismatch: matrix {tuple(mat.shape)} and vector {tuple(vec.shape)}"
+        )
+    return _plus_product("addmv", input, lambda: _matmul(mat, vec), beta, alpha)
+
+
+@tensor_method(inplace=True)
+@with_out("baddbmm")
+def baddbmm(
+    input: Any,  # noqa: A002
+    batch1: Tensor,
+    batch2: Tensor,
+    out_dtype: Any = None,
+    *,
+    beta: Any = 1,
+    alpha: Any = 1,
+) -> Tensor:
+    """beta * input + alpha * bmm(batch1, batch2) for 3-d batches of matrices."""
+    _check_out_dtype("baddbmm", out_dtype)
+    return _plus_product(
+        "baddbmm", input, lambda: bmm(as_tensor(batch1), as_tensor(batch2)), beta, alpha
+    )
