@@ -58,6 +58,11 @@ _ndarray = _np.ndarray
 vmap_dispatch: Callable | None = None
 
 
+def _has_bfloat16(arrays: list) -> bool:
+    """Whether an op's raw arguments hold a bfloat16 array (ml_dtypes: dtype kind 'V')."""
+    return any(getattr(getattr(a, "dtype", None), "kind", None) == "V" for a in arrays)
+
+
 class Function:
     """Base class for differentiable operations (PyTorch's ``torch.autograd.Function``).
 
@@ -135,8 +140,7 @@ class Function:
             args = AUTOCAST[1](cls, args)
         grad_on = state.grad_enabled
         fwd_on = state.forward_ad > 0
-        record = forward_ad = bf16 = False
-        bf16_loaded = _BFLOAT16  # non-empty once cr.bfloat16 was first used (dtypes.py)
+        record = forward_ad = False
         raw_args = []
         for a in args:
             if isinstance(a, Tensor):
@@ -147,13 +151,11 @@ class Function:
                     record = True
                 if fwd_on and a._fw_tangent is not None:
                     forward_ad = True
-                d = a._data
-                if bf16_loaded and d.dtype.kind == "V":  # bfloat16: computed in float32
-                    bf16 = True
-                raw_args.append(d)
+                raw_args.append(a._data)
             else:
                 raw_args.append(a)
-        if bf16 and not cls.is_view:
+        if _BFLOAT16 and not cls.is_view and _has_bfloat16(raw_args):
+            # bfloat16 (once cr.bfloat16 was first used, dtypes.py): computed in float32
             out = run_in_float32(cls, args, kwargs)
             if out is not NotImplemented:
                 return out
