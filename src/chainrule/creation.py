@@ -94,7 +94,11 @@ def _check_nested(data: Any, op: str) -> None:
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (floats default to float32, ints to int64)."""
-    if isinstance(data, np.ndarray) and data.dtype.kind not in _NUMPY_OK:
+    if (
+        isinstance(data, np.ndarray)
+        and data.dtype.kind not in _NUMPY_OK
+        and not _dt.is_bfloat16(data.dtype)  # an ml_dtypes bfloat16 array: cr.bfloat16
+    ):
         raise TypeError(
             f"tensor(): can't convert np.ndarray of dtype {data.dtype}; supported "
             "kinds are bool, integer, floating point and complex"

@@ -37,11 +37,23 @@ __all__ = [
 ]
 
 
+def _bfloat16_draws(op: str, draws: Any) -> Any:
+    """Draws for a bfloat16 tensor as PyTorch makes them: in float32, rounded once to
+    bfloat16. A uniform draw that rounds up to 1.0 wraps to 0.0, so ``rand`` stays in
+    [0, 1) (PyTorch's CPU kernel does the same: 0 then comes up with probability 2^-9)."""
+    out = np.asarray(draws, dtype=np.float32).astype(_dt.bfloat16_dtype())
+    if op.startswith("rand") and not op.startswith("randn"):
+        out[out == 1] = 0
+    return out
+
+
 def _draws_of_kind(op: str, dtype: Any, draw: Any, shape: tuple) -> Any:
     """``draw(shape)`` for a real ``dtype``; for a complex one, independent real and
     imaginary parts (``randn``: each of variance 1/2, so that E|z|^2 = 1, as PyTorch).
     An integer or bool dtype has no such distribution: NotImplementedError, as PyTorch."""
     d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    if _dt.is_bfloat16(d):
+        return _bfloat16_draws(op, draw(shape))
     if d.kind not in "fc":
         raise NotImplementedError(
             f"{op}(): not implemented for dtype {d}; pass a floating point or complex dtype"
@@ -195,6 +207,7 @@ def normal(
         return write_factory_out("normal", out, dtype, requires_grad, lambda d: result)
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
+    m, s = (np.asarray(v, np.float32) if _bf16_array(v) else v for v in (m, s))
     if not np.all(np.asarray(s) >= 0):  # also catches NaN
         raise RuntimeError(
             f"normal(): expects std >= 0.0, but found std "
@@ -205,7 +218,17 @@ def normal(
         if size is not None
         else np.broadcast_shapes(np.shape(m), np.shape(s))
     )
-    return _finish(gen(generator).normal(m, s, size=shape), dtype, device, requires_grad)
+    if dtype is None:  # PyTorch: the dtype of tensor ``mean``, else of tensor ``std``
+        like = mean if isinstance(mean, Tensor) else std
+        dtype = like.dtype if isinstance(like, Tensor) and _dt.is_floating(like.dtype) else None
+    draws = gen(generator).normal(m, s, size=shape)
+    if dtype is not None and _dt.is_bfloat16(_dt.as_dtype(dtype)):
+        draws = _bfloat16_draws("normal", draws)
+    return _finish(draws, dtype, device, requires_grad)
+
+
+def _bf16_array(v: Any) -> bool:
+    return _dt.is_bfloat16(getattr(v, "dtype", np.dtype(np.float64)))
 
 
 def rand_like(
@@ -258,5 +281,8 @@ def bernoulli(
         draws = bernoulli(input, generator)
         return write_factory_out("bernoulli", out, None, False, lambda d: draws.to(d))
     pt = input._data if isinstance(input, Tensor) else np.asarray(input)
-    draws = gen(generator).random(pt.shape) < to_device(pt, "cpu")
-    return _finish(draws, pt.dtype if pt.dtype.kind == "f" else None, None, False)
+    p = to_device(pt, "cpu")
+    if _bf16_array(p):  # compared in float32 (exactly the bfloat16 probabilities)
+        p = p.astype(np.float32)
+    draws = gen(generator).random(pt.shape) < p
+    return _finish(draws, pt.dtype if _dt.is_floating(pt.dtype) else None, None, False)

@@ -26,33 +26,9 @@ import chainrule as cr
 
 from .signatures import NAMESPACES, audit, torch_keyword_names
 
-_OUT = "out=: range is in ops/_misc_more_root.py, not yet on creation_options.py's out path"
-_LAYOUT = "layout=: range and tril/triu_indices (ops/) do not call creation_options.py yet"
-
-
-def _group(reason: str, params: str, names: str) -> dict[tuple[str, str], dict[str, str]]:
-    """``{(namespace, name): {param: reason}}`` for ``"ns:name name ..."`` groups."""
-    table: dict[tuple[str, str], dict[str, str]] = {}
-    for part in names.split(";"):
-        ns, _, fns = part.strip().partition(":")
-        for fn in fns.split():
-            table.setdefault((ns, fn), {}).update(dict.fromkeys(params.split(), reason))
-    return table
-
-
-def _merge(*groups: dict[tuple[str, str], dict[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
-    table: dict[tuple[str, str], dict[str, str]] = {}
-    for group in groups:
-        for key, params in group.items():
-            table.setdefault(key, {}).update(params)
-    return table
-
-
-# (namespace, name) -> {torch parameter: why chainrule does not take it (a TypeError today)}
-_NOT_YET: dict[tuple[str, str], dict[str, str]] = _merge(
-    _group(_LAYOUT, "layout", "torch: range tril_indices triu_indices"),
-    _group(_OUT, "out", "torch: range"),
-)
+# (namespace, name) -> {torch parameter: why chainrule does not take it (a TypeError today)};
+# empty now that every torch keyword is accepted: a new gap is listed here with its reason.
+_NOT_YET: dict[tuple[str, str], dict[str, str]] = {}
 
 _ROWS = audit()
 

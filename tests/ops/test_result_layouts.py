@@ -152,7 +152,7 @@ for d in range(3):
     case(f"flip{d}", lambda L, x, d=d: L.flip(x, [d]))
     case(f"roll{d}", lambda L, x, d=d: L.roll(x, 1, d))
     case(f"softmax{d}", lambda L, x, d=d: L.softmax(x, d))
-    case(f"repeat_interleave{d}", lambda L, x, d=d: L.repeat_interleave(x, 2, dim=d), (*ND, "1d"))
+    case(f"repeat_interleave{d}", lambda L, x, d=d: L.repeat_interleave(x, 2, dim=d))
     case(f"unique_dim{d}", lambda L, x, d=d: L.unique(x, dim=d))
 
 for op in ("max", "min", "amax", "sum", "mean", "norm", "all"):
@@ -190,42 +190,34 @@ case("elementwise_unary", lambda L, x: (L.exp(x), L.neg(x), L.sigmoid(x), L.relu
 case("normalize", lambda L, x: L.nn.functional.normalize(x, dim=0))
 case("kron", lambda L, x: L.kron(x, x), ("contiguous", "transposed", "step"))
 case(
-    "select_scatter",
+    "select_scatter",  # the input's strides, a step slice's gaps included
     lambda L, x: L.select_scatter(x, L.zeros(x.select(0, 0).shape).double(), 0, 0),
-    ("permuted", "transposed", "step", "step_t"),
-    xfail="IndexPut (ops/subscript.py) clones the input in C order; PyTorch keeps its strides",
+    ALL,
+)
+case(
+    "slice_scatter",
+    lambda L, x: L.slice_scatter(x, L.zeros(x[1:].shape).double(), 0, 1),
+    ALL,
+)
+case(
+    "slice_scatter_step",
+    lambda L, x: L.slice_scatter(x, L.zeros(x[:, ::2].shape).double(), 1, 0, None, 2),
+    ALL,
 )
 case(
     "diagonal_scatter",
     lambda L, x: L.diagonal_scatter(x, L.zeros(x.diagonal().shape).double()),
     ("permuted", "transposed", "step"),
-    xfail="IndexPut (ops/subscript.py) clones the input in C order; PyTorch keeps its strides",
+    xfail="diagonal_scatter (ops/numpy_style.py) builds its result with where(mask, ...), "
+    "whose layout is the mask's (row-major); PyTorch keeps the input's strides",
 )
-case(
-    "nonzero",
-    lambda L, x: (L.nonzero(x > 0), L.nonzero(x > 0, as_tuple=True)),
-    ("contiguous", "permuted", "transposed"),
-    xfail="PyTorch's nonzero is column-major (strides (1, n)); ops/indexing.py returns C order",
-)
-case(
-    "cross",
-    lambda L, x: L.cross(x, x, dim=0),
-    ("step", "expanded"),
-    xfail="cross (ops/linalg_more.py) keeps the input's order; PyTorch's result is row-major",
-)
-case(
-    "renorm",
-    lambda L, x: L.renorm(x, 2, 0, 1.0),
-    ("permuted", "transposed"),
-    xfail="renorm (ops/products.py) keeps the input's order; PyTorch's result is row-major",
-)
-case(
-    "clone_expanded",
-    lambda L, x: L.clone(x[:1].expand(2, 3, 4)),  # strides (0, 4, 1)
-    ("contiguous",),
-    xfail="clone (ops/cast.py) of a broadcast tensor keeps NumPy's order K, not PyTorch's "
-    "(torch.empty_like's rule is ops/_result_layout.py like_layout)",
-)
+case("index_put", lambda L, x: L.index_put(x, (L.tensor([0]),), L.tensor(0.0).double()), ND)
+case("masked_scatter", lambda L, x: L.masked_scatter(x, x > 0, L.zeros(x.shape).double()), ND)
+case("nonzero", lambda L, x: (L.nonzero(x > 0), L.nonzero(x > 0, as_tuple=True)))
+case("cross", lambda L, x: L.cross(x, x, dim=x.shape.index(3)), ND)
+case("renorm", lambda L, x: L.renorm(x, 2, 0, 1.0), ND)
+case("clone_expanded", lambda L, x: L.clone(x[:1].expand(2, 3, 4)), ("contiguous",))  # (0, 4, 1)
+case("clone_expanded_3d", lambda L, x: L.clone(x.unsqueeze(-1).expand(*x.shape, 5)), ND)
 
 
 @pytest.mark.parametrize(("fn", "layouts"), CASES)
@@ -280,12 +272,12 @@ def test_binary_result_layout_follows_torch(op: Callable) -> None:
         pytest.param(lambda L, a, b: L.eq(a, b), id="eq"),
         pytest.param(lambda L, a, b: L.where(a > 0, b, a), id="where_cond_first"),
         pytest.param(lambda L, a, b: L.lerp(a, b, 0.5), id="lerp"),
+        pytest.param(lambda L, a, b: L.lerp(a, a, b), id="lerp_tensor_weight"),
+        pytest.param(lambda L, a, b: L.lerp(b, a, 0.25), id="lerp_near_start"),
+        pytest.param(lambda L, a, b: a > b, id="gt"),
+        pytest.param(lambda L, a, b: L.logical_xor(a > 0, b), id="logical_xor"),
+        pytest.param(lambda L, a, b: L.where(b > 0, a, 0.0), id="where_number"),
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="comparisons (ops/logical.py), where's condition (ops/binary.py Where) and lerp "
-    "do not order the result by all operands' strides yet",
 )
 def test_other_elementwise_result_layout(op: Callable) -> None:
     _pairs(op)
@@ -325,45 +317,108 @@ def test_random_binary_layouts_follow_torch() -> None:
         assert _layout(got) == _layout(expected), (ra, rb)
 
 
-# --- gradients of leaves in non-contiguous layouts ------------------------------------------
+# --- gradients of leaves in non-contiguous layouts -------------------------------------------
+# PyTorch's gradient layout contract: a leaf's first .grad has the leaf's strides when the
+# leaf is dense and non-overlapping, else it is row-major; later gradients are summed into it
+# keeping its layout (autograd/engine.py accumulate_grad).
 
-_ENGINE = (
-    "the engine (autograd/engine.py accumulate_grad) keeps a leaf's first gradient in the "
-    "layout the op returned; PyTorch lays .grad out as the leaf when the leaf is dense and "
-    "non-overlapping, else row-major (its gradient layout contract)"
-)
-_DENSE_AND_STEP = ("permuted", "transposed", "step")
-
-
-def _grad(fn: Callable, layouts: tuple[str, ...] = _DENSE_AND_STEP, xfail: bool = False) -> Any:
-    marks = [pytest.mark.xfail(strict=True, reason=_ENGINE)] if xfail else []
-    return pytest.param(fn, layouts, marks=marks)
-
-
+GRAD_LAYOUTS = ("permuted", "transposed", "step", "step_t", "expanded", "expanded_p")
 GRADS = {
-    "exp": _grad(lambda L, x: L.exp(x)),
-    "mul_self": _grad(lambda L, x: x * x),
-    "amax": _grad(lambda L, x: x.amax(0)),
-    "std": _grad(lambda L, x: x.std(0)),
-    "where": _grad(lambda L, x: L.where(x > 0, x, 0.0)),
-    "sum": _grad(lambda L, x: x.sum(0), xfail=True),
-    "sort": _grad(lambda L, x: L.sort(x, 0)[0], xfail=True),
-    "cumsum": _grad(lambda L, x: L.cumsum(x, 0), xfail=True),
-    "index_select": _grad(lambda L, x: L.index_select(x, 0, L.tensor([0, 1])), xfail=True),
-    "exp_not_dense": _grad(lambda L, x: L.exp(x), ("step_t",), xfail=True),
+    "exp": lambda L, x: L.exp(x),
+    "mul_self": lambda L, x: x * x,
+    "amax": lambda L, x: x.amax(0),
+    "std": lambda L, x: x.std(0),
+    "where": lambda L, x: L.where(x > 0, x, 0.0),
+    "sum": lambda L, x: x.sum(0),
+    "sort": lambda L, x: L.sort(x, 0)[0],
+    "cumsum": lambda L, x: L.cumsum(x, 0),
+    "index_select": lambda L, x: L.index_select(x, 0, L.tensor([0, 1])),
+    "transpose_back": lambda L, x: x.t().exp() if x.ndim == 2 else x.permute(1, 2, 0).exp(),
 }
 
 
-@pytest.mark.parametrize(("fn", "layouts"), list(GRADS.values()), ids=list(GRADS))
-def test_leaf_grad_layout_matches_torch(fn: Callable, layouts: tuple[str, ...]) -> None:
-    for name in layouts:
-        grads = []
+def _leaf_grads(fn: Callable, name: str, create_graph: bool = False, twice: bool = False) -> list:
+    grads = []
+    for L in (torch, cr):
+        leaf = LAYOUTS[name](L).detach().requires_grad_(True)
+        for _ in range(2 if twice else 1):
+            with warnings.catch_warnings():  # torch's note on backward(create_graph=True)
+                warnings.simplefilter("ignore", UserWarning)
+                fn(L, leaf).sum().backward(create_graph=create_graph)
+        grads.append(leaf.grad)
+    assert _layout(grads[1]) == _layout(grads[0]), name
+    np.testing.assert_allclose(
+        grads[1].detach().numpy(), grads[0].detach().numpy(), rtol=1e-12, atol=1e-12
+    )
+    return grads
+
+
+@pytest.mark.parametrize("fn", list(GRADS.values()), ids=list(GRADS))
+def test_leaf_grad_layout_matches_torch(fn: Callable) -> None:
+    for name in GRAD_LAYOUTS:
+        _leaf_grads(fn, name)
+
+
+@pytest.mark.parametrize("op", ["sum", "exp", "transpose_back"])
+def test_leaf_grad_layout_with_create_graph_and_accumulation(op: str) -> None:
+    """The contract holds with ``create_graph`` (a recorded relayout: the gradient stays
+    differentiable) and a second backward keeps the first gradient's layout."""
+    for name in ("contiguous", "permuted", "step", "expanded_p"):
+        grads = _leaf_grads(GRADS[op], name, create_graph=True)
+        assert grads[1].requires_grad == grads[0].requires_grad
+        _leaf_grads(GRADS[op], name, twice=True)
+        _leaf_grads(GRADS[op], name, create_graph=True, twice=True)
+
+
+def test_accumulation_keeps_an_assigned_grad_layout() -> None:
+    """A ``.grad`` the user assigned keeps its layout when backward adds into it."""
+    for make in (lambda L, x: L.zeros(x.shape, dtype=L.float64), lambda L, x: L.zeros_like(x)):
+        got = []
         for L in (torch, cr):
-            leaf = LAYOUTS[name](L).detach().requires_grad_(True)
-            fn(L, leaf).sum().backward()
-            grads.append(leaf.grad)
-        assert _layout(grads[1]) == _layout(grads[0]), name
-        np.testing.assert_allclose(grads[1].numpy(), grads[0].numpy(), rtol=1e-12, atol=1e-12)
+            leaf = LAYOUTS["permuted"](L).detach().requires_grad_(True)
+            leaf.grad = make(L, leaf)
+            with warnings.catch_warnings():  # torch: "grad and param do not obey the contract"
+                warnings.simplefilter("ignore", UserWarning)
+                (leaf * 2).sum().backward()
+            got.append(_layout(leaf.grad))
+        assert got[1] == got[0]
+
+
+def test_accumulated_grad_of_a_0d_leaf_is_a_tensor_in_memory() -> None:
+    """Two backward passes into a 0-d leaf leave a 0-d array ``.grad`` (NumPy's sum of two
+    0-d arrays is a scalar), which in-place updates and views work on, as in PyTorch."""
+    got = []
+    for L in (torch, cr):
+        x = L.tensor(1.5, dtype=L.float64, requires_grad=True)
+        for _ in range(2):
+            (x * 2).backward()
+        x.grad.add_(1.0)
+        got.append((_layout(x.grad.view(1)), float(x.grad)))
+    assert got[1] == got[0]
+
+
+def test_create_graph_grad_of_a_non_contiguous_leaf_is_differentiable() -> None:
+    """The recorded relayout of a first gradient passes second derivatives on."""
+    vals = []
+    for L in (torch, cr):
+        x = LAYOUTS["transposed"](L).detach().requires_grad_(True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            (x.t() ** 3).sum().backward(create_graph=True)
+        g = x.grad
+        x.grad = None
+        (g * g).sum().backward()
+        vals.append(x.grad.detach().numpy())
+    np.testing.assert_allclose(vals[1], vals[0], rtol=1e-12)
+
+
+def test_contiguous_inside_vmap_of_per_sample_values() -> None:
+    """``contiguous`` of a tensor holding ``cr.func.vmap`` per-sample values (a comparison's
+    result) is the tensor itself: its memory is the batch's (no flags to read)."""
+    x = np.random.default_rng(1).standard_normal((2, 3, 4))
+    for L in (torch, cr):
+        got = L.func.vmap(lambda r, L=L: (r > 0).contiguous().to(L.float64).sum(0))(L.tensor(x))
+        np.testing.assert_array_equal(got.numpy(), (x > 0).sum(1))
 
 
 @pytest.mark.parametrize("shape", [(1,), (1, 3), (3, 1)])

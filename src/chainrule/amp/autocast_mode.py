@@ -16,9 +16,16 @@ silently or with PyTorch's warning, so the common patterns run unchanged:
 - ``autocast("cuda")`` without a GPU warns and disables itself, as PyTorch does;
 - a ``dtype`` the device does not support warns and disables, as PyTorch does.
 
-Differences from PyTorch: ops PyTorch's CPU autocast runs in float32 (``cross_entropy``,
-``mse_loss``, ...) are not cast up (a bfloat16 input gives a bfloat16 loss), and a backward
-run inside the block casts its matmuls too (PyTorch's backward never autocasts).
+Ops of PyTorch's CPU float32 list cast bfloat16 arguments up and return float32, as in
+PyTorch: the fused Functions in ``_FLOAT32_OPS`` (``nll_loss``, ``prod``, ...) and composed
+ops that call ``tensor_conversions.autocast_float32`` first. A backward run inside the block
+is not cast (PyTorch's backward never autocasts).
+
+Differences from PyTorch: float32-list ops whose functional code refuses bfloat16 or casts
+its result back before reaching the op (``cross_entropy``, ``binary_cross_entropy``,
+``cdist``, the composed ``mse_loss``/``l1_loss``/``kl_div``, ...) are not cast up yet, and
+a composed op calls its inner matmuls through autocast (``adaptive_avg_pool3d`` of float32
+gives bfloat16).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from .. import cuda, dtypes
+from ..autograd.state import current
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import AUTOCAST, in_float32_rerun
 
@@ -40,21 +48,48 @@ __all__ = ["autocast", "get_autocast_dtype", "is_autocast_available", "is_autoca
 _DEVICES = ("cpu", "cuda")
 _LOCAL = threading.local()
 # The Function classes whose float32 tensor arguments CPU autocast casts to bfloat16
-# (PyTorch's lower-precision list: mm/bmm/matmul, linear, convolutions).
-_LOWER_PRECISION_OPS = frozenset({"MatMul", "LinearFn", "Conv2dFn", "ConvTranspose2dFn"})
+# (PyTorch's lower-precision list: mm/bmm/matmul, linear, convolutions, attention). conv1d
+# and conv3d run on Conv2dFn; conv3d casts all its arguments first, through
+# tensor_conversions.autocast_arguments.
+_LOWER_PRECISION_OPS = frozenset(
+    {"MatMul", "LinearFn", "Conv2dFn", "ConvTranspose2dFn", "ScaledDotProductAttention"}
+)
+# The fused Function classes of ops PyTorch's CPU autocast runs in float32 (its float32
+# list: cross_entropy, nll_loss, binary_cross_entropy, prod, cdist, grid_sample): their
+# bfloat16 tensor arguments are cast up, so they return float32 as in PyTorch.
+_FLOAT32_OPS = frozenset(
+    {
+        "CrossEntropyFn",
+        "NLLLossFn",
+        "BinaryCrossEntropyFn",
+        "Prod",
+        "EuclideanCdist",
+        "GridSample2dFn",
+        "Float32Composite",  # composed ops: tensor_conversions.autocast_float32
+    }
+)
 _COUNT_LOCK = threading.Lock()
 
 
 def _cast_arguments(cls: type, args: tuple) -> tuple:
-    """``args`` of the op ``cls`` as autocast passes them: float32 tensors cast to the
-    autocast dtype for a lower-precision op while CPU autocast is on in this thread."""
-    if cls.__name__ not in _LOWER_PRECISION_OPS or in_float32_rerun():
+    """``args`` of the op ``cls`` as autocast passes them while CPU autocast is on in this
+    thread: float32 tensors cast to the autocast dtype for a lower-precision op, bfloat16
+    ones to float32 for a float32 op. A backward pass is never cast (as PyTorch's engine
+    runs outside autocast), nor an op :func:`run_in_float32` reruns."""
+    name = cls.__name__
+    lower = name in _LOWER_PRECISION_OPS
+    if not lower and name not in _FLOAT32_OPS:
         return args
     enabled, dtype = _state()["cpu"]
-    if not enabled:
+    if not enabled or in_float32_rerun() or current().backward_passes:
         return args
+    if lower:
+        return tuple(
+            a.to(dtype) if isinstance(a, Tensor) and a._data.dtype == dtypes.float32 else a
+            for a in args
+        )
     return tuple(
-        a.to(dtype) if isinstance(a, Tensor) and a._data.dtype == dtypes.float32 else a
+        a.float() if isinstance(a, Tensor) and dtypes.is_bfloat16(a._data.dtype) else a
         for a in args
     )
 

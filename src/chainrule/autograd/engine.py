@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .._layout import grad_layout, grad_order, is_vmap_array, relaid_tensor
 from ..backend import get_array_module
 from ..threads import elementwise
 from .function import Node
@@ -192,28 +193,60 @@ def _write_leaf(leaf: Tensor, g: Tensor, create_graph: bool, owned: set | None) 
 def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None) -> None:
     """Add ``g`` into ``t.grad``: the one place backward writes ``.grad``.
 
-    Without ``create_graph`` the first gradient's array becomes ``.grad`` directly when this
-    backward made it and nothing else holds it; otherwise it is copied, so that later
-    in-place updates of ``.grad`` cannot alias another tensor. ``owned`` holds the ids of
-    arrays already handed out (and of the caller's own gradient arrays); None means the
-    array may be shared and is always copied. Then ``t``'s post-accumulate-grad hooks run.
+    The first gradient is laid out as PyTorch's gradient layout contract says: with the
+    leaf's strides when the leaf is dense and non-overlapping, else row-major
+    (:func:`~chainrule._layout.grad_layout`); later ones are added keeping ``.grad``'s
+    layout. Without ``create_graph`` the first gradient's array becomes ``.grad`` directly
+    when this backward made it, it is in that layout and nothing else holds it; otherwise
+    it is copied, so that later in-place updates of ``.grad`` cannot alias another tensor.
+    ``owned`` holds the ids of arrays already handed out (and of the caller's own gradient
+    arrays); None means the array may be shared and is always copied. Then ``t``'s
+    post-accumulate-grad hooks run.
     """
     if create_graph:
-        t.grad = g if t._grad is None else t._grad + g  # _grad: no non-leaf warning
+        t.grad = _first_grad(t, g) if t._grad is None else t._grad + g  # _grad: no warning
     else:
         arr = g._data
         if t._grad is None:
-            if owned is None:
-                arr = arr.copy()
-            elif id(arr) in owned or arr.base is not None or not arr.flags.owndata:
-                arr = arr.copy()
+            if arr.base is None and arr.strides == t._data.strides:
+                # the common case: a fresh (so dense) array in the leaf's own strides
+                if owned is None or id(arr) in owned or not arr.flags.owndata:
+                    arr = arr.copy(order="K")
+            else:
+                laid = grad_layout(arr, t._data)
+                if laid is arr and _shared(arr, owned):
+                    laid = arr.copy(order="K")  # a dense array keeps its strides
+                arr = laid
             if owned is not None:
                 owned.add(id(arr))
             t.grad = Tensor._make(arr, False, None, 0)
         else:
-            t.grad = Tensor._make(t._grad._data + arr, False, None, 0)
+            old = t._grad._data
+            if old.ndim and old.flags.c_contiguous:  # NumPy's sum is row-major then too
+                out = old + arr
+            else:  # .grad's layout kept (NumPy's would be row-major; a scalar for 0-d)
+                out = np.add(old, arr, out=get_array_module(old).empty_like(old))
+            t.grad = Tensor._make(out, False, None, 0)
     if POST_ACCUMULATE_HOOKS:  # Tensor.register_post_accumulate_grad_hook
         run_post_accumulate_grad_hooks(t, create_graph)
+
+
+def _shared(arr: Any, owned: set | None) -> bool:
+    """Whether ``arr`` may be held elsewhere, so that ``.grad`` must not be it (see
+    :func:`accumulate_grad`)."""
+    return owned is None or id(arr) in owned or arr.base is not None or not arr.flags.owndata
+
+
+def _first_grad(t: Tensor, g: Tensor) -> Tensor:
+    """``g`` (recorded, for ``create_graph``) in the layout of ``t``'s first ``.grad``
+    (:func:`accumulate_grad`): a differentiable copy, ``contiguous`` between two permutes,
+    when it is not in it already."""
+    arr, leaf = g._data, t._data
+    if type(g) is not Tensor or is_vmap_array(arr) or is_vmap_array(leaf):
+        return g  # a cr.func.vmap batched gradient: its layout is the batch's
+    if leaf.flags.c_contiguous and arr.flags.c_contiguous:
+        return g  # the common case
+    return relaid_tensor(g, grad_order(leaf))
 
 
 def sum_to_shape(

@@ -7,8 +7,10 @@ about what a tensor is and how it enters the graph.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +23,16 @@ from .shared_memory import mark_shared
 if TYPE_CHECKING:  # annotations only: tensor.py imports this module
     from .tensor import Tensor
 
-__all__ = ["AUTOCAST", "TensorConversions", "in_float32_rerun", "run_in_float32"]
+__all__ = [
+    "AUTOCAST",
+    "Float32Composite",
+    "TensorConversions",
+    "autocast_arguments",
+    "autocast_float32",
+    "computing_in_float32",
+    "in_float32_rerun",
+    "run_in_float32",
+]
 
 # Autocast's link into Function.apply: AUTOCAST[0] counts the enabled autocast contexts
 # (a cheap test on every op), AUTOCAST[1] is the function that casts an op's arguments
@@ -135,6 +146,37 @@ def run_in_float32(cls: type, args: tuple, kwargs: dict) -> Any:
         for o in outs
     )
     return back if isinstance(out, tuple) else back[0]
+
+
+def autocast_arguments(cls: type, args: tuple) -> tuple:
+    """``args`` as an active autocast would pass them to the op ``cls``: for a composed op
+    (``conv3d``) that must cast all its arguments, bias included, before its own checks,
+    rather than have each inner op cast its part."""
+    return AUTOCAST[1](cls, args) if AUTOCAST[0] else args
+
+
+class Float32Composite:
+    """Stands for a composed op of PyTorch's CPU autocast float32 list (``mse_loss``,
+    ``l1_loss``, ``kl_div``, ...) in :func:`autocast_float32` (chainrule.amp casts for it)."""
+
+
+def autocast_float32(*tensors: Any) -> tuple:
+    """``tensors`` as an active CPU autocast passes them to an op of its float32 list:
+    bfloat16 ones cast to float32 (the op then computes and returns float32, as PyTorch's).
+    For composed ops, called first thing; outside autocast the tensors are returned as is."""
+    return AUTOCAST[1](Float32Composite, tensors) if AUTOCAST[0] else tensors
+
+
+@contextlib.contextmanager
+def computing_in_float32() -> Iterator[None]:
+    """A block that computes a composed bfloat16 op in float32 (to round it once): autocast
+    leaves its float32 ops alone, as inside :func:`run_in_float32`."""
+    outer = getattr(_LOCAL, "float32", False)
+    _LOCAL.float32 = True
+    try:
+        yield
+    finally:
+        _LOCAL.float32 = outer
 
 
 def in_float32_rerun() -> bool:

@@ -133,7 +133,7 @@ class ColorJitter:
             mode = img.mode
             arr = np.asarray(img.convert("RGB"), dtype=np.float32).transpose(2, 0, 1) / 255.0
         elif isinstance(img, Tensor):
-            arr = img.detach().numpy()
+            arr = np.asarray(img.detach())
         elif isinstance(img, np.ndarray):
             arr = img
         else:

@@ -38,7 +38,7 @@ def _is_pil(img: Any) -> bool:
 
 def _unwrap(img: Any, where: str) -> tuple[np.ndarray, bool]:
     if isinstance(img, Tensor):
-        return img.detach().numpy(), True
+        return np.asarray(img.detach()), True
     if isinstance(img, np.ndarray):
         return img, False
     raise TypeError(
@@ -54,7 +54,7 @@ def _hw(img: Any) -> tuple[int, int]:
     if _is_pil(img):
         w, h = img.size
         return h, w
-    arr = img.detach().numpy() if isinstance(img, Tensor) else np.asarray(img)
+    arr = np.asarray(img.detach()) if isinstance(img, Tensor) else np.asarray(img)
     return int(arr.shape[-2]), int(arr.shape[-1])
 
 

@@ -28,11 +28,37 @@ class LinAlgError(RuntimeError):
     also a ``RuntimeError``)."""
 
 
+# The ops PyTorch runs on bfloat16 on the CPU (norms, products, matrix_exp, cross): their
+# Functions compute in float32 and round once (autograd/tensor_conversions.run_in_float32).
+# Every other linalg op is a LAPACK factorization or solver without a bfloat16 kernel.
+_BFLOAT16_OK = frozenset(
+    {
+        "linalg.vector_norm",
+        "linalg.norm",
+        "linalg.matrix_norm",
+        "linalg.matrix_exp",
+        "matrix_exp",
+        "linalg.cross",
+        "linalg.vecdot",
+        "linalg.matrix_power",
+    }
+)
+
+
 def tensor_arg(x: Any, op: str, complex_ok: bool = False) -> Tensor:
     """A floating-point tensor; a complex one only where the op has a complex rule
-    (``complex_ok``), otherwise NotImplementedError naming the op."""
+    (``complex_ok``), otherwise NotImplementedError naming the op. bfloat16 only for the
+    ops PyTorch has a CPU bfloat16 kernel for (``_BFLOAT16_OK``); for the others PyTorch's
+    NotImplementedError (a RuntimeError, as its "Low precision dtypes" error)."""
     t = as_tensor(x)
     kind = t.dtype.kind
+    if kind == "V" and t.dtype.name == "bfloat16":
+        if op in _BFLOAT16_OK:
+            return t
+        raise NotImplementedError(
+            f"{op}: not implemented for 'BFloat16' (no bfloat16 kernel, in PyTorch either: "
+            "LAPACK has no bfloat16); convert the input with .float() first"
+        )
     if kind != "f":
         if kind != "c":
             raise DtypeError(

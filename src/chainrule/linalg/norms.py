@@ -70,7 +70,7 @@ def vector_norm(
     non-zeros).
     """
     t = as_tensor(x)
-    if t.dtype.kind != "f":  # complex (a real norm of it), or an error naming the dtype
+    if t.dtype.kind not in "fV":  # complex (a real norm of it), or an error naming the dtype
         t = tensor_arg(t, "linalg.vector_norm", complex_ok=True)
         return _complex_vector_norm(t, ord, dim, keepdim, dtype)
     if dtype is not None:

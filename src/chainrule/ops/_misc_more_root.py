@@ -18,6 +18,7 @@ import numpy as np
 from .. import creation
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
+from ..creation_options import check_layout, write_factory_out
 from ..determinism import (
     are_deterministic_algorithms_enabled,
     is_deterministic_algorithms_warn_only_enabled,
@@ -215,13 +216,17 @@ def range(  # noqa: A001 - mirrors torch.range
     end: Any = None,
     step: Any = 1,
     *,
+    out: Tensor | None = None,
     dtype: Any = None,
+    layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Deprecated ``torch.range``: ``start, start + step, ...`` up to and *including*
     ``end``, of the default float dtype unless ``dtype`` is given; warns, as PyTorch, to use
-    ``arange`` (which excludes ``end``)."""
+    ``arange`` (which excludes ``end``). ``out=`` receives the values in its own dtype
+    (resized to fit); ``layout=`` takes only ``strided``."""
+    check_layout("range", layout)
     warnings.warn(
         "torch.range is deprecated and will be removed in a future release because its "
         "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
@@ -229,6 +234,15 @@ def range(  # noqa: A001 - mirrors torch.range
         UserWarning,
         stacklevel=2,
     )
+    if out is not None:
+        return write_factory_out(
+            "range", out, dtype, requires_grad, lambda d: _range(start, end, step, d, None, False)
+        )
+    return _range(start, end, step, dtype, device, requires_grad)
+
+
+def _range(start: Any, end: Any, step: Any, dtype: Any, device: Any, grad: bool) -> Tensor:
+    """``range``'s values (``end`` included) as a new tensor."""
     if end is None:
         raise TypeError("range() missing required argument 'end'")
     if step == 0:
@@ -238,7 +252,7 @@ def range(  # noqa: A001 - mirrors torch.range
     n = builtins.int(math.floor((end - start) / step)) + 1
     d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
     values = np.asarray(start, np.float64) + np.arange(n, dtype=np.float64) * step
-    return creation.tensor(values.astype(d), device=device, requires_grad=requires_grad)
+    return creation.tensor(values.astype(d), device=device, requires_grad=grad)
 
 
 def to_dlpack(tensor: Tensor) -> Any:

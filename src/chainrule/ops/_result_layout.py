@@ -2,64 +2,55 @@
 
 A result's strides are observable: ``y.view(...)`` works or fails on them, ``y.reshape(...)``
 returns a view or a copy by them, and so an in-place write through that reshape reaches
-``y`` or not. chainrule therefore allocates each result in PyTorch's layout. Three rules
+``y`` or not. chainrule therefore allocates each result in PyTorch's layout. Four rules
 cover the ops (learnt by running PyTorch 2.13, see ``tests/ops/test_result_layouts.py``):
 
 - *contiguous*: reductions, scans (``cummax``, ``logcumsumexp``), ``index_select``,
-  ``median``, ``tril``: a row-major result whatever the input (``contiguous``);
-- *preserve format*: ``sort``, ``flip``: the input's own strides when it is dense
-  and non-overlapping, else a dense layout with its dims in the input's stride order
-  (``like_layout``), what ``torch.empty_like`` gives;
+  ``median``, ``tril``, ``cross``, ``renorm``: a row-major result whatever the input
+  (``contiguous``);
+- *preserve format*: ``sort``, ``flip``, ``clone``, ``index_put``: the input's own strides
+  when it is dense and non-overlapping, else a dense layout with its dims in the input's
+  stride order (``like_layout``), what ``torch.empty_like`` gives;
+- *same strides*: ``select_scatter``, ``slice_scatter``: the input's strides, the gaps of a
+  step slice included, unless its elements overlap (``strided_copy``);
 - *elementwise*: the dims ordered by the operands' strides, the first operand that tells
-  two dims apart deciding (``elementwise_layout``).
+  two dims apart deciding (``elementwise_layout``; for ``where`` the condition comes first).
 
-The stride order of several operands is an insertion sort of the dims, fastest first, where
-an operand tells two dims apart only when both have a nonzero stride (a dim it is broadcast
-along carries no order; a size-1 dim's stride counts, as in PyTorch); equal strides put the
-larger dim outside. A pair no operand tells apart keeps the row-major order. This rule
-reproduces ``torch.empty_like`` and PyTorch's binary ops on thousands of random layouts.
-Every helper returns its argument untouched when it already has the layout, so a contiguous
-input costs no copy.
+The pure-array helpers (the stride order, dense relayouts, ``like_layout``) live one layer
+down in ``chainrule/_layout.py``, where the autograd engine uses them too (a leaf's
+``.grad`` follows PyTorch's gradient layout contract, :func:`~chainrule._layout.grad_layout`);
+they are re-exported here for the ops. The elementwise rule reproduces
+``torch.empty_like`` and PyTorch's binary ops on thousands of random layouts. Every helper
+returns its argument untouched when it already has the layout, so a contiguous input costs
+no copy.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .._layout import (
+    contiguous,
+    has_own_layout,
+    is_vmap_array,
+    like_layout,
+    relaid,
+    relaid_tensor,
+    stride_order,
+)
 from ..backend import get_array_module
 
-__all__ = ["contiguous", "elementwise_layout", "has_own_layout", "like_layout", "stride_order"]
-
-
-def _compare(shape: tuple, strides: tuple, a: int, b: int) -> int:
-    """1 when dim ``a`` goes outside dim ``b``, -1 when inside, 0 when no operand says
-    (``strides``: each operand's strides over the result's ``shape``)."""
-    for st in strides:
-        sa, sb = st[a], st[b]
-        if sa == 0 or sb == 0:
-            continue
-        if sa != sb:
-            return 1 if sa > sb else -1
-        if shape[a] > shape[b]:
-            return 1
-    return 0
-
-
-def stride_order(shape: tuple, *strides: tuple) -> list[int]:
-    """The dims of a result of ``shape`` from the fastest-varying to the slowest, given its
-    operands' ``strides`` over that shape (0 along a dim an operand is broadcast on)."""
-    n = len(shape)
-    order = list(range(n - 1, -1, -1))
-    for i in range(1, n):
-        j = i
-        for k in range(i - 1, -1, -1):
-            c = _compare(shape, strides, order[k], order[j])
-            if c > 0:
-                order[k], order[j] = order[j], order[k]
-                j = k
-            elif c < 0:
-                break
-    return order
+__all__ = [
+    "clone_layout",
+    "contiguous",
+    "elementwise_layout",
+    "elementwise_tensor",
+    "has_own_layout",
+    "like_layout",
+    "orders_row_major",
+    "strided_copy",
+    "stride_order",
+]
 
 
 def _broadcast_strides(arr: Any, shape: tuple) -> tuple:
@@ -74,59 +65,81 @@ def _broadcast_strides(arr: Any, shape: tuple) -> tuple:
     return (0,) * lead + own
 
 
-def _has_order(arr: Any, order: list[int]) -> bool:
-    """Whether ``arr`` is dense with its dims laid out in ``order`` (size-1 dims aside)."""
-    expected = arr.itemsize
-    shape, strides = arr.shape, arr.strides
-    for d in order:
-        if shape[d] != 1:
-            if strides[d] != expected:
-                return False
-            expected *= shape[d]
+def orders_row_major(v: Any) -> bool:
+    """Whether operand ``v`` leaves an elementwise result row-major: a number, a row-major
+    array, or one whose nonzero strides fall strictly from the outer dims to the inner ones
+    (a broadcast ``expand``-ed gradient, a row slice). When every operand does, the result
+    NumPy gives is already in PyTorch's layout and :func:`elementwise_layout` (an insertion
+    sort in Python) is skipped: the cheap fast path of every elementwise op."""
+    flags = getattr(v, "flags", None)
+    if flags is None or flags.c_contiguous:
+        return True
+    last = None
+    for n, s in zip(v.shape, v.strides):
+        if n == 1 or s == 0:  # a broadcast or size-1 dim carries no order
+            continue
+        if last is not None and s >= last:
+            return False
+        last = s
     return True
-
-
-def _relaid(arr: Any, order: list[int]) -> Any:
-    """``arr`` copied into a dense layout whose dims run ``order``, fastest first."""
-    if _has_order(arr, order):
-        return arr
-    xp = get_array_module(arr)
-    outer_first = order[::-1]
-    buf = xp.empty([arr.shape[d] for d in outer_first], dtype=arr.dtype)
-    out = buf.transpose([outer_first.index(d) for d in range(arr.ndim)])
-    out[...] = arr
-    return out
-
-
-def has_own_layout(arr: Any) -> bool:
-    """Whether ``arr`` is a strided array that is not row-major: False for a row-major one
-    and for a ``cr.func.vmap`` per-sample array (its layout is the batch's, not its own)."""
-    if getattr(type(arr), "vmap_raw_array", False):
-        return False
-    return not arr.flags.c_contiguous
-
-
-def contiguous(arr: Any) -> Any:
-    """``arr`` row-major: itself when it already is (or is a vmap per-sample array, whose
-    layout is the batch's), else a row-major copy."""
-    if getattr(type(arr), "vmap_raw_array", False) or arr.flags.c_contiguous:
-        return arr
-    return get_array_module(arr).ascontiguousarray(arr)
-
-
-def like_layout(arr: Any, like: Any) -> Any:
-    """``arr`` (shaped as ``like``) in the layout ``torch.empty_like(like)`` would have: the
-    strides of ``like`` when dense, else a dense layout in ``like``'s stride order."""
-    if like.ndim < 2 or like.flags.c_contiguous:
-        return contiguous(arr)
-    return _relaid(arr, stride_order(like.shape, like.strides))
 
 
 def elementwise_layout(y: Any, *operands: Any) -> Any:
     """The result ``y`` of an elementwise op in PyTorch's layout for its ``operands``
     (arrays broadcast to ``y``'s shape inside; Python numbers and 0-d arrays carry no
     order). Callers skip this when every operand is row-major: the result then is too."""
-    strides = tuple(_broadcast_strides(o, y.shape) for o in operands if getattr(o, "ndim", 0) > 0)
+    if is_vmap_array(y):
+        return y
+    strides = tuple(
+        _broadcast_strides(o, y.shape)
+        for o in operands
+        if getattr(o, "ndim", 0) > 0 and not is_vmap_array(o)
+    )
     if not strides:
         return y
-    return _relaid(y, stride_order(y.shape, *strides))
+    return relaid(y, stride_order(y.shape, *strides))
+
+
+def elementwise_tensor(y: Any, *operands: Any) -> Any:
+    """The Tensor ``y``, the result of an elementwise op composed of other ops (``lerp``),
+    in PyTorch's layout for its ``operands`` (Tensors or numbers, in PyTorch's order): ``y``
+    itself when it already is (always when every operand is row-major), else a recorded
+    relaid copy (differentiable)."""
+    arr = y._data
+    if arr.ndim < 2 or is_vmap_array(arr):
+        return y
+    raws = [o._data if hasattr(o, "_data") else o for o in operands]
+    if arr.flags.c_contiguous and all(orders_row_major(r) for r in raws):
+        return y
+    strides = tuple(_broadcast_strides(r, arr.shape) for r in raws if getattr(r, "ndim", 0) > 0)
+    return relaid_tensor(y, stride_order(arr.shape, *strides)) if strides else y
+
+
+def clone_layout(arr: Any) -> Any:
+    """A copy of ``arr`` in ``torch.empty_like(arr)``'s layout (:func:`like_layout`), what
+    ``torch.clone`` gives: ``arr``'s strides when dense, else dense in its stride order (a
+    broadcast dim carries no order: it stays where row-major puts it)."""
+    if is_vmap_array(arr) or arr.ndim < 2 or arr.flags.c_contiguous:
+        return arr.copy()
+    return relaid(arr, stride_order(arr.shape, arr.strides), copy=True)
+
+
+def strided_copy(arr: Any) -> Any:
+    """A copy of ``arr`` with ``arr``'s very strides, the gaps of a step slice included (a
+    new buffer spanning them), as PyTorch's ``select_scatter``/``slice_scatter`` allocate
+    their result; when ``arr``'s elements overlap (a broadcast dim) or a stride is negative,
+    a copy in ``torch.empty_like``'s layout instead (:func:`like_layout`)."""
+    if is_vmap_array(arr) or arr.flags.c_contiguous or arr.size == 0:
+        return arr.copy()
+    item = arr.itemsize
+    end = item  # the extent in bytes of the dims laid out so far, fastest first
+    for s, n in sorted((s, n) for n, s in zip(arr.shape, arr.strides) if n != 1):
+        if s < end or s % item:  # overlaps the dims inside it, or negative: no buffer holds it
+            return clone_layout(arr)
+        end += s * (n - 1)
+    xp = get_array_module(arr)
+    buf = xp.empty(end // item, dtype=arr.dtype)
+    strides = tuple(s if n != 1 else item for n, s in zip(arr.shape, arr.strides))
+    out = xp.lib.stride_tricks.as_strided(buf, arr.shape, strides)
+    out[...] = arr
+    return out

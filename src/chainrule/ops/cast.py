@@ -14,6 +14,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
+from ._result_layout import clone_layout
 from .binding import tensor_method
 from .memory_format import preserve_format, to_memory_format
 
@@ -72,14 +73,16 @@ def type_as(x: Tensor, other: Tensor) -> Tensor:
 
 
 class Clone(Function):
-    """A copy of ``x`` in new memory (same layout where the strides allow, as PyTorch's
-    ``preserve_format``); the gradient passes through unchanged."""
+    """A copy of ``x`` in new memory, laid out as PyTorch's ``preserve_format`` clone:
+    ``x``'s strides when it is dense, else dense in its stride order
+    (``torch.empty_like``'s rule, ``clone_layout``); the gradient passes through
+    unchanged."""
 
     raw = True
 
     @staticmethod
     def forward(ctx, x):
-        return x.copy(order="K")
+        return clone_layout(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -108,4 +111,4 @@ def clone(
         input._refresh_view()  # its base changed in place (and may now require grad)
     if input.requires_grad or input._fw_tangent is not None:
         return Clone.apply(input)
-    return Tensor._make(input._data.copy(order="K"), False, None, 0)
+    return Tensor._make(clone_layout(input._data), False, None, 0)

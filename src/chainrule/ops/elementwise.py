@@ -34,7 +34,7 @@ from typing import Any
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._result_layout import elementwise_layout
+from ._result_layout import elementwise_layout, orders_row_major
 
 __all__ = ["BinaryElementwise", "UnaryElementwise", "scale"]
 
@@ -44,25 +44,6 @@ def _const(v: Any) -> Any:
     if v is None or isinstance(v, (int, float, bool, complex, Tensor)):
         return v
     return Tensor._make(v, False, None, 0)
-
-
-def _row_major(v: Any) -> bool:
-    """Whether ``v`` (an operand) orders an elementwise result row-major: a number, a
-    row-major array, or one whose nonzero strides fall strictly from the outer dims to the
-    inner ones (a broadcast gradient ``expand``-ed from a sum, a row slice). Operands that
-    all do leave the result in the row-major layout NumPy gives it, so
-    :func:`._result_layout.elementwise_layout` (an insertion sort in Python) is skipped."""
-    flags = getattr(v, "flags", None)
-    if flags is None or flags.c_contiguous:
-        return True
-    last = None
-    for n, s in zip(v.shape, v.strides):
-        if n == 1 or s == 0:  # a broadcast or size-1 dim carries no order
-            continue
-        if last is not None and s >= last:
-            return False
-        last = s
-    return True
 
 
 def _raw(v: Any) -> Any:
@@ -193,7 +174,9 @@ class BinaryElementwise(Function):
         if params:
             ctx.params = params
         y = cls.f(a, b, **params) if params else cls.f(a, b)
-        if y.ndim > 1 and not (_row_major(a) and _row_major(b) and y.flags.c_contiguous):
+        if y.ndim > 1 and not (
+            orders_row_major(a) and orders_row_major(b) and y.flags.c_contiguous
+        ):
             y = elementwise_layout(y, a, b)  # PyTorch's layout for mixed ones (see there)
         plan = cls._save_plan
         if plan is not None:

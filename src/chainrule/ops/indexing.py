@@ -245,9 +245,22 @@ def one_hot(index: Any, num_classes: int = -1) -> Tensor:
 
 
 @tensor_method(keywords=True)
-def nonzero(input: Tensor, as_tuple: bool = False):
-    xp = get_array_module(input._data)
-    nz = xp.nonzero(input._data)
+def nonzero(input: Tensor, as_tuple: bool = False) -> Any:  # Tensor, or a tuple of them
+    """The indices of ``input``'s non-zero elements: an int64 ``(count, ndim)`` tensor, one
+    row per element in row-major order, or with ``as_tuple`` one 1-d tensor per dim.
+
+    The result is column-major (strides ``(1, count)``), as PyTorch's: each dim's indices
+    are one stride-1 column, and the ``as_tuple`` tensors are those columns. A 0-d input
+    counts as one element with no dims: ``(1, 0)`` (or ``(0, 0)`` when it is zero), and
+    ``as_tuple`` gives ``(tensor([0]),)`` (or an empty one)."""
+    arr = input._data
+    xp = get_array_module(arr)
+    if arr.ndim == 0:
+        hit = int(bool(arr))
+        if as_tuple:
+            return (Tensor._make(xp.zeros(hit, np.int64), False, None, 0),)
+        return Tensor._make(xp.zeros((hit, 0), np.int64), False, None, 0)
+    cols = xp.stack(xp.nonzero(arr)).astype(np.int64, copy=False)  # (ndim, count)
     if as_tuple:
-        return tuple(Tensor._make(i, False, None, 0) for i in nz)
-    return Tensor._make(xp.stack(nz, axis=1), False, None, 0)
+        return tuple(Tensor._make(c, False, None, 0) for c in cols)
+    return Tensor._make(cols.T, False, None, 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import dtypes as _dt
+from .._layout import has_own_layout
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -52,9 +53,11 @@ class Contiguous(Function):
 @tensor_method
 def contiguous(x: Tensor, memory_format: Any = contiguous_format) -> Tensor:
     """The tensor itself if its memory is dense in ``memory_format``'s order (C order by
-    default; ``cr.channels_last``: NHWC), else a recorded copy in that order."""
+    default; ``cr.channels_last``: NHWC), else a recorded copy in that order. Inside
+    ``cr.func.vmap`` a tensor holding per-sample values (``x._data > 0``) is itself: its
+    memory is the batch's."""
     if memory_format is contiguous_format:
-        return x if x._data.flags.c_contiguous else Contiguous.apply(x)
+        return Contiguous.apply(x) if has_own_layout(x._data) else x
     return to_memory_format(x, memory_format, "contiguous")
 
 

@@ -12,6 +12,7 @@ matrix products, so it is differentiable to every order.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -113,10 +114,26 @@ def matrix_power(input: Tensor, n: int) -> Tensor:  # noqa: A002
     return _named("matrix_power", _matrix_power, input, n)
 
 
+_CHOLESKY_WARNED: list[bool] = []  # PyTorch warns once per process
+_CHOLESKY_DEPRECATED = (
+    "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
+    "future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\n"
+    "L = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be "
+    "replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce equivalent "
+    "results for all valid (symmetric positive definite) inputs."
+)
+
+
 @tensor_method
 @with_out("cholesky", "castable")
 def cholesky(input: Tensor, upper: bool = False) -> Tensor:  # noqa: A002
-    """The Cholesky factor ``L`` (``upper=True``: ``U = L.mT``) of an SPD matrix."""
+    """The Cholesky factor ``L`` (``upper=True``: ``U = L.mT``) of an SPD matrix.
+
+    Deprecated, as in PyTorch: the first call in a process warns (PyTorch's UserWarning and
+    wording) that ``linalg.cholesky`` replaces it."""
+    if not _CHOLESKY_WARNED:
+        _CHOLESKY_WARNED.append(True)
+        warnings.warn(_CHOLESKY_DEPRECATED, UserWarning, stacklevel=3)
     return _named("cholesky", _cholesky, input, upper=upper)
 
 

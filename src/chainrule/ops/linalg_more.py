@@ -228,7 +228,8 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = No
 
     ``dim=None`` (deprecated in PyTorch, with a ``UserWarning``) takes the first dim of
     ``input`` of size 3, which is not ``linalg.cross``'s default of -1. PyTorch warns once per
-    process; chainrule on every call (Python's default filter shows it once per call site)."""
+    process; chainrule on every call (Python's default filter shows it once per call site).
+    The result is row-major whatever the inputs' layouts, as PyTorch's."""
     op = "cross"
     if dim is None:
         warnings.warn(_CROSS_DEFAULT_DIM, UserWarning, stacklevel=2)
@@ -241,7 +242,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = No
     except NAMED_ERRORS as err:
         lead_with(op, err)
         raise
-    return _out(op, result, out)
+    return _out(op, result.contiguous(), out)  # row-major whatever the inputs, as PyTorch
 
 
 def _zero_d(name: str, x: Tensor) -> Tensor:

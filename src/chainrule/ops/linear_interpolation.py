@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ._result_layout import elementwise_tensor
 from ._util import DtypeError, ShapeError, as_tensor
 from .binary import where
 from .binding import tensor_method
@@ -36,7 +37,8 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
     """start + weight * (end - start) for |weight| < 0.5, else end - (end - start) * (1 -
     weight), composed (differentiable in all three). The second form, PyTorch's, is exact at
     weight = 1 (lerp(1e308, -2.0, 1.0) is -2.0, not 0.0) and keeps an infinite start from
-    turning an infinite result into NaN."""
+    turning an infinite result into NaN. The result is laid out as PyTorch's elementwise ops
+    order (``start``, ``end``, ``weight``), whatever order the composition's parts give."""
     start = as_tensor(input)
     if start._data.dtype.kind not in "fc":
         raise DtypeError(f"lerp: expects a floating or complex tensor, got {start.dtype}")
@@ -52,7 +54,9 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
     diff = end - start
     if isinstance(weight, Tensor):
         near_start = Tensor._make(np.abs(weight._data) < 0.5, False, None, 0)
-        return where(near_start, start + weight * diff, end - diff * (1 - weight))
-    if abs(weight) < 0.5:
-        return start + weight * diff
-    return end - diff * (1 - weight)
+        out = where(near_start, start + weight * diff, end - diff * (1 - weight))
+    elif abs(weight) < 0.5:
+        out = start + weight * diff
+    else:
+        out = end - diff * (1 - weight)
+    return elementwise_tensor(out, start, end, weight)  # PyTorch's layout, not the parts'

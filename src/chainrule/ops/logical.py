@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from .._layout import is_vmap_array
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._result_layout import elementwise_layout, orders_row_major
 from ._util import as_tensor, constant, promote
 from .binding import tensor_method
 from .inplace import make_inplace
@@ -51,14 +53,15 @@ __all__ = [
 
 
 def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
-    """``fn`` on the promoted raw operands; NumPy's broadcast error becomes one naming ``op``."""
+    """``fn`` on the promoted raw operands; NumPy's broadcast error becomes one naming ``op``.
+    The result is laid out as PyTorch's by both operands' strides (``elementwise_layout``),
+    skipped when they are row-major (the common case: a few flag reads)."""
     a, b = promote(op, a, b)
     ad = a._data if isinstance(a, Tensor) else a
     bd = b._data if isinstance(b, Tensor) else b
     xp = get_array_module(ad, bd)
     try:
         r = fn(xp, ad, bd)  # only NumPy scalars need wrapping (a vmap LogicalArray must not)
-        return constant(xp.asarray(r) if isinstance(r, (np.generic, bool)) else r)
     except ValueError as err:
         if "broadcast" not in str(err):
             raise
@@ -66,6 +69,15 @@ def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
             f"{op}: shapes {tuple(np.shape(ad))} and {tuple(np.shape(bd))} cannot be broadcast "
             "together (sizes must be equal or 1 in each trailing dimension)"
         ) from None
+    if isinstance(r, (np.generic, bool)):
+        return constant(xp.asarray(r))
+    if (
+        r.ndim > 1
+        and not is_vmap_array(r)
+        and not (orders_row_major(ad) and orders_row_major(bd) and r.flags.c_contiguous)
+    ):
+        r = elementwise_layout(r, ad, bd)  # PyTorch's layout for operands not row-major
+    return constant(r)
 
 
 def _ordered(op: str, a: Any, b: Any) -> None:

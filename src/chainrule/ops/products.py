@@ -16,6 +16,7 @@ from ._util import NAMED_ERRORS, ShapeError, as_tensor, lead_with, norm_dim
 from .binary import where
 from .binding import tensor_method
 from .linalg import bmm, matmul, outer
+from .memory_format import contiguous_format
 from .scaled_products import _plus_product
 
 __all__ = ["addbmm", "dist", "ger", "inner", "renorm", "vdot"]
@@ -103,7 +104,8 @@ def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:  # noqa: A002
 @tensor_method(inplace=True, keywords=True)
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:  # noqa: A002
     """Each slice of ``input`` along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down
-    to norm ``maxnorm`` (PyTorch's ``maxnorm / (norm + 1e-7)``); other slices unchanged."""
+    to norm ``maxnorm`` (PyTorch's ``maxnorm / (norm + 1e-7)``); other slices unchanged.
+    The result is row-major, as PyTorch's."""
     x = as_tensor(input)
     if x.ndim < 2:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {x.ndim} dimensions")
@@ -113,8 +115,9 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:  # noqa
         raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
     d = norm_dim(dim, x.ndim, "renorm")[0]
     # The norm and the product save their operand: a private copy, so that ``renorm_``
-    # (which overwrites ``x``) leaves what backward reads intact, as PyTorch's fused rule.
-    x = x.clone()
+    # (which overwrites ``x``) leaves what backward reads intact, as PyTorch's fused rule;
+    # row-major, as PyTorch's result is whatever the input's layout
+    x = x.clone(memory_format=contiguous_format)
     try:
         norm = vector_norm(x, p, tuple(i for i in range(x.ndim) if i != d), True)
     except NAMED_ERRORS as err:

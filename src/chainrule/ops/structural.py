@@ -23,6 +23,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..creation_options import check_layout
 from ..scalar_range import fit_scalar
 from ._result_layout import has_own_layout
 from ._util import as_tensor, norm_dim
@@ -216,7 +217,8 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
 def repeat_interleave(
     input: Any, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
 ) -> Tensor:
-    """Repeat each element ``repeats`` times along ``dim`` (flattened when ``dim`` is None).
+    """Repeat each element ``repeats`` times along ``dim`` (flattened when ``dim`` is None;
+    a 0-d input takes no ``dim``, as in PyTorch).
 
     ``repeat_interleave(counts)`` with a single integer tensor gives
     ``[0]*counts[0] + [1]*counts[1] + ...``.
@@ -234,10 +236,13 @@ def repeat_interleave(
     x = as_tensor(input)
     if dim is None:
         x, d = reshape(x, -1), 0
+    elif x.ndim == 0:  # PyTorch repeats a 0-d tensor only flattened (dim=None)
+        raise IndexError(
+            f"repeat_interleave: dimension specified as {dim} but the input is a 0-d tensor, "
+            "which has no dimensions; pass dim=None to repeat its element"
+        )
     else:
-        d = _dim(dim, max(x.ndim, 1), "repeat_interleave")
-        if x.ndim == 0:
-            x = reshape(x, 1)
+        d = _dim(dim, x.ndim, "repeat_interleave")
     size = x.shape[d]
     reps = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
     if reps.dtype.kind not in "iu" or reps.ndim > 1:
@@ -385,16 +390,30 @@ def _tri_indices(
 
 
 def tril_indices(
-    row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None
+    row: int,
+    col: int,
+    offset: int = 0,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    layout: Any = None,
 ) -> Tensor:
     """(2, N) row/column indices of the lower triangle (with ``offset``), row-major order."""
+    check_layout("tril_indices", layout)  # strided only
     return _tri_indices("tril_indices", row, col, int(offset), dtype, device, True)
 
 
 def triu_indices(
-    row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None
+    row: int,
+    col: int,
+    offset: int = 0,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    layout: Any = None,
 ) -> Tensor:
     """(2, N) row/column indices of the upper triangle (with ``offset``), row-major order."""
+    check_layout("triu_indices", layout)  # strided only
     return _tri_indices("triu_indices", row, col, int(offset), dtype, device, False)
 
 

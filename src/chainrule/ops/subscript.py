@@ -24,6 +24,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..scalar_range import fit_scalar
+from ._result_layout import clone_layout, contiguous, has_own_layout, strided_copy
 from .inplace import (
     apply_inplace,
     check_partial_overlap,
@@ -175,9 +176,11 @@ class IndexPut(Function):
     raw = True
 
     @staticmethod
-    def forward(ctx, x, v, idx):
+    def forward(ctx, x, v, idx, strided=False):
+        """``strided=True`` keeps ``x``'s strides whatever ``idx`` is (a region that a basic
+        index cannot name, as ``diagonal_scatter``'s); see ``_copy_for_write``."""
         ctx.idx = idx
-        out = x.copy()
+        out = strided_copy(x) if strided else _copy_for_write(x, idx)
         write_index("setitem", Tensor._make(out, False, None, 0), idx, v)
         return out
 
@@ -193,6 +196,23 @@ class IndexPut(Function):
         out = get_array_module(x).zeros_like(ctx.out) if tx is None else tx.copy()
         out[ctx.idx] = 0.0 if tv is None else tv
         return out
+
+
+def _copy_for_write(x: Any, idx: Any) -> Any:
+    """``x`` copied for :class:`IndexPut` to write into, laid out as PyTorch lays out that
+    op's result: a region picked by a basic index (``select_scatter``, ``slice_scatter``)
+    keeps ``x``'s strides, the gaps of a step slice included (``strided_copy``); index
+    tensors (``index_put``) give ``torch.clone``'s layout; a bare mask (``masked_scatter``)
+    gives a row-major result. (``x[idx] = v`` writes the copy back into ``x``.)"""
+    if not has_own_layout(x):
+        return x.copy()
+    if isinstance(idx, tuple):
+        if all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in idx):
+            return strided_copy(x)
+        return clone_layout(x)
+    if idx is None or idx is Ellipsis or isinstance(idx, (int, np.integer, slice)):
+        return strided_copy(x)
+    return contiguous(x)  # x is not row-major here: a row-major copy
 
 
 def setitem(x: Tensor, idx: Any, value: Any) -> None:

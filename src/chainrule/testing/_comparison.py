@@ -33,6 +33,7 @@ from ..autograd.tensor import Tensor
 from ..creation import as_tensor, tensor
 from ._messages import (
     ErrorMeta,
+    bfloat16_steps,
     default_tolerances,
     get_tolerances,
     make_scalar_mismatch_msg,
@@ -171,7 +172,8 @@ class _TensorLikePair:
         if self.checks["dtype"] and a.dtype != e.dtype:
             self._mismatch("dtype", a.dtype, e.dtype)
         # equalize: both on the CPU (as NumPy arrays), both in the promoted dtype
-        a_np, e_np = (t.detach().cpu().numpy() for t in (a, e))
+        # (np.asarray, not .numpy(): that refuses bfloat16, as PyTorch's does)
+        a_np, e_np = (np.asarray(t.detach().cpu()) for t in (a, e))
         if a_np.dtype != e_np.dtype:
             common = _dt.promote_types(a_np.dtype, e_np.dtype)
             a_np, e_np = a_np.astype(common), e_np.astype(common)
@@ -199,7 +201,9 @@ def _to_tensor(x: Any) -> Tensor:
 
 def _isclose(a: np.ndarray, e: np.ndarray, *, rtol: float, atol: float, equal_nan: bool):
     """``torch.isclose`` on NumPy arrays of one dtype (the tolerance arithmetic in that dtype
-    for floating data, so boundaries fall where PyTorch puts them)."""
+    for floating data, so boundaries fall where PyTorch puts them; bfloat16: each step in
+    float32 rounded to bfloat16, as PyTorch's bfloat16 arithmetic)."""
+    a, e, rnd = bfloat16_steps(a, e)
     with np.errstate(all="ignore"):
         close = a == e
         if equal_nan and a.dtype.kind in "fc":
@@ -208,8 +212,8 @@ def _isclose(a: np.ndarray, e: np.ndarray, *, rtol: float, atol: float, equal_na
             return close
         if a.dtype.kind not in "fc":  # integers and bools: exact differences, float tolerance
             a, e = a.astype(np.float64), e.astype(np.float64)
-        allowed = atol + np.abs(rtol * e)
-        actual = np.abs(a - e)
+        allowed = rnd(atol + rnd(np.abs(rnd(rtol * e))))
+        actual = rnd(np.abs(a - e))
         return close | (np.isfinite(actual) & (actual <= allowed))
 
 

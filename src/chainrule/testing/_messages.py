@@ -18,6 +18,7 @@ from .. import dtypes as _dt
 __all__ = [
     "DTYPE_PRECISIONS",
     "ErrorMeta",
+    "bfloat16_steps",
     "default_tolerances",
     "get_tolerances",
     "make_scalar_mismatch_msg",
@@ -56,12 +57,24 @@ class ErrorMeta(Exception):
         return self.type(msg)
 
 
+# bfloat16's entry, keyed by name: its dtype object needs ml_dtypes, imported on first use.
+_BFLOAT16_PRECISION = (0.016, 1e-5)
+
+
+def _precision(table: dict[np.dtype, tuple[float, float]], dtype: np.dtype) -> tuple:
+    if dtype in table:
+        return table[dtype]
+    if _dt.is_bfloat16(dtype):
+        return _BFLOAT16_PRECISION
+    return (0.0, 0.0)
+
+
 def default_tolerances(
     *dtypes: np.dtype, dtype_precisions: dict[np.dtype, tuple[float, float]] | None = None
 ) -> tuple[float, float]:
     """The loosest ``(rtol, atol)`` of the given dtypes (0, 0 for dtypes not in the table)."""
     table = dtype_precisions or DTYPE_PRECISIONS
-    rtols, atols = zip(*[table.get(np.dtype(d), (0.0, 0.0)) for d in dtypes])
+    rtols, atols = zip(*[_precision(table, np.dtype(d)) for d in dtypes])
     return max(rtols), max(atols)
 
 
@@ -141,6 +154,24 @@ def make_scalar_mismatch_msg(
     )
 
 
+def bfloat16_steps(a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, Callable]:
+    """bfloat16 arrays as float32 (exact) with a rounding back to bfloat16 to apply after
+    each arithmetic step, which emulates PyTorch's bfloat16 arithmetic; other arrays as
+    they are, with no rounding."""
+    if not _dt.is_bfloat16(a.dtype):
+        return a, e, _unchanged
+    bf16 = a.dtype
+
+    def rnd(v: Any) -> Any:
+        return np.asarray(v, np.float32).astype(bf16).astype(np.float32)
+
+    return a.astype(np.float32), e.astype(np.float32), rnd
+
+
+def _unchanged(v: Any) -> Any:
+    return v
+
+
 def make_tensor_mismatch_msg(
     actual: np.ndarray,
     expected: np.ndarray,
@@ -162,15 +193,16 @@ def make_tensor_mismatch_msg(
     a = actual.reshape(-1)
     e = expected.reshape(-1)
     m = matches.reshape(-1)
+    a, e, rnd = bfloat16_steps(a, e)
     if a.dtype.kind not in "fc":
         a = a.astype(np.int64)
         e = e.astype(np.int64)
     with np.errstate(all="ignore"):
-        abs_diff = np.abs(a - e)
+        abs_diff = rnd(np.abs(a - e))
         abs_diff[m] = 0
         abs_idx = int(np.argmax(abs_diff))  # NaN counts as greatest, first one wins (as torch)
         if abs_diff.dtype.kind in "fc":
-            rel_diff = abs_diff / np.abs(e)
+            rel_diff = rnd(abs_diff / np.abs(e))
         else:  # true division of integers: both operands in the default float dtype first
             f = _dt.get_default_dtype()
             rel_diff = abs_diff.astype(f) / np.abs(e).astype(f)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...autograd.tensor_conversions import autocast_arguments, computing_in_float32
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
 from ...ops.conv import Conv2dFn, ConvTranspose2dFn, _tuple
@@ -62,6 +63,10 @@ def _padding3(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tup
     if min(p) < 0:
         raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
     return tuple((v, v) for v in p)
+
+
+def _floats(x: Tensor, w: Tensor, bias: Tensor | None) -> tuple:
+    return x.float(), w.float(), None if bias is None else bias.float()
 
 
 def _check(op: str, x: Any, w: Any, bias: Any, groups: int, transposed: bool = False) -> None:
@@ -132,10 +137,17 @@ def conv3d(
         (N, O, Do, Ho, Wo) with Do = floor((D + 2 pd - dd (kd - 1) - 1) / sd) + 1, etc.
     """
     op = "conv3d"
+    # autocast (CPU, bfloat16): all three cast, as PyTorch's conv3d, before the dtype checks
+    input, weight, bias = autocast_arguments(Conv2dFn, (input, weight, bias))
     unbatched = isinstance(input, Tensor) and input.ndim == 4
     if unbatched:
         input = input.unsqueeze(0)
     _check(op, input, weight, bias, groups)
+    if input.dtype.kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
+        with computing_in_float32():
+            out = conv3d(*_floats(input, weight, bias), stride, padding, dilation, groups)
+        out = out.to(input.dtype)
+        return out.squeeze(0) if unbatched else out
     k = tuple(weight.shape[2:])
     stride = _tuple(stride, 3, "stride", op)
     dil = _tuple(dilation, 3, "dilation", op)
@@ -211,10 +223,18 @@ def conv_transpose3d(
         (N, Cout, Do, Ho, Wo), Do = (D - 1) sd - 2 pd + dd (kd - 1) + opd + 1.
     """
     op = "conv_transpose3d"
+    # autocast (CPU, bfloat16): all three cast, as in PyTorch, before the dtype checks
+    input, weight, bias = autocast_arguments(ConvTranspose2dFn, (input, weight, bias))
     unbatched = isinstance(input, Tensor) and input.ndim == 4
     if unbatched:
         input = input.unsqueeze(0)
     _check(op, input, weight, bias, groups, transposed=True)
+    if input.dtype.kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
+        x, w, b = _floats(input, weight, bias)
+        with computing_in_float32():
+            out = conv_transpose3d(x, w, b, stride, padding, output_padding, groups, dilation)
+        out = out.to(input.dtype)
+        return out.squeeze(0) if unbatched else out
     k = tuple(weight.shape[2:])
     stride = _tuple(stride, 3, "stride", op)
     dil = _tuple(dilation, 3, "dilation", op)

@@ -99,7 +99,12 @@ class _Orthogonal(Module):
                     f"Got a tensor of shape {tuple(q.shape)}."
                 )
             q_init = q
-            arr = q.detach().numpy()
+            if q.dtype.kind == "V":  # bfloat16: as PyTorch, whose QR/LU lack the kernel
+                raise NotImplementedError(
+                    "orthogonal: not implemented for 'BFloat16' (the QR factorization it "
+                    "needs has no bfloat16 kernel, in PyTorch either); use a float32 weight"
+                )
+            arr = np.asarray(q.detach())
             n, k = arr.shape[-2], arr.shape[-1]
             transpose = n < k
             if transpose:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import dtypes as _dt
 from ... import random as _random
 from ...autograd.tensor import Tensor
 from ...creation import from_numpy
@@ -102,12 +103,16 @@ class FetchSpec:
 
 
 def _rebuild_tensor(array: np.ndarray, requires_grad: bool) -> Tensor:
-    t = from_numpy(array)
+    if _dt.is_bfloat16(array.dtype):  # from_numpy refuses it (NumPy has no bfloat16)
+        t = Tensor._make(array, False, None, 0)
+    else:
+        t = from_numpy(array)
     return t.requires_grad_(True) if requires_grad else t
 
 
 def _reduce_tensor(t: Tensor) -> tuple:
-    return _rebuild_tensor, (t.detach().cpu().numpy(), bool(t.requires_grad))
+    # the raw array, not .numpy(): that refuses bfloat16 (ml_dtypes' arrays pickle)
+    return _rebuild_tensor, (np.asarray(t.detach().cpu()), bool(t.requires_grad))
 
 
 def register_tensor_reducer() -> None:

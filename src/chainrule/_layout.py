@@ -1,0 +1,159 @@
+"""Memory layouts of raw arrays as PyTorch lays tensors out: stride orders and dense copies.
+
+The pure-array half of chainrule's layout rules, below both ``autograd`` and ``ops``: the
+engine lays out a leaf's first ``.grad`` with :func:`grad_layout`, and
+``ops/_result_layout.py`` (which says which op follows which rule) builds on the rest.
+
+The stride order of several operands is an insertion sort of the dims, fastest first, where
+an operand tells two dims apart only when both have a nonzero stride (a dim it is broadcast
+along carries no order; a size-1 dim's stride counts, as in PyTorch); equal strides put the
+larger dim outside. A pair no operand tells apart keeps the row-major order. A
+``cr.func.vmap`` per-sample array (``vmap_raw_array``) has no layout of its own (its batch's
+is the one that counts): the helpers that lay out a whole array pass it through untouched,
+as they do an array already in the layout asked for, so a row-major input costs no copy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .backend import get_array_module
+
+__all__ = [
+    "contiguous",
+    "dense_order",
+    "grad_layout",
+    "grad_order",
+    "has_order",
+    "has_own_layout",
+    "is_vmap_array",
+    "like_layout",
+    "relaid",
+    "relaid_tensor",
+    "stride_order",
+]
+
+
+def is_vmap_array(arr: Any) -> bool:
+    """Whether ``arr`` is a ``cr.func.vmap`` per-sample array (no strides of its own)."""
+    return getattr(type(arr), "vmap_raw_array", False)
+
+
+def _compare(shape: tuple, strides: tuple, a: int, b: int) -> int:
+    """1 when dim ``a`` goes outside dim ``b``, -1 when inside, 0 when no operand says
+    (``strides``: each operand's strides over the result's ``shape``)."""
+    for st in strides:
+        sa, sb = st[a], st[b]
+        if sa == 0 or sb == 0:
+            continue
+        if sa != sb:
+            return 1 if sa > sb else -1
+        if shape[a] > shape[b]:
+            return 1
+    return 0
+
+
+def stride_order(shape: tuple, *strides: tuple) -> list[int]:
+    """The dims of a result of ``shape`` from the fastest-varying to the slowest, given its
+    operands' ``strides`` over that shape (0 along a dim an operand is broadcast on)."""
+    n = len(shape)
+    order = list(range(n - 1, -1, -1))
+    for i in range(1, n):
+        j = i
+        for k in range(i - 1, -1, -1):
+            c = _compare(shape, strides, order[k], order[j])
+            if c > 0:
+                order[k], order[j] = order[j], order[k]
+                j = k
+            elif c < 0:
+                break
+    return order
+
+
+def has_order(arr: Any, order: list[int]) -> bool:
+    """Whether ``arr`` is dense with its dims laid out in ``order`` (size-1 dims aside)."""
+    expected = arr.itemsize
+    shape, strides = arr.shape, arr.strides
+    for d in order:
+        if shape[d] != 1:
+            if strides[d] != expected:
+                return False
+            expected *= shape[d]
+    return True
+
+
+def dense_order(arr: Any) -> list[int] | None:
+    """``arr``'s dims fastest first when it is dense and non-overlapping (PyTorch's
+    ``is_non_overlapping_and_dense``), else None (a step slice, a broadcast dim)."""
+    order = stride_order(arr.shape, arr.strides)
+    return order if has_order(arr, order) else None
+
+
+def relaid(arr: Any, order: list[int], copy: bool = False) -> Any:
+    """``arr`` in a dense layout whose dims run ``order``, fastest first: ``arr`` itself when
+    it already is (unless ``copy``), else a new array."""
+    if not copy and has_order(arr, order):
+        return arr
+    xp = get_array_module(arr)
+    outer_first = order[::-1]
+    buf = xp.empty([arr.shape[d] for d in outer_first], dtype=arr.dtype)
+    out = buf.transpose([outer_first.index(d) for d in range(arr.ndim)])
+    out[...] = arr
+    return out
+
+
+def relaid_tensor(t: Any, order: list[int]) -> Any:
+    """The Tensor ``t`` in a dense layout whose dims run ``order``, fastest first, recorded
+    (a ``contiguous`` copy between two permutes, so it is differentiable): ``t`` itself when
+    its array already is."""
+    if has_order(t._data, order):
+        return t
+    outer_first = order[::-1]
+    if outer_first == sorted(outer_first):
+        return t.contiguous()  # row-major
+    inner = t.permute(*outer_first).contiguous()
+    return inner.permute(*[outer_first.index(d) for d in range(len(order))])
+
+
+def has_own_layout(arr: Any) -> bool:
+    """Whether ``arr`` is a strided array that is not row-major: False for a row-major one
+    and for a ``cr.func.vmap`` per-sample array (its layout is the batch's, not its own)."""
+    if is_vmap_array(arr):
+        return False
+    return not arr.flags.c_contiguous
+
+
+def contiguous(arr: Any) -> Any:
+    """``arr`` row-major: itself when it already is (or is a vmap per-sample array, whose
+    layout is the batch's), else a row-major copy."""
+    if is_vmap_array(arr) or arr.flags.c_contiguous:
+        return arr
+    return get_array_module(arr).ascontiguousarray(arr)
+
+
+def like_layout(arr: Any, like: Any) -> Any:
+    """``arr`` (shaped as ``like``) in the layout ``torch.empty_like(like)`` would have: the
+    strides of ``like`` when dense, else a dense layout in ``like``'s stride order."""
+    if is_vmap_array(like) or like.ndim < 2 or like.flags.c_contiguous:
+        return contiguous(arr)
+    if is_vmap_array(arr):
+        return arr
+    return relaid(arr, stride_order(like.shape, like.strides))
+
+
+def grad_order(leaf: Any) -> list[int]:
+    """The dims of the first ``.grad`` of ``leaf`` (an array), fastest first, by PyTorch's
+    gradient layout contract: the leaf's own order when the leaf is dense and
+    non-overlapping, else row-major."""
+    order = dense_order(leaf) if leaf.ndim > 1 else None
+    return list(range(leaf.ndim - 1, -1, -1)) if order is None else order
+
+
+def grad_layout(arr: Any, leaf: Any) -> Any:
+    """``arr`` (a gradient shaped as ``leaf``) in the layout of ``leaf``'s first ``.grad``
+    (:func:`grad_order`); ``arr`` itself when it already is."""
+    if is_vmap_array(arr) or is_vmap_array(leaf):
+        return arr
+    if leaf.ndim < 2 or leaf.flags.c_contiguous:
+        return contiguous(arr)
+    return relaid(arr, grad_order(leaf))
