@@ -18,6 +18,16 @@ if TYPE_CHECKING:  # annotations only: tensor.py imports this module
 
 __all__ = ["TensorBackward"]
 
+_TENSOR: list = []  # the Tensor class, looked up once (tensor.py imports this module)
+
+
+def _tensor_type() -> type:
+    if not _TENSOR:
+        from .tensor import Tensor  # noqa: PLC0415 - a cycle: tensor.py imports this module
+
+        _TENSOR.append(Tensor)
+    return _TENSOR[0]
+
 
 class _RemovableHandle:
     """Returned by ``register_hook``; ``remove()`` takes the hook off again."""
@@ -104,9 +114,7 @@ class TensorBackward:
             )
         gradient = _root_grad(self, gradient, "backward()")
         if inputs is not None:
-            from .tensor import Tensor  # noqa: PLC0415 - tensor.py imports this module
-
-            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            inputs = [inputs] if isinstance(inputs, _tensor_type()) else list(inputs)
             grads = engine.run_backward(
                 [self], [gradient], retain_graph, create_graph, inputs, allow_unused=True
             )
@@ -121,8 +129,7 @@ class TensorBackward:
 def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
     """The gradient a backward starts from: ones for a one-element output, else
     ``gradient`` as a Tensor of the output's shape (checked)."""
-    from .tensor import Tensor  # noqa: PLC0415 - tensor.py imports this module
-
+    tensor_cls = _tensor_type()
     if gradient is None:
         if t._data.size != 1:
             raise RuntimeError(
@@ -131,9 +138,9 @@ def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
                 "reduce it first, e.g. y.sum().backward()"
             )
         xp = get_array_module(t._data)
-        return Tensor._make(xp.ones(t._data.shape, t._data.dtype), False, None, 0)
-    if not isinstance(gradient, Tensor):
-        gradient = Tensor(gradient, dtype=t.dtype)
+        return tensor_cls._make(xp.ones(t._data.shape, t._data.dtype), False, None, 0)
+    if not isinstance(gradient, tensor_cls):
+        gradient = tensor_cls(gradient, dtype=t.dtype)
     if gradient.shape != t.shape:
         raise RuntimeError(
             f"{where}: gradient has shape {tuple(gradient.shape)} but the output has shape "

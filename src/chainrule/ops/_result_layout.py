@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from numpy import ndarray as _ndarray
+
 from .._layout import (
     contiguous,
     has_own_layout,
@@ -71,7 +73,10 @@ def orders_row_major(v: Any) -> bool:
     (a broadcast ``expand``-ed gradient, a row slice). When every operand does, the result
     NumPy gives is already in PyTorch's layout and :func:`elementwise_layout` (an insertion
     sort in Python) is skipped: the cheap fast path of every elementwise op."""
-    flags = getattr(v, "flags", None)
+    if type(v) is _ndarray:
+        flags = v.flags
+    else:  # a Python number (no attribute lookup that fails), or another array type
+        flags = None if isinstance(v, (int, float, complex)) else getattr(v, "flags", None)
     if flags is None or flags.c_contiguous:
         return True
     last = None
