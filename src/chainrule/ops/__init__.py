@@ -73,6 +73,7 @@ from .indexing import *  # noqa: F403
 from .joining import *  # noqa: F403
 from .layout import *  # noqa: F403
 from .linalg import *  # noqa: F403
+from .linalg import _matmul
 from .linalg_aliases import *  # noqa: F403
 from .linalg_lowrank import *  # noqa: F403
 from .linalg_more import *  # noqa: F403
@@ -324,7 +325,8 @@ def _bind_operators(T: Any) -> None:
     T.__floordiv__, T.__rfloordiv__ = T.floor_divide, _rev(T.floor_divide)
     T.__mod__, T.__rmod__ = T.remainder, _rev(T.remainder)
     T.__pow__, T.__rpow__ = T.pow, _rev(T.pow)
-    T.__matmul__, T.__rmatmul__ = T.matmul, _rev(T.matmul)
+    # the operator never takes out=: bound past matmul's out= wrapper (one call layer less)
+    T.__matmul__, T.__rmatmul__ = _matmul, _rev(_matmul)
     T.__neg__ = T.neg
     T.__pos__ = lambda self: self
     T.__abs__ = T.abs
