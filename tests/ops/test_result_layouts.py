@@ -208,8 +208,6 @@ case(
     "diagonal_scatter",
     lambda L, x: L.diagonal_scatter(x, L.zeros(x.diagonal().shape).double()),
     ("permuted", "transposed", "step"),
-    xfail="diagonal_scatter (ops/numpy_style.py) builds its result with where(mask, ...), "
-    "whose layout is the mask's (row-major); PyTorch keeps the input's strides",
 )
 case("index_put", lambda L, x: L.index_put(x, (L.tensor([0]),), L.tensor(0.0).double()), ND)
 case("masked_scatter", lambda L, x: L.masked_scatter(x, x > 0, L.zeros(x.shape).double()), ND)

@@ -6,8 +6,8 @@ The differentiable ones are compositions of existing differentiable ops (so reve
 forward mode and double backward come with them):
 
 - ``diagflat(x, k)`` = ``diag_embed(x.flatten(), k)``;
-- ``diagonal_scatter(x, s)`` = ``where(on_diagonal, diag_embed(s), x)``: d/dx is the
-  gradient off the diagonal, d/ds its diagonal;
+- ``diagonal_scatter(x, s)`` = ``x`` with ``x[diagonal index] = s`` (``IndexPut``, keeping
+  ``x``'s strides as PyTorch): d/dx is the gradient off the diagonal, d/ds its diagonal;
 - ``combinations`` indexes the input with the index tuples of ``itertools`` (gradient: the
   scatter-add of advanced indexing);
 - ``vander(x)`` = columns ``1, x, x^2, ...`` as a ``cumprod`` of ``x`` repeated (as PyTorch;
@@ -30,14 +30,13 @@ from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, norm_dim
-from .binary import where
 from .binding import tensor_method
 from .cumulative import cumprod, cumsum
 from .joining import cat
 from .reduction import mean, sum
 from .statistics import SafeSqrt, var
-from .structural import DiagonalScatter, _diag_view, diag_embed, diagonal
-from .subscript import getitem
+from .structural import diag_embed, diagonal
+from .subscript import IndexPut, getitem
 from .views import reshape
 
 __all__ = [
@@ -83,11 +82,21 @@ def diagonal_scatter(
             f"{op}: expected src to have a size equal to the slice of self. src size = "
             f"{list(s.shape)}, slice size = {list(want)}"
         )
+    # The diagonal as an advanced index: the other dims' aranges broadcast in their order,
+    # the diagonal's position along the last axis, so x[idx] has diagonal()'s shape. IndexPut
+    # with strided=True keeps x's strides in the result, as PyTorch does.
     xp = get_array_module(x._data)
-    mask = xp.zeros(x.shape, bool)
-    _diag_view(mask, int(offset), d1, d2)[...] = True
-    placed = DiagonalScatter.apply(s.to(x.dtype), tuple(x.shape), int(offset), d1, d2)
-    return where(constant(mask), placed, x)
+    off, k = int(offset), want[-1]
+    others = [d for d in range(x.ndim) if d not in (d1, d2)]
+    idx: list[Any] = [None] * x.ndim
+    for pos, d in enumerate(others):
+        shape = [1] * (len(others) + 1)
+        shape[pos] = x.shape[d]
+        idx[d] = xp.arange(x.shape[d]).reshape(shape)
+    diag_shape = [1] * len(others) + [k]
+    idx[d1] = (xp.arange(k) + max(-off, 0)).reshape(diag_shape)
+    idx[d2] = (xp.arange(k) + max(off, 0)).reshape(diag_shape)
+    return IndexPut.apply(x, s.to(x.dtype), tuple(idx), strided=True)
 
 
 def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:

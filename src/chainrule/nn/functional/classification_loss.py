@@ -11,11 +11,19 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...dtypes import is_floating
 from ...ops._util import DtypeError, ShapeError, constant, no_integer_kernel
 from ...ops.losses import BinaryCrossEntropyFn, CrossEntropyFn, NLLLossFn, index_weights
 from ...ops.softmax import log_softmax
 from ...ops.unary import relu, softplus
-from .loss import _check_reduction, _legacy_reduction, _pair, _reduce
+from .loss import (
+    _check_reduction,
+    _legacy_reduction,
+    _pair,
+    _reduce,
+    bfloat16_in_float32,
+    same_dtype_as_input,
+)
 
 __all__ = [
     "binary_cross_entropy",
@@ -53,6 +61,7 @@ def _flatten_classes(x: Tensor) -> Tensor:
     return x.movedim(1, -1).reshape((-1, c))
 
 
+@bfloat16_in_float32(check=same_dtype_as_input("weight", index_target=True))
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -75,14 +84,7 @@ def cross_entropy(
     _check_reduction(reduction, op)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError(f"{op}: input and target must be Tensors")
-    if input.dtype.kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
-        w = None if weight is None else weight.float()
-        t = target.float() if target.dtype.kind == "V" else target
-        out = cross_entropy(
-            input.float(), t, w, None, ignore_index, None, reduction, label_smoothing
-        )
-        return out.to(input.dtype)
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise DtypeError(f"{op}: input (logits) must be floating point, got {input.dtype}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -124,6 +126,7 @@ def cross_entropy(
     return out
 
 
+@bfloat16_in_float32(check=same_dtype_as_input("weight"))
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -153,6 +156,7 @@ def nll_loss(
     return out
 
 
+@bfloat16_in_float32(check=same_dtype_as_input("target"), input_dtype=True)
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -185,6 +189,7 @@ def binary_cross_entropy(
     return _reduce(loss, reduction)
 
 
+@bfloat16_in_float32
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,

@@ -5,16 +5,25 @@ arguments, flatten the class dimension and reduce; most losses are composed from
 cross-entropy, NLL and binary cross-entropy call their fused ops in ``ops/losses.py``
 (cross-entropy: a numerically stable log-softmax and the weighted, label-smoothed NLL in one
 op, about 3x fewer passes than the composite log_softmax + gather graph).
+
+bfloat16 losses compute in float32 and round once, as PyTorch's CPU kernels; under CPU
+autocast they return float32 (the losses are on its float32 list): see
+:func:`bfloat16_in_float32`.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...autograd.tensor_conversions import autocast_float32, computing_in_float32
+from ...dtypes import float32, is_bfloat16, is_floating
 from ...ops._util import DtypeError, ShapeError
 from ...ops.binary import where
 from ...ops.unary import log, relu
@@ -29,6 +38,74 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
+
+
+def same_dtype_as_input(*names: str, index_target: bool = False) -> Callable[[dict], None]:
+    """A check for :func:`bfloat16_in_float32`: the tensors ``names`` must have ``input``'s
+    dtype (PyTorch's kernels raise RuntimeError otherwise); with ``index_target``, only
+    when ``target`` holds class indices (probabilities promote instead)."""
+
+    def check(named: dict) -> None:
+        x = named["input"]
+        if index_target and is_floating(named["target"].dtype):
+            return
+        for k in names:
+            if k in named and named[k].dtype != x.dtype:
+                raise RuntimeError(
+                    f"{k} has dtype {named[k].dtype} but input has dtype {x.dtype}: expected "
+                    "the same dtype (as PyTorch)"
+                )
+
+    return check
+
+
+def bfloat16_in_float32(
+    fn: Callable[..., Tensor] | None = None,
+    *,
+    check: Callable[[dict], None] | None = None,
+    input_dtype: bool = False,
+) -> Any:
+    """A loss on bfloat16 tensors as PyTorch's CPU computes it: in float32, the result
+    rounded once to bfloat16. Inside CPU autocast, where the losses are on the float32 list,
+    bfloat16 arguments are cast up and the float32 result is returned. The casts are
+    recorded, so gradients reach the bfloat16 tensors.
+
+    Outside autocast, mixing bfloat16 with float32 follows PyTorch: ``check`` (given the
+    tensor arguments by name) may refuse a mix; the result is ``input``'s dtype if
+    ``input_dtype``, else bfloat16 only when every floating argument is bfloat16 (a float32
+    one promotes it to float32).
+    """
+    if fn is None:
+        return functools.partial(bfloat16_in_float32, check=check, input_dtype=input_dtype)
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Tensor:
+        if not any(
+            isinstance(a, Tensor) and is_bfloat16(a.dtype) for a in (*args, *kwargs.values())
+        ):
+            return fn(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        named = {k: v for k, v in bound.arguments.items() if isinstance(v, Tensor)}
+        ups = dict(zip(named, autocast_float32(*named.values())))
+        autocast = any(ups[k] is not v for k, v in named.items())
+        if not autocast:
+            if check is not None:
+                check(named)
+            ups = {k: v.to(float32) if is_bfloat16(v.dtype) else v for k, v in named.items()}
+        bound.arguments.update(ups)
+        with computing_in_float32():
+            out = fn(*bound.args, **bound.kwargs)
+        if autocast:
+            return out  # float32, as PyTorch's autocast float32 list
+        floats = [v for v in named.values() if is_floating(v.dtype)]
+        first = floats[0]  # the input (a loss refuses a non-floating input)
+        keep = (
+            is_bfloat16(first.dtype) if input_dtype else all(is_bfloat16(v.dtype) for v in floats)
+        )
+        return out.to(first.dtype) if keep else out  # else promoted to float32, as PyTorch
+
+    return wrapper
 
 
 def _legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
@@ -97,9 +174,9 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same") -> tuple:
                 UserWarning,
                 stacklevel=3,
             )
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise DtypeError(f"{op}: input must be floating point, got {input.dtype}")
-    if target.dtype != input.dtype and target.dtype.kind in "fc":
+    if target.dtype != input.dtype and (is_floating(target.dtype) or target.dtype.kind == "c"):
         target = target.to(input.dtype)
     return input, target
 
@@ -141,6 +218,7 @@ def _pointwise_loss(
     return _reduce(loss, reduction) if out is None else out
 
 
+@bfloat16_in_float32
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -158,6 +236,7 @@ def mse_loss(
     )
 
 
+@bfloat16_in_float32
 def l1_loss(
     input: Tensor,
     target: Tensor,
@@ -173,6 +252,7 @@ def l1_loss(
     return _pointwise_loss("l1_loss", input, target, size_average, reduce, reduction, weight, abs)
 
 
+@bfloat16_in_float32
 def huber_loss(
     input: Tensor,
     target: Tensor,
@@ -204,6 +284,7 @@ def huber_loss(
     return _reduce(loss, reduction)
 
 
+@bfloat16_in_float32
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
@@ -232,6 +313,7 @@ def smooth_l1_loss(
 
 
 # ------------------------------------------------------------------ classification
+@bfloat16_in_float32
 def kl_div(
     input: Tensor,
     target: Tensor,
@@ -272,6 +354,7 @@ def kl_div(
     return _reduce(loss, reduction)
 
 
+@bfloat16_in_float32
 def cosine_embedding_loss(
     input1: Tensor,
     input2: Tensor,
