@@ -231,6 +231,26 @@ def _bf16_array(v: Any) -> bool:
     return _dt.is_bfloat16(getattr(v, "dtype", np.dtype(np.float64)))
 
 
+def _random_like(
+    op: str,
+    sampler: str,
+    input: Tensor,  # noqa: A002
+    generator: Generator | None,
+    dtype: Any,
+    layout: Any,
+    device: Any,
+    requires_grad: bool,
+    memory_format: Any,
+) -> Tensor:
+    """Draws of the generator's ``sampler`` (``random``, ``standard_normal``) in ``input``'s
+    shape, dtype and (by default) memory format: the body of ``rand_like``/``randn_like``."""
+    check_layout(op, layout)
+    dt = _like(input, dtype, op)
+    draws = _draws_of_kind(op, dt, getattr(gen(generator), sampler), tuple(input.shape))
+    draws = lay_out_like(op, draws, memory_format, input._data)
+    return _finish(draws, dt, device, requires_grad)
+
+
 def rand_like(
     input: Tensor,  # noqa: A002 - PyTorch's name
     *,
@@ -242,12 +262,10 @@ def rand_like(
     memory_format: Any = None,
 ) -> Tensor:
     """``rand`` in ``input``'s shape, dtype and (by default) memory format."""
-    op = "rand_like"
-    check_layout(op, layout)
-    dt = _like(input, dtype, op)
-    draws = _draws_of_kind(op, dt, gen(generator).random, tuple(input.shape))
-    draws = lay_out_like(op, draws, memory_format, input._data)
-    return _finish(draws, dt, device, requires_grad)
+    return _random_like(
+        "rand_like", "random", input, generator, dtype, layout, device, requires_grad,
+        memory_format,
+    )  # fmt: skip
 
 
 def randn_like(
@@ -261,12 +279,10 @@ def randn_like(
     memory_format: Any = None,
 ) -> Tensor:
     """``randn`` in ``input``'s shape, dtype and (by default) memory format."""
-    op = "randn_like"
-    check_layout(op, layout)
-    dt = _like(input, dtype, op)
-    draws = _draws_of_kind(op, dt, gen(generator).standard_normal, tuple(input.shape))
-    draws = lay_out_like(op, draws, memory_format, input._data)
-    return _finish(draws, dt, device, requires_grad)
+    return _random_like(
+        "randn_like", "standard_normal", input, generator, dtype, layout, device,
+        requires_grad, memory_format,
+    )  # fmt: skip
 
 
 def bernoulli(
