@@ -47,6 +47,7 @@ __all__ = [
     "contiguous",
     "elementwise_layout",
     "elementwise_tensor",
+    "in_elementwise_layout",
     "has_own_layout",
     "like_layout",
     "orders_row_major",
@@ -103,6 +104,23 @@ def elementwise_layout(y: Any, *operands: Any) -> Any:
     if not strides:
         return y
     return relaid(y, stride_order(y.shape, *strides))
+
+
+def in_elementwise_layout(y: Any, *operands: Any) -> Any:
+    """The array ``y``, an elementwise op's result, in PyTorch's layout for its ``operands``
+    (in PyTorch's order): ``y`` itself, with no sort, when it has fewer than two dims or
+    it and every operand are row-major (:func:`orders_row_major`: the fast path every
+    elementwise op takes), or when it is a ``cr.func.vmap`` per-sample array (its layout
+    is the batch's); else :func:`elementwise_layout`."""
+    if y.ndim < 2 or (type(y) is not _ndarray and is_vmap_array(y)):
+        return y
+    if y.flags.c_contiguous:
+        for o in operands:
+            if not orders_row_major(o):
+                break
+        else:
+            return y
+    return elementwise_layout(y, *operands)
 
 
 def elementwise_tensor(y: Any, *operands: Any) -> Any:

@@ -13,11 +13,10 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
-from .._layout import is_vmap_array
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._result_layout import elementwise_layout, orders_row_major
+from ._result_layout import in_elementwise_layout
 from ._util import ShapeError, as_tensor, broadcast_error, promote
 from .binding import numpy_keywords, tensor_method
 from .complex_binary import ComplexLogAddExp
@@ -261,18 +260,7 @@ class Where(BinaryElementwise):
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             ctx.save_for_backward(cond)
         y = cls.f(a, b, arr)
-        if (
-            y.ndim > 1
-            and not is_vmap_array(y)
-            and not (
-                orders_row_major(arr)
-                and orders_row_major(a)
-                and orders_row_major(b)
-                and y.flags.c_contiguous
-            )
-        ):
-            y = elementwise_layout(y, arr, a, b)  # PyTorch's order: the condition first
-        return y
+        return in_elementwise_layout(y, arr, a, b)  # PyTorch's order: the condition first
 
     @classmethod
     def backward(cls, ctx, grad):

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._result_layout import elementwise_layout, orders_row_major
+from ._result_layout import in_elementwise_layout
 
 __all__ = ["BinaryElementwise", "UnaryElementwise", "scale"]
 
@@ -174,10 +174,8 @@ class BinaryElementwise(Function):
         if params:
             ctx.params = params
         y = cls.f(a, b, **params) if params else cls.f(a, b)
-        if y.ndim > 1 and not (
-            orders_row_major(a) and orders_row_major(b) and y.flags.c_contiguous
-        ):
-            y = elementwise_layout(y, a, b)  # PyTorch's layout for mixed ones (see there)
+        if y.ndim > 1:  # PyTorch's layout for operands not row-major (see there)
+            y = in_elementwise_layout(y, a, b)
         plan = cls._save_plan
         if plan is not None:
             needs = ctx.needs_input_grad

@@ -11,12 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from .._layout import is_vmap_array
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._result_layout import elementwise_layout, orders_row_major
+from ._result_layout import in_elementwise_layout
 from ._util import as_tensor, constant, promote
 from .binding import tensor_method
 from .inplace import make_inplace
@@ -71,13 +70,7 @@ def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
         ) from None
     if isinstance(r, (np.generic, bool)):
         return constant(xp.asarray(r))
-    if (
-        r.ndim > 1
-        and not is_vmap_array(r)
-        and not (orders_row_major(ad) and orders_row_major(bd) and r.flags.c_contiguous)
-    ):
-        r = elementwise_layout(r, ad, bd)  # PyTorch's layout for operands not row-major
-    return constant(r)
+    return constant(in_elementwise_layout(r, ad, bd))  # PyTorch's layout
 
 
 def _ordered(op: str, a: Any, b: Any) -> None:
