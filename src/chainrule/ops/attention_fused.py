@@ -18,6 +18,7 @@ import numpy as np
 from .._kernels import attention as _AK
 from .._kernels import blas, jit
 from ..threads import MIN_PARALLEL_BYTES, get_num_threads, parallel_slices
+from ._tiles import carve_like
 
 __all__ = ["SPLIT_HEADS_MACS"]
 
@@ -143,9 +144,13 @@ def _fused_backward(ctx, q, k, v, p, g, needs):
     length, causal = ctx.fused
     if g.shape[:-2] == q.shape[:-2] == p.shape[:-2]:
         ds = np.empty(p.shape, np.result_type(g, v))
-        dq = _like(q, q.shape, np.result_type(ds, k)) if needs[0] else None
-        dk = _like(k, k.shape, np.result_type(ds, q)) if needs[1] else None
-        dv = _like(v, v.shape, np.result_type(p, g)) if needs[2] else None
+        carved = carve_like((q, k, v), ds.dtype) if all(needs[:3]) else None
+        if carved is not None:  # heads of one projection: the split's backward is a view
+            dq, dk, dv = carved
+        else:
+            dq = _like(q, q.shape, np.result_type(ds, k)) if needs[0] else None
+            dk = _like(k, k.shape, np.result_type(ds, q)) if needs[1] else None
+            dv = _like(v, v.shape, np.result_type(p, g)) if needs[2] else None
 
         def block(lo: int, hi: int) -> None:
             gb, pb, dsb = g[lo:hi], p[lo:hi], ds[lo:hi]

@@ -21,6 +21,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import mark_multi_output
 from ..backend import get_array_module
+from ._tiles import tiled_view
 from ._util import ShapeError, as_tensor, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .views import unsqueeze
@@ -85,7 +86,9 @@ class Split(Function):
         if ctx.create_graph:  # differentiable: a recorded cat
             return cat(list(grads), ctx.dim), None, None
         arrays = [g._data for g in grads]
-        whole = get_array_module(*arrays).concatenate(arrays, axis=ctx.dim)
+        whole = tiled_view(arrays, ctx.dim)  # pieces of one buffer (attention's dq, dk, dv)
+        if whole is None:
+            whole = get_array_module(*arrays).concatenate(arrays, axis=ctx.dim)
         return Tensor._make(whole, False, None, 0), None, None
 
     @staticmethod

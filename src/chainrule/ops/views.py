@@ -156,6 +156,8 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if not ctx.create_graph and type(grad) is Tensor and type(grad._data) is np.ndarray:
+            return Tensor._make(grad._data.reshape(ctx.in_shape), False, None, 0), None
         return reshape(grad, ctx.in_shape), None
 
     @staticmethod
@@ -324,7 +326,10 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return permute(grad, tuple(np.argsort(ctx.axes))), None
+        inverse = tuple(np.argsort(ctx.axes))
+        if not ctx.create_graph and type(grad) is Tensor and type(grad._data) is np.ndarray:
+            return Tensor._make(grad._data.transpose(inverse), False, None, 0), None
+        return permute(grad, inverse), None
 
     @staticmethod
     def jvp(ctx, t, _):
