@@ -99,8 +99,9 @@ def test_gelu_float32_accuracy(backend):
 def test_gelu_float32_relative_accuracy_in_both_tails():
     """The compiled float32 GELU and its derivative keep their relative accuracy for x << 0,
     where 1 + erf(x/√2) cancels (PyTorch's float32 GELU returns 0 from x = -6 on): value
-    within 3 ulp on [-12, 14], the derivative within 3 ulp outside [-1, -0.5] and within 3
-    ulp of the interval's largest |d| (0.09) inside (it crosses zero at x = -0.7518)."""
+    within 4 ulp on [-12, 14], the derivative within 5.5 ulp outside [-1, -0.5] and within
+    5.5 ulp of the interval's largest |d| (0.1325, at -0.5) inside (it crosses zero at x =
+    -0.7518): the bounds of chainrule._kernels.gelu's docstring."""
     from scipy.special import erfc
 
     x = np.concatenate([np.linspace(-12, 14, 200_001), np.linspace(-1, 1, 20_001)])
@@ -112,11 +113,11 @@ def test_gelu_float32_relative_accuracy_in_both_tails():
     y, d = np.empty_like(x), np.empty_like(x)
     K.gelu_with_grad_f32(x, y, d)
     ulp_y = np.spacing(np.abs(want_y).astype(np.float32)).astype(np.float64)
-    assert (np.abs(y - want_y) <= 3 * ulp_y).all()
+    assert (np.abs(y - want_y) <= 4 * ulp_y).all()
     near = (x64 > -1) & (x64 < -0.5)
     ulp_d = np.spacing(np.abs(want_d).astype(np.float32)).astype(np.float64)
-    assert (np.abs(d - want_d)[~near] <= 3 * ulp_d[~near]).all()
-    assert np.abs(d - want_d)[near].max() <= 3 * np.spacing(np.float32(0.09))
+    assert (np.abs(d - want_d)[~near] <= 5.5 * ulp_d[~near]).all()
+    assert np.abs(d - want_d)[near].max() <= 5.5 * np.spacing(np.float32(0.1325))
     assert np.array_equal(K.gelu_f32(x), y)
     assert np.array_equal(K.gelu_grad_f32(np.ones_like(x), x), d)
 

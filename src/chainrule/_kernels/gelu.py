@@ -15,26 +15,36 @@ path is the accurate one) and to rounding on float64 (tested). NaN propagates; �
 gelu(+inf) = inf, gelu(-inf) = NaN·0 as PyTorch's formula (x Φ(x) with Φ(-inf) = 0 gives
 -inf·0 = NaN).
 
-Float32 arrays take kernels without libm calls, which the compiler vectorises; float64
-arrays call libm's ``erf``/``exp`` per element. The float32 kernels write both tails of Φ
-through one smooth function of |x| (below), so that they keep their relative accuracy for
+Float32 arrays take kernels in float32 arithmetic without libm calls, which the compiler
+vectorises (8 float32 lanes per AVX2/AVX-512VL vector where float64 gets 4); float64 arrays
+call libm's ``erf``/``exp`` per element. The float32 kernels write both tails of Φ through
+the Mills ratio, one smooth function of |x|, so that they keep their relative accuracy for
 x << 0, where ``1 + erf`` cancels (PyTorch's float32 GELU: 3e-4 relative error at x = -4,
-4% at -5, 0 returned from -6 on; here within 3 ulp down to -12):
+4% at -5, 0 returned from -6 on; here within 4 ulp down to -12):
 
-    F(a) = Φ(-a) e^{a²/2} = erfcx(a / √2) / 2   (a >= 0; smooth, from 1/2 down to ~0.4/a)
-    e    = e^{-x²/2}
-    Φ(x) = e F(|x|) for x < 0,   1 - e F(|x|) for x >= 0,   φ(x) = e / √(2π)
-    Φ + x φ = e (F(|x|) - |x| / √(2π)) for x < 0,   1 - e (F(|x|) - |x| / √(2π)) for x >= 0
+    G(a) = Φ(-a) / φ(a) = √(π/2) erfcx(a / √2)   (a >= 0; smooth, from √(π/2) down to ~1/a)
+    Φ(x) = φ G(|x|) for x <= 0,   1 - φ G(|x|) for x > 0
+    Φ + x φ = φ G(|x|) - |x| φ for x <= 0,   1 - (φ G(|x|) - |x| φ) for x > 0
 
 (the last form keeps the derivative's relative accuracy where Φ and x φ nearly cancel).
 
-F is a rational function P(a)/Q(a) of degrees 4/5 evaluated in float64 and e is float32
-arithmetic on an exactly reduced argument (x² is exact in float64). Measured on nanoGPT's
-393 216-element activation, value and derivative, one thread (2026-12-01): 1.74 -> 1.12 ms
-against the previous erf-based float32 kernel. Largest errors over [-12, 14]: value 2.9 ulp,
-derivative 2.3 ulp outside [-1, -0.5] (inside, 2.3 ulp of its largest value there; F's fit
-limits it as the derivative crosses zero); the previous kernel: 0.9 ulp above -2, but 100%
-below -6.
+G is 1 / (a + S(a)/T(a)), S and T of degree 4: the form damps their float32 rounding errors
+by (S/T) / (a + S/T), where a ratio P(a)/Q(a) passes them all on for a >> 1 (5.7 ulp of F =
+G/√(2π) measured at degrees 4/5). φ = e^{-x²/2}/√(2π) takes x² as an exact two-term sum
+(a = |x| split in 12-bit halves) and a Cody-Waite reduction, so its argument carries no
+rounding of x² (which would cost up to x² 2^-25 relative: 70 ulp at x = 12), then a float32
+polynomial and a power of 2 built from its bits (details at :func:`_tail_and_gauss_f32`).
+
+Measured (2026-12-02) on nanoGPT's 393 216-element activation, one thread, medians of 200
+calls, against the previous kernels (F = G/√(2π) as a float64 ratio of degrees 4/5 and the
+exponent reduced in float64: 4 lanes): value and derivative 0.99 -> 0.49 ms, value 0.84 ->
+0.42 ms, gradient 0.89 -> 0.45 ms. Largest errors over 48M float32 points of [-12, 14]
+(dense grids and random points, against float64 erfc): value 3.9 ulp; derivative 5.3 ulp
+outside [-1, -0.5], and inside it 4.9 ulp of its largest value there (0.1325; it crosses
+zero at -0.7518, where an absolute error is the measure); g times the derivative 8.3 ulp
+(relative error 6e-7). The previous kernels: 2.9 and 2.3 ulp. Relative accuracy holds
+wherever the results and φ are normal float32s (|x| < 13.2); below, subnormal results are
+accurate in absolute terms.
 """
 
 from __future__ import annotations
@@ -53,6 +63,7 @@ __all__ = [
     "gelu_grad_f32",
     "gelu_grad_f64",
     "gelu_with_grad",
+    "gelu_with_grad_f32_pool",
 ]
 
 SQRT1_2 = 1.0 / math.sqrt(2.0)
@@ -76,33 +87,46 @@ def _cdf_numpy(x: np.ndarray) -> np.ndarray:
     return t
 
 
-# F(a) = Φ(-a) e^{a²/2} = P(a) / Q(a) on [0, 15] (the module docstring). The coefficients were
-# fitted for this file: rational least squares in relative error on 35 000 points of [0, 15]
-# against scipy.special.erfcx, with Sanathanan-Koerner reweighting of the linearised problem
-# and Lawson weights towards minimax: largest relative error 6.4e-9 in float64, so float32
-# results round from values accurate to ~0.1 ulp. Beyond |x| = 15, e^{-x²/2} is 0 in float32.
-_F_P = (
-    0.5000000031471383,
-    0.43927766185026246,
-    0.18396470110484897,
-    0.0408795833030905,
-    0.004152986631280109,
+# The Mills ratio G(a) = Φ(-a) / φ(a) = 1 / (a + S(a) / T(a)) on [0, 15] (the module
+# docstring), T and S polynomials of degree 4 with float32 coefficients, fitted for this file:
+# rational least squares in relative error on 20 000 Chebyshev-spaced points of [0, 15]
+# against scipy.special.erfcx (G = √(π/2) erfcx(a / √2)), with Sanathanan-Koerner reweighting
+# of the linearised problem and Lawson weights towards minimax (1.8e-8 in float64), then each
+# coefficient rounded to float32 in turn, refitting those left. The target is G c / c32, c =
+# 1/√(2π) and c32 its float32 (c32 / c - 1 = 2.8e-8), because φ's polynomial below is c32 e^r:
+# the product φ G is then unbiased, and T(0) = 1, S(0) = 2 c32 give Φ(0) = 1/2 exactly. As
+# rounded, evaluated exactly, the largest relative error on 400 001 points of [0, 15] is 1.9e-8
+# (0.3 float32 ulp). Degrees 5/4 reach 9e-10, but measured about as accurate in float32 (the
+# roundings dominate) and 4% slower; 4/3 reach 4.8e-8. A P/Q form of degrees 4/5 (6e-9 as
+# fitted) lost up to 5.7 ulp to float32 Horner rounding, all of whose errors reach the
+# result for a >> 1; here T's and S's are damped by (S/T) / (a + S/T).
+_M_T = tuple(np.float32(c) for c in (1.0, 0.9144895, 0.39491975, 0.0909536, 0.009693264))
+_M_S = tuple(np.float32(c) for c in (0.7978846, 0.3662775, 0.09179251, 0.00965007, 9.475072e-07))
+T0, T1, T2, T3, T4 = _M_T
+S0, S1, S2, S3, S4 = _M_S
+A_MAX = np.float32(15.0)  # |x| is clamped here: e^(-112.5) is 0 in float32, so Φ is 0 or 1
+_ROUND_256 = np.float32(49152.0)  # 1.5 * 2^15: (a + _ROUND_256) - _ROUND_256 rounds a to 2^-8
+# φ's polynomial: c32 e^r ~ sum_j c_j r^j on |r| <= 0.377, degree 6 (c32 the float32 of
+# 1/√(2π), the constant term), float32 coefficients fitted for this file: least squares in
+# relative error with Lawson weights towards minimax, each coefficient rounded to float32 in
+# turn from the constant up and the rest refitted: largest relative error 4.4e-9 as rounded.
+# Stored as c_j (-1/2)^j 2^-64 (exact scalings), a polynomial in w = -2r, so that the
+# reduction needs no halving, and φ = p(w) 2^(k+64), with k + 64 in [-99, 64], takes one
+# product, which rounds only where φ is subnormal.
+_PHI = tuple(
+    np.float32(np.float32(c) * np.float32((-0.5) ** j * 2.0**-64))
+    for j, c in enumerate(
+        (0.3989423, 0.39894232, 0.19947116, 0.06648884, 0.01662208, 0.0033449228, 0.00055815425)
+    )
 )
-_F_Q = (
-    1.0,
-    1.6764403303053497,
-    1.2055302040765807,
-    0.47139694054070086,
-    0.10247603724362536,
-    0.01040988201748931,
-)
-FP0, FP1, FP2, FP3, FP4 = _F_P
-FQ0, FQ1, FQ2, FQ3, FQ4, FQ5 = _F_Q
-A_MAX = 15.0  # |x| is clamped here: e^(-112.5) is 0 in float32, so Φ is exactly 0 or 1
-_LOG2E = 1.4426950408889634
-_LN2_HI = 0.6931471803691238  # ln 2 = _LN2_HI + _LN2_LO; k * _LN2_HI is exact for |k| < 2^20
-_LN2_LO = 1.9082149292705877e-10
-_ROUND64 = 6755399441055744.0  # 1.5 * 2^52: (t + _ROUND64) - _ROUND64 rounds t to an integer
+PH0, PH1, PH2, PH3, PH4, PH5, PH6 = _PHI
+# Cody-Waite constants (the float32 exp's, doubled): 2 ln 2 = _LN4_HI + _LN4_LO with 9 bits in
+# _LN4_HI, so k _LN4_HI is exact for |k| < 2^15 (here k is in [-163, 0])
+_NEG_HALF_LOG2E = np.float32(-0.5) * transcendental._LOG2E
+_LN4_HI = np.float32(2.0) * transcendental._LN2_HI
+_LN4_LO = np.float32(2.0) * transcendental._LN2_LO
+_ROUND32 = transcendental._ROUND  # 1.5 * 2^23: t + _ROUND32 has round(t) in its low bits
+_ROUND32_BITS = np.int32(np.float32(_ROUND32).view(np.int32))
 
 
 # ------------------------------------------------------------------------------------- gelu
@@ -125,45 +149,51 @@ def gelu_f64(x):  # pragma: no cover - compiled by Numba
 
 @jit.inline
 def _tail_and_gauss_f32(v):  # pragma: no cover - inlined into the float32 kernels
-    """(e F(|v|), e, F(|v|) - |v| / √(2π)) for a float32 v, with e = e^{-v²/2} (float32) and
-    the last in float64: Φ(v) is the first for v < 0 and 1 minus it for v >= 0, and the
-    derivative Φ + v φ is e times the last for v < 0 and 1 minus that for v >= 0 (the module
-    docstring), so it keeps its relative accuracy where Φ and v φ nearly cancel. e is
-    :func:`.transcendental.taylor_tail_f32`'s polynomial on an argument reduced in float64
-    (x² and the reduction are exact there). NaN gives finite values: callers fix it up."""
-    a = v if v >= np.float32(0.0) else -v
-    a = a if a < np.float32(A_MAX) else np.float32(A_MAX)
-    a64 = np.float64(a)
-    t = -0.5 * a64 * a64
-    kf = (t * _LOG2E + _ROUND64) - _ROUND64
-    r = np.float32((t - kf * _LN2_HI) - kf * _LN2_LO)  # |r| <= ln 2 / 2
-    q = transcendental.taylor_tail_f32(r)
-    p = (q * r + np.float32(1.0)) * r + np.float32(1.0)  # e^r
-    k = np.int32(kf)  # in [-163, 0]
-    k1 = k >> np.int32(1)  # 2^k as two normal factors
-    e = p * transcendental._pow2_f32(k1) * transcendental._pow2_f32(k - k1)
-    num = (((FP4 * a64 + FP3) * a64 + FP2) * a64 + FP1) * a64 + FP0
-    den = ((((FQ5 * a64 + FQ4) * a64 + FQ3) * a64 + FQ2) * a64 + FQ1) * a64 + FQ0
-    f = num / den
-    return e * np.float32(f), e, f - a64 * INV_SQRT_2PI
+    """(Φ(-|v|), φ(v), Φ(-|v|) - |v| φ(v)) for a float32 v, all in float32: Φ(v) is the first
+    for v <= 0 and 1 minus it for v > 0, and the derivative Φ + v φ is the last for v <= 0 and
+    1 minus it for v > 0 (the module docstring), so it keeps its relative accuracy where Φ and
+    v φ nearly cancel. NaN gives finite values: callers fix it up.
+
+    a² (a = |v| <= 15) is kept as sh + sl: a = ah + al with ah a multiple of 2^-8 (so at most
+    12 bits) and |al| <= 2^-9, sh = ah² exact and sl = (a + ah) al (= a² - ah²) to two
+    roundings of itself (Numba compiles without fastmath, so the order holds). With k =
+    round(-sh log2(e) / 2) <= 0, w = a² + 2 k ln 2 = (sh + k ln4_hi), exact (Sterbenz), plus
+    (sl + k ln4_lo) is accurate to about half an ulp, where a rounded float32 a² would put up to
+    a² 2^-25 (70 ulp at a = 12) into φ; e^{-a²/2} = 2^k e^{-w/2}, |w| <= 0.754 (k rounds sh
+    only). 2^(k+64) is built from the bits of (sh (-log2(e) / 2) + 1.5 2^23), whose low bits
+    hold k."""
+    a = abs(v)
+    a = a if a < A_MAX else A_MAX
+    ah = (a + _ROUND_256) - _ROUND_256
+    al = a - ah
+    sh = ah * ah
+    sl = (a + ah) * al
+    j = sh * _NEG_HALF_LOG2E + _ROUND32
+    kf = j - _ROUND32
+    w = (sh + kf * _LN4_HI) + (sl + kf * _LN4_LO)
+    p = (((((PH6 * w + PH5) * w + PH4) * w + PH3) * w + PH2) * w + PH1) * w + PH0
+    k = jit.f32_as_i32(j) - _ROUND32_BITS  # in [-163, 0]
+    phi = p * transcendental._pow2_f32(k + np.int32(64))
+    t = (((T4 * a + T3) * a + T2) * a + T1) * a + T0
+    s = (((S4 * a + S3) * a + S2) * a + S1) * a + S0
+    tail = phi / (a + s / t)  # φ G
+    return tail, phi, tail - phi * a
 
 
 @jit.inline
 def _gelu_and_derivative_f32(v):  # pragma: no cover - inlined into the float32 kernels
-    """(x Φ(x), Φ(x) + x φ(x)) for a float32 x = v, in float32. For x >= 0 the value is
+    """(x Φ(x), Φ(x) + x φ(x)) for a float32 x = v, in float32. For x > 0 the value is
     x - x (1 - Φ), one rounding of a small correction, not x times a rounded Φ; ±inf and
-    NaN give PyTorch's values (gelu(inf) = inf, NaN elsewhere)."""
-    tail, e, s = _tail_and_gauss_f32(v)
-    es = e * np.float32(s)
-    if v < np.float32(0.0):
-        y = v * tail
-        d = es
+    NaN give PyTorch's values (gelu(inf) = inf, NaN elsewhere), and gelu(-0) = -0."""
+    tail, _, d = _tail_and_gauss_f32(v)
+    if v <= np.float32(0.0):
+        y = v * tail  # gelu(-inf) = -inf * 0 = NaN
     else:
-        y = v - v * tail
-        y = y if tail != np.float32(0.0) else v  # gelu(inf) = inf, not inf - inf * 0
-        d = np.float32(1.0) - es
-    z = v - v  # 0, or NaN for ±inf and NaN
-    return y, (d if z == np.float32(0.0) else z)
+        a = abs(v)  # the helper's |v| clamped (the same expression, computed once)
+        a = a if a < A_MAX else A_MAX  # tail is 0 from A_MAX on: gelu(inf) = inf - 0
+        y = v - a * tail
+        d = np.float32(1.0) - d
+    return y, d + (v - v)  # v - v is 0, or NaN for ±inf and NaN
 
 
 @jit.kernel(fallback=_gelu_numpy)
@@ -237,6 +267,20 @@ def gelu_with_grad_f32(x, y, d):  # pragma: no cover - compiled by Numba
     """y = x Φ(x) and d = Φ(x) + x φ(x) in one pass (float32 arithmetic, as above)."""
     for i in jit.prange(x.size):
         y[i], d[i] = _gelu_and_derivative_f32(x[i])
+
+
+def _gelu_with_grad_blocks_numpy(x, y, d, chunks):  # noqa: ANN001 - the kernel's signature
+    _gelu_with_grad_numpy(x, y, d)
+
+
+@jit.kernel(fallback=_gelu_with_grad_blocks_numpy, parallel=True)
+def gelu_with_grad_f32_pool(x, y, d, chunks):  # pragma: no cover - compiled by Numba
+    """:func:`gelu_with_grad_f32` cut into ``chunks`` contiguous blocks on the compiled
+    thread pool (one launch; see :mod:`.pool_gemm`), each block the same vector loop."""
+    n = x.size
+    for t in jit.prange(chunks):
+        for i in range(n * t // chunks, n * (t + 1) // chunks):
+            y[i], d[i] = _gelu_and_derivative_f32(x[i])
 
 
 def gelu_with_grad(x: np.ndarray, y: np.ndarray, d: np.ndarray) -> None:
