@@ -34,7 +34,12 @@ import numpy as np
 
 from . import jit, softmax, transcendental
 
-__all__ = ["softmax_backward", "softmax_forward"]
+__all__ = [
+    "softmax_backward",
+    "softmax_backward_row",
+    "softmax_forward",
+    "softmax_row_f32",
+]
 
 
 def _visible(rows: int, n: int, length: int, causal: bool) -> np.ndarray:
@@ -97,44 +102,52 @@ def softmax_forward_f32(s, scale, length, causal, lse):  # pragma: no cover - co
     4.9e-8 and 5.4e-8, on (12, 4, 64, 32) normal inputs): the scores' own GEMM rounding is
     of the same size."""
     rows, n = s.shape
-    c = np.float32(scale)
     bad = 0
     for r in range(rows):
-        row = s[r]
-        k = n
-        if causal:
-            k = min(r % length + 1, n)
-        top = _order_key(row[0])
-        for j in range(1, k):
-            key = _order_key(row[j])
-            top = key if key > top else top
-        if top >= _KEY_POS_INF or top <= _KEY_NEG_INF:
+        k = min(r % length + 1, n) if causal else n
+        ok, row_lse = softmax_row_f32(s[r], k, scale)
+        if ok:
+            lse[r] = row_lse
+        else:
             bad += 1
-            continue
-        m = jit.i32_as_f32(top ^ ((top >> np.int32(31)) & _SIGN_OFF))
-        # the exponentials run to a multiple of 16 keys (past the diagonal: zeroed below), so
-        # that the whole loop is vector code, without a scalar remainder
-        kpad = min((k + 15) // 16 * 16, n)
-        for j in range(kpad):
-            t = (row[j] - m) * c  # <= 0 below k (or NaN); clamped keeping NaN
-            t = _EXP_LO if t < _EXP_LO else t
-            t = _F0 if t > _F0 else t
-            kf, red, q = transcendental._reduce_f32(t)
-            p = (q * red + _F1) * red + _F1  # e^red
-            k2 = np.int32(kf)
-            k1 = k2 >> np.int32(1)  # 2^k as two normal factors: k spans [-150, 0]
-            row[j] = p * transcendental._pow2_f32(k1) * transcendental._pow2_f32(k2 - k1)
-        for j in range(k, n):
-            row[j] = _F0
-        total = softmax.row_sum(row[:k])
-        if total != total:  # a NaN score
-            bad += 1
-            continue
-        inv = np.float32(1.0 / total)
-        for j in range(k):
-            row[j] = row[j] * inv
-        lse[r] = np.float64(m) * scale + np.log(total)
     return bad
+
+
+@jit.inline
+def softmax_row_f32(row, k, scale):  # pragma: no cover - inlined into the kernels
+    """One float32 row of raw scores in place: probabilities over its first ``k`` keys
+    (see :func:`softmax_forward_f32`), zeros after them. Returns (ok, log-sum-exp); ok is
+    False for a bad row (NaN, +inf or no finite score), whose contents are then unspecified."""
+    n = row.size
+    c = np.float32(scale)
+    top = _order_key(row[0])
+    for j in range(1, k):
+        key = _order_key(row[j])
+        top = key if key > top else top
+    if top >= _KEY_POS_INF or top <= _KEY_NEG_INF:
+        return False, 0.0
+    m = jit.i32_as_f32(top ^ ((top >> np.int32(31)) & _SIGN_OFF))
+    # the exponentials run to a multiple of 16 keys (past the diagonal: zeroed below), so
+    # that the whole loop is vector code, without a scalar remainder
+    kpad = min((k + 15) // 16 * 16, n)
+    for j in range(kpad):
+        t = (row[j] - m) * c  # <= 0 below k (or NaN); clamped keeping NaN
+        t = _EXP_LO if t < _EXP_LO else t
+        t = _F0 if t > _F0 else t
+        kf, red, q = transcendental._reduce_f32(t)
+        p = (q * red + _F1) * red + _F1  # e^red
+        k2 = np.int32(kf)
+        k1 = k2 >> np.int32(1)  # 2^k as two normal factors: k spans [-150, 0]
+        row[j] = p * transcendental._pow2_f32(k1) * transcendental._pow2_f32(k2 - k1)
+    for j in range(k, n):
+        row[j] = _F0
+    total = softmax.row_sum(row[:k])
+    if total != total:  # a NaN score
+        return False, 0.0
+    inv = np.float32(1.0 / total)
+    for j in range(k):
+        row[j] = row[j] * inv
+    return True, np.float64(m) * scale + np.log(total)
 
 
 def softmax_forward(s: np.ndarray, scale: float, length: int, causal: bool, lse) -> int:
@@ -160,16 +173,18 @@ def softmax_backward_kernel(dp, p, scale, length, causal):  # pragma: no cover -
     """The backward above, in place on dP (R, n)."""
     rows, n = dp.shape
     for r in range(rows):
-        gr = dp[r]
-        pr = p[r]
-        k = n
-        if causal:
-            k = min(r % length + 1, n)
-        d = softmax.row_dot(gr[:k], pr[:k])
-        for j in range(k):
-            gr[j] = (np.float64(gr[j]) - d) * np.float64(pr[j]) * scale
-        for j in range(k, n):
-            gr[j] = 0.0
+        softmax_backward_row(dp[r], p[r], min(r % length + 1, n) if causal else n, scale)
+
+
+@jit.inline
+def softmax_backward_row(gr, pr, k, scale):  # pragma: no cover - inlined into the kernels
+    """dS = scale · P (dP - rowsum(dP P)) in place on one row of dP, over its first ``k``
+    keys (zeros after them)."""
+    d = softmax.row_dot(gr[:k], pr[:k])
+    for j in range(k):
+        gr[j] = (np.float64(gr[j]) - d) * np.float64(pr[j]) * scale
+    for j in range(k, gr.size):
+        gr[j] = 0.0
 
 
 def softmax_backward(dp: np.ndarray, p: np.ndarray, scale: float, length: int, causal: bool):

@@ -40,17 +40,20 @@ signatures of relu, the activation gradients, softmax, sigmoid and Adam took 49 
 process (1.4-8 s each); a second process loaded them from the cache in 0.03 s each, after
 ~1 s to import Numba and ~1-3 s for its first call.
 
-Threads, decided by measurement: kernels compile serial (``parallel=False``) and release
-the GIL (``nogil``). On the shared 2-core machines (load 5-12 from other processes) a
-parallel launch waited for a descheduled worker: relu at 1M float32 took a median 4.3 ms
-launched on Numba's pool with one thread and 2.4 ms with two, against 0.41 ms serial
-(NumPy: 0.91 ms; minimums 0.28 / 0.33 / 0.21 / 0.57 ms). The serial kernels already beat
-NumPy by fusing passes, and stay fast when the machine is busy. A kernel declared with
-``parallel=True`` runs on Numba's ``workqueue`` layer (:data:`THREADING_LAYER`; OpenMP's
-spin-waiting was far worse, see beside it) with :func:`chainrule.get_num_threads` threads,
-one launch at a time (a lock), as that layer requires. Kernels that lose to NumPy's SIMD
-loops (``exp``, ``tanh`` forward: NumPy's vectorised float32 tanh was 4-8x faster than
-Numba's scalar libm calls) are not used on hot paths.
+Threads, decided by measurement: most kernels compile serial (``parallel=False``) and
+release the GIL (``nogil``): elementwise ones gain little from a second core once fused. On
+the shared 2-core machines (load 5-12 from other processes) a parallel launch waited for a
+descheduled worker: relu at 1M float32 took a median 4.3 ms launched on Numba's pool with
+one thread and 2.4 ms with two, against 0.41 ms serial. The compute-bound work that does
+gain from threads (the GEMMs of :mod:`.pool_gemm`, attention's heads, GELU) is declared
+``parallel=True`` and runs on one pool, Numba's OpenMP layer (:data:`THREADING_LAYER`), with
+:func:`chainrule.get_num_threads` threads, while OpenBLAS is held at one thread: one pool
+instead of three (OpenBLAS's, chainrule's Python threads, Numba's), as PyTorch runs its
+kernels and MKL on one OpenMP pool (the GPT step: see :data:`THREADING_LAYER`). One launch
+at a time (a lock); in a forked child (:func:`in_forked_child`) the NumPy fallback runs
+instead. Kernels that lose to NumPy's SIMD loops (``exp``, ``tanh`` forward: NumPy's
+vectorised float32 tanh was 4-8x faster than Numba's scalar libm calls) are not used on
+hot paths.
 
 Callers take a compiled kernel only for arrays it was written for (:func:`eligible`: NumPy
 arrays, C-contiguous, float32/float64, at least :data:`MIN_PARALLEL_SIZE` elements): small
@@ -85,7 +88,13 @@ __all__ = [
     "call_gemm",
     "call_sgemm",
     "call_dgemm",
+    "call_gemm_t",
+    "call_sgemm_t",
+    "call_dgemm_t",
+    "NO_TRANS",
+    "TRANS",
     "sync_threads",
+    "in_forked_child",
     "inline",
     "reduction",
     "MIN_PARALLEL_SIZE",
@@ -97,11 +106,20 @@ __all__ = [
 # (median µs, NumPy vs compiled): 4096 elements 8.7/7.4 and 8.1/9.6, 16384: 19.0/9.8 and
 # 16.2/13.5, 65536: 58/24 and 45/32.
 MIN_PARALLEL_SIZE = 1 << 14
-# Numba's own thread pool, whose idle threads sleep. Measured on the 2-core machines (load
-# ~2.5 from other processes): the OpenMP layer's spin-waiting made relu at 1M float32 6.4 ms
-# on 2 threads (0.46 ms on 1); "workqueue" gave 0.31 ms on 2 threads (NumPy: 0.56 ms).
-# ``NUMBA_THREADING_LAYER`` in the environment overrides this choice.
-THREADING_LAYER = "workqueue"
+# Numba's thread pool for ``parallel=True`` kernels: OpenMP (GNU libgomp) when Numba finds
+# it, else "workqueue" (threads that sleep between launches). The parallel kernels are the
+# ones that replace OpenBLAS's and chainrule's own threads in one pool (the GEMMs of
+# ``pool_gemm.py``, attention's heads, GELU): a hand-off to a thread still spinning from the
+# last launch costs about a microsecond, where waking a sleeping thread costs 50-150 µs on
+# the project's virtual machines (measured in nanoGPT's step, 2026-12-02: a Python pool
+# thread started 130-154 µs after its task was submitted). OpenMP threads spin for
+# GOMP_SPINCOUNT iterations before sleeping: bounded here (:data:`SPIN_COUNT`; libgomp's
+# default is 300000) so that a busy machine gets its cores back quickly; the GPT step measured
+# the same at 20000 and 100000. ``NUMBA_THREADING_LAYER`` / ``GOMP_SPINCOUNT`` in the
+# environment override both choices.
+THREADING_LAYER = "omp"
+FALLBACK_THREADING_LAYER = "workqueue"
+SPIN_COUNT = "20000"
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _lock = threading.Lock()
@@ -197,41 +215,35 @@ def f32_as_i32(x: Any) -> Any:
     return np.asarray(x, dtype=np.float32).view(np.int32)[()]
 
 
-_CBLAS_ROW_MAJOR, _CBLAS_NO_TRANS = 101, 111
+_CBLAS_ROW_MAJOR = 101
+NO_TRANS, TRANS = 111, 112  # CBLAS's transpose flags, for :func:`call_gemm_t`
 
 
-def call_gemm(gemm, m, n, k, a, lda, b, ldb, c, ldc) -> None:  # noqa: ANN001 - kernel helper
-    """C = A B for row-major matrices given by address (``arr.ctypes.data``; C (m, n), A (m,
-    k), B (k, n), leading dimensions in elements), by the ILP64 CBLAS GEMM at address
-    ``gemm`` (:func:`.blas.gemm_address`, for the arrays' dtype), for kernel bodies. Once
-    Numba is imported this is an intrinsic that calls the address directly (so a kernel
-    that uses it stays cacheable: no ctypes object is baked into it); as Python it is a
-    ctypes call (tests)."""
+def call_gemm_t(gemm, ta, tb, m, n, k, a, lda, b, ldb, c, ldc) -> None:  # noqa: ANN001
+    """C = op(A) op(B) for row-major matrices given by address (``arr.ctypes.data``; C (m,
+    n), op(A) (m, k), op(B) (k, n); op transposes where ``ta``/``tb`` is :data:`TRANS`, else
+    :data:`NO_TRANS`; leading dimensions in elements of the arrays as stored), by the ILP64
+    CBLAS GEMM at address ``gemm`` (:func:`.blas.gemm_address`, for the arrays' dtype), for
+    kernel bodies. Once Numba is imported this is an intrinsic that calls the address
+    directly (so a kernel that uses it stays cacheable: no ctypes object is baked into it);
+    as Python it is a ctypes call (tests)."""
     float_t = ctypes.c_float if _gemm_is_single(gemm) else ctypes.c_double
     i64 = ctypes.c_int64
     proto = ctypes.CFUNCTYPE(
         None, ctypes.c_int, ctypes.c_int, ctypes.c_int, i64, i64, i64, float_t,
         ctypes.c_void_p, i64, ctypes.c_void_p, i64, float_t, ctypes.c_void_p, i64,
     )  # fmt: skip
-    proto(gemm)(
-        _CBLAS_ROW_MAJOR,
-        _CBLAS_NO_TRANS,
-        _CBLAS_NO_TRANS,
-        m,
-        n,
-        k,
-        1.0,
-        a,
-        lda,
-        b,
-        ldb,
-        0.0,
-        c,
-        ldc,
-    )
+    proto(gemm)(_CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc)
 
 
-call_sgemm = call_dgemm = call_gemm  # rebound to one intrinsic each when Numba is imported
+def call_gemm(gemm, m, n, k, a, lda, b, ldb, c, ldc) -> None:  # noqa: ANN001 - kernel helper
+    """C = A B (:func:`call_gemm_t` without transposes)."""
+    call_gemm_t(gemm, NO_TRANS, NO_TRANS, m, n, k, a, lda, b, ldb, c, ldc)
+
+
+# rebound to one intrinsic each when Numba is imported
+call_sgemm = call_dgemm = call_gemm
+call_sgemm_t = call_dgemm_t = call_gemm_t
 
 
 def _gemm_is_single(gemm: int) -> bool:
@@ -240,51 +252,63 @@ def _gemm_is_single(gemm: int) -> bool:
     return gemm == gemm_address(np.float32)
 
 
-def _gemm_intrinsic(numba: Any, single: bool) -> Any:
-    """:func:`call_gemm` as a Numba intrinsic for one precision (sgemm or dgemm): an
-    ``inttoptr`` of the address and one call; integer arguments widened to 64 bits."""
+def _gemm_intrinsic(numba: Any, single: bool, transposes: bool = False) -> Any:
+    """:func:`call_gemm` (or, with ``transposes``, :func:`call_gemm_t`) as a Numba intrinsic
+    for one precision (sgemm or dgemm): an ``inttoptr`` of the address and one call; integer
+    arguments widened to 64 bits (the transpose flags narrowed to CBLAS's 32-bit enums)."""
     from llvmlite import ir  # noqa: PLC0415 - only with Numba, which depends on llvmlite
     from numba.extending import intrinsic  # noqa: PLC0415
 
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        i32, i64 = ir.IntType(32), ir.IntType(64)
+        fl = ir.FloatType() if single else ir.DoubleType()
+        ptr = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(
+            ir.VoidType(), [i32, i32, i32, i64, i64, i64, fl, ptr, i64, ptr, i64, fl, ptr, i64]
+        )
+
+        def wide(v: Any) -> Any:
+            return v if v.type.width == 64 else builder.sext(v, i64)
+
+        if transposes:
+            ta, tb = (builder.trunc(wide(v), i32) for v in args[1:3])
+            args = args[:1] + args[3:]
+        else:
+            ta = tb = ir.Constant(i32, NO_TRANS)
+        g, mm, nn, kk, pa, la, pb, lb, pc, lc = (wide(v) for v in args)
+        fn = builder.inttoptr(g, fnty.as_pointer())
+        builder.call(
+            fn,
+            [
+                ir.Constant(i32, _CBLAS_ROW_MAJOR),
+                ta,
+                tb,
+                mm,
+                nn,
+                kk,
+                ir.Constant(fl, 1.0),
+                builder.inttoptr(pa, ptr),
+                la,
+                builder.inttoptr(pb, ptr),
+                lb,
+                ir.Constant(fl, 0.0),
+                builder.inttoptr(pc, ptr),
+                lc,
+            ],  # fmt: skip
+        )
+        return context.get_dummy_value()
+
+    if transposes:
+
+        @intrinsic
+        def gemm_call_t(typingctx: Any, gemm, ta, tb, m, n, k, a, lda, b, ldb, c, ldc) -> Any:  # noqa: ANN001
+            return numba.types.void(gemm, ta, tb, m, n, k, a, lda, b, ldb, c, ldc), codegen
+
+        return gemm_call_t
+
     @intrinsic
     def gemm_call(typingctx: Any, gemm, m, n, k, a, lda, b, ldb, c, ldc) -> Any:  # noqa: ANN001
-        sig = numba.types.void(gemm, m, n, k, a, lda, b, ldb, c, ldc)
-
-        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-            i32, i64 = ir.IntType(32), ir.IntType(64)
-            fl = ir.FloatType() if single else ir.DoubleType()
-            ptr = ir.IntType(8).as_pointer()
-            fnty = ir.FunctionType(
-                ir.VoidType(), [i32, i32, i32, i64, i64, i64, fl, ptr, i64, ptr, i64, fl, ptr, i64]
-            )
-
-            def wide(v: Any) -> Any:
-                return v if v.type.width == 64 else builder.sext(v, i64)
-
-            g, mm, nn, kk, pa, la, pb, lb, pc, lc = (wide(v) for v in args)
-            fn = builder.inttoptr(g, fnty.as_pointer())
-            builder.call(
-                fn,
-                [
-                    ir.Constant(i32, _CBLAS_ROW_MAJOR),
-                    ir.Constant(i32, _CBLAS_NO_TRANS),
-                    ir.Constant(i32, _CBLAS_NO_TRANS),
-                    mm,
-                    nn,
-                    kk,
-                    ir.Constant(fl, 1.0),
-                    builder.inttoptr(pa, ptr),
-                    la,
-                    builder.inttoptr(pb, ptr),
-                    lb,
-                    ir.Constant(fl, 0.0),
-                    builder.inttoptr(pc, ptr),
-                    lc,
-                ],  # fmt: skip
-            )
-            return context.get_dummy_value()
-
-        return sig, codegen
+        return numba.types.void(gemm, m, n, k, a, lda, b, ldb, c, ldc), codegen
 
     return gemm_call
 
@@ -319,13 +343,44 @@ def _import_numba() -> Any:
                 globals()["i32_as_f32"], globals()["f32_as_i32"] = _bitcast_intrinsics(numba)
                 globals()["call_sgemm"] = _gemm_intrinsic(numba, True)
                 globals()["call_dgemm"] = _gemm_intrinsic(numba, False)
+                globals()["call_sgemm_t"] = _gemm_intrinsic(numba, True, transposes=True)
+                globals()["call_dgemm_t"] = _gemm_intrinsic(numba, False, transposes=True)
                 for fn, make in _helpers:  # kernels' calls to helpers now reach dispatchers
                     setattr(sys.modules[fn.__module__], fn.__name__, make(numba, fn))
                 if "NUMBA_THREADING_LAYER" not in os.environ:
-                    numba.config.THREADING_LAYER = THREADING_LAYER
+                    numba.config.THREADING_LAYER = _threading_layer()
                 _numba = numba
                 sync_threads()
     return _numba
+
+
+def _threading_layer() -> str:
+    """:data:`THREADING_LAYER` when its runtime loads (libgomp for OpenMP), else
+    :data:`FALLBACK_THREADING_LAYER`. Bounds OpenMP's spin first (:data:`SPIN_COUNT`),
+    since libgomp reads ``GOMP_SPINCOUNT`` when it loads."""
+    os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)
+    try:
+        importlib.import_module("numba.np.ufunc.omppool")
+    except ImportError:
+        return FALLBACK_THREADING_LAYER
+    return THREADING_LAYER
+
+
+def in_forked_child() -> bool:
+    """Whether this process was forked from one that may have started Numba's threads: GNU
+    OpenMP cannot run in such a child (Numba terminates it), so parallel kernels run their
+    NumPy fallback there (DataLoader workers are forked)."""
+    return _forked
+
+
+def _mark_forked() -> None:
+    global _forked
+    _forked = True
+
+
+_forked = False
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_mark_forked)
 
 
 def sync_threads() -> None:
@@ -383,9 +438,11 @@ class Kernel:
 
     def __call__(self, *args: Any) -> Any:
         if _backend == "numba":
+            if self.parallel and _forked:  # no OpenMP after fork (in_forked_child)
+                return self.fallback(*args)
             fn = self.compiled
-            if self.parallel:  # the workqueue layer must not be entered by two threads at once
-                with _launch_lock:
+            if self.parallel:
+                with _launch_lock:  # the workqueue layer must not be entered by two threads
                     return fn(*args)
             return fn(*args)
         return self.fallback(*args)

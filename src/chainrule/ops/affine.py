@@ -7,12 +7,14 @@ column sum,
 
 written with Tensor ops when a graph is being built (so double backward works) and on raw
 arrays otherwise (no recorded reshapes or matmuls). Leading batch dimensions are flattened
-into one so that every product is a single 2-d BLAS call. ``F.linear``
+into one so that every product is a single 2-d GEMM: on chainrule's compiled thread pool
+when it applies (:mod:`chainrule._kernels.pool_gemm`), else NumPy's matmul. ``F.linear``
 (``nn/functional/linear.py``) checks the arguments and calls :class:`LinearFn`.
 """
 
 from __future__ import annotations
 
+from .._kernels import pool_gemm
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from .linalg import matmul
@@ -31,7 +33,9 @@ class LinearFn(Function):
     @staticmethod
     def forward(ctx, x, w, b):
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = x2 @ w.T
+        y = pool_gemm.matmul(x2, w, trans_b=True)  # on the compiled pool, or None
+        if y is None:
+            y = x2 @ w.T
         if b is not None:
             y += b
         ctx.save_for_backward(x, w)
@@ -75,11 +79,16 @@ def _linear_backward_arrays(x, w, g, needs):
     g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
     gx = gw = gb = None
     if needs[0]:
-        gx = g2 @ w
+        gx = pool_gemm.matmul(g2, w)
+        if gx is None:
+            gx = g2 @ w
         if x.ndim != 2:
             gx = gx.reshape(x.shape)
     if needs[1]:
-        gw = g2.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        gw = pool_gemm.matmul(g2, x2, trans_a=True)
+        if gw is None:
+            gw = g2.T @ x2
     if len(needs) > 2 and needs[2]:
         gb = g2.sum(0)
     return tuple(None if a is None else Tensor._make(a, False, None, 0) for a in (gx, gw, gb))

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from .._kernels import attention as _AK
-from .._kernels import blas, jit
+from .._kernels import blas, jit, pool_gemm
+from .._kernels.attention_heads import heads_backward, heads_forward
 from ..threads import MIN_PARALLEL_BYTES, get_num_threads, parallel_slices
 from ._tiles import carve_like
 
@@ -99,16 +100,50 @@ def _over_heads(block, q, k, v, macs: int) -> bool:
     return True
 
 
+def _pool_heads(arrays: tuple, macs: int) -> tuple | None:
+    """(threads, GEMM address, the arrays as 4-d views) when the heads kernels of
+    :mod:`chainrule._kernels.attention_heads` apply: the compiled pool active with two
+    threads or more, float32 arrays of at most 4 dims with equal leading shapes (no
+    broadcast), unit column strides and enough work; else None."""
+    threads = pool_gemm.pool_active()
+    if not threads or macs < SPLIT_HEADS_MACS:
+        return None
+    first = arrays[0]
+    lead = first.shape[:-2]
+    if first.ndim > 4 or first.ndim < 2:
+        return None
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != np.float32 or a.shape[:-2] != lead:
+            return None
+        if a.strides[-1] != 4 or a.strides[-2] < 4 * a.shape[-1]:
+            return None
+    gemm = blas.gemm_address(np.float32)
+    if gemm is None:
+        return None
+    pad = (None,) * (4 - first.ndim)
+    return threads, gemm, tuple(a[pad] for a in arrays)
+
+
 def _fused_forward(q, k, v, scale, length, causal):
     """(P, lse, O) by the compiled row pass on Q Kᵀ (float32), or None (float64, or a row
-    with NaN or no finite score: the general path then defines it). Blocks of the leading
-    dimension run on the intra-op threads (:func:`_over_heads`)."""
+    with NaN or no finite score: the general path then defines it). Heads run on the
+    compiled pool (:func:`_pool_heads`), else blocks of the leading dimension on the
+    intra-op threads (:func:`_over_heads`)."""
     if q.dtype != np.float32:
         return None
     n_q, n_k = q.shape[-2], k.shape[-2]
     lead = q.shape[:-2]
     s = np.empty(lead + (n_q, n_k), q.dtype)
     out = _like(q, lead + (n_q, v.shape[-1]), q.dtype)
+    pool = _pool_heads((q, k, v, s, out), s.size * (q.shape[-1] + v.shape[-1]))
+    if pool is not None and length == n_q:
+        threads, gemm, (q4, k4, v4, s4, out4) = pool
+        lse = np.empty(s.size // max(n_k, 1))
+        with blas.one_blas_thread():
+            bad = heads_forward(gemm, q4, k4, v4, s4, out4, lse, float(scale), causal, threads)
+        if bad:
+            return None
+        return s, lse.astype(s.dtype).reshape(s.shape[:-1] + (1,)), out
     lse = np.empty(s.size // max(n_k, 1))
     per = lse.size // max(lead[0], 1) if lead else 0
     bad = []
@@ -151,6 +186,14 @@ def _fused_backward(ctx, q, k, v, p, g, needs):
             dq = _like(q, q.shape, np.result_type(ds, k)) if needs[0] else None
             dk = _like(k, k.shape, np.result_type(ds, q)) if needs[1] else None
             dv = _like(v, v.shape, np.result_type(p, g)) if needs[2] else None
+        if dq is not None and dk is not None and dv is not None:
+            work = p.size * (2 * q.shape[-1] + 2 * v.shape[-1])
+            pool = _pool_heads((q, k, v, p, g, ds, dq, dk, dv), work)
+            if pool is not None and length == q.shape[-2]:
+                threads, gemm, arrays = pool
+                with blas.one_blas_thread():
+                    heads_backward(gemm, *arrays, float(ctx.scale), causal, threads)
+                return dq, dk, dv
 
         def block(lo: int, hi: int) -> None:
             gb, pb, dsb = g[lo:hi], p[lo:hi], ds[lo:hi]

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .._kernels import eligible
+from .._kernels import eligible, pool_gemm
 from .._kernels import gelu as K
 from .._kernels.dispatch import split_over_threads
 from ..autograd.tensor import Tensor
@@ -81,8 +81,12 @@ def _gelu_with_grad(x):
     if not eligible(x):
         return None
     y, d = np.empty_like(x), np.empty_like(x)
-    # compute-bound: split over the intra-op threads
-    split_over_threads(K.gelu_with_grad, x.reshape(-1), y.reshape(-1), d.reshape(-1))
+    flat = (x.reshape(-1), y.reshape(-1), d.reshape(-1))
+    threads = pool_gemm.pool_active() if x.dtype == np.float32 else 0
+    if threads:  # compute-bound: blocks on the compiled pool (one pool with the GEMMs)
+        K.gelu_with_grad_f32_pool(*flat, threads)
+    else:  # or split over the intra-op threads
+        split_over_threads(K.gelu_with_grad, *flat)
     return y, d
 
 

@@ -1,0 +1,99 @@
+"""GEMMs on chainrule's one compiled thread pool: the rows of the product cut into one block
+per thread, each block a single-threaded BLAS call, all blocks in one compiled launch.
+
+    C = op(A) op(B)        (op: the matrix or its transpose, as stored C-contiguous)
+
+Block t of T computes rows m0..m1 of C from rows m0..m1 of op(A) (rows of A, or columns of
+A when it is transposed) and all of op(B), by the CBLAS GEMM of NumPy's own OpenBLAS called
+by address (:func:`.jit.call_sgemm_t`), with OpenBLAS held at one thread meanwhile.
+
+Why: OpenBLAS splits a GEMM over its own threads, and chainrule's other parallel kernels
+(attention's heads, GELU) ran on other threads; on 2 cores the pools took turns, and a hand-off
+to a sleeping thread cost 50-150 µs on the project's virtual machines. With the GEMMs, the
+attention heads and GELU on one pool of spinning threads (Numba's OpenMP layer, see
+:data:`.jit.THREADING_LAYER`), nanoGPT's CPU training step went from 62-84 ms to 52-74 ms
+(five alternating runs each, 2026-12-02, benchmarks/RESULTS.md). In isolation a pool GEMM is
+as fast as OpenBLAS's own two threads (768x128 by 128x384: 503 against 449 µs, 343 against
+335, 363 against 340 for the three products of a linear layer).
+
+Below :data:`MIN_POOL_MACS` multiply-adds, or with one thread, callers use NumPy's matmul.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import blas, jit
+
+__all__ = ["MIN_POOL_MACS", "gemm_rows", "matmul", "pool_active"]
+
+MIN_POOL_MACS = 1 << 20
+"""Products smaller than this (about 1M multiply-adds, ~0.1 ms on one core) stay one BLAS
+call on the calling thread: the launch would cost more than the second core saves."""
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _gemm_numpy(gemm, a, b, c, ta, tb, chunks):  # noqa: ANN001 - the kernel's signature
+    np.matmul(a.T if ta == jit.TRANS else a, b.T if tb == jit.TRANS else b, out=c)
+
+
+@jit.kernel(fallback=_gemm_numpy, parallel=True)
+def gemm_rows(gemm, a, b, c, ta, tb, chunks):  # pragma: no cover - compiled by Numba
+    """C = op(A) op(B) into C (m, n), its rows cut into ``chunks`` blocks run in parallel;
+    A, B, C C-contiguous of one float dtype, ``gemm`` the address of that dtype's GEMM."""
+    m, n = c.shape
+    k = a.shape[0] if ta == jit.TRANS else a.shape[1]
+    lda = a.shape[1]
+    ldb = b.shape[1]
+    size = c.itemsize
+    for t in jit.prange(chunks):
+        m0 = m * t // chunks
+        m1 = m * (t + 1) // chunks
+        if m1 > m0:
+            first = m0 * lda if ta == jit.NO_TRANS else m0  # op(A)'s row m0
+            pa = a.ctypes.data + first * size
+            pc = c.ctypes.data + m0 * n * size
+            if size == 4:
+                jit.call_sgemm_t(gemm, ta, tb, m1 - m0, n, k, pa, lda, b.ctypes.data, ldb, pc, n)
+            else:
+                jit.call_dgemm_t(gemm, ta, tb, m1 - m0, n, k, pa, lda, b.ctypes.data, ldb, pc, n)
+
+
+def pool_active() -> int:
+    """The number of threads the pool kernels may use now (0 where they do not apply: the
+    NumPy backend, one thread, or a forked child, see :func:`.jit.in_forked_child`)."""
+    from ..threads import get_num_threads  # noqa: PLC0415 - threads imports _kernels
+
+    n = get_num_threads()
+    if n < 2 or jit.backend() != "numba" or jit.in_forked_child():
+        return 0
+    return n
+
+
+def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.ndarray | None:
+    """op(a) @ op(b) on the pool for C-contiguous 2-d float32/float64 NumPy arrays of one
+    dtype (op transposes where asked), or None where the pool does not apply (other arrays,
+    small products, NumPy's BLAS not a known OpenBLAS): the caller then multiplies itself."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
+        return None
+    dtype = a.dtype
+    if dtype not in _FLOATS or b.dtype != dtype:
+        return None
+    if not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return None
+    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
+    kb, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
+    if k != kb or m * n * k < MIN_POOL_MACS:
+        return None
+    threads = pool_active()
+    gemm = blas.gemm_address(dtype) if threads else None
+    if gemm is None:
+        return None
+    c = np.empty((m, n), dtype)
+    flags = (jit.TRANS if trans_a else jit.NO_TRANS, jit.TRANS if trans_b else jit.NO_TRANS)
+    with blas.one_blas_thread():  # each block is one single-threaded BLAS call
+        gemm_rows(gemm, a, b, c, flags[0], flags[1], min(threads, m))
+    return c
