@@ -255,13 +255,18 @@ def layer_norm(
     bias: Tensor | None = None,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalise over the last ``len(normalized_shape)`` dims, then y = γ x̂ + β."""
+    """Normalise over the last ``len(normalized_shape)`` dims, then y = γ x̂ + β.
+
+    The checks read the arrays' plain shape tuples (``Tensor.shape`` builds a ``Size``, and
+    slicing one another): this runs once per layer norm, 9 times per nanoGPT step.
+    """
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
-    if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != shape:
+    ishape = input._data.shape if isinstance(input, Tensor) else tuple(input.shape)
+    if k == 0 or len(ishape) < k or ishape[len(ishape) - k :] != shape:
         raise ShapeError(
             f"layer_norm: normalized_shape {list(shape)} does not match the "
-            f"trailing dims of the input of shape {tuple(input.shape)}"
+            f"trailing dims of the input of shape {tuple(ishape)}"
         )
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != shape:
