@@ -1,15 +1,20 @@
-"""``cr.save`` / ``cr.load``: safetensors for weights, PyTorch's zip format for the rest.
+"""``cr.save`` / ``cr.load``: PyTorch's zip checkpoint format, and safetensors.
 
 File formats:
 
-* **safetensors** (what ``cr.save`` writes for tensors, state dicts and nests of tensors,
-  NumPy arrays, numbers, strings and None): every array is a safetensors tensor under its
+* **zip archive** (``torch.save``'s format): what ``cr.save`` writes by default. For
+  tensors, Parameters, state dicts, optimizer state and other nests of tensors, NumPy
+  values, numbers, strings and None, the pickle inside names only PyTorch's tensor rebuild
+  functions (:mod:`chainrule.serialization.torch_writer`), so ``torch.load`` reads it with
+  its default ``weights_only=True``. Anything else, such as a whole ``nn.Module``, is
+  pickled into the same layout, as ``torch.save`` does. ``cr.load`` also reads PyTorch's
+  own ``.pt`` / ``.pth`` files, without importing torch.
+* **safetensors** (what ``cr.save`` writes to a path ending in ``.safetensors``, and for
+  values PyTorch's format has no safe form for, such as NumPy datetime arrays; what older
+  chainrule versions wrote by default): every array is a safetensors tensor under its
   flattened path (``"model/fc1.weight"``), and the structure around them is JSON in the
   header's metadata under ``"chainrule"`` (see :mod:`chainrule.serialization.tree`). Any
   safetensors reader opens the file; loading it parses JSON and copies bytes, never code.
-* **zip archive** (``torch.save``'s format): what ``cr.save`` writes for anything else, such
-  as a whole ``nn.Module`` (pickled, as ``torch.save`` does), and what ``cr.load`` reads
-  from PyTorch's ``.pt`` / ``.pth`` files, without importing torch.
 
 ``cr.load`` is weights-only by default, as in PyTorch 2.6+: a pickle may name only tensor
 rebuild functions, containers and primitive types (plus what
@@ -35,9 +40,10 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from .autograd.tensor import Tensor
-from .serialization import pickle_format, safetensors_format
+from .serialization import pickle_format, safetensors_format, torch_writer
 from .serialization.archive import is_zip
 from .serialization.source import LoadError, Source
+from .serialization.torch_pickler import NotTorchStorable
 from .serialization.tree import MAX_DEPTH, NotStorable, decode, encode
 
 __all__ = ["load", "save"]
@@ -77,11 +83,21 @@ def _pickle_writer(obj: Any, reason: NotStorable) -> Callable[[BinaryIO], None]:
 def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     """Save a state dict, a nest of tensors, or (pickled) any other object to a file.
 
-    Mirrors ``torch.save``. Tensors, NumPy arrays, numbers, strings, None and
-    dicts/lists/tuples of these are written as safetensors + JSON, which loading can never
-    turn into code. Anything else (a whole ``nn.Module``, a custom object) is pickled into
-    a PyTorch-style zip archive; reading that back needs ``cr.load(f, weights_only=False)``
-    (trusted files only) or ``cr.serialization.add_safe_globals``.
+    Mirrors ``torch.save``, and writes its zip checkpoint format: a file holding tensors,
+    Parameters, NumPy arrays and scalars, ``cr.Size``, numbers, strings, bytes, None and
+    dicts/OrderedDicts/lists/tuples/sets of these (e.g. ``model.state_dict()`` or
+    ``optimizer.state_dict()``) names only PyTorch's tensor rebuild functions, so
+    ``torch.load(f)`` (``weights_only=True``) reads it in PyTorch, and ``cr.load`` reads it
+    without running code from the file. NumPy values come back from ``cr.load`` as NumPy
+    values and from ``torch.load`` as tensors (see :mod:`chainrule.serialization.torch_writer`).
+
+    Safetensors + JSON, which any safetensors reader opens, is written instead to a path
+    (or a file object's ``name``) ending in ``.safetensors``, and for an object holding a
+    value that PyTorch's format has no weights-only form for but safetensors has (a NumPy
+    datetime array, a ``defaultdict``). Anything else (a whole ``nn.Module``, a custom
+    object) is pickled into the zip layout, as ``torch.save`` does; reading it back needs
+    ``cr.load(f, weights_only=False)`` (trusted files only) or
+    ``cr.serialization.add_safe_globals``. ``cr.load`` reads every one of these.
 
     Args:
         obj: what to save, e.g. ``{"model": model.state_dict(), "optimizer": opt.state_dict()}``.
@@ -89,7 +105,7 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
             binary file object opened for writing.
 
     Raises:
-        TypeError: ``obj`` holds something neither format can store (a lambda, an object
+        TypeError: ``obj`` holds something no format can store (a lambda, an object
             array, a long double).
         FileNotFoundError: the target directory does not exist.
     """
@@ -97,20 +113,39 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
 
 
 def _save(obj: Any, f: str | os.PathLike | BinaryIO, allow_pickle: bool) -> None:
-    """:func:`save`; with ``allow_pickle=False`` an object that safetensors cannot hold
-    raises ``TypeError`` instead of being pickled (training checkpoints must stay loadable
-    by a weights-only load)."""
-    try:
-        tree, arrays, version = encode(obj)
-        writer = _safetensors_writer(tree, arrays, version)
-    except NotStorable as exc:
-        if not allow_pickle:
-            raise
-        writer = _pickle_writer(obj, exc)
+    """:func:`save`; with ``allow_pickle=False`` an object that neither PyTorch's format
+    nor safetensors can hold raises ``TypeError`` instead of being pickled (training
+    checkpoints must stay loadable by a weights-only load)."""
+    writer = _writer(obj, f, allow_pickle)
     if hasattr(f, "write"):
         writer(f)  # type: ignore[arg-type]
         return
     _write_atomic(os.fspath(f), writer)
+
+
+def _wants_safetensors(f: str | os.PathLike | BinaryIO) -> bool:
+    name = getattr(f, "name", None) if hasattr(f, "write") else os.fspath(f)
+    if isinstance(name, bytes):
+        name = os.fsdecode(name)
+    return isinstance(name, str) and name.lower().endswith(".safetensors")
+
+
+def _writer(
+    obj: Any, f: str | os.PathLike | BinaryIO, allow_pickle: bool
+) -> Callable[[BinaryIO], None]:
+    """The function that writes ``obj``: PyTorch's format, else safetensors, else pickle."""
+    if not _wants_safetensors(f):
+        try:
+            return torch_writer.prepare(obj)
+        except NotTorchStorable:
+            pass
+    try:
+        tree, arrays, version = encode(obj)
+        return _safetensors_writer(tree, arrays, version)
+    except NotStorable as exc:
+        if not allow_pickle:
+            raise
+        return _pickle_writer(obj, exc)
 
 
 def _write_atomic(path: str, writer: Callable[[BinaryIO], None]) -> None:

@@ -8,8 +8,8 @@ graph and allocates no Tensor objects. The layout of ``state_dict()`` is PyTorch
     {"state": {0: {"step": 3, "exp_avg": array, ...}, 1: {...}},
      "param_groups": [{"lr": 0.001, ..., "params": [0, 1]}]}
 
-State holds arrays and plain numbers only, so a checkpoint can be written without pickle
-(arrays through safetensors, the rest as JSON).
+State holds arrays and plain numbers only, so a checkpoint can be written without pickling
+objects (``cr.save``: tensors in PyTorch's format, which ``torch.load`` also reads).
 """
 
 from __future__ import annotations

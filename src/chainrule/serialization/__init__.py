@@ -1,10 +1,12 @@
 """Safe saving and loading: ``cr.serialization`` mirrors ``torch.serialization``.
 
 ``cr.save`` / ``cr.load`` (in :mod:`chainrule.io`) use the pieces here: a bounded file
-reader (:mod:`.source`), the safetensors format (:mod:`.safetensors_format`, :mod:`.tree`),
-PyTorch's zip checkpoint archive (:mod:`.archive`, :mod:`.torch_format`,
-:mod:`.pickle_format`) and the restricted unpickler (:mod:`.unpickle`). The weights-only
-allowlist is managed with :func:`add_safe_globals`, :func:`safe_globals`,
+reader (:mod:`.source`), PyTorch's zip checkpoint archive (:mod:`.archive`), which
+``cr.save`` writes so that ``torch.load(weights_only=True)`` reads it (:mod:`.torch_writer`,
+:mod:`.torch_pickler`) and ``cr.load`` reads from PyTorch and chainrule alike
+(:mod:`.torch_format`, :mod:`.pickle_format`), the safetensors format
+(:mod:`.safetensors_format`, :mod:`.tree`) and the restricted unpickler (:mod:`.unpickle`).
+The weights-only allowlist is managed with :func:`add_safe_globals`, :func:`safe_globals`,
 :func:`get_safe_globals` and :func:`clear_safe_globals`, as in PyTorch 2.6+.
 """
 

@@ -1,11 +1,12 @@
 """Pickled checkpoints in PyTorch's zip layout: whole modules and other Python objects.
 
-``cr.save`` writes safetensors whenever the object is tensors, containers and primitive
-values. Anything else (a whole ``nn.Module``, a custom class) is pickled here, as
-``torch.save`` does, into a zip archive laid out like PyTorch's: ``archive/data.pkl`` plus
-one raw ``archive/data/<key>`` entry per tensor, so that tensors never pass through
-pickle's own array reconstruction. Loading such a file with the default
-``weights_only=True`` refuses the classes it names (unless allowed with
+``cr.save`` writes tensors, containers and primitive values with :mod:`.torch_writer`, in
+a form that ``torch.load(weights_only=True)`` reads. Anything else (a whole ``nn.Module``,
+a custom class) is pickled here, as ``torch.save`` does, into a zip archive laid out like
+PyTorch's: ``archive/data.pkl`` plus one raw ``archive/data/<key>`` entry per tensor, so
+that tensors never pass through pickle's own array reconstruction; chainrule's own rebuild
+function keeps Parameters and Buffers (with ``persistent``) apart. Loading such a file
+with the default ``weights_only=True`` refuses the classes it names (unless allowed with
 ``cr.serialization.add_safe_globals``); ``weights_only=False`` runs the pickle and must be
 used only for files you trust.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import io
 import pickle
-import zipfile
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -23,6 +23,7 @@ from ..autograd.tensor import Tensor
 from .archive import STORAGE_DTYPES, Archive, tensor_view
 from .source import LoadError, Source
 from .torch_format import TORCH_GLOBALS
+from .torch_writer import read_kinds, with_kinds, write_archive
 from .unpickle import unpickle
 
 __all__ = ["is_legacy_pickle", "legacy_error", "load_archive", "write"]
@@ -123,27 +124,16 @@ def write(fh: BinaryIO, obj: Any) -> None:
     storages: dict[str, np.ndarray] = {}
     pkl = io.BytesIO()
     _Pickler(pkl, storages).dump(obj)
-    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
-        zf.writestr("archive/data.pkl", pkl.getvalue())
-        zf.writestr("archive/byteorder", "little")
-        zf.writestr("archive/version", "3\n")
-        for key, arr in storages.items():
-            le = (
-                arr.astype(arr.dtype.newbyteorder("<"), copy=False)
-                if arr.dtype.byteorder == ">"
-                else arr
-            )
-            flat = np.ascontiguousarray(le).reshape(-1).view(np.uint8)
-            with zf.open(f"archive/data/{key}", "w", force_zip64=flat.nbytes >= 2**31) as out:
-                out.write(memoryview(flat))
+    write_archive(fh, pkl.getvalue(), storages, {})
 
 
 def load_archive(src: Source, weights_only: bool) -> Any:
-    """Load a zip checkpoint written by ``torch.save`` or by :func:`write`."""
+    """Load a zip checkpoint written by ``torch.save``, by ``cr.save``
+    (:mod:`.torch_writer`) or by :func:`write`."""
     archive = Archive(src)
     try:
         data = archive.read_entry("data.pkl")
-        table = {**TORCH_GLOBALS, **CHAINRULE_GLOBALS}
+        table = with_kinds({**TORCH_GLOBALS, **CHAINRULE_GLOBALS}, read_kinds(archive))
         return unpickle(data, table, archive.persistent_load, src.where, weights_only)
     finally:
         archive.close()

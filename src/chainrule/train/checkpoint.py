@@ -1,6 +1,8 @@
 """Full training checkpoints: everything needed to resume a run exactly.
 
-A checkpoint is one ``cr.save`` file (safetensors + JSON, no pickle) holding::
+A checkpoint is one ``cr.save`` file (PyTorch's zip format, which ``torch.load`` reads
+weights-only, or safetensors + JSON for a ``.safetensors`` path; never a pickled object)
+holding::
 
     {"model": model.state_dict(), "optimizer": ..., "scheduler": ...,
      "epoch": <epochs completed>, "rng": cr.get_rng_state(),
@@ -59,7 +61,7 @@ def save_checkpoint(
     """Write a full training checkpoint atomically (see the module docstring).
 
     Raises:
-        TypeError: ``extra`` or a callback state holds an object that safetensors cannot
+        TypeError: ``extra`` or a callback state holds an object that neither format can
             store (it is never pickled, so that resuming needs no trust in the file).
     """
     state = {

@@ -1,0 +1,218 @@
+"""A small protocol-2 pickle writer that names PyTorch's globals without importing torch.
+
+``torch.load(weights_only=True)`` accepts a pickle that builds only containers and
+primitive values and calls only a fixed set of globals (``torch._utils._rebuild_tensor_v2``,
+``torch.FloatStorage``, ``collections.OrderedDict``, ...). Python's own picklers cannot
+write such a name unless the object behind it can be imported, so chainrule writes the
+opcodes itself, the way ``torch.save`` lays them out (protocol 2, as ``torch.save`` uses):
+
+* ``None``, bools, ints, floats, strings, bytes and complex numbers;
+* tuples, lists, dicts, ``collections.OrderedDict`` and sets (exact types only: a
+  subclass could carry state a weights-only load cannot restore);
+* :class:`Global` (a ``module.name`` written by name), :class:`Reduce` (``func(*args)``)
+  and :class:`PersistentId` (a storage reference, resolved by the loader).
+
+Anything else is handed to a ``convert`` hook (tensors become :class:`Reduce` records);
+what the hook does not take raises :class:`NotTorchStorable`, so the caller can fall back
+to another format. Shared or cyclic containers are written once per occurrence (a cycle
+ends at the depth limit); only globals are memoised.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from .tree import MAX_DEPTH
+
+__all__ = ["Global", "NotTorchStorable", "PersistentId", "Reduce", "dumps"]
+
+_BATCH = 1000  # items per APPENDS / SETITEMS, as Python's pickler batches them
+
+
+class NotTorchStorable(TypeError):  # noqa: N818 - a TypeError, like tree.NotStorable
+    """A value that a ``torch.load(weights_only=True)``-readable pickle cannot hold."""
+
+
+class Global:
+    """The global ``module.name`` (e.g. ``torch._utils._rebuild_tensor_v2``), by name only."""
+
+    __slots__ = ("module", "name")
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+
+
+class Reduce:
+    """The object the unpickler builds by calling ``func(*args)``."""
+
+    __slots__ = ("args", "func")
+
+    def __init__(self, func: Global, args: tuple) -> None:
+        self.func = func
+        self.args = args
+
+
+class PersistentId:
+    """An object the unpickler's ``persistent_load`` resolves from ``value`` (a storage)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: tuple) -> None:
+        self.value = value
+
+
+_OD = Global("collections", "OrderedDict")
+_SET = Global("__builtin__", "set")
+_COMPLEX = Global("__builtin__", "complex")
+_ENCODE = Global("_codecs", "encode")
+
+
+class _Writer:
+    def __init__(self, convert: Callable[[Any, str], Any]) -> None:
+        self.out = bytearray(b"\x80\x02")  # PROTO 2
+        self.convert = convert
+        self.memo: dict[tuple[str, str], int] = {}
+        self.dispatch: dict[type, Callable[[Any, str, int], None]] = {
+            type(None): lambda obj, path, depth: self.out.extend(b"N"),
+            bool: lambda obj, path, depth: self.out.extend(b"\x88" if obj else b"\x89"),
+            int: lambda obj, path, depth: self._int(obj),
+            float: lambda obj, path, depth: self.out.extend(b"G" + struct.pack(">d", obj)),
+            str: lambda obj, path, depth: self._str(obj),
+            bytes: lambda obj, path, depth: self._reduce(
+                _ENCODE, (obj.decode("latin1"), "latin1"), path, depth
+            ),
+            complex: lambda obj, path, depth: self._reduce(
+                _COMPLEX, (obj.real, obj.imag), path, depth
+            ),
+            tuple: self._tuple,
+            list: self._list,
+            dict: self._dict,
+            OrderedDict: self._dict,
+            set: lambda obj, path, depth: self._reduce(_SET, (list(obj),), path, depth),
+            Global: lambda obj, path, depth: self._global(obj),
+            Reduce: lambda obj, path, depth: self._reduce(obj.func, obj.args, path, depth),
+            PersistentId: self._persistent_id,
+        }
+
+    def save(self, obj: Any, path: str, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise ValueError(
+                f"cr.save: the object is nested more than {MAX_DEPTH} levels deep at {path!r}"
+            )
+        write = self.dispatch.get(type(obj))
+        if write is None:
+            converted = self.convert(obj, path)
+            if converted is None:
+                raise NotTorchStorable(
+                    f"cr.save: an object of type {type(obj).__name__} at "
+                    f"{path or '<root>'!r} has no PyTorch checkpoint form"
+                )
+            obj = converted
+            write = self.dispatch.get(type(obj))
+            if write is None:
+                raise NotTorchStorable(f"cr.save: cannot write {type(obj).__name__} at {path!r}")
+        write(obj, path, depth)
+
+    def _int(self, value: int) -> None:
+        if 0 <= value < 0x100:
+            self.out.extend(b"K" + value.to_bytes(1, "little"))
+        elif 0 <= value < 0x10000:
+            self.out.extend(b"M" + value.to_bytes(2, "little"))
+        elif -(2**31) <= value < 2**31:
+            self.out.extend(b"J" + value.to_bytes(4, "little", signed=True))
+        else:
+            raw = value.to_bytes((value.bit_length() >> 3) + 1, "little", signed=True)
+            if len(raw) < 0x100:
+                self.out.extend(b"\x8a" + len(raw).to_bytes(1, "little") + raw)  # LONG1
+            else:
+                self.out.extend(b"\x8b" + len(raw).to_bytes(4, "little") + raw)  # LONG4
+
+    def _str(self, text: str) -> None:
+        raw = text.encode("utf-8", "surrogatepass")
+        self.out.extend(b"X" + len(raw).to_bytes(4, "little") + raw)  # BINUNICODE
+
+    def _global(self, glob: Global) -> None:
+        key = (glob.module, glob.name)
+        index = self.memo.get(key)
+        if index is not None:  # BINGET / LONG_BINGET
+            self.out.extend(
+                b"h" + index.to_bytes(1, "little")
+                if index < 0x100
+                else b"j" + index.to_bytes(4, "little")
+            )
+            return
+        self.out.extend(f"c{glob.module}\n{glob.name}\n".encode("ascii"))  # GLOBAL
+        index = self.memo[key] = len(self.memo)
+        self.out.extend(
+            b"q" + index.to_bytes(1, "little")
+            if index < 0x100
+            else b"r" + index.to_bytes(4, "little")
+        )
+
+    def _reduce(self, func: Global, args: tuple, path: str, depth: int) -> None:
+        self._global(func)
+        self._tuple(args, path, depth)
+        self.out.extend(b"R")  # REDUCE
+
+    def _persistent_id(self, pid: PersistentId, path: str, depth: int) -> None:
+        self._tuple(pid.value, path, depth)
+        self.out.extend(b"Q")  # BINPERSID
+
+    def _tuple(self, items: tuple, path: str, depth: int) -> None:
+        if not items:
+            self.out.extend(b")")  # EMPTY_TUPLE
+            return
+        if len(items) > 3:
+            self.out.extend(b"(")  # MARK
+        for i, item in enumerate(items):
+            self.save(item, f"{path}/{i}" if path else str(i), depth + 1)
+        self.out.extend({1: b"\x85", 2: b"\x86", 3: b"\x87"}.get(len(items), b"t"))
+
+    def _list(self, items: list, path: str, depth: int) -> None:
+        self.out.extend(b"]")  # EMPTY_LIST
+        for start in range(0, len(items), _BATCH):
+            batch = items[start : start + _BATCH]
+            if len(batch) > 1:
+                self.out.extend(b"(")
+            for i, item in enumerate(batch, start):
+                self.save(item, f"{path}/{i}" if path else str(i), depth + 1)
+            self.out.extend(b"e" if len(batch) > 1 else b"a")  # APPENDS / APPEND
+
+    def _dict(self, obj: dict, path: str, depth: int) -> None:
+        if type(obj) is OrderedDict:
+            self._reduce(_OD, (), path, depth)
+        else:
+            self.out.extend(b"}")  # EMPTY_DICT
+        items = list(obj.items())
+        for start in range(0, len(items), _BATCH):
+            batch = items[start : start + _BATCH]
+            if len(batch) > 1:
+                self.out.extend(b"(")
+            for key, value in batch:
+                here = f"{path}/{key}" if path else str(key)
+                self.save(key, here, depth + 1)
+                self.save(value, here, depth + 1)
+            self.out.extend(b"u" if len(batch) > 1 else b"s")  # SETITEMS / SETITEM
+
+
+def dumps(obj: Any, convert: Callable[[Any, str], Any]) -> bytes:
+    """Pickle ``obj`` (protocol 2) so that ``torch.load(weights_only=True)`` can read it.
+
+    Args:
+        obj: the object; its containers and primitive values are written directly.
+        convert: called as ``convert(value, path)`` for any other value; returns a
+            :class:`Reduce`, :class:`Global`, :class:`PersistentId` or plain value to
+            write instead, or ``None`` if the value cannot be written.
+
+    Raises:
+        NotTorchStorable: a value has no form that a weights-only torch load accepts.
+        ValueError: the object is nested more than ``MAX_DEPTH`` levels deep.
+    """
+    writer = _Writer(convert)
+    writer.save(obj, "", 0)
+    writer.out.extend(b".")  # STOP
+    return bytes(writer.out)

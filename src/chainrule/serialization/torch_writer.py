@@ -1,0 +1,249 @@
+"""``cr.save``'s default format: PyTorch's zip checkpoint, which ``torch.load`` reads.
+
+Layout (what ``torch.save`` writes; chainrule names the archive ``archive``)::
+
+    archive/data.pkl        protocol-2 pickle (:mod:`.torch_pickler`); each tensor is
+                            torch._utils._rebuild_tensor_v2(<storage>, 0, size, stride,
+                            requires_grad, OrderedDict()), its storage a persistent id
+                            ("storage", torch.FloatStorage, "<key>", "cpu", numel)
+    archive/byteorder       "little"
+    archive/data/<key>      the storage's raw little-endian bytes (C order)
+    archive/.data/chainrule.json   only if the object held NumPy values: which storages
+                            were NumPy arrays / scalars (see below)
+    archive/version         "3"
+
+A Parameter is ``torch._utils._rebuild_parameter(<tensor>, requires_grad,
+OrderedDict())``; ``uint16``/``uint32``/``uint64`` tensors use an untyped byte storage and
+``torch._utils._rebuild_tensor_v3`` with the dtype (``torch.uint16``), as ``torch.save``
+does. Every tensor gets its own contiguous storage (a view is stored as its own copy),
+except that one array saved twice is stored once.
+
+NumPy arrays and NumPy scalars (chainrule's optimizers keep their state as NumPy arrays)
+are written as tensors, so ``torch.load`` sees tensors, exactly as in a PyTorch optimizer
+state dict; the extra entry ``.data/chainrule.json`` (which ``torch.load`` ignores) lists
+their storages so that ``cr.load`` gives back NumPy arrays and scalars.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..nn.parameter import Parameter
+from ..size import Size
+from .archive import Archive, Storage
+from .source import LoadError
+from .torch_pickler import Global, NotTorchStorable, PersistentId, Reduce, dumps
+
+__all__ = [
+    "KINDS_ENTRY",
+    "NotTorchStorable",
+    "prepare",
+    "read_kinds",
+    "with_kinds",
+    "write_archive",
+]
+
+KINDS_ENTRY = ".data/chainrule.json"  # inside the archive's folder
+_KINDS = ("ndarray", "scalar")
+_KINDS_VERSION = 1
+
+_TYPED_STORAGES = {
+    "float32": "FloatStorage",
+    "float64": "DoubleStorage",
+    "float16": "HalfStorage",
+    "bfloat16": "BFloat16Storage",
+    "int64": "LongStorage",
+    "int32": "IntStorage",
+    "int16": "ShortStorage",
+    "int8": "CharStorage",
+    "uint8": "ByteStorage",
+    "bool": "BoolStorage",
+    "complex64": "ComplexFloatStorage",
+    "complex128": "ComplexDoubleStorage",
+}
+_UNTYPED_DTYPES = ("uint16", "uint32", "uint64")  # no legacy storage class in torch
+
+_REBUILD_V2 = Global("torch._utils", "_rebuild_tensor_v2")
+_REBUILD_V3 = Global("torch._utils", "_rebuild_tensor_v3")
+_REBUILD_PARAMETER = Global("torch._utils", "_rebuild_parameter")
+_UNTYPED_STORAGE = Global("torch.storage", "UntypedStorage")
+_SIZE = Global("torch", "Size")
+
+
+def _host(data: Any) -> np.ndarray:
+    if isinstance(data, np.ndarray):
+        return data
+    get = getattr(data, "get", None)  # CuPy: copy to host
+    return get() if get is not None else np.asarray(data)
+
+
+class _Collector:
+    """Turns tensors and NumPy values into rebuild records and collects their storages."""
+
+    def __init__(self) -> None:
+        self.storages: dict[str, np.ndarray] = {}
+        self.kinds: dict[str, str] = {}
+        self._seen: dict[tuple[int, str], tuple[str, Any]] = {}
+
+    def convert(self, obj: Any, path: str) -> Any:
+        if isinstance(obj, Tensor):
+            if type(obj) is not Tensor and obj.is_sparse:
+                return None  # the safetensors encoder then raises its NotImplementedError
+            if isinstance(obj, Parameter):
+                data = self._tensor(obj._data, False, "tensor")
+                if data is None:
+                    return None
+                return Reduce(_REBUILD_PARAMETER, (data, bool(obj.requires_grad), OrderedDict()))
+            return self._tensor(obj._data, bool(obj.requires_grad), "tensor")
+        if isinstance(obj, np.ndarray) or hasattr(obj, "__cuda_array_interface__"):
+            return self._tensor(obj, False, "ndarray")
+        if isinstance(obj, np.generic):
+            return self._tensor(np.asarray(obj), False, "scalar")
+        if type(obj) is Size:
+            return Reduce(_SIZE, (tuple(int(n) for n in obj),))
+        return None
+
+    def _tensor(self, data: Any, requires_grad: bool, kind: str) -> Reduce | None:
+        seen = self._seen.get((id(data), kind))
+        if seen is not None:
+            key = seen[0]
+            arr = self.storages[key]
+            shape = seen[1].shape
+        else:
+            arr = _host(data)
+            name = arr.dtype.name
+            if name not in _TYPED_STORAGES and name not in _UNTYPED_DTYPES:
+                return None
+            shape = arr.shape
+            if arr.dtype.byteorder == ">":
+                arr = arr.astype(arr.dtype.newbyteorder("<"))
+            arr = np.ascontiguousarray(arr).reshape(-1)
+            key = str(len(self.storages))
+            self.storages[key] = arr
+            self._seen[(id(data), kind)] = (key, data)  # keeps data alive: ids stay unique
+            if kind != "tensor":
+                self.kinds[key] = kind
+        size = tuple(int(n) for n in shape)
+        stride, step = [], 1
+        for n in reversed(size):
+            stride.append(step)
+            step *= max(n, 1)
+        stride_t = tuple(reversed(stride))
+        name = arr.dtype.name
+        if name in _TYPED_STORAGES:
+            pid = PersistentId(
+                ("storage", Global("torch", _TYPED_STORAGES[name]), key, "cpu", int(arr.size))
+            )
+            return Reduce(_REBUILD_V2, (pid, 0, size, stride_t, requires_grad, OrderedDict()))
+        pid = PersistentId(("storage", _UNTYPED_STORAGE, key, "cpu", int(arr.nbytes)))
+        args = (pid, 0, size, stride_t, requires_grad, OrderedDict(), Global("torch", name))
+        return Reduce(_REBUILD_V3, args)
+
+
+def write_archive(
+    fh: BinaryIO, pkl: bytes, storages: dict[str, np.ndarray], extra: dict[str, bytes]
+) -> None:
+    """Write a checkpoint zip: ``archive/data.pkl``, the storages and ``extra`` entries."""
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("archive/data.pkl", pkl)
+        zf.writestr("archive/byteorder", "little")
+        for key, arr in storages.items():
+            if arr.dtype.byteorder == ">":
+                arr = arr.astype(arr.dtype.newbyteorder("<"))
+            flat = np.ascontiguousarray(arr).reshape(-1).view(np.uint8)
+            with zf.open(f"archive/data/{key}", "w", force_zip64=flat.nbytes >= 2**31) as out:
+                out.write(memoryview(flat))
+        for name, data in extra.items():
+            zf.writestr(f"archive/{name}", data)
+        zf.writestr("archive/version", "3\n")
+
+
+def prepare(obj: Any) -> Callable[[BinaryIO], None]:
+    """Pickle ``obj`` for ``torch.load(weights_only=True)``; return what writes the file.
+
+    The pickle is built here, before any file is opened, so that an object without a
+    PyTorch form fails without touching the target.
+
+    Raises:
+        NotTorchStorable: ``obj`` holds a value ``torch.load(weights_only=True)`` would
+            refuse (a module, a custom class, a NumPy datetime array, ...).
+        ValueError: ``obj`` is nested too deeply (or holds itself).
+    """
+    collector = _Collector()
+    pkl = dumps(obj, collector.convert)
+    extra: dict[str, bytes] = {}
+    if collector.kinds:
+        record = {"format": "chainrule", "version": _KINDS_VERSION, "kinds": collector.kinds}
+        extra[KINDS_ENTRY] = json.dumps(record).encode("utf-8")
+
+    def write(fh: BinaryIO) -> None:
+        write_archive(fh, pkl, collector.storages, extra)
+
+    return write
+
+
+def read_kinds(archive: Archive) -> dict[str, str]:
+    """The ``storage key -> "ndarray" | "scalar"`` record of a file :func:`prepare` wrote
+    (empty for other archives, e.g. ``torch.save``'s)."""
+    if archive._info(KINDS_ENTRY) is None:
+        return {}
+    raw = archive.read_entry(KINDS_ENTRY)
+    try:
+        info = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise archive.src.error(f"has a corrupt {KINDS_ENTRY} entry (not JSON)") from None
+    kinds = info.get("kinds") if isinstance(info, dict) else None
+    version = info.get("version") if isinstance(info, dict) else None
+    if (
+        info.get("format") != "chainrule"
+        or not isinstance(version, int)
+        or isinstance(version, bool)
+        or not isinstance(kinds, dict)
+        or not all(isinstance(k, str) and v in _KINDS for k, v in kinds.items())
+    ):
+        raise archive.src.error(
+            f"has a corrupt {KINDS_ENTRY} entry (expected format 'chainrule', a version "
+            "and kinds mapping storage keys to 'ndarray' or 'scalar')"
+        )
+    if version > _KINDS_VERSION:
+        raise archive.src.error(
+            f"was written by a newer chainrule ({KINDS_ENTRY} version {version}, this one "
+            f"reads up to {_KINDS_VERSION})"
+        )
+    return kinds
+
+
+def _returning_numpy(rebuild: Callable[..., Any], kinds: dict[str, str]) -> Callable[..., Any]:
+    def rebuild_numpy(storage: Any, *args: Any) -> Any:
+        tensor = rebuild(storage, *args)
+        kind = kinds.get(storage.key) if isinstance(storage, Storage) else None
+        if kind is None:
+            return tensor
+        arr = tensor._data
+        if kind == "scalar":
+            if arr.ndim != 0:
+                raise LoadError(
+                    f"cr.load: storage {storage.key!r} is marked a NumPy scalar but holds "
+                    f"a tensor of shape {list(arr.shape)}"
+                )
+            return arr[()]
+        return arr
+
+    return rebuild_numpy
+
+
+def with_kinds(table: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
+    """``table`` with the tensor rebuild functions returning NumPy values for ``kinds``."""
+    if not kinds:
+        return table
+    out = dict(table)
+    for name in ("torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3"):
+        out[name] = _returning_numpy(table[name], kinds)
+    return out
