@@ -17,6 +17,16 @@ def _reset_state():
     cr.set_grad_enabled(prev_grad)
 
 
+@pytest.fixture
+def two_threads():
+    """Run the test with two intra-op threads (the compiled pool and the Python threads),
+    restoring the count afterwards."""
+    before = cr.get_num_threads()
+    cr.set_num_threads(2)
+    yield
+    cr.set_num_threads(before)
+
+
 # In CI, property-based tests run a fixed set of examples so that a run is reproducible; run
 # locally (no CI variable) they explore new random examples each time.
 try:

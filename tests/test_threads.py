@@ -11,14 +11,6 @@ from chainrule.ops._im2col import im2col
 from chainrule.threads import parallel_copy
 
 
-@pytest.fixture
-def two_threads():
-    before = cr.get_num_threads()
-    cr.set_num_threads(2)
-    yield
-    cr.set_num_threads(before)
-
-
 def test_set_and_get_num_threads_validate():
     before = cr.get_num_threads()
     try:

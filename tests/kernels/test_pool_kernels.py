@@ -17,14 +17,6 @@ from chainrule.ops import attention_fused
 pytestmark = pytest.mark.skipif(jit.backend() != "numba", reason="needs the Numba backend")
 
 
-@pytest.fixture
-def two_threads():
-    before = cr.get_num_threads()
-    cr.set_num_threads(2)
-    yield
-    cr.set_num_threads(before)
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
     "trans_a,trans_b", [(False, False), (False, True), (True, False), (True, True)]
