@@ -50,15 +50,18 @@ def test_pool_matmul_declines_what_it_does_not_take(two_threads):
 
 
 def test_linear_runs_its_products_on_the_pool_and_matches_torch(two_threads, monkeypatch):
+    """Forward: one row-blocked GEMM; backward: dx and dW in one paired launch."""
     calls = []
-    real = pool_gemm.gemm_rows
+    for name in ("gemm_rows", "gemm_pair"):
+        real = getattr(pool_gemm, name)
 
-    class Spy:
-        def __call__(self, *args):
-            calls.append(args[4:6])
-            return real(*args)
+        class Spy:
+            def __call__(self, *args, _real=real, _name=name):
+                flags = args[4:6] if _name == "gemm_rows" else (args[4:6], args[9:11])
+                calls.append((_name, flags))
+                return _real(*args)
 
-    monkeypatch.setattr(pool_gemm, "gemm_rows", Spy())
+        monkeypatch.setattr(pool_gemm, name, Spy())
     rng = np.random.default_rng(1)
     x = rng.standard_normal((12, 64, 128)).astype(np.float32)
     w = rng.standard_normal((384, 128)).astype(np.float32) * 0.1
@@ -68,7 +71,7 @@ def test_linear_runs_its_products_on_the_pool_and_matches_torch(two_threads, mon
     xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     yt = torch.nn.functional.linear(xt, wt)
     yt.backward(torch.ones_like(yt))
-    assert sorted(calls) == sorted([(111, 112), (111, 111), (112, 111)])  # y, dx, dW
+    assert calls == [("gemm_rows", (111, 112)), ("gemm_pair", ((111, 111), (112, 111)))]
     np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(wc.grad.numpy(), wt.grad.numpy(), rtol=1e-5, atol=1e-4)
@@ -156,3 +159,24 @@ def test_a_forked_child_runs_the_numpy_fallback(two_threads):
     forked, err = queue.get(timeout=60)
     child.join(timeout=60)
     assert child.exitcode == 0 and forked and err < 1e-3
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [2, 3, 4])
+def test_pool_matmul_pair_equals_numpy(dtype, threads):
+    """A linear layer's two backward products in one launch, any thread count."""
+    before = cr.get_num_threads()
+    cr.set_num_threads(threads)
+    try:
+        rng = np.random.default_rng(6)
+        g = rng.standard_normal((300, 96)).astype(dtype)
+        w = rng.standard_normal((96, 130)).astype(dtype)
+        x = rng.standard_normal((300, 130)).astype(dtype)
+        gx, gw = pool_gemm.matmul_pair((g, w, False, False), (g, x, True, False))
+        small = np.ones((2, 2), dtype)
+        assert pool_gemm.matmul_pair((g, w, False, False), (small, small, False, False)) is None
+    finally:
+        cr.set_num_threads(before)
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(gx, g @ w, rtol=tol, atol=tol)
+    np.testing.assert_allclose(gw, g.T @ x, rtol=tol, atol=tol)

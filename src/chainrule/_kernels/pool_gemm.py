@@ -27,7 +27,7 @@ import numpy as np
 
 from . import blas, jit
 
-__all__ = ["MIN_POOL_MACS", "gemm_rows", "matmul", "pool_active"]
+__all__ = ["MIN_POOL_MACS", "gemm_pair", "gemm_rows", "matmul", "matmul_pair", "pool_active"]
 
 MIN_POOL_MACS = 1 << 20
 """Products smaller than this (about 1M multiply-adds, ~0.1 ms on one core) stay one BLAS
@@ -44,22 +44,44 @@ def _gemm_numpy(gemm, a, b, c, ta, tb, chunks):  # noqa: ANN001 - the kernel's s
 def gemm_rows(gemm, a, b, c, ta, tb, chunks):  # pragma: no cover - compiled by Numba
     """C = op(A) op(B) into C (m, n), its rows cut into ``chunks`` blocks run in parallel;
     A, B, C C-contiguous of one float dtype, ``gemm`` the address of that dtype's GEMM."""
+    for t in jit.prange(chunks):
+        _gemm_block(gemm, a, b, c, ta, tb, t, chunks)
+
+
+def _gemm_pair_numpy(gemm, a1, b1, c1, ta1, tb1, a2, b2, c2, ta2, tb2, chunks):  # noqa: ANN001
+    _gemm_numpy(gemm, a1, b1, c1, ta1, tb1, chunks)
+    _gemm_numpy(gemm, a2, b2, c2, ta2, tb2, chunks)
+
+
+@jit.inline
+def _gemm_block(gemm, a, b, c, ta, tb, block, blocks):  # pragma: no cover - inlined
+    """Rows block/blocks of C = op(A) op(B) (see :func:`gemm_rows`)."""
     m, n = c.shape
     k = a.shape[0] if ta == jit.TRANS else a.shape[1]
     lda = a.shape[1]
     ldb = b.shape[1]
     size = c.itemsize
-    for t in jit.prange(chunks):
-        m0 = m * t // chunks
-        m1 = m * (t + 1) // chunks
-        if m1 > m0:
-            first = m0 * lda if ta == jit.NO_TRANS else m0  # op(A)'s row m0
-            pa = a.ctypes.data + first * size
-            pc = c.ctypes.data + m0 * n * size
-            if size == 4:
-                jit.call_sgemm_t(gemm, ta, tb, m1 - m0, n, k, pa, lda, b.ctypes.data, ldb, pc, n)
-            else:
-                jit.call_dgemm_t(gemm, ta, tb, m1 - m0, n, k, pa, lda, b.ctypes.data, ldb, pc, n)
+    m0 = m * block // blocks
+    m1 = m * (block + 1) // blocks
+    if m1 > m0:
+        first = m0 * lda if ta == jit.NO_TRANS else m0
+        pa = a.ctypes.data + first * size
+        pc = c.ctypes.data + m0 * n * size
+        if size == 4:
+            jit.call_sgemm_t(gemm, ta, tb, m1 - m0, n, k, pa, lda, b.ctypes.data, ldb, pc, n)
+        else:
+            jit.call_dgemm_t(gemm, ta, tb, m1 - m0, n, k, pa, lda, b.ctypes.data, ldb, pc, n)
+
+
+@jit.kernel(fallback=_gemm_pair_numpy, parallel=True)
+def gemm_pair(gemm, a1, b1, c1, ta1, tb1, a2, b2, c2, ta2, tb2, chunks):  # pragma: no cover
+    """Two products of equal work in one launch, each cut into ``chunks`` row blocks (with
+    two threads: one product per thread, unsplit)."""
+    for t in jit.prange(2 * chunks):
+        if t < chunks:
+            _gemm_block(gemm, a1, b1, c1, ta1, tb1, t, chunks)
+        else:
+            _gemm_block(gemm, a2, b2, c2, ta2, tb2, t - chunks, chunks)
 
 
 def pool_active() -> int:
@@ -73,10 +95,8 @@ def pool_active() -> int:
     return n
 
 
-def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.ndarray | None:
-    """op(a) @ op(b) on the pool for C-contiguous 2-d float32/float64 NumPy arrays of one
-    dtype (op transposes where asked), or None where the pool does not apply (other arrays,
-    small products, NumPy's BLAS not a known OpenBLAS): the caller then multiplies itself."""
+def _problem(a: Any, b: Any, trans_a: bool, trans_b: bool) -> tuple | None:
+    """(m, n, dtype) of op(a) @ op(b) when the pool can take it, else None."""
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
         return None
     dtype = a.dtype
@@ -88,12 +108,46 @@ def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.n
     kb, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
     if k != kb or m * n * k < MIN_POOL_MACS:
         return None
+    return m, n, dtype
+
+
+def _flag(trans: bool) -> int:
+    return jit.TRANS if trans else jit.NO_TRANS
+
+
+def matmul_pair(first: tuple, second: tuple) -> tuple | None:
+    """Two products ``(a, b, trans_a, trans_b)`` in one launch (:func:`gemm_pair`): a linear
+    layer's two backward products, whose work is always equal (N·out·in multiply-adds each),
+    so that with two threads each thread runs one whole GEMM. None where either does not
+    apply (the caller then uses :func:`matmul` or NumPy)."""
+    p1, p2 = _problem(*first), _problem(*second)
+    if p1 is None or p2 is None or p1[2] != p2[2]:
+        return None
     threads = pool_active()
-    gemm = blas.gemm_address(dtype) if threads else None
+    gemm = blas.gemm_address(p1[2]) if threads else None
     if gemm is None:
         return None
+    c1, c2 = np.empty(p1[:2], p1[2]), np.empty(p2[:2], p2[2])
+    (a1, b1, ta1, tb1), (a2, b2, ta2, tb2) = first, second
+    chunks = max(1, min(threads // 2, p1[0], p2[0]))
+    with blas.one_blas_thread():
+        gemm_pair(
+            gemm, a1, b1, c1, _flag(ta1), _flag(tb1), a2, b2, c2, _flag(ta2), _flag(tb2), chunks
+        )
+    return c1, c2
+
+
+def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.ndarray | None:
+    """op(a) @ op(b) on the pool for C-contiguous 2-d float32/float64 NumPy arrays of one
+    dtype (op transposes where asked), or None where the pool does not apply (other arrays,
+    small products, NumPy's BLAS not a known OpenBLAS): the caller then multiplies itself."""
+    problem = _problem(a, b, trans_a, trans_b)
+    threads = pool_active() if problem is not None else 0
+    gemm = blas.gemm_address(problem[2]) if threads else None
+    if gemm is None:
+        return None
+    m, n, dtype = problem
     c = np.empty((m, n), dtype)
-    flags = (jit.TRANS if trans_a else jit.NO_TRANS, jit.TRANS if trans_b else jit.NO_TRANS)
     with blas.one_blas_thread():  # each block is one single-threaded BLAS call
-        gemm_rows(gemm, a, b, c, flags[0], flags[1], min(threads, m))
+        gemm_rows(gemm, a, b, c, _flag(trans_a), _flag(trans_b), min(threads, m))
     return c

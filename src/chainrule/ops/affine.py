@@ -75,17 +75,24 @@ class LinearFn(Function):
 
 def _linear_backward_arrays(x, w, g, needs):
     """(dx, dW, db) = (G W, Gᵀ x, Σ_rows G) on raw arrays, leading dims flattened (each a
-    single BLAS call reading the transposed operand in place)."""
+    single GEMM reading the transposed operand in place; dx and dW in one launch of the
+    compiled pool when it applies)."""
     g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
     gx = gw = gb = None
-    if needs[0]:
+    x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+    both = None
+    if needs[0] and needs[1]:  # equal work: one launch, one whole GEMM per thread
+        both = pool_gemm.matmul_pair((g2, w, False, False), (g2, x2, True, False))
+    if both is not None:
+        gx, gw = both
+        gx = gx.reshape(x.shape) if x.ndim != 2 else gx
+    elif needs[0]:
         gx = pool_gemm.matmul(g2, w)
         if gx is None:
             gx = g2 @ w
         if x.ndim != 2:
             gx = gx.reshape(x.shape)
-    if needs[1]:
-        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+    if needs[1] and gw is None:
         gw = pool_gemm.matmul(g2, x2, trans_a=True)
         if gw is None:
             gw = g2.T @ x2
