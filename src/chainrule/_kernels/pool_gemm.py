@@ -16,6 +16,10 @@ attention heads and GELU on one pool of spinning threads (Numba's OpenMP layer, 
 as fast as OpenBLAS's own two threads (768x128 by 128x384: 503 against 449 µs, 343 against
 335, 363 against 340 for the three products of a linear layer).
 
+A linear layer's two backward products (dx = G W, dW = Gᵀ x) take equal work, so
+:func:`matmul_pair` runs them in one launch, one whole GEMM per thread with two threads
+(the GPT step's medians 46.1 -> 42.0 ms against two row-split launches).
+
 Below :data:`MIN_POOL_MACS` multiply-adds, or with one thread, callers use NumPy's matmul.
 """
 
