@@ -6,8 +6,9 @@ tests/ops/op_specs.py.
 ``|A|_p |A^-1|_p`` written in PyTorch: PyTorch 2.13's own backward fails there (it fills
 the saved inverse in place, "modified by an inplace operation"), while chainrule's
 composition is differentiable. tests/test_linalg_extras.py compares the values with
-``torch.linalg.cond`` itself. ``eig``/``eigvals`` and the LDL functions have no derivative
-in chainrule (see linalg/eig.py, linalg/ldl.py) and are tested there too.
+``torch.linalg.cond`` itself. The LDL functions have no derivative in chainrule (see
+linalg/ldl.py) and are tested there too; ``eig``/``eigvals``'s gradients are tested against
+torch in tests/linalg/test_eig_grads.py.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ Inverses and systems (``inv``, ``solve``, ``solve_triangular``, ``det``, ``slogd
 ``svdvals``), norms (``vector_norm``, ``matrix_norm``, ``norm``), ``pinv``, ``lstsq``,
 ``matrix_rank``, ``cross``, ``multi_dot``, ``matmul`` (re-exported from ``cr``); in
 ``extras.py`` ``vecdot``, ``vander``, ``tensorinv``, ``tensorsolve``, ``inv_ex``,
-``solve_ex``, ``cond``, ``householder_product``; ``eig``/``eigvals`` (complex results, no
-derivative: ``eig.py``) and ``ldl_factor``/``ldl_factor_ex``/``ldl_solve`` (``ldl.py``).
+``solve_ex``, ``cond``, ``householder_product``; ``eig``/``eigvals`` (complex results,
+differentiable: ``eig.py``, rules in ``eig_grad.py``) and
+``ldl_factor``/``ldl_factor_ex``/``ldl_solve`` (``ldl.py``).
 Singular or non-positive-definite input raises :class:`LinAlgError` (a ``RuntimeError``).
 
 Complex matrices are taken everywhere but by ``ldl_*``; their gradients follow PyTorch's

@@ -4,25 +4,26 @@
 
 As in PyTorch the results are always complex (``complex128`` for float64 and complex128
 input, ``complex64`` for float32 and complex64), even where every eigenvalue is real;
-eigenvectors have unit 2-norm (LAPACK's normalisation). chainrule has no complex autograd
-rule for ``eig``, so -- a deliberate, documented limitation -- these functions are not
-differentiable: called on a tensor that requires grad (with grad mode on) or that carries a
-forward-mode tangent they raise ``NotImplementedError`` instead of returning a result that
-silently carries no gradient. For Hermitian matrices ``linalg.eigh`` / ``linalg.eigvalsh``
-are differentiable.
+eigenvectors have unit 2-norm (LAPACK's normalisation). Both functions are differentiable in
+reverse and forward mode, and their backward can be differentiated again (the rules and
+their derivation: ``eig_grad.py``); a real input gets a real gradient (the real part, as
+PyTorch gives). As in PyTorch, the eigenvectors are defined up to a phase each: a loss that
+depends on those phases raises in backward, and repeated eigenvalues give non-finite
+gradients through the eigenvectors (the eigenvalues' alone stay finite). ``eigvals``
+computes the eigenvectors too when a gradient or a tangent is wanted (its derivative needs
+them), and only the eigenvalues otherwise.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
-
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.linalg_out import with_out
 from ._common import check_square
+from .eig_grad import Eig, eig_arrays
 
 __all__ = ["eig", "eigvals"]
 
@@ -36,27 +37,16 @@ class EigResult(NamedTuple):
 
 def _decompose(A: Tensor, op: str, vectors: bool) -> tuple:
     a = check_square(A, op, complex_ok=True)
-    if (grad_mode.is_grad_enabled() and a.requires_grad) or a._fw_tangent is not None:
-        raise NotImplementedError(
-            f"{op}: gradients of the complex eigen-decomposition are not supported "
-            "(chainrule has no complex autograd rule for eig); call it on A.detach() or under "
-            "cr.no_grad(), or use linalg.eigh for symmetric matrices"
-        )
     data = a._data
-    xp = get_array_module(data)
-    if not xp.isfinite(data).all():
+    if not get_array_module(data).isfinite(data).all():
         raise RuntimeError(f"{op}: input tensor should not contain infs or NaNs.")
-    ctype = np.complex64 if data.dtype in (np.float32, np.complex64) else np.complex128
-    try:
-        if vectors:
-            w, v = xp.linalg.eig(data)
-        else:
-            w, v = xp.linalg.eigvals(data), None
-    except np.linalg.LinAlgError as err:  # geev's QR iteration failed to converge
-        raise RuntimeError(f"{op}: the algorithm failed to converge ({err})") from None
-    w = Tensor._make(xp.ascontiguousarray(w.astype(ctype)), False, None, 0)
+    if (grad_mode.is_grad_enabled() and a.requires_grad) or a._fw_tangent is not None:
+        w, v = Eig.apply(a, op)
+        return w, v
+    w, v = eig_arrays(data, op, vectors)
+    w = Tensor._make(w, False, None, 0)
     if v is not None:
-        v = Tensor._make(xp.ascontiguousarray(v.astype(ctype)), False, None, 0)
+        v = Tensor._make(v, False, None, 0)
     return w, v
 
 
@@ -64,7 +54,8 @@ def _decompose(A: Tensor, op: str, vectors: bool) -> tuple:
 def eig(A: Tensor) -> EigResult:
     """``(eigenvalues, eigenvectors)`` of each square matrix in ``A`` (..., n, n): complex
     ``L`` (..., n) and ``V`` (..., n, n) with ``A V = V diag(L)``, columns of unit norm.
-    Not differentiable in chainrule (see the module docstring)."""
+    Differentiable; a loss through ``V`` must not depend on each column's phase (see the
+    module docstring)."""
     w, v = _decompose(A, "linalg.eig", True)
     return EigResult(w, v)
 
@@ -72,5 +63,5 @@ def eig(A: Tensor) -> EigResult:
 @with_out("linalg.eigvals", "castable")
 def eigvals(A: Tensor) -> Tensor:
     """The complex eigenvalues (..., n) of each square matrix in ``A`` (..., n, n), in
-    LAPACK's order. Not differentiable in chainrule (see the module docstring)."""
+    LAPACK's order. Differentiable (gradient ``V^-H diag(gL) V^H``, see ``eig_grad.py``)."""
     return _decompose(A, "linalg.eigvals", False)[0]
