@@ -16,16 +16,21 @@ silently or with PyTorch's warning, so the common patterns run unchanged:
 - ``autocast("cuda")`` without a GPU warns and disables itself, as PyTorch does;
 - a ``dtype`` the device does not support warns and disables, as PyTorch does.
 
-Ops of PyTorch's CPU float32 list cast bfloat16 arguments up and return float32, as in
-PyTorch: the fused Functions in ``_FLOAT32_OPS`` (``nll_loss``, ``prod``, ...) and composed
-ops that call ``tensor_conversions.autocast_float32`` first. A backward run inside the block
-is not cast (PyTorch's backward never autocasts).
+Ops of PyTorch's CPU float32 list cast bfloat16 (and float16) arguments up and return
+float32, as in PyTorch: the fused Functions in ``_FLOAT32_OPS`` (``nll_loss``, ``prod``, ...)
+and composed ops that call ``tensor_conversions.autocast_float32`` first (``trace``,
+``adaptive_avg_pool3d``, the losses). Composed ops of the lower-precision list (``addmm``,
+``baddbmm``, ``addbmm``, ``prelu``, ``linalg.vecdot``) cast all their arguments first
+through ``tensor_conversions.autocast_lower_precision``; composed ops on neither list whose
+parts are cast (``mv``, ``dot``, ``addmv``, adaptive average pooling) run their parts in
+``tensor_conversions.outside_autocast``. A backward run inside the block is not cast
+(PyTorch's backward never autocasts).
 
 Differences from PyTorch: float32-list ops whose functional code refuses bfloat16 or casts
 its result back before reaching the op (``cross_entropy``, ``binary_cross_entropy``,
-``cdist``, the composed ``mse_loss``/``l1_loss``/``kl_div``, ...) are not cast up yet, and
-a composed op calls its inner matmuls through autocast (``adaptive_avg_pool3d`` of float32
-gives bfloat16).
+``cdist``, ...) are not cast up yet; the composed losses cast bfloat16 but not float16 up
+(``mse_loss`` of float16 stays float16); ``einsum`` is not cast (PyTorch casts it when the
+equation contracts through a batched matmul: ``'ij,jk->ik'`` gives bfloat16).
 """
 
 from __future__ import annotations
@@ -52,7 +57,14 @@ _LOCAL = threading.local()
 # and conv3d run on Conv2dFn; conv3d casts all its arguments first, through
 # tensor_conversions.autocast_arguments.
 _LOWER_PRECISION_OPS = frozenset(
-    {"MatMul", "LinearFn", "Conv2dFn", "ConvTranspose2dFn", "ScaledDotProductAttention"}
+    {
+        "MatMul",
+        "LinearFn",
+        "Conv2dFn",
+        "ConvTranspose2dFn",
+        "ScaledDotProductAttention",
+        "LowerPrecisionComposite",  # composed ops: tensor_conversions.autocast_lower_precision
+    }
 )
 # The fused Function classes of ops PyTorch's CPU autocast runs in float32 (its float32
 # list: cross_entropy, nll_loss, binary_cross_entropy, prod, cdist, grid_sample): their
@@ -69,13 +81,15 @@ _FLOAT32_OPS = frozenset(
     }
 )
 _COUNT_LOCK = threading.Lock()
+_TO_LOWER = (dtypes.float32, dtypes.float16)
 
 
 def _cast_arguments(cls: type, args: tuple) -> tuple:
     """``args`` of the op ``cls`` as autocast passes them while CPU autocast is on in this
-    thread: float32 tensors cast to the autocast dtype for a lower-precision op, bfloat16
-    ones to float32 for a float32 op. A backward pass is never cast (as PyTorch's engine
-    runs outside autocast), nor an op :func:`run_in_float32` reruns."""
+    thread: float32 and float16 tensors cast to the autocast dtype for a lower-precision op,
+    bfloat16 and float16 ones to float32 for a float32 op (float64 is never cast). A backward
+    pass is never cast (as PyTorch's engine runs outside autocast), nor an op
+    :func:`run_in_float32` reruns."""
     name = cls.__name__
     lower = name in _LOWER_PRECISION_OPS
     if not lower and name not in _FLOAT32_OPS:
@@ -83,13 +97,15 @@ def _cast_arguments(cls: type, args: tuple) -> tuple:
     enabled, dtype = _state()["cpu"]
     if not enabled or in_float32_rerun() or current().backward_passes:
         return args
-    if lower:
+    if lower:  # float32 and float16 cast down (PyTorch: mm of float16 gives bfloat16 too)
         return tuple(
-            a.to(dtype) if isinstance(a, Tensor) and a._data.dtype == dtypes.float32 else a
-            for a in args
+            a.to(dtype) if isinstance(a, Tensor) and a._data.dtype in _TO_LOWER else a for a in args
         )
-    return tuple(
-        a.float() if isinstance(a, Tensor) and dtypes.is_bfloat16(a._data.dtype) else a
+    return tuple(  # bfloat16 and float16 cast up (float64 stays, as in PyTorch)
+        a.float()
+        if isinstance(a, Tensor)
+        and (a._data.dtype == dtypes.float16 or dtypes.is_bfloat16(a._data.dtype))
+        else a
         for a in args
     )
 

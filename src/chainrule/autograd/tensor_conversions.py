@@ -26,11 +26,14 @@ if TYPE_CHECKING:  # annotations only: tensor.py imports this module
 __all__ = [
     "AUTOCAST",
     "Float32Composite",
+    "LowerPrecisionComposite",
     "TensorConversions",
     "autocast_arguments",
     "autocast_float32",
+    "autocast_lower_precision",
     "computing_in_float32",
     "in_float32_rerun",
+    "outside_autocast",
     "run_in_float32",
 ]
 
@@ -65,6 +68,10 @@ _NO_BF16_KERNEL = {
 }
 
 _WARNED = []  # PyTorch warns once per process
+# Per op class, the Cast subclass that rounds its float32 result back to bfloat16 under the
+# op's own node name (``y.grad_fn`` of a bfloat16 product reads ``MulBackward``, not
+# ``CastBackward``); built on first use, see _named_cast.
+_NAMED_CASTS: dict[type, type] = {}
 
 
 def _warn_scalar_of_grad_tensor() -> None:
@@ -101,6 +108,21 @@ def _keeps_bfloat16(args: tuple) -> bool:
             if d.dtype.kind in "fc" and (d.ndim or not bf16_dims):
                 return False
     return True
+
+
+def _named_cast(cls: type) -> type:
+    """The Cast Function whose node carries the name of the op ``cls`` (same forward, backward
+    and jvp as Cast, so gradients are unchanged; ``__name__`` stays ``Cast`` for the tables
+    that key on it, and vmap finds Cast's rule through the base class)."""
+    sub = _NAMED_CASTS.get(cls)
+    if sub is None:
+        from ..ops.cast import Cast  # in here: ops are built on autograd
+
+        name = getattr(cls, "node_name", None) or f"{cls.__name__}Backward"
+        sub = type("Cast", (Cast,), {"node_name": name, "__module__": Cast.__module__})
+        sub.__qualname__ = f"Cast[{name}]"
+        _NAMED_CASTS[cls] = sub
+    return sub
 
 
 def run_in_float32(cls: type, args: tuple, kwargs: dict) -> Any:
@@ -141,8 +163,11 @@ def run_in_float32(cls: type, args: tuple, kwargs: dict) -> Any:
     if not _keeps_bfloat16(args):
         return out
     bf16 = _dt.bfloat16_dtype()
+    named = _named_cast(cls)
     back = tuple(
-        o.to(bf16) if isinstance(o, TensorConversions) and o._data.dtype == _dt.float32 else o
+        named.apply(o, bf16)
+        if isinstance(o, TensorConversions) and o._data.dtype == _dt.float32
+        else o
         for o in outs
     )
     return back if isinstance(out, tuple) else back[0]
@@ -160,6 +185,20 @@ class Float32Composite:
     ``l1_loss``, ``kl_div``, ...) in :func:`autocast_float32` (chainrule.amp casts for it)."""
 
 
+class LowerPrecisionComposite:
+    """Stands for a composed op of PyTorch's CPU autocast lower-precision list (``addmm``,
+    ``baddbmm``, ``addbmm``, ``prelu``, ``linalg.vecdot``) in
+    :func:`autocast_lower_precision` (chainrule.amp casts for it)."""
+
+
+def autocast_lower_precision(*tensors: Any) -> tuple:
+    """``tensors`` as an active CPU autocast passes them to an op of its lower-precision list:
+    float32 (and float16) ones cast to the autocast dtype, so that every argument of a
+    composed op (the added term of ``addmm`` too) is cast before its dtype checks, as in
+    PyTorch. Outside autocast the tensors are returned as is."""
+    return AUTOCAST[1](LowerPrecisionComposite, tensors) if AUTOCAST[0] else tensors
+
+
 def autocast_float32(*tensors: Any) -> tuple:
     """``tensors`` as an active CPU autocast passes them to an op of its float32 list:
     bfloat16 ones cast to float32 (the op then computes and returns float32, as PyTorch's).
@@ -171,6 +210,19 @@ def autocast_float32(*tensors: Any) -> tuple:
 def computing_in_float32() -> Iterator[None]:
     """A block that computes a composed bfloat16 op in float32 (to round it once): autocast
     leaves its float32 ops alone, as inside :func:`run_in_float32`."""
+    outer = getattr(_LOCAL, "float32", False)
+    _LOCAL.float32 = True
+    try:
+        yield
+    finally:
+        _LOCAL.float32 = outer
+
+
+@contextlib.contextmanager
+def outside_autocast() -> Iterator[None]:
+    """A block whose ops autocast leaves alone: for ops that PyTorch's autocast does not cast
+    (``mv``, ``dot``, ``addmv``, adaptive average pooling) but that chainrule composes from
+    ops that it does cast (matmul). Same switch as :func:`computing_in_float32`."""
     outer = getattr(_LOCAL, "float32", False)
     _LOCAL.float32 = True
     try:

@@ -27,6 +27,8 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_lower_precision
+from ..dtypes import is_bfloat16
 from ..ops._util import as_tensor
 from ..ops.binary import where
 from ..ops.joining import stack
@@ -63,7 +65,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """``torch.linalg.vecdot``: the dot product ``sum(conj(x) * y, dim)`` of two batches of
     vectors (broadcast together); floating or complex tensors of one dtype."""
     op = "linalg.vecdot"
-    x, y = as_tensor(x), as_tensor(y)
+    x, y = autocast_lower_precision(as_tensor(x), as_tensor(y))  # on autocast's list
     if x.dtype != y.dtype:
         raise RuntimeError(
             f"{op}: Expected x and y to have the same dtype, but found x of type {x.dtype} "
@@ -91,8 +93,11 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803 - PyTorc
     repeated products ``1, x, x*x, ...`` (not ``pow``), so the gradient is exact at ``x = 0``
     and integer inputs stay integer, as in PyTorch."""
     x = as_tensor(x)
-    if x.dtype.kind == "b":
-        raise RuntimeError(f"linalg.vander: bool tensors are not supported, got {x.dtype}")
+    if x.dtype.kind == "b" or x.dtype == np.float16 or is_bfloat16(x.dtype):
+        raise RuntimeError(  # PyTorch refuses these three (torch.vander takes them)
+            f"linalg.vander: supports floating point (float32, float64), complex and integer "
+            f"tensors, but got {x.dtype}"
+        )
     if x.ndim == 0:
         x = x.reshape(1)
     n = x.shape[-1] if N is None else N

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import AUTOCAST, computing_in_float32, outside_autocast
 from ..backend import get_array_module
+from ..dtypes import is_bfloat16
 from ._util import no_integer_kernel
 from .pooling import _one, _to_2d, avg_pool2d, max_pool2d
 from .shape import cat, stack
@@ -78,7 +80,20 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
 
     1x1 output is a mean; evenly divisible sizes are a plain avg_pool2d; otherwise the
     pooling is written as A_h @ x @ A_w^T with bin-averaging matrices (linear, exact).
+    bfloat16 is computed in float32 and rounded once; CPU autocast casts nothing here (the
+    op is on none of its lists, so float32 stays float32 although the matmuls are cast).
     """
+    if isinstance(input, Tensor) and is_bfloat16(input.dtype):
+        with computing_in_float32():  # autocast stays out too
+            return _adaptive_avg_pool2d(input.float(), output_size).to(input.dtype)
+    if AUTOCAST[0]:
+        with outside_autocast():
+            return _adaptive_avg_pool2d(input, output_size)
+    return _adaptive_avg_pool2d(input, output_size)
+
+
+def _adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """:func:`adaptive_avg_pool2d` in the input's dtype, outside autocast."""
     oh, ow = _adaptive_size("adaptive_avg_pool2d", input, output_size)
     no_integer_kernel("adaptive_avg_pool2d", input)
     h, w = input.shape[-2:]

@@ -13,7 +13,7 @@ from typing import Any
 from .._kernels.blas import batched_matmul
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import AUTOCAST
+from ..autograd.tensor_conversions import AUTOCAST, autocast_float32, outside_autocast
 from ..backend import get_array_module
 from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
@@ -191,6 +191,15 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002
             f"dot: expects two 1-d tensors of equal length, got shapes {tuple(a.shape)} and "
             f"{tuple(b.shape)}"
         )
+    return _uncast_matmul(a, b)
+
+
+def _uncast_matmul(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` for ``dot``/``mv``, which PyTorch's CPU autocast does not cast (unlike
+    ``matmul``): float32 stays float32 inside the block."""
+    if AUTOCAST[0]:
+        with outside_autocast():
+            return _matmul(a, b)
     return _matmul(a, b)
 
 
@@ -205,7 +214,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
         )
     if a.shape[1] != v.shape[0]:
         raise ShapeError(f"mv: size mismatch: matrix {tuple(a.shape)} and vector {tuple(v.shape)}")
-    return _matmul(a, v)
+    return _uncast_matmul(a, v)
 
 
 @tensor_method
@@ -401,8 +410,9 @@ def _as_shape(x: Tensor, shape: tuple) -> Tensor:
 
 @tensor_method
 def trace(input: Tensor) -> Tensor:  # noqa: A002
-    """Sum of the main diagonal of a 2-d tensor (differentiable; composed)."""
-    x = as_tensor(input)
+    """Sum of the main diagonal of a 2-d tensor (differentiable; composed). On CPU autocast's
+    float32 list: inside the block a bfloat16 input gives float32, as in PyTorch."""
+    (x,) = autocast_float32(as_tensor(input))
     if x.ndim != 2:
         raise ShapeError(f"trace: expected a 2-d tensor (matrix), got shape {tuple(x.shape)}")
     n, m = x.shape

@@ -72,6 +72,11 @@ def ger(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
         raise
 
 
+def _summed_bmm(b1: Tensor, b2: Tensor) -> Tensor:
+    """The sum over the batch of ``b1[b] @ b2[b]``."""
+    return bmm(b1, b2).sum(0)
+
+
 @tensor_method(inplace=True, keywords=True)
 def addbmm(
     input: Any,  # noqa: A002
@@ -88,7 +93,7 @@ def addbmm(
             f"addbmm(): batch1 and batch2 must be 3D tensors, got shapes {tuple(b1.shape)} "
             f"and {tuple(b2.shape)}"
         )
-    return _plus_product("addbmm", input, lambda: bmm(b1, b2).sum(0), beta, alpha)
+    return _plus_product("addbmm", input, _summed_bmm, (b1, b2), beta, alpha)
 
 
 @tensor_method

@@ -5,10 +5,18 @@ Composed from :mod:`.linalg`'s products, so every argument is differentiable."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import (
+    AUTOCAST,
+    autocast_lower_precision,
+    computing_in_float32,
+    outside_autocast,
+)
 from ..backend import get_array_module
+from ..dtypes import is_bfloat16
 from ._util import NAMED_ERRORS, ShapeError, as_tensor, lead_with
 from .binding import tensor_method
 from .linalg import _check_out_dtype, _matmul, bmm
@@ -38,13 +46,67 @@ def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Ten
     return out + (inp if beta == 1 else inp * beta)
 
 
-def _plus_product(op: str, input: Any, product: Any, beta: Any, alpha: Any) -> Tensor:  # noqa: A002
-    """``beta * input + alpha * product()`` for ``addmm``/``addmv``/``baddbmm``/``addbmm``: the
-    product's errors lead with ``op``, and the added term must have the product's dtype
-    (PyTorch promotes nothing there and raises RuntimeError; ``addr``, which promotes, calls
-    :func:`_scaled_sum` directly)."""
+def _plus_product(
+    op: str,
+    input: Any,  # noqa: A002
+    product: Callable[..., Tensor],
+    operands: tuple,
+    beta: Any,
+    alpha: Any,
+    lower: bool = True,
+) -> Tensor:
+    """``beta * input + alpha * product(*operands)`` for ``addmm``/``addmv``/``baddbmm``/
+    ``addbmm``: the product's errors lead with ``op``, and the added term must have the
+    product's dtype (PyTorch promotes nothing there and raises RuntimeError; ``addr``, which
+    promotes, calls :func:`_scaled_sum` directly).
+
+    CPU autocast: an op of PyTorch's lower-precision list (``lower``: addmm, baddbmm, addbmm)
+    casts ``input`` with the operands, so float32 arguments give bfloat16; ``addmv``, on no
+    list, runs in its arguments' dtype (its matmul is not cast). bfloat16 arguments are
+    computed in float32 and rounded once, as PyTorch's CPU kernels do."""
+    if AUTOCAST[0]:
+        if not lower:
+            with outside_autocast():
+                return _rounded_once(op, input, product, operands, beta, alpha)
+        input, *rest = autocast_lower_precision(input, *operands)  # noqa: A001
+        operands = tuple(rest)
+    return _rounded_once(op, input, product, operands, beta, alpha)
+
+
+def _rounded_once(
+    op: str,
+    input: Any,  # noqa: A002
+    product: Callable[..., Tensor],
+    operands: tuple,
+    beta: Any,
+    alpha: Any,
+) -> Tensor:
+    """:func:`_plus_product` once autocast has cast: all-bfloat16 arguments computed in
+    float32 and the sum rounded once."""
+    first = operands[0]
+    if (
+        isinstance(first, Tensor)
+        and is_bfloat16(first.dtype)
+        and all(isinstance(t, Tensor) and t.dtype == first.dtype for t in (input, *operands))
+    ):
+        with computing_in_float32():
+            ups = tuple(t.float() for t in operands)
+            out = _sum_of_product(op, input.float(), product, ups, beta, alpha)
+        return out.to(first.dtype)
+    return _sum_of_product(op, input, product, operands, beta, alpha)
+
+
+def _sum_of_product(
+    op: str,
+    input: Any,  # noqa: A002
+    product: Callable[..., Tensor],
+    operands: tuple,
+    beta: Any,
+    alpha: Any,
+) -> Tensor:
+    """``beta * input + alpha * product(*operands)`` in the arguments' dtype."""
     try:
-        prod = product()
+        prod = product(*operands)
     except NAMED_ERRORS as err:
         lead_with(op, err)
         raise
@@ -75,7 +137,7 @@ def addmm(
             f"addmm: mat1 and mat2 must be 2-d, got shapes {tuple(mat1.shape)} "
             f"and {tuple(mat2.shape)}"
         )
-    return _plus_product("addmm", input, lambda: _matmul(mat1, mat2), beta, alpha)
+    return _plus_product("addmm", input, _matmul, (mat1, mat2), beta, alpha)
 
 
 @tensor_method(inplace=True)
@@ -99,7 +161,7 @@ def addmv(
         raise ShapeError(
             f"addmv: size mismatch: matrix {tuple(mat.shape)} and vector {tuple(vec.shape)}"
         )
-    return _plus_product("addmv", input, lambda: _matmul(mat, vec), beta, alpha)
+    return _plus_product("addmv", input, _matmul, (mat, vec), beta, alpha, lower=False)
 
 
 @tensor_method(inplace=True)
@@ -115,6 +177,5 @@ def baddbmm(
 ) -> Tensor:
     """beta * input + alpha * bmm(batch1, batch2) for 3-d batches of matrices."""
     _check_out_dtype("baddbmm", out_dtype)
-    return _plus_product(
-        "baddbmm", input, lambda: bmm(as_tensor(batch1), as_tensor(batch2)), beta, alpha
-    )
+    operands = (as_tensor(batch1), as_tensor(batch2))
+    return _plus_product("baddbmm", input, bmm, operands, beta, alpha)

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...autograd.tensor_conversions import autocast_lower_precision
 from ...backend import get_array_module
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
 from ...ops.binary import where
@@ -131,7 +132,12 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
-    """x if x > 0 else a * x, with learnable a of shape (1,) or (C,) (channel dim 1)."""
+    """x if x > 0 else a * x, with learnable a of shape (1,) or (C,) (channel dim 1).
+
+    On CPU autocast's lower-precision list: inside the block float32 arguments are cast to
+    bfloat16 first, as in PyTorch."""
+    if isinstance(input, Tensor) and isinstance(weight, Tensor):
+        input, weight = autocast_lower_precision(input, weight)
     _check(input, "prelu")
     n = weight.numel()
     if n != 1:

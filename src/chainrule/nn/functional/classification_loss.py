@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ...autograd.tensor import Tensor
+from ...autograd.tensor_conversions import autocast_float32
 from ...backend import get_array_module
-from ...dtypes import is_floating
+from ...dtypes import is_bfloat16, is_floating
 from ...ops._util import DtypeError, ShapeError, constant, no_integer_kernel
 from ...ops.losses import BinaryCrossEntropyFn, CrossEntropyFn, NLLLossFn, index_weights
 from ...ops.softmax import log_softmax
@@ -189,7 +192,6 @@ def binary_cross_entropy(
     return _reduce(loss, reduction)
 
 
-@bfloat16_in_float32
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
@@ -203,7 +205,42 @@ def binary_cross_entropy_with_logits(
 
     softplus(-x) = max(-x, 0) + log(1 + e^(-|x|)) never overflows; without pos_weight this is
     max(x, 0) - x·y + log(1 + e^(-|x|)).
+
+    The result has ``target``'s floating dtype, as in PyTorch (float32 logits with a bfloat16
+    target give bfloat16; float64 logits with a float32 target give float32), computed in
+    the wider of the two dtypes (float32 for bfloat16) and rounded once. Inside CPU autocast
+    (the op is on its float32 list) bfloat16 and float16 arguments are cast to float32 first.
     """
+    if isinstance(input, Tensor) and isinstance(target, Tensor):
+        (target,) = autocast_float32(target)
+        want = target.dtype
+        if want != input.dtype and is_floating(want) and is_floating(input.dtype):
+            wide = _computing_dtype(input.dtype, want)
+            input, target = input.to(wide), target.to(wide)
+        out = _bce_with_logits(input, target, weight, size_average, reduce, reduction, pos_weight)
+        return out.to(want) if is_floating(want) and out.dtype != want else out
+    return _bce_with_logits(input, target, weight, size_average, reduce, reduction, pos_weight)
+
+
+def _computing_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
+    """The dtype two floating dtypes are computed in: float32 for bfloat16 with a narrower
+    one (NumPy has no bfloat16 arithmetic), else NumPy's promotion."""
+    if is_bfloat16(a) or is_bfloat16(b):
+        return np.dtype(np.float64) if np.float64 in (a, b) else np.dtype(np.float32)
+    return np.promote_types(a, b)
+
+
+@bfloat16_in_float32
+def _bce_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    size_average: Any,
+    reduce: Any,
+    reduction: str,
+    pos_weight: Tensor | None,
+) -> Tensor:
+    """:func:`binary_cross_entropy_with_logits` (bfloat16 computed in float32)."""
     op = "binary_cross_entropy_with_logits"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)

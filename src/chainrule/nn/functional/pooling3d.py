@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...autograd.tensor_conversions import (
+    AUTOCAST,
+    autocast_float32,
+    computing_in_float32,
+    outside_autocast,
+)
 from ...backend import get_array_module
+from ...dtypes import is_bfloat16
 from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError
 from ...ops.adaptive_pooling import _bin_means, adaptive_avg_pool2d
@@ -245,7 +252,24 @@ def _bins(size: int, n: int) -> list:
 
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     """3-D adaptive average pooling, like ``torch.nn.functional.adaptive_avg_pool3d``:
-    averages over PyTorch's bins [floor(i D / od), ceil((i+1) D / od)) on each axis."""
+    averages over PyTorch's bins [floor(i D / od), ceil((i+1) D / od)) on each axis.
+
+    bfloat16 is computed in float32 and rounded once. On CPU autocast's float32 list: inside
+    the block bfloat16 (and float16) input gives float32 and float32 stays float32, as in
+    PyTorch (the matmuls it is composed of are not cast)."""
+    if isinstance(input, Tensor):
+        (input,) = autocast_float32(input)
+        if is_bfloat16(input.dtype):
+            with computing_in_float32():  # autocast stays out too
+                return _adaptive_avg_pool3d(input.float(), output_size).to(input.dtype)
+    if AUTOCAST[0]:
+        with outside_autocast():
+            return _adaptive_avg_pool3d(input, output_size)
+    return _adaptive_avg_pool3d(input, output_size)
+
+
+def _adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    """:func:`adaptive_avg_pool3d` in the input's dtype, outside autocast."""
     op = "adaptive_avg_pool3d"
     x, unbatched = _batch5(op, input)
     if x.dtype.kind not in "fc":
