@@ -238,3 +238,50 @@ def test_bfloat16_result_grad_fn_names_the_op():
         y.float().sum().backward()
         fn(tx).float().sum().backward()
         _close(xb.grad, tx.grad, 2e-2)
+
+
+_EINSUMS = {
+    "ij,jk->ik": [(3, 4), (4, 5)],
+    "ij,ij->i": [(3, 4), (3, 4)],
+    "ij,ij->ij": [(3, 4), (3, 4)],
+    "i,j->ij": [(3,), (4,)],
+    "ij->ji": [(3, 4)],
+    "ii->": [(3, 3)],
+    "i,i,i->": [(4,), (4,), (4,)],
+    "ij,k->i": [(3, 4), (5,)],
+    "ij,jk->ij": [(3, 4), (4, 5)],
+    "i,j,j->i": [(3,), (4,), (4,)],
+    "...ij,...jk->...ik": [(2, 3, 4), (2, 4, 5)],
+}
+
+
+@pytest.mark.parametrize("equation", sorted(_EINSUMS))
+def test_einsum_under_autocast_casts_where_torch_contracts(equation):
+    """torch's einsum runs bmm when a summed subscript is shared by two operands (bfloat16
+    under CPU autocast); otherwise it stays float32."""
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in _EINSUMS[equation]]
+    with torch.autocast("cpu"):
+        want = torch.einsum(equation, *[torch.tensor(a) for a in arrays])
+    with cr.autocast("cpu"):
+        got = cr.einsum(equation, *[cr.tensor(a) for a in arrays])
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    np.testing.assert_allclose(got.float().numpy(), want.float().numpy(), rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_float16_losses_under_autocast_return_float32(loss):
+    """PyTorch's CPU autocast computes the losses of its float32 list in float32 for float16
+    arguments too; outside autocast they stay float16."""
+    rng = np.random.default_rng(8)
+    a, b = (rng.standard_normal(6).astype(np.float16) for _ in range(2))
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    ca, cb = cr.tensor(a), cr.tensor(b)
+    with torch.autocast("cpu"):
+        want = getattr(torch.nn.functional, loss)(ta, tb)
+    with cr.autocast("cpu"):
+        got = getattr(cr.nn.functional, loss)(ca, cb)
+    outside = getattr(cr.nn.functional, loss)(ca, cb)
+    assert str(want.dtype) == "torch.float32" and str(got.dtype).endswith("float32")
+    assert str(outside.dtype).endswith("float16")
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5)

@@ -13,7 +13,12 @@ from typing import Any
 from .._kernels.blas import batched_matmul
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import AUTOCAST, autocast_float32, outside_autocast
+from ..autograd.tensor_conversions import (
+    AUTOCAST,
+    autocast_float32,
+    autocast_lower_precision,
+    outside_autocast,
+)
 from ..backend import get_array_module
 from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
@@ -327,18 +332,34 @@ class Einsum(Function):
         return out
 
 
+def _contracts_across(ins: list, out: str) -> bool:
+    """Whether some summed subscript (absent from the output) appears in two operands or
+    more: PyTorch's einsum then contracts them with ``bmm``, which CPU autocast runs in
+    bfloat16; other equations (transposes, traces, outer and elementwise products, sums
+    within one operand) stay in float32 under autocast (checked equation by equation
+    against torch 2.13, tests/test_bfloat16_autocast_gaps.py)."""
+    seen: dict = {}
+    for sub in ins:
+        for c in set(sub):
+            if c not in out:
+                seen[c] = seen.get(c, 0) + 1
+    return any(n > 1 for n in seen.values())
+
+
 def einsum(equation: str, *operands: Any) -> Tensor:
     """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; supports '...'."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ts = [as_tensor(o) for o in operands]
+    ins, out = _parse_einsum(equation, [t_.shape for t_ in ts])
+    if AUTOCAST[0] and _contracts_across(ins, out):  # PyTorch's einsum runs bmm there
+        ts = list(autocast_lower_precision(*ts))
     for t_ in ts[1:]:  # PyTorch promotes nothing in a product: it refuses
         if t_.dtype != ts[0].dtype:
             raise DtypeError(
                 f"einsum: expected all operands to have the same dtype, got "
                 f"{[str(o.dtype) for o in ts]}; convert them with .to(dtype)"
             )
-    ins, out = _parse_einsum(equation, [t_.shape for t_ in ts])
     dims = {}
     for sub, t_ in zip(ins, ts):
         for c, n in zip(sub, t_.shape):

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import autocast_float32, computing_in_float32
-from ...dtypes import float32, is_bfloat16, is_floating
+from ...autograd.tensor_conversions import AUTOCAST, autocast_float32, computing_in_float32
+from ...dtypes import float16, float32, is_bfloat16, is_floating
 from ...ops._util import DtypeError, ShapeError
 from ...ops.binary import where
 from ...ops.unary import log, relu
@@ -81,9 +81,10 @@ def bfloat16_in_float32(
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Tensor:
-        if not any(
-            isinstance(a, Tensor) and is_bfloat16(a.dtype) for a in (*args, *kwargs.values())
-        ):
+        values = (*args, *kwargs.values())
+        if not any(isinstance(a, Tensor) and is_bfloat16(a.dtype) for a in values) and not (
+            AUTOCAST[0] and any(isinstance(a, Tensor) and a.dtype == float16 for a in values)
+        ):  # (float16 only matters inside autocast, which computes the losses in float32)
             return fn(*args, **kwargs)
         bound = signature.bind(*args, **kwargs)
         named = {k: v for k, v in bound.arguments.items() if isinstance(v, Tensor)}
