@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._type_names import type_name
 from ...autograd.tensor import Tensor
 from ...autograd.tensor_conversions import autocast_float32
 from ...backend import get_array_module
@@ -173,6 +174,12 @@ def binary_cross_entropy(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     input, target = _pair(input, target, op)
+    if not is_floating(target.dtype):
+        raise RuntimeError(
+            f"{op}: Found dtype {_scalar_name(target.dtype)} but expected "
+            f"{_scalar_name(input.dtype)} (the target holds probabilities: convert it with "
+            "target.float())"
+        )
     xd = input._data
     if xd.size and not (xd.min() >= 0 and xd.max() <= 1):  # NaN fails both comparisons
         raise ValueError(
@@ -212,6 +219,13 @@ def binary_cross_entropy_with_logits(
     (the op is on its float32 list) bfloat16 and float16 arguments are cast to float32 first.
     """
     if isinstance(input, Tensor) and isinstance(target, Tensor):
+        if not is_floating(target.dtype) and is_floating(input.dtype):
+            raise RuntimeError(
+                "binary_cross_entropy_with_logits: result type "
+                f"{_scalar_name(input.dtype)} can't be cast to the desired output type "
+                f"{_scalar_name(target.dtype)} (the target holds probabilities: convert it "
+                "with target.float())"
+            )
         (target,) = autocast_float32(target)
         want = target.dtype
         if want != input.dtype and is_floating(want) and is_floating(input.dtype):
@@ -220,6 +234,15 @@ def binary_cross_entropy_with_logits(
         out = _bce_with_logits(input, target, weight, size_average, reduce, reduction, pos_weight)
         return out.to(want) if is_floating(want) and out.dtype != want else out
     return _bce_with_logits(input, target, weight, size_average, reduce, reduction, pos_weight)
+
+
+def _scalar_name(dtype: Any) -> str:
+    """PyTorch's name of a dtype in its messages: ``Float``, ``Long``, ``Bool``... (else the
+    dtype's own name)."""
+    try:
+        return type_name(dtype).removeprefix("torch.").removesuffix("Tensor")
+    except TypeError:
+        return str(dtype)
 
 
 def _computing_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
