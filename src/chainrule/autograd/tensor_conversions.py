@@ -218,17 +218,11 @@ def computing_in_float32() -> Iterator[None]:
         _LOCAL.float32 = outer
 
 
-@contextlib.contextmanager
-def outside_autocast() -> Iterator[None]:
+def outside_autocast() -> contextlib.AbstractContextManager[None]:
     """A block whose ops autocast leaves alone: for ops that PyTorch's autocast does not cast
     (``mv``, ``dot``, ``addmv``, adaptive average pooling) but that chainrule composes from
-    ops that it does cast (matmul). Same switch as :func:`computing_in_float32`."""
-    outer = getattr(_LOCAL, "float32", False)
-    _LOCAL.float32 = True
-    try:
-        yield
-    finally:
-        _LOCAL.float32 = outer
+    ops that it does cast (matmul). The same switch as :func:`computing_in_float32`."""
+    return computing_in_float32()
 
 
 def in_float32_rerun() -> bool:
