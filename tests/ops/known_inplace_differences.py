@@ -136,8 +136,10 @@ R_SPARSE_VALUES = (
 )
 R_COMPLEX_SAVED = (
     "complex ops: PyTorch's complex() saves its inputs and its view_as_complex is a view of "
-    "the input that abs/angle/pow/linear save; chainrule's complex() saves nothing and its "
-    "view_as_complex copies, so modifying the real input does not reach what was saved"
+    "the input that abs/angle/pow/linear (and the linear-algebra rules, which save their "
+    "complex input or result) save; chainrule's complex() saves nothing and its "
+    "view_as_complex / view_as_real copy, so modifying the real tensor does not reach what "
+    "was saved"
 )
 R_POLAR = (
     "polar: PyTorch saves the result (its gradient reads it); chainrule's composition "
@@ -374,6 +376,20 @@ KNOWN_DIFFERENCES: dict = {
             ("complex_real_imag", ("in0",)),
             ("complex_F_linear", ("in0", "in1")),
             ("complex_F_linear_abs", ("in0", "in1")),
+            # linear algebra (op_specs_complex_linalg.py): the rule saves its complex input
+            # or result, of which torch's view_as_real / view_as_complex are views
+            ("linalg_cholesky_complex", ("out0", "in0")),
+            ("linalg_cholesky_upper_complex", ("out0", "in0")),
+            ("linalg_qr_complex", ("out0", "out1")),
+            ("linalg_pinv_complex", ("out0", "in0")),
+            ("linalg_eig_complex", ("out0",)),
+            ("linalg_eigvals_complex", ("out0",)),
+            ("linalg_inv_complex", ("out0",)),
+            ("linalg_solve_complex", ("out0",)),
+            ("linalg_solve_triangular_complex", ("out0",)),
+            ("linalg_solve_triangular_right_upper_complex", ("out0",)),
+            ("cholesky_solve_complex", ("out0", "in0", "in1")),
+            ("linalg_lu_solve_complex", ("out0",)),
         )
     },
     "complex_polar": {

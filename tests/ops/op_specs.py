@@ -1282,6 +1282,7 @@ SPECS: list = [
 from . import (  # noqa: E402 - after the table's helpers, which those modules import
     op_specs_activation_extra,
     op_specs_complex,
+    op_specs_complex_linalg,
     op_specs_conv3d,
     op_specs_ctc,
     op_specs_embedding_bag,
@@ -1324,6 +1325,7 @@ for _extra in (
     op_specs_new_formats,
     op_specs_sparse,
     op_specs_complex,
+    op_specs_complex_linalg,
     op_specs_slice_inverse,
 ):
     SPECS += _extra.SPECS
