@@ -16,7 +16,7 @@ SPECS: list = [
     _binary("logaddexp2"),
     _binary("rsub"),
     _binary("rsub_alpha", lambda a, b: lib(a).rsub(a, b, alpha=-2.5)),
-    _unary("rsub_scalar", lambda a: lib(a).rsub(a, 2.0, alpha=3)),
+    _unary("rsub_scalar_alpha", lambda a: lib(a).rsub(a, 2.0, alpha=3)),
     _unary("erfc"),
     _unary("i0"),
     _unary("mvlgamma", lambda a: lib(a).mvlgamma(a + 2.0, p=3), "positive"),
