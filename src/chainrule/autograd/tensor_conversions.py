@@ -33,8 +33,10 @@ __all__ = [
     "autocast_lower_precision",
     "computing_in_float32",
     "in_float32_rerun",
+    "in_float32_rounded_once",
     "outside_autocast",
     "run_in_float32",
+    "without_autocast",
 ]
 
 # Autocast's link into Function.apply: AUTOCAST[0] counts the enabled autocast contexts
@@ -223,6 +225,26 @@ def outside_autocast() -> contextlib.AbstractContextManager[None]:
     (``mv``, ``dot``, ``addmv``, adaptive average pooling) but that chainrule composes from
     ops that it does cast (matmul). The same switch as :func:`computing_in_float32`."""
     return computing_in_float32()
+
+
+def without_autocast(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` with CPU autocast leaving the ops ``fn`` is composed of alone: for ops on
+    none of PyTorch's autocast lists that chainrule composes from ops on them (``mv``,
+    ``dot``, ``addmv``, adaptive average pooling). A plain call when no autocast is active."""
+    if not AUTOCAST[0]:
+        return fn(*args)
+    with outside_autocast():
+        return fn(*args)
+
+
+def in_float32_rounded_once(fn: Any, input: Any, *args: Any) -> Any:  # noqa: A002
+    """``fn(input, *args)`` for an op that PyTorch's CPU kernels compute in float32 for a
+    bfloat16 ``input``, rounding the result once (adaptive average pooling); other dtypes
+    run as they are. Autocast leaves the ops of ``fn`` alone (:func:`without_autocast`)."""
+    if isinstance(input, TensorConversions) and _dt.is_bfloat16(input._data.dtype):
+        with computing_in_float32():  # autocast stays out too
+            return fn(input.float(), *args).to(input.dtype)
+    return without_autocast(fn, input, *args)
 
 
 def in_float32_rerun() -> bool:

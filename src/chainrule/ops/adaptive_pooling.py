@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import AUTOCAST, computing_in_float32, outside_autocast
+from ..autograd.tensor_conversions import in_float32_rounded_once
 from ..backend import get_array_module
-from ..dtypes import is_bfloat16
 from ._util import no_integer_kernel
 from .pooling import _one, _to_2d, avg_pool2d, max_pool2d
 from .shape import cat, stack
@@ -83,13 +82,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     bfloat16 is computed in float32 and rounded once; CPU autocast casts nothing here (the
     op is on none of its lists, so float32 stays float32 although the matmuls are cast).
     """
-    if isinstance(input, Tensor) and is_bfloat16(input.dtype):
-        with computing_in_float32():  # autocast stays out too
-            return _adaptive_avg_pool2d(input.float(), output_size).to(input.dtype)
-    if AUTOCAST[0]:
-        with outside_autocast():
-            return _adaptive_avg_pool2d(input, output_size)
-    return _adaptive_avg_pool2d(input, output_size)
+    return in_float32_rounded_once(_adaptive_avg_pool2d, input, output_size)
 
 
 def _adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:

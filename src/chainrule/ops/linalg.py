@@ -17,7 +17,7 @@ from ..autograd.tensor_conversions import (
     AUTOCAST,
     autocast_float32,
     autocast_lower_precision,
-    outside_autocast,
+    without_autocast,
 )
 from ..backend import get_array_module
 from ._util import DtypeError, ShapeError, as_tensor
@@ -202,10 +202,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002
 def _uncast_matmul(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` for ``dot``/``mv``, which PyTorch's CPU autocast does not cast (unlike
     ``matmul``): float32 stays float32 inside the block."""
-    if AUTOCAST[0]:
-        with outside_autocast():
-            return _matmul(a, b)
-    return _matmul(a, b)
+    return without_autocast(_matmul, a, b)
 
 
 @tensor_method

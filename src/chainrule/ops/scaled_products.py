@@ -13,7 +13,7 @@ from ..autograd.tensor_conversions import (
     AUTOCAST,
     autocast_lower_precision,
     computing_in_float32,
-    outside_autocast,
+    without_autocast,
 )
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16
@@ -64,10 +64,9 @@ def _plus_product(
     casts ``input`` with the operands, so float32 arguments give bfloat16; ``addmv``, on no
     list, runs in its arguments' dtype (its matmul is not cast). bfloat16 arguments are
     computed in float32 and rounded once, as PyTorch's CPU kernels do."""
+    if not lower:
+        return without_autocast(_rounded_once, op, input, product, operands, beta, alpha)
     if AUTOCAST[0]:
-        if not lower:
-            with outside_autocast():
-                return _rounded_once(op, input, product, operands, beta, alpha)
         input, *rest = autocast_lower_precision(input, *operands)  # noqa: A001
         operands = tuple(rest)
     return _rounded_once(op, input, product, operands, beta, alpha)

@@ -26,14 +26,8 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import (
-    AUTOCAST,
-    autocast_float32,
-    computing_in_float32,
-    outside_autocast,
-)
+from ...autograd.tensor_conversions import autocast_float32, in_float32_rounded_once
 from ...backend import get_array_module
-from ...dtypes import is_bfloat16
 from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError
 from ...ops.adaptive_pooling import _bin_means, adaptive_avg_pool2d
@@ -259,13 +253,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     PyTorch (the matmuls it is composed of are not cast)."""
     if isinstance(input, Tensor):
         (input,) = autocast_float32(input)
-        if is_bfloat16(input.dtype):
-            with computing_in_float32():  # autocast stays out too
-                return _adaptive_avg_pool3d(input.float(), output_size).to(input.dtype)
-    if AUTOCAST[0]:
-        with outside_autocast():
-            return _adaptive_avg_pool3d(input, output_size)
-    return _adaptive_avg_pool3d(input, output_size)
+    return in_float32_rounded_once(_adaptive_avg_pool3d, input, output_size)
 
 
 def _adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
