@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import chainrule as cr
+from chainrule._kernels import dispatch, jit
 
 TOL = {"float32": dict(rtol=2e-6, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-12)}
 
@@ -124,3 +125,32 @@ def test_dispatch_takes_the_compiled_path_only_under_numba(kernel_backend):
         assert dispatch.sigmoid(x.astype(np.float64)) is None  # float32 only
     else:
         assert all(a is None for a in got)
+
+
+@pytest.mark.skipif(not jit.numba_available(), reason="numba is not installed")
+@pytest.mark.parametrize("g_layout", ["same", "nchw", "broadcast"])
+def test_activation_gradients_take_the_kernel_in_conv_layout(g_layout, monkeypatch):
+    """A conv output lives in (C, N, H, W) memory behind its (N, C, H, W) shape: the ReLU,
+    tanh and sigmoid gradient kernels take it (and a gradient laid out otherwise, copied
+    into y's layout) instead of NumPy's masked where, with the values of torch."""
+    monkeypatch.setattr(jit, "MIN_PARALLEL_SIZE", 1)
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal((5, 3, 4, 6)).astype(np.float32)
+    y_cnhw = np.ascontiguousarray(y.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    if g_layout == "same":
+        g = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    elif g_layout == "broadcast":
+        g = np.broadcast_to(g[:, :, :1, :1], y.shape)
+    ty, tg = torch.tensor(y), torch.tensor(np.ascontiguousarray(g))
+    expected = {
+        "relu_grad": torch.ops.aten.threshold_backward(tg, ty, 0.0),
+        "tanh_grad": torch.ops.aten.tanh_backward(tg, ty),
+        "sigmoid_grad": torch.ops.aten.sigmoid_backward(tg, ty),
+    }
+    with jit.use_backend("numba"):
+        for name, want in expected.items():
+            got = getattr(dispatch, name)(g, y_cnhw)
+            assert got is not None, name
+            assert got.strides == y_cnhw.strides, name  # y's layout, carried upstream
+            np.testing.assert_allclose(got, want.numpy(), rtol=2e-6, atol=1e-6, err_msg=name)

@@ -52,13 +52,37 @@ def split_over_threads(kernel: object, *arrays: np.ndarray) -> None:
     parallel_slices(lambda a, b: kernel(*(x[a:b] for x in arrays)), arrays[0].shape[0], nbytes)
 
 
+def _flat_in_memory(*arrays: np.ndarray) -> list[np.ndarray] | None:
+    """1-d views of same-shaped arrays in their memory order, when they share one dense
+    layout and :func:`.jit.eligible` holds for them so laid out; else None.
+
+    An elementwise kernel only needs the elements paired up, not in C order: a conv output
+    lives in (C, N, H, W) memory behind its (N, C, H, W) shape, and so do the gradients and
+    activations computed from it (NumPy keeps the operands' order). Requiring C-contiguity
+    sent ResNet-20's ReLU gradients to NumPy's masked ``where`` (2.4 ms each, 45 ms of a
+    530 ms step)."""
+    first = arrays[0]
+    if first.flags.c_contiguous:
+        ordered = arrays
+    else:
+        order = np.argsort([-s for s in first.strides], kind="stable")
+        ordered = tuple(a.transpose(order) for a in arrays)
+    shape, strides = ordered[0].shape, ordered[0].strides
+    if any(a.shape != shape or a.strides != strides for a in ordered) or not eligible(*ordered):
+        return None
+    return [a.reshape(-1) for a in ordered]
+
+
 def _float32_map(kernel: object, x: object) -> np.ndarray | None:
     """``kernel(x, out)`` over a flattened float32 array, split over the intra-op threads
     (the float32 transcendental kernels are compute-bound), or None."""
-    if not eligible(x) or x.dtype != _F32:
+    if type(x) is not np.ndarray or x.dtype != _F32:
         return None
     out = np.empty_like(x)
-    split_over_threads(kernel, x.reshape(-1), out.reshape(-1))
+    flat = _flat_in_memory(x, out)
+    if flat is None:
+        return None
+    split_over_threads(kernel, *flat)
     return out
 
 
@@ -94,19 +118,33 @@ def max_pool2x2(x: object) -> tuple[np.ndarray, np.ndarray] | None:
 
 def relu(x: object) -> np.ndarray | None:
     """max(x, 0), or None."""
-    if not eligible(x):
+    if type(x) is not np.ndarray:
         return None
     out = np.empty_like(x)
-    activations.relu(x.reshape(-1), out.reshape(-1))
+    flat = _flat_in_memory(x, out)
+    if flat is None:
+        return None
+    activations.relu(*flat)
     return out
 
 
 def _activation_grad(kernel: object, g: object, y: object) -> np.ndarray | None:
     """``kernel(g, y, out)`` over the flattened same-shaped arrays, or None."""
-    if not eligible(g, y) or g.shape != y.shape:
+    if type(g) is not np.ndarray or type(y) is not np.ndarray or g.shape != y.shape:
         return None
     out = np.empty_like(g)
-    kernel(g.reshape(-1), y.reshape(-1), out.reshape(-1))
+    flat = _flat_in_memory(g, y, out)
+    if flat is None and g.dtype == y.dtype:
+        # g laid out otherwise than y (a broadcast gradient, or one summed from operands of
+        # two layouts): copy it into y's layout and run the kernel in place, one pass more
+        # instead of NumPy's mask-and-where; the result then keeps y's layout upstream.
+        out = np.empty_like(y)
+        flat = _flat_in_memory(out, y, out)
+        if flat is not None:
+            np.copyto(out, g)
+    if flat is None:
+        return None
+    kernel(*flat)
     return out
 
 

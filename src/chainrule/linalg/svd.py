@@ -12,9 +12,17 @@ is ``dL/dx + i dL/dy``), with ``J_U = U^H gU`` and ``J_V = V^H gV`` (``gV = gVh^
 
 For real matrices the imaginary diagonal term vanishes and ``^H`` is the transpose (Townsend
 2016). Complex singular vectors are defined up to a common phase ``e^{i phi}`` per pair: a
-loss that depends on it (``Im diag(J_U + J_V) != 0``) has no gradient, and the backward
-raises, as PyTorch's does. Repeated singular values make ``F`` infinite (non-finite
-gradients, as in PyTorch) unless only ``S`` is used.
+loss that depends on it (``Im diag(J_U + J_V) != 0``) has no gradient. As PyTorch, the
+backward raises only where some ``|Im diag(J_U + J_V)|`` exceeds the absolute tolerance
+5e-3 (or is NaN), whatever the dtype or scale; below it the rule above is returned as it
+stands, U's share ``i Im diag(J_U) / S`` included (both measured against PyTorch 2.13).
+Repeated singular values make ``F`` infinite (non-finite gradients, as in PyTorch) unless
+only ``S`` is used.
+
+``full_matrices=True`` on a non-square matrix returns the square U (m, m) and Vh (n, n);
+their columns / rows beyond ``k = min(m, n)`` span a null space and are not unique, so, as
+in PyTorch, their gradient is ignored: the rule is the reduced one applied to the first
+``k`` columns of ``gU`` and rows of ``gVh``.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
 from ._common import check_float, mH
 
-__all__ = ["SVD", "SVDVals", "check_phase_invariant", "svd", "svdvals"]
+__all__ = ["SVD", "SVDVals", "SVD_GAUGE_TOL", "check_phase_invariant", "svd", "svdvals"]
 
 _SVD_GAUGE = (
     "svd_backward: The singular vectors in the complex case are specified up to "
@@ -40,30 +48,47 @@ _SVD_GAUGE = (
 )
 
 
-def check_phase_invariant(phase: np.ndarray, scale: np.ndarray, message: str) -> None:
-    """Raise ``message`` where a complex loss moves with the eigenvector phases: ``phase``
-    (the imaginary diagonal its gradient puts on them) must vanish relative to ``scale``."""
-    eps = np.finfo(phase.dtype).eps
-    bound = np.sqrt(eps) * 10 * max(1.0, float(np.max(np.abs(scale), initial=0.0)))
-    if np.max(np.abs(phase), initial=0.0) > bound:
+# PyTorch 2.13's gauge tolerance for the SVD, measured by bisection: absolute, the same for
+# complex64 and complex128 and for any scale of A or of the gradient, inclusive (|x| <= tol)
+SVD_GAUGE_TOL = 5e-3
+
+
+def check_phase_invariant(phase: np.ndarray, tol: float, message: str) -> None:
+    """Raise ``message`` where a complex loss moves with the singular / eigenvector phases:
+    every entry of ``phase`` (the imaginary diagonal the loss's gradient puts on them) must
+    satisfy ``|phase| <= tol``; a NaN fails the test and raises, as in PyTorch."""
+    xp = get_array_module(phase)
+    if not bool(xp.all(xp.abs(phase) <= tol)):
         raise RuntimeError(message)
 
 
 class SVD(Function):
-    """Reduced SVD of real or complex matrices (the rule of the module docstring)."""
+    """SVD of real or complex matrices (the rule of the module docstring); ``full`` returns
+    the square U and Vh, whose columns / rows beyond ``min(m, n)`` get no gradient."""
 
     raw = True
     complex_grad = True  # the rule is written in PyTorch's conjugate convention
 
     @staticmethod
-    def forward(ctx, a):
-        u, s, vh = get_array_module(a).linalg.svd(a, full_matrices=False)
+    def forward(ctx, a, full):
+        u, s, vh = get_array_module(a).linalg.svd(a, full_matrices=full)
         ctx.save_for_backward(u, s, vh)
         return u, s, vh
 
     @staticmethod
     def backward(ctx, gu, gs, gvh):
         u, s, vh = ctx.saved_tensors
+        k = s.shape[-1]
+        if u.shape[-1] > k:  # full U of a tall A: its extra columns have no gradient
+            u = u[..., :k]
+            gu = gu[..., :k] if gu is not None else None
+        if vh.shape[-2] > k:  # full Vh of a wide A: likewise its extra rows
+            vh = vh[..., :k, :]
+            gvh = gvh[..., :k, :] if gvh is not None else None
+        return SVD._reduced_backward(u, s, vh, gu, gs, gvh), None
+
+    @staticmethod
+    def _reduced_backward(u, s, vh, gu, gs, gvh):
         # An unused U or Vh arrives as constant zeros (the engine fills the gradients of
         # unused outputs): read it as absent, as PyTorch's undefined gradient, so that
         # svdvals' rule is U diag(gS) Vh alone -- cheaper, and finite at repeated singular
@@ -96,17 +121,17 @@ class SVD(Function):
             term = term + sd @ ((vhgv - mH(vhgv)) / e)
             if cplx:
                 check = phase + diagonal(vhgv, 0, -2, -1).imag
-                check_phase_invariant(check._data, s._data, _SVD_GAUGE)
+                check_phase_invariant(check._data, SVD_GAUGE_TOL, _SVD_GAUGE)
             if v.shape[-2] > v.shape[-1]:
                 extra = extra + u @ sinv @ mH(gv - v @ vhgv)
         elif cplx:
-            check_phase_invariant(phase._data, s._data, _SVD_GAUGE)
+            check_phase_invariant(phase._data, SVD_GAUGE_TOL, _SVD_GAUGE)
         if cplx and gu is not None:
             term = term + diag_embed(phase / s) * 1j  # U's share of the fixed phase
         return u @ term @ vh + extra
 
     @staticmethod
-    def jvp(ctx, t):
+    def jvp(ctx, t, _):
         raise NotImplementedError(
             "linalg.svd: forward-mode AD (jvp) of the singular vectors is "
             "not implemented; use reverse mode, or svdvals for the "
@@ -137,9 +162,11 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> 
     """A = U diag(S) Vh with singular values S in descending order (real or complex ``A``;
     S is real).
 
+    ``full_matrices=True`` on a non-square matrix gives the square U and Vh; as in PyTorch,
+    the gradient of their columns / rows beyond ``min(m, n)`` is ignored.
+
     Raises:
-        NotImplementedError: ``full_matrices=True`` on a non-square matrix when gradients
-            are needed (the extra columns of U or V have no derivative), or ``driver`` given.
+        NotImplementedError: ``driver`` given.
     """
     if driver is not None:
         raise NotImplementedError(
@@ -147,15 +174,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> 
             "supported on chainrule's CPU backend"
         )
     a = check_float(A, "linalg.svd", complex_ok=True)
-    if full_matrices and a.shape[-1] != a.shape[-2]:
-        if a.requires_grad:
-            raise NotImplementedError(
-                "linalg.svd: full_matrices=True on a non-square matrix is "
-                "not differentiable; pass full_matrices=False"
-            )
-        u, s, vh = np.linalg.svd(a._data, full_matrices=True)
-        return SVDResult(Tensor._new(u), Tensor._new(s), Tensor._new(vh))
-    u, s, vh = SVD.apply(a)
+    u, s, vh = SVD.apply(a, bool(full_matrices) and a.shape[-1] != a.shape[-2])
     return SVDResult(u, s, vh)
 
 
@@ -176,7 +195,7 @@ class SVDVals(Function):
     @staticmethod
     def backward(ctx, gs):
         (a,) = ctx.saved_tensors
-        u, _, vh = SVD.apply(a)  # differentiable in A, so double backward is exact
+        u, _, vh = SVD.apply(a, False)  # differentiable in A, so double backward is exact
         return u @ diag_embed(_as(gs, u)) @ vh
 
     @staticmethod
@@ -201,5 +220,5 @@ def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
         raise NotImplementedError("linalg.svdvals: driver= is not supported on the CPU backend")
     a = check_float(A, "linalg.svdvals", complex_ok=True)
     if a.requires_grad and is_grad_enabled() and a._fw_tangent is None:
-        return SVD.apply(a)[1]
+        return SVD.apply(a, False)[1]
     return SVDVals.apply(a)
