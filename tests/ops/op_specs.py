@@ -651,7 +651,6 @@ SPECS: list = [
     _unary(
         "linalg_svd",
         lambda a: _gauge(lib(a).linalg.svd(a, full_matrices=False)),
-        checks=NO_JVP,
         shapes=(((4, 3),), ((3, 4),)),
     ),
     _unary("linalg_svdvals", "linalg.svdvals", shapes=(((4, 3),), ((2, 3, 4),))),
@@ -1260,7 +1259,6 @@ SPECS: list = [
     _unary(
         "svd",
         lambda a: _gauge(lib(a).svd(a)),
-        checks=NO_JVP,
         shapes=(((4, 3),), ((3, 4),)),
         torch_fn=lambda a: _gauge(
             (lambda u, s, vh: (u, s, vh.mT))(*torch.linalg.svd(a, full_matrices=False))

@@ -23,7 +23,8 @@ Complex eigenvectors are defined up to a phase each: a loss that depends on it
 (``Im diag(V^H gV) != 0``) has no gradient. As PyTorch, eigh's backward raises only where
 some ``|Im diag(V^H gV)|`` exceeds the absolute tolerance 1e-2 (or is NaN), for complex64
 and complex128 alike; below it the rule above is returned, ``herm`` removing the phase term
-``V i Im diag(V^H gV) V^H`` (anti-Hermitian) by itself (measured against PyTorch 2.13).
+``V i Im diag(V^H gV) V^H`` (anti-Hermitian), except when the eigenvalues are unused, where
+PyTorch adds that term back (both measured against PyTorch 2.13).
 """
 
 from __future__ import annotations
@@ -235,24 +236,33 @@ class Eigh(Function):
     def forward(ctx, a, uplo):
         w, v = get_array_module(a).linalg.eigh(a, UPLO=uplo)
         ctx.save_for_backward(w, v)
+        # unused outputs reach backward as None (PyTorch's undefined gradients): eigvalsh's
+        # rule V diag(gw) V^H is then finite at repeated eigenvalues, where F is infinite
+        ctx.set_materialize_grads(False)
         return w, v
 
     @staticmethod
     def backward(ctx, gw, gv):
         w, v = ctx.saved_tensors
-        inner = diag_embed(gw)
+        inner = diag_embed(gw) if gw is not None else v.new_zeros(v.shape)
+        phase = None
         if gv is not None:
             eye = Tensor._new(np.eye(w.shape[-1], dtype=bool))
             diff = w.unsqueeze(-2) - w.unsqueeze(-1)
             f = (1.0 / diff.masked_fill(eye, 1.0)).masked_fill(eye, 0.0)
             vhgv = mH(v) @ gv
             if vhgv._data.dtype.kind == "c":
-                phase = np.diagonal(vhgv._data, 0, -2, -1).imag
-                check_phase_invariant(phase, _EIGH_GAUGE_TOL, _EIGH_GAUGE)
+                phase = diagonal(vhgv, 0, -2, -1).imag
+                check_phase_invariant(phase._data, _EIGH_GAUGE_TOL, _EIGH_GAUGE)
             inner = inner + f * vhgv
         if inner.dtype != v.dtype:  # complex V, real gw alone
             inner = inner.to(v.dtype)
-        return herm(v @ inner @ mH(v)), None
+        ga = herm(v @ inner @ mH(v))
+        if phase is not None and gw is None:
+            # PyTorch's gradient when the eigenvalues are unused (measured): the tolerated
+            # phase term V i Im diag(V^H gV) V^H is kept, so it is not Hermitian
+            ga = ga + (v * (phase * 1j).unsqueeze(-2)) @ mH(v)
+        return ga, None
 
     @staticmethod
     def jvp(ctx, t, _):

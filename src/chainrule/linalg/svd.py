@@ -14,8 +14,11 @@ For real matrices the imaginary diagonal term vanishes and ``^H`` is the transpo
 2016). Complex singular vectors are defined up to a common phase ``e^{i phi}`` per pair: a
 loss that depends on it (``Im diag(J_U + J_V) != 0``) has no gradient. As PyTorch, the
 backward raises only where some ``|Im diag(J_U + J_V)|`` exceeds the absolute tolerance
-5e-3 (or is NaN), whatever the dtype or scale; below it the rule above is returned as it
-stands, U's share ``i Im diag(J_U) / S`` included (both measured against PyTorch 2.13).
+5e-3 (or is NaN), whatever the dtype or scale (an unused U or Vh counts as ``J = 0``); below
+it the rule above is returned as it stands, U's share ``i Im diag(J_U) / S`` included, except
+when Vh is unused, where PyTorch leaves that share out (all measured against PyTorch 2.13).
+Forward mode splits each pair's phase evenly instead: ``i Im diag(P) / (2S)`` to U^H dU and
+its negative to V^H dV, as PyTorch's.
 Repeated singular values make ``F`` infinite (non-finite gradients, as in PyTorch) unless
 only ``S`` is used.
 
@@ -39,7 +42,7 @@ from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
 from ._common import check_float, mH
 
-__all__ = ["SVD", "SVDVals", "SVD_GAUGE_TOL", "check_phase_invariant", "svd", "svdvals"]
+__all__ = ["SVD", "SVDVals", "check_phase_invariant", "svd", "svdvals"]
 
 _SVD_GAUGE = (
     "svd_backward: The singular vectors in the complex case are specified up to "
@@ -50,7 +53,7 @@ _SVD_GAUGE = (
 
 # PyTorch 2.13's gauge tolerance for the SVD, measured by bisection: absolute, the same for
 # complex64 and complex128 and for any scale of A or of the gradient, inclusive (|x| <= tol)
-SVD_GAUGE_TOL = 5e-3
+_SVD_GAUGE_TOL = 5e-3
 
 
 def check_phase_invariant(phase: np.ndarray, tol: float, message: str) -> None:
@@ -73,6 +76,9 @@ class SVD(Function):
     def forward(ctx, a, full):
         u, s, vh = get_array_module(a).linalg.svd(a, full_matrices=full)
         ctx.save_for_backward(u, s, vh)
+        # an unused U, S or Vh reaches backward as None, PyTorch's undefined gradient, not
+        # as zeros: the rule differs (see _reduced_backward)
+        ctx.set_materialize_grads(False)
         return u, s, vh
 
     @staticmethod
@@ -89,11 +95,10 @@ class SVD(Function):
 
     @staticmethod
     def _reduced_backward(u, s, vh, gu, gs, gvh):
-        # An unused U or Vh arrives as constant zeros (the engine fills the gradients of
-        # unused outputs): read it as absent, as PyTorch's undefined gradient, so that
-        # svdvals' rule is U diag(gS) Vh alone -- cheaper, and finite at repeated singular
-        # values, where the (UᵀgU - gUᵀU) / (s_j² - s_i²) term would be 0/0
-        gu, gvh = _absent_if_zero(gu), _absent_if_zero(gvh)
+        # An unused U or Vh (None) drops its terms, as PyTorch's undefined gradient: svdvals'
+        # rule is U diag(gS) Vh alone -- cheaper, and finite at repeated singular values,
+        # where the (UᵀgU - gUᵀU) / (s_j² - s_i²) term would be 0/0. A zero gradient that
+        # was given (a loss using 0 * U) keeps them, non-finite there, as in PyTorch
         inner = diag_embed(_as(gs, u)) if gs is not None else None
         if gu is None and gvh is None:
             return u @ inner @ vh
@@ -121,34 +126,73 @@ class SVD(Function):
             term = term + sd @ ((vhgv - mH(vhgv)) / e)
             if cplx:
                 check = phase + diagonal(vhgv, 0, -2, -1).imag
-                check_phase_invariant(check._data, SVD_GAUGE_TOL, _SVD_GAUGE)
+                check_phase_invariant(check._data, _SVD_GAUGE_TOL, _SVD_GAUGE)
             if v.shape[-2] > v.shape[-1]:
                 extra = extra + u @ sinv @ mH(gv - v @ vhgv)
         elif cplx:
-            check_phase_invariant(phase._data, SVD_GAUGE_TOL, _SVD_GAUGE)
-        if cplx and gu is not None:
-            term = term + diag_embed(phase / s) * 1j  # U's share of the fixed phase
+            check_phase_invariant(phase._data, _SVD_GAUGE_TOL, _SVD_GAUGE)
+        if cplx and gu is not None and gvh is not None:
+            # U's share of the fixed phase; PyTorch drops it when Vh is unused (measured)
+            term = term + diag_embed(phase / s) * 1j
         return u @ term @ vh + extra
 
     @staticmethod
     def jvp(ctx, t, _):
-        raise NotImplementedError(
-            "linalg.svd: forward-mode AD (jvp) of the singular vectors is "
-            "not implemented; use reverse mode, or svdvals for the "
-            "singular values"
-        )
+        # P = U^H dA V over the first k columns; the module docstring's differentials, with
+        # the phase of each pair split evenly, i Im diag(P) / (2S) to U and minus it to V
+        # (PyTorch's forward-mode gauge, measured); U's / Vh's extra columns / rows of a
+        # full_matrices SVD get a zero tangent, as in PyTorch
+        u, s, vh = ctx.out
+        xp = get_array_module(t)
+        k = s.shape[-1]
+        uk, vk = u[..., :k], xp.conj(xp.swapaxes(vh[..., :k, :], -1, -2))
+        uh, th = xp.conj(xp.swapaxes(uk, -1, -2)), xp.conj(xp.swapaxes(t, -1, -2))
+        p = uh @ t @ vk
+        ph = xp.conj(xp.swapaxes(p, -1, -2))
+        sr = s[..., None, :]  # S on the right: columns scaled
+        sl = s[..., :, None]  # S on the left: rows scaled
+        f = _inverse_gaps(s)
+        du_inner = f * (p * sr + sl * ph)
+        dv_inner = f * (sl * p + ph * sr)
+        eye = xp.eye(k, dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p.dtype.kind == "c":
+                half = 1j * xp.diagonal(p, 0, -2, -1).imag / (2 * s)
+                du_inner = du_inner + xp.where(eye, half[..., None, :], 0)
+                dv_inner = dv_inner - xp.where(eye, half[..., None, :], 0)
+            du = uk @ du_inner
+            dv = vk @ dv_inner
+            if uk.shape[-2] > k:  # tall: (I - U U^H) dA V S^-1
+                du = du + (t @ vk - uk @ p) / sr
+            if vk.shape[-2] > k:  # wide: (I - V V^H) dA^H U S^-1
+                dv = dv + (th @ uk - vk @ ph) / sr
+        dvh = xp.conj(xp.swapaxes(dv, -1, -2))
+        if u.shape[-1] > k:
+            du = xp.concatenate([du, xp.zeros_like(u[..., k:])], axis=-1)
+        if vh.shape[-2] > k:
+            dvh = xp.concatenate([dvh, xp.zeros_like(vh[..., k:, :])], axis=-2)
+        return du, _real_diag(p), dvh
+
+
+def _inverse_gaps(s):
+    """F[..., i, j] = 1 / (s_j^2 - s_i^2) off the diagonal, 0 on it (inf where repeated)."""
+    xp = get_array_module(s)
+    s2 = s * s
+    gap = s2[..., None, :] - s2[..., :, None]
+    eye = xp.eye(s.shape[-1], dtype=bool)
+    with np.errstate(divide="ignore"):
+        return xp.where(eye, 0.0, 1.0 / xp.where(eye, 1.0, gap)).astype(s.dtype)
+
+
+def _real_diag(p):
+    """Re diag(p) over the last two axes, a fresh array."""
+    d = get_array_module(p).diagonal(p, 0, -2, -1)
+    return (d.real if d.dtype.kind == "c" else d).copy()
 
 
 def _as(x: Tensor, like: Tensor) -> Tensor:
     """``x`` (real singular values) in ``like``'s dtype, for products with complex U, V."""
     return x if x.dtype == like.dtype else x.to(like.dtype)
-
-
-def _absent_if_zero(g: Tensor | None) -> Tensor | None:
-    """None for a constant all-zero gradient (not one carrying a graph: double backward)."""
-    if g is None or g.requires_grad or g._data.any():
-        return g
-    return None
 
 
 class SVDResult(NamedTuple):

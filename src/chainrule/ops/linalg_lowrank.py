@@ -12,8 +12,7 @@ basis ``Q = qr(A R).Q``, refined by ``niter`` subspace iterations with ``A^T`` a
 then ``B = Q^T A`` is small and ``svd(B) = U' S V^T`` gives ``U = Q U'``. A wide ``A`` is
 processed as ``A^T``. ``M`` (a mean, broadcast to ``A``'s shape) is subtracted from every
 product without forming ``A - M``. Everything is matmul, ``linalg.qr`` and ``linalg.svd``,
-so backward and double backward come from those ops (forward mode does not: chainrule's
-``linalg.svd`` has no jvp for its singular vectors yet, and says so).
+so backward, double backward and forward mode come from those ops.
 Because ``R`` is random, the results equal torch's only in what does not depend on the
 draw: for ``A`` of rank <= q, ``U diag(S) V^T`` reproduces ``A`` and ``S`` is its top
 singular values.
