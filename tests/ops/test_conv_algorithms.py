@@ -2,7 +2,8 @@
 
 Each algorithm is chosen by shape and size (batch-chunked im2col + GEMM, whole columns
 for wide GEMMs, columns kept from forward, pointwise 1x1, chunked col2im for strided
-input gradients, chunked weight gradients). The size thresholds are patched down so
+input gradients, chunked weight gradients, and the compiled pool's kernels, where each
+thread gathers and multiplies its own images). The size thresholds are patched down so
 tiny problems take every path, including a partial last chunk, and the workspace lends
 its buffers even for tiny arrays, so reuse across calls is exercised too.
 """
@@ -16,6 +17,7 @@ import torch.nn.functional as TF
 
 import chainrule as cr
 import chainrule.nn.functional as F
+from chainrule._kernels import jit, pool_gemm
 from chainrule.ops import _conv_kernels as K
 from chainrule.ops import _workspace as W
 
@@ -23,10 +25,26 @@ RNG = np.random.default_rng(11)
 TOL = {np.float64: (1e-10, 1e-10), np.float32: (2e-4, 2e-4)}
 
 
-@pytest.fixture(params=["chunked", "whole", "kept"])
+@pytest.fixture(params=["chunked", "whole", "kept", "pool", "pool_one_thread"])
 def path(request, monkeypatch):
     """Force one forward algorithm; the workspace lends buffers of any size."""
     monkeypatch.setattr(W, "MIN_BYTES", 1)
+    if request.param.startswith("pool"):  # the compiled kernels, 1-2 images per gather
+        if not jit.numba_available():
+            pytest.skip("numba is not installed (pip install chainrule[fast])")
+        monkeypatch.setattr(pool_gemm, "MIN_POOL_MACS", 1)
+        monkeypatch.setattr(K, "POOL_CHUNK_BYTES", 1)
+        monkeypatch.setattr(K, "CHUNK_MIN_COLUMNS", 1)
+        threads = cr.get_num_threads()
+        cr.set_num_threads(1 if request.param == "pool_one_thread" else 2)
+        try:
+            with jit.use_backend("numba"):
+                assert K._pool_plan(np, np.float64, 2, 1) is not None
+                yield request.param
+        finally:
+            cr.set_num_threads(threads)
+        return
+    monkeypatch.setattr(K, "_pool_plan", lambda *args: None)
     if request.param == "chunked":  # 1-2 images per chunk: several chunks, a partial last
         monkeypatch.setattr(K, "CHUNK_BYTES", 1)
         monkeypatch.setattr(K, "WGRAD_CHUNK_BYTES", 1)
@@ -38,7 +56,7 @@ def path(request, monkeypatch):
         monkeypatch.setattr(K, "SAVE_COLS_MAX_BYTES", 0)
     else:  # small conv: columns kept from forward for the weight gradient
         monkeypatch.setattr(K, "SAVE_COLS_MAX_BYTES", 1 << 40)
-    return request.param
+    yield request.param
 
 
 def _check(dtype, x, w, b, torch_fn, cr_fn, **kw):

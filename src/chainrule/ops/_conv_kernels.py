@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._kernels import blas, conv_pool, jit, pool_gemm
 from ..backend import get_array_module
 from ._im2col import gather, out_size, padded_cnhw, scatter_add, windows
 from ._workspace import workspace
@@ -41,6 +42,7 @@ __all__ = [
     "CHUNK_MAX_ROWS",
     "CHUNK_MIN_COLUMNS",
     "CHUNK_MIN_TOTAL_BYTES",
+    "POOL_CHUNK_BYTES",
     "conv_forward",
     "conv_input_grad",
     "conv_weight_grad",
@@ -61,6 +63,10 @@ CHUNK_MIN_COLUMNS = 1024  # narrower GEMMs lose more to BLAS overhead than they 
 # products 16-17 -> 12-13 ms (one thread).
 CHUNK_MIN_TOTAL_BYTES = 8 << 20
 CHUNK_MAX_ROWS = 64  # forward GEMMs with more rows per group are not chunked
+# Column block per gather of the compiled pool's kernels (each thread its own): 0.5 MiB
+# measured best on ResNet-20's step (two threads: 0.25/0.5/1/2/4 MiB gave 216-252, 229-231,
+# 233-238, 248-256, 274-278 ms).
+POOL_CHUNK_BYTES = 512 << 10
 
 
 def _images_per_chunk(xp_, n: int, image_bytes: int, columns: int, target: int) -> int:
@@ -75,6 +81,46 @@ def _grad_rows(g):
     """(N, O, Ho, Wo) -> (O, N*Ho*Wo); free when g is already in (O, N, Ho, Wo) memory."""
     n, o, ho, wo = g.shape
     return g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)
+
+
+def _pool_plan(xp_, dtype, n: int, macs: int) -> tuple | None:
+    """(GEMM address, threads) when a conv product runs on the compiled pool
+    (:mod:`chainrule._kernels.conv_pool`): NumPy float32/float64 arrays, the pool active, at
+    least one image per thread and :data:`.pool_gemm.MIN_POOL_MACS` of work; else None."""
+    if xp_ is not np or dtype not in (np.float32, np.float64) or macs < pool_gemm.MIN_POOL_MACS:
+        return None
+    threads = pool_gemm.pool_active()
+    if not threads and jit.backend() == "numba" and not jit.in_forked_child():
+        threads = 1  # one thread: still one compiled gather-and-multiply pass, no Python loop
+    if not threads or n < threads:
+        return None
+    gemm = blas.gemm_address(np.dtype(dtype))
+    return None if gemm is None else (gemm, threads)
+
+
+def _pool_images(n: int, threads: int, image_bytes: int, columns: int, target: int) -> int:
+    """Images per gather in a pool kernel: a cache-sized block of one thread's share."""
+    per_thread = -(-n // threads)
+    nb = max(1, target // max(image_bytes, 1), -(-CHUNK_MIN_COLUMNS // max(columns, 1)))
+    return min(per_thread, nb)
+
+
+def _cnhw(x):
+    """x (N, C, H, W) as a C-contiguous (C, N, H, W) array (free for a conv output)."""
+    xt = x.transpose(1, 0, 2, 3)
+    return xt if xt.flags.c_contiguous else np.ascontiguousarray(xt)
+
+
+def _geometry(kh: int, kw: int, stride, pad, dil) -> tuple:
+    return (kh, kw, stride[0], stride[1], dil[0], dil[1], pad[0], pad[2])
+
+
+def _pointwise(xp_, a, b, trans_a: bool = False):
+    """op(a) @ b for 2-d operands: on the compiled pool where it applies, else NumPy."""
+    out = pool_gemm.matmul(a, b, trans_a=trans_a)
+    if out is None:
+        out = xp_.matmul(a.T if trans_a else a, b)
+    return out
 
 
 def conv_forward(x, w, b, stride, pad, dil, groups, keep_cols=False):
@@ -93,9 +139,22 @@ def conv_forward(x, w, b, stride, pad, dil, groups, keep_cols=False):
     y3 = y.reshape(groups, og, n * m)
     w3 = w.reshape(groups, og, kg)
     kept = None
+    plan = _pool_plan(xp_, x.dtype, n, o * kg * n * m)
     if kh == kw == 1 and stride == (1, 1) and not any(pad):
         # pointwise: the columns are x itself (a copy only if x is not in (C, N, H, W) memory)
-        xp_.matmul(w3, x.transpose(1, 0, 2, 3).reshape(groups, cg, n * m), out=y3)
+        xc = x.transpose(1, 0, 2, 3).reshape(groups, cg, n * m)
+        if groups == 1 and plan is not None:
+            y3[0] = _pointwise(xp_, np.ascontiguousarray(w3[0]), np.ascontiguousarray(xc[0]))
+        else:
+            xp_.matmul(w3, xc, out=y3)
+    elif plan is not None:
+        # one compiled launch: each thread gathers and multiplies its own images
+        nb = _pool_images(n, plan[1], c * kh * kw * m * x.itemsize, m, POOL_CHUNK_BYTES)
+        w2 = xp_.ascontiguousarray(w.reshape(o, kg))
+        with blas.one_blas_thread():
+            conv_pool.conv_forward_pool(
+                plan[0], _cnhw(x), w2, y, _geometry(kh, kw, stride, pad, dil), groups, nb, plan[1]
+            )
     elif keep_cols and c * kh * kw * n * m * x.itemsize <= SAVE_COLS_MAX_BYTES:
         with padded_cnhw(x, pad) as xpad:
             kept = xp_.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
@@ -161,8 +220,26 @@ def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
     g3 = _grad_rows(g).reshape(groups, og, n * m)
     wt = w.reshape(groups, og, kg).transpose(0, 2, 1)
     pt, pb, pl, pr = pad
+    plan = _pool_plan(xp_, g.dtype, n, o * kg * n * m)
     if kh == kw == 1 and stride == (1, 1) and not any(pad) and (ho, wo) == (h, w_):
-        return xp_.matmul(wt, g3).reshape(c_in, n, h, w_).transpose(1, 0, 2, 3)
+        if groups == 1 and plan is not None:
+            w2, g2 = xp_.ascontiguousarray(w.reshape(o, kg)), xp_.ascontiguousarray(g3[0])
+            dx = _pointwise(xp_, w2, g2, trans_a=True)
+        else:
+            dx = xp_.matmul(wt, g3)
+        return dx.reshape(c_in, n, h, w_).transpose(1, 0, 2, 3)
+    if plan is not None:
+        # one compiled launch: each thread multiplies and scatters its own images
+        nb = _pool_images(n, plan[1], c_in * kh * kw * m * g.itemsize, m, POOL_CHUNK_BYTES)
+        dx = xp_.zeros((c_in, n, h, w_), dtype=g.dtype)
+        w2 = xp_.ascontiguousarray(w.reshape(o, kg))
+        geom = _geometry(kh, kw, stride, pad, dil)
+        with blas.one_blas_thread():
+            conv_pool.conv_input_grad_pool(
+                plan[0], xp_.ascontiguousarray(g3.reshape(o, n * m)), w2, dx, ho, wo, geom,
+                groups, nb, plan[1],
+            )  # fmt: skip
+        return dx.transpose(1, 0, 2, 3)
     buf = xp_.zeros((c_in, n, h + pt + pb, w_ + pl + pr), dtype=g.dtype)
     nb = _images_per_chunk(xp_, n, c_in * kh * kw * m * g.itemsize, m, CHUNK_BYTES)
     with workspace().empty((c_in * kh * kw * nb * m,), g.dtype, xp_) as flat:
@@ -193,6 +270,24 @@ def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
             cols = cols[..., :gh, :gw]
         dwt = xp_.matmul(cols.reshape(groups, kg, n * m), g3.transpose(0, 2, 1))
         return dwt.transpose(0, 2, 1).reshape(w_shape)
+    plan = _pool_plan(xp_, x.dtype, n, o * kg * n * m)
+    if plan is not None:
+        # one compiled launch: each thread gathers its images and sums its own partial dWᵀ
+        h, w_ = x.shape[2:]
+        positions = (
+            out_size(h, kh, stride[0], pad[0], pad[1], dil[0]),
+            out_size(w_, kw, stride[1], pad[2], pad[3], dil[1]),
+        )
+        _check_positions(positions, (gh, gw))
+        nb = _pool_images(n, plan[1], c * kh * kw * m * x.itemsize, m, POOL_CHUNK_BYTES)
+        parts = xp_.zeros((plan[1], groups, kg, og), dtype=x.dtype)
+        geom = _geometry(kh, kw, stride, pad, dil)
+        with blas.one_blas_thread():
+            conv_pool.conv_weight_grad_pool(
+                plan[0], _cnhw(x), xp_.ascontiguousarray(g3.reshape(o, n * m)), parts, gh, gw,
+                geom, groups, nb, plan[1],
+            )  # fmt: skip
+        return parts.sum(0).transpose(0, 2, 1).reshape(w_shape)
     with padded_cnhw(x, pad) as xpad:
         win = windows(xpad, kh, kw, stride, dil)
         _check_positions(win.shape[4:], (gh, gw))
