@@ -26,7 +26,7 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["batch_norm_backward", "batch_norm_forward"]
+__all__ = ["batch_norm_backward", "batch_norm_forward", "channel_affine"]
 
 
 def _forward_numpy(x, w, b, eps, y, stats) -> None:
@@ -124,3 +124,21 @@ def batch_norm_backward(g, x, mean, invstd, k, dx, sums):  # pragma: no cover - 
                 dx[c, n, i] = kc * g[c, n, i] - a * (x[c, n, i] - mu) - c0
         sums[0, c] = sg
         sums[1, c] = sgx
+
+
+def _channel_affine_numpy(x, a, b, y) -> None:
+    np.multiply(x, a[:, None, None], out=y)
+    y += b[:, None, None]
+
+
+@jit.kernel(fallback=_channel_affine_numpy)
+def channel_affine(x, a, b, y):  # pragma: no cover - compiled by Numba
+    """y = x a + b per channel of (C, N, L) views: evaluation-mode batch norm with its
+    statistics and affine parameters folded into one scale and shift (one pass)."""
+    c_n, n_n, l_n = x.shape
+    for c in jit.prange(c_n):
+        ac = a[c]
+        bc = b[c]
+        for n in range(n_n):
+            for i in range(l_n):
+                y[c, n, i] = x[c, n, i] * ac + bc

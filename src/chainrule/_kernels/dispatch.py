@@ -22,6 +22,7 @@ __all__ = [
     "split_over_threads",
     "batch_norm_backward",
     "batch_norm_forward",
+    "channel_affine",
     "exp",
     "max_pool2x2",
     "relu",
@@ -317,3 +318,16 @@ def batch_norm_backward(
         sums,
     )
     return dx, sums[0].astype(g.dtype), sums[1].astype(g.dtype)
+
+
+def channel_affine(x: object, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """``x * a + b`` per channel (dim 1) of an (N, C, *spatial) array laid out NCHW or
+    CNHW, ``a`` and ``b`` (C,) of x's dtype; the result laid out as x; or None."""
+    if not _bn_ready(x) or a.dtype != x.dtype or b.dtype != x.dtype:
+        return None
+    xv = _cnl(x)
+    if xv is None:
+        return None
+    y = np.empty_like(x)
+    batchnorm.channel_affine(xv, a, b, _cnl(y))
+    return y

@@ -16,9 +16,11 @@ from collections.abc import Sequence
 
 from numpy import finfo, float16, float32
 
+from ...autograd.grad_mode import is_grad_enabled
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, no_integer_kernel
+from ...ops.batch_norm_eval import BatchNormEvalFn
 from ...ops.keywords import write_out
 from ...ops.normalization import BatchNormFn, BatchStats, LayerNormFn, NormalizeFn
 
@@ -85,6 +87,15 @@ def _input_dtype(y: Tensor, input: Tensor) -> Tensor:
     """``y`` in the input's dtype: a float16 input with float32 parameters gives a float16
     result, as PyTorch (computed in float32, rounded once)."""
     return y if y.dtype == input.dtype else y.to(input.dtype)
+
+
+def _constant(t: Tensor | None) -> bool:
+    """No gradient and no forward-mode tangent flows through ``t`` here."""
+    return t is None or (not (t.requires_grad and is_grad_enabled()) and t._fw_tangent is None)
+
+
+def _same_float_dtype(input: Tensor, *params: Tensor | None) -> bool:
+    return input.dtype.kind == "f" and all(p is None or p.dtype == input.dtype for p in params)
 
 
 def _bshape(t: Tensor, ndim: int) -> Tensor:
@@ -167,6 +178,15 @@ def batch_norm(
         )
     xp = get_array_module(input._data)
     invstd = 1.0 / xp.sqrt(running_var._data + eps)
+    if _constant(weight) and _constant(bias) and _same_float_dtype(input, weight, bias):
+        # one pass, y = x α + β (ops/batch_norm_eval.py)
+        alpha = invstd if weight is None else invstd * weight._data
+        beta = -running_mean._data * alpha
+        if bias is not None:
+            beta = beta + bias._data
+        return BatchNormEvalFn.apply(
+            input, alpha.astype(input.dtype, copy=False), beta.astype(input.dtype, copy=False)
+        )
     shift = (-running_mean._data * invstd).astype(input.dtype, copy=False)
     shp = (c,) + (1,) * (nd - 2)
     y = input * Tensor._make(
