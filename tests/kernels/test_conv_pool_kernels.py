@@ -33,10 +33,11 @@ def _torch_reference(x, w, g, stride, dilation, pad, groups):
     return y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy()
 
 
+@pytest.mark.parametrize("og_major", [False, True], ids=["kg_og", "og_kg"])
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "fallback"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("case", CASES)
-def test_conv_pool_kernels_match_torch(case, dtype, compiled):
+def test_conv_pool_kernels_match_torch(case, dtype, compiled, og_major):
     c, n, h, wd, o, kh, kw, s, d, pad, groups, nb, chunks = case
     rng = np.random.default_rng(7)
     x = rng.standard_normal((c, n, h, wd)).astype(dtype)  # (C, N, H, W) memory
@@ -51,7 +52,8 @@ def test_conv_pool_kernels_match_torch(case, dtype, compiled):
     w2 = w.reshape(o, -1)
     g2 = np.ascontiguousarray(g.transpose(1, 0, 2, 3).reshape(o, -1))
     y = np.empty((o, n, ho, wo), dtype)
-    parts = np.zeros((chunks, groups, w2.shape[1], o // groups), dtype)
+    kg, og = w2.shape[1], o // groups
+    parts = np.zeros((chunks, groups) + ((og, kg) if og_major else (kg, og)), dtype)
     dx = np.zeros_like(x)
 
     def call(kernel, *args):
@@ -60,9 +62,10 @@ def test_conv_pool_kernels_match_torch(case, dtype, compiled):
             fn(gemm, *args)
 
     call(conv_pool.conv_forward_pool, x, w2, y, geom, groups, nb, chunks)
-    call(conv_pool.conv_weight_grad_pool, x, g2, parts, ho, wo, geom, groups, nb, chunks)
+    call(conv_pool.conv_weight_grad_pool, x, g2, parts, ho, wo, geom, groups, nb, chunks, og_major)
     call(conv_pool.conv_input_grad_pool, g2, w2, dx, ho, wo, geom, groups, nb, chunks)
-    dw = parts.sum(0).transpose(0, 2, 1).reshape(w.shape)
+    dw = parts.sum(0) if og_major else parts.sum(0).transpose(0, 2, 1)
+    dw = dw.reshape(w.shape)
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(y.transpose(1, 0, 2, 3), y_ref, **tol)
     np.testing.assert_allclose(dx.transpose(1, 0, 2, 3), dx_ref, **tol)

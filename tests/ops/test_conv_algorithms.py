@@ -36,7 +36,12 @@ def path(request, monkeypatch):
         monkeypatch.setattr(K, "POOL_CHUNK_BYTES", 1)
         monkeypatch.setattr(K, "CHUNK_MIN_COLUMNS", 1)
         threads = cr.get_num_threads()
-        cr.set_num_threads(1 if request.param == "pool_one_thread" else 2)
+        one = request.param == "pool_one_thread"
+        # weight gradients in the weight's own layout on two threads, transposed on one
+        monkeypatch.setattr(K, "OG_MAJOR_MIN_ELEMENTS", 1 << 40 if one else 1)
+        # stride-1 input gradients: the full convolution on one thread, Wᵀ g + scatter on two
+        monkeypatch.setattr(K, "POOL_FULL_CONV_MAX_ROWS", 1 << 40 if one else 0)
+        cr.set_num_threads(1 if one else 2)
         try:
             with jit.use_backend("numba"):
                 assert K._pool_plan(np, np.float64, 2, 1) is not None

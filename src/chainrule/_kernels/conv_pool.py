@@ -61,10 +61,14 @@ def _forward_numpy(gemm, x, w, y, geom, groups, nb, chunks):  # noqa: ANN001
     np.matmul(w.reshape(groups, o // groups, -1), cols.reshape(groups, -1, n * ho * wo), out=y3)
 
 
-def _weight_grad_numpy(gemm, x, g, parts, ho, wo, geom, groups, nb, chunks):  # noqa: ANN001
-    kg, og = parts.shape[2:]
-    cols = _windows_numpy(x, geom, ho, wo).reshape(groups, kg, -1)
-    parts[0] = np.matmul(cols, g.reshape(groups, og, -1).transpose(0, 2, 1))
+def _weight_grad_numpy(gemm, x, g, parts, ho, wo, geom, groups, nb, chunks, og_major):  # noqa: ANN001
+    og = g.shape[0] // groups
+    cols = _windows_numpy(x, geom, ho, wo).reshape(groups, -1, g.shape[1])
+    g3 = g.reshape(groups, og, -1)
+    if og_major:
+        parts[0] = np.matmul(g3, cols.transpose(0, 2, 1))
+    else:
+        parts[0] = np.matmul(cols, g3.transpose(0, 2, 1))
     parts[1:] = 0
 
 
@@ -229,12 +233,17 @@ def conv_forward_pool(gemm, x, w, y, geom, groups, nb, chunks):  # pragma: no co
 
 
 @jit.kernel(fallback=_weight_grad_numpy, parallel=True)
-def conv_weight_grad_pool(gemm, x, g, parts, ho, wo, geom, groups, nb, chunks):  # pragma: no cover
-    """parts[t] (groups, kg, og) = block t's sum over its images of cols gᵀ, for x (C, N, H,
-    W) and g (O, N·Ho·Wo), C-contiguous; ``parts`` zeroed by the caller, who sums it."""
+def conv_weight_grad_pool(
+    gemm, x, g, parts, ho, wo, geom, groups, nb, chunks, og_major
+):  # pragma: no cover  # noqa: E501
+    """parts[t] = block t's sum over its images of the weight gradient per group, for x (C,
+    N, H, W) and g (O, N·Ho·Wo), C-contiguous: (groups, og, kg) = g colsᵀ when ``og_major``
+    (the weight's own layout), else (groups, kg, og) = cols gᵀ (faster for small weights,
+    see the caller); ``parts`` zeroed by the caller, who sums it."""
     c_in, n = x.shape[0], x.shape[1]
-    kg, og = parts.shape[2], parts.shape[3]
     kh, kw = geom[0], geom[1]
+    kg = c_in // groups * kh * kw
+    og = g.shape[0] // groups
     m = ho * wo
     size = x.itemsize
     for t in jit.prange(chunks):
@@ -246,12 +255,18 @@ def conv_weight_grad_pool(gemm, x, g, parts, ho, wo, geom, groups, nb, chunks): 
             b = min(last, n0 + nb) - n0
             _gather(x, buf, n0, b, ho, wo, geom)
             for gi in range(groups):
-                _gemm(
-                    gemm, jit.NO_TRANS, jit.TRANS, kg, og, b * m,
-                    buf.ctypes.data + gi * kg * b * m * size, b * m,
-                    g.ctypes.data + (gi * og * n * m + n0 * m) * size, n * m,
-                    part.ctypes.data, og, size,
-                )  # fmt: skip
+                pc = buf.ctypes.data + gi * kg * b * m * size
+                pg = g.ctypes.data + (gi * og * n * m + n0 * m) * size
+                if og_major:
+                    _gemm(
+                        gemm, jit.NO_TRANS, jit.TRANS, og, kg, b * m,
+                        pg, n * m, pc, b * m, part.ctypes.data, kg, size,
+                    )  # fmt: skip
+                else:
+                    _gemm(
+                        gemm, jit.NO_TRANS, jit.TRANS, kg, og, b * m,
+                        pc, b * m, pg, n * m, part.ctypes.data, og, size,
+                    )  # fmt: skip
                 _add_row(acc, gi * kg * og, 1, part, 0, kg * og)
 
 

@@ -42,7 +42,9 @@ __all__ = [
     "CHUNK_MAX_ROWS",
     "CHUNK_MIN_COLUMNS",
     "CHUNK_MIN_TOTAL_BYTES",
+    "OG_MAJOR_MIN_ELEMENTS",
     "POOL_CHUNK_BYTES",
+    "POOL_FULL_CONV_MAX_ROWS",
     "conv_forward",
     "conv_input_grad",
     "conv_weight_grad",
@@ -67,6 +69,14 @@ CHUNK_MAX_ROWS = 64  # forward GEMMs with more rows per group are not chunked
 # measured best on ResNet-20's step (two threads: 0.25/0.5/1/2/4 MiB gave 216-252, 229-231,
 # 233-238, 248-256, 274-278 ms).
 POOL_CHUNK_BYTES = 512 << 10
+# On the pool, a stride-1 input gradient is the "full" convolution only for at most this many
+# output channels per group: with more, its flipped weight copy and the wider gather lost to
+# Wᵀ g plus the compiled scatter (2 threads; 16 channels at 32x32: 2.5 against 3.0 ms; 32 at
+# 16x16: 2.2 / 2.1; ResNet-18's 64-512 channels: 15.7 / 12.7 to 17.9 / 9.6 ms).
+POOL_FULL_CONV_MAX_ROWS = 16
+# Weight gradients of at least this many elements per group are computed in the weight's own
+# (og, kg) layout by the pool kernel (see conv_weight_grad).
+OG_MAJOR_MIN_ELEMENTS = 1 << 16
 
 
 def _images_per_chunk(xp_, n: int, image_bytes: int, columns: int, target: int) -> int:
@@ -199,9 +209,12 @@ def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
     dh, dw = dil
     fh, fw = dh * (kh - 1), dw * (kw - 1)
     c_in, h, w_ = x_shape[1:]
+    og, kg, m = o // groups, cg * kh * kw, ho * wo
+    plan = _pool_plan(xp_, g.dtype, n, o * kg * n * m)
     if (
         stride == (1, 1)
         and kh * kw > 1
+        and (plan is None or og <= POOL_FULL_CONV_MAX_ROWS)
         and max(pad[:2]) <= fh
         and max(pad[2:]) <= fw
         and ho + fh - pad[0] - pad[1] == h
@@ -216,11 +229,9 @@ def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
         wt = xp_.ascontiguousarray(wt.reshape(groups * cg, o // groups, kh, kw)[:, :, ::-1, ::-1])
         full = (fh - pad[0], fh - pad[1], fw - pad[2], fw - pad[3])
         return conv_forward(g, wt, None, (1, 1), full, dil, groups)
-    og, kg, m = o // groups, cg * kh * kw, ho * wo
     g3 = _grad_rows(g).reshape(groups, og, n * m)
     wt = w.reshape(groups, og, kg).transpose(0, 2, 1)
     pt, pb, pl, pr = pad
-    plan = _pool_plan(xp_, g.dtype, n, o * kg * n * m)
     if kh == kw == 1 and stride == (1, 1) and not any(pad) and (ho, wo) == (h, w_):
         if groups == 1 and plan is not None:
             w2, g2 = xp_.ascontiguousarray(w.reshape(o, kg)), xp_.ascontiguousarray(g3[0])
@@ -280,14 +291,20 @@ def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
         )
         _check_positions(positions, (gh, gw))
         nb = _pool_images(n, plan[1], c * kh * kw * m * x.itemsize, m, POOL_CHUNK_BYTES)
-        parts = xp_.zeros((plan[1], groups, kg, og), dtype=x.dtype)
+        # a large weight's gradient is computed in its own layout: relaying out (kg, og) was
+        # a cache-unfriendly transposed copy (ResNet-18: 87 ms of a 950 ms step); a small
+        # one's (kg, og) product runs 10-50% faster and its copy costs nothing
+        og_major = kg * og >= OG_MAJOR_MIN_ELEMENTS
+        shape = (og, kg) if og_major else (kg, og)
+        parts = xp_.zeros((plan[1], groups) + shape, dtype=x.dtype)
         geom = _geometry(kh, kw, stride, pad, dil)
         with blas.one_blas_thread():
             conv_pool.conv_weight_grad_pool(
                 plan[0], _cnhw(x), xp_.ascontiguousarray(g3.reshape(o, n * m)), parts, gh, gw,
-                geom, groups, nb, plan[1],
+                geom, groups, nb, plan[1], og_major,
             )  # fmt: skip
-        return parts.sum(0).transpose(0, 2, 1).reshape(w_shape)
+        dw = parts.sum(0) if plan[1] > 1 else parts[0]
+        return (dw if og_major else dw.transpose(0, 2, 1)).reshape(w_shape)
     with padded_cnhw(x, pad) as xpad:
         win = windows(xpad, kh, kw, stride, dil)
         _check_positions(win.shape[4:], (gh, gw))
