@@ -198,6 +198,29 @@ def _add_row(dst, d, step, src, s, count):  # pragma: no cover - inlined
 
 
 @jit.inline
+def _scatter_add(cols, dx, n0, b, ho, wo, geom):  # pragma: no cover - inlined
+    """dx (C, N, H, W, C-contiguous) += the windows of cols (flat (C, kh, kw, b, ho, wo)) into
+    images n0..n0+b, skipping positions outside the input: :func:`_gather`'s adjoint."""
+    kh, kw, sh, sw, dh, dw, pt, pl = geom
+    c_in, n, h, w = dx.shape
+    dxf = dx.reshape(-1)
+    for c in range(c_in):
+        for i in range(kh):
+            for j in range(kw):
+                off = j * dw - pl
+                lo, hi = _valid_range(wo, sw, off, w)
+                for k in range(b):
+                    dst0 = (c * n + n0 + k) * h
+                    src0 = (((c * kh + i) * kw + j) * b + k) * ho * wo
+                    for oh in range(ho):
+                        ih = oh * sh + i * dh - pt
+                        if ih < 0 or ih >= h:
+                            continue
+                        d = (dst0 + ih) * w + off + lo * sw  # >= 0: the first valid column
+                        _add_row(dxf, d, sw, cols, src0 + oh * wo + lo, hi - lo)
+
+
+@jit.inline
 def _gemm(gemm, ta, tb, m, n, k, pa, lda, pb, ldb, pc, ldc, size):  # pragma: no cover
     if size == 4:
         jit.call_sgemm_t(gemm, ta, tb, m, n, k, pa, lda, pb, ldb, pc, ldc)
@@ -275,13 +298,12 @@ def conv_input_grad_pool(gemm, g, w, dx, ho, wo, geom, groups, nb, chunks):  # p
     """dx (C, N, H, W, zeroed by the caller) += col2im(wᵀ g) for g (O, N·Ho·Wo) and w (O,
     C/groups·kh·kw), C-contiguous: per block of images one GEMM into the thread's columns,
     then their windows added into the images (threads own disjoint images)."""
-    c_in, n, h, wd = dx.shape
+    c_in, n = dx.shape[0], dx.shape[1]
     o, kg = w.shape
     og = o // groups
     m = ho * wo
     size = g.itemsize
-    dxf = dx.reshape(-1)
-    kh, kw, sh, sw, dh, dw, pt, pl = geom
+    kh, kw = geom[0], geom[1]
     for t in jit.prange(chunks):
         cols = np.empty(c_in * kh * kw * nb * m, g.dtype)
         first, last = n * t // chunks, n * (t + 1) // chunks
@@ -294,17 +316,4 @@ def conv_input_grad_pool(gemm, g, w, dx, ho, wo, geom, groups, nb, chunks):  # p
                     g.ctypes.data + (gi * og * n * m + n0 * m) * size, n * m,
                     cols.ctypes.data + gi * kg * b * m * size, b * m, size,
                 )  # fmt: skip
-            for c in range(c_in):
-                for i in range(kh):
-                    for j in range(kw):
-                        off = j * dw - pl
-                        lo, hi = _valid_range(wo, sw, off, wd)
-                        for k in range(b):
-                            dst0 = (c * n + n0 + k) * h
-                            src0 = (((c * kh + i) * kw + j) * b + k) * m
-                            for oh in range(ho):
-                                ih = oh * sh + i * dh - pt
-                                if ih < 0 or ih >= h:
-                                    continue
-                                d = (dst0 + ih) * wd + off + lo * sw  # >= 0
-                                _add_row(dxf, d, sw, cols, src0 + oh * wo + lo, hi - lo)
+            _scatter_add(cols, dx, n0, b, ho, wo, geom)
