@@ -154,3 +154,33 @@ def test_activation_gradients_take_the_kernel_in_conv_layout(g_layout, monkeypat
             assert got is not None, name
             assert got.strides == y_cnhw.strides, name  # y's layout, carried upstream
             np.testing.assert_allclose(got, want.numpy(), rtol=2e-6, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.skipif(not jit.numba_available(), reason="numba is not installed")
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_blocks_on_the_compiled_pool_vs_torch(name, dtype, threads, monkeypatch):
+    """Large arrays run the kernels cut into blocks on the compiled pool (the threshold
+    patched down, odd sizes so the blocks are unequal), with torch's values and gradients."""
+    monkeypatch.setattr(jit, "MIN_PARALLEL_SIZE", 1)
+    monkeypatch.setattr(dispatch, "POOL_MIN_ELEMENTS", 1)
+    calls = []
+    real = dispatch._on_pool
+    monkeypatch.setattr(dispatch, "_on_pool", lambda *a: calls.append(real(*a)) or calls[-1])
+    before = cr.get_num_threads()
+    cr.set_num_threads(threads)
+    try:
+        with jit.use_backend("numba"):
+            fn = OPS[name]
+            x, tx = _pair(_data((7, 33), dtype))
+            g = _data((7, 33), dtype, seed=1)
+            y, ty = fn(cr, x), fn(torch, tx)
+            np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), **TOL[dtype])
+            y.backward(cr.tensor(g))
+            ty.backward(torch.tensor(g))
+            np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), **TOL[dtype])
+    finally:
+        cr.set_num_threads(before)
+    if name != "softmax_dim0":  # not the last dim: NumPy's path
+        assert any(calls)  # the blocks ran on the pool

@@ -22,7 +22,16 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["relu", "relu_grad", "sigmoid_grad", "tanh_grad"]
+__all__ = [
+    "relu",
+    "relu_blocks",
+    "relu_grad",
+    "relu_grad_blocks",
+    "sigmoid_grad",
+    "sigmoid_grad_blocks",
+    "tanh_grad",
+    "tanh_grad_blocks",
+]
 
 
 # ------------------------------------------------------------------------------------- relu
@@ -30,12 +39,25 @@ def _relu_numpy(x: np.ndarray, out: np.ndarray) -> None:
     np.maximum(0, x, out=out)  # on a tie NumPy returns the second operand: relu(-0.0) = -0.0
 
 
+@jit.inline
+def _relu_body(x, out):  # pragma: no cover - inlined
+    for i in range(x.size):
+        v = x[i]
+        out[i] = 0 if v < 0 else v
+
+
 @jit.kernel(fallback=_relu_numpy)
 def relu(x, out):  # pragma: no cover - compiled by Numba
     """out = max(x, 0) (NaN stays NaN; -0.0 stays -0.0, as in PyTorch)."""
-    for i in jit.prange(x.size):
-        v = x[i]
-        out[i] = 0 if v < 0 else v
+    _relu_body(x, out)
+
+
+@jit.kernel(fallback=jit.ignoring_chunks(_relu_numpy), parallel=True)
+def relu_blocks(x, out, chunks):  # pragma: no cover - compiled by Numba
+    """:func:`relu` cut into ``chunks`` blocks on the compiled pool (one launch)."""
+    for t in jit.prange(chunks):
+        lo, hi = jit.block(x.size, t, chunks)
+        _relu_body(x[lo:hi], out[lo:hi])
 
 
 def _relu_grad_numpy(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
@@ -43,11 +65,24 @@ def _relu_grad_numpy(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
     np.copyto(out, g, where=y > 0)
 
 
+@jit.inline
+def _relu_grad_body(g, y, out):  # pragma: no cover - inlined
+    for i in range(g.size):
+        out[i] = g[i] if y[i] > 0 else 0
+
+
 @jit.kernel(fallback=_relu_grad_numpy)
 def relu_grad(g, y, out):  # pragma: no cover - compiled by Numba
     """out = g where y > 0, else 0 (also for an infinite or NaN g, as PyTorch's where)."""
-    for i in jit.prange(g.size):
-        out[i] = g[i] if y[i] > 0 else 0
+    _relu_grad_body(g, y, out)
+
+
+@jit.kernel(fallback=jit.ignoring_chunks(_relu_grad_numpy), parallel=True)
+def relu_grad_blocks(g, y, out, chunks):  # pragma: no cover - compiled by Numba
+    """:func:`relu_grad` cut into ``chunks`` blocks on the compiled pool (one launch)."""
+    for t in jit.prange(chunks):
+        lo, hi = jit.block(g.size, t, chunks)
+        _relu_grad_body(g[lo:hi], y[lo:hi], out[lo:hi])
 
 
 # ------------------------------------------------------- tanh, sigmoid (given the output)
@@ -55,21 +90,47 @@ def _tanh_grad_numpy(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
     np.multiply(g, 1 - y * y, out=out)
 
 
+@jit.inline
+def _tanh_grad_body(g, y, out):  # pragma: no cover - inlined
+    for i in range(g.size):
+        v = y[i]
+        out[i] = g[i] * (1 - v * v)
+
+
 @jit.kernel(fallback=_tanh_grad_numpy)
 def tanh_grad(g, y, out):  # pragma: no cover - compiled by Numba
     """out = g * (1 - y^2): the gradient of tanh given its output."""
-    for i in jit.prange(g.size):
-        v = y[i]
-        out[i] = g[i] * (1 - v * v)
+    _tanh_grad_body(g, y, out)
+
+
+@jit.kernel(fallback=jit.ignoring_chunks(_tanh_grad_numpy), parallel=True)
+def tanh_grad_blocks(g, y, out, chunks):  # pragma: no cover - compiled by Numba
+    """:func:`tanh_grad` cut into ``chunks`` blocks on the compiled pool (one launch)."""
+    for t in jit.prange(chunks):
+        lo, hi = jit.block(g.size, t, chunks)
+        _tanh_grad_body(g[lo:hi], y[lo:hi], out[lo:hi])
 
 
 def _sigmoid_grad_numpy(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
     np.multiply(g, y * (1 - y), out=out)
 
 
+@jit.inline
+def _sigmoid_grad_body(g, y, out):  # pragma: no cover - inlined
+    for i in range(g.size):
+        v = y[i]
+        out[i] = g[i] * (v * (1 - v))
+
+
 @jit.kernel(fallback=_sigmoid_grad_numpy)
 def sigmoid_grad(g, y, out):  # pragma: no cover - compiled by Numba
     """out = g * y (1 - y): the gradient of sigmoid given its output."""
-    for i in jit.prange(g.size):
-        v = y[i]
-        out[i] = g[i] * (v * (1 - v))
+    _sigmoid_grad_body(g, y, out)
+
+
+@jit.kernel(fallback=jit.ignoring_chunks(_sigmoid_grad_numpy), parallel=True)
+def sigmoid_grad_blocks(g, y, out, chunks):  # pragma: no cover - compiled by Numba
+    """:func:`sigmoid_grad` cut into ``chunks`` blocks on the compiled pool (one launch)."""
+    for t in jit.prange(chunks):
+        lo, hi = jit.block(g.size, t, chunks)
+        _sigmoid_grad_body(g[lo:hi], y[lo:hi], out[lo:hi])

@@ -14,10 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..threads import parallel_slices
-from . import activations, batchnorm, jit, optim, pooling, softmax, transcendental
+from . import activations, batchnorm, jit, optim, pool_gemm, pooling, softmax, transcendental
 from .jit import eligible
 
 __all__ = [
+    "POOL_MIN_ELEMENTS",
     "adam",
     "split_over_threads",
     "batch_norm_backward",
@@ -53,6 +54,26 @@ def split_over_threads(kernel: object, *arrays: np.ndarray) -> None:
     parallel_slices(lambda a, b: kernel(*(x[a:b] for x in arrays)), arrays[0].shape[0], nbytes)
 
 
+POOL_MIN_ELEMENTS = 1 << 17
+"""Arrays of at least this many elements (512 KiB of float32) run their elementwise or row
+kernel cut into blocks on the compiled pool (:mod:`.pool_gemm`: one launch, threads that
+spin between kernels) instead of on the calling thread. Measured on the project's 2-core
+VMs, relu forward + backward of 1M float32: 892 -> 591 µs (PyTorch 542-574 µs); the
+Python thread pool's hand-off (~100 µs) had made the same split slower than one thread."""
+
+
+def _on_pool(blocks: object, *arrays: np.ndarray) -> bool:
+    """``blocks(*arrays, threads)`` when the arrays are large and the pool is active (True),
+    else False (nothing done: the caller runs its one-thread kernel)."""
+    if arrays[0].size < POOL_MIN_ELEMENTS:
+        return False
+    threads = pool_gemm.pool_active()
+    if not threads:
+        return False
+    blocks(*arrays, min(threads, arrays[0].shape[0]))
+    return True
+
+
 def _flat_in_memory(*arrays: np.ndarray) -> list[np.ndarray] | None:
     """1-d views of same-shaped arrays in their memory order, when they share one dense
     layout and :func:`.jit.eligible` holds for them so laid out; else None.
@@ -74,27 +95,29 @@ def _flat_in_memory(*arrays: np.ndarray) -> list[np.ndarray] | None:
     return [a.reshape(-1) for a in ordered]
 
 
-def _float32_map(kernel: object, x: object) -> np.ndarray | None:
-    """``kernel(x, out)`` over a flattened float32 array, split over the intra-op threads
-    (the float32 transcendental kernels are compute-bound), or None."""
+def _float32_map(kernel: object, blocks: object, x: object) -> np.ndarray | None:
+    """``kernel(x, out)`` over a flattened float32 array (``blocks`` on the compiled pool,
+    else split over the intra-op threads: the float32 transcendental kernels are
+    compute-bound), or None."""
     if type(x) is not np.ndarray or x.dtype != _F32:
         return None
     out = np.empty_like(x)
     flat = _flat_in_memory(x, out)
     if flat is None:
         return None
-    split_over_threads(kernel, *flat)
+    if not _on_pool(blocks, *flat):
+        split_over_threads(kernel, *flat)
     return out
 
 
 def exp(x: object) -> np.ndarray | None:
     """e^x for a float32 array (float32 arithmetic), or None."""
-    return _float32_map(transcendental.exp_f32, x)
+    return _float32_map(transcendental.exp_f32, transcendental.exp_f32_blocks, x)
 
 
 def tanh(x: object) -> np.ndarray | None:
     """tanh(x) for a float32 array (float32 arithmetic), or None."""
-    return _float32_map(transcendental.tanh_f32, x)
+    return _float32_map(transcendental.tanh_f32, transcendental.tanh_f32_blocks, x)
 
 
 def max_pool2x2(x: object) -> tuple[np.ndarray, np.ndarray] | None:
@@ -125,12 +148,14 @@ def relu(x: object) -> np.ndarray | None:
     flat = _flat_in_memory(x, out)
     if flat is None:
         return None
-    activations.relu(*flat)
+    if not _on_pool(activations.relu_blocks, *flat):
+        activations.relu(*flat)
     return out
 
 
-def _activation_grad(kernel: object, g: object, y: object) -> np.ndarray | None:
-    """``kernel(g, y, out)`` over the flattened same-shaped arrays, or None."""
+def _activation_grad(kernel: object, blocks: object, g: object, y: object) -> np.ndarray | None:
+    """``kernel(g, y, out)`` over the flattened same-shaped arrays (``blocks`` on the
+    compiled pool when large), or None."""
     if type(g) is not np.ndarray or type(y) is not np.ndarray or g.shape != y.shape:
         return None
     out = np.empty_like(g)
@@ -145,28 +170,29 @@ def _activation_grad(kernel: object, g: object, y: object) -> np.ndarray | None:
             np.copyto(out, g)
     if flat is None:
         return None
-    kernel(*flat)
+    if not _on_pool(blocks, *flat):
+        kernel(*flat)
     return out
 
 
 def relu_grad(g: object, y: object) -> np.ndarray | None:
     """g * (y > 0) for same-shaped g and y, or None."""
-    return _activation_grad(activations.relu_grad, g, y)
+    return _activation_grad(activations.relu_grad, activations.relu_grad_blocks, g, y)
 
 
 def tanh_grad(g: object, y: object) -> np.ndarray | None:
     """g * (1 - y^2) for same-shaped g and y, or None."""
-    return _activation_grad(activations.tanh_grad, g, y)
+    return _activation_grad(activations.tanh_grad, activations.tanh_grad_blocks, g, y)
 
 
 def sigmoid_grad(g: object, y: object) -> np.ndarray | None:
     """g * y * (1 - y) for same-shaped g and y, or None."""
-    return _activation_grad(activations.sigmoid_grad, g, y)
+    return _activation_grad(activations.sigmoid_grad, activations.sigmoid_grad_blocks, g, y)
 
 
 def sigmoid(x: object) -> np.ndarray | None:
     """1 / (1 + e^-x) for float32 x, or None."""
-    return _float32_map(transcendental.sigmoid_f32, x)
+    return _float32_map(transcendental.sigmoid_f32, transcendental.sigmoid_f32_blocks, x)
 
 
 def _rows(x: np.ndarray) -> np.ndarray:
@@ -179,7 +205,9 @@ def softmax_last(x: object, dim: int) -> np.ndarray | None:
     if not eligible(x) or x.dtype != _F32 or x.ndim == 0 or dim != x.ndim - 1 or x.shape[-1] == 0:
         return None
     out = np.empty_like(x)
-    split_over_threads(softmax.softmax_rows_f32, _rows(x), _rows(out))
+    rows = (_rows(x), _rows(out))
+    if not _on_pool(softmax.softmax_rows_f32_blocks, *rows):
+        split_over_threads(softmax.softmax_rows_f32, *rows)
     return out
 
 
@@ -194,7 +222,9 @@ def softmax_last_grad(g: object, y: object, dim: int) -> np.ndarray | None:
     ):
         return None
     out = np.empty_like(g)
-    softmax.softmax_rows_backward(_rows(g), _rows(y), _rows(out))
+    rows = (_rows(g), _rows(y), _rows(out))
+    if not _on_pool(softmax.softmax_rows_backward_blocks, *rows):
+        softmax.softmax_rows_backward(*rows)
     return out
 
 

@@ -397,6 +397,23 @@ def inline(fn: Callable) -> Callable:
     return _register_helper(fn, _njit_inline)
 
 
+@inline
+def block(n, t, chunks):  # noqa: ANN001, ANN201 - compiled by Numba
+    """``(lo, hi)``: block ``t`` of ``chunks`` near-equal contiguous blocks of ``range(n)``,
+    for kernels that cut a flat array over the pool's threads (``x[lo:hi]``)."""
+    return n * t // chunks, n * (t + 1) // chunks
+
+
+def ignoring_chunks(fallback: Callable) -> Callable:
+    """A blocks kernel's NumPy fallback: ``fallback`` on the whole arrays, the trailing
+    ``chunks`` argument dropped."""
+
+    def whole(*args: Any) -> Any:
+        return fallback(*args[:-1])
+
+    return whole
+
+
 def reduction(fn: Callable) -> Callable:
     """Decorate a helper that sums over a row (a plain ``s += ...`` loop) so that LLVM may
     reassociate its additions (Numba's ``fastmath={"reassoc"}`` on this function only) and

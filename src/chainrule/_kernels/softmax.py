@@ -18,7 +18,14 @@ import numpy as np
 
 from . import jit, transcendental
 
-__all__ = ["row_dot", "row_sum", "softmax_rows_backward", "softmax_rows_f32"]
+__all__ = [
+    "row_dot",
+    "row_sum",
+    "softmax_rows_backward",
+    "softmax_rows_backward_blocks",
+    "softmax_rows_f32",
+    "softmax_rows_f32_blocks",
+]
 
 
 def _softmax_numpy(x: np.ndarray, out: np.ndarray) -> None:
@@ -47,8 +54,22 @@ def row_dot(a, b):  # pragma: no cover - compiled by Numba, called from kernels
 @jit.kernel(fallback=_softmax_numpy)
 def softmax_rows_f32(x, out):  # pragma: no cover - compiled by Numba
     """out = softmax over the last axis of a 2-d float32 array."""
+    _softmax_rows_body(x, out)
+
+
+@jit.kernel(fallback=jit.ignoring_chunks(_softmax_numpy), parallel=True)
+def softmax_rows_f32_blocks(x, out, chunks):  # pragma: no cover - compiled by Numba
+    """:func:`softmax_rows_f32` with its rows cut into ``chunks`` blocks on the compiled
+    pool (one launch)."""
+    for t in jit.prange(chunks):
+        lo, hi = jit.block(x.shape[0], t, chunks)
+        _softmax_rows_body(x[lo:hi], out[lo:hi])
+
+
+@jit.inline
+def _softmax_rows_body(x, out):  # pragma: no cover - inlined
     rows, n = x.shape
-    for i in jit.prange(rows):
+    for i in range(rows):
         xr = x[i]
         orow = out[i]
         m = xr[0]
@@ -72,8 +93,22 @@ def _softmax_backward_numpy(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> No
 @jit.kernel(fallback=_softmax_backward_numpy)
 def softmax_rows_backward(g, y, out):  # pragma: no cover - compiled by Numba
     """out = y * (g - sum(g * y)) over the last axis of 2-d arrays (the softmax gradient)."""
+    _softmax_backward_body(g, y, out)
+
+
+@jit.kernel(fallback=jit.ignoring_chunks(_softmax_backward_numpy), parallel=True)
+def softmax_rows_backward_blocks(g, y, out, chunks):  # pragma: no cover - compiled by Numba
+    """:func:`softmax_rows_backward` with its rows cut into ``chunks`` blocks on the
+    compiled pool (one launch)."""
+    for t in jit.prange(chunks):
+        lo, hi = jit.block(y.shape[0], t, chunks)
+        _softmax_backward_body(g[lo:hi], y[lo:hi], out[lo:hi])
+
+
+@jit.inline
+def _softmax_backward_body(g, y, out):  # pragma: no cover - inlined
     rows, n = y.shape
-    for i in jit.prange(rows):
+    for i in range(rows):
         gr = g[i]
         yr = y[i]
         d = row_dot(gr, yr)

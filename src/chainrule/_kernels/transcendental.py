@@ -62,10 +62,13 @@ from . import jit
 __all__ = [
     "exp32",
     "exp_f32",
+    "exp_f32_blocks",
     "exp_poly",
     "sigmoid_f32",
+    "sigmoid_f32_blocks",
     "tanh32",
     "tanh_f32",
+    "tanh_f32_blocks",
     "taylor_tail_f32",
 ]
 
@@ -117,15 +120,28 @@ def _sigmoid_numpy(x: np.ndarray, out: np.ndarray) -> None:
     out[...] = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-@jit.kernel(fallback=_sigmoid_numpy)
-def sigmoid_f32(x, out):  # pragma: no cover - compiled by Numba
-    """out = 1 / (1 + e^-x) for flat float32 arrays."""
-    for i in jit.prange(x.size):
+@jit.inline
+def _sigmoid_body(x, out):  # pragma: no cover - inlined
+    for i in range(x.size):
         v = np.float64(x[i])
         c = -v if -v > -110.0 else -110.0
         c = c if c < 110.0 else 110.0
         s = 1.0 / (1.0 + exp_poly(c, True))
         out[i] = s if v == v else v
+
+
+@jit.kernel(fallback=_sigmoid_numpy)
+def sigmoid_f32(x, out):  # pragma: no cover - compiled by Numba
+    """out = 1 / (1 + e^-x) for flat float32 arrays."""
+    _sigmoid_body(x, out)
+
+
+@jit.kernel(fallback=jit.ignoring_chunks(_sigmoid_numpy), parallel=True)
+def sigmoid_f32_blocks(x, out, chunks):  # pragma: no cover - compiled by Numba
+    """:func:`sigmoid_f32` cut into ``chunks`` blocks on the compiled pool (one launch)."""
+    for t in jit.prange(chunks):
+        lo, hi = jit.block(x.size, t, chunks)
+        _sigmoid_body(x[lo:hi], out[lo:hi])
 
 
 # ------------------------------------------------------------------------- float32 exp
@@ -185,8 +201,18 @@ def exp32(v):  # pragma: no cover - inlined into compiled kernels
 @jit.kernel(fallback=_exp_numpy)
 def exp_f32(x, out):  # pragma: no cover - compiled by Numba
     """out = e^x for flat float32 arrays, in float32 arithmetic (see the module doc)."""
-    for i in jit.prange(x.size):
+    for i in range(x.size):
         out[i] = exp32(x[i])
+
+
+@jit.kernel(fallback=jit.ignoring_chunks(_exp_numpy), parallel=True)
+def exp_f32_blocks(x, out, chunks):  # pragma: no cover - compiled by Numba
+    """:func:`exp_f32` cut into ``chunks`` blocks on the compiled pool (one launch)."""
+    for t in jit.prange(chunks):
+        lo, hi = jit.block(x.size, t, chunks)
+        xs, outs = x[lo:hi], out[lo:hi]  # sliced: indices from 0 (see conv_pool)
+        for i in range(xs.size):
+            outs[i] = exp32(xs[i])
 
 
 # ------------------------------------------------------------------------- float32 tanh
@@ -228,5 +254,15 @@ def tanh32(v):  # pragma: no cover - inlined into compiled kernels
 @jit.kernel(fallback=_tanh_numpy)
 def tanh_f32(x, out):  # pragma: no cover - compiled by Numba
     """out = tanh(x) for flat float32 arrays, in float32 arithmetic (see the module doc)."""
-    for i in jit.prange(x.size):
+    for i in range(x.size):
         out[i] = tanh32(x[i])
+
+
+@jit.kernel(fallback=jit.ignoring_chunks(_tanh_numpy), parallel=True)
+def tanh_f32_blocks(x, out, chunks):  # pragma: no cover - compiled by Numba
+    """:func:`tanh_f32` cut into ``chunks`` blocks on the compiled pool (one launch)."""
+    for t in jit.prange(chunks):
+        lo, hi = jit.block(x.size, t, chunks)
+        xs, outs = x[lo:hi], out[lo:hi]  # sliced: indices from 0 (see conv_pool)
+        for i in range(xs.size):
+            outs[i] = tanh32(xs[i])
