@@ -233,7 +233,7 @@ def test_bfloat16_result_grad_fn_names_the_op():
         y = fn(xb)
         assert y.dtype == cr.bfloat16
         assert y.grad_fn.name() == want
-        assert repr(y.grad_fn) == f"<{want}>"
+        assert repr(y.grad_fn).startswith(f"<{want} object at 0x")
         tx = torch.tensor(a).bfloat16().requires_grad_(True)
         y.float().sum().backward()
         fn(tx).float().sum().backward()

@@ -80,7 +80,7 @@ def test_walk_gives_the_engines_order_edges_and_saved_values():
     h = x * w
     y = h.exp().sum()
     nodes = list(walk(y))
-    assert [n.name() for n in nodes] == ["SumBackward", "ExpBackward", "MulBackward"]
+    assert [n.name() for n in nodes] == ["SumBackward0", "ExpBackward0", "MulBackward0"]
     assert nodes == topological_order([y.grad_fn])
     mul = nodes[2]
     edges = input_edges(mul)
@@ -169,7 +169,7 @@ def test_view_used_after_its_base_was_modified_is_replayed():
     v = h.reshape(12)
     h.mul_(2.0)
     (v * 2).sum().backward()
-    assert v.grad_fn.name() == "AsStridedBackward"
+    assert v.grad_fn.name().startswith("AsStridedBackward")
     np.testing.assert_allclose(x.grad.numpy(), np.full((3, 4), 4.0))
 
 

@@ -186,7 +186,7 @@ def test_no_grad_view_written_under_no_grad_is_fine():
     x = cr.ones(3, requires_grad=True) * 1
     with cr.no_grad():
         x[0].mul_(5)  # outside the graph, as in PyTorch (an optimizer-style update)
-    assert x.grad_fn.name() == "MulBackward"
+    assert x.grad_fn.name() == "MulBackward0"
     np.testing.assert_array_equal(x.detach().numpy(), [5.0, 1.0, 1.0])
 
 
@@ -197,11 +197,11 @@ def test_graph_nodes_and_base_attribute():
     assert v._base is x and v._is_view() and not x._is_view()
     assert v[0]._base is x  # the root of the chain of views
     v.mul_(2)
-    assert x.grad_fn.name() == "CopySlicesBackward"
+    assert "CopySlices" in x.grad_fn.name()
     w = x.t()
     x.add_(1)
     (w * 1).sum()
-    assert w.grad_fn.name() == "AsStridedBackward"
+    assert w.grad_fn.name().startswith("AsStridedBackward")
     assert cr.ones(2).detach()._base is None
 
 

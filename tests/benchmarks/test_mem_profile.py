@@ -36,5 +36,5 @@ def test_saved_bytes_of_linear_bn_relu(prof):
     # the input (not a parameter), the Linear output (batch norm's input), the ReLU output,
     # and batch norm's per-channel mean and 1/sigma; weights and biases are not counted
     assert total == x._data.nbytes + act + act + 2 * c * 4
-    assert by_op["ReluBackward"] == (act, 1)
-    assert by_op["BatchNormBackward"][0] == act + 2 * c * 4
+    assert by_op["ReluBackward0"] == (act, 1)
+    assert by_op["NativeBatchNormBackward0"][0] == act + 2 * c * 4

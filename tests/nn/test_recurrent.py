@@ -394,7 +394,7 @@ def _node_names(out):
     seen, stack, names = set(), [out.grad_fn], []
     while stack:
         node = stack.pop()
-        if node is None or id(node) in seen or not hasattr(node, "next_functions"):
+        if node is None or id(node) in seen or node.name() == "torch::autograd::AccumulateGrad":
             continue
         seen.add(id(node))
         names.append(node.name())
@@ -408,10 +408,10 @@ def test_one_fused_node_per_step():
     m = cr.nn.LSTM(2, 3, dtype=cr.float64)
     x = cr.tensor(_arr(7, 2, 2), requires_grad=True)
     names = _node_names(m(x)[0])
-    assert names.count("LSTMSequenceBackward") == 1 and len(names) < 8
+    assert names.count("LSTMSequenceBackward0") == 1 and len(names) < 8
     packed = cr.nn.utils.rnn.pack_padded_sequence(x, [7, 5])
     names = _node_names(m(packed)[0].data)
-    assert names.count("LSTMCellBackward") == 7
+    assert names.count("LSTMCellBackward0") == 7
     assert len(names) < 7 + 12
 
 

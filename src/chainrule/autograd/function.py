@@ -310,7 +310,7 @@ class _SavedCopy(Function):
     through (so a double backward reaches the original input, leaf or not)."""
 
     raw = True
-    node_name = "CloneBackward"
+    node_name = "CloneBackward0"
     complex_grad = True  # the identity is right for complex gradients too
 
     @staticmethod

@@ -13,7 +13,7 @@ Example:
     >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
     >>> y = (x * x).sum()
     >>> [node.name() for node in cr.autograd.graph.walk(y)]
-    ['SumBackward', 'MulBackward']
+    ['SumBackward0', 'MulBackward0']
 """
 
 from __future__ import annotations

@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as _np
 
+from .accumulate_grad import AccumulateGrad, accumulate_grad_node
 from .saved import SavedConstant, SavedInput, SavedOutput
 from .tensor import Tensor
 from .tensor_backward import _RemovableHandle
 
-__all__ = ["Node"]
+__all__ = ["AccumulateGrad", "Node", "public_view"]
 
 
 class Node:
@@ -170,8 +171,9 @@ class Node:
         self._non_diff = {id(o._data if isinstance(o, Tensor) else o) for o in outputs}
 
     def name(self) -> str:
-        fn = self.fn
-        return getattr(fn, "node_name", None) or f"{fn.__name__}Backward"
+        """PyTorch's name for this node (``'MulBackward0'``; a user Function ``MyFn`` gives
+        ``'MyFnBackward'``): see :func:`public_view`."""
+        return public_view(self)[0]
 
     def _register_tensor_hook(self, nr: int, hook: Callable) -> list:
         """A hook of output ``nr`` (``Tensor.register_hook``); returns its hook list."""
@@ -200,19 +202,67 @@ class Node:
 
     @property
     def next_functions(self) -> tuple:
-        """PyTorch-style view of the graph edges: ((node_or_leaf_or_None, output_nr), ...)."""
+        """PyTorch's view of the graph edges: one ``(node, output_nr)`` pair per tensor input
+        of PyTorch's node (see :func:`public_view`), where ``node`` is the producing op's
+        node, the leaf's :class:`AccumulateGrad` node, or None (no gradient flows there).
+        The engine reads ``next_edges``; this view is for people walking the graph."""
+        edges = self.next_edges
+        slots = public_view(self)[1]
         out = []
-        for e in self.next_edges:
+        for i in range(len(edges)) if slots is None else slots:
+            e = edges[i] if i < len(edges) else None
             if e is None:
-                out.append((None, 0))
-            elif isinstance(e, tuple):
+                if slots is not None:  # PyTorch lists this input, without a gradient
+                    out.append((None, 0))
+            elif type(e) is tuple:
                 out.append(e)
             else:
-                out.append((e, 0))
+                out.append((accumulate_grad_node(e), 0))
         return tuple(out)
 
     def __repr__(self) -> str:
-        return f"<{self.name()}>"
+        fn = self.fn
+        where = "" if fn is None or _builtin(fn) else "chainrule.autograd.function."
+        name = self.name().rpartition("::")[2]  # 'torch::autograd::CopySlices' -> CopySlices
+        return f"<{where}{name} object at {hex(id(self))}>"
+
+
+def public_view(node: Node) -> tuple[str, tuple[int, ...] | None]:
+    """What ``name()`` and ``next_functions`` show for ``node``: PyTorch's node name and which
+    positional inputs PyTorch's node lists, in its order (None: the inputs that receive a
+    gradient, in argument order).
+
+    An op states both through its Function's ``node_name`` class attribute, one of:
+
+    * a string, PyTorch's name (``"ExpandBackward0"``); the listed inputs are then those
+      that receive a gradient (an op's shape, dim and flag arguments are not listed);
+    * a pair ``(name, inputs)``: ``inputs`` gives the positions PyTorch lists, those
+      without a gradient shown as ``(None, 0)`` (``x * 2`` lists the scalar: PyTorch wraps
+      it in a tensor), in PyTorch's order (``F.linear``'s ``AddmmBackward0`` lists bias,
+      input, weight);
+    * a function of the node returning either form, where PyTorch's name depends on the
+      arguments (``SumBackward0`` for a full sum, ``SumBackward1`` with ``dim``); it reads
+      what the op's ``forward`` kept on ``ctx`` and ``next_edges`` / ``input_meta``.
+
+    Without one, a chainrule op is ``"<ClassName>Backward0"`` and a user's Function
+    ``"<ClassName>Backward"``, as PyTorch names its own and users' nodes.
+    """
+    fn = node.fn
+    if fn is None:
+        return "Backward0", None
+    spec = getattr(fn, "node_name", None)
+    if callable(spec):
+        spec = spec(node)
+    if spec is None:
+        return f"{fn.__name__}Backward0" if _builtin(fn) else f"{fn.__name__}Backward", None
+    if type(spec) is str:
+        return spec, None
+    return spec[0], tuple(spec[1])
+
+
+def _builtin(fn: type) -> bool:
+    """Whether ``fn`` is one of chainrule's own Functions (not a user's)."""
+    return fn.__module__.startswith("chainrule.")
 
 
 def _as_tensor(v: Any) -> Any:

@@ -71,8 +71,8 @@ _NO_BF16_KERNEL = {
 
 _WARNED = []  # PyTorch warns once per process
 # Per op class, the Cast subclass that rounds its float32 result back to bfloat16 under the
-# op's own node name (``y.grad_fn`` of a bfloat16 product reads ``MulBackward``, not
-# ``CastBackward``); built on first use, see _named_cast.
+# op's own node name (``y.grad_fn`` of a bfloat16 product reads ``MulBackward0``, not
+# ``ToCopyBackward0``); built on first use, see _named_cast.
 _NAMED_CASTS: dict[type, type] = {}
 
 
@@ -120,11 +120,18 @@ def _named_cast(cls: type) -> type:
     if sub is None:
         from ..ops.cast import Cast  # in here: ops are built on autograd
 
-        name = getattr(cls, "node_name", None) or f"{cls.__name__}Backward"
-        sub = type("Cast", (Cast,), {"node_name": name, "__module__": Cast.__module__})
-        sub.__qualname__ = f"Cast[{name}]"
+        attrs = {"node_name": staticmethod(_rounded_op_name), "__module__": Cast.__module__}
+        sub = type("Cast", (Cast,), attrs)
+        sub.__qualname__ = f"Cast[{cls.__name__}]"
         _NAMED_CASTS[cls] = sub
     return sub
+
+
+def _rounded_op_name(ctx: Any) -> str:
+    """The node name of a cast rounding an op's float32 result to bfloat16: the name of the
+    op's own node (its input), so ``y.grad_fn.name()`` reads as in PyTorch."""
+    inner = ctx.next_edges[0] if ctx.next_edges else None
+    return inner[0].name() if type(inner) is tuple else "ToCopyBackward0"
 
 
 def run_in_float32(cls: type, args: tuple, kwargs: dict) -> Any:

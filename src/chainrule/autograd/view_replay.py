@@ -171,11 +171,11 @@ class ZeroFlat(Function):
 
 class AsStrided(Function):
     """A view re-taken from its base's current history (PyTorch's view replay, node
-    ``AsStridedBackward``). ``forward`` returns the existing view array itself (no copy);
+    ``AsStridedBackward0``). ``forward`` returns the existing view array itself (no copy);
     the gradient goes back to the base's flat positions ``index``."""
 
     raw = True
-    node_name = "AsStridedBackward"
+    node_name = "AsStridedBackward0"
 
     @staticmethod
     def forward(ctx, base, view, index):
@@ -201,6 +201,7 @@ class CopySlices(Function):
     """
 
     raw = True
+    node_name = "torch::autograd::CopySlices"  # PyTorch's name (repr: <CopySlices ...>)
 
     @staticmethod
     def forward(ctx, old_base, value, index, written):

@@ -18,6 +18,7 @@ It does not modify ``.grad`` or free the graph, so a normal ``backward()`` can f
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,7 @@ ELEMENTWISE = {
     "Softplus",
     "Clamp",
     "Where",
-    "Cast",
+    "ToCopy",
     "Rsqrt",
     "Reciprocal",
     "Square",
@@ -66,6 +67,8 @@ ELEMENTWISE = {
     "Elu",
     "Silu",
 }
+
+_BACKWARD_SUFFIX = re.compile(r"Backward\d*$")
 
 SYMBOLS = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "Pow": "**"}
 
@@ -269,8 +272,9 @@ def _harvest_values(node, values: dict) -> None:
 
 
 def _op(node) -> str:
-    name = node.name()
-    return name.removesuffix("Backward")
+    """The op's label: its node's PyTorch name without ``Backward`` and the overload number
+    (``AddBackward0`` -> ``Add``; a user Function ``SquareBackward`` -> ``Square``)."""
+    return _BACKWARD_SUFFIX.sub("", node.name())
 
 
 def _formula(node, op: str, labels: list[str]) -> str:

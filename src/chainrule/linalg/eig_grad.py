@@ -126,7 +126,7 @@ class Eig(Function):
 
     raw = True
     complex_grad = True  # written in PyTorch's conjugate convention
-    node_name = "LinalgEigBackward"  # PyTorch's node name (for eig and for eigvals)
+    node_name = "LinalgEigBackward0"  # PyTorch's node name (for eig and for eigvals)
 
     @staticmethod
     def forward(ctx, a, op):

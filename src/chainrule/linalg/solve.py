@@ -178,7 +178,7 @@ class ComplexSlogDet(Function):
 
     raw = True
     complex_grad = True
-    node_name = "LinalgSlogdetBackward"
+    node_name = "LinalgSlogdetBackward0"
 
     @staticmethod
     def forward(ctx, a):

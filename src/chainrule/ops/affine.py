@@ -28,7 +28,13 @@ class LinearFn(Function):
     """y = x Wᵀ + b for x of shape (*, in), W (out, in), b (out,) or None."""
 
     raw = True
-    node_name = "LinearBackward"
+
+    @staticmethod
+    def node_name(ctx):  # PyTorch's F.linear on 2-d input: addmm(bias, x, w.t()) or x @ w.t()
+        edges = ctx.next_edges  # (x, w, b); fewer on a bfloat16 cast node with this name
+        if len(edges) < 3 or edges[2] is None:
+            return "MmBackward0", (0, 1)
+        return "AddmmBackward0", (2, 0, 1)
 
     @staticmethod
     def forward(ctx, x, w, b):

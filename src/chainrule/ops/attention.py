@@ -143,7 +143,7 @@ class ScaledDotProductAttention(Function):
     """
 
     raw = True
-    node_name = "ScaledDotProductAttentionBackward"
+    node_name = "ScaledDotProductAttentionBackward0"
 
     @staticmethod
     def forward(ctx, q, k, v, mask, blocked, scale, dropout_p, generator, nan_rows, with_weights):

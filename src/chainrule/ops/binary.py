@@ -57,6 +57,7 @@ def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:
 
 
 class Add(BinaryElementwise):
+    node_name = ("AddBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
     saves_a = saves_b = ""
 
     @staticmethod
@@ -73,6 +74,7 @@ class Add(BinaryElementwise):
 
 
 class Sub(BinaryElementwise):
+    node_name = ("SubBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
     saves_a = saves_b = ""
 
     @staticmethod
@@ -89,6 +91,7 @@ class Sub(BinaryElementwise):
 
 
 class Mul(BinaryElementwise):
+    node_name = ("MulBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
     saves_a = "b"
     saves_b = "a"
 
@@ -106,6 +109,7 @@ class Mul(BinaryElementwise):
 
 
 class Div(BinaryElementwise):
+    node_name = ("DivBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
     saves_a = "b"
     saves_b = "ab"
 
@@ -136,6 +140,13 @@ class Div(BinaryElementwise):
 class Pow(BinaryElementwise):
     """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log a (0 where a == 0 and
     b >= 0, NaN for a negative a, as PyTorch; for complex a, 0 where a == 0)."""
+
+    @staticmethod
+    def node_name(ctx):  # PyTorch: x ** 2 PowBackward0, x ** y PowBackward1, 2 ** x PowBackward2
+        a, b = ctx.next_edges
+        if b is None:
+            return "PowBackward0", (0,)
+        return ("PowBackward2", (1,)) if a is None else ("PowBackward1", (0, 1))
 
     saves_a = "ab"
     saves_b = "aby"
@@ -179,6 +190,8 @@ class Maximum(BinaryElementwise):
     """Elementwise max; on ties the gradient is split evenly and at a NaN both inputs take it
     (as PyTorch)."""
 
+    node_name = ("MaximumBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
+
     @staticmethod
     def f(a, b):
         return get_array_module(a, b).maximum(a, b)
@@ -195,6 +208,8 @@ class Maximum(BinaryElementwise):
 class Minimum(BinaryElementwise):
     """Elementwise min; on ties the gradient is split evenly and at a NaN both inputs take it
     (as PyTorch)."""
+
+    node_name = ("MinimumBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
 
     @staticmethod
     def f(a, b):
@@ -213,6 +228,8 @@ class LogAddExp(BinaryElementwise):
     """log(e^a + e^b) without overflow; d/da = e^a / (e^a + e^b) = sigmoid(a - b), d/db =
     sigmoid(b - a) (NaN where both inputs are -inf, as in PyTorch). Written with the inputs,
     not the output, as PyTorch does, so changing the output in place later is allowed."""
+
+    node_name = ("LogaddexpBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
 
     saves_a = saves_b = "ab"
 
@@ -243,6 +260,8 @@ def _tie_weights(mine: Any, other: Any, first_loses: Any) -> Tensor:
 
 class Where(BinaryElementwise):
     """``a`` where ``cond`` else ``b``: the gradient is routed by the same condition."""
+
+    node_name = ("WhereBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
 
     saves_a = saves_b = ""
 

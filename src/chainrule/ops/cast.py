@@ -24,6 +24,8 @@ __all__ = ["cast", "clone", "to_device_op", "type_as"]
 class Cast(Function):
     """Change dtype; the gradient is cast back to the input's dtype by the engine."""
 
+    node_name = "ToCopyBackward0"
+
     raw = True
 
     @staticmethod
@@ -47,6 +49,7 @@ def cast(x: Tensor, dtype) -> Tensor:
 
 
 class ToDevice(Function):
+    node_name = "ToCopyBackward0"
     raw = True
 
     @staticmethod

@@ -31,7 +31,7 @@ class ComplexLogAddExp(BinaryElementwise):
 
     saves_a = saves_b = "ab"
     complex_grad = "holomorphic"
-    node_name = "LogaddexpBackward"
+    node_name = ("LogaddexpBackward0", (0, 1))
 
     @staticmethod
     def f(a: Any, b: Any) -> Any:

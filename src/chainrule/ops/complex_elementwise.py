@@ -25,7 +25,7 @@ class ComplexSigmoid(UnaryElementwise):
 
     saves = "y"
     complex_grad = "holomorphic"
-    node_name = "SigmoidBackward"
+    node_name = "SigmoidBackward0"
 
     @staticmethod
     def f(x):

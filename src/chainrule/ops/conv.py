@@ -32,7 +32,7 @@ class Conv2dFn(Function):
     """y = conv2d(x, w) + b; P = (stride, pad4, dilation, groups)."""
 
     raw = True
-    node_name = "ConvolutionBackward"
+    node_name = ("ConvolutionBackward0", (0, 1, 2))  # input, weight, bias (or None)
 
     @staticmethod
     def forward(ctx, x, w, b, P):
@@ -67,7 +67,7 @@ class ConvTranspose2dFn(Function):
     """x = conv_transpose2d(g, w) into spatial shape x_shape: the adjoint of Conv2dFn in x."""
 
     raw = True
-    node_name = "ConvolutionBackward"
+    node_name = "ConvolutionBackward0"
 
     @staticmethod
     def forward(ctx, g, w, x_shape, P):
@@ -96,7 +96,7 @@ class ConvWeightFn(Function):
     """dw = correlate(x, g): the gradient of conv2d with respect to its weight."""
 
     raw = True
-    node_name = "ConvolutionBackward"
+    node_name = "ConvolutionBackward0"
 
     @staticmethod
     def forward(ctx, x, g, w_shape, P, cols=None):

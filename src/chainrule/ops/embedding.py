@@ -29,7 +29,7 @@ class EmbeddingFn(Function):
     """out = weight[idx]; dweight = scatter-add of grad rows (rows at padding_idx get 0)."""
 
     raw = True
-    node_name = "EmbeddingBackward"
+    node_name = ("EmbeddingBackward0", (0,))
 
     @staticmethod
     def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq=False):
@@ -67,7 +67,7 @@ class ScatterRowsFn(Function):
     of ``np.add.at``. Linear in g; its backward is the lookup ``gg[idx]`` (an embedding)."""
 
     raw = True
-    node_name = "ScatterRowsBackward"
+    node_name = "ScatterRowsBackward0"
 
     @staticmethod
     def forward(ctx, g, shape, idx):

@@ -145,15 +145,15 @@ class FftTransform(Function):
 
 
 class FftC2C(FftTransform):
-    node_name = "FftC2CBackward"
+    node_name = "FftC2CBackward0"
 
 
 class FftR2C(FftTransform):
-    node_name = "FftR2CBackward"
+    node_name = "FftR2CBackward0"
 
 
 class FftC2R(FftTransform):
-    node_name = "FftC2RBackward"
+    node_name = "FftC2RBackward0"
 
 
 _BY_KIND = {"c2c": FftC2C, "r2c": FftR2C, "r2c_t": FftC2R, "c2r": FftC2R, "c2r_t": FftR2C}

@@ -43,7 +43,7 @@ class FoldFn(Function):
     """col2im: (N, C*kh*kw, L) columns summed back into (N, C, H, W)."""
 
     raw = True
-    node_name = "FoldBackward"
+    node_name = "Col2ImBackward0"
 
     @staticmethod
     def forward(ctx, cols, out_hw, k, d, p, s):

@@ -30,6 +30,10 @@ __all__ = ["Cat", "Split", "cat", "chunk", "concatenate", "split", "stack", "unb
 
 
 class Cat(Function):
+    @staticmethod
+    def node_name(ctx):  # PyTorch lists every tensor joined, with a gradient or not
+        return "CatBackward0", tuple(range(len(ctx.next_edges)))
+
     raw = True
 
     @staticmethod
@@ -68,7 +72,7 @@ class Split(Function):
 
     raw = True
     is_view = True
-    node_name = "SplitBackward"
+    node_name = "SplitBackward0"
 
     @staticmethod
     def forward(ctx, x, dim, sizes):

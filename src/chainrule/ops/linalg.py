@@ -42,6 +42,16 @@ __all__ = [
 
 
 class MatMul(Function):
+    @staticmethod
+    def node_name(ctx):  # PyTorch's product node: DotBackward0, MvBackward0, Mm/Bmm
+        a_vec, b_vec = getattr(ctx, "vecs", (False, False))
+        if a_vec and b_vec:
+            return "DotBackward0"
+        if b_vec:
+            return "MvBackward0"
+        a, b = (m[0] if m is not None else () for m in ctx.input_meta)
+        return "BmmBackward0" if len(a) > 2 and len(b) > 2 else "MmBackward0"
+
     raw = True
 
     @staticmethod

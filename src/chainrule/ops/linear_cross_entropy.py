@@ -48,7 +48,7 @@ class LinearCrossEntropyChunkedFn(Function):
     """loss(x @ W.T + b, target) over batch chunks, logits never stored (see the module)."""
 
     raw = True
-    node_name = "LinearCrossEntropyChunkedBackward"
+    node_name = "LinearCrossEntropyChunkedBackward0"
 
     @staticmethod
     def forward(ctx, x, w, b, target, weight, ignore_index, reduction, chunk, allow_retain):

@@ -87,7 +87,7 @@ class CrossEntropyFn(Function):
     """
 
     raw = True
-    node_name = "CrossEntropyBackward"
+    node_name = ("NllLossBackward0", (0,))  # fused: log_softmax + nll_loss
 
     @staticmethod
     def forward(ctx, x, target, weight_arg, ignore_index, smoothing, reduction):
@@ -188,7 +188,7 @@ class NLLLossFn(Function):
     """loss_i = -w_{t_i} logp_{i, t_i}; dlogp = -w_t onehot · g (linear: twice-differentiable)."""
 
     raw = True
-    node_name = "NLLLossBackward"
+    node_name = ("NllLossBackward0", (0,))
 
     @staticmethod
     def forward(ctx, logp, target, weight_arg, ignore_index, reduction):
@@ -231,7 +231,7 @@ class BinaryCrossEntropyFn(Function):
     """-(y log x + (1-y) log(1-x)) with logs clamped at -100; dx = (x-y)/max(x(1-x), 1e-12)."""
 
     raw = True
-    node_name = "BinaryCrossEntropyBackward"
+    node_name = ("BinaryCrossEntropyBackward0", (0, 1))
 
     @staticmethod
     def forward(ctx, x, y):

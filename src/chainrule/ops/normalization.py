@@ -75,7 +75,7 @@ class NormalizeFn(Function):
     each direction is one row pass (:mod:`chainrule._kernels.layernorm`)."""
 
     raw = True
-    node_name = "NormalizeBackward"
+    node_name = "NormalizeBackward0"
 
     @staticmethod
     def forward(ctx, x, axes, eps, stats):
@@ -180,7 +180,7 @@ class BatchNormFn(Function):
     """
 
     raw = True
-    node_name = "BatchNormBackward"
+    node_name = ("NativeBatchNormBackward0", (0, 1, 2))
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, stats):
@@ -300,7 +300,7 @@ class LayerNormFn(Function):
     """
 
     raw = True
-    node_name = "LayerNormBackward"
+    node_name = ("NativeLayerNormBackward0", (0, 1, 2))
 
     @staticmethod
     def forward(ctx, x, weight, bias, n_axes, eps):

@@ -103,7 +103,7 @@ class WindowScatter(Function):
     """dx[window(o) offset k] += g[o] * weight_k[o]: the gradient of a pooling op."""
 
     raw = True
-    node_name = "PoolBackward"
+    node_name = "PoolBackward0"
 
     @staticmethod
     def forward(ctx, g, sel, x_shape, P):
@@ -139,7 +139,7 @@ class WindowGather(Function):
     gradient of WindowScatter)."""
 
     raw = True
-    node_name = "PoolBackward"
+    node_name = "PoolBackward0"
 
     @staticmethod
     def forward(ctx, x, sel, P):
@@ -170,7 +170,7 @@ class MaxPool2dFn(Function):
     """y = max over each window; saves the argmax offset (uint8/int16) for backward."""
 
     raw = True
-    node_name = "MaxPool2DBackward"
+    node_name = "MaxPool2DWithIndicesBackward0"
 
     @staticmethod
     def forward(ctx, x, P, want_arg):

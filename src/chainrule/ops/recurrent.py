@@ -96,7 +96,7 @@ class GRUCellFn(Function):
     """
 
     raw = True
-    node_name = "GRUCellBackward"
+    node_name = "GRUCellBackward0"
 
     @staticmethod
     def forward(ctx, xg, h, w_hh, b_hh):
@@ -175,7 +175,7 @@ class RNNCellFn(Function):
     """
 
     raw = True
-    node_name = "RNNCellBackward"
+    node_name = "RNNCellBackward0"
 
     @staticmethod
     def forward(ctx, xg, h, w_hh, relu_act):

@@ -80,7 +80,7 @@ class GRUSeqFn(Function):
     (outputs (T·B, H), h_T (B, H)); see the module docstring."""
 
     raw = True
-    node_name = "GRUSequenceBackward"
+    node_name = "GRUSequenceBackward0"
 
     @staticmethod
     def forward(ctx, xg, h0, w_hh, b_hh):

@@ -121,7 +121,7 @@ class LSTMCellFn(Function):
     """
 
     raw = True
-    node_name = "LSTMCellBackward"
+    node_name = "LSTMCellBackward0"
 
     @staticmethod
     def forward(ctx, xg, h, c, w_hh, w_hr):

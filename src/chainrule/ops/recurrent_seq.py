@@ -135,7 +135,7 @@ class LSTMSeqFn(Function):
     (outputs (T·B, H), h_T (B, H), c_T (B, H)); see the module docstring."""
 
     raw = True
-    node_name = "LSTMSequenceBackward"
+    node_name = "LSTMSequenceBackward0"
 
     @staticmethod
     def forward(ctx, xg, h0, c0, w_hh):

@@ -52,6 +52,10 @@ def _axes(dim: Any, x: Tensor, op: str) -> tuple | None:
 
 
 class Sum(Function):
+    @staticmethod
+    def node_name(ctx):  # PyTorch: SumBackward0 for a full sum, SumBackward1 with dim
+        return "SumBackward0" if getattr(ctx, "axes", None) is None else "SumBackward1"
+
     raw = True
 
     @staticmethod
@@ -205,6 +209,13 @@ def _extreme_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 class Amax(Function):
     """max over dims; the gradient is shared evenly among tied maxima (as torch.amax)."""
+
+    @staticmethod
+    def node_name(ctx):  # PyTorch: x.max() MaxBackward1, amax(x, dim) AmaxBackward0
+        mode = getattr(ctx.fn, "mode", "max")  # (a bfloat16 cast node may carry this name)
+        if getattr(ctx, "axes", None) is None:
+            return f"{mode.capitalize()}Backward1"
+        return f"A{mode}Backward0"
 
     raw = True
     mode = "max"

@@ -71,6 +71,24 @@ class GetItem(Function):
     one in place after forward raises (as in PyTorch) instead of scattering the gradient to
     the new positions."""
 
+    @staticmethod
+    def node_name(ctx):  # PyTorch's last step of x[idx]: Index, Select, Slice, Unsqueeze
+        idx = getattr(ctx, "idx", None)
+        parts = idx if type(idx) is tuple else (idx,)
+        parts = [  # a NumPy integer or 0-d integer array picks one position, as an int does
+            int(p) if getattr(p, "ndim", None) == 0 and p.dtype.kind in "iu" else p for p in parts
+        ]
+        if any(not isinstance(p, (int, slice, type(None), type(Ellipsis))) for p in parts):
+            return "IndexBackward0"  # a tensor, list or mask index
+        for p in reversed(parts):
+            if p is None:
+                return "UnsqueezeBackward0"
+            if isinstance(p, int):
+                return "SelectBackward0"
+            if isinstance(p, slice) and p != slice(None):
+                return "SliceBackward0"
+        return "SliceBackward0" if slice(None) in parts else "AliasBackward0"
+
     raw = True
 
     @staticmethod

@@ -85,6 +85,7 @@ def sum_to(x: Tensor, shape: tuple) -> Tensor:
 
 
 class BroadcastTo(Function):
+    node_name = "ExpandBackward0"
     raw = True
     is_view = True
 
@@ -146,6 +147,7 @@ def expand_as(x: Tensor, other: Tensor) -> Tensor:
 
 
 class Reshape(Function):
+    node_name = "ViewBackward0"
     raw = True
     is_view = True
 
@@ -316,6 +318,14 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 
 class Permute(Function):
+    @staticmethod
+    def node_name(ctx):  # PyTorch: x.t() TBackward0, transpose(i, j) TransposeBackward0
+        axes = tuple(getattr(ctx, "axes", None) or ())
+        moved = [i for i, a in enumerate(axes) if a != i]
+        if axes == (1, 0):
+            return "TBackward0"
+        return "TransposeBackward0" if len(moved) == 2 else "PermuteBackward0"
+
     raw = True
     is_view = True
 
