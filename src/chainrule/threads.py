@@ -195,6 +195,13 @@ def elementwise(ufunc: np.ufunc, a: Any, b: Any = None, out: Any = None) -> Any:
     a NumPy array of at least :data:`MIN_ELEMENTWISE_BYTES`; other array types (CuPy) and
     smaller arrays take the plain call."""
     args = (a,) if b is None else (a, b)
+    if out is None and b is not None and _num_threads > 1 and type(a) is np.ndarray:
+        # two same-shaped float arrays: blocks on the compiled pool (_kernels/arith.py)
+        from ._kernels.dispatch import arithmetic  # noqa: PLC0415 - dispatch imports threads
+
+        result = arithmetic(ufunc, a, b)
+        if result is not None:
+            return result
     if (
         _num_threads > 1
         and any(type(v) is np.ndarray and v.nbytes >= MIN_ELEMENTWISE_BYTES for v in args)

@@ -14,12 +14,23 @@ from __future__ import annotations
 import numpy as np
 
 from ..threads import parallel_slices
-from . import activations, batchnorm, jit, optim, pool_gemm, pooling, softmax, transcendental
+from . import (
+    activations,
+    arith,
+    batchnorm,
+    jit,
+    optim,
+    pool_gemm,
+    pooling,
+    softmax,
+    transcendental,
+)
 from .jit import eligible
 
 __all__ = [
     "POOL_MIN_ELEMENTS",
     "adam",
+    "arithmetic",
     "split_over_threads",
     "batch_norm_backward",
     "batch_norm_forward",
@@ -361,3 +372,31 @@ def channel_affine(x: object, a: np.ndarray, b: np.ndarray) -> np.ndarray | None
     y = np.empty_like(x)
     batchnorm.channel_affine(xv, a, b, _cnl(y))
     return y
+
+
+_ARITH = {np.add: arith.ADD, np.subtract: arith.SUB, np.multiply: arith.MUL}
+
+
+def arithmetic(ufunc: object, a: object, b: object) -> np.ndarray | None:
+    """``ufunc(a, b)`` for ``np.add``, ``np.subtract`` or ``np.multiply`` of two large
+    same-shaped float arrays of one dtype and one dense layout, cut into blocks on the
+    compiled pool (:mod:`.arith`); None where that does not apply."""
+    op = _ARITH.get(ufunc)
+    if (
+        op is None
+        or type(a) is not np.ndarray
+        or type(b) is not np.ndarray
+        or a.size < POOL_MIN_ELEMENTS
+        or a.shape != b.shape
+        or a.dtype != b.dtype
+    ):
+        return None
+    threads = pool_gemm.pool_active()
+    if not threads:
+        return None
+    out = np.empty_like(a)
+    flat = _flat_in_memory(a, b, out)
+    if flat is None:
+        return None
+    arith.arith_blocks(*flat, op, threads)
+    return out
