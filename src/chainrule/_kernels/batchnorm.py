@@ -2,7 +2,9 @@
 
 The activations come as (C, N, L) views of the (N, C, *spatial) tensor: a channel-major
 (C, N, H, W) buffer (chainrule's convolution output) is then C-contiguous, an NCHW one is
-strided; both compile to the same loops. Each channel is one parallel task (``prange``):
+strided; both compile to the same loops. Each channel is one parallel task (``prange``), on
+chainrule's compiled pool (training-mode forward + backward of 64x16x32x32 float32: 3.4 ->
+2.3 ms, PyTorch 1.7-1.9 ms; ResNet-20's step 3-9% faster in three alternating pairs):
 
 forward, with m = N L values per channel (statistics accumulated in float64):
     mean = sum x / m,  var = sum (x - mean)^2 / m,  invstd = 1 / sqrt(var + eps)
@@ -73,7 +75,7 @@ def _channel_grad_sums(g, x, c, mu):  # pragma: no cover - compiled by Numba
     return sg, sx
 
 
-@jit.kernel(fallback=_forward_numpy)
+@jit.kernel(fallback=_forward_numpy, parallel=True)
 def batch_norm_forward(x, w, b, eps, y, stats):  # pragma: no cover - compiled by Numba
     """Fill ``y`` (shaped as x, (C, N, L)) and ``stats`` (3, C) float64 rows: mean,
     biased var, invstd."""
@@ -104,7 +106,7 @@ def _backward_numpy(g, x, mean, invstd, k, dx, sums) -> None:
     sums[0], sums[1] = sum_g, sum_gx
 
 
-@jit.kernel(fallback=_backward_numpy)
+@jit.kernel(fallback=_backward_numpy, parallel=True)
 def batch_norm_backward(g, x, mean, invstd, k, dx, sums):  # pragma: no cover - Numba
     """Fill ``dx`` ((C, N, L)) and ``sums`` ((2, C) float64: sum g, sum g xhat) from the
     forward's input x and its statistics (``mean``, ``invstd``: float64, (C,)), given
