@@ -8,17 +8,37 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule._kernels import blas
+from chainrule._kernels import blas, jit, pool_gemm
 
 needs_openblas = pytest.mark.skipif(
     blas.openblas_threads_control() is None, reason="NumPy's BLAS is not OpenBLAS"
 )
 
 
+@pytest.fixture(params=["compiled_pool", "python_threads"])
+def batch_path(request, monkeypatch):
+    """The compiled pool's batched GEMM (one launch, transposes as CBLAS flags), or the
+    batch split over chainrule's Python threads."""
+    before = cr.get_num_threads()
+    cr.set_num_threads(2)
+    if request.param == "compiled_pool":
+        if not jit.numba_available():
+            pytest.skip("numba is not installed")
+        calls = []
+        real = pool_gemm.batched
+        monkeypatch.setattr(pool_gemm, "batched", lambda *a: calls.append(real(*a)) or calls[-1])
+        with jit.use_backend("numba"):
+            yield calls
+    else:
+        monkeypatch.setattr(pool_gemm, "pool_active", lambda: 0)
+        yield None
+    cr.set_num_threads(before)
+
+
 @needs_openblas
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["plain", "b_transposed", "a_transposed", "4d"])
-def test_matches_numpy(dtype, layout):
+def test_matches_numpy(dtype, layout, batch_path):
     rng = np.random.default_rng(0)
     a = rng.standard_normal((6, 9, 7)).astype(dtype)
     b = rng.standard_normal((6, 7, 5)).astype(dtype)
@@ -30,6 +50,8 @@ def test_matches_numpy(dtype, layout):
         a, b = a.reshape(2, 3, 9, 7), b.reshape(2, 3, 7, 5)
     out = blas.batched_matmul(a, b)
     assert out is not None and out.shape == (a @ b).shape and out.dtype == dtype
+    if batch_path is not None:
+        assert batch_path == [True]  # the compiled launch ran
     np.testing.assert_allclose(
         out,
         a @ b,

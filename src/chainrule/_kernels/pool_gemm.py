@@ -31,7 +31,16 @@ import numpy as np
 
 from . import blas, jit
 
-__all__ = ["MIN_POOL_MACS", "gemm_pair", "gemm_rows", "matmul", "matmul_pair", "pool_active"]
+__all__ = [
+    "MIN_POOL_MACS",
+    "batched",
+    "gemm_batch",
+    "gemm_pair",
+    "gemm_rows",
+    "matmul",
+    "matmul_pair",
+    "pool_active",
+]
 
 MIN_POOL_MACS = 1 << 20
 """Products smaller than this (about 1M multiply-adds, ~0.1 ms on one core) stay one BLAS
@@ -155,3 +164,61 @@ def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.n
     with blas.one_blas_thread():  # each block is one single-threaded BLAS call
         gemm_rows(gemm, a, b, c, _flag(trans_a), _flag(trans_b), min(threads, m))
     return c
+
+
+def _gemm_batch_numpy(gemm, a, b, c, ta, tb, chunks):  # noqa: ANN001 - the kernel's signature
+    np.matmul(
+        a.swapaxes(-1, -2) if ta == jit.TRANS else a,
+        b.swapaxes(-1, -2) if tb == jit.TRANS else b,
+        out=c,
+    )
+
+
+@jit.kernel(fallback=_gemm_batch_numpy, parallel=True)
+def gemm_batch(gemm, a, b, c, ta, tb, chunks):  # pragma: no cover - compiled by Numba
+    """c[i] = op(a[i]) op(b[i]) for stacks of matrices (batch, rows, cols) whose matrices are
+    C-contiguous as stored (``a``/``b`` given untransposed, ``ta``/``tb`` say whether to
+    transpose), any batch stride; the batch cut into ``chunks`` blocks, one single-threaded
+    BLAS call per matrix."""
+    batch, m, n = c.shape
+    k = a.shape[1] if ta == jit.TRANS else a.shape[2]
+    lda, ldb = a.shape[2], b.shape[2]
+    size = c.itemsize
+    sa, sb, sc = a.strides[0], b.strides[0], c.strides[0]
+    for t in jit.prange(chunks):
+        lo, hi = jit.block(batch, t, chunks)
+        for i in range(lo, hi):
+            pa = a.ctypes.data + i * sa
+            pb = b.ctypes.data + i * sb
+            pc = c.ctypes.data + i * sc
+            if size == 4:
+                jit.call_sgemm_t(gemm, ta, tb, m, n, k, pa, lda, pb, ldb, pc, n)
+            else:
+                jit.call_dgemm_t(gemm, ta, tb, m, n, k, pa, lda, pb, ldb, pc, n)
+
+
+def _as_stored(x: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """(stack whose matrices are C-contiguous as stored, transpose flag) for a 3-d stack of
+    matrices that are C-contiguous either as given or transposed; else None."""
+    if x.strides[2] == x.itemsize and x.strides[1] == x.shape[2] * x.itemsize:
+        return x, jit.NO_TRANS
+    if x.strides[1] == x.itemsize and x.strides[2] == x.shape[1] * x.itemsize:
+        return x.swapaxes(1, 2), jit.TRANS
+    return None
+
+
+def batched(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
+    """out[i] = a[i] @ b[i] for 3-d float stacks of one dtype on the compiled pool, one
+    single-threaded BLAS call per matrix, the batch cut over the pool's threads (one launch;
+    a matrix transposed in memory is passed with CBLAS's transpose flag, not copied). False
+    (nothing done) where the pool does not apply."""
+    threads = pool_active()
+    gemm = blas.gemm_address(a.dtype) if threads else None
+    if gemm is None or a.dtype not in _FLOATS or b.dtype != a.dtype or out.dtype != a.dtype:
+        return False
+    sa, sb = _as_stored(a), _as_stored(b)
+    if sa is None or sb is None or not out.flags.c_contiguous:
+        return False
+    with blas.one_blas_thread():
+        gemm_batch(gemm, sa[0], sb[0], out, sa[1], sb[1], min(threads, a.shape[0]))
+    return True
