@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ._kernels import jit as _kernel_jit
 from ._kernels.jit import sync_threads as _sync_kernel_threads
 
 __all__ = [
@@ -195,7 +196,13 @@ def elementwise(ufunc: np.ufunc, a: Any, b: Any = None, out: Any = None) -> Any:
     a NumPy array of at least :data:`MIN_ELEMENTWISE_BYTES`; other array types (CuPy) and
     smaller arrays take the plain call."""
     args = (a,) if b is None else (a, b)
-    if out is None and b is not None and _num_threads > 1 and type(a) is np.ndarray:
+    if (
+        out is None
+        and type(a) is np.ndarray
+        and a.size >= _kernel_jit.POOL_MIN_ELEMENTS
+        and b is not None
+        and _num_threads > 1
+    ):
         # two same-shaped float arrays: blocks on the compiled pool (_kernels/arith.py)
         from ._kernels.dispatch import arithmetic  # noqa: PLC0415 - dispatch imports threads
 

@@ -19,7 +19,7 @@ UFUNCS = [np.add, np.subtract, np.multiply]
 @pytest.fixture
 def pool(monkeypatch):
     """The pool active on two threads, every array large enough."""
-    monkeypatch.setattr(dispatch, "POOL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(jit, "POOL_MIN_ELEMENTS", 1)
     monkeypatch.setattr(jit, "MIN_PARALLEL_SIZE", 1)
     before = cr.get_num_threads()
     cr.set_num_threads(2)

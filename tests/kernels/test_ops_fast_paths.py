@@ -164,7 +164,7 @@ def test_blocks_on_the_compiled_pool_vs_torch(name, dtype, threads, monkeypatch)
     """Large arrays run the kernels cut into blocks on the compiled pool (the threshold
     patched down, odd sizes so the blocks are unequal), with torch's values and gradients."""
     monkeypatch.setattr(jit, "MIN_PARALLEL_SIZE", 1)
-    monkeypatch.setattr(dispatch, "POOL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(jit, "POOL_MIN_ELEMENTS", 1)
     calls = []
     real = dispatch._on_pool
     monkeypatch.setattr(dispatch, "_on_pool", lambda *a: calls.append(real(*a)) or calls[-1])

@@ -28,7 +28,6 @@ from . import (
 from .jit import eligible
 
 __all__ = [
-    "POOL_MIN_ELEMENTS",
     "adam",
     "arithmetic",
     "split_over_threads",
@@ -65,24 +64,23 @@ def split_over_threads(kernel: object, *arrays: np.ndarray) -> None:
     parallel_slices(lambda a, b: kernel(*(x[a:b] for x in arrays)), arrays[0].shape[0], nbytes)
 
 
-POOL_MIN_ELEMENTS = 1 << 17
-"""Arrays of at least this many elements (512 KiB of float32) run their elementwise or row
-kernel cut into blocks on the compiled pool (:mod:`.pool_gemm`: one launch, threads that
-spin between kernels) instead of on the calling thread. Measured on the project's 2-core
-VMs, relu forward + backward of 1M float32: 892 -> 591 µs (PyTorch 542-574 µs); the
-Python thread pool's hand-off (~100 µs) had made the same split slower than one thread."""
-
-
 def _on_pool(blocks: object, *arrays: np.ndarray) -> bool:
     """``blocks(*arrays, threads)`` when the arrays are large and the pool is active (True),
     else False (nothing done: the caller runs its one-thread kernel)."""
-    if arrays[0].size < POOL_MIN_ELEMENTS:
+    if arrays[0].size < jit.POOL_MIN_ELEMENTS:
         return False
     threads = pool_gemm.pool_active()
     if not threads:
         return False
     blocks(*arrays, min(threads, arrays[0].shape[0]))
     return True
+
+
+def _large_enough(x: object) -> bool:
+    """The compiled path is on and ``x`` is a NumPy array of at least
+    :data:`.jit.MIN_PARALLEL_SIZE` elements: checked before anything is allocated, so that
+    small arrays (the per-op overhead) pay two attribute reads."""
+    return type(x) is np.ndarray and x.size >= jit.MIN_PARALLEL_SIZE and jit.backend() == "numba"
 
 
 def _flat_in_memory(*arrays: np.ndarray) -> list[np.ndarray] | None:
@@ -110,7 +108,7 @@ def _float32_map(kernel: object, blocks: object, x: object) -> np.ndarray | None
     """``kernel(x, out)`` over a flattened float32 array (``blocks`` on the compiled pool,
     else split over the intra-op threads: the float32 transcendental kernels are
     compute-bound), or None."""
-    if type(x) is not np.ndarray or x.dtype != _F32:
+    if not _large_enough(x) or x.dtype != _F32:
         return None
     out = np.empty_like(x)
     flat = _flat_in_memory(x, out)
@@ -153,7 +151,7 @@ def max_pool2x2(x: object) -> tuple[np.ndarray, np.ndarray] | None:
 
 def relu(x: object) -> np.ndarray | None:
     """max(x, 0), or None."""
-    if type(x) is not np.ndarray:
+    if not _large_enough(x):
         return None
     out = np.empty_like(x)
     flat = _flat_in_memory(x, out)
@@ -167,7 +165,7 @@ def relu(x: object) -> np.ndarray | None:
 def _activation_grad(kernel: object, blocks: object, g: object, y: object) -> np.ndarray | None:
     """``kernel(g, y, out)`` over the flattened same-shaped arrays (``blocks`` on the
     compiled pool when large), or None."""
-    if type(g) is not np.ndarray or type(y) is not np.ndarray or g.shape != y.shape:
+    if not _large_enough(g) or type(y) is not np.ndarray or g.shape != y.shape:
         return None
     out = np.empty_like(g)
     flat = _flat_in_memory(g, y, out)
@@ -386,7 +384,7 @@ def arithmetic(ufunc: object, a: object, b: object) -> np.ndarray | None:
         op is None
         or type(a) is not np.ndarray
         or type(b) is not np.ndarray
-        or a.size < POOL_MIN_ELEMENTS
+        or a.size < jit.POOL_MIN_ELEMENTS
         or a.shape != b.shape
         or a.dtype != b.dtype
     ):
