@@ -92,6 +92,8 @@ EXPRS = {
     "nll_loss": lambda m: m.F.nll_loss(m.F.log_softmax(m.A, 1), m.lib.tensor([0, 2])),
     "sum": lambda m: m.a.sum(),
     "sum_dim": lambda m: m.A.sum(dim=1),
+    "mean": lambda m: m.a.mean(),
+    "mean_dim": lambda m: m.A.mean(dim=1),
     "max": lambda m: m.a.max(),
     "min": lambda m: m.A.min(),
     "amax_dim": lambda m: m.A.amax(1),
@@ -165,10 +167,13 @@ DIFFERENT = {
     "square": (lambda m: m.a.square(), ("MulBackward0", ((ACC, 0), (ACC, 0)))),
     # x[1:, None] is one node: PyTorch unsqueezes a slice (one node per indexing step)
     "index_none": (lambda m: m.A[1:, None], ("UnsqueezeBackward0", ((ACC, 0),))),
-    # a loss's mean reduction is a sum divided by n: PyTorch reduces inside the loss node
+    # a loss's mean reduction is a mean node: PyTorch reduces inside the loss node
     "bce_mean": (
         lambda m: m.F.binary_cross_entropy(m.a.sigmoid(), m.b.detach().sigmoid()),
-        ("DivBackward0", ((("SumBackward0", (("BinaryCrossEntropyBackward0", 0),)), 0), (None, 0))),
+        (
+            "MeanBackward0",
+            ((("BinaryCrossEntropyBackward0", (("SigmoidBackward0", 0), (None, 0))), 0),),
+        ),
     ),
     # fused cross entropy: PyTorch's nll_loss reads a LogSoftmaxBackward0 node
     "cross_entropy": (
@@ -182,14 +187,10 @@ DIFFERENT = {
             ((("AddmmBackward0", ((ACC, 0), ("ReluBackward0", 0), (ACC, 0))), 0),),
         ),
     ),
-    # compositions: mean is sum / n, mse_loss a mean of squares, max(dim) a gather
-    "mean": (
-        lambda m: m.a.mean(),
-        ("DivBackward0", ((("SumBackward0", ((ACC, 0),)), 0), (None, 0))),
-    ),
+    # compositions: mse_loss a mean of squares, max(dim) a gather
     "mse_loss": (
         lambda m: m.F.mse_loss(m.a, m.b),
-        ("DivBackward0", ((("SumBackward0", (("MulBackward0", 0),)), 0), (None, 0))),
+        ("MeanBackward0", ((("MulBackward0", (("SubBackward0", 0), ("SubBackward0", 0))), 0),)),
     ),
     "max_dim": (
         lambda m: m.A.max(dim=1)[0],

@@ -28,7 +28,7 @@ from ..ops.losses import CrossEntropyFn, NLLLossFn, index_weights
 from ..ops.normalization import LayerNormFn, NormalizeFn
 from ..ops.padding import Pad
 from ..ops.pooling import MaxPool2dFn, WindowGather
-from ..ops.reduction import Amax, Amin, Prod, Sum
+from ..ops.reduction import Amax, Amin, Mean, Prod, Sum
 from ..ops.shape import Permute, Reshape, transpose
 from ..ops.softmax import LogSoftmax, Softmax
 from ..ops.structural import Diagonal
@@ -44,7 +44,7 @@ def _only_first_batched(level: Level, args: tuple) -> bool:
     return all(not (type(a) is BatchedTensor and a._level is level) for a in args[1:])
 
 
-@register(Sum, Amax, Amin, Norm2, NormZero, EuclideanNorm)
+@register(Sum, Mean, Amax, Amin, Norm2, NormZero, EuclideanNorm)
 def _reduce_axes(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     x, axes, keepdim = args
     if x.ndim == 0:

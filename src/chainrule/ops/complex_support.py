@@ -37,7 +37,7 @@ from .layout import Contiguous
 from .linalg import Einsum, MatMul
 from .padding import Pad
 from .rearranging import Flip, Roll
-from .reduction import Prod, Sum
+from .reduction import Mean, Prod, Sum
 from .special import Sinc
 from .structural import Diagonal, DiagonalScatter, FoldWindows, Unfold
 from .trig import Acos, Asin, Asinh, Atan, Atanh, Cos, Cosh, Sin, Sinh, Tan
@@ -53,7 +53,7 @@ HOLOMORPHIC += (TanhGrad,)  # g (1 - y^2): tanh's backward, recorded under creat
 HOLOMORPHIC += (LinearFn,)  # x Wᵀ + b: complex bilinear in (x, W), so its rules are g W, gᵀ x
 HOLOMORPHIC += (Conv2dFn, ConvTranspose2dFn, ConvWeightFn)  # bilinear: each the others' rule
 
-REAL_LINEAR = (Sum, SumTo, BroadcastTo, Reshape, Permute, GetItem, Cat, Split, Flip, Roll)
+REAL_LINEAR = (Sum, Mean, SumTo, BroadcastTo, Reshape, Permute, GetItem, Cat, Split, Flip, Roll)
 REAL_LINEAR += (Clone, Contiguous, Cast, Where, Cumsum, Diagonal, Unfold, Pad)
 REAL_LINEAR += (Gather, ScatterAdd, IndexAdd, IndexPut, CopySlices, GatherFlat, ZeroFlat)
 REAL_LINEAR += (ScatterFlat, AsStrided, Scatter, DiagonalScatter, FoldFn, FoldWindows)

@@ -109,11 +109,38 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
         )
     if input.dtype == np.float16:  # float32 accumulation: a half sum overflows at 65504
         return mean(input.to(np.float32), dim, keepdim).to(np.float16)
-    axes = _axes(dim, input, "mean")
-    n = _count(input.shape, axes)
-    total = Sum.apply(input, axes, keepdim)
-    # divide (not multiply by 1/n): PyTorch divides, and 1/n rounds first in float32
-    return total / n if n else total * float("nan")
+    return Mean.apply(input, _axes(dim, input, "mean"), keepdim)
+
+
+class Mean(Function):
+    """The sum over ``axes`` divided by the count (PyTorch divides: 1/n would round first in
+    float32); an empty reduction gives NaN. One node, as PyTorch's ``MeanBackward0/1``
+    (composed as a sum and a division it was two: twice the per-op overhead)."""
+
+    @staticmethod
+    def node_name(ctx):  # PyTorch: MeanBackward0 for a full mean, MeanBackward1 with dim
+        return "MeanBackward0" if getattr(ctx, "axes", None) is None else "MeanBackward1"
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.in_shape, ctx.axes = x.shape, axes
+        ctx.count = n = _count(x.shape, axes)
+        xp = get_array_module(x)
+        total = xp.asarray(Sum.forward(ctx, x, axes, keepdim))
+        out = xp.asarray(total / n if n else total * float("nan"))  # n == 0: NaN, as PyTorch
+        return out.astype(total.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Sum.backward(ctx, grad / ctx.count)  # divide the small gradient, then expand
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        n = ctx.count
+        total = t.sum(axis=ctx.primals[1], keepdims=ctx.primals[2])
+        return total / n if n else total * float("nan")
 
 
 def _prod_others(xd, axis):
