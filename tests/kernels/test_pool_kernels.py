@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule._kernels import attention_heads, jit, pool_gemm
+from chainrule._kernels import attention_heads, blas, jit, pool_gemm
 from chainrule.ops import attention_fused
 
 pytestmark = pytest.mark.skipif(jit.backend() != "numba", reason="needs the Numba backend")
@@ -180,3 +180,37 @@ def test_pool_matmul_pair_equals_numpy(dtype, threads):
     tol = 1e-4 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(gx, g @ w, rtol=tol, atol=tol)
     np.testing.assert_allclose(gw, g.T @ x, rtol=tol, atol=tol)
+
+
+def test_mid_sized_products_hold_openblas_at_one_thread(two_threads, monkeypatch):
+    """Too small for the pool but large enough for OpenBLAS's own threads: computed with
+    OpenBLAS held at one thread (its woken workers would spin on, taking the pool's core)."""
+    held = []
+    real = blas.one_blas_thread
+    monkeypatch.setattr(blas, "one_blas_thread", lambda: held.append(1) or real())
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((64, 120)), rng.standard_normal((120, 84))  # 645k MACs
+    np.testing.assert_allclose(pool_gemm.matmul(a, b), a @ b, rtol=1e-12)
+    assert held == [1]
+    tiny = np.ones((4, 4))
+    assert pool_gemm.matmul(tiny, tiny) is None and held == [1]  # tiny: untouched
+
+
+@pytest.mark.parametrize("layout", ["plain", "a_t", "b_t", "both_t"])
+def test_matmul_op_of_2d_operands_uses_the_pool_and_matches_torch(layout, two_threads):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((96, 130)).astype(np.float32)
+    b = rng.standard_normal((130, 110)).astype(np.float32)
+    if layout in ("a_t", "both_t"):
+        a = np.ascontiguousarray(a.T).T
+    if layout in ("b_t", "both_t"):
+        b = np.ascontiguousarray(b.T).T
+    got = pool_gemm.matmul_2d(a, b)
+    assert got is not None  # 1.4M MACs: on the pool, transposes as flags
+    np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-4)
+    ca, cb = cr.tensor(a, requires_grad=True), cr.tensor(b, requires_grad=True)
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (ca @ cb).square().sum().backward()
+    (ta @ tb).square().sum().backward()
+    np.testing.assert_allclose(ca.grad.numpy(), ta.grad.numpy(), rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(cb.grad.numpy(), tb.grad.numpy(), rtol=1e-4, atol=1e-2)

@@ -32,15 +32,22 @@ import numpy as np
 from . import blas, jit
 
 __all__ = [
+    "MIN_OPENBLAS_THREADED_MACS",
     "MIN_POOL_MACS",
     "batched",
     "gemm_batch",
     "gemm_pair",
     "gemm_rows",
     "matmul",
+    "matmul_2d",
     "matmul_pair",
     "pool_active",
 ]
+
+MIN_OPENBLAS_THREADED_MACS = 1 << 17
+"""From about this many multiply-adds OpenBLAS splits a GEMM over its own threads (which then
+spin, competing with the pool's); :func:`matmul` runs such products below
+:data:`MIN_POOL_MACS` with OpenBLAS held at one thread while the pool is active."""
 
 MIN_POOL_MACS = 1 << 20
 """Products smaller than this (about 1M multiply-adds, ~0.1 ms on one core) stay one BLAS
@@ -124,6 +131,18 @@ def _problem(a: Any, b: Any, trans_a: bool, trans_b: bool) -> tuple | None:
     return m, n, dtype
 
 
+def _mid_sized(a: Any, b: Any, trans_a: bool, trans_b: bool) -> bool:
+    """Whether op(a) @ op(b) is a 2-d float product too small for the pool but large enough
+    for OpenBLAS to wake its own threads (:data:`MIN_OPENBLAS_THREADED_MACS`)."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
+        return False
+    m = a.shape[1] if trans_a else a.shape[0]
+    n = b.shape[0] if trans_b else b.shape[1]
+    if a.dtype not in _FLOATS or b.dtype != a.dtype:
+        return False
+    return MIN_OPENBLAS_THREADED_MACS <= m * n * a.shape[0 if trans_a else 1] < MIN_POOL_MACS
+
+
 def _flag(trans: bool) -> int:
     return jit.TRANS if trans else jit.NO_TRANS
 
@@ -155,6 +174,12 @@ def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.n
     dtype (op transposes where asked), or None where the pool does not apply (other arrays,
     small products, NumPy's BLAS not a known OpenBLAS): the caller then multiplies itself."""
     problem = _problem(a, b, trans_a, trans_b)
+    if problem is None and _mid_sized(a, b, trans_a, trans_b) and pool_active():
+        # one BLAS thread: OpenBLAS's woken workers would spin on past the call and take
+        # the core from the pool's threads (LeNet's step: 14 -> 7 ms where the spin time
+        # was OpenBLAS's default, i.e. NumPy imported before chainrule)
+        with blas.one_blas_thread():
+            return np.matmul(a.T if trans_a else a, b.T if trans_b else b)
     threads = pool_active() if problem is not None else 0
     gemm = blas.gemm_address(problem[2]) if threads else None
     if gemm is None:
@@ -222,3 +247,32 @@ def batched(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
     with blas.one_blas_thread():
         gemm_batch(gemm, sa[0], sb[0], out, sa[1], sb[1], min(threads, a.shape[0]))
     return True
+
+
+def _stored(x: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """(C-contiguous array, whether to transpose it) for a 2-d array that is C-contiguous as
+    given or transposed; None for other strides."""
+    if x.flags.c_contiguous:
+        return x, False
+    if x.T.flags.c_contiguous:
+        return x.T, True
+    return None
+
+
+def matmul_2d(a: Any, b: Any) -> np.ndarray | None:
+    """``a @ b`` for 2-d float NumPy arrays (each C-contiguous as given or transposed) through
+    :func:`matmul`, so that ``torch.matmul``-style code gets the pool, or OpenBLAS held at
+    one thread for mid-sized products, as ``nn.Linear`` does; None for small products (checked
+    first: the per-op cost of a tiny matmul is unchanged) and anything else."""
+    if (
+        type(a) is not np.ndarray
+        or type(b) is not np.ndarray
+        or a.ndim != 2
+        or b.ndim != 2
+        or a.shape[0] * a.shape[1] * b.shape[-1] < MIN_OPENBLAS_THREADED_MACS
+    ):
+        return None
+    sa, sb = _stored(a), _stored(b)
+    if sa is None or sb is None:
+        return None
+    return matmul(sa[0], sb[0], sa[1], sb[1])

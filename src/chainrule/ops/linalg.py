@@ -10,6 +10,7 @@ import math
 import string
 from typing import Any
 
+from .._kernels import pool_gemm
 from .._kernels.blas import batched_matmul
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
@@ -63,6 +64,10 @@ class MatMul(Function):
         ctx.vecs = (a.ndim == 1, b.ndim == 1)
         if a.ndim > 2:  # stacks of small matrices: the batch over threads, 1 BLAS thread each
             out = batched_matmul(a, b)
+            if out is not None:
+                return out
+        elif a.ndim == 2 and b.ndim == 2:  # on the compiled pool where it applies
+            out = pool_gemm.matmul_2d(a, b)
             if out is not None:
                 return out
         return a @ b
