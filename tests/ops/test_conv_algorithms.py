@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.nn.functional as F
@@ -173,3 +175,49 @@ def test_empty_batch_matches_torch(path, kw):
     yc.sum().backward()
     assert tuple(cx.grad.shape) == (0, 3, 8, 8)
     np.testing.assert_array_equal(cw.grad._data, tw.grad.numpy())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    groups=st.sampled_from([1, 1, 2, 3]),
+    per_group=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    padding=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+    size=st.tuples(st.integers(1, 5), st.integers(1, 9), st.integers(1, 9)),
+    layout=st.sampled_from(["nchw", "cnhw", "nhwc"]),
+    threads=st.sampled_from([1, 2, 3]),
+)
+def test_pool_kernels_match_torch_on_any_geometry(
+    groups, per_group, kernel, stride, dilation, padding, size, layout, threads
+):
+    """Every product on the compiled pool (thresholds at their minimum), random geometries,
+    memory layouts and thread counts: values and both gradients equal torch's (float64)."""
+    if not jit.numba_available():
+        pytest.skip("numba is not installed")
+    n, h, w = size
+    kh, kw = kernel
+    if (
+        h + 2 * padding[0] < dilation[0] * (kh - 1) + 1
+        or w + 2 * padding[1] < dilation[1] * (kw - 1) + 1
+    ):
+        return  # no output position: torch refuses the shape
+    c, o = groups * per_group[0], groups * per_group[1]
+    rng = np.random.default_rng(n * 100 + h * 10 + w)
+    x = rng.standard_normal((n, c, h, w))
+    if layout == "cnhw":  # a conv output's memory
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    elif layout == "nhwc":  # channels_last
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    wt = rng.standard_normal((o, c // groups, kh, kw))
+    kw_args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    saved = (pool_gemm.MIN_POOL_MACS, K.POOL_CHUNK_BYTES, K.CHUNK_MIN_COLUMNS, cr.get_num_threads())
+    pool_gemm.MIN_POOL_MACS, K.POOL_CHUNK_BYTES, K.CHUNK_MIN_COLUMNS = 1, 1, 1
+    cr.set_num_threads(threads)
+    try:
+        with jit.use_backend("numba"):
+            _check(np.float64, x, wt, None, TF.conv2d, F.conv2d, **kw_args)
+    finally:
+        pool_gemm.MIN_POOL_MACS, K.POOL_CHUNK_BYTES, K.CHUNK_MIN_COLUMNS = saved[:3]
+        cr.set_num_threads(saved[3])
