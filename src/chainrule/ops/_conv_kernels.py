@@ -83,8 +83,13 @@ def _images_per_chunk(xp_, n: int, image_bytes: int, columns: int, target: int) 
     """How many images of the batch to gather and multiply at a time."""
     if xp_ is not np or n * image_bytes <= CHUNK_MIN_TOTAL_BYTES:
         return max(n, 1)  # an empty batch: one (empty) chunk
-    nb = max(1, target // image_bytes, -(-CHUNK_MIN_COLUMNS // max(columns, 1)))
-    return min(n, nb)
+    return min(n, _block_images(image_bytes, columns, target))
+
+
+def _block_images(image_bytes: int, columns: int, target: int) -> int:
+    """Images per gathered block: about ``target`` bytes of columns, at least one image and
+    at least :data:`CHUNK_MIN_COLUMNS` columns (narrower GEMMs lose to BLAS overhead)."""
+    return max(1, target // max(image_bytes, 1), -(-CHUNK_MIN_COLUMNS // max(columns, 1)))
 
 
 def _grad_rows(g):
@@ -110,9 +115,7 @@ def _pool_plan(xp_, dtype, n: int, macs: int) -> tuple | None:
 
 def _pool_images(n: int, threads: int, image_bytes: int, columns: int, target: int) -> int:
     """Images per gather in a pool kernel: a cache-sized block of one thread's share."""
-    per_thread = -(-n // threads)
-    nb = max(1, target // max(image_bytes, 1), -(-CHUNK_MIN_COLUMNS // max(columns, 1)))
-    return min(per_thread, nb)
+    return min(-(-n // threads), _block_images(image_bytes, columns, target))
 
 
 def _cnhw(x):
