@@ -222,13 +222,16 @@ def gemm_batch(gemm, a, b, c, ta, tb, chunks):  # pragma: no cover - compiled by
                 jit.call_dgemm_t(gemm, ta, tb, m, n, k, pa, lda, pb, ldb, pc, n)
 
 
-def _as_stored(x: np.ndarray) -> tuple[np.ndarray, int] | None:
-    """(stack whose matrices are C-contiguous as stored, transpose flag) for a 3-d stack of
-    matrices that are C-contiguous either as given or transposed; else None."""
-    if x.strides[2] == x.itemsize and x.strides[1] == x.shape[2] * x.itemsize:
-        return x, jit.NO_TRANS
-    if x.strides[1] == x.itemsize and x.strides[2] == x.shape[1] * x.itemsize:
-        return x.swapaxes(1, 2), jit.TRANS
+def _stored(x: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """(``x`` as stored, whether to transpose it) for a 2-d matrix, or a 3-d stack of them
+    (any batch stride), that is C-contiguous as given or transposed; None for other strides."""
+    if x.ndim == 3 and not x.shape[0]:
+        return None
+    m = x[0] if x.ndim == 3 else x  # one matrix: all share its strides
+    if m.flags.c_contiguous:
+        return x, False
+    if m.T.flags.c_contiguous:
+        return x.swapaxes(-1, -2), True
     return None
 
 
@@ -241,22 +244,12 @@ def batched(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
     gemm = blas.gemm_address(a.dtype) if threads else None
     if gemm is None or a.dtype not in _FLOATS or b.dtype != a.dtype or out.dtype != a.dtype:
         return False
-    sa, sb = _as_stored(a), _as_stored(b)
+    sa, sb = _stored(a), _stored(b)
     if sa is None or sb is None or not out.flags.c_contiguous:
         return False
     with blas.one_blas_thread():
-        gemm_batch(gemm, sa[0], sb[0], out, sa[1], sb[1], min(threads, a.shape[0]))
+        gemm_batch(gemm, sa[0], sb[0], out, _flag(sa[1]), _flag(sb[1]), min(threads, a.shape[0]))
     return True
-
-
-def _stored(x: np.ndarray) -> tuple[np.ndarray, bool] | None:
-    """(C-contiguous array, whether to transpose it) for a 2-d array that is C-contiguous as
-    given or transposed; None for other strides."""
-    if x.flags.c_contiguous:
-        return x, False
-    if x.T.flags.c_contiguous:
-        return x.T, True
-    return None
 
 
 def matmul_2d(a: Any, b: Any) -> np.ndarray | None:
