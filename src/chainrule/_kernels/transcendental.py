@@ -201,8 +201,7 @@ def exp32(v):  # pragma: no cover - inlined into compiled kernels
 @jit.kernel(fallback=_exp_numpy)
 def exp_f32(x, out):  # pragma: no cover - compiled by Numba
     """out = e^x for flat float32 arrays, in float32 arithmetic (see the module doc)."""
-    for i in range(x.size):
-        out[i] = exp32(x[i])
+    _exp_body(x, out)
 
 
 @jit.kernel(fallback=jit.ignoring_chunks(_exp_numpy), parallel=True)
@@ -210,9 +209,13 @@ def exp_f32_blocks(x, out, chunks):  # pragma: no cover - compiled by Numba
     """:func:`exp_f32` cut into ``chunks`` blocks on the compiled pool (one launch)."""
     for t in jit.prange(chunks):
         lo, hi = jit.block(x.size, t, chunks)
-        xs, outs = x[lo:hi], out[lo:hi]  # sliced: indices from 0 (see conv_pool)
-        for i in range(xs.size):
-            outs[i] = exp32(xs[i])
+        _exp_body(x[lo:hi], out[lo:hi])
+
+
+@jit.inline
+def _exp_body(x, out):  # pragma: no cover - inlined
+    for i in range(x.size):
+        out[i] = exp32(x[i])
 
 
 # ------------------------------------------------------------------------- float32 tanh
@@ -254,8 +257,7 @@ def tanh32(v):  # pragma: no cover - inlined into compiled kernels
 @jit.kernel(fallback=_tanh_numpy)
 def tanh_f32(x, out):  # pragma: no cover - compiled by Numba
     """out = tanh(x) for flat float32 arrays, in float32 arithmetic (see the module doc)."""
-    for i in range(x.size):
-        out[i] = tanh32(x[i])
+    _tanh_body(x, out)
 
 
 @jit.kernel(fallback=jit.ignoring_chunks(_tanh_numpy), parallel=True)
@@ -263,6 +265,10 @@ def tanh_f32_blocks(x, out, chunks):  # pragma: no cover - compiled by Numba
     """:func:`tanh_f32` cut into ``chunks`` blocks on the compiled pool (one launch)."""
     for t in jit.prange(chunks):
         lo, hi = jit.block(x.size, t, chunks)
-        xs, outs = x[lo:hi], out[lo:hi]  # sliced: indices from 0 (see conv_pool)
-        for i in range(xs.size):
-            outs[i] = tanh32(xs[i])
+        _tanh_body(x[lo:hi], out[lo:hi])
+
+
+@jit.inline
+def _tanh_body(x, out):  # pragma: no cover - inlined
+    for i in range(x.size):
+        out[i] = tanh32(x[i])
