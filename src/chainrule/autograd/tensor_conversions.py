@@ -70,10 +70,10 @@ _NO_BF16_KERNEL = {
 }
 
 _WARNED = []  # PyTorch warns once per process
-# Per op class, the Cast subclass that rounds its float32 result back to bfloat16 under the
-# op's own node name (``y.grad_fn`` of a bfloat16 product reads ``MulBackward0``, not
-# ``ToCopyBackward0``); built on first use, see _named_cast.
-_NAMED_CASTS: dict[type, type] = {}
+# The Cast subclass that rounds an op's float32 result back to bfloat16 under the op's own
+# node name (``y.grad_fn`` of a bfloat16 product reads ``MulBackward0``, not
+# ``ToCopyBackward0``); built on first use, see _rounding_cast.
+_ROUNDING_CAST: list[type] = []
 
 
 def _warn_scalar_of_grad_tensor() -> None:
@@ -112,19 +112,19 @@ def _keeps_bfloat16(args: tuple) -> bool:
     return True
 
 
-def _named_cast(cls: type) -> type:
-    """The Cast Function whose node carries the name of the op ``cls`` (same forward, backward
-    and jvp as Cast, so gradients are unchanged; ``__name__`` stays ``Cast`` for the tables
-    that key on it, and vmap finds Cast's rule through the base class)."""
-    sub = _NAMED_CASTS.get(cls)
-    if sub is None:
+def _rounding_cast() -> type:
+    """The Cast Function whose node carries the name of the op it rounds (read from its
+    input edge, :func:`_rounded_op_name`; same forward, backward and jvp as Cast, so gradients
+    are unchanged; ``__name__`` stays ``Cast`` for the tables that key on it, and vmap finds
+    Cast's rule through the base class). One class serves every op."""
+    if not _ROUNDING_CAST:
         from ..ops.cast import Cast  # in here: ops are built on autograd
 
         attrs = {"node_name": staticmethod(_rounded_op_name), "__module__": Cast.__module__}
         sub = type("Cast", (Cast,), attrs)
-        sub.__qualname__ = f"Cast[{cls.__name__}]"
-        _NAMED_CASTS[cls] = sub
-    return sub
+        sub.__qualname__ = "Cast[rounding]"
+        _ROUNDING_CAST.append(sub)
+    return _ROUNDING_CAST[0]
 
 
 def _rounded_op_name(ctx: Any) -> str:
@@ -172,9 +172,9 @@ def run_in_float32(cls: type, args: tuple, kwargs: dict) -> Any:
     if not _keeps_bfloat16(args):
         return out
     bf16 = _dt.bfloat16_dtype()
-    named = _named_cast(cls)
+    rounding = _rounding_cast()
     back = tuple(
-        named.apply(o, bf16)
+        rounding.apply(o, bf16)
         if isinstance(o, TensorConversions) and o._data.dtype == _dt.float32
         else o
         for o in outs
