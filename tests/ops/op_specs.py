@@ -829,6 +829,18 @@ SPECS: list = [
         lambda x: nnf(x).batch_norm(x, None, None, training=True),
         shapes=(((4, 3),),),
     ),
+    _unary(
+        "F_batch_norm_eval",  # running statistics, constant weight and bias: one affine pass
+        lambda x: nnf(x).batch_norm(
+            x,
+            const(x, [0.3, -0.2, 0.1]),
+            const(x, [1.5, 0.7, 2.0]),
+            const(x, [0.9, -1.1, 0.4]),
+            const(x, [0.2, 0.0, -0.5]),
+            training=False,
+        ),
+        shapes=(((4, 3),), ((2, 3, 2, 2),)),
+    ),
     _unary("F_instance_norm", lambda x: nnf(x).instance_norm(x), shapes=(((2, 3, 4),),)),
     _unary("F_softmax", lambda x: nnf(x).softmax(x, dim=1), shapes=(((3, 4),),)),
     _unary("F_log_softmax", lambda x: nnf(x).log_softmax(x, dim=1), shapes=(((3, 4),),)),
