@@ -30,12 +30,13 @@ from typing import Any
 import numpy as _np
 
 from ..dtypes import _BFLOAT16
+from . import node as _node
 from .anomaly import check_forward_outputs
 from .forward_tangents import forward_tangents
 from .ieee import rerun_quietly
 from .inference import check_saved_values
 from .node import Node
-from .saved import SavedConstant, SavedInput, SavedOutput, classify, memory_root
+from .saved import SavedConstant, SavedInput, SavedOutput, SavedPacked, classify, memory_root, pack
 from .state import LOCAL, current
 from .tensor import Tensor
 from .tensor_conversions import AUTOCAST, run_in_float32
@@ -207,7 +208,7 @@ class Function:
         if cls.is_view or multi or outs[0].base is not None:
             _share_view_versions(ctx, args, outs, results, grad_on)
         if record:
-            _link_outputs(ctx, args, outs, results, multi, raw_outs, state.anomaly)
+            _link_outputs(ctx, args, outs, results, multi, raw_outs, state)
         if forward_ad:
             forward_tangents(ctx, cls, args, outs, results, kwargs)
         return tuple(results) if multi else results[0]
@@ -288,9 +289,10 @@ def _check_complex(ctx: Node, cls: type) -> bool:
 
 
 def _link_outputs(
-    ctx: Node, args: tuple, outs: tuple, results: list, multi: bool, raw_outs: tuple, anomaly: bool
+    ctx: Node, args: tuple, outs: tuple, results: list, multi: bool, raw_outs: tuple, state: Any
 ) -> None:
-    """After forward: output metadata, saved values with their versions, anomaly trace."""
+    """After forward: output metadata, saved values with their versions (handed to the
+    thread's ``saved_tensors_hooks`` pack hook, if one is set), anomaly trace."""
     if multi:
         ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
     saved = ctx._saved
@@ -301,7 +303,9 @@ def _link_outputs(
         if ctx.copy_saved_inputs:
             wanted = {id(args[i]) for i in ctx.copy_saved_inputs if isinstance(args[i], Tensor)}
             keep_private_copies(ctx, lambda t: id(t) in wanted)
-    if anomaly:
+        if state.saved_hooks is not None:
+            pack_saved_values(ctx, results, state)
+    if state.anomaly:
         ctx._trace = traceback.extract_stack()[:-3]
 
 
@@ -337,6 +341,68 @@ def keep_private_copies(node: Node, wanted: Callable[[Tensor], bool]) -> None:
         else e
         for e in node._saved_values
     )
+
+
+def pack_saved_values(node: Node, results: list, state: Any) -> None:
+    """Hand each saved array of ``node`` to the thread's ``saved_tensors_hooks`` pack hook
+    and keep only what it returns (:class:`SavedPacked`); the hooks are off while the pack
+    hook runs, so what it computes is not packed again (as in PyTorch)."""
+    hooks = state.saved_hooks
+    pack_hook, unpack_hook = hooks
+    state.saved_hooks = None
+    try:
+        node._saved_values = tuple(
+            pack(e, pack_hook, unpack_hook, node, results) for e in node._saved_values
+        )
+    finally:
+        state.saved_hooks = hooks
+    node._saved = None  # the raw values are the hooks' business now
+
+
+def repack_private_copy(node: Node, entry: SavedPacked) -> SavedPacked:
+    """A packed saved value whose memory an in-place op is about to overwrite: unpack it,
+    copy it (recorded for an input, as ``keep_private_copies`` does) and pack the copy with
+    the thread's hooks (PyTorch packs the in-place op's ``original_self``, a copy)."""
+    t = node._unpack(entry)
+    if entry.role == "input":
+        copy = _SavedCopy.apply(t)
+        fresh = SavedInput(copy, copy._vc[0])
+    else:
+        fresh = SavedConstant(t._data.copy())
+    state = LOCAL.state
+    hooks = state.saved_hooks  # the in-place op runs inside the hooks that packed entry
+    if hooks is None:
+        return fresh
+    state.saved_hooks = None
+    try:
+        return pack(fresh, hooks[0], hooks[1], node, [])
+    finally:
+        state.saved_hooks = hooks
+
+
+class _UnpackedLeaf(Function):
+    """An unpacked saved leaf whose array is not the leaf's own (a pack hook copied or
+    moved it): the array, recorded as an identity of the leaf, so that a backward written
+    with Tensor ops still sends its gradient to the leaf under ``create_graph``."""
+
+    raw = True
+    node_name = "AliasBackward0"
+    complex_grad = True
+
+    @staticmethod
+    def forward(ctx, leaf, array):
+        return array
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return t
+
+
+_node.rebind_leaf = _UnpackedLeaf.apply
 
 
 def once_differentiable(fn: Any) -> Any:

@@ -16,11 +16,17 @@ from typing import Any
 import numpy as _np
 
 from .accumulate_grad import AccumulateGrad, accumulate_grad_node
-from .saved import SavedConstant, SavedInput, SavedOutput
+from .saved import SavedConstant, SavedInput, SavedOutput, SavedPacked, memory_root
+from .state import LOCAL
 from .tensor import Tensor
 from .tensor_backward import _RemovableHandle
 
 __all__ = ["AccumulateGrad", "Node", "public_view"]
+
+# Set by function.py (which imports this module): ``(leaf, array) -> Tensor``, the array
+# recorded as an identity of ``leaf``, so that an unpacked saved leaf still sends its
+# gradient to the leaf under ``create_graph``.
+rebind_leaf: Callable | None = None
 
 
 class Node:
@@ -107,6 +113,11 @@ class Node:
     @property
     def saved_arrays(self) -> tuple:
         """The saved values as raw arrays (for jvp rules and non-differentiable helpers)."""
+        if self._saved is None and self._saved_values is not None:  # packed by hooks
+            return tuple(
+                self._unpack(e)._data if type(e) is SavedPacked else _raw(e)
+                for e in self._saved_values
+            )
         return tuple(v._data if isinstance(v, Tensor) else v for v in (self._saved or ()))
 
     @property
@@ -140,18 +151,61 @@ class Node:
             vc = entry.version_counter
             if vc[0] != entry.version:
                 self._raise_modified(entry.array.shape, vc[0], entry.version)
-            t = Tensor._make(entry.array, True, self, entry.index)
-            if self._out_tangents is not None:  # forward over reverse: the output's tangent
-                fw = self._out_tangents[entry.index]
-                if fw is not None and fw[0].alive:
-                    t._fw = fw
-            return t
+            return self._output_tensor(entry.array, entry.index)
         if kind is SavedConstant:
             vc = entry.version_counter
             if vc is not None and vc[0] != entry.version:
                 self._raise_modified(entry.value.shape, vc[0], entry.version)
             return _as_tensor(entry.value)
-        return None
+        if kind is SavedPacked:
+            return self._unpack_packed(entry)
+        return entry
+
+    def _unpack_packed(self, entry: SavedPacked) -> Tensor:
+        """Call the ``saved_tensors_hooks`` unpack hook and reconnect its tensor to the graph
+        where the saved value was: an output of this node, an input's producer or leaf, or
+        nowhere (a constant)."""
+        state = LOCAL.state
+        hooks, state.saved_hooks = state.saved_hooks, None  # what it saves is not packed
+        try:
+            t = entry.unpack_hook(entry.packed)
+        finally:
+            state.saved_hooks = hooks
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                "Output of saved tensor unpack_hook expected to be a Tensor but got result of "
+                f"type {type(t).__name__}"
+            )
+        data = t._data
+        if data.shape != entry.shape or data.dtype != entry.dtype:
+            raise RuntimeError(
+                f"{self.name()}: the saved_tensors_hooks unpack_hook returned a tensor of shape "
+                f"{tuple(data.shape)} and dtype {data.dtype}, but the saved tensor had shape "
+                f"{tuple(entry.shape)} and dtype {entry.dtype}; unpack_hook(pack_hook(t)) must "
+                "give back t's size, dtype and values"
+            )
+        vc = entry.version_counter
+        if vc is not None and vc[0] != entry.version and entry.memory is not None:
+            if entry.memory() is memory_root(data):  # it still reads the modified memory
+                self._raise_modified(data.shape, vc[0], entry.version)
+        role, link = entry.role, entry.link
+        if role == "output":
+            return self._output_tensor(data, link)
+        if role == "input" and link is not None:
+            if type(link) is tuple:  # a non-leaf input: its producer's output
+                return Tensor._make(data, True, link[0], link[1])
+            return link if data is link._data else rebind_leaf(link, data)
+        return Tensor._make(data, False, None, 0)
+
+    def _output_tensor(self, array: Any, index: int) -> Tensor:
+        """Output ``index`` of this node rebuilt around ``array`` (so no reference cycle),
+        with its forward-mode tangent where one is alive (forward over reverse)."""
+        t = Tensor._make(array, True, self, index)
+        if self._out_tangents is not None:
+            fw = self._out_tangents[index]
+            if fw is not None and fw[0].alive:
+                t._fw = fw
+        return t
 
     def _raise_modified(self, shape: tuple, now: int, expected: int) -> None:
         raise RuntimeError(
@@ -263,6 +317,11 @@ def public_view(node: Node) -> tuple[str, tuple[int, ...] | None]:
 def _builtin(fn: type) -> bool:
     """Whether ``fn`` is one of chainrule's own Functions (not a user's)."""
     return fn.__module__.startswith("chainrule.")
+
+
+def _raw(entry: Any) -> Any:
+    """The value of a saved entry the hooks left alone: None or a number (a constant)."""
+    return entry.value if type(entry) is SavedConstant else entry
 
 
 def _as_tensor(v: Any) -> Any:

@@ -9,17 +9,30 @@
   memory) it carries that tensor's version counter, so an in-place change is still caught.
 
 ``ctx.saved_tensors`` checks every version before handing the values to the backward rule.
+
+Inside ``autograd.graph.saved_tensors_hooks(pack, unpack)`` every saved array is handed to
+``pack`` once it is classified, and the node keeps only a :class:`SavedPacked` record: what
+``pack`` returned, the ``unpack`` hook, and how to reconnect the unpacked tensor to the graph.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["SavedInput", "SavedOutput", "SavedConstant", "classify", "memory_root"]
+__all__ = [
+    "SavedInput",
+    "SavedOutput",
+    "SavedConstant",
+    "SavedPacked",
+    "classify",
+    "memory_root",
+    "pack",
+]
 
 
 class SavedInput(NamedTuple):
@@ -48,6 +61,68 @@ class SavedConstant(NamedTuple):
     value: Any
     version_counter: list | None = None
     version: int | None = None
+
+
+class SavedPacked(NamedTuple):
+    """A saved array handed to a ``saved_tensors_hooks`` pack hook; only what the hook
+    returned is kept (with the version guard's counter, not the array).
+
+    Attributes:
+        packed: what ``pack_hook`` returned.
+        unpack_hook: called on ``packed`` when the backward reads the value.
+        role: ``"input"``, ``"output"`` or ``"constant"``: how the unpacked tensor rejoins
+            the graph.
+        link: for an input that requires grad, its graph position: the leaf Tensor itself
+            (kept alive by the node's edge anyway) or ``(grad_fn, output_nr)``; for an
+            output, its index among the node's outputs; else None.
+        version_counter / version: the guard of the memory the value was read from (None
+            when unguarded).
+        memory: a weak reference to that memory's owner, to tell whether the unpacked tensor
+            still reads it (only then can an in-place change make the gradient wrong).
+        shape / dtype: the saved tensor's, which the unpacked tensor must have.
+    """
+
+    packed: Any
+    unpack_hook: Any
+    role: str
+    link: Any
+    version_counter: list | None
+    version: int | None
+    memory: Any
+    shape: tuple
+    dtype: Any
+
+
+def pack(entry: Any, pack_hook: Any, unpack_hook: Any, node: Any, results: list) -> Any:
+    """``entry`` (a classified saved value of ``node``) as a :class:`SavedPacked` record,
+    after calling ``pack_hook`` on it as a Tensor: an input as the input tensor itself, an
+    output as the node's output tensor, an intermediate array as a new tensor (as PyTorch
+    passes them). Numbers and None are not tensors and stay as they are."""
+    kind = type(entry)
+    if kind is SavedInput:
+        tensor = entry.tensor
+        if not tensor.requires_grad:
+            link = None
+        elif tensor.grad_fn is None:
+            link = tensor
+        else:
+            link = (tensor.grad_fn, tensor._output_nr)
+        role, vc, version = "input", tensor._vc, entry.version
+    elif kind is SavedOutput:
+        tensor = results[entry.index]
+        role, link, vc, version = "output", entry.index, entry.version_counter, entry.version
+    elif kind is SavedConstant and hasattr(entry.value, "shape"):
+        tensor = Tensor._make(entry.value, False, None, 0)
+        role, link, vc, version = "constant", None, entry.version_counter, entry.version
+    else:
+        return entry
+    data = tensor._data
+    try:
+        memory = weakref.ref(memory_root(data))
+    except TypeError:  # an array type without weak references: no in-place guard
+        memory = None
+    packed = pack_hook(tensor)
+    return SavedPacked(packed, unpack_hook, role, link, vc, version, memory, data.shape, data.dtype)
 
 
 def classify(s: Any, args: tuple, outs: tuple, results: list, raw_outs: tuple) -> Any:

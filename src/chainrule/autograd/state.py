@@ -64,6 +64,10 @@ class AutogradState:
             ``"grad"`` (``autograd.grad`` or ``backward(inputs=...)``), ``"backward"`` (into
             ``.grad``), or ``"checkpoint"`` around a non-reentrant checkpoint's own inner
             pass. A reentrant checkpoint reads it (PyTorch's ``_is_checkpoint_valid``).
+        saved_hooks: the innermost ``saved_tensors_hooks`` pair ``(pack, unpack)`` (None:
+            saved values are kept as they are).
+        saved_hooks_disabled: the message of an active ``disable_saved_tensors_hooks``
+            (None: hooks may be set).
     """
 
     __slots__ = (
@@ -75,6 +79,8 @@ class AutogradState:
         "fw_level",
         "vmap",
         "backward_passes",
+        "saved_hooks",
+        "saved_hooks_disabled",
     )
 
     def __init__(self) -> None:
@@ -86,6 +92,8 @@ class AutogradState:
         self.fw_level: ForwardLevel | None = None
         self.backward_passes: list[str] = []
         self.vmap: list = []
+        self.saved_hooks: tuple | None = None
+        self.saved_hooks_disabled: str | None = None
 
 
 class _PerThread(threading.local):

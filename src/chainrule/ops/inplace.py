@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..autograd import grad_mode
-from ..autograd.function import keep_private_copies
+from ..autograd.function import keep_private_copies, repack_private_copy
 from ..autograd.ieee import pass_fp_warning, quiet_fp
-from ..autograd.saved import SavedConstant, memory_root
+from ..autograd.saved import SavedConstant, SavedPacked, memory_root
 from ..autograd.state import InferenceVersionCounter
 from ..autograd.tensor import Tensor
 from ..autograd.view_replay import (
@@ -244,11 +244,19 @@ def _keep_old_self(node: Any, x: Tensor) -> None:
     (``y.mul_(w)`` with ``w`` requiring grad needs the old ``y`` for ``w``'s gradient)."""
     keep_private_copies(node, lambda t: t._vc is x._vc)
     node._saved_values = tuple(
-        SavedConstant(e.value.copy())
-        if type(e) is SavedConstant and e.version_counter is x._vc
-        else e
+        _private_copy(node, e) if getattr(e, "version_counter", None) is x._vc else e
         for e in node._saved_values
     )
+
+
+def _private_copy(node: Any, entry: Any) -> Any:
+    """A copy of a saved value guarded by the overwritten tensor's counter: a constant's
+    array, or (inside ``saved_tensors_hooks``) a packed value, unpacked, copied, repacked."""
+    if type(entry) is SavedPacked:
+        return repack_private_copy(node, entry)
+    if type(entry) is SavedConstant:
+        return SavedConstant(entry.value.copy())
+    return entry
 
 
 def zero_(x: Tensor) -> Tensor:
