@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from chainrule._kernels import jit, pool_gemm
+from chainrule._kernels import conv_pool, jit, pool_gemm
 from chainrule.ops import _conv_kernels as K
 from chainrule.ops import _workspace as W
 
@@ -51,7 +51,7 @@ def path(request, monkeypatch):
         finally:
             cr.set_num_threads(threads)
         return
-    monkeypatch.setattr(K, "_pool_plan", lambda *args: None)
+    monkeypatch.setattr(K, "_pool_plan", lambda *args, **kwargs: None)
     if request.param == "chunked":  # 1-2 images per chunk: several chunks, a partial last
         monkeypatch.setattr(K, "CHUNK_BYTES", 1)
         monkeypatch.setattr(K, "WGRAD_CHUNK_BYTES", 1)
@@ -104,6 +104,40 @@ def test_conv2d_paths_match_torch(path, dtype, n, c, o, h, w, k, kw):
     x = RNG.standard_normal((n, c, h, w))
     wt = RNG.standard_normal((o, c // groups, kh, kw_))
     _check(dtype, x, wt, RNG.standard_normal(o), TF.conv2d, F.conv2d, **kw)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's note
+@pytest.mark.parametrize("threads,n,chunk_bytes", [(2, 1, 1 << 19), (2, 1, 1), (3, 2, 1 << 19)])
+@pytest.mark.parametrize("n_,c,o,h,w,k,kw", CONV_CASES)
+def test_small_batch_inference_splits_output_rows(threads, n, chunk_bytes, n_, c, o, h, w, k, kw):
+    """Fewer images than threads, no weight gradient (inference): the compiled forward cuts
+    each image's output rows into blocks (``conv_forward_rows_pool``); one block per thread,
+    or one row per block when the chunk limit is tiny."""
+    if not jit.numba_available():
+        pytest.skip("numba is not installed (pip install chainrule[fast])")
+    kh, kw_ = (k, k) if isinstance(k, int) else k
+    groups = kw.get("groups", 1)
+    x = RNG.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = RNG.standard_normal((o, c // groups, kh, kw_)).astype(np.float32)
+    expected = TF.conv2d(torch.tensor(x), torch.tensor(wt), **kw).numpy()
+    calls = []
+    rows_kernel = conv_pool.conv_forward_rows_pool
+    saved = cr.get_num_threads()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pool_gemm, "MIN_POOL_MACS", 1)
+        mp.setattr(K, "POOL_CHUNK_BYTES", chunk_bytes)
+        mp.setattr(
+            conv_pool, "conv_forward_rows_pool", lambda *a: calls.append(a[-1]) or rows_kernel(*a)
+        )
+        cr.set_num_threads(threads)
+        try:
+            with jit.use_backend("numba"), cr.no_grad():
+                got = F.conv2d(cr.tensor(x), cr.tensor(wt), **kw).numpy()
+        finally:
+            cr.set_num_threads(saved)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    if not (kh == kw_ == 1 and "stride" not in kw):  # 1x1 stride 1 is a plain GEMM
+        assert calls and calls[0] >= -(-threads // n)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -25,7 +25,12 @@ import numpy as np
 
 from . import jit
 
-__all__ = ["conv_forward_pool", "conv_input_grad_pool", "conv_weight_grad_pool"]
+__all__ = [
+    "conv_forward_pool",
+    "conv_forward_rows_pool",
+    "conv_input_grad_pool",
+    "conv_weight_grad_pool",
+]
 
 
 # ---- NumPy reference ---------------------------------------------------------------------
@@ -100,10 +105,11 @@ def _valid_range(wo, sw, off, w):  # pragma: no cover - inlined
 
 
 @jit.inline
-def _gather(x, cols, n0, b, ho, wo, geom):  # pragma: no cover
-    """cols (flat, C-contiguous (C, kh, kw, b, ho, wo)) = the windows of images n0..n0+b of
-    x (C, N, H, W, C-contiguous), zeros where a window leaves the input; ``geom`` = (kh, kw,
-    sh, sw, dh, dw, pt, pl): kernel size, stride, dilation, top and left padding."""
+def _gather(x, cols, n0, b, oh0, ho, wo, geom):  # pragma: no cover
+    """cols (flat, C-contiguous (C, kh, kw, b, ho, wo)) = the windows of output rows
+    oh0..oh0+ho of images n0..n0+b of x (C, N, H, W, C-contiguous), zeros where a window
+    leaves the input; ``geom`` = (kh, kw, sh, sw, dh, dw, pt, pl): kernel size, stride,
+    dilation, top and left padding."""
     kh, kw, sh, sw, dh, dw, pt, pl = geom
     c_in, n, h, w = x.shape
     xf = x.reshape(-1)
@@ -117,10 +123,11 @@ def _gather(x, cols, n0, b, ho, wo, geom):  # pragma: no cover
                     src0 = (c * n + n0 + k) * h
                     dst0 = (((c * kh + i) * kw + j) * b + k) * ho * wo
                     if planes:
-                        _gather_plane(cols, dst0, xf, src0, ho, wo, h, i * dh - pt, off, lo, hi)
+                        r = oh0 + i * dh - pt
+                        _gather_plane(cols, dst0, xf, src0, ho, wo, h, r, off, lo, hi)
                         continue
                     for oh in range(ho):
-                        ih = oh * sh + i * dh - pt
+                        ih = (oh0 + oh) * sh + i * dh - pt
                         d = dst0 + oh * wo
                         if ih < 0 or ih >= h:
                             _zero_row(cols, d, wo)
@@ -245,7 +252,7 @@ def conv_forward_pool(gemm, x, w, y, geom, groups, nb, chunks):  # pragma: no co
         first, last = n * t // chunks, n * (t + 1) // chunks
         for n0 in range(first, last, nb):
             b = min(last, n0 + nb) - n0
-            _gather(x, buf, n0, b, ho, wo, geom)
+            _gather(x, buf, n0, b, 0, ho, wo, geom)
             for gi in range(groups):
                 _gemm(
                     gemm, jit.NO_TRANS, jit.NO_TRANS, og, b * m, kg,
@@ -253,6 +260,37 @@ def conv_forward_pool(gemm, x, w, y, geom, groups, nb, chunks):  # pragma: no co
                     buf.ctypes.data + gi * kg * b * m * size, b * m,
                     y.ctypes.data + (gi * og * n * m + n0 * m) * size, n * m, size,
                 )  # fmt: skip
+
+
+def _forward_rows_numpy(gemm, x, w, y, geom, groups, parts):  # noqa: ANN001
+    _forward_numpy(gemm, x, w, y, geom, groups, None, None)
+
+
+@jit.kernel(fallback=_forward_rows_numpy, parallel=True)
+def conv_forward_rows_pool(gemm, x, w, y, geom, groups, parts):  # pragma: no cover
+    """:func:`conv_forward_pool` for a batch smaller than the pool (a single image at
+    inference): each image's output rows cut into ``parts`` blocks, one gather and GEMM per
+    (image, block), so every thread has work."""
+    c_in, n = x.shape[0], x.shape[1]
+    o, kg = w.shape
+    ho, wo = y.shape[2], y.shape[3]
+    kh, kw = geom[0], geom[1]
+    m = ho * wo
+    og = o // groups
+    size = x.itemsize
+    for t in jit.prange(n * parts):
+        k, p = t // parts, t % parts
+        oh0 = ho * p // parts
+        cols = (ho * (p + 1) // parts - oh0) * wo
+        buf = np.empty(c_in * kh * kw * cols, x.dtype)
+        _gather(x, buf, k, 1, oh0, cols // wo, wo, geom)
+        for gi in range(groups):
+            _gemm(
+                gemm, jit.NO_TRANS, jit.NO_TRANS, og, cols, kg,
+                w.ctypes.data + gi * og * kg * size, kg,
+                buf.ctypes.data + gi * kg * cols * size, cols,
+                y.ctypes.data + (gi * og * n * m + k * m + oh0 * wo) * size, n * m, size,
+            )  # fmt: skip
 
 
 @jit.kernel(fallback=_weight_grad_numpy, parallel=True)
@@ -276,7 +314,7 @@ def conv_weight_grad_pool(
         first, last = n * t // chunks, n * (t + 1) // chunks
         for n0 in range(first, last, nb):
             b = min(last, n0 + nb) - n0
-            _gather(x, buf, n0, b, ho, wo, geom)
+            _gather(x, buf, n0, b, 0, ho, wo, geom)
             for gi in range(groups):
                 pc = buf.ctypes.data + gi * kg * b * m * size
                 pg = g.ctypes.data + (gi * og * n * m + n0 * m) * size

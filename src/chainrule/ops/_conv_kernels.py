@@ -98,19 +98,27 @@ def _grad_rows(g):
     return g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)
 
 
-def _pool_plan(xp_, dtype, n: int, macs: int) -> tuple | None:
+def _pool_plan(xp_, dtype, n: int, macs: int, small_batch: bool = False) -> tuple | None:
     """(GEMM address, threads) when a conv product runs on the compiled pool
     (:mod:`chainrule._kernels.conv_pool`): NumPy float32/float64 arrays, the pool active, at
-    least one image per thread and :data:`.pool_gemm.MIN_POOL_MACS` of work; else None."""
+    least one image per thread (``small_batch``: or fewer images, whose output rows the
+    forward splits over the threads) and :data:`.pool_gemm.MIN_POOL_MACS` of work; else
+    None."""
     if xp_ is not np or dtype not in (np.float32, np.float64) or macs < pool_gemm.MIN_POOL_MACS:
         return None
     threads = pool_gemm.pool_active()
     if not threads and jit.backend() == "numba" and not jit.in_forked_child():
         threads = 1  # one thread: still one compiled gather-and-multiply pass, no Python loop
-    if not threads or n < threads:
+    if not threads or (n < threads and not small_batch):
         return None
     gemm = blas.gemm_address(np.dtype(dtype))
     return None if gemm is None else (gemm, threads)
+
+
+def _row_parts(n: int, threads: int, image_bytes: int, ho: int) -> int:
+    """Blocks of output rows per image in the small-batch forward: enough for every thread
+    to have one, and each block's columns within :data:`POOL_CHUNK_BYTES`."""
+    return min(ho, max(-(-threads // n), -(-image_bytes // POOL_CHUNK_BYTES)))
 
 
 def _pool_images(n: int, threads: int, image_bytes: int, columns: int, target: int) -> int:
@@ -152,7 +160,7 @@ def conv_forward(x, w, b, stride, pad, dil, groups, keep_cols=False):
     y3 = y.reshape(groups, og, n * m)
     w3 = w.reshape(groups, og, kg)
     kept = None
-    plan = _pool_plan(xp_, x.dtype, n, o * kg * n * m)
+    plan = _pool_plan(xp_, x.dtype, n, o * kg * n * m, small_batch=not keep_cols)
     if kh == kw == 1 and stride == (1, 1) and not any(pad):
         # pointwise: the columns are x itself (a copy only if x is not in (C, N, H, W) memory)
         xc = x.transpose(1, 0, 2, 3).reshape(groups, cg, n * m)
@@ -161,13 +169,19 @@ def conv_forward(x, w, b, stride, pad, dil, groups, keep_cols=False):
         else:
             xp_.matmul(w3, xc, out=y3)
     elif plan is not None:
-        # one compiled launch: each thread gathers and multiplies its own images
-        nb = _pool_images(n, plan[1], c * kh * kw * m * x.itemsize, m, POOL_CHUNK_BYTES)
+        # one compiled launch: each thread gathers and multiplies its own images (or, for
+        # fewer images than threads, its own blocks of output rows)
+        gemm, threads = plan
+        image_bytes = c * kh * kw * m * x.itemsize
         w2 = xp_.ascontiguousarray(w.reshape(o, kg))
+        geom = _geometry(kh, kw, stride, pad, dil)
         with blas.one_blas_thread():
-            conv_pool.conv_forward_pool(
-                plan[0], _cnhw(x), w2, y, _geometry(kh, kw, stride, pad, dil), groups, nb, plan[1]
-            )
+            if n >= threads:
+                nb = _pool_images(n, threads, image_bytes, m, POOL_CHUNK_BYTES)
+                conv_pool.conv_forward_pool(gemm, _cnhw(x), w2, y, geom, groups, nb, threads)
+            else:
+                parts = _row_parts(n, threads, image_bytes, ho)
+                conv_pool.conv_forward_rows_pool(gemm, _cnhw(x), w2, y, geom, groups, parts)
     elif keep_cols and c * kh * kw * n * m * x.itemsize <= SAVE_COLS_MAX_BYTES:
         with padded_cnhw(x, pad) as xpad:
             kept = xp_.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)

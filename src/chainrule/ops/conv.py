@@ -38,6 +38,9 @@ class Conv2dFn(Function):
     def forward(ctx, x, w, b, P):
         ctx.P = P
         ctx.save_for_backward(x, w)
+        if not ctx.needs_input_grad[1]:  # the columns serve only the weight gradient
+            ctx.cols = None
+            return K.conv_forward(x, w, b, *P)
         y, ctx.cols = K.conv_forward(x, w, b, *P, keep_cols=True)
         return y
 
