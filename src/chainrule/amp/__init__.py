@@ -15,11 +15,14 @@ from .autocast_mode import (
     is_autocast_available,
     is_autocast_enabled,
 )
+from .custom_functions import custom_bwd, custom_fwd
 from .grad_scaler import GradScaler
 
 __all__ = [
     "GradScaler",
     "autocast",
+    "custom_bwd",
+    "custom_fwd",
     "get_autocast_dtype",
     "is_autocast_available",
     "is_autocast_enabled",

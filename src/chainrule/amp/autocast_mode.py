@@ -88,14 +88,14 @@ def _cast_arguments(cls: type, args: tuple) -> tuple:
     """``args`` of the op ``cls`` as autocast passes them while CPU autocast is on in this
     thread: float32 and float16 tensors cast to the autocast dtype for a lower-precision op,
     bfloat16 and float16 ones to float32 for a float32 op (float64 is never cast). A backward
-    pass is never cast (as PyTorch's engine runs outside autocast), nor an op
-    :func:`run_in_float32` reruns."""
+    pass is not cast (PyTorch's engine runs outside autocast) unless an autocast block was
+    entered inside it (``amp.custom_bwd``), nor is an op :func:`run_in_float32` reruns."""
     name = cls.__name__
     lower = name in _LOWER_PRECISION_OPS
     if not lower and name not in _FLOAT32_OPS:
         return args
-    enabled, dtype = _state()["cpu"]
-    if not enabled or in_float32_rerun() or current().backward_passes:
+    enabled, dtype, depth = _state()["cpu"]
+    if not enabled or in_float32_rerun() or len(current().backward_passes) != depth:
         return args
     if lower:  # float32 and float16 cast down (PyTorch: mm of float16 gives bfloat16 too)
         return tuple(
@@ -114,12 +114,14 @@ AUTOCAST[1] = _cast_arguments
 
 
 def _state() -> dict[str, list]:
-    """This thread's autocast state per device, [enabled, dtype] (per thread, as in PyTorch:
-    a new thread starts with autocast off). PyTorch's default dtypes are bfloat16 (cpu) and
-    float16 (cuda); the cpu one is None until asked for (ml_dtypes is slow to import)."""
+    """This thread's autocast state per device, [enabled, dtype, backward depth] (per thread,
+    as in PyTorch: a new thread starts with autocast off; the depth is how many backward
+    passes were running when the block was entered, so that only a block entered inside a
+    backward casts its ops). PyTorch's default dtypes are bfloat16 (cpu) and float16 (cuda);
+    the cpu one is None until asked for (ml_dtypes is slow to import)."""
     st = getattr(_LOCAL, "state", None)
     if st is None:
-        st = _LOCAL.state = {"cpu": [False, None], "cuda": [False, dtypes.float16]}
+        st = _LOCAL.state = {"cpu": [False, None, 0], "cuda": [False, dtypes.float16, 0]}
     return st
 
 
@@ -210,7 +212,7 @@ class autocast:  # noqa: N801 - mirrors torch.autocast
     def __enter__(self) -> "autocast":
         state = _state()[self.device]
         self._saved.append(list(state))
-        state[0], state[1] = self._enabled, self.fast_dtype
+        state[:] = self._enabled, self.fast_dtype, len(current().backward_passes)
         if self._enabled:
             with _COUNT_LOCK:
                 AUTOCAST[0] += 1
