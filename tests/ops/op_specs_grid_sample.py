@@ -2,10 +2,16 @@
 
 The grid inputs are standard normal, so many points fall outside [-1, 1] (exercising the
 padding modes) and none lies on the kinks of the interpolation (integer pixel positions,
-clipping bounds) except with probability zero; every mode (bilinear, nearest, bicubic) x
-padding_mode x align_corners is one spec. PyTorch 2.13 supports double backward of
-``grid_sampler_2d`` but not forward mode: the ``jvp`` check compares chainrule's forward mode
-with its own reverse mode.
+clipping bounds) except with probability zero; every 2-d mode (bilinear, nearest, bicubic) x
+padding_mode x align_corners is one spec, and six well-spread 3-d combinations are. PyTorch
+2.13 supports double backward of ``grid_sampler_2d``/``_3d`` but not forward mode: the
+``jvp`` check compares chainrule's forward mode with its own reverse mode.
+
+The ``_exact`` 3-d specs pin the grid to fixed points (:data:`_POINTS`): voxel centres, cell
+midpoints (ties for 'nearest'), the border (±1) and the clipping and reflection bounds, and
+points outside. Their derivatives there are one-sided (PyTorch's floor, clip and rounding
+conventions), so they are checked against PyTorch and forward mode against reverse mode, not
+against finite differences.
 """
 
 from __future__ import annotations
@@ -43,6 +49,54 @@ _BAD = (
     ),
 )
 
+# 3-d: input (N, C, D, H, W), grid (N, D_out, H_out, W_out, 3) of (x, y, z) points
+_SHAPES_3D = (((1, 2, 2, 2, 3), (1, 1, 2, 3, 3)), ((2, 1, 3, 2, 2), (2, 2, 1, 1, 3)))
+_COMBOS_3D = (
+    ("bilinear", "zeros", False),
+    ("bilinear", "border", True),
+    ("bilinear", "reflection", False),
+    ("bilinear", "reflection", True),
+    ("nearest", "zeros", True),
+    ("nearest", "reflection", False),
+)
+
+# Fixed (x, y, z) points for an input of spatial size (D, H, W) = (2, 3, 4); multiples of
+# 1/4 map to integer or half-integer voxel coordinates along W (align_corners=False), H
+# (True) and D (False), so they hit voxel centres, cell midpoints and the bounds exactly.
+_POINTS = np.array(
+    [
+        [0.0, 0.0, 0.0],  # the centre
+        [-1.0, -1.0, -1.0],  # the corners: the border in both conventions
+        [1.0, 1.0, 1.0],
+        [-0.75, 0.0, -0.5],  # a voxel centre (align_corners=False)
+        [0.25, -1.0, 0.5],
+        [-1 / 3, 0.0, 1.0],  # a voxel centre (align_corners=True)
+        [-0.5, 0.5, 0.0],  # cell midpoints: ties for 'nearest'
+        [0.5, -0.5, 0.25],
+        [1.25, 0.25, -0.75],  # outside along one axis
+        [-1.5, 1.5, 0.75],
+        [3.0, -3.0, 2.0],  # far outside: several reflections
+        [-2.75, 0.75, -1.25],
+    ]
+).reshape(1, 2, 3, 2, 3)
+
+
+def _pinned(g):
+    """A grid equal to :data:`_POINTS` whose gradient flows to ``g`` unchanged (``g -
+    g.detach()`` is exactly 0); ``g`` of another shape (a bad-input case) passes through."""
+    if tuple(g.shape) != _POINTS.shape:
+        return g
+    return g - g.detach() + const(g, _POINTS)
+
+
+_BAD_3D = (
+    bad_call("grid_last_dim_2", lambda x, g: _gs_call()(x, g[..., :2])),
+    bad_call("grid_4d", lambda x, g: _gs_call()(x, g[:, 0])),
+    bad_call("empty_depth", lambda x, g: _gs_call()(x[:, :, :0], g)),
+    bad_call("dtype_mismatch", lambda x, g: _gs_call()(x, g.float())),
+    bad_call("bicubic", lambda x, g: _gs_call(mode="bicubic")(x, g)),
+)
+
 SPECS: list = (
     [
         OpSpec(
@@ -72,6 +126,26 @@ SPECS: list = (
             else (),
         )
         for align in (False, True)
+    ]
+    + [
+        OpSpec(
+            f"F_grid_sample_3d_{mode}_{padding}_{'ac' if align else 'nac'}",
+            _gs(mode, padding, align),
+            _SHAPES_3D,
+            bad=_BAD_3D if (mode, padding, align) == ("bilinear", "zeros", False) else (),
+        )
+        for mode, padding, align in _COMBOS_3D
+    ]
+    + [
+        OpSpec(
+            f"F_grid_sample_3d_exact_{mode}_{padding}_{'ac' if align else 'nac'}",
+            lambda x, g, mode=mode, padding=padding, align=align: _gs(mode, padding, align)(
+                x, _pinned(g)
+            ),
+            (((1, 2, 2, 3, 4), _POINTS.shape),),
+            checks=frozenset({"fwd", "bwd", "jvp"}),
+        )
+        for mode, padding, align in _COMBOS_3D
     ]
     + [
         OpSpec(

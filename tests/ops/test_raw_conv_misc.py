@@ -125,7 +125,6 @@ def test_grid_sampler_errors():
             RuntimeError,
             "bicubic interpolation only supports 4D",
         ),
-        (lambda: cr.grid_sampler_3d(x5, g5, 0, 0, False), NotImplementedError, "5-d"),
         (lambda: cr.grid_sampler(x, g[:1], 0, 0, False), RuntimeError, "same batch size"),
     ]
     for call, error, match in cases:

@@ -1,6 +1,8 @@
-"""2-d grid sampling (bilinear / nearest / bicubic): the derivative rule behind ``F.grid_sample``.
+"""Grid sampling, the plan and derivative rules behind ``F.grid_sample``: 2-d (bilinear /
+nearest / bicubic) here, 3-d (trilinear / nearest) in ``grid_sample_3d.py`` on the same plan.
 
-For each output point the normalised grid coordinate ``g`` in [-1, 1] is mapped to a pixel
+The grid's last dim holds one normalised coordinate ``g`` in [-1, 1] per spatial axis, x
+first: (x, y) address (W, H) and (x, y, z) address (W, H, D). Each is mapped to a pixel
 coordinate exactly as PyTorch's ``grid_sampler_compute_source_index`` does,
 
     ix = (g + 1) / 2 * (W - 1)          (align_corners=True)
@@ -10,25 +12,34 @@ then clipped (``border``) or reflected and clipped (``reflection``). Each of the
 piecewise linear, so locally ``ix = m * g + a`` with a constant slope ``m`` (the scale, times
 ±1 for each reflection, or 0 where clipping is active): the *plan* computed once in the
 forward keeps, per tap, the flat pixel index, an in-bounds mask, the interpolation weight
-and its derivatives with respect to ``ix`` / ``iy``, plus the slopes ``m``. Bicubic (as
-PyTorch) pads the 16 tap positions instead of the coordinate, so its slope is the scale alone
-and its weights are the cubic-convolution polynomials (A = -0.75) of the fractions.
+and its derivative with respect to each pixel coordinate, plus the slopes ``m``. The
+(multi)linear weight of a corner of the 2^k cell around the point is the product over the
+axes of ``(x0 + 1 - ix)`` (low corner) or ``(ix - x0)`` (high corner), ``x0 = floor(ix)``;
+``nearest`` reads the one pixel at the coordinates rounded half to even. Bicubic (2-d only,
+as PyTorch) pads the 16 tap positions instead of the coordinate, so its slope is the scale
+alone and its weights are the cubic-convolution polynomials (A = -0.75) of the fractions.
 
-* Forward: the taps (1, 4 or 16) gathered by ``take_along_axis`` over (N, C, H_out*W_out).
+* Forward: the taps (1, 2^k or 16) gathered by ``take_along_axis`` over (N, C, P points).
 * Backward: the input gradient is one ``bincount`` scatter of ``grad * weight``; the grid
-  gradient is ``Σ_c grad · Σ_k value_k · ∂w_k/∂ix`` times the slope (zero for ``nearest``,
-  as PyTorch).
+  gradient along axis a is ``Σ_c grad · Σ_k value_k · ∂w_k/∂ix_a`` times the slope (zero for
+  ``nearest``, as PyTorch).
 * ``create_graph``: the same formulas written with differentiable Tensor ops (gather,
   scatter_add, products with the grid through ``ix = m g + a``), so double backward is exact
   (PyTorch supports it too).
-* Forward mode (``jvp``): the sample of the input tangent plus ``∂out/∂ix · m · t_gx`` (+ y);
-  PyTorch 2.13 has no forward-mode rule for ``grid_sampler_2d``, chainrule does.
+* Forward mode (``jvp``): the sample of the input tangent plus ``Σ_a ∂out/∂ix_a · m_a ·
+  t_a``; PyTorch 2.13 has no forward-mode rule for ``grid_sampler_2d``/``_3d``, chainrule
+  does.
 
 ``F.grid_sample`` (``nn/functional/vision.py``) checks the arguments and calls
-:class:`GridSample2dFn`.
+:class:`GridSample2dFn` or :class:`~chainrule.ops.grid_sample_3d.GridSample3dFn`.
 """
 
 from __future__ import annotations
+
+import functools
+import itertools
+import math
+import operator
 
 import numpy as np
 
@@ -87,15 +98,30 @@ def _safe_int(v: np.ndarray, size: int) -> np.ndarray:
     return np.clip(v, -1, size).astype(np.int64)
 
 
+def _offsets(k: int, taps: int) -> list[tuple[int, ...]]:
+    """The tap offsets (o_x, o_y, ...) of a ``taps``^k neighbourhood, x fastest (PyTorch's
+    order: nw, ne, sw, se in 2-d; tnw, tne, tsw, tse, bnw, ... in 3-d)."""
+    return [offs[::-1] for offs in itertools.product(range(taps), repeat=k)]
+
+
+def _product(factors: list):
+    """f_0 * f_1 * ... in order (arrays or Tensors)."""
+    return functools.reduce(operator.mul, factors)
+
+
+def _linear_weights(coords: list, floors: list) -> list:
+    """(w, [dw/dix_a per axis]) of the 2^k corners (bilinear, trilinear), written as PyTorch
+    does (``(ix_se - ix) * (iy_se - iy)`` ...); ``coords`` are arrays or Tensors."""
+    pairs = [((f + 1) - c, c - f) for c, f in zip(coords, floors)]  # (low, high) per axis
+    out = []
+    for offs in _offsets(len(coords), 2):
+        fac = [pairs[a][o] for a, o in enumerate(offs)]
+        others = [_product(fac[:a] + fac[a + 1 :]) for a in range(len(fac))]
+        out.append((_product(fac), [d if o else -d for d, o in zip(others, offs)]))
+    return out
+
+
 _A = -0.75  # PyTorch's bicubic convolution coefficient
-
-
-def _bilinear_weights(ix, iy, x0f, y0f) -> list:
-    """(w, dw/dix, dw/diy) of the four corners nw, ne, sw, se, written as PyTorch does
-    (``(ix_se - ix) * (iy_se - iy)`` ...); ``ix``/``iy`` are arrays or Tensors."""
-    a, b = (x0f + 1) - ix, ix - x0f
-    c, d = (y0f + 1) - iy, iy - y0f
-    return [(a * c, -c, -a), (b * c, c, -b), (a * d, -d, a), (b * d, d, b)]
 
 
 def _cubic(t) -> tuple[list, list]:
@@ -118,11 +144,10 @@ def _cubic(t) -> tuple[list, list]:
     return [far(s), near(t), near(u), far(v)], [far_d(s), near_d(t), -near_d(u), -far_d(v)]
 
 
-def _bicubic_weights(ix, iy, x0f, y0f) -> list:
-    """(w, dw/dix, dw/diy) of the 16 corners (row j, column i), row-major."""
-    wx, dwx = _cubic(ix - x0f)
-    wy, dwy = _cubic(iy - y0f)
-    return [(wx[i] * wy[j], dwx[i] * wy[j], wx[i] * dwy[j]) for j in range(4) for i in range(4)]
+def _bicubic_weights(coords: list, floors: list) -> list:
+    """(w, [dw/dix, dw/diy]) of the 16 corners (row j, column i), row-major (2-d only)."""
+    (wx, dwx), (wy, dwy) = (_cubic(c - f) for c, f in zip(coords, floors))
+    return [(wx[i] * wy[j], [dwx[i] * wy[j], wx[i] * dwy[j]]) for j in range(4) for i in range(4)]
 
 
 def _pad_position(pos: np.ndarray, size: int, padding: str, align: bool) -> np.ndarray:
@@ -138,104 +163,114 @@ def _pad_position(pos: np.ndarray, size: int, padding: str, align: bool) -> np.n
 class _Plan:
     """The taps of every output point, computed once from the grid in the forward.
 
+    ``sizes``: the input's spatial sizes in the grid's coordinate order (W, H[, D]).
     ``idx``: flat pixel index per tap (N, P); ``mask``: tap in bounds; ``w``: weight x mask;
-    ``dx`` / ``dy``: d weight / d ix, d iy (masked; None for nearest); ``mx`` / ``my``:
-    d ix / d grid_x, d iy / d grid_y; ``ix``/``iy``: the pixel coordinates and
-    ``x0f``/``y0f`` their floors, from which :meth:`weights` rebuilds the weights."""
+    ``dw``: per tap, d weight / d ix_a for each axis a (masked; None for nearest);
+    ``slopes``: d ix_a / d grid_a; ``coords``: the pixel coordinates and ``floors`` their
+    floors, from which :meth:`weights` rebuilds the weights."""
 
-    def __init__(self, grid: np.ndarray, h: int, w: int, mode: str, padding: str, align: bool):
-        n = grid.shape[0]
-        g = grid.reshape(n, grid.shape[1] * grid.shape[2], 2)
+    def __init__(self, grid: np.ndarray, sizes: tuple, mode: str, padding: str, align: bool):
+        n, k = grid.shape[0], grid.shape[-1]
+        g = grid.reshape(n, math.prod(grid.shape[1:-1]), k)
         # bicubic pads the tap positions, not the coordinate (as PyTorch)
         coord_padding = "zeros" if mode == "bicubic" else padding
-        ix, self.mx = _source_index(g[..., 0], w, coord_padding, align)
-        iy, self.my = _source_index(g[..., 1], h, coord_padding, align)
-        self.ix, self.iy = ix, iy
+        maps = [_source_index(g[..., a], sizes[a], coord_padding, align) for a in range(k)]
+        self.coords = [ix for ix, _ in maps]
+        self.slopes = [m for _, m in maps]
         self.mode = mode
         if mode == "nearest":
-            taps = [(np.rint(ix), np.rint(iy))]
-            weights = [(None, None, None)]
+            taps = [[np.rint(ix) for ix in self.coords]]
+            weights = [(None, [None] * k)]
         else:
-            self.x0f, self.y0f = x0f, y0f = np.floor(ix), np.floor(iy)
+            self.floors = [np.floor(ix) for ix in self.coords]
             if mode == "bilinear":
-                taps = [(x0f, y0f), (x0f + 1, y0f), (x0f, y0f + 1), (x0f + 1, y0f + 1)]
+                taps = [
+                    [f + o if o else f for f, o in zip(self.floors, offs)]
+                    for offs in _offsets(k, 2)
+                ]
             else:
                 taps = [
-                    (
-                        _pad_position(x0f + (i - 1), w, padding, align),
-                        _pad_position(y0f + (j - 1), h, padding, align),
-                    )
-                    for j in range(4)
-                    for i in range(4)
+                    [
+                        _pad_position(f + (o - 1), s, padding, align)
+                        for f, o, s in zip(self.floors, offs, sizes)
+                    ]
+                    for offs in _offsets(k, 4)
                 ]
-            weights = self.weights(ix, iy)
-        self.idx, self.w, self.dx, self.dy, self.mask = [], [], [], [], []
-        for (xf, yf), (wt, dxw, dyw) in zip(taps, weights):
-            xs, ys = _safe_int(xf, w), _safe_int(yf, h)
-            inb = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+            weights = self.weights(self.coords)
+        self.idx, self.w, self.dw, self.mask = [], [], [], []
+        for pos, (wt, dws) in zip(taps, weights):
+            ints = [_safe_int(p, s) for p, s in zip(pos, sizes)]
+            inb = functools.reduce(operator.and_, [(i >= 0) & (i < s) for i, s in zip(ints, sizes)])
+            flat = ints[-1]  # row-major over (..., H, W): ((z H) + y) W + x
+            for a in range(k - 2, -1, -1):
+                flat = flat * sizes[a] + ints[a]
             mask = inb.astype(grid.dtype)
-            self.idx.append(np.where(inb, ys * w + xs, 0))
+            self.idx.append(np.where(inb, flat, 0))
             self.mask.append(mask)
             self.w.append(mask if wt is None else np.where(inb, wt, 0).astype(grid.dtype))
-            self.dx.append(None if dxw is None else np.where(inb, dxw, 0).astype(grid.dtype))
-            self.dy.append(None if dyw is None else np.where(inb, dyw, 0).astype(grid.dtype))
+            self.dw.append(
+                [None if d is None else np.where(inb, d, 0).astype(grid.dtype) for d in dws]
+            )
 
-    def weights(self, ix, iy) -> list:
-        """(w, dw/dix, dw/diy) per tap for pixel coordinates ``ix``, ``iy`` (arrays, or Tensors
-        equal to the plan's coordinates: the differentiable path), without the masks."""
-        fn = _bilinear_weights if self.mode == "bilinear" else _bicubic_weights
-        return fn(ix, iy, self.x0f, self.y0f)
+    def weights(self, coords: list) -> list:
+        """(w, [dw/dix_a]) per tap for pixel coordinates ``coords`` (arrays, or Tensors equal
+        to the plan's coordinates: the differentiable path), without the masks."""
+        fn = _linear_weights if self.mode == "bilinear" else _bicubic_weights
+        return fn(coords, self.floors)
+
+    @staticmethod
+    def _flat(x: np.ndarray) -> np.ndarray:
+        """x (N, C, *spatial) as (N, C, prod(spatial)) (a view when x is contiguous)."""
+        return x.reshape(*x.shape[:2], math.prod(x.shape[2:]))
 
     def sample(self, x: np.ndarray) -> np.ndarray:
-        """Σ_k x[corner_k] w_k as (N, C, P) for x of shape (N, C, H, W)."""
-        n, c = x.shape[:2]
-        xf = x.reshape(n, c, x.shape[2] * x.shape[3])
-        out = np.zeros((n, c, self.idx[0].shape[1]), x.dtype)
+        """Σ_k x[corner_k] w_k as (N, C, P) for x of shape (N, C, *spatial)."""
+        xf = self._flat(x)
+        out = np.zeros((*xf.shape[:2], self.idx[0].shape[1]), x.dtype)
         if xf.shape[2] == 0 or out.size == 0:
             return out
         for idx, wt in zip(self.idx, self.w):
             out += np.take_along_axis(xf, idx[:, None, :], axis=2) * wt[:, None, :]
         return out
 
-    def coord_derivs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(d out / d ix, d out / d iy) as (N, C, P) arrays (bilinear and bicubic)."""
-        n, c = x.shape[:2]
-        xf = x.reshape(n, c, x.shape[2] * x.shape[3])
-        p = self.idx[0].shape[1]
-        ox, oy = np.zeros((n, c, p), x.dtype), np.zeros((n, c, p), x.dtype)
-        for idx, dx, dy in zip(self.idx, self.dx, self.dy):
+    def coord_derivs(self, x: np.ndarray) -> list[np.ndarray]:
+        """d out / d ix_a per axis a, each (N, C, P) (bilinear and bicubic)."""
+        xf = self._flat(x)
+        shape = (*xf.shape[:2], self.idx[0].shape[1])
+        outs = [np.zeros(shape, x.dtype) for _ in self.slopes]
+        for idx, dws in zip(self.idx, self.dw):
             v = np.take_along_axis(xf, idx[:, None, :], axis=2)
-            ox += v * dx[:, None, :]
-            oy += v * dy[:, None, :]
-        return ox, oy
+            for o, d in zip(outs, dws):
+                o += v * d[:, None, :]
+        return outs
 
     def scatter(self, g: np.ndarray, shape: tuple) -> np.ndarray:
-        """The adjoint of :meth:`sample`: g (N, C, P) scattered into ``shape`` (N, C, H, W)."""
-        n, c, h, w = shape
-        hw = h * w
-        if g.size == 0 or hw == 0:
+        """The adjoint of :meth:`sample`: g (N, C, P) scattered into ``shape`` (N, C, ...)."""
+        n, c = shape[:2]
+        size = math.prod(shape[2:])
+        if g.size == 0 or size == 0:
             return np.zeros(shape, g.dtype)
-        base = (np.arange(n * c, dtype=np.int64) * hw).reshape(n, c, 1)
+        base = (np.arange(n * c, dtype=np.int64) * size).reshape(n, c, 1)
         targets = np.concatenate([(base + idx[:, None, :]).reshape(-1) for idx in self.idx])
         weights = np.concatenate([(g * wt[:, None, :]).reshape(-1) for wt in self.w])
-        out = np.bincount(targets, weights=weights, minlength=n * c * hw)
+        out = np.bincount(targets, weights=weights, minlength=n * c * size)
         return out.astype(g.dtype, copy=False).reshape(shape)
 
 
-class GridSample2dFn(Function):
-    """out[n, c, i, j] = input[n, c] sampled at grid[n, i, j] = (x, y) (4-d input)."""
+class _GridSampleFn(Function):
+    """out[n, c, *o] = input[n, c] sampled at grid[n, *o] = (x, y[, z]); the rank of the
+    input picks 2-d or 3-d (subclasses name PyTorch's node)."""
 
     raw = True
-    node_name = "GridSampler2DBackward0"
 
     @staticmethod
     def forward(ctx, x, grid, mode, padding_mode, align_corners):
-        n, c, h, w = x.shape
+        n, c = x.shape[:2]
         with np.errstate(invalid="ignore", over="ignore"):  # non-finite grid points read 0
-            plan = _Plan(grid, h, w, mode, padding_mode, align_corners)
-        ctx.plan, ctx.in_shape = plan, x.shape
+            plan = _Plan(grid, x.shape[:1:-1], mode, padding_mode, align_corners)
+        ctx.plan = plan
         ctx.save_for_backward(x, grid)
-        return plan.sample(x).reshape(n, c, grid.shape[1], grid.shape[2])
+        return plan.sample(x).reshape(n, c, *grid.shape[1:-1])
 
     @staticmethod
     def backward(ctx, grad):
@@ -253,9 +288,8 @@ class GridSample2dFn(Function):
         if needs[1]:
             gg = np.zeros(grid.shape, grid.dtype)
             if plan.mode != "nearest":
-                ox, oy = plan.coord_derivs(x._data)
-                gg[..., 0] = ((g * ox).sum(1) * plan.mx).reshape(grid.shape[:-1])
-                gg[..., 1] = ((g * oy).sum(1) * plan.my).reshape(grid.shape[:-1])
+                for a, (o, m) in enumerate(zip(plan.coord_derivs(x._data), plan.slopes)):
+                    gg[..., a] = ((g * o).sum(1) * m).reshape(grid.shape[:-1])
             gg = Tensor._make(gg, False, None, 0)
         return gx, gg, None, None, None
 
@@ -265,58 +299,68 @@ class GridSample2dFn(Function):
         x = ctx.primals[0]
         x = x._data if isinstance(x, Tensor) else x
         n, c = x.shape[:2]
-        out_shape = ctx.out.shape
-        out = np.zeros((n, c, plan.idx[0].shape[1]), x.dtype)
+        p = plan.idx[0].shape[1]
+        out = np.zeros((n, c, p), x.dtype)
         if tx is not None:
             out += plan.sample(tx)
         if tg is not None and plan.mode != "nearest":
-            ox, oy = plan.coord_derivs(x)
-            tgf = tg.reshape(n, 1, plan.idx[0].shape[1], 2)
-            out += ox * (tgf[..., 0] * plan.mx[:, None, :]) + oy * (
-                tgf[..., 1] * plan.my[:, None, :]
+            tgf = tg.reshape(n, 1, p, len(plan.slopes))
+            out += functools.reduce(
+                operator.add,
+                [
+                    o * (tgf[..., a] * m[:, None, :])
+                    for a, (o, m) in enumerate(zip(plan.coord_derivs(x), plan.slopes))
+                ],
             )
-        return out.reshape(out_shape)
+        return out.reshape(ctx.out.shape)
+
+
+class GridSample2dFn(_GridSampleFn):
+    """out[n, c, i, j] = input[n, c] sampled at grid[n, i, j] = (x, y) (4-d input)."""
+
+    node_name = "GridSampler2DBackward0"
 
 
 def _backward_tensors(plan: _Plan, x: Tensor, grid: Tensor, grad: Tensor, needs) -> tuple:
-    """The backward of :class:`GridSample2dFn` as differentiable Tensor ops (create_graph).
+    """The backward of :class:`_GridSampleFn` as differentiable Tensor ops (create_graph).
 
     The weights are rebuilt from the grid Tensor through ``ix = m g + a`` (``a`` the constant
     offset of the plan's piecewise-linear map), so their derivatives in the grid are exact."""
-    n, c, h, w = x.shape
+    n, c = x.shape[:2]
+    k = grid.shape[-1]
     p = plan.idx[0].shape[1]
     g = grad.reshape(n, c, p)
-    xf = x.reshape(n, c, h * w)
+    xf = x.reshape(n, c, math.prod(x.shape[2:]))
     idx = [np.ascontiguousarray(np.broadcast_to(i[:, None, :], (n, c, p))) for i in plan.idx]
     if plan.mode != "nearest":
-        gflat = grid.reshape(n, p, 2)
+        gflat = grid.reshape(n, p, k)
         # ix as a Tensor: slope m times the grid, plus the constant that makes it equal the
         # plan's value (ix - m g), so that d ix / d g = m exactly.
-        gd = grid._data.reshape(n, p, 2)
-        ix = gflat[..., 0] * plan.mx + (plan.ix - plan.mx * gd[..., 0])
-        iy = gflat[..., 1] * plan.my + (plan.iy - plan.my * gd[..., 1])
-        wts = plan.weights(ix, iy)
-        ws = [wt * m for (wt, _, _), m in zip(wts, plan.mask)]
-        dxs = [dx for _, dx, _ in wts]
-        dys = [dy for _, _, dy in wts]
+        gd = grid._data.reshape(n, p, k)
+        coords = [
+            gflat[..., a] * m + (ix - m * gd[..., a])
+            for a, (ix, m) in enumerate(zip(plan.coords, plan.slopes))
+        ]
+        wts = plan.weights(coords)
+        ws = [wt * m for (wt, _), m in zip(wts, plan.mask)]
     else:
         ws = [Tensor._make(plan.w[0], False, None, 0)]
     gx = gg = None
     if needs[0]:
-        gx = Tensor._make(np.zeros((n, c, h * w), x.dtype), False, None, 0)
+        gx = Tensor._make(np.zeros(xf.shape, x.dtype), False, None, 0)
         for i, wt in zip(idx, ws):
             gx = scatter_add(gx, 2, i, g * wt.reshape(n, 1, p))
         gx = gx.reshape(x.shape)
     if needs[1]:
         if plan.mode != "nearest":
-            ox = oy = None
-            for i, dx, dy, m in zip(idx, dxs, dys, plan.mask):
+            outs = [None] * k
+            for i, (_, dws), m in zip(idx, wts, plan.mask):
                 v = gather(xf, 2, i) * g  # (N, C, P)
-                sx = v * (dx * m).reshape(n, 1, p)
-                sy = v * (dy * m).reshape(n, 1, p)
-                ox = sx if ox is None else ox + sx
-                oy = sy if oy is None else oy + sy
-            gg = stack([ox.sum(1) * plan.mx, oy.sum(1) * plan.my], -1).reshape(grid.shape)
+                for a, d in enumerate(dws):
+                    s = v * (d * m).reshape(n, 1, p)
+                    outs[a] = s if outs[a] is None else outs[a] + s
+            gg = stack([o.sum(1) * m for o, m in zip(outs, plan.slopes)], -1)
+            gg = gg.reshape(grid.shape)
         else:
             gg = Tensor._make(np.zeros(grid.shape, grid.dtype), False, None, 0)
     return gx, gg

@@ -12,8 +12,8 @@ form (the same kernels, so gradients, forward mode and double backward are their
 * ``grid_sampler`` maps the integer modes to names (interpolation 0 bilinear, 1 nearest,
   2 bicubic; padding 0 zeros, 1 border, 2 reflection). PyTorch does not check the integers
   (an unknown one falls through to some mode); chainrule raises ValueError for them.
-  5-d (volumetric) sampling is not implemented in chainrule: ``grid_sampler_3d`` checks its
-  arguments as PyTorch does, then raises NotImplementedError.
+  ``grid_sampler_2d`` and ``grid_sampler_3d`` also require 4-d or 5-d (volumetric) input
+  and grid; bicubic is 4-d only (PyTorch's RuntimeError).
 * ``affine_grid_generator`` is θ applied to the base grid of normalised coordinates, without
   ``F.affine_grid``'s checks and warnings (an empty size gives an empty grid, as PyTorch);
   an integer θ gives PyTorch's integer grid (the base coordinates truncated to integers).
@@ -184,7 +184,9 @@ def grid_sampler(
     """``F.grid_sample`` with integer modes, PyTorch's ``torch.grid_sampler``.
 
     interpolation_mode: 0 bilinear, 1 nearest, 2 bicubic; padding_mode: 0 zeros, 1 border,
-    2 reflection. input (N, C, H, W) and grid (N, H_out, W_out, 2) -> (N, C, H_out, W_out).
+    2 reflection. input (N, C, H, W) and grid (N, H_out, W_out, 2) -> (N, C, H_out, W_out);
+    input (N, C, D, H, W) and grid (N, D_out, H_out, W_out, 3) -> (N, C, D_out, H_out,
+    W_out) (not bicubic).
     """
     return _sample(
         "grid_sampler", input, grid, interpolation_mode, padding_mode, align_corners, None
@@ -203,8 +205,12 @@ def grid_sampler_2d(
 def grid_sampler_3d(
     input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int, align_corners: bool
 ) -> Tensor:
-    """PyTorch's ``torch.grid_sampler_3d`` (5-d input and grid): its arguments are checked as
-    PyTorch does, then NotImplementedError, as chainrule has no volumetric sampling."""
+    """:func:`grid_sampler` for 5-d input and grid only, PyTorch's ``torch.grid_sampler_3d``.
+
+    input (N, C, D, H, W) sampled at grid (N, D_out, H_out, W_out, 3) of (x, y, z) points;
+    interpolation_mode 0 (trilinear) or 1 (nearest): 2 (bicubic) raises RuntimeError, as
+    PyTorch.
+    """
     return _sample(
         "grid_sampler_3d", input, grid, interpolation_mode, padding_mode, align_corners, 5
     )

@@ -3,7 +3,8 @@
 ``affine_grid`` is a batched matmul of a constant base grid of normalised coordinates
 ``[x, y, (z,) 1]`` with θᵀ, so it is differentiable in θ (any order, both modes) through
 ``matmul``. ``grid_sample`` checks its arguments and calls
-:class:`~chainrule.ops.grid_sample.GridSample2dFn` (4-d input; bilinear, nearest and bicubic).
+:class:`~chainrule.ops.grid_sample.GridSample2dFn` (4-d input; bilinear, nearest and bicubic)
+or :class:`~chainrule.ops.grid_sample_3d.GridSample3dFn` (5-d input; trilinear and nearest).
 Both warn, as PyTorch does, when ``align_corners`` is left as None (then False).
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...ops.grid_sample import GridSample2dFn
+from ...ops.grid_sample_3d import GridSample3dFn
 from ...ops.linalg import matmul
 
 __all__ = ["affine_grid", "grid_sample"]
@@ -115,21 +117,24 @@ def grid_sample(
     align_corners: bool | None = None,
 ) -> Tensor:
     """Sample ``input`` (N, C, H_in, W_in) at the normalised (x, y) points of ``grid``
-        (N, H_out, W_out, 2); returns (N, C, H_out, W_out).
+    (N, H_out, W_out, 2), giving (N, C, H_out, W_out); or a volume (N, C, D_in, H_in, W_in) at
+    the (x, y, z) points of a grid (N, D_out, H_out, W_out, 3), giving (N, C, D_out, H_out,
+    W_out). x addresses W, y H and z D, as PyTorch.
 
-        (-1, -1) is the top-left pixel (its centre when ``align_corners=False``, its corner
-        point when True). ``mode`` is 'bilinear', 'nearest' (round half to even, as PyTorch) or
-    'bicubic' (cubic convolution with A = -0.75 over a 4x4 neighbourhood, as PyTorch);
-        ``padding_mode`` says what points outside the image read: 'zeros', 'border' (the nearest
-        edge pixel) or 'reflection' (the coordinate reflected at the border). Differentiable in
-        input and grid (the grid gradient is zero for 'nearest', as PyTorch).
+    (-1, -1) is the top-left pixel (its centre when ``align_corners=False``, its corner
+    point when True). ``mode`` is 'bilinear' (trilinear over the 8 corners of a voxel cell
+    for 5-d input), 'nearest' (round half to even, as PyTorch) or 'bicubic' (4-d only: cubic
+    convolution with A = -0.75 over a 4x4 neighbourhood, as PyTorch); ``padding_mode`` says
+    what points outside the image read: 'zeros', 'border' (the nearest edge pixel) or
+    'reflection' (the coordinate reflected at the border). Differentiable in input and grid
+    (the grid gradient is zero for 'nearest', as PyTorch), twice in reverse mode and in
+    forward mode.
 
-        Raises:
-            ValueError: unknown ``mode`` or ``padding_mode``.
-            RuntimeError: mismatched batch sizes, ranks or dtypes, a last grid dim other than 2,
-                or an empty spatial input dimension.
-            NotImplementedError: 5-d (volumetric) input, which chainrule does not implement;
-                integer input (as PyTorch).
+    Raises:
+        ValueError: unknown ``mode`` or ``padding_mode``.
+        RuntimeError: mismatched batch sizes, ranks or dtypes, a last grid dim other than 2
+            (4-d) or 3 (5-d), an empty spatial input dimension, or 'bicubic' on 5-d input.
+        NotImplementedError: integer input (as PyTorch).
     """
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError(
@@ -188,9 +193,5 @@ def grid_sample(
             f"grid_sample(): expected input and grid to have the same dtype, but input has "
             f"{input.dtype} and grid has {grid.dtype}"
         )
-    if input.ndim == 5:
-        raise NotImplementedError(
-            "grid_sample(): 5-d (volumetric) input is not implemented in chainrule; only 4-d "
-            "input (N, C, H, W)"
-        )
-    return GridSample2dFn.apply(input, grid, mode, padding_mode, bool(align_corners))
+    fn = GridSample3dFn if input.ndim == 5 else GridSample2dFn
+    return fn.apply(input, grid, mode, padding_mode, bool(align_corners))
