@@ -14,6 +14,7 @@ import shutil
 from typing import Any
 
 from .autograd.graph import SavedConstant, SavedInput, SavedOutput, input_edges, walk
+from .autograd.saved import SavedPacked
 from .autograd.tensor import Tensor
 from .explain.report import fmt
 
@@ -197,6 +198,9 @@ def _saved_shapes(node) -> list[str]:
             v = e.array
         elif isinstance(e, SavedConstant):
             v = e.value
+        elif isinstance(e, SavedPacked):  # inside saved_tensors_hooks: the saved shape
+            out.append(_shape(tuple(e.shape)))
+            continue
         else:
             continue
         if hasattr(v, "shape"):

@@ -62,6 +62,18 @@ def test_parameters_shapes_and_grads():
     assert "grad " in g2.source
 
 
+def test_saved_shapes_inside_saved_tensors_hooks():
+    """Values packed by saved_tensors_hooks still show their shapes (the same labels)."""
+    w = cr.nn.Parameter(cr.randn(3, 4))
+    x = cr.randn(2, 4)
+    plain = cr.viz.draw_graph((x @ w.T).relu().sum(), show_saved=True).source
+    with cr.autograd.graph.saved_tensors_hooks(lambda t: t.detach().clone(), lambda t: t):
+        out = (x @ w.T).relu().sum()
+    hooked = cr.viz.draw_graph(out, show_saved=True).source
+    assert "saved: (2, 3)" in hooked
+    assert sorted(_labels(hooked).values()) == sorted(_labels(plain).values())
+
+
 def test_shared_leaf_drawn_once():
     x = cr.tensor(3.0, requires_grad=True)
     y = x * x + x.sin()

@@ -19,6 +19,7 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .gradcheck import GradcheckError, check_vjp_jvp, gradcheck, gradgradcheck
+from .gradient_edge import GradientEdge, resolve_edges
 from .misc import (
     _force_original_view_tracking,
     is_multithreading_enabled,
@@ -64,7 +65,7 @@ __all__ = [
 def _seq(x: Any) -> list:
     if x is None:
         return []
-    return [x] if isinstance(x, Tensor) else list(x)
+    return [x] if isinstance(x, Tensor) or type(x) is GradientEdge else list(x)
 
 
 def grad(
@@ -81,8 +82,11 @@ def grad(
     """Gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
 
     Args:
-        outputs: tensor(s) to differentiate.
-        inputs: tensor(s) to differentiate with respect to (must require grad).
+        outputs: tensor(s) to differentiate; a :class:`~.graph.GradientEdge` starts the
+            backward at that node output (its ``grad_outputs`` entry is the gradient there).
+        inputs: tensor(s) to differentiate with respect to (must require grad); a
+            :class:`~.graph.GradientEdge` gives the gradient arriving at that node output,
+            even after the tensor itself is gone.
         grad_outputs: upstream gradient per output (None allowed for single-element outputs).
         retain_graph: keep the graph for another backward (defaults to ``create_graph``).
         create_graph: record the backward pass, for higher-order derivatives.
@@ -114,6 +118,9 @@ def grad(
     gos = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outs)
     if len(gos) != len(outs):
         raise ValueError(f"autograd.grad: got {len(outs)} outputs but {len(gos)} grad_outputs")
+    outs = resolve_edges(outs, "outputs", gos)[0]
+    inputs_in = ins
+    ins, edges = resolve_edges(ins, "inputs")
     for i, o in enumerate(outs):
         if not o.requires_grad:
             raise RuntimeError(
@@ -128,6 +135,10 @@ def grad(
         roots = [_root_grad(o, g, "autograd.grad") for o, g in zip(outs, gos)]
         res = engine.run_backward(outs, roots, retain_graph, create_graph, ins, allow_unused)
     if materialize_grads:
+        if edges and any(type(t) is GradientEdge and g is None for g, t in zip(res, inputs_in)):
+            raise RuntimeError(
+                "materialize_grads cannot be used when the given input is a GradientEdge"
+            )
         res = [g if g is not None else _zeros_for(t, create_graph) for g, t in zip(res, ins)]
     return tuple(res)
 
@@ -181,7 +192,9 @@ def backward(
     """Accumulate gradients of several outputs at once (``torch.autograd.backward``).
 
     ``inputs`` restricts accumulation to those tensors' ``.grad``; ``grad_variables`` is
-    PyTorch's deprecated name of ``grad_tensors``.
+    PyTorch's deprecated name of ``grad_tensors``. ``tensors`` and ``inputs`` may hold
+    :class:`~.graph.GradientEdge` entries, as in :func:`grad` (an edge of a non-leaf among
+    ``inputs`` has no ``.grad`` to fill: as in PyTorch, nothing is written for it).
     """
     if grad_variables is not None:
         if grad_tensors is not None:
@@ -201,12 +214,13 @@ def backward(
         raise RuntimeError(
             f"autograd.backward: got {len(outs)} tensors but {len(gos)} grad_tensors"
         )
+    outs = resolve_edges(outs, "outputs", gos)[0]
     roots = [_root_grad(o, g, "autograd.backward") for o, g in zip(outs, gos)]
     retain = create_graph if retain_graph is None else retain_graph
     if inputs is None:
         engine.run_backward(outs, roots, retain, create_graph)
         return
-    targets = _seq(inputs)
+    targets = resolve_edges(_seq(inputs), "inputs")[0]
     if not targets:
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     grads = engine.run_backward(outs, roots, retain, create_graph, targets, allow_unused=True)

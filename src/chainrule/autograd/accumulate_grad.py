@@ -34,7 +34,7 @@ class AccumulateGrad:
         next_functions: always ``()``: a leaf is where backward ends.
     """
 
-    __slots__ = ("_leaf", "__weakref__")
+    __slots__ = ("_leaf", "_metadata", "__weakref__")
     next_functions: tuple = ()
 
     def __init__(self, leaf: Tensor) -> None:
@@ -51,6 +51,16 @@ class AccumulateGrad:
     def name(self) -> str:
         """PyTorch's name for the node: ``'torch::autograd::AccumulateGrad'``."""
         return "torch::autograd::AccumulateGrad"
+
+    @property
+    def metadata(self) -> dict:
+        """A dict for the user's own annotations of this node (empty at first), as
+        PyTorch's ``Node.metadata``."""
+        try:
+            return self._metadata
+        except AttributeError:
+            self._metadata = {}
+            return self._metadata
 
     def register_hook(self, hook: Callable) -> Any:
         """Not supported: chainrule writes a leaf's ``.grad`` without a node to hook."""

@@ -28,6 +28,7 @@ from .function import Node
 from .graph import topological_order
 from .hooks import run_node_posthooks, run_node_prehooks, run_tensor_hooks
 from .ieee import quiet_fp
+from .multi_grad_hook import MULTI_GRAD_HOOKS, begin_pass, end_pass
 from .post_accumulate import (
     POST_ACCUMULATE_HOOKS,
     leaf_edge_counts,
@@ -84,6 +85,7 @@ def _backward(
     ready = leaf_edge_counts(order) if targets is None and POST_ACCUMULATE_HOOKS else None
     prev_mode, state.grad_enabled = state.grad_enabled, create_graph
     state.backward_passes.append("backward" if targets is None else "grad")
+    tracked = begin_pass(order, targets, roots) if MULTI_GRAD_HOOKS else None
     try:
         for node in order:
             grads = pending.nodes.pop(node, None)  # 2. its output gradients, summed over paths
@@ -122,6 +124,8 @@ def _backward(
     finally:
         state.grad_enabled = prev_mode
         state.backward_passes.pop()
+        if tracked is not None:  # register_multi_grad_hook: this pass is over
+            end_pass(tracked)
 
 
 class _Pending:

@@ -8,6 +8,13 @@ public view is ``name()``, ``fn``, :func:`input_edges`, ``num_outputs``, ``outpu
 ``saved_values`` (:class:`SavedInput` / :class:`SavedOutput` / :class:`SavedConstant`) and
 ``is_freed``.
 
+PyTorch's ``torch.autograd.graph`` names are here too: :class:`Node` (the abstract type of
+every node, leaves' ``AccumulateGrad`` included), :class:`GradientEdge` and
+:func:`get_gradient_edge` (``gradient_edge.py``), :func:`register_multi_grad_hook`
+(``multi_grad_hook.py``), :func:`allow_mutation_on_saved_tensors` (``allow_mutation.py``),
+:func:`increment_version`, and the saved-tensor hooks of ``saved_hooks.py``
+(:class:`saved_tensors_hooks`, :class:`save_on_cpu`, :func:`disable_saved_tensors_hooks`).
+
 Example:
     >>> import chainrule as cr
     >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
@@ -21,7 +28,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
-from .function import Node, SavedConstant, SavedInput, SavedOutput
+from .allow_mutation import allow_mutation_on_saved_tensors
+from .function import SavedConstant, SavedInput, SavedOutput
+from .gradient_edge import GradientEdge, get_gradient_edge
+from .graph_node import Node
+from .multi_grad_hook import register_multi_grad_hook
+from .saved_hooks import disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks
+from .state import InferenceVersionCounter
 from .tensor import Tensor
 
 __all__ = [
@@ -34,6 +47,14 @@ __all__ = [
     "SavedInput",
     "SavedOutput",
     "SavedConstant",
+    "GradientEdge",
+    "get_gradient_edge",
+    "register_multi_grad_hook",
+    "increment_version",
+    "allow_mutation_on_saved_tensors",
+    "saved_tensors_hooks",
+    "save_on_cpu",
+    "disable_saved_tensors_hooks",
 ]
 
 
@@ -119,3 +140,37 @@ def walk(outputs: Tensor | Iterable[Tensor]) -> Iterator[Node]:
     from the outputs back to the leaves. Leaves are reached through :func:`input_edges`."""
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     yield from topological_order([o.grad_fn for o in outs])
+
+
+def increment_version(tensor: Tensor | Iterable[Tensor]) -> None:
+    """Record that ``tensor`` (or each tensor of an iterable) was modified in place behind
+    autograd's back (PyTorch's ``torch.autograd.graph.increment_version``).
+
+    Bumps the version counter (shared with the tensor's views), so a node that saved the
+    tensor raises at backward instead of silently using the new values. Needed only after
+    writing a tensor's memory directly (through ``.numpy()``, say): chainrule's in-place ops
+    already do it. A tensor made inside ``inference_mode()`` has no version counter and is
+    left alone, as in PyTorch.
+
+    Raises:
+        RuntimeError: ``tensor`` is neither a Tensor nor an iterable of Tensors (as PyTorch).
+    """
+    if isinstance(tensor, Tensor):
+        tensors: Any = (tensor,)
+    else:
+        try:
+            tensors = list(tensor)
+        except TypeError:
+            raise RuntimeError(
+                f"increment_version expect a Iterable[Tensor] as input, got {type(tensor).__name__}"
+            ) from None
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise RuntimeError(
+                    "increment_version expects each element of the iterable to be a tensor, "
+                    f"got {type(t).__name__}"
+                )
+    for t in tensors:
+        vc = t._vc
+        if type(vc) is not InferenceVersionCounter:  # no counter inside inference_mode
+            vc[0] += 1

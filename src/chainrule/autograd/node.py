@@ -67,6 +67,15 @@ class Node:
     materialize_grads = True  # outputs without a gradient get zeros (set_materialize_grads)
     primals: tuple = ()
     out: Any = None
+    _metadata: dict | None = None
+
+    @property
+    def metadata(self) -> dict:
+        """A dict for the user's own annotations of this node (empty at first), as
+        PyTorch's ``Node.metadata``."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep inputs/outputs (arrays or Tensors) for the backward rule. Everything a

@@ -94,7 +94,8 @@ class TensorBackward:
             retain_graph: keep saved values so backward can run through the graph again
                 (defaults to ``create_graph``).
             create_graph: record the backward pass itself, for higher-order gradients.
-            inputs: accumulate only into these tensors' ``.grad``.
+            inputs: accumulate only into these tensors' ``.grad`` (GradientEdges allowed, as
+                in ``autograd.backward``).
             explain: also print and return a step-by-step :mod:`chainrule.explain` account.
         """
         engine = _autograd.engine  # imported by the package after this module (a cycle)
@@ -114,7 +115,8 @@ class TensorBackward:
             )
         gradient = _root_grad(self, gradient, "backward()")
         if inputs is not None:
-            inputs = [inputs] if isinstance(inputs, _tensor_type()) else list(inputs)
+            single = isinstance(inputs, (_tensor_type(), _autograd.GradientEdge))
+            inputs = _autograd.resolve_edges([inputs] if single else list(inputs), "inputs")[0]
             grads = engine.run_backward(
                 [self], [gradient], retain_graph, create_graph, inputs, allow_unused=True
             )
