@@ -112,10 +112,14 @@ def _backward(
             if ready is not None:  # copied (owned None): later nodes may still read g
                 for leaf, g in pop_ready_leaves(node, ready, pending.leaves):
                     _write_leaf(leaf, g, create_graph, None)
-            if not retain_graph:
+            if not retain_graph and (node._saved or node._saved_values):
+                # release what the node saved; a node that saved nothing stays usable, so a
+                # second backward through it works, as in PyTorch (x[2:5].sum())
                 node._saved = None
                 node._saved_values = None
                 node._freed = True
+                if node.out is not None:  # forward mode's primals and output, also released
+                    node.primals, node.out = (), None
         if targets is None:  # 5. accumulate into the leaves' .grad
             for leaf, g in pending.leaves.values():
                 _write_leaf(leaf, g, create_graph, owned)

@@ -101,12 +101,7 @@ class Node:
         if self._in_jvp:
             return tuple(_as_tensor(v) for v in (self._saved_fw or ()))
         if self._freed:
-            raise RuntimeError(
-                f"{self.name()}: trying to backward through the graph a second time (or to "
-                "access saved tensors after they were freed). Saved intermediate values are "
-                "freed after .backward() or autograd.grad(); pass retain_graph=True to the "
-                "first call if you need to backward through the graph again."
-            )
+            self._raise_freed()
         entries = self._saved_values
         if entries is None:
             return tuple(_as_tensor(v) for v in (self._saved or ()))
@@ -122,6 +117,8 @@ class Node:
     @property
     def saved_arrays(self) -> tuple:
         """The saved values as raw arrays (for jvp rules and non-differentiable helpers)."""
+        if self._freed:
+            self._raise_freed()
         if self._saved is None and self._saved_values is not None:  # packed by hooks
             return tuple(
                 self._unpack(e)._data if type(e) is SavedPacked else _raw(e)
@@ -215,6 +212,14 @@ class Node:
             if fw is not None and fw[0].alive:
                 t._fw = fw
         return t
+
+    def _raise_freed(self) -> None:
+        raise RuntimeError(
+            f"{self.name()}: trying to backward through the graph a second time (or to "
+            "access saved tensors after they were freed). Saved intermediate values are "
+            "freed after .backward() or autograd.grad(); pass retain_graph=True to the "
+            "first call if you need to backward through the graph again."
+        )
 
     def _raise_modified(self, shape: tuple, now: int, expected: int) -> None:
         raise RuntimeError(

@@ -114,14 +114,13 @@ class LUFactor(Function):
     @staticmethod
     def forward(ctx, a):
         lu_, piv, info = _getf2(a)
-        ctx.pivots = piv
         ctx.mark_non_differentiable(piv, info)
-        ctx.save_for_backward(lu_)
+        ctx.save_for_backward(lu_, piv)  # both outputs: version-checked, as in PyTorch
         return lu_, piv, info
 
     @staticmethod
     def backward(ctx, grad, _gpiv, _ginfo):
-        (lu_,) = ctx.saved_tensors
+        lu_, piv = ctx.saved_tensors
         m, n = lu_.shape[-2:]
         k = min(m, n)
         low, up = _split(lu_, m, n)
@@ -143,7 +142,7 @@ class LUFactor(Function):
         g_a = solve_triangular(low.mT, x, upper=True, unitriangular=True)
         if tail is not None:
             g_a = cat([g_a, tail], dim=-2 if m > n else -1)
-        p = permutation_from_pivots(Tensor._make(ctx.pivots, False, None, 0), m, lu_.dtype)
+        p = permutation_from_pivots(Tensor._make(piv._data, False, None, 0), m, lu_.dtype)
         return p @ g_a
 
     @staticmethod

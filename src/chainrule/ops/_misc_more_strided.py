@@ -97,6 +97,8 @@ class AsStrided(Function):
         t = Tensor._make(x, False, None, 0)
         view, size, stride, off, _, own = _strided_view("as_strided", t, size, stride, offset)
         in_stride = tuple(s // x.itemsize for s in x.strides)
+        # Kept as attributes, not saved: these positions are the view's geometry (as PyTorch
+        # keeps sizes and strides, no tensor), so a second backward works as in PyTorch.
         ctx.in_pos = _positions(x.shape, in_stride, own).reshape(-1)
         ctx.out_pos = _positions(size, stride, off).reshape(-1)
         n = int(max(ctx.in_pos.max(initial=-1), ctx.out_pos.max(initial=-1))) + 1

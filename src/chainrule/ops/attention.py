@@ -125,13 +125,18 @@ def _flash_layout(q, k, v) -> bool:
     )
 
 
-def _keep_scale(ctx, dtype):
-    """keep / (1 - p) as an array of ``dtype``, or None without dropout."""
-    if ctx.keep is None:
+def _keep_scale(keep, p, dtype):
+    """keep / (1 - p) as an array of ``dtype`` (``keep`` the dropout mask, ``p`` the dropout
+    probability), or None without dropout."""
+    if keep is None:
         return None
-    p = ctx.dropout_p
     factor = 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
-    return ctx.keep.astype(dtype) * dtype.type(factor)
+    return keep.astype(dtype) * dtype.type(factor)
+
+
+def _raw(v):
+    """A saved value as a raw array (None stays None)."""
+    return None if v is None else v._data
 
 
 class ScaledDotProductAttention(Function):
@@ -140,6 +145,10 @@ class ScaledDotProductAttention(Function):
     Positional arguments: q, k, v, mask (float additive array/Tensor or None), blocked (a
     constant 0 / -inf array from a bool or causal mask, or None), scale, dropout_p,
     generator, nan_rows, with_weights. Returns O, or (O, P̃) when ``with_weights``.
+
+    Saved for backward: (q, k, v, mask, P or None, blocked, keep, lse or None): P is kept
+    when small (else ``lse``, the row log-sum-exps, rebuilds it), ``keep`` is the dropout
+    mask (None without dropout).
     """
 
     raw = True
@@ -157,18 +166,20 @@ class ScaledDotProductAttention(Function):
             p, lse, dead = _softmax_rows(_scores(q, k, mask, blocked, scale))
         if nan_rows and dead is not None:
             p = xp.where(dead, p.dtype.type(np.nan), p)
-        ctx.scale, ctx.dropout_p, ctx.blocked = scale, dropout_p, blocked
-        ctx.nan_rows, ctx.with_weights, ctx.keep = nan_rows, with_weights, None
+        ctx.scale, ctx.dropout_p = scale, dropout_p
+        ctx.nan_rows, ctx.with_weights = nan_rows, with_weights
         pd = p
+        keep = None
         if dropout_p > 0.0:
             keep = gen(generator).random(p.shape) >= dropout_p
-            ctx.keep = keep if xp is np else xp.asarray(keep)
-            pd = p * _keep_scale(ctx, p.dtype)
+            keep = keep if xp is np else xp.asarray(keep)
+            pd = p * _keep_scale(keep, dropout_p, p.dtype)
         if out is None:
             out = pd @ v
         keep_p = with_weights or nan_rows or p.nbytes <= SAVE_PROBS_MAX_BYTES
-        ctx.lse = None if keep_p else lse
-        ctx.save_for_backward(q, k, v, mask, p if keep_p else None)
+        ctx.save_for_backward(
+            q, k, v, mask, p if keep_p else None, blocked, keep, None if keep_p else lse
+        )
         if not _flash_layout(q, k, v):
             # PyTorch's math path keeps its own scaled copies of q and k, so modifying q or k
             # in place after forward is allowed there: keep private copies too (v is read as
@@ -179,15 +190,16 @@ class ScaledDotProductAttention(Function):
 
     @staticmethod
     def backward(ctx, grad, grad_w=None):
-        q, k, v, mask, p = ctx.saved_tensors
+        q, k, v, mask, p, blocked, keep, lse = ctx.saved_tensors
+        blocked, keep = _raw(blocked), _raw(keep)
         if ctx.create_graph:
             # differentiable rebuild: double backward, or tangents carried through the
             # backward (forward-over-reverse, e.g. hessian = jacfwd(jacrev(f)))
-            return _backward_tensors(ctx, q, k, v, mask, grad, grad_w)
+            return _backward_tensors(ctx, q, k, v, mask, blocked, keep, grad, grad_w)
         q, k, v = q._data, k._data, v._data
-        p = _recompute(ctx, q, k, mask) if p is None else p._data
+        p = _recompute(ctx, q, k, mask, blocked, lse._data) if p is None else p._data
         needs = ctx.needs_input_grad
-        ks = _keep_scale(ctx, p.dtype)
+        ks = _keep_scale(keep, ctx.dropout_p, p.dtype)
         g = grad._data
         if ctx.fused is not None and grad_w is None and (needs[0] or needs[1]):
             fast = _fused_backward(ctx, q, k, v, p, g, needs)
@@ -213,10 +225,10 @@ class ScaledDotProductAttention(Function):
 
     @staticmethod
     def jvp(ctx, tq, tk, tv, tm, *_):
-        q, k, v, mask, p = ctx.saved_arrays
+        q, k, v, mask, p, blocked, keep, lse = ctx.saved_arrays
         if p is None:
-            p = _recompute(ctx, q, k, mask)
-        ks = _keep_scale(ctx, p.dtype)
+            p = _recompute(ctx, q, k, mask, blocked, lse)
+        ks = _keep_scale(keep, ctx.dropout_p, p.dtype)
         sc = q.dtype.type(ctx.scale)
         ts = None
         if tq is not None:
@@ -242,30 +254,31 @@ def _wrap(a):
     return None if a is None else Tensor._make(a, False, None, 0)
 
 
-def _recompute(ctx, q, k, mask):
+def _recompute(ctx, q, k, mask, blocked, lse):
     """P = exp(A - logsumexp(A)) from the saved row log-sum-exps (raw arrays)."""
     xp = get_array_module(q)
     if isinstance(mask, Tensor):
         mask = mask._data
-    s = _scores(q, k, mask, ctx.blocked, ctx.scale)
-    s -= ctx.lse
+    s = _scores(q, k, mask, blocked, ctx.scale)
+    s -= lse
     return xp.exp(s, out=s)
 
 
-def _backward_tensors(ctx, q, k, v, mask, grad, grad_w):
-    """The backward rule in Tensor ops, with P rebuilt from Q and K (double backward)."""
+def _backward_tensors(ctx, q, k, v, mask, blocked, keep, grad, grad_w):
+    """The backward rule in Tensor ops, with P rebuilt from Q and K (double backward);
+    ``blocked`` and ``keep`` are the saved raw arrays (or None)."""
     s = matmul(q * ctx.scale, transpose(k, -1, -2))
     if mask is not None:
         s = s + mask
-    if ctx.blocked is not None:
-        s = s + Tensor._make(ctx.blocked, False, None, 0)
+    if blocked is not None:
+        s = s + Tensor._make(blocked, False, None, 0)
     dead = s._data.max(axis=-1, keepdims=True) == -np.inf
     if dead.any():
         s = where(dead, 0.0, s)
     p = softmax(s, -1)
     if dead.any():
         p = where(dead, math.nan if ctx.nan_rows else 0.0, p)
-    ks = _keep_scale(ctx, p.dtype)
+    ks = _keep_scale(keep, ctx.dropout_p, p.dtype)
     ks = None if ks is None else Tensor._make(ks, False, None, 0)
     pd = p if ks is None else p * ks
     needs = ctx.needs_input_grad

@@ -34,7 +34,7 @@ class BatchNormEvalFn(Function):
 
     @staticmethod
     def forward(ctx, x, alpha, beta):
-        ctx.alpha = alpha
+        ctx.save_for_backward(alpha)
         y = _fast.channel_affine(x, alpha, beta)
         if y is None:  # NumPy keeps x's memory layout (order 'K')
             y = x * _per_channel(alpha, x.ndim)
@@ -43,8 +43,9 @@ class BatchNormEvalFn(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * Tensor._make(_per_channel(ctx.alpha, g.ndim), False, None, 0), None, None
+        alpha = ctx.saved_tensors[0]._data
+        return g * Tensor._make(_per_channel(alpha, g.ndim), False, None, 0), None, None
 
     @staticmethod
     def jvp(ctx, t, _alpha, _beta):
-        return None if t is None else t * _per_channel(ctx.alpha, np.ndim(t))
+        return None if t is None else t * _per_channel(ctx.saved_arrays[0], np.ndim(t))

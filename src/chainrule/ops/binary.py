@@ -275,9 +275,7 @@ class Where(BinaryElementwise):
         after forward raises in backward, as in PyTorch, instead of misrouting the gradient.
         The result's layout is PyTorch's elementwise one over (``cond``, ``a``, ``b``)."""
         arr = cond._data if isinstance(cond, Tensor) else cond
-        ctx.params = {"cond": arr}
-        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            ctx.save_for_backward(cond)
+        ctx.save_for_backward(cond)  # read by backward and, as an array, by the jvp rule
         y = cls.f(a, b, arr)
         return in_elementwise_layout(y, arr, a, b)  # PyTorch's order: the condition first
 
@@ -292,19 +290,19 @@ class Where(BinaryElementwise):
 
     @staticmethod
     def derivative_a(ctx, a, b, y):
-        return Tensor._make(ctx.params["cond"], False, None, 0)
+        return Tensor._make(ctx.saved_arrays[0], False, None, 0)
 
     @staticmethod
     def derivative_b(ctx, a, b, y):
-        return Tensor._make(~ctx.params["cond"], False, None, 0)
+        return Tensor._make(~ctx.saved_arrays[0], False, None, 0)
 
     @staticmethod
     def chain_a(ctx, g, a, b, y):  # select, not multiply: keeps inf * 0 out of the gradient
-        return where(Tensor._make(ctx.params["cond"], False, None, 0), g, 0.0)
+        return where(Tensor._make(ctx.saved_arrays[0], False, None, 0), g, 0.0)
 
     @staticmethod
     def chain_b(ctx, g, a, b, y):
-        return where(Tensor._make(ctx.params["cond"], False, None, 0), 0.0, g)
+        return where(Tensor._make(ctx.saved_arrays[0], False, None, 0), 0.0, g)
 
 
 @numpy_keywords  # the method x.where(cond, y) is bound in ops/__init__.py (argument order)

@@ -32,7 +32,7 @@ there is no forward-mode rule (``jvp``/``jacfwd`` raise NotImplementedError).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -103,6 +103,22 @@ def _backward_beta(emit: Any, skip: Any, valid: Any, in_len: Any, end: Any) -> A
     return beta
 
 
+class _Paths(NamedTuple):
+    """What :class:`CtcLoss` saves after (lp, out): the forward variables α, the emission
+    log-probabilities of the extended labels, the skip and valid masks, the extended labels,
+    the input lengths, each sample's last extended position, and the private NLL (with
+    ``zero_infinity``; else None and the saved output is read)."""
+
+    alpha: Any
+    emit: Any
+    skip: Any
+    valid: Any
+    ext: Any
+    in_len: Any
+    end: Any
+    nll: Any
+
+
 class CtcLoss(Function):
     """Per-sample CTC negative log-likelihoods (N,) of log-probabilities (T, N, C).
 
@@ -139,23 +155,23 @@ class CtcLoss(Function):
         # before backward raises instead of changing the gradient.
         out = xp.where(nll == np.inf, xp.zeros((), dtype=lp.dtype), nll) if zero_infinity else nll
         if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(lp, None if zero_infinity else out)
-            ctx.alpha, ctx.emit, ctx.skip, ctx.valid = alpha, emit, skip, valid
-            ctx.ext, ctx.in_len, ctx.end = ext, in_len, end
-            ctx.nll = nll if zero_infinity else None
+            private_nll = nll if zero_infinity else None
+            paths = _Paths(alpha, emit, skip, valid, ext, in_len, end, private_nll)
+            ctx.save_for_backward(lp, None if zero_infinity else out, *paths)
             ctx.zero_infinity = zero_infinity
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        lp_t, out_t = ctx.saved_tensors
+        lp_t, out_t, *rest = ctx.saved_tensors
         lp = lp_t._data
-        nll = ctx.nll if out_t is None else out_t._data
+        paths = _Paths(*(None if v is None else v._data for v in rest))
+        nll = paths.nll if out_t is None else out_t._data
         xp = get_array_module(lp)
         T, N, C = lp.shape
-        alpha, ext, in_len = ctx.alpha, ctx.ext, ctx.in_len
-        beta = _backward_beta(ctx.emit, ctx.skip, ctx.valid, in_len, ctx.end)
+        alpha, ext, in_len = paths.alpha, paths.ext, paths.in_len
+        beta = _backward_beta(paths.emit, paths.skip, paths.valid, in_len, paths.end)
         ab = alpha + beta  # -inf + -inf = -inf; never +inf
         m = ab.max(axis=2, keepdims=True)
         finite = xp.isfinite(m)

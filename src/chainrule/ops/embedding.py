@@ -33,32 +33,32 @@ class EmbeddingFn(Function):
 
     @staticmethod
     def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq=False):
-        ctx.shape, ctx.idx, ctx.padding_idx = weight.shape, idx, padding_idx
+        ctx.shape, ctx.padding_idx = weight.shape, padding_idx
         ctx.scale_grad_by_freq = scale_grad_by_freq
         ctx.save_for_backward(idx)  # version-checked: modifying the indices in place raises
         return weight[idx]
 
     @staticmethod
     def backward(ctx, grad):
-        ctx.saved_tensors  # noqa: B018 - raises if the indices were modified in place
+        idx = ctx.saved_tensors[0]._data  # raises if the indices were modified in place
         keep = None
         if ctx.padding_idx is not None:
-            keep = (ctx.idx != ctx.padding_idx).astype(grad.dtype)[..., None]
+            keep = (idx != ctx.padding_idx).astype(grad.dtype)[..., None]
         if ctx.scale_grad_by_freq:  # divide each row's gradient by its index's frequency
-            xp = get_array_module(ctx.idx)
-            _, inverse, counts = xp.unique(ctx.idx, return_inverse=True, return_counts=True)
-            inv_freq = (1.0 / counts[inverse.reshape(ctx.idx.shape)]).astype(grad.dtype)
+            xp = get_array_module(idx)
+            _, inverse, counts = xp.unique(idx, return_inverse=True, return_counts=True)
+            inv_freq = (1.0 / counts[inverse.reshape(idx.shape)]).astype(grad.dtype)
             keep = inv_freq[..., None] if keep is None else keep * inv_freq[..., None]
         if keep is not None:
             grad = grad * Tensor._make(keep, False, None, 0)
-        if get_array_module(ctx.idx) is not np:  # pragma: no cover - cupy
-            return IndexAdd.apply(grad, ctx.shape, ctx.idx), None, None, None
-        return ScatterRowsFn.apply(grad, ctx.shape, ctx.idx), None, None, None
+        if get_array_module(idx) is not np:  # pragma: no cover - cupy
+            return IndexAdd.apply(grad, ctx.shape, idx), None, None, None
+        return ScatterRowsFn.apply(grad, ctx.shape, idx), None, None, None
 
     @staticmethod
     def jvp(ctx, tw, *_):
         """The looked-up rows of the weight's tangent (the lookup is linear in the weight)."""
-        return None if tw is None else tw[ctx.idx]
+        return None if tw is None else tw[ctx.saved_arrays[0]]
 
 
 class ScatterRowsFn(Function):
@@ -71,17 +71,22 @@ class ScatterRowsFn(Function):
 
     @staticmethod
     def forward(ctx, g, shape, idx):
-        ctx.idx = idx
-        flat = np.ascontiguousarray(idx.reshape(-1), dtype=np.intp)
-        g2 = np.ascontiguousarray(g.reshape(-1, shape[1]))
-        if eligible(g2, min_size=1):
-            return scatter_add_rows(g2, flat, shape[0])
-        return scatter_add_rows.fallback(g2, flat, shape[0])
+        ctx.save_for_backward(idx)
+        return _scatter_rows(g, shape, idx)
 
     @staticmethod
     def backward(ctx, gg):
-        return EmbeddingFn.apply(gg, ctx.idx, None), None, None
+        return EmbeddingFn.apply(gg, ctx.saved_tensors[0]._data, None), None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
-        return None if t is None else ScatterRowsFn.forward(ctx, t, ctx.primals[1], ctx.idx)
+        return None if t is None else _scatter_rows(t, ctx.primals[1], ctx.saved_arrays[0])
+
+
+def _scatter_rows(g, shape, idx):
+    """zeros(shape) with the rows of g added at idx (NumPy arrays)."""
+    flat = np.ascontiguousarray(idx.reshape(-1), dtype=np.intp)
+    g2 = np.ascontiguousarray(g.reshape(-1, shape[1]))
+    if eligible(g2, min_size=1):
+        return scatter_add_rows(g2, flat, shape[0])
+    return scatter_add_rows.fallback(g2, flat, shape[0])

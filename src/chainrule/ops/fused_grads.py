@@ -87,16 +87,16 @@ class MaskGrad(Function):
 
     @staticmethod
     def forward(ctx, g, mask):
-        ctx.mask = mask
+        ctx.save_for_backward(mask)
         return _where_mask(g, mask)
 
     @staticmethod
     def backward(ctx, gg):
-        return MaskGrad.apply(gg, ctx.mask), None
+        return MaskGrad.apply(gg, ctx.saved_tensors[0]._data), None
 
     @staticmethod
     def jvp(ctx, tg, _):
-        return None if tg is None else _where_mask(tg, ctx.mask)
+        return None if tg is None else _where_mask(tg, ctx.saved_arrays[0])
 
 
 def _where_mask(g, mask):
@@ -115,32 +115,34 @@ class ReluGrad(MaskGrad):
     d/dg = the same mask (MaskGrad's rules); y enters only through the mask, whose derivative
     is zero almost everywhere. The compiled kernel (chainrule._kernels) builds no mask; the
     rules below then build it from y only if they are called (double backward, forward mode).
+    Saved: (mask, None) without the kernel, (None, y) with it.
     """
 
     @staticmethod
     def forward(ctx, g, y):
         out = _fast.relu_grad(g, y)
         if out is None:
-            return MaskGrad.forward(ctx, g, elementwise(get_array_module(y).greater, y, 0))
-        ctx.mask = None
-        ctx.relu_out = y
+            mask = _positive(y)
+            ctx.save_for_backward(mask, None)
+            return _where_mask(g, mask)
+        ctx.save_for_backward(None, y)
         return out
 
     @staticmethod
     def backward(ctx, gg):
-        return MaskGrad.apply(gg, _relu_mask(ctx)), None
+        mask, y = ctx.saved_tensors
+        mask = _positive(y._data) if mask is None else mask._data
+        return MaskGrad.apply(gg, mask), None
 
     @staticmethod
     def jvp(ctx, tg, _):
-        return None if tg is None else tg * _relu_mask(ctx)
+        mask, y = ctx.saved_arrays
+        return None if tg is None else tg * (_positive(y) if mask is None else mask)
 
 
-def _relu_mask(ctx):
-    """ReluGrad's mask y > 0, built on first use when the compiled forward skipped it."""
-    if ctx.mask is None:
-        y = ctx.relu_out
-        ctx.mask = elementwise(get_array_module(y).greater, y, 0)
-    return ctx.mask
+def _positive(y):
+    """ReluGrad's mask y > 0 (built only when a rule needs it, if the kernel skipped it)."""
+    return elementwise(get_array_module(y).greater, y, 0)
 
 
 def relu_grad(g, y):

@@ -38,12 +38,9 @@ class Gather(Function):
 
     @staticmethod
     def forward(ctx, x, dim, index):
-        ctx.in_shape, ctx.dim, ctx.index = x.shape, dim, index
+        ctx.in_shape, ctx.dim = x.shape, dim
         ctx.save_for_backward(index)  # version-checked: the index may be modified in place
-        # torch.gather reads only x[..., :index.shape[i], ...] in the other dims (no
-        # broadcasting, unlike NumPy's take_along_axis): the output has the index's shape.
-        part = tuple(slice(None) if i == dim else slice(0, s) for i, s in enumerate(index.shape))
-        return get_array_module(x).take_along_axis(x[part], index, axis=dim)
+        return _gathered(x, dim, index)
 
     @staticmethod
     def backward(ctx, grad):
@@ -63,7 +60,7 @@ class Gather(Function):
 
     @staticmethod
     def jvp(ctx, t, *_):
-        return Gather.forward(ctx, t, ctx.dim, ctx.index)
+        return _gathered(t, ctx.dim, ctx.primals[2])
 
 
 class ScatterAdd(Function):
@@ -71,19 +68,10 @@ class ScatterAdd(Function):
 
     @staticmethod
     def forward(ctx, x, dim, index, src):
-        ctx.dim, ctx.index = dim, index
+        ctx.dim = dim
         if ctx.needs_input_grad[3]:
             ctx.save_for_backward(index)  # version-checked: the index may be modified in place
-        out = x.copy()
-        xp = get_array_module(x)
-        full = _full_index(index, dim)
-        if xp is np:
-            np.add.at(out, full, src[tuple(slice(0, s) for s in index.shape)])
-        else:  # pragma: no cover
-            import cupyx  # type: ignore
-
-            cupyx.scatter_add(out, full, src[tuple(slice(0, s) for s in index.shape)])
-        return out
+        return _scatter_added(x, dim, index, src)
 
     @staticmethod
     def backward(ctx, grad):
@@ -98,7 +86,7 @@ class ScatterAdd(Function):
         tx = xp.zeros(ctx.out.shape, ctx.out.dtype) if tx is None else tx
         if ts is None:
             return tx
-        return ScatterAdd.forward(ctx, tx, ctx.dim, ctx.index, ts)
+        return _scatter_added(tx, ctx.dim, ctx.primals[2], ts)
 
 
 class Scatter(Function):
@@ -108,15 +96,9 @@ class Scatter(Function):
 
     @staticmethod
     def forward(ctx, x, dim, index, src):
-        ctx.dim, ctx.index = dim, index
+        ctx.dim = dim
         ctx.save_for_backward(index)  # version-checked: the index may be modified in place
-        out = x.copy()
-        full = _full_index(index, dim)
-        if isinstance(src, (int, float, bool)):
-            out[full] = src
-        else:
-            out[full] = src[tuple(slice(0, s) for s in index.shape)]
-        return out
+        return _scattered(x, dim, index, src)
 
     @staticmethod
     def backward(ctx, grad):
@@ -134,7 +116,40 @@ class Scatter(Function):
         tx = xp.zeros(ctx.out.shape, ctx.out.dtype) if tx is None else tx
         if ts is None:
             ts = 0.0
-        return Scatter.forward(ctx, tx, ctx.dim, ctx.index, ts)
+        return _scattered(tx, ctx.dim, ctx.primals[2], ts)
+
+
+def _gathered(x, dim, index):
+    """torch.gather on raw arrays: it reads only x[..., :index.shape[i], ...] in the other
+    dims (no broadcasting, unlike NumPy's take_along_axis): the output has the index's shape."""
+    part = tuple(slice(None) if i == dim else slice(0, s) for i, s in enumerate(index.shape))
+    return get_array_module(x).take_along_axis(x[part], index, axis=dim)
+
+
+def _scatter_added(x, dim, index, src):
+    """A copy of x with src's leading block added at index along dim (raw arrays)."""
+    out = x.copy()
+    xp = get_array_module(x)
+    full = _full_index(index, dim)
+    if xp is np:
+        np.add.at(out, full, src[tuple(slice(0, s) for s in index.shape)])
+    else:  # pragma: no cover
+        import cupyx  # type: ignore  # optional dependency: CuPy only
+
+        cupyx.scatter_add(out, full, src[tuple(slice(0, s) for s in index.shape)])
+    return out
+
+
+def _scattered(x, dim, index, src):
+    """A copy of x with src (a Python scalar or src's leading block) written at index along
+    dim (raw arrays)."""
+    out = x.copy()
+    full = _full_index(index, dim)
+    if isinstance(src, (int, float, bool)):
+        out[full] = src
+    else:
+        out[full] = src[tuple(slice(0, s) for s in index.shape)]
+    return out
 
 
 class IndexOutOfBounds(IndexError, RuntimeError):

@@ -106,24 +106,22 @@ class Gelu(UnaryElementwise):
 
     @classmethod
     def forward(cls, ctx, x):
-        ctx.dgelu = None
         if ctx.needs_input_grad[0]:
             both = _gelu_with_grad(x)
             if both is not None:
-                y, ctx.dgelu = both
-                ctx.save_for_backward(x)
+                y, dgelu = both
+                ctx.save_for_backward(x, dgelu)
                 return y
-        return super().forward(ctx, x)
+        return super().forward(ctx, x)  # saves (x,) alone
 
     @classmethod
     def backward(cls, ctx, grad):
-        d = ctx.dgelu
-        if d is not None and not ctx.create_graph:
-            ctx.saved_tensors  # noqa: B018 - the version check of the saved input
-            g = grad._data
+        x, *dgelu = ctx.saved_tensors  # (x, dgelu) on the compiled path, else (x,)
+        if dgelu and not ctx.create_graph:
+            d, g = dgelu[0]._data, grad._data
             if type(g) is np.ndarray and g.shape == d.shape and g.dtype == d.dtype:
                 return Tensor._make(np.multiply(g, d), False, None, 0)
-        return super().backward(ctx, grad)
+        return cls.chain(ctx, grad, x, None)
 
     @staticmethod
     def f(x):

@@ -52,7 +52,6 @@ class LinearCrossEntropyChunkedFn(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, target, weight, ignore_index, reduction, chunk, allow_retain):
-        ctx.save_for_backward(x, w, b, target, weight)
         n, c = x.shape[0], w.shape[0]
         wcls = None if weight is None else weight.astype(x.dtype, copy=False)
         valid, safe, wt = index_weights(
@@ -66,7 +65,8 @@ class LinearCrossEntropyChunkedFn(Function):
             lse, _ = _lse_and_softmax(logits)
             picked = logits[xp.arange(hi - lo), safe[lo:hi]]
             loss[lo:hi] = wt[lo:hi] * (lse - picked)
-        ctx.safe, ctx.wt, ctx.chunk, ctx.reduction = safe, wt, chunk, reduction
+        ctx.save_for_backward(x, w, b, target, weight, safe, wt)
+        ctx.chunk, ctx.reduction = chunk, reduction
         ctx.guard = reduction != "none" and not allow_retain
         ctx.spent = False
         ctx.denom = wt.sum() if reduction == "mean" else None
@@ -89,8 +89,9 @@ class LinearCrossEntropyChunkedFn(Function):
                 "allow_retain_graph=True to allow a second backward."
             )
         ctx.spent = True
-        x, w, b, _, _ = ctx.saved_tensors
+        x, w, b, _, _, safe, wt = ctx.saved_tensors
         x, w, b = x._data, w._data, None if b is None else b._data
+        safe, wt = safe._data, wt._data
         g = grad._data
         xp = get_array_module(x)
         if ctx.reduction == "mean":
@@ -104,8 +105,8 @@ class LinearCrossEntropyChunkedFn(Function):
         for lo in range(0, n, ctx.chunk):
             hi = min(lo + ctx.chunk, n)
             _, p = _lse_and_softmax(_chunk_logits(x, w, b, lo, hi))
-            p[xp.arange(hi - lo), ctx.safe[lo:hi]] -= 1.0
-            scale = ctx.wt[lo:hi] * (g[lo:hi] if ctx.reduction == "none" else g)
+            p[xp.arange(hi - lo), safe[lo:hi]] -= 1.0
+            scale = wt[lo:hi] * (g[lo:hi] if ctx.reduction == "none" else g)
             dlogits = p * scale[:, None]
             if need_x:
                 dx[lo:hi] = dlogits @ w

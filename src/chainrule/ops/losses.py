@@ -13,7 +13,7 @@ clamped at -100 as PyTorch's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -66,15 +66,31 @@ def _softmax_and_lse(x: Any) -> tuple | None:
     return p, lse
 
 
-def _reduced(ctx: Any, loss: Any, wt: Any, weight: Any, reduction: str) -> Any:
-    """Keep what backward needs (besides the probabilities, set by the caller) and reduce
-    the per-row losses as ``reduction`` says."""
+def _reduced(ctx: Any, loss: Any, wt: Any, reduction: str) -> Any:
+    """Keep the reduction and its denominator for backward (the arrays are saved by the
+    caller) and reduce the per-row losses as ``reduction`` says."""
     denom = wt.sum() if reduction == "mean" else None
-    ctx.weight, ctx.reduction, ctx.denom = weight, reduction, denom
+    ctx.reduction, ctx.denom = reduction, denom
     if reduction == "none":
         return loss
     total = loss.sum()
     return _mean(total, denom) if reduction == "mean" else total
+
+
+class _CrossEntropyRows(NamedTuple):
+    """What :class:`CrossEntropyFn` saves after (x, target, weight_arg): the softmax
+    probabilities, the safe targets, the per-row weights, the valid mask, the per-row sum of
+    the coefficients of -logp and the class weights in x's dtype (or None)."""
+
+    p: Any
+    safe: Any
+    wt: Any
+    valid: Any
+    coef_sum: Any
+    weight: Any
+
+
+_N_ROWS = len(_CrossEntropyRows._fields)
 
 
 class CrossEntropyFn(Function):
@@ -91,9 +107,9 @@ class CrossEntropyFn(Function):
 
     @staticmethod
     def forward(ctx, x, target, weight_arg, ignore_index, smoothing, reduction):
-        # target and weight arrive as the caller's arrays and are saved (version-checked):
-        # modifying either in place after forward raises in backward, as in PyTorch.
-        ctx.save_for_backward(x, target, weight_arg)
+        # Saved: (x, target, weight_arg) and then the _CrossEntropyRows.
+        # target and weight arrive as the caller's arrays (version-checked): modifying either
+        # in place after forward raises in backward, as in PyTorch.
         t = target.reshape(-1)
         weight = None if weight_arg is None else weight_arg.astype(x.dtype, copy=False)
         xp = get_array_module(x)
@@ -106,8 +122,8 @@ class CrossEntropyFn(Function):
         if fused is not None:  # one compiled row pass: probabilities and log-sum-exps
             ez, lse = fused
             loss = -wt * (x[rows, safe] - lse).astype(x.dtype)
-            ctx.p, ctx.safe, ctx.wt, ctx.valid, ctx.coef_sum = ez, safe, wt, valid, wt
-            return _reduced(ctx, loss, wt, weight, reduction)
+            ctx.save_for_backward(x, target, weight_arg, ez, safe, wt, valid, wt, weight)
+            return _reduced(ctx, loss, wt, reduction)
         xa = x.astype(np.float32) if half else x  # halves compute in float32, as PyTorch
         z = xa - xa.max(axis=1, keepdims=True)
         ez = xp.exp(z)
@@ -125,25 +141,28 @@ class CrossEntropyFn(Function):
         if half:  # back to half; magnitudes beyond 65504 become inf, as in PyTorch
             with np.errstate(over="ignore"):
                 ez, loss = ez.astype(np.float16), loss.astype(np.float16)
-        ctx.p, ctx.safe, ctx.wt, ctx.valid, ctx.coef_sum = ez, safe, wt, valid, coef_sum
-        return _reduced(ctx, loss, wt, weight, reduction)
+        ctx.save_for_backward(x, target, weight_arg, ez, safe, wt, valid, coef_sum, weight)
+        return _reduced(ctx, loss, wt, reduction)
 
     @staticmethod
-    def _coef(ctx, xp, shape, dtype):
+    def _coef(ctx, rows, xp, shape, dtype):
+        """The dense coefficient matrix A of -logp (see the class docstring)."""
         a = xp.zeros(shape, dtype)
-        a[xp.arange(shape[0]), ctx.safe] = (1.0 - ctx.smoothing) * ctx.wt
+        a[xp.arange(shape[0]), rows.safe] = (1.0 - ctx.smoothing) * rows.wt
         if ctx.smoothing > 0:
-            wc = xp.ones(shape[1], dtype) if ctx.weight is None else ctx.weight
-            a += (ctx.smoothing / shape[1]) * ctx.valid[:, None] * wc
+            wc = xp.ones(shape[1], dtype) if rows.weight is None else rows.weight
+            a += (ctx.smoothing / shape[1]) * rows.valid[:, None] * wc
         return a
 
     @staticmethod
     def backward(ctx, grad):
         if ctx.create_graph:  # x is read; saved_tensors also checks target and weight
-            x = ctx.saved_tensors[0]
+            saved = ctx.saved_tensors
+            x = saved[0]
         else:  # x is not read (PyTorch's rule does not save it either): check the rest only
-            for i in range(1, len(ctx.saved_values)):
-                ctx.saved_tensor(i)
+            saved = [None] + [ctx.saved_tensor(i) for i in range(1, 3 + _N_ROWS)]
+        rows = _CrossEntropyRows(*(None if v is None else v._data for v in saved[3:]))
+        p = rows.p
         g = grad
         # Σ w = 0 ('mean' of all-ignored targets): NaN scale, but an ignored row's gradient
         # is 0 (it has no term), as PyTorch's; a valid row of weight 0 stays NaN (0/0)
@@ -152,33 +171,33 @@ class CrossEntropyFn(Function):
             g = g * float("nan")
         elif ctx.reduction == "mean":
             g = g / constant(np.asarray(ctx.denom))
-        p = ctx.p
         xp = get_array_module(p)
         if ctx.create_graph:  # differentiable in x (via softmax) and in grad
-            a = constant(CrossEntropyFn._coef(ctx, xp, p.shape, p.dtype))
+            a = constant(CrossEntropyFn._coef(ctx, rows, xp, p.shape, p.dtype))
             s = g.reshape((-1, 1)) if ctx.reduction == "none" else g
-            dx = (softmax(x, 1) * constant(ctx.coef_sum[:, None]) - a) * s
+            dx = (softmax(x, 1) * constant(rows.coef_sum[:, None]) - a) * s
             if empty_mean:
-                dx = where(ctx.valid[:, None], dx, 0.0)
+                dx = where(rows.valid[:, None], dx, 0.0)
             return dx, None, None, None, None, None
         gd = g._data
         s = gd[:, None] if ctx.reduction == "none" else gd
         with np.errstate(invalid="ignore"):
-            dx = p * (ctx.coef_sum[:, None] * s)
+            dx = p * (rows.coef_sum[:, None] * s)
             if ctx.smoothing > 0:
-                dx -= CrossEntropyFn._coef(ctx, xp, p.shape, p.dtype) * s
+                dx -= CrossEntropyFn._coef(ctx, rows, xp, p.shape, p.dtype) * s
             else:
-                dx[xp.arange(p.shape[0]), ctx.safe] -= ctx.wt * gd
+                dx[xp.arange(p.shape[0]), rows.safe] -= rows.wt * gd
         if empty_mean:
-            dx[~ctx.valid] = 0.0
+            dx[~rows.valid] = 0.0
         return constant(dx), None, None, None, None, None
 
     @staticmethod
     def jvp(ctx, tx, *_):
         # d logp_ic = t_ic - p_i·t_i, so d loss_i = coef_sum_i (p_i·t_i) - A_i·t_i.
         xp = get_array_module(tx)
-        a = CrossEntropyFn._coef(ctx, xp, tx.shape, tx.dtype)
-        d = ctx.coef_sum * (ctx.p * tx).sum(axis=1) - (a * tx).sum(axis=1)
+        rows = _CrossEntropyRows(*ctx.saved_arrays[3:])
+        a = CrossEntropyFn._coef(ctx, rows, xp, tx.shape, tx.dtype)
+        d = rows.coef_sum * (rows.p * tx).sum(axis=1) - (a * tx).sum(axis=1)
         if ctx.reduction == "none":
             return d
         return _mean(d.sum(), ctx.denom) if ctx.reduction == "mean" else d.sum()
@@ -192,15 +211,15 @@ class NLLLossFn(Function):
 
     @staticmethod
     def forward(ctx, logp, target, weight_arg, ignore_index, reduction):
-        ctx.save_for_backward(target, weight_arg)  # version-checked, as in PyTorch
         t = target.reshape(-1)
         weight = None if weight_arg is None else weight_arg.astype(logp.dtype, copy=False)
         xp = get_array_module(logp)
         m, c = logp.shape
         valid, safe, wt = index_weights("nll_loss", t, c, weight, ignore_index, logp.dtype)
         loss = -wt * logp[xp.arange(m), safe]
-        ctx.safe, ctx.wt, ctx.reduction, ctx.shape = safe, wt, reduction, logp.shape
-        ctx.valid = valid
+        # target and weight version-checked, as in PyTorch; then the rows' arrays
+        ctx.save_for_backward(target, weight_arg, safe, wt, valid)
+        ctx.reduction, ctx.shape = reduction, logp.shape
         if reduction == "none":
             return loss
         ctx.denom = wt.sum()
@@ -208,20 +227,22 @@ class NLLLossFn(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        ctx.saved_tensors  # noqa: B018 - checks target and weight for in-place changes
-        xp = get_array_module(ctx.wt)
-        a = xp.zeros(ctx.shape, ctx.wt.dtype)
-        coef = -ctx.wt
+        _, _, safe, wt, valid = ctx.saved_tensors  # also checks target and weight
+        safe, wt, valid = safe._data, wt._data, valid._data
+        xp = get_array_module(wt)
+        a = xp.zeros(ctx.shape, wt.dtype)
+        coef = -wt
         if ctx.reduction == "mean":  # Σ w = 0: an ignored target's entry stays 0 (PyTorch)
-            coef = xp.where(ctx.valid, _mean(coef, ctx.denom), 0.0)
-        a[xp.arange(ctx.shape[0]), ctx.safe] = coef
+            coef = xp.where(valid, _mean(coef, ctx.denom), 0.0)
+        a[xp.arange(ctx.shape[0]), safe] = coef
         s = grad.reshape((-1, 1)) if ctx.reduction == "none" else grad
         return constant(a) * s, None, None, None, None
 
     @staticmethod
     def jvp(ctx, tl, *_):
         xp = get_array_module(tl)
-        d = -ctx.wt * tl[xp.arange(ctx.shape[0]), ctx.safe]
+        _, _, safe, wt, _ = ctx.saved_arrays
+        d = -wt * tl[xp.arange(ctx.shape[0]), safe]
         if ctx.reduction == "none":
             return d
         return _mean(d.sum(), ctx.denom) if ctx.reduction == "mean" else d.sum()
@@ -239,13 +260,12 @@ class BinaryCrossEntropyFn(Function):
         with np.errstate(divide="ignore"):
             lx = xp.maximum(xp.log(x), -100.0)
             l1x = xp.maximum(xp.log1p(-x), -100.0)
-        ctx.save_for_backward(x, y)
-        ctx.lx, ctx.l1x = lx, l1x
+        ctx.save_for_backward(x, y, lx, l1x)
         return -(y * lx + (1 - y) * l1x)
 
     @staticmethod
     def backward(ctx, grad):
-        x, y = ctx.saved_tensors
+        x, y, lx, l1x = ctx.saved_tensors
         needs = ctx.needs_input_grad
         gx = gy = None
         if needs[0]:
@@ -254,17 +274,17 @@ class BinaryCrossEntropyFn(Function):
             if ctx.create_graph:  # d/dy depends on x: keep it differentiable in x
                 gy = grad * ((-x).log1p().clamp_min(-100.0) - x.log().clamp_min(-100.0))
             else:
-                gy = grad * constant(ctx.l1x - ctx.lx)
+                gy = grad * constant(l1x._data - lx._data)
         return gx, gy
 
     @staticmethod
     def jvp(ctx, tx, ty):
-        xp = get_array_module(ctx.lx)
-        x, y = ctx.primals
+        x, y, lx, l1x = ctx.saved_arrays
+        xp = get_array_module(lx)
         d = None
         if tx is not None:
             d = tx * (x - y) / xp.maximum(x * (1.0 - x), 1e-12)
         if ty is not None:
-            dy = ty * (ctx.l1x - ctx.lx)
+            dy = ty * (l1x - lx)
             d = dy if d is None else d + dy
         return d

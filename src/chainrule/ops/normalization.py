@@ -79,34 +79,18 @@ class NormalizeFn(Function):
 
     @staticmethod
     def forward(ctx, x, axes, eps, stats):
-        ctx.save_for_backward(x)
         ctx.axes, ctx.eps = axes, eps
-        rows = None if stats is not None else _rows_view(x, axes)
-        if rows is not None:  # compiled: statistics in float64, one pass
-            xhat = np.empty_like(x)
-            mean, invstd = np.empty(rows.shape[0]), np.empty(rows.shape[0])
-            _LN.normalize_rows(rows, float(eps), xhat.reshape(rows.shape), mean, invstd)
-            kept = x.shape[: x.ndim - len(axes)] + (1,) * len(axes)
-            ctx.mean, ctx.invstd, ctx.rows = mean.reshape(kept), invstd.reshape(kept), True
-            return xhat
-        mean = x.mean(axis=axes, keepdims=True)
-        xc = x - mean
-        var = (xc * xc).mean(axis=axes, keepdims=True)
-        invstd = 1.0 / get_array_module(x).sqrt(var + eps)
-        xhat = xc
-        xhat *= invstd
-        ctx.mean, ctx.invstd, ctx.rows = mean, invstd, False
-        if stats is not None:
-            stats.mean, stats.var = mean, var
+        xhat, mean, invstd, ctx.rows = _standardize(x, axes, eps, stats)
+        ctx.save_for_backward(x, mean, invstd)
         return xhat
 
     @staticmethod
     def backward(ctx, grad):
         axes = ctx.axes
-        (x,) = ctx.saved_tensors
+        x, mean, invstd = ctx.saved_tensors
         if ctx.create_graph:  # a differentiable rebuild from x
             return _rebuilt_grad(x, grad, axes, ctx.eps)[0], None, None, None
-        x, g = x._data, grad._data
+        x, g, mean, invstd = x._data, grad._data, mean._data, invstd._data
         if (
             ctx.rows
             and type(g) is np.ndarray
@@ -114,23 +98,45 @@ class NormalizeFn(Function):
             and g.shape == x.shape
             and g.flags.c_contiguous
         ):
-            n = x.size // ctx.mean.size
+            n = x.size // mean.size
             dx = np.empty_like(g)
             _LN.normalize_rows_backward(
                 g.reshape(-1, n),
                 x.reshape(-1, n),
-                ctx.mean.reshape(-1),
-                ctx.invstd.reshape(-1),
+                mean.reshape(-1),
+                invstd.reshape(-1),
                 dx.reshape(-1, n),
             )
         else:
-            dx = _project(g, _xhat(ctx, x), ctx.invstd.astype(x.dtype, copy=False), axes)
+            dx = _project(g, _xhat(x, mean, invstd), invstd.astype(x.dtype, copy=False), axes)
         return Tensor._make(dx, False, None, 0), None, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
-        x = ctx.saved_arrays[0]
-        return _project(t, _xhat(ctx, x), ctx.invstd.astype(x.dtype, copy=False), ctx.axes)
+        x, mean, invstd = ctx.saved_arrays
+        return _project(t, _xhat(x, mean, invstd), invstd.astype(x.dtype, copy=False), ctx.axes)
+
+
+def _standardize(x, axes, eps, stats):
+    """``(x̂, μ, 1/σ̂, compiled)``: x standardised over ``axes``, with the statistics kept
+    (for backward) in the shape that broadcasts against x; ``compiled`` says the row kernel
+    ran (``stats`` is then None: only the plain path reports batch statistics)."""
+    rows = None if stats is not None else _rows_view(x, axes)
+    if rows is not None:  # compiled: statistics in float64, one pass
+        xhat = np.empty_like(x)
+        mean, invstd = np.empty(rows.shape[0]), np.empty(rows.shape[0])
+        _LN.normalize_rows(rows, float(eps), xhat.reshape(rows.shape), mean, invstd)
+        kept = x.shape[: x.ndim - len(axes)] + (1,) * len(axes)
+        return xhat, mean.reshape(kept), invstd.reshape(kept), True
+    mean = x.mean(axis=axes, keepdims=True)
+    xc = x - mean
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    invstd = 1.0 / get_array_module(x).sqrt(var + eps)
+    xhat = xc
+    xhat *= invstd
+    if stats is not None:
+        stats.mean, stats.var = mean, var
+    return xhat, mean, invstd, False
 
 
 def _rows_view(x, axes):
@@ -151,10 +157,10 @@ def _rows_view(x, axes):
     return x.reshape(-1, n)
 
 
-def _xhat(ctx, x):
+def _xhat(x, mean, invstd):
     """x̂ = (x - μ) / σ̂ recomputed from the input and the saved statistics (x's dtype)."""
-    xhat = x - ctx.mean.astype(x.dtype, copy=False)
-    xhat *= ctx.invstd.astype(x.dtype, copy=False)
+    xhat = x - mean.astype(x.dtype, copy=False)
+    xhat *= invstd.astype(x.dtype, copy=False)
     return xhat
 
 
@@ -191,20 +197,21 @@ class BatchNormFn(Function):
         shp = (1, x.shape[1]) + (1,) * (nd - 2)
         # Kept for backward, as PyTorch: x and the per-channel statistics. x̂ is recomputed
         # in backward (storing it kept one more activation-sized array per layer alive).
-        ctx.save_for_backward(x, weight, None)  # bias is never read (PyTorch: not saved)
+        # Saved: (x, weight, None, mean, invstd); bias is never read (PyTorch: not saved).
         ctx.eps, ctx.shp, ctx.axes = eps, shp, axes
         fast = _fast.batch_norm_forward(x, weight, bias, eps)  # compiled (chainrule._kernels)
         if fast is not None:
-            y, ctx.mean, var, ctx.invstd = fast
+            y, mean, var, invstd = fast
+            ctx.save_for_backward(x, weight, None, mean, invstd)
             if stats is not None:
-                stats.mean, stats.var = ctx.mean, var
+                stats.mean, stats.var = mean, var
             return y
         mean = x.sum(axis=axes) / m
         y = elementwise(xp.subtract, x, mean.reshape(shp))  # x - mean, then x̂ in place
         var = _channel_dot(y, y, nd) / m
         invstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
         elementwise(xp.multiply, y, invstd.reshape(shp), out=y)
-        ctx.mean, ctx.invstd = mean, invstd
+        ctx.save_for_backward(x, weight, None, mean, invstd)
         if stats is not None:
             stats.mean, stats.var = mean, var
         if weight is not None:
@@ -214,35 +221,35 @@ class BatchNormFn(Function):
         return y
 
     @staticmethod
-    def _xhat(ctx: Function, x):
+    def _xhat(x, mean, invstd, shp):
         """x̂ = (x - mean) / σ̂ recomputed from the saved input (NumPy path, jvp)."""
         xp = get_array_module(x)
-        xhat = elementwise(xp.subtract, x, ctx.mean.reshape(ctx.shp))
-        return elementwise(xp.multiply, xhat, ctx.invstd.reshape(ctx.shp), out=xhat)
+        xhat = elementwise(xp.subtract, x, mean.reshape(shp))
+        return elementwise(xp.multiply, xhat, invstd.reshape(shp), out=xhat)
 
     @staticmethod
     def backward(ctx, grad):
         axes, shp = ctx.axes, ctx.shp
         needs = ctx.needs_input_grad
+        xt, w, _, mean, invstd = ctx.saved_tensors
         if ctx.create_graph:  # a differentiable rebuild from x
-            x, w, _ = ctx.saved_tensors
+            x = xt
             gx, xhat = _rebuilt_grad(x, grad if w is None else grad * w.reshape(shp), axes, ctx.eps)
             gb = grad.sum(axes) if needs[2] else None
             gw = (grad * xhat).sum(axes) if needs[1] else None
             return (gx if needs[0] else None), gw, gb, None, None
         g = grad._data
         xp = get_array_module(g)
-        xt, w, _ = ctx.saved_tensors
-        x = xt._data
+        x, mean, invstd = xt._data, mean._data, invstd._data
         m = x.size // x.shape[1]
-        k = ctx.invstd if w is None else ctx.invstd * w._data
+        k = invstd if w is None else invstd * w._data
         fast = (
-            _fast.batch_norm_backward(g, x, ctx.mean, ctx.invstd, k) if needs[0] else None
+            _fast.batch_norm_backward(g, x, mean, invstd, k) if needs[0] else None
         )  # compiled (x̂ recomputed inside its loops)
         if fast is not None:
             dx, sum_g, sum_gx = fast
         else:
-            xhat = BatchNormFn._xhat(ctx, x)
+            xhat = BatchNormFn._xhat(x, mean, invstd, shp)
             sum_g = g.sum(axis=axes)
             sum_gx = _channel_dot(g, xhat, xhat.ndim)
         gx = None if fast is None else Tensor._make(dx, False, None, 0)
@@ -267,11 +274,11 @@ class BatchNormFn(Function):
     @staticmethod
     def jvp(ctx, tx, tw, tb, *_):
         axes, shp = ctx.axes, ctx.shp
-        xhat = BatchNormFn._xhat(ctx, ctx.primals[0])
-        w = ctx.primals[1]
+        x, w, _, mean, invstd = ctx.saved_arrays
+        xhat = BatchNormFn._xhat(x, mean, invstd, shp)
         out = None
         if tx is not None:
-            d = _project(tx, xhat, ctx.invstd.reshape(shp), axes)
+            d = _project(tx, xhat, invstd.reshape(shp), axes)
             out = d if w is None else d * w.reshape(shp)
         if tw is not None:
             term = xhat * tw.reshape(shp)
@@ -304,7 +311,8 @@ class LayerNormFn(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, n_axes, eps):
-        ctx.save_for_backward(x, weight)
+        # Saved: (x, weight, mean, invstd, flat_w); flat_w is γ flattened for the row kernel
+        # (a view of weight), None off the compiled path.
         ctx.eps = eps
         nd = x.ndim
         ctx.axes = axes = tuple(range(nd - n_axes, nd))
@@ -317,11 +325,11 @@ class LayerNormFn(Function):
                 mean, invstd = np.empty(m), np.empty(m)
                 _LN.layer_norm_rows(rows, w, b, float(eps), y.reshape(rows.shape), mean, invstd)
                 kept = x.shape[: nd - n_axes] + (1,) * n_axes
-                ctx.mean, ctx.invstd = mean.reshape(kept), invstd.reshape(kept)
-                ctx.row_shape, ctx.flat_w = rows.shape, w
+                ctx.save_for_backward(x, weight, mean.reshape(kept), invstd.reshape(kept), w)
+                ctx.row_shape = rows.shape
                 return y
-        y = NormalizeFn.forward(ctx, x, axes, eps, None)  # sets ctx.mean, ctx.invstd
-        ctx.save_for_backward(x, weight)
+        y, mean, invstd, _ = _standardize(x, axes, eps, None)
+        ctx.save_for_backward(x, weight, mean, invstd, None)
         ctx.row_shape = None
         if weight is not None:
             y *= weight
@@ -332,7 +340,7 @@ class LayerNormFn(Function):
     @staticmethod
     def backward(ctx, grad):
         axes = ctx.axes
-        x, w = ctx.saved_tensors
+        x, w, mean, invstd, flat_w = ctx.saved_tensors
         needs = ctx.needs_input_grad
         need_w = len(needs) > 1 and needs[1]
         need_b = len(needs) > 2 and needs[2]
@@ -342,7 +350,7 @@ class LayerNormFn(Function):
             gw = (grad * xhat).sum(lead) if need_w else None
             gb = grad.sum(lead) if need_b else None
             return (gx if needs[0] else None), gw, gb, None, None
-        xa, g = x._data, grad._data
+        xa, g, mean, invstd = x._data, grad._data, mean._data, invstd._data
         shape = ctx.row_shape
         if (
             shape is not None
@@ -358,9 +366,9 @@ class LayerNormFn(Function):
             _LN.layer_norm_rows_backward(
                 g.reshape(shape),
                 xa.reshape(shape),
-                ctx.flat_w,
-                ctx.mean.reshape(-1),
-                ctx.invstd.reshape(-1),
+                flat_w._data,
+                mean.reshape(-1),
+                invstd.reshape(-1),
                 dx.reshape(shape),
                 dw,
                 db,
@@ -371,8 +379,8 @@ class LayerNormFn(Function):
         else:
             lead = tuple(range(xa.ndim - len(axes)))
             wa = None if w is None else w._data
-            xhat = _xhat(ctx, xa)
-            invstd = ctx.invstd.astype(xa.dtype, copy=False)
+            xhat = _xhat(xa, mean, invstd)
+            invstd = invstd.astype(xa.dtype, copy=False)
             dx = _project(g if wa is None else g * wa, xhat, invstd, axes)
             gw = (g * xhat).sum(lead) if need_w else None
             gb = g.sum(lead) if need_b else None
@@ -387,11 +395,11 @@ class LayerNormFn(Function):
 
     @staticmethod
     def jvp(ctx, tx, tw, tb, *_):
-        x, w = ctx.primals[0], ctx.primals[1]
-        xhat = _xhat(ctx, x)
+        x, w, mean, invstd, _ = ctx.saved_arrays
+        xhat = _xhat(x, mean, invstd)
         out = None
         if tx is not None:
-            out = _project(tx, xhat, ctx.invstd.astype(x.dtype, copy=False), ctx.axes)
+            out = _project(tx, xhat, invstd.astype(x.dtype, copy=False), ctx.axes)
             if w is not None:
                 out = out * w
         if tw is not None:

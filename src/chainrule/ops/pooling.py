@@ -107,7 +107,8 @@ class WindowScatter(Function):
 
     @staticmethod
     def forward(ctx, g, sel, x_shape, P):
-        ctx.sel, ctx.P = sel, P
+        ctx.kind, ctx.P = sel[0], P
+        ctx.save_for_backward(sel[1])  # the divisors or the argmax offsets
         xp_ = get_array_module(g)
         n, c, h, w = x_shape
         if _disjoint(P, h, w):
@@ -127,7 +128,8 @@ class WindowScatter(Function):
 
     @staticmethod
     def backward(ctx, gg):
-        return WindowGather.apply(gg, ctx.sel, ctx.P), None, None, None
+        sel = (ctx.kind, ctx.saved_tensors[0]._data)
+        return WindowGather.apply(gg, sel, ctx.P), None, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
@@ -143,7 +145,8 @@ class WindowGather(Function):
 
     @staticmethod
     def forward(ctx, x, sel, P):
-        ctx.sel, ctx.P, ctx.x_shape = sel, P, x.shape
+        ctx.kind, ctx.P, ctx.x_shape = sel[0], P, x.shape
+        ctx.save_for_backward(sel[1])  # the divisors or the argmax offsets
         h, w = x.shape[2:]
         hp, wp = _padded_size(P, h, w)
         xp = _pad_input(x, P[2][0], P[2][1], hp, wp, 0.0)
@@ -159,7 +162,8 @@ class WindowGather(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return WindowScatter.apply(g, ctx.sel, ctx.x_shape, ctx.P), None, None
+        sel = (ctx.kind, ctx.saved_tensors[0]._data)
+        return WindowScatter.apply(g, sel, ctx.x_shape, ctx.P), None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
@@ -167,7 +171,8 @@ class WindowGather(Function):
 
 
 class MaxPool2dFn(Function):
-    """y = max over each window; saves the argmax offset (uint8/int16) for backward."""
+    """y = max over each window; saves the argmax offset (int8/int16) for backward (None
+    when no gradient and no indices are wanted)."""
 
     raw = True
     node_name = "MaxPool2DWithIndicesBackward0"
@@ -181,9 +186,10 @@ class MaxPool2dFn(Function):
         if P[0] == (2, 2) and _disjoint(P, h, w):  # then (Ho, Wo) = (H // 2, W // 2)
             fast = dispatch.max_pool2x2(x)  # one compiled pass (LeNet's pools), or None
             if fast is not None:
-                ctx.arg = fast[1] if want_arg else None
+                arg = fast[1] if want_arg else None
                 if want_arg and needs_fix(fast[0], False):  # a NaN: PyTorch takes the last
-                    fix_argmax(_views(x, P), fast[0], ctx.arg, P, h, w)
+                    fix_argmax(_views(x, P), fast[0], arg, P, h, w)
+                ctx.save_for_backward(arg)
                 return fast[0]
         xp = _pad_input(x, P[2][0], P[2][1], hp, wp, -np.inf)
         if want_arg and P[0] == (2, 2):
@@ -194,10 +200,11 @@ class MaxPool2dFn(Function):
             top, bottom = xp_.maximum(v0, v1), xp_.maximum(v2, v3)
             first = (v1 > v0).astype(np.int8)
             second = (v3 > v2).astype(np.int8) + np.int8(2)
-            ctx.arg = xp_.where(bottom > top, second, first)
+            arg = xp_.where(bottom > top, second, first)
             best = xp_.maximum(top, bottom)
             if needs_fix(best, reaches_padding(P, h, w)):  # NaN, or -inf beside padding
-                fix_argmax(_views(xp, P), best, ctx.arg, P, h, w)
+                fix_argmax(_views(xp, P), best, arg, P, h, w)
+            ctx.save_for_backward(arg)
             return best
         best = None
         arg = None
@@ -214,23 +221,29 @@ class MaxPool2dFn(Function):
             xp_.maximum(best, v, out=best)
         if want_arg and needs_fix(best, reaches_padding(P, h, w)):  # NaN, or -inf by padding
             fix_argmax(_views(xp, P), best, arg, P, h, w)
-        ctx.arg = arg
+        ctx.save_for_backward(arg)
         return best
 
     @staticmethod
     def backward(ctx, g):
-        return WindowScatter.apply(g, ("max", ctx.arg), ctx.x_shape, ctx.P), None, None
+        arg = ctx.saved_tensors[0]._data
+        return WindowScatter.apply(g, ("max", arg), ctx.x_shape, ctx.P), None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
         if t is None:
             return None
-        arg = ctx.arg
+        arg = ctx.saved_arrays[0]
         if arg is None:
-            tmp = Node()
-            MaxPool2dFn.forward(tmp, ctx.primals[0], ctx.P, True)
-            arg = tmp.arg
+            arg = _argmax_offsets(ctx.primals[0], ctx.P)
         return WindowGather.forward(Node(), t, ("max", arg), ctx.P)
+
+
+def _argmax_offsets(x, P):
+    """Each window's argmax offset, by a forward on a throwaway ctx (raw arrays)."""
+    tmp = Node()
+    MaxPool2dFn.forward(tmp, x, P, True)
+    return tmp.saved_arrays[0]
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -322,11 +335,10 @@ def max_pool2d(
     out = MaxPool2dFn.apply(input, P, want)
     if not return_indices:
         return out
-    arg = out.grad_fn.arg if out.grad_fn is not None else None
+    node = out.grad_fn
+    arg = node.saved_arrays[0] if node is not None and node.fn is MaxPool2dFn else None
     if arg is None:  # no graph recorded: recompute cheaply through a throwaway ctx
-        ctx = Node()
-        MaxPool2dFn.forward(ctx, input._data, P, True)
-        arg = ctx.arg
+        arg = _argmax_offsets(input._data, P)
     xp_ = get_array_module(input._data)
     (_kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = P
     w_in = input.shape[3]

@@ -116,24 +116,26 @@ class GRUSeqFn(Function):
         with _small_gemms(b, hidden, 3, xp):
             _over_batch(loop, b, hidden, 3, 4 * out.nbytes, xp)
         h = out[(steps - 1) * b :].copy() if steps else h0
-        ctx.steps, ctx.acts = steps, acts
-        ctx.hs = out  # kept privately: the returned copy may be changed in place, as in torch
-        ctx.save_for_backward(xg, h0, w_hh, b_hh)
+        ctx.steps = steps
+        # Saved after the inputs: out, kept privately (unguarded: the returned copy may be
+        # changed in place, as in torch), and the four activation buffers of every step.
+        ctx.save_for_backward(xg, h0, w_hh, b_hh, out, *acts)
         return out.copy(), h
 
     @staticmethod
     def backward(ctx, g_out, g_h):
-        xg, h0, w_hh, b_hh = ctx.saved_tensors
+        xg, h0, w_hh, b_hh, out, *acts = ctx.saved_tensors
         needs = tuple(ctx.needs_input_grad)
         if ctx.create_graph:
             return _gru_backward_tensors(ctx, xg, h0, w_hh, b_hh, g_out, g_h, needs)
-        h0, w, out = h0._data, w_hh._data, ctx.hs
+        h0, w, out = h0._data, w_hh._data, out._data
+        all_acts = tuple(a._data for a in acts)
         gy, gh = g_out._data, g_h._data
         b, hidden = h0.shape
         xp = get_array_module(gy)
         d_all = xp.empty((out.shape[0], 3 * hidden), dtype=gy.dtype)
         gh_in, gh = gh, xp.empty_like(h0)
-        fused = xp is np and GK.gru_compiled(d_all, gy, gh_in, h0, w, out, *ctx.acts)
+        fused = xp is np and GK.gru_compiled(d_all, gy, gh_in, h0, w, out, *all_acts)
 
         def loop(lo: int, hi: int) -> None:  # batch rows lo:hi, all steps back in time
             g = gh_in[lo:hi]
@@ -143,7 +145,7 @@ class GRUSeqFn(Function):
                 for t in range(ctx.steps - 1, -1, -1):
                     rows = slice(t * b + lo, t * b + hi)
                     h_prev = h0[lo:hi] if t == 0 else out[(t - 1) * b + lo : (t - 1) * b + hi]
-                    acts = (a[rows] for a in ctx.acts)
+                    acts = (a[rows] for a in all_acts)
                     GK.gru_step_backward(g, gy[rows], h_prev, *acts, d_all[rows], e, gz, True)
                     g = e @ w
                     g += gz
@@ -153,7 +155,7 @@ class GRUSeqFn(Function):
                 rows = slice(t * b + lo, t * b + hi)
                 h_prev = h0[lo:hi] if t == 0 else out[(t - 1) * b + lo : (t - 1) * b + hi]
                 g = _gru_backward_arrays(
-                    g + gy[rows], h_prev, w, *(a[rows] for a in ctx.acts), d_all[rows]
+                    g + gy[rows], h_prev, w, *(a[rows] for a in all_acts), d_all[rows]
                 )
             gh[lo:hi] = g
 
@@ -162,7 +164,7 @@ class GRUSeqFn(Function):
         gw = gb = None
         if needs[2] or needs[3]:
             e = d_all.copy()  # the gradient of h W_hhᵀ + b_hh: [dr̂ dẑ r dn̂]
-            e[:, 2 * hidden :] *= ctx.acts[0]
+            e[:, 2 * hidden :] *= all_acts[0]
             if needs[2]:
                 gw = e[:b].T @ h0
                 if ctx.steps > 1:
@@ -173,8 +175,7 @@ class GRUSeqFn(Function):
 
     @staticmethod
     def jvp(ctx, t_xg, t_h, t_w, t_b):
-        _, h0, w_hh, _ = ctx.primals
-        out = ctx.hs
+        _, h0, w_hh, _, out, *all_acts = ctx.saved_arrays
         b = h0.shape[0]
         t_out = get_array_module(h0).empty_like(out)
         th = t_h
@@ -188,7 +189,7 @@ class GRUSeqFn(Function):
                 t_b,
                 h_prev,
                 w_hh,
-                *(a[rows] for a in ctx.acts),
+                *(a[rows] for a in all_acts),
             )
             t_out[rows] = th
         return t_out, th.copy()

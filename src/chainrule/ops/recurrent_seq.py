@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -130,6 +131,16 @@ def _lstm_step_into(xg, h, c, w_hh, act, c_new, tc, h_new):
     xp.multiply(act[:, 3 * hidden :], tc, out=h_new)
 
 
+class _LstmStates(NamedTuple):
+    """What :class:`LSTMSeqFn` saves after its inputs: the outputs h_1..h_T (private, not
+    the returned copy), the gate activations, tanh(c_t) and the cell states c_0..c_T."""
+
+    hs: Any
+    acts: Any
+    tcs: Any
+    cs: Any
+
+
 class LSTMSeqFn(Function):
     """(xg (T·B, 4H) in packed order, h0 (B, H), c0 (B, H), W_hh (4H, H)) ->
     (outputs (T·B, H), h_T (B, H), c_T (B, H)); see the module docstring."""
@@ -174,25 +185,27 @@ class LSTMSeqFn(Function):
                         xg[rows], h, cs[rows], w_hh, acts[rows], cs[nxt], tcs[rows], out[rows]
                     )
                     h = out[rows]
-        ctx.steps, ctx.acts, ctx.tcs, ctx.cs = steps, acts, tcs, cs
-        ctx.hs = out  # kept privately: the returned copy may be changed in place, as in torch
-        ctx.save_for_backward(xg, h0, c0, w_hh)
+        ctx.steps = steps
+        # out is kept privately (unguarded: the returned copy may be changed in place, as
+        # in torch), with the gate activations, tanh(c) and the cell states: _LstmStates
+        ctx.save_for_backward(xg, h0, c0, w_hh, out, acts, tcs, cs)
         return out.copy(), h.copy(), cs[steps * b :].copy()
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
-        xg, h0, c0, w_hh = ctx.saved_tensors
+        xg, h0, c0, w_hh, *states = ctx.saved_tensors
         needs = tuple(ctx.needs_input_grad)
         if ctx.create_graph:
             return _backward_tensors(ctx, xg, h0, c0, w_hh, g_out, g_h, g_c, needs)
-        h0, w, out = h0._data, w_hh._data, ctx.hs
+        st = _LstmStates(*(v._data for v in states))
+        h0, w, out = h0._data, w_hh._data, st.hs
         gy, gh, gc = g_out._data, g_h._data, g_c._data
         b = h0.shape[0]
         xp = get_array_module(gy)
-        d_all = xp.empty_like(ctx.acts)
+        d_all = xp.empty_like(st.acts)
         step_needs = (True, True, True, False, False)
         if xp is np:  # one compiled pass per step, then dh = d W_hh (chainrule._kernels)
-            return _lstm_backward_fused(ctx, h0, w, out, gy, gh, gc, d_all, needs)
+            return _lstm_backward_fused(ctx, st, h0, w, gy, gh, gc, d_all, needs)
         with _small_gemms(b, h0.shape[1], 4, xp):
             for t in range(ctx.steps - 1, -1, -1):
                 rows = slice(t * b, (t + 1) * b)
@@ -201,11 +214,11 @@ class LSTMSeqFn(Function):
                     gh + gy[rows],
                     gc,
                     h_prev,
-                    ctx.cs[rows],
+                    st.cs[rows],
                     w,
                     None,
-                    ctx.acts[rows],
-                    ctx.tcs[rows],
+                    st.acts[rows],
+                    st.tcs[rows],
                     None,
                     step_needs,
                     d_all[rows],
@@ -221,8 +234,9 @@ class LSTMSeqFn(Function):
 
     @staticmethod
     def jvp(ctx, t_xg, t_h, t_c, t_w):
-        _, h0, c0, w_hh = ctx.primals
-        out = ctx.hs
+        _, h0, c0, w_hh, *states = ctx.saved_arrays
+        st = _LstmStates(*states)
+        out = st.hs
         b = h0.shape[0]
         xp = get_array_module(h0)
         t_out = xp.empty_like(out)
@@ -237,35 +251,35 @@ class LSTMSeqFn(Function):
                 t_w,
                 None,
                 h_prev,
-                ctx.cs[rows],
+                st.cs[rows],
                 w_hh,
                 None,
-                ctx.acts[rows],
-                ctx.tcs[rows],
+                st.acts[rows],
+                st.tcs[rows],
                 None,
             )
             t_out[rows] = th
         return t_out, th.copy(), tc_
 
 
-def _lstm_backward_fused(ctx, h0, w, out, gy, gh, gc, d_all, needs):
-    """LSTMSeqFn's backward on NumPy arrays: per step, one fused elementwise pass
-    (:func:`chainrule._kernels.recurrent.lstm_step_backward`) and the GEMM dh = d W_hh."""
+def _lstm_backward_fused(ctx, st, h0, w, gy, gh, gc, d_all, needs):
+    """LSTMSeqFn's backward on NumPy arrays (``st``: the saved :class:`_LstmStates`): per
+    step, one fused elementwise pass (:func:`chainrule._kernels.recurrent.lstm_step_backward`)
+    and the GEMM dh = d W_hh."""
     b = h0.shape[0]
+    out = st.hs
     gy = np.ascontiguousarray(gy)
     gh = np.array(gh, order="C")  # fresh: the step loop writes into these buffers
     gc = np.array(gc, order="C")
     w = np.ascontiguousarray(w)
-    compiled = RK.lstm_compiled(ctx.acts, gh, gy, gc, ctx.cs, ctx.tcs, d_all)
+    compiled = RK.lstm_compiled(st.acts, gh, gy, gc, st.cs, st.tcs, d_all)
     gemm = _loop_gemm(compiled, gy)
 
     def loop(lo: int, hi: int) -> None:  # batch rows lo:hi, all steps back in time
         if gemm is not None:  # the whole loop compiled (_kernels.recurrent_loops)
-            RL.lstm_backward_loop_f32(
-                gemm, gy, gh, gc, ctx.cs, ctx.acts, ctx.tcs, d_all, w, b, lo, hi
-            )
+            RL.lstm_backward_loop_f32(gemm, gy, gh, gc, st.cs, st.acts, st.tcs, d_all, w, b, lo, hi)
             return
-        RL.lstm_backward_steps(gy, gh, gc, ctx.cs, ctx.acts, ctx.tcs, d_all, w, b, lo, hi, compiled)
+        RL.lstm_backward_steps(gy, gh, gc, st.cs, st.acts, st.tcs, d_all, w, b, lo, hi, compiled)
 
     with _small_gemms(b, h0.shape[1], 4, np):
         _over_batch(loop, b, h0.shape[1], 4, d_all.nbytes)

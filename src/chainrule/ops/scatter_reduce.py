@@ -90,18 +90,19 @@ class _ProdZeros(Function):
 
     @staticmethod
     def forward(ctx, x, src, d, idx, include_self):
-        ctx.args = (d, idx, include_self)
-        ctx.save_for_backward(x, src)
-        ctx.result = _value(x, d, idx, src, "prod", include_self)[0]
-        return ctx.result.copy()  # the output may be modified in place; keep our own
+        ctx.args = (d, include_self)
+        result = _value(x, d, idx, src, "prod", include_self)[0]
+        ctx.save_for_backward(x, src, idx, result)  # result: our own copy (see below)
+        return result.copy()  # the output may be modified in place; keep our own
 
     @staticmethod
     def backward(ctx, grad):
-        saved = ctx.saved_tensors
-        x, src = (t._data for t in saved)
-        d, idx, include_self = ctx.args
+        xt, st, it, rt = ctx.saved_tensors
+        x, src, idx, result = xt._data, st._data, it._data, rt._data
+        saved = (xt, st)
+        d, include_self = ctx.args
         g = grad._data
-        cx, cs = _prod_coefficients(x, src, d, idx, include_self, ctx.result)
+        cx, cs = _prod_coefficients(x, src, d, idx, include_self, result)
         gx = gs = None
         if ctx.needs_input_grad[0]:
             gx = _FirstOrderOnly.apply((g * cx).astype(x.dtype), grad, *saved)
@@ -114,9 +115,9 @@ class _ProdZeros(Function):
 
     @staticmethod
     def jvp(ctx, tx, ts, *_):
-        x, src = ctx.primals[0], ctx.primals[1]
-        d, idx, include_self = ctx.args
-        cx, cs = _prod_coefficients(x, src, d, idx, include_self, ctx.result)
+        x, src, idx, result = ctx.saved_arrays
+        d, include_self = ctx.args
+        cx, cs = _prod_coefficients(x, src, d, idx, include_self, result)
         out = np.zeros(x.shape, x.dtype) if tx is None else tx * cx
         if ts is not None:
             np.add.at(out, _full_index(idx, d), ts[tuple(slice(0, n) for n in idx.shape)] * cs)

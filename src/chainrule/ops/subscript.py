@@ -66,6 +66,64 @@ def _has_advanced_int(idx: Any) -> bool:
     return False
 
 
+class _IndexArray:
+    """Stands in an index kept on ``ctx`` for an index array, which is saved for backward
+    instead (:func:`_split_index`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<saved index array>"
+
+
+_ARRAY = _IndexArray()
+
+
+def _split_index(idx: Any) -> tuple:
+    """``(template, arrays)``: ``idx`` with each index array (ndim >= 1) replaced by a
+    placeholder, and those arrays, which an op saves for backward (so that the engine frees
+    them and saved-tensor hooks see them). Integers, slices, None and ... stay in place."""
+    if getattr(idx, "ndim", 0) > 0:
+        return _ARRAY, (idx,)
+    if type(idx) is tuple and any(getattr(i, "ndim", 0) > 0 for i in idx):
+        arrays = tuple(i for i in idx if getattr(i, "ndim", 0) > 0)
+        return tuple(_ARRAY if getattr(i, "ndim", 0) > 0 else i for i in idx), arrays
+    return idx, ()
+
+
+def _join_index(template: Any, arrays: Any) -> Any:
+    """The index :func:`_split_index` split: the placeholders replaced by ``arrays`` in order
+    (raw arrays, or the Tensors ``saved_tensors`` returned: their arrays are used)."""
+    if not arrays:
+        return template
+    raw = iter(a._data if isinstance(a, Tensor) else a for a in arrays)
+    if template is _ARRAY:
+        return next(raw)
+    return tuple(next(raw) if i is _ARRAY else i for i in template)
+
+
+def _save_index(ctx: Any, idx: Any, *also: Any) -> None:
+    """Keep ``idx`` for backward: its arrays saved first, then ``also``, the rest of it (the
+    template) on ``ctx.idx`` with ``ctx.n_index_arrays``. Without a recorded gradient
+    nothing is split (no backward will read it)."""
+    if True not in ctx.needs_input_grad:
+        ctx.idx, ctx.n_index_arrays = idx, 0
+        return
+    ctx.idx, arrays = _split_index(idx)
+    ctx.n_index_arrays = len(arrays)
+    if arrays or also:
+        ctx.save_for_backward(*arrays, *also)
+
+
+def _saved_index(ctx: Any) -> Any:
+    """The index :func:`_save_index` kept. Where it held arrays, every saved value is checked
+    for in-place modification first (this also raises once the graph was freed); an index
+    of ints and slices alone saved nothing, and nothing is checked."""
+    if not ctx.n_index_arrays:
+        return ctx.idx
+    return _join_index(ctx.idx, ctx.saved_tensors[: ctx.n_index_arrays])
+
+
 class GetItem(Function):
     """``x[idx]``. ``guard``: the index Tensors ``idx`` was made from; saved so that modifying
     one in place after forward raises (as in PyTorch) instead of scattering the gradient to
@@ -93,19 +151,19 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, x, idx, guard=()):
-        ctx.in_shape, ctx.idx = x.shape, idx
-        if guard:
-            ctx.save_for_backward(*guard)
+        ctx.in_shape = x.shape
+        _save_index(ctx, idx, *guard)  # the index arrays, then the Tensors to check
         return x[_view_index(idx)]
 
     @staticmethod
     def backward(ctx, grad):
-        ctx.saved_tensors  # noqa: B018 - checks that no index tensor was modified in place
-        return IndexAdd.apply(grad, ctx.in_shape, ctx.idx), None
+        saved = ctx.saved_tensors  # checks that no index tensor was modified in place
+        idx = _join_index(ctx.idx, saved[: ctx.n_index_arrays])
+        return IndexAdd.apply(grad, ctx.in_shape, idx), None
 
     @staticmethod
     def jvp(ctx, t, _):
-        return t[ctx.idx]
+        return t[ctx.primals[1]]
 
 
 class IndexAdd(Function):
@@ -115,27 +173,32 @@ class IndexAdd(Function):
 
     @staticmethod
     def forward(ctx, g, shape, idx):
-        ctx.idx = idx
-        xp = get_array_module(g)
-        out = xp.zeros(shape, dtype=g.dtype)
-        if _has_advanced_int(idx):
-            if xp is np:
-                np.add.at(out, idx, g)
-            else:  # pragma: no cover - cupy
-                import cupyx  # type: ignore
-
-                cupyx.scatter_add(out, idx, g)
-        else:
-            out[idx] = g
-        return out
+        _save_index(ctx, idx)
+        return _index_added(g, shape, idx)
 
     @staticmethod
     def backward(ctx, grad):
-        return GetItem.apply(grad, ctx.idx), None, None
+        return GetItem.apply(grad, _saved_index(ctx)), None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
-        return IndexAdd.forward(ctx, t, ctx.primals[1], ctx.idx)
+        return _index_added(t, ctx.primals[1], ctx.primals[2])
+
+
+def _index_added(g: Any, shape: tuple, idx: Any) -> Any:
+    """zeros(shape) with g scatter-added at idx (raw arrays)."""
+    xp = get_array_module(g)
+    out = xp.zeros(shape, dtype=g.dtype)
+    if _has_advanced_int(idx):
+        if xp is np:
+            np.add.at(out, idx, g)
+        else:  # pragma: no cover - cupy
+            import cupyx  # type: ignore  # optional dependency: CuPy only
+
+            cupyx.scatter_add(out, idx, g)
+    else:
+        out[idx] = g
+    return out
 
 
 def _is_int(i: Any) -> bool:
@@ -197,22 +260,23 @@ class IndexPut(Function):
     def forward(ctx, x, v, idx, strided=False):
         """``strided=True`` keeps ``x``'s strides whatever ``idx`` is (a region that a basic
         index cannot name, as ``diagonal_scatter``'s); see ``_copy_for_write``."""
-        ctx.idx = idx
+        _save_index(ctx, idx)
         out = strided_copy(x) if strided else _copy_for_write(x, idx)
         write_index("setitem", Tensor._make(out, False, None, 0), idx, v)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        gx = IndexPut.apply(grad, 0.0, ctx.idx) if ctx.needs_input_grad[0] else None
-        gv = getitem(grad, ctx.idx) if ctx.needs_input_grad[1] else None
+        idx = _saved_index(ctx)
+        gx = IndexPut.apply(grad, 0.0, idx) if ctx.needs_input_grad[0] else None
+        gv = getitem(grad, idx) if ctx.needs_input_grad[1] else None
         return gx, gv, None
 
     @staticmethod
     def jvp(ctx, tx, tv, _):
         x = ctx.primals[0]
         out = get_array_module(x).zeros_like(ctx.out) if tx is None else tx.copy()
-        out[ctx.idx] = 0.0 if tv is None else tv
+        out[ctx.primals[2]] = 0.0 if tv is None else tv
         return out
 
 
