@@ -164,6 +164,7 @@ _LAZY = {
     "distributions",
     "testing",
     "fft",
+    "profiler",
 }
 
 # Functions PyTorch has at the top level as well as in torch.nn.functional, with the same

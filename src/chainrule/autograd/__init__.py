@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..backend import get_array_module
-from . import engine, forward_ad, functional, graph, view_replay
+from . import engine, forward_ad, functional, graph, profiler, view_replay
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, Node, once_differentiable
 from .grad_mode import (
@@ -27,6 +27,7 @@ from .misc import (
     is_view_replay_enabled,
     set_multithreading_enabled,
 )
+from .profiler import kineto_available
 from .tensor import Tensor
 from .tensor_backward import _root_grad
 from .variable import Variable
@@ -45,6 +46,7 @@ __all__ = [
     "detect_anomaly",
     "set_detect_anomaly",
     "is_anomaly_enabled",
+    "kineto_available",
     "no_grad",
     "enable_grad",
     "set_grad_enabled",
