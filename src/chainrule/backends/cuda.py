@@ -1,5 +1,9 @@
 """``cr.backends.cuda``: PyTorch's CUDA backend switches, kept for compatibility.
 
+The ``scaled_dot_product_attention`` backend flags (``enable_math_sdp``, ``flash_sdp_enabled``,
+...) are real: they decide, as in PyTorch, which inputs the attention accepts
+(:mod:`chainrule.nn.attention`).
+
 ``matmul.allow_tf32`` and the reduced-precision-reduction flags can be set and read back
 as in PyTorch, but have **no effect**: chainrule's matmuls (NumPy's BLAS on the CPU,
 cuBLAS through CuPy on a GPU) run in the dtype of their inputs. As in PyTorch,
@@ -11,8 +15,32 @@ True means a precision other than ``'highest'``, and setting it sets ``'high'`` 
 from __future__ import annotations
 
 from .. import backend, settings
+from .sdp import (
+    cudnn_sdp_enabled,
+    enable_cudnn_sdp,
+    enable_flash_sdp,
+    enable_math_sdp,
+    enable_mem_efficient_sdp,
+    flash_sdp_enabled,
+    math_sdp_enabled,
+    mem_efficient_sdp_enabled,
+    sdp_kernel,
+)
 
-__all__ = ["is_built", "matmul"]
+__all__ = [
+    "cudnn_sdp_enabled",
+    "enable_cudnn_sdp",
+    "enable_flash_sdp",
+    "enable_math_sdp",
+    "enable_mem_efficient_sdp",
+    "flash_sdp_enabled",
+    "is_built",
+    "is_flash_attention_available",
+    "math_sdp_enabled",
+    "matmul",
+    "mem_efficient_sdp_enabled",
+    "sdp_kernel",
+]
 
 
 class _MatmulFlags:
@@ -44,3 +72,9 @@ matmul = _MatmulFlags()
 def is_built() -> bool:
     """Whether chainrule can use CUDA at all: True when CuPy is installed."""
     return backend._cupy is not None
+
+
+def is_flash_attention_available() -> bool:
+    """Whether a CUDA FlashAttention kernel was built in: never (chainrule's GPU path is
+    CuPy, without one)."""
+    return False

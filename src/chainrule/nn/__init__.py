@@ -1,6 +1,6 @@
 """Neural-network building blocks (``cr.nn``): Module, Parameter, layers, losses, init."""
 
-from . import functional, init, modules, parallel, parameter, utils  # noqa: F401
+from . import attention, functional, init, modules, parallel, parameter, utils  # noqa: F401
 from .layers import *  # noqa: F401,F403
 from .legacy_helpers import Container, factory_kwargs
 from .module import Module
@@ -14,6 +14,7 @@ __all__ = [
     "Parameter",
     "Buffer",
     "DataParallel",
+    "attention",
     "functional",
     "init",
     "parallel",

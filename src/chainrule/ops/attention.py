@@ -56,6 +56,8 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..backends.sdp import ENABLED as SDP_ENABLED
+from ..backends.sdp import SDPBackend, check_backends
 from ..random import Generator, gen
 from .attention_fused import (
     _causal_blocked,
@@ -468,4 +470,6 @@ def scaled_dot_product_attention(
         RuntimeError: mismatched shapes or dtypes, a bad dropout probability, or attn_mask
             together with is_causal (PyTorch's error type for these checks).
     """
+    if not SDP_ENABLED[SDPBackend.MATH]:  # inside sdpa_kernel without MATH: PyTorch's checks
+        check_backends(query, key, value, attn_mask, dropout_p)
     return attention(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
