@@ -250,7 +250,9 @@ def _public(obj: object, callables_only: bool = True) -> list[str]:
 def full_report(show_missing: bool) -> None:
     """Namespace-by-namespace coverage of the installed PyTorch's public names."""
     import torch  # test-only dependency: this report needs it installed
-    import torch.utils.checkpoint  # noqa: F401 - a submodule torch does not import itself
+    import torch.nn.attention  # noqa: F401 - submodules torch does not import itself
+    import torch.profiler  # noqa: F401
+    import torch.utils.checkpoint  # noqa: F401
 
     import chainrule as cr
 
@@ -267,6 +269,11 @@ def full_report(show_missing: bool) -> None:
         ("torch.optim.lr_scheduler", torch.optim.lr_scheduler, cr.optim.lr_scheduler),
         ("torch.autograd", torch.autograd, cr.autograd),
         ("torch.autograd.forward_ad", torch.autograd.forward_ad, cr.autograd.forward_ad),
+        ("torch.autograd.graph", torch.autograd.graph, cr.autograd.graph),
+        ("torch.autograd.profiler", torch.autograd.profiler, cr.autograd.profiler),
+        ("torch.profiler", torch.profiler, cr.profiler),
+        ("torch.amp", torch.amp, cr.amp),
+        ("torch.nn.attention", torch.nn.attention, cr.nn.attention),
         ("torch.func", torch.func, cr.func),
         ("torch.fft", torch.fft, cr.fft),
         ("torch.distributions", torch.distributions, cr.distributions),

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
+from ..utils.hooks import RemovableHandle
 from .allow_mutation import allow_mutation_on_saved_tensors
 from .function import SavedConstant, SavedInput, SavedOutput
 from .gradient_edge import GradientEdge, get_gradient_edge
@@ -36,6 +37,7 @@ from .multi_grad_hook import register_multi_grad_hook
 from .saved_hooks import disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks
 from .state import InferenceVersionCounter
 from .tensor import Tensor
+from .variable import Variable
 
 __all__ = [
     "Edge",
@@ -55,6 +57,9 @@ __all__ = [
     "saved_tensors_hooks",
     "save_on_cpu",
     "disable_saved_tensors_hooks",
+    "RemovableHandle",
+    "Variable",
+    "region_activation_memory_budget",
 ]
 
 
@@ -174,3 +179,12 @@ def increment_version(tensor: Tensor | Iterable[Tensor]) -> None:
         vc = t._vc
         if type(vc) is not InferenceVersionCounter:  # no counter inside inference_mode
             vc[0] += 1
+
+
+def region_activation_memory_budget(budget: float) -> Any:
+    """PyTorch's activation-memory budget for a ``torch.compile`` region. It has no effect
+    in eager mode, where PyTorch raises, and chainrule has no compiler: it raises the same."""
+    raise RuntimeError(
+        "torch.autograd.graph.region_activation_memory_budget can only be used inside a "
+        "torch.compile region; it has no effect in eager mode."
+    )

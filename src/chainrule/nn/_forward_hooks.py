@@ -11,31 +11,13 @@ registered with default options is stored as the bare callable (``weight_norm``,
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from ..utils.hooks import RemovableHandle
+
 __all__: list[str] = []
-
-_NEXT_ID = itertools.count()  # one sequence of handle ids for every module, as PyTorch's
-
-
-class RemovableHandle:
-    """What ``register_*_hook`` returns (``torch.utils.hooks.RemovableHandle``): ``remove()``
-    takes the hook off again; usable as a context manager. ``id`` is the hook's key."""
-
-    def __init__(self, hooks: OrderedDict, key: int) -> None:
-        self.hooks_dict_ref, self.id = hooks, key
-
-    def remove(self) -> None:
-        self.hooks_dict_ref.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
 
 
 class _HookEntry:
@@ -61,11 +43,11 @@ def register(
     if not callable(fn):
         raise TypeError(f"hook must be callable, got {type(fn).__name__}")
     entry = _HookEntry(fn, with_kwargs, always_call) if with_kwargs or always_call else fn
-    key = next(_NEXT_ID)
-    hooks[key] = entry
+    handle = RemovableHandle(hooks)  # ids from one sequence for every module, as PyTorch's
+    hooks[handle.id] = entry
     if prepend:
-        hooks.move_to_end(key, last=False)
-    return RemovableHandle(hooks, key)
+        hooks.move_to_end(handle.id, last=False)
+    return handle
 
 
 def run_pre_hooks(module: Any, hooks: OrderedDict, args: tuple, kwargs: dict) -> tuple[tuple, dict]:

@@ -23,4 +23,17 @@ __all__ = [
     "ProfilerAction",
     "ProfilerActivity",
     "record_function",
+    "is_fbcode",
+    "kineto_available",
 ]
+
+
+def is_fbcode() -> bool:
+    """Whether this is Meta's internal PyTorch build: no."""
+    return False
+
+
+def kineto_available() -> bool:
+    """Whether PyTorch's Kineto tracing library is built in: never (this profiler records
+    chainrule's ops in Python)."""
+    return False

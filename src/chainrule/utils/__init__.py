@@ -1,13 +1,13 @@
 """Utilities, mirroring ``torch.utils``: ``cr.utils.data`` (datasets, samplers, DataLoader),
-``cr.utils.tensorboard`` (SummaryWriter) and ``cr.utils.checkpoint`` (activation
-checkpointing)."""
+``cr.utils.tensorboard`` (SummaryWriter), ``cr.utils.checkpoint`` (activation
+checkpointing) and ``cr.utils.hooks`` (RemovableHandle)."""
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-__all__ = ["checkpoint", "data", "tensorboard"]
+__all__ = ["checkpoint", "data", "hooks", "tensorboard"]
 
 
 def __getattr__(name: str) -> Any:

@@ -54,15 +54,46 @@ from ._checkpoint_nodes import (
 
 __all__ = [
     "CheckpointError",
+    "CheckpointFunction",
     "check_backward_validity",
     "checkpoint",
     "checkpoint_sequential",
     "detach_variable",
+    "get_device_states",
     "noop_context_fn",
     "set_checkpoint_debug_enabled",
+    "set_device_states",
 ]
 
+# PyTorch's name for the reentrant checkpoint's Function (``checkpoint(use_reentrant=True)``)
+CheckpointFunction = _ReentrantCheckpoint
+
 _checkpoint_debug_enabled: bool | None = None
+
+
+def get_device_states(*args: Any) -> tuple[list, list]:
+    """PyTorch's per-GPU random states of the devices ``args`` live on, which a checkpoint
+    restores before recomputing. chainrule draws every device's random numbers from its one
+    generator, whose state ``checkpoint(preserve_rng_state=True)`` saves already: there are
+    no per-device states, so this is ``([], [])``, as PyTorch's answer for CPU tensors."""
+    return [], []
+
+
+def set_device_states(devices: list, states: list, *, device_type: str | None = None) -> None:
+    """Restore what :func:`get_device_states` returned (nothing, in chainrule).
+
+    Raises:
+        NotImplementedError: device states that did not come from chainrule (non-empty).
+    """
+    if len(devices) != len(states):
+        raise ValueError(
+            f"set_device_states: {len(devices)} devices but {len(states)} states; they pair up"
+        )
+    if devices:
+        raise NotImplementedError(
+            "set_device_states: chainrule has no per-device random states (one generator "
+            "serves every device; restore it with cr.set_rng_state)"
+        )
 
 
 @contextlib.contextmanager
