@@ -5,9 +5,10 @@ Workloads (float32, CPU):
   * ResNet-20 (CIFAR, option A) on 3x32x32, batch 64
   * ResNet-18 (CIFAR variant) on 3x32x32, batch 32
 For each: a training step (forward, cross-entropy, backward, SGD momentum 0.9 step),
-inference (forward under no_grad, eval mode) and inference on one image ("infer1"). Also the peak memory (max RSS growth over
-the process baseline, taken after imports, model and data, and after the optional compiled
-kernels' runtime is loaded) of a ResNet-20 training step.
+inference (forward under no_grad, eval mode) and inference on one image ("infer1"). Also
+the peak memory (max RSS growth over the process baseline, taken after imports, model and
+data, and after the optional compiled kernels' runtime is loaded) of a ResNet-20 training
+step.
 
 Usage:  python benchmarks/bench_cnn.py [--reps 3] [--steps 20] [--only lenet5,resnet20]
         python benchmarks/bench_cnn.py --profile resnet20   # where chainrule's step spends time
