@@ -20,12 +20,12 @@ pytestmark = needs_mpirun
 def test_two_ranks_collectives_ddp_mlp_and_cnn():
     """Every collective vs NumPy; MLP + SGD and CNN + SyncBatchNorm + Adam under DDP vs one
     process with the global batch (see workers/)."""
-    check_ok(run_workers(2, "suite.py", "collectives", "mlp", "cnn"), 2)
+    check_ok(run_workers(2, "suite.py", "collectives", "more", "mlp", "cnn"), 2)
 
 
 def test_three_ranks_collectives_ddp_mlp_and_cnn():
     """The same on 3 ranks (oversubscribed on 2 cores)."""
-    check_ok(run_workers(3, "suite.py", "collectives", "mlp", "cnn"), 3)
+    check_ok(run_workers(3, "suite.py", "collectives", "more", "mlp", "cnn"), 3)
 
 
 FAULTS = {"raise": "simulated failure on rank 1", "kill": "signal 9", "skip": "timed out after 2 s"}

@@ -8,6 +8,18 @@ collectives on tensors or ``cr.nn.parallel.DistributedDataParallel``. See
 
 from __future__ import annotations
 
+from .backend_names import (
+    Backend,
+    get_default_backend_for_device,
+    get_node_local_rank,
+    is_backend_available,
+    is_gloo_available,
+    is_nccl_available,
+    is_torchelastic_launched,
+    is_ucc_available,
+    is_xccl_available,
+    supports_complex,
+)
 from .checks import DebugLevel, get_debug_level, set_debug_level
 from .collectives import (
     all_gather,
@@ -22,6 +34,12 @@ from .collectives import (
     reduce_scatter_tensor,
     scatter,
 )
+from .collectives_more import (
+    all_gather_single,
+    all_to_all,
+    monitored_barrier,
+    reduce_scatter_single,
+)
 from .group import (
     ProcessGroup,
     default_pg_timeout,
@@ -35,24 +53,43 @@ from .group import (
     is_mpi_available,
     new_group,
 )
-from .objects import all_gather_object, broadcast_object_list, gather_object
-from .p2p import irecv, isend, recv, send
+from .objects import (
+    all_gather_object,
+    broadcast_object_list,
+    gather_object,
+    recv_object_list,
+    scatter_object_list,
+    send_object_list,
+)
+from .p2p import P2POp, batch_isend_irecv, irecv, isend, recv, send
 from .reduce_op import ReduceOp
+from .subgroups import (
+    get_global_rank,
+    get_group_rank,
+    get_process_group_ranks,
+    new_subgroups,
+    new_subgroups_by_enumeration,
+)
 from .work import DistBackendError, DistError, Work
 
 __all__ = [
+    "Backend",
     "DebugLevel",
     "DistBackendError",
     "DistError",
+    "P2POp",
     "ProcessGroup",
     "ReduceOp",
     "Work",
     "all_gather",
     "all_gather_into_tensor",
     "all_gather_object",
+    "all_gather_single",
     "all_reduce",
+    "all_to_all",
     "all_to_all_single",
     "barrier",
+    "batch_isend_irecv",
     "broadcast",
     "broadcast_object_list",
     "default_pg_timeout",
@@ -61,20 +98,39 @@ __all__ = [
     "gather_object",
     "get_backend",
     "get_debug_level",
+    "get_default_backend_for_device",
+    "get_global_rank",
+    "get_group_rank",
+    "get_node_local_rank",
+    "get_process_group_ranks",
     "get_rank",
     "get_world_size",
     "init_process_group",
     "irecv",
     "is_available",
+    "is_backend_available",
+    "is_gloo_available",
     "is_initialized",
     "is_mpi_available",
+    "is_nccl_available",
+    "is_torchelastic_launched",
+    "is_ucc_available",
+    "is_xccl_available",
     "isend",
+    "monitored_barrier",
     "new_group",
+    "new_subgroups",
+    "new_subgroups_by_enumeration",
     "recv",
+    "recv_object_list",
     "reduce",
     "reduce_scatter",
+    "reduce_scatter_single",
     "reduce_scatter_tensor",
     "scatter",
+    "scatter_object_list",
     "send",
+    "send_object_list",
     "set_debug_level",
+    "supports_complex",
 ]

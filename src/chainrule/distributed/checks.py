@@ -110,6 +110,7 @@ _OPS = (
     "reduce",
     "barrier",
     "all_to_all_single",
+    "all_to_all",
 )
 _WIDTH = 16
 _MAX_DIMS = 8

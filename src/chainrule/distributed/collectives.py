@@ -17,7 +17,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from .checks import array_of, check_consistent, writable_buffer
-from .group import ProcessGroup, _mpi, group_of
+from .group import ProcessGroup, _mpi, group_of, root_rank
 from .reduce_op import ReduceOp, mpi_op
 from .work import Work
 
@@ -72,16 +72,6 @@ def _avg(buf: np.ndarray, op: ReduceOp, size: int) -> Callable | None:
     return divide
 
 
-def _root(value: Any, group_value: Any, name: str, where: str, size: int) -> int:
-    root = group_value if group_value is not None else value
-    if root is None:
-        root = 0
-    root = int(root)
-    if not 0 <= root < size:
-        raise ValueError(f"{where}: {name}={root} is not a rank of the group (size {size})")
-    return root
-
-
 def all_reduce(
     tensor: Tensor,
     op: ReduceOp = ReduceOp.SUM,
@@ -109,7 +99,7 @@ def reduce(
     """Reduce ``tensor`` over all ranks into rank ``dst``'s tensor (others keep theirs)."""
     where = "cr.distributed.reduce"
     g = group_of(group)
-    root = _root(dst, group_dst, "dst", where, g.size())
+    root = root_rank(g, dst, group_dst, "dst", where)
     buf, done = writable_buffer(tensor, where)
     MPI = _mpi()
     mop = mpi_op(MPI, op, buf.dtype, where)
@@ -133,7 +123,7 @@ def broadcast(
     """Copy rank ``src``'s ``tensor`` into every other rank's ``tensor``, in place."""
     where = "cr.distributed.broadcast"
     g = group_of(group)
-    root = _root(src, group_src, "src", where, g.size())
+    root = root_rank(g, src, group_src, "src", where)
     buf, done = writable_buffer(tensor, where)
     check_consistent(g, "broadcast", buf.shape, buf.dtype, (root, 0), ("src", ""))
     req = g.comm.Ibcast(buf, root=root)
@@ -263,7 +253,7 @@ def gather(
     """Every rank's ``tensor`` into ``gather_list[r]`` on rank ``dst`` only."""
     where = "cr.distributed.gather"
     g = group_of(group)
-    root = _root(dst, group_dst, "dst", where, g.size())
+    root = root_rank(g, dst, group_dst, "dst", where)
     src = np.ascontiguousarray(array_of(tensor, where))
     is_root = g.rank() == root
     if is_root:
@@ -291,7 +281,7 @@ def scatter(
     """Rank ``src``'s ``scatter_list[r]`` into rank ``r``'s ``tensor``."""
     where = "cr.distributed.scatter"
     g = group_of(group)
-    root = _root(src, group_src, "src", where, g.size())
+    root = root_rank(g, src, group_src, "src", where)
     out, done = writable_buffer(tensor, where)
     send = None
     if g.rank() == root:
@@ -334,7 +324,7 @@ def all_to_all_single(
     if send.ndim == 0 or send.shape[0] % g.size():
         raise ValueError(
             f"{where}: input's first dimension must be divisible by world_size="
-            f"{tuple(g.size())}, got shape {tuple(send.shape)}"
+            f"{g.size()}, got shape {tuple(send.shape)}"
         )
     check_consistent(g, "all_to_all_single", send.shape, send.dtype)
     req = g.comm.Ialltoall(send, out)

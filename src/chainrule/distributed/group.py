@@ -31,7 +31,9 @@ __all__ = [
     "is_available",
     "is_initialized",
     "is_mpi_available",
+    "max_tag",
     "new_group",
+    "root_rank",
 ]
 
 default_pg_timeout = datetime.timedelta(minutes=30)
@@ -59,7 +61,7 @@ class ProcessGroup:
         return "mpi"
 
     def __repr__(self) -> str:
-        return f"ProcessGroup(backend='mpi', rank={self.rank()}, size={tuple(self.size())})"
+        return f"ProcessGroup(backend='mpi', rank={self.rank()}, size={self.size()})"
 
 
 class _State:
@@ -253,6 +255,13 @@ def init_process_group(
     _install_abort_hook(size)
 
 
+def max_tag() -> int:
+    """MPI's largest message tag (at least 32767); chainrule reserves it and the one below for
+    its own point-to-point messages (``monitored_barrier``, ``send_object_list``)."""
+    MPI = _mpi()
+    return int(MPI.COMM_WORLD.Get_attr(MPI.TAG_UB))
+
+
 def _world() -> ProcessGroup:
     if _State.world is None:
         raise ValueError(_NOT_INIT)
@@ -269,6 +278,36 @@ def group_of(group: ProcessGroup | None) -> ProcessGroup:
             f"group must be a ProcessGroup from new_group() or None, got {type(group).__name__}"
         )
     return group
+
+
+def root_rank(
+    group: ProcessGroup, value: Any, group_value: Any, name: str, where: str, default: Any = 0
+) -> int:
+    """The group rank of a root or peer given as a global rank (``src``/``dst``) or a group rank
+    (``group_src``/``group_dst``), as in PyTorch; ``default`` (a global rank) when neither is.
+
+    Raises:
+        ValueError: both are given, or the rank is not a member of ``group``.
+    """
+    if value is not None and group_value is not None:
+        raise ValueError(
+            f"{where}: can't specify both {name} (a global rank) and group_{name} (a group "
+            "rank); pass one of them"
+        )
+    if group_value is not None:
+        rank = int(group_value)
+        if not 0 <= rank < group.size():
+            raise ValueError(
+                f"{where}: group_{name}={rank} is not a rank of the group (size {group.size()})"
+            )
+        return rank
+    rank = int(default if value is None else value)
+    if rank not in group.ranks:
+        raise ValueError(
+            f"{where}: {name}={rank} is not a rank of the group (size {group.size()}, global "
+            f"ranks {group.ranks})"
+        )
+    return group.ranks.index(rank)
 
 
 def get_rank(group: ProcessGroup | None = None) -> int:

@@ -3,32 +3,30 @@
 Messages are matched by (source, tag) in MPI order, on the process group's own communicator,
 so they never mix with collectives or with the user's own mpi4py traffic. ``recv`` without a
 ``src`` takes a message from any rank and returns the sender's rank, as in PyTorch.
+``batch_isend_irecv`` starts a list of :class:`P2POp` sends and receives together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..autograd.tensor import Tensor
 from .checks import array_of, writable_buffer
-from .group import ProcessGroup, _mpi, group_of
+from .group import ProcessGroup, _mpi, group_of, root_rank
 from .work import Work
 
-__all__ = ["irecv", "isend", "recv", "send"]
+__all__ = ["P2POp", "batch_isend_irecv", "irecv", "isend", "recv", "send"]
 
 
 def _peer(
     peer: int | None, group_peer: int | None, name: str, where: str, group: ProcessGroup
 ) -> int:
-    value = group_peer if group_peer is not None else peer
-    if value is None:
-        raise ValueError(f"{where}: {name} is required")
-    value = int(value)
-    if not 0 <= value < group.size():
-        raise ValueError(
-            f"{where}: {name}={value} is not a rank of the group (size {tuple(group.size())})"
-        )
+    if peer is None and group_peer is None:
+        raise ValueError(f"{where}: {name} (or group_{name}) is required")
+    value = root_rank(group, peer, group_peer, name, where)
     if value == group.rank():
         raise ValueError(
-            f"{where}: {name}={value} is this process's own rank; send/recv "
+            f"{where}: {name} is this process's own rank ({group.ranks[value]}); send/recv "
             "need two different ranks"
         )
     return value
@@ -88,7 +86,7 @@ def irecv(
                 "and receiver must use tensors of the same shape and dtype"
             )
         done()
-        return status.Get_source()
+        return g.ranks[status.Get_source()]  # the sender's global rank, as PyTorch
 
     return Work([req], finish, where, g.timeout_s, g.rank(), [tensor], statuses=[status])
 
@@ -111,7 +109,73 @@ def recv(
     tag: int = 0,
     group_src: int | None = None,
 ) -> int:
-    """Receive into ``tensor`` from ``src`` (any rank when None); returns the sender's rank."""
+    """Receive into ``tensor`` from ``src`` (any rank when None); returns the sender's global
+    rank."""
     work = irecv(tensor, src, group, tag, group_src)
     work.wait()
     return work._value
+
+
+class P2POp:
+    """One send or receive for :func:`batch_isend_irecv`: ``op`` is :func:`isend` or
+    :func:`irecv`, ``peer`` the other process's global rank (or ``group_peer`` its rank in
+    ``group``), ``tag`` matches a send with a receive."""
+
+    def __init__(
+        self,
+        op: Callable,
+        tensor: Tensor,
+        peer: int | None = None,
+        group: ProcessGroup | None = None,
+        tag: int = 0,
+        group_peer: int | None = None,
+    ):
+        if op not in (isend, irecv):
+            raise ValueError(
+                "Invalid ``op``. Expected ``op`` to be of type ``cr.distributed.isend`` or "
+                f"``cr.distributed.irecv``, got {getattr(op, '__name__', op)!r}."
+            )
+        if not isinstance(tensor, Tensor):
+            raise TypeError(
+                "Invalid function argument. Expected parameter `tensor` of type cr.Tensor but "
+                f"got {type(tensor)} instead."
+            )
+        g = group_of(group)
+        if peer is None and group_peer is None:
+            raise ValueError("P2POp: peer (a global rank) or group_peer (a group rank) is required")
+        index = root_rank(g, peer, group_peer, "peer", "P2POp")
+        self.op = op
+        self.tensor = tensor
+        self.group = g
+        self.peer = g.ranks[index]
+        self.group_peer = index
+        self.tag = tag
+
+    def __repr__(self) -> str:
+        return (
+            f"P2POp({self.op.__name__} peer={self.peer}, group_peer={self.group_peer}, "
+            f"tag={self.tag}, shape={tuple(self.tensor.shape)}, dtype={self.tensor.dtype})"
+        )
+
+
+def batch_isend_irecv(p2p_op_list: list) -> list[Work]:
+    """Start every send and receive of ``p2p_op_list`` and return their :class:`Work` handles.
+
+    All are MPI non-blocking operations started before any is waited on, so the order of the
+    list cannot deadlock; several messages between the same two ranks in the same direction
+    match in list order.
+    """
+    if not p2p_op_list:
+        raise IndexError("batch_isend_irecv: p2p_op_list is empty; pass at least one P2POp")
+    if not all(isinstance(p, P2POp) for p in p2p_op_list):
+        raise ValueError(
+            "Invalid ``p2p_op_list``. Each op is expected to to be of type "
+            "``cr.distributed.P2POp``."
+        )
+    return [
+        p.op(p.tensor, group=p.group, tag=p.tag, **{f"group_{_ROLE[p.op]}": p.group_peer})
+        for p in p2p_op_list
+    ]
+
+
+_ROLE = {isend: "dst", irecv: "src"}

@@ -1,8 +1,9 @@
 """Worker entry point (run under mpirun): ``python suite.py PART [PART ...]``.
 
-Parts: ``collectives`` (collectives.py), ``mlp`` (ddp.py), ``cnn`` (ddp_cnn.py). One launch runs
-several parts because starting MPI jobs dominates the test time. Prints 'OK rank r' when every
-part passed on this rank; any failure raises and the abort hook ends the whole job.
+Parts: ``collectives`` (collectives.py), ``more`` (more.py), ``mlp`` (ddp.py), ``cnn``
+(ddp_cnn.py). One launch runs several parts because starting MPI jobs dominates the test time.
+Prints 'OK rank r' when every part passed on this rank; any failure raises and the abort hook
+ends the whole job.
 """
 
 import sys
@@ -10,11 +11,17 @@ import sys
 import collectives
 import ddp
 import ddp_cnn
+import more
 
 import chainrule as cr
 import chainrule.distributed as dist
 
-PARTS = {"collectives": collectives.run, "mlp": ddp.run, "cnn": ddp_cnn.run}
+PARTS = {
+    "collectives": collectives.run,
+    "more": more.run,
+    "mlp": ddp.run,
+    "cnn": ddp_cnn.run,
+}
 
 
 def main():
