@@ -42,6 +42,12 @@ def test_names_exported_like_torch():
         assert name in dist.__all__ and hasattr(tdist, name), name
 
 
+def test_world_group_names_before_init_like_torch():
+    for lib in (tdist, dist):
+        assert lib.group.WORLD is None and lib.GroupMember.WORLD is None
+        assert lib.GroupMember.NON_GROUP_MEMBER == -100
+
+
 def test_backend_names_like_torch():
     for attr in ("UNDEFINED", "GLOO", "NCCL", "UCC", "MPI", "XCCL", "FAKE"):
         assert getattr(dist.Backend, attr) == getattr(tdist.Backend, attr)
@@ -87,9 +93,9 @@ def test_default_backend_for_device():
     for dev in ("cuda", "cuda:1", cr.device("cuda:0"), 0):
         with pytest.raises(NotImplementedError, match="MPI backend moves CPU tensors"):
             dist.get_default_backend_for_device(dev)
+    # torch raises the same ValueError for these in a fresh process (its registry is global
+    # state that other tests in the run may have filled, so only chainrule is checked here)
     for dev in ("meta", "hpu"):
-        with pytest.raises(ValueError, match="Default backend not registered for device : "):
-            tdist.get_default_backend_for_device(dev)
         with pytest.raises(ValueError, match="Default backend not registered for device : "):
             dist.get_default_backend_for_device(dev)
     with pytest.raises(TypeError):

@@ -71,8 +71,11 @@ from .subgroups import (
     new_subgroups_by_enumeration,
 )
 from .work import DistBackendError, DistError, Work
+from .world import GroupMember, group  # after the submodule imports: shadows group.py's name
 
 __all__ = [
+    "GroupMember",
+    "group",
     "Backend",
     "DebugLevel",
     "DistBackendError",

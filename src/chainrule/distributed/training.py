@@ -17,8 +17,8 @@ from ..autograd.tensor import Tensor
 from ..nn.layers.sync_batchnorm import SyncBatchNorm
 from ..nn.parallel import DataParallel, DistributedDataParallel
 from ..utils.data import DataLoader
-from . import group as _group
 from .collectives import all_reduce
+from .group import get_rank, get_world_size, init_process_group, is_initialized
 from .reduce_op import ReduceOp
 
 __all__ = [
@@ -34,7 +34,7 @@ __all__ = [
 
 def is_main_process() -> bool:
     """True on rank 0, and in any process that is not part of a process group."""
-    return not _group.is_initialized() or _group.get_rank() == 0
+    return not is_initialized() or get_rank() == 0
 
 
 def unwrap_model(model: Any) -> Any:
@@ -47,7 +47,7 @@ def unwrap_model(model: Any) -> Any:
 def average_logs(logs: dict) -> dict:
     """``logs`` with every number averaged over the ranks (one all-reduce); unchanged when
     not distributed. Every rank must call it at the same point."""
-    if not _group.is_initialized() or _group.get_world_size() == 1:
+    if not is_initialized() or get_world_size() == 1:
         return logs
 
     keys = sorted(
@@ -99,8 +99,8 @@ class RankBatchSlices:
 
 def start_distributed() -> bool:
     """Join the MPI process group (unless already joined); True on rank 0."""
-    if not _group.is_initialized():
-        _group.init_process_group("mpi")
+    if not is_initialized():
+        init_process_group("mpi")
     return is_main_process()
 
 
@@ -115,7 +115,7 @@ def prepare_distributed(model: Any, train_loader: Any, global_batch: int) -> tup
         ValueError: the global batch size does not split evenly over the processes.
     """
     start_distributed()
-    size, rank = _group.get_world_size(), _group.get_rank()
+    size, rank = get_world_size(), get_rank()
     if global_batch % size:
         raise ValueError(
             f"chainrule train --distributed: --batch-size {global_batch} (the "

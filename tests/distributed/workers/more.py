@@ -26,6 +26,7 @@ def check_names(rank, size):
     assert local[0] == rank, (rank, local)
     assert dist.get_process_group_ranks(None) == list(range(size))
     world = group_of(None)
+    assert dist.group.WORLD is world and dist.GroupMember.WORLD is world  # torch's spellings
     assert dist.get_global_rank(world, 7) == 7 and dist.get_group_rank(world, 7) == 7
     expect(ValueError, "is not registered", lambda: dist.get_global_rank(None, 0))
     expect(ValueError, "is not registered", lambda: dist.get_group_rank(None, 0))

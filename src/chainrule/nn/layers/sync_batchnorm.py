@@ -29,8 +29,7 @@ import numpy as np
 
 from ...autograd.function import Function, once_differentiable
 from ...autograd.tensor import Tensor
-from ...distributed import group as _group
-from ...distributed.group import ProcessGroup, group_of
+from ...distributed.group import ProcessGroup, _mpi, group_of, is_initialized
 from ...distributed.work import wait_requests
 from ...ops.normalization import BatchStats
 from .. import functional as F
@@ -102,7 +101,7 @@ class _SyncBatchNormFn(Function):
         sum_g = gd.sum(axis=axes)
         sum_gx = _channel_dot(gd, xhat)
         totals = np.concatenate([sum_g, sum_gx])
-        MPI = _group._mpi()
+        MPI = _mpi()
         req = group.comm.Iallreduce(MPI.IN_PLACE, totals, op=MPI.SUM)
         wait_requests([req], group.timeout_s, "SyncBatchNorm (backward sums)", group.rank())
         c = sum_g.size
@@ -152,7 +151,7 @@ class SyncBatchNorm(_BatchNorm):
             )
 
     def _needs_sync(self) -> bool:
-        if not self.training or not _group.is_initialized():
+        if not self.training or not is_initialized():
             return False
         return group_of(self.process_group).size() > 1
 
