@@ -1,13 +1,14 @@
 """Utilities, mirroring ``torch.utils``: ``cr.utils.data`` (datasets, samplers, DataLoader),
 ``cr.utils.tensorboard`` (SummaryWriter), ``cr.utils.checkpoint`` (activation
-checkpointing) and ``cr.utils.hooks`` (RemovableHandle)."""
+checkpointing), ``cr.utils.hooks`` (RemovableHandle), ``cr.utils.benchmark`` (Timer,
+Compare) and ``cr.utils.flop_counter`` (FlopCounterMode)."""
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-__all__ = ["checkpoint", "data", "hooks", "tensorboard"]
+__all__ = ["benchmark", "checkpoint", "data", "flop_counter", "hooks", "tensorboard"]
 
 
 def __getattr__(name: str) -> Any:
