@@ -335,6 +335,24 @@ def test_zero_cost_when_off():
     assert Function.__dict__["apply"] is PLAIN_APPLY
 
 
+def test_profiler_and_flop_counter_nest_either_way():
+    """Each tool wraps what is installed when it starts and puts it back when it stops, so
+    both record inside each other and the plain objects are back after both."""
+    from chainrule.utils.flop_counter import FlopCounterMode
+
+    lin = cr.nn.Linear(4, 3)
+    x = cr.randn(2, 4)
+    for profiler_outside in (True, False):
+        with profile() if profiler_outside else FlopCounterMode(display=False) as outer:
+            with FlopCounterMode(display=False) if profiler_outside else profile() as inner:
+                lin(x).sum()
+        prof, counter = (outer, inner) if profiler_outside else (inner, outer)
+        assert counter.get_total_flops() == 2 * 2 * 4 * 3
+        assert "chainrule::linear" in {e.name for e in prof.events()}
+        assert Function.__dict__["apply"] is PLAIN_APPLY
+        assert engine.call_rule is rules.call_rule
+
+
 def _thread_events(mod, ones):
     def work():
         with mod.record_function("in_thread"):

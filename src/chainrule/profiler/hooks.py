@@ -35,9 +35,14 @@ from .events import FunctionEvent
 __all__ = ["Session", "active_session", "op_name", "PLAIN_APPLY"]
 
 PLAIN_APPLY = Function.__dict__["apply"]  # the classmethod object, put back on stop
-_plain_apply = PLAIN_APPLY.__func__
-_plain_call_rule = _engine.call_rule
 _plain_write_leaf = getattr(_engine, "_write_leaf", None)
+# What the wrappers call next: the objects installed when recording started (the plain code,
+# or another tool's wrappers, e.g. a FlopCounterMode's), put back when it stops.
+_next: dict[str, Any] = {
+    "apply": PLAIN_APPLY,
+    "call_rule": _engine.call_rule,
+    "write_leaf": _plain_write_leaf,
+}
 
 _lock = threading.Lock()
 _active: Session | None = None  # the one recording session of the process
@@ -113,11 +118,15 @@ class Session:
             if _active is not None:
                 _active.taken_over = True  # PyTorch: the outer profiler ends with no events
                 _active.events.clear()
+            else:  # install the wrappers over whatever is there, and call it next
+                _next["apply"] = Function.__dict__["apply"]
+                _next["call_rule"] = _engine.call_rule
+                _next["write_leaf"] = getattr(_engine, "_write_leaf", None)
+                Function.apply = _PROFILED_APPLY
+                _engine.call_rule = _profiled_call_rule
+                if _next["write_leaf"] is not None:
+                    _engine._write_leaf = _profiled_write_leaf
             _active = self
-            Function.apply = classmethod(_profiled_apply)
-            _engine.call_rule = _profiled_call_rule
-            if _plain_write_leaf is not None:
-                _engine._write_leaf = _profiled_write_leaf
 
     def stop(self) -> None:
         """Stop recording; the plain code is back when no session records."""
@@ -125,10 +134,12 @@ class Session:
         with _lock:
             if _active is self:
                 _active = None
-                Function.apply = PLAIN_APPLY
-                _engine.call_rule = _plain_call_rule
-                if _plain_write_leaf is not None:
-                    _engine._write_leaf = _plain_write_leaf
+                if Function.__dict__["apply"] is _PROFILED_APPLY:  # still ours: put back
+                    Function.apply = _next["apply"]
+                if _engine.call_rule is _profiled_call_rule:
+                    _engine.call_rule = _next["call_rule"]
+                if getattr(_engine, "_write_leaf", None) is _profiled_write_leaf:
+                    _engine._write_leaf = _next["write_leaf"]
         now = time.perf_counter_ns()
         while self.open_events:  # ranges still open (a step range, an exception): end now
             self.close(self.open_events[-1], now)
@@ -215,12 +226,13 @@ def _same(ref: weakref.ref | None, root: Any) -> bool:
 # ---------------------------------------------------------------------- the swapped-in code
 def _profiled_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
     s = _active
+    following = _next["apply"].__func__
     if s is None or s.thread != threading.get_ident():
-        return _plain_apply(cls, *args, **kwargs)
+        return following(cls, *args, **kwargs)
     ev = s.open(op_name(cls), _shapes(args, kwargs) if s.record_shapes else None)
     out = None
     try:
-        out = _plain_apply(cls, *args, **kwargs)
+        out = following(cls, *args, **kwargs)
     finally:
         s.close(ev, outputs=None if out is None else (out, args))
     return out
@@ -229,13 +241,13 @@ def _profiled_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
 def _profiled_call_rule(node: Any, grads: list, *args: Any, **kwargs: Any) -> tuple:
     s = _active
     if s is None or s.thread != threading.get_ident():
-        return _plain_call_rule(node, grads, *args, **kwargs)
+        return _next["call_rule"](node, grads, *args, **kwargs)
     name = node.name()
     shapes = _shapes(tuple(g for g in grads if g is not None)) if s.record_shapes else None
     outer = s.open(_EVAL + name, [])
     inner = s.open(name, shapes)
     try:
-        return _plain_call_rule(node, grads, *args, **kwargs)
+        return _next["call_rule"](node, grads, *args, **kwargs)
     finally:
         s.close(inner)
         s.close(outer)
@@ -244,11 +256,14 @@ def _profiled_call_rule(node: Any, grads: list, *args: Any, **kwargs: Any) -> tu
 def _profiled_write_leaf(leaf: Tensor, g: Tensor, *args: Any) -> Any:
     s = _active
     if s is None or s.thread != threading.get_ident():
-        return _plain_write_leaf(leaf, g, *args)
+        return _next["write_leaf"](leaf, g, *args)
     outer = s.open(_EVAL + _ACC, [])
     inner = s.open(_ACC, [list(g.shape)])
     try:
-        return _plain_write_leaf(leaf, g, *args)
+        return _next["write_leaf"](leaf, g, *args)
     finally:
         s.close(inner)
         s.close(outer)
+
+
+_PROFILED_APPLY = classmethod(_profiled_apply)
