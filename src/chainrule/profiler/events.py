@@ -34,7 +34,23 @@ class Interval:
         return self.end - self.start
 
 
-class FunctionEvent:
+class _TimeStrings:
+    """The formatted time properties an event and an averaged row share (PyTorch's names)."""
+
+    @property
+    def cpu_time_str(self) -> str:
+        return format_time(self.cpu_time)
+
+    @property
+    def cpu_time_total_str(self) -> str:
+        return format_time(self.cpu_time_total)
+
+    @property
+    def self_cpu_time_total_str(self) -> str:
+        return format_time(self.self_cpu_time_total)
+
+
+class FunctionEvent(_TimeStrings):
     """One recorded call: an op's forward, a backward rule, or a ``record_function`` range.
 
     ``cpu_children`` are the events that ran inside it (in the same thread), ``cpu_parent``
@@ -119,18 +135,6 @@ class FunctionEvent:
     self_device_memory_usage = 0
     self_cuda_memory_usage = 0
 
-    @property
-    def cpu_time_str(self) -> str:
-        return format_time(self.cpu_time)
-
-    @property
-    def cpu_time_total_str(self) -> str:
-        return format_time(self.cpu_time_total)
-
-    @property
-    def self_cpu_time_total_str(self) -> str:
-        return format_time(self.self_cpu_time_total)
-
     def append_cpu_child(self, child: FunctionEvent) -> None:
         """Add ``child`` as a call made inside this one."""
         self.cpu_children.append(child)
@@ -148,7 +152,7 @@ class FunctionEvent:
         )
 
 
-class FunctionEventAvg:
+class FunctionEventAvg(_TimeStrings):
     """The sum of the events sharing a key (``key_averages()``'s rows): ``count`` calls,
     their total and self times and memory; ``cpu_time`` is the mean time per call."""
 
@@ -215,18 +219,6 @@ class FunctionEventAvg:
 
     device_time = 0.0
     cuda_time = 0.0
-
-    @property
-    def cpu_time_str(self) -> str:
-        return format_time(self.cpu_time)
-
-    @property
-    def cpu_time_total_str(self) -> str:
-        return format_time(self.cpu_time_total)
-
-    @property
-    def self_cpu_time_total_str(self) -> str:
-        return format_time(self.self_cpu_time_total)
 
     def __repr__(self) -> str:
         return (
