@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import chainrule as cr
 
@@ -346,3 +347,52 @@ def test_backward_from_leaf_and_grad_wrt_intermediate():
     gh, gv = cr.autograd.grad((h * h).sum(), [h, v])
     np.testing.assert_allclose(gh.numpy(), [6.0, 12.0])
     np.testing.assert_allclose(gv.numpy(), [18.0, 36.0])
+
+
+def _spy_pruning(lib):
+    calls = []
+
+    class Spy(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            calls.append(tuple(ctx.needs_input_grad))
+            return g, g
+
+    x = lib.ones(3, requires_grad=True)
+    w = lib.ones(3, requires_grad=True)
+    side = lib.ones(3, requires_grad=True)
+    unrelated = (Spy.apply(side, w) * 2).sum()  # no path to x
+    y = (Spy.apply(x, w) * 3).sum() + unrelated
+    (gx,) = lib.autograd.grad(y, x)
+    return calls, gx.tolist()
+
+
+def test_grad_runs_only_what_leads_to_the_inputs():
+    """autograd.grad(y, x) runs only the nodes on a path to x, and chainrule's own rules are
+    asked only for those inputs' gradients (PyTorch prunes the same way); a user Function
+    still sees needs_input_grad as set in forward, as in PyTorch."""
+    seen = {lib.__name__: _spy_pruning(lib) for lib in (torch, cr)}
+    assert seen["chainrule"] == seen["torch"] == ([(True, True)], [3.0, 3.0, 3.0])
+
+
+def test_grad_prunes_builtin_rules():
+    asked = []
+    x = cr.randn(2, 3, requires_grad=True)
+    w = cr.randn(3, 4, requires_grad=True)
+    y = (x @ w).sum()
+    node = y.grad_fn.next_functions[0][0]  # the matmul
+    rule = node.fn.backward
+
+    def spy(ctx, g):
+        asked.append(tuple(ctx.needs_input_grad))
+        return rule(ctx, g)
+
+    node.fn = type("SpyMatMul", (node.fn,), {"backward": staticmethod(spy)})
+    node.fn.__module__ = "chainrule.ops.linalg"
+    (gx,) = cr.autograd.grad(y, x)
+    assert asked == [(True, False)] and node.needs_input_grad == (True, True)
+    np.testing.assert_allclose(gx.numpy(), np.ones((2, 4)) @ w.detach().numpy().T, rtol=1e-6)

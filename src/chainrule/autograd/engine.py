@@ -86,9 +86,16 @@ def _backward(
     prev_mode, state.grad_enabled = state.grad_enabled, create_graph
     state.backward_passes.append("backward" if targets is None else "grad")
     tracked = begin_pass(order, targets, roots) if MULTI_GRAD_HOOKS else None
+    # autograd.grad / backward(inputs=): run only the nodes on a path to an input, and ask
+    # each for the gradients of its inputs on such a path only (PyTorch's pruning)
+    wanted = _wanted_inputs(order, targets) if targets is not None else None
     try:
         for node in order:
             grads = pending.nodes.pop(node, None)  # 2. its output gradients, summed over paths
+            if wanted is not None and node not in wanted:
+                if grads is not None:  # nothing wanted below: hooks and captures, no rule
+                    _prepare_outputs(node, grads, targets, pending, create_graph)
+                continue
             if grads is not None and (
                 targets is not None
                 or node._tensor_hooks
@@ -99,13 +106,20 @@ def _backward(
             if grads is not None:
                 if node._pre_hooks:
                     grads = run_node_prehooks(node, grads)
-                input_grads = call_rule(
-                    node,
-                    grads,
-                    create_graph,
-                    anomaly,  # 3. call the rule
-                    differentiable,
-                )
+                needs = wanted[node] if wanted is not None else None
+                if needs is not None:  # some inputs lead to no target: not computed
+                    needs, node.needs_input_grad = node.needs_input_grad, needs
+                try:
+                    input_grads = call_rule(
+                        node,
+                        grads,
+                        create_graph,
+                        anomaly,  # 3. call the rule
+                        differentiable,
+                    )
+                finally:
+                    if needs is not None:
+                        node.needs_input_grad = needs
                 if node._post_hooks:
                     input_grads = run_node_posthooks(node, input_grads, grads)
                 send_to_inputs(node, input_grads, pending)  # 4. send a gradient to each input
@@ -302,6 +316,31 @@ def _targets(inputs: Sequence[Tensor] | None) -> dict | None:
         key = (t.grad_fn, t._output_nr) if t.grad_fn is not None else id(t)
         targets.setdefault(key, []).append(i)
     return targets
+
+
+def _wanted_inputs(order: list, targets: dict) -> dict:
+    """For a pass with targets: ``{node: needs}`` for every node with a path to a target,
+    where ``needs`` is the node's ``needs_input_grad`` restricted to the inputs on such a
+    path (chainrule's own ops: their rules then skip the other gradients), or None where
+    nothing is pruned. ``order`` runs from the outputs to the leaves,
+    so walking it backwards meets every input's producer before its consumer."""
+    wanted: dict = {}
+    for node in reversed(order):
+        needs = []
+        for edge in node.next_edges:
+            if edge is None:
+                needs.append(False)
+            elif type(edge) is tuple:
+                needs.append(edge[0] in wanted or edge in targets)
+            else:
+                needs.append(id(edge) in targets)
+        if any(needs):
+            own = node.needs_input_grad
+            pruned = tuple(n and w for n, w in zip(own, needs)) + tuple(own[len(needs) :])
+            # a user's Function sees needs_input_grad as set in forward, as in PyTorch
+            user = node.fn is not None and not node.fn.__module__.startswith("chainrule.")
+            wanted[node] = None if user or pruned == tuple(own) else pruned
+    return wanted
 
 
 def _prepare_outputs(
