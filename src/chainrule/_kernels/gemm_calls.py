@@ -3,9 +3,10 @@
 :func:`call_gemm_t` multiplies row-major matrices given by address through the ILP64 CBLAS
 GEMM of NumPy's own OpenBLAS (:func:`.blas.gemm_address`). As Python it is a ctypes call
 (tests, the NumPy paths); once Numba is imported, :func:`.jit_helpers.bind_numba` rebinds
-``call_sgemm(_t)`` and ``call_dgemm(_t)`` (in :mod:`.jit_helpers` and :mod:`.jit`) to intrinsics made by :func:`gemm_intrinsic`: an ``inttoptr`` of the
-address and one call, so that kernels using them stay in Numba's disk cache (a ctypes global
-baked into a kernel would prevent it).
+``call_sgemm(_t)`` and ``call_dgemm(_t)`` (in :mod:`.jit_helpers` and :mod:`.jit`) to
+intrinsics made by :func:`gemm_intrinsic`: an ``inttoptr`` of the address and one call, so
+that kernels using them stay in Numba's disk cache (a ctypes global baked into a kernel
+would prevent it).
 """
 
 from __future__ import annotations
