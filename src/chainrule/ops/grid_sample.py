@@ -3,13 +3,17 @@ nearest / bicubic) here, 3-d (trilinear / nearest) in ``grid_sample_3d.py`` on t
 
 The grid's last dim holds one normalised coordinate ``g`` in [-1, 1] per spatial axis, x
 first: (x, y) address (W, H) and (x, y, z) address (W, H, D). Each is mapped to a pixel
-coordinate exactly as PyTorch's ``grid_sampler_compute_source_index`` does,
+coordinate as PyTorch's ``grid_sampler_compute_source_index`` does,
 
     ix = (g + 1) / 2 * (W - 1)          (align_corners=True)
     ix = ((g + 1) * W - 1) / 2          (align_corners=False)
 
-then clipped (``border``) or reflected and clipped (``reflection``). Each of these maps is
-piecewise linear, so locally ``ix = m * g + a`` with a constant slope ``m`` (the scale, times
+rounded as PyTorch's CPU kernels round it: in 2-d, ``(g + 1) * W - 1`` is one fused
+multiply-add (:func:`fused_multiply_add`), in 3-d two roundings, so that a grid from
+``F.affine_grid`` lands on (or an ulp off) the same pixel centres as in PyTorch, which decides
+the one-sided grid gradient of bilinear there. The result is then clipped (``border``) or
+reflected and clipped (``reflection``). Each of these maps is piecewise linear, so locally
+``ix = m * g + a`` with a constant slope ``m`` (the scale, times
 ±1 for each reflection, or 0 where clipping is active): the *plan* computed once in the
 forward keeps, per tap, the flat pixel index, an in-bounds mask, the interpolation weight
 and its derivative with respect to each pixel coordinate, plus the slopes ``m``. The
@@ -48,7 +52,7 @@ from ..autograd.tensor import Tensor
 from .gather_scatter import gather, scatter_add
 from .joining import stack
 
-__all__ = ["GridSample2dFn"]
+__all__ = ["GridSample2dFn", "fused_multiply_add"]
 
 
 def _clip(ix: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,13 +77,50 @@ def _reflect(ix: np.ndarray, twice_low: int, twice_high: int) -> tuple[np.ndarra
     return out, np.where(odd, -sign, sign)
 
 
-def _source_index(coord: np.ndarray, size: int, padding: str, align: bool):
-    """(pixel coordinate, d pixel / d coord) for normalised ``coord`` along a ``size`` axis."""
+_SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's constant, splits a float64 into two 26-bit halves
+
+
+def fused_multiply_add(a: np.ndarray, k, c: float) -> np.ndarray:
+    """``a * k + c`` rounded once, as a fused multiply-add, for integer-valued ``k`` (an int or
+    an array; |k| < 2**26) and c = ±1, in ``a``'s dtype (float32 or float64).
+
+    PyTorch's CPU kernels fuse this product and sum (its ``linspace`` and the 2-d
+    ``grid_sample`` unnormalisation); rounding the product first can move a point that should
+    sit on a pixel centre by one unit in the last place, which changes bilinear's one-sided
+    grid gradient there. float32: the product of a float32 and such a k is exact in float64,
+    and so is the sum while |a k| < 2**28, leaving one rounding to float32. float64: ``a`` is
+    split (Veltkamp) into ``hi + lo`` of 26 bits each, so ``hi k + c`` and ``lo k`` are exact
+    and their sum is the one rounding; points with |a| >= 2**25 (far outside any image) and
+    non-finite ones keep the plain ``a * k + c``. Other dtypes round twice."""
+    if isinstance(k, int) and k > 0 and k & (k - 1) == 0:
+        return a * k + c  # the product by a power of two is exact: one rounding already
+    with np.errstate(over="ignore", invalid="ignore"):  # far points: replaced below
+        if a.dtype == np.float32:
+            t = a.astype(np.float64) * k
+            t += c
+            return t.astype(np.float32)
+        if a.dtype != np.float64:
+            return a * k + c
+        hi = a * _SPLIT
+        hi -= hi - a  # the 26 leading bits of a
+        out = hi * k
+        out += c
+        out += (a - hi) * k
+    if a.max(initial=0.0) < 2.0**25 and a.min(initial=0.0) > -(2.0**25):
+        return out  # (nan fails both tests)
+    return np.where(np.abs(a) < 2.0**25, out, a * k + c)
+
+
+def _source_index(coord: np.ndarray, size: int, padding: str, align: bool, fused: bool):
+    """(pixel coordinate, d pixel / d coord) for normalised ``coord`` along a ``size`` axis;
+    ``fused``: the align_corners=False map's multiply-add is rounded once (PyTorch's 2-d
+    kernels; its 3-d ones round twice)."""
     if align:
         ix = (coord + 1) / 2 * (size - 1)
         mult = np.full_like(coord, (size - 1) / 2)
     else:
-        ix = ((coord + 1) * size - 1) / 2
+        one = coord + 1
+        ix = (fused_multiply_add(one, size, -1) if fused else one * size - 1) / 2
         mult = np.full_like(coord, size / 2)
     if padding == "border":
         ix, m = _clip(ix, size)
@@ -174,7 +215,7 @@ class _Plan:
         g = grid.reshape(n, math.prod(grid.shape[1:-1]), k)
         # bicubic pads the tap positions, not the coordinate (as PyTorch)
         coord_padding = "zeros" if mode == "bicubic" else padding
-        maps = [_source_index(g[..., a], sizes[a], coord_padding, align) for a in range(k)]
+        maps = [_source_index(g[..., a], sizes[a], coord_padding, align, k == 2) for a in range(k)]
         self.coords = [ix for ix, _ in maps]
         self.slopes = [m for _, m in maps]
         self.mode = mode

@@ -3,7 +3,8 @@
 
 input (N, C, D, H, W) is sampled at grid (N, D_out, H_out, W_out, 3), whose last dim holds
 (x, y, z) in [-1, 1] addressing (W, H, D), as PyTorch. Each coordinate goes through the same
-map (align_corners, padding ``zeros`` / ``border`` / ``reflection``) as in 2-d, giving
+map (align_corners, padding ``zeros`` / ``border`` / ``reflection``) as in 2-d (but with
+``(g + 1) * W - 1`` rounded twice, not fused, as PyTorch's 3-d CPU kernel rounds it), giving
 pixel coordinates (ix, iy, iz) with slopes (m_x, m_y, m_z) = d(ix, iy, iz) / d grid.
 
 * ``bilinear`` (trilinear): the 8 corners of the voxel cell, tnw = (x0, y0, z0), tne,

@@ -23,12 +23,6 @@ import numpy as np
 from ._common import load_numpy_state
 
 DTYPE = "float32"
-CHAINRULE_XFAIL = (
-    "F.affine_grid/F.grid_sample's grid gradient at the identity transform "
-    "differs from torch (torch's CPU kernels round linspace and the (g + 1) * size / 2 - 0.5 "
-    "unnormalisation with fused multiply-adds; sample points on pixel centres then take the "
-    "other one-sided difference)"
-)
 
 
 def make_model(torch_like: Any) -> Any:

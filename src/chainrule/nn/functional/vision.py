@@ -2,7 +2,9 @@
 
 ``affine_grid`` is a batched matmul of a constant base grid of normalised coordinates
 ``[x, y, (z,) 1]`` with θᵀ, so it is differentiable in θ (any order, both modes) through
-``matmul``. ``grid_sample`` checks its arguments and calls
+``matmul``; the base grid is rounded bit for bit as PyTorch's CPU kernel rounds it (see
+``_linspace_from_neg_one``), so the identity θ gives PyTorch's sample points exactly.
+``grid_sample`` checks its arguments and calls
 :class:`~chainrule.ops.grid_sample.GridSample2dFn` (4-d input; bilinear, nearest and bicubic)
 or :class:`~chainrule.ops.grid_sample_3d.GridSample3dFn` (5-d input; trilinear and nearest).
 Both warn, as PyTorch does, when ``align_corners`` is left as None (then False).
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...autograd.tensor import Tensor
-from ...ops.grid_sample import GridSample2dFn
+from ...ops.grid_sample import GridSample2dFn, fused_multiply_add
 from ...ops.grid_sample_3d import GridSample3dFn
 from ...ops.linalg import matmul
 
@@ -29,11 +31,32 @@ _ALIGN_WARNING = (
 )
 
 
-def _linspace_from_neg_one(num: int, align_corners: bool) -> np.ndarray:
-    """PyTorch's ``linspace_from_neg_one``: pixel centres (or corners) in [-1, 1]."""
+# PyTorch's CPU batched matmul adds the products of a (points x (k + 1)) @ ((k + 1) x k) product
+# left to right, unfused, while points * k * (k + 1) <= 400, and otherwise in a BLAS kernel's
+# order, which NumPy's matmul reproduces (measured on float32 and float64 grids).
+_SMALL_PRODUCT = 400
+
+
+def _linspace_from_neg_one(num: int, align_corners: bool, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's ``linspace_from_neg_one``: pixel centres (or corners) in [-1, 1], rounded as
+    PyTorch's CPU ``linspace`` and ``affine_grid`` round them in float32 and float64.
+
+    ``linspace(-1, 1, num)`` takes step = 2 / (num - 1) and computes the first ``num // 2``
+    points from the start, ``-1 + i step``, and the others from the end, ``1 - (num - 1 - i)
+    step``, each with one rounding (a fused multiply-add); for pixel centres the result is
+    then multiplied by (num - 1) and divided by num, rounding each time. The identity
+    transform thus samples exactly where PyTorch does (half a unit in the last place off some
+    centres, which decides bilinear's one-sided grid gradient there)."""
     if num <= 1:
-        return np.zeros(max(num, 1))
-    r = np.linspace(-1.0, 1.0, num)
+        return np.zeros(1, dtype)
+    if dtype not in (np.float32, np.float64):  # float16 / bfloat16: float64, then cast
+        return _linspace_from_neg_one(num, align_corners, np.dtype(np.float64)).astype(dtype)
+    step = np.full(1, 2, dtype) / (num - 1)
+    i = np.arange(num)
+    half = num // 2
+    r = np.concatenate(
+        [fused_multiply_add(step, i[:half], -1), fused_multiply_add(step, i[half:] - (num - 1), 1)]
+    )
     if not align_corners:
         r = r * (num - 1) / num
     return r
@@ -41,10 +64,11 @@ def _linspace_from_neg_one(num: int, align_corners: bool) -> np.ndarray:
 
 def _base_grid(spatial: Sequence[int], align_corners: bool, dtype) -> np.ndarray:
     """(*spatial, k + 1) array of ``[x, y, (z,) 1]`` (x varies along the last spatial dim)."""
-    axes = [_linspace_from_neg_one(s, align_corners) for s in spatial]
+    dtype = np.dtype(dtype)
+    axes = [_linspace_from_neg_one(s, align_corners, dtype) for s in spatial]
     mesh = np.meshgrid(*axes, indexing="ij")  # one array per (d,) h, w
-    coords = list(mesh[::-1]) + [np.ones(tuple(spatial))]
-    return np.stack(coords, -1).astype(dtype)
+    coords = list(mesh[::-1]) + [np.ones(tuple(spatial), dtype)]
+    return np.stack(coords, -1)
 
 
 def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None = None) -> Tensor:
@@ -104,8 +128,16 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
         )
     k = len(spatial)
     base_array = _base_grid(spatial, align_corners, theta.dtype).reshape(1, -1, k + 1)
-    base = Tensor._make(base_array, False, None, 0)  # a constant in theta's dtype
-    grid = matmul(base, theta.transpose(1, 2))  # (N, prod(spatial), k)
+    if base_array.shape[1] * k * (k + 1) > _SMALL_PRODUCT:
+        base = Tensor._make(base_array, False, None, 0)  # a constant in theta's dtype
+        grid = matmul(base, theta.transpose(1, 2))  # (N, prod(spatial), k)
+    else:  # PyTorch's small batched matmul: the k + 1 products added left to right, unfused
+        rows = theta.unsqueeze(1)  # (N, 1, k, k + 1)
+        grid = None
+        for j in range(k + 1):
+            col = Tensor._make(np.ascontiguousarray(base_array[..., j : j + 1]), False, None, 0)
+            term = col * rows[..., j]  # (N, prod(spatial), k)
+            grid = term if grid is None else grid + term
     return grid.reshape(size[0], *spatial, k)
 
 
