@@ -319,7 +319,32 @@ def linspace(
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise RuntimeError(f"linspace(): number of steps must be a non-negative int, got {steps!r}")
     refuse_bool("linspace", dtype)
-    return _finish(np.linspace(start, end, steps), dtype, device, requires_grad)
+    return _finish(_linspace_values(start, end, steps, dtype), dtype, device, requires_grad)
+
+
+def _linspace_values(start: Any, end: Any, steps: int, dtype: Any) -> np.ndarray:
+    """The points of :func:`linspace`. In float32 they are PyTorch's CPU values bit for bit:
+    the step rounded to float32, the first half ``start + i * step`` and the second half
+    ``end - (steps - 1 - i) * step``, each a fused multiply-add (one rounding; computed
+    exactly in float64, then rounded). Other dtypes: NumPy's linspace, then cast."""
+    d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    big = float(np.finfo(np.float32).max)
+    plain = all(  # finite real numbers that float32 holds
+        isinstance(v, (int, float, np.integer, np.floating))
+        and not isinstance(v, bool)
+        and abs(float(v)) <= big
+        for v in (start, end)
+    )
+    if d != np.float32 or steps < 2 or not plain:
+        return np.linspace(start, end, steps)
+    s, e = np.float32(start), np.float32(end)
+    step = np.float64((e - s) / np.float32(steps - 1))
+    i = np.arange(steps, dtype=np.float64)
+    half = steps // 2
+    out = np.empty(steps, np.float32)
+    out[:half] = i[:half] * step + np.float64(s)
+    out[half:] = (i[half:] - (steps - 1)) * step + np.float64(e)
+    return out
 
 
 def eye(
