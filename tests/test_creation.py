@@ -135,8 +135,6 @@ def test_negative_size_is_an_error():
 def test_linspace_float32_is_pytorchs_bit_for_bit():
     """float32 linspace: the step rounded to float32, each half a fused multiply-add from its
     end, as PyTorch's CPU kernel (random ranges and lengths, bit patterns compared)."""
-    import torch
-
     rng = np.random.default_rng(7)
     cases = [(0, 1, 5), (-1, 1, 7), (3, -2, 100), (5, 5, 4), (1e6, 1e6 + 1, 17), (0, 1, 2)]
     cases += [(*rng.uniform(-100, 100, 2), int(rng.integers(2, 1500))) for _ in range(200)]

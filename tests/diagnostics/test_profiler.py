@@ -290,7 +290,70 @@ def test_steps_are_ranges_and_cycles_clear(monkeypatch):
                 cr.ones(2) * 2
                 prof.step()
     assert seen == [["ProfilerStep#1", "chainrule::mul"], ["ProfilerStep#3", "chainrule::mul"]]
-    assert {e.name for e in prof.events()} == {"ProfilerStep*", "chainrule::mul"}
+    # stopped in the third cycle's warmup, which dropped the second cycle's events (as torch)
+    assert list(prof.events()) == []
+
+
+def _final_events(mod, n: int, acc: bool) -> tuple:
+    """What a scheduled profile reports: the steps that fired ``on_trace_ready`` with the
+    count of a user range then, and that count and the last event name after it stops."""
+    fired = []
+    x = cr.ones(2) if mod is cr.profiler else torch.ones(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with mod.profile(
+            schedule=mod.schedule(wait=1, warmup=1, active=2),
+            acc_events=acc,
+            on_trace_ready=lambda p: fired.append(
+                (p.step_num, [e.count for e in p.key_averages() if e.key == "fw"])
+            ),
+        ) as prof:
+            for _ in range(n):
+                with mod.record_function("fw"):
+                    x * 2
+                prof.step()
+    final = prof.key_averages()
+    return fired, [e.count for e in final if e.key == "fw"], sorted(e.key for e in final)[-1:]
+
+
+@pytest.mark.parametrize("n", [5, 6, 8, 9])
+@pytest.mark.parametrize("acc", [False, True])
+def test_cycle_start_clears_the_last_cycle_like_torch(n, acc):
+    """Stopped in a new cycle's warmup (n = 5, 9), torch reports nothing without acc_events
+    (the new cycle dropped the old events as it started); in its wait (n = 8) the last
+    cycle; in its active phase (n = 6) what was recorded since; everything with acc_events."""
+    assert _final_events(cr.profiler, n, acc) == _final_events(tp, n, acc)
+
+
+def _exported_per_cycle(mod, tmp_path) -> list:
+    """With acc_events=True: per trace handed over, the user ranges and steps in the file
+    written by the handler, and the count of the range in events() then."""
+    seen = []
+    x = cr.ones(2) if mod is cr.profiler else torch.ones(2)
+
+    def handler(p):
+        path = tmp_path / f"{mod.__name__}_{p.step_num}.json"
+        p.export_chrome_trace(str(path))
+        names = [e["name"] for e in json.loads(path.read_text())["traceEvents"] if "dur" in e]
+        keep = sorted(n for n in names if n == "fw" or n.startswith("ProfilerStep#"))
+        seen.append((keep, sum(e.name == "fw" for e in p.events())))
+
+    with mod.profile(
+        schedule=mod.schedule(wait=1, warmup=1, active=2, repeat=2),
+        acc_events=True,
+        on_trace_ready=handler,
+    ) as prof:
+        for _ in range(9):
+            with mod.record_function("fw"):
+                x * 2
+            prof.step()
+    return seen
+
+
+def test_trace_file_holds_one_cycle_with_acc_events_like_torch(tmp_path):
+    mine = _exported_per_cycle(cr.profiler, tmp_path)
+    assert mine == _exported_per_cycle(tp, tmp_path)
+    assert mine[1] == (["ProfilerStep#6", "ProfilerStep#7", "fw", "fw"], 4)
 
 
 def test_chrome_trace_is_valid(both, tmp_path):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.attention.bias as tbias
 import torch.nn.functional as TF
 
 import chainrule as cr
 import chainrule.nn.functional as F
+from chainrule.nn.attention import bias as cbias
 from chainrule.ops import attention as attn_ops
 
 from ._helpers import close, copy_params
@@ -452,3 +456,32 @@ def test_functional_mha_with_static_keys_matches_torch():
     out.sum().backward()
     rout.sum().backward()
     close(cq.grad, tq.grad)
+
+
+@pytest.mark.parametrize("lq, lk", [(3, 5), (4, 4), (5, 3)])
+@pytest.mark.parametrize("variant", ["causal_upper_left", "causal_lower_right"])
+def test_causal_bias_objects_like_torch(lq, lk, variant):
+    """nn.attention.bias masks as attn_mask (KV-cache decoding: L new queries after S - L
+    cached keys): outputs and gradients as torch's, with torch's warning for L > S."""
+    (cq, tq), (ck, tk), (cv, tv) = _qkv((1, 2, lq, 4), (1, 2, lk, 4), (1, 2, lk, 3))
+    lower_wide = variant == "causal_lower_right" and lq > lk
+    with pytest.warns(UserWarning, match="NaNs") if lower_wide else contextlib.nullcontext():
+        cb = getattr(cbias, variant)(lq, lk)
+    with pytest.warns(UserWarning, match="NaNs") if lower_wide else contextlib.nullcontext():
+        tb = getattr(tbias, variant)(lq, lk)
+    np.testing.assert_array_equal(cb._materialize().numpy(), tb._materialize().numpy())
+    assert (cb.seq_len_q, cb.seq_len_kv, int(cb.variant)) == (lq, lk, int(tb.variant))
+    out = F.scaled_dot_product_attention(cq, ck, cv, attn_mask=cb)
+    ref = TF.scaled_dot_product_attention(tq, tk, tv, attn_mask=tb)
+    if lower_wide:  # torch's CPU kernel gives 0 for the rows that see no key, as chainrule
+        assert not ref.isnan().any()
+    close(out, ref)
+    w = np.random.default_rng(5).standard_normal(tuple(ref.shape))
+    (out * cr.tensor(w)).sum().backward()
+    (ref * torch.tensor(w)).sum().backward()
+    for c, t in ((cq, tq), (ck, tk), (cv, tv)):
+        close(c.grad, t.grad)
+    with pytest.raises(ValueError, match="should not be used with causal=True"):
+        F.scaled_dot_product_attention(cq, ck, cv, attn_mask=cb, is_causal=True)
+    with pytest.raises(AssertionError, match=f"{variant} only supports 2D tensors"):
+        getattr(cbias, variant)(1, lq, lk)

@@ -89,6 +89,19 @@ def test_tri_indices(row, col, offset):
         cr.tril_indices(-1, 2)
 
 
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int32", "float16", "complex64"])
+def test_tril_triu_keep_the_dtype(dtype):
+    """A causal mask tril(ones(n, n, dtype=bool)) stays bool (it was promoted to int64)."""
+    data = RNG.standard_normal((2, 3, 4)) > -0.5
+    for name, diagonal in (("tril", 0), ("triu", 1), ("tril", -1)):
+        mine = getattr(cr, name)(cr.tensor(data).to(getattr(cr, dtype)), diagonal)
+        theirs = getattr(torch, name)(torch.tensor(data).to(getattr(torch, dtype)), diagonal)
+        _same(mine, theirs)
+    mask = cr.ones(3, 3, dtype=cr.bool)
+    mask.tril_()
+    _same(mask, torch.ones(3, 3, dtype=torch.bool).tril_())
+
+
 def test_multinomial_with_replacement_matches_the_distribution():
     p = np.array([[0.1, 0.0, 0.6, 0.3], [1.0, 1.0, 1.0, 1.0]])
     s = cr.multinomial(

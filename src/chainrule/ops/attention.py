@@ -59,6 +59,7 @@ from ..backend import get_array_module
 from ..backends.sdp import ENABLED as SDP_ENABLED
 from ..backends.sdp import SDPBackend, check_backends
 from ..random import Generator, gen
+from .attention_bias import resolve_causal_bias
 from .attention_fused import (
     _causal_blocked,
     _fused_backward,
@@ -454,7 +455,8 @@ def scaled_dot_product_attention(
     Args:
         query: (N, …, L, E). key: (N, …, S, E). value: (N, …, S, Ev).
         attn_mask: bool (True = the query may attend to that key) or float (added to the
-            scores), broadcastable to (N, …, L, S). May require grad (float).
+            scores), broadcastable to (N, …, L, S). May require grad (float). Or a
+            ``CausalBias`` (``nn.attention.bias.causal_upper_left/causal_lower_right``).
         dropout_p: dropout on the attention probabilities; applied whenever > 0 (the caller
             passes 0.0 in evaluation, as in PyTorch). Masks come from the default generator.
         is_causal: mask out keys after each query, aligned at the upper left
@@ -470,6 +472,7 @@ def scaled_dot_product_attention(
         RuntimeError: mismatched shapes or dtypes, a bad dropout probability, or attn_mask
             together with is_causal (PyTorch's error type for these checks).
     """
+    attn_mask, is_causal = resolve_causal_bias(attn_mask, is_causal)  # a CausalBias object
     if not SDP_ENABLED[SDPBackend.MATH]:  # inside sdpa_kernel without MATH: PyTorch's checks
         check_backends(query, key, value, attn_mask, dropout_p)
     return attention(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)

@@ -434,16 +434,22 @@ def _tri_mask(x: Tensor, diagonal: int, upper: bool) -> Tensor:
     return Tensor._make(m, False, None, 0)
 
 
+def _zero(x: Tensor) -> bool | int:
+    """The fill of the zeroed triangle: False for a bool tensor (0 would promote it to
+    int64; PyTorch keeps bool, as causal masks ``tril(ones(n, n, dtype=bool))`` need)."""
+    return False if x.dtype == np.bool_ else 0
+
+
 @tensor_method(keywords=True)
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Upper triangle of the last two dims (the rest zeroed); differentiable."""
-    return _row_major(where(_tri_mask(input, diagonal, True), input, 0))
+    return _row_major(where(_tri_mask(input, diagonal, True), input, _zero(input)))
 
 
 @tensor_method(keywords=True)
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Lower triangle of the last two dims (the rest zeroed); differentiable."""
-    return _row_major(where(_tri_mask(input, diagonal, False), input, 0))
+    return _row_major(where(_tri_mask(input, diagonal, False), input, _zero(input)))
 
 
 tril_ = make_inplace("tril_", tril)

@@ -131,7 +131,8 @@ class profile:  # noqa: N801 - PyTorch's name
         self.current_action = self.schedule(0)
         self._session: Session | None = None
         self._step_range = None
-        self._events: list = []
+        self._events: list = []  # what events() reports (every cycle's with acc_events)
+        self._trace: list = []  # the last cycle's events alone: what a trace file holds
         self._saved_once = False
         self._base_us = 0.0
         self._t0 = 0
@@ -171,8 +172,11 @@ class profile:  # noqa: N801 - PyTorch's name
     # ------------------------------------------------------------------ results
     def events(self) -> EventList:
         """The events of the last trace (all traces with ``acc_events=True``)."""
+        return self._event_list(self._events)
+
+    def _event_list(self, events: list) -> EventList:
         return EventList(
-            self._events,
+            events,
             profile_memory=self.profile_memory,
             _trace_flags={
                 "record_shapes": self.record_shapes,
@@ -203,8 +207,10 @@ class profile:  # noqa: N801 - PyTorch's name
         self._metadata[key] = json.loads(value)
 
     def export_chrome_trace(self, path: str) -> None:
-        """Write the trace as Chrome trace-event JSON (``chrome://tracing``, Perfetto)."""
-        self.events().export_chrome_trace(path)
+        """Write the trace as Chrome trace-event JSON (``chrome://tracing``, Perfetto): the
+        last cycle's events, also with ``acc_events=True`` (as PyTorch, whose trace files
+        hold one cycle each while ``events()`` and ``key_averages()`` accumulate)."""
+        self._event_list(self._trace).export_chrome_trace(path)
 
     def export_stacks(self, path: str, metric: str = "self_cpu_time_total") -> None:
         """Write collapsed stacks for a flame graph (needs ``with_stack=True``)."""
@@ -236,14 +242,18 @@ class profile:  # noqa: N801 - PyTorch's name
             self._begin(record=True)
 
     def _begin(self, record: bool) -> None:
-        if self._saved_once and not self.acc_events and not _warned_clear[0]:
-            _warned_clear[0] = True
-            warnings.warn(
-                "Warning: Profiler clears events at the end of each cycle. Only events from "
-                "the current cycle will be reported. To keep events across cycles, set "
-                "acc_events=True.",
-                stacklevel=4,
-            )
+        if self._saved_once and not self.acc_events:
+            # A new cycle drops the last one's events as it starts (as PyTorch: a profile
+            # stopped during the new cycle's warmup reports no events, not the old cycle's).
+            self._events = self._trace = []
+            if not _warned_clear[0]:
+                _warned_clear[0] = True
+                warnings.warn(
+                    "Warning: Profiler clears events at the end of each cycle. Only events "
+                    "from the current cycle will be reported. To keep events across cycles, "
+                    "set acc_events=True.",
+                    stacklevel=4,
+                )
         if record and self._session is None:
             self._session = Session(
                 self.record_shapes, self.profile_memory, self.with_stack, self._t0
@@ -260,12 +270,11 @@ class profile:  # noqa: N801 - PyTorch's name
                 "profile: another profiler was started while this one was recording and took "
                 "the recording over (as in PyTorch); this profile has no events"
             )
-        if s.taken_over or not save:
-            self._events = [] if not self.acc_events else self._events
-        elif self.acc_events:
-            self._events = self._events + s.events
+        self._trace = [] if s.taken_over or not save else s.events
+        if self.acc_events:
+            self._events = self._events + self._trace
         else:
-            self._events = s.events
+            self._events = self._trace
         if save:
             self._saved_once = True
             if self.on_trace_ready is not None:

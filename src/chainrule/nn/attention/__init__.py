@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 
 from ...backends.sdp import ENABLED, SDPBackend
-from . import flex_attention  # noqa: F401 - torch.nn.attention.flex_attention
+from . import bias, flex_attention  # noqa: F401 - torch.nn.attention.bias, .flex_attention
 
 __all__ = [
     "SDPBackend",
