@@ -336,7 +336,7 @@ def keep_private_copies(node: Node, wanted: Callable[[Tensor], bool]) -> None:
     nor changes the gradient (``ctx.copy_saved_inputs``; the old value of a tensor an in-place
     op overwrites, PyTorch's ``original_self``)."""
     node._saved_values = tuple(
-        SavedInput(_SavedCopy.apply(e.tensor), 0)
+        SavedInput(_SavedCopy.apply(e.tensor), 0, e.position)
         if type(e) is SavedInput and wanted(e.tensor)
         else e
         for e in node._saved_values
@@ -366,7 +366,7 @@ def repack_private_copy(node: Node, entry: SavedPacked) -> SavedPacked:
     t = node._unpack(entry)
     if entry.role == "input":
         copy = _SavedCopy.apply(t)
-        fresh = SavedInput(copy, copy._vc[0])
+        fresh = SavedInput(copy, copy._vc[0], entry.position)
     else:
         fresh = SavedConstant(t._data.copy())
     state = LOCAL.state

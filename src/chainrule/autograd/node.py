@@ -17,6 +17,7 @@ import numpy as _np
 
 from .accumulate_grad import AccumulateGrad, accumulate_grad_node
 from .saved import SavedConstant, SavedInput, SavedOutput, SavedPacked, memory_root
+from .saved_view import SavedTensor, saved_index
 from .state import LOCAL
 from .tensor import Tensor
 from .tensor_backward import _RemovableHandle
@@ -145,6 +146,18 @@ class Node:
     def output_meta(self, nr: int) -> tuple | None:
         """``(shape, dtype)`` of output ``nr`` where recorded (multi-output ops), else None."""
         return self._out_meta[nr] if self._out_meta is not None else None
+
+    def __getattr__(self, name: str) -> Any:
+        """``_saved_<name>`` / ``_raw_saved_<name>``: one saved value by PyTorch's name (see
+        :mod:`.saved_view`); only called for names the node does not have."""
+        raw = name.startswith("_raw_saved_")
+        if raw or name.startswith("_saved_"):
+            if self._freed:
+                self._raise_freed()
+            i = saved_index(self, name[11:] if raw else name[7:])
+            if i is not None:
+                return SavedTensor(self, i) if raw else self.saved_tensor(i)
+        raise AttributeError(f"'{self.name()}' object has no attribute '{name}'")
 
     def _unpack(self, entry: Any) -> Any:
         kind = type(entry)
@@ -334,8 +347,15 @@ def _builtin(fn: type) -> bool:
 
 
 def _raw(entry: Any) -> Any:
-    """The value of a saved entry the hooks left alone: None or a number (a constant)."""
-    return entry.value if type(entry) is SavedConstant else entry
+    """The raw value of a saved entry that is not packed."""
+    kind = type(entry)
+    if kind is SavedConstant:
+        return entry.value
+    if kind is SavedInput:
+        return entry.tensor._data
+    if kind is SavedOutput:
+        return entry.array
+    return entry
 
 
 def _as_tensor(v: Any) -> Any:

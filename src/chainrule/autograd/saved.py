@@ -36,10 +36,12 @@ __all__ = [
 
 
 class SavedInput(NamedTuple):
-    """A saved input tensor and its version at save time (checked on unpack)."""
+    """A saved input tensor, its version at save time (checked on unpack) and its position
+    among the op's arguments (-1: unknown), which names it (``grad_fn._saved_self``)."""
 
     tensor: Tensor
     version: int
+    position: int = -1
 
 
 class SavedOutput(NamedTuple):
@@ -80,6 +82,7 @@ class SavedPacked(NamedTuple):
         memory: a weak reference to that memory's owner, to tell whether the unpacked tensor
             still reads it (only then can an in-place change make the gradient wrong).
         shape / dtype: the saved tensor's, which the unpacked tensor must have.
+        position: an input's position among the op's arguments (-1 otherwise).
     """
 
     packed: Any
@@ -91,6 +94,7 @@ class SavedPacked(NamedTuple):
     memory: Any
     shape: tuple
     dtype: Any
+    position: int = -1
 
 
 def pack(entry: Any, pack_hook: Any, unpack_hook: Any, node: Any, results: list) -> Any:
@@ -122,7 +126,10 @@ def pack(entry: Any, pack_hook: Any, unpack_hook: Any, node: Any, results: list)
     except TypeError:  # an array type without weak references: no in-place guard
         memory = None
     packed = pack_hook(tensor)
-    return SavedPacked(packed, unpack_hook, role, link, vc, version, memory, data.shape, data.dtype)
+    position = entry.position if kind is SavedInput else -1
+    return SavedPacked(
+        packed, unpack_hook, role, link, vc, version, memory, data.shape, data.dtype, position
+    )
 
 
 def classify(s: Any, args: tuple, outs: tuple, results: list, raw_outs: tuple) -> Any:
@@ -131,9 +138,9 @@ def classify(s: Any, args: tuple, outs: tuple, results: list, raw_outs: tuple) -
     if s is None:
         return None
     sd = s._data if isinstance(s, Tensor) else s
-    for a in args:
+    for p, a in enumerate(args):
         if isinstance(a, Tensor) and (a is s or a._data is sd):
-            return SavedInput(a, a._vc[0])
+            return SavedInput(a, a._vc[0], p)
     for i, o in enumerate(outs):
         if o is sd or raw_outs[i] is sd:
             vc = results[i]._vc

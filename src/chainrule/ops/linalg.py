@@ -43,6 +43,8 @@ __all__ = [
 
 
 class MatMul(Function):
+    saved_input_names = ("self", "mat2")  # grad_fn._saved_self / _saved_mat2, as PyTorch's mm
+
     @staticmethod
     def node_name(ctx):  # PyTorch's product node: DotBackward0, MvBackward0, Mm/Bmm
         a_vec, b_vec = getattr(ctx, "vecs", (False, False))
