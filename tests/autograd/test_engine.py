@@ -396,3 +396,24 @@ def test_grad_prunes_builtin_rules():
     (gx,) = cr.autograd.grad(y, x)
     assert asked == [(True, False)] and node.needs_input_grad == (True, True)
     np.testing.assert_allclose(gx.numpy(), np.ones((2, 4)) @ w.detach().numpy().T, rtol=1e-6)
+
+
+def test_grad_accumulates_in_place_as_torch():
+    """A second backward adds into the same .grad tensor (views of it see the sum, its
+    version moves); with create_graph a new .grad tensor is made, as in PyTorch."""
+    seen = []
+    for lib in (torch, cr):
+        w = lib.ones(3, requires_grad=True)
+        (w * 2).sum().backward()
+        g = w.grad
+        alias = g.view(3)
+        (w * 3).sum().backward()
+        row = [g is w.grad, alias.tolist(), g._version > 0]
+        w2 = lib.ones(3, requires_grad=True)
+        (w2 * 2).sum().backward()
+        g2 = w2.grad
+        grads = lib.autograd.grad((w2 * 3).sum(), w2, create_graph=True)
+        w2.grad = w2.grad + grads[0]
+        row.append(g2.tolist())
+        seen.append(row)
+    assert seen[1] == seen[0] == [True, [5.0, 5.0, 5.0], True, [2.0, 2.0, 2.0]]

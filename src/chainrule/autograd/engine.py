@@ -221,6 +221,8 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
     layout. Without ``create_graph`` the first gradient's array becomes ``.grad`` directly
     when this backward made it, it is in that layout and nothing else holds it; otherwise
     it is copied, so that later in-place updates of ``.grad`` cannot alias another tensor.
+    Later gradients are added into that ``.grad`` in place (PyTorch's accumulation: the same
+    tensor object, its version bumped).
     ``owned`` holds the ids of arrays already handed out (and of the caller's own gradient
     arrays); None means the array may be shared and is always copied. Then ``t``'s
     post-accumulate-grad hooks run.
@@ -243,12 +245,18 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
                 owned.add(id(arr))
             t.grad = Tensor._make(arr, False, None, 0)
         else:
-            old = t._grad._data
-            if old.ndim and old.flags.c_contiguous:  # NumPy's sum is row-major then too
-                out = old + arr
+            grad = t._grad
+            old = grad._data
+            if old.flags.writeable and old.shape == arr.shape and old.dtype == arr.dtype:
+                # added into .grad in place, as PyTorch: a reference to t.grad (or a view of
+                # it) taken after the last backward sees this one too
+                get_array_module(old).add(old, arr, out=old)
+                grad._vc[0] += 1
+            elif old.ndim and old.flags.c_contiguous:  # NumPy's sum is row-major then too
+                t.grad = Tensor._make(old + arr, False, None, 0)
             else:  # .grad's layout kept (NumPy's would be row-major; a scalar for 0-d)
                 out = np.add(old, arr, out=get_array_module(old).empty_like(old))
-            t.grad = Tensor._make(out, False, None, 0)
+                t.grad = Tensor._make(out, False, None, 0)
     if POST_ACCUMULATE_HOOKS:  # Tensor.register_post_accumulate_grad_hook
         run_post_accumulate_grad_hooks(t, create_graph)
 
