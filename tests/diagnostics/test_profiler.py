@@ -474,6 +474,18 @@ def test_device_activities_like_torch(monkeypatch):
         profile(with_flops=True)
 
 
+def test_with_modules_changes_nothing_in_eager_mode_as_torch():
+    for mod, lib in ((tp, torch), (cr.profiler, cr)):
+        layer = lib.nn.Linear(4, 3)
+        x = lib.ones(2, 4)
+        names = []
+        for flag in (False, True):
+            with mod.profile(with_modules=flag) as prof:
+                layer(x)
+            names.append(sorted({e.name for e in prof.events()}))
+        assert names[0] == names[1] and names[0]
+
+
 def test_record_function_decorator_and_labels():
     @record_function("my_step")
     def step(x):

@@ -63,7 +63,6 @@ class profile:  # noqa: N801 - PyTorch's name
         refuse(
             "profile",
             with_flops=with_flops,
-            with_modules=with_modules,
             experimental_config=experimental_config,
             custom_trace_id_callback=custom_trace_id_callback,
             post_processing_timeout_s=post_processing_timeout_s,

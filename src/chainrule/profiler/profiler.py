@@ -84,7 +84,9 @@ class profile:  # noqa: N801 - PyTorch's name
     """The profiler context manager (PyTorch's ``torch.profiler.profile``); see the module
     docstring. ``record_shapes`` keeps each op's input shapes, ``profile_memory`` the bytes
     of its new outputs, ``with_stack`` the user's ``file(line): function`` frames; events
-    accumulate over schedule cycles with ``acc_events=True``."""
+    accumulate over schedule cycles with ``acc_events=True``. ``with_modules`` records module
+    hierarchies for TorchScript models only in PyTorch, so it has no effect on eager code
+    there or here."""
 
     def __init__(
         self,
@@ -107,7 +109,6 @@ class profile:  # noqa: N801 - PyTorch's name
         refuse(
             "profile",
             with_flops=with_flops,
-            with_modules=with_modules,
             experimental_config=experimental_config,
             execution_trace_observer=execution_trace_observer,
             custom_trace_id_callback=custom_trace_id_callback,
