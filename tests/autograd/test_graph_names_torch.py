@@ -15,7 +15,6 @@ import torch
 
 import chainrule as cr
 from chainrule.autograd import accumulate_grad
-from chainrule.autograd.accumulate_grad import AccumulateGrad
 
 ACC = "torch::autograd::AccumulateGrad"
 RNG = np.random.default_rng(0)
@@ -289,14 +288,26 @@ def test_accumulate_grad_node_like_torch():
     assert views[0] == views[1] == (ACC, (), "AccumulateGrad")
 
 
-def test_accumulate_grad_hooks_say_what_to_use():
-    m = _env(cr)
-    acc = (m.a * 2).grad_fn.next_functions[0][0]
-    assert isinstance(acc, AccumulateGrad)
-    with pytest.raises(NotImplementedError, match="register_post_accumulate_grad_hook"):
-        acc.register_hook(lambda gi, go: None)
-    with pytest.raises(NotImplementedError, match="Tensor.register_hook"):
-        acc.register_prehook(lambda go: None)
+def _accumulate_grad_hook_log(lib):
+    log = []
+    w = lib.ones(3, requires_grad=True)
+    w.register_hook(lambda g: log.append("tensor hook") or g + 1)
+    acc = (w * 2).grad_fn.next_functions[0][0]
+    pre = acc.register_prehook(lambda go: log.append(("pre", go[0].tolist())) or (go[0] * 10,))
+    acc.register_hook(lambda gi, go: log.append(("post", gi, go[0].tolist(), w.grad.tolist())))
+    (w * 2).sum().backward()
+    pre.remove()
+    (w * 2).sum().backward()  # accumulates: the post hook sees .grad after the sum
+    acc.register_hook(lambda gi, go: (go[0],))
+    with pytest.raises(RuntimeError, match="incorrect number of values"):
+        (w * 2).sum().backward()
+    return log
+
+
+def test_accumulate_grad_hooks_as_torch():
+    """Pre hooks run after the leaf's tensor hooks and may replace the gradient; post hooks
+    see ``()`` and the added gradient after ``.grad`` was written and must return None."""
+    assert _accumulate_grad_hook_log(cr) == _accumulate_grad_hook_log(torch)
 
 
 def test_accumulate_grad_dies_with_its_leaf():

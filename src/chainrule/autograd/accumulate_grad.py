@@ -3,10 +3,11 @@
 PyTorch gives every leaf that requires grad a graph node, ``AccumulateGrad``, which writes the
 gradient into the leaf's ``.grad``; walking ``next_functions`` from a loss ends at these nodes,
 and ``node.variable`` is the leaf. chainrule's engine has no such node (an edge holds the
-leaf tensor itself and the engine writes ``.grad`` directly), so this class is the public view
-only: a read-only object per leaf, built the first time a walk meets the leaf and kept while
-the leaf lives, so that ``a.grad_fn.next_functions[0][0] is b.grad_fn.next_functions[0][0]``
-holds for two ops on the same leaf, as in PyTorch.
+leaf tensor itself and the engine writes ``.grad`` directly), so this class is its public
+view: one object per leaf, built the first time a walk meets the leaf and kept while the leaf
+lives, so that ``a.grad_fn.next_functions[0][0] is b.grad_fn.next_functions[0][0]`` holds for
+two ops on the same leaf, as in PyTorch. Its pre and post hooks are real: the engine runs
+them around writing ``.grad`` (``engine._write_leaf``, through :data:`HOOKED`).
 
 ``Tensor`` has fixed slots, so the objects are kept here by the tensor's ``id``; a
 ``weakref.finalize`` drops the entry when the tensor dies (before its ``id`` can be reused).
@@ -21,10 +22,14 @@ from collections.abc import Callable
 from typing import Any
 
 from .tensor import Tensor
+from .tensor_backward import _RemovableHandle
 
-__all__ = ["AccumulateGrad", "accumulate_grad_node"]
+__all__ = ["AccumulateGrad", "HOOKED", "accumulate_grad_node"]
 
 _NODES: dict[int, AccumulateGrad] = {}
+# id(leaf) -> its node, for leaves whose node has hooks: the engine reads it when it writes a
+# leaf's .grad (empty, and so skipped, unless someone registered such a hook)
+HOOKED: dict[int, AccumulateGrad] = {}
 
 
 class AccumulateGrad:
@@ -34,11 +39,13 @@ class AccumulateGrad:
         next_functions: always ``()``: a leaf is where backward ends.
     """
 
-    __slots__ = ("_leaf", "_metadata", "__weakref__")
+    __slots__ = ("_leaf", "_metadata", "_pre", "_post", "__weakref__")
     next_functions: tuple = ()
 
     def __init__(self, leaf: Tensor) -> None:
         self._leaf = weakref.ref(leaf)
+        self._pre: list = []
+        self._post: list = []
 
     @property
     def variable(self) -> Tensor:
@@ -63,19 +70,45 @@ class AccumulateGrad:
             return self._metadata
 
     def register_hook(self, hook: Callable) -> Any:
-        """Not supported: chainrule writes a leaf's ``.grad`` without a node to hook."""
-        raise NotImplementedError(
-            "AccumulateGrad.register_hook is not supported: use "
-            "Tensor.register_post_accumulate_grad_hook on the leaf (node.variable) to run "
-            "code after its .grad is written"
-        )
+        """Call ``hook(grad_inputs, grad_outputs)`` after the leaf's ``.grad`` was written:
+        ``grad_inputs`` is ``()`` (a leaf has no inputs), ``grad_outputs`` the gradient that
+        was added; the hook must return None (PyTorch's ``AccumulateGrad`` post hook)."""
+        return self._add(self._post, hook, "register_hook")
 
     def register_prehook(self, hook: Callable) -> Any:
-        """Not supported: chainrule writes a leaf's ``.grad`` without a node to hook."""
-        raise NotImplementedError(
-            "AccumulateGrad.register_prehook is not supported: use Tensor.register_hook on "
-            "the leaf (node.variable) to see or replace its gradient before it is accumulated"
-        )
+        """Call ``hook(grad_outputs)`` before the gradient is added into ``.grad`` (after the
+        leaf's tensor hooks); a returned tuple replaces it (PyTorch's pre hook)."""
+        return self._add(self._pre, hook, "register_prehook")
+
+    def _add(self, hooks: list, hook: Callable, where: str) -> _RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"AccumulateGrad.{where}: expected a callable, got {hook!r}")
+        leaf = self.variable
+        key = id(leaf)
+        if HOOKED.get(key) is not self:
+            HOOKED[key] = self
+            weakref.finalize(leaf, HOOKED.pop, key, None)
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def run_prehooks(self, g: Tensor) -> Tensor:
+        """The gradient after the pre hooks (each may return a replacement tuple)."""
+        for hook in tuple(self._pre):
+            out = hook((g,))
+            if out is not None:
+                g = out[0]
+        return g
+
+    def run_posthooks(self, g: Tensor) -> None:
+        """Call the post hooks with the gradient that was added (they return nothing)."""
+        for hook in tuple(self._post):
+            out = hook((), (g,))
+            if out is not None and len(out):
+                name = getattr(hook, "__name__", type(hook).__name__)
+                raise RuntimeError(
+                    f"hook '{name}' has returned an incorrect number of values (got "
+                    f"{len(out)}, but expected 0)"
+                )
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {hex(id(self))}>"

@@ -24,6 +24,7 @@ import numpy as np
 from .._layout import grad_layout, grad_order, is_vmap_array, relaid_tensor
 from ..backend import get_array_module
 from ..threads import elementwise
+from .accumulate_grad import HOOKED
 from .function import Node
 from .graph import topological_order
 from .hooks import run_node_posthooks, run_node_prehooks, run_tensor_hooks
@@ -206,10 +207,16 @@ def send_to_inputs(node: Node, input_grads: tuple, pending: _Pending) -> None:
 
 
 def _write_leaf(leaf: Tensor, g: Tensor, create_graph: bool, owned: set | None) -> None:
-    """A leaf's tensor hooks, then its ``.grad`` (and post-accumulate-grad hooks)."""
+    """A leaf's tensor hooks, its ``AccumulateGrad`` pre hooks, then its ``.grad`` (and
+    post-accumulate-grad hooks), then the ``AccumulateGrad`` post hooks, as PyTorch."""
     if leaf._hooks:
         g = run_tensor_hooks(leaf._hooks, g)
+    node = HOOKED.get(id(leaf)) if HOOKED else None
+    if node is not None:
+        g = node.run_prehooks(g)
     accumulate_grad(leaf, g, create_graph, owned)
+    if node is not None:
+        node.run_posthooks(g)
 
 
 def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None) -> None:
