@@ -30,6 +30,7 @@ from .graph import topological_order
 from .hooks import run_node_posthooks, run_node_prehooks, run_tensor_hooks
 from .ieee import quiet_fp
 from .multi_grad_hook import MULTI_GRAD_HOOKS, begin_pass, end_pass
+from .node import is_builtin
 from .post_accumulate import (
     POST_ACCUMULATE_HOOKS,
     leaf_edge_counts,
@@ -353,7 +354,7 @@ def _wanted_inputs(order: list, targets: dict) -> dict:
             own = node.needs_input_grad
             pruned = tuple(n and w for n, w in zip(own, needs)) + tuple(own[len(needs) :])
             # a user's Function sees needs_input_grad as set in forward, as in PyTorch
-            user = node.fn is not None and not node.fn.__module__.startswith("chainrule.")
+            user = node.fn is not None and not is_builtin(node.fn)
             wanted[node] = None if user or pruned == tuple(own) else pruned
     return wanted
 

@@ -345,17 +345,11 @@ def keep_private_copies(node: Node, wanted: Callable[[Tensor], bool]) -> None:
 
 def pack_saved_values(node: Node, results: list, state: Any) -> None:
     """Hand each saved array of ``node`` to the thread's ``saved_tensors_hooks`` pack hook
-    and keep only what it returns (:class:`SavedPacked`); the hooks are off while the pack
-    hook runs, so what it computes is not packed again (as in PyTorch)."""
-    hooks = state.saved_hooks
-    pack_hook, unpack_hook = hooks
-    state.saved_hooks = None
-    try:
-        node._saved_values = tuple(
-            pack(e, pack_hook, unpack_hook, node, results) for e in node._saved_values
-        )
-    finally:
-        state.saved_hooks = hooks
+    and keep only what it returns (:class:`SavedPacked`, see :func:`.saved.pack`)."""
+    pack_hook, unpack_hook = state.saved_hooks
+    node._saved_values = tuple(
+        pack(e, pack_hook, unpack_hook, node, results) for e in node._saved_values
+    )
     node._saved = None  # the raw values are the hooks' business now
 
 
@@ -369,15 +363,8 @@ def repack_private_copy(node: Node, entry: SavedPacked) -> SavedPacked:
         fresh = SavedInput(copy, copy._vc[0], entry.position)
     else:
         fresh = SavedConstant(t._data.copy())
-    state = LOCAL.state
-    hooks = state.saved_hooks  # the in-place op runs inside the hooks that packed entry
-    if hooks is None:
-        return fresh
-    state.saved_hooks = None
-    try:
-        return pack(fresh, hooks[0], hooks[1], node, [])
-    finally:
-        state.saved_hooks = hooks
+    hooks = LOCAL.state.saved_hooks  # the in-place op runs inside the hooks that packed entry
+    return fresh if hooks is None else pack(fresh, hooks[0], hooks[1], node, [])
 
 
 class _UnpackedLeaf(Function):

@@ -22,7 +22,7 @@ from .state import LOCAL
 from .tensor import Tensor
 from .tensor_backward import _RemovableHandle
 
-__all__ = ["AccumulateGrad", "Node", "public_view"]
+__all__ = ["AccumulateGrad", "Node", "is_builtin", "public_view"]
 
 # Set by function.py (which imports this module): ``(leaf, array) -> Tensor``, the array
 # recorded as an identity of ``leaf``, so that an unpacked saved leaf still sends its
@@ -303,7 +303,7 @@ class Node:
 
     def __repr__(self) -> str:
         fn = self.fn
-        where = "" if fn is None or _builtin(fn) else "chainrule.autograd.function."
+        where = "" if fn is None or is_builtin(fn) else "chainrule.autograd.function."
         name = self.name().rpartition("::")[2]  # 'torch::autograd::CopySlices' -> CopySlices
         return f"<{where}{name} object at {hex(id(self))}>"
 
@@ -335,13 +335,13 @@ def public_view(node: Node) -> tuple[str, tuple[int, ...] | None]:
     if callable(spec):
         spec = spec(node)
     if spec is None:
-        return f"{fn.__name__}Backward0" if _builtin(fn) else f"{fn.__name__}Backward", None
+        return f"{fn.__name__}Backward0" if is_builtin(fn) else f"{fn.__name__}Backward", None
     if type(spec) is str:
         return spec, None
     return spec[0], tuple(spec[1])
 
 
-def _builtin(fn: type) -> bool:
+def is_builtin(fn: type) -> bool:
     """Whether ``fn`` is one of chainrule's own Functions (not a user's)."""
     return fn.__module__.startswith("chainrule.")
 

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .state import LOCAL
 from .tensor import Tensor
 
 __all__ = [
@@ -101,7 +102,9 @@ def pack(entry: Any, pack_hook: Any, unpack_hook: Any, node: Any, results: list)
     """``entry`` (a classified saved value of ``node``) as a :class:`SavedPacked` record,
     after calling ``pack_hook`` on it as a Tensor: an input as the input tensor itself, an
     output as the node's output tensor, an intermediate array as a new tensor (as PyTorch
-    passes them). Numbers and None are not tensors and stay as they are."""
+    passes them). Numbers and None are not tensors and stay as they are. The thread's
+    saved-tensor hooks are off while ``pack_hook`` runs, so what it computes is not packed
+    again (as in PyTorch)."""
     kind = type(entry)
     if kind is SavedInput:
         tensor = entry.tensor
@@ -125,7 +128,12 @@ def pack(entry: Any, pack_hook: Any, unpack_hook: Any, node: Any, results: list)
         memory = weakref.ref(memory_root(data))
     except TypeError:  # an array type without weak references: no in-place guard
         memory = None
-    packed = pack_hook(tensor)
+    state = LOCAL.state
+    hooks, state.saved_hooks = state.saved_hooks, None
+    try:
+        packed = pack_hook(tensor)
+    finally:
+        state.saved_hooks = hooks
     position = entry.position if kind is SavedInput else -1
     return SavedPacked(
         packed, unpack_hook, role, link, vc, version, memory, data.shape, data.dtype, position

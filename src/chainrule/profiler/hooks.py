@@ -28,6 +28,7 @@ from typing import Any
 from ..autograd import engine as _engine
 from ..autograd.anomaly import _PKG_DIR
 from ..autograd.function import Function
+from ..autograd.node import is_builtin
 from ..autograd.saved import memory_root
 from ..autograd.tensor import Tensor
 from .events import FunctionEvent
@@ -65,7 +66,7 @@ def op_name(cls: type) -> str:
     name = _names.get(cls)
     if name is None:
         base = cls.__name__
-        if not cls.__module__.startswith("chainrule."):
+        if not is_builtin(cls):
             name = base
         else:
             base = base.lstrip("_")
