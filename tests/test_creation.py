@@ -132,12 +132,15 @@ def test_negative_size_is_an_error():
         cr.zeros(-1, 2)
 
 
-def test_linspace_float32_is_pytorchs_bit_for_bit():
-    """float32 linspace: the step rounded to float32, each half a fused multiply-add from its
-    end, as PyTorch's CPU kernel (random ranges and lengths, bit patterns compared)."""
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_linspace_is_pytorchs_bit_for_bit(dtype):
+    """linspace: the step rounded to the dtype, each half a fused multiply-add from its end,
+    as PyTorch's CPU kernel (random ranges and lengths, bit patterns compared)."""
     rng = np.random.default_rng(7)
     cases = [(0, 1, 5), (-1, 1, 7), (3, -2, 100), (5, 5, 4), (1e6, 1e6 + 1, 17), (0, 1, 2)]
     cases += [(*rng.uniform(-100, 100, 2), int(rng.integers(2, 1500))) for _ in range(200)]
+    bits = np.int32 if dtype == "float32" else np.int64
     for a, b, n in cases:
-        expected = torch.linspace(a, b, n).numpy().view(np.int32)
-        np.testing.assert_array_equal(cr.linspace(a, b, n).numpy().view(np.int32), expected)
+        expected = torch.linspace(a, b, n, dtype=getattr(torch, dtype)).numpy().view(bits)
+        got = cr.linspace(a, b, n, dtype=getattr(cr, dtype)).numpy().view(bits)
+        np.testing.assert_array_equal(got, expected)

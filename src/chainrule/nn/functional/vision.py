@@ -18,7 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...autograd.tensor import Tensor
-from ...ops.grid_sample import GridSample2dFn, fused_multiply_add
+from ...creation import linspace_points
+from ...ops.grid_sample import GridSample2dFn
 from ...ops.grid_sample_3d import GridSample3dFn
 from ...ops.linalg import matmul
 
@@ -51,12 +52,7 @@ def _linspace_from_neg_one(num: int, align_corners: bool, dtype: np.dtype) -> np
         return np.zeros(1, dtype)
     if dtype not in (np.float32, np.float64):  # float16 / bfloat16: float64, then cast
         return _linspace_from_neg_one(num, align_corners, np.dtype(np.float64)).astype(dtype)
-    step = np.full(1, 2, dtype) / (num - 1)
-    i = np.arange(num)
-    half = num // 2
-    r = np.concatenate(
-        [fused_multiply_add(step, i[:half], -1), fused_multiply_add(step, i[half:] - (num - 1), 1)]
-    )
+    r = linspace_points(-1.0, 1.0, num, dtype)
     if not align_corners:
         r = r * (num - 1) / num
     return r
