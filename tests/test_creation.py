@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -144,3 +146,62 @@ def test_linspace_is_pytorchs_bit_for_bit(dtype):
         expected = torch.linspace(a, b, n, dtype=getattr(torch, dtype)).numpy().view(bits)
         got = cr.linspace(a, b, n, dtype=getattr(cr, dtype)).numpy().view(bits)
         np.testing.assert_array_equal(got, expected)
+
+
+def _linspace_both(a, b, n, dtype):
+    """(torch, chainrule) linspace values as float64/complex128 NumPy arrays."""
+    t = torch.linspace(a, b, n, dtype=getattr(torch, dtype))
+    c = cr.linspace(a, b, n, dtype=getattr(cr, dtype))
+    if dtype in ("float16", "bfloat16"):
+        return t.double().numpy(), c.double().numpy()
+    return t.numpy(), np.asarray(c.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "complex64", "complex128"])
+def test_linspace_other_float_dtypes_are_pytorchs(dtype):
+    """float16/bfloat16 round the product and the sum separately; complex is the fused rule
+    per component: equal to torch on random ranges (bit for bit: exact equality)."""
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        a, b = rng.uniform(-10, 10, 2) * 10.0 ** rng.integers(-3, 3)
+        if dtype.startswith("complex"):
+            a, b = complex(a, rng.uniform(-5, 5)), complex(b, rng.uniform(-5, 5))
+        expected, got = _linspace_both(a, b, int(rng.integers(2, 40)), dtype)
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64", "complex64"])
+@pytest.mark.parametrize(
+    "a, b, n",
+    [
+        (0, math.inf, 5),
+        (-math.inf, math.inf, 5),
+        (math.inf, math.inf, 3),
+        (math.nan, 1, 4),
+        (0, math.nan, 4),
+        (1, math.inf, 1),
+        (math.inf, 0, 2),
+        (3.0, -math.inf, 4),
+        (-1e308, 1e308, 3),
+    ],
+)
+def test_linspace_non_finite_ends_follow_ieee_as_torch(a, b, n, dtype):
+    """inf/nan ends: NaN where torch's formula meets ``0 * inf`` or ``inf - inf``, no warning
+    (the suite turns warnings into errors), the same values as torch; a finite end the dtype
+    cannot hold (1e308 in float32) raises as in torch."""
+    try:
+        torch.linspace(a, b, n, dtype=getattr(torch, dtype))
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match="linspace.*without overflow"):
+            cr.linspace(a, b, n, dtype=getattr(cr, dtype))
+        return
+    expected, got = _linspace_both(a, b, n, dtype)
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("a, b", [(0, math.inf), (math.nan, 1)])
+def test_integer_linspace_with_non_finite_end_raises_as_torch(a, b):
+    with pytest.raises(RuntimeError):
+        torch.linspace(a, b, 4, dtype=torch.int64)
+    with pytest.raises(RuntimeError, match="linspace.*int64"):
+        cr.linspace(a, b, 4, dtype=cr.int64)
