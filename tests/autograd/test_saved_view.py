@@ -25,6 +25,12 @@ def _tutorial(lib):
     w = lib.ones(3, 2, dtype=lib.float64, requires_grad=True)
     m = a[:2].reshape(2, 1) @ w[:1]
     out.append(("mm", m.grad_fn._saved_mat2.tolist(), m.grad_fn._saved_self.shape == (2, 1)))
+    c = lib.ones(2, 3, dtype=lib.float64)
+    only_mat2 = c @ w  # mat2 needs a gradient, self does not: mm saves self only
+    only_self = w.T @ c.T  # self needs one: mm saves mat2 only
+    out.append(("mm slot not filled is None", only_mat2.grad_fn._saved_mat2 is None))
+    out.append(("mm self kept", only_mat2.grad_fn._saved_self is c))
+    out.append(("mm self slot None", only_self.grad_fn._saved_self is None))
     log = []
     raw = y.grad_fn._raw_saved_result
     raw.register_hooks(

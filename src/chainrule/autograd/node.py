@@ -157,6 +157,8 @@ class Node:
             i = saved_index(self, name[11:] if raw else name[7:])
             if i is not None:
                 return SavedTensor(self, i) if raw else self.saved_tensor(i)
+            if not raw and name[7:] in getattr(self.fn, "saved_input_names", ()):
+                return None  # a slot the op declares but did not fill (mm's, as PyTorch)
         raise AttributeError(f"'{self.name()}' object has no attribute '{name}'")
 
     def _unpack(self, entry: Any) -> Any:
