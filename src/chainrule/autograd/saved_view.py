@@ -9,7 +9,9 @@ record, whose ``register_hooks(pack, unpack)`` packs that one value (the per-ten
 arguments: ``self``, ``other`` by default, or the Function's ``saved_input_names``; its
 outputs ``result`` (``result1``, ... for more). Ops save what their rules need, which is
 PyTorch's choice for the common ones (``exp`` its result, ``sin`` its input, ``mul`` both
-inputs); other names do not exist (AttributeError), as in PyTorch.
+inputs); other names do not exist (AttributeError), as in PyTorch. A name the Function
+declares in ``saved_input_names`` but did not save this time (mm's ``mat2`` when only
+``mat2`` needs a gradient) reads as None, as PyTorch's unfilled slots do.
 """
 
 from __future__ import annotations
