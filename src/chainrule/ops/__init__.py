@@ -222,6 +222,7 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     bernoulli=misc_methods.bernoulli_method,
     prelu=misc_methods.prelu_method,
     is_pinned=misc_methods.is_pinned,
+    pin_memory=misc_methods.pin_memory,
     resize_=misc_methods.resize_,
     map_=misc_methods.map_,
     map2_=misc_methods.map2_,

@@ -1,8 +1,8 @@
 """Tensor methods PyTorch has only on ``Tensor`` (bound through ``_TENSOR_ONLY`` in
 ``ops/__init__.py``): the casts ``byte``/``char``/``short``, the legacy ``new``,
-``new_empty_strided``, ``bernoulli``, ``prelu``, ``is_pinned``, ``resize_``, the legacy
-CPU loops ``map_``/``map2_`` and ``as_subclass``; plus ``resize_as_``, which is also a root
-function (re-exported by ``ops/misc_more.py``).
+``new_empty_strided``, ``bernoulli``, ``prelu``, ``is_pinned``, ``pin_memory``, ``resize_``,
+the legacy CPU loops ``map_``/``map2_`` and ``as_subclass``; plus ``resize_as_``, which is
+also a root function (re-exported by ``ops/misc_more.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import creation
+from .. import creation, cuda
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
 from ..dtype_rules import Size
@@ -29,6 +29,7 @@ __all__ = [
     "byte",
     "char",
     "is_pinned",
+    "pin_memory",
     "map2_",
     "map_",
     "new",
@@ -58,6 +59,24 @@ def short(self: Tensor, memory_format: Any = None) -> Tensor:
 def is_pinned(self: Tensor, device: Any = None) -> bool:
     """False: chainrule has no page-locked (pinned) host memory."""
     return False
+
+
+def pin_memory(self: Tensor, device: Any = None) -> Tensor:
+    """``Tensor.pin_memory``: PyTorch copies a CPU tensor into page-locked memory, which makes
+    host-to-GPU copies faster. Without an accelerator PyTorch raises, and so does chainrule.
+    With one (CuPy), chainrule has no page-locked allocator: the result is an ordinary copy
+    (``is_pinned()`` stays False), equal in values, as a pinned copy would be.
+
+    Raises:
+        RuntimeError: no accelerator is available, or the tensor is not on the CPU.
+    """
+    if self.device.type != "cpu":
+        raise RuntimeError(
+            f"cannot pin a tensor on {self.device}: only dense CPU tensors can be pinned"
+        )
+    if not cuda.is_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+    return self.clone()
 
 
 def new(self: Tensor, *args: Any, device: Any = None) -> Tensor:

@@ -1,0 +1,42 @@
+"""``cr.version``: what PyTorch's ``torch.version`` tells a script about the build.
+
+Environment reports and guards read ``torch.version.cuda`` (None on a CPU-only build),
+``torch.version.hip`` and ``torch.version.__version__``. Here ``__version__`` is chainrule's
+own version (the same as ``cr.__version__``, not a PyTorch version: code comparing it with
+PyTorch release numbers is comparing different projects). ``cuda`` is the CUDA runtime
+version of the GPU backend (CuPy) when one is installed and a device is visible, else None,
+so ``if torch.version.cuda:`` means what it means in PyTorch: GPU support is there. ROCm,
+HIP and XPU builds do not exist for chainrule: those are None. ``debug`` is False.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["__version__", "cuda", "debug", "hip", "rocm", "xpu"]  # noqa: F822 - cuda: lazy
+
+__version__ = "0.1.0"
+debug = False
+hip: str | None = None
+rocm: str | None = None
+xpu: str | None = None
+
+
+def _cuda_runtime_version() -> str | None:
+    """``"major.minor"`` of CuPy's CUDA runtime where a GPU is usable, else None."""
+    from . import cuda as _cuda  # noqa: PLC0415 - importing CuPy is slow: only when asked
+
+    if not _cuda.is_available():
+        return None
+    import cupy  # noqa: PLC0415 - present: is_available() imported it
+
+    v = int(cupy.cuda.runtime.runtimeGetVersion())  # e.g. 12040 for CUDA 12.4
+    return f"{v // 1000}.{v % 1000 // 10}"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "cuda":
+        value = _cuda_runtime_version()
+        globals()["cuda"] = value  # computed once
+        return value
+    raise AttributeError(f"module 'chainrule.version' has no attribute {name!r}")
