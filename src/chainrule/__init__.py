@@ -133,7 +133,7 @@ _warnings.filterwarnings(
     module=r"chainrule(\.|$)",
 )
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402 - one place: cr.version
 
 bool = bool_  # noqa: A001 - cr.bool like torch.bool
 float = float32  # noqa: A001
@@ -142,6 +142,8 @@ device = Device
 
 _LAZY = {
     "nn",
+    "hub",
+    "version",
     "optim",
     "utils",
     "data",

@@ -1,14 +1,23 @@
 """Utilities, mirroring ``torch.utils``: ``cr.utils.data`` (datasets, samplers, DataLoader),
 ``cr.utils.tensorboard`` (SummaryWriter), ``cr.utils.checkpoint`` (activation
 checkpointing), ``cr.utils.hooks`` (RemovableHandle), ``cr.utils.benchmark`` (Timer,
-Compare) and ``cr.utils.flop_counter`` (FlopCounterMode)."""
+Compare), ``cr.utils.flop_counter`` (FlopCounterMode) and ``cr.utils.model_zoo``
+(``load_url``, the older name of ``cr.hub.load_state_dict_from_url``)."""
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-__all__ = ["benchmark", "checkpoint", "data", "flop_counter", "hooks", "tensorboard"]
+__all__ = [
+    "benchmark",
+    "checkpoint",
+    "data",
+    "flop_counter",
+    "hooks",
+    "model_zoo",
+    "tensorboard",
+]
 
 
 def __getattr__(name: str) -> Any:

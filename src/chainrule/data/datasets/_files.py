@@ -11,13 +11,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import tempfile
-import urllib.request
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from ..._download import fetch
 
 _IDX_TYPES = {
     0x08: np.dtype(np.uint8),
@@ -152,23 +152,19 @@ def download_url(
     dest.parent.mkdir(parents=True, exist_ok=True)
     errors = []
     for url in urls:
-        fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as r:
-                for chunk in iter(lambda: r.read(1 << 20), b""):
-                    out.write(chunk)
-            got = os.path.getsize(tmp)
-            if size is not None and got != size:
-                raise ValueError(f"size {got} bytes, expected {size}")
-            if md5 is not None and _md5(Path(tmp)) != md5:
-                raise ValueError(f"MD5 {_md5(Path(tmp))}, expected {md5}")
-            os.replace(tmp, dest)
+            fetch(
+                url,
+                dest,
+                hash_name="md5",
+                hash_prefix=md5,
+                size=size,
+                progress=False,
+                timeout=timeout,
+            )
             return dest
         except Exception as e:  # noqa: BLE001 - report every mirror's failure together
             errors.append(f"{url}: {e}")
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
     raise RuntimeError(
         f"download of {dest.name} failed from every mirror:\n  " + "\n  ".join(errors)
     )
