@@ -8,10 +8,12 @@ Inverses and systems (``inv``, ``solve``, ``solve_triangular``, ``det``, ``slogd
 ``extras.py`` ``vecdot``, ``vander``, ``tensorinv``, ``tensorsolve``, ``inv_ex``,
 ``solve_ex``, ``cond``, ``householder_product``; ``eig``/``eigvals`` (complex results,
 differentiable: ``eig.py``, rules in ``eig_grad.py``) and
-``ldl_factor``/``ldl_factor_ex``/``ldl_solve`` (``ldl.py``).
+``ldl_factor``/``ldl_factor_ex``/``ldl_solve`` (``ldl.py``, Hermitian kernels in
+``ldl_complex.py``).
 Singular or non-positive-definite input raises :class:`LinAlgError` (a ``RuntimeError``).
 
-Complex matrices are taken everywhere but by ``ldl_*``; their gradients follow PyTorch's
+Complex matrices are taken everywhere, ``ldl_*`` included (complex symmetric with
+``hermitian=False``, Hermitian with ``hermitian=True``); their gradients follow PyTorch's
 conjugate convention (``svd.py`` and ``pseudo_inverse.py`` hold the SVD and ``pinv`` rules).
 """
 

@@ -1,5 +1,5 @@
 """The LDL^T factorization of symmetric indefinite matrices: ``ldl_factor``,
-``ldl_factor_ex`` and ``ldl_solve`` (``torch.linalg``'s, real matrices).
+``ldl_factor_ex`` and ``ldl_solve`` (``torch.linalg``'s, real and complex matrices).
 
     P A P^T = L D L^T     L unit lower triangular, D block diagonal (1x1 and 2x2 blocks)
 
@@ -13,10 +13,15 @@ block size (64), so ``LD`` and ``pivots`` agree with PyTorch's there; for larger
 the blocked routine may round differently (each is a valid factorization, and
 ``ldl_solve`` solves with either). ``ldl_solve`` is LAPACK's ``sytrs``.
 
-``hermitian`` only matters for complex matrices, which chainrule's linalg does not support;
-for real input both values give the same factorization, as in PyTorch. As in PyTorch these
-functions have no derivative: the forward works on tensors that require grad, and a
-backward through their results raises.
+Complex matrices: with ``hermitian=False`` A is complex symmetric (A = A^T) and the same
+routines run with plain transposes (LAPACK's ``zsytf2`` / ``zsytrs``), the pivot search
+comparing ``|Re z| + |Im z|`` as LAPACK's complex routines do; with ``hermitian=True`` A is
+Hermitian (A = A^H, its diagonal's imaginary parts ignored) and ``ldl_complex.py``'s
+``hetf2`` / ``hetrs`` factor it as P A P^T = L D L^H with a real diagonal in ``LD``. For
+real input both values of ``hermitian`` give the same factorization, as in PyTorch; a
+factorization solved with the other ``hermitian`` gives what PyTorch gives (a wrong answer).
+As in PyTorch these functions have no derivative: the forward works on tensors that require
+grad, and a backward through their results raises.
 """
 
 from __future__ import annotations
@@ -30,14 +35,14 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..ops.linalg_out import with_out
 from ._common import LinAlgError, check_square, tensor_arg
+from .ldl_complex import ALPHA, cabs1, hetf2, hetrs
 
 __all__ = ["ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
-_ALPHA = (1.0 + np.sqrt(17.0)) / 8.0
-
 
 def _sytf2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """LAPACK ``dsytf2`` (UPLO='L') on one matrix: (packed LD, 1-based pivots, info)."""
+    """LAPACK ``dsytf2`` / ``zsytf2`` (UPLO='L') on one real or complex symmetric matrix:
+    (packed LD, 1-based pivots, info)."""
     a = np.tril(a).astype(a.dtype, copy=True)
     n = a.shape[0]
     ipiv = np.zeros(n, dtype=np.int32)
@@ -45,25 +50,26 @@ def _sytf2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     k = 0
     while k < n:
         kstep = 1
-        absakk = abs(a[k, k])
+        absakk = cabs1(a[k, k])
         if k < n - 1:
-            imax = k + 1 + int(np.argmax(np.abs(a[k + 1 :, k])))
-            colmax = abs(a[imax, k])
+            sizes = cabs1(a[k + 1 :, k])
+            imax = k + 1 + int(np.argmax(sizes))
+            colmax = sizes[imax - k - 1]
         else:
             imax, colmax = k, 0.0
         if max(absakk, colmax) == 0.0 or np.isnan(absakk):
             info = info or k + 1
             kp = k
         else:
-            if absakk >= _ALPHA * colmax:
+            if absakk >= ALPHA * colmax:
                 kp = k
             else:
-                rowmax = np.max(np.abs(a[imax, k:imax]))
+                rowmax = np.max(cabs1(a[imax, k:imax]))
                 if imax < n - 1:
-                    rowmax = max(rowmax, np.max(np.abs(a[imax + 1 :, imax])))
-                if absakk >= _ALPHA * colmax * (colmax / rowmax):
+                    rowmax = max(rowmax, np.max(cabs1(a[imax + 1 :, imax])))
+                if absakk >= ALPHA * colmax * (colmax / rowmax):
                     kp = k
-                elif abs(a[imax, imax]) >= _ALPHA * rowmax:
+                elif cabs1(a[imax, imax]) >= ALPHA * rowmax:
                     kp = imax
                 else:
                     kp, kstep = imax, 2
@@ -100,7 +106,8 @@ def _sytf2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def _sytrs(ld: np.ndarray, ipiv: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """LAPACK ``dsytrs`` (UPLO='L'): solve A X = B with A = P^T L D L^T P from ``_sytf2``."""
+    """LAPACK ``dsytrs`` / ``zsytrs`` (UPLO='L'): solve A X = B with A = P^T L D L^T P from
+    ``_sytf2``."""
     b = b.copy()
     n = ld.shape[0]
     k = 0
@@ -142,6 +149,7 @@ class _NoDerivative(Function):
     as PyTorch's ``ldl_factor_ex`` / ``ldl_solve`` (no derivative formula) do at backward."""
 
     raw = True
+    complex_grad = True  # its backward raises for every dtype, so complex inputs may record
 
     @staticmethod
     def forward(ctx, *inputs, result, name):
@@ -198,18 +206,22 @@ def ldl_factor_ex(
     A: Tensor, *, hermitian: bool = False, check_errors: bool = False
 ) -> LDLFactorExResult:
     """``(LD, pivots, info)``: the packed Bunch-Kaufman LDL^T factorization of each
-    symmetric matrix in ``A`` (..., n, n), only its lower triangle read. ``info`` (int32) is 0,
-    or ``k`` when D[k, k] (1-based) is exactly zero: the factorization is complete but D is
-    singular. ``check_errors=True`` raises :class:`LinAlgError` for such a matrix."""
+    symmetric matrix in ``A`` (..., n, n), only its lower triangle read (LDL^H of a complex
+    Hermitian one with ``hermitian=True``, its diagonal's imaginary parts ignored). ``info``
+    (int32) is 0, or ``k`` when D[k, k] (1-based) is exactly zero: the factorization is
+    complete but D is singular. ``check_errors=True`` raises :class:`LinAlgError` for such a
+    matrix."""
     op = "torch.linalg.ldl_factor_ex"
     _check_hermitian(hermitian, op)
-    a = check_square(A, op)
-    flat = np.asarray(a._data).reshape((-1,) + tuple(a.shape[-2:]))
+    a = check_square(A, op, complex_ok=True)
+    count = int(np.prod(a.shape[:-2]))  # not -1: an empty batch or 0x0 matrices reshape too
+    flat = np.asarray(a._data).reshape((count,) + tuple(a.shape[-2:]))
+    factor = hetf2 if hermitian and flat.dtype.kind == "c" else _sytf2
     ld = np.empty_like(flat)
     piv = np.empty(flat.shape[:-1], dtype=np.int32)
     info = np.zeros(len(flat), dtype=np.int32)
     for i, m in enumerate(flat):
-        ld[i], piv[i], info[i] = _sytf2(m)
+        ld[i], piv[i], info[i] = factor(m)
     batch = tuple(a.shape[:-2])
     if check_errors and info.any():
         raise _singular(op, info)
@@ -226,7 +238,7 @@ def ldl_factor(A: Tensor, *, hermitian: bool = False) -> LDLFactorResult:
     singular (PyTorch fails there with an internal error)."""
     op = "torch.linalg.ldl_factor"
     _check_hermitian(hermitian, op)
-    ld, piv, info = ldl_factor_ex(check_square(A, op), hermitian=hermitian)
+    ld, piv, info = ldl_factor_ex(check_square(A, op, complex_ok=True), hermitian=hermitian)
     if np.any(info._data):
         raise _singular(op, np.asarray(info._data))
     return LDLFactorResult(ld, piv)
@@ -235,11 +247,12 @@ def ldl_factor(A: Tensor, *, hermitian: bool = False) -> LDLFactorResult:
 @with_out("linalg.ldl_solve")
 def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False) -> Tensor:  # noqa: N803
     """The solution X of ``A X = B`` from ``A``'s factorization ``(LD, pivots)`` by
-    :func:`ldl_factor` (LAPACK's ``sytrs``); ``B`` (..., n, k), batch dims broadcast."""
+    :func:`ldl_factor` (LAPACK's ``sytrs``, ``hetrs`` for complex ``hermitian=True``, which
+    should match the factorization's); ``B`` (..., n, k), batch dims broadcast."""
     op = "torch.linalg.ldl_solve"
     _check_hermitian(hermitian, op)
-    ld = check_square(LD, op)
-    b = tensor_arg(B, op)
+    ld = check_square(LD, op, complex_ok=True)
+    b = tensor_arg(B, op, complex_ok=True)
     piv = pivots if isinstance(pivots, Tensor) else Tensor._make(np.asarray(pivots), False, None, 0)
     n = ld.shape[-1]
     if piv.dtype.kind not in "iu":
@@ -263,12 +276,14 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
     if p.size and ((p == 0).any() or (np.abs(p) > n).any()):
         raise RuntimeError(f"{op}: pivots must lie in [-{n}, -1] or [1, {n}], got {p.tolist()}")
     batch = np.broadcast_shapes(tuple(ld.shape[:-2]), tuple(b.shape[:-2]))
-    lds = np.broadcast_to(np.asarray(ld._data), batch + (n, n)).reshape(-1, n, n)
-    ps = np.broadcast_to(p, batch + (n,)).reshape(-1, n)
+    count = int(np.prod(batch))  # not -1: an empty batch or n = 0 reshape too
+    lds = np.broadcast_to(np.asarray(ld._data), batch + (n, n)).reshape(count, n, n)
+    ps = np.broadcast_to(p, batch + (n,)).reshape(count, n)
     bs = np.broadcast_to(np.asarray(b._data), batch + tuple(b.shape[-2:]))
-    flat = bs.reshape((-1,) + tuple(b.shape[-2:]))
+    flat = bs.reshape((count,) + tuple(b.shape[-2:]))
     out = np.empty_like(flat)
+    solve = hetrs if hermitian and flat.dtype.kind == "c" else _sytrs
     with np.errstate(divide="ignore", invalid="ignore"):  # a singular D gives inf/nan
         for i in range(len(flat)):
-            out[i] = _sytrs(lds[i], ps[i], flat[i])
+            out[i] = solve(lds[i], ps[i], flat[i])
     return _result(out.reshape(bs.shape), "linalg.ldl_solve", ld, b)
