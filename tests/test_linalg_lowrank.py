@@ -37,12 +37,15 @@ def _low_rank(shape: tuple, rank: int, seed: int = 0) -> np.ndarray:
 @pytest.mark.parametrize(
     "shape", [(5, 3), (3, 5), (4, 4), (2, 6, 4), (2, 3, 4, 4), (0, 3), (3, 0), (1, 1), (6, 1)]
 )
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.complex64])
 def test_geqrf_matches_lapack_via_torch(shape, dtype):
-    x = RNG.standard_normal(shape).astype(dtype)
+    x = RNG.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":  # zlarfg: real beta, complex tau, H^H on the trailing part
+        x = x + 1j * RNG.standard_normal(shape)
+    x = x.astype(dtype)
     want_a, want_tau = torch.geqrf(torch.tensor(x))
     got = cr.geqrf(cr.tensor(x))
-    tol = 1e-12 if dtype == np.float64 else 2e-5
+    tol = 1e-12 if dtype in (np.float64, np.complex128) else 2e-5
     for g, w in ((got.a, want_a), (got.tau, want_tau)):
         assert _np(g).dtype == _np(w).dtype and _np(g).shape == _np(w).shape
         np.testing.assert_allclose(_np(g), _np(w), rtol=tol, atol=tol)
@@ -55,6 +58,8 @@ def test_geqrf_matches_lapack_via_torch(shape, dtype):
         [[0.0, 1.0], [0.0, 2.0]],  # zero column below the diagonal: tau = 0
         [[-1.0, 1.0], [0.0, 2.0]],  # tau = 0 keeps a negative diagonal entry
         [[0.0, 0.0], [0.0, 0.0]],
+        [[1j, 1.0], [0.0, 2.0]],  # complex: x = 0 but alpha not real still reflects
+        [[2.0 + 0j, 1.0], [0.0, 1j]],  # complex: x = 0 and alpha real, tau = 0
     ],
 )
 def test_geqrf_sign_conventions_match_torch(x):

@@ -5,8 +5,9 @@ Householder vectors ``v_i`` (with an implicit 1 on the diagonal) of the reflecto
 ``H_i = I - tau_i v_i v_i^T`` whose product is ``Q = H_1 H_2 ... H_k``, ``k = min(m, n)``.
 It is computed here in NumPy as LAPACK's ``dgeqr2`` does (``dlarfg``'s sign convention: the
 diagonal of R gets the sign opposite to the column's leading entry, ``-0.0`` counting as
-positive, and ``tau_i = 0`` when the column below the diagonal is already zero), so its
-values are torch's (LAPACK's) up to rounding. SciPy is not a runtime dependency of
+positive, and ``tau_i = 0`` when the column below the diagonal is already zero; complex
+input as ``zgeqr2``/``zlarfg``, with a real diagonal and ``H_i = I - tau_i v_i v_i^H``), so
+its values are torch's (LAPACK's) up to rounding. SciPy is not a runtime dependency of
 chainrule, hence no call into ``scipy.linalg.lapack``. As in torch, ``geqrf`` has no
 derivative: its outputs take part in autograd, and backward through them raises.
 
@@ -37,7 +38,11 @@ __all__ = ["geqrf", "orgqr", "ormqr"]
 
 
 def _householder_qr(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """LAPACK's unblocked ``geqr2`` on a batch of matrices, in ``a``'s dtype."""
+    """LAPACK's unblocked ``geqr2`` on a batch of real or complex matrices, in ``a``'s dtype.
+
+    Complex columns follow ``zlarfg``: beta is real, ``-sign(Re alpha) * |(alpha, x)|``,
+    ``tau = (beta - alpha) / beta``, and a column is reflected unless ``x`` is zero *and*
+    alpha is real; the trailing columns get ``H^H = I - conj(tau) v v^H``."""
     a = np.array(a, copy=True)
     m, n = a.shape[-2], a.shape[-1]
     k = min(m, n)
@@ -46,27 +51,36 @@ def _householder_qr(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         alpha = a[..., i, i].copy()
         x = a[..., i + 1 :, i]
         xnorm = np.linalg.norm(x, axis=-1)
-        reflect = xnorm != 0  # dlarfg: tau = 0 (H = I) when x is already zero
-        beta = -np.where(alpha >= 0, 1.0, -1.0).astype(a.dtype) * np.hypot(alpha, xnorm)
+        reflect = (xnorm != 0) | (alpha.imag != 0)  # larfg: tau = 0 (H = I) otherwise
+        sign = np.where(alpha.real >= 0, 1.0, -1.0)
+        beta = (-sign * np.hypot(np.abs(alpha), xnorm)).astype(a.dtype)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(reflect, (beta - alpha) / beta, 0.0)
             scale = np.where(reflect, 1.0 / (alpha - beta), 1.0)
         a[..., i + 1 :, i] = x * scale[..., None].astype(a.dtype)
         a[..., i, i] = np.where(reflect, beta, alpha)
         tau[..., i] = t
-        if i + 1 < n:  # apply H_i to the trailing columns: C - tau v (v^T C)
+        if i + 1 < n:  # apply H_i^H to the trailing columns: C - conj(tau) v (v^H C)
             v = np.concatenate([np.ones(a.shape[:-2] + (1,), a.dtype), a[..., i + 1 :, i]], -1)
             c = a[..., i:, i + 1 :]
-            w = np.einsum("...r,...rc->...c", v, c)
-            a[..., i:, i + 1 :] = c - tau[..., i, None, None] * v[..., :, None] * w[..., None, :]
+            w = np.einsum("...r,...rc->...c", v.conj(), c)
+            t_h = tau[..., i, None, None].conj()
+            a[..., i:, i + 1 :] = c - t_h * v[..., :, None] * w[..., None, :]
     return a, tau
 
 
-def lapack_float(x: Any, op: str) -> Tensor:
-    """A float32 or float64 tensor (the dtypes LAPACK, and torch's kernels here, support)."""
-    t = tensor_arg(x, op)
-    if t.dtype not in (np.float32, np.float64):
-        raise DtypeError(f"{op}: not implemented for {t.dtype}; use float32 or float64")
+_LAPACK_DTYPES = tuple(np.dtype(d) for d in (np.float32, np.float64, np.complex64, np.complex128))
+
+
+def lapack_float(x: Any, op: str, complex_ok: bool = False) -> Tensor:
+    """A float32 or float64 tensor (the dtypes LAPACK, and torch's kernels here, support);
+    also complex64/complex128 with ``complex_ok`` (``geqrf``; ``ormqr`` and the low-rank
+    routines are real-only here and raise NotImplementedError for complex)."""
+    t = tensor_arg(x, op, complex_ok)
+    if t.dtype not in _LAPACK_DTYPES:
+        raise DtypeError(
+            f"{op}: not implemented for {t.dtype}; use float32, float64, complex64 or complex128"
+        )
     return t
 
 
@@ -99,7 +113,7 @@ def geqrf(input: Tensor, *, out: Any = None) -> GeqrfResult:  # noqa: A002 - tor
     triangle, the Householder vectors below its diagonal and their scalars in ``tau``
     (``(*, min(m, n))``). Use ``orgqr`` for Q and ``ormqr`` to multiply by it. Not
     differentiable (backward raises ``NotImplementedError``, as torch's)."""
-    a = lapack_float(input, "torch.geqrf")
+    a = lapack_float(input, "torch.geqrf", complex_ok=True)
     if a.ndim < 2:
         raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
     result = GeqrfResult(*Geqrf.apply(a))
