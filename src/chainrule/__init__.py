@@ -142,7 +142,10 @@ device = Device
 
 _LAZY = {
     "nn",
+    "compiler",
+    "cpu",
     "hub",
+    "jit",
     "version",
     "optim",
     "utils",

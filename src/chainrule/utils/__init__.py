@@ -21,6 +21,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
+    if name in (*__all__, "_pytree"):  # torch.utils._pytree: private, but programs use it
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'chainrule.utils' has no attribute {name!r}")
