@@ -4,6 +4,8 @@ errors PyTorch raises for inputs and outputs vmap cannot map."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,20 @@ def test_pytree_inputs_and_outputs():
             lib.func.vmap(body(lib), in_dims=({"w": 0, "pair": [1, None]}, 0))(
                 *to_lib(lib, (tree, rand(3, 4)))
             )
+
+
+def test_pytree_container_types_follow_torch_utils_pytree():
+    """An OrderedDict output stays an OrderedDict (keys in insertion order); a dict subclass
+    is a leaf, so mapping over it fails as in torch (vmap flattens with the pytree rules)."""
+    for lib in (cr, torch):
+        out = lib.func.vmap(lambda x: OrderedDict(b=x.sum(), a=x * 2))(lib.ones(3, 2))
+        assert type(out) is OrderedDict and list(out) == ["b", "a"]
+
+        class Box(dict):
+            pass
+
+        with pytest.raises(ValueError, match="in_dim=0"):
+            lib.func.vmap(lambda d: d["a"] * 2)(Box(a=lib.ones(3, 2)))
 
 
 def test_out_dims_forms():

@@ -33,6 +33,7 @@ import numpy as np
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..ops.shape import broadcast_to, cat, movedim, unsqueeze
+from ..utils._pytree import tree_leaves, tree_structure
 from . import _rules_elementwise, _rules_nn  # noqa: F401 - registers the batching rules
 from ._batched import BatchedTensor, Level
 from ._random import lift_draw
@@ -46,27 +47,16 @@ def _name(func: Callable) -> str:
     return getattr(func, "__name__", repr(func))
 
 
-def _is_node(x: Any) -> bool:
-    return isinstance(x, (tuple, list, dict))
-
-
 def _leaves(x: Any) -> list:
-    """Leaves of a pytree of tuples, lists and dicts, in a fixed order."""
-    if isinstance(x, dict):
-        return [leaf for v in x.values() for leaf in _leaves(v)]
-    if isinstance(x, (tuple, list)):
-        return [leaf for v in x for leaf in _leaves(v)]
-    return [x]
+    """Leaves of a pytree, in ``torch.utils._pytree``'s order (dict insertion order)."""
+    return tree_leaves(x)
 
 
 def _unflatten(x: Any, it: Any) -> Any:
-    """``x``'s structure with its leaves replaced by the next items of ``it``."""
-    if isinstance(x, dict):
-        return {k: _unflatten(v, it) for k, v in x.items()}
-    if isinstance(x, (tuple, list)):
-        items = [_unflatten(v, it) for v in x]
-        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
-    return next(it)
+    """``x``'s structure (its container types kept: OrderedDict, namedtuple, deque, ...) with
+    its leaves replaced by the next items of ``it``."""
+    spec = tree_structure(x)
+    return spec.unflatten([next(it) for _ in range(spec.num_leaves)])
 
 
 def _match(dims: Any, x: Any, what: str) -> list:
