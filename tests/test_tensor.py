@@ -105,6 +105,17 @@ def test_array_protocol_and_numpy():
     assert x.detach().numpy().tolist() == [1.0]
 
 
+def test_numpy_of_a_tensor_requiring_grad_follows_grad_mode_as_torch():
+    """Refused while grad mode is on; allowed under no_grad and inference_mode, as in torch."""
+    for lib in (torch, cr):
+        x = lib.ones(2, requires_grad=True)
+        for ctx in (lib.no_grad, lib.inference_mode):
+            with ctx():
+                assert x.numpy().tolist() == [1.0, 1.0]
+        with lib.enable_grad(), pytest.raises(RuntimeError, match="detach"):
+            x.numpy()
+
+
 def test_repr_shows_grad_fn_and_requires_grad():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     assert "requires_grad=True" in repr(x)

@@ -196,7 +196,9 @@ def new_empty(
 ) -> Tensor:
     """Uninitialised values of ``size`` with ``x``'s dtype and device."""
     shape = _new_size(_size_keyword("new_empty", sizes, size))
-    arr = get_array_module(x._data).empty(shape)
+    target = _dt.as_dtype(dtype) if dtype is not None else x.dtype
+    # allocated in its own dtype: float64 garbage cast to float32 could overflow (and warn)
+    arr = get_array_module(x._data).empty(shape, dtype=target)
     return _new("new_empty", x, arr, dtype, layout, device, requires_grad, pin_memory)
 
 

@@ -19,6 +19,7 @@ from .. import dtypes as _dt
 from .._type_names import dtype_of_type_name, type_name
 from ..backend import Device, to_device
 from .shared_memory import mark_shared
+from .state import current as _autograd_state
 
 if TYPE_CHECKING:  # annotations only: tensor.py imports this module
     from .tensor import Tensor
@@ -259,6 +260,12 @@ def in_float32_rerun() -> bool:
     return getattr(_LOCAL, "float32", False)
 
 
+def _grad_mode_on() -> bool:
+    """``grad_mode.is_grad_enabled()`` (not imported: grad_mode imports this module's users)."""
+    state = _autograd_state()
+    return state.inference_grad if state.inference else state.grad_enabled
+
+
 class TensorConversions:
     """Conversion methods of ``Tensor`` (which provides ``_data``, ``dtype``, ``device``,
     ``requires_grad`` and ``clone``)."""
@@ -269,7 +276,9 @@ class TensorConversions:
         """The data as a NumPy array (shares memory on the CPU).
 
         ``force=True``: of ``self.detach().cpu()``, so a tensor that requires grad or lives on
-        a GPU converts too (a copy for the latter), as in PyTorch.
+        a GPU converts too (a copy for the latter), as in PyTorch. A tensor that requires grad
+        converts without ``force`` where grad mode is off (``no_grad``, ``inference_mode``), as
+        in PyTorch.
         """
         if _dt.is_bfloat16(self._data.dtype):  # PyTorch's error, also with force=True
             raise TypeError(
@@ -278,7 +287,7 @@ class TensorConversions:
             )
         if force:
             return self.detach().cpu().numpy()
-        if self.requires_grad:
+        if self.requires_grad and _grad_mode_on():  # torch allows it under no_grad
             raise RuntimeError(
                 "numpy(): can't call numpy() on a tensor that requires grad; "
                 "use tensor.detach().numpy()"
