@@ -146,6 +146,7 @@ _LAZY = {
     "cpu",
     "hub",
     "jit",
+    "library",
     "version",
     "optim",
     "utils",

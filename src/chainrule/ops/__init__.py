@@ -18,6 +18,7 @@ function's (:func:`_bind_special`), and the Python operators (:func:`_bind_opera
 from __future__ import annotations
 
 import builtins
+import sys
 from collections.abc import Callable
 from importlib import import_module
 from types import ModuleType
@@ -363,3 +364,14 @@ _bind(_PUBLIC_OPS)
 # package's modules (``shape``, ``unary``, ``linalg`` ...) into ``chainrule``'s namespace
 # (``cr.linalg`` is the ``torch.linalg`` counterpart in ``chainrule/linalg/``).
 __all__ = sorted(_PUBLIC_OPS)
+
+
+def __getattr__(name: str) -> Any:
+    """``cr.ops.<namespace>``: the operators registered under a namespace with
+    ``cr.library.custom_op`` / ``Library.define`` (PyTorch's ``torch.ops.<namespace>``). Only
+    names that are no op or module of this package get here, so real ops win; the registry is
+    read only if ``chainrule.library`` was loaded (before that nothing is registered)."""
+    registry = sys.modules.get("chainrule.library.registry")  # looked up, never imported here
+    if registry is None or name.startswith("__"):
+        raise AttributeError(f"module 'chainrule.ops' has no attribute {name!r}")
+    return registry.namespace(name)
