@@ -90,6 +90,21 @@ class Device:
     def __str__(self) -> str:
         return self.type if self.type == "cpu" else f"cuda:{self.index}"
 
+    def __enter__(self) -> "Device":
+        """``with cr.device('cpu'):``, PyTorch's device context (factory functions given no
+        device use this one inside). chainrule's factories always default to the CPU (see
+        ``cr.set_default_device``), so the CPU is accepted and any other device raises rather
+        than being silently ignored."""
+        if self.type != "cpu":
+            raise NotImplementedError(
+                f"with cr.device({str(self)!r}): chainrule cannot make {self} the default "
+                "device of factory functions; pass device= to them or move tensors with .to()"
+            )
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        return None
+
 
 CPU = Device("cpu")
 

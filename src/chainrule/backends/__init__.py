@@ -1,14 +1,16 @@
-"""``cr.backends``: PyTorch's backend switches (``cudnn``, ``cuda``, ``mps``).
+"""``cr.backends``: PyTorch's backend switches (``cudnn``, ``cuda``, ``mps``, ``mkldnn``,
+``openmp``).
 
 Scripts written for PyTorch set ``torch.backends.cudnn.benchmark = True`` and friends; here
 those names exist with PyTorch's defaults and can be set and read back. chainrule computes
 with NumPy (CPU) or CuPy (GPU) and uses neither cuDNN nor TF32 kernels, so these flags have
 **no effect** on what chainrule computes: every op is deterministic already and runs in the
-dtype you gave it. ``mps`` reports False: chainrule has no Apple-GPU backend.
+dtype you gave it. ``mps`` and ``mkldnn`` report False: chainrule has no Apple-GPU backend
+and does not use oneDNN; ``openmp`` says whether its compiled kernels run on OpenMP.
 """
 
 from __future__ import annotations
 
-from . import cuda, cudnn, mps
+from . import cuda, cudnn, mkldnn, mps, openmp
 
-__all__ = ["cuda", "cudnn", "mps"]
+__all__ = ["cuda", "cudnn", "mkldnn", "mps", "openmp"]
