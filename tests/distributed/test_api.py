@@ -30,10 +30,10 @@ def test_queries_before_init():
 @pytest.mark.parametrize(
     "kwargs, error, needle",
     [
-        ({"backend": "nccl"}, NotImplementedError, "only\nbackend is 'mpi'"),
-        ({"backend": "gloo"}, NotImplementedError, "'gloo' is not available"),
-        ({"init_method": "tcp://10.0.0.1:23456"}, NotImplementedError, "launcher"),
-        ({"store": object()}, NotImplementedError, "store"),
+        ({"backend": "nccl"}, NotImplementedError, "'nccl' is not available"),
+        ({"backend": "gloo"}, ValueError, "environment variable RANK expected"),  # as torch
+        ({"init_method": "tcp://10.0.0.1:23456"}, ValueError, "rank parameter missing"),
+        ({"store": object()}, ValueError, "world_size must be positive if using store"),
         ({"timeout": 30}, TypeError, "timedelta"),
         ({"timeout": datetime.timedelta(seconds=-1)}, ValueError, "positive"),
     ],

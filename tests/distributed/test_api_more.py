@@ -67,7 +67,8 @@ def test_backend_names_like_torch():
 def test_availability():
     assert dist.is_backend_available("mpi") and dist.is_backend_available(dist.Backend.MPI)
     assert dist.is_backend_available("MPI")
-    for name in ("gloo", "nccl", "ucc", "xccl", "foo"):
+    assert dist.is_backend_available("gloo") and dist.is_gloo_available()  # TCP sockets
+    for name in ("nccl", "ucc", "xccl", "foo"):
         assert not dist.is_backend_available(name)
     assert not tdist.is_backend_available("foo")
     with pytest.raises(AttributeError):
@@ -77,7 +78,6 @@ def test_availability():
     assert not any(
         f()
         for f in (
-            dist.is_gloo_available,
             dist.is_nccl_available,
             dist.is_ucc_available,
             dist.is_xccl_available,
@@ -86,12 +86,12 @@ def test_availability():
 
 
 def test_default_backend_for_device():
-    assert dist.get_default_backend_for_device("cpu") == "mpi"
-    assert dist.get_default_backend_for_device(cr.device("cpu")) == "mpi"
+    assert dist.get_default_backend_for_device("cpu") == "gloo"  # as torch's
+    assert dist.get_default_backend_for_device(cr.device("cpu")) == "gloo"
     assert tdist.get_default_backend_for_device("cpu") == "gloo"  # torch's CPU backend
     assert tdist.get_default_backend_for_device("cuda:1") == "nccl"  # no NCCL in chainrule
     for dev in ("cuda", "cuda:1", cr.device("cuda:0"), 0):
-        with pytest.raises(NotImplementedError, match="MPI backend moves CPU tensors"):
+        with pytest.raises(NotImplementedError, match="Gloo and MPI backends move CPU tensors"):
             dist.get_default_backend_for_device(dev)
     # torch raises the same ValueError for these in a fresh process (its registry is global
     # state that other tests in the run may have filled, so only chainrule is checked here)

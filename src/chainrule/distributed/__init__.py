@@ -1,7 +1,10 @@
-"""Data-parallel training across processes and machines on MPI (``torch.distributed``).
+"""Data-parallel training across processes and machines (``torch.distributed``).
 
-Start the processes with an MPI launcher (``chainrule launch -n 4 -- python train.py`` or
-``mpirun -n 4 python train.py``), call :func:`init_process_group` in each, and use the
+Two backends move CPU tensors: ``"gloo"`` connects processes started any way (e.g. with
+``multiprocessing``, one per machine) over TCP after PyTorch's rendezvous (``MASTER_ADDR``/
+``MASTER_PORT``, ``tcp://``, ``file://`` or a :class:`TCPStore`/:class:`FileStore`); ``"mpi"``
+uses the processes of an MPI launcher (``chainrule launch -n 4 -- python train.py`` or
+``mpirun -n 4 python train.py``). Call :func:`init_process_group` in each process, and use the
 collectives on tensors or ``cr.nn.parallel.DistributedDataParallel``. See
 ``docs/distributed.md``.
 """
@@ -70,6 +73,15 @@ from .subgroups import (
     new_subgroups,
     new_subgroups_by_enumeration,
 )
+from .tcp import (
+    DistNetworkError,
+    DistStoreError,
+    FileStore,
+    HashStore,
+    PrefixStore,
+    Store,
+    TCPStore,
+)
 from .work import DistBackendError, DistError, Work
 from .world import GroupMember, group  # after the submodule imports: shadows group.py's name
 
@@ -80,9 +92,16 @@ __all__ = [
     "DebugLevel",
     "DistBackendError",
     "DistError",
+    "DistNetworkError",
+    "DistStoreError",
+    "FileStore",
+    "HashStore",
     "P2POp",
+    "PrefixStore",
     "ProcessGroup",
     "ReduceOp",
+    "Store",
+    "TCPStore",
     "Work",
     "all_gather",
     "all_gather_into_tensor",

@@ -1,23 +1,35 @@
-"""The default process group on MPI: ``init_process_group`` and the queries around it.
+"""The default process group: ``init_process_group``, the queries around it and ``new_group``.
 
-Ranks and the world size come from the MPI launcher (``mpirun``, ``srun``, ``chainrule
-launch``), which has already connected the processes; no address or port is needed. The
-torchrun-style variables ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE`` are
-checked against MPI's view when they are set, and set from it when they are not, so scripts
-written for ``torchrun`` that read them keep working.
+Two backends carry the collectives, both on CPU tensors (see ``backend_names.py`` for how one
+is chosen):
 
-After ``init_process_group`` with more than one rank, an uncaught exception on any rank prints
-its traceback and aborts the whole MPI job (``MPI_Abort``), so the other ranks stop instead of
-waiting forever in their next collective (``python -m mpi4py`` does the same).
+* ``"gloo"``: processes started any way (``torch.multiprocessing``-style spawning, one
+  command per machine, a job scheduler) find each other through PyTorch's rendezvous
+  (``env://`` with ``MASTER_ADDR``/``MASTER_PORT``/``RANK``/``WORLD_SIZE``, ``tcp://``,
+  ``file://`` or a ``store``) and talk over TCP sockets (``tcp/``). A rank that crashes makes
+  the others' collectives raise ``DistBackendError`` at once (its connections close).
+* ``"mpi"``: ranks and the world size come from the MPI launcher (``mpirun``, ``srun``,
+  ``chainrule launch``), which has already connected the processes. The torchrun-style
+  variables ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE`` are checked
+  against MPI's view when they are set, and set from it when they are not. After
+  ``init_process_group`` with more than one rank, an uncaught exception on any rank prints its
+  traceback and aborts the whole MPI job (``MPI_Abort``), so the other ranks stop instead of
+  waiting forever in their next collective.
+
+Either way a :class:`ProcessGroup` wraps a communicator with mpi4py's method names (an mpi4py
+``Comm``, or the TCP backend's ``tcp.Comm``), and ``_mpi()`` gives the matching namespace
+(``mpi4py.MPI`` or ``tcp.namespace``), so the collectives are written once for both.
 """
 
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import os
 import sys
 from typing import Any
+
+from . import tcp
+from .backend_names import is_mpi_available, select_backend
 
 __all__ = [
     "ProcessGroup",
@@ -44,12 +56,16 @@ _NOT_INIT = (
 
 
 class ProcessGroup:
-    """A set of ranks that run collectives together: an MPI communicator and a timeout."""
+    """A set of ranks that run collectives together: a communicator (mpi4py's or the TCP
+    backend's) and a timeout."""
 
     def __init__(self, comm: Any, timeout_s: float, ranks: list[int]):
         self.comm = comm
         self.timeout_s = timeout_s
         self.ranks = ranks  # global ranks of the members, in group-rank order
+        self.backend = "gloo" if isinstance(comm, tcp.Comm) else "mpi"
+        if self.backend == "gloo":
+            comm.timeout_s = timeout_s  # the limit of its blocking (object) collectives
 
     def rank(self) -> int:
         return self.comm.Get_rank()
@@ -58,26 +74,22 @@ class ProcessGroup:
         return self.comm.Get_size()
 
     def name(self) -> str:
-        return "mpi"
+        return self.backend
 
     def __repr__(self) -> str:
-        return f"ProcessGroup(backend='mpi', rank={self.rank()}, size={self.size()})"
+        return f"ProcessGroup(backend={self.backend!r}, rank={self.rank()}, size={self.size()})"
 
 
 class _State:
     world: ProcessGroup | None = None
     groups: list = []
     saved_excepthook: Any = None
+    backend_label = "mpi"  # what get_backend() answers for the default group
 
 
 def is_available() -> bool:
-    """True when the MPI backend can be used (``mpi4py`` is installed)."""
-    return importlib.util.find_spec("mpi4py") is not None
-
-
-def is_mpi_available() -> bool:
-    """True when the MPI backend can be used (same as :func:`is_available`)."""
-    return is_available()
+    """True: the distributed package can be used (the Gloo backend needs nothing extra)."""
+    return True
 
 
 def is_initialized() -> bool:
@@ -111,11 +123,15 @@ def _timeout_seconds(timeout: Any) -> float:
 
 
 def _check_arguments(backend: Any, init_method: Any, store: Any, device_id: Any) -> None:
-    if backend is not None and str(backend).lower() != "mpi":
-        raise NotImplementedError(
-            f"init_process_group: backend {backend!r} is not available in chainrule; the only "
-            "backend is 'mpi' (CPU, through mpi4py). Pass backend='mpi' or leave it out."
-        )
+    """Arguments of the MPI path (and a subgroup's ``backend``: the world's or None)."""
+    if backend is not None:
+        name, _ = select_backend(backend, None, None, -1, -1)
+        world = _State.world
+        if world is not None and name != world.backend:
+            raise NotImplementedError(
+                f"new_group: backend {backend!r} differs from the default group's "
+                f"({world.backend!r}); chainrule's subgroups use the default group's backend"
+            )
     if init_method is not None and init_method != "env://":
         raise NotImplementedError(
             f"init_process_group: init_method {init_method!r} is not supported; with MPI the "
@@ -127,10 +143,14 @@ def _check_arguments(backend: Any, init_method: Any, store: Any, device_id: Any)
             "init_process_group: store is not supported with the MPI "
             "backend (the launcher does the rendezvous)"
         )
-    if device_id is not None and str(getattr(device_id, "type", device_id)) != "cpu":
+    _check_cpu(device_id, "MPI")
+
+
+def _check_cpu(device_id: Any, name: str) -> None:
+    if device_id is not None and str(getattr(device_id, "type", device_id)).split(":")[0] != "cpu":
         raise NotImplementedError(
-            f"init_process_group: device_id={device_id!r}: only CPU "
-            "tensors are supported by the MPI backend"
+            f"init_process_group: device_id={device_id!r}: only CPU tensors are supported by "
+            f"the {name} backend"
         )
 
 
@@ -192,6 +212,10 @@ def _install_abort_hook(world_size: int) -> None:
 
 
 def _mpi():
+    """The namespace of the default group's backend: ``tcp.namespace`` for Gloo, else
+    ``mpi4py.MPI`` (imported here: an optional dependency)."""
+    if _State.world is not None and _State.world.backend == "gloo":
+        return tcp.namespace
     try:
         from mpi4py import MPI
     except ImportError:
@@ -213,23 +237,40 @@ def init_process_group(
     pg_options: Any = None,
     device_id: Any = None,
 ) -> None:
-    """Join the default process group of all processes started by the MPI launcher.
+    """Join the default process group.
 
     Args:
-        backend: ``"mpi"`` (the default and only backend).
-        init_method: ``None`` or ``"env://"``; MPI's launcher does the rendezvous.
+        backend: ``"gloo"`` (TCP sockets), ``"mpi"`` (an MPI launcher's processes) or None
+            (chosen as ``backend_names.select_backend`` says).
+        init_method: Gloo: ``"env://"`` (default), ``"tcp://host:port"`` or
+            ``"file:///path"``; MPI: None or ``"env://"`` (the launcher does the rendezvous).
         timeout: how long a collective may wait for the other ranks before raising
             :class:`DistBackendError` (default 30 minutes, as PyTorch).
-        world_size, rank: optional; when given they must equal what MPI reports.
+        world_size, rank: Gloo: this process's rank and the number of processes (else from
+            ``RANK``/``WORLD_SIZE`` or the URL); MPI: optional, must equal what MPI reports.
+        store: Gloo: a :class:`Store` all ranks share (then ``rank`` and ``world_size`` are
+            required).
 
     Raises:
-        ValueError: called twice without ``destroy_process_group``.
-        RuntimeError: ``world_size``/``rank`` or ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``
+        ValueError: called twice without ``destroy_process_group``; Gloo: a missing rank,
+            world size or master address (PyTorch's messages).
+        RuntimeError: MPI: ``world_size``/``rank`` or ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``
             disagree with the MPI launcher.
+        DistNetworkError / DistStoreError: Gloo: the rendezvous did not complete in time.
     """
     if _State.world is not None:
         raise ValueError("trying to initialize the default process group twice!")
-    _check_arguments(backend, init_method, store, device_id)
+    name, label = select_backend(backend, init_method, store, world_size, rank)
+    if name == "gloo":
+        _check_cpu(device_id, "Gloo")
+        if pg_options is not None:
+            raise NotImplementedError("init_process_group: pg_options is not supported")
+        timeout_s = _timeout_seconds(timeout)
+        comm = tcp.init_world(init_method, store, world_size, rank, timeout_s)
+        _State.world = ProcessGroup(comm, timeout_s, list(range(comm.Get_size())))
+        _State.backend_label = label
+        return
+    _check_arguments(None, init_method, store, device_id)
     if pg_options is not None:
         raise NotImplementedError(
             "init_process_group: pg_options is not supported by the MPI backend"
@@ -252,13 +293,17 @@ def init_process_group(
     local_rank, local_size = _local_rank_and_size(comm)
     _sync_environment(me, size, local_rank, local_size)
     _State.world = ProcessGroup(comm, timeout_s, list(range(size)))
+    _State.backend_label = "mpi"
     _install_abort_hook(size)
 
 
 def max_tag() -> int:
-    """MPI's largest message tag (at least 32767); chainrule reserves it and the one below for
-    its own point-to-point messages (``monitored_barrier``, ``send_object_list``)."""
+    """The backend's largest message tag (MPI's is at least 32767); chainrule reserves it and
+    the one below for its own point-to-point messages (``monitored_barrier``,
+    ``send_object_list``)."""
     MPI = _mpi()
+    if MPI is tcp.namespace:
+        return MPI.TAG_UB
     return int(MPI.COMM_WORLD.Get_attr(MPI.TAG_UB))
 
 
@@ -321,9 +366,11 @@ def get_world_size(group: ProcessGroup | None = None) -> int:
 
 
 def get_backend(group: ProcessGroup | None = None) -> str:
-    """The backend's name: always ``"mpi"``."""
+    """The backend's name: ``"gloo"`` or ``"mpi"``; ``"undefined"`` when Gloo was chosen by
+    ``init_process_group(backend=None)``, as PyTorch answers for its device-dependent
+    default."""
     group_of(group)
-    return "mpi"
+    return _State.backend_label
 
 
 def new_group(
@@ -359,7 +406,9 @@ def new_group(
 def destroy_process_group(group: ProcessGroup | None = None) -> None:
     """Leave ``group`` (default: every group, after which ``init_process_group`` may run again).
 
-    MPI itself stays initialised until the interpreter exits (MPI cannot be restarted).
+    Gloo closes this process's connections (and the store it made, so the port is free for
+    the next run); MPI itself stays initialised until the interpreter exits (MPI cannot be
+    restarted).
     """
     if group is None:
         world = _world()

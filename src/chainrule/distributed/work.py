@@ -28,9 +28,10 @@ class DistBackendError(DistError):
 
 
 def _mpi():
-    from mpi4py import MPI
+    """The namespace of the default group's backend (mpi4py's ``MPI`` or ``tcp.namespace``)."""
+    from .group import _mpi as backend_namespace  # noqa: PLC0415 - group imports tcp, which imports work
 
-    return MPI
+    return backend_namespace()
 
 
 def wait_requests(
