@@ -147,6 +147,7 @@ _LAZY = {
     "hub",
     "jit",
     "library",
+    "multiprocessing",
     "version",
     "optim",
     "utils",

@@ -52,6 +52,15 @@ class Tensor(TensorBackward, TensorConversions):
     )
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
     _inference_seen = False  # set for good once any thread enters inference_mode (inference.py)
+    _subclass_callbacks = []  # noqa: RUF012 - called with each new subclass (multiprocessing)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Tell the registered callbacks about a new Tensor subclass (``nn.Parameter``, a
+        user's class): ``multiprocessing.reduction.ForkingPickler`` looks reducers up by
+        exact type, so :mod:`chainrule.multiprocessing` registers each class as it appears."""
+        super().__init_subclass__(**kwargs)
+        for callback in Tensor._subclass_callbacks:
+            callback(cls)
 
     def __init__(
         self, *args: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None

@@ -27,6 +27,7 @@ from typing import Any
 from .. import creation
 from ..autograd.post_accumulate import register_post_accumulate_grad_hook
 from ..autograd.tensor import Tensor
+from ..multiprocessing import sharing as mp_sharing  # share_memory_ (torch.multiprocessing)
 from . import _misc_more_methods as misc_methods
 
 # Modules used by name below (an op named like its module, ``cast`` or ``softmax``, would
@@ -223,6 +224,8 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     bernoulli=misc_methods.bernoulli_method,
     prelu=misc_methods.prelu_method,
     is_pinned=misc_methods.is_pinned,
+    share_memory_=mp_sharing.share_memory_,
+    is_shared=mp_sharing.is_shared,
     pin_memory=misc_methods.pin_memory,
     resize_=misc_methods.resize_,
     map_=misc_methods.map_,

@@ -8,13 +8,18 @@ exception becomes an :class:`ExceptionWrapper` carrying its traceback text, re-r
 the main process. A worker exits on ``None``, on the done event, or when its parent dies
 (it checks once a second), so no process is left behind.
 
-Tensors cross the process boundary through a reducer registered with multiprocessing's
-pickler only (``cr.save`` still never pickles): the array travels, the tensor is rebuilt.
+A batch's tensors travel as copies of their arrays (:class:`_BatchPickler`; ``cr.save``
+still never pickles): a batch is used once, so it gets no shared-memory segment of its own
+(PyTorch sends batches through shared memory). Everything else a process is given (the
+dataset, under the spawn start method) goes through ``cr.multiprocessing``'s reducers, which
+share tensors' memory, as PyTorch's do.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import queue
 import random
 import sys
@@ -115,16 +120,18 @@ def _reduce_tensor(t: Tensor) -> tuple:
     return _rebuild_tensor, (np.asarray(t.detach().cpu()), bool(t.requires_grad))
 
 
-def register_tensor_reducer() -> None:
-    """Let multiprocessing pickle Tensors (and subclasses such as Parameter) as arrays."""
-    todo = [Tensor]
-    while todo:
-        cls = todo.pop()
-        ForkingPickler.register(cls, _reduce_tensor)
-        todo.extend(cls.__subclasses__())
+class _BatchPickler(ForkingPickler):
+    """multiprocessing's pickler with tensors sent as copies of their arrays (a reducer
+    override: it takes precedence over the shared-memory reducers registered for Tensor)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        return _reduce_tensor(obj) if isinstance(obj, Tensor) else NotImplemented
 
 
-register_tensor_reducer()
+def _dumps(obj: Any) -> bytes:
+    buf = io.BytesIO()
+    _BatchPickler(buf, pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buf.getvalue()
 
 
 class Fetcher:
@@ -166,9 +173,9 @@ class Fetcher:
 def _pickled(data: Any, where: str) -> bytes:
     """Pickle here, not in the queue's feeder thread, so a failure reaches the main process."""
     try:
-        return bytes(ForkingPickler.dumps(data))
+        return _dumps(data)
     except Exception:
-        return bytes(ForkingPickler.dumps(ExceptionWrapper(f"{where} (sending its batch)")))
+        return _dumps(ExceptionWrapper(f"{where} (sending its batch)"))
 
 
 def seed_worker(seed: int) -> None:
