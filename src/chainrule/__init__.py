@@ -116,6 +116,7 @@ from .ops.tensor_queries import sparse_coo
 from .printing import set_printoptions
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .settings import *  # noqa: F401,F403 - default device, matmul precision, ...
+from .storage import TypedStorage, UntypedStorage
 from .threads import get_num_threads, set_num_threads
 from .typeinfo import finfo, iinfo
 
@@ -283,6 +284,8 @@ __all__ = sorted(
         *ops.__all__,
         *creation_more.__all__,
         *settings.__all__,
+        "TypedStorage",
+        "UntypedStorage",
         "arange",
         "are_deterministic_algorithms_enabled",
         "as_tensor",

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .._memory import root_array
+
 __all__ = ["Segment", "allocate", "attach", "root_array", "segment_of"]
 
 
@@ -105,13 +107,6 @@ def attach(fd: int, size: int) -> Segment:
                 os.close(fd)
             return seg
     return _register(fd, size)
-
-
-def root_array(arr: Any) -> Any:
-    """The array at the root of ``arr``'s chain of NumPy views."""
-    while isinstance(getattr(arr, "base", None), np.ndarray):
-        arr = arr.base
-    return arr
 
 
 def segment_of(arr: Any) -> Segment | None:

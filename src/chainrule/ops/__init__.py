@@ -237,6 +237,10 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     to_dense=sparse_construction.to_dense,
     dense_dim=sparse_construction.dense_dim,
     sparse_dim=sparse_construction.sparse_dim,
+    # chainrule.storage (imported by name: it is a package beside ops, built on it)
+    untyped_storage=import_module("chainrule.storage").untyped_storage,
+    storage=import_module("chainrule.storage").storage,
+    set_=import_module("chainrule.storage").set_,
 )
 
 # In an op module's ``__all__`` for the package's own use, but no PyTorch function.

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd.saved import memory_root
+from .._memory import root_array
 from ..autograd.tensor import Tensor
 from ..autograd.view_replay import data_pointer
 from ..serialization.archive import Storage
+from ..storage import TypedStorage, UntypedStorage
 
 __all__ = [
     "is_nonzero",
@@ -89,7 +90,7 @@ def storage_offset(self: Tensor) -> int:
     ``from_numpy``/``as_tensor`` of a NumPy *view*, that is the NumPy array the view was
     taken from, where PyTorch's storage starts at the view's first element (offset 0)."""
     arr = self._data
-    root = memory_root(arr)
+    root = root_array(arr)  # an array, also over a foreign buffer (frombuffer, shared memory)
     if root is arr:
         return 0
     return (data_pointer(arr) - data_pointer(root)) // int(arr.itemsize)
@@ -144,7 +145,7 @@ def typename(obj: Any, /) -> str:
 
 
 def is_storage(obj: Any, /) -> bool:
-    """Whether ``obj`` is a storage (``torch.is_storage``). chainrule tensors have no
-    separate storage objects; the only storages are those read from a PyTorch checkpoint
-    (``serialization.archive.Storage``), so everything else, tensors included, is False."""
-    return isinstance(obj, Storage)
+    """Whether ``obj`` is a storage (``torch.is_storage``): an ``UntypedStorage`` or
+    ``TypedStorage`` (``Tensor.untyped_storage()``, ``Tensor.storage()``) or a storage read
+    from a PyTorch checkpoint (``serialization.archive.Storage``); tensors are not."""
+    return isinstance(obj, (Storage, UntypedStorage, TypedStorage))
