@@ -7,40 +7,67 @@ it (PyTorch's ``__setattr__`` registration), so ``parameters()``, ``state_dict()
 
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
-
-from .. import dtypes
+from .._compile import compile as _compile
 from ..autograd.tensor import Tensor
-from ..backend import Device, get_array_module, to_device
-from ..ops.memory_format import relayout_array
 from . import _forward_hooks as _fh
 from ._backward_hooks import _wrap_inputs, _wrap_outputs
-from ._module_to import parse_module_to
+from ._module_conversions import ModuleConversions
+from ._state_dict import IncompatibleKeys, StateDictMixin, T_destination, _IncompatibleKeys
 from .parameter import Buffer, Parameter
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+__all__ = ["IncompatibleKeys", "Module", "T_destination", "_IncompatibleKeys"]
+
+_LEGACY_BACKWARD_HOOK = (
+    "Module.register_backward_hook: PyTorch's deprecated non-full backward hook receives the "
+    "gradients of the last autograd node of forward (for Linear: addmm's bias, input and "
+    "weight.T), which depend on how each framework records the graph, so chainrule cannot "
+    "reproduce them. Use register_full_backward_hook(hook): its grad_input are the gradients "
+    "with respect to the module's inputs and its grad_output those of the module's outputs "
+    "(register_full_backward_pre_hook(hook) if you only need grad_output)"
+)
 
 
-class Module:
-    """Base class for layers and models: subclass it and implement ``forward``."""
+class Module(StateDictMixin, ModuleConversions):
+    """Base class for layers and models: subclass it and implement ``forward``.
+
+    ``state_dict``/``load_state_dict`` and their hooks come from
+    :class:`~chainrule.nn._state_dict.StateDictMixin`.
+    """
 
     training: bool
+    dump_patches: bool = False
+    call_super_init: bool = False  # True: __init__ passes its arguments on to the next class
 
-    def __init__(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if not self.call_super_init and kwargs:
+            raise TypeError(
+                f"Module.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'"
+            )
+        if not self.call_super_init and args:
+            raise TypeError(
+                f"Module.__init__() takes 1 positional argument but {len(args) + 1} were given"
+            )
         d = self.__dict__
         d["_parameters"] = OrderedDict()
         d["_buffers"] = OrderedDict()
         d["_non_persistent"] = set()
+        d["_non_persistent_buffers_set"] = d["_non_persistent"]  # PyTorch's name, same set
         d["_modules"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()  # {handle id: hook}, as PyTorch's
         d["_forward_pre_hooks"] = OrderedDict()
         d["_backward_hooks"] = OrderedDict()
         d["_backward_pre_hooks"] = OrderedDict()
+        d["_state_dict_hooks"] = OrderedDict()
+        d["_state_dict_pre_hooks"] = OrderedDict()
+        d["_load_state_dict_pre_hooks"] = OrderedDict()
+        d["_load_state_dict_post_hooks"] = OrderedDict()
         d["training"] = True
+        if self.call_super_init:
+            super().__init__(*args, **kwargs)
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:
@@ -156,19 +183,55 @@ class Module:
     register_module = add_module
 
     def get_submodule(self, target: str) -> "Module":
-        mod = self
-        for part in target.split(".") if target else []:
-            if part not in mod._modules:
-                raise AttributeError(f"{type(mod).__name__} has no submodule {part!r}")
-            mod = mod._modules[part]
-        return mod
+        """The submodule at the dotted path ``target`` (``""``: this module)."""
+        return self._walk(target.split(".") if target else [])
 
     def get_parameter(self, target: str) -> Parameter:
-        mod_path, _, name = target.rpartition(".")
-        mod = self.get_submodule(mod_path)
+        """The parameter at the dotted path ``target`` (``"block.linear.weight"``)."""
+        *path, name = target.split(".")
+        mod = self._walk(path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
         if name not in mod._parameters:
-            raise AttributeError(f"{type(mod).__name__} has no parameter {name!r}")
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
         return mod._parameters[name]
+
+    def _walk(self, path: list[str]) -> "Module":
+        """The submodule at the dotted ``path``, with PyTorch's error texts."""
+        mod = self
+        for item in path:
+            if not hasattr(mod, item):
+                raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return mod
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target`` (``"block.bn.running_mean"``)."""
+        *path, name = target.split(".")
+        mod = self._walk(path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        if name not in mod._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return mod._buffers[name]
+
+    def set_submodule(self, target: str, module: "Module", strict: bool = False) -> None:
+        """Put ``module`` at the dotted path ``target``; the parent must exist, and with
+        ``strict`` the replaced submodule too. An existing non-module attribute there is an
+        error."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        *path, name = target.split(".")
+        parent = self._walk(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
 
     # ------------------------------------------------------------ traversal
     def named_modules(
@@ -270,116 +333,6 @@ class Module:
         fn(self)
         return self
 
-    def _apply_to_tensors(self, fn: Callable[[Tensor], Any]) -> "Module":
-        for m in self.modules():
-            for store in (m._parameters, m._buffers):
-                for v in store.values():
-                    if v is None:
-                        continue
-                    new = fn(v)
-                    v._data = new
-                    if isinstance(v, Parameter) and v.grad is not None:
-                        v.grad._data = fn(v.grad)
-        return self
-
-    def to(self, *args: Any, **kwargs: Any) -> "Module":
-        """Move/cast parameters and buffers in place (dtype casts floating tensors only):
-        ``to(device, dtype, non_blocking)``, ``to(dtype, non_blocking)`` or ``to(tensor,
-        non_blocking)``, read by ``parse_module_to`` as PyTorch reads them; ``memory_format``
-        re-lays out the 4-d and 5-d ones (``cr.channels_last``), as PyTorch does."""
-        device, dtype, fmt = parse_module_to(args, kwargs)
-        device = Device(device) if device is not None else None
-        dtype = dtypes.as_dtype(dtype) if dtype is not None else None
-        if dtype is not None and dtype.kind not in "fcV":  # V: bfloat16
-            raise TypeError(
-                f"Module.to: only accepts floating point or complex dtypes, but "
-                f"got desired dtype={dtype}"
-            )
-
-        def convert(t: Tensor):
-            arr = t._data
-            if device is not None:
-                arr = to_device(arr, device)
-            if dtype is not None and arr.dtype.kind in "fV":  # V: bfloat16
-                arr = arr.astype(dtype, copy=False)
-            if fmt is not None and arr.ndim in (4, 5):
-                arr = relayout_array(arr, fmt, "Module.to")
-            return arr
-
-        return self._apply_to_tensors(convert)
-
-    def float(self) -> "Module":
-        return self.to(np.float32)
-
-    def double(self) -> "Module":
-        return self.to(np.float64)
-
-    def half(self) -> "Module":
-        return self.to(np.float16)
-
-    def bfloat16(self) -> "Module":
-        return self.to(dtypes.bfloat16_dtype())
-
-    def cpu(self) -> "Module":
-        return self.to("cpu")
-
-    def cuda(self, device: int | None = None) -> "Module":
-        return self.to(f"cuda:{device or 0}")
-
-    def state_dict(
-        self, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
-    ) -> "OrderedDict[str, Tensor]":
-        """Parameters and persistent buffers by dotted name (detached unless keep_vars)."""
-        out = OrderedDict() if destination is None else destination
-        for mod_name, mod in self.named_modules(prefix=prefix.rstrip(".")):
-            base = f"{mod_name}." if mod_name else ""
-            for k, p in mod._parameters.items():
-                if p is not None:
-                    out[base + k] = p if keep_vars else p.detach()
-            for k, b in mod._buffers.items():
-                if b is not None and k not in mod._non_persistent:
-                    out[base + k] = b if keep_vars else b.detach()
-        return out
-
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values into parameters and buffers; report or raise on key mismatches."""
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        errors = []
-        for k, target in own.items():
-            if k not in state_dict:
-                continue
-            src = state_dict[k]
-            arr = src._data if isinstance(src, Tensor) else np.asarray(src)
-            if tuple(arr.shape) != tuple(target.shape):
-                errors.append(
-                    f"size mismatch for {k}: copying a param with shape "
-                    f"{tuple(arr.shape)}, the shape in the current model is "
-                    f"{tuple(target.shape)}"
-                )
-        if strict and (missing or unexpected):
-            if missing:
-                errors.append("Missing key(s) in state_dict: " + ", ".join(map(repr, missing)))
-            if unexpected:
-                errors.append(
-                    "Unexpected key(s) in state_dict: " + ", ".join(map(repr, unexpected))
-                )
-        if errors:
-            raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                + "\n\t".join(errors)
-            )
-        for k, target in own.items():
-            if k in state_dict:
-                src = state_dict[k]
-                arr = src._data if isinstance(src, Tensor) else np.asarray(src)
-                arr = to_device(arr, target.device)
-                xp = get_array_module(target._data)
-                xp.copyto(target._data, arr.astype(target.dtype, copy=False))
-                target._vc[0] += 1
-        return IncompatibleKeys(missing, unexpected)
-
     # ------------------------------------------------------------ calling and hooks
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
@@ -442,7 +395,24 @@ class Module:
         hooks = self.__dict__.setdefault("_backward_pre_hooks", OrderedDict())
         return _fh.register(hooks, hook, prepend)
 
+    def register_backward_hook(self, hook: Callable) -> _fh.RemovableHandle:
+        """PyTorch's deprecated non-full backward hook: not available (see the error).
+
+        Raises:
+            NotImplementedError: always, naming ``register_full_backward_hook``.
+        """
+        raise NotImplementedError(_LEGACY_BACKWARD_HOOK)
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """``Module.compile``: compile the module's call in place with :func:`cr.compile`'s
+        arguments. chainrule has no compiler, so this raises as ``cr.compile`` does, except
+        with ``disable=True``, which leaves the module as it is."""
+        _compile(self, *args, **kwargs)
+
     # ------------------------------------------------------------ printing
+    def _get_name(self) -> str:
+        return type(self).__name__
+
     def extra_repr(self) -> str:
         return ""
 

@@ -35,11 +35,6 @@ from ._common import as_tensor
 
 __all__ = ["check", "init_state", "run", "test", "train"]
 
-CHAINRULE_XFAIL = (
-    "Module.share_memory / Tensor.is_shared are written in chainrule.multiprocessing but "
-    "not yet bound to nn.Module and Tensor"
-)
-
 N_IN, HIDDEN, N_CLASSES, N_TRAIN, N_TEST = 64, 32, 10, 96, 40
 
 

@@ -10,7 +10,8 @@ Because materialising happens in place, an optimizer built before the first forw
 very parameter objects that get their values, so it works once a forward has run (PyTorch
 behaves the same); calling ``step()`` before any forward has nothing to update. Reading the
 shape of a parameter that is still uninitialised raises ``RuntimeError``. ``load_state_dict``
-on a lazy module materialises the parameters from the checkpoint's shapes.
+on a lazy module (anywhere in a tree) materialises the parameters from the checkpoint's
+shapes, in the module's ``_load_from_state_dict``.
 """
 
 from __future__ import annotations
@@ -114,14 +115,26 @@ class LazyModuleMixin:
         if self.cls_to_become is not None:
             self.__class__ = self.cls_to_become
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> Any:
-        """Materialise placeholders with the checkpoint's shapes, then load as usual."""
+    def _load_from_state_dict(
+        self,
+        state_dict: dict,
+        prefix: str,
+        local_metadata: dict,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
+    ) -> None:
+        """Materialise the placeholders with the checkpoint's shapes (what PyTorch's lazy load
+        pre-hook does), then load as usual; works for a lazy module anywhere in a tree."""
         for name, p in list(self._parameters.items()):
-            if _is_uninit(p) and name in state_dict:
-                src = state_dict[name]
+            src = state_dict.get(prefix + name)
+            if _is_uninit(p) and not _is_uninit(src) and hasattr(src, "shape"):  # Tensor, array
                 p.materialize(tuple(src.shape))
         self._after_load()
-        return Module.load_state_dict(self, state_dict, strict)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
     def _after_load(self) -> None:
         """Update the size attributes from materialised weights (subclasses)."""

@@ -19,7 +19,6 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from ...creation import tensor
-from ..module import Module
 from .conv import ConvTranspose1d, ConvTranspose2d, _ConvNd
 from .conv3d import Conv3d, ConvTranspose3d
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
@@ -200,14 +199,27 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
                 if _placeholder(v):
                     v.materialize(shape)
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> Any:
-        """Materialise the placeholders with the checkpoint's sizes, then load as usual."""
+    def _load_from_state_dict(
+        self,
+        state_dict: dict,
+        prefix: str,
+        local_metadata: dict,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
+    ) -> None:
+        """Materialise the placeholders with the checkpoint's size, then load as usual."""
         for key in ("weight", "bias", "running_mean", "running_var"):
-            if key in state_dict and self.has_uninitialized_params():
-                self.num_features = int(tuple(state_dict[key].shape)[0])
-                self._materialize((self.num_features,))
+            src = state_dict.get(prefix + key)
+            if not _placeholder(src) and hasattr(src, "shape"):  # a Tensor or an array
+                if self.has_uninitialized_params():
+                    self.num_features = int(tuple(src.shape)[0])
+                    self._materialize((self.num_features,))
                 break
-        return Module.load_state_dict(self, state_dict, strict)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         self._infer(input)

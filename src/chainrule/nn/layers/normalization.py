@@ -68,6 +68,30 @@ class _NormBase(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
+    # version 2 added num_batches_tracked (PyTorch's numbering, recorded in state_dict's
+    # _metadata)
+    _version = 2
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict,
+        prefix: str,
+        local_metadata: dict,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
+    ) -> None:
+        """A checkpoint older than version 2 (or with no metadata) has no
+        ``num_batches_tracked``: the module keeps its current count, as in PyTorch."""
+        version = local_metadata.get("version", None)
+        key = prefix + "num_batches_tracked"
+        if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
+            state_dict[key] = self.num_batches_tracked
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+
 
 class _BatchNorm(_NormBase):
     _dims: tuple = ()
