@@ -252,7 +252,9 @@ def full_report(show_missing: bool) -> None:
     import torch  # test-only dependency: this report needs it installed
     import torch.nn.attention  # noqa: F401 - submodules torch does not import itself
     import torch.profiler  # noqa: F401
+    import torch.signal.windows  # noqa: F401
     import torch.utils.checkpoint  # noqa: F401
+    import torch.utils.model_zoo  # noqa: F401
 
     import chainrule as cr
 
@@ -281,6 +283,15 @@ def full_report(show_missing: bool) -> None:
         ("torch.utils.data", torch.utils.data, cr.utils.data),
         ("torch.utils.checkpoint", torch.utils.checkpoint, cr.utils.checkpoint),
         ("torch.nn.utils.rnn", torch.nn.utils.rnn, cr.nn.utils.rnn),
+        ("torch.distributed", torch.distributed, cr.distributed),
+        ("torch.multiprocessing", torch.multiprocessing, cr.multiprocessing),
+        ("torch.hub", torch.hub, cr.hub),
+        ("torch.utils.model_zoo", torch.utils.model_zoo, cr.utils.model_zoo),
+        ("torch.jit", torch.jit, cr.jit),
+        ("torch.library", torch.library, cr.library),
+        ("torch.compiler", torch.compiler, cr.compiler),
+        ("torch.cpu", torch.cpu, cr.cpu),
+        ("torch.signal.windows", torch.signal.windows, cr.signal.windows),
     ]
     total = have_all = 0
     for label, tmod, cmod in pairs:

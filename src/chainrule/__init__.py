@@ -149,6 +149,7 @@ _LAZY = {
     "jit",
     "library",
     "multiprocessing",
+    "signal",
     "version",
     "optim",
     "utils",

@@ -11,7 +11,6 @@ of length N + 1 without its last point (for spectral analysis), as in PyTorch.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +31,7 @@ from .creation_options import (
     write_factory_out,
 )
 from .random import Generator, gen
+from .signal import _window_math as _wm
 
 __all__ = [
     "asarray",
@@ -108,22 +108,8 @@ def _window(
     if d.kind != "f":
         raise RuntimeError(f"{op} expects floating point dtypes, got {d}")
     n = int(window_length)
-    if n <= 1:
-        vals = np.ones(n)
-    else:
-        m = n + 1 if periodic else n
-        vals = fn(m)[:n]
+    vals = _wm.window(n, not periodic, fn)
     return _finish(vals, d, device, requires_grad)
-
-
-def _cosine_sum(*coefs: float):
-    """The symmetric window sum_k (-1)^k a_k cos(2 pi k i / (m - 1)), i = 0 .. m-1."""
-
-    def fn(m: int) -> np.ndarray:
-        phase = 2.0 * math.pi * np.arange(m) / (m - 1)
-        return sum((-1) ** k * a * np.cos(k * phase) for k, a in enumerate(coefs))
-
-    return fn
 
 
 def hann_window(
@@ -139,7 +125,13 @@ def hann_window(
     ``periodic``)."""
     check_layout("hann_window", layout)
     return _window(
-        "hann_window", window_length, periodic, dtype, device, requires_grad, _cosine_sum(0.5, 0.5)
+        "hann_window",
+        window_length,
+        periodic,
+        dtype,
+        device,
+        requires_grad,
+        _wm.cosine_sum(0.5, 0.5),
     )
 
 
@@ -160,7 +152,7 @@ def hamming_window(
     check_layout(op, layout)
     check_pin_memory(op, pin_memory)
     a, b = _real(op, "alpha", alpha), _real(op, "beta", beta)
-    return _window(op, window_length, periodic, dtype, device, requires_grad, _cosine_sum(a, b))
+    return _window(op, window_length, periodic, dtype, device, requires_grad, _wm.cosine_sum(a, b))
 
 
 def blackman_window(
@@ -181,7 +173,7 @@ def blackman_window(
         dtype,
         device,
         requires_grad,
-        _cosine_sum(0.42, 0.5, 0.08),
+        _wm.cosine_sum(0.42, 0.5, 0.08),
     )
 
 
@@ -203,7 +195,7 @@ def bartlett_window(
         dtype,
         device,
         requires_grad,
-        lambda m: 1.0 - np.abs(2.0 * np.arange(m) / (m - 1) - 1.0),
+        _wm.bartlett,
     )
 
 
@@ -221,9 +213,7 @@ def kaiser_window(
     op = "kaiser_window"
     check_layout(op, layout)
     b = float(_real(op, "beta", beta))
-    return _window(
-        op, window_length, periodic, dtype, device, requires_grad, lambda m: np.kaiser(m, b)
-    )
+    return _window(op, window_length, periodic, dtype, device, requires_grad, _wm.kaiser(b))
 
 
 def scalar_tensor(
