@@ -10,49 +10,15 @@ import warnings
 from typing import Any
 
 from .. import dtypes
-from ..amp.autocast_mode import autocast as _autocast
 from ..amp.custom_functions import custom_bwd as _custom_bwd
 from ..amp.custom_functions import custom_fwd as _custom_fwd
-from ..amp.grad_scaler import GradScaler as _GradScaler
+from ..amp.deprecated import device_autocast, device_grad_scaler
 
 __all__ = ["GradScaler", "autocast", "custom_bwd", "custom_fwd"]
 
 
-class autocast(_autocast):  # noqa: N801 - mirrors torch.cuda.amp.autocast
-    """Deprecated: ``cr.amp.autocast('cuda', ...)``."""
-
-    def __init__(
-        self, enabled: bool = True, dtype: Any = dtypes.float16, cache_enabled: bool = True
-    ) -> None:
-        warnings.warn(
-            "`cr.cuda.amp.autocast(args...)` is deprecated. Please use "
-            "`cr.amp.autocast('cuda', args...)` instead.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        super().__init__("cuda", dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
-
-
-class GradScaler(_GradScaler):
-    """Deprecated: ``cr.amp.GradScaler('cuda', ...)``."""
-
-    def __init__(
-        self,
-        init_scale: float = 2.0**16,
-        growth_factor: float = 2.0,
-        backoff_factor: float = 0.5,
-        growth_interval: int = 2000,
-        enabled: bool = True,
-    ) -> None:
-        warnings.warn(
-            "`cr.cuda.amp.GradScaler(args...)` is deprecated. Please use "
-            "`cr.amp.GradScaler('cuda', args...)` instead.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        super().__init__(
-            "cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled
-        )
+autocast = device_autocast("cuda", dtypes.float16, __name__)
+GradScaler = device_grad_scaler("cuda", __name__)
 
 
 def custom_fwd(fwd: Any = None, *, cast_inputs: Any = None) -> Any:
