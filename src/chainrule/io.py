@@ -90,6 +90,9 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     ``torch.load(f)`` (``weights_only=True``) reads it in PyTorch, and ``cr.load`` reads it
     without running code from the file. NumPy values come back from ``cr.load`` as NumPy
     values and from ``torch.load`` as tensors (see :mod:`chainrule.serialization.torch_writer`).
+    A state dict's ``_metadata`` (the module versions that ``load_state_dict`` passes to each
+    module's ``_load_from_state_dict``) is kept as ``torch.save`` keeps it, so ``torch.load``
+    and ``cr.load`` both give it back.
 
     Safetensors + JSON, which any safetensors reader opens, is written instead to a path
     (or a file object's ``name``) ending in ``.safetensors``, and for an object holding a
@@ -97,7 +100,9 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     datetime array, a ``defaultdict``). Anything else (a whole ``nn.Module``, a custom
     object) is pickled into the zip layout, as ``torch.save`` does; reading it back needs
     ``cr.load(f, weights_only=False)`` (trusted files only) or
-    ``cr.serialization.add_safe_globals``. ``cr.load`` reads every one of these.
+    ``cr.serialization.add_safe_globals``. ``cr.load`` reads every one of these. The
+    safetensors form holds no attributes of a dict, so a state dict saved to a
+    ``.safetensors`` path loses its ``_metadata`` (it loads as a checkpoint without versions).
 
     Args:
         obj: what to save, e.g. ``{"model": model.state_dict(), "optimizer": opt.state_dict()}``.

@@ -1,7 +1,7 @@
 """``Module.register_full_backward_hook``'s (and ``..._pre_hook``'s) machinery: identity nodes
 wrapped around a module's inputs and outputs, whose backward rules see ``grad_output`` (where the
-pre-hooks may replace it) and ``grad_input`` and call the module's hooks (PyTorch's
-``BackwardHook``)."""
+pre-hooks may replace it) and ``grad_input`` and call the hooks registered for every module
+(``register_module_full_backward_*``) and then the module's own (PyTorch's ``BackwardHook``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ._forward_hooks import _global_backward_hooks, _global_backward_pre_hooks
 
 __all__: list[str] = []
 
@@ -33,7 +34,7 @@ class _BackwardHookInput(Function):
     @staticmethod
     def backward(ctx, *grads):
         grads = tuple(grads)
-        for hook in list(ctx.module._backward_hooks.values()):
+        for hook in _backward_hooks(ctx.module):
             res = hook(ctx.module, grads, ctx.state["grad_output"])
             if res is not None:
                 grads = tuple(res)
@@ -53,7 +54,8 @@ class _BackwardHookOutput(Function):
     @staticmethod
     def backward(ctx, *grads):
         grads = tuple(grads)
-        for hook in list(ctx.module.__dict__.get("_backward_pre_hooks", {}).values()):
+        own = ctx.module.__dict__.get("_backward_pre_hooks", {})
+        for hook in [*_global_backward_pre_hooks.values(), *own.values()]:
             res = hook(ctx.module, grads)
             if res is None:
                 continue
@@ -65,7 +67,7 @@ class _BackwardHookOutput(Function):
                 )
             grads = tuple(res)
         ctx.state["grad_output"] = grads
-        hooks = list(ctx.module._backward_hooks.values())
+        hooks = _backward_hooks(ctx.module)
         if not ctx.inputs_rg and hooks:  # no input needs a gradient: call the hooks now
             # PyTorch warns; chainrule's own hooks that read only grad_output opt out
             if not all(getattr(h, "_quiet_on_outputs", False) for h in hooks):
@@ -73,6 +75,11 @@ class _BackwardHookOutput(Function):
             for hook in hooks:
                 hook(ctx.module, (None,), grads)
         return grads
+
+
+def _backward_hooks(module: Any) -> list:
+    """The full backward hooks for ``module``: the global ones first, then its own."""
+    return [*_global_backward_hooks.values(), *module._backward_hooks.values()]
 
 
 def _wrap_inputs(module: Any, args: tuple, state: dict) -> tuple:

@@ -7,10 +7,14 @@ reads it as PyTorch's (``module._forward_pre_hooks.values()``, ``del hooks[k]``)
 registered with default options is stored as the bare callable (``weight_norm``,
 ``spectral_norm`` and ``prune`` find their own hooks there by type); one registered with
 ``with_kwargs`` or ``always_call`` is stored as a :class:`_HookEntry` that records the options.
+
+The stores of the hooks that apply to every module (PyTorch's ``_global_*_hooks``, registered
+by :mod:`._global_hooks`) are defined here, where the backward machinery can read them too.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +22,17 @@ from typing import Any
 from ..utils.hooks import RemovableHandle
 
 __all__: list[str] = []
+
+_global_forward_pre_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks: OrderedDict = OrderedDict()
+_global_backward_pre_hooks: OrderedDict = OrderedDict()
+_global_backward_hooks: OrderedDict = OrderedDict()
+_global_buffer_registration_hooks: OrderedDict = OrderedDict()
+_global_module_registration_hooks: OrderedDict = OrderedDict()
+_global_parameter_registration_hooks: OrderedDict = OrderedDict()
+# {handle id: True} for every hook in the four global call stores above (each handle lists it
+# as an extra dict): Module.__call__'s fast path tests only this one.
+_global_call_hooks: OrderedDict = OrderedDict()
 
 
 class _HookEntry:
@@ -38,13 +53,17 @@ def register(
     prepend: bool,
     with_kwargs: bool = False,
     always_call: bool = False,
+    extra: OrderedDict | None = None,
 ) -> RemovableHandle:
-    """Put ``fn`` first (``prepend``) or last in ``hooks``; a handle removes it again."""
+    """Put ``fn`` first (``prepend``) or last in ``hooks`` (and its id in ``extra``); a handle
+    removes it again."""
     if not callable(fn):
         raise TypeError(f"hook must be callable, got {type(fn).__name__}")
     entry = _HookEntry(fn, with_kwargs, always_call) if with_kwargs or always_call else fn
-    handle = RemovableHandle(hooks)  # ids from one sequence for every module, as PyTorch's
+    handle = RemovableHandle(hooks, extra_dict=extra)  # ids from one sequence, as PyTorch's
     hooks[handle.id] = entry
+    if extra is not None:
+        extra[handle.id] = True
     if prepend:
         hooks.move_to_end(handle.id, last=False)
     return handle
@@ -70,29 +89,38 @@ def run_pre_hooks(module: Any, hooks: OrderedDict, args: tuple, kwargs: dict) ->
     return args, kwargs
 
 
-def run_hooks(
-    module: Any, hooks: OrderedDict, args: tuple, kwargs: dict, out: Any, done: set
-) -> Any:
-    """Each hook may replace the output; ``done`` collects the hooks that ran."""
+def run_hooks(module: Any, hooks: OrderedDict, args: tuple, kwargs: dict, state: dict) -> None:
+    """Each hook may replace the output ``state["out"]``; ``state["done"]`` collects the hooks
+    that ran (both kept current, so that a hook that raises leaves them as they were)."""
     for hook in list(hooks.values()):
-        done.add(id(hook))
+        state["done"].add(id(hook))
         if isinstance(hook, _HookEntry) and hook.with_kwargs:
-            res = hook.fn(module, args, kwargs, out)
+            res = hook.fn(module, args, kwargs, state["out"])
         else:
-            res = hook(module, args, out)
+            res = hook(module, args, state["out"])
         if res is not None:
-            out = res
-    return out
+            state["out"] = res
 
 
 def run_always_called(
-    module: Any, hooks: OrderedDict, args: tuple, kwargs: dict, done: set
+    module: Any, hooks: OrderedDict, args: tuple, kwargs: dict, state: dict, scope: str
 ) -> None:
-    """After ``forward`` (or a hook) raised: the ``always_call`` hooks not yet run see output
-    None; their results are dropped and the original error propagates."""
+    """After a pre-hook, ``forward`` or a hook raised: the ``always_call`` hooks not yet run see
+    the output so far (None if ``forward`` did not return). Their results are dropped, an error
+    one raises is turned into a warning (``scope``: "global module" or "module", as PyTorch
+    words it), and the original error propagates."""
     for hook in list(hooks.values()):
-        if isinstance(hook, _HookEntry) and hook.always_call and id(hook) not in done:
+        if not (isinstance(hook, _HookEntry) and hook.always_call) or id(hook) in state["done"]:
+            continue
+        try:
             if hook.with_kwargs:
-                hook.fn(module, args, kwargs, None)
+                hook.fn(module, args, kwargs, state["out"])
             else:
-                hook.fn(module, args, None)
+                hook.fn(module, args, state["out"])
+        except Exception as err:
+            warnings.warn(
+                f"{scope} forward hook with ``always_call=True`` raised an exception that was "
+                f"silenced as another error was raised in forward: {err}",
+                UserWarning,
+                stacklevel=4,
+            )

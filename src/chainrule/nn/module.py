@@ -14,7 +14,13 @@ from typing import Any
 from .._compile import compile as _compile
 from ..autograd.tensor import Tensor
 from . import _forward_hooks as _fh
-from ._backward_hooks import _wrap_inputs, _wrap_outputs
+from . import _global_hooks as _gh
+from ._forward_hooks import (
+    _global_buffer_registration_hooks,
+    _global_call_hooks,
+    _global_module_registration_hooks,
+    _global_parameter_registration_hooks,
+)
 from ._module_conversions import ModuleConversions
 from ._state_dict import IncompatibleKeys, StateDictMixin, T_destination, _IncompatibleKeys
 from .parameter import Buffer, Parameter
@@ -80,13 +86,14 @@ class Module(StateDictMixin, ModuleConversions):
         params, mods, bufs = d["_parameters"], d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
             self._drop(name, keep="_parameters")
-            params[name] = value
+            params[name] = _registered(_global_parameter_registration_hooks, self, name, value)
         elif isinstance(value, Module):
             self._drop(name, keep="_modules")
-            mods[name] = value
+            mods[name] = _registered(_global_module_registration_hooks, self, name, value)
         elif isinstance(value, Buffer):
             self._drop(name, keep="_buffers")
-            bufs[name] = Tensor._make(value._data, False, None, 0)
+            buf = Tensor._make(value._data, False, None, 0)
+            bufs[name] = _registered(_global_buffer_registration_hooks, self, name, buf)
             if not value.persistent:
                 d["_non_persistent"].add(name)
         elif name in params:
@@ -102,14 +109,14 @@ class Module(StateDictMixin, ModuleConversions):
                     f"cannot assign {type(value).__name__} as child module "
                     f"{name!r} (nn.Module or None expected)"
                 )
-            mods[name] = None
+            mods[name] = _registered(_global_module_registration_hooks, self, name, None)
         elif name in bufs:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
                     f"cannot assign {type(value).__name__} as buffer {name!r} "
                     "(Tensor or None expected)"
                 )
-            bufs[name] = value
+            bufs[name] = _registered(_global_buffer_registration_hooks, self, name, value)
         else:
             object.__setattr__(self, name, value)
 
@@ -156,6 +163,8 @@ class Module(StateDictMixin, ModuleConversions):
         if hasattr(self, name) and name not in self._parameters:
             raise KeyError(f"register_parameter: attribute {name!r} already exists")
         self._drop(name, keep="_parameters")
+        if param is not None:  # PyTorch's hooks see no None parameter
+            param = _registered(_global_parameter_registration_hooks, self, name, param)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -168,7 +177,7 @@ class Module(StateDictMixin, ModuleConversions):
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"register_buffer: attribute {name!r} already exists")
         self._drop(name, keep="_buffers")
-        self._buffers[name] = tensor
+        self._buffers[name] = _registered(_global_buffer_registration_hooks, self, name, tensor)
         if not persistent:
             self._non_persistent.add(name)
 
@@ -178,7 +187,7 @@ class Module(StateDictMixin, ModuleConversions):
         if "." in name or name == "":
             raise KeyError(f"add_module: invalid module name {name!r}")
         self._drop(name, keep="_modules")
-        self._modules[name] = module
+        self._modules[name] = _registered(_global_module_registration_hooks, self, name, module)
 
     register_module = add_module
 
@@ -339,24 +348,15 @@ class Module(StateDictMixin, ModuleConversions):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         d = self.__dict__
-        backward = d["_backward_hooks"] or d.get("_backward_pre_hooks")
-        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or backward):
+        if not (
+            d["_forward_pre_hooks"]
+            or d["_forward_hooks"]
+            or d["_backward_hooks"]
+            or d.get("_backward_pre_hooks")
+            or _global_call_hooks  # hooks for every module (register_module_*_hook)
+        ):
             return self.forward(*args, **kwargs)
-        args, kwargs = _fh.run_pre_hooks(self, d["_forward_pre_hooks"], args, kwargs)
-        state = None
-        if backward:
-            state = {"grad_output": None}
-            args = _wrap_inputs(self, args, state)
-        done: set = set()
-        try:
-            out = self.forward(*args, **kwargs)
-            out = _fh.run_hooks(self, d["_forward_hooks"], args, kwargs, out, done)
-        except Exception:
-            _fh.run_always_called(self, d["_forward_hooks"], args, kwargs, done)
-            raise
-        if state is not None:
-            out = _wrap_outputs(self, out, state)
-        return out
+        return _gh.call_hooked(self, args, kwargs)
 
     def register_forward_pre_hook(
         self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
@@ -427,6 +427,11 @@ class Module(StateDictMixin, ModuleConversions):
             return head + extra + ")"
         inner = ([extra] if extra else []) + lines
         return head + "\n  " + "\n  ".join(inner) + "\n)"
+
+
+def _registered(hooks: OrderedDict, module: Module, name: str, value: Any) -> Any:
+    """``value`` as the global registration ``hooks`` leave it (itself when there are none)."""
+    return _gh.registered(hooks, module, name, value) if hooks else value
 
 
 def _check_name(op: str, kind: str, name: Any) -> None:

@@ -8,7 +8,10 @@ opcodes itself, the way ``torch.save`` lays them out (protocol 2, as ``torch.sav
 
 * ``None``, bools, ints, floats, strings, bytes and complex numbers;
 * tuples, lists, dicts, ``collections.OrderedDict`` and sets (exact types only: a
-  subclass could carry state a weights-only load cannot restore);
+  subclass could carry state a weights-only load cannot restore); an ``OrderedDict``'s own
+  attributes, such as a state dict's ``_metadata`` (the module versions), follow its items
+  as a ``BUILD`` with the attribute dict, as Python's pickler (and so ``torch.save``) writes
+  them and as ``torch.load(weights_only=True)`` restores them;
 * :class:`Global` (a ``module.name`` written by name), :class:`Reduce` (``func(*args)``)
   and :class:`PersistentId` (a storage reference, resolved by the loader).
 
@@ -197,6 +200,10 @@ class _Writer:
                 self.save(key, here, depth + 1)
                 self.save(value, here, depth + 1)
             self.out.extend(b"u" if len(batch) > 1 else b"s")  # SETITEMS / SETITEM
+        attrs = vars(obj) if type(obj) is OrderedDict else None
+        if attrs:  # e.g. a state dict's _metadata: restored onto the dict by BUILD
+            self._dict(dict(attrs), f"{path}/__dict__" if path else "__dict__", depth + 1)
+            self.out.extend(b"b")  # BUILD
 
 
 def dumps(obj: Any, convert: Callable[[Any, str], Any]) -> bytes:

@@ -4,6 +4,10 @@ Each (sample, channel) is standardised over its own spatial positions (Ulyanov e
 style transfer). PyTorch's defaults differ from batch norm's and are kept: ``affine=False``
 and ``track_running_stats=False``, so by default the layer has no parameters or buffers and
 behaves the same in training and evaluation.
+
+Checkpoints saved before PyTorch 0.4.0 (no version in their metadata) hold running statistics
+that instance norm then tracked by default; loading one into a layer without
+``track_running_stats`` drops those keys and reports them, as PyTorch does.
 """
 
 from __future__ import annotations
@@ -72,6 +76,41 @@ class _InstanceNorm(_NormBase):
             self.eps,
         )
         return out.squeeze(0) if unbatched else out
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict,
+        prefix: str,
+        local_metadata: dict,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
+    ) -> None:
+        """A checkpoint without a version (saved before PyTorch 0.4.0) may hold
+        ``running_mean``/``running_var`` for a layer that does not track them: remove them from
+        ``state_dict`` and report an error naming those found (loading then raises, even with
+        ``strict=False``, as PyTorch's does); a layer that tracks them loads them as usual."""
+        if local_metadata.get("version", None) is None and not self.track_running_stats:
+            found = [
+                prefix + n for n in ("running_mean", "running_var") if prefix + n in state_dict
+            ]
+            for key in found:
+                state_dict.pop(key)
+            if found:
+                name = type(self).__name__
+                listed = " and ".join(f'"{k}"' for k in found)
+                error_msgs.append(
+                    f"Unexpected running stats buffer(s) {listed} for {name} with "
+                    "track_running_stats=False. If state_dict is a checkpoint saved before 0.4.0, "
+                    f"this may be expected because {name} does not track running stats by "
+                    "default since 0.4.0. Please remove these keys from state_dict. If the "
+                    "running stats are actually needed, instead set track_running_stats=True in "
+                    f"{name} to enable them. See the documentation of {name} for details."
+                )
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
     def extra_repr(self) -> str:
         return (

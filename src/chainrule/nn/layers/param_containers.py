@@ -41,7 +41,7 @@ class _ParamContainer(Module):
         """Set entry ``name``; replacing a parameter keeps its place in the order (as torch)."""
         value = _as_param(value)
         if isinstance(value, Parameter) and name in self._parameters:
-            self._parameters[name] = value
+            self.register_parameter(name, value)  # in place (registration hooks see it)
         else:
             setattr(self, name, value)
 
