@@ -205,3 +205,18 @@ def test_integer_linspace_with_non_finite_end_raises_as_torch(a, b):
         torch.linspace(a, b, 4, dtype=torch.int64)
     with pytest.raises(RuntimeError, match="linspace.*int64"):
         cr.linspace(a, b, 4, dtype=cr.int64)
+
+
+def test_fork_rng_restores_the_default_generator_as_torch():
+    got = {}
+    for lib in (torch, cr):
+        lib.manual_seed(0)
+        with lib.random.fork_rng():
+            inside = lib.rand(3).tolist()
+        after = lib.rand(3).tolist()
+        with lib.random.fork_rng(enabled=False):
+            lib.rand(1)
+        got[lib.__name__] = (inside == after, lib.rand(1).item() != after[0])
+    assert got["chainrule"] == got["torch"] == (True, True)
+    with pytest.raises(RuntimeError, match="no GPU is available"), cr.random.fork_rng(devices=[0]):
+        pass

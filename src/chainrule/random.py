@@ -7,6 +7,8 @@ state is a JSON-friendly dict, so training checkpoints can store it without pick
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -89,6 +91,44 @@ def get_rng_state() -> dict:
 
 def set_rng_state(new_state: dict) -> None:
     default_generator.set_state(new_state)
+
+
+@contextlib.contextmanager
+def fork_rng(
+    devices: Any = None,
+    enabled: bool = True,
+    _caller: str = "fork_rng",
+    _devices_kw: str = "devices",
+    device_type: str | None = None,
+) -> Iterator[None]:
+    """``torch.random.fork_rng``: draws inside the block do not change the default
+    generator's state after it (it is saved on entry and restored on exit).
+
+    chainrule draws on every device from the one default generator (``cr.manual_seed``),
+    so forking it covers GPU draws too; ``devices`` / ``device_type`` name GPUs to fork,
+    which must exist, as in PyTorch. ``enabled=False`` forks nothing.
+
+    Raises:
+        RuntimeError: GPU devices are named but no GPU is available.
+    """
+    if not enabled:
+        yield
+        return
+    wants_gpu = bool(devices) or device_type not in (None, "cpu")
+    if wants_gpu:
+        from . import cuda  # noqa: PLC0415 - cuda imports the ops, which import this module
+
+        if not cuda.is_available():
+            raise RuntimeError(
+                f"{_caller}: {_devices_kw}={devices!r}, device_type={device_type!r} name GPU "
+                "devices, but no GPU is available (fork_rng() without them forks the CPU "
+                "generator)"
+            )
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
 
 
 def gen(generator: Generator | None) -> np.random.Generator:
