@@ -11,6 +11,7 @@ collectives on tensors or ``cr.nn.parallel.DistributedDataParallel``. See
 
 from __future__ import annotations
 
+from .backend_config import BackendConfig, GroupName, get_backend_config, get_pg_count
 from .backend_names import (
     Backend,
     get_default_backend_for_device,
@@ -43,6 +44,7 @@ from .collectives_more import (
     monitored_barrier,
     reduce_scatter_single,
 )
+from .debugger import breakpoint
 from .group import (
     ProcessGroup,
     default_pg_timeout,
@@ -66,6 +68,8 @@ from .objects import (
 )
 from .p2p import P2POp, batch_isend_irecv, irecv, isend, recv, send
 from .reduce_op import ReduceOp
+from .rendezvous import register_rendezvous_handler, rendezvous
+from .split import split_group
 from .subgroups import (
     get_global_rank,
     get_group_rank,
@@ -89,12 +93,14 @@ __all__ = [
     "GroupMember",
     "group",
     "Backend",
+    "BackendConfig",
     "DebugLevel",
     "DistBackendError",
     "DistError",
     "DistNetworkError",
     "DistStoreError",
     "FileStore",
+    "GroupName",
     "HashStore",
     "P2POp",
     "PrefixStore",
@@ -112,6 +118,7 @@ __all__ = [
     "all_to_all_single",
     "barrier",
     "batch_isend_irecv",
+    "breakpoint",
     "broadcast",
     "broadcast_object_list",
     "default_pg_timeout",
@@ -119,11 +126,13 @@ __all__ = [
     "gather",
     "gather_object",
     "get_backend",
+    "get_backend_config",
     "get_debug_level",
     "get_default_backend_for_device",
     "get_global_rank",
     "get_group_rank",
     "get_node_local_rank",
+    "get_pg_count",
     "get_process_group_ranks",
     "get_rank",
     "get_world_size",
@@ -149,10 +158,13 @@ __all__ = [
     "reduce_scatter",
     "reduce_scatter_single",
     "reduce_scatter_tensor",
+    "register_rendezvous_handler",
+    "rendezvous",
     "scatter",
     "scatter_object_list",
     "send",
     "send_object_list",
     "set_debug_level",
+    "split_group",
     "supports_complex",
 ]

@@ -30,6 +30,7 @@ from typing import Any
 
 from . import tcp
 from .backend_names import is_mpi_available, select_backend
+from .rendezvous import from_user_handler, is_user_scheme
 
 __all__ = [
     "ProcessGroup",
@@ -59,6 +60,8 @@ class ProcessGroup:
     """A set of ranks that run collectives together: a communicator (mpi4py's or the TCP
     backend's) and a timeout."""
 
+    backend_spec: Any = None  # the backend string a subgroup was made with (None: the world's)
+
     def __init__(self, comm: Any, timeout_s: float, ranks: list[int]):
         self.comm = comm
         self.timeout_s = timeout_s
@@ -85,6 +88,8 @@ class _State:
     groups: list = []
     saved_excepthook: Any = None
     backend_label = "mpi"  # what get_backend() answers for the default group
+    backend_spec: Any = "mpi"  # the backend get_backend_config() describes for it
+    pg_count = 0  # groups created since init_process_group, as torch's get_pg_count counts
 
 
 def is_available() -> bool:
@@ -242,8 +247,9 @@ def init_process_group(
     Args:
         backend: ``"gloo"`` (TCP sockets), ``"mpi"`` (an MPI launcher's processes) or None
             (chosen as ``backend_names.select_backend`` says).
-        init_method: Gloo: ``"env://"`` (default), ``"tcp://host:port"`` or
-            ``"file:///path"``; MPI: None or ``"env://"`` (the launcher does the rendezvous).
+        init_method: Gloo: ``"env://"`` (default), ``"tcp://host:port"``,
+            ``"file:///path"`` or a scheme of :func:`register_rendezvous_handler`; MPI: None
+            or ``"env://"`` (the launcher does the rendezvous).
         timeout: how long a collective may wait for the other ranks before raising
             :class:`DistBackendError` (default 30 minutes, as PyTorch).
         world_size, rank: Gloo: this process's rank and the number of processes (else from
@@ -266,9 +272,14 @@ def init_process_group(
         if pg_options is not None:
             raise NotImplementedError("init_process_group: pg_options is not supported")
         timeout_s = _timeout_seconds(timeout)
+        if store is None and is_user_scheme(init_method):
+            store, rank, world_size = from_user_handler(init_method, rank, world_size, timeout_s)
+            init_method = None
         comm = tcp.init_world(init_method, store, world_size, rank, timeout_s)
         _State.world = ProcessGroup(comm, timeout_s, list(range(comm.Get_size())))
         _State.backend_label = label
+        _State.backend_spec = label if backend is None else backend
+        _State.pg_count = 1
         return
     _check_arguments(None, init_method, store, device_id)
     if pg_options is not None:
@@ -294,6 +305,8 @@ def init_process_group(
     _sync_environment(me, size, local_rank, local_size)
     _State.world = ProcessGroup(comm, timeout_s, list(range(size)))
     _State.backend_label = "mpi"
+    _State.backend_spec = "cpu:mpi" if backend is None else backend  # chainrule's only device
+    _State.pg_count = 1
     _install_abort_hook(size)
 
 
@@ -396,9 +409,11 @@ def new_group(
     MPI = _mpi()
     color = 0 if world.rank() in members else MPI.UNDEFINED
     comm = world.comm.Split(color, key=world.rank())
+    _State.pg_count += 1  # PyTorch counts the group on non-members too
     if comm == MPI.COMM_NULL:
         return None
     group = ProcessGroup(comm, timeout_s, members)
+    group.backend_spec = backend
     _State.groups.append(group)
     return group
 
@@ -417,6 +432,7 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
         _State.groups = []
         world.comm.Free()
         _State.world = None
+        _State.pg_count = 0
         if _State.saved_excepthook is not None:
             sys.excepthook = _State.saved_excepthook
             _State.saved_excepthook = None

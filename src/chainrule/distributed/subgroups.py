@@ -95,10 +95,12 @@ def _split(
     me = world.rank()
     color = next((i for i, ranks in enumerate(partition) if me in ranks), None)
     comm = world.comm.Split(MPI.UNDEFINED if color is None else color, key=me)
+    _State.pg_count += len(partition)  # one group per rank list, on every rank (PyTorch)
     if color is None:
         return None, []
     group = ProcessGroup(comm, timeout_s, sorted(partition[color]))
     group.group_desc = group_desc
+    group.backend_spec = backend
     _State.groups.append(group)
     return group, [group]
 
