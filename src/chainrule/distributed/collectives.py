@@ -18,6 +18,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from .checks import array_of, check_consistent, writable_buffer
 from .group import ProcessGroup, _mpi, group_of, root_rank
+from .membership import member_only
 from .reduce_op import ReduceOp, mpi_op
 from .work import Work
 
@@ -72,6 +73,7 @@ def _avg(buf: np.ndarray, op: ReduceOp, size: int) -> Callable | None:
     return divide
 
 
+@member_only()
 def all_reduce(
     tensor: Tensor,
     op: ReduceOp = ReduceOp.SUM,
@@ -88,6 +90,7 @@ def all_reduce(
     return _run(g, req, _chain(_avg(buf, op, g.size()), done), where, async_op, [tensor])
 
 
+@member_only()
 def reduce(
     tensor: Tensor,
     dst: int | None = None,
@@ -113,6 +116,7 @@ def reduce(
     return _run(g, req, finish, where, async_op, [tensor])
 
 
+@member_only()
 def broadcast(
     tensor: Tensor,
     src: int | None = None,
@@ -155,6 +159,7 @@ def _scatter_rows(stacked: np.ndarray, tensors: list) -> Callable:
     return copy_out
 
 
+@member_only()
 def all_gather(
     tensor_list: list, tensor: Tensor, group: ProcessGroup | None = None, async_op: bool = False
 ) -> Work | None:
@@ -179,6 +184,7 @@ def _stacked_shape(big: tuple, small: tuple, size: int, where: str, names: tuple
         )
 
 
+@member_only()
 def all_gather_into_tensor(
     output_tensor: Tensor,
     input_tensor: Tensor,
@@ -200,6 +206,7 @@ def all_gather_into_tensor(
     return _run(g, req, done, where, async_op, [output_tensor])
 
 
+@member_only()
 def reduce_scatter(
     output: Tensor,
     input_list: list,
@@ -219,6 +226,7 @@ def reduce_scatter(
     return _run(g, req, _chain(_avg(out, op, g.size()), done), where, async_op, [output])
 
 
+@member_only()
 def reduce_scatter_tensor(
     output: Tensor,
     input: Tensor,
@@ -242,6 +250,7 @@ def reduce_scatter_tensor(
     return _run(g, req, _chain(_avg(out, op, g.size()), done), where, async_op, [output])
 
 
+@member_only()
 def gather(
     tensor: Tensor,
     gather_list: list | None = None,
@@ -270,6 +279,7 @@ def gather(
     return _run(g, req, finish, where, async_op, list(gather_list or []))
 
 
+@member_only()
 def scatter(
     tensor: Tensor,
     scatter_list: list | None = None,
@@ -297,6 +307,7 @@ def scatter(
     return _run(g, req, done, where, async_op, [tensor])
 
 
+@member_only()
 def all_to_all_single(
     output: Tensor,
     input: Tensor,
@@ -331,6 +342,7 @@ def all_to_all_single(
     return _run(g, req, done, where, async_op, [output])
 
 
+@member_only()
 def barrier(
     group: ProcessGroup | None = None, async_op: bool = False, device_ids: list | None = None
 ) -> Work | None:

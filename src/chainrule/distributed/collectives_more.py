@@ -22,6 +22,7 @@ from ..autograd.tensor import Tensor
 from .checks import DebugLevel, array_of, check_consistent, get_debug_level
 from .collectives import all_gather_into_tensor, reduce_scatter_tensor
 from .group import ProcessGroup, _mpi, group_of, max_tag
+from .membership import member_only
 from .reduce_op import ReduceOp
 from .work import DistBackendError, Work, wait_requests
 
@@ -59,6 +60,7 @@ def _check_counts(group: ProcessGroup, sent: np.ndarray, wanted: np.ndarray, whe
         )
 
 
+@member_only()
 def all_to_all(
     output_tensor_list: list,
     input_tensor_list: list,
@@ -111,6 +113,7 @@ def all_to_all(
     return None
 
 
+@member_only()
 def all_gather_single(
     output_tensor: Tensor,
     input_tensor: Tensor,
@@ -121,6 +124,7 @@ def all_gather_single(
     return all_gather_into_tensor(output_tensor, input_tensor, group, async_op)
 
 
+@member_only()
 def reduce_scatter_single(
     output: Tensor,
     input: Tensor,
@@ -145,6 +149,7 @@ def _poll(requests: list, deadline: float) -> bool:
     return True
 
 
+@member_only()
 def monitored_barrier(
     group: ProcessGroup | None = None,
     timeout: datetime.timedelta | None = None,

@@ -30,6 +30,7 @@ from typing import Any
 
 from . import tcp
 from .backend_names import is_mpi_available, select_backend
+from .membership import NON_GROUP_MEMBER, NotInGroup, is_non_member
 from .rendezvous import from_user_handler, is_user_scheme
 
 __all__ = [
@@ -331,6 +332,8 @@ def group_of(group: ProcessGroup | None) -> ProcessGroup:
     world = _world()
     if group is None:
         return world
+    if is_non_member(group):  # new_group's answer on a rank it left out
+        raise NotInGroup()
     if not isinstance(group, ProcessGroup):
         raise TypeError(
             f"group must be a ProcessGroup from new_group() or None, got {type(group).__name__}"
@@ -369,13 +372,14 @@ def root_rank(
 
 
 def get_rank(group: ProcessGroup | None = None) -> int:
-    """This process's rank in ``group`` (default: the world), in ``[0, world_size)``."""
-    return group_of(group).rank()
+    """This process's rank in ``group`` (default: the world), in ``[0, world_size)``; -1 on
+    a rank outside ``group``, as PyTorch."""
+    return -1 if is_non_member(group) else group_of(group).rank()
 
 
 def get_world_size(group: ProcessGroup | None = None) -> int:
-    """The number of processes in ``group`` (default: the world)."""
-    return group_of(group).size()
+    """The number of processes in ``group`` (default: the world); -1 on a rank outside it."""
+    return -1 if is_non_member(group) else group_of(group).size()
 
 
 def get_backend(group: ProcessGroup | None = None) -> str:
@@ -391,11 +395,11 @@ def new_group(
     timeout: datetime.timedelta | None = None,
     backend: str | None = None,
     pg_options: Any = None,
-) -> ProcessGroup | None:
+) -> ProcessGroup | int:
     """A process group of the given global ``ranks`` (all ranks must call it, as in PyTorch).
 
-    Returns the group on its members and ``None`` elsewhere (where PyTorch returns a
-    non-member placeholder).
+    Returns the group on its members and ``GroupMember.NON_GROUP_MEMBER`` elsewhere, which
+    collectives accept as a no-op, as in PyTorch (:mod:`.membership`).
     """
     world = _world()
     _check_arguments(backend, None, None, None)
@@ -411,7 +415,7 @@ def new_group(
     comm = world.comm.Split(color, key=world.rank())
     _State.pg_count += 1  # PyTorch counts the group on non-members too
     if comm == MPI.COMM_NULL:
-        return None
+        return NON_GROUP_MEMBER
     group = ProcessGroup(comm, timeout_s, members)
     group.backend_spec = backend
     _State.groups.append(group)

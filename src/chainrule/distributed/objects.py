@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from .group import ProcessGroup, _mpi, group_of, max_tag, root_rank
+from .membership import member_only
 from .work import DistBackendError, wait_requests
 
 __all__ = [
@@ -32,6 +33,7 @@ def _check_device(device: Any, where: str) -> None:
         )
 
 
+@member_only()
 def broadcast_object_list(
     object_list: list,
     src: int | None = None,
@@ -58,6 +60,7 @@ def broadcast_object_list(
     object_list[:] = received
 
 
+@member_only()
 def all_gather_object(object_list: list, obj: Any, group: ProcessGroup | None = None) -> None:
     """Fill ``object_list`` (length world_size) with every rank's ``obj``."""
     g = group_of(group)
@@ -68,6 +71,7 @@ def all_gather_object(object_list: list, obj: Any, group: ProcessGroup | None = 
     object_list[:] = g.comm.allgather(obj)
 
 
+@member_only()
 def gather_object(
     obj: Any,
     object_gather_list: list | None = None,
@@ -88,6 +92,7 @@ def gather_object(
         object_gather_list[:] = gathered
 
 
+@member_only()
 def scatter_object_list(
     scatter_object_output_list: list,
     scatter_object_input_list: list | None = None,
@@ -121,6 +126,7 @@ def _object_tag(comm: Any) -> int:
     return max_tag() - 1
 
 
+@member_only()
 def send_object_list(
     object_list: list,
     dst: int | None = None,
@@ -147,6 +153,7 @@ def send_object_list(
     wait_requests([req], g.timeout_s, where, g.rank())
 
 
+@member_only()
 def recv_object_list(
     object_list: list,
     src: int | None = None,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from ..autograd.tensor import Tensor
 from .checks import array_of, writable_buffer
 from .group import ProcessGroup, _mpi, group_of, root_rank
+from .membership import member_only
 from .work import Work
 
 __all__ = ["P2POp", "batch_isend_irecv", "irecv", "isend", "recv", "send"]
@@ -39,6 +40,7 @@ def _tag(tag: int, where: str) -> int:
     return tag
 
 
+@member_only()
 def isend(
     tensor: Tensor,
     dst: int | None = None,
@@ -56,6 +58,7 @@ def isend(
     return Work([req], None, where, g.timeout_s, g.rank(), [tensor])
 
 
+@member_only()
 def irecv(
     tensor: Tensor,
     src: int | None = None,
@@ -98,10 +101,13 @@ def send(
     tag: int = 0,
     group_dst: int | None = None,
 ) -> None:
-    """Send ``tensor`` to rank ``dst`` and wait until the buffer may be reused."""
+    """Send ``tensor`` to rank ``dst`` and wait until the buffer may be reused. On a rank
+    outside ``group``: ``ValueError("Invalid process group specified")``, as PyTorch."""
+    group_of(group)
     isend(tensor, dst, group, tag, group_dst).wait()
 
 
+@member_only(-1, "irecv")
 def recv(
     tensor: Tensor,
     src: int | None = None,
@@ -110,7 +116,8 @@ def recv(
     group_src: int | None = None,
 ) -> int:
     """Receive into ``tensor`` from ``src`` (any rank when None); returns the sender's global
-    rank."""
+    rank (-1 on a rank outside ``group``, with PyTorch's warning)."""
+    group_of(group)
     work = irecv(tensor, src, group, tag, group_src)
     work.wait()
     return work._value

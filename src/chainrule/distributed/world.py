@@ -9,6 +9,7 @@ default process group after ``init_process_group``, None before it and after
 from __future__ import annotations
 
 from .group import ProcessGroup, _State
+from .membership import NON_GROUP_MEMBER
 
 __all__ = ["GroupMember", "group"]
 
@@ -29,4 +30,4 @@ class GroupMember(metaclass=_WorldMeta):
     """``GroupMember.WORLD`` (the default group) and ``NON_GROUP_MEMBER`` (PyTorch's marker
     for "this process is not in that group")."""
 
-    NON_GROUP_MEMBER = -100
+    NON_GROUP_MEMBER = NON_GROUP_MEMBER

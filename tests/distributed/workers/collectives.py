@@ -5,6 +5,8 @@ result of a collective itself. Any failure raises, which aborts the job (init_pr
 installs the abort hook).
 """
 
+import warnings
+
 import numpy as np
 
 import chainrule as cr
@@ -212,8 +214,23 @@ def check_p2p_and_groups(rank, size):
         dist.all_reduce(t, group=evens)
         assert t.item() == sum(r for r in range(size) if r % 2 == 0)
         assert dist.get_world_size(evens) == (size + 1) // 2
-    else:
-        assert evens is None
+    else:  # PyTorch's marker; collectives on it do nothing and warn, as torch's
+        assert evens == dist.GroupMember.NON_GROUP_MEMBER
+        assert dist.get_rank(evens) == dist.get_world_size(evens) == -1
+        t = cr.tensor([float(rank)])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert dist.all_reduce(t, group=evens) is None and t.item() == rank
+            assert dist.recv(t, src=0, group=evens) == -1
+        assert [str(w.message) for w in caught] == [
+            f"Running {op} on global rank {rank} which does not belong to the given group."
+            for op in ("all_reduce", "irecv")
+        ]
+        try:
+            dist.send(t, dst=0, group=evens)
+            raise AssertionError("send on a non-member must raise")
+        except ValueError as e:
+            assert str(e) == "Invalid process group specified"
     objs = [None] * size
     dist.all_gather_object(objs, {"rank": rank})
     assert [o["rank"] for o in objs] == list(range(size))

@@ -60,7 +60,7 @@ def _three_ranks(rank, size, port):
     out["counts"].append(dist.get_pg_count())
     out["split"] = (dist.get_process_group_ranks(g), g.rank(), _sum_over(g, rank + 1))
     # split of a subgroup: group rank 1 of [0, 1] is global rank 1; rank 0 gets None
-    if both is not None:
+    if both != dist.GroupMember.NON_GROUP_MEMBER:
         sub = dist.split_group(both, split_ranks=[[1]])
         out["sub"] = None if sub is None else dist.get_process_group_ranks(sub)
     # breakpoint: rank 1 "debugs" for 0.4 s, the others wait for it in the barrier
