@@ -111,6 +111,7 @@ def test_module_share_memory_shares_grads_like_torch():
     assert all(mp.is_shared(b) for b in m.buffers())
     # a module's tensors go into one segment: two descriptors, however many tensors
     big = cr.nn.Sequential(*[cr.nn.Linear(4, 4) for _ in range(8)])
+    gc.collect()  # segments of earlier tests' garbage close their descriptors first
     fds = _fds()
     mp.module_share_memory(big)
     assert _fds() - fds == 2 and all(mp.is_shared(p) for p in big.parameters())

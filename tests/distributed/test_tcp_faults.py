@@ -102,7 +102,7 @@ def _timeout(rank, size):
             except dist.DistBackendError as exc:
                 errors.append((type(exc).__name__, "timed out" in str(exc)))
     else:
-        time.sleep(2)  # alive but absent (a closed connection would fail rank 0 at once)
+        time.sleep(3)  # alive but absent (a closed connection would fail rank 0 at once)
     elapsed = time.monotonic() - start
     dist.destroy_process_group()
     return errors, elapsed
