@@ -241,11 +241,20 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
         if x._view is None and not is_shared(x._data):
             x._data = xp.ascontiguousarray(x._data)  # same values, PyTorch's layout
             return Reshape.apply(x, shape)
+        handed_out = (
+            " (If PyTorch accepts this view, the difference is memory order: chainrule lays some"
+            " results, such as convolutions', out in another order, and may not re-lay this one"
+            " because its memory was handed out: numpy(), from_numpy, untyped_storage(), shared"
+            " memory.)"
+            if x._view is None
+            else ""
+        )
         raise RuntimeError(
             f"view: view size {shape} is not compatible with input tensor's size {tuple(x.shape)} "
             "and "
             f"stride {tuple(st // max(x._data.itemsize, 1) for st in x._data.strides)} (at least "
             "one dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+            + handed_out
         ) from None
     return Reshape.apply(x, shape)
 
