@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels import blas, conv_pool, jit, pool_gemm
+from .._kernels import blas, conv_pool, jit, pool_gemm, winograd
 from ..backend import get_array_module
 from ._im2col import gather, out_size, padded_cnhw, scatter_add, windows
 from ._workspace import workspace
@@ -45,6 +45,8 @@ __all__ = [
     "OG_MAJOR_MIN_ELEMENTS",
     "POOL_CHUNK_BYTES",
     "POOL_FULL_CONV_MAX_ROWS",
+    "WINOGRAD_MIN_CHANNELS",
+    "WINOGRAD_MIN_SIZE",
     "conv_forward",
     "conv_input_grad",
     "conv_weight_grad",
@@ -74,6 +76,16 @@ POOL_CHUNK_BYTES = 512 << 10
 # Wᵀ g plus the compiled scatter (2 threads; 16 channels at 32x32: 2.5 against 3.0 ms; 32 at
 # 16x16: 2.2 / 2.1; ResNet-18's 64-512 channels: 15.7 / 12.7 to 17.9 / 9.6 ms).
 POOL_FULL_CONV_MAX_ROWS = 16
+# 3x3 stride-1 float32 convolutions of a batch at least as large as the pool, with outputs
+# (forward) or inputs (input gradient) at least this wide, run as Winograd F(2x2, 3x3)
+# (_kernels/winograd.py): ResNet-20's layers at batch 64 took 0.50-0.81x the im2col path's
+# time, forward and input gradient (2 threads, benchmarks/bench_winograd.py); smaller images
+# have too few tiles to pay for the transforms (batch 1 and ResNet-18's 4x4 input gradient
+# were slower).
+WINOGRAD_MIN_SIZE = 8
+# ... and at least this many input and output channels: ResNet-20's first conv (3 -> 16
+# channels) took 1.0 ms against im2col's 0.62 (its GEMMs are 3 deep).
+WINOGRAD_MIN_CHANNELS = 16
 # Weight gradients of at least this many elements per group are computed in the weight's own
 # (og, kg) layout by the pool kernel (see conv_weight_grad).
 OG_MAJOR_MIN_ELEMENTS = 1 << 16
@@ -168,6 +180,14 @@ def conv_forward(x, w, b, stride, pad, dil, groups, keep_cols=False):
             y3[0] = _pointwise(xp_, np.ascontiguousarray(w3[0]), np.ascontiguousarray(xc[0]))
         else:
             xp_.matmul(w3, xc, out=y3)
+    elif (
+        plan is not None
+        and n >= plan[1]
+        and min(ho, wo) >= WINOGRAD_MIN_SIZE
+        and min(c, o) >= WINOGRAD_MIN_CHANNELS
+        and winograd.applies(x, w, stride, dil, groups)
+    ):
+        winograd.conv3x3(x, w, pad, out=y)  # 2.25x fewer multiplies; bias as below
     elif plan is not None:
         # one compiled launch: each thread gathers and multiplies its own images (or, for
         # fewer images than threads, its own blocks of output rows)
@@ -228,6 +248,17 @@ def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
     c_in, h, w_ = x_shape[1:]
     og, kg, m = o // groups, cg * kh * kw, ho * wo
     plan = _pool_plan(xp_, g.dtype, n, o * kg * n * m)
+    if (
+        plan is not None
+        and n >= plan[1]
+        and min(h, w_) >= WINOGRAD_MIN_SIZE
+        and min(c_in, o) >= WINOGRAD_MIN_CHANNELS
+        and max(pad) <= 2
+        and winograd.applies(g, w, stride, dil, groups)
+        and (h, w_) == (ho + 2 - pad[0] - pad[1], wo + 2 - pad[2] - pad[3])
+    ):  # the full convolution of g with the flipped kernel, as Winograd (see conv_forward)
+        dx = winograd.conv3x3(g, w, tuple(2 - p for p in pad), flip=True)
+        return dx.transpose(1, 0, 2, 3)
     if (
         stride == (1, 1)
         and kh * kw > 1
