@@ -148,3 +148,19 @@ def test_crashed_rank_makes_the_others_raise_at_once():
         errors, elapsed = results[rank]
         assert errors == [(True, True)] * 4, errors
         assert elapsed < 10, elapsed
+
+
+def test_get_backend_answers_what_torch_answers():
+    """The world's backend string as given ("cpu:gloo" stays), "undefined" for backend=None,
+    a subgroup's own backend= string (answers read from torch 2.13 on two gloo ranks)."""
+    for backend, world, sub_default in (
+        ("cpu:gloo", "cpu:gloo", "cpu:gloo"),
+        (None, "undefined", "undefined"),
+    ):
+        dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
+        try:
+            assert dist.get_backend() == world
+            assert dist.get_backend(dist.new_group([0])) == sub_default
+            assert dist.get_backend(dist.new_group([0], backend="gloo")) == "gloo"
+        finally:
+            dist.destroy_process_group()

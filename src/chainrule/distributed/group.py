@@ -278,7 +278,8 @@ def init_process_group(
             init_method = None
         comm = tcp.init_world(init_method, store, world_size, rank, timeout_s)
         _State.world = ProcessGroup(comm, timeout_s, list(range(comm.Get_size())))
-        _State.backend_label = label
+        # torch answers the string it was given ("cpu:gloo" stays "cpu:gloo")
+        _State.backend_label = label if backend is None else str(backend).lower()
         _State.backend_spec = label if backend is None else backend
         _State.pg_count = 1
         return
@@ -383,10 +384,12 @@ def get_world_size(group: ProcessGroup | None = None) -> int:
 
 
 def get_backend(group: ProcessGroup | None = None) -> str:
-    """The backend's name: ``"gloo"`` or ``"mpi"``; ``"undefined"`` when Gloo was chosen by
-    ``init_process_group(backend=None)``, as PyTorch answers for its device-dependent
-    default."""
-    group_of(group)
+    """The backend's name, as PyTorch answers it: the string ``init_process_group`` (or, for
+    a subgroup, ``new_group(backend=...)``) was given (``"gloo"``, ``"cpu:gloo"``, ``"mpi"``),
+    and ``"undefined"`` when Gloo was chosen by ``backend=None``."""
+    g = group_of(group)
+    if g is not _State.world and g.backend_spec is not None:
+        return str(g.backend_spec).lower()
     return _State.backend_label
 
 
