@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels import blas, conv_pool, jit, pool_gemm, winograd
+from .._kernels import blas, conv_pool, jit, pool_gemm, winograd, winograd_wgrad
 from ..backend import get_array_module
 from ._im2col import gather, out_size, padded_cnhw, scatter_add, windows
 from ._workspace import workspace
@@ -77,9 +77,10 @@ POOL_CHUNK_BYTES = 512 << 10
 # 16x16: 2.2 / 2.1; ResNet-18's 64-512 channels: 15.7 / 12.7 to 17.9 / 9.6 ms).
 POOL_FULL_CONV_MAX_ROWS = 16
 # 3x3 stride-1 float32 convolutions of a batch at least as large as the pool, with outputs
-# (forward) or inputs (input gradient) at least this wide, run as Winograd F(2x2, 3x3)
-# (_kernels/winograd.py): ResNet-20's layers at batch 64 took 0.50-0.81x the im2col path's
-# time, forward and input gradient (2 threads, benchmarks/bench_winograd.py); smaller images
+# (forward, weight gradient) or inputs (input gradient) at least this wide, run as Winograd
+# F(2x2, 3x3) (_kernels/winograd.py, winograd_wgrad.py): ResNet-20's layers at batch 64 took
+# 0.50-0.81x the im2col path's time forward and for the input gradient, 0.61-0.75x for the
+# weight gradient (2 threads, benchmarks/bench_winograd*.py); smaller images
 # have too few tiles to pay for the transforms (batch 1 and ResNet-18's 4x4 input gradient
 # were slower).
 WINOGRAD_MIN_SIZE = 8
@@ -330,6 +331,15 @@ def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
         dwt = xp_.matmul(cols.reshape(groups, kg, n * m), g3.transpose(0, 2, 1))
         return dwt.transpose(0, 2, 1).reshape(w_shape)
     plan = _pool_plan(xp_, x.dtype, n, o * kg * n * m)
+    if (
+        plan is not None
+        and min(gh, gw) >= WINOGRAD_MIN_SIZE
+        and min(c, o) >= WINOGRAD_MIN_CHANNELS
+        and winograd_wgrad.applies(x, g, w_shape, stride, dil, groups)
+        and gh <= x.shape[2] + pad[0] + pad[1] - 2
+        and gw <= x.shape[3] + pad[2] + pad[3] - 2
+    ):  # the correlation in the Winograd domain (helper-124): 2.25x fewer multiply-adds
+        return winograd_wgrad.conv3x3_weight_grad(x, g, pad)
     if plan is not None:
         # one compiled launch: each thread gathers its images and sums its own partial dWᵀ
         h, w_ = x.shape[2:]
