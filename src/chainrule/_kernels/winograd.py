@@ -43,6 +43,7 @@ import numpy as np
 from . import blas, jit, pool_gemm
 
 __all__ = [
+    "block_plan",
     "MIN_BLOCK_TILES",
     "WINOGRAD_BLOCK_BYTES",
     "applies",
@@ -376,6 +377,23 @@ def applies(x: Any, w: Any, stride: tuple, dil: tuple, groups: int) -> bool:
     )
 
 
+def block_plan(n: int, c: int, o: int, ho: int, wo: int, block_bytes: int) -> tuple:
+    """How a Winograd launch cuts its work: ``(images per block, chunks, row parts)``. With at
+    least as many images as threads, each thread takes blocks of images whose transformed
+    tiles fit ``block_bytes`` (wider when the transformed filters alone exceed it); with
+    fewer, each image's tile rows are split into ``parts`` so every thread has work. Shared
+    by the forward/input-gradient kernel and the weight gradient (``winograd_wgrad.py``)."""
+    threads = pool_gemm.pool_active() or 1
+    th, tw = (ho + 1) // 2, (wo + 1) // 2
+    if n >= threads:
+        nb = block_bytes // max(16 * (c + o) * th * tw * 4, 1)
+        if 16 * o * c * 4 >= block_bytes:  # the filters beyond the cache budget: wide blocks
+            nb = max(nb, -(-MIN_BLOCK_TILES // (th * tw)))
+        return max(1, min(-(-n // threads), nb)), threads, 1
+    parts = max(1, min(th, -(-threads // max(n, 1))))
+    return 1, n * parts, parts
+
+
 def conv3x3(x: Any, w: Any, pad: tuple, flip: bool = False, out: Any = None) -> np.ndarray:
     """The Winograd convolution of x (N, C, H, W), any memory order, with w (O, C, 3, 3)
     padded by ``pad`` = (top, bottom, left, right): an (O, N, Ho, Wo) array (the layout
@@ -395,18 +413,7 @@ def conv3x3(x: Any, w: Any, pad: tuple, flip: bool = False, out: Any = None) -> 
     xc = x.transpose(1, 0, 2, 3)
     if not xc.flags.c_contiguous:
         xc = np.ascontiguousarray(xc)
-    threads = pool_gemm.pool_active() or 1
-    th, tw = (ho + 1) // 2, (wo + 1) // 2
-    if n >= threads:
-        image_bytes = 16 * (c + o) * th * tw * 4
-        nb = WINOGRAD_BLOCK_BYTES // max(image_bytes, 1)
-        if 16 * o * c * 4 >= WINOGRAD_BLOCK_BYTES:  # U beyond the cache budget: wide blocks
-            nb = max(nb, -(-MIN_BLOCK_TILES // (th * tw)))
-        nb = max(1, min(-(-n // threads), nb))
-        chunks, parts = threads, 1
-    else:
-        nb, parts = 1, max(1, min(th, -(-threads // max(n, 1))))
-        chunks = n * parts
+    nb, chunks, parts = block_plan(n, c, o, ho, wo, WINOGRAD_BLOCK_BYTES)
     gemm = blas.gemm_address(np.dtype(np.float32))
     with blas.one_blas_thread():
         winograd_pool(gemm, xc, np.ascontiguousarray(w), y, (pt, pl), flip, nb, chunks, parts)

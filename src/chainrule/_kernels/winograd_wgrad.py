@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from . import blas, jit, pool_gemm, winograd
-from .winograd import _BT, _G, _SKEW, MIN_BLOCK_TILES, WINOGRAD_BLOCK_BYTES
+from . import blas, jit, winograd
+from .winograd import _BT, _G, _SKEW, WINOGRAD_BLOCK_BYTES, block_plan
 
 __all__ = ["WGRAD_BLOCK_BYTES", "applies", "conv3x3_weight_grad", "winograd_wgrad_pool"]
 
@@ -273,18 +273,7 @@ def conv3x3_weight_grad(x: Any, g: Any, pad: tuple) -> np.ndarray:
         dw.fill(0.0)  # the empty sum
         return dw
     xc, gc = _cnhw(x), _cnhw(g)
-    threads = pool_gemm.pool_active() or 1
-    th, tw = (ho + 1) // 2, (wo + 1) // 2
-    if n >= threads:
-        image_bytes = 16 * (c + o) * th * tw * 4
-        nb = WGRAD_BLOCK_BYTES // max(image_bytes, 1)
-        if 16 * o * c * 4 >= WGRAD_BLOCK_BYTES:  # dU beyond the cache budget: wide blocks
-            nb = max(nb, -(-MIN_BLOCK_TILES // (th * tw)))
-        nb = max(1, min(-(-n // threads), nb))
-        chunks, splits = threads, 1
-    else:
-        nb, splits = 1, max(1, min(th, -(-threads // n)))
-        chunks = n * splits
+    nb, chunks, splits = block_plan(n, c, o, ho, wo, WGRAD_BLOCK_BYTES)
     parts = np.empty((chunks, 16 * o * c), np.float32)
     gemm = blas.gemm_address(np.dtype(np.float32))
     with blas.one_blas_thread():
