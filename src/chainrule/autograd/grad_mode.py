@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .inference import is_inference, track_inference_mode
-from .state import AutogradState, current
+from .state import AutogradState, current, is_grad_enabled
 
 __all__ = [
     "no_grad",
@@ -27,13 +27,6 @@ __all__ = [
     "is_inference_mode_enabled",
     "is_inference",
 ]
-
-
-def is_grad_enabled() -> bool:
-    """Whether grad mode is on in the calling thread (ops record the graph for backward,
-    except inside inference mode, which records nothing whatever this says)."""
-    state = current()
-    return state.inference_grad if state.inference else state.grad_enabled
 
 
 def is_inference_mode_enabled() -> bool:

@@ -24,6 +24,7 @@ __all__ = [
     "InferenceVersionCounter",
     "current",
     "data_counter",
+    "is_grad_enabled",
     "LOCAL",
 ]
 
@@ -151,3 +152,12 @@ def data_counter(source: list, made: list) -> list:
 def current() -> AutogradState:
     """The calling thread's autograd state."""
     return LOCAL.state
+
+
+def is_grad_enabled() -> bool:
+    """Whether grad mode is on in the calling thread (ops record the graph for backward,
+    except inside inference mode, which records nothing whatever this says). Here, beside
+    the state, so that modules ``grad_mode`` depends on can ask too; ``cr.is_grad_enabled``
+    is this function."""
+    state = LOCAL.state
+    return state.inference_grad if state.inference else state.grad_enabled

@@ -19,7 +19,7 @@ from .. import dtypes as _dt
 from .._type_names import dtype_of_type_name, type_name
 from ..backend import Device, to_device
 from .shared_memory import mark_shared
-from .state import current as _autograd_state
+from .state import is_grad_enabled
 
 if TYPE_CHECKING:  # annotations only: tensor.py imports this module
     from .tensor import Tensor
@@ -260,12 +260,6 @@ def in_float32_rerun() -> bool:
     return getattr(_LOCAL, "float32", False)
 
 
-def _grad_mode_on() -> bool:
-    """``grad_mode.is_grad_enabled()`` (not imported: grad_mode imports this module's users)."""
-    state = _autograd_state()
-    return state.inference_grad if state.inference else state.grad_enabled
-
-
 class TensorConversions:
     """Conversion methods of ``Tensor`` (which provides ``_data``, ``dtype``, ``device``,
     ``requires_grad`` and ``clone``)."""
@@ -287,7 +281,7 @@ class TensorConversions:
             )
         if force:
             return self.detach().cpu().numpy()
-        if self.requires_grad and _grad_mode_on():  # torch allows it under no_grad
+        if self.requires_grad and is_grad_enabled():  # torch allows it under no_grad
             raise RuntimeError(
                 "numpy(): can't call numpy() on a tensor that requires grad; "
                 "use tensor.detach().numpy()"

@@ -113,7 +113,6 @@ def all_to_all(
     return None
 
 
-@member_only()
 def all_gather_single(
     output_tensor: Tensor,
     input_tensor: Tensor,
@@ -124,7 +123,6 @@ def all_gather_single(
     return all_gather_into_tensor(output_tensor, input_tensor, group, async_op)
 
 
-@member_only()
 def reduce_scatter_single(
     output: Tensor,
     input: Tensor,
