@@ -321,13 +321,13 @@ def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
     n, c = x.shape[:2]
     gh, gw = g.shape[2:]
     og, kg, m = o // groups, cg * kh * kw, gh * gw
-    g3 = _grad_rows(g).reshape(groups, og, n * m)
     # cols @ g^T, then transpose: the same product as g @ cols^T, but OpenBLAS with 2
     # threads ran the latter 5-50x slower on these long-K shapes (measured).
     if cols is not None:
         _check_positions(cols.shape[4:], (gh, gw))
         if cols.shape[4:] != (gh, gw):  # transposed conv with output_padding: crop
             cols = cols[..., :gh, :gw]
+        g3 = _grad_rows(g).reshape(groups, og, n * m)
         dwt = xp_.matmul(cols.reshape(groups, kg, n * m), g3.transpose(0, 2, 1))
         return dwt.transpose(0, 2, 1).reshape(w_shape)
     plan = _pool_plan(xp_, x.dtype, n, o * kg * n * m)
@@ -340,6 +340,9 @@ def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
         and gw <= x.shape[3] + pad[2] + pad[3] - 2
     ):  # the correlation in the Winograd domain (helper-124): 2.25x fewer multiply-adds
         return winograd_wgrad.conv3x3_weight_grad(x, g, pad)
+    # g as (O, N*Ho*Wo) rows (a copy unless g is in (O, N, Ho, Wo) memory): only the im2col
+    # paths below read it, so the Winograd branch above skips it
+    g3 = _grad_rows(g).reshape(groups, og, n * m)
     if plan is not None:
         # one compiled launch: each thread gathers its images and sums its own partial dWᵀ
         h, w_ = x.shape[2:]
