@@ -199,12 +199,16 @@ def test_linspace_non_finite_ends_follow_ieee_as_torch(a, b, n, dtype):
     np.testing.assert_array_equal(got, expected)
 
 
-@pytest.mark.parametrize("a, b", [(0, math.inf), (math.nan, 1)])
-def test_integer_linspace_with_non_finite_end_raises_as_torch(a, b):
+@pytest.mark.parametrize(
+    "a, b, dtype",
+    [(0, math.inf, "int64"), (math.nan, 1, "int64"), (0, 1e20, "int64"), (0, 300, "int8")],
+)
+def test_integer_linspace_with_an_end_the_dtype_cannot_hold_raises_as_torch(a, b, dtype):
+    """Non-finite or out-of-range ends (NumPy would wrap 300 around in int8)."""
     with pytest.raises(RuntimeError):
-        torch.linspace(a, b, 4, dtype=torch.int64)
-    with pytest.raises(RuntimeError, match="linspace.*int64"):
-        cr.linspace(a, b, 4, dtype=cr.int64)
+        torch.linspace(a, b, 4, dtype=getattr(torch, dtype))
+    with pytest.raises(RuntimeError, match=f"linspace.*{dtype}.*without overflow"):
+        cr.linspace(a, b, 4, dtype=getattr(cr, dtype))
 
 
 def test_fork_rng_restores_the_default_generator_as_torch():
@@ -220,3 +224,11 @@ def test_fork_rng_restores_the_default_generator_as_torch():
     assert got["chainrule"] == got["torch"] == (True, True)
     with pytest.raises(RuntimeError, match="no GPU is available"), cr.random.fork_rng(devices=[0]):
         pass
+
+
+def test_linspace_checks_only_the_ends_it_uses_as_torch():
+    for lib in (torch, cr):
+        assert lib.linspace(1, math.inf, 1, dtype=lib.int64).tolist() == [1]
+        assert lib.linspace(math.inf, math.inf, 0, dtype=lib.int64).tolist() == []
+        with pytest.raises(RuntimeError):
+            lib.linspace(math.inf, 1, 1, dtype=lib.int64)

@@ -5,7 +5,6 @@ the shared ``layout``/``pin_memory``/``memory_format``/``out`` options in
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -327,10 +326,15 @@ def _linspace_values(start: Any, end: Any, steps: int, dtype: Any) -> np.ndarray
     """The points of :func:`linspace` as PyTorch computes them: :func:`linspace_points` for
     real floating dtypes (non-finite ends included: ``0 * inf`` is NaN there as in torch;
     float16 and bfloat16 round the product and the sum separately, as torch does) and for
-    each component of a complex dtype; NumPy's linspace for integer dtypes, whose non-finite
-    ends raise. Each rule matched torch on 300 random ranges per dtype."""
+    each component of a complex dtype; NumPy's linspace for integer dtypes. Ends the dtype
+    cannot hold (1e308 in float32, inf or 300 in int8) raise PyTorch's overflow error
+    (:func:`.scalar_range.fit_scalar`). Each rule matched torch on 300 random ranges per
+    dtype."""
     d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    _check_linspace_ends(start, end, d)
+    # an end the dtype cannot hold raises, as in torch, which reads only the ends it uses
+    # (none for 0 steps, the start for 1); a Tensor end is cast
+    for v in (start, end)[: min(steps, 2)]:
+        fit_scalar("linspace()", v, d)
     if steps < 2:
         return np.array([start] * steps)
     if d.kind == "c":
@@ -343,30 +347,6 @@ def _linspace_values(start: Any, end: Any, steps: int, dtype: Any) -> np.ndarray
     if _dt.is_floating(d):
         return linspace_points(start, end, steps, d, fused=d.itemsize > 2)
     return np.linspace(start, end, steps)
-
-
-_BFLOAT16_MAX = 3.3895313892515355e38  # (2 - 2**-7) * 2**127
-
-
-def _check_linspace_ends(start: Any, end: Any, d: np.dtype) -> None:
-    """torch's rule: an end the dtype cannot hold raises (a finite value beyond a floating
-    dtype's largest, or a non-finite value for an integer dtype); inf and nan pass for
-    floating dtypes."""
-    if isinstance(start, Tensor) or isinstance(end, Tensor) or d.kind == "b":
-        return
-    floating = d.kind in "fc" or _dt.is_floating(d)
-    real = np.float32 if d == np.complex64 else (np.float64 if d.kind == "c" else d)
-    big = (
-        _BFLOAT16_MAX if _dt.is_bfloat16(d) else float(np.finfo(real).max) if floating else math.inf
-    )
-    for v in (start, end):
-        for part in (complex(v).real, complex(v).imag):
-            if (math.isfinite(part) and abs(part) > big) or (
-                not floating and not math.isfinite(part)
-            ):
-                raise RuntimeError(
-                    f"linspace(): value {v!r} cannot be converted to type {d.name} without overflow"
-                )
 
 
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's constant, splits a float64 into two 26-bit halves
