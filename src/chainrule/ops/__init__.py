@@ -28,6 +28,7 @@ from .. import creation
 from ..autograd.post_accumulate import register_post_accumulate_grad_hook
 from ..autograd.tensor import Tensor
 from ..multiprocessing import sharing as mp_sharing  # share_memory_ (torch.multiprocessing)
+from ..storage import tensor_methods as storage_methods  # untyped_storage, storage, set_
 from . import _misc_more_methods as misc_methods
 
 # Modules used by name below (an op named like its module, ``cast`` or ``softmax``, would
@@ -237,10 +238,9 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     to_dense=sparse_construction.to_dense,
     dense_dim=sparse_construction.dense_dim,
     sparse_dim=sparse_construction.sparse_dim,
-    # chainrule.storage (imported by name: it is a package beside ops, built on it)
-    untyped_storage=import_module("chainrule.storage").untyped_storage,
-    storage=import_module("chainrule.storage").storage,
-    set_=import_module("chainrule.storage").set_,
+    untyped_storage=storage_methods.untyped_storage,
+    storage=storage_methods.storage,
+    set_=storage_methods.set_,
 )
 
 # In an op module's ``__all__`` for the package's own use, but no PyTorch function.
