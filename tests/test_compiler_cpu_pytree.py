@@ -42,8 +42,8 @@ def test_compiler_markers_return_the_function() -> None:
     # PyTorch's call on a CPU build returns None too (not called here: it imports Inductor)
     assert cr.compiler.cudagraph_mark_step_begin() is None
     assert cr.compiler.compile is cr.compile
-    with pytest.raises(NotImplementedError, match="no graph compiler"):
-        cr.compiler.compile(f)
+    with pytest.warns(UserWarning, match="no graph compiler"):
+        assert cr.compiler.compile(f)(1) == 2
     assert not [n for n in cr.compiler.__all__ if not hasattr(torch.compiler, n)]
 
 

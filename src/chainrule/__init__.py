@@ -21,7 +21,6 @@ if "numpy" not in _sys.modules:  # before NumPy loads OpenBLAS; see docs/archite
     _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from . import autograd, creation_more, dtypes, linalg, ops, settings, sparse
-from ._compile import compile  # noqa: A004 - mirrors torch.compile (raises: no compiler)
 from .amp.autocast_mode import autocast, get_autocast_dtype, is_autocast_enabled
 from .autograd import (
     Function,
@@ -143,6 +142,7 @@ device = Device
 
 _LAZY = {
     "nn",
+    "_dynamo",
     "compiler",
     "cpu",
     "hub",
@@ -256,6 +256,8 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(".nn.functional", __name__), name)
     if name in _NN_ROOT_FORMS:
         return getattr(importlib.import_module(".nn.root_forms", __name__), name)
+    if name == "compile":  # needs cr.nn, which loads on first use
+        return importlib.import_module("._compile", __name__).compile
     if name in ("save", "load"):
         return getattr(importlib.import_module(".io", __name__), name)
     if name == "vmap":  # torch.vmap is torch.func.vmap

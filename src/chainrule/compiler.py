@@ -2,8 +2,8 @@
 
 Libraries and models mark functions for the compiler at import time
 (``@torch.compiler.disable``, ``allow_in_graph``, ``assume_constant_result``) and branch on
-``torch.compiler.is_compiling()``. chainrule has no graph compiler (``cr.compile`` raises
-``NotImplementedError``, see ``chainrule._compile``), so every such marker returns the
+``torch.compiler.is_compiling()``. chainrule has no graph compiler (``cr.compile`` returns
+the model to run eagerly, see ``chainrule._compile``), so every such marker returns the
 function unchanged and every "am I being compiled" question answers False: the code runs
 eagerly, which is what these markers ask for outside a compiled region.
 

@@ -428,8 +428,8 @@ def test_apply_override_sees_to_and_call_super_init():
 
 
 def test_module_compile_does_what_cr_compile_does():
-    with pytest.raises(NotImplementedError, match="cr.compile"):
-        nn.Linear(1, 1).compile()
+    with pytest.warns(UserWarning, match="no graph compiler"):
+        assert nn.Linear(1, 1).compile() is None
     m = nn.Linear(1, 1)
     assert m.compile(disable=True) is None  # as torch's Module.compile, it returns None
     x = cr.ones(1, 1)

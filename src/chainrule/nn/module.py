@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .._compile import compile as _compile
+from .._compile_arguments import check_compile_arguments, warn_runs_eagerly
 from ..autograd.tensor import Tensor
 from . import _forward_hooks as _fh
 from . import _global_hooks as _gh
@@ -403,11 +403,27 @@ class Module(StateDictMixin, ModuleConversions):
         """
         raise NotImplementedError(_LEGACY_BACKWARD_HOOK)
 
-    def compile(self, *args: Any, **kwargs: Any) -> None:
-        """``Module.compile``: compile the module's call in place with :func:`cr.compile`'s
-        arguments. chainrule has no compiler, so this raises as ``cr.compile`` does, except
-        with ``disable=True``, which leaves the module as it is."""
-        _compile(self, *args, **kwargs)
+    def compile(
+        self,
+        *,
+        fullgraph: bool = False,
+        dynamic: bool | None = None,
+        backend: str | Callable | None = None,
+        mode: str | None = None,
+        options: dict | None = None,
+        name: str | None = None,
+        disable: bool = False,
+        recompile_limit: int | None = None,
+        isolate_recompiles: bool = False,
+        shapes_spec: Any = None,
+    ) -> None:
+        """``Module.compile``: PyTorch compiles the module's call in place with
+        :func:`cr.compile`'s arguments. chainrule has no compiler, so the arguments are
+        checked as ``cr.compile`` checks them, a ``UserWarning`` says the module runs
+        eagerly, and the module is left as it is (``disable=True``: silently)."""
+        check_compile_arguments(backend, mode, options, where="Module.compile")
+        if not disable:
+            warn_runs_eagerly("Module.compile")
 
     # ------------------------------------------------------------ printing
     def _get_name(self) -> str:
