@@ -29,7 +29,10 @@ from typing import Any
 import numpy as np
 
 DTYPE = "float32"
-RTOL = 1e-4
+# float32 through batch norm on 4 x 12 points and Adam: the last-bit differences between
+# BLAS summation orders grow to ~1.7e-4 relative by the test pass on an AMD EPYC (AVX2) host,
+# under 1e-4 on a Xeon (AVX-512); 1e-3 holds on both.
+RTOL = 1e-3
 ATOL = 1e-5
 W1, W2, W3, F1, F2 = 8, 8, 16, 8, 8
 N_PTS, N_CLS = 12, 3
