@@ -112,6 +112,7 @@ from .ops.memory_format import (
 from .ops.sparse_construction import sparse_coo_tensor
 from .ops.sparse_products import spmm
 from .ops.tensor_queries import sparse_coo
+from .overrides import install as _install_torch_function  # watches for Tensor subclasses
 from .printing import set_printoptions
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .settings import *  # noqa: F401,F403 - default device, matmul precision, ...
@@ -142,6 +143,7 @@ device = Device
 
 _LAZY = {
     "nn",
+    "_C",
     "_dynamo",
     "compiler",
     "cpu",

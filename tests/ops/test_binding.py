@@ -33,8 +33,10 @@ def test_marks_leave_the_function_unchanged():
 def test_each_mark_is_bound(module, name, spec):
     public = getattr(cr, name)
     assert binding.method_spec(public) == spec
+    # (the __torch_function__ layer, there once a test defined a Tensor subclass)
+    inner = getattr(public, "__torch_function_wrapped__", public)
     if spec.keywords:
-        assert public.__wrapped__ is getattr(module, name)
+        assert inner.__wrapped__ is getattr(module, name)
     if spec.method:
         assert getattr(cr.Tensor, name) is public
     elif name not in ("where", "count_nonzero", "polygamma"):  # bound by hand (_bind_special)

@@ -42,6 +42,7 @@ def _pair(a, **kw):
 # ------------------------------------------------------------------------------ aliases
 def test_aliases_are_the_same_op_or_named_like_torch():
     def op(f):  # the op under a keyword-accepting wrapper (ops/keywords.py)
+        f = getattr(f, "__torch_function_wrapped__", f)  # (once a test made a Tensor subclass)
         return getattr(f, "__wrapped__", f)
 
     assert op(cr.absolute) is op(cr.abs)

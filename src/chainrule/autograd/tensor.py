@@ -23,6 +23,7 @@ from .state import LOCAL, InferenceMark, InferenceVersionCounter, data_counter
 from .tensor_backward import TensorBackward
 from .tensor_conversions import TensorConversions
 from .tensor_data import to_array
+from .torch_function import default_torch_function, overrides_new
 
 _new_tuple = tuple.__new__  # Size(shape) without re-checking NumPy's ints
 
@@ -53,6 +54,9 @@ class Tensor(TensorBackward, TensorConversions):
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
     _inference_seen = False  # set for good once any thread enters inference_mode (inference.py)
     _subclass_callbacks = []  # noqa: RUF012 - called with each new subclass (multiprocessing)
+    # PyTorch's protocol for subclasses (autograd/torch_function.py): ops on a subclass
+    # return the subclass; a subclass's own classmethod of this name sees every call.
+    __torch_function__ = classmethod(default_torch_function)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Tell the registered callbacks about a new Tensor subclass (``nn.Parameter``, a
@@ -62,6 +66,28 @@ class Tensor(TensorBackward, TensorConversions):
         for callback in Tensor._subclass_callbacks:
             callback(cls)
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """A new instance; built here already when a subclass's own ``__new__`` calls
+        ``super().__new__(cls, data)`` (PyTorch's subclass pattern, whose ``__init__`` then
+        only adds attributes), otherwise by ``__init__`` as usual."""
+        self = object.__new__(cls)
+        if cls is not Tensor and args and overrides_new(cls):
+            self._legacy_init(*args, **kwargs)
+        return self
+
+    @staticmethod
+    def _make_subclass(cls: type, data: Tensor, require_grad: bool = False) -> Tensor:
+        """``torch.Tensor._make_subclass``: a leaf of the subclass ``cls`` sharing
+        ``data``'s memory (how ``Parameter``-like subclasses build themselves in
+        ``__new__``)."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError(f"_make_subclass: cls must be a subclass of Tensor, got {cls!r}")
+        if not isinstance(data, Tensor):
+            raise TypeError(f"_make_subclass: data must be a Tensor, got {type(data).__name__}")
+        self = object.__new__(cls)
+        self._init_leaf(data._data, require_grad)
+        return self
+
     def __init__(
         self, *args: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
     ):
@@ -69,7 +95,15 @@ class Tensor(TensorBackward, TensorConversions):
         dtype (float32) whatever the data's type, ``cr.Tensor(2, 3)`` / ``cr.Tensor(3)`` an
         uninitialised one of that size, and ``cr.Tensor(t)`` an alias of tensor ``t`` (same
         storage and dtype). ``cr.tensor(data)`` infers the dtype instead; inside the framework
-        :meth:`_new` does that."""
+        :meth:`_new` does that. For a subclass with its own ``__new__`` (which built the
+        instance) it does nothing, as PyTorch's."""
+        if type(self) is not Tensor and overrides_new(type(self)):
+            return
+        self._legacy_init(*args, dtype=dtype, requires_grad=requires_grad, device=device)
+
+    def _legacy_init(
+        self, *args: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    ) -> None:
         if len(args) == 1 and isinstance(args[0], Tensor) and dtype is None and device is None:
             self._init_leaf(args[0]._data, requires_grad)  # an alias, as torch.Tensor(t)
             return
@@ -371,8 +405,10 @@ class Tensor(TensorBackward, TensorConversions):
     # ------------------------------------------------------------------ python
     def __repr__(self) -> str:
         arr = to_device(self._data, "cpu")
+        cls = type(self)  # a user's subclass prints its name, as in PyTorch: "Mine([1.])"
+        head = "tensor(" if cls.__module__.startswith("chainrule.") else cls.__name__ + "("
         body = np.array2string(
-            arr, separator=", ", prefix="tensor(", **_printing.array2string_options(arr)
+            arr, separator=", ", prefix=head, **_printing.array2string_options(arr)
         )
         extras = []
         if arr.dtype != _dt.get_default_dtype() and arr.dtype not in (_dt.int64, _dt.bool_):
@@ -388,7 +424,7 @@ class Tensor(TensorBackward, TensorConversions):
         tangent = self._fw_tangent  # a dual tensor (forward AD) shows its tangent, as torch
         if tangent is not None:
             extras.append(f"tangent={Tensor._make(tangent, False, None, 0)!r}")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        return head + body + "".join(", " + e for e in extras) + ")"
 
     __hash__ = object.__hash__
 

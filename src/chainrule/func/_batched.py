@@ -22,6 +22,7 @@ import numpy as np
 
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
+from ..autograd.torch_function import disabled_torch_function_impl
 from ..ops.inplace import apply_inplace
 from ..ops.shape import broadcast_to, unsqueeze
 from ._logical import LogicalArray
@@ -62,6 +63,8 @@ class BatchedTensor(Tensor):
         _value: the physical Tensor (batch dim first).
         _level: the :class:`Level` that maps dim 0 of ``_value``.
     """
+
+    __torch_function__ = disabled_torch_function_impl  # results are plain Tensors (as torch)
 
     __slots__ = ("_value", "_level")
 

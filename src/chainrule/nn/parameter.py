@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
+from ..autograd.torch_function import disabled_torch_function_impl
 
 
 class Parameter(Tensor):
@@ -15,6 +16,8 @@ class Parameter(Tensor):
 
     ``Parameter(t)`` shares ``t``'s memory, like PyTorch.
     """
+
+    __torch_function__ = disabled_torch_function_impl  # results are plain Tensors (as torch)
 
     def __init__(self, data: Any = None, requires_grad: bool = True):
         if data is None:
@@ -31,6 +34,8 @@ class Parameter(Tensor):
 
 class Buffer(Tensor):
     """Marker type for ``Module`` buffers assigned by attribute (``self.x = nn.Buffer(t)``)."""
+
+    __torch_function__ = disabled_torch_function_impl
 
     def __init__(self, data: Any, persistent: bool = True):
         self._init_leaf(data._data if isinstance(data, Tensor) else Tensor._new(data)._data, False)

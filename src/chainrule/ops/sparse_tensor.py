@@ -29,6 +29,7 @@ from .. import dtypes as _dt
 from .. import printing as _printing
 from .._type_names import dtype_of_type_name, type_name
 from ..autograd.tensor import Tensor
+from ..autograd.torch_function import disabled_torch_function_impl
 from ..backend import Device, get_array_module, to_device
 from . import sparse_functions as fn
 from .joining import cat
@@ -65,6 +66,8 @@ class SparseTensor(Tensor):
     ``@`` a dense matrix, ``sum``, ``to``/``float``/``double``/``cpu``, ``detach``,
     ``clone``. Anything else raises NotImplementedError: call ``.to_dense()`` first.
     """
+
+    __torch_function__ = disabled_torch_function_impl  # results are plain Tensors (as torch)
 
     __slots__ = ("_sp_pattern", "_sp_values")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...autograd.tensor import Tensor
+from ...autograd.torch_function import disabled_torch_function_impl
 from ...creation import tensor
 from .conv import ConvTranspose1d, ConvTranspose2d, _ConvNd
 from .conv3d import Conv3d, ConvTranspose3d
@@ -46,6 +47,7 @@ class UninitializedBuffer(_UninitializedTensor, Tensor):
     constructor this one takes no ``persistent``.)"""
 
     __slots__ = ()  # the same layout as Tensor, so materialize can swap the class
+    __torch_function__ = disabled_torch_function_impl
     _materialized = Tensor
 
     def __init__(self, requires_grad: bool = False, device: Any = None, dtype: Any = None) -> None:

@@ -1,0 +1,169 @@
+"""``cr.overrides`` (``torch.overrides``): the public side of ``__torch_function__``, and the
+switch that puts the public API behind it.
+
+The protocol itself lives in :mod:`chainrule.autograd.torch_function`. What this module adds:
+
+- ``handle_torch_function``, ``has_torch_function`` (and its ``_unary``/``_variadic``
+  forms), ``is_tensor_like``: what a library function calls to take part in the protocol,
+  as PyTorch's Python functions do.
+- :func:`install`: the first time a Tensor subclass that keeps the protocol is defined,
+  every public op (``cr.<op>``, ``cr.ops.<op>``, ``cr.nn.functional.<fn>``), every public
+  ``Tensor`` method and operator, and the view properties (``T``, ``mT``, ``H``, ``mH``,
+  ``real``, ``imag``, ``data``) are wrapped once by
+  :func:`~chainrule.autograd.torch_function.dispatching`. Until then nothing is wrapped and
+  the protocol costs nothing; after it, a call whose arguments hold no such subclass costs
+  one look at their types.
+
+Not provided: ``TorchFunctionMode`` (no mode stack), duck-typed non-Tensor objects with a
+``__torch_function__`` (only Tensor subclasses are seen, because only their creation can
+switch the wrappers on), and dispatch of ``cr.linalg``/``cr.fft``/``cr.special`` functions
+(their results are plain Tensors).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from . import ops
+from .autograd import torch_function as _tf
+from .autograd.misc import is_tensor_like
+from .autograd.tensor import Tensor
+
+__all__ = [
+    "handle_torch_function",
+    "has_torch_function",
+    "has_torch_function_unary",
+    "has_torch_function_variadic",
+    "install",
+    "is_tensor_like",
+]
+
+# The view properties whose results a subclass keeps (t.T of a subclass is the subclass).
+_PROPERTIES = ("T", "mT", "H", "mH", "real", "imag", "data")
+# Python's operators on Tensor (ops/__init__.py's _bind_operators).
+_OPERATORS = tuple(
+    f"__{n}__"
+    for n in (
+        "getitem setitem add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod "
+        "rmod pow rpow matmul rmatmul neg pos abs eq ne lt le gt ge and rand or ror xor rxor "
+        "invert lshift rlshift rshift rrshift iadd isub imul itruediv iand ior ixor ilshift "
+        "irshift ifloordiv imod"
+    ).split()
+)
+# Methods that build or describe the object rather than compute on it.
+_NOT_DISPATCHED = frozenset({"as_subclass"})
+
+_installed = [False]
+
+
+def install() -> None:
+    """Put the public API behind the protocol (once; see the module docstring)."""
+    if _installed[0]:
+        return
+    _installed[0] = True
+    wrappers: dict[int, Callable] = {}  # id(original) -> its wrapper, shared by aliases
+
+    def wrap(fn: Callable) -> Callable:
+        if id(fn) not in wrappers:
+            wrappers[id(fn)] = _tf.dispatching(fn)
+        return wrappers[id(fn)]
+
+    _wrap_tensor_methods(wrap)
+    root = sys.modules["chainrule"]
+    for name in ops.__all__:
+        fn = getattr(ops, name)
+        setattr(ops, name, wrap(fn))
+        if getattr(root, name, None) is fn:
+            setattr(root, name, wrap(fn))
+    for module_name in ("chainrule.creation", "chainrule.creation_like"):
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", ()):
+            fn = getattr(module, name)
+            if name.endswith("_like") and callable(fn) and getattr(root, name, None) is fn:
+                setattr(root, name, wrap(fn))
+    # cr.nn loads on first use, and chainrule imports this module: so nn is imported here
+    functional = importlib.import_module("chainrule.nn.functional")
+    originals = {}
+    for name in functional.__all__:
+        fn = getattr(functional, name)
+        if callable(fn) and not isinstance(fn, type):
+            originals[id(fn)] = fn
+    _rebind_in_nn(originals, wrap)
+
+
+def _rebind_in_nn(originals: dict[int, Callable], wrap: Callable[[Callable], Callable]) -> None:
+    """Replace each functional of ``originals`` by its wrapper wherever ``cr.nn`` holds it:
+    in ``nn.functional``, in the module that defines it (so layers imported later bind the
+    wrapper) and in every loaded ``chainrule.nn`` module, whose layers call the functionals
+    by name (``linear(input, self.weight, self.bias)``), as PyTorch's call ``F.linear``."""
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not module_name.startswith("chainrule.nn"):
+            continue
+        namespace = vars(module)
+        for name, value in list(namespace.items()):
+            if _is_original(value, originals):
+                namespace[name] = wrap(value)
+            elif isinstance(value, type) and value.__module__ == module_name:
+                for attr, held in list(vars(value).items()):  # ReLU's _fn = staticmethod(...)
+                    if isinstance(held, staticmethod) and _is_original(held.__func__, originals):
+                        setattr(value, attr, staticmethod(wrap(held.__func__)))
+
+
+def _is_original(value: Any, originals: dict[int, Callable]) -> bool:
+    return originals.get(id(value)) is value
+
+
+def _wrap_tensor_methods(wrap: Callable[[Callable], Callable]) -> None:
+    for klass in reversed(Tensor.__mro__[:-1]):  # the mixins first, Tensor's own last
+        for name, value in list(vars(klass).items()):
+            public = not name.startswith("_") or name in _OPERATORS
+            if not public or name in _NOT_DISPATCHED:
+                continue
+            if callable(value) and not isinstance(value, (type, staticmethod, classmethod)):
+                setattr(Tensor, name, wrap(value))
+    for name in _PROPERTIES:
+        prop = getattr(Tensor, name)
+        setattr(Tensor, name, property(wrap(prop.fget), prop.fset, prop.fdel, prop.__doc__))
+
+
+def _on_subclass(cls: type) -> None:
+    """Tensor's subclass callback: a class that keeps the protocol on switches it on (a
+    class of chainrule's own only if it defines its own ``__torch_function__``)."""
+    internal = cls.__module__.startswith("chainrule.") and "__torch_function__" not in vars(cls)
+    if _tf.is_dispatching_type(cls) and not internal:
+        _tf.register_dispatching_type(cls)
+        install()
+
+
+def has_torch_function(relevant_args: Iterable[Any]) -> bool:
+    """Whether any of ``relevant_args`` is routed to a ``__torch_function__`` (a plain
+    Tensor is not), with dispatch on."""
+    if _tf.is_disabled():
+        return False
+    return any(type(a) in _tf._DISPATCHING for a in relevant_args)
+
+
+def has_torch_function_unary(inp: Any) -> bool:
+    """:func:`has_torch_function` of one argument."""
+    return has_torch_function((inp,))
+
+
+def has_torch_function_variadic(*args: Any) -> bool:
+    """:func:`has_torch_function` of the arguments themselves."""
+    return has_torch_function(args)
+
+
+def handle_torch_function(
+    public_api: Callable, relevant_args: Iterable[Any], *args: Any, **kwargs: Any
+) -> Any:
+    """Route ``public_api(*args, **kwargs)`` to the ``__torch_function__`` of the
+    overloaded types among ``relevant_args`` (what a library function calls after
+    :func:`has_torch_function` said yes)."""
+    types = _tf.overloaded_arguments(tuple(relevant_args), None)
+    return _tf.dispatch(public_api, types, args, kwargs)
+
+
+Tensor._subclass_callbacks.append(_on_subclass)  # chainrule imports this module at once
