@@ -405,8 +405,11 @@ def test_unique_consecutive_like_torch():
         torch.unique_consecutive(te, return_inverse=True, return_counts=True),
     ):
         same(a, b)
-    with pytest.raises(NotImplementedError, match="dim"):
-        cr.unique_consecutive(c, dim=0)
+    for a, b in zip(
+        cr.unique_consecutive(c, return_inverse=True, return_counts=True, dim=0),
+        torch.unique_consecutive(t, return_inverse=True, return_counts=True, dim=0),
+    ):
+        same(a, b)
 
 
 # ------------------------------------------------------------------ cov / corrcoef

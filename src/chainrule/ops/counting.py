@@ -7,6 +7,7 @@ as PyTorch (``bincount``'s weighted sums are not differentiable there either).
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import Any
 
@@ -104,28 +105,43 @@ def unique_consecutive(
     return_counts: bool = False,
     dim: int | None = None,
 ) -> Any:
-    """Collapse each run of equal consecutive elements (of the flattened input) to one;
-    optionally also the run each element belongs to (input's shape) and each run's length.
+    """Collapse each run of equal consecutive elements (of the flattened input; with ``dim``,
+    of the slices along ``dim``, compared whole) to one; optionally also the run each element
+    (slice) belongs to - input's shape, or its length along ``dim`` - and each run's length.
 
     Raises:
-        NotImplementedError: ``dim`` other than None (runs of slices are not implemented).
+        IndexError: ``dim`` given for a 0-d tensor, or out of range.
+        RuntimeError: ``dim`` given while another dimension has size 0 (no slices to compare).
     """
     x = as_tensor(input)
-    if dim is not None:
-        raise NotImplementedError(
-            f"unique_consecutive: dim={dim!r} is not supported by chainrule (only dim=None, "
-            "runs of the flattened tensor)"
-        )
     xp = get_array_module(x._data)
-    flat = x._data.reshape(-1)
-    if flat.size:
-        starts = xp.concatenate([xp.ones(1, bool), flat[1:] != flat[:-1]])
+    if dim is None:
+        data = x._data.reshape(-1)
+        starts = data[1:] != data[:-1]
+    else:
+        if x.ndim == 0:
+            raise IndexError(
+                f"unique_consecutive: dim={dim!r} given for a 0-d tensor (it has no dimensions)"
+            )
+        d = int_dim(dim, x.ndim, "unique_consecutive")
+        if x.shape[d] and 0 in x.shape:
+            raise RuntimeError(
+                f"unique_consecutive: input of shape {tuple(x.shape)} has 0-sized dimensions "
+                f"other than dim={dim}, so its slices along dim cannot be compared"
+            )
+        data = xp.moveaxis(x._data, d, 0)
+        rows = data.reshape(data.shape[0], math.prod(data.shape[1:]))
+        starts = (rows[1:] != rows[:-1]).any(axis=1)
+    if data.shape[0]:
+        starts = xp.concatenate([xp.ones(1, bool), starts])
     else:
         starts = xp.zeros(0, bool)
-    out = [constant(flat[starts])]
+    values = data[starts]
+    out = [constant(values if dim is None else xp.moveaxis(values, 0, d))]
     if return_inverse:
-        out.append(constant((xp.cumsum(starts) - 1).astype(np.int64).reshape(x.shape)))
+        inverse = (xp.cumsum(starts) - 1).astype(np.int64)
+        out.append(constant(inverse.reshape(x.shape) if dim is None else inverse))
     if return_counts:
-        edges = xp.concatenate([xp.flatnonzero(starts), xp.asarray([flat.size])])
+        edges = xp.concatenate([xp.flatnonzero(starts), xp.asarray([data.shape[0]])])
         out.append(constant(xp.diff(edges).astype(np.int64)))
     return out[0] if len(out) == 1 else tuple(out)

@@ -138,8 +138,9 @@ class Adam(Optimizer):
         ):
             return  # one fused compiled pass (chainrule._kernels.optim), same float32 ops
         decay_weights_(param, group)
-        # In place with one scratch array: this step is memory-bound.
-        tmp = grad - exp_avg
+        # In place with one scratch array: this step is memory-bound. It is allocated (not
+        # `grad - exp_avg`, which NumPy makes a scalar for a 0-d parameter) so out= takes it.
+        tmp = xp.subtract(grad, exp_avg, out=xp.empty_like(exp_avg))
         tmp *= 1 - beta1
         exp_avg += tmp  # lerp towards grad, as PyTorch does
         xp.multiply(grad, grad, out=tmp)

@@ -94,10 +94,14 @@ class Optimizer:
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters with its own options (e.g. a new layer to fine-tune).
 
+        A tensor that does not require grad is accepted, as in PyTorch (a frozen backbone
+        inside ``model.parameters()``, or a layer to unfreeze later): it has no gradient, so
+        ``step`` skips it until it gets one.
+
         Raises:
             TypeError: a parameter is not a Tensor, or params is an unordered set.
-            ValueError: a parameter does not require grad or is not a leaf, appears in two
-                groups, or a required option (``lr`` with no default) is missing.
+            ValueError: a parameter is not a leaf, appears in two groups, or a required
+                option (``lr`` with no default) is missing.
         """
         name = type(self).__name__
         if not isinstance(param_group, dict):
@@ -123,11 +127,6 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(
                     f"{name} can only optimize Tensors, but one of the params is {type(p).__name__}"
-                )
-            if not p.requires_grad:
-                raise ValueError(
-                    f"{name}: a parameter of shape {tuple(p.shape)} does not "
-                    "require grad; create it with requires_grad=True"
                 )
             if not p.is_leaf:
                 raise ValueError(
@@ -305,13 +304,15 @@ def regularized_grad(param: Any, grad: Any, group: dict[str, Any]) -> Any:
     """The gradient an update rule sees, as PyTorch computes it: negated under ``maximize``,
     then plus the L2 penalty ``weight_decay * param`` - unless the group's weight decay is
     ``decoupled_weight_decay`` (AdamW's), which :func:`decay_weights_` applies to the
-    parameter instead. A new array: neither ``param`` nor ``grad`` is modified."""
+    parameter instead. A new array: neither ``param`` nor ``grad`` is modified. Always an
+    array: NumPy turns arithmetic on 0-d arrays into scalars, on which the rules' in-place
+    updates (``buf *= momentum`` of a state entry made from it) would silently rebind."""
     if group.get("maximize"):
         grad = -grad
     wd = group.get("weight_decay", 0)
     if wd != 0 and not group.get("decoupled_weight_decay"):
         grad = grad + wd * param
-    return grad
+    return np.asarray(grad) if isinstance(grad, np.generic) else grad
 
 
 def decay_weights_(param: Any, group: dict[str, Any]) -> None:
@@ -323,12 +324,18 @@ def decay_weights_(param: Any, group: dict[str, Any]) -> None:
         param *= 1 - float(group["lr"]) * wd  # float: lr may be a Tensor
 
 
+# the per-parameter state entries the update rules keep as Python numbers, not arrays
+_NUMBER_STATE_KEYS = frozenset({"step", "eta", "mu", "mu_product"})
+
+
 def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
-    """Copy a saved state entry onto ``p``'s device and dtype (scalars stay numbers)."""
+    """Copy a saved state entry onto ``p``'s device and dtype (scalars stay numbers). A 0-d
+    entry is a number (a step count, ASGD's ``eta``) unless ``p`` itself is 0-d and the key is
+    not one of those numbers: then it is a buffer the update rule changes in place."""
     if isinstance(value, Tensor):
         value = value._data
     if hasattr(value, "shape") and hasattr(value, "dtype"):
-        if value.ndim == 0:
+        if value.ndim == 0 and (p._data.ndim != 0 or key in _NUMBER_STATE_KEYS):
             return value.item()
         xp = get_array_module(p._data)
         if tuple(value.shape) != tuple(p._data.shape):

@@ -95,7 +95,9 @@ class RMSprop(Optimizer):
         state["step"] += 1
         grad = regularized_grad(param, grad, group)
         square_avg = state["square_avg"]
-        tmp = grad * grad  # the one scratch array of this step
+        # the one scratch array of this step, allocated (NumPy makes `grad * grad` a scalar for
+        # a 0-d parameter, which out= below refuses)
+        tmp = xp.multiply(grad, grad, out=xp.empty_like(square_avg))
         tmp *= 1 - alpha
         square_avg *= alpha
         square_avg += tmp

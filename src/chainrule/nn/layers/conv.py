@@ -165,11 +165,14 @@ class Conv2d(_ConvNd):
         H_out = floor((H + 2 p - d (k - 1) - 1) / s) + 1.
     """
 
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:  # noqa: A002
+        """The convolution with a given ``weight`` and ``bias`` (PyTorch's hook for subclasses:
+        masked or weight-standardised convolutions pass a transformed weight here)."""
+        x, padding = self._mode_padded(input)
+        return Fc.conv2d(x, weight, bias, self.stride, padding, self.dilation, self.groups)
+
     def forward(self, x: Tensor) -> Tensor:
-        x, padding = self._mode_padded(x)
-        return Fc.conv2d(
-            x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
-        )
+        return self._conv_forward(x, self.weight, self.bias)
 
 
 class Conv1d(_ConvNd):
@@ -181,11 +184,14 @@ class Conv1d(_ConvNd):
 
     _nd = 1
 
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:  # noqa: A002
+        """The convolution with a given ``weight`` and ``bias`` (see
+        :meth:`Conv2d._conv_forward`)."""
+        x, padding = self._mode_padded(input)
+        return Fc.conv1d(x, weight, bias, self.stride, padding, self.dilation, self.groups)
+
     def forward(self, x: Tensor) -> Tensor:
-        x, padding = self._mode_padded(x)
-        return Fc.conv1d(
-            x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
-        )
+        return self._conv_forward(x, self.weight, self.bias)
 
 
 class ConvTranspose2d(_ConvNd):

@@ -56,9 +56,14 @@ class Conv3d(_ConvNd):
             dtype=dtype,
         )
 
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:  # noqa: A002
+        """The convolution with a given ``weight`` and ``bias`` (PyTorch's hook for subclasses,
+        as :meth:`~chainrule.nn.Conv2d._conv_forward`)."""
+        x, padding = self._mode_padded(input)
+        return conv3d(x, weight, bias, self.stride, padding, self.dilation, self.groups)
+
     def forward(self, x: Tensor) -> Tensor:
-        x, padding = self._mode_padded(x)
-        return conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+        return self._conv_forward(x, self.weight, self.bias)
 
 
 class ConvTranspose3d(_ConvNd):
