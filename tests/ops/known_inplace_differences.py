@@ -75,10 +75,6 @@ R_SHAPE_ONLY = (
     "(gather/take_along_dim/masked_select/nll_loss/avg pooling, adaptive avg pooling's "
     "constant bin matrices); chainrule keeps the shape"
 )
-R_CDIST = (
-    "cdist: PyTorch's fused rule saves x1, x2 and the result; chainrule composes "
-    "cdist from differences and norms that save other arrays"
-)
 R_LINALG_COMPOSED = (
     "lstsq: PyTorch saves the result of its kernel; chainrule's composed rule reads other tensors"
 )
@@ -217,17 +213,6 @@ KNOWN_DIFFERENCES: dict = {
     "gather": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "take_along_dim": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "masked_select": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
-    "cdist_p1": {
-        "out0": (TORCH_RAISES, R_CDIST),
-        "in0": (TORCH_RAISES, R_CDIST),
-        "in1": (TORCH_RAISES, R_CDIST),
-    },
-    "cdist_p3": {
-        "out0": (TORCH_RAISES, R_CDIST),
-        "in0": (TORCH_RAISES, R_CDIST),
-        "in1": (TORCH_RAISES, R_CDIST),
-    },
-    "cdist_inf": {"in0": (TORCH_RAISES, R_CDIST), "in1": (TORCH_RAISES, R_CDIST)},
     "linalg_lstsq": {"out0": (TORCH_RAISES, R_LINALG_COMPOSED)},
     "linalg_vector_norm": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
     "linalg_matrix_norm_fro": {"out0": (TORCH_RAISES, R_NORM_RESULT)},

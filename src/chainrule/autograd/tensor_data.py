@@ -1,11 +1,17 @@
 """User data (lists, NumPy arrays, DLPack objects, Tensors) to the array a new Tensor holds,
 with PyTorch's default dtypes: floats become the default dtype, integers int64, NumPy data
-keeps its dtype. ``TensorConversions`` is the mixin every Tensor has: testing for it finds
-Tensors without importing ``tensor.py``, which imports this module.
+keeps its dtype. A (nested) list takes, as in PyTorch, the promotion of its elements' own
+dtypes, so NumPy scalars, arrays and Tensors inside it keep theirs: ``[np.float64(1.0)]`` is
+float64 under a float32 default and ``[np.float32(1.0)]`` float32 under a float64 one (lists
+of ``np.float64`` values, such as returns summed by NumPy, are common).
+``TensorConversions`` is the mixin every Tensor has: testing for it finds Tensors without
+importing ``tensor.py``, which imports this module.
 """
 
 from __future__ import annotations
 
+from functools import reduce
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -15,7 +21,9 @@ from ..backend import get_array_module
 from .ieee import rerun_quietly
 from .tensor_conversions import TensorConversions
 
-__all__ = ["to_array"]
+__all__ = ["sequence_dtype", "to_array"]
+
+_BOOL = np.dtype(np.bool_)
 
 
 def to_array(data: Any, dtype: Any) -> Any:
@@ -41,8 +49,19 @@ def _to_array(data: Any, dtype: Any) -> Any:
     if hasattr(data, "__dlpack__") and not isinstance(data, (list, tuple)):
         arr = np.array(np.from_dlpack(data), copy=True)
         return arr if d is None else arr.astype(d, copy=False)
+    if d is None and isinstance(data, (list, tuple)):
+        d = sequence_dtype(data)
     try:
         arr = np.asarray(unwrap_nested(data), dtype=d)
+    except OverflowError:  # a Python int outside the dtype's range (PyTorch's errors)
+        if dtype is not None:
+            raise RuntimeError(
+                f"tensor(): value cannot be converted to type {d} without overflow"
+            ) from None
+        raise ValueError(
+            "tensor(): Overflow when unpacking long long: an integer in the data is outside "
+            "int64's range [-2**63, 2**63); pass dtype= a floating dtype to keep it"
+        ) from None
     except ValueError as err:
         if isinstance(data, (list, tuple)):
             raise ValueError(
@@ -64,6 +83,42 @@ def _to_array(data: Any, dtype: Any) -> Any:
             )
         return arr
     return arr
+
+
+def sequence_dtype(data: list | tuple) -> np.dtype | None:
+    """PyTorch's dtype for a (nested) sequence: every element's own dtype (a Python float the
+    default dtype, an int int64, a bool bool, a complex the default complex dtype; a NumPy
+    scalar, a NumPy array or a Tensor its dtype), promoted together with ``promote_types``
+    (``[np.float16(1), 2]`` is float16, ``[np.uint8(1), np.int8(1)]`` int16). None for an empty
+    sequence or one holding anything else, which NumPy's inference then handles.
+
+    The elements are visited one nesting level at a time, each level's types gathered in one
+    ``set(map(type, ...))`` pass, so long and deeply nested lists stay cheap."""
+    found: set[np.dtype] = set()
+    level: list = [data]
+    while level:
+        items = level[0] if len(level) == 1 else list(chain.from_iterable(level))
+        level = []
+        for kind in set(map(type, items)):
+            if kind is float:
+                found.add(_dt.get_default_dtype())
+            elif kind is int:
+                found.add(_dt.int64)
+            elif kind is bool:
+                found.add(_BOOL)
+            elif kind is complex:
+                found.add(_dt.get_default_complex_dtype())
+            elif issubclass(kind, (list, tuple)):
+                level.extend(x for x in items if type(x) is kind)
+            elif issubclass(kind, np.generic):
+                found.add(np.dtype(kind))
+            elif issubclass(kind, np.ndarray):
+                found.update(x.dtype for x in items if type(x) is kind)
+            elif issubclass(kind, TensorConversions):
+                found.update(x._data.dtype for x in items if type(x) is kind)
+            else:
+                return None
+    return reduce(_dt.promote_types, found) if found else None
 
 
 def unwrap_nested(data: Any) -> Any:

@@ -2,8 +2,13 @@
 
 The Euclidean case is one fused op: ``d[p, r] = ||x1[p] - x2[r]||``, computed from the
 differences (exact, no cancellation), with the gradient ``(x1[p] - x2[r]) / d[p, r]`` defined as
-0 where two points coincide (the removable singularity; PyTorch does the same). Other norms
-are composed from differentiable primitives.
+0 where two points coincide (the removable singularity; PyTorch does the same). Every other
+``p`` is a second fused op with PyTorch's gradient of ``d = (sum_k |diff_k|^p)^(1/p)``:
+``sign(diff) |diff|^(p-1) / d^(p-1)``, 0 where the points coincide (and, for p < 1, where a
+coordinate difference is 0); ``sign(diff)`` for p = 1; 0 for p = 0; for p = inf,
+``sign(diff)`` on the coordinates that attain the maximum, shared equally among ties (a
+deliberate difference, see ``cdist``). Composing the norm from ``pow`` instead gave NaN
+gradients at coincident points.
 """
 
 from __future__ import annotations
@@ -62,6 +67,72 @@ class EuclideanCdist(Function):
         return xp.where(d > 0, num / xp.where(d > 0, d, 1), 0)
 
 
+class PNormCdist(Function):
+    """(..., P, M) x (..., R, M) -> (..., P, R) p-norm distances, any p >= 0 but 2."""
+
+    raw = True
+    node_name = "CdistBackward0"
+
+    @staticmethod
+    def forward(ctx, x1, x2, p):
+        ctx.p = p
+        xp = get_array_module(x1)
+        diff = xp.abs(x1[..., :, None, :] - x2[..., None, :, :])
+        if p == 0.0:
+            d = (diff != 0).sum(-1).astype(x1.dtype)
+        elif p == 1.0:
+            d = diff.sum(-1)
+        elif math.isinf(p):
+            d = diff.max(-1) if diff.shape[-1] else diff.sum(-1)
+        else:
+            d = (diff**p).sum(-1) ** (1.0 / p)
+        ctx.save_for_backward(x1, x2, d)
+        return d
+
+    @staticmethod
+    def backward(ctx, grad):
+        x1, x2, d = ctx.saved_tensors
+        w = _pnorm_weights(x1[..., :, None, :] - x2[..., None, :, :], d, ctx.p)
+        w = w * grad.unsqueeze(-1)
+        return w.sum(-2), -w.sum(-3), None
+
+    @staticmethod
+    def jvp(ctx, t1, t2, _):
+        x1, x2 = ctx.primals[0], ctx.primals[1]
+        dt = 0
+        if t1 is not None:
+            dt = dt + t1[..., :, None, :]
+        if t2 is not None:
+            dt = dt - t2[..., None, :, :]
+        weights = _pnorm_weights(
+            Tensor._make(x1[..., :, None, :] - x2[..., None, :, :], False, None, 0),
+            Tensor._make(ctx.out, False, None, 0),
+            ctx.p,
+        )._data
+        return (weights * dt).sum(-1)
+
+
+def _pnorm_weights(diff: Tensor, d: Tensor, p: float) -> Tensor:
+    """d(distance)/d(diff) for each coordinate, in Tensor ops (so it differentiates again),
+    with PyTorch's values at the singular points (see the module doc)."""
+    sign = diff.sign()
+    if p == 0.0:
+        return diff * 0.0
+    if p == 1.0:
+        return sign
+    dd = d.detach().unsqueeze(-1)
+    if math.isinf(p):  # the tied maxima share the gradient (see cdist's doc)
+        ties = (diff.detach().abs() == dd).to(diff.dtype)
+        return sign * ties / ties.sum(-1, keepdim=True)
+    dist = d.unsqueeze(-1)
+    ok = dd > 0
+    if p < 1.0:
+        ok = ok & (diff.detach() != 0)
+    ratio = diff.abs() / dist.masked_fill(dd == 0, 1.0)  # |diff_k| / d, in [0, 1]
+    ratio = ratio.masked_fill(~ok, 1.0) ** (p - 1.0)
+    return (sign * ratio).masked_fill(~ok, 0.0)
+
+
 def cdist(
     x1: Tensor,
     x2: Tensor,
@@ -111,11 +182,4 @@ def cdist(
         b = b.expand(*batch, *b.shape[-2:])
     if p == 2.0:
         return EuclideanCdist.apply(a, b)
-    diff = (a.unsqueeze(-2) - b.unsqueeze(-3)).abs()
-    if p == 0.0:
-        return (diff != 0).to(a.dtype).sum(-1)
-    if math.isinf(p):
-        return diff.amax(-1)
-    if p == 1.0:
-        return diff.sum(-1)
-    return (diff**p).sum(-1) ** (1.0 / p)
+    return PNormCdist.apply(a, b, p)

@@ -227,18 +227,44 @@ def masked_select(input: Tensor, mask: Any) -> Tensor:
     )
 
 
+class _OneHotIndexTypeError(TypeError, RuntimeError):
+    """``one_hot`` of a non-integer index: PyTorch raises RuntimeError ("one_hot is only
+    applicable to index tensor of type LongTensor"); chainrule raised TypeError: this is
+    both, so code written for either keeps catching it."""
+
+
+class _OneHotClassError(ValueError, RuntimeError):
+    """``one_hot`` class values out of range, or no classes to infer: PyTorch's RuntimeError,
+    and the ValueError chainrule raised before."""
+
+
 def one_hot(index: Any, num_classes: int = -1) -> Tensor:
-    """int64 one-hot encoding with a new last dimension of size ``num_classes``."""
+    """int64 one-hot encoding with a new last dimension of size ``num_classes``.
+
+    Raises (RuntimeError, as PyTorch; also TypeError or ValueError): a non-integer index, a
+    negative class value, one of ``num_classes`` or more, or an empty index with
+    ``num_classes=-1`` (nothing to infer the number of classes from)."""
     idx = as_tensor(index)
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: expects an integer tensor of class indices, got {idx.dtype}")
+        raise _OneHotIndexTypeError(
+            "one_hot is only applicable to index tensor of type LongTensor: expects an "
+            f"integer tensor of class indices, got {idx.dtype}"
+        )
     xp = get_array_module(idx._data)
     if num_classes < 0:
-        num_classes = int(idx._data.max()) + 1 if idx._data.size else 0
-    if idx._data.size and (idx._data.min() < 0 or idx._data.max() >= num_classes):
-        raise ValueError(
-            f"one_hot: class values must lie in [0, {num_classes}), got "
-            f"{int(idx._data.min())}..{int(idx._data.max())}"
+        if not idx._data.size:
+            raise _OneHotClassError(
+                "one_hot: Can not infer total number of classes from empty tensor; pass num_classes"
+            )
+        num_classes = int(idx._data.max()) + 1
+    if idx._data.size and idx._data.min() < 0:
+        raise _OneHotClassError(
+            f"one_hot: Class values must be non-negative (got {int(idx._data.min())})"
+        )
+    if idx._data.size and idx._data.max() >= num_classes:
+        raise _OneHotClassError(
+            f"one_hot: Class values must be smaller than num_classes ({num_classes}), got "
+            f"{int(idx._data.max())}"
         )
     out = (idx._data[..., None] == xp.arange(num_classes)).astype(np.int64)
     return Tensor._make(out, False, None, 0)

@@ -9,6 +9,7 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from .. import functional as F
+from ..functional.loss import _legacy_reduction
 from ..module import Module
 
 __all__ = [
@@ -31,10 +32,8 @@ class _Loss(Module):
 
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"):
         super().__init__()
-        if size_average is not None or reduce is not None:  # PyTorch's legacy arguments
-            size_average = True if size_average is None else size_average
-            reduce = True if reduce is None else reduce
-            reduction = ("mean" if size_average else "sum") if reduce else "none"
+        # PyTorch's legacy arguments: they override ``reduction``, with its UserWarning
+        reduction = _legacy_reduction(size_average, reduce, reduction)
         if reduction not in self._valid:
             raise ValueError(
                 f"{type(self).__name__}: reduction must be one of "

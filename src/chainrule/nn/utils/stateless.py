@@ -37,19 +37,47 @@ def _merge(dicts: Any) -> dict[str, Any]:
     )
 
 
-def _slot(module: Module, name: str) -> tuple[dict, str]:
-    """The ``_parameters`` or ``_buffers`` dict holding ``name`` and its key there."""
+_ABSENT = object()  # an attribute the module did not have before the call
+
+
+def _slot(module: Module, name: str) -> tuple[Any, str]:
+    """Where ``name`` lives: the ``_parameters`` or ``_buffers`` dict holding it, or, for any
+    other name, the owning module's ``__dict__`` (PyTorch swaps a plain tensor attribute, and
+    sets a new one, for the duration of the call)."""
     path, _, leaf = name.rpartition(".")
-    try:
-        owner = module.get_submodule(path)
-    except AttributeError as e:
-        raise AttributeError(
-            f"functional_call: {name!r} is not a parameter or buffer of the module ({e})"
-        ) from None
+    owner = module
+    for part in path.split(".") if path else ():
+        child = owner._modules.get(part)
+        if child is None:
+            raise AttributeError(f"{type(owner).__name__} has no attribute `{part}`")
+        owner = child
     for store in (owner._parameters, owner._buffers):
         if leaf in store:
             return store, leaf
-    raise AttributeError(f"functional_call: {name!r} is not a parameter or buffer of the module")
+    current = owner.__dict__.get(leaf, _ABSENT)
+    if current is _ABSENT:
+        current = getattr(type(owner), leaf, _ABSENT)  # a method or property of the class
+    if current is not _ABSENT and not isinstance(current, Tensor):
+        raise TypeError(
+            f"functional_call: attribute `{name}`: {current!r} is not an instance of Tensor, so "
+            "it cannot be replaced by a tensor"
+        )
+    return owner.__dict__, leaf
+
+
+def _strict_check(module: Module, given: dict[str, Any]) -> None:
+    """``strict=True``: PyTorch's RuntimeError listing unexpected and missing names."""
+    every = {n for n, _ in module.named_parameters(remove_duplicate=False)} | {
+        n for n, _ in module.named_buffers(remove_duplicate=False)
+    }
+    unexpected, missing = sorted(set(given) - every), sorted(every - set(given))
+    if unexpected or missing:
+        lines = [f"Error(s) in reparametrizing for {type(module).__name__}:"]
+        if unexpected:
+            lines.append("Unexpected key(s): " + ", ".join(f"'{k}'" for k in unexpected) + ".")
+        if missing:
+            lines.append("Missing key(s): " + ", ".join(f"'{k}'" for k in missing) + ".")
+        raise RuntimeError("\n\t".join(lines))
 
 
 def functional_call(
@@ -67,11 +95,16 @@ def functional_call(
     Args:
         tie_weights: a tensor shared by several names in the module (tied weights) is
             replaced under every name when one of them is given (PyTorch's default).
-        strict: every parameter and buffer must be given.
+        strict: every parameter and buffer must be given, and nothing else.
+
+    A name that is neither a parameter nor a buffer is set as a plain tensor attribute for the
+    duration of the call (replacing a tensor attribute of that name, as PyTorch does), so
+    ``strict=False`` accepts extra names.
 
     Raises:
-        AttributeError: an unknown name. ValueError: ``strict`` and names missing, or tied
-            names given different tensors.
+        AttributeError: a name whose submodule path does not exist. TypeError: a name of a
+            non-tensor attribute. RuntimeError: ``strict`` and names missing or unexpected.
+            ValueError: tied names given different tensors.
     """
     given = _merge(parameter_and_buffer_dicts)
     for k, v in given.items():
@@ -96,14 +129,9 @@ def functional_call(
                 for n in names:
                     given.setdefault(n, chosen[0])
     if strict:
-        every = {n for n, _ in module.named_parameters(remove_duplicate=False)} | {
-            n for n, _ in module.named_buffers(remove_duplicate=False)
-        }
-        missing = sorted(every - set(given))
-        if missing:
-            raise ValueError(f"functional_call: strict=True and missing keys {missing}")
+        _strict_check(module, given)
     slots = [(_slot(module, name), value) for name, value in given.items()]
-    saved = [(store, key, store[key]) for (store, key), _ in slots]
+    saved = [(store, key, store.get(key, _ABSENT)) for (store, key), _ in slots]
     try:
         for (store, key), value in slots:
             store[key] = value
@@ -113,5 +141,8 @@ def functional_call(
             args = (args,)
         return module(*args, **(kwargs or {}))
     finally:
-        for store, key, old in saved:
-            store[key] = old
+        for store, key, old in reversed(saved):
+            if old is _ABSENT:
+                del store[key]
+            else:
+                store[key] = old
