@@ -264,6 +264,10 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(".io", __name__), name)
     if name == "vmap":  # torch.vmap is torch.func.vmap
         return importlib.import_module(".func", __name__).vmap
+    if name.startswith("_foreach_"):  # the multi-tensor ops: their module on first use
+        foreach = importlib.import_module(".ops.foreach", __name__)
+        if name in foreach.__all__:
+            return getattr(foreach, name)
     if name == "bfloat16":  # ml_dtypes is slow to import: on first use (see dtypes.py)
         return dtypes.bfloat16_dtype()
     if name == "BFloat16Tensor":  # its dtype needs ml_dtypes: made on first use, then kept

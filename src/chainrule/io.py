@@ -80,7 +80,9 @@ def _pickle_writer(obj: Any, reason: NotStorable) -> Callable[[BinaryIO], None]:
     return write
 
 
-def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
+def save(
+    obj: Any, f: str | os.PathLike | BinaryIO, *, _use_new_zipfile_serialization: bool = True
+) -> None:
     """Save a state dict, a nest of tensors, or (pickled) any other object to a file.
 
     Mirrors ``torch.save``, and writes its zip checkpoint format: a file holding tensors,
@@ -108,12 +110,19 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
         obj: what to save, e.g. ``{"model": model.state_dict(), "optimizer": opt.state_dict()}``.
         f: a path (written atomically through a temporary file and ``os.replace``) or a
             binary file object opened for writing.
+        _use_new_zipfile_serialization: ``True`` (PyTorch's default, and the zip format
+            written here); ``False`` (PyTorch's pre-1.6 format) raises NotImplementedError.
 
     Raises:
         TypeError: ``obj`` holds something no format can store (a lambda, an object
             array, a long double).
         FileNotFoundError: the target directory does not exist.
     """
+    if not _use_new_zipfile_serialization:
+        raise NotImplementedError(
+            "cr.save: _use_new_zipfile_serialization=False (PyTorch's legacy, pre-1.6 format) "
+            "is not supported; chainrule writes the zip format that torch.load reads"
+        )
     _save(obj, f, allow_pickle=True)
 
 
@@ -264,7 +273,9 @@ def load(
 
     Args:
         f: a path or a binary file object.
-        map_location: a device to move tensors to (``None`` / ``"cpu"`` keep them on CPU).
+        map_location: a device to move tensors to (``None`` / ``"cpu"`` keep them on CPU), a
+            dict from saved locations to devices (``{"cuda:0": "cpu"}``), or a function
+            ``f(storage, location)`` returning the storage to use (see :func:`_device_rule`).
         pickle_module: not supported (chainrule uses its own unpicklers).
         weights_only: ``True`` or ``None`` (default): rebuild only tensors, containers and
             primitive values (and ``add_safe_globals`` entries); never run code from the
@@ -302,33 +313,54 @@ def load(
         else:  # safetensors, or an error saying why the file is not one
             obj = _load_safetensors(src)
     if map_location not in (None, "cpu"):
-        if (
-            isinstance(map_location, dict)
-            or callable(map_location)
-            and not isinstance(map_location, type)
-        ):
-            raise NotImplementedError(
-                "cr.load: map_location as a dict or function is not "
-                "supported; pass a device such as 'cpu'"
-            )
-        obj = _move(obj, map_location, 0)
+        obj = _move(obj, _device_rule(map_location), 0)
     return obj
 
 
-def _move(obj: Any, device: Any, depth: int) -> Any:
+def _device_rule(map_location: Any) -> Callable[[Tensor], Any]:
+    """``map_location`` as a function from a loaded tensor to its device. A dict maps
+    location strings (``{"cuda:0": "cpu"}``; a location it does not name stays where it is).
+    A function is called as PyTorch calls it, once per storage, as ``f(storage, location)``,
+    and the tensors of that storage move to the device of the storage it returns
+    (``lambda storage, loc: storage`` keeps them where they are)."""
+    if isinstance(map_location, dict):
+        return lambda t: map_location.get(str(t.device), t.device)
+    if callable(map_location) and not isinstance(map_location, type):
+        chosen: dict[int, Any] = {}
+
+        def by_storage(t: Tensor) -> Any:
+            root = t._data
+            while getattr(root, "base", None) is not None:
+                root = root.base
+            if id(root) not in chosen:
+                out = map_location(t.untyped_storage(), str(t.device))
+                if not hasattr(out, "device"):
+                    raise TypeError(
+                        f"cr.load: map_location returned {type(out).__name__}; a function "
+                        "given as map_location must return a storage, e.g. "
+                        "lambda storage, loc: storage"
+                    )
+                chosen[id(root)] = out.device
+            return chosen[id(root)]
+
+        return by_storage
+    return lambda t: map_location
+
+
+def _move(obj: Any, device_of: Callable[[Tensor], Any], depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise LoadError(
             f"cr.load: map_location: the loaded object is nested more than {MAX_DEPTH} levels deep"
         )
     if isinstance(obj, Tensor):
-        return obj.to(device)
+        return obj.to(device_of(obj))
     if isinstance(obj, dict):
         for k in list(obj):
-            obj[k] = _move(obj[k], device, depth + 1)
+            obj[k] = _move(obj[k], device_of, depth + 1)
         return obj
     if isinstance(obj, list):
-        obj[:] = [_move(v, device, depth + 1) for v in obj]
+        obj[:] = [_move(v, device_of, depth + 1) for v in obj]
         return obj
     if isinstance(obj, tuple):
-        return tuple(_move(v, device, depth + 1) for v in obj)
+        return tuple(_move(v, device_of, depth + 1) for v in obj)
     return obj

@@ -58,6 +58,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backends.sdp import ENABLED as SDP_ENABLED
 from ..backends.sdp import SDPBackend, check_backends
+from ..dtypes import is_bfloat16, is_floating
 from ..random import Generator, gen
 from .attention_bias import resolve_causal_bias
 from .attention_fused import (
@@ -314,7 +315,7 @@ def _check_inputs(query: Any, key: Any, value: Any) -> None:
             f"expected query, key and value to be at least 2-dimensional, got "
             f"query.dim()={query.ndim}, key.dim()={key.ndim}, value.dim()={value.ndim}"
         )
-    if not (query.dtype == key.dtype == value.dtype) or query.dtype.kind != "f":
+    if not (query.dtype == key.dtype == value.dtype) or not is_floating(query.dtype):
         _fail(
             f"expected query, key and value to have the same floating dtype, got "
             f"{query.dtype}, {key.dtype} and {value.dtype}"
@@ -376,7 +377,7 @@ def _masks(query: Tensor, key: Tensor, attn_mask: Any, is_causal: bool):
         )
     if m.dtype == np.bool_:
         return None, xp.where(m._data, query.dtype.type(0), query.dtype.type(-np.inf))
-    if m.dtype.kind != "f":
+    if not is_floating(m.dtype):
         _fail(f"attn_mask must be bool or floating point, got dtype {m.dtype}")
     if m.dtype != query.dtype:
         m = m.to(query.dtype)
@@ -409,6 +410,23 @@ def attention(
     Returns O, or (O, P̃) when ``need_weights``; ``nan_rows`` makes fully masked rows NaN.
     """
     _check_inputs(query, key, value)
+    if is_bfloat16(query.dtype):  # in float32, rounded once, as PyTorch's CPU kernels
+        out = attention(
+            query.float(),
+            key.float(),
+            value.float(),
+            attn_mask,
+            dropout_p,
+            is_causal,
+            scale,
+            enable_gqa,
+            need_weights=need_weights,
+            nan_rows=nan_rows,
+            generator=generator,
+        )
+        if need_weights:
+            return out[0].to(query.dtype), out[1].to(query.dtype)
+        return out.to(query.dtype)
     if not 0.0 <= dropout_p <= 1.0:
         _fail(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
     if enable_gqa:

@@ -34,6 +34,13 @@ from ._util import as_tensor
 from .shape import broadcast_to
 
 
+class _InPlaceCastError(TypeError, RuntimeError):
+    """An in-place op whose result dtype cannot be written into the tensor (a float result
+    into an integer tensor). PyTorch raises RuntimeError ("result type Float can't be cast to
+    the desired output type Long"); chainrule raised TypeError: this is both, so code written
+    for either keeps catching it."""
+
+
 def _check_leaf(x: Tensor, name: str) -> None:
     if x.requires_grad and x.grad_fn is None and grad_mode.is_grad_enabled():
         raise RuntimeError(
@@ -192,7 +199,7 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     if out._data.dtype != x._data.dtype and not xp.can_cast(
         out._data.dtype, x._data.dtype, casting="same_kind"
     ):
-        raise TypeError(
+        raise _InPlaceCastError(
             f"{name}: result type {out.dtype} can't be cast to the tensor's dtype "
             f"{x.dtype} in place"
         )

@@ -84,13 +84,25 @@ def _host(data: Any) -> np.ndarray:
     return get() if get is not None else np.asarray(data)
 
 
+def _layout(data: Any) -> tuple:
+    """Which memory an array views, and how: two arrays with the same address, shape, strides
+    and dtype hold the same values, so they are saved as one storage, as ``torch.save``
+    shares one between tensors of one storage (a tied weight appears in a state dict twice,
+    as two views of one parameter)."""
+    if isinstance(data, np.ndarray):
+        address = data.__array_interface__["data"][0]
+    else:  # CuPy
+        address = data.__cuda_array_interface__["data"][0]
+    return (address, data.shape, data.strides, data.dtype.str)
+
+
 class _Collector:
     """Turns tensors and NumPy values into rebuild records and collects their storages."""
 
     def __init__(self) -> None:
         self.storages: dict[str, np.ndarray] = {}
         self.kinds: dict[str, str] = {}
-        self._seen: dict[tuple[int, str], tuple[str, Any]] = {}
+        self._seen: dict[tuple[tuple, str], tuple[str, Any]] = {}
 
     def convert(self, obj: Any, path: str) -> Any:
         if isinstance(obj, Tensor):
@@ -111,7 +123,8 @@ class _Collector:
         return None
 
     def _tensor(self, data: Any, requires_grad: bool, kind: str) -> Reduce | None:
-        seen = self._seen.get((id(data), kind))
+        identity = (_layout(data), kind)
+        seen = self._seen.get(identity)
         if seen is not None:
             key = seen[0]
             arr = self.storages[key]
@@ -127,7 +140,7 @@ class _Collector:
             arr = np.ascontiguousarray(arr).reshape(-1)
             key = str(len(self.storages))
             self.storages[key] = arr
-            self._seen[(id(data), kind)] = (key, data)  # keeps data alive: ids stay unique
+            self._seen[identity] = (key, data)  # keeps data alive: addresses stay unique
             if kind != "tensor":
                 self.kinds[key] = kind
         size = tuple(int(n) for n in shape)

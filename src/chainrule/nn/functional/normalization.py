@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from numpy import finfo, float16, float32
 
 from ...autograd.grad_mode import is_grad_enabled
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
+from ...dtypes import is_bfloat16, is_floating
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, no_integer_kernel
 from ...ops.batch_norm_eval import BatchNormEvalFn
 from ...ops.keywords import write_out
@@ -56,17 +58,18 @@ def _empty_result(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> 
 
 def _same_param_dtype(op: str, input: Tensor, **params: Tensor | None) -> None:
     """The given affine parameters and running statistics share one dtype: the input's or,
-    for a float16 input, float32 (PyTorch's mixed-precision kernels, whose result stays
-    float16). PyTorch promotes nothing else and raises RuntimeError; so does this."""
+    for a float16 or bfloat16 input, float32 (PyTorch's mixed-precision kernels, whose result
+    stays in the input's dtype: autocast's bfloat16 activations meet float32 norm weights).
+    PyTorch promotes nothing else and raises RuntimeError; so does this."""
     dt = input.dtype
     if all(t is None or t.dtype == dt for t in params.values()):  # the common case, first
         return
     given = {name: t for name, t in params.items() if t is not None}
     dts = {t.dtype for t in given.values()}
-    half = input.dtype == float16
+    half = _is_half(input.dtype)
     if not dts or dts == {input.dtype} or (half and all(d == float32 for d in dts)):
         return
-    also = " (or all float32, for this float16 input)" if half else ""
+    also = f" (or all float32, for this {input.dtype} input)" if half else ""
     got = ", ".join(f"{name} {t.dtype}" for name, t in given.items())
     raise RuntimeError(
         f"{op}: expected {', '.join(given)} to have the dtype of input, {input.dtype}"
@@ -75,17 +78,28 @@ def _same_param_dtype(op: str, input: Tensor, **params: Tensor | None) -> None:
     )
 
 
+def _eps(dtype: Any) -> float:
+    """The machine epsilon of a floating dtype, bfloat16's (2⁻⁷) included."""
+    return 2.0**-7 if is_bfloat16(dtype) else float(finfo(dtype).eps)
+
+
+def _is_half(dtype: Any) -> bool:
+    """float16 or bfloat16: the dtypes whose norms take float32 parameters."""
+    return dtype == float16 or is_bfloat16(dtype)
+
+
 def _opmath(input: Tensor, *params: Tensor | None) -> Tensor:
-    """The input to normalise: a float16 input with float32 parameters is normalised in
-    float32, as PyTorch's mixed-precision kernels (:func:`_input_dtype` rounds back)."""
-    if input.dtype == float16 and any(t is not None and t.dtype == float32 for t in params):
+    """The input to normalise: a float16 or bfloat16 input with float32 parameters is
+    normalised in float32, as PyTorch's mixed-precision kernels (:func:`_input_dtype` rounds
+    back)."""
+    if _is_half(input.dtype) and any(t is not None and t.dtype == float32 for t in params):
         return input.to(float32)
     return input
 
 
 def _input_dtype(y: Tensor, input: Tensor) -> Tensor:
-    """``y`` in the input's dtype: a float16 input with float32 parameters gives a float16
-    result, as PyTorch (computed in float32, rounded once)."""
+    """``y`` in the input's dtype: a float16 or bfloat16 input with float32 parameters gives
+    a result in the input's dtype, as PyTorch (computed in float32, rounded once)."""
     return y if y.dtype == input.dtype else y.to(input.dtype)
 
 
@@ -159,7 +173,7 @@ def batch_norm(
                 f"training, got input of shape {tuple(input.shape)}"
             )
         stats = BatchStats()
-        y = BatchNormFn.apply(input, weight, bias, float(eps), stats)
+        y = _input_dtype(BatchNormFn.apply(input, weight, bias, float(eps), stats), input)
         if running_mean is not None and running_var is not None:
             mean, var = stats.mean, stats.var
             m = momentum
@@ -293,7 +307,8 @@ def layer_norm(
             raise ShapeError(f"layer_norm: {name} must have shape {shape}, got {tuple(t.shape)}")
     no_integer_kernel("layer_norm", input)
     _same_param_dtype("layer_norm", input, weight=weight, bias=bias)
-    return LayerNormFn.apply(input, weight, bias, k, float(eps))
+    # a bfloat16 input with float32 parameters runs in float32: rounded back, as PyTorch
+    return _input_dtype(LayerNormFn.apply(input, weight, bias, k, float(eps)), input)
 
 
 def group_norm(
@@ -368,13 +383,15 @@ def rms_norm(
         )
     if weight is not None and tuple(weight.shape) != shape:
         raise RuntimeError(f"rms_norm: weight must have shape {shape}, got {tuple(weight.shape)}")
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise DtypeError(f"rms_norm: expected a floating-point input, got {input.dtype}")
-    e = float(finfo(input.dtype).eps) if eps is None else float(eps)
+    e = _eps(input.dtype) if eps is None else float(eps)
     dims = tuple(range(input.ndim - k, input.ndim))
-    y = input * ((input * input).mean(dims, keepdim=True) + e).rsqrt()
+    # bfloat16 is normalised in float32 and rounded once at the end, as PyTorch's kernel
+    x = input.float() if is_bfloat16(input.dtype) else input
+    y = x * ((x * x).mean(dims, keepdim=True) + e).rsqrt()
     if weight is None:
-        return y
+        return _input_dtype(y, input)
     if weight.dtype.kind == "c":
         # PyTorch multiplies by the complex weight, then casts back to the real input's
         # dtype with a warning: Re(y * w) = y * Re(w) for a real y
