@@ -1,4 +1,6 @@
-"""Shared test set-up: every test starts from the same seed and default dtype."""
+"""Shared test set-up: every test starts from the same seed and default dtype, and with the
+public API unwrapped (a test that defines a Tensor subclass installs the __torch_function__
+wrappers; they are removed again after it, so the other tests see the API users have)."""
 
 import numpy as np
 import pytest
@@ -8,6 +10,8 @@ import chainrule as cr
 
 @pytest.fixture(autouse=True)
 def _reset_state():
+    if cr.overrides._installed[0]:  # a subclass defined at import (collection) time
+        cr.overrides._uninstall()
     cr.manual_seed(0)
     np.random.seed(0)
     prev = cr.get_default_dtype()
@@ -15,6 +19,8 @@ def _reset_state():
     yield
     cr.set_default_dtype(prev)
     cr.set_grad_enabled(prev_grad)
+    if cr.overrides._installed[0]:
+        cr.overrides._uninstall()
 
 
 @pytest.fixture

@@ -57,10 +57,36 @@ _OPERATORS = tuple(
 _NOT_DISPATCHED = frozenset({"as_subclass"})
 
 _installed = [False]
+_MISSING = object()
+# (target, name, what it held before install) in install order, so _uninstall can undo it
+_patches: list[tuple[Any, str, Any]] = []
+
+
+def _patch(target: Any, name: str, value: Any) -> None:
+    """``setattr(target, name, value)``, remembered for :func:`_uninstall`."""
+    before = vars(target).get(name, _MISSING) if isinstance(target, type) else getattr(target, name)
+    _patches.append((target, name, before))
+    setattr(target, name, value)
+
+
+def _uninstall() -> None:
+    """Undo :func:`install` and forget the dispatching classes (for the test suite, whose
+    other tests check warning locations and call depths of the unwrapped API)."""
+    for target, name, before in reversed(_patches):
+        if before is _MISSING:
+            delattr(target, name)
+        else:
+            setattr(target, name, before)
+    _patches.clear()
+    _tf._DISPATCHING.clear()
+    _installed[0] = False
 
 
 def install() -> None:
-    """Put the public API behind the protocol (once; see the module docstring)."""
+    """Put the public API behind the protocol (once; see the module docstring).
+
+    A wrapper is one more Python frame: a warning an op raises with a fixed ``stacklevel``
+    is then reported at the wrapper instead of the caller's line."""
     if _installed[0]:
         return
     _installed[0] = True
@@ -75,15 +101,15 @@ def install() -> None:
     root = sys.modules["chainrule"]
     for name in ops.__all__:
         fn = getattr(ops, name)
-        setattr(ops, name, wrap(fn))
+        _patch(ops, name, wrap(fn))
         if getattr(root, name, None) is fn:
-            setattr(root, name, wrap(fn))
+            _patch(root, name, wrap(fn))
     for module_name in ("chainrule.creation", "chainrule.creation_like"):
         module = importlib.import_module(module_name)
         for name in getattr(module, "__all__", ()):
             fn = getattr(module, name)
             if name.endswith("_like") and callable(fn) and getattr(root, name, None) is fn:
-                setattr(root, name, wrap(fn))
+                _patch(root, name, wrap(fn))
     # cr.nn loads on first use, and chainrule imports this module: so nn is imported here
     functional = importlib.import_module("chainrule.nn.functional")
     originals = {}
@@ -102,14 +128,13 @@ def _rebind_in_nn(originals: dict[int, Callable], wrap: Callable[[Callable], Cal
     for module_name, module in list(sys.modules.items()):
         if module is None or not module_name.startswith("chainrule.nn"):
             continue
-        namespace = vars(module)
-        for name, value in list(namespace.items()):
+        for name, value in list(vars(module).items()):
             if _is_original(value, originals):
-                namespace[name] = wrap(value)
+                _patch(module, name, wrap(value))
             elif isinstance(value, type) and value.__module__ == module_name:
                 for attr, held in list(vars(value).items()):  # ReLU's _fn = staticmethod(...)
                     if isinstance(held, staticmethod) and _is_original(held.__func__, originals):
-                        setattr(value, attr, staticmethod(wrap(held.__func__)))
+                        _patch(value, attr, staticmethod(wrap(held.__func__)))
 
 
 def _is_original(value: Any, originals: dict[int, Callable]) -> bool:
@@ -117,16 +142,18 @@ def _is_original(value: Any, originals: dict[int, Callable]) -> bool:
 
 
 def _wrap_tensor_methods(wrap: Callable[[Callable], Callable]) -> None:
-    for klass in reversed(Tensor.__mro__[:-1]):  # the mixins first, Tensor's own last
-        for name, value in list(vars(klass).items()):
-            public = not name.startswith("_") or name in _OPERATORS
-            if not public or name in _NOT_DISPATCHED:
-                continue
-            if callable(value) and not isinstance(value, (type, staticmethod, classmethod)):
-                setattr(Tensor, name, wrap(value))
+    found = {}  # name -> the attribute Tensor resolves it to (Tensor's own over a mixin's)
+    for klass in reversed(Tensor.__mro__[:-1]):
+        found.update(vars(klass))
+    for name, value in found.items():
+        public = not name.startswith("_") or name in _OPERATORS
+        if not public or name in _NOT_DISPATCHED:
+            continue
+        if callable(value) and not isinstance(value, (type, staticmethod, classmethod)):
+            _patch(Tensor, name, wrap(value))
     for name in _PROPERTIES:
         prop = getattr(Tensor, name)
-        setattr(Tensor, name, property(wrap(prop.fget), prop.fset, prop.fdel, prop.__doc__))
+        _patch(Tensor, name, property(wrap(prop.fget), prop.fset, prop.fdel, prop.__doc__))
 
 
 def _on_subclass(cls: type) -> None:

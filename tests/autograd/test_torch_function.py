@@ -196,3 +196,20 @@ def test_repr_names_the_subclass_like_torch():
         Plain = _classes(lib)[0]
         assert repr(lib.tensor([1.0, 2.0]).as_subclass(Plain)) == "Plain([1., 2.])"
     assert repr(cr.nn.Parameter(cr.ones(1))) == repr(torch.nn.Parameter(torch.ones(1)))
+
+
+def test_install_is_undone_and_costs_nothing_before():
+    """Until a dispatching subclass exists the public API is the unwrapped one; the suite's
+    fixture (tests/conftest.py) undoes the install after each test."""
+    assert not cr.overrides._installed[0]
+    exp, add = cr.exp, cr.Tensor.add
+    assert not hasattr(exp, "__torch_function_wrapped__")
+    assert not hasattr(cr.Tensor.add, "__torch_function_wrapped__")
+
+    class Sub(cr.Tensor):
+        pass
+
+    assert cr.overrides._installed[0] and cr.exp.__torch_function_wrapped__ is exp
+    cr.overrides._uninstall()
+    assert cr.exp is exp and cr.Tensor.add is add
+    assert type(cr.ones(1).as_subclass(Sub) + 1) is cr.Tensor  # forgotten until reinstalled
