@@ -9,15 +9,15 @@ The protocol itself lives in :mod:`chainrule.autograd.torch_function`. What this
 - :func:`install`: the first time a Tensor subclass that keeps the protocol is defined,
   every public op (``cr.<op>``, ``cr.ops.<op>``, ``cr.nn.functional.<fn>``), every public
   ``Tensor`` method and operator, and the view properties (``T``, ``mT``, ``H``, ``mH``,
-  ``real``, ``imag``, ``data``) are wrapped once by
+  ``real``, ``imag``, ``data``) and the functions of ``cr.linalg``, ``cr.fft`` and
+  ``cr.special`` are wrapped once by
   :func:`~chainrule.autograd.torch_function.dispatching`. Until then nothing is wrapped and
   the protocol costs nothing; after it, a call whose arguments hold no such subclass costs
   one look at their types.
 
-Not provided: ``TorchFunctionMode`` (no mode stack), duck-typed non-Tensor objects with a
-``__torch_function__`` (only Tensor subclasses are seen, because only their creation can
-switch the wrappers on), and dispatch of ``cr.linalg``/``cr.fft``/``cr.special`` functions
-(their results are plain Tensors).
+Not provided: ``TorchFunctionMode`` (no mode stack), and duck-typed non-Tensor objects with
+a ``__torch_function__`` (only Tensor subclasses are seen, because only their creation can
+switch the wrappers on).
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ _OPERATORS = tuple(
 )
 # Methods that build or describe the object rather than compute on it.
 _NOT_DISPATCHED = frozenset({"as_subclass"})
+# The function namespaces beside cr.<op> whose functions dispatch (loaded by install).
+_NAMESPACES = ("chainrule.linalg", "chainrule.fft", "chainrule.special")
 
 _installed = [False]
 _MISSING = object()
@@ -118,6 +120,12 @@ def install() -> None:
         if callable(fn) and not isinstance(fn, type):
             originals[id(fn)] = fn
     _rebind_in_nn(originals, wrap)
+    for module_name in _NAMESPACES:  # torch.linalg.norm(subclass) dispatches too
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            fn = getattr(module, name)
+            if callable(fn) and not isinstance(fn, type) and not name.startswith("_"):
+                _patch(module, name, wrap(fn))
 
 
 def _rebind_in_nn(originals: dict[int, Callable], wrap: Callable[[Callable], Callable]) -> None:

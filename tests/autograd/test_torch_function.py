@@ -213,3 +213,14 @@ def test_install_is_undone_and_costs_nothing_before():
     cr.overrides._uninstall()
     assert cr.exp is exp and cr.Tensor.add is add
     assert type(cr.ones(1).as_subclass(Sub) + 1) is cr.Tensor  # forgotten until reinstalled
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_namespaces_dispatch_too(lib):
+    Plain, Logged, *_ = _classes(lib)
+    m = (lib.eye(3) * 2).as_subclass(Plain)
+    results = [lib.linalg.norm(m), lib.linalg.inv(m), lib.fft.fft(m), lib.special.expit(m)]
+    assert _names(results) == ["Plain"] * 4
+    Logged.calls.clear()
+    lib.linalg.matrix_norm(lib.eye(2).as_subclass(Logged))
+    assert len(Logged.calls) == 1 and Logged.calls[0].endswith("matrix_norm")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .. import backend
+from .. import backend, random
 
 __all__ = [
     "amp",
@@ -22,6 +22,9 @@ __all__ = [
     "empty_cache",
     "get_device_capability",
     "get_device_name",
+    "get_rng_state",
+    "get_rng_state_all",
+    "initial_seed",
     "is_available",
     "is_bf16_supported",
     "is_initialized",
@@ -30,7 +33,11 @@ __all__ = [
     "mem_get_info",
     "memory_allocated",
     "memory_reserved",
+    "seed",
+    "seed_all",
     "set_device",
+    "set_rng_state",
+    "set_rng_state_all",
     "synchronize",
 ]
 
@@ -147,6 +154,61 @@ def manual_seed_all(seed: int) -> None:
         for i in range(device_count()):
             with cp.cuda.Device(i):
                 cp.random.seed(int(seed) % (2**32))
+
+
+def seed() -> None:
+    """Seed CuPy's generator for the current GPU with a random number; ignored without one
+    (PyTorch queues it until CUDA starts, which on a machine without a GPU is never)."""
+    if is_available():
+        _cupy().random.seed()
+
+
+def seed_all() -> None:
+    """:func:`seed` on every GPU; ignored without one (as PyTorch)."""
+    if is_available():
+        cp = _cupy()
+        for i in range(device_count()):
+            with cp.cuda.Device(i):
+                cp.random.seed()
+
+
+def get_rng_state(device: Any = "cuda") -> Any:
+    """The random state used for GPU tensors: chainrule draws them from ``cr.manual_seed``'s
+    generator on every device, so this is ``cr.get_rng_state()``.
+
+    Raises:
+        RuntimeError: no CUDA GPU can be used (PyTorch fails there too).
+    """
+    _require("get_rng_state")
+    return random.get_rng_state()
+
+
+def set_rng_state(new_state: Any, device: Any = "cuda") -> None:
+    """Restore :func:`get_rng_state`'s state; ignored without a GPU (PyTorch queues it until
+    CUDA starts, which on a machine without a GPU is never)."""
+    if is_available():
+        random.set_rng_state(new_state)
+
+
+def get_rng_state_all() -> list:
+    """One :func:`get_rng_state` per GPU: ``[]`` without one, as PyTorch."""
+    return [get_rng_state(i) for i in range(device_count())]
+
+
+def set_rng_state_all(new_states: Any) -> None:
+    """Restore :func:`get_rng_state_all`'s states (one per GPU; nothing without a GPU)."""
+    for state in list(new_states)[: device_count()]:
+        set_rng_state(state)
+
+
+def initial_seed() -> int:
+    """The seed of the generator GPU tensors are drawn from (``cr.initial_seed()``).
+
+    Raises:
+        RuntimeError: no CUDA GPU can be used (PyTorch fails there too).
+    """
+    _require("initial_seed")
+    return random.initial_seed()
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:
