@@ -15,9 +15,12 @@ The protocol itself lives in :mod:`chainrule.autograd.torch_function`. What this
   the protocol costs nothing; after it, a call whose arguments hold no such subclass costs
   one look at their types.
 
-Not provided: ``TorchFunctionMode`` (no mode stack), and duck-typed non-Tensor objects with
-a ``__torch_function__`` (only Tensor subclasses are seen, because only their creation can
-switch the wrappers on).
+- :class:`TorchFunctionMode`: ``with Mode():`` routes every wrapped call made in the block
+  on this thread to ``Mode.__torch_function__`` first (entering a mode installs the
+  wrappers too), as PyTorch's mode stack.
+
+Not provided: duck-typed non-Tensor objects with a ``__torch_function__`` (only Tensor
+subclasses and modes are seen, because only they can switch the wrappers on).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from .autograd.misc import is_tensor_like
 from .autograd.tensor import Tensor
 
 __all__ = [
+    "BaseTorchFunctionMode",
+    "TorchFunctionMode",
     "handle_torch_function",
     "has_torch_function",
     "has_torch_function_unary",
@@ -55,6 +60,13 @@ _OPERATORS = tuple(
 )
 # Methods that build or describe the object rather than compute on it.
 _NOT_DISPATCHED = frozenset({"as_subclass"})
+# The modules of chainrule's tensor factories (cr.ones, cr.randn, cr.zeros_like, ...).
+_FACTORIES = (
+    "chainrule.creation",
+    "chainrule.creation_like",
+    "chainrule.creation_more",
+    "chainrule.creation_random",
+)
 # The function namespaces beside cr.<op> whose functions dispatch (loaded by install).
 _NAMESPACES = ("chainrule.linalg", "chainrule.fft", "chainrule.special")
 
@@ -106,11 +118,12 @@ def install() -> None:
         _patch(ops, name, wrap(fn))
         if getattr(root, name, None) is fn:
             _patch(root, name, wrap(fn))
-    for module_name in ("chainrule.creation", "chainrule.creation_like"):
+    for module_name in _FACTORIES:  # modes see cr.ones(...) as torch's see torch.ones
         module = importlib.import_module(module_name)
         for name in getattr(module, "__all__", ()):
             fn = getattr(module, name)
-            if name.endswith("_like") and callable(fn) and getattr(root, name, None) is fn:
+            is_function = callable(fn) and not isinstance(fn, type)
+            if is_function and getattr(root, name, None) is fn:
                 _patch(root, name, wrap(fn))
     # cr.nn loads on first use, and chainrule imports this module: so nn is imported here
     functional = importlib.import_module("chainrule.nn.functional")
@@ -202,3 +215,51 @@ def handle_torch_function(
 
 
 Tensor._subclass_callbacks.append(_on_subclass)  # chainrule imports this module at once
+
+
+class TorchFunctionMode:
+    """``torch.overrides.TorchFunctionMode``: subclass it, define ``__torch_function__(self,
+    func, types, args=(), kwargs=None)``, and use an instance as a context manager; inside
+    the block every public call on this thread reaches the handler first (with this mode
+    off while it runs, so ``func(*args, **kwargs)`` there runs the call)."""
+
+    def __torch_function__(
+        self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None
+    ) -> Any:
+        raise NotImplementedError(
+            f"{type(self).__name__} must define __torch_function__(self, func, types, args, kwargs)"
+        )
+
+    def __enter__(self) -> TorchFunctionMode:
+        install()
+        _tf.mode_stack().append(self)
+        _tf.MODES_ENTERED[0] += 1
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        stack = _tf.mode_stack()
+        if not stack or stack[-1] is not self:
+            raise RuntimeError(f"{type(self).__name__}: modes must be exited in reverse order")
+        stack.pop()
+        _tf.MODES_ENTERED[0] -= 1
+
+
+class BaseTorchFunctionMode(TorchFunctionMode):
+    """``torch.overrides.BaseTorchFunctionMode``: a mode whose handler runs the call as is;
+    subclass it to change only some calls."""
+
+    def __torch_function__(
+        self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None
+    ) -> Any:
+        return func(*args, **(kwargs or {}))
+
+
+def _get_current_function_mode() -> TorchFunctionMode | None:
+    """The innermost active mode of this thread, or None."""
+    stack = _tf.mode_stack()
+    return stack[-1] if stack else None
+
+
+def _len_torch_function_stack() -> int:
+    """How many modes are active on this thread."""
+    return len(_tf.mode_stack())

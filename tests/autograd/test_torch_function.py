@@ -224,3 +224,57 @@ def test_namespaces_dispatch_too(lib):
     Logged.calls.clear()
     lib.linalg.matrix_norm(lib.eye(2).as_subclass(Logged))
     assert len(Logged.calls) == 1 and Logged.calls[0].endswith("matrix_norm")
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_torch_function_modes(lib):
+    class Log(lib.overrides.TorchFunctionMode):
+        def __init__(self):
+            self.calls = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.calls.append((func.__name__, types))
+            return func(*args, **(kwargs or {}))
+
+    x = lib.ones(2, 3)
+    with Log() as log:
+        y = lib.nn.functional.relu(x * 2 + 1).sum()
+        assert lib.overrides._get_current_function_mode() is log
+    assert [name for name, _ in log.calls] == ["mul", "add", "relu", "sum"]
+    assert type(y) is lib.Tensor
+    assert lib.overrides._get_current_function_mode() is None
+
+    Plain = _classes(lib)[0]
+    with Log() as log:
+        r = x.as_subclass(Plain) + 1
+    assert log.calls == [("add", (Plain,))] and type(r) is Plain
+
+    class Double(lib.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            return out * 2 if func.__name__ == "add" else out
+
+    with Double():
+        assert (lib.ones(1) + 1).tolist() == [4.0]
+        with Log() as inner:  # the inner mode first, then the outer one
+            assert (lib.ones(1) + 1).tolist() == [4.0]
+    assert [name for name, _ in inner.calls] == ["ones", "add", "tolist"]  # factories too
+    with lib._C.DisableTorchFunction(), Log() as log:
+        lib.ones(1) + 1
+    assert log.calls == []
+    with lib._C.DisableTorchFunctionSubclass(), Log() as log:
+        lib.ones(1) + 1
+    assert [name for name, _ in log.calls] == ["ones", "add"]
+
+
+def test_base_mode_and_exit_order():
+    with cr.overrides.BaseTorchFunctionMode():
+        assert (cr.ones(2) * 3).tolist() == [3.0, 3.0]
+    a, b = cr.overrides.BaseTorchFunctionMode(), cr.overrides.BaseTorchFunctionMode()
+    a.__enter__()
+    b.__enter__()
+    with pytest.raises(RuntimeError, match="reverse order"):
+        a.__exit__(None, None, None)
+    b.__exit__(None, None, None)
+    a.__exit__(None, None, None)
+    assert cr.overrides._len_torch_function_stack() == 0

@@ -29,12 +29,14 @@ from typing import Any
 __all__ = [
     "DisableTorchFunction",
     "DisableTorchFunctionSubclass",
+    "MODES_ENTERED",
     "default_torch_function",
     "disabled_torch_function_impl",
     "dispatch",
     "dispatching",
     "is_disabled",
     "is_dispatching_type",
+    "mode_stack",
     "overloaded_arguments",
     "overrides_new",
     "register_dispatching_type",
@@ -59,17 +61,45 @@ def is_disabled() -> bool:
 
 class DisableTorchFunctionSubclass:
     """``torch._C.DisableTorchFunctionSubclass``: inside the block, calls run the plain
-    implementation whatever the argument types (what a handler uses to call the real op)."""
+    implementation whatever the argument types (what a handler uses to call the real op);
+    active modes still see the calls, as in PyTorch."""
+
+    _attr = "depth"
 
     def __enter__(self) -> DisableTorchFunctionSubclass:
-        _STATE.depth = getattr(_STATE, "depth", 0) + 1
+        setattr(_STATE, self._attr, getattr(_STATE, self._attr, 0) + 1)
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        setattr(_STATE, self._attr, getattr(_STATE, self._attr) - 1)
+
+
+class DisableTorchFunction(DisableTorchFunctionSubclass):
+    """``torch._C.DisableTorchFunction``: as :class:`DisableTorchFunctionSubclass`, and the
+    active ``TorchFunctionMode``s are skipped too."""
+
+    _attr = "all_depth"
+
+    def __enter__(self) -> DisableTorchFunction:
+        _STATE.depth = getattr(_STATE, "depth", 0) + 1
+        super().__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
         _STATE.depth -= 1
 
 
-DisableTorchFunction = DisableTorchFunctionSubclass  # no modes here: the same switch
+# TorchFunctionModes entered on any thread: wrappers look at this thread's stack only then.
+MODES_ENTERED = [0]
+
+
+def mode_stack() -> list:
+    """This thread's active modes, innermost last (``chainrule.overrides`` pushes them)."""
+    stack = getattr(_STATE, "modes", None)
+    if stack is None:
+        stack = _STATE.modes = []
+    return stack
 
 
 # Types whose instances are routed to their __torch_function__ (filled by Tensor's
@@ -130,19 +160,40 @@ def dispatch(func: Callable, types: list[type], args: tuple, kwargs: dict) -> An
     )
 
 
-def dispatching(fn: Callable, public: Callable | None = None) -> Callable:
-    """``fn`` behind the protocol: a call with an instance of a dispatching subclass goes
-    to its ``__torch_function__`` (with ``func`` = the wrapper, the object users call);
-    every other call, and every call with dispatch off, runs ``fn`` directly."""
+def dispatching(fn: Callable) -> Callable:
+    """``fn`` behind the protocol: a call with an instance of a dispatching subclass, or
+    under a ``TorchFunctionMode``, goes to its ``__torch_function__`` (with ``func`` = the
+    wrapper, the object users call); every other call runs ``fn`` directly."""
 
     @functools.wraps(fn)
     def with_torch_function(*args: Any, **kwargs: Any) -> Any:
-        if _has_overload(args, kwargs) and not is_disabled():
-            return dispatch(with_torch_function, overloaded_arguments(args, kwargs), args, kwargs)
+        if MODES_ENTERED[0] or _has_overload(args, kwargs):
+            return _route(with_torch_function, fn, args, kwargs)
         return fn(*args, **kwargs)
 
     with_torch_function.__torch_function_wrapped__ = fn  # type: ignore[attr-defined]
     return with_torch_function
+
+
+def _route(func: Callable, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """The innermost active mode first (popped while it runs, so that its own calls reach
+    the modes below it and the subclasses), then the subclasses' handlers, then ``fn``."""
+    modes = mode_stack()
+    if modes and not getattr(_STATE, "all_depth", 0):
+        mode = modes.pop()
+        try:
+            result = mode.__torch_function__(
+                func, tuple(overloaded_arguments(args, kwargs)), args, kwargs
+            )
+        finally:
+            modes.append(mode)
+        if result is not NotImplemented:
+            return result
+    if not is_disabled():
+        types = overloaded_arguments(args, kwargs)
+        if types:
+            return dispatch(func, types, args, kwargs)
+    return fn(*args, **kwargs)
 
 
 @functools.cache
