@@ -75,8 +75,14 @@ def _init(program: ModuleType, tmp_path: Path) -> Any:
 
 
 def _run(program: ModuleType, torch_like: ModuleType, init: Any) -> list[float]:
-    with _default_dtype(torch_like, getattr(program, "DTYPE", "float64")):
-        values = [float(v) for v in program.run(torch_like, init)]
+    # PyTorch's Dynamo (a torch.compile'd model run under torch) turns distribution argument
+    # validation off for the whole process; later tests compare torch's validation errors
+    validating = torch.distributions.Distribution._validate_args
+    try:
+        with _default_dtype(torch_like, getattr(program, "DTYPE", "float64")):
+            values = [float(v) for v in program.run(torch_like, init)]
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(validating)
     assert values, "a program must return at least one value"
     assert np.all(np.isfinite(values)), values
     if hasattr(program, "check"):

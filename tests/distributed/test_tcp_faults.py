@@ -88,15 +88,20 @@ def test_gloo_socket_ifname_picks_the_interface_address(monkeypatch):
 
 
 def _timeout(rank, size):
-    dist.init_process_group(
-        "gloo", rank=rank, world_size=size, timeout=datetime.timedelta(seconds=0.5)
-    )
+    # the default timeout while the ranks start (a spawned rank may take seconds to import
+    # on a loaded machine), then a group whose collectives time out after 0.5 s
+    dist.init_process_group("gloo", rank=rank, world_size=size)
+    group = dist.new_group([0, 1], timeout=datetime.timedelta(seconds=0.5))
     t = cr.ones(3)
-    dist.all_reduce(t)  # everyone here
+    dist.all_reduce(t, group=group)  # everyone here
     start = time.monotonic()
     errors = []
     if rank == 0:  # rank 1 skips these: rank 0 raises after the timeout
-        for call in (lambda: dist.all_reduce(t), lambda: dist.all_gather_object([None] * 2, 1)):
+        calls = (
+            lambda: dist.all_reduce(t, group=group),
+            lambda: dist.all_gather_object([None] * 2, 1, group=group),
+        )
+        for call in calls:
             try:
                 call()
             except dist.DistBackendError as exc:
