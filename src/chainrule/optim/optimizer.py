@@ -10,6 +10,9 @@ graph and allocates no Tensor objects. The layout of ``state_dict()`` is PyTorch
 
 State holds arrays and plain numbers only, so a checkpoint can be written without pickling
 objects (``cr.save``: tensors in PyTorch's format, which ``torch.load`` also reads).
+
+PyTorch's hook API (step pre/post hooks per optimizer and for all optimizers, state-dict
+hooks) is in ``_hooks.py``; every class's ``step`` is wrapped once, when the class is made.
 """
 
 from __future__ import annotations
@@ -24,6 +27,24 @@ from ..autograd.grad_mode import enable_grad
 from ..autograd.ieee import quiet_fp
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+
+# re-exported under PyTorch's names in torch.optim.optimizer: the hook type aliases and the
+# global step-hook registries
+from ._hooks import GlobalOptimizerPostHook as GlobalOptimizerPostHook
+from ._hooks import GlobalOptimizerPreHook as GlobalOptimizerPreHook
+from ._hooks import (
+    OptimizerHooksMixin,
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
+from ._hooks import _global_optimizer_post_hooks as _global_optimizer_post_hooks
+from ._hooks import _global_optimizer_pre_hooks as _global_optimizer_pre_hooks
+
+__all__ = [
+    "Optimizer",
+    "register_optimizer_step_post_hook",
+    "register_optimizer_step_pre_hook",
+]
 
 
 class _RequiredParameter:
@@ -57,7 +78,7 @@ def _check_beta(name: str, value: float, what: str) -> None:
         raise ValueError(f"{what}: invalid {name} {value!r}; expected 0 <= {name} < 1")
 
 
-class Optimizer:
+class Optimizer(OptimizerHooksMixin):
     """Base class of all optimizers.
 
     Args:
@@ -70,9 +91,15 @@ class Optimizer:
             keys are the group's options (schedulers change ``group["lr"]`` between steps).
         state: per-parameter state dicts, keyed by the parameter tensor.
         defaults: the option values used where a group gives none.
+
+    Hooks (PyTorch's API): ``register_step_pre_hook`` / ``register_step_post_hook`` (and the
+    module's ``register_optimizer_step_pre_hook`` / ``..._post_hook`` for every optimizer),
+    ``register_state_dict_pre_hook`` / ``..._post_hook`` and
+    ``register_load_state_dict_pre_hook`` / ``..._post_hook``.
     """
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
+        self._init_hooks()
         self.defaults = dict(defaults)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
@@ -191,6 +218,9 @@ class Optimizer:
 
         Returns:
             The closure's loss, or None.
+
+        Every class's ``step`` (this one, a subclass's own) runs between the step hooks
+        (``register_step_pre_hook``, ``register_optimizer_step_pre_hook``, ...).
         """
         loss = None
         if closure is not None:
@@ -231,8 +261,10 @@ class Optimizer:
         """The optimizer's state in PyTorch's layout: parameters are replaced by indices.
 
         The arrays in ``state`` are the live buffers (not copies), as in PyTorch; save or
-        copy them before the next ``step`` if you need a snapshot.
+        copy them before the next ``step`` if you need a snapshot. The state-dict pre hooks
+        run first; each post hook may change the dict or return one that replaces it.
         """
+        self._run_state_dict_pre_hooks()
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -243,16 +275,20 @@ class Optimizer:
                 packed["params"].append(index[id(p)])
             groups.append(packed)
         state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index and s}
-        return {"state": state, "param_groups": groups}
+        return self._run_state_dict_post_hooks({"state": state, "param_groups": groups})
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state produced by :meth:`state_dict` (of an optimizer over equally shaped
         parameters in the same order). Arrays are copied to each parameter's dtype and device.
 
+        The load-state-dict pre hooks get a shallow copy of ``state_dict`` (a dict one returns
+        is loaded instead); the post hooks run at the end.
+
         Raises:
             ValueError: the number of groups or of parameters in a group differs, or a state
                 array's shape does not match its parameter's.
         """
+        state_dict = self._run_load_state_dict_pre_hooks(state_dict)
         name = type(self).__name__
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
@@ -288,6 +324,7 @@ class Optimizer:
             new_groups.append(restored)
         self.state = new_state
         self.param_groups = new_groups
+        self._run_load_state_dict_post_hooks()
 
     # -------------------------------------------------------------------- repr
     def __repr__(self) -> str:
