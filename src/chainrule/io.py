@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from ._memory import root_array
 from .autograd.tensor import Tensor
 from .serialization import pickle_format, safetensors_format, torch_writer
 from .serialization.archive import is_zip
@@ -329,9 +330,7 @@ def _device_rule(map_location: Any) -> Callable[[Tensor], Any]:
         chosen: dict[int, Any] = {}
 
         def by_storage(t: Tensor) -> Any:
-            root = t._data
-            while getattr(root, "base", None) is not None:
-                root = root.base
+            root = root_array(t._data)
             if id(root) not in chosen:
                 out = map_location(t.untyped_storage(), str(t.device))
                 if not hasattr(out, "device"):

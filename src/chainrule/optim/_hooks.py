@@ -32,6 +32,7 @@ from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
+from ..nn._forward_hooks import register as register_hook  # Module's hooks' registration
 from ..utils.hooks import RemovableHandle
 
 __all__ = [
@@ -77,9 +78,7 @@ def register_optimizer_step_pre_hook(hook: GlobalOptimizerPreHook) -> RemovableH
     Returns:
         A handle whose ``remove()`` unregisters the hook.
     """
-    handle = RemovableHandle(_global_optimizer_pre_hooks)
-    _global_optimizer_pre_hooks[handle.id] = hook
-    return handle
+    return register_hook(_global_optimizer_pre_hooks, hook, False)
 
 
 def register_optimizer_step_post_hook(hook: GlobalOptimizerPostHook) -> RemovableHandle:
@@ -91,9 +90,7 @@ def register_optimizer_step_post_hook(hook: GlobalOptimizerPostHook) -> Removabl
     Returns:
         A handle whose ``remove()`` unregisters the hook.
     """
-    handle = RemovableHandle(_global_optimizer_post_hooks)
-    _global_optimizer_post_hooks[handle.id] = hook
-    return handle
+    return register_hook(_global_optimizer_post_hooks, hook, False)
 
 
 def _step_with_hooks(func: Callable, self: Any, args: tuple, kwargs: dict) -> Any:
@@ -155,15 +152,6 @@ def _wrap_class_step(cls: type) -> None:
         cls.step = hooked_step(own)  # type: ignore[attr-defined]
 
 
-def _add_hook(hooks: OrderedDict[int, Callable], hook: Callable, prepend: bool) -> RemovableHandle:
-    """Store ``hook`` in ``hooks`` (first when ``prepend``) and return its handle."""
-    handle = RemovableHandle(hooks)
-    hooks[handle.id] = hook
-    if prepend:
-        hooks.move_to_end(handle.id, last=False)
-    return handle
-
-
 class OptimizerHooksMixin:
     """The hook registries of an ``Optimizer`` and their ``register_*`` methods.
 
@@ -215,7 +203,7 @@ class OptimizerHooksMixin:
         Returns:
             A handle whose ``remove()`` unregisters the hook.
         """
-        return _add_hook(self._optimizer_step_pre_hooks, hook, False)
+        return register_hook(self._optimizer_step_pre_hooks, hook, False)
 
     def register_step_post_hook(self, hook: GlobalOptimizerPostHook) -> RemovableHandle:
         """Register a hook run after this optimizer's ``step`` (before the global ones).
@@ -226,7 +214,7 @@ class OptimizerHooksMixin:
         Returns:
             A handle whose ``remove()`` unregisters the hook.
         """
-        return _add_hook(self._optimizer_step_post_hooks, hook, False)
+        return register_hook(self._optimizer_step_post_hooks, hook, False)
 
     # -------------------------------------------------------- state-dict hooks
     def register_state_dict_pre_hook(
@@ -241,7 +229,7 @@ class OptimizerHooksMixin:
         Returns:
             A handle whose ``remove()`` unregisters the hook.
         """
-        return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+        return register_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
 
     def register_state_dict_post_hook(
         self, hook: Callable[[Any, dict[str, Any]], dict[str, Any] | None], prepend: bool = False
@@ -256,7 +244,7 @@ class OptimizerHooksMixin:
         Returns:
             A handle whose ``remove()`` unregisters the hook.
         """
-        return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+        return register_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
 
     def register_load_state_dict_pre_hook(
         self, hook: Callable[[Any, dict[str, Any]], dict[str, Any] | None], prepend: bool = False
@@ -271,7 +259,7 @@ class OptimizerHooksMixin:
         Returns:
             A handle whose ``remove()`` unregisters the hook.
         """
-        return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+        return register_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
 
     def register_load_state_dict_post_hook(
         self, hook: Callable[[Any], None], prepend: bool = False
@@ -285,7 +273,7 @@ class OptimizerHooksMixin:
         Returns:
             A handle whose ``remove()`` unregisters the hook.
         """
-        return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+        return register_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
 
     # ------------------------------------------------------------ hook runners
     def _run_state_dict_pre_hooks(self) -> None:
