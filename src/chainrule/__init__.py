@@ -21,7 +21,24 @@ if "numpy" not in _sys.modules:  # before NumPy loads OpenBLAS; see docs/archite
     _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from . import autograd, creation_more, dtypes, linalg, ops, settings, sparse
-from .amp.autocast_mode import autocast, get_autocast_dtype, is_autocast_enabled
+from .amp.autocast_mode import autocast
+from .amp.autocast_state import (
+    autocast_decrement_nesting,
+    autocast_increment_nesting,
+    clear_autocast_cache,
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+    set_autocast_cache_enabled,
+    set_autocast_cpu_dtype,
+    set_autocast_cpu_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+    set_autocast_gpu_dtype,
+)
 from .autograd import (
     Function,
     enable_grad,
@@ -299,6 +316,19 @@ __all__ = sorted(
         "are_deterministic_algorithms_enabled",
         "as_tensor",
         "autocast",
+        "autocast_decrement_nesting",
+        "autocast_increment_nesting",
+        "clear_autocast_cache",
+        "get_autocast_cpu_dtype",
+        "get_autocast_gpu_dtype",
+        "is_autocast_cache_enabled",
+        "is_autocast_cpu_enabled",
+        "set_autocast_cache_enabled",
+        "set_autocast_cpu_dtype",
+        "set_autocast_cpu_enabled",
+        "set_autocast_dtype",
+        "set_autocast_enabled",
+        "set_autocast_gpu_dtype",
         "bernoulli",
         "bool",
         "bool_",

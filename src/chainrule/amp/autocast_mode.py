@@ -36,22 +36,19 @@ equation contracts through a batched matmul: ``'ij,jk->ik'`` gives bfloat16).
 from __future__ import annotations
 
 import functools
-import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
-
-import numpy as np
 
 from .. import cuda, dtypes
 from ..autograd.state import current
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import AUTOCAST, in_float32_rerun
+from . import autocast_state
+from .autocast_state import assign, check_device, get_autocast_dtype, state
 
-__all__ = ["autocast", "get_autocast_dtype", "is_autocast_available", "is_autocast_enabled"]
+__all__ = ["autocast"]
 
-_DEVICES = ("cpu", "cuda")
-_LOCAL = threading.local()
 # The Function classes whose float32 tensor arguments CPU autocast casts to bfloat16
 # (PyTorch's lower-precision list: mm/bmm/matmul, linear, convolutions, attention). conv1d
 # and conv3d run on Conv2dFn; conv3d casts all its arguments first, through
@@ -80,7 +77,6 @@ _FLOAT32_OPS = frozenset(
         "Float32Composite",  # composed ops: tensor_conversions.autocast_float32
     }
 )
-_COUNT_LOCK = threading.Lock()
 _TO_LOWER = (dtypes.float32, dtypes.float16)
 
 
@@ -94,7 +90,7 @@ def _cast_arguments(cls: type, args: tuple) -> tuple:
     lower = name in _LOWER_PRECISION_OPS
     if not lower and name not in _FLOAT32_OPS:
         return args
-    enabled, dtype, depth = _state()["cpu"]
+    enabled, dtype, depth = state()["cpu"]
     if not enabled or in_float32_rerun() or len(current().backward_passes) != depth:
         return args
     if lower:  # float32 and float16 cast down (PyTorch: mm of float16 gives bfloat16 too)
@@ -113,49 +109,6 @@ def _cast_arguments(cls: type, args: tuple) -> tuple:
 AUTOCAST[1] = _cast_arguments
 
 
-def _state() -> dict[str, list]:
-    """This thread's autocast state per device, [enabled, dtype, backward depth] (per thread,
-    as in PyTorch: a new thread starts with autocast off; the depth is how many backward
-    passes were running when the block was entered, so that only a block entered inside a
-    backward casts its ops). PyTorch's default dtypes are bfloat16 (cpu) and float16 (cuda);
-    the cpu one is None until asked for (ml_dtypes is slow to import)."""
-    st = getattr(_LOCAL, "state", None)
-    if st is None:
-        st = _LOCAL.state = {"cpu": [False, None, 0], "cuda": [False, dtypes.float16, 0]}
-    return st
-
-
-def _check_device(where: str, device_type: Any) -> str:
-    if not isinstance(device_type, str):
-        raise ValueError(
-            f"{where}: expected `device_type` of type `str`, got: `{type(device_type).__name__}`"
-        )
-    if device_type not in _DEVICES:
-        raise RuntimeError(
-            f"{where}: unsupported autocast device_type {device_type!r}; valid: {list(_DEVICES)}"
-        )
-    return device_type
-
-
-def is_autocast_available(device_type: str) -> bool:
-    """True for ``'cpu'`` (bfloat16 autocast), False for ``'cuda'`` (no GPU autocast)."""
-    return _check_device("is_autocast_available", device_type) == "cpu"
-
-
-def is_autocast_enabled(device_type: str | None = None) -> bool:
-    """Whether autocast is on for ``device_type`` (PyTorch's default: ``'cuda'``)."""
-    return _state()[_check_device("is_autocast_enabled", device_type or "cuda")][0]
-
-
-def get_autocast_dtype(device_type: str) -> np.dtype:
-    """The dtype autocast would use on ``device_type`` (bfloat16 on the CPU, float16 on
-    CUDA, unless an active block set another)."""
-    st = _state()[_check_device("get_autocast_dtype", device_type)]
-    if st[1] is None:
-        st[1] = dtypes.bfloat16_dtype()
-    return st[1]
-
-
 class autocast:  # noqa: N801 - mirrors torch.autocast
     """Context manager and decorator with ``torch.autocast``'s signature and rules.
 
@@ -164,7 +117,8 @@ class autocast:  # noqa: N801 - mirrors torch.autocast
         dtype: bfloat16 or float16 (the device's default when None); other dtypes
             disable autocast with a warning, as in PyTorch.
         enabled: False makes the block a plain context.
-        cache_enabled: accepted for compatibility (there is no cast cache).
+        cache_enabled: the cast-cache flag inside the block (``is_autocast_cache_enabled``;
+            None keeps the thread's). chainrule caches no casts, so it changes nothing else.
 
     Raises:
         NotImplementedError: a float16 autocast (or a CUDA one) that would take effect.
@@ -177,7 +131,7 @@ class autocast:  # noqa: N801 - mirrors torch.autocast
         enabled: bool = True,
         cache_enabled: bool | None = None,
     ) -> None:
-        self.device = _check_device("autocast", device_type)
+        self.device = check_device("autocast", device_type)
         self.fast_dtype = (
             get_autocast_dtype(device_type) if dtype is None else dtypes.as_dtype(dtype)
         )
@@ -207,22 +161,26 @@ class autocast:  # noqa: N801 - mirrors torch.autocast
                 "is ~10x slower than float32); use autocast('cpu', dtype=cr.bfloat16), pass "
                 "enabled=False, or cast the model explicitly with model.half()"
             )
+        self._cache_enabled = (
+            autocast_state.is_autocast_cache_enabled()
+            if cache_enabled is None
+            else bool(cache_enabled)
+        )
         self._saved: list = []
 
     def __enter__(self) -> "autocast":
-        state = _state()[self.device]
-        self._saved.append(list(state))
-        state[:] = self._enabled, self.fast_dtype, len(current().backward_passes)
-        if self._enabled:
-            with _COUNT_LOCK:
-                AUTOCAST[0] += 1
+        self._saved.append((list(state()[self.device]), autocast_state.is_autocast_cache_enabled()))
+        assign(self.device, self._enabled, self.fast_dtype, len(current().backward_passes))
+        autocast_state.set_autocast_cache_enabled(self._cache_enabled)
+        autocast_state.autocast_increment_nesting()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _state()[self.device][:] = self._saved.pop()
-        if self._enabled:
-            with _COUNT_LOCK:
-                AUTOCAST[0] -= 1
+        previous, cache = self._saved.pop()
+        if autocast_state.autocast_decrement_nesting() == 0:
+            autocast_state.clear_autocast_cache()
+        assign(self.device, *previous)
+        autocast_state.set_autocast_cache_enabled(cache)
 
     def __call__(self, fn: Callable) -> Callable:
         """Use as a decorator: ``fn`` runs inside this context."""

@@ -18,7 +18,8 @@ from typing import Any
 
 from .. import dtypes
 from ..autograd.tensor import Tensor
-from .autocast_mode import autocast, get_autocast_dtype, is_autocast_enabled
+from .autocast_mode import autocast
+from .autocast_state import get_autocast_dtype, is_autocast_enabled
 
 __all__ = ["custom_bwd", "custom_fwd"]
 
