@@ -43,6 +43,7 @@ from ._memory import root_array
 from .autograd.tensor import Tensor
 from .serialization import pickle_format, safetensors_format, torch_writer
 from .serialization.archive import is_zip
+from .serialization.mmap_options import get_default_mmap_options
 from .serialization.source import LoadError, Source
 from .serialization.torch_pickler import NotTorchStorable
 from .serialization.tree import MAX_DEPTH, NotStorable, decode, encode
@@ -282,21 +283,31 @@ def load(
             primitive values (and ``add_safe_globals`` entries); never run code from the
             file. ``False``: unpickle anything, which **can execute arbitrary code**; use
             it only for files you trust, e.g. a whole module you saved yourself.
-        mmap: not supported (``True`` raises ``NotImplementedError``).
+        mmap: ``True``: do not read the tensors' bytes but memory-map the file, as
+            ``torch.load(f, mmap=True)`` does: each storage is a window of one mapping of
+            the file (tensors viewing one storage still share memory), and pages are read
+            only when used. ``f`` must then be a path. How the file is mapped is set with
+            ``cr.serialization.set_default_mmap_options``: ``mmap.MAP_PRIVATE`` (default)
+            keeps writes to the tensors in memory, ``mmap.MAP_SHARED`` writes them to the
+            file (which must be writable). Storages that are compressed or big-endian have
+            no usable bytes in the file: they are read into memory under MAP_PRIVATE and
+            refused under MAP_SHARED. Safetensors files are mapped the same way. Truncating
+            the file while its tensors are alive crashes the process (SIGBUS), as with any
+            memory map. ``False`` / ``None`` (default): read everything into memory.
 
     Raises:
         FileNotFoundError: the path does not exist.
         pickle.UnpicklingError: a weights-only load met a global it does not allow.
         ValueError: (:class:`~chainrule.serialization.LoadError`) the file is truncated,
-            corrupt, not a regular file, or claims more data than it holds.
+            corrupt, not a regular file, or claims more data than it holds; or ``mmap=True``
+            with a file object instead of a path.
+        PermissionError: ``mmap=True`` under ``mmap.MAP_SHARED`` on a read-only file.
     """
     if pickle_module is not None:
         raise NotImplementedError(
             "cr.load: pickle_module= is not supported; chainrule uses "
             "its own (restricted) unpicklers"
         )
-    if mmap:
-        raise NotImplementedError("cr.load: mmap=True is not supported")
     if pickle_load_args:
         raise NotImplementedError(
             f"cr.load: unsupported argument(s) {', '.join(sorted(pickle_load_args))}"
@@ -305,7 +316,7 @@ def load(
         raise TypeError(
             f"cr.load: weights_only must be a bool or None, got {type(weights_only).__name__}"
         )
-    with Source(f, "cr.load") as src:
+    with Source(f, "cr.load", get_default_mmap_options() if mmap else None) as src:
         head = src.head(8)
         if is_zip(head):
             obj = pickle_format.load_archive(src, weights_only is not False)

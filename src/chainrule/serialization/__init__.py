@@ -7,11 +7,14 @@ reader (:mod:`.source`), PyTorch's zip checkpoint archive (:mod:`.archive`), whi
 (:mod:`.torch_format`, :mod:`.pickle_format`), the safetensors format
 (:mod:`.safetensors_format`, :mod:`.tree`) and the restricted unpickler (:mod:`.unpickle`).
 The weights-only allowlist is managed with :func:`add_safe_globals`, :func:`safe_globals`,
-:func:`get_safe_globals` and :func:`clear_safe_globals`, as in PyTorch 2.6+.
+:func:`get_safe_globals` and :func:`clear_safe_globals`, as in PyTorch 2.6+. How
+``cr.load(..., mmap=True)`` maps files is read and set with
+:func:`get_default_mmap_options` and :func:`set_default_mmap_options` (:mod:`.mmap_options`).
 """
 
 from __future__ import annotations
 
+from .mmap_options import get_default_mmap_options, set_default_mmap_options
 from .safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from .source import LoadError
 
@@ -19,10 +22,12 @@ __all__ = [
     "LoadError",
     "add_safe_globals",
     "clear_safe_globals",
+    "get_default_mmap_options",
     "get_safe_globals",
     "load",
     "safe_globals",
     "save",
+    "set_default_mmap_options",
 ]
 
 

@@ -12,6 +12,11 @@ Layout (PyTorch >= 1.6)::
 size before allocating, and turns persistent ids into :class:`Storage` objects (a 1-d
 NumPy array, read once and shared by every tensor viewing it). Tensors are then built as
 strided views by :func:`tensor_view`, with the view's extent checked against the storage.
+
+With ``cr.load(..., mmap=True)`` (a :class:`Source` opened with ``mmap_flags``) a storage
+stored uncompressed and little-endian is not read but laid over a memory map of the file:
+its data offset comes from the entry's *local* header (read from the file, never taken from
+the central directory) and its whole byte range is checked to lie inside the file first.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from .mmap_options import is_shared
 from .source import LoadError, Source
 
 __all__ = ["STORAGE_DTYPES", "Archive", "Storage", "StorageType", "is_zip", "tensor_view"]
 
 ZIP_MAGIC = b"PK\x03\x04"
+_LOCAL_HEADER = 30  # bytes of a zip local file header before its name and extra field
 _MAX_DEFLATE_RATIO = 1100  # deflate cannot expand more than ~1032x
 _MAX_NDIM = 64
 
@@ -191,7 +198,27 @@ class Archive:
                 f"claims {numel} elements of {dtype} ({numel * dtype.itemsize} "
                 "bytes)"
             )
+        arr = self._mapped(info, key, dtype, numel)
+        if arr is None:
+            arr = self._read_storage(info, key, dtype, numel)
+        storage = Storage(arr, key)
+        self._storages[key] = storage
+        return storage
+
+    def _read_storage(
+        self, info: zipfile.ZipInfo, key: str, dtype: np.dtype, numel: int
+    ) -> np.ndarray:
+        """A fresh array holding the (size-checked) entry ``info``, in native byte order.
+
+        A stored entry is read straight from the file at its local header's data offset,
+        without zipfile's CRC check, as PyTorch reads it: a file whose tensors were written
+        in place through ``mmap.MAP_SHARED`` (by chainrule or PyTorch) has stale CRCs and
+        still loads.
+        """
         arr = np.empty(numel, dtype.newbyteorder(">") if self.big_endian else dtype)
+        if info.compress_type == zipfile.ZIP_STORED:
+            self.src.read_into(self._data_offset(info), arr)
+            return arr.astype(dtype) if self.big_endian else arr
         view = memoryview(arr.view(np.uint8)) if numel else memoryview(bytearray())
         try:
             with self.zf.open(info) as fh:
@@ -207,9 +234,63 @@ class Archive:
             raise self.src.error(f"has a truncated storage {key!r}")
         if self.big_endian:
             arr = arr.astype(dtype)
-        storage = Storage(arr, key)
-        self._storages[key] = storage
-        return storage
+        return arr
+
+    def _mapped(
+        self, info: zipfile.ZipInfo, key: str, dtype: np.dtype, numel: int
+    ) -> np.ndarray | None:
+        """The storage laid over the file's memory map, or None to read it (no ``mmap``).
+
+        A compressed or big-endian storage has no bytes in the file that the tensor could
+        use as they are: under MAP_PRIVATE it is read into memory instead (what the
+        tensor holds is the same, and writes never reach the file either way); under
+        MAP_SHARED, whose writes must reach the file, it raises NotImplementedError.
+        """
+        flags = self.src.mmap_flags
+        if flags is None:
+            return None
+        why = (
+            "is compressed"
+            if info.compress_type != zipfile.ZIP_STORED
+            else "is big-endian"
+            if self.big_endian
+            else None
+        )
+        if why is not None:
+            if not is_shared(flags):
+                return None
+            raise NotImplementedError(
+                f"cr.load: mmap=True with mmap.MAP_SHARED: storage {key!r} of "
+                f"{self.where} {why}, so it cannot be mapped for writing back to the file; "
+                "load it with mmap.MAP_PRIVATE (the default) or without mmap"
+            )
+        return self.src.mapped(self._data_offset(info), dtype, numel)
+
+    def _data_offset(self, info: zipfile.ZipInfo) -> int:
+        """Where the bytes of the stored entry ``info`` start in the file, from its local
+        header; the whole entry is checked to lie inside the file."""
+        head = self.src.read(info.header_offset, _LOCAL_HEADER)
+        flags = int.from_bytes(head[6:8], "little")
+        method = int.from_bytes(head[8:10], "little")
+        name_len = int.from_bytes(head[26:28], "little")
+        extra_len = int.from_bytes(head[28:30], "little")
+        if head[:4] != ZIP_MAGIC or method != zipfile.ZIP_STORED or flags & 1:
+            raise self.src.error(
+                f"has a corrupt local header for entry {info.filename!r} (no signature, "
+                "or compressed/encrypted where the directory says stored)"
+            )
+        name = self.src.read(info.header_offset + _LOCAL_HEADER, name_len)
+        if name.decode("utf-8" if flags & 0x800 else "cp437", "replace") != info.orig_filename:
+            raise self.src.error(
+                f"has a local header named {name[:80]!r} for entry {info.filename!r}"
+            )
+        start = info.header_offset + _LOCAL_HEADER + name_len + extra_len
+        if start + info.file_size > self.src.size:
+            raise self.src.error(
+                f"has entry {info.filename!r} whose {info.file_size} bytes at offset "
+                f"{start} run past the end of its {self.src.size}-byte file"
+            )
+        return start
 
     def persistent_load(self, pid: Any) -> Storage:
         """Resolve ``("storage", storage_type, key, location, numel)``."""

@@ -3,12 +3,14 @@
 ``cr.save`` writes tensors, containers and primitive values with :mod:`.torch_writer`, in
 a form that ``torch.load(weights_only=True)`` reads. Anything else (a whole ``nn.Module``,
 a custom class) is pickled here, as ``torch.save`` does, into a zip archive laid out like
-PyTorch's: ``archive/data.pkl`` plus one raw ``archive/data/<key>`` entry per tensor, so
+PyTorch's: ``archive/data.pkl`` plus one raw ``archive/data/<key>`` entry per storage, so
 that tensors never pass through pickle's own array reconstruction; chainrule's own rebuild
-function keeps Parameters and Buffers (with ``persistent``) apart. Loading such a file
-with the default ``weights_only=True`` refuses the classes it names (unless allowed with
-``cr.serialization.add_safe_globals``); ``weights_only=False`` runs the pickle and must be
-used only for files you trust.
+function keeps Parameters and Buffers (with ``persistent``) apart. As in :mod:`.torch_writer`,
+tensors viewing one memory block share one storage, with their offsets and strides, and load
+back as views sharing memory; a view that cannot be so described is stored as a copy.
+Loading such a file with the default ``weights_only=True`` refuses the classes it names
+(unless allowed with ``cr.serialization.add_safe_globals``); ``weights_only=False`` runs the
+pickle and must be used only for files you trust.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from .archive import STORAGE_DTYPES, Archive, tensor_view
+from .shared_storage import locate, to_host
 from .source import LoadError, Source
 from .torch_format import TORCH_GLOBALS
 from .torch_writer import read_kinds, with_kinds, write_archive
@@ -38,9 +41,16 @@ class _StorageRef:
 
 
 def _rebuild_tensor(
-    storage: Any, shape: Any, requires_grad: Any, kind: Any, persistent: Any = True
+    storage: Any,
+    shape: Any,
+    requires_grad: Any,
+    kind: Any,
+    persistent: Any = True,
+    offset: Any = 0,
+    stride: Any = None,
 ) -> Tensor:
-    """Rebuild a chainrule Tensor / Parameter / Buffer from a contiguous storage."""
+    """Rebuild a chainrule Tensor / Parameter / Buffer viewing ``storage`` at ``offset`` with
+    ``stride`` (C-contiguous when ``None``, as files written before views were shared)."""
     if (
         not isinstance(requires_grad, bool)
         or kind not in _KINDS
@@ -50,11 +60,13 @@ def _rebuild_tensor(
         raise LoadError(
             f"cr.load: {_WHERE} has an invalid tensor record ({requires_grad!r}, {kind!r})"
         )
-    strides, step = [], 1
-    for n in reversed(shape):
-        strides.append(step)
-        step *= n if isinstance(n, int) and n > 0 else 1
-    arr = tensor_view(storage, 0, shape, tuple(reversed(strides)), _WHERE)
+    if stride is None:
+        strides, step = [], 1
+        for n in reversed(shape):
+            strides.append(step)
+            step *= n if isinstance(n, int) and n > 0 else 1
+        stride = tuple(reversed(strides))
+    arr = tensor_view(storage, offset, shape, stride, _WHERE)
     if kind == "tensor":
         return Tensor._make(arr, requires_grad, None, 0)
     from ..nn.parameter import Buffer, Parameter
@@ -81,6 +93,21 @@ class _Pickler(pickle.Pickler):
     def __init__(self, fh: BinaryIO, storages: dict[str, np.ndarray]) -> None:
         super().__init__(fh, protocol=4)
         self.storages = storages
+        self._roots: dict[int, tuple[_StorageRef, Any]] = {}  # keeps the roots alive
+        self._keys: dict[int, tuple[str, _StorageRef]] = {}  # keeps the refs alive
+
+    def _ref(self, data: Any) -> tuple[_StorageRef, int, tuple[int, ...] | None]:
+        """The storage of ``data`` (its root's memory, shared by every view of that root, or
+        a contiguous copy), its offset and strides (``None``: C-contiguous)."""
+        place = locate(data)
+        if place is None:
+            return _StorageRef(np.ascontiguousarray(to_host(data)).reshape(-1)), 0, None
+        found = self._roots.get(id(place.root))
+        if found is None:
+            found = self._roots[id(place.root)] = (_StorageRef(to_host(place.flat)), place.root)
+        if place.offset == 0 and place.flat.size == data.size and data.flags.c_contiguous:
+            return found[0], 0, None  # a whole C-ordered array: the record files had before
+        return found[0], place.offset, place.stride
 
     def reducer_override(self, obj: Any) -> Any:
         if not isinstance(obj, Tensor):
@@ -88,10 +115,8 @@ class _Pickler(pickle.Pickler):
         from ..nn.parameter import Buffer, Parameter
 
         data = obj._data
-        if not isinstance(data, np.ndarray):  # CuPy: copy to host
-            data = data.get() if hasattr(data, "get") else np.asarray(data)
-        arr = np.ascontiguousarray(data)
-        _dtype_name(arr)
+        _dtype_name(data)
+        ref, offset, stride = self._ref(data)
         kind = (
             "parameter"
             if isinstance(obj, Parameter)
@@ -103,19 +128,23 @@ class _Pickler(pickle.Pickler):
         return (
             _rebuild_tensor,
             (
-                _StorageRef(arr),
-                tuple(int(n) for n in arr.shape),
+                ref,
+                tuple(int(n) for n in data.shape),
                 bool(obj.requires_grad),
                 kind,
                 persistent,
-            ),
+            )
+            + (() if stride is None else (offset, stride)),
         )
 
     def persistent_id(self, obj: Any) -> Any:
         if not isinstance(obj, _StorageRef):
             return None
-        key = str(len(self.storages))
-        self.storages[key] = obj.array
+        found = self._keys.get(id(obj))
+        if found is None:
+            found = self._keys[id(obj)] = (str(len(self.storages)), obj)
+            self.storages[found[0]] = obj.array
+        key = found[0]
         return ("storage", _dtype_name(obj.array), key, "cpu", int(obj.array.size))
 
 

@@ -8,7 +8,8 @@ header). Any safetensors reader opens what :func:`write` produces.
 Why our own reader: the header is untrusted. Every claim in it (header length, shapes,
 offsets, dtypes) is checked against the file's real size before one array byte is
 allocated, so a 248-byte file cannot ask for gigabytes, and ``bfloat16`` works through
-``ml_dtypes`` when it is installed.
+``ml_dtypes`` when it is installed. With ``cr.load(..., mmap=True)`` the tensors are laid
+over a memory map of the file instead of being read (see :meth:`.Source.mapped`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .mmap_options import is_shared
 from .source import Source
 
 __all__ = ["MAX_HEADER_BYTES", "read", "write"]
@@ -140,7 +142,8 @@ def read_header(src: Source) -> tuple[dict, int]:
 
 
 def read(src: Source) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """All tensors of a safetensors file (fresh, writable arrays) and its metadata."""
+    """All tensors of a safetensors file and its metadata: fresh, writable arrays, or with
+    ``cr.load(..., mmap=True)`` (``src.mmap_flags``) windows of a memory map of the file."""
     header, data_start = read_header(src)
     data_size = src.size - data_start
     specs = []
@@ -161,10 +164,30 @@ def read(src: Source) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         specs.append((name, dtype, shape, begin))
     arrays = {}
     for name, dtype, shape, begin in specs:  # every size is now bounded by the file's size
+        if src.mmap_flags is not None:
+            arrays[name] = _mapped(src, name, dtype, shape, data_start + begin)
+            continue
         arr = np.empty(shape, dtype)
         src.read_into(data_start + begin, arr)
         arrays[name] = arr.astype(arr.dtype.newbyteorder("="), copy=False)
     return arrays, dict(header.get("__metadata__") or {})
+
+
+def _mapped(src: Source, name: str, dtype: np.dtype, shape: tuple, offset: int) -> np.ndarray:
+    """Tensor ``name`` laid over the file's memory map (``mmap=True``). Its little-endian
+    bytes are used as they are on a little-endian machine; elsewhere they are converted
+    into memory under MAP_PRIVATE and refused under MAP_SHARED, whose writes must reach
+    the file."""
+    arr = src.mapped(offset, dtype, math.prod(shape)).reshape(shape)
+    if arr.dtype.isnative:
+        return arr
+    if is_shared(src.mmap_flags):
+        raise NotImplementedError(
+            f"cr.load: mmap=True with mmap.MAP_SHARED: tensor {name!r} of {src.where} is "
+            "little-endian, which this machine cannot use in place; load it with "
+            "mmap.MAP_PRIVATE (the default) or without mmap"
+        )
+    return arr.astype(arr.dtype.newbyteorder("="))
 
 
 def write(fh: BinaryIO, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:

@@ -15,8 +15,13 @@ Layout (what ``torch.save`` writes; chainrule names the archive ``archive``)::
 A Parameter is ``torch._utils._rebuild_parameter(<tensor>, requires_grad,
 OrderedDict())``; ``uint16``/``uint32``/``uint64`` tensors use an untyped byte storage and
 ``torch._utils._rebuild_tensor_v3`` with the dtype (``torch.uint16``), as ``torch.save``
-does. Every tensor gets its own contiguous storage (a view is stored as its own copy),
-except that one array saved twice is stored once.
+does. Tensors that view one memory block (a tensor and its slices, transposes, expanded
+views; a tied weight saved twice) share one storage, written whole, each with its own
+offset and strides (``_rebuild_tensor_v2(<storage>, offset, size, stride, ...)``), so that
+``torch.load`` and ``cr.load`` give back views sharing memory, as after ``torch.save``;
+saving ``x[0:1]`` alone writes all of ``x``, as ``torch.save`` does. A view that is not
+(offset, non-negative strides) of its root's memory (NumPy's negative strides, a dtype
+other than the root's) is stored as its own contiguous copy (:mod:`.shared_storage`).
 
 NumPy arrays and NumPy scalars (chainrule's optimizers keep their state as NumPy arrays)
 are written as tensors, so ``torch.load`` sees tensors, exactly as in a PyTorch optimizer
@@ -27,6 +32,7 @@ their storages so that ``cr.load`` gives back NumPy arrays and scalars.
 from __future__ import annotations
 
 import json
+import struct
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable
@@ -38,6 +44,7 @@ from ..autograd.tensor import Tensor
 from ..nn.parameter import Parameter
 from ..size import Size
 from .archive import Archive, Storage
+from .shared_storage import address, locate, to_host
 from .source import LoadError
 from .torch_pickler import Global, NotTorchStorable, PersistentId, Reduce, dumps
 
@@ -69,6 +76,10 @@ _TYPED_STORAGES = {
     "complex128": "ComplexDoubleStorage",
 }
 _UNTYPED_DTYPES = ("uint16", "uint32", "uint64")  # no legacy storage class in torch
+_ALIGNMENT = 64  # where a storage's bytes start in the file (torch.save's alignment)
+_LOCAL_HEADER = 30  # bytes of a zip local file header before its name
+_PAD_HEADER = 4  # an extra-field record's id and length
+_PAD_ID = 0x4246  # "FB": the id PyTorch's writer gives its padding record
 
 _REBUILD_V2 = Global("torch._utils", "_rebuild_tensor_v2")
 _REBUILD_V3 = Global("torch._utils", "_rebuild_tensor_v3")
@@ -77,32 +88,34 @@ _UNTYPED_STORAGE = Global("torch.storage", "UntypedStorage")
 _SIZE = Global("torch", "Size")
 
 
-def _host(data: Any) -> np.ndarray:
-    if isinstance(data, np.ndarray):
-        return data
-    get = getattr(data, "get", None)  # CuPy: copy to host
-    return get() if get is not None else np.asarray(data)
-
-
 def _layout(data: Any) -> tuple:
     """Which memory an array views, and how: two arrays with the same address, shape, strides
-    and dtype hold the same values, so they are saved as one storage, as ``torch.save``
-    shares one between tensors of one storage (a tied weight appears in a state dict twice,
-    as two views of one parameter)."""
-    if isinstance(data, np.ndarray):
-        address = data.__array_interface__["data"][0]
-    else:  # CuPy
-        address = data.__cuda_array_interface__["data"][0]
-    return (address, data.shape, data.strides, data.dtype.str)
+    and dtype hold the same values, so a view stored as a copy is stored once however often
+    it is saved."""
+    return (address(data), data.shape, data.strides, data.dtype.str)
+
+
+def _contiguous(shape: tuple[int, ...]) -> tuple[int, ...]:
+    stride, step = [], 1
+    for n in reversed(shape):
+        stride.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(stride))
 
 
 class _Collector:
-    """Turns tensors and NumPy values into rebuild records and collects their storages."""
+    """Turns tensors and NumPy values into rebuild records and collects their storages.
+
+    A storage is the whole memory of a root array (one per root and kind, so that NumPy
+    values keep storages of their own, marked in ``kinds``); an array that cannot be
+    described as a view of its root's memory gets a contiguous copy, one per layout.
+    """
 
     def __init__(self) -> None:
         self.storages: dict[str, np.ndarray] = {}
         self.kinds: dict[str, str] = {}
-        self._seen: dict[tuple[tuple, str], tuple[str, Any]] = {}
+        self._roots: dict[tuple[int, str], tuple[str, Any]] = {}
+        self._copies: dict[tuple[tuple, str], tuple[str, Any]] = {}
 
     def convert(self, obj: Any, path: str) -> Any:
         if isinstance(obj, Tensor):
@@ -122,42 +135,61 @@ class _Collector:
             return Reduce(_SIZE, (tuple(int(n) for n in obj),))
         return None
 
-    def _tensor(self, data: Any, requires_grad: bool, kind: str) -> Reduce | None:
+    def _add(self, arr: np.ndarray, kind: str) -> str:
+        key = str(len(self.storages))
+        self.storages[key] = arr
+        if kind != "tensor":
+            self.kinds[key] = kind
+        return key
+
+    def _storage(self, data: Any, kind: str) -> tuple[str, int, tuple[int, ...]]:
+        """The key of the storage holding ``data``, its offset and strides in elements."""
+        place = locate(data) if kind != "scalar" else None
+        if place is not None:
+            found = self._roots.get((id(place.root), kind))
+            if found is None:  # the root is kept alive with its key: ids stay unique
+                found = self._roots[(id(place.root), kind)] = (
+                    self._add(to_host(place.flat), kind),
+                    place.root,
+                )
+            return found[0], place.offset, place.stride
         identity = (_layout(data), kind)
-        seen = self._seen.get(identity)
-        if seen is not None:
-            key = seen[0]
-            arr = self.storages[key]
-            shape = seen[1].shape
-        else:
-            arr = _host(data)
-            name = arr.dtype.name
-            if name not in _TYPED_STORAGES and name not in _UNTYPED_DTYPES:
-                return None
-            shape = arr.shape
-            if arr.dtype.byteorder == ">":
-                arr = arr.astype(arr.dtype.newbyteorder("<"))
-            arr = np.ascontiguousarray(arr).reshape(-1)
-            key = str(len(self.storages))
-            self.storages[key] = arr
-            self._seen[identity] = (key, data)  # keeps data alive: addresses stay unique
-            if kind != "tensor":
-                self.kinds[key] = kind
-        size = tuple(int(n) for n in shape)
-        stride, step = [], 1
-        for n in reversed(size):
-            stride.append(step)
-            step *= max(n, 1)
-        stride_t = tuple(reversed(stride))
-        name = arr.dtype.name
+        found = self._copies.get(identity)
+        if found is None:
+            flat = np.ascontiguousarray(to_host(data)).reshape(-1)
+            found = self._copies[identity] = (self._add(flat, kind), data)
+        return found[0], 0, _contiguous(tuple(int(n) for n in data.shape))
+
+    def _tensor(self, data: Any, requires_grad: bool, kind: str) -> Reduce | None:
+        name = data.dtype.name
+        if name not in _TYPED_STORAGES and name not in _UNTYPED_DTYPES:
+            return None
+        key, offset, stride = self._storage(data, kind)
+        arr = self.storages[key]
+        size = tuple(int(n) for n in data.shape)
         if name in _TYPED_STORAGES:
             pid = PersistentId(
                 ("storage", Global("torch", _TYPED_STORAGES[name]), key, "cpu", int(arr.size))
             )
-            return Reduce(_REBUILD_V2, (pid, 0, size, stride_t, requires_grad, OrderedDict()))
+            return Reduce(_REBUILD_V2, (pid, offset, size, stride, requires_grad, OrderedDict()))
         pid = PersistentId(("storage", _UNTYPED_STORAGE, key, "cpu", int(arr.nbytes)))
-        args = (pid, 0, size, stride_t, requires_grad, OrderedDict(), Global("torch", name))
+        args = (pid, offset, size, stride, requires_grad, OrderedDict(), Global("torch", name))
         return Reduce(_REBUILD_V3, args)
+
+
+def _aligned_entry(name: str, header_offset: int, zip64: bool) -> zipfile.ZipInfo:
+    """A stored entry whose data will start on a 64-byte boundary of the file when its
+    local header is written at ``header_offset``, as ``torch.save`` aligns storages (so
+    that ``load(..., mmap=True)`` maps aligned arrays): the local header's extra field is
+    padded (id ``FB``, PyTorch's padding record), and the archive says
+    ``.storage_alignment`` 64. A zip64 entry's local header carries 20 more bytes (its
+    sizes record), which zipfile writes after this padding."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    fixed = _LOCAL_HEADER + len(name.encode("utf-8")) + _PAD_HEADER + (20 if zip64 else 0)
+    pad = -(header_offset + fixed) % _ALIGNMENT
+    info.extra = struct.pack("<HH", _PAD_ID, pad) + b"Z" * pad
+    return info
 
 
 def write_archive(
@@ -167,11 +199,14 @@ def write_archive(
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("archive/data.pkl", pkl)
         zf.writestr("archive/byteorder", "little")
+        zf.writestr("archive/.storage_alignment", str(_ALIGNMENT))
         for key, arr in storages.items():
             if arr.dtype.byteorder == ">":
                 arr = arr.astype(arr.dtype.newbyteorder("<"))
             flat = np.ascontiguousarray(arr).reshape(-1).view(np.uint8)
-            with zf.open(f"archive/data/{key}", "w", force_zip64=flat.nbytes >= 2**31) as out:
+            zip64 = flat.nbytes >= 2**31
+            info = _aligned_entry(f"archive/data/{key}", zf.fp.tell(), zip64)
+            with zf.open(info, "w", force_zip64=zip64) as out:
                 out.write(memoryview(flat))
         for name, data in extra.items():
             zf.writestr(f"archive/{name}", data)
