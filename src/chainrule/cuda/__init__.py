@@ -11,9 +11,12 @@ device queries ask CuPy's runtime. Without a GPU the queries that need one raise
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import backend, random
+
+if TYPE_CHECKING:  # for the annotations only: torch.cuda has no ``Tensor`` attribute either
+    from ..autograd.tensor import Tensor
 
 __all__ = [
     "amp",
@@ -172,9 +175,10 @@ def seed_all() -> None:
                 cp.random.seed()
 
 
-def get_rng_state(device: Any = "cuda") -> Any:
+def get_rng_state(device: Any = "cuda") -> Tensor:
     """The random state used for GPU tensors: chainrule draws them from ``cr.manual_seed``'s
-    generator on every device, so this is ``cr.get_rng_state()``.
+    generator on every device, so this is ``cr.get_rng_state()``, a 1-d ``uint8`` CPU tensor
+    (PyTorch's is a CPU ``ByteTensor`` too).
 
     Raises:
         RuntimeError: no CUDA GPU can be used (PyTorch fails there too).
@@ -183,14 +187,15 @@ def get_rng_state(device: Any = "cuda") -> Any:
     return random.get_rng_state()
 
 
-def set_rng_state(new_state: Any, device: Any = "cuda") -> None:
-    """Restore :func:`get_rng_state`'s state; ignored without a GPU (PyTorch queues it until
-    CUDA starts, which on a machine without a GPU is never)."""
+def set_rng_state(new_state: Tensor, device: Any = "cuda") -> None:
+    """Restore :func:`get_rng_state`'s state tensor (checked as ``cr.set_rng_state`` checks
+    it); ignored without a GPU (PyTorch queues it until CUDA starts, which on a machine
+    without a GPU is never)."""
     if is_available():
         random.set_rng_state(new_state)
 
 
-def get_rng_state_all() -> list:
+def get_rng_state_all() -> list[Tensor]:
     """One :func:`get_rng_state` per GPU: ``[]`` without one, as PyTorch."""
     return [get_rng_state(i) for i in range(device_count())]
 

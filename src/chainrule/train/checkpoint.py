@@ -13,6 +13,9 @@ Resuming restores all of it, so the remaining epochs draw the same shuffles and 
 masks and apply the same updates as the uninterrupted run (bit-for-bit on one machine).
 ``extra`` is for state outside the trainer, e.g. a fitted preprocessing transform's
 ``state_dict()``.
+
+The random states are ``uint8`` tensors (``cr.get_rng_state()``'s form); checkpoints written
+before chainrule returned tensors hold them as dicts, which resuming still accepts.
 """
 
 from __future__ import annotations
@@ -118,7 +121,8 @@ def load_checkpoint(
             set_rng_state(state["rng"])
             for g, s in zip(generators, saved):
                 g.set_state(s)
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as exc:
+            # RuntimeError: a uint8 state tensor of the wrong size or magic (cr.set_rng_state)
             raise ValueError(
                 f"load_checkpoint: {where} holds an invalid random-number generator state: {exc}"
             ) from None

@@ -56,7 +56,7 @@ def check_backward_validity(inputs: Iterable[Any]) -> None:
 
 
 @contextlib.contextmanager
-def _replay_rng(state: dict | None) -> Iterator[None]:
+def _replay_rng(state: Tensor | None) -> Iterator[None]:
     """Run the block with the default generator at ``state`` (the forward's), restoring the
     caller's state afterwards (PyTorch's ``fork_rng``); a no-op for ``state=None``."""
     if state is None:
