@@ -23,7 +23,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from .archive import STORAGE_DTYPES, Archive, tensor_view
-from .shared_storage import locate, to_host
+from .shared_storage import contiguous_strides, locate, to_host
 from .source import LoadError, Source
 from .torch_format import TORCH_GLOBALS
 from .torch_writer import read_kinds, with_kinds, write_archive
@@ -61,11 +61,7 @@ def _rebuild_tensor(
             f"cr.load: {_WHERE} has an invalid tensor record ({requires_grad!r}, {kind!r})"
         )
     if stride is None:
-        strides, step = [], 1
-        for n in reversed(shape):
-            strides.append(step)
-            step *= n if isinstance(n, int) and n > 0 else 1
-        stride = tuple(reversed(strides))
+        stride = contiguous_strides(shape)
     arr = tensor_view(storage, offset, shape, stride, _WHERE)
     if kind == "tensor":
         return Tensor._make(arr, requires_grad, None, 0)

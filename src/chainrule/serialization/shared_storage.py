@@ -19,7 +19,7 @@ import numpy as np
 from .._memory import root_array
 from ..storage._memory import block_bytes
 
-__all__ = ["Located", "address", "locate", "to_host"]
+__all__ = ["Located", "address", "contiguous_strides", "locate", "to_host"]
 
 
 class Located:
@@ -56,12 +56,14 @@ def to_host(arr: Any) -> np.ndarray:
     return get() if get is not None else np.asarray(arr)
 
 
-def _contiguous_strides(shape: tuple[int, ...]) -> list[int]:
+def contiguous_strides(shape: tuple) -> tuple[int, ...]:
+    """C-order strides in elements for ``shape`` (an axis of length 0 counts as 1, as
+    PyTorch's ``contiguous()`` strides do)."""
     strides, step = [], 1
     for n in reversed(shape):
         strides.append(step)
-        step *= max(int(n), 1)
-    return list(reversed(strides))
+        step *= n if isinstance(n, int) and n > 0 else 1
+    return tuple(reversed(strides))
 
 
 def locate(arr: Any) -> Located | None:
@@ -86,7 +88,7 @@ def locate(arr: Any) -> Located | None:
         return None
     shape = tuple(int(n) for n in arr.shape)
     empty = 0 in shape
-    fallback = _contiguous_strides(shape)
+    fallback = contiguous_strides(shape)
     stride = []
     for n, s, c in zip(shape, arr.strides, fallback):
         if s >= 0 and s % item == 0:

@@ -44,7 +44,7 @@ from ..autograd.tensor import Tensor
 from ..nn.parameter import Parameter
 from ..size import Size
 from .archive import Archive, Storage
-from .shared_storage import address, locate, to_host
+from .shared_storage import address, contiguous_strides, locate, to_host
 from .source import LoadError
 from .torch_pickler import Global, NotTorchStorable, PersistentId, Reduce, dumps
 
@@ -93,14 +93,6 @@ def _layout(data: Any) -> tuple:
     and dtype hold the same values, so a view stored as a copy is stored once however often
     it is saved."""
     return (address(data), data.shape, data.strides, data.dtype.str)
-
-
-def _contiguous(shape: tuple[int, ...]) -> tuple[int, ...]:
-    stride, step = [], 1
-    for n in reversed(shape):
-        stride.append(step)
-        step *= max(n, 1)
-    return tuple(reversed(stride))
 
 
 class _Collector:
@@ -158,7 +150,7 @@ class _Collector:
         if found is None:
             flat = np.ascontiguousarray(to_host(data)).reshape(-1)
             found = self._copies[identity] = (self._add(flat, kind), data)
-        return found[0], 0, _contiguous(tuple(int(n) for n in data.shape))
+        return found[0], 0, contiguous_strides(tuple(int(n) for n in data.shape))
 
     def _tensor(self, data: Any, requires_grad: bool, kind: str) -> Reduce | None:
         name = data.dtype.name
