@@ -2,10 +2,24 @@
 public API unwrapped (a test that defines a Tensor subclass installs the __torch_function__
 wrappers; they are removed again after it, so the other tests see the API users have)."""
 
+import os
+
 import numpy as np
 import pytest
 
 import chainrule as cr
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (pyproject's ``-n auto``) the workers share the cores, so each one
+    starts with one OpenBLAS and one OpenMP (PyTorch) thread unless the environment says
+    otherwise: two workers whose BLAS calls each spin up threads on the other's core made
+    small LAPACK-heavy tests ~10x slower (measured: linalg gradchecks, 1.8 s -> 19 s).
+    chainrule's own pool keeps its default (tests of it use the ``two_threads`` fixture).
+    Only the controller sets this, before it starts the workers, which inherit it."""
+    if getattr(config.option, "numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +50,6 @@ def two_threads():
 # In CI, property-based tests run a fixed set of examples so that a run is reproducible; run
 # locally (no CI variable) they explore new random examples each time.
 try:
-    import os
-
     from hypothesis import settings
 
     settings.register_profile("ci", derandomize=True, print_blob=True)
