@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as _dt
+from ._user_warnings import warn_at_caller
 from .autograd.shared_memory import mark_shared
 from .autograd.tensor import Tensor
 from .creation_like import (
+    copy_construct_warning,
     empty_like,
     full_like,
     new_empty,
@@ -93,7 +95,13 @@ def _check_nested(data: Any, op: str) -> None:
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of ``data`` (floats default to float32, ints to int64)."""
+    """A new tensor holding a copy of ``data`` (floats default to float32, ints to int64).
+
+    ``data`` a Tensor is copied too, with PyTorch's warning that ``data.detach().clone()``
+    says what is meant (the copy never shares ``data``'s graph).
+    """
+    if isinstance(data, Tensor):
+        warn_at_caller(copy_construct_warning("cr.tensor"))
     if (
         isinstance(data, np.ndarray)
         and data.dtype.kind not in _NUMPY_OK

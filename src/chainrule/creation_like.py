@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import dtypes as _dt
+from ._user_warnings import warn_at_caller
 from .autograd.tensor import Tensor
 from .backend import get_array_module, to_device
 from .creation_options import (
@@ -36,6 +37,17 @@ __all__ = [
     "ones_like",
     "zeros_like",
 ]
+
+
+def copy_construct_warning(call: str) -> str:
+    """PyTorch's warning for ``torch.tensor(t)`` / ``x.new_tensor(t)`` with ``t`` a Tensor
+    (``call`` is the spelling the message names): the copy is detached from ``t``'s graph,
+    which ``t.detach().clone()`` says explicitly."""
+    return (
+        "To copy construct from a tensor, it is recommended to use "
+        "sourceTensor.detach().clone() or sourceTensor.detach().clone().requires_grad_(True), "
+        f"rather than {call}(sourceTensor)."
+    )
 
 
 def _filled_like(
@@ -231,7 +243,10 @@ def new_tensor(
     requires_grad: bool = False,
     pin_memory: bool = False,
 ) -> Tensor:
-    """A copy of ``data`` with this tensor's dtype (unless ``dtype`` is given)."""
+    """A copy of ``data`` with this tensor's dtype (unless ``dtype`` is given); ``data`` a
+    Tensor warns as PyTorch does (see :func:`copy_construct_warning`)."""
+    if isinstance(data, Tensor):
+        warn_at_caller(copy_construct_warning("tensor.new_tensor"))
     check_layout("new_tensor", layout)
     check_pin_memory("new_tensor", pin_memory)
     dtype = dtype if dtype is not None else x.dtype

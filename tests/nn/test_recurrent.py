@@ -105,10 +105,10 @@ def test_default_zero_state_and_unbatched(cls, kw):
     # unbatched with explicit 2-d states
     hx_cr, hx_t, hl_cr, hl_t = _states(cls, kw, 4, 1, 4)
     if cls == "LSTM":
-        hx_cr = tuple(cr.tensor(h.data[:, 0]) for h in hx_cr)
+        hx_cr = tuple(h.data[:, 0].clone() for h in hx_cr)
         hx_t = tuple(torch.tensor(h.detach().numpy()[:, 0]) for h in hx_t)
     else:
-        hx_cr, hx_t = cr.tensor(hx_cr.data[:, 0]), torch.tensor(hx_t.detach().numpy()[:, 0])
+        hx_cr, hx_t = hx_cr.data[:, 0].clone(), torch.tensor(hx_t.detach().numpy()[:, 0])
     out, final = m(x_cr, hx_cr)
     t_out, t_final = tm(x_t, hx_t)
     close(out, t_out)

@@ -167,6 +167,7 @@ def test_cosine_closed_form_agrees_with_recursion():
     copt, _ = _make_opts()
     sched = crs.CosineAnnealingLR(copt, T_max=10, eta_min=0.001)
     for k in range(1, 25):
+        copt.step()  # first, as PyTorch asks (no gradients: changes nothing)
         sched.step()
         expect = 0.001 + (0.1 - 0.001) * (1 + math.cos(math.pi * k / 10)) / 2
         assert sched.get_last_lr()[0] == pytest.approx(expect, rel=1e-12)
@@ -207,6 +208,7 @@ def test_one_cycle_errors():
     with pytest.raises(ValueError, match="momentum or beta1"):
         crs.OneCycleLR(ada, max_lr=0.1, total_steps=10)
     sched = crs.OneCycleLR(copt, max_lr=0.1, total_steps=3)
+    copt.step()  # first, as PyTorch asks (no gradients: changes nothing)
     for _ in range(2):
         sched.step()
     with pytest.raises(ValueError, match="total steps is 3"):

@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from .. import creation
+from .._user_warnings import warn_once
 from ..autograd.post_accumulate import register_post_accumulate_grad_hook
 from ..autograd.tensor import Tensor
 from ..multiprocessing import sharing as mp_sharing  # share_memory_ (torch.multiprocessing)
@@ -288,8 +289,36 @@ def _rev(fn: Callable[..., Any]) -> Callable[..., Any]:
     return method
 
 
+def _reversed_dims(self: Tensor) -> Tensor:
+    """``Tensor.T``: every dim in reverse order (the transpose of a matrix). As in PyTorch,
+    any other ndim than 2 warns once per process: 0-d (the identity) with its own message,
+    the others (NumPy's reversal, which PyTorch deprecates in favour of ``mT``) with one."""
+    if self.ndim == 0:
+        warn_once(
+            "T-0d",
+            "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.",
+        )
+    elif self.ndim != 2:
+        warn_once(
+            "T-not-2d",
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+            "transpose batches of matrices or `x.permute(*cr.arange(x.ndim - 1, -1, -1))` to "
+            "reverse the dimensions of a tensor.",
+        )
+    # builtins.range: this module's ``range`` is the public op ``cr.range`` (torch.range)
+    return views.permute(self, tuple(reversed(builtins.range(self.ndim))))
+
+
 def _matrix_transpose(self: Tensor) -> Tensor:
-    """``Tensor.mT``: the last two dims swapped; matrices or batches of them only."""
+    """``Tensor.mT``: the last two dims swapped; matrices or batches of them only (a 0-d
+    tensor is the result itself, with PyTorch's once-per-process deprecation warning)."""
+    if self.ndim == 0:
+        warn_once(
+            "mT-0d",
+            "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.",
+        )
+        return self  # the tensor itself, as PyTorch returns it
     if self.ndim < 2:
         raise RuntimeError(
             f"tensor.mT is only supported on matrices or batches of matrices. "
@@ -307,8 +336,7 @@ def _bind_special(T: Any) -> None:
     # x.polygamma(n) is polygamma(n, x): the order differs (the function takes n first).
     T.polygamma = special.polygamma_method
     T.polygamma_ = inplace.make_inplace("polygamma_", special.polygamma_method)
-    # builtins.range: this module's ``range`` is the public op ``cr.range`` (torch.range)
-    T.T = property(lambda self: views.permute(self, tuple(reversed(builtins.range(self.ndim)))))
+    T.T = property(_reversed_dims)
     T.mT = property(_matrix_transpose)
     # mH / H: the conjugate transpose (for real tensors the transpose) and its 0-d/ndim rules.
     T.mH = property(linalg_more.matrix_adjoint)

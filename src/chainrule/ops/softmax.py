@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._kernels import dispatch as _fast
+from .._user_warnings import warn_at_caller
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -87,9 +88,20 @@ class LogSoftmax(Function):
         return t - (t * p).sum(axis=ctx.dim, keepdims=True)
 
 
+def implicit_softmax_dim(op: str, ndim: int) -> int:
+    """The dimension PyTorch picks when ``softmax``/``log_softmax``/``softmin`` get no
+    ``dim`` (0 for 0-, 1- and 3-d inputs, else 1: a legacy guess at the batch layout), with
+    PyTorch's deprecation warning, reported at the user's call."""
+    warn_at_caller(
+        f"Implicit dimension choice for {op} has been deprecated. "
+        "Change the call to include dim=X as an argument."
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
 def _dim(x: Tensor, dim: Any, op: str) -> int:
     if dim is None:
-        dim = 0 if x.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
+        dim = implicit_softmax_dim(op, x.ndim)
     return int_dim(dim, x.ndim, op)
 
 

@@ -132,6 +132,7 @@ def hooked_step(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def step(self: Any, *args: Any, **kwargs: Any) -> Any:
+        self._opt_called = True  # read by the schedulers' step-order warning (scheduler_base)
         if (
             self._optimizer_step_pre_hooks
             or self._optimizer_step_post_hooks

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .._user_warnings import warn_at_caller
 from ..autograd.grad_mode import enable_grad
 from ..autograd.ieee import quiet_fp
 from ..autograd.tensor import Tensor
@@ -98,6 +99,13 @@ class Optimizer(OptimizerHooksMixin):
     ``register_load_state_dict_pre_hook`` / ``..._post_hook``.
     """
 
+    # set by add_param_group when a group lists a tensor twice (PyTorch warns and keeps both)
+    _has_duplicate_params = False
+    # PyTorch's SGD reads every parameter's state before updating any: each copy of a
+    # repeated parameter that had no state when the step began starts its own (the last
+    # one is kept). The other optimizers share one state, made at the first copy.
+    _duplicates_read_state_first = False
+
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
         self._init_hooks()
         self.defaults = dict(defaults)
@@ -129,6 +137,9 @@ class Optimizer(OptimizerHooksMixin):
             TypeError: a parameter is not a Tensor, or params is an unordered set.
             ValueError: a parameter is not a leaf, appears in two groups, or a required
                 option (``lr`` with no default) is missing.
+
+        A group that lists a tensor twice warns (PyTorch's UserWarning) and keeps both:
+        ``step`` updates the tensor once per copy, as PyTorch does.
         """
         name = type(self).__name__
         if not isinstance(param_group, dict):
@@ -176,8 +187,13 @@ class Optimizer(OptimizerHooksMixin):
             ):
                 _check_number(key, group[key], name)
         ids = {id(p) for p in params}
-        if len(ids) != len(params):
-            raise ValueError(f"{name}: a parameter group contains the same tensor twice")
+        if len(ids) != len(params):  # kept, as PyTorch does: each copy is updated in turn
+            warn_at_caller(
+                "optimizer contains a parameter group with duplicate parameters; in future, "
+                "this will cause an error; see github.com/pytorch/pytorch/issues/40967 for "
+                "more information"
+            )
+            self._has_duplicate_params = True
         for other in self.param_groups:
             if any(id(p) in ids for p in other["params"]):
                 raise ValueError(f"{name}: some parameters appear in more than one parameter group")
@@ -228,10 +244,21 @@ class Optimizer(OptimizerHooksMixin):
                 loss = closure()
         with quiet_fp():  # inf/nan updates without NumPy's warnings, as PyTorch
             for group in self.param_groups:
+                restart = self._stateless_duplicates(group)
                 for p in group["params"]:
                     if p.grad is not None:
+                        if id(p) in restart:
+                            self.state[p] = {}
                         self._update_parameter(p, p.grad._data, group)
         return loss
+
+    def _stateless_duplicates(self, group: dict[str, Any]) -> frozenset[int]:
+        """The ids of the parameters whose every copy starts a new state in this step: only
+        for an optimizer that reads states first (``_duplicates_read_state_first``, SGD)
+        and a group with repeated parameters, the parameters with no state yet."""
+        if not (self._has_duplicate_params and self._duplicates_read_state_first):
+            return frozenset()
+        return frozenset(id(p) for p in group["params"] if not self.state.get(p))
 
     def _update_parameter(self, p: Tensor, grad: Any, group: dict[str, Any]) -> None:
         """One parameter's update: state on first sight, then ``_update`` in place."""
@@ -267,12 +294,14 @@ class Optimizer(OptimizerHooksMixin):
         self._run_state_dict_pre_hooks()
         index: dict[int, int] = {}
         groups = []
+        start = 0
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
-            packed["params"] = []
-            for p in group["params"]:
-                index.setdefault(id(p), len(index))
-                packed["params"].append(index[id(p)])
+            # a parameter's index is its position over all groups; PyTorch's, where a
+            # repeated parameter takes the position of its last copy
+            index.update((id(p), i) for i, p in enumerate(group["params"], start))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            start += len(group["params"])
             groups.append(packed)
         state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index and s}
         return self._run_state_dict_post_hooks({"state": state, "param_groups": groups})

@@ -8,6 +8,12 @@ Schedules with a closed form also give ``_get_closed_form_lr`` (used when ``Sequ
 restarts a schedule at a milestone).
 
 ``state_dict()`` holds plain numbers and lists only: never the optimizer, never a function.
+
+As PyTorch, the first ``step()`` after creation warns when ``optimizer.step()`` has not run
+since the optimizer's first scheduler was made (the schedule would skip its first value), or
+when ``optimizer.step`` was replaced on the instance after that. Every optimizer class's
+``step`` sets ``optimizer._opt_called`` (``_hooks.hooked_step``); the first scheduler resets
+it, so steps taken before any scheduler existed do not count, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -15,7 +21,22 @@ from __future__ import annotations
 import types
 from typing import Any
 
+from .._user_warnings import warn_at_caller
 from .optimizer import Optimizer
+
+_STEP_ORDER_DOCS = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+_SCHEDULER_BEFORE_OPTIMIZER = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and "
+    "later, you should call them in the opposite order: `optimizer.step()` before "
+    "`lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first "
+    f"value of the learning rate schedule. See more details at {_STEP_ORDER_DOCS}"
+)
+_OPTIMIZER_STEP_REPLACED = (
+    "Seems like `optimizer.step()` has been overridden after learning rate scheduler "
+    "initialization. Please, make sure to call `optimizer.step()` before "
+    f"`lr_scheduler.step()`. See more details at {_STEP_ORDER_DOCS}"
+)
+_UNTRACKED = object()
 
 
 def _check_optimizer(optimizer: Any, name: str) -> None:
@@ -33,6 +54,29 @@ def _per_group(name: str, optimizer: Optimizer, value: Any, owner: str) -> list:
             )
         return list(value)
     return [value] * len(optimizer.param_groups)
+
+
+def _track_optimizer_steps(optimizer: Optimizer) -> None:
+    """Start watching ``optimizer.step()`` for the step-order warning: the first scheduler
+    of an optimizer clears ``_opt_called``; every scheduler records the ``step`` attribute
+    the instance has now (None: the class's), to notice a later replacement."""
+    state = vars(optimizer)
+    if "_lr_sched_step" not in state:
+        optimizer._opt_called = False  # type: ignore[attr-defined]
+    optimizer._lr_sched_step = state.get("step")  # type: ignore[attr-defined]
+
+
+def _warn_if_optimizer_not_stepped(optimizer: Optimizer) -> None:
+    """PyTorch's warnings at a scheduler's first ``step()``: ``optimizer.step`` replaced
+    since the scheduler was made, or not called yet."""
+    state = vars(optimizer)
+    recorded = state.get("_lr_sched_step", _UNTRACKED)
+    if recorded is _UNTRACKED:  # an optimizer unpickled from before tracking: nothing known
+        return
+    if state.get("step") is not recorded:
+        warn_at_caller(_OPTIMIZER_STEP_REPLACED)
+    elif not state.get("_opt_called", False):
+        warn_at_caller(_SCHEDULER_BEFORE_OPTIMIZER)
 
 
 class LRScheduler:
@@ -63,6 +107,7 @@ class LRScheduler:
                     )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        _track_optimizer_steps(optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
@@ -83,7 +128,10 @@ class LRScheduler:
         return list(self._last_lr)
 
     def step(self, epoch: int | None = None) -> None:
-        """Advance the schedule by one step (or jump to ``epoch`` via the closed form)."""
+        """Advance the schedule by one step (or jump to ``epoch`` via the closed form); the
+        first call after creation warns if ``optimizer.step()`` has not run yet."""
+        if self._step_count == 1:
+            _warn_if_optimizer_not_stepped(self.optimizer)
         self._step_count += 1
         self._update_lr(epoch)
 

@@ -43,6 +43,8 @@ class SGD(Optimizer):
             (at its first step).
     """
 
+    _duplicates_read_state_first = True  # PyTorch's SGD (see Optimizer)
+
     def __init__(
         self,
         params: Iterable[Any],

@@ -27,7 +27,7 @@ from ...ops.binary import where
 from ...ops.clamping import Hardtanh, clamp
 from ...ops.gelu import gelu_exact
 from ...ops.inplace import composite_result as _result
-from ...ops.softmax import log_softmax, softmax
+from ...ops.softmax import implicit_softmax_dim, log_softmax, softmax
 from ...ops.unary import expm1, sigmoid, softplus, tanh
 from ...ops.unary import relu as _relu
 from ...random import gen
@@ -250,7 +250,9 @@ def softsign(input: Tensor) -> Tensor:
 
 
 def softmin(input: Tensor, dim: int | None = None, dtype: object = None) -> Tensor:
-    """softmax(-x)."""
+    """softmax(-x); with no ``dim``, PyTorch's implicit choice and warning, named softmin."""
+    if dim is None and isinstance(input, Tensor):
+        dim = implicit_softmax_dim("softmin", input.ndim)
     try:
         return softmax(-input, dim, dtype)
     except NAMED_ERRORS as err:
