@@ -8,6 +8,7 @@ training (``cr.viz``, ``cr.explain``, ``cr.diagnostics``). Subpackages load on f
 from __future__ import annotations
 
 import importlib
+import math as _math
 import os as _os
 import sys as _sys
 import warnings as _warnings
@@ -158,6 +159,13 @@ float = float32  # noqa: A001
 int = int32  # noqa: A001
 device = Device
 
+# torch's float constants (``-torch.inf`` masks, ``2 * torch.pi``) and ``torch.newaxis``
+inf = _math.inf
+nan = _math.nan
+pi = _math.pi
+e = _math.e
+newaxis = None
+
 _LAZY = {
     "nn",
     "_C",
@@ -293,6 +301,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
+def _assert(condition: Any, message: str) -> None:
+    """``torch._assert``: Python's ``assert`` as a call, which runs under ``python -O`` and
+    which tracers keep (torchvision's and timm's models check input sizes with it). A
+    tensor condition must hold one element, as ``bool(tensor)``."""
+    if not condition:
+        raise AssertionError(message)
+
+
 def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
 
@@ -313,6 +329,11 @@ __all__ = sorted(
         "TypedStorage",
         "UntypedStorage",
         "arange",
+        "e",
+        "inf",
+        "nan",
+        "newaxis",
+        "pi",
         "are_deterministic_algorithms_enabled",
         "as_tensor",
         "autocast",

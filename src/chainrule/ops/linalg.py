@@ -21,6 +21,7 @@ from ..autograd.tensor_conversions import (
     without_autocast,
 )
 from ..backend import get_array_module
+from ._einsum_sublist import sublist_to_equation
 from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
 from .linalg_out import with_out
@@ -277,6 +278,18 @@ def _parse_einsum(equation: str, shapes: list) -> tuple:
         new_ins.append(sub)
     if arrow:
         out = rhs.replace("...", ell)
+        seen_in = set("".join(new_ins))
+        for i, c in enumerate(out):
+            if c not in seen_in:
+                raise ShapeError(
+                    f"einsum(): output subscript {c} does not appear in the equation for any "
+                    f"input operand (equation {equation!r})"
+                )
+            if c in out[:i]:
+                raise ShapeError(
+                    f"einsum(): output subscript {c} appears more than once in the output "
+                    f"(equation {equation!r})"
+                )
     else:
         counts = {}
         for s in new_ins:
@@ -313,21 +326,19 @@ class Einsum(Function):
             if not ctx.needs_input_grad[i]:
                 grads.append(None)
                 continue
-            if len(set(sub)) != len(sub):
-                raise NotImplementedError(
-                    f"einsum backward: repeated subscripts within one operand ({sub!r}) are "
-                    "not supported; take the diagonal explicitly first"
-                )
+            uniq = "".join(dict.fromkeys(sub))  # 'iij' -> 'ij': the operand's diagonal
             others = [ctx.outs] + [s for j, s in enumerate(ctx.ins) if j != i]
             avail = set("".join(others))
-            target = "".join(c for c in sub if c in avail)
+            target = "".join(c for c in uniq if c in avail)
             g = einsum(
                 ",".join(others) + "->" + target, grad, *[o for j, o in enumerate(ops) if j != i]
             )
-            if target != sub:  # letters summed only inside this operand: broadcast back
-                shp = ctx.shapes[i]
-                shape = [shp[sub.index(c)] if c in avail else 1 for c in sub]
-                g = broadcast_to(reshape(g, tuple(shape)), shp)
+            shp = ctx.shapes[i]
+            if target != uniq:  # letters summed only inside this operand: broadcast back
+                shape = tuple(shp[sub.index(c)] if c in avail else 1 for c in uniq)
+                g = broadcast_to(reshape(g, shape), tuple(shp[sub.index(c)] for c in uniq))
+            if uniq != sub:
+                g = _onto_diagonal(g, uniq, sub, shp, ctx.ins, ctx.outs)
             grads.append(g)
         return tuple(grads)
 
@@ -360,9 +371,32 @@ def _contracts_across(ins: list, out: str) -> bool:
     return any(n > 1 for n in seen.values())
 
 
-def einsum(equation: str, *operands: Any) -> Tensor:
-    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; supports '...'."""
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+def _onto_diagonal(g: Tensor, uniq: str, sub: str, shape: tuple, ins: tuple, out: str) -> Tensor:
+    """The gradient of an operand whose subscripts repeat (``'ii'``, ``'iij'``), from the
+    gradient ``g`` of its diagonal (subscripts ``uniq``): ``g`` on the diagonal, zero off it.
+    Each repeat of a letter gets a fresh letter tied to the first by an identity matrix, so
+    the result is one einsum (differentiable again under ``create_graph``)."""
+    used = set("".join(ins) + out)
+    fresh = iter(c for c in string.ascii_letters if c not in used)
+    xp = get_array_module(g._data)
+    renamed, eyes, letters = [], [], []
+    for k, c in enumerate(sub):
+        if c in sub[:k]:
+            new = next(fresh)
+            renamed.append(new)
+            letters.append(c + new)
+            eyes.append(as_tensor(xp.eye(shape[k], dtype=g._data.dtype)))
+        else:
+            renamed.append(c)
+    return einsum(",".join([uniq, *letters]) + "->" + "".join(renamed), g, *eyes)
+
+
+def einsum(equation: Any, *operands: Any) -> Tensor:
+    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; supports '...' and the
+    sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``."""
+    if not isinstance(equation, str):  # the sublist form: operands interleaved with dims
+        equation, operands = sublist_to_equation((equation, *operands))
+    elif len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ts = [as_tensor(o) for o in operands]
     ins, out = _parse_einsum(equation, [t_.shape for t_ in ts])

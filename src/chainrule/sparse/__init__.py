@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# torch.sparse imports torch, so ``torch.sparse.torch`` is torch itself, and code calls it
+# so: gram-ai's CapsNet one-hot encodes with ``torch.sparse.torch.eye(n).index_select(...)``
+import chainrule as torch  # noqa: F401 - the package, already in sys.modules at this point
+
 from .. import dtypes as _dt
 from ..ops.sparse_construction import legacy_sparse_type
 from ..ops.sparse_products import addmm, mm, sum  # noqa: A004 - mirrors torch.sparse.sum
