@@ -387,6 +387,17 @@ SPECS: list = [
     ),
     OpSpec("einsum_implicit", lambda a, b: lib(a).einsum("ij,kj", a, b), (((3, 4), (2, 4)),)),
     OpSpec("einsum_reduce", lambda a: lib(a).einsum("ijk->j", a), (((2, 3, 4),),)),
+    OpSpec("einsum_diagonal", lambda a: lib(a).einsum("ii->i", a), (((3, 3),),)),
+    OpSpec(
+        "einsum_repeated_contract",
+        lambda a, b: lib(a).einsum("iij,j->i", a, b),
+        (((3, 3, 4), (4,)),),
+    ),
+    OpSpec(
+        "einsum_sublist",
+        lambda a, b: lib(a).einsum(a, [0, 1], b, [1, 2], [0, 2]),
+        (((3, 4), (4, 2)),),
+    ),
     # ------------------------------------------------------------------- shape
     _unary(
         "reshape",
