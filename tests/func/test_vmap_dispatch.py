@@ -15,7 +15,8 @@ from chainrule.autograd.state import current
 from chainrule.func import _dispatch
 from chainrule.ops.affine import LinearFn
 from chainrule.ops.conv import Conv2dFn
-from chainrule.ops.linalg import Einsum, MatMul
+from chainrule.ops.einsum import Einsum
+from chainrule.ops.linalg import MatMul
 from chainrule.ops.shape import Roll
 from chainrule.ops.unary import Exp
 

@@ -22,8 +22,9 @@ from ..linalg.norms import EuclideanNorm
 from ..ops.affine import LinearFn
 from ..ops.conv import Conv2dFn
 from ..ops.cumulative import Cumprod, Cumsum
+from ..ops.einsum import Einsum
 from ..ops.embedding import EmbeddingFn
-from ..ops.linalg import Einsum, MatMul, matmul
+from ..ops.linalg import MatMul, matmul
 from ..ops.losses import CrossEntropyFn, NLLLossFn, index_weights
 from ..ops.normalization import LayerNormFn, NormalizeFn
 from ..ops.padding import Pad

@@ -71,6 +71,7 @@ from .covariance import *  # noqa: F403
 from .cumulative import *  # noqa: F403
 from .cumulative_extremes import *  # noqa: F403
 from .distance import *  # noqa: F403
+from .einsum import *  # noqa: F403
 from .gather_scatter import *  # noqa: F403
 from .index_ops import *  # noqa: F403
 from .indexing import *  # noqa: F403
@@ -130,6 +131,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "cumulative",
         "softmax",
         "linalg",
+        "einsum",
         "scaled_products",
         "views",
         "joining",

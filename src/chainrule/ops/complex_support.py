@@ -28,13 +28,14 @@ from .binary import Add, Div, Mul, Pow, Sub, Where
 from .cast import Cast, Clone
 from .conv import Conv2dFn, ConvTranspose2dFn, ConvWeightFn
 from .cumulative import Cumprod, Cumsum
+from .einsum import Einsum
 from .fold import FoldFn
 from .fused_grads import TanhGrad
 from .gather_scatter import Gather, Scatter, ScatterAdd
 from .indexing import GetItem, IndexAdd, IndexPut
 from .joining import Cat, Split
 from .layout import Contiguous
-from .linalg import Einsum, MatMul
+from .linalg import MatMul
 from .padding import Pad
 from .rearranging import Flip, Roll
 from .reduction import Mean, Prod, Sum

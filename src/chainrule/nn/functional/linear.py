@@ -15,9 +15,9 @@ from ...autograd.tensor import Tensor
 from ...autograd.tensor_conversions import AUTOCAST
 from ...ops._util import DtypeError, ShapeError
 from ...ops.affine import LinearFn
+from ...ops.einsum import einsum
 from ...ops.embedding import EmbeddingFn
 from ...ops.gather_scatter import IndexOutOfBounds
-from ...ops.linalg import einsum
 from ...ops.raw_misc import embedding_renorm_
 from ...ops.shape import reshape
 

@@ -1,0 +1,193 @@
+"""Einstein summation: ``einsum('bij,bjk->bik', a, b)``, with '...' and the sublist form.
+
+One op for every equation: the forward is ``np.einsum`` (contraction order optimised for three
+operands or more); the gradient of operand i is again an einsum, of the output's gradient with
+the other operands onto operand i's subscripts, so it runs at BLAS speed and is differentiable
+again. Subscripts summed inside one operand only are broadcast back, and an operand whose
+subscripts repeat (a diagonal, ``'ii->i'``) gets its gradient on that diagonal.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import AUTOCAST, autocast_lower_precision
+from ..backend import get_array_module
+from ._einsum_sublist import sublist_to_equation
+from ._util import DtypeError, ShapeError, as_tensor
+from .shape import broadcast_to, reshape
+
+__all__ = ["einsum"]
+
+
+def _parse_einsum(equation: str, shapes: list) -> tuple:
+    """Expand '...' into explicit letters; return (input subscripts, output subscripts)."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(shapes):
+        raise ShapeError(
+            f"einsum: equation {equation!r} has {len(ins)} operands but "
+            f"{len(shapes)} tensors were given"
+        )
+    used = set(c for c in eq if c.isalpha())
+    free = [c for c in string.ascii_letters if c not in used]
+    ell_nd = 0
+    for sub, shp in zip(ins, shapes):
+        if "..." in sub:
+            ell_nd = max(ell_nd, len(shp) - (len(sub) - 3))
+    ell = "".join(free[:ell_nd])
+    new_ins = []
+    for sub, shp in zip(ins, shapes):
+        if "..." in sub:
+            n = len(shp) - (len(sub) - 3)
+            sub = sub.replace("...", ell[ell_nd - n :] if n else "")
+        if len(sub) != len(shp):
+            raise ShapeError(
+                f"einsum: operand subscripts {sub!r} do not match a tensor of shape {tuple(shp)}"
+            )
+        new_ins.append(sub)
+    if arrow:
+        out = rhs.replace("...", ell)
+        seen_in = set("".join(new_ins))
+        for i, c in enumerate(out):
+            if c not in seen_in:
+                raise ShapeError(
+                    f"einsum(): output subscript {c} does not appear in the equation for any "
+                    f"input operand (equation {equation!r})"
+                )
+            if c in out[:i]:
+                raise ShapeError(
+                    f"einsum(): output subscript {c} appears more than once in the output "
+                    f"(equation {equation!r})"
+                )
+    else:
+        counts = {}
+        for s in new_ins:
+            for c in s:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    return new_ins, out
+
+
+class Einsum(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, *arrays, ins, out):
+        ctx.ins, ctx.outs = ins, out
+        # operand i's gradient reads the other operands and only the shape of operand i:
+        # keep an operand only if another one wants a gradient (a lone operand: none)
+        needs = ctx.needs_input_grad
+        ctx.shapes = tuple(a.shape for a in arrays)
+        ctx.save_for_backward(
+            *(
+                a if any(n for j, n in enumerate(needs) if j != i) else None
+                for i, a in enumerate(arrays)
+            )
+        )
+        xp = get_array_module(*arrays)
+        return xp.einsum(",".join(ins) + "->" + out, *arrays, optimize=len(arrays) > 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        ops = ctx.saved_tensors
+        grads = []
+        for i, sub in enumerate(ctx.ins):
+            if not ctx.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            uniq = "".join(dict.fromkeys(sub))  # 'iij' -> 'ij': the operand's diagonal
+            others = [ctx.outs] + [s for j, s in enumerate(ctx.ins) if j != i]
+            avail = set("".join(others))
+            target = "".join(c for c in uniq if c in avail)
+            g = einsum(
+                ",".join(others) + "->" + target, grad, *[o for j, o in enumerate(ops) if j != i]
+            )
+            shp = ctx.shapes[i]
+            if target != uniq:  # letters summed only inside this operand: broadcast back
+                shape = tuple(shp[sub.index(c)] if c in avail else 1 for c in uniq)
+                g = broadcast_to(reshape(g, shape), tuple(shp[sub.index(c)] for c in uniq))
+            if uniq != sub:
+                g = _onto_diagonal(g, uniq, sub, shp, ctx.ins, ctx.outs)
+            grads.append(g)
+        return tuple(grads)
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        xp = get_array_module(ctx.out)
+        eq = ",".join(ctx.ins) + "->" + ctx.outs
+        out = None
+        for i, t in enumerate(tangents):
+            if t is None:
+                continue
+            args = list(ctx.primals)
+            args[i] = t
+            term = xp.einsum(eq, *args)
+            out = term if out is None else out + term
+        return out
+
+
+def _contracts_across(ins: list, out: str) -> bool:
+    """Whether some summed subscript (absent from the output) appears in two operands or
+    more: PyTorch's einsum then contracts them with ``bmm``, which CPU autocast runs in
+    bfloat16; other equations (transposes, traces, outer and elementwise products, sums
+    within one operand) stay in float32 under autocast (checked equation by equation
+    against torch 2.13, tests/test_bfloat16_autocast_gaps.py)."""
+    seen: dict = {}
+    for sub in ins:
+        for c in set(sub):
+            if c not in out:
+                seen[c] = seen.get(c, 0) + 1
+    return any(n > 1 for n in seen.values())
+
+
+def _onto_diagonal(g: Tensor, uniq: str, sub: str, shape: tuple, ins: tuple, out: str) -> Tensor:
+    """The gradient of an operand whose subscripts repeat (``'ii'``, ``'iij'``), from the
+    gradient ``g`` of its diagonal (subscripts ``uniq``): ``g`` on the diagonal, zero off it.
+    Each repeat of a letter gets a fresh letter tied to the first by an identity matrix, so
+    the result is one einsum (differentiable again under ``create_graph``)."""
+    used = set("".join(ins) + out)
+    fresh = iter(c for c in string.ascii_letters if c not in used)
+    xp = get_array_module(g._data)
+    renamed, eyes, letters = [], [], []
+    for k, c in enumerate(sub):
+        if c in sub[:k]:
+            new = next(fresh)
+            renamed.append(new)
+            letters.append(c + new)
+            eyes.append(as_tensor(xp.eye(shape[k], dtype=g._data.dtype)))
+        else:
+            renamed.append(c)
+    return einsum(",".join([uniq, *letters]) + "->" + "".join(renamed), g, *eyes)
+
+
+def einsum(equation: Any, *operands: Any) -> Tensor:
+    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; supports '...' and the
+    sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``."""
+    if not isinstance(equation, str):  # the sublist form: operands interleaved with dims
+        equation, operands = sublist_to_equation((equation, *operands))
+    elif len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    ts = [as_tensor(o) for o in operands]
+    ins, out = _parse_einsum(equation, [t_.shape for t_ in ts])
+    if AUTOCAST[0] and _contracts_across(ins, out):  # PyTorch's einsum runs bmm there
+        ts = list(autocast_lower_precision(*ts))
+    for t_ in ts[1:]:  # PyTorch promotes nothing in a product: it refuses
+        if t_.dtype != ts[0].dtype:
+            raise DtypeError(
+                f"einsum: expected all operands to have the same dtype, got "
+                f"{[str(o.dtype) for o in ts]}; convert them with .to(dtype)"
+            )
+    dims = {}
+    for sub, t_ in zip(ins, ts):
+        for c, n in zip(sub, t_.shape):
+            if dims.setdefault(c, n) != n and n != 1 and dims[c] != 1:
+                raise ShapeError(
+                    f"einsum: subscript {c!r} has size {dims[c]} in one operand "
+                    f"and {n} in another (shapes {[t_.shape for t_ in ts]})"
+                )
+    return Einsum.apply(*ts, ins=tuple(ins), out=out)
