@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from .._kernels import dispatch as _fast
-from .._user_warnings import warn_at_caller
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -88,20 +87,9 @@ class LogSoftmax(Function):
         return t - (t * p).sum(axis=ctx.dim, keepdims=True)
 
 
-def implicit_softmax_dim(op: str, ndim: int) -> int:
-    """The dimension PyTorch picks when ``softmax``/``log_softmax``/``softmin`` get no
-    ``dim`` (0 for 0-, 1- and 3-d inputs, else 1: a legacy guess at the batch layout), with
-    PyTorch's deprecation warning, reported at the user's call."""
-    warn_at_caller(
-        f"Implicit dimension choice for {op} has been deprecated. "
-        "Change the call to include dim=X as an argument."
-    )
-    return 0 if ndim in (0, 1, 3) else 1
-
-
 def _dim(x: Tensor, dim: Any, op: str) -> int:
-    if dim is None:
-        dim = implicit_softmax_dim(op, x.ndim)
+    if dim is None:  # only the functional forms (F.softmax) pick a dim for the caller
+        raise TypeError(f"{op}(): argument 'dim' must be int, not NoneType")
     return int_dim(dim, x.ndim, op)
 
 
@@ -120,12 +108,12 @@ def _apply(fn: type[Function], op: str, x: Any, dim: Any, dtype: Any) -> Tensor:
 
 
 @tensor_method(keywords=True)
-def softmax(input: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
+def softmax(input: Any, dim: int, dtype: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed in ``dtype`` when given."""
     return _apply(Softmax, "softmax", input, dim, dtype)
 
 
 @tensor_method(keywords=True)
-def log_softmax(input: Any, dim: int | None = None, dtype: Any = None) -> Tensor:
+def log_softmax(input: Any, dim: int, dtype: Any = None) -> Tensor:
     """x - log(sum(exp(x))) along ``dim``, computed in ``dtype`` when given."""
     return _apply(LogSoftmax, "log_softmax", input, dim, dtype)

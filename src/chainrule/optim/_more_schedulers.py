@@ -291,8 +291,8 @@ class ChainedScheduler(LRScheduler):
         self.optimizer = optimizer
         self._last_lr = self._current_lrs()
 
-    def step(self, epoch: int | None = None) -> None:
-        """Step every scheduler in order."""
+    def step(self) -> None:  # type: ignore[override]
+        """Step every scheduler in order (no ``epoch``: PyTorch's takes none either)."""
         for s in self._schedulers:
             s.step()
         self._last_lr = self._current_lrs()

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .optimizer import Optimizer
-from .scheduler_base import LRScheduler, _check_optimizer
+from .scheduler_base import LRScheduler, _check_optimizer, warn_epoch_deprecated
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -100,6 +100,7 @@ class ReduceLROnPlateau(LRScheduler):
     def step(self, metrics: Any, epoch: int | None = None) -> None:  # type: ignore[override]
         """Record one value of the monitored metric (a number or a one-element tensor)."""
         current = float(metrics)
+        warn_epoch_deprecated(epoch)
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self.is_better(current, self.best):
             self.best = current

@@ -36,7 +36,20 @@ _OPTIMIZER_STEP_REPLACED = (
     "initialization. Please, make sure to call `optimizer.step()` before "
     f"`lr_scheduler.step()`. See more details at {_STEP_ORDER_DOCS}"
 )
+_EPOCH_DEPRECATED = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated "
+    "where possible. Please use `scheduler.step()` to step the scheduler. During the "
+    "deprecation, if epoch is different from None, the closed form is used instead of the new "
+    "chainable form, where available. Please open an issue if you are unable to replicate "
+    "your use case: https://github.com/pytorch/pytorch/issues/new/choose."
+)
 _UNTRACKED = object()
+
+
+def warn_epoch_deprecated(epoch: Any) -> None:
+    """PyTorch's deprecation warning for ``scheduler.step(epoch)`` (any epoch but None)."""
+    if epoch is not None:
+        warn_at_caller(_EPOCH_DEPRECATED)
 
 
 def _check_optimizer(optimizer: Any, name: str) -> None:
@@ -133,6 +146,7 @@ class LRScheduler:
         if self._step_count == 1:
             _warn_if_optimizer_not_stepped(self.optimizer)
         self._step_count += 1
+        warn_epoch_deprecated(epoch)
         self._update_lr(epoch)
 
     def _update_lr(self, epoch: int | None = None) -> None:

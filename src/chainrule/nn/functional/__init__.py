@@ -7,7 +7,6 @@ import sys as _sys
 
 from ...ops.indexing import one_hot  # noqa: F401
 from ...ops.shape import pad  # noqa: F401
-from ...ops.softmax import log_softmax, softmax  # noqa: F401
 from ...ops.unary import sigmoid, softplus, tanh  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
@@ -33,6 +32,7 @@ from .pooling3d import *  # noqa: F401,F403
 from .pooling_extra import *  # noqa: F401,F403
 from .pooling_fractional import *  # noqa: F401,F403
 from .pooling_more import *  # noqa: F401,F403
+from .softmax_functions import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 
 _FAMILIES = (
@@ -61,11 +61,12 @@ _FAMILIES = (
     "pooling_more",
     "dropout_more",
     "pooling_fractional",
+    "softmax_functions",
 )
 
 # Public names: every family's ``__all__`` plus the ops re-exported above (a family module
 # may share its name with one of its functions, ``fold``, so modules are looked up by path).
 __all__ = sorted(
     {n for fam in _FAMILIES for n in _sys.modules[f"{__name__}.{fam}"].__all__}
-    | {"log_softmax", "one_hot", "pad", "relu", "sigmoid", "softmax", "softplus", "tanh"}
+    | {"one_hot", "pad", "relu", "sigmoid", "softplus", "tanh"}
 )

@@ -22,12 +22,11 @@ import numpy as np
 from ...autograd.tensor import Tensor
 from ...autograd.tensor_conversions import autocast_lower_precision
 from ...backend import get_array_module
-from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
+from ...ops._util import DtypeError, ShapeError
 from ...ops.binary import where
 from ...ops.clamping import Hardtanh, clamp
 from ...ops.gelu import gelu_exact
 from ...ops.inplace import composite_result as _result
-from ...ops.softmax import implicit_softmax_dim, log_softmax, softmax
 from ...ops.unary import expm1, sigmoid, softplus, tanh
 from ...ops.unary import relu as _relu
 from ...random import gen
@@ -47,7 +46,6 @@ __all__ = [
     "hardtanh_",
     "leaky_relu",
     "leaky_relu_",
-    "log_softmax",
     "logsigmoid",
     "maxout",
     "mish",
@@ -61,8 +59,6 @@ __all__ = [
     "selu_",
     "sigmoid",
     "silu",
-    "softmax",
-    "softmin",
     "softplus",
     "softshrink",
     "softsign",
@@ -247,17 +243,6 @@ def softsign(input: Tensor) -> Tensor:
     if not (isinstance(input, Tensor) and input.dtype.kind in "iuc"):
         _check(input, "softsign")
     return input / (abs(input) + 1.0)
-
-
-def softmin(input: Tensor, dim: int | None = None, dtype: object = None) -> Tensor:
-    """softmax(-x); with no ``dim``, PyTorch's implicit choice and warning, named softmin."""
-    if dim is None and isinstance(input, Tensor):
-        dim = implicit_softmax_dim("softmin", input.ndim)
-    try:
-        return softmax(-input, dim, dtype)
-    except NAMED_ERRORS as err:
-        lead_with("softmin", err)
-        raise
 
 
 def _thresholded(t: Tensor, threshold: float, value: float) -> Tensor:

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from numpy import finfo, float16, float32
+from numpy import finfo, float16, float32, integer
 
 from ...autograd.grad_mode import is_grad_enabled
 from ...autograd.tensor import Tensor
@@ -282,6 +282,29 @@ def instance_norm(
     return _input_dtype(y, input)
 
 
+def _normalized_shape(op: str, normalized_shape: Any) -> tuple[int, ...]:
+    """``normalized_shape`` as a tuple, refused as PyTorch refuses it: a bare int or a
+    non-integer element is a TypeError (``nn.LayerNorm(4)`` takes an int; ``F.layer_norm``
+    does not), an empty shape a RuntimeError."""
+    if not isinstance(normalized_shape, (tuple, list)):
+        raise TypeError(
+            f"{op}(): argument 'normalized_shape' (position 2) must be tuple of ints, "
+            f"not {type(normalized_shape).__name__}"
+        )
+    for pos, n in enumerate(normalized_shape):
+        if isinstance(n, bool) or not isinstance(n, (int, integer)):
+            raise TypeError(
+                f"{op}(): argument 'normalized_shape' (position 2) must be tuple of ints, "
+                f"but found element of type {type(n).__name__} at pos {pos}"
+            )
+    if not normalized_shape:
+        raise RuntimeError(
+            "Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
+            "least one element, but got normalized_shape = []"
+        )
+    return tuple(int(n) for n in normalized_shape)
+
+
 def layer_norm(
     input: Tensor,
     normalized_shape: Sequence[int],
@@ -294,7 +317,7 @@ def layer_norm(
     The checks read the arrays' plain shape tuples (``Tensor.shape`` builds a ``Size``, and
     slicing one another): this runs once per layer norm, 9 times per nanoGPT step.
     """
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = _normalized_shape("layer_norm", normalized_shape)
     k = len(shape)
     ishape = input._data.shape if isinstance(input, Tensor) else tuple(input.shape)
     if k == 0 or len(ishape) < k or ishape[len(ishape) - k :] != shape:
@@ -373,7 +396,7 @@ def rms_norm(
     Composed from primitives (square, mean, rsqrt), so double backward and forward mode come
     for free. ``eps=None`` uses the machine epsilon of the input's dtype, as PyTorch.
     """
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = _normalized_shape("rms_norm", normalized_shape)
     k = len(shape)
     if k == 0 or input.ndim < k or tuple(input.shape[-k:]) != shape:
         raise RuntimeError(

@@ -1,0 +1,154 @@
+"""Argument handling side by side with PyTorch (session 19's round of differences):
+
+- ``cr.softmax(x)``, ``cr.log_softmax(x)``, ``x.softmax()`` without ``dim`` are a TypeError
+  in PyTorch (only the functional forms pick a dim, with a deprecation warning); chainrule
+  picked one.
+- ``F.softmax``/``F.log_softmax``/``F.softmin`` take ``(input, dim=None, _stacklevel=3,
+  dtype=None)``: a third positional argument is the stack level, the dtype is the fourth.
+  chainrule read the third as the dtype.
+- ``F.layer_norm``/``F.rms_norm`` refuse a bare int ``normalized_shape`` (``nn.LayerNorm(4)``
+  takes one; the functions do not), a non-integer element and an empty shape.
+- ``scheduler.step(epoch)`` warns that ``epoch`` is deprecated (every scheduler but
+  ``CosineAnnealingWarmRestarts``, whose fractional epochs are documented use), and
+  ``ChainedScheduler.step`` takes no ``epoch`` (chainrule accepted and ignored it).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+X = np.random.default_rng(19).standard_normal((2, 3, 4))
+
+
+def _outcome(fn: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """``fn()``'s result (or its exception type) and the texts of the warnings it raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = fn()
+        except Exception as err:  # noqa: BLE001 - the exception type is what is compared
+            out = type(err)
+    return out, [str(w.message) for w in caught]
+
+
+def _both(fn: Callable[[ModuleType], Any]) -> tuple[Any, Any]:
+    return _outcome(lambda: fn(cr)), _outcome(lambda: fn(torch))
+
+
+# ------------------------------------------------------------------ softmax without dim
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t: t.softmax(t.tensor(X)),
+        lambda t: t.log_softmax(t.tensor(X)),
+        lambda t: t.tensor(X).softmax(),
+        lambda t: t.tensor(X).log_softmax(),
+        lambda t: t.softmax(t.tensor(X), None),
+        lambda t: t.tensor(X).softmax(dim=None),
+        lambda t: t.special.softmax(t.tensor(X), None),
+    ],
+)
+def test_softmax_without_dim_is_a_type_error(call: Callable) -> None:
+    (got, got_w), (want, want_w) = _both(call)
+    assert want is TypeError and got is TypeError
+    assert got_w == want_w == []
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_functional_softmax_third_positional_is_the_stack_level(name: str) -> None:
+    for args in ((1, 3), (1, 5), (-1, 3, "float32")):
+
+        def call(t: ModuleType, args: tuple = args) -> Any:
+            extra = (getattr(t, args[2]),) if len(args) > 2 else ()
+            out = getattr(t.nn.functional, name)(t.tensor(X), *args[:2], *extra)
+            return str(out.dtype).removeprefix("torch."), out.detach().numpy()
+
+        (got, got_w), (want, want_w) = _both(call)
+        assert got[0] == want[0]
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
+        assert got_w == want_w == []
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_functional_softmax_without_dim_still_warns(name: str) -> None:
+    (got, got_w), (want, want_w) = _both(
+        lambda t: getattr(t.nn.functional, name)(t.tensor(X[0])).numpy()
+    )
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert len(got_w) == len(want_w) == 1 and got_w[0] == want_w[0]
+
+
+# ------------------------------------------------------------------ normalized_shape
+@pytest.mark.parametrize("fn", ["layer_norm", "rms_norm"])
+@pytest.mark.parametrize("shape", [4, (4.0,), [], ("4",), np.int64(4)])
+def test_norm_functions_refuse_what_torch_refuses(fn: str, shape: Any) -> None:
+    (got, _), (want, _) = _both(lambda t: getattr(t.nn.functional, fn)(t.tensor(X), shape))
+    assert isinstance(want, type) and issubclass(want, Exception)
+    assert got is want
+
+
+@pytest.mark.parametrize("fn", ["layer_norm", "rms_norm"])
+@pytest.mark.parametrize("shape", [[4], (3, 4), "size"])
+def test_norm_functions_accept_sequences_and_sizes(fn: str, shape: Any) -> None:
+    def call(t: ModuleType) -> np.ndarray:
+        x = t.tensor(X)
+        s = x.shape[1:] if shape == "size" else shape
+        return getattr(t.nn.functional, fn)(x, s).numpy()
+
+    (got, _), (want, _) = _both(call)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_layers_still_take_an_int() -> None:
+    for lib in (cr, torch):
+        x = lib.tensor(X, dtype=lib.float32)
+        assert tuple(lib.nn.LayerNorm(4)(x).shape) == X.shape
+        assert tuple(lib.nn.RMSNorm(4)(x).shape) == X.shape
+
+
+# ------------------------------------------------------------------ scheduler.step(epoch)
+def _schedulers(t: ModuleType) -> dict[str, Callable[[Any], Any]]:
+    s = t.optim.lr_scheduler
+    return {
+        "StepLR": lambda o: s.StepLR(o, 2),
+        "LambdaLR": lambda o: s.LambdaLR(o, lambda e: 0.5**e),
+        "PolynomialLR": lambda o: s.PolynomialLR(o, 4),
+        "OneCycleLR": lambda o: s.OneCycleLR(o, 1.0, total_steps=10),
+        "CyclicLR": lambda o: s.CyclicLR(o, 0.1, 1.0),
+        "CosineAnnealingWarmRestarts": lambda o: s.CosineAnnealingWarmRestarts(o, 3),
+        "ReduceLROnPlateau": lambda o: s.ReduceLROnPlateau(o),
+        "ChainedScheduler": lambda o: s.ChainedScheduler([s.ConstantLR(o), s.StepLR(o, 2)]),
+        "SequentialLR": lambda o: s.SequentialLR(
+            o, [s.ConstantLR(o), s.StepLR(o, 2)], milestones=[2]
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_schedulers(cr)))
+@pytest.mark.parametrize("epoch", [None, 3])
+def test_scheduler_step_with_epoch(name: str, epoch: int | None) -> None:
+    def call(t: ModuleType) -> Any:
+        p = t.nn.Parameter(t.zeros(1))
+        opt = t.optim.SGD([p], lr=1.0)
+        sched = _schedulers(t)[name](opt)
+        opt.step()
+        args = (1.0,) if name == "ReduceLROnPlateau" else ()
+        sched.step(*args) if epoch is None else sched.step(*args, epoch)
+        return round(opt.param_groups[0]["lr"], 12)
+
+    got, want = _both(call)
+    assert got == want
+    if epoch is not None and name not in ("CosineAnnealingWarmRestarts",):
+        assert any("epoch parameter in `scheduler.step()`" in w for w in got[1]) or got[0] in (
+            TypeError,
+        )
