@@ -252,18 +252,26 @@ _EINSUMS = {
     "ij,jk->ij": [(3, 4), (4, 5)],
     "i,j,j->i": [(3,), (4,), (4,)],
     "...ij,...jk->...ik": [(2, 3, 4), (2, 4, 5)],
+    "j,j,i->i": [(4,), (4,), (3,)],
+    "ij,jk,kl->il": [(3, 4), (4, 5), (5, 2)],
+    "bij,bjk,bkl->bil": [(2, 3, 4), (2, 4, 5), (2, 5, 2)],
+    "i,ij,j->ij": [(3,), (3, 4), (4,)],
+    "ij,jk,kl,l->i": [(3, 40), (40, 2), (2, 50), (50,)],
 }
 
 
+@pytest.mark.parametrize("opt_einsum", [True, False], ids=["opt_einsum", "left_to_right"])
 @pytest.mark.parametrize("equation", sorted(_EINSUMS))
-def test_einsum_under_autocast_casts_where_torch_contracts(equation):
+def test_einsum_under_autocast_casts_where_torch_contracts(equation, opt_einsum):
     """torch's einsum runs bmm when a summed subscript is shared by two operands (bfloat16
-    under CPU autocast); otherwise it stays float32."""
+    under CPU autocast); otherwise it stays float32. Three operands or more are contracted
+    pair by pair along the contraction path (opt_einsum's, or left to right), each pair by
+    that rule, so the result's dtype is the last pair's."""
     rng = np.random.default_rng(7)
     arrays = [rng.standard_normal(s).astype(np.float32) for s in _EINSUMS[equation]]
-    with torch.autocast("cpu"):
+    with torch.backends.opt_einsum.flags(enabled=opt_einsum), torch.autocast("cpu"):
         want = torch.einsum(equation, *[torch.tensor(a) for a in arrays])
-    with cr.autocast("cpu"):
+    with cr.backends.opt_einsum.flags(enabled=opt_einsum), cr.autocast("cpu"):
         got = cr.einsum(equation, *[cr.tensor(a) for a in arrays])
     assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
     np.testing.assert_allclose(got.float().numpy(), want.float().numpy(), rtol=2e-2, atol=2e-2)

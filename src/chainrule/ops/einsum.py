@@ -1,21 +1,26 @@
 """Einstein summation: ``einsum('bij,bjk->bik', a, b)``, with '...' and the sublist form.
 
-One op for every equation: the forward is ``np.einsum`` (contraction order optimised for three
-operands or more); the gradient of operand i is again an einsum, of the output's gradient with
-the other operands onto operand i's subscripts, so it runs at BLAS speed and is differentiable
-again. Subscripts summed inside one operand only are broadcast back, and an operand whose
-subscripts repeat (a diagonal, ``'ii->i'``) gets its gradient on that diagonal.
+One op for every equation: the forward is ``np.einsum``, contracting three operands or more
+in the order ``cr.backends.opt_einsum`` gives (opt_einsum's path when installed and enabled,
+else left to right, as PyTorch); the gradient of operand i is again an einsum, of the
+output's gradient with the other operands onto operand i's subscripts, so it runs at BLAS
+speed and is differentiable again. Subscripts summed inside one operand only are broadcast
+back, and an operand whose subscripts repeat (a diagonal, ``'ii->i'``) gets its gradient on
+that diagonal.
 """
 
 from __future__ import annotations
 
 import string
+from functools import reduce
 from typing import Any
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import AUTOCAST, autocast_lower_precision
 from ..backend import get_array_module
+from ..backends.opt_einsum import contraction_path
+from ..dtypes import promote_types
 from ._einsum_sublist import sublist_to_equation
 from ._util import DtypeError, ShapeError, as_tensor
 from .shape import broadcast_to, reshape
@@ -90,7 +95,8 @@ class Einsum(Function):
             )
         )
         xp = get_array_module(*arrays)
-        return xp.einsum(",".join(ins) + "->" + out, *arrays, optimize=len(arrays) > 2)
+        equation = ",".join(ins) + "->" + out
+        return xp.einsum(equation, *arrays, optimize=contraction_path(equation, arrays))
 
     @staticmethod
     def backward(ctx, grad):
@@ -174,15 +180,25 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
         operands = tuple(operands[0])
     ts = [as_tensor(o) for o in operands]
     ins, out = _parse_einsum(equation, [t_.shape for t_ in ts])
+    if AUTOCAST[0] and len(ts) > 2:  # PyTorch contracts pair by pair, each pair autocast
+        _check_operands(ins, ts)  # as a product of its own
+        return _pairwise_under_autocast(ins, out, ts)
     if AUTOCAST[0] and _contracts_across(ins, out):  # PyTorch's einsum runs bmm there
         ts = list(autocast_lower_precision(*ts))
-    for t_ in ts[1:]:  # PyTorch promotes nothing in a product: it refuses
+    _check_operands(ins, ts)
+    return Einsum.apply(*ts, ins=tuple(ins), out=out)
+
+
+def _check_operands(ins: list, ts: list) -> None:
+    """One dtype for all operands (PyTorch promotes nothing in a product: it refuses), and
+    one size per subscript (or 1, broadcast)."""
+    for t_ in ts[1:]:
         if t_.dtype != ts[0].dtype:
             raise DtypeError(
                 f"einsum: expected all operands to have the same dtype, got "
                 f"{[str(o.dtype) for o in ts]}; convert them with .to(dtype)"
             )
-    dims = {}
+    dims: dict = {}
     for sub, t_ in zip(ins, ts):
         for c, n in zip(sub, t_.shape):
             if dims.setdefault(c, n) != n and n != 1 and dims[c] != 1:
@@ -190,4 +206,31 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
                     f"einsum: subscript {c!r} has size {dims[c]} in one operand "
                     f"and {n} in another (shapes {[t_.shape for t_ in ts]})"
                 )
-    return Einsum.apply(*ts, ins=tuple(ins), out=out)
+
+
+def _pairwise_under_autocast(ins: list, out: str, ts: list) -> Tensor:
+    """Three operands or more under CPU autocast, contracted as PyTorch does: along the path
+    ``cr.backends.opt_einsum`` gives, one group (a pair) at a time, each run in bfloat16 when
+    it contracts a subscript shared by its operands (PyTorch's bmm), else in the operands'
+    promoted dtype. So the result's dtype is that of the last step (``'i,j,j->i'`` is
+    float32 along opt_einsum's path, which contracts ``j,j`` first, and bfloat16 left to
+    right), as in PyTorch."""
+    subs, ops = list(ins), list(ts)
+    path = contraction_path(",".join(ins) + "->" + out, tuple(t_._data for t_ in ts))
+    for positions in path[1:]:
+        step_ins = [subs[k] for k in positions]
+        step_ops = [ops[k] for k in positions]
+        subs = [s for k, s in enumerate(subs) if k not in positions]
+        ops = [o for k, o in enumerate(ops) if k not in positions]
+        needed = out + "".join(subs)
+        keep = (
+            out if not subs else "".join(dict.fromkeys(c for c in "".join(step_ins) if c in needed))
+        )
+        if _contracts_across(step_ins, keep):
+            step_ops = list(autocast_lower_precision(*step_ops))
+        else:
+            dtype = reduce(promote_types, (o.dtype for o in step_ops))
+            step_ops = [o if o.dtype == dtype else o.to(dtype) for o in step_ops]
+        subs.append(keep)
+        ops.append(Einsum.apply(*step_ops, ins=tuple(step_ins), out=keep))
+    return ops[0]
