@@ -152,3 +152,16 @@ def test_scheduler_step_with_epoch(name: str, epoch: int | None) -> None:
         assert any("epoch parameter in `scheduler.step()`" in w for w in got[1]) or got[0] in (
             TypeError,
         )
+
+
+# ------------------------------------------------------------------ empty tensors' strides
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (2, 0), (3, 0, 2), (0, 0), (1, 0, 4, 5)])
+def test_new_empty_tensors_have_torchs_strides(shape: tuple) -> None:
+    for make in ("empty", "zeros", "ones"):
+        got = getattr(cr, make)(*shape)
+        want = getattr(torch, make)(*shape)
+        assert got.stride() == want.stride()
+        assert [got.stride(d) for d in range(-len(shape), len(shape))] == [
+            want.stride(d) for d in range(-len(shape), len(shape))
+        ]
+    assert cr.empty(shape).reshape(-1).stride() == torch.empty(shape).reshape(-1).stride()

@@ -70,8 +70,20 @@ def is_contiguous(x: Tensor, memory_format: Any = contiguous_format) -> bool:
 
 
 def stride(x: Tensor, dim: int | None = None) -> tuple[int, ...] | int:
-    """Strides in elements (PyTorch's convention), not bytes as NumPy's."""
-    st = tuple(s // x._data.itemsize for s in x._data.strides)
+    """Strides in elements (PyTorch's convention), not bytes as NumPy's.
+
+    NumPy gives an array with no elements all-zero strides; PyTorch gives a new empty tensor
+    the row-major strides of its shape with each size taken as at least 1 (``(0, 3)`` has
+    ``(3, 1)``), and so does this. (An empty *view* keeps NumPy's strides.)"""
+    arr = x._data
+    if arr.size == 0 and not any(arr.strides):
+        st, step = [], 1
+        for n in reversed(arr.shape):
+            st.append(step)
+            step *= max(n, 1)
+        st = tuple(reversed(st))
+        return st if dim is None else st[dim]
+    st = tuple(s // arr.itemsize for s in arr.strides)
     return st if dim is None else st[dim]
 
 
