@@ -43,6 +43,7 @@ from ._memory import root_array
 from .autograd.tensor import Tensor
 from .serialization import pickle_format, safetensors_format, torch_writer
 from .serialization.archive import is_zip
+from .serialization.config import config as serialization_config
 from .serialization.mmap_options import get_default_mmap_options
 from .serialization.source import LoadError, Source
 from .serialization.torch_pickler import NotTorchStorable
@@ -293,7 +294,8 @@ def load(
             no usable bytes in the file: they are read into memory under MAP_PRIVATE and
             refused under MAP_SHARED. Safetensors files are mapped the same way. Truncating
             the file while its tensors are alive crashes the process (SIGBUS), as with any
-            memory map. ``False`` / ``None`` (default): read everything into memory.
+            memory map. ``False``: read everything into memory. ``None`` (default): as
+            ``cr.utils.serialization.config.load.mmap`` says (False unless set).
 
     Raises:
         FileNotFoundError: the path does not exist.
@@ -316,6 +318,8 @@ def load(
         raise TypeError(
             f"cr.load: weights_only must be a bool or None, got {type(weights_only).__name__}"
         )
+    if mmap is None:
+        mmap = serialization_config.load.mmap
     with Source(f, "cr.load", get_default_mmap_options() if mmap else None) as src:
         head = src.head(8)
         if is_zip(head):

@@ -22,11 +22,13 @@ the central directory) and its whole byte range is checked to lie inside the fil
 from __future__ import annotations
 
 import math
+import sys
 import zipfile
 from typing import Any
 
 import numpy as np
 
+from .config import LoadEndianness, config
 from .mmap_options import is_shared
 from .source import LoadError, Source
 
@@ -123,7 +125,9 @@ class Archive:
         self.prefix = pkls[0].filename[: -len("data.pkl")]
         self._infos = {i.filename: i for i in infos}
         self._storages: dict[str, Storage] = {}
-        order = self._small_entry("byteorder", default=b"little").decode("ascii", "replace")
+        order = self._small_entry("byteorder", default=_assumed_byteorder()).decode(
+            "ascii", "replace"
+        )
         if order not in ("little", "big"):
             raise src.error(f"has an invalid byteorder entry {order!r}")
         self.big_endian = order == "big"
@@ -148,11 +152,19 @@ class Archive:
             )
 
     def read_entry(self, name: str) -> bytes:
-        """The bytes of ``<prefix>/name``, with its size bounded by the archive's."""
+        """The bytes of ``<prefix>/name``, with its size bounded by the archive's.
+
+        A stored entry is read from its local header's data offset without zipfile's CRC
+        check, as PyTorch reads every entry: ``torch.save`` under
+        ``torch.serialization.set_crc32_options(False)`` writes CRC 0 for all of them."""
         info = self._info(name)
         if info is None:
             raise self.src.error(f"has no entry {self.prefix + name!r}")
         self._check_size(info)
+        if info.compress_type == zipfile.ZIP_STORED:
+            out = np.empty(info.file_size, np.uint8)
+            self.src.read_into(self._data_offset(info), out)
+            return out.tobytes()
         try:
             with self.zf.open(info) as fh:
                 data = fh.read(info.file_size + 1)
@@ -352,3 +364,15 @@ def tensor_view(storage: Any, offset: Any, size: Any, stride: Any, where: str) -
     if any(s == 0 and n > 1 for n, s in zip(size, stride)):
         view = view.copy()
     return view
+
+
+def _assumed_byteorder() -> bytes:
+    """The byte order of an archive without a ``byteorder`` record (older checkpoints):
+    ``config.load.endianness`` (``set_default_load_endianness``), this machine's when it is
+    None or NATIVE, as PyTorch."""
+    endianness = config.load.endianness
+    if endianness is LoadEndianness.LITTLE:
+        return b"little"
+    if endianness is LoadEndianness.BIG:
+        return b"big"
+    return sys.byteorder.encode("ascii")

@@ -5,13 +5,16 @@ the page cache, and a write to a loaded tensor changes only this process's copy 
 page, never the file. ``mmap.MAP_SHARED`` maps it read-write: writes to a loaded tensor
 reach the file (the file must be writable). :func:`set_default_mmap_options` sets the
 flags for later loads, as a call or as a context manager that restores the previous flags
-on exit, as in PyTorch.
+on exit, as in PyTorch. The flags live in ``config.load.mmap_flags``
+(``cr.utils.serialization.config``), where setting them directly works too.
 """
 
 from __future__ import annotations
 
 import mmap
 from typing import Any
+
+from .config import config
 
 __all__ = [
     "MAP_PRIVATE",
@@ -25,14 +28,12 @@ __all__ = [
 MAP_PRIVATE: int = getattr(mmap, "MAP_PRIVATE", 2)
 MAP_SHARED: int = getattr(mmap, "MAP_SHARED", 1)
 
-_flags: Any = MAP_PRIVATE
-
 
 def get_default_mmap_options() -> int:
     """The flags ``cr.load(..., mmap=True)`` maps files with (``mmap.MAP_PRIVATE`` unless
     changed by :func:`set_default_mmap_options`); ``torch.serialization.get_default_mmap_options``.
     """
-    return _flags
+    return config.load.mmap_flags
 
 
 def is_shared(flags: Any) -> bool:
@@ -58,18 +59,16 @@ class set_default_mmap_options:  # noqa: N801 - PyTorch's name for a class used 
     """
 
     def __init__(self, flags: int) -> None:
-        global _flags
         if flags != MAP_PRIVATE and flags != MAP_SHARED:
             raise ValueError(
                 "Invalid argument in function set_default_mmap_options, "
                 f"expected mmap.MAP_PRIVATE or mmap.MAP_SHARED, but got {flags}"
             )
-        self.prev = _flags
-        _flags = flags
+        self.prev = config.load.mmap_flags
+        config.load.mmap_flags = flags
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, *exc: Any) -> None:
-        global _flags
-        _flags = self.prev
+        config.load.mmap_flags = self.prev

@@ -31,6 +31,7 @@ their storages so that ``cr.load`` gives back NumPy arrays and scalars.
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 import zipfile
@@ -44,6 +45,7 @@ from ..autograd.tensor import Tensor
 from ..nn.parameter import Parameter
 from ..size import Size
 from .archive import Archive, Storage
+from .config import config
 from .shared_storage import address, contiguous_strides, locate, to_host
 from .source import LoadError
 from .torch_pickler import Global, NotTorchStorable, PersistentId, Reduce, dumps
@@ -76,10 +78,10 @@ _TYPED_STORAGES = {
     "complex128": "ComplexDoubleStorage",
 }
 _UNTYPED_DTYPES = ("uint16", "uint32", "uint64")  # no legacy storage class in torch
-_ALIGNMENT = 64  # where a storage's bytes start in the file (torch.save's alignment)
 _LOCAL_HEADER = 30  # bytes of a zip local file header before its name
 _PAD_HEADER = 4  # an extra-field record's id and length
 _PAD_ID = 0x4246  # "FB": the id PyTorch's writer gives its padding record
+_CRC_FIELD = 14  # where a local file header keeps the entry's CRC-32
 
 _REBUILD_V2 = Global("torch._utils", "_rebuild_tensor_v2")
 _REBUILD_V3 = Global("torch._utils", "_rebuild_tensor_v3")
@@ -169,40 +171,79 @@ class _Collector:
         return Reduce(_REBUILD_V3, args)
 
 
-def _aligned_entry(name: str, header_offset: int, zip64: bool) -> zipfile.ZipInfo:
-    """A stored entry whose data will start on a 64-byte boundary of the file when its
-    local header is written at ``header_offset``, as ``torch.save`` aligns storages (so
-    that ``load(..., mmap=True)`` maps aligned arrays): the local header's extra field is
-    padded (id ``FB``, PyTorch's padding record), and the archive says
-    ``.storage_alignment`` 64. A zip64 entry's local header carries 20 more bytes (its
-    sizes record), which zipfile writes after this padding."""
+def _aligned_entry(name: str, header_offset: int, zip64: bool, alignment: int) -> zipfile.ZipInfo:
+    """A stored entry whose data will start on an ``alignment``-byte boundary of the file
+    when its local header is written at ``header_offset``, as ``torch.save`` aligns storages
+    (so that ``load(..., mmap=True)`` maps aligned arrays): the local header's extra field is
+    padded (id ``FB``, PyTorch's padding record), and the archive records the alignment in
+    ``.storage_alignment``. A zip64 entry's local header carries 20 more bytes (its sizes
+    record), which zipfile writes after this padding."""
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_STORED
     fixed = _LOCAL_HEADER + len(name.encode("utf-8")) + _PAD_HEADER + (20 if zip64 else 0)
-    pad = -(header_offset + fixed) % _ALIGNMENT
+    pad = -(header_offset + fixed) % alignment
     info.extra = struct.pack("<HH", _PAD_ID, pad) + b"Z" * pad
     return info
+
+
+def _storage_alignment() -> int:
+    alignment = config.save.storage_alignment
+    if isinstance(alignment, bool) or not isinstance(alignment, int) or alignment < 1:
+        raise ValueError(
+            "cr.save: cr.utils.serialization.config.save.storage_alignment must be a "
+            f"positive int, got {alignment!r}"
+        )
+    return alignment
+
+
+def _zero_crcs(zf: zipfile.ZipFile) -> None:
+    """Every entry's CRC-32 written as 0, in its local header now and in the central
+    directory when ``zf`` closes: what ``torch.save`` writes under
+    ``set_crc32_options(False)``."""
+    end = zf.fp.tell()
+    for info in zf.infolist():
+        info.CRC = 0
+        zf.fp.seek(info.header_offset + _CRC_FIELD)
+        zf.fp.write(b"\0\0\0\0")
+    zf.fp.seek(end)
 
 
 def write_archive(
     fh: BinaryIO, pkl: bytes, storages: dict[str, np.ndarray], extra: dict[str, bytes]
 ) -> None:
-    """Write a checkpoint zip: ``archive/data.pkl``, the storages and ``extra`` entries."""
+    """Write a checkpoint zip: ``archive/data.pkl``, the storages and ``extra`` entries, as
+    ``cr.utils.serialization.config.save`` says (storage alignment, CRCs or none)."""
+    alignment = _storage_alignment()
+    with_crcs = bool(config.save.compute_crc32)
+    if not with_crcs and not _seekable(fh):  # CRCs are patched in place: build it in memory
+        buffer = io.BytesIO()
+        write_archive(buffer, pkl, storages, extra)
+        fh.write(buffer.getbuffer())
+        return
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("archive/data.pkl", pkl)
         zf.writestr("archive/byteorder", "little")
-        zf.writestr("archive/.storage_alignment", str(_ALIGNMENT))
+        zf.writestr("archive/.storage_alignment", str(alignment))
         for key, arr in storages.items():
             if arr.dtype.byteorder == ">":
                 arr = arr.astype(arr.dtype.newbyteorder("<"))
             flat = np.ascontiguousarray(arr).reshape(-1).view(np.uint8)
             zip64 = flat.nbytes >= 2**31
-            info = _aligned_entry(f"archive/data/{key}", zf.fp.tell(), zip64)
+            info = _aligned_entry(f"archive/data/{key}", zf.fp.tell(), zip64, alignment)
             with zf.open(info, "w", force_zip64=zip64) as out:
                 out.write(memoryview(flat))
         for name, data in extra.items():
             zf.writestr(f"archive/{name}", data)
         zf.writestr("archive/version", "3\n")
+        if not with_crcs:
+            _zero_crcs(zf)
+
+
+def _seekable(fh: Any) -> bool:
+    try:
+        return bool(fh.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def prepare(obj: Any) -> Callable[[BinaryIO], None]:

@@ -1,8 +1,9 @@
 """Utilities, mirroring ``torch.utils``: ``cr.utils.data`` (datasets, samplers, DataLoader),
 ``cr.utils.tensorboard`` (SummaryWriter), ``cr.utils.checkpoint`` (activation
 checkpointing), ``cr.utils.hooks`` (RemovableHandle), ``cr.utils.benchmark`` (Timer,
-Compare), ``cr.utils.flop_counter`` (FlopCounterMode) and ``cr.utils.model_zoo``
-(``load_url``, the older name of ``cr.hub.load_state_dict_from_url``)."""
+Compare), ``cr.utils.flop_counter`` (FlopCounterMode), ``cr.utils.model_zoo``
+(``load_url``, the older name of ``cr.hub.load_state_dict_from_url``) and
+``cr.utils.serialization`` (``config``, the switches of save and load)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ __all__ = [
     "flop_counter",
     "hooks",
     "model_zoo",
+    "serialization",
     "tensorboard",
 ]
 
