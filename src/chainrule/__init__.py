@@ -21,7 +21,7 @@ if "numpy" not in _sys.modules:  # before NumPy loads OpenBLAS; see docs/archite
     # faster on a ResNet-20 training step on 2 cores. An explicit setting is respected.
     _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-from . import autograd, creation_more, dtypes, linalg, ops, settings, sparse
+from . import autograd, build_info, creation_more, dtypes, linalg, ops, settings, sparse, symbolic
 from .amp.autocast_mode import autocast
 from .amp.autocast_state import (
     autocast_decrement_nesting,
@@ -53,6 +53,7 @@ from .autograd.grad_mode import is_inference
 from .autograd.ieee import FP_WARNING as _FP_WARNING
 from .autograd.tensor import Tensor
 from .backend import Device, get_array_module
+from .build_info import *  # noqa: F401,F403 - has_lapack, has_openmp, get_device_module, ...
 from .creation import (
     arange,
     as_tensor,
@@ -106,7 +107,11 @@ from .dtypes import (
     set_default_dtype,
     short,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
+from .errors import AcceleratorError, OutOfMemoryError
 from .legacy import (
     BoolTensor,
     ByteTensor,
@@ -117,6 +122,7 @@ from .legacy import (
     IntTensor,
     LongTensor,
     ShortTensor,
+    set_default_tensor_type,
 )
 from .ops import *  # noqa: F401,F403 - the functional op API (cr.exp, cr.matmul, ...)
 from .ops import abs, all, any, max, min, pow, sum  # noqa: A004 - mirrors torch
@@ -132,9 +138,18 @@ from .ops.sparse_products import spmm
 from .ops.tensor_queries import sparse_coo
 from .overrides import install as _install_torch_function  # watches for Tensor subclasses
 from .printing import set_printoptions
-from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from .settings import *  # noqa: F401,F403 - default device, matmul precision, ...
 from .storage import TypedStorage, UntypedStorage
+from .symbolic import *  # noqa: F401,F403 - torch.sym_int, sym_max, ... on plain numbers
 from .threads import get_num_threads, set_num_threads
 from .typeinfo import finfo, iinfo
 
@@ -326,6 +341,15 @@ __all__ = sorted(
         *ops.__all__,
         *creation_more.__all__,
         *settings.__all__,
+        *symbolic.__all__,
+        *build_info.__all__,
+        "AcceleratorError",
+        "OutOfMemoryError",
+        "default_generator",
+        "set_default_tensor_type",
+        "uint16",
+        "uint32",
+        "uint64",
         "TypedStorage",
         "UntypedStorage",
         "arange",

@@ -18,6 +18,14 @@ except Exception:  # pragma: no cover - depends on the machine
     _cupy = None
 
 Array = Any  # numpy.ndarray or cupy.ndarray
+
+
+class DeviceError(ValueError, RuntimeError):
+    """A device string or index chainrule cannot use. PyTorch raises ``RuntimeError``
+    (``torch.device("tpu")``); chainrule has raised ``ValueError``: this is both, so code
+    written for either keeps catching it."""
+
+
 _DEVICE_RE = re.compile(r"^(cpu|cuda)(?::(0|[1-9][0-9]*))?$")
 
 
@@ -51,7 +59,7 @@ class Device:
             return
         if isinstance(spec, int) and not isinstance(spec, bool):
             if spec < 0:
-                raise ValueError(f"device: device index must not be negative, got {spec}")
+                raise DeviceError(f"device: device index must not be negative, got {spec}")
             spec, index = "cuda", spec
         if not isinstance(spec, str):
             raise TypeError(
@@ -59,12 +67,12 @@ class Device:
             )
         m = _DEVICE_RE.match(spec)
         if m is None:
-            raise ValueError(
+            raise DeviceError(
                 f"device: invalid device string {spec!r}; expected 'cpu', "
                 "'cuda' or 'cuda:N' with N a non-negative integer"
             )
         if index is not None and (m.group(2) is not None or int(index) < 0):
-            raise ValueError(f"device: invalid index {index!r} for device string {spec!r}")
+            raise DeviceError(f"device: invalid index {index!r} for device string {spec!r}")
         kind, idx = m.group(1), m.group(2)
         self.type = kind
         self.index = int(idx) if idx else index

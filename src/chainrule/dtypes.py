@@ -22,6 +22,9 @@ float32 = float = np.dtype("float32")  # noqa: A001 - mirrors torch.float
 float64 = double = np.dtype("float64")
 int8 = np.dtype("int8")
 uint8 = np.dtype("uint8")
+uint16 = np.dtype("uint16")
+uint32 = np.dtype("uint32")
+uint64 = np.dtype("uint64")
 int16 = short = np.dtype("int16")
 int32 = int = np.dtype("int32")  # noqa: A001 - mirrors torch.int
 int64 = long = np.dtype("int64")
@@ -64,6 +67,9 @@ __all__ = [
     "set_default_dtype",
     "short",
     "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
 ]
 
 _BY_NAME = {
@@ -75,6 +81,9 @@ _BY_NAME = {
     "double": float64,
     "int8": int8,
     "uint8": uint8,
+    "uint16": uint16,
+    "uint32": uint32,
+    "uint64": uint64,
     "int16": int16,
     "int32": int32,
     "int": int32,

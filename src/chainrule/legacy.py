@@ -7,17 +7,25 @@ torch.LongTensor)`` and ``x.type() == 'torch.FloatTensor'``. Each legacy type he
 class whose call builds a plain :class:`Tensor` of its dtype and whose ``isinstance`` check
 tests the dtype, so that code runs unchanged. ``Tensor.type()`` returns PyTorch's names
 (``'torch.FloatTensor'``) because that is the string such code compares against.
+``cr.set_default_tensor_type(torch.DoubleTensor)`` (or ``'torch.DoubleTensor'``) sets the
+default dtype, with PyTorch's deprecation warning.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
 from typing import Any
 
 import numpy as np
 
+from . import cuda
 from ._type_names import LEGACY_DTYPES, dtype_of_type_name, type_name
+from ._user_warnings import warn_once
 from .autograd.tensor import Tensor
 from .creation import empty, tensor
+from .dtypes import is_floating, set_default_dtype
+from .settings import set_default_device
 
 __all__ = [
     "BoolTensor",
@@ -30,6 +38,7 @@ __all__ = [
     "LongTensor",
     "ShortTensor",
     "dtype_of_type_name",
+    "set_default_tensor_type",
     "type_name",
 ]
 
@@ -81,3 +90,50 @@ ShortTensor = _legacy("ShortTensor")
 CharTensor = _legacy("CharTensor")
 ByteTensor = _legacy("ByteTensor")
 BoolTensor = _legacy("BoolTensor")
+
+_DEPRECATED = (
+    "cr.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+    "cr.set_default_dtype() and cr.set_default_device() as alternatives."
+)
+_NOT_FLOATING = "only floating-point types are supported as the default type"
+
+
+def _resolve(name: str) -> tuple[Any, bool]:
+    """The legacy type a ``'torch.FloatTensor'``-style string names (``torch.`` and
+    ``chainrule.`` alike), and whether it is a CUDA type; other modules are imported and
+    looked up, as PyTorch does."""
+    module, _, attr = name.rpartition(".")
+    if not module:
+        raise ModuleNotFoundError(f"No module named {name!r}")
+    if module in ("torch", "chainrule", "torch.cuda", "chainrule.cuda"):
+        if attr not in LEGACY_DTYPES and attr != "BFloat16Tensor":
+            raise AttributeError(f"module {module!r} has no attribute {attr!r}")
+        return getattr(sys.modules[__package__], attr), module.endswith(".cuda")
+    return getattr(importlib.import_module(module), attr), False
+
+
+def set_default_tensor_type(t: Any, /) -> None:
+    """Set the default dtype from a legacy tensor type (``cr.DoubleTensor``) or its name
+    (``'torch.DoubleTensor'``); ``'torch.cuda.FloatTensor'`` also makes CUDA the default
+    device. Deprecated in PyTorch (it warns once per process): use
+    :func:`set_default_dtype` and :func:`set_default_device`.
+
+    Raises:
+        TypeError: a non-floating type (``'torch.IntTensor'``), something that is not a
+            legacy tensor type, or a CUDA type without a GPU (CuPy and a device).
+        ModuleNotFoundError, AttributeError: a name that does not resolve.
+    """
+    warn_once("set_default_tensor_type", _DEPRECATED)
+    is_cuda = False
+    if isinstance(t, str):
+        name = t
+        t, is_cuda = _resolve(t)
+        if is_cuda and not cuda.is_available():
+            raise TypeError(f"type {name} not available. chainrule has no CUDA device here")
+    if not isinstance(t, _LegacyMeta):
+        raise TypeError(f"invalid type object: {_NOT_FLOATING}")
+    if not is_floating(t.dtype):
+        raise TypeError(_NOT_FLOATING)
+    set_default_dtype(t.dtype)
+    if is_cuda:
+        set_default_device("cuda")

@@ -14,11 +14,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .. import backend, random
+from ..errors import OutOfMemoryError
 
 if TYPE_CHECKING:  # for the annotations only: torch.cuda has no ``Tensor`` attribute either
     from ..autograd.tensor import Tensor
 
 __all__ = [
+    "OutOfMemoryError",
     "amp",
     "current_device",
     "device_count",
