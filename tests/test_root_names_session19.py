@@ -194,3 +194,20 @@ def test_get_device_module() -> None:
     for bad in ("foo", 3):
         assert issubclass(_outcome(lambda bad=bad: cr.get_device_module(bad)), RuntimeError)
         assert _outcome(lambda bad=bad: torch.get_device_module(bad)) is RuntimeError
+
+
+# ---------------------------------------------------------------- nn.parameter's lazy names
+def test_nn_parameter_answers_for_the_lazy_placeholders() -> None:
+    p = cr.nn.parameter
+    assert p.UninitializedParameter is cr.nn.UninitializedParameter
+    assert p.UninitializedBuffer is cr.nn.UninitializedBuffer
+    for lib in (cr, torch):
+        lazy = lib.nn.LazyLinear(3)
+        assert lib.nn.parameter.is_lazy(lazy.weight) is True
+        assert isinstance(lazy.weight, lib.nn.parameter.UninitializedTensorMixin)
+        assert lib.nn.parameter.is_lazy(lib.nn.LazyBatchNorm1d().running_mean) is True
+        assert lib.nn.parameter.is_lazy(lib.nn.Linear(2, 3).weight) is False
+        lazy(lib.ones(4, 5))
+        assert lib.nn.parameter.is_lazy(lazy.weight) is False
+    with pytest.raises(AttributeError):
+        p.NoSuchName  # noqa: B018 - the lookup is the test

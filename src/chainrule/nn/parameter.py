@@ -1,7 +1,11 @@
-"""``Parameter``: a tensor that a Module registers as trainable when assigned to it."""
+"""``Parameter``: a tensor that a Module registers as trainable when assigned to it; and
+``Buffer``. As ``torch.nn.parameter``, this module also answers for the lazy modules'
+placeholders (``UninitializedParameter``, ``UninitializedBuffer``, ``is_lazy``), which live
+in ``nn/layers/lazy.py`` and ``lazy_more.py``."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 import numpy as np
@@ -9,6 +13,15 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
 from ..autograd.torch_function import disabled_torch_function_impl
+
+# The lazy placeholders are module attributes resolved on first use (lazy.py imports this
+# module), so they are not in ``__all__``: their module and name there.
+__all__ = ["Buffer", "Parameter", "is_lazy"]
+_LAZY_NAMES = {
+    "UninitializedParameter": ("lazy", "UninitializedParameter"),
+    "UninitializedBuffer": ("lazy_more", "UninitializedBuffer"),
+    "UninitializedTensorMixin": ("lazy", "_UninitializedTensor"),
+}
 
 
 class Parameter(Tensor):
@@ -40,3 +53,15 @@ class Buffer(Tensor):
     def __init__(self, data: Any, persistent: bool = True):
         self._init_leaf(data._data if isinstance(data, Tensor) else Tensor._new(data)._data, False)
         self.persistent = persistent
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_NAMES:
+        module, attr = _LAZY_NAMES[name]
+        return getattr(import_module(f"..layers.{module}", __name__), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def is_lazy(param: Any) -> bool:
+    """Whether ``param`` is a lazy module's placeholder, not yet given a shape."""
+    return isinstance(param, __getattr__("UninitializedTensorMixin"))
