@@ -183,6 +183,7 @@ newaxis = None
 
 _LAZY = {
     "nn",
+    "quasirandom",
     "_C",
     "_dynamo",
     "compiler",
