@@ -8,6 +8,8 @@
   chainrule read the third as the dtype.
 - ``F.layer_norm``/``F.rms_norm`` refuse a bare int ``normalized_shape`` (``nn.LayerNorm(4)``
   takes one; the functions do not), a non-integer element and an empty shape.
+- ``cr.meshgrid`` without ``indexing`` warns once per process that it will be required
+  (PyTorch's C++ warn-once), and uses ``'ij'``.
 - ``scheduler.step(epoch)`` warns that ``epoch`` is deprecated (every scheduler but
   ``CosineAnnealingWarmRestarts``, whose fractional epochs are documented use), and
   ``ChainedScheduler.step`` takes no ``epoch`` (chainrule accepted and ignored it).
@@ -15,6 +17,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -165,3 +170,26 @@ def test_new_empty_tensors_have_torchs_strides(shape: tuple) -> None:
             want.stride(d) for d in range(-len(shape), len(shape))
         ]
     assert cr.empty(shape).reshape(-1).stride() == torch.empty(shape).reshape(-1).stride()
+
+
+# ------------------------------------------------------------------ meshgrid without indexing
+def test_meshgrid_without_indexing_is_ij_and_warns_once_per_process() -> None:
+    code = textwrap.dedent(
+        """
+        import warnings
+        import chainrule as cr
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            a, b = cr.meshgrid(cr.arange(2), cr.arange(3))
+            cr.meshgrid(cr.arange(2), indexing=None)
+        print(tuple(a.shape), len(caught), "indexing argument" in str(caught[0].message))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == ["(2,", "3)", "1", "True"]
+    got = cr.meshgrid(cr.arange(2), cr.arange(3), indexing="xy")
+    want = torch.meshgrid(torch.arange(2), torch.arange(3), indexing="xy")
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g.numpy(), w.numpy())

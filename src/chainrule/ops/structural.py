@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._user_warnings import warn_once
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -334,13 +335,21 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     return Unfold.apply(x, d, int(size), int(step))
 
 
-def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:
-    """Coordinate grids from 1-d tensors (``indexing='ij'`` matrix or ``'xy'`` Cartesian).
+def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
+    """Coordinate grids from 1-d tensors (``indexing='ij'`` matrix or ``'xy'`` Cartesian;
+    None is ``'ij'`` with PyTorch's warning, once per process, that it will be required).
 
     The grids are broadcast views of the inputs, so gradients flow back to them.
     """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
+    if indexing is None:
+        warn_once(
+            "meshgrid_indexing",
+            "cr.meshgrid: in an upcoming release, it will be required to pass the indexing "
+            "argument.",
+        )
+        indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
     ts = [as_tensor(t) for t in tensors]
