@@ -1323,6 +1323,7 @@ from . import (  # noqa: E402 - after the table's helpers, which those modules i
     op_specs_sparse,
     op_specs_special_more,
     op_specs_stacking,
+    op_specs_view_copies,
 )
 
 for _extra in (
@@ -1348,6 +1349,7 @@ for _extra in (
     op_specs_complex,
     op_specs_complex_linalg,
     op_specs_slice_inverse,
+    op_specs_view_copies,
 ):
     SPECS += _extra.SPECS
 

@@ -835,6 +835,14 @@ class Tensor:
         dtype: Any = ...,
     ) -> Tensor: ...
     def narrow(self, dim: builtins.int, start: Any, length: builtins.int) -> Tensor: ...
+    def narrow_copy(
+        self,
+        dim: builtins.int,
+        start: Any,
+        length: builtins.int,
+        *,
+        out: Any = ...,
+    ) -> Tensor: ...
     @property
     def nbytes(self) -> builtins.int: ...
     @property

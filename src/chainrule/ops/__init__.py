@@ -110,6 +110,7 @@ from .statistics import *  # noqa: F403
 from .structural import *  # noqa: F403
 from .trig import *  # noqa: F403
 from .unary import *  # noqa: F403
+from .view_copies import *  # noqa: F403
 from .view_inverses import *  # noqa: F403
 from .views import *  # noqa: F403
 
@@ -168,6 +169,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "spectral",
         "complex_ops",
         "view_inverses",
+        "view_copies",
     )
 )
 
