@@ -211,3 +211,71 @@ def test_nn_parameter_answers_for_the_lazy_placeholders() -> None:
         assert lib.nn.parameter.is_lazy(lazy.weight) is False
     with pytest.raises(AttributeError):
         p.NoSuchName  # noqa: B018 - the lookup is the test
+
+
+# ---------------------------------------------------------------- Tensor flags and queries
+FLAGS = ("is_meta", "is_quantized", "is_nested", "is_mkldnn", "is_xla", "is_ipu", "is_maia")
+FLAGS += ("is_mtia", "is_vulkan", "is_sparse_csr")
+
+
+def test_absent_backend_flags_are_false_as_on_a_torch_cpu_tensor() -> None:
+    for lib in (cr, torch):
+        x = lib.ones(2, requires_grad=True) * 2
+        for name in FLAGS:
+            assert getattr(x, name) is False, name
+        assert x.is_distributed() is False and lib.is_distributed(x) is False
+    with pytest.raises(TypeError):
+        cr.is_distributed([1.0])
+
+
+def test_volatile_is_false_and_warns_as_torch() -> None:
+    for lib in (cr, torch):
+        x = lib.ones(1)
+        with pytest.warns(UserWarning, match="volatile was removed"):
+            assert x.volatile is False
+        with pytest.warns(UserWarning, match="no effect"):
+            x.volatile = True
+        with pytest.warns(UserWarning):
+            assert x.volatile is False
+
+
+def test_output_nr_and_const_data_ptr() -> None:
+    for lib in (cr, torch):
+        x = lib.ones(3, requires_grad=True)
+        y = x * 2
+        assert x.output_nr == 0 and y.output_nr == 0
+        assert [p.output_nr for p in y.split(1)] == [0, 1, 2]
+        assert y.const_data_ptr() == y.data_ptr()
+
+
+_STRIDED = [
+    ((1, 3, 4), (4, 4, 1)),
+    ((3, 1, 4), (4, 4, 1)),
+    ((2, 3), (1, 1)),
+    ((3, 2), (1, 1)),
+    ((1, 3), (3, 3)),
+    ((2, 1, 3), (1, 3, 3)),
+    ((2, 3, 1), (1, 2, 2)),
+    ((3, 2, 4), (8, 8, 1)),
+    ((2, 3, 4), (1, 2, 6)),
+    ((4, 5, 3), (3, 0, 1)),
+    ((2, 3, 4, 5), (60, 1, 15, 3)),
+    ((), ()),
+]
+
+
+@pytest.mark.parametrize("layout", _STRIDED, ids=str)
+def test_dim_order_is_torchs(layout: tuple) -> None:
+    shape, strides = layout
+    got = cr.empty(200).as_strided(shape, strides).dim_order()
+    want = torch.empty(200).as_strided(shape, strides).dim_order()
+    assert got == want
+
+
+def test_dim_order_ambiguity_check() -> None:
+    for lib in (cr, torch):
+        assert lib.empty(2, 3).dim_order(ambiguity_check=True) == (0, 1)
+        with pytest.raises(RuntimeError, match="unique dim order"):
+            lib.empty(1, 3, 1, 1).dim_order(ambiguity_check=True)
+    with pytest.raises(NotImplementedError, match="ambiguity_check"):
+        cr.empty(2, 3).dim_order(ambiguity_check=[cr.contiguous_format])

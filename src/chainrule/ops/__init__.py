@@ -52,6 +52,7 @@ from . import (
     sparse_construction,
     special,
     structural,
+    tensor_flags,
     tensor_queries,
     views,
 )
@@ -108,6 +109,7 @@ from .splitting import *  # noqa: F403
 from .stacking import *  # noqa: F403
 from .statistics import *  # noqa: F403
 from .structural import *  # noqa: F403
+from .tensor_flags import *  # noqa: F403
 from .trig import *  # noqa: F403
 from .unary import *  # noqa: F403
 from .view_copies import *  # noqa: F403
@@ -170,6 +172,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "complex_ops",
         "view_inverses",
         "view_copies",
+        "tensor_flags",
     )
 )
 
@@ -246,6 +249,8 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     untyped_storage=storage_methods.untyped_storage,
     storage=storage_methods.storage,
     set_=storage_methods.set_,
+    const_data_ptr=tensor_flags.const_data_ptr,
+    dim_order=tensor_flags.dim_order,
 )
 
 # In an op module's ``__all__`` for the package's own use, but no PyTorch function.
@@ -353,6 +358,11 @@ def _bind_special(T: Any) -> None:
     # real / imag: properties on a PyTorch tensor (torch.real / torch.imag are functions).
     T.real = property(complex_ops.real)
     T.imag = property(complex_ops.imag)
+    # flags of backends chainrule lacks (is_meta, is_quantized, ...), output_nr, volatile
+    for name in tensor_flags.ABSENT_FLAGS:
+        setattr(T, name, property(tensor_flags.absent))
+    T.output_nr = property(tensor_flags.output_nr)
+    T.volatile = property(tensor_flags.get_volatile, tensor_flags.set_volatile)
 
 
 def _bind_operators(T: Any) -> None:
