@@ -22,11 +22,12 @@ EQUATION = "ij,jk,kl,lm->im"
 
 @pytest.fixture(autouse=True)
 def _restore_flags() -> Iterator[None]:
+    # torch's switches are only set through its flags() context here: assigning its module's
+    # attributes shadows what flags() sets later in the same process (other tests use it)
     before = cr_opt.set_flags()
-    torch_before = torch.backends.opt_einsum.enabled, torch.backends.opt_einsum.strategy
     yield
     cr_opt.set_flags(*before)
-    torch.backends.opt_einsum.enabled, torch.backends.opt_einsum.strategy = torch_before
+    torch.backends.opt_einsum.set_flags(True, "auto")  # a refused flags() leaves it changed
 
 
 def test_defaults_are_torchs() -> None:
@@ -45,10 +46,31 @@ def test_set_flags_returns_the_previous_values_and_none_keeps_one() -> None:
     assert (cr_opt.enabled, cr_opt.strategy) == (False, "greedy")
 
 
+@pytest.mark.parametrize("args", [(None, "bogus"), (True, "dp"), (False, "greedy")])
+def test_set_flags_refuses_what_torch_refuses(args: tuple) -> None:
+    for lib in (cr, torch):
+        with pytest.raises(ValueError):
+            with lib.backends.opt_einsum.flags(*args):
+                pass
+    # chainrule puts back what it set before refusing (torch leaves `enabled` changed)
+    assert (cr_opt.enabled, cr_opt.strategy) == (True, "auto")
+    with pytest.raises(ValueError, match="not enabled"):
+        cr_opt.set_flags(False, "greedy")
+
+
+def test_set_flags_without_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cr_opt, "_opt_einsum", None)
+    with pytest.raises(ValueError, match="not available"):
+        cr_opt.set_flags(True)
+    with pytest.raises(ValueError, match="not available"):
+        cr_opt.set_flags(None, "auto")
+    assert cr_opt.set_flags(False) == (True, "auto")
+
+
 def test_flags_restores_after_the_block_even_on_error() -> None:
     with pytest.raises(ZeroDivisionError):
-        with cr_opt.flags(enabled=False, strategy="optimal"):
-            assert (cr_opt.enabled, cr_opt.strategy) == (False, "optimal")
+        with cr_opt.flags(enabled=True, strategy="optimal"):
+            assert (cr_opt.enabled, cr_opt.strategy) == (True, "optimal")
             1 / 0  # noqa: B018 - the block raises
     assert (cr_opt.enabled, cr_opt.strategy) == (True, "auto")
 
@@ -71,23 +93,26 @@ def test_disabled_or_missing_contracts_left_to_right(monkeypatch: pytest.MonkeyP
     assert cr_opt.contraction_path("ij,jk->ik", tuple(ARRAYS[:2])) is False
 
 
-@pytest.mark.parametrize("strategy", ["auto", "greedy", "optimal"])
-@pytest.mark.parametrize("enabled", [True, False])
-def test_einsum_matches_torch_under_each_switch(strategy: str, enabled: bool) -> None:
+@pytest.mark.parametrize(
+    "switches", [(True, "auto"), (True, "greedy"), (True, "optimal"), (False, None)], ids=str
+)
+def test_einsum_matches_torch_under_each_switch(switches: tuple) -> None:
     results = []
     for lib in (cr, torch):
-        lib.backends.opt_einsum.strategy = strategy
-        lib.backends.opt_einsum.enabled = enabled
-        ts = [lib.tensor(a, requires_grad=True) for a in ARRAYS]
-        out = lib.einsum(EQUATION, *ts)
+        with lib.backends.opt_einsum.flags(*switches):
+            assert lib.backends.opt_einsum.enabled is switches[0]
+            ts = [lib.tensor(a, requires_grad=True) for a in ARRAYS]
+            out = lib.einsum(EQUATION, *ts)
         out.backward(lib.ones_like(out))
         results.append([out.detach().numpy(), *(t.grad.numpy() for t in ts)])
     for got, want in zip(*results):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
-def test_an_unknown_strategy_fails_as_in_torch() -> None:
-    for lib in (cr, torch):
-        lib.backends.opt_einsum.strategy = "no-such-path"
-        with pytest.raises(KeyError, match="no-such-path"):
-            lib.einsum(EQUATION, *(lib.tensor(a) for a in ARRAYS))
+def test_an_unknown_strategy_assigned_directly_fails_in_einsum() -> None:
+    """Assigning the attribute is unchecked (as in PyTorch, whose own attribute is not
+    touched here: assigning it would shadow what its flags() sets later in the process);
+    opt_einsum then refuses the name, as in PyTorch."""
+    cr_opt.strategy = "no-such-path"
+    with pytest.raises(KeyError, match="no-such-path"):
+        cr.einsum(EQUATION, *(cr.tensor(a) for a in ARRAYS))

@@ -269,6 +269,7 @@ def test_einsum_under_autocast_casts_where_torch_contracts(equation, opt_einsum)
     that rule, so the result's dtype is the last pair's."""
     rng = np.random.default_rng(7)
     arrays = [rng.standard_normal(s).astype(np.float32) for s in _EINSUMS[equation]]
+    torch.backends.opt_einsum.set_flags(True, "auto")  # whatever an earlier test left
     with torch.backends.opt_einsum.flags(enabled=opt_einsum), torch.autocast("cpu"):
         want = torch.einsum(equation, *[torch.tensor(a) for a in arrays])
     with cr.backends.opt_einsum.flags(enabled=opt_einsum), cr.autocast("cpu"):

@@ -88,9 +88,15 @@ def test_dataloader_worker_carries_bfloat16_batches():
 def test_orthogonal_refuses_bfloat16_as_torch():
     from torch.nn.utils.parametrizations import orthogonal
 
-    with pytest.raises(NotImplementedError, match="BFloat16"):  # at its first forward
-        _ = orthogonal(torch.nn.Linear(3, 3).bfloat16(), orthogonal_map="cayley").weight
-    with pytest.raises(NotImplementedError, match="BFloat16"):  # at registration already
+    for kind in ("cayley", "householder"):  # registered, then refused at the first forward
+        t_layer = orthogonal(torch.nn.Linear(3, 3).bfloat16(), orthogonal_map=kind)
+        c_layer = cr.nn.utils.parametrizations.orthogonal(
+            cr.nn.Linear(3, 3).bfloat16(), orthogonal_map=kind
+        )
+        for layer in (t_layer, c_layer):
+            with pytest.raises(NotImplementedError, match="BFloat16"):
+                _ = layer.weight
+    with pytest.raises(NotImplementedError, match="BFloat16"):  # torch: a TypeError of its own
         _ = cr.nn.utils.parametrizations.orthogonal(cr.nn.Linear(3, 3).bfloat16()).weight
 
 
@@ -282,3 +288,14 @@ def test_legacy_cholesky_warns_once_as_torch(monkeypatch):
     msg = str(got[0].message)
     assert msg.startswith("torch.cholesky is deprecated") and str(want[0].message).startswith(msg)
     np.testing.assert_allclose(lc.numpy(), lt.numpy())
+
+
+def test_matrix_exp_of_bfloat16_is_the_float32_result_rounded_once():
+    a = np.random.default_rng(3).standard_normal((2, 4, 4)).astype(np.float32) * 0.7
+    b = cr.tensor(a).bfloat16().requires_grad_()
+    out = cr.linalg.matrix_exp(b)
+    assert out.dtype == cr.bfloat16
+    want = cr.linalg.matrix_exp(b.detach().float()).bfloat16()
+    np.testing.assert_array_equal(out.float().detach().numpy(), want.float().numpy())
+    out.sum().backward()
+    assert b.grad.dtype == cr.bfloat16 and np.isfinite(b.grad.float().numpy()).all()

@@ -309,6 +309,8 @@ def __getattr__(name: str) -> Any:
         foreach = importlib.import_module(".ops.foreach", __name__)
         if name in foreach.__all__:
             return getattr(foreach, name)
+    if name == "has_openmp":  # asking imports Numba: on first use (see build_info.py)
+        return build_info.has_openmp
     if name == "bfloat16":  # ml_dtypes is slow to import: on first use (see dtypes.py)
         return dtypes.bfloat16_dtype()
     if name == "BFloat16Tensor":  # its dtype needs ml_dtypes: made on first use, then kept
@@ -344,6 +346,7 @@ __all__ = sorted(
         *settings.__all__,
         *symbolic.__all__,
         *build_info.__all__,
+        "has_openmp",
         "AcceleratorError",
         "OutOfMemoryError",
         "default_generator",

@@ -5,7 +5,8 @@ serves a device type (``torch.get_device_module``).
 - ``has_spectral``: True (``cr.fft`` is NumPy's FFT).
 - ``has_mkl``: whether NumPy's BLAS is Intel's MKL (PyPI's NumPy uses OpenBLAS: False).
 - ``has_openmp``: whether chainrule's compiled kernels run on OpenMP
-  (``cr.backends.openmp.is_available()``).
+  (``cr.backends.openmp.is_available()``); looked up when first read, since asking imports
+  Numba, which ``import chainrule`` does not.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from .backend import Device
 from .backends import openmp
 from .settings import get_default_device
 
-__all__ = ["get_device_module", "has_lapack", "has_mkl", "has_openmp", "has_spectral"]
+# ``has_openmp`` is a lazy module attribute (see ``__getattr__``), so not in ``__all__``.
+__all__ = ["get_device_module", "has_lapack", "has_mkl", "has_spectral"]
 
 
 def _numpy_blas_is_mkl() -> bool:
@@ -34,7 +36,12 @@ def _numpy_blas_is_mkl() -> bool:
 has_lapack: bool = True
 has_spectral: bool = True
 has_mkl: bool = _numpy_blas_is_mkl()
-has_openmp: bool = openmp.is_available()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "has_openmp":
+        return openmp.is_available()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_device_module(device: Any = None) -> ModuleType:

@@ -41,26 +41,70 @@ def get_opt_einsum() -> Any:
 
 
 def set_flags(_enabled: bool | None = None, _strategy: Any = None) -> tuple[bool, Any]:
-    """Set ``enabled`` and/or ``strategy`` (None leaves one as it is); returns the values
-    they had before, as a pair, for restoring them."""
+    """Set ``enabled`` and/or ``strategy`` (None leaves one as it is), checked as PyTorch
+    checks them here: ``enabled`` needs the package, and a ``strategy`` (``"auto"``,
+    ``"greedy"`` or ``"optimal"``) needs it enabled. Returns the values they had before, as
+    a pair, for restoring them. (Assigning the attributes directly is not checked, as in
+    PyTorch; an unknown strategy then fails in ``einsum``.)
+
+    Raises:
+        ValueError: ``enabled`` without the package, a strategy while not enabled or without
+            the package, or a strategy other than those three.
+    """
     global enabled, strategy
     before = (enabled, strategy)
     if _enabled is not None:
+        if _enabled and _opt_einsum is None:
+            raise ValueError(
+                f"opt_einsum is not available, so setting `enabled` to {_enabled} will not "
+                "reap the benefits of calculating an optimal path for einsum. cr.einsum will "
+                "fall back to contracting from left to right. To enable this optimal path "
+                "calculation, please install opt-einsum."
+            )
         enabled = _enabled
     if _strategy is not None:
+        if _opt_einsum is None:
+            raise ValueError(
+                f"opt_einsum is not available, so setting `strategy` to {_strategy} will not "
+                "be meaningful. cr.einsum will bypass path calculation and simply contract "
+                "from left to right. Please install opt_einsum or unset `strategy`."
+            )
+        if not enabled:
+            raise ValueError(
+                f"opt_einsum is not enabled, so setting a `strategy` to {_strategy} will not "
+                "be meaningful. cr.einsum will bypass path calculation and simply contract "
+                "from left to right. Please set `enabled` to `True` as well or unset "
+                "`strategy`."
+            )
+        if _strategy not in ("auto", "greedy", "optimal"):
+            raise ValueError(
+                "`strategy` must be one of the following: [auto, greedy, optimal] but is "
+                f"{_strategy}"
+            )
         strategy = _strategy
     return before
 
 
 @contextmanager
 def flags(enabled: bool | None = None, strategy: Any = None) -> Iterator[None]:
-    """``enabled``/``strategy`` set for the ``with`` block and restored after it, even when
-    it raises."""
-    before = set_flags(enabled, strategy)
+    """``enabled``/``strategy`` set (and checked) by :func:`set_flags` for the ``with``
+    block, and restored after it, even when it raises; a refused setting changes nothing."""
+    saved = set_flags()
+    try:
+        set_flags(enabled, strategy)
+    except ValueError:
+        _restore(saved)
+        raise
     try:
         yield
     finally:
-        set_flags(*before)
+        _restore(saved)
+
+
+def _restore(saved: tuple[bool, Any]) -> None:
+    """Put back switches saved by ``set_flags()`` (unchecked: they were in force)."""
+    global enabled, strategy
+    enabled, strategy = saved
 
 
 def contraction_path(equation: str, arrays: tuple) -> Any:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import in_float32_rounded_once
 from ..linalg._common import check_square, mH
 from ..linalg.decompositions import cholesky as _cholesky
 from ..linalg.decompositions import qr as _qr
@@ -175,8 +176,12 @@ def matrix_exp(input: Tensor) -> Tensor:  # noqa: A002
 
     Scaling and squaring: ``exp(A) = exp(A / 2^s)^(2^s)`` with ``s`` chosen (from the
     values, a constant for autograd) so that ``||A / 2^s||_1 <= 1/2``, and a degree-18
-    Taylor polynomial in Horner form for ``exp(A / 2^s)``."""
+    Taylor polynomial in Horner form for ``exp(A / 2^s)``. A bfloat16 input is computed in
+    float32 and rounded once (PyTorch accepts bfloat16 too; its own kernel can overflow to
+    NaN where float32 cannot)."""
     a = _named("matrix_exp", check_square, input, "matrix_exp", complex_ok=True)
+    if a.dtype.kind == "V":  # bfloat16
+        return in_float32_rounded_once(matrix_exp, a)
     if a.dtype.kind not in "fc":
         raise RuntimeError(f"matrix_exp: expected a floating point tensor, got {a.dtype}")
     n = a.shape[-1]
