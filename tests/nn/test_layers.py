@@ -89,7 +89,7 @@ def test_embedding_padding_and_pretrained():
     close(pre(cr.tensor([1, 0])), np.array([[3.0, 4.0], [1.0, 2.0]], dtype=np.float32))
     with pytest.raises(IndexError, match="out of range"):
         m(cr.tensor([6]))
-    with pytest.raises(TypeError, match="integer"):
+    with pytest.raises(RuntimeError, match="Long, Int"):
         m(cr.tensor([0.0]))
 
 
@@ -137,8 +137,9 @@ def test_batchnorm_no_affine_no_tracking():
     tm.eval()
     x, tx = pair(3, 2, 2, 2)
     close(m(x), tm(tx))
-    with pytest.raises(ValueError, match="channels"):
-        m(cr.randn(3, 5, 2, 2))
+    # with no running statistics and no weight PyTorch normalises any channel count
+    x5, tx5 = pair(3, 5, 2, 2)
+    close(m(x5), tm(tx5))
 
 
 def test_batchnorm_state_dict_keys_match_torch():

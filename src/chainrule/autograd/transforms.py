@@ -59,10 +59,15 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False):
         )
         from . import grad as autograd_grad
 
+        # an output that does not depend on the primals contributes nothing (torch.func's
+        # vjp gives zeros for it rather than refusing it)
+        pairs = [(o, c) for o, c in zip(outs, vs) if o.requires_grad]
+        if not pairs:
+            return tuple(_zeros_if_none(None, p) for p in leaves)
         grads = autograd_grad(
-            list(outs),
+            [o for o, _ in pairs],
             leaves,
-            list(vs),
+            [c for _, c in pairs],
             retain_graph=True,
             create_graph=any(nested) or any(c.requires_grad for c in vs),
             allow_unused=True,

@@ -10,8 +10,9 @@ differentiation transforms compose with ``vmap`` (per-sample gradients:
 from __future__ import annotations
 
 from ..nn.utils.stateless import functional_call
+from .jacobians import hessian, jacfwd, jacrev
 from .rearrange import rearrange
-from .transforms import grad, hessian, jacfwd, jacrev, jvp, vjp
+from .transforms import grad, jvp, vjp
 from .transforms_more import (
     debug_unwrap,
     functionalize,

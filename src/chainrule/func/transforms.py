@@ -8,8 +8,8 @@ values, and the transform runs on that physical function, recursively for the ou
 levels, until no level is left and the plain transform runs. The samples of a batch never
 mix in the forward computation, so the physical Jacobian is block-diagonal: a physical
 vjp/jvp with per-sample cotangents/tangents gives exactly the per-sample results, which are
-wrapped back as batched tensors. ``grad`` is ``vjp`` with a cotangent of one, and
-``jacrev``/``jacfwd`` loop over basis vectors of the *logical* shape, as outside vmap.
+wrapped back as batched tensors. ``grad`` is ``vjp`` with a cotangent of one; ``jacrev``/``jacfwd``
+(:mod:`.jacobians`) loop over basis vectors of the *logical* shape, as outside vmap.
 """
 
 from __future__ import annotations
@@ -20,16 +20,26 @@ from typing import Any
 from ..autograd import transforms as _plain
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
-from ..creation import ones_like, zeros, zeros_like
-from ..ops.shape import reshape, stack
+from ..creation import ones_like
+from ..utils._pytree import tree_structure
 from ._batched import BatchedTensor, physical, wrap
 from .vmap import _leaves, _unflatten
 
-__all__ = ["grad", "hessian", "jacfwd", "jacrev", "jvp", "vjp"]
+__all__ = ["grad", "jvp", "vjp"]
 
 
 def _as_tuple(x: Any) -> tuple:
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _is_container(x: Any) -> bool:
+    """A pytree node (dict, list, tuple) rather than one tensor or number."""
+    return isinstance(x, (dict, list, tuple))
+
+
+def _structure(x: Any) -> Any:
+    """``x``'s pytree structure (compared between primals and tangents)."""
+    return tree_structure(x)
 
 
 def _vjp_levels(f: Callable, primals: tuple, levels: list) -> tuple:
@@ -58,25 +68,29 @@ def _vjp_levels(f: Callable, primals: tuple, levels: list) -> tuple:
 
 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
-    """``(f(*primals), vjp_fn)``; ``vjp_fn(v)`` gives v·J per primal (pytrees allowed)."""
+    """``(f(*primals), vjp_fn)``; ``vjp_fn(v)`` gives v·J per primal. The primals, the output
+    and the cotangents may be pytrees (a dict of parameters from ``functional_call``)."""
     levels = list(LOCAL.state.vmap)
-    if not levels:
+    if not levels and all(isinstance(p, Tensor) for p in primals):
         return _plain.vjp(f, *primals, has_aux=has_aux)
     flat = _leaves(primals)
     aux_box: list = []
+    out_box: list = []
 
-    def flat_f(*leaves: Any) -> Any:
+    def flat_f(*leaves: Any) -> tuple:
         res = f(*_unflatten(primals, iter(leaves)))
         if has_aux:
             aux_box.append(res[1])
             res = res[0]
-        return tuple(res) if isinstance(res, list) else res
+        out_box.append(res)
+        return tuple(_leaves(res))
 
-    out, vjp_flat = _vjp_levels(flat_f, tuple(flat), levels)
+    out_leaves, vjp_flat = _vjp_levels(flat_f, tuple(flat), levels)
+    out = _unflatten(out_box[-1], iter(out_leaves))
 
     def vjp_fn(*cotangents: Any) -> tuple:
-        cots = cotangents[0] if len(cotangents) == 1 and isinstance(out, tuple) else cotangents
-        gs = vjp_flat(*_as_tuple(cots))
+        cots = cotangents[0] if len(cotangents) == 1 else cotangents
+        gs = vjp_flat(*_leaves(cots))
         return _unflatten(primals, iter(gs))
 
     return (out, vjp_fn, aux_box[-1]) if has_aux else (out, vjp_fn)
@@ -144,17 +158,36 @@ def _jvp_levels(f: Callable, primals: tuple, tangents: tuple, levels: list) -> t
 
 
 def jvp(f: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tuple:
-    """Forward mode: ``(f(*primals), J·tangents)``."""
+    """Forward mode: ``(f(*primals), J·tangents)``. A primal may be a pytree (a dict of
+    parameters), its tangent then a pytree of the same structure."""
     levels = list(LOCAL.state.vmap)
-    if not levels:
+    if not levels and not any(_is_container(p) for p in _as_tuple(primals)):
         return _plain.jvp(f, primals, tangents, has_aux=has_aux)
     primals, tangents = _as_tuple(primals), _as_tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
+    if any(_is_container(p) for p in primals):  # flatten: f of the leaves
+        if _structure(primals) != _structure(tangents):
+            raise RuntimeError(
+                "jvp(f, primals, tangents): Expected primals and tangents to have the same "
+                f"python structure. For example, if primals is a tuple of 3 tensors, tangents "
+                f"also must be. Got primals with structure {_structure(primals)} and tangents "
+                f"with structure {_structure(tangents)}"
+            )
+        tree, user_f = primals, f
+
+        def call(*leaves: Any) -> Any:
+            return user_f(*_unflatten(tree, iter(leaves)))
+
+        primals, tangents = tuple(_leaves(primals)), tuple(_leaves(tangents))
+        if not levels:
+            return _plain.jvp(call, primals, tangents, has_aux=has_aux)
+    else:
+        call = f
     aux_box: list = []
 
     def g(*xs: Any) -> Any:
-        res = f(*xs)
+        res = call(*xs)
         if has_aux:
             aux_box.append(res[1])
             return res[0]
@@ -162,58 +195,3 @@ def jvp(f: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tupl
 
     out, tan = _jvp_levels(g, primals, tangents, levels)
     return (out, tan, aux_box[-1]) if has_aux else (out, tan)
-
-
-def jacrev(f: Callable, argnums: int = 0) -> Callable:
-    """Jacobian by reverse mode (one vjp per output element): out.shape + in.shape."""
-    plain = _plain.jacrev(f, argnums)
-
-    def wrapper(*args: Any) -> Any:
-        if not LOCAL.state.vmap:
-            return plain(*args)
-        args = list(args)
-        x = args[argnums]
-        out, vjp_fn = vjp(lambda z: f(*args[:argnums], z, *args[argnums + 1 :]), x)
-        rows = []
-        n = out.numel()
-        for i in range(n):
-            e = zeros(n, dtype=out.dtype)
-            e._data[i] = 1
-            (row,) = vjp_fn(reshape(e, out.shape))
-            rows.append(row)
-        if not rows:
-            return zeros_like(x).reshape(out.shape + tuple(x.shape))
-        return reshape(stack(rows, 0), tuple(out.shape) + tuple(x.shape))
-
-    return wrapper
-
-
-def jacfwd(f: Callable, argnums: int = 0) -> Callable:
-    """Jacobian by forward mode (one jvp per input element): out.shape + in.shape."""
-    plain = _plain.jacfwd(f, argnums)
-
-    def wrapper(*args: Any) -> Any:
-        if not LOCAL.state.vmap:
-            return plain(*args)
-        args = list(args)
-        x = args[argnums]
-        cols = []
-        out = None
-        for j in range(x.numel()):
-            e = zeros(x.numel(), dtype=x.dtype)
-            e._data[j] = 1
-            out, col = jvp(
-                lambda z: f(*args[:argnums], z, *args[argnums + 1 :]), (x,), (reshape(e, x.shape),)
-            )
-            cols.append(col)
-        if out is None:
-            out = f(*args)
-            return zeros_like(out).reshape(tuple(out.shape) + tuple(x.shape))
-        return reshape(stack(cols, -1), tuple(out.shape) + tuple(x.shape))
-
-    return wrapper
-
-
-def hessian(f: Callable, argnums: int = 0) -> Callable:
-    """Second derivatives of a scalar function: ``jacfwd(jacrev(f))``."""
-    return jacfwd(jacrev(f, argnums), argnums)

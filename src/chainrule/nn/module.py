@@ -184,6 +184,8 @@ class Module(StateDictMixin, ModuleConversions):
     def add_module(self, name: str, module: "Module | None") -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {type(name).__name__}")
         if "." in name or name == "":
             raise KeyError(f"add_module: invalid module name {name!r}")
         self._drop(name, keep="_modules")

@@ -144,7 +144,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     """Limit values to [min, max]; either bound may be None, a number or a Tensor."""
     input = as_tensor(input)
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
     _no_complex("clamp", input)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         try:

@@ -178,11 +178,20 @@ def index_put_(x: Tensor, indices: Any, values: Tensor, accumulate: bool = False
     return x
 
 
+class _MaskDtypeError(TypeError, RuntimeError):
+    """A non-bool mask to ``masked_fill``/``masked_select``: PyTorch raises RuntimeError
+    ("masked_fill_ only supports boolean masks"); chainrule raised TypeError: this is both,
+    so code written for either keeps catching it."""
+
+
 @tensor_method(inplace=True)
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     m = as_tensor(mask)
     if m.dtype.kind != "b":
-        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+        raise _MaskDtypeError(
+            f"masked_fill: masked_fill_ only supports boolean masks, but got mask with dtype "
+            f"{m.dtype}"
+        )
     try:
         np.broadcast_shapes(m.shape, x.shape)
     except ValueError:
@@ -216,6 +225,8 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
 @tensor_method(keywords=True)
 def masked_select(input: Tensor, mask: Any) -> Tensor:
     m = as_tensor(mask)
+    if m.dtype.kind != "b":  # a uint8 mask would be read as indices below
+        raise _MaskDtypeError(f"masked_select: expected BoolTensor for mask, got dtype {m.dtype}")
     try:
         xb = np.broadcast_shapes(input.shape, m.shape)
     except ValueError:

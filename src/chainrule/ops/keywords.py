@@ -29,6 +29,10 @@ from ..autograd.tensor import Tensor
 __all__ = ["accepts_torch_keywords", "write_out"]
 
 
+_SAME_DTYPE_OUT = frozenset({"quantile", "nanquantile"})
+"""Ops whose ``out=`` must have the result's dtype exactly (PyTorch checks it, no cast)."""
+
+
 def write_out(op: str, result: Any, out: Any) -> Any:
     """Copy ``result`` (a Tensor or a tuple of them) into ``out`` and return ``out``."""
     if isinstance(result, tuple):  # e.g. max(dim) -> (values, indices)
@@ -44,6 +48,8 @@ def write_out(op: str, result: Any, out: Any) -> Any:
             "differentiation, but one of the arguments requires grad."
         )
     arr = result._data
+    if op in _SAME_DTYPE_OUT and arr.dtype != out._data.dtype:
+        raise RuntimeError("quantile() out tensor must be same dtype as the input tensor")
     if not np.can_cast(arr.dtype, out._data.dtype, casting="same_kind"):
         raise RuntimeError(
             f"{op}(): result type {arr.dtype} can't be cast to the desired "

@@ -14,6 +14,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._util import ShapeError
 
 __all__ = ["Pad", "pad"]
 
@@ -44,9 +45,12 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     differentiable.
     """
     pad = list(pad)
-    if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(
-            f"pad: expected an even number of entries, at most 2*{input.ndim}, got {len(pad)}"
+    if len(pad) % 2:
+        raise ShapeError(f"pad: Padding length must be divisible by 2, got {len(pad)}")
+    if len(pad) // 2 > input.ndim:
+        raise ShapeError(
+            "pad: Padding length should be less than or equal to two times the input dimension "
+            f"but got padding length {len(pad)} and input of dimension {input.ndim}"
         )
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):

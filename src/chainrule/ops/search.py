@@ -14,9 +14,10 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..dtypes import is_bfloat16, is_floating
 from ..random import Generator, gen
 from ._result_layout import has_own_layout, like_layout
-from ._util import ShapeError, as_tensor, norm_dim
+from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .gather_scatter import gather
 from .reduction import ValuesIndices
@@ -99,11 +100,14 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     """Histogram with ``bins`` equal-width bins over [min, max] (the data's own range when
     ``min == max``); values outside are ignored. Returns counts in ``input``'s float dtype."""
     x = as_tensor(input)
-    if x.dtype.kind != "f":
+    no_integer_kernel("histc", x)  # NotImplementedError, as PyTorch's "not implemented for"
+    if not is_floating(x.dtype):
         raise RuntimeError(f"histc: expected a floating-point tensor, got {x.dtype}")
     if not isinstance(bins, (int, np.integer)) or bins <= 0:
         raise RuntimeError(f"histc: bins must be > 0, got {bins!r}")
     data = np.asarray(x._data).ravel()
+    if is_bfloat16(x.dtype):  # NumPy has no bfloat16 arithmetic: count its float32 values
+        data = data.astype(np.float32)
     lo, hi = float(min), float(max)
     if lo > hi:
         raise RuntimeError(f"histc: max must be larger than min, got min={lo}, max={hi}")

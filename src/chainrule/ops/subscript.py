@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._user_warnings import warn_at_caller
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
@@ -35,12 +36,31 @@ from .inplace import (
 __all__ = ["GetItem", "IndexAdd", "IndexPut", "getitem", "setitem", "write_index"]
 
 
+def _tensor_index(t: Tensor) -> Any:
+    """The array a Tensor index stands for, as PyTorch reads it: long, int and bool tensors
+    as they are; a uint8 (byte) tensor as a bool *mask* (PyTorch's deprecated legacy, with
+    its warning; a 0-d one silently); any other integer dtype is refused (IndexError)."""
+    a = t._data
+    if a.dtype == np.uint8:
+        if a.ndim:
+            warn_at_caller(
+                "index: indexing with dtype uint8 is now deprecated, please use a dtype bool "
+                "instead"
+            )
+        return a.astype(bool)
+    if a.dtype.kind in "iu" and a.dtype not in (np.int32, np.int64):
+        raise IndexError(
+            f"index: tensors used as indices must be long, int, byte or bool tensors, got {t.dtype}"
+        )
+    return a
+
+
 def _convert_index(idx: Any) -> Any:
     """Tensors and lists inside an index become arrays (bool lists stay masks)."""
     if isinstance(idx, tuple):
         return tuple(_convert_index(i) for i in idx)
     if isinstance(idx, Tensor):
-        return idx._data
+        return _tensor_index(idx)
     if isinstance(idx, list):
         return np.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
     return idx
@@ -301,6 +321,14 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     """``x[idx] = value``. Recorded for autograd when ``x`` or ``value`` requires grad (the
     tensor is rebased onto an :class:`IndexPut` node, as PyTorch's CopySlices does); a leaf
     that requires grad refuses, as in PyTorch."""
+    tensors = _index_tensors(idx)
+    scalar = not isinstance(value, Tensor) or value.ndim == 0
+    if scalar and len(tensors) == 1 and tensors[0].dtype == np.uint8 and tensors[0].ndim:
+        # PyTorch fills through masked_fill_ here, which takes bool masks only
+        raise RuntimeError(
+            "setitem: masked_fill_ only supports boolean masks, but got mask with dtype uint8 "
+            "(index with a bool mask: mask.bool())"
+        )
     idx = _convert_index(idx)
     value = fit_scalar("setitem", value, x._data.dtype, check_half=False)  # PyTorch's check
     value_tensor = isinstance(value, Tensor)

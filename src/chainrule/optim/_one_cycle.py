@@ -54,15 +54,14 @@ class OneCycleLR(LRScheduler):
         _check_optimizer(optimizer, "OneCycleLR")
         self.optimizer = optimizer
         if total_steps is not None:
-            if int(total_steps) != total_steps or total_steps <= 0:
-                raise ValueError(
-                    f"OneCycleLR: expected a positive integer total_steps, got {total_steps!r}"
-                )
+            # a Python int, as PyTorch (5.0 and NumPy integers are refused)
+            if not isinstance(total_steps, int) or total_steps <= 0:
+                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
             self.total_steps = int(total_steps)
         elif epochs is not None and steps_per_epoch is not None:
             for name, v in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
-                if int(v) != v or v <= 0:
-                    raise ValueError(f"OneCycleLR: expected a positive integer {name}, got {v!r}")
+                if not isinstance(v, int) or v <= 0:
+                    raise ValueError(f"Expected positive integer {name}, but got {v}")
             self.total_steps = int(epochs) * int(steps_per_epoch)
         else:
             raise ValueError(

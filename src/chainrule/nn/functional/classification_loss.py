@@ -55,6 +55,16 @@ def _class_target(op: str, input: Tensor, target: Tensor) -> None:
         )
 
 
+def _same_weight_dtype(input: Tensor, weight: Tensor | None) -> None:
+    """PyTorch's class-index kernels take ``weight`` only in ``input``'s dtype (no promotion):
+    a float32 weight with float64 logits raises RuntimeError."""
+    if weight is not None and weight.dtype != input.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_scalar_name(input.dtype)} but found "
+            f"{_scalar_name(weight.dtype)}"
+        )
+
+
 def _flatten_classes(x: Tensor) -> Tensor:
     """(N, C, d1, ...) -> (N·d1·..., C); (C,) -> (1, C)."""
     if x.ndim == 1:
@@ -90,14 +100,17 @@ def cross_entropy(
         raise TypeError(f"{op}: input and target must be Tensors")
     if not is_floating(input.dtype):
         raise DtypeError(f"{op}: input (logits) must be floating point, got {input.dtype}")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if label_smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    label_smoothing = max(label_smoothing, 0.0)  # PyTorch smooths only when it is positive
     c = input.shape[1] if input.ndim >= 2 else input.shape[0] if input.ndim == 1 else 0
     if weight is not None and weight.shape != (c,):
         raise ShapeError(
             f"{op}: weight must have shape ({c},) (one per class), got {tuple(weight.shape)}"
         )
     if target.dtype.kind == "f":
+        if ignore_index != -100:
+            raise RuntimeError("ignore_index is not supported for floating point target")
         if target.shape != input.shape:
             raise ShapeError(
                 f"{op}: a floating target is read as class probabilities and must "
@@ -121,6 +134,7 @@ def cross_entropy(
             f"{op}: target must be integer class indices or float probabilities, got {target.dtype}"
         )
     _class_target(op, input, target)
+    _same_weight_dtype(input, weight)
     x2 = _flatten_classes(input)
     out = CrossEntropyFn.apply(
         x2, target, weight, int(ignore_index), float(label_smoothing), reduction
@@ -154,6 +168,7 @@ def nll_loss(
     c = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if weight is not None and weight.shape != (c,):
         raise ShapeError(f"{op}: weight must have shape ({c},), got {tuple(weight.shape)}")
+    _same_weight_dtype(input, weight)
     out = NLLLossFn.apply(_flatten_classes(input), target, weight, int(ignore_index), reduction)
     if reduction == "none":  # (C,) log-probabilities with a (1,) target: 0-d, as PyTorch
         return out.reshape(target.shape if input.ndim >= 2 else ())

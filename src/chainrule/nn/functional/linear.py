@@ -10,6 +10,8 @@ two matmuls and a column sum backward) and ``ops/embedding.py``
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
 from ...autograd.tensor_conversions import AUTOCAST
@@ -116,10 +118,13 @@ def embedding(
     Returns shape input.shape + (dim,). Rows at ``padding_idx`` receive no gradient.
     """
     idx = input._data if isinstance(input, Tensor) else input
-    if getattr(idx, "dtype", None) is None or idx.dtype.kind not in "iu":
-        raise TypeError(
-            f"embedding: indices must be an integer tensor, got "
-            f"{getattr(idx, 'dtype', type(idx).__name__)}"
+    if getattr(idx, "dtype", None) is None:
+        raise TypeError(f"embedding: indices must be an integer tensor, got {type(idx).__name__}")
+    if idx.dtype not in (np.int64, np.int32):
+        raise DtypeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {idx.dtype} instead (while checking arguments for "
+            "embedding)"
         )
     if weight.ndim != 2:
         raise ShapeError(

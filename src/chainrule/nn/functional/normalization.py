@@ -17,7 +17,8 @@ from typing import Any
 
 from numpy import finfo, float16, float32, integer
 
-from ...autograd.grad_mode import is_grad_enabled
+from ...autograd.grad_mode import is_grad_enabled, no_grad
+from ...autograd.state import LOCAL
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...dtypes import is_bfloat16, is_floating
@@ -117,6 +118,26 @@ def _bshape(t: Tensor, ndim: int) -> Tensor:
     return t.reshape((t.shape[0],) + (1,) * (ndim - 2))
 
 
+def _update_running_stats(
+    input: Tensor, running_mean: Tensor, running_var: Tensor, m: float
+) -> None:
+    """The running-statistics update with Tensor ops, each sample of a vmap batch with its own
+    statistics (the fused kernel's raw-array update has no per-sample form):
+    ``r = (1 - m) r + m stat``, the variance unbiased, as PyTorch's."""
+    batched = [hasattr(t, "_level") for t in (input, running_mean, running_var)]  # vmap's
+    if batched[0] and not (batched[1] and batched[2]):
+        raise RuntimeError(
+            "Batch norm got a batched tensor as input while the running_mean or running_var, "
+            "which will be updated in place, were not batched.\nIf you are using a module and "
+            "do not need eval mode, please set `track_running_stats` to be False."
+        )
+    dims = [0, *range(2, input.ndim)]
+    with no_grad():
+        x = input.detach()
+        running_mean.mul_(1 - m).add_(m * x.mean(dims))
+        running_var.mul_(1 - m).add_(m * x.var(dims, unbiased=True))
+
+
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -175,6 +196,9 @@ def batch_norm(
         stats = BatchStats()
         y = _input_dtype(BatchNormFn.apply(input, weight, bias, float(eps), stats), input)
         if running_mean is not None and running_var is not None:
+            if LOCAL.state.vmap:  # running statistics batched by vmap (model ensembles)
+                _update_running_stats(input, running_mean, running_var, momentum)
+                return y
             mean, var = stats.mean, stats.var
             m = momentum
             rm, rv = running_mean._data, running_var._data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,22 @@ def _check_index(op: str, idx: Any, n: int) -> int:
     if not -n <= idx < n:
         raise IndexError(f"{op}: index {idx} is out of range for a container of length {n}")
     return int(idx)
+
+
+def _delete(container: Module, idx: Any) -> None:
+    """``del container[idx]`` (an int or a slice), then the keys renumbered ``0..n-1`` as
+    PyTorch's ``Sequential`` and ``ModuleList`` do, so that indexing stays contiguous."""
+    keys = list(container._modules.keys())
+    if isinstance(idx, slice):
+        doomed = keys[idx]
+    else:
+        doomed = [keys[_check_index(type(container).__name__, idx, len(keys))]]
+    for key in doomed:
+        del container._modules[key]
+    modules = list(container._modules.values())
+    container._modules.clear()
+    for i, module in enumerate(modules):
+        container._modules[str(i)] = module
 
 
 class Sequential(Module):
@@ -58,6 +75,78 @@ class Sequential(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def __setitem__(self, idx: int, module: Module) -> None:
+        keys = list(self._modules.keys())
+        self.add_module(keys[_check_index("Sequential", idx, len(keys))], module)
+
+    def __delitem__(self, idx: Any) -> None:
+        _delete(self, idx)
+
+    def pop(self, key: Any) -> Any:
+        """Remove and return the module (or the ``Sequential`` of a slice) at ``key``."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def insert(self, index: int, module: Module) -> "Sequential":
+        """Put ``module`` before position ``index`` (``-len <= index <= len``), shifting the
+        numbered modules after it up by one."""
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        if index < 0:
+            index += n
+        for i in range(n, index, -1):
+            self._modules[str(i)] = self._modules[str(i - 1)]
+        self._modules[str(index)] = module
+        return self
+
+    def extend(self, sequential: Iterable[Module]) -> "Sequential":
+        for layer in sequential:
+            self.append(layer)
+        return self
+
+    def __add__(self, other: Any) -> "Sequential":
+        """A new ``Sequential`` of this one's modules then ``other``'s (the same objects)."""
+        if not isinstance(other, Sequential):
+            raise ValueError(
+                "add operator supports only objects of Sequential class, but "
+                f"{type(other)} is given."
+            )
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other: Any) -> "Sequential":
+        if not isinstance(other, Sequential):
+            raise ValueError(
+                "add operator supports only objects of Sequential class, but "
+                f"{type(other)} is given."
+            )
+        return self.extend(list(other))
+
+    def _repeat_count(self, other: Any) -> int:
+        if not isinstance(other, int):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+        return other
+
+    def __mul__(self, other: Any) -> "Sequential":
+        """A new ``Sequential`` repeating these modules ``other`` times (shared, not copied)."""
+        return Sequential(*(list(self) * self._repeat_count(other)))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, other: Any) -> "Sequential":
+        """Repeat in place: the copies are read back by their numbered keys ``"0"``, ``"1"``...
+        (a Sequential of named modules raises KeyError, as PyTorch's)."""
+        n = len(self)
+        for offset in range(n, n * self._repeat_count(other), n):
+            for i in range(n):
+                self.add_module(str(i + offset), self._modules[str(i)])
+        return self
+
 
 class ModuleList(Module):
     """A list of modules whose parameters are registered."""
@@ -88,7 +177,28 @@ class ModuleList(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def __delitem__(self, idx: Any) -> None:
+        _delete(self, idx)
+
+    def pop(self, key: Any) -> Any:
+        """Remove and return the module (or the ``ModuleList`` of a slice) at ``key``."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def __add__(self, other: Iterable[Module]) -> "ModuleList":
+        """A new ``ModuleList`` of these modules then ``other``'s (the same objects)."""
+        return ModuleList(chain(self, other))
+
+    def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
+        return self.extend(modules)
+
     def extend(self, modules: Iterable[Module]) -> "ModuleList":
+        if not isinstance(modules, Iterable):
+            raise TypeError(
+                "ModuleList.extend should be called with an iterable, but got "
+                + type(modules).__name__
+            )
         for m in modules:
             self.append(m)
         return self
@@ -135,6 +245,16 @@ class ModuleDict(Module):
 
     def __delitem__(self, key: str) -> None:
         del self._modules[key]
+
+    def pop(self, key: str) -> Module:
+        """Remove the module named ``key`` and return it (KeyError when absent)."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def clear(self) -> None:
+        """Remove every module."""
+        self._modules.clear()
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -103,19 +103,21 @@ class _BatchNorm(_NormBase):
                 f"-d input, got shape {tuple(input.shape)}"
             )
         if input.shape[1] != self.num_features:
-            raise ValueError(
-                f"{type(self).__name__}: expected {self.num_features} channels "
-                f"(dim 1), got input of shape {tuple(input.shape)}"
-            )
+            # PyTorch's kernel checks the channels against the running statistics, else the
+            # affine weight (RuntimeError); with neither it normalises any channel count
+            what = "running_mean" if self.running_mean is not None else "weight"
+            if getattr(self, what) is not None:
+                raise RuntimeError(
+                    f"{what} should contain {input.shape[1]} elements not {self.num_features} "
+                    f"({type(self).__name__} got input of shape {tuple(input.shape)})"
+                )
 
     def forward(self, input: Tensor) -> Tensor:
-        unbatched = input.ndim == min(self._dims) - 1 and type(self) is not BatchNorm1d
-        if unbatched:
-            input = input.unsqueeze(0)
+        # no unbatched form: PyTorch's BatchNorm2d/3d refuse a (C, H, W) / (C, D, H, W) input
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked._data[...] += 1
+            self.num_batches_tracked.add_(1)  # a Tensor op: the buffer may be vmap-batched
             if self.momentum is None:  # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked._data)
         use_batch = self.training or not self.track_running_stats
@@ -129,7 +131,7 @@ class _BatchNorm(_NormBase):
             factor,
             self.eps,
         )
-        return out.squeeze(0) if unbatched else out
+        return out
 
     def extra_repr(self) -> str:
         return (
@@ -294,12 +296,12 @@ class GroupNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        if input.ndim < 2 or input.shape[1] != self.num_channels:
-            raise ValueError(
-                f"GroupNorm: expected (N, {self.num_channels}, *) input, got shape "
-                f"{tuple(input.shape)}"
-            )
+        # F.group_norm checks the input against num_groups and the affine parameters (as
+        # PyTorch, a module without them takes any channel count its groups divide)
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )

@@ -39,21 +39,23 @@ class _PadNd(Module):
                 f"(left, right{', top, bottom' if self.dims > 1 else ''}"
                 f"{', front, back' if self.dims > 2 else ''}), got {padding!r}"
             )
-        self.padding, self.value = padding, float(value)
+        self.padding, self.value = padding, value  # kept as given: PyTorch prints value=0
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.mode == "constant":  # as PyTorch: any input with enough dims (F.pad checks)
+            return pad(input, self.padding, "constant", self.value)
         if input.ndim not in (self.dims + 1, self.dims + 2):
             raise ValueError(
                 f"{type(self).__name__}: expected a {self.dims + 1}-d (unbatched) "
                 f"or {self.dims + 2}-d (batched) input, got shape "
                 f"{tuple(input.shape)}"
             )
-        if self.mode == "constant":
-            return pad(input, self.padding, "constant", self.value)
         return pad(input, self.padding, self.mode)
 
     def extra_repr(self) -> str:
-        return f"{self.padding}" + (f", value={self.value}" if self.mode == "constant" else "")
+        if self.mode == "constant":
+            return f"padding={self.padding}, value={self.value}"
+        return f"{self.padding}"
 
 
 class ConstantPad1d(_PadNd):
@@ -81,11 +83,14 @@ class ConstantPad3d(_PadNd):
         super().__init__(padding, value)
 
 
-class ZeroPad1d(_PadNd):
-    """Pad the last dim with zeros."""
+class ZeroPad1d(ConstantPad1d):
+    """Pad the last dim with zeros (a ``ConstantPad1d``, as PyTorch's)."""
 
     def __init__(self, padding: Any) -> None:
         super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
 
 
 class ReflectionPad1d(_PadNd):

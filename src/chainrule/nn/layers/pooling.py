@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...autograd.tensor import Tensor
-from ...ops.shape import pad as _pad
 from ..functional import pooling as Fp
 from ..module import Module
+from .padding import ConstantPad2d
 from .upsampling import Upsample
 
 __all__ = [
@@ -139,7 +139,22 @@ class AvgPool2d(_AvgPoolWithDivisor):
 
 
 class AvgPool1d(_AvgPool):
-    """1-D average pooling. Shape: (N, C, L) -> (N, C, L_out)."""
+    """1-D average pooling. Shape: (N, C, L) -> (N, C, L_out). As PyTorch's, it keeps
+    ``kernel_size``, ``stride`` and ``padding`` as 1-tuples (what its repr shows)."""
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        self.kernel_size, self.stride, self.padding = (
+            tuple(v) if isinstance(v, (tuple, list)) else (v,)
+            for v in (self.kernel_size, self.stride, self.padding)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return Fp.avg_pool1d(
@@ -199,17 +214,12 @@ class LocalResponseNorm(Module):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
-class ZeroPad2d(Module):
-    """Pad the last two dims with zeros: padding int or (left, right, top, bottom)."""
+class ZeroPad2d(ConstantPad2d):
+    """Pad the last two dims with zeros: padding int or (left, right, top, bottom). A
+    ``ConstantPad2d`` with ``value=0.0``, as PyTorch's."""
 
     def __init__(self, padding: Any) -> None:
-        super().__init__()
-        self.padding = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
-        if len(self.padding) != 4:
-            raise ValueError(f"ZeroPad2d: padding must be an int or 4 ints, got {padding!r}")
-
-    def forward(self, x: Tensor) -> Tensor:
-        return _pad(x, self.padding)
+        super().__init__(padding, 0.0)
 
     def extra_repr(self) -> str:
         return f"{self.padding}"

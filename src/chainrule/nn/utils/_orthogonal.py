@@ -17,6 +17,7 @@ from ...autograd.tensor import Tensor
 from ...creation import eye, zeros_like
 from ...linalg.solve import solve
 from ...ops.joining import cat
+from ...ops.linalg_lowrank_householder import geqrf
 from ...random import gen
 from ..module import Module
 from .parametrize import register_parametrization
@@ -47,6 +48,26 @@ def _make_orthogonal(a: np.ndarray) -> np.ndarray:
     return q * sign[..., None, :]
 
 
+def _householder_original(q: Tensor) -> Tensor:
+    """The original that the householder map (without trivialization) sends to the
+    orthogonal factor of ``q`` with a non-negative R diagonal: geqrf's reflectors below the
+    diagonal (R, which the map ignores, above it) and on the diagonal the column signs, +-1:
+    R's sign, flipped where LAPACK stored no reflection (tau = 0), since the map's
+    tau = 2 / (1 + |v|^2) reflects there."""
+    x = q.detach()
+    transposed = x.shape[-2] < x.shape[-1]
+    if transposed:
+        x = x.mT
+    a, tau = geqrf(x)
+    arr = np.array(a._data)
+    idx = np.arange(arr.shape[-1])
+    r_sign = np.where(arr[..., idx, idx] < 0, -1.0, 1.0)
+    arr[..., idx, idx] = r_sign * np.where(np.asarray(tau._data) == 0, -1.0, 1.0)
+    if transposed:
+        arr = np.ascontiguousarray(np.swapaxes(arr, -1, -2))
+    return Tensor._make(arr, False, None, 0)
+
+
 def _is_orthogonal(q: np.ndarray) -> bool:
     n, k = q.shape[-2], q.shape[-1]
     atol = 10.0 * n * np.finfo(q.dtype).eps
@@ -64,6 +85,12 @@ class _Orthogonal(Module):
             self.register_buffer("base", None)
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.dtype.kind == "V":  # bfloat16: PyTorch's QR, LU and orgqr have no such kernel
+            raise NotImplementedError(
+                f"orthogonal ({self.orthogonal_map}): not implemented for 'BFloat16' (its "
+                "factorizations have no bfloat16 kernel, in PyTorch either); convert the "
+                "module with .float() first"
+            )
         n, k = x.shape[-2], x.shape[-1]
         transposed = n < k
         if transposed:
@@ -98,6 +125,13 @@ class _Orthogonal(Module):
                     f"Expected a matrix or batch of matrices of shape {tuple(self.shape)}. "
                     f"Got a tensor of shape {tuple(q.shape)}."
                 )
+            if "base" not in self._buffers:  # use_trivialization=False
+                if self.orthogonal_map != "householder":
+                    raise NotImplementedError(
+                        "It is not possible to assign to the matrix exponential or the Cayley "
+                        "parametrizations when use_trivialization=False."
+                    )
+                return _householder_original(q)
             q_init = q
             if q.dtype.kind == "V":  # bfloat16: as PyTorch, whose QR/LU lack the kernel
                 raise NotImplementedError(
@@ -138,10 +172,11 @@ def orthogonal(
         name: the weight to constrain (a matrix or a batch of matrices).
         orthogonal_map: ``"matrix_exp"``, ``"cayley"`` or ``"householder"``; default
             ``matrix_exp`` for square or complex weights, else ``householder``.
-        use_trivialization: keep a ``base`` buffer (see the module docstring). Only True
-            is supported: with False, registering assigns the weight through LAPACK's
-            ``geqrf`` reflector format, which chainrule does not expose, so False raises
-            NotImplementedError.
+        use_trivialization: keep a ``base`` buffer (see the module docstring). With False
+            the original is the map's own argument: registering keeps the weight as it is
+            for ``matrix_exp`` / ``cayley`` (whose assignment then raises
+            NotImplementedError, as PyTorch's) and stores geqrf's reflectors of the weight
+            for ``householder``.
 
     Raises:
         ValueError: no tensor called ``name``, fewer than 2 dims, or an unknown map.
@@ -152,11 +187,6 @@ def orthogonal(
     if weight.ndim < 2:
         raise ValueError(
             f"Expected a matrix or batch of matrices. Got a tensor of {weight.ndim} dimensions."
-        )
-    if not use_trivialization:
-        raise NotImplementedError(
-            "orthogonal: use_trivialization=False is not supported (it needs geqrf); "
-            "use the default use_trivialization=True"
         )
     if orthogonal_map is None:
         square = weight.shape[-2] == weight.shape[-1]

@@ -21,21 +21,21 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """Copy consecutive slices of ``vec`` into the parameters' data (in place)."""
-    if not isinstance(vec, Tensor) or vec.ndim != 1:
-        raise TypeError(
-            f"vector_to_parameters: expected a 1-d Tensor, got "
-            f"{getattr(vec, 'shape', type(vec).__name__)}"
-        )
-    params = list(parameters)
-    total = sum(p.numel() for p in params)
-    if total != vec.numel():
-        raise ValueError(
-            f"vector_to_parameters: the vector has {vec.numel()} elements but the "
-            f"parameters need {total}"
-        )
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+    # as PyTorch: consecutive slices along dim 0, each viewed as its parameter (a longer
+    # vector leaves its tail unused; a slice of the wrong size raises the view's error)
+    if vec.ndim == 0:
+        raise IndexError("slice() cannot be applied to a 0-dim tensor.")
     i = 0
-    for p in params:
+    for p in parameters:
         n = p.numel()
-        p._data[...] = vec._data[i : i + n].reshape(p.shape)
+        piece = vec._data[i : i + n]
+        if piece.size != n:
+            raise RuntimeError(
+                f"shape '{list(p.shape)}' is invalid for input of size {piece.size} "
+                "(vector_to_parameters)"
+            )
+        p._data[...] = piece.reshape(p.shape)
         p._vc[0] += 1
         i += n

@@ -84,7 +84,10 @@ class ParametrizationList(ModuleList):
             new: Any = original
             for m in reversed(list(self)):
                 if hasattr(m, "right_inverse"):
-                    new = m.right_inverse(new)
+                    try:
+                        new = m.right_inverse(new)
+                    except NotImplementedError:
+                        pass  # PyTorch: registering keeps the tensor; assigning will raise
         if not isinstance(new, (Tensor, Sequence)):
             raise ValueError(
                 f"'right_inverse' must return a Tensor or a Sequence of tensors "
@@ -171,6 +174,8 @@ def _parametrized_class(base: type) -> type:
 
     def __setattr__(self: Module, name: str, value: Any) -> None:
         if name in type(self)._parametrized_names:
+            if isinstance(value, Parameter):  # PyTorch registers it, and the name is taken
+                raise KeyError(f"attribute '{name}' already exists")
             object.__setattr__(self, name, value)  # the property's setter: right_inverse
         else:
             base.__setattr__(self, name, value)
