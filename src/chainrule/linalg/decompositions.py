@@ -29,10 +29,9 @@ PyTorch adds that term back (both measured against PyTorch 2.13).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
+from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -186,9 +185,7 @@ class QR(Function):
         return dq, xp.concatenate([dr1, dr2], axis=-1)
 
 
-class QRResult(NamedTuple):
-    Q: Tensor
-    R: Tensor
+QRResult = return_types.linalg_qr  # torch.return_types.linalg_qr
 
 
 @with_out("linalg.qr")
@@ -276,9 +273,7 @@ class Eigh(Function):
         return dw, dv
 
 
-class EighResult(NamedTuple):
-    eigenvalues: Tensor
-    eigenvectors: Tensor
+EighResult = return_types.linalg_eigh  # torch.return_types.linalg_eigh
 
 
 @with_out("linalg.eigh")

@@ -16,8 +16,7 @@ them), and only the eigenvalues otherwise.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from .. import return_types
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -28,11 +27,7 @@ from .eig_grad import Eig, eig_arrays
 __all__ = ["eig", "eigvals"]
 
 
-class EigResult(NamedTuple):
-    """``torch.linalg.eig``'s result."""
-
-    eigenvalues: Tensor
-    eigenvectors: Tensor
+EigResult = return_types.linalg_eig  # torch.return_types.linalg_eig
 
 
 def _decompose(A: Tensor, op: str, vectors: bool) -> tuple:

@@ -21,10 +21,11 @@ The ``_ex`` forms report singular matrices in ``info`` (int32, LAPACK's ``getrf`
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import autocast_lower_precision
@@ -184,18 +185,10 @@ def _patch_failed(a: Tensor, info: Tensor) -> tuple[Tensor, Tensor | None]:
     return where(mask, eye, a), mask
 
 
-class InvExResult(NamedTuple):
-    """``torch.linalg.inv_ex``'s result."""
-
-    inverse: Tensor
-    info: Tensor
+InvExResult = return_types.linalg_inv_ex  # torch.return_types.linalg_inv_ex
 
 
-class SolveExResult(NamedTuple):
-    """``torch.linalg.solve_ex``'s result."""
-
-    result: Tensor
-    info: Tensor
+SolveExResult = return_types.linalg_solve_ex  # torch.return_types.linalg_solve_ex
 
 
 @with_out("linalg.inv_ex")

@@ -26,10 +26,11 @@ grad, and a backward through their results raises.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
@@ -186,19 +187,10 @@ def _singular(op: str, info: np.ndarray) -> LinAlgError:
     )
 
 
-class LDLFactorResult(NamedTuple):
-    """``torch.linalg.ldl_factor``'s result."""
-
-    LD: Tensor
-    pivots: Tensor
+LDLFactorResult = return_types.linalg_ldl_factor  # torch.return_types.linalg_ldl_factor
 
 
-class LDLFactorExResult(NamedTuple):
-    """``torch.linalg.ldl_factor_ex``'s result."""
-
-    LD: Tensor
-    pivots: Tensor
-    info: Tensor
+LDLFactorExResult = return_types.linalg_ldl_factor_ex  # torch.return_types.linalg_ldl_factor_ex
 
 
 @with_out("linalg.ldl_factor_ex")

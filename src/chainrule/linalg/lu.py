@@ -18,10 +18,11 @@ The backward is written with differentiable ops, so it can be differentiated aga
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..ops.joining import cat
@@ -170,21 +171,13 @@ class LUFactor(Function):
         return out, None, None
 
 
-class LUFactorResult(NamedTuple):
-    LU: Tensor
-    pivots: Tensor
+LUFactorResult = return_types.linalg_lu_factor  # torch.return_types.linalg_lu_factor
 
 
-class LUFactorExResult(NamedTuple):
-    LU: Tensor
-    pivots: Tensor
-    info: Tensor
+LUFactorExResult = return_types.linalg_lu_factor_ex  # torch.return_types.linalg_lu_factor_ex
 
 
-class LUResult(NamedTuple):
-    P: Tensor
-    L: Tensor
-    U: Tensor
+LUResult = return_types.linalg_lu  # torch.return_types.linalg_lu
 
 
 def _factor(A: Any, op: str, pivot: bool) -> tuple[Tensor, Tensor, Tensor]:
@@ -290,7 +283,7 @@ def lu_unpack(
     unpack_pivots: bool = True,
     *,
     out: Any = None,
-) -> LUResult:
+) -> return_types.lu_unpack:
     """``(P, L, U)`` with ``A = P L U`` from ``linalg.lu_factor``'s packed result; a part not
     asked for (``unpack_data`` for L and U, ``unpack_pivots`` for P) is an empty tensor.
     L and U are differentiable functions of ``LU_data`` (its strict lower part and its upper
@@ -315,5 +308,7 @@ def lu_unpack(
     piv = LU_pivots._data
     if piv.size and (piv.min() < 1 or piv.max() > lu_.shape[-2]):
         raise RuntimeError(f"{op}: LU_pivots must be in [1, {lu_.shape[-2]}] (1-based rows)")
-    result = unpack_lu(lu_, LU_pivots, bool(unpack_data), bool(unpack_pivots))
-    return result if out is None else LUResult(*write_out(op, tuple(result), out))
+    result = return_types.lu_unpack(
+        *unpack_lu(lu_, LU_pivots, bool(unpack_data), bool(unpack_pivots))
+    )
+    return result if out is None else return_types.lu_unpack(*write_out(op, tuple(result), out))

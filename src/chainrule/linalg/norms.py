@@ -9,10 +9,11 @@ squares are composed from the SVD.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -214,11 +215,7 @@ def matrix_rank(
     return Tensor._new((s > cutoff(st, tuple(a.shape), atol, rtol)).sum(-1).astype(np.int64))
 
 
-class LstsqResult(NamedTuple):
-    solution: Tensor
-    residuals: Tensor
-    rank: Tensor
-    singular_values: Tensor
+LstsqResult = return_types.linalg_lstsq  # torch.return_types.linalg_lstsq
 
 
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")

@@ -16,10 +16,11 @@ own rule, :class:`ComplexSlogDet`, written in PyTorch's convention.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -163,9 +164,7 @@ class SlogDet(Function):
         return None, xp.trace(xp.linalg.solve(a, t), axis1=-2, axis2=-1)
 
 
-class SlogDetResult(NamedTuple):
-    sign: Tensor
-    logabsdet: Tensor
+SlogDetResult = return_types.linalg_slogdet  # torch.return_types.linalg_slogdet
 
 
 class ComplexSlogDet(Function):

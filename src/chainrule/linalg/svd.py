@@ -30,10 +30,9 @@ in PyTorch, their gradient is ignored: the rule is the reduced one applied to th
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
+from .. import return_types
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
@@ -195,10 +194,7 @@ def _as(x: Tensor, like: Tensor) -> Tensor:
     return x if x.dtype == like.dtype else x.to(like.dtype)
 
 
-class SVDResult(NamedTuple):
-    U: Tensor
-    S: Tensor
-    Vh: Tensor
+SVDResult = return_types.linalg_svd  # torch.return_types.linalg_svd
 
 
 @with_out("linalg.svd")

@@ -17,10 +17,10 @@ triangle: O(n^3) instead of O(n^2), and backward stable all the same.
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.binary import where
@@ -103,11 +103,7 @@ def solve_triangular(
         raise LinAlgError(str(err).replace("linalg.solve", op, 1)) from None
 
 
-class CholeskyExResult(NamedTuple):
-    """``torch.linalg.cholesky_ex``'s result: the factor and a per-matrix int32 ``info``."""
-
-    L: Tensor
-    info: Tensor
+CholeskyExResult = return_types.linalg_cholesky_ex  # torch.return_types.linalg_cholesky_ex
 
 
 def _failed_minor(a: np.ndarray) -> int:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import builtins
 import math
 import warnings
-from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .. import creation
+from .. import creation, return_types
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
 from ..creation_options import check_layout, write_factory_out
@@ -49,9 +48,9 @@ __all__ = [
 ]
 
 
-Histogram = namedtuple("Histogram", ["hist", "bin_edges"])
+Histogram = return_types.histogram  # torch.return_types.histogram
 """``histogram``'s result, with PyTorch's field names (``torch.return_types.histogram``)."""
-HistogramDD = namedtuple("HistogramDD", ["hist", "bin_edges"])
+HistogramDD = return_types.histogramdd  # torch.return_types.histogramdd
 """``histogramdd``'s result (``torch.return_types.histogramdd``); ``bin_edges`` a tuple."""
 
 

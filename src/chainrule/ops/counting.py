@@ -8,11 +8,11 @@ as PyTorch (``bincount``'s weighted sums are not differentiable there either).
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, int_dim, lead_with
@@ -21,12 +21,11 @@ from .reduction import amax, amin
 
 __all__ = ["aminmax", "argwhere", "bincount", "unique_consecutive"]
 
-MinMax = namedtuple("MinMax", ["min", "max"])
 """``aminmax``'s result, with PyTorch's field names (``torch.return_types.aminmax``)."""
 
 
 @tensor_method(keywords=True)
-def aminmax(input: Any, *, dim: int | None = None, keepdim: bool = False) -> MinMax:  # noqa: A002
+def aminmax(input: Any, *, dim: int | None = None, keepdim: bool = False) -> return_types.aminmax:  # noqa: A002
     """(min, max) over all elements or along ``dim``.
 
     Raises:
@@ -45,8 +44,8 @@ def aminmax(input: Any, *, dim: int | None = None, keepdim: bool = False) -> Min
             lo, hi = amin(x), amax(x)
             if keepdim:
                 lo, hi = (t.reshape((1,) * x.ndim) for t in (lo, hi))
-            return MinMax(lo, hi)
-        return MinMax(amin(x, d, keepdim), amax(x, d, keepdim))
+            return return_types.aminmax(lo, hi)
+        return return_types.aminmax(amin(x, d, keepdim), amax(x, d, keepdim))
     except NAMED_ERRORS as err:
         lead_with("aminmax", err)
         raise

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -27,7 +28,6 @@ from .binary import where
 from .binding import tensor_method
 from .gather_scatter import gather
 from .rearranging import flip
-from .reduction import ValuesIndices
 
 __all__ = ["cummax", "cummin", "logcumsumexp"]
 
@@ -68,26 +68,26 @@ class RunningArg(Function):
         return None, None, None
 
 
-def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> ValuesIndices:  # noqa: A002
+def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> Any:  # noqa: A002
     x = as_tensor(input)
     if x._data.dtype.kind == "c":
         raise RuntimeError(f"{op}(): complex tensors have no order (got {x.dtype})")
     d = int_dim(dim, x.ndim, op)
     if x.ndim == 0:
-        return ValuesIndices(x.clone(), constant(np.zeros((), np.int64)))
+        return getattr(return_types, op)(x.clone(), constant(np.zeros((), np.int64)))
     idx = RunningArg.apply(x.detach(), d, largest)
-    return ValuesIndices(gather(x, d, idx), idx)
+    return getattr(return_types, op)(gather(x, d, idx), idx)
 
 
 @tensor_method(keywords=True)
-def cummax(input: Any, dim: int) -> ValuesIndices:  # noqa: A002
+def cummax(input: Any, dim: int) -> return_types.cummax:  # noqa: A002
     """(values, indices) of the running maximum along ``dim``; each value's gradient goes to
     the element it was taken from."""
     return _cum_extreme("cummax", input, dim, largest=True)
 
 
 @tensor_method(keywords=True)
-def cummin(input: Any, dim: int) -> ValuesIndices:  # noqa: A002
+def cummin(input: Any, dim: int) -> return_types.cummin:  # noqa: A002
     """(values, indices) of the running minimum along ``dim``."""
     return _cum_extreme("cummin", input, dim, largest=False)
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import in_float32_rounded_once
 from ..linalg._common import check_square, mH
@@ -50,12 +51,7 @@ __all__ = [
 ]
 
 
-class SvdResult(NamedTuple):
-    """``torch.svd``'s result: ``A = U @ diag(S) @ V.mT``."""
-
-    U: Tensor
-    S: Tensor
-    V: Tensor
+SvdResult = return_types.svd  # torch.return_types.svd
 
 
 def _named(op: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -83,7 +79,7 @@ def det(input: Tensor) -> Tensor:  # noqa: A002
 @tensor_method
 def slogdet(input: Tensor) -> Any:  # noqa: A002
     """``(sign, logabsdet)`` of the determinant (``linalg.slogdet``)."""
-    return _named("slogdet", _slogdet, input)
+    return return_types.slogdet(*_named("slogdet", _slogdet, input))
 
 
 @tensor_method
@@ -142,7 +138,7 @@ def cholesky(input: Tensor, upper: bool = False) -> Tensor:  # noqa: A002
 @with_out("qr")
 def qr(input: Tensor, some: bool = True) -> Any:  # noqa: A002
     """``(Q, R)``: reduced when ``some`` (``linalg.qr(mode='reduced')``), else complete."""
-    return _named("qr", _qr, input, "reduced" if some else "complete")
+    return return_types.qr(*_named("qr", _qr, input, "reduced" if some else "complete"))
 
 
 @tensor_method

@@ -22,10 +22,11 @@ names torch accepts as keywords.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..linalg._common import tensor_arg
@@ -84,9 +85,7 @@ def lapack_float(x: Any, op: str, complex_ok: bool = False) -> Tensor:
     return t
 
 
-class GeqrfResult(NamedTuple):
-    a: Tensor
-    tau: Tensor
+GeqrfResult = return_types.geqrf  # torch.return_types.geqrf
 
 
 class Geqrf(Function):

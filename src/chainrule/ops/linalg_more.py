@@ -26,10 +26,11 @@ PyTorch's ``triangular_solve`` / ``cholesky_solve`` return inf and NaN silently.
 from __future__ import annotations
 
 import warnings
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.tensor import Tensor
 from ..linalg._common import check_square, mH, tensor_arg
 from ..linalg.chains import chain_matmul
@@ -133,12 +134,7 @@ def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Any = None) -> 
     return _out(op, cholesky_solve(eye, low, upper), out)
 
 
-class TriangularSolveResult(NamedTuple):
-    """``torch.triangular_solve``'s result: the solution and a copy of the coefficients
-    (broadcast to the batch shape)."""
-
-    solution: Tensor
-    cloned_coefficient: Tensor
+TriangularSolveResult = return_types.triangular_solve  # torch.return_types.triangular_solve
 
 
 _TRIANGULAR_SOLVE_DEPRECATED = (

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -31,7 +32,6 @@ from .binary import where
 from .binding import tensor_method
 from .gather_scatter import gather
 from .joining import stack
-from .reduction import ValuesIndices
 from .search import sort
 from .shape import contiguous as contiguous_tensor
 from .shape import reshape
@@ -145,19 +145,28 @@ class SelectPositions(Function):
         return None, None, None, None
 
 
-def _select(x: Tensor, d: int, how: str, keepdim: bool, k: int = 0) -> ValuesIndices:
+# the result type of each selection (``how``)
+_RESULTS = {
+    "median": return_types.median,
+    "nanmedian": return_types.nanmedian,
+    "kth": return_types.kthvalue,
+    "mode": return_types.mode,
+}
+
+
+def _select(x: Tensor, d: int, how: str, keepdim: bool, k: int = 0) -> Any:
     """(values, indices) of the selected element of each slice along ``d``: the values are a
     ``gather``, so the gradient goes to the selected element."""
     idx = SelectPositions.apply(x.detach(), d, how, k)
     values = gather(x, d, idx)
     if keepdim:
-        return ValuesIndices(values, idx)
-    return ValuesIndices(values.squeeze(d), idx.squeeze(d))
+        return _RESULTS[how](values, idx)
+    return _RESULTS[how](values.squeeze(d), idx.squeeze(d))
 
 
-def _zero_d(x: Tensor) -> ValuesIndices:
+def _zero_d(x: Tensor, how: str) -> Any:
     """A 0-d tensor is its own median / k-th value / mode, at index 0 (PyTorch)."""
-    return ValuesIndices(x.clone(), constant(np.zeros((), np.int64)))
+    return _RESULTS[how](x.clone(), constant(np.zeros((), np.int64)))
 
 
 def _check_reducible(op: str, x: Tensor, d: int) -> None:
@@ -180,7 +189,7 @@ def _median(op: str, input: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> A
         return EvenSelect.apply(x, ignore_nan)
     d = int_dim(dim, x.ndim, op)
     if x.ndim == 0:
-        return _zero_d(x)
+        return _zero_d(x, op)
     _check_reducible(op, x, d)
     return _select(x, d, op, keepdim)
 
@@ -199,7 +208,7 @@ def nanmedian(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noq
 
 
 @tensor_method(keywords=True)
-def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:  # noqa: A002
+def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A002
     """(values, indices) of the ``k``-th smallest element (1-based) along ``dim``.
 
     Among tied values the index is the one a stable sort puts ``k``-th (NaN last), and the
@@ -223,12 +232,12 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Values
             f"(got k={k}, valid: 1 to {n})"
         )
     if x.ndim == 0:
-        return _zero_d(x)
+        return _zero_d(x, "kth")
     return _select(x, d, "kth", keepdim, int(k))
 
 
 @tensor_method(keywords=True)
-def mode(input: Any, dim: int = -1, keepdim: bool = False) -> ValuesIndices:  # noqa: A002
+def mode(input: Any, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A002
     """(values, indices) of the most frequent value along ``dim``: the smallest among equally
     frequent ones; each NaN is a value of its own, so NaN is the mode only of an all-NaN
     slice.
@@ -249,7 +258,7 @@ def mode(input: Any, dim: int = -1, keepdim: bool = False) -> ValuesIndices:  # 
         raise RuntimeError(f"mode(): complex tensors have no order (got {x.dtype})")
     d = int_dim(dim, x.ndim, "mode")
     if x.ndim == 0:
-        return _zero_d(x)
+        return _zero_d(x, "mode")
     _check_reducible("mode", x, d)
     return _select(x, d, "mode", keepdim)
 

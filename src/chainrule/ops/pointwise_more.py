@@ -15,12 +15,11 @@ from here.
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, return_types
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import _pointwise_special, _root_inplace
@@ -184,12 +183,11 @@ def fmin(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 
 
 # ------------------------------------------------------------------------- frexp / ldexp
-Frexp = namedtuple("Frexp", ["mantissa", "exponent"])
 """``frexp``'s result, with PyTorch's field names (``torch.return_types.frexp``)."""
 
 
 @tensor_method(keywords=True)
-def frexp(input: Any) -> Frexp:  # noqa: A002 - PyTorch's name
+def frexp(input: Any) -> return_types.frexp:  # noqa: A002 - PyTorch's name
     """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent`` and
     ``0.5 <= |mantissa| < 1`` (``torch.frexp``; floating input only; the exponent is int32).
     The mantissa is ``input * 2 ** -exponent`` with the exponent held constant, so its
@@ -211,8 +209,8 @@ def frexp(input: Any) -> Frexp:  # noqa: A002 - PyTorch's name
             mantissa = mul(
                 mul(x, constant(xp.ldexp(one, first))), constant(xp.ldexp(one, -e - first))
             )
-        return Frexp(mantissa, constant(e))
-    return Frexp(mul(x, constant(xp.ldexp(one, -e))), constant(e))
+        return return_types.frexp(mantissa, constant(e))
+    return return_types.frexp(mul(x, constant(xp.ldexp(one, -e))), constant(e))
 
 
 class Ldexp(BinaryElementwise):

@@ -10,11 +10,11 @@ dimensions with size 1, as in PyTorch.
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -41,8 +41,6 @@ __all__ = [
     "prod",
     "sum",
 ]
-
-ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
 def _axes(dim: Any, x: Tensor, op: str) -> tuple | None:
@@ -354,9 +352,10 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
     from .gather_scatter import gather
 
     d = int_dim(dim, x.ndim, op)
+    result = return_types.max if op == "max" else return_types.min
     if x.ndim == 0:
         zero = Tensor._make(np.zeros((), np.int64), False, None, 0)
-        return ValuesIndices(x * 1, zero)
+        return result(x * 1, zero)
     _check_nonempty(op, x, (d,))
     xp = get_array_module(x._data)
     idx = (xp.argmax if op == "max" else xp.argmin)(x._data, axis=d)
@@ -364,8 +363,8 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
     values = gather(x, d, Tensor._make(idx_k, False, None, 0))
     if not keepdim:
         values = reshape(values, idx.shape)
-        return ValuesIndices(values, Tensor._make(idx, False, None, 0))
-    return ValuesIndices(values, Tensor._make(idx_k, False, None, 0))
+        return result(values, Tensor._make(idx, False, None, 0))
+    return result(values, Tensor._make(idx_k, False, None, 0))
 
 
 @tensor_method(keywords=True)

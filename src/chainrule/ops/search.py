@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16, is_floating
@@ -20,7 +21,6 @@ from ._result_layout import has_own_layout, like_layout
 from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .gather_scatter import gather
-from .reduction import ValuesIndices
 
 __all__ = ["argsort", "bucketize", "histc", "multinomial", "searchsorted", "sort", "topk", "unique"]
 
@@ -223,7 +223,7 @@ def _descending_order(xp: Any, a: Any, axis: int) -> Any:
 @tensor_method(keywords=True)
 def sort(
     input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool | None = False
-) -> ValuesIndices:
+) -> return_types.sort:
     """(values, indices) sorted along ``dim``; values are differentiable (a gather).
 
     The sort is always stable (equal values keep their order), so ``stable=True`` asks for
@@ -231,7 +231,8 @@ def sort(
     """
     dim = norm_dim(dim, max(input.ndim, 1), "sort")[0]
     if input.ndim == 0:  # a 0-d tensor is its own sort (PyTorch)
-        return ValuesIndices(input.clone(), Tensor._make(np.zeros((), np.int64), False, None, 0))
+        zero = Tensor._make(np.zeros((), np.int64), False, None, 0)
+        return return_types.sort(input.clone(), zero)
     xp = get_array_module(input._data)
     if descending:
         idx = _descending_order(xp, input._data, dim)
@@ -239,7 +240,7 @@ def sort(
         idx = xp.argsort(input._data, axis=dim, kind="stable")
     if has_own_layout(input._data):
         idx = like_layout(idx, input._data)  # PyTorch: both results in the input's layout
-    return ValuesIndices(
+    return return_types.sort(
         gather(input, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)
     )
 
@@ -255,20 +256,20 @@ def argsort(
 @tensor_method(keywords=True)
 def topk(
     input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
-) -> ValuesIndices:  # noqa: A002 - PyTorch's name
+) -> return_types.topk:  # noqa: A002 - PyTorch's name
     """The ``k`` largest (or smallest) entries along ``dim``: (values, indices)."""
     dim = norm_dim(dim, max(input.ndim, 1), "topk")[0]
     n = input.shape[dim] if input.ndim else 1
     if not 0 <= k <= n:
         raise ShapeError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
     if input.ndim == 0:  # PyTorch returns the element itself for k = 0 or 1
-        return sort(input)
+        return return_types.topk(*sort(input))
     xp = get_array_module(input._data)
     if largest:
         idx = _descending_order(xp, input._data, dim)
     else:
         idx = xp.argsort(input._data, axis=dim, kind="stable")
     idx = xp.take(idx, xp.arange(k), axis=dim)
-    return ValuesIndices(
+    return return_types.topk(
         gather(input, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)
     )
