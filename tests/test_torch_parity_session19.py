@@ -10,6 +10,8 @@
   takes one; the functions do not), a non-integer element and an empty shape.
 - ``cr.meshgrid`` without ``indexing`` warns once per process that it will be required
   (PyTorch's C++ warn-once), and uses ``'ij'``.
+- ``cr.where(cond, a, b)`` with a numeric ``cond`` read it as truth values; PyTorch refuses
+  every dtype but bool and uint8 (a deprecated mask, with a warn-once).
 - ``scheduler.step(epoch)`` warns that ``epoch`` is deprecated (every scheduler but
   ``CosineAnnealingWarmRestarts``, whose fractional epochs are documented use), and
   ``ChainedScheduler.step`` takes no ``epoch`` (chainrule accepted and ignored it).
@@ -193,3 +195,35 @@ def test_meshgrid_without_indexing_is_ij_and_warns_once_per_process() -> None:
     want = torch.meshgrid(torch.arange(2), torch.arange(3), indexing="xy")
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g.numpy(), w.numpy())
+
+
+# ------------------------------------------------------------------ where's condition
+@pytest.mark.parametrize("dtype", ["int64", "float32", "int32"])
+def test_where_refuses_a_numeric_condition(dtype: str) -> None:
+    for lib in (cr, torch):
+        cond = lib.tensor([1, 0], dtype=getattr(lib, dtype))
+        with pytest.raises(RuntimeError, match="boolean tensor"):
+            lib.where(cond, lib.ones(2), lib.zeros(2))
+
+
+def test_where_reads_a_uint8_condition_as_a_mask_with_a_warning_once() -> None:
+    code = textwrap.dedent(
+        """
+        import warnings
+        import chainrule as cr
+        cond = cr.tensor([1, 0, 2], dtype=cr.uint8)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = cr.where(cond, cr.ones(3), cr.zeros(3))
+            cr.where(cond, cr.ones(3), cr.zeros(3))
+        print(out.tolist(), len(caught), "uint8 condition" in str(caught[0].message))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == ["[1.0,", "0.0,", "1.0]", "1", "True"]
+    np.testing.assert_array_equal(
+        torch.where(torch.tensor([True, False]), torch.ones(2), torch.zeros(2)).numpy(),
+        cr.where(cr.tensor([True, False]), cr.ones(2), cr.zeros(2)).numpy(),
+    )

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
+from .._user_warnings import warn_once
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
@@ -319,6 +320,16 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
         raise TypeError("where: give both input and other, or only the condition")
     c = as_tensor(condition)
     if c._data.dtype.kind != "b":
+        if c._data.dtype != np.uint8:  # PyTorch reads no number as a truth value here
+            raise RuntimeError(
+                "where expected condition to be a boolean tensor, but got a tensor with dtype "
+                f"{c.dtype}"
+            )
+        warn_once(
+            "where_uint8",
+            "where received a uint8 condition tensor. This behavior is deprecated and will be "
+            "removed in a future version of PyTorch. Use a boolean condition instead.",
+        )
         c = Tensor._make(c._data.astype(bool), False, None, 0)
     input, other = promote("where", input, other)
     if not isinstance(input, Tensor):
