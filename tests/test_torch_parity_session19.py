@@ -12,6 +12,8 @@
   (PyTorch's C++ warn-once), and uses ``'ij'``.
 - ``cr.where(cond, a, b)`` with a numeric ``cond`` read it as truth values; PyTorch refuses
   every dtype but bool and uint8 (a deprecated mask, with a warn-once).
+- ``x[np_uint8_array]`` read the array as positions (a silent wrong answer); PyTorch reads it
+  as a mask, with its deprecation warning (as for a uint8 tensor).
 - ``scheduler.step(epoch)`` warns that ``epoch`` is deprecated (every scheduler but
   ``CosineAnnealingWarmRestarts``, whose fractional epochs are documented use), and
   ``ChainedScheduler.step`` takes no ``epoch`` (chainrule accepted and ignored it).
@@ -227,3 +229,20 @@ def test_where_reads_a_uint8_condition_as_a_mask_with_a_warning_once() -> None:
         torch.where(torch.tensor([True, False]), torch.ones(2), torch.zeros(2)).numpy(),
         cr.where(cr.tensor([True, False]), cr.ones(2), cr.zeros(2)).numpy(),
     )
+
+
+# ------------------------------------------------------------------ NumPy uint8 index arrays
+def test_numpy_uint8_index_is_a_mask_as_in_torch() -> None:
+    mask = np.array([1, 0, 1, 0], dtype=np.uint8)
+    results = []
+    for lib in (cr, torch):
+        x = lib.arange(4.0)
+        with pytest.warns(UserWarning, match="uint8"):
+            picked = x[mask]
+        with pytest.warns(UserWarning, match="uint8"):
+            x[mask] = lib.tensor([7.0, 8.0])
+        results.append((picked.numpy(), x.numpy(), lib.arange(4.0)[np.array([1, 2], np.int16)]))
+    (pc, xc, ic), (pt, xt, it) = results
+    np.testing.assert_array_equal(pc, pt)
+    np.testing.assert_array_equal(xc, xt)
+    np.testing.assert_array_equal(ic.numpy(), it.numpy())

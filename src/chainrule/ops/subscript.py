@@ -61,6 +61,8 @@ def _convert_index(idx: Any) -> Any:
         return tuple(_convert_index(i) for i in idx)
     if isinstance(idx, Tensor):
         return _tensor_index(idx)
+    if isinstance(idx, np.ndarray) and idx.dtype == np.uint8 and idx.ndim:
+        return _tensor_index(Tensor._make(idx, False, None, 0))  # a mask, as PyTorch reads it
     if isinstance(idx, list):
         return np.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
     return idx
