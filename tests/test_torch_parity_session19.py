@@ -14,6 +14,11 @@
   every dtype but bool and uint8 (a deprecated mask, with a warn-once).
 - ``x[np_uint8_array]`` read the array as positions (a silent wrong answer); PyTorch reads it
   as a mask, with its deprecation warning (as for a uint8 tensor).
+- ``F.pad`` in reflect/replicate/circular mode padded any rank; PyTorch pads only the last
+  1, 2 or 3 dims of an input with one or two dims more (NotImplementedError otherwise).
+- ``cr.FloatTensor(float64_tensor)`` converted it; PyTorch refuses another dtype (TypeError).
+- ``module.to(complex dtype)`` and ``searchsorted`` of non-contiguous tensors give PyTorch's
+  warnings (the latter once per program).
 - ``scheduler.step(epoch)`` warns that ``epoch`` is deprecated (every scheduler but
   ``CosineAnnealingWarmRestarts``, whose fractional epochs are documented use), and
   ``ChainedScheduler.step`` takes no ``epoch`` (chainrule accepted and ignored it).
@@ -246,3 +251,71 @@ def test_numpy_uint8_index_is_a_mask_as_in_torch() -> None:
     np.testing.assert_array_equal(pc, pt)
     np.testing.assert_array_equal(xc, xt)
     np.testing.assert_array_equal(ic.numpy(), it.numpy())
+
+
+# ------------------------------------------------------------------ non-constant pad ranks
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize(
+    "case",
+    [((4,), (1, 1)), ((2, 3), (1, 1)), ((2, 3), (1, 1, 1, 1)), ((1, 2, 3), (1, 1, 1, 1))]
+    + [((2, 3, 4, 5), (1, 1)), ((1, 1, 2, 2, 2), (1, 1, 1, 1)), ((1, 1, 1, 1, 2, 2), (1, 1))]
+    + [((1, 1, 2, 2, 2), (1, 1, 1, 1, 1, 1)), ((2, 2, 2), (1, 1, 1, 1, 1, 1))],
+    ids=str,
+)
+def test_non_constant_pad_ranks_as_torch(mode: str, case: tuple) -> None:
+    shape, pad = case
+
+    def call(lib: ModuleType) -> Any:
+        x = lib.arange(float(np.prod(shape))).reshape(shape)
+        return lib.nn.functional.pad(x, pad, mode=mode).numpy()
+
+    (got, _), (want, _) = _both(call)
+    if isinstance(want, type):
+        assert want is NotImplementedError and got is NotImplementedError
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+# ------------------------------------------------------------------ legacy typed constructors
+def test_legacy_constructor_refuses_a_tensor_of_another_dtype() -> None:
+    for lib in (cr, torch):
+        with pytest.raises(TypeError):
+            lib.FloatTensor(lib.zeros(2, dtype=lib.float64))
+        with pytest.raises(TypeError):
+            lib.LongTensor(lib.zeros(2))
+        t = lib.zeros(2)
+        u = lib.FloatTensor(t)
+        u[0] = 5.0  # an alias of t
+        assert float(t[0]) == 5.0
+
+
+# ------------------------------------------------------------------ complex modules, searchsorted
+def test_module_to_complex_warns_as_torch() -> None:
+    (got, got_w), (want, want_w) = _both(
+        lambda t: str(t.nn.Linear(2, 2).to(t.complex64).weight.dtype).removeprefix("torch.")
+    )
+    assert got == want == "complex64"
+    assert len(got_w) == len(want_w) == 1 and got_w[0] == want_w[0]
+    assert _both(lambda t: t.nn.Linear(2, 2).to(t.float64) and None)[0][1] == []
+
+
+def test_searchsorted_warns_once_per_program_of_non_contiguous_tensors() -> None:
+    code = textwrap.dedent(
+        """
+        import warnings
+        import chainrule as cr
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(2):
+                a = cr.searchsorted(cr.arange(10.0)[::2], cr.tensor([3.0]))
+                b = cr.searchsorted(cr.arange(5.0), cr.arange(6.0)[::2])
+                cr.searchsorted(cr.arange(5.0), cr.tensor([1.0, 2.0]))
+        print(a.tolist(), b.tolist(), [str(w.message).split(" tensor")[0] for w in caught])
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == (
+        "[2] [0, 2, 4] ['cr.searchsorted(): boundary', 'cr.searchsorted(): input value']"
+    )

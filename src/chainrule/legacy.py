@@ -60,8 +60,13 @@ class _LegacyMeta(type):
                 f"got {len(args)} arguments"
             )
         data = args[0]
-        if isinstance(data, Tensor):
-            return data.to(cls.dtype)
+        if isinstance(data, Tensor):  # PyTorch aliases a tensor of its dtype, refuses others
+            if data.dtype != cls.dtype:
+                raise TypeError(
+                    f"{cls.__name__}(): expected a tensor of dtype {cls.dtype}, got "
+                    f"{data.dtype}; convert it with .to({cls.dtype})"
+                )
+            return data
         return tensor(data, dtype=cls.dtype, device=device)
 
     def __repr__(cls) -> str:

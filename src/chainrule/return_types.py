@@ -10,8 +10,7 @@ a tuple (unpacking and indexing work) with named fields, prints as PyTorch print
 
 from __future__ import annotations
 
-from collections import namedtuple
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "aminmax",
@@ -56,47 +55,251 @@ def _repr(self: Any) -> str:
     return f"torch.return_types.{type(self).__name__}(\n{body})"
 
 
-def _structseq(name: str, *fields: str) -> type:
-    """A named tuple type called ``name`` with ``fields``, living in this module."""
-    cls = namedtuple(name, fields)  # noqa: PYI024 - a namedtuple made from data
-    cls.__module__ = __name__
-    cls.__qualname__ = name
-    cls.__repr__ = _repr  # type: ignore[method-assign]
-    cls.__doc__ = f"The result of ``{name}``: ({', '.join(fields)})."
-    return cls
+class aminmax(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``aminmax``: (min, max)."""
+
+    min: Any
+    max: Any
 
 
-aminmax = _structseq("aminmax", "min", "max")
-cummax = _structseq("cummax", "values", "indices")
-cummin = _structseq("cummin", "values", "indices")
-frexp = _structseq("frexp", "mantissa", "exponent")
-geqrf = _structseq("geqrf", "a", "tau")
-histogram = _structseq("histogram", "hist", "bin_edges")
-histogramdd = _structseq("histogramdd", "hist", "bin_edges")
-kthvalue = _structseq("kthvalue", "values", "indices")
-linalg_cholesky_ex = _structseq("linalg_cholesky_ex", "L", "info")
-linalg_eig = _structseq("linalg_eig", "eigenvalues", "eigenvectors")
-linalg_eigh = _structseq("linalg_eigh", "eigenvalues", "eigenvectors")
-linalg_inv_ex = _structseq("linalg_inv_ex", "inverse", "info")
-linalg_ldl_factor = _structseq("linalg_ldl_factor", "LD", "pivots")
-linalg_ldl_factor_ex = _structseq("linalg_ldl_factor_ex", "LD", "pivots", "info")
-linalg_lstsq = _structseq("linalg_lstsq", "solution", "residuals", "rank", "singular_values")
-linalg_lu = _structseq("linalg_lu", "P", "L", "U")
-linalg_lu_factor = _structseq("linalg_lu_factor", "LU", "pivots")
-linalg_lu_factor_ex = _structseq("linalg_lu_factor_ex", "LU", "pivots", "info")
-linalg_qr = _structseq("linalg_qr", "Q", "R")
-linalg_slogdet = _structseq("linalg_slogdet", "sign", "logabsdet")
-linalg_solve_ex = _structseq("linalg_solve_ex", "result", "info")
-linalg_svd = _structseq("linalg_svd", "U", "S", "Vh")
-lu_unpack = _structseq("lu_unpack", "P", "L", "U")
-max = _structseq("max", "values", "indices")  # noqa: A001 - PyTorch's name
-median = _structseq("median", "values", "indices")
-min = _structseq("min", "values", "indices")  # noqa: A001 - PyTorch's name
-mode = _structseq("mode", "values", "indices")
-nanmedian = _structseq("nanmedian", "values", "indices")
-qr = _structseq("qr", "Q", "R")
-slogdet = _structseq("slogdet", "sign", "logabsdet")
-sort = _structseq("sort", "values", "indices")
-svd = _structseq("svd", "U", "S", "V")
-topk = _structseq("topk", "values", "indices")
-triangular_solve = _structseq("triangular_solve", "solution", "cloned_coefficient")
+class cummax(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``cummax``: (values, indices)."""
+
+    values: Any
+    indices: Any
+
+
+class cummin(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``cummin``: (values, indices)."""
+
+    values: Any
+    indices: Any
+
+
+class frexp(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``frexp``: (mantissa, exponent)."""
+
+    mantissa: Any
+    exponent: Any
+
+
+class geqrf(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``geqrf``: (a, tau)."""
+
+    a: Any
+    tau: Any
+
+
+class histogram(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``histogram``: (hist, bin_edges)."""
+
+    hist: Any
+    bin_edges: Any
+
+
+class histogramdd(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``histogramdd``: (hist, bin_edges)."""
+
+    hist: Any
+    bin_edges: Any
+
+
+class kthvalue(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``kthvalue``: (values, indices)."""
+
+    values: Any
+    indices: Any
+
+
+class linalg_cholesky_ex(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_cholesky_ex``: (L, info)."""
+
+    L: Any
+    info: Any
+
+
+class linalg_eig(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_eig``: (eigenvalues, eigenvectors)."""
+
+    eigenvalues: Any
+    eigenvectors: Any
+
+
+class linalg_eigh(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_eigh``: (eigenvalues, eigenvectors)."""
+
+    eigenvalues: Any
+    eigenvectors: Any
+
+
+class linalg_inv_ex(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_inv_ex``: (inverse, info)."""
+
+    inverse: Any
+    info: Any
+
+
+class linalg_ldl_factor(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_ldl_factor``: (LD, pivots)."""
+
+    LD: Any
+    pivots: Any
+
+
+class linalg_ldl_factor_ex(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_ldl_factor_ex``: (LD, pivots, info)."""
+
+    LD: Any
+    pivots: Any
+    info: Any
+
+
+class linalg_lstsq(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_lstsq``: (solution, residuals, rank, singular_values)."""
+
+    solution: Any
+    residuals: Any
+    rank: Any
+    singular_values: Any
+
+
+class linalg_lu(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_lu``: (P, L, U)."""
+
+    P: Any
+    L: Any
+    U: Any
+
+
+class linalg_lu_factor(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_lu_factor``: (LU, pivots)."""
+
+    LU: Any
+    pivots: Any
+
+
+class linalg_lu_factor_ex(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_lu_factor_ex``: (LU, pivots, info)."""
+
+    LU: Any
+    pivots: Any
+    info: Any
+
+
+class linalg_qr(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_qr``: (Q, R)."""
+
+    Q: Any
+    R: Any
+
+
+class linalg_slogdet(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_slogdet``: (sign, logabsdet)."""
+
+    sign: Any
+    logabsdet: Any
+
+
+class linalg_solve_ex(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_solve_ex``: (result, info)."""
+
+    result: Any
+    info: Any
+
+
+class linalg_svd(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``linalg_svd``: (U, S, Vh)."""
+
+    U: Any
+    S: Any
+    Vh: Any
+
+
+class lu_unpack(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``lu_unpack``: (P, L, U)."""
+
+    P: Any
+    L: Any
+    U: Any
+
+
+class max(NamedTuple):  # noqa: N801, A001 - PyTorch's name
+    """The result of ``max``: (values, indices)."""
+
+    values: Any
+    indices: Any
+
+
+class median(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``median``: (values, indices)."""
+
+    values: Any
+    indices: Any
+
+
+class min(NamedTuple):  # noqa: N801, A001 - PyTorch's name
+    """The result of ``min``: (values, indices)."""
+
+    values: Any
+    indices: Any
+
+
+class mode(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``mode``: (values, indices)."""
+
+    values: Any
+    indices: Any
+
+
+class nanmedian(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``nanmedian``: (values, indices)."""
+
+    values: Any
+    indices: Any
+
+
+class qr(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``qr``: (Q, R)."""
+
+    Q: Any
+    R: Any
+
+
+class slogdet(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``slogdet``: (sign, logabsdet)."""
+
+    sign: Any
+    logabsdet: Any
+
+
+class sort(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``sort``: (values, indices)."""
+
+    values: Any
+    indices: Any
+
+
+class svd(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``svd``: (U, S, V)."""
+
+    U: Any
+    S: Any
+    V: Any
+
+
+class topk(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``topk``: (values, indices)."""
+
+    values: Any
+    indices: Any
+
+
+class triangular_solve(NamedTuple):  # noqa: N801 - PyTorch's name
+    """The result of ``triangular_solve``: (solution, cloned_coefficient)."""
+
+    solution: Any
+    cloned_coefficient: Any
+
+
+for _name in __all__:  # each prints as PyTorch prints its own
+    globals()[_name].__repr__ = _repr

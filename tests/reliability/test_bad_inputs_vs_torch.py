@@ -41,7 +41,8 @@ def _to_plain(x: Any) -> Any:
     if isinstance(x, (torch.Tensor, cr.Tensor)):
         a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x.data)
         dt = str(x.dtype).replace("torch.", "")
-        vals = a.astype(np.float64) if a.dtype.kind in "biuf" else a
+        with np.errstate(invalid="ignore"):  # an empty() tensor's garbage may hold sNaNs
+            vals = a.astype(np.float64) if a.dtype.kind in "biuf" else a
         return ("tensor", tuple(a.shape), dt, vals)
     if isinstance(x, (tuple, list, torch.Size)):
         return [_to_plain(v) for v in x]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import dtypes
+from .._user_warnings import warn_at_caller
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import Device, to_device
@@ -26,6 +27,15 @@ if TYPE_CHECKING:  # annotations only: module.py imports this mixin
     from .module import Module
 
 __all__ = ["ModuleConversions"]
+
+
+_COMPLEX_MODULES = (
+    "Complex modules are a new feature under active development whose design may change, and "
+    "some modules might not work as expected when using complex tensors as parameters or "
+    "buffers. Please file an issue at "
+    "https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml if a complex "
+    "module does not work as expected."
+)
 
 
 class ModuleConversions:
@@ -80,6 +90,8 @@ class ModuleConversions:
                 f"Module.to: only accepts floating point or complex dtypes, but "
                 f"got desired dtype={dtype}"
             )
+        if dtype is not None and dtype.kind == "c":
+            warn_at_caller(_COMPLEX_MODULES)
 
         def convert(t: Tensor):
             arr = t._data

@@ -66,9 +66,24 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             raise NotImplementedError(
                 f"pad: unknown mode {mode!r}; valid: constant, reflect, replicate, circular"
             )
+        _check_non_constant_rank(input.ndim, len(pad))
         _check_pad_widths(mode, input.shape, widths, len(pad) // 2)
         return _index_pad(input, widths, mode)
     return Pad.apply(input, tuple(widths), value)
+
+
+def _check_non_constant_rank(ndim: int, n_pad: int) -> None:
+    """PyTorch pads reflect/replicate/circular only over the last 1, 2 or 3 dims of an input
+    with one or two dims more (a batch of channels, or channels alone)."""
+    k = n_pad // 2
+    if k not in (1, 2, 3) or ndim not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {n_pad} is not supported for {ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
+        )
 
 
 def _index_pad(x: Tensor, widths: list, mode: str) -> Tensor:

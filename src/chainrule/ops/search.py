@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import return_types
+from .._user_warnings import warn_once
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16, is_floating
@@ -61,6 +62,15 @@ def searchsorted(
                 "side='left' and right=True"
             )
         right = side == "right"
+    for what, t in (("boundary", sorted_sequence), ("input value", input)):
+        if isinstance(t, Tensor) and not t._data.flags.c_contiguous and t._data.size > 1:
+            warn_once(  # NumPy copies it to a contiguous array first, as PyTorch does
+                f"searchsorted_{what}",
+                f"cr.searchsorted(): {what} tensor is non-contiguous, this will lower the "
+                "performance due to extra data copy when converting non-contiguous tensor to "
+                f"contiguous, please use contiguous {what} tensor if possible. This message "
+                "will only appear once per program.",
+            )
     seq, scalar = _arr(sorted_sequence), not isinstance(input, (Tensor, np.ndarray, list, tuple))
     vals = np.asarray(_arr(input))
     if sorter is not None:
