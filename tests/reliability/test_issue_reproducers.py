@@ -84,11 +84,11 @@ def test_embedding_scale_grad_by_freq_matches_torch() -> None:
     np.testing.assert_allclose(_np(layer.weight.grad)[1], [1.0, 1.0])
 
 
-def test_embedding_sparse_is_refused_by_name() -> None:
-    with pytest.raises(NotImplementedError, match="sparse"):
-        cr.nn.Embedding(3, 2, sparse=True)
-    with pytest.raises(NotImplementedError, match="sparse"):
-        cr.nn.functional.embedding(cr.tensor([0]), cr.ones(3, 2), sparse=True)
+def test_embedding_sparse_gives_a_sparse_grad() -> None:
+    layer = cr.nn.Embedding(3, 2, sparse=True)
+    layer(cr.tensor([2, 0, 2])).sum().backward()
+    assert layer.weight.grad.is_sparse
+    np.testing.assert_allclose(_np(layer.weight.grad.to_dense()), [[1, 1], [0, 0], [2, 2]])
 
 
 def test_jacobian_create_graph() -> None:

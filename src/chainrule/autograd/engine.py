@@ -175,6 +175,8 @@ class _Pending:
                 slot[1] = self.sum(slot[1], g)
 
     def sum(self, a: Tensor, b: Tensor) -> Tensor:
+        if (type(a) is not Tensor or type(b) is not Tensor) and (a.is_sparse or b.is_sparse):
+            return _sum_sparse(a, b)
         if self.differentiable:
             return a + b
         out = elementwise(np.add, a._data, b._data)
@@ -197,6 +199,8 @@ def send_to_inputs(node: Node, input_grads: tuple, pending: _Pending) -> None:
                 )
             g = Tensor._make(g, False, None, 0)
         shape, dtype = meta
+        if type(g) is not Tensor and g.is_sparse and type(edge) is tuple:
+            g = g.to_dense()  # a sparse gradient (nn.Embedding(sparse=True)) of a non-leaf
         d = g._data
         if d.shape != shape:
             g = sum_to_shape(g, shape, pending.differentiable, node, i)
@@ -235,7 +239,11 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
     arrays); None means the array may be shared and is always copied. Then ``t``'s
     post-accumulate-grad hooks run.
     """
-    if create_graph:
+    if (type(g) is not Tensor and g.is_sparse) or (
+        t._grad is not None and type(t._grad) is not Tensor and t._grad.is_sparse
+    ):
+        _accumulate_sparse(t, g, create_graph)
+    elif create_graph:
         t.grad = _first_grad(t, g) if t._grad is None else t._grad + g  # _grad: no warning
     else:
         arr = g._data
@@ -267,6 +275,34 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
                 t.grad = Tensor._make(out, False, None, 0)
     if POST_ACCUMULATE_HOOKS:  # Tensor.register_post_accumulate_grad_hook
         run_post_accumulate_grad_hooks(t, create_graph)
+
+
+def _sum_sparse(a: Tensor, b: Tensor) -> Tensor:
+    """Two gradients of which one or both are sparse (``nn.Embedding(sparse=True)``): the
+    entries concatenated (uncoalesced, as PyTorch) when both are, else a dense sum."""
+    if a.is_sparse and b.is_sparse:
+        return a + b
+    return (b + a) if a.is_sparse else (a + b)  # dense + sparse: a dense tensor
+
+
+def _accumulate_sparse(t: Tensor, g: Tensor, create_graph: bool) -> None:
+    """``.grad`` accumulation when the new gradient or ``.grad`` is sparse, as PyTorch: a
+    first sparse gradient is stored (a copy of its values), sparse + sparse concatenates
+    the entries, and a dense ``.grad`` takes a sparse gradient in place."""
+    old = t._grad
+    if old is None:
+        t.grad = g if create_graph else g.detach().clone()
+    elif old.is_sparse:
+        t.grad = _sum_sparse(old, g if create_graph else g.detach())
+    elif create_graph:
+        t.grad = old + g
+    else:
+        dense = g.to_dense()._data
+        if old._data.flags.writeable and old._data.dtype == dense.dtype:
+            get_array_module(old._data).add(old._data, dense, out=old._data)
+            old._vc[0] += 1
+        else:
+            t.grad = Tensor._make(old._data + dense, False, None, 0)
 
 
 def _shared(arr: Any, owned: set | None) -> bool:

@@ -3,6 +3,7 @@
 
     out = W[idx]                       (EmbeddingFn)
     dW  = zeros_like(W); dW[idx] += G  (ScatterRowsFn; rows at padding_idx get 0)
+    sparse=True: dW = the sparse COO tensor of the rows of G at idx (not summed)
 
 The lookup is linear in W and the scatter-add is linear in G, and each is the other's
 adjoint, so each op's backward is the other op: double backward works at any order. The
@@ -20,6 +21,8 @@ from .._kernels.embedding import scatter_add_rows
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .sparse_pattern import SparsePattern
+from .sparse_tensor import make_sparse
 from .subscript import IndexAdd
 
 __all__ = ["EmbeddingFn", "ScatterRowsFn"]
@@ -32,15 +35,17 @@ class EmbeddingFn(Function):
     node_name = ("EmbeddingBackward0", (0,))
 
     @staticmethod
-    def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq=False):
+    def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq=False, sparse=False):
         ctx.shape, ctx.padding_idx = weight.shape, padding_idx
-        ctx.scale_grad_by_freq = scale_grad_by_freq
+        ctx.scale_grad_by_freq, ctx.sparse = scale_grad_by_freq, sparse
         ctx.save_for_backward(idx)  # version-checked: modifying the indices in place raises
         return weight[idx]
 
     @staticmethod
     def backward(ctx, grad):
         idx = ctx.saved_tensors[0]._data  # raises if the indices were modified in place
+        if ctx.sparse:
+            return _sparse_grad(ctx, grad, idx), None, None, None, None
         keep = None
         if ctx.padding_idx is not None:
             keep = (idx != ctx.padding_idx).astype(grad.dtype)[..., None]
@@ -52,8 +57,8 @@ class EmbeddingFn(Function):
         if keep is not None:
             grad = grad * Tensor._make(keep, False, None, 0)
         if get_array_module(idx) is not np:  # pragma: no cover - cupy
-            return IndexAdd.apply(grad, ctx.shape, idx), None, None, None
-        return ScatterRowsFn.apply(grad, ctx.shape, idx), None, None, None
+            return IndexAdd.apply(grad, ctx.shape, idx), None, None, None, None
+        return ScatterRowsFn.apply(grad, ctx.shape, idx), None, None, None, None
 
     @staticmethod
     def jvp(ctx, tw, *_):
@@ -81,6 +86,25 @@ class ScatterRowsFn(Function):
     @staticmethod
     def jvp(ctx, t, *_):
         return None if t is None else _scatter_rows(t, ctx.primals[1], ctx.saved_arrays[0])
+
+
+def _sparse_grad(ctx, grad, idx):
+    """``sparse=True``: the gradient as PyTorch gives it, an uncoalesced hybrid sparse COO
+    tensor (sparse_dim 1, dense_dim 1) with one entry per looked-up index (in input order,
+    entries at ``padding_idx`` left out) whose value is that lookup's gradient row."""
+    if ctx.scale_grad_by_freq:
+        raise RuntimeError(
+            "embedding_backward: scale_grad_by_freq not supported with sparse gradients"
+        )
+    flat = idx.reshape(-1).astype(np.int64)
+    values = grad.reshape(-1, ctx.shape[1])
+    if ctx.padding_idx is not None:
+        keep = flat != ctx.padding_idx
+        flat = flat[keep]
+        values = values[Tensor._make(keep, False, None, 0)]
+    coalesced = flat.size <= 1  # one entry or none: coalesced, as PyTorch marks it
+    pattern = SparsePattern(np.ascontiguousarray(flat[None, :]), ctx.shape[:1], coalesced)
+    return make_sparse(values, pattern)
 
 
 def _scatter_rows(g, shape, idx):

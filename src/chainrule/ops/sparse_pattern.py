@@ -154,19 +154,23 @@ def segment_sum(values: Any, plan: CoalescePlan) -> Any:
 
 
 def to_dense(values: Any, pattern: SparsePattern) -> Any:
-    """The dense array of a sparse tensor (duplicates summed)."""
+    """The dense array of a sparse tensor (duplicates summed); a hybrid tensor's values
+    (``(nnz, *rows)``) fill whole rows."""
     xp = get_array_module(values)
-    out = xp.zeros(pattern.shape, dtype=values.dtype)
+    rows = values.shape[1:]
+    out = xp.zeros(pattern.shape + rows, dtype=values.dtype)
     if not pattern.coalesced:
         plan = pattern.coalesce_plan()
         values, pattern = segment_sum(values, plan), plan.pattern
-    out.reshape(-1)[pattern.keys()] = values
+    out.reshape((-1,) + rows)[pattern.keys()] = values
     return out
 
 
 def gather(dense: Any, pattern: SparsePattern) -> Any:
-    """The entries of a dense array at the pattern's positions (shape ``(nnz,)``)."""
-    return dense.reshape(-1)[pattern.keys()]
+    """The entries of a dense array at the pattern's positions (shape ``(nnz,)``, or
+    ``(nnz, *rows)`` for a hybrid tensor's dense rows)."""
+    rows = dense.shape[len(pattern.shape) :]
+    return dense.reshape((-1,) + rows)[pattern.keys()]
 
 
 def _cupyx() -> Any:

@@ -149,7 +149,7 @@ class SparseTensor(Tensor):
         return len(self._sp_pattern.shape)
 
     def dense_dim(self) -> int:
-        return 0
+        return self._sp_values.ndim - 1
 
     def _indices(self) -> Tensor:
         """The indices ``(sparse_dim, nnz)`` as stored (read-only memory; duplicates kept)."""
@@ -248,7 +248,8 @@ class SparseTensor(Tensor):
         p = self._sp_pattern
         dt = self.dtype if dtype is None else dtype
         xp = get_array_module(p.indices)
-        values = Tensor._make(xp.zeros(0, _dt.as_dtype(dt)), False, None, 0)
+        rows = tuple(self._sp_values.shape[1:])  # a hybrid tensor's dense part
+        values = Tensor._make(xp.zeros((0,) + rows, _dt.as_dtype(dt)), False, None, 0)
         indices = xp.zeros((p.indices.shape[0], 0), np.int64)
         return make_sparse(values, SparsePattern(indices, p.shape, True))
 
@@ -344,7 +345,7 @@ class SparseTensor(Tensor):
         tail = []
         if values.device.type != "cpu":
             tail.append(f"device='{values.device}'")
-        tail += [f"size={tuple(pattern.shape)}", f"nnz={pattern.nnz}"]
+        tail += [f"size={tuple(self._data.shape)}", f"nnz={pattern.nnz}"]
         dt = values.dtype
         if dt != _dt.get_default_dtype() and dt not in (np.dtype(np.int64), np.dtype(np.bool_)):
             tail.append(f"dtype={dt}")
@@ -397,7 +398,9 @@ def _body(arr: Any, prefix: str) -> str:
 def make_sparse(values: Tensor, pattern: SparsePattern) -> SparseTensor:
     """A sparse tensor of ``values`` (a 1-d Tensor, one per entry) on ``pattern``."""
     t = object.__new__(SparseTensor)
-    t._data = NoDenseData(pattern.shape, values.dtype)
+    # a hybrid tensor (dense_dim > 0, e.g. an nn.Embedding(sparse=True) gradient) stores a
+    # dense row per entry: its size is the pattern's (sparse) size + the rows' size
+    t._data = NoDenseData(pattern.shape + tuple(values.shape[1:]), values.dtype)
     t._grad = None
     t.grad_fn = None
     t._output_nr = 0

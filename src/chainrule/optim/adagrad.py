@@ -78,6 +78,12 @@ class Adagrad(Optimizer):
         check_fused_options(fused, foreach, differentiable)
         check_flags("Adagrad", self.defaults)
 
+    def _update_sparse(self, p: Any, grad: Any, group: dict[str, Any]) -> None:
+        raise NotImplementedError(
+            "Adagrad: sparse gradients (nn.Embedding(sparse=True)) are not supported; "
+            "use SGD or SparseAdam for them"
+        )
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_fused_param(param, group)
         xp = get_array_module(param)

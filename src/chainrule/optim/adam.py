@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._kernels import dispatch as _fast
+from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._flags import (
     check_flags,
@@ -78,6 +79,10 @@ class Adam(Optimizer):
             raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
         _check_beta("beta1 (betas[0])", betas[0], name)
         _check_beta("beta2 (betas[1])", betas[1], name)
+        if not (
+            all(isinstance(b, float) for b in betas) or all(isinstance(b, Tensor) for b in betas)
+        ):  # PyTorch's rule: betas=(0, 0.99) (an int 0) is refused
+            raise ValueError(f"{name}: betas must be either both floats or both Tensors")
         _check_non_negative("weight_decay", weight_decay, name)
         check_foreach_tensor_options(lr, betas, foreach, capturable)
         super().__init__(
@@ -98,6 +103,11 @@ class Adam(Optimizer):
         )
         check_fused_options(fused, foreach, differentiable)
         check_flags(name, self.defaults)
+
+    def _update_sparse(self, p: Tensor, grad: Tensor, group: dict[str, Any]) -> None:
+        raise RuntimeError(
+            "Adam does not support sparse gradients, please consider SparseAdam instead"
+        )
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_fused_param(param, group)

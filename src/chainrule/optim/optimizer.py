@@ -249,8 +249,18 @@ class Optimizer(OptimizerHooksMixin):
                     if p.grad is not None:
                         if id(p) in restart:
                             self.state[p] = {}
-                        self._update_parameter(p, p.grad._data, group)
+                        grad = p.grad
+                        if type(grad) is not Tensor and grad.is_sparse:
+                            self._update_sparse(p, grad, group)
+                            continue
+                        self._update_parameter(p, grad._data, group)
         return loss
+
+    def _update_sparse(self, p: Tensor, grad: Tensor, group: dict[str, Any]) -> None:
+        """A parameter whose ``.grad`` is sparse (``nn.Embedding(sparse=True)``): refused,
+        as PyTorch's optimizers without a sparse rule refuse it (SGD and SparseAdam have
+        one)."""
+        raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
 
     def _stateless_duplicates(self, group: dict[str, Any]) -> frozenset[int]:
         """The ids of the parameters whose every copy starts a new state in this step: only

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
+from ..autograd.tensor import Tensor
 from ._flags import check_flags, check_fused_options, check_fused_param
 from .optimizer import Optimizer, _check_non_negative, regularized_grad
 
@@ -86,6 +89,23 @@ class SGD(Optimizer):
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_fused_param(param, group)
+
+    def _update_sparse(self, p: Tensor, grad: Tensor, group: dict[str, Any]) -> None:
+        """A sparse ``.grad`` (``nn.Embedding(sparse=True)``): ``param += -lr * grad`` on the
+        rows it lists (duplicates added one by one), as PyTorch's ``param.add_(grad,
+        alpha=-lr)``; the rows it does not list are left as they are."""
+        check_flags("SGD", group)
+        if group["weight_decay"] != 0:  # PyTorch's grad.add(param, alpha=weight_decay)
+            raise RuntimeError(
+                "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
+            )
+        if group["momentum"] != 0:
+            raise NotImplementedError("SGD: momentum with sparse gradients is not supported")
+        self.state[p]  # noqa: B018 - an (empty) state entry, as PyTorch's
+        alpha = float(group["lr"]) * (1.0 if group.get("maximize") else -1.0)
+        rows = tuple(grad._indices()._data)
+        np.add.at(p._data, rows, alpha * grad._values()._data)
+        p._vc[0] += 1  # an in-place change, as PyTorch records it
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_flags("SGD", group)

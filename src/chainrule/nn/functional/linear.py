@@ -147,11 +147,10 @@ def embedding(
                 max_norm,
                 norm_type,
             )
-    if sparse:
-        raise NotImplementedError(
-            "embedding: sparse=True is not supported (chainrule has no "
-            "sparse gradients); use sparse=False"
-        )
     return EmbeddingFn.apply(
-        weight, input if isinstance(input, Tensor) else idx, padding_idx, bool(scale_grad_by_freq)
+        weight,
+        input if isinstance(input, Tensor) else idx,
+        padding_idx,
+        bool(scale_grad_by_freq),
+        bool(sparse),
     )
