@@ -67,6 +67,8 @@ EXPRS = {
     "rmul": lambda m: 3.0 * m.a,
     "div": lambda m: m.a / m.b,
     "div_scalar": lambda m: m.a / 2,
+    "rdiv": lambda m: 1 / m.a,
+    "rdiv_scalar": lambda m: 2.0 / m.a,
     "neg": lambda m: -m.a,
     "pow": lambda m: m.a**2,
     "pow_tensor": lambda m: m.a.abs() ** m.b,
@@ -141,8 +143,6 @@ EXPRS = {
 DIFFERENT = {
     # `1 - x` is Sub(1, x): PyTorch has RsubBackward1 with one entry
     "rsub": (lambda m: 1 - m.a, ("SubBackward0", ((None, 0), (ACC, 0)))),
-    # 1 / x is reciprocal(x): PyTorch multiplies reciprocal(x) by 1
-    "rdiv": (lambda m: 1 / m.a, ("ReciprocalBackward0", ((ACC, 0),))),
     # batched matmul of 3-d tensors is one node: PyTorch reshapes around bmm / mm
     "matmul_3d": (lambda m: m.X @ m.Y, ("BmmBackward0", ((ACC, 0), (ACC, 0)))),
     "matmul_3d_2d": (

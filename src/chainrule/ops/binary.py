@@ -406,9 +406,10 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
         and (type(input) is float or type(input) is int)
         and other._data.dtype.kind == "f"
     ):
-        # scalar / x = scalar * (1 / x): saves only 1 / x (as PyTorch), not x
-        r = reciprocal(other)
-        return r if input == 1 else mul(r, input)
+        # scalar / x = (1 / x) * scalar, as PyTorch's operator: saves only 1 / x, not x; the
+        # product (also for scalar 1) is a new tensor, so writing into it in place leaves the
+        # saved 1 / x intact
+        return mul(reciprocal(other), input)
     if (
         type(input) is Tensor
         and (

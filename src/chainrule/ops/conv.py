@@ -371,14 +371,16 @@ def conv_transpose1d(
     groups: int = 1,
     dilation: Any = 1,
 ) -> Tensor:
-    """Transposed 1-D convolution: input (N, Cin, L), weight (Cin, Cout/groups, k)."""
+    """Transposed 1-D convolution: input (N, Cin, L) or unbatched (Cin, L), weight (Cin,
+    Cout/groups, k); computed as the 2-D op on a height-1 image (the height inserted just
+    before L, so an unbatched input stays unbatched)."""
 
     def one(v: Any, name: str) -> int:
         return _tuple(v, 1, name, "conv_transpose1d")[0]
 
     try:
         out = conv_transpose2d(
-            input.unsqueeze(2),
+            input.unsqueeze(-2),
             weight.unsqueeze(2),
             bias,
             (1, one(stride, "stride")),
@@ -390,4 +392,4 @@ def conv_transpose1d(
     except NAMED_ERRORS as err:  # the 2-D op's check names itself: lead with conv_transpose1d
         lead_with("conv_transpose1d", err)
         raise
-    return out.squeeze(2)
+    return out.squeeze(-2)

@@ -180,6 +180,7 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
         operands = tuple(operands[0])
     ts = [as_tensor(o) for o in operands]
     ins, out = _parse_einsum(equation, [t_.shape for t_ in ts])
+    ts = _promote_products(ins, out, ts)
     if AUTOCAST[0] and len(ts) > 2:  # PyTorch contracts pair by pair, each pair autocast
         _check_operands(ins, ts)  # as a product of its own
         return _pairwise_under_autocast(ins, out, ts)
@@ -189,9 +190,27 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
     return Einsum.apply(*ts, ins=tuple(ins), out=out)
 
 
+def _promote_products(ins: list, out: str, ts: list) -> list:
+    """Operands of mixed dtypes cast to their promoted dtype when the equation is products
+    only: no subscript summed across two operands (``'i,j->ij'``, ``'bi,bj->bij'``, rotary
+    embeddings' ``einsum('i,j->ij', t, inv_freq)``). PyTorch computes those with ``mul``,
+    which promotes; a contraction across operands runs ``bmm``, which refuses mixed dtypes
+    (``_check_operands`` raises then). Zero-dim operands keep the refusal (``mul`` would
+    give them a lower promotion rank)."""
+    if len(ts) < 2 or all(t_.dtype == ts[0].dtype for t_ in ts):
+        return ts
+    if any(t_.ndim == 0 for t_ in ts):
+        return ts
+    shared = [c for c in set("".join(ins)) if sum(c in sub for sub in ins) > 1]
+    if any(c not in out for c in shared):
+        return ts
+    dtype = reduce(promote_types, (t_.dtype for t_ in ts))
+    return [t_ if t_.dtype == dtype else t_.to(dtype) for t_ in ts]
+
+
 def _check_operands(ins: list, ts: list) -> None:
-    """One dtype for all operands (PyTorch promotes nothing in a product: it refuses), and
-    one size per subscript (or 1, broadcast)."""
+    """One dtype for all operands (after ``_promote_products``: PyTorch's contractions
+    refuse mixed dtypes), and one size per subscript (or 1, broadcast)."""
     for t_ in ts[1:]:
         if t_.dtype != ts[0].dtype:
             raise DtypeError(

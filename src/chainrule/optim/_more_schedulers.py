@@ -11,7 +11,12 @@ from typing import Any
 
 from ._plateau import ReduceLROnPlateau
 from .optimizer import Optimizer
-from .scheduler_base import LambdaScheduler, LRScheduler, _check_optimizer
+from .scheduler_base import (
+    LambdaScheduler,
+    LRScheduler,
+    _check_optimizer,
+    warn_get_lr_outside_step,
+)
 
 __all__ = [
     "ChainedScheduler",
@@ -36,6 +41,7 @@ class PolynomialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         k, t = self.last_epoch, self.total_iters
         if self._is_initial or k == 0 or k > t:
             return self._current_lrs()
@@ -70,6 +76,7 @@ class MultiplicativeLR(LambdaScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         if self._is_initial or self.last_epoch <= 0:
             return self._current_lrs()
         return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._current_lrs())]
@@ -106,6 +113,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         cos = (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
         return [self.eta_min + (base - self.eta_min) * cos for base in self.base_lrs]
 
@@ -136,7 +144,12 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_0
                 self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        self._get_lr_called_within_step = True
+        try:
+            values = self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = self._current_lrs()
 
@@ -231,6 +244,7 @@ class CyclicLR(LRScheduler):
             group["momentum"] = value
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle
         if x <= self.step_ratio:

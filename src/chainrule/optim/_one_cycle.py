@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from .optimizer import Optimizer
-from .scheduler_base import LRScheduler, _check_optimizer, _per_group
+from .scheduler_base import (
+    LRScheduler,
+    _check_optimizer,
+    _per_group,
+    warn_get_lr_outside_step,
+)
 
 
 class OneCycleLR(LRScheduler):
@@ -126,6 +131,7 @@ class OneCycleLR(LRScheduler):
         return (end - start) * pct + start
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(

@@ -25,7 +25,12 @@ from ._more_schedulers import (
 from ._one_cycle import OneCycleLR
 from ._plateau import ReduceLROnPlateau
 from .optimizer import Optimizer
-from .scheduler_base import LambdaScheduler, LRScheduler, _check_optimizer
+from .scheduler_base import (
+    LambdaScheduler,
+    LRScheduler,
+    _check_optimizer,
+    warn_get_lr_outside_step,
+)
 
 __all__ = [
     "ChainedScheduler",
@@ -62,6 +67,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -85,6 +91,7 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         hits = Counter(self.milestones)[self.last_epoch]
         if hits == 0:
             return self._current_lrs()
@@ -112,6 +119,7 @@ class ConstantLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         if self.last_epoch == 0:
             return [lr * self.factor for lr in self._current_lrs()]
         if self.last_epoch != self.total_iters:
@@ -149,6 +157,7 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         if self.last_epoch == 0:
             return [lr * self.start_factor for lr in self._current_lrs()]
         if self._is_initial or self.last_epoch > self.total_iters:
@@ -178,6 +187,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         if self._is_initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -208,6 +218,7 @@ class InverseTimeLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         k = self.last_epoch
         if self._is_initial or k == 0:
             return self._current_lrs()
@@ -248,6 +259,7 @@ class LambdaLR(LambdaScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         out = []
         for i, (fn, base) in enumerate(zip(self.lr_lambdas, self.base_lrs)):
             factor = fn(self.last_epoch)
@@ -280,6 +292,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         k, t_max, eta_min = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return self._current_lrs()

@@ -36,6 +36,9 @@ _OPTIMIZER_STEP_REPLACED = (
     "initialization. Please, make sure to call `optimizer.step()` before "
     f"`lr_scheduler.step()`. See more details at {_STEP_ORDER_DOCS}"
 )
+_GET_LR_OUTSIDE_STEP = (
+    "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
+)
 _EPOCH_DEPRECATED = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated "
     "where possible. Please use `scheduler.step()` to step the scheduler. During the "
@@ -77,6 +80,13 @@ def _track_optimizer_steps(optimizer: Optimizer) -> None:
     if "_lr_sched_step" not in state:
         optimizer._opt_called = False  # type: ignore[attr-defined]
     optimizer._lr_sched_step = state.get("step")  # type: ignore[attr-defined]
+
+
+def warn_get_lr_outside_step(scheduler: LRScheduler) -> None:
+    """PyTorch's warning when a built-in schedule's ``get_lr()`` is called by user code: its
+    value is the *next* step's chainable update, not the current lr (``get_last_lr()``)."""
+    if not getattr(scheduler, "_get_lr_called_within_step", False):
+        warn_at_caller(_GET_LR_OUTSIDE_STEP)
 
 
 def _warn_if_optimizer_not_stepped(optimizer: Optimizer) -> None:
@@ -127,6 +137,7 @@ class LRScheduler:
         """Take the step that sets the lr for step 0 (flagged so chainable forms keep it)."""
         self._step_count = 0
         self._is_initial = True
+        self._get_lr_called_within_step = False  # set while step() calls get_lr (as PyTorch)
         try:
             self.step()
         finally:
@@ -150,13 +161,17 @@ class LRScheduler:
         self._update_lr(epoch)
 
     def _update_lr(self, epoch: int | None = None) -> None:
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            closed = getattr(self, "_get_closed_form_lr", None)
-            values = closed() if closed is not None else self.get_lr()
+        self._get_lr_called_within_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                closed = getattr(self, "_get_closed_form_lr", None)
+                values = closed() if closed is not None else self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]

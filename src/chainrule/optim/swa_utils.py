@@ -20,7 +20,7 @@ from ..creation import tensor
 from ..nn.layers.normalization import _BatchNorm
 from ..nn.module import Module
 from .optimizer import Optimizer
-from .scheduler_base import LRScheduler, _per_group
+from .scheduler_base import LRScheduler, _per_group, warn_get_lr_outside_step
 
 __all__ = [
     "SWALR",
@@ -259,6 +259,7 @@ class SWALR(LRScheduler):
         return (lr - alpha * swa_lr) / (1 - alpha)
 
     def get_lr(self) -> list[float]:
+        warn_get_lr_outside_step(self)
         step = self._step_count - 1
         if self.anneal_epochs == 0:
             step = max(1, step)

@@ -199,19 +199,21 @@ class ConvTranspose2d(_ConvNd):
 
     Shape:
         input (N, C_in, H, W); output (N, C_out, H_out, W_out) with
-        H_out = (H - 1) s - 2 p + d (k - 1) + output_padding + 1.
+        H_out = (H - 1) s - 2 p + d (k - 1) + output_padding + 1. ``forward`` takes
+        PyTorch's optional ``output_size`` (the spatial sizes, optionally with the batch and
+        channel sizes in front), which picks the output_padding that reaches it.
     """
 
     _transposed = True
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
         return Fc.conv_transpose2d(
-            x,
+            input,
             self.weight,
             self.bias,
             self.stride,
             self.padding,
-            self.output_padding,
+            _output_padding(self, input, output_size),
             self.groups,
             self.dilation,
         )
@@ -222,19 +224,55 @@ class ConvTranspose1d(_ConvNd):
 
     Shape:
         input (N, C_in, L); output (N, C_out, (L - 1) s - 2 p + d (k - 1) + output_padding + 1).
+        ``forward`` takes PyTorch's optional ``output_size`` (as ``ConvTranspose2d``).
     """
 
     _nd = 1
     _transposed = True
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
         return Fc.conv_transpose1d(
-            x,
+            input,
             self.weight,
             self.bias,
             self.stride,
             self.padding,
-            self.output_padding,
+            _output_padding(self, input, output_size),
             self.groups,
             self.dilation,
         )
+
+
+def _output_padding(module: _ConvNd, x: Tensor, output_size: Any) -> tuple:
+    """The output_padding that makes a transposed convolution reach ``output_size`` (PyTorch's
+    ``_output_padding``): ``output_size`` lists the spatial sizes, optionally after the batch
+    and channel sizes (the channel size only, for an unbatched input); each must lie in
+    ``[lo, lo + stride - 1]`` with ``lo = (L - 1) s - 2 p + d (k - 1) + 1``, else ValueError."""
+    if output_size is None:
+        return module.output_padding
+    nd = module._nd
+    non_spatial = 2 if x.ndim == nd + 2 else 1
+    sizes = [int(v) for v in output_size]
+    if len(sizes) == non_spatial + nd:
+        sizes = sizes[non_spatial:]
+    if len(sizes) != nd:
+        raise ValueError(
+            f"ConvTranspose{nd}D: for {x.ndim}D input, output_size must have {nd} or "
+            f"{non_spatial + nd} elements (got {len(output_size)})"
+        )
+    spatial = list(x.shape[x.ndim - nd :])
+    lo = [
+        (spatial[i] - 1) * module.stride[i]
+        - 2 * module.padding[i]
+        + module.dilation[i] * (module.kernel_size[i] - 1)
+        + 1
+        for i in range(nd)
+    ]
+    hi = [lo[i] + module.stride[i] - 1 for i in range(nd)]
+    for i in range(nd):
+        if not lo[i] <= sizes[i] <= hi[i]:
+            raise ValueError(
+                f"requested an output size of {sizes}, but valid sizes range from {lo} to "
+                f"{hi} (for an input of {spatial})"
+            )
+    return tuple(sizes[i] - lo[i] for i in range(nd))

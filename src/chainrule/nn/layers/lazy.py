@@ -248,9 +248,10 @@ class _LazyConvNd(LazyModuleMixin):
         if not _is_uninit(self.weight):
             self.in_channels = int(self.weight.shape[1]) * self.groups
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        # the transposed forms take PyTorch's output_size: passed on to the real forward
         self._infer(input)
-        return self.forward(input)
+        return self.forward(input, *args, **kwargs)
 
 
 class LazyConv1d(_LazyConvNd, Conv1d):

@@ -140,6 +140,16 @@ def pad_sequence(
     sequences = list(sequences)
     if not sequences:
         raise RuntimeError("pad_sequence: received an empty list of sequences")
+    if sequences[0].ndim == 0:  # PyTorch: RuntimeError for the first, IndexError for others
+        raise RuntimeError(
+            "pad_sequence: every sequence needs a length (dim 0); sequence 0 is 0-dimensional"
+        )
+    for i, s in enumerate(sequences):
+        if s.ndim == 0:
+            raise IndexError(
+                f"pad_sequence: Dimension specified as 0 but tensor has no dimensions "
+                f"(sequence {i} is 0-dimensional)"
+            )
     lengths = np.array([s.shape[0] for s in sequences], dtype=np.int64)
     total = int(lengths.max())
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
