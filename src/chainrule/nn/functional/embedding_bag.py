@@ -170,7 +170,7 @@ def embedding_bag(
         scale_grad_by_freq: divide each index's gradient by its count in the mini-batch
             (not with mode='max').
         mode: 'sum', 'mean' or 'max'.
-        sparse: must be False (chainrule has no sparse gradients).
+        sparse: must be False (sparse gradients exist for ``F.embedding``, not yet here).
         per_sample_weights: same shape as ``input``, weight dtype; each row is scaled by its
             weight before the sum (mode='sum' only).
         include_last_offset: whether ``offsets`` ends with the end of the last bag.
@@ -298,8 +298,8 @@ def embedding_bag(
         )
     if sparse:
         raise NotImplementedError(
-            f"{_OP}: sparse=True is not supported (chainrule has no sparse gradients); use "
-            "sparse=False"
+            f"{_OP}: sparse=True is not supported yet (F.embedding and nn.Embedding have "
+            "sparse gradients; embedding_bag does not); use sparse=False"
         )
 
     bag_of = xp.repeat(xp.arange(nbags), xp.asarray(sizes))  # (end,): the bag of each index
