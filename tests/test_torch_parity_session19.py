@@ -19,6 +19,8 @@
 - ``cr.FloatTensor(float64_tensor)`` converted it; PyTorch refuses another dtype (TypeError).
 - ``module.to(complex dtype)`` and ``searchsorted`` of non-contiguous tensors give PyTorch's
   warnings (the latter once per program).
+- ``optim.Adagrad`` refused sparse gradients (``nn.Embedding(sparse=True)``); PyTorch applies
+  them to the listed rows (and refuses them with a weight decay).
 - ``scheduler.step(epoch)`` warns that ``epoch`` is deprecated (every scheduler but
   ``CosineAnnealingWarmRestarts``, whose fractional epochs are documented use), and
   ``ChainedScheduler.step`` takes no ``epoch`` (chainrule accepted and ignored it).
@@ -319,3 +321,39 @@ def test_searchsorted_warns_once_per_program_of_non_contiguous_tensors() -> None
     assert out.stdout.strip() == (
         "[2] [0, 2, 4] ['cr.searchsorted(): boundary', 'cr.searchsorted(): input value']"
     )
+
+
+# ------------------------------------------------------------------ Adagrad, sparse gradients
+_EMB = np.random.default_rng(7).standard_normal((6, 3))
+_LOOKUPS = [np.array([1, 3, 1, 5]), np.array([0, 3]), np.array([2, 2, 2])]
+
+
+def _adagrad_on_sparse_embedding(lib: ModuleType, **kw: Any) -> tuple:
+    emb = lib.nn.Embedding(6, 3, sparse=True)
+    with lib.no_grad():
+        emb.weight.copy_(lib.tensor(_EMB))
+    opt = lib.optim.Adagrad(emb.parameters(), lr=0.5, **kw)
+    with warnings.catch_warnings():  # torch's note on sparse invariant checks
+        warnings.filterwarnings("ignore", "Sparse invariant checks", UserWarning)
+        for idx in _LOOKUPS:
+            opt.zero_grad()
+            emb(lib.tensor(idx)).pow(2).sum().backward()
+            assert emb.weight.grad.is_sparse
+            opt.step()
+    return emb.weight.detach().numpy(), np.asarray(opt.state[emb.weight]["sum"])
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"lr_decay": 0.1}, {"maximize": True}, {"initial_accumulator_value": 0.3}], ids=str
+)
+def test_adagrad_applies_sparse_gradients_as_torch(kw: dict) -> None:
+    got = _adagrad_on_sparse_embedding(cr, **kw)
+    want = _adagrad_on_sparse_embedding(torch, **kw)
+    for g, w in zip(got, want):  # float32 weights: to a few ulps
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
+
+
+def test_adagrad_sparse_with_weight_decay_is_refused_as_torch() -> None:
+    for lib in (cr, torch):
+        with pytest.raises(RuntimeError, match="weight_decay option is not compatible"):
+            _adagrad_on_sparse_embedding(lib, weight_decay=0.1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from ..backend import get_array_module
 from ._flags import check_flags, check_fused_options, check_fused_param
 from .optimizer import Optimizer, _check_non_negative, regularized_grad
@@ -79,10 +81,30 @@ class Adagrad(Optimizer):
         check_flags("Adagrad", self.defaults)
 
     def _update_sparse(self, p: Any, grad: Any, group: dict[str, Any]) -> None:
-        raise NotImplementedError(
-            "Adagrad: sparse gradients (nn.Embedding(sparse=True)) are not supported; "
-            "use SGD or SparseAdam for them"
-        )
+        """A sparse ``.grad`` (``nn.Embedding(sparse=True)``), as PyTorch: the gradient is
+        coalesced (duplicate rows summed), then only the rows it lists change: ``sum[rows] +=
+        g**2`` and ``param[rows] -= clr * g / (sqrt(sum[rows]) + eps)``.
+
+        Raises:
+            RuntimeError: the group has a weight decay (PyTorch's refusal).
+        """
+        check_flags("Adagrad", group)
+        if group["weight_decay"] != 0:
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        state = self.state[p]
+        if not state:
+            self._init_state(p._data, state, group)
+        state["step"] += 1
+        clr = float(group["lr"]) / (1 + (state["step"] - 1) * group["lr_decay"])
+        grad = grad.coalesce()
+        rows = tuple(grad._indices()._data)
+        values = grad._values()._data
+        if group.get("maximize"):
+            values = -values
+        acc = state["sum"]
+        acc[rows] += values * values
+        p._data[rows] -= clr * values / (np.sqrt(acc[rows]) + group["eps"])
+        p._vc[0] += 1  # an in-place change, as PyTorch records it
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_fused_param(param, group)
