@@ -21,6 +21,7 @@ from .backend import get_array_module
 
 __all__ = [
     "contiguous",
+    "contiguous_strides",
     "dense_order",
     "grad_layout",
     "grad_order",
@@ -37,6 +38,16 @@ __all__ = [
 def is_vmap_array(arr: Any) -> bool:
     """Whether ``arr`` is a ``cr.func.vmap`` per-sample array (no strides of its own)."""
     return getattr(type(arr), "vmap_raw_array", False)
+
+
+def contiguous_strides(shape: tuple) -> tuple[int, ...]:
+    """C-order strides in elements for ``shape`` (an axis of length 0 counts as 1, as
+    PyTorch's ``contiguous()`` strides do)."""
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= n if isinstance(n, int) and n > 0 else 1
+    return tuple(reversed(strides))
 
 
 def _compare(shape: tuple, strides: tuple, a: int, b: int) -> int:

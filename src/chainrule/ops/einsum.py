@@ -201,8 +201,7 @@ def _promote_products(ins: list, out: str, ts: list) -> list:
         return ts
     if any(t_.ndim == 0 for t_ in ts):
         return ts
-    shared = [c for c in set("".join(ins)) if sum(c in sub for sub in ins) > 1]
-    if any(c not in out for c in shared):
+    if _contracts_across(ins, out):
         return ts
     dtype = reduce(promote_types, (t_.dtype for t_ in ts))
     return [t_ if t_.dtype == dtype else t_.to(dtype) for t_ in ts]

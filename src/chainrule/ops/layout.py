@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import dtypes as _dt
-from .._layout import has_own_layout
+from .._layout import contiguous_strides, has_own_layout
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -77,13 +77,9 @@ def stride(x: Tensor, dim: int | None = None) -> tuple[int, ...] | int:
     ``(3, 1)``), and so does this. (An empty *view* keeps NumPy's strides.)"""
     arr = x._data
     if arr.size == 0 and not any(arr.strides):
-        st, step = [], 1
-        for n in reversed(arr.shape):
-            st.append(step)
-            step *= max(n, 1)
-        st = tuple(reversed(st))
-        return st if dim is None else st[dim]
-    st = tuple(s // arr.itemsize for s in arr.strides)
+        st = contiguous_strides(arr.shape)
+    else:
+        st = tuple(s // arr.itemsize for s in arr.strides)
     return st if dim is None else st[dim]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._layout import stride_order
 from .._user_warnings import warn_at_caller
 from ..autograd.tensor import Tensor
 from .binding import tensor_method
@@ -62,16 +63,6 @@ def const_data_ptr(self: Tensor) -> int:
     return data_ptr(self)
 
 
-def _should_swap(shape: tuple, strides: tuple, a: int, b: int) -> int:
-    """1 if dim ``a`` lies outside dim ``b`` in memory, -1 if inside, 0 if unknown (a zero
-    stride, or equal strides with ``a`` no larger than ``b``)."""
-    if strides[a] == 0 or strides[b] == 0:
-        return 0
-    if strides[a] != strides[b]:
-        return 1 if strides[a] > strides[b] else -1
-    return 1 if shape[a] > shape[b] else 0
-
-
 def dim_order(self: Tensor, *, ambiguity_check: Any = False) -> tuple[int, ...]:
     """The dims from outermost to innermost in memory (``(0, 2, 3, 1)`` for a channels-last
     NCHW tensor). Dims whose order the strides do not fix (zero strides, equal strides)
@@ -97,17 +88,7 @@ def dim_order(self: Tensor, *, ambiguity_check: Any = False) -> tuple[int, ...]:
         )
     if is_contiguous(self):  # row-major whatever the strides of size-1 dims say
         return tuple(range(len(shape)))
-    perm = list(reversed(range(len(shape))))  # innermost first, then sorted outwards
-    for i in range(1, len(perm)):
-        j = i
-        for k in range(i - 1, -1, -1):
-            order = _should_swap(shape, strides, perm[k], perm[j])
-            if order > 0:
-                perm[k], perm[j] = perm[j], perm[k]
-                j = k
-            elif order < 0:
-                break
-    return tuple(reversed(perm))
+    return tuple(reversed(stride_order(shape, strides)))  # stride_order: innermost first
 
 
 @tensor_method

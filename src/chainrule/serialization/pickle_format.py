@@ -21,9 +21,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .._layout import contiguous_strides
 from ..autograd.tensor import Tensor
 from .archive import STORAGE_DTYPES, Archive, tensor_view
-from .shared_storage import contiguous_strides, locate, to_host
+from .shared_storage import locate, to_host
 from .source import LoadError, Source
 from .torch_format import TORCH_GLOBALS
 from .torch_writer import read_kinds, with_kinds, write_archive

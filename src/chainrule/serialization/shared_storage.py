@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from .._layout import contiguous_strides
 from .._memory import root_array
 from ..storage._memory import block_bytes
 
-__all__ = ["Located", "address", "contiguous_strides", "locate", "to_host"]
+__all__ = ["Located", "address", "locate", "to_host"]
 
 
 class Located:
@@ -54,16 +55,6 @@ def to_host(arr: Any) -> np.ndarray:
         return arr
     get = getattr(arr, "get", None)  # CuPy: copy to host
     return get() if get is not None else np.asarray(arr)
-
-
-def contiguous_strides(shape: tuple) -> tuple[int, ...]:
-    """C-order strides in elements for ``shape`` (an axis of length 0 counts as 1, as
-    PyTorch's ``contiguous()`` strides do)."""
-    strides, step = [], 1
-    for n in reversed(shape):
-        strides.append(step)
-        step *= n if isinstance(n, int) and n > 0 else 1
-    return tuple(reversed(strides))
 
 
 def locate(arr: Any) -> Located | None:

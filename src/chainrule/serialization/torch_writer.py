@@ -41,12 +41,13 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .._layout import contiguous_strides
 from ..autograd.tensor import Tensor
 from ..nn.parameter import Parameter
 from ..size import Size
 from .archive import Archive, Storage
 from .config import config
-from .shared_storage import address, contiguous_strides, locate, to_host
+from .shared_storage import address, locate, to_host
 from .source import LoadError
 from .torch_pickler import Global, NotTorchStorable, PersistentId, Reduce, dumps
 
