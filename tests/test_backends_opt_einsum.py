@@ -59,7 +59,7 @@ def test_set_flags_refuses_what_torch_refuses(args: tuple) -> None:
 
 
 def test_set_flags_without_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cr_opt, "_opt_einsum", None)
+    monkeypatch.setattr(cr_opt, "_AVAILABLE", False)
     with pytest.raises(ValueError, match="not available"):
         cr_opt.set_flags(True)
     with pytest.raises(ValueError, match="not available"):
@@ -87,7 +87,7 @@ def test_disabled_or_missing_contracts_left_to_right(monkeypatch: pytest.MonkeyP
     cr_opt.enabled = False
     assert cr_opt.contraction_path(EQUATION, tuple(ARRAYS)) == left_to_right
     cr_opt.enabled = True
-    monkeypatch.setattr(cr_opt, "_opt_einsum", None)
+    monkeypatch.setattr(cr_opt, "_AVAILABLE", False)
     assert cr_opt.is_available() is False and cr_opt.get_opt_einsum() is None
     assert cr_opt.contraction_path(EQUATION, tuple(ARRAYS)) == left_to_right
     assert cr_opt.contraction_path("ij,jk->ik", tuple(ARRAYS[:2])) is False

@@ -15,29 +15,30 @@ package is importable, False and None otherwise.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-try:
-    import opt_einsum as _opt_einsum  # optional: the contraction-path optimiser
-except ImportError:  # pragma: no cover - depends on the environment
-    _opt_einsum = None
+# Whether the optional package is installed: found without importing it, so that
+# ``import chainrule`` does not pay for opt_einsum's import (it is loaded on first use).
+_AVAILABLE: bool = importlib.util.find_spec("opt_einsum") is not None
 
 __all__ = ["enabled", "flags", "get_opt_einsum", "is_available", "set_flags", "strategy"]
 
-enabled: bool = _opt_einsum is not None
-strategy: Any = "auto" if _opt_einsum is not None else None
+enabled: bool = _AVAILABLE
+strategy: Any = "auto" if _AVAILABLE else None
 
 
 def is_available() -> bool:
     """Whether the ``opt_einsum`` package is installed (``pip install opt-einsum``)."""
-    return _opt_einsum is not None
+    return _AVAILABLE
 
 
 def get_opt_einsum() -> Any:
     """The ``opt_einsum`` package when it is installed, else None."""
-    return _opt_einsum
+    return importlib.import_module("opt_einsum") if _AVAILABLE else None
 
 
 def set_flags(_enabled: bool | None = None, _strategy: Any = None) -> tuple[bool, Any]:
@@ -54,7 +55,7 @@ def set_flags(_enabled: bool | None = None, _strategy: Any = None) -> tuple[bool
     global enabled, strategy
     before = (enabled, strategy)
     if _enabled is not None:
-        if _enabled and _opt_einsum is None:
+        if _enabled and not _AVAILABLE:
             raise ValueError(
                 f"opt_einsum is not available, so setting `enabled` to {_enabled} will not "
                 "reap the benefits of calculating an optimal path for einsum. cr.einsum will "
@@ -63,7 +64,7 @@ def set_flags(_enabled: bool | None = None, _strategy: Any = None) -> tuple[bool
             )
         enabled = _enabled
     if _strategy is not None:
-        if _opt_einsum is None:
+        if not _AVAILABLE:
             raise ValueError(
                 f"opt_einsum is not available, so setting `strategy` to {_strategy} will not "
                 "be meaningful. cr.einsum will bypass path calculation and simply contract "
@@ -113,8 +114,8 @@ def contraction_path(equation: str, arrays: tuple) -> Any:
     left to right (operands 0 and 1, then that result and the next, ...)."""
     if len(arrays) < 3:
         return False
-    if enabled and _opt_einsum is not None:
+    if enabled and _AVAILABLE:
         shapes = [a.shape for a in arrays]
-        path, _ = _opt_einsum.contract_path(equation, *shapes, shapes=True, optimize=strategy)
+        path, _ = get_opt_einsum().contract_path(equation, *shapes, shapes=True, optimize=strategy)
         return ["einsum_path", *path]
     return ["einsum_path", *([(0, 1)] * (len(arrays) - 1))]
