@@ -99,8 +99,8 @@ def _json_round_trip(sd):
     for k, s in sd["state"].items():
         state[str(k)] = {}
         for n, v in s.items():
-            if isinstance(v, np.ndarray):
-                arrays[f"{k}.{n}"] = v.copy()
+            if isinstance(v, (np.ndarray, cr.Tensor)):
+                arrays[f"{k}.{n}"] = np.array(v, copy=True)
                 state[str(k)][n] = {"__array__": f"{k}.{n}"}
             else:
                 state[str(k)][n] = v

@@ -80,7 +80,9 @@ class Adagrad(Optimizer):
         check_fused_options(fused, foreach, differentiable)
         check_flags("Adagrad", self.defaults)
 
-    def _update_sparse(self, p: Any, grad: Any, group: dict[str, Any]) -> None:
+    def _update_sparse(
+        self, p: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         """A sparse ``.grad`` (``nn.Embedding(sparse=True)``), as PyTorch: the gradient is
         coalesced (duplicate rows summed), then only the rows it lists change: ``sum[rows] +=
         g**2`` and ``param[rows] -= clr * g / (sqrt(sum[rows]) + eps)``.
@@ -91,7 +93,6 @@ class Adagrad(Optimizer):
         check_flags("Adagrad", group)
         if group["weight_decay"] != 0:
             raise RuntimeError("weight_decay option is not compatible with sparse gradients")
-        state = self.state[p]
         if not state:
             self._init_state(p._data, state, group)
         state["step"] += 1

@@ -104,7 +104,9 @@ class Adam(Optimizer):
         check_fused_options(fused, foreach, differentiable)
         check_flags(name, self.defaults)
 
-    def _update_sparse(self, p: Tensor, grad: Tensor, group: dict[str, Any]) -> None:
+    def _update_sparse(
+        self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         raise RuntimeError(
             "Adam does not support sparse gradients, please consider SparseAdam instead"
         )

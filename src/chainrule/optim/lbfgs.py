@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from ..autograd.grad_mode import enable_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -137,10 +139,10 @@ class LBFGS(Optimizer):
         if float(abs(flat_grad).max()) <= tol_grad:
             return orig_loss
 
-        d, t = state.get("d"), state.get("t")
-        old_dirs, old_stps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
-        h_diag = state.get("H_diag")
-        prev_flat_grad, prev_loss = state.get("prev_flat_grad"), state.get("prev_loss")
+        d, t = _array(state.get("d")), state.get("t")
+        old_dirs, old_stps, ro = (_arrays(state.get(k)) for k in ("old_dirs", "old_stps", "ro"))
+        h_diag = _array(state.get("H_diag"))
+        prev_flat_grad, prev_loss = _array(state.get("prev_flat_grad")), state.get("prev_loss")
 
         n_iter = 0
         while n_iter < max_iter:
@@ -148,7 +150,7 @@ class LBFGS(Optimizer):
             state["n_iter"] += 1
             if state["n_iter"] == 1:
                 d = -flat_grad
-                old_dirs, old_stps, ro, h_diag = [], [], [], 1.0
+                old_dirs, old_stps, ro, h_diag = [], [], [], 1
             else:
                 y = flat_grad - prev_flat_grad
                 s = d * t
@@ -203,19 +205,40 @@ class LBFGS(Optimizer):
             if float(abs(d * t).max()) <= tol_change or abs(loss - prev_loss) < tol_change:
                 break
 
+        dtype = flat_grad.dtype
         state.update(
             {
-                "d": d,
+                "d": _tensor(d, dtype),
                 "t": t,
-                "old_dirs": old_dirs,
-                "old_stps": old_stps,
-                "ro": ro,
-                "H_diag": h_diag,
-                "prev_flat_grad": prev_flat_grad,
+                "old_dirs": [_tensor(v, dtype) for v in old_dirs],
+                "old_stps": [_tensor(v, dtype) for v in old_stps],
+                "ro": [_tensor(v, dtype) for v in ro],
+                "H_diag": _tensor(h_diag, dtype) if isinstance(h_diag, float) else h_diag,
+                "prev_flat_grad": _tensor(prev_flat_grad, dtype),
                 "prev_loss": prev_loss,
             }
         )
         return orig_loss
+
+
+def _tensor(value: Any, dtype: Any) -> Tensor:
+    """A state entry as PyTorch's LBFGS keeps it: a tensor (a number becomes a 0-d one of
+    the parameters' dtype, as PyTorch's ``1. / ys`` on tensors)."""
+    if not hasattr(value, "shape"):
+        value = np.array(value, dtype)
+    return Tensor._make(value, False, None, 0)
+
+
+def _array(value: Any) -> Any:
+    """The array (or number, for a 0-d tensor) the iterations compute with."""
+    if not isinstance(value, Tensor):
+        return value
+    return float(value._data) if value._data.ndim == 0 else value._data
+
+
+def _arrays(values: list | None) -> list | None:
+    """A list state entry (the curvature history) as arrays and numbers."""
+    return None if values is None else [_array(v) for v in values]
 
 
 def _two_loop(flat_grad: Any, old_dirs: list, old_stps: list, ro: list, h_diag: float) -> Any:

@@ -90,7 +90,9 @@ class SGD(Optimizer):
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_fused_param(param, group)
 
-    def _update_sparse(self, p: Tensor, grad: Tensor, group: dict[str, Any]) -> None:
+    def _update_sparse(
+        self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         """A sparse ``.grad`` (``nn.Embedding(sparse=True)``): ``param += -lr * grad`` on the
         rows it lists (duplicates added one by one), as PyTorch's ``param.add_(grad,
         alpha=-lr)``; the rows it does not list are left as they are."""
@@ -101,7 +103,6 @@ class SGD(Optimizer):
             )
         if group["momentum"] != 0:
             raise NotImplementedError("SGD: momentum with sparse gradients is not supported")
-        self.state[p]  # noqa: B018 - an (empty) state entry, as PyTorch's
         alpha = float(group["lr"]) * (1.0 if group.get("maximize") else -1.0)
         rows = tuple(grad._indices()._data)
         np.add.at(p._data, rows, alpha * grad._values()._data)

@@ -69,7 +69,9 @@ class SparseAdam(Optimizer):
             "SparseAdam does not support dense gradients, please consider Adam instead"
         )
 
-    def _update_sparse(self, p: Tensor, grad: Tensor, group: dict[str, Any]) -> None:
+    def _update_sparse(
+        self, p: Tensor, grad: Tensor, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         """One parameter's update from its sparse gradient (the rows it lists)."""
         param = p._data
         xp = get_array_module(param)
@@ -78,7 +80,6 @@ class SparseAdam(Optimizer):
             grad = -grad
         rows = tuple(grad._indices()._data)
         values = grad._values()._data
-        state = self.state[p]
         if not state:
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(param)
