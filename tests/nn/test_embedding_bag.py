@@ -217,7 +217,7 @@ def test_graph_size_does_not_grow_with_the_number_of_bags():
     [
         (lambda w: _bag(w, [0, 2, 1], [0, 2, 1]), RuntimeError, "non-decreasing"),
         (lambda w: _bag(w, [0, 2, 1], []), RuntimeError, "at least 1"),
-        (lambda w: _bag(w, [[0, 1]], sparse=True), NotImplementedError, "sparse"),
+        (lambda w: _bag(w, [[0, 1]], mode="max", sparse=True), ValueError, "sparse"),
         (lambda w: _bag(w, [[0, 9]], max_norm=1.0), IndexError, "index out of range"),
         (lambda w: _bag(w, [[0, 1]], weight_dtype=cr.int64), RuntimeError, "floating"),
         (lambda w: cr.nn.functional.embedding_bag(cr.tensor([[0]]), W), TypeError, "Tensor"),
@@ -347,7 +347,6 @@ def test_module_loads_a_torch_state_dict():
 @pytest.mark.parametrize(
     "kw, error, match",
     [
-        ({"sparse": True}, NotImplementedError, "sparse"),
         ({"padding_idx": 7}, ValueError, "padding_idx"),
         ({"padding_idx": -8}, ValueError, "padding_idx"),
         ({"mode": "min"}, ValueError, "mode"),
@@ -371,3 +370,60 @@ def test_changing_the_indices_after_forward_leaves_the_gradient_right(mode):
     tw = torch.tensor(W, requires_grad=True)
     torch.nn.functional.embedding_bag(torch.tensor(idx), tw, mode=mode).sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-12)
+
+
+SPARSE_CASES = [
+    pytest.param({"mode": "sum"}, False, id="sum_1d"),
+    pytest.param({"mode": "mean"}, False, id="mean_1d"),
+    pytest.param({"mode": "sum", "psw": True}, False, id="sum_weights"),
+    pytest.param({"mode": "mean", "padding_idx": 2}, False, id="mean_padding"),
+    pytest.param({"mode": "sum", "padding_idx": 5}, True, id="sum_2d_padding"),
+    pytest.param({"mode": "mean"}, True, id="mean_2d"),
+]
+
+
+@pytest.mark.parametrize(("kw", "two_d"), SPARSE_CASES)
+def test_sparse_gradient_is_torchs(kw, two_d):
+    """``sparse=True``: the weight's gradient is PyTorch's uncoalesced sparse tensor, one
+    entry per looked-up index in input order (padding left out), its value that lookup's
+    share of its bag's gradient (times its per-sample weight; over the bag size for 'mean')."""
+    kw = dict(kw)
+    psw = kw.pop("psw", False)
+    got = []
+    for lib in (cr, torch):
+        w = lib.tensor(W, requires_grad=True)
+        if two_d:
+            idx, off = lib.tensor([[1, 2, 2], [5, 0, 1]]), None
+        else:
+            idx, off = lib.tensor([1, 2, 2, 5, 0, 1, 3]), lib.tensor([0, 2, 2, 5])
+        weights = lib.tensor(np.linspace(0.5, 2, idx.numel()).reshape(idx.shape)) if psw else None
+        out = lib.nn.functional.embedding_bag(
+            idx, w, off, per_sample_weights=weights, sparse=True, **kw
+        )
+        scale = lib.tensor(np.arange(out.numel(), dtype=np.float64).reshape(out.shape) + 1)
+        (out * scale).sum().backward()
+        g = w.grad
+        assert g.is_sparse and not g.is_coalesced()
+        got.append((g._indices().numpy(), g._values().numpy(), g.to_dense().numpy()))
+    for mine, theirs in zip(got[0], got[1]):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12)
+
+
+def test_sparse_module_trains_like_torch():
+    """``nn.EmbeddingBag(sparse=True)`` (the fastText-style classifier of PyTorch's text
+    tutorial) with SGD, Adagrad and SparseAdam: the same weights as PyTorch after 3 steps."""
+    for opt_name, kw in (("SGD", {"lr": 0.5}), ("Adagrad", {"lr": 0.3}), ("SparseAdam", {})):
+        finals = []
+        for lib in (cr, torch):
+            bag = lib.nn.EmbeddingBag(7, 4, mode="mean", sparse=True, dtype=lib.float64)
+            with lib.no_grad():
+                bag.weight.copy_(lib.tensor(W))
+            opt = getattr(lib.optim, opt_name)(bag.parameters(), **kw)
+            for step in range(3):
+                opt.zero_grad()
+                idx = lib.tensor([step, 2, 4, 6, step + 1, 2])
+                out = bag(idx, lib.tensor([0, 3]))
+                (out**2).sum().backward()
+                opt.step()
+            finals.append(bag.weight.detach().numpy())
+        np.testing.assert_allclose(finals[0], finals[1], rtol=1e-10, err_msg=opt_name)

@@ -303,7 +303,7 @@ class Optimizer(OptimizerHooksMixin):
         values as they are. A new dict: :meth:`_store_state` writes it back."""
         arrays = {}
         for k, v in self.state[p].items():
-            if isinstance(v, Tensor):
+            if isinstance(v, Tensor) and not v.is_sparse:  # (SGD's sparse momentum stays)
                 v = v._data
                 if k in _NUMBER_STATE_KEYS and v.ndim == 0:
                     v = v.item()
@@ -467,6 +467,8 @@ def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
     ``p`` itself is 0-d and the key is not one of those counters: then it is a buffer the
     update rule changes in place, and must have ``p``'s shape like every other buffer."""
     if isinstance(value, Tensor):
+        if value.is_sparse:  # SGD's momentum over sparse gradients
+            return value.detach().clone().to(dtype=p.dtype)
         value = value._data
     counter = key in _NUMBER_STATE_KEYS
     if counter and isinstance(value, _NUMBERS) and not isinstance(value, bool):

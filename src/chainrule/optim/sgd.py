@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ._flags import check_flags, check_fused_options, check_fused_param
 from .optimizer import Optimizer, _check_non_negative, regularized_grad
@@ -95,17 +96,29 @@ class SGD(Optimizer):
     ) -> None:
         """A sparse ``.grad`` (``nn.Embedding(sparse=True)``): ``param += -lr * grad`` on the
         rows it lists (duplicates added one by one), as PyTorch's ``param.add_(grad,
-        alpha=-lr)``; the rows it does not list are left as they are."""
+        alpha=-lr)``; the rows it does not list are left as they are. With momentum the
+        buffer is a sparse tensor too, as PyTorch's: the first gradient, then ``momentum *
+        buf + (1 - dampening) * grad`` (its entries concatenated, so it lists every row any
+        gradient listed); Nesterov steps along ``grad + momentum * buf``."""
         check_flags("SGD", group)
         if group["weight_decay"] != 0:  # PyTorch's grad.add(param, alpha=weight_decay)
             raise RuntimeError(
                 "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
             )
-        if group["momentum"] != 0:
-            raise NotImplementedError("SGD: momentum with sparse gradients is not supported")
-        alpha = float(group["lr"]) * (1.0 if group.get("maximize") else -1.0)
+        if group.get("maximize"):
+            grad = -grad
+        momentum = group["momentum"]
+        if momentum != 0:
+            with no_grad():
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = grad.detach().clone()
+                else:
+                    buf = buf.mul(momentum).add(grad, alpha=1 - group["dampening"])
+                state["momentum_buffer"] = buf
+                grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
         rows = tuple(grad._indices()._data)
-        np.add.at(p._data, rows, alpha * grad._values()._data)
+        np.add.at(p._data, rows, -float(group["lr"]) * grad._values()._data)
         p._vc[0] += 1  # an in-place change, as PyTorch records it
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:

@@ -29,8 +29,9 @@ implemented"); the first-order values and gradients are PyTorch's.
 ``scale_grad_by_freq`` divides each index's gradient by its count among the indices in
 bags, as ``F.embedding`` does (PyTorch's CPU kernel scales some rows by the count of another
 index when ``input`` is not sorted; chainrule follows the documented rule). ``sparse=True``
-raises ``NotImplementedError`` (no sparse gradients in chainrule). Decreasing ``offsets`` are
-refused (PyTorch does not check them and returns undefined bags).
+passes the flag to the gather (``EmbeddingFn``), whose gradient is then PyTorch's sparse one
+per looked-up index. Decreasing ``offsets`` are refused (PyTorch does not check them and
+returns undefined bags).
 """
 
 from __future__ import annotations
@@ -170,7 +171,9 @@ def embedding_bag(
         scale_grad_by_freq: divide each index's gradient by its count in the mini-batch
             (not with mode='max').
         mode: 'sum', 'mean' or 'max'.
-        sparse: must be False (sparse gradients exist for ``F.embedding``, not yet here).
+        sparse: give ``weight`` a sparse gradient, as PyTorch: an uncoalesced COO tensor
+            with one entry per index in a bag (input order, ``padding_idx`` left out), its
+            value that index's share of its bag's gradient (not with mode='max').
         per_sample_weights: same shape as ``input``, weight dtype; each row is scaled by its
             weight before the sum (mode='sum' only).
         include_last_offset: whether ``offsets`` ends with the end of the last bag.
@@ -188,7 +191,7 @@ def embedding_bag(
             ``IndexError`` too), non-integer indices or offsets, a non-floating weight or a
             ``per_sample_weights`` dtype other than the weight's.
         NotImplementedError: ``per_sample_weights`` with a mode other than 'sum' (as
-            PyTorch), ``sparse=True``.
+            PyTorch).
 
     Example:
         >>> import chainrule as cr
@@ -296,11 +299,6 @@ def embedding_bag(
             f"{_OP}: per_sample_weights was not None. per_sample_weights is only supported "
             f"for mode='sum' (got mode='{mode}'). Please open a feature request on GitHub."
         )
-    if sparse:
-        raise NotImplementedError(
-            f"{_OP}: sparse=True is not supported yet (F.embedding and nn.Embedding have "
-            "sparse gradients; embedding_bag does not); use sparse=False"
-        )
 
     bag_of = xp.repeat(xp.arange(nbags), xp.asarray(sizes))  # (end,): the bag of each index
     kept = None  # positions of the kept indices among the first `end` (None: all of them)
@@ -316,7 +314,7 @@ def embedding_bag(
 
     if mode == "max" and idx_k.size:
         return _bag_max(weight, idx_k, bag_k, counts, nbags)
-    rows = EmbeddingFn.apply(weight, idx_k, None, bool(scale_grad_by_freq))
+    rows = EmbeddingFn.apply(weight, idx_k, None, bool(scale_grad_by_freq), bool(sparse))
     if per_sample_weights is not None:
         psw = reshape(per_sample_weights, (-1, 1))
         if kept is not None:

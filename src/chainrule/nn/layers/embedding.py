@@ -184,11 +184,6 @@ class EmbeddingBag(Module):
                 padding_idx += num_embeddings
         if mode not in _BAG_MODES:
             raise ValueError(f"EmbeddingBag: mode has to be one of sum, mean or max, got {mode!r}")
-        if sparse:
-            raise NotImplementedError(
-                "EmbeddingBag: sparse=True is not supported (chainrule has no sparse "
-                "gradients); use sparse=False"
-            )
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.padding_idx = scale_grad_by_freq, padding_idx
