@@ -217,6 +217,9 @@ _LAZY = {
     "testing",
     "fft",
     "profiler",
+    "mps",
+    "xpu",
+    "types",
 }
 
 # Functions PyTorch has at the top level as well as in torch.nn.functional, with the same

@@ -139,6 +139,25 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     return Tensor._make(mark_shared(ndarray), False, None, 0)
 
 
+class _DLPackCapsule:
+    """A bare DLPack capsule (``to_dlpack``'s result, the protocol before ``__dlpack__``)
+    seen as a producer, so ``np.from_dlpack`` consumes it (once, as the protocol says). A
+    capsule does not say its device in Python; chainrule's capsules of CuPy memory go
+    through ``__dlpack__`` objects, so a bare capsule is read as CPU memory. NumPy marks
+    what it imports from a bare capsule read-only (the old protocol has no read-only flag),
+    so the tensor shares the memory but an in-place write raises (PyTorch allows it):
+    ``clone()`` first, or pass the producer itself (``from_dlpack(t)``), which is writable."""
+
+    def __init__(self, capsule: Any):
+        self._capsule = capsule
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        return self._capsule
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)
+
+
 def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: bool | None = None) -> Tensor:
     """Zero-copy import of any DLPack producer (a PyTorch or CuPy tensor, a NumPy array);
     ``copy=True`` copies it. ``device=`` is not implemented: call ``.to(device)`` on the result.
@@ -149,6 +168,8 @@ def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: bool | None = None
         )
     if copy:
         return from_dlpack(ext_tensor).clone()
+    if type(ext_tensor).__name__ == "PyCapsule":  # to_dlpack's capsule (the older protocol)
+        ext_tensor = _DLPackCapsule(ext_tensor)
     dev_type = ext_tensor.__dlpack_device__()[0] if hasattr(ext_tensor, "__dlpack_device__") else 1
     if int(dev_type) == 2:  # kDLCUDA
         import cupy  # type: ignore
@@ -256,7 +277,7 @@ def full(
 
 
 def arange(
-    start: Any,
+    start: Any = None,
     end: Any = None,
     step: Any = 1,
     dtype: Any = None,
@@ -268,8 +289,12 @@ def arange(
 ) -> Tensor:
     """``[start, end)`` by ``step`` (``torch.arange``); int64 when every bound is an int.
     ``out=`` of as many elements keeps its shape; another non-empty one is resized with a
-    warning, as PyTorch."""
+    warning, as PyTorch. ``arange(end=n)`` counts from 0, as PyTorch's ``(end)`` overload."""
     check_layout("arange", layout)
+    if start is None:
+        if end is None:
+            raise TypeError('arange() missing 1 required positional arguments: "end"')
+        start, end = end, None
     if out is not None:
         return write_factory_out(
             "arange",

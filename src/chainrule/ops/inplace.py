@@ -95,7 +95,9 @@ def _writable_alias(arr: Any) -> Any:
     """``arr`` (a read-only NumPy view) over the same memory, writable, when the array that
     owns the memory is writable; else None."""
     root = memory_root(arr)
-    if not isinstance(arr, np.ndarray) or not root.flags.writeable:
+    if not isinstance(arr, np.ndarray) or not isinstance(root, np.ndarray):
+        return None  # (memory owned by another object, e.g. a DLPack capsule's)
+    if not root.flags.writeable:
         return None
     if not root.flags.contiguous:  # a dense block in another order (F-order, transposed):
         flat = root.ravel(order="K")  # its elements in memory order, as a view when dense

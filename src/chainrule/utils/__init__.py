@@ -3,7 +3,8 @@
 checkpointing), ``cr.utils.hooks`` (RemovableHandle), ``cr.utils.benchmark`` (Timer,
 Compare), ``cr.utils.flop_counter`` (FlopCounterMode), ``cr.utils.model_zoo``
 (``load_url``, the older name of ``cr.hub.load_state_dict_from_url``) and
-``cr.utils.serialization`` (``config``, the switches of save and load)."""
+``cr.utils.serialization`` (``config``, the switches of save and load), ``cr.utils.dlpack``
+(``from_dlpack``/``to_dlpack``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ __all__ = [
     "benchmark",
     "checkpoint",
     "data",
+    "dlpack",
     "flop_counter",
     "hooks",
     "model_zoo",
