@@ -42,6 +42,20 @@ NAMED_ERRORS = (ValueError, RuntimeError, IndexError, TypeError)
 """What a composite op's inner primitive raises for bad input (see :func:`lead_with`)."""
 
 
+def refuse_complex_order(op: str, *values: Any, error: type = RuntimeError) -> None:
+    """Refuse complex operands of an op that orders values (max, sort, topk, ...), with the
+    exception type PyTorch raises for ``op``: NumPy would order complex numbers
+    lexicographically, an order they do not have and PyTorch does not define."""
+    for v in values:
+        if getattr(getattr(v, "_data", v), "dtype", None) is not None and (
+            getattr(v, "_data", v).dtype.kind == "c"
+        ):
+            raise error(
+                f"{op}: not implemented for complex tensors ({getattr(v, '_data', v).dtype}): "
+                "complex numbers have no order"
+            )
+
+
 def lead_with(op: str, err: BaseException) -> None:
     """Make ``err``'s message start with ``op``, the public op the user called.
 

@@ -475,14 +475,16 @@ def logaddexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     for arg, v in (("input", input), ("other", other)):
         if not isinstance(v, Tensor):
             raise TypeError(f"logaddexp(): argument '{arg}' must be Tensor, not {type(v).__name__}")
-        if v._data.dtype.kind != "f":
-            if v._data.dtype.kind == "c":  # log(e^a + e^b) of complex numbers: its own kernel
-                return _call(ComplexLogAddExp, "logaddexp", input, other)
-            raise NotImplementedError(
-                f"logaddexp: not implemented for {v.dtype} (PyTorch "
-                "computes it for floating and complex tensors only); use .float()"
-            )
-    return _call(LogAddExp, "logaddexp", input, other)
+    if input._data.dtype.kind == "c" or other._data.dtype.kind == "c":
+        return _call(ComplexLogAddExp, "logaddexp", input, other)  # its own kernel
+    # the operands promote first (float32 with int32 is float32, bool with float64 float64)
+    a, b = promote("logaddexp", input, other)
+    if not dtypes.is_floating(a._data.dtype):
+        raise NotImplementedError(
+            f"logaddexp: not implemented for {a.dtype} (PyTorch computes it for floating "
+            "and complex tensors only); use .float()"
+        )
+    return _call(LogAddExp, "logaddexp", a, b)
 
 
 def _real_pair(op: str, a: Any, b: Any) -> tuple:

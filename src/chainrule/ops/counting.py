@@ -15,7 +15,15 @@ import numpy as np
 from .. import return_types
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, int_dim, lead_with
+from ._util import (
+    NAMED_ERRORS,
+    DtypeError,
+    as_tensor,
+    constant,
+    int_dim,
+    lead_with,
+    refuse_complex_order,
+)
 from .binding import tensor_method
 from .reduction import amax, amin
 
@@ -32,6 +40,7 @@ def aminmax(input: Any, *, dim: int | None = None, keepdim: bool = False) -> ret
         RuntimeError: the reduced elements are empty (no identity).
     """
     x = as_tensor(input)
+    refuse_complex_order("aminmax", x, error=NotImplementedError)
     d = None if dim is None else int_dim(dim, x.ndim, "aminmax")
     empty = x._data.size == 0 if d is None else (x.ndim > 0 and x.shape[d] == 0)
     if empty:

@@ -46,7 +46,7 @@ def _observation_weight(name: str, w: Any, n: int, integral: bool) -> Tensor:
 
 def _as_float(x: Tensor) -> Tensor:
     """Integer and bool inputs are computed in the default float dtype (as PyTorch)."""
-    return x if x.dtype.kind in "fc" else x.to(_dt.get_default_dtype())
+    return x if _dt.is_floating(x.dtype) or x.dtype.kind == "c" else x.to(_dt.get_default_dtype())
 
 
 @tensor_method

@@ -169,7 +169,7 @@ def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     input = as_tensor(input)
     if dtype is not None:
         input = input.to(dtype)
-    elif input.dtype.kind in "bi" and input.dtype.itemsize < 8 or input.dtype.kind == "b":
+    elif input.dtype.kind in "biu" and input.dtype != np.int64:
         input = input.to(np.int64)
     d = int_dim(dim, input.ndim, "cumsum")
     if input.ndim == 0:

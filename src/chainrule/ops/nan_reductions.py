@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd.tensor import Tensor
+from ..dtypes import is_floating
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, lead_with
 from .binary import where
 from .binding import tensor_method
@@ -60,7 +61,7 @@ def nanmean(
         RuntimeError: an integer or bool input (PyTorch has no integer nanmean).
     """
     x = as_tensor(input)
-    if x.dtype.kind not in "fc":  # checked before ``dtype`` applies, as PyTorch does
+    if not (is_floating(x.dtype) or x.dtype.kind == "c"):  # before ``dtype``, as PyTorch
         raise DtypeError(
             f"nanmean(): expected input to have floating point or complex dtype but got "
             f"{x.dtype}; call .float() first"

@@ -27,7 +27,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import contiguous, has_own_layout
-from ._util import as_tensor, constant, int_dim
+from ._util import as_tensor, constant, int_dim, refuse_complex_order
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import gather
@@ -220,6 +220,7 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:  
         RuntimeError: ``k`` outside 1..size of ``dim``.
     """
     x = as_tensor(input)
+    refuse_complex_order("kthvalue", x, error=NotImplementedError)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise TypeError(f"kthvalue(): argument 'k' must be int, not {type(k).__name__}")
     d = int_dim(dim, x.ndim, "kthvalue")

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import (
@@ -116,7 +117,7 @@ class Frac(UnaryElementwise):
 def frac(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The fractional part, ``input - trunc(input)`` (``torch.frac``; floating only)."""
     x = as_tensor(input)
-    if x._data.dtype.kind not in "f":
+    if not dtypes.is_floating(x._data.dtype):
         raise DtypeError(f"frac: not implemented for {x.dtype} (floating tensors only)")
     return Frac.apply(x)
 
@@ -207,7 +208,7 @@ def nextafter(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     floating tensors only)."""
     a, b = _same_dtype_pair("nextafter", input, other)
     a, b = promote("nextafter", a, b)
-    if a._data.dtype.kind != "f":
+    if not dtypes.is_floating(a._data.dtype):
         raise DtypeError(f"nextafter: not implemented for {a.dtype} (real floating tensors only)")
     xp = get_array_module(a._data, b._data)
     return constant(xp.asarray(xp.nextafter(a._data, b._data)))

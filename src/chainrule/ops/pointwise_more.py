@@ -70,10 +70,11 @@ def _no_complex(op: str, *vs: Any) -> None:
 
 
 def _floating(op: str, x: Any) -> Tensor:
-    """Real input as a float tensor (integers and bool become the default float)."""
+    """Real input as a float tensor (bfloat16 stays; integers and bool become the default
+    float)."""
     x = as_tensor(x)
     _no_complex(op, x)
-    return x if x._data.dtype.kind == "f" else cast(x, dtypes.get_default_dtype())
+    return x if dtypes.is_floating(x._data.dtype) else cast(x, dtypes.get_default_dtype())
 
 
 # ------------------------------------------------------------------------------ copysign
@@ -110,7 +111,7 @@ def copysign(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     _no_complex("copysign", x, other)
     try:
         a, b = promote("copysign", x, other)
-        if a._data.dtype.kind != "f":
+        if not dtypes.is_floating(a._data.dtype):
             a = cast(a, dtypes.get_default_dtype())
         if isinstance(b, Tensor) and b._data.dtype != a._data.dtype:
             b = cast(b, a._data.dtype)
@@ -193,24 +194,30 @@ def frexp(input: Any) -> return_types.frexp:  # noqa: A002 - PyTorch's name
     The mantissa is ``input * 2 ** -exponent`` with the exponent held constant, so its
     gradient is ``2 ** -exponent``, as PyTorch's; the exponent has none."""
     x = as_tensor(input)
-    if x._data.dtype.kind != "f":
+    if not dtypes.is_floating(x._data.dtype):
         raise RuntimeError(
             f"torch.frexp() only supports floating-point dtypes (got {x.dtype}); use .float()"
         )
     xp = get_array_module(x._data)
-    _, e = xp.frexp(x._data)
+    # bfloat16 (no NumPy frexp/ldexp loops) through float32: its values and exponent range
+    # are float32's, and the powers of two below are exact in bfloat16
+    arr = x._data.astype(np.float32) if dtypes.is_bfloat16(x._data.dtype) else x._data
+    _, e = xp.frexp(arr)
     e = e.astype(np.int32, copy=False)
-    one = xp.ones_like(x._data)
-    if x._data.dtype.kind == "f" and (e < xp.finfo(x._data.dtype).minexp).any():
+    one = xp.ones_like(arr)
+    if (e < xp.finfo(arr.dtype).minexp).any():
         # a subnormal input: 2 ** -e overflows (2 ** 1073 for 5e-324), so the exact scaling
         # goes in two powers of two; the gradient, their product, is then inf as PyTorch's
         first = -e // 2
         with np.errstate(over="ignore"):
-            mantissa = mul(
-                mul(x, constant(xp.ldexp(one, first))), constant(xp.ldexp(one, -e - first))
-            )
+            mantissa = mul(mul(x, _power_of_two(one, first, x)), _power_of_two(one, -e - first, x))
         return return_types.frexp(mantissa, constant(e))
-    return return_types.frexp(mul(x, constant(xp.ldexp(one, -e))), constant(e))
+    return return_types.frexp(mul(x, _power_of_two(one, -e, x)), constant(e))
+
+
+def _power_of_two(one: Any, k: Any, like: Tensor) -> Tensor:
+    """The constant ``2 ** k`` (elementwise) in ``like``'s dtype."""
+    return constant(get_array_module(one).ldexp(one, k).astype(like._data.dtype, copy=False))
 
 
 class Ldexp(BinaryElementwise):
@@ -238,7 +245,7 @@ def _ldexp_dtype(a: Tensor, b: Tensor) -> np.dtype:
     pa = constant(np.zeros((1,) * min(a.ndim, 1), dtype=a._data.dtype))
     pb = constant(np.zeros((1,) * min(b.ndim, 1), dtype=b._data.dtype))
     dt = promote("ldexp", pa, pb)[0]._data.dtype
-    return dt if dt.kind == "f" else np.dtype(dtypes.get_default_dtype())
+    return dt if dtypes.is_floating(dt) else np.dtype(dtypes.get_default_dtype())
 
 
 @tensor_method(inplace=True, keywords=True)
@@ -285,11 +292,12 @@ def logaddexp2(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     tensors). d/dinput = ``2 ** input / (2 ** input + 2 ** other)``."""
     for pos, (name, v) in enumerate((("input", input), ("other", other)), 1):
         _tensor("logaddexp2", name, pos, v)
-        if v._data.dtype.kind != "f":
-            raise NotImplementedError(
-                f"logaddexp2: not implemented for {v.dtype} (floating tensors only); use .float()"
-            )
-    return _call(LogAddExp2, "logaddexp2", input, other)
+    a, b = promote("logaddexp2", input, other)  # float32 with int32 is float32, as PyTorch
+    if not dtypes.is_floating(a._data.dtype):
+        raise NotImplementedError(
+            f"logaddexp2: not implemented for {a.dtype} (floating tensors only); use .float()"
+        )
+    return _call(LogAddExp2, "logaddexp2", a, b)
 
 
 # ------------------------------------------------------------------ no gradient: tests, lcm

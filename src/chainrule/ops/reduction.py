@@ -19,7 +19,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import contiguous
-from ._util import DtypeError, as_tensor, int_dim, norm_dim
+from ._util import DtypeError, as_tensor, int_dim, norm_dim, refuse_complex_order
 from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
 from .cumulative import cumprod
@@ -43,8 +43,14 @@ __all__ = [
 ]
 
 
-def _axes(dim: Any, x: Tensor, op: str) -> tuple | None:
-    """``norm_dim`` for reductions; a 0-d tensor accepts dim 0 / -1 and reduces nothing."""
+def _axes(dim: Any, x: Tensor, op: str, empty_is_all: bool = True) -> tuple | None:
+    """``norm_dim`` for reductions; a 0-d tensor accepts dim 0 / -1 and reduces nothing.
+
+    An empty ``dim`` list reduces every dim, as PyTorch's sum/mean/amax/var/norm do (guided
+    diffusion's ``mean_flat``: ``tensor.mean(dim=list(range(1, len(tensor.shape))))`` of a
+    1-d tensor); ``all``/``any`` pass ``empty_is_all=False``: PyTorch's reduce nothing."""
+    if empty_is_all and isinstance(dim, (tuple, list)) and len(dim) == 0:
+        return tuple(range(x.ndim))
     axes = norm_dim(dim, x.ndim, op)
     return () if axes is not None and x.ndim == 0 else axes
 
@@ -83,8 +89,8 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     input = as_tensor(input)
     if dtype is not None:
         input = input.to(dtype)
-    elif input.dtype.kind in "bi" and input.dtype.itemsize < 8 or input.dtype.kind == "b":
-        input = input.to(np.int64)  # PyTorch sums integers and bools in int64
+    elif input.dtype.kind in "biu" and input.dtype != np.int64:
+        input = input.to(np.int64)  # PyTorch sums integers (unsigned too) and bools in int64
     return Sum.apply(input, _axes(dim, input, "sum"), keepdim)
 
 
@@ -216,6 +222,8 @@ def prod(input: Any, dim: int | None = None, keepdim: bool = False, *, dtype: An
     input = as_tensor(input)
     if dtype is not None:
         input = input.to(dtype)
+    elif input.dtype.kind in "biu" and input.dtype != np.int64:
+        input = input.to(np.int64)  # as PyTorch (NumPy would give uint64 for unsigned ints)
     axis = None if dim is None else int_dim(dim, input.ndim, "prod")
     if input.ndim == 0:
         axis = None
@@ -292,7 +300,7 @@ class Amin(Amax):
 def _lenient_axes(dim: Any, ndim: int) -> tuple | None:
     """The valid axes in ``dim`` (bad ones are reported later by norm_dim): PyTorch checks
     for a size-0 reduction dim before it checks for repeated dims."""
-    if dim is None:
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return None
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     return tuple(
@@ -320,6 +328,7 @@ def _check_nonempty(op: str, x: Tensor, axes) -> None:
 @tensor_method(keywords=True)
 def amax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     input = as_tensor(input)
+    refuse_complex_order("amax", input, error=NotImplementedError)
     _check_nonempty("amax", input, _lenient_axes(dim, input.ndim))
     axes = _axes(dim, input, "amax")
     _check_nonempty("amax", input, axes)
@@ -329,6 +338,7 @@ def amax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
 @tensor_method(keywords=True)
 def amin(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     input = as_tensor(input)
+    refuse_complex_order("amin", input, error=NotImplementedError)
     _check_nonempty("amin", input, _lenient_axes(dim, input.ndim))
     axes = _axes(dim, input, "amin")
     _check_nonempty("amin", input, axes)
@@ -381,6 +391,7 @@ def min(input: Any, dim: Any = None, keepdim: bool = False, other: Any = None): 
 
 def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
     x = as_tensor(x)
+    refuse_complex_order(op, x)
     xp = get_array_module(x._data)
     fn = xp.argmax if op == "argmax" else xp.argmin
     if dim is None:
@@ -460,31 +471,32 @@ def norm(
 
 @tensor_method(keywords=True)
 def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """Whether every element over ``dim`` is non-zero: bool, or uint8 for a uint8 input
+    (PyTorch keeps that dtype, from before bool tensors existed)."""
     input = as_tensor(input)
-    return Tensor._make(
-        contiguous(input._data.all(axis=_axes(dim, input, "all"), keepdims=keepdim)),
-        False,
-        None,
-        0,
-    )
+    out = input._data.all(axis=_axes(dim, input, "all", empty_is_all=False), keepdims=keepdim)
+    if input.dtype == np.uint8:
+        out = out.astype(np.uint8)
+    return Tensor._make(contiguous(out), False, None, 0)
 
 
 @tensor_method(keywords=True)
 def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """Whether any element over ``dim`` is non-zero: bool, or uint8 for a uint8 input
+    (PyTorch keeps that dtype, from before bool tensors existed)."""
     input = as_tensor(input)
-    return Tensor._make(
-        contiguous(input._data.any(axis=_axes(dim, input, "any"), keepdims=keepdim)),
-        False,
-        None,
-        0,
-    )
+    out = input._data.any(axis=_axes(dim, input, "any", empty_is_all=False), keepdims=keepdim)
+    if input.dtype == np.uint8:
+        out = out.astype(np.uint8)
+    return Tensor._make(contiguous(out), False, None, 0)
 
 
 @numpy_keywords  # the method x.count_nonzero() is bound in ops/__init__.py (no keywords)
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """The number of non-zero elements over ``dim`` (all by default), as int64."""
     xp = get_array_module(input._data)
-    axes = norm_dim(dim, input.ndim, "count_nonzero")
+    empty = isinstance(dim, (tuple, list)) and len(dim) == 0  # every dim, as PyTorch
+    axes = None if empty else norm_dim(dim, input.ndim, "count_nonzero")
     if input.ndim == 0:  # dim 0 (or -1) of a 0-d tensor is the tensor itself
         axes = None
     return Tensor._make(

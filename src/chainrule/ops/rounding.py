@@ -2,13 +2,17 @@
 
 Each is piecewise constant, so its derivative is zero almost everywhere: the rules return
 zeros (as PyTorch does) rather than cutting the graph, so ``x.floor() + x`` still has the
-gradient 1. Integer and boolean inputs are already whole and come back unchanged.
+gradient 1. Floating inputs include bfloat16 (whose NumPy dtype kind is not ``'f'``). Integer
+inputs are already whole and come back as a copy (a new tensor, as PyTorch's, so writing into
+the result never changes the input); boolean and complex inputs raise PyTorch's
+NotImplementedError (complex numbers have no floor).
 """
 
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..dtypes import is_floating
 from .binding import tensor_method
 from .elementwise import UnaryElementwise
 
@@ -46,23 +50,44 @@ class Trunc(_Rounding):
     fn_name = "trunc"
 
 
+def _whole(input: Tensor, name: str) -> bool:
+    """True for a floating ``input`` (round it); for an integer one False (it is whole
+    already); bool and complex raise as PyTorch."""
+    kind = input.dtype.kind
+    if kind == "c":
+        raise NotImplementedError(f"{name} is not supported for complex inputs")
+    if kind == "b":
+        raise NotImplementedError(f"{name}: not implemented for 'Bool' tensors")
+    return is_floating(input.dtype)
+
+
+def _rounded(fn: type[_Rounding], input: Tensor, name: str) -> Tensor:
+    return fn.apply(input) if _whole(input, name) else input.clone()
+
+
 @tensor_method(inplace=True, keywords=True)
 def floor(input: Tensor) -> Tensor:
     """The largest integer <= x, elementwise (``torch.floor``)."""
-    return Floor.apply(input) if input.dtype.kind == "f" else input
+    return _rounded(Floor, input, "floor")
 
 
 @tensor_method(inplace=True, keywords=True)
 def ceil(input: Tensor) -> Tensor:
     """The smallest integer >= x, elementwise (``torch.ceil``)."""
-    return Ceil.apply(input) if input.dtype.kind == "f" else input
+    return _rounded(Ceil, input, "ceil")
 
 
 @tensor_method(inplace=True, keywords=True)
 def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors torch.round
-    """Round half to even, to ``decimals`` decimal places (``torch.round``)."""
-    if input.dtype.kind != "f":
-        return input
+    """Round half to even, to ``decimals`` decimal places (``torch.round``; integer inputs
+    only with ``decimals=0``, as PyTorch)."""
+    if not _whole(input, "round"):
+        if decimals:
+            raise NotImplementedError(
+                f"round: decimals={decimals} is not implemented for integer tensors "
+                f"({input.dtype}), as in PyTorch"
+            )
+        return input.clone()
     if decimals:
         scale = 10.0**decimals
         return Round.apply(input * scale) / scale
@@ -72,4 +97,4 @@ def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors t
 @tensor_method(inplace=True, keywords=True)
 def trunc(input: Tensor) -> Tensor:
     """The integer part of x, rounding toward zero (``torch.trunc``)."""
-    return Trunc.apply(input) if input.dtype.kind == "f" else input
+    return _rounded(Trunc, input, "trunc")

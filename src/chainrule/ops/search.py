@@ -19,7 +19,7 @@ from ..backend import get_array_module
 from ..dtypes import is_bfloat16, is_floating
 from ..random import Generator, gen
 from ._result_layout import has_own_layout, like_layout
-from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim
+from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim, refuse_complex_order
 from .binding import numpy_keywords, tensor_method
 from .gather_scatter import gather
 
@@ -73,6 +73,7 @@ def searchsorted(
             )
     seq, scalar = _arr(sorted_sequence), not isinstance(input, (Tensor, np.ndarray, list, tuple))
     vals = np.asarray(_arr(input))
+    refuse_complex_order("searchsorted", seq, vals, error=NotImplementedError)
     if sorter is not None:
         seq = np.take_along_axis(seq, _arr(sorter).astype(np.int64), axis=-1)
     how = "right" if right else "left"
@@ -239,6 +240,7 @@ def sort(
     The sort is always stable (equal values keep their order), so ``stable=True`` asks for
     what every call gets; PyTorch's ``stable=False`` merely allows another order.
     """
+    refuse_complex_order("sort", input)
     dim = norm_dim(dim, max(input.ndim, 1), "sort")[0]
     if input.ndim == 0:  # a 0-d tensor is its own sort (PyTorch)
         zero = Tensor._make(np.zeros((), np.int64), False, None, 0)
@@ -268,6 +270,7 @@ def topk(
     input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
 ) -> return_types.topk:  # noqa: A002 - PyTorch's name
     """The ``k`` largest (or smallest) entries along ``dim``: (values, indices)."""
+    refuse_complex_order("topk", input)
     dim = norm_dim(dim, max(input.ndim, 1), "topk")[0]
     n = input.shape[dim] if input.ndim else 1
     if not 0 <= k <= n:

@@ -72,11 +72,12 @@ def _kernel(fn: Callable, *arrays: Any) -> Any:
 
 
 def _floating(op: str, x: Any) -> Tensor:
-    """Real input as a float tensor (integers and bool become the default float)."""
+    """Real input as a float tensor (bfloat16 stays; integers and bool become the default
+    float)."""
     x = as_tensor(x)
     if x._data.dtype.kind == "c":
         raise DtypeError(f"{op}: not implemented for complex tensors (got {x.dtype})")
-    return x if x._data.dtype.kind == "f" else cast(x, dtypes.get_default_dtype())
+    return x if dtypes.is_floating(x._data.dtype) else cast(x, dtypes.get_default_dtype())
 
 
 # ------------------------------------------------------------------------ unary primitives

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import DtypeError, check_broadcast, promote
@@ -275,7 +276,7 @@ def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """sqrt(input^2 + other^2) elementwise, without intermediate overflow."""
     a, b = promote("hypot", input, other)
     for v in (a, b):
-        if isinstance(v, Tensor) and v._data.dtype.kind != "f":
+        if isinstance(v, Tensor) and not dtypes.is_floating(v._data.dtype):
             raise DtypeError(
                 f"hypot: expects floating tensors, got {v.dtype} (PyTorch does "
                 "not implement hypot for integers); convert with .float()"

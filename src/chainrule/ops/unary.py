@@ -453,8 +453,10 @@ def reciprocal(input: Tensor) -> Tensor:
 
 @tensor_method(inplace=True, keywords=True)
 def square(input: Tensor) -> Tensor:
-    """x * x, composed."""
+    """x * x, composed (a bool input gives int64, as PyTorch's ``pow(x, 2)``)."""
     input = as_tensor(input)
+    if input.dtype.kind == "b":
+        input = input.to(np.int64)
     return input * input
 
 
