@@ -62,6 +62,7 @@ def test_the_walk_sees_the_moved_ops():
         "CrossEntropyFn": "chainrule.ops.losses",
         "NLLLossFn": "chainrule.ops.losses",
         "BinaryCrossEntropyFn": "chainrule.ops.losses",
+        "MseLossFn": "chainrule.ops.losses",
     }
 
 

@@ -4,7 +4,8 @@
 printed tensor. The options mean what they mean in PyTorch: ``precision`` digits after
 the point, ``threshold`` elements before the middle is summarised with ``...``,
 ``edgeitems`` kept at each end when summarising, ``linewidth`` characters per line, and
-``sci_mode`` True (always scientific), False (never) or None (NumPy picks).
+``sci_mode`` True (always scientific), False (never) or None (PyTorch's choice from the
+values, :func:`_float_formatter`).
 """
 
 from __future__ import annotations
@@ -88,9 +89,51 @@ def array2string_options(arr: Any = None) -> dict[str, Any]:
     elif _OPTIONS["sci_mode"] is False:
         kwargs["suppress_small"] = True
         kwargs["floatmode"] = "fixed"
-    elif arr is not None and arr.dtype.kind == "f" and not _all_integral(arr):
-        kwargs["floatmode"] = "fixed"
+    elif arr is not None and arr.dtype.kind == "f":
+        kwargs["formatter"] = {"float_kind": _float_formatter(_summarized(arr), precision)}
     return kwargs
+
+
+def _summarized(arr: Any) -> Any:
+    """The elements a summarised print shows (``edgeitems`` at each end of every long
+    dimension), which PyTorch sizes the columns from; the whole array when not summarised."""
+    if arr.size <= _OPTIONS["threshold"]:
+        return arr
+    edge = int(_OPTIONS["edgeitems"])
+    for dim, n in enumerate(arr.shape):
+        if n > 2 * edge:
+            arr = np.concatenate(
+                [arr.take(range(edge), dim), arr.take(range(n - edge, n), dim)], dim
+            )
+    return arr
+
+
+def _float_formatter(arr: Any, precision: int) -> Any:
+    """PyTorch's choice for floats, sized from the finite non-zero values only: integral
+    values as ``3.`` (scientific when max/min > 1000 or max > 1e8), else ``precision``
+    digits (scientific also when min < 1e-4); every element right-aligned to that width,
+    so a wider ``-inf``, ``nan`` or ``-0.`` is never padded further (``[-inf, 1.]``)."""
+    values = np.asarray(arr, dtype=np.float64).ravel()
+    shown = values[np.isfinite(values) & (values != 0)]
+    int_mode, sci, width = True, False, 1
+    if shown.size:
+        big, small = float(np.abs(shown).max()), float(np.abs(shown).min())
+        int_mode = bool(np.all(shown == np.ceil(shown)))
+        sci = big / small > 1000.0 or big > 1.0e8 or (not int_mode and small < 1.0e-4)
+        spec = f".{precision}e" if sci else (".0f" if int_mode else f".{precision}f")
+        width = max(len(format(float(v), spec)) for v in shown) + (int_mode and not sci)
+
+    def text(v: Any) -> str:
+        v = float(v)
+        if sci:
+            s = format(v, f".{precision}e")
+        elif int_mode:
+            s = format(v, ".0f") + ("." if math.isfinite(v) else "")
+        else:
+            s = format(v, f".{precision}f")
+        return s.rjust(width)
+
+    return text
 
 
 def _bfloat16_formatter(arr: Any, precision: int, sci_mode: bool | None) -> Any:

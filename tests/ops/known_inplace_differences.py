@@ -78,9 +78,7 @@ R_SHAPE_ONLY = (
 R_LINALG_COMPOSED = (
     "lstsq: PyTorch saves the result of its kernel; chainrule's composed rule reads other tensors"
 )
-R_LOSS_DIFF = (
-    "mse/smooth_l1/huber: PyTorch saves input and target; chainrule saves their difference"
-)
+R_LOSS_DIFF = "smooth_l1/huber: PyTorch saves input and target; chainrule saves their difference"
 R_MAXPOOL = "max_pool2d: PyTorch saves the input; chainrule only the argmax indices"
 R_ACT = (
     "leaky_relu/logsigmoid/hardsigmoid: PyTorch saves the input; chainrule's "
@@ -223,7 +221,6 @@ KNOWN_DIFFERENCES: dict = {
     "F_layer_norm": {"in2": (TORCH_RAISES, R_LN_BIAS)},
     "F_leaky_relu": {"in0": (TORCH_RAISES, R_ACT)},
     "F_logsigmoid": {"in0": (TORCH_RAISES, R_ACT)},
-    "F_mse_loss": {"in0": (TORCH_RAISES, R_LOSS_DIFF), "in1": (TORCH_RAISES, R_LOSS_DIFF)},
     "F_smooth_l1_loss": {"in0": (TORCH_RAISES, R_LOSS_DIFF), "in1": (TORCH_RAISES, R_LOSS_DIFF)},
     "F_huber_loss": {"in0": (TORCH_RAISES, R_LOSS_DIFF), "in1": (TORCH_RAISES, R_LOSS_DIFF)},
     "F_pairwise_distance": {"out0": (TORCH_RAISES, R_NORM_RESULT)},

@@ -409,12 +409,16 @@ class Tensor(TensorBackward, TensorConversions):
         head = "tensor(" if cls.__module__.startswith("chainrule.") else cls.__name__ + "("
         body = np.array2string(
             arr, separator=", ", prefix=head, **_printing.array2string_options(arr)
-        )
+        ).replace(", ...,", ",  ...,")  # a summarised row's gap, two spaces wide in torch
+        # as torch: an empty tensor shows its size (unless it is ``(0,)``), then its dtype,
+        # int64 and bool included, as it has no values to tell them by
         extras = []
-        if arr.dtype != _dt.get_default_dtype() and arr.dtype not in (_dt.int64, _dt.bool_):
-            extras.append(f"dtype={arr.dtype}")
-        if arr.size == 0:
+        if arr.size == 0 and arr.shape != (0,):
             extras.append(f"size={tuple(arr.shape)}")
+        if arr.dtype != _dt.get_default_dtype() and (
+            arr.size == 0 or arr.dtype not in (_dt.int64, _dt.bool_)
+        ):
+            extras.append(f"dtype={arr.dtype}")
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
         if self.grad_fn is not None:

@@ -11,6 +11,8 @@
   convolution with ``B * groups`` groups — still one convolution for the whole batch.
 - ``cross_entropy``/``nll_loss`` flatten the batch into the rows, compute the per-row
   losses once, and reduce each sample's rows with its own denominator.
+- ``mse_loss`` computes the unreduced squares of the aligned operands once, then reduces
+  each sample over its logical dims.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ..ops.cumulative import Cumprod, Cumsum
 from ..ops.einsum import Einsum
 from ..ops.embedding import EmbeddingFn
 from ..ops.linalg import MatMul, matmul
-from ..ops.losses import CrossEntropyFn, NLLLossFn, index_weights
+from ..ops.losses import CrossEntropyFn, MseLossFn, NLLLossFn, index_weights
 from ..ops.normalization import LayerNormFn, NormalizeFn
 from ..ops.padding import Pad
 from ..ops.pooling import MaxPool2dFn, WindowGather
@@ -36,7 +38,7 @@ from ..ops.structural import Diagonal
 from ..ops.vector_norms import Norm2, NormZero, PNorm
 from ._batched import BatchedTensor, Level, physical, unwrap_level, wrap
 from ._dispatch import register
-from ._rules_elementwise import _shift
+from ._rules_elementwise import _shift, align
 
 __all__: list = []
 
@@ -261,3 +263,14 @@ def _class_loss(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     _, _, wt = index_weights(cls.__name__, t, c, warr, args[3], rows.dtype)
     denom = wt.reshape(tv.shape[0], -1).sum(axis=1)
     return wrap(total / Tensor._make(denom, False, None, 0), level)
+
+
+@register(MseLossFn)
+def _mse_loss(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, y, reduction = args
+    rank = max(x.ndim, y.ndim)
+    sq = MseLossFn.apply(align(x, level, rank), align(y, level, rank), "none")
+    if reduction == "none":
+        return wrap(sq, level)
+    reduce = Mean if reduction == "mean" else Sum
+    return wrap(reduce.apply(sq, tuple(range(1, rank + 1)), False), level)

@@ -225,6 +225,7 @@ def kaiming_uniform_(
 ) -> Tensor:
     """U(-b, b) with b = gain · √(3 / fan) (He et al., 2015); gain from ``nonlinearity``, a."""
     if 0 in tensor.shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)  # as torch
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     bound = math.sqrt(3.0) * std
@@ -240,6 +241,7 @@ def kaiming_normal_(
 ) -> Tensor:
     """N(0, std²) with std = gain / √fan."""
     if 0 in tensor.shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)  # as torch
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std, generator)

@@ -147,6 +147,16 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
     _no_complex("clamp", input)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if (
+            min is not None
+            and max is not None
+            and isinstance(min, Tensor) != isinstance(max, Tensor)
+        ):
+            raise TypeError(  # PyTorch has a (Tensor, Tensor) and a (Number, Number) overload
+                "clamp() received an invalid combination of arguments - got min="
+                f"{type(min).__name__}, max={type(max).__name__}: min and max must be both "
+                "Tensors or both numbers"
+            )
         try:
             lo = None if min is None else as_tensor(min, input)
             hi = None if max is None else as_tensor(max, input)

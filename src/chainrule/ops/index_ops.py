@@ -70,8 +70,11 @@ def _vector_index(
     return d, arr % size if (negative and size) else arr
 
 
-def _source(op: str, x: Tensor, d: int, idx: Any, source: Any) -> Tensor:
-    """``source`` checked against ``x``: same dtype, and x's shape with ``len(idx)`` at d."""
+def _source(op: str, x: Tensor, d: int, idx: Any, source: Any, loose: bool = False) -> Tensor:
+    """``source`` checked against ``x``: same dtype, and x's shape with ``len(idx)`` at d.
+
+    ``loose`` (``index_copy``, as PyTorch): with self and source at most 1-d, any source of
+    as many elements as indices (a 0-d source for one index into a vector)."""
     src = as_tensor(source)
     if src.dtype != x.dtype:
         raise RuntimeError(
@@ -81,7 +84,9 @@ def _source(op: str, x: Tensor, d: int, idx: Any, source: Any) -> Tensor:
     want = list(x.shape) if x.ndim else []
     if x.ndim:
         want[d] = idx.size
-    ok = list(src.shape) == want or (max(x.ndim, src.ndim) <= 1 and src.numel() == idx.size)
+    ok = list(src.shape) == want or (
+        loose and max(x.ndim, src.ndim) <= 1 and src.numel() == idx.size
+    )
     if not ok:
         raise IndexShapeError(
             f"{op}(): source tensor shape must match self tensor shape, excluding the "
@@ -125,8 +130,9 @@ def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 
 def index_copy(input: Tensor, dim: int, index: Any, source: Any) -> Tensor:
     """``input`` with ``x[..., index[i], ...] = source[..., i, ...]`` along ``dim``."""
     d, idx = _vector_index("index_copy", input, dim, index)
-    src = _source("index_copy", input, d, idx, source)
-    x1, s1 = _as_1d(input), _as_1d(src).reshape(-1) if input.ndim == 0 else src
+    src = _source("index_copy", input, d, idx, source, loose=True)
+    x1 = _as_1d(input)
+    s1 = src.reshape(-1) if x1.ndim == 1 else src
     out = Scatter.apply(x1, d, _along(idx, d, s1.shape), s1)
     return out.reshape(()) if input.ndim == 0 else out
 

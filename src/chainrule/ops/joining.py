@@ -112,8 +112,20 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
                 f"cat: zero-dimensional tensor (at position {i}) cannot be "
                 "concatenated; use cr.stack, or unsqueeze it first"
             )
-    ref = tensors[0]
+    # PyTorch's legacy rule: a 1-D empty tensor (Transformer-XL's first ``torch.empty(0)``
+    # memory) joins any shape, as an empty slab of the others' shape; its dtype still takes
+    # part in promotion, and with only such tensors any ``dim`` is accepted
+    promoted = tensors[0].dtype
+    for t_ in tensors[1:]:
+        promoted = dtypes.promote_types(promoted, t_.dtype)
+    kept = [t_ for t_ in tensors if t_.shape != (0,)]
+    if not kept:
+        return Cat.apply(*[t_.to(promoted) for t_ in tensors], dim=0)
+    ref = kept[0]
     d = norm_dim(dim, ref.ndim, "cat")[0]
+    if len(kept) < len(tensors):
+        slab = ref.shape[:d] + (0,) + ref.shape[d + 1 :]
+        tensors = [t_ if t_.shape != (0,) else t_.reshape(slab) for t_ in tensors]
     for i, t_ in enumerate(tensors):
         if t_.ndim != ref.ndim or any(
             a != b for j, (a, b) in enumerate(zip(t_.shape, ref.shape)) if j != d
@@ -122,10 +134,7 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
                 f"cat: sizes must match except in dimension {d}; tensor 0 has shape "
                 f"{tuple(ref.shape)} but tensor {i} has shape {tuple(t_.shape)}"
             )
-    target = ref.dtype
-    for t_ in tensors[1:]:
-        target = dtypes.promote_types(target, t_.dtype)
-    tensors = [t_ if t_.dtype == target else t_.to(target) for t_ in tensors]
+    tensors = [t_ if t_.dtype == promoted else t_.to(promoted) for t_ in tensors]
     return Cat.apply(*tensors, dim=d)
 
 

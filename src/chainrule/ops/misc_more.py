@@ -212,7 +212,8 @@ def index_reduce(
     xs, ss = (x.shape or (1,)), (src.shape or (1,))
     k = idx.numel()
     others = (j for j in builtins.range(len(xs)) if j != d)
-    if len(ss) != len(xs) or ss[d] != k or any(ss[j] != xs[j] for j in others):
+    bad = src.ndim != x.ndim or ss[d] != k or any(ss[j] != xs[j] for j in others)
+    if bad:
         raise IndexShapeError(
             f"index_reduce_(): source of shape {tuple(src.shape)} does not fit self of shape "
             f"{tuple(x.shape)} with {k} indices along dim {d} (source must match self except along "

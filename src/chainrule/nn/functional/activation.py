@@ -27,6 +27,7 @@ from ...ops.binary import where
 from ...ops.clamping import Hardtanh, clamp
 from ...ops.gelu import gelu_exact
 from ...ops.inplace import composite_result as _result
+from ...ops.silu import Silu
 from ...ops.unary import expm1, sigmoid, softplus, tanh
 from ...ops.unary import relu as _relu
 from ...random import gen
@@ -214,7 +215,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x σ(x) (also called swish)."""
     _check(input, "silu")
-    return _result(input, inplace, "silu", lambda t: t * sigmoid(t))
+    return _result(input, inplace, "silu", Silu.apply)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:

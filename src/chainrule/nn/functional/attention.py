@@ -15,6 +15,7 @@ zeros when ``need_weights=False`` (the fused kernel's safe softmax).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ...autograd.tensor import Tensor
@@ -48,6 +49,26 @@ def _canonical_mask(mask: Any, name: str, dtype: Any) -> Tensor | None:
             f"{name} are supported, got {mask.dtype}"
         )
     return mask if mask.dtype == dtype else mask.to(dtype)
+
+
+def _warn_mismatched_masks(
+    key_padding_mask: Any,
+    attn_mask: Any,
+    names: tuple[str, str] = ("key_padding_mask", "attn_mask"),
+) -> bool:
+    """PyTorch's deprecation warning for a padding mask and an attention mask of different
+    dtypes (a bool one next to a float one), which it still merges; True when it warned."""
+    if not (isinstance(key_padding_mask, Tensor) and isinstance(attn_mask, Tensor)):
+        return False
+    if key_padding_mask.dtype == attn_mask.dtype:
+        return False
+    warnings.warn(
+        f"Support for mismatched {names[0]} and {names[1]} is deprecated. "
+        "Use same type for both instead.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return True
 
 
 def _shape_check(
@@ -176,6 +197,7 @@ def multi_head_attention_forward(
     elif key.shape != value.shape:
         _err(f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}")
     dtype = query.dtype
+    _warn_mismatched_masks(key_padding_mask, attn_mask)
     key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", dtype)
     if is_causal and attn_mask is None:
         raise RuntimeError(

@@ -188,7 +188,7 @@ def binary_cross_entropy(
     op = "binary_cross_entropy"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
-    input, target = _pair(input, target, op)
+    input, target = _pair(input, target, op, dtypes="exact")
     if not is_floating(target.dtype):
         raise RuntimeError(
             f"{op}: Found dtype {_scalar_name(target.dtype)} but expected "
@@ -282,6 +282,10 @@ def _bce_with_logits(
     op = "binary_cross_entropy_with_logits"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
+    if isinstance(input, Tensor) and isinstance(target, Tensor) and input.shape != target.shape:
+        raise ShapeError(  # PyTorch's ValueError, word for word after the op's name
+            f"{op}: Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
     input, target = _pair(input, target, op)
     sp = softplus(-input, 1.0, float("inf"))
     if pos_weight is not None:

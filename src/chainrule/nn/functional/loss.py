@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from ..._type_names import type_name
 from ...autograd.tensor import Tensor
 from ...autograd.tensor_conversions import AUTOCAST, autocast_float32, computing_in_float32
-from ...dtypes import float16, float32, is_bfloat16, is_floating
+from ...dtypes import float16, float32, is_bfloat16, is_floating, promote_types
 from ...ops._util import DtypeError, ShapeError
 from ...ops.binary import where
+from ...ops.losses import MseLossFn
 from ...ops.unary import log, relu
 
 __all__ = [
@@ -141,8 +143,13 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def _pair(input: Any, target: Any, op: str, shapes: str = "same") -> tuple:
+def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = "cast") -> tuple:
     """Check a loss's (input, target) pair; ``shapes`` says what PyTorch does when they differ.
+
+    ``dtypes`` says what it does with a floating target of another dtype: 'cast' it to the
+    input's; 'promote' both to the wider one (mse/l1/smooth-l1: a float32 output against a
+    float64 target gives a float64 loss); 'exact': refuse it (binary cross-entropy, PyTorch's
+    RuntimeError).
 
     'same': raise (binary cross-entropy, PyTorch's ValueError); 'warn': broadcast them with
     PyTorch's UserWarning (mse/l1/smooth-l1/huber); 'broadcast': broadcast silently (kl_div).
@@ -156,8 +163,8 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same") -> tuple:
     if input.shape != target.shape:
         if shapes == "same":
             raise ShapeError(
-                f"{op}: Using a target size ({tuple(target.shape)}) that is different to the input "
-                f"size ({tuple(input.shape)}) is deprecated. Please ensure they have the same size."
+                f"{op}: Using a target size ({target.shape}) that is different to the input "
+                f"size ({input.shape}) is deprecated. Please ensure they have the same size."
             )
         try:
             np.broadcast_shapes(input.shape, target.shape)
@@ -169,8 +176,8 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same") -> tuple:
             ) from None
         if shapes == "warn":  # PyTorch's warning, word for word (filters match its start)
             warnings.warn(
-                f"Using a target size ({tuple(target.shape)}) that is different to the input size "
-                f"({tuple(input.shape)}). This will likely lead to incorrect results due to "
+                f"Using a target size ({target.shape}) that is different to the input size "
+                f"({input.shape}). This will likely lead to incorrect results due to "
                 "broadcasting. Please ensure they have the same size.",
                 UserWarning,
                 stacklevel=3,
@@ -178,8 +185,24 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same") -> tuple:
     if not is_floating(input.dtype):
         raise DtypeError(f"{op}: input must be floating point, got {input.dtype}")
     if target.dtype != input.dtype and (is_floating(target.dtype) or target.dtype.kind == "c"):
+        if dtypes == "exact":
+            raise RuntimeError(
+                f"{op}: Found dtype {_scalar_name(target.dtype)} but expected "
+                f"{_scalar_name(input.dtype)}"
+            )
+        if dtypes == "promote":
+            common = promote_types(input.dtype, target.dtype)
+            return input.to(common), target.to(common)
         target = target.to(input.dtype)
     return input, target
+
+
+def _scalar_name(dtype: Any) -> str:
+    """PyTorch's name of a dtype in its messages: ``Float``, ``Double``, ``Long``..."""
+    try:
+        return type_name(dtype).removeprefix("torch.").removesuffix("Tensor")
+    except TypeError:
+        return str(dtype)
 
 
 # ------------------------------------------------------------------ regression losses
@@ -208,12 +231,16 @@ def _pointwise_loss(
     reduction: str,
     weight: Tensor | None,
     fn: Any,
+    fused: Any = None,
 ) -> Tensor:
     """``fn(input - target)`` reduced as mse/l1 are: shapes broadcast with PyTorch's warning,
-    the legacy ``size_average``/``reduce`` arguments honoured, an optional ``weight``."""
-    input, target = _pair(input, target, op, "warn")
+    the legacy ``size_average``/``reduce`` arguments honoured, an optional ``weight``;
+    without one, the op's ``fused`` Function (if any) computes the loss and its reduction."""
+    input, target = _pair(input, target, op, "warn", "promote")
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
+    if weight is None and fused is not None:
+        return fused.apply(input, target, reduction)
     loss = fn(input - target)
     out = _weighted(loss, weight, input, op, reduction)
     return _reduce(loss, reduction) if out is None else out
@@ -233,7 +260,15 @@ def mse_loss(
     Input and target of different shapes are broadcast, with PyTorch's UserWarning.
     """
     return _pointwise_loss(
-        "mse_loss", input, target, size_average, reduce, reduction, weight, lambda d: d * d
+        "mse_loss",
+        input,
+        target,
+        size_average,
+        reduce,
+        reduction,
+        weight,
+        lambda d: d * d,
+        MseLossFn,
     )
 
 
@@ -298,7 +333,7 @@ def smooth_l1_loss(
 
     Input and target of different shapes are broadcast, with PyTorch's UserWarning.
     """
-    input, target = _pair(input, target, "smooth_l1_loss", "warn")
+    input, target = _pair(input, target, "smooth_l1_loss", "warn", "promote")
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:

@@ -7,6 +7,9 @@
 - the causal-mask helpers: ``_square_subsequent_mask`` (behind
   ``Transformer.generate_square_subsequent_mask``) and ``_detect_is_causal_mask``, with
   which the stacks infer ``is_causal`` from the mask they are given;
+- ``_same_type_masks``: a bool padding mask next to a float attention mask (or the reverse)
+  warned about under the encoder's own argument names and both made float, as PyTorch's
+  encoder layer and stack do before their attention sees them;
 - ``_clones``: the stacks' deep copies of the layer they are given (PyTorch's
   ``_get_clones``).
 
@@ -24,6 +27,7 @@ from ...autograd.tensor import Tensor
 from ...creation import full
 from ...ops.structural import triu
 from .. import functional as F
+from ..functional.attention import _canonical_mask, _warn_mismatched_masks
 from ..module import Module
 from ..parameter import Parameter
 from .attention import MultiheadAttention
@@ -73,6 +77,20 @@ def _detect_is_causal_mask(mask: Tensor | None, is_causal: bool | None, size: in
         return False
     ref = _square_subsequent_mask(size, dtype=mask.dtype)
     return bool((mask._data == ref._data).all())
+
+
+def _same_type_masks(
+    x: Tensor, key_padding_mask: Any, mask: Any, names: tuple[str, str]
+) -> tuple[Any, Any]:
+    """The two masks unchanged when their dtypes agree; else PyTorch's deprecation warning
+    (named as the caller's arguments) and both as float masks of ``x``'s dtype (0 / -inf), so
+    that the attention below neither warns again nor sees mixed types."""
+    if not _warn_mismatched_masks(key_padding_mask, mask, names):
+        return key_padding_mask, mask
+    return (
+        _canonical_mask(key_padding_mask, names[0], x.dtype),
+        _canonical_mask(mask, names[1], x.dtype),
+    )
 
 
 class _TransformerLayer(Module):

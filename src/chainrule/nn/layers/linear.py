@@ -124,6 +124,8 @@ class Bilinear(Module):
         dtype: Any = None,
     ):
         super().__init__()
+        if in1_features <= 0:  # PyTorch's check (its bound divides by √in1_features)
+            raise ValueError(f"in1_features must be > 0, but got (in1_features={in1_features})")
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
         self.weight = _param(out_features, in1_features, in2_features, dtype=dtype, device=device)

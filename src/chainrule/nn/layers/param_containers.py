@@ -27,12 +27,20 @@ def _as_param(value: Any) -> Any:
     return value
 
 
-def _entry_repr(p: Any) -> str:
+def _entry_repr(p: Any, legacy_type: bool = False) -> str:
+    """One entry's line as PyTorch prints it: ``[torch.float32 of size 2x3]`` in a list,
+    the legacy type name (``[torch.FloatTensor of size 2x3]``) in a dict."""
     if isinstance(p, Tensor):
         kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
         size = "x".join(str(s) for s in p.shape)
         dev = "" if str(p.device) == "cpu" else f" ({p.device})"
-        return f"{kind} containing: [chainrule.{p.dtype} of size {size}{dev}]"
+        name = f"torch.{p.dtype}"
+        if legacy_type:
+            try:
+                name = p.type()
+            except TypeError:  # no legacy name (complex): the dtype's name
+                pass
+        return f"{kind} containing: [{name} of size {size}{dev}]"
     return f"Object of type: {type(p).__name__}"
 
 
@@ -230,4 +238,4 @@ class ParameterDict(_ParamContainer):
         return self
 
     def _lines(self) -> list[str]:
-        return [f"({k}): {_entry_repr(p)}" for k, p in self.items()]
+        return [f"({k}): {_entry_repr(p, legacy_type=True)}" for k, p in self.items()]

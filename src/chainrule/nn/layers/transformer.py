@@ -29,6 +29,7 @@ from ..module import Module
 from ._transformer_parts import (
     _clones,
     _detect_is_causal_mask,
+    _same_type_masks,
     _seq_len,
     _square_subsequent_mask,
     _TransformerLayer,
@@ -89,6 +90,9 @@ class TransformerEncoderLayer(_TransformerLayer):
         src_key_padding_mask: Tensor | None = None,
         is_causal: bool = False,
     ) -> Tensor:
+        src_key_padding_mask, src_mask = _same_type_masks(
+            src, src_key_padding_mask, src_mask, ("src_key_padding_mask", "src_mask")
+        )
         x = self._residual(
             src, self.norm1, lambda y: self._sa_block(y, src_mask, src_key_padding_mask, is_causal)
         )
@@ -209,6 +213,9 @@ class TransformerEncoder(Module):
         first = self.layers[0] if self.num_layers else None
         batch_first = bool(getattr(getattr(first, "self_attn", None), "batch_first", False))
         is_causal = _detect_is_causal_mask(mask, is_causal, _seq_len(src, batch_first))
+        src_key_padding_mask, mask = _same_type_masks(
+            src, src_key_padding_mask, mask, ("src_key_padding_mask", "mask")
+        )
         out = src
         for mod in self.layers:
             out = mod(
