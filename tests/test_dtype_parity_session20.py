@@ -188,3 +188,72 @@ def test_ordering_complex_numbers_raises_like_torch(call):
             eval("lib." + call, {"lib": lib, "x": x, "y": y})
         errors.append(type(info.value))
     assert issubclass(errors[1], errors[0])
+
+
+# ----------------------------------------------------------------- in-place and out= casts
+# Found by a sweep of in-place ops over dtype pairs: ``bool.copy_(anything)`` failed (its
+# zero-gradient link ``t * 0`` made the result int64); NumPy's 'same_kind' rule refused
+# what PyTorch's canCast allows (an int64 result written into uint8, in place or through
+# ``out=``); ``x **= y`` rebound ``x`` to a new tensor (no ``__ipow__``), so another name of
+# the same tensor did not see the change; ``lerp`` refused bfloat16.
+
+
+@pytest.mark.parametrize("src", ["bool", "float32", "int64", "uint8"])
+def test_copy_into_a_bool_tensor(src):
+    out = []
+    for lib in (cr, torch):
+        x = lib.tensor([True, False, True])
+        x.copy_(lib.tensor([0.0, 2.0, 1.0]).to(getattr(lib, src)))
+        out.append(x.tolist())
+    assert out[0] == out[1] == [False, True, True]
+
+
+@pytest.mark.parametrize(
+    "op", ["add_", "sub_", "mul_", "remainder_", "floor_divide_", "bitwise_and_", "__ior__"]
+)
+@pytest.mark.parametrize("other", ["int64", "int32"])
+def test_wider_integer_results_write_into_uint8_like_torch(op, other):
+    out = []
+    for lib in (cr, torch):
+        x = lib.tensor([3, 2, 5], dtype=lib.uint8)
+        getattr(x, op)(lib.tensor([2, 1, 3]).to(getattr(lib, other)))
+        out.append((str(x.dtype).split(".")[-1], x.tolist()))
+    assert out[0] == out[1]
+
+
+def test_float_results_still_refused_in_integer_tensors():
+    for lib in (cr, torch):
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            lib.tensor([1, 2]).add_(1.5)
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            lib.add(lib.tensor([1.5]), 1, out=lib.tensor([1]))
+
+
+def test_out_takes_an_int64_result_into_uint8():
+    out = []
+    for lib in (cr, torch):
+        x = lib.tensor([1, 2], dtype=lib.uint8)
+        lib.maximum(x, lib.tensor([3, 0]), out=x)
+        out.append((str(x.dtype).split(".")[-1], x.tolist()))
+    assert out[0] == out[1] == ("uint8", [3, 2])
+
+
+def test_power_assignment_is_in_place():
+    for lib in (cr, torch):
+        x = lib.tensor([3.0, 2.0])
+        alias = x
+        x **= 2
+        assert x is alias and alias.tolist() == [9.0, 4.0]
+        x.__ipow__(lib.tensor([0.5, 1.0]))
+        assert alias.tolist() == [3.0, 4.0]
+
+
+def test_lerp_of_bfloat16():
+    out = []
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0]).to(lib.bfloat16)
+        y = lib.lerp(x, x * 2, lib.tensor([0.2, 0.9]).to(lib.bfloat16))
+        x.lerp_(lib.tensor([3.0, 4.0]).to(lib.bfloat16), 0.3)
+        out.append((y, x))
+    for mine, theirs in zip(*out):
+        _assert_same(mine, theirs)

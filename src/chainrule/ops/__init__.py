@@ -394,6 +394,7 @@ def _bind_operators(T: Any) -> None:
     T.__iand__, T.__ior__, T.__ixor__ = T.bitwise_and_, T.bitwise_or_, T.bitwise_xor_
     T.__ilshift__, T.__irshift__ = T.bitwise_left_shift_, T.bitwise_right_shift_
     T.__ifloordiv__, T.__imod__ = T.floor_divide_, T.remainder_
+    T.__ipow__ = T.pow_  # without it ``x **= 2`` would rebind x to a new tensor
 
 
 def _bind(ops: dict[str, Callable[..., Any]]) -> None:

@@ -29,6 +29,8 @@ from ..autograd.view_replay import (
     write_view_tangent,
 )
 from ..backend import get_array_module
+from ..dtype_rules import can_cast
+from ..dtypes import is_floating
 from ..scalar_range import fit_scalar
 from ._util import as_tensor
 from .shape import broadcast_to
@@ -198,9 +200,7 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         with grad_mode.no_grad():
             out = fn(x, *args, **kwargs)
     xp = get_array_module(x._data)
-    if out._data.dtype != x._data.dtype and not xp.can_cast(
-        out._data.dtype, x._data.dtype, casting="same_kind"
-    ):
+    if out._data.dtype != x._data.dtype and not can_cast(out._data.dtype, x._data.dtype):
         raise _InPlaceCastError(
             f"{name}: result type {out.dtype} can't be cast to the tensor's dtype "
             f"{x.dtype} in place"
@@ -292,9 +292,14 @@ def copy_(x: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     """Write ``src`` (broadcast, cast) into ``x``; ``non_blocking`` changes nothing (copies are
     synchronous)."""
     src = as_tensor(src)
-    return apply_inplace(
-        x, "copy_", lambda t, s: broadcast_to(s.to(t.dtype).to(t.device), t.shape) + t * 0, src
-    )
+
+    def copied(t: Tensor, s: Tensor) -> Tensor:
+        new = broadcast_to(s.to(t.dtype).to(t.device), t.shape)
+        # `+ t * 0`: the old value's gradient is zero (PyTorch's CopyBackwards); only a
+        # floating tensor can have one (for bool, `t * 0` would be int64)
+        return new + t * 0 if t.dtype.kind in "fc" or is_floating(t.dtype) else new
+
+    return apply_inplace(x, "copy_", copied, src)
 
 
 def make_inplace(name: str, fn: Callable) -> Callable:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.tensor import Tensor
 from ._result_layout import elementwise_tensor
 from ._util import DtypeError, ShapeError, as_tensor
@@ -40,7 +41,7 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
     turning an infinite result into NaN. The result is laid out as PyTorch's elementwise ops
     order (``start``, ``end``, ``weight``), whatever order the composition's parts give."""
     start = as_tensor(input)
-    if start._data.dtype.kind not in "fc":
+    if not (start._data.dtype.kind == "c" or dtypes.is_floating(start._data.dtype)):
         raise DtypeError(f"lerp: expects a floating or complex tensor, got {start.dtype}")
     _lerp_dtypes(start, end, weight)  # for complex too: the composition is holomorphic
     shapes = [tuple(getattr(t, "shape", ())) for t in (start, end, weight)]
