@@ -257,3 +257,20 @@ def test_lerp_of_bfloat16():
         out.append((y, x))
     for mine, theirs in zip(*out):
         _assert_same(mine, theirs)
+
+
+@pytest.mark.parametrize("other", [None, "a", Ellipsis, [1, 2], (1,), object()])
+def test_equality_with_a_non_number_is_python_false_like_torch(other):
+    """``t == None`` (``if mask == None:`` in user code) is False and ``t != None`` True, as
+    PyTorch answers; chainrule tried to make a tensor of ``other`` and raised TypeError."""
+    for lib in (cr, torch):
+        t = lib.tensor([1, 2])
+        assert (t == other) is False
+        assert (t != other) is True
+
+
+def test_equality_with_numbers_and_arrays_stays_elementwise():
+    for other in (2, 2.0, np.int64(2), np.array([1, 2]), True):
+        mine = (cr.tensor([1, 2]) == other).tolist()
+        theirs = (torch.tensor([1, 2]) == other).tolist()
+        assert mine == theirs

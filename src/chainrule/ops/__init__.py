@@ -18,11 +18,14 @@ function's (:func:`_bind_special`), and the Python operators (:func:`_bind_opera
 from __future__ import annotations
 
 import builtins
+import numbers
 import sys
 from collections.abc import Callable
 from importlib import import_module
 from types import ModuleType
 from typing import Any
+
+import numpy as np
 
 from .. import creation
 from .._user_warnings import warn_once
@@ -381,7 +384,7 @@ def _bind_operators(T: Any) -> None:
     T.__neg__ = T.neg
     T.__pos__ = lambda self: self
     T.__abs__ = T.abs
-    T.__eq__, T.__ne__ = T.eq, T.ne
+    T.__eq__, T.__ne__ = _equality_operator(T.eq), _equality_operator(T.ne)
     T.__lt__, T.__le__, T.__gt__, T.__ge__ = T.lt, T.le, T.gt, T.ge
     T.__and__ = T.__rand__ = T.bitwise_and
     T.__or__ = T.__ror__ = T.bitwise_or
@@ -395,6 +398,21 @@ def _bind_operators(T: Any) -> None:
     T.__ilshift__, T.__irshift__ = T.bitwise_left_shift_, T.bitwise_right_shift_
     T.__ifloordiv__, T.__imod__ = T.floor_divide_, T.remainder_
     T.__ipow__ = T.pow_  # without it ``x **= 2`` would rebind x to a new tensor
+
+
+def _equality_operator(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``==`` / ``!=`` as PyTorch's: elementwise against a tensor, a number or a NumPy
+    array; anything else (``None``, a string, a list, ``...``) is not compared elementwise
+    but left to Python, so ``t == None`` is False and ``t != None`` True (user code tests
+    ``if mask == None:``), where converting it would raise."""
+
+    def operator(self: Any, other: Any) -> Tensor:  # (or NotImplemented, as any __eq__)
+        if isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic)):
+            return method(self, other)
+        return NotImplemented
+
+    operator.__name__ = f"__{method.__name__}__"
+    return operator
 
 
 def _bind(ops: dict[str, Callable[..., Any]]) -> None:
