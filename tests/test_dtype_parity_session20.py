@@ -274,3 +274,19 @@ def test_equality_with_numbers_and_arrays_stays_elementwise():
         mine = (cr.tensor([1, 2]) == other).tolist()
         theirs = (torch.tensor([1, 2]) == other).tolist()
         assert mine == theirs
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: lib.zeros(2, dtype=float),
+        lambda lib: lib.tensor([1, 2]).to(float),
+        lambda lib: lib.ones(2, dtype=complex),
+        lambda lib: lib.tensor([1, 2], dtype=int),
+    ],
+    ids=["zeros_float", "to_float", "ones_complex", "tensor_int"],
+)
+def test_python_types_as_dtypes_are_torchs(make):
+    """Python's ``float`` is float64 (``torch.double``) whatever the default dtype; it was
+    chainrule's default float32, so ``x.to(float)`` silently lost precision."""
+    assert _dtype(make(cr)) == _dtype(make(torch))

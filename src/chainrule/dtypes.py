@@ -164,8 +164,8 @@ def as_dtype(dtype) -> np.dtype:
         return bool_
     if dtype is builtins.int:
         return int64
-    if dtype is builtins.float:
-        return _default_dtype
+    if dtype is builtins.float:  # PyTorch: Python's float is torch.float64, not the default
+        return float64
     name = getattr(dtype, "__module__", "")
     if name.startswith("torch"):
         return as_dtype(str(dtype))
