@@ -75,28 +75,24 @@ class Device:
             raise DeviceError(f"device: invalid index {index!r} for device string {spec!r}")
         kind, idx = m.group(1), m.group(2)
         self.type = kind
+        # as PyTorch: a bare 'cuda' names the current device and keeps index None, so
+        # device('cuda') != device('cuda:0') and its repr shows no index
         self.index = int(idx) if idx else index
-        if kind == "cuda" and self.index is None:
-            self.index = 0
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, str):
             other = Device(other)
-        return isinstance(other, Device) and (self.type, self.index or 0) == (
-            other.type,
-            other.index or 0,
-        )
+        return isinstance(other, Device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self) -> int:
-        return hash((self.type, self.index or 0))
+        return hash((self.type, self.index))
 
     def __repr__(self) -> str:
-        return f"device(type='{self.type}'" + (
-            f", index={self.index})" if self.type == "cuda" else ")"
-        )
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
 
     def __str__(self) -> str:
-        return self.type if self.type == "cpu" else f"cuda:{self.index}"
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __enter__(self) -> "Device":
         """``with cr.device('cpu'):``, PyTorch's device context (factory functions given no

@@ -196,7 +196,21 @@ def normal(
 ) -> Tensor:
     """Normal samples with the given mean and std (numbers or tensors, broadcast). With
     ``out=``: tensor ``mean``/``std`` need an ``out`` of their broadcast shape (PyTorch
-    raises otherwise); a ``size`` resizes ``out``."""
+    raises otherwise); a ``size`` resizes ``out``.
+
+    As PyTorch's overloads: two numbers need ``size``, a tensor ``mean`` or ``std`` takes none
+    (TypeError otherwise), and tensors whose shapes do not broadcast raise RuntimeError."""
+    tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
+    if tensors == (size is not None):
+        got = ", ".join(
+            [type(v).__name__ if isinstance(v, Tensor) else "float" for v in (mean, std)]
+            + ([f"size={type(size).__name__}"] if size is not None else [])
+        )
+        raise TypeError(
+            f"normal() received an invalid combination of arguments - got ({got}), but "
+            "expected one of: (Tensor mean, Tensor std), (Tensor mean, float std = 1), "
+            "(float mean, Tensor std), (float mean, float std, tuple of ints size)"
+        )
     if out is not None:
         result = normal(mean, std, size, generator, dtype=dtype if dtype else out.dtype)
         if size is None and isinstance(out, Tensor) and tuple(out.shape) != tuple(result.shape):
@@ -213,11 +227,16 @@ def normal(
             f"normal(): expects std >= 0.0, but found std "
             f"{s if np.ndim(s) == 0 else np.asarray(s).min()}"
         )
-    shape = (
-        _shape((size,), "normal")
-        if size is not None
-        else np.broadcast_shapes(np.shape(m), np.shape(s))
-    )
+    if size is not None:
+        shape = _shape((size,), "normal")
+    else:
+        try:
+            shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        except ValueError:
+            raise RuntimeError(
+                f"normal(): the shape of mean {list(np.shape(m))} and of std "
+                f"{list(np.shape(s))} do not broadcast"
+            ) from None
     if dtype is None:  # PyTorch: the dtype of tensor ``mean``, else of tensor ``std``
         like = mean if isinstance(mean, Tensor) else std
         dtype = like.dtype if isinstance(like, Tensor) and _dt.is_floating(like.dtype) else None

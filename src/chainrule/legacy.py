@@ -23,9 +23,11 @@ from . import cuda
 from ._type_names import LEGACY_DTYPES, dtype_of_type_name, type_name
 from ._user_warnings import warn_once
 from .autograd.tensor import Tensor
+from .autograd.tensor_data import refuse_legacy_scalar_data
 from .creation import empty, tensor
 from .dtypes import is_floating, set_default_dtype
 from .settings import set_default_device
+from .size import Size
 
 __all__ = [
     "BoolTensor",
@@ -52,6 +54,8 @@ class _LegacyMeta(type):
     def __call__(cls, *args: Any, device: Any = None) -> Tensor:
         if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
             return empty(*args, dtype=cls.dtype, device=device)
+        if len(args) == 1 and isinstance(args[0], Size):  # FloatTensor(x.shape): sizes
+            return empty(tuple(args[0]), dtype=cls.dtype, device=device)
         if len(args) == 0:
             return empty(0, dtype=cls.dtype, device=device)
         if len(args) != 1:
@@ -67,6 +71,7 @@ class _LegacyMeta(type):
                     f"{data.dtype}; convert it with .to({cls.dtype})"
                 )
             return data
+        refuse_legacy_scalar_data(data)
         return tensor(data, dtype=cls.dtype, device=device)
 
     def __repr__(cls) -> str:

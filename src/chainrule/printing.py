@@ -91,6 +91,8 @@ def array2string_options(arr: Any = None) -> dict[str, Any]:
         kwargs["floatmode"] = "fixed"
     elif arr is not None and arr.dtype.kind == "f":
         kwargs["formatter"] = {"float_kind": _float_formatter(_summarized(arr), precision)}
+    elif arr is not None and arr.dtype.kind == "c":
+        kwargs["formatter"] = {"complex_kind": _complex_formatter(_summarized(arr), precision)}
     return kwargs
 
 
@@ -132,6 +134,20 @@ def _float_formatter(arr: Any, precision: int) -> Any:
         else:
             s = format(v, f".{precision}f")
         return s.rjust(width)
+
+    return text
+
+
+def _complex_formatter(arr: Any, precision: int) -> Any:
+    """PyTorch's complex elements: the real parts and the imaginary parts each formatted as
+    floats are (:func:`_float_formatter`, sized from their own values), joined as
+    ``re+imj`` with the imaginary part's padding dropped (``1.0000+2.j``)."""
+    real = _float_formatter(np.real(arr), precision)
+    imag = _float_formatter(np.imag(arr), precision)
+
+    def text(v: Any) -> str:
+        im = (imag(v.imag) + "j").lstrip()
+        return real(v.real) + (im if im[0] in "+-" else "+" + im)
 
     return text
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import inspect
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -109,6 +110,25 @@ class Function:
         if cls.setup_context is not Function.setup_context:
             cls._separate_ctx = True
             cls.apply = classmethod(_apply_with_bound_args)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """PyTorch's warning: a Function's methods are static, so it is used through the
+        class (``MyFn.apply(x)``); an instance still has ``apply``."""
+        warnings.warn(
+            f"{self.__class__} should not be instantiated. Methods on autograd functions "
+            "are all static, so you should invoke them on the class itself. Instantiating "
+            "an autograd function will raise an error in a future version of PyTorch.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Calling an instance (the pre-0.4 "legacy" Function style) is refused, as PyTorch."""
+        raise RuntimeError(
+            "Legacy autograd function with non-static forward method is deprecated. "
+            "Please use new-style autograd function with static forward method. "
+            "(Example: https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)"
+        )
 
     @staticmethod
     def forward(ctx: Node, *args: Any, **kwargs: Any):  # pragma: no cover - abstract

@@ -166,6 +166,9 @@ class set_grad_enabled(_ModeSwitch):  # noqa: N801
         _set_mode(state, self._prev)
         return super().__call__(fn)
 
+    def __repr__(self) -> str:  # PyTorch's: what a notebook echoes for the plain call
+        return f"{type(self).__module__}.{type(self).__qualname__}(mode={self._mode})"
+
     def clone(self) -> "set_grad_enabled":
         """A fresh switch with the same mode (PyTorch API)."""
         state = current()

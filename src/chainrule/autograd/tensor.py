@@ -21,8 +21,8 @@ from ..backend import Device, device_of, to_device
 from ..size import Size
 from .state import LOCAL, InferenceMark, InferenceVersionCounter, data_counter
 from .tensor_backward import TensorBackward
-from .tensor_conversions import TensorConversions
-from .tensor_data import to_array
+from .tensor_conversions import RequiresGradDtypeError, TensorConversions
+from .tensor_data import refuse_legacy_scalar_data, to_array
 from .torch_function import default_torch_function, overrides_new
 
 _new_tuple = tuple.__new__  # Size(shape) without re-checking NumPy's ints
@@ -112,8 +112,12 @@ class Tensor(TensorBackward, TensorConversions):
             if min(args) < 0:
                 raise RuntimeError(f"Tensor(): negative dimension in sizes {args}")
             data = np.empty(tuple(int(a) for a in args), dtype=_dt.get_default_dtype())
+        elif len(args) == 1 and isinstance(args[0], Size):
+            # cr.Tensor(x.shape): the sizes form too (Size([]) gives a 0-d tensor)
+            data = np.empty(tuple(args[0]), dtype=_dt.get_default_dtype())
         elif len(args) == 1:
             data = args[0]
+            refuse_legacy_scalar_data(data)
         elif not args:
             data = np.empty(0, dtype=_dt.get_default_dtype())
         else:
@@ -363,9 +367,10 @@ class Tensor(TensorBackward, TensorConversions):
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place (only floating tensors can require grad)."""
         if requires_grad and self._data.dtype.kind not in "fcV":  # V: bfloat16
-            raise TypeError(
-                f"requires_grad: only floating-point tensors can require gradients, got dtype "
-                f"{self.dtype}; convert first, e.g. x.float().requires_grad_()"
+            raise RequiresGradDtypeError(
+                f"Only Tensors of floating point and complex dtype can require gradients "
+                f"(requires_grad on dtype {self.dtype}); convert first, e.g. "
+                "x.float().requires_grad_()"
             )
         if requires_grad and isinstance(self._vc, InferenceMark) and not LOCAL.state.inference:
             raise RuntimeError(
@@ -415,8 +420,11 @@ class Tensor(TensorBackward, TensorConversions):
         extras = []
         if arr.size == 0 and arr.shape != (0,):
             extras.append(f"size={tuple(arr.shape)}")
+        # (the default complex dtype, complex64 or complex128 with a float64 default, is
+        # left out too)
         if arr.dtype != _dt.get_default_dtype() and (
-            arr.size == 0 or arr.dtype not in (_dt.int64, _dt.bool_)
+            arr.size == 0
+            or arr.dtype not in (_dt.int64, _dt.bool_, _dt.get_default_complex_dtype())
         ):
             extras.append(f"dtype={arr.dtype}")
         if self.device.type != "cpu":

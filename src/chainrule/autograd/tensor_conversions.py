@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # annotations only: tensor.py imports this module
 __all__ = [
     "AUTOCAST",
     "Float32Composite",
+    "ItemConversionError",
     "LowerPrecisionComposite",
     "TensorConversions",
     "autocast_arguments",
@@ -190,6 +191,16 @@ def autocast_arguments(cls: type, args: tuple) -> tuple:
     return AUTOCAST[1](cls, args) if AUTOCAST[0] else args
 
 
+class RequiresGradDtypeError(TypeError, RuntimeError):
+    """``requires_grad`` asked of an integer or bool tensor. PyTorch raises ``RuntimeError``;
+    chainrule has raised ``TypeError``: this is both, so either ``except`` clause catches it."""
+
+
+class ItemConversionError(ValueError, RuntimeError):
+    """``item()`` on a tensor of other than one element. PyTorch raises ``RuntimeError``;
+    chainrule has raised ``ValueError``: this is both, so either ``except`` clause catches it."""
+
+
 class Float32Composite:
     """Stands for a composed op of PyTorch's CPU autocast float32 list (``mse_loss``,
     ``l1_loss``, ``kl_div``, ...) in :func:`autocast_float32` (chainrule.amp casts for it)."""
@@ -296,9 +307,9 @@ class TensorConversions:
 
     def item(self) -> Any:
         if self._data.size != 1:
-            raise ValueError(
-                f"item(): only one-element tensors can be converted to a Python scalar, "
-                f"got shape {tuple(self.shape)}"
+            raise ItemConversionError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar "
+                f"(item() needs a one-element tensor, got shape {tuple(self.shape)})"
             )
         return self._data.reshape(()).item()
 

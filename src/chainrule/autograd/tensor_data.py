@@ -21,9 +21,30 @@ from ..backend import get_array_module
 from .ieee import rerun_quietly
 from .tensor_conversions import TensorConversions
 
-__all__ = ["sequence_dtype", "to_array"]
+__all__ = ["check_native_byte_order", "refuse_legacy_scalar_data", "sequence_dtype", "to_array"]
 
 _BOOL = np.dtype(np.bool_)
+
+
+def check_native_byte_order(arr: Any) -> None:
+    """Refuse a NumPy array whose dtype is not in the machine's byte order (``'>f8'`` on a
+    little-endian host), as PyTorch does: its tensor would have no PyTorch dtype."""
+    if not arr.dtype.isnative:
+        raise ValueError(
+            "given numpy array has byte order different from the native byte order. "
+            "Conversion between byte orders is currently not supported."
+        )
+
+
+def refuse_legacy_scalar_data(data: Any) -> None:
+    """PyTorch's legacy constructors (``Tensor(data)``, ``FloatTensor(data)``) take a
+    sequence or array: one number (or None, a generator) is refused with ``new()``'s error."""
+    if isinstance(data, np.generic) or not (hasattr(data, "__len__") or hasattr(data, "__array__")):
+        kind = type(data)
+        name = (
+            kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+        )
+        raise TypeError(f"new(): data must be a sequence (got {name})")
 
 
 def to_array(data: Any, dtype: Any) -> Any:
@@ -44,6 +65,7 @@ def _to_array(data: Any, dtype: Any) -> Any:
     if xp is not np:
         return data if d is None else data.astype(d)
     if isinstance(data, (np.ndarray, np.generic)):  # NumPy data keeps its dtype (as torch)
+        check_native_byte_order(data)
         arr = np.array(data, copy=True)
         return arr if d is None else arr.astype(d, copy=False)
     if hasattr(data, "__dlpack__") and not isinstance(data, (list, tuple)):

@@ -96,7 +96,7 @@ def _index(op: str, device: Any) -> int:
         dev = backend.Device(device)
         if dev.type != "cuda":
             raise ValueError(f"cr.cuda.{op}: expected a CUDA device, got {device!r}")
-        idx = dev.index
+        idx = dev.index if dev.index is not None else current_device()  # bare 'cuda'
     count = device_count()
     if not 0 <= idx < count:
         raise ValueError(f"cr.cuda.{op}: invalid device index {idx}; {count} device(s) seen")

@@ -182,12 +182,17 @@ class Module(StateDictMixin, ModuleConversions):
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: "Module | None") -> None:
+        # PyTorch's checks, in its order and with its texts
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
         if not isinstance(name, str):
             raise TypeError(f"module name should be a string. Got {type(name).__name__}")
-        if "." in name or name == "":
-            raise KeyError(f"add_module: invalid module name {name!r}")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        if "." in name:
+            raise KeyError(f'module name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('module name can\'t be empty string ""')
         self._drop(name, keep="_modules")
         self._modules[name] = _registered(_global_module_registration_hooks, self, name, module)
 

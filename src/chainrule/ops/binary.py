@@ -429,6 +429,11 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
 true_divide = div
 
 
+class NegativeIntegerPowerError(ValueError, RuntimeError):
+    """An integer tensor to a negative Python-int power. PyTorch raises ``RuntimeError``;
+    chainrule has raised ``ValueError``: this is both, so either ``except`` clause catches it."""
+
+
 @tensor_method(inplace=True, keywords=True)
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's names
     if not isinstance(input, Tensor) and isinstance(exponent, Tensor):
@@ -440,9 +445,9 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's na
     b_int = isinstance(exponent, Tensor) and bd.dtype.kind in "iu" or type(exponent) is int
     if a_int and b_int:
         if type(exponent) is int and exponent < 0:
-            raise ValueError(
-                "pow: integers to negative integer powers are not allowed; make "
-                "the base or the exponent floating (e.g. x.float() ** -1)"
+            raise NegativeIntegerPowerError(
+                "Integers to negative integer powers are not allowed. (pow: make "
+                "the base or the exponent floating, e.g. x.float() ** -1)"
             )
         xp = get_array_module(ad, bd)
         if bool(xp.any(xp.asarray(bd) < 0)):  # NumPy raises here; PyTorch computes

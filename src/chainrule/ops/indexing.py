@@ -252,14 +252,14 @@ class _OneHotClassError(ValueError, RuntimeError):
 def one_hot(index: Any, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding with a new last dimension of size ``num_classes``.
 
-    Raises (RuntimeError, as PyTorch; also TypeError or ValueError): a non-integer index, a
+    Raises (RuntimeError, as PyTorch; also TypeError or ValueError): a non-int64 index, a
     negative class value, one of ``num_classes`` or more, or an empty index with
     ``num_classes=-1`` (nothing to infer the number of classes from)."""
     idx = as_tensor(index)
-    if idx.dtype.kind not in "iu":
+    if idx._data.dtype != np.int64:  # PyTorch takes int64 indices only (not int32, uint8)
         raise _OneHotIndexTypeError(
-            "one_hot is only applicable to index tensor of type LongTensor: expects an "
-            f"integer tensor of class indices, got {idx.dtype}"
+            "one_hot is only applicable to index tensor of type LongTensor: expects an int64 "
+            f"tensor of class indices, got {idx.dtype}"
         )
     xp = get_array_module(idx._data)
     if num_classes < 0:

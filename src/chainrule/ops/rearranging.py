@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -82,12 +84,34 @@ class Roll(Function):
         return get_array_module(t).roll(t, ctx.primals[1], axis=ctx.primals[2])
 
 
+def _is_int_like(value: Any) -> bool:
+    """An int, NumPy integer or 0-d integer tensor (what PyTorch takes as one int)."""
+    if isinstance(value, Tensor):
+        return value.ndim == 0 and value._data.dtype.kind in "iu"
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _roll_ints(name: str, position: int, value: Any) -> Any:
+    """``roll``'s ``shifts``/``dims`` as PyTorch parses an int list: one int-like, or a
+    list/tuple of them (bools allowed inside one); anything else is a TypeError."""
+    prefix = f"roll(): argument '{name}' (position {position}) must be tuple of ints"
+    if isinstance(value, (list, tuple)):
+        for pos, v in enumerate(value):
+            if not (_is_int_like(v) or isinstance(v, bool)):
+                raise TypeError(
+                    f"{prefix}, but found element of type {type(v).__name__} at pos {pos}"
+                )
+        return tuple(int(v) for v in value)
+    if not _is_int_like(value):
+        raise TypeError(f"{prefix}, not {type(value).__name__}")
+    return int(value)
+
+
 @tensor_method
 def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
-    if isinstance(shifts, list):
-        shifts = tuple(shifts)
-    if isinstance(dims, list):
-        dims = tuple(dims)
+    shifts = _roll_ints("shifts", 2, shifts)
+    if dims is not None:
+        dims = _roll_ints("dims", 3, dims)
     if dims is not None:
         ns = len(shifts) if isinstance(shifts, tuple) else 1
         nd = len(dims) if isinstance(dims, tuple) else 1

@@ -421,11 +421,19 @@ def argmin(input: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
 def norm(
     input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
-    """Vector p-norm over ``dim`` (all elements by default); p in {2, 'fro', 1, inf, float}.
+    """Vector p-norm over ``dim`` (all elements by default); p in {2, 'fro', 1, inf, float},
+    or ``'nuc'``, the nuclear norm of the matrices over the two dims ``dim`` (all the dims,
+    which must then be two, by default).
 
     ``dtype``: compute in (and return) that floating dtype, at least as wide as the input's.
     """
     input = as_tensor(input)
+    if p == "nuc":  # the nuclear norm of a matrix: linalg.matrix_norm over dim (all dims)
+        from ..linalg.norms import matrix_norm  # in here: linalg imports ops
+
+        dims = tuple(range(input.ndim)) if dim is None else dim
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        return matrix_norm(input, "nuc", dim=dims, keepdim=keepdim, dtype=dtype)
     if dtype is not None and input.dtype.kind in "fc":
         target = np.dtype(dtype)
         if target.kind not in "fc" or not np.can_cast(input.dtype, target, "safe"):

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._type_names import type_name
 from ..autograd.tensor import Tensor
 from ..backend import to_device
 from ..random import Generator, gen
@@ -80,11 +81,37 @@ def apply_(x: Tensor, callable: Callable) -> Tensor:  # noqa: A002 - PyTorch's n
     return x
 
 
+def _check_uniform_bounds(a: float, b: float, dtype: Any) -> None:
+    """PyTorch's checks on ``uniform_``'s bounds: a floating (or complex) tensor, each bound
+    finite and representable in its dtype, ``from <= to``."""
+    dt = np.dtype(dtype)
+    if dt.kind not in "fcV":  # V: bfloat16
+        try:
+            name = type_name(dt)[len("torch.") : -len("Tensor")]
+        except TypeError:  # no legacy name (uint16, ...)
+            name = dt.name
+        raise NotImplementedError(f'"check_uniform_bounds" not implemented for {name!r}')
+    if dt.kind == "V":  # bfloat16: float32's exponent, 8 significand bits
+        limit, kind = 3.3895313892515355e38, "c10::BFloat16"
+    else:
+        real = np.finfo(dt).dtype  # a complex dtype's parts
+        limit = float(np.finfo(real).max)
+        kind = {"float16": "c10::Half", "float32": "float"}.get(real.name, "double")
+    for label, bound in (("from", a), ("to", b)):
+        if not -limit <= float(bound) <= limit:  # also NaN
+            raise RuntimeError(f"{label} is out of bounds for {kind}")
+    if a > b:
+        raise RuntimeError(
+            f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}"
+        )
+
+
 def uniform_values(
     generator: Generator | None, a: float, b: float, shape: tuple, dtype: Any
 ) -> Any:
     """U[a, b) draws for a tensor of ``shape`` and ``dtype``; a complex tensor gets independent
     real and imaginary parts, each U[a, b) (PyTorch's rule)."""
+    _check_uniform_bounds(a, b, dtype)
     g = gen(generator)
     if np.dtype(dtype).kind == "c":
         return g.uniform(a, b, (*shape, 2)).view(np.complex128)[..., 0]

@@ -53,6 +53,12 @@ __all__ = [
 ]
 
 
+class _LRScheduler(LRScheduler):
+    """PyTorch's pre-2.0 name of :class:`LRScheduler`, a subclass adding nothing: what the
+    custom schedulers of older code subclass (pytorch-lr-finder's ``ExponentialLR``,
+    warm-up schedules), so it stays importable, outside ``__all__`` as in PyTorch."""
+
+
 class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` steps:
     ``lr_k = initial_lr * gamma ** (k // step_size)``."""

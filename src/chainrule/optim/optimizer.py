@@ -416,6 +416,8 @@ class Optimizer(OptimizerHooksMixin):
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
+            if i:  # PyTorch: a blank line between groups
+                lines.append("")
             lines.append(f"Parameter Group {i}")
             for key in sorted(k for k in group if k != "params"):
                 lines.append(f"    {key}: {group[key]}")

@@ -129,10 +129,7 @@ def cross_entropy(
         if reduction == "mean":
             return loss.sum() / max(input.numel() // max(c, 1), 1)
         return _reduce(loss, reduction)
-    if target.dtype.kind not in "iu":
-        raise TypeError(
-            f"{op}: target must be integer class indices or float probabilities, got {target.dtype}"
-        )
+    _index_target_dtype(op, target, "integer class indices or float probabilities")
     _class_target(op, input, target)
     _same_weight_dtype(input, weight)
     x2 = _flatten_classes(input)
@@ -161,8 +158,7 @@ def nll_loss(
     op = "nll_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must hold integer class indices, got {target.dtype}")
+    _index_target_dtype(op, target, "integer class indices")
     _class_target(op, input, target)
     no_integer_kernel(op, input)
     c = input.shape[1] if input.ndim >= 2 else input.shape[0]
@@ -249,6 +245,17 @@ def binary_cross_entropy_with_logits(
         out = _bce_with_logits(input, target, weight, size_average, reduce, reduction, pos_weight)
         return out.to(want) if is_floating(want) and out.dtype != want else out
     return _bce_with_logits(input, target, weight, size_average, reduce, reduction, pos_weight)
+
+
+def _index_target_dtype(op: str, target: Tensor, want: str) -> None:
+    """Class-index targets are int64 or uint8, as PyTorch's kernels take (an int32 target,
+    say from ``np.int32`` labels, needs ``.long()``); PyTorch raises RuntimeError, chainrule
+    has raised TypeError: ``DtypeError`` is both."""
+    if target.dtype.name not in ("int64", "uint8"):
+        raise DtypeError(
+            f"expected target dtype to be Long or Byte, but got {_scalar_name(target.dtype)} "
+            f"({op}: target must be {want}; convert it with target.long())"
+        )
 
 
 def _scalar_name(dtype: Any) -> str:

@@ -29,9 +29,22 @@ from .linear import Linear
 __all__ = ["LazyConv1d", "LazyConv2d", "LazyLinear", "LazyModuleMixin", "UninitializedParameter"]
 
 _UNINIT = (
-    "Can't access the shape of an uninitialized parameter or buffer. Call `forward` to "
-    "initialize the parameters before accessing their attributes."
+    "Can't access the shape of an uninitialized parameter or buffer. This error usually "
+    "happens in `load_state_dict` when trying to load an uninitialized parameter into an "
+    "initialized one. Call `forward` to initialize the parameters before accessing their "
+    "attributes."
 )
+
+
+def _used(name: str) -> ValueError:
+    """PyTorch's error for a function applied to a placeholder that has no storage yet."""
+    return ValueError(
+        f"Attempted to use an uninitialized parameter in <method '{name}' of Tensor "
+        "objects>. This error happens when you are using a `LazyModule` or explicitly "
+        "manipulating `torch.nn.parameter.UninitializedParameter` objects. When using "
+        "LazyModules Call `forward` with a dummy batch to initialize the parameters before "
+        "calling torch functions"
+    )
 
 
 class _UninitializedTensor:
@@ -53,6 +66,9 @@ class _UninitializedTensor:
     def shape(self) -> tuple:
         raise RuntimeError(_UNINIT)
 
+    # PyTorch answers ``size()`` / ``ndim`` for the empty placeholder and raises ValueError
+    # from every other function; chainrule has no per-subclass dispatch, so ``ndim`` and
+    # ``size()`` raise too (most ops read them first, so using the placeholder fails loudly)
     @property
     def ndim(self) -> int:
         raise RuntimeError(_UNINIT)
@@ -61,7 +77,24 @@ class _UninitializedTensor:
         raise RuntimeError(_UNINIT)
 
     def numel(self) -> int:
-        raise RuntimeError(_UNINIT)
+        raise _used("numel")
+
+    nelement = numel
+
+    def dim(self) -> int:
+        raise _used("dim")
+
+    def __len__(self) -> int:
+        raise _used("__len__")
+
+    def tolist(self) -> Any:
+        raise _used("tolist")
+
+    def stride(self, dim: int | None = None) -> Any:
+        raise _used("stride")
+
+    def element_size(self) -> int:
+        raise _used("element_size")
 
     def materialize(self, shape: tuple, device: Any = None, dtype: Any = None) -> None:
         """Allocate storage of ``shape`` and become an ordinary ``_materialized`` tensor."""
@@ -78,7 +111,7 @@ class _UninitializedTensor:
 class UninitializedParameter(_UninitializedTensor, Parameter):
     """A parameter with no shape yet; :meth:`materialize` makes it a real Parameter in place."""
 
-    _materialized = Parameter
+    _materialized = cls_to_become = Parameter  # PyTorch's name for what it becomes
 
     def __init__(self, requires_grad: bool = True, device: Any = None, dtype: Any = None):
         super().__init__(requires_grad, device, dtype)

@@ -48,7 +48,7 @@ class UninitializedBuffer(_UninitializedTensor, Tensor):
 
     __slots__ = ()  # the same layout as Tensor, so materialize can swap the class
     __torch_function__ = disabled_torch_function_impl
-    _materialized = Tensor
+    _materialized = cls_to_become = Tensor  # PyTorch's name for what it becomes
 
     def __init__(self, requires_grad: bool = False, device: Any = None, dtype: Any = None) -> None:
         super().__init__(requires_grad, device, dtype)
