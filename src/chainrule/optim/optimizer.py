@@ -34,6 +34,7 @@ from ..autograd.ieee import quiet_fp
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import get_default_dtype
+from ..ops.sparse_tensor import SparseTensor
 
 # re-exported under PyTorch's names in torch.optim.optimizer: the hook type aliases and the
 # global step-hook registries
@@ -303,7 +304,7 @@ class Optimizer(OptimizerHooksMixin):
         values as they are. A new dict: :meth:`_store_state` writes it back."""
         arrays = {}
         for k, v in self.state[p].items():
-            if isinstance(v, Tensor) and not v.is_sparse:  # (SGD's sparse momentum stays)
+            if isinstance(v, Tensor) and not isinstance(v, SparseTensor):  # (SGD's momentum)
                 v = v._data
                 if k in _NUMBER_STATE_KEYS and v.ndim == 0:
                     v = v.item()
@@ -469,7 +470,7 @@ def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
     ``p`` itself is 0-d and the key is not one of those counters: then it is a buffer the
     update rule changes in place, and must have ``p``'s shape like every other buffer."""
     if isinstance(value, Tensor):
-        if value.is_sparse:  # SGD's momentum over sparse gradients
+        if isinstance(value, SparseTensor):  # SGD's momentum over sparse gradients
             return value.detach().clone().to(dtype=p.dtype)
         value = value._data
     counter = key in _NUMBER_STATE_KEYS
