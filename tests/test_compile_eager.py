@@ -94,7 +94,7 @@ def test_compiled_module_trains_hooks_and_copies():
     assert cr.optim.SGD(compiled.parameters(), lr=0.1).param_groups[0]["params"][0] is (
         model[0].weight
     )
-    clone = copy.deepcopy(compiled)  # (chainrule tensors are not pickled: cr.save instead)
+    clone = copy.deepcopy(compiled)
     assert type(clone).__name__ == "OptimizedModule" and clone._orig_mod is not model
     np.testing.assert_array_equal(
         clone(cr.ones(1, 3)).detach().numpy(), compiled(cr.ones(1, 3)).detach().numpy()

@@ -220,11 +220,41 @@ def test_setitem_without_grad_and_clear_error_with_grad():
     assert x[0].item() == 1.0
 
 
-def test_pickle_is_refused():
+class _Tagged(cr.Tensor):
+    """A user's tensor subclass (module level: pickle finds classes by name)."""
+
+
+def test_pickle_round_trips_like_torch():
+    """pickle keeps what PyTorch's keeps: values, dtype, class, requires_grad, a subclass's
+    attributes; the result is a new leaf with its own memory (no grad, no graph)."""
+    import copy
     import pickle
 
-    with pytest.raises(TypeError, match="safetensors"):
-        pickle.dumps(cr.ones(2))
+    import torch
+
+    for lib in (cr, torch):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        x.grad = lib.ones(2, 2)
+        back = pickle.loads(pickle.dumps(x.T))  # a graph output, non-contiguous
+        assert back.requires_grad and back.is_leaf and back.grad is None
+        assert back.tolist() == [[1.0, 3.0], [2.0, 4.0]]
+        p = pickle.loads(pickle.dumps(lib.nn.Parameter(lib.ones(2))))
+        assert type(p) is lib.nn.Parameter and p.requires_grad
+        i = pickle.loads(pickle.dumps(lib.tensor([1, 2], dtype=lib.int16)))
+        assert str(i.dtype).endswith("int16") and i.tolist() == [1, 2]
+        m = pickle.loads(pickle.dumps(lib.nn.Linear(2, 3)))
+        assert tuple(m(lib.ones(1, 2)).shape) == (1, 3)
+        a = lib.arange(3.0)
+        b = copy.copy(a)  # a new tensor over the same memory
+        b[0] = 7.0
+        assert a.tolist() == [7.0, 1.0, 2.0] and b is not a
+
+    t = cr.ones(2).as_subclass(_Tagged)
+    t.tag = "kept"
+    u = pickle.loads(pickle.dumps(t))
+    assert type(u) is _Tagged and u.tag == "kept"
+    with pytest.raises(NotImplementedError, match="sparse"):
+        pickle.dumps(cr.ones(2, 2).to_sparse())
 
 
 def test_tensor_methods_pytorch_users_expect():

@@ -23,6 +23,7 @@ from .state import LOCAL, InferenceMark, InferenceVersionCounter, data_counter
 from .tensor_backward import TensorBackward
 from .tensor_conversions import RequiresGradDtypeError, TensorConversions
 from .tensor_data import refuse_legacy_scalar_data, to_array
+from .tensor_pickle import reduce_tensor, shallow_copy
 from .torch_function import default_torch_function, overrides_new
 
 _new_tuple = tuple.__new__  # Size(shape) without re-checking NumPy's ints
@@ -440,8 +441,14 @@ class Tensor(TensorBackward, TensorConversions):
 
     __hash__ = object.__hash__
 
-    def __reduce__(self):
-        raise TypeError("chainrule tensors are not pickled; use cr.save / cr.load (safetensors)")
+    def __reduce__(self) -> tuple:
+        """``pickle``: the values, class, requires_grad and device, as PyTorch pickles a
+        tensor (``autograd/tensor_pickle.py``); files go through ``cr.save``."""
+        return reduce_tensor(self)
+
+    def __copy__(self) -> "Tensor":
+        """``copy.copy``: a new tensor sharing this one's memory, as PyTorch's."""
+        return shallow_copy(self)
 
     def __deepcopy__(self, memo: dict) -> "Tensor":
         """``copy.deepcopy``: a leaf with its own copy of the data (and of ``grad``), keeping
