@@ -83,10 +83,45 @@ def test_errors():
     q = cr.tensor(np.zeros(2), requires_grad=True)
     with pytest.raises(ValueError, match="parameter groups"):
         cr.optim.LBFGS([{"params": [p]}, {"params": [q]}])
-    with pytest.raises(ValueError, match="strong_wolfe"):
-        cr.optim.LBFGS([p], line_search_fn="armijo")
-    with pytest.raises(RuntimeError, match="closure"):
-        cr.optim.LBFGS([p]).step()
+    for lib, param in ((cr, p), (torch, torch.zeros(2, requires_grad=True))):
+        # an unknown line search is accepted and refused when step reaches it, as torch
+        opt = lib.optim.LBFGS([param], line_search_fn="armijo")
+
+        def closure(opt=opt, param=param):
+            opt.zero_grad()
+            loss = ((param - 1) ** 2).sum()
+            loss.backward()
+            return loss
+
+        with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
+            opt.step(closure)
+        with pytest.raises(TypeError, match="closure"):
+            lib.optim.LBFGS([param]).step()
+
+
+def test_state_keeps_torchs_entries():
+    """The state holds torch's entries, ``al`` (the two-loop's alphas, one slot per history
+    entry, None until used) included, as tensors."""
+    states = []
+    for lib in (cr, torch):
+        param = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        opt = lib.optim.LBFGS([param], history_size=4, max_iter=6)
+
+        def closure(opt=opt, param=param):
+            opt.zero_grad()
+            loss = ((param - 3) ** 4).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        states.append(opt.state[param])
+    mine, theirs = states
+    assert sorted(mine) == sorted(theirs)
+    assert len(mine["al"]) == len(theirs["al"]) == 4
+    for a, b in zip(mine["al"], theirs["al"]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a.item(), b.item(), rtol=1e-10)
 
 
 def test_sparse_adam_refuses_a_dense_gradient():

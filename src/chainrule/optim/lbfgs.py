@@ -36,10 +36,11 @@ class LBFGS(Optimizer):
         tolerance_grad: stop when ``max |g| <=`` this.
         tolerance_change: stop when the step or the loss change is below this.
         history_size: how many ``(s, y)`` pairs to keep.
-        line_search_fn: None (fixed step) or ``"strong_wolfe"``.
+        line_search_fn: None (fixed step) or ``"strong_wolfe"`` (another value raises
+            RuntimeError when ``step`` reaches the line search, as in PyTorch).
 
     Raises:
-        ValueError: for parameter groups, a negative lr, or an unknown line search.
+        ValueError: for parameter groups or a negative lr.
     """
 
     def __init__(
@@ -54,10 +55,6 @@ class LBFGS(Optimizer):
         line_search_fn: str | None = None,
     ):
         _check_non_negative("learning rate", lr, "LBFGS")
-        if line_search_fn not in (None, "strong_wolfe"):
-            raise ValueError(
-                f"LBFGS: line_search_fn must be None or 'strong_wolfe', got {line_search_fn!r}"
-            )
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         super().__init__(
@@ -107,20 +104,21 @@ class LBFGS(Optimizer):
         return loss, flat_grad
 
     # ----------------------------------------------------------------- step
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # noqa: C901
+    def step(self, closure: Callable[[], Any]) -> Any:  # noqa: C901
         """Run up to ``max_iter`` L-BFGS iterations.
 
         Args:
             closure: clears the gradients, computes the loss, calls ``backward`` and returns
-                the loss (required: L-BFGS evaluates the loss several times per step).
+                the loss (required, as in PyTorch: L-BFGS evaluates the loss several times
+                per step; ``step()`` without it is a TypeError).
 
         Returns:
             The loss the first closure call returned.
         """
-        if closure is None:
-            raise RuntimeError(
-                "LBFGS.step: a closure is required (it re-evaluates the loss "
-                "several times per step); see the torch.optim.LBFGS docs"
+        if not callable(closure):
+            raise TypeError(
+                f"LBFGS.step: closure must be a callable that re-evaluates the loss, got "
+                f"{type(closure).__name__}; see the torch.optim.LBFGS docs"
             )
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
@@ -142,6 +140,7 @@ class LBFGS(Optimizer):
         d, t = _array(state.get("d")), state.get("t")
         old_dirs, old_stps, ro = (_arrays(state.get(k)) for k in ("old_dirs", "old_stps", "ro"))
         h_diag = _array(state.get("H_diag"))
+        al = _arrays(state.get("al"))  # the two-loop's alphas, as PyTorch keeps them
         prev_flat_grad, prev_loss = _array(state.get("prev_flat_grad")), state.get("prev_loss")
 
         n_iter = 0
@@ -164,7 +163,10 @@ class LBFGS(Optimizer):
                     old_stps.append(s)
                     ro.append(1.0 / ys)
                     h_diag = ys / float(y @ y)
-                d = _two_loop(flat_grad, old_dirs, old_stps, ro, h_diag)
+                if al is None:
+                    al = [None] * history_size
+                d, alphas = _two_loop(flat_grad, old_dirs, old_stps, ro, h_diag)
+                al[: len(alphas)] = alphas
             prev_flat_grad = flat_grad.copy()
             prev_loss = loss
 
@@ -178,6 +180,8 @@ class LBFGS(Optimizer):
 
             ls_evals = 0
             if line_search is not None:
+                if line_search != "strong_wolfe":
+                    raise RuntimeError("only 'strong_wolfe' is supported")
                 x0 = [p._data.copy() for p in self._params]
 
                 def obj(step: float, x0: list = x0, d: Any = d) -> tuple:
@@ -218,6 +222,8 @@ class LBFGS(Optimizer):
                 "prev_loss": prev_loss,
             }
         )
+        if al is not None:
+            state["al"] = [None if v is None else _tensor(v, dtype) for v in al]
         return orig_loss
 
 
@@ -241,8 +247,11 @@ def _arrays(values: list | None) -> list | None:
     return None if values is None else [_array(v) for v in values]
 
 
-def _two_loop(flat_grad: Any, old_dirs: list, old_stps: list, ro: list, h_diag: float) -> Any:
-    """``-H g`` by the L-BFGS two-loop recursion (Nocedal & Wright, Algorithm 7.4)."""
+def _two_loop(
+    flat_grad: Any, old_dirs: list, old_stps: list, ro: list, h_diag: float
+) -> tuple[Any, list]:
+    """``-H g`` by the L-BFGS two-loop recursion (Nocedal & Wright, Algorithm 7.4), and the
+    first loop's alphas."""
     q = -flat_grad
     alphas = [0.0] * len(old_dirs)
     for i in range(len(old_dirs) - 1, -1, -1):
@@ -252,7 +261,7 @@ def _two_loop(flat_grad: Any, old_dirs: list, old_stps: list, ro: list, h_diag: 
     for i in range(len(old_dirs)):
         beta = float(old_dirs[i] @ r) * ro[i]
         r += (alphas[i] - beta) * old_stps[i]
-    return r
+    return r, alphas
 
 
 def _loss_value(loss: Any) -> float:
