@@ -290,3 +290,26 @@ def test_python_types_as_dtypes_are_torchs(make):
     """Python's ``float`` is float64 (``torch.double``) whatever the default dtype; it was
     chainrule's default float32, so ``x.to(float)`` silently lost precision."""
     assert _dtype(make(cr)) == _dtype(make(torch))
+
+
+def test_assigning_requires_grad_follows_torchs_rules():
+    """``y.requires_grad = False`` on a graph output used to cut it silently (a later
+    ``(y * 3).sum() + x.sum()`` gave x the wrong gradient); PyTorch refuses it, and refuses
+    ``requires_grad = True`` on an integer tensor. Leaves can still be toggled."""
+    for lib in (cr, torch):
+        x = lib.ones(2, requires_grad=True)
+        y = x * 2
+        for value in (False, True):
+            with pytest.raises(RuntimeError, match="leaf variables"):
+                y.requires_grad = value
+        y.requires_grad_(True)  # the method allows True on a graph output
+        with pytest.raises(RuntimeError, match="floating point"):
+            lib.tensor([1, 2]).requires_grad = True
+        x.requires_grad = False
+        assert not x.requires_grad
+        x.requires_grad = True
+        ((x * 2 * 3).sum() + x.sum()).backward()
+        assert x.grad.tolist() == [7.0, 7.0]
+        p = lib.nn.Parameter(lib.ones(2))
+        p.requires_grad = False
+        assert not p.requires_grad

@@ -24,6 +24,7 @@ import ast
 import builtins
 import collections.abc
 import inspect
+import operator
 import sys
 import types
 import typing
@@ -55,7 +56,8 @@ SLOT_TYPES = {
     "_data": "Any",  # the NumPy/CuPy array; ``data`` is a property returning a Tensor
     "grad": "Tensor | None",  # a slot in older versions; now a property over ``_grad``
     "_grad": "Tensor | None",
-    "requires_grad": "bool",
+    "requires_grad": "bool",  # a slot in older versions; now a property over ``_rg``
+    "_rg": "bool",
     "grad_fn": "Any",
     "_output_nr": "int",
     "_vc": "list[int]",
@@ -396,7 +398,8 @@ def _class_members(cls: type, r: _Renderer) -> list[list[str]]:
     for name, value in members.items():
         if name in _SKIP:
             continue
-        if name in slots:
+        plain = isinstance(value, property) and isinstance(value.fget, operator.attrgetter)
+        if name in slots or (plain and name in SLOT_TYPES):  # a slot, or a property over one
             blocks[name] = [f"{name}: {r.render(SLOT_TYPES[name], _STUB_NAMESPACE)}"]
         elif isinstance(value, property):
             getter = _method(name, value.fget, r, "property")

@@ -8,6 +8,7 @@ the package is imported, so this file stays about *what a tensor is*.
 from __future__ import annotations
 
 import copy
+import operator
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -43,7 +44,7 @@ class Tensor(TensorBackward, TensorConversions):
     __slots__ = (
         "_data",
         "_grad",
-        "requires_grad",
+        "_rg",  # requires_grad's value (the property checks what user code assigns)
         "grad_fn",
         "_output_nr",
         "_vc",
@@ -156,7 +157,7 @@ class Tensor(TensorBackward, TensorConversions):
         self._hooks = None
         self._fw = None
         self._view = None
-        self.requires_grad = False
+        self._rg = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -166,7 +167,7 @@ class Tensor(TensorBackward, TensorConversions):
         t = object.__new__(Tensor)
         t._data = data
         t._grad = None
-        t.requires_grad = requires_grad
+        t._rg = requires_grad
         t.grad_fn = grad_fn
         t._output_nr = output_nr
         t._vc = [0]
@@ -384,8 +385,25 @@ class Tensor(TensorBackward, TensorConversions):
                 "requires_grad_(False): you can only change requires_grad of leaf tensors; "
                 "use .detach() for a non-leaf"
             )
-        self.requires_grad = bool(requires_grad)
+        self._rg = bool(requires_grad)
         return self
+
+    def _set_requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None:  # any assignment, True included, as PyTorch's setter
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to "
+                "use a computed variable in a subgraph that doesn't require "
+                "differentiation use var_no_grad = var.detach()."
+            )
+        self.requires_grad_(value)
+
+    requires_grad = property(
+        operator.attrgetter("_rg"),  # a C getter: reads cost about what a slot's do
+        _set_requires_grad,
+        doc="Whether ops on this tensor are recorded for backward. As in PyTorch, only a "
+        "leaf's can be assigned (a graph output's cannot: use ``detach()``), and only "
+        "floating and complex tensors can require grad.",
+    )
 
     def detach(self) -> "Tensor":
         """A tensor sharing this data, cut from the graph.
@@ -405,7 +423,7 @@ class Tensor(TensorBackward, TensorConversions):
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None
-        self.requires_grad = False
+        self._rg = False
         return self
 
     # ------------------------------------------------------------------ python

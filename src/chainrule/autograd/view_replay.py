@@ -243,7 +243,7 @@ def refresh_view(view: Tensor) -> None:
     if in_graph and state.grad_enabled:
         replayed = AsStrided.apply(base, view._data, flat_index_map(base._data, view._data))
         old_node, old_nr = view.grad_fn, view._output_nr
-        view.grad_fn, view._output_nr, view.requires_grad = replayed.grad_fn, 0, True
+        view.grad_fn, view._output_nr, view._rg = replayed.grad_fn, 0, True
         move_retained_grad(view, old_node, old_nr)
         if replayed._fw_tangent is not None:
             view._fw_tangent = replayed._fw_tangent
@@ -336,7 +336,7 @@ def record_view_write(view: Tensor, base: Tensor, value: Tensor) -> None:
     old._fw_tangent = base._fw_tangent
     new = CopySlices.apply(old, value, index, base._data)
     old_node, old_nr = base.grad_fn, base._output_nr
-    base.grad_fn, base._output_nr, base.requires_grad = new.grad_fn, 0, new.requires_grad
+    base.grad_fn, base._output_nr, base._rg = new.grad_fn, 0, new.requires_grad
     move_retained_grad(base, old_node, old_nr)
     if new._fw_tangent is not None:
         base._fw_tangent = new._fw_tangent
@@ -345,7 +345,7 @@ def record_view_write(view: Tensor, base: Tensor, value: Tensor) -> None:
         # retain_grad on the base sees the gradient of the view's later uses too)
         replayed = AsStrided.apply(base, view._data, index)
         old_node, old_nr = view.grad_fn, view._output_nr
-        view.grad_fn, view._output_nr, view.requires_grad = replayed.grad_fn, 0, True
+        view.grad_fn, view._output_nr, view._rg = replayed.grad_fn, 0, True
         if replayed._fw_tangent is not None:
             view._fw_tangent = replayed._fw_tangent
         move_retained_grad(view, old_node, old_nr)

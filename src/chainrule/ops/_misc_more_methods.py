@@ -266,7 +266,7 @@ def as_subclass(self: Tensor, cls: type) -> Tensor:
     if not (isinstance(cls, type) and issubclass(cls, Tensor)):
         raise TypeError(f"as_subclass: cls must be a subclass of Tensor, got {cls!r}")
     out = object.__new__(cls)
-    for name in ("_data", "requires_grad", "grad_fn", "_output_nr", "_vc", "_view"):
+    for name in ("_data", "_rg", "grad_fn", "_output_nr", "_vc", "_view"):
         object.__setattr__(out, name, getattr(self, name))
     out._grad = None
     out._hooks = None

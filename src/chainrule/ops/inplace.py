@@ -226,7 +226,7 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         old_node, old_nr = x.grad_fn, x._output_nr
         x.grad_fn = out.grad_fn
         x._output_nr = out._output_nr
-        x.requires_grad = out.requires_grad
+        x._rg = out.requires_grad
         move_retained_grad(x, old_node, old_nr)
         if base is not None:  # x is a view: its base changed too (PyTorch's CopySlices)
             record_view_write(x, base, out)

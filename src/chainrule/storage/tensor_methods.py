@@ -182,7 +182,7 @@ def set_(
     if recording and (self.requires_grad or src_grad) and arr.dtype.kind in "fcV":
         src = source if isinstance(source, Tensor) else None
         out = SetBackward.apply(self, src, arr)
-        self.grad_fn, self._output_nr, self.requires_grad = out.grad_fn, 0, True
+        self.grad_fn, self._output_nr, self._rg = out.grad_fn, 0, True
     self._data = mark_shared(arr)
     self._view = None  # no longer a view of its old base in the graph's sense
     self._fw = None  # a forward-mode tangent of the old geometry no longer applies

@@ -177,5 +177,5 @@ def make_tensor(
         else:
             result[result == 0] = finfo(_real_dtype(dtype)).tiny
     if kind in "fc":
-        result.requires_grad = requires_grad
+        result._rg = requires_grad
     return result

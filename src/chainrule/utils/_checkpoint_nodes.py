@@ -41,7 +41,7 @@ def detach_variable(inputs: tuple) -> tuple:
     for inp in inputs:
         if isinstance(inp, Tensor):
             x = inp.detach()
-            x.requires_grad = inp.requires_grad
+            x._rg = inp.requires_grad
             inp = x
         out.append(inp)
     return tuple(out)
