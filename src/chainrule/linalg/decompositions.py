@@ -133,6 +133,7 @@ class QR(Function):
 
     raw = True
     complex_grad = True
+    node_name = "LinalgQrBackward0"  # PyTorch's name for the node
 
     @staticmethod
     def _check(mode: str, m: int, n: int) -> None:
@@ -227,6 +228,7 @@ _EIGH_GAUGE_TOL = 1e-2
 
 class Eigh(Function):
     raw = True
+    node_name = "LinalgEighBackward0"  # PyTorch's name for the node
     complex_grad = True
 
     @staticmethod

@@ -32,6 +32,7 @@ class EuclideanNorm(Function):
     """sqrt(sum x^2) over ``dims`` (keepdim), gradient 0 where the norm is 0."""
 
     raw = True
+    node_name = "LinalgVectorNormBackward0"  # PyTorch's name for the node
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):

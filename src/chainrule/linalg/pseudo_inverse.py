@@ -62,6 +62,7 @@ class Pinv(Function):
     double backward works)."""
 
     raw = True
+    node_name = "LinalgPinvBackward0"  # PyTorch's name for the node
     complex_grad = True  # the rule is written in PyTorch's conjugate convention
 
     @staticmethod
@@ -96,11 +97,27 @@ class Pinv(Function):
 
 
 @with_out("linalg.pinv", "castable")
-def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:
+def pinv(
+    A: Tensor,
+    rcond: Any = None,
+    hermitian: bool = False,
+    *,
+    atol: Any = None,
+    rtol: Any = None,
+) -> Tensor:
     """The Moore-Penrose pseudo-inverse of real or complex ``A`` (..., m, n) from the SVD,
     dropping singular values at or below ``max(atol, rtol * s_max)``. ``hermitian=True``:
     from ``eigh`` of the Hermitian matrix that ``A``'s lower triangle stands for (square
-    ``A``; ``|w|`` in place of the singular values), as PyTorch."""
+    ``A``; ``|w|`` in place of the singular values), as PyTorch. ``rcond`` is PyTorch's
+    older overload (``pinv(A, rcond, hermitian)``): ``rtol`` under its old name, not to be
+    combined with ``atol``/``rtol``."""
     op = "linalg.pinv"
+    if rcond is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError(
+                "linalg_pinv() received an invalid combination of arguments: rcond cannot be "
+                "combined with atol or rtol"
+            )
+        rtol = rcond
     a = check_square(A, op, complex_ok=True) if hermitian else check_float(A, op, True)
     return Pinv.apply(a, hermitian=bool(hermitian), atol=atol, rtol=rtol)

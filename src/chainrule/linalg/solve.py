@@ -32,6 +32,7 @@ __all__ = ["cross", "det", "inv", "matrix_power", "slogdet", "solve"]
 
 class Inv(Function):
     raw = True
+    node_name = "LinalgInvExBackward0"  # PyTorch's name for the node
 
     @staticmethod
     def forward(ctx, a):
@@ -68,6 +69,7 @@ class Solve(Function):
     """X with A X = B for a batch of matrices B (..., n, k)."""
 
     raw = True
+    node_name = "LinalgSolveExBackward0"  # PyTorch's name for the node
 
     @staticmethod
     def forward(ctx, a, b):
@@ -143,6 +145,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
 
 class SlogDet(Function):
     raw = True
+    node_name = "LinalgSlogdetBackward0"  # PyTorch's name for the node
 
     @staticmethod
     def forward(ctx, a):
@@ -218,6 +221,7 @@ def slogdet(A: Tensor) -> SlogDetResult:
 
 class Det(Function):
     raw = True
+    node_name = "LinalgDetBackward0"  # PyTorch's name for the node
 
     @staticmethod
     def forward(ctx, a):

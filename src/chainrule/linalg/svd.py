@@ -69,6 +69,7 @@ class SVD(Function):
     the square U and Vh, whose columns / rows beyond ``min(m, n)`` get no gradient."""
 
     raw = True
+    node_name = "LinalgSvdBackward0"  # PyTorch's name for the node
     complex_grad = True  # the rule is written in PyTorch's conjugate convention
 
     @staticmethod
@@ -224,6 +225,7 @@ class SVDVals(Function):
     ``dS = Re diag(U^H dA V)``, so its rule ``U diag(gS) V^H`` holds for complex ``A`` too."""
 
     raw = True
+    node_name = "LinalgSvdBackward0"  # PyTorch's name for the node
     complex_grad = True
 
     @staticmethod

@@ -116,10 +116,20 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     return tensor
 
 
+def _random_fill_dtype(tensor: Tensor, op: str) -> None:
+    """The random fills take floating and complex tensors only: PyTorch's kernels raise
+    NotImplementedError for an integer or bool tensor (the xavier_/kaiming_ forms too)."""
+    if isinstance(tensor, Tensor) and tensor._data.dtype.kind in "biu":
+        raise NotImplementedError(
+            f"{op}: not implemented for {tensor.dtype} (floating and complex tensors only)"
+        )
+
+
 def uniform_(
     tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
-    """Fill with U(a, b) (a complex tensor: its real and imaginary parts each)."""
+    """Fill with U(a, b) (a complex tensor: its real and imaginary parts each; an integer or
+    bool tensor raises torch's NotImplementedError, from ``uniform_values``' bound checks)."""
     return _fill(tensor, uniform_values(generator, a, b, tensor.shape, tensor._data.dtype))
 
 
@@ -127,6 +137,7 @@ def normal_(
     tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
     """Fill with N(mean, std²) (a complex tensor: each part N(mean, std²/2), as PyTorch)."""
+    _random_fill_dtype(tensor, "normal_")
     return _fill(tensor, normal_values(generator, mean, std, tensor.shape, tensor._data.dtype))
 
 
@@ -139,6 +150,7 @@ def trunc_normal_(
     generator: Generator | None = None,
 ) -> Tensor:
     """Fill with N(mean, std²) truncated to [a, b] (inverse-CDF sampling, as PyTorch)."""
+    _random_fill_dtype(tensor, "trunc_normal_")
 
     def cdf(v: float) -> float:
         return (1.0 + math.erf(v / math.sqrt(2.0))) / 2.0
@@ -257,6 +269,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None =
         )
     if tensor.numel() == 0:
         return tensor
+    _random_fill_dtype(tensor, "orthogonal_")
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     flat = gen(generator).standard_normal((rows, cols))

@@ -285,7 +285,11 @@ class Module(StateDictMixin, ModuleConversions):
     def _named_members(
         self, store: str, prefix: str, recurse: bool, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Tensor]]:
-        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        mods = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         seen = set()
         for mod_name, mod in mods:
             for k, v in getattr(mod, store).items():

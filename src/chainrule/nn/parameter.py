@@ -39,7 +39,11 @@ class Parameter(Tensor):
             arr = data._data
         else:
             arr = Tensor._new(data)._data
-        self._init_leaf(arr, requires_grad)
+        self._init_leaf(arr, False)
+        if isinstance(data, Tensor) and data.is_inference():
+            self._vc = data._vc  # shares an inference tensor's memory, so is one (as PyTorch)
+        if requires_grad:  # refused for an inference tensor outside inference_mode
+            self.requires_grad_(True)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -138,6 +138,22 @@ class Div(BinaryElementwise):
         return (g * (a / b)) / b * -1.0
 
 
+_POW_SPECIAL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _pow_special(xp: Any, a: Any, b: float) -> Any:
+    """``a ** b`` for the scalar exponents PyTorch computes by a formula rather than ``pow``
+    (``x ** -0.5`` is ``rsqrt``, ``1 / sqrt(x)``; ``x ** -2`` is ``1 / (x * x)``; ``x ** 3``
+    is ``x * x * x``): NumPy's ``power`` differs from those in the last bit for about a
+    quarter of the inputs, which BatchNorm-style ``(var + eps) ** -0.5`` then carries on."""
+    one = a.dtype.type(1)
+    if b == -0.5:
+        return one / xp.sqrt(a)
+    if b == -2:
+        return one / (a * a)
+    return a * a * a
+
+
 class Pow(BinaryElementwise):
     """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log a (0 where a == 0 and
     b >= 0, NaN for a negative a, as PyTorch; for complex a, 0 where a == 0)."""
@@ -154,8 +170,11 @@ class Pow(BinaryElementwise):
 
     @staticmethod
     def f(a, b):
-        if isinstance(b, (int, float)) and not isinstance(a, (int, float)) and b == 2:
-            return a * a
+        if isinstance(b, (int, float)) and not isinstance(a, (int, float)):
+            if b == 2:
+                return a * a
+            if b in (-0.5, -2, 3) and getattr(a, "dtype", None) in _POW_SPECIAL_DTYPES:
+                return _pow_special(get_array_module(a), a, b)
         return get_array_module(a, b).power(a, b)
 
     @staticmethod

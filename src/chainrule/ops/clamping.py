@@ -30,6 +30,8 @@ _INTERNAL = ["Hardtanh"]
 class Clamp(UnaryElementwise):
     """clamp(x, min, max); the gradient passes where min <= x <= max (as PyTorch)."""
 
+    node_name = "ClampBackward1"  # PyTorch's name for clamp with number bounds
+
     @staticmethod
     def f(x, lo, hi):
         xp = get_array_module(x)
@@ -66,6 +68,8 @@ class Hardtanh(Clamp):
     """hardtanh(x, min_val, max_val): clamp's values, but PyTorch's gradient passes only
     strictly inside (``min_val < x < max_val``; 0 at the bounds, unlike clamp)."""
 
+    node_name = None  # not clamp's: the class name, HardtanhBackward0 as PyTorch
+
     @staticmethod
     def kept(ctx, xd: Any) -> Any:
         return (xd > ctx.params["lo"]) & (xd < ctx.params["hi"])
@@ -86,6 +90,7 @@ class ClampTensor(Function):
     result is then ``max``). With ``x < min == max`` nothing receives it, as in PyTorch."""
 
     raw = True
+    node_name = "ClampBackward0"  # PyTorch's name for clamp with Tensor bounds
 
     @staticmethod
     def forward(ctx, x, lo, hi):

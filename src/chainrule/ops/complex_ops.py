@@ -323,4 +323,18 @@ def view_as_complex(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
             f"view_as_complex: Tensor must have a last dimension of size 2, got shape "
             f"{tuple(x.shape)}"
         )
+    _check_complex_view_layout(x)
     return ViewAsComplex.apply(x)
+
+
+def _check_complex_view_layout(x: Tensor) -> None:
+    """``view_as_complex``'s memory rules (RuntimeError, as PyTorch): pairs must be adjacent
+    (last stride 1), every other dimension of size > 1 must step whole pairs (an even
+    stride), and the view must start on a pair (an even storage offset)."""
+    strides = x.stride()
+    if strides[-1] != 1:
+        raise RuntimeError("Tensor must have a last dimension with stride 1")
+    if any(st % 2 for size, st in zip(x.shape[:-1], strides[:-1]) if size != 1):
+        raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
+    if x.storage_offset() % 2:
+        raise RuntimeError("Tensor must have a storage_offset divisible by 2")

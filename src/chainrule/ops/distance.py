@@ -35,6 +35,7 @@ class EuclideanCdist(Function):
     """(..., P, M) x (..., R, M) -> (..., P, R) Euclidean distances."""
 
     raw = True
+    node_name = "CdistBackward0"  # PyTorch's name (its direct, not matrix-product, path)
 
     @staticmethod
     def forward(ctx, x1, x2):

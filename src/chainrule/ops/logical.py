@@ -16,7 +16,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import in_elementwise_layout
-from ._util import as_tensor, constant, promote
+from ._util import DtypeError, ShapeError, as_tensor, constant, promote
 from .binding import tensor_method
 from .inplace import make_inplace
 
@@ -64,7 +64,7 @@ def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
     except ValueError as err:
         if "broadcast" not in str(err):
             raise
-        raise ValueError(
+        raise ShapeError(
             f"{op}: shapes {tuple(np.shape(ad))} and {tuple(np.shape(bd))} cannot be broadcast "
             "together (sizes must be equal or 1 in each trailing dimension)"
         ) from None
@@ -312,8 +312,8 @@ def isclose(
     """|a - b| <= atol + rtol * |b| elementwise (bool tensor), as PyTorch."""
     input = as_tensor(input)
     other = as_tensor(other, input)
-    if input.dtype != other.dtype:
-        raise TypeError(
+    if input.dtype != other.dtype:  # a RuntimeError (PyTorch's "Double did not match Float")
+        raise DtypeError(
             f"isclose: {input.dtype} did not match {other.dtype}; "
             "convert one operand with .to(other.dtype)"
         )

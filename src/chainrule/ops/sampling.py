@@ -154,8 +154,14 @@ def uniform_(
 def normal_(
     x: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
 ) -> Tensor:
-    """Fill ``x`` in place with samples from N(mean, std**2)."""
+    """Fill ``x`` in place with samples from N(mean, std**2) (floating and complex dtypes
+    only: an integer or bool tensor is NotImplementedError, as PyTorch's kernel)."""
     check_unrecorded_write(x, "normal_")
+    if x._data.dtype.kind in "biu":
+        raise NotImplementedError(
+            f"normal_: not implemented for {x.dtype} (floating and complex only; PyTorch: "
+            '"normal_kernel_cpu" not implemented)'
+        )
     values = normal_values(generator, mean, std, x.shape, x._data.dtype)
     x._data[...] = to_device(values, x.device)
     x._vc[0] += 1
@@ -252,6 +258,8 @@ def geometric_(x: Tensor, p: float, *, generator: Generator | None = None) -> Te
     pv = _number("geometric_", "p", p)
     if not 0 < pv < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    if x._data.dtype.kind == "b":
+        raise NotImplementedError("geometric_: not implemented for bool (PyTorch: geometric_cpu)")
     return _write(x, "geometric_", gen(generator).geometric(pv, x.shape))
 
 

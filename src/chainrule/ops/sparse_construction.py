@@ -137,7 +137,7 @@ def sparse_coo_tensor(
         raise NotImplementedError(f"sparse_coo_tensor(requires_grad=True): {_LEAF_MESSAGE}")
     if pin_memory:
         raise NotImplementedError("sparse_coo_tensor: pin_memory=True is not supported")
-    if check_invariants not in (None, True, False):
+    if check_invariants is not None and not isinstance(check_invariants, bool):  # 1 is not
         raise TypeError(
             f"sparse_coo_tensor: check_invariants must be a bool, got {check_invariants!r}"
         )

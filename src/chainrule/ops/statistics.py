@@ -43,8 +43,15 @@ def var(
 ) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
     input = as_tensor(input)
+    if unbiased is not None and correction is not None:  # two overloads in PyTorch, not one
+        raise TypeError(
+            f"{_op}() received an invalid combination of arguments - got both "
+            f"unbiased={unbiased!r} and correction={correction!r}; pass one of them "
+            "(unbiased=True is correction=1, unbiased=False is correction=0)"
+        )
     if correction is None:
         correction = 1 if unbiased is None or unbiased is True else 0
+    unbiased = None  # folded into correction (the recursive calls below pass both)
     axes = _axes(dim, input, _op)
     kind = input.dtype.kind
     if kind == "V":  # bfloat16: float32 accumulation, rounded once (PyTorch)
@@ -115,8 +122,12 @@ def std(
 
 
 @tensor_method(keywords=True)
-def logsumexp(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x): never overflows."""
+def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x): never overflows.
+
+    ``dim`` is required, as in PyTorch (``dim=None`` is a TypeError there too)."""
+    if dim is None:
+        raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
     input = as_tensor(input)
     axes = _axes(dim, input, "logsumexp")
     if input.dtype == np.float16 or input.dtype.kind == "V":  # V: bfloat16; float32

@@ -30,6 +30,7 @@ class Norm2(Function):
     """Euclidean norm sqrt(sum x^2); gradient x / ||x||, defined as 0 at x = 0 (as PyTorch)."""
 
     raw = True
+    node_name = "LinalgVectorNormBackward0"  # PyTorch's name for the node
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):

@@ -209,7 +209,14 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
         return input * 0.5 * (tanh(inner) + 1.0)
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    raise _GeluApproximateError(
+        f"gelu: approximate argument must be either none or tanh, got {approximate!r}"
+    )
+
+
+class _GeluApproximateError(ValueError, RuntimeError):
+    """An unknown ``approximate=``: PyTorch raises RuntimeError, chainrule raised ValueError;
+    this is both, so either ``except`` clause catches it."""
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:

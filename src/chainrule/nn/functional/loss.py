@@ -303,7 +303,7 @@ def huber_loss(
     """
     _check_reduction(reduction, "huber_loss")
     if delta <= 0:
-        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
     input, target = _pair(input, target, "huber_loss", "warn")
     d = input - target
     ad = abs(d)
@@ -337,7 +337,7 @@ def smooth_l1_loss(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:
-        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     d = input - target
     ad = abs(d)
     if beta == 0:
