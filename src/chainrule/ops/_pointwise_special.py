@@ -12,29 +12,18 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import _bessel_kernels as _bk
-from ._util import DtypeError, as_tensor, constant
+from ._util import constant
 from .binding import tensor_method
-from .cast import cast
 from .elementwise import UnaryElementwise
 from .indexing import masked_fill
 from .reduction import sum as _sum
 from .special import lgamma
-from .unary import exp
+from .unary import _floating, exp
 
 __all__ = ["erfc", "i0", "mvlgamma"]
-
-
-def _floating(op: str, x: Any) -> Tensor:
-    """Real input as a float tensor (bfloat16 stays; integers and bool become the default
-    float)."""
-    x = as_tensor(x)
-    if x._data.dtype.kind == "c":
-        raise DtypeError(f"{op}: not implemented for complex tensors")
-    return x if dtypes.is_floating(x._data.dtype) else cast(x, dtypes.get_default_dtype())
 
 
 # ----------------------------------------------------------------------------- erfc / i0

@@ -69,14 +69,6 @@ def _no_complex(op: str, *vs: Any) -> None:
             raise DtypeError(f"{op}: not implemented for complex tensors")
 
 
-def _floating(op: str, x: Any) -> Tensor:
-    """Real input as a float tensor (bfloat16 stays; integers and bool become the default
-    float)."""
-    x = as_tensor(x)
-    _no_complex(op, x)
-    return x if dtypes.is_floating(x._data.dtype) else cast(x, dtypes.get_default_dtype())
-
-
 # ------------------------------------------------------------------------------ copysign
 class Copysign(BinaryElementwise):
     """|a| with the sign of b. d/da = ``result / a`` masked to 0 at a = +-0 (PyTorch's rule,

@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import _special_more_bessel_ik as _ik
@@ -38,10 +37,9 @@ from . import _special_more_gamma as _gam
 from ._pointwise_special import I0
 from ._util import DtypeError, as_tensor, constant, promote
 from .binary import _call, where
-from .cast import cast
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .special import lgamma
-from .unary import exp, log
+from .unary import _floating, exp, log
 
 __all__ = [
     "entr",
@@ -69,15 +67,6 @@ def _kernel(fn: Callable, *arrays: Any) -> Any:
     with np.errstate(all="ignore"):  # the kernels' infs and NaNs are PyTorch's, on purpose
         y = fn(*[np.asarray(a, dtype=np.float64) for a in host])
     return xp.asarray(y).astype(np.result_type(*arrays), copy=False)
-
-
-def _floating(op: str, x: Any) -> Tensor:
-    """Real input as a float tensor (bfloat16 stays; integers and bool become the default
-    float)."""
-    x = as_tensor(x)
-    if x._data.dtype.kind == "c":
-        raise DtypeError(f"{op}: not implemented for complex tensors (got {x.dtype})")
-    return x if dtypes.is_floating(x._data.dtype) else cast(x, dtypes.get_default_dtype())
 
 
 # ------------------------------------------------------------------------ unary primitives

@@ -466,3 +466,12 @@ def _float(x: Any) -> Tensor:
     if x._data.dtype.kind not in "fcV":  # V: bfloat16, a floating type
         return cast(x, dtypes.get_default_dtype())
     return x
+
+
+def _floating(op: str, x: Any) -> Tensor:
+    """Real input as a float tensor for the real-only functions (erfc, i0, copysign, the
+    special functions): complex refused, bfloat16 kept, integers and bool as :func:`_float`."""
+    x = as_tensor(x)
+    if x._data.dtype.kind == "c":
+        raise DtypeError(f"{op}: not implemented for complex tensors (got {x.dtype})")
+    return _float(x)
