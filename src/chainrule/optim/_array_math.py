@@ -8,7 +8,7 @@ import numpy as np
 
 from ..dtypes import get_default_dtype
 
-__all__ = ["lerp", "scalar_dtype_round"]
+__all__ = ["lerp", "scalar_dtype", "scalar_dtype_round"]
 
 
 def lerp(start: Any, end: Any, weight: float) -> Any:
@@ -24,9 +24,13 @@ def lerp(start: Any, end: Any, weight: float) -> Any:
     return end - diff
 
 
+def scalar_dtype() -> np.dtype:
+    """The dtype PyTorch keeps optimizer scalars (``step``, ASGD's ``eta``) in: float64 when
+    the default dtype is float64, else float32 (``torch.optim.optimizer._get_scalar_dtype``)."""
+    return np.dtype(np.float64) if get_default_dtype() == np.float64 else np.dtype(np.float32)
+
+
 def scalar_dtype_round(value: float) -> float:
-    """Round a Python float to the dtype PyTorch keeps optimizer scalars in (float64 when
-    the default dtype is float64, else float32: ``torch.optim.optimizer._get_scalar_dtype``),
-    so state such as ASGD's ``eta`` holds the same number as PyTorch's 0-d tensor."""
-    dtype = np.float64 if get_default_dtype() == np.float64 else np.float32
-    return float(dtype(value))
+    """Round a Python float to :func:`scalar_dtype`, so state such as ASGD's ``eta`` holds
+    the same number as PyTorch's 0-d tensor."""
+    return float(scalar_dtype().type(value))

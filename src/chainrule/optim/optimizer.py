@@ -6,9 +6,9 @@ through ``xp = get_array_module(...)``) and Python numbers, and change ``p._data
 a step records no graph. What users see in ``optimizer.state[p]`` is PyTorch's: tensors
 sharing those arrays' memory, and the counters (``step``, ASGD's ``eta``/``mu``, NAdam's
 ``mu_product``) as 0-d tensors, so ``state["step"].item()`` or ``state["exp_avg"].norm()``
-carry over. ``_array_state`` unwraps a parameter's state for the rule and ``_store_state``
-writes the rule's results back (in place where the rule updated in place). The layout of
-``state_dict()`` is PyTorch's::
+carry over. ``_state.py``'s ``array_state`` unwraps a parameter's state for the rule and
+``store_state`` writes the rule's results back (in place where the rule updated in place).
+The layout of ``state_dict()`` is PyTorch's::
 
     {"state": {0: {"step": tensor(3.), "exp_avg": tensor(...), ...}, 1: {...}},
      "param_groups": [{"lr": 0.001, ..., "params": [0, 1]}]}
@@ -33,8 +33,6 @@ from ..autograd.grad_mode import enable_grad
 from ..autograd.ieee import quiet_fp
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..dtypes import get_default_dtype
-from ..ops.sparse_tensor import SparseTensor
 
 # re-exported under PyTorch's names in torch.optim.optimizer: the hook type aliases and the
 # global step-hook registries
@@ -47,6 +45,7 @@ from ._hooks import (
 )
 from ._hooks import _global_optimizer_post_hooks as _global_optimizer_post_hooks
 from ._hooks import _global_optimizer_pre_hooks as _global_optimizer_pre_hooks
+from ._state import array_state, cast_like, store_state
 
 __all__ = [
     "Optimizer",
@@ -258,9 +257,9 @@ class Optimizer(OptimizerHooksMixin):
                             self.state[p] = {}
                         grad = p.grad
                         if type(grad) is not Tensor and grad.is_sparse:
-                            state = self._array_state(p)
+                            state = array_state(self.state[p])
                             self._update_sparse(p, grad, state, group)
-                            self._store_state(p, state)
+                            store_state(self.state[p], state)
                             continue
                         self._update_parameter(p, grad._data, group)
         return loss
@@ -288,51 +287,15 @@ class Optimizer(OptimizerHooksMixin):
                 f"{type(self).__name__}.step: gradient shape {tuple(grad.shape)} does "
                 f"not match parameter shape {tuple(p._data.shape)}"
             )
-        state = self._array_state(p)
+        state = array_state(self.state[p])
         if not state:
             self._init_state(p._data, state, group)
         if p._data.dtype.kind == "c":
             _update_as_real(self._update, p._data, grad, state, group)
         else:
             self._update(p._data, grad, state, group)
-        self._store_state(p, state)
+        store_state(self.state[p], state)
         p._vc[0] += 1  # an in-place change, as PyTorch records it
-
-    def _array_state(self, p: Tensor) -> dict[str, Any]:
-        """``p``'s state as the update rules read it: each tensor's array (the same memory),
-        the counters as Python floats (PyTorch's rules read them with ``.item()``), other
-        values as they are. A new dict: :meth:`_store_state` writes it back."""
-        arrays = {}
-        for k, v in self.state[p].items():
-            if isinstance(v, Tensor) and not isinstance(v, SparseTensor):  # (SGD's momentum)
-                v = v._data
-                if k in _NUMBER_STATE_KEYS and v.ndim == 0:
-                    v = v.item()
-            arrays[k] = v
-        return arrays
-
-    def _store_state(self, p: Tensor, arrays: dict[str, Any]) -> None:
-        """Write an update rule's state back into ``self.state[p]`` as PyTorch keeps it: an
-        array the rule updated in place is already there (its tensor shares it); a new array
-        becomes a tensor; a counter is written into its 0-d tensor (a new one has the scalar
-        dtype PyTorch's optimizers use, float64 under a float64 default, else float32)."""
-        state = self.state[p]
-        for k, v in arrays.items():
-            old = state.get(k)
-            if isinstance(old, Tensor):
-                data = old._data
-                if data is v:
-                    continue
-                if k in _NUMBER_STATE_KEYS and isinstance(v, _NUMBERS) and data.ndim == 0:
-                    data[()] = v
-                    old._vc[0] += 1
-                    continue
-            if k in _NUMBER_STATE_KEYS and isinstance(v, _NUMBERS):
-                state[k] = Tensor._make(np.array(v, _scalar_dtype()), False, None, 0)
-            elif isinstance(v, np.ndarray) or get_array_module(v) is not np:
-                state[k] = Tensor._make(v, False, None, 0)
-            else:
-                state[k] = v
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Fill ``state`` for a parameter seen for the first time (arrays and numbers)."""
@@ -399,7 +362,7 @@ class Optimizer(OptimizerHooksMixin):
             p = by_index.get(int(key))
             if p is None:
                 continue
-            new_state[p] = {k: _cast_like(v, p, k, name) for k, v in saved.items()}
+            new_state[p] = {k: cast_like(v, p, k, name) for k, v in saved.items()}
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
             restored = {
@@ -448,48 +411,6 @@ def decay_weights_(param: Any, group: dict[str, Any]) -> None:
     wd = group.get("weight_decay", 0)
     if wd != 0 and group.get("decoupled_weight_decay"):
         param *= 1 - float(group["lr"]) * wd  # float: lr may be a Tensor
-
-
-# the per-parameter state entries the update rules keep as Python numbers (PyTorch: 0-d
-# tensors, read with .item()); the rules see floats, users 0-d tensors
-_NUMBER_STATE_KEYS = frozenset({"step", "eta", "mu", "mu_product"})
-_NUMBERS = (int, float, np.integer, np.floating)
-
-
-def _scalar_dtype() -> np.dtype:
-    """The dtype of a new counter tensor (``step``): PyTorch's ``_get_scalar_dtype``,
-    float64 when the default dtype is float64, else float32."""
-    return np.dtype(np.float64) if get_default_dtype() == np.float64 else np.dtype(np.float32)
-
-
-def _cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
-    """A saved state entry as a new tensor of the optimizer's state, as PyTorch's
-    ``load_state_dict`` makes it: ``step`` keeps its own dtype (a plain number, as older
-    checkpoints hold, becomes a tensor of the scalar dtype); every other tensor or array is
-    copied onto ``p``'s device and dtype. A 0-d entry is a counter (ASGD's ``eta``) unless
-    ``p`` itself is 0-d and the key is not one of those counters: then it is a buffer the
-    update rule changes in place, and must have ``p``'s shape like every other buffer."""
-    if isinstance(value, Tensor):
-        if isinstance(value, SparseTensor):  # SGD's momentum over sparse gradients
-            return value.detach().clone().to(dtype=p.dtype)
-        value = value._data
-    counter = key in _NUMBER_STATE_KEYS
-    if counter and isinstance(value, _NUMBERS) and not isinstance(value, bool):
-        value = np.array(value, _scalar_dtype())
-    if not (hasattr(value, "shape") and hasattr(value, "dtype")):
-        return value
-    if value.ndim == 0 and (p._data.ndim != 0 or counter):
-        keep = key == "step" and value.dtype.kind == "f"
-        dtype = value.dtype if keep else _scalar_dtype() if key == "step" else p._data.dtype
-        return Tensor._make(np.array(value, dtype=dtype), False, None, 0)
-    if tuple(value.shape) != tuple(p._data.shape):
-        raise ValueError(
-            f"{name}.load_state_dict: state {key!r} has shape "
-            f"{tuple(value.shape)} but its parameter has shape "
-            f"{tuple(p._data.shape)}"
-        )
-    xp = get_array_module(p._data)
-    return Tensor._make(xp.array(value, dtype=p._data.dtype, copy=True), False, None, 0)
 
 
 def _update_as_real(update: Callable, param: Any, grad: Any, state: dict, group: dict) -> None:

@@ -1,0 +1,93 @@
+"""An optimizer's per-parameter state, between what users see and what the update rules use.
+
+``optimizer.state[p]`` holds what PyTorch holds (tensors, the counters ``step``/``eta``/``mu``/
+``mu_product`` as 0-d tensors); the update rules in ``optim/*.py`` compute on raw arrays and
+Python floats. :func:`array_state` unwraps a state for a rule (the same memory),
+:func:`store_state` writes the rule's results back, and :func:`cast_like` turns a loaded
+state-dict entry into PyTorch's kind of entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..ops.sparse_tensor import SparseTensor
+from ._array_math import scalar_dtype
+
+__all__ = ["array_state", "cast_like", "store_state"]
+
+# the per-parameter state entries the update rules keep as Python numbers (PyTorch: 0-d
+# tensors, read with .item()); the rules see floats, users 0-d tensors
+_NUMBER_STATE_KEYS = frozenset({"step", "eta", "mu", "mu_product"})
+_NUMBERS = (int, float, np.integer, np.floating)
+
+
+def cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
+    """A saved state entry as a new tensor of the optimizer's state, as PyTorch's
+    ``load_state_dict`` makes it: ``step`` keeps its own dtype (a plain number, as older
+    checkpoints hold, becomes a tensor of the scalar dtype); every other tensor or array is
+    copied onto ``p``'s device and dtype. A 0-d entry is a counter (ASGD's ``eta``) unless
+    ``p`` itself is 0-d and the key is not one of those counters: then it is a buffer the
+    update rule changes in place, and must have ``p``'s shape like every other buffer."""
+    if isinstance(value, Tensor):
+        if isinstance(value, SparseTensor):  # SGD's momentum over sparse gradients
+            return value.detach().clone().to(dtype=p.dtype)
+        value = value._data
+    counter = key in _NUMBER_STATE_KEYS
+    if counter and isinstance(value, _NUMBERS) and not isinstance(value, bool):
+        value = np.array(value, scalar_dtype())
+    if not (hasattr(value, "shape") and hasattr(value, "dtype")):
+        return value
+    if value.ndim == 0 and (p._data.ndim != 0 or counter):
+        keep = key == "step" and value.dtype.kind == "f"
+        dtype = value.dtype if keep else scalar_dtype() if key == "step" else p._data.dtype
+        return Tensor._make(np.array(value, dtype=dtype), False, None, 0)
+    if tuple(value.shape) != tuple(p._data.shape):
+        raise ValueError(
+            f"{name}.load_state_dict: state {key!r} has shape "
+            f"{tuple(value.shape)} but its parameter has shape "
+            f"{tuple(p._data.shape)}"
+        )
+    xp = get_array_module(p._data)
+    return Tensor._make(xp.array(value, dtype=p._data.dtype, copy=True), False, None, 0)
+
+
+def array_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's ``state`` as the update rules read it: each tensor's array (the same
+    memory), the counters as Python floats (PyTorch's rules read them with ``.item()``), other
+    values as they are. A new dict: :func:`store_state` writes it back."""
+    arrays = {}
+    for k, v in state.items():
+        if isinstance(v, Tensor) and not isinstance(v, SparseTensor):  # (SGD's momentum)
+            v = v._data
+            if k in _NUMBER_STATE_KEYS and v.ndim == 0:
+                v = v.item()
+        arrays[k] = v
+    return arrays
+
+
+def store_state(state: dict[str, Any], arrays: dict[str, Any]) -> None:
+    """Write an update rule's ``arrays`` back into a parameter's ``state`` as PyTorch keeps
+    it: an array the rule updated in place is already there (its tensor shares it); a new array
+    becomes a tensor; a counter is written into its 0-d tensor (a new one has the scalar
+    dtype PyTorch's optimizers use, float64 under a float64 default, else float32)."""
+    for k, v in arrays.items():
+        old = state.get(k)
+        if isinstance(old, Tensor):
+            data = old._data
+            if data is v:
+                continue
+            if k in _NUMBER_STATE_KEYS and isinstance(v, _NUMBERS) and data.ndim == 0:
+                data[()] = v
+                old._vc[0] += 1
+                continue
+        if k in _NUMBER_STATE_KEYS and isinstance(v, _NUMBERS):
+            state[k] = Tensor._make(np.array(v, scalar_dtype()), False, None, 0)
+        elif isinstance(v, np.ndarray) or get_array_module(v) is not np:
+            state[k] = Tensor._make(v, False, None, 0)
+        else:
+            state[k] = v
