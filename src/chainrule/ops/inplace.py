@@ -297,7 +297,7 @@ def copy_(x: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
         new = broadcast_to(s.to(t.dtype).to(t.device), t.shape)
         # `+ t * 0`: the old value's gradient is zero (PyTorch's CopyBackwards); only a
         # floating tensor can have one (for bool, `t * 0` would be int64)
-        return new + t * 0 if t.dtype.kind in "fc" or is_floating(t.dtype) else new
+        return new + t * 0 if t.dtype.kind == "c" or is_floating(t.dtype) else new
 
     return apply_inplace(x, "copy_", copied, src)
 
