@@ -26,12 +26,13 @@ from ..ops.conv import Conv2dFn
 from ..ops.cumulative import Cumprod, Cumsum
 from ..ops.einsum import Einsum
 from ..ops.embedding import EmbeddingFn
+from ..ops.extremes import Amax, Amin
 from ..ops.linalg import MatMul, matmul
 from ..ops.losses import CrossEntropyFn, MseLossFn, NLLLossFn, index_weights
 from ..ops.normalization import LayerNormFn, NormalizeFn
 from ..ops.padding import Pad
 from ..ops.pooling import MaxPool2dFn, WindowGather
-from ..ops.reduction import Amax, Amin, Mean, Prod, Sum
+from ..ops.reduction import Mean, Prod, Sum
 from ..ops.shape import Permute, Reshape, transpose
 from ..ops.softmax import LogSoftmax, Softmax
 from ..ops.structural import Diagonal

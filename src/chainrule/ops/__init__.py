@@ -76,6 +76,7 @@ from .cumulative import *  # noqa: F403
 from .cumulative_extremes import *  # noqa: F403
 from .distance import *  # noqa: F403
 from .einsum import *  # noqa: F403
+from .extremes import *  # noqa: F403
 from .gather_scatter import *  # noqa: F403
 from .index_ops import *  # noqa: F403
 from .indexing import *  # noqa: F403
@@ -95,6 +96,7 @@ from .order_statistics import *  # noqa: F403
 from .padding import *  # noqa: F403
 from .pointwise_extra import *  # noqa: F403
 from .pointwise_more import *  # noqa: F403
+from .power import *  # noqa: F403
 from .products import *  # noqa: F403
 from .raw_functional import *  # noqa: F403
 from .rearranging import *  # noqa: F403
@@ -128,11 +130,13 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "clamping",
         "trig",
         "binary",
+        "power",
         "linear_interpolation",
         "rounded_division",
         "logical",
         "rounding",
         "reduction",
+        "extremes",
         "statistics",
         "cumulative",
         "softmax",

@@ -165,6 +165,18 @@ def norm_dim(dim: Any, ndim: int, op: str) -> tuple | None:
     return tuple(sorted(out))
 
 
+def reduction_axes(dim: Any, x: Tensor, op: str, empty_is_all: bool = True) -> tuple | None:
+    """``norm_dim`` for reductions; a 0-d tensor accepts dim 0 / -1 and reduces nothing.
+
+    An empty ``dim`` list reduces every dim, as PyTorch's sum/mean/amax/var/norm do (guided
+    diffusion's ``mean_flat``: ``tensor.mean(dim=list(range(1, len(tensor.shape))))`` of a
+    1-d tensor); ``all``/``any`` pass ``empty_is_all=False``: PyTorch's reduce nothing."""
+    if empty_is_all and isinstance(dim, (tuple, list)) and len(dim) == 0:
+        return tuple(range(x.ndim))
+    axes = norm_dim(dim, x.ndim, op)
+    return () if axes is not None and x.ndim == 0 else axes
+
+
 def _dim_seq(dim: Any, op: str) -> Any:
     if isinstance(dim, (list, tuple)):
         return dim

@@ -23,7 +23,7 @@ from .binding import numpy_keywords, tensor_method
 from .complex_binary import ComplexLogAddExp
 from .elementwise import BinaryElementwise
 from .rounded_division import _rounded_div, floor_divide
-from .unary import cast, log, reciprocal, sigmoid
+from .unary import cast, reciprocal, sigmoid
 
 __all__ = [
     "add",
@@ -32,7 +32,6 @@ __all__ = [
     "maximum",
     "minimum",
     "mul",
-    "pow",
     "sub",
     "true_divide",
     "where",
@@ -136,74 +135,6 @@ class Div(BinaryElementwise):
         # -g a / b^2 as (g (a / b)) / b, in as many passes: b * b underflows to 0 for a tiny
         # b (|b| < 1e-162), which made 0 / (b * b) NaN where PyTorch's gradient is 0
         return (g * (a / b)) / b * -1.0
-
-
-_POW_SPECIAL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _pow_special(xp: Any, a: Any, b: float) -> Any:
-    """``a ** b`` for the scalar exponents PyTorch computes by a formula rather than ``pow``
-    (``x ** -0.5`` is ``rsqrt``, ``1 / sqrt(x)``; ``x ** -2`` is ``1 / (x * x)``; ``x ** 3``
-    is ``x * x * x``): NumPy's ``power`` differs from those in the last bit for about a
-    quarter of the inputs, which BatchNorm-style ``(var + eps) ** -0.5`` then carries on."""
-    one = a.dtype.type(1)
-    if b == -0.5:
-        return one / xp.sqrt(a)
-    if b == -2:
-        return one / (a * a)
-    return a * a * a
-
-
-class Pow(BinaryElementwise):
-    """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log a (0 where a == 0 and
-    b >= 0, NaN for a negative a, as PyTorch; for complex a, 0 where a == 0)."""
-
-    @staticmethod
-    def node_name(ctx):  # PyTorch: x ** 2 PowBackward0, x ** y PowBackward1, 2 ** x PowBackward2
-        a, b = ctx.next_edges
-        if b is None:
-            return "PowBackward0", (0,)
-        return ("PowBackward2", (1,)) if a is None else ("PowBackward1", (0, 1))
-
-    saves_a = "ab"
-    saves_b = "aby"
-
-    @staticmethod
-    def f(a, b):
-        if isinstance(b, (int, float)) and not isinstance(a, (int, float)):
-            if b == 2:
-                return a * a
-            if b in (-0.5, -2, 3) and getattr(a, "dtype", None) in _POW_SPECIAL_DTYPES:
-                return _pow_special(get_array_module(a), a, b)
-        return get_array_module(a, b).power(a, b)
-
-    @staticmethod
-    def derivative_a(ctx, a, b, y):
-        if not isinstance(b, Tensor):
-            try:
-                bv = float(b)
-            except TypeError:  # a complex exponent: a ** (b - 1) * b as it is
-                bv = b
-            return 1 if bv == 1 else 0.0 if bv == 0 else a ** (bv - 1) * bv
-        bzero = Tensor._make(b._data == 0, False, None, 0)
-        return b * where(bzero, 1.0, a) ** (b - 1)
-
-    @staticmethod
-    def derivative_b(ctx, a, b, y):
-        a = as_tensor(a, y)
-        d = a._data
-        if d.dtype.kind == "c":  # complex a: the principal log, everywhere but 0
-            safe = Tensor._make(d != 0, False, None, 0)
-            return y * log(where(safe, a, 1.0))
-        # real a: PyTorch's a^b log a, 0 only where a == 0 and b >= 0 (the limit from a > 0);
-        # a negative base has no real derivative in b (NaN, not a silent 0), 0^-1 gives inf
-        bd = b._data if isinstance(b, Tensor) else np.asarray(b)
-        with np.errstate(invalid="ignore"):  # a NaN b compares False
-            zero = (d == 0) & (bd >= 0)
-        if not zero.any():
-            return y * log(a)
-        z = Tensor._make(zero, False, None, 0)
-        return where(z, 0.0, y * log(where(z, 1.0, a)))
 
 
 class Maximum(BinaryElementwise):
@@ -446,41 +377,6 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
 
 
 true_divide = div
-
-
-class NegativeIntegerPowerError(ValueError, RuntimeError):
-    """An integer tensor to a negative Python-int power. PyTorch raises ``RuntimeError``;
-    chainrule has raised ``ValueError``: this is both, so either ``except`` clause catches it."""
-
-
-@tensor_method(inplace=True, keywords=True)
-def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's names
-    if not isinstance(input, Tensor) and isinstance(exponent, Tensor):
-        input = as_tensor(input, exponent)
-    input, exponent = promote("pow", input, exponent)
-    bd = exponent._data if isinstance(exponent, Tensor) else exponent
-    ad = input._data if isinstance(input, Tensor) else input
-    a_int = isinstance(input, Tensor) and ad.dtype.kind in "iu" or isinstance(input, int)
-    b_int = isinstance(exponent, Tensor) and bd.dtype.kind in "iu" or type(exponent) is int
-    if a_int and b_int:
-        if type(exponent) is int and exponent < 0:
-            raise NegativeIntegerPowerError(
-                "Integers to negative integer powers are not allowed. (pow: make "
-                "the base or the exponent floating, e.g. x.float() ** -1)"
-            )
-        xp = get_array_module(ad, bd)
-        if bool(xp.any(xp.asarray(bd) < 0)):  # NumPy raises here; PyTorch computes
-            return Tensor._make(_int_power(xp, ad, bd), False, None, 0)
-    return _call(Pow, "pow", input, exponent)
-
-
-def _int_power(xp: Any, base: Any, exp: Any) -> Any:
-    """Integer power with negative exponents as PyTorch: 1 ** -n = 1, (-1) ** -n = +-1 and
-    any other base ** -n = 0 (the integer part of 1 / base ** n)."""
-    base, exp = xp.broadcast_arrays(xp.asarray(base), xp.asarray(exp))
-    pos = xp.power(base, xp.where(exp < 0, 0, exp))
-    neg = xp.where(base == 1, 1, xp.where(base == -1, 1 - 2 * (exp % 2), 0))
-    return xp.where(exp < 0, neg, pos).astype(xp.result_type(base, exp), copy=False)
 
 
 @tensor_method(keywords=True)

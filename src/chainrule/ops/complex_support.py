@@ -24,7 +24,7 @@ from __future__ import annotations
 from ..autograd.view_replay import AsStrided, CopySlices, GatherFlat, ScatterFlat, ZeroFlat
 from ..linalg.solve import Cross, Det, Inv, Solve
 from .affine import LinearFn
-from .binary import Add, Div, Mul, Pow, Sub, Where
+from .binary import Add, Div, Mul, Sub, Where
 from .cast import Cast, Clone
 from .conv import Conv2dFn, ConvTranspose2dFn, ConvWeightFn
 from .cumulative import Cumprod, Cumsum
@@ -37,6 +37,7 @@ from .joining import Cat, Split
 from .layout import Contiguous
 from .linalg import MatMul
 from .padding import Pad
+from .power import Pow
 from .rearranging import Flip, Roll
 from .reduction import Mean, Prod, Sum
 from .special import Sinc

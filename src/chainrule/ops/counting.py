@@ -25,7 +25,7 @@ from ._util import (
     refuse_complex_order,
 )
 from .binding import tensor_method
-from .reduction import amax, amin
+from .extremes import amax, amin
 
 __all__ = ["aminmax", "argwhere", "bincount", "unique_consecutive"]
 

@@ -25,7 +25,7 @@ from ..autograd.tensor import Tensor
 from ..creation import tensor as as_scalar_tensor
 from ..dtype_rules import can_cast
 from ..linalg.norms import vector_norm
-from . import binary, reduction
+from . import binary, extremes, power
 
 __all__ = [  # the unary and binary families are appended below, as they are made
     "_foreach_addcdiv",
@@ -188,7 +188,7 @@ def _binary(name: str, alpha_with: str | None) -> tuple[Callable, Callable]:
 
     def out_of_place(self: Any, other: Any, *, alpha: Any = None) -> tuple[Tensor, ...]:
         if name == "pow" and isinstance(self, Number):  # a number raised to each tensor
-            return tuple(binary.pow(self, t) for t in _tensors(op, other, "exponent"))
+            return tuple(power.pow(self, t) for t in _tensors(op, other, "exponent"))
         tensors, others, kw = arguments(op, self, other, alpha)
         if extreme is not None:
             return tuple(extreme(t, o) for t, o in zip(tensors, others))
@@ -294,7 +294,7 @@ def _foreach_norm(self: Any, ord: Any = 2, dtype: Any = None) -> tuple[Tensor, .
 
 def _foreach_max(self: Any) -> tuple[Tensor, ...]:
     """The largest element of each tensor (``torch._foreach_max``)."""
-    return tuple(reduction.max(t) for t in _tensors("_foreach_max", self))
+    return tuple(extremes.max(t) for t in _tensors("_foreach_max", self))
 
 
 def _foreach_clone(self: Any) -> tuple[Tensor, ...]:

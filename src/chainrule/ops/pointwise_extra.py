@@ -26,11 +26,12 @@ from ._util import (
     lead_with,
     promote,
 )
-from .binary import add, div, mul, pow
+from .binary import add, div, mul
 from .binding import tensor_method
 from .cast import cast
 from .elementwise import UnaryElementwise
 from .inplace import apply_inplace
+from .power import pow
 
 __all__ = [
     "addcdiv",

@@ -26,12 +26,13 @@ from . import _pointwise_special, _root_inplace
 from ._pointwise_special import *  # noqa: F403
 from ._root_inplace import *  # noqa: F403
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, promote
-from .binary import _call, mul, pow, sub
+from .binary import _call, mul, sub
 from .binding import tensor_method
 from .cast import cast
 from .elementwise import BinaryElementwise
 from .indexing import masked_fill
 from .inplace import composite_result
+from .power import pow
 from .unary import log2, log10, sigmoid
 
 __all__ = [

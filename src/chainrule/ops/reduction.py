@@ -1,7 +1,8 @@
-"""Reductions over dimensions: sum, mean, prod, max/min, argmax/argmin, norm, all/any.
+"""Reductions over dimensions: sum, mean, prod, norm, all/any.
 
-var/std/logsumexp (reductions with a numerically careful rule) are in ``statistics.py``,
-cumsum with the other running operations in ``cumulative.py``.
+max/min, amax/amin and argmax/argmin (no identity, gradient to the extremes) are in
+``extremes.py``; var/std/logsumexp (reductions with a numerically careful rule) in
+``statistics.py``, cumsum with the other running operations in ``cumulative.py``.
 
 ``dim`` may be None (all elements), an int or a sequence; ``keepdim`` keeps reduced
 dimensions with size 1, as in PyTorch.
@@ -14,45 +15,27 @@ from typing import Any
 
 import numpy as np
 
-from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import contiguous
-from ._util import DtypeError, as_tensor, int_dim, norm_dim, refuse_complex_order
+from ._util import DtypeError, as_tensor, int_dim, norm_dim, reduction_axes
 from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
 from .cumulative import cumprod
+from .extremes import amax, amin
 from .shape import broadcast_to, cat, flip, reshape
 from .vector_norms import Norm2, NormZero, PNorm, keepdim_shape
 
 __all__ = [
     "all",
-    "amax",
-    "amin",
     "any",
-    "argmax",
-    "argmin",
     "count_nonzero",
-    "max",
     "mean",
-    "min",
     "norm",
     "prod",
     "sum",
 ]
-
-
-def _axes(dim: Any, x: Tensor, op: str, empty_is_all: bool = True) -> tuple | None:
-    """``norm_dim`` for reductions; a 0-d tensor accepts dim 0 / -1 and reduces nothing.
-
-    An empty ``dim`` list reduces every dim, as PyTorch's sum/mean/amax/var/norm do (guided
-    diffusion's ``mean_flat``: ``tensor.mean(dim=list(range(1, len(tensor.shape))))`` of a
-    1-d tensor); ``all``/``any`` pass ``empty_is_all=False``: PyTorch's reduce nothing."""
-    if empty_is_all and isinstance(dim, (tuple, list)) and len(dim) == 0:
-        return tuple(range(x.ndim))
-    axes = norm_dim(dim, x.ndim, op)
-    return () if axes is not None and x.ndim == 0 else axes
 
 
 class Sum(Function):
@@ -91,7 +74,7 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
         input = input.to(dtype)
     elif input.dtype.kind in "biu" and input.dtype != np.int64:
         input = input.to(np.int64)  # PyTorch sums integers (unsigned too) and bools in int64
-    return Sum.apply(input, _axes(dim, input, "sum"), keepdim)
+    return Sum.apply(input, reduction_axes(dim, input, "sum"), keepdim)
 
 
 def _count(shape: tuple, axes: tuple | None) -> int:
@@ -113,7 +96,7 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
         )
     if input.dtype == np.float16:  # float32 accumulation: a half sum overflows at 65504
         return mean(input.to(np.float32), dim, keepdim).to(np.float16)
-    return Mean.apply(input, _axes(dim, input, "mean"), keepdim)
+    return Mean.apply(input, reduction_axes(dim, input, "mean"), keepdim)
 
 
 class Mean(Function):
@@ -230,193 +213,6 @@ def prod(input: Any, dim: int | None = None, keepdim: bool = False, *, dtype: An
     return Prod.apply(input, axis, keepdim)
 
 
-def _extreme_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Where ``x`` attains its reduced extreme ``y``. A NaN propagates to ``y``, and the
-    NaNs that produced it take the gradient (as torch.max() does), instead of a 0/0 that
-    would make the whole slice's gradient NaN; the NaN test runs on the small ``y`` first."""
-    mask = x == y
-    if y.dtype.kind == "f" and np.isnan(y).any():
-        mask |= np.isnan(x) & np.isnan(y)
-    return mask
-
-
-def _tie_shares(mask: np.ndarray, axes: Any, dtype: Any) -> np.ndarray:
-    """Each extreme's share of its slice's gradient, in ``dtype``: 1 where the extreme is
-    unique, 1/k among k ties. Built in the gradient's dtype (not ``mask / count``, a float64
-    array and a cast: at 1000x1000 float32 the backward went 3.4 -> 1.4 ms)."""
-    w = mask.astype(dtype)
-    count = mask.sum(axis=axes, keepdims=True)
-    if count.size and count.max() > 1:
-        get_array_module(w).divide(w, count.astype(dtype), out=w)
-    return w
-
-
-class Amax(Function):
-    """max over dims; the gradient is shared evenly among tied maxima (as torch.amax)."""
-
-    @staticmethod
-    def node_name(ctx):  # PyTorch: x.max() MaxBackward1, amax(x, dim) AmaxBackward0
-        mode = getattr(ctx.fn, "mode", "max")  # (a bfloat16 cast node may carry this name)
-        if getattr(ctx, "axes", None) is None:
-            return f"{mode.capitalize()}Backward1"
-        return f"A{mode}Backward0"
-
-    raw = True
-    mode = "max"
-
-    @classmethod
-    def forward(cls, ctx, x, axes, keepdim):
-        y = contiguous(  # PyTorch's result is row-major whatever the input's layout
-            x.max(axis=axes, keepdims=True)
-            if cls.mode == "max"
-            else x.min(axis=axes, keepdims=True)
-        )
-        ctx.save_for_backward(x, y)  # y is (the base of) the output: version-checked
-        ctx.axes, ctx.keepdim = axes, keepdim
-        return (
-            y
-            if keepdim
-            else y.reshape([s for i, s in enumerate(y.shape) if not (axes is None or i in axes)])
-        )
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, yk = ctx.saved_tensors
-        w = _tie_shares(_extreme_mask(x._data, yk._data), ctx.axes, grad.dtype)
-        g = reshape(grad, yk.shape)
-        return g * Tensor._make(w, False, None, 0), None, None
-
-    @staticmethod
-    def jvp(ctx, t, *_):
-        x, yk = ctx.saved_arrays
-        w = _tie_shares(_extreme_mask(x, yk), ctx.axes, t.dtype)
-        return (t * w).sum(axis=ctx.axes, keepdims=ctx.keepdim)
-
-
-class Amin(Amax):
-    mode = "min"
-
-
-def _lenient_axes(dim: Any, ndim: int) -> tuple | None:
-    """The valid axes in ``dim`` (bad ones are reported later by norm_dim): PyTorch checks
-    for a size-0 reduction dim before it checks for repeated dims."""
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        return None
-    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    return tuple(
-        {int(d) % ndim for d in dims if isinstance(d, (int, np.integer)) and -ndim <= d < ndim}
-    )
-
-
-def _check_nonempty(op: str, x: Tensor, axes) -> None:
-    """max/min-like reductions have no identity: refuse to reduce over a size-0 dim."""
-    if axes is None and x._data.size == 0:
-        err = IndexError if op.startswith("arg") else RuntimeError
-        raise err(
-            f"{op}(): Expected reduction dim to be specified for input.numel() == 0 "
-            f"(got a tensor of shape {tuple(x.shape)}); specify the reduction dim with "
-            "the 'dim' argument"
-        )
-    for a in axes or ():
-        if x.shape[a] == 0:
-            raise IndexError(
-                f"{op}(): Expected reduction dim {a} to have non-zero size (got "
-                f"a tensor of shape {tuple(x.shape)})"
-            )
-
-
-@tensor_method(keywords=True)
-def amax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    input = as_tensor(input)
-    refuse_complex_order("amax", input, error=NotImplementedError)
-    _check_nonempty("amax", input, _lenient_axes(dim, input.ndim))
-    axes = _axes(dim, input, "amax")
-    _check_nonempty("amax", input, axes)
-    return Amax.apply(input, axes, keepdim)
-
-
-@tensor_method(keywords=True)
-def amin(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    input = as_tensor(input)
-    refuse_complex_order("amin", input, error=NotImplementedError)
-    _check_nonempty("amin", input, _lenient_axes(dim, input.ndim))
-    axes = _axes(dim, input, "amin")
-    _check_nonempty("amin", input, axes)
-    return Amin.apply(input, axes, keepdim)
-
-
-def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
-    from .binary import maximum, minimum
-
-    if isinstance(dim, Tensor) and other is None:
-        other, dim = dim, None
-    if other is not None:
-        return maximum(x, other) if op == "max" else minimum(x, other)
-    x = as_tensor(x)
-    if x._data.dtype.kind == "c":  # NumPy would order complex numbers lexicographically
-        raise TypeError(
-            f"{op}: complex tensors are not supported by {op} (complex numbers have no order)"
-        )
-    if dim is None:
-        return amax(x) if op == "max" else amin(x)
-    from .gather_scatter import gather
-
-    d = int_dim(dim, x.ndim, op)
-    result = return_types.max if op == "max" else return_types.min
-    if x.ndim == 0:
-        zero = Tensor._make(np.zeros((), np.int64), False, None, 0)
-        return result(x * 1, zero)
-    _check_nonempty(op, x, (d,))
-    xp = get_array_module(x._data)
-    idx = (xp.argmax if op == "max" else xp.argmin)(x._data, axis=d)
-    idx_k = xp.expand_dims(idx, d)
-    values = gather(x, d, Tensor._make(idx_k, False, None, 0))
-    if not keepdim:
-        values = reshape(values, idx.shape)
-        return result(values, Tensor._make(idx, False, None, 0))
-    return result(values, Tensor._make(idx_k, False, None, 0))
-
-
-@tensor_method(keywords=True)
-def max(input: Any, dim: Any = None, keepdim: bool = False, other: Any = None):  # noqa: A001
-    """``max(x)`` -> the largest value; ``max(x, dim)`` -> (values, indices);
-    ``max(x, other)`` -> elementwise maximum."""
-    return _max_min("max", input, dim, keepdim, other)
-
-
-@tensor_method(keywords=True)
-def min(input: Any, dim: Any = None, keepdim: bool = False, other: Any = None):  # noqa: A001
-    return _max_min("min", input, dim, keepdim, other)
-
-
-def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
-    x = as_tensor(x)
-    refuse_complex_order(op, x)
-    xp = get_array_module(x._data)
-    fn = xp.argmax if op == "argmax" else xp.argmin
-    if dim is None:
-        _check_nonempty(op, x, None)
-        idx = xp.asarray(fn(x._data), dtype=np.int64)
-        return Tensor._make(idx.reshape((1,) * x.ndim) if keepdim else idx, False, None, 0)
-    d = int_dim(dim, x.ndim, op)
-    if x.ndim == 0:
-        return Tensor._make(xp.zeros((), np.int64), False, None, 0)
-    _check_nonempty(op, x, (d,))
-    return Tensor._make(fn(x._data, axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
-
-
-@tensor_method(keywords=True)
-def argmax(input: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    """Index of the largest value (first among ties), over all elements or along ``dim``."""
-    return _arg_reduce("argmax", input, dim, keepdim)
-
-
-@tensor_method(keywords=True)
-def argmin(input: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    """Index of the smallest value (first among ties), over all elements or along ``dim``."""
-    return _arg_reduce("argmin", input, dim, keepdim)
-
-
 @tensor_method(keywords=True)
 def norm(
     input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, *, dtype: Any = None
@@ -442,7 +238,7 @@ def norm(
                 f"narrowing to the specified floating dtype ({target})"
             )
         input = input.to(target)
-    axes = _axes(dim, input, "norm")
+    axes = reduction_axes(dim, input, "norm")
     kind = input.dtype.kind
     if kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
         return norm(input.float(), p, dim, keepdim).to(input.dtype)
@@ -482,7 +278,8 @@ def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: 
     """Whether every element over ``dim`` is non-zero: bool, or uint8 for a uint8 input
     (PyTorch keeps that dtype, from before bool tensors existed)."""
     input = as_tensor(input)
-    out = input._data.all(axis=_axes(dim, input, "all", empty_is_all=False), keepdims=keepdim)
+    axes = reduction_axes(dim, input, "all", empty_is_all=False)
+    out = input._data.all(axis=axes, keepdims=keepdim)
     if input.dtype == np.uint8:
         out = out.astype(np.uint8)
     return Tensor._make(contiguous(out), False, None, 0)
@@ -493,7 +290,8 @@ def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: 
     """Whether any element over ``dim`` is non-zero: bool, or uint8 for a uint8 input
     (PyTorch keeps that dtype, from before bool tensors existed)."""
     input = as_tensor(input)
-    out = input._data.any(axis=_axes(dim, input, "any", empty_is_all=False), keepdims=keepdim)
+    axes = reduction_axes(dim, input, "any", empty_is_all=False)
+    out = input._data.any(axis=axes, keepdims=keepdim)
     if input.dtype == np.uint8:
         out = out.astype(np.uint8)
     return Tensor._make(contiguous(out), False, None, 0)

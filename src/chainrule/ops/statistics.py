@@ -20,11 +20,11 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import DtypeError, as_tensor
+from ._util import DtypeError, as_tensor, reduction_axes
 from .binary import where
 from .binding import tensor_method
 from .complex_ops import imag, real
-from .reduction import _axes, _count, mean, sum
+from .reduction import _count, mean, sum
 from .shape import reshape
 from .vector_norms import keepdim_shape
 
@@ -52,7 +52,7 @@ def var(
     if correction is None:
         correction = 1 if unbiased is None or unbiased is True else 0
     unbiased = None  # folded into correction (the recursive calls below pass both)
-    axes = _axes(dim, input, _op)
+    axes = reduction_axes(dim, input, _op)
     kind = input.dtype.kind
     if kind == "V":  # bfloat16: float32 accumulation, rounded once (PyTorch)
         return var(input.float(), dim, unbiased, keepdim, correction, _op=_op).to(input.dtype)
@@ -129,7 +129,7 @@ def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
     if dim is None:
         raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
     input = as_tensor(input)
-    axes = _axes(dim, input, "logsumexp")
+    axes = reduction_axes(dim, input, "logsumexp")
     if input.dtype == np.float16 or input.dtype.kind == "V":  # V: bfloat16; float32
         return logsumexp(input.to(np.float32), dim, keepdim).to(input.dtype)  # accumulation
     xp = get_array_module(input._data)

@@ -377,7 +377,7 @@ def maxout(input: Tensor, weight: Tensor, bias: Tensor | None, pieces: int) -> T
     ``weight`` has shape (out * pieces, in) laid out as (out, pieces) rows, ``bias``
     (out * pieces,). The gradient flows to the maximising piece only.
     """
-    from ...ops.reduction import amax
+    from ...ops.extremes import amax
     from .linear import linear
 
     z = linear(input, weight, bias)
