@@ -139,6 +139,21 @@ EXPRS = {
     "mse_loss_sum_target": lambda m: m.F.mse_loss(m.a.tanh(), m.b.detach(), reduction="sum"),
     "mse_loss_none": lambda m: m.nn.MSELoss(reduction="none")(m.A, m.A.detach() * 2),
     "silu": lambda m: m.F.silu(m.a * 2),
+    # views are named after the op that made them (one computation, several names)
+    "unsqueeze": lambda m: m.a.unsqueeze(0),
+    "squeeze_dim": lambda m: m.a.unsqueeze(0).squeeze(0),
+    "squeeze_all": lambda m: m.X.unsqueeze(1).squeeze(),
+    "squeeze_dims": lambda m: m.X.unsqueeze(1).squeeze((0, 1)),
+    "transpose_2d": lambda m: m.A.transpose(0, 1),
+    "swapaxes": lambda m: m.X.swapaxes(0, 2),
+    "permute_2d": lambda m: m.A.permute(1, 0),
+    "T_2d": lambda m: m.A.T,
+    "mT": lambda m: m.X.mT,
+    "t_1d": lambda m: m.a.t(),
+    "movedim": lambda m: m.X.movedim(0, -1),
+    "contiguous": lambda m: m.A.t().contiguous(),
+    "pad_constant": lambda m: m.F.pad(m.A, (1, 2)),
+    "tile": lambda m: m.A.tile(2),
 }
 
 # Where chainrule computes with other nodes than PyTorch (a fused op, or a composition of
@@ -195,21 +210,17 @@ DIFFERENT = {
         lambda m: m.A.max(dim=1)[0],
         ("ViewBackward0", ((("GatherBackward0", ((ACC, 0),)), 0),)),
     ),
-    # one reshape node for view, unsqueeze and squeeze; stack is cat of unsqueezed inputs
-    "unsqueeze": (lambda m: m.a.unsqueeze(0), ("ViewBackward0", ((ACC, 0),))),
-    "squeeze": (
-        lambda m: m.a.unsqueeze(0).squeeze(0),
-        ("ViewBackward0", ((("ViewBackward0", ((ACC, 0),)), 0),)),
-    ),
+    # stack is cat of unsqueezed inputs
     "stack": (
         lambda m: m.lib.stack([m.a, m.b]),
         (
             "CatBackward0",
-            ((("ViewBackward0", ((ACC, 0),)), 0), (("ViewBackward0", ((ACC, 0),)), 0)),
+            (
+                (("UnsqueezeBackward0", ((ACC, 0),)), 0),
+                (("UnsqueezeBackward0", ((ACC, 0),)), 0),
+            ),
         ),
     ),
-    # one node per permutation: a 2-d transpose shows as TBackward0 (x.t())
-    "transpose_2d": (lambda m: m.A.transpose(0, 1), ("TBackward0", ((ACC, 0),))),
     # evaluation-mode batch norm is an affine composition
     "bn_eval": (
         lambda m: m.nn.BatchNorm2d(3).double().eval()(m.img),

@@ -23,6 +23,7 @@ from ..ops.cast import Cast, ToDevice
 from ..ops.elementwise import BinaryElementwise, UnaryElementwise
 from ..ops.gather_scatter import Gather
 from ..ops.indexing import GetItem
+from ..ops.rearranging import Repeat
 from ..ops.reduction import Sum
 from ..ops.shape import BroadcastTo, Cat, Contiguous, Copy, Flip, Permute, Reshape, Roll, SumTo
 from ..ops.statistics import SafeSqrt
@@ -124,6 +125,12 @@ def _roll(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     if dims is None:  # rolls the flattened tensor: per sample
         return NotImplemented
     return wrap(Roll.apply(x._value, shifts, _shift(dims, x.ndim)), level)
+
+
+@register(Repeat)
+def _repeat(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, sizes = args  # the sample's dims padded to len(sizes), the batch dim repeated once
+    return wrap(Repeat.apply(align(x, level, len(sizes)), (1,) + tuple(sizes)), level)
 
 
 @register(Cat)

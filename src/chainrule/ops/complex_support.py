@@ -38,7 +38,7 @@ from .layout import Contiguous
 from .linalg import MatMul
 from .padding import Pad
 from .power import Pow
-from .rearranging import Flip, Roll
+from .rearranging import Flip, Repeat, Roll
 from .reduction import Mean, Prod, Sum
 from .special import Sinc
 from .structural import Diagonal, DiagonalScatter, FoldWindows, Unfold
@@ -59,6 +59,7 @@ REAL_LINEAR = (Sum, Mean, SumTo, BroadcastTo, Reshape, Permute, GetItem, Cat, Sp
 REAL_LINEAR += (Clone, Contiguous, Cast, Where, Cumsum, Diagonal, Unfold, Pad)
 REAL_LINEAR += (Gather, ScatterAdd, IndexAdd, IndexPut, CopySlices, GatherFlat, ZeroFlat)
 REAL_LINEAR += (ScatterFlat, AsStrided, Scatter, DiagonalScatter, FoldFn, FoldWindows)
+REAL_LINEAR += (Repeat,)
 
 for _op in HOLOMORPHIC:
     _op.complex_grad = "holomorphic"

@@ -35,6 +35,7 @@ __all__ = [
 class Contiguous(Function):
     """A C-ordered copy; the gradient passes through unchanged."""
 
+    node_name = "CloneBackward0"  # PyTorch's contiguous() is a clone
     raw = True
 
     @staticmethod

@@ -20,6 +20,7 @@ __all__ = ["Pad", "pad"]
 
 
 class Pad(Function):
+    node_name = "ConstantPadNdBackward0"  # PyTorch's name for a constant pad
     raw = True
 
     @staticmethod

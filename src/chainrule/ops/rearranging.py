@@ -7,7 +7,6 @@ or a sum (repeat's broadcast is summed back by the engine).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,7 @@ from ..backend import get_array_module
 from ._result_layout import like_layout
 from ._util import ShapeError, norm_dim
 from .binding import tensor_method
-from .views import _shape_arg, broadcast_to, reshape
+from .views import _shape_arg, reshape
 
 __all__ = ["Copy", "Flip", "Roll", "flip", "fliplr", "flipud", "repeat", "roll", "tile"]
 
@@ -151,17 +150,31 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
             f"repeat: repeats must be non-negative, got {sizes} (it would create "
             "a tensor with a negative dimension)"
         )
-    shape = (1,) * (len(sizes) - x.ndim) + x.shape
-    inter = []
-    expanded = []
-    for r, s in zip(sizes, shape):
-        inter += [1, s]
-        expanded += [r, s]
-    y = broadcast_to(reshape(x, tuple(inter)), tuple(expanded))
-    y = reshape(y, tuple(r * s for r, s in zip(sizes, shape)))
-    if get_array_module(y._data).may_share_memory(y._data, x._data):
-        y = Copy.apply(y)  # repeat always copies (all-ones repeats would otherwise alias x)
-    return y
+    return Repeat.apply(x, sizes)
+
+
+class Repeat(Function):
+    """``x`` tiled ``sizes[i]`` times along dim i, as one node (PyTorch's RepeatBackward0);
+    the gradient sums the copies: ``grad`` viewed as ``(r0, s0, r1, s1, ...)`` summed over
+    the repeat axes."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, sizes):
+        ctx.x_shape, ctx.sizes = x.shape, sizes
+        ctx.in_shape = (1,) * (len(sizes) - x.ndim) + x.shape
+        return get_array_module(x).tile(x, sizes)  # always a copy, as PyTorch's repeat
+
+    @staticmethod
+    def backward(ctx, grad):
+        split = tuple(v for r, s in zip(ctx.sizes, ctx.in_shape) for v in (r, s))
+        g = reshape(grad, split).sum(tuple(range(0, len(split), 2)))
+        return reshape(g, ctx.x_shape), None
+
+    @staticmethod
+    def jvp(ctx, t, _):
+        return get_array_module(t).tile(t, ctx.sizes)
 
 
 class Copy(Function):
@@ -183,8 +196,17 @@ class Copy(Function):
 
 
 @tensor_method
-def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
-    dims = tuple(dims)
+def tile(input: Tensor, *sizes: Any, dims: Any = None) -> Tensor:
+    """``input`` repeated ``dims[i]`` times along dim i, ones prepended to ``dims`` when it
+    is shorter than ``input``'s dims. As in PyTorch the repeats are one sequence
+    (``cr.tile(x, (2, 1))``, ``dims=``) or, on the method, ints (``x.tile(2, 1)``)."""
+    if dims is not None:
+        if sizes:
+            raise TypeError("tile() got the dims both by position and as 'dims='")
+        sizes = (dims,)
+    if not sizes:
+        raise TypeError('tile() missing 1 required positional arguments: "dims"')
+    dims = _shape_arg(sizes)
     if len(dims) < input.ndim:
         dims = (1,) * (input.ndim - len(dims)) + dims
     return repeat(input, dims)

@@ -306,12 +306,33 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     return reshape(input, input.shape[:d] + sizes + input.shape[d + 1 :])
 
 
+def _view_named(fn: type, name: str) -> type:
+    """``fn`` under another of PyTorch's node names. PyTorch names a view's node after the
+    op that made it: ``x.t()`` is ``TBackward0``, ``x.transpose(0, 1)``
+    ``TransposeBackward0`` and ``x.permute(1, 0)`` ``PermuteBackward0``, one computation
+    each, so each op applies its own subclass and ``grad_fn`` prints as in PyTorch."""
+    return type(name[:-1], (fn,), {"node_name": name, "__module__": fn.__module__})
+
+
+_SQUEEZE = {kind: _view_named(Reshape, f"SqueezeBackward{kind}") for kind in range(3)}
+_UNSQUEEZE = _view_named(Reshape, "UnsqueezeBackward0")
+
+
+def _reshape_as(fn: type, input: Tensor, shape: tuple) -> Tensor:
+    """``input`` reshaped by ``fn`` (a renamed Reshape); untracked input with the same
+    shape is returned itself, as :func:`reshape` does."""
+    if shape == input.shape and not input.requires_grad:
+        return input
+    return fn.apply(input, shape)
+
+
 @tensor_method(keywords=True)
 def squeeze(input: Tensor, dim: Any = None) -> Tensor:
-    if dim is None:
-        return reshape(input, tuple(s for s in input.shape if s != 1))
+    if dim is None:  # PyTorch's nodes: SqueezeBackward0 (all), 1 (one dim), 2 (dims)
+        return _reshape_as(_SQUEEZE[0], input, tuple(s for s in input.shape if s != 1))
     dims = norm_dim(dim, input.ndim, "squeeze")
-    return reshape(input, tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1)))
+    shape = tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1))
+    return _reshape_as(_SQUEEZE[2 if isinstance(dim, (tuple, list)) else 1], input, shape)
 
 
 @tensor_method(keywords=True)
@@ -323,7 +344,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
             f"(valid: {-nd} to {nd - 1})"
         )
     d = dim % nd
-    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
+    return _reshape_as(_UNSQUEEZE, input, input.shape[:d] + (1,) + input.shape[d:])
 
 
 class Permute(Function):
@@ -355,6 +376,11 @@ class Permute(Function):
         return t.transpose(ctx.axes)
 
 
+_PERMUTE = _view_named(Permute, "PermuteBackward0")
+_TRANSPOSE = _view_named(Permute, "TransposeBackward0")
+_T = _view_named(Permute, "TBackward0")
+
+
 @tensor_method
 def permute(input: Tensor, *order: Any, dims: Any = None) -> Tensor:
     """The dims of ``input`` reordered: given as ints (``x.permute(1, 0)``), one sequence
@@ -375,17 +401,22 @@ def permute(input: Tensor, *order: Any, dims: Any = None) -> Tensor:
             f"permute: dims {dims} are not a permutation of the {input.ndim} dims of "
             f"a tensor of shape {tuple(input.shape)}"
         )
-    return Permute.apply(input, tuple(d % input.ndim for d in dims))
+    return _PERMUTE.apply(input, tuple(d % input.ndim for d in dims))
+
+
+def _swap(fn: type, input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """``input`` with dims ``dim0`` and ``dim1`` swapped, recorded as ``fn``."""
+    if input.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return fn.apply(input, tuple(range(input.ndim)))  # a new view, as in PyTorch
+    axes = list(range(input.ndim))
+    d0, d1 = norm_dim(dim0, input.ndim, "transpose")[0], norm_dim(dim1, input.ndim, "transpose")[0]
+    axes[d0], axes[d1] = axes[d1], axes[d0]
+    return fn.apply(input, tuple(axes))
 
 
 @tensor_method
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
-    if input.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
-        return Permute.apply(input, tuple(range(input.ndim)))  # a new view, as in PyTorch
-    axes = list(range(input.ndim))
-    d0, d1 = norm_dim(dim0, input.ndim, "transpose")[0], norm_dim(dim1, input.ndim, "transpose")[0]
-    axes[d0], axes[d1] = axes[d1], axes[d0]
-    return Permute.apply(input, tuple(axes))
+    return _swap(_TRANSPOSE, input, dim0, dim1)
 
 
 @tensor_method
@@ -402,7 +433,7 @@ def t(input: Tensor) -> Tensor:
             f"t: expects a tensor with <= 2 dims, got shape {tuple(input.shape)}; "
             "use .permute or .mT"
         )
-    return transpose(input, 0, -1)
+    return _swap(_T, input, 0, -1)
 
 
 @tensor_method
