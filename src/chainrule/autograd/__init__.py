@@ -70,6 +70,17 @@ def _seq(x: Any) -> list:
     return [x] if isinstance(x, Tensor) or type(x) is GradientEdge else list(x)
 
 
+def _grads_for(outs: list, grads: Any) -> list:
+    """One upstream gradient per output, as PyTorch pairs them: a missing one raises, extra
+    ones past the last output are not used (PyTorch zips the two sequences)."""
+    if grads is None:
+        return [None] * len(outs)
+    gos = _seq(grads)
+    if len(gos) < len(outs):
+        raise RuntimeError(f"got {len(outs)} tensors and {len(gos)} gradients")
+    return gos[: len(outs)]
+
+
 def grad(
     outputs: Any,
     inputs: Any,
@@ -117,9 +128,9 @@ def grad(
     allow_unused = materialize_grads if allow_unused is None else allow_unused
     outs = _seq(outputs)
     ins = _seq(inputs)
-    gos = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outs)
-    if len(gos) != len(outs):
-        raise ValueError(f"autograd.grad: got {len(outs)} outputs but {len(gos)} grad_outputs")
+    if not ins:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    gos = _grads_for(outs, grad_outputs)
     outs = resolve_edges(outs, "outputs", gos)[0]
     inputs_in = ins
     ins, edges = resolve_edges(ins, "inputs")
@@ -211,11 +222,7 @@ def backward(
         )
         grad_tensors = grad_variables
     outs = _seq(tensors)
-    gos = _seq(grad_tensors) if grad_tensors is not None else [None] * len(outs)
-    if len(gos) != len(outs):
-        raise RuntimeError(
-            f"autograd.backward: got {len(outs)} tensors but {len(gos)} grad_tensors"
-        )
+    gos = _grads_for(outs, grad_tensors)
     outs = resolve_edges(outs, "outputs", gos)[0]
     roots = [_root_grad(o, g, "autograd.backward") for o, g in zip(outs, gos)]
     retain = create_graph if retain_graph is None else retain_graph

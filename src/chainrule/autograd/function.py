@@ -36,6 +36,7 @@ from .anomaly import check_forward_outputs
 from .forward_tangents import forward_tangents
 from .ieee import rerun_quietly
 from .inference import check_saved_values
+from .mark_dirty import adopt_dirty
 from .node import Node
 from .saved import SavedConstant, SavedInput, SavedOutput, SavedPacked, classify, memory_root, pack
 from .state import LOCAL, current
@@ -98,13 +99,18 @@ class Function:
     is_view = False
     differentiable_backward = True
     _separate_ctx = False  # forward(*args) + setup_context(ctx, inputs, output) style
+    _user = False  # subclassed outside chainrule (set by __init_subclass__)
     generate_vmap_rule = False  # PyTorch's flag; cr.func.vmap batches user Functions anyway
     complex_grad: bool | str = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "complex_grad" not in cls.__dict__ and not cls.__module__.startswith("chainrule."):
-            cls.complex_grad = True  # a user's Function owns its complex rule, as in torch
+        if not cls.__module__.startswith("chainrule."):
+            cls._user = True  # a user's Function: PyTorch's checks of what it saves
+            if "complex_grad" not in cls.__dict__:
+                cls.complex_grad = True  # a user's Function owns its complex rule, as in torch
+            if "vjp" in cls.__dict__ and "backward" not in cls.__dict__:
+                cls.backward = cls.__dict__["vjp"]  # PyTorch's alias: vjp is backward
         if getattr(cls.backward, "_once_differentiable", False):  # @once_differentiable
             cls.differentiable_backward = False
         if cls.setup_context is not Function.setup_context:
@@ -182,6 +188,10 @@ class Function:
                 return out
         if record:
             _link_inputs(ctx, args)
+            if cls._user:
+                ctx._non_tensor_args = tuple(
+                    i for i, a in enumerate(args) if not isinstance(a, Tensor)
+                )
         else:
             ctx.needs_input_grad = (False,) * len(args)
         if cls.raw:
@@ -199,6 +209,8 @@ class Function:
                     out = cls.forward(ctx, *args, **kwargs)
             finally:
                 state.grad_enabled = grad_on
+            if cls._user and ctx._saved:
+                _check_user_saved(ctx._saved)
         if type(out) is tuple:
             multi = True
             raw_outs = out
@@ -225,6 +237,8 @@ class Function:
                     and (non_diff is None or id(o) not in non_diff)
                 )
                 results.append(Tensor._make(o, req, ctx if req else None, i))
+        if ctx._dirty is not None:  # a user Function's mark_dirty: the output is the input
+            adopt_dirty(ctx, raw_outs, results, record)
         if cls.is_view or multi or outs[0].base is not None:
             _share_view_versions(ctx, args, outs, results, grad_on)
         if record:
@@ -232,6 +246,17 @@ class Function:
         if forward_ad:
             forward_tangents(ctx, cls, args, outs, results, kwargs)
         return tuple(results) if multi else results[0]
+
+
+def _check_user_saved(saved: tuple) -> None:
+    """A user Function's ``save_for_backward`` takes Tensors and None only (PyTorch's
+    TypeError; anything else belongs on ``ctx`` as an attribute)."""
+    for i, v in enumerate(saved):
+        if v is not None and not isinstance(v, Tensor):
+            raise TypeError(
+                f"save_for_backward can only save variables, but argument {i} is of type "
+                f"{type(v).__name__}"
+            )
 
 
 def _apply_with_bound_args(cls: type, *args: Any, **kwargs: Any) -> Any:
@@ -263,7 +288,7 @@ def _share_view_versions(ctx: Node, args: tuple, outs: tuple, results: list, gra
     root = memory_root(base._data)
     multi = ctx.name() if len(outs) > 1 else None
     for o, r in zip(outs, results):
-        if memory_root(o) is root:
+        if memory_root(o) is root and r is not base and r._vc is not base._vc:
             r._vc = base._vc
             record_view(r, base, grad_on, multi)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -78,6 +79,13 @@ class _ModeSwitch:
 
     def __call__(self, fn: Callable) -> Callable:
         target = self._target()
+        if inspect.isclass(fn):  # still wrapped (its instances are made in the mode)
+            warnings.warn(
+                "Decorating classes is deprecated and will be disabled in future versions. "
+                "You should only decorate functions or methods.",
+                FutureWarning,
+                stacklevel=2,
+            )
         if inspect.isgeneratorfunction(fn):
             return _wrap_generator(fn, target)
 

@@ -64,6 +64,8 @@ class Node:
     _out_tangents: tuple | None = None  # the outputs' (level, tangent, ...) entries
     _trace: list | None = None
     _non_diff: set | None = None
+    _dirty: tuple | None = None  # mark_dirty: inputs modified in place and returned
+    _non_tensor_args: tuple = ()  # a user Function's forward arguments that are not Tensors
     copy_saved_inputs: tuple = ()  # input positions saved as private copies (see below)
     materialize_grads = True  # outputs without a gradient get zeros (set_materialize_grads)
     primals: tuple = ()
@@ -248,6 +250,12 @@ class Node:
         """Whether the outputs that received no gradient reach ``backward`` as zeros (the
         default) or as None (``False``: the rule handles None itself), as in PyTorch."""
         self.materialize_grads = bool(value)
+
+    def mark_dirty(self, *args: Any) -> None:
+        """Declare inputs that ``forward`` modified in place (PyTorch's ``ctx.mark_dirty``):
+        each must also be returned; the output is then that input, rebased onto this node
+        (see :mod:`.mark_dirty`)."""
+        self._dirty = args
 
     def mark_non_differentiable(self, *outputs: Any) -> None:
         """Declare outputs (e.g. indices) that never carry a gradient."""

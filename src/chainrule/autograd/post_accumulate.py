@@ -103,10 +103,10 @@ def run_post_accumulate_grad_hooks(t: Tensor, create_graph: bool) -> None:
         for h in list(hooks):
             out = h(t)
             if out is not None:
-                raise TypeError(
-                    f"post accumulate grad hook {hook_name(h)!r} returned "
-                    f"{type(out).__name__}; it must return None (change the tensor or its "
-                    ".grad in place instead)"
+                raise RuntimeError(  # PyTorch's type and first sentence
+                    "Tensor post accumulate grad hooks should return None. (The hook "
+                    f"{hook_name(h)!r} returned {type(out).__name__}; change the tensor or its "
+                    ".grad in place instead.)"
                 )
     finally:
         state.grad_enabled = prev

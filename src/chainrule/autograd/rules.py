@@ -47,7 +47,20 @@ def call_rule(
     res = node.fn.backward(node, *grads)  # the common case, without a second call
     if type(res) is not tuple or len(res) != len(node.next_edges):
         res = _as_grad_tuple(res, len(node.next_edges), node)
+    if node.fn._user:
+        _check_user_grads(node, res)
     return res
+
+
+def _check_user_grads(node: Node, res: tuple) -> None:
+    """A user Function's backward gives None for every argument of forward that was not a
+    Tensor (PyTorch's RuntimeError; a number's "gradient" would otherwise be dropped)."""
+    for i in node._non_tensor_args:
+        if i < len(res) and res[i] is not None:
+            raise RuntimeError(
+                f"function {node.name()} returned a gradient different than None at position "
+                f"{i + 1}, but the corresponding forward input was not a Variable"
+            )
 
 
 def _run_rule(node: Node, grads: list, create_graph: bool, anomaly: bool) -> tuple:
@@ -59,6 +72,8 @@ def _run_rule(node: Node, grads: list, create_graph: bool, anomaly: bool) -> tup
     res = node.fn.backward(node, *grads)
     if type(res) is not tuple or len(res) != n_in:
         res = _as_grad_tuple(res, n_in, node)
+    if node.fn._user:
+        _check_user_grads(node, res)
     return res
 
 
@@ -78,12 +93,17 @@ class _DoubleBackwardError(Function):
     raw = True
 
     @staticmethod
-    def forward(ctx: Node, g: Any, *upstream: Any, name: str) -> Any:
-        ctx.op_name = name
+    def forward(ctx: Node, g: Any, *upstream: Any, name: str, user: bool = False) -> Any:
+        ctx.op_name, ctx.user = name, user
         return g
 
     @staticmethod
     def backward(ctx: Node, grad: Any) -> Any:
+        if ctx.user:  # PyTorch's words for a user's @once_differentiable backward
+            raise RuntimeError(
+                "trying to differentiate twice a function that was marked with "
+                f"@once_differentiable ({ctx.op_name})"
+            )
         raise RuntimeError(
             f"{ctx.op_name}: double backward (create_graph=True through this op's backward) "
             "is not supported; its backward is only differentiable once"
@@ -99,12 +119,20 @@ def _call_once_differentiable(node: Node, grads: list) -> tuple:
         res = _as_grad_tuple(node.fn.backward(node, *grads), len(node.next_edges), node)
     finally:
         state.grad_enabled = True
-    # The gradients depend on the op's saved inputs too: connect them, so differentiating
-    # again reaches the error node instead of a silent 0.
-    ups = [g for g in grads if g.requires_grad]
-    ups += [t for t in node.saved_tensors if isinstance(t, Tensor) and t.requires_grad]
+    ups = [g for g in grads if isinstance(g, Tensor) and g.requires_grad]
+    user = bool(node.fn._user)
+    if user and not ups:
+        # PyTorch's @once_differentiable ties its results to the error node only when an
+        # incoming gradient requires grad; otherwise they are plain tensors (no grad_fn)
+        return tuple(None if g is None else _to_tensor(g) for g in res)
+    if not user:
+        # A built-in rule's gradients depend on the op's saved inputs too: connect them,
+        # so differentiating again reaches the error node instead of a silent 0.
+        ups += [t for t in node.saved_tensors if isinstance(t, Tensor) and t.requires_grad]
     return tuple(
-        None if g is None else _DoubleBackwardError.apply(_to_tensor(g), *ups, name=node.name())
+        None
+        if g is None
+        else _DoubleBackwardError.apply(_to_tensor(g), *ups, name=node.name(), user=user)
         for g in res
     )
 

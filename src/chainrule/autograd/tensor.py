@@ -229,6 +229,11 @@ class Tensor(TensorBackward, TensorConversions):
                 f"Tensor.data: can only assign a Tensor, got "
                 f"{type(value).__name__} (wrap arrays with cr.as_tensor)"
             )
+        if self.requires_grad and value._data.dtype.kind not in "fcV":  # V: bfloat16
+            raise RuntimeError(
+                "data set to a tensor that requires gradients must be floating point or "
+                f"complex dtype (Tensor.data: got {value.dtype})"
+            )
         self._data = value._data
 
     @property
@@ -257,6 +262,8 @@ class Tensor(TensorBackward, TensorConversions):
                     f"assigned grad expected to be a Tensor or None but got grad "
                     f"of type {type(value).__name__}"
                 )
+            if value is self:
+                raise RuntimeError("can't assign Variable as its own grad")
             if value._data.shape != self._data.shape:
                 raise RuntimeError(
                     f"assigned grad has data of a different size: the tensor "
@@ -422,6 +429,8 @@ class Tensor(TensorBackward, TensorConversions):
         return isinstance(self._vc, InferenceMark)
 
     def detach_(self) -> "Tensor":
+        if self._view is not None:  # PyTorch's rule: a view stays tied to its base's history
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self.grad_fn = None
         self._rg = False
         return self

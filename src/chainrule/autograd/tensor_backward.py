@@ -99,6 +99,7 @@ class TensorBackward:
             explain: also print and return a step-by-step :mod:`chainrule.explain` account.
         """
         engine = _autograd.engine  # imported by the package after this module (a cycle)
+        gradient = _one_gradient(gradient)
         report = None
         if explain:
             from ..explain import backward as _explain
@@ -117,6 +118,8 @@ class TensorBackward:
         if inputs is not None:
             single = isinstance(inputs, (_tensor_type(), _autograd.GradientEdge))
             inputs = _autograd.resolve_edges([inputs] if single else list(inputs), "inputs")[0]
+            if not inputs:
+                raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
             grads = engine.run_backward(
                 [self], [gradient], retain_graph, create_graph, inputs, allow_unused=True
             )
@@ -126,6 +129,18 @@ class TensorBackward:
             return report
         engine.run_backward([self], [gradient], retain_graph, create_graph)
         return report
+
+
+def _one_gradient(gradient: Any) -> Any:
+    """``Tensor.backward``'s ``gradient`` as PyTorch reads it: a Tensor or None as it is,
+    anything else as a sequence of gradients, one per tensor, of which the first is this
+    tensor's (a number raises TypeError, an empty sequence RuntimeError)."""
+    if gradient is None or isinstance(gradient, _tensor_type()):
+        return gradient
+    grads = tuple(gradient)  # TypeError for a number, as PyTorch: not iterable
+    if not grads:
+        raise RuntimeError("got 1 tensors and 0 gradients")
+    return grads[0]
 
 
 def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
@@ -139,10 +154,17 @@ def _root_grad(t: Tensor, gradient: Any, where: str) -> Tensor:
                 f"output has shape {tuple(t.shape)}; pass gradient= (a tensor of that shape) or "
                 "reduce it first, e.g. y.sum().backward()"
             )
+        if t._data.dtype.kind == "c":  # PyTorch: d(complex)/d(...) has no implied seed
+            raise RuntimeError(
+                f"grad can be implicitly created only for real scalar outputs but got "
+                f"{t.dtype}; pass gradient= explicitly (or take .real / .abs() first)"
+            )
         xp = get_array_module(t._data)
         return tensor_cls._make(xp.ones(t._data.shape, t._data.dtype), False, None, 0)
     if not isinstance(gradient, tensor_cls):
-        gradient = tensor_cls(gradient, dtype=t.dtype)
+        raise TypeError(
+            f"gradients can be either Tensors or None, but got {type(gradient).__name__}"
+        )
     if gradient.shape != t.shape:
         raise RuntimeError(
             f"{where}: gradient has shape {tuple(gradient.shape)} but the output has shape "

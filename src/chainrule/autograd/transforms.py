@@ -74,7 +74,21 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False):
         )
         return tuple(_zeros_if_none(g, p) for g, p in zip(grads, leaves))
 
-    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+    shown = out if any(nested) else _cut(out)
+    return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
+
+
+def _cut(out: Any) -> Any:
+    """``vjp``'s output as the caller sees it when no primal requires grad: cut from the
+    private graph (as torch.func, whose output does not require grad), its tangent kept."""
+    if isinstance(out, (tuple, list)):
+        parts = [_cut(o) for o in out]
+        return type(out)(*parts) if hasattr(out, "_fields") else type(out)(parts)
+    if not isinstance(out, Tensor) or not out.requires_grad:
+        return out
+    t = out.detach()
+    t._fw_tangent = out._fw_tangent
+    return t
 
 
 def _zeros_if_none(g, like: Tensor) -> Tensor:

@@ -24,7 +24,7 @@ from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..autograd.torch_function import disabled_torch_function_impl
 from ..ops.inplace import apply_inplace
-from ..ops.shape import broadcast_to, unsqueeze
+from ..ops.shape import broadcast_to, movedim, unsqueeze
 from ._logical import LogicalArray
 
 __all__ = [
@@ -34,8 +34,10 @@ __all__ = [
     "active_levels",
     "batch_of",
     "physical",
+    "physical_nested",
     "unwrap_level",
     "wrap",
+    "wrap_nested",
 ]
 
 
@@ -244,6 +246,25 @@ def physical(x: Any, level: Level) -> Tensor:
         return x._value
 
     return broadcast_to(unsqueeze(x, 0), (level.size,) + tuple(x.shape))
+
+
+def physical_nested(x: Any, level: Level) -> Tensor:
+    """:func:`physical` for a value that may also be batched at levels entered after
+    ``level`` (a ``vjp_fn`` made under ``level`` and called inside a deeper vmap): the deeper
+    wrappers stay outermost, as vmap nests them, and ``level``'s batch dim becomes logical
+    dim 0 of each of their samples."""
+    if type(x) is BatchedTensor and x._level.id > level.id:
+        return BatchedTensor(movedim(physical_nested(x._value, level), 0, 1), x._level)
+    return physical(x, level)
+
+
+def wrap_nested(value: Any, level: Level) -> Tensor:
+    """:func:`wrap` for a value whose logical dim 0 is ``level``'s batch and which may be
+    batched at levels entered after ``level``: ``level`` goes inside those (deeper levels
+    wrap shallower ones), so every op dispatches the levels innermost first."""
+    if type(value) is BatchedTensor and value._level.id > level.id:
+        return BatchedTensor(wrap_nested(movedim(value._value, 1, 0), level), value._level)
+    return wrap(value, level)
 
 
 def batch_of(x: Any) -> Level | None:

@@ -22,7 +22,7 @@ from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..creation import ones_like
 from ..utils._pytree import tree_structure
-from ._batched import BatchedTensor, physical, wrap
+from ._batched import BatchedTensor, physical, physical_nested, wrap, wrap_nested
 from .vmap import _leaves, _unflatten
 
 __all__ = ["grad", "jvp", "vjp"]
@@ -59,10 +59,13 @@ def _vjp_levels(f: Callable, primals: tuple, levels: list) -> tuple:
     out = tuple(wrap(o, level) for o in out_p) if multi else wrap(out_p, level)
 
     def vjp_fn(*cotangents: Any) -> tuple:
+        # called later, maybe inside a deeper vmap (NTK-vector products map vjp_fn over a
+        # basis): cotangents and results may be batched at levels entered after ``level``
         cots = tuple(
-            physical(c if isinstance(c, Tensor) else Tensor._new(c), level) for c in cotangents
+            physical_nested(c if isinstance(c, Tensor) else Tensor._new(c), level)
+            for c in cotangents
         )
-        return tuple(wrap(g, level) for g in vjp_p(*cots))
+        return tuple(wrap_nested(g, level) for g in vjp_p(*cots))
 
     return out, vjp_fn
 

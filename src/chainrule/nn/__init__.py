@@ -1,6 +1,6 @@
 """Neural-network building blocks (``cr.nn``): Module, Parameter, layers, losses, init."""
 
-from . import attention, functional, init, modules, parallel, parameter, utils  # noqa: F401
+from . import attention, functional, grad, init, modules, parallel, parameter, utils  # noqa: F401
 from .layers import *  # noqa: F401,F403
 from .legacy_helpers import Container, factory_kwargs
 from .module import Module
@@ -16,6 +16,7 @@ __all__ = [
     "DataParallel",
     "attention",
     "functional",
+    "grad",
     "init",
     "parallel",
     "utils",

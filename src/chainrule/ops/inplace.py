@@ -220,6 +220,8 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     except RuntimeWarning as w:  # an overflowing cast gave inf (as PyTorch), then warned
         pass_fp_warning(w)
     x._vc[0] += 1
+    if record and out.grad_fn is not None and out.grad_fn._saved_values:
+        _guard_saved_result(out.grad_fn, out, x)
     if x._fw_tangent is not None or out._fw_tangent is not None:
         x._fw_tangent = out._fw_tangent  # forward mode: the tangent of the new value
     if record:
@@ -254,6 +256,21 @@ def _keep_old_self(node: Any, x: Tensor) -> None:
     keep_private_copies(node, lambda t: t._vc is x._vc)
     node._saved_values = tuple(
         _private_copy(node, e) if getattr(e, "version_counter", None) is x._vc else e
+        for e in node._saved_values
+    )
+
+
+def _guard_saved_result(node: Any, out: Tensor, x: Tensor) -> None:
+    """The in-place op's node saved its result ``out`` (``exp_``, ``sigmoid_``, ``relu_``
+    save their output), whose value now lives in ``x``: guard it with ``x``'s version counter
+    at its new version, so that changing ``x`` in place again makes the backward raise, as
+    PyTorch's does (the result it saved is ``x`` itself), instead of silently reading the
+    private result array."""
+    vc, version = x._vc, x._vc[0]
+    node._saved_values = tuple(
+        e._replace(version_counter=vc, version=version)
+        if getattr(e, "version_counter", None) is out._vc
+        else e
         for e in node._saved_values
     )
 
