@@ -20,6 +20,8 @@ from ._result_layout import has_own_layout
 from ._util import as_tensor, norm_dim
 from .binding import tensor_method
 from .shape import contiguous, reshape
+from .sparse_pattern import SparsePattern
+from .sparse_tensor import make_sparse
 from .subscript import getitem
 
 __all__ = ["gather", "index_select", "scatter", "scatter_add", "take_along_dim"]
@@ -61,6 +63,26 @@ class Gather(Function):
     @staticmethod
     def jvp(ctx, t, *_):
         return _gathered(t, ctx.dim, ctx.primals[2])
+
+
+class GatherSparseGrad(Gather):
+    """``gather(..., sparse_grad=True)``: the same forward; the gradient of ``x`` is an
+    uncoalesced sparse COO tensor with one entry per gathered element (in the index's
+    row-major order, repeats not summed) at ``x``'s coordinate that element was read from,
+    as PyTorch gives it."""
+
+    node_name = ("GatherBackward0", (0,))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        xp = get_array_module(index._data)
+        coords = [c.reshape(-1) for c in xp.indices(index.shape, dtype=np.int64)]
+        coords[ctx.dim] = index._data.reshape(-1).astype(np.int64)
+        indices = xp.ascontiguousarray(xp.stack(coords).reshape(len(coords), -1))
+        coalesced = indices.shape[1] <= 1  # one entry or none: coalesced, as PyTorch marks it
+        pattern = SparsePattern(indices, tuple(ctx.in_shape), coalesced)
+        return make_sparse(reshape(grad, (-1,)), pattern), None, None
 
 
 class ScatterAdd(Function):
@@ -198,14 +220,14 @@ def _index_arg(op: str, x: Tensor, dim: int, index: Any):
 def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:
     """out[i][j] = x[i][index[i][j]] (for dim=1), as torch.gather.
 
-    ``sparse_grad=True`` (a sparse COO gradient for ``input``) is not implemented.
+    ``sparse_grad=True`` gives ``input`` a sparse COO gradient (one entry per gathered
+    element); on a 0-d input it is not implemented.
     """
-    if sparse_grad:
-        raise NotImplementedError(
-            "gather: sparse_grad=True is not supported (the gradient of input is dense); "
-            "pass sparse_grad=False"
-        )
     d, idx = _index_arg("gather", input, dim, index)
+    if sparse_grad:
+        if input.ndim == 0:
+            raise NotImplementedError("gather: sparse_grad=True on a 0-d input is not supported")
+        return GatherSparseGrad.apply(input, d, idx)
     if input.ndim == 0:  # as PyTorch: a 0-d input reads as one element; the index's shape out
         return reshape(Gather.apply(reshape(input, (1,)), 0, reshape(idx, (-1,))), idx.shape)
     return Gather.apply(input, d, idx)

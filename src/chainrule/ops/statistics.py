@@ -71,11 +71,10 @@ def var(
     m = mean(input, axes, keepdim=True)
     d = input - m
     dof = max(n - correction, 0)
-    if dof == 0:  # 0/0 -> NaN, as PyTorch, which warns (NumPy's warning names no op)
+    if dof == 0:  # 0/0 -> NaN, as PyTorch, which warns naming the op (NumPy's names none)
         warnings.warn(
-            "var()/std(): degrees of freedom is <= 0; the result is NaN or inf. "
-            "Correction should be strictly less than the reduction factor (input "
-            "numel divided by output numel).",
+            f"{_op}(): degrees of freedom is <= 0. Correction should be strictly less than "
+            "the reduction factor (input numel divided by output numel).",
             UserWarning,
             stacklevel=3,
         )

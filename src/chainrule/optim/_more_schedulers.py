@@ -6,6 +6,7 @@ the learning rates match PyTorch's step for step; re-exported by :mod:`.lr_sched
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -263,11 +264,28 @@ class CyclicLR(LRScheduler):
         return lrs
 
     def state_dict(self) -> dict[str, Any]:
-        """Numbers and lists only: a custom ``scale_fn`` is not saved (as PyTorch)."""
-        return {k: v for k, v in super().state_dict().items() if k != "_scale_fn_custom"}
+        """The schedule's state, as PyTorch's: a custom ``scale_fn`` is saved under
+        ``_scale_fn_custom`` only as a callable object's attributes (``__dict__``), None for a
+        plain function or none, since a function cannot be pickled reliably."""
+        state = super().state_dict()
+        fn = self._scale_fn_custom
+        custom = None if fn is None or isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+        state["_scale_fn_custom"] = custom
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        super().load_state_dict({k: v for k, v in state_dict.items() if k != "_scale_fn_custom"})
+        """Restore the state; a saved callable object's attributes update this scheduler's
+        own ``scale_fn`` object (the callable itself is never replaced). As PyTorch's, it
+        pops ``_scale_fn_custom`` from the dict it is given."""
+        custom = state_dict.pop("_scale_fn_custom", None)
+        super().load_state_dict(state_dict)
+        if custom is not None:
+            if self._scale_fn_custom is None:  # PyTorch's AttributeError, with a message
+                raise AttributeError(
+                    "CyclicLR.load_state_dict: the state holds a custom scale_fn's attributes "
+                    "but this scheduler has no scale_fn to restore them into"
+                )
+            self._scale_fn_custom.__dict__.update(custom)
 
 
 def _format(name: str, optimizer: Optimizer, value: Any) -> list:

@@ -92,19 +92,25 @@ class MultiStepLR(LRScheduler):
         gamma: float = 0.1,
         last_epoch: int = -1,
     ):
-        self.milestones = sorted(int(m) for m in milestones)
+        self.milestones = Counter(milestones)  # a Counter, as PyTorch's (and its state dict)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
+    def _milestone_counts(self) -> Counter:
+        """The milestones as a Counter of int steps, also after a JSON round trip of the state
+        dict (which turns the Counter's keys into strings) or a list from an older one."""
+        counts = Counter(self.milestones)
+        return Counter({int(k) if isinstance(k, str) else k: n for k, n in counts.items()})
+
     def get_lr(self) -> list[float]:
         warn_get_lr_outside_step(self)
-        hits = Counter(self.milestones)[self.last_epoch]
+        hits = self._milestone_counts()[self.last_epoch]
         if hits == 0:
             return self._current_lrs()
         return [lr * self.gamma**hits for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self) -> list[float]:
-        n = bisect_right(self.milestones, self.last_epoch)
+        n = bisect_right(sorted(self._milestone_counts().elements()), self.last_epoch)
         return [base * self.gamma**n for base in self.base_lrs]
 
 

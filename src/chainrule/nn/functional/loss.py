@@ -166,6 +166,14 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
                 f"{op}: Using a target size ({target.shape}) that is different to the input "
                 f"size ({input.shape}) is deprecated. Please ensure they have the same size."
             )
+        if shapes == "warn":  # PyTorch's warning, word for word (filters match its start),
+            warnings.warn(  # given before the shapes are found not to broadcast, as PyTorch
+                f"Using a target size ({target.shape}) that is different to the input size "
+                f"({input.shape}). This will likely lead to incorrect results due to "
+                "broadcasting. Please ensure they have the same size.",
+                UserWarning,
+                stacklevel=3,
+            )
         try:
             np.broadcast_shapes(input.shape, target.shape)
         except ValueError:
@@ -174,14 +182,6 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
                 "cannot "
                 "be broadcast together (sizes must be equal or 1 in each trailing dimension)"
             ) from None
-        if shapes == "warn":  # PyTorch's warning, word for word (filters match its start)
-            warnings.warn(
-                f"Using a target size ({target.shape}) that is different to the input size "
-                f"({input.shape}). This will likely lead to incorrect results due to "
-                "broadcasting. Please ensure they have the same size.",
-                UserWarning,
-                stacklevel=3,
-            )
     if not is_floating(input.dtype):
         raise DtypeError(f"{op}: input must be floating point, got {input.dtype}")
     if target.dtype != input.dtype and (is_floating(target.dtype) or target.dtype.kind == "c"):

@@ -30,6 +30,7 @@ from .. import functional as F
 from ..functional.attention import _canonical_mask, _warn_mismatched_masks
 from ..module import Module
 from ..parameter import Parameter
+from .activation import GELU, ReLU
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
@@ -125,7 +126,10 @@ class _TransformerLayer(Module):
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
         fn = _activation(activation)
-        self.activation_relu_or_gelu = 1 if fn is F.relu else 2 if fn is F.gelu else 0
+        # 1 for relu, 2 for gelu: the functions and the modules (any GELU approximation), as
+        # PyTorch counts them (its nested-tensor fast path requires one of them)
+        relu, gelu = fn is F.relu or isinstance(fn, ReLU), fn is F.gelu or isinstance(fn, GELU)
+        self.activation_relu_or_gelu = 1 if relu else 2 if gelu else 0
         self.activation = fn  # a Module becomes a submodule, as in PyTorch
         self.norm_first = norm_first
         blocks = range(1, 4 if cross_attention else 3)

@@ -7,10 +7,11 @@ they are given, like PyTorch's ``_get_clones``, so every layer starts with the s
 unless re-initialised (``nn.Transformer`` then applies xavier_uniform_ to every matrix).
 
 PyTorch's inference "fast paths" (the fused encoder-layer kernel and nested tensors for
-padded batches) are not reproduced: ``enable_nested_tensor`` and ``mask_check`` are accepted
-and stored, and every call takes the ordinary path. The one visible difference: in PyTorch's
-nested path (eval, no grad, ``src_key_padding_mask`` given) the outputs at padded positions are
-zeros; here they hold the values computed for them, as in PyTorch's training path.
+padded batches) are not run as such, but what they show is mirrored: ``TransformerEncoder``
+sets ``use_nested_tensor`` by PyTorch's rule (warning why not when ``enable_nested_tensor``
+asked for it), and where PyTorch's nested path would run (eval, no gradient wanted, a
+left-aligned ``src_key_padding_mask`` and no ``mask``) the outputs at padded positions are
+zeros, as PyTorch's nested tensors give them back.
 
 This file holds the five public classes; the parts they are built from (the shared layer
 base with its attention/feed-forward blocks, the causal-mask helpers, the layer cloning) are
@@ -19,10 +20,13 @@ in ``_transformer_parts.py``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
+from ...autograd.state import is_grad_enabled
 from ...autograd.tensor import Tensor
+from ...settings import is_warn_always_enabled
 from .. import functional as F
 from .. import init
 from ..module import Module
@@ -182,11 +186,46 @@ class TransformerDecoderLayer(_TransformerLayer):
         return self.dropout2(x)
 
 
+_NESTED_WARNED = [False]  # PyTorch warns once per process that nested tensors are a prototype
+
+
+def _why_not_nested(layer: Module) -> str:
+    """Why PyTorch's encoder cannot use nested tensors with ``layer`` ('' when it can), its
+    reasons in its order and words."""
+    if not isinstance(layer, TransformerEncoderLayer):
+        return "encoder_layer was not TransformerEncoderLayer"
+    attn = layer.self_attn
+    checks = (
+        (layer.norm_first, "encoder_layer.norm_first was True"),
+        (
+            not attn.batch_first,
+            "encoder_layer.self_attn.batch_first was not True"
+            "(use batch_first for better inference performance)",
+        ),
+        (not attn._qkv_same_embed_dim, "encoder_layer.self_attn._qkv_same_embed_dim was not True"),
+        (attn.in_proj_bias is None, "encoder_layer.self_attn was passed bias=False"),
+        (not layer.activation_relu_or_gelu, "encoder_layer.activation_relu_or_gelu was not True"),
+        (
+            layer.norm1.eps != layer.norm2.eps,
+            "encoder_layer.norm1.eps was not equal to encoder_layer.norm2.eps",
+        ),
+        (attn.num_heads % 2 == 1, "encoder_layer.self_attn.num_heads is odd"),
+    )
+    return next((why for failed, why in checks if failed), "")
+
+
+def _left_aligned(padded: Tensor) -> bool:
+    """Every row's kept tokens come first (no kept token after a padded one)."""
+    pad = padded._data
+    return not (pad[..., :-1] & ~pad[..., 1:]).any()
+
+
 class TransformerEncoder(Module):
     """``num_layers`` deep copies of ``encoder_layer``, then the optional ``norm``.
 
-    ``enable_nested_tensor`` and ``mask_check`` are accepted for PyTorch compatibility and
-    stored; chainrule has no nested tensors, so ``use_nested_tensor`` is always False.
+    ``use_nested_tensor`` follows PyTorch's rule (``enable_nested_tensor`` and a layer its
+    fast path takes; otherwise PyTorch's warning says why not). Where PyTorch would run the
+    stack on nested tensors (see :meth:`forward`) the padded positions come out as zeros.
     """
 
     def __init__(
@@ -200,8 +239,50 @@ class TransformerEncoder(Module):
         super().__init__()
         self.layers = _clones(encoder_layer, num_layers)
         self.num_layers, self.norm = num_layers, norm
-        self.enable_nested_tensor, self.use_nested_tensor = enable_nested_tensor, False
+        why_not = _why_not_nested(encoder_layer)
+        if enable_nested_tensor and why_not:
+            warnings.warn(
+                "enable_nested_tensor is True, but self.use_nested_tensor is False because "
+                f"{why_not}",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.enable_nested_tensor = enable_nested_tensor
+        self.use_nested_tensor = enable_nested_tensor and not why_not
         self.mask_check = mask_check
+
+    def _nested_padding(self, src: Tensor, mask: Any, src_key_padding_mask: Any) -> Any:
+        """The padded positions (a bool Tensor) where PyTorch would run the stack on nested
+        tensors, whose padded outputs are zeros; None where it takes the ordinary path (in
+        training, gradients wanted for the input or the first layer's weights, no padding
+        mask, a ``mask`` too, an unbatched input, or padding that is not left-aligned)."""
+        if not self.use_nested_tensor or not self.num_layers or self.layers[0].training:
+            return None
+        if src_key_padding_mask is None or mask is not None or src.ndim != 3:
+            return None
+        if is_grad_enabled() and (
+            src.requires_grad or any(p.requires_grad for p in self.layers[0].parameters())
+        ):
+            return None
+        padded = src_key_padding_mask != 0  # a float mask: every non-zero entry is padding
+        if not _left_aligned(padded):
+            if self.mask_check:
+                return None
+            raise NotImplementedError(
+                "TransformerEncoder: mask_check=False with a src_key_padding_mask that is not "
+                "left-aligned (PyTorch's nested path then misreads the rows) is not supported"
+            )
+        if not _NESTED_WARNED[0] or is_warn_always_enabled():
+            _NESTED_WARNED[0] = True
+            warnings.warn(
+                "The PyTorch API of nested tensors is in prototype stage and will change in the "
+                "near future. We recommend specifying layout=torch.jagged when constructing a "
+                "nested tensor, as this layout receives active development, has better operator "
+                "coverage, and works with torch.compile.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return padded
 
     def forward(
         self,
@@ -213,6 +294,7 @@ class TransformerEncoder(Module):
         first = self.layers[0] if self.num_layers else None
         batch_first = bool(getattr(getattr(first, "self_attn", None), "batch_first", False))
         is_causal = _detect_is_causal_mask(mask, is_causal, _seq_len(src, batch_first))
+        padded = self._nested_padding(src, mask, src_key_padding_mask)
         src_key_padding_mask, mask = _same_type_masks(
             src, src_key_padding_mask, mask, ("src_key_padding_mask", "mask")
         )
@@ -221,7 +303,8 @@ class TransformerEncoder(Module):
             out = mod(
                 out, src_mask=mask, is_causal=is_causal, src_key_padding_mask=src_key_padding_mask
             )
-        return self.norm(out) if self.norm is not None else out
+        out = self.norm(out) if self.norm is not None else out
+        return out if padded is None else out.masked_fill(padded.unsqueeze(-1), 0.0)
 
 
 class TransformerDecoder(Module):
