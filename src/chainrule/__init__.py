@@ -138,6 +138,17 @@ from .ops.sparse_products import spmm
 from .ops.tensor_queries import sparse_coo
 from .overrides import install as _install_torch_function  # watches for Tensor subclasses
 from .printing import set_printoptions
+from .qtypes import (
+    per_channel_affine,
+    per_channel_affine_float_qparams,
+    per_channel_symmetric,
+    per_tensor_affine,
+    per_tensor_symmetric,
+    qint8,
+    qint32,
+    quint8,
+)
+from .quantized_tensor import dequantize, quantize_per_channel, quantize_per_tensor
 from .random import (
     Generator,
     default_generator,
@@ -220,6 +231,7 @@ _LAZY = {
     "mps",
     "xpu",
     "types",
+    "ao",
 }
 
 # Functions PyTorch has at the top level as well as in torch.nn.functional, with the same
@@ -302,6 +314,8 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(".nn.functional", __name__), name)
     if name in _NN_ROOT_FORMS:
         return getattr(importlib.import_module(".nn.root_forms", __name__), name)
+    if name == "quantization":  # torch.quantization is torch.ao.quantization
+        return importlib.import_module(".ao.quantization", __name__)
     if name == "compile":  # needs cr.nn, which loads on first use
         return importlib.import_module("._compile", __name__).compile
     if name in ("save", "load"):
@@ -360,6 +374,12 @@ __all__ = sorted(
         "TypedStorage",
         "UntypedStorage",
         "arange",
+        "dequantize",
+        "qint8",
+        "qint32",
+        "quantize_per_channel",
+        "quantize_per_tensor",
+        "quint8",
         "e",
         "inf",
         "nan",

@@ -21,3 +21,13 @@ __all__ = [
     "parallel",
     "utils",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # torch.nn.quantized / torch.nn.intrinsic: the modules of cr.ao.nn, loaded on first use
+    # (in here: cr.ao imports cr.nn)
+    if name in ("quantized", "intrinsic"):
+        import importlib
+
+        return importlib.import_module(f"chainrule.ao.nn.{name}")
+    raise AttributeError(f"module 'chainrule.nn' has no attribute {name!r}")

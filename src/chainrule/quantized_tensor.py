@@ -1,0 +1,457 @@
+"""``QuantizedTensor``: PyTorch's quantized CPU tensors (``cr.quantize_per_tensor``,
+``cr.quantize_per_channel``) and what a quantized tensor answers.
+
+A quantized tensor stores integers (``int_repr()``) and the affine map back to numbers:
+``value = (q - zero_point) * scale``, with one scale and zero point (per tensor) or one per
+index of an axis (per channel). It is a :class:`Tensor` subclass, so ``isinstance(q,
+cr.Tensor)`` holds, built as :class:`~chainrule.ops.sparse_tensor.SparseTensor` is: its
+``_data`` (what every dense op reads) has only a shape and raises NotImplementedError for
+anything that would compute with it, and Tensor methods it does not define raise the same
+error, so a dense op given a quantized tensor fails clearly (``call .dequantize() first``)
+instead of computing on the stored integers. It never requires grad.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import printing as _printing
+from ._user_warnings import warn_once
+from .autograd.tensor import Tensor
+from .autograd.torch_function import disabled_torch_function_impl
+from .backend import Device
+from .qtypes import (
+    QDtype,
+    QScheme,
+    per_channel_affine,
+    per_tensor_affine,
+    scalar_type_name,
+)
+from .quantized_kernels import (
+    dequantize_array,
+    quantize_per_channel_array,
+    quantize_per_tensor_array,
+)
+
+__all__ = [
+    "QuantizedTensor",
+    "dequantize",
+    "make_per_channel_quantized",
+    "make_per_tensor_quantized",
+    "quantize_per_channel",
+    "quantize_per_tensor",
+]
+
+_DEPRECATION = (
+    "torch.quantize_per_tensor, torch.quantize_per_channel and other quantized tensor creation "
+    "functions that produce tensors with dtype torch.quint8, torch.qint8, and torch.qint32 are "
+    "deprecated and will be removed in a future PyTorch release. Please see "
+    "https://github.com/pytorch/pytorch/issues/184982 for more information."
+)
+
+
+def _unsupported(op: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{op}: not supported for quantized tensors (dtype qint8/quint8/qint32); "
+        "call .dequantize() first"
+    )
+
+
+class _NoValues:
+    """The ``_data`` of a quantized tensor: its shape, and no values to compute with."""
+
+    __slots__ = ("shape", "dtype")
+    __array_priority__ = 2000
+
+    def __init__(self, shape: tuple, dtype: QDtype) -> None:
+        self.shape, self.dtype = shape, dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    def __getattr__(self, name: str) -> Any:
+        raise _unsupported(name)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        raise _unsupported(ufunc.__name__)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        raise _unsupported(func.__name__)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise _unsupported("conversion to a NumPy array")
+
+
+# Tensor attributes that hold for a quantized tensor as they are (shape, bookkeeping).
+_PASS = frozenset(
+    {
+        "_data", "_grad", "_rg", "grad_fn", "_output_nr", "_vc", "_hooks", "_fw", "_view",
+        "_fw_tangent", "_version", "_base", "_is_view", "size", "dim", "numel", "nelement",
+        "ndimension", "element_size", "shape", "ndim", "is_leaf", "requires_grad", "grad",
+        "is_cuda", "is_cpu", "is_mps", "is_xpu", "is_sparse", "layout", "get_device",
+        "is_floating_point", "is_complex", "itemsize", "nbytes", "is_meta", "is_nested",
+        "is_inference", "output_nr",
+    }
+)  # fmt: skip
+
+
+class QuantizedTensor(Tensor):
+    """A quantized tensor: integers and their scale/zero point. Made by
+    :func:`quantize_per_tensor` / :func:`quantize_per_channel`, never directly."""
+
+    __torch_function__ = disabled_torch_function_impl
+
+    __slots__ = ("_q_int", "_q_dtype", "_q_scheme", "_q_scale", "_q_zp", "_q_axis")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "QuantizedTensor is not constructed directly; use chainrule.quantize_per_tensor or "
+            "chainrule.quantize_per_channel"
+        )
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _PASS or name in _OWN or name[:2] == "__" or not hasattr(Tensor, name):
+            return object.__getattribute__(self, name)
+        raise _unsupported(f"Tensor.{name}")
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def dtype(self) -> QDtype:
+        return self._q_dtype
+
+    @property
+    def device(self) -> Device:
+        return Device("cpu")
+
+    @property
+    def is_quantized(self) -> bool:
+        return True
+
+    def qscheme(self) -> QScheme:
+        return self._q_scheme
+
+    def _per_tensor(self, op: str) -> None:
+        if self._q_axis is not None:
+            raise RuntimeError(
+                f"Expected quantizer->qscheme() == kPerTensorAffine to be true, but got "
+                f"false. ({op} of a per-channel quantized tensor; use q_per_channel_*)"
+            )
+
+    def _per_channel(self, op: str) -> None:
+        if self._q_axis is None:
+            raise RuntimeError(
+                f"Expected quantizer->qscheme() == kPerChannelAffine || quantizer->qscheme() "
+                f"== kPerChannelAffineFloatQParams to be true, but got false. ({op} of a "
+                "per-tensor quantized tensor)"
+            )
+
+    def q_scale(self) -> float:
+        self._per_tensor("q_scale")
+        return self._q_scale
+
+    def q_zero_point(self) -> int:
+        self._per_tensor("q_zero_point")
+        return self._q_zp
+
+    def q_per_channel_scales(self) -> Tensor:
+        self._per_channel("q_per_channel_scales")
+        return Tensor._make(self._q_scale.copy(), False, None, 0)
+
+    def q_per_channel_zero_points(self) -> Tensor:
+        self._per_channel("q_per_channel_zero_points")
+        return Tensor._make(self._q_zp.copy(), False, None, 0)
+
+    def q_per_channel_axis(self) -> int:
+        self._per_channel("q_per_channel_axis")
+        return self._q_axis
+
+    # ------------------------------------------------------------------ values
+    def int_repr(self) -> Tensor:
+        """The stored integers (int8, uint8 or int32), a copy."""
+        return Tensor._make(self._q_int.copy(), False, None, 0)
+
+    def dequantize(self) -> Tensor:
+        """The float32 values ``(q - zero_point) * scale``."""
+        return Tensor._make(
+            dequantize_array(self._q_int, self._q_scale, self._q_zp, self._q_axis), False, None, 0
+        )
+
+    def detach(self) -> QuantizedTensor:
+        return self
+
+    def clone(self, *, memory_format: Any = None) -> QuantizedTensor:
+        if memory_format is not None:
+            raise NotImplementedError("clone of a quantized tensor: memory_format")
+        return _make(self._q_int.copy(), self._q_dtype, self._q_scale, self._q_zp, self._q_axis)
+
+    def cpu(self) -> QuantizedTensor:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> QuantizedTensor:
+        out = memo.get(id(self))
+        if out is None:
+            out = memo[id(self)] = self.clone()
+        return out
+
+    def __copy__(self) -> QuantizedTensor:
+        return self.clone()
+
+    def __reduce__(self) -> tuple:
+        return (_make, (self._q_int, self._q_dtype, self._q_scale, self._q_zp, self._q_axis))
+
+    def numpy(self, *, force: bool = False) -> Any:
+        raise TypeError(f"Got unsupported ScalarType {scalar_type_name(self._q_dtype)}")
+
+    # ------------------------------------------------------------------ printing
+    def __repr__(self) -> str:
+        values = dequantize_array(self._q_int, self._q_scale, self._q_zp, self._q_axis)
+        head = "tensor("
+        body = np.array2string(
+            values, separator=", ", prefix=head, **_printing.array2string_options(values)
+        ).replace(", ...,", ",  ...,")
+        suffixes = [f"size={tuple(values.shape)}", f"dtype={self._q_dtype!r}"]
+        suffixes.append(f"quantization_scheme={self._q_scheme!r}")
+        if self._q_axis is None:
+            suffixes += [f"scale={self._q_scale!r}", f"zero_point={self._q_zp}"]
+        else:
+            suffixes += [
+                f"scale={self.q_per_channel_scales()!r}",
+                f"zero_point={self.q_per_channel_zero_points()!r}",
+                f"axis={self._q_axis}",
+            ]
+        return _add_suffixes(head + body, suffixes, len(head))
+
+    def __format__(self, spec: str) -> str:
+        if spec:
+            raise _unsupported(f"format spec {spec!r}")
+        return repr(self)
+
+    __hash__ = object.__hash__
+
+
+_OWN = QuantizedTensor.__dict__
+
+_OPERATORS = (
+    "__add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__ __rtruediv__ "
+    "__floordiv__ __rfloordiv__ __mod__ __rmod__ __pow__ __rpow__ __matmul__ __rmatmul__ "
+    "__neg__ __pos__ __abs__ __invert__ __and__ __rand__ __or__ __ror__ __xor__ __rxor__ "
+    "__eq__ __ne__ __lt__ __le__ __gt__ __ge__ __getitem__ __setitem__ __iter__ __bool__ "
+    "__float__ __int__ __index__ __complex__ __dlpack__ __iadd__ __isub__ __imul__ "
+    "__itruediv__"
+).split()
+
+
+def _raiser(name: str) -> Any:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise _unsupported(name)
+
+    method.__name__ = name
+    return method
+
+
+for _name in _OPERATORS:
+    setattr(QuantizedTensor, _name, _raiser(_name.strip("_")))
+    setattr(_NoValues, _name, _raiser(_name.strip("_")))
+QuantizedTensor.__array__ = _raiser("conversion to a NumPy array")
+
+
+def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
+    """PyTorch's tensor-repr tail: each ``, suffix`` on the current line while it fits in
+    the line width, else on a new line indented under the values."""
+    width = int(_printing.array2string_options()["max_line_width"])
+    parts = [text]
+    last = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last + len(suffix) + 2 > width:
+            parts.append(",\n" + " " * indent + suffix)
+            last = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last += len(suffix) + 2
+    return "".join(parts) + ")"
+
+
+def _make(
+    q: np.ndarray, dtype: QDtype, scale: Any, zero_point: Any, axis: int | None
+) -> QuantizedTensor:
+    t = object.__new__(QuantizedTensor)
+    t._data = _NoValues(tuple(q.shape), dtype)
+    t._grad = None
+    t._rg = False
+    t.grad_fn = None
+    t._output_nr = 0
+    t._vc = [0]
+    t._hooks = None
+    t._fw = None
+    t._view = None
+    t._q_int = q
+    t._q_dtype = dtype
+    t._q_scheme = per_tensor_affine if axis is None else per_channel_affine
+    t._q_scale = scale
+    t._q_zp = zero_point
+    t._q_axis = axis
+    return t
+
+
+def _warn_once() -> None:
+    warn_once("quantized tensor creation", _DEPRECATION)
+
+
+def _float_input(op: str, input: Any, what: str) -> np.ndarray:  # noqa: A002 - torch's name
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if isinstance(input, QuantizedTensor):
+        raise NotImplementedError(f"{op}: the input is already quantized; dequantize() it first")
+    arr = np.asarray(input.detach()._data)
+    if arr.dtype != np.float32:
+        raise RuntimeError(f"{what}, got {scalar_type_name(arr.dtype)}")
+    return arr
+
+
+def _qdtype(dtype: Any) -> QDtype:
+    if not isinstance(dtype, QDtype):
+        raise RuntimeError(f"ScalarType {scalar_type_name(dtype)} is not supported in new_qtensor.")
+    return dtype
+
+
+def _scalar(op: str, value: Any, name: str, kind: type) -> Any:
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise RuntimeError(
+                f"a Tensor with {value.numel()} elements cannot be converted to Scalar"
+            )
+        return kind(value.detach()._data.reshape(()).item())
+    if kind is int and not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}")
+    if kind is float and not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{op}(): argument '{name}' must be float, not {type(value).__name__}")
+    return kind(value)
+
+
+def _check_zero_point(op: str, zero_point: int, dtype: QDtype) -> None:
+    if zero_point > dtype.qmax:
+        raise RuntimeError(f"{op} zero_point {zero_point} is above upper bound.")
+    if zero_point < dtype.qmin:
+        raise RuntimeError(f"{op} zero_point {zero_point} is below lower bound.")
+
+
+def quantize_per_tensor(input: Any, scale: Any, zero_point: Any, dtype: Any) -> Any:  # noqa: A002
+    """``torch.quantize_per_tensor``: ``clamp(round(input / scale) + zero_point)`` stored as
+    ``dtype`` (qint8, quint8 or qint32), rounded half to even as PyTorch's kernels. A list of
+    tensors with tensors of scales and zero points gives a list."""
+    if isinstance(input, (list, tuple)):
+        if not (isinstance(scale, Tensor) and isinstance(zero_point, Tensor)):
+            raise TypeError(
+                "quantize_per_tensor(): a list of tensors needs Tensor scales and zero_points"
+            )
+        scales, zps = np.asarray(scale._data).ravel(), np.asarray(zero_point._data).ravel()
+        return [
+            quantize_per_tensor(t, float(s), int(z), dtype)
+            for t, s, z in zip(input, scales, zps, strict=False)
+        ]
+    if isinstance(scale, Tensor) != isinstance(zero_point, Tensor):
+        raise TypeError(
+            "quantize_per_tensor(): scale and zero_point must both be Tensors or both numbers"
+        )
+    s = _scalar("quantize_per_tensor", scale, "scale", float)
+    z = _scalar("quantize_per_tensor", zero_point, "zero_point", int)
+    arr = _float_input("quantize_per_tensor", input, "Quantize only works on Float Tensor")
+    qd = _qdtype(dtype)
+    _warn_once()
+    _check_zero_point("quantize_tensor_per_tensor_affine", z, qd)
+    return _make(quantize_per_tensor_array(arr, s, z, qd), qd, s, z, None)
+
+
+def quantize_per_channel(
+    input: Any,  # noqa: A002 - torch's name
+    scales: Any,
+    zero_points: Any,
+    axis: int,
+    dtype: Any,
+) -> QuantizedTensor:
+    """``torch.quantize_per_channel``: as :func:`quantize_per_tensor` with one scale and zero
+    point per index of ``axis`` (scales kept as float64, zero points as int64)."""
+    for name, value in (("scales", scales), ("zero_points", zero_points)):
+        if not isinstance(value, Tensor):
+            pos = 2 if name == "scales" else 3
+            raise TypeError(
+                f"quantize_per_channel(): argument '{name}' (position {pos}) must be Tensor, "
+                f"not {type(value).__name__}"
+            )
+    s = np.asarray(scales.detach()._data, np.float64).ravel()
+    zarr = np.asarray(zero_points.detach()._data)
+    if zarr.dtype.kind == "f":
+        raise NotImplementedError(
+            "quantize_per_channel: float zero_points (per_channel_affine_float_qparams) are "
+            "not supported"
+        )
+    z = zarr.astype(np.int64).ravel()
+    qd = _qdtype(dtype)
+    arr = _float_input(
+        "quantize_per_channel", input, "quantize_tensor_per_channel_affine expects a Float Tensor"
+    )
+    if not 0 <= axis < arr.ndim:
+        raise RuntimeError(
+            "Channel axis out of range in per channel affine quantization. Got: "
+            f"{axis}Expected: [0, {arr.ndim})"
+        )
+    if s.size != arr.shape[axis]:
+        raise RuntimeError(
+            f"length of scales must equal to channel, expected {arr.shape[axis]} got, {s.size}"
+        )
+    if z.size != s.size:
+        raise RuntimeError("number of elements in scales and zero_points must match")
+    _warn_once()
+    for zp in z:
+        _check_zero_point("quantize_tensor_per_channel_affine", int(zp), qd)
+    return _make(quantize_per_channel_array(arr, s, z, axis, qd), qd, s, z, int(axis))
+
+
+def dequantize(tensor: Any = None, *, tensors: Any = None) -> Any:
+    """``torch.dequantize``: a quantized tensor's float32 values; a plain tensor converted
+    to float32; a list of tensors (``tensors=``, or the list itself), each dequantized."""
+    if tensors is not None:
+        if tensor is not None:
+            raise TypeError("dequantize(): pass either tensor or tensors, not both")
+        return [dequantize(t) for t in tensors]
+    if isinstance(tensor, (list, tuple)):
+        return [dequantize(t) for t in tensor]
+    if isinstance(tensor, QuantizedTensor):
+        return tensor.dequantize()
+    if not isinstance(tensor, Tensor):
+        raise TypeError(
+            f"dequantize(): argument 'tensor' must be Tensor, not {type(tensor).__name__}"
+        )
+    return tensor.to(np.float32)
+
+
+def make_per_tensor_quantized(
+    q: np.ndarray, dtype: QDtype, scale: float, zero_point: int
+) -> QuantizedTensor:
+    """A per-tensor quantized tensor from integers already computed (for chainrule's own
+    quantized modules)."""
+    return _make(np.ascontiguousarray(q, dtype.storage), dtype, float(scale), int(zero_point), None)
+
+
+def make_per_channel_quantized(
+    q: np.ndarray, dtype: QDtype, scales: np.ndarray, zero_points: np.ndarray, axis: int
+) -> QuantizedTensor:
+    """A per-channel quantized tensor from integers already computed."""
+    return _make(
+        np.ascontiguousarray(q, dtype.storage),
+        dtype,
+        np.asarray(scales, np.float64),
+        np.asarray(zero_points, np.int64),
+        int(axis),
+    )
