@@ -102,6 +102,11 @@ def run_post_accumulate_grad_hooks(t: Tensor, create_graph: bool) -> None:
     try:
         for h in list(hooks):
             out = h(t)
+            if out is not None and not isinstance(out, Tensor):  # PyTorch's TypeError
+                raise TypeError(
+                    f"expected Variable, but hook returned '{type(out).__name__}' (the post "
+                    f"accumulate grad hook {hook_name(h)!r} must return None)"
+                )
             if out is not None:
                 raise RuntimeError(  # PyTorch's type and first sentence
                     "Tensor post accumulate grad hooks should return None. (The hook "
