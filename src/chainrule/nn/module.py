@@ -79,9 +79,16 @@ class Module(StateDictMixin, ModuleConversions):
     def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
         if "_parameters" not in d:
+            # PyTorch lets plain attributes in before ``super().__init__()`` (TabNet's
+            # ``self.dim = dim`` comes first); only the registered kinds need the stores
+            kinds = ((Parameter, "parameters"), (Module, "module"), (Buffer, "buffer"))
+            kind = next((k for t, k in kinds if isinstance(value, t)), None)
+            if kind is None:
+                object.__setattr__(self, name, value)
+                return
             raise AttributeError(
-                f"cannot assign {name!r} before Module.__init__() call; call "
-                "super().__init__() first in your module's __init__"
+                f"cannot assign {kind} before Module.__init__() call ({name!r}: call "
+                "super().__init__() first in your module's __init__)"
             )
         params, mods, bufs = d["_parameters"], d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):

@@ -194,10 +194,15 @@ def split(
 
 @tensor_method
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
-    if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool) or chunks <= 0:
-        raise RuntimeError(
-            f"chunk: expects `chunks` to be an integer greater than 0, got {chunks!r}"
+    if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool):
+        kind = type(chunks)
+        name = (
+            kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
         )
+        raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not {name}")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    chunks = int(chunks)  # a NumPy integer (``np.ceil(...).astype(int)``) splits as an int
     d = norm_dim(dim, input.ndim, "chunk")[0]
     n = input.shape[d]
     if n == 0:  # PyTorch: `chunks` empty pieces
