@@ -33,6 +33,7 @@ import numpy as np
 
 from .autograd.state import LOCAL as _STATE
 from .autograd.tensor import Tensor
+from .backend import Device, cupy_available
 
 __all__ = ["fork_rng", "get_rng_state", "initial_seed", "manual_seed", "seed", "set_rng_state"]
 
@@ -47,11 +48,26 @@ class Generator:
     """A random stream (NumPy PCG64 underneath), like ``torch.Generator``."""
 
     def __init__(self, device: Any = "cpu"):
+        self._device = _generator_device(device)
         self._seed = int(np.random.SeedSequence().entropy % (2**63))
         self.np = np.random.Generator(np.random.PCG64(self._seed))
 
+    @property
+    def device(self) -> Device:
+        """The device the generator was made for (read-only, as ``torch.Generator.device``);
+        chainrule draws every device's random numbers on the CPU from this stream."""
+        return self._device
+
     def manual_seed(self, seed: int) -> "Generator":
-        """Reseed; negative seeds wrap to unsigned 64-bit as in PyTorch (-5 -> 2**64 - 5)."""
+        """Reseed; negative seeds wrap to unsigned 64-bit as in PyTorch (-5 -> 2**64 - 5).
+
+        Unlike ``cr.manual_seed`` (which takes anything ``int()`` accepts), the method takes
+        only a Python ``int``, as ``torch.Generator.manual_seed``: RuntimeError for a float,
+        bool, str or tensor, TypeError for a NumPy integer."""
+        if isinstance(seed, np.integer):
+            raise TypeError("Generator.manual_seed: an integer is required, got a NumPy integer")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
         self._seed = _check_seed(seed)
         self.np = np.random.Generator(np.random.PCG64(self._seed))
         return self
@@ -92,6 +108,18 @@ class Generator:
         self.np.bit_generator.state = np_state
         self._seed = seed
         return self
+
+
+def _generator_device(device: Any) -> Device:
+    """``Generator(device=...)``'s device: any device chainrule can place tensors on (a CUDA
+    one needs CuPy, as a tensor there does); an invalid device string raises DeviceError."""
+    dev = Device(device)
+    if dev.type != "cpu" and not cupy_available():
+        raise RuntimeError(
+            f"Generator: device {str(dev)!r} needs CuPy: install it with `pip install "
+            "chainrule[gpu]` (or the cupy wheel matching your CUDA version)"
+        )
+    return dev
 
 
 def _is_legacy(state: Any) -> bool:
@@ -250,6 +278,10 @@ def gen(generator: Generator | None) -> np.random.Generator:
     """The NumPy generator to draw from. Inside ``cr.func.vmap`` the vmap's ``randomness``
     mode decides (raise, one shared draw, or one draw per sample; see
     :mod:`chainrule.func._random`)."""
+    if generator is not None and not isinstance(generator, Generator):
+        raise TypeError(
+            f"argument 'generator' must be a cr.Generator, not {type(generator).__name__}"
+        )
     g = (generator or default_generator).np
     if _STATE.state.vmap:
         from .func._random import source  # in here: func imports ops, which import random

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._type_names import dtype_of_type_name, type_name
+from .._user_warnings import warn_at_caller
 from ..backend import Device, to_device
 from .shared_memory import mark_shared
 from .state import is_grad_enabled
@@ -83,11 +83,9 @@ def _warn_scalar_of_grad_tensor() -> None:
     warning (``item()``, ``int()`` and ``bool()`` do not warn, there either)."""
     if not _WARNED:
         _WARNED.append(True)
-        warnings.warn(
+        warn_at_caller(
             "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
-            "behavior.\nConsider using tensor.detach() first.",
-            UserWarning,
-            stacklevel=3,
+            "behavior.\nConsider using tensor.detach() first."
         )
 
 

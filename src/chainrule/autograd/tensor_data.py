@@ -19,7 +19,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..backend import get_array_module
 from .ieee import rerun_quietly
-from .tensor_conversions import TensorConversions
+from .tensor_conversions import TensorConversions, _warn_scalar_of_grad_tensor
 
 __all__ = ["check_native_byte_order", "refuse_legacy_scalar_data", "sequence_dtype", "to_array"]
 
@@ -73,8 +73,9 @@ def _to_array(data: Any, dtype: Any) -> Any:
         return arr if d is None else arr.astype(d, copy=False)
     if d is None and isinstance(data, (list, tuple)):
         d = sequence_dtype(data)
+    values = unwrap_nested(data)  # outside the try: its ValueError is not about raggedness
     try:
-        arr = np.asarray(unwrap_nested(data), dtype=d)
+        arr = np.asarray(values, dtype=d)
     except OverflowError:  # a Python int outside the dtype's range (PyTorch's errors)
         if dtype is not None:
             raise RuntimeError(
@@ -144,10 +145,24 @@ def sequence_dtype(data: list | tuple) -> np.dtype | None:
 
 
 def unwrap_nested(data: Any) -> Any:
+    """``data`` with every Tensor in it replaced by its array. A Tensor inside a list is one
+    number there, as in PyTorch: it must hold one element (any shape: ``[[[1.]]]`` counts
+    as ``1.``), else ValueError, and one that requires grad gives the once-per-process
+    warning of ``float(t)``."""
     if isinstance(data, TensorConversions):
         return data._data
     if isinstance(data, (list, tuple)) and any(
         isinstance(x, (TensorConversions, list, tuple)) for x in data
     ):
-        return [unwrap_nested(x) for x in data]
+        return [_element(x) if isinstance(x, TensorConversions) else unwrap_nested(x) for x in data]
     return data
+
+
+def _element(t: Any) -> Any:
+    """A Tensor found inside a list: its one element as a 0-d array (PyTorch reads it as a
+    Python scalar, keeping its dtype for the list's promotion)."""
+    if t._data.size != 1:
+        raise ValueError("only one element tensors can be converted to Python scalars")
+    if t.requires_grad:
+        _warn_scalar_of_grad_tensor()
+    return t._data.reshape(())

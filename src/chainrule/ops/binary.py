@@ -339,6 +339,11 @@ def mul(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     return _call(Mul, "mul", input, other)
 
 
+class _RoundingModeError(ValueError, RuntimeError):
+    """An unknown ``rounding_mode`` of ``div``: PyTorch raises RuntimeError; a ValueError too,
+    as chainrule raised before."""
+
+
 @tensor_method(inplace=True, keywords=True)
 def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # noqa: A002 - PyTorch's name
     """input / other. ``rounding_mode``: None (true division; integers give the default float, as
@@ -348,8 +353,14 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
             return floor_divide(input, other)
         if rounding_mode == "trunc":
             return _rounded_div("div", input, other, trunc=True)
-        raise ValueError(
-            f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
+        if not isinstance(rounding_mode, str):
+            raise TypeError(
+                f"div: rounding_mode must be a str ('trunc' or 'floor') or None, "
+                f"got {type(rounding_mode).__name__}"
+            )
+        raise _RoundingModeError(
+            "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"{rounding_mode!r}"
         )
     if (
         type(other) is Tensor

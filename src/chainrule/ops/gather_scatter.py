@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._user_warnings import warn_once
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -285,11 +286,10 @@ def scatter(
     value: Any = None,
     reduce: str | None = None,
 ) -> Tensor:
-    """Out-of-place torch.scatter: write ``src`` (or ``value``) into a copy of ``input``."""
-    if reduce == "add":
-        return _scatter_add("scatter", input, dim, index, src)
+    """Out-of-place torch.scatter: write ``src`` (or ``value``) into a copy of ``input``;
+    with ``reduce='add'`` / ``'multiply'`` accumulate into it instead."""
     if reduce is not None:
-        raise ValueError(f"scatter: reduce must be None or 'add', got {reduce!r}")
+        return _scatter_reduced(input, dim, index, value if src is None else src, reduce)
     d, idx = _index_arg("scatter", input, dim, index)
     s = value if src is None else src
     if s is None:
@@ -306,6 +306,35 @@ def scatter(
     _check_src_dtype("scatter", input, s)
     out = Scatter.apply(input, d, idx, s)
     return reshape(out, ()) if zero_dim else out
+
+
+def _scatter_reduced(input: Tensor, dim: int, index: Any, s: Any, reduce: Any) -> Tensor:
+    """``scatter(..., reduce=)``, PyTorch's legacy accumulating form: a number ``s`` is
+    repeated at every index (cast to ``input``'s dtype, as PyTorch), a tensor ``s`` gives
+    PyTorch's once-per-process deprecation warning pointing to ``scatter_reduce``."""
+    if reduce not in ("add", "multiply"):
+        raise RuntimeError(
+            f"scatter: reduce argument must be either add or multiply, got {reduce!r}"
+        )
+    if s is None:
+        raise ValueError("scatter: give src (a tensor) or value (a number)")
+    if isinstance(s, Tensor):
+        _check_src_dtype("scatter", input, s)  # PyTorch refuses before it warns
+        warn_once(
+            "scatter-reduce-tensor-src",
+            "The reduce argument of torch.scatter with Tensor src is deprecated and will be "
+            "removed in a future PyTorch release. Use torch.scatter_reduce instead for more "
+            "reduction options.",
+        )
+    else:
+        idx = as_tensor(index)
+        xp = get_array_module(input._data)
+        s = Tensor._make(xp.full(idx.shape, s).astype(input._data.dtype), False, None, 0)
+    if reduce == "add":
+        return _scatter_add("scatter", input, dim, index, s)
+    from .scatter_reduce import scatter_reduce  # in here: scatter_reduce imports this module
+
+    return scatter_reduce(input, dim, index, s, "prod")
 
 
 def _as_vectors(x: Tensor, idx: Tensor, src: Tensor) -> tuple[Tensor, Tensor, Tensor]:
