@@ -53,10 +53,10 @@ def test_dtype_object_names_and_queries():
     assert x.type() == t.type() == "torch.BFloat16Tensor"
     assert cr.ones(2).type("torch.BFloat16Tensor").dtype == B
     assert cr.BFloat16Tensor([1.5]).dtype == B and isinstance(x, cr.BFloat16Tensor)
-    assert repr(x) == repr(t).replace("torch.", "")
+    assert repr(x) == repr(t)
     y = cr.tensor([[1.5, -2.25], [3.0, float("nan")]]).bfloat16()
     ty = torch.tensor([[1.5, -2.25], [3.0, float("nan")]]).bfloat16()
-    assert repr(y) == repr(ty).replace("torch.", "")
+    assert repr(y) == repr(ty)
 
 
 def test_import_of_chainrule_does_not_import_ml_dtypes():
@@ -93,7 +93,7 @@ def test_promotion_table_matches_torch():
     for a in _DTYPES:
         for b in _DTYPES:
             want = str(torch.promote_types(getattr(torch, a), getattr(torch, b)))
-            assert "torch." + str(cr.promote_types(getattr(cr, a), getattr(cr, b))) == want
+            assert str(cr.promote_types(getattr(cr, a), getattr(cr, b))) == want
             assert cr.can_cast(getattr(cr, a), getattr(cr, b)) == torch.can_cast(
                 getattr(torch, a), getattr(torch, b)
             )
@@ -111,8 +111,8 @@ def test_result_dtype_with_scalars_and_tensors_matches_torch(other):
         "i64": (cr.ones(2, dtype=cr.int64), torch.ones(2, dtype=torch.int64)),
     }
     oc, ot = make.get(other, (other, other))
-    assert "torch." + str((x + oc).dtype) == str((t + ot).dtype)
-    assert "torch." + str(cr.result_type(x, oc)) == str(torch.result_type(t, ot))
+    assert str((x + oc).dtype) == str((t + ot).dtype)
+    assert str(cr.result_type(x, oc)) == str(torch.result_type(t, ot))
 
 
 _OPS = {
@@ -158,7 +158,7 @@ def test_op_values_match_torch(name):
 
 def test_ops_without_a_bfloat16_kernel_refuse_like_torch():
     x = cr.eye(3, dtype=B)
-    with pytest.raises(RuntimeError, match="Unsupported dtype bfloat16"):
+    with pytest.raises(RuntimeError, match="Unsupported dtype (torch.)?bfloat16"):
         cr.fft.fft(x)
     with pytest.raises(RuntimeError, match="bfloat16"):
         cr.linalg.inv(x)
@@ -324,7 +324,7 @@ def test_bfloat16_conv_backward_is_rounded_once():
 
 def test_autocast_state_and_unsupported_forms():
     assert cr.amp.is_autocast_available("cpu") and torch.amp.is_autocast_available("cpu")
-    assert str(torch.get_autocast_dtype("cpu")) == "torch." + str(cr.get_autocast_dtype("cpu"))
+    assert str(torch.get_autocast_dtype("cpu")) == str(cr.get_autocast_dtype("cpu"))
     with pytest.raises(NotImplementedError, match="float16"):
         cr.autocast("cpu", dtype=cr.float16)
     with cr.autocast("cpu"):  # PyTorch's CPU default: bfloat16

@@ -184,7 +184,7 @@ def test_autocast_casts_float16_as_torch():
 def test_linalg_vander_refuses_as_torch(dtype):
     with pytest.raises(RuntimeError):
         torch.linalg.vander(torch.arange(3).to(getattr(torch, dtype)))
-    with pytest.raises(RuntimeError, match=f"linalg.vander.*got {dtype}"):
+    with pytest.raises(RuntimeError, match=f"linalg.vander.*got (torch.)?{dtype}"):
         cr.linalg.vander(cr.arange(3).to(getattr(cr, dtype)))
     # torch.vander takes them
     want = torch.vander(torch.arange(3).to(getattr(torch, dtype)))

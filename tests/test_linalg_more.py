@@ -58,7 +58,7 @@ def test_solve_triangular_computes_in_the_dtype_of_a_like_torch(a_dtype, b_dtype
     t_a, t_b = torch.tensor(a.astype(a_dtype)), torch.tensor(b.astype(b_dtype))
     got = cr.linalg.solve_triangular(c_a, c_b, upper=False)
     want = torch.linalg.solve_triangular(t_a, t_b, upper=False)
-    assert str(got.dtype) == a_dtype and str(want.dtype) == f"torch.{a_dtype}"
+    assert str(got.dtype) == str(want.dtype) == f"torch.{a_dtype}"
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5)
 
 

@@ -110,6 +110,6 @@ def test_non_blocking_and_copy_flags_by_position_as_torch():
 
 
 def test_formats_print_and_pickle_as_singletons():
-    assert repr(cr.channels_last) == "chainrule.channels_last"
+    assert repr(cr.channels_last) == "torch.channels_last"
     assert pickle.loads(pickle.dumps(cr.channels_last)) is cr.channels_last
     assert isinstance(cr.preserve_format, cr.memory_format)

@@ -74,8 +74,8 @@ def test_set_default_tensor_type_sets_the_default_dtype(arg: str) -> None:
     for lib in (cr, torch):
         t = arg if arg.startswith("torch.") else getattr(lib, arg)
         _outcome(lambda lib=lib, t=t: lib.set_default_tensor_type(t))
-    assert str(cr.get_default_dtype()) == str(torch.get_default_dtype()).removeprefix("torch.")
-    assert str(cr.zeros(1).dtype) == str(torch.zeros(1).dtype).removeprefix("torch.")
+    assert str(cr.get_default_dtype()) == str(torch.get_default_dtype())
+    assert str(cr.zeros(1).dtype) == str(torch.zeros(1).dtype)
 
 
 @pytest.mark.usefixtures("_default_dtype")

@@ -243,7 +243,7 @@ def test_itemsize_nbytes_is_signed_layout_match_torch(dtype):
         assert cv.itemsize == tv.itemsize == cv.element_size()
         assert cv.nbytes == tv.nbytes
         assert cv.is_signed() is tv.is_signed()
-    assert c.layout is cr.strided and repr(c.layout) == "chainrule.strided"
+    assert c.layout is cr.strided and repr(c.layout) == "torch.strided"
     assert isinstance(cr.strided, cr.layout) and t.layout is torch.strided
 
 

@@ -87,7 +87,7 @@ from .determinism import (
     is_deterministic_algorithms_warn_only_enabled,
     use_deterministic_algorithms,
 )
-from .dtypes import (
+from .dtype_objects import (
     bool_,
     cdouble,
     cfloat,
@@ -97,14 +97,13 @@ from .dtypes import (
     float16,
     float32,
     float64,
-    get_default_dtype,
     half,
     int8,
     int16,
     int32,
     int64,
     long,
-    set_default_dtype,
+    public_dtype,
     short,
     uint8,
     uint16,
@@ -329,7 +328,7 @@ def __getattr__(name: str) -> Any:
     if name == "has_openmp":  # asking imports Numba: on first use (see build_info.py)
         return build_info.has_openmp
     if name == "bfloat16":  # ml_dtypes is slow to import: on first use (see dtypes.py)
-        return dtypes.bfloat16_dtype()
+        return public_dtype(dtypes.bfloat16_dtype())
     if name == "BFloat16Tensor":  # its dtype needs ml_dtypes: made on first use, then kept
         globals()[name] = importlib.import_module(".legacy", __name__)._legacy(name)
         return globals()[name]

@@ -1,10 +1,9 @@
 """PyTorch's type objects and type-promotion queries at the top level: ``Size``, ``dtype``,
 ``promote_types``, ``can_cast`` and ``result_type``.
 
-chainrule's dtypes are NumPy dtypes (``cr.float32 is np.dtype('float32')``), so
-:class:`dtype` is not their class but a marker class whose ``isinstance`` check accepts any
-NumPy dtype: ``isinstance(cr.float32, cr.dtype)`` is True, as in PyTorch, and nothing about
-the dtypes themselves changes.
+The dtypes users hold are :class:`chainrule.dtype` objects (``dtype_objects.py``), each
+wrapping the NumPy dtype chainrule computes with; these functions take either and return
+the former, as PyTorch's return ``torch.dtype`` objects.
 
 The promotion rules are PyTorch's (``c10/core/ScalarType.h`` and ``ResultTypeState``), not
 NumPy's: categories bool < integer < floating < complex; a higher category wins
@@ -32,35 +31,35 @@ import numpy as np
 
 from . import dtypes as _dt
 from .autograd.tensor import Tensor
+from .dtype_objects import dtype, public_dtype
 from .size import Size
 
-__all__ = ["Size", "can_cast", "dtype", "promote_types", "result_type"]
-
-
-class _DtypeMeta(type):
-    """Makes ``isinstance(x, dtype)`` mean "x is a NumPy dtype" (chainrule's dtypes)."""
-
-    def __instancecheck__(cls, obj: Any) -> bool:
-        return isinstance(obj, np.dtype)
-
-    def __subclasscheck__(cls, sub: Any) -> bool:
-        return isinstance(sub, type) and issubclass(sub, np.dtype)
-
-
-class dtype(metaclass=_DtypeMeta):  # noqa: N801 - mirrors torch.dtype
-    """``torch.dtype``: the type of chainrule's dtypes, for ``isinstance`` checks.
-
-    chainrule's dtypes are NumPy dtype objects; this class is not instantiated (as PyTorch's
-    ``torch.dtype()`` it raises) and ``isinstance(cr.float32, cr.dtype)`` is True."""
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("cannot create 'torch.dtype' instances")
+__all__ = [
+    "Size",
+    "can_cast",
+    "dtype",
+    "get_default_dtype",
+    "promote_types",
+    "result_type",
+    "set_default_dtype",
+]
 
 
 _KINDS = "biufc"
 
 
+def get_default_dtype() -> dtype:
+    """The dtype new floating tensors get (``torch.get_default_dtype``; float32 unless
+    changed by :func:`set_default_dtype`)."""
+    return public_dtype(_dt.get_default_dtype())
+
+
+set_default_dtype = _dt.set_default_dtype
+
+
 def _check_dtype(op: str, name: str, position: builtins.int, value: Any) -> np.dtype:
+    if type(value) is dtype:
+        value = value.dtype
     if not isinstance(value, np.dtype) or (value.kind not in _KINDS and not _dt.is_bfloat16(value)):
         raise TypeError(
             f"{op}(): argument '{name}' (position {position}) must be torch.dtype (a chainrule "
@@ -88,14 +87,14 @@ def promote_types(type1: np.dtype, type2: np.dtype) -> np.dtype:
 
     >>> import chainrule as cr
     >>> cr.promote_types(cr.int64, cr.float16)
-    dtype('float16')
+    torch.float16
 
     Raises:
         TypeError: an argument is not a dtype.
     """
     a = _check_dtype("promote_types", "type1", 1, type1)
     b = _check_dtype("promote_types", "type2", 2, type2)
-    return _promote(a, b)
+    return public_dtype(_promote(a, b))
 
 
 def can_cast(from_: np.dtype, to: np.dtype) -> bool:
@@ -145,7 +144,7 @@ def result_type(tensor: Any, other: Any) -> np.dtype:
 
     >>> import chainrule as cr
     >>> cr.result_type(cr.tensor([1, 2]), 1.0)
-    dtype('float32')
+    torch.float32
 
     Raises:
         TypeError: an argument is neither a tensor nor a number.
@@ -153,7 +152,7 @@ def result_type(tensor: Any, other: Any) -> np.dtype:
     ranks: list[np.dtype | None] = [None, None, None]  # dims, 0-d, numbers
     for position, x in enumerate((tensor, other), 1):
         if isinstance(x, Tensor):
-            rank, d = (0 if x.ndim else 1), x.dtype
+            rank, d = (0 if x.ndim else 1), x._data.dtype
         else:
             rank, d = 2, _number_dtype(x)
             if d is None:
@@ -164,4 +163,4 @@ def result_type(tensor: Any, other: Any) -> np.dtype:
         ranks[rank] = d if ranks[rank] is None else _promote(ranks[rank], d)
     out = _combine(ranks[0], _combine(ranks[1], ranks[2]))
     assert out is not None  # two operands always give one dtype
-    return out
+    return public_dtype(out)

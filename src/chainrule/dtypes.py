@@ -1,6 +1,8 @@
 """Data types and PyTorch-like type promotion.
 
-chainrule's dtypes are NumPy dtypes. Promotion follows PyTorch rather than NumPy: a
+Inside chainrule dtypes are NumPy dtypes (arrays carry them; the constants here are
+NumPy's); users hold :class:`chainrule.dtype` objects wrapping them (``dtype_objects.py``),
+which every function here also accepts. Promotion follows PyTorch rather than NumPy: a
 floating tensor combined with an integer tensor keeps the float tensor's dtype (NumPy
 would widen int64 + float32 to float64), integer division ``/`` gives the default float
 dtype, and Python scalars only change the result's *category* (bool < int < float).

@@ -1,11 +1,12 @@
 """PyTorch's quantized dtypes (``cr.qint8``, ``cr.quint8``, ``cr.qint32``) and quantization
 schemes (``cr.per_tensor_affine``, ...).
 
-chainrule's other dtypes are NumPy dtypes, but NumPy has no quantized type: a quantized
-tensor's values are an integer array plus a scale and zero point, which only together mean
-numbers. So each quantized dtype is an object of its own (:class:`QDtype`) naming the integer
-type that stores it and its range; it is never a NumPy dtype, so a quantized dtype handed to
-a dense op fails instead of silently computing on the stored integers.
+chainrule's other dtypes wrap NumPy dtypes (``dtype_objects.py``), but NumPy has no quantized
+type: a quantized tensor's values are an integer array plus a scale and zero point, which
+only together mean numbers. So each quantized dtype is a ``cr.dtype`` of its own
+(:class:`QDtype`) naming the integer type that stores it and its range; it wraps no NumPy
+dtype, so a quantized dtype handed to a dense op fails instead of silently computing on the
+stored integers. They print as PyTorch's (``torch.qint8``), as the other dtypes do.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from .dtype_objects import dtype
 
 __all__ = [
     "QDtype",
@@ -31,11 +34,16 @@ __all__ = [
 ]
 
 
-class QDtype:
+class QDtype(dtype):
     """A quantized dtype: the name, the NumPy integer type that stores its values and the
-    range ``[qmin, qmax]`` of those integers."""
+    range ``[qmin, qmax]`` of those integers. A ``cr.dtype`` (``isinstance(cr.qint8,
+    cr.dtype)``, as in PyTorch) that wraps no NumPy dtype: NumPy and dense ops asking it for
+    one get an error."""
 
-    __slots__ = ("name", "storage", "qmin", "qmax", "_type_name")
+    __slots__ = ("storage", "qmin", "qmax", "_type_name")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> QDtype:
+        return object.__new__(cls)
 
     def __init__(self, name: str, storage: Any, type_name: str) -> None:
         self.name = name
@@ -65,12 +73,20 @@ class QDtype:
         if attr[:2] == "__":
             raise AttributeError(attr)
         raise NotImplementedError(
-            f"chainrule.{object.__getattribute__(self, 'name')} is a quantized dtype: "
+            f"torch.{object.__getattribute__(self, 'name')} is a quantized dtype: "
             f"{attr!r} is not defined for it (dense ops need .dequantize() first)"
         )
 
+    def __eq__(self, other: Any) -> bool:
+        return other is self
+
+    def __hash__(self) -> int:
+        return object.__hash__(self)
+
     def __repr__(self) -> str:
-        return f"chainrule.{self.name}"
+        return f"torch.{self.name}"
+
+    __str__ = __repr__
 
     def __reduce__(self) -> str:
         return self.name  # pickles as the module-level singleton
@@ -86,7 +102,7 @@ class QScheme:
         self.name = name
 
     def __repr__(self) -> str:
-        return f"chainrule.{self.name}"
+        return f"torch.{self.name}"
 
     def __reduce__(self) -> str:
         return self.name

@@ -21,7 +21,15 @@ from typing import Any
 from .autograd.anomaly import is_anomaly_enabled
 from .autograd.state import current
 from .backend import CPU, Device
-from .dtype_rules import Size, can_cast, dtype, promote_types, result_type
+from .dtype_rules import (
+    Size,
+    can_cast,
+    dtype,
+    get_default_dtype,
+    promote_types,
+    result_type,
+    set_default_dtype,
+)
 from .ops.layout import is_floating_point
 from .ops.tensor_queries import (
     is_nonzero,
@@ -37,6 +45,8 @@ __all__ = [
     "Size",
     "can_cast",
     "dtype",
+    "get_default_dtype",
+    "set_default_dtype",
     "get_default_device",
     "get_float32_matmul_precision",
     "get_num_interop_threads",

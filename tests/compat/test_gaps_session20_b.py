@@ -65,7 +65,7 @@ def test_cat_skips_legacy_empty(dim: int) -> None:
     w = np.arange(6.0).reshape(2, 3)
     got = [lib.cat([lib.empty(0), lib.tensor(w), lib.empty(0)], dim) for lib in (torch, chainrule)]
     assert tuple(got[0].shape) == tuple(got[1].shape)
-    assert str(got[0].dtype).removeprefix("torch.") == str(got[1].dtype)
+    assert str(got[0].dtype) == str(got[1].dtype)
     np.testing.assert_array_equal(got[1].numpy(), got[0].numpy())
 
 

@@ -387,7 +387,7 @@ def test_repr_leaves_out_the_default_complex_dtype(default: str) -> None:
             )
         finally:
             lib.set_default_dtype(previous)
-    assert [t.replace("torch.", "") for t in texts[0]] == texts[1]
+    assert texts[0] == texts[1]
 
 
 # ----------------------------------------------------------------------------- norm('nuc')

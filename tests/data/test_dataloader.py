@@ -143,7 +143,7 @@ def test_default_collate_matches_torch_on_samples():
     theirs = torch.utils.data.default_collate(samples)
     np.testing.assert_array_equal(ours[0].numpy(), theirs[0].numpy())
     np.testing.assert_array_equal(ours[1].numpy(), theirs[1].numpy())
-    assert str(ours[1].dtype) == "int64" and theirs[1].dtype == torch.int64
+    assert str(ours[1].dtype) == "torch.int64" and theirs[1].dtype == torch.int64
 
 
 def test_custom_collate_fn_sampler_and_batch_sampler():

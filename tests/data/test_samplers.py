@@ -150,7 +150,7 @@ Point = collections.namedtuple("Point", ["x", "y"])
 def _same(ours, ref):
     if isinstance(ref, torch.Tensor):
         assert isinstance(ours, cr.Tensor)
-        assert str(ours.dtype) == str(ref.dtype).replace("torch.", "")
+        assert str(ours.dtype) == str(ref.dtype)
         np.testing.assert_array_equal(ours.numpy(), ref.numpy())
     elif isinstance(ref, dict):
         assert isinstance(ours, dict) and list(ours) == list(ref)

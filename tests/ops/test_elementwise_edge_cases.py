@@ -20,7 +20,7 @@ NAN, INF = float("nan"), float("inf")
 
 def _same(c, t):
     assert isinstance(c, cr.Tensor)
-    assert str(c.dtype) == str(t.dtype).replace("torch.", ""), (c.dtype, t.dtype)
+    assert str(c.dtype) == str(t.dtype), (c.dtype, t.dtype)
     got, want = c.numpy(), t.numpy()
     if got.dtype.kind in "fc":  # transcendental kernels: NumPy's SIMD libm differs by CPU
         rtol = 4 * np.finfo(got.dtype).eps

@@ -46,7 +46,7 @@ def _same(f, check_layout=False):
         assert isinstance(crr, type(tr)), (tr, crr)
         return crr
     assert tuple(crr.shape) == tuple(tr.shape)
-    assert str(crr.dtype) == str(tr.dtype).replace("torch.", "")
+    assert str(crr.dtype) == str(tr.dtype)
     np.testing.assert_array_equal(_np(crr), _np(tr))
     if check_layout:
         assert crr.stride() == tr.stride() and crr.storage_offset() == tr.storage_offset()

@@ -26,7 +26,8 @@ def _quiet():
 
 
 def _names(text: str) -> str:
-    return text.replace("torch.", "chainrule.")
+    """torch's module paths as chainrule's (dtypes and schemes print alike)."""
+    return text.replace("torch.ao.", "chainrule.ao.")
 
 
 def _pair(make, seed: int = 0):

@@ -38,9 +38,7 @@ def _values(rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
 
 
 def _norm(text: str) -> str:
-    """A repr with torch's names turned into chainrule's and the line breaks removed (the
-    longer names wrap the tail at other points)."""
-    text = text.replace("torch.float64", "float64").replace("torch.", "chainrule.")
+    """A repr with the line breaks removed."""
     return " ".join(text.split())
 
 
@@ -135,8 +133,8 @@ def test_metadata_like_torch() -> None:
     c = cr.quantize_per_tensor(cr.tensor(w, requires_grad=True), 0.1, 0, cr.qint8)
     assert c.is_quantized and t.is_quantized
     assert not cr.tensor([1.0]).is_quantized
-    assert repr(c.dtype) == repr(t.dtype).replace("torch.", "chainrule.")
-    assert repr(c.qscheme()) == repr(t.qscheme()).replace("torch.", "chainrule.")
+    assert repr(c.dtype) == repr(t.dtype)
+    assert repr(c.qscheme()) == repr(t.qscheme())
     assert tuple(c.shape) == tuple(t.shape) and c.size() == (2, 3) and c.dim() == t.dim()
     assert c.numel() == t.numel() and c.element_size() == t.element_size() == 1
     assert c.requires_grad is t.requires_grad is False and c.is_leaf
@@ -149,8 +147,8 @@ def test_metadata_like_torch() -> None:
 
 def test_dtype_and_qscheme_objects_print_as_torchs() -> None:
     for name in ("qint8", "quint8", "qint32"):
-        assert repr(getattr(cr, name)) == repr(getattr(torch, name)).replace("torch", "chainrule")
-        assert str(getattr(cr, name)) == str(getattr(torch, name)).replace("torch", "chainrule")
+        assert repr(getattr(cr, name)) == repr(getattr(torch, name))
+        assert str(getattr(cr, name)) == str(getattr(torch, name))
         assert getattr(cr, name).itemsize == getattr(torch, name).itemsize
         assert getattr(cr, name).is_floating_point is getattr(torch, name).is_floating_point
     for name in (
@@ -160,7 +158,7 @@ def test_dtype_and_qscheme_objects_print_as_torchs() -> None:
         "per_channel_symmetric",
         "per_channel_affine_float_qparams",
     ):
-        assert repr(getattr(cr, name)) == repr(getattr(torch, name)).replace("torch", "chainrule")
+        assert repr(getattr(cr, name)) == repr(getattr(torch, name))
     with pytest.raises(RuntimeError, match="isSignedType"):
         torch.qint8.is_signed  # noqa: B018
     with pytest.raises(RuntimeError, match="isSignedType"):
@@ -197,7 +195,7 @@ def test_repr_wraps_the_tail_as_torch_where_the_names_fit() -> None:
     x = np.array([1.0, 2.0], np.float32)
     t = torch.quantize_per_tensor(torch.from_numpy(x), 1.0, 0, torch.qint8)
     c = cr.quantize_per_tensor(cr.tensor(x), 1.0, 0, cr.qint8)
-    want = repr(t).replace("torch.", "chainrule.")
+    want = repr(t)
     lines = [len(line) for line in want.split("\n")]
     if max(lines) <= 80:  # the swapped names still fit torch's line breaks
         assert repr(c) == re.sub(r"\s+\n", "\n", want) or _norm(repr(c)) == _norm(repr(t))

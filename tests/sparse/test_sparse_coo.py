@@ -82,16 +82,15 @@ def test_dtype_device_and_empty():
         torch.zeros(2, 0, dtype=torch.long), torch.zeros(0), (2, 3), check_invariants=True
     )
     c = cr.sparse_coo_tensor(np.zeros((2, 0), dtype=np.int64), cr.zeros(0), (2, 3))
-    assert repr(c) == repr(t).replace("torch.", "chainrule.")
+    assert repr(c) == repr(t)
     _close(c.to_dense(), t.to_dense())
 
 
-def test_repr_is_torchs_with_chainrules_names():
+def test_repr_is_torchs():
     cs, ts, _, _ = _pair()
-    want = repr(ts).replace("torch.float64", "float64").replace("torch.", "chainrule.")
-    assert repr(cs) == want
+    assert repr(cs) == repr(ts)
     c32 = cs.float()
-    assert repr(c32) == repr(ts.float()).replace("torch.", "chainrule.")
+    assert repr(c32) == repr(ts.float())
     assert f"{cs}" == repr(cs)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.state import current
 from ..autograd.tensor_conversions import AUTOCAST
+from ..dtype_objects import dtype, public_dtype
 
 __all__ = [
     "autocast_decrement_nesting",
@@ -126,13 +127,13 @@ def is_autocast_enabled(device_type: str | None = None) -> bool:
     return state()[check_device("is_autocast_enabled", device_type or "cuda")][0]
 
 
-def get_autocast_dtype(device_type: str) -> np.dtype:
+def get_autocast_dtype(device_type: str) -> dtype:
     """The dtype autocast uses on ``device_type`` in this thread (bfloat16 on the CPU,
     float16 on CUDA, unless a block or :func:`set_autocast_dtype` set another)."""
     entry = state()[check_device("get_autocast_dtype", device_type)]
     if entry[1] is None:
         entry[1] = dtypes.bfloat16_dtype()
-    return entry[1]
+    return public_dtype(entry[1])
 
 
 def set_autocast_enabled(device_type: str | bool, enabled: bool | None = None) -> None:

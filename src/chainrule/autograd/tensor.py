@@ -19,6 +19,8 @@ from .. import autograd as _autograd  # the package (for its engine), bound at i
 from .. import dtypes as _dt
 from .. import printing as _printing
 from ..backend import Device, device_of, to_device
+from ..dtype_objects import _PUBLIC as _PUBLIC_DTYPES
+from ..dtype_objects import public_dtype
 from ..size import Size
 from .state import LOCAL, InferenceMark, InferenceVersionCounter, data_counter
 from .tensor_backward import TensorBackward
@@ -288,7 +290,11 @@ class Tensor(TensorBackward, TensorConversions):
 
     @property
     def dtype(self) -> np.dtype:
-        return self._data.dtype
+        """The tensor's ``torch.dtype`` (:class:`chainrule.dtype`; a NumPy dtype too)."""
+        try:
+            return _PUBLIC_DTYPES[self._data.dtype]
+        except KeyError:  # a dtype not seen before
+            return public_dtype(self._data.dtype)
 
     @property
     def device(self) -> Device:
@@ -454,7 +460,7 @@ class Tensor(TensorBackward, TensorConversions):
             arr.size == 0
             or arr.dtype not in (_dt.int64, _dt.bool_, _dt.get_default_complex_dtype())
         ):
-            extras.append(f"dtype={arr.dtype}")
+            extras.append(f"dtype={public_dtype(arr.dtype)}")
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
         if self.grad_fn is not None:

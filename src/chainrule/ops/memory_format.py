@@ -43,7 +43,7 @@ class memory_format:  # noqa: N801 - PyTorch's name (torch.memory_format)
         self._rank = rank  # the rank the format is defined for (None: any)
 
     def __repr__(self) -> str:
-        return f"chainrule.{self._name}"
+        return f"torch.{self._name}"  # as PyTorch prints it (and cr.Size, cr.float32)
 
     def __reduce__(self) -> str:
         return self._name  # pickles as the module-level singleton

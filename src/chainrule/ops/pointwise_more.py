@@ -189,7 +189,7 @@ def frexp(input: Any) -> return_types.frexp:  # noqa: A002 - PyTorch's name
     x = as_tensor(input)
     if not dtypes.is_floating(x._data.dtype):
         raise RuntimeError(
-            f"torch.frexp() only supports floating-point dtypes (got {x.dtype}); use .float()"
+            f"torch.frexp() only supports floating-point dtypes (got {x.dtype.name}); use .float()"
         )
     xp = get_array_module(x._data)
     # bfloat16 (no NumPy frexp/ldexp loops) through float32: its values and exponent range

@@ -46,7 +46,7 @@ class layout:  # noqa: N801 - PyTorch's name (torch.layout)
         self._name = name
 
     def __repr__(self) -> str:
-        return f"chainrule.{self._name}"
+        return f"torch.{self._name}"  # as PyTorch prints it (and cr.Size, cr.float32)
 
     def __reduce__(self) -> str:
         return self._name  # pickles as the module-level singleton

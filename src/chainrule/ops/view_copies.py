@@ -40,6 +40,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
+from ..dtype_objects import dtype as PublicDtype
 from ._misc_more_strided import as_strided
 from ._util import norm_dim
 from .binding import tensor_method
@@ -387,7 +388,7 @@ def view_copy(
     does (the copy need not share memory): the values are ``reshape``'s and so is the
     gradient. ``view_copy(x, dtype)`` (the dtype positionally or as ``dtype=``) is
     ``x.view(dtype)`` copied, with ``view``'s rules on element sizes."""
-    if isinstance(size, np.dtype):  # view_copy(x, dtype), PyTorch's second overload
+    if isinstance(size, (np.dtype, PublicDtype)):  # view_copy(x, dtype), PyTorch's second overload
         if dtype is not None:
             raise TypeError("view_copy(): got a dtype both positionally and as dtype=")
         size, dtype = None, size

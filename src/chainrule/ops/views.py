@@ -18,6 +18,7 @@ from ..autograd.function import Function
 from ..autograd.shared_memory import is_shared
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..dtype_objects import dtype as PublicDtype
 from ._util import NAMED_ERRORS, ShapeError, lead_with, norm_dim
 from .binding import tensor_method
 
@@ -260,7 +261,8 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
 
 
 def _is_dtype(obj: Any) -> bool:
-    return isinstance(obj, (np.dtype, type, str)) and not isinstance(obj, (tuple, list))
+    kinds = (np.dtype, PublicDtype, type, str)
+    return isinstance(obj, kinds) and not isinstance(obj, (tuple, list))
 
 
 def _view_dtype(x: Tensor, dtype: Any) -> Tensor:

@@ -13,7 +13,7 @@ The values are computed in float64 by ``signal/_window_math.py`` (which the top-
 >>> import chainrule as cr
 >>> from chainrule.signal import windows
 >>> windows.hann(5, dtype=cr.float64)
-tensor([0.0000, 0.5000, 1.0000, 0.5000, 0.0000], dtype=float64)
+tensor([0.0000, 0.5000, 1.0000, 0.5000, 0.0000], dtype=torch.float64)
 >>> windows.bartlett(4, sym=False)
 tensor([0.0000, 0.5000, 1.0000, 0.5000])
 

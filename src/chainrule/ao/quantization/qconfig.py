@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
-import numpy as np
-
+from ...dtype_objects import float16
 from ...qtypes import (
     per_channel_affine_float_qparams,
     per_channel_symmetric,
@@ -58,8 +57,8 @@ per_channel_dynamic_qconfig = QConfig(
     weight=PerChannelMinMaxObserver.with_args(dtype=qint8, qscheme=per_channel_symmetric),
 )
 float16_dynamic_qconfig = QConfig(
-    activation=PlaceholderObserver.with_args(dtype=np.dtype(np.float16), is_dynamic=True),
-    weight=PlaceholderObserver.with_args(dtype=np.dtype(np.float16)),
+    activation=PlaceholderObserver.with_args(dtype=float16, is_dynamic=True),
+    weight=PlaceholderObserver.with_args(dtype=float16),
 )
 float_qparams_weight_only_qconfig = QConfig(
     activation=PlaceholderObserver,

@@ -34,7 +34,7 @@ def _entry_repr(p: Any, legacy_type: bool = False) -> str:
         kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
         size = "x".join(str(s) for s in p.shape)
         dev = "" if str(p.device) == "cpu" else f" ({p.device})"
-        name = f"torch.{p.dtype}"
+        name = str(p.dtype)  # torch.float32
         if legacy_type:
             try:
                 name = p.type()
