@@ -47,6 +47,7 @@ from . import (
     layout,
     linalg_more,
     logical,
+    permutations,
     pointwise_extra,
     pointwise_more,
     raw_misc,
@@ -94,6 +95,7 @@ from .nan_reductions import *  # noqa: F403
 from .numpy_style import *  # noqa: F403
 from .order_statistics import *  # noqa: F403
 from .padding import *  # noqa: F403
+from .permutations import *  # noqa: F403
 from .pointwise_extra import *  # noqa: F403
 from .pointwise_more import *  # noqa: F403
 from .power import *  # noqa: F403
@@ -144,6 +146,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "einsum",
         "scaled_products",
         "views",
+        "permutations",
         "joining",
         "rearranging",
         "padding",
@@ -323,7 +326,7 @@ def _reversed_dims(self: Tensor) -> Tensor:
             "reverse the dimensions of a tensor.",
         )
     # builtins.range: this module's ``range`` is the public op ``cr.range`` (torch.range)
-    return views.permute(self, tuple(reversed(builtins.range(self.ndim))))
+    return permutations.permute(self, tuple(reversed(builtins.range(self.ndim))))
 
 
 def _matrix_transpose(self: Tensor) -> Tensor:
@@ -340,7 +343,7 @@ def _matrix_transpose(self: Tensor) -> Tensor:
             f"tensor.mT is only supported on matrices or batches of matrices. "
             f"Got {self.ndim}-D tensor."
         )
-    return views.transpose(self, -2, -1)
+    return permutations.transpose(self, -2, -1)
 
 
 def _bind_special(T: Any) -> None:

@@ -37,6 +37,7 @@ from .joining import Cat, Split
 from .layout import Contiguous
 from .linalg import MatMul
 from .padding import Pad
+from .permutations import Permute
 from .power import Pow
 from .rearranging import Flip, Repeat, Roll
 from .reduction import Mean, Prod, Sum
@@ -44,7 +45,7 @@ from .special import Sinc
 from .structural import Diagonal, DiagonalScatter, FoldWindows, Unfold
 from .trig import Acos, Asin, Asinh, Atan, Atanh, Cos, Cosh, Sin, Sinh, Tan
 from .unary import Exp, Exp2, Expm1, Log, Log1p, Neg, Reciprocal, Sqrt, Tanh
-from .views import BroadcastTo, Permute, Reshape, SumTo
+from .views import BroadcastTo, Reshape, SumTo
 
 __all__ = ["HOLOMORPHIC", "REAL_LINEAR"]
 

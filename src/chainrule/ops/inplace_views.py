@@ -13,8 +13,9 @@ from typing import Any
 
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
-from .views import squeeze, transpose, unsqueeze
-from .views import t as _t
+from .permutations import t as _t
+from .permutations import transpose
+from .views import squeeze, unsqueeze
 
 __all__ = ["squeeze_", "swapaxes_", "swapdims_", "t_", "transpose_", "unsqueeze_"]
 

@@ -13,24 +13,19 @@ from __future__ import annotations
 from .joining import Cat, cat, chunk, concatenate, split, stack, unbind
 from .layout import Contiguous, contiguous
 from .padding import Pad, pad
+from .permutations import Permute, movedim, permute, swapaxes, t, transpose
 from .rearranging import Copy, Flip, Roll, flip, repeat, roll, tile
 from .views import (
     BroadcastTo,
-    Permute,
     Reshape,
     SumTo,
     broadcast_to,
     expand,
     expand_as,
     flatten,
-    movedim,
-    permute,
     reshape,
     squeeze,
     sum_to,
-    swapaxes,
-    t,
-    transpose,
     unflatten,
     unsqueeze,
     view,

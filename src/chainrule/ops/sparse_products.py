@@ -21,11 +21,12 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._raw_checks import RankError
 from ._util import DtypeError, ShapeError, norm_dim
+from .permutations import transpose
 from .sparse_functions import CoalesceValues, Spmm
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
-from .views import reshape, transpose, unsqueeze
+from .views import reshape, unsqueeze
 
 __all__ = ["addmm", "mm", "sparse_matmul", "sparse_mm", "spmm", "sum"]
 

@@ -52,11 +52,12 @@ from .joining import split, unbind
 from .linalg_out import write_linalg_out
 from .memory_format import contiguous_format
 from .misc_more import detach
+from .permutations import permute, t, transpose
 from .sparse_construction import is_sparse
 from .stacking import split_with_sizes
 from .structural import diagonal, narrow, unfold
 from .tensor_queries import _check_tensor
-from .views import expand, permute, reshape, squeeze, t, transpose, unsqueeze, view
+from .views import expand, reshape, squeeze, unsqueeze, view
 
 __all__ = [
     "alias_copy",

@@ -1,5 +1,6 @@
-"""Views and broadcasting: reshape, view, flatten, squeeze, permute, transpose, movedim,
-expand / broadcast_to, and ``sum_to`` (the engine's un-broadcasting).
+"""Views and broadcasting: reshape, view, flatten, squeeze, unsqueeze, expand /
+broadcast_to, and ``sum_to`` (the engine's un-broadcasting). The dim permutations
+(permute, transpose, t, movedim) are in ``permutations.py``.
 
 Where NumPy returns a view these ops do too (no copies), and the output shares the
 input's version counter so in-place changes through a view are seen by autograd.
@@ -19,31 +20,23 @@ from ..autograd.shared_memory import is_shared
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtype_objects import dtype as PublicDtype
-from ._util import NAMED_ERRORS, ShapeError, lead_with, norm_dim
+from ._util import ShapeError, norm_dim
 from .binding import tensor_method
 
 __all__ = [
     "BroadcastTo",
-    "Permute",
     "Reshape",
     "SumTo",
     "broadcast_to",
     "expand",
     "expand_as",
     "flatten",
-    "moveaxis",
-    "movedim",
-    "permute",
     "ravel",
     "reshape",
     "reshape_as",
     "squeeze",
     "sum_to",
     "sum_to_size",
-    "swapaxes",
-    "swapdims",
-    "t",
-    "transpose",
     "unflatten",
     "unsqueeze",
     "view",
@@ -201,9 +194,9 @@ def reshape(input: Tensor, *sizes: Any, shape: Any = None) -> Tensor:
     if not sizes:
         raise TypeError('reshape() missing 1 required positional arguments: "shape"')
     shape = _shape_arg(sizes)
-    if shape == input.shape:
-        return input if not input.requires_grad else Reshape.apply(input, shape)
-    return Reshape.apply(input, _resolve_shape("reshape", input.shape, shape))
+    if shape != input.shape:
+        shape = _resolve_shape("reshape", input.shape, shape)
+    return _reshape_as(Reshape, input, shape)
 
 
 @tensor_method
@@ -321,8 +314,8 @@ _UNSQUEEZE = _view_named(Reshape, "UnsqueezeBackward0")
 
 
 def _reshape_as(fn: type, input: Tensor, shape: tuple) -> Tensor:
-    """``input`` reshaped by ``fn`` (a renamed Reshape); untracked input with the same
-    shape is returned itself, as :func:`reshape` does."""
+    """``input`` reshaped to a resolved ``shape`` by ``fn`` (Reshape or a renamed one); an
+    untracked input whose shape is already ``shape`` is returned itself."""
     if shape == input.shape and not input.requires_grad:
         return input
     return fn.apply(input, shape)
@@ -349,128 +342,6 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     return _reshape_as(_UNSQUEEZE, input, input.shape[:d] + (1,) + input.shape[d:])
 
 
-class Permute(Function):
-    @staticmethod
-    def node_name(ctx):  # PyTorch: x.t() TBackward0, transpose(i, j) TransposeBackward0
-        axes = tuple(getattr(ctx, "axes", None) or ())
-        moved = [i for i, a in enumerate(axes) if a != i]
-        if axes == (1, 0):
-            return "TBackward0"
-        return "TransposeBackward0" if len(moved) == 2 else "PermuteBackward0"
-
-    raw = True
-    is_view = True
-
-    @staticmethod
-    def forward(ctx, x, axes):
-        ctx.axes = axes
-        return x.transpose(axes)
-
-    @staticmethod
-    def backward(ctx, grad):
-        inverse = tuple(np.argsort(ctx.axes))
-        if not ctx.create_graph and type(grad) is Tensor and type(grad._data) is np.ndarray:
-            return Tensor._make(grad._data.transpose(inverse), False, None, 0), None
-        return permute(grad, inverse), None
-
-    @staticmethod
-    def jvp(ctx, t, _):
-        return t.transpose(ctx.axes)
-
-
-_PERMUTE = _view_named(Permute, "PermuteBackward0")
-_TRANSPOSE = _view_named(Permute, "TransposeBackward0")
-_T = _view_named(Permute, "TBackward0")
-
-
-@tensor_method
-def permute(input: Tensor, *order: Any, dims: Any = None) -> Tensor:
-    """The dims of ``input`` reordered: given as ints (``x.permute(1, 0)``), one sequence
-    (``permute(x, (1, 0))``) or by PyTorch's keyword (``permute(x, dims=(1, 0))``)."""
-    if dims is not None:
-        if order:
-            raise TypeError("permute() got the dims both by position and as 'dims='")
-        order = (dims,)
-    if not order:
-        raise TypeError('permute() missing 1 required positional arguments: "dims"')
-    dims = _shape_arg(order)
-    for d in dims if len(dims) == input.ndim else ():
-        norm_dim(d, input.ndim, "permute")  # an out-of-range dim -> IndexError (as PyTorch)
-    if len(dims) != input.ndim or sorted(d % max(input.ndim, 1) for d in dims) != list(
-        range(input.ndim)
-    ):
-        raise ShapeError(
-            f"permute: dims {dims} are not a permutation of the {input.ndim} dims of "
-            f"a tensor of shape {tuple(input.shape)}"
-        )
-    return _PERMUTE.apply(input, tuple(d % input.ndim for d in dims))
-
-
-def _swap(fn: type, input: Tensor, dim0: int, dim1: int) -> Tensor:
-    """``input`` with dims ``dim0`` and ``dim1`` swapped, recorded as ``fn``."""
-    if input.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
-        return fn.apply(input, tuple(range(input.ndim)))  # a new view, as in PyTorch
-    axes = list(range(input.ndim))
-    d0, d1 = norm_dim(dim0, input.ndim, "transpose")[0], norm_dim(dim1, input.ndim, "transpose")[0]
-    axes[d0], axes[d1] = axes[d1], axes[d0]
-    return fn.apply(input, tuple(axes))
-
-
-@tensor_method
-def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
-    return _swap(_TRANSPOSE, input, dim0, dim1)
-
-
-@tensor_method
-def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
-    """NumPy's name for :func:`transpose`, with NumPy's argument names (``axis0``/``axis1``)."""
-    return transpose(input, axis0, axis1)
-
-
-@tensor_method
-def t(input: Tensor) -> Tensor:
-    """Transpose a tensor of at most 2 dims (PyTorch's ``.t()`` / ``.T``)."""
-    if input.ndim > 2:
-        raise ShapeError(
-            f"t: expects a tensor with <= 2 dims, got shape {tuple(input.shape)}; "
-            "use .permute or .mT"
-        )
-    return _swap(_T, input, 0, -1)
-
-
-@tensor_method
-def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
-    """Move dims ``source`` to positions ``destination`` (ints or equal-length sequences)."""
-    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
-    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
-    if len(src) != len(dst):
-        raise RuntimeError(
-            f"movedim: Invalid source or destination dims: source ({list(src)} "
-            f"dims) should contain the same number of dims as destination "
-            f"({list(dst)} dims)"
-        )
-    nd = input.ndim
-    for d in src + dst:
-        if not -max(nd, 1) <= d < max(nd, 1):
-            raise IndexError(
-                f"movedim: Dimension out of range (expected to be in range of "
-                f"[{-max(nd, 1)}, {max(nd, 1) - 1}], but got {d})"
-            )
-    src_n = [d % max(nd, 1) for d in src]
-    dst_n = [d % max(nd, 1) for d in dst]
-    for name, ds in (("source", src_n), ("destination", dst_n)):
-        if len(set(ds)) != len(ds):
-            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(ds)})")
-    if nd == 0:
-        return input
-    order = [None] * nd
-    for s_, d_ in zip(src_n, dst_n):
-        order[d_] = s_
-    rest = iter(d for d in range(nd) if d not in src_n)
-    axes = tuple(o if o is not None else next(rest) for o in order)
-    return permute(input, axes)
-
-
 def reshape_as(x: Tensor, other: Tensor) -> Tensor:
     """``x`` reshaped to ``other``'s shape."""
     return reshape(x, tuple(other.shape))
@@ -488,26 +359,6 @@ def sum_to_size(x: Tensor, *size: Any) -> Tensor:
             f"sum_to_size: size {list(shape)} is not expandable to size {list(x.shape)}"
         )
     return sum_to(x, shape) if shape != tuple(x.shape) else x
-
-
-@tensor_method
-def moveaxis(input: Tensor, source: Any, destination: Any) -> Tensor:
-    """NumPy's name for :func:`movedim`."""
-    try:
-        return movedim(input, source, destination)
-    except NAMED_ERRORS as err:
-        lead_with("moveaxis", err)
-        raise
-
-
-@tensor_method
-def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
-    """Another name for :func:`transpose` (a view with ``dim0`` and ``dim1`` swapped)."""
-    try:
-        return transpose(input, dim0, dim1)
-    except NAMED_ERRORS as err:
-        lead_with("swapdims", err)
-        raise
 
 
 @tensor_method
