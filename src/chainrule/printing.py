@@ -93,6 +93,9 @@ def array2string_options(arr: Any = None) -> dict[str, Any]:
         kwargs["formatter"] = {"float_kind": _float_formatter(_summarized(arr), precision)}
     elif arr is not None and arr.dtype.kind == "c":
         kwargs["formatter"] = {"complex_kind": _complex_formatter(_summarized(arr), precision)}
+    if arr is not None and arr.dtype.kind == "b":  # PyTorch pads to "False" only if one shows
+        width = 5 if not np.all(_summarized(arr)) else 4
+        kwargs["formatter"] = {"bool": lambda v: str(bool(v)).rjust(width)}
     return kwargs
 
 

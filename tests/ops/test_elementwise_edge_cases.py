@@ -186,7 +186,7 @@ ERROR_CASES = {
     "int_div_floor_zero": (
         lambda m: m.div(m.tensor([3]), m.tensor([0]), rounding_mode="floor"),
         ZeroDivisionError,
-        "floor_divide",
+        "div",
     ),
     "int_div_trunc_zero": (
         lambda m: m.div(m.tensor([3]), m.tensor([0]), rounding_mode="trunc"),

@@ -26,6 +26,7 @@ from ..determinism import (
 from ..random import Generator, gen
 from ._util import as_tensor
 from .binding import tensor_method
+from .no_derivative import record_no_derivative
 
 __all__ = [
     "Histogram",
@@ -124,7 +125,8 @@ def histogram(
         weights=w if w is None else w.ravel(),
         density=density,
     )
-    return Histogram(Tensor._new(hist.astype(x.dtype)), Tensor._new(edges.astype(x.dtype)))
+    hist = record_no_derivative("histogram", Tensor._new(hist.astype(x.dtype)), x, weight)
+    return Histogram(hist, Tensor._new(edges.astype(x.dtype)))
 
 
 def histogramdd(

@@ -21,7 +21,7 @@ from .binary import div, mul, sub
 from .binding import tensor_method
 from .complex_ops import complex_sgn
 from .rounding import trunc
-from .unary import _float, abs, neg, sign
+from .unary import Sgn, _float, _signum, abs, neg
 
 __all__ = [
     "absolute",
@@ -83,4 +83,4 @@ def sgn(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     x = as_tensor(input)
     if x._data.dtype.kind == "c":  # two real divisions: stable at a subnormal |x|
         return complex_sgn(x)
-    return sign(x)
+    return _signum(x, Sgn)

@@ -22,7 +22,8 @@ from ._util import ShapeError, as_tensor, broadcast_error, promote
 from .binding import numpy_keywords, tensor_method
 from .complex_binary import ComplexLogAddExp
 from .elementwise import BinaryElementwise
-from .rounded_division import _rounded_div, floor_divide
+from .no_derivative import record_zero_derivative
+from .rounded_division import _rounded_div
 from .unary import cast, reciprocal, sigmoid
 
 __all__ = [
@@ -349,10 +350,14 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
     """input / other. ``rounding_mode``: None (true division; integers give the default float, as
     in PyTorch), ``'trunc'`` (round toward zero) or ``'floor'`` (toward minus infinity)."""
     if rounding_mode is not None:
-        if rounding_mode == "floor":
-            return floor_divide(input, other)
-        if rounding_mode == "trunc":
-            return _rounded_div("div", input, other, trunc=True)
+        if rounding_mode in ("floor", "trunc"):
+            try:
+                q = _rounded_div("div", input, other, trunc=rounding_mode == "trunc")
+            except ValueError as err:
+                if "broadcast" in str(err):
+                    raise broadcast_error("div", input, other) from None
+                raise
+            return record_zero_derivative(q, input, other)
         if not isinstance(rounding_mode, str):
             raise TypeError(
                 f"div: rounding_mode must be a str ('trunc' or 'floor') or None, "

@@ -26,6 +26,7 @@ from ._util import (
 )
 from .binding import tensor_method
 from .extremes import amax, amin
+from .no_derivative import record_no_derivative
 
 __all__ = ["aminmax", "argwhere", "bincount", "unique_consecutive"]
 
@@ -103,7 +104,7 @@ def bincount(input: Any, weights: Any = None, minlength: int = 0) -> Tensor:  # 
         raise DtypeError(f"bincount: complex weights are not supported (got {w.dtype})")
     dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.dtype(np.float64)
     out = xp.bincount(a, weights=w._data.astype(np.float64), minlength=int(minlength))
-    return constant(out.astype(dtype))
+    return record_no_derivative("bincount", constant(out.astype(dtype)), w)
 
 
 @tensor_method

@@ -31,6 +31,7 @@ from .binding import tensor_method
 from .cast import cast
 from .elementwise import UnaryElementwise
 from .inplace import apply_inplace
+from .no_derivative import record_no_derivative
 from .power import pow
 
 __all__ = [
@@ -200,7 +201,7 @@ def heaviside(input: Any, values: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     xd, vd = x._data, v._data
     xp = get_array_module(xd, vd)
     out = xp.where(xd == 0, vd, xd > 0).astype(xd.dtype, copy=False)
-    return constant(xp.asarray(out))
+    return record_no_derivative("heaviside", constant(xp.asarray(out)), x, v)
 
 
 @tensor_method(inplace=True, keywords=True)

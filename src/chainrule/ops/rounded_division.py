@@ -17,6 +17,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import broadcast_error, check_broadcast, promote
 from .binding import tensor_method
+from .no_derivative import record_no_derivative
 
 __all__ = ["floor_divide", "fmod", "remainder"]
 
@@ -58,13 +59,15 @@ def _rounded_div(op: str, a: Any, b: Any, trunc: bool) -> Tensor:
 
 @tensor_method(inplace=True, keywords=True)
 def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
-    """a // b (rounds toward minus infinity); not differentiable."""
+    """a // b (rounds toward minus infinity); not differentiable (a floating result of an
+    input requiring grad is recorded, and backward through it raises, as PyTorch)."""
     try:
-        return _rounded_div("floor_divide", input, other, trunc=False)
+        result = _rounded_div("floor_divide", input, other, trunc=False)
     except ValueError as err:
         if "broadcast" in str(err):
             raise broadcast_error("floor_divide", input, other) from None
         raise
+    return record_no_derivative("floor_divide", result, input, other)
 
 
 @tensor_method(inplace=True, keywords=True)
@@ -94,7 +97,7 @@ def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
         or isinstance(other, Tensor)
         and other.requires_grad
     ):
-        return input - floor_divide(input, other) * other
+        return input - _rounded_div("remainder", input, other, trunc=False) * other
     ad, bd = _raw_pair("remainder", input, other)
     _check_int_zero("remainder", ad, bd)
     xp = get_array_module(ad, bd)

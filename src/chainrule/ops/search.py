@@ -22,6 +22,7 @@ from ._result_layout import has_own_layout, like_layout
 from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim, refuse_complex_order
 from .binding import numpy_keywords, tensor_method
 from .gather_scatter import gather
+from .no_derivative import record_no_derivative
 
 __all__ = ["argsort", "bucketize", "histc", "multinomial", "searchsorted", "sort", "topk", "unique"]
 
@@ -156,7 +157,7 @@ def unique(
     else:
         vals, inv, counts = np.unique(data, return_inverse=True, return_counts=True)
         inv = inv.reshape(data.shape)
-    out = [Tensor._new(vals)]
+    out = [record_no_derivative("_unique2", Tensor._new(vals), x)]
     if return_inverse:
         out.append(Tensor._new(inv.astype(np.int64)))
     if return_counts:

@@ -414,22 +414,46 @@ def abs(input: Tensor) -> Tensor:  # noqa: A001
     return Abs.apply(input)
 
 
+class Sign(UnaryElementwise):
+    """``sign(x)`` in {-1, 0, 1} (0 for NaN, as PyTorch). Piecewise constant: its derivative
+    is zero, but the result stays in the graph (``SignBackward0``), as PyTorch's, so
+    ``x.sign().sum().backward()`` gives zeros rather than an error."""
+
+    saves = ""
+
+    @staticmethod
+    def f(x):
+        xp = get_array_module(x)
+        s = xp.sign(x)
+        return xp.where(xp.isnan(s), 0, s).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return 0.0
+
+
+class Sgn(Sign):
+    """``torch.sgn`` of a real tensor: ``sign`` under PyTorch's node name (``SgnBackward0``)."""
+
+
 @tensor_method(inplace=True, keywords=True)
 def sign(input: Tensor) -> Tensor:
-    """sign(x) in {-1, 0, 1} (0 for NaN, as PyTorch); its gradient is zero everywhere, so the
-    result is a constant."""
+    """sign(x) in {-1, 0, 1} (0 for NaN, as PyTorch); its gradient is zero everywhere."""
+    return _signum(input, Sign)
+
+
+def _signum(input: Any, fn: type[Sign]) -> Tensor:
     input = as_tensor(input)
-    if input._data.dtype.kind == "c":
+    kind = input._data.dtype.kind
+    if kind == "c":
         raise DtypeError(
             "sign: complex tensors are not supported by sign; PyTorch uses sgn for complex input"
         )
-    xp = get_array_module(input._data)
-    if input._data.dtype.kind == "b":
+    if kind == "b":
         return Tensor._make(input._data.copy(), False, None, 0)
-    s = xp.sign(input._data)
-    if input._data.dtype.kind == "f":
-        s = xp.where(xp.isnan(s), 0, s).astype(input._data.dtype, copy=False)
-    return Tensor._make(s, False, None, 0)
+    if kind == "f" or dtypes.is_floating(input._data.dtype):
+        return fn.apply(input)
+    return Tensor._make(get_array_module(input._data).sign(input._data), False, None, 0)
 
 
 @tensor_method(inplace=True, keywords=True)

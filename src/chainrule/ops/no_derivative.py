@@ -1,0 +1,105 @@
+"""Results PyTorch keeps in the graph but cannot differentiate, or differentiates to zero.
+
+A few ops (``floor_divide``, ``heaviside``, ``histogram``, weighted ``bincount``, ``unique``)
+have no derivative in PyTorch, yet their floating result still *requires grad* when an input
+does: the graph records a node whose backward raises. A program that differentiates through
+one therefore stops with PyTorch's error instead of quietly treating the op as a constant.
+:func:`record_no_derivative` gives a result computed without the graph that same node, so
+the same program stops here with the same error type and text.
+
+``div`` with a ``rounding_mode`` is the other kind: PyTorch records it (``DivBackward2``) and
+its gradient is zero, so :func:`record_zero_derivative` gives the result a node whose
+gradients are zeros.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.function import Function
+from ..autograd.state import LOCAL
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+
+__all__ = ["record_no_derivative", "record_zero_derivative"]
+
+
+class NotImplementedDerivative(Function):
+    """Passes a precomputed result through; backward and the tangent rule raise."""
+
+    raw = True
+    node_name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, result, *inputs, op):
+        ctx.op = op
+        return result
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(f"derivative for aten::{ctx.op} is not implemented")
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        raise NotImplementedError(
+            f"Trying to use forward AD with aten::{ctx.op} that does not support it."
+        )
+
+
+class Unique2Derivative(NotImplementedDerivative):
+    """``unique``'s node: PyTorch names it and raises NotImplementedError."""
+
+    node_name = "Unique2Backward0"
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("the derivative for '_unique2' is not implemented.")
+
+
+class RoundedDivision(Function):
+    """``div(a, b, rounding_mode=...)``: piecewise constant, so zero gradients (PyTorch's)."""
+
+    raw = True
+    node_name = "DivBackward2"
+
+    @staticmethod
+    def forward(ctx, result, *inputs):
+        ctx.inputs = [(x.shape, x.dtype) for x in inputs]
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = get_array_module(grad)
+        return (None, *(xp.zeros(shape, dtype) for shape, dtype in ctx.inputs))
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        return None
+
+
+def _tracked(result: Tensor, inputs: tuple) -> bool:
+    """Whether a floating or complex ``result`` of ``inputs`` belongs in the graph."""
+    if LOCAL.state.vmap or result._data.dtype.kind not in "fcV":
+        return False
+    for a in inputs:
+        if isinstance(a, Tensor) and (a.requires_grad or a._fw_tangent is not None):
+            return True
+    return False
+
+
+def record_zero_derivative(result: Tensor, *inputs: Any) -> Tensor:
+    """``result`` of ``div(*inputs, rounding_mode=...)``, recorded with zero gradients."""
+    if not _tracked(result, inputs):
+        return result
+    return RoundedDivision.apply(result, *(a for a in inputs if isinstance(a, Tensor)))
+
+
+def record_no_derivative(op: str, result: Tensor, *inputs: Any) -> Tensor:
+    """``result`` (a constant computed from ``inputs``), recorded in the graph under a node
+    that raises PyTorch's error if a gradient or tangent ever flows through it. Unchanged when
+    no input requires grad or carries a tangent, for an integer or boolean result, or inside
+    ``vmap`` (no graph there)."""
+    if not _tracked(result, inputs):
+        return result
+    fn = Unique2Derivative if op == "_unique2" else NotImplementedDerivative
+    return fn.apply(result, *(a for a in inputs if isinstance(a, Tensor)), op=op)
