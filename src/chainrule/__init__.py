@@ -147,7 +147,7 @@ from .qtypes import (
     qint32,
     quint8,
 )
-from .quantized_tensor import dequantize, quantize_per_channel, quantize_per_tensor
+from .quantized_creation import dequantize, quantize_per_channel, quantize_per_tensor
 from .random import (
     Generator,
     default_generator,

@@ -456,7 +456,7 @@ class Module(StateDictMixin, ModuleConversions):
         for name, m in self._modules.items():
             body = repr(m).replace("\n", "\n  ")
             lines.append(f"({name}): {body}")
-        head = f"{type(self).__name__}("
+        head = f"{self._get_name()}("
         if not lines:
             return head + extra + ")"
         inner = ([extra] if extra else []) + lines

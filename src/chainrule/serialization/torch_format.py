@@ -18,6 +18,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import Device
+from ..quantized_serialization import QUANTIZED_GLOBALS
 from .archive import Storage, StorageType, tensor_view
 from .source import LoadError
 
@@ -231,6 +232,7 @@ def _table() -> dict[str, Any]:
         table[f"torch.{name}"] = StorageType(dtype)
     for name, dtype in _DTYPES.items():
         table[f"torch.{name}"] = _dtype_global(dtype)
+    table.update(QUANTIZED_GLOBALS)  # torch._utils._rebuild_qtensor, torch.qint8, ...
     return table
 
 

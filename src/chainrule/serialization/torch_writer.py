@@ -44,6 +44,7 @@ import numpy as np
 from .._layout import contiguous_strides
 from ..autograd.tensor import Tensor
 from ..nn.parameter import Parameter
+from ..quantized_serialization import quantized_record
 from ..size import Size
 from .archive import Archive, Storage
 from .config import config
@@ -113,6 +114,9 @@ class _Collector:
         self._copies: dict[tuple[tuple, str], tuple[str, Any]] = {}
 
     def convert(self, obj: Any, path: str) -> Any:
+        quantized = quantized_record(obj, self._quantized_storage)
+        if quantized is not None:  # a quantized tensor, dtype or scheme
+            return quantized
         if isinstance(obj, Tensor):
             if type(obj) is not Tensor and obj.is_sparse:
                 return None  # the safetensors encoder then raises its NotImplementedError
@@ -154,6 +158,10 @@ class _Collector:
             flat = np.ascontiguousarray(to_host(data)).reshape(-1)
             found = self._copies[identity] = (self._add(flat, kind), data)
         return found[0], 0, contiguous_strides(tuple(int(n) for n in data.shape))
+
+    def _quantized_storage(self, data: np.ndarray) -> tuple[str, int, tuple[int, ...], int]:
+        key, offset, stride = self._storage(data, "tensor")
+        return key, offset, stride, int(self.storages[key].size)
 
     def _tensor(self, data: Any, requires_grad: bool, kind: str) -> Reduce | None:
         name = data.dtype.name

@@ -1,5 +1,6 @@
 """``cr.ao.quantization`` (also ``cr.quantization``): PyTorch's eager-mode quantization API:
-``quantize_dynamic``, ``fuse_modules``, observers and qconfigs."""
+``quantize_dynamic``, post-training static quantization (``QuantStub``/``DeQuantStub``,
+``prepare``, ``convert``, ``quantize``), ``fuse_modules``, observers and qconfigs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from .fuse_modules import (
     fuse_modules,
     get_fuser_method,
 )
+from .histogram_observer import HistogramObserver
 from .observer import (
     MinMaxObserver,
     ObserverBase,
@@ -18,13 +20,28 @@ from .observer import (
     PlaceholderObserver,
     UniformQuantizationObserverBase,
 )
+from .prepare_convert import (
+    add_observer_,
+    convert,
+    get_default_qconfig_propagation_list,
+    get_default_static_quant_module_mappings,
+    prepare,
+    prepare_qat,
+    quantize,
+    swap_module,
+)
 from .qconfig import (
     QConfig,
     QConfigDynamic,
     default_dynamic_qconfig,
+    default_observer,
+    default_per_channel_qconfig,
+    default_per_channel_weight_observer,
+    default_qconfig,
     default_weight_observer,
     float16_dynamic_qconfig,
     float_qparams_weight_only_qconfig,
+    get_default_qconfig,
     per_channel_dynamic_qconfig,
 )
 from .quantize import (
@@ -32,16 +49,27 @@ from .quantize import (
     propagate_qconfig_,
     quantize_dynamic,
 )
+from .stubs import DeQuantStub, QuantStub, QuantWrapper
 
 __all__ = [
+    "DeQuantStub",
+    "HistogramObserver",
     "MinMaxObserver",
     "ObserverBase",
     "PerChannelMinMaxObserver",
     "PlaceholderObserver",
     "QConfig",
     "QConfigDynamic",
+    "QuantStub",
+    "QuantWrapper",
     "UniformQuantizationObserverBase",
+    "add_observer_",
+    "convert",
     "default_dynamic_qconfig",
+    "default_observer",
+    "default_per_channel_qconfig",
+    "default_per_channel_weight_observer",
+    "default_qconfig",
     "default_weight_observer",
     "float16_dynamic_qconfig",
     "float_qparams_weight_only_qconfig",
@@ -50,9 +78,16 @@ __all__ = [
     "fuse_known_modules",
     "fuse_linear_bn",
     "fuse_modules",
-    "get_fuser_method",
     "get_default_dynamic_quant_module_mappings",
+    "get_default_qconfig",
+    "get_default_qconfig_propagation_list",
+    "get_default_static_quant_module_mappings",
+    "get_fuser_method",
     "per_channel_dynamic_qconfig",
+    "prepare",
+    "prepare_qat",
     "propagate_qconfig_",
+    "quantize",
     "quantize_dynamic",
+    "swap_module",
 ]

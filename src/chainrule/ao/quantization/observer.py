@@ -198,8 +198,9 @@ class MinMaxObserver(UniformQuantizationObserverBase):
             return x_orig
         x = np.asarray(x_orig.detach()._data, np.float32)
         lo, hi = x.min(), x.max()  # NaN propagates, as torch.aminmax
-        self.min_val._data = np.minimum(lo, self.min_val._data).astype(np.float32)
-        self.max_val._data = np.maximum(hi, self.max_val._data).astype(np.float32)
+        # 0-d arrays, not NumPy scalars: load_state_dict copies into them
+        self.min_val._data = np.asarray(np.minimum(lo, self.min_val._data), np.float32)
+        self.max_val._data = np.asarray(np.maximum(hi, self.max_val._data), np.float32)
         return x_orig
 
     def calculate_qparams(self) -> tuple[Tensor, Tensor]:

@@ -14,15 +14,21 @@ from ...qtypes import (
     qint8,
     quint8,
 )
+from .histogram_observer import HistogramObserver
 from .observer import MinMaxObserver, PerChannelMinMaxObserver, PlaceholderObserver
 
 __all__ = [
     "QConfig",
     "QConfigDynamic",
     "default_dynamic_qconfig",
+    "default_observer",
+    "default_per_channel_qconfig",
+    "default_per_channel_weight_observer",
+    "default_qconfig",
     "default_weight_observer",
     "float16_dynamic_qconfig",
     "float_qparams_weight_only_qconfig",
+    "get_default_qconfig",
     "per_channel_dynamic_qconfig",
 ]
 
@@ -45,7 +51,15 @@ class QConfig(namedtuple("QConfig", ["activation", "weight"])):
 
 QConfigDynamic = QConfig
 
+default_observer = MinMaxObserver.with_args(quant_min=0, quant_max=127)
 default_weight_observer = MinMaxObserver.with_args(dtype=qint8, qscheme=per_tensor_symmetric)
+default_per_channel_weight_observer = PerChannelMinMaxObserver.with_args(
+    dtype=qint8, qscheme=per_channel_symmetric
+)
+default_qconfig = QConfig(activation=default_observer, weight=default_weight_observer)
+default_per_channel_qconfig = QConfig(
+    activation=default_observer, weight=default_per_channel_weight_observer
+)
 default_dynamic_quant_observer = PlaceholderObserver.with_args(
     dtype=quint8, quant_min=0, quant_max=255, is_dynamic=True
 )
@@ -66,3 +80,34 @@ float_qparams_weight_only_qconfig = QConfig(
         dtype=quint8, qscheme=per_channel_affine_float_qparams, ch_axis=0
     ),
 )
+
+
+def get_default_qconfig(backend: str = "x86", version: int = 0) -> QConfig:
+    """The post-training static quantization qconfig PyTorch recommends for ``backend``:
+    for ``'x86'``/``'fbgemm'`` a ``HistogramObserver`` with ``reduce_range`` for activations
+    and per-channel symmetric int8 weights; ``'qnnpack'`` a full-range histogram and
+    per-tensor weights; ``'onednn'`` a full-range histogram and per-channel weights."""
+    if version != 0:
+        raise AssertionError(
+            f"Version number: {version} in get_default_qconfig is not supported. Version "
+            "number must be 0"
+        )
+    if backend in ("x86", "fbgemm"):
+        return QConfig(
+            activation=HistogramObserver.with_args(reduce_range=True),
+            weight=default_per_channel_weight_observer,
+        )
+    if backend == "qnnpack":
+        return QConfig(
+            activation=HistogramObserver.with_args(reduce_range=False),
+            weight=default_weight_observer,
+        )
+    if backend == "onednn":
+        return QConfig(
+            activation=HistogramObserver.with_args(reduce_range=False),
+            weight=default_per_channel_weight_observer,
+        )
+    raise AssertionError(
+        f"backend: {backend} not supported. backend must be one of "
+        "['fbgemm', 'x86', 'qnnpack', 'onednn']"
+    )

@@ -1,9 +1,28 @@
-"""``cr.ao.nn.quantized`` (also ``cr.nn.quantized``): quantized modules. Only the dynamic
-ones (``dynamic.Linear``) are implemented."""
+"""``cr.ao.nn.quantized`` (also ``cr.nn.quantized``): quantized modules. Statically
+quantized (quint8 in and out): ``Quantize``/``DeQuantize``, ``Linear``, ``Conv2d``,
+``ReLU6``, ``Dropout``, ``QFunctional`` (and the float ``FloatFunctional`` it replaces); dynamically
+quantized (float in and out): ``dynamic.Linear``, ``dynamic.LSTM``, ``dynamic.GRU``."""
 
 from __future__ import annotations
 
 from . import dynamic
+from .activation import Dropout, ReLU6
+from .conv import Conv2d
+from .functional_modules import FloatFunctional, FXFloatFunctional, QFunctional
+from .linear import Linear
 from .linear_packed_params import LinearPackedParams
+from .quantize_modules import DeQuantize, Quantize
 
-__all__ = ["LinearPackedParams", "dynamic"]
+__all__ = [
+    "Conv2d",
+    "DeQuantize",
+    "Dropout",
+    "FXFloatFunctional",
+    "FloatFunctional",
+    "Linear",
+    "LinearPackedParams",
+    "QFunctional",
+    "Quantize",
+    "ReLU6",
+    "dynamic",
+]

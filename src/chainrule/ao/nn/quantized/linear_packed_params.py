@@ -14,7 +14,8 @@ import numpy as np
 from .... import nn
 from ....autograd.tensor import Tensor
 from ....qtypes import QDtype, qint8
-from ....quantized_tensor import QuantizedTensor, quantize_per_tensor
+from ....quantized_creation import quantize_per_tensor
+from ....quantized_tensor import QuantizedTensor
 
 __all__ = ["LinearPackedParams"]
 

@@ -16,7 +16,8 @@ import numpy as np
 from ..... import nn
 from .....autograd.tensor import Tensor
 from .....qtypes import per_channel_affine, per_channel_symmetric, qint8
-from .....quantized_tensor import QuantizedTensor, quantize_per_channel, quantize_per_tensor
+from .....quantized_creation import quantize_per_channel, quantize_per_tensor
+from .....quantized_tensor import QuantizedTensor
 from .._linear_kernels import linear_dynamic_array
 from ..linear_packed_params import LinearPackedParams
 

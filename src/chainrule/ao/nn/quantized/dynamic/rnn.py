@@ -12,7 +12,8 @@ import numpy as np
 from ..... import nn
 from .....autograd.tensor import Tensor
 from .....qtypes import qint8
-from .....quantized_tensor import QuantizedTensor, quantize_per_tensor
+from .....quantized_creation import quantize_per_tensor
+from .....quantized_tensor import QuantizedTensor
 from .._rnn_kernels import QuantizedWeights, recurrent_layer
 
 __all__ = ["GRU", "LSTM", "PackedParameter"]

@@ -1,0 +1,143 @@
+"""``cr.ao.nn.quantized.Linear`` (PyTorch's ``QuantizedLinear``): a statically quantized
+linear layer, quint8 in and quint8 out, with an int8 weight (one scale, or one per output
+row) and a float32 bias. What ``convert`` puts in place of an observed ``nn.Linear``; the
+arithmetic is :func:`._static_kernels.linear_array`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .... import nn
+from ....autograd.tensor import Tensor
+from ....qtypes import per_channel_affine, per_channel_symmetric, qint8, quint8
+from ....quantized_creation import quantize_per_channel, quantize_per_tensor
+from ....quantized_tensor import QuantizedTensor, make_per_tensor_quantized
+from ._qparams import QParamsModule, as_quantized, qparams_of_observer
+from ._static_kernels import linear_array
+from .linear_packed_params import LinearPackedParams
+
+__all__ = ["Linear", "quantize_weight", "weight_qparams"]
+
+
+def quantize_weight(weight: Tensor, observer: Any) -> QuantizedTensor:
+    """``weight`` quantized with the qparams ``observer`` (already run on it) calculates:
+    per channel along ``observer.ch_axis`` or per tensor, as its qscheme says."""
+    if observer.dtype is not qint8:
+        raise NotImplementedError(
+            f"quantized weight: dtype {observer.dtype!r} is not supported (chainrule.qint8)"
+        )
+    scale, zp = observer.calculate_qparams()
+    if observer.qscheme in (per_channel_affine, per_channel_symmetric):
+        return quantize_per_channel(weight, scale.double(), zp.long(), observer.ch_axis, qint8)
+    return quantize_per_tensor(
+        weight, float(scale._data.reshape(-1)[0]), int(zp._data.reshape(-1)[0]), qint8
+    )
+
+
+def weight_qparams(w: QuantizedTensor) -> tuple[np.ndarray, np.ndarray]:
+    """The weight's scales per output channel (float64) and zero points, as arrays."""
+    rows = w.shape[0]
+    if w._q_axis is None:
+        return np.full(rows, w._q_scale, np.float64), np.full(rows, w._q_zp, np.int64)
+    if w._q_axis != 0:
+        raise NotImplementedError("quantized weight: per-channel axis other than 0")
+    return np.asarray(w._q_scale, np.float64), np.asarray(w._q_zp, np.int64)
+
+
+def _check_symmetric(op: str, zero_points: np.ndarray) -> None:
+    if np.any(zero_points != 0):
+        raise NotImplementedError(f"{op}: weights with a nonzero zero point")
+
+
+class Linear(QParamsModule):
+    """``y = x @ W.T + b`` on quantized tensors: ``x`` quint8, ``W`` qint8, the result
+    quint8 with this module's ``scale`` and ``zero_point``."""
+
+    _version = 3
+    _FLOAT_MODULE: Any = nn.Linear
+    _relu = False
+
+    def __init__(
+        self, in_features: int, out_features: int, bias_: bool = True, dtype: Any = qint8
+    ) -> None:
+        super().__init__()
+        if dtype is not qint8:
+            raise NotImplementedError(
+                f"quantized Linear: dtype {dtype!r} is not supported (chainrule.qint8)"
+            )
+        self.in_features = in_features
+        self.out_features = out_features
+        zeros = Tensor._make(np.zeros((out_features, in_features), np.float32), False, None, 0)
+        bias = Tensor._make(np.zeros(out_features, np.float32), False, None, 0) if bias_ else None
+        self._packed_params = LinearPackedParams(dtype)
+        self._packed_params.set_weight_bias(quantize_per_tensor(zeros, 1.0, 0, qint8), bias)
+
+    def _get_name(self) -> str:
+        return "QuantizedLinear"
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"scale={self.scale}, zero_point={self.zero_point}, "
+            f"qscheme={self.weight().qscheme()!r}"
+        )
+
+    def __repr__(self) -> str:
+        return f"{self._get_name()}({self.extra_repr()})"
+
+    def weight(self) -> QuantizedTensor:
+        return self._packed_params._weight_bias[0]
+
+    def bias(self) -> Tensor | None:
+        return self._packed_params._weight_bias[1]
+
+    def set_weight_bias(self, w: QuantizedTensor, b: Tensor | None) -> None:
+        self._packed_params.set_weight_bias(w, b)
+
+    def forward(self, x: QuantizedTensor) -> QuantizedTensor:
+        """The quantized ``x @ W.T + b`` (ReLU-clamped for ``LinearReLU``)."""
+        x = as_quantized("quantized::linear", x)
+        if x.shape[-1] != self.in_features:
+            raise RuntimeError(
+                f"quantized::linear: the input's last dimension is {x.shape[-1]}, expected "
+                f"{self.in_features}"
+            )
+        w = self.weight()
+        scales, zps = weight_qparams(w)
+        _check_symmetric("quantized::linear", zps)
+        b = self.bias()
+        out = linear_array(
+            x._q_int, x._q_scale, x._q_zp, w._q_int, scales,
+            None if b is None else np.asarray(b.detach()._data, np.float32),
+            self.scale, self.zero_point, self._relu,
+        )  # fmt: skip
+        return make_per_tensor_quantized(out, quint8, self.scale, self.zero_point)
+
+    @classmethod
+    def from_float(cls, mod: Any, use_precomputed_fake_quant: bool = False) -> Linear:
+        """The quantized form of an observed float ``nn.Linear`` (or fused ``LinearReLU``):
+        the weight quantized with ``mod.qconfig.weight``, the output qparams from
+        ``mod.activation_post_process``."""
+        if use_precomputed_fake_quant:
+            raise NotImplementedError("from_float: use_precomputed_fake_quant")
+        if not isinstance(mod, cls._FLOAT_MODULE):
+            raise AssertionError(
+                f"nnq.{cls.__name__}.from_float only works for {cls._FLOAT_MODULE.__name__}"
+            )
+        if not hasattr(mod, "qconfig") or mod.qconfig is None:
+            raise AssertionError("Input float module must have qconfig defined")
+        observer = getattr(mod, "activation_post_process", None)
+        if observer is None:
+            raise AssertionError("Input float module must have activation_post_process")
+        linear = mod[0] if isinstance(mod, nn.Sequential) else mod
+        weight_observer = mod.qconfig.weight()
+        weight = linear.weight.detach()
+        weight_observer(weight)
+        qweight = quantize_weight(weight, weight_observer)
+        out = cls(linear.in_features, linear.out_features, dtype=qint8)
+        bias = None if linear.bias is None else linear.bias.detach().clone()
+        out.set_weight_bias(qweight, bias)
+        out.scale, out.zero_point = qparams_of_observer(observer)
+        return out
