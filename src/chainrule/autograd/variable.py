@@ -27,5 +27,5 @@ def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> 
     if not isinstance(data, Tensor):
         raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
     leaf = data.detach()
-    leaf.requires_grad_(requires_grad)
+    leaf.requires_grad_(bool(requires_grad))  # PyTorch's Variable takes any truthy flag
     return leaf

@@ -241,7 +241,7 @@ def refresh_view(view: Tensor) -> None:
         )
     state = current()
     if in_graph and state.grad_enabled:
-        replayed = AsStrided.apply(base, view._data, flat_index_map(base._data, view._data))
+        replayed = _replay(base, view._data)
         old_node, old_nr = view.grad_fn, view._output_nr
         view.grad_fn, view._output_nr, view._rg = replayed.grad_fn, 0, True
         move_retained_grad(view, old_node, old_nr)
@@ -264,6 +264,48 @@ def write_view_tangent(view: Tensor, base: Tensor) -> None:
     t.reshape(-1)[index] = 0 if view._fw_tangent is None else view._fw_tangent
     base._fw_tangent = t
     view._view.version = view._vc[0]
+
+
+def _reinterpret() -> tuple:
+    """``view_as_real`` / ``view_as_complex``'s Functions (in here: ops imports autograd)."""
+    from ..ops.complex_ops import ViewAsComplex, ViewAsReal  # noqa: PLC0415 - import cycle
+
+    return ViewAsReal, ViewAsComplex
+
+
+def _as_real_array(arr: Any) -> Any:
+    """A complex array's memory as floats, shape ``(..., 2)`` (a view, any strides)."""
+    return arr[..., None].view(arr.real.dtype)
+
+
+def _replay(base: Tensor, view: Any) -> Tensor:
+    """``view`` (an array in ``base``'s memory) re-taken from ``base``'s history. A view of
+    another dtype (``view_as_real`` of a complex base, ``view_as_complex`` of a real one)
+    goes through the real side: the base's float view, or the view's, mapped element for
+    element, then reinterpreted back."""
+    if view.dtype == base._data.dtype:
+        return AsStrided.apply(base, view, flat_index_map(base._data, view))
+    as_real, as_complex = _reinterpret()
+    if base._data.dtype.kind == "c":  # a float view of a complex base
+        real_base = as_real.apply(base)
+        return AsStrided.apply(real_base, view, flat_index_map(real_base._data, view))
+    real_view = _as_real_array(view)  # a complex view of a float base
+    return as_complex.apply(AsStrided.apply(base, real_view, flat_index_map(base._data, real_view)))
+
+
+def _copy_slices(old: Tensor, view: Any, value: Tensor) -> Tensor:
+    """The base's new history after ``value`` was written into ``view`` (CopySlices), with
+    views of another dtype taken on their real side as in :func:`_replay`."""
+    if view.dtype == old._data.dtype:
+        return CopySlices.apply(old, value, flat_index_map(old._data, view), old._data)
+    as_real, as_complex = _reinterpret()
+    if old._data.dtype.kind == "c":
+        real_old = as_real.apply(old)
+        index = flat_index_map(real_old._data, view)
+        return as_complex.apply(CopySlices.apply(real_old, value, index, real_old._data))
+    real_view = _as_real_array(view)
+    index = flat_index_map(old._data, real_view)
+    return CopySlices.apply(old, as_real.apply(value), index, old._data)
 
 
 def check_view_write(view: Tensor, name: str) -> Tensor:
@@ -330,11 +372,10 @@ def record_view_write(view: Tensor, base: Tensor, value: Tensor) -> None:
     """After ``value`` was written into ``view``'s memory: rebase ``base`` onto a
     :class:`CopySlices` node and make ``view`` a view of the rebased base (its history goes
     through the base's new node, which carries ``value``'s history at the view's place)."""
-    index = flat_index_map(base._data, view._data)
     old = Tensor._make(base._data, base.requires_grad, base.grad_fn, base._output_nr)
     old._vc = base._vc
     old._fw_tangent = base._fw_tangent
-    new = CopySlices.apply(old, value, index, base._data)
+    new = _copy_slices(old, view._data, value)
     old_node, old_nr = base.grad_fn, base._output_nr
     base.grad_fn, base._output_nr, base._rg = new.grad_fn, 0, new.requires_grad
     move_retained_grad(base, old_node, old_nr)
@@ -343,7 +384,7 @@ def record_view_write(view: Tensor, base: Tensor, value: Tensor) -> None:
     if new.requires_grad and view._view.grad_mode and _no_self_overlap(view._data):
         # as in PyTorch, the view's history now goes through its base's new node (a hook or
         # retain_grad on the base sees the gradient of the view's later uses too)
-        replayed = AsStrided.apply(base, view._data, index)
+        replayed = _replay(base, view._data)
         old_node, old_nr = view.grad_fn, view._output_nr
         view.grad_fn, view._output_nr, view._rg = replayed.grad_fn, 0, True
         if replayed._fw_tangent is not None:

@@ -366,8 +366,8 @@ def _bind_special(T: Any) -> None:
     T.layout = property(tensor_queries.tensor_layout)
     T.is_sparse = property(sparse_construction.is_sparse)  # SparseTensor overrides both
     # real / imag: properties on a PyTorch tensor (torch.real / torch.imag are functions).
-    T.real = property(complex_ops.real)
-    T.imag = property(complex_ops.imag)
+    T.real = property(complex_ops.real, complex_ops.set_real)  # x.real = v writes in place
+    T.imag = property(complex_ops.imag, complex_ops.set_imag)
     # flags of backends chainrule lacks (is_meta, is_quantized, ...), output_nr, volatile
     for name in tensor_flags.ABSENT_FLAGS:
         setattr(T, name, property(tensor_flags.absent))

@@ -18,7 +18,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
 from ._result_layout import in_elementwise_layout
-from ._util import ShapeError, as_tensor, broadcast_error, promote
+from ._util import DtypeError, ShapeError, as_tensor, broadcast_error, promote
 from .binding import numpy_keywords, tensor_method
 from .complex_binary import ComplexLogAddExp
 from .elementwise import BinaryElementwise
@@ -424,9 +424,17 @@ def logaddexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 
 
 def _real_pair(op: str, a: Any, b: Any) -> tuple:
-    for v in (a, b):
-        if isinstance(v, Tensor) and v._data.dtype.kind == "c" or isinstance(v, complex):
+    """``maximum``/``minimum``'s operands: two tensors (PyTorch refuses a Python or NumPy
+    number, a list, an array: TypeError), neither complex (no order: PyTorch's RuntimeError,
+    here a DtypeError that is also the TypeError chainrule raised before)."""
+    for pos, (name, v) in enumerate((("input", a), ("other", b)), start=1):
+        if not isinstance(v, Tensor):
             raise TypeError(
-                f"{op}: complex tensors are not supported by {op} (complex numbers have no order)"
+                f"{op}(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}"
+            )
+    for v in (a, b):
+        if v._data.dtype.kind == "c":
+            raise DtypeError(
+                f"{op} not implemented for complex tensors (complex numbers have no order)"
             )
     return a, b

@@ -31,6 +31,8 @@ __all__ = [
     "imag",
     "polar",
     "real",
+    "set_imag",
+    "set_real",
     "view_as_complex",
     "view_as_real",
 ]
@@ -166,16 +168,18 @@ class ComplexFromParts(Function):
 
 
 class ViewAsReal(Function):
-    """``view_as_real(z)``: shape ``(..., 2)`` holding (real, imag); gradient back as
-    ``g[..., 0] + i g[..., 1]``."""
+    """``view_as_real(z)``: shape ``(..., 2)`` holding (real, imag), a view of ``z``'s memory
+    (writing into either changes both, as PyTorch's); gradient back as ``g[..., 0] + i
+    g[..., 1]``."""
 
     raw = True
     complex_grad = True
+    is_view = True
 
     @staticmethod
     def forward(ctx, z):
-        xp = get_array_module(z)
-        return xp.stack([z.real, z.imag], axis=-1)
+        # a new last axis of size 1 is contiguous, so any strides reinterpret as (re, im)
+        return z[..., None].view(z.real.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -187,13 +191,17 @@ class ViewAsReal(Function):
 
 
 class ViewAsComplex(Function):
-    """``view_as_complex(x)``: the last dimension (size 2) as (real, imag)."""
+    """``view_as_complex(x)``: the last dimension (size 2) as (real, imag), a view of ``x``'s
+    memory when its pairs are adjacent in the array (as PyTorch's always are)."""
 
     raw = True
     complex_grad = True
+    is_view = True
 
     @staticmethod
     def forward(ctx, x):
+        if x.ndim and x.strides[-1] == x.itemsize:
+            return x.view(_COMPLEX_OF[x.dtype])[..., 0]
         return ComplexFromParts.forward(None, x[..., 0], x[..., 1])
 
     @staticmethod
@@ -218,6 +226,30 @@ def imag(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     if x._data.dtype.kind != "c":
         raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
     return Imag.apply(x)
+
+
+def set_real(input: Tensor, value: Any) -> None:  # noqa: A002 - PyTorch's name
+    """``x.real = value``: PyTorch's ``x.real.copy_(value)``, the real parts replaced in place
+    (``value`` broadcast to ``x``'s shape; a real ``x`` is overwritten whole). Autograd sees
+    the write as ``x.copy_(complex(value, x.imag))``: the gradient reaches ``value`` from
+    the real parts and the old ``x`` from the imaginary ones."""
+    _set_part(input, value, 0)
+
+
+def set_imag(input: Tensor, value: Any) -> None:  # noqa: A002 - PyTorch's name
+    """``x.imag = value``: the imaginary parts replaced in place (complex ``x`` only)."""
+    _set_part(input, value, 1)
+
+
+def _set_part(x: Tensor, value: Any, part: int) -> None:
+    if x._data.dtype.kind != "c":
+        if part:
+            raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+        x.copy_(value)
+        return
+    keep = imag(x) if part == 0 else real(x)
+    new = as_tensor(value).to(keep.dtype).expand(x.shape)
+    x.copy_(ComplexFromParts.apply(*((new, keep) if part == 0 else (keep, new))))
 
 
 @tensor_method
@@ -300,7 +332,7 @@ def polar(abs: Any, angle: Any) -> Tensor:  # noqa: A002 - PyTorch's names
 @tensor_method
 def view_as_real(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``torch.view_as_real``: a complex tensor as a real one with a last dimension of 2
-    (real, imag). (PyTorch shares memory; chainrule copies.)"""
+    (real, imag), sharing ``input``'s memory."""
     x = as_tensor(input)
     if x._data.dtype.kind != "c":
         raise RuntimeError("view_as_real is only supported for complex tensors")

@@ -193,15 +193,21 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
 def _promote_products(ins: list, out: str, ts: list) -> list:
     """Operands of mixed dtypes cast to their promoted dtype when the equation is products
     only: no subscript summed across two operands (``'i,j->ij'``, ``'bi,bj->bij'``, rotary
-    embeddings' ``einsum('i,j->ij', t, inv_freq)``). PyTorch computes those with ``mul``,
-    which promotes; a contraction across operands runs ``bmm``, which refuses mixed dtypes
+    embeddings' ``einsum('i,j->ij', t, inv_freq)``; a summed subscript of size 1 in every
+    operand but one). PyTorch computes those with ``mul``, which promotes; a contraction
+    across operands runs ``bmm``, which refuses mixed dtypes
     (``_check_operands`` raises then). Zero-dim operands keep the refusal (``mul`` would
     give them a lower promotion rank)."""
     if len(ts) < 2 or all(t_.dtype == ts[0].dtype for t_ in ts):
         return ts
     if any(t_.ndim == 0 for t_ in ts):
         return ts
-    if _contracts_across(ins, out):
+    # a summed subscript of size 1 in all operands but one is summed within that operand
+    # (``'hn,hnl->hl'`` with n = 1, ``'ij,ij->i'`` against a (n, 1) operand): still products
+    sized = [
+        "".join(c if n != 1 else "_" for c, n in zip(sub, t_.shape)) for sub, t_ in zip(ins, ts)
+    ]
+    if _contracts_across(sized, out + "_"):
         return ts
     dtype = reduce(promote_types, (t_.dtype for t_ in ts))
     return [t_ if t_.dtype == dtype else t_.to(dtype) for t_ in ts]

@@ -57,6 +57,9 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     if any(lo < 0 or hi < 0 for lo, hi in widths):
+        if mode in ("reflect", "replicate", "circular"):  # PyTorch checks the rank first
+            _check_non_constant_rank(input.ndim, len(pad))
+        _check_crop(input.shape, widths, mode)
         crop = tuple(
             slice(max(-lo, 0), input.shape[i] - max(-hi, 0)) for i, (lo, hi) in enumerate(widths)
         )
@@ -71,6 +74,19 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         _check_pad_widths(mode, input.shape, widths, len(pad) // 2)
         return _index_pad(input, widths, mode)
     return Pad.apply(input, tuple(widths), value)
+
+
+def _check_crop(shape: tuple, widths: list, mode: str) -> None:
+    """Negative pads crop; cropping more than a dim holds is PyTorch's RuntimeError (a slice
+    would wrap its negative end around and return a wrong tensor instead)."""
+    for i, (lo, hi) in enumerate(widths):
+        if shape[i] + min(lo, 0) + min(hi, 0) < 0:
+            if mode == "constant":  # PyTorch narrows the input first
+                raise RuntimeError("pad: narrow(): length must be non-negative.")
+            raise RuntimeError(
+                f"pad: negative padding ({lo}, {hi}) crops more than the {shape[i]} elements "
+                f"of dimension {i} (mode {mode!r})"
+            )
 
 
 def _check_non_constant_rank(ndim: int, n_pad: int) -> None:

@@ -104,6 +104,12 @@ def _check_uniform_bounds(a: float, b: float, dtype: Any) -> None:
         raise RuntimeError(
             f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}"
         )
+    if float(b) - float(a) > limit:  # the draw is from + (to - from) * u
+        tname = {"c10::Half": "Half", "float": "Float", "double": "Double"}.get(kind, kind)
+        raise RuntimeError(
+            f"uniform_ expects to-from <= std::numeric_limits<{tname}>::max(), but found "
+            f"to={b:g} and from={a:g} which result in to-from to exceed the limit"
+        )
 
 
 def uniform_values(
@@ -123,6 +129,8 @@ def normal_values(
 ) -> Any:
     """N(mean, std²) draws for a tensor of ``shape`` and ``dtype``; a complex tensor gets
     real and imaginary parts each N(mean, std²/2), so that E|z - mean|² = std² (PyTorch)."""
+    if not float(std) >= 0.0:  # also NaN
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
     g = gen(generator)
     if np.dtype(dtype).kind == "c":
         return g.normal(mean, std / math.sqrt(2.0), (*shape, 2)).view(np.complex128)[..., 0]
@@ -133,13 +141,17 @@ def uniform_(
     x: Tensor,
     a: float = 0.0,
     b: float = 1.0,
+    /,
+    *,
     generator: Generator | None = None,
     **bounds: float,
 ) -> Tensor:
     """Fill ``x`` in place with samples from U[a, b) drawn from the chainrule generator.
 
     PyTorch names the bounds ``from`` and ``to``, which Python reserves (``from`` is a
-    keyword), so they arrive as ``x.uniform_(**{"from": a, "to": b})`` in ``bounds``.
+    keyword), so they arrive as ``x.uniform_(**{"from": a, "to": b})`` in ``bounds``; the
+    bounds are positional or those two keywords (``a=``/``b=`` are ``nn.init.uniform_``'s
+    names, a TypeError here as in PyTorch).
     """
     unknown = sorted(set(bounds) - {"from", "to"})
     if unknown:

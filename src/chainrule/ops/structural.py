@@ -351,7 +351,9 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
         )
         indexing = "ij"
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+        raise RuntimeError(
+            f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
+        )
     ts = [as_tensor(t) for t in tensors]
     for t in ts:
         if t.ndim > 1:
