@@ -129,11 +129,9 @@ R_SPARSE_VALUES = (
     "x.grad is twice the right one after values.mul_(2))"
 )
 R_COMPLEX_SAVED = (
-    "complex ops: PyTorch's complex() saves its inputs and its view_as_complex is a view of "
-    "the input that abs/angle/pow/linear (and the linear-algebra rules, which save their "
-    "complex input or result) save; chainrule's complex() saves nothing and its "
-    "view_as_complex / view_as_real copy, so modifying the real tensor does not reach what "
-    "was saved"
+    "complex ops: PyTorch's complex() saves its inputs, and cholesky (upper) / cholesky_solve "
+    "save a complex input or result that chainrule's rules do not read; modifying the real "
+    "tensor behind them (view_as_complex is a view in both) raises in PyTorch only"
 )
 R_POLAR = (
     "polar: PyTorch saves the result (its gradient reads it); chainrule's composition "
@@ -219,8 +217,6 @@ KNOWN_DIFFERENCES: dict = {
     "F_avg_pool2d": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "F_adaptive_avg_pool2d": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "F_layer_norm": {"in2": (TORCH_RAISES, R_LN_BIAS)},
-    "F_leaky_relu": {"in0": (TORCH_RAISES, R_ACT)},
-    "F_logsigmoid": {"in0": (TORCH_RAISES, R_ACT)},
     "F_smooth_l1_loss": {"in0": (TORCH_RAISES, R_LOSS_DIFF), "in1": (TORCH_RAISES, R_LOSS_DIFF)},
     "F_huber_loss": {"in0": (TORCH_RAISES, R_LOSS_DIFF), "in1": (TORCH_RAISES, R_LOSS_DIFF)},
     "F_pairwise_distance": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
@@ -254,18 +250,9 @@ KNOWN_DIFFERENCES: dict = {
     "matrix_exp": _w2("in0"),
     "renorm": _w2("in0"),
     "renorm_p1": _w2("in0"),
-    # ---- hardshrink / rrelu (eval mode is leaky_relu): PyTorch saves the input; chainrule's
-    # where(mask, x, ...) keeps only the mask and the constant slope
-    **{
-        name: {"in0": (TORCH_RAISES, R_ACT)}
-        for name in (
-            "F_hardshrink",
-            "F_hardshrink_lambd",
-            "F_hardshrink_zero",
-            "F_rrelu",
-            "F_rrelu_bounds",
-        )
-    },
+    # ---- rrelu (eval mode is leaky_relu with the mean slope): PyTorch saves the input;
+    # chainrule's where(mask, x, ...) keeps only the mask and the constant slope
+    **{name: {"in0": (TORCH_RAISES, R_ACT)} for name in ("F_rrelu", "F_rrelu_bounds")},
     # ---- soft_margin_loss / multilabel_margin_loss: PyTorch's kernels save the input;
     # chainrule's compositions (softplus of -y*x, relu of x_i - x_j + 1) save only their own
     # intermediates
@@ -361,25 +348,9 @@ KNOWN_DIFFERENCES: dict = {
         name: {t: (TORCH_RAISES, R_COMPLEX_SAVED) for t in targets}
         for name, targets in (
             ("complex_view_as_real", ("in0", "in1")),
-            ("complex_abs", ("in0",)),
-            ("complex_angle", ("in0",)),
-            ("complex_real_imag", ("in0",)),
-            ("complex_F_linear", ("in0", "in1")),
-            ("complex_F_linear_abs", ("in0", "in1")),
-            # linear algebra (op_specs_complex_linalg.py): the rule saves its complex input
-            # or result, of which torch's view_as_real / view_as_complex are views
-            ("linalg_cholesky_complex", ("out0", "in0")),
-            ("linalg_cholesky_upper_complex", ("out0", "in0")),
-            ("linalg_qr_complex", ("out0", "out1")),
-            ("linalg_pinv_complex", ("out0", "in0")),
-            ("linalg_eig_complex", ("out0",)),
-            ("linalg_eigvals_complex", ("out0",)),
-            ("linalg_inv_complex", ("out0",)),
-            ("linalg_solve_complex", ("out0",)),
-            ("linalg_solve_triangular_complex", ("out0",)),
-            ("linalg_solve_triangular_right_upper_complex", ("out0",)),
-            ("cholesky_solve_complex", ("out0", "in0", "in1")),
-            ("linalg_lu_solve_complex", ("out0",)),
+            # linear algebra (op_specs_complex_linalg.py)
+            ("linalg_cholesky_upper_complex", ("out0",)),
+            ("cholesky_solve_complex", ("in1",)),
         )
     },
     "complex_polar": {

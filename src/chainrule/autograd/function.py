@@ -93,11 +93,17 @@ class Function:
             op's ``backward`` already returns PyTorch's convention (the gradient of a real
             loss with respect to ``z = x + iy`` is ``dL/dx + i dL/dy``). User-defined
             Functions default to ``True``, as in PyTorch.
+        tie_saved: the rule multiplies by a mask read from what the node saved (relu,
+            leaky_relu, clamp, ...): under ``create_graph`` each gradient is tied to those
+            saved tensors with a zero derivative, as PyTorch's recorded formulas are, so a
+            second derivative through the op is zeros, not "not used in the graph"
+            (``autograd/zero_link.py``).
     """
 
     raw = False
     is_view = False
     differentiable_backward = True
+    tie_saved = False
     _separate_ctx = False  # forward(*args) + setup_context(ctx, inputs, output) style
     _user = False  # subclassed outside chainrule (set by __init_subclass__)
     generate_vmap_rule = False  # PyTorch's flag; cr.func.vmap batches user Functions anyway

@@ -17,6 +17,7 @@ from .anomaly import user_frame
 from .function import Function, Node
 from .state import current
 from .tensor import Tensor
+from .zero_link import tie_to_saved
 
 __all__ = ["call_rule"]
 
@@ -74,6 +75,8 @@ def _run_rule(node: Node, grads: list, create_graph: bool, anomaly: bool) -> tup
         res = _as_grad_tuple(res, n_in, node)
     if node.fn._user:
         _check_user_grads(node, res)
+    elif create_graph and node.fn.tie_saved:  # PyTorch's formula stays tied to what it read
+        res = tie_to_saved(node, res)
     return res
 
 

@@ -54,6 +54,7 @@ class Tensor(TensorBackward, TensorConversions):
         "_fw",
         "_view",
         "__weakref__",
+        "__dict__",  # user attributes (``t.name = ...``), allowed on PyTorch's tensors too
     )
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
     _inference_seen = False  # set for good once any thread enters inference_mode (inference.py)
@@ -380,7 +381,17 @@ class Tensor(TensorBackward, TensorConversions):
 
     # ------------------------------------------------------------------ autograd
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        """Set ``requires_grad`` in place (only floating tensors can require grad)."""
+        """Set ``requires_grad`` in place (only floating tensors can require grad; the flag
+        must be a Python bool, as PyTorch's argument parser requires: 1 or ``np.True_`` is a
+        TypeError)."""
+        if type(requires_grad) is not bool:
+            cls = type(requires_grad)  # named as PyTorch names it: int, numpy.bool, Tensor
+            label = "Tensor" if isinstance(requires_grad, Tensor) else cls.__name__
+            if cls.__module__ != "builtins" and label != "Tensor":
+                label = f"{cls.__module__.split('.')[0]}.{label}"
+            raise TypeError(
+                f"requires_grad_(): argument 'requires_grad' (position 1) must be bool, not {label}"
+            )
         if requires_grad and self._data.dtype.kind not in "fcV":  # V: bfloat16
             raise RequiresGradDtypeError(
                 f"Only Tensors of floating point and complex dtype can require gradients "
@@ -402,6 +413,8 @@ class Tensor(TensorBackward, TensorConversions):
         return self
 
     def _set_requires_grad(self, value: bool) -> None:
+        if type(value) is not bool:  # PyTorch's setter: 1, None, np.True_ are refused
+            raise RuntimeError("requires_grad must be a bool")
         if self.grad_fn is not None:  # any assignment, True included, as PyTorch's setter
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to "

@@ -69,6 +69,7 @@ class Hardtanh(Clamp):
     strictly inside (``min_val < x < max_val``; 0 at the bounds, unlike clamp)."""
 
     node_name = None  # not clamp's: the class name, HardtanhBackward0 as PyTorch
+    tie_saved = True  # a mask derivative PyTorch records (clamp's it does not)
 
     @staticmethod
     def kept(ctx, xd: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 from ..autograd.function import Function
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..autograd.zero_link import ZeroDerivative
 
 __all__ = ["record_no_derivative", "record_zero_derivative"]
 
@@ -56,25 +56,10 @@ class Unique2Derivative(NotImplementedDerivative):
         raise NotImplementedError("the derivative for '_unique2' is not implemented.")
 
 
-class RoundedDivision(Function):
+class RoundedDivision(ZeroDerivative):
     """``div(a, b, rounding_mode=...)``: piecewise constant, so zero gradients (PyTorch's)."""
 
-    raw = True
     node_name = "DivBackward2"
-
-    @staticmethod
-    def forward(ctx, result, *inputs):
-        ctx.inputs = [(x.shape, x.dtype) for x in inputs]
-        return result
-
-    @staticmethod
-    def backward(ctx, grad):
-        xp = get_array_module(grad)
-        return (None, *(xp.zeros(shape, dtype) for shape, dtype in ctx.inputs))
-
-    @staticmethod
-    def jvp(ctx, *tangents):
-        return None
 
 
 def _tracked(result: Tensor, inputs: tuple) -> bool:

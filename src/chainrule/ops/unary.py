@@ -221,6 +221,8 @@ class Sigmoid(UnaryElementwise):
 class Relu(UnaryElementwise):
     """max(x, 0); its gradient is one masked pass (``ReluGrad``) for speed."""
 
+    tie_saved = True  # a mask derivative (see Function.tie_saved)
+
     saves = "y"
 
     @staticmethod

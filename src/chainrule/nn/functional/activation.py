@@ -23,13 +23,23 @@ from ...autograd.tensor import Tensor
 from ...autograd.tensor_conversions import autocast_lower_precision
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
+from ...ops.activation_primitives import (
+    Celu,
+    Elu,
+    Hardshrink,
+    LeakyRelu,
+    LogSigmoid,
+    Mish,
+    Softshrink,
+    Threshold,
+)
 from ...ops.binary import where
 from ...ops.clamping import Hardtanh, clamp
 from ...ops.gelu import gelu_exact
 from ...ops.inplace import composite_result as _result
 from ...ops.silu import Silu
-from ...ops.unary import expm1, sigmoid, softplus, tanh
 from ...ops.unary import relu as _relu
+from ...ops.unary import sigmoid, softplus, tanh
 from ...random import gen
 from ...typeinfo import finfo
 
@@ -82,6 +92,8 @@ def _check(x: object, op: str) -> None:
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
+    if isinstance(input, Tensor) and input.is_quantized:  # clamps its integers at the zero point
+        return input.relu_() if inplace else input.relu()
     return input.relu_() if inplace else _relu(input)
 
 
@@ -118,9 +130,7 @@ def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Ten
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x."""
     _check(input, "leaky_relu")
-    return _result(
-        input, inplace, "leaky_relu", lambda t: where(t._data > 0, t, t * negative_slope)
-    )
+    return _result(input, inplace, "leaky_relu", lambda t: LeakyRelu.apply(t, slope=negative_slope))
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -160,10 +170,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha * (exp(x) - 1)."""
     _check(input, "elu")
     return _result(
-        input,
-        inplace,
-        "elu",
-        lambda t: where(t._data > 0, t, expm1(clamp(t, None, 0.0)) * alpha),
+        input, inplace, "elu", lambda t: Elu.apply(t, alpha=alpha, scale=1.0, input_scale=1.0)
     )
 
 
@@ -175,7 +182,12 @@ def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with alpha ≈ 1.6733, scale ≈ 1.0507 (self-normalising)."""
     _check(input, "selu")
-    return _result(input, inplace, "selu", lambda t: elu(t, SELU_ALPHA) * SELU_SCALE)
+    return _result(
+        input,
+        inplace,
+        "selu",
+        lambda t: Elu.apply(t, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0),
+    )
 
 
 def selu_(input: Tensor) -> Tensor:
@@ -192,7 +204,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         input,
         inplace,
         "celu",
-        lambda t: where(t._data > 0, t, expm1(clamp(t, None, 0.0) / alpha) * alpha),
+        lambda t: Celu.apply(t, alpha=alpha, scale=1.0, input_scale=1.0 / alpha),
     )
 
 
@@ -228,7 +240,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x))."""
     _check(input, "mish")
-    return _result(input, inplace, "mish", lambda t: t * tanh(softplus(t)))
+    return _result(input, inplace, "mish", Mish.apply)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -255,7 +267,7 @@ def softsign(input: Tensor) -> Tensor:
 
 def _thresholded(t: Tensor, threshold: float, value: float) -> Tensor:
     # x <= threshold picks value, so NaN (never <= anything) stays NaN, as in PyTorch.
-    return where(~(t._data <= threshold), t, float(value))
+    return Threshold.apply(t, threshold=threshold, value=float(value))
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -273,7 +285,7 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 def logsigmoid(input: Tensor) -> Tensor:
     """log σ(x) = -softplus(-x), stable for large |x|."""
     _check(input, "logsigmoid")
-    return -softplus(-input)
+    return LogSigmoid.apply(input)
 
 
 def tanhshrink(input: Tensor) -> Tensor:
@@ -306,9 +318,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x if |x| > lambd else 0 (NaN passes through, as in PyTorch)."""
     _check(input, "hardshrink")
-    d = input._data
     # PyTorch's test is "-lambd <= x <= lambd gives 0": a negative lambd zeroes nothing.
-    return where(~((d >= -lambd) & (d <= lambd)), input, 0.0)
+    return Hardshrink.apply(input, lambd=lambd)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -324,7 +335,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
             f"softshrink: lambda must be in range [0, {top:g}] for input dtype "
             f"{input.dtype}, but found {lambd}"
         )
-    return input - clamp(input, -lambd, lambd)
+    return Softshrink.apply(input, lambd=lambd)
 
 
 def _rrelu_slopes(input: Tensor, lower: float, upper: float) -> Tensor:

@@ -1,0 +1,156 @@
+"""Activation functions as single elementwise ops, each under PyTorch's node name.
+
+``leaky_relu``, ``elu``/``selu``/``celu``, ``logsigmoid``, ``mish``, ``hardshrink``,
+``softshrink`` and ``threshold`` were compositions (a ``where`` over a product, an
+``expm1`` of a clamp, ``-softplus(-x)``): two to four nodes, each keeping its own input for
+backward. As one :class:`UnaryElementwise` each they record one node that saves what
+PyTorch's saves, print as PyTorch's (``LeakyReluBackward0``, ``EluBackward0``,
+``CeluBackward0``, ``LogSigmoidBackward0``, ...), and state their derivative once (backward,
+double backward and forward mode follow from it, see ``elementwise.py``).
+
+Kinks take PyTorch's side: at ``x = 0`` leaky_relu's slope and elu's ``alpha`` branch
+(``x <= 0``) give the first derivative, and elu's second derivative there is 0, as
+PyTorch's ``elu_backward`` differentiates (its negative branch is ``x < 0``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .binary import where
+from .elementwise import UnaryElementwise
+from .unary import _mask, exp, sigmoid, softplus, tanh
+
+__all__ = [
+    "Celu",
+    "Elu",
+    "Hardshrink",
+    "LeakyRelu",
+    "LogSigmoid",
+    "Mish",
+    "Softshrink",
+    "Threshold",
+]
+
+
+def _const(array: Any) -> Tensor:
+    return Tensor._make(array, False, None, 0)
+
+
+class LeakyRelu(UnaryElementwise):
+    """``x`` if ``x > 0`` else ``slope * x``; derivative 1 or ``slope`` (a constant)."""
+
+    tie_saved = True  # a mask derivative (see Function.tie_saved)
+
+    @staticmethod
+    def f(x, slope):
+        return get_array_module(x).where(x > 0, x, x * slope)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        xd = x._data
+        one = np.ones((), xd.dtype)
+        return _const(get_array_module(xd).where(xd > 0, one, one * ctx.params["slope"]))
+
+
+class Elu(UnaryElementwise):
+    """``scale * x`` if ``x > 0`` else ``scale * alpha * (exp(input_scale * x) - 1)``: elu
+    (``scale = input_scale = 1``) and selu (PyTorch's constants) under ``EluBackward0``."""
+
+    @staticmethod
+    def f(x, alpha, scale, input_scale):
+        xp = get_array_module(x)
+        neg = xp.expm1(xp.minimum(x, 0) * input_scale) * (alpha * scale)
+        return xp.where(x > 0, x * scale if scale != 1 else x, neg).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        # reads x only, as PyTorch's EluBackward0 saves only self (the result may change)
+        p = ctx.params
+        xd = x._data
+        below = where(_const(xd < 0), x, 0.0)  # constant at x = 0: PyTorch's second derivative
+        negative = exp(below * p["input_scale"]) * (p["input_scale"] * p["scale"] * p["alpha"])
+        return where(_const(xd > 0), _const(np.asarray(p["scale"], xd.dtype)), negative)
+
+
+class Celu(Elu):
+    """celu (``elu`` with ``input_scale = 1 / alpha``), under PyTorch's ``CeluBackward0``."""
+
+
+class LogSigmoid(UnaryElementwise):
+    """``log σ(x) = min(x, 0) - log1p(exp(-|x|))``, finite for every finite x."""
+
+    @staticmethod
+    def f(x):
+        xp = get_array_module(x)
+        return (xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return sigmoid(-x)
+
+
+class Mish(UnaryElementwise):
+    """``x tanh(softplus(x))``; derivative ``t + x σ(x) (1 - t²)``, ``t = tanh(softplus(x))``."""
+
+    @staticmethod
+    def f(x):
+        xp = get_array_module(x)
+        return (x * xp.tanh(xp.logaddexp(0, x))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        t = tanh(softplus(x))
+        return t + x * sigmoid(x) * (1 - t * t)
+
+
+class Hardshrink(UnaryElementwise):
+    """``x`` unless ``-lambd <= x <= lambd`` (then 0; NaN passes, as PyTorch)."""
+
+    tie_saved = True  # a mask derivative (see Function.tie_saved)
+
+    @staticmethod
+    def kept(x, lambd):
+        return ~((x >= -lambd) & (x <= lambd))
+
+    @staticmethod
+    def f(x, lambd):
+        return get_array_module(x).where(Hardshrink.kept(x, lambd), x, 0).astype(x.dtype)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return _mask(Hardshrink.kept(x._data, ctx.params["lambd"]), x._data.dtype)
+
+
+class Softshrink(UnaryElementwise):
+    """``x - clamp(x, -lambd, lambd)``: exact (0 inside the band), derivative 1 outside it."""
+
+    tie_saved = True  # a mask derivative (see Function.tie_saved)
+
+    @staticmethod
+    def f(x, lambd):
+        xp = get_array_module(x)
+        return (x - xp.minimum(xp.maximum(x, -lambd), lambd)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return _mask(Hardshrink.kept(x._data, ctx.params["lambd"]), x._data.dtype)
+
+
+class Threshold(UnaryElementwise):
+    """``x`` if ``x > threshold`` else ``value`` (NaN, never ``<=``, stays NaN)."""
+
+    tie_saved = True  # a mask derivative (see Function.tie_saved)
+
+    @staticmethod
+    def f(x, threshold, value):
+        xp = get_array_module(x)
+        return xp.where(~(x <= threshold), x, value).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return _mask(~(x._data <= ctx.params["threshold"]), x._data.dtype)
