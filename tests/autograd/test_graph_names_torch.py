@@ -154,6 +154,26 @@ EXPRS = {
     "contiguous": lambda m: m.A.t().contiguous(),
     "pad_constant": lambda m: m.F.pad(m.A, (1, 2)),
     "tile": lambda m: m.A.tile(2),
+    # single nodes under PyTorch's names (session 22)
+    "stack": lambda m: m.lib.stack([m.a, m.b]),
+    "stack_dim1": lambda m: m.lib.stack([m.A, m.A * 2], 1),
+    "unbind": lambda m: m.A.unbind(1)[1],
+    "masked_fill": lambda m: m.A.masked_fill(m.A > 0, 0.0),
+    "masked_fill_tensor_value": lambda m: m.A.masked_fill(m.A > 0, m.a.sum()),
+    "tril": lambda m: m.A.tril(),
+    "triu": lambda m: m.A.triu(1),
+    "rsqrt": lambda m: m.a.abs().rsqrt(),
+    "sign": lambda m: m.a.sign() * m.b,
+    "div_floor": lambda m: m.lib.div(m.a, m.b, rounding_mode="floor"),
+    "leaky_relu": lambda m: m.F.leaky_relu(m.a, 0.2),
+    "elu": lambda m: m.F.elu(m.A),
+    "selu": lambda m: m.F.selu(m.A),
+    "celu": lambda m: m.F.celu(m.A, 0.5),
+    "logsigmoid": lambda m: m.F.logsigmoid(m.a),
+    "mish": lambda m: m.F.mish(m.a),
+    "hardshrink": lambda m: m.F.hardshrink(m.a),
+    "softshrink": lambda m: m.F.softshrink(m.a),
+    "threshold": lambda m: m.F.threshold(m.a, 0.1, 2.0),
 }
 
 # Where chainrule computes with other nodes than PyTorch (a fused op, or a composition of
@@ -209,17 +229,6 @@ DIFFERENT = {
     "max_dim": (
         lambda m: m.A.max(dim=1)[0],
         ("ViewBackward0", ((("GatherBackward0", ((ACC, 0),)), 0),)),
-    ),
-    # stack is cat of unsqueezed inputs
-    "stack": (
-        lambda m: m.lib.stack([m.a, m.b]),
-        (
-            "CatBackward0",
-            (
-                (("UnsqueezeBackward0", ((ACC, 0),)), 0),
-                (("UnsqueezeBackward0", ((ACC, 0),)), 0),
-            ),
-        ),
     ),
     # evaluation-mode batch norm is an affine composition
     "bn_eval": (

@@ -23,6 +23,7 @@ from ..ops.cast import Cast, ToDevice
 from ..ops.elementwise import BinaryElementwise, UnaryElementwise
 from ..ops.gather_scatter import Gather
 from ..ops.indexing import GetItem
+from ..ops.joining import Stack, Unbind
 from ..ops.rearranging import Repeat
 from ..ops.reduction import Sum
 from ..ops.shape import BroadcastTo, Cat, Contiguous, Copy, Flip, Permute, Reshape, Roll, SumTo
@@ -138,6 +139,19 @@ def _cat(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     d = int(kwargs["dim"]) % args[0].ndim
     vs = [physical(a, level) for a in args]
     return wrap(Cat.apply(*vs, dim=d + 1), level)
+
+
+@register(Stack)
+def _stack(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    d = int(kwargs["dim"]) % (args[0].ndim + 1)  # a new dim of the samples' result
+    vs = [physical(a, level) for a in args]
+    return wrap(Stack.apply(*vs, dim=d + 1), level)
+
+
+@register(Unbind)
+def _unbind(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, d = args
+    return tuple(wrap(o, level) for o in Unbind.apply(physical(x, level), int(d) + 1))
 
 
 def _is_basic(i: Any) -> bool:

@@ -282,13 +282,19 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
             "removed in a future version of PyTorch. Use a boolean condition instead.",
         )
         c = Tensor._make(c._data.astype(bool), False, None, 0)
+    return where_as(Where, c, input, other)
+
+
+def where_as(fn: type, c: Tensor, input: Any, other: Any) -> Tensor:
+    """``where(c, input, other)`` for a boolean ``c``, recorded as ``fn`` (``Where`` or a
+    subclass naming the node after the op that used it: ``masked_fill``, ``tril``)."""
     input, other = promote("where", input, other)
     if not isinstance(input, Tensor):
         input = as_tensor(input, other)
     if not isinstance(other, Tensor):
         other = as_tensor(other, input)
     try:
-        return Where.apply(input, other, cond=c)
+        return fn.apply(input, other, cond=c)
     except ValueError as err:
         raise ShapeError(
             f"where: condition {tuple(c.shape)}, input {tuple(input.shape)} and other "

@@ -21,7 +21,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..scalar_range import fit_scalar
 from ._util import ShapeError, as_tensor, broadcast_error
-from .binary import where
+from .binary import Where, where_as
 from .binding import tensor_method
 from .inplace import (
     apply_inplace,
@@ -184,6 +184,17 @@ class _MaskDtypeError(TypeError, RuntimeError):
     so code written for either keeps catching it."""
 
 
+class MaskedFill(Where):
+    """``where(mask, value, x)`` under PyTorch's node: ``MaskedFillBackward0`` lists ``x``;
+    with a value tensor that requires grad, ``MaskedFillBackward1`` lists ``x`` and it."""
+
+    @staticmethod
+    def node_name(ctx):
+        if ctx.next_edges[0] is not None:
+            return "MaskedFillBackward1", (1, 0)
+        return "MaskedFillBackward0", (1,)
+
+
 @tensor_method(inplace=True)
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     m = as_tensor(mask)
@@ -219,7 +230,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
         v = Tensor._make(get_array_module(x._data).asarray(v).astype(x.dtype), False, None, 0)
     if isinstance(v, Tensor) and v.dtype != x.dtype and v.dtype.kind != "c":
         v = v.to(x.dtype)  # the result keeps x's dtype, as PyTorch's (a 0-d x would promote)
-    return where(m, v, x).contiguous()  # C order whatever x's, as PyTorch's
+    return where_as(MaskedFill, m, v, x).contiguous()  # C order whatever x's, as PyTorch's
 
 
 @tensor_method(keywords=True)

@@ -1,12 +1,14 @@
 """Joining and splitting along a dimension: cat (concatenate), stack, split, chunk, unbind.
 
-``cat`` is the one joining primitive (its backward slices the gradient back into pieces);
-``stack`` is ``cat`` of unsqueezed inputs. ``split`` and ``chunk`` are one multi-output op,
+``cat`` joins along an existing dimension (its backward slices the gradient back into
+pieces); ``stack`` along a new one, as one op (PyTorch's ``StackBackward0``, one node however
+many tensors). ``split`` and ``chunk`` are one multi-output op,
 :class:`Split`, whose outputs are views of the input and whose backward is one
 concatenation (PyTorch's ``SplitBackward``): as separate ``x[a:b]`` views each piece's
 backward would scatter into a zero array of the input's full size, and the engine would then
 add those full-size arrays (measured on GPT's q, k, v split of a (12, 64, 384) activation:
-three zero fills and two full-size additions per layer). ``unbind`` is integer indexing.
+three zero fills and two full-size additions per layer). ``unbind`` is the same kind of op,
+:class:`Unbind` (``UnbindBackward0``), its backward one ``stack``.
 """
 
 from __future__ import annotations
@@ -21,12 +23,23 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import mark_multi_output
 from ..backend import get_array_module
+from ..quantized_ops import cat_quantized
 from ._tiles import tiled_view
 from ._util import ShapeError, as_tensor, norm_dim
 from .binding import numpy_keywords, tensor_method
-from .views import unsqueeze
 
-__all__ = ["Cat", "Split", "cat", "chunk", "concatenate", "split", "stack", "unbind"]
+__all__ = [
+    "Cat",
+    "Split",
+    "Stack",
+    "Unbind",
+    "cat",
+    "chunk",
+    "concatenate",
+    "split",
+    "stack",
+    "unbind",
+]
 
 
 class Cat(Function):
@@ -65,6 +78,33 @@ class Cat(Function):
         return xp.concatenate(ts, axis=ctx.dim)
 
 
+class Stack(Cat):
+    """Tensors of one shape joined along a new ``dim``; the gradient is its slices."""
+
+    @staticmethod
+    def node_name(ctx):  # PyTorch lists every tensor joined, with a gradient or not
+        return "StackBackward0", tuple(range(len(ctx.next_edges)))
+
+    @staticmethod
+    def forward(ctx, *arrays, dim):
+        ctx.dim, ctx.n = dim, len(arrays)
+        return get_array_module(*arrays).stack(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        lead = (slice(None),) * ctx.dim
+        return tuple(grad[(*lead, i)] for i in range(ctx.n))
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        xp = get_array_module(ctx.out)
+        ts = [
+            xp.zeros(p.shape, ctx.out.dtype) if t is None else t
+            for p, t in zip(ctx.primals, tangents)
+        ]
+        return xp.stack(ts, axis=ctx.dim)
+
+
 class Split(Function):
     """Consecutive pieces of the given ``sizes`` along ``dim``, as views of the input, in
     one op; the gradient is the concatenation of the pieces' gradients (the engine gives
@@ -100,12 +140,42 @@ class Split(Function):
         return Split.forward(ctx, t, ctx.primals[1], ctx.primals[2])
 
 
+class Unbind(Function):
+    """The slices of the input along ``dim``, as views, in one op; the gradient is their
+    gradients stacked (the engine gives zeros to slices that received none)."""
+
+    raw = True
+    is_view = True
+    node_name = "UnbindBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        lead = (slice(None),) * dim
+        return tuple(x[(*lead, i)] for i in range(x.shape[dim]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if ctx.create_graph:  # differentiable: a recorded stack
+            return stack(list(grads), ctx.dim), None
+        arrays = [g._data for g in grads]
+        return Tensor._make(
+            get_array_module(*arrays).stack(arrays, axis=ctx.dim), False, None, 0
+        ), None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        return Unbind.forward(ctx, t, ctx.primals[1])
+
+
 @numpy_keywords
 def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ShapeError("cat: expected a non-empty sequence of tensors")
+    if any(t_.is_quantized for t_ in tensors):  # requantized to the first's qparams
+        return cat_quantized(tensors, dim)
     for i, t_ in enumerate(tensors):
         if t_.ndim == 0:
             raise RuntimeError(
@@ -153,13 +223,17 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
                 f"stack: all tensors must have the same shape; tensor 0 has "
                 f"{tuple(tensors[0].shape)} but tensor {i} has {tuple(t_.shape)}"
             )
+    promoted = tensors[0].dtype
+    for t_ in tensors[1:]:
+        promoted = dtypes.promote_types(promoted, t_.dtype)
     nd = tensors[0].ndim + 1
     if not -nd <= dim < nd:
         raise IndexError(
             f"stack: dim {dim} is out of range for stacking tensors of shape "
             f"{tuple(tensors[0].shape)} (valid: {-nd} to {nd - 1})"
         )
-    return cat([unsqueeze(t_, dim) for t_ in tensors], dim)
+    tensors = [t_ if t_.dtype == promoted else t_.to(promoted) for t_ in tensors]
+    return Stack.apply(*tensors, dim=dim % nd)
 
 
 @tensor_method
@@ -214,6 +288,6 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 @tensor_method
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     d = norm_dim(dim, input.ndim, "unbind")[0]
-    return mark_multi_output(
-        tuple(input[(slice(None),) * d + (i,)] for i in range(input.shape[d])), "unbind"
-    )
+    if input.shape[d] == 0:
+        return ()
+    return mark_multi_output(Unbind.apply(input, d), "unbind")

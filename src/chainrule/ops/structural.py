@@ -28,7 +28,7 @@ from ..creation_options import check_layout
 from ..scalar_range import fit_scalar
 from ._result_layout import has_own_layout
 from ._util import as_tensor, norm_dim
-from .binary import where
+from .binary import Where, where, where_as
 from .binding import tensor_method
 from .gather_scatter import index_select
 from .inplace import apply_inplace, make_inplace
@@ -451,16 +451,28 @@ def _zero(x: Tensor) -> bool | int:
     return False if x.dtype == np.bool_ else 0
 
 
+class Triu(Where):
+    """``where(upper mask, x, 0)`` under PyTorch's node, which lists ``x`` only."""
+
+    node_name = ("TriuBackward0", (0,))
+
+
+class Tril(Where):
+    """``where(lower mask, x, 0)`` under PyTorch's node, which lists ``x`` only."""
+
+    node_name = ("TrilBackward0", (0,))
+
+
 @tensor_method(keywords=True)
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Upper triangle of the last two dims (the rest zeroed); differentiable."""
-    return _row_major(where(_tri_mask(input, diagonal, True), input, _zero(input)))
+    return _row_major(where_as(Triu, _tri_mask(input, diagonal, True), input, _zero(input)))
 
 
 @tensor_method(keywords=True)
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Lower triangle of the last two dims (the rest zeroed); differentiable."""
-    return _row_major(where(_tri_mask(input, diagonal, False), input, _zero(input)))
+    return _row_major(where_as(Tril, _tri_mask(input, diagonal, False), input, _zero(input)))
 
 
 tril_ = make_inplace("tril_", tril)

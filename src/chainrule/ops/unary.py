@@ -2,7 +2,7 @@
 
 Each primitive is a :class:`UnaryElementwise`: a forward on raw arrays and its derivative
 stated once (backward and the forward-mode rule both follow from it). Functions that are
-compositions of primitives (rsqrt, square, log2, log10) are written as compositions; a
+compositions of primitives (square, log2, log10) are written as compositions; a
 primitive that could be composed says beside it why it is not.
 """
 
@@ -169,6 +169,22 @@ class Reciprocal(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         return -(y * y)
+
+
+class Rsqrt(UnaryElementwise):
+    """1 / sqrt(x) for real input, one node saving its output as PyTorch's ``RsqrtBackward0``
+    (d/dx = -y³ / 2); complex input is composed from sqrt and reciprocal."""
+
+    saves = "y"
+
+    @staticmethod
+    def f(x):
+        xp = get_array_module(x)
+        return xp.reciprocal(xp.sqrt(x))
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return y * y * y * -0.5
 
 
 class Tanh(UnaryElementwise):
@@ -386,8 +402,11 @@ def sqrt(input: Tensor) -> Tensor:
 
 @tensor_method(inplace=True, keywords=True)
 def rsqrt(input: Tensor) -> Tensor:
-    """1 / sqrt(x), composed."""
-    return reciprocal(sqrt(input))
+    """1 / sqrt(x) (integers give the default float, as PyTorch)."""
+    x = _float(input)
+    if x._data.dtype.kind == "c":
+        return reciprocal(sqrt(x))
+    return Rsqrt.apply(x)
 
 
 @tensor_method(inplace=True, keywords=True)
