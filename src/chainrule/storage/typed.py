@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import Device, to_device
+from ..dtype_objects import public_dtype
 from ..dtypes import as_dtype, get_default_dtype
 from ._conversions import StorageConversions
 from ._helpers import buffer_elements, format_storage, storage_index
@@ -123,7 +124,7 @@ class TypedStorage(StorageConversions):
             untyped = UntypedStorage._wrap(data if device is None else to_device(data, device))
             untyped._owned = True
         self._untyped_storage = untyped
-        self.dtype = dt
+        self.dtype = public_dtype(dt)  # torch.float32 as PyTorch's; a NumPy dtype to NumPy
 
     @classmethod
     def _make(cls, untyped: UntypedStorage, dtype: np.dtype, stacklevel: int = 0) -> TypedStorage:
@@ -133,7 +134,7 @@ class TypedStorage(StorageConversions):
             warn_typed_storage(stacklevel + 1)
         out = object.__new__(cls)
         out._untyped_storage = untyped
-        out.dtype = np.dtype(dtype)
+        out.dtype = public_dtype(np.dtype(dtype))
         return out
 
     def _values(self) -> Any:
