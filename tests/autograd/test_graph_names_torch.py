@@ -174,6 +174,13 @@ EXPRS = {
     "hardshrink": lambda m: m.F.hardshrink(m.a),
     "softshrink": lambda m: m.F.softshrink(m.a),
     "threshold": lambda m: m.F.threshold(m.a, 0.1, 2.0),
+    "max_dim": lambda m: m.A.max(dim=1)[0],
+    "min_dim_keepdim": lambda m: m.A.min(0, keepdim=True).values,
+    "sort": lambda m: m.A.sort(1, descending=True)[0],
+    "topk": lambda m: m.A.topk(2)[0],
+    "cummax": lambda m: m.A.cummax(1)[0],
+    "median_dim": lambda m: m.A.median(1)[0],
+    "kthvalue": lambda m: m.A.kthvalue(1, 0)[0],
 }
 
 # Where chainrule computes with other nodes than PyTorch (a fused op, or a composition of
@@ -224,11 +231,6 @@ DIFFERENT = {
             "NllLossBackward0",
             ((("AddmmBackward0", ((ACC, 0), ("ReluBackward0", 0), (ACC, 0))), 0),),
         ),
-    ),
-    # compositions: max(dim) a gather
-    "max_dim": (
-        lambda m: m.A.max(dim=1)[0],
-        ("ViewBackward0", ((("GatherBackward0", ((ACC, 0),)), 0),)),
     ),
     # evaluation-mode batch norm is an affine composition
     "bn_eval": (

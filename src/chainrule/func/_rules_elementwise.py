@@ -26,6 +26,7 @@ from ..ops.indexing import GetItem
 from ..ops.joining import Stack, Unbind
 from ..ops.rearranging import Repeat
 from ..ops.reduction import Sum
+from ..ops.selected_values import SelectedValues
 from ..ops.shape import BroadcastTo, Cat, Contiguous, Copy, Flip, Permute, Reshape, Roll, SumTo
 from ..ops.statistics import SafeSqrt
 from ._batched import BatchedTensor, Level, physical, unwrap_level, wrap
@@ -190,3 +191,10 @@ def _gather(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     x, dim, index = args
     xv, iv = physical(x, level), physical(index, level)
     return wrap(Gather.apply(xv, int(dim) % max(x.ndim, 1) + 1, iv), level)
+
+
+@register(SelectedValues)
+def _selected_values(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, dim, index = args  # max(dim), sort, topk, median, ...: their own node, keepdim or not
+    xv, iv = physical(x, level), physical(index, level)
+    return wrap(cls.apply(xv, int(dim) % max(x.ndim, 1) + 1, iv, **kwargs), level)

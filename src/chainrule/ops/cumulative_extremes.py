@@ -26,8 +26,8 @@ from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, constant, int_dim
 from .binary import where
 from .binding import tensor_method
-from .gather_scatter import gather
 from .rearranging import flip
+from .selected_values import selected_values
 
 __all__ = ["cummax", "cummin", "logcumsumexp"]
 
@@ -76,7 +76,7 @@ def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> Any:  # noqa: 
     if x.ndim == 0:
         return getattr(return_types, op)(x.clone(), constant(np.zeros((), np.int64)))
     idx = RunningArg.apply(x.detach(), d, largest)
-    return getattr(return_types, op)(gather(x, d, idx), idx)
+    return getattr(return_types, op)(selected_values(op, x, d, idx), idx)
 
 
 @tensor_method(keywords=True)

@@ -21,7 +21,7 @@ from ._result_layout import contiguous
 from ._util import as_tensor, int_dim, reduction_axes, refuse_complex_order
 from .binary import maximum, minimum
 from .binding import tensor_method
-from .gather_scatter import gather
+from .selected_values import selected_values
 from .shape import reshape
 
 __all__ = ["amax", "amin", "argmax", "argmin", "max", "min"]
@@ -162,12 +162,9 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
     _check_nonempty(op, x, (d,))
     xp = get_array_module(x._data)
     idx = (xp.argmax if op == "max" else xp.argmin)(x._data, axis=d)
-    idx_k = xp.expand_dims(idx, d)
-    values = gather(x, d, Tensor._make(idx_k, False, None, 0))
-    if not keepdim:
-        values = reshape(values, idx.shape)
-        return result(values, Tensor._make(idx, False, None, 0))
-    return result(values, Tensor._make(idx_k, False, None, 0))
+    idx_k = Tensor._make(xp.expand_dims(idx, d), False, None, 0)
+    values = selected_values(op, x, d, idx_k, keepdim)
+    return result(values, idx_k if keepdim else Tensor._make(idx, False, None, 0))
 
 
 @tensor_method(keywords=True)

@@ -33,6 +33,7 @@ from .binding import tensor_method
 from .gather_scatter import gather
 from .joining import stack
 from .search import sort
+from .selected_values import selected_values
 from .shape import contiguous as contiguous_tensor
 from .shape import reshape
 
@@ -158,10 +159,8 @@ def _select(x: Tensor, d: int, how: str, keepdim: bool, k: int = 0) -> Any:
     """(values, indices) of the selected element of each slice along ``d``: the values are a
     ``gather``, so the gradient goes to the selected element."""
     idx = SelectPositions.apply(x.detach(), d, how, k)
-    values = gather(x, d, idx)
-    if keepdim:
-        return _RESULTS[how](values, idx)
-    return _RESULTS[how](values.squeeze(d), idx.squeeze(d))
+    values = selected_values(how, x, d, idx, keepdim)
+    return _RESULTS[how](values, idx if keepdim else idx.squeeze(d))
 
 
 def _zero_d(x: Tensor, how: str) -> Any:

@@ -21,8 +21,8 @@ from ..random import Generator, gen
 from ._result_layout import has_own_layout, like_layout
 from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim, refuse_complex_order
 from .binding import numpy_keywords, tensor_method
-from .gather_scatter import gather
 from .no_derivative import record_no_derivative
+from .selected_values import selected_values
 
 __all__ = ["argsort", "bucketize", "histc", "multinomial", "searchsorted", "sort", "topk", "unique"]
 
@@ -253,9 +253,8 @@ def sort(
         idx = xp.argsort(input._data, axis=dim, kind="stable")
     if has_own_layout(input._data):
         idx = like_layout(idx, input._data)  # PyTorch: both results in the input's layout
-    return return_types.sort(
-        gather(input, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)
-    )
+    idx = Tensor._make(idx, False, None, 0)
+    return return_types.sort(selected_values("sort", input, dim, idx), idx)
 
 
 @tensor_method
@@ -284,6 +283,5 @@ def topk(
     else:
         idx = xp.argsort(input._data, axis=dim, kind="stable")
     idx = xp.take(idx, xp.arange(k), axis=dim)
-    return return_types.topk(
-        gather(input, dim, Tensor._make(idx, False, None, 0)), Tensor._make(idx, False, None, 0)
-    )
+    idx = Tensor._make(idx, False, None, 0)
+    return return_types.topk(selected_values("topk", input, dim, idx), idx)

@@ -1,0 +1,67 @@
+"""The values output of the ops that select elements: ``max``/``min`` along a dim, ``sort``,
+``topk``, ``cummax``/``cummin``, ``median``/``nanmedian``/``kthvalue``/``mode`` along a dim.
+
+Each computes its indices without the graph, then reads the values at them: a ``gather``
+(and, without ``keepdim``, a squeeze), whose gradient scatters back to the selected elements.
+:class:`SelectedValues` does both in one node under the op's PyTorch name (``MaxBackward0``,
+``SortBackward0``, ``MedianBackward1``, ...), so ``grad_fn`` reads as in PyTorch and the
+graph holds one node per selection instead of two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from .gather_scatter import Gather, _gathered
+from .views import unsqueeze
+
+__all__ = ["SELECTIONS", "SelectedValues", "selected_values"]
+
+
+class SelectedValues(Gather):
+    """``x`` gathered at ``index`` along ``dim``, that dim dropped unless ``keepdim``; the
+    gradient is added into zeros at the selected positions (Gather's rule)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, keepdim=True):
+        ctx.keepdim = keepdim
+        out = Gather.forward(ctx, x, dim, index)
+        return out if keepdim else out.squeeze(dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Gather.backward(ctx, grad if ctx.keepdim else unsqueeze(grad, ctx.dim))
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        out = _gathered(t, ctx.dim, ctx.primals[2])
+        return out if ctx.keepdim else out.squeeze(ctx.dim)
+
+
+def _named(node_name: str) -> type:
+    return type(node_name[:-9], (SelectedValues,), {"node_name": node_name})
+
+
+# op -> its Function, named as PyTorch names the op's node
+SELECTIONS = {
+    op: _named(name)
+    for op, name in {
+        "max": "MaxBackward0",
+        "min": "MinBackward0",
+        "sort": "SortBackward0",
+        "topk": "TopkBackward0",
+        "cummax": "CummaxBackward0",
+        "cummin": "CumminBackward0",
+        "median": "MedianBackward1",
+        "nanmedian": "NanmedianBackward1",
+        "kth": "KthvalueBackward0",
+        "mode": "ModeBackward0",
+    }.items()
+}
+
+
+def selected_values(op: str, x: Tensor, dim: int, index: Any, keepdim: bool = True) -> Tensor:
+    """``x``'s values at ``index`` (a Tensor with ``x``'s dims, size of the selection along
+    ``dim``) for the selecting op ``op``, ``dim`` (non-negative) dropped unless ``keepdim``."""
+    return SELECTIONS[op].apply(x, dim, index, keepdim=keepdim)
