@@ -125,6 +125,11 @@ from .legacy import (
 )
 from .ops import *  # noqa: F401,F403 - the functional op API (cr.exp, cr.matmul, ...)
 from .ops import abs, all, any, max, min, pow, sum  # noqa: A004 - mirrors torch
+from .ops.fake_quantize import (
+    _fake_quantize_learnable_per_tensor_affine,
+    fake_quantize_per_channel_affine,
+    fake_quantize_per_tensor_affine,
+)
 from .ops.memory_format import (
     channels_last,
     channels_last_3d,
@@ -374,6 +379,8 @@ __all__ = sorted(
         "UntypedStorage",
         "arange",
         "dequantize",
+        "fake_quantize_per_channel_affine",
+        "fake_quantize_per_tensor_affine",
         "qint8",
         "qint32",
         "quantize_per_channel",

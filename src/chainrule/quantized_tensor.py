@@ -108,7 +108,10 @@ class QuantizedTensor(Tensor):
 
     __torch_function__ = disabled_torch_function_impl
 
-    __slots__ = ("_q_int", "_q_dtype", "_q_scheme", "_q_scale", "_q_zp", "_q_axis")
+    # _q_cl: torch would hold it channels last (a quantized convolution's output and what
+    # pointwise ops, pooling and adds make of it), which changes torch's rounding of
+    # adaptive average pooling (quantized_ops.py); chainrule's integers stay contiguous
+    __slots__ = ("_q_int", "_q_dtype", "_q_scheme", "_q_scale", "_q_zp", "_q_axis", "_q_cl")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(
@@ -189,7 +192,9 @@ class QuantizedTensor(Tensor):
     def clone(self, *, memory_format: Any = None) -> QuantizedTensor:
         if memory_format is not None:
             raise NotImplementedError("clone of a quantized tensor: memory_format")
-        return _make(self._q_int.copy(), self._q_dtype, self._q_scale, self._q_zp, self._q_axis)
+        out = _make(self._q_int.copy(), self._q_dtype, self._q_scale, self._q_zp, self._q_axis)
+        out._q_cl = self._q_cl
+        return out
 
     def cpu(self) -> QuantizedTensor:
         return self
@@ -199,7 +204,9 @@ class QuantizedTensor(Tensor):
         """``max(x, 0)``: the integers clamped below at the zero point (qparams kept)."""
         self._per_tensor("relu")
         low = np.asarray(self._q_zp, self._q_int.dtype)
-        return _make(np.maximum(self._q_int, low), self._q_dtype, self._q_scale, self._q_zp, None)
+        out = _make(np.maximum(self._q_int, low), self._q_dtype, self._q_scale, self._q_zp, None)
+        out._q_cl = self._q_cl
+        return out
 
     def relu_(self) -> QuantizedTensor:
         self._q_int[...] = self.relu()._q_int
@@ -210,10 +217,28 @@ class QuantizedTensor(Tensor):
         self._per_tensor("reshape")
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        q = self._q_int.reshape(shape)
+        try:
+            q = self._q_int.reshape(shape)
+        except ValueError:
+            raise RuntimeError(
+                f"shape '{list(shape)}' is invalid for input of size {self._q_int.size}"
+            ) from None
         return _make(q, self._q_dtype, self._q_scale, self._q_zp, None)
 
     view = reshape
+
+    def unsqueeze(self, dim: int) -> QuantizedTensor:
+        """A new size-1 dimension at ``dim`` (a reshape of the integers)."""
+        shape = list(self._q_int.shape)
+        shape.insert(dim % (len(shape) + 1), 1)
+        return self.reshape(shape)
+
+    def squeeze(self, dim: Any = None) -> QuantizedTensor:
+        """The size-1 dimensions (all, or those in ``dim``) removed."""
+        shape = self._q_int.shape
+        dims = range(len(shape)) if dim is None else (dim,) if isinstance(dim, int) else dim
+        drop = {int(d) % max(len(shape), 1) for d in dims}
+        return self.reshape([s for i, s in enumerate(shape) if not (i in drop and s == 1)])
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> QuantizedTensor:
         shape = self._q_int.shape
@@ -239,7 +264,9 @@ class QuantizedTensor(Tensor):
     def contiguous(self, memory_format: Any = None) -> QuantizedTensor:
         if memory_format is not None:
             raise NotImplementedError("contiguous of a quantized tensor: memory_format")
-        return self
+        if not self._q_cl:
+            return self
+        return _make(self._q_int, self._q_dtype, self._q_scale, self._q_zp, self._q_axis)
 
     def __deepcopy__(self, memo: dict) -> QuantizedTensor:
         out = memo.get(id(self))
@@ -344,15 +371,18 @@ def _make(
     t._q_scale = scale
     t._q_zp = zero_point
     t._q_axis = axis
+    t._q_cl = False
     return t
 
 
 def make_per_tensor_quantized(
-    q: np.ndarray, dtype: QDtype, scale: float, zero_point: int
+    q: np.ndarray, dtype: QDtype, scale: float, zero_point: int, channels_last: bool = False
 ) -> QuantizedTensor:
     """A per-tensor quantized tensor from integers already computed (for chainrule's own
-    quantized modules)."""
-    return _make(np.ascontiguousarray(q, dtype.storage), dtype, float(scale), int(zero_point), None)
+    quantized modules); ``channels_last``: torch's would be (see ``_q_cl``)."""
+    out = _make(np.ascontiguousarray(q, dtype.storage), dtype, float(scale), int(zero_point), None)
+    out._q_cl = bool(channels_last)
+    return out
 
 
 def make_per_channel_quantized(

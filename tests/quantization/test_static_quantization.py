@@ -212,8 +212,8 @@ def test_errors_and_warnings() -> None:
         cq.prepare(cr.nn.Linear(2, 2))
     assert any("None of the submodule got qconfig applied" in str(w.message) for w in got)
     assert any(issubclass(w.category, DeprecationWarning) for w in got)
-    with pytest.raises(NotImplementedError, match="prepare_qat"):
-        cq.prepare_qat(cr.nn.Linear(2, 2))
+    with pytest.raises(AssertionError, match="prepare_qat only works on models in training"):
+        cq.prepare_qat(cr.nn.Linear(2, 2).eval())
     m = cr.nn.Sequential(cr.nn.Linear(2, 2), cr.nn.LayerNorm(2))
     m.qconfig = cq.default_qconfig
     with pytest.raises(NotImplementedError, match="LayerNorm"):

@@ -24,9 +24,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # torch.nn.quantized / torch.nn.intrinsic: the modules of cr.ao.nn, loaded on first use
+    # torch.nn.quantized / intrinsic / qat: the modules of cr.ao.nn, loaded on first use
     # (in here: cr.ao imports cr.nn)
-    if name in ("quantized", "intrinsic"):
+    if name in ("quantized", "intrinsic", "qat"):
         import importlib
 
         return importlib.import_module(f"chainrule.ao.nn.{name}")

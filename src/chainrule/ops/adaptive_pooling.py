@@ -16,6 +16,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import in_float32_rounded_once
 from ..backend import get_array_module
+from ..quantized_ops import adaptive_avg_pool2d_quantized
 from ._util import no_integer_kernel
 from .pooling import _one, _to_2d, avg_pool2d, max_pool2d
 from .shape import cat, stack
@@ -82,6 +83,9 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     bfloat16 is computed in float32 and rounded once; CPU autocast casts nothing here (the
     op is on none of its lists, so float32 stays float32 although the matmuls are cast).
     """
+    if isinstance(input, Tensor) and input.is_quantized:  # rounded integer bin means
+        oh, ow = _adaptive_size("adaptive_avg_pool2d", input, output_size)
+        return adaptive_avg_pool2d_quantized(input, oh, ow)
     return in_float32_rounded_once(_adaptive_avg_pool2d, input, output_size)
 
 

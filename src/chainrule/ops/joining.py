@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.view_base import mark_multi_output
 from ..backend import get_array_module
 from ..quantized_ops import cat_quantized
+from ..quantized_tensor import QuantizedTensor
 from ._tiles import tiled_view
 from ._util import ShapeError, as_tensor, norm_dim
 from .binding import numpy_keywords, tensor_method
@@ -174,7 +175,7 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ShapeError("cat: expected a non-empty sequence of tensors")
-    if any(t_.is_quantized for t_ in tensors):  # requantized to the first's qparams
+    if any(type(t_) is QuantizedTensor for t_ in tensors):  # requantized to the first's qparams
         return cat_quantized(tensors, dim)
     for i, t_ in enumerate(tensors):
         if t_.ndim == 0:

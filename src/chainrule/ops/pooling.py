@@ -23,6 +23,7 @@ from ..autograd.function import Function, Node
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..quantized_ops import max_pool2d_quantized
 from .pooling_argmax import fix_argmax, needs_fix, reaches_padding
 
 __all__ = [
@@ -330,6 +331,12 @@ def max_pool2d(
         (N, C, Ho, Wo); with return_indices also int64 indices into each input plane
         flattened as H*W (usable by PyTorch's max_unpool2d convention).
     """
+    if isinstance(input, Tensor) and input.is_quantized:  # the max of its integers
+        return max_pool2d_quantized(
+            input,
+            lambda ints: max_pool2d(ints, kernel_size, stride, padding, dilation, ceil_mode),
+            return_indices,
+        )
     P = _params("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
     want = return_indices or (input.requires_grad and is_grad_enabled())
     out = MaxPool2dFn.apply(input, P, want)

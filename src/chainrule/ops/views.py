@@ -20,6 +20,7 @@ from ..autograd.shared_memory import is_shared
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtype_objects import dtype as PublicDtype
+from ..quantized_tensor import QuantizedTensor
 from ._util import ShapeError, norm_dim
 from .binding import tensor_method
 
@@ -194,6 +195,8 @@ def reshape(input: Tensor, *sizes: Any, shape: Any = None) -> Tensor:
     if not sizes:
         raise TypeError('reshape() missing 1 required positional arguments: "shape"')
     shape = _shape_arg(sizes)
+    if type(input) is QuantizedTensor:  # its integers reshaped, qparams kept
+        return input.reshape(shape)
     if shape != input.shape:
         shape = _resolve_shape("reshape", input.shape, shape)
     return _reshape_as(Reshape, input, shape)

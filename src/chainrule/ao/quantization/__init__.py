@@ -1,18 +1,40 @@
 """``cr.ao.quantization`` (also ``cr.quantization``): PyTorch's eager-mode quantization API:
 ``quantize_dynamic``, post-training static quantization (``QuantStub``/``DeQuantStub``,
-``prepare``, ``convert``, ``quantize``), ``fuse_modules``, observers and qconfigs."""
+``prepare``, ``convert``, ``quantize``), quantization-aware training (``prepare_qat``,
+fake quantizers, ``get_default_qat_qconfig``), ``fuse_modules``/``fuse_modules_qat``,
+observers and qconfigs."""
 
 from __future__ import annotations
 
+from .fake_quantize import (
+    FakeQuantize,
+    FakeQuantizeBase,
+    FusedMovingAvgObsFakeQuantize,
+    default_fake_quant,
+    default_fused_act_fake_quant,
+    default_fused_per_channel_wt_fake_quant,
+    default_fused_wt_fake_quant,
+    default_per_channel_weight_fake_quant,
+    default_weight_fake_quant,
+    disable_fake_quant,
+    disable_observer,
+    enable_fake_quant,
+    enable_observer,
+)
 from .fuse_modules import (
     fuse_conv_bn,
     fuse_conv_bn_relu,
     fuse_known_modules,
     fuse_linear_bn,
     fuse_modules,
+    fuse_modules_qat,
     get_fuser_method,
 )
 from .histogram_observer import HistogramObserver
+from .moving_average_observer import (
+    MovingAverageMinMaxObserver,
+    MovingAveragePerChannelMinMaxObserver,
+)
 from .observer import (
     MinMaxObserver,
     ObserverBase,
@@ -23,13 +45,16 @@ from .observer import (
 from .prepare_convert import (
     add_observer_,
     convert,
+    get_default_qat_module_mappings,
     get_default_qconfig_propagation_list,
     get_default_static_quant_module_mappings,
     prepare,
     prepare_qat,
     quantize,
+    quantize_qat,
     swap_module,
 )
+from .qat_qconfig import default_qat_qconfig, default_qat_qconfig_v2, get_default_qat_qconfig
 from .qconfig import (
     QConfig,
     QConfigDynamic,
@@ -53,8 +78,13 @@ from .stubs import DeQuantStub, QuantStub, QuantWrapper
 
 __all__ = [
     "DeQuantStub",
+    "FakeQuantize",
+    "FakeQuantizeBase",
+    "FusedMovingAvgObsFakeQuantize",
     "HistogramObserver",
     "MinMaxObserver",
+    "MovingAverageMinMaxObserver",
+    "MovingAveragePerChannelMinMaxObserver",
     "ObserverBase",
     "PerChannelMinMaxObserver",
     "PlaceholderObserver",
@@ -66,11 +96,23 @@ __all__ = [
     "add_observer_",
     "convert",
     "default_dynamic_qconfig",
+    "default_fake_quant",
+    "default_fused_act_fake_quant",
+    "default_fused_per_channel_wt_fake_quant",
+    "default_fused_wt_fake_quant",
     "default_observer",
     "default_per_channel_qconfig",
+    "default_per_channel_weight_fake_quant",
     "default_per_channel_weight_observer",
+    "default_qat_qconfig",
+    "default_qat_qconfig_v2",
     "default_qconfig",
+    "default_weight_fake_quant",
     "default_weight_observer",
+    "disable_fake_quant",
+    "disable_observer",
+    "enable_fake_quant",
+    "enable_observer",
     "float16_dynamic_qconfig",
     "float_qparams_weight_only_qconfig",
     "fuse_conv_bn",
@@ -78,7 +120,10 @@ __all__ = [
     "fuse_known_modules",
     "fuse_linear_bn",
     "fuse_modules",
+    "fuse_modules_qat",
     "get_default_dynamic_quant_module_mappings",
+    "get_default_qat_module_mappings",
+    "get_default_qat_qconfig",
     "get_default_qconfig",
     "get_default_qconfig_propagation_list",
     "get_default_static_quant_module_mappings",
@@ -89,5 +134,6 @@ __all__ = [
     "propagate_qconfig_",
     "quantize",
     "quantize_dynamic",
+    "quantize_qat",
     "swap_module",
 ]

@@ -7,6 +7,10 @@ Conv + BatchNorm folds the batch norm into the convolution's weight and bias
 ``ConvReLU{1,2,3}d``. Linear + ReLU becomes ``LinearReLU``, Linear + BatchNorm1d a folded
 ``Linear``, BatchNorm + ReLU ``BNReLU{2,3}d``. The first listed module's place takes the
 fused module and the others become ``nn.Identity``.
+
+``fuse_modules_qat`` (training mode, for quantization-aware training) keeps the batch norm:
+Conv2d + BatchNorm2d (+ ReLU) become ``ConvBn2d`` / ``ConvBnReLU2d``, which ``prepare_qat``
+turns into modules that fold it into the fake-quantized weight while training.
 """
 
 from __future__ import annotations
@@ -25,33 +29,53 @@ __all__ = [
     "fuse_known_modules",
     "fuse_linear_bn",
     "fuse_modules",
+    "fuse_modules_qat",
     "get_fuser_method",
 ]
 
 _CONV_RELU = {nn.Conv1d: nni.ConvReLU1d, nn.Conv2d: nni.ConvReLU2d, nn.Conv3d: nni.ConvReLU3d}
+_CONV_BN_QAT = {nn.Conv2d: nni.ConvBn2d}
+_CONV_BN_RELU_QAT = {nn.Conv2d: nni.ConvBnReLU2d}
 _BN_FOR_CONV = {nn.Conv1d: nn.BatchNorm1d, nn.Conv2d: nn.BatchNorm2d, nn.Conv3d: nn.BatchNorm3d}
 
 
-def _check_qat(is_qat: bool) -> None:
-    if is_qat:
-        raise NotImplementedError("fusion for quantization-aware training (is_qat=True)")
+def _qat_conv_bn(conv: Any, bn: Any, table: dict, *rest: Any) -> Any:
+    """The unfolded ``ConvBn2d``/``ConvBnReLU2d`` of quantization-aware training."""
+    name = type(bn).__name__
+    if bn.num_features != conv.out_channels:
+        raise AssertionError(f"Output channel of Conv2d must match num_features of {name}")
+    if not bn.affine:
+        raise AssertionError(f"Only support fusing {name} with affine set to True")
+    if not bn.track_running_stats:
+        raise AssertionError(f"Only support fusing {name} with tracking_running_stats set to True")
+    cls = table.get(type(conv))
+    if cls is None:
+        raise NotImplementedError(
+            f"fusion for quantization-aware training of {type(conv).__name__} and {name} "
+            "(Conv2d is supported)"
+        )
+    return cls(conv, bn, *rest)
 
 
 def fuse_conv_bn(is_qat: bool, conv: Any, bn: Any) -> Any:
-    """A convolution with ``bn`` folded into its weight and bias (evaluation mode)."""
-    _check_qat(is_qat)
+    """A convolution with ``bn`` folded into its weight and bias (evaluation mode), or
+    for quantization-aware training (``is_qat``) the two kept as a ``ConvBn2d``."""
     if conv.training != bn.training:
         raise AssertionError("Conv and BN both must be in the same mode (train or eval).")
+    if is_qat:
+        return _qat_conv_bn(conv, bn, _CONV_BN_QAT)
     if conv.training:
         raise AssertionError("Fusion only for eval!")
     return fuse_conv_bn_eval(conv, bn)
 
 
 def fuse_conv_bn_relu(is_qat: bool, conv: Any, bn: Any, relu: Any) -> Any:
-    """``ConvReLU{1,2,3}d`` of the batch-norm-folded convolution and ``relu``."""
-    _check_qat(is_qat)
+    """``ConvReLU{1,2,3}d`` of the batch-norm-folded convolution and ``relu`` (for
+    quantization-aware training a ``ConvBnReLU2d`` of the three)."""
     if conv.training != bn.training or conv.training != relu.training:
         raise AssertionError("Conv and BN both must be in the same mode (train or eval).")
+    if is_qat:
+        return _qat_conv_bn(conv, bn, _CONV_BN_RELU_QAT, relu)
     if conv.training:
         raise AssertionError("Fusion only for eval!")
     return _CONV_RELU[type(conv)](fuse_conv_bn_eval(conv, bn), relu)
@@ -59,7 +83,8 @@ def fuse_conv_bn_relu(is_qat: bool, conv: Any, bn: Any, relu: Any) -> Any:
 
 def fuse_linear_bn(is_qat: bool, linear: Any, bn: Any) -> Any:
     """A linear layer with ``bn`` (``BatchNorm1d``) folded into it (evaluation mode)."""
-    _check_qat(is_qat)
+    if is_qat:
+        raise NotImplementedError("fuse_modules_qat of Linear and BatchNorm1d (LinearBn1d)")
     if linear.training != bn.training:
         raise AssertionError("Linear and BN both must be in the same mode (train or eval).")
     if linear.training:
@@ -69,7 +94,6 @@ def fuse_linear_bn(is_qat: bool, linear: Any, bn: Any) -> Any:
 
 def _sequential(cls: type) -> Callable[..., Any]:
     def fuse(is_qat: bool, *mods: Any) -> Any:
-        _check_qat(is_qat)
         return cls(*mods)
 
     return fuse
@@ -119,6 +143,25 @@ def _set(model: nn.Module, name: str, module: nn.Module) -> None:
     setattr(model, last, module)
 
 
+def _fuse(
+    model: nn.Module, modules_to_fuse: list, inplace: bool, fuser_func: Callable[..., list],
+    fuse_custom_config_dict: Any, is_qat: bool,
+) -> nn.Module:  # fmt: skip
+    if fuse_custom_config_dict:
+        raise NotImplementedError("fuse_modules: fuse_custom_config_dict")
+    if not inplace:
+        model = copy.deepcopy(model)
+    groups = modules_to_fuse
+    if groups and all(isinstance(n, str) for n in groups):
+        groups = [groups]
+    for names in groups:
+        mods = [_get(model, n) for n in names]
+        new = fuser_func(mods, is_qat, None)
+        for name, module in zip(names, new, strict=True):
+            _set(model, name, module)
+    return model
+
+
 def fuse_modules(
     model: nn.Module,
     modules_to_fuse: list,
@@ -133,19 +176,16 @@ def fuse_modules(
         AssertionError: a sequence of types with no fusion, or a fusion of training-mode
             layers that folds batch norm.
     """
-    if fuse_custom_config_dict:
-        raise NotImplementedError("fuse_modules: fuse_custom_config_dict")
-    if not inplace:
-        model = copy.deepcopy(model)
-    groups = modules_to_fuse
-    if groups and all(isinstance(n, str) for n in groups):
-        groups = [groups]
-    for names in groups:
-        mods = [_get(model, n) for n in names]
-        if fuser_func is fuse_known_modules:
-            new = fuse_known_modules(mods, False)
-        else:
-            new = fuser_func(mods, False, None)
-        for name, module in zip(names, new, strict=True):
-            _set(model, name, module)
-    return model
+    return _fuse(model, modules_to_fuse, inplace, fuser_func, fuse_custom_config_dict, False)
+
+
+def fuse_modules_qat(
+    model: nn.Module,
+    modules_to_fuse: list,
+    inplace: bool = False,
+    fuser_func: Callable[..., list] = fuse_known_modules,
+    fuse_custom_config_dict: Any = None,
+) -> nn.Module:
+    """:func:`fuse_modules` for quantization-aware training (a model in training mode):
+    Conv2d + BatchNorm2d (+ ReLU) become ``ConvBn2d`` / ``ConvBnReLU2d``, batch norm kept."""
+    return _fuse(model, modules_to_fuse, inplace, fuser_func, fuse_custom_config_dict, True)

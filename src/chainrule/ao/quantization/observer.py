@@ -59,6 +59,8 @@ def _range(dtype: Any, reduce_range: bool, quant_min: Any, quant_max: Any) -> tu
             raise AssertionError("Used-specified quantization range must include 0.")
         if quant_min >= quant_max:
             raise AssertionError("qmin must be strictly less than qmax for user-specified range.")
+        if reduce_range:  # torch halves a user's range too (x86's QAT qconfig: 0..255 -> 0..127)
+            return int(quant_min) // 2, int(quant_max) // 2
         return int(quant_min), int(quant_max)
     if dtype is qint8:
         return (-64, 63) if reduce_range else (-128, 127)
@@ -99,8 +101,35 @@ class _PartialObserver:
         return f"functools.partial(<class '{_public_path(self.cls)}'>, {args}){{}}"
 
 
+def resize_buffers_to(module: nn.Module, state_dict: dict, prefix: str, names: tuple) -> None:
+    """Give ``module``'s buffers ``names`` the shapes they have in ``state_dict`` before it
+    is loaded (per-channel ranges and qparams have one entry per channel once observed,
+    none or one before), as torch's observers and fake quantizers do."""
+    for name in names:
+        value = state_dict.get(prefix + name)
+        buf = getattr(module, name)
+        if value is not None and tuple(value.shape) != tuple(buf.shape):
+            buf._data = np.zeros(tuple(value.shape), buf._data.dtype)
+
+
+class _ResizingLoad:
+    """Loads the buffers ``_resized`` in whatever shape the state dict has them."""
+
+    _resized: tuple = ()
+
+    def _load_from_state_dict(
+        self, state_dict: dict, prefix: str, local_metadata: dict, strict: bool,
+        missing_keys: list, unexpected_keys: list, error_msgs: list,
+    ) -> None:  # fmt: skip
+        resize_buffers_to(self, state_dict, prefix, self._resized)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+
+
 def _public_path(cls: type) -> str:
-    return f"chainrule.ao.quantization.observer.{cls.__name__}"
+    module = getattr(cls, "_public_module", "observer")
+    return f"chainrule.ao.quantization.{module}.{cls.__name__}"
 
 
 class UniformQuantizationObserverBase(ObserverBase):
@@ -224,8 +253,10 @@ class MinMaxObserver(UniformQuantizationObserverBase):
         self.max_val._data = np.asarray(-np.inf, np.float32)
 
 
-class PerChannelMinMaxObserver(UniformQuantizationObserverBase):
+class PerChannelMinMaxObserver(_ResizingLoad, UniformQuantizationObserverBase):
     """Running min and max per index of ``ch_axis``; qparams per channel."""
+
+    _resized = ("min_val", "max_val")
 
     def __init__(
         self,

@@ -22,7 +22,9 @@ from typing import Any
 from ... import nn
 from ...nn.layers.attention import NonDynamicallyQuantizableLinear
 from ..nn import intrinsic as nni
+from ..nn import qat as nnqat
 from ..nn import quantized as nnq
+from ..nn.intrinsic import qat as nniqat
 from ..nn.intrinsic import quantized as nniq
 from .observer import ObserverBase
 from .quantize import _DEPRECATION, propagate_qconfig_
@@ -31,11 +33,13 @@ from .stubs import DeQuantStub, QuantStub
 __all__ = [
     "add_observer_",
     "convert",
+    "get_default_qat_module_mappings",
     "get_default_qconfig_propagation_list",
     "get_default_static_quant_module_mappings",
     "prepare",
     "prepare_qat",
     "quantize",
+    "quantize_qat",
     "swap_module",
 ]
 
@@ -48,7 +52,25 @@ _NOT_YET = (
     nni.ConvReLU3d,
 )  # fmt: skip
 _FUSED = (nni.ConvReLU1d, nni.ConvReLU2d, nni.ConvReLU3d, nni.LinearReLU, nni.BNReLU2d,
-          nni.BNReLU3d)  # fmt: skip
+          nni.BNReLU3d, nni.ConvBn2d, nni.ConvBnReLU2d)  # fmt: skip
+# quantization-aware training modules: observed and swapped whole, as the fused ones
+_QAT = (nnqat.Linear, nnqat.Conv2d, nniqat.LinearReLU, nniqat.ConvReLU2d, nniqat.ConvBn2d,
+        nniqat.ConvBnReLU2d)  # fmt: skip
+_WHOLE = _FUSED + _QAT
+
+
+def get_default_qat_module_mappings() -> dict[type, type]:
+    """Float module type -> quantization-aware training type (what ``prepare_qat``
+    swaps in; the ones chainrule implements)."""
+    return {
+        nn.Linear: nnqat.Linear,
+        NonDynamicallyQuantizableLinear: nnqat.Linear,
+        nn.Conv2d: nnqat.Conv2d,
+        nni.ConvBn2d: nniqat.ConvBn2d,
+        nni.ConvBnReLU2d: nniqat.ConvBnReLU2d,
+        nni.ConvReLU2d: nniqat.ConvReLU2d,
+        nni.LinearReLU: nniqat.LinearReLU,
+    }
 
 
 def get_default_static_quant_module_mappings() -> dict[type, type]:
@@ -64,13 +86,20 @@ def get_default_static_quant_module_mappings() -> dict[type, type]:
         nnq.FloatFunctional: nnq.QFunctional,
         nni.LinearReLU: nniq.LinearReLU,
         nni.ConvReLU2d: nniq.ConvReLU2d,
+        nnqat.Linear: nnq.Linear,
+        nnqat.Conv2d: nnq.Conv2d,
+        nniqat.LinearReLU: nniq.LinearReLU,
+        nniqat.ConvReLU2d: nniq.ConvReLU2d,
+        nniqat.ConvBn2d: nnq.Conv2d,
+        nniqat.ConvBnReLU2d: nniq.ConvReLU2d,
     }
 
 
 def get_default_qconfig_propagation_list() -> set[type]:
     """The module types ``prepare`` observes: the static mapping's keys (and the types
     PyTorch maps that chainrule refuses at ``prepare``)."""
-    return set(get_default_static_quant_module_mappings()) | set(_NOT_YET) | {nn.Sequential}
+    static = get_default_static_quant_module_mappings()
+    return set(static) | set(get_default_qat_module_mappings()) | set(_NOT_YET) | {nn.Sequential}
 
 
 def _observer_forward_hook(self: nn.Module, input: Any, output: Any) -> Any:  # noqa: A002
@@ -115,7 +144,7 @@ def add_observer_(
         if type(child) in (nnq.FloatFunctional, nnq.QFunctional):
             if qconfig is not None:
                 child.activation_post_process = qconfig.activation()
-        elif isinstance(child, _FUSED):
+        elif isinstance(child, _WHOLE):
             if qconfig is not None and type(child) in qconfig_propagation_list:
                 _insert_observer(child, path)
         else:
@@ -185,7 +214,7 @@ def _strip_observers(module: nn.Module) -> None:
 
 def _convert(module: nn.Module, mapping: dict) -> None:
     for name, child in list(module.named_children()):
-        if not isinstance(child, _FUSED):
+        if not isinstance(child, _WHOLE):
             _convert(child, mapping)
         new = swap_module(child, mapping)
         if new is child:
@@ -244,9 +273,35 @@ def quantize(
 
 
 def prepare_qat(model: nn.Module, mapping: dict | None = None, inplace: bool = False) -> Any:
-    """Quantization-aware training's prepare: not implemented (fake-quantized training)."""
-    raise NotImplementedError(
-        "prepare_qat: quantization-aware training (FakeQuantize, nn.qat modules) is not "
-        "supported by chainrule; use post-training static quantization (prepare, calibrate, "
-        "convert)"
-    )
+    """Prepare ``model`` (in training mode; a deep copy unless ``inplace``) for
+    quantization-aware training: propagate ``qconfig``, swap each covered layer for its QAT
+    form (``mapping``: float type -> QAT type, default
+    :func:`get_default_qat_module_mappings`), then add the activation fake quantizers
+    where ``prepare`` adds observers."""
+    if not model.training:
+        raise AssertionError("prepare_qat only works on models in training mode")
+    if mapping is None:
+        mapping = get_default_qat_module_mappings()
+    if not inplace:
+        model = copy.deepcopy(model)
+    propagate_qconfig_(model)
+    with warnings.catch_warnings():  # one deprecation warning for the whole call
+        warnings.simplefilter("ignore", DeprecationWarning)
+        convert(model, mapping=mapping, inplace=True, remove_qconfig=False)
+        prepare(model, inplace=True)
+    warnings.warn(_DEPRECATION, DeprecationWarning, stacklevel=2)
+    return model
+
+
+def quantize_qat(
+    model: nn.Module, run_fn: Callable[..., Any], run_args: Any, inplace: bool = False
+) -> nn.Module:
+    """Quantization-aware training in one call: ``prepare_qat`` a copy of ``model`` in
+    training mode, train it with ``run_fn(model, *run_args)``, ``convert`` it."""
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.train()
+    prepare_qat(model, inplace=True)
+    run_fn(model, *run_args)
+    convert(model, inplace=True)
+    return model

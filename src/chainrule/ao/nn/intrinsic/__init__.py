@@ -1,17 +1,30 @@
 """``cr.ao.nn.intrinsic`` (also ``cr.nn.intrinsic``): the fused modules ``fuse_modules``
-produces (``ConvReLU2d``, ``LinearReLU``, ...) and their quantized forms (``quantized``)."""
+produces (``ConvReLU2d``, ``LinearReLU``, ``ConvBn2d``, ...), their quantized forms
+(``quantized``) and their quantization-aware training forms (``qat``)."""
 
 from __future__ import annotations
 
-from . import quantized
-from .fused import BNReLU2d, BNReLU3d, ConvReLU1d, ConvReLU2d, ConvReLU3d, LinearReLU
+from . import qat, quantized
+from .fused import (
+    BNReLU2d,
+    BNReLU3d,
+    ConvBn2d,
+    ConvBnReLU2d,
+    ConvReLU1d,
+    ConvReLU2d,
+    ConvReLU3d,
+    LinearReLU,
+)
 
 __all__ = [
     "BNReLU2d",
     "BNReLU3d",
+    "ConvBn2d",
+    "ConvBnReLU2d",
     "ConvReLU1d",
     "ConvReLU2d",
     "ConvReLU3d",
     "LinearReLU",
+    "qat",
     "quantized",
 ]

@@ -10,6 +10,8 @@ from .... import nn
 
 __all__ = [
     "BNReLU2d",
+    "ConvBn2d",
+    "ConvBnReLU2d",
     "BNReLU3d",
     "ConvReLU1d",
     "ConvReLU2d",
@@ -66,3 +68,16 @@ class BNReLU3d(_FusedModule):
     """``BatchNorm3d`` then ``ReLU``."""
 
     _parts = (nn.BatchNorm3d, nn.ReLU)
+
+
+class ConvBn2d(_FusedModule):
+    """``Conv2d`` then ``BatchNorm2d``, kept apart for quantization-aware training
+    (``fuse_modules_qat``); ``prepare_qat`` makes it an ``intrinsic.qat.ConvBn2d``."""
+
+    _parts = (nn.Conv2d, nn.BatchNorm2d)
+
+
+class ConvBnReLU2d(_FusedModule):
+    """``Conv2d``, ``BatchNorm2d`` then ``ReLU`` (for quantization-aware training)."""
+
+    _parts = (nn.Conv2d, nn.BatchNorm2d, nn.ReLU)

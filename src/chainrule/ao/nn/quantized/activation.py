@@ -23,7 +23,7 @@ def relu6_quantized(x: QuantizedTensor) -> QuantizedTensor:
     x = as_quantized("quantized::relu6", x)
     six = int(quantize_float(np.array([6.0], np.float32), x._q_scale, x._q_zp)[0])
     out = np.clip(x._q_int, x._q_zp, max(six, x._q_zp)).astype(np.uint8)
-    return make_per_tensor_quantized(out, x.dtype, x._q_scale, x._q_zp)
+    return make_per_tensor_quantized(out, x.dtype, x._q_scale, x._q_zp, x._q_cl)
 
 
 class ReLU6(nn.ReLU):

@@ -15,9 +15,10 @@ from ....autograd.tensor import Tensor
 from ....qtypes import qint8, quint8
 from ....quantized_creation import quantize_per_tensor
 from ....quantized_tensor import QuantizedTensor, make_per_tensor_quantized
+from ..intrinsic import fused as nni
 from ._qparams import QParamsModule, as_quantized, qparams_of_observer
 from ._static_kernels import conv2d_array
-from .linear import _check_symmetric, quantize_weight, weight_qparams
+from .linear import _check_symmetric, layer_and_weight_observer, quantize_weight, weight_qparams
 
 __all__ = ["Conv2d"]
 
@@ -31,6 +32,7 @@ class Conv2d(QParamsModule):
 
     _version = 3
     _FLOAT_MODULE: Any = nn.Conv2d
+    _ALSO: tuple = (nni.ConvBn2d,)  # other float modules from_float takes
     _relu = False
 
     def __init__(
@@ -147,7 +149,7 @@ class Conv2d(QParamsModule):
             self.stride, self.padding, self.dilation, self.groups,
             self.scale, self.zero_point, self._relu,
         )  # fmt: skip
-        return make_per_tensor_quantized(out, quint8, self.scale, self.zero_point)
+        return make_per_tensor_quantized(out, quint8, self.scale, self.zero_point, True)
 
     @classmethod
     def from_float(cls, mod: Any, use_precomputed_fake_quant: bool = False) -> Conv2d:
@@ -155,28 +157,17 @@ class Conv2d(QParamsModule):
         ``ConvReLU2d``)."""
         if use_precomputed_fake_quant:
             raise NotImplementedError("from_float: use_precomputed_fake_quant")
-        if not isinstance(mod, cls._FLOAT_MODULE):
-            raise AssertionError(
-                f"nnq.{cls.__name__}.from_float only works for {cls._FLOAT_MODULE.__name__}"
-            )
-        if not hasattr(mod, "qconfig") or mod.qconfig is None:
-            raise AssertionError("Input float module must have qconfig defined.")
-        observer = getattr(mod, "activation_post_process", None)
-        if observer is None:
-            raise AssertionError("Input float module must have activation_post_process")
         conv = mod[0] if isinstance(mod, nn.Sequential) else mod
         if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
             raise NotImplementedError(
                 f"quantized Conv2d: padding={conv.padding!r}, padding_mode={conv.padding_mode!r}"
             )
-        weight_observer = mod.qconfig.weight()
-        weight = conv.weight.detach()
-        weight_observer(weight)
-        qweight = quantize_weight(weight, weight_observer)
+        conv, weight_observer = layer_and_weight_observer(cls, mod)
+        qweight = quantize_weight(conv.weight.detach(), weight_observer)
         out = cls(
             conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
             conv.dilation, conv.groups, conv.bias is not None,
         )  # fmt: skip
         out.set_weight_bias(qweight, None if conv.bias is None else conv.bias.detach().clone())
-        out.scale, out.zero_point = qparams_of_observer(observer)
+        out.scale, out.zero_point = qparams_of_observer(mod.activation_post_process)
         return out

@@ -113,8 +113,9 @@ class QFunctional(QParamsModule):
     def forward(self, x: Any) -> Any:
         raise functional_forward_error("Functional")
 
-    def _out(self, q: np.ndarray) -> QuantizedTensor:
-        return make_per_tensor_quantized(q, quint8, self.scale, self.zero_point)
+    def _out(self, q: np.ndarray, like: QuantizedTensor) -> QuantizedTensor:
+        """The result, laid out (for torch) as the first input."""
+        return make_per_tensor_quantized(q, quint8, self.scale, self.zero_point, like._q_cl)
 
     def _add(self, op: str, x: Any, y: Any, relu: bool) -> QuantizedTensor:
         x, y = as_quantized(op, x), as_quantized(op, y)
@@ -130,7 +131,8 @@ class QFunctional(QParamsModule):
                 self.scale,
                 self.zero_point,
                 relu,
-            )  # fmt: skip
+            ),  # fmt: skip
+            x,
         )
 
     def add(self, x: QuantizedTensor, y: QuantizedTensor) -> QuantizedTensor:
@@ -144,12 +146,12 @@ class QFunctional(QParamsModule):
         _same_shape("quantized::mul", x, y)
         with np.errstate(all="ignore"):
             v = (dequantize(x)._data * dequantize(y)._data).astype(np.float32)
-        return self._out(quantize_float(v, self.scale, self.zero_point))
+        return self._out(quantize_float(v, self.scale, self.zero_point), x)
 
     def cat(self, x: list, dim: int = 0) -> QuantizedTensor:
         parts = [as_quantized("quantized::cat", t) for t in x]
         v = np.concatenate([dequantize(t)._data for t in parts], axis=dim)
-        return self._out(quantize_float(v, self.scale, self.zero_point))
+        return self._out(quantize_float(v, self.scale, self.zero_point), parts[0])
 
     def add_scalar(self, x: QuantizedTensor, y: float) -> QuantizedTensor:
         """``x + y`` by moving the zero point (the integers and the scale are kept)."""

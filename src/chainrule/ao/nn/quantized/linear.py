@@ -11,6 +11,7 @@ import numpy as np
 
 from .... import nn
 from ....autograd.tensor import Tensor
+from ....nn.utils.fusion import fuse_conv_bn_weights
 from ....qtypes import per_channel_affine, per_channel_symmetric, qint8, quint8
 from ....quantized_creation import quantize_per_channel, quantize_per_tensor
 from ....quantized_tensor import QuantizedTensor, make_per_tensor_quantized
@@ -18,7 +19,36 @@ from ._qparams import QParamsModule, as_quantized, qparams_of_observer
 from ._static_kernels import linear_array
 from .linear_packed_params import LinearPackedParams
 
-__all__ = ["Linear", "quantize_weight", "weight_qparams"]
+__all__ = ["Linear", "layer_and_weight_observer", "quantize_weight", "weight_qparams"]
+
+
+def layer_and_weight_observer(cls: type, mod: Any) -> tuple[Any, Any]:
+    """For ``cls.from_float(mod)``: the layer holding the weight and the weight observer
+    that has seen it. A quantization-aware-training module (one with ``weight_fake_quant``)
+    brings its own, trained one (a ``ConvBn`` first gets its batch norm's running
+    statistics folded into its weight and bias, in place, as torch does); a float module
+    gets a fresh ``qconfig.weight()``. The observer then sees the weight once more."""
+    accepted = (cls._FLOAT_MODULE, *cls._ALSO)
+    if not (isinstance(mod, accepted) or getattr(type(mod), "_FLOAT_MODULE", None) in accepted):
+        raise AssertionError(
+            f"nnq.{cls.__name__}.from_float only works for {cls._FLOAT_MODULE.__name__}"
+        )
+    if getattr(mod, "qconfig", None) is None:
+        raise AssertionError("Input float module must have qconfig defined")
+    if getattr(mod, "activation_post_process", None) is None:
+        raise AssertionError("Input float module must have activation_post_process")
+    if hasattr(mod, "weight_fake_quant"):
+        if hasattr(mod, "bn"):
+            bn = mod.bn
+            mod.weight, mod.bias = fuse_conv_bn_weights(
+                mod.weight, mod.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias
+            )
+        layer, observer = mod, mod.weight_fake_quant
+    else:
+        layer = mod[0] if isinstance(mod, nn.Sequential) else mod
+        observer = mod.qconfig.weight()
+    observer(layer.weight.detach())
+    return layer, observer
 
 
 def quantize_weight(weight: Tensor, observer: Any) -> QuantizedTensor:
@@ -57,6 +87,7 @@ class Linear(QParamsModule):
 
     _version = 3
     _FLOAT_MODULE: Any = nn.Linear
+    _ALSO: tuple = ()  # other float modules from_float takes
     _relu = False
 
     def __init__(
@@ -122,22 +153,10 @@ class Linear(QParamsModule):
         ``mod.activation_post_process``."""
         if use_precomputed_fake_quant:
             raise NotImplementedError("from_float: use_precomputed_fake_quant")
-        if not isinstance(mod, cls._FLOAT_MODULE):
-            raise AssertionError(
-                f"nnq.{cls.__name__}.from_float only works for {cls._FLOAT_MODULE.__name__}"
-            )
-        if not hasattr(mod, "qconfig") or mod.qconfig is None:
-            raise AssertionError("Input float module must have qconfig defined")
-        observer = getattr(mod, "activation_post_process", None)
-        if observer is None:
-            raise AssertionError("Input float module must have activation_post_process")
-        linear = mod[0] if isinstance(mod, nn.Sequential) else mod
-        weight_observer = mod.qconfig.weight()
-        weight = linear.weight.detach()
-        weight_observer(weight)
-        qweight = quantize_weight(weight, weight_observer)
+        linear, weight_observer = layer_and_weight_observer(cls, mod)
+        qweight = quantize_weight(linear.weight.detach(), weight_observer)
         out = cls(linear.in_features, linear.out_features, dtype=qint8)
         bias = None if linear.bias is None else linear.bias.detach().clone()
         out.set_weight_bias(qweight, bias)
-        out.scale, out.zero_point = qparams_of_observer(observer)
+        out.scale, out.zero_point = qparams_of_observer(mod.activation_post_process)
         return out

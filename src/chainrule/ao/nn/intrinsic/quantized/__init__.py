@@ -25,6 +25,7 @@ class ConvReLU2d(Conv2d):
     """Quantized ``relu(conv2d(x))``."""
 
     _FLOAT_MODULE = nni.ConvReLU2d
+    _ALSO = (nni.ConvBnReLU2d,)
     _relu = True
 
     def _get_name(self) -> str:

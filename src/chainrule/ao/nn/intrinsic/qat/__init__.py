@@ -1,0 +1,18 @@
+"""``cr.ao.nn.intrinsic.qat`` (also ``cr.nn.intrinsic.qat``): fused layers for
+quantization-aware training: ``LinearReLU``, ``ConvReLU2d`` and the batch-norm-folding
+``ConvBn2d``/``ConvBnReLU2d``, with ``freeze_bn_stats``/``update_bn_stats`` for
+``model.apply``."""
+
+from __future__ import annotations
+
+from .conv_fused import ConvBn2d, ConvBnReLU2d, ConvReLU2d, freeze_bn_stats, update_bn_stats
+from .linear_relu import LinearReLU
+
+__all__ = [
+    "ConvBn2d",
+    "ConvBnReLU2d",
+    "ConvReLU2d",
+    "LinearReLU",
+    "freeze_bn_stats",
+    "update_bn_stats",
+]
