@@ -1,11 +1,11 @@
 """``cr.set_printoptions``: how tensors print, with PyTorch's options and profiles.
 
-``Tensor.__repr__`` reads :func:`array2string_options`, so a change here shows in every
-printed tensor. The options mean what they mean in PyTorch: ``precision`` digits after
-the point, ``threshold`` elements before the middle is summarised with ``...``,
-``edgeitems`` kept at each end when summarising, ``linewidth`` characters per line, and
-``sci_mode`` True (always scientific), False (never) or None (PyTorch's choice from the
-values, :func:`_float_formatter`).
+``Tensor.__repr__`` is :func:`tensor_repr`, which reads :func:`array2string_options`, so a
+change here shows in every printed tensor. The options mean what they mean in PyTorch:
+``precision`` digits after the point, ``threshold`` elements before the middle is
+summarised with ``...``, ``edgeitems`` kept at each end when summarising, ``linewidth``
+characters per line, and ``sci_mode`` True (always scientific), False (never) or None
+(PyTorch's choice from the values, :func:`_float_formatter`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["array2string_options", "set_printoptions"]
+from . import dtypes as _dt
+from .backend import to_device
+from .dtype_objects import public_dtype
+
+__all__ = ["array2string_options", "set_printoptions", "tensor_repr"]
 
 _PROFILES = {
     "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
@@ -178,3 +182,34 @@ def _bfloat16_formatter(arr: Any, precision: int, sci_mode: bool | None) -> Any:
 def _all_integral(arr: Any) -> bool:
     finite = arr[np.isfinite(arr)]
     return bool(np.all(finite == np.round(finite)))
+
+
+def tensor_repr(t: Any, tangent: str | None = None) -> str:
+    """``repr(t)`` as PyTorch prints a tensor: values, then what they do not show (size of
+    an empty tensor, a dtype other than the default's, device, ``grad_fn`` or
+    ``requires_grad``) and a dual tensor's ``tangent`` (its repr, given)."""
+    arr = to_device(t._data, "cpu")
+    cls = type(t)  # a user's subclass prints its name, as in PyTorch: "Mine([1.])"
+    head = "tensor(" if cls.__module__.startswith("chainrule.") else cls.__name__ + "("
+    body = np.array2string(arr, separator=", ", prefix=head, **array2string_options(arr))
+    body = body.replace(", ...,", ",  ...,")  # a summarised row's gap, two spaces wide in torch
+    # as torch: an empty tensor shows its size (unless it is ``(0,)``), then its dtype,
+    # int64 and bool included, as it has no values to tell them by
+    extras = []
+    if arr.size == 0 and arr.shape != (0,):
+        extras.append(f"size={tuple(arr.shape)}")
+    # (the default complex dtype, complex64 or complex128 with a float64 default, is
+    # left out too)
+    if arr.dtype != _dt.get_default_dtype() and (
+        arr.size == 0 or arr.dtype not in (_dt.int64, _dt.bool_, _dt.get_default_complex_dtype())
+    ):
+        extras.append(f"dtype={public_dtype(arr.dtype)}")
+    if t.device.type != "cpu":
+        extras.append(f"device='{t.device}'")
+    if t.grad_fn is not None:
+        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
+    if tangent is not None:
+        extras.append(f"tangent={tangent}")
+    return head + body + "".join(", " + e for e in extras) + ")"

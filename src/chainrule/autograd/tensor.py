@@ -456,34 +456,9 @@ class Tensor(TensorBackward, TensorConversions):
 
     # ------------------------------------------------------------------ python
     def __repr__(self) -> str:
-        arr = to_device(self._data, "cpu")
-        cls = type(self)  # a user's subclass prints its name, as in PyTorch: "Mine([1.])"
-        head = "tensor(" if cls.__module__.startswith("chainrule.") else cls.__name__ + "("
-        body = np.array2string(
-            arr, separator=", ", prefix=head, **_printing.array2string_options(arr)
-        ).replace(", ...,", ",  ...,")  # a summarised row's gap, two spaces wide in torch
-        # as torch: an empty tensor shows its size (unless it is ``(0,)``), then its dtype,
-        # int64 and bool included, as it has no values to tell them by
-        extras = []
-        if arr.size == 0 and arr.shape != (0,):
-            extras.append(f"size={tuple(arr.shape)}")
-        # (the default complex dtype, complex64 or complex128 with a float64 default, is
-        # left out too)
-        if arr.dtype != _dt.get_default_dtype() and (
-            arr.size == 0
-            or arr.dtype not in (_dt.int64, _dt.bool_, _dt.get_default_complex_dtype())
-        ):
-            extras.append(f"dtype={public_dtype(arr.dtype)}")
-        if self.device.type != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
         tangent = self._fw_tangent  # a dual tensor (forward AD) shows its tangent, as torch
-        if tangent is not None:
-            extras.append(f"tangent={Tensor._make(tangent, False, None, 0)!r}")
-        return head + body + "".join(", " + e for e in extras) + ")"
+        shown = None if tangent is None else repr(Tensor._make(tangent, False, None, 0))
+        return _printing.tensor_repr(self, shown)
 
     __hash__ = object.__hash__
 
