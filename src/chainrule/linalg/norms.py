@@ -71,6 +71,8 @@ def vector_norm(
     ``ord``: 2 (default), any real p, ``inf`` (max |x|), ``-inf`` (min |x|), 0 (count of
     non-zeros).
     """
+    if isinstance(ord, str):  # 'fro' / 'nuc' are matrix norms
+        raise TypeError(f"linalg.vector_norm(): argument 'ord' must be Number, not str ({ord!r})")
     t = as_tensor(x)
     if t.dtype.kind not in "fV":  # complex (a real norm of it), or an error naming the dtype
         t = tensor_arg(t, "linalg.vector_norm", complex_ok=True)
@@ -99,9 +101,8 @@ def vector_norm(
         return (a != 0).to(t.dtype).sum(red, keepdim=keepdim)
     if ord == 1.0:
         return a.sum(red, keepdim=keepdim)
-    if ord > 0:  # fused: PyTorch's gradient (0, not NaN) at zero entries / zero norms
-        return PNorm.apply(t, ord, dims, bool(keepdim))
-    return (a**ord).sum(red, keepdim=keepdim) ** (1.0 / ord)
+    # fused: PyTorch's gradient (0, not NaN) at zero entries / zero norms, for p < 0 too
+    return PNorm.apply(t, ord, dims, bool(keepdim))
 
 
 def _complex_vector_norm(z: Tensor, ord: Any, dim: Any, keepdim: bool, dtype: Any) -> Tensor:

@@ -144,6 +144,23 @@ def _tuple(v: Any, n: int, name: str, op: str) -> tuple:
     return t
 
 
+def _check_geometry(
+    op: str, stride: tuple, dil: tuple, padding: tuple = (), output_padding: tuple = ()
+) -> None:
+    """PyTorch's checks of a convolution's numbers, in its order, each a RuntimeError (a
+    ShapeError is one, and a ValueError) with PyTorch's words."""
+    if min(padding, default=0) < 0:
+        raise ShapeError(f"{op}: negative padding is not supported, got {tuple(padding)}")
+    if min(output_padding, default=0) < 0:
+        raise ShapeError(
+            f"{op}: negative output_padding is not supported, got {tuple(output_padding)}"
+        )
+    if min(stride) < 1:
+        raise ShapeError(f"{op}: non-positive stride is not supported, got {tuple(stride)}")
+    if min(dil) < 1:
+        raise ShapeError(f"{op}: dilation should be greater than zero, but got {list(dil)}")
+
+
 def _padding(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tuple:
     """Normalise padding to (top, bottom, left, right) for a 2-D conv."""
     if isinstance(padding, str):
@@ -164,8 +181,7 @@ def _padding(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tupl
             out += [total // 2, total - total // 2]  # extra on the bottom/right, as PyTorch
         return tuple(out)
     ph, pw = _tuple(padding, 2, "padding", op)
-    if ph < 0 or pw < 0:
-        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+    _check_geometry(op, stride, dil, (ph, pw))
     return (ph, ph, pw, pw)
 
 
@@ -179,8 +195,8 @@ def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -
             f"{op}: expected a 4-D input (N, C, H, W) and a 4-D weight, got "
             f"input {tuple(x.shape)} and weight {tuple(w.shape)}"
         )
-    if groups < 1:
-        raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
+    if groups < 1:  # a RuntimeError, as PyTorch's
+        raise ShapeError(f"{op}: non-positive groups is not supported, got {groups}")
     c = x.shape[1]
     if transposed:
         if c != w.shape[0] or c % groups:
@@ -235,8 +251,9 @@ def conv2d(
     k = tuple(weight.shape[2:])
     stride = _tuple(stride, 2, "stride", op)
     dil = _tuple(dilation, 2, "dilation", op)
-    if min(stride) < 1 or min(dil) < 1:
-        raise ValueError(f"{op}: stride and dilation must be >= 1, got {stride}, {dil}")
+    if not isinstance(padding, str):
+        _check_geometry(op, stride, dil, _tuple(padding, 2, "padding", op))
+    _check_geometry(op, stride, dil)
     pad = _padding(padding, k, stride, dil, op)
     h, w = input.shape[2:]
     ho = out_size(h, k[0], stride[0], pad[0], pad[1], dil[0])
@@ -329,11 +346,12 @@ def conv_transpose2d(
     dil = _tuple(dilation, 2, "dilation", op)
     ph, pw = _tuple(padding, 2, "padding", op)
     oph, opw = _tuple(output_padding, 2, "output_padding", op)
+    _check_geometry(op, stride, dil, (ph, pw), (oph, opw))
     for o_, s_, d_ in ((oph, stride[0], dil[0]), (opw, stride[1], dil[1])):
-        if o_ < 0 or o_ >= max(s_, d_):
-            raise ValueError(
-                f"{op}: output_padding must be smaller than stride or dilation, "
-                f"got output_padding={(oph, opw)}, stride={stride}, "
+        if o_ >= max(s_, d_):
+            raise ShapeError(
+                f"{op}: output padding must be smaller than either stride or dilation, "
+                f"but got output_padding={(oph, opw)}, stride={stride}, "
                 f"dilation={dil}"
             )
     n, _, h, w = input.shape

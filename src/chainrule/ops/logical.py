@@ -217,7 +217,7 @@ def _integral(op: str, *vals: Any) -> None:
         )
         if kind not in "iub":
             dt = v.dtype if isinstance(v, Tensor) else type(v).__name__
-            raise TypeError(
+            raise DtypeError(  # a TypeError and, as PyTorch's, a NotImplementedError
                 f"{op}: only integer and bool tensors are supported, got {dt}; "
                 "for masks of floats compare first (e.g. x > 0)"
             )

@@ -39,12 +39,18 @@ class Pad(Function):
         return get_array_module(t).pad(t, ctx.widths, mode="constant", constant_values=0)
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+def pad(
+    input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
+) -> Tensor:
     """Pad with PyTorch's convention: ``pad`` lists (before, after) pairs from the LAST dim.
 
     Negative entries crop. Every mode ('constant', 'reflect', 'replicate', 'circular') is
-    differentiable.
+    differentiable. ``value`` (constant mode only; None is 0, as in PyTorch) fills the border.
     """
+    if mode not in ("constant", "reflect", "replicate", "circular"):  # PyTorch's first check
+        raise NotImplementedError(
+            f"pad: unknown mode {mode!r}; valid: constant, reflect, replicate, circular"
+        )
     pad = list(pad)
     if len(pad) % 2:
         raise ShapeError(f"pad: Padding length must be divisible by 2, got {len(pad)}")
@@ -53,6 +59,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             "pad: Padding length should be less than or equal to two times the input dimension "
             f"but got padding length {len(pad)} and input of dimension {input.ndim}"
         )
+    if mode in ("reflect", "replicate", "circular") and value is not None and value != 0:
+        raise RuntimeError(f'pad: Padding mode "{mode}" doesn\'t take in value argument')
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
@@ -66,14 +74,10 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         input = input[crop]
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     if mode != "constant":
-        if mode not in ("reflect", "replicate", "circular"):
-            raise NotImplementedError(
-                f"pad: unknown mode {mode!r}; valid: constant, reflect, replicate, circular"
-            )
         _check_non_constant_rank(input.ndim, len(pad))
         _check_pad_widths(mode, input.shape, widths, len(pad) // 2)
         return _index_pad(input, widths, mode)
-    return Pad.apply(input, tuple(widths), value)
+    return Pad.apply(input, tuple(widths), 0.0 if value is None else value)
 
 
 def _check_crop(shape: tuple, widths: list, mode: str) -> None:

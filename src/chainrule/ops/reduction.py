@@ -238,18 +238,18 @@ def norm(
                 f"narrowing to the specified floating dtype ({target})"
             )
         input = input.to(target)
-    axes = reduction_axes(dim, input, "norm")
     kind = input.dtype.kind
-    if kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
-        return norm(input.float(), p, dim, keepdim).to(input.dtype)
-    if kind != "f":
-        if kind == "c":  # a real norm of |z| (of the (re, im) pairs for p = 2)
-            q = 2 if p in ("fro", 2, 2.0, None) else p
-            return complex_norm(input, q, axes, keepdim, lambda r, pr, ax, kd: norm(r, pr, ax, kd))
+    if kind not in "fcV":  # checked before dim, as PyTorch (F.normalize of an int vector)
         raise DtypeError(
             f"norm: expected a floating point or complex tensor as input, got "
             f"{input.dtype}; call .float() first"
         )
+    axes = reduction_axes(dim, input, "norm")
+    if kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
+        return norm(input.float(), p, dim, keepdim).to(input.dtype)
+    if kind == "c":  # a real norm of |z| (of the (re, im) pairs for p = 2)
+        q = 2 if p in ("fro", 2, 2.0, None) else p
+        return complex_norm(input, q, axes, keepdim, lambda r, pr, ax, kd: norm(r, pr, ax, kd))
     if p in ("fro", 2, 2.0, None):
         return Norm2.apply(input, axes, keepdim)
     if p == 1:
@@ -270,7 +270,17 @@ def norm(
         return NormZero.apply(input, axes, keepdim)
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0:
         return PNorm.apply(input, float(p), axes, keepdim)
-    raise ValueError(f"norm: unsupported p={p!r}; use 'fro', a non-negative number or inf")
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and p < 0:
+        # (sum |x|^p)^(1/p), PyTorch's linalg.vector_norm: 0 where an entry is 0
+        if input.numel() == 0 if axes is None else 0 in [input.shape[a] for a in axes]:
+            raise RuntimeError(
+                f"norm: cannot compute the {p} norm on an empty tensor because "
+                "the operation does not have an identity"
+            )
+        return PNorm.apply(input, float(p), axes, keepdim)
+    raise RuntimeError(  # PyTorch's error type (linalg.matrix_norm's words)
+        f"norm: Order {p} not supported; use 'fro', 'nuc', a number or inf"
+    )
 
 
 @tensor_method(keywords=True)

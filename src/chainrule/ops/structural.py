@@ -355,6 +355,11 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
             f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
         )
     ts = [as_tensor(t) for t in tensors]
+    if len({t.dtype for t in ts}) > 1:  # PyTorch refuses to promote (checked before the ranks)
+        raise RuntimeError(
+            "meshgrid expects all tensors to have the same dtype, got "
+            + ", ".join(str(t.dtype) for t in ts)
+        )
     for t in ts:
         if t.ndim > 1:
             raise RuntimeError(f"meshgrid: expected 0-d or 1-d tensors, got shape {tuple(t.shape)}")

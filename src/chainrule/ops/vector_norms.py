@@ -87,7 +87,8 @@ class NormZero(Function):
 
 
 class PNorm(Function):
-    """(sum |x|^p)^(1/p) for p > 0 other than 2, with PyTorch's gradient convention.
+    """(sum |x|^p)^(1/p) for p other than 0 and 2 (negative too), with PyTorch's gradient
+    convention (a negative p's norm is 0 where an entry is 0, its gradient 0 there).
 
     d/dx = sgn(x) |x|^(p-1) / ||x||^(p-1). Where the norm is 0 (and, for p < 1, where x = 0)
     the formula is 0/0 or inf * 0; PyTorch defines the gradient as 0 there, and so do we.

@@ -28,8 +28,21 @@ from .linear import linear
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
 
 
-def _err(msg: str) -> None:
-    raise ValueError(f"multi_head_attention_forward: {msg}")
+class _MHAAssertionError(ValueError, AssertionError):
+    """A check PyTorch's ``multi_head_attention_forward`` makes with ``assert`` (so it raises
+    AssertionError); a ValueError too, as chainrule raised before."""
+
+
+class _MHADtypeError(TypeError, AssertionError):
+    """A mask of a dtype neither bool nor floating: PyTorch asserts (AssertionError)."""
+
+
+class _MHAMaskShapeError(ValueError, RuntimeError):
+    """A batched ``attn_mask`` of the wrong shape: PyTorch raises RuntimeError."""
+
+
+def _err(msg: str, error: type[Exception] = _MHAAssertionError) -> None:
+    raise error(f"multi_head_attention_forward: {msg}")
 
 
 def _canonical_mask(mask: Any, name: str, dtype: Any) -> Tensor | None:
@@ -44,7 +57,7 @@ def _canonical_mask(mask: Any, name: str, dtype: Any) -> Tensor | None:
         xp_zero = zeros(mask.shape, dtype=dtype)
         return where(mask._data, float("-inf"), xp_zero)
     if mask.dtype.kind != "f":
-        raise TypeError(
+        raise _MHADtypeError(
             f"multi_head_attention_forward: only bool and floating types of "
             f"{name} are supported, got {mask.dtype}"
         )
@@ -226,13 +239,15 @@ def multi_head_attention_forward(
             if tuple(attn_mask.shape) != (tgt_len, src_len):
                 _err(
                     f"the shape of the 2-D attn_mask is {tuple(attn_mask.shape)}, but should "
-                    f"be {(tgt_len, src_len)}"
+                    f"be {(tgt_len, src_len)}",
+                    _MHAMaskShapeError,
                 )
             attn_mask = attn_mask.unsqueeze(0)
         elif tuple(attn_mask.shape) != (bsz * num_heads, tgt_len, src_len):
             _err(
                 f"the shape of the 3-D attn_mask is {tuple(attn_mask.shape)}, but should be "
-                f"{(bsz * num_heads, tgt_len, src_len)}"
+                f"{(bsz * num_heads, tgt_len, src_len)}",
+                _MHAMaskShapeError,
             )
     if bias_k is not None and bias_v is not None:
         if static_k is not None or static_v is not None:

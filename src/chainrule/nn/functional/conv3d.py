@@ -31,7 +31,7 @@ from ...autograd.tensor import Tensor
 from ...autograd.tensor_conversions import autocast_arguments, computing_in_float32
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
-from ...ops.conv import Conv2dFn, ConvTranspose2dFn, _tuple
+from ...ops.conv import Conv2dFn, ConvTranspose2dFn, _check_geometry, _tuple
 from ...ops.padding import pad
 from ...ops.shape import stack
 
@@ -60,8 +60,7 @@ def _padding3(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tup
             out.append((total // 2, total - total // 2))
         return tuple(out)
     p = _tuple(padding, 3, "padding", op)
-    if min(p) < 0:
-        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+    _check_geometry(op, stride, dil, p)
     return tuple((v, v) for v in p)
 
 
@@ -80,8 +79,10 @@ def _check(op: str, x: Any, w: Any, bias: Any, groups: int, transposed: bool = F
             f"5-D weight (O, C/groups, kd, kh, kw), got input {tuple(x.shape)} and "
             f"weight {tuple(w.shape)}"
         )
-    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool):
+        raise TypeError(f"{op}: groups must be an int, got {type(groups).__name__}")
+    if groups < 1:  # a RuntimeError, as PyTorch's
+        raise ShapeError(f"{op}: non-positive groups is not supported, got {groups!r}")
     c = x.shape[1]
     if transposed:
         if c != w.shape[0] or c % groups:
@@ -151,8 +152,9 @@ def conv3d(
     k = tuple(weight.shape[2:])
     stride = _tuple(stride, 3, "stride", op)
     dil = _tuple(dilation, 3, "dilation", op)
-    if min(stride) < 1 or min(dil) < 1:
-        raise ValueError(f"{op}: stride and dilation must be >= 1, got {stride}, {dil}")
+    if not isinstance(padding, str):
+        _check_geometry(op, stride, dil, _tuple(padding, 3, "padding", op))
+    _check_geometry(op, stride, dil)
     pads = _padding3(padding, k, stride, dil, op)
     n, c, d, h, w = input.shape
     outs = [
@@ -240,11 +242,8 @@ def conv_transpose3d(
     dil = _tuple(dilation, 3, "dilation", op)
     pads = _tuple(padding, 3, "padding", op)
     opad = _tuple(output_padding, 3, "output_padding", op)
-    if min(stride) < 1 or min(dil) < 1:
-        raise ValueError(f"{op}: stride and dilation must be >= 1, got {stride}, {dil}")
-    if min(pads) < 0:
-        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
-    if any(o < 0 or o >= max(s, d) for o, s, d in zip(opad, stride, dil)):
+    _check_geometry(op, stride, dil, pads, opad)
+    if any(o >= max(s, d) for o, s, d in zip(opad, stride, dil)):
         raise ShapeError(
             f"{op}: output padding must be smaller than either stride or dilation, but got "
             f"output_padding={opad}, stride={stride}, dilation={dil}"

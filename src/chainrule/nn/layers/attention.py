@@ -15,7 +15,7 @@ from typing import Any
 from ...autograd.tensor import Tensor
 from ...creation import empty
 from .. import init
-from ..functional.attention import multi_head_attention_forward
+from ..functional.attention import _MHAAssertionError, multi_head_attention_forward
 from ..module import Module
 from ..parameter import Parameter
 from .linear import Linear
@@ -66,8 +66,8 @@ class MultiheadAttention(Module):
                 f"MultiheadAttention: embed_dim and num_heads must be greater than "
                 f"0, got embed_dim={embed_dim} and num_heads={num_heads}"
             )
-        if embed_dim % num_heads != 0:
-            raise ValueError(
+        if embed_dim % num_heads != 0:  # PyTorch asserts it: AssertionError (and ValueError)
+            raise _MHAAssertionError(
                 f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by "
                 f"num_heads ({num_heads})"
             )

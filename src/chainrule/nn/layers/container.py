@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import Any
-
-import numpy as np
 
 from ..module import Module
 
@@ -15,12 +14,20 @@ __all__ = ["Sequential", "ModuleList", "ModuleDict"]
 
 
 def _check_index(op: str, idx: Any, n: int) -> int:
-    """An int index in [-n, n) (PyTorch's containers raise IndexError / TypeError otherwise)."""
-    if isinstance(idx, bool) or not isinstance(idx, (int, np.integer)):
-        raise TypeError(f"{op} indices must be integers or slices, not {type(idx).__name__}")
+    """An int index in [-n, n) (PyTorch's containers raise IndexError / TypeError otherwise).
+
+    Anything ``operator.index`` accepts is an index, as in PyTorch: a bool, a NumPy integer, a
+    one-element integer tensor (Mixtral's ``self.experts[expert_idx]`` with ``expert_idx`` a row
+    of ``nonzero()``)."""
+    try:
+        idx = operator.index(idx)
+    except TypeError as err:
+        raise TypeError(
+            f"{op} indices must be integers or slices, not {type(idx).__name__} ({err})"
+        ) from None
     if not -n <= idx < n:
         raise IndexError(f"{op}: index {idx} is out of range for a container of length {n}")
-    return int(idx)
+    return idx
 
 
 def _delete(container: Module, idx: Any) -> None:
