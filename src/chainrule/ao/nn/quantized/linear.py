@@ -17,7 +17,7 @@ from ....quantized_creation import quantize_per_channel, quantize_per_tensor
 from ....quantized_tensor import QuantizedTensor, make_per_tensor_quantized
 from ._qparams import QParamsModule, as_quantized, qparams_of_observer
 from ._static_kernels import linear_array
-from .linear_packed_params import LinearPackedParams
+from .linear_packed_params import LinearPackedParams, PackedLinear
 
 __all__ = ["Linear", "layer_and_weight_observer", "quantize_weight", "weight_qparams"]
 
@@ -81,7 +81,7 @@ def _check_symmetric(op: str, zero_points: np.ndarray) -> None:
         raise NotImplementedError(f"{op}: weights with a nonzero zero point")
 
 
-class Linear(QParamsModule):
+class Linear(PackedLinear, QParamsModule):
     """``y = x @ W.T + b`` on quantized tensors: ``x`` quint8, ``W`` qint8, the result
     quint8 with this module's ``scale`` and ``zero_point``."""
 
@@ -114,18 +114,6 @@ class Linear(QParamsModule):
             f"scale={self.scale}, zero_point={self.zero_point}, "
             f"qscheme={self.weight().qscheme()!r}"
         )
-
-    def __repr__(self) -> str:
-        return f"{self._get_name()}({self.extra_repr()})"
-
-    def weight(self) -> QuantizedTensor:
-        return self._packed_params._weight_bias[0]
-
-    def bias(self) -> Tensor | None:
-        return self._packed_params._weight_bias[1]
-
-    def set_weight_bias(self, w: QuantizedTensor, b: Tensor | None) -> None:
-        self._packed_params.set_weight_bias(w, b)
 
     def forward(self, x: QuantizedTensor) -> QuantizedTensor:
         """The quantized ``x @ W.T + b`` (ReLU-clamped for ``LinearReLU``)."""

@@ -17,7 +17,7 @@ from ....qtypes import QDtype, qint8
 from ....quantized_creation import quantize_per_tensor
 from ....quantized_tensor import QuantizedTensor
 
-__all__ = ["LinearPackedParams"]
+__all__ = ["LinearPackedParams", "PackedLinear"]
 
 
 def _OWN_KEYS(prefix: str) -> tuple[str, str]:  # noqa: N802 - reads as the constant it is
@@ -79,3 +79,23 @@ class LinearPackedParams(nn.Module):
 
     def __repr__(self) -> str:
         return repr(self._weight_bias)
+
+
+class PackedLinear:
+    """What the quantized Linear modules (static and dynamic) share: their weight and bias
+    live in ``_packed_params`` (as torch's), read by ``weight()``/``bias()``, and they print
+    on one line, ``QuantizedLinear(in_features=..., ...)``."""
+
+    _packed_params: LinearPackedParams
+
+    def __repr__(self) -> str:
+        return f"{self._get_name()}({self.extra_repr()})"
+
+    def weight(self) -> QuantizedTensor:
+        return self._packed_params._weight_bias[0]
+
+    def bias(self) -> Tensor | None:
+        return self._packed_params._weight_bias[1]
+
+    def set_weight_bias(self, w: QuantizedTensor, b: Tensor | None) -> None:
+        self._packed_params.set_weight_bias(w, b)

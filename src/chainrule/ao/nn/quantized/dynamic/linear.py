@@ -17,14 +17,13 @@ from ..... import nn
 from .....autograd.tensor import Tensor
 from .....qtypes import per_channel_affine, per_channel_symmetric, qint8
 from .....quantized_creation import quantize_per_channel, quantize_per_tensor
-from .....quantized_tensor import QuantizedTensor
 from .._linear_kernels import linear_dynamic_array
-from ..linear_packed_params import LinearPackedParams
+from ..linear_packed_params import LinearPackedParams, PackedLinear
 
 __all__ = ["Linear"]
 
 
-class Linear(nn.Module):
+class Linear(PackedLinear, nn.Module):
     """A dynamically quantized linear layer: ``y = x @ W.T + b`` with ``W`` int8 and ``x``
     quantized per call. Build it with :meth:`from_float` (or ``quantize_dynamic``)."""
 
@@ -57,18 +56,6 @@ class Linear(nn.Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"dtype={self._packed_params.dtype!r}, qscheme={self.weight().qscheme()!r}"
         )
-
-    def __repr__(self) -> str:
-        return f"{self._get_name()}({self.extra_repr()})"
-
-    def weight(self) -> QuantizedTensor:
-        return self._packed_params._weight_bias[0]
-
-    def bias(self) -> Tensor | None:
-        return self._packed_params._weight_bias[1]
-
-    def set_weight_bias(self, w: QuantizedTensor, b: Tensor | None) -> None:
-        self._packed_params.set_weight_bias(w, b)
 
     def _save_to_state_dict(self, destination: Any, prefix: str, keep_vars: bool) -> None:
         super()._save_to_state_dict(destination, prefix, keep_vars)
