@@ -94,7 +94,7 @@ class Function:
             loss with respect to ``z = x + iy`` is ``dL/dx + i dL/dy``). User-defined
             Functions default to ``True``, as in PyTorch.
         tie_saved: the rule multiplies by a mask read from what the node saved (relu,
-            leaky_relu, clamp, ...): under ``create_graph`` each gradient is tied to those
+            leaky_relu, hardtanh, ...): under ``create_graph`` each gradient is tied to those
             saved tensors with a zero derivative, as PyTorch's recorded formulas are, so a
             second derivative through the op is zeros, not "not used in the graph"
             (``autograd/zero_link.py``).
