@@ -58,6 +58,7 @@ from . import (
     structural,
     tensor_flags,
     tensor_queries,
+    triangles,
     views,
 )
 from . import inplace_views as iv
@@ -117,6 +118,7 @@ from .stacking import *  # noqa: F403
 from .statistics import *  # noqa: F403
 from .structural import *  # noqa: F403
 from .tensor_flags import *  # noqa: F403
+from .triangles import *  # noqa: F403
 from .trig import *  # noqa: F403
 from .unary import *  # noqa: F403
 from .view_copies import *  # noqa: F403
@@ -154,6 +156,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "indexing",
         "gather_scatter",
         "structural",
+        "triangles",
         "search",
         "sampling",
         "cast",
@@ -218,8 +221,8 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     swapaxes_=iv.swapaxes_,
     squeeze_=iv.squeeze_,
     unsqueeze_=iv.unsqueeze_,
-    tril_=structural.tril_,
-    triu_=structural.triu_,
+    tril_=triangles.tril_,
+    triu_=triangles.triu_,
     fill_diagonal_=structural.fill_diagonal_,
     nelement=layout.nelement,
     ndimension=layout.ndimension,

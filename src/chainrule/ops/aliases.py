@@ -20,8 +20,8 @@ from ._util import NAMED_ERRORS, as_tensor, lead_with
 from .binary import div, mul, sub
 from .binding import tensor_method
 from .complex_ops import complex_sgn
-from .rounding import trunc
-from .unary import Sgn, _float, _signum, abs, neg
+from .rounding import Sgn, signum, trunc
+from .unary import _float, abs, neg
 
 __all__ = [
     "absolute",
@@ -83,4 +83,4 @@ def sgn(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     x = as_tensor(input)
     if x._data.dtype.kind == "c":  # two real divisions: stable at a subnormal |x|
         return complex_sgn(x)
-    return _signum(x, Sgn)
+    return signum(x, Sgn)

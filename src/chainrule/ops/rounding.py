@@ -1,22 +1,27 @@
-"""Rounding to integers, elementwise: floor, ceil, round (half to even), trunc.
+"""Rounding to integers, elementwise: floor, ceil, round (half to even), trunc; and sign.
 
 Each is piecewise constant, so its derivative is zero almost everywhere: the rules return
 zeros (as PyTorch does) rather than cutting the graph, so ``x.floor() + x`` still has the
 gradient 1. Floating inputs include bfloat16 (whose NumPy dtype kind is not ``'f'``). Integer
 inputs are already whole and come back as a copy (a new tensor, as PyTorch's, so writing into
 the result never changes the input); boolean and complex inputs raise PyTorch's
-NotImplementedError (complex numbers have no floor).
+NotImplementedError (complex numbers have no floor). ``sign`` (and ``sgn`` of real input)
+is piecewise constant as well, recorded the same way (``SignBackward0``), so
+``x.sign().sum().backward()`` gives zeros rather than an error, as in PyTorch.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_floating
+from ._util import DtypeError, as_tensor
 from .binding import tensor_method
 from .elementwise import UnaryElementwise
 
-__all__ = ["ceil", "floor", "round", "trunc"]
+__all__ = ["ceil", "floor", "round", "sign", "trunc"]
 
 
 class _Rounding(UnaryElementwise):
@@ -98,3 +103,39 @@ def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - mirrors t
 def trunc(input: Tensor) -> Tensor:
     """The integer part of x, rounding toward zero (``torch.trunc``)."""
     return _rounded(Trunc, input, "trunc")
+
+
+class Sign(_Rounding):
+    """``sign(x)`` in {-1, 0, 1}, 0 for NaN (as PyTorch; NumPy's sign keeps NaN)."""
+
+    @staticmethod
+    def f(x):
+        xp = get_array_module(x)
+        s = xp.sign(x)
+        return xp.where(xp.isnan(s), 0, s).astype(x.dtype, copy=False)
+
+
+class Sgn(Sign):
+    """``torch.sgn`` of a real tensor: ``sign`` under PyTorch's node name (``SgnBackward0``)."""
+
+
+@tensor_method(inplace=True, keywords=True)
+def sign(input: Tensor) -> Tensor:
+    """sign(x) in {-1, 0, 1} (0 for NaN, as PyTorch); its gradient is zero everywhere."""
+    return signum(input, Sign)
+
+
+def signum(input: Any, fn: type[Sign]) -> Tensor:
+    """``fn`` (``Sign`` or ``Sgn``) of a real ``input``: recorded for floating input, a copy
+    for bool, the integer signs otherwise; complex input raises (``sgn`` handles it)."""
+    input = as_tensor(input)
+    kind = input._data.dtype.kind
+    if kind == "c":
+        raise DtypeError(
+            "sign: complex tensors are not supported by sign; PyTorch uses sgn for complex input"
+        )
+    if kind == "b":
+        return Tensor._make(input._data.copy(), False, None, 0)
+    if is_floating(input._data.dtype):
+        return fn.apply(input)
+    return Tensor._make(get_array_module(input._data).sign(input._data), False, None, 0)

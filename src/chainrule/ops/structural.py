@@ -8,9 +8,9 @@ tangent:
     unfold      (sliding windows)  <-> fold_windows (add the windows back)
 
 Everything else is composed from them and from existing differentiable ops: ``diag``,
-``diag_embed``, ``narrow``, ``rot90``, ``repeat_interleave``, ``meshgrid``,
-``cartesian_prod``, and ``triu``/``tril`` (a ``where`` with a triangular mask).
-``tril_indices``/``triu_indices`` build index tensors (no gradient).
+``diag_embed``, ``narrow``, ``rot90``, ``repeat_interleave``, ``meshgrid`` and
+``cartesian_prod``. Triangles (``tril``/``triu`` and their index tensors) are in
+``triangles.py``.
 """
 
 from __future__ import annotations
@@ -24,21 +24,17 @@ from .._user_warnings import warn_once
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..creation_options import check_layout
 from ..scalar_range import fit_scalar
-from ._result_layout import has_own_layout
 from ._util import as_tensor, norm_dim
-from .binary import Where, where, where_as
+from .binary import where
 from .binding import tensor_method
 from .gather_scatter import index_select
-from .inplace import apply_inplace, make_inplace
-from .shape import contiguous, flip, reshape, stack, transpose
+from .inplace import apply_inplace
+from .shape import flip, reshape, stack, transpose
 
 __all__ = [
     "cartesian_prod",
     "fill_diagonal_",
-    "tril_",
-    "triu_",
     "diag",
     "diag_embed",
     "diagonal",
@@ -46,10 +42,6 @@ __all__ = [
     "narrow",
     "repeat_interleave",
     "rot90",
-    "tril",
-    "tril_indices",
-    "triu",
-    "triu_indices",
     "unfold",
 ]
 
@@ -390,98 +382,6 @@ def cartesian_prod(*tensors: Any) -> Tensor:
         return as_tensor(tensors[0])
     grids = meshgrid(*tensors, indexing="ij")
     return stack([reshape(g, -1) for g in grids], 1)
-
-
-def _tri_indices(
-    op: str, row: int, col: int, offset: int, dtype: Any, device: Any, lower: bool
-) -> Tensor:
-    for name, v in (("row", row), ("col", col)):
-        if not isinstance(v, (int, np.integer)) or v < 0:
-            raise RuntimeError(f"{op}: {name} must be a non-negative int, got {v!r}")
-    r, c = np.indices((row, col))
-    keep = (c - r <= offset) if lower else (c - r >= offset)
-    out = np.stack([r[keep], c[keep]])
-    t = Tensor._new(out.astype(np.dtype(dtype) if dtype is not None else np.int64))
-    return t if device is None else t.to(device)
-
-
-def tril_indices(
-    row: int,
-    col: int,
-    offset: int = 0,
-    *,
-    dtype: Any = None,
-    device: Any = None,
-    layout: Any = None,
-) -> Tensor:
-    """(2, N) row/column indices of the lower triangle (with ``offset``), row-major order."""
-    check_layout("tril_indices", layout)  # strided only
-    return _tri_indices("tril_indices", row, col, int(offset), dtype, device, True)
-
-
-def triu_indices(
-    row: int,
-    col: int,
-    offset: int = 0,
-    *,
-    dtype: Any = None,
-    device: Any = None,
-    layout: Any = None,
-) -> Tensor:
-    """(2, N) row/column indices of the upper triangle (with ``offset``), row-major order."""
-    check_layout("triu_indices", layout)  # strided only
-    return _tri_indices("triu_indices", row, col, int(offset), dtype, device, False)
-
-
-def _row_major(x: Tensor) -> Tensor:
-    """``x`` row-major, as PyTorch's ``tril``/``triu`` results are whatever the input."""
-    return contiguous(x) if has_own_layout(x._data) else x
-
-
-def _tri_mask(x: Tensor, diagonal: int, upper: bool) -> Tensor:
-    if x.ndim < 2:
-        raise RuntimeError(
-            f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
-            f"dimensions, got shape {tuple(x.shape)}"
-        )
-    xp = get_array_module(x._data)
-    ones = xp.ones((x.shape[-2], x.shape[-1]), bool)
-    m = xp.triu(ones, diagonal) if upper else xp.tril(ones, diagonal)
-    return Tensor._make(m, False, None, 0)
-
-
-def _zero(x: Tensor) -> bool | int:
-    """The fill of the zeroed triangle: False for a bool tensor (0 would promote it to
-    int64; PyTorch keeps bool, as causal masks ``tril(ones(n, n, dtype=bool))`` need)."""
-    return False if x.dtype == np.bool_ else 0
-
-
-class Triu(Where):
-    """``where(upper mask, x, 0)`` under PyTorch's node, which lists ``x`` only."""
-
-    node_name = ("TriuBackward0", (0,))
-
-
-class Tril(Where):
-    """``where(lower mask, x, 0)`` under PyTorch's node, which lists ``x`` only."""
-
-    node_name = ("TrilBackward0", (0,))
-
-
-@tensor_method(keywords=True)
-def triu(input: Tensor, diagonal: int = 0) -> Tensor:
-    """Upper triangle of the last two dims (the rest zeroed); differentiable."""
-    return _row_major(where_as(Triu, _tri_mask(input, diagonal, True), input, _zero(input)))
-
-
-@tensor_method(keywords=True)
-def tril(input: Tensor, diagonal: int = 0) -> Tensor:
-    """Lower triangle of the last two dims (the rest zeroed); differentiable."""
-    return _row_major(where_as(Tril, _tri_mask(input, diagonal, False), input, _zero(input)))
-
-
-tril_ = make_inplace("tril_", tril)
-triu_ = make_inplace("triu_", triu)
 
 
 def fill_diagonal_(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:

@@ -24,6 +24,7 @@ from .cast import cast, to_device_op
 from .complex_elementwise import ComplexSigmoid
 from .elementwise import UnaryElementwise
 from .fused_grads import relu_grad, sigmoid_grad, tanh_grad
+from .rounding import sign
 
 __all__ = [
     "abs",
@@ -41,7 +42,6 @@ __all__ = [
     "relu",
     "rsqrt",
     "sigmoid",
-    "sign",
     "softplus",
     "sqrt",
     "square",
@@ -433,48 +433,6 @@ def relu(x: Tensor) -> Tensor:
 @tensor_method(inplace=True, keywords=True)
 def abs(input: Tensor) -> Tensor:  # noqa: A001
     return Abs.apply(input)
-
-
-class Sign(UnaryElementwise):
-    """``sign(x)`` in {-1, 0, 1} (0 for NaN, as PyTorch). Piecewise constant: its derivative
-    is zero, but the result stays in the graph (``SignBackward0``), as PyTorch's, so
-    ``x.sign().sum().backward()`` gives zeros rather than an error."""
-
-    saves = ""
-
-    @staticmethod
-    def f(x):
-        xp = get_array_module(x)
-        s = xp.sign(x)
-        return xp.where(xp.isnan(s), 0, s).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def derivative(ctx, x, y):
-        return 0.0
-
-
-class Sgn(Sign):
-    """``torch.sgn`` of a real tensor: ``sign`` under PyTorch's node name (``SgnBackward0``)."""
-
-
-@tensor_method(inplace=True, keywords=True)
-def sign(input: Tensor) -> Tensor:
-    """sign(x) in {-1, 0, 1} (0 for NaN, as PyTorch); its gradient is zero everywhere."""
-    return _signum(input, Sign)
-
-
-def _signum(input: Any, fn: type[Sign]) -> Tensor:
-    input = as_tensor(input)
-    kind = input._data.dtype.kind
-    if kind == "c":
-        raise DtypeError(
-            "sign: complex tensors are not supported by sign; PyTorch uses sgn for complex input"
-        )
-    if kind == "b":
-        return Tensor._make(input._data.copy(), False, None, 0)
-    if kind == "f" or dtypes.is_floating(input._data.dtype):
-        return fn.apply(input)
-    return Tensor._make(get_array_module(input._data).sign(input._data), False, None, 0)
 
 
 @tensor_method(inplace=True, keywords=True)

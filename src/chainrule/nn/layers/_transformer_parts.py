@@ -25,7 +25,7 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from ...creation import full
-from ...ops.structural import triu
+from ...ops.triangles import triu
 from .. import functional as F
 from ..functional.attention import _canonical_mask, _warn_mismatched_masks
 from ..module import Module
