@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import chainrule as cr
+from chainrule.ao.nn.quantized import _static_kernels
 
 tnnq, cnnq = torch.ao.nn.quantized, cr.ao.nn.quantized
 tniq, cniq = torch.ao.nn.intrinsic.quantized, cr.ao.nn.intrinsic.quantized
@@ -220,3 +221,19 @@ def test_histogram_observer_unobserved_warns() -> None:
         cq = cr.ao.quantization.HistogramObserver().calculate_qparams()
     assert [str(w.message) for w in got[1:]] == [str(w.message) for w in got[:1]]
     assert float(cq[0]) == float(tq[0]) and int(cq[1]) == int(tq[1])
+
+
+@pytest.mark.parametrize("saturate", [True, False])
+def test_pair_sums_follow_the_processor_rule(monkeypatch, saturate) -> None:
+    """fbgemm saturates pairs of neighbouring products to int16 on AVX2 (``vpmaddubsw``) and
+    not on AVX512-VNNI (``vpdpbusd``); both rules are computed whatever this machine has."""
+    monkeypatch.setattr(_static_kernels, "pair_sums_saturate", lambda: saturate)
+    x = np.array([[255, 255, 1]], np.int64)
+    w = np.array([[127, 127, 5], [-128, -128, 0]], np.int64)
+    got = _static_kernels._saturating_matmul(x, w)
+    exact = x @ w.T
+    if saturate:  # 255*127*2 = 64770 -> 32767; -65280 -> -32768
+        np.testing.assert_array_equal(got, [[32767 + 5, -32768]])
+    else:
+        np.testing.assert_array_equal(got, exact)
+    assert isinstance(_static_kernels.pair_sums_saturate(), bool)

@@ -8,8 +8,10 @@ one scale per tensor or per output channel, float32 bias):
   of neighbouring reduction indices and each pair sum saturates to int16 (the AVX2
   ``vpmaddubsw`` instruction), then the pairs add in int32 and ``zx * sum(wq)`` is taken
   off. This is why x86's default activation observer uses ``reduce_range`` (``[0, 127]``):
-  then no pair can saturate. A convolution reduces over (kh, kw, channel) in that order
-  (channels last), per group.
+  then no pair can saturate. On processors with AVX512-VNNI, fbgemm's kernels use
+  ``vpdpbusd`` instead, which sums four products in int32 and never saturates; which rule
+  applies is read from the processor (:func:`pair_sums_saturate`), as fbgemm decides.
+  A convolution reduces over (kh, kw, channel) in that order (channels last), per group.
 - requantization, per output channel ``j`` with ``s = float32(x_scale * w_scale[j])``:
   ``q = rint(float32(acc + float32(bias / s)) * float32(s / out_scale)) + out_zero_point``,
   clamped to ``[0, 255]`` (a fused ReLU clamps below at the zero point).
@@ -21,6 +23,8 @@ float32 sum quantized as ``rint(v * float32(1 / out_scale)) + out_zero_point``. 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ....qtypes import quint8
@@ -31,6 +35,7 @@ __all__ = [
     "conv2d_array",
     "dequantize_fma",
     "linear_array",
+    "pair_sums_saturate",
     "quantize_float",
     "requantize",
 ]
@@ -41,9 +46,27 @@ _I16_MIN, _I16_MAX = -32768, 32767
 _CHUNK = 1 << 22  # elements of the (rows, out, pairs) product block in the saturating path
 
 
+@functools.cache
+def pair_sums_saturate() -> bool:
+    """Whether this processor's fbgemm kernels saturate pair sums to int16: True unless the
+    processor has AVX512-VNNI (read from ``/proc/cpuinfo``; where that cannot be read, the
+    AVX2 rule, the one every x86-64 processor fbgemm supports has)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return "avx512_vnni" not in line.split()
+    except OSError:
+        pass
+    return True
+
+
 def _saturating_matmul(xu: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``xu @ w.T`` (int64, rows x out) with each pair of neighbouring products saturated
-    to int16 before the sum, as ``vpmaddubsw`` does."""
+    to int16 before the sum, as ``vpmaddubsw`` does (exact where :func:`pair_sums_saturate`
+    is False)."""
+    if not pair_sums_saturate():
+        return np.rint(xu.astype(_F64) @ w.T.astype(_F64)).astype(np.int64)
     k = xu.shape[1]
     if k % 2:
         xu = np.concatenate([xu, np.zeros((xu.shape[0], 1), xu.dtype)], axis=1)
