@@ -185,10 +185,6 @@ def test_sdpa_dropout_reproducible_with_seed():
 
 def test_sdpa_errors_are_clear():
     q = cr.randn(2, 3, 4)
-    with pytest.raises(RuntimeError, match="is_causal"):
-        F.scaled_dot_product_attention(
-            q, q, q, attn_mask=cr.ones(3, 3, dtype=cr.bool), is_causal=True
-        )
     with pytest.raises(RuntimeError, match="at least 2-dimensional"):
         F.scaled_dot_product_attention(q[0, 0], q[0, 0], q[0, 0])
     with pytest.raises(RuntimeError, match="same floating dtype"):
@@ -485,3 +481,38 @@ def test_causal_bias_objects_like_torch(lq, lk, variant):
         F.scaled_dot_product_attention(cq, ck, cv, attn_mask=cb, is_causal=True)
     with pytest.raises(AssertionError, match=f"{variant} only supports 2D tensors"):
         getattr(cbias, variant)(1, lq, lk)
+
+
+@pytest.mark.parametrize("kind", ["bool", "float", "dead_row"])
+def test_sdpa_combines_attn_mask_with_is_causal_as_torch(kind):
+    """PyTorch 2.13 on CPU applies both: a key must pass the explicit mask and the causal one
+    (upper left, L != S here); a row that both block entirely is zeros. Gradients reach a
+    float mask as through the explicitly combined mask (torch itself raises for a mask that
+    requires grad with is_causal, or with dropout: its fused CPU kernel, which combines
+    them, does not apply there; chainrule combines them always)."""
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal(s) for s in [(2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 4)])
+    if kind == "float":
+        m = rng.standard_normal((3, 5))
+    else:
+        m = rng.random((2, 1, 3, 5)) > 0.3
+        if kind == "dead_row":
+            m[..., 0, 0] = False  # row 0 sees only key 0 causally
+    tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
+    cq, ck, cv = (cr.tensor(a, requires_grad=True) for a in (q, k, v))
+    cm = cr.tensor(m, requires_grad=kind == "float")
+    to = TF.scaled_dot_product_attention(tq, tk, tv, attn_mask=torch.tensor(m), is_causal=True)
+    co = F.scaled_dot_product_attention(cq, ck, cv, attn_mask=cm, is_causal=True)
+    np.testing.assert_allclose(co.detach().numpy(), to.detach().numpy(), atol=1e-12)
+    g = rng.standard_normal(to.shape)
+    to.backward(torch.tensor(g))
+    co.backward(cr.tensor(g))
+    for c, t in [(cq, tq), (ck, tk), (cv, tv)]:
+        np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), atol=1e-12)
+    if kind == "float":
+        tm = torch.tensor(m, requires_grad=True)
+        later = ~torch.ones(3, 5, dtype=torch.bool).tril()
+        combined = tm.masked_fill(later, float("-inf"))
+        ref = TF.scaled_dot_product_attention(tq, tk, tv, attn_mask=combined)
+        ref.backward(torch.tensor(g))
+        np.testing.assert_allclose(cm.grad.numpy(), tm.grad.numpy(), atol=1e-12)

@@ -355,15 +355,22 @@ def _gqa(query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
 
 def _masks(query: Tensor, key: Tensor, attn_mask: Any, is_causal: bool):
     """Split ``attn_mask`` into (float additive Tensor or None, blocked array or None): a bool
-    mask or the causal mask becomes a constant 0 / -inf array added to the scores."""
+    mask or the causal mask becomes a constant 0 / -inf array added to the scores. With both
+    an ``attn_mask`` and ``is_causal`` a key must pass both (as PyTorch 2.13 on CPU)."""
     xp = get_array_module(query._data)
     L, S = query.shape[-2], key.shape[-2]
+    causal = _causal_blocked(L, S, query.dtype.str, xp) if is_causal else None
     if attn_mask is None:
-        if not is_causal:
-            return None, None
-        return None, _causal_blocked(L, S, query.dtype.str, xp)
-    if is_causal:
-        _fail("explicit attn_mask should not be set when is_causal=True")
+        return None, causal
+    mask, blocked = _explicit_mask(query, key, attn_mask, xp)
+    if causal is None:
+        return mask, blocked
+    return mask, causal if blocked is None else blocked + causal
+
+
+def _explicit_mask(query: Tensor, key: Tensor, attn_mask: Any, xp: Any):
+    """``_masks`` for an explicit ``attn_mask``: its shape and dtype checked."""
+    L, S = query.shape[-2], key.shape[-2]
     m = attn_mask if isinstance(attn_mask, Tensor) else Tensor._new(attn_mask)
     target = np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2])) + (L, S)
     try:
@@ -478,7 +485,8 @@ def scaled_dot_product_attention(
         dropout_p: dropout on the attention probabilities; applied whenever > 0 (the caller
             passes 0.0 in evaluation, as in PyTorch). Masks come from the default generator.
         is_causal: mask out keys after each query, aligned at the upper left
-            (``tril(ones(L, S))``), as PyTorch; not combinable with ``attn_mask``.
+            (``tril(ones(L, S))``), as PyTorch; with ``attn_mask`` too, a key must pass
+            both (PyTorch 2.13 on CPU combines them the same way).
         scale: defaults to 1/√E.
         enable_gqa: grouped-query attention: key/value heads (dim -3) are repeated to match
             the query heads, which must be a multiple of them.
@@ -487,8 +495,8 @@ def scaled_dot_product_attention(
         (N, …, L, Ev). Rows whose keys are all masked out are zero.
 
     Raises:
-        RuntimeError: mismatched shapes or dtypes, a bad dropout probability, or attn_mask
-            together with is_causal (PyTorch's error type for these checks).
+        RuntimeError: mismatched shapes or dtypes, or a bad dropout probability (PyTorch's
+            error type for these checks).
     """
     attn_mask, is_causal = resolve_causal_bias(attn_mask, is_causal)  # a CausalBias object
     if not SDP_ENABLED[SDPBackend.MATH]:  # inside sdpa_kernel without MATH: PyTorch's checks
