@@ -14,6 +14,7 @@ from typing import Any
 from . import dtypes as _dt
 from ._user_warnings import warn_at_caller
 from .autograd.tensor import Tensor
+from .autograd.tensor_data import check_requires_grad_flag
 from .backend import get_array_module, to_device
 from .creation_options import (
     _finish,
@@ -155,7 +156,9 @@ def _new(
     if device is not None:
         arr = to_device(arr, device)
     t = Tensor._make(arr, False, None, 0)
-    return t.requires_grad_() if requires_grad else t
+    if requires_grad is False or not check_requires_grad_flag(requires_grad, op, optional=True):
+        return t
+    return t.requires_grad_()
 
 
 def _new_size(size: tuple) -> tuple:

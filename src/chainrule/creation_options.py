@@ -37,6 +37,7 @@ import numpy as np
 from . import dtypes as _dt
 from .autograd import grad_mode
 from .autograd.tensor import Tensor
+from .autograd.tensor_data import check_requires_grad_flag
 from .backend import device_of, get_array_module, to_device
 
 __all__ = [
@@ -92,7 +93,7 @@ def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool, default: Any
     if device is not None:
         arr = to_device(arr, device)
     t = Tensor._make(arr, False, None, 0)
-    if requires_grad:
+    if requires_grad is not False and check_requires_grad_flag(requires_grad, optional=True):
         t.requires_grad_(True)
     return t
 

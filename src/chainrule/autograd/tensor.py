@@ -25,7 +25,12 @@ from ..size import Size
 from .state import LOCAL, InferenceMark, InferenceVersionCounter, data_counter
 from .tensor_backward import TensorBackward
 from .tensor_conversions import RequiresGradDtypeError, TensorConversions
-from .tensor_data import refuse_legacy_scalar_data, to_array
+from .tensor_data import (
+    check_requires_grad_flag,
+    python_type_name,
+    refuse_legacy_scalar_data,
+    to_array,
+)
 from .tensor_pickle import reduce_tensor, shallow_copy
 from .torch_function import default_torch_function, overrides_new
 
@@ -161,7 +166,8 @@ class Tensor(TensorBackward, TensorConversions):
         self._fw = None
         self._view = None
         self._rg = False
-        if requires_grad:
+        if requires_grad is not False:
+            check_requires_grad_flag(requires_grad)
             self.requires_grad_(True)
 
     @classmethod
@@ -385,12 +391,9 @@ class Tensor(TensorBackward, TensorConversions):
         must be a Python bool, as PyTorch's argument parser requires: 1 or ``np.True_`` is a
         TypeError)."""
         if type(requires_grad) is not bool:
-            cls = type(requires_grad)  # named as PyTorch names it: int, numpy.bool, Tensor
-            label = "Tensor" if isinstance(requires_grad, Tensor) else cls.__name__
-            if cls.__module__ != "builtins" and label != "Tensor":
-                label = f"{cls.__module__.split('.')[0]}.{label}"
             raise TypeError(
-                f"requires_grad_(): argument 'requires_grad' (position 1) must be bool, not {label}"
+                "requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
+                + python_type_name(requires_grad)
             )
         if requires_grad and self._data.dtype.kind not in "fcV":  # V: bfloat16
             raise RequiresGradDtypeError(

@@ -10,6 +10,7 @@ importing ``tensor.py``, which imports this module.
 
 from __future__ import annotations
 
+import sys
 from functools import reduce
 from itertools import chain
 from typing import Any
@@ -21,7 +22,14 @@ from ..backend import get_array_module
 from .ieee import rerun_quietly
 from .tensor_conversions import TensorConversions, _warn_scalar_of_grad_tensor
 
-__all__ = ["check_native_byte_order", "refuse_legacy_scalar_data", "sequence_dtype", "to_array"]
+__all__ = [
+    "check_native_byte_order",
+    "check_requires_grad_flag",
+    "python_type_name",
+    "refuse_legacy_scalar_data",
+    "sequence_dtype",
+    "to_array",
+]
 
 _BOOL = np.dtype(np.bool_)
 
@@ -34,6 +42,40 @@ def check_native_byte_order(arr: Any) -> None:
             "given numpy array has byte order different from the native byte order. "
             "Conversion between byte orders is currently not supported."
         )
+
+
+def python_type_name(value: Any) -> str:
+    """``value``'s type as PyTorch's argument errors name it: ``int``, ``numpy.bool``,
+    ``Tensor``."""
+    if isinstance(value, TensorConversions):
+        return "Tensor"
+    cls = type(value)
+    if cls.__module__ == "builtins":
+        return cls.__name__
+    return f"{cls.__module__.split('.')[0]}.{cls.__name__}"
+
+
+def check_requires_grad_flag(
+    requires_grad: Any, op: str | None = None, optional: bool = False
+) -> bool:
+    """``requires_grad`` as a bool, refusing one that is not a Python bool (``1``,
+    ``np.True_``) as PyTorch's argument parser does, with a TypeError naming ``op``: by
+    default the public function that was called (the nearest caller whose name has no
+    leading underscore; looked up only when raising). ``None`` means False where the flag is
+    ``optional`` (the factories: ``zeros``, ``zeros_like``, ...), and is refused otherwise
+    (``tensor``, ``new_tensor``, ``Parameter``), as in PyTorch."""
+    if requires_grad is True or requires_grad is False:
+        return requires_grad
+    if requires_grad is None and optional:
+        return False
+    if op is None:
+        frame = sys._getframe(1)
+        while frame.f_back is not None and frame.f_code.co_name.startswith(("_", "<")):
+            frame = frame.f_back
+        op = frame.f_code.co_name
+    raise TypeError(
+        f"{op}(): argument 'requires_grad' must be bool, not {python_type_name(requires_grad)}"
+    )
 
 
 def refuse_legacy_scalar_data(data: Any) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_data import check_requires_grad_flag
 from ..autograd.torch_function import disabled_torch_function_impl
 
 # The lazy placeholders are module attributes resolved on first use (lazy.py imports this
@@ -42,7 +43,8 @@ class Parameter(Tensor):
         self._init_leaf(arr, False)
         if isinstance(data, Tensor) and data.is_inference():
             self._vc = data._vc  # shares an inference tensor's memory, so is one (as PyTorch)
-        if requires_grad:  # refused for an inference tensor outside inference_mode
+        if requires_grad is not False:  # refused for an inference tensor outside inference_mode
+            check_requires_grad_flag(requires_grad, "Parameter")
             self.requires_grad_(True)
 
     def __repr__(self) -> str:
