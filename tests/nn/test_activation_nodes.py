@@ -149,3 +149,37 @@ def test_tie_only_under_create_graph():
     cx = cr.tensor(POINTS, requires_grad=True)
     (g,) = cr.autograd.grad(cr.nn.functional.leaky_relu(cx).sum(), cx)
     assert not g.requires_grad and g.grad_fn is None
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_prelu_is_one_node_with_torchs_derivatives(channels):
+    """prelu is ``PreluKernelBackward0`` (was a where over a product); its input Hessian is
+    zeros, and the cross terms with the weight, the weight's gradient and the tangent are
+    torch's (away from the kink at 0)."""
+    rng = np.random.default_rng(channels)
+    x = rng.standard_normal((2, 3, 4))
+    x[np.abs(x) < 0.05] = 0.3
+    w = rng.uniform(0.05, 0.5, channels)
+    results = []
+    for m in (torch, cr):
+        xt = m.tensor(x, requires_grad=True)
+        wt = m.tensor(w, requires_grad=True)
+        y = m.nn.functional.prelu(xt, wt)
+        assert (y.grad_fn.name() if m is cr else type(y.grad_fn).__name__) == (
+            "PreluKernelBackward0"
+        )
+        gx, gw = m.autograd.grad((y**2).sum(), [xt, wt], create_graph=True)
+        hx, hw = m.autograd.grad(gx.sum() + gw.sum(), [xt, wt])
+        g1 = m.autograd.grad(m.nn.functional.prelu(xt, wt).sum(), xt, create_graph=True)[0]
+        zx, zw = m.autograd.grad(g1.sum(), [xt, wt])
+        results.append([a.detach().numpy() for a in (y, gx, gw, hx, hw, zx, zw)])
+    for c, t in zip(results[1], results[0]):
+        np.testing.assert_allclose(c, t, rtol=1e-12, atol=1e-12)
+    assert not results[1][5].any()  # d²y/dx² = 0: zeros, not "not used in the graph"
+    tangents = []
+    for m, fwd in ((torch, tfwd), (cr, cfwd)):
+        with fwd.dual_level():
+            xd = fwd.make_dual(m.tensor(x), m.tensor(np.ones_like(x)))
+            wd = fwd.make_dual(m.tensor(w), m.tensor(np.full_like(w, 2.0)))
+            tangents.append(fwd.unpack_dual(m.nn.functional.prelu(xd, wd)).tangent.numpy())
+    np.testing.assert_allclose(tangents[1], tangents[0], rtol=1e-12)

@@ -1,7 +1,7 @@
 """Activation functions as single elementwise ops, each under PyTorch's node name.
 
 ``leaky_relu``, ``elu``/``selu``/``celu``, ``logsigmoid``, ``mish``, ``hardshrink``,
-``softshrink`` and ``threshold`` were compositions (a ``where`` over a product, an
+``softshrink``, ``threshold`` and ``prelu`` were compositions (a ``where`` over a product, an
 ``expm1`` of a clamp, ``-softplus(-x)``): two to four nodes, each keeping its own input for
 backward. As one :class:`UnaryElementwise` each they record one node that saves what
 PyTorch's saves, print as PyTorch's (``LeakyReluBackward0``, ``EluBackward0``,
@@ -22,7 +22,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .binary import where
-from .elementwise import UnaryElementwise
+from .elementwise import BinaryElementwise, UnaryElementwise
 from .unary import _mask, exp, sigmoid, softplus, tanh
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "LeakyRelu",
     "LogSigmoid",
     "Mish",
+    "Prelu",
     "Softshrink",
     "Threshold",
 ]
@@ -55,6 +56,32 @@ class LeakyRelu(UnaryElementwise):
         xd = x._data
         one = np.ones((), xd.dtype)
         return _const(get_array_module(xd).where(xd > 0, one, one * ctx.params["slope"]))
+
+
+class Prelu(BinaryElementwise):
+    """``x`` if ``x > 0`` else ``weight * x`` (``weight`` broadcast over channels), under
+    PyTorch's ``PreluKernelBackward0``. Both gradients are tied to the saved input and weight
+    under ``create_graph``, so the second derivative with respect to ``x`` is zeros (as in
+    PyTorch), and the cross terms ``d(grad_x)/d(weight)`` and ``d(grad_weight)/dx`` are the
+    negative-side mask. At ``x = 0`` the first derivative is ``weight``, as PyTorch's; its
+    second-order terms there take one side consistently (PyTorch's mix sides at the kink)."""
+
+    tie_saved = True  # a mask derivative in x (see Function.tie_saved)
+    node_name = "PreluKernelBackward0"
+    saves_a = "ab"
+    saves_b = "a"
+
+    @staticmethod
+    def f(x, weight):
+        return get_array_module(x).where(x > 0, x, x * weight)
+
+    @staticmethod
+    def derivative_a(ctx, x, weight, y):
+        return where(_const(x._data > 0), _const(np.ones((), x._data.dtype)), weight)
+
+    @staticmethod
+    def derivative_b(ctx, x, weight, y):
+        return where(_const(x._data > 0), _const(np.zeros((), x._data.dtype)), x)
 
 
 class Elu(UnaryElementwise):

@@ -30,6 +30,7 @@ from ...ops.activation_primitives import (
     LeakyRelu,
     LogSigmoid,
     Mish,
+    Prelu,
     Softshrink,
     Threshold,
 )
@@ -163,7 +164,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
     else:
         weight = weight.reshape(())
-    return where(input._data > 0, input, input * weight)
+    return Prelu.apply(input, weight)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
