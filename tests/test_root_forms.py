@@ -56,14 +56,14 @@ def _aten_names(name):
 def test_each_root_form_is_public_with_aten_parameters(name):
     fn = getattr(cr, name)
     assert fn is getattr(root_forms, name)
-    assert name in cr._NN_ROOT_FORMS
+    assert name in cr._root_names.NN_ROOT_FORMS
     params = inspect.signature(fn).parameters.values()
     ours = [(p.name, p.kind is inspect.Parameter.KEYWORD_ONLY) for p in params]
     assert ours == _aten_names(name)
 
 
 def test_registry_matches_module():
-    assert set(root_forms.__all__) == set(cr._NN_ROOT_FORMS)
+    assert set(root_forms.__all__) == set(cr._root_names.NN_ROOT_FORMS)
 
 
 # --------------------------------------------------------------------------------- dropout

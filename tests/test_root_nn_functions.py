@@ -18,7 +18,7 @@ def _pair(*shape):
     return cr.tensor(a), torch.tensor(a)
 
 
-@pytest.mark.parametrize("name", sorted(cr._NN_ROOT))
+@pytest.mark.parametrize("name", sorted(cr._root_names.NN_ROOT))
 def test_root_function_is_the_functional_one_and_exists_in_torch(name):
     assert getattr(cr, name) is getattr(cr.nn.functional, name)
     assert hasattr(torch, name)
