@@ -18,6 +18,8 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import Device
+from ..dtype_objects import dtype as PublicDtype
+from ..dtype_objects import public_dtype
 from ..quantized_serialization import QUANTIZED_GLOBALS
 from .archive import Storage, StorageType, tensor_view
 from .source import LoadError
@@ -118,6 +120,8 @@ def _rebuild_tensor_v3(
     metadata: Any = None,
 ) -> Tensor:
     """``torch._utils._rebuild_tensor_v3``: an untyped (byte) storage read as ``dtype``."""
+    if isinstance(dtype, PublicDtype):
+        dtype = dtype.dtype
     if not isinstance(storage, Storage) or not isinstance(dtype, np.dtype):
         raise LoadError(
             f"cr.load: {_WHERE} rebuilds a tensor from {type(storage).__name__} as {dtype!r}"
@@ -203,13 +207,15 @@ def _device(spec: Any, index: Any = None) -> Any:
 
 
 def _dtype_global(name: str) -> Any:
+    """``torch.<name>`` as the dtype object users hold (``cr.float32``), as torch's load
+    gives ``torch.float32``; a tensor's rebuild reads the NumPy dtype inside it."""
     if name == "bfloat16":
         try:
             import ml_dtypes
         except ImportError:
             return "bfloat16"
-        return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(name)
+        return public_dtype(np.dtype(ml_dtypes.bfloat16))
+    return public_dtype(np.dtype(name))
 
 
 def _table() -> dict[str, Any]:

@@ -43,6 +43,8 @@ import numpy as np
 
 from .._layout import contiguous_strides
 from ..autograd.tensor import Tensor
+from ..backend import Device
+from ..dtype_objects import dtype as PublicDtype
 from ..nn.parameter import Parameter
 from ..quantized_serialization import quantized_record
 from ..size import Size
@@ -90,6 +92,7 @@ _REBUILD_V3 = Global("torch._utils", "_rebuild_tensor_v3")
 _REBUILD_PARAMETER = Global("torch._utils", "_rebuild_parameter")
 _UNTYPED_STORAGE = Global("torch.storage", "UntypedStorage")
 _SIZE = Global("torch", "Size")
+_DEVICE = Global("torch", "device")
 
 
 def _layout(data: Any) -> tuple:
@@ -132,6 +135,11 @@ class _Collector:
             return self._tensor(np.asarray(obj), False, "scalar")
         if type(obj) is Size:
             return Reduce(_SIZE, (tuple(int(n) for n in obj),))
+        if isinstance(obj, PublicDtype):  # torch.float32 is the global "torch float32"
+            return Global("torch", str(obj).removeprefix("torch."))
+        if isinstance(obj, Device):  # torch.device("cuda", 1) is written as that call
+            args = (obj.type,) if obj.index is None else (obj.type, int(obj.index))
+            return Reduce(_DEVICE, args)
         return None
 
     def _add(self, arr: np.ndarray, kind: str) -> str:
