@@ -181,6 +181,21 @@ EXPRS = {
     "cummax": lambda m: m.A.cummax(1)[0],
     "median_dim": lambda m: m.A.median(1)[0],
     "kthvalue": lambda m: m.A.kthvalue(1, 0)[0],
+    # single nodes under PyTorch's names (session 23)
+    "index_select": lambda m: m.A.index_select(1, m.lib.tensor([2, 0, 2])),
+    "index_select_0d": lambda m: m.a.sum().index_select(0, m.lib.tensor([0])),
+    "index_add": lambda m: m.A.index_add(1, m.lib.tensor([2, 0]), m.A[:, 1:] * 2, alpha=2.0),
+    "index_add_const_source": lambda m: m.A.index_add(0, m.lib.tensor([1]), m.A.detach()[:1]),
+    "trace": lambda m: m.A.trace(),
+    "trace_product": lambda m: (m.A @ m.B[:, :2]).trace(),
+    "lerp_scalar": lambda m: m.a.lerp(m.b, 0.3),
+    "lerp_scalar_high": lambda m: m.lib.lerp(m.a, m.b.detach(), 0.8),
+    "lerp_tensor": lambda m: m.A.lerp(m.a, m.b.sigmoid()),
+    "lerp_tensor_const_weight": lambda m: m.a.lerp(m.b, m.b.detach().sigmoid()),
+    "addcmul": lambda m: m.a.addcmul(m.b, m.A, value=0.5),
+    "addcmul_const": lambda m: m.lib.addcmul(m.a, m.b.detach(), m.b * 2),
+    "addcdiv": lambda m: m.A.addcdiv(m.a, m.b.exp(), value=-2),
+    "addcdiv_const_input": lambda m: m.a.detach().addcdiv(m.b, m.a.detach() + 3),
 }
 
 # Where chainrule computes with other nodes than PyTorch (a fused op, or a composition of

@@ -66,10 +66,6 @@ R_NORM_RESULT = (
     "norm: PyTorch saves the result (or the input); chainrule's rule reads "
     "only the other one of the two"
 )
-R_LERP = (
-    "lerp: PyTorch's fused rule saves start and end; chainrule's composition "
-    "start + w * (end - start) reads only w and (end - start)"
-)
 R_SHAPE_ONLY = (
     "PyTorch saves the input although its backward reads only the input's shape "
     "(gather/take_along_dim/masked_select/nll_loss/avg pooling, adaptive avg pooling's "
@@ -204,7 +200,6 @@ KNOWN_DIFFERENCES: dict = {
     "logsumexp_keep": {"out0": (TORCH_RAISES, R_LOGSUMEXP), "in0": (TORCH_RAISES, R_LOGSUMEXP)},
     "norm_p1": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
     "std_correction0": {"in0": (TORCH_RAISES, R_VAR)},
-    "lerp": {"in0": (TORCH_RAISES, R_LERP), "in1": (TORCH_RAISES, R_LERP)},
     "kron": {"in0": (CR_RAISES, R_KRON_UNSAFE_VIEW), "in1": (CR_RAISES, R_KRON_UNSAFE_VIEW)},
     "gather": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "take_along_dim": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
@@ -233,7 +228,6 @@ KNOWN_DIFFERENCES: dict = {
     "cummax": _w2("in0"),
     "cummin": _w2("in0"),
     # ---- wave 2 indexing/shapes/linalg ops (composed of existing primitives)
-    "index_add_src": _w2("in1"),
     "index_copy": _w2("in1"),
     "take": _w2("in0"),
     "scatter_reduce_sum": _w2("out0", "in0", "in1"),

@@ -318,6 +318,7 @@ SPECS: list = [
     ),
     OpSpec("lerp", "lerp", (((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1)))),
     _binary("lerp_scalar_weight", lambda a, b: a.lerp(b, 0.3)),
+    _binary("lerp_scalar_weight_high", lambda a, b: lib(a).lerp(a, b, 0.8)),
     _unary("clamp_min_method", lambda a: a.clamp_min(0.1), "nokink"),
     _unary("clamp_max_fn", lambda a: lib(a).clamp_max(a, -0.1), "nokink"),
     _unary("nan_to_num"),
@@ -530,6 +531,12 @@ SPECS: list = [
         shapes=(((3, 4),),),
         bad=(bad_call("index_too_large", lambda a: a.index_select(1, const(a, _IDX_REP[:4] + 4))),),
     ),
+    _unary(
+        "index_select_dim0",
+        lambda a: lib(a).index_select(a, 0, const(a, [2, 2, 0])),
+        shapes=(((3, 4),), ((3,),)),
+    ),
+    _unary("index_select_0d", lambda a: a.sum().index_select(0, const(a, [0])), shapes=(((3,),),)),
     _unary("masked_fill", lambda a: a.masked_fill(const(a, _MASK), 2.5), shapes=(((3, 4),),)),
     _unary(
         "masked_fill_bcast", lambda a: a.masked_fill(const(a, _MASK[0]), -1.0), shapes=(((3, 4),),)
@@ -1078,6 +1085,7 @@ SPECS: list = [
         (((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1))),
     ),
     OpSpec("addcmul_default", "addcmul", (((3, 4), (3, 4), (3, 4)),)),
+    OpSpec("addcdiv_default", "addcdiv", (((3, 4), (3, 4), (3, 4)),), "positive"),
     OpSpec(
         "addcdiv",
         lambda a, b, c: a.addcdiv(b, c, value=-1.5),
@@ -1307,6 +1315,7 @@ from . import (  # noqa: E402 - after the table's helpers, which those modules i
     op_specs_conv3d,
     op_specs_ctc,
     op_specs_embedding_bag,
+    op_specs_fake_quantize,
     op_specs_grid_sample,
     op_specs_index_put,
     op_specs_linalg_extras,
@@ -1350,6 +1359,7 @@ for _extra in (
     op_specs_complex_linalg,
     op_specs_slice_inverse,
     op_specs_view_copies,
+    op_specs_fake_quantize,
 ):
     SPECS += _extra.SPECS
 

@@ -21,9 +21,12 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..ops.cast import Cast, ToDevice
 from ..ops.elementwise import BinaryElementwise, UnaryElementwise
+from ..ops.fused_pointwise import Addcdiv, Addcmul, LerpScalar, LerpTensor
 from ..ops.gather_scatter import Gather
+from ..ops.index_selection import IndexSelect
 from ..ops.indexing import GetItem
 from ..ops.joining import Stack, Unbind
+from ..ops.matrix_trace import Trace
 from ..ops.rearranging import Repeat
 from ..ops.reduction import Sum
 from ..ops.selected_values import SelectedValues
@@ -75,6 +78,10 @@ def _binary(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     for k in keys:
         kw[k] = align(kwargs[k], level, rank)
     return wrap(cls.apply(*ops, **kw), level)
+
+
+# the fused elementwise ops of more than two operands batch the same way
+register(LerpScalar, LerpTensor, Addcmul, Addcdiv)(_binary)
 
 
 def _shift(axes: Any, ndim: int) -> Any:
@@ -191,6 +198,24 @@ def _gather(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     x, dim, index = args
     xv, iv = physical(x, level), physical(index, level)
     return wrap(Gather.apply(xv, int(dim) % max(x.ndim, 1) + 1, iv), level)
+
+
+@register(IndexSelect)
+def _index_select(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, dim, index = args  # the index a constant vector: one selection along the shifted dim
+    if type(x) is not BatchedTensor or x._level is not level or x.ndim == 0:
+        return NotImplemented
+    if type(index) is BatchedTensor:
+        return NotImplemented
+    return wrap(IndexSelect.apply(x._value, int(dim) + 1, index), level)
+
+
+@register(Trace)
+def _trace(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    (x,) = args  # each sample's diagonal summed: one diagonal view and one sum for the batch
+    xv = physical(x, level)
+    integral = xv._data.dtype.kind in "biu"  # summed in int64, as trace (and sum) do
+    return wrap(xv.diagonal(0, 1, 2).sum(-1, dtype=np.int64 if integral else None), level)
 
 
 @register(SelectedValues)

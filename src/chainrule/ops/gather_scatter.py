@@ -17,10 +17,10 @@ from .._user_warnings import warn_once
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._result_layout import has_own_layout
 from ._util import as_tensor, norm_dim
 from .binding import tensor_method
-from .shape import contiguous, reshape
+from .index_selection import IndexSelect
+from .shape import reshape
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import make_sparse
 from .subscript import getitem
@@ -395,13 +395,10 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
             f"shape {tuple(idx.shape)}"
         )
     _check_bounds("index_select", idx._data, input.shape[d] if input.ndim else 1, d)
-    if input.ndim == 0:
-        # a 0-d input keeps its shape whatever the index's rank: one value, or an error
-        if idx.numel() != 1:
-            raise RuntimeError(
-                f"index_select(): Index to scalar can have only 1 value, got {idx.numel()} value(s)"
-            )
-        return reshape(getitem(reshape(input, (1,)), (idx._data.reshape(-1),), guard=(idx,)), ())
-    out = getitem(input, (slice(None),) * d + (idx._data.reshape(-1),), guard=(idx,))
-    # PyTorch's result is row-major whatever the input's layout
-    return contiguous(out) if has_own_layout(out._data) else out
+    # a 0-d input keeps its shape whatever the index's rank: one value, or an error
+    if input.ndim == 0 and idx.numel() != 1:
+        raise RuntimeError(
+            f"index_select(): Index to scalar can have only 1 value, got {idx.numel()} value(s)"
+        )
+    # one node (IndexSelectBackward0) saving the index; its result is row-major, as PyTorch's
+    return IndexSelect.apply(input, d, idx)

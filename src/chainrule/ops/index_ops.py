@@ -2,8 +2,9 @@
 ``index_fill``, ``masked_scatter``, ``take``, ``select``, ``select_scatter``,
 ``slice_scatter``.
 
-Each is composed from differentiable primitives that already exist (``ScatterAdd`` and
-``Scatter`` of ``gather_scatter.py``, ``IndexPut`` and ``getitem`` of ``subscript.py``,
+``index_add`` is one node (``IndexAddFn`` of ``index_selection.py``, PyTorch's
+``IndexAddBackward0``). The others are composed from differentiable primitives that already
+exist (``Scatter`` of ``gather_scatter.py``, ``IndexPut`` and ``getitem`` of ``subscript.py``,
 ``where``), so its gradient, double backward and forward-mode rule are theirs: the gradient
 flows to ``self`` except where overwritten and to ``source`` from the written positions,
 as in PyTorch. The ``*_`` in-place forms are built by ``ops/inplace.py`` (``inplace=True``),
@@ -23,7 +24,8 @@ from ..scalar_range import fit_scalar
 from ._util import as_tensor, constant, norm_dim
 from .binary import where
 from .binding import tensor_method
-from .gather_scatter import IndexOutOfBounds, Scatter, ScatterAdd
+from .gather_scatter import IndexOutOfBounds, Scatter
+from .index_selection import IndexAddFn
 from .subscript import IndexPut, getitem
 
 __all__ = [
@@ -117,13 +119,10 @@ def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 
         return input.clone()
     if input.dtype.kind in "iu":  # PyTorch truncates a float alpha for an integer tensor
         alpha = int(alpha)
-    if not (isinstance(alpha, (int, float)) and alpha == 1):
-        src = src * alpha
-        if src.dtype != input.dtype:  # an integer tensor keeps its dtype (PyTorch casts alpha)
-            src = src.to(input.dtype)
-    x1, s1 = _as_1d(input), _as_1d(src).reshape(-1) if input.ndim == 0 else src
-    out = ScatterAdd.apply(x1, d, _along(idx, d, s1.shape), s1)
-    return out.reshape(()) if input.ndim == 0 else out
+    if isinstance(alpha, Tensor) or isinstance(alpha, np.generic):
+        alpha = alpha.item()
+    # one node (IndexAddBackward0) saving the index and source, as PyTorch's
+    return IndexAddFn.apply(input, d, constant(idx), src, alpha=alpha)
 
 
 @tensor_method(inplace=True, keywords=True)

@@ -22,6 +22,7 @@ from ..autograd.tensor_conversions import (
 from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
 from .linalg_out import with_out
+from .matrix_trace import Trace
 from .shape import Permute, reshape, transpose, unsqueeze
 from .sparse_products import sparse_matmul, sparse_mm
 from .sparse_tensor import SparseTensor
@@ -306,13 +307,13 @@ def _as_shape(x: Tensor, shape: tuple) -> Tensor:
 
 @tensor_method
 def trace(input: Tensor) -> Tensor:  # noqa: A002
-    """Sum of the main diagonal of a 2-d tensor (differentiable; composed). On CPU autocast's
-    float32 list: inside the block a bfloat16 input gives float32, as in PyTorch."""
+    """Sum of the main diagonal of a 2-d tensor (one node, ``TraceBackward0``; see
+    ``matrix_trace.py``). On CPU autocast's float32 list: inside the block a bfloat16 input
+    gives float32, as in PyTorch."""
     (x,) = autocast_float32(as_tensor(input))
     if x.ndim != 2:
         raise ShapeError(f"trace: expected a 2-d tensor (matrix), got shape {tuple(x.shape)}")
-    n, m = x.shape
-    return reshape(x, (n * m,))[:: m + 1][: min(n, m)].sum()
+    return Trace.apply(x)
 
 
 @tensor_method

@@ -1,6 +1,8 @@
-"""Linear interpolation, ``torch.lerp``: start + weight (end - start), composed from the
-arithmetic of :mod:`.binary` so that all three arguments are differentiable (and complex
-inputs work, the composition being holomorphic)."""
+"""Linear interpolation, ``torch.lerp``: start + weight (end - start). Operands of one dtype
+make one node (``LerpBackward0`` / ``LerpBackward1`` of :mod:`.fused_pointwise`); other
+cases are composed from the arithmetic of :mod:`.binary`, with its promotion. Both are
+differentiable in all three arguments and take complex inputs (the formula is
+holomorphic)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from ._result_layout import elementwise_tensor
 from ._util import DtypeError, ShapeError, as_tensor
 from .binary import where
 from .binding import tensor_method
+from .fused_pointwise import LerpScalar, LerpTensor
 
 __all__ = ["lerp"]
 
@@ -52,7 +55,14 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
             f"lerp: input {shapes[0]}, end {shapes[1]} and weight {shapes[2]} "
             "cannot be broadcast together"
         ) from None
-    diff = end - start
+    if isinstance(end, Tensor) and end.dtype == start.dtype:  # one node, PyTorch's
+        if isinstance(weight, Tensor) and weight.dtype == start.dtype:
+            return LerpTensor.apply(start, end, weight)
+        if type(weight) in (int, float) or (
+            isinstance(weight, np.floating) and start._data.dtype.kind == "f"
+        ):
+            return LerpScalar.apply(start, end, float(weight))
+    diff = end - start  # mixed dtypes: composed, with its promotion
     if isinstance(weight, Tensor):
         near_start = Tensor._make(np.abs(weight._data) < 0.5, False, None, 0)
         out = where(near_start, start + weight * diff, end - diff * (1 - weight))

@@ -2,10 +2,12 @@
 signbit, heaviside, nextafter, gcd (no gradient, as in PyTorch).
 
 addcmul and addcdiv (``input + value * t1 * t2``, ``input + value * t1 / t2``) are what
-optimizers written for PyTorch call (``exp_avg_sq.addcmul_(g, g, value=1 - beta2)``); they
-are compositions of mul/div/add, so their gradients, promotion and broadcasting are those
-ops'. float_power computes in float64 (complex128 for complex input), as PyTorch. The
-non-differentiable ops return constant tensors (PyTorch's raise in backward instead).
+optimizers written for PyTorch call (``exp_avg_sq.addcmul_(g, g, value=1 - beta2)``). Three
+tensors of one floating dtype make one node (``AddcmulBackward0``/``AddcdivBackward0`` of
+``fused_pointwise.py``); other cases are compositions of mul/div/add, so their promotion and
+errors are those ops'. float_power computes in float64 (complex128 for complex input), as
+PyTorch. The non-differentiable ops return constant tensors (PyTorch's raise in backward
+instead).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .binary import add, div, mul
 from .binding import tensor_method
 from .cast import cast
 from .elementwise import UnaryElementwise
+from .fused_pointwise import Addcdiv, Addcmul
 from .inplace import apply_inplace
 from .no_derivative import record_no_derivative
 from .power import pow
@@ -70,6 +73,8 @@ def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor
     """``input + value * tensor1 * tensor2`` elementwise, with broadcasting
     (``torch.addcmul``)."""
     value = _value(value, input, tensor1, tensor2)
+    if _one_node(input, tensor1, tensor2, value):  # AddcmulBackward0, as PyTorch
+        return Addcmul.apply(input, tensor1, tensor2, value=value)
     try:
         prod = mul(tensor1, tensor2)
         return add(input, prod if _is_one(value) else mul(prod, value))
@@ -87,12 +92,32 @@ def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor
             "addcdiv: integer division with addcdiv is not supported (as in PyTorch); use "
             "input + value * tensor1 / tensor2 for true division, or convert with .float()"
         )
+    if _one_node(input, tensor1, tensor2, value):  # AddcdivBackward0, as PyTorch
+        return Addcdiv.apply(input, tensor1, tensor2, value=value)
     try:
         quot = div(tensor1, tensor2)
         return add(input, quot if _is_one(value) else mul(quot, value))
     except NAMED_ERRORS as err:
         lead_with("addcdiv", err)
         raise
+
+
+def _one_node(x: Any, t1: Any, t2: Any, value: Any) -> bool:
+    """Whether ``addcmul``/``addcdiv`` run as one node: three floating or complex tensors of
+    one dtype whose shapes broadcast, and a real number ``value`` (other cases are composed,
+    with the promotion and the errors of ``mul``/``div``/``add``)."""
+    if not (isinstance(x, Tensor) and isinstance(t1, Tensor) and isinstance(t2, Tensor)):
+        return False
+    dt = x._data.dtype
+    if dt.kind not in "fc" or t1._data.dtype != dt or t2._data.dtype != dt:
+        return False
+    if type(value) not in (int, float) or type(x._data) is not type(t1._data):
+        return False
+    try:
+        np.broadcast_shapes(x.shape, t1.shape, t2.shape)
+    except ValueError:
+        return False
+    return type(t1._data) is type(t2._data)
 
 
 def _is_one(value: Any) -> bool:
