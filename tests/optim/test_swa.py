@@ -188,8 +188,15 @@ def test_deepcopy_of_tensors_follows_torch():
     q = copy.deepcopy(p)
     assert type(q) is cr.nn.Parameter and q.requires_grad and q is not p
     q.data[0] = 9.0
-    assert p[0].item() == 1.0 and q.grad is not p.grad
-    np.testing.assert_array_equal(q.grad.numpy(), [0.5, 0.5])
+    assert p[0].item() == 1.0
+    tp = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    tp.grad = torch.tensor([0.5, 0.5])
+    assert q.grad is None and copy.deepcopy(tp).grad is None  # a Parameter's copy drops grad
+    t = cr.tensor([1.0, 2.0], requires_grad=True)  # a plain leaf's copy keeps its grad
+    t.grad = cr.tensor([0.5, 0.5])
+    u = copy.deepcopy(t)
+    assert u.grad is not t.grad
+    np.testing.assert_array_equal(u.grad.numpy(), [0.5, 0.5])
     shared = [p, p]
     a, b = copy.deepcopy(shared)
     assert a is b  # the memo keeps shared tensors shared

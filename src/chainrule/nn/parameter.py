@@ -50,6 +50,19 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
+    def __deepcopy__(self, memo: dict) -> Parameter:
+        """``copy.deepcopy``, as PyTorch's Parameter: a new parameter of the same class with its
+        own copy of the data and the same ``requires_grad``, and nothing else: no ``.grad``
+        (unlike a plain tensor's deep copy) and no attributes set on the original. A model
+        copied after ``backward()`` (a target network, a MAML learner, ``best =
+        copy.deepcopy(model)``) so starts with no gradients, as under PyTorch."""
+        if id(self) in memo:
+            return memo[id(self)]
+        new = object.__new__(type(self))
+        new._init_leaf(self._data.copy(order="K"), self.requires_grad)  # keeps the layout
+        memo[id(self)] = new
+        return new
+
 
 class Buffer(Tensor):
     """Marker type for ``Module`` buffers assigned by attribute (``self.x = nn.Buffer(t)``)."""

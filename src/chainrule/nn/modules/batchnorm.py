@@ -11,7 +11,8 @@ from ..layers import (
     LazyBatchNorm3d,
     SyncBatchNorm,
 )
-from ..layers.normalization import _BatchNorm
+from ..layers.lazy_more import _LazyNormBase
+from ..layers.normalization import _BatchNorm, _NormBase
 
 __all__ = [
     "BatchNorm1d",
@@ -22,4 +23,6 @@ __all__ = [
     "LazyBatchNorm3d",
     "SyncBatchNorm",
     "_BatchNorm",
+    "_LazyNormBase",
+    "_NormBase",
 ]

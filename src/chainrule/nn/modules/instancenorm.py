@@ -11,6 +11,8 @@ from ..layers import (
     LazyInstanceNorm3d,
 )
 from ..layers.instancenorm import _InstanceNorm
+from ..layers.lazy_more import _LazyNormBase
+from ..layers.normalization import _NormBase
 
 __all__ = [
     "InstanceNorm1d",
@@ -20,4 +22,6 @@ __all__ = [
     "LazyInstanceNorm2d",
     "LazyInstanceNorm3d",
     "_InstanceNorm",
+    "_LazyNormBase",
+    "_NormBase",
 ]
