@@ -203,9 +203,11 @@ def masked_scatter(x: Tensor, mask: Any, source: Any) -> Tensor:
         )
     xb = x.expand(*shape) if tuple(x.shape) != tuple(shape) else x
     values = src.reshape(-1)[:n]
+    name = "MaskedScatterBackward0"
     if not shape:  # 0-d: NumPy cannot index a 0-d array with a 0-d mask
-        return IndexPut.apply(xb.reshape(1), values, marr.reshape(1)).reshape(())
-    return IndexPut.apply(xb, values, np.ascontiguousarray(marr))
+        out = IndexPut.apply(xb.reshape(1), values, marr.reshape(1), name=name)
+        return out.reshape(())
+    return IndexPut.apply(xb, values, np.ascontiguousarray(marr), name=name)
 
 
 @tensor_method
@@ -259,7 +261,8 @@ def _scatter_into(op: str, x: Tensor, src: Any, region: tuple) -> Tensor:
             f"{op}(): expected src to have a size equal to the slice of self. src size = "
             f"{list(s.shape)}, slice size = {list(want)}"
         )
-    return IndexPut.apply(x, s.to(x.dtype), region)
+    name = "".join(w.capitalize() for w in op.split("_")) + "Backward0"  # SliceScatterBackward0
+    return IndexPut.apply(x, s.to(x.dtype), region, name=name)
 
 
 @tensor_method

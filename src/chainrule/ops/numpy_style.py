@@ -96,7 +96,8 @@ def diagonal_scatter(
     diag_shape = [1] * len(others) + [k]
     idx[d1] = (xp.arange(k) + max(-off, 0)).reshape(diag_shape)
     idx[d2] = (xp.arange(k) + max(off, 0)).reshape(diag_shape)
-    return IndexPut.apply(x, s.to(x.dtype), tuple(idx), strided=True)
+    name = "DiagonalScatterBackward0"
+    return IndexPut.apply(x, s.to(x.dtype), tuple(idx), strided=True, name=name)
 
 
 def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:

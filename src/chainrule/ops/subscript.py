@@ -276,12 +276,21 @@ class IndexPut(Function):
     and from ``idx`` to ``v`` (summed back to ``v``'s shape by the engine). Backward is
     written with ``IndexPut`` and indexing, so it is differentiable again."""
 
+    @staticmethod
+    def node_name(ctx):
+        """PyTorch's node for the op that wrote (``name=``: ``SelectScatterBackward0``,
+        ``torch::autograd::CopySlices`` for ``x[basic index] = v``, ...); it always lists
+        ``x`` and ``v``, a scalar ``v`` or a ``x`` without gradient as ``(None, 0)``."""
+        return getattr(ctx, "torch_name", None) or "IndexPutBackward0", (0, 1)
+
     raw = True
 
     @staticmethod
-    def forward(ctx, x, v, idx, strided=False):
+    def forward(ctx, x, v, idx, strided=False, name=None):
         """``strided=True`` keeps ``x``'s strides whatever ``idx`` is (a region that a basic
-        index cannot name, as ``diagonal_scatter``'s); see ``_copy_for_write``."""
+        index cannot name, as ``diagonal_scatter``'s); see ``_copy_for_write``. ``name``:
+        PyTorch's node name for the op recorded (``IndexPutBackward0`` when None)."""
+        ctx.torch_name = name
         _save_index(ctx, idx)
         out = strided_copy(x) if strided else _copy_for_write(x, idx)
         write_index("setitem", Tensor._make(out, False, None, 0), idx, v)
@@ -349,7 +358,10 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
                 f"setitem: a value that requires grad cannot be written into a "
                 f"{x.dtype} tensor (not differentiable)"
             )
-        apply_inplace(x, "setitem", lambda t, v: IndexPut.apply(t, v, idx), value)
+        name = _setitem_node_name(idx)
+        if name != "IndexPutBackward0" and value_tensor and not batched:
+            value = _expand_to_region(x, idx, value)
+        apply_inplace(x, "setitem", lambda t, v: IndexPut.apply(t, v, idx, name=name), value)
         return
     try:
         region = x._data[_view_index(idx)]  # the part written: a view for basic indexing
@@ -364,6 +376,35 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     v = value._data if isinstance(value, Tensor) else value
     write_index("setitem", x, idx, v)
     x._vc[0] += 1
+
+
+def _setitem_node_name(idx: Any) -> str:
+    """PyTorch's node for ``x[idx] = v``: a write through a view (``CopySlices``) when ``idx``
+    is basic (ints, 0-d integer or bool indices, slices, None, ...), else ``index_put_``."""
+    parts = idx if type(idx) is tuple else (idx,)
+    for p in parts:
+        if getattr(p, "ndim", 0) > 0 or isinstance(p, (list, tuple)):
+            return "IndexPutBackward0"
+    return "torch::autograd::CopySlices"
+
+
+def _expand_to_region(x: Tensor, idx: Any, value: Tensor) -> Tensor:
+    """``value`` broadcast to the region a basic ``idx`` names, as PyTorch's copy into that
+    view expands it first (its graph shows an ``ExpandBackward0`` under ``CopySlices``). A
+    0-d bool tensor index goes through PyTorch's index_put path there, which does not."""
+    parts = idx if type(idx) is tuple else (idx,)
+    if any(getattr(p, "dtype", None) == np.bool_ for p in parts):
+        return value
+    try:
+        shape = x._data[_view_index(idx)].shape
+    except (IndexError, TypeError, ValueError):
+        return value  # write_index says what is wrong with the index
+    if tuple(value.shape) == shape or value.ndim > len(shape):
+        return value
+    try:
+        return value.expand(*shape)
+    except RuntimeError:
+        return value  # not broadcastable: write_index raises PyTorch's error
 
 
 def _check_value_overlap(x: Tensor, idx: Any, value: Tensor) -> None:
