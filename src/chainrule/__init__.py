@@ -137,6 +137,7 @@ from .legacy import (
 from .ops import *  # noqa: F401,F403 - the functional op API (cr.exp, cr.matmul, ...)
 from .ops import abs, all, any, max, min, pow, sum  # noqa: A004 - mirrors torch
 from .ops.fake_quantize import (
+    _fake_quantize_learnable_per_channel_affine,
     _fake_quantize_learnable_per_tensor_affine,
     fake_quantize_per_channel_affine,
     fake_quantize_per_tensor_affine,

@@ -16,6 +16,10 @@ The rules, found by experiment against torch's CPU kernels:
   ``rint(fma(float32(sum - n zero_point), float32(1 / n), zero_point))``. They differ only
   at exact halves with ``n`` even and not a power of two; chainrule's integers are always
   contiguous and the tensor records which torch would hold (``_q_cl``).
+- ``avg_pool2d``: with ``n`` the window's elements inside the input (padding counts as the
+  zero point, the value 0) and ``d`` torch's divisor (``divisor_override``, or the window
+  size with or without padding), ``rint(float32(sum - n zero_point) * float32(1 / d) +
+  zero_point)`` in float32 steps (no fma), clamped; both memory layouts round alike.
 - ``cat``: the result takes the first tensor's scale and zero point; the others are
   dequantized and quantized again with them (``quantize_per_tensor``'s rule).
 """
@@ -31,7 +35,12 @@ from .autograd.tensor import Tensor
 from .quantized_kernels import dequantize_array, quantize_per_tensor_array
 from .quantized_tensor import QuantizedTensor, _make
 
-__all__ = ["adaptive_avg_pool2d_quantized", "cat_quantized", "max_pool2d_quantized"]
+__all__ = [
+    "adaptive_avg_pool2d_quantized",
+    "avg_pool2d_quantized",
+    "cat_quantized",
+    "max_pool2d_quantized",
+]
 
 _F32 = np.float32
 
@@ -65,6 +74,33 @@ def _like(x: QuantizedTensor, q: np.ndarray) -> QuantizedTensor:
     out = _make(q, x._q_dtype, x._q_scale, x._q_zp, None)
     out._q_cl = x._q_cl
     return out
+
+
+def avg_pool2d_quantized(
+    x: QuantizedTensor, pool: Callable[[Tensor, int | None], Tensor], divisor_override: Any
+) -> QuantizedTensor:
+    """``quantized::avg_pool2d``: ``pool(t, divisor)`` (the dense average pooling with the
+    caller's window arguments) gives the exact integer window sums (divisor 1), the count
+    of input elements in each window and, from the mean of ones, torch's divisor; the
+    scale and zero point are kept."""
+    _per_tensor("avg_pool2d", x)
+    q, zp = x._q_int, x._q_zp
+
+    def dense(a: np.ndarray, divisor: int | None) -> np.ndarray:
+        return pool(Tensor._make(a, False, None, 0), divisor)._data
+
+    ones = np.ones(q.shape)
+    sums, counts = dense(q.astype(np.float64), 1), dense(ones, 1)
+    if divisor_override:
+        divisor = np.float64(divisor_override)
+    else:
+        divisor = np.rint(counts / dense(ones, None))
+    inv = _F32(1) / divisor.astype(_F32)
+    with np.errstate(all="ignore"):
+        centred = ((sums - counts * zp).astype(_F32) * inv).astype(_F32)
+        mean = np.rint((centred + _F32(zp)).astype(_F32))
+    out = np.clip(mean, x._q_dtype.qmin, x._q_dtype.qmax).astype(q.dtype)
+    return _like(x, np.ascontiguousarray(out))
 
 
 def _bin_edges(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:

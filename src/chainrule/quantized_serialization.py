@@ -50,7 +50,10 @@ def quantized_record(obj: Any, storage: Callable[[np.ndarray], tuple]) -> Any:
         return Global("torch", obj.name)
     if not isinstance(obj, QuantizedTensor):
         return None
-    key, offset, stride, numel = storage(obj._q_int)
+    ints = obj._q_int
+    if obj._q_cl and ints.ndim == 4:  # written channels last, as torch holds it
+        ints = np.ascontiguousarray(ints.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    key, offset, stride, numel = storage(ints)
     pid = PersistentId(("storage", Global("torch", _STORAGES[obj.dtype.name]), key, "cpu", numel))
     if obj._q_axis is None:
         params: tuple = (Global("torch", "per_tensor_affine"), float(obj._q_scale), int(obj._q_zp))
@@ -84,16 +87,32 @@ def _rebuild_qtensor(
     scheme = quantizer_params[0]
     if scheme is per_tensor_affine and len(quantizer_params) == 3:
         _, scale, zero_point = quantizer_params
-        return make_per_tensor_quantized(ints, qdtype, float(scale), int(zero_point))
+        cl = _channels_last(size, stride)
+        return make_per_tensor_quantized(ints, qdtype, float(scale), int(zero_point), cl)
     if scheme is per_channel_affine and len(quantizer_params) == 4:
         _, scales, zero_points, axis = quantizer_params
-        return make_per_channel_quantized(
+        out = make_per_channel_quantized(
             ints, qdtype, np.asarray(scales._data), np.asarray(zero_points._data), int(axis)
         )
+        out._q_cl = _channels_last(size, stride)
+        return out
     raise LoadError(
         f"cr.load: {_WHERE} has a quantized tensor with scheme {scheme!r}, which chainrule "
         "cannot rebuild (per_tensor_affine, per_channel_affine)"
     )
+
+
+def _channels_last(size: Any, stride: Any) -> bool:
+    """Whether ``stride`` lays a 4-d ``size`` out channels last (NHWC) and not row-major."""
+    size, stride = tuple(int(n) for n in size), tuple(int(n) for n in stride)
+    if len(size) != 4:
+        return False
+    n, c, h, w = size
+    row_major = (c * h * w, h * w, w, 1)
+    nhwc = (h * w * c, 1, w * c, c)
+    keep = [i for i in range(4) if size[i] != 1]  # strides of size-1 dims do not matter
+    same = all(stride[i] == nhwc[i] for i in keep)
+    return same and not all(stride[i] == row_major[i] for i in keep)
 
 
 QUANTIZED_GLOBALS: dict[str, Any] = {

@@ -190,9 +190,13 @@ class QuantizedTensor(Tensor):
         return self
 
     def clone(self, *, memory_format: Any = None) -> QuantizedTensor:
+        """A copy; contiguous, as torch's clone of a channels-last quantized tensor is."""
         if memory_format is not None:
             raise NotImplementedError("clone of a quantized tensor: memory_format")
-        out = _make(self._q_int.copy(), self._q_dtype, self._q_scale, self._q_zp, self._q_axis)
+        return _make(self._q_int.copy(), self._q_dtype, self._q_scale, self._q_zp, self._q_axis)
+
+    def _copy_keeping_layout(self) -> QuantizedTensor:
+        out = self.clone()
         out._q_cl = self._q_cl
         return out
 
@@ -223,7 +227,9 @@ class QuantizedTensor(Tensor):
             raise RuntimeError(
                 f"shape '{list(shape)}' is invalid for input of size {self._q_int.size}"
             ) from None
-        return _make(q, self._q_dtype, self._q_scale, self._q_zp, None)
+        out = _make(q, self._q_dtype, self._q_scale, self._q_zp, None)
+        out._q_cl = self._q_cl and q.shape == self._q_int.shape  # torch keeps the strides
+        return out
 
     view = reshape
 
@@ -271,14 +277,15 @@ class QuantizedTensor(Tensor):
     def __deepcopy__(self, memo: dict) -> QuantizedTensor:
         out = memo.get(id(self))
         if out is None:
-            out = memo[id(self)] = self.clone()
+            out = memo[id(self)] = self._copy_keeping_layout()
         return out
 
     def __copy__(self) -> QuantizedTensor:
-        return self.clone()
+        return self._copy_keeping_layout()
 
     def __reduce__(self) -> tuple:
-        return (_make, (self._q_int, self._q_dtype, self._q_scale, self._q_zp, self._q_axis))
+        args = (self._q_int, self._q_dtype, self._q_scale, self._q_zp, self._q_axis, self._q_cl)
+        return (_unpickle, args)
 
     def numpy(self, *, force: bool = False) -> Any:
         raise TypeError(f"Got unsupported ScalarType {scalar_type_name(self._q_dtype)}")
@@ -373,6 +380,15 @@ def _make(
     t._q_axis = axis
     t._q_cl = False
     return t
+
+
+def _unpickle(
+    q: np.ndarray, dtype: QDtype, scale: Any, zero_point: Any, axis: int | None, cl: bool = False
+) -> QuantizedTensor:
+    """A pickled quantized tensor rebuilt, with the memory format torch's would keep."""
+    out = _make(q, dtype, scale, zero_point, axis)
+    out._q_cl = bool(cl)
+    return out
 
 
 def make_per_tensor_quantized(

@@ -23,7 +23,8 @@ from ..autograd.function import Function, Node
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..quantized_ops import max_pool2d_quantized
+from ..quantized_ops import avg_pool2d_quantized, max_pool2d_quantized
+from ._util import ShapeError
 from .pooling_argmax import fix_argmax, needs_fix, reaches_padding
 
 __all__ = [
@@ -289,8 +290,8 @@ def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mod
     h, w = x.shape[2:]
     ho = _out(h, k[0], s[0], p[0], d[0], ceil_mode)
     wo = _out(w, k[1], s[1], p[1], d[1], ceil_mode)
-    if ho < 1 or wo < 1:
-        raise ValueError(
+    if ho < 1 or wo < 1:  # both ValueError and PyTorch's RuntimeError
+        raise ShapeError(
             f"{op}: input {tuple(x.shape)} is too small for kernel {k}, "
             f"padding {p}, dilation {d}: output would be {ho}x{wo}"
         )
@@ -388,6 +389,12 @@ def avg_pool2d(
     y = (1 / divisor) * sum over the window; the divisor counts padding zeros when
     count_include_pad (but never the part of a ceil_mode window past the padding).
     """
+    if isinstance(input, Tensor) and input.is_quantized:  # rounded integer window means
+
+        def pool(t: Tensor, div: int | None) -> Tensor:
+            return avg_pool2d(t, kernel_size, stride, padding, ceil_mode, count_include_pad, div)
+
+        return avg_pool2d_quantized(input, pool, divisor_override)
     P = _params("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     h, w = input.shape[2:]
     inv = _avg_divisor(h, w, P, count_include_pad, divisor_override)

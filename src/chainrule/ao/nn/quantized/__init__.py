@@ -1,11 +1,12 @@
 """``cr.ao.nn.quantized`` (also ``cr.nn.quantized``): quantized modules. Statically
 quantized (quint8 in and out): ``Quantize``/``DeQuantize``, ``Linear``, ``Conv2d``,
-``ReLU6``, ``Dropout``, ``QFunctional`` (and the float ``FloatFunctional`` it replaces); dynamically
-quantized (float in and out): ``dynamic.Linear``, ``dynamic.LSTM``, ``dynamic.GRU``."""
+``ReLU6``, ``Dropout``, ``QFunctional`` (and the float ``FloatFunctional`` it replaces);
+``functional``: the pooling functions on quantized tensors; dynamically quantized (float
+in and out): ``dynamic.Linear``, ``dynamic.LSTM``, ``dynamic.GRU``."""
 
 from __future__ import annotations
 
-from . import dynamic
+from . import dynamic, functional
 from .activation import Dropout, ReLU6
 from .conv import Conv2d
 from .functional_modules import FloatFunctional, FXFloatFunctional, QFunctional
@@ -25,4 +26,5 @@ __all__ = [
     "Quantize",
     "ReLU6",
     "dynamic",
+    "functional",
 ]

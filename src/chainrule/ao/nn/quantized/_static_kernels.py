@@ -13,7 +13,10 @@ one scale per tensor or per output channel, float32 bias):
   applies is read from the processor (:func:`pair_sums_saturate`), as fbgemm decides.
   A convolution reduces over (kh, kw, channel) in that order (channels last), per group.
 - requantization, per output channel ``j`` with ``s = float32(x_scale * w_scale[j])``:
-  ``q = rint(float32(acc + float32(bias / s)) * float32(s / out_scale)) + out_zero_point``,
+  linear: ``q = rint(float32(acc + float32(bias / s)) * float32(s / out_scale)) +
+  out_zero_point``; convolution: ``y = float32(float32(acc * s) + bias)``, then
+  ``q = rint(float32(float32(y * float32(1 / out_scale)) + out_zero_point))`` (float32
+  steps; the two differ at exact halves, common without a bias),
   clamped to ``[0, 255]`` (a fused ReLU clamps below at the zero point).
 
 Elementwise ``add``: each input dequantized as ``fma(q, scale, float32(-zp * scale))``, the
@@ -92,15 +95,24 @@ def requantize(
     out_scale: float,
     out_zero_point: int,
     relu: bool = False,
+    dequantize_first: bool = False,
 ) -> np.ndarray:
-    """uint8 outputs of int32 accumulators ``acc`` (output channels on the last axis)."""
+    """uint8 outputs of int32 accumulators ``acc`` (output channels on the last axis);
+    ``dequantize_first``: the convolution's rounding (see the module docstring)."""
     s = (_F32(x_scale) * np.asarray(w_scales, np.float64).astype(_F32)).astype(_F32)
     mult = (s / _F32(out_scale)).astype(_F32)
     with np.errstate(all="ignore"):
         v = acc.astype(_F32)
-        if bias is not None:
-            v = (v + (np.asarray(bias, _F32) / s).astype(_F32)).astype(_F32)
-        r = np.rint((v * mult).astype(_F32)).astype(_F64) + out_zero_point
+        if dequantize_first:  # the convolution: float32 values, then quantized again
+            y = (v * s).astype(_F32)
+            if bias is not None:
+                y = (y + np.asarray(bias, _F32)).astype(_F32)
+            y = (y * (_F32(1) / _F32(out_scale))).astype(_F32)
+            r = np.rint((y + _F32(out_zero_point)).astype(_F32)).astype(_F64)
+        else:
+            if bias is not None:
+                v = (v + (np.asarray(bias, _F32) / s).astype(_F32)).astype(_F32)
+            r = np.rint((v * mult).astype(_F32)).astype(_F64) + out_zero_point
     r = np.clip(r, out_zero_point if relu else 0, 255)
     return r.astype(np.uint8)
 
@@ -168,7 +180,7 @@ def conv2d_array(
         wg = wq[g * og : (g + 1) * og].transpose(0, 2, 3, 1).reshape(og, -1).astype(np.int64)
         part = _saturating_matmul(cols.astype(np.int64), wg)
         acc[:, g * og : (g + 1) * og] = part - x_zero_point * wg.sum(axis=1)[None, :]
-    out = requantize(acc, x_scale, w_scales, bias, out_scale, out_zero_point, relu)
+    out = requantize(acc, x_scale, w_scales, bias, out_scale, out_zero_point, relu, True)
     return np.ascontiguousarray(out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2))
 
 
