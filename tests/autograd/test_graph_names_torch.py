@@ -196,6 +196,15 @@ EXPRS = {
     "addcmul_const": lambda m: m.lib.addcmul(m.a, m.b.detach(), m.b * 2),
     "addcdiv": lambda m: m.A.addcdiv(m.a, m.b.exp(), value=-2),
     "addcdiv_const_input": lambda m: m.a.detach().addcdiv(m.b, m.a.detach() + 3),
+    # single reduction nodes under PyTorch's names (session 24)
+    "logsumexp": lambda m: m.A.logsumexp(1),
+    "logsumexp_dims_keepdim": lambda m: m.lib.logsumexp(m.X * 2, (0, 2), keepdim=True),
+    "var": lambda m: m.A.var(),
+    "var_dim_correction": lambda m: m.X.var((0, 2), correction=0, keepdim=True),
+    "std": lambda m: m.A.std(1),
+    "std_unbiased_false": lambda m: m.lib.std(m.a.exp(), unbiased=False),
+    "glu": lambda m: m.F.glu(m.X, -1),
+    "glu_dim0": lambda m: m.F.glu(m.Y * 2, 0),
 }
 
 # Where chainrule computes with other nodes than PyTorch (a fused op, or a composition of

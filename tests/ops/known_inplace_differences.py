@@ -31,14 +31,6 @@ def _w2(*targets: str) -> dict:
 
 
 # ---- PyTorch raises, chainrule gives the right gradient
-R_VAR = (
-    "var/std: PyTorch's rule saves the input; chainrule's saves the centred input "
-    "(x - mean), its own array"
-)
-R_MOMENTS = (
-    "var_mean/std_mean: PyTorch's fused rule saves the input; chainrule composes var "
-    "(which saves the centred input, its own array) and mean (saves nothing)"
-)
 R_COMBINATIONS = (
     "combinations: PyTorch saves the input of its indexing; chainrule's advanced indexing "
     "saves only the index tuples (a constant) and the input's shape"
@@ -57,10 +49,6 @@ def _lm(*targets: str) -> dict:
 R_GATHER = (
     "max pooling (adaptive, fractional, with_indices): PyTorch saves the input; chainrule "
     "gathers at precomputed argmax indices and saves only those"
-)
-R_LOGSUMEXP = (
-    "logsumexp: PyTorch saves input and result; chainrule saves only the softmax "
-    "weights it needs (its own array)"
 )
 R_NORM_RESULT = (
     "norm: PyTorch saves the result (or the input); chainrule's rule reads "
@@ -181,25 +169,13 @@ KNOWN_DIFFERENCES: dict = {
     "linalg_lu": _lm("out0", "out1"),
     "linalg_lu_solve_adjoint": _lm("out0"),
     "linalg_lu_solve_right": _lm("out0"),
-    "var_mean": {"in0": (TORCH_RAISES, R_MOMENTS)},
-    "var_mean_all": {"in0": (TORCH_RAISES, R_MOMENTS)},
-    "std_mean": {"in0": (TORCH_RAISES, R_MOMENTS)},
-    "std_mean_unbiased": {"in0": (TORCH_RAISES, R_MOMENTS)},
     "combinations": {"in0": (TORCH_RAISES, R_COMBINATIONS)},
     "combinations_replacement": {"in0": (TORCH_RAISES, R_COMBINATIONS)},
     "F_pdist": {"out0": (TORCH_RAISES, R_PDIST), "in0": (TORCH_RAISES, R_PDIST)},
     "F_pdist_p1": {"out0": (TORCH_RAISES, R_PDIST), "in0": (TORCH_RAISES, R_PDIST)},
     "F_pdist_p3": {"in0": (TORCH_RAISES, R_PDIST)},
     "F_pdist_inf": {"in0": (TORCH_RAISES, R_PDIST)},
-    "var": {"in0": (TORCH_RAISES, R_VAR)},
-    "var_dim": {"in0": (TORCH_RAISES, R_VAR)},
-    "var_biased": {"in0": (TORCH_RAISES, R_VAR)},
-    "std": {"in0": (TORCH_RAISES, R_VAR)},
-    "std_dim": {"in0": (TORCH_RAISES, R_VAR)},
-    "logsumexp": {"out0": (TORCH_RAISES, R_LOGSUMEXP), "in0": (TORCH_RAISES, R_LOGSUMEXP)},
-    "logsumexp_keep": {"out0": (TORCH_RAISES, R_LOGSUMEXP), "in0": (TORCH_RAISES, R_LOGSUMEXP)},
     "norm_p1": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
-    "std_correction0": {"in0": (TORCH_RAISES, R_VAR)},
     "kron": {"in0": (CR_RAISES, R_KRON_UNSAFE_VIEW), "in1": (CR_RAISES, R_KRON_UNSAFE_VIEW)},
     "gather": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "take_along_dim": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},

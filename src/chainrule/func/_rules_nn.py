@@ -27,6 +27,8 @@ from ..ops.cumulative import Cumprod, Cumsum
 from ..ops.einsum import Einsum
 from ..ops.embedding import EmbeddingFn
 from ..ops.extremes import Amax, Amin
+from ..ops.fused_statistics import Logsumexp, Std, Var
+from ..ops.gated_linear import Glu
 from ..ops.linalg import MatMul, matmul
 from ..ops.losses import CrossEntropyFn, MseLossFn, NLLLossFn, index_weights
 from ..ops.normalization import LayerNormFn, NormalizeFn
@@ -54,6 +56,22 @@ def _reduce_axes(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     if x.ndim == 0:
         axes = ()
     return wrap(cls.apply(x._value, _shift(axes, x.ndim), keepdim), level)
+
+
+@register(Var, Std)
+def _moments(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, axes, keepdim, dof = args  # dof counts one sample's elements: unchanged by the batch
+    axes = () if x.ndim == 0 else _shift(axes, x.ndim)
+    return wrap(cls.apply(x._value, axes, keepdim, dof), level)
+
+
+register(Logsumexp)(_reduce_axes)
+
+
+@register(Glu)
+def _glu(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, dim = args  # dim is already non-negative (F.glu normalises it)
+    return wrap(Glu.apply(physical(x, level), int(dim) + 1), level)
 
 
 @register(PNorm)

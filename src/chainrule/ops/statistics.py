@@ -24,7 +24,8 @@ from ._util import DtypeError, as_tensor, reduction_axes
 from .binary import where
 from .binding import tensor_method
 from .complex_ops import imag, real
-from .reduction import _count, mean, sum
+from .fused_statistics import Logsumexp, Std, Var
+from .reduction import _count, sum
 from .shape import reshape
 from .vector_norms import keepdim_shape
 
@@ -40,8 +41,10 @@ def var(
     correction: Any = None,
     *,
     _op: str = "var",
+    _root: bool = False,
 ) -> Tensor:
-    """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
+    """Variance with Bessel's correction by default (``correction=1``), as PyTorch; with
+    ``_root`` (``std``'s call) its square root."""
     input = as_tensor(input)
     if unbiased is not None and correction is not None:  # two overloads in PyTorch, not one
         raise TypeError(
@@ -55,22 +58,19 @@ def var(
     axes = reduction_axes(dim, input, _op)
     kind = input.dtype.kind
     if kind == "V":  # bfloat16: float32 accumulation, rounded once (PyTorch)
-        return var(input.float(), dim, unbiased, keepdim, correction, _op=_op).to(input.dtype)
+        out = var(input.float(), dim, unbiased, keepdim, correction, _op=_op, _root=_root)
+        return out.to(input.dtype)
     if kind != "f":
         if kind == "c":  # real: E|z - E z|^2 = var(Re z) + var(Im z), as PyTorch
-            return var(real(input), dim, None, keepdim, correction, _op=_op) + var(
+            v = var(real(input), dim, None, keepdim, correction, _op=_op) + var(
                 imag(input), dim, None, keepdim, correction, _op=_op
             )
+            return SafeSqrt.apply(v) if _root else v
         raise DtypeError(
             f"{_op}: only supports floating point and complex dtypes, got "
             f"{input.dtype}; call .float() first"
         )
-    if input.dtype == np.float16:  # float32 accumulation, as PyTorch
-        return var(input.to(np.float32), dim, unbiased, keepdim, correction, _op=_op).to(np.float16)
-    n = _count(input.shape, axes)
-    m = mean(input, axes, keepdim=True)
-    d = input - m
-    dof = max(n - correction, 0)
+    dof = max(_count(input.shape, axes) - correction, 0)
     if dof == 0:  # 0/0 -> NaN, as PyTorch, which warns naming the op (NumPy's names none)
         warnings.warn(
             f"{_op}(): degrees of freedom is <= 0. Correction should be strictly less than "
@@ -78,9 +78,9 @@ def var(
             UserWarning,
             stacklevel=3,
         )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return sum(d * d, axes, keepdim) / dof
-    return sum(d * d, axes, keepdim) / dof
+    # one node, VarBackward0 / StdBackward0 as PyTorch (fused_statistics.py)
+    # (float16 accumulates in float32 there)
+    return (Std if _root else Var).apply(input, axes, keepdim, dof)
 
 
 class SafeSqrt(Function):
@@ -117,7 +117,7 @@ def std(
     input: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, correction: Any = None
 ) -> Tensor:
     """Standard deviation sqrt(var); its gradient at a constant input is 0 (as PyTorch)."""
-    return SafeSqrt.apply(var(input, dim, unbiased, keepdim, correction, _op="std"))
+    return var(input, dim, unbiased, keepdim, correction, _op="std", _root=True)
 
 
 @tensor_method(keywords=True)
@@ -131,6 +131,9 @@ def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
     axes = reduction_axes(dim, input, "logsumexp")
     if input.dtype == np.float16 or input.dtype.kind == "V":  # V: bfloat16; float32
         return logsumexp(input.to(np.float32), dim, keepdim).to(input.dtype)  # accumulation
+    if input.dtype.kind == "f":  # one node, LogsumexpBackward0 as PyTorch (fused_statistics)
+        return Logsumexp.apply(input, axes, keepdim)
+    # integer (computed in floats) and complex inputs: composed
     xp = get_array_module(input._data)
     if input._data.size == 0:  # sum over nothing is 0, so the result is log(0) = -inf
         m = xp.zeros(keepdim_shape(input.shape, axes), input._data.dtype)

@@ -36,6 +36,7 @@ from ...ops.activation_primitives import (
 )
 from ...ops.binary import where
 from ...ops.clamping import Hardtanh, clamp
+from ...ops.gated_linear import Glu
 from ...ops.gelu import gelu_exact
 from ...ops.inplace import composite_result as _result
 from ...ops.silu import Silu
@@ -312,8 +313,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     size = input.shape[d]
     if size % 2:
         raise ShapeError(f"glu: Halving dimension must be even, but dimension {d} is size {size}")
-    half = size // 2
-    return input.narrow(d, 0, half) * sigmoid(input.narrow(d, half, half))
+    return Glu.apply(input, d)  # one node, GluBackward0 as PyTorch (ops/gated_linear.py)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
