@@ -29,7 +29,6 @@ from ...ops.triangles import triu
 from .. import functional as F
 from ..functional.attention import _canonical_mask, _warn_mismatched_masks
 from ..module import Module
-from ..parameter import Parameter
 from .activation import GELU, ReLU
 from .attention import MultiheadAttention
 from .container import ModuleList
@@ -163,17 +162,10 @@ class _TransformerLayer(Module):
 
 
 def _deepcopy(module: Module) -> Module:
-    """copy.deepcopy with every parameter and buffer copied to new memory.
-
-    chainrule Tensors refuse pickling (and so plain deepcopy), so the copies are placed in
-    deepcopy's memo first; a parameter shared between submodules stays shared in the copy.
-    """
-    memo: dict = {}
-    for p in module.parameters():
-        memo[id(p)] = Parameter(p._data.copy(), requires_grad=p.requires_grad)
-    for b in module.buffers():
-        memo[id(b)] = Tensor._make(b._data.copy(), False, None, 0)
-    return copy.deepcopy(module, memo)
+    """``copy.deepcopy(module)``, as PyTorch's ``_get_clones``: every parameter and buffer in
+    new memory (a parameter's copy without its ``.grad``); one shared between submodules
+    stays shared in the copy."""
+    return copy.deepcopy(module)
 
 
 def _clones(module: Module, n: int) -> ModuleList:
