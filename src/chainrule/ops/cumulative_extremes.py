@@ -10,6 +10,15 @@ of each output goes to the element it came from.
 gradient ``dx_i = sum_{j >= i} g_j exp(x_i - y_j)`` is evaluated in log space with the
 positive and negative parts of ``g`` kept apart (PyTorch's and TensorFlow's stable form), from
 differentiable ops, so double backward works too.
+
+Complex input (as PyTorch) runs the same scan with a complex log-add-exp,
+``lae(a, b) = m + log1p(exp(o - m))`` where ``m`` is the operand of larger real part (``b``,
+the new element, on a tie) and ``o`` the other, started from ``-inf + 0j``; so, as in PyTorch,
+the imaginary part is not reduced to (-pi, pi] but carried along the scan. As PyTorch: a NaN
+in either part of an operand gives NaN + NaNj, and two operands of the same infinite real
+part give ``log(exp(a) + exp(b))``. The gradient is PyTorch's conjugate one,
+``dx_i = sum_{j >= i} g_j conj(exp(x_i - y_j))``, computed as
+``exp(conj x_i + logcumsumexp_{j >= i}(log g_j - conj y_j))``.
 """
 
 from __future__ import annotations
@@ -97,13 +106,59 @@ def _reverse_logcumsumexp(v: Tensor, d: int) -> Tensor:
     return flip(logcumsumexp(flip(v, d), d), d)
 
 
+def _complex_log1p(z: Any) -> Any:
+    """log(1 + z) for complex z, accurate for small |z|: 0.5 log1p(2 re + |z|^2) + i atan2."""
+    xp = get_array_module(z)
+    re, im = z.real, z.imag
+    out = 0.5 * xp.log1p(re * (2 + re) + im * im) + 1j * xp.arctan2(im, 1 + re)
+    return out.astype(z.dtype)
+
+
+def _complex_log_add_exp(a: Any, b: Any) -> Any:
+    """PyTorch's complex log(exp(a) + exp(b)) of two arrays (see the module docstring)."""
+    xp = get_array_module(a)
+    take_b = ~(a.real > b.real)
+    m, o = xp.where(take_b, b, a), xp.where(take_b, a, b)
+    out = m + _complex_log1p(xp.exp(o - m))
+    both_inf = (a.real == b.real) & xp.isinf(a.real)
+    if both_inf.any():
+        out = xp.where(both_inf, xp.log(xp.exp(a) + xp.exp(b)), out)
+    return xp.where(xp.isnan(a) | xp.isnan(b), a.dtype.type(complex(np.nan, np.nan)), out)
+
+
+def _complex_accumulate(x: Any, dim: int) -> Any:
+    """The running complex log-add-exp along ``dim``, from -inf + 0j (one step per position)."""
+    xp = get_array_module(x)
+    xs = xp.moveaxis(x, dim, 0)
+    out = xp.empty_like(xs)
+    acc = xp.full(xs.shape[1:], complex(-np.inf, 0.0), dtype=x.dtype)
+    with np.errstate(all="ignore"):  # inf/NaN operands follow PyTorch's rules, no warnings
+        for j in range(xs.shape[0]):
+            acc = out[j] = _complex_log_add_exp(acc, xs[j])
+    return xp.moveaxis(out, 0, dim)
+
+
+def _complex_grad(x: Tensor, y: Tensor, grad: Tensor, d: int) -> Tensor:
+    """dx_i = sum_{j >= i} g_j conj(exp(x_i - y_j)), in log space (differentiable); a zero
+    g_j enters as a very negative finite log, not log(0), so double backward stays finite."""
+    lowest = float(np.finfo(x._data.real.dtype).min) / 2
+    nz = constant(grad._data != 0)
+    log_g = where(nz, where(nz, grad, 1.0).log(), lowest)
+    return (_reverse_logcumsumexp(log_g - y.conj(), d) + x.conj()).exp()
+
+
 class LogCumSumExp(Function):
     raw = True
+    complex_grad = True  # the complex backward returns PyTorch's conjugate convention
 
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        y = contiguous(get_array_module(x).logaddexp.accumulate(x, axis=dim))  # as PyTorch
+        xp = get_array_module(x)
+        if xp.iscomplexobj(x):
+            y = contiguous(_complex_accumulate(x, dim))
+        else:
+            y = contiguous(xp.logaddexp.accumulate(x, axis=dim))  # as PyTorch
         ctx.save_for_backward(x, y)
         return y
 
@@ -111,6 +166,8 @@ class LogCumSumExp(Function):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         d = ctx.dim
+        if x._data.dtype.kind == "c":
+            return _complex_grad(x, y, grad, d), None
         g = grad._data
         lowest = float(np.finfo(x.dtype).min) / 2  # log(0), with room to add y and x
         pos, neg = constant(g > 0), constant(g < 0)
@@ -123,6 +180,10 @@ class LogCumSumExp(Function):
     def jvp(ctx, t, _):
         x, y, d = ctx.primals[0], ctx.out, ctx.dim
         xp = get_array_module(x)
+        if xp.iscomplexobj(x):  # dy_j = sum_{i <= j} t_i exp(x_i - y_j) (holomorphic)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                acc = _complex_accumulate(xp.log(t.astype(x.dtype)) + x, d)
+                return xp.exp(acc - y).astype(x.dtype)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             parts = []
             for part in (xp.where(t > 0, t, 0), xp.where(t < 0, -t, 0)):
@@ -135,13 +196,15 @@ class LogCumSumExp(Function):
 def logcumsumexp(input: Any, dim: int) -> Tensor:  # noqa: A002
     """y_j = log(exp(x_0) + ... + exp(x_j)) along ``dim``, without overflow.
 
+    Complex input is supported (see the module docstring for its branch of the logarithm).
+
     Raises:
-        NotImplementedError: an integer, bool or complex input.
+        NotImplementedError: an integer or bool input.
     """
     x = as_tensor(input)
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fc":
         raise DtypeError(
-            f"logcumsumexp: not implemented for {x.dtype} input (floating point only); "
+            f"logcumsumexp: not implemented for {x.dtype} input (floating point or complex); "
             "convert it with .float() first"
         )
     d = int_dim(dim, x.ndim, "logcumsumexp")

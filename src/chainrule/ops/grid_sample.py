@@ -219,6 +219,13 @@ class _Plan:
         self.coords = [ix for ix, _ in maps]
         self.slopes = [m for _, m in maps]
         self.mode = mode
+        # PyTorch's 2-d bilinear (zeros padding) and bicubic kernels multiply a non-finite
+        # coordinate's NaN weights into the sum even where the taps read 0: NaN out there
+        # (its 3-d and nearest kernels skip out-of-range taps: 0, as below)
+        self.nan_points = None
+        if k == 2 and (mode == "bicubic" or (mode == "bilinear" and padding == "zeros")):
+            bad = ~(np.isfinite(self.coords[0]) & np.isfinite(self.coords[1]))
+            self.nan_points = bad if bad.any() else None
         if mode == "nearest":
             taps = [[np.rint(ix) for ix in self.coords]]
             weights = [(None, [None] * k)]
@@ -272,6 +279,8 @@ class _Plan:
             return out
         for idx, wt in zip(self.idx, self.w):
             out += np.take_along_axis(xf, idx[:, None, :], axis=2) * wt[:, None, :]
+        if self.nan_points is not None:
+            out[np.broadcast_to(self.nan_points[:, None, :], out.shape)] = np.nan
         return out
 
     def coord_derivs(self, x: np.ndarray) -> list[np.ndarray]:
@@ -307,7 +316,7 @@ class _GridSampleFn(Function):
     @staticmethod
     def forward(ctx, x, grid, mode, padding_mode, align_corners):
         n, c = x.shape[:2]
-        with np.errstate(invalid="ignore", over="ignore"):  # non-finite grid points read 0
+        with np.errstate(invalid="ignore", over="ignore"):  # non-finite points: 0 or NaN
             plan = _Plan(grid, x.shape[:1:-1], mode, padding_mode, align_corners)
         ctx.plan = plan
         ctx.save_for_backward(x, grid)

@@ -56,10 +56,34 @@ class Digamma(UnaryElementwise):
         return polygamma(1, x)
 
 
+def _trigamma_poles(x: Any, y: Any) -> Any:
+    """``y = polygamma(1, x)`` with PyTorch's values at the negative integers.
+
+    PyTorch evaluates trigamma below 1/2 by reflection, psi1(x) = pi^2 / sin^2(pi x) -
+    psi1(1 - x), with ``pi x`` rounded in x's dtype: at a negative integer that product is
+    not an exact multiple of pi, so sin(pi x) is a tiny rounding residue (~1e-7 |x| in
+    float32, ~1e-16 |x| in float64) and the result a large finite number, not inf. The same
+    rounding here gives the same numbers (x = 0, where sin is exactly 0, stays inf); half
+    precision computes in float32, as PyTorch, and rounds the result."""
+    xp = get_array_module(x)
+    poles = (x < 0) & (x == xp.floor(x))
+    if not poles.any():
+        return y
+    xs = x[poles]
+    xs = xs.astype(np.float64 if xs.dtype == np.float64 else np.float32)
+    pi = xs.dtype.type(math.pi)
+    s = xp.sin(pi * xs)
+    y = y.copy()
+    with np.errstate(over="ignore", divide="ignore"):
+        y[poles] = ((pi * pi) / (s * s) - K.polygamma(1, 1 - xs)).astype(y.dtype)
+    return y
+
+
 class Polygamma(UnaryElementwise):
     @staticmethod
     def f(x, n):
-        return K.polygamma(n, x)
+        y = K.polygamma(n, x)
+        return _trigamma_poles(x, y) if n == 1 and x.dtype.kind == "f" else y
 
     @staticmethod
     def derivative(ctx, x, y):

@@ -286,12 +286,21 @@ def multi_head_attention_forward(
     q4 = q.reshape(bsz, num_heads, tgt_len, head_dim)
     k4 = k.reshape(bsz, num_heads, src_len, head_dim)
     v4 = v.reshape(bsz, num_heads, src_len, v.shape[-1])
+    p = dropout_p if training else 0.0
+    if need_weights and p > 1.0:  # PyTorch: F.dropout's ValueError (its fused path's error
+        # for need_weights=False, a RuntimeError, is attention()'s below)
+        raise ValueError(
+            f"multi_head_attention_forward: dropout probability has to be between 0 and 1, "
+            f"but got {p}"
+        )
+    if need_weights and p < 0.0:  # PyTorch drops out only when p > 0: a negative p is none
+        p = 0.0
     res = attention(
         q4,
         k4,
         v4,
         attn_mask,
-        dropout_p if training else 0.0,
+        p,
         is_causal,
         need_weights=need_weights,
         nan_rows=need_weights,

@@ -97,15 +97,16 @@ class _ConvNd(Module):
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
         self.dilation = _ntuple(dilation, n)
         self.output_padding = _ntuple(output_padding, n)
-        for what, vals in (
-            ("kernel_size", self.kernel_size),
-            ("stride", self.stride),
-            ("dilation", self.dilation),
-        ):
-            if any(v <= 0 for v in vals):
-                raise ValueError(f"{name}: {what} must be positive, got {vals}")
-        if not isinstance(self.padding, str) and any(v < 0 for v in self.padding):
-            raise ValueError(f"{name}: padding must be non-negative, got {self.padding}")
+        if any(v <= 0 for v in self.kernel_size):
+            raise ValueError(f"{name}: kernel_size must be positive, got {self.kernel_size}")
+        # a non-positive stride or dilation or a negative padding is accepted here and
+        # refused by the forward (F.conv*'s RuntimeError), as PyTorch; 'same' with a stride
+        # is refused here (PyTorch's ValueError)
+        if self.padding == "same" and any(v != 1 for v in self.stride):
+            raise ValueError(
+                f"{name}: padding='same' is not supported for strided convolutions, got "
+                f"stride={self.stride}"
+            )
         self.groups = groups
         self.padding_mode = padding_mode
         self._reversed_padding_repeated_twice = _pad_spec(
