@@ -351,3 +351,14 @@ def test_logcumsumexp_still_refuses_integers():
         torch.logcumsumexp(torch.arange(3), 0)
     with pytest.raises(NotImplementedError, match="logcumsumexp"):
         cr.logcumsumexp(cr.arange(3), 0)
+
+
+@pytest.mark.parametrize("dims,padding", [(1, "same"), (2, "same"), (3, "valid")])
+def test_conv_transpose_string_padding_is_a_type_error_at_forward(dims, padding) -> None:
+    """A transposed convolution takes no string padding: both build the layer and raise
+    TypeError in forward (chainrule used to raise a raw int() ValueError)."""
+    shape = (1, 2) + (4,) * dims
+    for m in (torch, cr):
+        layer = getattr(m.nn, f"ConvTranspose{dims}d")(2, 2, 3, padding=padding)
+        with pytest.raises(TypeError, match="padding"):
+            layer(m.randn(*shape))

@@ -136,6 +136,11 @@ def _crop(t: Tensor, shape: tuple) -> Tensor:
 def _tuple(v: Any, n: int, name: str, op: str) -> tuple:
     if isinstance(v, int):
         return (int(v),) * n
+    if isinstance(v, str) or any(isinstance(e, str) for e in v):  # 'same' for a transpose
+        raise TypeError(
+            f"{op}(): argument '{name}' must be tuple of ints, got {v!r} (string padding such "
+            "as 'same' or 'valid' is for the forward convolutions only)"
+        )
     t = tuple(int(e) for e in v)
     if len(t) == 1:
         t = t * n
