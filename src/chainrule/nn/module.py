@@ -333,8 +333,9 @@ class Module(StateDictMixin, ModuleConversions):
     def train(self, mode: bool = True) -> "Module":
         if not isinstance(mode, bool):
             raise ValueError("train(): mode is expected to be a bool")
-        for m in self.modules():
-            m.__dict__["training"] = mode
+        self.__dict__["training"] = mode
+        for child in self.children():  # each child's own train(), as torch (overrides run)
+            child.train(mode)
         return self
 
     def eval(self) -> "Module":

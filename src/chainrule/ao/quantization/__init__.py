@@ -2,10 +2,12 @@
 ``quantize_dynamic``, post-training static quantization (``QuantStub``/``DeQuantStub``,
 ``prepare``, ``convert``, ``quantize``), quantization-aware training (``prepare_qat``,
 fake quantizers, ``get_default_qat_qconfig``), ``fuse_modules``/``fuse_modules_qat``,
-observers and qconfigs."""
+observers and qconfigs; ``_learnable_fake_quantize._LearnableFakeQuantize`` (learned
+scale and zero point) is reached through its module, as in torch."""
 
 from __future__ import annotations
 
+from . import _learnable_fake_quantize as _learnable_fake_quantize
 from .fake_quantize import (
     FakeQuantize,
     FakeQuantizeBase,

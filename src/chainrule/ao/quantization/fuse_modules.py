@@ -9,8 +9,9 @@ Conv + BatchNorm folds the batch norm into the convolution's weight and bias
 fused module and the others become ``nn.Identity``.
 
 ``fuse_modules_qat`` (training mode, for quantization-aware training) keeps the batch norm:
-Conv2d + BatchNorm2d (+ ReLU) become ``ConvBn2d`` / ``ConvBnReLU2d``, which ``prepare_qat``
-turns into modules that fold it into the fake-quantized weight while training.
+Conv2d + BatchNorm2d (+ ReLU) become ``ConvBn2d`` / ``ConvBnReLU2d``, Linear + BatchNorm1d
+``LinearBn1d``, which ``prepare_qat`` turns into modules that fold it into the
+fake-quantized weight while training.
 """
 
 from __future__ import annotations
@@ -82,11 +83,20 @@ def fuse_conv_bn_relu(is_qat: bool, conv: Any, bn: Any, relu: Any) -> Any:
 
 
 def fuse_linear_bn(is_qat: bool, linear: Any, bn: Any) -> Any:
-    """A linear layer with ``bn`` (``BatchNorm1d``) folded into it (evaluation mode)."""
-    if is_qat:
-        raise NotImplementedError("fuse_modules_qat of Linear and BatchNorm1d (LinearBn1d)")
+    """A linear layer with ``bn`` (``BatchNorm1d``) folded into it (evaluation mode), or
+    for quantization-aware training (``is_qat``) the two kept as a ``LinearBn1d``."""
     if linear.training != bn.training:
         raise AssertionError("Linear and BN both must be in the same mode (train or eval).")
+    if is_qat:
+        if bn.num_features != linear.out_features:
+            raise AssertionError("Output features of Linear must match num_features of BatchNorm1d")
+        if not bn.affine:
+            raise AssertionError("Only support fusing BatchNorm1d with affine set to True")
+        if not bn.track_running_stats:
+            raise AssertionError(
+                "Only support fusing BatchNorm1d with tracking_running_stats set to True"
+            )
+        return nni.LinearBn1d(linear, bn)
     if linear.training:
         raise AssertionError("Fusion only for eval!")
     return fuse_linear_bn_eval(linear, bn)
@@ -187,5 +197,6 @@ def fuse_modules_qat(
     fuse_custom_config_dict: Any = None,
 ) -> nn.Module:
     """:func:`fuse_modules` for quantization-aware training (a model in training mode):
-    Conv2d + BatchNorm2d (+ ReLU) become ``ConvBn2d`` / ``ConvBnReLU2d``, batch norm kept."""
+    Conv2d + BatchNorm2d (+ ReLU) become ``ConvBn2d`` / ``ConvBnReLU2d`` and Linear +
+    BatchNorm1d ``LinearBn1d``, batch norm kept."""
     return _fuse(model, modules_to_fuse, inplace, fuser_func, fuse_custom_config_dict, True)

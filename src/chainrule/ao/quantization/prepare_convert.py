@@ -45,31 +45,35 @@ __all__ = [
 
 # types PyTorch's default static mapping swaps that chainrule has no quantized form of yet
 _NOT_YET = (
-    nn.Conv1d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
+    nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
     nn.BatchNorm2d, nn.BatchNorm3d, nn.ELU, nn.Embedding, nn.EmbeddingBag,
     nn.GroupNorm, nn.Hardswish, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
-    nn.LayerNorm, nn.LeakyReLU, nn.PReLU, nni.BNReLU2d, nni.BNReLU3d, nni.ConvReLU1d,
-    nni.ConvReLU3d,
+    nn.LayerNorm, nn.LeakyReLU, nn.PReLU, nni.BNReLU2d, nni.BNReLU3d,
 )  # fmt: skip
 _FUSED = (nni.ConvReLU1d, nni.ConvReLU2d, nni.ConvReLU3d, nni.LinearReLU, nni.BNReLU2d,
-          nni.BNReLU3d, nni.ConvBn2d, nni.ConvBnReLU2d)  # fmt: skip
+          nni.BNReLU3d, nni.ConvBn2d, nni.ConvBnReLU2d, nni.LinearBn1d)  # fmt: skip
 # quantization-aware training modules: observed and swapped whole, as the fused ones
-_QAT = (nnqat.Linear, nnqat.Conv2d, nniqat.LinearReLU, nniqat.ConvReLU2d, nniqat.ConvBn2d,
-        nniqat.ConvBnReLU2d)  # fmt: skip
+_QAT = (nnqat.Linear, nnqat.Conv1d, nnqat.Conv2d, nnqat.Conv3d, nniqat.LinearReLU,
+        nniqat.ConvReLU2d, nniqat.ConvReLU3d, nniqat.ConvBn2d, nniqat.ConvBnReLU2d,
+        nniqat.LinearBn1d)  # fmt: skip
 _WHOLE = _FUSED + _QAT
 
 
 def get_default_qat_module_mappings() -> dict[type, type]:
     """Float module type -> quantization-aware training type (what ``prepare_qat``
-    swaps in; the ones chainrule implements)."""
+    swaps in; the ones chainrule implements). As in torch, ``nn.Conv1d`` is not here: it
+    stays in float, observed, and ``convert`` quantizes it as after ``prepare``."""
     return {
         nn.Linear: nnqat.Linear,
         NonDynamicallyQuantizableLinear: nnqat.Linear,
         nn.Conv2d: nnqat.Conv2d,
+        nn.Conv3d: nnqat.Conv3d,
         nni.ConvBn2d: nniqat.ConvBn2d,
         nni.ConvBnReLU2d: nniqat.ConvBnReLU2d,
         nni.ConvReLU2d: nniqat.ConvReLU2d,
+        nni.ConvReLU3d: nniqat.ConvReLU3d,
         nni.LinearReLU: nniqat.LinearReLU,
+        nni.LinearBn1d: nniqat.LinearBn1d,
     }
 
 
@@ -80,18 +84,25 @@ def get_default_static_quant_module_mappings() -> dict[type, type]:
         DeQuantStub: nnq.DeQuantize,
         nn.Linear: nnq.Linear,
         NonDynamicallyQuantizableLinear: nnq.Linear,
+        nn.Conv1d: nnq.Conv1d,
         nn.Conv2d: nnq.Conv2d,
+        nn.Conv3d: nnq.Conv3d,
         nn.ReLU6: nnq.ReLU6,
         nn.Dropout: nnq.Dropout,
         nnq.FloatFunctional: nnq.QFunctional,
         nni.LinearReLU: nniq.LinearReLU,
+        nni.ConvReLU1d: nniq.ConvReLU1d,
         nni.ConvReLU2d: nniq.ConvReLU2d,
+        nni.ConvReLU3d: nniq.ConvReLU3d,
         nnqat.Linear: nnq.Linear,
         nnqat.Conv2d: nnq.Conv2d,
+        nnqat.Conv3d: nnq.Conv3d,
         nniqat.LinearReLU: nniq.LinearReLU,
         nniqat.ConvReLU2d: nniq.ConvReLU2d,
+        nniqat.ConvReLU3d: nniq.ConvReLU3d,
         nniqat.ConvBn2d: nnq.Conv2d,
         nniqat.ConvBnReLU2d: nniq.ConvReLU2d,
+        nniqat.LinearBn1d: nnq.Linear,
     }
 
 
@@ -99,7 +110,8 @@ def get_default_qconfig_propagation_list() -> set[type]:
     """The module types ``prepare`` observes: the static mapping's keys (and the types
     PyTorch maps that chainrule refuses at ``prepare``)."""
     static = get_default_static_quant_module_mappings()
-    return set(static) | set(get_default_qat_module_mappings()) | set(_NOT_YET) | {nn.Sequential}
+    qat = get_default_qat_module_mappings()
+    return set(static) | set(qat) | set(_NOT_YET) | set(_QAT) | {nn.Sequential}
 
 
 def _observer_forward_hook(self: nn.Module, input: Any, output: Any) -> Any:  # noqa: A002
@@ -115,8 +127,9 @@ def _insert_observer(module: nn.Module, name: str) -> None:
     if isinstance(module, _NOT_YET):
         raise NotImplementedError(
             f"prepare: {type(module).__name__} (at {name or 'the root'!r}) has a qconfig but "
-            "chainrule has no statically quantized form of it yet (Linear, Conv2d, ReLU6, Dropout, "
-            "LinearReLU, ConvReLU2d, FloatFunctional and the stubs are supported); set its "
+            "chainrule has no statically quantized form of it yet (Linear, Conv1d/2d/3d, ReLU6, "
+            "Dropout, LinearReLU, ConvReLU1d/2d/3d, FloatFunctional and the stubs are "
+            "supported); set its "
             "qconfig to None to keep it in float"
         )
     module.activation_post_process = module.qconfig.activation()

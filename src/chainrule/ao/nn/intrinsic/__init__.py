@@ -13,6 +13,7 @@ from .fused import (
     ConvReLU1d,
     ConvReLU2d,
     ConvReLU3d,
+    LinearBn1d,
     LinearReLU,
 )
 
@@ -24,6 +25,7 @@ __all__ = [
     "ConvReLU1d",
     "ConvReLU2d",
     "ConvReLU3d",
+    "LinearBn1d",
     "LinearReLU",
     "qat",
     "quantized",

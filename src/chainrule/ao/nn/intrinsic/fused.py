@@ -16,6 +16,7 @@ __all__ = [
     "ConvReLU1d",
     "ConvReLU2d",
     "ConvReLU3d",
+    "LinearBn1d",
     "LinearReLU",
 ]
 
@@ -81,3 +82,10 @@ class ConvBnReLU2d(_FusedModule):
     """``Conv2d``, ``BatchNorm2d`` then ``ReLU`` (for quantization-aware training)."""
 
     _parts = (nn.Conv2d, nn.BatchNorm2d, nn.ReLU)
+
+
+class LinearBn1d(_FusedModule):
+    """``Linear`` then ``BatchNorm1d``, kept apart for quantization-aware training
+    (``fuse_modules_qat``); ``prepare_qat`` makes it an ``intrinsic.qat.LinearBn1d``."""
+
+    _parts = (nn.Linear, nn.BatchNorm1d)

@@ -5,6 +5,6 @@ built by ``qconfig.weight()``) at every forward. ``prepare_qat`` swaps them in;
 
 from __future__ import annotations
 
-from .modules import Conv2d, Linear
+from .modules import Conv1d, Conv2d, Conv3d, Linear
 
-__all__ = ["Conv2d", "Linear"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "Linear"]

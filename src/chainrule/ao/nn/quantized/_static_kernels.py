@@ -11,7 +11,8 @@ one scale per tensor or per output channel, float32 bias):
   then no pair can saturate. On processors with AVX512-VNNI, fbgemm's kernels use
   ``vpdpbusd`` instead, which sums four products in int32 and never saturates; which rule
   applies is read from the processor (:func:`pair_sums_saturate`), as fbgemm decides.
-  A convolution reduces over (kh, kw, channel) in that order (channels last), per group.
+  A convolution reduces over (kh, kw, channel) in that order (channels last), per group
+  ((kd, kh, kw, channel) in 3-d; a 1-d convolution is the 2-d one of height 1).
 - requantization, per output channel ``j`` with ``s = float32(x_scale * w_scale[j])``:
   linear: ``q = rint(float32(acc + float32(bias / s)) * float32(s / out_scale)) +
   out_zero_point``; convolution: ``y = float32(float32(acc * s) + bias)``, then
@@ -27,6 +28,7 @@ float32 sum quantized as ``rint(v * float32(1 / out_scale)) + out_zero_point``. 
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 
@@ -35,7 +37,9 @@ from ....quantized_kernels import quantize_per_tensor_array
 
 __all__ = [
     "add_array",
+    "conv1d_array",
     "conv2d_array",
+    "conv3d_array",
     "dequantize_fma",
     "linear_array",
     "pair_sums_saturate",
@@ -136,18 +140,55 @@ def linear_array(
     return out.reshape(*xq.shape[:-1], wq.shape[0])
 
 
-def _columns(xp: np.ndarray, kh: int, kw: int, stride: tuple, dilation: tuple, out_hw: tuple):
-    """(N*Ho*Wo, kh*kw*C) patches of padded NCHW ``xp``, reduction order (kh, kw, C)."""
+def _columns(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out: tuple):
+    """(N * prod(out), prod(kernel) * C) patches of padded channels-first ``xp`` (any number
+    of spatial dims), reduction order (kernel offsets..., C): channels last."""
     n, c = xp.shape[:2]
-    ho, wo = out_hw
-    cols = np.empty((n, ho, wo, kh, kw, c), xp.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            hs, ws = i * dilation[0], j * dilation[1]
-            rows = slice(hs, hs + stride[0] * ho, stride[0])
-            patch = xp[:, :, rows, ws : ws + stride[1] * wo : stride[1]]
-            cols[:, :, :, i, j, :] = patch.transpose(0, 2, 3, 1)
-    return cols.reshape(n * ho * wo, kh * kw * c)
+    nd = len(kernel)
+    cols = np.empty((n, *out, *kernel, c), xp.dtype)
+    for offsets in itertools.product(*(range(k) for k in kernel)):
+        index = tuple(
+            slice(o * d, o * d + s * size, s)
+            for o, d, s, size in zip(offsets, dilation, stride, out, strict=True)
+        )
+        patch = xp[(slice(None), slice(None), *index)]
+        cols[(slice(None), *(slice(None),) * nd, *offsets)] = np.moveaxis(patch, 1, -1)
+    return cols.reshape(n * int(np.prod(out)), -1)
+
+
+def _conv_array(
+    xq: np.ndarray,
+    x_scale: float,
+    x_zero_point: int,
+    wq: np.ndarray,
+    w_scales: np.ndarray,
+    bias: np.ndarray | None,
+    stride: tuple,
+    padding: tuple,
+    dilation: tuple,
+    groups: int,
+    out_scale: float,
+    out_zero_point: int,
+    relu: bool,
+) -> np.ndarray:
+    """The quantized convolution over ``xq``'s spatial dims (2 or 3 of them)."""
+    n = xq.shape[0]
+    o, cg, *kernel = wq.shape
+    pads = ((0, 0), (0, 0), *((p, p) for p in padding))
+    xp = np.pad(xq, pads, constant_values=x_zero_point)
+    out = tuple(
+        (size + 2 * p - d * (k - 1) - 1) // s + 1
+        for size, p, d, k, s in zip(xq.shape[2:], padding, dilation, kernel, stride, strict=True)
+    )
+    og = o // groups
+    acc = np.empty((n * int(np.prod(out)), o), np.int64)
+    for g in range(groups):
+        cols = _columns(xp[:, g * cg : (g + 1) * cg], tuple(kernel), stride, dilation, out)
+        wg = np.moveaxis(wq[g * og : (g + 1) * og], 1, -1).reshape(og, -1).astype(np.int64)
+        part = _saturating_matmul(cols.astype(np.int64), wg)
+        acc[:, g * og : (g + 1) * og] = part - x_zero_point * wg.sum(axis=1)[None, :]
+    res = requantize(acc, x_scale, w_scales, bias, out_scale, out_zero_point, relu, True)
+    return np.ascontiguousarray(np.moveaxis(res.reshape(n, *out, o), -1, 1))
 
 
 def conv2d_array(
@@ -167,21 +208,58 @@ def conv2d_array(
 ) -> np.ndarray:
     """``quantized::conv2d``: uint8 NCHW input -> uint8 NCHW output (zero padding is the
     input's zero point)."""
-    n, c, h, w = xq.shape
-    o, cg, kh, kw = wq.shape
-    ph, pw = padding
-    xp = np.pad(xq, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=x_zero_point)
-    ho = (h + 2 * ph - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    wo = (w + 2 * pw - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-    og = o // groups
-    acc = np.empty((n * ho * wo, o), np.int64)
-    for g in range(groups):
-        cols = _columns(xp[:, g * cg : (g + 1) * cg], kh, kw, stride, dilation, (ho, wo))
-        wg = wq[g * og : (g + 1) * og].transpose(0, 2, 3, 1).reshape(og, -1).astype(np.int64)
-        part = _saturating_matmul(cols.astype(np.int64), wg)
-        acc[:, g * og : (g + 1) * og] = part - x_zero_point * wg.sum(axis=1)[None, :]
-    out = requantize(acc, x_scale, w_scales, bias, out_scale, out_zero_point, relu, True)
-    return np.ascontiguousarray(out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2))
+    return _conv_array(
+        xq, x_scale, x_zero_point, wq, w_scales, bias, tuple(stride), tuple(padding),
+        tuple(dilation), groups, out_scale, out_zero_point, relu,
+    )  # fmt: skip
+
+
+def conv1d_array(
+    xq: np.ndarray,
+    x_scale: float,
+    x_zero_point: int,
+    wq: np.ndarray,
+    w_scales: np.ndarray,
+    bias: np.ndarray | None,
+    stride: tuple,
+    padding: tuple,
+    dilation: tuple,
+    groups: int,
+    out_scale: float,
+    out_zero_point: int,
+    relu: bool = False,
+) -> np.ndarray:
+    """``quantized::conv1d``: uint8 NCL input -> uint8 NCL output, computed as
+    :func:`conv2d_array` of height 1 (torch's results agree bit for bit)."""
+    out = conv2d_array(
+        xq[:, :, None, :], x_scale, x_zero_point, wq[:, :, None, :], w_scales, bias,
+        (1, stride[0]), (0, padding[0]), (1, dilation[0]), groups, out_scale,
+        out_zero_point, relu,
+    )  # fmt: skip
+    return np.ascontiguousarray(out[:, :, 0, :])
+
+
+def conv3d_array(
+    xq: np.ndarray,
+    x_scale: float,
+    x_zero_point: int,
+    wq: np.ndarray,
+    w_scales: np.ndarray,
+    bias: np.ndarray | None,
+    stride: tuple,
+    padding: tuple,
+    dilation: tuple,
+    groups: int,
+    out_scale: float,
+    out_zero_point: int,
+    relu: bool = False,
+) -> np.ndarray:
+    """``quantized::conv3d``: uint8 NCDHW input -> uint8 NCDHW output, the reduction in
+    (kd, kh, kw, channel) order and requantized as the 2-d convolution."""
+    return _conv_array(
+        xq, x_scale, x_zero_point, wq, w_scales, bias, tuple(stride), tuple(padding),
+        tuple(dilation), groups, out_scale, out_zero_point, relu,
+    )  # fmt: skip
 
 
 def dequantize_fma(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:

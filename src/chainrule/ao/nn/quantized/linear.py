@@ -11,10 +11,11 @@ import numpy as np
 
 from .... import nn
 from ....autograd.tensor import Tensor
-from ....nn.utils.fusion import fuse_conv_bn_weights
+from ....nn.utils.fusion import fuse_conv_bn_weights, fuse_linear_bn_weights
 from ....qtypes import per_channel_affine, per_channel_symmetric, qint8, quint8
 from ....quantized_creation import quantize_per_channel, quantize_per_tensor
 from ....quantized_tensor import QuantizedTensor, make_per_tensor_quantized
+from ..intrinsic import fused as nni
 from ._qparams import QParamsModule, as_quantized, qparams_of_observer
 from ._static_kernels import linear_array
 from .linear_packed_params import LinearPackedParams, PackedLinear
@@ -25,7 +26,7 @@ __all__ = ["Linear", "layer_and_weight_observer", "quantize_weight", "weight_qpa
 def layer_and_weight_observer(cls: type, mod: Any) -> tuple[Any, Any]:
     """For ``cls.from_float(mod)``: the layer holding the weight and the weight observer
     that has seen it. A quantization-aware-training module (one with ``weight_fake_quant``)
-    brings its own, trained one (a ``ConvBn`` first gets its batch norm's running
+    brings its own, trained one (a ``ConvBn`` or ``LinearBn1d`` first gets its batch norm's running
     statistics folded into its weight and bias, in place, as torch does); a float module
     gets a fresh ``qconfig.weight()``. The observer then sees the weight once more."""
     accepted = (cls._FLOAT_MODULE, *cls._ALSO)
@@ -40,7 +41,8 @@ def layer_and_weight_observer(cls: type, mod: Any) -> tuple[Any, Any]:
     if hasattr(mod, "weight_fake_quant"):
         if hasattr(mod, "bn"):
             bn = mod.bn
-            mod.weight, mod.bias = fuse_conv_bn_weights(
+            fold = fuse_linear_bn_weights if isinstance(mod, nn.Linear) else fuse_conv_bn_weights
+            mod.weight, mod.bias = fold(
                 mod.weight, mod.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias
             )
         layer, observer = mod, mod.weight_fake_quant
@@ -87,7 +89,7 @@ class Linear(PackedLinear, QParamsModule):
 
     _version = 3
     _FLOAT_MODULE: Any = nn.Linear
-    _ALSO: tuple = ()  # other float modules from_float takes
+    _ALSO: tuple = (nni.LinearBn1d,)  # other float modules from_float takes
     _relu = False
 
     def __init__(

@@ -1,5 +1,5 @@
 """Fused convolutions for quantization-aware training (``torch.ao.nn.intrinsic.qat``):
-``ConvReLU2d`` and the batch-norm-folding ``ConvBn2d`` / ``ConvBnReLU2d``.
+``ConvReLU2d``, ``ConvReLU3d`` and the batch-norm-folding ``ConvBn2d`` / ``ConvBnReLU2d``.
 
 ``ConvBn2d`` keeps the convolution and its ``bn`` apart while training but fake-quantizes
 the weight the quantized model will have, the batch norm folded in: with
@@ -24,13 +24,29 @@ from ... import qat as nnqat
 from ...qat.modules import check_float_module
 from .. import fused as nni
 
-__all__ = ["ConvBn2d", "ConvBnReLU2d", "ConvReLU2d", "freeze_bn_stats", "update_bn_stats"]
+__all__ = [
+    "ConvBn2d",
+    "ConvBnReLU2d",
+    "ConvReLU2d",
+    "ConvReLU3d",
+    "freeze_bn_stats",
+    "update_bn_stats",
+]
 
 
 class ConvReLU2d(nnqat.Conv2d):
     """A QAT convolution followed by ReLU."""
 
     _FLOAT_MODULE: Any = nni.ConvReLU2d
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - torch's name
+        return F.relu(self._conv_forward(input, self.weight_fake_quant(self.weight), self.bias))
+
+
+class ConvReLU3d(nnqat.Conv3d):
+    """A QAT 3-d convolution followed by ReLU."""
+
+    _FLOAT_MODULE: Any = nni.ConvReLU3d
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - torch's name
         return F.relu(self._conv_forward(input, self.weight_fake_quant(self.weight), self.bias))
@@ -79,9 +95,10 @@ class ConvBn2d(nn.Conv2d):
             self.freeze_bn_stats()
 
     def update_bn_stats(self) -> ConvBn2d:
-        """Let ``bn`` use batch statistics and update its running ones (training mode)."""
+        """Let ``bn`` use batch statistics and update its running ones (``bn`` in training
+        mode, even in an evaluation-mode module, as torch's)."""
         self.freeze_bn = False
-        self.bn.training = self.training
+        self.bn.training = True
         return self
 
     def freeze_bn_stats(self) -> ConvBn2d:
