@@ -205,6 +205,20 @@ EXPRS = {
     "std_unbiased_false": lambda m: m.lib.std(m.a.exp(), unbiased=False),
     "glu": lambda m: m.F.glu(m.X, -1),
     "glu_dim0": lambda m: m.F.glu(m.Y * 2, 0),
+    # scaled products, masked_select, var_mean/std_mean as one node each (session 24)
+    "addmm": lambda m: m.lib.addmm(m.B[0], m.A, m.B, beta=0.5, alpha=2),
+    "addmm_const_input": lambda m: m.lib.addmm(m.B.detach()[0], m.A, m.B),
+    "addmm_const_mat2": lambda m: m.lib.addmm(m.B[0] * 2, m.A.exp(), m.B.detach(), beta=0),
+    "addmm_inplace": lambda m: (m.A @ m.B).addmm_(m.A, m.B.detach(), alpha=3),
+    "addmv": lambda m: m.lib.addmv(m.A[:, 0], m.A, m.a, alpha=-1),
+    "baddbmm": lambda m: m.lib.baddbmm(m.X[:, :, :1], m.X, m.Y, beta=2),
+    "addbmm": lambda m: m.lib.addbmm(m.a[:, None], m.X, m.Y, alpha=0.5),
+    "masked_select": lambda m: m.A.masked_select(m.A > 0),
+    "masked_select_broadcast": lambda m: m.lib.masked_select(m.a * 2, m.A.detach() > 0),
+    "var_mean_var": lambda m: m.lib.var_mean(m.X, 1)[0],
+    "var_mean_mean": lambda m: m.lib.var_mean(m.A)[1],
+    "std_mean_std": lambda m: m.lib.std_mean(m.X, (0, 2), keepdim=True)[0],
+    "std_mean_mean": lambda m: m.lib.std_mean(m.a.exp(), unbiased=False)[1],
 }
 
 # Where chainrule computes with other nodes than PyTorch (a fused op, or a composition of

@@ -56,7 +56,7 @@ R_NORM_RESULT = (
 )
 R_SHAPE_ONLY = (
     "PyTorch saves the input although its backward reads only the input's shape "
-    "(gather/take_along_dim/masked_select/nll_loss/avg pooling, adaptive avg pooling's "
+    "(gather/take_along_dim/nll_loss/avg pooling, adaptive avg pooling's "
     "constant bin matrices); chainrule keeps the shape"
 )
 R_LINALG_COMPOSED = (
@@ -179,7 +179,6 @@ KNOWN_DIFFERENCES: dict = {
     "kron": {"in0": (CR_RAISES, R_KRON_UNSAFE_VIEW), "in1": (CR_RAISES, R_KRON_UNSAFE_VIEW)},
     "gather": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "take_along_dim": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
-    "masked_select": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "linalg_lstsq": {"out0": (TORCH_RAISES, R_LINALG_COMPOSED)},
     "linalg_vector_norm": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
     "linalg_matrix_norm_fro": {"out0": (TORCH_RAISES, R_NORM_RESULT)},

@@ -26,6 +26,7 @@ from ..ops.gather_scatter import Gather
 from ..ops.index_selection import IndexSelect
 from ..ops.indexing import GetItem
 from ..ops.joining import Stack, Unbind
+from ..ops.masked_selection import MaskedSelect
 from ..ops.matrix_trace import Trace
 from ..ops.rearranging import Repeat
 from ..ops.reduction import Sum
@@ -191,6 +192,21 @@ def _getitem(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
         if "b" in kinds[first : last + 1]:
             return NotImplemented
     return wrap(GetItem.apply(x._value, (slice(None),) + tuple(items), **kwargs), level)
+
+
+@register(MaskedSelect)
+def _masked_select(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, mask = args  # a constant mask: one boolean subscript behind the batch dim
+    if type(x) is not BatchedTensor or x._level is not level or type(mask) is BatchedTensor:
+        return NotImplemented
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    shape = tuple(np.broadcast_shapes(tuple(x.shape), m.shape))
+    xv = x._value
+    if tuple(x.shape) != shape:
+        lead = (level.size,) + (1,) * (len(shape) - x.ndim) + tuple(x.shape)
+        xv = BroadcastTo.apply(Reshape.apply(xv, lead), (level.size,) + shape)
+    m = m if m.shape == shape else np.broadcast_to(m, shape)
+    return wrap(GetItem.apply(xv, (slice(None), m)), level)
 
 
 @register(Gather)

@@ -27,6 +27,8 @@ from ..ops.cumulative import Cumprod, Cumsum
 from ..ops.einsum import Einsum
 from ..ops.embedding import EmbeddingFn
 from ..ops.extremes import Amax, Amin
+from ..ops.fused_moments import StdMean, VarMean
+from ..ops.fused_products import Addbmm, Addmm, Addmv, Baddbmm
 from ..ops.fused_statistics import Logsumexp, Std, Var
 from ..ops.gated_linear import Glu
 from ..ops.linalg import MatMul, matmul
@@ -66,6 +68,14 @@ def _moments(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
 
 
 register(Logsumexp)(_reduce_axes)
+
+
+@register(VarMean, StdMean)
+def _moments_mean(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, axes, keepdim, dof = args  # two outputs, each batched the same way
+    axes = () if x.ndim == 0 else _shift(axes, x.ndim)
+    moment, mu = cls.apply(physical(x, level), axes, keepdim, dof)
+    return wrap(moment, level), wrap(mu, level)
 
 
 @register(Glu)
@@ -197,6 +207,16 @@ def _matmul(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     if a_vec:
         out = _squeeze(out, out.ndim - (1 if b_vec else 2))
     return wrap(out, level)
+
+
+@register(Addmm, Addmv, Baddbmm, Addbmm)
+def _add_product(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    inp, a, b, beta, alpha = args  # logical ops: matmul's, sum's and the arithmetic's rules
+    prod = matmul(a, b)
+    if cls is Addbmm:
+        prod = prod.sum(0)
+    out = prod if alpha == 1 else prod * alpha
+    return out if beta == 0 else out + (inp if beta == 1 else inp * beta)
 
 
 @register(LinearFn)

@@ -28,6 +28,7 @@ from .inplace import (
     check_writable_memory,
     writes_into_graph,
 )
+from .masked_selection import MaskedSelect
 
 # GetItem and setitem are only re-exported: ``ops/__init__.py``, ``complex_support.py`` and
 # ``func/`` reach the subscript layer through this module's import path.
@@ -36,7 +37,7 @@ from .subscript import (
     IndexAdd,
     IndexPut,
     _check_value_shape,
-    getitem,
+    getitem,  # noqa: F401 - x[i] (ops/__init__.py) and func/_dispatch.py read it here
     setitem,  # noqa: F401
     write_index,
 )
@@ -235,18 +236,16 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
 
 @tensor_method(keywords=True)
 def masked_select(input: Tensor, mask: Any) -> Tensor:
+    """``input``'s elements where the boolean ``mask`` is True (the two broadcast), as a 1-d
+    tensor: one node, ``MaskedSelectBackward0`` (:mod:`.masked_selection`)."""
     m = as_tensor(mask)
     if m.dtype.kind != "b":  # a uint8 mask would be read as indices below
         raise _MaskDtypeError(f"masked_select: expected BoolTensor for mask, got dtype {m.dtype}")
     try:
-        xb = np.broadcast_shapes(input.shape, m.shape)
+        np.broadcast_shapes(input.shape, m.shape)  # checked here; the node broadcasts them
     except ValueError:
         raise broadcast_error("masked_select", input, m) from None
-    return getitem(
-        input.expand(*xb) if input.shape != xb else input,
-        get_array_module(m._data).broadcast_to(m._data, xb),
-        guard=(m,),
-    )
+    return MaskedSelect.apply(input, m)
 
 
 class _OneHotIndexTypeError(TypeError, RuntimeError):

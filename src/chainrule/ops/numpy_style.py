@@ -12,7 +12,8 @@ forward mode and double backward come with them):
   scatter-add of advanced indexing);
 - ``vander(x)`` = columns ``1, x, x^2, ...`` as a ``cumprod`` of ``x`` repeated (as PyTorch;
   ``x ** k`` would give 0 * inf = NaN gradients at x = 0);
-- ``var_mean``/``std_mean``: ``var``/``std`` (statistics.py) and ``mean``;
+- ``var_mean``/``std_mean``: one two-output node each (``fused_moments.py``) for real
+  floating inputs; ``var``/``std`` (statistics.py) and ``mean`` for bfloat16 and complex;
 - trapezoid: sum_i (y_i + y_{i+1}) / 2 * (x_{i+1} - x_i), in PyTorch's arrangement of the
   sums (a constant spacing ``dx``: dx * (sum(y) - (y_0 + y_last) / 2)).
 
@@ -32,6 +33,7 @@ from ..backend import get_array_module
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, norm_dim
 from .binding import tensor_method
 from .cumulative import cumprod, cumsum
+from .fused_moments import fused_moments
 from .joining import cat
 from .reduction import mean, sum
 from .statistics import SafeSqrt, var
@@ -233,8 +235,12 @@ def _moments(op: str, x: Any, dim: Any, unbiased: Any, keepdim: bool, correction
             f"{op}: only supports floating point and complex dtypes, got {x.dtype}; "
             "call .float() first"
         )
-    v = var(x, dim, unbiased, keepdim, correction, _op=op)
-    return v, mean(x, dim, keepdim)
+    if x.dtype.kind == "f":  # one node, VarMeanBackward0 / StdMeanBackward0 (fused_moments.py)
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased is True else 0
+        return fused_moments(op, x, dim, keepdim, correction, op == "std_mean")
+    v = var(x, dim, unbiased, keepdim, correction, _op=op)  # bfloat16, complex: composed
+    return (SafeSqrt.apply(v) if op == "std_mean" else v), mean(x, dim, keepdim)
 
 
 def var_mean(
@@ -260,8 +266,7 @@ def std_mean(
 ) -> tuple:
     """``(std(input, ...), mean(input, ...))``; the std's gradient at a constant input is 0,
     as for ``std``."""
-    v, m = _moments("std_mean", input, dim, unbiased, keepdim, correction)
-    return SafeSqrt.apply(v), m
+    return _moments("std_mean", input, dim, unbiased, keepdim, correction)
 
 
 def _slice(t: Tensor, d: int, start: int | None, stop: int | None) -> Tensor:

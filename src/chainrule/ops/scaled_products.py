@@ -1,7 +1,9 @@
 """The scaled products ``beta * input + alpha * (product)``: ``addmm``, ``addmv`` and
 ``baddbmm`` here, sharing one sum (:func:`_scaled_sum`) and one error-ordering wrapper
 (:func:`_plus_product`) with ``addbmm`` (``products.py``) and ``addr`` (``linalg_more.py``).
-Composed from :mod:`.linalg`'s products, so every argument is differentiable."""
+A valid call is one node (:mod:`.fused_products`: ``AddmmBackward0``, ...); a call the node
+does not take (mixed dtypes, a number or sparse argument, bad shapes) is composed from
+:mod:`.linalg`'s products, which raise its errors."""
 
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from ..backend import get_array_module
 from ..dtypes import is_bfloat16
 from ._util import NAMED_ERRORS, ShapeError, as_tensor, lead_with
 from .binding import tensor_method
+from .fused_products import Addbmm, Addmm, Addmv, Baddbmm
 from .linalg import _check_out_dtype, _matmul, bmm
 from .linalg_out import with_out
+from .sparse_tensor import SparseTensor
 
 __all__ = ["addmm", "addmv", "baddbmm"]
 
@@ -103,7 +107,12 @@ def _sum_of_product(
     beta: Any,
     alpha: Any,
 ) -> Tensor:
-    """``beta * input + alpha * product(*operands)`` in the arguments' dtype."""
+    """``beta * input + alpha * product(*operands)`` in the arguments' dtype: one node
+    (:mod:`.fused_products`) where the arguments are valid, else composed (which raises the
+    errors of a bad call)."""
+    fused = _fused(op, input, operands, beta, alpha)
+    if fused is not None:
+        return fused
     try:
         prod = product(*operands)
     except NAMED_ERRORS as err:
@@ -115,6 +124,50 @@ def _sum_of_product(
             f"{input.dtype} and the product {prod.dtype}; convert input with .to({prod.dtype})"
         )
     return _scaled_sum(op, input, prod, beta, alpha)
+
+
+_FUSED = {"addmm": Addmm, "addmv": Addmv, "baddbmm": Baddbmm, "addbmm": Addbmm}
+
+
+def _product_shape(op: str, a: Tensor, b: Tensor) -> tuple | None:
+    """The product's shape for valid operands of ``op``, else None (the composed path then
+    raises the product's own error)."""
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if op in ("addmm", "addmv"):
+        if len(sa) == 2 and len(sb) in (1, 2) and sa[1] == sb[0]:
+            return sa[:1] + sb[1:]
+        return None
+    if len(sa) == 3 and len(sb) == 3 and sa[0] == sb[0] and sa[2] == sb[1]:
+        return (sa[0], sa[1], sb[2]) if op == "baddbmm" else (sa[1], sb[2])
+    return None
+
+
+def _fused(op: str, input: Any, operands: tuple, beta: Any, alpha: Any) -> Tensor | None:  # noqa: A002
+    """``op`` as its single node (:mod:`.fused_products`), or None where the arguments need
+    the composed path: a non-tensor or sparse argument, mixed or boolean dtypes, a tensor or
+    complex scale of a real product, or shapes that do not fit (its errors)."""
+    fn = _FUSED.get(op)
+    a, b = operands
+    args = (input, a, b)
+    if fn is None or not all(isinstance(t, Tensor) and type(t) is not SparseTensor for t in args):
+        return None
+    dtype = a._data.dtype
+    if dtype.kind not in "fciu" or b._data.dtype != dtype or input._data.dtype != dtype:
+        return None
+    scales = (int, float, complex) if dtype.kind == "c" else (int, float)
+    if not (isinstance(beta, scales) and isinstance(alpha, scales)):
+        return None
+    shape = _product_shape(op, a, b)
+    if shape is None:
+        return None
+    try:
+        if get_array_module(a._data).broadcast_shapes(tuple(input.shape), shape) != shape:
+            return None
+    except ValueError:
+        return None
+    if dtype.kind in "iu":  # PyTorch truncates float scalars for integer tensors
+        alpha, beta = int(alpha), int(beta)
+    return fn.apply(input, a, b, beta, alpha)
 
 
 @tensor_method(inplace=True)
