@@ -362,3 +362,13 @@ def test_conv_transpose_string_padding_is_a_type_error_at_forward(dims, padding)
         layer = getattr(m.nn, f"ConvTranspose{dims}d")(2, 2, 3, padding=padding)
         with pytest.raises(TypeError, match="padding"):
             layer(m.randn(*shape))
+
+
+@pytest.mark.parametrize("name", ["avg_pool1d", "max_pool1d"])
+def test_1d_pooling_too_small_names_the_1d_op(name) -> None:
+    """A 1-d pooling runs as the 2-d one on a height-1 image; its error names the 1-d op
+    and the (N, C, L) input, a RuntimeError as torch's."""
+    with pytest.raises(RuntimeError):
+        getattr(TF, name)(torch.randn(1, 1, 2), 3)
+    with pytest.raises(RuntimeError, match=rf"^{name}: input \(1, 1, 2\) is too small"):
+        getattr(F, name)(cr.randn(1, 1, 2), 3)

@@ -14,6 +14,8 @@ Average pooling is linear: y = (1/|window|) sum over the window. Both gradients 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -435,15 +437,9 @@ def max_pool1d(
     """1-D max pooling over (N, C, L); see :func:`max_pool2d`."""
     x = _to_2d("max_pool1d", input)
     s = None if stride is None else (1, _one(stride))
-    out = max_pool2d(
-        x,
-        (1, _one(kernel_size)),
-        s,
-        (0, _one(padding)),
-        (1, _one(dilation)),
-        ceil_mode,
-        return_indices,
-    )
+    k, p, d = _one(kernel_size), _one(padding), _one(dilation)
+    with _named_1d("max_pool1d", input, k, p, d):
+        out = max_pool2d(x, (1, k), s, (0, p), (1, d), ceil_mode, return_indices)
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
@@ -460,6 +456,21 @@ def avg_pool1d(
     """1-D average pooling over (N, C, L); see :func:`avg_pool2d`."""
     x = _to_2d("avg_pool1d", input)
     s = None if stride is None else (1, _one(stride))
-    return avg_pool2d(
-        x, (1, _one(kernel_size)), s, (0, _one(padding)), ceil_mode, count_include_pad
-    ).squeeze(-2)
+    k, p = _one(kernel_size), _one(padding)
+    with _named_1d("avg_pool1d", input, k, p, 1):
+        return avg_pool2d(x, (1, k), s, (0, p), ceil_mode, count_include_pad).squeeze(-2)
+
+
+@contextlib.contextmanager
+def _named_1d(op: str, input: Tensor, k: int, p: int, d: int) -> Iterator[None]:
+    """A 1-d pooling computed as the 2-d one on a height-1 image: a too-small input's error
+    names the 1-d op and its (N, C, L) geometry, not the 2-d op it ran as."""
+    try:
+        yield
+    except ShapeError as e:
+        if "too small" not in str(e):
+            raise
+        raise ShapeError(
+            f"{op}: input {tuple(input.shape)} is too small for kernel_size={k}, "
+            f"padding={p}, dilation={d}: the output length would be < 1"
+        ) from None
