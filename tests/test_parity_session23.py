@@ -372,3 +372,10 @@ def test_1d_pooling_too_small_names_the_1d_op(name) -> None:
         getattr(TF, name)(torch.randn(1, 1, 2), 3)
     with pytest.raises(RuntimeError, match=rf"^{name}: input \(1, 1, 2\) is too small"):
         getattr(F, name)(cr.randn(1, 1, 2), 3)
+
+
+@pytest.mark.parametrize("groups", [0, -2])
+def test_conv_groups_must_be_positive(groups) -> None:
+    for m in (torch, cr):
+        with pytest.raises(ValueError, match="groups must be a positive integer"):
+            m.nn.Conv2d(4, 4, 3, groups=groups)

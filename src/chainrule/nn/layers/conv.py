@@ -74,7 +74,9 @@ class _ConvNd(Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        if groups < 1 or in_channels % groups or out_channels % groups:
+        if groups < 1:
+            raise ValueError(f"groups must be a positive integer, got {groups} ({name})")
+        if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{name}: in_channels ({in_channels}) and out_channels "
                 f"({out_channels}) must be divisible by groups ({groups})"
