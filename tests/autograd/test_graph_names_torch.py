@@ -219,6 +219,24 @@ EXPRS = {
     "var_mean_mean": lambda m: m.lib.var_mean(m.A)[1],
     "std_mean_std": lambda m: m.lib.std_mean(m.X, (0, 2), keepdim=True)[0],
     "std_mean_mean": lambda m: m.lib.std_mean(m.a.exp(), unbiased=False)[1],
+    # smooth L1 / Huber as one node for every reduction; beta = 0 is abs + mean, as torch
+    "smooth_l1_loss": lambda m: m.F.smooth_l1_loss(m.a, m.b),
+    "smooth_l1_loss_none": lambda m: m.F.smooth_l1_loss(m.A.exp(), m.A.detach(), reduction="none"),
+    "smooth_l1_loss_sum": lambda m: m.nn.SmoothL1Loss(reduction="sum", beta=0.3)(m.a, m.b * 2),
+    "smooth_l1_loss_beta0": lambda m: m.F.smooth_l1_loss(m.a, m.b, beta=0.0),
+    "huber_loss": lambda m: m.F.huber_loss(m.a, m.b, delta=0.5),
+    "huber_loss_none": lambda m: m.nn.HuberLoss(reduction="none")(m.A.detach(), m.A.tanh()),
+    "huber_loss_sum": lambda m: m.F.huber_loss(m.X, m.X.detach() * 2, reduction="sum"),
+    "huber_loss_weight": lambda m: m.F.huber_loss(m.a, m.b, weight=m.a.detach() * 0 + 2),
+    # reflect / replicate padding as one node (negative pads crop inside it, as torch)
+    "pad_reflect_1d": lambda m: m.F.pad(m.X, (2, 1), mode="reflect"),
+    "pad_reflect_2d": lambda m: m.F.pad(m.img, (1, 2, 3, 0), mode="reflect"),
+    "pad_reflect_3d": lambda m: m.F.pad(m.img, (1, 1, 2, 2, 1, 0), mode="reflect"),
+    "pad_reflect_crop": lambda m: m.F.pad(m.X.exp(), (-1, 3), mode="reflect"),
+    "pad_replicate_1d": lambda m: m.nn.ReplicationPad1d(3)(m.A),
+    "pad_replicate_2d": lambda m: m.F.pad(m.img * 2, (2, 2, 1, 1), mode="replicate"),
+    "pad_replicate_3d": lambda m: m.F.pad(m.img[None], (1, 0, 0, 1, 2, 2), mode="replicate"),
+    "reflection_pad2d": lambda m: m.nn.ReflectionPad2d(1)(m.img),
 }
 
 # Where chainrule computes with other nodes than PyTorch (a fused op, or a composition of

@@ -62,7 +62,6 @@ R_SHAPE_ONLY = (
 R_LINALG_COMPOSED = (
     "lstsq: PyTorch saves the result of its kernel; chainrule's composed rule reads other tensors"
 )
-R_LOSS_DIFF = "smooth_l1/huber: PyTorch saves input and target; chainrule saves their difference"
 R_MAXPOOL = "max_pool2d: PyTorch saves the input; chainrule only the argmax indices"
 R_ACT = (
     "leaky_relu/logsigmoid/hardsigmoid: PyTorch saves the input; chainrule's "
@@ -187,8 +186,6 @@ KNOWN_DIFFERENCES: dict = {
     "F_avg_pool2d": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "F_adaptive_avg_pool2d": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "F_layer_norm": {"in2": (TORCH_RAISES, R_LN_BIAS)},
-    "F_smooth_l1_loss": {"in0": (TORCH_RAISES, R_LOSS_DIFF), "in1": (TORCH_RAISES, R_LOSS_DIFF)},
-    "F_huber_loss": {"in0": (TORCH_RAISES, R_LOSS_DIFF), "in1": (TORCH_RAISES, R_LOSS_DIFF)},
     "F_pairwise_distance": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
     "F_sdpa_causal": {
         "out0": (TORCH_RAISES, R_SDPA_OUT),

@@ -910,6 +910,48 @@ SPECS: list = [
     OpSpec("F_prelu", "nn.functional.prelu", (((2, 3), (1,)),), "nokink"),
     _unary("F_dropout_eval", lambda x: nnf(x).dropout(x, 0.5, training=False)),
     _unary("F_pad", lambda x: nnf(x).pad(x, (1, 2)), shapes=(((3, 4),),)),
+    # reflect / replicate padding: one node each (ReflectionPad2DBackward0, ...); negative
+    # entries crop inside it, after the positive ones padded (PyTorch's order)
+    _unary(
+        "F_pad_reflect_1d",
+        lambda x: nnf(x).pad(x, (2, 1), mode="reflect"),
+        shapes=(((2, 3, 4),), ((3, 5),)),
+    ),
+    _unary(
+        "F_pad_reflect_2d",
+        lambda x: nnf(x).pad(x, (1, 2, 2, 0), mode="reflect"),
+        shapes=(((2, 2, 3, 4),), ((2, 4, 3),)),
+    ),
+    _unary(
+        "F_pad_reflect_3d",
+        lambda x: nnf(x).pad(x, (1, 1, 0, 2, 1, 0), mode="reflect"),
+        shapes=(((1, 2, 3, 4, 3),),),
+    ),
+    _unary(
+        "F_pad_reflect_crop",
+        lambda x: nnf(x).pad(x, (-2, 3, 1, -1), mode="reflect"),
+        shapes=(((1, 2, 3, 4),),),
+    ),
+    _unary(
+        "F_pad_replicate_1d",
+        lambda x: nnf(x).pad(x, (3, 1), mode="replicate"),
+        shapes=(((2, 3, 2),), ((3, 1),)),
+    ),
+    _unary(
+        "F_pad_replicate_2d",
+        lambda x: nnf(x).pad(x, (1, 3, 2, 2), mode="replicate"),
+        shapes=(((2, 2, 3, 4),),),
+    ),
+    _unary(
+        "F_pad_replicate_3d",
+        lambda x: nnf(x).pad(x, (2, 0, 1, 1, 0, 3), mode="replicate"),
+        shapes=(((2, 3, 2, 4),), ((1, 2, 2, 3, 2),)),
+    ),
+    _unary(
+        "F_pad_replicate_crop",
+        lambda x: nnf(x).pad(x, (3, -2), mode="replicate"),
+        shapes=(((2, 3, 4),),),
+    ),
     OpSpec(
         "F_cosine_embedding_loss",
         lambda x, y: nnf(x).cosine_embedding_loss(x, y, const(x, np.array([1.0, -1.0, 1.0]))),

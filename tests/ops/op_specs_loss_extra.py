@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .op_specs import BadInput, OpSpec, _unary, bad_call, const, nnf
+from .op_specs import NO_GG, BadInput, OpSpec, _unary, bad_call, const, nnf
 
 _SIGNS = np.array([[1.0, -1.0, -1.0, 1.0], [-1.0, 1.0, 1.0, 1.0], [1.0, -1.0, 1.0, -1.0]])
 _HINGE_T = np.array([[1.0, -1.0, -1.0, 1.0], [-1.0, 1.0, 2.0, 1.0], [1.0, -1.0, 1.0, -1.0]])
@@ -17,6 +17,7 @@ _ML_TARGET = np.array([[0, 0, -1, 2], [3, 1, -1, -1], [0, 1, 2, 3]])
 _ML_TARGET_1D = np.array([2, 1, -1, 0])
 
 F3 = (((3, 4), (3, 4), (3, 4)),)
+B2 = ((3, 4), (3, 4))
 
 
 def _bad_reduction(fn):
@@ -203,5 +204,47 @@ SPECS: list = [
             reduction="sum",
         ),
         F3,
+    ),
+    # smooth L1 / Huber: one node for every reduction (SmoothL1LossBackward0 /
+    # HuberLossBackward0); beta = 0 is PyTorch's composed L1; a weight multiplies the
+    # unreduced node's output
+    OpSpec(
+        "F_smooth_l1_loss_none",
+        lambda a, b: nnf(a).smooth_l1_loss(a, b, reduction="none", beta=0.5),
+        (B2,),
+        "distinct",
+    ),
+    OpSpec(
+        "F_smooth_l1_loss_sum",
+        lambda a, b: nnf(a).smooth_l1_loss(a, b, reduction="sum"),
+        (B2, ((2, 3, 4), (2, 3, 4))),
+        "distinct",
+    ),
+    OpSpec(
+        "F_smooth_l1_loss_beta0",
+        lambda a, b: nnf(a).smooth_l1_loss(a, b, beta=0.0),
+        (B2,),
+        "distinct",
+        checks=NO_GG,  # L1: its second derivative is 0 (|d| has no curvature off 0)
+    ),
+    OpSpec(
+        "F_huber_loss_none",
+        lambda a, b: nnf(a).huber_loss(a, b, reduction="none", delta=0.7),
+        (B2,),
+        "distinct",
+    ),
+    OpSpec(
+        "F_huber_loss_sum",
+        lambda a, b: nnf(a).huber_loss(a, b, reduction="sum"),
+        (B2, ((5,), (5,))),
+        "distinct",
+    ),
+    OpSpec(
+        "F_huber_loss_weight",
+        lambda a, b: nnf(a).huber_loss(
+            a, b, delta=0.7, weight=const(a, _CLASS_W[None, :] + 0 * _SIGNS)
+        ),
+        (B2,),
+        "distinct",
     ),
 ]

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd.tensor import Tensor
 from ..linalg.norms import EuclideanNorm
 from ..ops.affine import LinearFn
 from ..ops.conv import Conv2dFn
 from ..ops.cumulative import Cumprod, Cumsum
+from ..ops.edge_padding import EdgePad, EdgePadBackward
 from ..ops.einsum import Einsum
 from ..ops.embedding import EmbeddingFn
 from ..ops.extremes import Amax, Amin
@@ -37,7 +40,8 @@ from ..ops.normalization import LayerNormFn, NormalizeFn
 from ..ops.padding import Pad
 from ..ops.pooling import MaxPool2dFn, WindowGather
 from ..ops.reduction import Mean, Prod, Sum
-from ..ops.shape import Permute, Reshape, transpose
+from ..ops.shape import BroadcastTo, Permute, Reshape, transpose
+from ..ops.smooth_losses import HuberLossFn, SmoothL1LossFn
 from ..ops.softmax import LogSoftmax, Softmax
 from ..ops.structural import Diagonal
 from ..ops.vector_norms import Norm2, NormZero, PNorm
@@ -134,6 +138,12 @@ def _layer_norm(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
 def _pad(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     x, widths, value = args
     return wrap(Pad.apply(x._value, ((0, 0),) + tuple(widths), value), level)
+
+
+@register(EdgePad, EdgePadBackward)
+def _edge_pad(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, pads, mode = args  # pads name the last dims: the batch dim in front is one more lead
+    return wrap(cls.apply(x._value, pads, mode), level)
 
 
 @register(Diagonal)
@@ -313,3 +323,18 @@ def _mse_loss(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
         return wrap(sq, level)
     reduce = Mean if reduction == "mean" else Sum
     return wrap(reduce.apply(sq, tuple(range(1, rank + 1)), False), level)
+
+
+@register(SmoothL1LossFn, HuberLossFn)
+def _smooth_loss(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, y, reduction, b = args  # same logical shapes (the functional expands them)
+    rank = max(x.ndim, y.ndim)
+    xa, ya = align(x, level, rank), align(y, level, rank)
+    if xa.shape != ya.shape:  # one operand not batched: its size-1 batch dim expanded
+        shape = tuple(np.broadcast_shapes(xa.shape, ya.shape))
+        xa, ya = BroadcastTo.apply(xa, shape), BroadcastTo.apply(ya, shape)
+    loss = cls.apply(xa, ya, "none", b)
+    if reduction == "none":
+        return wrap(loss, level)
+    reduce = Mean if reduction == "mean" else Sum
+    return wrap(reduce.apply(loss, tuple(range(1, rank + 1)), False), level)

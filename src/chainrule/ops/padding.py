@@ -1,8 +1,10 @@
 """Padding with PyTorch's conventions: ``pad`` lists (before, after) pairs from the LAST dim.
 
-Constant padding is a differentiable op; reflect / replicate / circular padding are gathers
-(integer-array indexing), so they are differentiable too. Widths are validated as PyTorch does
-(reflect pads must be smaller than the padded dim, circular pads at most its size).
+Constant padding is one op (``ConstantPadNdBackward0``); reflect / replicate padding are one
+node each (``edge_padding.py``: ``ReflectionPad2DBackward0``, ...); circular padding is a
+gather (integer-array indexing), differentiable through indexing's rules. Widths are
+validated as PyTorch does (reflect pads must be smaller than the padded dim, circular pads at
+most its size).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import ShapeError
+from .edge_padding import EdgePad
 
 __all__ = ["Pad", "pad"]
 
@@ -64,6 +67,13 @@ def pad(
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if mode in ("reflect", "replicate"):  # one node; negative pads crop inside it
+        _check_non_constant_rank(input.ndim, len(pad))
+        _check_crop(input.shape, widths, mode)
+        _check_pad_widths(mode, input.shape, widths, len(pad) // 2)
+        _check_output_size(input.shape, widths)
+        _check_non_batch_dims(input.shape, len(pad) // 2)
+        return EdgePad.apply(input, tuple(int(p) for p in pad), mode)
     if any(lo < 0 or hi < 0 for lo, hi in widths):
         if mode in ("reflect", "replicate", "circular"):  # PyTorch checks the rank first
             _check_non_constant_rank(input.ndim, len(pad))
@@ -93,6 +103,28 @@ def _check_crop(shape: tuple, widths: list, mode: str) -> None:
             )
 
 
+def _check_output_size(shape: tuple, widths: list) -> None:
+    """PyTorch's reflect/replicate kernels refuse an empty result along a padded dim."""
+    for i, (lo, hi) in enumerate(widths):
+        if (lo or hi) and shape[i] + lo + hi < 1:
+            names = "WHD"[len(shape) - 1 - i] if len(shape) - 1 - i < 3 else str(i)
+            raise RuntimeError(
+                f"pad: input ({names}: {shape[i]}) is too small. Calculated output "
+                f"{names}: {shape[i] + lo + hi}"
+            )
+
+
+def _check_non_batch_dims(shape: tuple, k: int) -> None:
+    """PyTorch's reflect/replicate kernels take an empty batch dim only: a channel or padded
+    dim of size 0 is its RuntimeError."""
+    batched = len(shape) == k + 2
+    if any(n == 0 for n in shape[1 if batched else 0 :]):
+        raise RuntimeError(
+            f"pad: Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size "
+            f"and other non-zero dimensions for input, but got: {list(shape)}"
+        )
+
+
 def _check_non_constant_rank(ndim: int, n_pad: int) -> None:
     """PyTorch pads reflect/replicate/circular only over the last 1, 2 or 3 dims of an input
     with one or two dims more (a batch of channels, or channels alone)."""
@@ -108,7 +140,7 @@ def _check_non_constant_rank(ndim: int, n_pad: int) -> None:
 
 
 def _index_pad(x: Tensor, widths: list, mode: str) -> Tensor:
-    """Reflect / replicate / circular padding as one gather per padded dim.
+    """Circular padding (and any mode, as a reference) as one gather per padded dim.
 
     Every output position reads one input position (mirrored about the edge without repeating
     it, clamped to the edge, or wrapped around), so the pad is an integer-array index and is

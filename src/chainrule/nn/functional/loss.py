@@ -28,6 +28,7 @@ from ...dtypes import float16, float32, is_bfloat16, is_floating, promote_types
 from ...ops._util import DtypeError, ShapeError
 from ...ops.binary import where
 from ...ops.losses import MseLossFn
+from ...ops.smooth_losses import HuberLossFn, SmoothL1LossFn
 from ...ops.unary import log, relu
 
 __all__ = [
@@ -305,19 +306,15 @@ def huber_loss(
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     input, target = _pair(input, target, "huber_loss", "warn")
-    d = input - target
-    ad = abs(d)
-    near = ad._data < delta
-    dq = where(near, d, 0.0)  # an infinite d in the unused square would give 0 * inf = NaN
-    loss = where(near, dq * dq * 0.5, (ad - 0.5 * delta) * delta)
-    if weight is not None:
-        if not isinstance(weight, Tensor) or weight.shape != input.shape:
-            raise ValueError(
-                "huber_loss: Weights and input must have the same size (weight "
-                f"{getattr(weight, 'shape', type(weight).__name__)}, input {tuple(input.shape)})."
-            )
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    if weight is not None and (not isinstance(weight, Tensor) or weight.shape != input.shape):
+        raise ValueError(
+            "huber_loss: Weights and input must have the same size (weight "
+            f"{getattr(weight, 'shape', type(weight).__name__)}, input {tuple(input.shape)})."
+        )
+    input, target = _broadcast_pair(input, target)
+    if weight is None:  # one HuberLossBackward0 node, reduction included
+        return HuberLossFn.apply(input, target, reduction, float(delta))
+    return _reduce(HuberLossFn.apply(input, target, "none", float(delta)) * weight, reduction)
 
 
 @bfloat16_in_float32
@@ -338,14 +335,22 @@ def smooth_l1_loss(
     _check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    d = input - target
-    ad = abs(d)
-    if beta == 0:
-        return _reduce(ad, reduction)
-    near = ad._data < beta
-    dq = where(near, d, 0.0)  # an infinite d in the unused square would give 0 * inf = NaN
-    loss = where(near, dq * dq * (0.5 / beta), ad - 0.5 * beta)
-    return _reduce(loss, reduction)
+    if beta == 0:  # plain L1, composed as PyTorch composes it (abs, then the reduction)
+        return _reduce(abs(input - target), reduction)
+    input, target = _broadcast_pair(input, target)
+    return SmoothL1LossFn.apply(input, target, reduction, float(beta))
+
+
+def _broadcast_pair(input: Tensor, target: Tensor) -> tuple:
+    """Both expanded to their broadcast shape (PyTorch's loss node reads two ExpandBackward0
+    nodes when the shapes differ); unchanged when they agree."""
+    if input.shape == target.shape:
+        return input, target
+    shape = tuple(np.broadcast_shapes(input.shape, target.shape))
+    return (
+        input if input.shape == shape else input.expand(shape),
+        target if target.shape == shape else target.expand(shape),
+    )
 
 
 # ------------------------------------------------------------------ classification

@@ -1,0 +1,141 @@
+"""``smooth_l1_loss`` and ``huber_loss`` as one graph node each, under PyTorch's names.
+
+They were compositions (a difference, an absolute value, a mask, two ``where`` branches and
+the reduction: six or more nodes that saved the difference). As single nodes they print as
+PyTorch's (``SmoothL1LossBackward0``, ``HuberLossBackward0``) for every reduction and save
+what PyTorch's save, the input and the target, so modifying either in place after forward
+raises as in PyTorch. With ``d = x - y`` and ``m = min(|d|, b)``:
+
+* Huber (``b = delta``): ``½ d²`` where ``|d| < b``, else ``b (|d| - ½ b)``; both are
+  ``m (|d| - ½ m)``. ``dL/dx = clip(d, -b, b)``.
+* smooth L1 (``b = beta > 0``): ``½ d² / b`` where ``|d| < b``, else ``|d| - ½ b``; both are
+  ``(|d| - ½ m) (m / b)``. ``dL/dx = clip(d / b, -1, 1)``.
+
+``dL/dy = -dL/dx``; 'mean' divides by the element count, 'sum' adds. A NaN difference stays
+NaN in the loss and its gradient; an infinite one has an infinite loss and a gradient of
+``±b`` (Huber) or ``±1`` (smooth L1), as PyTorch's. ``beta = 0`` (plain L1) is not a node
+here: PyTorch composes it as ``abs`` and the reduction, and so does the functional.
+
+A plain backward computes on raw arrays on the intra-op threads; with ``create_graph=True``
+the same formula is written with Tensor ops, so it differentiates again. float16 sums in
+float32 and rounds once, as ``MseLossFn``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..threads import elementwise
+from .clamping import clamp
+
+__all__ = ["HuberLossFn", "SmoothL1LossFn"]
+
+
+def _pointwise(x: Any, y: Any, b: float, huber: bool) -> Any:
+    """The per-element loss of ``x - y`` (same shapes) in x's dtype, as a fresh array."""
+    xp = get_array_module(x)
+    d = elementwise(np.subtract, x, y)
+    ad = elementwise(np.absolute, d, out=d) if d.ndim else xp.abs(d)
+    m = elementwise(np.minimum, ad, b)  # NaN propagates
+    if huber:  # m (|d| - m/2)
+        h = elementwise(np.multiply, m, -0.5)
+        h = elementwise(np.add, h, ad, out=h if h.ndim else None)
+        return elementwise(np.multiply, h, m, out=h if h.ndim else None)
+    h = elementwise(np.multiply, m, -0.5)  # (|d| - m/2) (m / b)
+    h = elementwise(np.add, h, ad, out=h if h.ndim else None)
+    s = elementwise(np.divide, m, b, out=m if m.ndim else None)
+    return elementwise(np.multiply, h, s, out=h if h.ndim else None)
+
+
+def _reduce(loss: Any, reduction: str) -> tuple:
+    """(the reduced loss, the element count) as ``MseLossFn`` reduces."""
+    if reduction == "none":
+        return loss, loss.size
+    n = loss.size
+    total = (
+        loss.sum(dtype=np.float32).astype(np.float16) if loss.dtype == np.float16 else loss.sum()
+    )
+    if reduction == "mean":
+        total = total / n if n else total * float("nan")
+    return get_array_module(loss).asarray(total).astype(loss.dtype, copy=False), n
+
+
+def _slope_raw(x: Any, y: Any, b: float, huber: bool) -> Any:
+    """``clip(d, -b, b)`` (Huber) or ``clip(d / b, -1, 1)`` (smooth L1), a fresh array."""
+    d = elementwise(np.subtract, x, y)
+    lim = b
+    if not huber:
+        d = elementwise(np.divide, d, b, out=d if d.ndim else None)
+        lim = 1.0
+    d = elementwise(np.minimum, d, lim, out=d if d.ndim else None)
+    return elementwise(np.maximum, d, -lim, out=d if d.ndim else None)
+
+
+class _SmoothLoss(Function):
+    """The shared node: ``forward(ctx, x, y, reduction, b)`` with same-shaped ``x``, ``y``."""
+
+    raw = True
+    huber = False
+    saved_input_names = ("self", "target")
+
+    @classmethod
+    def forward(cls, ctx, x, y, reduction, b):
+        ctx.reduction, ctx.b = reduction, b
+        ctx.save_for_backward(x, y)
+        with np.errstate(invalid="ignore", over="ignore"):
+            out, ctx.count = _reduce(_pointwise(x, y, b, cls.huber), reduction)
+        return out if out.dtype == x.dtype else out.astype(x.dtype)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        x, y = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        b, mean = ctx.b, ctx.reduction == "mean"
+        if not ctx.create_graph and type(x._data) is np.ndarray and type(grad._data) is np.ndarray:
+            g = grad._data
+            if mean:
+                g = g / ctx.count
+            with np.errstate(invalid="ignore", over="ignore"):
+                s = _slope_raw(x._data, y._data, b, cls.huber)
+                gx = elementwise(np.multiply, s, g, out=s if s.ndim and g.ndim == 0 else None)
+                gx = np.asarray(gx).astype(x.dtype, copy=False)
+                gy = elementwise(np.negative, gx) if needs[1] else None
+            gx_t = Tensor._make(gx, False, None, 0) if needs[0] else None
+            gy_t = Tensor._make(np.asarray(gy), False, None, 0) if needs[1] else None
+            return gx_t, gy_t, None, None
+        g = grad / ctx.count if mean else grad
+        d = x - y
+        s = clamp(d, -b, b) if cls.huber else clamp(d / b, -1.0, 1.0)
+        gx = s * g
+        return gx if needs[0] else None, -gx if needs[1] else None, None, None
+
+    @classmethod
+    def jvp(cls, ctx, tx, ty, *_):
+        x, y = ctx.saved_arrays
+        t = -ty if tx is None else tx if ty is None else tx - ty
+        with np.errstate(invalid="ignore", over="ignore"):
+            dt = _slope_raw(x, y, ctx.b, cls.huber) * t
+        if ctx.reduction == "none":
+            return dt.astype(x.dtype, copy=False)
+        total = dt.sum()
+        if ctx.reduction == "mean":
+            total = total / ctx.count if ctx.count else total * float("nan")
+        return get_array_module(x).asarray(total).astype(x.dtype, copy=False)
+
+
+class SmoothL1LossFn(_SmoothLoss):
+    """Smooth L1 loss with ``beta > 0`` and its reduction (``SmoothL1LossBackward0``)."""
+
+    node_name = ("SmoothL1LossBackward0", (0, 1))
+
+
+class HuberLossFn(_SmoothLoss):
+    """Huber loss with ``delta > 0`` and its reduction (``HuberLossBackward0``)."""
+
+    huber = True
+    node_name = ("HuberLossBackward0", (0, 1))
