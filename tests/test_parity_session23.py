@@ -379,3 +379,25 @@ def test_conv_groups_must_be_positive(groups) -> None:
     for m in (torch, cr):
         with pytest.raises(ValueError, match="groups must be a positive integer"):
             m.nn.Conv2d(4, 4, 3, groups=groups)
+
+
+@pytest.mark.parametrize(
+    "layer,shape",
+    [
+        ("ReflectionPad2d", (4,)),
+        ("ReplicationPad1d", (2, 2, 2, 2)),
+        ("ReflectionPad3d", (2, 3)),
+        ("CircularPad2d", (4,)),
+        ("ReplicationPad2d", (2, 2, 2, 2, 2, 2)),
+    ],
+)
+def test_padding_layers_wrong_rank_errors_as_torch(layer, shape) -> None:
+    """The reflect/replicate layers leave the rank check to F.pad, as torch's: RuntimeError
+    for too few dims, NotImplementedError for a rank the mode cannot pad (was a ValueError);
+    the circular layers raise ValueError themselves, as torch's."""
+    errors = []
+    for m in (torch, cr):
+        with pytest.raises((RuntimeError, NotImplementedError, ValueError)) as info:
+            getattr(m.nn, layer)(1)(m.randn(*shape))
+        errors.append(info.type)
+    assert issubclass(errors[1], errors[0])

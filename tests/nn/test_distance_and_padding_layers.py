@@ -118,5 +118,7 @@ def test_padding_layers(name, args, shape):
 def test_padding_layer_errors():
     with pytest.raises(ValueError, match="4 ints"):
         cr.nn.ReflectionPad2d((1, 2))
+    with pytest.raises(RuntimeError, match="Padding length should be less than"):
+        cr.nn.ReflectionPad2d(1)(cr.ones(4))  # F.pad's check, as torch's layer
     with pytest.raises(ValueError, match="3-d .* or 4-d"):
-        cr.nn.ReflectionPad2d(1)(cr.ones(4))
+        cr.nn.CircularPad2d(1)(cr.ones(4))  # the circular layers check the rank themselves

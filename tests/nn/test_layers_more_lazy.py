@@ -148,8 +148,8 @@ def test_pad3d_errors_and_zero_pad_any_rank():
         nn.ReflectionPad3d(4)(cr.randn(1, 1, 4, 5, 6))
     with pytest.raises(RuntimeError, match="at most"):
         nn.CircularPad3d((0, 0, 0, 0, 5, 0))(cr.randn(1, 1, 4, 5, 6))
-    with pytest.raises(ValueError, match="4-d .* or 5-d"):
-        nn.ReplicationPad3d(1)(cr.randn(4, 5, 6))
+    with pytest.raises(NotImplementedError, match="Padding size 6 is not supported"):
+        nn.ReplicationPad3d(1)(cr.randn(4, 5, 6))  # F.pad's error, as torch's layer
     with pytest.raises(ValueError, match="6 ints"):
         nn.ReflectionPad3d((1, 1))
     z = nn.ZeroPad3d((1, 0, 0, 1, 1, 1))

@@ -42,9 +42,12 @@ class _PadNd(Module):
         self.padding, self.value = padding, value  # kept as given: PyTorch prints value=0
 
     def forward(self, input: Tensor) -> Tensor:
-        if self.mode == "constant":  # as PyTorch: any input with enough dims (F.pad checks)
+        if self.mode == "constant":
             return pad(input, self.padding, "constant", self.value)
-        if input.ndim not in (self.dims + 1, self.dims + 2):
+        # reflect/replicate leave the rank check to F.pad, as PyTorch's layers: too few dims
+        # is a RuntimeError, a rank the mode cannot pad a NotImplementedError; the circular
+        # layers check it themselves (PyTorch's ValueError)
+        if self.mode == "circular" and input.ndim not in (self.dims + 1, self.dims + 2):
             raise ValueError(
                 f"{type(self).__name__}: expected a {self.dims + 1}-d (unbatched) "
                 f"or {self.dims + 2}-d (batched) input, got shape "
