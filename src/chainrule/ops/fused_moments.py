@@ -29,7 +29,7 @@ from ..backend import get_array_module
 from ..threads import elementwise
 from ._util import reduction_axes
 from .binary import where
-from .fused_statistics import _contiguous, _kept, _kept_raw, _wrap
+from .fused_statistics import _contiguous, _kept, _kept_raw, _wrap, raw_mean
 from .reduction import _count
 
 __all__ = ["StdMean", "VarMean", "fused_moments"]
@@ -39,7 +39,7 @@ def _mean_centred(x: Any, axes: Any) -> tuple:
     """``(mu, x - mu)`` (float16 in float32), ``mu`` with kept dims, the difference a fresh
     array computed on the intra-op threads."""
     xc = x.astype(np.float32) if x.dtype == np.float16 else x
-    mu = get_array_module(x).asarray(xc.mean(axis=axes, keepdims=True))
+    mu = get_array_module(x).asarray(raw_mean(xc, axes, True))
     return mu, elementwise(np.subtract, xc, mu)
 
 
@@ -128,7 +128,7 @@ class _MomentsMean(Function):
                 tv = xp.where(y == 0, 0, s / (dof * xp.where(y == 0, 1, y)))
             else:
                 tv = s * 2 / dof
-            tm = t.mean(axis=axes, keepdims=keep)
+            tm = raw_mean(t, axes, keep)
         return xp.asarray(tv).astype(x.dtype), xp.asarray(tm).astype(x.dtype)
 
 

@@ -34,7 +34,7 @@ from .binary import where
 from .shape import reshape
 from .vector_norms import keepdim_shape
 
-__all__ = ["Logsumexp", "Std", "Var"]
+__all__ = ["Logsumexp", "Std", "Var", "raw_mean"]
 
 
 def _exp_inplace(d: Any) -> Any:
@@ -129,10 +129,20 @@ def _all(axes: Any, x: Any) -> tuple:
     return tuple(range(x.ndim)) if axes is None else axes
 
 
+def raw_mean(x: Any, axes: Any, keepdims: bool) -> Any:
+    """NumPy's ``x.mean(axes)`` (the same sum, then one division) without its "Mean of
+    empty slice" warning: a mean over no elements is NaN quietly, as PyTorch's."""
+    count = 1
+    for a in (axes,) if isinstance(axes, int) else _all(axes, x):
+        count *= x.shape[a]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return x.sum(axis=axes, keepdims=keepdims) / x.dtype.type(count)
+
+
 def _centred(x: Any, axes: Any) -> Any:
     """``x - mean(x)`` as a fresh array (float16 in float32), on the intra-op threads."""
     xc = x.astype(np.float32) if x.dtype == np.float16 else x
-    return elementwise(np.subtract, xc, xc.mean(axis=axes, keepdims=True))
+    return elementwise(np.subtract, xc, raw_mean(xc, axes, True))
 
 
 def _variance(x: Any, axes: Any, keepdim: bool, dof: float) -> Any:
