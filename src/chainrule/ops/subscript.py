@@ -56,7 +56,10 @@ def _tensor_index(t: Tensor) -> Any:
 
 
 def _convert_index(idx: Any) -> Any:
-    """Tensors and lists inside an index become arrays (bool lists stay masks)."""
+    """Tensors and lists inside an index become arrays (bool lists stay masks). An empty
+    list or NumPy array selects nothing, whatever dtype NumPy gave it (``[]`` and
+    ``np.array([])`` are float64): PyTorch reads it as an empty long index, so
+    ``h[:, finished, :] = 0`` with no finished rows is a no-op, not an IndexError."""
     if isinstance(idx, tuple):
         return tuple(_convert_index(i) for i in idx)
     if isinstance(idx, Tensor):
@@ -64,7 +67,9 @@ def _convert_index(idx: Any) -> Any:
     if isinstance(idx, np.ndarray) and idx.dtype == np.uint8 and idx.ndim:
         return _tensor_index(Tensor._make(idx, False, None, 0))  # a mask, as PyTorch reads it
     if isinstance(idx, list):
-        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
+        idx = np.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
+    if isinstance(idx, np.ndarray) and idx.size == 0 and idx.dtype.kind == "f":
+        return idx.astype(np.int64)
     return idx
 
 
