@@ -69,7 +69,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         "sigmoid",
     )
     if nonlinearity in linear:
-        return 1.0
+        return 1  # an int, as PyTorch's (``f"gain={gain}"`` prints "gain=1")
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":

@@ -250,6 +250,15 @@ def split(
         split_size_or_sections = split_size
     if split_size_or_sections is None:
         raise TypeError("split(): missing required argument 'split_size_or_sections'")
+    if isinstance(split_size_or_sections, Tensor):
+        # PyTorch reads a one-element tensor as the int split size (StyleGAN2-ADA's group size
+        # ``G = torch.min(torch.as_tensor(4), torch.as_tensor(N))``); sizes must be ints
+        if split_size_or_sections.numel() != 1:
+            raise TypeError(
+                "split_with_sizes(): argument 'split_sizes' (position 2) must be tuple of ints, "
+                "not Tensor"
+            )
+        split_size_or_sections = int(split_size_or_sections.item())
     d = norm_dim(dim, tensor.ndim, "split")[0]
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -269,6 +278,8 @@ def split(
 
 @tensor_method
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    if isinstance(chunks, Tensor) and chunks.ndim == 0 and chunks.dtype.kind in "iu":
+        chunks = int(chunks.item())  # as PyTorch: a 0-d integer tensor is an int (``__index__``)
     if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool):
         kind = type(chunks)
         name = (
