@@ -229,7 +229,10 @@ def init_world(
     if owned and isinstance(store, TCPStore):
         # Nobody needs it any more: free MASTER_PORT now, so that a rank that finishes this
         # run early and starts the next one on the same port cannot reach this run's server.
-        store.close()
+        # The master lets the other ranks hang up first (each does so right after its
+        # "ready"; a few seconds at most): closing their connections at once could cut the
+        # reply to the last rank's add (seen as "connection closed by peer" under load).
+        store.close(linger=min(timeout_s, 5.0))
 
     def release() -> None:
         mesh.close()

@@ -80,6 +80,8 @@ class _Server:
         self.sock = listen(port)
         self.port = self.sock.getsockname()[1]
         self.clients: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.idle = threading.Condition(self.lock)  # notified as each client hangs up
         self.closed = False
         threading.Thread(target=self._accept, name="cr-tcpstore", daemon=True).start()
 
@@ -90,7 +92,8 @@ class _Server:
             except OSError:
                 return  # closed
             set_nodelay(conn)
-            self.clients.append(conn)
+            with self.lock:
+                self.clients.append(conn)
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
@@ -101,16 +104,27 @@ class _Server:
         except (OSError, ValueError, IndexError):
             pass
         finally:
+            with self.lock:
+                if conn in self.clients:
+                    self.clients.remove(conn)
+                self.idle.notify_all()
             conn.close()
 
-    def close(self) -> None:
+    def close(self, linger: float = 0.0) -> None:
+        """Stop accepting, then end the clients' connections: at once, or (``linger``
+        seconds at most) once each client has hung up, so that a reply already being sent
+        (the last rank's ``add`` that completed the rendezvous) still reaches it."""
         self.closed = True
         try:
             self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (Linux)
         except OSError:
             pass
         self.sock.close()
-        for c in self.clients:
+        with self.lock:
+            if linger > 0:
+                self.idle.wait_for(lambda: not self.clients, timeout=linger)
+            clients = list(self.clients)
+        for c in clients:
             try:
                 c.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -226,15 +240,16 @@ class TCPStore(Store):
     def _num_keys(self) -> int:
         return int(self._call(_NUM, [])[1][0])
 
-    def close(self) -> None:
+    def close(self, linger: float = 0.0) -> None:
         """Close this client's connection, and the server if this is the master (also done
-        when the store is garbage-collected, as PyTorch's destructor does)."""
+        when the store is garbage-collected, as PyTorch's destructor does); ``linger``: how
+        long the server waits for the other clients to hang up first (see ``_Server``)."""
         sock, server = getattr(self, "_sock", None), getattr(self, "_server", None)
         self._sock, self._server = None, None
         if sock is not None:
             sock.close()
         if server is not None:
-            server.close()
+            server.close(linger)
 
     def __del__(self) -> None:
         self.close()
