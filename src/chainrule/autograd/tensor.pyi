@@ -1306,9 +1306,6 @@ class Tensor:
         unbiased: Any = ...,
         keepdim: builtins.bool = ...,
         correction: Any = ...,
-        *,
-        _op: str = ...,
-        _root: builtins.bool = ...,
     ) -> Tensor: ...
     def vdot(self, other: Tensor) -> Tensor: ...
     def view(self, *shape: Any, size: Any = ..., dtype: Any = ...) -> Tensor: ...

@@ -36,7 +36,7 @@ from .cumulative import cumprod, cumsum
 from .fused_moments import fused_moments
 from .joining import cat
 from .reduction import mean, sum
-from .statistics import SafeSqrt, var
+from .statistics import SafeSqrt, moment
 from .structural import diag_embed, diagonal
 from .subscript import IndexPut, getitem
 from .views import reshape
@@ -239,7 +239,7 @@ def _moments(op: str, x: Any, dim: Any, unbiased: Any, keepdim: bool, correction
         if correction is None:
             correction = 1 if unbiased is None or unbiased is True else 0
         return fused_moments(op, x, dim, keepdim, correction, op == "std_mean")
-    v = var(x, dim, unbiased, keepdim, correction, _op=op)  # bfloat16, complex: composed
+    v = moment(op, x, dim, unbiased, keepdim, correction)  # bfloat16, complex: composed
     return (SafeSqrt.apply(v) if op == "std_mean" else v), mean(x, dim, keepdim)
 
 

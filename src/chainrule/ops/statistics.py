@@ -39,48 +39,56 @@ def var(
     unbiased: Any = None,
     keepdim: bool = False,
     correction: Any = None,
-    *,
-    _op: str = "var",
-    _root: bool = False,
 ) -> Tensor:
-    """Variance with Bessel's correction by default (``correction=1``), as PyTorch; with
-    ``_root`` (``std``'s call) its square root."""
+    """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
+    return moment("var", input, dim, unbiased, keepdim, correction)
+
+
+def moment(
+    op: str,
+    input: Any,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    correction: Any = None,
+    root: bool = False,
+) -> Tensor:
+    """``var`` (``root``: ``std``, its square root) with the errors naming ``op``: the body
+    shared by ``var``, ``std`` and ``var_mean``/``std_mean``'s composed path."""
     input = as_tensor(input)
     if unbiased is not None and correction is not None:  # two overloads in PyTorch, not one
         raise TypeError(
-            f"{_op}() received an invalid combination of arguments - got both "
+            f"{op}() received an invalid combination of arguments - got both "
             f"unbiased={unbiased!r} and correction={correction!r}; pass one of them "
             "(unbiased=True is correction=1, unbiased=False is correction=0)"
         )
     if correction is None:
         correction = 1 if unbiased is None or unbiased is True else 0
-    unbiased = None  # folded into correction (the recursive calls below pass both)
-    axes = reduction_axes(dim, input, _op)
+    axes = reduction_axes(dim, input, op)
     kind = input.dtype.kind
     if kind == "V":  # bfloat16: float32 accumulation, rounded once (PyTorch)
-        out = var(input.float(), dim, unbiased, keepdim, correction, _op=_op, _root=_root)
-        return out.to(input.dtype)
+        return moment(op, input.float(), dim, None, keepdim, correction, root).to(input.dtype)
     if kind != "f":
         if kind == "c":  # real: E|z - E z|^2 = var(Re z) + var(Im z), as PyTorch
-            v = var(real(input), dim, None, keepdim, correction, _op=_op) + var(
-                imag(input), dim, None, keepdim, correction, _op=_op
+            v = moment(op, real(input), dim, None, keepdim, correction) + moment(
+                op, imag(input), dim, None, keepdim, correction
             )
-            return SafeSqrt.apply(v) if _root else v
+            return SafeSqrt.apply(v) if root else v
         raise DtypeError(
-            f"{_op}: only supports floating point and complex dtypes, got "
+            f"{op}: only supports floating point and complex dtypes, got "
             f"{input.dtype}; call .float() first"
         )
     dof = max(_count(input.shape, axes) - correction, 0)
     if dof == 0:  # 0/0 -> NaN, as PyTorch, which warns naming the op (NumPy's names none)
         warnings.warn(
-            f"{_op}(): degrees of freedom is <= 0. Correction should be strictly less than "
+            f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than "
             "the reduction factor (input numel divided by output numel).",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     # one node, VarBackward0 / StdBackward0 as PyTorch (fused_statistics.py)
     # (float16 accumulates in float32 there)
-    return (Std if _root else Var).apply(input, axes, keepdim, dof)
+    return (Std if root else Var).apply(input, axes, keepdim, dof)
 
 
 class SafeSqrt(Function):
@@ -117,7 +125,7 @@ def std(
     input: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, correction: Any = None
 ) -> Tensor:
     """Standard deviation sqrt(var); its gradient at a constant input is 0 (as PyTorch)."""
-    return var(input, dim, unbiased, keepdim, correction, _op="std", _root=True)
+    return moment("std", input, dim, unbiased, keepdim, correction, root=True)
 
 
 @tensor_method(keywords=True)
