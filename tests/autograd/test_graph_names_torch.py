@@ -237,6 +237,40 @@ EXPRS = {
     "pad_replicate_2d": lambda m: m.F.pad(m.img * 2, (2, 2, 1, 1), mode="replicate"),
     "pad_replicate_3d": lambda m: m.F.pad(m.img[None], (1, 0, 0, 1, 2, 2), mode="replicate"),
     "reflection_pad2d": lambda m: m.nn.ReflectionPad2d(1)(m.img),
+    # interpolate: one node per mode, as torch (nearest saves no tensor; 'area' is not here:
+    # torch's is an adaptive average pooling)
+    "interp_nearest_1d": lambda m: m.F.interpolate(m.X, scale_factor=2),
+    "interp_nearest_2d": lambda m: m.F.interpolate(m.img, scale_factor=2, mode="nearest"),
+    "interp_nearest_2d_frac": lambda m: m.F.interpolate(m.img.exp(), scale_factor=(1.5, 0.6)),
+    "interp_nearest_2d_size": lambda m: m.nn.Upsample(size=(7, 3))(m.img),
+    "interp_nearest_3d": lambda m: m.F.interpolate(m.img[None], size=(3, 4, 6)),
+    "interp_nearest_exact_1d": lambda m: m.F.interpolate(m.X, size=7, mode="nearest-exact"),
+    "interp_nearest_exact_2d": lambda m: m.F.interpolate(
+        m.img, scale_factor=1.7, mode="nearest-exact"
+    ),
+    "interp_nearest_exact_3d": lambda m: m.F.interpolate(
+        m.img[None], scale_factor=2, mode="nearest-exact"
+    ),
+    "interp_linear": lambda m: m.F.interpolate(m.X, scale_factor=2, mode="linear"),
+    "interp_linear_align": lambda m: m.F.interpolate(
+        m.X, size=9, mode="linear", align_corners=True
+    ),
+    "interp_bilinear": lambda m: m.F.interpolate(m.img, scale_factor=2, mode="bilinear"),
+    "interp_bilinear_align": lambda m: m.F.interpolate(
+        m.img * 2, size=(8, 3), mode="bilinear", align_corners=True
+    ),
+    "interp_bilinear_recompute": lambda m: m.F.interpolate(
+        m.img, scale_factor=1.3, mode="bilinear", recompute_scale_factor=True
+    ),
+    "upsampling_bilinear2d": lambda m: m.nn.UpsamplingBilinear2d(scale_factor=2)(m.img),
+    "interp_bilinear_aa": lambda m: m.F.interpolate(
+        m.img, size=(3, 2), mode="bilinear", antialias=True
+    ),
+    "interp_bicubic": lambda m: m.F.interpolate(m.img, scale_factor=2, mode="bicubic"),
+    "interp_bicubic_aa": lambda m: m.F.interpolate(
+        m.img, scale_factor=0.5, mode="bicubic", antialias=True
+    ),
+    "interp_trilinear": lambda m: m.F.interpolate(m.img[None], scale_factor=2, mode="trilinear"),
 }
 
 # Where chainrule computes with other nodes than PyTorch (a fused op, or a composition of

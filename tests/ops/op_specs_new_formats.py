@@ -144,4 +144,13 @@ SPECS: list = [
             bad_call("wrong_size_len", lambda a: _interp(size=(2, 2, 2))(a)),
         ),
     ),
+    # the nearest node's two paths: repeats (every dim an integer factor) and gathers
+    OpSpec("F_interpolate_nearest_repeat", _interp(scale_factor=(2, 3)), _SMALL_2D),
+    OpSpec("F_interpolate_nearest_1d", _interp(size=7), (((2, 3, 4),),)),
+    OpSpec("F_interpolate_nearest_3d", _interp(size=(3, 2, 5)), (((1, 2, 2, 3, 2),),)),
+    OpSpec(
+        "F_interpolate_nearest_exact_3d",
+        _interp(scale_factor=(2, 1.5, 0.7), mode="nearest-exact"),
+        (((1, 1, 2, 3, 4),),),
+    ),
 ]

@@ -44,6 +44,7 @@ from ..ops.shape import BroadcastTo, Permute, Reshape, transpose
 from ..ops.smooth_losses import HuberLossFn, SmoothL1LossFn
 from ..ops.softmax import LogSoftmax, Softmax
 from ..ops.structural import Diagonal
+from ..ops.upsample_nearest import UpsampleNearest, UpsampleNearestBackward
 from ..ops.vector_norms import Norm2, NormZero, PNorm
 from ._batched import BatchedTensor, Level, physical, unwrap_level, wrap
 from ._dispatch import register
@@ -144,6 +145,12 @@ def _pad(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
 def _edge_pad(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     x, pads, mode = args  # pads name the last dims: the batch dim in front is one more lead
     return wrap(cls.apply(x._value, pads, mode), level)
+
+
+@register(UpsampleNearest, UpsampleNearestBackward)
+def _upsample_nearest(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, plan = args  # the plan names the last dims: the batch dim in front is one more lead
+    return wrap(cls.apply(x._value, plan), level)
 
 
 @register(Diagonal)

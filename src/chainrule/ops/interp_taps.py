@@ -7,6 +7,9 @@ idx[o, j] = i of w[o, j] * g[o]``; each is the other's derivative (both are line
 order of backward and forward mode follows. Area and antialiased resizing are the same kind of
 map with a varying number of taps per output (a bin or a filter window): their rows are padded
 with the index -1, a tap that is absent (it reads nothing, not even a zero weight times inf).
+``F.interpolate`` labels the plan with its mode, so the node prints as PyTorch's one node per
+mode (``UpsampleBilinear2DBackward0``, ``UpsampleBicubic2DAaBackward0``, ...; its backward
+``...BackwardBackward0``); saving no tensor, as PyTorch's.
 
 Why two strategies: the fastest way to apply the map is one product with the dense
 (n_out, n_in) matrix holding the tap weights (a BLAS call), but a dense product multiplies every
@@ -207,8 +210,22 @@ def _divide(x: Any, maps: tuple) -> Any:
     return x
 
 
+class _Maps(tuple):
+    """The planned axes' maps, with PyTorch's node name stem (``UpsampleBilinear2D``) or None."""
+
+    label: str | None = None
+
+
+def _name(node: Any, suffix: str, default: str) -> str:
+    label = getattr(node.const, "label", None)
+    return f"{label}{suffix}" if label else default
+
+
 class Resample(LinearMap):
-    """``y[o] = sum_j w[o, j] x[idx[o, j]]`` along each planned axis; backward: the transpose."""
+    """``y[o] = sum_j w[o, j] x[idx[o, j]]`` along each planned axis; backward: the transpose.
+    Named as PyTorch's upsampling node when the plan carries a label."""
+
+    node_name = staticmethod(lambda node: _name(node, "Backward0", "ResampleBackward0"))
 
     @staticmethod
     def map(x, maps):
@@ -218,6 +235,10 @@ class Resample(LinearMap):
 class ResampleTranspose(LinearMap):
     """The transpose of :class:`Resample` (its gradient); its own backward is ``Resample``."""
 
+    node_name = staticmethod(
+        lambda node: _name(node, "BackwardBackward0", "ResampleTransposeBackward0")
+    )
+
     @staticmethod
     def map(g, maps):
         return _run(g, maps, True)
@@ -226,7 +247,7 @@ class ResampleTranspose(LinearMap):
 adjoint_pair(Resample, ResampleTranspose)
 
 
-def resample(x: Tensor, taps: Sequence[tuple]) -> Tensor:
+def resample(x: Tensor, taps: Sequence[tuple], label: str | None = None) -> Tensor:
     """Resample axes of ``x`` from taps, one axis after another.
 
     Args:
@@ -235,6 +256,8 @@ def resample(x: Tensor, taps: Sequence[tuple]) -> Tensor:
             ``o`` along ``axis`` is ``sum_j wts[o, j] * x[idx[o, j]]`` (in ``x``'s dtype),
             the sum skipping taps whose index is -1 (rows with fewer than k taps); an
             optional fourth item ``div`` (n_out,) divides each output after its sum.
+        label: PyTorch's node name stem (``"UpsampleBilinear2D"``: the node prints as
+            ``UpsampleBilinear2DBackward0``, its backward as ``...BackwardBackward0``).
 
     Returns:
         The resampled tensor. Each output and each gradient element depends on its own taps
@@ -248,4 +271,6 @@ def resample(x: Tensor, taps: Sequence[tuple]) -> Tensor:
         shape[axis] = int(np.shape(idx)[0])
     if not maps:
         return x
-    return Resample.apply(x, tuple(maps))
+    plan = _Maps(maps)
+    plan.label = label
+    return Resample.apply(x, plan)

@@ -11,7 +11,7 @@ is finite and as a gather of each output's 2 or 4 taps otherwise, so that an inf
 reaches only the outputs that read it, as in PyTorch (a dense product spreads ``0 * inf``
 = NaN over the whole row). Area and antialiased resizing take the same path, their taps being
 a bin or a filter window of varying length per output. The nearest modes pick one source per
-output, so they are a gather (``index_select``) instead.
+output, so they are one gather, a single ``UpsampleNearest...`` node (ops/upsample_nearest.py).
 
 Coordinates follow PyTorch exactly. With ``align_corners=False`` output index i maps to source
 ``s * (i + 0.5) - 0.5`` (half-pixel centres; clamped at 0 except for bicubic), with
@@ -33,10 +33,9 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
-from ...backend import get_array_module
 from ...ops._util import DtypeError
-from ...ops.gather_scatter import index_select
 from ...ops.interp_taps import resample
+from ...ops.upsample_nearest import NearestPlan, UpsampleNearest
 
 __all__ = ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]
 
@@ -219,19 +218,14 @@ def _nearest_index(n_in: int, n_out: int, scale: float | None, op: type, exact: 
     return np.minimum(np.floor(src).astype(np.int64), n_in - 1)
 
 
-def _resize_nearest(x: Tensor, axis: int, n_out: int, scale: float | None, exact: bool) -> Tensor:
-    n_in = x.shape[axis]
-    if not exact and scale is not None and float(scale).is_integer() and n_out == n_in * int(scale):
-        r = int(scale)  # integer upscale: broadcast + reshape (no gather)
-        shp = list(x.shape)
-        big = shp[: axis + 1] + [r] + shp[axis + 1 :]
-        return (
-            x.unsqueeze(axis + 1).expand(*big).reshape(*(shp[:axis] + [n_in * r] + shp[axis + 1 :]))
-        )
-    idx = _nearest_index(n_in, n_out, scale, _opdtype(x), exact)
-    if np.array_equal(idx, np.arange(n_in)):
-        return x
-    return index_select(x, axis, get_array_module(x._data).asarray(idx))
+def _resize_nearest(x: Tensor, out_sz: tuple, scales: tuple, exact: bool) -> Tensor:
+    """Every spatial dim at once, as one ``UpsampleNearest...`` node (ops/upsample_nearest.py)."""
+    op = _opdtype(x)
+    idx = tuple(
+        _nearest_index(n_in, n_out, sc, op, exact)
+        for n_in, n_out, sc in zip(x.shape[2:], out_sz, scales)
+    )
+    return UpsampleNearest.apply(x, NearestPlan(idx, tuple(x.shape[2:]), exact))
 
 
 def _check_args(input: Any, mode: str, align_corners: bool | None, antialias: bool) -> None:
@@ -321,12 +315,11 @@ def interpolate(
     ac = bool(align_corners)
     op = _opdtype(input)
     out = input
+    if mode in ("nearest", "nearest-exact"):
+        return _resize_nearest(input, out_sz, scales, mode == "nearest-exact")
     taps = []  # the interpolated axes, resampled together (see ops/interp_taps.py)
     for d, (n_in, n_out, sc) in enumerate(zip(input.shape[2:], out_sz, scales)):
         axis = 2 + d
-        if mode in ("nearest", "nearest-exact"):
-            out = _resize_nearest(out, axis, n_out, sc, mode == "nearest-exact")
-            continue
         if antialias or mode == "area":
             if antialias:
                 plan: tuple = _antialias_taps(n_in, n_out, ac, sc, mode == "bicubic")
@@ -342,7 +335,21 @@ def interpolate(
         taps.append((axis, idx, wts))
     if antialias:  # PyTorch (as PIL) resizes the last axis first: it decides inf - inf vs inf
         taps = taps[::-1]
-    return resample(out, taps) if taps else out
+    return resample(out, taps, _label(mode, input.ndim - 2, antialias)) if taps else out
+
+
+def _label(mode: str, nd: int, antialias: bool) -> str | None:
+    """PyTorch's node name stem for a tap-resampling mode (None for 'area': PyTorch's is an
+    adaptive average pooling there)."""
+    kind = {
+        "linear": "Linear",
+        "bilinear": "Bilinear",
+        "bicubic": "Bicubic",
+        "trilinear": "Trilinear",
+    }
+    if mode not in kind:
+        return None
+    return f"Upsample{kind[mode]}{nd}D{'Aa' if antialias else ''}"
 
 
 def _deprecated(name: str) -> None:
