@@ -26,8 +26,16 @@ R_RAW_TANH_INT = (
     "chainrule refuses integer tensors for the tanh/sigmoid cells"
 )
 
+R_SEGMENT_OFFSETS = (
+    "torch.segment_reduce does not check offsets against the data (offsets past the end "
+    "read memory outside it, leading dims that do not match read the wrong rows); "
+    "chainrule raises naming the op"
+)
+
 KNOWN: dict = {
     ("mlp_chain", "mismatch"): ("unnamed", R_SPEC_COMPOSES),
+    ("segment_reduce_mean_offsets_axis1", "empty"): ("only_cr_raises", R_SEGMENT_OFFSETS),
+    ("segment_reduce_mean_offsets_axis1", "rank_plus_1"): ("only_cr_raises", R_SEGMENT_OFFSETS),
     ("mlp_chain", "rank_minus_1"): ("unnamed", R_SPEC_COMPOSES),
     ("raw_rnn_tanh_cell", "int64"): ("only_cr_raises", R_RAW_TANH_INT),
     ("raw_rnn_tanh_cell_nobias", "int64"): ("only_cr_raises", R_RAW_TANH_INT),

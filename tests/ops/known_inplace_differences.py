@@ -122,6 +122,11 @@ R_POLAR = (
 )
 
 KNOWN_DIFFERENCES: dict = {
+    # segment_reduce is composed from scatter_reduce(include_self=False), which saves the
+    # index and what its reduction reads; PyTorch's node saves the data and the result
+    "segment_reduce_sum": _w2("out0", "in0"),
+    "segment_reduce_mean_offsets_axis1": _w2("out0", "in0"),
+    "segment_reduce_max_initial": _w2("out0", "in0"),
     "put": _w2("in1"),
     "put_acc": _w2("in1"),
     "index_reduce_prod": _w2("out0", "in0"),

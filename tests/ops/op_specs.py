@@ -1230,6 +1230,24 @@ SPECS: list = [
         ),
     ),
     OpSpec(
+        "segment_reduce_sum",
+        lambda a: lib(a).segment_reduce(a, "sum", lengths=const(a, [2, 0, 3])),
+        (((5, 3),),),
+    ),
+    OpSpec(
+        "segment_reduce_mean_offsets_axis1",
+        lambda a: lib(a).segment_reduce(
+            a, "mean", offsets=const(a, [[0, 1, 4], [0, 2, 4]]), axis=1
+        ),
+        (((2, 4),),),
+    ),
+    OpSpec(
+        "segment_reduce_max_initial",
+        lambda a: lib(a).segment_reduce(a, "max", lengths=const(a, [3, 2]), initial=-1.0),
+        (((5, 2),),),
+        domain="distinct",
+    ),
+    OpSpec(
         "scatter_reduce_sum_noself",
         lambda a, s: a.scatter_reduce(1, const(a, _GATHER_IDX), s, "sum", include_self=False),
         (((3, 4), (3, 4)),),

@@ -110,6 +110,7 @@ from .sampling import *  # noqa: F403
 from .scaled_products import *  # noqa: F403
 from .scatter_reduce import *  # noqa: F403
 from .search import *  # noqa: F403
+from .segment_reduce import *  # noqa: F403
 from .softmax import *  # noqa: F403
 from .special import *  # noqa: F403
 from .spectral import *  # noqa: F403
@@ -168,6 +169,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
         "covariance",
         "index_ops",
         "scatter_reduce",
+        "segment_reduce",
         "products",
         "splitting",
         "linalg_aliases",

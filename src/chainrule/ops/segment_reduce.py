@@ -1,0 +1,142 @@
+"""``segment_reduce``: reduce consecutive runs (segments) of ``data`` along ``axis``, the runs
+given by their ``lengths`` or by ``offsets`` (segment ``s`` is ``offsets[s]:offsets[s + 1]``),
+with ``reduce`` one of ``sum``, ``mean``, ``max``, ``min``, ``prod`` (torch.segment_reduce).
+
+Graph code uses it for per-graph pooling and segment softmax over a batch of concatenated
+node lists. It is :func:`scatter_reduce` (``include_self=False``) into one slot per segment,
+each element's slot read off the offsets, so the value and the derivatives are that op's
+(``max``/``min``: the gradient shared evenly by the tied elements; ``mean``: ``1 / count``;
+``prod``: the product of the others). Positions outside ``offsets[0]:offsets[-1]`` go to a
+spare slot that is dropped. An empty segment gives the reduction's identity (``-inf`` for
+max, ``inf`` for min, 0 for sum, 1 for prod, NaN for mean), or ``initial`` when given;
+``initial`` joins every segment's reduction (``mean``: ``(initial + sum) / count``) but is
+never counted among max/min's ties, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._util import constant, int_dim
+from .binary import where
+from .scatter_reduce import scatter_reduce
+
+__all__ = ["segment_reduce"]
+
+_REDUCES = {"sum": "sum", "mean": "sum", "max": "amax", "amax": "amax", "min": "amin"}
+_REDUCES |= {"amin": "amin", "prod": "prod"}
+_IDENTITY = {"sum": 0.0, "amax": -np.inf, "amin": np.inf, "prod": 1.0}
+
+
+def _offsets(data: Tensor, axis: int, lengths: Any, offsets: Any, unsafe: bool) -> np.ndarray:
+    """The segment boundaries as an int64 array of shape ``data.shape[:axis] + (S + 1,)``."""
+    given = lengths if lengths is not None else offsets
+    name = "lengths" if lengths is not None else "offsets"
+    if not isinstance(given, Tensor):
+        raise TypeError(
+            f"segment_reduce(): argument '{name}' must be Tensor, not {type(given).__name__}"
+        )
+    # the boundaries are small host-side metadata (read on the host from any device)
+    arr = np.asarray(given.detach().cpu().numpy())
+    if arr.dtype.kind not in "iu":
+        raise NotImplementedError(
+            f"segment_reduce(): {name} must be an integer tensor, got dtype {arr.dtype}"
+        )
+    if arr.ndim - 1 != axis:
+        raise RuntimeError(
+            f"segment_reduce(): Expected axis to be the last dimension of {name} but got {axis}."
+        )
+    if arr.shape[:-1] != tuple(data.shape[:axis]):
+        raise RuntimeError(
+            f"segment_reduce(): {name} of shape {tuple(arr.shape)} must match data's leading "
+            f"dims {tuple(data.shape[:axis])} before its last dim"
+        )
+    arr = arr.astype(np.int64)
+    if lengths is not None:
+        if (arr < 0).any():
+            raise RuntimeError("lengths contains negative value!")
+        zeros = np.zeros(arr.shape[:-1] + (1,), np.int64)
+        arr = np.concatenate([zeros, np.cumsum(arr, axis=-1)], axis=-1)
+        if not unsafe and (arr[..., -1] != data.shape[axis]).any():
+            raise RuntimeError(
+                "segment_reduce(): Expected all rows of lengths along axis to sum to "
+                f"data.size({axis}) = {data.shape[axis]} when !unsafe, got {arr[..., -1]}"
+            )
+    elif not unsafe and (
+        (np.diff(arr, axis=-1) < 0).any() or (arr < 0).any() or (arr > data.shape[axis]).any()
+    ):
+        raise RuntimeError(
+            f"segment_reduce(): offsets must be non-decreasing and within [0, "
+            f"data.size({axis}) = {data.shape[axis]}], got {arr.tolist()}"
+        )
+    return arr
+
+
+def segment_reduce(
+    data: Tensor,
+    reduce: str,
+    *,
+    lengths: Any = None,
+    indices: Any = None,
+    offsets: Any = None,
+    axis: int = 0,
+    unsafe: bool = False,
+    initial: Any = None,
+) -> Tensor:
+    """Reduce the segments of ``data`` along ``axis`` (see the module docstring)."""
+    if reduce not in _REDUCES:
+        raise RuntimeError(
+            f"segment_reduce(): reduce argument must be either sum, prod, mean, max or min, "
+            f"got {reduce!r}"
+        )
+    if indices is not None:
+        raise RuntimeError("segment_reduce(): indices based reduction is not supported yet.")
+    if lengths is None and offsets is None:
+        raise RuntimeError("segment_reduce(): Either lengths or offsets must be defined.")
+    if data.dtype.kind != "f":
+        raise NotImplementedError(
+            f"segment_reduce(): implemented for floating tensors only, got {data.dtype}"
+        )
+    axis = int_dim(axis, data.ndim, "segment_reduce")
+    offs = _offsets(data, axis, lengths, offsets, unsafe)
+    n_seg = offs.shape[-1] - 1
+    rows = offs.reshape(-1, n_seg + 1)
+    pos = np.arange(data.shape[axis])
+    # slot of each position: the number of segment ends at or before it; outside -> spare
+    slot = (rows[:, 1:, None] <= pos[None, None, :]).sum(axis=1)
+    slot[pos[None, :] < rows[:, :1]] = n_seg
+    lead = data.shape[: axis + 1]
+    trail = data.shape[axis + 1 :]
+    counts = np.zeros((rows.shape[0], n_seg + 1), np.int64)
+    np.add.at(counts, (np.arange(rows.shape[0])[:, None], slot), 1)
+    counts = counts[:, :n_seg].reshape(offs.shape[:-1] + (n_seg,) + (1,) * len(trail))
+    slot = np.broadcast_to(slot.reshape(lead + (1,) * len(trail)), data.shape)
+    xp = get_array_module(data._data)
+    index = constant(xp.asarray(np.ascontiguousarray(slot)))
+    kind = _REDUCES[reduce]
+    out_shape = data.shape[:axis] + (n_seg + 1,) + trail
+    base = constant(xp.full(out_shape, _IDENTITY[kind], dtype=data._data.dtype))
+    out = scatter_reduce(base, axis, index, data, kind, include_self=False)
+    out = out.narrow(axis, 0, n_seg)
+    if reduce == "mean":
+        if initial is not None:
+            out = out + initial
+        count = constant(xp.asarray(np.maximum(counts, 1).astype(data._data.dtype)))
+        out = out / count
+        if initial is None:  # an empty segment's mean is 0 / 0
+            nan = constant(xp.asarray(np.array(np.nan, dtype=data._data.dtype)))
+            out = where(constant(xp.asarray(counts > 0)), out, nan)
+        return out
+    if initial is None:
+        return out
+    if kind == "sum":
+        return out + initial
+    if kind == "prod":
+        return out * initial
+    init = constant(xp.asarray(np.array(initial, dtype=data._data.dtype)))
+    keep = out >= init if kind == "amax" else out <= init
+    return where(keep, out, init)
