@@ -91,3 +91,20 @@ def test_segment_reduce_pools_graphs_like_index_add() -> None:
     pooled = chainrule.segment_reduce(x, "sum", lengths=counts)
     want = chainrule.zeros(3, 4, dtype=x.dtype).index_add_(0, batch, x)
     np.testing.assert_allclose(pooled.numpy(), want.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduce,initial", [("max", -1.0), ("min", 5.0), ("max", None)])
+def test_segment_reduce_nan_wins_over_initial(reduce, initial) -> None:
+    """A NaN in a segment is its max and min, whatever ``initial`` is (it was dropped for
+    the initial value, a silently wrong answer). Gradients at the NaN differ (torch sends
+    the segment's gradient to the NaN element; chainrule's scatter_reduce to none), so only
+    the other segment's gradient is compared."""
+    data = np.array([np.nan, 1.0, 2.0, 3.0, 4.0])
+    outs = []
+    for m in (torch, chainrule):
+        x = m.tensor(data, requires_grad=True)
+        y = m.segment_reduce(x, reduce, lengths=m.tensor([3, 2]), initial=initial)
+        y.sum().backward()
+        outs.append((y.detach().numpy(), x.grad.numpy()[3:]))
+    np.testing.assert_array_equal(outs[1][0], outs[0][0])
+    np.testing.assert_array_equal(outs[1][1], outs[0][1])

@@ -139,4 +139,5 @@ def segment_reduce(
         return out * initial
     init = constant(xp.asarray(np.array(initial, dtype=data._data.dtype)))
     keep = out >= init if kind == "amax" else out <= init
+    keep = keep | out.isnan()  # a NaN in a segment is its max and min, as in torch
     return where(keep, out, init)
