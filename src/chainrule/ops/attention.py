@@ -58,16 +58,16 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backends.sdp import ENABLED as SDP_ENABLED
 from ..backends.sdp import SDPBackend, check_backends
-from ..dtypes import is_bfloat16, is_floating
+from ..dtypes import is_bfloat16
 from ..random import Generator, gen
 from .attention_bias import resolve_causal_bias
 from .attention_fused import (
-    _causal_blocked,
     _fused_backward,
     _fused_case,
     _fused_forward,
     _swap,
 )
+from .attention_inputs import check_inputs, fail, grouped_query_heads, masks
 from .binary import where
 from .linalg import matmul
 from .reduction import sum as _sum
@@ -300,97 +300,6 @@ def _backward_tensors(ctx, q, k, v, mask, blocked, keep, grad, grad_w):
     return (dq, dk, dv, dm) + (None,) * 6
 
 
-def _fail(msg: str) -> None:
-    raise RuntimeError(f"scaled_dot_product_attention: {msg}")
-
-
-def _check_inputs(query: Any, key: Any, value: Any) -> None:
-    for name, t in (("query", query), ("key", key), ("value", value)):
-        if not isinstance(t, Tensor):
-            raise TypeError(
-                f"scaled_dot_product_attention: {name} must be a Tensor, got {type(t).__name__}"
-            )
-    if min(query.ndim, key.ndim, value.ndim) < 2:
-        _fail(
-            f"expected query, key and value to be at least 2-dimensional, got "
-            f"query.dim()={query.ndim}, key.dim()={key.ndim}, value.dim()={value.ndim}"
-        )
-    if not (query.dtype == key.dtype == value.dtype) or not is_floating(query.dtype):
-        _fail(
-            f"expected query, key and value to have the same floating dtype, got "
-            f"{query.dtype}, {key.dtype} and {value.dtype}"
-        )
-    if query.shape[-1] != key.shape[-1]:
-        _fail(
-            f"query and key must have the same embedding size (last dim), got query "
-            f"{tuple(query.shape)} and key {tuple(key.shape)}"
-        )
-    if key.shape[-2] != value.shape[-2]:
-        _fail(
-            f"key and value must have the same sequence length (dim -2), got key "
-            f"{tuple(key.shape)} and value {tuple(value.shape)}"
-        )
-
-
-def _repeat_heads(t: Tensor, groups: int) -> Tensor:
-    """repeat_interleave(groups, dim=-3): each key/value head serves ``groups`` query heads."""
-    shape = t.shape
-    t = t.unsqueeze(-3).expand(shape[:-2] + (groups,) + shape[-2:])
-    return t.reshape(shape[:-3] + (shape[-3] * groups,) + shape[-2:])
-
-
-def _gqa(query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
-    if min(query.ndim, key.ndim, value.ndim) < 3:
-        _fail("enable_gqa needs a head dimension (dim -3) on query, key and value")
-    hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
-    if hk != hv or hq % hk != 0:
-        _fail(
-            f"enable_gqa: the number of heads in key and value ({hk}, {hv}) must be equal "
-            f"and divide the number of query heads ({hq})"
-        )
-    if hq == hk:
-        return key, value
-    return _repeat_heads(key, hq // hk), _repeat_heads(value, hq // hk)
-
-
-def _masks(query: Tensor, key: Tensor, attn_mask: Any, is_causal: bool):
-    """Split ``attn_mask`` into (float additive Tensor or None, blocked array or None): a bool
-    mask or the causal mask becomes a constant 0 / -inf array added to the scores. With both
-    an ``attn_mask`` and ``is_causal`` a key must pass both (as PyTorch 2.13 on CPU)."""
-    xp = get_array_module(query._data)
-    L, S = query.shape[-2], key.shape[-2]
-    causal = _causal_blocked(L, S, query.dtype.str, xp) if is_causal else None
-    if attn_mask is None:
-        return None, causal
-    mask, blocked = _explicit_mask(query, key, attn_mask, xp)
-    if causal is None:
-        return mask, blocked
-    return mask, causal if blocked is None else blocked + causal
-
-
-def _explicit_mask(query: Tensor, key: Tensor, attn_mask: Any, xp: Any):
-    """``_masks`` for an explicit ``attn_mask``: its shape and dtype checked."""
-    L, S = query.shape[-2], key.shape[-2]
-    m = attn_mask if isinstance(attn_mask, Tensor) else Tensor._new(attn_mask)
-    target = np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2])) + (L, S)
-    try:
-        ok = np.broadcast_shapes(tuple(m.shape), target) == target
-    except ValueError:
-        ok = False
-    if not ok:
-        _fail(
-            f"attn_mask of shape {tuple(m.shape)} cannot be broadcast to the attention "
-            f"weights' shape {target} (…, L, S)"
-        )
-    if m.dtype == np.bool_:
-        return None, xp.where(m._data, query.dtype.type(0), query.dtype.type(-np.inf))
-    if not is_floating(m.dtype):
-        _fail(f"attn_mask must be bool or floating point, got dtype {m.dtype}")
-    if m.dtype != query.dtype:
-        m = m.to(query.dtype)
-    return m, None
-
-
 # Observers of attention calls: each is called as f(batch, L, S, E, Ev) (batch = number of
 # (L, S) score matrices) before the op runs. ``cr.models.summary`` registers one to count
 # the multiply-adds of attention, which happen inside a function rather than a layer.
@@ -416,7 +325,7 @@ def attention(
     The shared engine of :func:`scaled_dot_product_attention` and ``nn.MultiheadAttention``.
     Returns O, or (O, P̃) when ``need_weights``; ``nan_rows`` makes fully masked rows NaN.
     """
-    _check_inputs(query, key, value)
+    check_inputs(query, key, value)
     if is_bfloat16(query.dtype):  # in float32, rounded once, as PyTorch's CPU kernels
         out = attention(
             query.float(),
@@ -435,18 +344,18 @@ def attention(
             return out[0].to(query.dtype), out[1].to(query.dtype)
         return out.to(query.dtype)
     if not 0.0 <= dropout_p <= 1.0:
-        _fail(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+        fail(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
     if enable_gqa:
-        key, value = _gqa(query, key, value)
+        key, value = grouped_query_heads(query, key, value)
     try:
         np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
     except ValueError:
-        _fail(
+        fail(
             f"the batch dimensions of query {tuple(query.shape)}, key {tuple(key.shape)} "
             f"and value {tuple(value.shape)} cannot be broadcast together (for grouped-query "
             "attention pass enable_gqa=True)"
         )
-    mask, blocked = _masks(query, key, attn_mask, is_causal)
+    mask, blocked = masks(query, key, attn_mask, is_causal)
     for observe in ATTENTION_OBSERVERS:
         batch = int(np.prod(np.broadcast_shapes(query.shape[:-2], key.shape[:-2])))
         observe(batch, query.shape[-2], key.shape[-2], query.shape[-1], value.shape[-1])

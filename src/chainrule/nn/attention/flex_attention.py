@@ -34,6 +34,7 @@ from typing import Any, NamedTuple, TypedDict
 from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
 from ...dtypes import float32
+from ...ops.attention_inputs import repeat_heads
 from ...ops.binary import where
 from ...ops.linalg import matmul
 from ...ops.logical import isfinite
@@ -186,12 +187,6 @@ def _check_lengths(block_mask: BlockMask, L: int, S: int) -> None:
     )
 
 
-def _repeat_heads(t: Tensor, groups: int) -> Tensor:
-    """Each of the Hkv heads serves ``groups`` consecutive query heads."""
-    b, h, s, e = t.shape
-    return t.unsqueeze(2).expand(b, h, groups, s, e).reshape(b, h * groups, s, e)
-
-
 def _modified_scores(q: Tensor, k: Tensor, score_mod: Callable | None, scale: float) -> Tensor:
     scores = matmul(q, k.transpose(-2, -1)) * scale
     if score_mod is None:
@@ -278,8 +273,8 @@ def flex_attention(
     if block_mask is not None:
         _check_lengths(block_mask, L, S)
     if key.shape[1] != hq:
-        key = _repeat_heads(key, hq // key.shape[1])
-        value = _repeat_heads(value, hq // value.shape[1])
+        key = repeat_heads(key, hq // key.shape[1])
+        value = repeat_heads(value, hq // value.shape[1])
     out_dtype = query.dtype
     # half-precision inputs are computed in float32 (PyTorch's lse is float32 for them)
     work = query.dtype if query.dtype.itemsize >= 4 else float32
