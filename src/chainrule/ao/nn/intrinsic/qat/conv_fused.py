@@ -23,6 +23,7 @@ from .....nn.parameter import Parameter
 from ... import qat as nnqat
 from ...qat.modules import check_float_module
 from .. import fused as nni
+from .bn_switches import BnStatsSwitches
 
 __all__ = [
     "ConvBn2d",
@@ -52,7 +53,7 @@ class ConvReLU3d(nnqat.Conv3d):
         return F.relu(self._conv_forward(input, self.weight_fake_quant(self.weight), self.bias))
 
 
-class ConvBn2d(nn.Conv2d):
+class ConvBn2d(BnStatsSwitches, nn.Conv2d):
     """Conv2d + BatchNorm2d with the batch norm folded into the fake-quantized weight."""
 
     _FLOAT_MODULE: Any = nni.ConvBn2d
@@ -93,27 +94,6 @@ class ConvBn2d(nn.Conv2d):
             self.update_bn_stats()
         else:
             self.freeze_bn_stats()
-
-    def update_bn_stats(self) -> ConvBn2d:
-        """Let ``bn`` use batch statistics and update its running ones (``bn`` in training
-        mode, even in an evaluation-mode module, as torch's)."""
-        self.freeze_bn = False
-        self.bn.training = True
-        return self
-
-    def freeze_bn_stats(self) -> ConvBn2d:
-        """Fix ``bn``'s running statistics: it normalizes with them from now on."""
-        self.freeze_bn = True
-        self.bn.training = False
-        return self
-
-    def train(self, mode: bool = True) -> ConvBn2d:
-        """Set the training flag; ``bn``'s follows it unless its statistics are frozen."""
-        self.training = mode
-        if not self.freeze_bn:
-            for module in self.children():
-                module.train(mode)
-        return self
 
     def _forward(self, input: Tensor) -> Tensor:  # noqa: A002 - torch's name
         bn = self.bn

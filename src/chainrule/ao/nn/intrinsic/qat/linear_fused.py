@@ -22,11 +22,12 @@ from .....nn import init
 from .....nn.parameter import Parameter
 from .....nn.utils.fusion import fuse_linear_bn_weights
 from .. import fused as nni
+from .bn_switches import BnStatsSwitches
 
 __all__ = ["LinearBn1d"]
 
 
-class LinearBn1d(nn.Linear):
+class LinearBn1d(BnStatsSwitches, nn.Linear):
     """Linear + BatchNorm1d with the batch norm folded into the fake-quantized weight."""
 
     _FLOAT_MODULE: Any = nni.LinearBn1d
@@ -63,26 +64,6 @@ class LinearBn1d(nn.Linear):
         self.bn.reset_running_stats()
         init.uniform_(self.bn.weight)
         init.zeros_(self.bn.bias)
-
-    def update_bn_stats(self) -> LinearBn1d:
-        """Let ``bn`` normalize with batch statistics and update its running ones."""
-        self.freeze_bn = False
-        self.bn.training = True
-        return self
-
-    def freeze_bn_stats(self) -> LinearBn1d:
-        """Fix ``bn``'s running statistics: it normalizes with them from now on."""
-        self.freeze_bn = True
-        self.bn.training = False
-        return self
-
-    def train(self, mode: bool = True) -> LinearBn1d:
-        """Set the training flag; ``bn``'s follows it unless its statistics are frozen."""
-        self.training = mode
-        if not self.freeze_bn:
-            for module in self.children():
-                module.train(mode)
-        return self
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - torch's name
         bn = self.bn
