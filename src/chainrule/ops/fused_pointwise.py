@@ -130,11 +130,7 @@ class Addcmul(Function):
         ctx.value = value
         needs = ctx.needs_input_grad
         ctx.save_for_backward(t1 if needs[2] else None, t2 if needs[1] else None)
-        prod = elementwise(np.multiply, t1, t2)  # on the intra-op threads, as mul and add
-        if not _is_one(value):
-            prod = _scaled(prod, value)
-        y = elementwise(np.add, x, prod)
-        return in_elementwise_layout(y, x, t1, t2) if y.ndim > 1 else y
+        return _plus_scaled(np.multiply, x, t1, t2, value)
 
     @staticmethod
     def backward(ctx, grad):
@@ -170,11 +166,7 @@ class Addcdiv(Function):
         needs = ctx.needs_input_grad
         ctx.save_for_backward(t1 if needs[2] else None, t2 if needs[1] or needs[2] else None)
         with np.errstate(divide="ignore", invalid="ignore"):  # x/0 is inf/nan, as PyTorch
-            quot = elementwise(np.true_divide, t1, t2)  # on the intra-op threads
-            if not _is_one(value):
-                quot = _scaled(quot, value)
-            y = elementwise(np.add, x, quot)
-        return in_elementwise_layout(y, x, t1, t2) if y.ndim > 1 else y
+            return _plus_scaled(np.true_divide, x, t1, t2, value)
 
     @staticmethod
     def backward(ctx, grad):
@@ -200,6 +192,16 @@ class Addcdiv(Function):
                 term = -tt2 * t1 / (t2 * t2) * v
                 out = term if out is None else out + term
         return _zeros_or(out, ctx.out)
+
+
+def _plus_scaled(ufunc: np.ufunc, x: Any, t1: Any, t2: Any, value: Any) -> Any:
+    """``x + value * ufunc(t1, t2)`` (addcmul's product, addcdiv's quotient) on the
+    intra-op threads, as the composed mul/div and add were, in PyTorch's result layout."""
+    r = elementwise(ufunc, t1, t2)
+    if not _is_one(value):
+        r = _scaled(r, value)
+    y = elementwise(np.add, x, r)
+    return in_elementwise_layout(y, x, t1, t2) if y.ndim > 1 else y
 
 
 def _scaled(a: Any, value: Any) -> Any:
