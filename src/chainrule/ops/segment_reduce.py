@@ -106,8 +106,10 @@ def segment_reduce(
     n_seg = offs.shape[-1] - 1
     rows = offs.reshape(-1, n_seg + 1)
     pos = np.arange(data.shape[axis])
-    # slot of each position: the number of segment ends at or before it; outside -> spare
-    slot = (rows[:, 1:, None] <= pos[None, None, :]).sum(axis=1)
+    # slot of each position: the number of segment ends at or before it (a binary search
+    # per row: O(length log segments) memory-free, not a segments x length comparison);
+    # positions outside every segment go to the spare slot n_seg
+    slot = np.stack([np.searchsorted(row[1:], pos, side="right") for row in rows])
     slot[pos[None, :] < rows[:, :1]] = n_seg
     lead = data.shape[: axis + 1]
     trail = data.shape[axis + 1 :]
