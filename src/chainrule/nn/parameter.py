@@ -33,19 +33,28 @@ class Parameter(Tensor):
 
     __torch_function__ = disabled_torch_function_impl  # results are plain Tensors (as torch)
 
-    def __init__(self, data: Any = None, requires_grad: bool = True):
+    def __new__(cls, data: Any = None, requires_grad: bool = True) -> Parameter:
+        """Built here, as PyTorch's ``Parameter.__new__``: a subclass may call
+        ``super().__new__(cls, data, requires_grad)`` from its own ``__new__`` and give its
+        ``__init__`` other arguments without calling ``Parameter.__init__``."""
         if data is None:
             arr = np.empty((0,), _dt.get_default_dtype())
         elif isinstance(data, Tensor):
             arr = data._data
         else:
             arr = Tensor._new(data)._data
+        self = object.__new__(cls)
         self._init_leaf(arr, False)
         if isinstance(data, Tensor) and data.is_inference():
             self._vc = data._vc  # shares an inference tensor's memory, so is one (as PyTorch)
         if requires_grad is not False:  # refused for an inference tensor outside inference_mode
             check_requires_grad_flag(requires_grad, "Parameter")
             self.requires_grad_(True)
+        return self
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Nothing to do: :meth:`__new__` built the parameter (a subclass's ``__init__`` need
+        not call this one)."""
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

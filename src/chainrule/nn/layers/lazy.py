@@ -113,6 +113,11 @@ class UninitializedParameter(_UninitializedTensor, Parameter):
 
     _materialized = cls_to_become = Parameter  # PyTorch's name for what it becomes
 
+    def __new__(
+        cls, requires_grad: bool = True, device: Any = None, dtype: Any = None
+    ) -> UninitializedParameter:
+        return object.__new__(cls)  # built by __init__, not by Parameter.__new__
+
     def __init__(self, requires_grad: bool = True, device: Any = None, dtype: Any = None):
         super().__init__(requires_grad, device, dtype)
 
