@@ -35,13 +35,21 @@ import numpy as np
 
 __all__ = [
     "MAX_SMALL_FLOPS",
+    "MIN_BATCHED_MACS",
     "batched_matmul",
     "gemm_address",
+    "matmul_stack",
     "one_blas_thread",
     "openblas_threads_control",
 ]
 
 MAX_SMALL_FLOPS = 1 << 22  # m * k * n per matrix: 128^3 = 2^21 qualifies, 256^3 does not
+MIN_BATCHED_MACS = 1 << 20
+"""Stacks with fewer multiply-adds in all skip the batch split (:func:`matmul_stack`): one
+launch on the compiled pool cost 1.5-2 ms on the loaded 2-core host, against 2 us for NumPy's
+own 4x6x8 by 4x8x6 product and 7 us for 32x16x16 by 32x16x16 (2026-12-03), as
+:data:`.pool_gemm.MIN_POOL_MACS` for single GEMMs."""
+_OPENBLAS_THREADED_MACS = 1 << 17  # from about here OpenBLAS splits one GEMM over its threads
 _PREFIXES = ("scipy_openblas_", "openblas_", "")
 _SUFFIXES = ("64_", "")
 _lock = threading.Lock()
@@ -128,6 +136,22 @@ def one_blas_thread() -> Iterator[bool]:
         finally:
             if before > 1:
                 put(before)
+
+
+def matmul_stack(a: Any, b: Any) -> Any:
+    """``a @ b`` for a stack of matrices ``a`` (``a.ndim > 2``, any ``b`` matmul accepts):
+    :func:`batched_matmul` from :data:`MIN_BATCHED_MACS` multiply-adds in all, else one NumPy
+    matmul on this thread (OpenBLAS held at one thread where its matrices are big enough for
+    it to split them), since a launch would cost more than the second core saves."""
+    m, k = a.shape[-2:]
+    n = b.shape[-1] if b.ndim > 1 else 1
+    if a.size * n >= MIN_BATCHED_MACS:
+        out = batched_matmul(a, b)
+        return a @ b if out is None else out
+    if type(a) is np.ndarray and m * k * n >= _OPENBLAS_THREADED_MACS:
+        with one_blas_thread():
+            return a @ b
+    return a @ b
 
 
 def batched_matmul(a: Any, b: Any) -> np.ndarray | None:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .._kernels import pool_gemm
-from .._kernels.blas import batched_matmul
+from .._kernels.blas import matmul_stack
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -46,8 +46,8 @@ def _mm(a: Any, b: Any) -> Any:
     (stacks), else NumPy's matmul."""
     if a.ndim == 2 and b.ndim == 2:
         out = pool_gemm.matmul_2d(a, b)
-    elif a.ndim > 2 and a.shape[:-2] == b.shape[:-2]:
-        out = batched_matmul(a, b)
+    elif a.ndim > 2:
+        return matmul_stack(a, b)
     else:
         out = None
     return a @ b if out is None else out

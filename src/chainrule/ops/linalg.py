@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from .._kernels import pool_gemm
-from .._kernels.blas import batched_matmul
+from .._kernels.blas import matmul_stack
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import (
@@ -63,10 +63,8 @@ class MatMul(Function):
         ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
         ctx.vecs = (a.ndim == 1, b.ndim == 1)
         if a.ndim > 2:  # stacks of small matrices: the batch over threads, 1 BLAS thread each
-            out = batched_matmul(a, b)
-            if out is not None:
-                return out
-        elif a.ndim == 2 and b.ndim == 2:  # on the compiled pool where it applies
+            return matmul_stack(a, b)
+        if a.ndim == 2 and b.ndim == 2:  # on the compiled pool where it applies
             out = pool_gemm.matmul_2d(a, b)
             if out is not None:
                 return out
