@@ -237,8 +237,8 @@ EXPRS = {
     "pad_replicate_2d": lambda m: m.F.pad(m.img * 2, (2, 2, 1, 1), mode="replicate"),
     "pad_replicate_3d": lambda m: m.F.pad(m.img[None], (1, 0, 0, 1, 2, 2), mode="replicate"),
     "reflection_pad2d": lambda m: m.nn.ReflectionPad2d(1)(m.img),
-    # interpolate: one node per mode, as torch (nearest saves no tensor; 'area' is not here:
-    # torch's is an adaptive average pooling)
+    # interpolate: one node per mode, as torch (nearest saves no tensor; 'area', below, is
+    # torch's adaptive average pooling)
     "interp_nearest_1d": lambda m: m.F.interpolate(m.X, scale_factor=2),
     "interp_nearest_2d": lambda m: m.F.interpolate(m.img, scale_factor=2, mode="nearest"),
     "interp_nearest_2d_frac": lambda m: m.F.interpolate(m.img.exp(), scale_factor=(1.5, 0.6)),
@@ -271,6 +271,25 @@ EXPRS = {
         m.img, scale_factor=0.5, mode="bicubic", antialias=True
     ),
     "interp_trilinear": lambda m: m.F.interpolate(m.img[None], scale_factor=2, mode="trilinear"),
+    # an antialiased resize that changes no axis is still one node (a copy), as torch
+    "interp_bilinear_aa_same_size": lambda m: m.F.interpolate(
+        m.img, size=(5, 5), mode="bilinear", antialias=True
+    ),
+    "interp_bicubic_aa_same_size_align": lambda m: m.F.interpolate(
+        m.img * 2, scale_factor=1, mode="bicubic", antialias=True, align_corners=True
+    ),
+    # 'area' is torch's adaptive average pooling: 1-d pools a 1-row plane, a 1x1 output is a mean
+    "interp_area_1d": lambda m: m.F.interpolate(m.X, size=3, mode="area"),
+    "interp_area_1d_one": lambda m: m.F.interpolate(m.X, size=1, mode="area"),
+    "interp_area_2d": lambda m: m.F.interpolate(m.img, size=(2, 3), mode="area"),
+    "interp_area_2d_frac": lambda m: m.F.interpolate(m.img.exp(), scale_factor=0.7, mode="area"),
+    "interp_area_2d_recompute": lambda m: m.F.interpolate(
+        m.img, scale_factor=(1.5, 0.45), mode="area", recompute_scale_factor=True
+    ),
+    "interp_area_2d_same": lambda m: m.F.interpolate(m.img, size=(5, 5), mode="area"),
+    "interp_area_2d_one": lambda m: m.nn.Upsample(size=1, mode="area")(m.img),
+    "interp_area_3d": lambda m: m.F.interpolate(m.img[None], size=(1, 3, 2), mode="area"),
+    "interp_area_3d_one": lambda m: m.F.interpolate(m.img[None], size=(1, 1, 1), mode="area"),
 }
 
 # Where chainrule computes with other nodes than PyTorch (a fused op, or a composition of
@@ -454,3 +473,33 @@ def test_walking_next_functions_reaches_every_parameter():
         assert ids == {id(lin.weight), id(lin.bias), id(x)}
         found.append(len(leaves))
     assert found[0] == found[1] == 3
+
+
+# Circular padding: torch composes it from slice copies (a chain of CopySlices and
+# SliceBackward0 nodes, about three per padded dim); chainrule records one node under the
+# chain's top name, which reads the input directly and saves nothing, as torch's chain.
+CIRCULAR_PADS = {
+    "pad_circular_1d": lambda m: m.F.pad(m.X, (2, 1), mode="circular"),
+    "pad_circular_2d": lambda m: m.F.pad(m.img, (1, 2, 3, 0), mode="circular"),
+    "pad_circular_3d": lambda m: m.F.pad(m.img, (1, 1, 2, 2, 1, 0), mode="circular"),
+    "pad_circular_crop": lambda m: m.F.pad(m.X.exp(), (-1, 3), mode="circular"),
+    "pad_circular_zero": lambda m: m.F.pad(m.X, (0, 0), mode="circular"),
+}
+
+
+@pytest.mark.parametrize("name", list(CIRCULAR_PADS))
+def test_circular_pad_is_one_node_under_torchs_top_name(name):
+    torch.manual_seed(0)
+    tm, cm = _env(torch), _env(cr)
+    t, c = CIRCULAR_PADS[name](tm), CIRCULAR_PADS[name](cm)
+    assert c.grad_fn.name() == t.grad_fn.name() == "torch::autograd::CopySlices"
+    assert repr(c.grad_fn).split(" object")[0] == repr(t.grad_fn).split(" object")[0]
+    # torch's chain (a change there to one node is noticed here)
+    assert describe(t.grad_fn.next_functions[-1][0], depth=0) == "SliceBackward0"
+    inner = "ExpBackward0" if name.endswith("crop") else ACC
+    assert describe(c.grad_fn, depth=1) == ("torch::autograd::CopySlices", ((inner, 0),))
+    v = RNG.standard_normal(tuple(t.shape))
+    t.backward(torch.tensor(v))
+    c.backward(cr.tensor(v))
+    leaf = "img" if name.endswith(("2d", "3d")) else "X"
+    np.testing.assert_allclose(getattr(cm, leaf).grad.numpy(), getattr(tm, leaf).grad.numpy())

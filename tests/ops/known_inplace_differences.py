@@ -93,10 +93,6 @@ R_PDIST = (
 )
 
 # ---- specs of tests/ops/op_specs_new_formats.py, op_specs_sparse.py, op_specs_complex.py
-R_AREA = (
-    "interpolate(mode='area'): PyTorch's adaptive average pooling saves its input; "
-    "chainrule's area resize is a product with a constant matrix and saves only the matrix"
-)
 R_SPARSE_LINEAR = (
     "coalesce/to_sparse/values: PyTorch saves the sparse result whose values were modified; "
     "chainrule's rules are linear maps of the values with the pattern as a constant"
@@ -286,15 +282,6 @@ KNOWN_DIFFERENCES: dict = {
     **{
         name: {t: (TORCH_RAISES, _R_W2) for t in ("in0", "out0")}
         for name in ("orgqr", "ormqr", "ormqr_T", "ormqr_right", "ormqr_right_T")
-    },
-    **{
-        name: {"in0": (TORCH_RAISES, R_AREA)}
-        for name in (
-            "F_interpolate_area_shrink",
-            "F_interpolate_area_grow",
-            "F_interpolate_area_1d",
-            "F_interpolate_area_3d",
-        )
     },
     **{
         name: {"out0": (TORCH_RAISES, R_SPARSE_LINEAR)}

@@ -952,6 +952,28 @@ SPECS: list = [
         lambda x: nnf(x).pad(x, (3, -2), mode="replicate"),
         shapes=(((2, 3, 4),),),
     ),
+    # circular padding: one node (under torch's top CopySlices); negative entries crop first,
+    # then the cropped dim wraps
+    _unary(
+        "F_pad_circular_1d",
+        lambda x: nnf(x).pad(x, (2, 3), mode="circular"),
+        shapes=(((2, 3, 4),), ((3, 5),)),
+    ),
+    _unary(
+        "F_pad_circular_2d",
+        lambda x: nnf(x).pad(x, (1, 2, 3, 0), mode="circular"),
+        shapes=(((2, 2, 3, 4),), ((2, 4, 3),)),
+    ),
+    _unary(
+        "F_pad_circular_3d",
+        lambda x: nnf(x).pad(x, (1, 1, 0, 2, 2, 1), mode="circular"),
+        shapes=(((1, 2, 3, 4, 3),), ((2, 2, 3, 2),)),
+    ),
+    _unary(
+        "F_pad_circular_crop",
+        lambda x: nnf(x).pad(x, (-1, 2, 2, -1), mode="circular"),
+        shapes=(((1, 2, 3, 4),),),
+    ),
     OpSpec(
         "F_cosine_embedding_loss",
         lambda x, y: nnf(x).cosine_embedding_loss(x, y, const(x, np.array([1.0, -1.0, 1.0]))),

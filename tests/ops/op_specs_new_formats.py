@@ -78,6 +78,17 @@ SPECS: list = [
     OpSpec("F_interpolate_area_grow", _interp(size=(5, 7), mode="area"), _SMALL_2D),
     OpSpec("F_interpolate_area_1d", _interp(size=3, mode="area"), (((2, 3, 7),),)),
     OpSpec("F_interpolate_area_3d", _interp(size=(2, 1, 3), mode="area"), (((1, 2, 3, 2, 5),),)),
+    OpSpec(
+        "F_interpolate_area_frac",  # scale factors recomputed from the floored sizes, as torch
+        _interp(scale_factor=(1.5, 0.45), mode="area"),
+        (((1, 2, 5, 7),),),
+    ),
+    OpSpec(
+        "F_interpolate_area_recompute",
+        _interp(scale_factor=0.7, mode="area", recompute_scale_factor=True),
+        (((2, 2, 3, 4, 5),),),
+    ),
+    OpSpec("F_interpolate_area_same", _interp(size=(4, 6), mode="area"), (((1, 2, 4, 6),),)),
     OpSpec("F_interpolate_bicubic", _interp(size=(5, 6), mode="bicubic"), _SMALL_2D),
     OpSpec(
         "F_interpolate_bicubic_align",

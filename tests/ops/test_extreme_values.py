@@ -136,6 +136,8 @@ SKIP = {  # the forward value differs: the draw is not compared at all
     "F_interpolate_area_3d[all]": "as F_adaptive_avg_pool3d: a window mixing +-1e308 with "
     "small values, whose sum (-1e308 or -inf) is decided by the order of the additions "
     "(chainrule sums along each axis in turn, PyTorch over the whole window)",
+    "F_interpolate_area_frac[all]": "as F_interpolate_area_3d",
+    "F_interpolate_area_recompute[all]": "as F_interpolate_area_3d",
     "F_interpolate_trilinear[finite]": "a window whose terms cancel: chainrule's 1.25e-301 is "
     "the exact value (checked with fractions); PyTorch's 2.8e-17 is its rounding",
 }

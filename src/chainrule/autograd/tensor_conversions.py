@@ -137,14 +137,16 @@ def _rounded_op_name(ctx: Any) -> str:
 def run_in_float32(cls: type, args: tuple, kwargs: dict) -> Any:
     """Run the op ``cls`` on bfloat16 tensors in float32 and round its floating results
     back to bfloat16 once, as PyTorch's CPU kernels compute bfloat16 ops; or
-    ``NotImplemented`` for ops that run on bfloat16 as they are (conversions, views).
+    ``NotImplemented`` for ops that run on bfloat16 as they are (conversions, views, and
+    Functions marked ``native_bfloat16 = True``, which compute in float32 inside their own
+    node and round once: PyTorch's one node, no casts around it).
 
     The casts are recorded ops, so gradients flow to bfloat16 leaves (and arrive in
     bfloat16). An op returning a view of its float32 input is rerun on the bfloat16 input
     (a view must share its base's memory) and remembered as such."""
     name = cls.__name__
-    if name in _NATIVE_BF16:
-        return NotImplemented
+    if name in _NATIVE_BF16 or getattr(cls, "native_bfloat16", False):
+        return NotImplemented  # (native_bfloat16: the op computes in float32 inside its node)
     if name in _NO_BF16_KERNEL:
         raise NotImplementedError(
             f"{_NO_BF16_KERNEL[name]}: not implemented for 'BFloat16' (PyTorch has no "

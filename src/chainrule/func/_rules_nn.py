@@ -24,6 +24,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..linalg.norms import EuclideanNorm
 from ..ops.affine import LinearFn
+from ..ops.circular_padding import CircularPad, CircularPadBackward
 from ..ops.conv import Conv2dFn
 from ..ops.cumulative import Cumprod, Cumsum
 from ..ops.edge_padding import EdgePad, EdgePadBackward
@@ -34,6 +35,7 @@ from ..ops.fused_moments import StdMean, VarMean
 from ..ops.fused_products import Addbmm, Addmm, Addmv, Baddbmm
 from ..ops.fused_statistics import Logsumexp, Std, Var
 from ..ops.gated_linear import Glu
+from ..ops.interp_taps import Resample, ResampleTranspose
 from ..ops.linalg import MatMul, matmul
 from ..ops.losses import CrossEntropyFn, MseLossFn, NLLLossFn, index_weights
 from ..ops.normalization import LayerNormFn, NormalizeFn
@@ -147,10 +149,36 @@ def _edge_pad(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     return wrap(cls.apply(x._value, pads, mode), level)
 
 
+@register(CircularPad)
+def _circular_pad(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    x, pads = args  # pads name the last dims: the batch dim in front is one more lead
+    return wrap(CircularPad.apply(x._value, pads), level)
+
+
+@register(CircularPadBackward)
+def _circular_pad_backward(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    g, pads, in_shape = args  # in_shape is logical: the physical one has the batch in front
+    v = g._value
+    return wrap(CircularPadBackward.apply(v, pads, (v.shape[0],) + tuple(in_shape)), level)
+
+
 @register(UpsampleNearest, UpsampleNearestBackward)
 def _upsample_nearest(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     x, plan = args  # the plan names the last dims: the batch dim in front is one more lead
     return wrap(cls.apply(x._value, plan), level)
+
+
+@register(Resample, ResampleTranspose)
+def _resample(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    """The plan names absolute axes (2, 3, ... for F.interpolate): fold the vmapped dim into
+    dim 0 so they stay where they are; one resampling for the whole batch."""
+    x, plan = args
+    if x.ndim == 0 or any(m.axis < 1 for m in plan):
+        return NotImplemented  # a resampled dim 0 cannot take the batch
+    v = x._value
+    s = tuple(v.shape)
+    out = cls.apply(Reshape.apply(v, (s[0] * s[1],) + s[2:]), plan)
+    return wrap(Reshape.apply(out, s[:2] + tuple(out.shape[1:])), level)
 
 
 @register(Diagonal)

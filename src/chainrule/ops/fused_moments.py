@@ -13,8 +13,8 @@ With ``mu = mean(x)``, ``n`` the count reduced over and ``dof = n - correction``
 So ``dx = g_v 2 (x - mu) / dof + g_mu / n`` (``g_s (x - mu) / (dof s)`` for the std). A plain
 backward computes on raw arrays, the big passes on the intra-op threads; with
 ``create_graph=True`` the same formulas are written with Tensor ops. float16 accumulates in
-float32 and is rounded once, as PyTorch's kernels. Real floating inputs only: bfloat16 and
-complex inputs keep the composed form (``numpy_style.py``).
+float32 and is rounded once, as PyTorch's kernels, and so does bfloat16. Real floating inputs
+only: complex inputs keep the composed form (``numpy_style.py``).
 """
 
 from __future__ import annotations
@@ -29,16 +29,16 @@ from ..backend import get_array_module
 from ..threads import elementwise
 from ._util import reduction_axes
 from .binary import where
-from .fused_statistics import _contiguous, _kept, _kept_raw, _wrap, raw_mean
+from .fused_statistics import _contiguous, _kept, _kept_raw, _wrap, raw_mean, wide
 from .reduction import _count
 
 __all__ = ["StdMean", "VarMean", "fused_moments"]
 
 
 def _mean_centred(x: Any, axes: Any) -> tuple:
-    """``(mu, x - mu)`` (float16 in float32), ``mu`` with kept dims, the difference a fresh
-    array computed on the intra-op threads."""
-    xc = x.astype(np.float32) if x.dtype == np.float16 else x
+    """``(mu, x - mu)`` (float16 / bfloat16 in float32), ``mu`` with kept dims, the difference
+    a fresh array computed on the intra-op threads."""
+    xc = wide(x)
     mu = get_array_module(x).asarray(raw_mean(xc, axes, True))
     return mu, elementwise(np.subtract, xc, mu)
 
@@ -59,6 +59,7 @@ def _moments(x: Any, axes: Any, keepdim: bool, dof: float, root: bool) -> tuple:
 
 class _MomentsMean(Function):
     raw = True
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
     root = False
 
     @staticmethod
@@ -83,13 +84,13 @@ class _MomentsMean(Function):
         grads = [g for g in (gv, gm) if g is not None]
         if not ctx.create_graph and all(type(t._data) is np.ndarray for t in (x, *grads)):
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                gmk = None if gm is None else _kept_raw(gm._data, shape, axes, keep) / n
+                gmk = None if gm is None else wide(_kept_raw(gm._data, shape, axes, keep)) / n
                 if gv is None:  # the mean's alone: 1/n everywhere (small: the reduced shape)
                     gx = np.broadcast_to(gmk, shape).astype(x.dtype)
                     return _wrap(gx), None, None, None
-                gvk = _kept_raw(gv._data, shape, axes, keep)  # small: the reduced shape
+                gvk = wide(_kept_raw(gv._data, shape, axes, keep))  # small: the reduced shape
                 if root:
-                    sk = _kept_raw(rest[0]._data, shape, axes, keep)
+                    sk = wide(_kept_raw(rest[0]._data, shape, axes, keep))
                     coeff = np.where(sk == 0, 0, gvk / (dof * sk))
                 else:
                     coeff = gvk * (2.0 / dof if dof else np.inf)
@@ -122,13 +123,13 @@ class _MomentsMean(Function):
         axes, keep, dof = ctx.axes, ctx.keepdim, ctx.dof
         with np.errstate(divide="ignore", invalid="ignore"):
             _mu, d = _mean_centred(x, axes)
-            s = (d.astype(x.dtype, copy=False) * t).sum(axis=axes, keepdims=keep)
+            s = (d * wide(t)).sum(axis=axes, keepdims=keep)  # float16 / bfloat16: in float32
             if ctx.fn.root:
-                y = ctx.out[0]
+                y = wide(ctx.out[0])
                 tv = xp.where(y == 0, 0, s / (dof * xp.where(y == 0, 1, y)))
             else:
                 tv = s * 2 / dof
-            tm = raw_mean(t, axes, keep)
+            tm = raw_mean(wide(t), axes, keep)
         return xp.asarray(tv).astype(x.dtype), xp.asarray(tm).astype(x.dtype)
 
 

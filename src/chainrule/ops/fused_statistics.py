@@ -16,7 +16,8 @@ after forward raises as in PyTorch:
 
 A plain backward computes on raw arrays, the big passes on the intra-op threads; with
 ``create_graph=True`` the same formulas are written with Tensor ops, so they differentiate
-again. float16 accumulates in float32 and is rounded once, as PyTorch's kernels.
+again. float16 and bfloat16 accumulate in float32 and are rounded once, as PyTorch's kernels
+(one node in every dtype: no casts around it).
 """
 
 from __future__ import annotations
@@ -29,12 +30,20 @@ from .._kernels import dispatch as _fast
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..dtypes import is_bfloat16
 from ..threads import elementwise
 from .binary import where
 from .shape import reshape
 from .vector_norms import keepdim_shape
 
-__all__ = ["Logsumexp", "Std", "Var", "raw_mean"]
+__all__ = ["Logsumexp", "Std", "Var", "raw_mean", "wide"]
+
+
+def wide(a: Any) -> Any:
+    """``a`` in float32 if it is float16 or bfloat16 (the dtype PyTorch's CPU kernels compute
+    those in), else ``a`` itself."""
+    dt = a.dtype
+    return a.astype(np.float32) if dt == np.float16 or is_bfloat16(dt) else a
 
 
 def _exp_inplace(d: Any) -> Any:
@@ -140,13 +149,15 @@ def raw_mean(x: Any, axes: Any, keepdims: bool) -> Any:
 
 
 def _centred(x: Any, axes: Any) -> Any:
-    """``x - mean(x)`` as a fresh array (float16 in float32), on the intra-op threads."""
-    xc = x.astype(np.float32) if x.dtype == np.float16 else x
+    """``x - mean(x)`` as a fresh array (float16 / bfloat16 in float32), on the intra-op
+    threads."""
+    xc = wide(x)
     return elementwise(np.subtract, xc, raw_mean(xc, axes, True))
 
 
 def _variance(x: Any, axes: Any, keepdim: bool, dof: float) -> Any:
-    """The (float16: float32) variance of ``x`` over ``axes``, not yet rounded to x's dtype."""
+    """The (float16, bfloat16: float32) variance of ``x`` over ``axes``, not yet rounded to
+    x's dtype."""
     xp = get_array_module(x)
     d = _centred(x, axes)
     sq = elementwise(np.multiply, d, d, out=d if d.ndim else None)
@@ -160,6 +171,7 @@ class Var(Function):
 
     raw = True
     node_name = "VarBackward0"
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, axes, keepdim, dof):
@@ -175,7 +187,7 @@ class Var(Function):
         with np.errstate(divide="ignore"):
             scale = 2.0 / ctx.dof if ctx.dof else np.inf
         if not ctx.create_graph and type(x._data) is np.ndarray and type(grad._data) is np.ndarray:
-            gk = _kept_raw(grad._data, shape, axes, keep) * scale  # small: the reduced shape
+            gk = wide(_kept_raw(grad._data, shape, axes, keep)) * scale  # small: reduced shape
             with np.errstate(invalid="ignore", over="ignore"):
                 d = _centred(x._data, axes)
                 gx = elementwise(np.multiply, d, gk, out=d if d.ndim else None)
@@ -187,8 +199,8 @@ class Var(Function):
     def jvp(ctx, t, *_):
         x = ctx.primals[0]
         with np.errstate(divide="ignore", invalid="ignore"):
-            d = _centred(x, ctx.axes).astype(x.dtype, copy=False)
-            s = (d * t).sum(axis=ctx.axes, keepdims=ctx.keepdim) * 2
+            d = _centred(x, ctx.axes)  # float16 / bfloat16: summed in float32
+            s = (d * wide(t)).sum(axis=ctx.axes, keepdims=ctx.keepdim) * 2
             return get_array_module(x).asarray(s / ctx.dof).astype(x.dtype, copy=False)
 
 
@@ -198,6 +210,7 @@ class Std(Function):
 
     raw = True
     node_name = "StdBackward0"
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, axes, keepdim, dof):
@@ -212,8 +225,8 @@ class Std(Function):
         x, y = ctx.saved_tensors
         shape, axes, keep, dof = ctx.in_shape, ctx.axes, ctx.keepdim, ctx.dof
         if not ctx.create_graph and type(x._data) is np.ndarray and type(grad._data) is np.ndarray:
-            yk = _kept_raw(y._data, shape, axes, keep)
-            gk = _kept_raw(grad._data, shape, axes, keep)
+            yk = wide(_kept_raw(y._data, shape, axes, keep))
+            gk = wide(_kept_raw(grad._data, shape, axes, keep))
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 coeff = np.where(yk == 0, 0, gk / (dof * yk))  # small: the reduced shape
                 d = _centred(x._data, axes)
@@ -229,6 +242,8 @@ class Std(Function):
         x, y = ctx.primals[0], ctx.out
         xp = get_array_module(x)
         with np.errstate(divide="ignore", invalid="ignore"):
-            d = _centred(x, ctx.axes).astype(x.dtype, copy=False)
-            s = (d * t).sum(axis=ctx.axes, keepdims=ctx.keepdim)
-            return xp.asarray(xp.where(y == 0, 0, s / (ctx.dof * xp.where(y == 0, 1, y))))
+            d = _centred(x, ctx.axes)  # float16 / bfloat16: summed in float32
+            s = (d * wide(t)).sum(axis=ctx.axes, keepdims=ctx.keepdim)
+            y = wide(y)
+            ty = xp.where(y == 0, 0, s / (ctx.dof * xp.where(y == 0, 1, y)))
+            return xp.asarray(ty).astype(x.dtype, copy=False)

@@ -184,6 +184,8 @@ def _run(x: Any, maps: tuple, transpose: bool) -> Any:
     """Apply the maps (or their transposes, in reverse order): dense products when no operand
     can hold inf or NaN, else per map a product or the taps-only gather / scatter-add."""
     steps = maps[::-1] if transpose else maps
+    if not steps:  # no axis changes (an antialiased resize to the same size): a copy, as torch
+        return x.copy()
     growth = math.prod(m.grow_t if transpose else m.grow for m in steps)
     if _dense_is_safe(x, growth):  # nothing can overflow: divisions folded into the matrices
         for m in steps:
@@ -258,10 +260,13 @@ def resample(x: Tensor, taps: Sequence[tuple], label: str | None = None) -> Tens
             optional fourth item ``div`` (n_out,) divides each output after its sum.
         label: PyTorch's node name stem (``"UpsampleBilinear2D"``: the node prints as
             ``UpsampleBilinear2DBackward0``, its backward as ``...BackwardBackward0``).
+            With a label the node is recorded even when ``taps`` is empty (a copy), as
+            PyTorch records its upsampling node for a resize that changes no axis.
 
     Returns:
-        The resampled tensor. Each output and each gradient element depends on its own taps
-        only, inf and NaN included; differentiable in any order.
+        The resampled tensor (``x`` itself when there are no taps and no label). Each output
+        and each gradient element depends on its own taps only, inf and NaN included;
+        differentiable in any order.
     """
     maps = []
     shape = list(x.shape)
@@ -269,7 +274,7 @@ def resample(x: Tensor, taps: Sequence[tuple], label: str | None = None) -> Tens
         idx = np.asarray(idx, np.int64)
         maps.append(_Map(axis, idx, np.asarray(wts), shape[axis], x._data, *div))
         shape[axis] = int(np.shape(idx)[0])
-    if not maps:
+    if not maps and label is None:
         return x
     plan = _Maps(maps)
     plan.label = label

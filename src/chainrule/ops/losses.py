@@ -20,10 +20,13 @@ import numpy as np
 from .._kernels.attention import softmax_forward as softmax_rows_with_lse
 from .._kernels.jit import eligible
 from ..autograd.function import Function
+from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..dtypes import is_bfloat16
 from ._util import constant
 from .binary import where
 from .clamping import clamp
+from .fused_statistics import wide
 from .softmax import softmax
 
 __all__ = ["BinaryCrossEntropyFn", "CrossEntropyFn", "MseLossFn", "NLLLossFn", "index_weights"]
@@ -300,15 +303,19 @@ class MseLossFn(Function):
 
     raw = True
     node_name = ("MseLossBackward0", (0, 1))
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, y, reduction):
         ctx.reduction = reduction
         ctx.save_for_backward(x, y)
+        dtype = x.dtype
+        if is_bfloat16(dtype):  # computed in float32, rounded once (PyTorch's CPU kernel)
+            x, y = wide(x), wide(y)
         d = x - y
         sq = d * d
         if reduction == "none":
-            return sq
+            return sq.astype(dtype, copy=False)
         ctx.count = n = sq.size
         if sq.dtype == np.float16:
             total = sq.sum(dtype=np.float32).astype(np.float16)
@@ -316,12 +323,18 @@ class MseLossFn(Function):
             total = sq.sum()
         if reduction == "mean":
             total = total / n if n else total * float("nan")
-        return get_array_module(sq).asarray(total).astype(sq.dtype, copy=False)
+        return get_array_module(sq).asarray(total).astype(dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         needs = ctx.needs_input_grad
+        if is_bfloat16(x.dtype) and not ctx.create_graph:  # in float32, rounded once
+            g = wide(grad._data)
+            g = g / ctx.count if ctx.reduction == "mean" else g
+            gx = ((wide(x._data) - wide(y._data)) * (g * 2.0)).astype(x.dtype)
+            gx_t = Tensor._make(gx, False, None, 0) if needs[0] else None
+            return gx_t, Tensor._make(-gx, False, None, 0) if needs[1] else None, None
         g = grad / ctx.count if ctx.reduction == "mean" else grad
         gx = (x - y) * (g * 2.0)
         return gx if needs[0] else None, -gx if needs[1] else None, None
@@ -329,9 +342,12 @@ class MseLossFn(Function):
     @staticmethod
     def jvp(ctx, tx, ty, *_):
         x, y = ctx.saved_arrays
-        t = ty * -1 if tx is None else tx if ty is None else tx - ty
+        dtype = x.dtype
+        x, y = wide(x), wide(y)  # bfloat16: in float32, rounded once
+        t = wide(ty) * -1 if tx is None else wide(tx) if ty is None else wide(tx) - wide(ty)
         dt = (x - y) * 2.0 * t
         if ctx.reduction == "none":
-            return dt
+            return dt.astype(dtype, copy=False)
         total = dt.sum()
-        return total / ctx.count if ctx.reduction == "mean" else total
+        total = total / ctx.count if ctx.reduction == "mean" else total
+        return get_array_module(dt).asarray(total).astype(dtype, copy=False)

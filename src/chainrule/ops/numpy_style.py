@@ -235,11 +235,12 @@ def _moments(op: str, x: Any, dim: Any, unbiased: Any, keepdim: bool, correction
             f"{op}: only supports floating point and complex dtypes, got {x.dtype}; "
             "call .float() first"
         )
-    if x.dtype.kind == "f":  # one node, VarMeanBackward0 / StdMeanBackward0 (fused_moments.py)
+    if x.dtype.kind == "f" or dtypes.is_bfloat16(x.dtype):  # one node, VarMeanBackward0 /
+        # StdMeanBackward0 (fused_moments.py; bfloat16 summed in float32, rounded once)
         if correction is None:
             correction = 1 if unbiased is None or unbiased is True else 0
         return fused_moments(op, x, dim, keepdim, correction, op == "std_mean")
-    v = moment(op, x, dim, unbiased, keepdim, correction)  # bfloat16, complex: composed
+    v = moment(op, x, dim, unbiased, keepdim, correction)  # complex: composed
     return (SafeSqrt.apply(v) if op == "std_mean" else v), mean(x, dim, keepdim)
 
 

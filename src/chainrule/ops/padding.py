@@ -1,22 +1,21 @@
 """Padding with PyTorch's conventions: ``pad`` lists (before, after) pairs from the LAST dim.
 
 Constant padding is one op (``ConstantPadNdBackward0``); reflect / replicate padding are one
-node each (``edge_padding.py``: ``ReflectionPad2DBackward0``, ...); circular padding is a
-gather (integer-array indexing), differentiable through indexing's rules. Widths are
-validated as PyTorch does (reflect pads must be smaller than the padded dim, circular pads at
-most its size).
+node each (``edge_padding.py``: ``ReflectionPad2DBackward0``, ...); circular padding is one
+node too (``circular_padding.py``, under the top of PyTorch's slice-copy chain,
+``torch::autograd::CopySlices``). Widths are validated as PyTorch does (reflect pads must be
+smaller than the padded dim, circular pads at most its size).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import ShapeError
+from .circular_padding import CircularPad, check_circular_pads
 from .edge_padding import EdgePad
 
 __all__ = ["Pad", "pad"]
@@ -74,19 +73,17 @@ def pad(
         _check_output_size(input.shape, widths)
         _check_non_batch_dims(input.shape, len(pad) // 2)
         return EdgePad.apply(input, tuple(int(p) for p in pad), mode)
-    if any(lo < 0 or hi < 0 for lo, hi in widths):
-        if mode in ("reflect", "replicate", "circular"):  # PyTorch checks the rank first
-            _check_non_constant_rank(input.ndim, len(pad))
+    if mode == "circular":  # one node; negative pads crop first, then the rest wraps
+        _check_non_constant_rank(input.ndim, len(pad))
+        check_circular_pads(input.shape, pad)
+        return CircularPad.apply(input, tuple(int(p) for p in pad))
+    if any(lo < 0 or hi < 0 for lo, hi in widths):  # constant: crop, then pad the rest
         _check_crop(input.shape, widths, mode)
         crop = tuple(
             slice(max(-lo, 0), input.shape[i] - max(-hi, 0)) for i, (lo, hi) in enumerate(widths)
         )
         input = input[crop]
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-    if mode != "constant":
-        _check_non_constant_rank(input.ndim, len(pad))
-        _check_pad_widths(mode, input.shape, widths, len(pad) // 2)
-        return _index_pad(input, widths, mode)
     return Pad.apply(input, tuple(widths), 0.0 if value is None else value)
 
 
@@ -139,37 +136,12 @@ def _check_non_constant_rank(ndim: int, n_pad: int) -> None:
         )
 
 
-def _index_pad(x: Tensor, widths: list, mode: str) -> Tensor:
-    """Circular padding (and any mode, as a reference) as one gather per padded dim.
-
-    Every output position reads one input position (mirrored about the edge without repeating
-    it, clamped to the edge, or wrapped around), so the pad is an integer-array index and is
-    differentiable to any order through indexing's own rules (backward scatter-adds).
-    """
-    xp = get_array_module(x._data)
-    for d, (lo, hi) in enumerate(widths):
-        if not lo and not hi:
-            continue
-        n = x.shape[d]
-        pos = np.arange(-lo, n + hi)
-        if mode == "replicate":
-            idx = np.clip(pos, 0, n - 1)
-        elif mode == "circular":
-            idx = pos % n
-        else:  # reflect: period 2 (n - 1), mirrored in its second half
-            idx = np.abs(pos) % max(2 * (n - 1), 1)
-            idx = np.where(idx >= n, 2 * (n - 1) - idx, idx)
-        x = x[(slice(None),) * d + (xp.asarray(idx),)]
-    return x
-
-
 def _check_pad_widths(mode: str, shape: tuple, widths: list, npad: int) -> None:
-    """Reflect pads must be < the dim size, circular pads <= it, replicate needs size > 0."""
+    """Reflect pads must be < the dim size, replicate needs size > 0."""
     for i in range(len(shape) - npad, len(shape)):
         n = shape[i]
         for w in widths[i]:
-            ok = w < n if mode == "reflect" else w <= n if mode == "circular" else n > 0 or w == 0
-            if not ok:
+            if not (w < n if mode == "reflect" else n > 0 or w == 0):
                 rel = "less than" if mode == "reflect" else "at most"
                 raise RuntimeError(
                     f"pad: padding size should be {rel} the corresponding input dimension for "

@@ -18,7 +18,8 @@ here: PyTorch composes it as ``abs`` and the reduction, and so does the function
 
 A plain backward computes on raw arrays on the intra-op threads; with ``create_graph=True``
 the same formula is written with Tensor ops, so it differentiates again. float16 sums in
-float32 and rounds once, as ``MseLossFn``.
+float32 and rounds once, as ``MseLossFn``; bfloat16 computes wholly in float32 inside the node
+and rounds once (PyTorch's one node, no casts around it).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
 from .clamping import clamp
+from .fused_statistics import wide
 
 __all__ = ["HuberLossFn", "SmoothL1LossFn"]
 
@@ -80,6 +82,7 @@ class _SmoothLoss(Function):
     """The shared node: ``forward(ctx, x, y, reduction, b)`` with same-shaped ``x``, ``y``."""
 
     raw = True
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
     huber = False
     saved_input_names = ("self", "target")
 
@@ -87,8 +90,8 @@ class _SmoothLoss(Function):
     def forward(cls, ctx, x, y, reduction, b):
         ctx.reduction, ctx.b = reduction, b
         ctx.save_for_backward(x, y)
-        with np.errstate(invalid="ignore", over="ignore"):
-            out, ctx.count = _reduce(_pointwise(x, y, b, cls.huber), reduction)
+        with np.errstate(invalid="ignore", over="ignore"):  # (bfloat16: in float32)
+            out, ctx.count = _reduce(_pointwise(wide(x), wide(y), b, cls.huber), reduction)
         return out if out.dtype == x.dtype else out.astype(x.dtype)
 
     @classmethod
@@ -97,11 +100,11 @@ class _SmoothLoss(Function):
         needs = ctx.needs_input_grad
         b, mean = ctx.b, ctx.reduction == "mean"
         if not ctx.create_graph and type(x._data) is np.ndarray and type(grad._data) is np.ndarray:
-            g = grad._data
+            g = wide(grad._data)  # (bfloat16: in float32, rounded once)
             if mean:
                 g = g / ctx.count
             with np.errstate(invalid="ignore", over="ignore"):
-                s = _slope_raw(x._data, y._data, b, cls.huber)
+                s = _slope_raw(wide(x._data), wide(y._data), b, cls.huber)
                 gx = elementwise(np.multiply, s, g, out=s if s.ndim and g.ndim == 0 else None)
                 gx = np.asarray(gx).astype(x.dtype, copy=False)
                 gy = elementwise(np.negative, gx) if needs[1] else None
@@ -117,9 +120,9 @@ class _SmoothLoss(Function):
     @classmethod
     def jvp(cls, ctx, tx, ty, *_):
         x, y = ctx.saved_arrays
-        t = -ty if tx is None else tx if ty is None else tx - ty
+        t = -wide(ty) if tx is None else wide(tx) if ty is None else wide(tx) - wide(ty)
         with np.errstate(invalid="ignore", over="ignore"):
-            dt = _slope_raw(x, y, ctx.b, cls.huber) * t
+            dt = _slope_raw(wide(x), wide(y), ctx.b, cls.huber) * t
         if ctx.reduction == "none":
             return dt.astype(x.dtype, copy=False)
         total = dt.sum()

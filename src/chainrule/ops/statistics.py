@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..dtypes import is_bfloat16
 from ._util import DtypeError, as_tensor, reduction_axes
 from .binary import where
 from .binding import tensor_method
@@ -66,9 +67,7 @@ def moment(
         correction = 1 if unbiased is None or unbiased is True else 0
     axes = reduction_axes(dim, input, op)
     kind = input.dtype.kind
-    if kind == "V":  # bfloat16: float32 accumulation, rounded once (PyTorch)
-        return moment(op, input.float(), dim, None, keepdim, correction, root).to(input.dtype)
-    if kind != "f":
+    if kind != "f" and not is_bfloat16(input.dtype):  # bfloat16: Var/Std sum in float32
         if kind == "c":  # real: E|z - E z|^2 = var(Re z) + var(Im z), as PyTorch
             v = moment(op, real(input), dim, None, keepdim, correction) + moment(
                 op, imag(input), dim, None, keepdim, correction
@@ -87,7 +86,7 @@ def moment(
             stacklevel=4,
         )
     # one node, VarBackward0 / StdBackward0 as PyTorch (fused_statistics.py)
-    # (float16 accumulates in float32 there)
+    # (float16 and bfloat16 accumulate in float32 there, rounded once)
     return (Std if root else Var).apply(input, axes, keepdim, dof)
 
 

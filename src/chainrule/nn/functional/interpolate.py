@@ -34,6 +34,7 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...ops._util import DtypeError
+from ...ops.area_interpolation import area_resize
 from ...ops.interp_taps import resample
 from ...ops.upsample_nearest import NearestPlan, UpsampleNearest
 
@@ -333,9 +334,12 @@ def interpolate(
         else:
             idx, wts = _linear_taps(n_in, n_out, ac, sc, op)
         taps.append((axis, idx, wts))
+    if mode == "area":  # recorded as PyTorch's adaptive average pooling (ops/area_interpolation)
+        return area_resize(input, taps, out_sz)
     if antialias:  # PyTorch (as PIL) resizes the last axis first: it decides inf - inf vs inf
         taps = taps[::-1]
-    return resample(out, taps, _label(mode, input.ndim - 2, antialias)) if taps else out
+    # an antialiased resize that changes no axis is still one recorded node, as torch's
+    return resample(out, taps, _label(mode, input.ndim - 2, antialias))
 
 
 def _label(mode: str, nd: int, antialias: bool) -> str | None:

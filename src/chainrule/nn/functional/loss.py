@@ -67,6 +67,7 @@ def bfloat16_in_float32(
     *,
     check: Callable[[dict], None] | None = None,
     input_dtype: bool = False,
+    native: Callable[[dict], bool] | None = None,
 ) -> Any:
     """A loss on bfloat16 tensors as PyTorch's CPU computes it: in float32, the result
     rounded once to bfloat16. Inside CPU autocast, where the losses are on the float32 list,
@@ -77,9 +78,16 @@ def bfloat16_in_float32(
     tensor arguments by name) may refuse a mix; the result is ``input``'s dtype if
     ``input_dtype``, else bfloat16 only when every floating argument is bfloat16 (a float32
     one promotes it to float32).
+
+    ``native`` (given the bound arguments, defaults included) says when the loss is one node
+    that computes bfloat16 in float32 itself (``native_bfloat16``): with every floating
+    tensor bfloat16 it is then called as it is, so the graph holds PyTorch's one node and no
+    casts.
     """
     if fn is None:
-        return functools.partial(bfloat16_in_float32, check=check, input_dtype=input_dtype)
+        return functools.partial(
+            bfloat16_in_float32, check=check, input_dtype=input_dtype, native=native
+        )
     signature = inspect.signature(fn)
 
     @functools.wraps(fn)
@@ -96,6 +104,13 @@ def bfloat16_in_float32(
         if not autocast:
             if check is not None:
                 check(named)
+            if native is not None and all(
+                is_bfloat16(v.dtype) for v in named.values() if is_floating(v.dtype)
+            ):
+                full = signature.bind(*args, **kwargs)
+                full.apply_defaults()
+                if native(full.arguments):
+                    return fn(*args, **kwargs)  # one node, float32 inside (PyTorch's)
             ups = {k: v.to(float32) if is_bfloat16(v.dtype) else v for k, v in named.items()}
         bound.arguments.update(ups)
         with computing_in_float32():
@@ -247,7 +262,7 @@ def _pointwise_loss(
     return _reduce(loss, reduction) if out is None else out
 
 
-@bfloat16_in_float32
+@bfloat16_in_float32(native=lambda a: a["weight"] is None)
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -289,7 +304,7 @@ def l1_loss(
     return _pointwise_loss("l1_loss", input, target, size_average, reduce, reduction, weight, abs)
 
 
-@bfloat16_in_float32
+@bfloat16_in_float32(native=lambda a: a["weight"] is None)
 def huber_loss(
     input: Tensor,
     target: Tensor,
@@ -317,7 +332,7 @@ def huber_loss(
     return _reduce(HuberLossFn.apply(input, target, "none", float(delta)) * weight, reduction)
 
 
-@bfloat16_in_float32
+@bfloat16_in_float32(native=lambda a: a["beta"] != 0)
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
