@@ -24,7 +24,7 @@ from .binding import tensor_method
 from .linalg_out import with_out
 from .matrix_trace import Trace
 from .shape import Permute, reshape, transpose, unsqueeze
-from .sparse_products import sparse_matmul, sparse_mm
+from .sparse_products import sparse_bmm, sparse_matmul, sparse_mm
 from .sparse_tensor import SparseTensor
 
 __all__ = [
@@ -188,9 +188,11 @@ def mm(input: Tensor, mat2: Tensor, out_dtype: Any = None) -> Tensor:  # noqa: A
 @tensor_method
 @with_out("bmm")
 def bmm(input: Tensor, mat2: Tensor, out_dtype: Any = None) -> Tensor:  # noqa: A002
-    """Batched matrix products of two 3-d tensors."""
+    """Batched matrix products of two 3-d tensors (the first may be sparse COO)."""
     a, b = input, mat2
     _check_out_dtype("bmm", out_dtype)
+    if type(a) is SparseTensor or type(b) is SparseTensor:
+        return sparse_bmm(a, b)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise ShapeError(
             f"bmm: expects two 3-d tensors with equal batch size, got shapes "

@@ -7,7 +7,8 @@ product, the row-sorted layout cached on the pattern); ``dense @ sparse`` is its
 ``(Sᵀ Dᵀ)ᵀ``. Both are differentiable in the values and the dense operand, to any order.
 ``matmul`` also takes a 1-d sparse vector with a dense matrix (read as a one-row sparse
 matrix) and a dense vector with a sparse matrix, as PyTorch does; ``mm``/``spmm`` refuse any
-1-d operand with PyTorch's ``IndexError``.
+1-d operand with PyTorch's ``IndexError``. ``cr.bmm`` of a 3-d sparse batch and a dense batch
+is one ``Spmm`` of the block-diagonal matrix the batch forms (:func:`sparse_bmm`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .sparse_pattern import SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
 from .views import reshape, unsqueeze
 
-__all__ = ["addmm", "mm", "sparse_matmul", "sparse_mm", "spmm", "sum"]
+__all__ = ["addmm", "mm", "sparse_bmm", "sparse_matmul", "sparse_mm", "spmm", "sum"]
 
 
 def _check_operands(op: str, sparse: SparseTensor, dense: Any, vector: bool = False) -> None:
@@ -168,6 +169,61 @@ def sparse_mm(a: Any, b: Any, op: str = "mm") -> Tensor:
     return sparse_matmul(a, b, op)
 
 
+def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's parameter name
+    """``torch.bmm`` of a sparse COO batch ``input`` (b, n, m) and a dense batch ``mat2``
+    (b, m, p): the dense (b, n, p) of each batch's product, as PyTorch's ``bmm_sparse``
+    (batched graph convolutions ``torch.bmm(adj, x)`` on a sparse adjacency).
+
+    The batch is one :class:`Spmm` of the block-diagonal (b·n, b·m) matrix in which entry
+    (k, i, j) sits at (k·n + i, k·m + j), on ``mat2`` read as (b·m, p); the values are the
+    same tensor, so the product is differentiable in them and in ``mat2`` to any order (the
+    gradient of the values lands in ``values.grad``, as for ``mm``). A coalesced batch keeps
+    its row-major order in the block layout. Only ``sparse @ dense`` exists, as in PyTorch.
+    """
+    if isinstance(mat2, SparseTensor):
+        raise RuntimeError(
+            "bmm: mat2 must be dense, got a sparse tensor (of a sparse batch only sparse @ "
+            "dense is supported, as in PyTorch)"
+        )
+    if not isinstance(input, SparseTensor):
+        raise TypeError(f"sparse_bmm: expected a sparse COO input, got {type(input).__name__}")
+    if not isinstance(mat2, Tensor):
+        raise TypeError(f"bmm: expected a dense Tensor mat2, got {type(mat2).__name__}")
+    if input.sparse_dim() != 3 or input.dense_dim() != 0:
+        raise RuntimeError(
+            f"bmm: the sparse operand must have 3 sparse dims and no dense dims, got "
+            f"{input.sparse_dim()} sparse and {input.dense_dim()} dense dims (size "
+            f"{tuple(input.shape)})"
+        )
+    if mat2.ndim != 3:
+        raise RuntimeError(f"bmm: mat2 must have 3 dims, got shape {tuple(mat2.shape)}")
+    batch, n, m = input.shape
+    if mat2.shape[0] != batch or mat2.shape[1] != m:
+        raise ShapeError(
+            f"bmm: shapes {tuple(input.shape)} (sparse) and {tuple(mat2.shape)} do not match: "
+            f"expected mat2 of shape ({batch}, {m}, p)"
+        )
+    if input.dtype != mat2.dtype:
+        raise RuntimeError(
+            f"bmm: expected the sparse and dense operands to have one dtype, got "
+            f"{input.dtype} and {mat2.dtype}; convert one with .to(dtype)"
+        )
+    if input.device != mat2.device:
+        raise RuntimeError(
+            f"bmm: expected all tensors on the same device, got {input.device} and "
+            f"{mat2.device}; move one with .to(device)"
+        )
+    pattern = input._sp_pattern
+    xp = get_array_module(pattern.indices)
+    k, i, j = pattern.indices
+    block = SparsePattern(
+        xp.stack([k * n + i, k * m + j]), (batch * n, batch * m), pattern.coalesced
+    )
+    p = mat2.shape[2]
+    out = Spmm.apply(input._sp_values, reshape(mat2, (batch * m, p)), block)
+    return reshape(out, (batch, n, p))
+
+
 def mm(mat1: Any, mat2: Any) -> Tensor:
     """``torch.sparse.mm``: a matrix product where either operand may be sparse COO (the
     result is dense; sparse @ sparse is not supported)."""
@@ -270,6 +326,7 @@ def _bind() -> None:
     T = SparseTensor
     T.matmul = T.__matmul__ = lambda self, other: sparse_matmul(self, other)
     T.mm = lambda self, other: sparse_mm(self, other)
+    T.bmm = lambda self, other: sparse_bmm(self, other)
     T.__rmatmul__ = lambda self, other: sparse_matmul(other, self)
     T.sum = _sum_method
 
