@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
+from ..dtypes import is_floating
 from .state import current
 
 __all__ = [
@@ -96,7 +97,7 @@ def check_forward_outputs(cls: type, outs: tuple) -> None:
     """Raise if any float output of ``cls``'s forward holds NaN or Inf, naming the op and
     the line of the caller's code (called by ``Function.apply`` only in anomaly mode)."""
     for o in outs:
-        if o.dtype.kind == "f" and not get_array_module(o).isfinite(o).all():
+        if is_floating(o.dtype) and not get_array_module(o).isfinite(o).all():  # bf16 too
             frame = user_frame(traceback.extract_stack()[:-3])
             raise RuntimeError(
                 f"anomaly detected: {cls.__name__} returned NaN or Inf in its forward output "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .. import dtypes as _dt
 from .function import Function
 from .state import AutogradState, ForwardLevel, current
 from .tensor import Tensor
@@ -136,6 +137,20 @@ def _active(level: int | None, api: str) -> ForwardLevel | None:
     return active
 
 
+def check_dual_pair(primal: Tensor, tangent: Tensor) -> None:
+    """PyTorch's checks on a primal and its tangent (``make_dual``, ``cr.func.jvp``): both
+    floating (float16/32/64, bfloat16) or complex, the dtypes may differ; same shape."""
+    for name, t in (("primal", primal), ("tangent", tangent)):
+        if not (_dt.is_floating(t.dtype) or t.dtype.kind == "c"):  # bfloat16: kind 'V'
+            raise ValueError(f"Expected {name} to be floating point or complex, but got: {t.dtype}")
+    if tuple(tangent.shape) != tuple(primal.shape):
+        raise RuntimeError(
+            "Trying to set a forward gradient that has a different size than that of the "
+            f"original Tensor, this is not supported. Tensor is of size {list(primal.shape)} "
+            f"while the given forward gradient is of size {list(tangent.shape)}."
+        )
+
+
 def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> Tensor:
     """A dual tensor: a view of ``tensor`` (same storage; differentiable in reverse mode
     with respect to ``tensor``) that carries ``tangent`` as its forward-mode tangent.
@@ -154,15 +169,7 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
             raise TypeError(
                 f"make_dual(): argument '{name}' must be Tensor, not {type(t).__name__}"
             )
-    for name, t in (("primal", tensor), ("tangent", tangent)):
-        if t.dtype.kind not in "fc":
-            raise ValueError(f"Expected {name} to be floating point or complex, but got: {t.dtype}")
-    if tuple(tangent.shape) != tuple(tensor.shape):
-        raise RuntimeError(
-            "Trying to set a forward gradient that has a different size than that of the "
-            f"original Tensor, this is not supported. Tensor is of size {list(tensor.shape)} "
-            f"while the given forward gradient is of size {list(tangent.shape)}."
-        )
+    check_dual_pair(tensor, tangent)
     if tensor._fw_tangent is not None:
         raise RuntimeError(
             "Making a dual Tensor based on a Tensor that already has a forward gradient at the "

@@ -5,12 +5,15 @@ When any input carries a forward-mode tangent (``cr.func.jvp``, ``jacfwd``,
 forward pass: the node receives the primal arrays (``ctx.primals``) and outputs
 (``ctx.out``), the op's ``jvp(ctx, *tangents)`` returns one tangent per output, and each is
 attached to its output (broadcast to the output's shape; integer outputs get none).
+Floating outputs are float16/32/64 and bfloat16 (an ml_dtypes dtype of kind 'V', so the
+test is :func:`~chainrule.dtypes.is_floating`, not ``kind == 'f'``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .. import dtypes as _dt
 from ..backend import get_array_module
 from .state import LOCAL
 from .tensor import Tensor
@@ -41,7 +44,9 @@ def forward_tangents(
         tan = _user_jvp(ctx, jvp, args)
     tans = tan if isinstance(tan, tuple) else (tan,)
     for r, t in zip(results, tans):
-        if t is not None and (r.dtype.kind == "f" or (r.dtype.kind == "c" and cls.complex_grad)):
+        if t is not None and (
+            _dt.is_floating(r.dtype) or (r.dtype.kind == "c" and cls.complex_grad)
+        ):
             if isinstance(t, Tensor):
                 t = t._data
             if t.shape != r._data.shape:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..backend import get_array_module
+from ..dtypes import is_floating
 from .anomaly import user_frame
 from .function import Function, Node
 from .state import current
@@ -160,7 +161,7 @@ def _check_finite(node: Node, grads: Sequence) -> None:
         if g is None:
             continue
         d = g._data
-        if d.dtype.kind == "f" and not get_array_module(d).isfinite(d).all():
+        if is_floating(d.dtype) and not get_array_module(d).isfinite(d).all():  # bf16 too
             where = user_frame(node._trace) if node._trace else "<unknown>"
             raise RuntimeError(
                 f"anomaly detected: {node.name()} returned NaN or Inf in its gradient for input "

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
-from .forward_ad import enter_level, exit_level
+from .forward_ad import check_dual_pair, enter_level, exit_level
 from .state import current
 from .tensor import Tensor
 
@@ -181,10 +181,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     for p, t in zip(primals, tangents):
         p = p if isinstance(p, Tensor) else Tensor._new(p)
         t = t if isinstance(t, Tensor) else Tensor._new(t, dtype=p.dtype)
-        if t.shape != p.shape:
-            raise ValueError(
-                f"jvp: tangent shape {tuple(t.shape)} does not match primal shape {tuple(p.shape)}"
-            )
+        check_dual_pair(p, t)  # as torch: integer primals/tangents and shape mismatches raise
         pairs.append((p, t))
     level = enter_level(state, "jvp")
     try:

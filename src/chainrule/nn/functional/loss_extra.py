@@ -19,7 +19,7 @@ import numpy as np
 from ...autograd.grad_mode import is_grad_enabled
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...dtypes import get_default_dtype
+from ...dtypes import get_default_dtype, is_floating
 from ...ops._util import DtypeError, ShapeError, check_broadcast, constant
 from ...ops.binary import where
 from ...ops.clamping import clamp_min
@@ -70,7 +70,7 @@ def gaussian_nll_loss(
     if isinstance(var, float):
         if var < 0:
             raise ValueError(f"{op}: var has negative entry/entries (got {var})")
-        fdtype = input.dtype if input.dtype.kind == "f" else get_default_dtype()
+        fdtype = input.dtype if is_floating(input.dtype) else get_default_dtype()
         xp = get_array_module(input._data)
         var = constant(xp.full(input.shape, var, dtype=fdtype))  # var * ones_like(input)
     elif not isinstance(var, Tensor):
@@ -91,7 +91,7 @@ def gaussian_nll_loss(
             )
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"{op}: {reduction} is not valid (use 'none', 'mean' or 'sum')")
-    if var.dtype.kind != "f":  # PyTorch fails clamping an integer var (input may be integer)
+    if not is_floating(var.dtype):  # PyTorch fails clamping an integer var (bfloat16 is fine)
         raise DtypeError(f"{op}: var must be floating point, got {var.dtype}")
     check_broadcast(op, input, target)
     check_broadcast(op, input, var)
