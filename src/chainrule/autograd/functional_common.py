@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_array_module
+from ..dtypes import is_floating
 from .tensor import Tensor
 
 __all__ = [
@@ -75,7 +76,7 @@ def prepare(inputs: tuple, create_graph: bool) -> tuple:
     when the results must stay differentiable, a fresh leaf otherwise."""
     res = []
     for t in inputs:
-        if t.dtype.kind not in "fc":
+        if not (is_floating(t.dtype) or t.dtype.kind == "c"):  # bfloat16 is floating
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         res.append(
             t.view_as(t) if create_graph and t.requires_grad else t.detach().requires_grad_()

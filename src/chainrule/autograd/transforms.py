@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
+from ..dtypes import is_floating
 from .forward_ad import check_dual_pair, enter_level, exit_level
 from .state import current
 from .tensor import Tensor
@@ -36,8 +37,11 @@ def _leaf(x: Any) -> Tensor:
         x = Tensor._new(x)
     if x.requires_grad:
         return x
-    if x.dtype.kind not in "fc":
-        raise TypeError(f"cannot differentiate with respect to an argument of dtype {x.dtype}")
+    if not (is_floating(x.dtype) or x.dtype.kind == "c"):  # bfloat16 (kind 'V') is floating
+        raise RuntimeError(  # PyTorch's error and message
+            "only Tensors of floating point dtype can require gradients (cannot differentiate "
+            f"with respect to an argument of dtype {x.dtype})"
+        )
     t = Tensor._make(x._data, True, None, 0)
     t._fw_tangent = x._fw_tangent
     return t
