@@ -290,6 +290,24 @@ EXPRS = {
     "interp_area_2d_one": lambda m: m.nn.Upsample(size=1, mode="area")(m.img),
     "interp_area_3d": lambda m: m.F.interpolate(m.img[None], size=(1, 3, 2), mode="area"),
     "interp_area_3d_one": lambda m: m.F.interpolate(m.img[None], size=(1, 1, 1), mode="area"),
+    # adaptive average pooling: one node (the area map above); a 1-element output is a mean
+    "adaptive_avg_pool1d": lambda m: m.F.adaptive_avg_pool1d(m.X, 3),
+    "adaptive_avg_pool1d_one": lambda m: m.nn.AdaptiveAvgPool1d(1)(m.X),
+    "adaptive_avg_pool2d": lambda m: m.F.adaptive_avg_pool2d(m.img, (2, 3)),
+    "adaptive_avg_pool2d_none": lambda m: m.F.adaptive_avg_pool2d(m.img * 2, (None, 4)),
+    "adaptive_avg_pool2d_same": lambda m: m.F.adaptive_avg_pool2d(m.img, 5),
+    "adaptive_avg_pool2d_one": lambda m: m.nn.AdaptiveAvgPool2d((1, 1))(m.img),
+    "adaptive_avg_pool2d_none_one": lambda m: m.F.adaptive_avg_pool2d(m.img[:, :, :1], (None, 1)),
+    "adaptive_avg_pool2d_unbatched": lambda m: m.F.adaptive_avg_pool2d(m.img[0], (3, 2)),
+    "adaptive_avg_pool3d": lambda m: m.F.adaptive_avg_pool3d(m.img[None], (2, None, 3)),
+    "adaptive_avg_pool3d_one": lambda m: m.nn.AdaptiveAvgPool3d(1)(m.img[None]),
+    "adaptive_avg_pool3d_unbatched": lambda m: m.F.adaptive_avg_pool3d(m.img, (2, 2, 2)),
+    # masked_scatter: one node listing x and source (the mask broadcast, x too)
+    "masked_scatter": lambda m: m.A.masked_scatter(m.A.detach() > 0, m.a * 2),
+    "masked_scatter_bcast_mask": lambda m: m.A.masked_scatter(m.a.detach() > 0, m.A * 2),
+    "masked_scatter_bcast_x": lambda m: m.a.masked_scatter(m.A.detach() > 0, m.A.exp()),
+    "masked_scatter_const_source": lambda m: m.A.masked_scatter(m.A.detach() < 0, m.A.detach()),
+    "masked_scatter_inplace": lambda m: (m.A * 1).masked_scatter_(m.A.detach() > 0, m.B),
 }
 
 # Where chainrule computes with other nodes than PyTorch (a fused op, or a composition of

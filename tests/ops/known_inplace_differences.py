@@ -185,7 +185,6 @@ KNOWN_DIFFERENCES: dict = {
     "linalg_norm": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
     "F_max_pool2d": {"in0": (TORCH_RAISES, R_MAXPOOL)},
     "F_avg_pool2d": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
-    "F_adaptive_avg_pool2d": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "F_layer_norm": {"in2": (TORCH_RAISES, R_LN_BIAS)},
     "F_pairwise_distance": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
     "F_sdpa_causal": {
@@ -250,7 +249,6 @@ KNOWN_DIFFERENCES: dict = {
             "F_max_pool3d_dilated",
             "F_avg_pool3d",
             "F_avg_pool3d_divisor",
-            "F_adaptive_avg_pool3d",
             "F_adaptive_max_pool3d",
         )
     },

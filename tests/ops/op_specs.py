@@ -742,6 +742,21 @@ SPECS: list = [
         lambda a: nnf(a).adaptive_avg_pool2d(a, (2, 3)),
         shapes=(((1, 2, 5, 6),),),
     ),
+    _unary(
+        "F_adaptive_avg_pool2d_one",
+        lambda a: nnf(a).adaptive_avg_pool2d(a, 1),
+        shapes=(((2, 3, 3, 4),), ((3, 2, 5),)),
+    ),
+    _unary(
+        "F_adaptive_avg_pool2d_grow",
+        lambda a: nnf(a).adaptive_avg_pool2d(a, (None, 7)),
+        shapes=(((1, 2, 3, 4),), ((2, 3, 5),)),
+    ),
+    _unary(
+        "F_adaptive_avg_pool1d",
+        lambda a: nnf(a).adaptive_avg_pool1d(a, 3),
+        shapes=(((2, 3, 7),), ((3, 5),)),
+    ),
     OpSpec(
         "F_layer_norm", lambda x, w, b: nnf(x).layer_norm(x, (4,), w, b), (((3, 4), (4,), (4,)),)
     ),
@@ -1217,6 +1232,11 @@ SPECS: list = [
         "masked_scatter_bcast",
         lambda a, s: lib(a).masked_scatter(a, const(a, _MASK[0]), s),
         (((3, 4), (2, 3)),),
+    ),
+    OpSpec(
+        "masked_scatter_bcast_self",
+        lambda a, s: lib(a).masked_scatter(a, const(a, _MASK), s),
+        (((4,), (2, 5)),),
     ),
     _unary(
         "take",

@@ -38,6 +38,7 @@ from ..ops.gated_linear import Glu
 from ..ops.interp_taps import Resample, ResampleTranspose
 from ..ops.linalg import MatMul, matmul
 from ..ops.losses import CrossEntropyFn, MseLossFn, NLLLossFn, index_weights
+from ..ops.masked_scatter import MaskedScatter
 from ..ops.normalization import LayerNormFn, NormalizeFn
 from ..ops.padding import Pad
 from ..ops.pooling import MaxPool2dFn, WindowGather
@@ -373,3 +374,26 @@ def _smooth_loss(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
         return wrap(loss, level)
     reduce = Mean if reduction == "mean" else Sum
     return wrap(reduce.apply(loss, tuple(range(1, rank + 1)), False), level)
+
+
+@register(MaskedScatter)
+def _masked_scatter(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    """A constant mask: every sample scatters its own source's first ``n`` elements, so the
+    batch is one masked_scatter of ``x`` broadcast to (B, *shape) with the samples' sources
+    cut to ``n`` and laid end to end (sample order is row-major order)."""
+    x, source, mask = args
+    if type(mask) is BatchedTensor:
+        return NotImplemented
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    shape = tuple(np.broadcast_shapes(tuple(x.shape), m.shape))
+    b = level.size
+    full = np.broadcast_to(m, (b,) + shape)
+    n = int(np.broadcast_to(m, shape).sum())
+    xv = physical(x, level)
+    if tuple(x.shape) != shape:
+        lead = (b,) + (1,) * (len(shape) - x.ndim) + tuple(x.shape)
+        xv = BroadcastTo.apply(Reshape.apply(xv, lead), (b,) + shape)
+    sv = Reshape.apply(physical(source, level), (b, -1))
+    values = Reshape.apply(sv[:, :n], (-1,))
+    mask_t = Tensor._make(np.ascontiguousarray(full), False, None, 0)
+    return wrap(MaskedScatter.apply(xv, values, mask_t), level)

@@ -1,9 +1,9 @@
 """Adaptive pooling: the output size is given and the windows follow from it.
 
 PyTorch's bins for output index i of n over a size-``size`` dimension are
-[floor(i * size / n), ceil((i + 1) * size / n)). Evenly divisible sizes are plain
-pooling; otherwise average pooling is two matrix products with bin-averaging matrices
-(linear and exact) and max pooling a max per bin. Composed from other ops, so no rules here.
+[floor(i * size / n), ceil((i + 1) * size / n)). Average pooling is one node, shared with
+``F.interpolate(mode='area')`` (the same map): :mod:`.area_interpolation`. Max pooling with
+evenly divisible sizes is plain pooling, otherwise a max per bin.
 """
 
 from __future__ import annotations
@@ -18,35 +18,15 @@ from ..autograd.tensor_conversions import in_float32_rounded_once
 from ..backend import get_array_module
 from ..quantized_ops import adaptive_avg_pool2d_quantized
 from ._util import no_integer_kernel
-from .pooling import _one, _to_2d, avg_pool2d, max_pool2d
-from .shape import cat, stack
+from .area_interpolation import adaptive_avg_pool
+from .pooling import _one, _to_2d, max_pool2d
+from .shape import stack
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]
 
 
 def _bins(size: int, n: int):
     return [(math.floor(i * size / n), math.ceil((i + 1) * size / n)) for i in range(n)]
-
-
-def _avg_matrix(size: int, n: int, dtype, xp_) -> Any:
-    a = np.zeros((n, size))
-    for i, (s, e) in enumerate(_bins(size, n)):
-        a[i, s:e] = 1.0 / (e - s)
-    return Tensor._make(xp_.asarray(a.astype(dtype)), False, None, 0)
-
-
-def _bin_means(x: Tensor, axis: int, n: int) -> Tensor:
-    """The means of ``x`` over PyTorch's ``n`` adaptive bins along ``axis``, one slice each.
-
-    The averaging-matrix product is faster but multiplies every element by every bin's
-    weight, so one inf or NaN input makes 0 * inf = NaN in bins that do not hold it; this
-    form is used when the input is not all finite."""
-    axis %= x.ndim
-    parts = []
-    for s, e in _bins(x.shape[axis], n):
-        index = (slice(None),) * axis + (slice(s, e),)
-        parts.append(x[index].mean(axis, keepdim=True))
-    return cat(parts, axis)
 
 
 def _adaptive_size(op: str, input: Tensor, output_size: Any) -> tuple:
@@ -78,8 +58,8 @@ def _empty_adaptive(input: Tensor, oh: int, ow: int) -> Tensor | None:
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average over PyTorch's adaptive bins [floor(i H / oh), ceil((i+1) H / oh)).
 
-    1x1 output is a mean; evenly divisible sizes are a plain avg_pool2d; otherwise the
-    pooling is written as A_h @ x @ A_w^T with bin-averaging matrices (linear, exact).
+    One ``AdaptiveAvgPool2DBackward0`` node as PyTorch's (a 1x1 output is its mean,
+    ``MeanBackward1``): see :func:`.area_interpolation.adaptive_avg_pool`.
     bfloat16 is computed in float32 and rounded once; CPU autocast casts nothing here (the
     op is on none of its lists, so float32 stays float32 although the matmuls are cast).
     """
@@ -93,20 +73,12 @@ def _adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """:func:`adaptive_avg_pool2d` in the input's dtype, outside autocast."""
     oh, ow = _adaptive_size("adaptive_avg_pool2d", input, output_size)
     no_integer_kernel("adaptive_avg_pool2d", input)
-    h, w = input.shape[-2:]
-    empty = _empty_adaptive(input, oh, ow)
-    if empty is not None:
-        return empty
-    if oh == 1 and ow == 1:
-        return input.mean((-2, -1), keepdim=True)
-    if h % oh == 0 and w % ow == 0:
-        return avg_pool2d(input, (h // oh, w // ow))
-    xp_ = get_array_module(input._data)
-    if not bool(xp_.isfinite(input._data).all()):  # see _bin_means; one pass, uneven bins only
-        return _bin_means(_bin_means(input, -2, oh), -1, ow)
-    ah = _avg_matrix(h, oh, input.dtype, xp_)
-    aw = _avg_matrix(w, ow, input.dtype, xp_)
-    return ah.matmul(input).matmul(aw.transpose(0, 1))
+    if 0 in tuple(input.shape[-2:]):
+        raise RuntimeError(
+            "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "
+            f"dimensions, but input has sizes {list(input.shape)}"
+        )
+    return adaptive_avg_pool(input, (oh, ow))
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:

@@ -26,6 +26,7 @@ from .binary import where
 from .binding import tensor_method
 from .gather_scatter import IndexOutOfBounds, Scatter
 from .index_selection import IndexAddFn
+from .masked_scatter import MaskedScatter
 from .subscript import IndexPut, getitem
 
 __all__ = [
@@ -201,13 +202,7 @@ def masked_scatter(x: Tensor, mask: Any, source: Any) -> Tensor:
             f"masked_scatter(): number of elements of source ({src.numel()}) < number of "
             f"True values in the mask ({n})"
         )
-    xb = x.expand(*shape) if tuple(x.shape) != tuple(shape) else x
-    values = src.reshape(-1)[:n]
-    name = "MaskedScatterBackward0"
-    if not shape:  # 0-d: NumPy cannot index a 0-d array with a 0-d mask
-        out = IndexPut.apply(xb.reshape(1), values, marr.reshape(1), name=name)
-        return out.reshape(())
-    return IndexPut.apply(xb, values, np.ascontiguousarray(marr), name=name)
+    return MaskedScatter.apply(x, src, m)  # one MaskedScatterBackward0 node (x, source)
 
 
 @tensor_method

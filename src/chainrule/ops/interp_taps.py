@@ -175,7 +175,10 @@ def _dense_is_safe(x: Any, growth: float) -> bool:
     xp = get_array_module(x)
     with np.errstate(over="ignore", invalid="ignore"):
         flat = x.reshape(-1)
-        sq = float(xp.einsum("i,i->", flat, flat))
+        if x.dtype in (np.float32, np.float64):  # BLAS dot: 3-4x einsum's speed
+            sq = float(xp.dot(flat, flat))
+        else:
+            sq = float(xp.einsum("i,i->", flat, flat))
     limit = float(np.finfo(x.dtype).max) if x.dtype.kind == "f" else np.inf
     return math.isfinite(sq) and sq * (16.0 * growth) ** 2 < limit
 

@@ -413,10 +413,13 @@ def avg_pool2d(
 
 
 def _to_2d(fn_name: str, input: Tensor) -> Tensor:
-    if not isinstance(input, Tensor) or input.ndim not in (2, 3):
-        raise ValueError(
-            f"{fn_name}: expected (N, C, L) or (C, L) input, got "
-            f"{getattr(input, 'shape', type(input).__name__)}"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn_name}: expected a Tensor input, got {type(input).__name__}")
+    if input.ndim not in (2, 3):  # PyTorch's RuntimeError and message
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for argument "
+            f"#1 'self' (while checking arguments for {fn_name}): {fn_name} takes (N, C, L) or "
+            f"(C, L), got shape {tuple(input.shape)}"
         )
     return input.unsqueeze(-2)
 

@@ -193,16 +193,6 @@ def _antialias_taps(
     return idx, taps / np.where(total != 0, total, 1.0)
 
 
-def _area_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Adaptive average pooling along one axis: bin i covers [floor(i n/m), ceil((i+1) n/m)).
-    Taps of weight 1 and the bin sizes as divisors: the sum, then one division, as PyTorch
-    (a sum of +-1e308 overflows to +-inf there, and here)."""
-    i = np.arange(n_out)
-    lo, hi = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
-    idx, present = _windows(lo, hi)
-    return idx, present.astype(np.float64), (hi - lo).astype(np.float64)
-
-
 def _is_identity(idx: np.ndarray, wts: np.ndarray, n_in: int) -> bool:
     """Whether the taps copy the axis unchanged (every output reads its own input with weight
     1 and the rest with weight 0): PyTorch skips such an axis, so no 0 * inf arises there."""
@@ -318,14 +308,13 @@ def interpolate(
     out = input
     if mode in ("nearest", "nearest-exact"):
         return _resize_nearest(input, out_sz, scales, mode == "nearest-exact")
+    if mode == "area":  # recorded as PyTorch's adaptive average pooling (ops/area_interpolation)
+        return area_resize(input, out_sz)
     taps = []  # the interpolated axes, resampled together (see ops/interp_taps.py)
     for d, (n_in, n_out, sc) in enumerate(zip(input.shape[2:], out_sz, scales)):
         axis = 2 + d
-        if antialias or mode == "area":
-            if antialias:
-                plan: tuple = _antialias_taps(n_in, n_out, ac, sc, mode == "bicubic")
-            else:
-                plan = _area_taps(n_in, n_out)
+        if antialias:
+            plan = _antialias_taps(n_in, n_out, ac, sc, mode == "bicubic")
             if not _is_identity(plan[0], plan[1], n_in):
                 taps.append((axis, *plan))
             continue
@@ -334,8 +323,6 @@ def interpolate(
         else:
             idx, wts = _linear_taps(n_in, n_out, ac, sc, op)
         taps.append((axis, idx, wts))
-    if mode == "area":  # recorded as PyTorch's adaptive average pooling (ops/area_interpolation)
-        return area_resize(input, taps, out_sz)
     if antialias:  # PyTorch (as PIL) resizes the last axis first: it decides inf - inf vs inf
         taps = taps[::-1]
     # an antialiased resize that changes no axis is still one recorded node, as torch's

@@ -30,7 +30,7 @@ from ...autograd.tensor_conversions import autocast_float32, in_float32_rounded_
 from ...backend import get_array_module
 from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError
-from ...ops.adaptive_pooling import _bin_means, adaptive_avg_pool2d
+from ...ops.area_interpolation import adaptive_avg_pool
 from ...ops.gather_scatter import take_along_dim
 from ...ops.padding import pad
 from ...ops.pooling import _out, avg_pool2d, max_pool2d
@@ -239,11 +239,6 @@ def _adaptive_size(op: str, x: Tensor, output_size: Any) -> tuple:
     return out
 
 
-def _bins(size: int, n: int) -> list:
-    """PyTorch's adaptive bins [floor(i size / n), ceil((i + 1) size / n))."""
-    return [(math.floor(i * size / n), math.ceil((i + 1) * size / n)) for i in range(n)]
-
-
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     """3-D adaptive average pooling, like ``torch.nn.functional.adaptive_avg_pool3d``:
     averages over PyTorch's bins [floor(i D / od), ceil((i+1) D / od)) on each axis.
@@ -259,25 +254,12 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
 def _adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     """:func:`adaptive_avg_pool3d` in the input's dtype, outside autocast."""
     op = "adaptive_avg_pool3d"
-    x, unbatched = _batch5(op, input)
+    x, _ = _batch5(op, input)
     if x.dtype.kind not in "fc":
         raise NotImplementedError(f'{op}: "{op}_cpu" not implemented for {x.dtype}')
     od, oh, ow = _adaptive_size(op, x, output_size)
-    n, c, dd, h, w = x.shape
-    if od == 0 or oh == 0 or ow == 0:  # empty result, still linked to the graph
-        out = (x.sum((2, 3, 4), keepdim=True) * 0).expand(n, c, od, oh, ow)
-        return out.squeeze(0) if unbatched else out
-    y = adaptive_avg_pool2d(x.reshape(n, c * dd, h, w), (oh, ow)).reshape(n, c, dd, oh, ow)
-    if od != dd and not bool(get_array_module(y._data).isfinite(y._data).all()):
-        y = _bin_means(y, 2, od)  # an inf/NaN in the averaging product would spread (0 * inf)
-    elif od != dd:
-        a = np.zeros((od, dd))
-        for i, (s0, e0) in enumerate(_bins(dd, od)):
-            a[i, s0:e0] = 1.0 / (e0 - s0)
-        xp_ = get_array_module(y._data)
-        at = Tensor._make(xp_.asarray(a.T.astype(y.dtype)), False, None, 0)
-        y = y.permute(0, 1, 3, 4, 2).matmul(at).permute(0, 1, 4, 2, 3)
-    return y.squeeze(0) if unbatched else y
+    # one AdaptiveAvgPool3DBackward0 node (a mean for a 1x1x1 output), on the input as given
+    return adaptive_avg_pool(input, (od, oh, ow))
 
 
 def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False):
