@@ -97,10 +97,13 @@ def _device_check(op: str, a: Tensor, b: Tensor) -> None:
         )
 
 
-def promote(op: str, a: Any, b: Any):
+def promote(op: str, a: Any, b: Any, wrap_ints: bool = True):
     """Bring two operands to PyTorch's common dtype; Python scalars stay scalars.
 
     Returns (a, b) where each is a Tensor or a Python scalar and at least one is a Tensor.
+    A Python int that does not fit an integer result dtype is wrapped into it, as PyTorch's
+    arithmetic, bitwise and comparison ops do (:func:`wrap_int_scalar`); ``wrap_ints=False``
+    leaves it for an op that refuses it instead (``where``).
     """
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     # NumPy scalars act like Python scalars (weak dtype), as in PyTorch.
@@ -130,6 +133,8 @@ def promote(op: str, a: Any, b: Any):
             target = _dt.scalar_result_dtype(a._data.dtype, b)
             if target != a._data.dtype:
                 a = cast(a, target)
+            if wrap_ints and type(b) is int and target.kind in "iu":
+                b = wrap_int_scalar(b, target)
             return a, b
         return promote(op, a, as_tensor(b))
     if tb:
@@ -137,9 +142,33 @@ def promote(op: str, a: Any, b: Any):
             target = _dt.scalar_result_dtype(b._data.dtype, a)
             if target != b._data.dtype:
                 b = cast(b, target)
+            if wrap_ints and type(a) is int and target.kind in "iu":
+                a = wrap_int_scalar(a, target)
             return a, b
         return promote(op, as_tensor(a), b)
     return promote(op, as_tensor(a), b)
+
+
+_INT_BOUNDS: dict[Any, tuple[int, int]] = {}
+
+
+def wrap_int_scalar(value: int, dtype: Any) -> int:
+    """A Python int operand of an integer tensor's arithmetic, bitwise or comparison op, as
+    PyTorch converts it: wrapped into ``dtype`` (two's complement, ``value mod 2**bits``) when
+    it does not fit, so ``int32_tensor * 2654435761`` (the primes of spatial hashing) wraps as
+    in C instead of failing. A value outside [-2**63, 2**64) is left for the op to refuse."""
+    bounds = _INT_BOUNDS.get(dtype)
+    if bounds is None:
+        info = np.iinfo(dtype)
+        bounds = _INT_BOUNDS[dtype] = (int(info.min), int(info.max))
+    low, high = bounds
+    if low <= value <= high or not -(1 << 63) <= value < 1 << 64:
+        return value
+    bits = dtype.itemsize * 8
+    value &= (1 << bits) - 1
+    if low < 0 and value >= 1 << (bits - 1):
+        value -= 1 << bits
+    return value
 
 
 def norm_dim(dim: Any, ndim: int, op: str) -> tuple | None:

@@ -16,6 +16,7 @@ from .. import dtypes
 from .._user_warnings import warn_once
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..scalar_range import fit_scalar
 from ..threads import elementwise
 from ._result_layout import in_elementwise_layout
 from ._util import DtypeError, ShapeError, as_tensor, broadcast_error, promote
@@ -288,11 +289,11 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
 def where_as(fn: type, c: Tensor, input: Any, other: Any) -> Tensor:
     """``where(c, input, other)`` for a boolean ``c``, recorded as ``fn`` (``Where`` or a
     subclass naming the node after the op that used it: ``masked_fill``, ``tril``)."""
-    input, other = promote("where", input, other)
-    if not isinstance(input, Tensor):
-        input = as_tensor(input, other)
+    input, other = promote("where", input, other, wrap_ints=False)
+    if not isinstance(input, Tensor):  # a number must fit the result dtype (PyTorch's check)
+        input = as_tensor(fit_scalar("where", input, other._data.dtype), other)
     if not isinstance(other, Tensor):
-        other = as_tensor(other, input)
+        other = as_tensor(fit_scalar("where", other, input._data.dtype), input)
     try:
         return fn.apply(input, other, cond=c)
     except ValueError as err:
@@ -316,13 +317,30 @@ def _no_bool_sub(a: Any, b: Any) -> None:
 @tensor_method(inplace=True, keywords=True)
 def add(input: Any, other: Any, alpha: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
     _check_alpha("add", input, other, alpha)
-    return _call(Add, "add", input, other if alpha is None else mul(other, alpha))
+    return _call(Add, "add", *_scaled_by_alpha("add", input, other, alpha))
+
+
+def _scaled_by_alpha(op: str, a: Any, b: Any, alpha: Any) -> tuple[Any, Any]:
+    """``(a, alpha * b)`` for ``add``/``sub``: a tensor ``b`` is scaled in the result dtype,
+    as PyTorch does (``float64 + float32 * alpha`` must not round or overflow in float32)."""
+    if alpha is None:
+        return a, b
+    if isinstance(b, Tensor):
+        a, b = promote(op, a, b)
+    return a, mul(b, alpha)
 
 
 def _check_alpha(op: str, a: Any, b: Any, alpha: Any) -> None:
     """PyTorch refuses a floating ``alpha`` when ``a`` and ``b`` are integral (the result
-    would silently become floating); a Python number beside a float tensor is fine."""
-    if alpha is None or not isinstance(alpha, (float, np.floating)):
+    would silently become floating); a Python number beside a float tensor is fine. An
+    ``alpha`` that does not fit the result dtype (300 for int8, 1e300 for float32) is refused
+    too, where NumPy would wrap it or round it to inf."""
+    if alpha is None:
+        return
+    if type(alpha) is int or (type(alpha) is float and not abs(alpha) <= 3.4e38):
+        pa, pb = promote(op, a, b, wrap_ints=False)
+        fit_scalar(op, alpha, (pa if isinstance(pa, Tensor) else pb)._data.dtype)
+    if not isinstance(alpha, (float, np.floating)):
         return
     kinds = [v._data.dtype.kind if isinstance(v, Tensor) else None for v in (a, b)]
     if not (
@@ -338,7 +356,7 @@ def _check_alpha(op: str, a: Any, b: Any, alpha: Any) -> None:
 def sub(input: Any, other: Any, alpha: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
     _no_bool_sub(input, other)
     _check_alpha("sub", input, other, alpha)
-    return _call(Sub, "sub", input, other if alpha is None else mul(other, alpha))
+    return _call(Sub, "sub", *_scaled_by_alpha("sub", input, other, alpha))
 
 
 @tensor_method(inplace=True, keywords=True)

@@ -26,18 +26,27 @@ _NUMBER_STATE_KEYS = frozenset({"step", "eta", "mu", "mu_product"})
 _NUMBERS = (int, float, np.integer, np.floating)
 
 
-def cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
-    """A saved state entry as a new tensor of the optimizer's state, as PyTorch's
+def cast_like(value: Any, p: Tensor, key: str, name: str, counters: bool = True) -> Any:
+    """A saved state entry as the optimizer's state holds it, as PyTorch's
     ``load_state_dict`` makes it: ``step`` keeps its own dtype (a plain number, as older
-    checkpoints hold, becomes a tensor of the scalar dtype); every other tensor or array is
+    checkpoints hold, becomes a tensor of the scalar dtype, unless ``counters`` is False: an
+    optimizer with its own step() keeps its numbers); every other tensor or array is
     copied onto ``p``'s device and dtype. A 0-d entry is a counter (ASGD's ``eta``) unless
     ``p`` itself is 0-d and the key is not one of those counters: then it is a buffer the
-    update rule changes in place, and must have ``p``'s shape like every other buffer."""
+    update rule changes in place, and must have ``p``'s shape like every other buffer.
+
+    As PyTorch's ``value.to(dtype, device)``, a tensor already of the right dtype and device
+    is kept, not copied: loading a live optimizer's ``state_dict()`` into a second optimizer
+    makes the two share their buffers (each one's in-place update is seen by the other)."""
+    source = None
     if isinstance(value, Tensor):
         if isinstance(value, SparseTensor):  # SGD's momentum over sparse gradients
             return value.detach().clone().to(dtype=p.dtype)
+        source = value
         value = value._data
     counter = key in _NUMBER_STATE_KEYS
+    if not counters and source is None and isinstance(value, _NUMBERS):
+        return value
     if counter and isinstance(value, _NUMBERS) and not isinstance(value, bool):
         value = np.array(value, scalar_dtype())
     if not (hasattr(value, "shape") and hasattr(value, "dtype")):
@@ -45,6 +54,8 @@ def cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
     if value.ndim == 0 and (p._data.ndim != 0 or counter):
         keep = key == "step" and value.dtype.kind == "f"
         dtype = value.dtype if keep else scalar_dtype() if key == "step" else p._data.dtype
+        if _reusable(source, value, np, dtype):
+            return source
         return Tensor._make(np.array(value, dtype=dtype), False, None, 0)
     if tuple(value.shape) != tuple(p._data.shape):
         raise ValueError(
@@ -53,7 +64,18 @@ def cast_like(value: Any, p: Tensor, key: str, name: str) -> Any:
             f"{tuple(p._data.shape)}"
         )
     xp = get_array_module(p._data)
+    if _reusable(source, value, xp, p._data.dtype):
+        return source
     return Tensor._make(xp.array(value, dtype=p._data.dtype, copy=True), False, None, 0)
+
+
+def _reusable(source: Tensor | None, array: Any, xp: Any, dtype: Any) -> bool:
+    """Whether a loaded state tensor can be kept as it is (PyTorch's ``.to`` returns it
+    unchanged): it is a tensor whose array already has ``dtype`` on ``xp``'s device and can
+    be updated in place (not a read-only memory map)."""
+    if source is None or get_array_module(array) is not xp or array.dtype != dtype:
+        return False
+    return bool(getattr(getattr(array, "flags", None), "writeable", True))
 
 
 def array_state(state: dict[str, Any]) -> dict[str, Any]:

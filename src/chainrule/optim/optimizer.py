@@ -329,7 +329,9 @@ class Optimizer(OptimizerHooksMixin):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state produced by :meth:`state_dict` (of an optimizer over equally shaped
-        parameters in the same order). Arrays are copied to each parameter's dtype and device.
+        parameters in the same order). A state tensor already of its parameter's dtype and
+        device is kept as it is (PyTorch's ``.to``: loading a live optimizer's state dict
+        shares its buffers); other tensors and arrays are copied to that dtype and device.
 
         The load-state-dict pre hooks get a shallow copy of ``state_dict`` (a dict one returns
         is loaded instead); the post hooks run at the end.
@@ -358,11 +360,15 @@ class Optimizer(OptimizerHooksMixin):
             for idx, p in zip(saved["params"], group["params"]):
                 by_index[int(idx)] = p
         new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        # PyTorch's built-in optimizers turn an older checkpoint's number ``step`` into a
+        # tensor (their __setstate__); an Optimizer subclass with its own step() (Lion, Muon,
+        # SparseAdam) keeps its numbers as it saved them
+        counters = type(self)._update is not Optimizer._update
         for key, saved in state_dict["state"].items():
             p = by_index.get(int(key))
             if p is None:
                 continue
-            new_state[p] = {k: cast_like(v, p, k, name) for k, v in saved.items()}
+            new_state[p] = {k: cast_like(v, p, k, name, counters) for k, v in saved.items()}
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
             restored = {
