@@ -16,7 +16,7 @@ def pair(*shape, seed=0, scale=1.0):
 
 def close(a, b, tol=1e-10):
     a = a.data if isinstance(a, cr.Tensor) else np.asarray(a)
-    b = b.detach().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
+    b = b.detach().numpy() if isinstance(b, (torch.Tensor, cr.Tensor)) else np.asarray(b)
     assert a.shape == b.shape, (a.shape, b.shape)
     np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 

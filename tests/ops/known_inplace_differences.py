@@ -63,10 +63,7 @@ R_LINALG_COMPOSED = (
     "lstsq: PyTorch saves the result of its kernel; chainrule's composed rule reads other tensors"
 )
 R_MAXPOOL = "max_pool2d: PyTorch saves the input; chainrule only the argmax indices"
-R_ACT = (
-    "leaky_relu/logsigmoid/hardsigmoid: PyTorch saves the input; chainrule's "
-    "rule saves the output or a mask"
-)
+R_ACT = "rrelu: PyTorch saves the input; chainrule's rule saves the output or a mask"
 R_LN_BIAS = "layer_norm: PyTorch saves the bias too; chainrule's rule never reads it"
 
 # ---- chainrule raises where PyTorch runs
@@ -191,7 +188,6 @@ KNOWN_DIFFERENCES: dict = {
         "out0": (TORCH_RAISES, R_SDPA_OUT),
     },
     "F_nll_loss_raw": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
-    "F_hardsigmoid": {"in0": (TORCH_RAISES, R_ACT)},
     # ---- wave 2 reductions: they keep only the NaN mask (nansum) or the selected indices
     # (median of all elements, cummax/cummin), where PyTorch's rules save self or the result
     "nansum_plain": _w2("in0"),

@@ -31,6 +31,7 @@ from .profiler import kineto_available
 from .tensor import Tensor
 from .tensor_backward import _root_grad
 from .variable import Variable
+from .view_base import outside_graph
 
 __all__ = [
     "Variable",
@@ -135,7 +136,7 @@ def grad(
     inputs_in = ins
     ins, edges = resolve_edges(ins, "inputs")
     for i, o in enumerate(outs):
-        if not o.requires_grad:
+        if not o.requires_grad or (o._view is not None and outside_graph(o)):
             raise RuntimeError(
                 f"autograd.grad: output {i} does not require grad and has no "
                 "grad_fn; did the inputs have requires_grad=True?"

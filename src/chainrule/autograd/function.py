@@ -42,7 +42,7 @@ from .saved import SavedConstant, SavedInput, SavedOutput, SavedPacked, classify
 from .state import LOCAL, current
 from .tensor import Tensor
 from .tensor_conversions import AUTOCAST, run_in_float32
-from .view_base import record_view
+from .view_base import outside_graph, record_view
 
 __all__ = [
     "Function",
@@ -307,7 +307,10 @@ def _link_inputs(ctx: Node, args: tuple) -> None:
     for a in args:
         if isinstance(a, Tensor) and a.requires_grad:
             gf = a.grad_fn
-            edges.append((gf, a._output_nr) if gf is not None else a)
+            if gf is not None:
+                edges.append((gf, a._output_nr))
+            else:  # a leaf; a view made under no_grad (outside_graph) has no edge
+                edges.append(None if a._view is not None and outside_graph(a) else a)
             d = a._data
             dt = d.dtype
             meta.append((d.shape, dt))

@@ -33,6 +33,7 @@ from .tensor_data import (
 )
 from .tensor_pickle import reduce_tensor, shallow_copy
 from .torch_function import default_torch_function, overrides_new
+from .view_base import outside_graph
 
 _new_tuple = tuple.__new__  # Size(shape) without re-checking NumPy's ints
 
@@ -412,6 +413,8 @@ class Tensor(TensorBackward, TensorConversions):
                 "requires_grad_(False): you can only change requires_grad of leaf tensors; "
                 "use .detach() for a non-leaf"
             )
+        if not requires_grad and self._view is not None and outside_graph(self):
+            return self  # a view made under no_grad requires grad as its base does (PyTorch)
         self._rg = bool(requires_grad)
         return self
 

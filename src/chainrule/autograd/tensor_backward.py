@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import autograd as _autograd  # the package (for its engine), bound at import time
 from ..backend import get_array_module
+from .view_base import outside_graph
 
 if TYPE_CHECKING:  # annotations only: tensor.py imports this module
     from .tensor import Tensor
@@ -109,8 +110,8 @@ class TensorBackward:
 
         if retain_graph is None:
             retain_graph = create_graph
-        if not self.requires_grad:
-            raise RuntimeError(
+        if not self.requires_grad or (self._view is not None and outside_graph(self)):
+            raise RuntimeError(  # a view made under no_grad has no gradient edge (PyTorch)
                 "backward(): element 0 of tensors does not require grad and does not have a "
                 "grad_fn; create the inputs with requires_grad=True"
             )

@@ -72,6 +72,10 @@ _NO_BF16_KERNEL = {
 }
 
 _WARNED = []  # PyTorch warns once per process
+# PyTorch's error for numpy() / np.asarray() of a tensor that requires grad (grad mode on)
+_NUMPY_REQUIRES_GRAD = (
+    "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+)
 # The Cast subclass that rounds an op's float32 result back to bfloat16 under the op's own
 # node name (``y.grad_fn`` of a bfloat16 product reads ``MulBackward0``, not
 # ``ToCopyBackward0``); built on first use, see _rounding_cast.
@@ -293,15 +297,17 @@ class TensorConversions:
         if force:
             return self.detach().cpu().numpy()
         if self.requires_grad and is_grad_enabled():  # torch allows it under no_grad
-            raise RuntimeError(
-                "numpy(): can't call numpy() on a tensor that requires grad; "
-                "use tensor.detach().numpy()"
-            )
+            raise RuntimeError(_NUMPY_REQUIRES_GRAD)
         if self.device.type != "cpu":
             raise TypeError("numpy(): the tensor is on cuda; call .cpu() first")
         return mark_shared(self._data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """``np.asarray(t)`` / ``np.array(t)``: the data as a NumPy array (copied off a GPU).
+        A tensor that requires grad refuses while grad mode is on, as ``numpy()`` and as in
+        PyTorch (the array would silently leave the graph); ``t.detach()`` converts."""
+        if self._rg and is_grad_enabled():
+            raise RuntimeError(_NUMPY_REQUIRES_GRAD)
         arr = mark_shared(np.asarray(to_device(self._data, "cpu")))  # 0-d: may be a scalar
         return arr if dtype is None else arr.astype(dtype, copy=False)
 

@@ -6,9 +6,12 @@ importing the Functions those rules are made of.
 
 from __future__ import annotations
 
-from .tensor import Tensor
+from typing import TYPE_CHECKING
 
-__all__ = ["ViewInfo", "mark_multi_output", "record_view"]
+if TYPE_CHECKING:  # annotations only: tensor.py imports this module
+    from .tensor import Tensor
+
+__all__ = ["ViewInfo", "mark_multi_output", "outside_graph", "record_view"]
 
 
 class ViewInfo:
@@ -19,8 +22,10 @@ class ViewInfo:
         version: the shared version counter's value when the view's ``grad_fn`` was last
             known to match its values; a different current version means "stale".
         grad_mode: whether grad mode was on when the view was made. A view made under
-            ``no_grad`` is outside the graph for good: it is never replayed, and modifying
-            it in place while the base requires grad raises (as in PyTorch).
+            ``no_grad`` is outside the graph for good: it requires grad when its base does
+            but has no gradient edge (:func:`outside_graph`), it is never replayed, and, as
+            in PyTorch, modifying it in place with grad mode on, or using it with grad mode
+            on after its base changed in place, raises.
         multi_output: for one of several views returned by one op (``split``, ``chunk``,
             ``unbind``), that op's node name: PyTorch refuses to modify such views in place
             or to use them after their base changed, and so does chainrule. Else None.
@@ -44,6 +49,18 @@ def record_view(
     if info is not None and multi_output is None:
         multi_output = info.multi_output
     view._view = ViewInfo(base, view._vc[0], grad_mode, multi_output)
+    if not grad_mode and base._rg and not view._rg and view._data.dtype.kind in "fcV":
+        # PyTorch: a view made under no_grad requires grad when its base does, yet has no
+        # grad_fn and no gradient edge of its own (see outside_graph)
+        view._rg = True
+
+
+def outside_graph(t: Tensor) -> bool:
+    """Whether ``t`` is a view made under ``no_grad`` of a base that requires grad: as in
+    PyTorch it requires grad and is a leaf, but it has no edge in the graph (ops on it are
+    recorded, yet no gradient ever reaches it or its base, and ``t.grad`` stays None)."""
+    info = t._view
+    return info is not None and not info.grad_mode and t.grad_fn is None and info.base._rg
 
 
 def mark_multi_output(views: tuple, op: str) -> tuple:

@@ -228,9 +228,12 @@ class CopySlices(Function):
 def refresh_view(view: Tensor) -> None:
     """Re-take a stale view (its base was modified in place since) from the base's current
     history and tangent, so that what it records matches its values. Views made under
-    ``no_grad`` stay out of the graph."""
+    ``no_grad`` stay out of the graph: one whose base requires grad raises here while grad
+    mode is on, as in PyTorch (its values changed in a way the graph cannot tell)."""
     info = view._view
     base = info.base
+    if not info.grad_mode and base.requires_grad and current().grad_enabled:
+        _refuse_no_grad_view(view, "its base or another view of its base has been modified")
     in_graph = info.grad_mode and base.requires_grad
     if info.multi_output is not None and (in_graph or base._fw_tangent is not None):
         raise RuntimeError(
@@ -314,6 +317,8 @@ def check_view_write(view: Tensor, name: str) -> Tensor:
     made under ``no_grad``)."""
     info = view._view
     base = info.base
+    if not info.grad_mode:  # the write is recorded (grad mode is on), the view is not
+        _refuse_no_grad_view(view, "is being modified")
     if info.multi_output is not None:
         raise RuntimeError(
             f"{name}: this tensor is one of several views returned by {info.multi_output} and "
@@ -327,13 +332,38 @@ def check_view_write(view: Tensor, name: str) -> Tensor:
             f"{name}: a view of a leaf tensor that requires grad is being used in an in-place "
             "operation; modify a clone (x.clone()) or do it under `with cr.no_grad():`"
         )
-    if base.requires_grad and not info.grad_mode:
-        raise RuntimeError(
-            f"{name}: a view was created in no_grad mode and is being modified in place with "
-            "grad mode enabled; this view is outside the graph, so the change could not be "
-            "tracked. Take the view with grad mode on, or modify a clone"
-        )
     return base
+
+
+_NO_GRAD_VIEW_ADVICE = (
+    " inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, "
+    "it is forbidden. You can clarify your code by moving both the view and the inplace either "
+    "both inside the no_grad block (if you don't want the inplace to be tracked) or both "
+    "outside (if you want the inplace to be tracked)."
+)
+
+
+def _refuse_no_grad_view(view: Tensor, what: str) -> None:
+    """PyTorch's error for a view made under ``no_grad`` (or a view of one) that is modified
+    in place, or whose base was, while grad mode is on: the view is outside the graph, so
+    the change could not be tracked. ``what`` says which of the two happened."""
+    node = view.grad_fn
+    if node is None:
+        raise RuntimeError(f"A view was created in no_grad mode and {what}{_NO_GRAD_VIEW_ADVICE}")
+    op = node.name()
+    op = op[: op.rfind("Backward")] if "Backward" in op else op
+    multi = view._view.multi_output
+    if multi is not None:  # PyTorch names the multi-output rule first for these
+        raise RuntimeError(
+            f"Output {view._output_nr} of {op} is a view and {what} inplace. This view is the "
+            "output of a function that returns multiple views. Such functions do not allow the "
+            "output views to be modified inplace. You should replace the inplace operation by "
+            "an out-of-place one."
+        )
+    raise RuntimeError(
+        f"Output {view._output_nr} of {op} is a view of a view which was created in no_grad "
+        f"mode and {what}{_NO_GRAD_VIEW_ADVICE}"
+    )
 
 
 def _no_self_overlap(arr: Any) -> bool:

@@ -45,6 +45,8 @@ class _InPlaceCastError(TypeError, RuntimeError):
 
 def _check_leaf(x: Tensor, name: str) -> None:
     if x.requires_grad and x.grad_fn is None and grad_mode.is_grad_enabled():
+        if x._view is not None:  # a view made under no_grad: PyTorch's error for those
+            check_view_write(x, name)
         raise RuntimeError(
             f"{name}: a leaf tensor that requires grad is being used in an in-place "
             "operation; wrap it in `with cr.no_grad():` (e.g. for a manual parameter update) "
@@ -116,6 +118,8 @@ def check_unrecorded_write(x: Tensor, name: str) -> None:
     """Guard a write that autograd does not record (``uniform_``, ``normal_``,
     ``index_put_``): the memory must be writable, and ``x`` must not require grad while
     grad mode is on (the write would silently detach the values from the graph)."""
+    if x._view is not None and not x._view.grad_mode and writes_into_graph(x):
+        check_view_write(x, name)  # a view made under no_grad: PyTorch's error for those
     check_writable_memory(x, name)
     if writes_into_graph(x):
         raise RuntimeError(

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
+from ..autograd.view_replay import check_view_write
 from .permutations import t as _t
 from .permutations import transpose
 from .views import squeeze, unsqueeze
@@ -23,6 +24,8 @@ __all__ = ["squeeze_", "swapaxes_", "swapdims_", "t_", "transpose_", "unsqueeze_
 def _metadata_inplace(x: Tensor, name: str, fn: Callable, *args: Any) -> Tensor:
     """Make ``x`` itself the view ``fn(x, *args)`` (PyTorch's in-place view ops)."""
     if x.requires_grad and x.grad_fn is None and grad_mode.is_grad_enabled():
+        if x._view is not None:  # a view made under no_grad: PyTorch's error for those
+            check_view_write(x, name)
         raise RuntimeError(
             f"{name}: a leaf Variable that requires grad is being used in an in-place "
             "operation; use the out-of-place form"

@@ -153,7 +153,8 @@ class Unbind(Function):
     def forward(ctx, x, dim):
         ctx.dim = dim
         lead = (slice(None),) * dim
-        return tuple(x[(*lead, i)] for i in range(x.shape[dim]))
+        # `...` last: a 1-d input's slices are 0-d views too, not NumPy scalars (copies)
+        return tuple(x[(*lead, i, Ellipsis)] for i in range(x.shape[dim]))
 
     @staticmethod
     def backward(ctx, *grads):

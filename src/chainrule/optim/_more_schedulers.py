@@ -30,13 +30,15 @@ __all__ = [
 
 class PolynomialLR(LRScheduler):
     """Decay to zero over ``total_iters`` steps:
-    :math:`\\eta_k = \\eta_0 (1 - \\min(k, T)/T)^{p}` (PyTorch's recursive form)."""
+    :math:`\\eta_k = \\eta_0 (1 - \\min(k, T)/T)^{p}` (PyTorch's recursive form).
+
+    ``total_iters`` is not checked, as in PyTorch: with 0 (or less) ``step()`` never changes
+    the learning rates, and with 0 the closed form (``step(epoch)``, or a ``step()`` after
+    ``last_epoch`` was set back to -1) raises ZeroDivisionError, PyTorch's error."""
 
     def __init__(
         self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
     ):
-        if not total_iters > 0:
-            raise ValueError(f"PolynomialLR: total_iters must be > 0, got {total_iters!r}")
         self.total_iters = total_iters
         self.power = power
         super().__init__(optimizer, last_epoch)
@@ -44,7 +46,7 @@ class PolynomialLR(LRScheduler):
     def get_lr(self) -> list[float]:
         warn_get_lr_outside_step(self)
         k, t = self.last_epoch, self.total_iters
-        if self._is_initial or k == 0 or k > t:
+        if self._is_initial or k > t:
             return self._current_lrs()
         factor = ((1.0 - k / t) / (1.0 - (k - 1) / t)) ** self.power
         return [lr * factor for lr in self._current_lrs()]

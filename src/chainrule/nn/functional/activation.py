@@ -38,6 +38,7 @@ from ...ops.binary import where
 from ...ops.clamping import Hardtanh, clamp
 from ...ops.gated_linear import Glu
 from ...ops.gelu import gelu_exact
+from ...ops.hardsigmoid import Hardsigmoid
 from ...ops.inplace import composite_result as _result
 from ...ops.silu import Silu
 from ...ops.unary import relu as _relu
@@ -246,17 +247,21 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
-    """clamp(x + 3, 0, 6) / 6 (PyTorch's evaluation order)."""
+    """clamp(x + 3, 0, 6) / 6 (PyTorch's evaluation order), one node
+    (``HardsigmoidBackward0``); as in PyTorch its gradient cannot be differentiated again."""
     _check(input, "hardsigmoid")
-    return _result(
-        input, inplace, "hardsigmoid", lambda t: Hardtanh.apply(t + 3.0, lo=0.0, hi=6.0) / 6.0
-    )
+    return _result(input, inplace, "hardsigmoid", Hardsigmoid.apply)
+
+
+def _hardsigmoid_composed(t: Tensor) -> Tensor:
+    """hardsigmoid as ``hardtanh(x + 3) / 6``: twice differentiable, for hardswish."""
+    return Hardtanh.apply(t + 3.0, lo=0.0, hi=6.0) / 6.0
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x · hardsigmoid(x)."""
     _check(input, "hardswish")
-    return _result(input, inplace, "hardswish", lambda t: t * hardsigmoid(t))
+    return _result(input, inplace, "hardswish", lambda t: t * _hardsigmoid_composed(t))
 
 
 def softsign(input: Tensor) -> Tensor:
