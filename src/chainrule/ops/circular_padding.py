@@ -32,6 +32,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .edge_padding import pad_widths, with_centre
 
 __all__ = [
     "CircularPad",
@@ -40,11 +41,6 @@ __all__ = [
     "circular_pad_array",
     "circular_pad_grad_array",
 ]
-
-
-def _widths(ndim: int, pads: tuple) -> list:
-    """``[(axis, lo, hi), ...]`` of the padded axes (``pads`` from the last dim)."""
-    return [(ndim - 1 - i, pads[2 * i], pads[2 * i + 1]) for i in range(len(pads) // 2)]
 
 
 def _at(axis: int, sl: slice, inner: list) -> tuple:
@@ -73,7 +69,7 @@ def check_circular_pads(shape: Sequence[int], pads: Sequence[int]) -> None:
     that is refused here with a clear error instead.
     """
     nd = len(shape)
-    for axis, lo, hi in _widths(nd, tuple(pads)):
+    for axis, lo, hi in pad_widths(nd, tuple(pads)):
         n = shape[axis]
         if lo > n or hi > n:
             raise RuntimeError(
@@ -85,7 +81,7 @@ def check_circular_pads(shape: Sequence[int], pads: Sequence[int]) -> None:
                 "Negative padding value is resulting in an empty dimension (pad: padding "
                 f"({lo}, {hi}) crops more than the {n} elements of dimension {axis})"
             )
-    for axis, lo, hi in _widths(nd, tuple(pads)):
+    for axis, lo, hi in pad_widths(nd, tuple(pads)):
         kept = shape[axis] + min(lo, 0) + min(hi, 0)
         if max(lo, 0) > kept or max(hi, 0) > kept:
             raise RuntimeError(
@@ -98,20 +94,12 @@ def check_circular_pads(shape: Sequence[int], pads: Sequence[int]) -> None:
 def circular_pad_array(a: Any, pads: tuple) -> Any:
     """``a`` cropped by the negative entries of ``pads`` (signed, from the last dim), then
     wrapped around by the positive ones: a fresh C-ordered array."""
-    xp = get_array_module(a)
     nd = a.ndim
-    widths = _widths(nd, pads)
+    widths = pad_widths(nd, pads)
     crop = _crop(nd, a.shape, widths)
     if crop is not None:
         a = a[crop]
-    shape = list(a.shape)
-    centre = [slice(None)] * nd
-    for axis, lo, hi in widths:
-        lo, hi = max(lo, 0), max(hi, 0)
-        shape[axis] += lo + hi
-        centre[axis] = slice(lo, lo + a.shape[axis])
-    out = xp.empty(shape, a.dtype)
-    out[tuple(centre)] = a
+    out, centre = with_centre(a, widths)
     inner = list(centre)  # dims not yet wrapped: only their middle is written so far
     for axis, lo, hi in widths:
         lo, hi = max(lo, 0), max(hi, 0)
@@ -132,7 +120,7 @@ def circular_pad_grad_array(g: Any, pads: tuple, in_shape: tuple) -> Any:
     array of ``in_shape``."""
     xp = get_array_module(g)
     nd = g.ndim
-    widths = _widths(nd, pads)
+    widths = pad_widths(nd, pads)
     folded = False
     for axis, lo, hi in reversed(widths):
         lo, hi = max(lo, 0), max(hi, 0)

@@ -32,12 +32,27 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
-__all__ = ["EdgePad", "EdgePadBackward"]
+__all__ = ["EdgePad", "EdgePadBackward", "pad_widths", "with_centre"]
 
 
-def _widths(ndim: int, pads: tuple) -> list:
+def pad_widths(ndim: int, pads: tuple) -> list:
     """``[(axis, lo, hi), ...]`` of the padded axes (``pads`` from the last dim)."""
     return [(ndim - 1 - i, pads[2 * i], pads[2 * i + 1]) for i in range(len(pads) // 2)]
+
+
+def with_centre(a: Any, widths: list) -> tuple[Any, list]:
+    """A fresh C-ordered array grown by the positive widths, ``a`` copied into its middle,
+    and the index of that middle (a list of slices): the start of every padding mode."""
+    xp = get_array_module(a)
+    shape = list(a.shape)
+    centre = [slice(None)] * a.ndim
+    for axis, lo, hi in widths:
+        lo, hi = max(lo, 0), max(hi, 0)
+        shape[axis] += lo + hi
+        centre[axis] = slice(lo, lo + a.shape[axis])
+    out = xp.empty(shape, a.dtype)
+    out[tuple(centre)] = a
+    return out, centre
 
 
 def _at(ndim: int, axis: int, sl: slice) -> tuple:
@@ -59,15 +74,8 @@ def edge_pad_array(a: Any, pads: tuple, mode: str) -> Any:
     'replicate'), a fresh C-ordered array."""
     xp = get_array_module(a)
     nd = a.ndim
-    widths = _widths(nd, pads)
-    shape = list(a.shape)
-    centre = [slice(None)] * nd
-    for axis, lo, hi in widths:
-        lo, hi = max(lo, 0), max(hi, 0)
-        shape[axis] += lo + hi
-        centre[axis] = slice(lo, lo + a.shape[axis])
-    out = xp.empty(shape, a.dtype)
-    out[tuple(centre)] = a
+    widths = pad_widths(nd, pads)
+    out, _ = with_centre(a, widths)
     for axis, lo, hi in widths:
         lo, hi = max(lo, 0), max(hi, 0)
         n = a.shape[axis]
@@ -93,7 +101,7 @@ def edge_pad_grad_array(g: Any, pads: tuple, mode: str) -> Any:
     input positions each element was read from, a fresh C-ordered array."""
     xp = get_array_module(g)
     nd = g.ndim
-    widths = _widths(nd, pads)
+    widths = pad_widths(nd, pads)
     crop = _crop(widths, nd)
     if crop is not None:  # the cropped positions got no gradient: put zeros back there
         full = list(g.shape)

@@ -47,6 +47,11 @@ def _check_operands(op: str, sparse: SparseTensor, dense: Any, vector: bool = Fa
             f"{op}: the sparse operand must be a 2-d matrix, got a {sparse.sparse_dim()}-d "
             f"sparse tensor of size {tuple(sparse.shape)}"
         )
+    _check_dtype_device(op, sparse, dense)
+
+
+def _check_dtype_device(op: str, sparse: SparseTensor, dense: Tensor) -> None:
+    """PyTorch's product kernels take one dtype and one device for both operands."""
     if sparse.dtype != dense.dtype:
         raise RuntimeError(
             f"{op}: expected the sparse and dense operands to have one dtype, got "
@@ -203,16 +208,7 @@ def sparse_bmm(input: Any, mat2: Any) -> Tensor:  # noqa: A002 - PyTorch's param
             f"bmm: shapes {tuple(input.shape)} (sparse) and {tuple(mat2.shape)} do not match: "
             f"expected mat2 of shape ({batch}, {m}, p)"
         )
-    if input.dtype != mat2.dtype:
-        raise RuntimeError(
-            f"bmm: expected the sparse and dense operands to have one dtype, got "
-            f"{input.dtype} and {mat2.dtype}; convert one with .to(dtype)"
-        )
-    if input.device != mat2.device:
-        raise RuntimeError(
-            f"bmm: expected all tensors on the same device, got {input.device} and "
-            f"{mat2.device}; move one with .to(device)"
-        )
+    _check_dtype_device("bmm", input, mat2)
     pattern = input._sp_pattern
     xp = get_array_module(pattern.indices)
     k, i, j = pattern.indices
