@@ -38,6 +38,10 @@ def _adaptive_size(op: str, input: Tensor, output_size: Any) -> tuple:
     h, w = input.shape[-2:]
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size, output_size)
+    if len(tuple(output_size)) != 2:  # PyTorch's RuntimeError (not an unpacking error)
+        raise RuntimeError(
+            f"{op}: output_size must be 2 (an int or a pair of ints or None), got {output_size!r}"
+        )
     oh, ow = output_size
     oh, ow = (h if oh is None else int(oh)), (w if ow is None else int(ow))
     if oh < 0 or ow < 0:
@@ -83,6 +87,11 @@ def _adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """1-D adaptive average pooling over (N, C, L)."""
+    if not isinstance(output_size, (int, np.integer)) and len(tuple(output_size)) != 1:
+        raise RuntimeError(  # PyTorch's parser error, not the first entry taken
+            "adaptive_avg_pool1d() argument 'output_size' should contain one int "
+            f"(got {len(tuple(output_size))})"
+        )
     return adaptive_avg_pool2d(
         _to_2d("adaptive_avg_pool1d", input), (1, _one(output_size))
     ).squeeze(-2)

@@ -227,8 +227,9 @@ def _adaptive_size(op: str, x: Tensor, output_size: Any) -> tuple:
         output_size = (output_size,) * 3
     sizes = tuple(output_size)
     if len(sizes) != 3:
-        raise ValueError(
-            f"{op}: output_size must be an int or a tuple of 3 ints (or None), got {output_size!r}"
+        raise RuntimeError(  # PyTorch's error type
+            f"{op}: output_size must be 3 (an int or a tuple of 3 ints or None), got "
+            f"{output_size!r}"
         )
     out = tuple(full if o is None else int(o) for o, full in zip(sizes, x.shape[2:]))
     if min(out) < 0:
