@@ -24,6 +24,7 @@ from .creation_options import (
     check_layout,
     check_pin_memory,
     lay_out_like,
+    refuse_negative_size,
 )
 from .scalar_range import fit_scalar
 
@@ -161,10 +162,12 @@ def _new(
     return t.requires_grad_()
 
 
-def _new_size(size: tuple) -> tuple:
+def _new_size(size: tuple, op: str = "new_zeros") -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(int(s) for s in size)
+        size = tuple(size[0])
+    shape = tuple(int(s) for s in size)
+    refuse_negative_size(op, shape)  # PyTorch's error, not NumPy's
+    return shape
 
 
 def new_zeros(
@@ -178,7 +181,7 @@ def new_zeros(
     pin_memory: bool = False,
 ) -> Tensor:
     """Zeros of ``size`` with ``x``'s dtype and device (``Tensor.new_zeros``)."""
-    shape = _new_size(_size_keyword("new_zeros", sizes, size))
+    shape = _new_size(_size_keyword("new_zeros", sizes, size), "new_zeros")
     arr = get_array_module(x._data).zeros(shape)
     return _new("new_zeros", x, arr, dtype, layout, device, requires_grad, pin_memory)
 
@@ -194,7 +197,7 @@ def new_ones(
     pin_memory: bool = False,
 ) -> Tensor:
     """Ones of ``size`` with ``x``'s dtype and device (``Tensor.new_ones``)."""
-    shape = _new_size(_size_keyword("new_ones", sizes, size))
+    shape = _new_size(_size_keyword("new_ones", sizes, size), "new_ones")
     arr = get_array_module(x._data).ones(shape)
     return _new("new_ones", x, arr, dtype, layout, device, requires_grad, pin_memory)
 
@@ -210,7 +213,7 @@ def new_empty(
     pin_memory: bool = False,
 ) -> Tensor:
     """Uninitialised values of ``size`` with ``x``'s dtype and device."""
-    shape = _new_size(_size_keyword("new_empty", sizes, size))
+    shape = _new_size(_size_keyword("new_empty", sizes, size), "new_empty")
     target = _dt.as_dtype(dtype) if dtype is not None else x.dtype
     # allocated in its own dtype: float64 garbage cast to float32 could overflow (and warn)
     arr = get_array_module(x._data).empty(shape, dtype=target)
@@ -232,7 +235,7 @@ def new_full(
     fill_value = fit_scalar(
         "new_full", fill_value, _dt.as_dtype(dtype if dtype is not None else x.dtype)
     )
-    arr = get_array_module(x._data).full(_new_size((size,)), fill_value)
+    arr = get_array_module(x._data).full(_new_size((size,), "new_full"), fill_value)
     return _new("new_full", x, arr, dtype, layout, device, requires_grad, pin_memory)
 
 

@@ -41,16 +41,33 @@ from .autograd.tensor_data import check_requires_grad_flag
 from .backend import device_of, get_array_module, to_device
 
 __all__ = [
+    "NegativeSizeError",
     "check_layout",
     "check_pin_memory",
     "refuse_bool",
     "lay_out",
     "lay_out_like",
+    "refuse_negative_size",
     "write_factory_out",
 ]
 
 
 # ------------------------------------------------ sizes, dtypes and the finished tensor
+class NegativeSizeError(ValueError, RuntimeError):
+    """A negative size for a new tensor: PyTorch's RuntimeError (a ValueError too, as
+    chainrule raised before)."""
+
+
+def refuse_negative_size(op: str, shape: tuple) -> None:
+    """PyTorch's error for a new tensor with a negative dimension, naming the op."""
+    neg = [s for s in shape if s < 0]
+    if neg:
+        raise NegativeSizeError(
+            f"Trying to create tensor with negative dimension {neg[0]}: {list(shape)} "
+            f"({op}(): every size must be >= 0)"
+        )
+
+
 def _shape(size: Sequence, op: str = "tensor", keyword: Any = None) -> tuple:
     """Validate a size given as ints or one sequence of ints (PyTorch's ``*size``), or as
     the keyword ``size=(2, 3)`` (``keyword``; ``torch.empty(size=...)`` in pytorch/examples)."""
@@ -68,11 +85,7 @@ def _shape(size: Sequence, op: str = "tensor", keyword: Any = None) -> tuple:
                 f"of type {type(s).__name__})"
             )
     shape = tuple(int(s) for s in size)
-    if any(s < 0 for s in shape):
-        raise ValueError(
-            f"{op}(): trying to create a tensor with negative dimension in size "
-            f"{list(shape)}; every size must be >= 0"
-        )
+    refuse_negative_size(op, shape)
     return shape
 
 

@@ -21,6 +21,7 @@ from .creation_options import (
     check_layout,
     check_pin_memory,
     lay_out_like,
+    refuse_negative_size,
     write_factory_out,
 )
 from .random import Generator, gen
@@ -174,11 +175,9 @@ def randperm(
         return write_factory_out(
             "randperm", out, dtype, requires_grad, lambda d: randperm(n, generator, dtype=d)
         )
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(
-            f"randperm(): n must be a non-negative int, got {n!r} (trying to "
-            "create a tensor with negative dimension)"
-        )
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"randperm(): argument 'n' must be int, got {type(n).__name__}")
+    refuse_negative_size("randperm", (int(n),))
     perm = gen(generator).permutation(n)
     return _finish(perm, dtype, device, requires_grad, default=_dt.int64)
 
