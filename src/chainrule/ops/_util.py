@@ -21,6 +21,12 @@ class ShapeError(ValueError, RuntimeError):
     PyTorch) and ``except ValueError`` each catch it."""
 
 
+class PaddingIdxError(ValueError, AssertionError):
+    """An embedding's ``padding_idx`` outside ``[-num_embeddings, num_embeddings)``:
+    PyTorch's AssertionError ("Padding_idx must be within num_embeddings"), and a ValueError
+    as chainrule raised before."""
+
+
 class DtypeError(TypeError, NotImplementedError):
     """An op given a dtype it has no kernel for (an integer tensor to softmax, mean, a loss).
     PyTorch raises ``NotImplementedError`` ("... not implemented for 'Long'", itself a

@@ -15,7 +15,7 @@ import numpy as np
 from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
 from ...autograd.tensor_conversions import AUTOCAST
-from ...ops._util import DtypeError, ShapeError
+from ...ops._util import DtypeError, PaddingIdxError, ShapeError
 from ...ops.affine import LinearFn
 from ...ops.einsum import einsum
 from ...ops.embedding import EmbeddingFn
@@ -137,8 +137,14 @@ def embedding(
             f"embedding: index out of range: indices span [{int(idx.min())}, "
             f"{int(idx.max())}] but there are only {n} embeddings"
         )
-    if padding_idx is not None and padding_idx < 0:
-        padding_idx += n
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise PaddingIdxError(
+                f"Padding_idx must be within num_embeddings (embedding: padding_idx "
+                f"{padding_idx} is outside [-{n}, {n}))"
+            )
+        if padding_idx < 0:
+            padding_idx += n
     if max_norm is not None:  # renormalise looked-up rows in place, as PyTorch
         with no_grad():
             embedding_renorm_(

@@ -9,6 +9,7 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...creation import empty
+from ...ops._util import PaddingIdxError
 from .. import init
 from ..functional.embedding_bag import embedding_bag
 from ..functional.linear import embedding
@@ -48,9 +49,9 @@ class Embedding(Module):
                 raise ValueError(f"Embedding: {what} must be a non-negative int, got {v!r}")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
-                    f"Embedding: padding_idx {padding_idx} must be within "
-                    f"[-{num_embeddings}, {num_embeddings})"
+                raise PaddingIdxError(
+                    f"Padding_idx must be within num_embeddings (Embedding: padding_idx "
+                    f"{padding_idx} is outside [-{num_embeddings}, {num_embeddings}))"
                 )
             if padding_idx < 0:
                 padding_idx += num_embeddings
@@ -176,9 +177,9 @@ class EmbeddingBag(Module):
                 raise ValueError(f"EmbeddingBag: {what} must be a non-negative int, got {v!r}")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
-                    f"EmbeddingBag: padding_idx {padding_idx} must be within "
-                    f"[-{num_embeddings}, {num_embeddings})"
+                raise PaddingIdxError(
+                    f"Padding_idx must be within num_embeddings (EmbeddingBag: padding_idx "
+                    f"{padding_idx} is outside [-{num_embeddings}, {num_embeddings}))"
                 )
             if padding_idx < 0:
                 padding_idx += num_embeddings
