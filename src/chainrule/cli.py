@@ -13,7 +13,8 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from . import __version__, commands
+from . import commands
+from .version import chainrule_version, torch_api_version
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chainrule",
         description="chainrule: train, inspect and explain neural networks on NumPy.",
     )
-    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"chainrule {chainrule_version} (PyTorch {torch_api_version} API)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
