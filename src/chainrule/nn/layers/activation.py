@@ -99,11 +99,17 @@ class Hardsigmoid(_Simple):
 
     _fn = staticmethod(F.hardsigmoid)
 
+    def extra_repr(self) -> str:
+        return ""  # PyTorch's repr does not show ``inplace`` for this module
+
 
 class Hardswish(_Simple):
     """x · hardsigmoid(x)."""
 
     _fn = staticmethod(F.hardswish)
+
+    def extra_repr(self) -> str:
+        return ""  # PyTorch's repr does not show ``inplace`` for this module
 
 
 class _NoArg(Module):
@@ -265,7 +271,8 @@ class Hardtanh(Module):
         return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        inplace_str = ", inplace=True" if self.inplace else ""
+        return f"min_val={self.min_val}, max_val={self.max_val}{inplace_str}"
 
 
 class Threshold(Module):
@@ -279,7 +286,8 @@ class Threshold(Module):
         return F.threshold(input, self.threshold, self.value, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"threshold={self.threshold}, value={self.value}"
+        inplace_str = ", inplace=True" if self.inplace else ""
+        return f"threshold={self.threshold}, value={self.value}{inplace_str}"
 
 
 class _DimModule(Module):
