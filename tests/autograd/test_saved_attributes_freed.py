@@ -88,7 +88,7 @@ def _run(lib, fn, shape, dtype):
 
 
 def _node(loss, fn_cls):
-    nodes = [n for n in walk(loss) if n.fn is fn_cls]
+    nodes = [n for n in walk(loss) if n._forward_cls is fn_cls]
     assert len(nodes) == 1, [n.name() for n in walk(loss)]
     return nodes[0]
 

@@ -390,7 +390,7 @@ def _wanted_inputs(order: list, targets: dict) -> dict:
             own = node.needs_input_grad
             pruned = tuple(n and w for n, w in zip(own, needs)) + tuple(own[len(needs) :])
             # a user's Function sees needs_input_grad as set in forward, as in PyTorch
-            user = node.fn is not None and not is_builtin(node.fn)
+            user = node._forward_cls is not None and not is_builtin(node._forward_cls)
             wanted[node] = None if user or pruned == tuple(own) else pruned
     return wanted
 

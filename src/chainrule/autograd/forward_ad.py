@@ -24,6 +24,7 @@ from .. import dtypes as _dt
 from .function import Function
 from .state import AutogradState, ForwardLevel, current
 from .tensor import Tensor
+from .view_base import owns_tangent
 
 __all__ = [
     "UnpackedDualTensor",
@@ -181,6 +182,7 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
             "supported by chainrule; use forward over reverse (cr.func.jacfwd(cr.func.jacrev(f)))"
         )
     dual = _Alias.apply(tensor)
+    owns_tangent(dual)  # as in PyTorch: writes through its views change this tangent, not x's
     dual._fw = (active, tangent._data, tangent)
     return dual
 
@@ -200,10 +202,11 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
     active = _active(level, "unpack_dual")
     if active is None:
         return UnpackedDualTensor(tensor, None)
+    primal = _Alias.apply(tensor)  # first: a stale view re-takes its tangent here
+    primal._fw = None  # the primal view carries no tangent (and owns the one it may get)
+    owns_tangent(primal)
     tan = tensor._fw_tangent
     fw = tensor._fw
-    primal = _Alias.apply(tensor)
-    primal._fw = None  # the primal view carries no tangent
     if tan is None:
         return UnpackedDualTensor(primal, None)
     given = fw[2]

@@ -163,7 +163,7 @@ class Function:
         # The per-op hot path: one pass over the arguments, no imports, no extra lists
         # unless needed. Profile with benchmarks/bench_ops.py --profile before changing.
         ctx = Node()
-        ctx.fn = cls
+        ctx._forward_cls = cls
         state = LOCAL.state  # this thread's switches (one thread-local read per op)
         if state.vmap:  # inside cr.func.vmap: batched inputs go to their batching rule
             out = vmap_dispatch(cls, args, kwargs)
@@ -316,7 +316,7 @@ def _link_inputs(ctx: Node, args: tuple) -> None:
             meta.append((d.shape, dt))
             needs.append(True)
             if dt.kind == "c":
-                _check_complex(ctx, ctx.fn)
+                _check_complex(ctx, ctx._forward_cls)
         else:
             edges.append(None)
             meta.append(None)
@@ -353,7 +353,7 @@ def _link_outputs(
     if saved:
         ctx._saved_values = tuple(classify(s, args, outs, results, raw_outs) for s in saved)
         if Tensor._inference_seen:  # False until some thread enters inference_mode
-            check_saved_values(ctx.fn.__name__, ctx._saved_values)
+            check_saved_values(ctx._forward_cls.__name__, ctx._saved_values)
         if ctx.copy_saved_inputs:
             wanted = {id(args[i]) for i in ctx.copy_saved_inputs if isinstance(args[i], Tensor)}
             keep_private_copies(ctx, lambda t: id(t) in wanted)

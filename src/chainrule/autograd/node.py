@@ -34,7 +34,8 @@ class Node:
     """A recorded op application: the graph node and the ``ctx`` of its rules.
 
     Public attributes (read by :mod:`chainrule.autograd.graph` and its users):
-        fn: the Function subclass.
+        _forward_cls: the Function subclass (PyTorch's name for it on a custom Function's
+            node; a user's ``ctx.fn`` is theirs).
         next_edges: per positional input: None (no gradient), ``(Node, output_nr)`` for an
             op result, or the leaf Tensor itself.
         input_meta: per positional input: ``(shape, dtype)`` or None.
@@ -45,7 +46,7 @@ class Node:
     """
 
     # Class-level defaults keep construction cheap; instances set only what they use.
-    fn: type = None  # the Function subclass
+    _forward_cls: type = None  # the Function subclass (PyTorch's name for it)
     next_edges: tuple = ()
     input_meta: tuple = ()
     needs_input_grad: tuple = ()
@@ -159,7 +160,7 @@ class Node:
             i = saved_index(self, name[11:] if raw else name[7:])
             if i is not None:
                 return SavedTensor(self, i) if raw else self.saved_tensor(i)
-            if not raw and name[7:] in getattr(self.fn, "saved_input_names", ()):
+            if not raw and name[7:] in getattr(self._forward_cls, "saved_input_names", ()):
                 return None  # a slot the op declares but did not fill (mm's, as PyTorch)
         raise AttributeError(f"'{self.name()}' object has no attribute '{name}'")
 
@@ -312,7 +313,7 @@ class Node:
         return tuple(out)
 
     def __repr__(self) -> str:
-        fn = self.fn
+        fn = self._forward_cls
         where = "" if fn is None or is_builtin(fn) else "chainrule.autograd.function."
         name = self.name().rpartition("::")[2]  # 'torch::autograd::CopySlices' -> CopySlices
         return f"<{where}{name} object at {hex(id(self))}>"
@@ -338,7 +339,7 @@ def public_view(node: Node) -> tuple[str, tuple[int, ...] | None]:
     Without one, a chainrule op is ``"<ClassName>Backward0"`` and a user's Function
     ``"<ClassName>Backward"``, as PyTorch names its own and users' nodes.
     """
-    fn = node.fn
+    fn = node._forward_cls
     if fn is None:
         return "Backward0", None
     spec = getattr(fn, "node_name", None)

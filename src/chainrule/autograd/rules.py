@@ -40,16 +40,16 @@ def call_rule(
     (``g * conj(f'(z))``: the gradient of a real loss with respect to ``z = x + iy`` is
     ``dL/dx + i dL/dy``)."""
     node.create_graph = create_graph if differentiable is None else differentiable
-    if node._complex and node.fn.complex_grad == "holomorphic":
+    if node._complex and node._forward_cls.complex_grad == "holomorphic":
         grads = [None if g is None else _conj(g) for g in grads]
         res = _run_rule(node, grads, create_graph, anomaly)
         return tuple(None if r is None else _conj(r) for r in res)
     if create_graph or anomaly:
         return _run_rule(node, grads, create_graph, anomaly)
-    res = node.fn.backward(node, *grads)  # the common case, without a second call
+    res = node._forward_cls.backward(node, *grads)  # the common case, without a second call
     if type(res) is not tuple or len(res) != len(node.next_edges):
         res = _as_grad_tuple(res, len(node.next_edges), node)
-    if node.fn._user:
+    if node._forward_cls._user:
         _check_user_grads(node, res)
     return res
 
@@ -67,17 +67,17 @@ def _check_user_grads(node: Node, res: tuple) -> None:
 
 def _run_rule(node: Node, grads: list, create_graph: bool, anomaly: bool) -> tuple:
     n_in = len(node.next_edges)
-    if create_graph and not node.fn.differentiable_backward:
+    if create_graph and not node._forward_cls.differentiable_backward:
         return _call_once_differentiable(node, grads)
     if anomaly:
         return _call_with_anomaly_checks(node, grads)
-    res = node.fn.backward(node, *grads)
+    res = node._forward_cls.backward(node, *grads)
     if type(res) is not tuple or len(res) != n_in:
         res = _as_grad_tuple(res, n_in, node)
-    if node.fn._user:
+    if node._forward_cls._user:
         _check_user_grads(node, res)
-    elif create_graph and node.fn.tie_saved:  # PyTorch's formula stays tied to what it read
-        res = tie_to_saved(node, res)
+    elif create_graph and node._forward_cls.tie_saved:
+        res = tie_to_saved(node, res)  # PyTorch's formula stays tied to what it read
     return res
 
 
@@ -120,11 +120,11 @@ def _call_once_differentiable(node: Node, grads: list) -> tuple:
     state = current()
     state.grad_enabled = False
     try:
-        res = _as_grad_tuple(node.fn.backward(node, *grads), len(node.next_edges), node)
+        res = _as_grad_tuple(node._forward_cls.backward(node, *grads), len(node.next_edges), node)
     finally:
         state.grad_enabled = True
     ups = [g for g in grads if isinstance(g, Tensor) and g.requires_grad]
-    user = bool(node.fn._user)
+    user = bool(node._forward_cls._user)
     if user and not ups:
         # PyTorch's @once_differentiable ties its results to the error node only when an
         # incoming gradient requires grad; otherwise they are plain tensors (no grad_fn)
@@ -148,7 +148,7 @@ def _call_with_anomaly_checks(node: Node, grads: list) -> tuple:
     state = current()
     state.anomaly = False
     try:
-        res = node.fn.backward(node, *grads)
+        res = node._forward_cls.backward(node, *grads)
     finally:
         state.anomaly = True
     res = _as_grad_tuple(res, len(node.next_edges), node)

@@ -27,7 +27,7 @@ _DEFAULT_NAMES = ("self", "other")
 
 def saved_index(node: Any, name: str) -> int | None:
     """The position in ``node``'s saved values of the one PyTorch would call ``name``."""
-    names = getattr(node.fn, "saved_input_names", _DEFAULT_NAMES)
+    names = getattr(node._forward_cls, "saved_input_names", _DEFAULT_NAMES)
     for i, e in enumerate(node._saved_values or ()):
         kind = type(e)
         role = e.role if kind is SavedPacked else None

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # annotations only: tensor.py imports this module
     from .tensor import Tensor
 
-__all__ = ["ViewInfo", "mark_multi_output", "outside_graph", "record_view"]
+__all__ = [
+    "ViewInfo",
+    "forward_base",
+    "mark_multi_output",
+    "outside_graph",
+    "owns_tangent",
+    "record_view",
+]
 
 
 class ViewInfo:
@@ -29,13 +36,26 @@ class ViewInfo:
         multi_output: for one of several views returned by one op (``split``, ``chunk``,
             ``unbind``), that op's node name: PyTorch refuses to modify such views in place
             or to use them after their base changed, and so does chainrule. Else None.
+        fw_base: the tensor whose forward-mode tangent this view's tangent is a part of (the
+            same view of it): ``base`` for ordinary views, the dual tensor for a view of one
+            that ``make_dual`` returned (its tangent belongs to it, not to the primal it
+            aliases). None for a view that owns its tangent itself (a ``make_dual`` result,
+            an ``unpack_dual`` primal): PyTorch's "forward view" relation, which these break.
     """
 
-    __slots__ = ("base", "version", "grad_mode", "multi_output")
+    __slots__ = ("base", "version", "grad_mode", "multi_output", "fw_base")
 
-    def __init__(self, base: Tensor, version: int, grad_mode: bool, multi_output: str | None):
+    def __init__(
+        self,
+        base: Tensor,
+        version: int,
+        grad_mode: bool,
+        multi_output: str | None,
+        fw_base: Tensor | None = None,
+    ):
         self.base, self.version, self.grad_mode = base, version, grad_mode
         self.multi_output = multi_output
+        self.fw_base = base if fw_base is None else fw_base
 
 
 def record_view(
@@ -48,7 +68,10 @@ def record_view(
     grad_mode = grad_mode and (info is None or info.grad_mode)
     if info is not None and multi_output is None:
         multi_output = info.multi_output
-    view._view = ViewInfo(base, view._vc[0], grad_mode, multi_output)
+    # the tangent's owner: source itself when it owns its tangent (not a view, or a view
+    # that PyTorch does not treat as a forward view: a dual tensor), else source's owner
+    fw_base = source if info is None or info.fw_base is None else info.fw_base
+    view._view = ViewInfo(base, view._vc[0], grad_mode, multi_output, fw_base)
     if not grad_mode and base._rg and not view._rg and view._data.dtype.kind in "fcV":
         # PyTorch: a view made under no_grad requires grad when its base does, yet has no
         # grad_fn and no gradient edge of its own (see outside_graph)
@@ -70,3 +93,19 @@ def mark_multi_output(views: tuple, op: str) -> tuple:
         if v._view is not None:
             v._view.multi_output = op
     return views
+
+
+def forward_base(t: Tensor) -> Tensor | None:
+    """The tensor whose forward-mode tangent ``t``'s tangent is a view of (a write into
+    ``t`` changes that tangent too), or None where ``t`` owns its tangent (not a view, or a
+    dual tensor: see ``ViewInfo.fw_base``)."""
+    info = t._view
+    return None if info is None else info.fw_base
+
+
+def owns_tangent(t: Tensor) -> None:
+    """Make ``t`` (a view) the owner of its forward-mode tangent: its views' tangents are
+    views of ``t``'s, and writes into them never reach the tangent of the tensor ``t``
+    aliases (PyTorch's ``make_dual`` result and ``unpack_dual`` primal)."""
+    if t._view is not None:
+        t._view.fw_base = None

@@ -235,7 +235,10 @@ def refresh_view(view: Tensor) -> None:
     if not info.grad_mode and base.requires_grad and current().grad_enabled:
         _refuse_no_grad_view(view, "its base or another view of its base has been modified")
     in_graph = info.grad_mode and base.requires_grad
-    if info.multi_output is not None and (in_graph or base._fw_tangent is not None):
+    owner = info.fw_base  # whose tangent the view's is part of (None: its own)
+    if info.multi_output is not None and (
+        in_graph or (owner is not None and owner._fw_tangent is not None)
+    ):
         raise RuntimeError(
             f"{info.multi_output}: one of the views it returned is used after its base (or "
             "another view of its base) was modified in place. This view is one of several "
@@ -248,18 +251,28 @@ def refresh_view(view: Tensor) -> None:
         old_node, old_nr = view.grad_fn, view._output_nr
         view.grad_fn, view._output_nr, view._rg = replayed.grad_fn, 0, True
         move_retained_grad(view, old_node, old_nr)
-        if replayed._fw_tangent is not None:
-            view._fw_tangent = replayed._fw_tangent
-    elif base._fw_tangent is not None:  # forward mode only: the tangent is re-taken too
-        view._fw_tangent = base._fw_tangent.reshape(-1)[flat_index_map(base._data, view._data)]
-        if in_graph:
-            return  # grad mode is off: replay the graph when the view is next recorded
+        _retake_tangent(view, owner)
+    elif _retake_tangent(view, owner) and in_graph:  # forward mode only
+        return  # grad mode is off: replay the graph when the view is next recorded
     info.version = view._vc[0]
 
 
+def _retake_tangent(view: Tensor, owner: Tensor | None) -> bool:
+    """Re-take ``view``'s tangent from ``owner``'s (the tensor whose tangent it is a view
+    of, :func:`~.view_base.forward_base`); whether there was one to take."""
+    if owner is None:
+        return False
+    tangent = owner._fw_tangent
+    if tangent is None:
+        return False
+    view._fw_tangent = tangent.reshape(-1)[flat_index_map(owner._data, view._data)]
+    return True
+
+
 def write_view_tangent(view: Tensor, base: Tensor) -> None:
-    """Forward mode without recording: after writing into ``view``, the base's tangent
-    takes the view's new tangent at the view's positions."""
+    """Forward mode: after writing into ``view``, ``base`` -- the owner of the tangent the
+    view's is a view of (:func:`~.view_base.forward_base`) -- takes the view's new tangent
+    at the view's positions."""
     xp = get_array_module(base._data)
     t = base._fw_tangent
     t = xp.zeros(base._data.shape, base._data.dtype) if t is None else xp.array(t, order="C")
@@ -409,7 +422,8 @@ def record_view_write(view: Tensor, base: Tensor, value: Tensor) -> None:
     old_node, old_nr = base.grad_fn, base._output_nr
     base.grad_fn, base._output_nr, base._rg = new.grad_fn, 0, new.requires_grad
     move_retained_grad(base, old_node, old_nr)
-    if new._fw_tangent is not None:
+    owner = view._view.fw_base  # the tangent changed is this one's (None: the view's own)
+    if owner is base and new._fw_tangent is not None:
         base._fw_tangent = new._fw_tangent
     if new.requires_grad and view._view.grad_mode and _no_self_overlap(view._data):
         # as in PyTorch, the view's history now goes through its base's new node (a hook or
@@ -417,7 +431,13 @@ def record_view_write(view: Tensor, base: Tensor, value: Tensor) -> None:
         replayed = _replay(base, view._data)
         old_node, old_nr = view.grad_fn, view._output_nr
         view.grad_fn, view._output_nr, view._rg = replayed.grad_fn, 0, True
-        if replayed._fw_tangent is not None:
+        if owner is base and replayed._fw_tangent is not None:
             view._fw_tangent = replayed._fw_tangent
         move_retained_grad(view, old_node, old_nr)
+    if (
+        owner is not None
+        and owner is not base
+        and (view._fw_tangent is not None or owner._fw_tangent is not None)
+    ):
+        write_view_tangent(view, owner)  # a view of a dual tensor: the dual's tangent
     view._view.version = view._vc[0]

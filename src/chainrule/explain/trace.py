@@ -181,13 +181,13 @@ def backward(
                     gouts.append(Tensor._make(total, False, None, 0))
                     paths.append(len(got))
             n_in = len(node.next_edges)
-            res = _as_tuple(node.fn.backward(node, *gouts), n_in)
+            res = _as_tuple(node._forward_cls.backward(node, *gouts), n_in)
             op = _op(node)
             elementwise = op in ELEMENTWISE and n_out == 1
             local = None
             if elementwise:
                 ones = Tensor._make(_ones_like(gouts[0]._data), False, None, 0)
-                local = _as_tuple(node.fn.backward(node, ones), n_in)
+                local = _as_tuple(node._forward_cls.backward(node, ones), n_in)
             out_label = inter_name[(node, 0)]
             edges = input_edges(node)
             in_labels = ["const"] * n_in

@@ -53,7 +53,8 @@ class Amax(Function):
 
     @staticmethod
     def node_name(ctx):  # PyTorch: x.max() MaxBackward1, amax(x, dim) AmaxBackward0
-        mode = getattr(ctx.fn, "mode", "max")  # (a bfloat16 cast node may carry this name)
+        # (a bfloat16 cast node may carry this name)
+        mode = getattr(ctx._forward_cls, "mode", "max")
         if getattr(ctx, "axes", None) is None:
             return f"{mode.capitalize()}Backward1"
         return f"A{mode}Backward0"

@@ -69,8 +69,8 @@ class _MomentsMean(Function):
         # an unused output's gradient stays None (not zeros): at dof 0 the var's 2 / dof is
         # inf, and PyTorch's mean-only gradient is then finite
         ctx.materialize_grads = False
-        v, mu = _moments(x, axes, keepdim, dof, ctx.fn.root)
-        if ctx.fn.root:
+        v, mu = _moments(x, axes, keepdim, dof, ctx._forward_cls.root)
+        if ctx._forward_cls.root:
             ctx.save_for_backward(x, v)
         else:
             ctx.save_for_backward(x)
@@ -80,7 +80,7 @@ class _MomentsMean(Function):
     def backward(ctx, gv, gm):
         x, *rest = ctx.saved_tensors
         shape, axes, keep, dof, n = ctx.in_shape, ctx.axes, ctx.keepdim, ctx.dof, ctx.count
-        root = ctx.fn.root
+        root = ctx._forward_cls.root
         grads = [g for g in (gv, gm) if g is not None]
         if not ctx.create_graph and all(type(t._data) is np.ndarray for t in (x, *grads)):
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -124,7 +124,7 @@ class _MomentsMean(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             _mu, d = _mean_centred(x, axes)
             s = (d * wide(t)).sum(axis=axes, keepdims=keep)  # float16 / bfloat16: in float32
-            if ctx.fn.root:
+            if ctx._forward_cls.root:
                 y = wide(ctx.out[0])
                 tv = xp.where(y == 0, 0, s / (dof * xp.where(y == 0, 1, y)))
             else:

@@ -108,7 +108,7 @@ class _AddProduct(Function):
         needs = ctx.needs_input_grad
         # dA reads only B and dB only A (as PyTorch): an operand is kept for the other's grad
         ctx.save_for_backward(a if needs[2] else None, b if needs[1] else None)
-        prod = ctx.fn._product(a, b)
+        prod = ctx._forward_cls._product(a, b)
         out = _combine(prod, inp, beta, alpha)
         return get_array_module(out).asarray(out).astype(a.dtype, copy=False)
 
@@ -116,7 +116,7 @@ class _AddProduct(Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         needs, beta, alpha = ctx.needs_input_grad, ctx.beta, ctx.alpha
-        cls = ctx.fn
+        cls = ctx._forward_cls
         gin = (grad if beta == 1 else grad * beta) if needs[0] else None
         if _raw_ok(ctx, grad, a, b):
             g = grad._data
@@ -136,7 +136,7 @@ class _AddProduct(Function):
     @staticmethod
     def jvp(ctx, tin, ta, tb, *_):
         _inp, a, b = ctx.primals[:3]
-        cls, beta, alpha = ctx.fn, ctx.beta, ctx.alpha
+        cls, beta, alpha = ctx._forward_cls, ctx.beta, ctx.alpha
         out = None
         if ta is not None:
             out = cls._product(ta, b)

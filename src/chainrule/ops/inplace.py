@@ -21,6 +21,7 @@ from ..autograd.ieee import pass_fp_warning, quiet_fp
 from ..autograd.saved import SavedConstant, SavedPacked, memory_root
 from ..autograd.state import InferenceVersionCounter
 from ..autograd.tensor import Tensor
+from ..autograd.view_base import forward_base
 from ..autograd.view_replay import (
     check_view_write,
     data_pointer,
@@ -236,9 +237,20 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
         move_retained_grad(x, old_node, old_nr)
         if base is not None:  # x is a view: its base changed too (PyTorch's CopySlices)
             record_view_write(x, base, out)
-    elif view is not None and (x._fw_tangent is not None or view.base._fw_tangent is not None):
-        write_view_tangent(x, view.base)  # forward mode: the base's tangent changes too
+    elif view is not None and view.fw_base is not None and has_tangent(x):
+        # forward mode: the tangent x's is a view of changes too (the base's, or the dual
+        # tensor's for a view of one: never the tensor a dual aliases, as in PyTorch)
+        write_view_tangent(x, view.fw_base)
     return x
+
+
+def has_tangent(x: Tensor) -> bool:
+    """Whether a write into ``x`` changes a forward-mode tangent: ``x``'s own, or the one
+    ``x``'s is a view of (which a stale view may not have re-taken yet)."""
+    if x._fw_tangent is not None:
+        return True
+    owner = forward_base(x)
+    return owner is not None and owner._fw_tangent is not None
 
 
 def composite_result(x: Tensor, inplace: bool, name: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
@@ -302,11 +314,30 @@ def _fill(x: Tensor, value: Any, name: str) -> Tensor:
     value = fit_scalar(name, value, x._data.dtype)
     if writes_into_graph(x):
         return apply_inplace(x, name, lambda t, v: t * 0 + v, value)
+    tangent = has_tangent(x) or (isinstance(value, Tensor) and value._fw_tangent is not None)
     check_writable_memory(x, name, allow_overlap=True)
     with quiet_fp():  # a Tensor value beyond the dtype's range becomes inf, as in PyTorch
         x._data[...] = value.item() if isinstance(value, Tensor) else value
     x._vc[0] += 1
+    if tangent:  # forward mode: the value's tangent (zero for a number) replaces x's
+        _fill_tangent(x, value)
     return x
+
+
+def _fill_tangent(x: Tensor, value: Any) -> None:
+    """After ``x.fill_(value)``: ``x``'s tangent is ``value``'s (broadcast) or zero, and so
+    is the part of the tangent it is a view of (:func:`write_view_tangent`)."""
+    xp = get_array_module(x._data)
+    old = x._fw_tangent
+    dtype = x._data.dtype if old is None else old.dtype
+    new = xp.zeros(x._data.shape, dtype)
+    given = value._fw_tangent if isinstance(value, Tensor) else None
+    if given is not None:
+        new[...] = given
+    x._fw_tangent = new
+    owner = forward_base(x)
+    if owner is not None:
+        write_view_tangent(x, owner)
 
 
 def copy_(x: Tensor, src: Any, non_blocking: bool = False) -> Tensor:

@@ -346,7 +346,7 @@ def max_pool2d(
     if not return_indices:
         return out
     node = out.grad_fn
-    arg = node.saved_arrays[0] if node is not None and node.fn is MaxPool2dFn else None
+    arg = node.saved_arrays[0] if node is not None and node._forward_cls is MaxPool2dFn else None
     if arg is None:  # no graph recorded: recompute cheaply through a throwaway ctx
         arg = _argmax_offsets(input._data, P)
     xp_ = get_array_module(input._data)

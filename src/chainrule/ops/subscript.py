@@ -30,6 +30,7 @@ from .inplace import (
     apply_inplace,
     check_partial_overlap,
     check_writable_memory,
+    has_tangent,
     writes_into_graph,
 )
 
@@ -350,7 +351,7 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     value_tensor = isinstance(value, Tensor)
     if value_tensor and value._vc is x._vc:  # x[0:2] = x[1:] overlaps: refused, as in PyTorch
         _check_value_overlap(x, idx, value)
-    tangents = x._fw_tangent is not None or (value_tensor and value._fw_tangent is not None)
+    tangents = has_tangent(x) or (value_tensor and value._fw_tangent is not None)
     batched = type(x) is not Tensor and getattr(x, "vmap_inplace", None) is not None  # vmap
     if (
         tangents

@@ -139,7 +139,7 @@ def _product_bwd(node: Any, grads: list, shapes: tuple | None) -> tuple[str, int
     a, b = shapes[0], shapes[1]
     if a is None or b is None:  # forward run outside the counter, an input without a grad
         return "chainrule::mm", 0
-    if node.fn is LinearFn:
+    if node._forward_cls is LinearFn:
         flops = 2 * prod(a[:-1]) * b[0] * b[1]
         key = "chainrule::mm"
     else:
@@ -153,7 +153,7 @@ def _product_bwd(node: Any, grads: list, shapes: tuple | None) -> tuple[str, int
 def _conv_bwd(node: Any, grads: list, shapes: tuple | None) -> tuple[str, int]:
     need = node.needs_input_grad
     shapes = _meta(node, shapes)
-    transposed = node.fn is ConvTranspose2dFn
+    transposed = node._forward_cls is ConvTranspose2dFn
     if shapes[0] is None or shapes[1] is None:
         return "chainrule::convolution_backward", 0
     fwd = conv_flop_count(shapes[0], shapes[1], _shape(grads[0]), transposed=transposed)
@@ -283,7 +283,7 @@ def _make_apply(plain: Callable) -> Callable:
         out = plain(cls, *args, **kwargs)
         first = out[0] if isinstance(out, tuple) and out else out
         node = getattr(first, "grad_fn", None)
-        if node is not None and node.fn is not cls:
+        if node is not None and node._forward_cls is not cls:
             node = None
         shapes = None if node is None else tuple(_shape_or_none(a) for a in args)
         for r in rs:
@@ -305,7 +305,7 @@ def _enter_rule(r: Recorder, node: Any, grads: list) -> tuple:
     if entry is None or entry[0] is not node:
         entry = (node, ("Global",), None)
     saved, r.parents = r.parents, list(entry[1])
-    rule = None if r.quiet else BACKWARD.get(node.fn)
+    rule = None if r.quiet else BACKWARD.get(node._forward_cls)
     quiet = rule is not None and bool(grads) and grads[0] is not None
     if quiet:
         key, flops = rule(node, grads, entry[2])
