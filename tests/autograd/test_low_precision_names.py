@@ -44,6 +44,27 @@ EXPRS = {
     "huber_loss_none": lambda lib, a, b: lib.nn.functional.huber_loss(a, b, reduction="none"),
     "mse_loss_module": lambda lib, a, b: lib.nn.MSELoss()(a, b),
     "huber_loss_module": lambda lib, a, b: lib.nn.HuberLoss(reduction="none")(a, b),
+    # reductions, softmax, norms and layer norm: one node accumulating in float32
+    "sum": lambda lib, a, b: a.sum(),
+    "sum_dim": lambda lib, a, b: a.sum(1),
+    "sum_dims_keepdim": lambda lib, a, b: lib.sum(a, (0, 1), keepdim=True),
+    "sum_transposed": lambda lib, a, b: a.t().sum(1),
+    "mean": lambda lib, a, b: a.mean(),
+    "mean_dim_keepdim": lambda lib, a, b: a.mean(0, keepdim=True),
+    "softmax": lambda lib, a, b: a.softmax(1),
+    "softmax_dim0": lambda lib, a, b: lib.softmax(a, 0),
+    "log_softmax": lambda lib, a, b: lib.nn.functional.log_softmax(a, 1),
+    "log_softmax_dim0": lambda lib, a, b: a.log_softmax(0),
+    "logsumexp": lambda lib, a, b: a.logsumexp(1),
+    "logsumexp_all": lambda lib, a, b: lib.logsumexp(a, (0, 1), keepdim=True),
+    "norm": lambda lib, a, b: a.norm(),
+    "norm_dim": lambda lib, a, b: lib.norm(a, dim=1, keepdim=True),
+    "linalg_norm": lambda lib, a, b: lib.linalg.norm(a),
+    "vector_norm_dim": lambda lib, a, b: lib.linalg.vector_norm(a, dim=0),
+    "layer_norm": lambda lib, a, b: lib.nn.functional.layer_norm(a, (6,)),
+    "layer_norm_affine": lambda lib, a, b: lib.nn.functional.layer_norm(a, (6,), b[0], b[1]),
+    "layer_norm_2d": lambda lib, a, b: lib.nn.functional.layer_norm(a, (4, 6), b, b),
+    "nll_loss": lambda lib, a, b: lib.nn.functional.nll_loss(a, lib.tensor([1, 0, 5, 3])),
 }
 DTYPES = ["bfloat16", "float16"]
 
@@ -129,3 +150,131 @@ def test_bfloat16_double_backward_runs():
         (h,) = lib.autograd.grad((g * g).sum(), a)
         res.append(_f32(h))
     np.testing.assert_allclose(res[0], res[1], rtol=5e-2, atol=5e-2)
+
+
+TARGET = [1, 0, 5, 3]
+FUSED = {  # chainrule's own graph differs from PyTorch's in every dtype (a fused op, a view)
+    "cross_entropy": lambda lib, a, w: lib.nn.functional.cross_entropy(a, lib.tensor(TARGET)),
+    "cross_entropy_weight_smoothing": lambda lib, a, w: lib.nn.functional.cross_entropy(
+        a, lib.tensor(TARGET), weight=w, label_smoothing=0.1, reduction="sum"
+    ),
+    "cross_entropy_none_ignore": lambda lib, a, w: lib.nn.functional.cross_entropy(
+        a, lib.tensor([1, -100, 5, 3]), reduction="none"
+    ),
+    "nll_loss_none": lambda lib, a, w: lib.nn.functional.nll_loss(
+        a, lib.tensor(TARGET), reduction="none"
+    ),
+    "nll_loss_weight": lambda lib, a, w: lib.nn.functional.nll_loss(a, lib.tensor(TARGET), w),
+}
+
+
+@pytest.mark.parametrize("name", list(FUSED))
+def test_bfloat16_fused_loss_is_float32_graph_without_casts(name):
+    """Class-index cross_entropy / nll_loss on bfloat16: the float32 graph (one fused node),
+    no casts; values and gradients (bfloat16, as PyTorch's) within bfloat16 rounding."""
+    w = np.linspace(0.5, 2.0, 6)
+    graphs, vals, grads = {}, [], []
+    for lib, dt in ((cr, "float32"), (cr, "bfloat16"), (torch, "bfloat16")):
+        a = lib.tensor(A, dtype=getattr(lib, dt), requires_grad=True)
+        y = FUSED[name](lib, a, lib.tensor(w, dtype=getattr(lib, dt)))
+        graphs[lib.__name__, dt] = describe(y.grad_fn, 3)
+        assert y.dtype == getattr(lib, dt)
+        (y * lib.tensor(G.ravel()[: y.numel()].reshape(y.shape), dtype=y.dtype)).sum().backward()
+        assert a.grad.dtype == a.dtype
+        if dt == "bfloat16":
+            vals.append(_f32(y))
+            grads.append(_f32(a.grad))
+    assert graphs["chainrule", "bfloat16"] == graphs["chainrule", "float32"]
+    assert "ToCopyBackward0" not in str(graphs["chainrule", "bfloat16"])
+    np.testing.assert_allclose(vals[0], vals[1], rtol=2e-2, atol=2e-2)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=2e-2, atol=2e-2)
+
+
+def test_bfloat16_layer_norm_with_float32_parameters():
+    """A bfloat16 input with float32 γ, β: one node (PyTorch's mixed-dtype kernel), the
+    result and the input's gradient bfloat16, the parameters' gradients float32."""
+    res = []
+    for lib in (cr, torch):
+        x = lib.tensor(A, dtype=lib.bfloat16, requires_grad=True)
+        w = lib.tensor(B[0], dtype=lib.float32, requires_grad=True)
+        b = lib.tensor(B[1], dtype=lib.float32, requires_grad=True)
+        y = lib.nn.functional.layer_norm(x, (6,), w, b)
+        (y * lib.tensor(G, dtype=y.dtype)).sum().backward()
+        assert (y.dtype, x.grad.dtype, w.grad.dtype, b.grad.dtype) == (
+            lib.bfloat16,
+            lib.bfloat16,
+            lib.float32,
+            lib.float32,
+        )
+        res.append((describe(y.grad_fn, 2), *(_f32(t) for t in (y, x.grad, w.grad, b.grad))))
+    assert res[0][0] == res[1][0]
+    for c, t in zip(res[0][1:], res[1][1:]):
+        np.testing.assert_allclose(c, t, rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "softmax", "log_softmax", "logsumexp", "norm"])
+def test_bfloat16_forward_ad_matches_torch(name):
+    """Forward-mode tangents of the one-node ops: bfloat16, as PyTorch's, computed in
+    float32 (within bfloat16 rounding)."""
+    ops = {
+        "sum": lambda lib, x: x.sum(1),
+        "mean": lambda lib, x: x.mean(0),
+        "softmax": lambda lib, x: x.softmax(1),
+        "log_softmax": lambda lib, x: x.log_softmax(0),
+        "logsumexp": lambda lib, x: x.logsumexp(1),
+        "norm": lambda lib, x: x.norm(),
+    }
+    res = []
+    for lib in (cr, torch):
+        x = lib.tensor(A, dtype=lib.bfloat16)
+        t = lib.tensor(G, dtype=lib.bfloat16)
+        with lib.autograd.forward_ad.dual_level():
+            y = ops[name](lib, lib.autograd.forward_ad.make_dual(x, t))
+            tan = lib.autograd.forward_ad.unpack_dual(y).tangent
+        assert tan.dtype == lib.bfloat16
+        res.append(_f32(tan))
+    np.testing.assert_allclose(res[0], res[1], rtol=3e-2, atol=3e-2)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "layer_norm", "cross_entropy"])
+def test_bfloat16_one_node_double_backward(name):
+    """create_graph through the one-node bfloat16 ops: second derivatives as PyTorch's
+    (within bfloat16 rounding)."""
+    ops = {
+        "softmax": lambda lib, x: (x.softmax(1) * lib.tensor(G, dtype=x.dtype)).sum(),
+        "log_softmax": lambda lib, x: (x.log_softmax(1) * lib.tensor(G, dtype=x.dtype)).sum(),
+        "layer_norm": lambda lib, x: (
+            lib.nn.functional.layer_norm(x, (6,)) * lib.tensor(G, dtype=x.dtype)
+        ).sum(),
+        "cross_entropy": lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor(TARGET)),
+    }
+    res = []
+    for lib in (cr, torch):
+        x = lib.tensor(A / 3, dtype=lib.bfloat16, requires_grad=True)
+        (g,) = lib.autograd.grad(ops[name](lib, x), x, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), x)
+        assert g.dtype == h.dtype == lib.bfloat16
+        res.append(_f32(h))
+    np.testing.assert_allclose(res[0], res[1], rtol=8e-2, atol=8e-2)
+
+
+def test_bfloat16_reductions_of_empty_and_0d_tensors():
+    """Edge shapes keep PyTorch's results: a sum over nothing is 0, a mean NaN, and a full
+    reduction is 0-d."""
+    for lib in (cr, torch):
+        e = lib.zeros(0, 3, dtype=lib.bfloat16)
+        assert _f32(e.sum(0)).tolist() == [0.0, 0.0, 0.0]
+        assert np.isnan(_f32(e.mean())).all()
+        s = lib.tensor(A, dtype=lib.bfloat16).sum()
+        assert s.shape == () and s.dtype == lib.bfloat16
+        assert lib.tensor(2.0, dtype=lib.bfloat16).softmax(0).item() == 1.0
+
+
+def test_bfloat16_sum_accumulates_in_float32():
+    """4096 ones: a bfloat16 running sum stalls at 256; PyTorch (and chainrule) accumulate in
+    float32 and round once."""
+    for lib in (cr, torch):
+        assert lib.ones(4096, dtype=lib.bfloat16).sum().item() == 4096.0
+        assert lib.full((4096,), 0.1, dtype=lib.bfloat16).mean().float().item() == pytest.approx(
+            0.1, rel=4e-3
+        )

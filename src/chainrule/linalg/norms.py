@@ -33,11 +33,16 @@ class EuclideanNorm(Function):
 
     raw = True
     node_name = "LinalgVectorNormBackward0"  # PyTorch's name for the node
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         xp = get_array_module(x)
-        n = xp.sqrt((x * x).sum(axis=dims, keepdims=True))
+        if x.dtype.kind == "V":  # bfloat16: in float32, rounded once (PyTorch's kernel)
+            xw = x.astype(np.float32)
+            n = xp.sqrt((xw * xw).sum(axis=dims, keepdims=True)).astype(x.dtype)
+        else:
+            n = xp.sqrt((x * x).sum(axis=dims, keepdims=True))
         ctx.args = (dims, keepdim)
         ctx.save_for_backward(x)
         return n if keepdim else n.squeeze(axis=dims) if dims is not None else n.reshape(())
@@ -57,9 +62,13 @@ class EuclideanNorm(Function):
         x = ctx.primals[0]
         dims, keepdim = ctx.args
         xp = get_array_module(x)
+        low = x.dtype if x.dtype.kind == "V" else None  # bfloat16: float32, rounded once
+        if low is not None:
+            x, t = x.astype(np.float32), t.astype(np.float32)
         n = xp.sqrt((x * x).sum(axis=dims, keepdims=keepdim))
         dot = (x * t).sum(axis=dims, keepdims=keepdim)
-        return xp.where(n > 0, dot / xp.where(n > 0, n, 1), 0)
+        out = xp.where(n > 0, dot / xp.where(n > 0, n, 1), 0)
+        return out if low is None else xp.asarray(out, low)
 
 
 @with_out("linalg.vector_norm")

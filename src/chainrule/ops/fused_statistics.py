@@ -81,11 +81,12 @@ class Logsumexp(Function):
 
     raw = True
     node_name = "LogsumexpBackward0"
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        y, m, s = _logsumexp(x, axes, keepdim)
+        y, m, s = _logsumexp(x, axes, keepdim)  # (half dtypes: m and s in float32)
         # the shift and the sum (reduced shape, small): exp(x - m) / s is the softmax without
         # the rounding of y (at |x| ~ 1e4, exp(x - y) in float32 is off by 4e-4)
         ctx.save_for_backward(x, y, m, s)
@@ -99,7 +100,7 @@ class Logsumexp(Function):
             gk = _kept_raw(grad._data, shape, axes, keep)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 coeff = gk / s._data  # small: the reduced shape
-                p = _exp_inplace(elementwise(np.subtract, x._data, m._data))
+                p = _exp_inplace(elementwise(np.subtract, wide(x._data), m._data))
                 gx = elementwise(np.multiply, p, coeff, out=p if p.ndim else None)
             return _wrap(np.asarray(gx, dtype=x.dtype)), None, None
         yk, gk = _kept(y, shape, axes, keep), _kept(grad, shape, axes, keep)
@@ -111,13 +112,18 @@ class Logsumexp(Function):
         _y, m, s = _logsumexp(x, ctx.axes, True)
         xp = get_array_module(x)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            p = xp.exp(x - m) / s
-            return xp.asarray((t * p).sum(axis=ctx.axes, keepdims=ctx.keepdim))
+            p = xp.exp(wide(x) - m) / s
+            out = (wide(t) * p).sum(axis=ctx.axes, keepdims=ctx.keepdim)
+            return xp.asarray(out, x.dtype)
 
 
 def _logsumexp(x: Any, axes: Any, keepdim: bool) -> tuple:
-    """``(y, m, s)``: the result, the shift and ``sum(exp(x - m))`` (those two kept dims)."""
+    """``(y, m, s)``: the result, the shift and ``sum(exp(x - m))`` (those two kept dims);
+    float16 and bfloat16 compute in float32, ``y`` rounded once (``m``, ``s``: float32)."""
     xp = get_array_module(x)
+    if x.dtype == np.float16 or is_bfloat16(x.dtype):
+        y, m, s = _logsumexp(x.astype(np.float32), axes, keepdim)
+        return xp.asarray(y, x.dtype), m, s
     if x.size == 0:  # a sum over nothing is 0: log(0) = -inf
         out = xp.full(keepdim_shape(x.shape, axes), -np.inf, x.dtype)
         m = xp.zeros(out.shape, x.dtype)

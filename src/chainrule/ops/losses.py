@@ -107,12 +107,20 @@ class CrossEntropyFn(Function):
 
     raw = True
     node_name = ("NllLossBackward0", (0,))  # fused: log_softmax + nll_loss
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, target, weight_arg, ignore_index, smoothing, reduction):
         # Saved: (x, target, weight_arg) and then the _CrossEntropyRows.
         # target and weight arrive as the caller's arrays (version-checked): modifying either
         # in place after forward raises in backward, as in PyTorch.
+        ctx.low = None
+        if is_bfloat16(x.dtype):  # in float32 (the rows saved so), each result rounded once
+            args = (wide(x), target, _wide_or_none(weight_arg), ignore_index, smoothing)
+            out = CrossEntropyFn.forward(ctx, *args, reduction)
+            ctx.save_for_backward(x, target, weight_arg, *ctx._saved[3:])
+            ctx.low = x.dtype
+            return get_array_module(out).asarray(out, x.dtype)
         t = target.reshape(-1)
         weight = None if weight_arg is None else weight_arg.astype(x.dtype, copy=False)
         xp = get_array_module(x)
@@ -167,6 +175,10 @@ class CrossEntropyFn(Function):
         rows = _CrossEntropyRows(*(None if v is None else v._data for v in saved[3:]))
         p = rows.p
         g = grad
+        if ctx.low is not None:  # bfloat16: in float32, rounded once
+            g = g.float()
+            if ctx.create_graph:
+                x = x.float()
         # Σ w = 0 ('mean' of all-ignored targets): NaN scale, but an ignored row's gradient
         # is 0 (it has no term), as PyTorch's; a valid row of weight 0 stays NaN (0/0)
         empty_mean = ctx.reduction == "mean" and not ctx.denom
@@ -181,7 +193,7 @@ class CrossEntropyFn(Function):
             dx = (softmax(x, 1) * constant(rows.coef_sum[:, None]) - a) * s
             if empty_mean:
                 dx = where(rows.valid[:, None], dx, 0.0)
-            return dx, None, None, None, None, None
+            return (dx if ctx.low is None else dx.to(ctx.low)), None, None, None, None, None
         gd = g._data
         s = gd[:, None] if ctx.reduction == "none" else gd
         with np.errstate(invalid="ignore"):
@@ -192,18 +204,21 @@ class CrossEntropyFn(Function):
                 dx[xp.arange(p.shape[0]), rows.safe] -= rows.wt * gd
         if empty_mean:
             dx[~rows.valid] = 0.0
+        if ctx.low is not None:
+            dx = dx.astype(ctx.low)
         return constant(dx), None, None, None, None, None
 
     @staticmethod
     def jvp(ctx, tx, *_):
         # d logp_ic = t_ic - p_i·t_i, so d loss_i = coef_sum_i (p_i·t_i) - A_i·t_i.
         xp = get_array_module(tx)
+        low, tx = ctx.low, _wide_or_none(tx)  # bfloat16: in float32, rounded once
         rows = _CrossEntropyRows(*ctx.saved_arrays[3:])
         a = CrossEntropyFn._coef(ctx, rows, xp, tx.shape, tx.dtype)
         d = rows.coef_sum * (rows.p * tx).sum(axis=1) - (a * tx).sum(axis=1)
-        if ctx.reduction == "none":
-            return d
-        return _mean(d.sum(), ctx.denom) if ctx.reduction == "mean" else d.sum()
+        if ctx.reduction != "none":
+            d = _mean(d.sum(), ctx.denom) if ctx.reduction == "mean" else d.sum()
+        return d if low is None else xp.asarray(d, low)
 
 
 class NLLLossFn(Function):
@@ -211,9 +226,17 @@ class NLLLossFn(Function):
 
     raw = True
     node_name = ("NllLossBackward0", (0,))
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, logp, target, weight_arg, ignore_index, reduction):
+        ctx.low = None
+        if is_bfloat16(logp.dtype):  # in float32 (the rows saved so), the loss rounded once
+            w = _wide_or_none(weight_arg)
+            out = NLLLossFn.forward(ctx, wide(logp), target, w, ignore_index, reduction)
+            ctx.save_for_backward(target, weight_arg, *ctx._saved[2:])
+            ctx.low = logp.dtype
+            return get_array_module(out).asarray(out, logp.dtype)
         t = target.reshape(-1)
         weight = None if weight_arg is None else weight_arg.astype(logp.dtype, copy=False)
         xp = get_array_module(logp)
@@ -239,16 +262,23 @@ class NLLLossFn(Function):
             coef = xp.where(valid, _mean(coef, ctx.denom), 0.0)
         a[xp.arange(ctx.shape[0]), safe] = coef
         s = grad.reshape((-1, 1)) if ctx.reduction == "none" else grad
+        if ctx.low is not None:  # bfloat16: in float32, rounded once
+            return (constant(a) * s.float()).to(ctx.low), None, None, None, None
         return constant(a) * s, None, None, None, None
 
     @staticmethod
     def jvp(ctx, tl, *_):
         xp = get_array_module(tl)
         _, _, safe, wt, _ = ctx.saved_arrays
-        d = -wt * tl[xp.arange(ctx.shape[0]), safe]
-        if ctx.reduction == "none":
-            return d
-        return _mean(d.sum(), ctx.denom) if ctx.reduction == "mean" else d.sum()
+        d = -wt * _wide_or_none(tl)[xp.arange(ctx.shape[0]), safe]  # (bfloat16: in float32)
+        if ctx.reduction != "none":
+            d = _mean(d.sum(), ctx.denom) if ctx.reduction == "mean" else d.sum()
+        return d if ctx.low is None else xp.asarray(d, ctx.low)
+
+
+def _wide_or_none(a: Any) -> Any:
+    """A bfloat16 array in float32 (None, or another dtype, as it is)."""
+    return a if a is None or not is_bfloat16(a.dtype) else a.astype(np.float32)
 
 
 class BinaryCrossEntropyFn(Function):

@@ -19,6 +19,8 @@ these ops.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._kernels import dispatch as _fast
@@ -308,11 +310,17 @@ class LayerNormFn(Function):
 
     raw = True
     node_name = ("NativeLayerNormBackward0", (0, 1, 2))
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, weight, bias, n_axes, eps):
         # Saved: (x, weight, mean, invstd, flat_w); flat_w is γ flattened for the row kernel
         # (a view of weight), None off the compiled path.
+        if x.dtype.kind == "V":  # bfloat16: in float32, rounded once (PyTorch's kernel)
+            y = LayerNormFn.forward(ctx, _f32(x), _f32(weight), _f32(bias), n_axes, eps)
+            ctx.save_for_backward(x, weight, *ctx._saved[2:])  # the arguments themselves
+            ctx.bias_dtype = None if bias is None else bias.dtype
+            return y.astype(x.dtype)
         ctx.eps = eps
         nd = x.ndim
         ctx.axes = axes = tuple(range(nd - n_axes, nd))
@@ -351,6 +359,9 @@ class LayerNormFn(Function):
             gb = grad.sum(lead) if need_b else None
             return (gx if needs[0] else None), gw, gb, None, None
         xa, g, mean, invstd = x._data, grad._data, mean._data, invstd._data
+        bf16 = xa.dtype.kind == "V"  # in float32, each gradient rounded once to its dtype
+        if bf16:
+            xa, g = _f32(xa), _f32(g)
         shape = ctx.row_shape
         if (
             shape is not None
@@ -378,12 +389,16 @@ class LayerNormFn(Function):
             gb = db.astype(g.dtype).reshape(pshape) if need_b else None
         else:
             lead = tuple(range(xa.ndim - len(axes)))
-            wa = None if w is None else w._data
+            wa = None if w is None else _f32(w._data)
             xhat = _xhat(xa, mean, invstd)
             invstd = invstd.astype(xa.dtype, copy=False)
             dx = _project(g if wa is None else g * wa, xhat, invstd, axes)
             gw = (g * xhat).sum(lead) if need_w else None
             gb = g.sum(lead) if need_b else None
+        if bf16:
+            dx = dx.astype(x.dtype)
+            gw = None if gw is None else gw.astype(w.dtype)
+            gb = None if gb is None else gb.astype(ctx.bias_dtype)
         make = Tensor._make
         return (
             make(dx, False, None, 0),
@@ -396,6 +411,9 @@ class LayerNormFn(Function):
     @staticmethod
     def jvp(ctx, tx, tw, tb, *_):
         x, w, mean, invstd, _ = ctx.saved_arrays
+        dt = x.dtype
+        if dt.kind == "V":  # bfloat16: in float32, rounded once
+            x, w, tx, tw, tb = (_f32(a) for a in (x, w, tx, tw, tb))
         xhat = _xhat(x, mean, invstd)
         out = None
         if tx is not None:
@@ -406,7 +424,13 @@ class LayerNormFn(Function):
             out = xhat * tw if out is None else out + xhat * tw
         if tb is not None:
             out = tb if out is None else out + tb
-        return out
+        return out if dt.kind != "V" or out is None else out.astype(dt)
+
+
+def _f32(a: Any) -> Any:
+    """A bfloat16 array in float32 (the layer norm computes bfloat16 in float32); None and
+    other dtypes as they are."""
+    return a if a is None or a.dtype.kind != "V" else a.astype(np.float32)
 
 
 # The dtypes the row kernels take (as dtypes: `in` then also requires native byte order).

@@ -44,13 +44,16 @@ class Sum(Function):
         return "SumBackward0" if getattr(ctx, "axes", None) is None else "SumBackward1"
 
     raw = True
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.in_shape = x.shape
         ctx.axes = axes
-        if x.dtype == np.float16:  # accumulate halves in float32, as PyTorch does
-            return x.sum(axis=axes, keepdims=keepdim, dtype=np.float32).astype(np.float16)
+        dt = x.dtype
+        if dt == np.float16 or dt.kind == "V":  # halves, bfloat16: accumulate in float32
+            out = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32)
+            return get_array_module(out).asarray(out, dt, order="C")  # C order, as PyTorch
         out = x.sum(axis=axes, keepdims=keepdim)
         # a transposed input's sum keeps its order in NumPy; PyTorch's result is contiguous
         return out if out.flags.c_contiguous else get_array_module(out).ascontiguousarray(out)
@@ -64,6 +67,10 @@ class Sum(Function):
 
     @staticmethod
     def jvp(ctx, t, *_):
+        if t.dtype == np.float16 or t.dtype.kind == "V":  # in float32, rounded once
+            return t.sum(axis=ctx.primals[1], keepdims=ctx.primals[2], dtype=np.float32).astype(
+                t.dtype
+            )
         return t.sum(axis=ctx.primals[1], keepdims=ctx.primals[2])
 
 
@@ -88,14 +95,10 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
     input = as_tensor(input)
     if dtype is not None:
         input = input.to(dtype)
-    if input.dtype.kind == "V":  # bfloat16: float32 accumulation, rounded once (PyTorch)
-        return mean(input.float(), dim, keepdim).to(input.dtype)
-    if input.dtype.kind not in "fc":
+    if input.dtype.kind not in "fcV":  # (V: bfloat16)
         raise DtypeError(
             f"mean: input dtype must be floating point, got {input.dtype}; call .float() first"
         )
-    if input.dtype == np.float16:  # float32 accumulation: a half sum overflows at 65504
-        return mean(input.to(np.float32), dim, keepdim).to(np.float16)
     return Mean.apply(input, reduction_axes(dim, input, "mean"), keepdim)
 
 
@@ -109,12 +112,19 @@ class Mean(Function):
         return "MeanBackward0" if getattr(ctx, "axes", None) is None else "MeanBackward1"
 
     raw = True
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.in_shape, ctx.axes = x.shape, axes
         ctx.count = n = _count(x.shape, axes)
         xp = get_array_module(x)
+        dt = x.dtype
+        if dt == np.float16 or dt.kind == "V":  # float16, bfloat16: float32 sum, one rounding
+            total = xp.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=np.float32))
+            with np.errstate(invalid="ignore"):
+                out = total / n if n else total * float("nan")
+            return xp.asarray(out, dt, order="C")  # (a half sum would overflow at 65504)
         total = xp.asarray(Sum.forward(ctx, x, axes, keepdim))
         out = xp.asarray(total / n if n else total * float("nan"))  # n == 0: NaN, as PyTorch
         return out.astype(total.dtype, copy=False)
@@ -126,6 +136,9 @@ class Mean(Function):
     @staticmethod
     def jvp(ctx, t, *_):
         n = ctx.count
+        if t.dtype == np.float16 or t.dtype.kind == "V":  # in float32, rounded once
+            total = t.sum(axis=ctx.primals[1], keepdims=ctx.primals[2], dtype=np.float32)
+            return get_array_module(t).asarray(total / n if n else total * float("nan"), t.dtype)
         total = t.sum(axis=ctx.primals[1], keepdims=ctx.primals[2])
         return total / n if n else total * float("nan")
 
@@ -246,6 +259,8 @@ def norm(
         )
     axes = reduction_axes(dim, input, "norm")
     if kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
+        if p in ("fro", 2, 2.0, None):  # one node, float32 inside (native_bfloat16)
+            return Norm2.apply(input, axes, keepdim)
         return norm(input.float(), p, dim, keepdim).to(input.dtype)
     if kind == "c":  # a real norm of |z| (of the (re, im) pairs for p = 2)
         q = 2 if p in ("fro", 2, 2.0, None) else p

@@ -24,23 +24,39 @@ __all__ = ["log_softmax", "softmax"]
 
 
 def _shifted(x: Any, dim: int) -> Any:
-    """x minus its maximum along ``dim`` (so exp cannot overflow); float16 input is computed
-    in float32 (the callers cast the result back)."""
-    xa = x.astype("float32") if x.dtype == "float16" else x
+    """x minus its maximum along ``dim`` (so exp cannot overflow); float16 and bfloat16
+    input is computed in float32 (the callers cast the result back)."""
+    xa = x.astype("float32") if x.dtype == "float16" or x.dtype.kind == "V" else x
     return xa - xa.max(axis=dim, keepdims=True)
+
+
+def _wide(a: Any) -> Any:
+    """bfloat16 ``a`` in float32 (PyTorch's CPU kernels compute bfloat16 in float32)."""
+    return a.astype(np.float32) if a.dtype.kind == "V" else a
+
+
+def _rounded(a: Any, dtype: Any) -> Tensor:
+    """A float32 result rounded once to bfloat16 ``dtype``, as a graph-less Tensor."""
+    return Tensor._make(get_array_module(a).asarray(a, dtype, order="C"), False, None, 0)
 
 
 class Softmax(Function):
     raw = True
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, dim):
+        dt = x.dtype
+        if dt.kind == "V":  # bfloat16: in float32, rounded once (PyTorch's kernel)
+            x = x.astype(np.float32)
         e = _fast.softmax_last(x, dim)  # compiled one-pass row kernel (chainrule._kernels)
         if e is None:
             e = get_array_module(x).exp(_shifted(x, dim))
             e /= e.sum(axis=dim, keepdims=True)
             e = e.astype(x.dtype, copy=False)
         e = get_array_module(e).asarray(e, order="C")  # C order whatever x's, as PyTorch's
+        if dt.kind == "V":
+            e = e.astype(dt)
         ctx.save_for_backward(e)
         ctx.dim = dim
         return e
@@ -49,7 +65,15 @@ class Softmax(Function):
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         if not ctx.create_graph:  # first order only: the fused kernel records nothing
-            dx = _fast.softmax_last_grad(grad._data, y._data, ctx.dim)
+            g, yd = grad._data, y._data
+            bf16 = yd.dtype.kind == "V"
+            if bf16:  # in float32, rounded once
+                g, yd = _wide(g), _wide(yd)
+            dx = _fast.softmax_last_grad(g, yd, ctx.dim)
+            if bf16:
+                if dx is None:
+                    dx = yd * (g - (g * yd).sum(axis=ctx.dim, keepdims=True))
+                return _rounded(dx, y.dtype), None
             if dx is not None:
                 return Tensor._make(dx, False, None, 0), None
         return y * (grad - _sum(grad * y, ctx.dim, keepdim=True)), None
@@ -57,11 +81,16 @@ class Softmax(Function):
     @staticmethod
     def jvp(ctx, t, _):
         y = ctx.out
+        if y.dtype.kind == "V":  # bfloat16: in float32, rounded once
+            yw, tw = _wide(y), _wide(t)
+            out = yw * (tw - (tw * yw).sum(axis=ctx.dim, keepdims=True))
+            return get_array_module(out).asarray(out, y.dtype)
         return y * (t - (t * y).sum(axis=ctx.dim, keepdims=True))
 
 
 class LogSoftmax(Function):
     raw = True
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -78,11 +107,19 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
+        if y.dtype.kind == "V" and not ctx.create_graph:  # bfloat16: float32, rounded once
+            g, xp = _wide(grad._data), get_array_module(grad._data)
+            dx = g - xp.exp(_wide(y._data)) * g.sum(axis=ctx.dim, keepdims=True)
+            return _rounded(dx, y.dtype), None
         return grad - y.exp() * _sum(grad, ctx.dim, keepdim=True), None
 
     @staticmethod
     def jvp(ctx, t, _):
         xp = get_array_module(t)
+        if t.dtype.kind == "V":  # bfloat16: in float32, rounded once
+            tw = _wide(t)
+            out = tw - (tw * xp.exp(_wide(ctx.out))).sum(axis=ctx.dim, keepdims=True)
+            return xp.asarray(out, t.dtype)
         p = xp.exp(ctx.out)
         return t - (t * p).sum(axis=ctx.dim, keepdims=True)
 

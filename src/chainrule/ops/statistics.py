@@ -15,8 +15,6 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
-
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -136,9 +134,9 @@ def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
         raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
     input = as_tensor(input)
     axes = reduction_axes(dim, input, "logsumexp")
-    if input.dtype == np.float16 or input.dtype.kind == "V":  # V: bfloat16; float32
-        return logsumexp(input.to(np.float32), dim, keepdim).to(input.dtype)  # accumulation
-    if input.dtype.kind == "f":  # one node, LogsumexpBackward0 as PyTorch (fused_statistics)
+    # one node, LogsumexpBackward0 as PyTorch (fused_statistics): float16 and bfloat16 (V)
+    # accumulate in float32 there and round once
+    if input.dtype.kind in "fV":
         return Logsumexp.apply(input, axes, keepdim)
     # integer (computed in floats) and complex inputs: composed
     xp = get_array_module(input._data)

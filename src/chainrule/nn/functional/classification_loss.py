@@ -75,7 +75,10 @@ def _flatten_classes(x: Tensor) -> Tensor:
     return x.movedim(1, -1).reshape((-1, c))
 
 
-@bfloat16_in_float32(check=same_dtype_as_input("weight", index_target=True))
+@bfloat16_in_float32(
+    check=same_dtype_as_input("weight", index_target=True),
+    native=lambda a: a["target"].dtype.kind not in "fV",  # class indices: one fused node
+)
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -141,7 +144,7 @@ def cross_entropy(
     return out
 
 
-@bfloat16_in_float32(check=same_dtype_as_input("weight"))
+@bfloat16_in_float32(check=same_dtype_as_input("weight"), native=lambda a: True)
 def nll_loss(
     input: Tensor,
     target: Tensor,
