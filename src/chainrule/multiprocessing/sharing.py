@@ -99,9 +99,11 @@ def share_memory_(tensor: Tensor) -> Tensor:
     view = tensor._view
     if view is not None:
         base = view.base
-        # Only this view refers to the base (``view.base``, ``base``, getrefcount's argument),
-        # as in ``cr.randn(6).view(2, 3)``: moving the base's memory changes no other tensor.
-        if sys.getrefcount(base) > 3 or not _share_with_base(tensor, base):
+        # Only this view refers to the base (``view.base``, ``view.fw_base`` when it is the
+        # base, ``base``, getrefcount's argument), as in ``cr.randn(6).view(2, 3)``: moving
+        # the base's memory changes no other tensor.
+        held = 3 + (getattr(view, "fw_base", None) is base)
+        if sys.getrefcount(base) > held or not _share_with_base(tensor, base):
             raise RuntimeError(
                 f"share_memory_(): this tensor (shape {tuple(arr.shape)}) is a view of another "
                 f"tensor (its base, shape {tuple(base._data.shape)}, dtype {base._data.dtype}) "
