@@ -308,6 +308,24 @@ EXPRS = {
     "masked_scatter_bcast_x": lambda m: m.a.masked_scatter(m.A.detach() > 0, m.A.exp()),
     "masked_scatter_const_source": lambda m: m.A.masked_scatter(m.A.detach() < 0, m.A.detach()),
     "masked_scatter_inplace": lambda m: (m.A * 1).masked_scatter_(m.A.detach() > 0, m.B),
+    # binary_cross_entropy_with_logits: one node listing input and target, every reduction
+    "bce_logits": lambda m: m.F.binary_cross_entropy_with_logits(m.A, m.A.detach().sigmoid()),
+    "bce_logits_target_grad": lambda m: m.F.binary_cross_entropy_with_logits(
+        m.A * 2, m.A.sigmoid(), reduction="sum"
+    ),
+    "bce_logits_none_weights": lambda m: m.F.binary_cross_entropy_with_logits(
+        m.A.tanh(),
+        m.A.detach().sigmoid(),
+        weight=m.b.detach().exp(),
+        pos_weight=m.a.detach().exp(),
+        reduction="none",
+    ),
+    "bce_logits_bcast_weight": lambda m: m.nn.BCEWithLogitsLoss(
+        weight=m.A.detach()[:, :1].exp(), pos_weight=m.lib.tensor(2.0, dtype=m.lib.float64)
+    )(m.A, m.A.detach().sigmoid()),
+    "bce_logits_0d": lambda m: m.F.binary_cross_entropy_with_logits(
+        m.a[0], m.b[1].detach().sigmoid(), reduction="none"
+    ),
 }
 
 # Where chainrule computes with other nodes than PyTorch (a fused op, or a composition of

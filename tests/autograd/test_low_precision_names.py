@@ -65,6 +65,21 @@ EXPRS = {
     "layer_norm_affine": lambda lib, a, b: lib.nn.functional.layer_norm(a, (6,), b[0], b[1]),
     "layer_norm_2d": lambda lib, a, b: lib.nn.functional.layer_norm(a, (4, 6), b, b),
     "nll_loss": lambda lib, a, b: lib.nn.functional.nll_loss(a, lib.tensor([1, 0, 5, 3])),
+    # binary_cross_entropy_with_logits: the target (b) takes a gradient too
+    "bce_with_logits": lambda lib, a, b: lib.nn.functional.binary_cross_entropy_with_logits(a, b),
+    # (a pos_weight per row, reduction='none': PyTorch's float16 rounds its steps in float16,
+    # off by more than the table's tolerance; chainrule's float32 inside is the closer one)
+    "bce_with_logits_none_weight": lambda lib, a, b: (
+        lib.nn.functional.binary_cross_entropy_with_logits(
+            a,
+            b,
+            weight=lib.tensor([0.5, 1.0, 2.0, 0.25, 1.5, 1.0], dtype=a.dtype),
+            reduction="none",
+        )
+    ),
+    "bce_with_logits_module_sum": lambda lib, a, b: lib.nn.BCEWithLogitsLoss(
+        reduction="sum", pos_weight=lib.tensor(2.0, dtype=a.dtype)
+    )(a, b),
 }
 DTYPES = ["bfloat16", "float16"]
 

@@ -810,6 +810,24 @@ SPECS: list = [
         lambda a, t: nnf(a).binary_cross_entropy_with_logits(a, t.sigmoid()),
         (B,),
     ),
+    OpSpec(
+        "F_bce_with_logits_weights_none",
+        lambda a, t: nnf(a).binary_cross_entropy_with_logits(
+            a,
+            t.sigmoid(),
+            const(a, [0.5, 1.0, 2.0, 1.5]),
+            reduction="none",
+            pos_weight=const(a, [[3.0], [0.5], [1.0]]),
+        ),
+        (B,),
+    ),
+    OpSpec(
+        "F_bce_with_logits_pos_weight_sum",
+        lambda a, t: nnf(a).binary_cross_entropy_with_logits(
+            a, t.sigmoid(), reduction="sum", pos_weight=const(a, 2.5)
+        ),
+        (B, ((), ())),
+    ),
     OpSpec("F_bce", lambda a, t: nnf(a).binary_cross_entropy(a.sigmoid(), t.sigmoid()), (B,)),
     OpSpec(
         "F_kl_div",

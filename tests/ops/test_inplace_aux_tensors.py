@@ -129,9 +129,8 @@ CASES = [
 
 
 # PyTorch raises, chainrule's gradient is the right one (checked against an unmodified run).
-# pos_weight: chainrule composes the loss from primitives, and (pos_weight - 1) * target + 1
-# is a new tensor, so the backward never reads pos_weight; PyTorch's fused kernel saves it.
-TORCH_RAISES_CR_RIGHT = {"bce_with_logits_pos_weight"}
+# (binary_cross_entropy_with_logits is now one node saving pos_weight, as PyTorch's.)
+TORCH_RAISES_CR_RIGHT: set = set()
 
 
 def _run(lib, call, x_arr, aux_arr, mutate=True):

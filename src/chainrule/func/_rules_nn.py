@@ -24,6 +24,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..linalg.norms import EuclideanNorm
 from ..ops.affine import LinearFn
+from ..ops.bce_with_logits import BinaryCrossEntropyWithLogitsFn
 from ..ops.circular_padding import CircularPad, CircularPadBackward
 from ..ops.conv import Conv2dFn
 from ..ops.cumulative import Cumprod, Cumsum
@@ -397,3 +398,24 @@ def _masked_scatter(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     values = Reshape.apply(sv[:, :n], (-1,))
     mask_t = Tensor._make(np.ascontiguousarray(full), False, None, 0)
     return wrap(MaskedScatter.apply(xv, values, mask_t), level)
+
+
+@register(BinaryCrossEntropyWithLogitsFn)
+def _bce_with_logits(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    """Every operand aligned to one physical rank and broadcast to one shape, the
+    unreduced loss computed once, then each sample reduced over its logical dims."""
+    x, t, weight, pos_weight, reduction = args
+    rank = max(v.ndim for v in (x, t, weight, pos_weight) if v is not None)
+    xa, ta = align(x, level, rank), align(t, level, rank)
+    wa = None if weight is None else align(weight, level, rank)
+    pa = None if pos_weight is None else align(pos_weight, level, rank)
+    shape = tuple(np.broadcast_shapes(*(v.shape for v in (xa, ta, wa, pa) if v is not None)))
+    if xa.shape != shape:
+        xa = BroadcastTo.apply(xa, shape)
+    if ta.shape != shape:
+        ta = BroadcastTo.apply(ta, shape)
+    loss = cls.apply(xa, ta, wa, pa, "none")
+    if reduction == "none":
+        return wrap(loss, level)
+    reduce = Mean if reduction == "mean" else Sum
+    return wrap(reduce.apply(loss, tuple(range(1, rank + 1)), False), level)

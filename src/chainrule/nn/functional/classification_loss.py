@@ -17,6 +17,7 @@ from ...autograd.tensor_conversions import autocast_float32
 from ...backend import get_array_module
 from ...dtypes import is_bfloat16, is_floating
 from ...ops._util import DtypeError, ShapeError, constant, no_integer_kernel
+from ...ops.bce_with_logits import BinaryCrossEntropyWithLogitsFn
 from ...ops.losses import BinaryCrossEntropyFn, CrossEntropyFn, NLLLossFn, index_weights
 from ...ops.softmax import log_softmax
 from ...ops.unary import relu, softplus
@@ -245,9 +246,66 @@ def binary_cross_entropy_with_logits(
         if want != input.dtype and is_floating(want) and is_floating(input.dtype):
             wide = _computing_dtype(input.dtype, want)
             input, target = input.to(wide), target.to(wide)
-        out = _bce_with_logits(input, target, weight, size_average, reduce, reduction, pos_weight)
+        if _one_node(weight, pos_weight) and is_floating(input.dtype):
+            (input,) = autocast_float32(input)
+            out = _bce_with_logits_node(
+                input, target, weight, size_average, reduce, reduction, pos_weight
+            )
+        else:
+            out = _bce_with_logits(
+                input, target, weight, size_average, reduce, reduction, pos_weight
+            )
         return out.to(want) if is_floating(want) and out.dtype != want else out
     return _bce_with_logits(input, target, weight, size_average, reduce, reduction, pos_weight)
+
+
+def _one_node(weight: Any, pos_weight: Any) -> bool:
+    """Whether the loss is PyTorch's one node: weights that are tensors (or None) taking no
+    gradient. PyTorch refuses weights that require one; chainrule composes the loss then,
+    so they get their gradients."""
+    return all(
+        w is None or (isinstance(w, Tensor) and not w.requires_grad) for w in (weight, pos_weight)
+    )
+
+
+def _check_weight_shape(op: str, name: str, w: Tensor | None, shape: tuple) -> None:
+    """PyTorch's RuntimeError for a weight that does not broadcast to the input's shape."""
+    if w is None:
+        return
+    try:
+        ok = tuple(np.broadcast_shapes(tuple(w.shape), tuple(shape))) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(
+            f"{op}: {name} of shape {tuple(w.shape)} must broadcast to the input's shape "
+            f"{tuple(shape)} (as PyTorch: output with shape {list(shape)} doesn't match the "
+            "broadcast shape)"
+        )
+
+
+def _bce_with_logits_node(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    size_average: Any,
+    reduce: Any,
+    reduction: str,
+    pos_weight: Tensor | None,
+) -> Tensor:
+    """:func:`binary_cross_entropy_with_logits` as PyTorch's one node (any floating dtype;
+    float16/bfloat16 computed in float32 inside it)."""
+    op = "binary_cross_entropy_with_logits"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, op)
+    if input.shape != target.shape:
+        raise ShapeError(  # PyTorch's ValueError, word for word after the op's name
+            f"{op}: Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
+    input, target = _pair(input, target, op)
+    _check_weight_shape(op, "weight", weight, input.shape)
+    _check_weight_shape(op, "pos_weight", pos_weight, input.shape)
+    return BinaryCrossEntropyWithLogitsFn.apply(input, target, weight, pos_weight, reduction)
 
 
 def _index_target_dtype(op: str, target: Tensor, want: str) -> None:

@@ -1,0 +1,202 @@
+"""``binary_cross_entropy_with_logits`` as one graph node, PyTorch's
+``BinaryCrossEntropyWithLogitsBackward0``, its weights and reduction inside.
+
+It was a composition (a softplus, products, sums and the reduction: eight or more nodes).
+As one node it prints as PyTorch's for every reduction, lists the input and the target, and
+saves what PyTorch's saves (``self``, ``target``, ``weight``, ``pos_weight``), so modifying
+any of them in place after forward raises as in PyTorch.
+
+With logits ``x``, targets ``t``, ``w`` the weight (1 without), ``p`` the positive weight and
+``sp(z) = max(z, 0) + log1p(exp(-|z|))`` (softplus, which never overflows):
+
+* loss ``= w ((1 - t) x + l sp(-x))`` with ``l = 1 + (p - 1) t`` (1 without ``p``: then
+  ``max(x, 0) - x t + log1p(exp(-|x|))`` but for infinite ``x``, where PyTorch's form is
+  kept: ``x = inf, t = 0`` gives inf, ``x = -inf, t = 1`` NaN).
+* ``dL/dx = w (l σ(x) - p t)`` (``w (σ(x) - t)`` without ``p``).
+* ``dL/dt = w (-x + (p - 1) sp(-x))`` (``-w x`` without ``p``): PyTorch differentiates the
+  target too.
+
+``w`` and ``p`` broadcast to ``x``'s shape (the functional has checked that) and take no
+gradient (PyTorch refuses them requiring one; the functional composes the loss then).
+'mean' divides the total by the element count. A plain backward computes on raw arrays on
+the intra-op threads; with ``create_graph=True`` the same formulas are written with Tensor
+ops, so they differentiate again. float16 and bfloat16 compute wholly in float32 inside the
+node and round once (PyTorch's one node, no casts around it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._kernels import dispatch as _fast
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..threads import elementwise
+from .fused_statistics import wide
+from .unary import sigmoid, softplus
+
+__all__ = ["BinaryCrossEntropyWithLogitsFn"]
+
+
+def _as(a: Any, dtype: Any) -> Any:
+    """A weight array (or None) in the computing dtype."""
+    return None if a is None else a.astype(dtype, copy=False)
+
+
+def _softplus_neg(x: Any) -> Any:
+    """``sp(-x) = max(-x, 0) + log1p(exp(-|x|))`` as a fresh array of x's shape (x >= 1-d)."""
+    a = elementwise(np.absolute, x)
+    elementwise(np.negative, a, out=a)
+    elementwise(np.exp, a, out=a)
+    elementwise(np.log1p, a, out=a)
+    m = elementwise(np.minimum, x, 0.0)
+    return elementwise(np.subtract, a, m, out=a)
+
+
+def _loss(x: Any, t: Any, w: Any, p: Any) -> Any:
+    """The per-element loss (arrays of one floating dtype, x and t of one shape, >= 1-d)."""
+    out = _softplus_neg(x)  # (1 - t) x + (1 + (p - 1) t) sp(-x), PyTorch's form (its
+    if p is not None:  # infinities: x = inf, t = 0 gives inf; x = -inf, t = 1 gives NaN)
+        lw = elementwise(np.multiply, t, p - 1.0)
+        elementwise(np.add, lw, 1.0, out=lw)
+        elementwise(np.multiply, out, lw, out=out)
+    r = elementwise(np.subtract, 1.0, t)
+    elementwise(np.multiply, r, x, out=r)
+    elementwise(np.add, out, r, out=out)
+    if w is not None:
+        elementwise(np.multiply, out, w, out=out)
+    return out
+
+
+def _sigmoid(x: Any) -> Any:
+    """σ(x) as a fresh array (the compiled float32 kernel where it applies)."""
+    s = _fast.sigmoid(x) if type(x) is np.ndarray else None
+    if s is not None:
+        return s
+    s = elementwise(np.negative, x)
+    with np.errstate(over="ignore"):  # e^-x = inf: 1 / (1 + inf) = 0, the exact limit
+        elementwise(np.exp, s, out=s)
+    elementwise(np.add, s, 1.0, out=s)
+    return elementwise(np.reciprocal, s, out=s)
+
+
+def _slopes(x: Any, t: Any, w: Any, p: Any, need_x: bool, need_t: bool) -> tuple:
+    """(dL/dx, dL/dt) per element, unscaled by the incoming gradient (None where unneeded)."""
+    gx = gt = None
+    if need_x:
+        gx = _sigmoid(x)
+        if p is None:  # σ - t
+            elementwise(np.subtract, gx, t, out=gx)
+        else:  # (1 + (p - 1) t) σ - p t
+            lw = elementwise(np.multiply, t, p - 1.0)
+            elementwise(np.add, lw, 1.0, out=lw)
+            elementwise(np.multiply, gx, lw, out=gx)
+            pt = elementwise(np.multiply, t, p, out=lw)
+            elementwise(np.subtract, gx, pt, out=gx)
+        if w is not None:
+            elementwise(np.multiply, gx, w, out=gx)
+    if need_t:
+        if p is None:  # -x
+            gt = elementwise(np.negative, x)
+        else:  # (p - 1) sp(-x) - x
+            gt = _softplus_neg(x)
+            elementwise(np.multiply, gt, p - 1.0, out=gt)
+            elementwise(np.subtract, gt, x, out=gt)
+        if w is not None:
+            elementwise(np.multiply, gt, w, out=gt)
+    return gx, gt
+
+
+def _total(a: Any, reduction: str, count: int) -> Any:
+    """``a`` reduced: 'none' as it is, 'sum', or 'mean' (NaN for no elements, as PyTorch)."""
+    if reduction == "none":
+        return a
+    total = a.sum()
+    if reduction == "mean":
+        total = total / count if count else total * float("nan")
+    return total
+
+
+def _grad(a: Any, shape: tuple, dtype: Any) -> Tensor | None:
+    """A raw gradient array (or None) as a Tensor of the input's shape and dtype."""
+    if a is None:
+        return None
+    return Tensor._make(np.asarray(a).reshape(shape).astype(dtype, copy=False), False, None, 0)
+
+
+class BinaryCrossEntropyWithLogitsFn(Function):
+    """``forward(ctx, x, t, weight, pos_weight, reduction)``: x and t of one shape and dtype,
+    ``weight`` / ``pos_weight`` None or arrays broadcasting to x's shape (no gradient)."""
+
+    raw = True
+    native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
+    node_name = ("BinaryCrossEntropyWithLogitsBackward0", (0, 1))
+    saved_input_names = ("self", "target", "weight", "pos_weight")
+
+    @staticmethod
+    def forward(ctx, x, t, weight, pos_weight, reduction):
+        ctx.reduction, ctx.count = reduction, x.size
+        ctx.save_for_backward(x, t, weight, pos_weight)
+        xw, tw = wide(x), wide(t)  # (float16 / bfloat16: in float32)
+        w, p = _as(weight, xw.dtype), _as(pos_weight, xw.dtype)
+        shape = x.shape
+        if x.ndim == 0:  # (ufuncs into out= need arrays)
+            xw, tw = xw.reshape(1), tw.reshape(1)
+        with np.errstate(invalid="ignore", over="ignore"):
+            loss = _loss(xw, tw, w, p)
+            out = _total(loss.reshape(shape), reduction, ctx.count)
+        return get_array_module(loss).asarray(out).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t, weight, pos_weight = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad[:2]
+        mean = ctx.reduction == "mean"
+        if not ctx.create_graph and type(x._data) is np.ndarray:
+            g = wide(grad._data)
+            if mean:
+                g = g / ctx.count if ctx.count else g
+            xw, tw = wide(x._data), wide(t._data)
+            w = None if weight is None else _as(weight._data, xw.dtype)
+            p = None if pos_weight is None else _as(pos_weight._data, xw.dtype)
+            shape = x.shape
+            if x.ndim == 0:
+                xw, tw = xw.reshape(1), tw.reshape(1)
+            with np.errstate(invalid="ignore", over="ignore"):
+                gx, gt = _slopes(xw, tw, w, p, need_x, need_t)
+                gx = None if gx is None else elementwise(np.multiply, gx, g, out=gx)
+                gt = None if gt is None else elementwise(np.multiply, gt, g, out=gt)
+            return _grad(gx, shape, x.dtype), _grad(gt, shape, x.dtype), None, None, None
+        g = grad / ctx.count if mean and ctx.count else grad
+        if weight is not None:
+            g = g * weight.to(x.dtype)
+        p = None if pos_weight is None else pos_weight.to(x.dtype)
+        gx = gt = None
+        if need_x:
+            s = sigmoid(x)
+            gx = (s - t) if p is None else ((p - 1.0) * t + 1.0) * s - p * t
+            gx = gx * g
+        if need_t:
+            gt = -x if p is None else (p - 1.0) * softplus(-x, 1.0, float("inf")) - x
+            gt = gt * g
+        return gx, gt, None, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, tt, *_):
+        x, t, weight, pos_weight = ctx.saved_arrays
+        xw, tw = wide(x), wide(t)
+        w, p = _as(weight, xw.dtype), _as(pos_weight, xw.dtype)
+        shape = x.shape
+        if x.ndim == 0:
+            xw, tw = xw.reshape(1), tw.reshape(1)
+        with np.errstate(invalid="ignore", over="ignore"):
+            gx, gt = _slopes(xw, tw, w, p, tx is not None, tt is not None)
+            d = None if gx is None else gx * wide(tx).reshape(xw.shape)
+            if gt is not None:
+                dt = gt * wide(tt).reshape(xw.shape)
+                d = dt if d is None else d + dt
+            out = _total(d.reshape(shape), ctx.reduction, ctx.count)
+        return get_array_module(d).asarray(out).astype(x.dtype, copy=False)
