@@ -308,12 +308,15 @@ def _quantile_positions(
     each of shape ``(len(qs), *keepdim shape)``."""
     a = np.asarray(a)
     n = a.shape[d]
-    good = (~_nan_mask(a)).sum(axis=d, keepdims=True).astype(np.float64)
-    q = np.asarray(qs, np.float64).reshape((-1,) + (1,) * a.ndim)
+    # the ranks are computed in the input's dtype, as PyTorch does: float32's rounding of
+    # q * (n - 1) moves the interpolation weight (0.995 * 3 is 2.9850001 in float32)
+    ft = a.dtype.type
+    good = (~_nan_mask(a)).sum(axis=d, keepdims=True).astype(a.dtype)
+    q = np.asarray(qs, a.dtype).reshape((-1,) + (1,) * a.ndim)
     if ignore_nan:
-        ranks = np.maximum(q * (good - 1), 0.0)
+        ranks = np.maximum(q * (good - ft(1)), ft(0))
     else:  # a slice holding NaN points at its last element, which is NaN
-        ranks = np.where(good < n, n - 1.0, q * (n - 1))
+        ranks = np.where(good < n, ft(n - 1), q * ft(n - 1))
     if interpolation == "nearest":
         ranks = np.round(ranks)  # half to even, as PyTorch
     below, above = np.floor(ranks).astype(np.int64), np.ceil(ranks).astype(np.int64)
@@ -321,7 +324,7 @@ def _quantile_positions(
         above = below
     elif interpolation == "higher":
         below = above
-    weight = np.full(ranks.shape, 0.5) if interpolation == "midpoint" else ranks - below
+    weight = np.full(ranks.shape, 0.5) if interpolation == "midpoint" else ranks - np.floor(ranks)
     return below, above, weight.astype(a.dtype)
 
 
