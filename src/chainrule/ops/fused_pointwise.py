@@ -31,6 +31,7 @@ from ..autograd.function import Function
 from ..backend import get_array_module
 from ..threads import elementwise
 from ._result_layout import in_elementwise_layout
+from .fused_statistics import wide
 
 __all__ = ["Addcdiv", "Addcmul", "LerpScalar", "LerpTensor"]
 
@@ -40,12 +41,18 @@ def _zeros_or(t: Any, like: Any) -> Any:
 
 
 def _lerp(s: Any, e: Any, w: Any) -> Any:
-    """The lerp formula on raw arrays (``w`` a number or an array)."""
+    """The lerp formula on raw arrays (``w`` a number or an array), float16 (and bfloat16)
+    in float32 and rounded once by the caller, as PyTorch's kernel computes them. A number
+    ``w`` is first rounded to float32 for a float32 / half ``s`` and ``1 - w`` is taken in
+    float32 (``lerp(1., 0., 0.9)`` is ``1 - float32(0.9)``, 0.10000002, in PyTorch)."""
+    s, e, w = wide(s), wide(e), wide(w) if hasattr(w, "dtype") else w
     if isinstance(w, (int, float, complex)):  # on the intra-op threads, as sub and add
+        single = isinstance(w, (int, float)) and s.dtype == np.float32
         d = elementwise(np.subtract, e, s)
         if abs(w) < 0.5:
-            return elementwise(np.add, s, _scaled(d, w))
-        return elementwise(np.subtract, e, _scaled(d, 1 - w))
+            return elementwise(np.add, s, _scaled(d, float(np.float32(w)) if single else w))
+        one_minus = float(np.float32(1) - np.float32(w)) if single else 1 - w
+        return elementwise(np.subtract, e, _scaled(d, one_minus))
     d = e - s
     xp = get_array_module(s, e, w)
     return xp.where(xp.abs(w) < 0.5, s + w * d, e - d * (1 - w))
