@@ -35,17 +35,18 @@ def _ntuple(v: Any, n: int) -> tuple:
 
 def _pad_spec(padding: Any, kernel_size: tuple, dilation: tuple) -> list:
     """F.pad widths (last dim first) for a padding_mode: 'same' splits d (k - 1) as PyTorch
-    does (the extra element on the right), 'valid' is 0, else p on both sides."""
-    spec: list = []
-    for i in reversed(range(len(kernel_size))):
-        if padding == "same":
-            total = dilation[i] * (kernel_size[i] - 1)
-            spec += [total // 2, total - total // 2]
-        elif padding == "valid":
-            spec += [0, 0]
-        else:
-            spec += [padding[i], padding[i]]
-    return spec
+    does (the extra element on the right), 'valid' is 0, else p on both sides. As PyTorch,
+    a tuple padding gives its own length (a Conv1d given a 2-d kernel_size builds, and its
+    forward refuses the mismatch)."""
+    if padding == "valid":
+        return [0, 0] * len(kernel_size)
+    if padding == "same":
+        spec = [0, 0] * len(kernel_size)
+        for d, k, i in zip(dilation, kernel_size, range(len(kernel_size) - 1, -1, -1)):
+            total = d * (k - 1)
+            spec[2 * i], spec[2 * i + 1] = total // 2, total - total // 2
+        return spec
+    return [p for p in reversed(padding) for _ in range(2)]
 
 
 def _empty(shape: tuple, dtype: Any) -> Parameter:
