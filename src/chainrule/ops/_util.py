@@ -44,6 +44,19 @@ def no_integer_kernel(op: str, x: Any) -> None:
         )
 
 
+def wide(a: Any) -> Any:
+    """``a`` in float32 if it is float16 or bfloat16 (the dtype PyTorch's CPU kernels compute
+    those in), else ``a`` itself."""
+    dt = a.dtype
+    return a.astype(np.float32) if dt == np.float16 or _dt.is_bfloat16(dt) else a
+
+
+def wide_bfloat16(a: Any) -> Any:
+    """A bfloat16 array in float32; None, or an array of another dtype, as it is (ops whose
+    float16 path is their own)."""
+    return a if a is None or not _dt.is_bfloat16(a.dtype) else a.astype(np.float32)
+
+
 NAMED_ERRORS = (ValueError, RuntimeError, IndexError, TypeError)
 """What a composite op's inner primitive raises for bad input (see :func:`lead_with`)."""
 

@@ -35,7 +35,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from .fused_statistics import wide
+from ._util import wide
 from .unary import sigmoid, softplus
 
 __all__ = ["BinaryCrossEntropyWithLogitsFn"]

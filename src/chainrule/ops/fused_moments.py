@@ -27,9 +27,9 @@ import numpy as np
 from ..autograd.function import Function
 from ..backend import get_array_module
 from ..threads import elementwise
-from ._util import reduction_axes
+from ._util import reduction_axes, wide
 from .binary import where
-from .fused_statistics import _contiguous, _kept, _kept_raw, _wrap, raw_mean, wide
+from .fused_statistics import _contiguous, _kept, _kept_raw, _wrap, raw_mean
 from .reduction import _count
 
 __all__ = ["StdMean", "VarMean", "fused_moments"]

@@ -31,7 +31,7 @@ from ..autograd.function import Function
 from ..backend import get_array_module
 from ..threads import elementwise
 from ._result_layout import in_elementwise_layout
-from .fused_statistics import wide
+from ._util import wide
 
 __all__ = ["Addcdiv", "Addcmul", "LerpScalar", "LerpTensor"]
 

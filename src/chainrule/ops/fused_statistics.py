@@ -32,18 +32,12 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16
 from ..threads import elementwise
+from ._util import wide
 from .binary import where
 from .shape import reshape
 from .vector_norms import keepdim_shape
 
-__all__ = ["Logsumexp", "Std", "Var", "raw_mean", "wide"]
-
-
-def wide(a: Any) -> Any:
-    """``a`` in float32 if it is float16 or bfloat16 (the dtype PyTorch's CPU kernels compute
-    those in), else ``a`` itself."""
-    dt = a.dtype
-    return a.astype(np.float32) if dt == np.float16 or is_bfloat16(dt) else a
+__all__ = ["Logsumexp", "Std", "Var", "raw_mean"]
 
 
 def _exp_inplace(d: Any) -> Any:

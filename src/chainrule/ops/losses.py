@@ -23,10 +23,9 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16
-from ._util import constant
+from ._util import constant, wide, wide_bfloat16
 from .binary import where
 from .clamping import clamp
-from .fused_statistics import wide
 from .softmax import softmax
 
 __all__ = ["BinaryCrossEntropyFn", "CrossEntropyFn", "MseLossFn", "NLLLossFn", "index_weights"]
@@ -116,7 +115,7 @@ class CrossEntropyFn(Function):
         # in place after forward raises in backward, as in PyTorch.
         ctx.low = None
         if is_bfloat16(x.dtype):  # in float32 (the rows saved so), each result rounded once
-            args = (wide(x), target, _wide_or_none(weight_arg), ignore_index, smoothing)
+            args = (wide(x), target, wide_bfloat16(weight_arg), ignore_index, smoothing)
             out = CrossEntropyFn.forward(ctx, *args, reduction)
             ctx.save_for_backward(x, target, weight_arg, *ctx._saved[3:])
             ctx.low = x.dtype
@@ -212,7 +211,7 @@ class CrossEntropyFn(Function):
     def jvp(ctx, tx, *_):
         # d logp_ic = t_ic - p_i·t_i, so d loss_i = coef_sum_i (p_i·t_i) - A_i·t_i.
         xp = get_array_module(tx)
-        low, tx = ctx.low, _wide_or_none(tx)  # bfloat16: in float32, rounded once
+        low, tx = ctx.low, wide_bfloat16(tx)  # bfloat16: in float32, rounded once
         rows = _CrossEntropyRows(*ctx.saved_arrays[3:])
         a = CrossEntropyFn._coef(ctx, rows, xp, tx.shape, tx.dtype)
         d = rows.coef_sum * (rows.p * tx).sum(axis=1) - (a * tx).sum(axis=1)
@@ -232,7 +231,7 @@ class NLLLossFn(Function):
     def forward(ctx, logp, target, weight_arg, ignore_index, reduction):
         ctx.low = None
         if is_bfloat16(logp.dtype):  # in float32 (the rows saved so), the loss rounded once
-            w = _wide_or_none(weight_arg)
+            w = wide_bfloat16(weight_arg)
             out = NLLLossFn.forward(ctx, wide(logp), target, w, ignore_index, reduction)
             ctx.save_for_backward(target, weight_arg, *ctx._saved[2:])
             ctx.low = logp.dtype
@@ -270,15 +269,10 @@ class NLLLossFn(Function):
     def jvp(ctx, tl, *_):
         xp = get_array_module(tl)
         _, _, safe, wt, _ = ctx.saved_arrays
-        d = -wt * _wide_or_none(tl)[xp.arange(ctx.shape[0]), safe]  # (bfloat16: in float32)
+        d = -wt * wide_bfloat16(tl)[xp.arange(ctx.shape[0]), safe]  # (bfloat16: in float32)
         if ctx.reduction != "none":
             d = _mean(d.sum(), ctx.denom) if ctx.reduction == "mean" else d.sum()
         return d if ctx.low is None else xp.asarray(d, ctx.low)
-
-
-def _wide_or_none(a: Any) -> Any:
-    """A bfloat16 array in float32 (None, or another dtype, as it is)."""
-    return a if a is None or not is_bfloat16(a.dtype) else a.astype(np.float32)
 
 
 class BinaryCrossEntropyFn(Function):

@@ -32,8 +32,8 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
+from ._util import wide
 from .clamping import clamp
-from .fused_statistics import wide
 
 __all__ = ["HuberLossFn", "SmoothL1LossFn"]
 

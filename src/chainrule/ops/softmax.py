@@ -16,7 +16,7 @@ from .._kernels import dispatch as _fast
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import DtypeError, as_tensor, int_dim
+from ._util import DtypeError, as_tensor, int_dim, wide_bfloat16
 from .binding import tensor_method
 from .reduction import sum as _sum
 
@@ -28,11 +28,6 @@ def _shifted(x: Any, dim: int) -> Any:
     input is computed in float32 (the callers cast the result back)."""
     xa = x.astype("float32") if x.dtype == "float16" or x.dtype.kind == "V" else x
     return xa - xa.max(axis=dim, keepdims=True)
-
-
-def _wide(a: Any) -> Any:
-    """bfloat16 ``a`` in float32 (PyTorch's CPU kernels compute bfloat16 in float32)."""
-    return a.astype(np.float32) if a.dtype.kind == "V" else a
 
 
 def _rounded(a: Any, dtype: Any) -> Tensor:
@@ -68,7 +63,7 @@ class Softmax(Function):
             g, yd = grad._data, y._data
             bf16 = yd.dtype.kind == "V"
             if bf16:  # in float32, rounded once
-                g, yd = _wide(g), _wide(yd)
+                g, yd = wide_bfloat16(g), wide_bfloat16(yd)
             dx = _fast.softmax_last_grad(g, yd, ctx.dim)
             if bf16:
                 if dx is None:
@@ -82,7 +77,7 @@ class Softmax(Function):
     def jvp(ctx, t, _):
         y = ctx.out
         if y.dtype.kind == "V":  # bfloat16: in float32, rounded once
-            yw, tw = _wide(y), _wide(t)
+            yw, tw = wide_bfloat16(y), wide_bfloat16(t)
             out = yw * (tw - (tw * yw).sum(axis=ctx.dim, keepdims=True))
             return get_array_module(out).asarray(out, y.dtype)
         return y * (t - (t * y).sum(axis=ctx.dim, keepdims=True))
@@ -108,8 +103,8 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         if y.dtype.kind == "V" and not ctx.create_graph:  # bfloat16: float32, rounded once
-            g, xp = _wide(grad._data), get_array_module(grad._data)
-            dx = g - xp.exp(_wide(y._data)) * g.sum(axis=ctx.dim, keepdims=True)
+            g, xp = wide_bfloat16(grad._data), get_array_module(grad._data)
+            dx = g - xp.exp(wide_bfloat16(y._data)) * g.sum(axis=ctx.dim, keepdims=True)
             return _rounded(dx, y.dtype), None
         return grad - y.exp() * _sum(grad, ctx.dim, keepdim=True), None
 
@@ -117,8 +112,8 @@ class LogSoftmax(Function):
     def jvp(ctx, t, _):
         xp = get_array_module(t)
         if t.dtype.kind == "V":  # bfloat16: in float32, rounded once
-            tw = _wide(t)
-            out = tw - (tw * xp.exp(_wide(ctx.out))).sum(axis=ctx.dim, keepdims=True)
+            tw = wide_bfloat16(t)
+            out = tw - (tw * xp.exp(wide_bfloat16(ctx.out))).sum(axis=ctx.dim, keepdims=True)
             return xp.asarray(out, t.dtype)
         p = xp.exp(ctx.out)
         return t - (t * p).sum(axis=ctx.dim, keepdims=True)

@@ -9,13 +9,12 @@ float32, as PyTorch does, so ``||[300, 300]||`` does not overflow float16.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._util import wide
 from .binary import where
 from .shape import broadcast_to, reshape
 
@@ -38,7 +37,7 @@ class Norm2(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         xp = get_array_module(x)
-        xa = _wide(x)  # accumulate halves and bfloat16 in float32
+        xa = wide(x)  # accumulate halves and bfloat16 in float32
         yk = xp.sqrt((xa * xa).sum(axis=axes, keepdims=True)).astype(x.dtype, copy=False)
         yk = xp.asarray(yk, order="C")  # C order whatever x's, as PyTorch's
         y = (
@@ -56,10 +55,10 @@ class Norm2(Function):
         x, y = ctx.saved_tensors
         if x.dtype.kind == "V" and not ctx.create_graph:  # bfloat16: float32, rounded once
             xp = get_array_module(x._data)
-            yk = _wide(y._data).reshape(ctx.kshape)
-            g = _wide(grad._data).reshape(ctx.kshape)
+            yk = wide(y._data).reshape(ctx.kshape)
+            g = wide(grad._data).reshape(ctx.kshape)
             coeff = xp.where(yk == 0, 0, g / xp.where(yk == 0, 1, yk))  # the reduced shape
-            gx = xp.asarray(coeff * _wide(x._data), x.dtype)
+            gx = xp.asarray(coeff * wide(x._data), x.dtype)
             return Tensor._make(gx, False, None, 0), None, None
         yk = reshape(y, ctx.kshape)
         zero = Tensor._make(yk._data == 0, False, None, 0)
@@ -73,17 +72,12 @@ class Norm2(Function):
         xp = get_array_module(x)
         yk = ctx.out.reshape(ctx.kshape)
         if x.dtype.kind == "V":  # bfloat16: in float32, rounded once
-            yk = _wide(yk)
+            yk = wide(yk)
             safe = xp.where(yk == 0, 1, yk)
-            out = (_wide(x) * _wide(t) / safe).sum(axis=ctx.axes, keepdims=ctx.keepdim)
+            out = (wide(x) * wide(t) / safe).sum(axis=ctx.axes, keepdims=ctx.keepdim)
             return xp.asarray(out, x.dtype)
         safe = xp.where(yk == 0, 1, yk)
         return (x * t / safe).sum(axis=ctx.axes, keepdims=ctx.keepdim)
-
-
-def _wide(a: Any) -> Any:
-    """A float16 or bfloat16 array in float32 (the norms accumulate those in float32)."""
-    return a.astype(np.float32) if a.dtype == np.float16 or a.dtype.kind == "V" else a
 
 
 class NormZero(Function):
