@@ -193,3 +193,53 @@ def test_forward_over_reverse_through_fused_rules_matches_torch():
         lambda a: (torch.nn.functional.layer_norm(a, (5,)) ** 3).sum(), torch.tensor(x)
     )
     np.testing.assert_allclose(h.numpy(), ref.numpy(), atol=1e-10)
+
+
+def _attribute_keeper(framework):
+    """A custom Function that keeps its own ``ctx.create_graph``/``ctx.out``/``ctx.primals``
+    (names the chainrule engine also uses on its nodes) and reports what its rules read."""
+    seen = []
+
+    class Keeper(framework.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, flag):
+            ctx.create_graph = flag
+            ctx.out = "mine"
+            ctx.primals = ("p",)
+            ctx.save_for_forward(x)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            seen.append(("backward", ctx.create_graph, ctx.out, ctx.primals))
+            return g * 2, None
+
+        @staticmethod
+        def jvp(ctx, t, _):
+            seen.append(("jvp", ctx.create_graph, ctx.out, ctx.primals))
+            return t * 2
+
+    return Keeper, seen
+
+
+def _exercise_keeper(framework):
+    keeper, seen = _attribute_keeper(framework)
+    fwad = framework.autograd.forward_ad
+    x = framework.ones(2, requires_grad=True)
+    keeper.apply(x, "first").sum().backward()
+    y = keeper.apply(x, "second")
+    y.sum().backward(retain_graph=True)
+    after = (y.grad_fn.create_graph, y.grad_fn.out, y.grad_fn.primals)
+    with fwad.dual_level():
+        d = fwad.make_dual(x * 1, framework.ones(2))
+        z = keeper.apply(d, "dual")
+        tangent = fwad.unpack_dual(z).tangent.tolist()
+        cr_grad = framework.autograd.grad(z.sum(), x, create_graph=True)[0].tolist()
+    return seen, after, tangent, cr_grad
+
+
+def test_a_custom_functions_own_ctx_attributes_are_kept_as_in_torch():
+    """The engine's ``ctx.create_graph`` and forward mode's ``ctx.primals``/``ctx.out`` used
+    to overwrite what a user's ``forward`` stored under those names (and the engine cleared
+    them after backward); PyTorch's ctx has none of them, so the user's values are kept."""
+    assert _exercise_keeper(cr) == _exercise_keeper(torch)

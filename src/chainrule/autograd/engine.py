@@ -134,8 +134,8 @@ def _backward(
                 node._saved = None
                 node._saved_values = None
                 node._freed = True
-                if node.out is not None:  # forward mode's primals and output, also released
-                    node.primals, node.out = (), None
+                if node.out is not None and not node._forward_cls._user:
+                    node.primals, node.out = (), None  # forward mode's, also released
         if targets is None:  # 5. accumulate into the leaves' .grad
             for leaf, g in pending.leaves.values():
                 _write_leaf(leaf, g, create_graph, owned)

@@ -36,8 +36,11 @@ def forward_tangents(
             f"{cls.__name__} has no forward-mode (jvp) rule, so cr.func.jvp/jacfwd cannot "
             "pass through it; use reverse mode (cr.func.vjp/jacrev) instead"
         )
-    ctx.primals = tuple(a._data if isinstance(a, Tensor) else a for a in args)
-    ctx.out = outs if len(outs) > 1 else outs[0]
+    own = ctx.__dict__ if cls._user else ()  # a user's own ctx.primals/ctx.out are kept
+    if "primals" not in own:
+        ctx.primals = tuple(a._data if isinstance(a, Tensor) else a for a in args)
+    if "out" not in own:
+        ctx.out = outs if len(outs) > 1 else outs[0]
     if cls.raw:
         tan = jvp(ctx, *[a._fw_tangent if isinstance(a, Tensor) else None for a in args])
     else:

@@ -42,7 +42,9 @@ class Node:
         needs_input_grad: per positional input: whether it wants a gradient (set before
             ``forward`` runs).
         create_graph: True while the engine records the backward pass (set by the engine
-            before each backward rule runs).
+            before each backward rule runs), unless the Function's own ``forward`` set
+            ``ctx.create_graph`` itself (PyTorch's ctx has no such attribute, so a user's
+            value is theirs and is kept).
     """
 
     # Class-level defaults keep construction cheap; instances set only what they use.
@@ -50,7 +52,8 @@ class Node:
     next_edges: tuple = ()
     input_meta: tuple = ()
     needs_input_grad: tuple = ()
-    create_graph: bool = False
+    _create_graph = False  # written by the engine (rules.call_rule)
+    _user_create_graph: Any = None  # a Function's own ``ctx.create_graph`` (a 1-tuple)
     _complex = False  # a complex tensor met this op (engine: conjugate convention)
     _saved: tuple | None = None  # what forward passed to save_for_backward
     _saved_values: tuple | None = None  # the same, as SavedInput/SavedOutput/SavedConstant
@@ -72,6 +75,17 @@ class Node:
     primals: tuple = ()
     out: Any = None
     _metadata: dict | None = None
+
+    @property
+    def create_graph(self) -> Any:
+        """True while the engine records the backward pass (``create_graph=True``, or forward
+        mode over reverse), so a fused rule takes its differentiable path."""
+        own = self._user_create_graph
+        return self._create_graph if own is None else own[0]
+
+    @create_graph.setter
+    def create_graph(self, value: Any) -> None:
+        self._user_create_graph = (value,)
 
     @property
     def metadata(self) -> dict:

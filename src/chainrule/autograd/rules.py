@@ -39,7 +39,7 @@ def call_rule(
     (``g * f'(z)``); ``conj(rule(conj(g)))`` turns it into PyTorch's conjugate convention
     (``g * conj(f'(z))``: the gradient of a real loss with respect to ``z = x + iy`` is
     ``dL/dx + i dL/dy``)."""
-    node.create_graph = create_graph if differentiable is None else differentiable
+    node._create_graph = create_graph if differentiable is None else differentiable
     if node._complex and node._forward_cls.complex_grad == "holomorphic":
         grads = [None if g is None else _conj(g) for g in grads]
         res = _run_rule(node, grads, create_graph, anomaly)
