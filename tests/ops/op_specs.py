@@ -829,6 +829,26 @@ SPECS: list = [
         (B, ((), ())),
     ),
     OpSpec("F_bce", lambda a, t: nnf(a).binary_cross_entropy(a.sigmoid(), t.sigmoid()), (B,)),
+    # binary_cross_entropy: one node (BinaryCrossEntropyBackward0), weight and reduction inside
+    OpSpec(
+        "F_bce_weight_none",
+        lambda a, t: nnf(a).binary_cross_entropy(
+            a.sigmoid(), t.sigmoid(), const(a, [0.5, 1.0, 2.0, 1.5]), reduction="none"
+        ),
+        (B,),
+    ),
+    OpSpec(
+        "F_bce_bcast_weight_sum",
+        lambda a, t: nnf(a).binary_cross_entropy(
+            a.sigmoid(), t.sigmoid(), const(a, [[3.0], [0.5], [1.0]]), reduction="sum"
+        ),
+        (B,),
+    ),
+    OpSpec(
+        "F_bce_0d",
+        lambda a, t: nnf(a).binary_cross_entropy(a.sigmoid(), t.sigmoid(), const(a, 2.5)),
+        (((), ()),),
+    ),
     OpSpec(
         "F_kl_div",
         lambda a, b: nnf(a).kl_div(_log_probs(a), _probs(b), reduction="batchmean"),

@@ -27,8 +27,8 @@ parts are cast (``mv``, ``dot``, ``addmv``, adaptive average pooling) run their 
 (PyTorch's backward never autocasts).
 
 Differences from PyTorch: float32-list ops whose functional code refuses bfloat16 or casts
-its result back before reaching the op (``cross_entropy``, ``binary_cross_entropy``,
-``cdist``, ...) are not cast up yet; the composed losses cast bfloat16 but not float16 up
+its result back before reaching the op (``cross_entropy``, ``cdist``, ...) are not cast
+up yet; the composed losses cast bfloat16 but not float16 up
 (``mse_loss`` of float16 stays float16); ``einsum`` is not cast (PyTorch casts it when the
 equation contracts through a batched matmul: ``'ij,jk->ik'`` gives bfloat16).
 """

@@ -25,6 +25,7 @@ from ..autograd.tensor import Tensor
 from ..linalg.norms import EuclideanNorm
 from ..ops.affine import LinearFn
 from ..ops.bce_with_logits import BinaryCrossEntropyWithLogitsFn
+from ..ops.binary_cross_entropy import BinaryCrossEntropyFn
 from ..ops.circular_padding import CircularPad, CircularPadBackward
 from ..ops.conv import Conv2dFn
 from ..ops.cumulative import Cumprod, Cumsum
@@ -398,6 +399,26 @@ def _masked_scatter(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     values = Reshape.apply(sv[:, :n], (-1,))
     mask_t = Tensor._make(np.ascontiguousarray(full), False, None, 0)
     return wrap(MaskedScatter.apply(xv, values, mask_t), level)
+
+
+@register(BinaryCrossEntropyFn)
+def _bce(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    """As ``_bce_with_logits``: operands aligned and broadcast, the unreduced loss computed
+    once, then each sample reduced over its logical dims."""
+    x, t, weight, reduction = args
+    rank = max(v.ndim for v in (x, t, weight) if v is not None)
+    xa, ta = align(x, level, rank), align(t, level, rank)
+    wa = None if weight is None else align(weight, level, rank)
+    shape = tuple(np.broadcast_shapes(*(v.shape for v in (xa, ta, wa) if v is not None)))
+    if xa.shape != shape:
+        xa = BroadcastTo.apply(xa, shape)
+    if ta.shape != shape:
+        ta = BroadcastTo.apply(ta, shape)
+    loss = cls.apply(xa, ta, wa, "none")
+    if reduction == "none":
+        return wrap(loss, level)
+    reduce = Mean if reduction == "mean" else Sum
+    return wrap(reduce.apply(loss, tuple(range(1, rank + 1)), False), level)
 
 
 @register(BinaryCrossEntropyWithLogitsFn)

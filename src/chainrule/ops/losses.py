@@ -7,8 +7,8 @@ classic w_y (softmax - onehot), about 3x fewer passes than the composite
 log_softmax + gather graph. :class:`NLLLossFn` picks -w_t logp_t (linear, so its backward
 is a scatter of -w_t); both work on rows (M, C) with class-index targets (M,) that
 ``nn/functional/loss.py`` has checked and flattened, and ``index_weights`` is their shared
-target check and weight lookup. :class:`BinaryCrossEntropyFn` is elementwise, its logs
-clamped at -100 as PyTorch's. :class:`MseLossFn` is the squared error with its reduction.
+target check and weight lookup. :class:`MseLossFn` is the squared error with its reduction.
+``binary_cross_entropy``'s node is in ``binary_cross_entropy.py``.
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from ..backend import get_array_module
 from ..dtypes import is_bfloat16
 from ._util import constant, wide, wide_bfloat16
 from .binary import where
-from .clamping import clamp
 from .softmax import softmax
 
-__all__ = ["BinaryCrossEntropyFn", "CrossEntropyFn", "MseLossFn", "NLLLossFn", "index_weights"]
+__all__ = ["CrossEntropyFn", "MseLossFn", "NLLLossFn", "index_weights"]
 
 
 def _mean(total: Any, denom: Any) -> Any:
@@ -273,48 +272,6 @@ class NLLLossFn(Function):
         if ctx.reduction != "none":
             d = _mean(d.sum(), ctx.denom) if ctx.reduction == "mean" else d.sum()
         return d if ctx.low is None else xp.asarray(d, ctx.low)
-
-
-class BinaryCrossEntropyFn(Function):
-    """-(y log x + (1-y) log(1-x)) with logs clamped at -100; dx = (x-y)/max(x(1-x), 1e-12)."""
-
-    raw = True
-    node_name = ("BinaryCrossEntropyBackward0", (0, 1))
-
-    @staticmethod
-    def forward(ctx, x, y):
-        xp = get_array_module(x)
-        with np.errstate(divide="ignore"):
-            lx = xp.maximum(xp.log(x), -100.0)
-            l1x = xp.maximum(xp.log1p(-x), -100.0)
-        ctx.save_for_backward(x, y, lx, l1x)
-        return -(y * lx + (1 - y) * l1x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, y, lx, l1x = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        gx = gy = None
-        if needs[0]:
-            gx = grad * (x - y) / clamp(x * (1.0 - x), 1e-12, None)
-        if needs[1]:
-            if ctx.create_graph:  # d/dy depends on x: keep it differentiable in x
-                gy = grad * ((-x).log1p().clamp_min(-100.0) - x.log().clamp_min(-100.0))
-            else:
-                gy = grad * constant(l1x._data - lx._data)
-        return gx, gy
-
-    @staticmethod
-    def jvp(ctx, tx, ty):
-        x, y, lx, l1x = ctx.saved_arrays
-        xp = get_array_module(lx)
-        d = None
-        if tx is not None:
-            d = tx * (x - y) / xp.maximum(x * (1.0 - x), 1e-12)
-        if ty is not None:
-            dy = ty * (l1x - lx)
-            d = dy if d is None else d + dy
-        return d
 
 
 class MseLossFn(Function):

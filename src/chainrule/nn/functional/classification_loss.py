@@ -12,13 +12,15 @@ from typing import Any
 import numpy as np
 
 from ..._type_names import type_name
+from ...autograd.state import is_grad_enabled
 from ...autograd.tensor import Tensor
 from ...autograd.tensor_conversions import autocast_float32
 from ...backend import get_array_module
 from ...dtypes import is_bfloat16, is_floating
 from ...ops._util import DtypeError, ShapeError, constant, no_integer_kernel
 from ...ops.bce_with_logits import BinaryCrossEntropyWithLogitsFn
-from ...ops.losses import BinaryCrossEntropyFn, CrossEntropyFn, NLLLossFn, index_weights
+from ...ops.binary_cross_entropy import BinaryCrossEntropyFn
+from ...ops.losses import CrossEntropyFn, NLLLossFn, index_weights
 from ...ops.softmax import log_softmax
 from ...ops.unary import relu, softplus
 from .loss import (
@@ -175,7 +177,6 @@ def nll_loss(
     return out
 
 
-@bfloat16_in_float32(check=same_dtype_as_input("target"), input_dtype=True)
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -184,10 +185,19 @@ def binary_cross_entropy(
     reduce: Any = None,
     reduction: str = "mean",
 ) -> Tensor:
-    """-w (y log x + (1-y) log(1-x)) for probabilities x in [0, 1] (logs clamped >= -100)."""
+    """-w (y log x + (1-y) log(1-x)) for probabilities x in [0, 1] (logs clamped >= -100).
+
+    One node, PyTorch's ``BinaryCrossEntropyBackward0``, with the weight (broadcast to the
+    input's shape, taking no gradient, as PyTorch) and the reduction inside; float16 and
+    bfloat16 are computed as PyTorch's CPU kernel computes them. Inside CPU autocast (the op
+    is on its float32 list) float16 and bfloat16 arguments are cast to float32 first.
+    """
     op = "binary_cross_entropy"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
+    if weight is not None and not isinstance(weight, Tensor):
+        raise TypeError(f"{op}(): argument 'weight' must be Tensor, not {type(weight).__name__}")
+    input, target, weight = autocast_float32(input, target, weight)
     input, target = _pair(input, target, op, dtypes="exact")
     if not is_floating(target.dtype):
         raise RuntimeError(
@@ -208,10 +218,13 @@ def binary_cross_entropy(
             f"{op}: all elements of target should be between 0 and 1 (got range "
             f"[{float(yd.min()):.4g}, {float(yd.max()):.4g}])"
         )
-    loss = BinaryCrossEntropyFn.apply(input, target)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    _check_weight_shape(op, "weight", weight, input.shape)
+    if weight is not None and weight.requires_grad and is_grad_enabled():
+        raise RuntimeError(  # PyTorch's words: its derivative has no rule for the weight
+            f"The function '{op}' is not differentiable with respect to argument 'weight'. "
+            "This input cannot have requires_grad True."
+        )
+    return BinaryCrossEntropyFn.apply(input, target, weight, reduction)
 
 
 def binary_cross_entropy_with_logits(
