@@ -348,9 +348,13 @@ def sum_to_shape(
     if differentiable or type(g) is not Tensor:
         return (g.sum(dim=axes, keepdim=True) if axes else g).reshape(shape)
     d = g._data
-    return Tensor._make(
-        (d.sum(axis=axes, keepdims=True) if axes else d).reshape(shape), False, None, 0
-    )
+    if axes and (d.dtype == np.float16 or d.dtype.kind == "V"):
+        # float16/bfloat16: accumulated in float32 and rounded once, as PyTorch's sums (NumPy
+        # would accumulate 4 000 bfloat16 products in bfloat16: 1024 where the sum is 5472)
+        d = d.sum(axis=axes, keepdims=True, dtype=np.float32).astype(d.dtype)
+    elif axes:
+        d = d.sum(axis=axes, keepdims=True)
+    return Tensor._make(d.reshape(shape), False, None, 0)
 
 
 # ----------------------------------------------------------------------------- the steps' parts

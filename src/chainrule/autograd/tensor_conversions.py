@@ -149,7 +149,8 @@ def run_in_float32(cls: type, args: tuple, kwargs: dict) -> Any:
     bfloat16). An op returning a view of its float32 input is rerun on the bfloat16 input
     (a view must share its base's memory) and remembered as such."""
     name = cls.__name__
-    if name in _NATIVE_BF16 or getattr(cls, "native_bfloat16", False):
+    native = getattr(cls, "native_bfloat16", False)  # True, or a test of the arguments
+    if name in _NATIVE_BF16 or native is True or (native and native(args)):
         return NotImplemented  # (native_bfloat16: the op computes in float32 inside its node)
     if name in _NO_BF16_KERNEL:
         raise NotImplementedError(

@@ -58,13 +58,37 @@ def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:
         raise
 
 
+def _fused_multiply_add(a: Any, b: Any, alpha: Any) -> Any:
+    """``a + alpha * b`` rounded once, as PyTorch's CPU kernel computes it (a fused
+    multiply-add): float32 and float16 go through float64, where the product of two such
+    numbers is exact, so the one rounding is the float64 -> float32 one; float64 and the
+    rest in two steps (NumPy has no fused multiply-add)."""
+    dt = np.result_type(a, b)
+    if dt == np.float32 or dt == np.float16:  # alpha in float32, PyTorch's compute type
+        alpha = np.float64(np.float32(alpha))
+        return (a.astype(np.float64) + alpha * b.astype(np.float64)).astype(dt)
+    return a + alpha * b
+
+
+def _half_by_number(ufunc: Any, a: Any, b: float) -> Any:
+    """float16 ``a`` times (or over) a Python number, as PyTorch computes it: in float32 with
+    the number kept in float32, rounded once (NumPy would first round the number to
+    float16). bfloat16 gets the same from its float32 path (``elementwise.py``)."""
+    return ufunc(a.astype(np.float32), np.float32(b)).astype(np.float16)
+
+
 class Add(BinaryElementwise):
+    """``a + b``, or ``a + alpha * b`` with ``alpha`` inside the node (PyTorch's one
+    ``AddBackward0``, rounded once)."""
+
     node_name = ("AddBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
     saves_a = saves_b = ""
 
     @staticmethod
-    def f(a, b):
-        return elementwise(np.add, a, b)
+    def f(a, b, alpha=None):
+        if alpha is None:
+            return elementwise(np.add, a, b)
+        return _fused_multiply_add(a, b, alpha)
 
     @staticmethod
     def derivative_a(ctx, a, b, y):
@@ -72,16 +96,22 @@ class Add(BinaryElementwise):
 
     @staticmethod
     def derivative_b(ctx, a, b, y):
-        return 1
+        params = ctx.__dict__.get("params")
+        return 1 if params is None else params["alpha"]
 
 
 class Sub(BinaryElementwise):
+    """``a - b``, or ``a - alpha * b`` with ``alpha`` inside the node (PyTorch's one
+    ``SubBackward0``, rounded once)."""
+
     node_name = ("SubBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
     saves_a = saves_b = ""
 
     @staticmethod
-    def f(a, b):
-        return elementwise(np.subtract, a, b)
+    def f(a, b, alpha=None):
+        if alpha is None:
+            return elementwise(np.subtract, a, b)
+        return _fused_multiply_add(a, b, -alpha)
 
     @staticmethod
     def derivative_a(ctx, a, b, y):
@@ -89,7 +119,14 @@ class Sub(BinaryElementwise):
 
     @staticmethod
     def derivative_b(ctx, a, b, y):
-        return -1
+        params = ctx.__dict__.get("params")
+        return -1 if params is None else -params["alpha"]
+
+
+class Rsub(Sub):
+    """``number - x``: PyTorch's node for it is ``RsubBackward1``, listing ``x`` alone."""
+
+    node_name = ("RsubBackward1", (1,))
 
 
 class Mul(BinaryElementwise):
@@ -99,6 +136,8 @@ class Mul(BinaryElementwise):
 
     @staticmethod
     def f(a, b):
+        if type(b) is float and getattr(a, "dtype", None) == np.float16:
+            return _half_by_number(np.multiply, a, b)
         return elementwise(np.multiply, a, b)
 
     @staticmethod
@@ -118,6 +157,8 @@ class Div(BinaryElementwise):
     @staticmethod
     def f(a, b):
         with np.errstate(divide="ignore", invalid="ignore"):  # x/0 is inf/nan, silently (torch)
+            if type(b) is float and getattr(a, "dtype", None) == np.float16:
+                return _half_by_number(np.divide, a, b)
             return a / b
 
     @staticmethod
@@ -215,6 +256,7 @@ class Where(BinaryElementwise):
     """``a`` where ``cond`` else ``b``: the gradient is routed by the same condition."""
 
     node_name = ("WhereBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
+    native_bfloat16 = False  # its own forward (the condition is a third, bool, argument)
 
     saves_a = saves_b = ""
 
@@ -317,17 +359,40 @@ def _no_bool_sub(a: Any, b: Any) -> None:
 @tensor_method(inplace=True, keywords=True)
 def add(input: Any, other: Any, alpha: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
     _check_alpha("add", input, other, alpha)
-    return _call(Add, "add", *_scaled_by_alpha("add", input, other, alpha))
+    return _add_or_sub(Add, "add", input, other, alpha)
 
 
-def _scaled_by_alpha(op: str, a: Any, b: Any, alpha: Any) -> tuple[Any, Any]:
-    """``(a, alpha * b)`` for ``add``/``sub``: a tensor ``b`` is scaled in the result dtype,
-    as PyTorch does (``float64 + float32 * alpha`` must not round or overflow in float32)."""
+def _add_or_sub(cls: type, op: str, a: Any, b: Any, alpha: Any) -> Tensor:
+    """``a + b`` / ``a - b`` (``cls``), with ``alpha`` and PyTorch's handling of numbers.
+
+    A number beside a float16/bfloat16 tensor is first rounded to that dtype, as PyTorch
+    converts it (``bfloat16 + 1.7`` adds 1.703125); ``alpha`` too. Two tensors with
+    ``alpha`` are one node computing ``a + alpha * b`` in the result dtype, rounded once;
+    with a number ``b``, ``alpha * b`` is the number added."""
+    if type(b) is float and type(a) is Tensor and a._data.dtype.kind in "fV":
+        b = _in_half_precision(b, a._data.dtype)
+    elif type(a) is float and type(b) is Tensor and b._data.dtype.kind in "fV":
+        a = _in_half_precision(a, b._data.dtype)
+    if cls is Sub and isinstance(b, Tensor) and isinstance(a, (int, float, bool)):
+        cls = Rsub
     if alpha is None:
-        return a, b
-    if isinstance(b, Tensor):
-        a, b = promote(op, a, b)
-    return a, mul(b, alpha)
+        return _call(cls, op, a, b)
+    if not isinstance(b, Tensor):
+        return _call(cls, op, a, b * alpha)
+    if not isinstance(a, Tensor):  # a number minus a tensor times alpha (torch.rsub)
+        return _call(cls, op, a, mul(b, alpha))
+    a, b = promote(op, a, b)
+    if isinstance(alpha, float):
+        alpha = _in_half_precision(alpha, b._data.dtype)
+    return _call(cls, op, a, b, alpha=alpha)
+
+
+def _in_half_precision(number: float, dtype: Any) -> float:
+    """``number`` rounded to ``dtype`` if that is float16 or bfloat16 (PyTorch converts a
+    Python number to the tensor's dtype for add/sub/pow), else as it is."""
+    if dtype == np.float16 or dtype.kind == "V":
+        return float(np.float32(number).astype(dtype))
+    return number
 
 
 def _check_alpha(op: str, a: Any, b: Any, alpha: Any) -> None:
@@ -344,7 +409,8 @@ def _check_alpha(op: str, a: Any, b: Any, alpha: Any) -> None:
         return
     kinds = [v._data.dtype.kind if isinstance(v, Tensor) else None for v in (a, b)]
     if not (
-        any(k in ("f", "c") for k in kinds) or any(isinstance(v, (float, complex)) for v in (a, b))
+        any(k in ("f", "c", "V") for k in kinds)  # V: bfloat16
+        or any(isinstance(v, (float, complex)) for v in (a, b))
     ):
         raise RuntimeError(
             f"{op}: for integral input tensors, argument alpha must not be a floating point "
@@ -356,7 +422,7 @@ def _check_alpha(op: str, a: Any, b: Any, alpha: Any) -> None:
 def sub(input: Any, other: Any, alpha: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
     _no_bool_sub(input, other)
     _check_alpha("sub", input, other, alpha)
-    return _call(Sub, "sub", *_scaled_by_alpha("sub", input, other, alpha))
+    return _add_or_sub(Sub, "sub", input, other, alpha)
 
 
 @tensor_method(inplace=True, keywords=True)
@@ -394,7 +460,7 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
     if (
         type(other) is Tensor
         and (type(input) is float or type(input) is int)
-        and other._data.dtype.kind == "f"
+        and other._data.dtype.kind in "fV"  # V: bfloat16
     ):
         # scalar / x = (1 / x) * scalar, as PyTorch's operator: saves only 1 / x, not x; the
         # product (also for scalar 1) is a new tensor, so writing into it in place leaves the

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..dtypes import bfloat16_dtype
 from ._util import as_tensor, promote
 from .binary import _call, where
 from .binding import tensor_method
@@ -38,6 +39,28 @@ def _pow_special(xp: Any, a: Any, b: float) -> Any:
     return a * a * a
 
 
+def _half_power(a: Any, b: float, half: str) -> Any:
+    """float16/bfloat16 ``a ** b`` for a number ``b`` (already rounded to that dtype, as
+    PyTorch converts it), as PyTorch's CPU kernels compute it: ``x * x`` for 2, ``1/sqrt``
+    for -0.5; for 3 and -2, ``x * x`` rounded to bfloat16 before the last step in bfloat16
+    (its vectorised arithmetic rounds each step) and not in float16; other exponents in
+    float64, rounded once. ``a`` arrives in float32 for bfloat16 (``elementwise.py`` rounds
+    the result), in float16 for float16."""
+    x = a.astype(np.float32)
+    if b == 2:
+        y = x * x
+    elif b == -0.5:
+        y = np.float32(1) / np.sqrt(x)
+    elif b in (3, -2):
+        sq = x * x
+        if half == "bfloat16":
+            sq = sq.astype(bfloat16_dtype()).astype(np.float32)
+        y = sq * x if b == 3 else np.float32(1) / sq
+    else:
+        y = np.power(x.astype(np.float64), b).astype(np.float32)
+    return y if half == "bfloat16" else y.astype(np.float16)
+
+
 class Pow(BinaryElementwise):
     """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log a (0 where a == 0 and
     b >= 0, NaN for a negative a, as PyTorch; for complex a, 0 where a == 0)."""
@@ -53,7 +76,9 @@ class Pow(BinaryElementwise):
     saves_b = "aby"
 
     @staticmethod
-    def f(a, b):
+    def f(a, b, half=None):
+        if half is not None:
+            return _half_power(a, b, half)
         if isinstance(b, (int, float)) and not isinstance(a, (int, float)):
             if b == 2:
                 return a * a
@@ -113,6 +138,11 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's na
         xp = get_array_module(ad, bd)
         if bool(xp.any(xp.asarray(bd) < 0)):  # NumPy raises here; PyTorch computes
             return Tensor._make(_int_power(xp, ad, bd), False, None, 0)
+    if type(exponent) in (int, float) and isinstance(input, Tensor):
+        half = "float16" if ad.dtype == np.float16 else "bfloat16" if ad.dtype.kind == "V" else None
+        if half is not None:  # the exponent in the tensor's dtype, as PyTorch converts it
+            exponent = float(np.float32(exponent).astype(ad.dtype))
+            return _call(Pow, "pow", input, exponent, half=half)
     return _call(Pow, "pow", input, exponent)
 
 
