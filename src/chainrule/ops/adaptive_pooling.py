@@ -3,7 +3,9 @@
 PyTorch's bins for output index i of n over a size-``size`` dimension are
 [floor(i * size / n), ceil((i + 1) * size / n)). Average pooling is one node, shared with
 ``F.interpolate(mode='area')`` (the same map): :mod:`.area_interpolation`. Max pooling with
-evenly divisible sizes is plain pooling, otherwise a max per bin.
+evenly divisible sizes is plain pooling, otherwise a max per bin (with ``return_indices``, each
+bin's first maximum found by the index kernel and gathered, so the gradient reaches that one
+element as in PyTorch).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import in_float32_rounded_once
 from ..backend import get_array_module
 from ..quantized_ops import adaptive_avg_pool2d_quantized
+from ._pooling_indices import adaptive_max_indices
 from ._util import no_integer_kernel
 from .area_interpolation import adaptive_avg_pool
+from .gather_scatter import take_along_dim
 from .pooling import _one, _to_2d, max_pool2d
 from .shape import stack
 
@@ -111,12 +115,25 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     if h % oh == 0 and w % ow == 0:
         return max_pool2d(input, (h // oh, w // ow), return_indices=return_indices)
     if return_indices:
-        raise NotImplementedError(
-            "adaptive_max_pool2d: return_indices is only supported when "
-            "the input size is divisible by the output size"
-        )
+        return _adaptive_max_pool2d_with_indices(input, oh, ow)
     rows = []
     for hs, he in _bins(h, oh):
         cols = [input[..., hs:he, ws:we].amax((-2, -1)) for ws, we in _bins(w, ow)]
         rows.append(stack(cols, -1))
     return stack(rows, -2)
+
+
+def _adaptive_max_pool2d_with_indices(input: Tensor, oh: int, ow: int) -> tuple[Tensor, Tensor]:
+    """(values, int64 indices into each H*W plane) over bins that do not tile the input: each
+    bin's first maximum in scan order (its last NaN if it holds one, PyTorch's CPU rule), the
+    values gathered there with ``take_along_dim`` (gradient: scattered back to those indices)."""
+    batched = input.ndim == 4
+    x = input if batched else input.unsqueeze(0)
+    n, c, h, w = x.shape
+    flat = x.reshape(n, c, h * w)
+    idx = adaptive_max_indices(flat._data, (h, w), (oh, ow), get_array_module(x._data))
+    picks = Tensor._make(idx.reshape(n, c, oh * ow), False, None, 0)
+    out = take_along_dim(flat, picks, 2).reshape(n, c, oh, ow)
+    if not batched:
+        return out.squeeze(0), Tensor._make(idx[0], False, None, 0)
+    return out, Tensor._make(idx, False, None, 0)
