@@ -305,18 +305,43 @@ def randn_like(
 
 def bernoulli(
     input: Any,  # noqa: A002 - PyTorch's name
-    generator: Generator | None = None,
+    p: float | None = None,
     *,
+    generator: Generator | None = None,
     out: Tensor | None = None,
 ) -> Tensor:
-    """0/1 samples with probability ``input`` (a tensor of probabilities); ``out=`` takes
-    them in its own dtype (an integer one too), as PyTorch."""
+    """0/1 samples with probability ``input`` (a floating tensor of probabilities in [0, 1]);
+    ``out=`` takes them in its own dtype (an integer one too), as PyTorch. With a number
+    ``p`` (PyTorch's second form), each draw is 1 with probability ``p``, in ``input``'s
+    shape and dtype (any dtype).
+
+    Raises:
+        NotImplementedError: integer or bool probabilities (as PyTorch).
+        RuntimeError: a probability outside [0, 1].
+    """
+    if p is not None:
+        if out is not None:
+            raise TypeError("bernoulli(input, p) takes no out=; use out.bernoulli_(p)")
+        if isinstance(p, Generator):
+            raise TypeError("bernoulli: pass the generator as generator=, not positionally")
+        pv = float(p)
+        if not 0 <= pv <= 1:
+            raise RuntimeError(f"bernoulli: expected 0 <= p <= 1, got p={p}")
+        shape = tuple(input.shape)
+        return _finish(gen(generator).random(shape) < pv, input.dtype, None, False)
     if out is not None:
-        draws = bernoulli(input, generator)
+        draws = bernoulli(input, generator=generator)
         return write_factory_out("bernoulli", out, None, False, lambda d: draws.to(d))
     pt = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if isinstance(input, Tensor) and not _dt.is_floating(pt.dtype):
+        raise NotImplementedError(
+            f"bernoulli: not implemented for {input.dtype} probabilities; pass a floating "
+            "point tensor (e.g. probs.float()), or a number p: bernoulli(input, p)"
+        )
     p = to_device(pt, "cpu")
     if _bf16_array(p):  # compared in float32 (exactly the bfloat16 probabilities)
         p = p.astype(np.float32)
+    if not ((p >= 0) & (p <= 1)).all():
+        raise RuntimeError("bernoulli: expected all probabilities in [0, 1] (no NaN)")
     draws = gen(generator).random(pt.shape) < p
     return _finish(draws, pt.dtype if _dt.is_floating(pt.dtype) else None, None, False)

@@ -148,6 +148,11 @@ def bernoulli_method(
     Raises:
         RuntimeError: a probability outside [0, 1] (as PyTorch).
     """
+    if p is None and not _dt.is_floating(self.dtype):
+        raise NotImplementedError(
+            f"bernoulli: not implemented for {self.dtype} probabilities; pass a floating "
+            "point tensor (e.g. probs.float()), or a number p: x.bernoulli(p)"
+        )
     probs = np.asarray(self._data, np.float64) if p is None else np.full(self.shape, float(p))
     if not ((probs >= 0) & (probs <= 1)).all():
         raise RuntimeError("bernoulli: Expected p_in >= 0 && p_in <= 1 to be true")

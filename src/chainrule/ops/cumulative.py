@@ -38,7 +38,8 @@ class Cumprod(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xp = get_array_module(x)
-        y = xp.asarray(xp.cumprod(x, axis=dim), order="C")  # C order whatever x's (PyTorch)
+        dt = x.dtype if x.dtype.kind in "biu" else None  # int8..int32 keep their dtype
+        y = xp.asarray(xp.cumprod(x, axis=dim, dtype=dt), order="C")  # C order (PyTorch)
         ctx.dim = dim
         ctx.save_for_backward(x, y)
         return y
@@ -89,12 +90,22 @@ def _skip_products_tensor(x: Tensor) -> Tensor:
     return cumprod(x.unsqueeze(-2).where(keep, 1.0), -1) * upper
 
 
+def _no_bool_accumulator(op: str, x: Tensor) -> None:
+    """PyTorch has no bool running sum or product (``dtype=torch.bool``): NotImplementedError."""
+    if x.dtype.kind == "b":
+        raise NotImplementedError(
+            f"{op}: not implemented for dtype=torch.bool; accumulate in an integer dtype "
+            "(the default, int64) and compare with 0 afterwards"
+        )
+
+
 @tensor_method(inplace=True, keywords=True)
 def cumprod(input: Any, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
     """Running product along ``dim``: y_j = x_0 x_1 ... x_j (differentiable, zeros too)."""
     x = as_tensor(input)
     if dtype is not None:
         x = x.to(dtype)
+        _no_bool_accumulator("cumprod", x)
     elif x.dtype.kind in "biu":
         x = x.to(np.int64)  # as PyTorch: integer and bool products accumulate in int64
     d = norm_dim(dim, x.ndim, "cumprod")[0]
@@ -152,7 +163,8 @@ class Cumsum(Function):
     def forward(ctx, x, dim):
         ctx.dim = dim
         xp = get_array_module(x)
-        return xp.asarray(xp.cumsum(x, axis=dim), order="C")  # C order whatever x's (PyTorch)
+        dt = x.dtype if x.dtype.kind in "biu" else None  # int8..int32 keep their dtype
+        return xp.asarray(xp.cumsum(x, axis=dim, dtype=dt), order="C")  # C order (PyTorch)
 
     @staticmethod
     def backward(ctx, grad):
@@ -169,6 +181,7 @@ def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     input = as_tensor(input)
     if dtype is not None:
         input = input.to(dtype)
+        _no_bool_accumulator("cumsum", input)
     elif input.dtype.kind in "biu" and input.dtype != np.int64:
         input = input.to(np.int64)
     d = int_dim(dim, input.ndim, "cumsum")

@@ -256,7 +256,11 @@ def _shift(op: str, a: Any, b: Any, left: bool) -> Tensor:
     _integral(op, a, b)
 
     def fn(xp, x, y):
+        # a Python number shifted by a tensor (``1 << t``) takes the promoted tensor's dtype
+        scalar_x = not hasattr(x, "dtype")
         x, y = xp.asarray(x), xp.asarray(y)
+        if scalar_x:
+            x = x.astype(y.dtype)
         if x.dtype.kind == "b":  # bool operands shift as integers (PyTorch: int64 result)
             x = x.astype(np.int64) if y.dtype.kind == "b" else x.astype(y.dtype)
         if y.dtype.kind == "b":

@@ -54,7 +54,9 @@ class Sum(Function):
         if dt == np.float16 or dt.kind == "V":  # halves, bfloat16: accumulate in float32
             out = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32)
             return get_array_module(out).asarray(out, dt, order="C")  # C order, as PyTorch
-        out = x.sum(axis=axes, keepdims=keepdim)
+        # integers and bools sum in their own dtype (NumPy would widen int8..int32 and bool to
+        # int64, uint8 to uint64): ``sum(dtype=torch.int8)`` wraps around as PyTorch's does
+        out = x.sum(axis=axes, keepdims=keepdim, dtype=dt if dt.kind in "biu" else None)
         # a transposed input's sum keeps its order in NumPy; PyTorch's result is contiguous
         return out if out.flags.c_contiguous else get_array_module(out).ascontiguousarray(out)
 
@@ -182,7 +184,7 @@ class Prod(Function):
 
     @staticmethod
     def forward(ctx, x, axis, keepdim):
-        y = x.prod(axis=axis, keepdims=keepdim)
+        y = x.prod(axis=axis, keepdims=keepdim, dtype=x.dtype if x.dtype.kind in "biu" else None)
         y = y if y.flags.c_contiguous else get_array_module(y).ascontiguousarray(y)  # PyTorch
         ctx.save_for_backward(x, y)
         ctx.axis, ctx.keepdim = axis, keepdim
@@ -243,9 +245,9 @@ def norm(
         dims = tuple(range(input.ndim)) if dim is None else dim
         dims = (dims,) if isinstance(dims, int) else tuple(dims)
         return matrix_norm(input, "nuc", dim=dims, keepdim=keepdim, dtype=dtype)
-    if dtype is not None and input.dtype.kind in "fc":
+    if dtype is not None and input.dtype.kind in "fcV":  # V: bfloat16
         target = np.dtype(dtype)
-        if target.kind not in "fc" or not np.can_cast(input.dtype, target, "safe"):
+        if target.kind not in "fcV" or not np.can_cast(input.dtype, target, "safe"):
             raise RuntimeError(
                 f"norm: the dtype of the input ({input.dtype}) should be convertible without "
                 f"narrowing to the specified floating dtype ({target})"
