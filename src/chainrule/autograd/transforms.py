@@ -13,7 +13,10 @@ backward rules are ordinary ops, which carry tangents like any other op.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -21,6 +24,7 @@ import numpy as np
 from ..backend import get_array_module
 from ..dtypes import is_floating
 from .forward_ad import check_dual_pair, enter_level, exit_level
+from .grad_mode import enable_grad
 from .state import current
 from .tensor import Tensor
 
@@ -31,12 +35,47 @@ def _as_tuple(x: Any) -> tuple:
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
+class _Running(threading.local):
+    """Per thread: the ids of the stand-in leaves of the transforms running now (a count
+    each, for a tensor that two nested transforms share)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[int, int] = {}
+
+
+_RUNNING = _Running()
+# every stand-in leaf ``_leaf`` made, by id; once its transform has returned it is a constant
+# to the transforms around (an inner jacrev's leaf must not make the outer one nested)
+_STAND_INS: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()
+
+
+@contextmanager
+def _running(leaves: Sequence[Tensor]) -> Iterator[None]:
+    """Mark ``leaves`` as the stand-ins of a running transform while ``f`` runs."""
+    ids = _RUNNING.ids
+    mine = [id(t) for t in leaves]
+    for i in mine:
+        ids[i] = ids.get(i, 0) + 1
+    try:
+        yield
+    finally:
+        for i in mine:
+            if ids[i] == 1:
+                del ids[i]
+            else:
+                ids[i] -= 1
+
+
 def _leaf(x: Any) -> Tensor:
     """A differentiable stand-in for argument ``x``; nested transforms stay connected."""
     if not isinstance(x, Tensor):
         x = Tensor._new(x)
     if x.requires_grad:
-        return x
+        # an alias recorded in the graph: gradients flow on to ``x`` for the autograd around,
+        # while this transform differentiates only this use of it, not another use of ``x``
+        # that ``f`` reads from a closure (grad(lambda t: (t * y).sum())(y) is y's value)
+        with enable_grad():  # recorded also where the caller runs under no_grad
+            return x.view_as(x)
     if not (is_floating(x.dtype) or x.dtype.kind == "c"):  # bfloat16 (kind 'V') is floating
         raise RuntimeError(  # PyTorch's error and message
             "only Tensors of floating point dtype can require gradients (cannot differentiate "
@@ -44,15 +83,56 @@ def _leaf(x: Any) -> Tensor:
         )
     t = Tensor._make(x._data, True, None, 0)
     t._fw_tangent = x._fw_tangent
+    _STAND_INS[id(t)] = t
     return t
+
+
+def _reaches_outer(outs: Sequence[Any], own: Sequence[Tensor]) -> bool:
+    """Whether the graph of ``outs`` reaches a tensor that requires grad and is none of
+    ``own`` (the transform's stand-in leaves): an enclosing transform's input that ``f`` takes
+    as another argument or from a closure (``jacrev(jacrev(f, argnums=1), argnums=0)``), a
+    captured tensor or a module's parameter. The transform's results must then stay
+    differentiable, as torch.func's compose with the autograd around them."""
+    own_ids = {id(t) for t in own}
+    stack = []
+    for o in outs:
+        if isinstance(o, Tensor) and o.requires_grad:
+            if o.grad_fn is None:
+                if id(o) not in own_ids and (
+                    _STAND_INS.get(id(o)) is not o or id(o) in _RUNNING.ids
+                ):
+                    return True
+            else:
+                stack.append(o.grad_fn)
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for e in node.next_edges:
+            if type(e) is tuple:
+                stack.append(e[0])
+            elif isinstance(e, Tensor) and e.requires_grad and id(e) not in own_ids:
+                # a finished inner transform's stand-in is a constant here
+                if _STAND_INS.get(id(e)) is not e or id(e) in _RUNNING.ids:
+                    return True
+    return False
 
 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False):
     """``(f(*primals), vjp_fn)`` where ``vjp_fn(v)`` returns v·J for each primal."""
+    # the autograd around records only in grad mode (torch.func's transforms work under
+    # no_grad too, their results then requiring no grad)
+    recording = current().grad_enabled
     nested = [p.requires_grad if isinstance(p, Tensor) else False for p in primals]
     leaves = [_leaf(p) for p in primals]
-    res = f(*leaves)
+    with _running(leaves), enable_grad():
+        res = f(*leaves)
     out, aux = (res[0], res[1]) if has_aux else (res, None)
+    if not any(nested) and _reaches_outer(_as_tuple(out), leaves):
+        nested.append(True)  # f reads a tensor of the autograd around: stay differentiable
+    nested = [n and recording for n in nested]
 
     def vjp_fn(*cotangents: Any):
         v = cotangents[0] if len(cotangents) == 1 else cotangents
@@ -147,9 +227,11 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
         outer = any(
             isinstance(t, Tensor) and t.requires_grad for i in nums for t in _tree_leaves(args[i])
         )
+        recording = current().grad_enabled  # under no_grad: results that require no grad
         for i in nums:
             args[i] = _tree_map(_leaf, args[i])
-        res = f(*args)
+        with _running([t for i in nums for t in _tree_leaves(args[i])]), enable_grad():
+            res = f(*args)
         out, aux = (res[0], res[1]) if has_aux else (res, None)
         if not isinstance(out, Tensor) or out.numel() != 1:
             raise RuntimeError(
@@ -159,6 +241,9 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
         from . import grad as autograd_grad
 
         flat = [t for i in nums for t in _tree_leaves(args[i])]
+        # f may read a tensor of the autograd around it through its other arguments or a
+        # closure (the mixed partial grad(grad(f, argnums=1), argnums=0))
+        outer = (outer or _reaches_outer([out], flat)) and recording
         gs = autograd_grad(
             [out], flat, None, retain_graph=True, create_graph=outer, allow_unused=True
         )

@@ -452,16 +452,21 @@ class Module(StateDictMixin, ModuleConversions):
         return ""
 
     def __repr__(self) -> str:
-        lines = []
+        # as torch: a one-line extra_repr without children stays inline; otherwise each line
+        # of extra_repr and each child goes on its own line, indented by two spaces
         extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = []
         for name, m in self._modules.items():
             body = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {body}")
+            child_lines.append(f"({name}): {body}")
         head = f"{self._get_name()}("
+        if len(extra_lines) == 1 and not child_lines:
+            return head + extra_lines[0] + ")"
+        lines = extra_lines + child_lines
         if not lines:
-            return head + extra + ")"
-        inner = ([extra] if extra else []) + lines
-        return head + "\n  " + "\n  ".join(inner) + "\n)"
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
 def _registered(hooks: OrderedDict, module: Module, name: str, value: Any) -> Any:

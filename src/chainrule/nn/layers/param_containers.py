@@ -59,11 +59,10 @@ class _ParamContainer(Module):
     def _lines(self) -> list[str]:
         raise NotImplementedError
 
-    def __repr__(self) -> str:
-        lines = self._lines()
-        if not lines:
-            return f"{type(self).__name__}()"
-        return f"{type(self).__name__}(\n" + "\n".join("    " + s for s in lines) + "\n)"
+    def extra_repr(self) -> str:
+        # torch's layout: the entries as extra_repr lines, indented two spaces, so one entry
+        # prints inline (``ParameterList(  (0): Parameter containing: [...])``)
+        return "\n".join("  " + s for s in self._lines())
 
 
 class ParameterList(_ParamContainer):
