@@ -72,7 +72,7 @@ def test_weighted_random_sampler_invalid_distributions():
     with pytest.raises(RuntimeError, match="non-negative"):
         crd.WeightedRandomSampler([1.0, -1.0], 2)
     with pytest.raises(RuntimeError, match="without replacement"):
-        crd.WeightedRandomSampler([1.0, 0.0], 2, replacement=False)
+        crd.WeightedRandomSampler([1.0, 0.0], 3, replacement=False)
 
 
 def test_subset_random_sampler_and_batch_sampler_match_torch():

@@ -43,7 +43,7 @@ def test_pad_sequence(batch_first, side):
 
 def test_pad_sequence_errors():
     c, _ = _seqs([2, 3])
-    with pytest.raises(ValueError, match="Expected padding_side to be one of left or right"):
+    with pytest.raises(RuntimeError, match="Expected padding_side to be one of left or right"):
         R.pad_sequence(c, padding_side="middle")
     with pytest.raises(ValueError, match="sizes must match"):
         R.pad_sequence([cr.zeros(2, 3), cr.zeros(2, 4)])

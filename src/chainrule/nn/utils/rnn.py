@@ -132,7 +132,7 @@ def pad_sequence(
         padding_side: "right" (sequences start at step 0) or "left" (they end at T - 1).
     """
     if padding_side not in ("left", "right"):
-        raise ValueError(
+        raise RuntimeError(  # PyTorch's error type
             f"Expected padding_side to be one of left or right, but got {padding_side}."
         )
     if isinstance(sequences, Tensor):

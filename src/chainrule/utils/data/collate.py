@@ -32,8 +32,9 @@ def default_collate(batch: Sequence[Any]) -> Any:
     """Merge a list of samples into a batch, like ``torch.utils.data.default_collate``.
 
     Tensors and NumPy arrays are stacked along a new first dimension (dtype kept); Python
-    floats become a float64 tensor, ints an int64 tensor, bools a bool tensor; strings stay a
-    list; dicts, tuples and lists are collated field by field (tuples become lists, as in
+    floats become a float64 tensor, ints an int64 tensor, bools a bool tensor; strings are
+    returned as given (a list from a batch, a tuple from a field of tuple samples, as in
+    PyTorch); dicts, tuples and lists are collated field by field (tuples become lists, as in
     PyTorch; namedtuples keep their type).
 
     Raises:
@@ -64,17 +65,17 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, float):
         return Tensor._make(np.asarray(batch, dtype=np.float64), False, None, 0)
     if isinstance(elem, (str, bytes)):
-        return list(batch)
+        return batch  # as PyTorch: unchanged (a tuple when it is a transposed field)
     if isinstance(elem, cabc.Mapping):
         return {key: default_collate([d[key] for d in batch]) for key in elem}
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, cabc.Sequence):
         if len({len(e) for e in batch}) != 1:
             raise RuntimeError(
                 "default_collate: each element in list of batch should be of equal size"
             )
-        return [default_collate(list(s)) for s in zip(*batch)]
+        return [default_collate(s) for s in zip(*batch)]
     raise TypeError(
         f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts "
         f"or lists; found {type(elem).__name__}"

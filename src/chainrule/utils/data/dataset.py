@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
@@ -148,8 +149,11 @@ class ConcatDataset(Dataset):
 
     def __getitem__(self, idx: int) -> Any:
         if idx < 0:
-            if -idx > len(self):
-                raise IndexError(f"ConcatDataset: index {idx} out of range for length {len(self)}")
+            if -idx > len(self):  # PyTorch raises ValueError here (IndexError past the end)
+                raise ValueError(
+                    f"ConcatDataset: absolute value of index should not exceed dataset "
+                    f"length, got index {idx} for length {len(self)}"
+                )
             idx = len(self) + idx
         d = bisect.bisect_right(self.cumulative_sizes, idx)
         if d >= len(self.datasets):
@@ -241,6 +245,12 @@ def random_split(
         counts = [math.floor(n * f) for f in lengths]
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
+        for i, count in enumerate(counts):
+            if count == 0:  # PyTorch's warning, fractions only
+                warnings.warn(
+                    f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                    stacklevel=2,
+                )
         lengths = counts
     if any(int(x) != x or x < 0 for x in lengths):
         raise ValueError(

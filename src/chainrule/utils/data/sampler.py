@@ -144,14 +144,15 @@ class WeightedRandomSampler(Sampler):
         weights: one non-negative weight per index (need not sum to one).
         num_samples: how many indices per epoch.
         replacement: draw with replacement (lazily, in blocks); without it, ``num_samples``
-            may not exceed the number of non-zero weights.
+            may not exceed ``len(weights)``, and once the non-zero weights are drawn the
+            zero-weight indices follow (as ``torch.multinomial``).
         generator: the random stream; default: a per-epoch seed from the default generator.
 
     Raises:
         ValueError: for a non-positive ``num_samples``, a non-bool ``replacement`` or
             weights that are not a 1-d sequence (PyTorch's checks).
         RuntimeError: for negative, non-finite or all-zero weights, or too many samples
-            without replacement (as ``torch.multinomial``).
+            without replacement (more than ``len(weights)``, as ``torch.multinomial``).
     """
 
     def __init__(
@@ -182,10 +183,10 @@ class WeightedRandomSampler(Sampler):
                 "WeightedRandomSampler: invalid multinomial distribution: weights "
                 "must be finite, non-negative and not all zero"
             )
-        if not replacement and num_samples > np.count_nonzero(w):
+        if not replacement and num_samples > len(w):
             raise RuntimeError(
-                f"WeightedRandomSampler: cannot draw {num_samples} samples "
-                f"without replacement from {np.count_nonzero(w)} non-zero weights"
+                f"WeightedRandomSampler: cannot sample n_sample ({num_samples}) > "
+                f"prob_dist.size(-1) ({len(w)}) samples without replacement"
             )
         self.weights = w
         self.num_samples = num_samples
@@ -196,7 +197,13 @@ class WeightedRandomSampler(Sampler):
         rng = _epoch_rng(self.generator)
         p = self.weights / self.weights.sum()
         if not self.replacement:
-            yield rng.choice(len(p), size=self.num_samples, replace=False, p=p).astype(np.int64)
+            # past the positive weights, the zero-weight indices follow (as torch.multinomial)
+            positive = np.count_nonzero(p)
+            drawn = rng.choice(len(p), size=min(self.num_samples, positive), replace=False, p=p)
+            if self.num_samples > positive:
+                rest = np.flatnonzero(p == 0)[: self.num_samples - positive]
+                drawn = np.concatenate([drawn, rest])
+            yield drawn.astype(np.int64)
             return
         cdf = np.cumsum(p)
         cdf[-1] = 1.0
@@ -227,7 +234,10 @@ class BatchSampler(Sampler):
                 f"BatchSampler: batch_size should be a positive integer, got {batch_size!r}"
             )
         if not isinstance(drop_last, bool):
-            raise TypeError(f"BatchSampler: drop_last should be a bool, got {drop_last!r}")
+            raise ValueError(  # PyTorch's error type
+                f"BatchSampler: drop_last should be a boolean value, but got "
+                f"drop_last={drop_last!r}"
+            )
         self.sampler = sampler
         self.batch_size = batch_size
         self.drop_last = drop_last
