@@ -105,7 +105,7 @@ def _window(
     if not isinstance(periodic, bool):
         raise TypeError(f"{op}(): periodic must be a bool, got {periodic!r}")
     d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    if d.kind != "f":
+    if d.kind not in "fV":  # V: bfloat16
         raise RuntimeError(f"{op} expects floating point dtypes, got {d}")
     n = int(window_length)
     vals = _wm.window(n, not periodic, fn)

@@ -86,7 +86,10 @@ def array2string_options(arr: Any = None) -> dict[str, Any]:
         "edgeitems": int(_OPTIONS["edgeitems"]),
         "max_line_width": int(_OPTIONS["linewidth"]),
     }
-    if arr is not None and arr.dtype.kind == "V" and arr.dtype.name == "bfloat16":
+    bf16 = arr is not None and arr.dtype.kind == "V" and arr.dtype.name == "bfloat16"
+    if bf16 and _OPTIONS["sci_mode"] is None:  # PyTorch's float rules, as for float32
+        kwargs["formatter"] = {"all": _float_formatter(_summarized(arr), precision)}
+    elif bf16:
         kwargs["formatter"] = {"all": _bfloat16_formatter(arr, precision, _OPTIONS["sci_mode"])}
     elif _OPTIONS["sci_mode"] is True:
         kwargs["formatter"] = {"float_kind": lambda v: f"{v:.{precision}e}"}

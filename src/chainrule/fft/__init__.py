@@ -288,7 +288,7 @@ def _freq(
     if out is not None and dtype is None:
         dtype = out.dtype
     dt = _dt.get_default_dtype() if dtype is None else _dt.as_dtype(dtype)
-    if dt.kind not in "fc":
+    if dt.kind not in "fcV":  # V: bfloat16
         raise RuntimeError(f"{op} requires a floating point or complex dtype, got {dt}")
     if dt.kind == "c":  # as PyTorch on the CPU, whose arange has no complex kernel
         raise NotImplementedError(f"{op}: complex dtype {dt} is not supported; use a float dtype")

@@ -28,7 +28,7 @@ __all__ = [
 def _pick(values: Any, xp: Any) -> Any:
     """Position along the last axis of each window's first maximum, or of its last NaN."""
     arg = xp.argmax(values, axis=-1)
-    if values.dtype.kind == "f":
+    if values.dtype.kind in "fV":  # V: bfloat16
         nan = xp.isnan(values)
         if bool(nan.any()):
             k = values.shape[-1]

@@ -228,6 +228,10 @@ def nan_to_num(
     input = as_tensor(input)
     if nan is None:
         nan = 0.0
-    if input._data.dtype.kind not in "fc":
+    if input._data.dtype.kind not in "fcV":  # V: bfloat16
         return Tensor._make(input._data.copy(), False, None, 0)
+    if dtypes.is_bfloat16(input._data.dtype):  # computed in float32: bfloat16's own limits
+        top = float.fromhex("0x1.fep127")  # bfloat16's largest finite value
+        posinf = top if posinf is None else posinf
+        neginf = -top if neginf is None else neginf
     return NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf)

@@ -37,7 +37,7 @@ def _observation_weight(name: str, w: Any, n: int, integral: bool) -> Tensor:
         )
     if integral and w.dtype.kind not in "iu":
         raise RuntimeError(f"cov(): expected {name} to have integral dtype (got {w.dtype})")
-    if not integral and w.dtype.kind != "f":
+    if not integral and w.dtype.kind not in "fV":  # V: bfloat16
         raise RuntimeError(f"cov(): expected {name} to have floating point dtype (got {w.dtype})")
     if w.numel() and bool((w._data < 0).any()):
         raise RuntimeError(f"cov(): {name} cannot be negative")
@@ -87,8 +87,8 @@ def cov(
     if aweights is not None:
         aw = _observation_weight("aweights", aweights, n, integral=False)
         w = aw if w is None else w * aw
-    if aw is not None and aw.dtype != x.dtype and x.dtype.kind == "f":
-        x = x.to(np.promote_types(x.dtype, aw.dtype))  # float32 data, float64 weights
+    if aw is not None and aw.dtype != x.dtype and _dt.is_floating(x.dtype):
+        x = x.to(_dt.promote_types(x.dtype, aw.dtype))  # float32 data, float64 weights
     if w is not None:
         w = w.to(x.dtype) if w.dtype != x.dtype else w
         w_sum = w.sum()
@@ -137,4 +137,4 @@ def corrcoef(input: Any) -> Tensor:  # noqa: A002
     with np.errstate(divide="ignore", invalid="ignore"):
         c = c / std.unsqueeze(1)
         c = c / std.unsqueeze(0)
-    return clamp(c, -1.0, 1.0) if c.dtype.kind == "f" else c
+    return clamp(c, -1.0, 1.0) if c.dtype.kind in "fV" else c  # V: bfloat16

@@ -202,7 +202,7 @@ def logcumsumexp(input: Any, dim: int) -> Tensor:  # noqa: A002
         NotImplementedError: an integer or bool input.
     """
     x = as_tensor(input)
-    if x._data.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fcV":  # V: bfloat16
         raise DtypeError(
             f"logcumsumexp: not implemented for {x.dtype} input (floating point or complex); "
             "convert it with .float() first"

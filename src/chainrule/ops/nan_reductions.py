@@ -39,7 +39,7 @@ def nansum(
     sum as ``sum`` does (in int64)."""
     x = as_tensor(input)
     try:
-        if x.dtype.kind in "fc":
+        if x.dtype.kind in "fcV":  # V: bfloat16
             x, _ = _zero_nans(x)
         return _sum(x, dim, keepdim, dtype)
     except NAMED_ERRORS as err:

@@ -109,7 +109,7 @@ def _one_node(x: Any, t1: Any, t2: Any, value: Any) -> bool:
     if not (isinstance(x, Tensor) and isinstance(t1, Tensor) and isinstance(t2, Tensor)):
         return False
     dt = x._data.dtype
-    if dt.kind not in "fc" or t1._data.dtype != dt or t2._data.dtype != dt:
+    if dt.kind not in "fcV" or t1._data.dtype != dt or t2._data.dtype != dt:
         return False
     if type(value) not in (int, float) or type(x._data) is not type(t1._data):
         return False

@@ -150,7 +150,7 @@ class Fmin(_NanIgnoringExtreme):
 def _extreme(cls: type, op: str, input: Any, other: Any) -> Tensor:  # noqa: A002
     a, b = _tensor(op, "input", 1, input), _tensor(op, "other", 2, other)
     _no_complex(op, a, b)
-    if a._data.dtype.kind not in "f" and b._data.dtype.kind not in "f":
+    if a._data.dtype.kind not in "fV" and b._data.dtype.kind not in "fV":  # V: bfloat16
         a, b = promote(op, a, b)  # integers/bool: no NaN, no gradient; NumPy's fmax is exact
         xp = get_array_module(a._data, b._data)
         try:
@@ -317,7 +317,7 @@ def _infinity_test(op: str, input: Any, sign: int) -> Tensor:  # noqa: A002
         raise RuntimeError(f"{op} does not support complex inputs.")
     d = x._data
     xp = get_array_module(d)
-    if d.dtype.kind != "f":
+    if d.dtype.kind not in "fV":  # V: bfloat16
         return constant(xp.zeros(d.shape, dtype=bool))
     return constant(xp.asarray(d == sign * xp.inf))
 

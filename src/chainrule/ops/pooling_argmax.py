@@ -33,7 +33,7 @@ def reaches_padding(P: tuple, h: int, w: int) -> bool:
 
 def needs_fix(out: Any, padded: bool) -> bool:
     """Whether the output of a ``v > best`` scan may hold a window PyTorch resolves otherwise."""
-    if out.dtype.kind != "f":
+    if out.dtype.kind not in "fV":  # V: bfloat16
         return False
     xp = get_array_module(out)
     return bool(xp.isnan(out).any()) or (padded and bool((out == -np.inf).any()))

@@ -51,7 +51,7 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
         RuntimeError: a negative or non-finite rate.
     """
     rates = as_tensor(input)
-    if rates.dtype.kind != "f":
+    if rates.dtype.kind not in "fV":  # V: bfloat16
         raise RuntimeError(f"poisson: expected a floating-point tensor of rates, got {rates.dtype}")
     lam = np.asarray(rates._data, dtype=np.float64)
     if not np.isfinite(lam).all() or (lam < 0).any():
@@ -188,7 +188,7 @@ def _write(x: Tensor, name: str, values: np.ndarray) -> Tensor:
 
 def _continuous(x: Tensor, name: str, what: str) -> None:
     """The continuous distributions fill floating-point tensors only (as PyTorch)."""
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":  # V: bfloat16
         raise RuntimeError(
             f"{name}: {what} distribution is a continuous probability distribution. dtype "
             f"must be a floating point but you specified {x.dtype}"
@@ -258,7 +258,7 @@ def log_normal_(
     mu, s = _number("log_normal_", "mean", mean), _number("log_normal_", "std", std)
     if not s > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":  # V: bfloat16
         raise NotImplementedError(f"log_normal_: not implemented for {x.dtype} (floating only)")
     return _write(x, "log_normal_", gen(generator).lognormal(mu, s, x.shape))
 

@@ -47,7 +47,7 @@ def _identity(reduce: str, dtype: Any) -> Any:
         return 0
     if reduce == "prod":
         return 1
-    if dtype.kind == "f":
+    if dtype.kind in "fV":  # V: bfloat16
         return -np.inf if reduce == "amax" else np.inf
     info = np.iinfo(dtype) if dtype.kind in "iu" else None
     if info is None:  # bool
@@ -72,7 +72,7 @@ def _value(x: Any, d: int, idx: Any, src: Any, reduce: str, include_self: bool) 
         count += 1
     if reduce == "mean":
         n = np.maximum(count, 1)
-        if x.dtype.kind == "f":
+        if x.dtype.kind in "fV":  # V: bfloat16
             out = out / n
         else:
             out = np.floor_divide(out, n).astype(x.dtype)
@@ -198,7 +198,7 @@ def scatter_reduce(
     r, count, written = _value(input._data, d, idx._data, s._data, reduce, include_self)
     recorded = grad_mode.is_grad_enabled() and (input.requires_grad or s.requires_grad)
     tangents = input._fw_tangent is not None or s._fw_tangent is not None
-    if input.dtype.kind != "f" or not (recorded or tangents):
+    if input.dtype.kind not in "fV" or not (recorded or tangents):  # V: bfloat16
         return constant(r)
     kept = input if include_self else Scatter.apply(input, d, idx, 0.0)
     if reduce in ("sum", "mean"):

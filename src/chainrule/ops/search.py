@@ -187,7 +187,7 @@ def multinomial(
     w = np.asarray(x._data, dtype=np.float64)
     if w.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {w.ndim}")
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":  # V: bfloat16
         raise RuntimeError(
             f"multinomial: only supports floating-point dtypes for input, got {x.dtype}"
         )
@@ -226,7 +226,7 @@ def _descending_order(xp: Any, a: Any, axis: int) -> Any:
     the largest value, NumPy's argsort puts it last whatever the keys' sign. The NaN check
     is one pass next to the sort; only with a NaN are the orders partitioned (stably)."""
     order = xp.argsort(-a, axis=axis, kind="stable")
-    if a.dtype.kind == "f" and xp.isnan(a).any():
+    if a.dtype.kind in "fV" and xp.isnan(a).any():  # V: bfloat16
         nan_in_order = xp.isnan(xp.take_along_axis(a, order, axis))
         order = xp.take_along_axis(order, xp.argsort(~nan_in_order, axis=axis, kind="stable"), axis)
     return order

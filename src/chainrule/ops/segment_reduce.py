@@ -97,7 +97,7 @@ def segment_reduce(
         raise RuntimeError("segment_reduce(): indices based reduction is not supported yet.")
     if lengths is None and offsets is None:
         raise RuntimeError("segment_reduce(): Either lengths or offsets must be defined.")
-    if data.dtype.kind != "f":
+    if data.dtype.kind not in "fV":  # V: bfloat16
         raise NotImplementedError(
             f"segment_reduce(): implemented for floating tensors only, got {data.dtype}"
         )

@@ -359,7 +359,7 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
         or writes_into_graph(x)
         or (grad_mode.is_grad_enabled() and value_tensor and value.requires_grad)
     ):
-        if x.dtype.kind not in "fc":
+        if x.dtype.kind not in "fcV":  # V: bfloat16
             raise RuntimeError(
                 f"setitem: a value that requires grad cannot be written into a "
                 f"{x.dtype} tensor (not differentiable)"

@@ -15,6 +15,7 @@ from typing import Any
 from .._memory import root_array
 from ..autograd.tensor import Tensor
 from ..autograd.view_replay import data_pointer
+from ..dtypes import is_bfloat16
 from ..serialization.archive import Storage
 from ..storage import TypedStorage, UntypedStorage
 
@@ -99,7 +100,7 @@ def storage_offset(self: Tensor) -> int:
 def is_signed(self: Tensor) -> bool:
     """``Tensor.is_signed()``: True for signed integer, floating and complex dtypes; False
     for unsigned integers and bool."""
-    return self._data.dtype.kind in "ifc"
+    return self._data.dtype.kind in "ifc" or is_bfloat16(self._data.dtype)
 
 
 def is_nonzero(input: Tensor) -> bool:  # noqa: A002 - PyTorch's parameter name

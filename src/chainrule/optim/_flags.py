@@ -103,7 +103,7 @@ def check_fused_param(param: Any, group: dict[str, Any]) -> None:
     """PyTorch's check of a parameter under ``fused=True`` (when its state starts): the
     fused kernels take real floating-point parameters only, so e.g. a complex parameter
     raises RuntimeError with PyTorch's message."""
-    if not group.get("fused") or param.dtype.kind == "f":
+    if not group.get("fused") or param.dtype.kind in "fV":  # V: bfloat16
         return
     device = "cpu" if get_array_module(param) is np else "cuda"
     raise RuntimeError(

@@ -75,7 +75,7 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
     def ema_update(averaged: list, current: list, num_averaged: Any) -> None:
         with no_grad():
             for a, c in zip(averaged, current):
-                if a.dtype.kind in "fc":
+                if a.dtype.kind in "fcV":  # V: bfloat16
                     _lerp_(a, c, 1 - decay)
                 else:  # integer buffers: computed in float, truncated back (as PyTorch)
                     _assign(a, a._data * decay + c._data * (1 - decay))
@@ -95,7 +95,7 @@ def get_swa_multi_avg_fn() -> Callable:
         n = float(num_averaged.item() if isinstance(num_averaged, Tensor) else num_averaged)
         with no_grad():
             for a, c in zip(averaged, current):
-                if a.dtype.kind not in "fc":
+                if a.dtype.kind not in "fcV":  # V: bfloat16
                     raise RuntimeError(
                         f"get_swa_multi_avg_fn: cannot average integer tensors "
                         f"(dtype {a.dtype}) by division; use avg_fn="

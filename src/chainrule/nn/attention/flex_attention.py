@@ -124,7 +124,7 @@ def _check_inputs(query: Any, key: Any, value: Any, block_mask: Any, enable_gqa:
     if not query.ndim == key.ndim == value.ndim == 4:
         raise NotImplementedError("NYI: query, key, and value must be 4D tensors")
     for name, t in (("query", query), ("key", key), ("value", value)):
-        if t.dtype.kind != "f":
+        if t.dtype.kind not in "fV":  # V: bfloat16
             raise RuntimeError(
                 f"flex_attention: expected floating-point query, key and value, got {name} of "
                 f"dtype {t.dtype}"

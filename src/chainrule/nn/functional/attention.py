@@ -56,7 +56,7 @@ def _canonical_mask(mask: Any, name: str, dtype: Any) -> Tensor | None:
     if mask.dtype.kind == "b":
         xp_zero = zeros(mask.shape, dtype=dtype)
         return where(mask._data, float("-inf"), xp_zero)
-    if mask.dtype.kind != "f":
+    if mask.dtype.kind not in "fV":  # V: bfloat16
         raise _MHADtypeError(
             f"multi_head_attention_forward: only bool and floating types of "
             f"{name} are supported, got {mask.dtype}"

@@ -55,7 +55,7 @@ def feature_alpha_dropout(
             f"{op}: Feature dropout requires at least 2 dimensions in the input, got shape "
             f"{tuple(input.shape)}"
         )
-    if input.dtype.kind not in "fc":
+    if input.dtype.kind not in "fcV":  # V: bfloat16
         raise RuntimeError(
             f"{op}: result type Float can't be cast to the desired output type {input.dtype}"
         )

@@ -261,7 +261,7 @@ def embedding_bag(
     if offsets is not None:
         _check_index_dtype(_raw(offsets), "offsets")
     w = weight._data
-    if w.dtype.kind != "f":
+    if w.dtype.kind not in "fV":  # V: bfloat16
         raise DtypeError(
             f"{_OP}: weight must be a floating tensor (float16/float32/float64), got {w.dtype}"
         )

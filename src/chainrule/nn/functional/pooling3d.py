@@ -114,7 +114,7 @@ def _depth_argmax(vals: Any, k: int, s: int, p: int, d: int, size: int) -> Any:
     case costs one argmax and a check of the picked values (output-sized)."""
     xp = get_array_module(vals)
     arg = xp.argmax(vals, axis=2)  # the first maximum, or the first NaN
-    if vals.dtype.kind != "f":
+    if vals.dtype.kind not in "fV":  # V: bfloat16
         return arg
     picked = xp.take_along_axis(vals, arg[:, :, None], axis=2)[:, :, 0]
     nan = xp.isnan(picked)
@@ -155,7 +155,7 @@ def max_pool3d(
         x.reshape(n, c * dd, h, w), k[1:], s[1:], p[1:], d[1:], ceil_mode, return_indices=True
     )
     y2 = y2.reshape(n, c, dd, ho, wo)
-    low = -math.inf if y2.dtype.kind == "f" else int(np.iinfo(y2.dtype).min)
+    low = -math.inf if y2.dtype.kind in "fV" else int(np.iinfo(y2.dtype).min)
     taps = stack(_depth_taps(y2, k[0], s[0], p[0], d[0], do, low), 2)
     xp_ = get_array_module(taps._data)
     arg = _depth_argmax(taps._data, k[0], s[0], p[0], d[0], dd)[:, :, None]
@@ -274,7 +274,7 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
     """
     op = "adaptive_max_pool3d"
     x, unbatched = _batch5(op, input)
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fcV":  # V: bfloat16
         raise NotImplementedError(f'{op}: "{op}_cpu" not implemented for {x.dtype}')
     od, oh, ow = _adaptive_size(op, x, output_size)
     n, c, dd, h, w = x.shape

@@ -120,7 +120,7 @@ def _unpool2d(op: str, x: Tensor, indices: Tensor, out_hw: tuple[int, int]) -> T
                 f"{op}: expected input to have non-zero size for non-batch dimensions, but "
                 f"got {list(x.shape)} with dimension {d} being empty"
             )
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fcV":  # V: bfloat16
         raise NotImplementedError(f'"{op}" not implemented for input dtype {x.dtype}')
     oh, ow = out_hw
     plane = oh * ow

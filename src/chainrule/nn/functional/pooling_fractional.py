@@ -50,7 +50,7 @@ def _fractional(
             f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, with non-zero sizes except "
             f"perhaps the batch dimension, but got: {list(input.shape)}"
         )
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fV":  # V: bfloat16
         raise NotImplementedError(f'"{op}" not implemented for {input.dtype}')
     sizes = tuple(input.shape[-nd:])
     names = ("kernel_size", "output_size")

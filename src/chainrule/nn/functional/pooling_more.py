@@ -73,7 +73,7 @@ def _adaptive_max(op: str, input: Any, output_size: Any, nd: int) -> tuple[Tenso
                 f"{op}(): Expected input to have non-zero size for non-batch dimensions, but "
                 f"input has sizes {list(input.shape)} with dimension {d} being empty"
             )
-    if input.dtype.kind not in "f":
+    if input.dtype.kind not in "fV":  # V: bfloat16
         raise NotImplementedError(f'"{op}" not implemented for {input.dtype}')
     sizes = tuple(input.shape[-nd:])
     if _is_int(output_size):
@@ -236,7 +236,7 @@ def max_unpool3d(
             f"{op}: expected shape of indices to be same as that of the input tensor "
             f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}"
         )
-    if input.dtype.kind not in "fc":
+    if input.dtype.kind not in "fcV":  # V: bfloat16
         raise NotImplementedError(f'"{op}" not implemented for input dtype {input.dtype}')
     vol = od * oh * ow
     idx = indices._data

@@ -59,7 +59,7 @@ class CrossMapLRN2d(Module):
             raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
         if input.ndim != 4:
             raise ValueError(f"{name}: Expected input to be 4D, got {input.ndim}D instead.")
-        if input.dtype.kind not in "f":
+        if input.dtype.kind not in "fV":  # V: bfloat16
             raise RuntimeError(f"{name}: expected a floating-point input, got {input.dtype}")
         if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)):
             raise TypeError(f"{name}: size must be an int, got {self.size!r}")
