@@ -133,6 +133,14 @@ EXPRS = {
     "bn_train": lambda m: m.nn.BatchNorm2d(3).double().train()(m.img),
     "layer_norm": lambda m: m.nn.LayerNorm(3).double()(m.A),
     "layer_norm_plain": lambda m: m.F.layer_norm(m.A, (3,)),
+    "group_norm": lambda m: m.F.group_norm(m.Y, 2),
+    "group_norm_affine": lambda m: m.F.group_norm(m.Y, 2, m.Y[0, :, 0], m.Y[1, :, 1]),
+    "group_norm_module": lambda m: m.nn.GroupNorm(2, 4).double()(m.Y),
+    "group_norm_weight_only": lambda m: m.F.group_norm(m.img, 3, m.a),
+    "group_norm_strided": lambda m: m.F.group_norm(m.Y.transpose(1, 2), 5),
+    "group_norm_channels_last": lambda m: m.F.group_norm(
+        m.img.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2), 3, m.W[0, :, 0, 0], m.a
+    ),
     "embedding": lambda m: m.nn.Embedding(5, 3).double()(m.lib.tensor([1, 2])),
     "max_pool2d": lambda m: m.F.max_pool2d(m.img, 2),
     "my_function": lambda m: _my_fn(m.lib).apply(m.a),

@@ -37,6 +37,7 @@ from ..ops.fused_moments import StdMean, VarMean
 from ..ops.fused_products import Addbmm, Addmm, Addmv, Baddbmm
 from ..ops.fused_statistics import Logsumexp, Std, Var
 from ..ops.gated_linear import Glu
+from ..ops.group_norm import GroupNormFn
 from ..ops.interp_taps import Resample, ResampleTranspose
 from ..ops.linalg import MatMul, matmul
 from ..ops.losses import CrossEntropyFn, MseLossFn, NLLLossFn, index_weights
@@ -138,6 +139,20 @@ def _layer_norm(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
     if weight is not None:
         y = y * weight
     return y if bias is None else y + bias
+
+
+@register(GroupNormFn)
+def _group_norm(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
+    """Only the input batched: the batch folded into N (statistics are per sample)."""
+    x = args[0]
+    if type(x) is not BatchedTensor or x._level is not level:
+        return NotImplemented
+    if not _only_first_batched(level, args):  # batched γ or β: per sample
+        return NotImplemented
+    v = x._value
+    s = tuple(v.shape)
+    y = GroupNormFn.apply(Reshape.apply(v, (s[0] * s[1],) + s[2:]), *args[1:])
+    return wrap(Reshape.apply(y, s), level)
 
 
 @register(Pad)

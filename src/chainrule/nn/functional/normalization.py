@@ -6,7 +6,9 @@ then apply a per-feature affine map y = γ x̂ + β. These functions check the a
 running statistics and call the fused ops of ``ops/normalization.py``:
 :class:`~chainrule.ops.normalization.NormalizeFn` (the standardisation, with a two-reduction
 backward) and :class:`~chainrule.ops.normalization.BatchNormFn` (training-mode batch norm
-with the affine map fused in). ``rms_norm`` and ``normalize`` are composed from ops.
+with the affine map fused in). ``group_norm`` is one node with its affine map,
+:class:`~chainrule.ops.group_norm.GroupNormFn` (PyTorch's ``NativeGroupNormBackward0``).
+``rms_norm`` and ``normalize`` are composed from ops.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from ...backend import get_array_module
 from ...dtypes import is_bfloat16, is_floating
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, no_integer_kernel
 from ...ops.batch_norm_eval import BatchNormEvalFn
+from ...ops.group_norm import GroupNormFn
 from ...ops.keywords import write_out
+from ...ops.memory_format import channels_last, channels_last_3d
 from ...ops.normalization import BatchNormFn, BatchStats, LayerNormFn, NormalizeFn
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize", "rms_norm"]
@@ -365,33 +369,61 @@ def group_norm(
     bias: Tensor | None = None,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Split C channels into groups, normalise each (sample, group), then per-channel affine."""
-    if input.ndim < 2:
-        raise ShapeError(f"group_norm: expected (N, C, *), got shape {tuple(input.shape)}")
-    n, c = input.shape[0], input.shape[1]
+    """Split C channels into groups, normalise each (sample, group), then per-channel affine:
+    one node, PyTorch's ``NativeGroupNormBackward0`` (:mod:`chainrule.ops.group_norm`)."""
+    if isinstance(num_groups, bool) or not isinstance(num_groups, (int, integer)):
+        raise TypeError(
+            f"group_norm(): argument 'num_groups' (position 2) must be int, "
+            f"not {type(num_groups).__name__}"
+        )
+    shape = tuple(input.shape)
+    if len(shape) < 2:
+        raise ShapeError(
+            f"group_norm: expected at least 2 dimensions for input tensor (N, C, *) but "
+            f"received {len(shape)} (shape {shape})"
+        )
+    n, c = shape[0], shape[1]
+    if num_groups == 0:  # PyTorch: Python's own error, from the batch-size check
+        raise ZeroDivisionError("group_norm: num_groups must be positive, got 0")
+    count = n * c // num_groups
+    for d in shape[2:]:
+        count *= d
+    if count == 1:
+        raise ValueError(
+            f"group_norm: expected more than 1 value per channel when training, "
+            f"got input size {list(shape)}"
+        )
+    if num_groups < 0:
+        raise ShapeError(f"group_norm: expected num groups to be greater than 0, got {num_groups}")
     if c % num_groups != 0:
         raise ShapeError(
-            f"group_norm: num_channels ({c}) must be divisible by num_groups ({num_groups})"
+            f"group_norm: expected number of channels in input to be divisible by "
+            f"num_groups, but got input of shape {list(shape)} and num_groups={num_groups}"
         )
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != (c,):
             raise ShapeError(
                 f"group_norm: expected {name} to be a vector of size equal to "
-                f"the number of channels in input ({c}), got {name} of shape "
-                f"{tuple(t.shape)} and input of shape {tuple(input.shape)}"
+                f"the number of channels in input, but got {name} of shape "
+                f"{list(t.shape)} and input of shape {list(shape)}"
             )
     no_integer_kernel("group_norm", input)
     _same_param_dtype("group_norm", input, weight=weight, bias=bias)
-    if input.numel() == 0:  # PyTorch: an empty batch gives an empty result
-        return _empty_result(input, weight, bias)
-    x = _opmath(input, weight, bias).reshape((n, num_groups, -1))
-    y = NormalizeFn.apply(x, (2,), float(eps), None).reshape(input.shape)
-    nd = input.ndim
-    if weight is not None:
-        y = y * _bshape(weight, nd)
-    if bias is not None:
-        y = y + _bshape(bias, nd)
-    return _input_dtype(y, input)
+    # as PyTorch: strided operands are made contiguous first (a CloneBackward0 in the graph);
+    # a channels-last input is taken as it is (the result keeps its layout)
+    if not LOCAL.state.vmap:  # (a batched tensor under vmap has no layout to query)
+        input, weight, bias = (_dense(t) for t in (input, weight, bias))
+    return GroupNormFn.apply(input, weight, bias, int(num_groups), float(eps))
+
+
+def _dense(t: Tensor | None) -> Tensor | None:
+    """``t`` contiguous in row-major or, for 4-d and 5-d tensors, channels-last order."""
+    if t is None or t.is_contiguous():
+        return t
+    fmt = {4: channels_last, 5: channels_last_3d}.get(t.ndim)
+    if fmt is not None and t.is_contiguous(memory_format=fmt):
+        return t
+    return t.contiguous()
 
 
 def normalize(
