@@ -78,6 +78,7 @@ EXPRS = {
     "log2": lambda m: m.a.abs().log2(),
     "log10": lambda m: m.a.abs().log10(),
     "log1p": lambda m: m.a.abs().log1p(),
+    "logaddexp2": lambda m: m.lib.logaddexp2(m.a, m.b),
     "add_alpha": lambda m: m.a.add(m.b, alpha=0.5),
     "sub_alpha": lambda m: m.lib.sub(m.a, m.b, alpha=3),
     "rsub_number": lambda m: 2 - m.a,

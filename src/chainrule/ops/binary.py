@@ -25,7 +25,7 @@ from .complex_binary import ComplexLogAddExp
 from .elementwise import BinaryElementwise
 from .no_derivative import record_zero_derivative
 from .rounded_division import _rounded_div
-from .unary import cast, reciprocal, sigmoid
+from .unary import cast, exp, reciprocal, sigmoid
 
 __all__ = [
     "add",
@@ -175,9 +175,10 @@ class Div(BinaryElementwise):
 
     @staticmethod
     def chain_b(ctx, g, a, b, y):
-        # -g a / b^2 as (g (a / b)) / b, in as many passes: b * b underflows to 0 for a tiny
-        # b (|b| < 1e-162), which made 0 / (b * b) NaN where PyTorch's gradient is 0
-        return (g * (a / b)) / b * -1.0
+        # -g a / b^2 as -g ((a / b) / b), PyTorch's order (bit-equal in bfloat16): b * b
+        # underflows to 0 for a tiny b (|b| < 1e-162), which made 0 / (b * b) NaN where
+        # PyTorch's gradient is 0
+        return -g * (a / b / b)
 
 
 class Maximum(BinaryElementwise):
@@ -239,6 +240,15 @@ class LogAddExp(BinaryElementwise):
     @staticmethod
     def derivative_b(ctx, a, b, y):
         return sigmoid(b - a)
+
+    # PyTorch's form, g / (1 + e^(b - a)) (bit-equal in bfloat16); NaN where both are -inf
+    @staticmethod
+    def chain_a(ctx, g, a, b, y):
+        return g / (exp(b - a) + 1)
+
+    @staticmethod
+    def chain_b(ctx, g, a, b, y):
+        return g / (exp(a - b) + 1)
 
 
 def _tie_weights(mine: Any, other: Any, first_loses: Any) -> Tensor:

@@ -33,7 +33,7 @@ from .elementwise import BinaryElementwise
 from .indexing import masked_fill
 from .inplace import composite_result
 from .power import pow
-from .unary import log2, log10, sigmoid
+from .unary import exp2, log2, log10, sigmoid
 
 __all__ = [
     "copysign",
@@ -263,6 +263,7 @@ class LogAddExp2(BinaryElementwise):
     """log2(2^a + 2^b) without overflow; d/da = 2^a / (2^a + 2^b) = sigmoid((a - b) ln 2),
     d/db = sigmoid((b - a) ln 2), from the inputs (what PyTorch saves)."""
 
+    node_name = ("Logaddexp2Backward0", (0, 1))  # PyTorch's spelling
     saves_a = saves_b = "ab"
 
     @staticmethod
@@ -277,6 +278,15 @@ class LogAddExp2(BinaryElementwise):
     @staticmethod
     def derivative_b(ctx, a, b, y):
         return sigmoid((b - a) * _LN2)
+
+    # PyTorch's form, g / (1 + 2^(b - a)) (bit-equal in bfloat16)
+    @staticmethod
+    def chain_a(ctx, g, a, b, y):
+        return g / (exp2(b - a) + 1)
+
+    @staticmethod
+    def chain_b(ctx, g, a, b, y):
+        return g / (exp2(a - b) + 1)
 
 
 @tensor_method(keywords=True)

@@ -7,13 +7,14 @@ Split from ``binary.py``: the power has more special cases than the other arithm
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..dtypes import bfloat16_dtype
+from ..dtypes import bfloat16_dtype, is_floating
 from ._util import as_tensor, promote
 from .binary import _call, where
 from .binding import tensor_method
@@ -61,6 +62,13 @@ def _half_power(a: Any, b: float, half: str) -> Any:
     return y if half == "bfloat16" else y.astype(np.float16)
 
 
+def _number(ctx: Any) -> Any:
+    """The Python number of ``x ** number`` or ``number ** x`` as the caller gave it (before
+    rounding to the tensor's dtype), or None."""
+    params = vars(ctx).get("params")  # not getattr: a node's miss names it, by its edges
+    return None if params is None else params.get("number")
+
+
 class Pow(BinaryElementwise):
     """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log a (0 where a == 0 and
     b >= 0, NaN for a negative a, as PyTorch; for complex a, 0 where a == 0)."""
@@ -76,7 +84,7 @@ class Pow(BinaryElementwise):
     saves_b = "aby"
 
     @staticmethod
-    def f(a, b, half=None):
+    def f(a, b, half=None, number=None):
         if half is not None:
             return _half_power(a, b, half)
         if isinstance(b, (int, float)) and not isinstance(a, (int, float)):
@@ -89,6 +97,10 @@ class Pow(BinaryElementwise):
     @staticmethod
     def derivative_a(ctx, a, b, y):
         if not isinstance(b, Tensor):
+            # a float16/bfloat16 power computes with the exponent rounded to that dtype, its
+            # gradient with the number as given (PyTorch; bit-equal in bfloat16)
+            number = _number(ctx)
+            b = b if number is None else number
             try:
                 bv = float(b)
             except TypeError:  # a complex exponent: a ** (b - 1) * b as it is
@@ -106,6 +118,9 @@ class Pow(BinaryElementwise):
             return y * log(where(safe, a, 1.0))
         # real a: PyTorch's a^b log a, 0 only where a == 0 and b >= 0 (the limit from a > 0);
         # a negative base has no real derivative in b (NaN, not a silent 0), 0^-1 gives inf
+        number = _number(ctx)
+        if type(number) in (int, float) and number > 0:  # number ** b: its log as a number,
+            return y * math.log(number)  # not of the number rounded to b's dtype (PyTorch)
         bd = b._data if isinstance(b, Tensor) else np.asarray(b)
         with np.errstate(invalid="ignore"):  # a NaN b compares False
             zero = (d == 0) & (bd >= 0)
@@ -123,6 +138,9 @@ class NegativeIntegerPowerError(ValueError, RuntimeError):
 @tensor_method(inplace=True, keywords=True)
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's names
     if not isinstance(input, Tensor) and isinstance(exponent, Tensor):
+        if type(input) in (int, float) and input > 0 and is_floating(exponent._data.dtype):
+            base = input  # its gradient takes log(base) of the number as given (PyTorch)
+            return _call(Pow, "pow", as_tensor(input, exponent), exponent, number=base)
         input = as_tensor(input, exponent)
     input, exponent = promote("pow", input, exponent)
     bd = exponent._data if isinstance(exponent, Tensor) else exponent
@@ -141,8 +159,8 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's na
     if type(exponent) in (int, float) and isinstance(input, Tensor):
         half = "float16" if ad.dtype == np.float16 else "bfloat16" if ad.dtype.kind == "V" else None
         if half is not None:  # the exponent in the tensor's dtype, as PyTorch converts it
-            exponent = float(np.float32(exponent).astype(ad.dtype))
-            return _call(Pow, "pow", input, exponent, half=half)
+            rounded = float(np.float32(exponent).astype(ad.dtype))
+            return _call(Pow, "pow", input, rounded, half=half, number=exponent)
     return _call(Pow, "pow", input, exponent)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..dtypes import _BFLOAT16
 from . import _special_kernels as K
 from ._util import DtypeError, as_tensor, promote
 from .binary import _call, where
@@ -29,6 +30,16 @@ from .trig import cos, sin
 from .unary import _float, _mask, exp
 
 __all__ = ["digamma", "erfinv", "lgamma", "logit", "polygamma", "sinc", "xlogy"]
+
+
+def _is_bfloat16(x: Tensor) -> bool:
+    return bool(_BFLOAT16) and x._data.dtype == _BFLOAT16[0]
+
+
+def _via_bfloat16(v: Any) -> Any:
+    """A float32 array rounded to bfloat16 and widened back: one rounded step of a
+    bfloat16 kernel that PyTorch computes step by step."""
+    return v.astype(_BFLOAT16[0]).astype(np.float32)
 
 
 def _real_float(op: str, x: Any) -> Tensor:
@@ -106,25 +117,32 @@ class Logit(UnaryElementwise):
     [0, 1] without eps, as PyTorch."""
 
     @staticmethod
-    def f(x, eps):
+    def f(x, eps, bf16=False):
         xp = get_array_module(x)
         # PyTorch's clamp order: below eps -> eps first (matters only for eps > 0.5)
         z = x if eps is None else xp.where(x < eps, eps, xp.where(x > 1.0 - eps, 1.0 - eps, x))
         with np.errstate(divide="ignore", invalid="ignore"):  # logit(0) = -inf, as PyTorch
+            if bf16:  # x widened from bfloat16: PyTorch rounds each step to bfloat16
+                z = _via_bfloat16(z)
+                return xp.log(_via_bfloat16(z / _via_bfloat16(1 - z)))
             return xp.log(z / (1 - z)).astype(x.dtype, copy=False)
 
     @staticmethod
     def derivative(ctx, x, y):
+        return Logit.chain(ctx, 1, x, y)
+
+    @staticmethod
+    def chain(ctx, g, x, y):  # PyTorch's order, g / (x (1 - x)) (bit-equal in bfloat16)
         eps = ctx.params["eps"]
         xd = x._data
         if eps is None:
             with np.errstate(divide="ignore"):  # 1 / 0 = inf at x = 0 and 1, as PyTorch
-                out = 1 / (x * (1 - x))
+                out = g / (x * (1 - x))
             outside = (xd < 0) | (xd > 1)
             return where(_mask(outside, bool), math.nan, out) if outside.any() else out
         inside = _mask((xd >= eps) & (xd <= 1 - eps), bool)
         safe = where(inside, x, 0.5)  # no 0 * inf at the clamped ends
-        return where(inside, 1 / (safe * (1 - safe)), 0.0)
+        return where(inside, g / (safe * (1 - safe)), 0.0)
 
 
 class Sinc(UnaryElementwise):
@@ -140,12 +158,13 @@ class Sinc(UnaryElementwise):
     def derivative(ctx, x, y):
         small = np.abs(x._data) < 1e-20
         if not small.any():
-            px = x * math.pi
-            return (cos(px) * px - sin(px)) / (px * x)
+            px = x * math.pi  # PyTorch's order (bit-equal in bfloat16)
+            return (cos(px) * px - sin(px)) / (x * x * math.pi)
         big = _mask(~small, bool)
         safe = where(big, x, 1.0)  # keeps 0/0 out of the value and of double backward
         px = safe * math.pi
-        return where(big, (cos(px) * px - sin(px)) / (px * safe), x * (-(math.pi**2) / 3))
+        slope = (cos(px) * px - sin(px)) / (safe * safe * math.pi)
+        return where(big, slope, x * (-(math.pi**2) / 3))
 
 
 class Xlogy(BinaryElementwise):
@@ -157,10 +176,11 @@ class Xlogy(BinaryElementwise):
     saves_b = "ab"
 
     @staticmethod
-    def f(a, b):
+    def f(a, b, bf16=False):
         xp = get_array_module(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
-            y = a * xp.log(b)
+            # from bfloat16 (widened): log(y) rounded to bfloat16 first, as PyTorch
+            y = a * (_via_bfloat16(xp.log(b)) if bf16 else xp.log(b))
         y = xp.where((a == 0) & ~xp.isnan(b), 0, y)
         return y.astype(xp.result_type(a, b), copy=False)
 
@@ -221,7 +241,9 @@ def logit(input: Any, eps: float | None = None) -> Tensor:  # noqa: A002 - PyTor
     [eps, 1 - eps] (and the gradient is 0 where it was clamped)."""
     if eps is not None and (isinstance(eps, bool) or not isinstance(eps, (int, float))):
         raise TypeError(f"logit(): argument 'eps' must be float or None, not {type(eps).__name__}")
-    return Logit.apply(_real_float("logit", input), eps=None if eps is None else float(eps))
+    x = _real_float("logit", input)
+    eps = None if eps is None else float(eps)
+    return Logit.apply(x, eps=eps, bf16=_is_bfloat16(x))
 
 
 @tensor_method(inplace=True, keywords=True)
@@ -242,4 +264,4 @@ def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     a, b = promote("xlogy", input, other)
     a = _real_float("xlogy", as_tensor(a, b if isinstance(b, Tensor) else None))
     b = _real_float("xlogy", as_tensor(b, a))
-    return _call(Xlogy, "xlogy", a, b)
+    return _call(Xlogy, "xlogy", a, b, bf16=_is_bfloat16(a) and _is_bfloat16(b))

@@ -17,7 +17,7 @@ from ..backend import get_array_module
 from ._util import DtypeError, check_broadcast, promote
 from .binding import tensor_method
 from .elementwise import BinaryElementwise, UnaryElementwise
-from .unary import _float, sqrt
+from .unary import _float, reciprocal, rsqrt
 
 __all__ = [
     "acos",
@@ -106,7 +106,11 @@ class Asin(UnaryElementwise):
 
     @staticmethod
     def derivative(ctx, x, y):
-        return 1 / sqrt(1 - x * x)
+        return rsqrt(1 - x * x)
+
+    @staticmethod
+    def chain(ctx, g, x, y):  # PyTorch's order: g * rsqrt(1 - x^2) (bit-equal in bfloat16)
+        return g * rsqrt(1 - x * x)
 
 
 class Acos(UnaryElementwise):
@@ -116,7 +120,11 @@ class Acos(UnaryElementwise):
 
     @staticmethod
     def derivative(ctx, x, y):
-        return -1 / sqrt(1 - x * x)
+        return -rsqrt(1 - x * x)
+
+    @staticmethod
+    def chain(ctx, g, x, y):  # PyTorch's order: g * -rsqrt(1 - x^2) (bit-equal in bfloat16)
+        return g * -rsqrt(1 - x * x)
 
 
 class Atan(UnaryElementwise):
@@ -128,6 +136,10 @@ class Atan(UnaryElementwise):
     def derivative(ctx, x, y):
         return 1 / (x * x + 1)
 
+    @staticmethod
+    def chain(ctx, g, x, y):  # g / (x^2 + 1): one rounding fewer, PyTorch's (bfloat16)
+        return g / (x * x + 1)
+
 
 class Asinh(UnaryElementwise):
     @staticmethod
@@ -136,7 +148,11 @@ class Asinh(UnaryElementwise):
 
     @staticmethod
     def derivative(ctx, x, y):
-        return 1 / sqrt(x * x + 1)
+        return rsqrt(x * x + 1)
+
+    @staticmethod
+    def chain(ctx, g, x, y):  # PyTorch's order: g * rsqrt(x^2 + 1) (bit-equal in bfloat16)
+        return g * rsqrt(x * x + 1)
 
 
 class Acosh(UnaryElementwise):
@@ -146,7 +162,11 @@ class Acosh(UnaryElementwise):
 
     @staticmethod
     def derivative(ctx, x, y):
-        return 1 / sqrt(x * x - 1)
+        return rsqrt(x * x - 1)
+
+    @staticmethod
+    def chain(ctx, g, x, y):  # PyTorch's order: g * rsqrt(x^2 - 1) (bit-equal in bfloat16)
+        return g * rsqrt(x * x - 1)
 
 
 class Atanh(UnaryElementwise):
@@ -157,6 +177,10 @@ class Atanh(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         return 1 / (1 - x * x)
+
+    @staticmethod
+    def chain(ctx, g, x, y):  # g / (1 - x^2): one rounding fewer, PyTorch's (bfloat16)
+        return g / (1 - x * x)
 
 
 class Atan2(BinaryElementwise):
@@ -173,6 +197,15 @@ class Atan2(BinaryElementwise):
     @staticmethod
     def derivative_b(ctx, a, b, y):
         return -a / _radius2(a, b)
+
+    # PyTorch's order, g * b * (1 / r^2) and g * -a * (1 / r^2) (bit-equal in bfloat16)
+    @staticmethod
+    def chain_a(ctx, g, a, b, y):
+        return g * b * reciprocal(_radius2(a, b))
+
+    @staticmethod
+    def chain_b(ctx, g, a, b, y):
+        return g * -a * reciprocal(_radius2(a, b))
 
 
 def _radius2(a: Tensor, b: Tensor) -> Tensor:
@@ -199,6 +232,15 @@ class Hypot(BinaryElementwise):
     @staticmethod
     def derivative_b(ctx, a, b, y):
         return b / y
+
+    # PyTorch's order, (g * a) / y (bit-equal in bfloat16)
+    @staticmethod
+    def chain_a(ctx, g, a, b, y):
+        return g * a / y
+
+    @staticmethod
+    def chain_b(ctx, g, a, b, y):
+        return g * b / y
 
 
 @tensor_method(inplace=True, keywords=True)
