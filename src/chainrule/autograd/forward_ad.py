@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import dtypes as _dt
+from ..backend import get_array_module
 from .function import Function
 from .state import AutogradState, ForwardLevel, current
 from .tensor import Tensor
@@ -183,8 +184,20 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
         )
     dual = _Alias.apply(tensor)
     owns_tangent(dual)  # as in PyTorch: writes through its views change this tangent, not x's
+    if _layout(tangent._data) != _layout(tensor._data):
+        # as in PyTorch, a tangent laid out unlike its primal is copied into the primal's
+        # layout (in-place ops on the dual then write into the copy, not the user's tangent)
+        arr = get_array_module(tensor._data).empty_like(tensor._data, dtype=tangent._data.dtype)
+        arr[...] = tangent._data
+        tangent = Tensor._make(arr, False, None, 0)
     dual._fw = (active, tangent._data, tangent)
     return dual
+
+
+def _layout(arr: Any) -> tuple:
+    """An array's strides in elements over its dims longer than one (what decides whether
+    a tangent is laid out as its primal; byte strides differ between dtypes)."""
+    return tuple(st // arr.itemsize for n, st in zip(arr.shape, arr.strides) if n > 1)
 
 
 def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTensor:

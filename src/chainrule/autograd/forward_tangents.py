@@ -15,10 +15,11 @@ from typing import Any
 
 from .. import dtypes as _dt
 from ..backend import get_array_module
+from .saved import memory_root
 from .state import LOCAL
 from .tensor import Tensor
 
-__all__ = ["forward_tangents"]
+__all__ = ["forward_tangents", "given_tangent", "write_tangent"]
 
 
 def forward_tangents(
@@ -46,17 +47,59 @@ def forward_tangents(
     else:
         tan = _user_jvp(ctx, jvp, args)
     tans = tan if isinstance(tan, tuple) else (tan,)
+    given = None
     for r, t in zip(results, tans):
         if t is not None and (
             _dt.is_floating(r.dtype) or (r.dtype.kind == "c" and cls.complex_grad)
         ):
             if isinstance(t, Tensor):
                 t = t._data
+            if r._view is None:  # not a view: its tangent must not alias a make_dual tangent
+                if given is None:
+                    given = [
+                        memory_root(g._data) for g in map(given_tangent, args) if g is not None
+                    ]
+                if given and any(memory_root(t) is g for g in given):
+                    t = t.copy()  # (an in-place op on the dual writes into that tangent)
             if t.shape != r._data.shape:
                 t = get_array_module(t).broadcast_to(t, r._data.shape)
             r._fw_tangent = t
     if ctx.next_edges:
         ctx._out_tangents = tuple(r._fw for r in results)
+
+
+def given_tangent(t: Any) -> Tensor | None:
+    """The tangent Tensor that ``make_dual`` gave ``t`` where it is still ``t``'s tangent in
+    the active level (what ``unpack_dual`` returns as is), else None."""
+    if not isinstance(t, Tensor):
+        return None
+    fw = t._fw
+    if fw is None or fw[2] is None or not fw[0].alive or fw[2]._data is not fw[1]:
+        return None
+    return fw[2]
+
+
+def write_tangent(t: Tensor, new: Any) -> None:
+    """After an in-place op on ``t``: its tangent becomes ``new`` (an array, or None for
+    none). As in PyTorch, the tangent Tensor ``make_dual`` gave ``t`` is written in place
+    (the same object, its values changed, its version bumped; zeros for ``new=None``)
+    where it can hold ``new``; any other tangent is replaced."""
+    given = given_tangent(t)
+    if given is not None:
+        old = given._data
+        if new is old:
+            return
+        xp = get_array_module(old)
+        if old.flags.writeable and (
+            new is None or xp.broadcast_shapes(new.shape, old.shape) == old.shape
+        ):
+            if new is None:
+                old[...] = 0
+            else:  # (a rule's result overlapping the tangent it overwrites is copied first)
+                xp.copyto(old, new.copy() if xp.may_share_memory(new, old) else new, "unsafe")
+            given._vc[0] += 1
+            return
+    t._fw_tangent = new
 
 
 def _user_jvp(ctx: Any, jvp: Any, args: tuple) -> Any:

@@ -181,8 +181,8 @@ class Function:
                 view = a._view
                 if view is not None and view.version != a._vc[0] and (grad_on or fwd_on):
                     a._refresh_view()  # its base changed in place: replay the view
-                if grad_on and a.requires_grad:
-                    record = True
+                if grad_on and (a._rg or (view is not None and outside_graph(a))):
+                    record = True  # (a view without grad_fn requires grad as its base does)
                 if fwd_on and a._fw_tangent is not None:
                     forward_ad = True
                 raw_args.append(a._data)
@@ -306,12 +306,12 @@ def _link_inputs(ctx: Node, args: tuple) -> None:
     meta = []
     needs = []
     for a in args:
-        if isinstance(a, Tensor) and a.requires_grad:
+        if isinstance(a, Tensor) and (a._rg or (a._view is not None and outside_graph(a))):
             gf = a.grad_fn
             if gf is not None:
                 edges.append((gf, a._output_nr))
-            else:  # a leaf; a view made under no_grad (outside_graph) has no edge
-                edges.append(None if a._view is not None and outside_graph(a) else a)
+            else:  # a leaf; a view without grad_fn (outside_graph) requires grad, no edge
+                edges.append(a if a._rg else None)
             d = a._data
             dt = d.dtype
             meta.append((d.shape, dt))

@@ -314,11 +314,14 @@ class Node:
         The engine reads ``next_edges``; this view is for people walking the graph."""
         edges = self.next_edges
         slots = public_view(self)[1]
+        meta = self.input_meta if slots is None else ()
         out = []
         for i in range(len(edges)) if slots is None else slots:
             e = edges[i] if i < len(edges) else None
             if e is None:
-                if slots is not None:  # PyTorch lists this input, without a gradient
+                # PyTorch lists this input, without a gradient: one its node always lists,
+                # or one that required grad without an edge (a view made under no_grad)
+                if slots is not None or (i < len(meta) and meta[i] is not None):
                     out.append((None, 0))
             elif type(e) is tuple:
                 out.append(e)

@@ -8,7 +8,6 @@ the package is imported, so this file stays about *what a tensor is*.
 from __future__ import annotations
 
 import copy
-import operator
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -33,7 +32,7 @@ from .tensor_data import (
 )
 from .tensor_pickle import reduce_tensor, shallow_copy
 from .torch_function import default_torch_function, overrides_new
-from .view_base import outside_graph
+from .view_base import outside_graph, requires_grad_of, stale_no_grad_view
 
 _new_tuple = tuple.__new__  # Size(shape) without re-checking NumPy's ints
 
@@ -310,7 +309,11 @@ class Tensor(TensorBackward, TensorConversions):
 
     @property
     def is_leaf(self) -> bool:
-        """True for tensors created by the user (or not requiring grad)."""
+        """True for tensors created by the user (or not requiring grad). As in PyTorch, a
+        view made under ``no_grad`` whose base requires grad and was modified in place since
+        refuses to answer (RuntimeError): its history cannot be told."""
+        if self._view is not None and stale_no_grad_view(self):
+            _autograd.view_replay.refuse_stale_no_grad_view(self)
         return self.grad_fn is None
 
     @property
@@ -430,11 +433,12 @@ class Tensor(TensorBackward, TensorConversions):
         self.requires_grad_(value)
 
     requires_grad = property(
-        operator.attrgetter("_rg"),  # a C getter: reads cost about what a slot's do
+        requires_grad_of,  # off the per-op path: Function.apply reads _rg itself
         _set_requires_grad,
         doc="Whether ops on this tensor are recorded for backward. As in PyTorch, only a "
         "leaf's can be assigned (a graph output's cannot: use ``detach()``), and only "
-        "floating and complex tensors can require grad.",
+        "floating and complex tensors can require grad. A view without a ``grad_fn`` "
+        "requires grad while its base does.",
     )
 
     def detach(self) -> "Tensor":

@@ -307,7 +307,7 @@ class TensorConversions:
         """``np.asarray(t)`` / ``np.array(t)``: the data as a NumPy array (copied off a GPU).
         A tensor that requires grad refuses while grad mode is on, as ``numpy()`` and as in
         PyTorch (the array would silently leave the graph); ``t.detach()`` converts."""
-        if self._rg and is_grad_enabled():
+        if (self._rg or self._view is not None and self.requires_grad) and is_grad_enabled():
             raise RuntimeError(_NUMPY_REQUIRES_GRAD)
         arr = mark_shared(np.asarray(to_device(self._data, "cpu")))  # 0-d: may be a scalar
         return arr if dtype is None else arr.astype(dtype, copy=False)

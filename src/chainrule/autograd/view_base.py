@@ -18,6 +18,8 @@ __all__ = [
     "outside_graph",
     "owns_tangent",
     "record_view",
+    "requires_grad_of",
+    "stale_no_grad_view",
 ]
 
 
@@ -72,18 +74,45 @@ def record_view(
     # that PyTorch does not treat as a forward view: a dual tensor), else source's owner
     fw_base = source if info is None or info.fw_base is None else info.fw_base
     view._view = ViewInfo(base, view._vc[0], grad_mode, multi_output, fw_base)
-    if not grad_mode and base._rg and not view._rg and view._data.dtype.kind in "fcV":
-        # PyTorch: a view made under no_grad requires grad when its base does, yet has no
-        # grad_fn and no gradient edge of its own (see outside_graph)
-        view._rg = True
 
 
 def outside_graph(t: Tensor) -> bool:
-    """Whether ``t`` is a view made under ``no_grad`` of a base that requires grad: as in
-    PyTorch it requires grad and is a leaf, but it has no edge in the graph (ops on it are
-    recorded, yet no gradient ever reaches it or its base, and ``t.grad`` stays None)."""
+    """Whether ``t`` is a view without a ``grad_fn`` (made under ``no_grad``, or of a base
+    that did not require grad then) whose base requires grad now, and which was not given
+    ``requires_grad`` itself: as in PyTorch it requires grad (``Tensor.requires_grad`` reads
+    the base's flag, so it follows the base's later ``requires_grad_()`` either way) and is
+    a leaf, but it has no edge in the graph (ops on it are recorded, with ``(None, 0)`` in
+    ``next_functions``, yet no gradient ever reaches it or its base, and ``t.grad`` stays
+    None). A view given ``requires_grad_()`` is its own leaf, as in PyTorch."""
     info = t._view
-    return info is not None and not info.grad_mode and t.grad_fn is None and info.base._rg
+    return (
+        info is not None
+        and not t._rg
+        and t.grad_fn is None
+        and info.base._rg
+        and t._data.dtype.kind in "fcV"  # V: bfloat16; a view as integers never requires grad
+    )
+
+
+def requires_grad_of(t: Tensor) -> bool:
+    """``Tensor.requires_grad``: the tensor's own flag, or, for a view without a grad_fn,
+    its base's flag read now (PyTorch's rule: such a view follows its base's later
+    ``requires_grad_()``, see :func:`outside_graph`)."""
+    return t._rg or (t._view is not None and outside_graph(t))
+
+
+def stale_no_grad_view(t: Tensor) -> bool:
+    """Whether ``t`` is a view made under ``no_grad`` (or a view of one) whose base requires
+    grad and was modified in place (through any view) since ``t`` was made: PyTorch refuses
+    even to read ``grad_fn`` / ``is_leaf`` of such a view (its history cannot be told)."""
+    info = t._view
+    return (
+        info is not None
+        and not info.grad_mode
+        and info.version != t._vc[0]
+        and info.base._rg
+        and t._data.dtype.kind in "fcV"
+    )
 
 
 def mark_multi_output(views: tuple, op: str) -> tuple:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
+from .forward_tangents import given_tangent
 from .function import Function
 from .state import current
 from .tensor import Tensor
@@ -41,6 +42,7 @@ __all__ = [
     "flat_index_map",
     "record_view",
     "refresh_view",
+    "refuse_stale_no_grad_view",
     "check_view_write",
     "data_pointer",
     "record_view_write",
@@ -275,10 +277,17 @@ def write_view_tangent(view: Tensor, base: Tensor) -> None:
     at the view's positions."""
     xp = get_array_module(base._data)
     t = base._fw_tangent
-    t = xp.zeros(base._data.shape, base._data.dtype) if t is None else xp.array(t, order="C")
     index = flat_index_map(base._data, view._data)
-    t.reshape(-1)[index] = 0 if view._fw_tangent is None else view._fw_tangent
-    base._fw_tangent = t
+    value = 0 if view._fw_tangent is None else view._fw_tangent
+    given = given_tangent(base)
+    if given is not None and t.flags.writeable and t.flags.c_contiguous:
+        # as in PyTorch, the tangent make_dual was given is written in place (same object)
+        t.reshape(-1)[index] = value.copy() if xp.may_share_memory(value, t) else value
+        given._vc[0] += 1
+    else:
+        t = xp.zeros(base._data.shape, base._data.dtype) if t is None else xp.array(t, order="C")
+        t.reshape(-1)[index] = value
+        base._fw_tangent = t
     view._view.version = view._vc[0]
 
 
@@ -354,6 +363,13 @@ _NO_GRAD_VIEW_ADVICE = (
     "both inside the no_grad block (if you don't want the inplace to be tracked) or both "
     "outside (if you want the inplace to be tracked)."
 )
+
+
+def refuse_stale_no_grad_view(view: Tensor) -> None:
+    """PyTorch's error on reading ``grad_fn`` / ``is_leaf`` of a view made under
+    ``no_grad`` whose base (which requires grad) was modified in place since
+    (:func:`~.view_base.stale_no_grad_view`)."""
+    _refuse_no_grad_view(view, "its base or another view of its base has been modified")
 
 
 def _refuse_no_grad_view(view: Tensor, what: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import grad_mode
+from ..autograd.forward_tangents import write_tangent
 from ..autograd.function import keep_private_copies, repack_private_copy
 from ..autograd.ieee import pass_fp_warning, quiet_fp
 from ..autograd.saved import SavedConstant, SavedPacked, memory_root
@@ -228,7 +229,7 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
     if record and out.grad_fn is not None and out.grad_fn._saved_values:
         _guard_saved_result(out.grad_fn, out, x)
     if x._fw_tangent is not None or out._fw_tangent is not None:
-        x._fw_tangent = out._fw_tangent  # forward mode: the tangent of the new value
+        write_tangent(x, out._fw_tangent)  # forward mode: the tangent of the new value
     if record:
         old_node, old_nr = x.grad_fn, x._output_nr
         x.grad_fn = out.grad_fn
@@ -334,7 +335,7 @@ def _fill_tangent(x: Tensor, value: Any) -> None:
     given = value._fw_tangent if isinstance(value, Tensor) else None
     if given is not None:
         new[...] = given
-    x._fw_tangent = new
+    write_tangent(x, new)
     owner = forward_base(x)
     if owner is not None:
         write_view_tangent(x, owner)
