@@ -129,37 +129,33 @@ class Log(UnaryElementwise):
         return g / x
 
 
-class Log2(UnaryElementwise):
-    """log2(x), one node as PyTorch's ``Log2Backward0`` (it was ``log(x) / ln 2``, two nodes
-    and two roundings); the gradient is PyTorch's ``g / (x ln 2)``."""
+class _LogOfBase(UnaryElementwise):
+    """log_b(x) as one node (PyTorch's ``Log2Backward0`` / ``Log10Backward0``; it was
+    ``log(x) / ln b``, two nodes and two roundings), with PyTorch's gradient ``g / (x ln b)``.
+    Subclasses give the NumPy function's name and ``ln b``."""
 
-    @staticmethod
-    def f(x):
-        return _in_float64(get_array_module(x).log2, x)
+    _numpy_name = ""
+    _ln_base = 1.0
 
-    @staticmethod
-    def derivative(ctx, x, y):
-        return 1 / (x * _LN2)
+    @classmethod
+    def f(cls, x):
+        return _in_float64(getattr(get_array_module(x), cls._numpy_name), x)
 
-    @staticmethod
-    def chain(ctx, g, x, y):
-        return g / (x * _LN2)
+    @classmethod
+    def derivative(cls, ctx, x, y):
+        return 1 / (x * cls._ln_base)
+
+    @classmethod
+    def chain(cls, ctx, g, x, y):
+        return g / (x * cls._ln_base)
 
 
-class Log10(UnaryElementwise):
-    """log10(x), one node as PyTorch's ``Log10Backward0``; the gradient is ``g / (x ln 10)``."""
+class Log2(_LogOfBase):
+    _numpy_name, _ln_base = "log2", _LN2
 
-    @staticmethod
-    def f(x):
-        return _in_float64(get_array_module(x).log10, x)
 
-    @staticmethod
-    def derivative(ctx, x, y):
-        return 1 / (x * _LN10)
-
-    @staticmethod
-    def chain(ctx, g, x, y):
-        return g / (x * _LN10)
+class Log10(_LogOfBase):
+    _numpy_name, _ln_base = "log10", _LN10
 
 
 class Log1p(UnaryElementwise):
