@@ -90,6 +90,7 @@ from .linalg_aliases import *  # noqa: F403
 from .linalg_lowrank import *  # noqa: F403
 from .linalg_more import *  # noqa: F403
 from .linear_interpolation import *  # noqa: F403
+from .logarithms import *  # noqa: F403
 from .logical import *  # noqa: F403
 from .misc_more import *  # noqa: F403
 from .nan_reductions import *  # noqa: F403
@@ -132,6 +133,7 @@ _OP_MODULES: tuple[ModuleType, ...] = tuple(
     import_module(f"{__name__}.{name}")
     for name in (
         "unary",
+        "logarithms",
         "clamping",
         "trig",
         "binary",

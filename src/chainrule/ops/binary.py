@@ -24,6 +24,12 @@ from .binding import numpy_keywords, tensor_method
 from .complex_binary import ComplexLogAddExp
 from .elementwise import BinaryElementwise
 from .no_derivative import record_zero_derivative
+from .number_operands import (
+    _check_alpha,
+    _fused_multiply_add,
+    _half_by_number,
+    _in_half_precision,
+)
 from .rounded_division import _rounded_div
 from .unary import cast, exp, reciprocal, sigmoid
 
@@ -56,25 +62,6 @@ def _call(cls: type, op: str, a: Any, b: Any, **params: Any) -> Tensor:
         if "broadcast" in str(err):
             raise broadcast_error(op, a, b) from None
         raise
-
-
-def _fused_multiply_add(a: Any, b: Any, alpha: Any) -> Any:
-    """``a + alpha * b`` rounded once, as PyTorch's CPU kernel computes it (a fused
-    multiply-add): float32 and float16 go through float64, where the product of two such
-    numbers is exact, so the one rounding is the float64 -> float32 one; float64 and the
-    rest in two steps (NumPy has no fused multiply-add)."""
-    dt = np.result_type(a, b)
-    if dt == np.float32 or dt == np.float16:  # alpha in float32, PyTorch's compute type
-        alpha = np.float64(np.float32(alpha))
-        return (a.astype(np.float64) + alpha * b.astype(np.float64)).astype(dt)
-    return a + alpha * b
-
-
-def _half_by_number(ufunc: Any, a: Any, b: float) -> Any:
-    """float16 ``a`` times (or over) a Python number, as PyTorch computes it: in float32 with
-    the number kept in float32, rounded once (NumPy would first round the number to
-    float16). bfloat16 gets the same from its float32 path (``elementwise.py``)."""
-    return ufunc(a.astype(np.float32), np.float32(b)).astype(np.float16)
 
 
 class Add(BinaryElementwise):
@@ -395,37 +382,6 @@ def _add_or_sub(cls: type, op: str, a: Any, b: Any, alpha: Any) -> Tensor:
     if isinstance(alpha, float):
         alpha = _in_half_precision(alpha, b._data.dtype)
     return _call(cls, op, a, b, alpha=alpha)
-
-
-def _in_half_precision(number: float, dtype: Any) -> float:
-    """``number`` rounded to ``dtype`` if that is float16 or bfloat16 (PyTorch converts a
-    Python number to the tensor's dtype for add/sub/pow), else as it is."""
-    if dtype == np.float16 or dtype.kind == "V":
-        return float(np.float32(number).astype(dtype))
-    return number
-
-
-def _check_alpha(op: str, a: Any, b: Any, alpha: Any) -> None:
-    """PyTorch refuses a floating ``alpha`` when ``a`` and ``b`` are integral (the result
-    would silently become floating); a Python number beside a float tensor is fine. An
-    ``alpha`` that does not fit the result dtype (300 for int8, 1e300 for float32) is refused
-    too, where NumPy would wrap it or round it to inf."""
-    if alpha is None:
-        return
-    if type(alpha) is int or (type(alpha) is float and not abs(alpha) <= 3.4e38):
-        pa, pb = promote(op, a, b, wrap_ints=False)
-        fit_scalar(op, alpha, (pa if isinstance(pa, Tensor) else pb)._data.dtype)
-    if not isinstance(alpha, (float, np.floating)):
-        return
-    kinds = [v._data.dtype.kind if isinstance(v, Tensor) else None for v in (a, b)]
-    if not (
-        any(k in ("f", "c", "V") for k in kinds)  # V: bfloat16
-        or any(isinstance(v, (float, complex)) for v in (a, b))
-    ):
-        raise RuntimeError(
-            f"{op}: for integral input tensors, argument alpha must not be a floating point "
-            f"number (got alpha={alpha!r})"
-        )
 
 
 @tensor_method(inplace=True, keywords=True)

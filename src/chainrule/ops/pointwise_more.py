@@ -32,8 +32,9 @@ from .cast import cast
 from .elementwise import BinaryElementwise
 from .indexing import masked_fill
 from .inplace import composite_result
+from .logarithms import log2, log10
 from .power import pow
-from .unary import exp2, log2, log10, sigmoid
+from .unary import exp2, sigmoid
 
 __all__ = [
     "copysign",
