@@ -8,6 +8,7 @@ a tensor lives where its data lives.
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,36 @@ class DeviceError(ValueError, RuntimeError):
     written for either keeps catching it."""
 
 
-_DEVICE_RE = re.compile(r"^(cpu|cuda)(?::(0|[1-9][0-9]*))?$")
+class CudaUnavailableError(AssertionError, RuntimeError):
+    """CUDA work without a usable GPU. A CPU-only PyTorch raises ``AssertionError("Torch not
+    compiled with CUDA enabled")`` and a CUDA build on a machine without a GPU raises
+    ``RuntimeError``; chainrule without CuPy is the first, with CuPy but no GPU the second:
+    this is both, so code written for either keeps catching it."""
+
+
+NO_CUDA = "Torch not compiled with CUDA enabled"  # PyTorch's words, CPU-only build
+
+
+class UnsupportedDeviceError(NotImplementedError, AssertionError):
+    """A device PyTorch names but chainrule cannot compute on (``'meta'``, ``'mps'``,
+    ``'xpu'``, ...). PyTorch raises NotImplementedError, RuntimeError or AssertionError for
+    work on such a device, by type; this is all three (NotImplementedError is a RuntimeError),
+    so code catching any of them keeps working."""
+
+
+# PyTorch's device types, in the order its error message lists them: torch.device() accepts
+# each of them; chainrule computes on "cpu" (NumPy) and "cuda" (CuPy) only (see to_device).
+DEVICE_TYPES = (
+    "cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, lazy, "
+    "vulkan, mps, meta, hpu, mtia, privateuseone"
+).split(", ")
+COMPUTE_TYPES = ("cpu", "cuda")
+
+_DEVICE_RE = re.compile(r"^([A-Za-z_]+)(?::(0|[1-9][0-9]*))?$")
+_MKLDNN_WARNING = (
+    "'mkldnn' is no longer used as device type. So torch.device('mkldnn') will be deprecated "
+    "and removed in the future. Please use other valid device types instead."
+)
 
 
 def cupy_available() -> bool:
@@ -49,7 +79,13 @@ def get_array_module(*arrays: Any):
 
 
 class Device:
-    """Where a tensor's data lives: ``Device('cpu')`` or ``Device('cuda:0')``."""
+    """Where a tensor's data lives: ``Device('cpu')`` or ``Device('cuda:0')``.
+
+    Every device type PyTorch knows (:data:`DEVICE_TYPES`: ``'meta'``, ``'mps'``, ``'xpu'``,
+    ...) constructs, prints, compares and hashes as in PyTorch, so code that names them
+    imports and runs; using one for data (a factory's ``device=``, ``.to()``) raises
+    :class:`UnsupportedDeviceError` in :func:`to_device`, as chainrule computes on 'cpu'
+    and 'cuda' only."""
 
     __slots__ = ("type", "index")
 
@@ -66,6 +102,11 @@ class Device:
                 f"device: expected a string such as 'cpu' or 'cuda:0', got {type(spec).__name__}"
             )
         m = _DEVICE_RE.match(spec)
+        if m is not None and m.group(1) not in DEVICE_TYPES:
+            raise DeviceError(
+                f"Expected one of {', '.join(DEVICE_TYPES)} device type at start of device "
+                f"string: {spec} (device: invalid device string {spec!r}: no such device type)"
+            )
         if m is None:
             raise DeviceError(
                 f"device: invalid device string {spec!r}; expected 'cpu', "
@@ -74,6 +115,8 @@ class Device:
         if index is not None and (m.group(2) is not None or int(index) < 0):
             raise DeviceError(f"device: invalid index {index!r} for device string {spec!r}")
         kind, idx = m.group(1), m.group(2)
+        if kind == "mkldnn":
+            warnings.warn(_MKLDNN_WARNING, UserWarning, stacklevel=2)
         self.type = kind
         # as PyTorch: a bare 'cuda' names the current device and keeps index None, so
         # device('cuda') != device('cuda:0') and its repr shows no index
@@ -113,6 +156,18 @@ class Device:
 CPU = Device("cpu")
 
 
+def check_compute_device(device: Device, op: str = "") -> None:
+    """Raise :class:`UnsupportedDeviceError` unless ``device`` is one chainrule computes on
+    ('cpu' with NumPy, 'cuda' with CuPy); ``op`` names the caller in the message."""
+    if device.type not in COMPUTE_TYPES:
+        where = f"{op}: " if op else ""
+        raise UnsupportedDeviceError(
+            f"{where}device {str(device)!r} is not supported: chainrule computes on 'cpu' "
+            "(NumPy) and 'cuda' (CuPy) only, so it cannot place data on a "
+            f"{device.type!r} device"
+        )
+
+
 def device_of(array: Any) -> Device:
     """The :class:`Device` an array lives on."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):
@@ -121,16 +176,22 @@ def device_of(array: Any) -> Device:
 
 
 def to_device(array: Any, device: "str | Device") -> Any:
-    """Move an array to ``device`` (a no-op when it is already there)."""
+    """Move an array to ``device`` (a no-op when it is already there).
+
+    Raises:
+        UnsupportedDeviceError: a device type PyTorch knows but chainrule cannot compute on
+            (``'meta'``, ``'mps'``, ...): never a CPU array reported as living there.
+    """
     device = Device(device)
+    check_compute_device(device)
     if device.type == "cpu":
         if _cupy is not None and isinstance(array, _cupy.ndarray):
             return _cupy.asnumpy(array)
         return array
     if _cupy is None:
-        raise RuntimeError(
-            "device 'cuda' needs CuPy: install it with `pip install chainrule[gpu]` "
-            "(or the cupy wheel matching your CUDA version)"
+        raise CudaUnavailableError(
+            f"{NO_CUDA}: device 'cuda' needs CuPy: install it with `pip install "
+            "chainrule[gpu]` (or the cupy wheel matching your CUDA version)"
         )
     with _cupy.cuda.Device(device.index):
         return _cupy.asarray(array)

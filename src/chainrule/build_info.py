@@ -24,6 +24,10 @@ from .settings import get_default_device
 # ``has_openmp`` is a lazy module attribute (see ``__getattr__``), so not in ``__all__``.
 __all__ = ["get_device_module", "has_lapack", "has_mkl", "has_spectral"]
 
+# The device types with a module here (torch.cpu, torch.cuda, torch.mps, torch.xpu); the
+# other types torch.device accepts have none, and get_device_module refuses them as torch.
+_DEVICE_MODULES = ("cpu", "cuda", "mps", "xpu")
+
 
 def _numpy_blas_is_mkl() -> bool:
     try:
@@ -58,4 +62,9 @@ def get_device_module(device: Any = None) -> ModuleType:
         device = Device(device)
     if not isinstance(device, Device):
         raise RuntimeError(f"Invalid value of device '{device}', expect torch.device, str, or None")
+    if device.type not in _DEVICE_MODULES:
+        raise RuntimeError(
+            f"Device '{device.type}' does not have a corresponding module registered as "
+            f"'torch.{device.type}'."
+        )
     return importlib.import_module(f".{device.type}", __package__)

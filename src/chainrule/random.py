@@ -33,7 +33,7 @@ import numpy as np
 
 from .autograd.state import LOCAL as _STATE
 from .autograd.tensor import Tensor
-from .backend import Device, cupy_available
+from .backend import Device, check_compute_device, cupy_available
 
 __all__ = ["fork_rng", "get_rng_state", "initial_seed", "manual_seed", "seed", "set_rng_state"]
 
@@ -114,6 +114,7 @@ def _generator_device(device: Any) -> Device:
     """``Generator(device=...)``'s device: any device chainrule can place tensors on (a CUDA
     one needs CuPy, as a tensor there does); an invalid device string raises DeviceError."""
     dev = Device(device)
+    check_compute_device(dev, "Generator")
     if dev.type != "cpu" and not cupy_available():
         raise RuntimeError(
             f"Generator: device {str(dev)!r} needs CuPy: install it with `pip install "

@@ -17,7 +17,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._type_names import dtype_of_type_name, type_name
 from .._user_warnings import warn_at_caller
-from ..backend import Device, to_device
+from ..backend import DEVICE_TYPES, Device, to_device
 from .shared_memory import mark_shared
 from .state import is_grad_enabled
 
@@ -379,7 +379,7 @@ class TensorConversions:
             elif isinstance(a, TensorConversions):
                 dtype, device = a.dtype, a.device
             elif isinstance(a, (Device,)) or (
-                isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")
+                isinstance(a, str) and a.split(":")[0] in DEVICE_TYPES
             ):
                 device = a
             else:

@@ -3,7 +3,8 @@
 chainrule runs on an NVIDIA GPU through CuPy (``pip install chainrule[gpu]``). Every answer
 here is real: :func:`is_available` is True only when CuPy imports *and* sees a GPU, and the
 device queries ask CuPy's runtime. Without a GPU the queries that need one raise a clear
-``RuntimeError``, while the seeding and cache functions are silently ignored, as in PyTorch
+error that is both PyTorch's ``AssertionError`` ("Torch not compiled with CUDA enabled")
+and a ``RuntimeError``, while the seeding and cache functions are silently ignored, as in PyTorch
 (so ``torch.cuda.manual_seed_all(0)`` in a CPU script keeps working).
 ``cr.cuda.amp`` holds PyTorch's deprecated ``torch.cuda.amp`` spellings.
 """
@@ -27,6 +28,7 @@ __all__ = [
     "empty_cache",
     "get_device_capability",
     "get_device_name",
+    "get_device_properties",
     "get_rng_state",
     "get_rng_state_all",
     "initial_seed",
@@ -75,14 +77,20 @@ def device_count() -> int:
 
 
 def _require(op: str) -> Any:
+    """CuPy, when it sees a GPU; else :class:`~chainrule.backend.CudaUnavailableError` (an
+    AssertionError and a RuntimeError), starting with PyTorch's words: a CPU-only PyTorch's
+    when CuPy is missing, a CUDA build's on a machine without a GPU when CuPy sees none."""
     if not is_available():
-        reason = (
-            "CuPy is not installed (`pip install chainrule[gpu]`)"
-            if _cupy() is None
-            else "CuPy sees no CUDA device"
-        )
-        raise RuntimeError(
-            f"cr.cuda.{op}: no CUDA GPU is available: {reason}; check cr.cuda.is_available() first"
+        if _cupy() is None:
+            torch_words, reason = (
+                backend.NO_CUDA,
+                "CuPy is not installed (`pip install chainrule[gpu]`)",
+            )
+        else:
+            torch_words, reason = "No CUDA GPUs are available", "CuPy sees no CUDA device"
+        raise backend.CudaUnavailableError(
+            f"{torch_words}: cr.cuda.{op}: no CUDA GPU is available: {reason}; check "
+            "cr.cuda.is_available() first"
         )
     return _cupy()
 
@@ -126,6 +134,36 @@ def get_device_capability(device: Any = None) -> tuple[int, int]:
     cp = _require("get_device_capability")
     props = cp.cuda.runtime.getDeviceProperties(_index("get_device_capability", device))
     return int(props["major"]), int(props["minor"])
+
+
+class _CudaDeviceProperties:
+    """What :func:`get_device_properties` returns: the fields of PyTorch's
+    ``_CudaDeviceProperties`` that CuPy's runtime reports."""
+
+    __slots__ = ("major", "minor", "multi_processor_count", "name", "total_memory")
+
+    def __init__(self, props: dict) -> None:
+        name = props["name"]
+        self.name = name.decode() if isinstance(name, bytes) else str(name)
+        self.major, self.minor = int(props["major"]), int(props["minor"])
+        self.total_memory = int(props["totalGlobalMem"])
+        self.multi_processor_count = int(props["multiProcessorCount"])
+
+    def __repr__(self) -> str:
+        return (
+            f"_CudaDeviceProperties(name='{self.name}', major={self.major}, minor={self.minor}, "
+            f"total_memory={self.total_memory // (1024 * 1024)}MB, "
+            f"multi_processor_count={self.multi_processor_count})"
+        )
+
+
+def get_device_properties(device: Any = None) -> _CudaDeviceProperties:
+    """The device's name, compute capability (``major``, ``minor``), ``total_memory`` in
+    bytes and ``multi_processor_count``, from CuPy's runtime."""
+    cp = _require("get_device_properties")
+    return _CudaDeviceProperties(
+        cp.cuda.runtime.getDeviceProperties(_index("get_device_properties", device))
+    )
 
 
 def synchronize(device: Any = None) -> None:
