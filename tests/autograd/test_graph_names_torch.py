@@ -142,6 +142,14 @@ EXPRS = {
     "group_norm_channels_last": lambda m: m.F.group_norm(
         m.img.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2), 3, m.W[0, :, 0, 0], m.a
     ),
+    "instance_norm": lambda m: m.F.instance_norm(m.Y),
+    "instance_norm_affine": lambda m: m.F.instance_norm(
+        m.Y, None, None, m.Y[0, :, 0], m.Y[1, :, 1]
+    ),
+    "instance_norm_module": lambda m: m.nn.InstanceNorm2d(3, affine=True).double()(m.img),
+    "instance_norm_eval_stats": lambda m: (
+        m.nn.InstanceNorm1d(4, affine=True, track_running_stats=True).double().eval()(m.Y)
+    ),
     "embedding": lambda m: m.nn.Embedding(5, 3).double()(m.lib.tensor([1, 2])),
     "max_pool2d": lambda m: m.F.max_pool2d(m.img, 2),
     "my_function": lambda m: _my_fn(m.lib).apply(m.a),

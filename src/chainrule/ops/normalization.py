@@ -7,9 +7,9 @@ elements)
 
     dx = (1/σ̂) · (g - mean(g) - x̂ · mean(g · x̂)),
 
-which needs two reductions instead of the ~8 ops of the composite graph; layer, group and
-instance norm apply their affine map after it with ordinary ops. :class:`BatchNormFn` is
-training-mode batch norm with the affine map fused in. Both backwards run on raw arrays
+which needs two reductions instead of the ~8 ops of the composite graph. :class:`BatchNormFn` is
+training-mode batch norm with the affine map fused in (instance norm runs it on the input
+viewed as one sample of N·C channels, as PyTorch). Both backwards run on raw arrays
 unless ``create_graph=True``, when they are rebuilt from Tensor ops (recomputing μ and σ̂
 from x) so double backward stays exact. A training-mode op reports the batch statistics it
 used in a :class:`BatchStats` (a Function returns only its output). The functions in
@@ -241,6 +241,8 @@ class BatchNormFn(Function):
             gw = (grad * xhat).sum(axes) if needs[1] else None
             return (gx if needs[0] else None), gw, gb, None, None
         g = grad._data
+        if type(g) is np.ndarray and 0 in g.strides and g.size > 1:
+            g = np.ascontiguousarray(g)  # a broadcast gradient (of a sum): one copy, then kernel
         xp = get_array_module(g)
         x, mean, invstd = xt._data, mean._data, invstd._data
         m = x.size // x.shape[1]
