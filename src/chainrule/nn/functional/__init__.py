@@ -20,6 +20,7 @@ from .dropout_more import *  # noqa: F401,F403
 from .embedding_bag import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .gumbel import *  # noqa: F401,F403
+from .instance_normalization import *  # noqa: F401,F403
 from .interpolate import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .linear_loss import *  # noqa: F401,F403
@@ -53,6 +54,7 @@ _FAMILIES = (
     "loss",
     "loss_extra",
     "normalization",
+    "instance_normalization",
     "pixel_shuffle",
     "pooling",
     "pooling3d",

@@ -1,5 +1,6 @@
-"""Normalisation: batch_norm, layer_norm, group_norm (and instance_norm), rms_norm and
-normalize, as in ``torch.nn.functional``.
+"""Normalisation: batch_norm, layer_norm, group_norm, rms_norm and normalize, as in
+``torch.nn.functional`` (instance_norm, built on batch norm as PyTorch's, is in
+``instance_normalization.py``).
 
 Batch, layer, group and instance norm standardise over some axes, x̂ = (x - μ) / √(σ² + ε),
 then apply a per-feature affine map y = γ x̂ + β. These functions check the arguments, update
@@ -17,7 +18,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from numpy import finfo, float16, float32, floating, integer
+from numpy import finfo, float16, float32, integer
 
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.state import LOCAL
@@ -25,13 +26,13 @@ from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...dtypes import is_bfloat16, is_floating
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, no_integer_kernel
-from ...ops.batch_norm_eval import BatchNormEvalFn, BatchNormStatsFn
+from ...ops.batch_norm_eval import BatchNormEvalFn
 from ...ops.group_norm import GroupNormFn
 from ...ops.keywords import write_out
 from ...ops.memory_format import channels_last, channels_last_3d
 from ...ops.normalization import BatchNormFn, BatchStats, LayerNormFn, NormalizeFn
 
-__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize", "rms_norm"]
+__all__ = ["batch_norm", "group_norm", "layer_norm", "normalize", "rms_norm"]
 
 
 class _NoChannelDim(ShapeError, IndexError):
@@ -239,122 +240,6 @@ def batch_norm(
     if bias is not None:
         y = y + _bshape(bias, nd)
     return _input_dtype(y, input)
-
-
-def instance_norm(
-    input: Tensor,
-    running_mean: Tensor | None = None,
-    running_var: Tensor | None = None,
-    weight: Tensor | None = None,
-    bias: Tensor | None = None,
-    use_input_stats: bool = True,
-    momentum: float = 0.1,
-    eps: float = 1e-5,
-) -> Tensor:
-    """Normalise each (sample, channel) over its spatial positions, as torch's instance_norm.
-
-    Built as PyTorch builds it, so the graph is PyTorch's: the (N, C, *spatial) input viewed
-    as one sample of N·C channels, the weight and bias repeated N times, batch norm over that
-    (``NativeBatchNormBackward0``), and the result viewed back. With ``use_input_stats`` each
-    instance uses its own statistics (training-mode batch norm); running_mean/var, when given,
-    are updated as PyTorch's repeated buffers are (each copy by the momentum rule toward its
-    instance's mean and unbiased variance) and then averaged over the batch. Without it the
-    running statistics normalise every instance (evaluation-mode batch norm). A float16 or
-    bfloat16 input is normalised in float32 and rounded once, as PyTorch's CPU kernels.
-    """
-    if input.ndim < 3:
-        raise ValueError(f"instance_norm: expected (N, C, *spatial), got {tuple(input.shape)}")
-    no_integer_kernel("instance_norm", input)
-    if not isinstance(momentum, (int, float, integer, floating)):  # bool is an int
-        raise TypeError(
-            f"instance_norm(): argument 'momentum' (position 7) must be float, "
-            f"not {type(momentum).__name__}"
-        )
-    n, c = input.shape[0], input.shape[1]
-    for name, t in (
-        ("weight", weight),
-        ("bias", bias),
-        ("running_mean", running_mean),
-        ("running_var", running_var),
-    ):
-        if t is not None and tuple(t.shape) != (c,):
-            raise ValueError(
-                f"instance_norm: {name} must have shape ({c},) for an input with "
-                f"{c} channels (shape {tuple(input.shape)}), got {tuple(t.shape)}"
-            )
-    # weight and bias only: PyTorch's checks of the running statistics here follow no rule
-    _same_param_dtype("instance_norm", input, weight=weight, bias=bias)
-    if not use_input_stats:
-        if running_mean is None or running_var is None:
-            raise RuntimeError(
-                "instance_norm: expected running_mean and running_var to be defined when "
-                "use_input_stats is false"
-            )
-        return _instance_norm_eval(input, running_mean, running_var, weight, bias, eps)
-    if (running_mean is None) != (running_var is None):
-        raise ValueError(
-            "instance_norm: running_mean and running_var must either both be None or "
-            "neither be None"
-        )
-    if n == 0:  # PyTorch: an empty batch gives an empty result
-        return _empty_result(input, weight, bias)
-    count = input.numel() // max(n * c, 1)
-    if count <= 1:
-        raise ValueError(
-            f"instance_norm: expected more than 1 spatial element when training, "
-            f"got input size {list(input.shape)}"
-        )
-    x, w, b = _instance_operands(input, weight, bias)
-    stats = None if running_mean is None else BatchStats()
-    y = BatchNormFn.apply(x, w, b, float(eps), stats)
-    if stats is not None:
-        mean = stats.mean.reshape(n, c)
-        var = stats.var.reshape(n, c) * (count / (count - 1))
-        for buf, stat in ((running_mean, mean), (running_var, var)):
-            arr = buf._data
-            if arr.dtype.kind in "fc":  # each repeated copy updated, then their mean
-                upd = (1 - momentum) * arr + momentum * stat.astype(arr.dtype, copy=False)
-                arr[...] = upd.mean(axis=0)
-            else:  # integer statistics: PyTorch computes in floating point and truncates
-                arr[...] = (arr * (1 - momentum) + momentum * stat.mean(axis=0)).astype(arr.dtype)
-            buf._vc[0] += 1
-    return _input_dtype(y.view(input.shape), input)
-
-
-def _instance_operands(
-    input: Tensor, weight: Tensor | None, bias: Tensor | None
-) -> tuple[Tensor, Tensor | None, Tensor | None]:
-    """instance_norm's batch-norm operands, as PyTorch forms them: the input made contiguous
-    (a ``CloneBackward0`` if it was not) and viewed as (1, N·C, *spatial), the weight and bias
-    repeated N times; a float16 or bfloat16 operand cast to float32 (the kernel's opmath)."""
-    n, c = input.shape[0], input.shape[1]
-    x = input.contiguous().view((1, n * c) + tuple(input.shape[2:]))
-    w = None if weight is None else weight.repeat(n)
-    b = None if bias is None else bias.repeat(n)
-    if _is_half(input.dtype):
-        x, w, b = (t if t is None or t.dtype == float32 else t.to(float32) for t in (x, w, b))
-    return x, w, b
-
-
-def _instance_norm_eval(
-    input: Tensor,
-    running_mean: Tensor,
-    running_var: Tensor,
-    weight: Tensor | None,
-    bias: Tensor | None,
-    eps: float,
-) -> Tensor:
-    """instance_norm with ``use_input_stats=False``: PyTorch's graph (the view, the repeats,
-    evaluation-mode ``NativeBatchNormBackward0``), every instance normalised with the running
-    statistics, which are left as they are."""
-    n = input.shape[0]
-    x, w, b = _instance_operands(input, weight, bias)
-    xp = get_array_module(x._data)
-    dt = x.dtype
-    mean = xp.tile(running_mean._data.astype(dt), n)
-    invstd = xp.tile((1.0 / xp.sqrt(running_var._data.astype(float) + eps)).astype(dt), n)
-    y = BatchNormStatsFn.apply(x, w, b, mean, invstd)
-    return _input_dtype(y.view(input.shape), input)
 
 
 def _normalized_shape(op: str, normalized_shape: Any) -> tuple[int, ...]:

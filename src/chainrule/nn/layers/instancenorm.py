@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 from ...autograd.tensor import Tensor
-from ..functional.normalization import instance_norm
+from ..functional.instance_normalization import instance_norm
 from .normalization import _NormBase
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
