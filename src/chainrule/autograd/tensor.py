@@ -23,21 +23,21 @@ from ..dtype_objects import public_dtype
 from ..size import Size
 from .state import LOCAL, InferenceMark, InferenceVersionCounter, data_counter
 from .tensor_backward import TensorBackward
-from .tensor_conversions import RequiresGradDtypeError, TensorConversions
+from .tensor_conversions import TensorConversions
 from .tensor_data import (
     check_requires_grad_flag,
-    python_type_name,
     refuse_legacy_scalar_data,
     to_array,
 )
 from .tensor_pickle import reduce_tensor, shallow_copy
+from .tensor_requires_grad import TensorRequiresGrad
 from .torch_function import default_torch_function, overrides_new
-from .view_base import outside_graph, requires_grad_of, stale_no_grad_view
+from .view_base import stale_no_grad_view
 
 _new_tuple = tuple.__new__  # Size(shape) without re-checking NumPy's ints
 
 
-class Tensor(TensorBackward, TensorConversions):
+class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
     """A multi-dimensional array that can record the ops applied to it.
 
     Attributes:
@@ -390,57 +390,6 @@ class Tensor(TensorBackward, TensorConversions):
             yield self[i]
 
     # ------------------------------------------------------------------ autograd
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        """Set ``requires_grad`` in place (only floating tensors can require grad; the flag
-        must be a Python bool, as PyTorch's argument parser requires: 1 or ``np.True_`` is a
-        TypeError)."""
-        if type(requires_grad) is not bool:
-            raise TypeError(
-                "requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
-                + python_type_name(requires_grad)
-            )
-        if requires_grad and self._data.dtype.kind not in "fcV":  # V: bfloat16
-            raise RequiresGradDtypeError(
-                f"Only Tensors of floating point and complex dtype can require gradients "
-                f"(requires_grad on dtype {self.dtype}); convert first, e.g. "
-                "x.float().requires_grad_()"
-            )
-        if requires_grad and isinstance(self._vc, InferenceMark) and not LOCAL.state.inference:
-            raise RuntimeError(
-                "requires_grad_(): setting requires_grad=True on an inference tensor (created "
-                "inside cr.inference_mode()) outside inference mode is not allowed; make a "
-                "clone() of it outside inference_mode and set requires_grad on that"
-            )
-        if not requires_grad and self.grad_fn is not None:
-            raise RuntimeError(
-                "requires_grad_(False): you can only change requires_grad of leaf tensors; "
-                "use .detach() for a non-leaf"
-            )
-        if not requires_grad and self._view is not None and outside_graph(self):
-            return self  # a view made under no_grad requires grad as its base does (PyTorch)
-        self._rg = bool(requires_grad)
-        return self
-
-    def _set_requires_grad(self, value: bool) -> None:
-        if type(value) is not bool:  # PyTorch's setter: 1, None, np.True_ are refused
-            raise RuntimeError("requires_grad must be a bool")
-        if self.grad_fn is not None:  # any assignment, True included, as PyTorch's setter
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables. If you want to "
-                "use a computed variable in a subgraph that doesn't require "
-                "differentiation use var_no_grad = var.detach()."
-            )
-        self.requires_grad_(value)
-
-    requires_grad = property(
-        requires_grad_of,  # off the per-op path: Function.apply reads _rg itself
-        _set_requires_grad,
-        doc="Whether ops on this tensor are recorded for backward. As in PyTorch, only a "
-        "leaf's can be assigned (a graph output's cannot: use ``detach()``), and only "
-        "floating and complex tensors can require grad. A view without a ``grad_fn`` "
-        "requires grad while its base does.",
-    )
-
     def detach(self) -> "Tensor":
         """A tensor sharing this data, cut from the graph.
 

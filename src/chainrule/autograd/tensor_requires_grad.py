@@ -1,0 +1,78 @@
+"""``TensorRequiresGrad``: reading and setting ``requires_grad`` with PyTorch's rules.
+
+A mixin of :class:`~chainrule.autograd.tensor.Tensor`, kept apart so that ``tensor.py`` stays
+about what a tensor is. The flag itself is the ``_rg`` slot, which ``Function.apply`` reads
+directly; the property here is what user code reads and assigns: a leaf's only, a Python
+bool only, floating and complex dtypes only, and a view without ``grad_fn`` follows its base.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .state import LOCAL, InferenceMark
+from .tensor_conversions import RequiresGradDtypeError
+from .tensor_data import python_type_name
+from .view_base import outside_graph, requires_grad_of
+
+if TYPE_CHECKING:  # annotations only: tensor.py imports this module
+    from .tensor import Tensor
+
+__all__ = ["TensorRequiresGrad"]
+
+
+class TensorRequiresGrad:
+    """``requires_grad`` / ``requires_grad_`` of :class:`Tensor`."""
+
+    __slots__ = ()
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place (only floating tensors can require grad; the flag
+        must be a Python bool, as PyTorch's argument parser requires: 1 or ``np.True_`` is a
+        TypeError)."""
+        if type(requires_grad) is not bool:
+            raise TypeError(
+                "requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
+                + python_type_name(requires_grad)
+            )
+        if requires_grad and self._data.dtype.kind not in "fcV":  # V: bfloat16
+            raise RequiresGradDtypeError(
+                f"Only Tensors of floating point and complex dtype can require gradients "
+                f"(requires_grad on dtype {self.dtype}); convert first, e.g. "
+                "x.float().requires_grad_()"
+            )
+        if requires_grad and isinstance(self._vc, InferenceMark) and not LOCAL.state.inference:
+            raise RuntimeError(
+                "requires_grad_(): setting requires_grad=True on an inference tensor (created "
+                "inside cr.inference_mode()) outside inference mode is not allowed; make a "
+                "clone() of it outside inference_mode and set requires_grad on that"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "requires_grad_(False): you can only change requires_grad of leaf tensors; "
+                "use .detach() for a non-leaf"
+            )
+        if not requires_grad and self._view is not None and outside_graph(self):
+            return self  # a view made under no_grad requires grad as its base does (PyTorch)
+        self._rg = bool(requires_grad)
+        return self
+
+    def _set_requires_grad(self, value: bool) -> None:
+        if type(value) is not bool:  # PyTorch's setter: 1, None, np.True_ are refused
+            raise RuntimeError("requires_grad must be a bool")
+        if self.grad_fn is not None:  # any assignment, True included, as PyTorch's setter
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to "
+                "use a computed variable in a subgraph that doesn't require "
+                "differentiation use var_no_grad = var.detach()."
+            )
+        self.requires_grad_(value)
+
+    requires_grad = property(
+        requires_grad_of,  # off the per-op path: Function.apply reads _rg itself
+        _set_requires_grad,
+        doc="Whether ops on this tensor are recorded for backward. As in PyTorch, only a "
+        "leaf's can be assigned (a graph output's cannot: use ``detach()``), and only "
+        "floating and complex tensors can require grad. A view without a ``grad_fn`` "
+        "requires grad while its base does.",
+    )
