@@ -265,6 +265,8 @@ def full(
         return write_factory_out(
             "full", out, dtype, requires_grad, lambda d: full(size, fill_value, dtype=d)
         )
+    if isinstance(fill_value, Tensor) and fill_value.ndim == 0:  # read as a number (torch)
+        fill_value = fill_value.item()
     if dtype is None:  # the fill value's kind decides, as in PyTorch
         if isinstance(fill_value, (bool, np.bool_)):
             dtype = _dt.bool_
@@ -309,8 +311,9 @@ def arange(
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    vals = [int(v) if isinstance(v, (bool, np.bool_)) else v for v in vals]  # True is 1 (torch)
     for v in vals:
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        if not isinstance(v, (int, float, np.integer, np.floating)):
             raise TypeError(f"arange(): start, end and step must be real numbers, got {v!r}")
     start, end, step = vals
     if step == 0:

@@ -226,4 +226,6 @@ def scalar_result_dtype(tensor_dtype: np.dtype, scalar) -> np.dtype:
         if not is_floating(tensor_dtype):
             return get_default_complex_dtype()
         return np.dtype(np.complex128 if tensor_dtype == np.float64 else np.complex64)
+    if isinstance(scalar, np.integer):  # a NumPy integer counts as an int (PyTorch)
+        return int64 if tensor_dtype.kind == "b" else tensor_dtype
     return tensor_dtype

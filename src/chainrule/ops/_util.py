@@ -122,7 +122,8 @@ def promote(op: str, a: Any, b: Any, wrap_ints: bool = True):
     Returns (a, b) where each is a Tensor or a Python scalar and at least one is a Tensor.
     A Python int that does not fit an integer result dtype is wrapped into it, as PyTorch's
     arithmetic, bitwise and comparison ops do (:func:`wrap_int_scalar`); ``wrap_ints=False``
-    leaves it for an op that refuses it instead (``where``).
+    leaves it for an op that refuses it instead (``where``, ``pow``) or whose result is
+    floating (``div``, ``xlogy``, ``copysign``, ``atan2``: ``uint8_tensor / -2`` is -1.5).
     """
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     # NumPy scalars act like Python scalars (weak dtype), as in PyTorch.
@@ -166,6 +167,24 @@ def promote(op: str, a: Any, b: Any, wrap_ints: bool = True):
             return a, b
         return promote(op, as_tensor(a), b)
     return promote(op, as_tensor(a), b)
+
+
+def promote_tensors(*tensors: Any) -> tuple:
+    """Tensors (None passes through) cast to PyTorch's common dtype of them all, as its
+    three-operand ops (``clamp``, ``addcmul``, ``addcdiv``) compute it: the operands with
+    dimensions decide, and the 0-d ones only through a higher category (a float32 tensor
+    with a 0-d float64 and an int64 tensor stays float32)."""
+    ranked: list = [None, None]  # the dtype of the operands with dimensions, of the 0-d ones
+    for t in tensors:
+        if t is not None:
+            r, d = int(t._data.ndim == 0), t._data.dtype
+            ranked[r] = d if ranked[r] is None else _dt.promote_types(ranked[r], d)
+    dims, zero_dim = ranked
+    target = (
+        zero_dim if dims is None else dims if zero_dim is None else
+        _dt.combine_categories(dims, zero_dim)
+    )  # fmt: skip
+    return tuple(t if t is None or t._data.dtype == target else cast(t, target) for t in tensors)
 
 
 _INT_BOUNDS: dict[Any, tuple[int, int]] = {}

@@ -123,8 +123,8 @@ class Mul(BinaryElementwise):
 
     @staticmethod
     def f(a, b):
-        if type(b) is float and getattr(a, "dtype", None) == np.float16:
-            return _half_by_number(np.multiply, a, b)
+        if (type(b) is float or type(b) is int) and getattr(a, "dtype", None) == np.float16:
+            return _half_by_number(np.multiply, a, b)  # an int too: 70000 is not inf here
         return elementwise(np.multiply, a, b)
 
     @staticmethod
@@ -144,7 +144,7 @@ class Div(BinaryElementwise):
     @staticmethod
     def f(a, b):
         with np.errstate(divide="ignore", invalid="ignore"):  # x/0 is inf/nan, silently (torch)
-            if type(b) is float and getattr(a, "dtype", None) == np.float16:
+            if (type(b) is float or type(b) is int) and getattr(a, "dtype", None) == np.float16:
                 return _half_by_number(np.divide, a, b)
             return a / b
 
@@ -344,9 +344,16 @@ def where_as(fn: type, c: Tensor, input: Any, other: Any) -> Tensor:
 
 
 # ------------------------------------------------------------------------- public functions
+class _BoolSubtractionError(TypeError, RuntimeError):
+    """``-`` with a bool operand: PyTorch raises ``RuntimeError``, chainrule has raised
+    ``TypeError``; this is both, so either ``except`` clause catches it."""
+
+
 def _no_bool_sub(a: Any, b: Any) -> None:
-    if any(isinstance(v, Tensor) and v._data.dtype.kind == "b" for v in (a, b)):
-        raise TypeError(
+    """PyTorch refuses a bool operand of ``-``: a bool tensor, or a Python bool beside any
+    tensor (``x - True``)."""
+    if any(type(v) is bool or isinstance(v, Tensor) and v._data.dtype.kind == "b" for v in (a, b)):
+        raise _BoolSubtractionError(
             "sub: subtraction, the `-` operator, with a bool tensor is not "
             "supported; to invert a mask use `~` or logical_not(), to compare two "
             "masks use `^` or logical_xor()"
@@ -425,7 +432,7 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
         )
     if (
         type(other) is Tensor
-        and (type(input) is float or type(input) is int)
+        and (type(input) is float or type(input) is int or type(input) is complex)
         and other._data.dtype.kind in "fV"  # V: bfloat16
     ):
         # scalar / x = (1 / x) * scalar, as PyTorch's operator: saves only 1 / x, not x; the
@@ -440,7 +447,9 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
         and input._data.dtype.kind == "f"
     ):
         return _call(Div, "div", input, other)  # the common float case: no integer handling needed
-    input, other = promote("div", input, other)
+    # an int beside an integer tensor is not wrapped into its dtype: the quotient is a float
+    # (uint8_tensor / -2 divides by -2, as PyTorch)
+    input, other = promote("div", input, other, wrap_ints=False)
     if isinstance(input, Tensor) and input._data.dtype.kind not in "fcV":  # V: bfloat16
         input = cast(input, dtypes.get_default_dtype())
     if isinstance(other, Tensor) and other._data.dtype.kind not in "fcV":

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..scalar_range import fit_scalar
-from ._util import NAMED_ERRORS, as_tensor, check_broadcast, lead_with
+from ._util import (
+    NAMED_ERRORS,
+    DtypeError,
+    as_tensor,
+    check_broadcast,
+    lead_with,
+    promote_tensors,
+)
 from .binding import tensor_method
 from .cast import cast
 from .elementwise import UnaryElementwise
@@ -152,17 +161,11 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     if min is None and max is None:
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
     _no_complex("clamp", input)
+    if min is not None and max is not None and isinstance(min, Tensor) != isinstance(max, Tensor):
+        # PyTorch has a (Tensor, Tensor) and a (Number, Number) overload: a 0-d tensor not
+        # requiring grad beside a number is read as a number (its dtype then counts as one)
+        min, max = (_as_number(b) if isinstance(b, Tensor) else b for b in (min, max))
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        if (
-            min is not None
-            and max is not None
-            and isinstance(min, Tensor) != isinstance(max, Tensor)
-        ):
-            raise TypeError(  # PyTorch has a (Tensor, Tensor) and a (Number, Number) overload
-                "clamp() received an invalid combination of arguments - got min="
-                f"{type(min).__name__}, max={type(max).__name__}: min and max must be both "
-                "Tensors or both numbers"
-            )
         try:
             lo = None if min is None else as_tensor(min, input)
             hi = None if max is None else as_tensor(max, input)
@@ -172,12 +175,29 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
             if lo is not None and hi is not None:
                 check_broadcast("clamp", lo, hi)
             input, lo, hi = _promote_bounds(input, lo, hi)
+            _no_complex("clamp", input)  # a complex bound (PyTorch: no complex clamp)
             return ClampTensor.apply(input, lo, hi)
         except NAMED_ERRORS as err:
             lead_with("clamp", err)
             raise
-    if input.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
-        input = cast(input, dtypes.get_default_dtype())
+    # number bounds promote as numbers do: bool with an int is int64, an integer tensor
+    # with a float (a NumPy one too) the default float; no complex bound, no bool clamp
+    dt = input._data.dtype
+    for bound in (min, max):
+        if bound is not None:
+            if isinstance(bound, (complex, np.complexfloating)):
+                raise DtypeError("clamp: clamp is not supported for complex types")
+            dt = dtypes.scalar_result_dtype(dt, bound)
+    if dt.kind == "b":
+        raise DtypeError("clamp: not implemented for bool tensors with bool bounds")
+    if dt != input._data.dtype:
+        input = cast(input, dt)
+    # an int bound is converted to the dtype as PyTorch does: out of range raises, a
+    # negative one wraps around for uint8
+    min, max = (
+        int(fit_scalar("clamp", b, dt)) if type(b) is int and dt.kind in "iu" else b
+        for b in (min, max)
+    )
     for bound in (min, max):
         fit_scalar("clamp", bound, input._data.dtype)
     return Clamp.apply(input, lo=min, hi=max)
@@ -186,22 +206,21 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
 clip = clamp
 
 
+def _as_number(bound: Tensor) -> Any:
+    """A Tensor bound of clamp beside a number bound: its value, or PyTorch's TypeError."""
+    if bound._data.ndim != 0 or bound.requires_grad:
+        raise TypeError(
+            "clamp() received an invalid combination of arguments: min and max must be both "
+            "Tensors or both numbers (a 0-d tensor not requiring grad counts as a number), "
+            f"got a Tensor of shape {tuple(bound.shape)} beside a number"
+        )
+    return bound.item()
+
+
 def _promote_bounds(x: Tensor, lo: Tensor | None, hi: Tensor | None) -> tuple:
     """``x`` and the Tensor bounds cast to their common dtype (PyTorch's promotion: a 0-d
     operand beside one with dimensions counts only through a higher category)."""
-    ranked: list = [None, None]  # the dtype of the operands with dimensions, of the 0-d ones
-    for t in (x, lo, hi):
-        if t is not None:
-            r, d = int(t._data.ndim == 0), t._data.dtype
-            ranked[r] = d if ranked[r] is None else dtypes.promote_types(ranked[r], d)
-    dims, zero_dim = ranked
-    target = (
-        zero_dim if dims is None else dims if zero_dim is None else
-        dtypes.combine_categories(dims, zero_dim)
-    )  # fmt: skip
-    return tuple(
-        t if t is None or t._data.dtype == target else cast(t, target) for t in (x, lo, hi)
-    )
+    return promote_tensors(x, lo, hi)
 
 
 @tensor_method(inplace=True)

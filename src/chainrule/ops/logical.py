@@ -261,10 +261,8 @@ def _shift(op: str, a: Any, b: Any, left: bool) -> Tensor:
         x, y = xp.asarray(x), xp.asarray(y)
         if scalar_x:
             x = x.astype(y.dtype)
-        if x.dtype.kind == "b":  # bool operands shift as integers (PyTorch: int64 result)
-            x = x.astype(np.int64) if y.dtype.kind == "b" else x.astype(y.dtype)
-        if y.dtype.kind == "b":
-            y = y.astype(x.dtype)
+        if x.dtype.kind == "b":  # both bool (else promoted): PyTorch has no bool shift
+            raise DtypeError(f"{op}: not implemented for bool operands; convert with .long() first")
         bits = x.dtype.itemsize * 8
         too_far = (y >= bits) | (y < 0)
         y_safe = xp.where(too_far, 0, y).astype(x.dtype)

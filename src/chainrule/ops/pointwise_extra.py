@@ -27,6 +27,7 @@ from ._util import (
     constant,
     lead_with,
     promote,
+    promote_tensors,
 )
 from .binary import add, div, mul
 from .binding import tensor_method
@@ -73,6 +74,7 @@ def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor
     """``input + value * tensor1 * tensor2`` elementwise, with broadcasting
     (``torch.addcmul``)."""
     value = _value(value, input, tensor1, tensor2)
+    input, tensor1, tensor2 = _common_dtype(input, tensor1, tensor2)
     if _one_node(input, tensor1, tensor2, value):  # AddcmulBackward0, as PyTorch
         return Addcmul.apply(input, tensor1, tensor2, value=value)
     try:
@@ -92,6 +94,7 @@ def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor
             "addcdiv: integer division with addcdiv is not supported (as in PyTorch); use "
             "input + value * tensor1 / tensor2 for true division, or convert with .float()"
         )
+    input, tensor1, tensor2 = _common_dtype(input, tensor1, tensor2)
     if _one_node(input, tensor1, tensor2, value):  # AddcdivBackward0, as PyTorch
         return Addcdiv.apply(input, tensor1, tensor2, value=value)
     try:
@@ -100,6 +103,19 @@ def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor
     except NAMED_ERRORS as err:
         lead_with("addcdiv", err)
         raise
+
+
+def _common_dtype(x: Any, t1: Any, t2: Any) -> tuple:
+    """The three tensors in PyTorch's common dtype of all three, before any product or
+    quotient: ``tensor1 * tensor2`` is not promoted on its own (a 0-d float64 ``tensor2``
+    leaves a float32 ``input``'s result float32; int ``tensor1`` over float16 ``tensor2``
+    divides in float32 beside a float32 ``input``)."""
+    if not (isinstance(x, Tensor) and isinstance(t1, Tensor) and isinstance(t2, Tensor)):
+        return x, t1, t2
+    dt = x._data.dtype
+    if t1._data.dtype is dt and t2._data.dtype is dt:  # the common case: nothing to do
+        return x, t1, t2
+    return promote_tensors(x, t1, t2)
 
 
 def _one_node(x: Any, t1: Any, t2: Any, value: Any) -> bool:

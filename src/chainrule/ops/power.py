@@ -15,7 +15,8 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import bfloat16_dtype, is_floating
-from ._util import as_tensor, promote
+from ..scalar_range import fit_scalar
+from ._util import DtypeError, as_tensor, promote, wrap_int_scalar
 from .binary import _call, where
 from .binding import tensor_method
 from .elementwise import BinaryElementwise
@@ -141,10 +142,22 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's na
         if type(input) in (int, float) and input > 0 and is_floating(exponent._data.dtype):
             base = input  # its gradient takes log(base) of the number as given (PyTorch)
             return _call(Pow, "pow", as_tensor(input, exponent), exponent, number=base)
+        if type(input) is int and exponent._data.dtype.kind in "iu":  # wraps, as PyTorch:
+            input = wrap_int_scalar(input, exponent._data.dtype)  # (-2) ** uint8 tensor
         input = as_tensor(input, exponent)
-    input, exponent = promote("pow", input, exponent)
+    # a number exponent is checked as given, not wrapped into an integer tensor's dtype
+    input, exponent = promote("pow", input, exponent, wrap_ints=False)
     bd = exponent._data if isinstance(exponent, Tensor) else exponent
     ad = input._data if isinstance(input, Tensor) else input
+    if isinstance(input, Tensor) and ad.dtype.kind == "b":  # both bool (else promoted)
+        if type(exponent) is not bool:
+            raise DtypeError(
+                "pow: \"pow\" not implemented for 'Bool' (as PyTorch); convert a bool tensor "
+                "with .long() or .float() first"
+            )
+        # x ** True is x and x ** False is True: PyTorch keeps bool here
+        xp = get_array_module(ad)
+        return Tensor._make(ad.copy() if exponent else xp.ones_like(ad), False, None, 0)
     a_int = isinstance(input, Tensor) and ad.dtype.kind in "iu" or isinstance(input, int)
     b_int = isinstance(exponent, Tensor) and bd.dtype.kind in "iu" or type(exponent) is int
     if a_int and b_int:
@@ -153,12 +166,15 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002 - PyTorch's na
                 "Integers to negative integer powers are not allowed. (pow: make "
                 "the base or the exponent floating, e.g. x.float() ** -1)"
             )
+        if type(exponent) is int:  # PyTorch's RuntimeError where it does not fit the dtype
+            fit_scalar("pow", exponent, ad.dtype)
         xp = get_array_module(ad, bd)
         if bool(xp.any(xp.asarray(bd) < 0)):  # NumPy raises here; PyTorch computes
             return Tensor._make(_int_power(xp, ad, bd), False, None, 0)
     if type(exponent) in (int, float) and isinstance(input, Tensor):
         half = "float16" if ad.dtype == np.float16 else "bfloat16" if ad.dtype.kind == "V" else None
         if half is not None:  # the exponent in the tensor's dtype, as PyTorch converts it
+            fit_scalar("pow", exponent, ad.dtype)  # PyTorch's RuntimeError beyond its range
             rounded = float(np.float32(exponent).astype(ad.dtype))
             return _call(Pow, "pow", input, rounded, half=half, number=exponent)
     return _call(Pow, "pow", input, exponent)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._util import broadcast_error, check_broadcast, promote
+from ._util import DtypeError, broadcast_error, check_broadcast, promote
 from .binding import tensor_method
 from .no_derivative import record_no_derivative
 
@@ -29,6 +29,16 @@ class IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
 
 def _raw_pair(op: str, a: Any, b: Any) -> tuple:
     a, b = promote(op, a, b)
+    if (a if isinstance(a, Tensor) else b)._data.dtype.kind == "b":  # both bool
+        raise DtypeError(
+            f"{op}: not implemented for bool operands (PyTorch has no bool kernel for it); "
+            "convert with .long() or .float() first"
+        )
+    if (a if isinstance(a, Tensor) else b)._data.dtype.kind == "c":  # NumPy's raw TypeError
+        raise DtypeError(
+            f"{op}: not implemented for complex tensors (rounding a complex quotient is not "
+            "defined; PyTorch has no complex kernel for it)"
+        )
     check_broadcast(op, a, b)
     return (a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
 
@@ -52,8 +62,11 @@ def _rounded_div(op: str, a: Any, b: Any, trunc: bool) -> Tensor:
     xp = get_array_module(ad, bd)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = xp.trunc(ad / bd) if trunc else ad // bd
-    if trunc and xp.asarray(q).dtype != xp.result_type(ad, bd):
-        q = q.astype(xp.result_type(ad, bd))
+    # the promoted tensor's dtype (a number beside it is weak: 2.5 / a bfloat16 tensor
+    # stays bfloat16, where NumPy's result_type of the pair would say float32)
+    dt = ad.dtype if hasattr(ad, "dtype") else bd.dtype
+    if trunc and xp.asarray(q).dtype != dt:
+        q = q.astype(dt)
     return Tensor._make(xp.asarray(q), False, None, 0)
 
 

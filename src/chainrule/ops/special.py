@@ -261,7 +261,11 @@ def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
             "xlogy(): expected at least one of input and other to be a Tensor, got "
             f"{type(input).__name__} and {type(other).__name__}"
         )
-    a, b = promote("xlogy", input, other)
+    # an int beside an integer tensor is not wrapped into its dtype: the tensor becomes
+    # floating first, and the number joins it as it is (uint8_tensor with -1, as PyTorch)
+    a, b = promote("xlogy", input, other, wrap_ints=False)
+    a = _real_float("xlogy", a) if isinstance(a, Tensor) else a
+    b = _real_float("xlogy", b) if isinstance(b, Tensor) else b
     a = _real_float("xlogy", as_tensor(a, b if isinstance(b, Tensor) else None))
     b = _real_float("xlogy", as_tensor(b, a))
     return _call(Xlogy, "xlogy", a, b, bf16=_is_bfloat16(a) and _is_bfloat16(b))

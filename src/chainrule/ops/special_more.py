@@ -357,12 +357,16 @@ def _binary(cls: type, op: str, input: Any, other: Any, integers: bool = True) -
             f"{op}(): expected at least one of input and other to be a Tensor, got "
             f"{type(input).__name__} and {type(other).__name__}"
         )
-    a, b = promote(op, input, other)
+    # an int beside an integer tensor is not wrapped into its dtype: the tensor becomes
+    # floating first, and the number joins it as it is (PyTorch)
+    a, b = promote(op, input, other, wrap_ints=False)
+    t = a if isinstance(a, Tensor) else b
+    if not integers and t._data.dtype.kind in "biu":
+        raise DtypeError(f"{op}: not implemented for integer tensors (got {t.dtype})")
+    a = _floating(op, a) if isinstance(a, Tensor) else a
+    b = _floating(op, b) if isinstance(b, Tensor) else b
     a = as_tensor(a, b if isinstance(b, Tensor) else None)
-    b = as_tensor(b, a)
-    if not integers and a._data.dtype.kind in "biu":
-        raise DtypeError(f"{op}: not implemented for integer tensors (got {a.dtype})")
-    return _call(cls, op, _floating(op, a), _floating(op, b))
+    return _call(cls, op, a, as_tensor(b, a))
 
 
 def xlog1py(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name

@@ -18,10 +18,11 @@ from typing import Any
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..dtypes import is_bfloat16
+from ..dtypes import get_default_dtype, is_bfloat16
 from ._util import DtypeError, as_tensor, reduction_axes
 from .binary import where
 from .binding import tensor_method
+from .cast import cast
 from .complex_ops import imag, real
 from .fused_statistics import Logsumexp, Std, Var
 from .reduction import _count, sum
@@ -134,6 +135,8 @@ def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
         raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
     input = as_tensor(input)
     axes = reduction_axes(dim, input, "logsumexp")
+    if input._data.dtype.kind in "biu":  # integers and bool in the default float (PyTorch);
+        input = cast(input, get_default_dtype())  # x - max(x) in uint8 would wrap around
     # one node, LogsumexpBackward0 as PyTorch (fused_statistics): float16 and bfloat16 (V)
     # accumulate in float32 there and round once
     if input.dtype.kind in "fV":

@@ -299,7 +299,7 @@ def atanh(input: Any) -> Tensor:
 
 
 def _float_pair(op: str, a: Any, b: Any) -> tuple:
-    a, b = promote(op, a, b)
+    a, b = promote(op, a, b, wrap_ints=False)  # a number is used as a float, not wrapped
     check_broadcast(op, a, b)
     return (
         _float(a) if isinstance(a, Tensor) else float(a),
