@@ -69,6 +69,16 @@ _ACTUAL = {
     **{n: ["x", "n", "*", "out"] for n in S.__all__ if "polynomial" in n},
     "round": ["input", "*", "decimals", "out"],  # the docstring omits decimals
     "softmax": ["input", "dim", "dtype"],  # dtype may be passed by position
+    # the docstrings say input; the callables take x= only (input= is a TypeError)
+    **{
+        n: ["x", "*", "out"]
+        for n in (
+            "airy_ai",
+            "scaled_modified_bessel_k0",
+            "scaled_modified_bessel_k1",
+            "spherical_bessel_j0",
+        )
+    },
 }
 
 

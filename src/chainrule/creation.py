@@ -357,6 +357,8 @@ def linspace(
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise RuntimeError(f"linspace(): number of steps must be a non-negative int, got {steps!r}")
     refuse_bool("linspace", dtype)
+    if dtype is None and (isinstance(start, complex) or isinstance(end, complex)):
+        dtype = _dt.get_default_complex_dtype()  # a complex end: complex64, as PyTorch
     return _finish(_linspace_values(start, end, steps, dtype), dtype, device, requires_grad)
 
 

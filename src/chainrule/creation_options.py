@@ -213,6 +213,10 @@ def _torch_dtype_name(dtype: Any) -> str:
     return names.get(str(dtype), str(dtype))
 
 
+_FILLS = frozenset({"zeros", "ones", "full", "empty"})
+"""The factories whose ``out`` gets one value everywhere (``fill_``'s rules)."""
+
+
 def write_factory_out(
     op: str,
     out: Any,
@@ -253,6 +257,12 @@ def write_factory_out(
         )
     if target.shape != arr.shape:
         out._data = target = get_array_module(target).empty(arr.shape, target.dtype)
+    elif not getattr(target.flags, "writeable", True):  # an expanded out (zero strides)
+        from .ops.inplace import check_writable_memory  # in here: chainrule.ops imports creation
+
+        # one value for every element is a fill, which PyTorch allows on an expanded out
+        check_writable_memory(out, f"{op}()", allow_overlap=op in _FILLS)
+        target = out._data
     target[...] = to_device(arr, device_of(target))
     out._vc[0] += 1
     if requires_grad:

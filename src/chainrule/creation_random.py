@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -194,8 +195,8 @@ def normal(
     out: Tensor | None = None,
 ) -> Tensor:
     """Normal samples with the given mean and std (numbers or tensors, broadcast). With
-    ``out=``: tensor ``mean``/``std`` need an ``out`` of their broadcast shape (PyTorch
-    raises otherwise); a ``size`` resizes ``out``.
+    ``out=``: a tensor ``mean`` with a number ``std`` needs an ``out`` of its shape (PyTorch
+    raises otherwise); the other forms, and a ``size``, resize ``out``.
 
     As PyTorch's overloads: two numbers need ``size``, a tensor ``mean`` or ``std`` takes none
     (TypeError otherwise), and tensors whose shapes do not broadcast raise RuntimeError."""
@@ -213,10 +214,19 @@ def normal(
     if out is not None:
         result = normal(mean, std, size, generator, dtype=dtype if dtype else out.dtype)
         if size is None and isinstance(out, Tensor) and tuple(out.shape) != tuple(result.shape):
-            raise RuntimeError(
-                f"normal(): out has shape {list(out.shape)}, but mean and std broadcast to "
-                f"{list(result.shape)}; pass an out of that shape (or a size)"
-            )
+            if not isinstance(std, Tensor):  # PyTorch's (Tensor mean, float std) overload
+                raise RuntimeError(
+                    f"normal(): out has shape {list(out.shape)}, but mean broadcasts to "
+                    f"{list(result.shape)}; pass an out of that shape (or a size)"
+                )
+            if out.numel():  # the other overloads resize out, as every op does
+                warnings.warn(
+                    f"normal(): an output with one or more elements was resized since it had "
+                    f"shape {list(out.shape)}, which does not match the required output shape "
+                    f"{list(result.shape)}.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         return write_factory_out("normal", out, dtype, requires_grad, lambda d: result)
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
@@ -239,6 +249,15 @@ def normal(
     if dtype is None:  # PyTorch: the dtype of tensor ``mean``, else of tensor ``std``
         like = mean if isinstance(mean, Tensor) else std
         dtype = like.dtype if isinstance(like, Tensor) and _dt.is_floating(like.dtype) else None
+    elif _dt.as_dtype(dtype).kind not in "fcV":  # V: bfloat16
+        raise NotImplementedError(
+            f"normal(): not implemented for dtype {dtype}; pass a floating point dtype"
+        )
+    if dtype is not None and _dt.as_dtype(dtype).kind == "c":  # PyTorch: the real and the
+        # imaginary part each drawn from N(mean, std**2 / 2), as its view of pairs of reals
+        g, sd = gen(generator), np.asarray(s) / np.sqrt(2.0)
+        draws = g.normal(m, sd, size=shape) + 1j * g.normal(m, sd, size=shape)
+        return _finish(draws, dtype, device, requires_grad)
     draws = gen(generator).normal(m, s, size=shape)
     if dtype is not None and _dt.is_bfloat16(_dt.as_dtype(dtype)):
         draws = _bfloat16_draws("normal", draws)

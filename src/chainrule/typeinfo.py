@@ -28,7 +28,8 @@ def _bfloat16_finfo() -> Any:
 
 
 class finfo:  # noqa: N801 - mirrors torch.finfo
-    """Limits of a floating dtype (the default dtype when none is given).
+    """Limits of a floating dtype (the default dtype when none is given); a complex dtype
+    gives its real and imaginary parts' (float32 for complex64, float64 for complex128).
 
     Raises:
         TypeError: for a non-floating dtype.
@@ -36,6 +37,8 @@ class finfo:  # noqa: N801 - mirrors torch.finfo
 
     def __init__(self, type: Any = None) -> None:  # noqa: A002 - PyTorch's argument name
         dt = dtypes.get_default_dtype() if type is None else dtypes.as_dtype(type)
+        if dt.kind == "c":  # a complex dtype: the limits of its parts (PyTorch's answer)
+            dt = np.dtype(np.float32 if dt == np.complex64 else np.float64)
         if not dtypes.is_floating(dt):
             raise TypeError(
                 f"cr.finfo() requires a floating point input type, got {dt}; "

@@ -52,6 +52,7 @@ class _Alias(Function):
     raw = True
     is_view = True
     node_name = "AliasBackward0"
+    complex_grad = True  # the identity: right for complex tensors as it is
 
     @staticmethod
     def forward(ctx, x):

@@ -37,6 +37,8 @@ def forward_tangents(
             f"{cls.__name__} has no forward-mode (jvp) rule, so cr.func.jvp/jacfwd cannot "
             "pass through it; use reverse mode (cr.func.vjp/jacrev) instead"
         )
+    if not cls.complex_grad:
+        _refuse_complex_tangents(cls, args, outs)
     own = ctx.__dict__ if cls._user else ()  # a user's own ctx.primals/ctx.out are kept
     if "primals" not in own:
         ctx.primals = tuple(a._data if isinstance(a, Tensor) else a for a in args)
@@ -66,6 +68,24 @@ def forward_tangents(
             r._fw_tangent = t
     if ctx.next_edges:
         ctx._out_tangents = tuple(r._fw for r in results)
+
+
+def _refuse_complex_tangents(cls: type, args: tuple, outs: tuple) -> None:
+    """An op without a complex rule (``complex_grad`` False) meeting a complex tangent, or
+    making a complex output from inputs with tangents: NotImplementedError, as reverse mode
+    raises (``function._check_complex``), where the op's real ``jvp`` would give a wrong
+    tangent, or the complex output's would be dropped (read as zero)."""
+    complex_in = any(
+        isinstance(a, Tensor) and a._fw_tangent is not None and a._fw_tangent.dtype.kind == "c"
+        for a in args
+    )
+    complex_out = any(getattr(getattr(o, "dtype", None), "kind", "") == "c" for o in outs)
+    if complex_in or complex_out:
+        raise NotImplementedError(
+            f"{cls.__name__}: forward-mode AD through complex tensors is not supported for "
+            "this op (its jvp rule is written for real numbers and would be wrong for complex "
+            "ones). Compute with real and imaginary parts (cr.view_as_real) instead"
+        )
 
 
 def given_tangent(t: Any) -> Tensor | None:

@@ -267,8 +267,35 @@ def _retake_tangent(view: Tensor, owner: Tensor | None) -> bool:
     tangent = owner._fw_tangent
     if tangent is None:
         return False
-    view._fw_tangent = tangent.reshape(-1)[flat_index_map(owner._data, view._data)]
+    view._fw_tangent = _tangent_part(tangent, owner._data, view._data)
     return True
+
+
+def _tangent_part(tangent: Any, owner: Any, view: Any) -> Any:
+    """The part of ``owner``'s ``tangent`` at ``view``'s elements (``view`` an array in
+    ``owner``'s memory). A view of another dtype (``.real``, ``view_as_real`` of a complex
+    owner, ``view_as_complex`` of a float one) is mapped on the real side, as
+    :func:`_replay` does."""
+    if view.dtype == owner.dtype:
+        return tangent.reshape(-1)[flat_index_map(owner, view)]
+    if owner.dtype.kind == "c":  # a float view of a complex owner
+        real_owner = _as_real_array(owner)
+        return _as_real_array(tangent).reshape(-1)[flat_index_map(real_owner, view)]
+    pairs = tangent.reshape(-1)[flat_index_map(owner, _as_real_array(view))]  # fresh, C order
+    return pairs.view(view.dtype)[..., 0]
+
+
+def _put_tangent_part(tangent: Any, owner: Any, view: Any, value: Any) -> None:
+    """Write ``value`` (the view's new tangent, or 0) into ``owner``'s C-contiguous
+    ``tangent`` at ``view``'s elements; views of another dtype as in :func:`_tangent_part`."""
+    if view.dtype == owner.dtype:
+        tangent.reshape(-1)[flat_index_map(owner, view)] = value
+    elif owner.dtype.kind == "c":
+        real_owner = _as_real_array(owner)
+        _as_real_array(tangent).reshape(-1)[flat_index_map(real_owner, view)] = value
+    else:
+        pairs = _as_real_array(value) if getattr(value, "ndim", None) is not None else value
+        tangent.reshape(-1)[flat_index_map(owner, _as_real_array(view))] = pairs
 
 
 def write_view_tangent(view: Tensor, base: Tensor) -> None:
@@ -277,16 +304,16 @@ def write_view_tangent(view: Tensor, base: Tensor) -> None:
     at the view's positions."""
     xp = get_array_module(base._data)
     t = base._fw_tangent
-    index = flat_index_map(base._data, view._data)
     value = 0 if view._fw_tangent is None else view._fw_tangent
     given = given_tangent(base)
     if given is not None and t.flags.writeable and t.flags.c_contiguous:
         # as in PyTorch, the tangent make_dual was given is written in place (same object)
-        t.reshape(-1)[index] = value.copy() if xp.may_share_memory(value, t) else value
+        value = value.copy() if xp.may_share_memory(value, t) else value
+        _put_tangent_part(t, base._data, view._data, value)
         given._vc[0] += 1
     else:
         t = xp.zeros(base._data.shape, base._data.dtype) if t is None else xp.array(t, order="C")
-        t.reshape(-1)[index] = value
+        _put_tangent_part(t, base._data, view._data, value)
         base._fw_tangent = t
     view._view.version = view._vc[0]
 

@@ -321,6 +321,8 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     eye = Tensor._make(np.eye(m, n, dtype=a._data.dtype), False, None, 0)
     v = a.tril(-1) + eye  # unit lower trapezoid: the reflectors' vectors
     q = eye.expand(*a.shape)
+    if k == 0 and a.requires_grad:  # no reflectors: PyTorch's [I; 0] is still in A's graph
+        q = where(Tensor._new(np.zeros((), dtype=bool)), a, q)
     for i in range(k - 1, -1, -1):
         vi = v[..., :, i : i + 1]
         q = q - (t[..., i : i + 1].unsqueeze(-1) * vi) @ (mH(vi) @ q)

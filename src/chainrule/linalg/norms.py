@@ -18,6 +18,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
+from ..ops.binary import where
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
 from ..ops.linalg_out import with_out
 from ..ops.vector_norms import PNorm
@@ -38,7 +39,7 @@ class EuclideanNorm(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         xp = get_array_module(x)
-        if x.dtype.kind == "V":  # bfloat16: in float32, rounded once (PyTorch's kernel)
+        if x.dtype.char in "eE":  # float16, bfloat16: in float32, rounded once (PyTorch)
             xw = x.astype(np.float32)
             n = xp.sqrt((xw * xw).sum(axis=dims, keepdims=True)).astype(x.dtype)
         else:
@@ -51,6 +52,13 @@ class EuclideanNorm(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         dims, keepdim = ctx.args
+        if x.dtype.char in "eE" and not ctx.create_graph:  # halves: float32, rounded once
+            xp = get_array_module(x._data)
+            xw = x._data.astype(np.float32)
+            n = xp.sqrt((xw * xw).sum(axis=dims, keepdims=True))
+            g = grad._data.astype(np.float32).reshape(n.shape)
+            gx = xp.where(n == 0, 0, g / xp.where(n == 0, 1, n)) * xw
+            return Tensor._make(gx.astype(x.dtype), False, None, 0), None, None
         n = EuclideanNorm.apply(x, dims, True)  # recomputed: differentiable for double backward
         if not keepdim:
             grad = grad.reshape(n.shape)
@@ -62,7 +70,7 @@ class EuclideanNorm(Function):
         x = ctx.primals[0]
         dims, keepdim = ctx.args
         xp = get_array_module(x)
-        low = x.dtype if x.dtype.kind == "V" else None  # bfloat16: float32, rounded once
+        low = x.dtype if x.dtype.char in "eE" else None  # halves: float32, rounded once
         if low is not None:
             x, t = x.astype(np.float32), t.astype(np.float32)
         n = xp.sqrt((x * x).sum(axis=dims, keepdims=keepdim))
@@ -87,7 +95,7 @@ def vector_norm(
         t = tensor_arg(t, "linalg.vector_norm", complex_ok=True)
         return _complex_vector_norm(t, ord, dim, keepdim, dtype)
     if dtype is not None:
-        t = t.to(dtype)
+        t = _real_dtype_arg(t, dtype, "linalg.vector_norm")
     dims = norm_dim(dim, t.ndim, "linalg.vector_norm")
     if t.ndim == 0 or dims == ():
         dims = None  # an empty dim list means every dim, as in PyTorch
@@ -107,11 +115,33 @@ def vector_norm(
     if ord == -math.inf:
         return a.amin(red, keepdim=keepdim)
     if ord == 0.0:
-        return (a != 0).to(t.dtype).sum(red, keepdim=keepdim)
+        count = (a != 0).to(t.dtype)
+        if t.requires_grad:  # PyTorch's count is in the graph: backward runs (no gradient)
+            count = where(Tensor._new(np.zeros((), dtype=bool)), a, count)
+        return count.sum(red, keepdim=keepdim)
     if ord == 1.0:
         return a.sum(red, keepdim=keepdim)
     # fused: PyTorch's gradient (0, not NaN) at zero entries / zero norms, for p < 0 too
     return PNorm.apply(t, ord, dims, bool(keepdim))
+
+
+def _real_dtype_arg(t: Tensor, dtype: Any, op: str) -> Tensor:
+    """``t`` (real floating) cast to a norm's ``dtype=`` argument: a real floating dtype no
+    narrower than ``t``'s (PyTorch; float16 and bfloat16 do not convert into each other)."""
+    try:
+        target = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: dtype must be a dtype, got {dtype!r}") from None
+    if target.kind == "c":
+        raise RuntimeError(f"{op}: dtype should be real for real inputs, but got {dtype}")
+    if target.kind not in "fV":  # V: bfloat16
+        raise RuntimeError(f"{op}: dtype should be floating point or complex, but got {dtype}")
+    if target != t.dtype and target.itemsize <= t.dtype.itemsize:
+        raise RuntimeError(
+            f"{op}: the dtype of the input ({t.dtype}) should be convertible without narrowing "
+            f"to the specified dtype ({dtype})"
+        )
+    return t.to(target)
 
 
 def _complex_vector_norm(z: Tensor, ord: Any, dim: Any, keepdim: bool, dtype: Any) -> Tensor:
@@ -140,7 +170,7 @@ def matrix_norm(
         if a.dtype.kind == "c":
             a = complex_dtype_arg(a, dtype, "linalg.matrix_norm")
         else:
-            a = a.to(dtype)
+            a = _real_dtype_arg(a, dtype, "linalg.matrix_norm")
     if len(tuple(dim)) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
     d0, d1 = (int(d) % a.ndim for d in dim)
@@ -162,6 +192,9 @@ def matrix_norm(
     if ord in (1, -1, math.inf, -math.inf):
         rows, cols = (d0, d1) if ord in (1, -1) else (d1, d0)
         summed = a.abs().sum(rows, keepdim=True)
+        if ord > 0 and summed.shape[cols] == 0:  # the max of no non-negative sums: 0
+            out = summed.sum(cols, keepdim=True)
+            return out if keepdim else out.squeeze((d0, d1))
         try:
             out = summed.amax(cols, keepdim=True) if ord > 0 else summed.amin(cols, keepdim=True)
         except NAMED_ERRORS as err:  # an empty dim: the max/min has no identity

@@ -24,6 +24,7 @@ from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..ops.binary import where
 from ..ops.linalg_out import with_out
 from ._common import check_square, mT, raise_singular, tensor_arg
 
@@ -280,8 +281,10 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     if not isinstance(n, (int, np.integer)):
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
     if n == 0:
-        eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
-        return Tensor._new(np.array(eye))
+        eye = Tensor._new(np.array(np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)))
+        if a.requires_grad:  # PyTorch's identity is in the graph: A gets a zero gradient
+            eye = where(Tensor._new(np.zeros((), dtype=bool)), a, eye)
+        return eye
     if n < 0:
         a, n = inv(a), -n
     result = None

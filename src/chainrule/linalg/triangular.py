@@ -145,7 +145,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     op = "linalg.cholesky_ex"
     a = check_square(A, op, complex_ok=True)
     batch = tuple(a.shape[:-2])
-    flat = a._data.reshape((-1,) + tuple(a.shape[-2:]))
+    flat = a._data.reshape((int(np.prod(batch)),) + tuple(a.shape[-2:]))  # -1: ambiguous at 0x0
     try:
         get_array_module(flat).linalg.cholesky(flat)
         infos = np.zeros(len(flat), dtype=np.int32)

@@ -37,7 +37,11 @@ _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 
 def reduction_name(op: str, reduction: Any) -> str:
     """ATen's int reduction as ``F``'s string. Deliberate difference: PyTorch treats any int
-    other than 1 and 2 as 0 (no reduction); chainrule raises instead of guessing."""
+    other than 1 and 2 as 0 (no reduction); chainrule raises instead of guessing.
+
+    The root forms' ``reduction`` defaults to 0 (none): ATen's schemas say ``reduction=1``,
+    but PyTorch 2.13's ``torch.kl_div(x, t)`` (and the other root losses) reduce nothing when
+    it is omitted (measured), and chainrule mirrors what PyTorch returns."""
     if isinstance(reduction, bool) or reduction not in _REDUCTIONS:
         raise ValueError(
             f"{op}: reduction must be 0 (none), 1 (mean) or 2 (sum) in the root form "
@@ -58,7 +62,7 @@ def binary_cross_entropy_with_logits(
     target: Tensor,
     weight: Tensor | None = None,
     pos_weight: Tensor | None = None,
-    reduction: int = 1,
+    reduction: int = 0,
 ) -> Tensor:
     """``torch.binary_cross_entropy_with_logits`` (``pos_weight`` before ``reduction``)."""
     r = reduction_name("binary_cross_entropy_with_logits", reduction)
@@ -68,7 +72,7 @@ def binary_cross_entropy_with_logits(
 
 
 def cosine_embedding_loss(
-    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: int = 1
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: int = 0
 ) -> Tensor:
     """``torch.cosine_embedding_loss``."""
     r = reduction_name("cosine_embedding_loss", reduction)
@@ -81,7 +85,7 @@ def ctc_loss(
     input_lengths: Tensor | Sequence[int],
     target_lengths: Tensor | Sequence[int],
     blank: int = 0,
-    reduction: int = 1,
+    reduction: int = 0,
     zero_infinity: bool = False,
 ) -> Tensor:
     """``torch.ctc_loss`` (both ATen overloads: lengths as tensors or int lists). The mean
@@ -94,7 +98,7 @@ def hinge_embedding_loss(
     input: Tensor,  # noqa: A002 - PyTorch's name
     target: Tensor,
     margin: float = 1.0,
-    reduction: int = 1,
+    reduction: int = 0,
 ) -> Tensor:
     """``torch.hinge_embedding_loss``."""
     r = reduction_name("hinge_embedding_loss", reduction)
@@ -104,7 +108,7 @@ def hinge_embedding_loss(
 def kl_div(
     input: Tensor,  # noqa: A002 - PyTorch's name
     target: Tensor,
-    reduction: int = 1,
+    reduction: int = 0,
     *,
     log_target: bool = False,
 ) -> Tensor:
@@ -116,7 +120,7 @@ def kl_div(
 
 
 def margin_ranking_loss(
-    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: int = 1
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: int = 0
 ) -> Tensor:
     """``torch.margin_ranking_loss``."""
     r = reduction_name("margin_ranking_loss", reduction)
@@ -144,7 +148,7 @@ def triplet_margin_loss(
     p: float = 2.0,
     eps: float = 1e-6,
     swap: bool = False,
-    reduction: int = 1,
+    reduction: int = 0,
 ) -> Tensor:
     """``torch.triplet_margin_loss``."""
     r = reduction_name("triplet_margin_loss", reduction)

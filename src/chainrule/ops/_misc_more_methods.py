@@ -16,6 +16,7 @@ import numpy as np
 from .. import creation, cuda
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
+from ..creation_options import check_layout
 from ..dtype_rules import Size
 from ..random import Generator, gen
 from ._misc_more_strided import _geometry, _storage, as_strided_
@@ -43,17 +44,17 @@ __all__ = [
 
 def byte(self: Tensor, memory_format: Any = None) -> Tensor:
     """``self.to(cr.uint8)`` (``Tensor.byte``)."""
-    return self.to(_dt.uint8)
+    return self.to(_dt.uint8, memory_format=memory_format)
 
 
 def char(self: Tensor, memory_format: Any = None) -> Tensor:
     """``self.to(cr.int8)`` (``Tensor.char``)."""
-    return self.to(_dt.int8)
+    return self.to(_dt.int8, memory_format=memory_format)
 
 
 def short(self: Tensor, memory_format: Any = None) -> Tensor:
     """``self.to(cr.int16)`` (``Tensor.short``)."""
-    return self.to(_dt.int16)
+    return self.to(_dt.int16, memory_format=memory_format)
 
 
 def is_pinned(self: Tensor, device: Any = None) -> bool:
@@ -128,6 +129,7 @@ def new_empty_strided(
     """
     if pin_memory:
         raise NotImplementedError("new_empty_strided: pin_memory=True is not supported")
+    check_layout("new_empty_strided", layout)  # strided only
     size, stride = _geometry("new_empty_strided", size, stride)
     d = _dt.as_dtype(dtype) if dtype is not None else self.dtype
     need = 0 if 0 in size else 1 + sum((n - 1) * s for n, s in zip(size, stride))
@@ -199,7 +201,7 @@ def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
         self._data = flat[off : off + n].reshape(shape)
     else:
         grown = np.empty(n, self.dtype)
-        kept = min(n, self.numel())
+        kept = min(n, flat.size - off)  # the storage's values from the offset on, as PyTorch
         grown[:kept] = flat[off : off + kept]
         self._data = grown.reshape(shape)
     self._vc[0] += 1

@@ -95,7 +95,7 @@ def _hist_args(op: str, x: Tensor, weight: Any) -> np.ndarray | None:
 @tensor_method(keywords=True)
 def histogram(
     input: Tensor,  # noqa: A002 - PyTorch's name
-    bins: Any,
+    bins: Any = 100,
     *,
     range: Sequence[float] | None = None,  # noqa: A002 - PyTorch's name
     weight: Tensor | None = None,

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.saved import memory_root
 from ..autograd.tensor import Tensor
@@ -26,6 +27,7 @@ from ._util import as_tensor, constant
 from .binding import tensor_method
 from .index_ops import index_add
 from .indexing import index_put
+from .inplace_views import metadata_inplace
 
 __all__ = ["as_strided", "as_strided_", "as_strided_scatter"]
 
@@ -148,17 +150,18 @@ def as_strided_(
     storage_offset: int | None = None,
 ) -> Tensor:
     """``Tensor.as_strided_``: make ``input`` itself the strided view of its storage (its
-    shape and strides change; values are not copied). Not recorded by autograd: a tensor that
-    requires grad raises, as PyTorch does for a leaf.
+    shape and strides change; values are not copied) and bump its version, as PyTorch. On a
+    non-leaf that requires grad it is recorded (the tensor's ``grad_fn`` becomes
+    ``as_strided``'s node).
 
     Raises:
-        RuntimeError: ``input`` requires grad; a geometry as for :func:`as_strided`.
+        RuntimeError: ``input`` is a leaf that requires grad (or a view of one) while grad
+            mode is on; a geometry as for :func:`as_strided`.
     """
-    if input.requires_grad:
-        raise RuntimeError(
-            "a leaf Variable that requires grad is being used in an in-place operation."
-        )
+    if input.requires_grad and grad_mode.is_grad_enabled():
+        return metadata_inplace(input, "as_strided_", as_strided, size, stride, storage_offset)
     input._data = _strided_view("as_strided_", input, size, stride, storage_offset)[0]
+    input._vc[0] += 1
     return input
 
 

@@ -14,6 +14,10 @@ when it applies (:mod:`chainrule._kernels.pool_gemm`), else NumPy's matmul. ``F.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from .._kernels import pool_gemm
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
@@ -22,6 +26,12 @@ from .reduction import sum as _sum
 from .shape import reshape, transpose
 
 __all__ = ["LinearFn"]
+
+
+def _rows(shape: tuple) -> int:
+    """The rows of ``shape`` with its leading dims flattened: explicit, since ``-1`` is
+    ambiguous when the last dim is 0 (``F.linear`` with ``in_features == 0``)."""
+    return math.prod(shape[:-1])
 
 
 class LinearFn(Function):
@@ -38,10 +48,14 @@ class LinearFn(Function):
 
     @staticmethod
     def forward(ctx, x, w, b):
-        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        x2 = x.reshape(_rows(x.shape), x.shape[-1]) if x.ndim != 2 else x
         y = pool_gemm.matmul(x2, w, trans_b=True)  # on the compiled pool, or None
         if y is None:
-            y = x2 @ w.T
+            if b is not None and x2.dtype.char == "e":  # float16: x Wᵀ + b rounded once
+                y = (x2.astype(np.float32) @ w.T.astype(np.float32) + b).astype(x2.dtype)
+                b = None
+            else:
+                y = x2 @ w.T
         if b is not None:
             y += b
         ctx.save_for_backward(x, w)
@@ -55,14 +69,14 @@ class LinearFn(Function):
         needs = ctx.needs_input_grad
         if not ctx.create_graph:  # plain backward: raw arrays, no recorded reshapes/matmuls
             return _linear_backward_arrays(x._data, w._data, grad._data, needs)
-        g2 = grad if grad.ndim == 2 else reshape(grad, (-1, grad.shape[-1]))
+        g2 = grad if grad.ndim == 2 else reshape(grad, (_rows(grad.shape), grad.shape[-1]))
         gx = gw = gb = None
         if needs[0]:
             gx = matmul(g2, w)
             if x.ndim != 2:
                 gx = reshape(gx, x.shape)
         if needs[1]:
-            x2 = x if x.ndim == 2 else reshape(x, (-1, x.shape[-1]))
+            x2 = x if x.ndim == 2 else reshape(x, (_rows(x.shape), x.shape[-1]))
             gw = matmul(transpose(g2, 0, 1), x2)
         if len(needs) > 2 and needs[2]:
             gb = _sum(g2, 0)
@@ -83,9 +97,9 @@ def _linear_backward_arrays(x, w, g, needs):
     """(dx, dW, db) = (G W, Gᵀ x, Σ_rows G) on raw arrays, leading dims flattened (each a
     single GEMM reading the transposed operand in place; dx and dW in one launch of the
     compiled pool when it applies)."""
-    g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+    g2 = g if g.ndim == 2 else g.reshape(_rows(g.shape), g.shape[-1])
     gx = gw = gb = None
-    x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+    x2 = x if x.ndim == 2 else x.reshape(_rows(x.shape), x.shape[-1])
     both = None
     if needs[0] and needs[1]:  # equal work: one launch, one whole GEMM per thread
         both = pool_gemm.matmul_pair((g2, w, False, False), (g2, x2, True, False))
@@ -102,6 +116,6 @@ def _linear_backward_arrays(x, w, g, needs):
         gw = pool_gemm.matmul(g2, x2, trans_a=True)
         if gw is None:
             gw = g2.T @ x2
-    if len(needs) > 2 and needs[2]:
-        gb = g2.sum(0)
+    if len(needs) > 2 and needs[2]:  # (float16: summed in float32, rounded once)
+        gb = g2.sum(0) if g2.dtype.char != "e" else g2.sum(0, np.float32).astype(g2.dtype)
     return tuple(None if a is None else Tensor._make(a, False, None, 0) for a in (gx, gw, gb))

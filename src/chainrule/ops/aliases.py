@@ -73,7 +73,10 @@ def _named(op: str, fn: Callable[..., Tensor], *args: Any, **kwargs: Any) -> Ten
 def rad2deg(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Radians to degrees, ``input * 180 / pi`` (``torch.rad2deg``; integers become the
     default float). Composed, as its inverse ``deg2rad``."""
-    return _float(input) * (180.0 / math.pi)
+    x = _float(input)
+    if x._data.dtype.kind == "c":  # an angle is real (PyTorch refuses too)
+        raise RuntimeError("rad2deg is not supported for complex tensors.")
+    return x * (180.0 / math.pi)
 
 
 @tensor_method(inplace=True, keywords=True)

@@ -58,7 +58,6 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backends.sdp import ENABLED as SDP_ENABLED
 from ..backends.sdp import SDPBackend, check_backends
-from ..dtypes import is_bfloat16
 from ..random import Generator, gen
 from .attention_bias import resolve_causal_bias
 from .attention_fused import (
@@ -99,7 +98,10 @@ def _scores(q, k, mask, blocked, scale):
 def _softmax_rows(s):
     """Row softmax with fully masked rows (all -inf) set to 0; returns (P, lse, dead)."""
     xp = get_array_module(s)
-    m = s.max(axis=-1, keepdims=True)
+    if s.shape[-1] == 0:  # no keys: every row is fully masked (PyTorch: a zero output)
+        m = xp.full(s.shape[:-1] + (1,), -np.inf, dtype=s.dtype)
+    else:
+        m = s.max(axis=-1, keepdims=True)
     dead = m == -np.inf
     any_dead = bool(dead.any())
     if any_dead:
@@ -326,7 +328,7 @@ def attention(
     Returns O, or (O, P̃) when ``need_weights``; ``nan_rows`` makes fully masked rows NaN.
     """
     check_inputs(query, key, value)
-    if is_bfloat16(query.dtype):  # in float32, rounded once, as PyTorch's CPU kernels
+    if query.dtype.char in "eE":  # float16, bfloat16: in float32, rounded once (PyTorch)
         out = attention(
             query.float(),
             key.float(),

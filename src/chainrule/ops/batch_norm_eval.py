@@ -34,13 +34,18 @@ def _per_channel(v: Any, ndim: int) -> Any:
 
 
 class BatchNormEvalFn(Function):
-    """``x α + β`` per channel of an (N, C, *) array; α, β (C,) arrays of x's dtype."""
+    """``x α + β`` per channel of an (N, C, *) array; α, β (C,) arrays of x's dtype, or of
+    float32 for a float16 x (computed in float32 and rounded once, as PyTorch's kernel)."""
 
     raw = True
 
     @staticmethod
     def forward(ctx, x, alpha, beta):
         ctx.save_for_backward(alpha)
+        if x.dtype != alpha.dtype:  # float16 x, float32 α and β
+            y = x.astype(alpha.dtype) * _per_channel(alpha, x.ndim)
+            y += _per_channel(beta, x.ndim)
+            return y.astype(x.dtype)
         y = _fast.channel_affine(x, alpha, beta)
         if y is None:  # NumPy keeps x's memory layout (order 'K')
             y = x * _per_channel(alpha, x.ndim)
@@ -49,12 +54,15 @@ class BatchNormEvalFn(Function):
 
     @staticmethod
     def backward(ctx, g):
-        alpha = ctx.saved_tensors[0]._data
+        alpha = ctx.saved_tensors[0]._data.astype(g.dtype, copy=False)
         return g * Tensor._make(_per_channel(alpha, g.ndim), False, None, 0), None, None
 
     @staticmethod
     def jvp(ctx, t, _alpha, _beta):
-        return None if t is None else t * _per_channel(ctx.saved_arrays[0], np.ndim(t))
+        alpha = ctx.saved_arrays[0]
+        return (
+            None if t is None else t * _per_channel(alpha.astype(t.dtype, copy=False), np.ndim(t))
+        )
 
 
 def _xhat(x: Any, mean: Any, invstd: Any) -> Any:

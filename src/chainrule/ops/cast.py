@@ -7,6 +7,7 @@ into new memory (its gradient is the identity).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,8 @@ class Cast(Function):
 
     @staticmethod
     def forward(ctx, x, dtype):
+        if x.dtype.kind == "c" and dtype.kind != "c":
+            return _complex_to_real(x, dtype)
         return x.astype(dtype)
 
     @staticmethod
@@ -38,13 +41,28 @@ class Cast(Function):
 
     @staticmethod
     def jvp(ctx, t, _):
-        return None if t is None else t.astype(ctx.out.dtype)
+        if t is None:
+            return None
+        real_out = t.dtype.kind == "c" and ctx.out.dtype.kind != "c"  # the real part's tangent
+        return (t.real if real_out else t).astype(ctx.out.dtype)
+
+
+def _complex_to_real(x: Any, dtype: Any) -> Any:
+    """A complex array cast to a real ``dtype``: its real parts, with PyTorch's UserWarning
+    (NumPy's own is a ComplexWarning, which ``except UserWarning`` code does not catch)."""
+    warnings.warn(
+        "Casting complex values to real discards the imaginary part", UserWarning, stacklevel=4
+    )
+    return x.real.astype(dtype)
 
 
 def cast(x: Tensor, dtype) -> Tensor:
     if x.requires_grad and np.dtype(dtype).kind not in "fcV":  # V: bfloat16
         # Casting to an integer/bool type ends the graph, as in PyTorch.
-        return Tensor._make(x._data.astype(dtype), False, None, 0)
+        d = x._data
+        return Tensor._make(
+            _complex_to_real(d, dtype) if d.dtype.kind == "c" else d.astype(dtype), False, None, 0
+        )
     return Cast.apply(x, np.dtype(dtype))
 
 

@@ -223,16 +223,16 @@ def _promote_bounds(x: Tensor, lo: Tensor | None, hi: Tensor | None) -> tuple:
     return promote_tensors(x, lo, hi)
 
 
-@tensor_method(inplace=True)
-def clamp_min(x: Tensor, min: Any) -> Tensor:  # noqa: A002
-    """max(x, min) elementwise (``clamp(x, min=min)``)."""
-    return clamp(x, min=min)
+@tensor_method(inplace=True, keywords=True)
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
+    """max(input, min) elementwise (``clamp(input, min=min)``)."""
+    return clamp(input, min=min)
 
 
-@tensor_method(inplace=True)
-def clamp_max(x: Tensor, max: Any) -> Tensor:  # noqa: A002
-    """min(x, max) elementwise (``clamp(x, max=max)``)."""
-    return clamp(x, max=max)
+@tensor_method(inplace=True, keywords=True)
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
+    """min(input, max) elementwise (``clamp(input, max=max)``)."""
+    return clamp(input, max=max)
 
 
 @tensor_method(inplace=True, keywords=True)

@@ -14,7 +14,7 @@ import numpy as np
 from ..backend import get_array_module
 from .elementwise import UnaryElementwise
 
-__all__ = ["ComplexSigmoid"]
+__all__ = ["ComplexAcosh", "ComplexSigmoid"]
 
 
 class ComplexSigmoid(UnaryElementwise):
@@ -36,3 +36,22 @@ class ComplexSigmoid(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         return y * (1 - y)
+
+
+class ComplexAcosh(UnaryElementwise):
+    """``acosh(z)`` for complex ``z``; ``d/dz = 1 / (sqrt(z - 1) sqrt(z + 1))`` (holomorphic).
+
+    The real rule ``rsqrt(x^2 - 1)`` is the same function only for real ``x > 1``: for complex
+    ``z`` the principal ``sqrt(z^2 - 1)`` differs from ``sqrt(z - 1) sqrt(z + 1)`` by a sign on
+    half the plane (Re z < 0), where it would give the wrong sign. PyTorch uses this form."""
+
+    complex_grad = "holomorphic"
+    node_name = "AcoshBackward0"
+
+    @staticmethod
+    def f(x):
+        return get_array_module(x).arccosh(x)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        return ((x - 1).sqrt() * (x + 1).sqrt()).reciprocal()

@@ -46,15 +46,16 @@ def _to_complex(g: Tensor) -> Tensor:
 
 
 class Real(Function):
-    """``real(z)``: the real part; gradient ``g + 0i``."""
+    """``real(z)``: the real part, a view of ``z``'s memory (strides twice ``z``'s, as
+    PyTorch's: writing into it changes ``z``); gradient ``g + 0i``."""
 
     raw = True
     complex_grad = True
+    is_view = True
 
     @staticmethod
     def forward(ctx, z):
-        return z.real.copy()  # a C-contiguous copy that keeps a 0-d shape (ascontiguousarray
-        # would make it (1,))
+        return z.real
 
     @staticmethod
     def backward(ctx, g):
@@ -66,14 +67,16 @@ class Real(Function):
 
 
 class Imag(Function):
-    """``imag(z)``: the imaginary part; gradient ``i g``."""
+    """``imag(z)``: the imaginary part, a view of ``z``'s memory (see :class:`Real`);
+    gradient ``i g``."""
 
     raw = True
     complex_grad = True
+    is_view = True
 
     @staticmethod
     def forward(ctx, z):
-        return z.imag.copy()  # C-contiguous, 0-d kept (see Real)
+        return z.imag
 
     @staticmethod
     def backward(ctx, g):
@@ -214,14 +217,15 @@ class ViewAsComplex(Function):
 
 
 def real(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
-    """``torch.real``: the real part of a complex tensor; a real tensor is returned as is.
-    (PyTorch returns a view; chainrule a copy with the same values.)"""
+    """``torch.real``: the real part of a complex tensor, a view of its memory (as
+    PyTorch's: ``z.real.mul_(2)`` or ``z.real[0] = 1`` changes ``z``); a real tensor is
+    returned as is."""
     x = as_tensor(input)
     return Real.apply(x) if x._data.dtype.kind == "c" else x
 
 
 def imag(input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
-    """``torch.imag``: the imaginary part of a complex tensor."""
+    """``torch.imag``: the imaginary part of a complex tensor, a view of its memory."""
     x = as_tensor(input)
     if x._data.dtype.kind != "c":
         raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")

@@ -23,19 +23,23 @@ from __future__ import annotations
 
 from ..autograd.view_replay import AsStrided, CopySlices, GatherFlat, ScatterFlat, ZeroFlat
 from ..linalg.solve import Cross, Det, Inv, Solve
+from ._misc_more_strided import AsStrided as AsStridedView
 from .affine import LinearFn
 from .binary import Add, Div, Mul, Sub, Where
 from .cast import Cast, Clone
+from .circular_padding import CircularPad, CircularPadBackward
 from .conv import Conv2dFn, ConvTranspose2dFn, ConvWeightFn
 from .cumulative import Cumprod, Cumsum
+from .edge_padding import EdgePad, EdgePadBackward
 from .einsum import Einsum
 from .fold import FoldFn
 from .fused_grads import TanhGrad
 from .gather_scatter import Gather, Scatter, ScatterAdd
 from .indexing import GetItem, IndexAdd, IndexPut
-from .joining import Cat, Split
+from .joining import Cat, Split, Unbind
 from .layout import Contiguous
 from .linalg import MatMul
+from .masked_scatter import MaskedScatter, MaskedScatterSourceGrad
 from .padding import Pad
 from .permutations import Permute
 from .power import Pow
@@ -61,6 +65,8 @@ REAL_LINEAR += (Clone, Contiguous, Cast, Where, Cumsum, Diagonal, Unfold, Pad)
 REAL_LINEAR += (Gather, ScatterAdd, IndexAdd, IndexPut, CopySlices, GatherFlat, ZeroFlat)
 REAL_LINEAR += (ScatterFlat, AsStrided, Scatter, DiagonalScatter, FoldFn, FoldWindows)
 REAL_LINEAR += (Repeat,)
+REAL_LINEAR += (Unbind, EdgePad, EdgePadBackward, CircularPad, CircularPadBackward)
+REAL_LINEAR += (MaskedScatter, MaskedScatterSourceGrad, AsStridedView)
 
 for _op in HOLOMORPHIC:
     _op.complex_grad = "holomorphic"

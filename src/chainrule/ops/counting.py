@@ -33,19 +33,25 @@ __all__ = ["aminmax", "argwhere", "bincount", "unique_consecutive"]
 """``aminmax``'s result, with PyTorch's field names (``torch.return_types.aminmax``)."""
 
 
+class _EmptyReductionDim(IndexError, RuntimeError):
+    """A reduction without identity over a size-0 dim: PyTorch raises ``IndexError`` (this
+    is both, so ``except RuntimeError`` written for the no-dim case catches it too)."""
+
+
 @tensor_method(keywords=True)
 def aminmax(input: Any, *, dim: int | None = None, keepdim: bool = False) -> return_types.aminmax:  # noqa: A002
     """(min, max) over all elements or along ``dim``.
 
     Raises:
-        RuntimeError: the reduced elements are empty (no identity).
+        RuntimeError: the reduced elements are empty (no identity); for an empty ``dim`` an
+            ``IndexError`` as PyTorch's (a RuntimeError too).
     """
     x = as_tensor(input)
     refuse_complex_order("aminmax", x, error=NotImplementedError)
     d = None if dim is None else int_dim(dim, x.ndim, "aminmax")
     empty = x._data.size == 0 if d is None else (x.ndim > 0 and x.shape[d] == 0)
     if empty:
-        raise RuntimeError(
+        raise (RuntimeError if d is None else _EmptyReductionDim)(
             "aminmax(): cannot compute aminmax over an empty dimension as the operation has "
             f"no identity (got shape {tuple(x.shape)}, dim={dim})"
         )

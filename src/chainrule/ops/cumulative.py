@@ -39,7 +39,10 @@ class Cumprod(Function):
     def forward(ctx, x, dim):
         xp = get_array_module(x)
         dt = x.dtype if x.dtype.kind in "biu" else None  # int8..int32 keep their dtype
-        y = xp.asarray(xp.cumprod(x, axis=dim, dtype=dt), order="C")  # C order (PyTorch)
+        if x.dtype.char == "e":  # float16: in float32, each product rounded once (PyTorch)
+            y = xp.cumprod(x, axis=dim, dtype=np.float32).astype(x.dtype, order="C")
+        else:
+            y = xp.asarray(xp.cumprod(x, axis=dim, dtype=dt), order="C")  # C order (PyTorch)
         ctx.dim = dim
         ctx.save_for_backward(x, y)
         return y
@@ -164,6 +167,8 @@ class Cumsum(Function):
         ctx.dim = dim
         xp = get_array_module(x)
         dt = x.dtype if x.dtype.kind in "biu" else None  # int8..int32 keep their dtype
+        if x.dtype.char == "e":  # float16: accumulated in float32, each sum rounded once
+            return xp.cumsum(x, axis=dim, dtype=np.float32).astype(x.dtype, order="C")
         return xp.asarray(xp.cumsum(x, axis=dim, dtype=dt), order="C")  # C order (PyTorch)
 
     @staticmethod

@@ -80,7 +80,7 @@ class RunningArg(Function):
 def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> Any:  # noqa: A002
     x = as_tensor(input)
     if x._data.dtype.kind == "c":
-        raise RuntimeError(f"{op}(): complex tensors have no order (got {x.dtype})")
+        raise NotImplementedError(f"{op}(): complex tensors have no order (got {x.dtype})")
     d = int_dim(dim, x.ndim, op)
     if x.ndim == 0:
         return getattr(return_types, op)(x.clone(), constant(np.zeros((), np.int64)))
@@ -157,6 +157,8 @@ class LogCumSumExp(Function):
         xp = get_array_module(x)
         if xp.iscomplexobj(x):
             y = contiguous(_complex_accumulate(x, dim))
+        elif x.dtype.char == "e":  # float16: in float32, each value rounded once (PyTorch)
+            y = contiguous(xp.logaddexp.accumulate(x, axis=dim, dtype=np.float32).astype(x.dtype))
         else:
             y = contiguous(xp.logaddexp.accumulate(x, axis=dim))  # as PyTorch
         ctx.save_for_backward(x, y)
@@ -168,13 +170,16 @@ class LogCumSumExp(Function):
         d = ctx.dim
         if x._data.dtype.kind == "c":
             return _complex_grad(x, y, grad, d), None
+        half = x._data.dtype.char == "e"  # float16: in float32, rounded once at the end
+        if half:
+            x, y, grad = x.float(), y.float(), grad.float()
         g = grad._data
         lowest = float(np.finfo(x.dtype).min) / 2  # log(0), with room to add y and x
         pos, neg = constant(g > 0), constant(g < 0)
         log_abs = where(constant(g != 0), grad, 1.0).abs().log()
         out_pos = (_reverse_logcumsumexp(where(pos, log_abs, lowest) - y, d) + x).exp()
         out_neg = (_reverse_logcumsumexp(where(neg, log_abs, lowest) - y, d) + x).exp()
-        return out_pos - out_neg, None
+        return (out_pos - out_neg).half() if half else out_pos - out_neg, None
 
     @staticmethod
     def jvp(ctx, t, _):

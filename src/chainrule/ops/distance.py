@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..dtypes import is_floating
 from ._util import as_tensor
 
 __all__ = ["cdist"]
@@ -165,7 +166,7 @@ def cdist(
             f"cdist: X1 and X2 must have the same number of columns. X1: "
             f"{a.shape[-1]} X2: {b.shape[-1]}"
         )
-    if a.dtype.kind != "f" or b.dtype.kind != "f":
+    if not (is_floating(a.dtype) and is_floating(b.dtype)):  # bfloat16 too, as PyTorch
         raise RuntimeError(
             f"cdist only supports floating-point dtypes, X1 got: {a.dtype}, X2 got: {b.dtype}"
         )

@@ -15,6 +15,8 @@ import string
 from functools import reduce
 from typing import Any
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import AUTOCAST, autocast_lower_precision
@@ -96,6 +98,10 @@ class Einsum(Function):
         )
         xp = get_array_module(*arrays)
         equation = ",".join(ins) + "->" + out
+        if arrays[0].dtype.char == "e":  # float16 (all operands): float32 sums, rounded once
+            wide = [a.astype(np.float32) for a in arrays]  # (as PyTorch's CPU kernels)
+            path = contraction_path(equation, wide)
+            return xp.einsum(equation, *wide, optimize=path).astype(np.float16)
         return xp.einsum(equation, *arrays, optimize=contraction_path(equation, arrays))
 
     @staticmethod

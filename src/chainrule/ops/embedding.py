@@ -97,7 +97,7 @@ def _sparse_grad(ctx, grad, idx):
             "embedding_backward: scale_grad_by_freq not supported with sparse gradients"
         )
     flat = idx.reshape(-1).astype(np.int64)
-    values = grad.reshape(-1, ctx.shape[1])
+    values = grad.reshape(flat.size, ctx.shape[1])
     if ctx.padding_idx is not None:
         keep = flat != ctx.padding_idx
         flat = flat[keep]
@@ -110,7 +110,7 @@ def _sparse_grad(ctx, grad, idx):
 def _scatter_rows(g, shape, idx):
     """zeros(shape) with the rows of g added at idx (NumPy arrays)."""
     flat = np.ascontiguousarray(idx.reshape(-1), dtype=np.intp)
-    g2 = np.ascontiguousarray(g.reshape(-1, shape[1]))
+    g2 = np.ascontiguousarray(g.reshape(flat.size, shape[1]))  # not -1: ambiguous if dim 0
     if eligible(g2, min_size=1):
         return scatter_add_rows(g2, flat, shape[0])
     return scatter_add_rows.fallback(g2, flat, shape[0])

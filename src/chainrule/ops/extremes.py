@@ -18,7 +18,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import contiguous
-from ._util import as_tensor, int_dim, reduction_axes, refuse_complex_order
+from ._util import DtypeError, as_tensor, int_dim, reduction_axes, refuse_complex_order
 from .binary import maximum, minimum
 from .binding import tensor_method
 from .selected_values import selected_values
@@ -150,7 +150,7 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
         return maximum(x, other) if op == "max" else minimum(x, other)
     x = as_tensor(x)
     if x._data.dtype.kind == "c":  # NumPy would order complex numbers lexicographically
-        raise TypeError(
+        raise DtypeError(  # TypeError, and PyTorch's NotImplementedError (a RuntimeError)
             f"{op}: complex tensors are not supported by {op} (complex numbers have no order)"
         )
     if dim is None:

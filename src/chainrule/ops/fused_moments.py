@@ -153,7 +153,7 @@ def fused_moments(op: str, x: Any, dim: Any, keepdim: bool, correction: Any, roo
     left."""
     axes = reduction_axes(dim, x, op)
     dof = max(_count(x.shape, axes) - correction, 0)
-    if dof == 0:
+    if dof == 0 or 0 in x.shape:  # PyTorch warns for any empty input (factor 0 / 0)
         warnings.warn(
             f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than "
             "the reduction factor (input numel divided by output numel).",

@@ -108,9 +108,12 @@ class _AddProduct(Function):
         needs = ctx.needs_input_grad
         # dA reads only B and dB only A (as PyTorch): an operand is kept for the other's grad
         ctx.save_for_backward(a if needs[2] else None, b if needs[1] else None)
+        dt = a.dtype
+        if dt.char == "e":  # float16: the product and sum in float32, rounded once (PyTorch)
+            a, b = a.astype(np.float32), b.astype(np.float32)
         prod = ctx._forward_cls._product(a, b)
         out = _combine(prod, inp, beta, alpha)
-        return get_array_module(out).asarray(out).astype(a.dtype, copy=False)
+        return get_array_module(out).asarray(out).astype(dt, copy=False)
 
     @staticmethod
     def backward(ctx, grad):

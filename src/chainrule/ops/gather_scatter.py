@@ -168,7 +168,7 @@ def _scattered(x, dim, index, src):
     dim (raw arrays)."""
     out = x.copy()
     full = _full_index(index, dim)
-    if isinstance(src, (int, float, bool)):
+    if isinstance(src, (int, float, bool, complex)):
         out[full] = src
     else:
         out[full] = src[tuple(slice(0, s) for s in index.shape)]
@@ -294,7 +294,12 @@ def scatter(
     s = value if src is None else src
     if s is None:
         raise ValueError("scatter: give src (a tensor) or value (a number)")
-    if isinstance(s, (int, float, bool)):
+    if isinstance(s, (int, float, bool, complex)):
+        if isinstance(s, complex) and input._data.dtype.kind != "c":
+            raise RuntimeError(
+                f"scatter: value {s} cannot be converted to type {input.dtype} without "
+                "overflow (a complex value needs a complex input)"
+            )
         if input.ndim == 0:
             return reshape(Scatter.apply(reshape(input, (1,)), 0, reshape(idx, (-1,)), s), ())
         return Scatter.apply(input, d, idx, s)

@@ -259,13 +259,13 @@ class _OneHotClassError(ValueError, RuntimeError):
     and the ValueError chainrule raised before."""
 
 
-def one_hot(index: Any, num_classes: int = -1) -> Tensor:
+def one_hot(input: Any, num_classes: int = -1) -> Tensor:  # noqa: A002 - PyTorch's keyword
     """int64 one-hot encoding with a new last dimension of size ``num_classes``.
 
     Raises (RuntimeError, as PyTorch; also TypeError or ValueError): a non-int64 index, a
     negative class value, one of ``num_classes`` or more, or an empty index with
     ``num_classes=-1`` (nothing to infer the number of classes from)."""
-    idx = as_tensor(index)
+    idx = as_tensor(input)
     if idx._data.dtype != np.int64:  # PyTorch takes int64 indices only (not int32, uint8)
         raise _OneHotIndexTypeError(
             "one_hot is only applicable to index tensor of type LongTensor: expects an int64 "

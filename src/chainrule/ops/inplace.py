@@ -45,6 +45,13 @@ class _InPlaceCastError(TypeError, RuntimeError):
     for either keeps catching it."""
 
 
+class _InPlaceShapeError(ValueError, RuntimeError):
+    """An in-place op whose result has another shape than the tensor (``x.add_(y)`` with
+    ``y`` broadcasting ``x`` to a larger shape). PyTorch raises RuntimeError ("output with
+    shape [1, 4] doesn't match the broadcast shape [3, 4]"); chainrule raised ValueError: this
+    is both, so code written for either keeps catching it."""
+
+
 def _check_leaf(x: Tensor, name: str) -> None:
     if x.requires_grad and x.grad_fn is None and grad_mode.is_grad_enabled():
         if x._view is not None:  # a view made under no_grad: PyTorch's error for those
@@ -212,9 +219,9 @@ def apply_inplace(x: Tensor, name: str, fn: Callable, *args: Any, **kwargs: Any)
             f"{x.dtype} in place"
         )
     if out._data.shape != x._data.shape:
-        raise ValueError(
-            f"{name}: the result shape {tuple(out.shape)} does not match the in-place "
-            f"tensor's shape {tuple(x.shape)} (in-place ops cannot broadcast the target)"
+        raise _InPlaceShapeError(
+            f"{name}: output with shape {list(x.shape)} doesn't match the broadcast shape "
+            f"{list(out.shape)} (in-place ops cannot broadcast the target)"
         )
     # The old value of x is kept for the backward (PyTorch's original_self) unless an
     # argument aliases x: that argument was saved too and is overwritten now, so, as in

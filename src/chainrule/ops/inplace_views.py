@@ -18,10 +18,18 @@ from .permutations import t as _t
 from .permutations import transpose
 from .views import squeeze, unsqueeze
 
-__all__ = ["squeeze_", "swapaxes_", "swapdims_", "t_", "transpose_", "unsqueeze_"]
+__all__ = [
+    "metadata_inplace",
+    "squeeze_",
+    "swapaxes_",
+    "swapdims_",
+    "t_",
+    "transpose_",
+    "unsqueeze_",
+]
 
 
-def _metadata_inplace(x: Tensor, name: str, fn: Callable, *args: Any) -> Tensor:
+def metadata_inplace(x: Tensor, name: str, fn: Callable, *args: Any) -> Tensor:
     """Make ``x`` itself the view ``fn(x, *args)`` (PyTorch's in-place view ops)."""
     if x.requires_grad and x.grad_fn is None and grad_mode.is_grad_enabled():
         if x._view is not None:  # a view made under no_grad: PyTorch's error for those
@@ -30,6 +38,8 @@ def _metadata_inplace(x: Tensor, name: str, fn: Callable, *args: Any) -> Tensor:
             f"{name}: a leaf Variable that requires grad is being used in an in-place "
             "operation; use the out-of-place form"
         )
+    if x._view is not None and x.requires_grad and grad_mode.is_grad_enabled():
+        check_view_write(x, name)  # a view of a leaf that requires grad: PyTorch's error
     out = fn(x, *args)
     x._data = out._data
     x._vc[0] += 1
@@ -45,29 +55,29 @@ def _metadata_inplace(x: Tensor, name: str, fn: Callable, *args: Any) -> Tensor:
 
 def t_(x: Tensor) -> Tensor:
     """In-place ``t()``: ``x`` becomes its own transpose (at most 2 dims)."""
-    return _metadata_inplace(x, "t_", _t)
+    return metadata_inplace(x, "t_", _t)
 
 
 def transpose_(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """In-place ``transpose(dim0, dim1)``."""
-    return _metadata_inplace(x, "transpose_", transpose, dim0, dim1)
+    return metadata_inplace(x, "transpose_", transpose, dim0, dim1)
 
 
 def swapdims_(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """In-place ``swapdims`` (``transpose_``)."""
-    return _metadata_inplace(x, "swapdims_", transpose, dim0, dim1)
+    return metadata_inplace(x, "swapdims_", transpose, dim0, dim1)
 
 
 def swapaxes_(x: Tensor, axis0: int, axis1: int) -> Tensor:
     """In-place ``swapaxes`` (``transpose_``)."""
-    return _metadata_inplace(x, "swapaxes_", transpose, axis0, axis1)
+    return metadata_inplace(x, "swapaxes_", transpose, axis0, axis1)
 
 
 def squeeze_(x: Tensor, dim: Any = None) -> Tensor:
     """In-place ``squeeze``: drop size-1 dims (all, or those in ``dim``)."""
-    return _metadata_inplace(x, "squeeze_", squeeze, dim)
+    return metadata_inplace(x, "squeeze_", squeeze, dim)
 
 
 def unsqueeze_(x: Tensor, dim: int) -> Tensor:
     """In-place ``unsqueeze``: insert a size-1 dim at ``dim``."""
-    return _metadata_inplace(x, "unsqueeze_", unsqueeze, dim)
+    return metadata_inplace(x, "unsqueeze_", unsqueeze, dim)

@@ -260,13 +260,18 @@ def split(
                 "not Tensor"
             )
         split_size_or_sections = int(split_size_or_sections.item())
+    if tensor.ndim == 0:
+        raise ShapeError("split expects at least a 1-dimensional tensor (got a 0-d tensor)")
     d = norm_dim(dim, tensor.ndim, "split")[0]
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         s = split_size_or_sections
-        if s <= 0:
-            raise ShapeError(f"split: split_size must be positive, got {s}")
-        sizes = [min(s, n - i) for i in range(0, n, s)] or [0]
+        if s < 0 or (s == 0 and n != 0):  # PyTorch: size 0 splits only a size-0 dim (one piece)
+            raise ShapeError(
+                f"split: split_size must be positive (or 0 for a size-0 dim), got {s} for dim "
+                f"{d} of size {n}"
+            )
+        sizes = ([min(s, n - i) for i in range(0, n, s)] if s else []) or [0]
     else:
         sizes = list(split_size_or_sections)
         for s in sizes:
@@ -290,6 +295,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     chunks = int(chunks)  # a NumPy integer (``np.ceil(...).astype(int)``) splits as an int
+    if input.ndim == 0:
+        raise ShapeError("chunk expects at least a 1-dimensional tensor (got a 0-d tensor)")
     d = norm_dim(dim, input.ndim, "chunk")[0]
     n = input.shape[d]
     if n == 0:  # PyTorch: `chunks` empty pieces

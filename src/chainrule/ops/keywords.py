@@ -11,12 +11,16 @@ method alike, and the package's internal calls use the unwrapped function.
 ``out=`` writes the result into the given tensor, as PyTorch does: cast to ``out``'s dtype
 when the cast is safe within a kind, resized (with PyTorch's warning) when its shape differs,
 and refused when autograd would need to record the op ("functions with out=... arguments
-don't support automatic differentiation").
+don't support automatic differentiation") or when ``out`` is an expanded tensor (several
+elements in one memory location). Some ops take no cast at all (:data:`_EXACT_DTYPE_OUT`,
+found by running torch 2.13 with float64, float16, int32 and complex128 ``out`` tensors), and
+the sums and products compute in ``out``'s dtype (:data:`_OUT_DTYPE_COMPUTES`).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -26,12 +30,107 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
 from ..dtype_rules import can_cast
+from ._misc_more_strided import _storage
+from .inplace import check_writable_memory
 
-__all__ = ["accepts_torch_keywords", "write_out"]
+__all__ = ["accepts_torch_keywords", "torch_dtype_word", "write_out"]
 
 
 _SAME_DTYPE_OUT = frozenset({"quantile", "nanquantile"})
 """Ops whose ``out=`` must have the result's dtype exactly (PyTorch checks it, no cast)."""
+
+_EXACT_DTYPE_OUT = frozenset(
+    {
+        *("abs", "absolute", "neg", "negative", "sgn", "sign", "conj_physical", "bitwise_not"),
+        *("ceil", "floor", "round", "trunc", "fix", "frac", "clamp", "clip", "nan_to_num"),
+        *("isneginf", "isposinf", "signbit", "heaviside", "ldexp", "float_power", "frexp"),
+        *("amax", "amin", "aminmax", "argmax", "argmin", "cummax", "cummin", "logcumsumexp"),
+        *("sort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "nonzero"),
+        *("bucketize", "searchsorted", "histc", "histogram", "multinomial", "renorm", "norm"),
+        *("frobenius_norm", "nuclear_norm", "gather", "take_along_dim", "index_select"),
+        *("masked_select", "where", "tril", "triu", "diag", "cross", "inner", "vdot"),
+        *("addbmm", "chain_matmul", "triangular_solve", "complex", "polar"),
+    }
+)
+"""Ops whose every ``out`` tensor must already have its result's dtype: PyTorch refuses a
+float64 ``out`` for a float32 result ("Expected out tensor to have dtype float, but got double
+instead"; for ``abs`` and the other unary ones "Found dtype Double but expected Float")."""
+
+_EXACT_DTYPE_TUPLE_OUT = frozenset({"max", "min"})
+"""Exact as above for their ``(values, indices)`` form only: ``max(x, y, out=)`` and the
+full reduction ``max(x, out=)`` cast like any other op."""
+
+_BOOL_OUT = frozenset({"all", "any"})
+"""Ops whose ``out`` must be bool (or uint8, PyTorch's legacy mask type)."""
+
+_CAT_FAMILY = frozenset(
+    {"cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "column_stack"}
+    | {"row_stack"}
+)
+"""Ops whose uncastable ``out`` is a ``TypeError`` in PyTorch (it goes through ``cat``)."""
+
+_OUT_DTYPE_COMPUTES = frozenset({"sum", "prod", "cumsum", "cumprod", "nansum"})
+"""Ops that compute in ``out``'s dtype when no ``dtype=`` is given (PyTorch's rule:
+``torch.sum(x, 1, out=int64_tensor)`` truncates each float before summing)."""
+
+_TORCH_DTYPE_WORD = {
+    "float64": "double",
+    "float32": "float",
+    "float16": "c10::Half",
+    "bfloat16": "c10::BFloat16",
+    "complex128": "c10::complex<double>",
+    "complex64": "c10::complex<float>",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+}
+
+
+class _OutCastError(TypeError, RuntimeError):
+    """An ``out`` of ``cat``'s family whose dtype the inputs cannot be cast to: PyTorch raises
+    TypeError there and RuntimeError for every other op; this is both."""
+
+
+def torch_dtype_word(dtype: Any) -> str:
+    """PyTorch's C++ name of ``dtype`` in its out-dtype messages (``double``, ``long int``)."""
+    return _TORCH_DTYPE_WORD.get(str(dtype), str(dtype))
+
+
+def _check_out_dtype(op: str, result: Any, out: Any, exact: bool = False) -> None:
+    """PyTorch's per-op rules for ``out``'s dtype beyond the castable check (``exact``: this
+    ``out`` must have the result's dtype whatever the op)."""
+    want, got = result._data.dtype, out._data.dtype
+    if want == got:
+        return
+    if op in _BOOL_OUT:
+        if got not in (np.bool_, np.uint8):
+            raise RuntimeError(f"{op} only supports bool tensor for result, got: {out.dtype}")
+        return
+    if exact or op in _EXACT_DTYPE_OUT or op in _SAME_DTYPE_OUT:
+        if op in _SAME_DTYPE_OUT:
+            # (PyTorch says quantile() for nanquantile too)
+            raise RuntimeError("quantile() out tensor must be same dtype as the input tensor")
+        raise RuntimeError(
+            f"{op}(): Expected out tensor to have dtype {torch_dtype_word(want)}, but got "
+            f"{torch_dtype_word(got)} instead"
+        )
+
+
+def _resized(arr: Any, shape: tuple) -> Any:
+    """``arr`` (an ``out`` of the wrong shape) resized to ``shape`` as PyTorch resizes it:
+    contiguous over its storage from its offset when the storage holds enough elements (so an
+    ``out`` that is a view of a larger tensor is written through), else new memory."""
+    n = math.prod(shape)
+    try:
+        flat, off = _storage("out=", arr)
+    except NotImplementedError:  # memory that is not one block: new memory
+        return np.empty(shape, dtype=arr.dtype)
+    if off + n <= flat.size and flat.flags.writeable:
+        return flat[off : off + n].reshape(shape)
+    return np.empty(shape, dtype=arr.dtype)
 
 
 def write_out(op: str, result: Any, out: Any) -> Any:
@@ -39,6 +138,10 @@ def write_out(op: str, result: Any, out: Any) -> Any:
     if isinstance(result, tuple):  # e.g. max(dim) -> (values, indices)
         if not isinstance(out, (tuple, list)) or len(out) != len(result):
             raise TypeError(f"{op}(): out= must be a tuple of {len(result)} tensors")
+        if op in _EXACT_DTYPE_TUPLE_OUT or op in _EXACT_DTYPE_OUT:  # all before writing any
+            for r, o in zip(result, out):
+                if isinstance(o, Tensor):
+                    _check_out_dtype(op, r, o, exact=True)
         written = [write_out(op, r, o) for r, o in zip(result, out)]
         return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
     if not isinstance(out, Tensor):
@@ -49,13 +152,14 @@ def write_out(op: str, result: Any, out: Any) -> Any:
             "differentiation, but one of the arguments requires grad."
         )
     arr = result._data
-    if op in _SAME_DTYPE_OUT and arr.dtype != out._data.dtype:
-        raise RuntimeError("quantile() out tensor must be same dtype as the input tensor")
+    _check_out_dtype(op, result, out)
     if not can_cast(arr.dtype, out._data.dtype):  # torch's rule (int64 into uint8 is fine)
-        raise RuntimeError(
+        error = _OutCastError if op in _CAT_FAMILY else RuntimeError
+        raise error(
             f"{op}(): result type {arr.dtype} can't be cast to the desired "
             f"output type {out._data.dtype}"
         )
+    check_writable_memory(out, f"{op}()")  # an expanded out: PyTorch's error
     if arr.shape != out._data.shape:
         if out._data.size:
             warnings.warn(
@@ -65,7 +169,7 @@ def write_out(op: str, result: Any, out: Any) -> Any:
                 UserWarning,
                 stacklevel=3,
             )
-        out._data = np.empty(arr.shape, dtype=out._data.dtype)
+        out._data = _resized(out._data, arr.shape)
     np.copyto(out._data, arr, casting="unsafe")
     out._vc[0] += 1
     return out
@@ -88,6 +192,8 @@ def accepts_torch_keywords(fn: Callable, name: str | None = None) -> Callable:
                 raise TypeError(f"{op}(): got both 'keepdim' and its alias 'keepdims'")
             kwargs["keepdim"] = kwargs.pop("keepdims")
         out = kwargs.pop("out", None)
+        if op in _OUT_DTYPE_COMPUTES and isinstance(out, Tensor) and kwargs.get("dtype") is None:
+            kwargs["dtype"] = out.dtype
         result = fn(*args, **kwargs)
         return result if out is None else write_out(op, result, out)
 

@@ -78,6 +78,8 @@ class MatMul(Function):
         if a_vec and b_vec:  # dot product: the gradient is a 0-d scale of the other vector
             return (grad * b if needs[0] else None), (grad * a if needs[1] else None)
         if not a_vec and not b_vec:  # the common case, without re-validating shapes
+            if needs[1] and grad.ndim > 2 and grad._data.dtype.char == "e":
+                return _half_shared_weight_grads(ctx, a, b, grad)
             return (
                 MatMul.apply(grad, _mT(b)) if needs[0] else None,
                 MatMul.apply(_mT(a), grad) if needs[1] else None,
@@ -107,6 +109,20 @@ class MatMul(Function):
         if tb is not None:
             out = a @ tb if out is None else out + a @ tb
         return out
+
+
+def _half_shared_weight_grads(ctx: Any, a: Tensor, b: Tensor, grad: Tensor) -> tuple:
+    """MatMul's gradients for float16 batched ``a @ b`` (dB wanted): where ``b`` is one
+    matrix shared by the batch, dB = Aᵀ G is one product over the flattened batch (summed in
+    float32, rounded once, as PyTorch), not a batch of rounded products the engine sums in
+    float16."""
+    needs = ctx.needs_input_grad
+    ga = MatMul.apply(grad, _mT(b)) if needs[0] else None
+    if len(ctx.input_meta[1][0]) != 2:  # b batched too: a product per batch entry
+        return ga, MatMul.apply(_mT(a), grad)
+    n = math.prod(a.shape[:-1])  # explicit rows: -1 is ambiguous for an empty last dim
+    a2, g2 = reshape(a, (n, a.shape[-1])), reshape(grad, (n, grad.shape[-1]))
+    return ga, MatMul.apply(transpose(a2, 0, 1), g2)
 
 
 def _mT(x: Tensor) -> Tensor:

@@ -29,30 +29,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..autograd.tensor import Tensor
+from .keywords import torch_dtype_word as _word
 from .keywords import write_out
 
 __all__ = ["with_out", "write_linalg_out"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_TORCH_DTYPE_WORD = {
-    "float64": "double",
-    "float32": "float",
-    "float16": "c10::Half",
-    "bfloat16": "c10::BFloat16",
-    "complex128": "c10::complex<double>",
-    "complex64": "c10::complex<float>",
-    "int64": "long int",
-    "int32": "int",
-    "int16": "short int",
-    "int8": "signed char",
-    "uint8": "unsigned char",
-    "bool": "bool",
-}
-
-
-def _word(dtype: Any) -> str:
-    return _TORCH_DTYPE_WORD.get(str(dtype), str(dtype))
 
 
 def _check_exact(op: str, result: Any, out: Any) -> None:

@@ -76,7 +76,7 @@ def _apply(op: str, a: Any, b: Any, fn: Callable) -> Tensor:
 def _ordered(op: str, a: Any, b: Any) -> None:
     for v in (a, b):
         if isinstance(v, Tensor) and v._data.dtype.kind == "c" or isinstance(v, complex):
-            raise TypeError(
+            raise DtypeError(  # a TypeError and, as PyTorch's, a NotImplementedError
                 f"{op}: complex tensors are not supported by {op} (complex numbers have no order)"
             )
 

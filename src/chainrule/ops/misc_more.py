@@ -47,7 +47,7 @@ from .binding import tensor_method
 from .index_ops import IndexShapeError
 from .indexing import index_put
 from .joining import cat
-from .scatter_reduce import scatter_reduce
+from .scatter_reduce import check_complex_reduce, scatter_reduce
 from .special_more import gammainc, gammaincc
 
 __all__ = [
@@ -209,6 +209,8 @@ def index_reduce(
             f"index_reduce_(): self ({x.dtype}) and source ({src.dtype}) must have the same "
             "scalar type"
         )
+    if x._data.dtype.kind == "c":
+        check_complex_reduce("index_reduce", x, src, reduce)
     xs, ss = (x.shape or (1,)), (src.shape or (1,))
     k = idx.numel()
     others = (j for j in builtins.range(len(xs)) if j != d)

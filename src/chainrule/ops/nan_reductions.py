@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd.tensor import Tensor
 from ..dtypes import is_floating
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, lead_with
@@ -27,7 +29,7 @@ def _zero_nans(x: Tensor) -> tuple[Tensor, Tensor]:
     return where(nan, 0.0, x), nan
 
 
-@tensor_method
+@tensor_method(keywords=True)
 def nansum(
     input: Any,  # noqa: A002 - PyTorch's name
     dim: Any = None,
@@ -67,6 +69,12 @@ def nanmean(
             f"{x.dtype}; call .float() first"
         )
     if dtype is not None:
+        target = np.dtype(dtype)
+        if not (is_floating(target) or target.kind == "c"):  # a mean is never integer
+            raise RuntimeError(
+                f"nanmean(): could not infer output dtype. Optional dtype must be either a "
+                f"floating point or complex dtype. Got: {dtype}"
+            )
         x = x.to(dtype)
     try:
         x0, nan = _zero_nans(x)

@@ -192,6 +192,12 @@ class BatchNormFn(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, stats):
+        if x.dtype.char == "e":  # float16: in float32, rounded once (PyTorch's CPU kernel)
+            y = BatchNormFn.forward(ctx, x.astype(np.float32), _f32(weight), _f32(bias), eps, stats)
+            ctx.save_for_backward(x, weight, None, *ctx._saved[3:])  # the arguments themselves
+            p = weight if weight is not None else bias  # γ, β: one dtype (F.batch_norm's check)
+            ctx.param_dtype = x.dtype if p is None else p.dtype
+            return y.astype(x.dtype)
         xp = get_array_module(x)
         nd = x.ndim
         axes = (0,) + tuple(range(2, nd))
@@ -245,8 +251,11 @@ class BatchNormFn(Function):
             g = np.ascontiguousarray(g)  # a broadcast gradient (of a sum): one copy, then kernel
         xp = get_array_module(g)
         x, mean, invstd = xt._data, mean._data, invstd._data
+        dt = pdt = g.dtype  # a float16 gradient is computed in float32 and rounded once
+        if x.dtype.char == "e":
+            x, g, pdt = x.astype(np.float32), g.astype(np.float32), ctx.param_dtype
         m = x.size // x.shape[1]
-        k = invstd if w is None else invstd * w._data
+        k = invstd if w is None else invstd * _f32(w._data)
         fast = (
             _fast.batch_norm_backward(g, x, mean, invstd, k) if needs[0] else None
         )  # compiled (x̂ recomputed inside its loops)
@@ -256,20 +265,20 @@ class BatchNormFn(Function):
             xhat = BatchNormFn._xhat(x, mean, invstd, shp)
             sum_g = g.sum(axis=axes)
             sum_gx = _channel_dot(g, xhat, xhat.ndim)
-        gx = None if fast is None else Tensor._make(dx, False, None, 0)
+        gx = None if fast is None else Tensor._make(dx.astype(dt, copy=False), False, None, 0)
         if needs[0] and fast is None:
             dx = elementwise(xp.multiply, g, k.reshape(shp))
             tmp = elementwise(xp.multiply, xhat, (k * sum_gx / m).reshape(shp))
             elementwise(xp.add, tmp, (k * sum_g / m).reshape(shp), out=tmp)
             elementwise(xp.subtract, dx, tmp, out=dx)
-            gx = Tensor._make(dx, False, None, 0)
+            gx = Tensor._make(dx.astype(dt, copy=False), False, None, 0)
         gw = (
-            Tensor._make(sum_gx.astype(g.dtype, copy=False), False, None, 0)
+            Tensor._make(sum_gx.astype(pdt, copy=False), False, None, 0)
             if len(needs) > 1 and needs[1]
             else None
         )
         gb = (
-            Tensor._make(sum_g.astype(g.dtype, copy=False), False, None, 0)
+            Tensor._make(sum_g.astype(pdt, copy=False), False, None, 0)
             if len(needs) > 2 and needs[2]
             else None
         )
@@ -318,7 +327,7 @@ class LayerNormFn(Function):
     def forward(ctx, x, weight, bias, n_axes, eps):
         # Saved: (x, weight, mean, invstd, flat_w); flat_w is γ flattened for the row kernel
         # (a view of weight), None off the compiled path.
-        if x.dtype.kind == "V":  # bfloat16: in float32, rounded once (PyTorch's kernel)
+        if x.dtype.char in "eE":  # float16, bfloat16: in float32, rounded once (PyTorch)
             y = LayerNormFn.forward(ctx, _f32(x), _f32(weight), _f32(bias), n_axes, eps)
             ctx.save_for_backward(x, weight, *ctx._saved[2:])  # the arguments themselves
             ctx.bias_dtype = None if bias is None else bias.dtype
@@ -361,7 +370,7 @@ class LayerNormFn(Function):
             gb = grad.sum(lead) if need_b else None
             return (gx if needs[0] else None), gw, gb, None, None
         xa, g, mean, invstd = x._data, grad._data, mean._data, invstd._data
-        bf16 = xa.dtype.kind == "V"  # in float32, each gradient rounded once to its dtype
+        bf16 = xa.dtype.char in "eE"  # halves: in float32, each gradient rounded once
         if bf16:
             xa, g = _f32(xa), _f32(g)
         shape = ctx.row_shape
@@ -414,7 +423,7 @@ class LayerNormFn(Function):
     def jvp(ctx, tx, tw, tb, *_):
         x, w, mean, invstd, _ = ctx.saved_arrays
         dt = x.dtype
-        if dt.kind == "V":  # bfloat16: in float32, rounded once
+        if dt.char in "eE":  # float16, bfloat16: in float32, rounded once
             x, w, tx, tw, tb = (_f32(a) for a in (x, w, tx, tw, tb))
         xhat = _xhat(x, mean, invstd)
         out = None
@@ -426,13 +435,13 @@ class LayerNormFn(Function):
             out = xhat * tw if out is None else out + xhat * tw
         if tb is not None:
             out = tb if out is None else out + tb
-        return out if dt.kind != "V" or out is None else out.astype(dt)
+        return out if dt.char not in "eE" or out is None else out.astype(dt)
 
 
 def _f32(a: Any) -> Any:
-    """A bfloat16 array in float32 (the layer norm computes bfloat16 in float32); None and
-    other dtypes as they are."""
-    return a if a is None or a.dtype.kind != "V" else a.astype(np.float32)
+    """A float16 or bfloat16 array (dtype chars 'e', 'E') in float32 (the norms compute
+    those in float32, as PyTorch's CPU kernels); None and other dtypes as they are."""
+    return a if a is None or a.dtype.char not in "eE" else a.astype(np.float32)
 
 
 # The dtypes the row kernels take (as dtypes: `in` then also requires native byte order).

@@ -176,15 +176,26 @@ def _check_reducible(op: str, x: Tensor, d: int) -> None:
         )
 
 
+def _empty_median(dtype: np.dtype) -> np.ndarray:
+    """The median of no elements as PyTorch gives it: NaN, converted to ``dtype`` as x86 does
+    (the most negative int64/int32, 0 for narrower integers, True for bool)."""
+    if dtype.kind == "b":
+        return np.asarray(True)
+    if dtype.kind in "iu":
+        return np.asarray(np.iinfo(dtype).min if dtype.itemsize >= 4 else 0, dtype)
+    return np.asarray(np.nan, dtype)
+
+
 def _median(op: str, input: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:  # noqa: A002
     x = as_tensor(input)
     if x._data.dtype.kind == "c":
-        raise RuntimeError(f"{op}(): complex tensors have no order (got {x.dtype})")
+        raise NotImplementedError(f"{op}(): complex tensors have no order (got {x.dtype})")
     if dim is None:
         if keepdim:
             raise TypeError(f"{op}(): keepdim=True needs a dim (got dim=None)")
         if x._data.size == 0:
-            return constant(get_array_module(x._data).asarray(np.nan, dtype=x.dtype))
+            out = constant(get_array_module(x._data).asarray(_empty_median(x._data.dtype)))
+            return out + x.sum() if x.requires_grad else out  # a graph: backward gives zeros
         return EvenSelect.apply(x, ignore_nan)
     d = int_dim(dim, x.ndim, op)
     if x.ndim == 0:
@@ -255,7 +266,7 @@ def mode(input: Any, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A002
     """
     x = as_tensor(input)
     if x._data.dtype.kind == "c":
-        raise RuntimeError(f"mode(): complex tensors have no order (got {x.dtype})")
+        raise NotImplementedError(f"mode(): complex tensors have no order (got {x.dtype})")
     d = int_dim(dim, x.ndim, "mode")
     if x.ndim == 0:
         return _zero_d(x, "mode")

@@ -155,14 +155,18 @@ class WindowGather(Function):
         hp, wp = _padded_size(P, h, w)
         xp = _pad_input(x, P[2][0], P[2][1], hp, wp, 0.0)
         out = None
+        half = x.dtype.char == "e"  # float16: summed in float32, rounded once (PyTorch)
         for k, idx in _offsets(P):
             term = xp[idx]
             if sel[0] == "max":
                 term = term * (sel[1] == k)
-            out = term.copy(order="K") if out is None else out.__iadd__(term)
+            if out is None:
+                out = term.astype(np.float32, order="K") if half else term.copy(order="K")
+            else:
+                out += term
         if sel[0] == "avg":
             out *= sel[1]
-        return out
+        return out.astype(x.dtype) if half else out
 
     @staticmethod
     def backward(ctx, g):
@@ -406,7 +410,7 @@ def avg_pool2d(
         sums = WindowGather.apply(input, ("avg", xp_.ones_like(div)), P)._data
         quot = xp_.abs(sums) // div
         return Tensor._make(xp_.where(sums < 0, -quot, quot), False, None, 0)
-    inv = inv.astype(input.dtype)
+    inv = inv.astype(np.float32 if input.dtype.char == "e" else input.dtype)  # (float16: f32 sums)
     if xp_ is not np:
         inv = xp_.asarray(inv)
     return WindowGather.apply(input, ("avg", inv), P)

@@ -8,6 +8,7 @@ are theirs; errors raised by those inner ops are restated under the public name.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..autograd.tensor import Tensor
@@ -43,7 +44,9 @@ def inner(input: Tensor, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
             f"{list(a.shape)} and {list(b.shape)}"
         )
     k = a.shape[-1]
-    prod = matmul(a.reshape(-1, k), b.reshape(-1, k).mT)
+    # the row counts are explicit: ``-1`` is ambiguous when k == 0
+    rows_a, rows_b = math.prod(a.shape[:-1]), math.prod(b.shape[:-1])
+    prod = matmul(a.reshape(rows_a, k), b.reshape(rows_b, k).mT)
     return prod.reshape(tuple(a.shape[:-1]) + tuple(b.shape[:-1]))
 
 

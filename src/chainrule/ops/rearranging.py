@@ -46,9 +46,10 @@ class Flip(Function):
 
 
 @tensor_method
-def flip(x: Tensor, *dims: Any, **kwargs: Any) -> Tensor:
+def flip(input: Tensor, *dims: Any, **kwargs: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Reverse the order of elements along ``dims`` (``flip(x, (0, 1))``, ``x.flip(0, 1)`` or
-    ``flip(x, dims=(0,))``)."""
+    ``flip(input=x, dims=(0,))``)."""
+    x = input
     if set(kwargs) - {"dims"}:
         raise TypeError(f"flip() got unexpected keyword arguments {sorted(set(kwargs) - {'dims'})}")
     if "dims" in kwargs:

@@ -24,7 +24,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._util import as_tensor, constant
+from ._util import DtypeError, as_tensor, constant
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import Scatter, ScatterAdd, _check_src, _full_index, _index_arg, gather
@@ -72,7 +72,7 @@ def _value(x: Any, d: int, idx: Any, src: Any, reduce: str, include_self: bool) 
         count += 1
     if reduce == "mean":
         n = np.maximum(count, 1)
-        if x.dtype.kind in "fV":  # V: bfloat16
+        if x.dtype.kind in "fcV":  # V: bfloat16
             out = out / n
         else:
             out = np.floor_divide(out, n).astype(x.dtype)
@@ -190,6 +190,8 @@ def scatter_reduce(
             f"and {s.dtype}"
         )
     _check_src("scatter_reduce", d, idx, s)
+    if input._data.dtype.kind == "c":
+        check_complex_reduce("scatter_reduce", input, s, reduce)
     if input.ndim == 0:  # a 0-d tensor acts as one element along dim 0
         out = scatter_reduce(
             input.reshape(1), 0, idx.reshape(-1), s.reshape(-1), reduce, include_self=include_self
@@ -223,6 +225,22 @@ def scatter_reduce(
     dev_src = where(constant(tie_src), s_part - gather(base, d, idx), zero)
     spread = ScatterAdd.apply(dev_self, d, idx, dev_src)
     return base + spread / constant(np.maximum(ties, 1).astype(r.dtype))
+
+
+def check_complex_reduce(op: str, x: Tensor, s: Tensor, reduce: str) -> None:
+    """Complex ``x`` and ``src``: amax/amin have no order to take (PyTorch's
+    NotImplementedError), and no reduction records a gradient (PyTorch's RuntimeError, where
+    the real path below would return a constant without one)."""
+    if reduce in ("amax", "amin"):
+        raise DtypeError(
+            f"{op}(): reduce={reduce!r} is not implemented for complex tensors ({x.dtype}): "
+            "complex numbers have no order"
+        )
+    recorded = grad_mode.is_grad_enabled() and (x.requires_grad or s.requires_grad)
+    if recorded or x._fw_tangent is not None or s._fw_tangent is not None:
+        raise RuntimeError(
+            f"{op} does not support automatic differentiation for outputs with complex dtype."
+        )
 
 
 def _prod(x: Tensor, d: int, idx: Tensor, s: Tensor, r: Any, include_self: bool) -> Tensor:

@@ -87,10 +87,11 @@ def searchsorted(
                 f"{tuple(vals.shape)} must have the same leading dims (all but "
                 "the last)"
             )
-        flat_s = seq.reshape(-1, seq.shape[-1])
-        flat_v = vals.reshape(-1, vals.shape[-1])
-        out = np.stack([np.searchsorted(s, v, side=how) for s, v in zip(flat_s, flat_v)])
-        out = out.reshape(vals.shape)
+        rows = int(np.prod(seq.shape[:-1]))  # not -1: ambiguous when a dim is 0
+        flat_s = seq.reshape(rows, seq.shape[-1])
+        flat_v = vals.reshape(rows, vals.shape[-1])
+        found = [np.searchsorted(s, v, side=how) for s, v in zip(flat_s, flat_v)]
+        out = (np.stack(found) if rows else np.zeros(0, np.int64)).reshape(vals.shape)
     out = np.asarray(out, dtype=_index_dtype(out_int32))
     return Tensor._new(out.reshape(()) if scalar else out)
 
@@ -150,6 +151,11 @@ def unique(
         if x.ndim == 0:
             raise IndexError("unique: dim given for a 0-d tensor")
         d = norm_dim(dim, x.ndim, "unique")[0]
+        if x.shape[d] and 0 in x.shape:  # as PyTorch (and unique_consecutive)
+            raise RuntimeError(
+                f"unique: input of shape {tuple(x.shape)} has 0-sized dimensions other than "
+                f"dim={dim}, so its slices along dim cannot be compared"
+            )
         moved = np.moveaxis(data, d, 0)
         vals, inv, counts = np.unique(moved, axis=0, return_inverse=True, return_counts=True)
         vals = np.moveaxis(vals, 0, d)

@@ -290,23 +290,44 @@ def _dir_split(op: str, x: Tensor, indices_or_sections: Any, min_dims: int, dim:
         raise
 
 
+def _one_split_arg(op: str, indices_or_sections: Any, sections: Any, indices: Any) -> Any:
+    """The one split argument given: positional, or by PyTorch's keywords ``sections=`` (an
+    int) / ``indices=`` (a sequence)."""
+    given = [a for a in (indices_or_sections, sections, indices) if a is not None]
+    if len(given) != 1:
+        raise TypeError(
+            f"{op}() takes exactly one of indices_or_sections, sections= or indices=, got "
+            f"{len(given)}"
+        )
+    return given[0]
+
+
 @tensor_method
-def hsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+def hsplit(
+    input: Tensor, indices_or_sections: Any = None, *, sections: Any = None, indices: Any = None
+) -> tuple:
     """Split horizontally (``tensor_split`` along dim 1, or dim 0 of a 1-d tensor): into
     ``n`` equal pieces (``n`` must divide the size) or at the given indices (views)."""
-    return _dir_split("hsplit", input, indices_or_sections, 1, 1 if input.ndim > 1 else 0)
+    arg = _one_split_arg("hsplit", indices_or_sections, sections, indices)
+    return _dir_split("hsplit", input, arg, 1, 1 if input.ndim > 1 else 0)
 
 
 @tensor_method
-def vsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+def vsplit(
+    input: Tensor, indices_or_sections: Any = None, *, sections: Any = None, indices: Any = None
+) -> tuple:
     """Split vertically (``tensor_split`` along dim 0 of a tensor with at least 2 dims)."""
-    return _dir_split("vsplit", input, indices_or_sections, 2, 0)
+    arg = _one_split_arg("vsplit", indices_or_sections, sections, indices)
+    return _dir_split("vsplit", input, arg, 2, 0)
 
 
 @tensor_method
-def dsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+def dsplit(
+    input: Tensor, indices_or_sections: Any = None, *, sections: Any = None, indices: Any = None
+) -> tuple:
     """Split depth-wise (``tensor_split`` along dim 2 of a tensor with at least 3 dims)."""
-    return _dir_split("dsplit", input, indices_or_sections, 3, 2)
+    arg = _one_split_arg("dsplit", indices_or_sections, sections, indices)
+    return _dir_split("dsplit", input, arg, 3, 2)
 
 
 def _sizes_split(op: str, x: Tensor, split_sizes: Any, dim: int) -> tuple:

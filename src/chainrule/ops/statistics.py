@@ -77,7 +77,9 @@ def moment(
             f"{input.dtype}; call .float() first"
         )
     dof = max(_count(input.shape, axes) - correction, 0)
-    if dof == 0:  # 0/0 -> NaN, as PyTorch, which warns naming the op (NumPy's names none)
+    # 0/0 -> NaN, as PyTorch, which warns naming the op (NumPy's names none); and, as it,
+    # for any empty input (its reduction factor, numel in / numel out, is then 0)
+    if dof == 0 or 0 in input.shape:
         warnings.warn(
             f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than "
             "the reduction factor (input numel divided by output numel).",

@@ -139,7 +139,10 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     """Tensors whose (dim1, dim2) diagonals are filled by the last dim of ``input``."""
     x = as_tensor(input)
     if x.ndim == 0:
-        raise RuntimeError("diag_embed: expected a tensor with at least 1 dim, got a 0-d tensor")
+        raise IndexError(  # PyTorch: dim -2 is out of range for the 1-d result
+            "diag_embed: expected a tensor with at least 1 dim, got a 0-d tensor (Dimension "
+            "out of range)"
+        )
     n = x.shape[-1] + abs(int(offset))
     ndim = x.ndim + 1
     d1, d2 = _dim(dim1, ndim, "diag_embed"), _dim(dim2, ndim, "diag_embed")
@@ -316,6 +319,7 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     (a view; the windows form a new last dim)."""
     x = as_tensor(input)
     d = _dim(dimension, max(x.ndim, 1), "unfold")
+    input_ndim = x.ndim
     if x.ndim == 0:
         x = reshape(x, 1)
     if int(step) <= 0:
@@ -324,7 +328,10 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
         raise RuntimeError(
             f"unfold: maximum size for tensor at dimension {d} is {x.shape[d]} but size is {size}"
         )
-    return Unfold.apply(x, d, int(size), int(step))
+    out = Unfold.apply(x, d, int(size), int(step))
+    if input_ndim == 0:  # PyTorch: a 0-d input's one window is the result, shape (size,)
+        return reshape(out, int(size))
+    return out
 
 
 def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:

@@ -32,7 +32,10 @@ def _tri_indices(
     r, c = np.indices((row, col))
     keep = (c - r <= offset) if lower else (c - r >= offset)
     out = np.stack([r[keep], c[keep]])
-    t = Tensor._new(out.astype(np.dtype(dtype) if dtype is not None else np.int64))
+    dt = np.dtype(dtype) if dtype is not None else np.dtype(np.int64)
+    if dt not in (np.int32, np.int64):  # PyTorch's kernels: int32 and int64 only
+        raise NotImplementedError(f'"{op}" not implemented for dtype {dtype}; use int64 or int32')
+    t = Tensor._new(out.astype(dt))
     return t if device is None else t.to(device)
 
 

@@ -16,6 +16,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import DtypeError, check_broadcast, promote
 from .binding import tensor_method
+from .complex_elementwise import ComplexAcosh
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .unary import _float, reciprocal, rsqrt
 
@@ -290,7 +291,8 @@ def asinh(input: Any) -> Tensor:
 
 @tensor_method(inplace=True, keywords=True)
 def acosh(input: Any) -> Tensor:
-    return Acosh.apply(_float(input))
+    x = _float(input)
+    return (ComplexAcosh if x._data.dtype.kind == "c" else Acosh).apply(x)
 
 
 @tensor_method(inplace=True, keywords=True)
@@ -310,6 +312,9 @@ def _float_pair(op: str, a: Any, b: Any) -> tuple:
 @tensor_method(inplace=True, keywords=True)
 def atan2(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """The angle of (other, input) in (-pi, pi], elementwise with broadcasting."""
+    for v in (input, other):  # NumPy's raw TypeError otherwise; PyTorch's NotImplementedError
+        if isinstance(v, complex) or isinstance(v, Tensor) and v._data.dtype.kind == "c":
+            raise DtypeError("atan2: not implemented for complex tensors (use torch.angle)")
     return Atan2.apply(*_float_pair("atan2", input, other))
 
 
@@ -330,7 +335,10 @@ def hypot(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 @tensor_method(inplace=True, keywords=True)
 def deg2rad(input: Any) -> Tensor:
     """Degrees to radians, x * pi / 180 (``torch.deg2rad``); composed, so no class."""
-    return _float(input) * (math.pi / 180.0)
+    x = _float(input)
+    if x._data.dtype.kind == "c":  # an angle is real (PyTorch refuses too)
+        raise RuntimeError("deg2rad is not supported for complex tensors.")
+    return x * (math.pi / 180.0)
 
 
 # arcsin etc.: PyTorch's aliases

@@ -420,8 +420,8 @@ def sigmoid(input: Tensor) -> Tensor:
 
 
 @tensor_method(inplace=True)
-def relu(x: Tensor) -> Tensor:
-    x = as_tensor(x)
+def relu(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+    x = as_tensor(input)
     _no_complex("relu", x)
     return Relu.apply(x)
 

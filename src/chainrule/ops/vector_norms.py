@@ -53,7 +53,7 @@ class Norm2(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        if x.dtype.kind == "V" and not ctx.create_graph:  # bfloat16: float32, rounded once
+        if x.dtype.char in "eE" and not ctx.create_graph:  # halves: float32, rounded once
             xp = get_array_module(x._data)
             yk = wide(y._data).reshape(ctx.kshape)
             g = wide(grad._data).reshape(ctx.kshape)

@@ -50,19 +50,31 @@ __all__ = [
 ]
 
 
-def _unary(op: str, kernel: Callable, doc: str) -> Callable:
-    """``op(input, *, out=None)``: ``kernel`` on the float64 values, as a constant Tensor."""
+def _unary(op: str, kernel: Callable, doc: str, x_name: bool = False) -> Callable:
+    """``op(input, *, out=None)``: ``kernel`` on the float64 values, as a constant Tensor.
+    ``x_name``: the argument is called ``x`` (PyTorch's keyword for airy_ai, the scaled K
+    and spherical_bessel_j0; ``input`` for the others)."""
 
-    def special_fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
-        x = _floating(op, tensor_input(op, input))
-        return finish(op, constant(_kernel(kernel, x._data)), out)
+    def apply(value: Any, out: Tensor | None) -> Tensor:
+        t = _floating(op, tensor_input(op, value))
+        return finish(op, constant(_kernel(kernel, t._data)), out)
+
+    if x_name:
+
+        def special_fn(x: Tensor, *, out: Tensor | None = None) -> Tensor:
+            return apply(x, out)
+
+    else:
+
+        def special_fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+            return apply(input, out)
 
     special_fn.__name__ = special_fn.__qualname__ = op
     special_fn.__doc__ = f"``torch.special.{op}``: {doc} (no gradient, as in PyTorch)."
     return special_fn
 
 
-airy_ai = _unary("airy_ai", _airy.airy_ai, "the Airy function Ai(x)")
+airy_ai = _unary("airy_ai", _airy.airy_ai, "the Airy function Ai(x)", x_name=True)
 bessel_j0 = _unary("bessel_j0", lambda x: _bessel_jy.bessel_j(0, x), "Bessel J0(x)")
 bessel_j1 = _unary("bessel_j1", lambda x: _bessel_jy.bessel_j(1, x), "Bessel J1(x)")
 bessel_y0 = _unary("bessel_y0", lambda x: _bessel_jy.bessel_y(0, x), "Bessel Y0(x)")
@@ -72,12 +84,14 @@ modified_bessel_i1 = _unary("modified_bessel_i1", lambda x: _ik.modified_i(1, x)
 modified_bessel_k0 = _unary("modified_bessel_k0", lambda x: _ik.modified_k(0, x), "K0(x)")
 modified_bessel_k1 = _unary("modified_bessel_k1", lambda x: _ik.modified_k(1, x), "K1(x)")
 scaled_modified_bessel_k0 = _unary(
-    "scaled_modified_bessel_k0", lambda x: _ik.k_scaled(0, x), "e^x K0(x)"
+    "scaled_modified_bessel_k0", lambda x: _ik.k_scaled(0, x), "e^x K0(x)", x_name=True
 )
 scaled_modified_bessel_k1 = _unary(
-    "scaled_modified_bessel_k1", lambda x: _ik.k_scaled(1, x), "e^x K1(x)"
+    "scaled_modified_bessel_k1", lambda x: _ik.k_scaled(1, x), "e^x K1(x)", x_name=True
 )
-spherical_bessel_j0 = _unary("spherical_bessel_j0", _bessel_jy.spherical_j0, "sin(x) / x")
+spherical_bessel_j0 = _unary(
+    "spherical_bessel_j0", _bessel_jy.spherical_j0, "sin(x) / x", x_name=True
+)
 
 
 def _polynomial(op: str, doc: str) -> Callable:

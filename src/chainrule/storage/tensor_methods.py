@@ -19,6 +19,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.shared_memory import mark_shared
 from ..autograd.tensor import Tensor
+from ..autograd.view_replay import check_view_write
 from ..backend import get_array_module
 from .typed import TypedStorage, c_type_name, legacy_name
 from .untyped import UntypedStorage
@@ -177,6 +178,8 @@ def set_(
             "set_: a leaf Variable that requires grad is being used in an in-place operation; "
             "wrap it in `with cr.no_grad():` or use a tensor that does not require grad"
         )
+    if recording and self.requires_grad and self._view is not None:
+        check_view_write(self, "set_")  # a view of a leaf that requires grad: PyTorch's error
     self._vc[0] += 1  # before the change: an inference tensor outside the mode raises here
     src_grad = isinstance(source, Tensor) and source.requires_grad
     if recording and (self.requires_grad or src_grad) and arr.dtype.kind in "fcV":

@@ -307,7 +307,8 @@ def multi_head_attention_forward(
     )
     out, weights = res if need_weights else (res, None)
     out = out.permute(2, 0, 1, 3).reshape(tgt_len * bsz, embed_dim)
-    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+    out = linear(out, out_proj_weight, out_proj_bias)
+    out = out.reshape(tgt_len, bsz, out.shape[-1])  # not -1: ambiguous when bsz or tgt_len is 0
     if weights is not None and average_attn_weights:
         weights = weights.mean(1)
     if not batched:

@@ -7,6 +7,7 @@ The fused rules are in :mod:`chainrule.ops.losses`; the shared argument handling
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -133,6 +134,8 @@ def cross_entropy(
             lp = lp * weight.to(input.dtype).reshape(shp)
         loss = -(lp * tgt).sum(cdim)
         if reduction == "mean":
+            if input.numel() == 0:  # PyTorch divides by numel / C: 0 / 0 is NaN
+                return loss.sum() * math.nan
             return loss.sum() / max(input.numel() // max(c, 1), 1)
         return _reduce(loss, reduction)
     _index_target_dtype(op, target, "integer class indices or float probabilities")

@@ -73,9 +73,11 @@ def instance_norm(
             "instance_norm: running_mean and running_var must either both be None or "
             "neither be None"
         )
-    if n == 0:  # PyTorch: an empty batch gives an empty result
+    count = 1  # spatial elements per instance
+    for size in input.shape[2:]:
+        count *= size
+    if input.numel() == 0 and count != 1:  # PyTorch: an empty input gives an empty result
         return _empty_result(input, weight, bias)
-    count = input.numel() // max(n * c, 1)
     if count <= 1:
         raise ValueError(
             f"instance_norm: expected more than 1 spatial element when training, "

@@ -198,7 +198,9 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
                 "cannot "
                 "be broadcast together (sizes must be equal or 1 in each trailing dimension)"
             ) from None
-    if not is_floating(input.dtype):
+    if not is_floating(input.dtype) and not (op == "l1_loss" and input.dtype.kind == "c"):
+        # l1_loss is |x - y|, real for complex x and y as in PyTorch (mse_loss and the others
+        # have no complex kernel there either)
         raise DtypeError(f"{op}: input must be floating point, got {input.dtype}")
     if target.dtype != input.dtype and (is_floating(target.dtype) or target.dtype.kind == "c"):
         if dtypes == "exact":

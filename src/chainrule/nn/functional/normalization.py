@@ -220,16 +220,33 @@ def batch_norm(
             "batch_norm: running_mean and running_var are required when training=False"
         )
     xp = get_array_module(input._data)
-    invstd = 1.0 / xp.sqrt(running_var._data + eps)
+    half = input._data.dtype.char in "eE"  # float16, bfloat16: α, β and y in float32 (PyTorch)
+    rv, rm = running_var._data, running_mean._data
+    if half:
+        rv, rm = rv.astype(float32), rm.astype(float32)
+    invstd = 1.0 / xp.sqrt(rv + eps)
     if _constant(weight) and _constant(bias) and _same_float_dtype(input, weight, bias):
         # one pass, y = x α + β (ops/batch_norm_eval.py)
         alpha = invstd if weight is None else invstd * weight._data
-        beta = -running_mean._data * alpha
+        beta = -rm * alpha
         if bias is not None:
             beta = beta + bias._data
+        if half:  # α, β kept in float32: BatchNormEvalFn rounds y once
+            return BatchNormEvalFn.apply(input, alpha, beta)
         return BatchNormEvalFn.apply(
             input, alpha.astype(input.dtype, copy=False), beta.astype(input.dtype, copy=False)
         )
+    if half:  # normalised in float32, rounded once at the end (PyTorch's kernel)
+        x = input.float()
+        shp = (c,) + (1,) * (nd - 2)
+        y = (x - Tensor._make(rm.reshape(shp), False, None, 0)) * Tensor._make(
+            invstd.reshape(shp), False, None, 0
+        )
+        if weight is not None:
+            y = y * _bshape(weight.float(), nd)
+        if bias is not None:
+            y = y + _bshape(bias.float(), nd)
+        return y.to(input.dtype)
     shift = (-running_mean._data * invstd).astype(input.dtype, copy=False)
     shp = (c,) + (1,) * (nd - 2)
     y = input * Tensor._make(
@@ -398,8 +415,8 @@ def rms_norm(
         raise DtypeError(f"rms_norm: expected a floating-point input, got {input.dtype}")
     e = _eps(input.dtype) if eps is None else float(eps)
     dims = tuple(range(input.ndim - k, input.ndim))
-    # bfloat16 is normalised in float32 and rounded once at the end, as PyTorch's kernel
-    x = input.float() if is_bfloat16(input.dtype) else input
+    # float16 and bfloat16 are normalised in float32, rounded once at the end (PyTorch)
+    x = input.float() if _is_half(input.dtype) else input
     y = x * ((x * x).mean(dims, keepdim=True) + e).rsqrt()
     if weight is None:
         return _input_dtype(y, input)

@@ -118,7 +118,8 @@ def run_layers(
             k = layer * num_dirs + d
             w_ih, w_hh, b_ih, b_hh, w_hr = weights[k]
             xg = _project(mode, layer_in, w_ih, b_ih, b_hh)
-            if mode in ("LSTM", "GRU") and w_hr is None and d == 0 and sizes[0] == sizes[-1]:
+            fused = sizes[0] == sizes[-1] > 0  # a batch of 0 has no step count in its rows
+            if mode in ("LSTM", "GRU") and w_hr is None and d == 0 and fused:
                 # equal lengths, forward direction: the whole loop as one op
                 if mode == "LSTM":
                     out, *state = lstm_sequence(xg, hx[0][k], hx[1][k], w_hh)

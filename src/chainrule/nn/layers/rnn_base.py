@@ -19,6 +19,7 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from ...creation import empty, zeros
+from ...ops._util import ShapeError
 from ...ops.gather_scatter import index_select
 from .. import init
 from ..module import Module
@@ -269,7 +270,10 @@ class RNNBase(Module):
             x = x.transpose(0, 1)
         steps, batch = x.shape[0], x.shape[1]
         if steps == 0:
-            raise ValueError(f"{name}: the input sequence is empty (shape {tuple(input.shape)})")
+            raise ShapeError(  # a RuntimeError in PyTorch
+                f"{name}: Expected sequence length to be larger than 0 in RNN (got input of "
+                f"shape {tuple(input.shape)})"
+            )
         states = self._initial_states(hx, batched, batch, x)
         out, finals = run_layers(
             self.mode,
