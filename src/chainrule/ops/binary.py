@@ -13,14 +13,11 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
-from .._user_warnings import warn_once
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..scalar_range import fit_scalar
 from ..threads import elementwise
-from ._result_layout import in_elementwise_layout
-from ._util import DtypeError, ShapeError, as_tensor, broadcast_error, promote
-from .binding import numpy_keywords, tensor_method
+from ._util import DtypeError, broadcast_error, promote
+from .binding import tensor_method
 from .complex_binary import ComplexLogAddExp
 from .elementwise import BinaryElementwise
 from .no_derivative import record_zero_derivative
@@ -31,6 +28,7 @@ from .number_operands import (
     _in_half_precision,
 )
 from .rounded_division import _rounded_div
+from .selection_where import Where, where, where_as  # noqa: F401 - re-exported (many importers)
 from .unary import cast, exp, reciprocal, sigmoid
 
 __all__ = [
@@ -247,100 +245,6 @@ def _tie_weights(mine: Any, other: Any, first_loses: Any) -> Tensor:
     w = (~first_loses(u, v)).astype(dtype)
     w -= (u == v).astype(dtype) * 0.5
     return Tensor._make(w, False, None, 0)
-
-
-class Where(BinaryElementwise):
-    """``a`` where ``cond`` else ``b``: the gradient is routed by the same condition."""
-
-    node_name = ("WhereBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
-    native_bfloat16 = False  # its own forward (the condition is a third, bool, argument)
-
-    saves_a = saves_b = ""
-
-    @staticmethod
-    def f(a, b, cond):
-        return get_array_module(cond).where(cond, a, b)
-
-    @classmethod
-    def forward(cls, ctx, a, b, cond):
-        """``cond`` is the condition Tensor: saved (version-checked), so modifying it in place
-        after forward raises in backward, as in PyTorch, instead of misrouting the gradient.
-        The result's layout is PyTorch's elementwise one over (``cond``, ``a``, ``b``)."""
-        arr = cond._data if isinstance(cond, Tensor) else cond
-        ctx.save_for_backward(cond)  # read by backward and, as an array, by the jvp rule
-        y = cls.f(a, b, arr)
-        return in_elementwise_layout(y, arr, a, b)  # PyTorch's order: the condition first
-
-    @classmethod
-    def backward(cls, ctx, grad):
-        (cond,) = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        return (
-            where(cond, grad, 0.0) if needs[0] else None,
-            where(cond, 0.0, grad) if needs[1] else None,
-        )
-
-    @staticmethod
-    def derivative_a(ctx, a, b, y):
-        return Tensor._make(ctx.saved_arrays[0], False, None, 0)
-
-    @staticmethod
-    def derivative_b(ctx, a, b, y):
-        return Tensor._make(~ctx.saved_arrays[0], False, None, 0)
-
-    @staticmethod
-    def chain_a(ctx, g, a, b, y):  # select, not multiply: keeps inf * 0 out of the gradient
-        return where(Tensor._make(ctx.saved_arrays[0], False, None, 0), g, 0.0)
-
-    @staticmethod
-    def chain_b(ctx, g, a, b, y):
-        return where(Tensor._make(ctx.saved_arrays[0], False, None, 0), 0.0, g)
-
-
-@numpy_keywords  # the method x.where(cond, y) is bound in ops/__init__.py (argument order)
-def where(condition: Any, input: Any = None, other: Any = None) -> Any:
-    """Elements of ``input`` where ``condition`` else of ``other`` (broadcast together).
-
-    ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``, as in PyTorch.
-    """
-    if input is None and other is None:
-        from .indexing import nonzero
-
-        return nonzero(as_tensor(condition), as_tuple=True)
-    if input is None or other is None:
-        raise TypeError("where: give both input and other, or only the condition")
-    c = as_tensor(condition)
-    if c._data.dtype.kind != "b":
-        if c._data.dtype != np.uint8:  # PyTorch reads no number as a truth value here
-            raise RuntimeError(
-                "where expected condition to be a boolean tensor, but got a tensor with dtype "
-                f"{c.dtype}"
-            )
-        warn_once(
-            "where_uint8",
-            "where received a uint8 condition tensor. This behavior is deprecated and will be "
-            "removed in a future version of PyTorch. Use a boolean condition instead.",
-        )
-        c = Tensor._make(c._data.astype(bool), False, None, 0)
-    return where_as(Where, c, input, other)
-
-
-def where_as(fn: type, c: Tensor, input: Any, other: Any) -> Tensor:
-    """``where(c, input, other)`` for a boolean ``c``, recorded as ``fn`` (``Where`` or a
-    subclass naming the node after the op that used it: ``masked_fill``, ``tril``)."""
-    input, other = promote("where", input, other, wrap_ints=False)
-    if not isinstance(input, Tensor):  # a number must fit the result dtype (PyTorch's check)
-        input = as_tensor(fit_scalar("where", input, other._data.dtype), other)
-    if not isinstance(other, Tensor):
-        other = as_tensor(fit_scalar("where", other, input._data.dtype), input)
-    try:
-        return fn.apply(input, other, cond=c)
-    except ValueError as err:
-        raise ShapeError(
-            f"where: condition {tuple(c.shape)}, input {tuple(input.shape)} and other "
-            f"{tuple(other.shape)} cannot be "
-            "broadcast together"
-        ) from err
 
 
 # ------------------------------------------------------------------------- public functions

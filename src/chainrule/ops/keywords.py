@@ -33,7 +33,7 @@ from ..dtype_rules import can_cast
 from ._misc_more_strided import _storage
 from .inplace import check_writable_memory
 
-__all__ = ["accepts_torch_keywords", "torch_dtype_word", "write_out"]
+__all__ = ["accepts_torch_keywords", "check_out_dtype", "torch_dtype_word", "write_out"]
 
 
 _SAME_DTYPE_OUT = frozenset({"quantile", "nanquantile"})
@@ -99,7 +99,7 @@ def torch_dtype_word(dtype: Any) -> str:
     return _TORCH_DTYPE_WORD.get(str(dtype), str(dtype))
 
 
-def _check_out_dtype(op: str, result: Any, out: Any, exact: bool = False) -> None:
+def check_out_dtype(op: str, result: Any, out: Any, exact: bool = False) -> None:
     """PyTorch's per-op rules for ``out``'s dtype beyond the castable check (``exact``: this
     ``out`` must have the result's dtype whatever the op)."""
     want, got = result._data.dtype, out._data.dtype
@@ -141,7 +141,7 @@ def write_out(op: str, result: Any, out: Any) -> Any:
         if op in _EXACT_DTYPE_TUPLE_OUT or op in _EXACT_DTYPE_OUT:  # all before writing any
             for r, o in zip(result, out):
                 if isinstance(o, Tensor):
-                    _check_out_dtype(op, r, o, exact=True)
+                    check_out_dtype(op, r, o, exact=True)
         written = [write_out(op, r, o) for r, o in zip(result, out)]
         return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
     if not isinstance(out, Tensor):
@@ -152,7 +152,7 @@ def write_out(op: str, result: Any, out: Any) -> Any:
             "differentiation, but one of the arguments requires grad."
         )
     arr = result._data
-    _check_out_dtype(op, result, out)
+    check_out_dtype(op, result, out)
     if not can_cast(arr.dtype, out._data.dtype):  # torch's rule (int64 into uint8 is fine)
         error = _OutCastError if op in _CAT_FAMILY else RuntimeError
         raise error(

@@ -29,8 +29,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..autograd.tensor import Tensor
-from .keywords import torch_dtype_word as _word
-from .keywords import write_out
+from .keywords import check_out_dtype, write_out
 
 __all__ = ["with_out", "write_linalg_out"]
 
@@ -44,11 +43,8 @@ def _check_exact(op: str, result: Any, out: Any) -> None:
             for r, o in zip(result, out):
                 _check_exact(op, r, o)
         return  # a wrong count or type: write_out says so
-    if isinstance(out, Tensor) and out.dtype != result.dtype:
-        raise RuntimeError(
-            f"{op}(): Expected out tensor to have dtype {_word(result.dtype)}, but got "
-            f"{_word(out.dtype)} instead"
-        )
+    if isinstance(out, Tensor):
+        check_out_dtype(op, result, out, exact=True)
 
 
 def write_linalg_out(op: str, result: Any, out: Any, rule: str = "exact") -> Any:
