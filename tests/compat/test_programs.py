@@ -82,13 +82,27 @@ def _run(program: ModuleType, torch_like: ModuleType, init: Any) -> list[float]:
     return values
 
 
+def _run_torch(program: ModuleType, init: Any) -> list[float]:
+    """The program's reference values under torch. A worker of torch's own gloo backend
+    sometimes aborts at start-up or teardown on a loaded machine ("terminate called without an
+    active exception", SIGABRT: seen once in ~40 CI runs of the DDP tutorial); that is torch's
+    flakiness, not a property of the program, so the torch run alone gets two more tries."""
+    for attempt in range(3):
+        try:
+            return _run(program, torch, init)
+        except torch.multiprocessing.ProcessExitedException:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 @pytest.mark.parametrize("name", PROGRAM_NAMES)
 def test_program_matches_torch(name: str, tmp_path: Path) -> None:
     """The program is valid PyTorch code (its torch run must pass, whatever its marker), and the
     same program under chainrule gives torch's losses, step by step."""
     program = _program(name)
     init = _init(program, tmp_path)
-    expected = _run(program, torch, init)
+    expected = _run_torch(program, init)
     gap = getattr(program, "CHAINRULE_XFAIL", None)
     try:
         got = _run(program, chainrule, init)
