@@ -95,12 +95,20 @@ def _check_nested(data: Any, op: str) -> None:
         shape_of(data, 0)
 
 
-def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(
+    data: Any,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    *,
+    pin_memory: bool = False,
+) -> Tensor:
     """A new tensor holding a copy of ``data`` (floats default to float32, ints to int64).
 
     ``data`` a Tensor is copied too, with PyTorch's warning that ``data.detach().clone()``
     says what is meant (the copy never shares ``data``'s graph).
     """
+    check_pin_memory("tensor", pin_memory)
     if isinstance(data, Tensor):
         warn_at_caller(copy_construct_warning("cr.tensor"))
     if (
@@ -196,8 +204,10 @@ def zeros(
     layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
     """Zeros of ``size`` (``torch.zeros``; ``out``/``layout``: ``creation_options.py``)."""
+    check_pin_memory("zeros", pin_memory)
     check_layout("zeros", layout)
     if out is not None:
         return write_factory_out(
@@ -214,8 +224,10 @@ def ones(
     layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
     """Ones of ``size`` (``torch.ones``)."""
+    check_pin_memory("ones", pin_memory)
     check_layout("ones", layout)
     if out is not None:
         return write_factory_out(
@@ -258,8 +270,10 @@ def full(
     *,
     out: Tensor | None = None,
     layout: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """``fill_value`` everywhere (``torch.full``); the dtype follows the value's kind."""
+    check_pin_memory("full", pin_memory)
     check_layout("full", layout)
     if out is not None:
         return write_factory_out(
@@ -290,10 +304,12 @@ def arange(
     *,
     out: Tensor | None = None,
     layout: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """``[start, end)`` by ``step`` (``torch.arange``); int64 when every bound is an int.
     ``out=`` of as many elements keeps its shape; another non-empty one is resized with a
     warning, as PyTorch. ``arange(end=n)`` counts from 0, as PyTorch's ``(end)`` overload."""
+    check_pin_memory("arange", pin_memory)
     check_layout("arange", layout)
     if start is None:
         if end is None:
@@ -347,8 +363,10 @@ def linspace(
     *,
     out: Tensor | None = None,
     layout: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """``steps`` evenly spaced points from ``start`` to ``end`` (``torch.linspace``)."""
+    check_pin_memory("linspace", pin_memory)
     check_layout("linspace", layout)
     if out is not None:
         return write_factory_out(
@@ -434,8 +452,10 @@ def eye(
     *,
     out: Tensor | None = None,
     layout: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """The ``n`` x ``m`` identity (``torch.eye``)."""
+    check_pin_memory("eye", pin_memory)
     check_layout("eye", layout)
     if out is not None:
         return write_factory_out("eye", out, dtype, requires_grad, lambda d: eye(n, m, dtype=d))

@@ -78,8 +78,10 @@ def zeros_like(
     device: Any = None,
     requires_grad: bool = False,
     memory_format: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """Zeros of ``input``'s shape and (unless ``dtype``) dtype."""
+    check_pin_memory("zeros_like", pin_memory)
     if _is_sparse(input):
         check_layout("zeros_like", layout)
         return input._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
@@ -96,8 +98,10 @@ def ones_like(
     device: Any = None,
     requires_grad: bool = False,
     memory_format: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """Ones of ``input``'s shape and (unless ``dtype``) dtype."""
+    check_pin_memory("ones_like", pin_memory)
     return _filled_like(
         input, "ones", dtype, layout, device, requires_grad, memory_format, "ones_like"
     )
@@ -111,8 +115,10 @@ def empty_like(
     device: Any = None,
     requires_grad: bool = False,
     memory_format: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """Uninitialised values of ``input``'s shape and (unless ``dtype``) dtype."""
+    check_pin_memory("empty_like", pin_memory)
     if _is_sparse(input):
         check_layout("empty_like", layout)
         return input._zeros_like(dtype)  # a sparse tensor without entries, as PyTorch
@@ -130,8 +136,10 @@ def full_like(
     device: Any = None,
     requires_grad: bool = False,
     memory_format: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """``fill_value`` everywhere, in ``input``'s shape and (unless ``dtype``) dtype."""
+    check_pin_memory("full_like", pin_memory)
     op = "full_like"
     check_layout(op, layout)
     dt = _like(input, dtype, op)

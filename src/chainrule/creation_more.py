@@ -71,9 +71,11 @@ def logspace(
     layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
     """``steps`` points base ** linspace(start, end, steps) (computed in float64, then cast;
     an integer ``dtype`` truncates, as PyTorch)."""
+    check_pin_memory("logspace", pin_memory)
     op = "logspace"
     check_layout(op, layout)
     if out is not None:
@@ -120,9 +122,11 @@ def hann_window(
     layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
     """The Hann window 0.5 - 0.5 cos(2 pi i / (N - 1)) (N + 1 points less the last when
     ``periodic``)."""
+    check_pin_memory("hann_window", pin_memory)
     check_layout("hann_window", layout)
     return _window(
         "hann_window",
@@ -163,8 +167,10 @@ def blackman_window(
     layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
     """The Blackman window 0.42 - 0.5 cos(2 pi i / (N - 1)) + 0.08 cos(4 pi i / (N - 1))."""
+    check_pin_memory("blackman_window", pin_memory)
     check_layout("blackman_window", layout)
     return _window(
         "blackman_window",
@@ -185,8 +191,10 @@ def bartlett_window(
     layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
     """The Bartlett (triangular) window 1 - |2 i / (N - 1) - 1|."""
+    check_pin_memory("bartlett_window", pin_memory)
     check_layout("bartlett_window", layout)
     return _window(
         "bartlett_window",
@@ -208,8 +216,10 @@ def kaiser_window(
     layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
     """The Kaiser window I0(beta sqrt(1 - (2 i / (N - 1) - 1)^2)) / I0(beta)."""
+    check_pin_memory("kaiser_window", pin_memory)
     op = "kaiser_window"
     check_layout(op, layout)
     b = float(_real(op, "beta", beta))
@@ -217,10 +227,16 @@ def kaiser_window(
 
 
 def scalar_tensor(
-    s: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    s: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
     """A 0-d tensor holding the number ``s``, in the default float dtype unless ``dtype``
     says otherwise (an int or bool ``s`` too, as PyTorch)."""
+    check_pin_memory("scalar_tensor", pin_memory)
     op = "scalar_tensor"
     if isinstance(s, Tensor) and s.numel() == 1:
         s = s.item()
@@ -246,9 +262,11 @@ def randint_like(
     device: Any = None,
     requires_grad: bool = False,
     memory_format: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """Integers drawn uniformly from [low, high) in ``input``'s shape and (unless ``dtype``
     is given) dtype and memory format; ``randint_like(x, high)`` draws from [0, high)."""
+    check_pin_memory("randint_like", pin_memory)
     op = "randint_like"
     check_layout(op, layout)
     if not isinstance(input, Tensor):

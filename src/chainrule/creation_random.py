@@ -130,8 +130,10 @@ def randint(
     layout: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    pin_memory: bool = False,
 ) -> Tensor:
     """Integers uniformly from [low, high) (``randint(high, size)`` also works)."""
+    check_pin_memory("randint", pin_memory)
     check_layout("randint", layout)
     if out is not None:
         return write_factory_out(
@@ -193,6 +195,7 @@ def normal(
     requires_grad: bool = False,
     *,
     out: Tensor | None = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """Normal samples with the given mean and std (numbers or tensors, broadcast). With
     ``out=``: a tensor ``mean`` with a number ``std`` needs an ``out`` of its shape (PyTorch
@@ -200,6 +203,7 @@ def normal(
 
     As PyTorch's overloads: two numbers need ``size``, a tensor ``mean`` or ``std`` takes none
     (TypeError otherwise), and tensors whose shapes do not broadcast raise RuntimeError."""
+    check_pin_memory("normal", pin_memory)
     tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
     if tensors == (size is not None):
         got = ", ".join(
@@ -297,8 +301,10 @@ def rand_like(
     device: Any = None,
     requires_grad: bool = False,
     memory_format: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """``rand`` in ``input``'s shape, dtype and (by default) memory format."""
+    check_pin_memory("rand_like", pin_memory)
     return _random_like(
         "rand_like", "random", input, generator, dtype, layout, device, requires_grad,
         memory_format,
@@ -314,8 +320,10 @@ def randn_like(
     device: Any = None,
     requires_grad: bool = False,
     memory_format: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """``randn`` in ``input``'s shape, dtype and (by default) memory format."""
+    check_pin_memory("randn_like", pin_memory)
     return _random_like(
         "randn_like", "standard_normal", input, generator, dtype, layout, device,
         requires_grad, memory_format,

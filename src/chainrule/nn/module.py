@@ -274,8 +274,10 @@ class Module(StateDictMixin, ModuleConversions):
             ]
             stack.extend(reversed(kids))
 
-    def modules(self) -> Iterator["Module"]:
-        for _, m in self.named_modules():
+    def modules(self, remove_duplicate: bool = True) -> Iterator["Module"]:
+        """This module and every submodule, depth first (a module reached twice is given once
+        unless ``remove_duplicate=False``)."""
+        for _, m in self.named_modules(remove_duplicate=remove_duplicate):
             yield m
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:

@@ -348,10 +348,13 @@ def _fill_tangent(x: Tensor, value: Any) -> None:
         write_view_tangent(x, owner)
 
 
-def copy_(x: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+def copy_(x: Tensor, src: Any = None, non_blocking: bool = False, *, other: Any = None) -> Tensor:
     """Write ``src`` (broadcast, cast) into ``x``; ``non_blocking`` changes nothing (copies are
-    synchronous)."""
-    src = as_tensor(src)
+    synchronous). PyTorch 2.13 names the source ``other`` as a keyword; ``src=`` (its
+    documented name) is taken too."""
+    if (src is None) == (other is None):
+        raise TypeError("copy_() takes exactly one source tensor (positional, src= or other=)")
+    src = as_tensor(other if src is None else src)
 
     def copied(t: Tensor, s: Tensor) -> Tensor:
         new = broadcast_to(s.to(t.dtype).to(t.device), t.shape)

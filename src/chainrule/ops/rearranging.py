@@ -138,8 +138,13 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
 
 
 @tensor_method
-def repeat(x: Tensor, *sizes: Any) -> Tensor:
-    """Tile the tensor ``sizes[i]`` times along dim i (PyTorch's ``Tensor.repeat``)."""
+def repeat(x: Tensor, *sizes: Any, repeats: Any = None) -> Tensor:
+    """Tile the tensor ``sizes[i]`` times along dim i (PyTorch's ``Tensor.repeat``; the
+    sizes may also come as the keyword ``repeats=``, PyTorch's name for them)."""
+    if repeats is not None:
+        if sizes:
+            raise TypeError("repeat(): got the repeats both positionally and as repeats=")
+        sizes = (repeats,)
     sizes = _shape_arg(sizes)
     if len(sizes) < x.ndim:
         raise ShapeError(

@@ -68,18 +68,31 @@ def tensor_split(
     *,
     sections: int | None = None,
     indices: Any = None,
+    tensor_indices_or_sections: Any = None,
 ) -> tuple:
     """Split ``input`` along ``dim`` into views: ``n`` nearly equal pieces (the first
     ``size % n`` one longer) for an int, or at the given indices for a sequence.
 
-    PyTorch also names the argument by what it is: ``sections=`` (an int) or ``indices=``
-    (a sequence); exactly one of the three is given.
+    PyTorch also names the argument by what it is: ``sections=`` (an int), ``indices=``
+    (a sequence) or ``tensor_indices_or_sections=`` (a 0-d or 1-d integer tensor); exactly one
+    of the four is given.
     """
-    given = [v for v in (indices_or_sections, sections, indices) if v is not None]
+    if tensor_indices_or_sections is not None and not isinstance(
+        tensor_indices_or_sections, Tensor
+    ):
+        raise TypeError(
+            "tensor_split(): tensor_indices_or_sections must be a tensor, got "
+            f"{type(tensor_indices_or_sections).__name__}"
+        )
+    given = [
+        v
+        for v in (indices_or_sections, sections, indices, tensor_indices_or_sections)
+        if v is not None
+    ]
     if len(given) != 1:
         raise TypeError(
-            "tensor_split(): expected exactly one of 'indices_or_sections', 'sections' and "
-            f"'indices', got {len(given)}"
+            "tensor_split(): expected exactly one of 'indices_or_sections', 'sections', "
+            f"'indices' and 'tensor_indices_or_sections', got {len(given)}"
         )
     if sections is not None and (isinstance(sections, bool) or not isinstance(sections, int)):
         raise TypeError(f"tensor_split(): sections must be an int, got {type(sections).__name__}")

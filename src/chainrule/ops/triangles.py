@@ -13,7 +13,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..creation_options import check_layout
+from ..creation_options import check_layout, check_pin_memory
 from ._result_layout import has_own_layout
 from .binary import Where, where_as
 from .binding import tensor_method
@@ -47,8 +47,10 @@ def tril_indices(
     dtype: Any = None,
     device: Any = None,
     layout: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """(2, N) row/column indices of the lower triangle (with ``offset``), row-major order."""
+    check_pin_memory("tril_indices", pin_memory)
     check_layout("tril_indices", layout)  # strided only
     return _tri_indices("tril_indices", row, col, int(offset), dtype, device, True)
 
@@ -61,8 +63,10 @@ def triu_indices(
     dtype: Any = None,
     device: Any = None,
     layout: Any = None,
+    pin_memory: bool = False,
 ) -> Tensor:
     """(2, N) row/column indices of the upper triangle (with ``offset``), row-major order."""
+    check_pin_memory("triu_indices", pin_memory)
     check_layout("triu_indices", layout)  # strided only
     return _tri_indices("triu_indices", row, col, int(offset), dtype, device, False)
 

@@ -117,7 +117,12 @@ def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
 
 
 @tensor_method
-def expand(x: Tensor, *sizes: Any) -> Tensor:
+def expand(x: Tensor, *sizes: Any, size: Any = None) -> Tensor:
+    """``x`` broadcast to ``sizes`` as a view (-1 keeps a dim; ``size=``: PyTorch's keyword)."""
+    if size is not None:
+        if sizes:
+            raise TypeError("expand(): got the size both positionally and as size=")
+        sizes = (size,)
     if not sizes:
         raise TypeError('expand() missing 1 required positional arguments: "size"')
     sizes = _shape_arg(sizes)
