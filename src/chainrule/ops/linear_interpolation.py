@@ -44,6 +44,15 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
     turning an infinite result into NaN. The result is laid out as PyTorch's elementwise ops
     order (``start``, ``end``, ``weight``), whatever order the composition's parts give."""
     start = as_tensor(input)
+    if (
+        start._data.dtype.kind in "biu"
+        and isinstance(weight, Tensor)
+        and weight.ndim == 0
+        and weight._data.dtype.kind in "fc"
+        and isinstance(end, Tensor)
+        and end.dtype == start.dtype
+    ):  # integer ends with a 0-d floating weight: computed in the weight's dtype (torch)
+        start, end = start.to(weight.dtype), end.to(weight.dtype)
     if not (start._data.dtype.kind == "c" or dtypes.is_floating(start._data.dtype)):
         raise DtypeError(f"lerp: expects a floating or complex tensor, got {start.dtype}")
     _lerp_dtypes(start, end, weight)  # for complex too: the composition is holomorphic

@@ -134,7 +134,7 @@ class CrossEntropyFn(Function):
             ctx.save_for_backward(x, target, weight_arg, ez, safe, wt, valid, wt, weight)
             return _reduced(ctx, loss, wt, reduction)
         xa = x.astype(np.float32) if half else x  # halves compute in float32, as PyTorch
-        z = xa - xa.max(axis=1, keepdims=True)
+        z = xa - xa.max(axis=1, keepdims=True) if c else xa  # (0, 0): nothing to shift
         ez = xp.exp(z)
         se = ez.sum(axis=1, keepdims=True)
         logp = z - xp.log(se)

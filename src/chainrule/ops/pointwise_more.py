@@ -245,14 +245,15 @@ def _ldexp_dtype(a: Tensor, b: Tensor) -> np.dtype:
 @tensor_method(inplace=True, keywords=True)
 def ldexp(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """``input * 2 ** other`` (``torch.ldexp``, both tensors; integer operands give the
-    default float). Gradients:
+    default float; complex operands are composed from ``mul`` and ``pow``). Gradients:
     ``2 ** other`` for input, ``result * ln 2`` for other.
 
     Deliberate difference: PyTorch's gradient for input is ``grad * pow(2, other)`` in
     integer arithmetic when ``other`` is an integer tensor, so it is 0 wherever other < 0
     (``ldexp(x, -2)`` has gradient 0, not 1/4); chainrule gives the true ``2 ** other``."""
     a, b = _tensor("ldexp", "input", 1, input), _tensor("ldexp", "other", 2, other)
-    _no_complex("ldexp", a, b)
+    if a._data.dtype.kind == "c" or b._data.dtype.kind == "c":  # composed, as PyTorch's
+        return mul(a, pow(2.0, b))
     target = _ldexp_dtype(a, b)
     a = a if a._data.dtype == target else cast(a, target)
     b = b if b._data.dtype == target else cast(b, target)
