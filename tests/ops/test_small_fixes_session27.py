@@ -82,3 +82,20 @@ def test_cross_entropy_of_a_0x0_input(reduction: str) -> None:
     assert tuple(got.shape) == tuple(expected.shape)
     np.testing.assert_array_equal(got.detach().numpy(), expected.detach().numpy())
     assert tuple(got_grad.shape) == tuple(expected_grad.shape) == (0, 0)
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 2**64])
+def test_tensor_of_an_int_outside_int64_raises(value: int) -> None:
+    """``cr.tensor(2**63)`` wrapped silently to -2**63 (NumPy read it as uint64)."""
+    with pytest.raises(ValueError, match="Overflow"):
+        torch.tensor(value)
+    for make in (cr.tensor, cr.as_tensor):
+        with pytest.raises(ValueError, match="Overflow"):
+            make(value)
+
+
+@pytest.mark.parametrize("value", [2**63 - 1, -(2**63), 0, True])
+def test_tensor_of_an_int_at_the_int64_limits(value: int) -> None:
+    expected, got = torch.tensor(value), cr.tensor(value)
+    assert str(got.dtype) == str(expected.dtype)
+    assert got.item() == expected.item() == value

@@ -115,6 +115,8 @@ def _to_array(data: Any, dtype: Any) -> Any:
         return arr if d is None else arr.astype(d, copy=False)
     if d is None and isinstance(data, (list, tuple)):
         d = sequence_dtype(data)
+    elif d is None and isinstance(data, int) and not isinstance(data, bool):
+        d = _dt.int64  # NumPy would pick uint64 for 2**63 (then wrapped) or object
     values = unwrap_nested(data)  # outside the try: its ValueError is not about raggedness
     try:
         arr = np.asarray(values, dtype=d)
