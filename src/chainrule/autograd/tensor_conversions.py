@@ -331,6 +331,17 @@ class TensorConversions:
             )
         return bool(self._data.reshape(()))
 
+    def __contains__(self, element: Any) -> bool:
+        """``element in t``: whether any element of ``t`` equals ``element`` (a number, or a
+        tensor broadcast against ``t``), PyTorch's ``(element == t).any()``; works on 0-d
+        tensors, which cannot be iterated."""
+        if not isinstance(element, (TensorConversions, int, float, complex, np.number, np.bool_)):
+            raise RuntimeError(
+                "Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+                f"{type(element)}"
+            )
+        return bool((self == element).any())
+
     def __float__(self) -> float:
         if self.requires_grad:
             _warn_scalar_of_grad_tensor()

@@ -33,7 +33,7 @@ def reduce_tensor(t: Any) -> tuple:
             "(t.indices(), t.values(), t.shape), or use cr.save"
         )
     xp = get_array_module(data)
-    host = np.ascontiguousarray(data if xp is np else xp.asnumpy(data))
+    host = np.asarray(data if xp is np else xp.asnumpy(data), order="C")  # keeps 0-d (not 1-d)
     device = str(t.device)
     state = dict(getattr(t, "__dict__", None) or {})
     return rebuild_tensor, (type(t), host, bool(t.requires_grad), device, state)

@@ -116,7 +116,7 @@ def _device_check(op: str, a: Tensor, b: Tensor) -> None:
         )
 
 
-def promote(op: str, a: Any, b: Any, wrap_ints: bool = True):
+def promote(op: str, a: Any, b: Any, wrap_ints: bool = True, float_result: bool = False):
     """Bring two operands to PyTorch's common dtype; Python scalars stay scalars.
 
     Returns (a, b) where each is a Tensor or a Python scalar and at least one is a Tensor.
@@ -124,6 +124,10 @@ def promote(op: str, a: Any, b: Any, wrap_ints: bool = True):
     arithmetic, bitwise and comparison ops do (:func:`wrap_int_scalar`); ``wrap_ints=False``
     leaves it for an op that refuses it instead (``where``, ``pow``) or whose result is
     floating (``div``, ``xlogy``, ``copysign``, ``atan2``: ``uint8_tensor / -2`` is -1.5).
+    ``float_result=True`` (those ops) casts two integer or bool tensors straight to the
+    default float dtype instead of to their common integer dtype, which a 0-d operand does
+    not decide: a 0-d int64 ``-3`` beside a uint8 tensor would wrap to 253 there, where
+    PyTorch divides by -3.
     """
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     # NumPy scalars act like Python scalars (weak dtype), as in PyTorch.
@@ -141,6 +145,8 @@ def promote(op: str, a: Any, b: Any, wrap_ints: bool = True):
                 target = _dt.combine_categories(da, db)
             else:
                 target = _dt.promote_types(da, db)
+            if float_result and target.kind in "biu":
+                target = np.dtype(_dt.get_default_dtype())
             if da != target:
                 a = cast(a, target)
             if db != target:

@@ -353,7 +353,7 @@ def div(input: Any, other: Any, rounding_mode: str | None = None) -> Tensor:  # 
         return _call(Div, "div", input, other)  # the common float case: no integer handling needed
     # an int beside an integer tensor is not wrapped into its dtype: the quotient is a float
     # (uint8_tensor / -2 divides by -2, as PyTorch)
-    input, other = promote("div", input, other, wrap_ints=False)
+    input, other = promote("div", input, other, wrap_ints=False, float_result=True)
     if isinstance(input, Tensor) and input._data.dtype.kind not in "fcV":  # V: bfloat16
         input = cast(input, dtypes.get_default_dtype())
     if isinstance(other, Tensor) and other._data.dtype.kind not in "fcV":

@@ -104,7 +104,7 @@ def copysign(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     x = _tensor("copysign", "input", 1, input)
     _no_complex("copysign", x, other)
     try:
-        a, b = promote("copysign", x, other, wrap_ints=False)  # the sign of -1, not of 255
+        a, b = promote("copysign", x, other, wrap_ints=False, float_result=True)  # -1, not 255
         if not dtypes.is_floating(a._data.dtype):
             a = cast(a, dtypes.get_default_dtype())
         if isinstance(b, Tensor) and b._data.dtype != a._data.dtype:

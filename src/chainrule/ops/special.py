@@ -263,7 +263,7 @@ def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
         )
     # an int beside an integer tensor is not wrapped into its dtype: the tensor becomes
     # floating first, and the number joins it as it is (uint8_tensor with -1, as PyTorch)
-    a, b = promote("xlogy", input, other, wrap_ints=False)
+    a, b = promote("xlogy", input, other, wrap_ints=False, float_result=True)
     a = _real_float("xlogy", a) if isinstance(a, Tensor) else a
     b = _real_float("xlogy", b) if isinstance(b, Tensor) else b
     a = _real_float("xlogy", as_tensor(a, b if isinstance(b, Tensor) else None))

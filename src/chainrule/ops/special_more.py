@@ -359,7 +359,7 @@ def _binary(cls: type, op: str, input: Any, other: Any, integers: bool = True) -
         )
     # an int beside an integer tensor is not wrapped into its dtype: the tensor becomes
     # floating first, and the number joins it as it is (PyTorch)
-    a, b = promote(op, input, other, wrap_ints=False)
+    a, b = promote(op, input, other, wrap_ints=False, float_result=integers)
     t = a if isinstance(a, Tensor) else b
     if not integers and t._data.dtype.kind in "biu":
         raise DtypeError(f"{op}: not implemented for integer tensors (got {t.dtype})")

@@ -301,7 +301,7 @@ def atanh(input: Any) -> Tensor:
 
 
 def _float_pair(op: str, a: Any, b: Any) -> tuple:
-    a, b = promote(op, a, b, wrap_ints=False)  # a number is used as a float, not wrapped
+    a, b = promote(op, a, b, wrap_ints=False, float_result=True)  # a number is not wrapped
     check_broadcast(op, a, b)
     return (
         _float(a) if isinstance(a, Tensor) else float(a),

@@ -358,7 +358,7 @@ def _no_complex(op: str, x: Tensor) -> None:
 def neg(input: Tensor) -> Tensor:
     input = as_tensor(input)
     if input._data.dtype.kind == "b":
-        raise TypeError(
+        raise DtypeError(  # a TypeError, and torch's RuntimeError
             "neg: negation, the `-` operator, on a bool tensor is not supported; "
             "to invert a mask use the `~` operator or logical_not()"
         )
