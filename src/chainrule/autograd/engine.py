@@ -424,7 +424,7 @@ def _prepare_outputs(
     if node._out_meta is not None and node.materialize_grads:  # set_materialize_grads(False)
         ref = next(g for g in grads if g is not None)._data
         for nr, g in enumerate(grads):
-            if g is None:
+            if g is None and nr not in node._passed_outputs:  # a non-Tensor output: None
                 shape, dtype = node._out_meta[nr]
                 grads[nr] = Tensor._make(get_array_module(ref).zeros(shape, dtype), False, None, 0)
     return grads

@@ -201,6 +201,7 @@ class Function:
                 )
         else:
             ctx.needs_input_grad = (False,) * len(args)
+        passed = None  # a user Function's outputs that are not Tensors (returned as they are)
         if cls.raw:
             try:
                 out = cls.forward(ctx, *raw_args, **kwargs)
@@ -216,8 +217,13 @@ class Function:
                     out = cls.forward(ctx, *args, **kwargs)
             finally:
                 state.grad_enabled = grad_on
-            if cls._user and ctx._saved:
-                _check_user_saved(ctx._saved)
+            if cls._user:
+                if ctx._saved:
+                    _check_user_saved(ctx._saved)
+                if type(out) is tuple:
+                    out, passed = _pass_non_tensors(out)
+                elif not isinstance(out, Tensor):
+                    return out  # PyTorch returns a lone non-Tensor output as it is
         if type(out) is tuple:
             multi = True
             raw_outs = out
@@ -252,7 +258,21 @@ class Function:
             _link_outputs(ctx, args, outs, results, multi, raw_outs, state)
         if forward_ad:
             forward_tangents(ctx, cls, args, outs, results, kwargs)
+        if passed is not None:
+            ctx._passed_outputs = frozenset(passed)  # their gradient stays None (engine)
+            for i, o in passed.items():
+                results[i] = o
         return tuple(results) if multi else results[0]
+
+
+def _pass_non_tensors(out: tuple) -> tuple:
+    """A user Function's tuple of outputs with each non-Tensor (a number, a string, None)
+    replaced by a placeholder array, and those objects by position (None if there are none):
+    PyTorch returns them as they are, and the backward receives None as their gradient."""
+    passed = {i: o for i, o in enumerate(out) if not isinstance(o, Tensor)}
+    if not passed:
+        return out, None
+    return tuple(_np.zeros((), bool) if i in passed else o for i, o in enumerate(out)), passed
 
 
 def _check_user_saved(saved: tuple) -> None:

@@ -65,6 +65,7 @@ class Node:
     _post_hooks: list | None = None  # register_hook: fn(grad_inputs, grad_outputs)
     _retain: dict | None = None
     _out_meta: tuple | None = None
+    _passed_outputs: frozenset = frozenset()  # a user Function's non-Tensor outputs
     _out_tangents: tuple | None = None  # the outputs' (level, tangent, ...) entries
     _trace: list | None = None
     _non_diff: set | None = None

@@ -40,6 +40,13 @@ class _RemovableHandle:
         if self._fn in self._hooks:
             self._hooks.remove(self._fn)
 
+    def __enter__(self) -> _RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        """Leaving a ``with`` block removes the hook (PyTorch's handles do the same)."""
+        self.remove()
+
 
 class TensorBackward:
     """Reverse-mode entry points of ``Tensor`` (which provides ``_data``, ``grad_fn``,

@@ -129,7 +129,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False):
     leaves = [_leaf(p) for p in primals]
     with _running(leaves), enable_grad():
         res = f(*leaves)
-    out, aux = (res[0], res[1]) if has_aux else (res, None)
+    out, aux = _split_aux(res, "vjp(f, *primals)") if has_aux else (res, None)
     if not any(nested) and _reaches_outer(_as_tuple(out), leaves):
         nested.append(True)  # f reads a tensor of the autograd around: stay differentiable
     nested = [n and recording for n in nested]
@@ -158,8 +158,34 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False):
         )
         return tuple(_zeros_if_none(g, p) for g, p in zip(grads, leaves))
 
-    shown = out if any(nested) else _cut(out)
-    return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
+    if any(nested):
+        return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+    return (_cut(out), vjp_fn, _cut_tree(aux)) if has_aux else (_cut(out), vjp_fn)
+
+
+def _split_aux(res: Any, api: str) -> tuple:
+    """``(output, aux)`` of a ``has_aux=True`` function, or PyTorch's error for anything
+    else."""
+    if not (isinstance(res, tuple) and len(res) == 2):
+        raise RuntimeError(
+            f"{api}: output of function f should be a tuple: (output, aux) if has_aux is True"
+        )
+    return res
+
+
+def _cut_tree(aux: Any) -> Any:
+    """``aux`` with each tensor cut from the transform's private graph (torch.func unwraps
+    it as it does the output: no grad unless the autograd around reaches it)."""
+    return _tree_map(lambda t: _cut(t) if isinstance(t, Tensor) else t, aux)
+
+
+def _check_argnums(nums: tuple, n_args: int) -> None:
+    """PyTorch's error for an ``argnums`` entry outside the positional arguments."""
+    for a in nums:
+        if not isinstance(a, int):
+            raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(a)}")
+        if not -n_args <= a < n_args:
+            raise RuntimeError(f"Got argnum={a}, but only {n_args} positional inputs")
 
 
 def _cut(out: Any) -> Any:
@@ -221,6 +247,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
 
     def wrapper(*args: Any):
         nums = _as_tuple(argnums)
+        _check_argnums(nums, len(args))
         args = list(args)
         # An argument that already requires grad belongs to an enclosing reverse transform
         # (grad(grad(f))): the inner gradient must then itself be differentiable.
@@ -232,7 +259,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
             args[i] = _tree_map(_leaf, args[i])
         with _running([t for i in nums for t in _tree_leaves(args[i])]), enable_grad():
             res = f(*args)
-        out, aux = (res[0], res[1]) if has_aux else (res, None)
+        out, aux = _split_aux(res, "grad_and_value(f)(*args)") if has_aux else (res, None)
         if not isinstance(out, Tensor) or out.numel() != 1:
             raise RuntimeError(
                 f"grad: f must return a single-element tensor, got "
@@ -250,7 +277,9 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
         it = iter([_zeros_if_none(g, t) for g, t in zip(gs, flat)])
         gs = tuple(_tree_map(lambda _: next(it), args[i]) for i in nums)
         result = gs[0] if isinstance(argnums, int) else gs
-        return (result, aux) if has_aux else result
+        if not has_aux:
+            return result
+        return result, (aux if outer else _cut_tree(aux))
 
     return wrapper
 

@@ -24,6 +24,7 @@ from ..ops.indexing import getitem
 from ..ops.shape import stack
 from ._batched import BatchedTensor, Level, wrap
 from ._random import lift_draw
+from ._user_vmap import has_user_rule, user_rule
 
 __all__ = ["dispatch", "fallback", "register", "rule_for", "STATS"]
 
@@ -80,6 +81,10 @@ def dispatch(cls: type, args: tuple, kwargs: dict) -> Any:
     level = _innermost(args, kwargs)
     if level is None:
         return NotImplemented
+    if cls._user and has_user_rule(cls):  # a user's Function with its own vmap staticmethod
+        out = user_rule(cls, level, args, kwargs)
+        if out is not NotImplemented:
+            return out
     rule = rule_for(cls)
     if rule is not None:
         out = rule(cls, level, args, kwargs)

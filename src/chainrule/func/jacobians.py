@@ -14,9 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
+from ..autograd.transforms import _cut_tree
 from ..creation import zeros
 from ..ops.shape import reshape, stack
+from ..random import get_rng_state, set_rng_state
 from .transforms import jvp, vjp
 from .vmap import _leaves, _unflatten
 
@@ -86,7 +89,15 @@ class _Flat:
 
     def result(self, per_out: list, argnums: Any) -> Any:
         jac = _unflatten(self.out, iter(self.per_input(j, argnums) for j in per_out))
-        return (jac, self.aux) if self.has_aux else jac
+        if not self.has_aux:
+            return jac
+        # aux is unwrapped as torch.func does: cut from this transform's private graph
+        # unless the differentiated inputs belong to an autograd around it
+        outer = is_grad_enabled() and any(
+            isinstance(t, Tensor) and t.requires_grad
+            for t in _leaves(tuple(self.args[i] for i in self.nums))
+        )
+        return jac, (self.aux if outer else _cut_tree(self.aux))
 
 
 def _basis(like: Tensor, i: int) -> Tensor:
@@ -140,18 +151,36 @@ def jacrev(
     return wrapper
 
 
-def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
+def jacfwd(
+    func: Callable,
+    argnums: int | tuple[int, ...] = 0,
+    has_aux: bool = False,
+    *,
+    randomness: str = "error",
+) -> Callable:
     """The Jacobian of ``func`` w.r.t. ``args[argnums]`` by forward mode (one jvp per input
-    element)."""
+    element).
+
+    ``randomness`` is PyTorch's flag for random ops inside ``func``: ``"same"`` gives every
+    column the same draws (the generator is rewound before each jvp), ``"different"`` new
+    ones; ``"error"`` (PyTorch raises on a random op) runs as ``"different"``."""
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(
+            "Only allowed values for randomness are 'error', 'different', or 'same'. "
+            f"Got {randomness}"
+        )
 
     def wrapper(*args: Any) -> Any:
         flat = _Flat(func, args, argnums, has_aux, "jvp(f, primals, tangents)")
         primals = tuple(flat.in_leaves)
         cols: list = []  # cols[j][e]: the tangents of every output for element e of input j
         out_leaves: Any = None
+        rng = get_rng_state() if randomness == "same" else None
         for j, x in enumerate(primals):
             cols.append([])
             for e in range(x.numel()):
+                if rng is not None:
+                    set_rng_state(rng)
                 tangents = tuple(
                     _basis(x, e) if m == j else _zeros(p) for m, p in enumerate(primals)
                 )

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ._forward_hooks import _global_backward_hooks, _global_backward_pre_hooks
 
 __all__: list[str] = []
@@ -22,7 +23,12 @@ _OUTPUTS_ONLY = (
 
 
 class _BackwardHookInput(Function):
-    """Identity on a module's inputs; its backward sees grad_input and calls the hooks."""
+    """Identity on a module's inputs that require grad; its backward sees grad_input and
+    calls the hooks.
+
+    As PyTorch's, ``grad_input`` has one entry per positional argument of the module: the
+    gradient for an input that requires grad, zeros for another tensor, None for a
+    non-tensor; a hook's replacement must have as many entries."""
 
     raw = True
 
@@ -33,27 +39,48 @@ class _BackwardHookInput(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        grads = tuple(grads)
+        state = ctx.state
+        if state["grad_output"] is None:  # the outputs were not hooked (not a tuple)
+            return tuple(grads)
+        slots, where = state["arg_slots"], state["rg_positions"]
+        full: list = [None if s is None else s() for s in slots]
+        for pos, g in zip(where, grads):
+            full[pos] = g
+        grads_in = tuple(full)
         for hook in _backward_hooks(ctx.module):
-            res = hook(ctx.module, grads, ctx.state["grad_output"])
-            if res is not None:
-                grads = tuple(res)
-        return grads
+            res = hook(ctx.module, grads_in, state["grad_output"])
+            if res is None:
+                continue
+            if not isinstance(res, (tuple, list)) or len(res) != len(slots):
+                got = len(res) if isinstance(res, (tuple, list)) else type(res).__name__
+                raise RuntimeError(
+                    "Backward hook returned an invalid number of grad_input, got "
+                    f"{got}, but expected {len(slots)}"
+                )
+            grads_in = tuple(res)
+        return tuple(grads_in[pos] for pos in where)
 
 
 class _BackwardHookOutput(Function):
-    """Identity on a module's outputs; its backward records grad_output."""
+    """Identity on a module's outputs that require grad; its backward records grad_output
+    (one entry per output, None for a non-tensor, a tensor without grad or an output that
+    received no gradient, as PyTorch's) after the pre-hooks may have replaced it."""
 
     raw = True
 
     @staticmethod
-    def forward(ctx, *ys, module, state, inputs_require_grad):
-        ctx.module, ctx.state, ctx.inputs_rg = module, state, inputs_require_grad
+    def forward(ctx, *ys, module, state, positions, n_outputs):
+        ctx.module, ctx.state = module, state
+        ctx.positions, ctx.n_outputs = positions, n_outputs
+        ctx.set_materialize_grads(False)  # an unused output's grad_output is None
         return tuple(ys) if len(ys) > 1 else ys[0]
 
     @staticmethod
     def backward(ctx, *grads):
-        grads = tuple(grads)
+        full: list = [None] * ctx.n_outputs
+        for pos, g in zip(ctx.positions, grads):
+            full[pos] = g
+        grads = tuple(full)
         own = ctx.module.__dict__.get("_backward_pre_hooks", {})
         for hook in [*_global_backward_pre_hooks.values(), *own.values()]:
             res = hook(ctx.module, grads)
@@ -66,15 +93,16 @@ class _BackwardHookOutput(Function):
                     f"{got}, but expected {len(grads)} (return None or a tuple)"
                 )
             grads = tuple(res)
-        ctx.state["grad_output"] = grads
+        state = ctx.state
+        state["grad_output"] = grads
         hooks = _backward_hooks(ctx.module)
-        if not ctx.inputs_rg and hooks:  # no input needs a gradient: call the hooks now
+        if not state["inputs_rg"] and hooks:  # no input needs a gradient: call the hooks now
             # PyTorch warns; chainrule's own hooks that read only grad_output opt out
             if not all(getattr(h, "_quiet_on_outputs", False) for h in hooks):
                 warnings.warn(_OUTPUTS_ONLY, UserWarning, stacklevel=2)
             for hook in hooks:
-                hook(ctx.module, (None,), grads)
-        return grads
+                hook(ctx.module, (None,) * len(state["arg_slots"]), grads)
+        return tuple(grads[pos] for pos in ctx.positions)
 
 
 def _backward_hooks(module: Any) -> list:
@@ -82,9 +110,20 @@ def _backward_hooks(module: Any) -> list:
     return [*_global_backward_hooks.values(), *module._backward_hooks.values()]
 
 
+def _zeros_like_slot(t: Tensor) -> Any:
+    """A maker of the zeros that stand in ``grad_input`` for a tensor input without grad
+    (made only when the hooks run, so the forward keeps no copy)."""
+    shape, dtype, xp = t._data.shape, t._data.dtype, get_array_module(t._data)
+    return lambda: Tensor._make(xp.zeros(shape, dtype), False, None, 0)
+
+
 def _wrap_inputs(module: Any, args: tuple, state: dict) -> tuple:
     idx = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
     state["inputs_rg"] = bool(idx)
+    state["arg_slots"] = [
+        _zeros_like_slot(a) if isinstance(a, Tensor) and not a.requires_grad else None for a in args
+    ]
+    state["rg_positions"] = idx
     if not idx:
         return args
     wrapped = _BackwardHookInput.apply(*[args[i] for i in idx], module=module, state=state)
@@ -96,10 +135,25 @@ def _wrap_inputs(module: Any, args: tuple, state: dict) -> tuple:
 
 
 def _wrap_outputs(module: Any, out: Any, state: dict) -> Any:
+    if not isinstance(out, (Tensor, tuple)):  # PyTorch hooks a Tensor or a tuple only
+        warnings.warn(
+            "For backward hooks to be called, module output should be a Tensor or a tuple of "
+            f"Tensors but received {type(out)}",
+            UserWarning,
+            stacklevel=3,
+        )
+        return out
     outs = out if isinstance(out, tuple) else (out,)
-    if not any(isinstance(o, Tensor) and o.requires_grad for o in outs):
+    idx = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
+    if not idx:
         return out
     wrapped = _BackwardHookOutput.apply(
-        *outs, module=module, state=state, inputs_require_grad=state["inputs_rg"]
+        *[outs[i] for i in idx], module=module, state=state, positions=idx, n_outputs=len(outs)
     )
-    return wrapped
+    if not isinstance(out, tuple):
+        return wrapped
+    wrapped = wrapped if isinstance(wrapped, tuple) else (wrapped,)
+    res = list(outs)
+    for i, w in zip(idx, wrapped):
+        res[i] = w
+    return tuple(res)

@@ -62,6 +62,7 @@ __all__ = [
     "get_device_states",
     "noop_context_fn",
     "set_checkpoint_debug_enabled",
+    "set_checkpoint_early_stop",
     "set_device_states",
 ]
 
@@ -108,6 +109,15 @@ def set_checkpoint_debug_enabled(enabled: bool | None) -> Iterator[None]:
         yield
     finally:
         _checkpoint_debug_enabled = prev
+
+
+@contextlib.contextmanager
+def set_checkpoint_early_stop(enable: bool) -> Iterator[None]:
+    """PyTorch's switch for stopping a non-reentrant checkpoint's recomputation once every
+    needed tensor is recomputed. chainrule's recomputation always runs all of ``fn`` (see
+    the module docstring), so the block changes no result; it exists so that code written
+    for PyTorch runs unchanged."""
+    yield
 
 
 def noop_context_fn() -> tuple[contextlib.AbstractContextManager, ...]:
