@@ -97,7 +97,8 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
             f"(got {len(tuple(output_size))})"
         )
     return adaptive_avg_pool2d(
-        _to_2d("adaptive_avg_pool1d", input), (1, _one(output_size))
+        _to_2d("adaptive_avg_pool1d", input),
+        (1, _one(output_size, "output_size", "adaptive_avg_pool1d")),
     ).squeeze(-2)
 
 

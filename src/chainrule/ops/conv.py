@@ -144,8 +144,8 @@ def _tuple(v: Any, n: int, name: str, op: str) -> tuple:
     t = tuple(int(e) for e in v)
     if len(t) == 1:
         t = t * n
-    if len(t) != n:
-        raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {v!r}")
+    if len(t) != n:  # PyTorch's RuntimeError (a ShapeError is one, and a ValueError)
+        raise ShapeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {v!r}")
     return t
 
 
@@ -171,12 +171,12 @@ def _padding(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tupl
     if isinstance(padding, str):
         if padding == "valid":
             return (0, 0, 0, 0)
-        if padding != "same":
-            raise ValueError(
+        if padding != "same":  # PyTorch's RuntimeError (a ShapeError is one, and a ValueError)
+            raise ShapeError(
                 f"{op}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}"
             )
         if any(s != 1 for s in stride):
-            raise ValueError(
+            raise ShapeError(
                 f"{op}: padding='same' is not supported for strided convolutions "
                 f"(stride={stride}); use an explicit padding"
             )

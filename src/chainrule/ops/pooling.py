@@ -256,13 +256,13 @@ def _argmax_offsets(x, P):
 
 # ----------------------------------------------------------------------------- arguments
 def _pair(v: Any, name: str, op: str) -> tuple:
-    if isinstance(v, (int, np.integer)):
+    if isinstance(v, (int, np.integer)) or getattr(v, "ndim", None) == 0:  # int, 0-d tensor
         return (int(v), int(v))
     t = tuple(int(e) for e in v)
     if len(t) == 1:
         t = t * 2
-    if len(t) != 2:
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
+    if len(t) != 2:  # PyTorch's RuntimeError (a ShapeError is one, and a ValueError)
+        raise ShapeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
     return t
 
 
@@ -275,8 +275,8 @@ def _out(size: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
 
 
 def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
-    if not isinstance(x, Tensor) or x.ndim != 4:
-        raise ValueError(
+    if not isinstance(x, Tensor) or x.ndim != 4:  # ShapeError: PyTorch's RuntimeError too
+        raise ShapeError(
             f"{op}: expected a 4-D input (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}"
         )
     k = _pair(kernel_size, "kernel_size", op)
@@ -288,9 +288,9 @@ def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mod
     p = _pair(padding, "padding", op)
     d = _pair(dilation, "dilation", op)
     if min(k) < 1 or min(s) < 1 or min(d) < 1:
-        raise ValueError(f"{op}: kernel_size, stride and dilation must be >= 1, got {k}, {s}, {d}")
+        raise ShapeError(f"{op}: kernel_size, stride and dilation must be >= 1, got {k}, {s}, {d}")
     if p[0] > k[0] // 2 or p[1] > k[1] // 2 or min(p) < 0:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: padding {p} must be non-negative and at most half the kernel size {k}"
         )
     h, w = x.shape[2:]
@@ -402,6 +402,8 @@ def avg_pool2d(
 
         return avg_pool2d_quantized(input, pool, divisor_override)
     P = _params("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None:
+        _check_divisor("avg_pool2d", divisor_override)
     h, w = input.shape[2:]
     inv = _avg_divisor(h, w, P, count_include_pad, divisor_override)
     xp_ = get_array_module(input._data)
@@ -428,8 +430,54 @@ def _to_2d(fn_name: str, input: Tensor) -> Tensor:
     return input.unsqueeze(-2)
 
 
-def _one(v: Any) -> int:
-    return int(v) if isinstance(v, (int, np.integer)) else int(next(iter(v)))
+def _check_divisor(op: str, divisor_override: Any) -> None:
+    """PyTorch's checks of ``divisor_override``: an int (TypeError) and not zero (a
+    RuntimeError; 0 was taken for None, the window size)."""
+    if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)):
+        raise TypeError(
+            f"{op}(): argument 'divisor_override' must be int, "
+            f"not {type(divisor_override).__name__}"
+        )
+    if divisor_override == 0:
+        raise ShapeError(f"{op}: divisor must be not zero, got divisor_override=0")
+
+
+def _one(v: Any, name: str, op: str) -> int:
+    """A 1-d pooling's argument: an int or a sequence of exactly one int, as PyTorch (whose
+    RuntimeError a ShapeError is); a longer sequence was cut to its first entry before."""
+    if isinstance(v, (int, np.integer)) or getattr(v, "ndim", None) == 0:  # int, 0-d tensor
+        return int(v)
+    t = tuple(v)
+    if len(t) != 1:
+        raise ShapeError(
+            f"{op}() {name} must be an int, list of ints or tuple of ints of size 1 "
+            f"but got size {len(t)}"
+        )
+    return int(t[0])
+
+
+def _stride1(stride: Any, op: str) -> tuple | None:
+    """A 1-d pooling's stride as the 2-d op's: None or empty is the kernel size (PyTorch)."""
+    if stride is None:
+        return None
+    if not isinstance(stride, (int, np.integer)) and getattr(stride, "ndim", 1) and not len(stride):
+        return None
+    return (1, _one(stride, "stride", op))
+
+
+def _check_1d(op: str, k: int, s: tuple | None, p: int, d: int) -> None:
+    """PyTorch's checks of a 1-d pooling's numbers, named in 1-d terms (the 2-d op's would
+    print the (1, k) pairs it runs as)."""
+    for name, v in (("kernel_size", k), ("stride", k if s is None else s[1]), ("dilation", d)):
+        if v < 1:
+            raise ShapeError(f"{op}() {name} must be greater than zero, but got {v}")
+    if p < 0:
+        raise ShapeError(f"{op}() padding must be non-negative, but got {p}")
+    if p > k // 2:
+        raise ShapeError(
+            f"{op}() padding should be at most half of kernel size, but got padding={p} "
+            f"and kernel_size={k}"
+        )
 
 
 def max_pool1d(
@@ -442,9 +490,12 @@ def max_pool1d(
     return_indices: bool = False,
 ):
     """1-D max pooling over (N, C, L); see :func:`max_pool2d`."""
-    x = _to_2d("max_pool1d", input)
-    s = None if stride is None else (1, _one(stride))
-    k, p, d = _one(kernel_size), _one(padding), _one(dilation)
+    op = "max_pool1d"
+    x = _to_2d(op, input)
+    s = _stride1(stride, op)
+    k, p = _one(kernel_size, "kernel_size", op), _one(padding, "padding", op)
+    d = _one(dilation, "dilation", op)
+    _check_1d(op, k, s, p, d)
     with _named_1d("max_pool1d", input, k, p, d):
         out = max_pool2d(x, (1, k), s, (0, p), (1, d), ceil_mode, return_indices)
     if return_indices:
@@ -461,9 +512,11 @@ def avg_pool1d(
     count_include_pad: bool = True,
 ) -> Tensor:
     """1-D average pooling over (N, C, L); see :func:`avg_pool2d`."""
-    x = _to_2d("avg_pool1d", input)
-    s = None if stride is None else (1, _one(stride))
-    k, p = _one(kernel_size), _one(padding)
+    op = "avg_pool1d"
+    x = _to_2d(op, input)
+    s = _stride1(stride, op)
+    k, p = _one(kernel_size, "kernel_size", op), _one(padding, "padding", op)
+    _check_1d(op, k, s, p, 1)
     with _named_1d("avg_pool1d", input, k, p, 1):
         return avg_pool2d(x, (1, k), s, (0, p), ceil_mode, count_include_pad).squeeze(-2)
 

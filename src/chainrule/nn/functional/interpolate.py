@@ -26,6 +26,7 @@ PyTorch's CPU kernels do.
 from __future__ import annotations
 
 import math
+import operator
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -72,11 +73,24 @@ def _geometry(
             "interpolate: recompute_scale_factor is not meaningful with an explicit size."
         )
     if size is not None:
-        out = tuple(int(s) for s in _per_dim(size, nd, "output size", input))
+        sizes = _per_dim(size, nd, "output size", input)
+        try:  # ints only, as PyTorch: a float size was truncated before
+            out = tuple(operator.index(s) for s in sizes)
+        except TypeError:
+            raise TypeError(
+                "interpolate: expected size to be one of int or Tuple[int] or Tuple[int, int] "
+                f"or Tuple[int, int, int], but got size with types {[type(s) for s in sizes]}"
+            ) from None
         scales: tuple = (None,) * nd
     else:
         scales = tuple(float(s) for s in _per_dim(scale_factor, nd, "scale_factor", input))
-        out = tuple(int(math.floor(float(n) * s)) for n, s in zip(input.shape[2:], scales))
+        sizes_f = [float(n) * s for n, s in zip(input.shape[2:], scales)]
+        if not all(math.isfinite(n) and abs(n) < 2**63 for n in sizes_f):  # PyTorch's error
+            raise RuntimeError(
+                f"interpolate: scale_factor {scale_factor!r} gives an output size that cannot "
+                "be converted to type int64_t without overflow"
+            )
+        out = tuple(math.floor(n) for n in sizes_f)
         if recompute_scale_factor or mode == "area":  # 'area' always recomputes, as PyTorch
             scales = (None,) * nd
     if any(n < 1 for n in out) or any(n < 1 for n in input.shape[2:]):

@@ -33,7 +33,7 @@ from ...ops._util import ShapeError
 from ...ops.area_interpolation import adaptive_avg_pool
 from ...ops.gather_scatter import take_along_dim
 from ...ops.padding import pad
-from ...ops.pooling import _out, avg_pool2d, max_pool2d
+from ...ops.pooling import _check_divisor, _out, avg_pool2d, max_pool2d
 from ...ops.shape import stack
 
 __all__ = ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "max_pool3d"]
@@ -49,7 +49,7 @@ def _triple(v: Any, name: str, op: str) -> tuple:
     if len(t) == 1:
         t = t * 3
     if len(t) != 3:
-        raise ValueError(f"{op}: {name} must be an int or a tuple of 3 ints, got {v!r}")
+        raise ShapeError(f"{op}: {name} must be an int or a tuple of 3 ints, got {v!r}")
     return t
 
 
@@ -191,8 +191,8 @@ def avg_pool3d(
     """
     op = "avg_pool3d"
     x, unbatched = _batch5(op, input)
-    if divisor_override is not None and int(divisor_override) == 0:
-        raise ShapeError(f"{op}: divisor must be not zero, got divisor_override=0")
+    if divisor_override is not None:  # an int (TypeError), not zero (RuntimeError)
+        _check_divisor(op, divisor_override)
     k, s, p, _, (do, ho, wo) = _params(op, x, kernel_size, stride, padding, 1, ceil_mode)
     n, c, dd, h, w = x.shape
     sums = avg_pool2d(x.reshape(n, c * dd, h, w), k[1:], s[1:], p[1:], ceil_mode, True, 1)
