@@ -1,8 +1,9 @@
 """Random states are ``uint8`` tensors, as PyTorch's ``ByteTensor``s: ``cr.get_rng_state``,
 ``cr.random.get_rng_state``, ``cr.Generator.get_state`` and ``cr.cuda``'s forms, the checks
 ``set_rng_state`` / ``Generator.set_state`` make (PyTorch's exception types), saving a state
-with ``cr.save`` for ``torch.load(weights_only=True)``, and the legacy dict of earlier
-chainrule versions, which old training checkpoints hold and which must still resume."""
+with ``cr.save`` for ``torch.load(weights_only=True)``, and the states of chainrule's earlier
+PCG64 generator (a dict, then a 56-byte tensor), which old training checkpoints hold and
+which must still resume, drawing what that generator drew."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 from chainrule.io import _save
-from chainrule.random import STATE_NBYTES
+from chainrule.random import STATE_NBYTES, _encode
 from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
 
 torch = pytest.importorskip("torch")
@@ -20,15 +21,21 @@ torch = pytest.importorskip("torch")
 LIBS = pytest.mark.parametrize("lib", [cr, torch], ids=["cr", "torch"])
 
 
-def _legacy(g: cr.Generator) -> dict:
-    """The dict that ``Generator.get_state()`` returned before it returned a tensor."""
-    st = g.np.bit_generator.state
+def _old_stream(seed: int) -> np.random.Generator:
+    """The NumPy stream chainrule's generator was before 2026-12-04 (PCG64 of the seed)."""
+    return np.random.Generator(np.random.PCG64(seed))
+
+
+def _legacy(seed: int) -> dict:
+    """The dict that ``Generator.get_state()`` returned, for a generator seeded ``seed``,
+    before it returned a tensor."""
+    st = _old_stream(seed).bit_generator.state
     return {
         "bit_generator": st["bit_generator"],
         "state": {k: int(v) for k, v in st["state"].items()},
         "has_uint32": int(st["has_uint32"]),
         "uinteger": int(st["uinteger"]),
-        "seed": g.initial_seed(),
+        "seed": seed,
     }
 
 
@@ -41,12 +48,47 @@ def test_states_are_one_dimensional_uint8_cpu_tensors(lib):
     assert lib.get_rng_state().numel() == lib.Generator().get_state().numel()
 
 
-def test_chainrule_layout_header_and_seed():
-    g = cr.Generator().manual_seed(2**64 - 5)
-    raw = g.get_state().numpy().tobytes()
-    assert len(raw) == STATE_NBYTES
-    assert raw[:5] == b"CRNG\x01"
-    assert int.from_bytes(raw[48:56], "little") == 2**64 - 5
+@pytest.mark.parametrize("seed", [0, 7, 2**40 + 3, 2**64 - 5])
+@pytest.mark.parametrize("draws", [0, 1, 623, 624, 625, 5000])
+def test_states_are_pytorchs_bytes(seed, draws):
+    """The state is PyTorch's 5,056-byte mt19937 layout, byte for byte, after any number of
+    draws (and with a cached normal after a 1-element randn)."""
+    states = []
+    for lib in (cr, torch):
+        g = lib.Generator().manual_seed(seed)
+        lib.rand(draws, generator=g)
+        lib.randn(1, dtype=lib.float64, generator=g)
+        states.append(g.get_state().numpy().tobytes())
+    assert len(states[0]) == 5056
+    assert states[0] == states[1]
+
+
+def test_states_move_between_chainrule_and_torch():
+    torch.manual_seed(3)
+    torch.randn(1, dtype=torch.float64)  # a cached normal is part of the state
+    cr.set_rng_state(cr.tensor(torch.get_rng_state().numpy()))
+    expected = torch.randn(3, dtype=torch.float64), torch.rand(700)
+    got = cr.randn(3, dtype=cr.float64), cr.rand(700)
+    for e, g in zip(expected, got):
+        np.testing.assert_array_equal(g.numpy(), e.numpy())
+    cr.manual_seed(4)
+    cr.rand(10)
+    torch.set_rng_state(torch.tensor(cr.get_rng_state().numpy()))
+    np.testing.assert_array_equal(torch.rand(5).numpy(), cr.rand(5).numpy())
+
+
+def test_legacy_layout_header_and_seed():
+    """A 56-byte state of the earlier PCG64 generator restores it, seed and stream."""
+    state = _encode(_old_stream(2**64 - 5).bit_generator.state, 2**64 - 5)
+    raw = state.numpy().tobytes()
+    assert len(raw) == STATE_NBYTES and raw[:5] == b"CRNG\x01"
+    g = cr.Generator().set_state(state)
+    assert g.initial_seed() == 2**64 - 5
+    expected = _old_stream(2**64 - 5).random(4).astype(np.float32)
+    np.testing.assert_array_equal(cr.rand(4, generator=g).numpy(), expected)
+    assert len(g.get_state().numpy().tobytes()) == STATE_NBYTES  # still the old stream
+    g.manual_seed(1)  # reseeding returns to PyTorch's generator
+    assert g.get_state().numel() == 5056
 
 
 @LIBS
@@ -59,7 +101,7 @@ def test_round_trip_reproduces_the_draws(lib):
     assert lib.equal(lib.randn(5), a)
     lib.set_rng_state(state.clone())
     assert lib.equal(lib.randn(5), a)
-    lib.set_rng_state(state.view(7, -1) if lib is cr else state.view(2, -1))  # any shape
+    lib.set_rng_state(state.view(2, -1))  # any shape
     assert lib.equal(lib.randn(5), a)
 
 
@@ -119,7 +161,7 @@ def test_bad_states_raise_torchs_exception_types(case, setter):
 
 
 def test_chainrule_rejects_an_invalid_pcg64_state():
-    state = cr.get_rng_state()
+    state = _encode(_old_stream(5).bit_generator.state, 5)
     even = state.clone()
     even[24] = even[24] & 0xFE  # PCG64 increments are odd
     has_uint32 = state.clone()
@@ -148,23 +190,23 @@ def test_a_state_saved_by_cr_save_loads_in_torch_weights_only(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
 def test_legacy_dict_state_still_restores(suffix, tmp_path):
-    cr.manual_seed(21)
-    legacy = _legacy(cr.random.default_generator)
-    a = cr.randn(4)
-    _save({"rng": legacy}, tmp_path / f"old{suffix}", allow_pickle=False)
+    _save({"rng": _legacy(21)}, tmp_path / f"old{suffix}", allow_pickle=False)
     cr.manual_seed(0)
     cr.set_rng_state(cr.load(tmp_path / f"old{suffix}")["rng"])
     assert cr.initial_seed() == 21
-    assert cr.equal(cr.randn(4), a)
-    g = cr.Generator().manual_seed(77)
-    old = _legacy(g)
-    b = cr.rand(2, generator=g)
+    expected = _old_stream(21).standard_normal(4).astype(np.float32)  # what it drew then
+    np.testing.assert_array_equal(cr.randn(4).numpy(), expected)
+    old = _legacy(77)
     assert cr.Generator().set_state(old).initial_seed() == 77
-    assert cr.equal(cr.rand(2, generator=cr.Generator().set_state(old)), b)
+    expected = _old_stream(77).random(2).astype(np.float32)
+    np.testing.assert_array_equal(cr.rand(2, generator=cr.Generator().set_state(old)), expected)
+    cr.manual_seed(0)  # the default generator is PyTorch's again
+    assert cr.get_rng_state().numel() == 5056
 
 
-def _old_checkpoint(path, model, generator):
-    """A training checkpoint as chainrule wrote it before states were tensors."""
+def _old_checkpoint(path, model, seeds):
+    """A training checkpoint as chainrule wrote it before states were tensors: the default
+    generator and one generator, seeded ``seeds``, as PCG64 dicts."""
     _save(
         {
             "format": "chainrule-checkpoint",
@@ -172,8 +214,8 @@ def _old_checkpoint(path, model, generator):
             "optimizer": None,
             "scheduler": None,
             "epoch": 2,
-            "rng": _legacy(cr.random.default_generator),
-            "generators": [_legacy(generator)],
+            "rng": _legacy(seeds[0]),
+            "generators": [_legacy(seeds[1])],
             "callbacks": {},
             "extra": {},
         },
@@ -184,10 +226,13 @@ def _old_checkpoint(path, model, generator):
 
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
 def test_an_old_training_checkpoint_resumes(suffix, tmp_path):
-    cr.manual_seed(8)
-    model, g = nn.Linear(2, 2), cr.Generator().manual_seed(5)
-    _old_checkpoint(tmp_path / f"ck{suffix}", model, g)
-    expected = (cr.rand(3), cr.randperm(6, generator=g))
+    """It goes on with the numbers the old generator would have drawn."""
+    model = nn.Linear(2, 2)
+    _old_checkpoint(tmp_path / f"ck{suffix}", model, (8, 5))
+    expected = (
+        cr.tensor(_old_stream(8).random(3).astype(np.float32)),
+        cr.tensor(_old_stream(5).permutation(6)),
+    )
     cr.manual_seed(1)
     g2 = cr.Generator().manual_seed(99)
     state = load_checkpoint(tmp_path / f"ck{suffix}", nn.Linear(2, 2), generators=[g2])

@@ -50,20 +50,28 @@ def _bfloat16_draws(op: str, draws: Any) -> Any:
 
 
 def _draws_of_kind(op: str, dtype: Any, draw: Any, shape: tuple) -> Any:
-    """``draw(shape)`` for a real ``dtype``; for a complex one, independent real and
-    imaginary parts (``randn``: each of variance 1/2, so that E|z|^2 = 1, as PyTorch).
-    An integer or bool dtype has no such distribution: NotImplementedError, as PyTorch."""
+    """``draw(shape, dtype=...)`` for a real ``dtype`` (the stream draws float64 from 53 bits
+    and every narrower dtype from float32's 24, as PyTorch); for a complex one, the real and
+    imaginary parts interleaved as PyTorch's view of pairs of reals (``randn``: each of
+    variance 1/2, so that E|z|^2 = 1). An integer or bool dtype has no such distribution:
+    NotImplementedError, as PyTorch."""
     d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    base = np.float64 if d in (np.float64, np.complex128) else np.float32
     if _dt.is_bfloat16(d):
-        return _bfloat16_draws(op, draw(shape))
+        return _bfloat16_draws(op, draw(shape, dtype=base))
     if d.kind not in "fc":
         raise NotImplementedError(
             f"{op}(): not implemented for dtype {d}; pass a floating point or complex dtype"
         )
+    if d == np.float16 and op.startswith("rand") and not op.startswith("randn"):
+        out = draw(shape, dtype=base).astype(np.float16)
+        out[out == 1] = 0  # a draw that rounds up to 1.0 wraps to 0.0, as PyTorch's kernel
+        return out
     if d.kind == "f":
-        return draw(shape)
-    scale = np.sqrt(0.5) if op.startswith("randn") else 1.0
-    return (draw(shape) + 1j * draw(shape)) * scale
+        return draw(shape, dtype=base)
+    pairs = draw((*shape, 2), dtype=base)
+    scale = base(np.sqrt(0.5)) if op.startswith("randn") else base(1.0)
+    return (pairs[..., 0] + 1j * pairs[..., 1]) * scale
 
 
 def rand(
@@ -152,7 +160,7 @@ def randint(
             f"randint(): expects 'low' to be less than 'high', but got low={low} >= high={high}"
         )
     return _finish(
-        gen(generator).integers(low, high, size=_shape((size,), "randint")),
+        gen(generator).integers(int(low), int(high), size=_shape((size,), "randint")),
         dtype,
         device,
         requires_grad,
@@ -259,10 +267,14 @@ def normal(
         )
     if dtype is not None and _dt.as_dtype(dtype).kind == "c":  # PyTorch: the real and the
         # imaginary part each drawn from N(mean, std**2 / 2), as its view of pairs of reals
-        g, sd = gen(generator), np.asarray(s) / np.sqrt(2.0)
-        draws = g.normal(m, sd, size=shape) + 1j * g.normal(m, sd, size=shape)
+        base = np.float64 if _dt.as_dtype(dtype) == np.complex128 else np.float32
+        pairs = gen(generator).normal(0.0, 1.0, (*shape, 2), dtype=base)
+        sd = np.asarray(s, base) / base(np.sqrt(2.0))  # on PyTorch's view of pairs of reals
+        draws = (pairs[..., 0] * sd + m) + 1j * (pairs[..., 1] * sd + m)
         return _finish(draws, dtype, device, requires_grad)
-    draws = gen(generator).normal(m, s, size=shape)
+    target = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    base = np.float64 if target == np.float64 else np.float32
+    draws = gen(generator).normal(m, s, size=shape, dtype=base)
     if dtype is not None and _dt.is_bfloat16(_dt.as_dtype(dtype)):
         draws = _bfloat16_draws("normal", draws)
     return _finish(draws, dtype, device, requires_grad)
@@ -355,7 +367,7 @@ def bernoulli(
         if not 0 <= pv <= 1:
             raise RuntimeError(f"bernoulli: expected 0 <= p <= 1, got p={p}")
         shape = tuple(input.shape)
-        return _finish(gen(generator).random(shape) < pv, input.dtype, None, False)
+        return _finish(gen(generator).bernoulli(pv, shape), input.dtype, None, False)
     if out is not None:
         draws = bernoulli(input, generator=generator)
         return write_factory_out("bernoulli", out, None, False, lambda d: draws.to(d))
@@ -370,5 +382,5 @@ def bernoulli(
         p = p.astype(np.float32)
     if not ((p >= 0) & (p <= 1)).all():
         raise RuntimeError("bernoulli: expected all probabilities in [0, 1] (no NaN)")
-    draws = gen(generator).random(pt.shape) < p
+    draws = gen(generator).bernoulli(p, pt.shape, dtype=p.dtype)  # a uniform of p's dtype
     return _finish(draws, pt.dtype if _dt.is_floating(pt.dtype) else None, None, False)

@@ -1,11 +1,17 @@
 """Random number generation: a seeded default generator and ``cr.Generator`` objects.
 
 ``cr.manual_seed(s)`` makes everything that draws from the default generator
-(``rand``, ``randn``, weight init, dropout, DataLoader shuffling) reproducible.
+(``rand``, ``randn``, weight init, dropout, DataLoader shuffling) reproducible, with
+PyTorch's own values: the generator is PyTorch's CPU mt19937 with its transforms
+(:mod:`chainrule.random_mt19937`), so ``cr.manual_seed(0); cr.nn.Linear(3, 4)`` holds the
+weights ``torch.manual_seed(0); torch.nn.Linear(3, 4)`` holds.
 
-A generator's state is, as in PyTorch, a 1-d ``uint8`` CPU tensor (torch's is the 5056 bytes
-of its mt19937; chainrule's generator is NumPy's PCG64, so its state has its own compact
-layout, :data:`STATE_NBYTES` bytes, all little-endian)::
+A generator's state is, as in PyTorch, a 1-d ``uint8`` CPU tensor in PyTorch's 5,056-byte
+layout (:func:`~chainrule.random_mt19937.encode_torch_state`): ``torch.set_rng_state`` takes
+chainrule's and the other way round. Generators of chainrule before 2026-12-04 were NumPy
+PCG64 streams; their states (a dict, or the tensor below, :data:`STATE_NBYTES` bytes, all
+little-endian) still restore, and the generator then continues that old stream, so that an
+old training checkpoint resumes exactly::
 
     offset  size  field
          0     4  magic b"CRNG"
@@ -18,9 +24,7 @@ layout, :data:`STATE_NBYTES` bytes, all little-endian)::
         48     8  the generator's initial seed (``initial_seed()``)
 
 Being a plain tensor it is saved by ``cr.save`` and read by ``torch.load(weights_only=True)``
-like any other. ``set_rng_state`` / ``Generator.set_state`` also accept the dict that earlier
-chainrule versions returned (``{"bit_generator": "PCG64", "state": {...}, ...}``), so training
-checkpoints written before the tensor form still resume.
+like any other.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import numpy as np
 from .autograd.state import LOCAL as _STATE
 from .autograd.tensor import Tensor
 from .backend import Device, check_compute_device, cupy_available
+from .random_mt19937 import TORCH_STATE_NBYTES, TorchStream, decode_torch_state, encode_torch_state
 
 __all__ = ["fork_rng", "get_rng_state", "initial_seed", "manual_seed", "seed", "set_rng_state"]
 
@@ -41,16 +46,48 @@ _MAGIC = b"CRNG"
 _VERSION = 1
 _HEADER = _MAGIC + bytes([_VERSION, 0, 0, 0])
 STATE_NBYTES = 56
-"""Bytes in a chainrule generator state tensor (see the module docstring for the layout)."""
+"""Bytes in a state tensor of chainrule's earlier PCG64 generator (module docstring)."""
+
+
+class LegacyStream:
+    """A generator restored from a state of chainrule's earlier PCG64 generator: it goes on
+    drawing that stream with the transforms of that time (NumPy's), so that a checkpoint
+    written then resumes with the numbers it would have drawn. It answers the calls of
+    :class:`~chainrule.random_mt19937.TorchStream`."""
+
+    def __init__(self, np_generator: np.random.Generator) -> None:
+        self.np = np_generator
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.np, name)
+
+    def random(self, size: Any = None, dtype: Any = np.float64) -> Any:
+        return self.np.random(size).astype(dtype)
+
+    def uniform(self, low: Any = 0.0, high: Any = 1.0, size: Any = None, dtype: Any = None) -> Any:
+        return self.np.uniform(low, high, size)
+
+    def normal(self, loc: Any = 0.0, scale: Any = 1.0, size: Any = None, dtype: Any = None) -> Any:
+        return self.np.normal(loc, scale, size)
+
+    def standard_normal(self, size: Any = None, dtype: Any = None) -> Any:
+        return self.np.standard_normal(size)
+
+    def bernoulli(self, p: Any, size: Any = None, dtype: Any = None) -> Any:
+        return self.np.random(np.shape(p) if size is None else size) < p
+
+    def random_bits(self, size: Any, bound: int, wide: bool) -> Any:
+        return self.np.integers(0, bound, size, dtype=np.uint64 if bound > 2**63 else np.int64)
 
 
 class Generator:
-    """A random stream (NumPy PCG64 underneath), like ``torch.Generator``."""
+    """A random stream, PyTorch's CPU mt19937 with PyTorch's transforms (the same numbers
+    for the same seed), like ``torch.Generator``."""
 
     def __init__(self, device: Any = "cpu"):
         self._device = _generator_device(device)
         self._seed = int(np.random.SeedSequence().entropy % (2**63))
-        self.np = np.random.Generator(np.random.PCG64(self._seed))
+        self.np: TorchStream | LegacyStream = TorchStream(self._seed)
 
     @property
     def device(self) -> Device:
@@ -69,7 +106,10 @@ class Generator:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
         self._seed = _check_seed(seed)
-        self.np = np.random.Generator(np.random.PCG64(self._seed))
+        if isinstance(self.np, TorchStream):
+            self.np.reseed(self._seed)
+        else:  # a restored legacy stream: back to PyTorch's
+            self.np = TorchStream(self._seed)
         return self
 
     def seed(self) -> int:
@@ -80,10 +120,14 @@ class Generator:
         return self._seed
 
     def get_state(self) -> Tensor:
-        """The generator's state as a new 1-d ``uint8`` CPU tensor of :data:`STATE_NBYTES`
-        bytes (layout in the module docstring), as ``torch.Generator.get_state`` returns a
-        ``ByteTensor``: a fresh copy each call, so changing it leaves the generator alone."""
-        return _encode(self.np.bit_generator.state, self._seed)
+        """The generator's state as a new 1-d ``uint8`` CPU tensor in PyTorch's 5,056-byte
+        layout, as ``torch.Generator.get_state`` returns a ``ByteTensor``: a fresh copy each
+        call, so changing it leaves the generator alone (a restored legacy stream gives its
+        :data:`STATE_NBYTES`-byte state)."""
+        if isinstance(self.np, LegacyStream):
+            return _encode(self.np.np.bit_generator.state, self._seed)
+        raw = encode_torch_state(self.np, self._seed)
+        return Tensor._make(np.frombuffer(raw, dtype=np.uint8).copy(), False, None, 0)
 
     def set_state(self, new_state: Tensor | dict) -> Generator:
         """Restore a state from :meth:`get_state` (or the legacy dict of earlier chainrule
@@ -92,7 +136,7 @@ class Generator:
         Raises:
             TypeError: ``new_state`` is not a ``uint8`` CPU tensor (nor a legacy dict).
             RuntimeError: the tensor is not contiguous, has the wrong number of bytes, or
-                does not hold a chainrule PCG64 state.
+                does not hold a valid mt19937 (or legacy PCG64) state.
             ValueError: a legacy dict that is not a PCG64 state (NumPy's check).
         """
         return self._restore(new_state, "Generator.set_state")
@@ -101,12 +145,23 @@ class Generator:
         """:meth:`set_state`, with errors naming the public function ``op`` that was called."""
         if _is_legacy(new_state):
             st = {k: v for k, v in new_state.items() if k != "seed"}
-            self.np.bit_generator.state = st
+            stream = np.random.Generator(np.random.PCG64())
+            stream.bit_generator.state = st
+            self.np = LegacyStream(stream)
             self._seed = int(new_state.get("seed", self._seed)) % (2**64)
             return self
-        np_state, seed = _decode(new_state, op)
-        self.np.bit_generator.state = np_state
-        self._seed = seed
+        raw = _state_bytes(new_state, op)
+        if len(raw) == TORCH_STATE_NBYTES:
+            mt_state, cache, seed, fresh = decode_torch_state(raw, op)
+            stream = self.np if isinstance(self.np, TorchStream) else TorchStream(0)
+            stream.bits.state = mt_state
+            stream.normal_cache, stream.fresh = cache, fresh
+            self.np, self._seed = stream, seed
+            return self
+        np_state, seed = _decode(raw, op)
+        stream = np.random.Generator(np.random.PCG64())
+        stream.bit_generator.state = np_state
+        self.np, self._seed = LegacyStream(stream), seed
         return self
 
 
@@ -144,9 +199,9 @@ def _encode(np_state: dict, seed: int) -> Tensor:
     return Tensor._make(np.frombuffer(raw, dtype=np.uint8).copy(), False, None, 0)
 
 
-def _decode(new_state: Any, op: str) -> tuple[dict, int]:
-    """Check a state tensor as PyTorch does (type, then contiguity, then size) and unpack it
-    into NumPy's PCG64 state dict and the initial seed."""
+def _state_bytes(new_state: Any, op: str) -> bytes:
+    """Check a state tensor as PyTorch does (type, then contiguity, then size: PyTorch's
+    5,056 bytes or a legacy :data:`STATE_NBYTES`) and return its bytes."""
     if not isinstance(new_state, Tensor):
         raise TypeError(
             f"{op}: expected a cr.ByteTensor (the uint8 tensor get_rng_state / "
@@ -160,13 +215,18 @@ def _decode(new_state: Any, op: str) -> tuple[dict, int]:
     arr = new_state._data
     if not arr.flags.c_contiguous:
         raise RuntimeError(f"{op}: RNG state must be contiguous")
-    if arr.size != STATE_NBYTES:
-        hint = " (PyTorch's mt19937 state: chainrule's generator is PCG64)" * (arr.size == 5056)
+    if arr.size not in (TORCH_STATE_NBYTES, STATE_NBYTES):
         raise RuntimeError(
-            f"{op}: expected a chainrule PCG64 RNG state of {STATE_NBYTES} bytes, but the "
-            f"input RNG state has {arr.size}{hint}"
+            f"{op}: expected an RNG state of {TORCH_STATE_NBYTES} bytes (PyTorch's mt19937 "
+            f"layout; {STATE_NBYTES} for chainrule's earlier PCG64 generator), but the input "
+            f"RNG state has {arr.size}"
         )
-    raw = arr.tobytes()
+    return arr.tobytes()
+
+
+def _decode(raw: bytes, op: str) -> tuple[dict, int]:
+    """Unpack a legacy :data:`STATE_NBYTES`-byte state into NumPy's PCG64 state dict and the
+    initial seed."""
     if raw[:5] != _HEADER[:5]:
         raise RuntimeError(
             f"{op}: invalid chainrule RNG state: it does not start with the magic "

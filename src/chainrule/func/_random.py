@@ -53,15 +53,24 @@ class _PerSampleGenerator:
     def standard_normal(self, size: Any = None, dtype: Any = np.float64) -> LogicalArray:
         return self._mark(self._g.standard_normal(self._size(size), dtype=dtype))
 
-    def normal(self, loc: Any = 0.0, scale: Any = 1.0, size: Any = None) -> LogicalArray:
+    def normal(
+        self, loc: Any = 0.0, scale: Any = 1.0, size: Any = None, dtype: Any = np.float64
+    ) -> LogicalArray:
         if size is None:
             size = np.broadcast_shapes(np.shape(loc), np.shape(scale))
-        return self._mark(self._g.normal(loc, scale, self._size(size)))
+        return self._mark(self._g.normal(loc, scale, self._size(size), dtype=dtype))
 
-    def uniform(self, low: Any = 0.0, high: Any = 1.0, size: Any = None) -> LogicalArray:
+    def uniform(
+        self, low: Any = 0.0, high: Any = 1.0, size: Any = None, dtype: Any = np.float64
+    ) -> LogicalArray:
         if size is None:
             size = np.broadcast_shapes(np.shape(low), np.shape(high))
-        return self._mark(self._g.uniform(low, high, self._size(size)))
+        return self._mark(self._g.uniform(low, high, self._size(size), dtype=dtype))
+
+    def bernoulli(self, p: Any, size: Any = None, dtype: Any = np.float64) -> LogicalArray:
+        if size is None:
+            size = np.shape(p)
+        return self._mark(self._g.bernoulli(p, self._size(size), dtype=dtype))
 
     def integers(
         self,

@@ -177,7 +177,7 @@ class ScaledDotProductAttention(Function):
         pd = p
         keep = None
         if dropout_p > 0.0:
-            keep = gen(generator).random(p.shape) >= dropout_p
+            keep = gen(generator).bernoulli(1.0 - dropout_p, p.shape)  # torch's dropout mask
             keep = keep if xp is np else xp.asarray(keep)
             pd = p * _keep_scale(keep, dropout_p, p.dtype)
         if out is None:

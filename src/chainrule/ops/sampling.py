@@ -119,9 +119,11 @@ def uniform_values(
     real and imaginary parts, each U[a, b) (PyTorch's rule)."""
     _check_uniform_bounds(a, b, dtype)
     g = gen(generator)
+    base = _draw_dtype(dtype)
     if np.dtype(dtype).kind == "c":
-        return g.uniform(a, b, (*shape, 2)).view(np.complex128)[..., 0]
-    return g.uniform(a, b, shape)
+        pairs = np.asarray(g.uniform(a, b, (*shape, 2), dtype=base), np.float64)
+        return pairs[..., 0] + 1j * pairs[..., 1]
+    return g.uniform(a, b, shape, dtype=base)
 
 
 def normal_values(
@@ -132,9 +134,17 @@ def normal_values(
     if not float(std) >= 0.0:  # also NaN
         raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
     g = gen(generator)
+    base = _draw_dtype(dtype)
     if np.dtype(dtype).kind == "c":
-        return g.normal(mean, std / math.sqrt(2.0), (*shape, 2)).view(np.complex128)[..., 0]
-    return g.normal(mean, std, shape)
+        pairs = g.normal(mean, std / math.sqrt(2.0), (*shape, 2), dtype=base)
+        return np.asarray(pairs[..., 0], np.float64) + 1j * pairs[..., 1]
+    return g.normal(mean, std, shape, dtype=base)
+
+
+def _draw_dtype(dtype: Any) -> type:
+    """The precision PyTorch draws a tensor of ``dtype`` in: float64 for float64 and
+    complex128, float32 (24-bit uniforms) for every narrower floating dtype."""
+    return np.float64 if np.dtype(dtype) in (np.float64, np.complex128) else np.float32
 
 
 def uniform_(
@@ -224,8 +234,8 @@ def bernoulli_(x: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -
         pv = _number("bernoulli_", "p", p)
         if not 0 <= pv <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-        probs = np.full(x.shape, pv)
-    return _write(x, "bernoulli_", gen(generator).random(x.shape) < probs)
+        return _write(x, "bernoulli_", gen(generator).bernoulli(pv, x.shape))  # float64 < p
+    return _write(x, "bernoulli_", gen(generator).bernoulli(probs, x.shape, dtype=p._data.dtype))
 
 
 def exponential_(x: Tensor, lambd: float = 1.0, *, generator: Generator | None = None) -> Tensor:
@@ -345,5 +355,9 @@ def random_(x: Tensor, *args: Any, generator: Generator | None = None, **kwargs:
             )
         hi_incl = int(hi) - 1
         _check_range(x.dtype, lo, hi_incl)
+    if not args and not kwargs:  # random_(): PyTorch draws u % (top + 1), 64-bit words for
+        # the 64-bit dtypes and 32-bit ones otherwise
+        wide = np.dtype(x._data.dtype) in (np.int64, np.float64)
+        return _write(x, "random_", gen(generator).random_bits(x.shape, top + 1, wide))
     draws = gen(generator).integers(lo, hi_incl, size=x.shape, endpoint=True, dtype=np.int64)
     return _write(x, "random_", draws)

@@ -24,8 +24,10 @@ def _check_p(p: float, op: str) -> None:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _uniform(shape: tuple, like: Tensor, generator: Generator | None):
-    arr = gen(generator).random(shape)
+def _keep_mask(shape: tuple, like: Tensor, p: float, generator: Generator | None):
+    """The elements kept: PyTorch's ``bernoulli_(1 - p)`` (a float64 uniform below
+    ``1 - p``), so that a seeded dropout drops what PyTorch's drops."""
+    arr = gen(generator).bernoulli(1.0 - p, shape)
     xp = get_array_module(like._data)
     if xp is not __import__("numpy"):
         arr = xp.asarray(arr)
@@ -51,7 +53,7 @@ def dropout(
     if p == 1.0:
         return _result(input, inplace, "dropout", lambda t: t * 0.0)
     _no_complex_mask(input, "dropout")
-    keep = _uniform(input.shape, input, generator) >= p
+    keep = _keep_mask(input.shape, input, p, generator)
     return _result(input, inplace, "dropout", lambda t: _masked(t, keep, 1.0 / (1.0 - p)))
 
 
@@ -64,7 +66,7 @@ def _channel_dropout(
     if p == 1.0:
         return _result(input, inplace, op, lambda t: t * 0.0)
     _no_complex_mask(input, op)
-    keep = _uniform(mask, input, generator) >= p
+    keep = _keep_mask(mask, input, p, generator)
     return _result(input, inplace, op, lambda t: _masked(t, keep, 1.0 / (1.0 - p)))
 
 
@@ -189,7 +191,7 @@ def alpha_dropout(
         return _result(input, inplace, "alpha_dropout", lambda t: t * 0.0)
     alpha_p = -1.7580993408473766  # -SELU_SCALE * SELU_ALPHA
     a = 1.0 / math.sqrt((alpha_p**2 * p + 1) * (1 - p))
-    keep = _uniform(input.shape, input, generator) >= p
+    keep = _keep_mask(input.shape, input, p, generator)
     xp = get_array_module(input._data)
     k = xp.asarray(keep, dtype=input.dtype)
     b = (1 - k) * (alpha_p * a) + (-a * alpha_p * p)

@@ -17,7 +17,7 @@ from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops.inplace import composite_result as _result
 from ...random import Generator
-from .dropout import _check_p, _uniform
+from .dropout import _check_p, _keep_mask
 
 __all__ = ["feature_alpha_dropout"]
 
@@ -63,7 +63,7 @@ def feature_alpha_dropout(
         return _result(input, inplace, op, lambda t: t * 0.0)
     a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
-    keep = _uniform(shape, input, generator) >= p
+    keep = _keep_mask(shape, input, p, generator)
     xp = get_array_module(input._data)
     k = xp.asarray(keep, dtype=input.dtype)
     b = (k - 1) * (_ALPHA * a) + _ALPHA * a * p

@@ -15,8 +15,9 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...autograd.tensor import Tensor
+from ...creation_options import refuse_negative_size
 from ...ops.padding import pad
-from ...random import gen
+from .. import init
 from ..functional import conv as Fc
 from ..module import Module
 from ..parameter import Parameter
@@ -100,6 +101,11 @@ class _ConvNd(Module):
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
         self.dilation = _ntuple(dilation, n)
         self.output_padding = _ntuple(output_padding, n)
+        if self._transposed:
+            shape = (in_channels, out_channels // groups) + self.kernel_size
+        else:
+            shape = (out_channels, in_channels // groups) + self.kernel_size
+        refuse_negative_size(name, shape)  # PyTorch's RuntimeError, not NumPy's ValueError
         if any(v <= 0 for v in self.kernel_size):
             raise ValueError(f"{name}: kernel_size must be positive, got {self.kernel_size}")
         # a non-positive stride or dilation or a negative padding is accepted here and
@@ -111,14 +117,11 @@ class _ConvNd(Module):
                 f"stride={self.stride}"
             )
         self.groups = groups
+        self.transposed = self._transposed  # PyTorch's public attribute
         self.padding_mode = padding_mode
         self._reversed_padding_repeated_twice = _pad_spec(
             self.padding, self.kernel_size, self.dilation
         )
-        if self._transposed:
-            shape = (in_channels, out_channels // groups) + self.kernel_size
-        else:
-            shape = (out_channels, in_channels // groups) + self.kernel_size
         self._dtype = dtype
         self.weight = _empty(shape, dtype)
         self.bias = _empty((out_channels,), dtype) if bias else None
@@ -129,11 +132,12 @@ class _ConvNd(Module):
     def reset_parameters(self) -> None:
         """kaiming_uniform_(a=sqrt(5)) for weight, U(+-1/sqrt(fan_in)) for bias (PyTorch)."""
         w = self.weight
-        fan_in = w.shape[1] * int(np.prod(w.shape[2:]))
-        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        w._data[...] = gen(None).uniform(-bound, bound, size=w.shape)
+        init.kaiming_uniform_(w, a=math.sqrt(5))  # its bound, rounded as PyTorch's
         if self.bias is not None:
-            self.bias._data[...] = gen(None).uniform(-bound, bound, size=self.bias.shape)
+            fan_in = w.shape[1] * int(np.prod(w.shape[2:]))
+            if fan_in != 0:
+                bound = 1.0 / math.sqrt(fan_in)
+                init.uniform_(self.bias, -bound, bound)
 
     def extra_repr(self) -> str:
         s = (
@@ -161,7 +165,78 @@ class _ConvNd(Module):
         return pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode), 0
 
 
-class Conv2d(_ConvNd):
+class _ConvForwardNd(_ConvNd):
+    """Conv1d/Conv2d's constructor: PyTorch's signature, which has no ``output_padding`` (so
+    that a positional ``device`` lands where PyTorch's does)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device=device,
+            dtype=dtype,
+        )
+
+
+class _ConvTransposeNd(_ConvNd):
+    """ConvTranspose1d/2d's constructor: PyTorch's argument order (``output_padding`` before
+    ``groups``, ``dilation`` after ``bias``), so that positional arguments mean what they mean
+    in PyTorch."""
+
+    _transposed = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            device,
+            dtype,
+        )
+
+
+class Conv2d(_ConvForwardNd):
     """2-D convolution layer, like ``torch.nn.Conv2d``.
 
     Shape:
@@ -175,11 +250,11 @@ class Conv2d(_ConvNd):
         x, padding = self._mode_padded(input)
         return Fc.conv2d(x, weight, bias, self.stride, padding, self.dilation, self.groups)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self._conv_forward(x, self.weight, self.bias)
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias)
 
 
-class Conv1d(_ConvNd):
+class Conv1d(_ConvForwardNd):
     """1-D convolution layer, like ``torch.nn.Conv1d``.
 
     Shape:
@@ -194,11 +269,11 @@ class Conv1d(_ConvNd):
         x, padding = self._mode_padded(input)
         return Fc.conv1d(x, weight, bias, self.stride, padding, self.dilation, self.groups)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self._conv_forward(x, self.weight, self.bias)
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias)
 
 
-class ConvTranspose2d(_ConvNd):
+class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution ("deconvolution"), like ``torch.nn.ConvTranspose2d``.
 
     Shape:
@@ -207,8 +282,6 @@ class ConvTranspose2d(_ConvNd):
         PyTorch's optional ``output_size`` (the spatial sizes, optionally with the batch and
         channel sizes in front), which picks the output_padding that reaches it.
     """
-
-    _transposed = True
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
         return Fc.conv_transpose2d(
@@ -223,7 +296,7 @@ class ConvTranspose2d(_ConvNd):
         )
 
 
-class ConvTranspose1d(_ConvNd):
+class ConvTranspose1d(_ConvTransposeNd):
     """Transposed 1-D convolution, like ``torch.nn.ConvTranspose1d``.
 
     Shape:
@@ -232,7 +305,6 @@ class ConvTranspose1d(_ConvNd):
     """
 
     _nd = 1
-    _transposed = True
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
         return Fc.conv_transpose1d(

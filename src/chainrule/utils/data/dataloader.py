@@ -192,8 +192,9 @@ class DataLoader:
         return iter(self.batch_sampler)
 
     def __iter__(self) -> Iterator[Any]:
-        # Drawn on every path, so num_workers never changes what the default generator yields.
-        base_seed = int(gen(self.generator).integers(0, 2**62))
+        # Drawn on every path, so num_workers never changes what the default generator yields;
+        # first, as PyTorch's `random_()` of an int64, so that a shuffle matches PyTorch's
+        base_seed = int(gen(self.generator).random_bits((), 2**63, True))
         if isinstance(self.dataset, IterDataPipe):  # one shuffle order, shared by the workers
             self._datapipe_seed = int(gen(self.generator).integers(0, 2**62))
         if self.num_workers == 0:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ...random import Generator, default_generator
+from ...random import Generator, default_generator, gen
 
 
 class Sampler:
@@ -42,11 +42,14 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
-def _epoch_rng(generator: Generator | None) -> np.random.Generator:
+def _epoch_rng(generator: Generator | None) -> Any:
+    """The stream of one epoch's draws: ``generator``'s own, or (as PyTorch's samplers) a new
+    generator seeded by an int64 ``random_()`` of the default one, so that after
+    ``cr.manual_seed(s)`` the order is PyTorch's."""
     if generator is not None:
         return generator.np
-    seed = int(default_generator.np.integers(0, 2**63 - 1))
-    return np.random.Generator(np.random.PCG64(seed))
+    seed = int(default_generator.np.random_bits((), 2**63, True))
+    return Generator().manual_seed(seed).np
 
 
 _CHUNK = 1 << 16  # indices drawn at a time by samplers that draw lazily
@@ -103,13 +106,19 @@ class RandomSampler(Sampler):
         n = len(self.data_source)
         rng = _epoch_rng(self.generator)
         total = self.num_samples
-        for start in range(0, total, _CHUNK if self.replacement else max(n, 1)):
-            if self.replacement:
+        if self.replacement:
+            for start in range(0, total, _CHUNK):
                 yield rng.integers(0, n, size=min(_CHUNK, total - start), dtype=np.int64)
-            elif n:
-                yield rng.permutation(n).astype(np.int64)[: total - start]
-            else:
-                return
+            return
+        if not n:
+            return
+        for _ in range(total // n):
+            yield rng.permutation(n).astype(np.int64)
+        # PyTorch draws one more permutation for the remainder, even an empty one, so a
+        # shared generator stands where PyTorch's does for the next epoch
+        rest = rng.permutation(n).astype(np.int64)[: total % n]
+        if len(rest):
+            yield rest
 
     def __iter__(self) -> Iterator[int]:
         for chunk in self._index_chunks():
@@ -128,7 +137,7 @@ class SubsetRandomSampler(Sampler):
 
     def _indices(self) -> np.ndarray:
         base = np.asarray(self.indices, dtype=np.int64)
-        return base[_epoch_rng(self.generator).permutation(len(base))]
+        return base[gen(self.generator).permutation(len(base))]  # PyTorch's randperm
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._indices().tolist())
