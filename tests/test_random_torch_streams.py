@@ -169,3 +169,48 @@ def test_dataloader_shuffles_as_pytorch() -> None:
             )
         )
     assert orders[1] == orders[0]
+
+
+@pytest.mark.parametrize("trial", range(40))
+def test_multinomial(trial: int) -> None:
+    """Both of PyTorch's constructions: ``w / Exp(1)`` top-k (without replacement, and for
+    one sample) and cumulative-weight lookups (with replacement)."""
+    rng = np.random.default_rng(trial)
+    k, rows = int(rng.integers(2, 30)), int(rng.integers(1, 4))
+    weights = rng.random((rows, k)) ** 3
+    if trial % 3 == 0:
+        weights[:, rng.integers(0, k)] = 0.0
+    replacement = trial % 4 < 2
+    n = int(rng.integers(1, 40)) if replacement else int(rng.integers(1, k + 1))
+    dtype = ["float32", "float64"][trial % 2]
+    _same(
+        *_both(
+            trial,
+            lambda m: m.multinomial(m.tensor(weights, dtype=getattr(m, dtype)), n, replacement),
+        )
+    )
+
+
+@pytest.mark.parametrize(("replacement", "n"), [(True, 25), (True, 1), (False, 6), (False, 3)])
+def test_weighted_random_sampler(replacement: bool, n: int) -> None:
+    orders = []
+    for lib in (torch, cr):
+        lib.manual_seed(3)
+        sampler = lib.utils.data.WeightedRandomSampler(
+            [0.1, 0.0, 2.0, 0.5, 0.5, 3.0], n, replacement=replacement
+        )
+        orders.append([list(sampler) for _ in range(2)])
+    assert orders[1] == orders[0]
+
+
+def test_language_model_sampling_draws_as_torch_multinomial() -> None:
+    """``generate``'s next-token draw is ``torch.multinomial(probs, 1)``'s."""
+    from chainrule.models.language import _sample_next
+    from chainrule.random import gen
+
+    logits = np.random.default_rng(0).normal(size=(4, 65)) * 3
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    torch.manual_seed(8)
+    expected = torch.multinomial(torch.tensor(probs), 1)[:, 0].numpy()
+    cr.manual_seed(8)
+    np.testing.assert_array_equal(_sample_next(logits, 1.0, None, gen(None)), expected)

@@ -32,9 +32,8 @@ def _sample_next(
         logits = np.where(logits < kth, -np.inf, logits)
     logits -= logits.max(axis=-1, keepdims=True)
     probs = np.exp(logits)
-    cdf = np.cumsum(probs, axis=-1)
-    u = rng.random((logits.shape[0], 1)) * cdf[:, -1:]
-    return np.minimum((cdf <= u).sum(axis=-1), logits.shape[-1] - 1)
+    # torch.multinomial(probs, 1)'s draw: the largest probs / Exp(1) (with PyTorch's numbers)
+    return np.argmax(probs / -np.log1p(-rng.random(probs.shape)), axis=-1)
 
 
 def generate_tokens(

@@ -181,9 +181,13 @@ def multinomial(
 ) -> Tensor:
     """Draw ``num_samples`` category indices per row of non-negative ``input`` weights.
 
-    Without replacement each row yields distinct indices, each draw proportional to the
-    remaining weights (the Gumbel-top-k construction: one vectorised pass); once the
-    positive weights are used up, zero-weight categories follow, as in PyTorch.
+    Without replacement (and for one sample) each row yields distinct indices, each draw
+    proportional to the remaining weights: the top ``num_samples`` of ``w / e`` with ``e``
+    exponential draws (one vectorised pass); once the positive weights are used up,
+    zero-weight categories follow. With replacement, each row's float64 uniforms are looked
+    up in its normalised cumulative weights. Both draw what PyTorch's CPU kernel draws, so
+    a seeded ``multinomial`` (a GPT's sampling, ``WeightedRandomSampler``) gives PyTorch's
+    indices.
 
     Raises:
         RuntimeError: weights negative, non-finite or all zero; too many samples without
@@ -214,14 +218,17 @@ def multinomial(
             f"prob_dist.size(-1) ({rows.shape[-1]}) samples without replacement"
         )
     rng = gen(generator)
-    if replacement:
-        cdf = np.cumsum(rows, axis=-1)
-        u = rng.random((rows.shape[0], int(num_samples))) * cdf[:, -1:]
-        out = np.stack([np.searchsorted(c, v, side="right") for c, v in zip(cdf, u)])
+    if replacement and num_samples > 1:
+        out = np.stack(
+            [
+                np.searchsorted(np.cumsum(r) / r.sum(), rng.random(int(num_samples)), "left")
+                for r in rows
+            ]
+        )
         out = np.minimum(out, rows.shape[-1] - 1)
     else:
         with np.errstate(divide="ignore"):
-            keys = np.log(rows) - np.log(-np.log(rng.random(rows.shape)))
+            keys = rows / -np.log1p(-rng.random(rows.shape))  # w / Exp(1)
         out = np.argsort(-keys, axis=-1, kind="stable")[:, : int(num_samples)]
     out = out.astype(np.int64).reshape(w.shape[:-1] + (int(num_samples),))
     return Tensor._new(out)

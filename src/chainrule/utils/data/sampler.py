@@ -155,7 +155,7 @@ class WeightedRandomSampler(Sampler):
         replacement: draw with replacement (lazily, in blocks); without it, ``num_samples``
             may not exceed ``len(weights)``, and once the non-zero weights are drawn the
             zero-weight indices follow (as ``torch.multinomial``).
-        generator: the random stream; default: a per-epoch seed from the default generator.
+        generator: the random stream; default: the default generator (PyTorch's draws).
 
     Raises:
         ValueError: for a non-positive ``num_samples``, a non-bool ``replacement`` or
@@ -203,22 +203,20 @@ class WeightedRandomSampler(Sampler):
         self.generator = generator
 
     def _index_chunks(self) -> Iterator[np.ndarray]:
-        rng = _epoch_rng(self.generator)
-        p = self.weights / self.weights.sum()
-        if not self.replacement:
-            # past the positive weights, the zero-weight indices follow (as torch.multinomial)
-            positive = np.count_nonzero(p)
-            drawn = rng.choice(len(p), size=min(self.num_samples, positive), replace=False, p=p)
-            if self.num_samples > positive:
-                rest = np.flatnonzero(p == 0)[: self.num_samples - positive]
-                drawn = np.concatenate([drawn, rest])
-            yield drawn.astype(np.int64)
+        """The draws of PyTorch's ``torch.multinomial(weights, num_samples, replacement,
+        generator=generator)`` (``cr.multinomial``'s construction), the generator's or the
+        default one's directly, as PyTorch's sampler; with replacement drawn in blocks."""
+        rng = gen(self.generator)
+        w = self.weights
+        if not self.replacement or self.num_samples == 1:
+            # the top num_samples of w / Exp(1): zero weights come last (torch.multinomial)
+            keys = w / -np.log1p(-rng.random(len(w)))
+            yield np.argsort(-keys, kind="stable")[: self.num_samples].astype(np.int64)
             return
-        cdf = np.cumsum(p)
-        cdf[-1] = 1.0
+        cdf = np.cumsum(w) / w.sum()
         for start in range(0, self.num_samples, _CHUNK):
             u = rng.random(min(_CHUNK, self.num_samples - start))
-            yield np.searchsorted(cdf, u, side="right").astype(np.int64)
+            yield np.minimum(np.searchsorted(cdf, u, "left"), len(w) - 1).astype(np.int64)
 
     def __iter__(self) -> Iterator[int]:
         for chunk in self._index_chunks():
