@@ -80,7 +80,9 @@ class MultiplicativeLR(LambdaScheduler):
 
     def get_lr(self) -> list[float]:
         warn_get_lr_outside_step(self)
-        if self._is_initial or self.last_epoch <= 0:
+        # only the step made at construction keeps the lrs; a later step to epoch 0
+        # (``step(0)``, or SequentialLR restarting it at a milestone) multiplies, as PyTorch
+        if self._is_initial:
             return self._current_lrs()
         return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._current_lrs())]
 
@@ -121,15 +123,18 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         return [self.eta_min + (base - self.eta_min) * cos for base in self.base_lrs]
 
     def step(self, epoch: float | None = None) -> None:
-        """Advance one step, or jump to (possibly fractional) ``epoch``."""
-        self._step_count += 1
+        """Advance one step, or jump to (possibly fractional) ``epoch``.
+
+        As PyTorch's, it leaves ``_step_count`` alone, and a restart wraps ``T_cur`` modulo
+        the period that ends (so a scheduler made with ``last_epoch=k`` starts at
+        ``(k + 1) % T_0`` into a period of ``T_0 * T_mult`` steps)."""
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         if epoch is None:
             epoch = self.last_epoch + 1
             self.T_cur += 1
             if self.T_cur >= self.T_i:
-                self.T_cur -= self.T_i
+                self.T_cur %= self.T_i
                 self.T_i *= self.T_mult
         else:
             if epoch < 0:

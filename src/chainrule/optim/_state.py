@@ -92,11 +92,12 @@ def array_state(state: dict[str, Any]) -> dict[str, Any]:
     return arrays
 
 
-def store_state(state: dict[str, Any], arrays: dict[str, Any]) -> None:
+def store_state(state: dict[str, Any], arrays: dict[str, Any], counters: bool = True) -> None:
     """Write an update rule's ``arrays`` back into a parameter's ``state`` as PyTorch keeps
     it: an array the rule updated in place is already there (its tensor shares it); a new array
     becomes a tensor; a counter is written into its 0-d tensor (a new one has the scalar
-    dtype PyTorch's optimizers use, float64 under a float64 default, else float32)."""
+    dtype PyTorch's optimizers use, float64 under a float64 default, else float32), unless
+    ``counters`` is False (SparseAdam's ``step`` stays a Python int, as PyTorch's)."""
     for k, v in arrays.items():
         old = state.get(k)
         if isinstance(old, Tensor):
@@ -107,7 +108,7 @@ def store_state(state: dict[str, Any], arrays: dict[str, Any]) -> None:
                 data[()] = v
                 old._vc[0] += 1
                 continue
-        if k in _NUMBER_STATE_KEYS and isinstance(v, _NUMBERS):
+        if counters and k in _NUMBER_STATE_KEYS and isinstance(v, _NUMBERS):
             state[k] = Tensor._make(np.array(v, scalar_dtype()), False, None, 0)
         elif isinstance(v, np.ndarray) or get_array_module(v) is not np:
             state[k] = Tensor._make(v, False, None, 0)

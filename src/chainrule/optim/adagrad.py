@@ -9,6 +9,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from ._flags import check_flags, check_fused_options, check_fused_param
+from ._state import store_state
 from .optimizer import Optimizer, _check_non_negative, regularized_grad
 
 
@@ -79,6 +80,23 @@ class Adagrad(Optimizer):
         )
         check_fused_options(fused, foreach, differentiable)
         check_flags("Adagrad", self.defaults)
+        # PyTorch makes every parameter's state here, not at its first step: the state dict
+        # of a fresh optimizer (or of one whose parameter never got a gradient) lists them.
+        # Its sums start at this argument's value, even in a group that gives its own
+        # initial_accumulator_value (which only a group added later starts from)
+        start = {"initial_accumulator_value": initial_accumulator_value}
+        for group in self.param_groups:
+            for p in group["params"]:
+                state: dict[str, Any] = {}
+                self._init_state(p._data, state, start)
+                store_state(self.state[p], state)
+
+    def share_memory(self) -> None:
+        """Move each parameter's ``sum`` to shared memory (PyTorch's
+        ``Adagrad.share_memory``, for Hogwild-style training in several processes)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["sum"].share_memory_()
 
     def _update_sparse(
         self, p: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]
@@ -108,10 +126,17 @@ class Adagrad(Optimizer):
         p._vc[0] += 1  # an in-place change, as PyTorch records it
 
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
-        check_fused_param(param, group)
         xp = get_array_module(param)
         state["step"] = 0
-        state["sum"] = xp.full_like(param, group["initial_accumulator_value"])
+        init = group["initial_accumulator_value"]
+        # a complex parameter is a pair of reals: both parts start at the value, as PyTorch
+        state["sum"] = xp.full_like(param, complex(init, init) if param.dtype.kind == "c" else init)
+
+    def _update_parameter(self, p: Any, grad: Any, group: dict[str, Any]) -> None:
+        # fused=True refuses a complex parameter at step, as PyTorch (its state exists from
+        # __init__); checked here, before a complex parameter is viewed as reals
+        check_fused_param(p._data, group)
+        super()._update_parameter(p, grad, group)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         check_flags("Adagrad", group)

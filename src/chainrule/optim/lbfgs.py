@@ -122,6 +122,8 @@ class LBFGS(Optimizer):
             )
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
+        if isinstance(lr, Tensor):  # a 0-d tensor lr: its number (an int lr stays an int)
+            lr = lr.item()
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
         history_size, line_search = group["history_size"], group["line_search_fn"]
         state = self.state[self._params[0]]

@@ -66,8 +66,12 @@ required = _RequiredParameter()
 
 def _check_number(name: str, value: Any, what: str) -> None:
     """Options such as ``lr`` must be real numbers (or 0-d tensors), never strings."""
-    if isinstance(value, Tensor) and value.numel() == 1:
-        return
+    if isinstance(value, Tensor):
+        if value.numel() == 1:
+            return
+        raise ValueError(  # PyTorch's "Tensor lr must be 1-element"
+            f"{what}: Tensor {name} must be 1-element, got shape {tuple(value.shape)}"
+        )
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(
             f"{what}: {name} must be a real number, got {value!r} of type {type(value).__name__}"
@@ -89,8 +93,10 @@ class Optimizer(OptimizerHooksMixin):
     """Base class of all optimizers.
 
     Args:
-        params: an iterable of Tensors (one group), or of dicts, each with a ``"params"``
-            entry and optional per-group options that override ``defaults``.
+        params: an iterable of Tensors (one group), of ``(name, tensor)`` pairs
+            (``model.named_parameters()``: the names are kept as the group's
+            ``param_names``), or of dicts, each with a ``"params"`` entry and optional
+            per-group options that override ``defaults``.
         defaults: the default option values (``lr``, ``momentum``, ...).
 
     Attributes:
@@ -111,6 +117,9 @@ class Optimizer(OptimizerHooksMixin):
     # repeated parameter that had no state when the step began starts its own (the last
     # one is kept). The other optimizers share one state, made at the first copy.
     _duplicates_read_state_first = False
+    # PyTorch's built-in optimizers keep ``step`` (and ASGD's ``eta``/``mu``) as 0-d tensors;
+    # SparseAdam keeps a Python int ``step``
+    _tensor_counters = True
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
         self._init_hooks()
@@ -141,8 +150,9 @@ class Optimizer(OptimizerHooksMixin):
 
         Raises:
             TypeError: a parameter is not a Tensor, or params is an unordered set.
-            ValueError: a parameter is not a leaf, appears in two groups, or a required
-                option (``lr`` with no default) is missing.
+            ValueError: a parameter is not a leaf, appears in two groups, a required
+                option (``lr`` with no default) is missing, or named and unnamed parameters
+                are mixed (within the group, or with the other groups).
 
         A group that lists a tensor twice warns (PyTorch's UserWarning) and keeps both:
         ``step`` updates the tensor once per copy, as PyTorch does.
@@ -167,6 +177,7 @@ class Optimizer(OptimizerHooksMixin):
             )
         else:
             params = list(params)
+        params, names = _split_names(params, name)
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(
@@ -179,6 +190,8 @@ class Optimizer(OptimizerHooksMixin):
                 )
         group = dict(param_group)
         group["params"] = params
+        if names is not None:
+            group["param_names"] = names
         for key, default in self.defaults.items():
             if default is required and key not in group:
                 raise ValueError(
@@ -201,6 +214,12 @@ class Optimizer(OptimizerHooksMixin):
             )
             self._has_duplicate_params = True
         for other in self.param_groups:
+            if ("param_names" in group) != ("param_names" in other):
+                kind = "with" if "param_names" in group else "without"
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. cannot add param "
+                    f"group {kind} names to the optimizer"
+                )
             if any(id(p) in ids for p in other["params"]):
                 raise ValueError(f"{name}: some parameters appear in more than one parameter group")
         self.param_groups.append(group)
@@ -259,7 +278,7 @@ class Optimizer(OptimizerHooksMixin):
                         if type(grad) is not Tensor and grad.is_sparse:
                             state = array_state(self.state[p])
                             self._update_sparse(p, grad, state, group)
-                            store_state(self.state[p], state)
+                            store_state(self.state[p], state, self._tensor_counters)
                             continue
                         self._update_parameter(p, grad._data, group)
         return loss
@@ -372,11 +391,13 @@ class Optimizer(OptimizerHooksMixin):
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
             restored = {
-                k: (tuple(v) if isinstance(v, list) else v)
+                k: (tuple(v) if isinstance(v, list) and k != "param_names" else v)
                 for k, v in saved.items()
                 if k != "params"
             }
             restored["params"] = group["params"]
+            if "param_names" in group and "param_names" not in restored:
+                restored["param_names"] = group["param_names"]  # PyTorch keeps the names
             new_groups.append(restored)
         self.state = new_state
         self.param_groups = new_groups
@@ -393,6 +414,28 @@ class Optimizer(OptimizerHooksMixin):
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _split_names(params: list, name: str) -> tuple[list, list | None]:
+    """PyTorch's named parameters (``model.named_parameters()``): ``(name, tensor)`` pairs
+    become the tensors and the group's ``param_names`` list. Plain tensors: no names (None).
+
+    Raises:
+        ValueError: some parameters are named and others are not.
+    """
+    named = [p for p in params if isinstance(p, tuple)]
+    if not named:
+        return params, None
+    if len(named) != len(params):
+        raise ValueError(
+            "all optimizer params should be with/without names. Some param names are missing"
+        )
+    for p in named:
+        if len(p) < 2:
+            raise ValueError(
+                f"{name}: a named parameter is a (name, tensor) pair, got a tuple of {len(p)}"
+            )
+    return [p[1] for p in named], [p[0] for p in named]
 
 
 def regularized_grad(param: Any, grad: Any, group: dict[str, Any]) -> Any:

@@ -89,7 +89,11 @@ class Rprop(Optimizer):
         step_min, step_max = group["step_sizes"]
         state["step"] += 1
         prev, step_size = state["prev"], state["step_size"]
-        grad = -grad if group["maximize"] else grad.copy()
+        # a new array either way (written below); out=: NumPy makes -grad a scalar when 0-d
+        if group["maximize"]:
+            grad = xp.negative(grad, out=xp.empty_like(grad))
+        else:
+            grad = grad.copy()
         if param.dtype.kind == "c":  # torch.view_as_real: each part on its own
             real = param.real.dtype
             param, grad = param.view(real), grad.view(real)

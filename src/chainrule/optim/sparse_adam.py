@@ -34,6 +34,8 @@ class SparseAdam(Optimizer):
         eps: added to the root of the second moment (> 0). maximize: ascend instead.
     """
 
+    _tensor_counters = False  # state["step"] is a Python int, as PyTorch's
+
     def __init__(
         self,
         params: Iterable[Any],
