@@ -39,6 +39,14 @@ def _safe_logit(q: Tensor) -> Tensor:
     return q.log() - cr.log1p(-q)
 
 
+def _as_tensor_like(temperature: Tensor | float, like: Tensor) -> Tensor:
+    """The temperature as a tensor: a plain number takes ``like``'s dtype (PyTorch documents
+    a Tensor but its samplers accept a number; its ``log_prob`` then fails on ``.log()``)."""
+    if isinstance(temperature, Tensor):
+        return temperature
+    return cr.tensor(temperature, dtype=like.dtype)
+
+
 class LogitRelaxedBernoulli(Distribution):
     r"""The logit of a relaxed Bernoulli variable: ``x = (logit(p) + logit(u)) / T``.
 
@@ -121,7 +129,7 @@ class LogitRelaxedBernoulli(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
-        t = self.temperature
+        t = _as_tensor_like(self.temperature, logits)
         d = logits - t * value
         return t.log() + d - 2 * cr.log1p(d.exp())
 

@@ -21,6 +21,7 @@ from chainrule import Tensor
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
+from .relaxed_bernoulli import _as_tensor_like
 from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform
 from .utils import _EMPTY_SIZE, broadcast_all, clamp_probs
@@ -117,8 +118,8 @@ class ExpRelaxedCategorical(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         k = self._categorical._num_events
-        t = self.temperature
         logits, value = broadcast_all(self.logits, value)
+        t = _as_tensor_like(self.temperature, logits)
         # log Gamma(K) + (K - 1) log T, shaped like the temperature
         log_const = (k - 1) * t.log() + math.lgamma(k)
         shifted = logits - t * value

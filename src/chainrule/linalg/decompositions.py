@@ -56,16 +56,46 @@ def _phi_np(x):
     return out + xp.eye(x.shape[-1], dtype=x.dtype) * (0.5 * x)
 
 
+def _potrf_info(a):
+    """Per matrix of the batch ``a`` (``(..., n, n)``, lower triangle read), LAPACK potrf's
+    ``info``: the 1-based order of the first pivot that is not positive (zero, negative or
+    NaN), 0 where every pivot is.
+
+    NumPy's cholesky does not raise for a matrix with inf/NaN entries (its factor comes out
+    non-finite), while LAPACK, and so PyTorch, rejects the first NaN pivot. This replays the
+    unblocked recurrence ``l_jj = sqrt(a_jj - l_j . conj(l_j))``, ``l_ij = (a_ij - l_i .
+    conj(l_j)) / l_jj`` vectorised over the batch; it is only run for non-finite input.
+    """
+    xp = get_array_module(a)
+    n = a.shape[-1]
+    low = xp.zeros_like(a)
+    info = xp.zeros(a.shape[:-2], dtype=xp.int32)
+    with np.errstate(all="ignore"):
+        for j in range(n):
+            row = low[..., j, :j]
+            pivot = (a[..., j, j] - (row * row.conj()).sum(-1)).real
+            info = xp.where((info == 0) & ~(pivot > 0), j + 1, info)
+            root = xp.sqrt(pivot)
+            below = a[..., j + 1 :, j] - (low[..., j + 1 :, :j] @ row.conj()[..., None])[..., 0]
+            low[..., j, j] = root
+            low[..., j + 1 :, j] = below / root[..., None]
+    return info
+
+
 class Cholesky(Function):
     raw = True
     complex_grad = True
 
     @staticmethod
     def forward(ctx, a):
+        xp = get_array_module(a)
         try:
-            low = get_array_module(a).linalg.cholesky(a)
+            low = xp.linalg.cholesky(a)
         except np.linalg.LinAlgError as e:
             raise_singular("linalg.cholesky", e, "not positive-definite")
+        if not bool(xp.isfinite(low).all()) and bool((_potrf_info(a) != 0).any()):
+            err = np.linalg.LinAlgError("a pivot is NaN")
+            raise_singular("linalg.cholesky", err, "not positive-definite")
         ctx.save_for_backward(low)
         return low
 

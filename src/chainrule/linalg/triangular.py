@@ -28,7 +28,7 @@ from ..ops.cast import cast
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
 from ._common import LinAlgError, check_square, mH, tensor_arg
-from .decompositions import cholesky
+from .decompositions import _potrf_info, cholesky
 from .solve import solve
 
 __all__ = ["cholesky_ex", "solve_triangular", "triangle"]
@@ -147,10 +147,15 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     batch = tuple(a.shape[:-2])
     flat = a._data.reshape((int(np.prod(batch)),) + tuple(a.shape[-2:]))  # -1: ambiguous at 0x0
     try:
-        get_array_module(flat).linalg.cholesky(flat)
+        factors = get_array_module(flat).linalg.cholesky(flat)
         infos = np.zeros(len(flat), dtype=np.int32)
+        if not np.isfinite(factors).all():  # NaN pivots: NumPy does not raise, LAPACK does
+            infos = np.asarray(_potrf_info(flat), dtype=np.int32)
     except np.linalg.LinAlgError:
         infos = np.array([_failed_minor(np.asarray(m)) for m in flat], dtype=np.int32)
+        nonfinite = ~np.isfinite(flat).all(axis=(-2, -1))
+        if nonfinite.any():
+            infos[nonfinite] = np.asarray(_potrf_info(flat[nonfinite]))
     info = Tensor._make(infos.reshape(batch), False, None, 0)
     failed = infos != 0
     if check_errors and failed.any():
