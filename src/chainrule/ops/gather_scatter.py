@@ -194,12 +194,15 @@ def _check_bounds(op: str, idx: Any, size: int, dim: int, allow_negative: bool =
         )
 
 
+_INDEX_DTYPES = (np.int32, np.int64)  # the index dtypes PyTorch's dim-wise ops accept
+
+
 def _index_arg(op: str, x: Tensor, dim: int, index: Any):
     idx = as_tensor(index)
     norm_dim(dim, x.ndim, op)
-    if idx.dtype.kind not in "iu":
+    if idx._data.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got {idx.dtype}")
-    if idx.ndim != max(x.ndim, 1) and not (idx.ndim == 0 or x.ndim == 0):
+    if max(idx.ndim, 1) != max(x.ndim, 1):  # a 0-d index or input reads as one element
         raise RuntimeError(
             f"{op}: index tensor must have the same number of dimensions as "
             f"the input; got index shape {tuple(idx.shape)} for input shape "
@@ -237,8 +240,11 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
 @tensor_method(keywords=True)
 def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     idx = as_tensor(indices)
-    if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"take_along_dim(): dtype of indices should be int64, got {idx.dtype}")
+    if idx._data.dtype not in (_INDEX_DTYPES if dim is None else (np.int64,)):
+        raise RuntimeError(
+            f"take_along_dim(): dtype of indices should be int64 (int32 too without dim), "
+            f"got {idx.dtype}"
+        )
     if dim is None:
         _check_bounds("take_along_dim", idx._data, input.numel(), 0)
         return getitem(input.reshape(-1), idx.reshape(-1))
@@ -390,7 +396,7 @@ def _scatter_add(op: str, x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
 def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
     d = norm_dim(dim, input.ndim, "index_select")[0]
     idx = as_tensor(index)
-    if idx.dtype.kind not in "iu":
+    if idx._data.dtype not in _INDEX_DTYPES:
         raise RuntimeError(
             f"index_select(): Expected dtype int32 or int64 for index, got {idx.dtype}"
         )

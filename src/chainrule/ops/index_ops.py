@@ -47,16 +47,28 @@ class IndexShapeError(IndexError, RuntimeError):
 
 
 def _vector_index(
-    op: str, x: Tensor, dim: int, index: Any, negative: bool = False, check: bool = True
+    op: str,
+    x: Tensor,
+    dim: int,
+    index: Any,
+    negative: bool = False,
+    check: bool = True,
+    long_only: bool = False,
 ) -> tuple:
     """(normalised dim, index as a 1-d int64 array) for the dim-wise ops, bounds-checked.
 
     ``negative``: negative indices count from the end (``index_fill`` allows them;
-    ``index_add``/``index_copy`` raise, as PyTorch)."""
+    ``index_add``/``index_copy`` raise, as PyTorch). ``long_only``: an int32 index is
+    refused too (``index_copy``, ``index_fill``; ``index_fill`` raises IndexError, as
+    PyTorch)."""
     d = norm_dim(dim, x.ndim, op)[0]
     idx = as_tensor(index)
-    if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index, got {idx.dtype}")
+    if idx._data.dtype not in ((np.int64,) if long_only else (np.int32, np.int64)):
+        error = IndexError if negative else RuntimeError
+        raise error(
+            f"{op}(): Expected dtype {'int64' if long_only else 'int32/int64'} for index, "
+            f"got {idx.dtype}"
+        )
     if idx.ndim > 1:
         raise IndexError(
             f"{op}(): Index is supposed to be a vector (0-d or 1-d), got shape {tuple(idx.shape)}"
@@ -129,8 +141,15 @@ def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 
 @tensor_method(inplace=True, keywords=True)
 def index_copy(input: Tensor, dim: int, index: Any, source: Any) -> Tensor:
     """``input`` with ``x[..., index[i], ...] = source[..., i, ...]`` along ``dim``."""
-    d, idx = _vector_index("index_copy", input, dim, index)
+    d, idx = _vector_index("index_copy", input, dim, index, check=False, long_only=True)
+    # the bounds are checked unless nothing is copied (self empty in a dim other than dim)
+    if input.numel() or (input.ndim and not input.shape[d]):
+        _vector_index("index_copy", input, dim, index, long_only=True)
     src = _source("index_copy", input, d, idx, source, loose=True)
+    if src.ndim == 0 and idx.size != 1:
+        raise IndexError(
+            f"index_copy(): When source is scalar, index should have one element (got {idx.size})"
+        )
     x1 = _as_1d(input)
     s1 = src.reshape(-1) if x1.ndim == 1 else src
     out = Scatter.apply(x1, d, _along(idx, d, s1.shape), s1)
@@ -141,7 +160,7 @@ def index_copy(input: Tensor, dim: int, index: Any, source: Any) -> Tensor:
 def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """``x`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d
     tensor; a tensor value receives the gradient of every filled element)."""
-    d, idx = _vector_index("index_fill", x, dim, index, negative=True)
+    d, idx = _vector_index("index_fill", x, dim, index, negative=True, long_only=True)
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(
@@ -210,7 +229,7 @@ def take(input: Tensor, index: Any) -> Tensor:
     """The elements of ``input`` (read as 1-d, row-major) at ``index``; the result has the
     index's shape. Negative indices count from the end."""
     idx = as_tensor(index)
-    if idx.dtype.kind not in "iu":
+    if idx._data.dtype != np.int64:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got {idx.dtype}")
     n = input.numel()
     arr = idx._data.astype(np.int64)

@@ -143,7 +143,7 @@ def put(input: Tensor, index: Any, source: Any, accumulate: bool = False) -> Ten
         IndexError: an index out of range.
     """
     x, idx, src = as_tensor(input), as_tensor(index), as_tensor(source)
-    if idx.dtype.kind not in "iu":
+    if idx._data.dtype != np.int64:
         raise RuntimeError(f"put(): Expected a long tensor for index, but got {idx.dtype}")
     if src.dtype != x.dtype:
         raise RuntimeError(
@@ -198,7 +198,7 @@ def index_reduce(
             f"{reduce!r}."
         )
     d = norm_dim(dim, max(x.ndim, 1), "index_reduce")[0]
-    if idx.dtype.kind not in "iu":
+    if idx._data.dtype not in (np.int32, np.int64):
         raise RuntimeError(
             f"index_reduce_(): Expected dtype int32/int64 for index, got {idx.dtype}"
         )

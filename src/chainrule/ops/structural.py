@@ -179,7 +179,8 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
     start = int(start)
     if not -size <= start <= size:
         raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {size}")
-    start %= size if size else 1
+    if start < 0:  # counts from the end; start == size is allowed (an empty slice only)
+        start += size
     if length < 0 or start + length > size:
         raise RuntimeError(
             f"narrow: start ({start}) + length ({length}) exceeds dimension size ({size})"

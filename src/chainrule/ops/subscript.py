@@ -49,22 +49,64 @@ def _tensor_index(t: Tensor) -> Any:
                 "instead"
             )
         return a.astype(bool)
-    if a.dtype.kind in "iu" and a.dtype not in (np.int32, np.int64):
+    if a.dtype != np.bool_ and a.dtype not in (np.int32, np.int64):
         raise IndexError(
             f"index: tensors used as indices must be long, int, byte or bool tensors, got {t.dtype}"
         )
+    if a.ndim == 0 and a.dtype != np.bool_:
+        return int(a)  # a 0-d integer tensor selects, as an int does: the result is a view
     return a
+
+
+_SEQUENCE_WARNING = (
+    "Using a non-tuple sequence for multidimensional indexing is deprecated and will be "
+    "changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will "
+    "be interpreted as tensor index, x[torch.tensor(seq)], which will result either in an "
+    "error or a different result"
+)
+
+
+def _sequence_as_tuple(seq: list) -> bool:
+    """PyTorch's (and old NumPy's) rule for a list index: read as a tuple of indices (one per
+    dim, with a deprecation warning) when it holds a Tensor, a sequence, a slice, ``...`` or
+    None and has fewer than 32 items; else it is one index array."""
+    if len(seq) >= 32:
+        return False
+    return any(
+        isinstance(i, (Tensor, list, tuple, slice, np.ndarray)) or i is None or i is Ellipsis
+        for i in seq
+    )
 
 
 def _convert_index(idx: Any) -> Any:
     """Tensors and lists inside an index become arrays (bool lists stay masks). An empty
     list or NumPy array selects nothing, whatever dtype NumPy gave it (``[]`` and
     ``np.array([])`` are float64): PyTorch reads it as an empty long index, so
-    ``h[:, finished, :] = 0`` with no finished rows is a no-op, not an IndexError."""
+    ``h[:, finished, :] = 0`` with no finished rows is a no-op, not an IndexError. A list
+    of indices (``x[[0, [1, 2]]]``) is a tuple, as PyTorch reads it (:func:`_sequence_as_tuple`)."""
     if isinstance(idx, tuple):
-        return tuple(_convert_index(i) for i in idx)
+        return tuple(_convert_item(i) for i in idx)
+    if type(idx) is list and _sequence_as_tuple(idx):
+        warn_at_caller(_SEQUENCE_WARNING)
+        return tuple(_convert_item(i) for i in idx)
+    return _convert_item(idx)
+
+
+def _convert_item(idx: Any) -> Any:
+    """One item of an index, as :func:`_convert_index` says; a slice must step forward
+    (PyTorch's ValueError: a Tensor has no negative strides)."""
     if isinstance(idx, Tensor):
         return _tensor_index(idx)
+    if isinstance(idx, slice):
+        if idx.step is not None and idx.step <= 0:
+            raise ValueError(
+                "slice step cannot be zero"
+                if idx.step == 0
+                else f"step must be greater than zero (got {idx.step}; use flip() to reverse)"
+            )
+        return idx
+    if isinstance(idx, tuple):  # a tuple inside an index is one index array, as a list
+        idx = list(idx)
     if isinstance(idx, np.ndarray) and idx.dtype == np.uint8 and idx.ndim:
         return _tensor_index(Tensor._make(idx, False, None, 0))  # a mask, as PyTorch reads it
     if isinstance(idx, list):
@@ -241,17 +283,47 @@ def _is_array(i: Any) -> bool:
     return hasattr(i, "ndim") and i.ndim > 0
 
 
+def _is_bool_scalar(i: Any) -> bool:
+    return (
+        i is True
+        or i is False
+        or isinstance(i, np.bool_)
+        or (getattr(i, "ndim", None) == 0 and i.dtype == np.bool_)
+    )
+
+
 def _split_int_and_array(idx: tuple) -> tuple | None:
     """PyTorch applies integer indices as *basic* indexing (they select and drop a dim), while
     NumPy treats an int beside an index array as advanced, which moves the broadcast dims when
-    a slice separates them. Split such an index into (ints-and-slices, arrays) stages."""
-    if not (any(_is_int(i) for i in idx) and any(_is_array(i) for i in idx)):
+    a slice separates them. PyTorch reads a bool scalar (``True``, a 0-d bool tensor) as a new
+    dim of size 1 indexed by the one-element mask ``[b]``; NumPy's bool scalar is advanced
+    too. Split such an index into stages: (ints, slices and the new dims; the index arrays,
+    a k-dim mask standing for k slices in the first stage)."""
+    ints = arrays = bools = False
+    for i in idx:
+        if _is_bool_scalar(i):
+            bools = True
+        elif _is_int(i):
+            ints = True
+        elif _is_array(i):
+            arrays = True
+    if not ((ints and (arrays or bools)) or (bools and arrays)):
         return None
-    first = tuple(slice(None) if _is_array(i) else i for i in idx)
-    second = tuple(
-        i if (_is_array(i) or i is Ellipsis) else slice(None) for i in idx if not _is_int(i)
-    )
-    return first, second
+    first: list = []
+    second: list = []
+    for i in idx:
+        if _is_bool_scalar(i):
+            first.append(None)
+            second.append(np.array([bool(i)]))
+        elif _is_int(i):
+            first.append(i)
+        elif _is_array(i):
+            first.extend((slice(None),) * (i.ndim if i.dtype == np.bool_ else 1))
+            second.append(i)
+        else:  # a slice, None or ...: applied in the first stage
+            first.append(i)
+            second.append(i if i is Ellipsis else slice(None))
+    return tuple(first), tuple(second)
 
 
 def _index_tensors(idx: Any) -> tuple:
@@ -262,8 +334,8 @@ def _index_tensors(idx: Any) -> tuple:
 def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
     """``x[idx]``; ``guard`` names Tensors the index arrays alias (default: those in ``idx``)
     so that an in-place change to them after forward is detected."""
-    if guard is None:
-        guard = _index_tensors(idx)
+    if guard is None:  # a 0-d integer tensor is read as an int: nothing to guard
+        guard = tuple(t for t in _index_tensors(idx) if t.ndim or t.dtype == np.bool_)
     idx = _convert_index(idx)
     if isinstance(idx, tuple):
         stages = _split_int_and_array(idx)
@@ -297,6 +369,7 @@ class IndexPut(Function):
         index cannot name, as ``diagonal_scatter``'s); see ``_copy_for_write``. ``name``:
         PyTorch's node name for the op recorded (``IndexPutBackward0`` when None)."""
         ctx.torch_name = name
+        ctx.value_ndim = getattr(v, "ndim", 0)
         _save_index(ctx, idx)
         out = strided_copy(x) if strided else _copy_for_write(x, idx)
         write_index("setitem", Tensor._make(out, False, None, 0), idx, v)
@@ -307,6 +380,8 @@ class IndexPut(Function):
         idx = _saved_index(ctx)
         gx = IndexPut.apply(grad, 0.0, idx) if ctx.needs_input_grad[0] else None
         gv = getitem(grad, idx) if ctx.needs_input_grad[1] else None
+        if gv is not None and gv.ndim < ctx.value_ndim:  # v had extra leading dims of size 1
+            gv = gv.reshape((1,) * (ctx.value_ndim - gv.ndim) + tuple(gv.shape))
         return gx, gv, None
 
     @staticmethod
@@ -338,8 +413,13 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     """``x[idx] = value``. Recorded for autograd when ``x`` or ``value`` requires grad (the
     tensor is rebased onto an :class:`IndexPut` node, as PyTorch's CopySlices does); a leaf
     that requires grad refuses, as in PyTorch."""
+    if value is None or isinstance(value, str):
+        raise TypeError(
+            f"setitem: can't assign a {type(value).__name__} to a {x.dtype} tensor; assign a "
+            "number or a Tensor"
+        )
     tensors = _index_tensors(idx)
-    scalar = not isinstance(value, Tensor) or value.ndim == 0
+    scalar = not isinstance(value, Tensor) or value.numel() == 1
     if scalar and len(tensors) == 1 and tensors[0].dtype == np.uint8 and tensors[0].ndim:
         # PyTorch fills through masked_fill_ here, which takes bool masks only
         raise RuntimeError(
@@ -347,8 +427,19 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
             "(index with a bool mask: mask.bool())"
         )
     idx = _convert_index(idx)
+    if isinstance(idx, tuple):
+        stages = _split_int_and_array(idx)
+        if stages is not None:  # written through the view the first stage picks (as getitem)
+            setitem(getitem(x, stages[0], ()), stages[1], value)
+            return
     value = fit_scalar("setitem", value, x._data.dtype, check_half=False)  # PyTorch's check
     value_tensor = isinstance(value, Tensor)
+    if value_tensor and value.dtype != x.dtype and _is_index_put(idx, value):
+        raise RuntimeError(
+            f"setitem: Index put requires the source and destination dtypes match, got "
+            f"{x.dtype} for the destination and {value.dtype} for the source (an index "
+            "tensor writes through index_put_, which does not convert: use value.to(x.dtype))"
+        )
     if value_tensor and value._vc is x._vc:  # x[0:2] = x[1:] overlaps: refused, as in PyTorch
         _check_value_overlap(x, idx, value)
     tangents = has_tangent(x) or (value_tensor and value._fw_tangent is not None)
@@ -382,6 +473,19 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     v = value._data if isinstance(value, Tensor) else value
     write_index("setitem", x, idx, v)
     x._vc[0] += 1
+
+
+def _is_index_put(idx: Any, value: Tensor) -> bool:
+    """Whether PyTorch writes ``x[idx] = value`` with ``index_put_`` (which refuses a value
+    of another dtype): an index array or a 0-d bool tensor in ``idx``, except one bool mask
+    with a one-element value (``masked_fill_``, which converts)."""
+    parts = idx if type(idx) is tuple else (idx,)
+    if len(parts) == 1 and getattr(parts[0], "ndim", 0) > 0 and parts[0].dtype == np.bool_:
+        return value.numel() != 1
+    return any(
+        getattr(p, "ndim", 0) > 0 or (getattr(p, "ndim", None) == 0 and p.dtype == np.bool_)
+        for p in parts
+    )
 
 
 def _setitem_node_name(idx: Any) -> str:
@@ -457,10 +561,9 @@ def _check_value_shape(op: str, vshape: tuple, target_shape: tuple) -> None:
     """A value written at an index must broadcast to the indexed result's shape (extra
     leading dims of size 1 allowed)."""
     try:
-        np.broadcast_shapes(vshape, target_shape)
-        if len(vshape) > len(target_shape) and any(
-            s != 1 for s in vshape[: len(vshape) - len(target_shape)]
-        ):
+        full = np.broadcast_shapes(vshape, target_shape)  # must be the target (a value
+        lead = len(full) - len(target_shape)  # broadcasts to it, never the reverse)
+        if full[lead:] != tuple(target_shape) or any(s != 1 for s in full[:lead]):
             raise ValueError
     except ValueError:
         raise RuntimeError(
