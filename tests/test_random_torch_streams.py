@@ -214,3 +214,24 @@ def test_language_model_sampling_draws_as_torch_multinomial() -> None:
     expected = torch.multinomial(torch.tensor(probs), 1)[:, 0].numpy()
     cr.manual_seed(8)
     np.testing.assert_array_equal(_sample_next(logits, 1.0, None, gen(None)), expected)
+
+
+@pytest.mark.parametrize("n", [5, 50, 1000])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "fill",
+    [
+        lambda t: t.exponential_(1.5),
+        lambda t: t.cauchy_(0.5, 2.0),
+        lambda t: t.log_normal_(0.5, 2.0),
+        lambda t: t.geometric_(0.3),
+    ],
+    ids=["exponential_", "cauchy_", "log_normal_", "geometric_"],
+)
+def test_in_place_distribution_fills(n: int, dtype: str, fill: Any) -> None:
+    """float32 bit for bit; float64 to the last bit (NumPy's vectorised log1p/tan/exp)."""
+    expected, got = _both(4, lambda m: fill(m.empty(n, dtype=getattr(m, dtype))))
+    if dtype == "float32":
+        _same(expected, got)
+    else:
+        np.testing.assert_allclose(got, expected, rtol=4e-15)

@@ -79,6 +79,18 @@ class LegacyStream:
     def random_bits(self, size: Any, bound: int, wide: bool) -> Any:
         return self.np.integers(0, bound, size, dtype=np.uint64 if bound > 2**63 else np.int64)
 
+    def exponential_fill(self, lambd: float, size: Any) -> Any:
+        return self.np.exponential(1.0 / lambd, size)
+
+    def cauchy_fill(self, median: float, sigma: float, size: Any) -> Any:
+        return median + sigma * self.np.standard_cauchy(size)
+
+    def log_normal_fill(self, mean: float, std: float, size: Any) -> Any:
+        return self.np.lognormal(mean, std, size)
+
+    def geometric_fill(self, p: float, size: Any) -> Any:
+        return self.np.geometric(p, size)
+
 
 class Generator:
     """A random stream, PyTorch's CPU mt19937 with PyTorch's transforms (the same numbers

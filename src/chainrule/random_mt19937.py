@@ -184,15 +184,25 @@ class TorchStream:
         if n and self.normal_cache is not None:
             out[0], self.normal_cache, i = self.normal_cache, None, 1
         pairs = (n - i + 1) // 2
-        if pairs:  # at most 8 pairs: the C library's log1p/cos/sin, as PyTorch's scalar code
-            u = self._unit(2 * pairs, np.float64).tolist()
+        if not pairs:
+            return out
+        u = self._unit(2 * pairs, np.float64)
+        if pairs <= 8:  # the C library's log1p/cos/sin, as PyTorch's scalar code: bit-exact
             both = []
-            for u1, u2 in zip(u[0::2], u[1::2]):
+            for u1, u2 in zip(u[0::2].tolist(), u[1::2].tolist()):
                 radius = math.sqrt(-2.0 * math.log1p(-u2))
                 both += (radius * math.cos(_TWO_PI * u1), radius * math.sin(_TWO_PI * u1))
-            out[i:] = both[: n - i]
-            if (n - i) % 2:
-                self.normal_cache = both[-1]
+            both = np.array(both)
+        else:  # log_normal_ of a long tensor: vectorised (NumPy's functions, last-bit close)
+            radius = np.sqrt(-2.0 * np.log1p(-u[1::2]))
+            both = np.empty(2 * pairs)
+            both[0::2], both[1::2] = (
+                radius * np.cos(_TWO_PI * u[0::2]),
+                radius * np.sin(_TWO_PI * u[0::2]),
+            )
+        out[i:] = both[: n - i]
+        if (n - i) % 2:
+            self.normal_cache = float(both[-1])
         return out
 
     @staticmethod
@@ -274,6 +284,27 @@ class TorchStream:
 
         offsets = self._u32(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)
         return shuffle_front(offsets.astype(np.int64))
+
+    # ------------------------------------------------------------------ in-place fills
+    def exponential_fill(self, lambd: float, size: Any) -> np.ndarray:
+        """``Tensor.exponential_(lambd)``: ``-1 / lambd * log1p(-u)``, float64 ``u``."""
+        return (-1.0 / float(lambd)) * np.log1p(-self.random(size, np.float64))
+
+    def cauchy_fill(self, median: float, sigma: float, size: Any) -> np.ndarray:
+        """``Tensor.cauchy_(median, sigma)``: ``median + sigma * tan(pi (u - 1/2))``."""
+        return float(median) + float(sigma) * np.tan(np.pi * (self.random(size, np.float64) - 0.5))
+
+    def log_normal_fill(self, mean: float, std: float, size: Any) -> np.ndarray:
+        """``Tensor.log_normal_(mean, std)``: ``exp`` of the scalar-path normals (PyTorch
+        takes that path for every length)."""
+        shape = _size_of(size)
+        z = self._box_muller_pairs(int(np.prod(shape))) * float(std) + float(mean)
+        return np.exp(z).reshape(shape)
+
+    def geometric_fill(self, p: float, size: Any) -> np.ndarray:
+        """``Tensor.geometric_(p)``: ``ceil(log(u) / log1p(-p))``, float64 ``u``."""
+        with np.errstate(divide="ignore"):
+            return np.ceil(np.log(self.random(size, np.float64)) / np.log1p(-float(p)))
 
     def bernoulli(self, p: Any, size: Any = None, dtype: Any = np.float64) -> np.ndarray:
         """A bool mask, True with probability ``p``: ``uniform < p``, the uniform of

@@ -245,7 +245,7 @@ def exponential_(x: Tensor, lambd: float = 1.0, *, generator: Generator | None =
     if not lam > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     _continuous(x, "exponential_", "Exponential")
-    return _write(x, "exponential_", gen(generator).exponential(1.0 / lam, x.shape))
+    return _write(x, "exponential_", gen(generator).exponential_fill(lam, x.shape))
 
 
 def cauchy_(
@@ -257,7 +257,7 @@ def cauchy_(
     if not s > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
     _continuous(x, "cauchy_", "Cauchy")
-    return _write(x, "cauchy_", m + s * gen(generator).standard_cauchy(x.shape))
+    return _write(x, "cauchy_", gen(generator).cauchy_fill(m, s, x.shape))
 
 
 def log_normal_(
@@ -270,7 +270,7 @@ def log_normal_(
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     if x.dtype.kind not in "fV":  # V: bfloat16
         raise NotImplementedError(f"log_normal_: not implemented for {x.dtype} (floating only)")
-    return _write(x, "log_normal_", gen(generator).lognormal(mu, s, x.shape))
+    return _write(x, "log_normal_", gen(generator).log_normal_fill(mu, s, x.shape))
 
 
 def geometric_(x: Tensor, p: float, *, generator: Generator | None = None) -> Tensor:
@@ -282,7 +282,7 @@ def geometric_(x: Tensor, p: float, *, generator: Generator | None = None) -> Te
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     if x._data.dtype.kind == "b":
         raise NotImplementedError("geometric_: not implemented for bool (PyTorch: geometric_cpu)")
-    return _write(x, "geometric_", gen(generator).geometric(pv, x.shape))
+    return _write(x, "geometric_", gen(generator).geometric_fill(pv, x.shape))
 
 
 def _dtype_top(dtype: np.dtype) -> int:
