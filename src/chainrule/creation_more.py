@@ -100,16 +100,20 @@ def _window(
     window of ``m`` points (m >= 2) in float64."""
     if not _is_int(window_length):
         raise TypeError(f"{op}(): window_length must be an int, got {window_length!r}")
+    if not isinstance(periodic, bool):  # an argument-type error: before the value checks
+        raise TypeError(f"{op}(): periodic must be a bool, got {periodic!r}")
     if window_length < 0:
         raise RuntimeError(
             f"{op} requires non-negative window_length, got window_length={window_length}"
         )
-    if not isinstance(periodic, bool):
-        raise TypeError(f"{op}(): periodic must be a bool, got {periodic!r}")
     d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    if d.kind not in "fV":  # V: bfloat16
+    if d.kind not in "fcV":  # V: bfloat16
         raise RuntimeError(f"{op} expects floating point dtypes, got {d}")
     n = int(window_length)
+    if d.kind == "c" and n > 1:  # PyTorch takes a complex dtype, but its CPU arange fails
+        raise NotImplementedError(
+            f"{op}: complex dtype {d} is not supported for window_length > 1; use a float dtype"
+        )
     vals = _wm.window(n, not periodic, fn)
     return _finish(vals, d, device, requires_grad)
 

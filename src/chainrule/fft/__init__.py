@@ -20,8 +20,10 @@ import numpy as np
 from .. import creation as _creation
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
+from ..ops._util import as_tensor
 from ..ops.fft import (
     Plan,
+    as_int,
     canonical_shape_dims,
     finish,
     norm_mode,
@@ -62,10 +64,12 @@ _Dims = Any  # an int or a sequence of ints
 
 
 def _int_n(n: Any, op: str) -> int:
-    """The signal length ``n``: an int (PyTorch refuses floats and bools)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+    """The signal length ``n``: an int or a 0-d integer tensor (PyTorch refuses floats and
+    bools)."""
+    value = as_int(n)
+    if value is None:
         raise TypeError(f"{op}(): argument 'n' must be int, not {type(n).__name__}")
-    return int(n)
+    return value
 
 
 def _one_dim(input: Any, n: int | None, dim: int, op: str, complex_in: bool) -> tuple:  # noqa: A002
@@ -109,9 +113,19 @@ def ifft(
     return _c2c_1d(input, n, dim, norm, out, False, "ifft")
 
 
+def _tensor_arg(input: Any, op: str) -> Tensor:  # noqa: A002
+    """``input`` as a Tensor, before its dtype is checked (the n-d transforms check their
+    ``s`` and ``dim`` first, as PyTorch)."""
+    x = as_tensor(input)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    return x
+
+
 def _c2c_nd(input: Any, s: Any, dim: Any, norm: Any, out: Any, fwd: bool, op: str) -> Tensor:
-    x = promote(input, op)
+    x = _tensor_arg(input, op)
     shape, dims = canonical_shape_dims(x, s, dim, op)
+    x = promote(x, op)
     return finish(_c2c_or_r2c(x, shape, dims, norm, fwd, op), out, op)
 
 
@@ -148,15 +162,20 @@ def ifft2(
 
 
 def _r2c(input: Any, s: Any, dim: Any, norm: Any, out: Any, fwd: bool, op: str, one: bool):
-    x = promote(input, op)
-    require_real(x, op)
     if one:  # rfft / ihfft: one dim, n
+        x = promote(input, op)
+        require_real(x, op)
         x, d, length = _one_dim(x, s, dim, op, complex_in=False)
         shape, dims = [length], [d]
-    else:
+    else:  # PyTorch: rfftn refuses complex input first, ihfftn checks s and dim first
+        x = _tensor_arg(input, op)
+        if fwd:
+            require_real(x, op)
         shape, dims = canonical_shape_dims(x, s, dim, op)
         if not dims:
             raise RuntimeError(f"{op} must transform at least one axis")
+        x = promote(x, op)
+        require_real(x, op)
     x = resize(x, dims, shape)
     plan = Plan("r2c", tuple(dims), norm_mode(norm, fwd, op), fwd, onesided=True, last=shape[-1])
     return finish(transform(x, plan), out, op)
@@ -208,17 +227,19 @@ def ihfft2(
 
 
 def _c2r(input: Any, s: Any, dim: Any, norm: Any, out: Any, fwd: bool, op: str, one: bool):
-    x = promote(input, op, require_complex=True)
     if one:  # irfft / hfft: one dim, n
+        x = promote(input, op, require_complex=True)
         d = wrap_dim(dim, x.ndim, op)
         last = 2 * (x.shape[d] - 1) if s is None else _int_n(s, op)
         dims, shape = [d], [x.shape[d]]
-    else:
+    else:  # PyTorch checks s and dim before the dtype
+        x = _tensor_arg(input, op)
         shape, dims = canonical_shape_dims(x, s, dim, op)
         if not dims:
             raise RuntimeError(f"{op} must transform at least one axis")
-        s_last = None if s is None else (s if isinstance(s, (int, np.integer)) else list(s)[-1])
-        last = 2 * (x.shape[dims[-1]] - 1) if s_last in (None, -1) else shape[-1]
+        x = promote(x, op, require_complex=True)
+        s_last = None if s is None else (as_int(s) if as_int(s) is not None else list(s)[-1])
+        last = 2 * (x.shape[dims[-1]] - 1) if as_int(s_last) in (None, -1) else shape[-1]
     if last < 1:
         raise RuntimeError(f"{op}: Invalid number of data points ({last}) specified")
     x = resize(x, dims, shape[:-1] + [last // 2 + 1])
@@ -300,11 +321,16 @@ def _freq(
     return res if out is None else finish(res, out, op)
 
 
-def _check_n(n: Any, op: str) -> int:
+def _check_n(n: Any, op: str, count: int | None = None) -> int:
+    """``n`` as an int; ``count`` (default ``n``), the number of frequencies, must not be
+    negative."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"{op}(): argument 'n' must be int, not {type(n).__name__}")
-    if n < 0:
-        raise RuntimeError(f"{op}: Trying to create tensor with negative dimension {n}: [{n}]")
+    count = int(n) if count is None else count
+    if count < 0:
+        raise RuntimeError(
+            f"{op}: Trying to create tensor with negative dimension {count}: [{count}]"
+        )
     return int(n)
 
 
@@ -335,9 +361,15 @@ def rfftfreq(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    """Sample frequencies of ``rfft`` of an ``n``-point signal: ``[0, ..., n // 2] / (d n)``."""
-    n = _check_n(n, "rfftfreq")
-    return _freq(np.arange(n // 2 + 1), n, d, "rfftfreq", out, dtype, layout, device, requires_grad)
+    """Sample frequencies of ``rfft`` of an ``n``-point signal: ``[0, ..., n // 2] / (d n)``.
+
+    As PyTorch, a negative ``n`` is refused only when ``n / 2 + 1`` (C's division, rounding
+    towards zero) is negative: ``n = -1`` gives ``[-0.]``, ``n = -2`` and ``-3`` nothing."""
+    count = 0
+    if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
+        count = (n // 2 if n >= 0 else -(-n // 2)) + 1
+    n = _check_n(n, "rfftfreq", count)
+    return _freq(np.arange(count), n, d, "rfftfreq", out, dtype, layout, device, requires_grad)
 
 
 def _shift(input: Any, dim: Any, op: str, inverse: bool) -> Tensor:
@@ -346,10 +378,10 @@ def _shift(input: Any, dim: Any, op: str, inverse: bool) -> Tensor:
     if dim is None:
         dims = list(range(input.ndim))
     else:
-        seq = [dim] if isinstance(dim, (int, np.integer)) else list(dim)
+        seq = [dim] if as_int(dim) is not None else list(dim)
         dims = [wrap_dim(d, input.ndim, op) for d in seq]
-    if not dims:
-        return input.clone()
+    if not dims:  # PyTorch's roll refuses an empty list of dims (a 0-d input, dim=())
+        raise RuntimeError(f"{op}: `shifts` required (no dims to shift: got dim={dim!r})")
     shifts = [(input.shape[d] + 1) // 2 if inverse else input.shape[d] // 2 for d in dims]
     return roll(input, tuple(shifts), tuple(dims))
 

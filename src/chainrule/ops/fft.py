@@ -40,6 +40,7 @@ from .keywords import write_out
 
 __all__ = [
     "Plan",
+    "as_int",
     "canonical_shape_dims",
     "finish",
     "norm_mode",
@@ -171,6 +172,8 @@ def norm_mode(norm: str | None, forward: bool, op: str) -> int:
     """PyTorch's ``norm_from_string``: the scaling mode of ``norm`` for a transform in the
     direction ``forward`` ("backward": the inverse scales by 1/n, "forward": the forward does,
     "ortho": both by 1/sqrt(n))."""
+    if norm is not None and not isinstance(norm, str):
+        raise TypeError(f"{op}(): argument 'norm' must be str, not {type(norm).__name__}")
     if norm is None or norm == "backward":
         return 0 if forward else 2
     if norm == "forward":
@@ -208,11 +211,24 @@ def require_real(x: Tensor, op: str) -> None:
         raise RuntimeError(f"{op} expects a real input tensor, but got {x.dtype}")
 
 
+def as_int(v: Any) -> int | None:
+    """``v`` as a Python int when PyTorch's argument parser takes it for an ``int``: an int,
+    a NumPy integer or a 0-d integer tensor (never a bool or a float); else None."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, Tensor) and v.ndim == 0 and v.dtype.kind in "iu":
+        return int(v.item())
+    return None
+
+
 def wrap_dim(dim: Any, ndim: int, op: str) -> int:
     """One dim index, wrapped as PyTorch's ``maybe_wrap_dim`` (no wrapping of 0-d tensors)."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+    value = as_int(dim)
+    if value is None:
         raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
-    dim = int(dim)
+    dim = value
     if ndim == 0:
         raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
     if not -ndim <= dim < ndim:
@@ -224,12 +240,11 @@ def wrap_dim(dim: Any, ndim: int, op: str) -> int:
 
 
 def _ints(v: Any, name: str, op: str) -> list:
-    seq = [v] if isinstance(v, (int, np.integer)) else v
-    if not isinstance(seq, Sequence) or not all(
-        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in seq
-    ):
+    seq = [v] if as_int(v) is not None else v
+    values = [as_int(i) for i in seq] if isinstance(seq, Sequence) else [None]
+    if None in values:
         raise TypeError(f"{op}(): argument '{name}' must be a sequence of ints, got {v!r}")
-    return [int(i) for i in seq]
+    return values
 
 
 def canonical_shape_dims(x: Tensor, s: Any, dim: Any, op: str) -> tuple:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor
@@ -63,7 +64,11 @@ def _pad_last(x: Tensor, pad: int, mode: str) -> Tensor:
         )
     if pad == 0:
         return x
-    if (mode == "reflect" and pad >= n) or (mode == "circular" and pad > n) or n == 0:
+    if (
+        (mode == "reflect" and pad >= n)
+        or (mode == "circular" and pad > n)
+        or (n == 0 and mode != "constant")
+    ):
         raise RuntimeError(
             f"stft: Padding size should be less than the corresponding input dimension, but "
             f"got: padding ({pad}, {pad}) at dimension {x.ndim - 1} of input {list(x.shape)} "
@@ -168,7 +173,7 @@ def stft(
             UserWarning,
             stacklevel=2,
         )
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fc" and not _dt.is_bfloat16(x.dtype):
         raise RuntimeError(
             f"stft: expected a tensor of floating point or complex values, got {x.dtype}"
         )
@@ -201,6 +206,11 @@ def stft(
     frames = x[:, index]  # (B, n_frames, n_fft)
     if win_full is not None:
         frames = frames * win_full
+    if frames.dtype.kind == "V" or frames.dtype.itemsize < 4:  # float16 / bfloat16 frames
+        raise RuntimeError(  # as PyTorch on the CPU (a float32/64 window promotes them)
+            f"stft: FFTs do not support tensors of type {frames.dtype} (give a float32 or "
+            "float64 signal or window)"
+        )
     complex_fft = frames.dtype.kind == "c"
     side = (not complex_fft) if onesided is None else bool(onesided)
     mode = 1 if normalized else 0
