@@ -86,7 +86,7 @@ def test_margin_ranking_loss(reduction):
     x1, x2 = RNG.standard_normal(6), RNG.standard_normal(6)
     y = np.array([1.0, -1.0, 1.0, 1.0, -1.0, -1.0])
     _both(
-        lambda a, b: cr.nn.MarginRankingLoss(0.2, reduction)(a, b, cr.tensor(y)),
+        lambda a, b: cr.nn.MarginRankingLoss(0.2, reduction=reduction)(a, b, cr.tensor(y)),
         lambda a, b: torch.nn.MarginRankingLoss(0.2, reduction=reduction)(a, b, torch.tensor(y)),
         x1,
         x2,

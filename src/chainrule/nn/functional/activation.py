@@ -198,11 +198,15 @@ def selu_(input: Tensor) -> Tensor:
     return selu(input, inplace=True)
 
 
+class _CeluAlphaError(ValueError, RuntimeError):
+    """celu's ``alpha == 0``: PyTorch's RuntimeError, and a ValueError as before."""
+
+
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
     _check(input, "celu")
-    if alpha == 0:
-        raise ValueError("celu: alpha must be non-zero")
+    if alpha == 0:  # PyTorch's RuntimeError (a ValueError too, as chainrule raised before)
+        raise _CeluAlphaError("celu: alpha cannot be 0 (CELU divides by alpha)")
     return _result(
         input,
         inplace,

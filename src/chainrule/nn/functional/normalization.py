@@ -399,7 +399,8 @@ def rms_norm(
     """y = x / √(mean(x²) + ε) · γ over the trailing ``normalized_shape`` dims (RMSNorm).
 
     Composed from primitives (square, mean, rsqrt), so double backward and forward mode come
-    for free. ``eps=None`` uses the machine epsilon of the input's dtype, as PyTorch.
+    for free. ``eps=None`` uses the machine epsilon of the dtype computed in (the input's;
+    float32 for float16 and bfloat16), as PyTorch.
     """
     shape = _normalized_shape("rms_norm", normalized_shape)
     k = len(shape)
@@ -413,10 +414,12 @@ def rms_norm(
         raise RuntimeError(f"rms_norm: weight must have shape {shape}, got {tuple(weight.shape)}")
     if not is_floating(input.dtype):
         raise DtypeError(f"rms_norm: expected a floating-point input, got {input.dtype}")
-    e = _eps(input.dtype) if eps is None else float(eps)
     dims = tuple(range(input.ndim - k, input.ndim))
     # float16 and bfloat16 are normalised in float32, rounded once at the end (PyTorch)
     x = input.float() if _is_half(input.dtype) else input
+    # eps=None is the epsilon of the dtype computed in: float32's for a half input, as
+    # PyTorch (the half dtype's own, 2^-10 or 2^-7, would swamp a small mean square)
+    e = _eps(x.dtype) if eps is None else float(eps)
     y = x * ((x * x).mean(dims, keepdim=True) + e).rsqrt()
     if weight is None:
         return _input_dtype(y, input)

@@ -74,6 +74,7 @@ class ReLU6(_Simple):
     """min(max(x, 0), 6)."""
 
     _fn = staticmethod(F.relu6)
+    min_val, max_val = 0.0, 6.0  # PyTorch's ReLU6 is a Hardtanh(0, 6) and keeps its bounds
 
 
 class SELU(_Simple):
@@ -238,6 +239,11 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
+class HardtanhRangeError(ValueError, AssertionError):
+    """Hardtanh's ``max_val <= min_val``: PyTorch's AssertionError, and a ValueError as
+    chainrule raised before."""
+
+
 class Hardtanh(Module):
     """clamp(x, min_val, max_val)."""
 
@@ -263,8 +269,10 @@ class Hardtanh(Module):
                 )
         min_val = min_val if min_value is None else min_value
         max_val = max_val if max_value is None else max_value
-        if min_val > max_val:
-            raise ValueError(f"Hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+        if not max_val > min_val:  # PyTorch asserts max_val > min_val (equal refused too)
+            raise HardtanhRangeError(
+                f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})"
+            )
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input: Tensor) -> Tensor:

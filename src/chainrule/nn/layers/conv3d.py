@@ -13,7 +13,7 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from ..functional.conv3d import conv3d, conv_transpose3d
-from .conv import _ConvNd
+from .conv import _ConvNd, _ConvTransposeNd
 
 __all__ = ["Conv3d", "ConvTranspose3d"]
 
@@ -62,11 +62,11 @@ class Conv3d(_ConvNd):
         x, padding = self._mode_padded(input)
         return conv3d(x, weight, bias, self.stride, padding, self.dilation, self.groups)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self._conv_forward(x, self.weight, self.bias)
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias)
 
 
-class ConvTranspose3d(_ConvNd):
+class ConvTranspose3d(_ConvTransposeNd):
     """Transposed 3-D convolution, like ``torch.nn.ConvTranspose3d``.
 
     Shape:
@@ -77,37 +77,6 @@ class ConvTranspose3d(_ConvNd):
     """
 
     _nd = 3
-    _transposed = True
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        output_padding: Any = 0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: Any = 1,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            output_padding,
-            device,
-            dtype,
-        )
 
     def _output_padding(self, x: Tensor, output_size: Any) -> tuple:
         if output_size is None:
@@ -137,14 +106,14 @@ class ConvTranspose3d(_ConvNd):
             out.append(want - lo)
         return tuple(out)
 
-    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         return conv_transpose3d(
-            x,
+            input,
             self.weight,
             self.bias,
             self.stride,
             self.padding,
-            self._output_padding(x, output_size),
+            self._output_padding(input, output_size),
             self.groups,
             self.dilation,
         )

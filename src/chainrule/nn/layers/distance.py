@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...autograd.tensor import Tensor
 from ..functional import distance as D
 from ..module import Module
+from .loss import _Loss
 
 __all__ = ["CosineSimilarity", "MarginRankingLoss", "PairwiseDistance", "TripletMarginLoss"]
 
@@ -31,8 +34,10 @@ class PairwiseDistance(Module):
         return D.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
 
 
-class TripletMarginLoss(Module):
-    """max(d(a, p) - d(a, n) + margin, 0) (see ``F.triplet_margin_loss``)."""
+class TripletMarginLoss(_Loss):
+    """max(d(a, p) - d(a, n) + margin, 0) (see ``F.triplet_margin_loss``). As PyTorch's, a
+    margin <= 0 is refused (ValueError) and the legacy ``size_average`` / ``reduce`` flags
+    come before ``reduction``."""
 
     def __init__(
         self,
@@ -40,11 +45,16 @@ class TripletMarginLoss(Module):
         p: float = 2.0,
         eps: float = 1e-6,
         swap: bool = False,
+        size_average: Any = None,
+        reduce: Any = None,
         reduction: str = "mean",
     ) -> None:
-        super().__init__()
+        super().__init__(size_average, reduce, reduction)
+        if margin <= 0:
+            raise ValueError(
+                f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead"
+            )
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
-        self.reduction = reduction
 
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
         return D.triplet_margin_loss(
@@ -59,12 +69,19 @@ class TripletMarginLoss(Module):
         )
 
 
-class MarginRankingLoss(Module):
-    """max(0, -y (x1 - x2) + margin) (see ``F.margin_ranking_loss``)."""
+class MarginRankingLoss(_Loss):
+    """max(0, -y (x1 - x2) + margin) (see ``F.margin_ranking_loss``); PyTorch's signature,
+    with the legacy ``size_average`` / ``reduce`` flags before ``reduction``."""
 
-    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
-        super().__init__()
-        self.margin, self.reduction = margin, reduction
+    def __init__(
+        self,
+        margin: float = 0.0,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
         return D.margin_ranking_loss(input1, input2, target, self.margin, reduction=self.reduction)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...creation import empty
+from ...creation_options import NegativeSizeError
 from ...ops._util import PaddingIdxError
 from .. import init
 from ..functional.embedding_bag import embedding_bag
@@ -17,6 +18,20 @@ from ..module import Module
 from ..parameter import Parameter
 
 __all__ = ["Embedding", "EmbeddingBag"]
+
+
+class _WeightShapeError(ValueError, AssertionError):
+    """A ``_weight`` whose shape is not (num_embeddings, embedding_dim): PyTorch's
+    AssertionError, and a ValueError as chainrule raised before."""
+
+
+def _check_size(owner: str, what: str, v: Any) -> None:
+    """A table size must be a non-negative int: a negative one is PyTorch's RuntimeError
+    (``NegativeSizeError``, a ValueError too), anything else not an int a ValueError."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise ValueError(f"{owner}: {what} must be a non-negative int, got {v!r}")
+    if v < 0:
+        raise NegativeSizeError(f"{owner}: {what} must be a non-negative int, got {v!r}")
 
 
 class Embedding(Module):
@@ -45,8 +60,7 @@ class Embedding(Module):
     ):
         super().__init__()
         for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise ValueError(f"Embedding: {what} must be a non-negative int, got {v!r}")
+            _check_size("Embedding", what, v)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise PaddingIdxError(
@@ -66,9 +80,10 @@ class Embedding(Module):
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(
-                    f"Embedding: _weight has shape {tuple(_weight.shape)}, expected "
-                    f"({num_embeddings}, {embedding_dim})"
+                raise _WeightShapeError(
+                    f"Shape of weight does not match num_embeddings and embedding_dim "
+                    f"(Embedding: _weight has shape {tuple(_weight.shape)}, expected "
+                    f"({num_embeddings}, {embedding_dim}))"
                 )
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
@@ -173,8 +188,7 @@ class EmbeddingBag(Module):
     ):
         super().__init__()
         for what, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise ValueError(f"EmbeddingBag: {what} must be a non-negative int, got {v!r}")
+            _check_size("EmbeddingBag", what, v)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise PaddingIdxError(
@@ -195,9 +209,10 @@ class EmbeddingBag(Module):
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(
-                    f"EmbeddingBag: _weight has shape {tuple(_weight.shape)}, expected "
-                    f"({num_embeddings}, {embedding_dim})"
+                raise _WeightShapeError(
+                    f"Shape of weight does not match num_embeddings and embedding_dim "
+                    f"(EmbeddingBag: _weight has shape {tuple(_weight.shape)}, expected "
+                    f"({num_embeddings}, {embedding_dim}))"
                 )
             self.weight = Parameter(_weight)
         self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from ...creation import empty
+from ...creation_options import NegativeSizeError
 from .. import init
 from ..functional.activation import maxout
 from ..functional.linear import bilinear, linear
@@ -46,7 +47,9 @@ class Unflatten(Module):
 
     def __init__(self, dim: int, unflattened_size: Sequence[int]):
         super().__init__()
-        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+        # a list is kept as a list (PyTorch's repr prints what was given)
+        sizes = unflattened_size if isinstance(unflattened_size, list) else tuple(unflattened_size)
+        self.dim, self.unflattened_size = dim, sizes
 
     def forward(self, input: Tensor) -> Tensor:
         return input.unflatten(self.dim, self.unflattened_size)
@@ -78,8 +81,8 @@ class Linear(Module):
         dtype: Any = None,
     ):
         super().__init__()
-        if in_features < 0 or out_features < 0:
-            raise ValueError(
+        if in_features < 0 or out_features < 0:  # PyTorch's RuntimeError (and a ValueError)
+            raise NegativeSizeError(
                 f"Linear: features must be non-negative, got in_features="
                 f"{in_features}, out_features={out_features}"
             )

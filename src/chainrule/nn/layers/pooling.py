@@ -49,9 +49,9 @@ class _MaxPool(Module):
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
-    def forward(self, x: Tensor):
+    def forward(self, input: Tensor):
         return type(self)._fn(
-            x,
+            input,
             self.kernel_size,
             self.stride,
             self.padding,
@@ -120,9 +120,9 @@ class _AvgPoolWithDivisor(_AvgPool):
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         self.divisor_override = divisor_override
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Tensor:
         return type(self)._fn(
-            x,
+            input,
             self.kernel_size,
             self.stride,
             self.padding,
@@ -156,9 +156,14 @@ class AvgPool1d(_AvgPool):
             for v in (self.kernel_size, self.stride, self.padding)
         )
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Tensor:
         return Fp.avg_pool1d(
-            x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
         )
 
 
@@ -169,8 +174,8 @@ class AdaptiveAvgPool2d(Module):
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, x: Tensor) -> Tensor:
-        return Fp.adaptive_avg_pool2d(x, self.output_size)
+    def forward(self, input: Tensor) -> Tensor:
+        return Fp.adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -179,8 +184,8 @@ class AdaptiveAvgPool2d(Module):
 class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """Average pooling to a fixed length. Shape: (N, C, L) -> (N, C, output_size)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return Fp.adaptive_avg_pool1d(x, self.output_size)
+    def forward(self, input: Tensor) -> Tensor:
+        return Fp.adaptive_avg_pool1d(input, self.output_size)
 
 
 class AdaptiveMaxPool2d(Module):
@@ -190,8 +195,8 @@ class AdaptiveMaxPool2d(Module):
         super().__init__()
         self.output_size, self.return_indices = output_size, return_indices
 
-    def forward(self, x: Tensor):
-        return Fp.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+    def forward(self, input: Tensor):
+        return Fp.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -207,8 +212,8 @@ class LocalResponseNorm(Module):
         super().__init__()
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
-    def forward(self, x: Tensor) -> Tensor:
-        return Fp.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+    def forward(self, input: Tensor) -> Tensor:
+        return Fp.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

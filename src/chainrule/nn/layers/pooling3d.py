@@ -41,8 +41,8 @@ class AdaptiveAvgPool3d(Module):
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, x: Tensor) -> Tensor:
-        return Fp3.adaptive_avg_pool3d(x, self.output_size)
+    def forward(self, input: Tensor) -> Tensor:
+        return Fp3.adaptive_avg_pool3d(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -55,8 +55,8 @@ class AdaptiveMaxPool3d(Module):
         super().__init__()
         self.output_size, self.return_indices = output_size, return_indices
 
-    def forward(self, x: Tensor):
-        return Fp3.adaptive_max_pool3d(x, self.output_size, self.return_indices)
+    def forward(self, input: Tensor):
+        return Fp3.adaptive_max_pool3d(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

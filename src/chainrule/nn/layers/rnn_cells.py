@@ -12,6 +12,7 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from ...creation import empty, zeros
+from ...creation_options import NegativeSizeError
 from ...ops.recurrent import gru_cell, lstm_cell, rnn_cell
 from .. import init
 from ..functional.linear import linear
@@ -36,7 +37,9 @@ class RNNCellBase(Module):
         super().__init__()
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(
+                # a negative size is PyTorch's RuntimeError (NegativeSizeError is a ValueError)
+                err = NegativeSizeError if isinstance(value, int) and value < 0 else ValueError
+                raise err(
                     f"{type(self).__name__}: {name} must be a non-negative int, got {value!r}"
                 )
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias

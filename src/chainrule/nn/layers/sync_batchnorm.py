@@ -122,6 +122,7 @@ class SyncBatchNorm(_BatchNorm):
         num_features: C, the number of channels.
         eps, momentum, affine, track_running_stats: as ``BatchNorm2d``.
         process_group: the ranks to synchronise over (default: the world).
+        bias: with ``affine``, whether to learn the shift β (PyTorch's ``bias=False``).
 
     Shape:
         input (N, C, *) with at least 2 dims; output the same.
@@ -137,8 +138,11 @@ class SyncBatchNorm(_BatchNorm):
         process_group: ProcessGroup | None = None,
         device: Any = None,
         dtype: Any = None,
+        bias: bool = True,
     ):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias
+        )
         self.process_group = process_group
 
     def _check_input_dim(self, input: Tensor) -> None:

@@ -14,7 +14,7 @@ from ..layers import (
     LazyConvTranspose2d,
     LazyConvTranspose3d,
 )
-from ..layers.conv import _ConvNd
+from ..layers.conv import _ConvNd, _ConvTransposeNd
 from ..layers.conv3d import Conv3d, ConvTranspose3d
 
 __all__ = [
@@ -31,4 +31,5 @@ __all__ = [
     "LazyConvTranspose2d",
     "LazyConvTranspose3d",
     "_ConvNd",
+    "_ConvTransposeNd",
 ]
