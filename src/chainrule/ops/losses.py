@@ -188,9 +188,9 @@ class CrossEntropyFn(Function):
         if ctx.create_graph:  # differentiable in x (via softmax) and in grad
             a = constant(CrossEntropyFn._coef(ctx, rows, xp, p.shape, p.dtype))
             s = g.reshape((-1, 1)) if ctx.reduction == "none" else g
+            if empty_mean:  # the NaN scale on valid rows only: an ignored row's dx is 0, and
+                s = where(rows.valid[:, None], s, 0.0)  # so is its second derivative
             dx = (softmax(x, 1) * constant(rows.coef_sum[:, None]) - a) * s
-            if empty_mean:
-                dx = where(rows.valid[:, None], dx, 0.0)
             return (dx if ctx.low is None else dx.to(ctx.low)), None, None, None, None, None
         gd = g._data
         s = gd[:, None] if ctx.reduction == "none" else gd

@@ -21,7 +21,7 @@ from ...dtypes import is_bfloat16, is_floating
 from ...ops._util import DtypeError, ShapeError, constant, no_integer_kernel
 from ...ops.bce_with_logits import BinaryCrossEntropyWithLogitsFn
 from ...ops.binary_cross_entropy import BinaryCrossEntropyFn
-from ...ops.losses import CrossEntropyFn, NLLLossFn, index_weights
+from ...ops.losses import CrossEntropyFn, NLLLossFn
 from ...ops.softmax import log_softmax
 from ...ops.unary import relu, softplus
 from .loss import (
@@ -40,6 +40,16 @@ __all__ = [
     "multi_margin_loss",
     "nll_loss",
 ]
+
+
+class _TargetRangeError(IndexError, RuntimeError):
+    """multi_margin_loss's class index outside [0, C): PyTorch's RuntimeError, and an
+    IndexError as chainrule raised before."""
+
+
+class _ProbabilityRangeError(ValueError, RuntimeError):
+    """binary_cross_entropy's input or target outside [0, 1]: PyTorch's RuntimeError, and a
+    ValueError as chainrule raised before."""
 
 
 def _class_target(op: str, input: Tensor, target: Tensor) -> None:
@@ -125,6 +135,10 @@ def cross_entropy(
                 "class indices pass an integer tensor (target.long())"
             )
         cdim = 1 if input.ndim >= 2 else 0
+        if target.dtype != input.dtype and not is_bfloat16(target.dtype):
+            # a wider target promotes the loss (float32 logits, float64 probabilities: a
+            # float64 loss), as PyTorch; the logits' gradient keeps their dtype
+            input = input.to(np.promote_types(input.dtype, target.dtype))
         tgt = target.to(input.dtype)
         if label_smoothing > 0:
             tgt = tgt * (1.0 - label_smoothing) + label_smoothing / c
@@ -210,14 +224,14 @@ def binary_cross_entropy(
         )
     xd = input._data
     if xd.size and not (xd.min() >= 0 and xd.max() <= 1):  # NaN fails both comparisons
-        raise ValueError(
+        raise _ProbabilityRangeError(
             f"{op}: all elements of input should be between 0 and 1 (got range "
             f"[{float(xd.min()):.4g}, {float(xd.max()):.4g}]); apply sigmoid first "
             "or use binary_cross_entropy_with_logits"
         )
     yd = target._data
     if yd.size and not (yd.min() >= 0 and yd.max() <= 1):  # NaN fails both comparisons
-        raise ValueError(
+        raise _ProbabilityRangeError(
             f"{op}: all elements of target should be between 0 and 1 (got range "
             f"[{float(yd.min()):.4g}, {float(yd.max()):.4g}])"
         )
@@ -400,17 +414,29 @@ def multi_margin_loss(
         raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got {p}")
     if input.ndim not in (1, 2):
         raise ShapeError(f"{op}: expected input of shape (C,) or (N, C), got {tuple(input.shape)}")
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must hold integer class indices, got {target.dtype}")
+    if target.dtype.kind not in "iu":  # PyTorch's RuntimeError; chainrule's TypeError
+        raise DtypeError(
+            f"{op}: expected scalar type Long but found {_scalar_name(target.dtype)} (target "
+            "must hold integer class indices)"
+        )
     x = input.reshape((1, -1)) if input.ndim == 1 else input
     n, c = x.shape
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
+        raise RuntimeError(  # PyTorch's words
+            f"{op}: inconsistent weight size, expected {c} but got {list(weight.shape)}"
+        )
     t = target._data.reshape(-1)
-    if t.shape != (n,):
+    if target.ndim > 1 or t.shape != (n,):  # an (N, 1) target is refused, as PyTorch
         raise ShapeError(
             f"{op}: target must have shape ({n},) for input {tuple(input.shape)}, got "
             f"{tuple(target.shape)}"
         )
-    index_weights(op, t, c, None, -(10**18), x.dtype)
+    if t.size and (t.min() < 0 or t.max() >= c):  # PyTorch's RuntimeError "target out of range"
+        bad = t[(t < 0) | (t >= c)]
+        raise _TargetRangeError(
+            f"{op}: target out of range: got class {int(bad.flat[0])} for {c} classes (valid: "
+            f"0 to {c - 1})"
+        )
     xp = get_array_module(t)
     rows = xp.arange(n)
     xy = x[rows, t].reshape((n, 1))

@@ -14,7 +14,7 @@ import numpy as np
 from ...autograd.tensor import Tensor
 from ...linalg.norms import vector_norm
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, broadcast_error, lead_with
-from ...ops.unary import relu
+from .loss import _legacy_reduction
 
 __all__ = [
     "cosine_similarity",
@@ -105,10 +105,17 @@ def triplet_margin_loss(
     reduce: Any = None,
     reduction: str = "mean",
 ) -> Tensor:
-    """max(d(a, p) - d(a, n) + margin, 0), with ``swap`` using min(d(a, n), d(p, n))."""
-    if size_average is not None or reduce is not None:
-        raise NotImplementedError(
-            "triplet_margin_loss: size_average/reduce are deprecated in PyTorch; use reduction="
+    """max(d(a, p) - d(a, n) + margin, 0), with ``swap`` using min(d(a, n), d(p, n)).
+
+    The legacy ``size_average``/``reduce`` override ``reduction`` with PyTorch's warning.
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    dims = [getattr(x, "ndim", None) for x in (anchor, positive, negative)]
+    if not dims[0] == dims[1] == dims[2]:  # PyTorch's check and words (no broadcast of dims)
+        raise ShapeError(
+            "triplet_margin_loss: The anchor, positive, and negative tensors are expected to "
+            f"have the same number of dimensions, but got: anchor {dims[0]}D, positive "
+            f"{dims[1]}D, and negative {dims[2]}D inputs"
         )
     if margin <= 0:
         raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
@@ -117,7 +124,8 @@ def triplet_margin_loss(
     if swap:
         d_swap = pairwise_distance(positive, negative, p, eps)
         d_neg = d_neg.minimum(d_swap)
-    return _reduce(relu(d_pos - d_neg + margin), reduction, "triplet_margin_loss")
+    # clamp_min, not relu: at the kink the gradient passes, as PyTorch's clamp_min
+    return _reduce((d_pos - d_neg + margin).clamp_min(0), reduction, "triplet_margin_loss")
 
 
 def margin_ranking_loss(
@@ -129,11 +137,11 @@ def margin_ranking_loss(
     reduce: Any = None,
     reduction: str = "mean",
 ) -> Tensor:
-    """max(0, -y * (x1 - x2) + margin) for targets y in {1, -1}."""
-    if size_average is not None or reduce is not None:
-        raise NotImplementedError(
-            "margin_ranking_loss: size_average/reduce are deprecated in PyTorch; use reduction="
-        )
+    """max(0, -y * (x1 - x2) + margin) for targets y in {1, -1}.
+
+    The legacy ``size_average``/``reduce`` override ``reduction`` with PyTorch's warning.
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     x1, x2, y = as_tensor(input1), as_tensor(input2), as_tensor(target)
     if not (x1.ndim == x2.ndim == y.ndim):
         raise RuntimeError(
@@ -141,4 +149,5 @@ def margin_ranking_loss(
             f"but got sizes: input1: {tuple(x1.shape)}, input2: "
             f"{tuple(x2.shape)}, target: {tuple(y.shape)}"
         )
-    return _reduce(relu(-y * (x1 - x2) + margin), reduction, "margin_ranking_loss")
+    # clamp_min, not relu: at the kink the gradient passes, as PyTorch's clamp_min_
+    return _reduce((-y * (x1 - x2) + margin).clamp_min(0), reduction, "margin_ranking_loss")

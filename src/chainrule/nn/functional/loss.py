@@ -27,9 +27,10 @@ from ...autograd.tensor_conversions import AUTOCAST, autocast_float32, computing
 from ...dtypes import float16, float32, is_bfloat16, is_floating, promote_types
 from ...ops._util import DtypeError, ShapeError
 from ...ops.binary import where
+from ...ops.clamping import clamp_min
 from ...ops.losses import MseLossFn
 from ...ops.smooth_losses import HuberLossFn, SmoothL1LossFn
-from ...ops.unary import log, relu
+from ...ops.unary import log
 
 __all__ = [
     "cosine_embedding_loss",
@@ -164,8 +165,9 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
 
     ``dtypes`` says what it does with a floating target of another dtype: 'cast' it to the
     input's; 'promote' both to the wider one (mse/l1/smooth-l1: a float32 output against a
-    float64 target gives a float64 loss); 'exact': refuse it (binary cross-entropy, PyTorch's
-    RuntimeError).
+    float64 target gives a float64 loss); 'promote_any': also an integer or bool input
+    against a floating target (mse/l1/smooth-l1 compute it in the promoted dtype, as
+    PyTorch); 'exact': refuse it (binary cross-entropy, PyTorch's RuntimeError).
 
     'same': raise (binary cross-entropy, PyTorch's ValueError); 'warn': broadcast them with
     PyTorch's UserWarning (mse/l1/smooth-l1/huber); 'broadcast': broadcast silently (kl_div).
@@ -198,6 +200,10 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
                 "cannot "
                 "be broadcast together (sizes must be equal or 1 in each trailing dimension)"
             ) from None
+    if dtypes == "promote_any" and input.dtype.kind in "iub" and is_floating(target.dtype):
+        # mse/l1/smooth-l1 of an integer or bool input against a floating target compute in
+        # the promoted dtype, as PyTorch (float32 target: float32, float64: float64)
+        input = input.to(promote_types(input.dtype, target.dtype))
     if not is_floating(input.dtype) and not (op == "l1_loss" and input.dtype.kind == "c"):
         # l1_loss is |x - y|, real for complex x and y as in PyTorch (mse_loss and the others
         # have no complex kernel there either)
@@ -208,7 +214,7 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
                 f"{op}: Found dtype {_scalar_name(target.dtype)} but expected "
                 f"{_scalar_name(input.dtype)}"
             )
-        if dtypes == "promote":
+        if dtypes in ("promote", "promote_any"):
             common = promote_types(input.dtype, target.dtype)
             return input.to(common), target.to(common)
         target = target.to(input.dtype)
@@ -254,7 +260,7 @@ def _pointwise_loss(
     """``fn(input - target)`` reduced as mse/l1 are: shapes broadcast with PyTorch's warning,
     the legacy ``size_average``/``reduce`` arguments honoured, an optional ``weight``;
     without one, the op's ``fused`` Function (if any) computes the loss and its reduction."""
-    input, target = _pair(input, target, op, "warn", "promote")
+    input, target = _pair(input, target, op, "warn", "promote_any")
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
     if weight is None and fused is not None:
@@ -347,7 +353,7 @@ def smooth_l1_loss(
 
     Input and target of different shapes are broadcast, with PyTorch's UserWarning.
     """
-    input, target = _pair(input, target, "smooth_l1_loss", "warn", "promote")
+    input, target = _pair(input, target, "smooth_l1_loss", "warn", "promote_any")
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:
@@ -398,7 +404,10 @@ def kl_div(
             stacklevel=2,
         )
     _check_reduction(reduction, op, ("batchmean",))
-    input, target = _pair(input, target, op, "broadcast")
+    for t in (input, target):
+        if isinstance(t, Tensor) and t.dtype.kind in "iub":  # PyTorch's words
+            raise DtypeError(f"kl_div: Integral inputs not supported (got {t.dtype})")
+    input, target = _pair(input, target, op, "broadcast", "promote")
     if log_target:
         loss = target.exp() * (target - input)
     else:
@@ -426,14 +435,20 @@ def cosine_embedding_loss(
     op = "cosine_embedding_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
-    if input1.shape != input2.shape or input1.ndim not in (1, 2):
+    if target.ndim > 1 or input1.ndim != input2.ndim or input1.ndim != target.ndim + 1:
         raise ShapeError(
-            f"{op}: inputs must both be (N, D) or (D,), got {tuple(input1.shape)} and "
-            f"{tuple(input2.shape)}"
+            f"{op}: inputs must both be (N, D) with a (N,) target or (D,) with a 0-d target, "
+            f"got {tuple(input1.shape)}, {tuple(input2.shape)} and target "
+            f"{tuple(target.shape)}"
         )
-    expected = input1.shape[:1] if input1.ndim == 2 else ()
-    if target.shape != expected:
-        raise ShapeError(f"{op}: target must have shape {expected}, got {tuple(target.shape)}")
+    try:  # the three broadcast (a (1, D) input, a (1,) target), as PyTorch
+        rows = np.broadcast_shapes(input1.shape, input2.shape)[:-1]
+        np.broadcast_shapes(rows, target.shape)
+    except ValueError:
+        raise ShapeError(
+            f"{op}: input1 {tuple(input1.shape)}, input2 {tuple(input2.shape)} and target "
+            f"{tuple(target.shape)} cannot be broadcast together"
+        ) from None
     d = input1.ndim - 1
     eps = 1e-12
     prod = (input1 * input2).sum(d)
@@ -441,5 +456,6 @@ def cosine_embedding_loss(
     m2 = (input2 * input2).sum(d) + eps
     cos = prod / (m1 * m2).sqrt()
     t = target._data
-    loss = where(t == 1, 1.0 - cos, 0.0) + where(t == -1, relu(cos - margin), 0.0)
+    # clamp_min, not relu: at cos = margin the gradient passes, as PyTorch's clamp_min_
+    loss = where(t == 1, 1.0 - cos, 0.0) + where(t == -1, clamp_min(cos - margin, 0.0), 0.0)
     return _reduce(loss, reduction)

@@ -185,7 +185,7 @@ def multilabel_soft_margin_loss(
     op = "multilabel_soft_margin_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
-    input, target = _pair(input, target, op, "broadcast")
+    input, target = _pair(input, target, op, "broadcast", "promote")  # f32 with f64: f64
     if input.ndim == 0:
         raise IndexError(f"{op}: input must have a class dimension (the last), got a 0-d tensor")
     loss = target * _log1pexp(-input) + (1.0 - target) * _log1pexp(input)
