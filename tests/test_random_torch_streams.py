@@ -235,3 +235,30 @@ def test_in_place_distribution_fills(n: int, dtype: str, fill: Any) -> None:
         _same(expected, got)
     else:
         np.testing.assert_allclose(got, expected, rtol=4e-15)
+
+
+@pytest.mark.parametrize(
+    ("name", "fill"),
+    [
+        ("xavier_uniform_", lambda m, t: m.nn.init.xavier_uniform_(t)),
+        ("kaiming_uniform_", lambda m, t: m.nn.init.kaiming_uniform_(t, a=0.1)),
+        ("xavier_normal_", lambda m, t: m.nn.init.xavier_normal_(t)),
+        ("kaiming_normal_", lambda m, t: m.nn.init.kaiming_normal_(t)),
+        ("orthogonal_", lambda m, t: m.nn.init.orthogonal_(t)),
+        ("sparse_", lambda m, t: m.nn.init.sparse_(t, 0.3)),
+    ],
+)
+def test_init_functions(name: str, fill: Any) -> None:
+    """``nn.init`` draws what PyTorch's draws: uniform ones bit for bit, normal ones to the
+    last bits (orthogonal_: the same draws, QR in float64 here)."""
+
+    def run(m: Any) -> Any:
+        t = m.zeros(20, 30)
+        fill(m, t)
+        return t
+
+    expected, got = _both(5, run)
+    if name.endswith("uniform_"):
+        _same(expected, got)
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -156,8 +156,11 @@ def trunc_normal_(
         return (1.0 + math.erf(v / math.sqrt(2.0))) / 2.0
 
     lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
-    u = gen(generator).uniform(2 * lo - 1, 2 * hi - 1, tensor.shape)
-    v = _erfinv(u) * (std * math.sqrt(2.0)) + mean
+    # PyTorch's steps: uniform_(2 lo - 1, 2 hi - 1) in the tensor's dtype (the same draws
+    # after the same seed), erfinv, * std sqrt(2), + mean, clamp to [a, b]
+    u = uniform_values(generator, 2 * lo - 1, 2 * hi - 1, tensor.shape, tensor._data.dtype)
+    dt = np.asarray(u).dtype
+    v = _erfinv(u).astype(dt) * dt.type(std * math.sqrt(2.0)) + dt.type(mean)
     return _fill(tensor, np.clip(v, a, b))
 
 
@@ -272,7 +275,9 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None =
     _random_fill_dtype(tensor, "orthogonal_")
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = gen(generator).standard_normal((rows, cols))
+    # PyTorch's draw: normal_(0, 1) on a (rows, cols) tensor of this dtype; QR in float64
+    flat = np.asarray(normal_values(generator, 0.0, 1.0, (rows, cols), tensor._data.dtype))
+    flat = flat.astype(np.complex128 if flat.dtype.kind == "c" else np.float64)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -302,7 +307,7 @@ def sparse_(
     rows, cols = tensor.shape
     num_zeros = math.ceil(sparsity * rows)
     rng = gen(generator)
-    values = rng.normal(0.0, std, (rows, cols))
+    values = np.asarray(normal_values(generator, 0.0, std, (rows, cols), tensor._data.dtype))
     for col in range(cols):
         values[rng.permutation(rows)[:num_zeros], col] = 0.0
     return _fill(tensor, values)
