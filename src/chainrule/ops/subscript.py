@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from .._user_warnings import warn_at_caller
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
@@ -33,143 +32,17 @@ from .inplace import (
     has_tangent,
     writes_into_graph,
 )
-
-__all__ = ["GetItem", "IndexAdd", "IndexPut", "getitem", "setitem", "write_index"]
-
-
-def _tensor_index(t: Tensor) -> Any:
-    """The array a Tensor index stands for, as PyTorch reads it: long, int and bool tensors
-    as they are; a uint8 (byte) tensor as a bool *mask* (PyTorch's deprecated legacy, with
-    its warning; a 0-d one silently); any other integer dtype is refused (IndexError)."""
-    a = t._data
-    if a.dtype == np.uint8:
-        if a.ndim:
-            warn_at_caller(
-                "index: indexing with dtype uint8 is now deprecated, please use a dtype bool "
-                "instead"
-            )
-        return a.astype(bool)
-    if a.dtype != np.bool_ and a.dtype not in (np.int32, np.int64):
-        raise IndexError(
-            f"index: tensors used as indices must be long, int, byte or bool tensors, got {t.dtype}"
-        )
-    if a.ndim == 0 and a.dtype != np.bool_:
-        return int(a)  # a 0-d integer tensor selects, as an int does: the result is a view
-    return a
-
-
-_SEQUENCE_WARNING = (
-    "Using a non-tuple sequence for multidimensional indexing is deprecated and will be "
-    "changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will "
-    "be interpreted as tensor index, x[torch.tensor(seq)], which will result either in an "
-    "error or a different result"
+from .subscript_index import (
+    convert_index,
+    has_advanced_int,
+    index_tensors,
+    join_index,
+    split_index,
+    split_int_and_array,
+    view_index,
 )
 
-
-def _sequence_as_tuple(seq: list) -> bool:
-    """PyTorch's (and old NumPy's) rule for a list index: read as a tuple of indices (one per
-    dim, with a deprecation warning) when it holds a Tensor, a sequence, a slice, ``...`` or
-    None and has fewer than 32 items; else it is one index array."""
-    if len(seq) >= 32:
-        return False
-    return any(
-        isinstance(i, (Tensor, list, tuple, slice, np.ndarray)) or i is None or i is Ellipsis
-        for i in seq
-    )
-
-
-def _convert_index(idx: Any) -> Any:
-    """Tensors and lists inside an index become arrays (bool lists stay masks). An empty
-    list or NumPy array selects nothing, whatever dtype NumPy gave it (``[]`` and
-    ``np.array([])`` are float64): PyTorch reads it as an empty long index, so
-    ``h[:, finished, :] = 0`` with no finished rows is a no-op, not an IndexError. A list
-    of indices (``x[[0, [1, 2]]]``) is a tuple, as PyTorch reads it (:func:`_sequence_as_tuple`)."""
-    if isinstance(idx, tuple):
-        return tuple(_convert_item(i) for i in idx)
-    if type(idx) is list and _sequence_as_tuple(idx):
-        warn_at_caller(_SEQUENCE_WARNING)
-        return tuple(_convert_item(i) for i in idx)
-    return _convert_item(idx)
-
-
-def _convert_item(idx: Any) -> Any:
-    """One item of an index, as :func:`_convert_index` says; a slice must step forward
-    (PyTorch's ValueError: a Tensor has no negative strides)."""
-    if isinstance(idx, Tensor):
-        return _tensor_index(idx)
-    if isinstance(idx, slice):
-        if idx.step is not None and idx.step <= 0:
-            raise ValueError(
-                "slice step cannot be zero"
-                if idx.step == 0
-                else f"step must be greater than zero (got {idx.step}; use flip() to reverse)"
-            )
-        return idx
-    if isinstance(idx, tuple):  # a tuple inside an index is one index array, as a list
-        idx = list(idx)
-    if isinstance(idx, np.ndarray) and idx.dtype == np.uint8 and idx.ndim:
-        return _tensor_index(Tensor._make(idx, False, None, 0))  # a mask, as PyTorch reads it
-    if isinstance(idx, list):
-        idx = np.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
-    if isinstance(idx, np.ndarray) and idx.size == 0 and idx.dtype.kind == "f":
-        return idx.astype(np.int64)
-    return idx
-
-
-def _view_index(idx: Any) -> Any:
-    """Append ``...`` so that integer-only indexing gives a 0-d *view*, not a NumPy scalar
-    copy (``t[0].mul_(2)`` must write into ``t``, as in PyTorch)."""
-    if isinstance(idx, tuple):
-        if any(i is Ellipsis for i in idx):
-            return idx
-        return idx + (Ellipsis,)
-    if idx is Ellipsis:
-        return idx
-    return (idx, Ellipsis)
-
-
-def _has_advanced_int(idx: Any) -> bool:
-    items = idx if isinstance(idx, tuple) else (idx,)
-    for i in items:
-        if hasattr(i, "dtype") and getattr(i, "ndim", 0) >= 0 and i.dtype.kind in "iu":
-            return True
-    return False
-
-
-class _IndexArray:
-    """Stands in an index kept on ``ctx`` for an index array, which is saved for backward
-    instead (:func:`_split_index`)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<saved index array>"
-
-
-_ARRAY = _IndexArray()
-
-
-def _split_index(idx: Any) -> tuple:
-    """``(template, arrays)``: ``idx`` with each index array (ndim >= 1) replaced by a
-    placeholder, and those arrays, which an op saves for backward (so that the engine frees
-    them and saved-tensor hooks see them). Integers, slices, None and ... stay in place."""
-    if getattr(idx, "ndim", 0) > 0:
-        return _ARRAY, (idx,)
-    if type(idx) is tuple and any(getattr(i, "ndim", 0) > 0 for i in idx):
-        arrays = tuple(i for i in idx if getattr(i, "ndim", 0) > 0)
-        return tuple(_ARRAY if getattr(i, "ndim", 0) > 0 else i for i in idx), arrays
-    return idx, ()
-
-
-def _join_index(template: Any, arrays: Any) -> Any:
-    """The index :func:`_split_index` split: the placeholders replaced by ``arrays`` in order
-    (raw arrays, or the Tensors ``saved_tensors`` returned: their arrays are used)."""
-    if not arrays:
-        return template
-    raw = iter(a._data if isinstance(a, Tensor) else a for a in arrays)
-    if template is _ARRAY:
-        return next(raw)
-    return tuple(next(raw) if i is _ARRAY else i for i in template)
+__all__ = ["GetItem", "IndexAdd", "IndexPut", "getitem", "setitem", "write_index"]
 
 
 def _save_index(ctx: Any, idx: Any, *also: Any) -> None:
@@ -179,7 +52,7 @@ def _save_index(ctx: Any, idx: Any, *also: Any) -> None:
     if True not in ctx.needs_input_grad:
         ctx.idx, ctx.n_index_arrays = idx, 0
         return
-    ctx.idx, arrays = _split_index(idx)
+    ctx.idx, arrays = split_index(idx)
     ctx.n_index_arrays = len(arrays)
     if arrays or also:
         ctx.save_for_backward(*arrays, *also)
@@ -191,7 +64,7 @@ def _saved_index(ctx: Any) -> Any:
     of ints and slices alone saved nothing, and nothing is checked."""
     if not ctx.n_index_arrays:
         return ctx.idx
-    return _join_index(ctx.idx, ctx.saved_tensors[: ctx.n_index_arrays])
+    return join_index(ctx.idx, ctx.saved_tensors[: ctx.n_index_arrays])
 
 
 class GetItem(Function):
@@ -223,12 +96,12 @@ class GetItem(Function):
     def forward(ctx, x, idx, guard=()):
         ctx.in_shape = x.shape
         _save_index(ctx, idx, *guard)  # the index arrays, then the Tensors to check
-        return x[_view_index(idx)]
+        return x[view_index(idx)]
 
     @staticmethod
     def backward(ctx, grad):
         saved = ctx.saved_tensors  # checks that no index tensor was modified in place
-        idx = _join_index(ctx.idx, saved[: ctx.n_index_arrays])
+        idx = join_index(ctx.idx, saved[: ctx.n_index_arrays])
         return IndexAdd.apply(grad, ctx.in_shape, idx), None
 
     @staticmethod
@@ -259,7 +132,7 @@ def _index_added(g: Any, shape: tuple, idx: Any) -> Any:
     """zeros(shape) with g scatter-added at idx (raw arrays)."""
     xp = get_array_module(g)
     out = xp.zeros(shape, dtype=g.dtype)
-    if _has_advanced_int(idx):
+    if has_advanced_int(idx):
         if xp is np:
             np.add.at(out, idx, g)
         else:  # pragma: no cover - cupy
@@ -271,74 +144,14 @@ def _index_added(g: Any, shape: tuple, idx: Any) -> Any:
     return out
 
 
-def _is_int(i: Any) -> bool:
-    return (
-        isinstance(i, (int, np.integer))
-        and not isinstance(i, bool)
-        or (hasattr(i, "ndim") and i.ndim == 0 and i.dtype.kind in "iu")
-    )
-
-
-def _is_array(i: Any) -> bool:
-    return hasattr(i, "ndim") and i.ndim > 0
-
-
-def _is_bool_scalar(i: Any) -> bool:
-    return (
-        i is True
-        or i is False
-        or isinstance(i, np.bool_)
-        or (getattr(i, "ndim", None) == 0 and i.dtype == np.bool_)
-    )
-
-
-def _split_int_and_array(idx: tuple) -> tuple | None:
-    """PyTorch applies integer indices as *basic* indexing (they select and drop a dim), while
-    NumPy treats an int beside an index array as advanced, which moves the broadcast dims when
-    a slice separates them. PyTorch reads a bool scalar (``True``, a 0-d bool tensor) as a new
-    dim of size 1 indexed by the one-element mask ``[b]``; NumPy's bool scalar is advanced
-    too. Split such an index into stages: (ints, slices and the new dims; the index arrays,
-    a k-dim mask standing for k slices in the first stage)."""
-    ints = arrays = bools = False
-    for i in idx:
-        if _is_bool_scalar(i):
-            bools = True
-        elif _is_int(i):
-            ints = True
-        elif _is_array(i):
-            arrays = True
-    if not ((ints and (arrays or bools)) or (bools and arrays)):
-        return None
-    first: list = []
-    second: list = []
-    for i in idx:
-        if _is_bool_scalar(i):
-            first.append(None)
-            second.append(np.array([bool(i)]))
-        elif _is_int(i):
-            first.append(i)
-        elif _is_array(i):
-            first.extend((slice(None),) * (i.ndim if i.dtype == np.bool_ else 1))
-            second.append(i)
-        else:  # a slice, None or ...: applied in the first stage
-            first.append(i)
-            second.append(i if i is Ellipsis else slice(None))
-    return tuple(first), tuple(second)
-
-
-def _index_tensors(idx: Any) -> tuple:
-    """The Tensors inside an index (their arrays are what GetItem's backward reads)."""
-    return tuple(i for i in (idx if isinstance(idx, tuple) else (idx,)) if isinstance(i, Tensor))
-
-
 def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
     """``x[idx]``; ``guard`` names Tensors the index arrays alias (default: those in ``idx``)
     so that an in-place change to them after forward is detected."""
     if guard is None:  # a 0-d integer tensor is read as an int: nothing to guard
-        guard = tuple(t for t in _index_tensors(idx) if t.ndim or t.dtype == np.bool_)
-    idx = _convert_index(idx)
+        guard = tuple(t for t in index_tensors(idx) if t.ndim or t.dtype == np.bool_)
+    idx = convert_index(idx)
     if isinstance(idx, tuple):
-        stages = _split_int_and_array(idx)
+        stages = split_int_and_array(idx)
         if stages is not None:
             return getitem(getitem(x, stages[0], guard), stages[1], guard)
     try:
@@ -418,7 +231,7 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
             f"setitem: can't assign a {type(value).__name__} to a {x.dtype} tensor; assign a "
             "number or a Tensor"
         )
-    tensors = _index_tensors(idx)
+    tensors = index_tensors(idx)
     scalar = not isinstance(value, Tensor) or value.numel() == 1
     if scalar and len(tensors) == 1 and tensors[0].dtype == np.uint8 and tensors[0].ndim:
         # PyTorch fills through masked_fill_ here, which takes bool masks only
@@ -426,9 +239,9 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
             "setitem: masked_fill_ only supports boolean masks, but got mask with dtype uint8 "
             "(index with a bool mask: mask.bool())"
         )
-    idx = _convert_index(idx)
+    idx = convert_index(idx)
     if isinstance(idx, tuple):
-        stages = _split_int_and_array(idx)
+        stages = split_int_and_array(idx)
         if stages is not None:  # written through the view the first stage picks (as getitem)
             setitem(getitem(x, stages[0], ()), stages[1], value)
             return
@@ -461,7 +274,7 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
         apply_inplace(x, "setitem", lambda t, v: IndexPut.apply(t, v, idx, name=name), value)
         return
     try:
-        region = x._data[_view_index(idx)]  # the part written: a view for basic indexing
+        region = x._data[view_index(idx)]  # the part written: a view for basic indexing
     except (IndexError, TypeError, ValueError):
         region = None  # write_index below says what is wrong with the index
     basic = (
@@ -506,7 +319,7 @@ def _expand_to_region(x: Tensor, idx: Any, value: Tensor) -> Tensor:
     if any(getattr(p, "dtype", None) == np.bool_ for p in parts):
         return value
     try:
-        shape = x._data[_view_index(idx)].shape
+        shape = x._data[view_index(idx)].shape
     except (IndexError, TypeError, ValueError):
         return value  # write_index says what is wrong with the index
     if tuple(value.shape) == shape or value.ndim > len(shape):
@@ -521,7 +334,7 @@ def _check_value_overlap(x: Tensor, idx: Any, value: Tensor) -> None:
     """``x[idx] = value`` with ``value`` sharing ``x``'s memory: the written region and the
     value may be the same elements or apart, not overlap partially."""
     try:
-        region = x._data[_view_index(idx)]
+        region = x._data[view_index(idx)]
     except (IndexError, TypeError, ValueError):
         return  # write_index says what is wrong with the index
     if region.base is not None:
@@ -550,7 +363,7 @@ def _target_shape(op: str, x: Tensor, idx: Any, vshape: tuple) -> tuple:
     """The shape of ``x[idx]``, checking that a value of shape ``vshape`` broadcasts to it
     (extra leading dims of size 1 allowed, as in PyTorch)."""
     try:
-        target_shape = x._data[_view_index(idx)].shape
+        target_shape = x._data[view_index(idx)].shape
     except IndexError as err:
         raise IndexError(f"{op}: {err} (tensor of shape {tuple(x.shape)})") from None
     _check_value_shape(op, vshape, target_shape)

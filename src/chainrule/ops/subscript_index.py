@@ -1,0 +1,224 @@
+"""Reading an index: how ``x[idx]`` / ``x[idx] = v`` interpret what is inside the brackets,
+as PyTorch does, before :mod:`.subscript` records the read or the write.
+
+Tensors in an index become arrays (long, int and bool tensors; a uint8 tensor is a mask, with
+PyTorch's deprecation warning), lists holding tensors, sequences, slices or ``...`` are read
+as tuples (PyTorch's deprecated form), negative slice steps are refused, ``True``/``False``
+beside advanced indices are placed as PyTorch places them, and an index is split into its
+arrays (saved for backward) and a template that rebuilds it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._user_warnings import warn_at_caller
+from ..autograd.tensor import Tensor
+
+__all__ = [
+    "ARRAY",
+    "convert_index",
+    "has_advanced_int",
+    "index_tensors",
+    "join_index",
+    "split_index",
+    "split_int_and_array",
+    "view_index",
+]
+
+_SEQUENCE_WARNING = (
+    "Using a non-tuple sequence for multidimensional indexing is deprecated and will be "
+    "changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will "
+    "be interpreted as tensor index, x[torch.tensor(seq)], which will result either in an "
+    "error or a different result"
+)
+
+
+def _tensor_index(t: Tensor) -> Any:
+    """The array a Tensor index stands for, as PyTorch reads it: long, int and bool tensors
+    as they are; a uint8 (byte) tensor as a bool *mask* (PyTorch's deprecated legacy, with
+    its warning; a 0-d one silently); any other integer dtype is refused (IndexError)."""
+    a = t._data
+    if a.dtype == np.uint8:
+        if a.ndim:
+            warn_at_caller(
+                "index: indexing with dtype uint8 is now deprecated, please use a dtype bool "
+                "instead"
+            )
+        return a.astype(bool)
+    if a.dtype != np.bool_ and a.dtype not in (np.int32, np.int64):
+        raise IndexError(
+            f"index: tensors used as indices must be long, int, byte or bool tensors, got {t.dtype}"
+        )
+    if a.ndim == 0 and a.dtype != np.bool_:
+        return int(a)  # a 0-d integer tensor selects, as an int does: the result is a view
+    return a
+
+
+def _sequence_as_tuple(seq: list) -> bool:
+    """PyTorch's (and old NumPy's) rule for a list index: read as a tuple of indices (one per
+    dim, with a deprecation warning) when it holds a Tensor, a sequence, a slice, ``...`` or
+    None and has fewer than 32 items; else it is one index array."""
+    if len(seq) >= 32:
+        return False
+    return any(
+        isinstance(i, (Tensor, list, tuple, slice, np.ndarray)) or i is None or i is Ellipsis
+        for i in seq
+    )
+
+
+def convert_index(idx: Any) -> Any:
+    """Tensors and lists inside an index become arrays (bool lists stay masks). An empty
+    list or NumPy array selects nothing, whatever dtype NumPy gave it (``[]`` and
+    ``np.array([])`` are float64): PyTorch reads it as an empty long index, so
+    ``h[:, finished, :] = 0`` with no finished rows is a no-op, not an IndexError. A list
+    of indices (``x[[0, [1, 2]]]``) is a tuple, as PyTorch reads it (:func:`_sequence_as_tuple`)."""
+    if isinstance(idx, tuple):
+        return tuple(_convert_item(i) for i in idx)
+    if type(idx) is list and _sequence_as_tuple(idx):
+        warn_at_caller(_SEQUENCE_WARNING)
+        return tuple(_convert_item(i) for i in idx)
+    return _convert_item(idx)
+
+
+def _convert_item(idx: Any) -> Any:
+    """One item of an index, as :func:`convert_index` says; a slice must step forward
+    (PyTorch's ValueError: a Tensor has no negative strides)."""
+    if isinstance(idx, Tensor):
+        return _tensor_index(idx)
+    if isinstance(idx, slice):
+        if idx.step is not None and idx.step <= 0:
+            raise ValueError(
+                "slice step cannot be zero"
+                if idx.step == 0
+                else f"step must be greater than zero (got {idx.step}; use flip() to reverse)"
+            )
+        return idx
+    if isinstance(idx, tuple):  # a tuple inside an index is one index array, as a list
+        idx = list(idx)
+    if isinstance(idx, np.ndarray) and idx.dtype == np.uint8 and idx.ndim:
+        return _tensor_index(Tensor._make(idx, False, None, 0))  # a mask, as PyTorch reads it
+    if isinstance(idx, list):
+        idx = np.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
+    if isinstance(idx, np.ndarray) and idx.size == 0 and idx.dtype.kind == "f":
+        return idx.astype(np.int64)
+    return idx
+
+
+def view_index(idx: Any) -> Any:
+    """Append ``...`` so that integer-only indexing gives a 0-d *view*, not a NumPy scalar
+    copy (``t[0].mul_(2)`` must write into ``t``, as in PyTorch)."""
+    if isinstance(idx, tuple):
+        if any(i is Ellipsis for i in idx):
+            return idx
+        return idx + (Ellipsis,)
+    if idx is Ellipsis:
+        return idx
+    return (idx, Ellipsis)
+
+
+def has_advanced_int(idx: Any) -> bool:
+    items = idx if isinstance(idx, tuple) else (idx,)
+    for i in items:
+        if hasattr(i, "dtype") and getattr(i, "ndim", 0) >= 0 and i.dtype.kind in "iu":
+            return True
+    return False
+
+
+class _IndexArray:
+    """Stands in an index kept on ``ctx`` for an index array, which is saved for backward
+    instead (:func:`split_index`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<saved index array>"
+
+
+def split_index(idx: Any) -> tuple:
+    """``(template, arrays)``: ``idx`` with each index array (ndim >= 1) replaced by a
+    placeholder, and those arrays, which an op saves for backward (so that the engine frees
+    them and saved-tensor hooks see them). Integers, slices, None and ... stay in place."""
+    if getattr(idx, "ndim", 0) > 0:
+        return ARRAY, (idx,)
+    if type(idx) is tuple and any(getattr(i, "ndim", 0) > 0 for i in idx):
+        arrays = tuple(i for i in idx if getattr(i, "ndim", 0) > 0)
+        return tuple(ARRAY if getattr(i, "ndim", 0) > 0 else i for i in idx), arrays
+    return idx, ()
+
+
+def join_index(template: Any, arrays: Any) -> Any:
+    """The index :func:`split_index` split: the placeholders replaced by ``arrays`` in order
+    (raw arrays, or the Tensors ``saved_tensors`` returned: their arrays are used)."""
+    if not arrays:
+        return template
+    raw = iter(a._data if isinstance(a, Tensor) else a for a in arrays)
+    if template is ARRAY:
+        return next(raw)
+    return tuple(next(raw) if i is ARRAY else i for i in template)
+
+
+def _is_int(i: Any) -> bool:
+    return (
+        isinstance(i, (int, np.integer))
+        and not isinstance(i, bool)
+        or (hasattr(i, "ndim") and i.ndim == 0 and i.dtype.kind in "iu")
+    )
+
+
+def _is_array(i: Any) -> bool:
+    return hasattr(i, "ndim") and i.ndim > 0
+
+
+def _is_bool_scalar(i: Any) -> bool:
+    return (
+        i is True
+        or i is False
+        or isinstance(i, np.bool_)
+        or (getattr(i, "ndim", None) == 0 and i.dtype == np.bool_)
+    )
+
+
+def split_int_and_array(idx: tuple) -> tuple | None:
+    """PyTorch applies integer indices as *basic* indexing (they select and drop a dim), while
+    NumPy treats an int beside an index array as advanced, which moves the broadcast dims when
+    a slice separates them. PyTorch reads a bool scalar (``True``, a 0-d bool tensor) as a new
+    dim of size 1 indexed by the one-element mask ``[b]``; NumPy's bool scalar is advanced
+    too. Split such an index into stages: (ints, slices and the new dims; the index arrays,
+    a k-dim mask standing for k slices in the first stage)."""
+    ints = arrays = bools = False
+    for i in idx:
+        if _is_bool_scalar(i):
+            bools = True
+        elif _is_int(i):
+            ints = True
+        elif _is_array(i):
+            arrays = True
+    if not ((ints and (arrays or bools)) or (bools and arrays)):
+        return None
+    first: list = []
+    second: list = []
+    for i in idx:
+        if _is_bool_scalar(i):
+            first.append(None)
+            second.append(np.array([bool(i)]))
+        elif _is_int(i):
+            first.append(i)
+        elif _is_array(i):
+            first.extend((slice(None),) * (i.ndim if i.dtype == np.bool_ else 1))
+            second.append(i)
+        else:  # a slice, None or ...: applied in the first stage
+            first.append(i)
+            second.append(i if i is Ellipsis else slice(None))
+    return tuple(first), tuple(second)
+
+
+def index_tensors(idx: Any) -> tuple:
+    """The Tensors inside an index (their arrays are what GetItem's backward reads)."""
+    return tuple(i for i in (idx if isinstance(idx, tuple) else (idx,)) if isinstance(i, Tensor))
+
+
+ARRAY = _IndexArray()
+"""The placeholder of an index array in :func:`split_index`'s template."""
