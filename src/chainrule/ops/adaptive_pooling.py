@@ -23,7 +23,8 @@ from ._pooling_indices import adaptive_max_indices
 from ._util import no_integer_kernel
 from .area_interpolation import adaptive_avg_pool
 from .gather_scatter import take_along_dim
-from .pooling import _one, _to_2d, max_pool2d
+from .pooling import max_pool2d
+from .pooling1d import _one, _to_2d
 from .shape import stack
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]

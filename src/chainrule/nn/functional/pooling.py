@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from ...autograd.tensor import Tensor
 from ...ops.adaptive_pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d
-from ...ops.pooling import (
-    avg_pool1d,
-    avg_pool2d,
-    max_pool1d,
-    max_pool2d,
-)
+from ...ops.pooling import avg_pool2d, max_pool2d
+from ...ops.pooling1d import avg_pool1d, max_pool1d
 from ...ops.shape import pad
 from .interpolate import interpolate, upsample_nearest
 

@@ -26,7 +26,8 @@ from ...creation import zeros
 from ...ops._util import ShapeError
 from ...ops.binary import where
 from ...ops.gather_scatter import scatter
-from ...ops.pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
+from ...ops.pooling import avg_pool2d, max_pool2d
+from ...ops.pooling1d import avg_pool1d, max_pool1d
 
 __all__ = ["channel_shuffle", "lp_pool1d", "lp_pool2d", "max_unpool1d", "max_unpool2d"]
 

@@ -32,7 +32,8 @@ from ...ops._pooling_indices import (
 )
 from ...ops._util import ShapeError
 from ...ops.gather_scatter import scatter, take_along_dim
-from ...ops.pooling import max_pool1d, max_pool2d
+from ...ops.pooling import max_pool2d
+from ...ops.pooling1d import max_pool1d
 from .pooling3d import adaptive_max_pool3d, avg_pool3d, max_pool3d
 from .pooling_extra import _check_norm, _geometry_errors, _ints, _lp_finish, _unpool_output_size
 

@@ -1,0 +1,123 @@
+"""1-d max and average pooling over (N, C, L): the 2-d ops of :mod:`.pooling` on a height-1
+image, with PyTorch's 1-d argument rules (an int or a one-element sequence; an empty stride
+is the kernel size) and errors named in 1-d terms."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..autograd.tensor import Tensor
+from ._util import ShapeError
+from .pooling import avg_pool2d, max_pool2d
+
+__all__ = ["avg_pool1d", "max_pool1d"]
+
+
+def _to_2d(fn_name: str, input: Tensor) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn_name}: expected a Tensor input, got {type(input).__name__}")
+    if input.ndim not in (2, 3):  # PyTorch's RuntimeError and message
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for argument "
+            f"#1 'self' (while checking arguments for {fn_name}): {fn_name} takes (N, C, L) or "
+            f"(C, L), got shape {tuple(input.shape)}"
+        )
+    return input.unsqueeze(-2)
+
+
+def _one(v: Any, name: str, op: str) -> int:
+    """A 1-d pooling's argument: an int or a sequence of exactly one int, as PyTorch (whose
+    RuntimeError a ShapeError is); a longer sequence was cut to its first entry before."""
+    if isinstance(v, (int, np.integer)) or getattr(v, "ndim", None) == 0:  # int, 0-d tensor
+        return int(v)
+    t = tuple(v)
+    if len(t) != 1:
+        raise ShapeError(
+            f"{op}() {name} must be an int, list of ints or tuple of ints of size 1 "
+            f"but got size {len(t)}"
+        )
+    return int(t[0])
+
+
+def _stride1(stride: Any, op: str) -> tuple | None:
+    """A 1-d pooling's stride as the 2-d op's: None or empty is the kernel size (PyTorch)."""
+    if stride is None:
+        return None
+    if not isinstance(stride, (int, np.integer)) and getattr(stride, "ndim", 1) and not len(stride):
+        return None
+    return (1, _one(stride, "stride", op))
+
+
+def _check_1d(op: str, k: int, s: tuple | None, p: int, d: int) -> None:
+    """PyTorch's checks of a 1-d pooling's numbers, named in 1-d terms (the 2-d op's would
+    print the (1, k) pairs it runs as)."""
+    for name, v in (("kernel_size", k), ("stride", k if s is None else s[1]), ("dilation", d)):
+        if v < 1:
+            raise ShapeError(f"{op}() {name} must be greater than zero, but got {v}")
+    if p < 0:
+        raise ShapeError(f"{op}() padding must be non-negative, but got {p}")
+    if p > k // 2:
+        raise ShapeError(
+            f"{op}() padding should be at most half of kernel size, but got padding={p} "
+            f"and kernel_size={k}"
+        )
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
+    """1-D max pooling over (N, C, L); see :func:`max_pool2d`."""
+    op = "max_pool1d"
+    x = _to_2d(op, input)
+    s = _stride1(stride, op)
+    k, p = _one(kernel_size, "kernel_size", op), _one(padding, "padding", op)
+    d = _one(dilation, "dilation", op)
+    _check_1d(op, k, s, p, d)
+    with _named_1d("max_pool1d", input, k, p, d):
+        out = max_pool2d(x, (1, k), s, (0, p), (1, d), ceil_mode, return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """1-D average pooling over (N, C, L); see :func:`avg_pool2d`."""
+    op = "avg_pool1d"
+    x = _to_2d(op, input)
+    s = _stride1(stride, op)
+    k, p = _one(kernel_size, "kernel_size", op), _one(padding, "padding", op)
+    _check_1d(op, k, s, p, 1)
+    with _named_1d("avg_pool1d", input, k, p, 1):
+        return avg_pool2d(x, (1, k), s, (0, p), ceil_mode, count_include_pad).squeeze(-2)
+
+
+@contextlib.contextmanager
+def _named_1d(op: str, input: Tensor, k: int, p: int, d: int) -> Iterator[None]:
+    """A 1-d pooling computed as the 2-d one on a height-1 image: a too-small input's error
+    names the 1-d op and its (N, C, L) geometry, not the 2-d op it ran as."""
+    try:
+        yield
+    except ShapeError as e:
+        if "too small" not in str(e):
+            raise
+        raise ShapeError(
+            f"{op}: input {tuple(input.shape)} is too small for kernel_size={k}, "
+            f"padding={p}, dilation={d}: the output length would be < 1"
+        ) from None
