@@ -42,6 +42,7 @@ from .saved import SavedConstant, SavedInput, SavedOutput, SavedPacked, classify
 from .state import LOCAL, current
 from .tensor import Tensor
 from .tensor_conversions import AUTOCAST, run_in_float32
+from .user_function_outputs import check_user_saved, pass_non_tensors
 from .view_base import outside_graph, record_view
 
 __all__ = [
@@ -219,9 +220,9 @@ class Function:
                 state.grad_enabled = grad_on
             if cls._user:
                 if ctx._saved:
-                    _check_user_saved(ctx._saved)
+                    check_user_saved(ctx._saved)
                 if type(out) is tuple:
-                    out, passed = _pass_non_tensors(out)
+                    out, passed = pass_non_tensors(out)
                 elif not isinstance(out, Tensor):
                     return out  # PyTorch returns a lone non-Tensor output as it is
         if type(out) is tuple:
@@ -263,27 +264,6 @@ class Function:
             for i, o in passed.items():
                 results[i] = o
         return tuple(results) if multi else results[0]
-
-
-def _pass_non_tensors(out: tuple) -> tuple:
-    """A user Function's tuple of outputs with each non-Tensor (a number, a string, None)
-    replaced by a placeholder array, and those objects by position (None if there are none):
-    PyTorch returns them as they are, and the backward receives None as their gradient."""
-    passed = {i: o for i, o in enumerate(out) if not isinstance(o, Tensor)}
-    if not passed:
-        return out, None
-    return tuple(_np.zeros((), bool) if i in passed else o for i, o in enumerate(out)), passed
-
-
-def _check_user_saved(saved: tuple) -> None:
-    """A user Function's ``save_for_backward`` takes Tensors and None only (PyTorch's
-    TypeError; anything else belongs on ``ctx`` as an attribute)."""
-    for i, v in enumerate(saved):
-        if v is not None and not isinstance(v, Tensor):
-            raise TypeError(
-                f"save_for_backward can only save variables, but argument {i} is of type "
-                f"{type(v).__name__}"
-            )
 
 
 def _apply_with_bound_args(cls: type, *args: Any, **kwargs: Any) -> Any:
