@@ -25,6 +25,18 @@ _NAMES = {
 }
 
 
+# Types PyTorch names (``x.type()``, ``x.type('torch.ComplexFloatTensor')``) that have no
+# legacy constructor (there is no ``torch.ComplexFloatTensor``): kept out of LEGACY_DTYPES.
+_TYPE_ONLY = {
+    "complex64": "ComplexFloatTensor",
+    "complex128": "ComplexDoubleTensor",
+    "uint16": "UInt16Tensor",
+    "uint32": "UInt32Tensor",
+    "uint64": "UInt64Tensor",
+}
+_TYPE_ONLY_DTYPES = {v: np.dtype(k) for k, v in _TYPE_ONLY.items()}
+
+
 class _LegacyDtypes(dict):
     """Legacy type name -> dtype; ``'BFloat16Tensor'`` is looked up on first use (its dtype
     needs ml_dtypes, which is slow to import) and is not listed before that."""
@@ -40,7 +52,8 @@ LEGACY_DTYPES = _LegacyDtypes({v: np.dtype(k) for k, v in _NAMES.items() if k !=
 
 def type_name(dtype: Any) -> str:
     """PyTorch's legacy type string for a dtype, e.g. ``'torch.FloatTensor'``."""
-    name = _NAMES.get(np.dtype(dtype).name)  # bfloat16's name is "bfloat16" too
+    key = np.dtype(dtype).name  # bfloat16's name is "bfloat16" too
+    name = _NAMES.get(key) or _TYPE_ONLY.get(key)
     if name is None:
         raise TypeError(f"Tensor.type(): no legacy tensor type for dtype {np.dtype(dtype)}")
     return f"torch.{name}"
@@ -51,6 +64,8 @@ def dtype_of_type_name(name: str) -> np.dtype:
     short = name.split(".")[-1]
     if short in LEGACY_DTYPES:
         return LEGACY_DTYPES[short]
+    if short in _TYPE_ONLY_DTYPES:
+        return _TYPE_ONLY_DTYPES[short]
     if short in ("BFloat16Tensor", "bfloat16"):
         return bfloat16_dtype()
     try:

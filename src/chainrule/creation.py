@@ -14,7 +14,7 @@ from . import dtypes as _dt
 from ._user_warnings import warn_at_caller
 from .autograd.shared_memory import mark_shared
 from .autograd.tensor import Tensor
-from .autograd.tensor_data import check_native_byte_order
+from .autograd.tensor_data import check_native_byte_order, check_numpy_dtype
 from .creation_like import (
     copy_construct_warning,
     empty_like,
@@ -145,6 +145,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
             f"from_numpy: can't convert np.ndarray of dtype {ndarray.dtype}. The "
             "only supported kinds are bool, integer, floating point and complex"
         )
+    check_numpy_dtype(ndarray)  # longdouble: kind "f", but no tensor type
     check_native_byte_order(ndarray)
     return Tensor._make(mark_shared(ndarray), False, None, 0)
 

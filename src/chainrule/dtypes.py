@@ -16,6 +16,7 @@ imports). NumPy gives it kind ``'V'``, so code asks :func:`is_floating` (or
 from __future__ import annotations
 
 import builtins
+from typing import Any
 
 import numpy as np
 
@@ -172,6 +173,33 @@ def as_dtype(dtype) -> np.dtype:
     if name.startswith("torch"):
         return as_dtype(str(dtype))
     return np.dtype(dtype)
+
+
+def convert(x: Any, dtype: np.dtype) -> Any:
+    """``x.astype(dtype)`` for a real NumPy (or CuPy) array ``x``, with PyTorch CPU's results
+    (x86-64) where C leaves a float-to-integer conversion undefined: a value beyond the integer
+    type, NaN or inf. NumPy already gives them for most pairs (the value truncated through a
+    32-bit conversion for 8/16/32-bit types, a 64-bit one for 64-bit types, the lowest value
+    on overflow, then wrapped to the width), except: bfloat16, which ml_dtypes turns into 0
+    (PyTorch converts through float32); float64 to uint8, which PyTorch converts through int64
+    (NumPy through int32: -2147483649.0 gives 255 there, 0 here); float16 to uint32 (through
+    int64 too); and float32/float64 to uint32, which PyTorch's contiguous kernel converts as
+    ``x >= 2**31 ? int32(x - 2**31) + 2**31 : int32(x)``. No warning, as in PyTorch."""
+    src = x.dtype
+    if dtype.kind not in "iu" or src.kind in "iub":
+        return x.astype(dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if src.kind == "V":  # bfloat16
+            x = x.astype(np.float32)
+            src = x.dtype
+        if dtype == np.uint8 and src == np.float64 or dtype == np.uint32 and src == np.float16:
+            return x.astype(np.int64).astype(dtype)
+        if dtype == np.uint32:
+            x = x.astype(np.float64)
+            high = x >= 2.0**31  # (x - 0.0 keeps NaN and -0.0; the subtraction is exact)
+            low = (x - high * 2.0**31).astype(np.int32).view(np.uint32)
+            return low ^ (high.astype(np.uint32) << np.uint32(31))
+        return x.astype(dtype)
 
 
 def is_floating(dtype: np.dtype) -> bool:

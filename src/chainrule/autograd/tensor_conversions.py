@@ -345,7 +345,7 @@ class TensorConversions:
     def __float__(self) -> float:
         if self.requires_grad:
             _warn_scalar_of_grad_tensor()
-        return float(self.item())
+        return float(self._real_item("double"))
 
     def __complex__(self) -> complex:
         if self.requires_grad:
@@ -353,7 +353,18 @@ class TensorConversions:
         return complex(self.item())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._real_item("int64_t"))
+
+    def _real_item(self, ctype: str) -> Any:
+        """``item()`` for ``int(t)``/``float(t)``: a complex value gives its real part when its
+        imaginary part is 0 (and, for an int, the real part is finite), else PyTorch's
+        RuntimeError naming the C type (``ctype``) it cannot be converted to."""
+        value = self.item()
+        if type(value) is complex:
+            if value.imag != 0 or ctype != "double" and not np.isfinite(value.real):
+                raise RuntimeError(f"value cannot be converted to type {ctype} without overflow")
+            return value.real
+        return value
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -452,6 +463,8 @@ class TensorConversions:
         if dtype is None:
             return type_name(self.dtype)
         if isinstance(dtype, str):
+            if ".cuda." in dtype:  # 'torch.cuda.FloatTensor': a CUDA tensor of that type
+                return self.to("cuda", dtype_of_type_name(dtype))
             dtype = dtype_of_type_name(dtype)
         elif isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), np.dtype):
             dtype = dtype.dtype  # a legacy type class (cr.FloatTensor, ...)

@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes as _dt
+from .._user_warnings import warn_at_caller
 from ..backend import get_array_module
 from .ieee import rerun_quietly
 from .tensor_conversions import TensorConversions, _warn_scalar_of_grad_tensor
 
 __all__ = [
     "check_native_byte_order",
+    "check_numpy_dtype",
     "check_requires_grad_flag",
     "python_type_name",
     "refuse_legacy_scalar_data",
@@ -102,17 +104,18 @@ def _to_array(data: Any, dtype: Any) -> Any:
     d = None if dtype is None else _dt.as_dtype(dtype)
     if isinstance(data, TensorConversions):
         arr = data._data.copy()
-        return arr if d is None else arr.astype(d)
+        return arr if d is None else _cast(arr, d)
     xp = get_array_module(data)
     if xp is not np:
-        return data if d is None else data.astype(d)
+        return data if d is None else _cast(data, d)
     if isinstance(data, (np.ndarray, np.generic)):  # NumPy data keeps its dtype (as torch)
         check_native_byte_order(data)
+        check_numpy_dtype(data)
         arr = np.array(data, copy=True)
-        return arr if d is None else arr.astype(d, copy=False)
+        return arr if d is None or arr.dtype == d else _cast(arr, d)
     if hasattr(data, "__dlpack__") and not isinstance(data, (list, tuple)):
         arr = np.array(np.from_dlpack(data), copy=True)
-        return arr if d is None else arr.astype(d, copy=False)
+        return arr if d is None or arr.dtype == d else _cast(arr, d)
     if d is None and isinstance(data, (list, tuple)):
         d = sequence_dtype(data)
     elif d is None and isinstance(data, int) and not isinstance(data, bool):
@@ -130,6 +133,10 @@ def _to_array(data: Any, dtype: Any) -> Any:
             "int64's range [-2**63, 2**63); pass dtype= a floating dtype to keep it"
         ) from None
     except ValueError as err:
+        if d is not None and str(err).startswith("cannot convert float"):  # NaN or inf
+            raise RuntimeError(
+                f"tensor(): value cannot be converted to type {d} without overflow"
+            ) from None
         if isinstance(data, (list, tuple)):
             raise ValueError(
                 f"tensor(): expected a rectangular nested sequence (every row of "
@@ -150,6 +157,30 @@ def _to_array(data: Any, dtype: Any) -> Any:
             )
         return arr
     return arr
+
+
+def _cast(arr: Any, d: np.dtype) -> Any:
+    """An array of the user's data converted to ``d`` as ``Tensor.to`` converts (PyTorch's
+    integer results for out-of-range floats; a complex array cast to a real type keeps the
+    real parts, with PyTorch's UserWarning instead of NumPy's ComplexWarning)."""
+    if arr.dtype.kind == "c" and d.kind not in "cb":
+        out = _dt.convert(arr.real, d)
+        warn_at_caller("Casting complex values to real discards the imaginary part")
+        return out
+    return _dt.convert(arr, d)
+
+
+def check_numpy_dtype(arr: Any) -> None:
+    """Refuse a NumPy array of a dtype PyTorch has no tensor type for (``longdouble``,
+    strings, objects, datetimes), with PyTorch's TypeError; ml_dtypes' bfloat16 is taken."""
+    if _dt.is_bfloat16(arr.dtype):
+        return
+    if arr.dtype.kind not in "biufc" or arr.dtype.itemsize > 16 or arr.dtype == np.longdouble:
+        raise TypeError(
+            f"can't convert np.ndarray of type numpy.{arr.dtype.type.__name__}. The only "
+            "supported types are: float64, float32, float16, complex64, complex128, int64, "
+            "int32, int16, int8, uint64, uint32, uint16, uint8, and bool."
+        )
 
 
 def sequence_dtype(data: list | tuple) -> np.dtype | None:

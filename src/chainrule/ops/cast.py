@@ -15,6 +15,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
+from ..dtypes import convert
 from ._result_layout import clone_layout
 from .binding import tensor_method
 from .memory_format import preserve_format, to_memory_format
@@ -31,9 +32,9 @@ class Cast(Function):
 
     @staticmethod
     def forward(ctx, x, dtype):
-        if x.dtype.kind == "c" and dtype.kind != "c":
+        if x.dtype.kind == "c" and dtype.kind not in "cb":  # to bool: nonzero, both parts
             return _complex_to_real(x, dtype)
-        return x.astype(dtype)
+        return convert(x, dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -50,20 +51,20 @@ class Cast(Function):
 def _complex_to_real(x: Any, dtype: Any) -> Any:
     """A complex array cast to a real ``dtype``: its real parts, with PyTorch's UserWarning
     (NumPy's own is a ComplexWarning, which ``except UserWarning`` code does not catch)."""
+    with np.errstate(over="ignore"):  # beyond float16's range: inf, as in PyTorch
+        out = convert(x.real, dtype)
     warnings.warn(
         "Casting complex values to real discards the imaginary part", UserWarning, stacklevel=4
     )
-    return x.real.astype(dtype)
+    return out
 
 
 def cast(x: Tensor, dtype) -> Tensor:
-    if x.requires_grad and np.dtype(dtype).kind not in "fcV":  # V: bfloat16
+    dtype = np.dtype(dtype)
+    if x.requires_grad and dtype.kind not in "fcV":  # V: bfloat16
         # Casting to an integer/bool type ends the graph, as in PyTorch.
-        d = x._data
-        return Tensor._make(
-            _complex_to_real(d, dtype) if d.dtype.kind == "c" else d.astype(dtype), False, None, 0
-        )
-    return Cast.apply(x, np.dtype(dtype))
+        return Tensor._make(Cast.forward(None, x._data, dtype), False, None, 0)
+    return Cast.apply(x, dtype)
 
 
 class ToDevice(Function):

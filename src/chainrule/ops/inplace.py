@@ -32,9 +32,9 @@ from ..autograd.view_replay import (
 )
 from ..backend import get_array_module
 from ..dtype_rules import can_cast
-from ..dtypes import is_floating
 from ..scalar_range import fit_scalar
 from ._util import as_tensor
+from .selection_where import Where, where_as
 from .shape import broadcast_to
 
 
@@ -358,11 +358,21 @@ def copy_(x: Tensor, src: Any = None, non_blocking: bool = False, *, other: Any 
 
     def copied(t: Tensor, s: Tensor) -> Tensor:
         new = broadcast_to(s.to(t.dtype).to(t.device), t.shape)
-        # `+ t * 0`: the old value's gradient is zero (PyTorch's CopyBackwards); only a
-        # floating tensor can have one (for bool, `t * 0` would be int64)
-        return new + t * 0 if t.dtype.kind == "c" or is_floating(t.dtype) else new
+        if not (new.requires_grad or t.requires_grad or t._fw_tangent is not None):
+            return new  # nothing to record: the values alone
+        # The old value's gradient is zero (PyTorch's CopyBackwards): a select, never
+        # `new + t * 0`, which turns an old inf or NaN into NaN and -0.0 into 0.0
+        keep = Tensor._make(get_array_module(t._data).ones((), bool), False, None, 0)
+        return where_as(_CopyInto, keep, new, t)
 
     return apply_inplace(x, "copy_", copied, src)
+
+
+class _CopyInto(Where):
+    """``copy_``'s node: ``where(True, src, old self)``, the source's values exactly and a zero
+    gradient for the old value, under PyTorch's name (listing self, then the source)."""
+
+    node_name = ("torch::autograd::CopyBackwards", (1, 0))
 
 
 def make_inplace(name: str, fn: Callable) -> Callable:
