@@ -15,10 +15,10 @@ import numpy as np
 from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
 from ...creation import eye, zeros_like
+from ...creation_random import randn
 from ...linalg.solve import solve
 from ...ops.joining import cat
 from ...ops.linalg_lowrank_householder import geqrf
-from ...random import gen
 from ..module import Module
 from .parametrize import register_parametrization
 
@@ -147,8 +147,9 @@ class _Orthogonal(Module):
             if n == k:
                 arr = arr.copy() if _is_orthogonal(arr) else _make_orthogonal(arr)
             else:
-                noise = gen(None).standard_normal(arr.shape[:-2] + (n, n - k))
-                arr = _make_orthogonal(np.concatenate([arr, noise.astype(arr.dtype)], axis=-1))
+                # in the weight's dtype, as PyTorch's randn: same seed, same base
+                noise = np.asarray(randn(*arr.shape[:-2], n, n - k, dtype=arr.dtype)._data)
+                arr = _make_orthogonal(np.concatenate([arr, noise], axis=-1))
             self.base = Tensor._make(arr, False, None, 0)
             neg_id = np.zeros(q_init.shape, dtype=arr.dtype)
             idx = np.arange(min(q_init.shape[-2:]))

@@ -160,7 +160,8 @@ class RandomStructured(BasePruningMethod):
         if k == 0:
             return default_mask.clone()
         draws = rand(t.shape[dim], device=t.device)
-        return _zero_channels(default_mask, dim, topk(draws, k).indices)
+        # PyTorch keeps the channels of the largest draws: the same seed prunes the same ones
+        return _zero_channels(default_mask, dim, topk(draws, k, largest=False).indices)
 
     @classmethod
     def apply(  # type: ignore[override]
@@ -190,9 +191,9 @@ class LnStructured(BasePruningMethod):
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         dim = _channel_dim(t, self.dim)
         k = _count(self.amount, t.shape[dim])
+        norms = _channel_norms(t.detach(), self.n, dim)  # first: a bad n raises even for k=0
         if k == 0:
             return default_mask.clone()
-        norms = _channel_norms(t.detach(), self.n, dim)
         return _zero_channels(default_mask, dim, topk(norms, k, largest=False).indices)
 
     @classmethod

@@ -19,7 +19,8 @@ import numpy as np
 from ...autograd.ieee import quiet_fp
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...dtypes import get_default_dtype
+from ...dtypes import get_default_dtype, is_floating, promote_types
+from ...typeinfo import finfo
 
 __all__ = [
     "clip_grad_norm",
@@ -28,6 +29,9 @@ __all__ = [
     "clip_grads_with_norm_",
     "get_total_norm",
 ]
+
+
+_FLOAT16_MAX = 65504.0
 
 
 def _as_list(tensors: Any, op: str) -> list[Tensor]:
@@ -50,8 +54,20 @@ def _grads(parameters: Tensor | Iterable[Tensor], op: str) -> list[Tensor]:
 
 
 def _vector_norm(arr: Any, p: float) -> Any:
-    """``torch.linalg.vector_norm(arr, p)`` of a raw array, as a 0-d array in its real dtype."""
+    """``torch.linalg.vector_norm(arr, p)`` of a raw array, as a 0-d array in its real dtype.
+
+    float16/bfloat16 are accumulated in float32 and the result rounded back, as PyTorch
+    does: squaring a half gradient of 300 would otherwise overflow to inf and silently
+    zero every gradient in the clip.
+    """
     xp = get_array_module(arr)
+    if arr.dtype.kind != "c" and not is_floating(arr.dtype):
+        raise RuntimeError(
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. "
+            f"Got {arr.dtype} (get_total_norm)"
+        )
+    if arr.dtype.itemsize == 2:
+        return _vector_norm(arr.astype(np.float32), p).astype(arr.dtype)
     a = xp.abs(arr).ravel()
     if p == math.inf or p == -math.inf:
         if a.size == 0:
@@ -91,7 +107,9 @@ def get_total_norm(
         return Tensor._make(np.zeros((), get_default_dtype()), False, None, 0)
     xp = get_array_module(items[0]._data)
     norms = [_vector_norm(t._data, norm_type) for t in items]
-    dtype = np.result_type(*(n.dtype for n in norms))
+    dtype = norms[0].dtype
+    for n in norms[1:]:
+        dtype = promote_types(dtype, n.dtype)
     total = _vector_norm(xp.stack([xp.asarray(n, dtype=dtype) for n in norms]), norm_type)
     total = xp.asarray(total, dtype=dtype)
     if error_if_nonfinite and not math.isfinite(float(total)):
@@ -122,6 +140,11 @@ def clip_grads_with_norm_(
         raise TypeError(
             "clip_grads_with_norm_: total_norm must be a Tensor (e.g. from get_total_norm), "
             f"got {type(total_norm).__name__}"
+        )
+    if total_norm.ndim != 0:
+        raise RuntimeError(
+            "clip_grads_with_norm_: total_norm must be a 0-dim tensor (scalar tensor expected "
+            f"to be 0 dim), got shape {tuple(total_norm.shape)}"
         )
     xp = get_array_module(total_norm._data)
     coef = xp.minimum(max_norm / (total_norm._data + 1e-6), 1.0)
@@ -177,8 +200,26 @@ def clip_grad_norm(
 def clip_grad_value_(
     parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
 ) -> None:
-    """Clamp every gradient entry into [-clip_value, clip_value] in place."""
+    """Clamp every gradient entry into [-clip_value, clip_value] in place.
+
+    Raises:
+        NotImplementedError: a complex gradient (PyTorch's clamp has no complex version).
+        RuntimeError: a finite ``clip_value`` beyond a gradient dtype's range (PyTorch's
+            overflow check; NumPy would clamp with inf after a warning).
+    """
     clip_value = float(clip_value)
+    # only a finite value beyond float16's range can overflow a floating dtype (cheap test)
+    big = math.isfinite(clip_value) and abs(clip_value) > _FLOAT16_MAX
     for g in _grads(parameters, "clip_grad_value_"):
         xp = get_array_module(g._data)
+        if g._data.dtype.kind == "c":  # NumPy would clip complex numbers lexicographically
+            raise NotImplementedError(
+                f"clip_grad_value_: clamp is not supported for complex types (got a {g.dtype} "
+                "gradient)"
+            )
+        if big and abs(clip_value) > finfo(g.dtype).max:
+            raise RuntimeError(
+                f"clip_grad_value_: clip_value={clip_value} cannot be converted to the "
+                f"gradient's dtype {g.dtype} without overflow"
+            )
         xp.clip(g._data, -clip_value, clip_value, out=g._data)

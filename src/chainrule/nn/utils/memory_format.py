@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from ...ops.memory_format import relayout_array
+from ...ops.memory_format import preserve_format, relayout_array
 from ..module import Module
 
 __all__ = ["convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format"]
@@ -27,6 +27,8 @@ def _convert(op: str, module: Any, memory_format: Any, dims: int) -> Any:
     kinds = (Conv2d, ConvTranspose2d) if dims == 2 else (Conv3d, ConvTranspose3d)
     if not isinstance(module, Module):
         raise TypeError(f"{op}: expected an nn.Module, got {type(module).__name__}")
+    if memory_format is preserve_format:  # PyTorch's conversion rejects it too
+        raise RuntimeError(f"{op}: Unsupported memory format preserve_format")
     for m in module.modules():
         if isinstance(m, kinds) and m.weight is not None:
             m.weight._data = relayout_array(m.weight._data, memory_format, op)

@@ -15,7 +15,7 @@ import numpy as np
 from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...random import gen
+from ...creation_random import randn
 from ..functional.normalization import normalize
 from ..layers.conv import ConvTranspose1d, ConvTranspose2d
 from ..layers.conv3d import ConvTranspose3d
@@ -31,6 +31,11 @@ def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
     (a 0-d result), as PyTorch's ``norm_except_dim``."""
     if dim == -1:
         return (v * v).sum().sqrt()
+    if not -v.ndim <= dim < v.ndim:  # else the modulo below would wrap it silently
+        raise IndexError(
+            f"weight_norm: Dimension out of range (expected to be in range of "
+            f"[{-v.ndim}, {v.ndim - 1}], but got {dim})"
+        )
     d = dim % v.ndim
     axes = tuple(i for i in range(v.ndim) if i != d)
     return (v * v).sum(axes, keepdim=True).sqrt() if axes else v.abs()
@@ -93,8 +98,9 @@ class _SpectralNorm(Module):
             with no_grad():
                 mat = self._reshape_weight_to_matrix(weight.detach())
                 h, w = mat.shape
-                xp_u = gen(None).normal(0.0, 1.0, size=h).astype(weight.dtype)
-                xp_v = gen(None).normal(0.0, 1.0, size=w).astype(weight.dtype)
+                # drawn in the weight's dtype, as PyTorch's normal_: same seed, same u and v
+                xp_u = randn(h, dtype=weight.dtype)._data
+                xp_v = randn(w, dtype=weight.dtype)._data
                 self.register_buffer("_u", normalize(_const(xp_u, weight), dim=0, eps=eps))
                 self.register_buffer("_v", normalize(_const(xp_v, weight), dim=0, eps=eps))
                 self._power_method(mat, 15)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 from ...creation import full, tensor
+from ...ops._util import ShapeError
 from ...ops.shape import cat
 
 __all__ = [
@@ -99,13 +100,16 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
 
 def _lengths_array(lengths: Any, where: str) -> np.ndarray:
     if isinstance(lengths, Tensor):
-        if lengths.ndim != 1:
-            raise ValueError(
-                f"{where}: lengths must be a 1-D tensor, got shape {tuple(lengths.shape)}"
+        if lengths.ndim != 1:  # a RuntimeError, as PyTorch's (and a ValueError, as before)
+            raise ShapeError(
+                f"{where}: 'lengths' argument should be a 1D CPU int64 tensor, got shape "
+                f"{tuple(lengths.shape)}"
             )
         arr = np.asarray(lengths._data)
     else:
         arr = np.asarray(list(lengths))
+    if arr.dtype.kind == "f":  # PyTorch converts with as_tensor(lengths, dtype=int64)
+        return arr.astype(np.int64)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{where}: lengths must be integers, got dtype {arr.dtype}")
     return arr.astype(np.int64)
@@ -159,6 +163,9 @@ def pad_sequence(
     index = np.where(valid, offsets[None, :] + pos, int(lengths.sum()))  # (T, B)
     ref = sequences[0]
     pad_row = full((1,) + tuple(ref.shape[1:]), padding_value, dtype=ref.dtype, device=ref.device)
+    # the result has the first sequence's dtype (PyTorch copies into a tensor of it); cat
+    # alone would promote
+    sequences = [s if s.dtype == ref.dtype else s.to(ref.dtype) for s in sequences]
     rows = cat(sequences + [pad_row], 0)
     out = rows[index.T if batch_first else index]
     return out
@@ -175,7 +182,7 @@ def pack_padded_sequence(
     lens = _lengths_array(lengths, "pack_padded_sequence")
     width = input.shape[0] if batch_first else input.shape[1]
     if lens.shape[0] != width:
-        raise ValueError(
+        raise ShapeError(  # a RuntimeError, as PyTorch's (and a ValueError, as before)
             f"pack_padded_sequence: got {lens.shape[0]} lengths for a batch of "
             f"{width} sequences (input shape {tuple(input.shape)}, batch_first="
             f"{batch_first})"

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...random import gen
+from ...creation_random import randn
 from ..functional.normalization import normalize
 from ..layers.conv import ConvTranspose1d, ConvTranspose2d
 from ..layers.conv3d import ConvTranspose3d
@@ -126,9 +126,9 @@ class SpectralNorm:
         with no_grad():
             h, w = fn.reshape_weight_to_matrix(weight).shape
             xp = get_array_module(weight._data)
-            rng = gen(None)
-            u0 = xp.asarray(rng.normal(0.0, 1.0, size=h).astype(weight.dtype))
-            v0 = xp.asarray(rng.normal(0.0, 1.0, size=w).astype(weight.dtype))
+            # drawn in the weight's dtype, as PyTorch's normal_: same seed, same u and v
+            u0 = xp.asarray(randn(h, dtype=weight.dtype)._data)
+            v0 = xp.asarray(randn(w, dtype=weight.dtype)._data)
             u = normalize(Tensor._make(u0, False, None, 0), dim=0, eps=fn.eps)
             v = normalize(Tensor._make(v0, False, None, 0), dim=0, eps=fn.eps)
         delattr(module, fn.name)
