@@ -17,6 +17,7 @@ __all__ = [
     "herm",
     "mH",
     "mT",
+    "batch_shape",
     "raise_singular",
     "sym",
     "tensor_arg",
@@ -41,6 +42,7 @@ _BFLOAT16_OK = frozenset(
         "linalg.cross",
         "linalg.vecdot",
         "linalg.matrix_power",
+        "lu_unpack",  # no factorization: it only splits and permutes the LU factors
     }
 )
 
@@ -48,16 +50,18 @@ _BFLOAT16_OK = frozenset(
 def tensor_arg(x: Any, op: str, complex_ok: bool = False) -> Tensor:
     """A floating-point tensor; a complex one only where the op has a complex rule
     (``complex_ok``), otherwise NotImplementedError naming the op. bfloat16 only for the
-    ops PyTorch has a CPU bfloat16 kernel for (``_BFLOAT16_OK``); for the others PyTorch's
-    NotImplementedError (a RuntimeError, as its "Low precision dtypes" error)."""
+    ops PyTorch has a CPU bfloat16 kernel for (``_BFLOAT16_OK``), and float16 likewise; for
+    the others PyTorch's NotImplementedError (a RuntimeError, as its "Low precision dtypes"
+    error), never NumPy's TypeError."""
     t = as_tensor(x)
     kind = t.dtype.kind
-    if kind == "V" and t.dtype.name == "bfloat16":
-        if op in _BFLOAT16_OK:
+    if (kind == "V" and t.dtype.name == "bfloat16") or t.dtype.char == "e":  # e: float16
+        if op in _BFLOAT16_OK:  # PyTorch's CPU kernels for these take float16 too
             return t
+        name = "Half" if kind == "f" else "BFloat16"
         raise NotImplementedError(
-            f"{op}: not implemented for 'BFloat16' (no bfloat16 kernel, in PyTorch either: "
-            "LAPACK has no bfloat16); convert the input with .float() first"
+            f"{op}: not implemented for '{name}' (no {t.dtype.name} kernel, in PyTorch either: "
+            f"LAPACK has no {t.dtype.name}); convert the input with .float() first"
         )
     if kind != "f":
         if kind != "c":
@@ -116,3 +120,21 @@ def raise_singular(op: str, err: np.linalg.LinAlgError, what: str = "singular") 
     raise LinAlgError(
         f"{op}: The input matrix is {what}; the operation could not be completed ({err})."
     ) from None
+
+
+def batch_shape(op: str, a: Tensor, b: Tensor) -> tuple:
+    """The broadcast of the batch dims (all but the last two) of ``a`` and ``b``; batches
+    that do not broadcast raise PyTorch's RuntimeError naming ``op``, not NumPy's
+    ValueError."""
+    sa, sb = tuple(a.shape[:-2]), tuple(b.shape[:-2])
+    try:
+        return np.broadcast_shapes(sa, sb)
+    except ValueError:
+        for k in range(1, min(len(sa), len(sb)) + 1):
+            if sa[-k] != sb[-k] and 1 not in (sa[-k], sb[-k]):
+                raise RuntimeError(
+                    f"{op}: The size of tensor a ({sa[-k]}) must match the size of tensor b "
+                    f"({sb[-k]}) at non-singleton dimension {max(len(sa), len(sb)) - k} (batch "
+                    f"dims of shapes {tuple(a.shape)} and {tuple(b.shape)})"
+                ) from None
+        raise

@@ -315,9 +315,9 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's na
     of a function of Hermitian matrices (the Hermitian part of
     ``V (diag(gw) + F * V^H gV) V^H``), not masked to the triangle read; a complex loss that
     depends on the eigenvectors' phases raises in backward."""
-    if UPLO not in ("L", "U"):
+    if UPLO not in ("L", "U", "l", "u"):  # PyTorch reads the letter in either case
         raise RuntimeError(f"linalg.eigh: Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
-    w, v = Eigh.apply(check_square(A, "linalg.eigh", complex_ok=True), UPLO)
+    w, v = Eigh.apply(check_square(A, "linalg.eigh", complex_ok=True), UPLO.upper())
     return EighResult(w, v)
 
 

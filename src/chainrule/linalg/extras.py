@@ -268,11 +268,11 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
         return small / big if p == -2 else big / small
     if p in _NORM_ORDS[2:]:  # PyTorch returns zeros for an empty batch of any shape here
         a = check_float(A, op, complex_ok=True)
-        if a.numel() == 0:
-            return a.new_zeros(a.shape[:-2])
+        if a.numel() == 0:  # real, as every norm (a.real: the complex input's real dtype)
+            return a.real.new_zeros(a.shape[:-2])
     a = check_square(A, f"{op}(ord={p})", complex_ok=True)
     if a.numel() == 0:
-        return a.new_zeros(a.shape[:-2])
+        return a.real.new_zeros(a.shape[:-2])
     if p == "nuc":  # as PyTorch: from the singular values, |A|_* |A^-1|_* = sum s sum 1/s
         s = svdvals(a)
         with np.errstate(divide="ignore", invalid="ignore"):  # singular: inf (or nan), quietly

@@ -35,7 +35,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..ops.linalg_out import with_out
-from ._common import LinAlgError, check_square, tensor_arg
+from ._common import LinAlgError, batch_shape, check_square, tensor_arg
 from .ldl_complex import ALPHA, cabs1, hetf2, hetrs
 
 __all__ = ["ldl_factor", "ldl_factor_ex", "ldl_solve"]
@@ -267,7 +267,7 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
     p = np.asarray(piv._data)
     if p.size and ((p == 0).any() or (np.abs(p) > n).any()):
         raise RuntimeError(f"{op}: pivots must lie in [-{n}, -1] or [1, {n}], got {p.tolist()}")
-    batch = np.broadcast_shapes(tuple(ld.shape[:-2]), tuple(b.shape[:-2]))
+    batch = batch_shape(op, ld, b)
     count = int(np.prod(batch))  # not -1: an empty batch or n = 0 reshape too
     lds = np.broadcast_to(np.asarray(ld._data), batch + (n, n)).reshape(count, n, n)
     ps = np.broadcast_to(p, batch + (n,)).reshape(count, n)

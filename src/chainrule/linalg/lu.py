@@ -186,7 +186,7 @@ def _factor(A: Any, op: str, pivot: bool) -> tuple[Tensor, Tensor, Tensor]:
         raise RuntimeError(
             f"{op}: Expected tensor with 2 or more dimensions. Got size: {list(a.shape)} instead"
         )
-    if not pivot:
+    if not pivot and a.numel():  # an empty input has nothing to pivot: PyTorch returns it
         raise RuntimeError(f"{op}: LU without pivoting is not implemented on the CPU")
     return LUFactor.apply(a)
 
@@ -232,7 +232,7 @@ def unpack_lu(lu_: Tensor, pivots: Tensor, unpack_data: bool, unpack_pivots: boo
 def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     """``(P, L, U)`` with ``A = P L U``: L (..., m, k) unit lower, U (..., k, n) upper."""
     lu_, piv, _ = _factor(A, "linalg.lu", pivot)
-    return unpack_lu(lu_, piv, True, True)
+    return unpack_lu(lu_, piv, True, bool(pivot))  # pivot=False: P is an empty tensor
 
 
 @with_out("linalg.lu_solve")
@@ -259,6 +259,14 @@ def lu_solve(
         raise RuntimeError(
             f"{op}: Expected pivots of shape {tuple(lu_.shape[:-1])} (LU.shape[:-1]), got "
             f"{tuple(pivots.shape)}"
+        )
+    piv = pivots._data
+    if piv.size and (piv.min() < 1 or piv.max() > n):  # 1-based rows, as lu_factor gives
+        bound = "greater or equal to 1" if piv.min() < 1 else f"smaller or equal to {n}"
+        raise RuntimeError(
+            f"{op}: Pivots given to lu_solve must all be {bound} (LU.size(-2)), got "
+            f"values from {int(piv.min())} to {int(piv.max())}. Did you properly pass the "
+            "result of lu_factor?"
         )
     if (b.shape[-2] if left else b.shape[-1]) != n:
         eq = "AX = B" if left else "XA = B"

@@ -24,7 +24,7 @@ from ..ops.linalg_out import with_out
 from ..ops.vector_norms import PNorm
 from ._common import check_float, check_square, tensor_arg
 from .decompositions import svdvals
-from .pseudo_inverse import cutoff, pinv
+from .pseudo_inverse import cutoff, finite_for_svd, pinv
 
 __all__ = ["lstsq", "matrix_norm", "matrix_rank", "norm", "pinv", "vector_norm"]
 
@@ -171,6 +171,10 @@ def matrix_norm(
             a = complex_dtype_arg(a, dtype, "linalg.matrix_norm")
         else:
             a = _real_dtype_arg(a, dtype, "linalg.matrix_norm")
+    if not isinstance(dim, (tuple, list)):
+        raise TypeError(
+            f"linalg.matrix_norm: dim must be a tuple of two ints, but got {type(dim).__name__}"
+        )
     if len(tuple(dim)) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
     d0, d1 = (int(d) % a.ndim for d in dim)
@@ -218,6 +222,13 @@ def norm(
     if dim is not None and not isinstance(dim, (int, np.integer)):
         dim = tuple(dim)
     if isinstance(ord, str) or (isinstance(dim, tuple) and len(dim) == 2):
+        if dim is None and a.ndim > 2:  # a string ord names a matrix norm: which dims?
+            raise RuntimeError(
+                f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+                f"Got {a.ndim}D."
+            )
+        if isinstance(dim, (int, np.integer)):  # matrix_norm says it needs two dims
+            dim = (int(dim),)
         return matrix_norm(
             a,
             "fro" if ord is None else ord,
@@ -250,10 +261,17 @@ def matrix_rank(
     else:
         a = check_float(A, "linalg.matrix_rank", complex_ok=True)
     if tol is not None:
+        if atol is not None or rtol is not None:  # PyTorch's two overloads do not mix
+            raise TypeError(
+                "linalg_matrix_rank() received an invalid combination of arguments: tol "
+                "cannot be combined with atol or rtol"
+            )
         atol, rtol = tol, 0.0
     if hermitian:
         s = np.abs(np.linalg.eigvalsh(np.asarray(a._data), UPLO="L"))
     else:
+        if np.isnan(np.asarray(a._data)).any():  # LAPACK fails (inf gives NaN values: rank 0)
+            finite_for_svd(a._data, "linalg.matrix_rank")
         s = np.linalg.svd(np.asarray(a._data), compute_uv=False)
     st = Tensor._new(s)
     return Tensor._new((s > cutoff(st, tuple(a.shape), atol, rtol)).sum(-1).astype(np.int64))
@@ -303,6 +321,7 @@ def lstsq(
             f"torch.linalg.lstsq: input.size(-2) should match other.size(-2), "
             f"got {a.shape[-2]} and {b.shape[-2]}"
         )
+    finite_for_svd(a._data, "linalg.lstsq")
     real = np.asarray(a._data).real.dtype  # residuals and singular values are real
     rtol = rcond if rcond is not None else np.finfo(real).eps * max(a.shape[-2:])
     x = pinv(a, rtol=rtol) @ b

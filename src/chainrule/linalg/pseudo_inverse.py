@@ -26,9 +26,9 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.linalg_out import with_out
-from ._common import check_float, check_square, mH
+from ._common import LinAlgError, check_float, check_square, mH
 
-__all__ = ["Pinv", "cutoff", "pinv"]
+__all__ = ["Pinv", "cutoff", "finite_for_svd", "pinv"]
 
 
 def cutoff(s: Any, shape: tuple, atol: Any, rtol: Any) -> Any:
@@ -38,9 +38,21 @@ def cutoff(s: Any, shape: tuple, atol: Any, rtol: Any) -> Any:
     smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
     if atol is None and rtol is None:
         rtol = np.finfo(s.dtype).eps * max(shape[-2:])
-    a = 0.0 if atol is None else np.asarray(getattr(atol, "_data", atol))
-    r = 0.0 if rtol is None else np.asarray(getattr(rtol, "_data", rtol))
+    # tensor tolerances broadcast against the batch dims: one per matrix, as in PyTorch
+    a = 0.0 if atol is None else np.asarray(getattr(atol, "_data", atol))[..., None]
+    r = 0.0 if rtol is None else np.asarray(getattr(rtol, "_data", rtol))[..., None]
     return np.maximum(a, r * smax)
+
+
+def finite_for_svd(a: Any, op: str) -> None:
+    """Raise PyTorch's LinAlgError for a matrix holding NaN or inf before a full SVD: LAPACK
+    fails on NaN (NumPy's own LinAlgError, no RuntimeError) and its gesdd never returns on
+    inf (the process hangs). One pass, small next to the SVD."""
+    if not bool(get_array_module(a).isfinite(a).all()):
+        raise LinAlgError(
+            f"{op}: The algorithm failed to converge because the input matrix contained "
+            "non-finite values."
+        )
 
 
 def _inverted(values: Any, size: Any, shape: tuple, atol: Any, rtol: Any) -> Any:
@@ -73,6 +85,7 @@ class Pinv(Function):
             winv = _inverted(w, xp.abs(w), a.shape, atol, rtol).astype(a.dtype)
             x = (v * winv[..., None, :]) @ _ht(v)
         else:
+            finite_for_svd(a, "linalg.pinv")
             u, s, vh = xp.linalg.svd(a, full_matrices=False)
             sinv = _inverted(s, s, a.shape, atol, rtol).astype(a.dtype)
             x = (_ht(vh) * sinv[..., None, :]) @ _ht(u)

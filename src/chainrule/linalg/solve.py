@@ -26,7 +26,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.binary import where
 from ..ops.linalg_out import with_out
-from ._common import check_square, mT, raise_singular, tensor_arg
+from ._common import batch_shape, check_square, mT, raise_singular, tensor_arg
 
 __all__ = ["cross", "det", "inv", "matrix_power", "slogdet", "solve"]
 
@@ -119,6 +119,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
         )
     a = check_square(A, "linalg.solve", complex_ok=True)
     b = tensor_arg(B, "linalg.solve", complex_ok=True)
+    if b.ndim == 0:  # PyTorch's message (a 1-d B is read as a vector)
+        raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
     vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
     if not left:
         if vector and a.shape[-1] != 1:  # a vector is a column (n, 1): X A = B cannot hold
@@ -126,7 +128,18 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
                 f"linalg.solve: Incompatible shapes of A and B for the equation "
                 f"XA = B ({a.shape[-2]}x{a.shape[-1]} and {b.shape[-1]}x1)"
             )
-        return mT(solve(mT(a), mT(b)))
+        if vector:  # A is 1 x 1
+            raise RuntimeError(
+                "linalg.solve: Vector broadcasting of the left hand side is not supported for "
+                "left=False. In this case linalg.solve is equivalent to B / A.squeeze(-1)"
+            )
+        if b.shape[-1] != a.shape[-2]:
+            raise RuntimeError(
+                f"linalg.solve: Incompatible shapes of A and B for the equation "
+                f"XA = B ({a.shape[-2]}x{a.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})"
+            )
+        # B is a matrix here: transposing it must not make it look like a batch of vectors
+        return mT(_solve_matrices(mT(a), mT(b)))
     if vector:
         b = b.unsqueeze(-1)
     if b.shape[-2] != a.shape[-1]:
@@ -135,13 +148,19 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
             f"AX = B ({a.shape[-2]}x{a.shape[-1]} and {b.shape[-2]}x"
             f"{b.shape[-1]})"
         )
-    batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    x = _solve_matrices(a, b)
+    return x.squeeze(-1) if vector else x
+
+
+def _solve_matrices(a: Tensor, b: Tensor) -> Tensor:
+    """``A X = B`` for a batch of square ``a`` and matrices ``b`` of fitting shapes, their
+    batch dims broadcast together."""
+    batch = batch_shape("linalg.solve", a, b)
     if tuple(a.shape[:-2]) != batch:
         a = a.expand(*batch, *a.shape[-2:])
     if tuple(b.shape[:-2]) != batch:
         b = b.expand(*batch, *b.shape[-2:])
-    x = Solve.apply(a, b)
-    return x.squeeze(-1) if vector else x
+    return Solve.apply(a, b)
 
 
 class SlogDet(Function):

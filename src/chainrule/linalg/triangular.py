@@ -27,7 +27,7 @@ from ..ops.binary import where
 from ..ops.cast import cast
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
-from ._common import LinAlgError, check_square, mH, tensor_arg
+from ._common import LinAlgError, batch_shape, check_square, mH, tensor_arg
 from .decompositions import _potrf_info, cholesky
 from .solve import solve
 
@@ -89,7 +89,7 @@ def solve_triangular(
         )
     b = _as_a_dtype(a, b, op)
     # Same batch dims on both: linalg.solve would read a B of shape A.shape[:-1] as a vector.
-    batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    batch = batch_shape(op, a, b)
     if tuple(a.shape[:-2]) != batch:
         a = a.expand(*batch, *a.shape[-2:])
     if tuple(b.shape[:-2]) != batch:

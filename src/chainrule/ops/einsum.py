@@ -123,6 +123,12 @@ class Einsum(Function):
             if target != uniq:  # letters summed only inside this operand: broadcast back
                 shape = tuple(shp[sub.index(c)] if c in avail else 1 for c in uniq)
                 g = broadcast_to(reshape(g, shape), tuple(shp[sub.index(c)] for c in uniq))
+            # a letter of size 1 in some operands and n in others (PyTorch broadcasts it):
+            # sum the gradient back onto this operand's 1, or broadcast it onto its n
+            full = tuple(shp[sub.index(c)] for c in uniq)
+            if tuple(g.shape) != full:
+                ones = tuple(k for k, n in enumerate(full) if n == 1 and g.shape[k] != 1)
+                g = broadcast_to(g.sum(ones, keepdim=True) if ones else g, full)
             if uniq != sub:
                 g = _onto_diagonal(g, uniq, sub, shp, ctx.ins, ctx.outs)
             grads.append(g)

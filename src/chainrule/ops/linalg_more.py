@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.tensor import Tensor
-from ..linalg._common import check_square, mH, tensor_arg
+from ..linalg._common import batch_shape, check_square, mH, tensor_arg
 from ..linalg.chains import chain_matmul
 from ..linalg.legacy_norms import frobenius_norm, nuclear_norm
 from ..linalg.lu import LUFactorExResult, lu_factor_ex, lu_unpack
@@ -171,7 +171,7 @@ def triangular_solve(
     a = check_square(A, op, complex_ok=True)
     _rhs_matrix(op, b, a)
     _same_dtype(op, b, a)
-    batch = np.broadcast_shapes(tuple(b.shape[:-2]), tuple(a.shape[:-2]))
+    batch = batch_shape(op, b, a)
     full_a = a.expand(*batch, *a.shape[-2:]) if tuple(a.shape[:-2]) != batch else a
     coef = full_a.mT if transpose else full_a
     flipped = bool(upper) != bool(transpose)  # T^T of an upper triangle is lower

@@ -42,6 +42,11 @@ def _scaled_sum(op: str, input: Any, prod: Tensor, beta: Any, alpha: Any) -> Ten
             f"{op}: input of shape {tuple(inp.shape)} cannot be broadcast to the "
             f"product's shape {tuple(prod.shape)}"
         )
+    if prod.dtype.kind != "c" and (isinstance(alpha, complex) or isinstance(beta, complex)):
+        raise RuntimeError(  # PyTorch's message: a real product takes no complex scale
+            f"{op}: value cannot be converted to type {prod.dtype} without overflow (a "
+            f"complex alpha={alpha!r} or beta={beta!r} for real tensors)"
+        )
     if prod.dtype.kind in "iu":  # PyTorch truncates float scalars for integer tensors
         alpha, beta = int(alpha), int(beta)
     out = prod if alpha == 1 else prod * alpha
