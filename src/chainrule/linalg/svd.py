@@ -39,7 +39,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
-from ._common import check_float, mH
+from ._common import LinAlgError, check_float, mH
 
 __all__ = ["SVD", "SVDVals", "check_phase_invariant", "svd", "svdvals"]
 
@@ -64,6 +64,37 @@ def check_phase_invariant(phase: np.ndarray, tol: float, message: str) -> None:
         raise RuntimeError(message)
 
 
+def _lapack_svd(a, full: bool | None):
+    """``xp.linalg.svd(a)`` (``full`` None: the singular values only) for finite ``a``. As
+    PyTorch: a matrix holding NaN raises ``LinAlgError``, one holding inf (and no NaN) gets
+    NaN factors -- instead of LAPACK's answer, whose gesdd never returns on inf (the process
+    hangs). The finiteness test is one pass, small next to the SVD itself."""
+    xp = get_array_module(a)
+    if bool(xp.isfinite(a).all()):
+        return (
+            xp.linalg.svd(a, compute_uv=False)
+            if full is None
+            else xp.linalg.svd(a, full_matrices=full)
+        )
+    if bool(xp.isnan(a).any()):
+        raise LinAlgError(
+            "linalg.svd: The algorithm failed to converge because the input matrix contained "
+            "non-finite values."
+        )
+    m, n = a.shape[-2:]
+    k, batch = min(m, n), a.shape[:-2]
+    real = a.real.dtype if a.dtype.kind == "c" else a.dtype
+    s = xp.full(batch + (k,), xp.nan, real)
+    if full is None:
+        return s
+    u_cols, v_rows = (m, n) if full else (k, k)
+    return (
+        xp.full(batch + (m, u_cols), xp.nan, a.dtype),
+        s,
+        xp.full(batch + (v_rows, n), xp.nan, a.dtype),
+    )
+
+
 class SVD(Function):
     """SVD of real or complex matrices (the rule of the module docstring); ``full`` returns
     the square U and Vh, whose columns / rows beyond ``min(m, n)`` get no gradient."""
@@ -74,7 +105,7 @@ class SVD(Function):
 
     @staticmethod
     def forward(ctx, a, full):
-        u, s, vh = get_array_module(a).linalg.svd(a, full_matrices=full)
+        u, s, vh = _lapack_svd(a, full)
         ctx.save_for_backward(u, s, vh)
         # an unused U, S or Vh reaches backward as None, PyTorch's undefined gradient, not
         # as zeros: the rule differs (see _reduced_backward)
@@ -230,7 +261,7 @@ class SVDVals(Function):
 
     @staticmethod
     def forward(ctx, a):
-        s = get_array_module(a).linalg.svd(a, compute_uv=False)
+        s = _lapack_svd(a, None)
         ctx.save_for_backward(a)
         return s
 

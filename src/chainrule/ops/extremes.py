@@ -183,6 +183,11 @@ def min(input: Any, dim: Any = None, keepdim: bool = False, other: Any = None): 
 def _arg_reduce(op: str, x: Any, dim: int | None, keepdim: bool) -> Tensor:
     x = as_tensor(x)
     refuse_complex_order(op, x)
+    if x._data.dtype.kind == "b":  # PyTorch has no bool kernel (checked before dim, as it)
+        raise RuntimeError(
+            f"{op}(): does not support bool input; convert it first (x.to(torch.uint8) or "
+            "x.int()), or use max/min along a dim, whose indices work on bool"
+        )
     xp = get_array_module(x._data)
     fn = xp.argmax if op == "argmax" else xp.argmin
     if dim is None:

@@ -27,7 +27,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import contiguous, has_own_layout
-from ._util import as_tensor, constant, int_dim, refuse_complex_order
+from ._util import DtypeError, as_tensor, constant, int_dim, refuse_complex_order
 from .binary import where
 from .binding import tensor_method
 from .gather_scatter import gather
@@ -176,6 +176,15 @@ def _check_reducible(op: str, x: Tensor, d: int) -> None:
         )
 
 
+def _no_bool(op: str, x: Tensor) -> None:
+    """Refuse a bool input: PyTorch has no bool kernel for the medians and ``kthvalue``
+    (``mode`` has one), and code written here would fail there."""
+    if x._data.dtype.kind == "b":
+        raise DtypeError(
+            f"{op}(): not implemented for bool input; convert it first (x.to(torch.uint8))"
+        )
+
+
 def _empty_median(dtype: np.dtype) -> np.ndarray:
     """The median of no elements as PyTorch gives it: NaN, converted to ``dtype`` as x86 does
     (the most negative int64/int32, 0 for narrower integers, True for bool)."""
@@ -196,8 +205,10 @@ def _median(op: str, input: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> A
         if x._data.size == 0:
             out = constant(get_array_module(x._data).asarray(_empty_median(x._data.dtype)))
             return out + x.sum() if x.requires_grad else out  # a graph: backward gives zeros
+        _no_bool(op, x)  # after the empty case, which PyTorch answers for bool too
         return EvenSelect.apply(x, ignore_nan)
     d = int_dim(dim, x.ndim, op)
+    _no_bool(op, x)  # after the dim check, as PyTorch
     if x.ndim == 0:
         return _zero_d(x, op)
     _check_reducible(op, x, d)
@@ -234,7 +245,8 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:  
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise TypeError(f"kthvalue(): argument 'k' must be int, not {type(k).__name__}")
     d = int_dim(dim, x.ndim, "kthvalue")
-    if x.ndim:
+    if x.ndim:  # (a 0-d bool tensor is its own k-th value in PyTorch too)
+        _no_bool("kthvalue", x)
         _check_reducible("kthvalue", x, d)
     n = x.shape[d] if x.ndim else 1
     if not 1 <= k <= n:

@@ -161,7 +161,10 @@ def unique(
         vals = np.moveaxis(vals, 0, d)
         inv = inv.reshape(-1)
     else:
-        vals, inv, counts = np.unique(data, return_inverse=True, return_counts=True)
+        # each NaN is its own value (NaN != NaN), sorted last, as PyTorch's
+        vals, inv, counts = np.unique(
+            data, return_inverse=True, return_counts=True, equal_nan=False
+        )
         inv = inv.reshape(data.shape)
     out = [record_no_derivative("_unique2", Tensor._new(vals), x)]
     if return_inverse:
@@ -237,8 +240,11 @@ def multinomial(
 def _descending_order(xp: Any, a: Any, axis: int) -> Any:
     """The stable descending order of ``a`` along ``axis``, NaN first: PyTorch takes NaN as
     the largest value, NumPy's argsort puts it last whatever the keys' sign. The NaN check
-    is one pass next to the sort; only with a NaN are the orders partitioned (stably)."""
-    order = xp.argsort(-a, axis=axis, kind="stable")
+    is one pass next to the sort; only with a NaN are the orders partitioned (stably).
+    Integers and bools are reversed with ``~`` (-x - 1 for signed, max - x for unsigned, not
+    for bool): a strict order reversal that, unlike ``-x``, never wraps (``-(-128)`` is -128
+    in int8, ``-1`` is 255 in uint8) and exists for bool (NumPy refuses ``-`` there)."""
+    order = xp.argsort(~a if a.dtype.kind in "biu" else -a, axis=axis, kind="stable")
     if a.dtype.kind in "fV" and xp.isnan(a).any():  # V: bfloat16
         nan_in_order = xp.isnan(xp.take_along_axis(a, order, axis))
         order = xp.take_along_axis(order, xp.argsort(~nan_in_order, axis=axis, kind="stable"), axis)
@@ -284,6 +290,10 @@ def topk(
 ) -> return_types.topk:  # noqa: A002 - PyTorch's name
     """The ``k`` largest (or smallest) entries along ``dim``: (values, indices)."""
     refuse_complex_order("topk", input)
+    if input._data.dtype.kind == "b":  # as PyTorch's CPU kernel (checked before dim, as it)
+        raise RuntimeError(
+            "topk does not support bool dtypes on CPU; convert the input first (x.to(torch.uint8))"
+        )
     dim = norm_dim(dim, max(input.ndim, 1), "topk")[0]
     n = input.shape[dim] if input.ndim else 1
     if not 0 <= k <= n:

@@ -56,6 +56,8 @@ def moment(
     """``var`` (``root``: ``std``, its square root) with the errors naming ``op``: the body
     shared by ``var``, ``std`` and ``var_mean``/``std_mean``'s composed path."""
     input = as_tensor(input)
+    if isinstance(dim, bool) and unbiased is None:  # PyTorch's var(input, unbiased) overload
+        dim, unbiased = None, dim
     if unbiased is not None and correction is not None:  # two overloads in PyTorch, not one
         raise TypeError(
             f"{op}() received an invalid combination of arguments - got both "
