@@ -41,6 +41,7 @@ from typing import Any, BinaryIO
 
 from ._memory import root_array
 from .autograd.tensor import Tensor
+from .backend import Device
 from .serialization import pickle_format, safetensors_format, torch_writer
 from .serialization.archive import is_zip
 from .serialization.config import config as serialization_config
@@ -84,7 +85,12 @@ def _pickle_writer(obj: Any, reason: NotStorable) -> Callable[[BinaryIO], None]:
 
 
 def save(
-    obj: Any, f: str | os.PathLike | BinaryIO, *, _use_new_zipfile_serialization: bool = True
+    obj: Any,
+    f: str | os.PathLike | BinaryIO,
+    pickle_module: Any = None,
+    pickle_protocol: int = 2,
+    _use_new_zipfile_serialization: bool = True,
+    _disable_byteorder_record: bool = False,
 ) -> None:
     """Save a state dict, a nest of tensors, or (pickled) any other object to a file.
 
@@ -102,8 +108,9 @@ def save(
     Safetensors + JSON, which any safetensors reader opens, is written instead to a path
     (or a file object's ``name``) ending in ``.safetensors``, and for an object holding a
     value that PyTorch's format has no weights-only form for but safetensors has (a NumPy
-    datetime array, a ``defaultdict``). Anything else (a whole ``nn.Module``, a custom
-    object) is pickled into the zip layout, as ``torch.save`` does; reading it back needs
+    datetime array). Anything else (a whole ``nn.Module``, a custom object, a namedtuple,
+    ``defaultdict`` or other container subclass, whose type safetensors' JSON would drop)
+    is pickled into the zip layout, as ``torch.save`` does; reading it back needs
     ``cr.load(f, weights_only=False)`` (trusted files only) or
     ``cr.serialization.add_safe_globals``. ``cr.load`` reads every one of these. The
     safetensors form holds no attributes of a dict, so a state dict saved to a
@@ -113,14 +120,40 @@ def save(
         obj: what to save, e.g. ``{"model": model.state_dict(), "optimizer": opt.state_dict()}``.
         f: a path (written atomically through a temporary file and ``os.replace``) or a
             binary file object opened for writing.
+        pickle_module: ``None`` or the standard ``pickle`` module (PyTorch's default);
+            another module raises NotImplementedError (chainrule writes its own pickles).
+        pickle_protocol: accepted for PyTorch's signature (0 to ``pickle.HIGHEST_PROTOCOL``);
+            tensors are raw storages beside the pickle, so any protocol gives an archive
+            that ``torch.load`` and ``cr.load`` read.
         _use_new_zipfile_serialization: ``True`` (PyTorch's default, and the zip format
             written here); ``False`` (PyTorch's pre-1.6 format) raises NotImplementedError.
+        _disable_byteorder_record: ``False`` (the default: the archive records its byte
+            order); ``True`` raises NotImplementedError.
 
     Raises:
         TypeError: ``obj`` holds something no format can store (a lambda, an object
             array, a long double).
         FileNotFoundError: the target directory does not exist.
     """
+    if pickle_module is not None and pickle_module is not pickle:
+        raise NotImplementedError(
+            f"cr.save: pickle_module={getattr(pickle_module, '__name__', pickle_module)!r} is "
+            "not supported; chainrule writes its own pickles (pass None or pickle)"
+        )
+    if (
+        not isinstance(pickle_protocol, int)
+        or isinstance(pickle_protocol, bool)
+        or not 0 <= pickle_protocol <= pickle.HIGHEST_PROTOCOL
+    ):
+        raise ValueError(
+            f"cr.save: pickle_protocol must be an int from 0 to {pickle.HIGHEST_PROTOCOL}, "
+            f"got {pickle_protocol!r}"
+        )
+    if _disable_byteorder_record:
+        raise NotImplementedError(
+            "cr.save: _disable_byteorder_record=True is not supported; the archive always "
+            "records its byte order"
+        )
     if not _use_new_zipfile_serialization:
         raise NotImplementedError(
             "cr.save: _use_new_zipfile_serialization=False (PyTorch's legacy, pre-1.6 format) "
@@ -318,6 +351,7 @@ def load(
         raise TypeError(
             f"cr.load: weights_only must be a bool or None, got {type(weights_only).__name__}"
         )
+    device_of = None if map_location in (None, "cpu") else _device_rule(map_location)
     if mmap is None:
         mmap = serialization_config.load.mmap
     with Source(f, "cr.load", get_default_mmap_options() if mmap else None) as src:
@@ -328,9 +362,23 @@ def load(
             raise pickle_format.legacy_error(src)
         else:  # safetensors, or an error saying why the file is not one
             obj = _load_safetensors(src)
-    if map_location not in (None, "cpu"):
-        obj = _move(obj, _device_rule(map_location), 0)
+    if device_of is not None:
+        obj = _move(obj, device_of, 0)
     return obj
+
+
+def _as_device(where: Any, what: str) -> Device:
+    """A device named by ``map_location`` (a ``cr.device`` or a string such as ``"cuda:0"``);
+    anything else is refused here, before ``Tensor.to`` could read a string as a dtype."""
+    if isinstance(where, Device):
+        return where
+    if not isinstance(where, str):
+        raise TypeError(
+            f"cr.load: {what} must be a device string, a cr.device, a dict from location "
+            "strings to devices, or a function (storage, location) -> storage; got "
+            f"{type(where).__name__}"
+        )
+    return Device(where)  # an unknown device string raises RuntimeError, as in PyTorch
 
 
 def _device_rule(map_location: Any) -> Callable[[Tensor], Any]:
@@ -340,7 +388,8 @@ def _device_rule(map_location: Any) -> Callable[[Tensor], Any]:
     and the tensors of that storage move to the device of the storage it returns
     (``lambda storage, loc: storage`` keeps them where they are)."""
     if isinstance(map_location, dict):
-        return lambda t: map_location.get(str(t.device), t.device)
+        table = {k: _as_device(v, f"map_location[{k!r}]") for k, v in map_location.items()}
+        return lambda t: table.get(str(t.device), t.device)
     if callable(map_location) and not isinstance(map_location, type):
         chosen: dict[int, Any] = {}
 
@@ -348,17 +397,20 @@ def _device_rule(map_location: Any) -> Callable[[Tensor], Any]:
             root = root_array(t._data)
             if id(root) not in chosen:
                 out = map_location(t.untyped_storage(), str(t.device))
-                if not hasattr(out, "device"):
+                if out is None:  # PyTorch: None keeps the storage where it was saved
+                    out = t
+                elif not hasattr(out, "device"):
                     raise TypeError(
                         f"cr.load: map_location returned {type(out).__name__}; a function "
-                        "given as map_location must return a storage, e.g. "
+                        "given as map_location must return a storage or None, e.g. "
                         "lambda storage, loc: storage"
                     )
                 chosen[id(root)] = out.device
             return chosen[id(root)]
 
         return by_storage
-    return lambda t: map_location
+    device = _as_device(map_location, "map_location")
+    return lambda t: device
 
 
 def _move(obj: Any, device_of: Callable[[Tensor], Any], depth: int) -> Any:
@@ -376,5 +428,10 @@ def _move(obj: Any, device_of: Callable[[Tensor], Any], depth: int) -> Any:
         obj[:] = [_move(v, device_of, depth + 1) for v in obj]
         return obj
     if isinstance(obj, tuple):
-        return tuple(_move(v, device_of, depth + 1) for v in obj)
+        items = [_move(v, device_of, depth + 1) for v in obj]
+        if all(a is b for a, b in zip(items, obj)):
+            return obj  # nothing moved: keeps a cr.Size or any other tuple type as it is
+        if hasattr(type(obj), "_fields"):  # a namedtuple (weights_only=False)
+            return type(obj)._make(items)
+        return tuple(items) if type(obj) is tuple else type(obj)(items)
     return obj

@@ -26,7 +26,9 @@ _NUMBER_STATE_KEYS = frozenset({"step", "eta", "mu", "mu_product"})
 _NUMBERS = (int, float, np.integer, np.floating)
 
 
-def cast_like(value: Any, p: Tensor, key: str, name: str, counters: bool = True) -> Any:
+def cast_like(
+    value: Any, p: Tensor, key: str, name: str, counters: bool = True, shaped: bool = True
+) -> Any:
     """A saved state entry as the optimizer's state holds it, as PyTorch's
     ``load_state_dict`` makes it: ``step`` keeps its own dtype (a plain number, as older
     checkpoints hold, becomes a tensor of the scalar dtype, unless ``counters`` is False: an
@@ -37,7 +39,9 @@ def cast_like(value: Any, p: Tensor, key: str, name: str, counters: bool = True)
 
     As PyTorch's ``value.to(dtype, device)``, a tensor already of the right dtype and device
     is kept, not copied: loading a live optimizer's ``state_dict()`` into a second optimizer
-    makes the two share their buffers (each one's in-place update is seen by the other)."""
+    makes the two share their buffers (each one's in-place update is seen by the other).
+    ``shaped=False`` is for an optimizer whose state is not shaped like its parameters
+    (LBFGS keeps flat vectors over all parameters): no shape check then."""
     source = None
     if isinstance(value, Tensor):
         if isinstance(value, SparseTensor):  # SGD's momentum over sparse gradients
@@ -57,7 +61,7 @@ def cast_like(value: Any, p: Tensor, key: str, name: str, counters: bool = True)
         if _reusable(source, value, np, dtype):
             return source
         return Tensor._make(np.array(value, dtype=dtype), False, None, 0)
-    if tuple(value.shape) != tuple(p._data.shape):
+    if shaped and tuple(value.shape) != tuple(p._data.shape):
         raise ValueError(
             f"{name}.load_state_dict: state {key!r} has shape "
             f"{tuple(value.shape)} but its parameter has shape "

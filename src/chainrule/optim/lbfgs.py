@@ -43,6 +43,10 @@ class LBFGS(Optimizer):
         ValueError: for parameter groups or a negative lr.
     """
 
+    # the state ("d", "prev_flat_grad", the history) holds flat vectors over all parameters,
+    # kept under the first one as PyTorch keeps it
+    _shaped_state = False
+
     def __init__(
         self,
         params: Iterable[Any],

@@ -120,6 +120,8 @@ class Optimizer(OptimizerHooksMixin):
     # PyTorch's built-in optimizers keep ``step`` (and ASGD's ``eta``/``mu``) as 0-d tensors;
     # SparseAdam keeps a Python int ``step``
     _tensor_counters = True
+    # each parameter's state tensors have its shape (LBFGS: flat vectors over all of them)
+    _shaped_state = True
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
         self._init_hooks()
@@ -387,7 +389,9 @@ class Optimizer(OptimizerHooksMixin):
             p = by_index.get(int(key))
             if p is None:
                 continue
-            new_state[p] = {k: cast_like(v, p, k, name, counters) for k, v in saved.items()}
+            new_state[p] = {
+                k: cast_like(v, p, k, name, counters, self._shaped_state) for k, v in saved.items()
+            }
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
             restored = {

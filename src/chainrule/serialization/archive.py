@@ -324,12 +324,18 @@ def _int_tuple(value: Any, what: str, where: str) -> tuple[int, ...]:
     raise LoadError(f"cr.load: {where} has a tensor with invalid {what} {str(value)[:80]}")
 
 
+_EXPAND_COPY_BYTES = 1 << 26  # 64 MiB: the most an expanded tensor's copy may add
+
+
 def tensor_view(storage: Any, offset: Any, size: Any, stride: Any, where: str) -> np.ndarray:
     """The array of a tensor viewing ``storage``; its whole extent is checked first.
 
     Tensors that view the same storage share memory (as after ``torch.load``), except that
     views with a zero stride (expanded tensors) are copied, since writing through them
-    would change several elements at once.
+    would change several elements at once. A copy larger than both its storage and
+    :data:`_EXPAND_COPY_BYTES` is not made (a few bytes of file could otherwise claim
+    terabytes): such a tensor stays a read-only view, as ``Tensor.expand`` makes, whose
+    in-place ops raise PyTorch's error for expanded tensors.
     """
     if not isinstance(storage, Storage):
         raise LoadError(
@@ -362,7 +368,9 @@ def tensor_view(storage: Any, offset: Any, size: Any, stride: Any, where: str) -
         storage.array[offset:], shape=size, strides=tuple(s * item for s in stride)
     )
     if any(s == 0 and n > 1 for n, s in zip(size, stride)):
-        view = view.copy()
+        if view.nbytes <= max(storage.array.nbytes, _EXPAND_COPY_BYTES):
+            return view.copy()
+        view.flags.writeable = False
     return view
 
 

@@ -63,7 +63,9 @@ def locate(arr: Any) -> Located | None:
 
     The strides of axes of length 1 (and of every axis of an empty array) address nothing,
     so a NumPy stride there that is negative or not a whole number of elements is replaced
-    by the C-contiguous one; an empty array keeps its offset when it lies within the root
+    by the C-contiguous one (so is an empty array's zero stride: NumPy gives ``np.empty(0)``
+    stride 0, torch ``torch.empty(0)`` stride 1); an empty array keeps its offset when it lies
+    within the root
     (``torch.save`` of ``x[1:1]`` writes ``x``'s storage with offset ``4`` for a 3x4 ``x``).
     """
     root = root_array(arr)
@@ -82,7 +84,7 @@ def locate(arr: Any) -> Located | None:
     fallback = contiguous_strides(shape)
     stride = []
     for n, s, c in zip(shape, arr.strides, fallback):
-        if s >= 0 and s % item == 0:
+        if s >= 0 and s % item == 0 and not (empty and s == 0):
             stride.append(s // item)
         elif n <= 1 or empty:
             stride.append(c)

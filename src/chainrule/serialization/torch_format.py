@@ -20,9 +20,12 @@ from ..autograd.tensor import Tensor
 from ..backend import Device
 from ..dtype_objects import dtype as PublicDtype
 from ..dtype_objects import public_dtype
+from ..ops.tensor_queries import layout, sparse_coo, strided
 from ..quantized_serialization import QUANTIZED_GLOBALS
+from ..size import Size
 from .archive import Storage, StorageType, tensor_view
 from .source import LoadError
+from .unpickle import Unsupported
 
 __all__ = ["TORCH_GLOBALS"]
 
@@ -68,6 +71,26 @@ _DTYPES = {
     "cdouble": "complex128",
 }
 
+# torch dtypes that chainrule has no counterpart for: a file naming one gets an error
+# saying so (the quantized ones are in quantized_serialization)
+_MISSING_DTYPES = (
+    "float8_e4m3fn",
+    "float8_e4m3fnuz",
+    "float8_e5m2",
+    "float8_e5m2fnuz",
+    "float8_e8m0fnu",
+    "float4_e2m1fn_x2",
+    "complex32",
+    "chalf",
+    "bits8",
+    "bits16",
+    "bits1x8",
+    "bits2x4",
+    "bits4x2",
+    *(f"int{n}" for n in range(1, 8)),
+    *(f"uint{n}" for n in range(1, 8)),
+)
+
 
 class _TensorType:
     """What ``torch.Tensor`` / ``torch.nn.Parameter`` resolve to (only as a type tag)."""
@@ -105,8 +128,27 @@ def _rebuild_tensor_v2(
 ) -> Tensor:
     """``torch._utils._rebuild_tensor_v2``: a tensor viewing ``storage``."""
     _check_hooks(backward_hooks)
-    arr = tensor_view(storage, storage_offset, size, stride, _WHERE)
+    arr = _with_metadata(tensor_view(storage, storage_offset, size, stride, _WHERE), metadata)
     return Tensor._make(arr, _flag(requires_grad, "requires_grad"), None, 0)
+
+
+def _with_metadata(arr: np.ndarray, metadata: Any) -> np.ndarray:
+    """``arr`` with the tensor metadata ``torch.save`` records beside a view: ``{"conj":
+    True}`` for ``x.conj()`` and ``{"neg": True}`` for a negative view, whose storages hold
+    the values before conjugation / negation. chainrule has no lazy conjugate or negative
+    bits, so the loaded tensor is the computed copy (no longer sharing its storage)."""
+    if metadata is None:
+        return arr
+    if not isinstance(metadata, dict) or not set(metadata) <= {"conj", "neg"}:
+        raise LoadError(
+            f"cr.load: {_WHERE} has a tensor with metadata {str(metadata)[:80]}; "
+            "chainrule reads only 'conj' and 'neg'"
+        )
+    if _flag(metadata.get("conj", False), "conj"):
+        arr = np.conj(arr)
+    if _flag(metadata.get("neg", False), "neg"):
+        arr = np.negative(arr)
+    return arr
 
 
 def _rebuild_tensor_v3(
@@ -186,13 +228,13 @@ def _rebuild_from_type_v2(func: Any, new_type: Any, args: Any, state: Any) -> An
     return out
 
 
-def _size(dims: Any = ()) -> tuple[int, ...]:
-    """``torch.Size(dims)`` -> a plain tuple of ints."""
+def _size(dims: Any = ()) -> Size:
+    """``torch.Size(dims)`` -> a ``cr.Size``, as ``torch.load`` gives a ``torch.Size``."""
     if not isinstance(dims, (list, tuple)) or not all(
         isinstance(d, int) and not isinstance(d, bool) for d in dims
     ):
         raise LoadError(f"cr.load: {_WHERE} has an invalid torch.Size {str(dims)[:80]}")
-    return tuple(dims)
+    return Size(dims)
 
 
 def _device(spec: Any, index: Any = None) -> Any:
@@ -204,6 +246,21 @@ def _device(spec: Any, index: Any = None) -> Any:
         return Device(text)
     except (ValueError, TypeError, RuntimeError):
         return text
+
+
+def _get_layout(name: Any) -> layout:
+    """``torch.serialization._get_layout("torch.strided")``, which is how ``torch.save``
+    writes a ``torch.layout``: the ``cr`` layout of that name."""
+    found = _LAYOUTS.get(name) if isinstance(name, str) else None
+    if found is None:
+        raise LoadError(
+            f"cr.load: {_WHERE} has the layout {str(name)[:40]!r}; chainrule has "
+            f"{', '.join(_LAYOUTS)} only"
+        )
+    return found
+
+
+_LAYOUTS = {repr(x): x for x in (strided, sparse_coo)}
 
 
 def _dtype_global(name: str) -> Any:
@@ -232,12 +289,15 @@ def _table() -> dict[str, Any]:
         "torch.nn.parameter.Parameter": _PARAMETER,
         "torch.Size": _size,
         "torch.device": _device,
+        "torch.serialization._get_layout": _get_layout,
         "collections.OrderedDict": OrderedDict,
     }
     for name, dtype in _STORAGES.items():
         table[f"torch.{name}"] = StorageType(dtype)
     for name, dtype in _DTYPES.items():
         table[f"torch.{name}"] = _dtype_global(dtype)
+    for name in _MISSING_DTYPES:
+        table[f"torch.{name}"] = Unsupported(f"the dtype torch.{name}")
     table.update(QUANTIZED_GLOBALS)  # torch._utils._rebuild_qtensor, torch.qint8, ...
     return table
 

@@ -6,7 +6,7 @@ primitive values and calls only a fixed set of globals (``torch._utils._rebuild_
 write such a name unless the object behind it can be imported, so chainrule writes the
 opcodes itself, the way ``torch.save`` lays them out (protocol 2, as ``torch.save`` uses):
 
-* ``None``, bools, ints, floats, strings, bytes and complex numbers;
+* ``None``, bools, ints, floats, strings, bytes, bytearrays and complex numbers;
 * tuples, lists, dicts, ``collections.OrderedDict`` and sets (exact types only: a
   subclass could carry state a weights-only load cannot restore); an ``OrderedDict``'s own
   attributes, such as a state dict's ``_metadata`` (the module versions), follow its items
@@ -70,6 +70,7 @@ class PersistentId:
 
 _OD = Global("collections", "OrderedDict")
 _SET = Global("__builtin__", "set")
+_BYTEARRAY = Global("__builtin__", "bytearray")
 _COMPLEX = Global("__builtin__", "complex")
 _ENCODE = Global("_codecs", "encode")
 
@@ -87,6 +88,9 @@ class _Writer:
             str: lambda obj, path, depth: self._str(obj),
             bytes: lambda obj, path, depth: self._reduce(
                 _ENCODE, (obj.decode("latin1"), "latin1"), path, depth
+            ),
+            bytearray: lambda obj, path, depth: self._reduce(
+                _BYTEARRAY, (bytes(obj),), path, depth
             ),
             complex: lambda obj, path, depth: self._reduce(
                 _COMPLEX, (obj.real, obj.imag), path, depth

@@ -46,6 +46,7 @@ from ..autograd.tensor import Tensor
 from ..backend import Device
 from ..dtype_objects import dtype as PublicDtype
 from ..nn.parameter import Parameter
+from ..ops.tensor_queries import layout
 from ..quantized_serialization import quantized_record
 from ..size import Size
 from .archive import Archive, Storage
@@ -93,6 +94,7 @@ _REBUILD_PARAMETER = Global("torch._utils", "_rebuild_parameter")
 _UNTYPED_STORAGE = Global("torch.storage", "UntypedStorage")
 _SIZE = Global("torch", "Size")
 _DEVICE = Global("torch", "device")
+_GET_LAYOUT = Global("torch.serialization", "_get_layout")
 
 
 def _layout(data: Any) -> tuple:
@@ -137,6 +139,8 @@ class _Collector:
             return Reduce(_SIZE, (tuple(int(n) for n in obj),))
         if isinstance(obj, PublicDtype):  # torch.float32 is the global "torch float32"
             return Global("torch", str(obj).removeprefix("torch."))
+        if isinstance(obj, layout):  # torch.save's form: _get_layout("torch.strided")
+            return Reduce(_GET_LAYOUT, (repr(obj),))
         if isinstance(obj, Device):  # torch.device("cuda", 1) is written as that call
             args = (obj.type,) if obj.index is None else (obj.type, int(obj.index))
             return Reduce(_DEVICE, args)

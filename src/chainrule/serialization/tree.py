@@ -16,11 +16,13 @@ names the file and what is wrong.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..size import Size
 from .source import LoadError, Source
 
 __all__ = ["MAX_DEPTH", "NotStorable", "decode", "encode"]
@@ -43,6 +45,9 @@ _SCALAR_DTYPES = (
     "complex64",
     "complex128",
 )
+# the containers stored as JSON; cr.Size is kept as a tuple, an OrderedDict as a dict (in
+# order), which is what they are to a state dict
+_CONTAINERS = (dict, OrderedDict, list, tuple, Size)
 _TIME = re.compile(r"^(datetime64|timedelta64)\[(Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as)\]$")
 
 
@@ -70,6 +75,14 @@ class Encoder:
             return self._array(obj, path)
         if isinstance(obj, np.generic):
             return self._scalar(obj, path)
+        if isinstance(obj, (dict, list, tuple)) and type(obj) not in _CONTAINERS:
+            # a namedtuple, defaultdict or other subclass would load back as its plain base
+            # type: cr.save pickles it instead, as torch.save does
+            raise NotStorable(
+                f"cr.save: cannot store a {type(obj).__name__} (a subclass of "
+                f"{type(obj).__mro__[1].__name__}) at {path or '<root>'!r} in safetensors "
+                "without losing its type"
+            )
         if isinstance(obj, dict):
             return self._dict(obj, path, depth)
         if isinstance(obj, (list, tuple)):

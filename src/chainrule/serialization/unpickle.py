@@ -27,7 +27,24 @@ from typing import Any
 from .safe_globals import lookup
 from .source import LoadError
 
-__all__ = ["FullUnpickler", "WeightsOnlyUnpickler", "prescan", "unpickle"]
+__all__ = ["FullUnpickler", "Unsupported", "WeightsOnlyUnpickler", "prescan", "unpickle"]
+
+
+class Unsupported:
+    """A global that a format's table knows but chainrule cannot rebuild (a torch dtype it
+    does not have, such as ``torch.float8_e4m3fn``): naming it raises a LoadError saying
+    so, instead of the weights-only refusal, which would wrongly blame the file's safety."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+
+def _from_table(table: dict[str, Any], full: str, where: str) -> Any:
+    found = table[full]
+    if isinstance(found, Unsupported):
+        raise LoadError(f"cr.load: {where} uses {found.what}, which chainrule does not support")
+    return found
+
 
 # Harmless names any weights-only load may use (protocol 2 spells builtins "__builtin__").
 _BASE: dict[str, Any] = {
@@ -53,6 +70,24 @@ def _latin1_encode(text: Any, encoding: str = "latin1", errors: str = "strict") 
 
 
 _BASE["_codecs.encode"] = _latin1_encode  # protocol 2 writes bytes this way
+
+
+def _bytearray(source: Any = b"", encoding: Any = None) -> bytearray:
+    """``bytearray`` as pickle rebuilds one (from bytes, or from a str and ``latin-1`` under
+    protocol 2), which PyTorch's weights-only load allows; never ``bytearray(n)``, which
+    would allocate ``n`` bytes that the file does not hold."""
+    if isinstance(source, bytes) and encoding is None:
+        return bytearray(source)
+    if isinstance(source, str) and encoding in ("latin1", "latin-1"):
+        return bytearray(source, "latin-1")
+    raise pickle.UnpicklingError(
+        "Weights only load failed: bytearray is allowed only from bytes, or from a str with "
+        f"'latin-1', got bytearray({type(source).__name__}, {encoding!r})"
+    )
+
+
+_BASE["builtins.bytearray"] = _bytearray
+_BASE["__builtin__.bytearray"] = _bytearray
 
 
 def prescan(data: bytes, where: str, op: str = "cr.load") -> None:
@@ -103,7 +138,7 @@ class WeightsOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         full = f"{module}.{name}"
         if full in self._table:
-            return self._table[full]
+            return _from_table(self._table, full, self._where)
         if full in _BASE:
             return _BASE[full]
         allowed = lookup(module, name)
@@ -126,15 +161,18 @@ class FullUnpickler(pickle.Unpickler):
     """An ordinary unpickler (``weights_only=False``) that still rebuilds the archive's
     tensors as chainrule tensors. It runs whatever the file names: trusted files only."""
 
-    def __init__(self, file: Any, table: dict[str, Any], persistent_load: Callable) -> None:
+    def __init__(
+        self, file: Any, table: dict[str, Any], persistent_load: Callable, where: str = ""
+    ) -> None:
         super().__init__(file, encoding="utf-8")
         self._table = table
         self._persistent = persistent_load
+        self._where = where
 
     def find_class(self, module: str, name: str) -> Any:
         full = f"{module}.{name}"
         if full in self._table:
-            return self._table[full]
+            return _from_table(self._table, full, self._where)
         return super().find_class(module, name)
 
     def persistent_load(self, pid: Any) -> Any:
@@ -150,7 +188,7 @@ def unpickle(
     if weights_only:
         unpickler: pickle.Unpickler = WeightsOnlyUnpickler(fh, table, persistent_load, where)
     else:
-        unpickler = FullUnpickler(fh, table, persistent_load)
+        unpickler = FullUnpickler(fh, table, persistent_load, where)
     try:
         return unpickler.load()
     except LoadError as exc:  # from a rebuild function, which does not know the file
