@@ -123,7 +123,9 @@ def prepare_distributed(model: Any, train_loader: Any, global_batch: int) -> tup
         )
     model = SyncBatchNorm.convert_sync_batchnorm(model)
     ddp = DistributedDataParallel(model)
-    loader = DataLoader(
-        train_loader.dataset, batch_sampler=RankBatchSlices(train_loader.batch_sampler, size, rank)
+    loader = DataLoader(  # the same generator: each epoch's draws stand where one process's do
+        train_loader.dataset,
+        batch_sampler=RankBatchSlices(train_loader.batch_sampler, size, rank),
+        generator=train_loader.generator,
     )
     return ddp, loader
