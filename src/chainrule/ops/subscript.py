@@ -144,9 +144,34 @@ def _index_added(g: Any, shape: tuple, idx: Any) -> Any:
     return out
 
 
+def _basic(idx: Any) -> bool:
+    """Whether ``idx`` is an int, a forward slice, or a tuple of those, None and ``...``: the
+    common index that :func:`.subscript_index.convert_index` would leave as it is."""
+    t = type(idx)
+    if t is int:
+        return True
+    if t is slice:
+        return idx.step is None or type(idx.step) is int and idx.step > 0
+    if t is not tuple:
+        return False
+    for i in idx:
+        ti = type(i)
+        if ti is slice:
+            if not (i.step is None or type(i.step) is int and i.step > 0):
+                return False
+        elif ti is not int and i is not None and i is not Ellipsis:
+            return False
+    return True
+
+
 def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
     """``x[idx]``; ``guard`` names Tensors the index arrays alias (default: those in ``idx``)
     so that an in-place change to them after forward is detected."""
+    if guard is None and _basic(idx):  # ints, forward slices, None, ...: nothing to convert
+        try:
+            return GetItem.apply(x, idx, guard=())
+        except IndexError as err:
+            raise IndexError(f"index: {err} (tensor of shape {tuple(x.shape)})") from None
     if guard is None:  # a 0-d integer tensor is read as an int: nothing to guard
         guard = tuple(t for t in index_tensors(idx) if t.ndim or t.dtype == np.bool_)
     idx = convert_index(idx)

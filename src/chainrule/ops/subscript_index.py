@@ -41,20 +41,21 @@ def _tensor_index(t: Tensor) -> Any:
     as they are; a uint8 (byte) tensor as a bool *mask* (PyTorch's deprecated legacy, with
     its warning; a 0-d one silently); any other integer dtype is refused (IndexError)."""
     a = t._data
-    if a.dtype == np.uint8:
+    dt = a.dtype
+    if dt.kind == "i" and dt.itemsize >= 4:  # int32 / int64, the common case
+        return int(a) if a.ndim == 0 else a  # a 0-d one selects as an int does: a view
+    if dt.kind == "b":
+        return a
+    if dt == np.uint8:
         if a.ndim:
             warn_at_caller(
                 "index: indexing with dtype uint8 is now deprecated, please use a dtype bool "
                 "instead"
             )
         return a.astype(bool)
-    if a.dtype != np.bool_ and a.dtype not in (np.int32, np.int64):
-        raise IndexError(
-            f"index: tensors used as indices must be long, int, byte or bool tensors, got {t.dtype}"
-        )
-    if a.ndim == 0 and a.dtype != np.bool_:
-        return int(a)  # a 0-d integer tensor selects, as an int does: the result is a view
-    return a
+    raise IndexError(
+        f"index: tensors used as indices must be long, int, byte or bool tensors, got {t.dtype}"
+    )
 
 
 def _sequence_as_tuple(seq: list) -> bool:
