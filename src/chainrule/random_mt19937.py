@@ -310,7 +310,12 @@ class TorchStream:
         """A bool mask, True with probability ``p``: ``uniform < p``, the uniform of
         ``dtype`` (float64 for a number ``p``, as ``bernoulli_(p)`` and dropout)."""
         shape = _size_of(size) if size is not None else np.shape(p)
-        return self._unit(int(np.prod(shape)), dtype).reshape(shape) < p
+        n = int(np.prod(shape))
+        if np.ndim(p) == 0 and _is_wide(dtype) and 0.0 <= float(p) <= 1.0:
+            # u = k 2**-53 < p  <=>  k < ceil(p 2**53) (exact): integers, no float pass
+            k = self._u64(n) & np.uint64((1 << 53) - 1)
+            return (k < np.uint64(math.ceil(float(p) * 2.0**53))).reshape(shape)
+        return self._unit(n, dtype).reshape(shape) < p
 
 
 def encode_torch_state(stream: TorchStream, seed: int) -> bytes:
