@@ -13,12 +13,12 @@ from typing import Any
 
 from ...autograd.tensor import Tensor
 from ..functional.conv3d import conv3d, conv_transpose3d
-from .conv import _ConvNd, _ConvTransposeNd
+from .conv import _ConvForwardNd, _ConvTransposeNd
 
 __all__ = ["Conv3d", "ConvTranspose3d"]
 
 
-class Conv3d(_ConvNd):
+class Conv3d(_ConvForwardNd):
     """3-D convolution layer, like ``torch.nn.Conv3d``.
 
     Shape:
@@ -27,34 +27,6 @@ class Conv3d(_ConvNd):
     """
 
     _nd = 3
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            device=device,
-            dtype=dtype,
-        )
 
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:  # noqa: A002
         """The convolution with a given ``weight`` and ``bias`` (PyTorch's hook for subclasses,
