@@ -91,6 +91,10 @@ def to_device_op(x: Tensor, device) -> Tensor:
 
 def type_as(x: Tensor, other: Tensor) -> Tensor:
     """``x`` converted to ``other``'s dtype (``Tensor.type_as``)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(
+            f"type_as(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}"
+        )
     return x.to(other.dtype)
 
 

@@ -182,6 +182,19 @@ def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
         ) from err
 
 
+def _need_tensors(op: str, names: tuple[str, str], a: Any, b: Any) -> None:
+    """PyTorch's TypeError for a non-tensor operand of a product (a number, a list), before
+    any attribute of it is read."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):  # the per-call cost: two isinstance
+        return
+    for pos, (name, v) in enumerate(zip(names, (a, b))):
+        if not isinstance(v, Tensor):
+            raise TypeError(
+                f"{op}(): argument '{name}' (position {pos + 1}) must be Tensor, not "
+                f"{type(v).__name__}"
+            )
+
+
 # matmul without its out= wrapper: what the products below (and MatMul's backward) call
 _matmul = matmul.__wrapped__
 
@@ -192,6 +205,7 @@ def mm(input: Tensor, mat2: Tensor, out_dtype: Any = None) -> Tensor:  # noqa: A
     """The product of two matrices (``out_dtype``: see :func:`_check_out_dtype`)."""
     a, b = input, mat2
     _check_out_dtype("mm", out_dtype)
+    _need_tensors("mm", ("input", "mat2"), input, mat2)
     if type(a) is SparseTensor or type(b) is SparseTensor:  # torch: IndexError for 1-d
         return sparse_mm(a, b, "mm")
     if a.ndim != 2 or b.ndim != 2:
@@ -207,6 +221,7 @@ def bmm(input: Tensor, mat2: Tensor, out_dtype: Any = None) -> Tensor:  # noqa: 
     """Batched matrix products of two 3-d tensors (the first may be sparse COO)."""
     a, b = input, mat2
     _check_out_dtype("bmm", out_dtype)
+    _need_tensors("bmm", ("input", "mat2"), input, mat2)
     if type(a) is SparseTensor or type(b) is SparseTensor:
         return sparse_bmm(a, b)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
@@ -222,6 +237,7 @@ def bmm(input: Tensor, mat2: Tensor, out_dtype: Any = None) -> Tensor:  # noqa: 
 def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002
     """The inner product of two 1-d tensors of equal length."""
     a, b = input, tensor
+    _need_tensors("dot", ("input", "tensor"), input, tensor)
     if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
         raise ShapeError(
             f"dot: expects two 1-d tensors of equal length, got shapes {tuple(a.shape)} and "
@@ -241,6 +257,7 @@ def _uncast_matmul(a: Tensor, b: Tensor) -> Tensor:
 def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
     """A matrix times a vector."""
     a, v = input, vec
+    _need_tensors("mv", ("input", "vec"), input, vec)
     if a.ndim != 2 or v.ndim != 1:
         raise ShapeError(
             f"mv: expects a matrix and a vector, got shapes {tuple(a.shape)}, {tuple(v.shape)}"
@@ -255,6 +272,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
 def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
     """The outer product of two 1-d tensors (composed: a column times a row)."""
     a, b = input, vec2
+    _need_tensors("outer", ("input", "vec2"), input, vec2)
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(
             f"outer: expects two 1-d tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}"

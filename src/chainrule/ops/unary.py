@@ -422,7 +422,11 @@ def sigmoid(input: Tensor) -> Tensor:
 @tensor_method(inplace=True)
 def relu(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
     x = as_tensor(input)
-    _no_complex("relu", x)
+    kind = x._data.dtype.kind
+    if kind == "b":  # PyTorch refuses a mask rather than returning it as integers
+        raise RuntimeError(f"relu: Boolean inputs not supported for relu (got {x.dtype})")
+    if kind == "c":
+        _no_complex("relu", x)
     return Relu.apply(x)
 
 

@@ -100,9 +100,17 @@ class BroadcastTo(Function):
         return get_array_module(t).broadcast_to(t, ctx.primals[1])
 
 
+def _need_tensor(op: str, other: Any) -> None:
+    """PyTorch's TypeError for a ``*_as`` method given a non-tensor (a number, a list)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(
+            f"{op}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}"
+        )
+
+
 @tensor_method
 def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
-    shape = tuple(int(s) for s in shape)
+    shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
     xs = input.shape
     if xs == shape:
         return input
@@ -146,6 +154,7 @@ def expand(x: Tensor, *sizes: Any, size: Any = None) -> Tensor:
 
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    _need_tensor("expand_as", other)
     return expand(x, tuple(other.shape))  # a new view even when the shapes already agree
 
 
@@ -320,13 +329,15 @@ def _check_dtype_view(x: Tensor, dt: Any, old_size: int, new_size: int) -> None:
 
 
 def view_as(x: Tensor, other: Tensor) -> Tensor:
+    _need_tensor("view_as", other)
     return view(x, other.shape)
 
 
 @tensor_method
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    s = norm_dim(start_dim, input.ndim, "flatten")[0] if input.ndim else 0
-    e = norm_dim(end_dim, input.ndim, "flatten")[0] if input.ndim else 0
+    nd = max(input.ndim, 1)  # a 0-d tensor takes dims 0 and -1, as in PyTorch
+    s = norm_dim(start_dim, nd, "flatten")[0]
+    e = norm_dim(end_dim, nd, "flatten")[0]
     if input.ndim == 0:
         return reshape(input, (1,))
     if s > e:
@@ -387,6 +398,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 def reshape_as(x: Tensor, other: Tensor) -> Tensor:
     """``x`` reshaped to ``other``'s shape."""
+    _need_tensor("reshape_as", other)
     return reshape(x, tuple(other.shape))
 
 
