@@ -337,6 +337,11 @@ def _method(
             fn = base
             sig = base_sig.replace(return_annotation=sig.return_annotation)
     namespace = getattr(fn, "__globals__", {})
+    if sig is not None and name.startswith("__") and name.endswith("__") and name != "__init__":
+        # an operator is called with its operands only (``x + y``, ``x += y``): keyword-only
+        # options of the op bound to it (add's alpha) are not part of the operator's type
+        params = [p for p in sig.parameters.values() if p.kind is not p.KEYWORD_ONLY]
+        sig = sig.replace(parameters=params)
     if decorator == "classmethod":
         first = "cls"
     elif decorator == "staticmethod":

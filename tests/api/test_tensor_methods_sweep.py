@@ -181,3 +181,19 @@ def test_product_of_a_number_names_the_argument(name: str) -> None:
 def test_flatten_of_0d_error_names_the_dim() -> None:
     with pytest.raises(IndexError, match="flatten: dimension 1 is out of range"):
         cr.tensor(0.5).flatten(1)
+
+
+def test_alpha_is_keyword_only_as_torch() -> None:
+    """``x.add(y, y)`` read the second ``y`` as alpha (``x + y * y``, silently); PyTorch's
+    ``alpha`` is keyword-only. (PyTorch's deprecated ``add(Number alpha, Tensor other)``
+    overload is not taken: a TypeError.)"""
+    for lib in (torch, cr):
+        x, y = lib.ones(2), lib.full((2,), 3.0)
+        with pytest.raises(TypeError):
+            x.add(y, y)
+        with pytest.raises(TypeError):
+            lib.add(x, y, 2)
+        with pytest.raises(TypeError):
+            x.sub(y, 2)
+        np.testing.assert_array_equal(lib.add(x, y, alpha=2).numpy(), [7.0, 7.0])
+        np.testing.assert_array_equal(lib.sub(x, y, alpha=2).numpy(), [-5.0, -5.0])

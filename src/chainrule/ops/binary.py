@@ -265,7 +265,9 @@ def _no_bool_sub(a: Any, b: Any) -> None:
 
 
 @tensor_method(inplace=True, keywords=True)
-def add(input: Any, other: Any, alpha: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
+def add(input: Any, other: Any, *, alpha: Any = None) -> Tensor:  # noqa: A002
+    """``input + alpha * other`` (``torch.add``; ``alpha`` keyword-only, as PyTorch's: a
+    positional third argument raises TypeError instead of being read as alpha)."""
     _check_alpha("add", input, other, alpha)
     return _add_or_sub(Add, "add", input, other, alpha)
 
@@ -296,7 +298,8 @@ def _add_or_sub(cls: type, op: str, a: Any, b: Any, alpha: Any) -> Tensor:
 
 
 @tensor_method(inplace=True, keywords=True)
-def sub(input: Any, other: Any, alpha: Any = None) -> Tensor:  # noqa: A002 - PyTorch's name
+def sub(input: Any, other: Any, *, alpha: Any = None) -> Tensor:  # noqa: A002
+    """``input - alpha * other`` (``torch.sub``; ``alpha`` keyword-only, as PyTorch's)."""
     _no_bool_sub(input, other)
     _check_alpha("sub", input, other, alpha)
     return _add_or_sub(Sub, "sub", input, other, alpha)
