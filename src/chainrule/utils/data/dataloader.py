@@ -109,6 +109,13 @@ class DataLoader:
                         f"DataLoader with IterableDataset: expected unspecified "
                         f"{name} option, but got {name}={value!r}"
                     )
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0
+        ):
+            raise ValueError(
+                f"DataLoader: batch_size should be a positive integer value or None, but got "
+                f"batch_size={batch_size!r}"
+            )
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
@@ -220,6 +227,11 @@ class DataLoader:
 
     def __len__(self) -> int:
         if self._iterable:
+            if not callable(getattr(self.dataset, "__len__", None)):
+                raise TypeError(
+                    f"DataLoader: object of type {type(self.dataset).__name__!r} has no len() "
+                    f"(an IterableDataset needs a __len__ for len() of its DataLoader)"
+                )
             n = len(self.dataset)
             if self.batch_size is None:
                 return n

@@ -138,9 +138,16 @@ class ConcatDataset(Dataset):
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        from .iterable import IterableDataset  # in here: iterable imports dataset
+
         self.cumulative_sizes = []
         total = 0
         for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError(
+                    f"ConcatDataset does not support IterableDataset, got {type(d).__name__} "
+                    f"(use ChainDataset to chain iterable datasets)"
+                )
             total += len(d)
             self.cumulative_sizes.append(total)
 
@@ -235,11 +242,9 @@ def random_split(
     """
     n = len(dataset)
     lengths = list(lengths)
-    if (
-        lengths
-        and all(isinstance(x, float) or (0 <= x <= 1 and not isinstance(x, int)) for x in lengths)
-        and math.isclose(sum(lengths), 1.0, abs_tol=1e-9)
-    ):
+    # PyTorch's rule: lengths summing to 1 (and not more) are fractions, ints such as [0, 1]
+    # included
+    if lengths and math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         if any(f < 0 for f in lengths):
             raise ValueError(f"random_split: fractions must be non-negative, got {lengths}")
         counts = [math.floor(n * f) for f in lengths]
