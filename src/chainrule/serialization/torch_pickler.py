@@ -24,7 +24,7 @@ ends at the depth limit); only globals are memoised.
 from __future__ import annotations
 
 import struct
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +69,7 @@ class PersistentId:
 
 
 _OD = Global("collections", "OrderedDict")
+_COUNTER = Global("collections", "Counter")  # MultiStepLR milestones; torch allows it
 _SET = Global("__builtin__", "set")
 _BYTEARRAY = Global("__builtin__", "bytearray")
 _COMPLEX = Global("__builtin__", "complex")
@@ -99,6 +100,7 @@ class _Writer:
             list: self._list,
             dict: self._dict,
             OrderedDict: self._dict,
+            Counter: lambda obj, path, depth: self._reduce(_COUNTER, (dict(obj),), path, depth),
             set: lambda obj, path, depth: self._reduce(_SET, (list(obj),), path, depth),
             Global: lambda obj, path, depth: self._global(obj),
             Reduce: lambda obj, path, depth: self._reduce(obj.func, obj.args, path, depth),

@@ -49,6 +49,7 @@ def _from_table(table: dict[str, Any], full: str, where: str) -> Any:
 # Harmless names any weights-only load may use (protocol 2 spells builtins "__builtin__").
 _BASE: dict[str, Any] = {
     "collections.OrderedDict": collections.OrderedDict,
+    "collections.Counter": collections.Counter,  # MultiStepLR's milestones (torch allows it)
     "builtins.set": builtins.set,
     "__builtin__.set": builtins.set,
     "builtins.frozenset": builtins.frozenset,
