@@ -219,7 +219,7 @@ def test_a_zipped_checkpoint_may_not_escape_model_dir(tmp_path: Path) -> None:
 
 
 def test_loading_never_runs_code_even_with_weights_only_false(tmp_path: Path) -> None:
-    src, _ = _checkpoint(tmp_path / "srv", counts=collections.Counter(a=1))
+    src, _ = _checkpoint(tmp_path / "srv", counts=collections.defaultdict(int, a=1))
     url = src.as_uri()
     # torch's default (weights_only=False) unpickles anything; chainrule refuses, and says why
     assert torch.hub.load_state_dict_from_url(url, str(tmp_path / "t"), progress=False)["counts"]
