@@ -26,6 +26,7 @@ from .creation_options import (
     write_factory_out,
 )
 from .random import Generator, gen
+from .random_mt19937 import draw_dtype
 
 __all__ = [
     "bernoulli",
@@ -56,7 +57,7 @@ def _draws_of_kind(op: str, dtype: Any, draw: Any, shape: tuple) -> Any:
     variance 1/2, so that E|z|^2 = 1). An integer or bool dtype has no such distribution:
     NotImplementedError, as PyTorch."""
     d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    base = np.float64 if d in (np.float64, np.complex128) else np.float32
+    base = draw_dtype(d)
     if _dt.is_bfloat16(d):
         return _bfloat16_draws(op, draw(shape, dtype=base))
     if d.kind not in "fc":
@@ -267,13 +268,13 @@ def normal(
         )
     if dtype is not None and _dt.as_dtype(dtype).kind == "c":  # PyTorch: the real and the
         # imaginary part each drawn from N(mean, std**2 / 2), as its view of pairs of reals
-        base = np.float64 if _dt.as_dtype(dtype) == np.complex128 else np.float32
+        base = draw_dtype(dtype)
         pairs = gen(generator).normal(0.0, 1.0, (*shape, 2), dtype=base)
         sd = np.asarray(s, base) / base(np.sqrt(2.0))  # on PyTorch's view of pairs of reals
         draws = (pairs[..., 0] * sd + m) + 1j * (pairs[..., 1] * sd + m)
         return _finish(draws, dtype, device, requires_grad)
     target = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    base = np.float64 if target == np.float64 else np.float32
+    base = draw_dtype(target)
     draws = gen(generator).normal(m, s, size=shape, dtype=base)
     if dtype is not None and _dt.is_bfloat16(_dt.as_dtype(dtype)):
         draws = _bfloat16_draws("normal", draws)

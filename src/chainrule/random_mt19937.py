@@ -45,7 +45,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TorchStream", "decode_torch_state", "encode_torch_state", "TORCH_STATE_NBYTES"]
+__all__ = [
+    "TORCH_STATE_NBYTES",
+    "TorchStream",
+    "decode_torch_state",
+    "draw_dtype",
+    "encode_torch_state",
+]
 
 TORCH_STATE_NBYTES = 5056
 """Bytes in PyTorch's (and chainrule's) CPU generator state."""
@@ -102,6 +108,12 @@ def _fma32(x: np.ndarray, r: np.float32, a: np.float32) -> np.ndarray:
     back = s - p
     err = (p - (s - back)) + (np.float64(a) - back)
     return _round_to_float32(s, err)
+
+
+def draw_dtype(dtype: Any) -> type:
+    """The precision PyTorch draws a tensor of ``dtype`` in: float64 for float64 and
+    complex128, float32 (24-bit uniforms) for every narrower floating dtype."""
+    return np.float64 if np.dtype(dtype) in (np.float64, np.complex128) else np.float32
 
 
 def _is_wide(dtype: np.dtype) -> bool:
@@ -329,7 +341,7 @@ def encode_torch_state(stream: TorchStream, seed: int) -> bytes:
     raw[0:8] = int(seed).to_bytes(8, "little")
     raw[8:12] = (_N + 1 - pos).to_bytes(4, "little")
     raw[12:16] = (1).to_bytes(4, "little")
-    raw[16:24] = (0 if stream.fresh else pos).to_bytes(8, "little")
+    raw[16:24] = (0 if stream.fresh and pos == _N else pos).to_bytes(8, "little")
     words = np.asarray(st["key"], dtype=np.uint32).astype("<u8")
     raw[_KEY_OFFSET : _KEY_OFFSET + 8 * _N] = words.tobytes()
     if stream.normal_cache is not None:

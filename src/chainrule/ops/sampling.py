@@ -23,6 +23,7 @@ from .._type_names import type_name
 from ..autograd.tensor import Tensor
 from ..backend import to_device
 from ..random import Generator, gen
+from ..random_mt19937 import draw_dtype
 from ._util import as_tensor
 from .inplace import check_unrecorded_write
 
@@ -119,7 +120,7 @@ def uniform_values(
     real and imaginary parts, each U[a, b) (PyTorch's rule)."""
     _check_uniform_bounds(a, b, dtype)
     g = gen(generator)
-    base = _draw_dtype(dtype)
+    base = draw_dtype(dtype)
     if np.dtype(dtype).kind == "c":
         pairs = np.asarray(g.uniform(a, b, (*shape, 2), dtype=base), np.float64)
         return pairs[..., 0] + 1j * pairs[..., 1]
@@ -134,17 +135,11 @@ def normal_values(
     if not float(std) >= 0.0:  # also NaN
         raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
     g = gen(generator)
-    base = _draw_dtype(dtype)
+    base = draw_dtype(dtype)
     if np.dtype(dtype).kind == "c":
         pairs = g.normal(mean, std / math.sqrt(2.0), (*shape, 2), dtype=base)
         return np.asarray(pairs[..., 0], np.float64) + 1j * pairs[..., 1]
     return g.normal(mean, std, shape, dtype=base)
-
-
-def _draw_dtype(dtype: Any) -> type:
-    """The precision PyTorch draws a tensor of ``dtype`` in: float64 for float64 and
-    complex128, float32 (24-bit uniforms) for every narrower floating dtype."""
-    return np.float64 if np.dtype(dtype) in (np.float64, np.complex128) else np.float32
 
 
 def uniform_(
