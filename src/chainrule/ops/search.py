@@ -222,19 +222,30 @@ def multinomial(
         )
     rng = gen(generator)
     if replacement and num_samples > 1:
-        out = np.stack(
-            [
-                np.searchsorted(np.cumsum(r) / r.sum(), rng.random(int(num_samples)), "left")
-                for r in rows
-            ]
-        )
-        out = np.minimum(out, rows.shape[-1] - 1)
-    else:
-        with np.errstate(divide="ignore"):
-            keys = rows / -np.log1p(-rng.random(rows.shape))  # w / Exp(1)
-        out = np.argsort(-keys, axis=-1, kind="stable")[:, : int(num_samples)]
-    out = out.astype(np.int64).reshape(w.shape[:-1] + (int(num_samples),))
-    return Tensor._new(out)
+        out = np.stack([categorical_draws(rng, r, int(num_samples), lookup=True) for r in rows])
+    else:  # one vectorised pass over the rows
+        out = np.argsort(-_exponential_keys(rng, rows), axis=-1, kind="stable")
+        out = out[:, : int(num_samples)].astype(np.int64)
+    return Tensor._new(out.reshape(w.shape[:-1] + (int(num_samples),)))
+
+
+def _exponential_keys(rng: Any, w: np.ndarray) -> np.ndarray:
+    """``w / Exp(1)`` per weight, from PyTorch's float64 uniforms: the top ``n`` keys are a
+    draw of ``n`` categories without replacement (torch.multinomial's construction)."""
+    with np.errstate(divide="ignore"):
+        return w / -np.log1p(-rng.random(w.shape))
+
+
+def categorical_draws(rng: Any, w: np.ndarray, n: int, *, lookup: bool) -> np.ndarray:
+    """``n`` category indices (int64) drawn from 1-d non-negative weights ``w`` as
+    ``torch.multinomial`` draws them: ``lookup`` (its path with replacement and more than one
+    sample) looks float64 uniforms up in the normalised cumulative weights; otherwise the
+    top ``n`` of ``w / Exp(1)`` (distinct categories). Shared by :func:`multinomial` and
+    ``WeightedRandomSampler``, which draws its samples in blocks."""
+    if lookup:
+        found = np.searchsorted(np.cumsum(w) / w.sum(), rng.random(n), "left")
+        return np.minimum(found, len(w) - 1).astype(np.int64)
+    return np.argsort(-_exponential_keys(rng, w), kind="stable")[:n].astype(np.int64)
 
 
 def _descending_order(xp: Any, a: Any, axis: int) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ...ops.search import categorical_draws
 from ...random import Generator, default_generator, gen
 
 
@@ -207,16 +208,12 @@ class WeightedRandomSampler(Sampler):
         generator=generator)`` (``cr.multinomial``'s construction), the generator's or the
         default one's directly, as PyTorch's sampler; with replacement drawn in blocks."""
         rng = gen(self.generator)
-        w = self.weights
-        if not self.replacement or self.num_samples == 1:
-            # the top num_samples of w / Exp(1): zero weights come last (torch.multinomial)
-            keys = w / -np.log1p(-rng.random(len(w)))
-            yield np.argsort(-keys, kind="stable")[: self.num_samples].astype(np.int64)
+        if not self.replacement or self.num_samples == 1:  # zero weights come last
+            yield categorical_draws(rng, self.weights, self.num_samples, lookup=False)
             return
-        cdf = np.cumsum(w) / w.sum()
-        for start in range(0, self.num_samples, _CHUNK):
-            u = rng.random(min(_CHUNK, self.num_samples - start))
-            yield np.minimum(np.searchsorted(cdf, u, "left"), len(w) - 1).astype(np.int64)
+        for start in range(0, self.num_samples, _CHUNK):  # in blocks: the same draws
+            n = min(_CHUNK, self.num_samples - start)
+            yield categorical_draws(rng, self.weights, n, lookup=True)
 
     def __iter__(self) -> Iterator[int]:
         for chunk in self._index_chunks():
