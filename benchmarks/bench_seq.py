@@ -8,10 +8,12 @@ Training steps (forward, cross-entropy, backward, AdamW step; float32, CPU):
 The PyTorch models are written here with torch.nn (benchmark-only code) with the same sizes.
 
 Usage:  python benchmarks/bench_seq.py [--reps 3] [--steps 20] [--only gpt,char_lstm]
-                                       [--base-src DIR]
+                                       [--base-src DIR] [--device cuda]
 ``--base-src DIR`` adds a third process per repetition, chainrule imported from DIR (e.g.
 ``git archive <commit> src | tar -x -C /tmp/base`` then ``--base-src /tmp/base/src``), so an
 optimisation is measured against the code before it in the same alternation.
+``--device cuda`` runs both on the GPU (chainrule through CuPy), synchronising the device
+before each step's clock stops.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def _torch_model(name: str):
             self.head.weight = self.wte.weight
 
         def forward(self, idx):
-            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
+            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1], device=idx.device))
             for blk in self.blocks:
                 x = blk(x)
             return self.head(self.ln_f(x))
@@ -106,7 +108,7 @@ def _data(name: str):
     return rng.standard_normal((128, 1, 40)).astype(np.float32), rng.integers(0, 10, 128)
 
 
-def worker(framework: str, name: str, steps: int) -> dict:
+def worker(framework: str, name: str, steps: int, device: str = "cpu") -> dict:
     if framework == "cr":  # chainrule first: it sets OpenBLAS's spin time before NumPy loads
         import chainrule as lib
     else:
@@ -119,7 +121,9 @@ def worker(framework: str, name: str, steps: int) -> dict:
         model = lib.models.get_model("gru", num_classes=10, in_channels=1, hidden_size=128)
     else:
         model = lib.models.get_model(name, vocab_size=VOCAB)
-    x, y = lib.tensor(x_np), lib.tensor(y_np)
+    model = model.to(device)
+    x, y = lib.tensor(x_np, device=device), lib.tensor(y_np, device=device)
+    sync = lib.cuda.synchronize if device != "cpu" else (lambda: None)
     opt = lib.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99))
     F = lib.nn.functional
 
@@ -131,6 +135,7 @@ def worker(framework: str, name: str, steps: int) -> dict:
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sync()
 
     model.train()
     for _ in range(3):
@@ -144,12 +149,12 @@ def worker(framework: str, name: str, steps: int) -> dict:
     return {"median_ms": 1000 * times[len(times) // 2]}
 
 
-def _run(framework: str, name: str, steps: int, src: str | None = None) -> dict:
+def _run(framework: str, name: str, steps: int, src: str | None, device: str) -> dict:
     env = dict(os.environ)
     if src is not None:  # another chainrule source tree (--base-src): it comes first on the path
         env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", framework, name, str(steps)],
+        [sys.executable, __file__, "--worker", framework, name, str(steps), device],
         capture_output=True,
         text=True,
         env=env,
@@ -168,11 +173,12 @@ def main() -> None:
         help="also time the chainrule at this source folder (e.g. a `git archive` of an older "
         "commit's src/), in the same alternation, and print new/base",
     )
-    ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        fw, name, steps = args.worker
-        print(json.dumps(worker(fw, name, int(steps))))
+        fw, name, steps, device = args.worker
+        print(json.dumps(worker(fw, name, int(steps), device)))
         return
     from chainrule._kernels import backend
 
@@ -185,7 +191,8 @@ def main() -> None:
         for _ in range(args.reps):
             for fw in ("cr", "base", "torch") if base else ("cr", "torch"):
                 src = base if fw == "base" else None
-                best[fw].append(_run("cr" if src else fw, name, args.steps, src)["median_ms"])
+                run = _run("cr" if src else fw, name, args.steps, src, args.device)
+                best[fw].append(run["median_ms"])
         c, t = min(best["cr"]), min(best["torch"])
         line = f"{name + ' train':<22}{c:>14.2f}{t:>12.2f}{c / t:>8.2f}x"
         if base:

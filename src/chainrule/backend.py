@@ -7,6 +7,7 @@ a tensor lives where its data lives.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from typing import Any
@@ -195,3 +196,54 @@ def to_device(array: Any, device: "str | Device") -> Any:
         )
     with _cupy.cuda.Device(device.index):
         return _cupy.asarray(array)
+
+
+def errstate(xp: Any, **kwargs: str):
+    """``numpy.errstate(**kwargs)`` for NumPy arrays; a no-op context for CuPy, whose kernels
+    never warn about floating-point errors (and which has no ``errstate``)."""
+    return np.errstate(**kwargs) if xp is np else contextlib.nullcontext()
+
+
+def strided_view(array: Any, shape: tuple, strides: tuple, writeable: bool = False) -> Any:
+    """A view of ``array`` with ``shape`` and byte ``strides`` (NumPy's ``as_strided``), on
+    either backend. Read-only by default on NumPy; CuPy's views cannot be made read-only, so
+    callers of a read-only view must not write through it on either backend."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return _cupy.lib.stride_tricks.as_strided(array, shape, strides)
+    return np.lib.stride_tricks.as_strided(array, shape, strides, writeable=writeable)
+
+
+def host(array: Any) -> np.ndarray:
+    """``array`` as a NumPy array: a CuPy array is copied to host memory, anything else goes
+    through ``numpy.asarray``. For small metadata (indices, sizes, flags) a host algorithm
+    needs, never for bulk data an op could compute where it lives."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return _cupy.asnumpy(array)
+    return np.asarray(array)
+
+
+def is_writeable(array: Any) -> bool:
+    """Whether ops may write into ``array`` in place: NumPy's ``flags.writeable``. CuPy has
+    no read-only arrays, so there a broadcast view (a zero stride over more than one
+    element, whose elements alias) counts as read-only, as NumPy's ``broadcast_to`` makes it."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return not any(s == 0 and n > 1 for s, n in zip(array.strides, array.shape))
+    return bool(array.flags.writeable)
+
+
+CUPY_IMPORTED = _cupy is not None  # ops pay for mixed-device handling only where CuPy is
+
+
+def arrays_to_device(arrays: list) -> list:
+    """``arrays`` with each NumPy array moved to the GPU when another one is a CuPy array.
+
+    PyTorch treats a 0-d CPU tensor beside CUDA tensors as a scalar, and CuPy's kernels
+    refuse NumPy arrays (even 0-d ones). Ops also build small host constants inside their
+    graphs (an identity mask, the positions of a sequence, a column of ones): those follow
+    the data to its device here, once, instead of at every site. A user's n-d CPU tensor
+    beside a GPU tensor in a binary op is refused before this (``ops._util.promote``)."""
+    gpu = next((a for a in arrays if isinstance(a, _cupy.ndarray)), None)
+    if gpu is None:
+        return arrays
+    with gpu.device:
+        return [_cupy.asarray(a) if type(a) is np.ndarray else a for a in arrays]

@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from . import cuda
 from ._memory import root_array
 from .autograd.tensor import Tensor
 from .backend import Device
@@ -351,20 +352,22 @@ def load(
         raise TypeError(
             f"cr.load: weights_only must be a bool or None, got {type(weights_only).__name__}"
         )
-    device_of = None if map_location in (None, "cpu") else _device_rule(map_location)
+    if map_location is not None and not isinstance(map_location, str):
+        _device_rule(map_location, {})  # a bad map_location is refused before reading
     if mmap is None:
         mmap = serialization_config.load.mmap
+    locations: dict[int, str] = {}  # storages saved from a GPU: where torch.save found them
     with Source(f, "cr.load", get_default_mmap_options() if mmap else None) as src:
         head = src.head(8)
         if is_zip(head):
-            obj = pickle_format.load_archive(src, weights_only is not False)
+            obj = pickle_format.load_archive(src, weights_only is not False, locations)
         elif pickle_format.is_legacy_pickle(head) and not _looks_like_safetensors(src):
             raise pickle_format.legacy_error(src)
         else:  # safetensors, or an error saying why the file is not one
             obj = _load_safetensors(src)
-    if device_of is not None:
-        obj = _move(obj, device_of, 0)
-    return obj
+    if map_location == "cpu" or (map_location is None and not locations):
+        return obj  # everything was read into host memory: nothing to move
+    return _move(obj, _device_rule(map_location, locations), 0)
 
 
 def _as_device(where: Any, what: str) -> Device:
@@ -381,31 +384,53 @@ def _as_device(where: Any, what: str) -> Device:
     return Device(where)  # an unknown device string raises RuntimeError, as in PyTorch
 
 
-def _device_rule(map_location: Any) -> Callable[[Tensor], Any]:
-    """``map_location`` as a function from a loaded tensor to its device. A dict maps
-    location strings (``{"cuda:0": "cpu"}``; a location it does not name stays where it is).
-    A function is called as PyTorch calls it, once per storage, as ``f(storage, location)``,
+def _saved_device(location: str) -> Device:
+    """The device a storage saved at ``location`` is restored to when no ``map_location``
+    says otherwise: its own, as in PyTorch, which refuses CUDA storages without a GPU."""
+    device = Device(location)
+    if device.type == "cuda" and not cuda.is_available():
+        raise RuntimeError(
+            "Attempting to deserialize object on a CUDA device but cr.cuda.is_available() "
+            "is False. If you are running on a CPU-only machine, please use cr.load with "
+            "map_location=cr.device('cpu') to map your storages to the CPU."
+        )
+    return device
+
+
+def _device_rule(map_location: Any, locations: dict[int, str]) -> Callable[[Tensor], Any]:
+    """``map_location`` as a function from a loaded tensor to its device. ``locations`` says
+    where each storage was saved (``id(root array) -> "cuda:0"``; absent: ``"cpu"``). None
+    keeps each tensor at its saved location. A dict maps location strings
+    (``{"cuda:0": "cpu"}``; a location it does not name stays where it was saved). A
+    function is called as PyTorch calls it, once per storage, as ``f(storage, location)``,
     and the tensors of that storage move to the device of the storage it returns
-    (``lambda storage, loc: storage`` keeps them where they are)."""
+    (``lambda storage, loc: storage`` keeps them in host memory, as in PyTorch)."""
+
+    def location(t: Tensor) -> str:
+        return locations.get(id(root_array(t._data)), "cpu")
+
+    if map_location is None:
+        return lambda t: _saved_device(location(t))
     if isinstance(map_location, dict):
         table = {k: _as_device(v, f"map_location[{k!r}]") for k, v in map_location.items()}
-        return lambda t: table.get(str(t.device), t.device)
+        return lambda t: table.get(location(t)) or _saved_device(location(t))
     if callable(map_location) and not isinstance(map_location, type):
         chosen: dict[int, Any] = {}
 
         def by_storage(t: Tensor) -> Any:
             root = root_array(t._data)
             if id(root) not in chosen:
-                out = map_location(t.untyped_storage(), str(t.device))
+                out = map_location(t.untyped_storage(), location(t))
                 if out is None:  # PyTorch: None keeps the storage where it was saved
-                    out = t
+                    chosen[id(root)] = _saved_device(location(t))
                 elif not hasattr(out, "device"):
                     raise TypeError(
                         f"cr.load: map_location returned {type(out).__name__}; a function "
                         "given as map_location must return a storage or None, e.g. "
                         "lambda storage, loc: storage"
                     )
-                chosen[id(root)] = out.device
+                else:  # the storage given (host memory) or a moved one, as in PyTorch
+                    chosen[id(root)] = out.device
             return chosen[id(root)]
 
         return by_storage

@@ -47,8 +47,8 @@ def const(x: Any, array: Any) -> Any:
     """A constant tensor of ``x``'s library (floats in ``x``'s dtype, so float32 stays so)."""
     array = np.asarray(array)
     if array.dtype.kind == "f":
-        return lib(x).tensor(array, dtype=x.dtype)
-    return lib(x).tensor(array)
+        return lib(x).tensor(array, dtype=x.dtype, device=x.device)
+    return lib(x).tensor(array, device=x.device)
 
 
 def _resolve(module: Any, path: str) -> Callable:
@@ -154,7 +154,7 @@ def _spd(a):
     under test, not this builder, meets it (tests/ops/test_bad_inputs.py)."""
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         return a
-    return a @ a.mT + 3.0 * lib(a).eye(a.shape[-1], dtype=a.dtype)
+    return a @ a.mT + 3.0 * lib(a).eye(a.shape[-1], dtype=a.dtype, device=a.device)
 
 
 def _sym(a):

@@ -38,8 +38,10 @@ def _shift(z, diag):
     if not _square(z):
         return z
     n = z.shape[-1]
-    eye = lib(z).eye(n, dtype=z.dtype)
-    return z + eye * lib(z).tensor(np.asarray(diag[:n], dtype=np.complex128)).to(z.dtype)
+    eye = lib(z).eye(n, dtype=z.dtype, device=z.device)
+    return z + eye * lib(z).tensor(np.asarray(diag[:n], dtype=np.complex128), device=z.device).to(
+        z.dtype
+    )
 
 
 def _hpd(a):
@@ -48,7 +50,7 @@ def _hpd(a):
     if not _square(z):
         return z
     n = z.shape[-1]
-    return z @ z.mH + n * lib(z).eye(n, dtype=z.dtype)
+    return z @ z.mH + n * lib(z).eye(n, dtype=z.dtype, device=z.device)
 
 
 # distinct, well-separated offsets: real for Hermitian inputs, complex for general ones

@@ -36,7 +36,7 @@ def _square(a) -> bool:
 def _wc(a):
     """A well-conditioned triangle for a square ``a`` (``a + 4 I``); a bad ``a`` (not a batch
     of square matrices) passes through so the op under test meets it."""
-    return a + 4 * lib(a).eye(a.shape[-1], dtype=a.dtype) if _square(a) else a
+    return a + 4 * lib(a).eye(a.shape[-1], dtype=a.dtype, device=a.device) if _square(a) else a
 
 
 def _chol(a):
@@ -44,13 +44,15 @@ def _chol(a):
     (not square, not floating) passes through to the op under test."""
     if not _square(a) or not a.is_floating_point():
         return a
-    return lib(a).linalg.cholesky(a @ a.mT + 3.0 * lib(a).eye(a.shape[-1], dtype=a.dtype))
+    return lib(a).linalg.cholesky(
+        a @ a.mT + 3.0 * lib(a).eye(a.shape[-1], dtype=a.dtype, device=a.device)
+    )
 
 
 def _spd(a):
     if not _square(a) or not a.is_floating_point():
         return a
-    return a @ a.mT + 3.0 * lib(a).eye(a.shape[-1], dtype=a.dtype)
+    return a @ a.mT + 3.0 * lib(a).eye(a.shape[-1], dtype=a.dtype, device=a.device)
 
 
 def _solve_tri(**kw):

@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import get_array_module
+
 __all__ = [
     "MAX_SMALL_FLOPS",
     "MIN_BATCHED_MACS",
@@ -142,13 +144,17 @@ def matmul_stack(a: Any, b: Any) -> Any:
     """``a @ b`` for a stack of matrices ``a`` (``a.ndim > 2``, any ``b`` matmul accepts):
     :func:`batched_matmul` from :data:`MIN_BATCHED_MACS` multiply-adds in all, else one NumPy
     matmul on this thread (OpenBLAS held at one thread where its matrices are big enough for
-    it to split them), since a launch would cost more than the second core saves."""
+    it to split them), since a launch would cost more than the second core saves. CuPy
+    arrays (or a host constant beside one) go straight to the array module's matmul."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:  # no host BLAS path on a GPU
+        xp = get_array_module(a, b)
+        return xp.matmul(xp.asarray(a), xp.asarray(b))
     m, k = a.shape[-2:]
     n = b.shape[-1] if b.ndim > 1 else 1
     if a.size * n >= MIN_BATCHED_MACS:
         out = batched_matmul(a, b)
         return a @ b if out is None else out
-    if type(a) is np.ndarray and m * k * n >= _OPENBLAS_THREADED_MACS:
+    if m * k * n >= _OPENBLAS_THREADED_MACS:
         with one_blas_thread():
             return a @ b
     return a @ b

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._layout import grad_layout, grad_order, is_vmap_array, relaid_tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, is_writeable
 from ..threads import elementwise
 from .accumulate_grad import HOOKED
 from .function import Node
@@ -263,7 +263,7 @@ def accumulate_grad(t: Tensor, g: Tensor, create_graph: bool, owned: set | None)
         else:
             grad = t._grad
             old = grad._data
-            if old.flags.writeable and old.shape == arr.shape and old.dtype == arr.dtype:
+            if is_writeable(old) and old.shape == arr.shape and old.dtype == arr.dtype:
                 # added into .grad in place, as PyTorch: a reference to t.grad (or a view of
                 # it) taken after the last backward sees this one too
                 get_array_module(old).add(old, arr, out=old)
@@ -298,7 +298,7 @@ def _accumulate_sparse(t: Tensor, g: Tensor, create_graph: bool) -> None:
         t.grad = old + g
     else:
         dense = g.to_dense()._data
-        if old._data.flags.writeable and old._data.dtype == dense.dtype:
+        if is_writeable(old._data) and old._data.dtype == dense.dtype:
             get_array_module(old._data).add(old._data, dense, out=old._data)
             old._vc[0] += 1
         else:

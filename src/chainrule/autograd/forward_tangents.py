@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import dtypes as _dt
-from ..backend import get_array_module
+from ..backend import CUPY_IMPORTED, arrays_to_device, get_array_module, is_writeable
 from .saved import memory_root
 from .state import LOCAL
 from .tensor import Tensor
@@ -42,6 +42,8 @@ def forward_tangents(
     own = ctx.__dict__ if cls._user else ()  # a user's own ctx.primals/ctx.out are kept
     if "primals" not in own:
         ctx.primals = tuple(a._data if isinstance(a, Tensor) else a for a in args)
+        if CUPY_IMPORTED and len(args) > 1:  # host constants follow GPU data, as in apply
+            ctx.primals = tuple(arrays_to_device(list(ctx.primals)))
     if "out" not in own:
         ctx.out = outs if len(outs) > 1 else outs[0]
     if cls.raw:
@@ -110,7 +112,7 @@ def write_tangent(t: Tensor, new: Any) -> None:
         if new is old:
             return
         xp = get_array_module(old)
-        if old.flags.writeable and (
+        if is_writeable(old) and (
             new is None or xp.broadcast_shapes(new.shape, old.shape) == old.shape
         ):
             if new is None:

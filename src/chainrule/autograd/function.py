@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as _np
 
+from ..backend import CUPY_IMPORTED, arrays_to_device
 from ..dtypes import _BFLOAT16
 from . import node as _node
 from .anomaly import check_forward_outputs
@@ -189,6 +190,8 @@ class Function:
                 raw_args.append(a._data)
             else:
                 raw_args.append(a)
+        if CUPY_IMPORTED and len(raw_args) > 1:  # host constants beside GPU arrays
+            raw_args = arrays_to_device(raw_args)
         if _BFLOAT16 and not cls.is_view and _has_bfloat16(raw_args):
             # bfloat16 (once cr.bfloat16 was first used, dtypes.py): computed in float32
             out = run_in_float32(cls, args, kwargs)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from . import grad_mode
 from .gradcheck_batched import (
     batched_forward_grad_failure,
@@ -380,12 +381,20 @@ def check_vjp_jvp(
     rng = np.random.default_rng(seed)
     inputs = tuple(inputs)
     tangents = tuple(
-        Tensor._new(draw_normal(rng, x.shape, x.is_complex()), dtype=x.dtype) for x in inputs
+        Tensor._new(
+            backend.to_device(draw_normal(rng, x.shape, x.is_complex()), x.device), dtype=x.dtype
+        )
+        for x in inputs
     )
     out, tout = jvp(fn, inputs, tangents)
     outs = out if isinstance(out, tuple) else (out,)
     touts = tout if isinstance(tout, tuple) else (tout,)
-    us = tuple(Tensor._new(draw_normal(rng, o.shape, o.is_complex()), dtype=o.dtype) for o in outs)
+    us = tuple(
+        Tensor._new(
+            backend.to_device(draw_normal(rng, o.shape, o.is_complex()), o.device), dtype=o.dtype
+        )
+        for o in outs
+    )
     _, vjp_fn = vjp(fn, *inputs)
     grads = vjp_fn(us if len(us) > 1 else us[0])
     lhs = sum(_inner(t, u) for t, u in zip(touts, us))
@@ -397,7 +406,7 @@ def check_vjp_jvp(
 
 def _inner(a: Tensor, b: Tensor) -> float:
     """The real inner product of two tensors (Re(sum(conj(a) b)) if either is complex)."""
-    x, y = np.asarray(a._data), np.asarray(b._data)
+    x, y = backend.to_device(a._data, "cpu"), backend.to_device(b._data, "cpu")
     if x.dtype.kind == "c" or y.dtype.kind == "c":
         return float(np.real(np.vdot(x, y)))
     return float((x * y).sum())

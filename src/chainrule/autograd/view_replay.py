@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import get_array_module
+from ..backend import get_array_module, is_writeable
 from .forward_tangents import given_tangent
 from .function import Function
 from .state import current
@@ -103,12 +103,7 @@ def _scatter_add(g: Any, size: int, index: Any) -> Any:
             g.dtype, copy=False
         )
     out = xp.zeros(size, dtype=g.dtype)
-    if xp is np:
-        np.add.at(out, index.reshape(-1), g.reshape(-1))
-    else:  # pragma: no cover - cupy
-        import cupyx  # type: ignore  # noqa: PLC0415 - only on the GPU backend
-
-        cupyx.scatter_add(out, index.reshape(-1), g.reshape(-1))
+    xp.add.at(out, index.reshape(-1), g.reshape(-1))  # cupy.add.at on the GPU
     return out
 
 
@@ -306,7 +301,7 @@ def write_view_tangent(view: Tensor, base: Tensor) -> None:
     t = base._fw_tangent
     value = 0 if view._fw_tangent is None else view._fw_tangent
     given = given_tangent(base)
-    if given is not None and t.flags.writeable and t.flags.c_contiguous:
+    if given is not None and is_writeable(t) and t.flags.c_contiguous:
         # as in PyTorch, the tangent make_dual was given is written in place (same object)
         value = value.copy() if xp.may_share_memory(value, t) else value
         _put_tangent_part(t, base._data, view._data, value)

@@ -34,7 +34,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import errstate, get_array_module
 from ..ops.joining import cat
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
@@ -70,7 +70,7 @@ def _potrf_info(a):
     n = a.shape[-1]
     low = xp.zeros_like(a)
     info = xp.zeros(a.shape[:-2], dtype=xp.int32)
-    with np.errstate(all="ignore"):
+    with errstate(xp, all="ignore"):
         for j in range(n):
             row = low[..., j, :j]
             pivot = (a[..., j, j] - (row * row.conj()).sum(-1)).real
@@ -232,7 +232,8 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
         )
     if mode == "r":  # Q is computed (and dropped) but has no derivative, as in PyTorch
         _, r = QR.apply(a, "r")
-        return QRResult(Tensor._new(np.zeros(0, dtype=a.dtype)), r)
+        empty = get_array_module(a._data).zeros(0, dtype=a._data.dtype)
+        return QRResult(Tensor._new(empty), r)
     q, r = QR.apply(a, mode)
     return QRResult(q, r)
 
@@ -242,7 +243,7 @@ def _eig_f(w):
     xp = get_array_module(w)
     diff = w[..., None, :] - w[..., :, None]
     eye = xp.eye(w.shape[-1], dtype=bool)
-    with np.errstate(divide="ignore"):
+    with errstate(xp, divide="ignore"):
         return xp.where(eye, 0.0, 1.0 / xp.where(eye, 1.0, diff)).astype(w.dtype)
 
 
@@ -276,7 +277,7 @@ class Eigh(Function):
         inner = diag_embed(gw) if gw is not None else v.new_zeros(v.shape)
         phase = None
         if gv is not None:
-            eye = Tensor._new(np.eye(w.shape[-1], dtype=bool))
+            eye = Tensor._new(get_array_module(w._data).eye(w.shape[-1], dtype=bool))
             diff = w.unsqueeze(-2) - w.unsqueeze(-1)
             f = (1.0 / diff.masked_fill(eye, 1.0)).masked_fill(eye, 0.0)
             vhgv = mH(v) @ gv

@@ -29,6 +29,7 @@ from .. import return_types
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import autocast_lower_precision
+from ..backend import errstate, get_array_module, host
 from ..dtypes import is_bfloat16
 from ..ops._util import as_tensor
 from ..ops.binary import where
@@ -167,7 +168,8 @@ def _lu_info(a: Tensor, op: str) -> Tensor:
 
 
 def _singular_error(op: str, info: Tensor) -> LinAlgError:
-    k = int(info._data[info._data != 0].flat[0])
+    bad = host(info._data)  # the error's index: metadata
+    k = int(bad[bad != 0].flat[0])
     return LinAlgError(
         f"{op}: The diagonal element {k} is zero, the inversion could not be completed "
         "because the input matrix is singular."
@@ -181,8 +183,8 @@ def _patch_failed(a: Tensor, info: Tensor) -> tuple[Tensor, Tensor | None]:
     if not failed.any():
         return a, None
     mask = Tensor._make(failed.reshape(failed.shape + (1, 1)), False, None, 0)
-    eye = Tensor._make(np.eye(a.shape[-1], dtype=a._data.dtype), False, None, 0)
-    return where(mask, eye, a), mask
+    eye = get_array_module(a._data).eye(a.shape[-1], dtype=a._data.dtype)
+    return where(mask, Tensor._make(eye, False, None, 0), a), mask
 
 
 InvExResult = return_types.linalg_inv_ex  # torch.return_types.linalg_inv_ex
@@ -275,7 +277,8 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
         return a.real.new_zeros(a.shape[:-2])
     if p == "nuc":  # as PyTorch: from the singular values, |A|_* |A^-1|_* = sum s sum 1/s
         s = svdvals(a)
-        with np.errstate(divide="ignore", invalid="ignore"):  # singular: inf (or nan), quietly
+        xp = get_array_module(s._data)
+        with errstate(xp, divide="ignore", invalid="ignore"):  # singular: inf (or nan), quietly
             return s.sum(-1) * (s.new_ones(s.shape) / s).sum(-1)
     info = _lu_info(a, op)
     patched, mask = _patch_failed(a, info)
@@ -318,11 +321,11 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
         )
     if t.dtype != a.dtype:
         raise RuntimeError(f"{op}: tau dtype {t.dtype} does not match input dtype {a.dtype}")
-    eye = Tensor._make(np.eye(m, n, dtype=a._data.dtype), False, None, 0)
+    eye = Tensor._make(get_array_module(a._data).eye(m, n, dtype=a._data.dtype), False, None, 0)
     v = a.tril(-1) + eye  # unit lower trapezoid: the reflectors' vectors
     q = eye.expand(*a.shape)
     if k == 0 and a.requires_grad:  # no reflectors: PyTorch's [I; 0] is still in A's graph
-        q = where(Tensor._new(np.zeros((), dtype=bool)), a, q)
+        q = where(Tensor._new(get_array_module(a._data).zeros((), dtype=bool)), a, q)
     for i in range(k - 1, -1, -1):
         vi = v[..., :, i : i + 1]
         q = q - (t[..., i : i + 1].unsqueeze(-1) * vi) @ (mH(vi) @ q)

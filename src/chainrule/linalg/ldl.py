@@ -34,6 +34,7 @@ from .. import return_types
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import host, to_device
 from ..ops.linalg_out import with_out
 from ._common import LinAlgError, batch_shape, check_square, tensor_arg
 from .ldl_complex import ALPHA, cabs1, hetf2, hetrs
@@ -207,7 +208,9 @@ def ldl_factor_ex(
     _check_hermitian(hermitian, op)
     a = check_square(A, op, complex_ok=True)
     count = int(np.prod(a.shape[:-2]))  # not -1: an empty batch or 0x0 matrices reshape too
-    flat = np.asarray(a._data).reshape((count,) + tuple(a.shape[-2:]))
+    # the pivoted factorization is a sequential host algorithm: CuPy input is copied to the
+    # host, factored with NumPy, and the results moved back to its device
+    flat = host(a._data).reshape((count,) + tuple(a.shape[-2:]))
     factor = hetf2 if hermitian and flat.dtype.kind == "c" else _sytf2
     ld = np.empty_like(flat)
     piv = np.empty(flat.shape[:-1], dtype=np.int32)
@@ -217,10 +220,11 @@ def ldl_factor_ex(
     batch = tuple(a.shape[:-2])
     if check_errors and info.any():
         raise _singular(op, info)
+    dev = a.device
     return LDLFactorExResult(
-        _result(ld.reshape(a.shape), "linalg.ldl_factor_ex", a),
-        Tensor._make(piv.reshape(batch + (a.shape[-1],)), False, None, 0),
-        Tensor._make(info.reshape(batch), False, None, 0),
+        _result(to_device(ld.reshape(a.shape), dev), "linalg.ldl_factor_ex", a),
+        Tensor._make(to_device(piv.reshape(batch + (a.shape[-1],)), dev), False, None, 0),
+        Tensor._make(to_device(info.reshape(batch), dev), False, None, 0),
     )
 
 
@@ -232,7 +236,7 @@ def ldl_factor(A: Tensor, *, hermitian: bool = False) -> LDLFactorResult:
     _check_hermitian(hermitian, op)
     ld, piv, info = ldl_factor_ex(check_square(A, op, complex_ok=True), hermitian=hermitian)
     if np.any(info._data):
-        raise _singular(op, np.asarray(info._data))
+        raise _singular(op, host(info._data))
     return LDLFactorResult(ld, piv)
 
 
@@ -264,18 +268,18 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
             f"{op}: Expected LD and B to have the same dtype, but got LD with dtype "
             f"{ld.dtype} and B with dtype {b.dtype} instead"
         )
-    p = np.asarray(piv._data)
+    p = host(piv._data)  # a host algorithm (see ldl_factor_ex): CuPy input comes to the host
     if p.size and ((p == 0).any() or (np.abs(p) > n).any()):
         raise RuntimeError(f"{op}: pivots must lie in [-{n}, -1] or [1, {n}], got {p.tolist()}")
     batch = batch_shape(op, ld, b)
     count = int(np.prod(batch))  # not -1: an empty batch or n = 0 reshape too
-    lds = np.broadcast_to(np.asarray(ld._data), batch + (n, n)).reshape(count, n, n)
+    lds = np.broadcast_to(host(ld._data), batch + (n, n)).reshape(count, n, n)
     ps = np.broadcast_to(p, batch + (n,)).reshape(count, n)
-    bs = np.broadcast_to(np.asarray(b._data), batch + tuple(b.shape[-2:]))
+    bs = np.broadcast_to(host(b._data), batch + tuple(b.shape[-2:]))
     flat = bs.reshape((count,) + tuple(b.shape[-2:]))
     out = np.empty_like(flat)
     solve = hetrs if hermitian and flat.dtype.kind == "c" else _sytrs
     with np.errstate(divide="ignore", invalid="ignore"):  # a singular D gives inf/nan
         for i in range(len(flat)):
             out[i] = solve(lds[i], ps[i], flat[i])
-    return _result(out.reshape(bs.shape), "linalg.ldl_solve", ld, b)
+    return _result(to_device(out.reshape(bs.shape), ld.device), "linalg.ldl_solve", ld, b)

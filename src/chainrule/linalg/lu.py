@@ -25,6 +25,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module, host
 from ..ops.joining import cat
 from ..ops.keywords import write_out
 from ..ops.linalg_out import with_out
@@ -47,14 +48,15 @@ def _getf2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     batch, (m, n) = a.shape[:-2], a.shape[-2:]
     k = min(m, n)
     b = int(np.prod(batch))
-    lu_ = np.array(a, copy=True).reshape((b, m, n))
-    rows = np.arange(b)
-    piv = np.zeros((b, k), dtype=np.int32)
-    info = np.zeros(b, dtype=np.int32)
+    xp = get_array_module(a)  # the same column steps on NumPy or CuPy arrays
+    lu_ = xp.array(a, copy=True).reshape((b, m, n))
+    rows = xp.arange(b)
+    piv = xp.zeros((b, k), dtype=np.int32)
+    info = xp.zeros(b, dtype=np.int32)
     for j in range(k):
         col = lu_[:, j:, j]
-        size = np.abs(col.real) + np.abs(col.imag) if col.dtype.kind == "c" else np.abs(col)
-        p = j + np.argmax(size, axis=1)  # first largest, as i?amax (complex: |re| + |im|)
+        size = xp.abs(col.real) + xp.abs(col.imag) if col.dtype.kind == "c" else xp.abs(col)
+        p = j + xp.argmax(size, axis=1)  # first largest, as i?amax (complex: |re| + |im|)
         piv[:, j] = p + 1
         row_j = lu_[rows, j].copy()
         lu_[rows, j] = lu_[rows, p]
@@ -62,7 +64,7 @@ def _getf2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pivot = lu_[:, j, j]
         zero = pivot == 0
         info[(info == 0) & zero] = j + 1
-        safe = np.where(zero, 1, pivot)
+        safe = xp.where(zero, 1, pivot)
         lu_[:, j + 1 :, j] /= safe[:, None]
         lu_[:, j + 1 :, j + 1 :] -= lu_[:, j + 1 :, j, None] * lu_[:, j, None, j + 1 :]
     return (
@@ -74,9 +76,10 @@ def _getf2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _perm(piv: np.ndarray, m: int) -> np.ndarray:
     """Row order ``perm`` (..., m) with ``A[perm] = L U`` from LAPACK pivots (..., k)."""
+    xp = get_array_module(piv)
     flat = piv.reshape((int(np.prod(piv.shape[:-1])), piv.shape[-1])) - 1
-    perm = np.tile(np.arange(m), (flat.shape[0], 1))
-    rows = np.arange(flat.shape[0])
+    perm = xp.tile(xp.arange(m), (flat.shape[0], 1))
+    rows = xp.arange(flat.shape[0])
     for i in range(flat.shape[1]):
         tgt = flat[:, i]
         pi = perm[rows, i].copy()
@@ -87,21 +90,23 @@ def _perm(piv: np.ndarray, m: int) -> np.ndarray:
 
 def permutation_from_pivots(pivots: Tensor, m: int, dtype: Any) -> Tensor:
     """The permutation matrix ``P`` (..., m, m) with ``A = P L U`` (a constant)."""
-    perm = _perm(np.asarray(pivots._data), m)
-    eye = np.eye(m, dtype=dtype)
+    xp = get_array_module(pivots._data)
+    perm = _perm(pivots._data, m)
+    eye = xp.eye(m, dtype=np.dtype(dtype))  # a chainrule dtype, as NumPy's for CuPy
     pt = eye[perm]  # P^T: row i of P^T A is row perm[i] of A
-    return Tensor._make(np.ascontiguousarray(np.swapaxes(pt, -1, -2)), False, None, 0)
+    return Tensor._make(xp.ascontiguousarray(xp.swapaxes(pt, -1, -2)), False, None, 0)
 
 
 def _split(lu_: Any, m: int, n: int) -> tuple[Any, Any]:
     """L (unit lower, (m, k)) and U (upper, (k, n)) from a packed LU (Tensors or arrays)."""
     k = min(m, n)
     if isinstance(lu_, Tensor):
-        eye = Tensor._make(np.eye(m, k, dtype=lu_._data.dtype), False, None, 0)
-        low = lu_[..., :, :k].tril(-1) + eye
+        eye = get_array_module(lu_._data).eye(m, k, dtype=lu_._data.dtype)
+        low = lu_[..., :, :k].tril(-1) + Tensor._make(eye, False, None, 0)
         return low, lu_[..., :k, :].triu()
-    low = np.tril(lu_[..., :, :k], -1) + np.eye(m, k, dtype=lu_.dtype)
-    return low, np.triu(lu_[..., :k, :])
+    xp = get_array_module(lu_)
+    low = xp.tril(lu_[..., :, :k], -1) + xp.eye(m, k, dtype=lu_.dtype)
+    return low, xp.triu(lu_[..., :k, :])
 
 
 class LUFactor(Function):
@@ -152,22 +157,23 @@ class LUFactor(Function):
         m, n = lu_.shape[-2:]
         k = min(m, n)
         low, up = _split(lu_, m, n)
+        xp = get_array_module(lu_, t)
         perm = _perm(piv, m)
-        pb = np.take_along_axis(t, perm[..., None], axis=-2)  # P^T dA
+        pb = xp.take_along_axis(t, perm[..., None], axis=-2)  # P^T dA
         l1, u1 = low[..., :k, :], up[..., :, :k]
-        x = np.linalg.solve(l1, pb[..., :k, :k])
-        x = np.swapaxes(np.linalg.solve(np.swapaxes(u1, -1, -2), np.swapaxes(x, -1, -2)), -1, -2)
-        d_l1 = l1 @ np.tril(x, -1)
-        d_u1 = np.triu(x) @ u1
-        out = np.zeros_like(lu_)
+        x = xp.linalg.solve(l1, pb[..., :k, :k])
+        x = xp.swapaxes(xp.linalg.solve(xp.swapaxes(u1, -1, -2), xp.swapaxes(x, -1, -2)), -1, -2)
+        d_l1 = l1 @ xp.tril(x, -1)
+        d_u1 = xp.triu(x) @ u1
+        out = xp.zeros_like(lu_)
         out[..., :k, :k] = d_l1 + d_u1
         if m > n:  # dL2 = (dPb2 - L2 dU) U^-1
             rhs = pb[..., k:, :] - low[..., k:, :] @ d_u1
-            out[..., k:, :] = np.swapaxes(
-                np.linalg.solve(np.swapaxes(u1, -1, -2), np.swapaxes(rhs, -1, -2)), -1, -2
+            out[..., k:, :] = xp.swapaxes(
+                xp.linalg.solve(xp.swapaxes(u1, -1, -2), xp.swapaxes(rhs, -1, -2)), -1, -2
             )
         elif m < n:  # dU2 = L^-1 (dPb2 - dL U2)
-            out[..., :, k:] = np.linalg.solve(l1, pb[..., :, k:] - d_l1 @ up[..., :, k:])
+            out[..., :, k:] = xp.linalg.solve(l1, pb[..., :, k:] - d_l1 @ up[..., :, k:])
         return out, None, None
 
 
@@ -198,7 +204,8 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
     op = "linalg.lu_factor_ex"
     lu_, piv, info = _factor(A, op, pivot)
     if check_errors and np.any(info._data):
-        first = int(info._data[info._data != 0].flat[0])
+        bad = host(info._data)  # the error's index: metadata
+        first = int(bad[bad != 0].flat[0])
         raise LinAlgError(f"{op}: U[{first},{first}] is zero (the matrix is singular)")
     return LUFactorExResult(lu_, piv, info)
 
@@ -210,7 +217,8 @@ def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     op = "linalg.lu_factor"
     lu_, piv, info = _factor(A, op, pivot)
     if np.any(info._data):
-        first = int(info._data[info._data != 0].flat[0])
+        bad = host(info._data)  # the error's index: metadata
+        first = int(bad[bad != 0].flat[0])
         raise LinAlgError(
             f"{op}: U[{first},{first}] is zero and using it on lu_solve would result in a "
             "division by zero. If you still want to perform the factorization, consider "
@@ -222,7 +230,9 @@ def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
 def unpack_lu(lu_: Tensor, pivots: Tensor, unpack_data: bool, unpack_pivots: bool) -> LUResult:
     """``(P, L, U)`` from a packed LU; a part not asked for is an empty tensor."""
     m, n = lu_.shape[-2:]
-    empty = Tensor._make(np.zeros(0, dtype=lu_._data.dtype), False, None, 0)
+    empty = Tensor._make(
+        get_array_module(lu_._data).zeros(0, dtype=lu_._data.dtype), False, None, 0
+    )
     p = permutation_from_pivots(pivots, m, lu_._data.dtype) if unpack_pivots else empty
     low, up = _split(lu_, m, n) if unpack_data else (empty, empty)
     return LUResult(p, low, up)

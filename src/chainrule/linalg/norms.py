@@ -117,7 +117,8 @@ def vector_norm(
     if ord == 0.0:
         count = (a != 0).to(t.dtype)
         if t.requires_grad:  # PyTorch's count is in the graph: backward runs (no gradient)
-            count = where(Tensor._new(np.zeros((), dtype=bool)), a, count)
+            never = get_array_module(a._data).zeros((), dtype=bool)
+            count = where(Tensor._new(never), a, count)
         return count.sum(red, keepdim=keepdim)
     if ord == 1.0:
         return a.sum(red, keepdim=keepdim)
@@ -267,12 +268,13 @@ def matrix_rank(
                 "cannot be combined with atol or rtol"
             )
         atol, rtol = tol, 0.0
+    xp = get_array_module(a._data)
     if hermitian:
-        s = np.abs(np.linalg.eigvalsh(np.asarray(a._data), UPLO="L"))
+        s = xp.abs(xp.linalg.eigvalsh(a._data, UPLO="L"))
     else:
-        if np.isnan(np.asarray(a._data)).any():  # LAPACK fails (inf gives NaN values: rank 0)
+        if xp.isnan(a._data).any():  # LAPACK fails (inf gives NaN values: rank 0)
             finite_for_svd(a._data, "linalg.matrix_rank")
-        s = np.linalg.svd(np.asarray(a._data), compute_uv=False)
+        s = xp.linalg.svd(a._data, compute_uv=False)
     st = Tensor._new(s)
     return Tensor._new((s > cutoff(st, tuple(a.shape), atol, rtol)).sum(-1).astype(np.int64))
 
@@ -322,14 +324,15 @@ def lstsq(
             f"got {a.shape[-2]} and {b.shape[-2]}"
         )
     finite_for_svd(a._data, "linalg.lstsq")
-    real = np.asarray(a._data).real.dtype  # residuals and singular values are real
+    xp = get_array_module(a._data)
+    real = a._data.real.dtype  # residuals and singular values are real
     rtol = rcond if rcond is not None else np.finfo(real).eps * max(a.shape[-2:])
     x = pinv(a, rtol=rtol) @ b
-    empty = Tensor._new(np.zeros(0, dtype=real))
+    empty = Tensor._new(xp.zeros(0, dtype=real))
     m, n = a.shape[-2], a.shape[-1]
-    s = np.linalg.svd(np.asarray(a._data), compute_uv=False)
+    s = xp.linalg.svd(a._data, compute_uv=False)
     rank_arr = (s > cutoff(Tensor._new(s), tuple(a.shape), None, rtol)).sum(-1).astype(np.int64)
-    rank = Tensor._new(rank_arr) if driver != "gels" else Tensor._new(np.zeros(0, dtype=np.int64))
+    rank = Tensor._new(rank_arr) if driver != "gels" else Tensor._new(xp.zeros(0, dtype=np.int64))
     svals = Tensor._new(s) if driver in ("gelsd", "gelss") else empty
     residuals = empty
     if driver != "gelsy" and m > n and bool(np.all(rank_arr == n)):

@@ -35,13 +35,14 @@ def cutoff(s: Any, shape: tuple, atol: Any, rtol: Any) -> Any:
     """max(atol, rtol * largest singular value) per matrix (``s``: an array of singular
     values; PyTorch's default rtol: eps * max(m, n) when neither tolerance is given)."""
     s = getattr(s, "_data", s)
-    smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
+    xp = get_array_module(s)
+    smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else xp.zeros(s.shape[:-1] + (1,))
     if atol is None and rtol is None:
         rtol = np.finfo(s.dtype).eps * max(shape[-2:])
     # tensor tolerances broadcast against the batch dims: one per matrix, as in PyTorch
-    a = 0.0 if atol is None else np.asarray(getattr(atol, "_data", atol))[..., None]
-    r = 0.0 if rtol is None else np.asarray(getattr(rtol, "_data", rtol))[..., None]
-    return np.maximum(a, r * smax)
+    a = 0.0 if atol is None else xp.asarray(getattr(atol, "_data", atol))[..., None]
+    r = 0.0 if rtol is None else xp.asarray(getattr(rtol, "_data", rtol))[..., None]
+    return xp.maximum(a, r * smax)
 
 
 def finite_for_svd(a: Any, op: str) -> None:

@@ -169,8 +169,9 @@ class SlogDet(Function):
 
     @staticmethod
     def forward(ctx, a):
-        sign, logabs = get_array_module(a).linalg.slogdet(a)
-        sign, logabs = np.asarray(sign, dtype=a.dtype), np.asarray(logabs, dtype=a.dtype)
+        xp = get_array_module(a)
+        sign, logabs = xp.linalg.slogdet(a)
+        sign, logabs = xp.asarray(sign, dtype=a.dtype), xp.asarray(logabs, dtype=a.dtype)
         ctx.save_for_backward(a)
         ctx.mark_non_differentiable(sign)
         return sign, logabs
@@ -204,9 +205,10 @@ class ComplexSlogDet(Function):
 
     @staticmethod
     def forward(ctx, a):
-        sign, logabs = get_array_module(a).linalg.slogdet(a)
-        sign = np.asarray(sign, dtype=a.dtype)
-        logabs = np.asarray(logabs, dtype=a.real.dtype)
+        xp = get_array_module(a)
+        sign, logabs = xp.linalg.slogdet(a)
+        sign = xp.asarray(sign, dtype=a.dtype)
+        logabs = xp.asarray(logabs, dtype=a.real.dtype)
         ctx.save_for_backward(a, sign)
         return sign, logabs
 
@@ -245,7 +247,8 @@ class Det(Function):
 
     @staticmethod
     def forward(ctx, a):
-        d = np.asarray(get_array_module(a).linalg.det(a), dtype=a.dtype)
+        xp = get_array_module(a)
+        d = xp.asarray(xp.linalg.det(a), dtype=a.dtype)
         ctx.save_for_backward(a, d)
         return d
 
@@ -261,7 +264,7 @@ class Det(Function):
     @staticmethod
     def jvp(ctx, t):
         a = ctx.primals[0]
-        return np.sum(_adjugate_t(a) * t, axis=(-2, -1))
+        return get_array_module(a).sum(_adjugate_t(a) * t, axis=(-2, -1))
 
 
 def _adjugate_t(a: Any) -> Any:
@@ -300,9 +303,11 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     if not isinstance(n, (int, np.integer)):
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
     if n == 0:
-        eye = Tensor._new(np.array(np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)))
+        xp = get_array_module(a._data)
+        eye_n = xp.eye(a.shape[-1], dtype=a._data.dtype)
+        eye = Tensor._new(xp.array(xp.broadcast_to(eye_n, a.shape)))
         if a.requires_grad:  # PyTorch's identity is in the graph: A gets a zero gradient
-            eye = where(Tensor._new(np.zeros((), dtype=bool)), a, eye)
+            eye = where(Tensor._new(xp.zeros((), dtype=bool)), a, eye)
         return eye
     if n < 0:
         a, n = inv(a), -n

@@ -36,7 +36,7 @@ from .. import return_types
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import errstate, get_array_module
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
 from ._common import LinAlgError, check_float, mH
@@ -136,7 +136,7 @@ class SVD(Function):
         cplx = u._data.dtype.kind == "c"
         s2 = s * s
         e = s2.unsqueeze(-2) - s2.unsqueeze(-1)
-        eye = Tensor._new(np.eye(s.shape[-1], dtype=bool))
+        eye = Tensor._new(get_array_module(s._data).eye(s.shape[-1], dtype=bool))
         e = e.masked_fill(eye, 1.0)
         v = mH(vh)
         sd = diag_embed(_as(s, u))
@@ -186,7 +186,7 @@ class SVD(Function):
         du_inner = f * (p * sr + sl * ph)
         dv_inner = f * (sl * p + ph * sr)
         eye = xp.eye(k, dtype=bool)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with errstate(xp, divide="ignore", invalid="ignore"):
             if p.dtype.kind == "c":
                 half = 1j * xp.diagonal(p, 0, -2, -1).imag / (2 * s)
                 du_inner = du_inner + xp.where(eye, half[..., None, :], 0)
@@ -211,7 +211,7 @@ def _inverse_gaps(s):
     s2 = s * s
     gap = s2[..., None, :] - s2[..., :, None]
     eye = xp.eye(s.shape[-1], dtype=bool)
-    with np.errstate(divide="ignore"):
+    with errstate(xp, divide="ignore"):
         return xp.where(eye, 0.0, 1.0 / xp.where(eye, 1.0, gap)).astype(s.dtype)
 
 

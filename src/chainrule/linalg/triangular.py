@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, host
 from ..ops.binary import where
 from ..ops.cast import cast
 from ..ops.linalg_out import with_out
@@ -95,7 +95,8 @@ def solve_triangular(
     if tuple(b.shape[:-2]) != batch:
         b = b.expand(*batch, *b.shape[-2:])
     t = triangle(a, bool(upper), bool(unitriangular))
-    if not unitriangular and n and np.any(np.diagonal(t._data, 0, -2, -1) == 0):
+    xp = get_array_module(t._data)
+    if not unitriangular and n and bool((xp.diagonal(t._data, 0, -2, -1) == 0).any()):
         raise LinAlgError(f"{op}: The diagonal of A has a zero: the triangular system is singular")
     try:
         return solve(t, b, left=left)
@@ -146,17 +147,21 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     a = check_square(A, op, complex_ok=True)
     batch = tuple(a.shape[:-2])
     flat = a._data.reshape((int(np.prod(batch)),) + tuple(a.shape[-2:]))  # -1: ambiguous at 0x0
+    xp = get_array_module(flat)  # infos and failed factors are found on the host (metadata)
     try:
-        factors = get_array_module(flat).linalg.cholesky(flat)
+        factors = xp.linalg.cholesky(flat)
         infos = np.zeros(len(flat), dtype=np.int32)
-        if not np.isfinite(factors).all():  # NaN pivots: NumPy does not raise, LAPACK does
-            infos = np.asarray(_potrf_info(flat), dtype=np.int32)
+        # NaN pivots: NumPy does not raise, LAPACK does; CuPy neither raises nor need
+        # leave a non-finite factor where a pivot fails, so there the pivots are replayed
+        if xp is not np or not np.isfinite(factors).all():
+            infos = np.asarray(host(_potrf_info(flat)), dtype=np.int32)
     except np.linalg.LinAlgError:
-        infos = np.array([_failed_minor(np.asarray(m)) for m in flat], dtype=np.int32)
-        nonfinite = ~np.isfinite(flat).all(axis=(-2, -1))
+        flat_h = host(flat)
+        infos = np.array([_failed_minor(m) for m in flat_h], dtype=np.int32)
+        nonfinite = ~np.isfinite(flat_h).all(axis=(-2, -1))
         if nonfinite.any():
-            infos[nonfinite] = np.asarray(_potrf_info(flat[nonfinite]))
-    info = Tensor._make(infos.reshape(batch), False, None, 0)
+            infos[nonfinite] = np.asarray(_potrf_info(flat_h[nonfinite]))
+    info = Tensor._make(xp.asarray(infos.reshape(batch)), False, None, 0)
     failed = infos != 0
     if check_errors and failed.any():
         k = int(infos[failed][0])
@@ -166,14 +171,14 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
         )
     if not failed.any():
         return CholeskyExResult(cholesky(a, upper=upper), info)
-    eye = np.eye(a.shape[-1], dtype=a._data.dtype)
+    eye = xp.eye(a.shape[-1], dtype=a._data.dtype)
     mask = np.broadcast_to(failed.reshape(batch + (1, 1)), a.shape)
-    mask_t = Tensor._make(np.ascontiguousarray(mask), False, None, 0)
-    patched = where(mask_t, Tensor._make(np.broadcast_to(eye, a.shape).copy(), False, None, 0), a)
+    mask_t = Tensor._make(xp.asarray(np.ascontiguousarray(mask)), False, None, 0)
+    patched = where(mask_t, Tensor._make(xp.broadcast_to(eye, a.shape).copy(), False, None, 0), a)
     low = cholesky(patched)
     partial = flat.copy()
-    for i in np.flatnonzero(failed):
-        partial[i] = _partial_factor(np.asarray(flat[i]), int(infos[i]))
+    for i in np.flatnonzero(failed):  # LAPACK's partial factor, replayed on the host
+        partial[i] = xp.asarray(_partial_factor(host(flat[i]), int(infos[i])))
     const = Tensor._make(partial.reshape(a.shape), False, None, 0)
     low = where(mask_t, const, low)
     return CholeskyExResult(mH(low) if upper else low, info)

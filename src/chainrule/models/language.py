@@ -16,6 +16,7 @@ import numpy as np
 from .. import nn
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
+from ..backend import host
 from ..random import Generator, gen
 from .registry import register_model
 
@@ -63,7 +64,10 @@ def generate_tokens(
         raise ValueError(f"generate: top_k must be a positive int or None, got {top_k!r}")
     if not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
         raise ValueError(f"generate: max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    arr = np.asarray(idx._data if isinstance(idx, Tensor) else idx)
+    # token ids and sampling stay on the host (one row of logits per step comes back from
+    # the GPU); the model runs where ``idx`` lives, and so does the result
+    device = idx.device if isinstance(idx, Tensor) else None
+    arr = host(idx._data if isinstance(idx, Tensor) else idx)
     if arr.ndim == 1:
         arr = arr[None]
     if arr.ndim != 2 or arr.shape[1] < 1 or arr.dtype.kind not in "iu":
@@ -80,14 +84,14 @@ def generate_tokens(
             out = arr.astype(np.int64)
             for _ in range(int(max_new_tokens)):
                 ctx = out if block is None else out[:, -int(block) :]
-                logits = model(Tensor._new(ctx))
+                logits = model(Tensor._new(ctx) if device is None else Tensor._new(ctx).to(device))
                 if isinstance(logits, tuple):
                     logits = logits[0]
-                nxt = _sample_next(logits._data[:, -1, :], float(temperature), top_k, rng)
+                nxt = _sample_next(host(logits._data[:, -1, :]), float(temperature), top_k, rng)
                 out = np.concatenate([out, nxt[:, None].astype(np.int64)], axis=1)
     finally:
         model.train(was_training)
-    return Tensor._new(out)
+    return Tensor._new(out) if device is None else Tensor._new(out).to(device)
 
 
 class BigramLanguageModel(nn.Module):

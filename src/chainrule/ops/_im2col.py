@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import get_array_module
+from ..backend import get_array_module, strided_view
 from ..threads import parallel_copy, parallel_slices
 from ._workspace import workspace
 
@@ -97,15 +97,12 @@ def padded_cnhw(x, pad) -> Iterator[Any]:
 
 def windows(xpad, kh: int, kw: int, stride, dil):
     """Read-only (C, kh, kw, N, Ho, Wo) view of every window of a padded (C, N, Hp, Wp)."""
-    xp_ = get_array_module(xpad)
     c, n, hp, wp = xpad.shape
     (sh, sw), (dh, dw) = stride, dil
     ho = (hp - dh * (kh - 1) - 1) // sh + 1
     wo = (wp - dw * (kw - 1) - 1) // sw + 1
     s0, s1, s2, s3 = xpad.strides
-    return xp_.lib.stride_tricks.as_strided(
-        xpad, (c, kh, kw, n, ho, wo), (s0, s2 * dh, s3 * dw, s1, s2 * sh, s3 * sw), writeable=False
-    )
+    return strided_view(xpad, (c, kh, kw, n, ho, wo), (s0, s2 * dh, s3 * dw, s1, s2 * sh, s3 * sw))
 
 
 def gather(out, win) -> None:

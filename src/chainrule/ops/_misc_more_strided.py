@@ -23,6 +23,7 @@ from ..autograd.function import Function
 from ..autograd.saved import memory_root
 from ..autograd.tensor import Tensor
 from ..autograd.view_replay import data_pointer
+from ..backend import get_array_module, strided_view
 from ._util import as_tensor, constant
 from .binding import tensor_method
 from .index_ops import index_add
@@ -59,7 +60,7 @@ def _positions(size: tuple, stride: tuple, offset: int) -> np.ndarray:
 def _storage(op: str, arr: Any) -> tuple[Any, int]:
     """(the whole storage as a flat array of ``arr``'s dtype, ``arr``'s offset in it)."""
     root = memory_root(arr)
-    if not isinstance(root, np.ndarray):  # memory owned by a buffer (frombuffer, mmap)
+    if not isinstance(root, get_array_module(arr).ndarray):  # owned by a buffer (frombuffer, mmap)
         root = arr
     if not (root.flags.c_contiguous or root.flags.f_contiguous):
         raise NotImplementedError(f"{op}: the tensor's memory is not one contiguous block")
@@ -84,7 +85,7 @@ def _strided_view(op: str, x: Tensor, size: Any, stride: Any, offset: Any) -> tu
             f"bounds for storage of size {flat.size * isz}"
         )
     strides = tuple(s * x._data.itemsize for s in stride)
-    view = np.lib.stride_tricks.as_strided(flat[off:], shape=size, strides=strides)
+    view = strided_view(flat[off:], size, strides, writeable=True)
     return view, size, stride, off, flat.size, own
 
 
@@ -116,14 +117,15 @@ class AsStrided(Function):
         store = index_add(store, 0, constant(ctx.out_pos), grad.reshape(-1))
         gi = store[constant(ctx.in_pos)]
         if ctx.counts is not None:
-            gi = gi / constant(ctx.counts.astype(grad.dtype))
+            gi = gi / constant(ctx.counts.astype(grad.dtype)).to(grad.device)
         return gi.reshape(ctx.in_shape), None, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
-        store = np.zeros(ctx.length, t.dtype)
-        store[ctx.in_pos] = t.reshape(-1)
-        return store[ctx.out_pos].reshape(ctx.out.shape)
+        xp = get_array_module(t)
+        store = xp.zeros(ctx.length, t.dtype)
+        store[xp.asarray(ctx.in_pos)] = t.reshape(-1)
+        return store[xp.asarray(ctx.out_pos)].reshape(ctx.out.shape)
 
 
 @tensor_method

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..autograd.state import current
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import errstate, get_array_module
 from .shape import cat, transpose
 from .unary import relu, sigmoid, tanh
 
@@ -23,7 +23,7 @@ def sigmoid_(x):
     negative x and 1 / (1 + inf) = 0 is then the exact limit, so the overflow is expected.
     """
     xp = get_array_module(x)
-    with xp.errstate(over="ignore"):
+    with errstate(xp, over="ignore"):
         xp.exp(x, out=x)
     x += 1
     return xp.reciprocal(x, out=x)

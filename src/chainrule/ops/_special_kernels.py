@@ -179,7 +179,8 @@ def polygamma(n: int, x: Any) -> Any:
         return digamma(x)
     sp = _special(x)
     if sp is not None:
-        return _back(sp.polygamma(n, x), x)
+        xp = get_array_module(x)  # CuPy's polygamma needs n as an array (it calls n.astype)
+        return _back(sp.polygamma(n if xp is np else xp.asarray(n), x), x)
     return _back(_polygamma_numpy(n, np.asarray(x, dtype=np.float64)), x)
 
 

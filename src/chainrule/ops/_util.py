@@ -108,12 +108,19 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     return Tensor._new(x)
 
 
-def _device_check(op: str, a: Tensor, b: Tensor) -> None:
-    if get_array_module(a._data) is not get_array_module(b._data):
-        raise RuntimeError(
-            f"{op}: expected all tensors on the same device, got {a.device} and {b.device}; "
-            "move one with .to(device)"
-        )
+def _same_device(op: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` on one device: as in PyTorch, a 0-d CPU tensor beside a GPU tensor is
+    a scalar and moves to the GPU; any other mix of devices raises."""
+    if get_array_module(a._data) is get_array_module(b._data):
+        return a, b
+    if a._data.ndim == 0 and isinstance(a._data, np.ndarray):
+        return a.to(b.device), b
+    if b._data.ndim == 0 and isinstance(b._data, np.ndarray):
+        return a, b.to(a.device)
+    raise RuntimeError(
+        f"{op}: expected all tensors on the same device, got {a.device} and {b.device}; "
+        "move one with .to(device)"
+    )
 
 
 def promote(op: str, a: Any, b: Any, wrap_ints: bool = True, float_result: bool = False):
@@ -138,7 +145,7 @@ def promote(op: str, a: Any, b: Any, wrap_ints: bool = True, float_result: bool 
     if ta and tb:
         da, db = a._data.dtype, b._data.dtype
         if da is not db and da != db:
-            _device_check(op, a, b)
+            a, b = _same_device(op, a, b)
             if a._data.ndim == 0 and b._data.ndim > 0:  # a 0-d tensor matters by category
                 target = _dt.combine_categories(db, da)
             elif b._data.ndim == 0 and a._data.ndim > 0:
@@ -152,7 +159,7 @@ def promote(op: str, a: Any, b: Any, wrap_ints: bool = True, float_result: bool 
             if db != target:
                 b = cast(b, target)
         elif type(a._data) is not type(b._data):
-            _device_check(op, a, b)
+            a, b = _same_device(op, a, b)
         return a, b
     if ta:
         if isinstance(b, SCALARS):

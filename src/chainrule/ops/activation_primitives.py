@@ -54,8 +54,9 @@ class LeakyRelu(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         xd = x._data
-        one = np.ones((), xd.dtype)
-        return _const(get_array_module(xd).where(xd > 0, one, one * ctx.params["slope"]))
+        xp = get_array_module(xd)
+        one = xp.ones((), xd.dtype)
+        return _const(xp.where(xd > 0, one, one * ctx.params["slope"]))
 
 
 class Prelu(BinaryElementwise):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import errstate, get_array_module
 from ._util import ShapeError, as_tensor
 from .binding import numpy_keywords, tensor_method
 
@@ -137,8 +137,9 @@ class Angle(Function):
         if t is None or z.dtype.kind != "c":
             return None if t is None else t * 0.0
         r2 = (z * z.conj()).real
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d = np.where(r2 == 0, 0.0, (z.real * t.imag - z.imag * t.real) / r2)
+        xp = get_array_module(z)
+        with errstate(xp, divide="ignore", invalid="ignore"):
+            d = xp.where(r2 == 0, 0.0, (z.real * t.imag - z.imag * t.real) / r2)
         return d.astype(r2.dtype, copy=False)
 
 
@@ -164,10 +165,11 @@ class ComplexFromParts(Function):
     @staticmethod
     def jvp(ctx, t_re, t_im):
         re, im = ctx.primals
-        zero = np.zeros((), re.dtype)
+        xp = get_array_module(re, im)
+        zero = xp.zeros((), re.dtype)
         a = zero if t_re is None else t_re
         b = zero if t_im is None else t_im
-        return ComplexFromParts.forward(None, np.asarray(a, re.dtype), np.asarray(b, re.dtype))
+        return ComplexFromParts.forward(None, xp.asarray(a, re.dtype), xp.asarray(b, re.dtype))
 
 
 class ViewAsReal(Function):

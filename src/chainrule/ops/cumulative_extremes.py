@@ -30,7 +30,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import device_of, errstate, get_array_module, host, to_device
 from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, constant, int_dim
 from .binary import where
@@ -83,7 +83,8 @@ def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> Any:  # noqa: 
         raise NotImplementedError(f"{op}(): complex tensors have no order (got {x.dtype})")
     d = int_dim(dim, x.ndim, op)
     if x.ndim == 0:
-        return getattr(return_types, op)(x.clone(), constant(np.zeros((), np.int64)))
+        zero = get_array_module(x._data).zeros((), np.int64)
+        return getattr(return_types, op)(x.clone(), constant(zero))
     idx = RunningArg.apply(x.detach(), d, largest)
     return getattr(return_types, op)(selected_values(op, x, d, idx), idx)
 
@@ -132,7 +133,7 @@ def _complex_accumulate(x: Any, dim: int) -> Any:
     xs = xp.moveaxis(x, dim, 0)
     out = xp.empty_like(xs)
     acc = xp.full(xs.shape[1:], complex(-np.inf, 0.0), dtype=x.dtype)
-    with np.errstate(all="ignore"):  # inf/NaN operands follow PyTorch's rules, no warnings
+    with errstate(xp, all="ignore"):  # inf/NaN operands follow PyTorch's rules, no warnings
         for j in range(xs.shape[0]):
             acc = out[j] = _complex_log_add_exp(acc, xs[j])
     return xp.moveaxis(out, 0, dim)
@@ -147,6 +148,16 @@ def _complex_grad(x: Tensor, y: Tensor, grad: Tensor, d: int) -> Tensor:
     return (_reverse_logcumsumexp(log_g - y.conj(), d) + x.conj()).exp()
 
 
+def _logaddexp_accumulate(x: Any, axis: int, dtype: Any = None) -> Any:
+    """``logaddexp.accumulate`` along ``axis``. CuPy has no ``ufunc.accumulate`` and
+    ``log(cumsum(exp(x - max)))`` loses the small terms beside a large one, so a CuPy array
+    makes a round trip to the host for the sequential scan."""
+    if get_array_module(x) is np:
+        return np.logaddexp.accumulate(x, axis=axis, dtype=dtype)
+    out = np.logaddexp.accumulate(host(x), axis=axis, dtype=dtype)
+    return to_device(out, device_of(x))
+
+
 class LogCumSumExp(Function):
     raw = True
     complex_grad = True  # the complex backward returns PyTorch's conjugate convention
@@ -158,9 +169,9 @@ class LogCumSumExp(Function):
         if xp.iscomplexobj(x):
             y = contiguous(_complex_accumulate(x, dim))
         elif x.dtype.char == "e":  # float16: in float32, each value rounded once (PyTorch)
-            y = contiguous(xp.logaddexp.accumulate(x, axis=dim, dtype=np.float32).astype(x.dtype))
+            y = contiguous(_logaddexp_accumulate(x, dim, np.float32).astype(x.dtype))
         else:
-            y = contiguous(xp.logaddexp.accumulate(x, axis=dim))  # as PyTorch
+            y = contiguous(_logaddexp_accumulate(x, dim))  # as PyTorch
         ctx.save_for_backward(x, y)
         return y
 
@@ -186,13 +197,13 @@ class LogCumSumExp(Function):
         x, y, d = ctx.primals[0], ctx.out, ctx.dim
         xp = get_array_module(x)
         if xp.iscomplexobj(x):  # dy_j = sum_{i <= j} t_i exp(x_i - y_j) (holomorphic)
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            with errstate(xp, divide="ignore", invalid="ignore", over="ignore"):
                 acc = _complex_accumulate(xp.log(t.astype(x.dtype)) + x, d)
                 return xp.exp(acc - y).astype(x.dtype)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with errstate(xp, divide="ignore", invalid="ignore", over="ignore"):
             parts = []
             for part in (xp.where(t > 0, t, 0), xp.where(t < 0, -t, 0)):
-                acc = xp.logaddexp.accumulate(xp.log(part) + x, axis=d)
+                acc = _logaddexp_accumulate(xp.log(part) + x, d)
                 parts.append(xp.exp(acc - y))
         return (parts[0] - parts[1]).astype(x.dtype)
 

@@ -42,6 +42,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import errstate, get_array_module, host
 
 __all__ = [
     "_fake_quantize_learnable_per_channel_affine",
@@ -57,12 +58,13 @@ _TWO63 = 2.0**63
 def _grid_index(x: np.ndarray, s32: np.ndarray, zp: Any) -> np.ndarray:
     """``rint(x * float32(1 / s)) + zero_point`` as float64, unclamped (the product and
     the sum in ``x``'s precision)."""
-    with np.errstate(all="ignore"):
+    xp = get_array_module(x)
+    with errstate(xp, all="ignore"):
         inv = (_F32(1) / s32).astype(_F32)
         if x.dtype != _F32:
-            return np.rint(x * inv.astype(np.float64)) + zp
-        k = np.rint((x * inv).astype(_F32))
-        return (k + np.asarray(zp).astype(_F32)).astype(_F32).astype(np.float64)
+            return xp.rint(x * inv.astype(np.float64)) + zp
+        k = xp.rint((x * inv).astype(_F32))
+        return (k + xp.asarray(zp).astype(_F32)).astype(_F32).astype(np.float64)
 
 
 def _fake_quantize(
@@ -75,16 +77,19 @@ def _fake_quantize(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(fake-quantized ``x``, the in-range mask) with ``scale``/``zp`` broadcast to ``x``;
     ``per_channel`` picks torch's per-channel rules for overflow and the output product."""
-    s32 = np.asarray(scale).astype(_F32)
+    xp = get_array_module(x)
+    if xp is not np:  # the qparams (numbers or arrays) join x on its device
+        scale, zp = xp.asarray(scale), xp.asarray(zp)
+    s32 = xp.asarray(scale).astype(_F32)
     r = _grid_index(x, s32, zp)
-    with np.errstate(all="ignore"):
+    with errstate(xp, all="ignore"):
         mask = (r >= qmin) & (r <= qmax)
-        q = np.clip(r, qmin, qmax)
+        q = xp.clip(r, qmin, qmax)
         if per_channel:  # not representable as an int64: INT64_MIN, clamped to quant_min
-            q = np.where((r >= -_TWO63) & (r < _TWO63), q, qmin)
+            q = xp.where((r >= -_TWO63) & (r < _TWO63), q, qmin)
             out = ((q - zp) * s32.astype(np.float64)).astype(x.dtype)
         else:
-            q = np.where(np.isnan(q), qmin, q)
+            q = xp.where(xp.isnan(q), qmin, q)
             out = ((q - zp).astype(_F32) * s32).astype(x.dtype)
     return out, mask
 
@@ -142,7 +147,7 @@ def _zp_in_range(zp: np.ndarray, qmin: int, qmax: int) -> None:
 
 def _one(op: str, value: Any, what: str) -> np.ndarray:
     """The single element of a number or one-element tensor ``value``, as a 0-d array."""
-    a = np.asarray(value._data if isinstance(value, Tensor) else value).reshape(-1)
+    a = host(value._data if isinstance(value, Tensor) else value).reshape(-1)  # from any device
     if a.size != 1:
         raise RuntimeError(
             f"{op}: a Tensor with {a.size} elements cannot be converted to Scalar ({what})"
@@ -210,7 +215,7 @@ def fake_quantize_per_channel_affine(
     ``scale`` float32, ``zero_point`` int32) and dequantized again."""
     op = "fake_quantize_per_channel_affine"
     _check_input(op, input, quant_min, quant_max)
-    z = np.asarray(zero_point._data)
+    z = host(zero_point._data)  # checked on the host (one number per channel)
     if z.dtype.kind == "f":
         raise NotImplementedError(f"{op}: a floating-point zero_point (float qparams)")
     if z.dtype != np.int32:
@@ -239,7 +244,7 @@ class FusedMovingAvgObsFq(Function):
     @staticmethod
     def forward(ctx, x, scale, zp, qmin, qmax, enabled):
         if not enabled:
-            ctx.save_for_backward(np.ones(x.shape, bool))
+            ctx.save_for_backward(get_array_module(x).ones(x.shape, bool))
             return x.copy()
         out, mask = _fake_quantize(x, scale, zp, qmin, qmax)
         ctx.save_for_backward(mask)
@@ -264,27 +269,28 @@ class _FakeQuantizeLearnable(Function):
     @staticmethod
     def forward(ctx, x, scale, zero_point, qmin, qmax, grad_factor, axis, shape):
         shapes = (scale.shape, zero_point.shape)
+        xp = get_array_module(x)
         if axis is None:  # torch reads the first element of each
             scale, zero_point = scale.reshape(-1)[:1], zero_point.reshape(-1)[:1]
         s = scale.astype(_F32).astype(np.float64).reshape(shape)
         zp = zero_point.astype(np.float64).reshape(shape)
         out, _ = _fake_quantize(
-            x, s, np.clip(np.rint(zp), qmin, qmax), qmin, qmax, axis is not None
+            x, s, xp.clip(xp.rint(zp), qmin, qmax), qmin, qmax, axis is not None
         )
         if axis is None:  # torch's per-tensor backward rounds the zero point halves up
-            zp = np.floor(zp + 0.5)
-        zp = np.clip(np.rint(zp), qmin, qmax)
-        with np.errstate(all="ignore"):  # the backward's rounding: rint(x * inv + zp)
+            zp = xp.floor(zp + 0.5)
+        zp = xp.clip(xp.rint(zp), qmin, qmax)
+        with errstate(xp, all="ignore"):  # the backward's rounding: rint(x * inv + zp)
             inv = (_F32(1) / s.astype(_F32)).astype(x.dtype)
-            r = np.rint((x * inv).astype(x.dtype) + zp.astype(x.dtype)).astype(np.float64)
-        r = np.where((r >= -_TWO63) & (r < _TWO63), r, -np.inf)  # int64: INT64_MIN, below
+            r = xp.rint((x * inv).astype(x.dtype) + zp.astype(x.dtype)).astype(np.float64)
+        r = xp.where((r >= -_TWO63) & (r < _TWO63), r, -np.inf)  # int64: INT64_MIN, below
         mask = (r >= qmin) & (r <= qmax)
-        with np.errstate(all="ignore"):  # inside: float(fma(q - zp, s, -x)), later * inv
+        with errstate(xp, all="ignore"):  # inside: float(fma(q - zp, s, -x)), later * inv
             error = ((r - zp) * s - x).astype(x.dtype)
-            d_scale = np.where(mask, error, np.where(r < qmin, qmin - zp, qmax - zp))
-            d_zp = np.where(mask, 0.0, -s)
+            d_scale = xp.where(mask, error, xp.where(r < qmin, qmin - zp, qmax - zp))
+            d_zp = xp.where(mask, 0.0, -s)
         d_scale, d_zp = d_scale.astype(x.dtype), d_zp.astype(x.dtype)
-        ctx.save_for_backward(mask, d_scale, np.where(mask, inv, 1).astype(x.dtype), d_zp)
+        ctx.save_for_backward(mask, d_scale, xp.where(mask, inv, 1).astype(x.dtype), d_zp)
         ctx.lsq = (grad_factor, axis, scale.dtype, zero_point.dtype, shapes)
         return out
 
@@ -294,7 +300,8 @@ class _FakeQuantizeLearnable(Function):
         dtype and shape of the scale (``which`` 0) or zero point (1)."""
         factor, axis, *dtypes, shapes = ctx.lsq
         dims = tuple(d for d in range(v.ndim) if d != axis)
-        total = np.asarray(v.sum(axis=dims, dtype=np.float64) * factor if v.ndim else v * factor)
+        xp = get_array_module(v)
+        total = xp.asarray(v.sum(axis=dims, dtype=np.float64) * factor if v.ndim else v * factor)
         want = shapes[which]
         if axis is None and want != (1,):  # torch's gradient has one element
             raise RuntimeError(
@@ -308,7 +315,7 @@ class _FakeQuantizeLearnable(Function):
     def backward(ctx, grad):
         mask, d_scale, inv, d_zp = (t._data for t in ctx.saved_tensors)
         g = grad._data
-        with np.errstate(all="ignore"):  # the products in the gradient's precision
+        with errstate(get_array_module(g), all="ignore"):  # in the gradient's precision
             gs = _FakeQuantizeLearnable._reduce(ctx, (g * d_scale).astype(g.dtype) * inv, 0)
             gz = _FakeQuantizeLearnable._reduce(ctx, g * d_zp, 1)
         gx = grad * Tensor._make(mask.astype(grad._data.dtype), False, None, 0)
@@ -325,7 +332,7 @@ class _FakeQuantizeLearnable(Function):
             shape[axis] = -1
         dtype = mask.dtype if tx is None else tx.dtype
         out = 0 if tx is None else tx * mask.astype(tx.dtype)
-        with np.errstate(all="ignore"):
+        with errstate(get_array_module(mask), all="ignore"):
             if ts is not None:
                 out = out + (d_scale * factor).astype(ts.dtype) * ts.reshape(shape)
             if tz is not None:

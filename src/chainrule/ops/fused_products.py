@@ -33,7 +33,7 @@ from .._kernels import pool_gemm
 from .._kernels.blas import matmul_stack
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, is_writeable
 from ..threads import elementwise
 from .linalg import MatMul, outer
 from .shape import transpose
@@ -61,7 +61,7 @@ def _scale(a: Any, s: Any) -> Any:
     """``a * s`` into ``a`` itself (a fresh product) on the intra-op threads; ``a`` when s = 1."""
     if s == 1:
         return a
-    if getattr(a, "ndim", 0) and a.flags.writeable:
+    if getattr(a, "ndim", 0) and is_writeable(a):
         return elementwise(np.multiply, a, s, out=a)
     return a * s
 
@@ -73,7 +73,7 @@ def _combine(prod: Any, inp: Any, beta: Any, alpha: Any) -> Any:
     if beta == 0:
         return out
     term = inp if beta == 1 else elementwise(np.multiply, inp, beta)
-    if getattr(out, "ndim", 0) and out.flags.writeable:
+    if getattr(out, "ndim", 0) and is_writeable(out):
         return elementwise(np.add, out, term, out=out)
     return out + term
 

@@ -39,7 +39,8 @@ class Glu(Function):
         ctx.dim = dim
         ctx.save_for_backward(x)
         a, b = _halves(x, dim)
-        return np.asarray(elementwise(np.multiply, a, Sigmoid.f(b))).astype(x.dtype, copy=False)
+        y = elementwise(np.multiply, a, Sigmoid.f(b))
+        return get_array_module(x).asarray(y).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):

@@ -154,12 +154,7 @@ def _scatter_added(x, dim, index, src):
     out = x.copy()
     xp = get_array_module(x)
     full = _full_index(index, dim)
-    if xp is np:
-        np.add.at(out, full, src[tuple(slice(0, s) for s in index.shape)])
-    else:  # pragma: no cover
-        import cupyx  # type: ignore  # optional dependency: CuPy only
-
-        cupyx.scatter_add(out, full, src[tuple(slice(0, s) for s in index.shape)])
+    xp.add.at(out, full, src[tuple(slice(0, s) for s in index.shape)])  # cupy.add.at on the GPU
     return out
 
 

@@ -49,6 +49,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import errstate, get_array_module
 from .gather_scatter import gather, scatter_add
 from .joining import stack
 
@@ -59,22 +60,23 @@ def _clip(ix: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """PyTorch's ``clip_coordinates_set_grad``: clamp to [0, size - 1]; slope 0 when clamped
     (including exactly on the bounds)."""
     inside = (ix > 0) & (ix < size - 1)
-    return np.clip(ix, 0, size - 1), inside.astype(ix.dtype)
+    return get_array_module(ix).clip(ix, 0, size - 1), inside.astype(ix.dtype)
 
 
 def _reflect(ix: np.ndarray, twice_low: int, twice_high: int) -> tuple[np.ndarray, np.ndarray]:
     """PyTorch's ``reflect_coordinates_set_grad``: reflect into [low, high]; slope ±1."""
+    xp = get_array_module(ix)
     if twice_low == twice_high:
-        return np.zeros_like(ix), np.zeros_like(ix)
+        return xp.zeros_like(ix), xp.zeros_like(ix)
     lo = twice_low / 2
     span = (twice_high - twice_low) / 2
     d = ix - lo
-    sign = np.where(d < 0, -1.0, 1.0).astype(ix.dtype)
-    d = np.abs(d)
-    extra = np.fmod(d, span)
-    odd = np.fmod(np.floor(d / span), 2) == 1
-    out = np.where(odd, span - extra + lo, extra + lo).astype(ix.dtype)
-    return out, np.where(odd, -sign, sign)
+    sign = xp.where(d < 0, -1.0, 1.0).astype(ix.dtype)
+    d = xp.abs(d)
+    extra = xp.fmod(d, span)
+    odd = xp.fmod(xp.floor(d / span), 2) == 1
+    out = xp.where(odd, span - extra + lo, extra + lo).astype(ix.dtype)
+    return out, xp.where(odd, -sign, sign)
 
 
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's constant, splits a float64 into two 26-bit halves
@@ -94,7 +96,8 @@ def fused_multiply_add(a: np.ndarray, k, c: float) -> np.ndarray:
     non-finite ones keep the plain ``a * k + c``. Other dtypes round twice."""
     if isinstance(k, int) and k > 0 and k & (k - 1) == 0:
         return a * k + c  # the product by a power of two is exact: one rounding already
-    with np.errstate(over="ignore", invalid="ignore"):  # far points: replaced below
+    xp = get_array_module(a, k)
+    with errstate(xp, over="ignore", invalid="ignore"):  # far points: replaced below
         if a.dtype == np.float32:
             t = a.astype(np.float64) * k
             t += c
@@ -106,22 +109,24 @@ def fused_multiply_add(a: np.ndarray, k, c: float) -> np.ndarray:
         out = hi * k
         out += c
         out += (a - hi) * k
-    if a.max(initial=0.0) < 2.0**25 and a.min(initial=0.0) > -(2.0**25):
+    # (no ``initial=`` for max/min: CuPy lacks it; an empty ``a`` has no far points)
+    if a.size == 0 or (a.max() < 2.0**25 and a.min() > -(2.0**25)):
         return out  # (nan fails both tests)
-    return np.where(np.abs(a) < 2.0**25, out, a * k + c)
+    return xp.where(xp.abs(a) < 2.0**25, out, a * k + c)
 
 
 def _source_index(coord: np.ndarray, size: int, padding: str, align: bool, fused: bool):
     """(pixel coordinate, d pixel / d coord) for normalised ``coord`` along a ``size`` axis;
     ``fused``: the align_corners=False map's multiply-add is rounded once (PyTorch's 2-d
     kernels; its 3-d ones round twice)."""
+    xp = get_array_module(coord)
     if align:
         ix = (coord + 1) / 2 * (size - 1)
-        mult = np.full_like(coord, (size - 1) / 2)
+        mult = xp.full_like(coord, (size - 1) / 2)
     else:
         one = coord + 1
         ix = (fused_multiply_add(one, size, -1) if fused else one * size - 1) / 2
-        mult = np.full_like(coord, size / 2)
+        mult = xp.full_like(coord, size / 2)
     if padding == "border":
         ix, m = _clip(ix, size)
         mult = mult * m
@@ -135,8 +140,9 @@ def _source_index(coord: np.ndarray, size: int, padding: str, align: bool, fused
 
 def _safe_int(v: np.ndarray, size: int) -> np.ndarray:
     """Integer positions for indexing; far-away and non-finite ones become -1 (out of range)."""
-    v = np.where(np.isfinite(v), v, -1)
-    return np.clip(v, -1, size).astype(np.int64)
+    xp = get_array_module(v)
+    v = xp.where(xp.isfinite(v), v, -1)
+    return xp.clip(v, -1, size).astype(np.int64)
 
 
 def _offsets(k: int, taps: int) -> list[tuple[int, ...]]:
@@ -193,11 +199,12 @@ def _bicubic_weights(coords: list, floors: list) -> list:
 
 def _pad_position(pos: np.ndarray, size: int, padding: str, align: bool) -> np.ndarray:
     """PyTorch's ``compute_coordinates`` on a bicubic tap position (no slope needed)."""
+    xp = get_array_module(pos)
     if padding == "border":
-        return np.clip(pos, 0, size - 1)
+        return xp.clip(pos, 0, size - 1)
     if padding == "reflection":
         pos = _reflect(pos, 0, 2 * (size - 1))[0] if align else _reflect(pos, -1, 2 * size - 1)[0]
-        return np.clip(pos, 0, size - 1)
+        return xp.clip(pos, 0, size - 1)
     return pos
 
 
@@ -211,6 +218,7 @@ class _Plan:
     floors, from which :meth:`weights` rebuilds the weights."""
 
     def __init__(self, grid: np.ndarray, sizes: tuple, mode: str, padding: str, align: bool):
+        xp = get_array_module(grid)
         n, k = grid.shape[0], grid.shape[-1]
         g = grid.reshape(n, math.prod(grid.shape[1:-1]), k)
         # bicubic pads the tap positions, not the coordinate (as PyTorch)
@@ -224,13 +232,13 @@ class _Plan:
         # (its 3-d and nearest kernels skip out-of-range taps: 0, as below)
         self.nan_points = None
         if k == 2 and (mode == "bicubic" or (mode == "bilinear" and padding == "zeros")):
-            bad = ~(np.isfinite(self.coords[0]) & np.isfinite(self.coords[1]))
+            bad = ~(xp.isfinite(self.coords[0]) & xp.isfinite(self.coords[1]))
             self.nan_points = bad if bad.any() else None
         if mode == "nearest":
-            taps = [[np.rint(ix) for ix in self.coords]]
+            taps = [[xp.rint(ix) for ix in self.coords]]
             weights = [(None, [None] * k)]
         else:
-            self.floors = [np.floor(ix) for ix in self.coords]
+            self.floors = [xp.floor(ix) for ix in self.coords]
             if mode == "bilinear":
                 taps = [
                     [f + o if o else f for f, o in zip(self.floors, offs)]
@@ -253,11 +261,11 @@ class _Plan:
             for a in range(k - 2, -1, -1):
                 flat = flat * sizes[a] + ints[a]
             mask = inb.astype(grid.dtype)
-            self.idx.append(np.where(inb, flat, 0))
+            self.idx.append(xp.where(inb, flat, 0))
             self.mask.append(mask)
-            self.w.append(mask if wt is None else np.where(inb, wt, 0).astype(grid.dtype))
+            self.w.append(mask if wt is None else xp.where(inb, wt, 0).astype(grid.dtype))
             self.dw.append(
-                [None if d is None else np.where(inb, d, 0).astype(grid.dtype) for d in dws]
+                [None if d is None else xp.where(inb, d, 0).astype(grid.dtype) for d in dws]
             )
 
     def weights(self, coords: list) -> list:
@@ -273,37 +281,40 @@ class _Plan:
 
     def sample(self, x: np.ndarray) -> np.ndarray:
         """Σ_k x[corner_k] w_k as (N, C, P) for x of shape (N, C, *spatial)."""
+        xp = get_array_module(x)
         xf = self._flat(x)
-        out = np.zeros((*xf.shape[:2], self.idx[0].shape[1]), x.dtype)
+        out = xp.zeros((*xf.shape[:2], self.idx[0].shape[1]), x.dtype)
         if xf.shape[2] == 0 or out.size == 0:
             return out
         for idx, wt in zip(self.idx, self.w):
-            out += np.take_along_axis(xf, idx[:, None, :], axis=2) * wt[:, None, :]
+            out += xp.take_along_axis(xf, idx[:, None, :], axis=2) * wt[:, None, :]
         if self.nan_points is not None:
-            out[np.broadcast_to(self.nan_points[:, None, :], out.shape)] = np.nan
+            out[xp.broadcast_to(self.nan_points[:, None, :], out.shape)] = np.nan
         return out
 
     def coord_derivs(self, x: np.ndarray) -> list[np.ndarray]:
         """d out / d ix_a per axis a, each (N, C, P) (bilinear and bicubic)."""
+        xp = get_array_module(x)
         xf = self._flat(x)
         shape = (*xf.shape[:2], self.idx[0].shape[1])
-        outs = [np.zeros(shape, x.dtype) for _ in self.slopes]
+        outs = [xp.zeros(shape, x.dtype) for _ in self.slopes]
         for idx, dws in zip(self.idx, self.dw):
-            v = np.take_along_axis(xf, idx[:, None, :], axis=2)
+            v = xp.take_along_axis(xf, idx[:, None, :], axis=2)
             for o, d in zip(outs, dws):
                 o += v * d[:, None, :]
         return outs
 
     def scatter(self, g: np.ndarray, shape: tuple) -> np.ndarray:
         """The adjoint of :meth:`sample`: g (N, C, P) scattered into ``shape`` (N, C, ...)."""
+        xp = get_array_module(g)
         n, c = shape[:2]
         size = math.prod(shape[2:])
         if g.size == 0 or size == 0:
-            return np.zeros(shape, g.dtype)
-        base = (np.arange(n * c, dtype=np.int64) * size).reshape(n, c, 1)
-        targets = np.concatenate([(base + idx[:, None, :]).reshape(-1) for idx in self.idx])
-        weights = np.concatenate([(g * wt[:, None, :]).reshape(-1) for wt in self.w])
-        out = np.bincount(targets, weights=weights, minlength=n * c * size)
+            return xp.zeros(shape, g.dtype)
+        base = (xp.arange(n * c, dtype=np.int64) * size).reshape(n, c, 1)
+        targets = xp.concatenate([(base + idx[:, None, :]).reshape(-1) for idx in self.idx])
+        weights = xp.concatenate([(g * wt[:, None, :]).reshape(-1) for wt in self.w])
+        out = xp.bincount(targets, weights=weights, minlength=n * c * size)
         return out.astype(g.dtype, copy=False).reshape(shape)
 
 
@@ -316,7 +327,8 @@ class _GridSampleFn(Function):
     @staticmethod
     def forward(ctx, x, grid, mode, padding_mode, align_corners):
         n, c = x.shape[:2]
-        with np.errstate(invalid="ignore", over="ignore"):  # non-finite points: 0 or NaN
+        xp = get_array_module(grid)
+        with errstate(xp, invalid="ignore", over="ignore"):  # non-finite points: 0 or NaN
             plan = _Plan(grid, x.shape[:1:-1], mode, padding_mode, align_corners)
         ctx.plan = plan
         ctx.save_for_backward(x, grid)
@@ -336,7 +348,7 @@ class _GridSampleFn(Function):
         if needs[0]:
             gx = Tensor._make(plan.scatter(g, x.shape), False, None, 0)
         if needs[1]:
-            gg = np.zeros(grid.shape, grid.dtype)
+            gg = get_array_module(g).zeros(grid.shape, grid._data.dtype)
             if plan.mode != "nearest":
                 for a, (o, m) in enumerate(zip(plan.coord_derivs(x._data), plan.slopes)):
                     gg[..., a] = ((g * o).sum(1) * m).reshape(grid.shape[:-1])
@@ -350,7 +362,7 @@ class _GridSampleFn(Function):
         x = x._data if isinstance(x, Tensor) else x
         n, c = x.shape[:2]
         p = plan.idx[0].shape[1]
-        out = np.zeros((n, c, p), x.dtype)
+        out = get_array_module(x).zeros((n, c, p), x.dtype)
         if tx is not None:
             out += plan.sample(tx)
         if tg is not None and plan.mode != "nearest":
@@ -381,7 +393,8 @@ def _backward_tensors(plan: _Plan, x: Tensor, grid: Tensor, grad: Tensor, needs)
     p = plan.idx[0].shape[1]
     g = grad.reshape(n, c, p)
     xf = x.reshape(n, c, math.prod(x.shape[2:]))
-    idx = [np.ascontiguousarray(np.broadcast_to(i[:, None, :], (n, c, p))) for i in plan.idx]
+    xp = get_array_module(x._data)
+    idx = [xp.ascontiguousarray(xp.broadcast_to(i[:, None, :], (n, c, p))) for i in plan.idx]
     if plan.mode != "nearest":
         gflat = grid.reshape(n, p, k)
         # ix as a Tensor: slope m times the grid, plus the constant that makes it equal the
@@ -397,7 +410,7 @@ def _backward_tensors(plan: _Plan, x: Tensor, grid: Tensor, grad: Tensor, needs)
         ws = [Tensor._make(plan.w[0], False, None, 0)]
     gx = gg = None
     if needs[0]:
-        gx = Tensor._make(np.zeros(xf.shape, x.dtype), False, None, 0)
+        gx = Tensor._make(xp.zeros(xf.shape, x._data.dtype), False, None, 0)
         for i, wt in zip(idx, ws):
             gx = scatter_add(gx, 2, i, g * wt.reshape(n, 1, p))
         gx = gx.reshape(x.shape)
@@ -412,5 +425,5 @@ def _backward_tensors(plan: _Plan, x: Tensor, grid: Tensor, grad: Tensor, needs)
             gg = stack([o.sum(1) * m for o, m in zip(outs, plan.slopes)], -1)
             gg = gg.reshape(grid.shape)
         else:
-            gg = Tensor._make(np.zeros(grid.shape, grid.dtype), False, None, 0)
+            gg = Tensor._make(xp.zeros(grid.shape, grid._data.dtype), False, None, 0)
     return gx, gg

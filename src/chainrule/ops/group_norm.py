@@ -31,6 +31,7 @@ from .._kernels import jit
 from .._kernels import layernorm as _LN
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ..threads import elementwise
 from .normalization import _project, _rebuilt_grad
 
@@ -192,7 +193,7 @@ class GroupNormFn(Function):
         if tb is not None:
             term = np.broadcast_to(tb.reshape(pshape), x.shape)
             out = term if out is None else out + term
-        return None if out is None else np.array(out, dtype=dt)
+        return None if out is None else get_array_module(out).array(out, dtype=dt)
 
 
 def _compiled_input_grad(g, x, w, mean, rstd, group):

@@ -113,8 +113,9 @@ def _source(op: str, x: Tensor, d: int, idx: Any, source: Any, loose: bool = Fal
 
 def _along(idx: Any, d: int, shape: tuple) -> Tensor:
     """``idx`` laid along dim ``d`` and broadcast to ``shape`` (a scatter index)."""
+    xp = get_array_module(idx)
     view = idx.reshape((1,) * d + (-1,) + (1,) * (len(shape) - d - 1))
-    return constant(np.ascontiguousarray(np.broadcast_to(view, shape)))
+    return constant(xp.ascontiguousarray(xp.broadcast_to(view, shape)))
 
 
 def _as_1d(x: Tensor) -> Tensor:

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -48,12 +46,7 @@ def index_added(x: Any, dim: int, idx: Any, src: Any) -> Any:
     else:
         view, where = out, (slice(None),) * dim + (idx.reshape(-1),)
     xp = get_array_module(x)
-    if xp is np:
-        np.add.at(view, where, src)
-    else:  # pragma: no cover - cupy
-        import cupyx  # type: ignore  # optional dependency: CuPy only
-
-        cupyx.scatter_add(view, where, src)
+    xp.add.at(view, where, src)  # cupy.add.at on the GPU
     return out
 
 

@@ -30,7 +30,7 @@ from ..autograd.view_replay import (
     record_view_write,
     write_view_tangent,
 )
-from ..backend import get_array_module
+from ..backend import get_array_module, is_writeable
 from ..dtype_rules import can_cast
 from ..scalar_range import fit_scalar
 from ._util import as_tensor
@@ -110,11 +110,11 @@ def _writable_alias(arr: Any) -> Any:
     root = memory_root(arr)
     if not isinstance(arr, np.ndarray) or not isinstance(root, np.ndarray):
         return None  # (memory owned by another object, e.g. a DLPack capsule's)
-    if not root.flags.writeable:
+    if not is_writeable(root):
         return None
     if not root.flags.contiguous:  # a dense block in another order (F-order, transposed):
         flat = root.ravel(order="K")  # its elements in memory order, as a view when dense
-        if not np.may_share_memory(flat, root) or not flat.flags.writeable:
+        if not np.may_share_memory(flat, root) or not is_writeable(flat):
             return None
         root = flat
     offset = data_pointer(arr) - data_pointer(root)

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
+from ..backend import is_writeable
 from ..dtype_rules import can_cast
 from ._misc_more_strided import _storage
 from .inplace import check_writable_memory
@@ -128,7 +129,7 @@ def _resized(arr: Any, shape: tuple) -> Any:
         flat, off = _storage("out=", arr)
     except NotImplementedError:  # memory that is not one block: new memory
         return np.empty(shape, dtype=arr.dtype)
-    if off + n <= flat.size and flat.flags.writeable:
+    if off + n <= flat.size and is_writeable(flat):
         return flat[off : off + n].reshape(shape)
     return np.empty(shape, dtype=arr.dtype)
 

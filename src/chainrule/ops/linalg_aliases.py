@@ -20,6 +20,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import in_float32_rounded_once
+from ..backend import get_array_module
 from ..linalg._common import check_square, mH
 from ..linalg.decompositions import cholesky as _cholesky
 from ..linalg.decompositions import qr as _qr
@@ -154,7 +155,7 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SvdResult:
         s = _named("svd", _svdvals, input)
         m, n = input.shape[-2], input.shape[-1]
         batch = tuple(input.shape[:-2])
-        xp_zeros = np.zeros
+        xp_zeros = get_array_module(input._data).zeros
         dtype = input._data.dtype  # complex input: complex U and V, real S
         u = Tensor._make(xp_zeros(batch + (m, m), dtype), False, None, 0)
         v = Tensor._make(xp_zeros(batch + (n, n), dtype), False, None, 0)
@@ -184,7 +185,7 @@ def matrix_exp(input: Tensor) -> Tensor:  # noqa: A002
     norm = float(np.abs(a._data).sum(axis=-2).max()) if a.numel() else 0.0
     s = max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 and math.isfinite(norm) else 0
     x = a / float(2**s) if s else a
-    eye = Tensor._make(np.eye(n, dtype=a._data.dtype), False, None, 0)
+    eye = Tensor._make(get_array_module(a._data).eye(n, dtype=a._data.dtype), False, None, 0)
     p = eye
     for k in range(_TAYLOR_DEGREE, 0, -1):
         p = eye + matmul(x, p) / float(k)

@@ -29,6 +29,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ..linalg._common import tensor_arg
 from ..linalg.extras import householder_product
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, lead_with
@@ -199,7 +200,7 @@ def ormqr(
     _check_ormqr(a, tau, c, left)
     a, tau, c = (lapack_float(t, "torch.ormqr") for t in (a, tau, c))
     mn, r = a.shape[-2], tau.shape[-1]
-    eye = Tensor._make(np.eye(mn, r, dtype=a._data.dtype), False, None, 0)
+    eye = Tensor._make(get_array_module(a._data).eye(mn, r, dtype=a._data.dtype), False, None, 0)
     v = a[..., :, :r].tril(-1) + eye  # the reflectors' vectors, unit lower trapezoid
     # Q = H_1 ... H_r: Q C applies H_r first; Q^T C = H_r ... H_1 C applies H_1 first;
     # C Q applies H_1 first; C Q^T applies H_r first

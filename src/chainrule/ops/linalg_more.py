@@ -32,6 +32,7 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ..linalg._common import batch_shape, check_square, mH, tensor_arg
 from ..linalg.chains import chain_matmul
 from ..linalg.legacy_norms import frobenius_norm, nuclear_norm
@@ -129,7 +130,7 @@ def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Any = None) -> 
     op = "cholesky_inverse"
     low = check_square(input, op, complex_ok=True)
     n = low.shape[-1]
-    eye = Tensor._make(np.eye(n, dtype=low._data.dtype), False, None, 0)
+    eye = Tensor._make(get_array_module(low._data).eye(n, dtype=low._data.dtype), False, None, 0)
     eye = eye.expand(*low.shape) if low.ndim > 2 else eye
     return _out(op, cholesky_solve(eye, low, upper), out)
 
@@ -207,7 +208,8 @@ def addr(
                 )
     result = _scaled_sum(op, input, outer(vec1, vec2), beta, alpha)
     if beta == 0 and inp.requires_grad:  # PyTorch's gradient for input: a zero (0 * grad)
-        result = result + where(constant(np.zeros((), dtype=bool)), inp, 0)
+        never = get_array_module(inp._data).zeros((), dtype=bool)
+        result = result + where(constant(never), inp, 0)
     return _out(op, result, out)
 
 

@@ -182,9 +182,9 @@ class CrossEntropyFn(Function):
         empty_mean = ctx.reduction == "mean" and not ctx.denom
         if empty_mean:  # NaN (not 1/0 = inf, whose product with 0 warns)
             g = g * float("nan")
-        elif ctx.reduction == "mean":
-            g = g / constant(np.asarray(ctx.denom))
         xp = get_array_module(p)
+        if ctx.reduction == "mean" and not empty_mean:
+            g = g / constant(xp.asarray(ctx.denom))
         if ctx.create_graph:  # differentiable in x (via softmax) and in grad
             a = constant(CrossEntropyFn._coef(ctx, rows, xp, p.shape, p.dtype))
             s = g.reshape((-1, 1)) if ctx.reduction == "none" else g

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ._misc_more_methods import resize_as_
 from ._misc_more_root import (
     binomial,
@@ -228,7 +229,8 @@ def index_reduce(
         )
     shape = [1] * len(xs)
     shape[d] = k
-    full = constant(np.ascontiguousarray(np.broadcast_to(arr.reshape(shape), ss)))
+    xp = get_array_module(arr)
+    full = constant(xp.ascontiguousarray(xp.broadcast_to(arr.reshape(shape), ss)))
     out = scatter_reduce(
         x.reshape(xs), d, full, src.reshape(ss), reduce, include_self=bool(include_self)
     )

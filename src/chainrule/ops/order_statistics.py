@@ -25,7 +25,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import device_of, get_array_module, host, to_device
 from ._result_layout import contiguous, has_own_layout
 from ._util import DtypeError, as_tensor, constant, int_dim, refuse_complex_order
 from .binary import where
@@ -64,21 +64,23 @@ class EvenSelect(Function):
 
     @staticmethod
     def _weights(x: Any, value: Any) -> Any:
-        mask = _nan_mask(x) if bool(_nan_mask(np.asarray(value))) else x == value
+        xp = get_array_module(x)
+        mask = _nan_mask(x) if bool(_nan_mask(xp.asarray(value))) else x == value
         return (mask / max(int(mask.sum()), 1)).astype(x.dtype)
 
     @staticmethod
     def forward(ctx, x, ignore_nan):
-        flat = np.asarray(x).reshape(-1)
+        xp = get_array_module(x)
+        flat = xp.asarray(x).reshape(-1)
         nan = _nan_mask(flat)
         if not ignore_nan and nan.any():
             value = np.nan
         else:
-            vals = np.sort(flat[~nan])
+            vals = xp.sort(flat[~nan])
             value = vals[(vals.size - 1) // 2] if vals.size else np.nan
         ctx.value = value
         ctx.save_for_backward(x)
-        return get_array_module(x).asarray(value, dtype=x.dtype).reshape(())
+        return xp.asarray(value, dtype=x.dtype).reshape(())
 
     @staticmethod
     def backward(ctx, grad):
@@ -99,20 +101,22 @@ def _positions(a: Any, d: int, how: str, k: int) -> np.ndarray:
     (its nth_element breaks ties by index). For 'kth' PyTorch's quickselect returns an
     implementation-defined one of the tied elements; chainrule keeps the stable order's
     (documented in :func:`kthvalue`)."""
-    a = np.asarray(a)
+    xp = get_array_module(a)
+    a = xp.asarray(a)
     nan = _nan_mask(a)
     n = a.shape[d]
-    if how == "mode":
-        return _mode_positions(np.moveaxis(a, d, -1), np.moveaxis(nan, d, -1), d)
+    if how == "mode":  # a Python loop over the slices (np.unique each): on the host
+        idx = _mode_positions(np.moveaxis(host(a), d, -1), np.moveaxis(host(nan), d, -1), d)
+        return idx if xp is np else to_device(idx, device_of(a))
     good = (~nan).sum(axis=d, keepdims=True)
     if how == "nanmedian":
-        pick = np.maximum(good - 1, 0) // 2
+        pick = xp.maximum(good - 1, 0) // 2
     elif how == "median":  # a slice with NaN selects its first NaN (sorted after the numbers)
-        pick = np.where(good < n, good, (n - 1) // 2)
+        pick = xp.where(good < n, good, (n - 1) // 2)
     else:
-        pick = np.full(good.shape, k - 1)
-    order = np.argsort(a, axis=d, kind="stable")
-    return np.take_along_axis(order, pick, axis=d).astype(np.int64)
+        pick = xp.full(good.shape, k - 1)
+    order = xp.argsort(a, axis=d, kind="stable")
+    return xp.take_along_axis(order, pick, axis=d).astype(np.int64)
 
 
 def _mode_positions(moved: np.ndarray, nan: np.ndarray, d: int) -> np.ndarray:
@@ -165,7 +169,7 @@ def _select(x: Tensor, d: int, how: str, keepdim: bool, k: int = 0) -> Any:
 
 def _zero_d(x: Tensor, how: str) -> Any:
     """A 0-d tensor is its own median / k-th value / mode, at index 0 (PyTorch)."""
-    return _RESULTS[how](x.clone(), constant(np.zeros((), np.int64)))
+    return _RESULTS[how](x.clone(), constant(get_array_module(x._data).zeros((), np.int64)))
 
 
 def _check_reducible(op: str, x: Tensor, d: int) -> None:
@@ -304,7 +308,8 @@ def _q_array(op: str, q: Any, x: Tensor) -> tuple[np.ndarray, bool]:
                 f"{op}() q tensor must be same dtype as the input tensor (got q {q.dtype}, "
                 f"input {x.dtype})"
             )
-        qa, vector = np.asarray(q._data, dtype=np.float64).reshape(-1), q.ndim == 1
+        # the quantiles are read on the host (a few numbers, from any device)
+        qa, vector = np.asarray(host(q._data), dtype=np.float64).reshape(-1), q.ndim == 1
     elif isinstance(q, (int, float, np.number)) and not isinstance(q, bool):
         qa, vector = np.asarray([float(q)]), False
     elif isinstance(q, (list, tuple)):
@@ -329,25 +334,26 @@ def _quantile_positions(
     """For each ``q``: the sorted positions below and above ``q * (n - 1)`` along ``d`` of
     array ``a`` (``n``: the non-NaN count with ``ignore_nan``) and the interpolation weight,
     each of shape ``(len(qs), *keepdim shape)``."""
-    a = np.asarray(a)
+    xp = get_array_module(a)
+    a = xp.asarray(a)
     n = a.shape[d]
     # the ranks are computed in the input's dtype, as PyTorch does: float32's rounding of
     # q * (n - 1) moves the interpolation weight (0.995 * 3 is 2.9850001 in float32)
     ft = a.dtype.type
     good = (~_nan_mask(a)).sum(axis=d, keepdims=True).astype(a.dtype)
-    q = np.asarray(qs, a.dtype).reshape((-1,) + (1,) * a.ndim)
+    q = xp.asarray(qs, a.dtype).reshape((-1,) + (1,) * a.ndim)
     if ignore_nan:
-        ranks = np.maximum(q * (good - ft(1)), ft(0))
+        ranks = xp.maximum(q * (good - ft(1)), ft(0))
     else:  # a slice holding NaN points at its last element, which is NaN
-        ranks = np.where(good < n, ft(n - 1), q * ft(n - 1))
+        ranks = xp.where(good < n, ft(n - 1), q * ft(n - 1))
     if interpolation == "nearest":
-        ranks = np.round(ranks)  # half to even, as PyTorch
-    below, above = np.floor(ranks).astype(np.int64), np.ceil(ranks).astype(np.int64)
+        ranks = xp.around(ranks)  # half to even, as PyTorch
+    below, above = xp.floor(ranks).astype(np.int64), xp.ceil(ranks).astype(np.int64)
     if interpolation == "lower":
         above = below
     elif interpolation == "higher":
         below = above
-    weight = np.full(ranks.shape, 0.5) if interpolation == "midpoint" else ranks - np.floor(ranks)
+    weight = xp.full(ranks.shape, 0.5) if interpolation == "midpoint" else ranks - xp.floor(ranks)
     return below, above, weight.astype(a.dtype)
 
 

@@ -1,7 +1,8 @@
 """``scatter_reduce``: reduce ``src`` into ``x`` at the positions an index names along a dim,
 with ``reduce`` one of ``sum``, ``prod``, ``mean``, ``amax``, ``amin``.
 
-The value is computed with NumPy's ``ufunc.at`` (exact, any dtype). For floating tensors
+The value is computed with NumPy's ``ufunc.at`` (exact, any dtype; on the GPU with CuPy's
+``add.at`` for sum and mean, on the host otherwise: see :func:`_value`). For floating tensors
 the result is also expressed with differentiable ops whose value is that result and whose
 derivatives are PyTorch's:
 
@@ -24,6 +25,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import device_of, errstate, get_array_module, host, to_device
 from ._util import DtypeError, as_tensor, constant
 from .binary import where
 from .binding import tensor_method
@@ -40,6 +42,10 @@ _UFUNCS = {
     "amax": np.maximum,
     "amin": np.minimum,
 }
+# CuPy's ``add.at`` (an atomic add) has kernels for these dtypes only; its ``multiply.at``
+# does not exist and its ``maximum.at``/``minimum.at`` ignore NaN (fmax/fmin), so every
+# other reduction is computed on the host (see :func:`_value`)
+_GPU_ADD_DTYPES = frozenset(np.dtype(t) for t in ("float16", "float32", "float64", "int32"))
 
 
 def _identity(reduce: str, dtype: Any) -> Any:
@@ -55,27 +61,48 @@ def _identity(reduce: str, dtype: Any) -> Any:
     return info.min if reduce == "amax" else info.max
 
 
+def _add_counts(count: Any, full: tuple, values: Any) -> None:
+    """``count[full] += values`` with repeated positions accumulating, into the int64 array
+    ``count`` (``values``: 1 or a bool/int array). CuPy's ``add.at`` has no int64 kernel: it
+    counts in int32 there."""
+    xp = get_array_module(count)
+    if xp is np:
+        np.add.at(count, full, values)
+        return
+    step = xp.zeros(count.shape, np.int32)
+    xp.add.at(step, full, values if isinstance(values, int) else values.astype(np.int32))
+    count += step
+
+
 def _value(x: Any, d: int, idx: Any, src: Any, reduce: str, include_self: bool) -> tuple:
     """(result, count of contributions per position, mask of written positions)."""
+    xp = get_array_module(x)
+    if xp is not np and (reduce not in ("sum", "mean") or x.dtype not in _GPU_ADD_DTYPES):
+        # no exact CuPy kernel for this reduction (see _GPU_ADD_DTYPES): on the host
+        dev = device_of(x)
+        host_value = _value(host(x), d, host(idx), host(src), reduce, include_self)
+        return tuple(to_device(a, dev) for a in host_value)
+    if xp is not np:  # an index or source given on the host joins x on the GPU
+        idx, src = xp.asarray(idx), xp.asarray(src)
     full = _full_index(idx, d)
     part = src[tuple(slice(0, s) for s in idx.shape)]
-    written = np.zeros(x.shape, bool)
+    written = xp.zeros(x.shape, bool)
     written[full] = True
-    count = np.zeros(x.shape, np.int64)
-    np.add.at(count, full, 1)
+    count = xp.zeros(x.shape, np.int64)
+    _add_counts(count, full, 1)
     out = x.copy()
     if not include_self:
         out[written] = _identity(reduce, x.dtype)
-    with np.errstate(all="ignore"):  # inf * 0, overflow: silent as in PyTorch
-        _UFUNCS[reduce].at(out, full, part)
+    with errstate(xp, all="ignore"):  # inf * 0, overflow: silent as in PyTorch
+        (_UFUNCS[reduce] if xp is np else xp.add).at(out, full, part)  # GPU: sum, mean
     if include_self:
         count += 1
     if reduce == "mean":
-        n = np.maximum(count, 1)
+        n = xp.maximum(count, 1)
         if x.dtype.kind in "fcV":  # V: bfloat16
             out = out / n
         else:
-            out = np.floor_divide(out, n).astype(x.dtype)
+            out = xp.floor_divide(out, n).astype(x.dtype)
     return out.astype(x.dtype, copy=False), count, written
 
 
@@ -108,7 +135,7 @@ class _ProdZeros(Function):
             gx = _FirstOrderOnly.apply((g * cx).astype(x.dtype), grad, *saved)
         if ctx.needs_input_grad[1]:
             part = tuple(slice(0, n) for n in idx.shape)
-            ga = np.zeros(src.shape, src.dtype)
+            ga = get_array_module(src).zeros(src.shape, src.dtype)
             ga[part] = g[_full_index(idx, d)] * cs
             gs = _FirstOrderOnly.apply(ga, grad, *saved)
         return gx, gs, None, None, None
@@ -118,32 +145,34 @@ class _ProdZeros(Function):
         x, src, idx, result = ctx.saved_arrays
         d, include_self = ctx.args
         cx, cs = _prod_coefficients(x, src, d, idx, include_self, result)
-        out = np.zeros(x.shape, x.dtype) if tx is None else tx * cx
+        xp = get_array_module(x)
+        out = xp.zeros(x.shape, x.dtype) if tx is None else tx * cx
         if ts is not None:
-            np.add.at(out, _full_index(idx, d), ts[tuple(slice(0, n) for n in idx.shape)] * cs)
+            xp.add.at(out, _full_index(idx, d), ts[tuple(slice(0, n) for n in idx.shape)] * cs)
         return out
 
 
 def _prod_coefficients(x: Any, src: Any, d: int, idx: Any, include_self: bool, r: Any) -> tuple:
     """d result / d self (x's shape) and d result[index] / d src (the index's shape) of a
     ``prod`` reduction, zeros handled as PyTorch's ``scatter_reduce_backward``."""
+    xp = get_array_module(x)
     full = _full_index(idx, d)
     part = tuple(slice(0, n) for n in idx.shape)
-    masked_self = np.where(x == 0, 1, x).astype(x.dtype)
+    masked_self = xp.where(x == 0, 1, x).astype(x.dtype)
     cx = _value(masked_self, d, idx, src, "prod", include_self)[0] / masked_self
     if not include_self:
-        written = np.zeros(x.shape, bool)
+        written = xp.zeros(x.shape, bool)
         written[full] = True
-        cx = np.where(written, 0, cx)
+        cx = xp.where(written, 0, cx)
     s = src[part]
     zero = s == 0
-    zeros_at = np.zeros(x.shape, np.int64)
-    np.add.at(zeros_at, full, zero)
+    zeros_at = xp.zeros(x.shape, np.int64)
+    _add_counts(zeros_at, full, zero)
     single = zero & (zeros_at[full] == 1)
     masked_src = src.copy()
-    masked_src[part] = np.where(single, 1, s)
+    masked_src[part] = xp.where(single, 1, s)
     r_src = _value(x, d, idx, masked_src, "prod", include_self)[0]
-    cs = np.where(single, r_src[full], r[full] / np.where(zero, 1, s))
+    cs = xp.where(single, r_src[full], r[full] / xp.where(zero, 1, s))
     return cx, cs
 
 
@@ -202,10 +231,11 @@ def scatter_reduce(
     tangents = input._fw_tangent is not None or s._fw_tangent is not None
     if input.dtype.kind not in "fV" or not (recorded or tangents):  # V: bfloat16
         return constant(r)
+    xp = get_array_module(r)
     kept = input if include_self else Scatter.apply(input, d, idx, 0.0)
     if reduce in ("sum", "mean"):
         total = ScatterAdd.apply(kept, d, idx, s)
-        return total if reduce == "sum" else total / constant(np.maximum(count, 1).astype(r.dtype))
+        return total if reduce == "sum" else total / constant(xp.maximum(count, 1).astype(r.dtype))
     if reduce == "prod":
         return _prod(input, d, idx, s, r, include_self)
     rc = constant(r)
@@ -214,17 +244,17 @@ def scatter_reduce(
     # PyTorch counts self among the ties even without include_self (self then receives no
     # gradient at the written positions, but still takes its share from src's)
     ties = (input._data == r).astype(np.int64)
-    np.add.at(ties, _full_index(idx._data, d), tie_src)
-    zero = constant(np.zeros((), r.dtype))
+    _add_counts(ties, _full_index(idx._data, d), tie_src)
+    zero = constant(xp.zeros((), r.dtype))
     # the deviations are taken from a finite base: at an infinite result the ties are that
     # infinity and inf - inf would be NaN; there the base is 0 and the mean of the tied
     # values (all the same infinity) is the result itself
-    base = constant(np.where(np.isinf(r), 0, r).astype(r.dtype, copy=False))
+    base = constant(xp.where(xp.isinf(r), 0, r).astype(r.dtype, copy=False))
     dev_self = where(constant(tie_self), input - base, zero)
     s_part = s[tuple(slice(0, n) for n in idx.shape)]
     dev_src = where(constant(tie_src), s_part - gather(base, d, idx), zero)
     spread = ScatterAdd.apply(dev_self, d, idx, dev_src)
-    return base + spread / constant(np.maximum(ties, 1).astype(r.dtype))
+    return base + spread / constant(xp.maximum(ties, 1).astype(r.dtype))
 
 
 def check_complex_reduce(op: str, x: Tensor, s: Tensor, reduce: str) -> None:

@@ -33,7 +33,10 @@ class Where(BinaryElementwise):
 
     @staticmethod
     def f(a, b, cond):
-        return get_array_module(cond).where(cond, a, b)
+        xp = get_array_module(cond, a, b)
+        if xp is not np:  # a host value (fill's 0-d constant) beside GPU data
+            a, b, cond = (xp.asarray(v) if isinstance(v, np.ndarray) else v for v in (a, b, cond))
+        return xp.where(cond, a, b)
 
     @classmethod
     def forward(cls, ctx, a, b, cond):

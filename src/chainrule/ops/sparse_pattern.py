@@ -149,7 +149,7 @@ def segment_sum(values: Any, plan: CoalescePlan) -> Any:
     if xp is np:
         return np.add.reduceat(values[plan.order], plan.starts, axis=0)
     out = xp.zeros((n,) + values.shape[1:], dtype=values.dtype)  # CuPy: atomic adds
-    _cupyx().scatter_add(out, plan.inverse, values)
+    xp.add.at(out, plan.inverse, values)
     return out
 
 
@@ -171,12 +171,6 @@ def gather(dense: Any, pattern: SparsePattern) -> Any:
     ``(nnz, *rows)`` for a hybrid tensor's dense rows)."""
     rows = dense.shape[len(pattern.shape) :]
     return dense.reshape((-1,) + rows)[pattern.keys()]
-
-
-def _cupyx() -> Any:
-    import cupyx  # noqa: PLC0415 - CuPy is optional (only GPU arrays reach here)
-
-    return cupyx
 
 
 def _scipy_sparse(xp: Any) -> Any:

@@ -23,7 +23,7 @@ import numpy as np
 from .._user_warnings import warn_once
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import device_of, get_array_module, host
 from ..scalar_range import fit_scalar
 from ._util import as_tensor, norm_dim
 from .binary import where
@@ -221,7 +221,8 @@ def repeat_interleave(
     ``[0]*counts[0] + [1]*counts[1] + ...``.
     """
     if repeats is None:
-        counts = np.asarray(as_tensor(input)._data)
+        data = as_tensor(input)._data
+        counts = host(data)  # the counts are read on the host (from any device)
         if counts.ndim != 1 or counts.dtype.kind not in "iu":
             raise RuntimeError(
                 "repeat_interleave: the one-argument form expects a 1-d integer "
@@ -229,7 +230,10 @@ def repeat_interleave(
             )
         if (counts < 0).any():
             raise RuntimeError("repeat_interleave: repeats must be non-negative")
-        return Tensor._new(np.repeat(np.arange(len(counts)), counts))
+        on_gpu = get_array_module(data) is not np  # the result goes where the counts are
+        return Tensor._new(
+            np.repeat(np.arange(len(counts)), counts), device=device_of(data) if on_gpu else None
+        )
     x = as_tensor(input)
     if dim is None:
         x, d = reshape(x, -1), 0
@@ -241,7 +245,8 @@ def repeat_interleave(
     else:
         d = _dim(dim, x.ndim, "repeat_interleave")
     size = x.shape[d]
-    reps = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
+    # the repeats are read on the host (one number per slice, from any device)
+    reps = host(repeats._data if isinstance(repeats, Tensor) else repeats)
     if reps.dtype.kind not in "iu" or reps.ndim > 1:
         raise RuntimeError(
             f"repeat_interleave: repeats must be an int or a 1-d integer tensor, "
@@ -260,7 +265,8 @@ def repeat_interleave(
             f"repeat_interleave: output_size={output_size} does not match the "
             f"result's size {len(idx)}"
         )
-    return index_select(x, d, Tensor._new(idx))
+    on_gpu = get_array_module(x._data) is not np  # the index goes where x is
+    return index_select(x, d, Tensor._new(idx, device=device_of(x._data) if on_gpu else None))
 
 
 class Unfold(Function):

@@ -133,12 +133,7 @@ def _index_added(g: Any, shape: tuple, idx: Any) -> Any:
     xp = get_array_module(g)
     out = xp.zeros(shape, dtype=g.dtype)
     if has_advanced_int(idx):
-        if xp is np:
-            np.add.at(out, idx, g)
-        else:  # pragma: no cover - cupy
-            import cupyx  # type: ignore  # optional dependency: CuPy only
-
-            cupyx.scatter_add(out, idx, g)
+        xp.add.at(out, idx, g)  # cupy.add.at on the GPU
     else:
         out[idx] = g
     return out
@@ -374,12 +369,7 @@ def write_index(op: str, x: Tensor, idx: Any, v: Any, accumulate: bool = False) 
     if len(vshape) > len(target_shape):
         v = v.reshape(vshape[len(vshape) - len(target_shape) :])
     if accumulate:
-        if xp is np:
-            np.add.at(x._data, idx, v)
-        else:  # pragma: no cover - cupy
-            import cupyx  # type: ignore
-
-            cupyx.scatter_add(x._data, idx, v)
+        xp.add.at(x._data, idx, v)  # cupy.add.at on the GPU
     else:
         x._data[idx] = v
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .._memory import root_array
 from .config import LoadEndianness, config
 from .mmap_options import is_shared
 from .source import LoadError, Source
@@ -125,6 +126,8 @@ class Archive:
         self.prefix = pkls[0].filename[: -len("data.pkl")]
         self._infos = {i.filename: i for i in infos}
         self._storages: dict[str, Storage] = {}
+        # id(root of a storage's array) -> the location torch.save recorded, when not "cpu"
+        self.locations: dict[int, str] = {}
         order = self._small_entry("byteorder", default=_assumed_byteorder()).decode(
             "ascii", "replace"
         )
@@ -308,10 +311,13 @@ class Archive:
         """Resolve ``("storage", storage_type, key, location, numel)``."""
         if not isinstance(pid, tuple) or len(pid) != 5 or pid[0] != "storage":
             raise self.src.error(f"has an unsupported persistent id {str(pid)[:80]!r}")
-        _, stype, key, _location, numel = pid
+        _, stype, key, location, numel = pid
         if isinstance(stype, StorageType):
             stype = stype.dtype
-        return self.storage(key, stype, numel)
+        storage = self.storage(key, stype, numel)
+        if isinstance(location, str) and location != "cpu":
+            self.locations[id(root_array(storage.array))] = location[:64]  # torch.save's
+        return storage
 
 
 def _int_tuple(value: Any, what: str, where: str) -> tuple[int, ...]:

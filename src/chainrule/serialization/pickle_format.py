@@ -153,14 +153,19 @@ def write(fh: BinaryIO, obj: Any) -> None:
     write_archive(fh, pkl.getvalue(), storages, {})
 
 
-def load_archive(src: Source, weights_only: bool) -> Any:
+def load_archive(src: Source, weights_only: bool, locations: dict | None = None) -> Any:
     """Load a zip checkpoint written by ``torch.save``, by ``cr.save``
-    (:mod:`.torch_writer`) or by :func:`write`."""
+    (:mod:`.torch_writer`) or by :func:`write`. ``locations``, if given, receives
+    ``id(storage array) -> location`` for each storage saved from a device other than the
+    CPU (``"cuda:0"``); the arrays themselves are always loaded into host memory."""
     archive = Archive(src)
     try:
         data = archive.read_entry("data.pkl")
         table = with_kinds({**TORCH_GLOBALS, **CHAINRULE_GLOBALS}, read_kinds(archive))
-        return unpickle(data, table, archive.persistent_load, src.where, weights_only)
+        obj = unpickle(data, table, archive.persistent_load, src.where, weights_only)
+        if locations is not None:
+            locations.update(archive.locations)
+        return obj
     finally:
         archive.close()
 

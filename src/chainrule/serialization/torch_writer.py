@@ -43,7 +43,7 @@ import numpy as np
 
 from .._layout import contiguous_strides
 from ..autograd.tensor import Tensor
-from ..backend import Device
+from ..backend import Device, device_of
 from ..dtype_objects import dtype as PublicDtype
 from ..nn.parameter import Parameter
 from ..ops.tensor_queries import layout
@@ -182,12 +182,13 @@ class _Collector:
         key, offset, stride = self._storage(data, kind)
         arr = self.storages[key]
         size = tuple(int(n) for n in data.shape)
+        where = str(device_of(data))  # "cuda:0" for a GPU tensor: torch.load puts it back there
         if name in _TYPED_STORAGES:
             pid = PersistentId(
-                ("storage", Global("torch", _TYPED_STORAGES[name]), key, "cpu", int(arr.size))
+                ("storage", Global("torch", _TYPED_STORAGES[name]), key, where, int(arr.size))
             )
             return Reduce(_REBUILD_V2, (pid, offset, size, stride, requires_grad, OrderedDict()))
-        pid = PersistentId(("storage", _UNTYPED_STORAGE, key, "cpu", int(arr.nbytes)))
+        pid = PersistentId(("storage", _UNTYPED_STORAGE, key, where, int(arr.nbytes)))
         args = (pid, offset, size, stride, requires_grad, OrderedDict(), Global("torch", name))
         return Reduce(_REBUILD_V3, args)
 

@@ -43,7 +43,7 @@ import numpy as np
 
 from ...autograd.grad_mode import no_grad
 from ...autograd.tensor import Tensor
-from ...backend import get_array_module
+from ...backend import get_array_module, host
 from ...ops._util import DtypeError, ShapeError
 from ...ops.embedding import EmbeddingFn, ScatterRowsFn
 from ...ops.gather_scatter import IndexOutOfBounds
@@ -100,7 +100,8 @@ def _bags(
                 f"shape {idx_shape}; use a 1-d input with offsets for empty bags"
             )
         return rows, n, np.full(rows, cols, dtype=np.intp)
-    off = np.asarray(offsets).astype(np.intp, copy=False).reshape(-1)
+    # the offsets are read on the host (one number per bag, from any device)
+    off = host(offsets).astype(np.intp, copy=False).reshape(-1)
     if off.size == 0:
         what = "at least 1 (the end of the last bag)" if include_last_offset else "at least 1"
         raise RuntimeError(
@@ -133,14 +134,28 @@ def _segment_argmax(vals: np.ndarray, seg_starts: np.ndarray, seg_of: np.ndarray
     nan = xp.isnan(vals)
     has_nan = bool(nan.any())
     v = xp.where(nan, -xp.inf, vals) if has_nan else vals
-    top = xp.maximum.reduceat(v, seg_starts, axis=0)
-    rows = xp.arange(v.shape[0])[:, None]
-    cand = xp.where(v == top[seg_of], rows, v.shape[0])
-    pos = xp.minimum.reduceat(cand, seg_starts, axis=0)
+    if xp is np:
+        top = np.maximum.reduceat(v, seg_starts, axis=0)
+        rows = np.arange(v.shape[0])[:, None]
+        cand = np.where(v == top[seg_of], rows, v.shape[0])
+        pos = np.minimum.reduceat(cand, seg_starts, axis=0)
+    else:  # CuPy has no ufunc.reduceat: two stable sorts per column instead
+        pos = _segment_argmax_sorted(v, seg_starts, seg_of)
     if has_nan:
         first_nan = nan[seg_starts]
         pos = xp.where(first_nan, seg_starts[:, None], pos)
     return pos
+
+
+def _segment_argmax_sorted(v: Any, seg_starts: Any, seg_of: Any) -> Any:
+    """:func:`_segment_argmax`'s positions of the first largest value (``v`` without NaN,
+    its segments contiguous runs of rows) by sorting: per column the rows by descending
+    value (a stable sort keeps tied rows in order), then stably by segment, so each
+    segment's run starts with its first largest row."""
+    xp = get_array_module(v)
+    by_value = xp.argsort(-v, axis=0, kind="stable")
+    by_segment = xp.argsort(seg_of[by_value], axis=0, kind="stable")
+    return xp.take_along_axis(by_value, by_segment, axis=0)[seg_starts]
 
 
 def embedding_bag(

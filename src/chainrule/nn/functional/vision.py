@@ -126,12 +126,14 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
     base_array = _base_grid(spatial, align_corners, theta.dtype).reshape(1, -1, k + 1)
     if base_array.shape[1] * k * (k + 1) > _SMALL_PRODUCT:
         base = Tensor._make(base_array, False, None, 0)  # a constant in theta's dtype
+        base = base.to(theta.device)  # built on the host: to theta's device (no-op on the CPU)
         grid = matmul(base, theta.transpose(1, 2))  # (N, prod(spatial), k)
     else:  # PyTorch's small batched matmul: the k + 1 products added left to right, unfused
         rows = theta.unsqueeze(1)  # (N, 1, k, k + 1)
         grid = None
         for j in range(k + 1):
             col = Tensor._make(np.ascontiguousarray(base_array[..., j : j + 1]), False, None, 0)
+            col = col.to(theta.device)
             term = col * rows[..., j]  # (N, prod(spatial), k)
             grid = term if grid is None else grid + term
     return grid.reshape(size[0], *spatial, k)
