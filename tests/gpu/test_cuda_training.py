@@ -150,7 +150,7 @@ DTYPES = pytest.mark.parametrize("dtype", [cr.float64, cr.float32], ids=["f64", 
 def test_mlp_trains_the_same_on_gpu(dtype):
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Dropout(0.0), nn.Linear(16, 3))
-    batches = [(cr.randn(32, 8), cr.randint(0, 3, (32,))) for _ in range(2)]
+    batches = [(cr.randn(32, 8), cr.randint(0, 3, (32,)))]  # one batch: its loss must fall
     _compare(model, batches, _classify, dtype, steps=4, opt="sgd")
 
 
