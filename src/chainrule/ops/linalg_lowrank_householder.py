@@ -29,7 +29,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import errstate, get_array_module
 from ..linalg._common import tensor_arg
 from ..linalg.extras import householder_product
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, lead_with
@@ -45,27 +45,28 @@ def _householder_qr(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Complex columns follow ``zlarfg``: beta is real, ``-sign(Re alpha) * |(alpha, x)|``,
     ``tau = (beta - alpha) / beta``, and a column is reflected unless ``x`` is zero *and*
     alpha is real; the trailing columns get ``H^H = I - conj(tau) v v^H``."""
-    a = np.array(a, copy=True)
+    xp = get_array_module(a)  # NumPy or CuPy: the same steps on either
+    a = xp.array(a, copy=True)
     m, n = a.shape[-2], a.shape[-1]
     k = min(m, n)
-    tau = np.zeros(a.shape[:-2] + (k,), dtype=a.dtype)
+    tau = xp.zeros(a.shape[:-2] + (k,), dtype=a.dtype)
     for i in range(k):
         alpha = a[..., i, i].copy()
         x = a[..., i + 1 :, i]
-        xnorm = np.linalg.norm(x, axis=-1)
+        xnorm = xp.linalg.norm(x, axis=-1)
         reflect = (xnorm != 0) | (alpha.imag != 0)  # larfg: tau = 0 (H = I) otherwise
-        sign = np.where(alpha.real >= 0, 1.0, -1.0)
-        beta = (-sign * np.hypot(np.abs(alpha), xnorm)).astype(a.dtype)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(reflect, (beta - alpha) / beta, 0.0)
-            scale = np.where(reflect, 1.0 / (alpha - beta), 1.0)
+        sign = xp.where(alpha.real >= 0, 1.0, -1.0)
+        beta = (-sign * xp.hypot(xp.abs(alpha), xnorm)).astype(a.dtype)
+        with errstate(xp, divide="ignore", invalid="ignore"):
+            t = xp.where(reflect, (beta - alpha) / beta, 0.0)
+            scale = xp.where(reflect, 1.0 / (alpha - beta), 1.0)
         a[..., i + 1 :, i] = x * scale[..., None].astype(a.dtype)
-        a[..., i, i] = np.where(reflect, beta, alpha)
+        a[..., i, i] = xp.where(reflect, beta, alpha)
         tau[..., i] = t
         if i + 1 < n:  # apply H_i^H to the trailing columns: C - conj(tau) v (v^H C)
-            v = np.concatenate([np.ones(a.shape[:-2] + (1,), a.dtype), a[..., i + 1 :, i]], -1)
+            v = xp.concatenate([xp.ones(a.shape[:-2] + (1,), a.dtype), a[..., i + 1 :, i]], -1)
             c = a[..., i:, i + 1 :]
-            w = np.einsum("...r,...rc->...c", v.conj(), c)
+            w = xp.einsum("...r,...rc->...c", v.conj(), c)
             t_h = tau[..., i, None, None].conj()
             a[..., i:, i + 1 :] = c - t_h * v[..., :, None] * w[..., None, :]
     return a, tau
