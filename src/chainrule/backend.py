@@ -214,9 +214,12 @@ def strided_view(array: Any, shape: tuple, strides: tuple, writeable: bool = Fal
 
 
 def host(array: Any) -> np.ndarray:
-    """``array`` as a NumPy array: a CuPy array is copied to host memory, anything else goes
-    through ``numpy.asarray``. For small metadata (indices, sizes, flags) a host algorithm
-    needs, never for bulk data an op could compute where it lives."""
+    """``array`` as a NumPy array: a NumPy array itself (subclasses too), a host copy of a
+    CuPy array, anything else through ``numpy.asarray``. For small metadata (indices,
+    sizes, flags) a host algorithm needs, and for writing files; not for bulk data an op
+    could compute where it lives."""
+    if isinstance(array, np.ndarray):
+        return array
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy.asnumpy(array)
     return np.asarray(array)

@@ -352,11 +352,11 @@ def load(
         raise TypeError(
             f"cr.load: weights_only must be a bool or None, got {type(weights_only).__name__}"
         )
-    if map_location is not None and not isinstance(map_location, str):
-        _device_rule(map_location, {})  # a bad map_location is refused before reading
+    locations: dict[int, str] = {}  # storages saved from a GPU: where torch.save found them
+    # built (and a bad map_location refused) before reading; it reads ``locations`` later
+    device_of = None if map_location == "cpu" else _device_rule(map_location, locations)
     if mmap is None:
         mmap = serialization_config.load.mmap
-    locations: dict[int, str] = {}  # storages saved from a GPU: where torch.save found them
     with Source(f, "cr.load", get_default_mmap_options() if mmap else None) as src:
         head = src.head(8)
         if is_zip(head):
@@ -365,9 +365,9 @@ def load(
             raise pickle_format.legacy_error(src)
         else:  # safetensors, or an error saying why the file is not one
             obj = _load_safetensors(src)
-    if map_location == "cpu" or (map_location is None and not locations):
+    if device_of is None or (map_location is None and not locations):
         return obj  # everything was read into host memory: nothing to move
-    return _move(obj, _device_rule(map_location, locations), 0)
+    return _move(obj, device_of, 0)
 
 
 def _as_device(where: Any, what: str) -> Device:

@@ -406,7 +406,7 @@ def check_vjp_jvp(
 
 def _inner(a: Tensor, b: Tensor) -> float:
     """The real inner product of two tensors (Re(sum(conj(a) b)) if either is complex)."""
-    x, y = backend.to_device(a._data, "cpu"), backend.to_device(b._data, "cpu")
+    x, y = backend.host(a._data), backend.host(b._data)
     if x.dtype.kind == "c" or y.dtype.kind == "c":
         return float(np.real(np.vdot(x, y)))
     return float((x * y).sum())

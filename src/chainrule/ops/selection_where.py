@@ -16,7 +16,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..scalar_range import fit_scalar
 from ._result_layout import in_elementwise_layout
-from ._util import ShapeError, as_tensor, promote
+from ._util import ShapeError, _same_device, as_tensor, promote
 from .binding import numpy_keywords
 from .elementwise import BinaryElementwise
 
@@ -33,10 +33,7 @@ class Where(BinaryElementwise):
 
     @staticmethod
     def f(a, b, cond):
-        xp = get_array_module(cond, a, b)
-        if xp is not np:  # a host value (fill's 0-d constant) beside GPU data
-            a, b, cond = (xp.asarray(v) if isinstance(v, np.ndarray) else v for v in (a, b, cond))
-        return xp.where(cond, a, b)
+        return get_array_module(cond).where(cond, a, b)
 
     @classmethod
     def forward(cls, ctx, a, b, cond):
@@ -110,6 +107,10 @@ def where_as(fn: type, c: Tensor, input: Any, other: Any) -> Tensor:
         input = as_tensor(fit_scalar("where", input, other._data.dtype), other)
     if not isinstance(other, Tensor):
         other = as_tensor(fit_scalar("where", other, input._data.dtype), input)
+    # one device for the three (the condition is not an argument Function.apply moves): a
+    # 0-d CPU tensor follows GPU data, as in PyTorch; any other mix raises
+    c, input = _same_device("where", c, input)
+    c, other = _same_device("where", c, other)
     try:
         return fn.apply(input, other, cond=c)
     except ValueError as err:

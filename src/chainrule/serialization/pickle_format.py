@@ -23,8 +23,9 @@ import numpy as np
 
 from .._layout import contiguous_strides
 from ..autograd.tensor import Tensor
+from ..backend import host
 from .archive import STORAGE_DTYPES, Archive, tensor_view
-from .shared_storage import locate, to_host
+from .shared_storage import locate
 from .source import LoadError, Source
 from .torch_format import TORCH_GLOBALS
 from .torch_writer import read_kinds, with_kinds, write_archive
@@ -98,10 +99,10 @@ class _Pickler(pickle.Pickler):
         a contiguous copy), its offset and strides (``None``: C-contiguous)."""
         place = locate(data)
         if place is None:
-            return _StorageRef(np.ascontiguousarray(to_host(data)).reshape(-1)), 0, None
+            return _StorageRef(np.ascontiguousarray(host(data)).reshape(-1)), 0, None
         found = self._roots.get(id(place.root))
         if found is None:
-            found = self._roots[id(place.root)] = (_StorageRef(to_host(place.flat)), place.root)
+            found = self._roots[id(place.root)] = (_StorageRef(host(place.flat)), place.root)
         if place.offset == 0 and place.flat.size == data.size and data.flags.c_contiguous:
             return found[0], 0, None  # a whole C-ordered array: the record files had before
         return found[0], place.offset, place.stride

@@ -20,7 +20,7 @@ from .._layout import contiguous_strides
 from .._memory import root_array
 from ..storage._memory import block_bytes
 
-__all__ = ["Located", "address", "locate", "to_host"]
+__all__ = ["Located", "address", "locate"]
 
 
 class Located:
@@ -47,14 +47,6 @@ def address(arr: Any) -> int:
     if isinstance(arr, np.ndarray):
         return int(arr.__array_interface__["data"][0])
     return int(arr.__cuda_array_interface__["data"][0])  # CuPy
-
-
-def to_host(arr: Any) -> np.ndarray:
-    """``arr`` as a NumPy array: itself, or a host copy of a CuPy array."""
-    if isinstance(arr, np.ndarray):
-        return arr
-    get = getattr(arr, "get", None)  # CuPy: copy to host
-    return get() if get is not None else np.asarray(arr)
 
 
 def locate(arr: Any) -> Located | None:

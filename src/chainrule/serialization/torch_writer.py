@@ -43,7 +43,7 @@ import numpy as np
 
 from .._layout import contiguous_strides
 from ..autograd.tensor import Tensor
-from ..backend import Device, device_of
+from ..backend import Device, device_of, host
 from ..dtype_objects import dtype as PublicDtype
 from ..nn.parameter import Parameter
 from ..ops.tensor_queries import layout
@@ -51,7 +51,7 @@ from ..quantized_serialization import quantized_record
 from ..size import Size
 from .archive import Archive, Storage
 from .config import config
-from .shared_storage import address, locate, to_host
+from .shared_storage import address, locate
 from .source import LoadError
 from .torch_pickler import Global, NotTorchStorable, PersistentId, Reduce, dumps
 
@@ -160,14 +160,14 @@ class _Collector:
             found = self._roots.get((id(place.root), kind))
             if found is None:  # the root is kept alive with its key: ids stay unique
                 found = self._roots[(id(place.root), kind)] = (
-                    self._add(to_host(place.flat), kind),
+                    self._add(host(place.flat), kind),
                     place.root,
                 )
             return found[0], place.offset, place.stride
         identity = (_layout(data), kind)
         found = self._copies.get(identity)
         if found is None:
-            flat = np.ascontiguousarray(to_host(data)).reshape(-1)
+            flat = np.ascontiguousarray(host(data)).reshape(-1)
             found = self._copies[identity] = (self._add(flat, kind), data)
         return found[0], 0, contiguous_strides(tuple(int(n) for n in data.shape))
 
