@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._kernels import blas, conv_pool, jit, pool_gemm, winograd, winograd_wgrad
+from .._kernels.half_gemm import float16_in_float32
 from ..backend import get_array_module
 from ._im2col import gather, out_size, padded_cnhw, scatter_add, windows
 from ._workspace import workspace
@@ -157,6 +158,7 @@ def _pointwise(xp_, a, b, trans_a: bool = False):
     return out
 
 
+@float16_in_float32  # no half-precision BLAS: float32 GEMMs, rounded once
 def conv_forward(x, w, b, stride, pad, dil, groups, keep_cols=False):
     """y = conv(x, w) + b. x (N, C, H, W), w (O, C/g, kh, kw) -> (N, O, Ho, Wo) view.
 
@@ -239,6 +241,7 @@ def _chunked_forward(xp_, xpad, w3, y, stride, dil, k: tuple) -> None:
             xp_.matmul(w3, cols.reshape(groups, kg, b * m), out=y3[:, :, n0 * m : (n0 + b) * m])
 
 
+@float16_in_float32  # no half-precision BLAS: float32 GEMMs, rounded once
 def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
     """The transposed convolution: dx = col2im(W^T g). g (N, O, Ho, Wo) -> (N, C, H, W)."""
     xp_ = get_array_module(g)
@@ -311,6 +314,7 @@ def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
     return buf[:, :, pt : pt + h, pl : pl + w_].transpose(1, 0, 2, 3)
 
 
+@float16_in_float32  # no half-precision BLAS: float32 GEMMs, rounded once
 def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
     """dW = g cols^T: the correlation of input and output gradient, shape w_shape.
 

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from .._kernels import pool_gemm
+from .._kernels.half_gemm import half_matmul, is_host_half
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from .linalg import matmul
@@ -55,7 +56,7 @@ class LinearFn(Function):
                 y = (x2.astype(np.float32) @ w.T.astype(np.float32) + b).astype(x2.dtype)
                 b = None
             else:
-                y = x2 @ w.T
+                y = half_matmul(x2, w.T) if is_host_half(x2) else x2 @ w.T
         if b is not None:
             y += b
         ctx.save_for_backward(x, w)
@@ -109,13 +110,13 @@ def _linear_backward_arrays(x, w, g, needs):
     elif needs[0]:
         gx = pool_gemm.matmul(g2, w)
         if gx is None:
-            gx = g2 @ w
+            gx = half_matmul(g2, w) if is_host_half(g2) else g2 @ w
         if x.ndim != 2:
             gx = gx.reshape(x.shape)
     if needs[1] and gw is None:
         gw = pool_gemm.matmul(g2, x2, trans_a=True)
         if gw is None:
-            gw = g2.T @ x2
+            gw = half_matmul(g2.T, x2) if is_host_half(g2) else g2.T @ x2
     if len(needs) > 2 and needs[2]:  # (float16: summed in float32, rounded once)
         gb = g2.sum(0) if g2.dtype.char != "e" else g2.sum(0, np.float32).astype(g2.dtype)
     return tuple(None if a is None else Tensor._make(a, False, None, 0) for a in (gx, gw, gb))

@@ -12,6 +12,7 @@ from typing import Any
 
 from .._kernels import pool_gemm
 from .._kernels.blas import matmul_stack
+from .._kernels.half_gemm import half_matmul, is_host_half
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import (
@@ -62,6 +63,8 @@ class MatMul(Function):
         needs = ctx.needs_input_grad
         ctx.save_for_backward(a if needs[1] else None, b if needs[0] else None)
         ctx.vecs = (a.ndim == 1, b.ndim == 1)
+        if a.dtype.char == "e" and is_host_half(a):  # no half BLAS: float32, rounded once
+            return half_matmul(a, b)
         if a.ndim > 2:  # stacks of small matrices: the batch over threads, 1 BLAS thread each
             return matmul_stack(a, b)
         if a.ndim == 2 and b.ndim == 2:  # on the compiled pool where it applies
