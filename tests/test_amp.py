@@ -154,11 +154,15 @@ def test_autocast_unsupported_dtype_disables_with_warning():
         assert not cr.is_autocast_enabled("cpu")
 
 
-def test_autocast_that_would_take_effect_fails_clearly():
-    with pytest.raises(NotImplementedError, match="reduced precision"):
-        cr.autocast("cpu", dtype=cr.float16)
-    with pytest.raises(NotImplementedError, match="enabled=False"):
-        cr.autocast("cpu", dtype=cr.float16)
+def test_autocast_cpu_float16_takes_effect_like_torch():
+    # (it raised NotImplementedError until float16 products ran on float32 BLAS)
+    for lib in (cr, torch):
+        with lib.autocast("cpu", dtype=lib.float16):
+            assert lib.is_autocast_enabled("cpu")
+            assert str(lib.get_autocast_dtype("cpu")).endswith("float16")
+            y = lib.nn.functional.linear(lib.ones(2, 3), lib.ones(4, 3))
+            assert str(y.dtype).endswith("float16")
+        assert not lib.is_autocast_enabled("cpu")
 
 
 def test_autocast_bad_device_type():

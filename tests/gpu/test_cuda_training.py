@@ -241,7 +241,7 @@ def test_batchnorm_running_stats_on_gpu():
 
 
 def test_autocast_cuda_refuses_clearly():
-    # CUDA autocast is not implemented (only CPU bfloat16 autocast is): it must say so
+    # CUDA autocast is not implemented (only CPU autocast is): it must say so
     # rather than run in float32 as if it had taken effect
     with pytest.raises(NotImplementedError, match="autocast"):
         cr.autocast("cuda")

@@ -93,9 +93,15 @@ def _cast_arguments(cls: type, args: tuple) -> tuple:
     enabled, dtype, depth = state()["cpu"]
     if not enabled or in_float32_rerun() or len(current().backward_passes) != depth:
         return args
-    if lower:  # float32 and float16 cast down (PyTorch: mm of float16 gives bfloat16 too)
+    if lower:  # float32 and the other half dtype cast down (mm of float16 under bfloat16
+        # autocast gives bfloat16, and the other way round, as in PyTorch)
         return tuple(
-            a.to(dtype) if isinstance(a, Tensor) and a._data.dtype in _TO_LOWER else a for a in args
+            a.to(dtype)
+            if isinstance(a, Tensor)
+            and a._data.dtype != dtype
+            and (a._data.dtype in _TO_LOWER or dtypes.is_bfloat16(a._data.dtype))
+            else a
+            for a in args
         )
     return tuple(  # bfloat16 and float16 cast up (float64 stays, as in PyTorch)
         a.float()
@@ -154,12 +160,12 @@ class autocast:  # noqa: N801 - mirrors torch.autocast
                 stacklevel=2,
             )
             self._enabled = False
-        if self._enabled and not (device_type == "cpu" and dtypes.is_bfloat16(self.fast_dtype)):
+        if self._enabled and device_type != "cpu":
             raise NotImplementedError(
-                f"autocast({device_type!r}, dtype={self.fast_dtype}): chainrule runs ops in "
-                "reduced precision only under CPU bfloat16 autocast (NumPy's float16 matmul "
-                "is ~10x slower than float32); use autocast('cpu', dtype=cr.bfloat16), pass "
-                "enabled=False, or cast the model explicitly with model.half()"
+                f"autocast({device_type!r}, dtype={self.fast_dtype}): chainrule's autocast "
+                "casts ops on the CPU only (PyTorch's CUDA cast lists are not implemented for "
+                "the CuPy backend); pass enabled=False, or cast the model explicitly with "
+                "model.half()"
             )
         self._cache_enabled = (
             autocast_state.is_autocast_cache_enabled()

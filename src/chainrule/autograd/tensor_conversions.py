@@ -8,8 +8,9 @@ about what a tensor is and how it enters the graph.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,7 +33,9 @@ __all__ = [
     "TensorConversions",
     "autocast_arguments",
     "autocast_float32",
+    "autocast_float32_op",
     "autocast_lower_precision",
+    "autocast_lower_precision_op",
     "computing_in_float32",
     "in_float32_rerun",
     "in_float32_rounded_once",
@@ -230,6 +233,42 @@ def autocast_float32(*tensors: Any) -> tuple:
     bfloat16 ones cast to float32 (the op then computes and returns float32, as PyTorch's).
     For composed ops, called first thing; outside autocast the tensors are returned as is."""
     return AUTOCAST[1](Float32Composite, tensors) if AUTOCAST[0] else tensors
+
+
+def autocast_float32_op(fn: Callable) -> Callable:
+    """Decorator for a public op of PyTorch's CPU autocast float32 list (the FFTs, the
+    linear-algebra solvers and decompositions, 3-d and fractional max pooling, reflection and
+    replication padding, several losses, ``quantile``, ``stft``, ``polar``): inside an
+    active CPU autocast its float16 and bfloat16 tensor arguments are cast to float32 first,
+    before the op's own dtype checks, so it computes and returns float32 as in PyTorch.
+    Outside autocast the call costs one integer test."""
+
+    @functools.wraps(fn)
+    def cast_then_call(*args: Any, **kwargs: Any) -> Any:
+        if AUTOCAST[0]:
+            args = autocast_float32(*args)
+            if kwargs:
+                kwargs = dict(zip(kwargs, autocast_float32(*kwargs.values())))
+        return fn(*args, **kwargs)
+
+    return cast_then_call
+
+
+def autocast_lower_precision_op(fn: Callable) -> Callable:
+    """Decorator for a public op that PyTorch's CPU autocast runs in the autocast dtype
+    because its own parts are on the lower-precision list (the RNN cells are linear layers):
+    inside an active CPU autocast its float32 (and other half) tensor arguments are cast to
+    the autocast dtype first. Outside autocast the call costs one integer test."""
+
+    @functools.wraps(fn)
+    def cast_then_call(*args: Any, **kwargs: Any) -> Any:
+        if AUTOCAST[0]:
+            args = autocast_lower_precision(*args)
+            if kwargs:
+                kwargs = dict(zip(kwargs, autocast_lower_precision(*kwargs.values())))
+        return fn(*args, **kwargs)
+
+    return cast_then_call
 
 
 @contextlib.contextmanager

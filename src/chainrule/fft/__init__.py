@@ -20,6 +20,7 @@ import numpy as np
 from .. import creation as _creation
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_float32_op
 from ..ops._util import as_tensor
 from ..ops.fft import (
     Plan,
@@ -99,6 +100,7 @@ def _c2c_1d(input: Any, n: Any, dim: int, norm: Any, out: Any, fwd: bool, op: st
     return finish(_c2c_or_r2c(x, [length], [d], norm, fwd, op), out, op)
 
 
+@autocast_float32_op
 def fft(
     input: Any, n: int | None = None, dim: int = -1, norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -106,6 +108,7 @@ def fft(
     return _c2c_1d(input, n, dim, norm, out, True, "fft")
 
 
+@autocast_float32_op
 def ifft(
     input: Any, n: int | None = None, dim: int = -1, norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -129,6 +132,7 @@ def _c2c_nd(input: Any, s: Any, dim: Any, norm: Any, out: Any, fwd: bool, op: st
     return finish(_c2c_or_r2c(x, shape, dims, norm, fwd, op), out, op)
 
 
+@autocast_float32_op
 def fftn(
     input: Any, s: Any = None, dim: _Dims = None, norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -137,6 +141,7 @@ def fftn(
     return _c2c_nd(input, s, dim, norm, out, True, "fftn")
 
 
+@autocast_float32_op
 def ifftn(
     input: Any, s: Any = None, dim: _Dims = None, norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -144,6 +149,7 @@ def ifftn(
     return _c2c_nd(input, s, dim, norm, out, False, "ifftn")
 
 
+@autocast_float32_op
 def fft2(
     input: Any, s: Any = None, dim: _Dims = (-2, -1), norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -151,6 +157,7 @@ def fft2(
     return _c2c_nd(input, s, dim, norm, out, True, "fft2")
 
 
+@autocast_float32_op
 def ifft2(
     input: Any, s: Any = None, dim: _Dims = (-2, -1), norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -181,6 +188,7 @@ def _r2c(input: Any, s: Any, dim: Any, norm: Any, out: Any, fwd: bool, op: str, 
     return finish(transform(x, plan), out, op)
 
 
+@autocast_float32_op
 def rfft(
     input: Any, n: int | None = None, dim: int = -1, norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -188,6 +196,7 @@ def rfft(
     return _r2c(input, n, dim, norm, out, True, "rfft", True)
 
 
+@autocast_float32_op
 def ihfft(
     input: Any, n: int | None = None, dim: int = -1, norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -195,6 +204,7 @@ def ihfft(
     return _r2c(input, n, dim, norm, out, False, "ihfft", True)
 
 
+@autocast_float32_op
 def rfftn(
     input: Any, s: Any = None, dim: _Dims = None, norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -202,6 +212,7 @@ def rfftn(
     return _r2c(input, s, dim, norm, out, True, "rfftn", False)
 
 
+@autocast_float32_op
 def ihfftn(
     input: Any, s: Any = None, dim: _Dims = None, norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -209,6 +220,7 @@ def ihfftn(
     return _r2c(input, s, dim, norm, out, False, "ihfftn", False)
 
 
+@autocast_float32_op
 def rfft2(
     input: Any, s: Any = None, dim: _Dims = (-2, -1), norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -216,6 +228,7 @@ def rfft2(
     return _r2c(input, s, dim, norm, out, True, "rfft2", False)
 
 
+@autocast_float32_op
 def ihfft2(
     input: Any, s: Any = None, dim: _Dims = (-2, -1), norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -247,6 +260,7 @@ def _c2r(input: Any, s: Any, dim: Any, norm: Any, out: Any, fwd: bool, op: str, 
     return finish(transform(x, plan), out, op)
 
 
+@autocast_float32_op
 def irfft(
     input: Any, n: int | None = None, dim: int = -1, norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -255,6 +269,7 @@ def irfft(
     return _c2r(input, n, dim, norm, out, False, "irfft", True)
 
 
+@autocast_float32_op
 def hfft(
     input: Any, n: int | None = None, dim: int = -1, norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -262,6 +277,7 @@ def hfft(
     return _c2r(input, n, dim, norm, out, True, "hfft", True)
 
 
+@autocast_float32_op
 def irfftn(
     input: Any, s: Any = None, dim: _Dims = None, norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -269,6 +285,7 @@ def irfftn(
     return _c2r(input, s, dim, norm, out, False, "irfftn", False)
 
 
+@autocast_float32_op
 def hfftn(
     input: Any, s: Any = None, dim: _Dims = None, norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -276,6 +293,7 @@ def hfftn(
     return _c2r(input, s, dim, norm, out, True, "hfftn", False)
 
 
+@autocast_float32_op
 def irfft2(
     input: Any, s: Any = None, dim: _Dims = (-2, -1), norm: str | None = None, *, out: Any = None
 ) -> Tensor:
@@ -283,6 +301,7 @@ def irfft2(
     return _c2r(input, s, dim, norm, out, False, "irfft2", False)
 
 
+@autocast_float32_op
 def hfft2(
     input: Any, s: Any = None, dim: _Dims = (-2, -1), norm: str | None = None, *, out: Any = None
 ) -> Tensor:

@@ -55,6 +55,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_lower_precision_op
 from ..backend import get_array_module
 from ..backends.sdp import ENABLED as SDP_ENABLED
 from ..backends.sdp import SDPBackend, check_backends
@@ -376,6 +377,7 @@ def attention(
     )
 
 
+@autocast_lower_precision_op  # every floating argument cast first (mask too), as PyTorch
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import errstate, get_array_module
 from ._util import ShapeError, as_tensor
 from .binding import numpy_keywords, tensor_method
@@ -327,6 +328,7 @@ def complex_sgn(z: Tensor) -> Tensor:
 
 
 @numpy_keywords
+@autocast_float32_op
 def polar(abs: Any, angle: Any) -> Tensor:  # noqa: A002 - PyTorch's names
     """``torch.polar(abs, angle)``: ``abs * (cos(angle) + i sin(angle))``, from two float
     tensors of one dtype whose shapes broadcast (integers are refused, as PyTorch does)."""

@@ -25,6 +25,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import device_of, get_array_module, host, to_device
 from ._result_layout import contiguous, has_own_layout
 from ._util import DtypeError, as_tensor, constant, int_dim, refuse_complex_order
@@ -426,6 +427,7 @@ def _quantile(
 
 
 @tensor_method(keywords=True)
+@autocast_float32_op
 def quantile(
     input: Any,  # noqa: A002
     q: Any,
@@ -447,6 +449,7 @@ def quantile(
 
 
 @tensor_method(keywords=True)
+@autocast_float32_op
 def nanquantile(
     input: Any,  # noqa: A002
     q: Any,

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import AUTOCAST, autocast_float32
 from ..backend import get_array_module
 from ._util import ShapeError
 from .circular_padding import CircularPad, check_circular_pads
@@ -67,6 +68,8 @@ def pad(
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     if mode in ("reflect", "replicate"):  # one node; negative pads crop inside it
+        if AUTOCAST[0] and (mode == "replicate" or len(pad) < 6):
+            (input,) = autocast_float32(input)  # CPU autocast's float32 list (not reflect 3-d)
         _check_non_constant_rank(input.ndim, len(pad))
         _check_crop(input.shape, widths, mode)
         _check_pad_widths(mode, input.shape, widths, len(pad) // 2)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_lower_precision_op
 from ._raw_checks import need_floating, need_tensor, same_dtype, shape_of
 from .affine import LinearFn
 from .raw_conv_sampling import (
@@ -167,6 +168,7 @@ def _rnn_cell(
     return _rnn_step(LinearFn.apply(input, w_ih, _folded_bias(b_ih, b_hh)), hx, w_hh, act)
 
 
+@autocast_lower_precision_op
 def rnn_tanh_cell(
     input: Tensor,
     hx: Tensor,
@@ -182,6 +184,7 @@ def rnn_tanh_cell(
     return _rnn_cell("rnn_tanh_cell", "tanh", input, hx, w_ih, w_hh, b_ih, b_hh)
 
 
+@autocast_lower_precision_op
 def rnn_relu_cell(
     input: Tensor,
     hx: Tensor,

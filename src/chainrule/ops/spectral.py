@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module
 from ._util import as_tensor
 from .binding import tensor_method
@@ -131,6 +132,7 @@ def _check_int(v: Any, name: str, op: str) -> int:
 
 
 @tensor_method
+@autocast_float32_op
 def stft(
     input: Tensor,  # noqa: A002
     n_fft: int,

@@ -15,7 +15,7 @@ import numpy as np
 from ..._type_names import type_name
 from ...autograd.state import is_grad_enabled
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import autocast_float32
+from ...autograd.tensor_conversions import autocast_float32, autocast_float32_op
 from ...backend import get_array_module
 from ...dtypes import is_bfloat16, is_floating
 from ...ops._util import DtypeError, ShapeError, constant, no_integer_kernel
@@ -396,6 +396,7 @@ def _bce_with_logits(
     return _reduce(loss, reduction)
 
 
+@autocast_float32_op
 def multi_margin_loss(
     input: Tensor,
     target: Tensor,

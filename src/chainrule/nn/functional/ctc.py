@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...autograd.tensor_conversions import autocast_float32_op
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
 from ...ops.ctc import CtcLoss
@@ -103,6 +104,7 @@ def _padded_targets(targets: Tensor, tgt_len: np.ndarray, batch: int) -> np.ndar
     return out
 
 
+@autocast_float32_op
 def ctc_loss(
     log_probs: Tensor,
     targets: Tensor,

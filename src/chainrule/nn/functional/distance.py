@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...autograd.tensor_conversions import autocast_float32_op
 from ...linalg.norms import vector_norm
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, broadcast_error, lead_with
 from .loss import _legacy_reduction
@@ -93,6 +94,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     return vector_norm(rows_i - rows_j, p, -1)
 
 
+@autocast_float32_op
 def triplet_margin_loss(
     anchor: Tensor,
     positive: Tensor,

@@ -18,6 +18,7 @@ import numpy as np
 
 from ...autograd.grad_mode import is_grad_enabled
 from ...autograd.tensor import Tensor
+from ...autograd.tensor_conversions import autocast_float32_op
 from ...backend import get_array_module
 from ...dtypes import get_default_dtype, is_floating
 from ...ops._util import DtypeError, ShapeError, check_broadcast, constant
@@ -107,6 +108,7 @@ def gaussian_nll_loss(
     return _reduce(loss, reduction)
 
 
+@autocast_float32_op
 def poisson_nll_loss(
     input: Tensor,
     target: Tensor,
@@ -140,6 +142,7 @@ def poisson_nll_loss(
     return _reduce(loss, reduction)
 
 
+@autocast_float32_op
 def soft_margin_loss(
     input: Tensor,
     target: Tensor,
@@ -198,6 +201,7 @@ def multilabel_soft_margin_loss(
     return _reduce(loss, reduction)
 
 
+@autocast_float32_op
 def hinge_embedding_loss(
     input: Tensor,
     target: Tensor,
@@ -228,6 +232,7 @@ def hinge_embedding_loss(
     return _reduce(loss, reduction)
 
 
+@autocast_float32_op
 def multilabel_margin_loss(
     input: Tensor,
     target: Tensor,

@@ -26,7 +26,11 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import autocast_float32, in_float32_rounded_once
+from ...autograd.tensor_conversions import (
+    autocast_float32,
+    autocast_float32_op,
+    in_float32_rounded_once,
+)
 from ...backend import get_array_module
 from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError
@@ -129,6 +133,7 @@ def _depth_argmax(vals: Any, k: int, s: int, p: int, d: int, size: int) -> Any:
     return arg
 
 
+@autocast_float32_op
 def max_pool3d(
     input: Tensor,
     kernel_size: Any,
@@ -173,6 +178,7 @@ def max_pool3d(
     return out, Tensor._make(idx, False, None, 0)
 
 
+@autocast_float32_op
 def avg_pool3d(
     input: Tensor,
     kernel_size: Any,
@@ -263,6 +269,7 @@ def _adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     return adaptive_avg_pool(input, (od, oh, ow))
 
 
+@autocast_float32_op
 def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False):
     """3-D adaptive max pooling, like ``torch.nn.functional.adaptive_max_pool3d``: the
     maximum over PyTorch's adaptive bins (see :func:`adaptive_avg_pool3d`).

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...autograd.tensor_conversions import autocast_float32_op
 from ...creation import zeros
 from ...ops._util import ShapeError
 from ...ops.binary import where
@@ -175,6 +176,7 @@ def max_unpool1d(
     return out.squeeze(-1)
 
 
+@autocast_float32_op
 def max_unpool2d(
     input: Tensor,
     indices: Tensor,

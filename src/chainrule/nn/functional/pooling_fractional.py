@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...autograd.tensor_conversions import autocast_float32_op
 from ...backend import get_array_module, to_device
 from ...ops._pooling_indices import fractional_windows, window_max_indices
 from ...ops.gather_scatter import take_along_dim
@@ -144,6 +145,7 @@ def fractional_max_pool2d_with_indices(
     return _fractional(op, 2, input, kernel_size, output_size, output_ratio, _random_samples)
 
 
+@autocast_float32_op
 def fractional_max_pool2d(
     input: Tensor,
     kernel_size: Any,
@@ -175,6 +177,7 @@ def fractional_max_pool3d_with_indices(
     return _fractional(op, 3, input, kernel_size, output_size, output_ratio, _random_samples)
 
 
+@autocast_float32_op
 def fractional_max_pool3d(
     input: Tensor,
     kernel_size: Any,

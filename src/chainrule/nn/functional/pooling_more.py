@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...autograd.tensor_conversions import autocast_float32_op
 from ...backend import get_array_module
 from ...creation import zeros
 from ...ops._pooling_indices import (
@@ -196,6 +197,7 @@ def max_pool3d_with_indices(
 
 
 # ----------------------------------------------------------------------------- max_unpool3d
+@autocast_float32_op
 def max_unpool3d(
     input: Tensor,
     indices: Tensor,
