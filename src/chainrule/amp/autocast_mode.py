@@ -1,15 +1,15 @@
 """``cr.autocast``: PyTorch's autocast context, with its rules for disabling itself.
 
-On the CPU with ``dtype=cr.bfloat16`` (PyTorch's CPU default) autocast takes effect as in
-PyTorch: inside the block, matmuls, linear layers and convolutions cast their float32
-tensor arguments to bfloat16 and return bfloat16 (computed in float32 and rounded once,
-see :func:`chainrule.autograd.tensor_conversions.run_in_float32`); other ops run in the
-dtype of their inputs, and gradients flow back through the casts to float32 parameters.
-The casting hooks into ``Function.apply`` through ``tensor_conversions.AUTOCAST``.
-
-float16 is not cast: NumPy's float16 matmul is measured ~10x *slower* than float32 (no
-half-precision BLAS: 256x256, 145 ms vs 15 ms), so an autocast that would take effect in
-float16 raises ``NotImplementedError``. What PyTorch itself turns off still turns off
+On the CPU, with ``dtype=cr.bfloat16`` (PyTorch's CPU default) or ``cr.float16``,
+autocast takes effect as in PyTorch, whose CPU cast lists are the same for both dtypes:
+inside the block, matmuls, linear layers, convolutions and attention cast their floating
+tensor arguments to the autocast dtype and return it (computed in float32 and rounded once:
+bfloat16 through :func:`chainrule.autograd.tensor_conversions.run_in_float32`, float16
+through float32 BLAS, :mod:`chainrule._kernels.half_gemm`); other ops run in the dtype of
+their inputs, and gradients flow back through the casts to float32 parameters. The casting
+hooks into ``Function.apply`` through ``tensor_conversions.AUTOCAST``. A CUDA autocast
+that would take effect raises ``NotImplementedError`` (PyTorch's CUDA lists differ and are
+not implemented for the CuPy backend). What PyTorch itself turns off still turns off
 silently or with PyTorch's warning, so the common patterns run unchanged:
 
 - ``autocast(..., enabled=False)`` (``enabled=use_amp``) is a plain context;
@@ -19,18 +19,21 @@ silently or with PyTorch's warning, so the common patterns run unchanged:
 Ops of PyTorch's CPU float32 list cast bfloat16 (and float16) arguments up and return
 float32, as in PyTorch: the fused Functions in ``_FLOAT32_OPS`` (``nll_loss``, ``prod``, ...)
 and composed ops that call ``tensor_conversions.autocast_float32`` first (``trace``,
-``adaptive_avg_pool3d``, the losses). Composed ops of the lower-precision list (``addmm``,
-``baddbmm``, ``addbmm``, ``prelu``, ``linalg.vecdot``) cast all their arguments first
+``adaptive_avg_pool3d``, the losses) or are decorated with ``autocast_float32_op`` (the
+FFTs, ``stft``, ``polar``, ``quantile``, 3-d and fractional max pooling, ``max_unpool``,
+reflection/replication padding, the margin and CTC losses). Composed ops of the
+lower-precision list (``addmm``, ``baddbmm``, ``addbmm``, ``prelu``, ``linalg.vecdot``,
+``scaled_dot_product_attention``, the RNN cells) cast all their arguments first
 through ``tensor_conversions.autocast_lower_precision``; composed ops on neither list whose
 parts are cast (``mv``, ``dot``, ``addmv``, adaptive average pooling) run their parts in
 ``tensor_conversions.outside_autocast``. A backward run inside the block is not cast
 (PyTorch's backward never autocasts).
 
-Differences from PyTorch: float32-list ops whose functional code refuses bfloat16 or casts
-its result back before reaching the op (``cross_entropy``, ``cdist``, ...) are not cast
-up yet; the composed losses cast bfloat16 but not float16 up
-(``mse_loss`` of float16 stays float16); ``einsum`` is not cast (PyTorch casts it when the
-equation contracts through a batched matmul: ``'ij,jk->ik'`` gives bfloat16).
+Differences from PyTorch (``tests/test_autocast_cast_lists.py`` checks 62 ops against it):
+the linear-algebra ops of the float32 list (``linalg.inv``, ``solve``, ``qr``, ``svd``,
+``eigh``, ...) refuse half inputs instead of casting them up; ``nn.LSTM``/``nn.GRU`` and the
+fused LSTM/GRU cells follow the rule of their inner products, not PyTorch's per-kernel
+results for mixed half dtypes; ``tensordot`` accepts mixed dtypes where PyTorch raises.
 """
 
 from __future__ import annotations
