@@ -33,7 +33,7 @@ Differences from PyTorch (``tests/test_autocast_cast_lists.py`` checks 62 ops ag
 the linear-algebra ops of the float32 list (``linalg.inv``, ``solve``, ``qr``, ``svd``,
 ``eigh``, ...) refuse half inputs instead of casting them up; ``nn.LSTM``/``nn.GRU`` and the
 fused LSTM/GRU cells follow the rule of their inner products, not PyTorch's per-kernel
-results for mixed half dtypes; ``tensordot`` accepts mixed dtypes where PyTorch raises.
+results for mixed half dtypes.
 """
 
 from __future__ import annotations

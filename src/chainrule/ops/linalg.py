@@ -290,6 +290,10 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     dims listed in ``dims = (dims_a, dims_b)``; one GEMM of the two operands laid out as
     matrices."""
     a, b = as_tensor(a), as_tensor(b)
+    if a.dtype != b.dtype:  # PyTorch does not promote here
+        raise DtypeError(
+            f"tensordot: both inputs should have same dtype, got {a.dtype} and {b.dtype}"
+        )
     if isinstance(dims, (int,)) or isinstance(dims, Tensor) and dims.ndim == 0:
         k = int(dims)
         if k < 0 or k > min(a.ndim, b.ndim):
