@@ -22,6 +22,13 @@ gradient (PyTorch refuses them requiring one; the functional composes the loss t
 the intra-op threads; with ``create_graph=True`` the same formulas are written with Tensor
 ops, so they differentiate again. float16 and bfloat16 compute wholly in float32 inside the
 node and round once (PyTorch's one node, no casts around it).
+
+Logits and targets of two floating dtypes (float64 logits with a ``y.float()`` target) give
+a loss of the target's dtype, valued as PyTorch's composition computes it: ``log_sigmoid(x)``
+in the logits' dtype, then ``(1 - t).mul_(x).sub_(log_sigmoid)`` (and ``.mul_(weight)``),
+each step computed in the wider dtype and stored in the target's, the reduction in the
+target's dtype (:func:`_mixed_loss`). The gradients are computed in the wider dtype and given
+in each operand's own dtype, as PyTorch's.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from .._kernels import dispatch as _fast
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..dtypes import is_bfloat16
 from ..threads import elementwise
 from ._util import wide
 from .unary import sigmoid, softplus
@@ -69,6 +77,76 @@ def _loss(x: Any, t: Any, w: Any, p: Any) -> Any:
     if w is not None:
         elementwise(np.multiply, out, w, out=out)
     return out
+
+
+def _mixed_loss(x: Any, t: Any, w: Any, p: Any) -> Any:
+    """The per-element loss of logits ``x`` and targets ``t`` of two floating dtypes, rounded
+    as PyTorch's composition rounds it: ``ls = log_sigmoid(x)`` in x's dtype (``ls.mul_((p -
+    1) * t + 1)`` with a positive weight), then ``(1 - t).mul_(x).sub_(ls)`` and
+    ``.mul_(w)``, each step computed in the wider dtype and stored in t's; returned in the
+    computing dtype, its values those of t's dtype (x, t >= 1-d arrays of one shape)."""
+    xd, od = x.dtype, t.dtype
+    dts = [wide(x[:0]).dtype, wide(t[:0]).dtype] + [a.dtype for a in (w, p) if a is not None]
+    cd = np.dtype(np.float64) if np.dtype(np.float64) in dts else np.dtype(np.float32)
+
+    def stored(a: Any, dtype: Any) -> Any:  # a value of cd rounded to dtype, kept in cd
+        return a if dtype == cd else a.astype(dtype).astype(cd)
+
+    ls = elementwise(np.negative, _softplus_neg(wide(x)))  # log_sigmoid in x's own dtype
+    ls = stored(ls.astype(cd, copy=False), xd)
+    tw = t.astype(cd)
+    if p is not None:  # (pos_weight - 1).mul(target).add_(1), in pos_weight's and t's dtype
+        lwd = p.dtype if p.dtype == od else np.promote_types(wide(p[:0]).dtype, wide(t[:0]).dtype)
+        if p.dtype != od and not (_bf16_or_f16(p.dtype) and _bf16_or_f16(od)):
+            lwd = np.promote_types(p.dtype, od)  # (bfloat16 with float16: float32)
+        pm = stored(p.astype(cd) - 1.0, p.dtype)
+        lw = stored(stored(pm * tw, lwd) + 1.0, lwd)
+        ls = stored(ls * lw, xd)
+    loss = stored(1.0 - tw, od)
+    loss = stored(loss * x.astype(cd), od)
+    loss = stored(loss - ls, od)
+    if w is not None:
+        loss = stored(loss * w.astype(cd), od)
+    return loss
+
+
+def _mixed_slope_x(x: Any, t: Any, w: Any, p: Any, g: Any, count: int | None) -> Any:
+    """dL/dx times the incoming gradient ``g`` for logits and targets of two dtypes, with
+    PyTorch's roundings: ``(pos_weight * t + 1 - t) * sigmoid(x) - pos_weight * t`` in the
+    pos_weight-and-target dtype (its in-place steps stored there), then ``* g``, ``* weight``
+    and ``/ count`` (for 'mean') each in the promoted dtype; returned in the computing dtype."""
+    cd = np.dtype(np.float64) if np.float64 in (x.dtype, t.dtype, p.dtype) else np.float32
+    cd = np.dtype(np.float64) if w is not None and w.dtype == np.float64 else np.dtype(cd)
+
+    def stored(a: Any, dtype: Any) -> Any:
+        return a if dtype == cd else a.astype(dtype).astype(cd)
+
+    def promoted(*dts: Any) -> Any:
+        out = dts[0]
+        for d in dts[1:]:
+            if out != d:
+                both_low = _bf16_or_f16(out) and _bf16_or_f16(d)
+                out = np.dtype(np.float32) if both_low else np.promote_types(out, d)
+        return out
+
+    d = promoted(p.dtype, t.dtype)
+    sig = stored(_sigmoid(wide(x)).astype(cd), x.dtype)
+    tw = t.astype(cd)
+    tt = stored(p.astype(cd) * tw, d)
+    gi = stored(stored(stored(tt + 1.0, d) - tw, d) * sig, d)
+    gi = stored(gi - tt, d)
+    d = promoted(d, g.dtype)
+    gi = stored(gi * g.astype(cd), d)
+    if w is not None:
+        d = promoted(d, w.dtype)
+        gi = stored(gi * w.astype(cd), d)
+    if count is not None:
+        gi = stored(gi / count, d)
+    return gi
+
+
+def _bf16_or_f16(*dtypes: Any) -> bool:
+    return any(d == np.float16 or is_bfloat16(d) for d in dtypes)
 
 
 def _sigmoid(x: Any) -> Any:
@@ -140,6 +218,15 @@ class BinaryCrossEntropyWithLogitsFn(Function):
     def forward(ctx, x, t, weight, pos_weight, reduction):
         ctx.reduction, ctx.count = reduction, x.size
         ctx.save_for_backward(x, t, weight, pos_weight)
+        if x.dtype != t.dtype:  # PyTorch's composition's roundings; the target's dtype
+            shape = x.shape
+            xs, ts = (x.reshape(1), t.reshape(1)) if x.ndim == 0 else (x, t)
+            with np.errstate(invalid="ignore", over="ignore"):
+                loss = _mixed_loss(xs, ts, weight, pos_weight).reshape(shape)
+                if reduction != "none" and t.dtype in (np.float32, np.float64):
+                    loss = loss.astype(t.dtype)  # summed in the target's dtype
+                out = _total(loss, reduction, ctx.count)
+            return get_array_module(loss).asarray(out).astype(t.dtype, copy=False)
         xw, tw = wide(x), wide(t)  # (float16 / bfloat16: in float32)
         w, p = _as(weight, xw.dtype), _as(pos_weight, xw.dtype)
         shape = x.shape
@@ -156,20 +243,43 @@ class BinaryCrossEntropyWithLogitsFn(Function):
         need_x, need_t = ctx.needs_input_grad[:2]
         mean = ctx.reduction == "mean"
         if not ctx.create_graph and type(x._data) is np.ndarray:
-            g = wide(grad._data)
+            xw, tw = wide(x._data), wide(t._data)
+            if xw.dtype != tw.dtype:  # logits and targets of two dtypes: the wider one
+                cd = np.promote_types(xw.dtype, tw.dtype)
+                xw, tw = xw.astype(cd), tw.astype(cd)
+            g = wide(grad._data).astype(xw.dtype, copy=False)
             if mean:
                 g = g / ctx.count if ctx.count else g
-            xw, tw = wide(x._data), wide(t._data)
             w = None if weight is None else _as(weight._data, xw.dtype)
             p = None if pos_weight is None else _as(pos_weight._data, xw.dtype)
             shape = x.shape
             if x.ndim == 0:
                 xw, tw = xw.reshape(1), tw.reshape(1)
+            mixed_pos = pos_weight is not None and x.dtype != t.dtype and need_x
             with np.errstate(invalid="ignore", over="ignore"):
-                gx, gt = _slopes(xw, tw, w, p, need_x, need_t)
+                gx, gt = _slopes(xw, tw, w, p, need_x and not mixed_pos, need_t)
                 gx = None if gx is None else elementwise(np.multiply, gx, g, out=gx)
                 gt = None if gt is None else elementwise(np.multiply, gt, g, out=gt)
-            return _grad(gx, shape, x.dtype), _grad(gt, shape, x.dtype), None, None, None
+                if mixed_pos:  # PyTorch's roundings in the pos_weight-and-target dtype
+                    xs, ts = (
+                        (x._data.reshape(1), t._data.reshape(1))
+                        if x.ndim == 0
+                        else (
+                            x._data,
+                            t._data,
+                        )
+                    )
+                    ws = None if weight is None else weight._data
+                    gx = _mixed_slope_x(
+                        xs, ts, ws, pos_weight._data, grad._data, ctx.count if mean else None
+                    )
+            return _grad(gx, shape, x.dtype), _grad(gt, shape, t.dtype), None, None, None
+        if x.dtype != t.dtype:  # two dtypes: the formulas in the wider, each grad in its own
+            xd, td = x.dtype, t.dtype
+            cd = np.promote_types(wide(x._data[:0]).dtype, wide(t._data[:0]).dtype)
+            x, t, grad = x.to(cd), t.to(cd), grad.to(cd)
+        else:
+            xd = td = x.dtype
         g = grad / ctx.count if mean and ctx.count else grad
         if weight is not None:
             g = g * weight.to(x.dtype)
@@ -182,12 +292,18 @@ class BinaryCrossEntropyWithLogitsFn(Function):
         if need_t:
             gt = -x if p is None else (p - 1.0) * softplus(-x, 1.0, float("inf")) - x
             gt = gt * g
+        if xd != td:
+            gx = None if gx is None else gx.to(xd)
+            gt = None if gt is None else gt.to(td)
         return gx, gt, None, None, None
 
     @staticmethod
     def jvp(ctx, tx, tt, *_):
         x, t, weight, pos_weight = ctx.saved_arrays
         xw, tw = wide(x), wide(t)
+        if xw.dtype != tw.dtype:  # two dtypes: the wider one, the result in the target's
+            cd = np.promote_types(xw.dtype, tw.dtype)
+            xw, tw = xw.astype(cd), tw.astype(cd)
         w, p = _as(weight, xw.dtype), _as(pos_weight, xw.dtype)
         shape = x.shape
         if x.ndim == 0:
@@ -199,4 +315,9 @@ class BinaryCrossEntropyWithLogitsFn(Function):
                 dt = gt * wide(tt).reshape(xw.shape)
                 d = dt if d is None else d + dt
             out = _total(d.reshape(shape), ctx.reduction, ctx.count)
-        return get_array_module(d).asarray(out).astype(x.dtype, copy=False)
+        # two dtypes: the tangent in the computing dtype (PyTorch's), else the logits'
+        return (
+            get_array_module(d)
+            .asarray(out)
+            .astype(d.dtype if x.dtype != t.dtype else x.dtype, copy=False)
+        )

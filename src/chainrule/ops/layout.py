@@ -75,12 +75,28 @@ def stride(x: Tensor, dim: int | None = None) -> tuple[int, ...] | int:
 
     NumPy gives an array with no elements all-zero strides; PyTorch gives a new empty tensor
     the row-major strides of its shape with each size taken as at least 1 (``(0, 3)`` has
-    ``(3, 1)``), and so does this. (An empty *view* keeps NumPy's strides.)"""
+    ``(3, 1)``), and so does this. (An empty *view* keeps NumPy's strides.)
+
+    NumPy also gives a size-1 dim made by ``None`` indexing or ``broadcast_to``/``expand``
+    stride 0, where PyTorch's ``unsqueeze`` rule gives the next dim's ``size * stride`` (1
+    for the last dim): ``x[None, :, None]`` of a ``(3, 7)`` tensor has ``(21, 7, 1, 1)``, and
+    ``x[:, :, None]`` ``(7, 1, 1)``; such dims report PyTorch's value. Strides set
+    explicitly (``as_strided``, ``empty_strided``: NumPy's ``as_strided`` array under them)
+    are reported as set. Two rarer cases, which a NumPy array cannot tell apart from the
+    common ones, read the unsqueeze rule too where PyTorch keeps 0: a 0-d tensor expanded to
+    size-1 dims, and a size-1 slice of an expanded dim."""
     arr = x._data
     if arr.size == 0 and not any(arr.strides):
         st = contiguous_strides(arr.shape)
     else:
         st = tuple(s // arr.itemsize for s in arr.strides)
+        if 1 in arr.shape and 0 in st and type(arr.base).__name__ != "DummyArray":
+            fixed = list(st)
+            for d in range(len(fixed) - 1, -1, -1):
+                if arr.shape[d] == 1 and fixed[d] == 0:
+                    last = d == len(fixed) - 1
+                    fixed[d] = 1 if last else arr.shape[d + 1] * fixed[d + 1]
+            st = tuple(fixed)
     return st if dim is None else st[dim]
 
 

@@ -273,15 +273,17 @@ def binary_cross_entropy_with_logits(
             )
         (target,) = autocast_float32(target)
         want = target.dtype
-        if want != input.dtype and is_floating(want) and is_floating(input.dtype):
-            wide = _computing_dtype(input.dtype, want)
-            input, target = input.to(wide), target.to(wide)
         if _one_node(weight, pos_weight) and is_floating(input.dtype):
+            # logits and targets of two floating dtypes go in as they are: the node gives
+            # PyTorch's roundings and a loss of the target's dtype
             (input,) = autocast_float32(input)
             out = _bce_with_logits_node(
                 input, target, weight, size_average, reduce, reduction, pos_weight
             )
         else:
+            if want != input.dtype and is_floating(want) and is_floating(input.dtype):
+                wide = _computing_dtype(input.dtype, want)
+                input, target = input.to(wide), target.to(wide)
             out = _bce_with_logits(
                 input, target, weight, size_average, reduce, reduction, pos_weight
             )
@@ -332,7 +334,7 @@ def _bce_with_logits_node(
         raise ShapeError(  # PyTorch's ValueError, word for word after the op's name
             f"{op}: Target size ({target.shape}) must be the same as input size ({input.shape})"
         )
-    input, target = _pair(input, target, op)
+    input, target = _pair(input, target, op, dtypes="keep")
     _check_weight_shape(op, "weight", weight, input.shape)
     _check_weight_shape(op, "pos_weight", pos_weight, input.shape)
     return BinaryCrossEntropyWithLogitsFn.apply(input, target, weight, pos_weight, reduction)

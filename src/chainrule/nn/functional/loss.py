@@ -167,7 +167,9 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
     input's; 'promote' both to the wider one (mse/l1/smooth-l1: a float32 output against a
     float64 target gives a float64 loss); 'promote_any': also an integer or bool input
     against a floating target (mse/l1/smooth-l1 compute it in the promoted dtype, as
-    PyTorch); 'exact': refuse it (binary cross-entropy, PyTorch's RuntimeError).
+    PyTorch); 'exact': refuse it (binary cross-entropy, PyTorch's RuntimeError); 'keep':
+    leave both as they are (the one-node binary cross-entropy with logits, which rounds two
+    dtypes as PyTorch).
 
     'same': raise (binary cross-entropy, PyTorch's ValueError); 'warn': broadcast them with
     PyTorch's UserWarning (mse/l1/smooth-l1/huber); 'broadcast': broadcast silently (kl_div).
@@ -217,7 +219,8 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
         if dtypes in ("promote", "promote_any"):
             common = promote_types(input.dtype, target.dtype)
             return input.to(common), target.to(common)
-        target = target.to(input.dtype)
+        if dtypes != "keep":
+            target = target.to(input.dtype)
     return input, target
 
 
