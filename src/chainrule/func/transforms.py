@@ -160,23 +160,40 @@ def _jvp_levels(f: Callable, primals: tuple, tangents: tuple, levels: list) -> t
     return wrap(out_p, level), wrap(tan_p, level)
 
 
+def _check_jvp_args(primals: Any, tangents: Any) -> None:
+    """PyTorch's checks of ``jvp``'s arguments: ``primals`` a tuple (``f(*primals)``) with at
+    least one Tensor, ``tangents`` of the same pytree structure, every leaf a Tensor."""
+    where = "jvp(f, primals, tangents)"
+    if not isinstance(primals, tuple):
+        raise RuntimeError(
+            f"{where}: Expected primals to be a tuple. E.g. it should be valid to call f(*primals)."
+        )
+    leaves = _leaves(primals)
+    if not leaves:
+        raise RuntimeError(f"{where}: Expected primals to contain at least one Tensor.")
+    if _structure(primals) != _structure(tangents):
+        raise RuntimeError(
+            f"{where}: Expected primals and tangents to have the same python structure. For "
+            "example, if primals is a tuple of 3 tensors, tangents also must be. Got primals "
+            f"with structure {_structure(primals)} and tangents with structure "
+            f"{_structure(tangents)}"
+        )
+    for name, tree in (("primals", leaves), ("tangents", _leaves(tangents))):
+        for leaf in tree:
+            if not isinstance(leaf, Tensor):
+                raise RuntimeError(
+                    f"{where}: Expected {name} to only contain Tensors, got {type(leaf)}"
+                )
+
+
 def jvp(f: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tuple:
     """Forward mode: ``(f(*primals), J·tangents)``. A primal may be a pytree (a dict of
     parameters), its tangent then a pytree of the same structure."""
+    _check_jvp_args(primals, tangents)
     levels = list(LOCAL.state.vmap)
-    if not levels and not any(_is_container(p) for p in _as_tuple(primals)):
+    if not levels and not any(_is_container(p) for p in primals):
         return _plain.jvp(f, primals, tangents, has_aux=has_aux)
-    primals, tangents = _as_tuple(primals), _as_tuple(tangents)
-    if len(primals) != len(tangents):
-        raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
     if any(_is_container(p) for p in primals):  # flatten: f of the leaves
-        if _structure(primals) != _structure(tangents):
-            raise RuntimeError(
-                "jvp(f, primals, tangents): Expected primals and tangents to have the same "
-                f"python structure. For example, if primals is a tuple of 3 tensors, tangents "
-                f"also must be. Got primals with structure {_structure(primals)} and tangents "
-                f"with structure {_structure(tangents)}"
-            )
         tree, user_f = primals, f
 
         def call(*leaves: Any) -> Any:

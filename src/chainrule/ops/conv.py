@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._layout import is_vmap_array
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import AUTOCAST
 from . import _conv_kernels as K
 from ._im2col import out_size
 from ._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, tsum
+from .memory_format import channels_last, relayout_array, suggests_memory_format
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -122,6 +124,20 @@ class ConvWeightFn(Function):
             None if tx is None else K.conv_weight_grad(tx, g, tuple(ws), *P),
             None if tg is None else K.conv_weight_grad(x, tg, tuple(ws), *P),
         )
+
+
+def _channels_last_result(out: Tensor, input: Tensor, weight: Tensor) -> Tensor:
+    """Lay a fresh convolution result out channels-last when PyTorch does: when its input
+    or its weight suggests that format (``model.to(memory_format=torch.channels_last)``).
+    The result is new and unaliased, so its memory is swapped for the relaid copy (same
+    values); chainrule's own layout (see ``_conv_kernels``) stays for everything else."""
+    if is_vmap_array(out._data) or not (
+        suggests_memory_format(input._data, channels_last)
+        or suggests_memory_format(weight._data, channels_last)
+    ):
+        return out
+    out._data = relayout_array(out._data, channels_last, "conv2d")
+    return out
 
 
 def _crop(t: Tensor, shape: tuple) -> Tensor:
@@ -223,29 +239,16 @@ def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -
         )
 
 
-def conv2d(
+def _conv2d(
     input: Tensor,
     weight: Tensor,
-    bias: Tensor | None = None,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: int = 1,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
 ) -> Tensor:
-    """2-D cross-correlation, like ``torch.nn.functional.conv2d``.
-
-    Args:
-        input: (N, C, H, W) or unbatched (C, H, W).
-        weight: (O, C/groups, kh, kw).
-        bias: optional (O,).
-        stride, dilation: int or (sh, sw).
-        padding: int, (ph, pw), 'valid' or 'same' (stride 1 only; odd totals pad the
-            bottom/right one more, as PyTorch does).
-        groups: split channels into independent groups (groups == C is depthwise).
-
-    Returns:
-        (N, O, Ho, Wo) with Ho = floor((H + 2ph - dh (kh - 1) - 1) / sh) + 1.
-    """
+    """:func:`conv2d` in chainrule's own result layout (what ``conv1d`` builds on)."""
     unbatched = isinstance(input, Tensor) and input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
@@ -281,6 +284,36 @@ def conv2d(
     return out.squeeze(0) if unbatched else out
 
 
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D cross-correlation, like ``torch.nn.functional.conv2d``.
+
+    Args:
+        input: (N, C, H, W) or unbatched (C, H, W).
+        weight: (O, C/groups, kh, kw).
+        bias: optional (O,).
+        stride, dilation: int or (sh, sw).
+        padding: int, (ph, pw), 'valid' or 'same' (stride 1 only; odd totals pad the
+            bottom/right one more, as PyTorch does).
+        groups: split channels into independent groups (groups == C is depthwise).
+
+    Returns:
+        (N, O, Ho, Wo) with Ho = floor((H + 2ph - dh (kh - 1) - 1) / sh) + 1, laid out
+        channels-last when the input or the weight is (as PyTorch's).
+    """
+    out = _conv2d(input, weight, bias, stride, padding, dilation, groups)
+    if out.ndim == 4 and isinstance(weight, Tensor):
+        out = _channels_last_result(out, input, weight)
+    return out
+
+
 def conv1d(
     input: Tensor,
     weight: Tensor,
@@ -304,7 +337,7 @@ def conv1d(
         )
     pad = padding if isinstance(padding, str) else (0, _tuple(padding, 1, "padding", "conv1d")[0])
     try:
-        out = conv2d(
+        out = _conv2d(
             input.unsqueeze(2),
             weight.unsqueeze(2),
             bias,
@@ -337,8 +370,27 @@ def conv_transpose2d(
             dilation) to pick among the input sizes a strided conv maps to H.
 
     Returns:
-        (N, Cout, Ho, Wo), Ho = (H - 1) sh - 2 ph + dh (kh - 1) + oph + 1.
+        (N, Cout, Ho, Wo), Ho = (H - 1) sh - 2 ph + dh (kh - 1) + oph + 1, laid out
+        channels-last when the input or the weight is (as PyTorch's).
     """
+    return _conv_transpose2d(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, True
+    )
+
+
+def _conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    groups: int,
+    dilation: Any,
+    layout: bool,
+) -> Tensor:
+    """:func:`conv_transpose2d`; ``layout``: apply PyTorch's channels-last result rule
+    (``conv_transpose1d`` builds on the op without it)."""
     unbatched = isinstance(input, Tensor) and input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
@@ -371,6 +423,8 @@ def conv_transpose2d(
     out = ConvTranspose2dFn.apply(
         input, weight, (n, cout, ho, wo), (stride, (ph, ph, pw, pw), dil, int(groups))
     )
+    if layout and not unbatched:
+        out = _channels_last_result(out, input, weight)
     if bias is not None:
         if bias.dtype != out.dtype:  # PyTorch adds the bias into the output: its dtype wins
             if bias.dtype.kind == "c" and out.dtype.kind != "c":
@@ -402,7 +456,7 @@ def conv_transpose1d(
         return _tuple(v, 1, name, "conv_transpose1d")[0]
 
     try:
-        out = conv_transpose2d(
+        out = _conv_transpose2d(
             input.unsqueeze(-2),
             weight.unsqueeze(2),
             bias,
@@ -411,6 +465,7 @@ def conv_transpose1d(
             (0, one(output_padding, "output_padding")),
             groups,
             (1, one(dilation, "dilation")),
+            False,
         )
     except NAMED_ERRORS as err:  # the 2-D op's check names itself: lead with conv_transpose1d
         lead_with("conv_transpose1d", err)

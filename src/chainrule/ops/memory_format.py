@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._layout import is_vmap_array
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
 
 __all__ = [
     "ToMemoryFormat",
@@ -29,6 +29,7 @@ __all__ = [
     "memory_format",
     "preserve_format",
     "relayout_array",
+    "suggests_memory_format",
     "to_memory_format",
 ]
 
@@ -93,22 +94,75 @@ def in_memory_format(arr: Any, fmt: Any, op: str = "is_contiguous") -> bool:
 
 
 def _relayout(arr: Any, fmt: memory_format) -> Any:
-    """A copy of ``arr`` with the same values, its memory in the order ``fmt`` names."""
-    xp = get_array_module(arr)
+    """A copy of ``arr`` with the same values, its memory in the order ``fmt`` names, with
+    the strides PyTorch gives a new tensor in that format (a size-1 dim's too)."""
     if fmt is contiguous_format:
-        return xp.ascontiguousarray(arr)
+        return arr.copy(order="C")
     order = _last_order(arr.ndim)
     inverse = [order.index(i) for i in range(arr.ndim)]
-    return xp.ascontiguousarray(arr.transpose(order)).transpose(inverse)
+    return arr.transpose(order).copy(order="C").transpose(inverse)
+
+
+def _format_strides(shape: tuple, fmt: memory_format) -> tuple[int, ...]:
+    """The strides (elements) PyTorch gives a new tensor of ``shape`` in ``fmt``."""
+    order = range(len(shape)) if fmt is contiguous_format else _last_order(len(shape))
+    strides, step = [0] * len(shape), 1
+    for axis in reversed(tuple(order)):
+        strides[axis] = step
+        step *= max(shape[axis], 1)
+    return tuple(strides)
+
+
+def _has_format_strides(arr: Any, fmt: memory_format) -> bool:
+    """Whether ``arr`` has exactly the strides of a new tensor in ``fmt``."""
+    size = arr.itemsize
+    return tuple(s // size for s in arr.strides) == _format_strides(arr.shape, fmt)
+
+
+def suggests_memory_format(arr: Any, fmt: memory_format) -> bool:
+    """PyTorch's ``suggest_memory_format() == fmt`` for a channels-last ``fmt``: the strides
+    order the dims N, spatial (outer to inner), C from slowest to fastest (gaps allowed, a
+    size-1 dim's stride counting, ambiguous N111-like strides read as row-major)."""
+    if fmt._rank is None or arr.ndim != fmt._rank or not hasattr(arr, "strides"):
+        return False
+    shape, size = arr.shape, arr.itemsize
+    st = [s // size for s in arr.strides]
+    if st[1] == 0:
+        return False
+    low = 0
+    for d in (1, *range(arr.ndim - 1, 1, -1), 0):
+        if shape[d] == 0 or st[d] < low or (d == 0 and low == st[1]):
+            return False
+        low = st[d] * shape[d] if shape[d] > 1 else st[d]
+    return True
+
+
+def _keeps(arr: Any, fmt: memory_format, op: str) -> bool:
+    """Whether ``op`` may return ``arr`` itself for ``fmt``, by PyTorch's rule for it:
+    ``contiguous``: ``arr`` is dense in ``fmt``'s order (size-1 dims free); ``to`` and
+    ``Module.to``: ``arr`` suggests ``fmt`` (for ``contiguous_format``: it is row-major and
+    suggests no channels-last format; PyTorch would also keep a non-dense one); every op
+    making a new tensor (``clone``, ``empty``, ...): ``arr`` has that tensor's strides."""
+    if op == "contiguous":
+        return in_memory_format(arr, fmt, op)
+    if op in ("to", "Module.to"):
+        if fmt is contiguous_format:
+            return bool(arr.flags.c_contiguous) and not (
+                suggests_memory_format(arr, channels_last)
+                or suggests_memory_format(arr, channels_last_3d)
+            )
+        return suggests_memory_format(arr, fmt)
+    return _has_format_strides(arr, fmt)
 
 
 def relayout_array(arr: Any, fmt: Any, op: str) -> Any:
-    """``arr`` itself when already in ``fmt`` (or ``preserve_format``), else a copy with its
-    memory in ``fmt``'s order: the raw-array form of :func:`to_memory_format`."""
+    """``arr`` itself when ``op`` keeps it in ``fmt`` (always for ``preserve_format``; see
+    :func:`_keeps`), else a copy with its memory in ``fmt``'s order: the raw-array form of
+    :func:`to_memory_format`."""
     if fmt is None or fmt is preserve_format:
         return arr
     fmt = _check(fmt, arr.ndim, op)
-    return arr if in_memory_format(arr, fmt, op) else _relayout(arr, fmt)
+    return arr if _keeps(arr, fmt, op) else _relayout(arr, fmt)
 
 
 class ToMemoryFormat(Function):
@@ -130,11 +184,11 @@ class ToMemoryFormat(Function):
 
 
 def to_memory_format(x: Tensor, fmt: Any, op: str) -> Tensor:
-    """``x`` itself when its memory is already in ``fmt`` (``preserve_format``: always),
-    else a recorded copy in that order."""
+    """``x`` itself when ``op`` keeps it in ``fmt`` (``preserve_format``: always; see
+    :func:`_keeps`), else a recorded copy in that order."""
     if fmt is None or fmt is preserve_format:
         return x
     fmt = _check(fmt, x.ndim, op)
-    if in_memory_format(x._data, fmt, op):
+    if is_vmap_array(x._data) or _keeps(x._data, fmt, op):
         return x
     return ToMemoryFormat.apply(x, fmt)
