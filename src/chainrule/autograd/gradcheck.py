@@ -21,6 +21,7 @@ raises NotImplementedError when asked for.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -61,10 +62,13 @@ def _check_inputs(inputs: Sequence, where: str) -> list:
     if not idx:
         raise ValueError(f"{where}: at least one input must be a tensor with requires_grad=True")
     for i in idx:
-        if inputs[i].dtype not in (np.float64, np.complex128):
-            raise ValueError(
-                f"{where}: input {i} has dtype {inputs[i].dtype}; finite differences need "
-                "float64 or complex128 inputs (use .double() or .to(complex128))"
+        if inputs[i].dtype not in (np.float64, np.complex128):  # PyTorch warns and runs
+            warnings.warn(
+                f"Input #{i} requires gradient and is not a double precision floating point "
+                "or complex. This check will likely fail if all the inputs are not of double "
+                "precision floating point or complex. ",
+                UserWarning,
+                stacklevel=3,
             )
     return idx
 
