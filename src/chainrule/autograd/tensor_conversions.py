@@ -240,16 +240,19 @@ def autocast_float32_op(fn: Callable) -> Callable:
     linear-algebra solvers and decompositions, 3-d and fractional max pooling, reflection and
     replication padding, several losses, ``quantile``, ``stft``, ``polar``): inside an
     active CPU autocast its float16 and bfloat16 tensor arguments are cast to float32 first,
-    before the op's own dtype checks, so it computes and returns float32 as in PyTorch.
+    before the op's own dtype checks, so it computes and returns float32 as in PyTorch; the
+    ops it is composed of are not cast again (PyTorch runs one kernel below autocast).
     Outside autocast the call costs one integer test."""
 
     @functools.wraps(fn)
     def cast_then_call(*args: Any, **kwargs: Any) -> Any:
-        if AUTOCAST[0]:
-            args = autocast_float32(*args)
-            if kwargs:
-                kwargs = dict(zip(kwargs, autocast_float32(*kwargs.values())))
-        return fn(*args, **kwargs)
+        if not AUTOCAST[0]:
+            return fn(*args, **kwargs)
+        args = autocast_float32(*args)
+        if kwargs:
+            kwargs = dict(zip(kwargs, autocast_float32(*kwargs.values())))
+        with computing_in_float32():  # its parts are not cast again (PyTorch's one kernel)
+            return fn(*args, **kwargs)
 
     return cast_then_call
 
@@ -258,15 +261,18 @@ def autocast_lower_precision_op(fn: Callable) -> Callable:
     """Decorator for a public op that PyTorch's CPU autocast runs in the autocast dtype
     because its own parts are on the lower-precision list (the RNN cells are linear layers):
     inside an active CPU autocast its float32 (and other half) tensor arguments are cast to
-    the autocast dtype first. Outside autocast the call costs one integer test."""
+    the autocast dtype first, and its parts run as they are. Outside autocast the call
+    costs one integer test."""
 
     @functools.wraps(fn)
     def cast_then_call(*args: Any, **kwargs: Any) -> Any:
-        if AUTOCAST[0]:
-            args = autocast_lower_precision(*args)
-            if kwargs:
-                kwargs = dict(zip(kwargs, autocast_lower_precision(*kwargs.values())))
-        return fn(*args, **kwargs)
+        if not AUTOCAST[0]:
+            return fn(*args, **kwargs)
+        args = autocast_lower_precision(*args)
+        if kwargs:
+            kwargs = dict(zip(kwargs, autocast_lower_precision(*kwargs.values())))
+        with computing_in_float32():  # its parts are not cast again (PyTorch's one kernel)
+            return fn(*args, **kwargs)
 
     return cast_then_call
 
