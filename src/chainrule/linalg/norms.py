@@ -15,14 +15,16 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, host
 from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
 from ..ops.binary import where
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
 from ..ops.linalg_out import with_out
 from ..ops.vector_norms import PNorm
 from ._common import check_float, check_square, tensor_arg
+from ._lstsq_drivers import gelsy_solve, svd_rank_threshold
 from .decompositions import svdvals
 from .pseudo_inverse import cutoff, finite_for_svd, pinv
 
@@ -282,6 +284,19 @@ def matrix_rank(
 LstsqResult = return_types.linalg_lstsq  # torch.return_types.linalg_lstsq
 
 
+def _svd_solve(svd: tuple, b: np.ndarray, thr: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``V diag(1/s) U^H b`` over the singular values above ``thr`` (per matrix: (..., 1)),
+    from ``svd = (u, s, vh)`` (reduced, broadcast to b's batch), and the squared norms of
+    ``b``'s columns off the span of U (the residuals of a full-rank tall A, taken from b
+    itself as LAPACK does, not from A x - b)."""
+    u, s, vh = svd
+    keep = s > thr
+    inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+    ub = u.conj().mT @ b
+    off = b - u @ ub
+    return vh.conj().mT @ (inv[..., None] * ub), (off.conj() * off).real.sum(-2)
+
+
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
@@ -291,10 +306,12 @@ def lstsq(
     """The least-squares solution of ``A X = B`` (minimum norm when rank-deficient).
 
     As in PyTorch on the CPU: the default driver is ``gelsy``; ``residuals`` (squared
-    residual norms) are returned for ``gelsd``/``gelss``/``gels`` on full-rank tall
-    problems, ``rank`` for all but ``gels``, ``singular_values`` for ``gelsd``/``gelss``;
-    the others are empty tensors. The solution is differentiable (through ``pinv``). Real
-    or complex ``A``, ``B`` (residuals and singular values are real).
+    residual norms) are returned for tall problems by ``gels`` and, when every matrix has
+    full rank, by ``gelsd``/``gelss``; ``rank`` by all but ``gels``, ``singular_values`` by
+    ``gelsd``/``gelss``; the others are empty tensors. The values are the LAPACK driver's,
+    rank and ``rcond`` rules included (linalg/_lstsq_drivers.py); the solution's gradient is
+    PyTorch's, that of ``pinv(A) @ B`` whatever the driver and ``rcond``. Real or complex
+    ``A``, ``B`` (residuals and singular values are real).
     """
     driver = "gelsy" if driver is None else driver
     if driver not in _DRIVERS:
@@ -326,18 +343,54 @@ def lstsq(
     finite_for_svd(a._data, "linalg.lstsq")
     xp = get_array_module(a._data)
     real = a._data.real.dtype  # residuals and singular values are real
-    rtol = rcond if rcond is not None else np.finfo(real).eps * max(a.shape[-2:])
-    x = pinv(a, rtol=rtol) @ b
-    empty = Tensor._new(xp.zeros(0, dtype=real))
     m, n = a.shape[-2], a.shape[-1]
-    s = xp.linalg.svd(a._data, compute_uv=False)
-    rank_arr = (s > cutoff(Tensor._new(s), tuple(a.shape), None, rtol)).sum(-1).astype(np.int64)
-    rank = Tensor._new(rank_arr) if driver != "gels" else Tensor._new(xp.zeros(0, dtype=np.int64))
-    svals = Tensor._new(s) if driver in ("gelsd", "gelss") else empty
+    rc = float(rcond) if rcond is not None else float(np.finfo(real).eps) * max(m, n)
+    try:
+        batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    except ValueError:
+        raise RuntimeError(
+            f"torch.linalg.lstsq: the batch dimensions of input {tuple(a.shape[:-2])} and "
+            f"other {tuple(b.shape[:-2])} do not broadcast"
+        ) from None
+    ah = host(a._data)
+    ab = np.broadcast_to(ah, batch + (m, n))
+    bb = np.broadcast_to(host(b._data), batch + tuple(b.shape[-2:]))
+    empty = Tensor._new(xp.zeros(0, dtype=real))
+    if driver == "gelsy":
+        xv, rank_arr = gelsy_solve(ab, bb, rc)
+        if ab.shape != ah.shape:  # the rank is A's, over A's own batch
+            rank_arr = gelsy_solve(ah, np.ones(ah.shape[:-1] + (1,), ah.dtype), rc)[1]
+        rank, svals = Tensor._new(xp.asarray(rank_arr)), empty
+    else:  # one SVD of A (its own batch) for the rank, the values and the solution
+        u, s, vh = np.linalg.svd(ah, full_matrices=False)
+        svd = (
+            np.broadcast_to(u, batch + u.shape[-2:]),
+            np.broadcast_to(s, batch + s.shape[-1:]),
+            np.broadcast_to(vh, batch + vh.shape[-2:]),
+        )
+        if driver == "gels":  # no rank: the least-squares solution of a full-rank A
+            xv, res = _svd_solve(svd, bb, 0.0)
+            rank, svals = Tensor._new(xp.zeros(0, dtype=np.int64)), empty
+        else:
+            smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
+            thr = svd_rank_threshold(driver, rc, smax, real)
+            rank_arr = (s > thr).sum(-1).astype(np.int64)
+            xv, res = _svd_solve(svd, bb, np.broadcast_to(thr, batch + (1,)))
+            rank, svals = Tensor._new(xp.asarray(rank_arr)), Tensor._new(xp.asarray(s))
+    x = Tensor._new(xp.asarray(xv, dtype=np.result_type(a._data, b._data)))
+    if is_grad_enabled() and (a.requires_grad or b.requires_grad):
+        # PyTorch differentiates the solution as pinv(A) @ B (its default tolerance)
+        # whatever the driver and rcond; the values stay the driver's
+        xp_ = pinv(a) @ b
+        x = x + (xp_ - xp_.detach())
     residuals = empty
-    if driver != "gelsy" and m > n and bool(np.all(rank_arr == n)):
-        r = a @ x - b
-        residuals = ((r.conj() * r).real if r.dtype.kind == "c" else r * r).sum(-2)
+    full_rank = driver == "gels" or bool(np.all(host(rank._data) == n))  # gels: no rank
+    if driver != "gelsy" and m > n and full_rank:
+        residuals = Tensor._new(xp.asarray(res, dtype=real))
+        if x.requires_grad or b.requires_grad:  # the gradient of |A x - b|^2
+            r = a @ x - b
+            sq = ((r.conj() * r).real if r.dtype.kind == "c" else r * r).sum(-2)
+            residuals = residuals + (sq - sq.detach())
     if vector:  # the residuals keep their trailing dim of 1, as PyTorch's
         x = x.squeeze(-1)
     return LstsqResult(x, residuals, rank, svals)

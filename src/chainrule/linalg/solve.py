@@ -163,15 +163,63 @@ def _solve_matrices(a: Tensor, b: Tensor) -> Tensor:
     return Solve.apply(a, b)
 
 
+def _slogdet_values(a: Any) -> tuple[Any, Any]:
+    """``(sign, log|det|)`` of a batch of square matrices as PyTorch gives them: its
+    ``log|det|`` is the sum of ``log|U_ii|`` over the LU factor, so a NaN anywhere in a matrix
+    (which always reaches U's diagonal) makes ``log|det|`` NaN (even where a zero pivot
+    makes NumPy answer ``-inf``) and the sign the product of the pivots' signs with
+    ``sgn(NaN)``: 0 for a real matrix (NumPy's 1 or -1 counts NaN as positive), NaN for a
+    complex one. PyTorch's zero carries the sign of the other factors and its row swaps
+    (``-0.0`` at times); this one is ``+0.0``, equal to it under ``==``."""
+    xp = get_array_module(a)
+    with np.errstate(invalid="ignore"):  # NumPy warns on NaN input; PyTorch does not
+        sign, logabs = xp.linalg.slogdet(a)
+    sign = xp.asarray(sign, dtype=a.dtype)
+    logabs = xp.asarray(logabs, dtype=a.real.dtype)
+    has_nan = _nan_matrices(a)
+    if has_nan.any():
+        nan_sign = complex(np.nan, np.nan) if a.dtype.kind == "c" else 0.0
+        sign = xp.where(has_nan, xp.asarray(nan_sign, dtype=a.dtype), sign)
+        logabs = xp.where(has_nan, xp.asarray(np.nan, dtype=logabs.dtype), logabs)
+    return sign, logabs
+
+
+def _nan_matrices(a: Any) -> Any:
+    """A boolean per matrix of the raw batch ``a``: does it hold a NaN?"""
+    return get_array_module(a).isnan(a).any(axis=(-2, -1))
+
+
+def _inv_nan_aware(a: Tensor) -> Tensor:
+    """``inv(a)`` (differentiable), NaN for the matrices that hold a NaN, as PyTorch's
+    slogdet gradient is there (``inv`` itself may call such a matrix singular)."""
+    bad = _nan_matrices(a._data)
+    if not bad.any():
+        return inv(a)
+    xp = get_array_module(a._data)
+    mask = Tensor._make(xp.broadcast_to(bad[..., None, None], a.shape), False, None, 0)
+    eye = Tensor._make(xp.eye(a.shape[-1], dtype=a._data.dtype), False, None, 0)
+    return where(mask, float("nan"), inv(where(mask, eye, a)))
+
+
+def _solve_nan_aware(a: Any, t: Any) -> Any:
+    """``solve(a, t)`` of raw batches, NaN for the matrices of ``a`` that hold a NaN."""
+    bad = _nan_matrices(a)
+    if not bad.any():
+        return get_array_module(a).linalg.solve(a, t)
+    xp = get_array_module(a)
+    mask = bad[..., None, None]
+    safe = xp.where(mask, xp.eye(a.shape[-1], dtype=a.dtype), a)
+    x = xp.linalg.solve(safe, xp.broadcast_to(t, a.shape))
+    return xp.where(mask, xp.asarray(np.nan, dtype=x.dtype), x)
+
+
 class SlogDet(Function):
     raw = True
     node_name = "LinalgSlogdetBackward0"  # PyTorch's name for the node
 
     @staticmethod
     def forward(ctx, a):
-        xp = get_array_module(a)
-        sign, logabs = xp.linalg.slogdet(a)
-        sign, logabs = xp.asarray(sign, dtype=a.dtype), xp.asarray(logabs, dtype=a.dtype)
+        sign, logabs = _slogdet_values(a)
         ctx.save_for_backward(a)
         ctx.mark_non_differentiable(sign)
         return sign, logabs
@@ -179,13 +227,13 @@ class SlogDet(Function):
     @staticmethod
     def backward(ctx, _gsign, glog):
         (a,) = ctx.saved_tensors
-        return mT(inv(a)) * glog.unsqueeze(-1).unsqueeze(-1)
+        return mT(_inv_nan_aware(a)) * glog.unsqueeze(-1).unsqueeze(-1)
 
     @staticmethod
     def jvp(ctx, t):
         (a,) = ctx.primals
         xp = get_array_module(a)
-        return None, xp.trace(xp.linalg.solve(a, t), axis1=-2, axis2=-1)
+        return None, xp.trace(_solve_nan_aware(a, t), axis1=-2, axis2=-1)
 
 
 SlogDetResult = return_types.linalg_slogdet  # torch.return_types.linalg_slogdet
@@ -205,10 +253,7 @@ class ComplexSlogDet(Function):
 
     @staticmethod
     def forward(ctx, a):
-        xp = get_array_module(a)
-        sign, logabs = xp.linalg.slogdet(a)
-        sign = xp.asarray(sign, dtype=a.dtype)
-        logabs = xp.asarray(logabs, dtype=a.real.dtype)
+        sign, logabs = _slogdet_values(a)
         ctx.save_for_backward(a, sign)
         return sign, logabs
 
@@ -221,13 +266,13 @@ class ComplexSlogDet(Function):
             w = turn if w is None else w + turn
         if w is None:
             return None
-        return w.conj().unsqueeze(-1).unsqueeze(-1) * mT(inv(a)).conj()
+        return w.conj().unsqueeze(-1).unsqueeze(-1) * mT(_inv_nan_aware(a)).conj()
 
     @staticmethod
     def jvp(ctx, t):
         (a,) = ctx.primals
         xp = get_array_module(a)
-        tau = xp.trace(xp.linalg.solve(a, t), axis1=-2, axis2=-1)
+        tau = xp.trace(_solve_nan_aware(a, t), axis1=-2, axis2=-1)
         return ctx.out[0] * (1j * tau.imag), tau.real
 
 

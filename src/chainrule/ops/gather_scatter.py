@@ -183,9 +183,9 @@ def _check_bounds(op: str, idx: Any, size: int, dim: int, allow_negative: bool =
     bad = hi if hi >= size else lo if lo < (-size if allow_negative else 0) else None
     if bad is not None:
         valid = f"{-size}..{size - 1}" if allow_negative else f"0..{size - 1}"
+        hint = "the dimension is empty" if size == 0 else f"valid indices: {valid}"
         raise IndexOutOfBounds(
-            f"{op}: index {bad} is out of bounds for dimension {dim} with "
-            f"size {size} (valid indices: {valid})"
+            f"{op}: index {bad} is out of bounds for dimension {dim} with size {size} ({hint})"
         )
 
 
@@ -251,6 +251,9 @@ def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tenso
         )
     d = norm_dim(dim, input.ndim, "take_along_dim")[0]
     # PyTorch wraps negative indices here (unlike gather): index -1 is the last element.
+    # Beyond -size..size-1 PyTorch 2.13's CPU kernel reads index % size without a word
+    # (index 4 of a size-4 dim reads element 0; an empty dim raises ZeroDivisionError);
+    # chainrule raises instead, as gather and take_along_dim without dim do there.
     _check_bounds("take_along_dim", idx._data, input.shape[d], d, allow_negative=True)
     if (idx._data < 0).any():
         idx = Tensor._make(idx._data % input.shape[d], False, None, 0)

@@ -95,7 +95,8 @@ def logdet(input: Tensor) -> Tensor:  # noqa: A002
         if not (s == 0).any():
             return out
         return where(Tensor._make(s != 0, False, None, 0), out, complex(-np.inf, np.nan))
-    bad = np.where(s == 0, -np.inf, np.nan).astype(logabs._data.dtype)
+    # sign 0: log|det| is -inf (singular) or NaN (a NaN in the matrix), as PyTorch's logdet
+    bad = np.where(s == 0, logabs._data, np.nan).astype(logabs._data.dtype)
     return where(Tensor._make(s > 0, False, None, 0), logabs, Tensor._make(bad, False, None, 0))
 
 

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.tensor import Tensor
+from ...backend import get_array_module, host
 from ...ops._util import DtypeError
 from ...ops.area_interpolation import area_resize
 from ...ops.interp_taps import resample
@@ -274,11 +275,62 @@ def _check_mode(input: Tensor, mode: str) -> None:
             f"interpolate: mode={mode!r} is not implemented for {input.dtype} input; the "
             "nearest modes take floating-point or uint8 tensors"
         )
+    if _uint8_resampled(input, mode):
+        return
     if mode not in ("nearest", "nearest-exact") and not input.is_floating_point():
         raise DtypeError(
             f"interpolate: mode={mode!r} needs a floating-point input, got "
             f"{input.dtype}; convert with .float() first"
         )
+
+
+def _uint8_resampled(input: Tensor, mode: str) -> bool:
+    """Whether PyTorch's CPU uint8 resampler takes this call: bilinear / bicubic on 4-D
+    uint8 input (antialiased or not)."""
+    return input.dtype == np.uint8 and mode in ("bilinear", "bicubic") and input.ndim == 4
+
+
+def _int_weights(idx: np.ndarray, wts: np.ndarray, n_in: int) -> tuple[np.ndarray, int]:
+    """The (n_out, n_in) tap matrix in fixed point, as PyTorch's uint8 kernels hold it: taps
+    that read the same (border-clamped) input merged into one weight, every weight rounded
+    to ``round(w * 2**p)`` (int16), with the largest precision ``p <= 22`` that keeps the
+    largest merged weight inside int16."""
+    rows = np.repeat(np.arange(idx.shape[0])[:, None], idx.shape[1], axis=1)
+    real = idx >= 0  # antialias windows pad with absent taps (index -1)
+    dense = np.zeros((idx.shape[0], n_in))
+    np.add.at(dense, (rows[real], idx[real]), np.asarray(wts, dtype=np.float64)[real])
+    top = float(np.abs(dense).max()) if dense.size else 0.0
+    p = 0
+    while p < 22 and round(top * (1 << (p + 1))) < (1 << 15):
+        p += 1
+    return np.floor(dense * (1 << p) + 0.5).astype(np.int64), p
+
+
+def _resize_uint8(
+    input: Tensor, out_sz: tuple, scales: tuple, mode: str, ac: bool, antialias: bool
+) -> Tensor:
+    """Bilinear / bicubic resize of uint8 (N, C, H, W) input, exact to PyTorch's CPU kernels
+    (the separable fixed-point resampler PyTorch took from Pillow-SIMD): the width is
+    resized first, then the height, each pass in integers on its own (an axis kept at its
+    size is not resampled), rounding half up (``(sum + 2**(p-1)) >> p``) and clamping to
+    0..255 after each pass. Weights: Keys' A = -0.75 cubic / linear with clamped taps (or
+    the antialias filters), computed in float64. Not differentiable (an integer result)."""
+    xp = get_array_module(input._data)
+    y = host(input._data).astype(np.int64)
+    for axis in (3, 2):
+        n_in, n_out, sc = input.shape[axis], out_sz[axis - 2], scales[axis - 2]
+        if n_in == n_out:
+            continue
+        if antialias:
+            idx, wts = _antialias_taps(n_in, n_out, ac, sc, mode == "bicubic")
+        elif mode == "bicubic":
+            idx, wts = _cubic_taps(n_in, n_out, ac, sc, np.float64)
+        else:
+            idx, wts = _linear_taps(n_in, n_out, ac, sc, np.float64)
+        w, p = _int_weights(idx, wts, n_in)
+        moved = np.moveaxis(y, axis, -1)
+        y = np.moveaxis(np.clip((moved @ w.T + (1 << (p - 1))) >> p, 0, 255), -1, axis)
+    return Tensor._new(xp.asarray(np.ascontiguousarray(y, dtype=np.uint8)))
 
 
 def interpolate(
@@ -324,6 +376,8 @@ def interpolate(
         return _resize_nearest(input, out_sz, scales, mode == "nearest-exact")
     if mode == "area":  # recorded as PyTorch's adaptive average pooling (ops/area_interpolation)
         return area_resize(input, out_sz)
+    if _uint8_resampled(input, mode):
+        return _resize_uint8(input, out_sz, scales, mode, ac, antialias)
     taps = []  # the interpolated axes, resampled together (see ops/interp_taps.py)
     for d, (n_in, n_out, sc) in enumerate(zip(input.shape[2:], out_sz, scales)):
         axis = 2 + d

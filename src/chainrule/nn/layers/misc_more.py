@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ...autograd.function import Function, once_differentiable
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ..module import Module
@@ -34,16 +35,65 @@ def _lrn_window(size: int, channels: int) -> np.ndarray:
     return m
 
 
+def _legacy_backward_window(size: int, channels: int) -> np.ndarray:
+    """The (C, C) 0/1 matrix PyTorch's legacy ``CrossMapLRN2d`` backward sums the ratios
+    ``g * y / scale`` over for each input channel ``j``: channels
+    ``j - (size + 1) // 2 ... j - (size + 1) // 2 + size - 1`` (clipped to 0..C-1), the
+    window of its running sum over the padded ratios, not the transpose of the forward's."""
+    off = (size + 1) // 2
+    j = np.arange(channels)[:, None]
+    c = np.arange(channels)[None, :]
+    return ((c >= j - off) & (c <= j - off + size - 1)).astype(np.float64)
+
+
+class _CrossMapLRN2dFn(Function):
+    """``CrossMapLRN2d``'s forward, and PyTorch's legacy backward for it:
+    ``grad_x = g * scale**-beta - 2 * alpha * beta / size * x * (B @ (g * y / scale))`` with
+    the band ``B`` of :func:`_legacy_backward_window` over the channels."""
+
+    raw = True
+    node_name = "CrossMapLRN2dBackward"
+
+    @staticmethod
+    def forward(ctx, x, size, alpha, beta, k):
+        xp = get_array_module(x)
+        window = xp.asarray(_lrn_window(size, x.shape[1]), dtype=x.dtype)
+        sums = xp.einsum("cj,njhw->nchw", window, x * x)
+        scale = (sums * (alpha / size) + k).astype(x.dtype, copy=False)
+        y = (x * scale ** (-beta)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, scale, y)
+        ctx.params = (size, alpha, beta)
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, scale, y = (t._data for t in ctx.saved_tensors)
+        size, alpha, beta = ctx.params
+        g = grad._data
+        channels = x.shape[1]
+        if size == 1:  # PyTorch's running sum reads one channel past the padded ratios
+            raise RuntimeError(
+                f"CrossMapLRN2d backward: start (1) + length ({channels}) exceeds dimension "
+                f"size ({channels}) (PyTorch's legacy kernel has no backward for size=1)"
+            )
+        xp = get_array_module(x)
+        band = xp.asarray(_legacy_backward_window(size, channels), dtype=x.dtype)
+        summed = xp.einsum("jc,nchw->njhw", band, g * y / scale)
+        gx = g * scale ** (-beta) - (2 * alpha * beta / size) * x * summed
+        return Tensor._make(gx.astype(x.dtype, copy=False), False, None, 0), None, None, None, None
+
+
 class CrossMapLRN2d(Module):
     """Cross-channel local response normalisation of (N, C, H, W), as PyTorch's legacy
     ``nn.CrossMapLRN2d``: y = x * (k + alpha / size * sum_{j in W(c)} x_j ** 2) ** -beta, with
     the channel windows W(c) of that kernel (see :func:`_lrn_window`).
 
-    Composed from differentiable ops, so the gradient is the exact derivative of this
-    forward. PyTorch's hand-written legacy backward is not: it assumes a centred window, so
-    ``torch.autograd.gradcheck`` fails on it whenever a window is clipped by the channel
-    count differently from that assumption, and it crashes for ``size=1``. chainrule's
-    gradients equal PyTorch's where PyTorch's are right (e.g. ``C <= size // 2 + 1``).
+    The gradient is PyTorch's, value for value: its hand-written legacy backward (see
+    :class:`_CrossMapLRN2dFn`), which is not the derivative of this forward (its window
+    differs from the forward's), so ``gradcheck`` fails on it as on PyTorch's. As there,
+    backward raises for ``size=1``, there is no double backward and no forward mode. For
+    the true gradient of the same normalisation use :class:`~chainrule.nn.LocalResponseNorm`.
     """
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
@@ -67,12 +117,9 @@ class CrossMapLRN2d(Module):
             raise ZeroDivisionError(f"{name}: size must be positive (alpha / size), got 0")
         if self.size < 0:
             raise ValueError(f"{name}: size must be positive, got {self.size}")
-        xp = get_array_module(input._data)
-        m = _lrn_window(int(self.size), input.shape[1]).T.astype(input.dtype)
-        window = Tensor._make(xp.asarray(m), False, None, 0)
-        sums = (input * input).permute(0, 2, 3, 1).matmul(window).permute(0, 3, 1, 2)
-        scale = sums * (self.alpha / self.size) + self.k
-        return input * scale ** (-self.beta)
+        return _CrossMapLRN2dFn.apply(
+            input, int(self.size), float(self.alpha), float(self.beta), float(self.k)
+        )
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
