@@ -7,9 +7,10 @@ must agree to the result dtype's precision. This covers the three behaviours of 
 CPU autocast: the lower-precision list (products, convolutions, attention: every floating
 argument cast to D), the float32 list (losses, FFTs, linear-algebra solvers and
 decompositions, 3-d and fractional max pooling, reflection/replication padding, ``stft``,
-``quantile``, ``polar``: half arguments cast up to float32 before the op's dtype checks), and
-everything else (run in the dtype of its inputs). Until this round float16 autocast raised
-``NotImplementedError`` and the float32 list missed the ops marked "float32 list, added".
+``quantile``, ``polar``: half arguments cast up to float32 before the op's dtype checks, and
+the op's own parts not cast again), and everything else (run in the dtype of its inputs).
+Until this round float16 autocast raised ``NotImplementedError`` and the float32 list missed
+the ops marked "float32 list, added" (a float32 ``ormqr`` also had its inner products cast).
 
 ``KNOWN_DIFFERENCES`` lists PyTorch results chainrule does not reproduce (strict xfail: the
 test fails the day one is fixed, so the entry must go).
@@ -115,9 +116,52 @@ def _ops() -> dict[str, Callable[[Any, Any, Any], Any]]:
         "polar": lambda L, t, c: L.polar(t.abs(), t).real,
         "quantile": lambda L, t, c: L.quantile(t, 0.3),
         "nanquantile": lambda L, t, c: L.nanquantile(t, 0.7, dim=1),
-        "stft": lambda L, t, c: L.stft(
-            t.reshape(-1), 8, window=L.hann_window(8, dtype=t.dtype), return_complex=True
-        ).real,
+        "stft": lambda L, t, c: (
+            L.stft(
+                t.reshape(-1), 8, window=L.hann_window(8, dtype=t.dtype), return_complex=True
+            ).real
+        ),
+        # float32 list, added: linear algebra (sq: a well-conditioned 4x4 in t's dtype)
+        "linalg.inv": lambda L, t, c: L.linalg.inv(_sq(L, t)),
+        "linalg.inv_ex": lambda L, t, c: L.linalg.inv_ex(_sq(L, t))[0],
+        "linalg.solve": lambda L, t, c: L.linalg.solve(_sq(L, t), t[:, :4]),
+        "linalg.cond": lambda L, t, c: L.linalg.cond(_sq(L, t)),
+        "linalg.householder_product": lambda L, t, c: L.linalg.householder_product(t, t[0, :4]),
+        "linalg.cholesky": lambda L, t, c: L.linalg.cholesky(_spd(L, t)),
+        "linalg.cholesky_ex": lambda L, t, c: L.linalg.cholesky_ex(_spd(L, t))[0],
+        "linalg.qr": lambda L, t, c: L.linalg.qr(t)[1].abs(),
+        "linalg.eigh": lambda L, t, c: L.linalg.eigh(_spd(L, t))[0],
+        "linalg.eigvalsh": lambda L, t, c: L.linalg.eigvalsh(_spd(L, t)),
+        "linalg.svd": lambda L, t, c: L.linalg.svd(t)[1],
+        "linalg.svdvals": lambda L, t, c: L.linalg.svdvals(t),
+        "linalg.eigvals": lambda L, t, c: L.linalg.eigvals(_spd(L, t)).real,
+        "linalg.matrix_rank": lambda L, t, c: L.linalg.matrix_rank(t).float(),
+        "linalg.lstsq": lambda L, t, c: L.linalg.lstsq(_sq(L, t), t[:, :4]).solution,
+        "linalg.tensorinv": lambda L, t, c: L.linalg.tensorinv(_sq(L, t), 1),
+        "linalg.tensorsolve": lambda L, t, c: L.linalg.tensorsolve(_sq(L, t), t[0, :4]),
+        "cholesky_solve": lambda L, t, c: L.cholesky_solve(
+            t[:, :4], L.linalg.cholesky(_spd(L, t.float()))
+        ),
+        "cholesky_inverse": lambda L, t, c: L.cholesky_inverse(_sq(L, t).tril()),
+        "triangular_solve": lambda L, t, c: L.triangular_solve(t[:, :4], _sq(L, t).triu())[0],
+        "geqrf": lambda L, t, c: L.geqrf(t)[1],
+        "orgqr": lambda L, t, c: L.orgqr(t, t[0, :4]),
+        "ormqr": lambda L, t, c: L.ormqr(t, t[0, :4], t[:, :4].T.contiguous()),
+        "inverse": lambda L, t, c: L.inverse(_sq(L, t)),
+        "cholesky": lambda L, t, c: L.cholesky(_spd(L, t)),
+        "qr": lambda L, t, c: L.qr(t)[1].abs(),
+        "svd": lambda L, t, c: L.svd(t)[1],
+        "pinverse": lambda L, t, c: L.pinverse(_sq(L, t)),
+        "lu": lambda L, t, c: L.lu(_sq(L, t))[0],
+        # linear algebra on no list: half inputs refused (both), float32 stays float32
+        "linalg.det": lambda L, t, c: L.linalg.det(_sq(L, t)),
+        "linalg.slogdet": lambda L, t, c: L.linalg.slogdet(_sq(L, t))[1],
+        "linalg.lu_factor": lambda L, t, c: L.linalg.lu_factor(_sq(L, t))[0],
+        "linalg.solve_triangular": lambda L, t, c: L.linalg.solve_triangular(
+            _sq(L, t).triu(), t[:, :4], upper=True
+        ),
+        "linalg.matrix_power": lambda L, t, c: L.linalg.matrix_power(_sq(L, t), 2),
+        "linalg.multi_dot": lambda L, t, c: L.linalg.multi_dot([t, t.T]),
         # on no list: the input's dtype
         "softmax": lambda L, t, c: F(L).softmax(t, -1),
         "exp": lambda L, t, c: t.exp(),
@@ -128,6 +172,16 @@ def _ops() -> dict[str, Callable[[Any, Any, Any], Any]]:
         "max_pool2d": lambda L, t, c: F(L).max_pool2d(t[None, None], 2),
         "det": lambda L, t, c: L.linalg.det(t[:, :4] + 4 * L.eye(4, dtype=t.dtype)),
     }
+
+
+def _sq(L: Any, t: Any) -> Any:
+    """A well-conditioned 4x4 matrix in ``t``'s dtype."""
+    return t[:, :4] + 4 * L.eye(4, dtype=t.dtype)
+
+
+def _spd(L: Any, t: Any) -> Any:
+    """A symmetric positive-definite 4x4 matrix in ``t``'s dtype."""
+    return t[:, :4] @ t[:, :4].T + L.eye(4, dtype=t.dtype)
 
 
 OPS = _ops()

@@ -20,7 +20,9 @@ Ops of PyTorch's CPU float32 list cast bfloat16 (and float16) arguments up and r
 float32, as in PyTorch: the fused Functions in ``_FLOAT32_OPS`` (``nll_loss``, ``prod``, ...)
 and composed ops that call ``tensor_conversions.autocast_float32`` first (``trace``,
 ``adaptive_avg_pool3d``, the losses) or are decorated with ``autocast_float32_op`` (the
-FFTs, ``stft``, ``polar``, ``quantile``, 3-d and fractional max pooling, ``max_unpool``,
+FFTs, ``stft``, ``polar``, ``quantile``, the linear-algebra solvers and decompositions
+(``linalg.inv``/``solve``/``qr``/``svd``/``eigh``/``lstsq``/..., ``cholesky_solve``,
+``geqrf``, ``pinverse``), 3-d and fractional max pooling, ``max_unpool``,
 reflection/replication padding, the margin and CTC losses). Composed ops of the
 lower-precision list (``addmm``, ``baddbmm``, ``addbmm``, ``prelu``, ``linalg.vecdot``,
 ``scaled_dot_product_attention``, the RNN cells) cast all their arguments first
@@ -29,11 +31,9 @@ parts are cast (``mv``, ``dot``, ``addmv``, adaptive average pooling) run their 
 ``tensor_conversions.outside_autocast``. A backward run inside the block is not cast
 (PyTorch's backward never autocasts).
 
-Differences from PyTorch (``tests/test_autocast_cast_lists.py`` checks 62 ops against it):
-the linear-algebra ops of the float32 list (``linalg.inv``, ``solve``, ``qr``, ``svd``,
-``eigh``, ...) refuse half inputs instead of casting them up; ``nn.LSTM``/``nn.GRU`` and the
-fused LSTM/GRU cells follow the rule of their inner products, not PyTorch's per-kernel
-results for mixed half dtypes.
+Differences from PyTorch (``tests/test_autocast_cast_lists.py`` checks 97 ops against it):
+``nn.LSTM``/``nn.GRU`` and the fused LSTM/GRU cells follow the rule of their inner
+products, not PyTorch's per-kernel results for mixed half dtypes.
 """
 
 from __future__ import annotations

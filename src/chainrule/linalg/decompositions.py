@@ -34,6 +34,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import errstate, get_array_module
 from ..ops.joining import cat
 from ..ops.linalg_out import with_out
@@ -118,6 +119,7 @@ class Cholesky(Function):
 
 
 @with_out("linalg.cholesky")
+@autocast_float32_op
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """L with A = L L^H for Hermitian (real: symmetric) positive-definite ``A``
     (``upper=True``: L^H). Only the lower triangle is read; the gradient is PyTorch's:
@@ -220,6 +222,7 @@ QRResult = return_types.linalg_qr  # torch.return_types.linalg_qr
 
 
 @with_out("linalg.qr")
+@autocast_float32_op
 def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     """A = QR with orthonormal columns in Q and upper-triangular R (``mode``: ``reduced``,
     ``complete`` or ``r``, whose Q is empty as in PyTorch); real or complex ``A`` (R's
@@ -310,6 +313,7 @@ EighResult = return_types.linalg_eigh  # torch.return_types.linalg_eigh
 
 
 @with_out("linalg.eigh")
+@autocast_float32_op
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's name
     """Eigenvalues (ascending, real) and orthonormal eigenvectors of Hermitian (real:
     symmetric) ``A``, reading only the ``UPLO`` triangle. As in PyTorch, the gradient is that
@@ -323,6 +327,7 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's na
 
 
 @with_out("linalg.eigvalsh")
+@autocast_float32_op
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
     """Eigenvalues (ascending, real) of Hermitian (real: symmetric) ``A``."""
     return eigh(A, UPLO).eigenvalues

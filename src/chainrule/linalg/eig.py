@@ -19,6 +19,7 @@ from __future__ import annotations
 from .. import return_types
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module
 from ..ops.linalg_out import with_out
 from ._common import check_square
@@ -46,6 +47,7 @@ def _decompose(A: Tensor, op: str, vectors: bool) -> tuple:
 
 
 @with_out("linalg.eig", "castable")
+@autocast_float32_op
 def eig(A: Tensor) -> EigResult:
     """``(eigenvalues, eigenvectors)`` of each square matrix in ``A`` (..., n, n): complex
     ``L`` (..., n) and ``V`` (..., n, n) with ``A V = V diag(L)``, columns of unit norm.
@@ -56,6 +58,7 @@ def eig(A: Tensor) -> EigResult:
 
 
 @with_out("linalg.eigvals", "castable")
+@autocast_float32_op
 def eigvals(A: Tensor) -> Tensor:
     """The complex eigenvalues (..., n) of each square matrix in ``A`` (..., n, n), in
     LAPACK's order. Differentiable (gradient ``V^-H diag(gL) V^H``, see ``eig_grad.py``)."""

@@ -28,7 +28,7 @@ import numpy as np
 from .. import return_types
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_lower_precision
+from ..autograd.tensor_conversions import autocast_float32_op, autocast_lower_precision
 from ..backend import errstate, get_array_module, host
 from ..dtypes import is_bfloat16
 from ..ops._util import as_tensor
@@ -114,6 +114,7 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803 - PyTorc
 
 
 @with_out("linalg.tensorinv", "castable")
+@autocast_float32_op
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """``torch.linalg.tensorinv``: the tensor ``X`` with ``tensordot(X, A, ind) = I``: the
     inverse of ``A`` seen as a ``prod(shape[:ind]) x prod(shape[ind:])`` matrix, reshaped to
@@ -136,6 +137,7 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
 
 
 @with_out("linalg.tensorsolve", "castable")
+@autocast_float32_op
 def tensorsolve(A: Tensor, B: Tensor, dims: Any = None) -> Tensor:
     """``torch.linalg.tensorsolve``: ``X`` with ``tensordot(A, X, X.ndim) = B``. The dims
     ``dims`` of ``A`` are first moved to the end; then ``A`` is a ``B.numel() x n`` matrix
@@ -194,6 +196,7 @@ SolveExResult = return_types.linalg_solve_ex  # torch.return_types.linalg_solve_
 
 
 @with_out("linalg.inv_ex")
+@autocast_float32_op
 def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
     """``(inverse, info)``: ``linalg.inv`` without raising for a singular matrix; ``info``
     (int32, one per matrix) is 0 where the matrix is invertible, else LAPACK's ``getrf``
@@ -245,6 +248,7 @@ _NORM_ORDS = ("fro", "nuc", math.inf, -math.inf, 1, -1)
 
 
 @with_out("linalg.cond", "castable")
+@autocast_float32_op
 def cond(A: Tensor, p: Any = None) -> Tensor:
     """``torch.linalg.cond``: the condition number of each matrix in ``A``.
 
@@ -289,6 +293,7 @@ def cond(A: Tensor, p: Any = None) -> Tensor:
 
 
 @with_out("linalg.householder_product", "castable")
+@autocast_float32_op
 def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     """``torch.linalg.householder_product`` (LAPACK's ``orgqr``): the first ``n`` columns of
     ``H_1 H_2 ... H_k`` with ``H_i = I - tau_i v_i v_i^T``, where ``v_i`` is column ``i`` of

@@ -17,6 +17,7 @@ from .. import return_types
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module, host
 from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
 from ..ops.binary import where
@@ -253,6 +254,7 @@ def norm(
 
 
 @with_out("linalg.matrix_rank", "castable")
+@autocast_float32_op
 def matrix_rank(
     A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, tol: Any = None
 ) -> Tensor:
@@ -300,6 +302,7 @@ def _svd_solve(svd: tuple, b: np.ndarray, thr: Any) -> tuple[np.ndarray, np.ndar
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
+@autocast_float32_op
 def lstsq(
     A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None
 ) -> LstsqResult:

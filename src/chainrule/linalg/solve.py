@@ -23,6 +23,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module
 from ..ops.binary import where
 from ..ops.linalg_out import with_out
@@ -57,6 +58,7 @@ class Inv(Function):
 
 
 @with_out("linalg.inv")
+@autocast_float32_op
 def inv(A: Tensor) -> Tensor:
     """The inverse of each square matrix in ``A`` (..., n, n).
 
@@ -102,6 +104,7 @@ class Solve(Function):
 
 
 @with_out("linalg.solve")
+@autocast_float32_op
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """The solution X of ``A X = B`` (``left=False``: ``X A = B``).
 

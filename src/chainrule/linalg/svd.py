@@ -36,6 +36,7 @@ from .. import return_types
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import errstate, get_array_module
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal
@@ -230,6 +231,7 @@ SVDResult = return_types.linalg_svd  # torch.return_types.linalg_svd
 
 
 @with_out("linalg.svd")
+@autocast_float32_op
 def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> SVDResult:
     """A = U diag(S) Vh with singular values S in descending order (real or complex ``A``;
     S is real).
@@ -282,6 +284,7 @@ class SVDVals(Function):
 
 
 @with_out("linalg.svdvals")
+@autocast_float32_op
 def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
     """The singular values of ``A`` (real or complex) in descending order.
 

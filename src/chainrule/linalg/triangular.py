@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module, host
 from ..ops.binary import where
 from ..ops.cast import cast
@@ -133,6 +134,7 @@ def _partial_factor(a: np.ndarray, info: int) -> np.ndarray:
 
 
 @with_out("linalg.cholesky_ex")
+@autocast_float32_op
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
     """``(L, info)``: the Cholesky factor without raising for a matrix that is not
     positive-definite; ``info`` (int32, one per matrix) is 0 where the factorization

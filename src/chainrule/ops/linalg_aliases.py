@@ -12,14 +12,14 @@ matrix products, so it is differentiable to every order.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 
 from .. import return_types
+from .._user_warnings import warn_at_caller
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import in_float32_rounded_once
+from ..autograd.tensor_conversions import autocast_float32_op, in_float32_rounded_once
 from ..backend import get_array_module
 from ..linalg._common import check_square, mH
 from ..linalg.decompositions import cholesky as _cholesky
@@ -66,6 +66,7 @@ def _named(op: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 @tensor_method
 @with_out("inverse")
+@autocast_float32_op
 def inverse(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
     """The inverse of a (batch of) square matrix (``linalg.inv``)."""
     return _named("inverse", _inv, input)
@@ -101,6 +102,7 @@ def logdet(input: Tensor) -> Tensor:  # noqa: A002
 
 
 @tensor_method
+@autocast_float32_op
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:  # noqa: A002
     """The pseudo-inverse, dropping singular values below ``rcond * s_max``."""
     return _named("pinverse", _pinv, input, rtol=rcond)
@@ -125,6 +127,7 @@ _CHOLESKY_DEPRECATED = (
 
 @tensor_method
 @with_out("cholesky", "castable")
+@autocast_float32_op
 def cholesky(input: Tensor, upper: bool = False) -> Tensor:  # noqa: A002
     """The Cholesky factor ``L`` (``upper=True``: ``U = L.mT``) of an SPD matrix.
 
@@ -132,12 +135,13 @@ def cholesky(input: Tensor, upper: bool = False) -> Tensor:  # noqa: A002
     wording) that ``linalg.cholesky`` replaces it."""
     if not _CHOLESKY_WARNED:
         _CHOLESKY_WARNED.append(True)
-        warnings.warn(_CHOLESKY_DEPRECATED, UserWarning, stacklevel=3)
+        warn_at_caller(_CHOLESKY_DEPRECATED)
     return _named("cholesky", _cholesky, input, upper=upper)
 
 
 @tensor_method
 @with_out("qr")
+@autocast_float32_op
 def qr(input: Tensor, some: bool = True) -> Any:  # noqa: A002
     """``(Q, R)``: reduced when ``some`` (``linalg.qr(mode='reduced')``), else complete."""
     return return_types.qr(*_named("qr", _qr, input, "reduced" if some else "complete"))
@@ -145,6 +149,7 @@ def qr(input: Tensor, some: bool = True) -> Any:  # noqa: A002
 
 @tensor_method
 @with_out("svd")
+@autocast_float32_op
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SvdResult:  # noqa: A002
     """``(U, S, V)`` with ``input = U diag(S) V^H`` (``V = Vh^H``, not ``linalg.svd``'s
     ``Vh``; ``V^T`` for real input).

@@ -29,6 +29,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import errstate, get_array_module
 from ..linalg._common import tensor_arg
 from ..linalg.extras import householder_product
@@ -109,6 +110,7 @@ class Geqrf(Function):
 
 
 @tensor_method
+@autocast_float32_op
 def geqrf(input: Tensor, *, out: Any = None) -> GeqrfResult:  # noqa: A002 - torch's name
     """QR of ``input`` (``(*, m, n)``) in LAPACK's compact form ``(a, tau)``: R in ``a``'s upper
     triangle, the Householder vectors below its diagonal and their scalars in ``tau``
@@ -122,6 +124,7 @@ def geqrf(input: Tensor, *, out: Any = None) -> GeqrfResult:  # noqa: A002 - tor
 
 
 @tensor_method
+@autocast_float32_op
 def orgqr(input: Tensor, input2: Tensor, *, out: Any = None) -> Tensor:  # noqa: A002
     """The first ``n`` columns of ``Q = H_1 ... H_k`` from geqrf's ``(input, tau)``: torch's
     alias of ``linalg.householder_product`` (``input2`` is ``tau``)."""
@@ -179,6 +182,7 @@ def _check_ormqr(a: Tensor, tau: Tensor, c: Tensor, left: bool) -> None:
 
 
 @tensor_method
+@autocast_float32_op
 def ormqr(
     input: Tensor,  # noqa: A002 - torch's names
     input2: Tensor,

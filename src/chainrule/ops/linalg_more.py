@@ -31,7 +31,9 @@ from typing import Any
 import numpy as np
 
 from .. import return_types
+from .._user_warnings import warn_at_caller
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module
 from ..linalg._common import batch_shape, check_square, mH, tensor_arg
 from ..linalg.chains import chain_matmul
@@ -102,6 +104,7 @@ def _renamed(op: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 @tensor_method
+@autocast_float32_op
 def cholesky_solve(
     input: Tensor,  # noqa: A002 - PyTorch's name
     input2: Tensor,
@@ -124,6 +127,7 @@ def cholesky_solve(
 
 
 @tensor_method
+@autocast_float32_op
 def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Any = None) -> Tensor:  # noqa: A002
     """``(L L^H)^-1`` (``upper``: ``(U^H U)^-1``) from the Cholesky factor ``input``
     (..., n, n): the inverse of a Hermitian positive-definite matrix from its factor."""
@@ -147,6 +151,7 @@ _TRIANGULAR_SOLVE_DEPRECATED = (
 
 
 @tensor_method
+@autocast_float32_op
 def triangular_solve(
     input: Tensor,  # noqa: A002
     A: Tensor,
@@ -162,7 +167,7 @@ def triangular_solve(
     PyTorch). Deprecated in PyTorch (a ``UserWarning``, as
     there): ``linalg.solve_triangular(A, b, upper=...)`` is the same solve."""
     op = "triangular_solve"
-    warnings.warn(_TRIANGULAR_SOLVE_DEPRECATED, UserWarning, stacklevel=2)
+    warn_at_caller(_TRIANGULAR_SOLVE_DEPRECATED)
     b = tensor_arg(input, op, complex_ok=True)
     if b.ndim < 2:
         raise RuntimeError(
@@ -311,10 +316,11 @@ def matrix_rank(
 
 
 def _lu_deprecated(message: str) -> None:
-    warnings.warn(message, UserWarning, stacklevel=3)
+    warn_at_caller(message)
 
 
 @tensor_method
+@autocast_float32_op
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False) -> Any:
     """``(LU, pivots)`` (a tuple; ``get_infos``: ``(LU, pivots, info)``, named) of ``A``'s LU
     factorization with partial pivoting. Deprecated in PyTorch for ``linalg.lu_factor`` /
@@ -334,6 +340,7 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False) -> Any:
 
 
 @tensor_method
+@autocast_float32_op
 def lu_solve(
     input: Tensor,  # noqa: A002
     LU_data: Tensor,  # noqa: N803 - PyTorch's names

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes as _dt
+from .._user_warnings import warn_at_caller
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module
@@ -156,7 +157,7 @@ def stft(
     if center and align_to_window is not None:
         raise RuntimeError("stft align_to_window should only be set when center = false")
     if window is None:
-        warnings.warn(_NO_WINDOW_STFT, UserWarning, stacklevel=2)
+        warn_at_caller(_NO_WINDOW_STFT)
     hop = n_fft // 4 if hop_length is None else _check_int(hop_length, "hop_length", "stft")
     win = n_fft if win_length is None else _check_int(win_length, "win_length", "stft")
     is_complex = x.dtype.kind == "c" or (window is not None and window.dtype.kind == "c")
@@ -167,13 +168,11 @@ def stft(
                 "stft requires the return_complex parameter be given for real inputs, and will "
                 "further require that return_complex=True in a future PyTorch release."
             )
-        warnings.warn(
+        warn_at_caller(
             "stft with return_complex=False is deprecated. In a future pytorch release, stft "
             "will return complex tensors for all inputs, and return_complex=False will raise "
             "an error.\nNote: you can still call torch.view_as_real on the complex output to "
-            "recover the old return format.",
-            UserWarning,
-            stacklevel=2,
+            "recover the old return format."
         )
     if x.dtype.kind not in "fc" and not _dt.is_bfloat16(x.dtype):
         raise RuntimeError(
