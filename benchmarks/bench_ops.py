@@ -9,6 +9,9 @@ Cases:
   on 32x32 tensors, forward plus backward;
 * ``large:batchnorm_64x16x32x32``  training-mode BatchNorm2d forward plus backward on a
   ResNet-20-sized activation; ``large:adam_1M``  one Adam step of a 1M-element parameter.
+* ``half:*``  float16 products forward plus backward (``linear`` 64x256 by 256x256, ``conv``
+  16->16 channels 3x3 on 8x16x32x32, ``bmm`` 16x64x64) and ``half:autocast_mlp``, a float32
+  MLP step (256-512-512-10, batch 64) inside ``autocast("cpu", dtype=float16)``.
 
 ``--kernels-ab`` compares chainrule with itself instead: in ONE process, alternating, the
 NumPy kernels (the old path) against the compiled Numba kernels (``chainrule._kernels``),
@@ -161,6 +164,7 @@ def _make_cases(m, quick: bool):
 
         cases[f"large:{case}"] = step
     cases.update(_bn_adam_cases(m))
+    cases.update(_half_cases(m))
     x, w = _inputs(m, (32, 32), (32, 32))
     b = m.tensor([0.1] * 32, requires_grad=True)
 
@@ -193,6 +197,51 @@ def _bn_adam_cases(m) -> dict:
     opt = m.optim.Adam([p], lr=1e-3)
     p.grad = m.tensor(rng.standard_normal(ADAM_SIZE).astype(np.float32))
     return {"large:batchnorm_64x16x32x32": bn_step, "large:adam_1M": opt.step}
+
+
+def _half_cases(m) -> dict:
+    """float16 products (forward + backward) and a float32 MLP step under float16 autocast."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+
+    def leaf(*shape):
+        return m.tensor(rng.standard_normal(shape).astype(np.float16), requires_grad=True)
+
+    x, w = leaf(64, 256), leaf(256, 256)
+    xi, k = leaf(8, 16, 32, 32), leaf(16, 16, 3, 3)
+    a, b = leaf(16, 64, 64), leaf(16, 64, 64)
+    F = m.nn.functional
+    mlp = m.nn.Sequential(
+        m.nn.Linear(256, 512),
+        m.nn.ReLU(),
+        m.nn.Linear(512, 512),
+        m.nn.ReLU(),
+        m.nn.Linear(512, 10),
+    )
+    xm = m.tensor(rng.standard_normal((64, 256)).astype(np.float32))
+    ym = m.tensor(rng.integers(0, 10, 64))
+
+    def product(fn, *leaves):
+        def step():
+            for t in leaves:
+                t.grad = None
+            fn().float().sum().backward()
+
+        return step
+
+    def autocast_step():
+        mlp.zero_grad()
+        with m.autocast("cpu", dtype=m.float16):
+            loss = F.cross_entropy(mlp(xm), ym)
+        loss.backward()
+
+    return {
+        "half:linear_64x256x256": product(lambda: F.linear(x, w), x, w),
+        "half:conv_8x16x32x32": product(lambda: F.conv2d(xi, k, padding=1), xi, k),
+        "half:bmm_16x64x64": product(lambda: m.bmm(a, b), a, b),
+        "half:autocast_mlp": autocast_step,
+    }
 
 
 def _kernels_ab(seconds: float) -> None:
