@@ -351,7 +351,28 @@ def arange(
     if not np.isfinite(float(step)):  # ceil((end - start) / inf) = 0 elements, as PyTorch
         return _finish(np.arange(0), dtype, device, requires_grad)
     refuse_bool("arange", dtype)
+    d = _dt.as_dtype(dtype)
+    if d.kind in "iu" and any(isinstance(v, (float, np.floating)) for v in (start, end, step)):
+        return _finish(_integral_arange(start, end, step, d), dtype, device, requires_grad)
     return _finish(np.arange(start, end, step), dtype, device, requires_grad)
+
+
+def _integral_arange(start: Any, end: Any, step: Any, d: np.dtype) -> np.ndarray:
+    """``arange`` into an integer dtype from fractional bounds, as PyTorch's CPU kernel: the
+    values are ``trunc(start) + i * trunc(step)`` (computed in int64, then wrapped into the
+    dtype); their count is ``ceil((end - start) / step)`` from the bounds as given, except
+    for int64, which counts with the truncated ones (``(xend - xstart + xstep - sign) //
+    xstep``, rounding toward zero). ``arange(0, 10, 2.5, dtype=torch.int64)`` is ``[0, 2,
+    4, 6, 8]``, the same in int32 ``[0, 2, 4, 6]``."""
+    xstart, xend, xstep = (int(v) for v in (start, end, step))  # int() truncates, as C++
+    if d == np.int64:
+        if xstep == 0:
+            raise ValueError("arange(): step must be nonzero (step truncates to 0 in int64)")
+        n = xend - xstart + xstep - (1 if xstep > 0 else -1)
+        size = abs(n) // abs(xstep) * (1 if (n >= 0) == (xstep > 0) else -1)
+    else:
+        size = int(np.ceil((float(end) - float(start)) / float(step)))
+    return xstart + np.arange(max(size, 0), dtype=np.int64) * xstep
 
 
 def linspace(

@@ -70,6 +70,10 @@ def more_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, 
         value = other.sum() if ints[4] % 2 else val
         return x.masked_fill(_fit(third, shape) > 0, value)
     if kind in ("cumsum", "cumprod", "softmax", "log_softmax", "logsumexp"):
+        if kind in ("softmax", "log_softmax") and x.numel() == 0 and not x.is_floating_point():
+            # torch returns an empty integer tensor (no kernel runs), chainrule refuses the
+            # dtype whatever the size: not mirrored
+            x = x.float()
         return getattr(x, kind)(d)
     if kind == "clamp_t":
         lo = _joint(other, shape)
@@ -122,8 +126,15 @@ def more_inplace(lib: Any, kind: str, x: Any, other: Any, ints: tuple, val: floa
         return
     if kind == "masked_fill_":
         value = other.sum() if ints[4] % 2 else val
+        if not x.is_floating_point() and ints[4] % 2:
+            value = value.detach()  # as index_fill_ below: a torch bug not mirrored
         x.masked_fill_(_fit(other, shape) < 0, value)
     elif kind == "index_add_":
+        if x.numel() == 0:
+            # torch's backward of index_add_ into an empty tensor raises ("index_select():
+            # self indexing axis dim should be positive"): a torch bug, not mirrored
+            x.add_(val)
+            return
         idx = _index(lib, size, ints, 1 if n == 0 else 1 + ints[4] % 3)
         sshape = shape[:d] + (len(idx),) + shape[d + 1 :] if n else ()
         src = other.sum() * lib.ones(sshape, dtype=other.dtype) if n else other.sum()
@@ -134,7 +145,12 @@ def more_inplace(lib: Any, kind: str, x: Any, other: Any, ints: tuple, val: floa
         x.scatter_(d, lib.tensor(idx.astype(np.int64)), val)
     elif kind == "index_fill_":
         idx = _index(lib, size, ints, 1 if n == 0 else 1 + ints[4] % 2)
-        x.index_fill_(d, idx, other.sum() if ints[4] % 3 == 0 else val)
+        value = other.sum() if ints[4] % 3 == 0 else val
+        if not x.is_floating_point() and ints[4] % 3 == 0:
+            # torch marks an integer or bool x as requiring grad after index_fill_ with a
+            # value that requires grad (a torch bug: such tensors cannot require grad)
+            value = value.detach()
+        x.index_fill_(d, idx, value)
     elif kind == "clamp_t_":
         lo = _fit(other, shape)
         x.clamp_(min=lo, max=lo + abs(val)) if ints[4] % 2 else x.clamp_(max=lo)

@@ -563,3 +563,153 @@ def test_copy_from_a_broadcast_column_of_itself():
         return [a]
 
     _same(program)
+
+
+# --- found with the dtype, forward-mode and extra-step dimensions (session 29) -----------
+
+
+def _fw(lib: Any, program: Callable[[Any, Any], Any], values: Any, tangent: Any) -> list:
+    """``program(lib, dual)`` under forward-mode AD: the value and tangent of its result."""
+    fwad = lib.autograd.forward_ad
+    with fwad.dual_level():
+        x = fwad.make_dual(_t(lib, values, False), _t(lib, tangent, False))
+        out = fwad.unpack_dual(program(lib, x))
+        return [out.primal, out.tangent]
+
+
+@pytest.mark.parametrize("op", ["remainder", "fmod"])
+def test_tangent_of_remainder_and_fmod(op):
+    # fixed: src/chainrule/ops/rounded_division.py (the tangent was dropped: None)
+    _same(lambda lib: _fw(lib, lambda lib, x: getattr(lib, op)(x, 0.7), [1.5, -2.5], [1.0, 3.0]))
+
+
+def test_tangent_of_a_rounded_division_is_zeros():
+    # fixed: src/chainrule/ops/no_derivative.py (RoundedDivision: None instead of zeros)
+    _same(lambda lib: _fw(lib, lambda lib, x: lib.div(x, 0.7, rounding_mode="floor"), [1.5], [1.0]))
+
+
+@pytest.mark.parametrize("op", ["floor", "ceil", "round", "trunc", "sign"])
+def test_rounding_stops_a_nan_gradient(op):
+    # fixed: src/chainrule/ops/rounding.py (the rule was g * 0, NaN for a NaN g)
+    def program(lib):
+        x = _t(lib, [-1.3, 0.4])
+        (getattr(x, op)() * float("nan")).sum().backward()
+        return [x.grad]
+
+    _same(program)
+
+
+@pytest.mark.parametrize("op", ["max", "min", "median"])
+def test_whole_tensor_extreme_sends_a_nan_gradient_to_the_extreme_only(op):
+    # fixed: src/chainrule/ops/extremes.py and order_statistics.py (grad * mask spread a NaN
+    # gradient to every element; PyTorch writes it into zeros)
+    def program(lib):
+        x = _t(lib, [3.0, 1.0, 2.0])
+        (getattr(x, op)() * float("nan")).backward()
+        return [x.grad, x.amax().grad_fn.name() == "AmaxBackward0"]
+
+    _same(program)
+
+
+def test_tangent_of_where_on_a_mean_keeps_its_dtype():
+    # fixed: src/chainrule/autograd/forward_tangents.py (mean's tangent was a NumPy scalar,
+    # where() then made a float32 tangent)
+    def program(lib):
+        out = _fw(lib, lambda lib, x: lib.where(x.mean() > 0, x.mean(), x.mean()), 1.5, 1.0)
+        return out + [str(out[1].dtype)]
+
+    _same(program)
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin"])
+def test_tangent_of_scatter_reduce_without_self_that_ties(reduce):
+    # fixed: src/chainrule/ops/scatter_reduce.py (the excluded self was counted as a tie in
+    # the tangent; PyTorch's backward counts it, its forward mode does not)
+    def program(lib, x):
+        return x.scatter_reduce(0, lib.tensor([0, 1]), x + 0, reduce, include_self=False)
+
+    _same(lambda lib: _fw(lib, program, [1.0, 2.0], [1.0, 10.0]))
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda lib, b: b.abs(),
+        lambda lib, b: b @ b,
+        lambda lib, b: lib.addcmul(b, b, b),
+        lambda lib, b: b.scatter_reduce(0, lib.tensor([0, 0]), b, "mean"),
+    ],
+)
+def test_bool_tensors_where_torch_has_no_kernel(op):
+    # fixed: src/chainrule/ops/unary.py, linalg.py, pointwise_extra.py, scatter_reduce.py
+    _same(lambda lib: [op(lib, lib.tensor([True, False]))])
+
+
+def test_max_along_a_dim_of_a_zero_dim_bool_tensor_keeps_bool():
+    # fixed: src/chainrule/ops/extremes.py (x * 1 made it int64)
+    _same(lambda lib: [str(lib.tensor(True).max(0)[0].dtype)])
+
+
+@pytest.mark.parametrize("op", ["masked_fill", "index_fill"])
+def test_fill_of_an_integer_tensor_with_a_value_that_requires_grad(op):
+    # fixed: src/chainrule/ops/indexing.py, index_ops.py (PyTorch raises "Autograd not
+    # support dtype"; chainrule filled quietly)
+    def program(lib):
+        x, v = lib.tensor([1, 2]), _t(lib, 0.5)
+        if op == "masked_fill":
+            return [x.masked_fill(lib.tensor([True, False]), v)]
+        return [x.index_fill(0, lib.tensor([0]), v)]
+
+    _same(program)
+
+
+def test_setitem_into_a_bool_tensor_from_a_value_that_requires_grad():
+    # fixed: src/chainrule/ops/subscript.py (chainrule refused; PyTorch converts the value)
+    def program(lib):
+        x = lib.tensor([True, False])
+        x[0] = _t(lib, 0.0)
+        return [x, x.requires_grad]
+
+    _same(program)
+
+
+@pytest.mark.parametrize("op", ["remainder", "fmod"])
+def test_remainder_of_a_bool_tensor_by_one_that_requires_grad(op):
+    # fixed: src/chainrule/ops/rounded_division.py (bool - q * y raised)
+    def program(lib):
+        y = _t(lib, [0.7, -0.4])
+        r = getattr(lib, op)(lib.tensor([True, False]), y)
+        r.sum().backward()
+        return [r, y.grad]
+
+    _same(program)
+
+
+def test_scatter_reduce_prod_in_place_with_a_zero():
+    # fixed: src/chainrule/ops/scatter_reduce.py (the node saved self, which the in-place
+    # op then overwrote: backward raised "modified by an inplace operation")
+    def program(lib):
+        x = _t(lib, [0.0, 2.0])
+        w = x * 1
+        w.scatter_reduce_(0, lib.tensor([0, 0]), _t(lib, [3.0, 4.0], False), "prod")
+        w.sum().backward()
+        return [w, x.grad]
+
+    _same(program)
+
+
+def test_transpose_in_place_of_a_squeeze_that_removed_nothing():
+    # fixed: src/chainrule/ops/views.py (squeeze returned x itself, so transpose_ of the
+    # "view" transposed x)
+    def program(lib):
+        x = lib.tensor([[1.0, 2.0]])
+        s = x.squeeze(1)
+        s.transpose_(0, 1)
+        return [str(tuple(x.shape)), str(tuple(s.shape)), s is x]
+
+    _same(program)
+
+
+def test_tangent_of_the_product_of_an_empty_tensor():
+    # fixed: src/chainrule/ops/reduction.py (_prod_others raised IndexError)
+    _same(lambda lib: _fw(lib, lambda lib, x: x.prod(), np.zeros(0), np.zeros(0)))

@@ -16,6 +16,7 @@ The committed default is small and fast. To hunt for bugs, run many examples::
 from __future__ import annotations
 
 import os
+import warnings
 
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -23,18 +24,37 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 
-from .programs import KINDS, Program, Step, assert_same, run
+from .programs import (
+    KINDS,
+    Program,
+    Step,
+    assert_same,
+    assert_same_forward,
+    forward_checked,
+    run,
+    run_forward,
+)
 
 __all__ = ["programs"]
 
 EXAMPLES = int(os.environ.get("CR_FUZZ_EXAMPLES", "60"))
 
 _shapes = st.lists(st.integers(1, 3), min_size=0, max_size=3).map(tuple)
-_leaves = st.lists(
-    st.tuples(_shapes, st.booleans() | st.just(True), st.integers(0, 4).map(lambda i: i == 0)),
-    min_size=1,
-    max_size=3,
-).map(tuple)
+_leaf = st.tuples(_shapes, st.booleans() | st.just(True), st.integers(0, 4).map(lambda i: i == 0))
+
+
+@st.composite
+def _typed_leaves(draw: st.DrawFn) -> tuple:
+    """1-3 leaves: all float64 (most programs), all float32, or of mixed dtypes (float64,
+    float32, int64, bool)."""
+    leaves = draw(st.lists(_leaf, min_size=1, max_size=3))
+    mode = draw(st.sampled_from(["float64", "float64", "float32", "mixed"]))
+    if mode == "mixed":
+        dtypes = ["float64", "float32", "int64", "bool"]
+        return tuple((*leaf, draw(st.sampled_from(dtypes))) for leaf in leaves)
+    return tuple((*leaf, mode) for leaf in leaves)
+
+
 _steps = st.builds(
     Step,
     st.sampled_from(KINDS),
@@ -43,7 +63,7 @@ _steps = st.builds(
 )
 programs = st.builds(
     Program,
-    _leaves,
+    _typed_leaves(),
     st.lists(_steps, min_size=3, max_size=8).map(tuple),
     st.integers(0, 2**16),
     st.booleans(),
@@ -57,5 +77,9 @@ programs = st.builds(
 )
 @given(programs)
 def test_random_program_matches_torch(prog: Program) -> None:
-    reference = run(torch, prog)
-    assert_same(reference, run(cr, prog, skip=reference.skipped))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecations and such of either library
+        reference = run(torch, prog)
+        assert_same(reference, run(cr, prog, skip=reference.skipped))
+        if forward_checked(prog):
+            assert_same_forward(run_forward(torch, prog), run_forward(cr, prog))

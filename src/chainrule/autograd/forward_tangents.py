@@ -58,6 +58,10 @@ def forward_tangents(
         ):
             if isinstance(t, Tensor):
                 t = t._data
+            if not hasattr(t, "ndim") or t.ndim == 0 and type(t) is not type(r._data):
+                # a rule that reduced to a NumPy scalar (x.mean()'s): an array of the output's
+                # dtype, as every tangent is (ops on a scalar tangent promote differently)
+                t = get_array_module(r._data).asarray(t, dtype=r._data.dtype)
             if r._view is None:  # not a view: its tangent must not alias a make_dual tangent
                 if given is None:
                     given = [

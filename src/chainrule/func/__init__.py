@@ -9,7 +9,7 @@ differentiation transforms compose with ``vmap`` (per-sample gradients:
 
 from __future__ import annotations
 
-from ..nn.utils.stateless import functional_call
+from ..nn.utils._functional_call import functional_call
 from .jacobians import hessian, jacfwd, jacrev
 from .rearrange import rearrange
 from .transforms import grad, jvp, vjp

@@ -19,7 +19,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import contiguous
 from ._util import DtypeError, as_tensor, int_dim, reduction_axes, refuse_complex_order
-from .binary import maximum, minimum
+from .binary import maximum, minimum, where
 from .binding import tensor_method
 from .selected_values import selected_values
 from .shape import reshape
@@ -55,7 +55,7 @@ class Amax(Function):
     def node_name(ctx):  # PyTorch: x.max() MaxBackward1, amax(x, dim) AmaxBackward0
         # (a bfloat16 cast node may carry this name)
         mode = getattr(ctx._forward_cls, "mode", "max")
-        if getattr(ctx, "axes", None) is None:
+        if getattr(ctx, "whole", False):
             return f"{mode.capitalize()}Backward1"
         return f"A{mode}Backward0"
 
@@ -63,14 +63,14 @@ class Amax(Function):
     mode = "max"
 
     @classmethod
-    def forward(cls, ctx, x, axes, keepdim):
+    def forward(cls, ctx, x, axes, keepdim, whole=False):
         y = contiguous(  # PyTorch's result is row-major whatever the input's layout
             x.max(axis=axes, keepdims=True)
             if cls.mode == "max"
             else x.min(axis=axes, keepdims=True)
         )
         ctx.save_for_backward(x, y)  # y is (the base of) the output: version-checked
-        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.axes, ctx.keepdim, ctx.whole = axes, keepdim, whole
         return (
             y
             if keepdim
@@ -81,8 +81,13 @@ class Amax(Function):
     def backward(ctx, grad):
         x, yk = ctx.saved_tensors
         w = _tie_shares(_extreme_mask(x._data, yk._data), ctx.axes, grad.dtype)
-        g = reshape(grad, yk.shape)
-        return g * Tensor._make(w, False, None, 0), None, None
+        g = reshape(grad, yk.shape) * Tensor._make(w, False, None, 0)
+        if ctx.whole:
+            # max()/min() of the whole tensor: the gradient is written into zeros where the
+            # extreme is (PyTorch's evenly_distribute_backward), so a NaN or infinite
+            # gradient reaches only those elements; amax/amin multiply by the mask
+            g = where(Tensor._make(w != 0, False, None, 0), g, 0.0)
+        return g, None, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
@@ -153,13 +158,15 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
         raise DtypeError(  # TypeError, and PyTorch's NotImplementedError (a RuntimeError)
             f"{op}: complex tensors are not supported by {op} (complex numbers have no order)"
         )
-    if dim is None:
-        return amax(x) if op == "max" else amin(x)
+    if dim is None:  # the whole tensor: PyTorch's MaxBackward1 / MinBackward1
+        refuse_complex_order(op, x, error=NotImplementedError)
+        _check_nonempty(op, x, None)
+        return (Amax if op == "max" else Amin).apply(x, None, False, True)
     d = int_dim(dim, x.ndim, op)
     result = return_types.max if op == "max" else return_types.min
     if x.ndim == 0:
         zero = Tensor._make(np.zeros((), np.int64), False, None, 0)
-        return result(x * 1, zero)
+        return result(x * 1 if x._data.dtype.kind != "b" else x.clone(), zero)
     _check_nonempty(op, x, (d,))
     xp = get_array_module(x._data)
     idx = (xp.argmax if op == "max" else xp.argmin)(x._data, axis=d)

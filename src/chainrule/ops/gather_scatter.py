@@ -223,6 +223,8 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
     element); on a 0-d input it is not implemented.
     """
     d, idx = _index_arg("gather", input, dim, index)
+    if idx.ndim == 0 and input.ndim == 1:  # a 0-d index reads one element: a 0-d result
+        return reshape(gather(input, d, reshape(idx, (1,)), sparse_grad=sparse_grad), ())
     if sparse_grad:
         if input.ndim == 0:
             raise NotImplementedError("gather: sparse_grad=True on a 0-d input is not supported")
@@ -298,6 +300,10 @@ def scatter(
     s = value if src is None else src
     if s is None:
         raise ValueError("scatter: give src (a tensor) or value (a number)")
+    if idx.ndim == 0 and input.ndim == 1:  # a 0-d index names one element (src read as 1-d)
+        idx = reshape(idx, (1,))
+        if isinstance(s, Tensor):
+            s = reshape(s, (-1,))
     if isinstance(s, (int, float, bool, complex)):
         if isinstance(s, complex) and input._data.dtype.kind != "c":
             raise RuntimeError(
@@ -384,6 +390,8 @@ def _scatter_add(op: str, x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     zero_dim = x.ndim == 0
     if zero_dim:
         x, idx, src = _as_vectors(x, idx, src)
+    elif idx.ndim == 0:  # a 0-d index of a 1-d x names one element (src read as 1-d)
+        idx, src = reshape(idx, (1,)), reshape(src, (-1,))
     _check_src(op, d, idx, src)
     _check_src_dtype("scatter", x, src)  # PyTorch names scatter() for scatter_add too
     out = ScatterAdd.apply(x, d, idx, src)

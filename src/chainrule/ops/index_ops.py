@@ -26,6 +26,7 @@ from .binary import where
 from .binding import tensor_method
 from .gather_scatter import IndexOutOfBounds, Scatter
 from .index_selection import IndexAddFn
+from .indexing import refuse_grad_into_integer
 from .masked_scatter import MaskedScatter
 from .subscript import IndexPut, getitem
 
@@ -162,6 +163,7 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """``x`` with the slices ``index`` along ``dim`` set to ``value`` (a number or a 0-d
     tensor; a tensor value receives the gradient of every filled element)."""
     d, idx = _vector_index("index_fill", x, dim, index, negative=True, long_only=True)
+    refuse_grad_into_integer(x, value)
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(

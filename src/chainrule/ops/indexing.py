@@ -196,8 +196,27 @@ class MaskedFill(Where):
         return "MaskedFillBackward0", (1,)
 
 
+def refuse_grad_into_integer(x: Tensor, value: Any) -> None:
+    """A fill of an integer or bool ``x`` with a value that requires grad: PyTorch's error
+    (the result would have to require grad, which such a tensor cannot)."""
+    if (
+        isinstance(value, Tensor)
+        and value.requires_grad
+        and grad_mode.is_grad_enabled()
+        and x.dtype.kind in "biu"
+    ):
+        name = {"b": "Bool", "i": "Long", "u": "Byte"}[x.dtype.kind]
+        if x.dtype.kind == "i" and x.dtype.itemsize != 8:
+            name = {1: "Char", 2: "Short", 4: "Int"}[x.dtype.itemsize]
+        raise RuntimeError(
+            f"Autograd not support dtype: {name} (the fill value requires grad; detach it, or "
+            "fill a floating tensor)"
+        )
+
+
 @tensor_method(inplace=True)
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    refuse_grad_into_integer(x, value)
     m = as_tensor(mask)
     if m.dtype.kind != "b":
         raise _MaskDtypeError(

@@ -163,6 +163,11 @@ def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
             f"matmul: expected both operands to have the same dtype, got {a.dtype} and "
             f"{b.dtype}; convert one with .to({a.dtype}) (or .to({b.dtype}))"
         )
+    if a._data.dtype.kind == "b":  # PyTorch has no bool kernel for a product
+        raise DtypeError(
+            "matmul: \"addmm_impl_cpu_\" not implemented for 'Bool' (as PyTorch); convert the "
+            "operands with .long() or .float() first"
+        )
     sa, sb = a._data.shape, b._data.shape
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(

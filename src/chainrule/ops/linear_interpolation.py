@@ -55,6 +55,11 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
         start, end = start.to(weight.dtype), end.to(weight.dtype)
     if not (start._data.dtype.kind == "c" or dtypes.is_floating(start._data.dtype)):
         raise DtypeError(f"lerp: expects a floating or complex tensor, got {start.dtype}")
+    if isinstance(weight, complex) and start._data.dtype.kind != "c":
+        raise RuntimeError(
+            f"lerp: value {weight} cannot be converted to type {start.dtype} without overflow "
+            "(a complex Python weight needs complex tensors)"
+        )
     _lerp_dtypes(start, end, weight)  # for complex too: the composition is holomorphic
     shapes = [tuple(getattr(t, "shape", ())) for t in (start, end, weight)]
     try:

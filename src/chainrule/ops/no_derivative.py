@@ -20,6 +20,7 @@ from ..autograd.function import Function
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..autograd.zero_link import ZeroDerivative
+from ..backend import get_array_module
 
 __all__ = ["record_no_derivative", "record_zero_derivative"]
 
@@ -60,6 +61,17 @@ class RoundedDivision(ZeroDerivative):
     """``div(a, b, rounding_mode=...)``: piecewise constant, so zero gradients (PyTorch's)."""
 
     node_name = "DivBackward2"
+
+    @staticmethod
+    def forward(ctx, value, *inputs):
+        ctx.result = (value.shape, value.dtype)
+        return ZeroDerivative.forward(ctx, value, *inputs)
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        # zeros, not no tangent: PyTorch's tangent of a rounded quotient is a zero tensor
+        xp = get_array_module(*(t for t in tangents if t is not None))
+        return xp.zeros(*ctx.result)
 
 
 def _tracked(result: Tensor, inputs: tuple) -> bool:

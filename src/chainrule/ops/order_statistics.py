@@ -87,7 +87,9 @@ class EvenSelect(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         w = EvenSelect._weights(x._data, ctx.value)
-        return grad * constant(w), None
+        # written into zeros (PyTorch's evenly_distribute_backward): a NaN or infinite
+        # gradient reaches only the selected elements
+        return where(constant(w != 0), grad * constant(w), 0.0), None
 
     @staticmethod
     def jvp(ctx, t, _):

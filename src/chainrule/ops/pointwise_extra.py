@@ -75,6 +75,11 @@ def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor
     (``torch.addcmul``)."""
     value = _value(value, input, tensor1, tensor2)
     input, tensor1, tensor2 = _common_dtype(input, tensor1, tensor2)
+    if isinstance(input, Tensor) and input._data.dtype.kind == "b":
+        raise DtypeError(
+            "addcmul: \"addcmul_cpu_out\" not implemented for 'Bool' (as PyTorch); convert "
+            "the operands with .long() or .float() first"
+        )
     if _one_node(input, tensor1, tensor2, value):  # AddcmulBackward0, as PyTorch
         return Addcmul.apply(input, tensor1, tensor2, value=value)
     try:

@@ -152,6 +152,8 @@ def _prod_others(xd, axis):
     """
     xp = get_array_module(xd)
     shape = xd.shape
+    if xd.size == 0:  # nothing to multiply (an empty reduction): an empty array
+        return xp.ones_like(xd)
     if axis is None:
         xd = xd.reshape(-1)
     a = 0 if axis is None else axis

@@ -55,6 +55,21 @@ def _check_int_zero(op: str, ad: Any, bd: Any) -> None:
         )
 
 
+def _differentiated(*args: Any) -> bool:
+    """Whether an operand requires grad or carries a forward-mode tangent."""
+    return any(
+        isinstance(a, Tensor) and (a.requires_grad or a._fw_tangent is not None) for a in args
+    )
+
+
+def _unbool(a: Any, b: Any) -> Any:
+    """A bool ``a`` beside a floating tensor ``b`` in ``b``'s dtype (``a - q * b`` would
+    otherwise subtract from a bool tensor, which raises)."""
+    if isinstance(a, Tensor) and a.dtype.kind == "b" and isinstance(b, Tensor):
+        return a.to(b.dtype)
+    return a
+
+
 def _rounded_div(op: str, a: Any, b: Any, trunc: bool) -> Tensor:
     """Rounded quotient; not differentiable (zero gradient almost everywhere)."""
     ad, bd = _raw_pair(op, a, b)
@@ -87,12 +102,8 @@ def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's na
 def fmod(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """C-style remainder (the sign of the dividend): a - trunc(a / b) * b, differentiable
     (d/da = 1, d/db = -trunc(a / b)), as ``torch.fmod``."""
-    if (
-        isinstance(input, Tensor)
-        and input.requires_grad
-        or isinstance(other, Tensor)
-        and other.requires_grad
-    ):
+    if _differentiated(input, other):
+        input = _unbool(input, other)
         return input - _rounded_div("fmod", input, other, trunc=True) * other
     ad, bd = _raw_pair("fmod", input, other)
     _check_int_zero("fmod", ad, bd)
@@ -104,12 +115,8 @@ def fmod(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
 @tensor_method(inplace=True, keywords=True)
 def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Python-style modulus (sign of the divisor): a - floor(a / b) * b, differentiable."""
-    if (
-        isinstance(input, Tensor)
-        and input.requires_grad
-        or isinstance(other, Tensor)
-        and other.requires_grad
-    ):
+    if _differentiated(input, other):
+        input = _unbool(input, other)
         return input - _rounded_div("remainder", input, other, trunc=False) * other
     ad, bd = _raw_pair("remainder", input, other)
     _check_int_zero("remainder", ad, bd)

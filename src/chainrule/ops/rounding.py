@@ -38,6 +38,12 @@ class _Rounding(UnaryElementwise):
     def derivative(ctx, x, y):
         return 0.0
 
+    @classmethod
+    def chain(cls, ctx, g, x, y):
+        # zeros, not g * 0: a NaN or infinite gradient arriving here stops (PyTorch's
+        # zeros_like(grad)), and nothing is recorded under create_graph
+        return Tensor._make(get_array_module(g._data).zeros_like(g._data), False, None, 0)
+
 
 class Floor(_Rounding):
     fn_name = "floor"

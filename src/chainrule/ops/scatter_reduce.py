@@ -213,12 +213,19 @@ def scatter_reduce(
         )
     d, idx = _index_arg("scatter_reduce", input, dim, index)
     s = as_tensor(src)
+    if idx.ndim == 0 and input.ndim == 1:  # a 0-d index names one element (src read as 1-d)
+        idx, s = idx.reshape(1), s.reshape(-1)
     if s.dtype != input.dtype:
         raise RuntimeError(
             f"scatter_reduce(): expected self.dtype to be equal to src.dtype, got {input.dtype} "
             f"and {s.dtype}"
         )
     _check_src("scatter_reduce", d, idx, s)
+    if reduce == "mean" and input._data.dtype.kind == "b":
+        raise DtypeError(  # PyTorch has no bool kernel for the mean
+            'scatter_reduce(): "scatter_gather_tensor_cpu_reduce_mean" not implemented for '
+            "'Bool' (as PyTorch); convert with .long() or .float() first"
+        )
     if input._data.dtype.kind == "c":
         check_complex_reduce("scatter_reduce", input, s, reduce)
     if input.ndim == 0:  # a 0-d tensor acts as one element along dim 0
@@ -254,7 +261,36 @@ def scatter_reduce(
     s_part = s[tuple(slice(0, n) for n in idx.shape)]
     dev_src = where(constant(tie_src), s_part - gather(base, d, idx), zero)
     spread = ScatterAdd.apply(dev_self, d, idx, dev_src)
-    return base + spread / constant(xp.maximum(ties, 1).astype(r.dtype))
+    out = base + spread / constant(xp.maximum(ties, 1).astype(r.dtype))
+    if include_self or not tangents:
+        return out
+    # forward mode: PyTorch's tangent counts only the contributions (not an excluded self
+    # that ties), the exact derivative; its backward above keeps counting that self
+    ties_fw = ties - ((input._data == r) & written)
+    if (ties_fw == ties).all():
+        return out
+    return _GradFromFirst.apply(
+        out, base + spread / constant(xp.maximum(ties_fw, 1).astype(r.dtype))
+    )
+
+
+class _GradFromFirst(Function):
+    """Two tensors of one value: the value and gradient of the first, the tangent of the
+    second (for a backward rule and a forward rule that differ, as PyTorch's)."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        return tb
 
 
 def check_complex_reduce(op: str, x: Tensor, s: Tensor, reduce: str) -> None:
@@ -276,7 +312,8 @@ def check_complex_reduce(op: str, x: Tensor, s: Tensor, reduce: str) -> None:
 def _prod(x: Tensor, d: int, idx: Tensor, s: Tensor, r: Any, include_self: bool) -> Tensor:
     """``r`` as ``r * exp(L - L0)``, ``L`` the scatter-sum of ``log|v|`` (see module doc)."""
     if (x._data == 0).any() or (s._data == 0).any():
-        return _ProdZeros.apply(x, s, d, idx, include_self)
+        # x.clone(): the node saves its self, which scatter_reduce_ then overwrites
+        return _ProdZeros.apply(x.clone(), s, d, idx, include_self)
     log_self = x.clone().abs().log()  # a private copy: scatter_reduce_ overwrites x
     if not include_self:
         log_self = Scatter.apply(log_self, d, idx, 0.0)

@@ -360,6 +360,8 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
         raise RuntimeError(
             f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
         )
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
     ts = [as_tensor(t) for t in tensors]
     if len({t.dtype for t in ts}) > 1:  # PyTorch refuses to promote (checked before the ranks)
         raise RuntimeError(

@@ -275,13 +275,15 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
         )
     if value_tensor and value._vc is x._vc:  # x[0:2] = x[1:] overlaps: refused, as in PyTorch
         _check_value_overlap(x, idx, value)
-    tangents = has_tangent(x) or (value_tensor and value._fw_tangent is not None)
+    # an integer or bool x takes the value converted, without a gradient (PyTorch's)
+    value_graph = value_tensor and x.dtype.kind in "fcV"
+    tangents = has_tangent(x) or (value_graph and value._fw_tangent is not None)
     batched = type(x) is not Tensor and getattr(x, "vmap_inplace", None) is not None  # vmap
     if (
         tangents
         or batched
         or writes_into_graph(x)
-        or (grad_mode.is_grad_enabled() and value_tensor and value.requires_grad)
+        or (grad_mode.is_grad_enabled() and value_graph and value.requires_grad)
     ):
         if x.dtype.kind not in "fcV":  # V: bfloat16
             raise RuntimeError(

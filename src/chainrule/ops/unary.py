@@ -432,6 +432,11 @@ def relu(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
 
 @tensor_method(inplace=True, keywords=True)
 def abs(input: Tensor) -> Tensor:  # noqa: A001
+    if isinstance(input, Tensor) and input._data.dtype.kind == "b":
+        raise DtypeError(
+            "abs: \"abs_cpu\" not implemented for 'Bool' (as PyTorch); a bool tensor is its "
+            "own absolute value, or convert it with .long() first"
+        )
     return Abs.apply(input)
 
 

@@ -368,10 +368,9 @@ _UNSQUEEZE = _view_named(Reshape, "UnsqueezeBackward0")
 
 
 def _reshape_as(fn: type, input: Tensor, shape: tuple) -> Tensor:
-    """``input`` reshaped to a resolved ``shape`` by ``fn`` (Reshape or a renamed one); an
-    untracked input whose shape is already ``shape`` is returned itself."""
-    if shape == input.shape and not input.requires_grad:
-        return input
+    """``input`` reshaped to a resolved ``shape`` by ``fn`` (Reshape or a renamed one): a new
+    view even where the shape is already ``shape`` (PyTorch's; an in-place metadata change
+    of the result, ``transpose_``, must not reshape ``input``)."""
     return fn.apply(input, shape)
 
 

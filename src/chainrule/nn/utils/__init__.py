@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     rnn,
     stateless,
 )
+from ._functional_call import functional_call
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,
@@ -28,7 +29,6 @@ from .fusion import (
 from .init import skip_init
 from .memory_format import convert_conv2d_weight_memory_format, convert_conv3d_weight_memory_format
 from .spectral_norm import remove_spectral_norm, spectral_norm
-from .stateless import functional_call
 from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
