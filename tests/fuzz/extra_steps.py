@@ -255,9 +255,6 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
         if ints[4] % 2:
             return lib.lerp(x, end, val)
         w = _joint(third, np.broadcast_shapes(shape, tuple(end.shape)))
-        if w.dtype == lib.bool and w.dim() == 0:
-            # torch takes a 0-d bool weight (as a number), chainrule refuses it: left open
-            w = w.to(x.dtype) if x.is_floating_point() else w.float()
         return lib.lerp(x, end, w)
     if kind == "tile":
         reps = tuple(1 + (ints[2] >> i) % 2 for i in range(ints[3] % 4))

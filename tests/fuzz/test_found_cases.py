@@ -713,3 +713,16 @@ def test_transpose_in_place_of_a_squeeze_that_removed_nothing():
 def test_tangent_of_the_product_of_an_empty_tensor():
     # fixed: src/chainrule/ops/reduction.py (_prod_others raised IndexError)
     _same(lambda lib: _fw(lib, lambda lib, x: x.prod(), np.zeros(0), np.zeros(0)))
+
+
+def test_lerp_with_a_0d_bool_or_integer_weight_is_a_number():
+    """A 0-d bool or integer weight is read as a number (lerp_ found it: chainrule computed
+    ``1 - weight`` on the bool tensor and raised)."""
+    for w in (True, False, 1, 0):
+        outs = []
+        for lib in (torch, cr):
+            x = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
+            y = lib.lerp(x, lib.zeros(2, 2), lib.tensor(w))
+            z = x.clone().lerp_(lib.zeros(2, 2), lib.tensor(w))
+            outs.append((y.tolist(), str(y.dtype).replace("torch.", ""), z.tolist()))
+        assert outs[0] == outs[1]

@@ -61,6 +61,8 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:  # noqa: A002 - PyTorch's
             "(a complex Python weight needs complex tensors)"
         )
     _lerp_dtypes(start, end, weight)  # for complex too: the composition is holomorphic
+    if isinstance(weight, Tensor) and weight.ndim == 0 and weight._data.dtype.kind in "biu":
+        weight = weight.to(start.dtype)  # a 0-d bool/integer weight is a number (PyTorch)
     shapes = [tuple(getattr(t, "shape", ())) for t in (start, end, weight)]
     try:
         np.broadcast_shapes(*shapes)
