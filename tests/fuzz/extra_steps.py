@@ -180,6 +180,8 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
     if kind == "median":
         if ints[4] % 2:
             return x.median()
+        if 0 in x.stride():  # torch 2.13's median(dim) of an expanded tensor (stride 0)
+            x = x.contiguous()  # returns uninitialised memory: steered around
         return x.median(d, keepdim=bool(ints[3] % 2))[0]
     if kind in ("var", "std", "var_mean"):
         if x.numel() == 0:
@@ -255,6 +257,10 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
         if ints[4] % 2:
             return lib.lerp(x, end, val)
         w = _joint(third, np.broadcast_shapes(shape, tuple(end.shape)))
+        if w.dtype == lib.bool and w.dim() == 0:
+            # both read a 0-d bool weight as a number, but torch's backward then fails on
+            # its own bool arithmetic: compared as the number it stands for
+            w = w.to(x.dtype) if x.is_floating_point() else w.float()
         return lib.lerp(x, end, w)
     if kind == "tile":
         reps = tuple(1 + (ints[2] >> i) % 2 for i in range(ints[3] % 4))

@@ -38,7 +38,7 @@ from .forward_tangents import forward_tangents
 from .ieee import rerun_quietly
 from .inference import check_saved_values
 from .mark_dirty import adopt_dirty
-from .node import Node
+from .node import Node, name_node_type
 from .saved import SavedConstant, SavedInput, SavedOutput, SavedPacked, classify, memory_root, pack
 from .state import LOCAL, current
 from .tensor import Tensor
@@ -349,8 +349,10 @@ def _check_complex(ctx: Node, cls: type) -> bool:
 def _link_outputs(
     ctx: Node, args: tuple, outs: tuple, results: list, multi: bool, raw_outs: tuple, state: Any
 ) -> None:
-    """After forward: output metadata, saved values with their versions (handed to the
-    thread's ``saved_tensors_hooks`` pack hook, if one is set), anomaly trace."""
+    """After forward: the node's PyTorch class name, output metadata, saved values with
+    their versions (handed to the thread's ``saved_tensors_hooks`` pack hook, if one is
+    set), anomaly trace."""
+    name_node_type(ctx)
     if multi:
         ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
     saved = ctx._saved

@@ -22,7 +22,7 @@ from .state import LOCAL
 from .tensor import Tensor
 from .tensor_backward import _RemovableHandle
 
-__all__ = ["AccumulateGrad", "Node", "is_builtin", "public_view"]
+__all__ = ["AccumulateGrad", "Node", "is_builtin", "name_node_type", "public_view"]
 
 # Set by function.py (which imports this module): ``(leaf, array) -> Tensor``, the array
 # recorded as an identity of ``leaf``, so that an unpacked saved leaf still sends its
@@ -395,3 +395,30 @@ def _as_tensor(v: Any) -> Any:
     if isinstance(v, Tensor):
         return v
     return Tensor._make(v, False, None, 0)
+
+
+# ``type(t.grad_fn).__name__`` is PyTorch's node class name ('MulBackward0', a user Function
+# ``MyFn`` gives 'MyFnBackward'; torchviz and user code read it): a recorded node's class is
+# swapped, after its op's forward, for a Node subclass of that name (one per name, cached).
+_TYPE_BY_NAME: dict[str, type] = {}
+_STATIC_TYPE: dict[type, type | None] = {}  # Function class -> its node type (None: per call)
+
+
+def _node_type(name: str) -> type:
+    node_type = _TYPE_BY_NAME.get(name)
+    if node_type is None:
+        short = name.rpartition("::")[2]  # 'torch::autograd::CopySlices' -> CopySlices
+        node_type = type(short, (Node,), {"__module__": Node.__module__, "__doc__": Node.__doc__})
+        _TYPE_BY_NAME[name] = node_type
+    return node_type
+
+
+def name_node_type(node: Node) -> None:
+    """Give a freshly recorded ``node`` the class named as PyTorch's node (see above); a
+    Function whose ``node_name`` depends on the call is looked up per node."""
+    fn = node._forward_cls
+    node_type = _STATIC_TYPE.get(fn, False)
+    if node_type is False:
+        dynamic = callable(getattr(fn, "node_name", None))
+        node_type = _STATIC_TYPE[fn] = None if dynamic else _node_type(public_view(node)[0])
+    node.__class__ = node_type if node_type is not None else _node_type(public_view(node)[0])

@@ -75,6 +75,8 @@ class GetItem(Function):
     @staticmethod
     def node_name(ctx):  # PyTorch's last step of x[idx]: Index, Select, Slice, Unsqueeze
         idx = getattr(ctx, "idx", None)
+        if type(idx) is int:  # the common x[i] (named on every recorded call: node.py)
+            return "SelectBackward0"
         parts = idx if type(idx) is tuple else (idx,)
         parts = [  # a NumPy integer or 0-d integer array picks one position, as an int does
             int(p) if getattr(p, "ndim", None) == 0 and p.dtype.kind in "iu" else p for p in parts
