@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as _dt
-from ._user_warnings import warn_at_caller
+from ._user_warnings import warn_at_caller, warn_once
 from .autograd.shared_memory import mark_shared
 from .autograd.tensor import Tensor
 from .autograd.tensor_data import check_native_byte_order, check_numpy_dtype
@@ -127,17 +127,37 @@ def tensor(
         raise
 
 
+_NOT_WRITABLE = (
+    "The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
+    "This means writing to this tensor will result in undefined behavior. You may want to copy "
+    "the array to protect its data or make it writable before converting it to a tensor. This "
+    "type of warning will be suppressed for the rest of this program."
+)
+
+
+def _warn_if_not_writable(ndarray: np.ndarray) -> None:
+    """PyTorch's once-per-process UserWarning for a read-only array (an ``np.broadcast_to``
+    view, a frozen buffer) made a tensor. (PyTorch also refuses an array with a negative
+    stride, ``arr[::-1]``, with a ValueError; chainrule accepts it.)"""
+    if not ndarray.flags.writeable:
+        warn_once("numpy_not_writable", _NOT_WRITABLE)
+
+
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    """Like ``tensor`` but avoids a copy when ``data`` is already a suitable array/tensor."""
+    """Like ``tensor`` but avoids a copy when ``data`` is already a suitable array/tensor.
+    A read-only array warns once, as in PyTorch."""
     if isinstance(data, Tensor):
         return data.to(dtype) if dtype is not None else data
+    if isinstance(data, np.ndarray):
+        _warn_if_not_writable(data)
     if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
         return from_numpy(data) if device is None else Tensor._new(mark_shared(data), device=device)
     return Tensor._new(data, dtype=dtype, device=device)
 
 
 def from_numpy(ndarray: np.ndarray) -> Tensor:
-    """A tensor sharing memory with ``ndarray`` (changes to one show in the other)."""
+    """A tensor sharing memory with ``ndarray`` (changes to one show in the other).
+    A read-only array warns once, as in PyTorch."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
     if ndarray.dtype.kind not in _NUMPY_OK:
@@ -147,6 +167,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
         )
     check_numpy_dtype(ndarray)  # longdouble: kind "f", but no tensor type
     check_native_byte_order(ndarray)
+    _warn_if_not_writable(ndarray)
     return Tensor._make(mark_shared(ndarray), False, None, 0)
 
 
