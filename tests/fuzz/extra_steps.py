@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .more_steps import _dim, _fit, _joint
+
 __all__ = [
     "EXTRA",
     "EXTRA_VIEWS",
@@ -25,6 +27,7 @@ __all__ = [
     "extra_inplace",
     "extra_view",
     "no_forward_rule",
+    "no_nan",
 ]
 
 EXTRA = (
@@ -46,28 +49,6 @@ def no_forward_rule(kind: str, ints: tuple) -> bool:
     """Whether torch has no forward-mode rule for the step (and returns no tangent, without
     an error): scatter_reduce with reduce='prod'."""
     return kind == "scatter_reduce" and ints[2] % 5 == 1
-
-
-def _dim(x: Any, i: int) -> int:
-    return i % max(x.dim(), 1)
-
-
-def _fit(y: Any, shape: tuple) -> Any:
-    """``y`` where it broadcasts to ``shape`` (without growing it), else its sum."""
-    try:
-        ok = np.broadcast_shapes(tuple(y.shape), shape) == shape
-    except ValueError:
-        ok = False
-    return y if ok else y.sum()
-
-
-def _joint(y: Any, shape: tuple) -> Any:
-    """``y`` where it broadcasts against ``shape`` (the result may grow), else its sum."""
-    try:
-        np.broadcast_shapes(tuple(y.shape), shape)
-    except ValueError:
-        return y.sum()
-    return y
 
 
 def _sized(lib: Any, y: Any, shape: tuple) -> Any:
@@ -139,6 +120,28 @@ def _count(shape: tuple, dims: Any) -> int:
 _DTYPES = ("float64", "float32", "int64", "bool")
 
 
+def no_nan(lib: Any, x: Any) -> Any:
+    """``x`` with its NaNs replaced by 0, for amax/amin: where a slice holds a NaN, torch's
+    gradient is NaN over the whole slice (0/0 from its tie count), chainrule's goes to the
+    NaNs, as torch's own max() and max(dim) do (a documented difference,
+    tests/ops/test_reduction_audit.py), steered around."""
+    if x.is_floating_point() and bool(x.isnan().any()):
+        return lib.where(x.isnan(), 0.0, x)
+    return x
+
+
+def _float_pair(t1: Any, t2: Any) -> tuple:
+    """addcmul's/addcdiv's operands, an integer or bool one cast to the other's floating
+    dtype: torch computes the gradient of the floating one through ``value * t1`` of the
+    integer one in float32 (its default dtype), a float64 gradient off by ~1e-8 where
+    chainrule's is exact; the result's dtype is the same either way. Steered around."""
+    if t1.is_floating_point() and not t2.is_floating_point():
+        return t1, t2.to(t1.dtype)
+    if t2.is_floating_point() and not t1.is_floating_point():
+        return t1.to(t2.dtype), t2
+    return t1, t2
+
+
 def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, val: float):
     """One out-of-place step of kind ``kind`` on ``x`` (``other``/``third``: other slots)."""
     shape = tuple(x.shape)
@@ -157,6 +160,8 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
         idx = _any_index(lib, x, d, ints)
         reduce = ("sum", "prod", "mean", "amax", "amin")[ints[2] % 5]
         src = _sized(lib, other, tuple(idx.shape)).to(x.dtype)
+        if reduce in ("amax", "amin"):
+            x, src = no_nan(lib, x), no_nan(lib, src)
         return x.scatter_reduce(d, idx, src, reduce, include_self=bool(ints[0] % 2))
     if kind in ("index_add", "index_copy"):
         k = 1 + ints[4] % max(size, 1)
@@ -169,6 +174,11 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
         mask = _fit(third, shape) > 0
         return x.masked_scatter(mask, _sized(lib, other, shape).to(x.dtype))
     if kind == "logcumsumexp":
+        if x.is_floating_point() and not bool(x.isfinite().all()):
+            # torch's tangent of logcumsumexp over a NaN or inf is wrong where the value is
+            # finite ([1, inf] gives the tangent [0, nan], not [t0, nan]: it shifts by the
+            # whole line's maximum); the gradients agree: steered around
+            x = lib.where(x.isfinite(), x, 0.0)
         return x.logcumsumexp(d)
     if kind == "cummax":
         return getattr(x, "cummax" if ints[4] % 2 else "cummin")(d)[0]
@@ -184,9 +194,6 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
             x = x.contiguous()  # returns uninitialised memory: steered around
         return x.median(d, keepdim=bool(ints[3] % 2))[0]
     if kind in ("var", "std", "var_mean"):
-        if x.numel() == 0:
-            # the tangent of an empty variance: torch 0, chainrule NaN (left open)
-            return x.sum()
         dims = _dims(x, ints)
         # below the number N of elements reduced: with N - correction <= 0 torch's backward
         # divides by N - correction where its forward clamps it at 0 (a NaN value with a
@@ -215,6 +222,7 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
         p = (1, 2, 3, math.inf, -math.inf, 0.5)[ints[4] % 6]
         return x.norm(p=p, dim=_dims(x, ints), keepdim=bool(ints[0] % 2))
     if kind == "amax_dims":
+        x = no_nan(lib, x)
         dims = _dims(x, ints)
         f = "amax" if ints[4] % 2 else "amin"
         if dims is None:
@@ -235,11 +243,8 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
         # chainrule (a singular point, as norms at 0: test_found_cases.py), steered around
         x = x + 0.125 * (x == 0) if x.is_floating_point() else x
         e = _joint(other, shape)
-        if ints[4] % 3 == 0 and e.is_floating_point():
-            # not x.pow(e) of negative bases: NaN where e is not whole, and the two
-            # libraries' rules spread such NaNs differently into gradients that torch's
-            # masks or scatters keep finite (left open)
-            return x.abs().pow(e)
+        if ints[4] % 3 == 0:  # negative bases to fractional powers: NaNs to spread
+            return x.pow(e)
         if ints[4] % 3 == 1:
             return (x.abs() + 0.5).pow(e)
         return x.pow(e.round() if e.is_floating_point() else e)
@@ -248,7 +253,7 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
             return lib.pow(abs(val), x)
         return val**x
     if kind == "addcmul":
-        t1, t2 = _joint(other, shape), _joint(third, shape)
+        t1, t2 = _float_pair(_joint(other, shape), _joint(third, shape))
         if ints[4] % 2:
             return lib.addcdiv(x, t1, t2.abs() + 1, value=val)
         return lib.addcmul(x, t1, t2, value=val)
@@ -366,7 +371,7 @@ def extra_inplace(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tup
             v.mul_(val)
         return
     if kind == "addcmul_":
-        t1, t2 = _fit(other, shape), _fit(third, shape)
+        t1, t2 = _float_pair(_fit(other, shape), _fit(third, shape))
         if ints[4] % 2:
             x.addcdiv_(t1, t2.abs() + 1, value=val)
         else:
@@ -392,6 +397,10 @@ def extra_inplace(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tup
             # kernel); chainrule raises before writing: not mirrored
             reduce = "sum"
         src = _sized(lib, other, tuple(idx.shape)).to(x.dtype)
+        if reduce in ("amax", "amin"):
+            src = no_nan(lib, src)
+            if bool(x.isnan().any()):
+                x.masked_fill_(x.isnan(), 0.0)  # as no_nan, in place
         x.scatter_reduce_(d, idx, src, reduce, include_self=bool(ints[0] % 2))
         return
     if kind == "masked_scatter_":
@@ -409,7 +418,7 @@ def extra_inplace(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tup
             x.pow_(2 if ints[3] % 2 else val)
         else:
             e = _fit(other, shape)
-            x.pow_(e.round() if e.is_floating_point() else e)  # whole: as pow_t
+            x.pow_(e.round() if e.is_floating_point() and ints[3] % 2 else e)
         return
     if kind == "div_mode_":
         y = _fit(other, shape)

@@ -28,6 +28,7 @@ from .extra_steps import (
     extra_step,
     extra_view,
     no_forward_rule,
+    no_nan,
 )
 from .more_steps import MORE, MORE_INPLACE, more_inplace, more_step
 
@@ -177,7 +178,9 @@ def _binary(lib: Any, kind: str, a: Any, b: Any, val: float) -> Any:
     return a * val
 
 
-def _reduce(kind: str, x: Any, ints: tuple) -> Any:
+def _reduce(lib: Any, kind: str, x: Any, ints: tuple) -> Any:
+    if kind == "amax":
+        x = no_nan(lib, x)  # a documented difference of NaN slices (extra_steps.no_nan)
     if x.dim() == 0 or ints[1] % 4 == 0:
         return getattr(x, kind)() if kind != "amax" else x.amax()
     return getattr(x, kind)(_dim(x, ints[2]), keepdim=bool(ints[3] % 2))
@@ -403,7 +406,7 @@ def _execute(lib: Any, prog: Program, slots: list, tr: Trace, skip: set | None, 
             elif st.kind in BINARY:
                 out = _binary(lib, st.kind, x, _pick(slots, st.ints[1]), st.val)
             elif st.kind in REDUCE:
-                out = _reduce(st.kind, x, st.ints)
+                out = _reduce(lib, st.kind, x, st.ints)
             elif st.kind in VIEWS:
                 out = _view(st.kind, x, st.ints)
             elif st.kind in EXTRA_VIEWS:

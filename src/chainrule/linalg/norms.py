@@ -22,6 +22,7 @@ from ..backend import get_array_module, host
 from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
 from ..ops.binary import where
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
+from ..ops.extremes import AmaxSpread, AminSpread
 from ..ops.linalg_out import with_out
 from ..ops.vector_norms import PNorm
 from ._common import check_float, check_square, tensor_arg
@@ -113,10 +114,8 @@ def vector_norm(
         return EuclideanNorm.apply(t, dims, bool(keepdim))
     a = t.abs()
     red = dims if dims is not None else tuple(range(t.ndim))
-    if ord == math.inf:
-        return a.amax(red, keepdim=keepdim)
-    if ord == -math.inf:
-        return a.amin(red, keepdim=keepdim)
+    if ord in (math.inf, -math.inf):  # a NaN or inf tangent in the slice spreads (PyTorch)
+        return (AmaxSpread if ord > 0 else AminSpread).apply(a, red, bool(keepdim))
     if ord == 0.0:
         count = (a != 0).to(t.dtype)
         if t.requires_grad:  # PyTorch's count is in the graph: backward runs (no gradient)

@@ -133,13 +133,26 @@ class ClampTensor(Function):
 
     @staticmethod
     def jvp(ctx, tx, tlo, thi):
+        """PyTorch's tangent, which picks one operand's everywhere (NaNs and ties included,
+        unlike :meth:`masks`): with one bound the bound's unless ``x`` is strictly inside,
+        with two ``max``'s where ``max < min``, else ``min``'s below, ``max``'s above, else
+        ``x``'s."""
         x, lo, hi = ctx.primals
-        out = None
-        for t, m in zip((tx, tlo, thi), ClampTensor.masks(x, lo, hi)):
-            if t is not None and m is not None:
-                term = get_array_module(t).where(m, t, 0).astype(t.dtype, copy=False)
-                out = term if out is None else out + term
-        return out
+        xp = get_array_module(x)
+        with np.errstate(invalid="ignore"):
+            if hi is None:
+                picks = [(x > lo, tx)]
+                rest = tlo
+            elif lo is None:
+                picks = [(x < hi, tx)]
+                rest = thi
+            else:
+                picks = [(lo > hi, thi), (x < lo, tlo), (x > hi, thi)]
+                rest = tx
+        out = xp.zeros(ctx.out.shape, ctx.out.dtype) if rest is None else rest
+        for m, t in reversed(picks):
+            out = xp.where(m, 0 if t is None else t, out)
+        return xp.broadcast_to(out, ctx.out.shape).astype(ctx.out.dtype)
 
 
 class NanToNum(UnaryElementwise):

@@ -205,7 +205,11 @@ class LogCumSumExp(Function):
             for part in (xp.where(t > 0, t, 0), xp.where(t < 0, -t, 0)):
                 acc = _logaddexp_accumulate(xp.log(part) + x, d)
                 parts.append(xp.exp(acc - y))
-        return (parts[0] - parts[1]).astype(x.dtype)
+            out = parts[0] - parts[1]
+            nan = xp.isnan(t)  # in neither part: a NaN tangent reaches every later position
+            if nan.any():
+                out = xp.where(xp.logical_or.accumulate(nan, axis=d), xp.nan, out)
+        return out.astype(x.dtype)
 
 
 @tensor_method(keywords=True)

@@ -61,6 +61,7 @@ class Amax(Function):
 
     raw = True
     mode = "max"
+    spread = False  # the tangent: where(w != 0, t * w, 0), not t * w (AmaxSpread)
 
     @classmethod
     def forward(cls, ctx, x, axes, keepdim, whole=False):
@@ -93,11 +94,28 @@ class Amax(Function):
     def jvp(ctx, t, *_):
         x, yk = ctx.saved_arrays
         w = _tie_shares(_extreme_mask(x, yk), ctx.axes, t.dtype)
-        return (t * w).sum(axis=ctx.axes, keepdims=ctx.keepdim)
+        if ctx.whole or ctx._forward_cls.spread:
+            # max()/min() and the inf-norms: t * w, a NaN or inf tangent anywhere spreads
+            # (PyTorch's)
+            return (t * w).sum(axis=ctx.axes, keepdims=ctx.keepdim)
+        # amax/amin: the extremes' tangents only, a NaN or inf elsewhere stays out (PyTorch)
+        tw = get_array_module(t).where(w != 0, t * w, 0).astype(t.dtype, copy=False)
+        return tw.sum(axis=ctx.axes, keepdims=ctx.keepdim)
 
 
 class Amin(Amax):
     mode = "min"
+
+
+class AmaxSpread(Amax):
+    """amax whose tangent is ``sum(t * share)``, a NaN or inf tangent anywhere in the slice
+    spreading to the result: the inf-norm's (PyTorch's ``linalg.vector_norm``)."""
+
+    spread = True
+
+
+class AminSpread(Amin):
+    spread = True
 
 
 def _lenient_axes(dim: Any, ndim: int) -> tuple | None:

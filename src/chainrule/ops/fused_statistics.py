@@ -108,6 +108,8 @@ class Logsumexp(Function):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             p = xp.exp(wide(x) - m) / s
             out = (wide(t) * p).sum(axis=ctx.axes, keepdims=ctx.keepdim)
+            if x.size == 0:  # log of an empty sum (-inf): PyTorch's tangent is NaN, not 0
+                out = xp.full(out.shape, np.nan)
             return xp.asarray(out, x.dtype)
 
 
@@ -201,6 +203,8 @@ class Var(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             d = _centred(x, ctx.axes)  # float16 / bfloat16: summed in float32
             s = (d * wide(t)).sum(axis=ctx.axes, keepdims=ctx.keepdim) * 2
+            if x.size == 0:  # a sum over nothing: 0, not 0 / 0 (PyTorch's tangent too)
+                return get_array_module(x).asarray(s).astype(x.dtype, copy=False)
             return get_array_module(x).asarray(s / ctx.dof).astype(x.dtype, copy=False)
 
 

@@ -18,6 +18,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, norm_dim
+from .binary import where
 from .binding import tensor_method
 from .index_selection import IndexSelect
 from .shape import reshape
@@ -127,9 +128,11 @@ class Scatter(Function):
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
         xp = get_array_module(grad._data)
-        mask = xp.ones(grad.shape, dtype=grad.dtype)
-        mask[_full_index(index._data, ctx.dim)] = 0
-        gx = grad * Tensor._make(mask, False, None, 0)
+        keep = xp.ones(grad.shape, dtype=bool)
+        keep[_full_index(index._data, ctx.dim)] = False
+        # zeros written where overwritten (not grad * mask: a NaN or inf gradient there
+        # stays out, as PyTorch's)
+        gx = where(Tensor._make(keep, False, None, 0), grad, 0.0)
         gs = gather(grad, ctx.dim, index) if ctx.needs_input_grad[3] else None
         return gx, None, None, gs
 

@@ -110,6 +110,21 @@ class Pow(BinaryElementwise):
         bzero = Tensor._make(b._data == 0, False, None, 0)
         return b * where(bzero, 1.0, a) ** (b - 1)
 
+    @classmethod
+    def chain_a(cls, ctx, g, a, b, y):
+        """``g * d/da``, 0 where the exponent is 0 whatever ``g`` is (PyTorch writes zeros
+        there: a NaN or inf gradient or tangent does not pass an ``x ** 0``)."""
+        d = cls.derivative_a(ctx, a, b, y)
+        if isinstance(b, Tensor):
+            bzero = b._data == 0
+            if bzero.any():
+                return where(Tensor._make(bzero, False, None, 0), 0.0, g * d)
+            return g * d
+        if type(d) is float and d == 0.0:  # x ** 0 (a number)
+            never = get_array_module(g._data).zeros((), bool)
+            return where(Tensor._make(never, False, None, 0), g, 0.0)
+        return g if type(d) is int and d == 1 else g * d
+
     @staticmethod
     def derivative_b(ctx, a, b, y):
         a = as_tensor(a, y)

@@ -23,7 +23,7 @@ from ._util import DtypeError, as_tensor, int_dim, norm_dim, reduction_axes
 from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
 from .cumulative import cumprod
-from .extremes import amax, amin
+from .extremes import AmaxSpread, AminSpread
 from .shape import broadcast_to, cat, flip, reshape
 from .vector_norms import Norm2, NormZero, PNorm, keepdim_shape
 
@@ -280,10 +280,10 @@ def norm(
                 f"norm: cannot compute the {p} norm on an empty tensor because "
                 "the operation does not have an identity"
             )
-        return (
-            amax(input.abs(), axes, keepdim)
-            if p in (float("inf"), "inf")
-            else amin(input.abs(), axes, keepdim)
+        # (amax/amin whose tangent lets a NaN or inf anywhere in the slice through, as
+        # PyTorch's norm)
+        return (AmaxSpread if p in (float("inf"), "inf") else AminSpread).apply(
+            input.abs(), axes, keepdim
         )
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p == 0:
         return NormZero.apply(input, axes, keepdim)
