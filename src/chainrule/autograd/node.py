@@ -401,7 +401,6 @@ def _as_tensor(v: Any) -> Any:
 # ``MyFn`` gives 'MyFnBackward'; torchviz and user code read it): a recorded node's class is
 # swapped, after its op's forward, for a Node subclass of that name (one per name, cached).
 _TYPE_BY_NAME: dict[str, type] = {}
-_STATIC_TYPE: dict[type, type | None] = {}  # Function class -> its node type (None: per call)
 
 
 def _node_type(name: str) -> type:
@@ -417,8 +416,9 @@ def name_node_type(node: Node) -> None:
     """Give a freshly recorded ``node`` the class named as PyTorch's node (see above); a
     Function whose ``node_name`` depends on the call is looked up per node."""
     fn = node._forward_cls
-    node_type = _STATIC_TYPE.get(fn, False)
-    if node_type is False:
+    node_type = fn.__dict__.get("_node_type", False)  # kept on the Function class itself
+    if node_type is False:  # (not inherited: a subclass has its own name)
         dynamic = callable(getattr(fn, "node_name", None))
-        node_type = _STATIC_TYPE[fn] = None if dynamic else _node_type(public_view(node)[0])
+        node_type = None if dynamic else _node_type(public_view(node)[0])
+        fn._node_type = node_type  # None: the name depends on the call
     node.__class__ = node_type if node_type is not None else _node_type(public_view(node)[0])
