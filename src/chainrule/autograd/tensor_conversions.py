@@ -235,46 +235,39 @@ def autocast_float32(*tensors: Any) -> tuple:
     return AUTOCAST[1](Float32Composite, tensors) if AUTOCAST[0] else tensors
 
 
+def _cast_first(fn: Callable, cast: Callable) -> Callable:
+    """``fn`` with its tensor arguments passed through ``cast`` (an autocast rule) while
+    CPU autocast is on, and its own parts then left alone (PyTorch runs one kernel below
+    autocast). Outside autocast the call costs one integer test."""
+
+    @functools.wraps(fn)
+    def cast_then_call(*args: Any, **kwargs: Any) -> Any:
+        if not AUTOCAST[0]:
+            return fn(*args, **kwargs)
+        args = cast(*args)
+        if kwargs:
+            kwargs = dict(zip(kwargs, cast(*kwargs.values())))
+        with computing_in_float32():  # its parts are not cast again
+            return fn(*args, **kwargs)
+
+    return cast_then_call
+
+
 def autocast_float32_op(fn: Callable) -> Callable:
     """Decorator for a public op of PyTorch's CPU autocast float32 list (the FFTs, the
     linear-algebra solvers and decompositions, 3-d and fractional max pooling, reflection and
     replication padding, several losses, ``quantile``, ``stft``, ``polar``): inside an
     active CPU autocast its float16 and bfloat16 tensor arguments are cast to float32 first,
-    before the op's own dtype checks, so it computes and returns float32 as in PyTorch; the
-    ops it is composed of are not cast again (PyTorch runs one kernel below autocast).
-    Outside autocast the call costs one integer test."""
-
-    @functools.wraps(fn)
-    def cast_then_call(*args: Any, **kwargs: Any) -> Any:
-        if not AUTOCAST[0]:
-            return fn(*args, **kwargs)
-        args = autocast_float32(*args)
-        if kwargs:
-            kwargs = dict(zip(kwargs, autocast_float32(*kwargs.values())))
-        with computing_in_float32():  # its parts are not cast again (PyTorch's one kernel)
-            return fn(*args, **kwargs)
-
-    return cast_then_call
+    before the op's own dtype checks, so it computes and returns float32 as in PyTorch."""
+    return _cast_first(fn, autocast_float32)
 
 
 def autocast_lower_precision_op(fn: Callable) -> Callable:
     """Decorator for a public op that PyTorch's CPU autocast runs in the autocast dtype
-    because its own parts are on the lower-precision list (the RNN cells are linear layers):
-    inside an active CPU autocast its float32 (and other half) tensor arguments are cast to
-    the autocast dtype first, and its parts run as they are. Outside autocast the call
-    costs one integer test."""
-
-    @functools.wraps(fn)
-    def cast_then_call(*args: Any, **kwargs: Any) -> Any:
-        if not AUTOCAST[0]:
-            return fn(*args, **kwargs)
-        args = autocast_lower_precision(*args)
-        if kwargs:
-            kwargs = dict(zip(kwargs, autocast_lower_precision(*kwargs.values())))
-        with computing_in_float32():  # its parts are not cast again (PyTorch's one kernel)
-            return fn(*args, **kwargs)
-
-    return cast_then_call
+    because its own parts are on the lower-precision list (the RNN cells are linear layers,
+    ``scaled_dot_product_attention``): inside an active CPU autocast its float32 (and other
+    half) tensor arguments are cast to the autocast dtype first."""
+    return _cast_first(fn, autocast_lower_precision)
 
 
 @contextlib.contextmanager
