@@ -183,7 +183,7 @@ def test_cpu_autocast_in_float16_is_refused():
 
 
 def test_autocast_counter_returns_to_zero():
-    from chainrule.autograd.tensor_conversions import AUTOCAST
+    from chainrule.autograd.lower_precision import AUTOCAST
 
     before = AUTOCAST[0]
     cr.set_autocast_enabled("cpu", True)

@@ -4,10 +4,10 @@ On the CPU, with ``dtype=cr.bfloat16`` (PyTorch's CPU default) or ``cr.float16``
 autocast takes effect as in PyTorch, whose CPU cast lists are the same for both dtypes:
 inside the block, matmuls, linear layers, convolutions and attention cast their floating
 tensor arguments to the autocast dtype and return it (computed in float32 and rounded once:
-bfloat16 through :func:`chainrule.autograd.tensor_conversions.run_in_float32`, float16
+bfloat16 through :func:`chainrule.autograd.lower_precision.run_in_float32`, float16
 through float32 BLAS, :mod:`chainrule._kernels.half_gemm`); other ops run in the dtype of
 their inputs, and gradients flow back through the casts to float32 parameters. The casting
-hooks into ``Function.apply`` through ``tensor_conversions.AUTOCAST``. A CUDA autocast
+hooks into ``Function.apply`` through ``lower_precision.AUTOCAST``. A CUDA autocast
 that would take effect raises ``NotImplementedError`` (PyTorch's CUDA lists differ and are
 not implemented for the CuPy backend). What PyTorch itself turns off still turns off
 silently or with PyTorch's warning, so the common patterns run unchanged:
@@ -18,7 +18,7 @@ silently or with PyTorch's warning, so the common patterns run unchanged:
 
 Ops of PyTorch's CPU float32 list cast bfloat16 (and float16) arguments up and return
 float32, as in PyTorch: the fused Functions in ``_FLOAT32_OPS`` (``nll_loss``, ``prod``, ...)
-and composed ops that call ``tensor_conversions.autocast_float32`` first (``trace``,
+and composed ops that call ``lower_precision.autocast_float32`` first (``trace``,
 ``adaptive_avg_pool3d``, the losses) or are decorated with ``autocast_float32_op`` (the
 FFTs, ``stft``, ``polar``, ``quantile``, the linear-algebra solvers and decompositions
 (``linalg.inv``/``solve``/``qr``/``svd``/``eigh``/``lstsq``/..., ``cholesky_solve``,
@@ -26,9 +26,9 @@ FFTs, ``stft``, ``polar``, ``quantile``, the linear-algebra solvers and decompos
 reflection/replication padding, the margin and CTC losses). Composed ops of the
 lower-precision list (``addmm``, ``baddbmm``, ``addbmm``, ``prelu``, ``linalg.vecdot``,
 ``scaled_dot_product_attention``, the RNN cells) cast all their arguments first
-through ``tensor_conversions.autocast_lower_precision``; composed ops on neither list whose
+through ``lower_precision.autocast_lower_precision``; composed ops on neither list whose
 parts are cast (``mv``, ``dot``, ``addmv``, adaptive average pooling) run their parts in
-``tensor_conversions.outside_autocast``. A backward run inside the block is not cast
+``lower_precision.outside_autocast``. A backward run inside the block is not cast
 (PyTorch's backward never autocasts).
 
 Differences from PyTorch (``tests/test_autocast_cast_lists.py`` checks 97 ops against it):
@@ -44,9 +44,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import cuda, dtypes
+from ..autograd.lower_precision import AUTOCAST, in_float32_rerun
 from ..autograd.state import current
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import AUTOCAST, in_float32_rerun
 from . import autocast_state
 from .autocast_state import assign, check_device, get_autocast_dtype, state
 
@@ -55,7 +55,7 @@ __all__ = ["autocast"]
 # The Function classes whose float32 tensor arguments CPU autocast casts to bfloat16
 # (PyTorch's lower-precision list: mm/bmm/matmul, linear, convolutions, attention). conv1d
 # and conv3d run on Conv2dFn; conv3d casts all its arguments first, through
-# tensor_conversions.autocast_arguments.
+# lower_precision.autocast_arguments.
 _LOWER_PRECISION_OPS = frozenset(
     {
         "MatMul",
@@ -63,7 +63,7 @@ _LOWER_PRECISION_OPS = frozenset(
         "Conv2dFn",
         "ConvTranspose2dFn",
         "ScaledDotProductAttention",
-        "LowerPrecisionComposite",  # composed ops: tensor_conversions.autocast_lower_precision
+        "LowerPrecisionComposite",  # composed ops: lower_precision.autocast_lower_precision
     }
 )
 # The fused Function classes of ops PyTorch's CPU autocast runs in float32 (its float32
@@ -77,7 +77,7 @@ _FLOAT32_OPS = frozenset(
         "Prod",
         "EuclideanCdist",
         "GridSample2dFn",
-        "Float32Composite",  # composed ops: tensor_conversions.autocast_float32
+        "Float32Composite",  # composed ops: lower_precision.autocast_float32
     }
 )
 _TO_LOWER = (dtypes.float32, dtypes.float16)

@@ -7,7 +7,7 @@ float16 on CUDA, nesting 0, cache on), as in PyTorch. :class:`~.autocast_mode.au
 sets and restores this state; ``set_autocast_enabled('cpu', True)`` turns the same casting
 on without a block, as ``torch.set_autocast_enabled`` does.
 
-``tensor_conversions.AUTOCAST[0]`` counts the threads whose CPU autocast is on, so that an
+``lower_precision.AUTOCAST[0]`` counts the threads whose CPU autocast is on, so that an
 op outside autocast pays one integer test: every change of the CPU ``enabled`` flag goes
 through :func:`assign`, which keeps that count.
 
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
+from ..autograd.lower_precision import AUTOCAST
 from ..autograd.state import current
-from ..autograd.tensor_conversions import AUTOCAST
 from ..dtype_objects import dtype, public_dtype
 
 __all__ = [

@@ -37,12 +37,12 @@ from .anomaly import check_forward_outputs
 from .forward_tangents import forward_tangents
 from .ieee import rerun_quietly
 from .inference import check_saved_values
+from .lower_precision import AUTOCAST, run_in_float32
 from .mark_dirty import adopt_dirty
 from .node import Node, name_node_type
 from .saved import SavedConstant, SavedInput, SavedOutput, SavedPacked, classify, memory_root, pack
 from .state import LOCAL, current
 from .tensor import Tensor
-from .tensor_conversions import AUTOCAST, run_in_float32
 from .user_function_outputs import check_user_saved, pass_non_tensors
 from .view_base import outside_graph, record_view
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from .. import creation as _creation
 from .. import dtypes as _dt
+from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op
 from ..ops._util import as_tensor
 from ..ops.fft import (
     Plan,

@@ -30,7 +30,7 @@ class LinAlgError(RuntimeError):
 
 
 # The ops PyTorch runs on bfloat16 on the CPU (norms, products, matrix_exp, cross): their
-# Functions compute in float32 and round once (autograd/tensor_conversions.run_in_float32).
+# Functions compute in float32 and round once (autograd/lower_precision.run_in_float32).
 # Every other linalg op is a LAPACK factorization or solver without a bfloat16 kernel.
 _BFLOAT16_OK = frozenset(
     {

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from .. import return_types
 from ..autograd import grad_mode
+from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module
 from ..ops.linalg_out import with_out
 from ._common import check_square

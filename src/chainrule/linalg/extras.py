@@ -27,8 +27,8 @@ import numpy as np
 
 from .. import return_types
 from ..autograd import grad_mode
+from ..autograd.lower_precision import autocast_float32_op, autocast_lower_precision
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op, autocast_lower_precision
 from ..backend import errstate, get_array_module, host
 from ..dtypes import is_bfloat16
 from ..ops._util import as_tensor

@@ -16,8 +16,8 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module, host
 from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
 from ..ops.binary import where

@@ -22,8 +22,8 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.function import Function
+from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module
 from ..ops.binary import where
 from ..ops.linalg_out import with_out

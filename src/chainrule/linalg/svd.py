@@ -35,8 +35,8 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import errstate, get_array_module
 from ..ops.linalg_out import with_out
 from ..ops.structural import diag_embed, diagonal

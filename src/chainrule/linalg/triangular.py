@@ -21,8 +21,8 @@ import warnings
 import numpy as np
 
 from .. import return_types
+from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module, host
 from ..ops.binary import where
 from ..ops.cast import cast

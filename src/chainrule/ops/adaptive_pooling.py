@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.lower_precision import in_float32_rounded_once
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import in_float32_rounded_once
 from ..backend import get_array_module
 from ..quantized_ops import adaptive_avg_pool2d_quantized
 from ._pooling_indices import adaptive_max_indices

@@ -54,8 +54,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.lower_precision import autocast_lower_precision_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_lower_precision_op
 from ..backend import get_array_module
 from ..backends.sdp import ENABLED as SDP_ENABLED
 from ..backends.sdp import SDPBackend, check_backends

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import errstate, get_array_module
 from ._util import ShapeError, as_tensor
 from .binding import numpy_keywords, tensor_method

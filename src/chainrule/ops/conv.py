@@ -20,8 +20,8 @@ from typing import Any
 
 from .._layout import is_vmap_array
 from ..autograd.function import Function
+from ..autograd.lower_precision import AUTOCAST
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import AUTOCAST
 from . import _conv_kernels as K
 from ._im2col import out_size
 from ._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, tsum

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.lower_precision import AUTOCAST, autocast_lower_precision
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import AUTOCAST, autocast_lower_precision
 from ..backend import get_array_module
 from ..backends.opt_einsum import contraction_path
 from ..dtypes import promote_types

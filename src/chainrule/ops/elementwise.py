@@ -25,7 +25,7 @@ each rounding once, as PyTorch's composed derivative formulas do (measured again
 this matches it on far more elements than one float32 pass rounded at the end); an op whose
 PyTorch backward is one fused kernel sets ``fused_bfloat16_backward``. The tangent rule
 widens and rounds once. Other mixes (bfloat16 beside a float32 tensor) keep the
-cast-wrapped float32 path (``autograd/tensor_conversions.run_in_float32``).
+cast-wrapped float32 path (``autograd/lower_precision.run_in_float32``).
 
 Example::
 

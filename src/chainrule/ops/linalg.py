@@ -14,12 +14,8 @@ from .._kernels import pool_gemm
 from .._kernels.blas import matmul_stack
 from .._kernels.half_gemm import half_matmul, is_host_half
 from ..autograd.function import Function
+from ..autograd.lower_precision import AUTOCAST, autocast_float32, without_autocast
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import (
-    AUTOCAST,
-    autocast_float32,
-    without_autocast,
-)
 from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
 from .linalg_out import with_out

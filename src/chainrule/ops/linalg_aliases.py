@@ -18,8 +18,8 @@ import numpy as np
 
 from .. import return_types
 from .._user_warnings import warn_at_caller
+from ..autograd.lower_precision import autocast_float32_op, in_float32_rounded_once
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op, in_float32_rounded_once
 from ..backend import get_array_module
 from ..linalg._common import check_square, mH
 from ..linalg.decompositions import cholesky as _cholesky

@@ -28,8 +28,8 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.function import Function
+from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import errstate, get_array_module
 from ..linalg._common import tensor_arg
 from ..linalg.extras import householder_product

@@ -32,8 +32,8 @@ import numpy as np
 
 from .. import return_types
 from .._user_warnings import warn_at_caller
+from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module
 from ..linalg._common import batch_shape, check_square, mH, tensor_arg
 from ..linalg.chains import chain_matmul

@@ -24,8 +24,8 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.function import Function
+from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import device_of, get_array_module, host, to_device
 from ._result_layout import contiguous, has_own_layout
 from ._util import DtypeError, as_tensor, constant, int_dim, refuse_complex_order

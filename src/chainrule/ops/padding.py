@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..autograd.function import Function
+from ..autograd.lower_precision import AUTOCAST, autocast_float32
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import AUTOCAST, autocast_float32
 from ..backend import get_array_module
 from ._util import ShapeError
 from .circular_padding import CircularPad, check_circular_pads

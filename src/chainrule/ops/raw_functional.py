@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..autograd.lower_precision import autocast_lower_precision_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_lower_precision_op
 from ._raw_checks import need_floating, need_tensor, same_dtype, shape_of
 from .affine import LinearFn
 from .raw_conv_sampling import (

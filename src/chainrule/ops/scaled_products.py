@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import (
+from ..autograd.lower_precision import (
     AUTOCAST,
     autocast_lower_precision,
     computing_in_float32,
     without_autocast,
 )
+from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16
 from ._util import NAMED_ERRORS, ShapeError, as_tensor, lead_with

@@ -24,8 +24,8 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._user_warnings import warn_at_caller
+from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
-from ..autograd.tensor_conversions import autocast_float32_op
 from ..backend import get_array_module
 from ._util import as_tensor
 from .binding import tensor_method

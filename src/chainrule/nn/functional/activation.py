@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 
+from ...autograd.lower_precision import autocast_lower_precision
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import autocast_lower_precision
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
 from ...ops.activation_primitives import (

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from ..._type_names import type_name
+from ...autograd.lower_precision import autocast_float32, autocast_float32_op
 from ...autograd.state import is_grad_enabled
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import autocast_float32, autocast_float32_op
 from ...backend import get_array_module
 from ...dtypes import is_bfloat16, is_floating
 from ...ops._util import DtypeError, ShapeError, constant, no_integer_kernel

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from ...autograd.lower_precision import autocast_arguments, computing_in_float32
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import autocast_arguments, computing_in_float32
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
 from ...ops.conv import Conv2dFn, ConvTranspose2dFn, _check_geometry, _tuple

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import autocast_float32_op
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
 from ...ops.ctc import CtcLoss

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import autocast_float32_op
 from ...linalg.norms import vector_norm
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, broadcast_error, lead_with
 from .loss import _legacy_reduction

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd.grad_mode import no_grad
+from ...autograd.lower_precision import AUTOCAST
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import AUTOCAST
 from ...ops._util import DtypeError, PaddingIdxError, ShapeError
 from ...ops.affine import LinearFn
 from ...ops.einsum import einsum

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from ..._type_names import type_name
+from ...autograd.lower_precision import AUTOCAST, autocast_float32, computing_in_float32
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import AUTOCAST, autocast_float32, computing_in_float32
 from ...dtypes import float16, float32, is_bfloat16, is_floating, promote_types
 from ...ops._util import DtypeError, ShapeError
 from ...ops.binary import where

@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import (
+from ...autograd.lower_precision import (
     autocast_float32,
     autocast_float32_op,
     in_float32_rounded_once,
 )
+from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError

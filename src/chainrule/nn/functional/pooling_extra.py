@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import autocast_float32_op
 from ...creation import zeros
 from ...ops._util import ShapeError
 from ...ops.binary import where

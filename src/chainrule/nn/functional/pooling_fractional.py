@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
-from ...autograd.tensor_conversions import autocast_float32_op
 from ...backend import get_array_module, to_device
 from ...ops._pooling_indices import fractional_windows, window_max_indices
 from ...ops.gather_scatter import take_along_dim
