@@ -67,6 +67,33 @@ class _Alias(Function):
         return t
 
 
+class _TangentWithoutGraph(Function):
+    """The tangent ``unpack_dual`` reads from a dual tensor that requires grad: it requires
+    grad as in PyTorch, but chainrule's forward mode computes tangents as arrays, without
+    the graph that reverse mode would need, so a backward pass through it raises instead
+    of leaving out its share of the gradient. ``cr.func.jvp`` supports this case."""
+
+    raw = True
+    node_name = "TangentBackward"
+
+    @staticmethod
+    def forward(ctx, x, tan):
+        return tan
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError(
+            "backward through a tangent from autograd.forward_ad.unpack_dual (reverse mode "
+            "over forward mode) is not supported: chainrule's forward-mode tangents carry no "
+            "graph. Compute it with cr.func.jvp instead (its tangents are differentiable), "
+            "or detach the tangent"
+        )
+
+    @staticmethod
+    def jvp(ctx, tx, ttan):
+        return None  # a tangent has no tangent of its own at this level, as in PyTorch
+
+
 _NESTED = "Nested forward mode AD is not supported at the moment"
 
 
@@ -77,7 +104,7 @@ def enter_level(state: AutogradState, api: str) -> ForwardLevel:
             f"{api}: {_NESTED} (one dual_level / jvp at a time; for higher-order derivatives "
             "use cr.func.jacfwd(cr.func.jacrev(f)) or cr.func.hessian)"
         )
-    level = ForwardLevel(0)
+    level = ForwardLevel(0, api)
     state.fw_level = level
     state.forward_ad = 1
     return level
@@ -226,4 +253,8 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
     given = fw[2]
     if given is not None and given._data is tan:
         return UnpackedDualTensor(primal, given)
+    if tensor.requires_grad and current().grad_enabled:
+        # the tangent depends on what the primal depends on, but is an array without a
+        # graph: differentiating it (reverse over forward) would silently miss that part
+        return UnpackedDualTensor(primal, _TangentWithoutGraph.apply(tensor, tan))
     return UnpackedDualTensor(primal, Tensor._make(tan, False, None, 0))

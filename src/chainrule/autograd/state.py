@@ -38,11 +38,12 @@ class ForwardLevel:
     ``dual_level()`` destroys the tangents made inside it.
     """
 
-    __slots__ = ("alive", "index")
+    __slots__ = ("alive", "api", "index")
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, api: str = "dual_level") -> None:
         self.alive = True
         self.index = index
+        self.api = api  # what opened it: "jvp" (a cr.func transform) or the forward_ad API
 
 
 class AutogradState:

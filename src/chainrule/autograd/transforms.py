@@ -23,6 +23,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from ..dtypes import is_floating
+from ..random import get_rng_state, set_rng_state
 from .forward_ad import check_dual_pair, enter_level, exit_level
 from .grad_mode import enable_grad
 from .state import current
@@ -290,10 +291,10 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
     state = current()
-    if state.forward_ad > 0:
-        raise NotImplementedError(
-            "jvp: nested forward-mode transforms (jvp inside jvp, jacfwd of jacfwd, or jvp "
-            "inside autograd.forward_ad.dual_level) are not supported; use jacfwd(jacrev(f))"
+    if state.forward_ad > 0 and state.fw_level.api != "jvp":
+        raise NotImplementedError(  # PyTorch raises here too ("Nested forward mode AD ...")
+            "jvp: a forward-mode transform inside autograd.forward_ad.dual_level is not "
+            "supported (nested forward mode, as in PyTorch); exit the dual_level first"
         )
     pairs = []
     for p, t in zip(primals, tangents):
@@ -301,6 +302,11 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
         t = t if isinstance(t, Tensor) else Tensor._new(t, dtype=p.dtype)
         check_dual_pair(p, t)  # as torch: integer primals/tangents and shape mismatches raise
         pairs.append((p, t))
+    if state.forward_ad > 0 or (
+        state.grad_enabled and any(p.requires_grad or t.requires_grad for p, t in pairs)
+    ):  # inside another jvp (jacfwd(jacfwd(f))) or a reverse transform (jacrev(jacfwd(f)))
+        return _jvp_by_reverse_mode(f, pairs, has_aux)
+    rng = get_rng_state() if state.grad_enabled else None
     level = enter_level(state, "jvp")
     try:
         duals = []
@@ -314,6 +320,12 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
         out_tangents = [o._fw_tangent for o in outs]
     finally:
         exit_level(state, level)
+    if rng is not None and any(o.requires_grad for o in outs):
+        # f read a tensor that requires grad (a module's parameter, a closure): the tangents
+        # must be differentiable w.r.t. it, which tangent arrays are not. Run f again (with
+        # the same random draws) the reverse-mode way, whose results carry the graph.
+        set_rng_state(rng)
+        return _jvp_by_reverse_mode(f, pairs, has_aux)
     touts = []
     for o, tan in zip(outs, out_tangents):
         if tan is None:
@@ -323,6 +335,50 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     out_p = plain if isinstance(out, (tuple, list)) else plain[0]
     tout = tuple(touts) if isinstance(out, (tuple, list)) else touts[0]
     return (out_p, tout, aux) if has_aux else (out_p, tout)
+
+
+def _jvp_by_reverse_mode(f: Callable, pairs: list, has_aux: bool) -> tuple:
+    """``jvp`` inside another ``jvp``: ``J·v`` by two reverse passes, while the outer
+    transform's forward level stays open around them.
+
+    The core keeps one forward level at a time (tangents are arrays, not tensors with
+    tangents of their own), so the inner transform cannot open a second one. Instead it
+    differentiates twice in reverse mode: with a cotangent ``u`` that requires grad,
+    ``g(u) = Jᵀu`` is linear in ``u``, and the gradient of ``<g(u), v>`` w.r.t. ``u`` is
+    ``J·v`` -- the same values as a forward pass. Every op of both passes is recorded
+    (``create_graph``), so the outer level's tangents flow through them: the outer
+    transform differentiates the inner result as in PyTorch's nested forward mode."""
+    primals = [p for p, _ in pairs]
+    res = vjp(f, *primals, has_aux=has_aux)
+    out, vjp_fn = res[0], res[1]
+    outs = _as_tuple(out)
+    # u = ones, not zeros: g(u) is linear in u, but some backward rules compute it in a log
+    # domain (logcumsumexp), whose derivative in u is masked to 0 where u is 0
+    us = [Tensor._make(_xp(o).ones(o.shape, o.dtype), True, None, 0) for o in outs]
+    from . import grad as autograd_grad
+
+    with enable_grad():  # recorded under no_grad too: the outer tangents ride on the ops
+        gs = vjp_fn(*us)
+        linked = [(g, t) for g, (_, t) in zip(gs, pairs) if g.requires_grad]
+        found = (
+            autograd_grad(
+                [g for g, _ in linked],
+                us,
+                [t.to(g.dtype) for g, t in linked],
+                create_graph=True,
+                allow_unused=True,
+            )
+            if linked
+            else [None] * len(us)
+        )
+    touts = [_zeros_if_none(j, o) for j, o in zip(found, outs)]
+    outer = any(o.requires_grad for o in outs) or any(
+        p.requires_grad or t.requires_grad for p, t in pairs
+    )
+    if not outer:  # no reverse transform around reads these: cut from the private graph
+        touts = [_cut(t) for t in touts]  # (the outer forward level's tangents stay)
+    tout = tuple(touts) if isinstance(out, (tuple, list)) else touts[0]
+    return (out, tout, res[2]) if has_aux else (out, tout)
 
 
 def jacrev(f: Callable, argnums: int = 0) -> Callable:
