@@ -224,6 +224,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("._compile", __name__).compile
     if name in ("save", "load"):
         return getattr(importlib.import_module(".io", __name__), name)
+    if name in ("cond", "while_loop"):  # torch's control-flow higher-order ops
+        return getattr(importlib.import_module("._higher_order_ops", __name__), name)
     if name == "vmap":  # torch.vmap is torch.func.vmap
         return importlib.import_module(".func", __name__).vmap
     if name.startswith("_foreach_"):  # the multi-tensor ops: their module on first use

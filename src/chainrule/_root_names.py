@@ -131,6 +131,7 @@ NN_ROOT_FORMS: frozenset[str] = frozenset(
 STAR_NAMES: frozenset[str] = frozenset(
     {
         "has_openmp",
+        "cond",
         "AcceleratorError",
         "OutOfMemoryError",
         "default_generator",

@@ -13,7 +13,7 @@ from typing import Any
 
 from .._compile_arguments import BACKENDS, InvalidBackend
 from ..compiler import allow_in_graph, assume_constant_result, disable, is_compiling, reset
-from . import config, eval_frame
+from . import config, eval_frame, exc
 from .eval_frame import OptimizedModule
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "config",
     "disable",
     "eval_frame",
+    "exc",
     "graph_break",
     "is_compiling",
     "list_backends",

@@ -51,14 +51,33 @@ def run_node_prehooks(node: Any, grads: list) -> list:
 
 
 def run_node_posthooks(node: Any, input_grads: tuple, grads: list) -> tuple:
-    """Apply ``node``'s hooks to the gradients its rule returned for its inputs."""
+    """Apply ``node``'s hooks to the gradients its rule returned for its inputs. A hook sees
+    (and returns) one gradient per input PyTorch's node lists, in its order, as
+    ``next_functions`` shows them (``x.pow(2)``'s node lists ``x`` only, not the exponent)."""
     n = len(node.next_edges)
-    gin = tuple(input_grads[:n])
+    full = list(input_grads[:n]) + [None] * (n - len(input_grads[:n]))
+    slots = _public_slots(node, n)
+    gin = tuple(full[i] if i < n else None for i in slots)
     for h in node._post_hooks:
         out = h(gin, tuple(grads))
         if out is not None:
             gin = _checked(h, node, gin, out, "input")
-    return gin
+    for i, g in zip(slots, gin, strict=True):
+        if i < n:
+            full[i] = g
+    return tuple(full)
+
+
+def _public_slots(node: Any, n: int) -> list[int]:
+    """The positions of ``node``'s inputs that PyTorch's node lists, in its order (the
+    inputs ``next_functions`` shows)."""
+    from .node import public_view
+
+    slots = public_view(node)[1]
+    if slots is not None:
+        return list(slots)
+    edges, meta = node.next_edges, node.input_meta
+    return [i for i in range(n) if edges[i] is not None or (i < len(meta) and meta[i] is not None)]
 
 
 def _checked(h: Any, node: Any, old: tuple, new: Any, what: str) -> tuple:
