@@ -431,7 +431,10 @@ def test_check_sparse_tensor_invariants_switch_mirrors_torch():
 
 def test_like_constructors_and_saving_as_torch():
     i, v = [[0, 1], [1, 0]], [1.0, 2.0]
-    s, ts = cr.sparse_coo_tensor(i, v, (2, 3)), torch.sparse_coo_tensor(i, v, (2, 3))
+    s, ts = (
+        cr.sparse_coo_tensor(i, v, (2, 3)),
+        torch.sparse_coo_tensor(i, v, (2, 3), check_invariants=True),
+    )
     for name in ("zeros_like", "empty_like"):
         got, want = getattr(cr, name)(s), getattr(torch, name)(ts)
         assert got.is_sparse and want.is_sparse

@@ -20,6 +20,7 @@ from ..backend import Device, to_device
 from ..creation import empty
 from ..multiprocessing.sharing import module_share_memory
 from ..ops.memory_format import relayout_array
+from ..ops.sparse_tensor import SparseTensor
 from ._module_to import parse_module_to
 from .parameter import Parameter
 
@@ -52,8 +53,11 @@ class ModuleConversions:
                 child._apply(fn)
         with no_grad():
             for store in (self._parameters, self._buffers):
-                for v in store.values():
+                for k, v in list(store.items()):
                     if v is None:
+                        continue
+                    if isinstance(v, SparseTensor):  # a sparse buffer: replaced (as torch's
+                        store[k] = _sparse_of(fn(v))  # buffers), its values live elsewhere
                         continue
                     v._data = _array_of(fn(v), "_apply")
                     if isinstance(v, Parameter) and v.grad is not None:
@@ -94,6 +98,9 @@ class ModuleConversions:
             warn_at_caller(_COMPLEX_MODULES)
 
         def convert(t: Tensor):
+            if isinstance(t, SparseTensor):  # e.g. Whisper's alignment_heads buffer
+                cast = dtype if dtype is not None and t._data.dtype.kind in "fV" else None
+                return t.to(device=device if device is not None else t.device, dtype=cast)
             arr = t._data
             if device is not None:
                 arr = to_device(arr, device)
@@ -128,6 +135,13 @@ class ModuleConversions:
         started with ``cr.multiprocessing`` train the same weights (Hogwild); see
         :mod:`chainrule.multiprocessing`."""
         return module_share_memory(self)
+
+
+def _sparse_of(value: Any) -> Tensor:
+    """What a conversion function returned for a sparse buffer (a Tensor, kept whole)."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"Module._apply: fn must return a Tensor, got {type(value).__name__}")
+    return value
 
 
 def _array_of(value: Any, op: str) -> Any:

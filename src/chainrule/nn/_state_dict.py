@@ -35,6 +35,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
+from ..ops.sparse_tensor import SparseTensor
 from ..utils.hooks import RemovableHandle
 from .parameter import Parameter
 
@@ -374,6 +375,9 @@ def _load_one(
             f"object from checkpoint but received {type(value)}"
         )
         return
+    if isinstance(target, SparseTensor) or isinstance(value, SparseTensor):
+        _load_sparse(module, name, key, target, value, assign, errors)
+        return
     if _is_placeholder(target):
         if _is_placeholder(value):  # both shapeless: nothing to load yet
             return
@@ -405,6 +409,38 @@ def _load_one(
             f"{_size(target.shape)} and whose dimensions in the checkpoint are "
             f"{_size(arr.shape)}, an exception occurred : {ex.args}."
         )
+
+
+def _load_sparse(
+    module: Any, name: str, key: str, target: Tensor, value: Any, assign: bool, errors: list
+) -> None:
+    """:func:`_load_one` where the model's tensor or the checkpoint's is sparse COO: a sparse
+    value is copied into a sparse buffer in place (its dtype and device kept), as torch's
+    ``copy_`` does; dense into sparse or sparse into dense is torch's error."""
+    shape = tuple(value.shape)
+    if shape != tuple(target.shape):
+        errors.append(
+            f"size mismatch for {key}: copying a param with shape {_size(shape)} from "
+            f"checkpoint, the shape in current model is {_size(target.shape)}."
+        )
+        return
+    if assign and isinstance(value, Tensor):
+        setattr(module, name, value)
+        return
+    if not (isinstance(target, SparseTensor) and isinstance(value, SparseTensor)):
+        kinds = (t.type() if isinstance(t, Tensor) else type(t).__name__ for t in (target, value))
+        errors.append(
+            f'While copying the parameter named "{key}", whose dimensions in the model are '
+            f"{_size(target.shape)} and whose dimensions in the checkpoint are "
+            f"{_size(shape)}, an exception occurred : ('copy_() between dense and sparse "
+            f"Tensors is not implemented! Found self type = {next(kinds)} and src type = "
+            f"{next(kinds)}',)."
+        )
+        return
+    fresh = value.detach().to(device=target.device, dtype=target.dtype).clone()
+    target._sp_pattern, target._sp_values = fresh._sp_pattern, fresh._sp_values
+    target._data = fresh._data
+    target._vc[0] += 1
 
 
 def _copy_into(target: Tensor, arr: Any) -> None:
