@@ -10,8 +10,12 @@ Cases:
 * ``large:batchnorm_64x16x32x32``  training-mode BatchNorm2d forward plus backward on a
   ResNet-20-sized activation; ``large:adam_1M``  one Adam step of a 1M-element parameter.
 * ``half:*``  float16 products forward plus backward (``linear`` 64x256 by 256x256, ``conv``
-  16->16 channels 3x3 on 8x16x32x32, ``bmm`` 16x64x64) and ``half:autocast_mlp``, a float32
-  MLP step (256-512-512-10, batch 64) inside ``autocast("cpu", dtype=float16)``.
+  16->16 channels 3x3 on 8x16x32x32, ``bmm`` 16x64x64), ``half:autocast_mlp``, a float32
+  MLP step (256-512-512-10, batch 64) inside ``autocast("cpu", dtype=float16)``, and float16
+  layers and ops forward plus backward: ``nn.LSTM`` / ``nn.GRU`` (64->64, 20 steps, batch
+  8), ``cdist`` (256x64 by 200x64, p=2 and p=1; PyTorch's CPU cdist refuses float16, so its
+  column is float32) and an attention-score ``einsum``
+  (4x8x64x32, ``bhid,bhjd->bhij``).
 
 ``--kernels-ab`` compares chainrule with itself instead: in ONE process, alternating, the
 NumPy kernels (the old path) against the compiled Numba kernels (``chainrule._kernels``),
@@ -236,11 +240,32 @@ def _half_cases(m) -> dict:
             loss = F.cross_entropy(mlp(xm), ym)
         loss.backward()
 
+    lstm = m.nn.LSTM(64, 64).half()  # the float16 recurrent layers: 20 steps, batch 8
+    gru = m.nn.GRU(64, 64).half()
+    xs = leaf(20, 8, 64)
+    c1, c2 = leaf(256, 64), leaf(200, 64)
+    if m.__name__ == "torch":  # PyTorch's CPU cdist has no float16 kernel: timed in float32
+        c1, c2 = (t.detach().float().requires_grad_(True) for t in (c1, c2))
+    q, kk = leaf(4, 8, 64, 32), leaf(4, 8, 64, 32)
+
+    def layer_step(layer):
+        def step():
+            layer.zero_grad()
+            xs.grad = None
+            layer(xs)[0].float().sum().backward()
+
+        return step
+
     return {
         "half:linear_64x256x256": product(lambda: F.linear(x, w), x, w),
         "half:conv_8x16x32x32": product(lambda: F.conv2d(xi, k, padding=1), xi, k),
         "half:bmm_16x64x64": product(lambda: m.bmm(a, b), a, b),
         "half:autocast_mlp": autocast_step,
+        "half:lstm_20x8x64": layer_step(lstm),
+        "half:gru_20x8x64": layer_step(gru),
+        "half:cdist_256x200x64": product(lambda: m.cdist(c1, c2), c1, c2),
+        "half:cdist_p1_256x200x64": product(lambda: m.cdist(c1, c2, p=1.0), c1, c2),
+        "half:einsum_bhid_bhjd": product(lambda: m.einsum("bhid,bhjd->bhij", q, kk), q, kk),
     }
 
 

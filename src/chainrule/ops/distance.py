@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from .._kernels.half_gemm import is_host_half
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -40,14 +41,25 @@ class EuclideanCdist(Function):
 
     @staticmethod
     def forward(ctx, x1, x2):
-        diff = x1[..., :, None, :] - x2[..., None, :, :]
-        d = get_array_module(x1).sqrt((diff * diff).sum(-1))
+        a, b = x1, x2
+        if is_host_half(x1):  # float16: float32 arithmetic, rounded once (NumPy's float16
+            a, b = x1.astype(np.float32), x2.astype(np.float32)  # loops are slow)
+        diff = a[..., :, None, :] - b[..., None, :, :]
+        d = get_array_module(x1).sqrt((diff * diff).sum(-1)).astype(x1.dtype, copy=False)
         ctx.save_for_backward(x1, x2, d)
         return d
 
     @staticmethod
     def backward(ctx, grad):
         x1, x2, d = ctx.saved_tensors
+        if is_host_half(x1._data):  # in float32 with the float32 distances (recomputed:
+            x1, x2, grad = (t.float() for t in (x1, x2, grad))  # the float16 ones lose
+            d = EuclideanCdist.apply(x1, x2)  # precision to cancellation), rounded once
+            return tuple(g.half() for g in EuclideanCdist._grads(x1, x2, d, grad))
+        return EuclideanCdist._grads(x1, x2, d, grad)
+
+    @staticmethod
+    def _grads(x1, x2, d, grad):
         safe = d.detach() > 0
         w = (grad / d.masked_fill(~safe, 1.0)).masked_fill(~safe, 0.0)
         g1 = w.sum(-1, keepdim=True) * x1 - w @ x2
@@ -58,6 +70,8 @@ class EuclideanCdist(Function):
     def jvp(ctx, t1, t2):
         x1, x2 = ctx.primals
         d = ctx.out
+        if is_host_half(d):
+            x1, x2, d, t1, t2 = _wide((x1, x2, d, t1, t2))
         xp = get_array_module(d)
         diff = x1[..., :, None, :] - x2[..., None, :, :]
         dt = 0
@@ -66,7 +80,7 @@ class EuclideanCdist(Function):
         if t2 is not None:
             dt = dt - t2[..., None, :, :]
         num = (diff * dt).sum(-1)
-        return xp.where(d > 0, num / xp.where(d > 0, d, 1), 0)
+        return xp.where(d > 0, num / xp.where(d > 0, d, 1), 0).astype(ctx.out.dtype)
 
 
 class PNormCdist(Function):
@@ -79,28 +93,41 @@ class PNormCdist(Function):
     def forward(ctx, x1, x2, p):
         ctx.p = p
         xp = get_array_module(x1)
-        diff = xp.abs(x1[..., :, None, :] - x2[..., None, :, :])
+        a, b = x1, x2
+        if is_host_half(x1):  # float16: float32 arithmetic, rounded once
+            a, b = x1.astype(np.float32), x2.astype(np.float32)
+        diff = xp.abs(a[..., :, None, :] - b[..., None, :, :])
         if p == 0.0:
-            d = (diff != 0).sum(-1).astype(x1.dtype)
+            d = (diff != 0).sum(-1).astype(a.dtype)
         elif p == 1.0:
             d = diff.sum(-1)
         elif math.isinf(p):
             d = diff.max(-1) if diff.shape[-1] else diff.sum(-1)
         else:
             d = (diff**p).sum(-1) ** (1.0 / p)
+        d = d.astype(x1.dtype, copy=False)
         ctx.save_for_backward(x1, x2, d)
         return d
 
     @staticmethod
     def backward(ctx, grad):
         x1, x2, d = ctx.saved_tensors
+        half = is_host_half(x1._data)
+        if half:  # in float32 with the float32 distances (recomputed: the float16 ones
+            x1, x2, grad = (t.float() for t in (x1, x2, grad))  # differ from the largest
+            d = PNormCdist.apply(x1, x2, ctx.p)  # |x1 - x2| for p = inf), rounded once
         w = _pnorm_weights(x1[..., :, None, :] - x2[..., None, :, :], d, ctx.p)
         w = w * grad.unsqueeze(-1)
+        if half:
+            return w.sum(-2).half(), (-w.sum(-3)).half(), None
         return w.sum(-2), -w.sum(-3), None
 
     @staticmethod
     def jvp(ctx, t1, t2, _):
         x1, x2 = ctx.primals[0], ctx.primals[1]
+        half = is_host_half(ctx.out)
+        if half:
+            x1, x2, t1, t2 = _wide((x1, x2, t1, t2))
         dt = 0
         if t1 is not None:
             dt = dt + t1[..., :, None, :]
@@ -108,10 +135,16 @@ class PNormCdist(Function):
             dt = dt - t2[..., None, :, :]
         weights = _pnorm_weights(
             Tensor._make(x1[..., :, None, :] - x2[..., None, :, :], False, None, 0),
-            Tensor._make(ctx.out, False, None, 0),
+            Tensor._make(ctx.out.astype(x1.dtype) if half else ctx.out, False, None, 0),
             ctx.p,
         )._data
-        return (weights * dt).sum(-1)
+        out = (weights * dt).sum(-1)
+        return out.astype(np.float16) if half else out
+
+
+def _wide(arrays: tuple) -> tuple:
+    """float16 arrays (None kept) as float32 copies."""
+    return tuple(None if a is None else a.astype(np.float32) for a in arrays)
 
 
 def _pnorm_weights(diff: Tensor, d: Tensor, p: float) -> Tensor:

@@ -37,12 +37,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
+from .._kernels import recurrent_half as RH
+from .._kernels.half_gemm import is_host_half
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._recurrent_math import ArrayMath, TensorMath, record_backward, wrap
 from .joining import Split
-from .recurrent_lstm import LSTMCellFn, lstm_cell
+from .recurrent_lstm import LSTMCellFn, _half, _wide, lstm_cell
 
 __all__ = [
     "GRUCellFn",
@@ -100,6 +104,10 @@ class GRUCellFn(Function):
 
     @staticmethod
     def forward(ctx, xg, h, w_hh, b_hh):
+        if is_host_half(xg):  # float16: float32 arithmetic rounded as PyTorch's ops round
+            h_new, acts = _gru_half_forward(xg, h, w_hh, b_hh)
+            ctx.save_for_backward(xg, h, w_hh, b_hh, *acts)
+            return h_new.astype(np.float16)
         h_new, acts = _gru_forward(ArrayMath, xg, h, w_hh, b_hh)
         ctx.save_for_backward(xg, h, w_hh, b_hh, *acts)
         return h_new
@@ -113,12 +121,32 @@ class GRUCellFn(Function):
             _, acts = _gru_forward(TensorMath, xg, h, w_hh, b_hh)
             return _gru_backward(TensorMath, gout, h, w_hh, acts, needs)
         acts = tuple(a._data for a in saved[4:])
-        return wrap(_gru_backward(ArrayMath, gout._data, h._data, w_hh._data, acts, needs))
+        args = (gout._data, h._data, w_hh._data)
+        if is_host_half(args[0]):  # float32 on the float16 values, rounded once
+            return wrap(_half(_gru_backward(ArrayMath, *_wide(args), acts, needs)))
+        return wrap(_gru_backward(ArrayMath, *args, acts, needs))
 
     @staticmethod
     def jvp(ctx, t_xg, t_h, t_w, t_b):
         xg, h, w_hh, _ = ctx.primals
-        return gru_jvp_arrays(t_xg, t_h, t_w, t_b, h, w_hh, *ctx.saved_arrays[4:])
+        args = (t_xg, t_h, t_w, t_b, h, w_hh)
+        if is_host_half(h):
+            return _half((gru_jvp_arrays(*_wide(args), *ctx.saved_arrays[4:]),))[0]
+        return gru_jvp_arrays(*args, *ctx.saved_arrays[4:])
+
+
+def _gru_half_forward(xg, h, w_hh, b_hh):
+    """The float16 GRU step with PyTorch's roundings (:mod:`chainrule._kernels.recurrent_half`)
+    in float32 arrays holding float16 values: h' and (r, z, n, n̂)."""
+    f32 = np.float32
+    batch, hidden = h.shape
+    h = np.ascontiguousarray(h, dtype=f32)
+    hg = h @ np.ascontiguousarray(w_hh.T, dtype=f32)
+    bias = np.zeros(3 * hidden, dtype=f32) if b_hh is None else b_hh.astype(f32)
+    acts = tuple(np.empty((batch, hidden), dtype=f32) for _ in range(4))
+    h_new = np.empty((batch, hidden), dtype=f32)
+    RH.gru_half_step(hg, bias, np.ascontiguousarray(xg, dtype=f32), h, *acts, h_new)
+    return h_new, acts
 
 
 def gru_jvp_arrays(t_xg, t_h, t_w, t_b, h, w_hh, r, z, n, hn):
@@ -179,7 +207,15 @@ class RNNCellFn(Function):
 
     @staticmethod
     def forward(ctx, xg, h, w_hh, relu_act):
-        h_new = _rnn_forward(ArrayMath, xg, h, w_hh, relu_act)
+        if is_host_half(xg):  # float16: ρ(act ρ(ρ(h W_hhᵀ) + xg)), ρ rounding as PyTorch
+            f32 = np.float32
+            pre = RH.round_half_(h.astype(f32) @ np.ascontiguousarray(w_hh.T, dtype=f32))
+            pre += xg
+            RH.round_half_(pre)
+            h_new = np.maximum(pre, 0, out=pre) if relu_act else np.tanh(pre, out=pre)
+            h_new = h_new.astype(np.float16)
+        else:
+            h_new = _rnn_forward(ArrayMath, xg, h, w_hh, relu_act)
         ctx.relu_act = relu_act
         ctx.save_for_backward(xg, h, w_hh, h_new)
         return h_new
@@ -191,22 +227,26 @@ class RNNCellFn(Function):
         if record_backward():
             h_new = _rnn_forward(TensorMath, xg, h, w_hh, ctx.relu_act)
             return _rnn_backward(TensorMath, gout, h, w_hh, h_new, ctx.relu_act, needs)
-        return wrap(
-            _rnn_backward(
-                ArrayMath, gout._data, h._data, w_hh._data, h_new._data, ctx.relu_act, needs
-            )
-        )
+        args = (gout._data, h._data, w_hh._data, h_new._data)
+        if is_host_half(args[0]):  # float32 on the float16 values, rounded once
+            grads = _rnn_backward(ArrayMath, *_wide(args), ctx.relu_act, needs)
+            return wrap(_half(grads))
+        return wrap(_rnn_backward(ArrayMath, *args, ctx.relu_act, needs))
 
     @staticmethod
     def jvp(ctx, t_xg, t_h, t_w, _):
         xg, h, w_hh, _ = ctx.primals
         h_new = ctx.out
+        half = is_host_half(h)
+        if half:
+            xg, h, w_hh, h_new, t_xg, t_h, t_w = _wide((xg, h, w_hh, h_new, t_xg, t_h, t_w))
         d = get_array_module(h).zeros_like(xg) if t_xg is None else t_xg.copy()
         if t_h is not None:
             d += t_h @ w_hh.T
         if t_w is not None:
             d += h @ t_w.T
-        return d * (h_new > 0) if ctx.relu_act else d * (1 - h_new * h_new)
+        d = d * (h_new > 0) if ctx.relu_act else d * (1 - h_new * h_new)
+        return d.astype(np.float16) if half else d
 
 
 def rnn_cell(xg: Tensor, h: Tensor, w_hh: Tensor, nonlinearity: str = "tanh") -> Tensor:

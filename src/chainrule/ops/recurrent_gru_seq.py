@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._kernels import recurrent_gru as GK
+from .._kernels import recurrent_half as RH
+from .._kernels.half_gemm import is_host_half
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -87,6 +89,12 @@ class GRUSeqFn(Function):
         xp = get_array_module(xg)
         b, hidden = h0.shape
         steps = xg.shape[0] // b
+        if is_host_half(xg):  # float16: float32 arithmetic rounded as PyTorch's ops round
+            out, acts = _gru_half_forward(xg, h0, w_hh, b_hh)
+            ctx.steps = steps
+            ctx.save_for_backward(xg, h0, w_hh, b_hh, out, *acts)
+            h = out[(steps - 1) * b :] if steps else h0
+            return out.astype(np.float16), h.astype(np.float16)
         out = xp.empty((steps * b, hidden), dtype=xg.dtype)
         acts = tuple(xp.empty((steps * b, hidden), dtype=xg.dtype) for _ in range(4))
         fused = xp is np and GK.gru_compiled(out, xg, h0, w_hh, *acts)
@@ -131,51 +139,20 @@ class GRUSeqFn(Function):
         h0, w, out = h0._data, w_hh._data, out._data
         all_acts = tuple(a._data for a in acts)
         gy, gh = g_out._data, g_h._data
-        b, hidden = h0.shape
-        xp = get_array_module(gy)
-        d_all = xp.empty((out.shape[0], 3 * hidden), dtype=gy.dtype)
-        gh_in, gh = gh, xp.empty_like(h0)
-        fused = xp is np and GK.gru_compiled(d_all, gy, gh_in, h0, w, out, *all_acts)
-
-        def loop(lo: int, hi: int) -> None:  # batch rows lo:hi, all steps back in time
-            g = gh_in[lo:hi]
-            if fused:  # one compiled pass per step (no GIL), then dh = e W_hh + ĝ z
-                e = np.empty((hi - lo, 3 * hidden), dtype=gy.dtype)
-                gz = np.empty((hi - lo, hidden), dtype=gy.dtype)
-                for t in range(ctx.steps - 1, -1, -1):
-                    rows = slice(t * b + lo, t * b + hi)
-                    h_prev = h0[lo:hi] if t == 0 else out[(t - 1) * b + lo : (t - 1) * b + hi]
-                    acts = (a[rows] for a in all_acts)
-                    GK.gru_step_backward(g, gy[rows], h_prev, *acts, d_all[rows], e, gz, True)
-                    g = e @ w
-                    g += gz
-                gh[lo:hi] = g
-                return
-            for t in range(ctx.steps - 1, -1, -1):
-                rows = slice(t * b + lo, t * b + hi)
-                h_prev = h0[lo:hi] if t == 0 else out[(t - 1) * b + lo : (t - 1) * b + hi]
-                g = _gru_backward_arrays(
-                    g + gy[rows], h_prev, w, *(a[rows] for a in all_acts), d_all[rows]
-                )
-            gh[lo:hi] = g
-
-        with _small_gemms(b, hidden, 3, xp):
-            _over_batch(loop, b, hidden, 3, d_all.nbytes, xp)
-        gw = gb = None
-        if needs[2] or needs[3]:
-            e = d_all.copy()  # the gradient of h W_hhᵀ + b_hh: [dr̂ dẑ r dn̂]
-            e[:, 2 * hidden :] *= all_acts[0]
-            if needs[2]:
-                gw = e[:b].T @ h0
-                if ctx.steps > 1:
-                    gw += e[b:].T @ out[:-b]
-            if needs[3]:
-                gb = e.sum(0)
-        return wrap((d_all if needs[0] else None, gh if needs[1] else None, gw, gb))
+        if is_host_half(gy):  # float32 gradients of the float16-valued states, rounded once
+            h0, w, gy, gh = (a.astype(np.float32) for a in (h0, w, gy, gh))
+            grads = _gru_seq_backward(ctx.steps, h0, w, out, all_acts, gy, gh, needs)
+            return wrap(tuple(None if g is None else g.astype(np.float16) for g in grads))
+        return wrap(_gru_seq_backward(ctx.steps, h0, w, out, all_acts, gy, gh, needs))
 
     @staticmethod
     def jvp(ctx, t_xg, t_h, t_w, t_b):
         _, h0, w_hh, _, out, *all_acts = ctx.saved_arrays
+        half = is_host_half(h0)
+        if half:  # float32 on the float16 values, rounded once
+            h0, w_hh, t_xg, t_h, t_w, t_b = (
+                None if a is None else a.astype(np.float32) for a in (h0, w_hh, t_xg, t_h, t_w, t_b)
+            )
         b = h0.shape[0]
         t_out = get_array_module(h0).empty_like(out)
         th = t_h
@@ -192,7 +169,81 @@ class GRUSeqFn(Function):
                 *(a[rows] for a in all_acts),
             )
             t_out[rows] = th
+        if half:
+            return t_out.astype(np.float16), th.astype(np.float16)
         return t_out, th.copy()
+
+
+def _gru_half_forward(xg, h0, w_hh, b_hh):
+    """The float16 forward (PyTorch's roundings, :mod:`chainrule._kernels.recurrent_half`)
+    in float32 buffers holding float16 values: the outputs and (r, z, n, n̂) of every step."""
+    f32 = np.float32
+    b, hidden = h0.shape
+    steps = xg.shape[0] // b
+    xg = xg.astype(f32)
+    w_t = np.ascontiguousarray(w_hh.T, dtype=f32)
+    bias = np.zeros(3 * hidden, f32) if b_hh is None else b_hh.astype(f32)
+    out = np.empty((steps * b, hidden), dtype=f32)
+    acts = tuple(np.empty((steps * b, hidden), dtype=f32) for _ in range(4))
+    h0 = h0.astype(f32)
+
+    def loop(lo: int, hi: int) -> None:  # batch rows lo:hi, all steps
+        h = h0[lo:hi]
+        hg = np.empty((hi - lo, 3 * hidden), dtype=f32)
+        for t in range(steps):
+            rows = slice(t * b + lo, t * b + hi)
+            np.matmul(h, w_t, out=hg)
+            RH.gru_half_step(hg, bias, xg[rows], h, *(a[rows] for a in acts), out[rows])
+            h = out[rows]
+
+    with _small_gemms(b, hidden, 3, np):
+        _over_batch(loop, b, hidden, 3, 4 * out.nbytes)
+    return out, acts
+
+
+def _gru_seq_backward(steps, h0, w, out, all_acts, gy, gh_in, needs):
+    """GRUSeqFn's backward on arrays: the gradients of (xg, h0, W_hh, b_hh)."""
+    b, hidden = h0.shape
+    xp = get_array_module(gy)
+    d_all = xp.empty((out.shape[0], 3 * hidden), dtype=gy.dtype)
+    gh = xp.empty_like(h0)
+    fused = xp is np and GK.gru_compiled(d_all, gy, gh_in, h0, w, out, *all_acts)
+
+    def loop(lo: int, hi: int) -> None:  # batch rows lo:hi, all steps back in time
+        g = gh_in[lo:hi]
+        if fused:  # one compiled pass per step (no GIL), then dh = e W_hh + ĝ z
+            e = np.empty((hi - lo, 3 * hidden), dtype=gy.dtype)
+            gz = np.empty((hi - lo, hidden), dtype=gy.dtype)
+            for t in range(steps - 1, -1, -1):
+                rows = slice(t * b + lo, t * b + hi)
+                h_prev = h0[lo:hi] if t == 0 else out[(t - 1) * b + lo : (t - 1) * b + hi]
+                acts = (a[rows] for a in all_acts)
+                GK.gru_step_backward(g, gy[rows], h_prev, *acts, d_all[rows], e, gz, True)
+                g = e @ w
+                g += gz
+            gh[lo:hi] = g
+            return
+        for t in range(steps - 1, -1, -1):
+            rows = slice(t * b + lo, t * b + hi)
+            h_prev = h0[lo:hi] if t == 0 else out[(t - 1) * b + lo : (t - 1) * b + hi]
+            g = _gru_backward_arrays(
+                g + gy[rows], h_prev, w, *(a[rows] for a in all_acts), d_all[rows]
+            )
+        gh[lo:hi] = g
+
+    with _small_gemms(b, hidden, 3, xp):
+        _over_batch(loop, b, hidden, 3, d_all.nbytes, xp)
+    gw = gb = None
+    if needs[2] or needs[3]:
+        e = d_all.copy()  # the gradient of h W_hhᵀ + b_hh: [dr̂ dẑ r dn̂]
+        e[:, 2 * hidden :] *= all_acts[0]
+        if needs[2]:
+            gw = e[:b].T @ h0
+            if steps > 1:
+                gw += e[b:].T @ out[:-b]
+        if needs[3]:
+            gb = e.sum(0)
+    return (d_all if needs[0] else None, gh if needs[1] else None, gw, gb)
 
 
 def _gru_backward_tensors(ctx, xg, h0, w_hh, b_hh, g_out, g_h, needs):

@@ -6,6 +6,10 @@ h' = (o tanh c') W_hrᵀ  (W_hr only with proj_size)
 
 from __future__ import annotations
 
+import numpy as np
+
+from .._kernels import recurrent_half as RH
+from .._kernels.half_gemm import is_host_half
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -125,6 +129,10 @@ class LSTMCellFn(Function):
 
     @staticmethod
     def forward(ctx, xg, h, c, w_hh, w_hr):
+        if is_host_half(xg):  # float16: float32 arithmetic rounded as PyTorch's ops round
+            h_new, c_new, act, tc, hf = _lstm_half_forward(xg, h, c, w_hh, w_hr)
+            ctx.save_for_backward(xg, h, c, w_hh, w_hr, act, tc, hf)
+            return h_new.astype(np.float16), c_new.astype(np.float16)
         h_new, c_new, act, tc, hf = _lstm_forward_arrays(xg, h, c, w_hh, w_hr)
         ctx.save_for_backward(xg, h, c, w_hh, w_hr, act, tc, hf)
         return h_new, c_new
@@ -138,26 +146,45 @@ class LSTMCellFn(Function):
             _, _, acts = _lstm_forward(TensorMath, xg, h, c, w_hh, w_hr)
             return _lstm_backward(TensorMath, gh, gc, h, c, w_hh, w_hr, acts, needs)
         act, tc, hf = (data_or_none(a) for a in saved[5:])
-        return wrap(
-            _lstm_backward_arrays(
-                gh._data,
-                gc._data,
-                h._data,
-                c._data,
-                w_hh._data,
-                data_or_none(w_hr),
-                act,
-                tc,
-                hf,
-                needs,
-            )
-        )
+        args = (gh._data, gc._data, h._data, c._data, w_hh._data, data_or_none(w_hr))
+        if is_host_half(args[0]):  # float32 on the float16 values, rounded once
+            return wrap(_half(_lstm_backward_arrays(*_wide(args), act, tc, hf, needs)))
+        return wrap(_lstm_backward_arrays(*args, act, tc, hf, needs))
 
     @staticmethod
     def jvp(ctx, t_xg, t_h, t_c, t_w, t_wr):
         _, h, c, w_hh, w_hr = ctx.primals
         act, tc, hf = ctx.saved_arrays[5:]
-        return lstm_jvp_arrays(t_xg, t_h, t_c, t_w, t_wr, h, c, w_hh, w_hr, act, tc, hf)
+        args = (t_xg, t_h, t_c, t_w, t_wr, h, c, w_hh, w_hr)
+        if is_host_half(h):
+            return _half(lstm_jvp_arrays(*_wide(args), act, tc, hf))
+        return lstm_jvp_arrays(*args, act, tc, hf)
+
+
+def _wide(arrays) -> tuple:
+    """float16 arrays (None kept) as float32 copies."""
+    return tuple(None if a is None else a.astype(np.float32) for a in arrays)
+
+
+def _half(arrays) -> tuple:
+    """float32 results rounded to float16 (None kept)."""
+    return tuple(None if a is None else a.astype(np.float16) for a in arrays)
+
+
+def _lstm_half_forward(xg, h, c, w_hh, w_hr):
+    """The float16 step with PyTorch's roundings (:mod:`chainrule._kernels.recurrent_half`)
+    in float32 arrays holding float16 values: (h', c', [i f g o], tanh c', o tanh c')."""
+    f32 = np.float32
+    batch, hidden = c.shape
+    act = np.ascontiguousarray(h, dtype=f32) @ np.ascontiguousarray(w_hh.T, dtype=f32)
+    c_new, tc, hf = (np.empty((batch, hidden), dtype=f32) for _ in range(3))
+    bias = np.zeros(4 * hidden, dtype=f32)  # (the layers fold b_hh into xg here)
+    xg, c = (np.ascontiguousarray(a, dtype=f32) for a in (xg, c))
+    RH.lstm_half_step(act, bias, xg, c, c_new, tc, hf)
+    if w_hr is None:
+        return hf, c_new, act, tc, None
+    h_new = RH.round_half_(hf @ w_hr.T.astype(f32))
+    return h_new, c_new, act, tc, hf
 
 
 def lstm_jvp_arrays(t_xg, t_h, t_c, t_w, t_wr, h, c, w_hh, w_hr, act, tc, hf):

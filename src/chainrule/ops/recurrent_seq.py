@@ -38,7 +38,9 @@ import numpy as np
 
 from .._kernels import blas
 from .._kernels import recurrent as RK
+from .._kernels import recurrent_half as RH
 from .._kernels import recurrent_loops as RL
+from .._kernels.half_gemm import is_host_half
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -149,10 +151,18 @@ class LSTMSeqFn(Function):
     node_name = "LSTMSequenceBackward0"
 
     @staticmethod
-    def forward(ctx, xg, h0, c0, w_hh):
+    def forward(ctx, xg, h0, c0, w_hh, b_hh=None):
         xp = get_array_module(xg)
         b, hidden = c0.shape
         steps = xg.shape[0] // b
+        ctx.steps = steps
+        if is_host_half(xg):  # float16: float32 arithmetic rounded as PyTorch's ops round
+            out, acts, tcs, cs = _lstm_half_forward(xg, h0, c0, w_hh, b_hh)
+            ctx.save_for_backward(xg, h0, c0, w_hh, b_hh, out, acts, tcs, cs)
+            h = out[(steps - 1) * b :] if steps else h0
+            return tuple(a.astype(np.float16) for a in (out, h, cs[steps * b :]))
+        if b_hh is not None:  # (the layers fold b_hh into xg outside float16)
+            xg = xg + b_hh
         out = xp.empty((steps * b, hidden), dtype=xg.dtype)
         acts = xp.empty((steps * b, 4 * hidden), dtype=xg.dtype)
         tcs = xp.empty((steps * b, hidden), dtype=xg.dtype)
@@ -185,81 +195,144 @@ class LSTMSeqFn(Function):
                         xg[rows], h, cs[rows], w_hh, acts[rows], cs[nxt], tcs[rows], out[rows]
                     )
                     h = out[rows]
-        ctx.steps = steps
         # out is kept privately (unguarded: the returned copy may be changed in place, as
         # in torch), with the gate activations, tanh(c) and the cell states: _LstmStates
-        ctx.save_for_backward(xg, h0, c0, w_hh, out, acts, tcs, cs)
+        ctx.save_for_backward(xg, h0, c0, w_hh, b_hh, out, acts, tcs, cs)
         return out.copy(), h.copy(), cs[steps * b :].copy()
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
-        xg, h0, c0, w_hh, *states = ctx.saved_tensors
-        needs = tuple(ctx.needs_input_grad)
-        if ctx.create_graph:
-            return _backward_tensors(ctx, xg, h0, c0, w_hh, g_out, g_h, g_c, needs)
-        st = _LstmStates(*(v._data for v in states))
-        h0, w, out = h0._data, w_hh._data, st.hs
-        gy, gh, gc = g_out._data, g_h._data, g_c._data
-        b = h0.shape[0]
-        xp = get_array_module(gy)
-        d_all = xp.empty_like(st.acts)
-        step_needs = (True, True, True, False, False)
-        if xp is np:  # one compiled pass per step, then dh = d W_hh (chainrule._kernels)
-            return _lstm_backward_fused(ctx, st, h0, w, gy, gh, gc, d_all, needs)
-        with _small_gemms(b, h0.shape[1], 4, xp):
-            for t in range(ctx.steps - 1, -1, -1):
-                rows = slice(t * b, (t + 1) * b)
-                h_prev = h0 if t == 0 else out[(t - 1) * b : t * b]
-                _, gh, gc, _, _ = _lstm_backward_arrays(
-                    gh + gy[rows],
-                    gc,
-                    h_prev,
-                    st.cs[rows],
-                    w,
-                    None,
-                    st.acts[rows],
-                    st.tcs[rows],
-                    None,
-                    step_needs,
-                    d_all[rows],
-                )
-        gw = None
-        if needs[3]:
-            gw = d_all[:b].T @ h0
-            if ctx.steps > 1:
-                gw += d_all[b:].T @ out[:-b]
-        return wrap(
-            (d_all if needs[0] else None, gh if needs[1] else None, gc if needs[2] else None, gw)
-        )
+        grads = _lstm_seq_backward(ctx, g_out, g_h, g_c)
+        return tuple(grads)[: len(ctx.needs_input_grad)]  # (no b_hh input: 4 gradients)
 
     @staticmethod
-    def jvp(ctx, t_xg, t_h, t_c, t_w):
-        _, h0, c0, w_hh, *states = ctx.saved_arrays
-        st = _LstmStates(*states)
-        out = st.hs
-        b = h0.shape[0]
-        xp = get_array_module(h0)
-        t_out = xp.empty_like(out)
-        th, tc_ = t_h, t_c
-        for t in range(ctx.steps):
+    def jvp(ctx, t_xg, t_h, t_c, t_w, t_b=None):
+        return _lstm_seq_jvp(ctx, t_xg, t_h, t_c, t_w, t_b)
+
+
+def _lstm_seq_backward(ctx, g_out, g_h, g_c):
+    """LSTMSeqFn's backward: the gradients of (xg, h0, c0, W_hh, b_hh)."""
+    xg, h0, c0, w_hh, b_hh, *states = ctx.saved_tensors
+    needs = tuple(ctx.needs_input_grad) + (False,) * (5 - len(ctx.needs_input_grad))
+    if ctx.create_graph:
+        return _backward_tensors(ctx, xg, h0, c0, w_hh, b_hh, g_out, g_h, g_c, needs)
+    st = _LstmStates(*(v._data for v in states))
+    h0, w, out = h0._data, w_hh._data, st.hs
+    gy, gh, gc = g_out._data, g_h._data, g_c._data
+    b = h0.shape[0]
+    xp = get_array_module(gy)
+    if is_host_half(gy):  # float32 gradients of the float16-valued states, rounded once
+        h0, w, gy, gh, gc = (a.astype(np.float32) for a in (h0, w, gy, gh, gc))
+        d_all = np.empty_like(st.acts)
+        grads = _lstm_backward_fused(ctx, st, h0, w, gy, gh, gc, d_all, needs)
+        return wrap(tuple(None if g is None else g.astype(np.float16) for g in grads))
+    d_all = xp.empty_like(st.acts)
+    step_needs = (True, True, True, False, False)
+    if xp is np:  # one compiled pass per step, then dh = d W_hh (chainrule._kernels)
+        return wrap(_lstm_backward_fused(ctx, st, h0, w, gy, gh, gc, d_all, needs))
+    with _small_gemms(b, h0.shape[1], 4, xp):
+        for t in range(ctx.steps - 1, -1, -1):
             rows = slice(t * b, (t + 1) * b)
             h_prev = h0 if t == 0 else out[(t - 1) * b : t * b]
-            th, tc_ = lstm_jvp_arrays(
-                None if t_xg is None else t_xg[rows],
-                th,
-                tc_,
-                t_w,
-                None,
+            _, gh, gc, _, _ = _lstm_backward_arrays(
+                gh + gy[rows],
+                gc,
                 h_prev,
                 st.cs[rows],
-                w_hh,
+                w,
                 None,
                 st.acts[rows],
                 st.tcs[rows],
                 None,
+                step_needs,
+                d_all[rows],
             )
-            t_out[rows] = th
-        return t_out, th.copy(), tc_
+    gw = None
+    if needs[3]:
+        gw = d_all[:b].T @ h0
+        if ctx.steps > 1:
+            gw += d_all[b:].T @ out[:-b]
+    gb = d_all.sum(0) if needs[4] else None
+    return wrap(
+        (
+            d_all if needs[0] else None,
+            gh if needs[1] else None,
+            gc if needs[2] else None,
+            gw,
+            gb,
+        )
+    )
+
+
+def _lstm_seq_jvp(ctx, t_xg, t_h, t_c, t_w, t_b):
+    """LSTMSeqFn's forward-mode rule."""
+    _, h0, c0, w_hh, _, *states = ctx.saved_arrays
+    half = is_host_half(h0)
+    if half:  # float32 on the float16 values, rounded once
+        h0, c0, w_hh, t_xg, t_h, t_c, t_w, t_b = (
+            None if a is None else a.astype(np.float32)
+            for a in (h0, c0, w_hh, t_xg, t_h, t_c, t_w, t_b)
+        )
+    if t_b is not None:
+        t_xg = t_b if t_xg is None else t_xg + t_b  # a broadcast row: added per step
+    st = _LstmStates(*states)
+    out = st.hs
+    b = h0.shape[0]
+    xp = get_array_module(h0)
+    t_out = xp.empty_like(out)
+    th, tc_ = t_h, t_c
+    for t in range(ctx.steps):
+        rows = slice(t * b, (t + 1) * b)
+        h_prev = h0 if t == 0 else out[(t - 1) * b : t * b]
+        th, tc_ = lstm_jvp_arrays(
+            None if t_xg is None else t_xg[rows],
+            th,
+            tc_,
+            t_w,
+            None,
+            h_prev,
+            st.cs[rows],
+            w_hh,
+            None,
+            st.acts[rows],
+            st.tcs[rows],
+            None,
+        )
+        t_out[rows] = th
+    if half:
+        return t_out.astype(np.float16), th.astype(np.float16), tc_.astype(np.float16)
+    return t_out, th.copy(), tc_
+
+
+def _lstm_half_forward(xg, h0, c0, w_hh, b_hh):
+    """The float16 forward (PyTorch's roundings, :mod:`chainrule._kernels.recurrent_half`)
+    in float32 buffers holding float16 values: (outputs, gate activations, tanh(c), cell
+    states c_0..c_T), as the float32 path's buffers."""
+    f32 = np.float32
+    b, hidden = c0.shape
+    steps = xg.shape[0] // b
+    xg = xg.astype(f32)
+    w_t = np.ascontiguousarray(w_hh.T, dtype=f32)
+    bias = np.zeros(4 * hidden, f32) if b_hh is None else b_hh.astype(f32)
+    out = np.empty((steps * b, hidden), dtype=f32)
+    acts = np.empty((steps * b, 4 * hidden), dtype=f32)
+    tcs = np.empty((steps * b, hidden), dtype=f32)
+    cs = np.empty(((steps + 1) * b, hidden), dtype=f32)
+    cs[:b] = c0
+    h0 = h0.astype(f32)
+
+    def loop(lo: int, hi: int) -> None:  # batch rows lo:hi, all steps
+        h = h0[lo:hi]
+        for t in range(steps):
+            rows = slice(t * b + lo, t * b + hi)
+            nxt = slice((t + 1) * b + lo, (t + 1) * b + hi)
+            np.matmul(h, w_t, out=acts[rows])
+            RH.lstm_half_step(acts[rows], bias, xg[rows], cs[rows], cs[nxt], tcs[rows], out[rows])
+            h = out[rows]
+
+    with _small_gemms(b, hidden, 4, np):
+        _over_batch(loop, b, hidden, 4, acts.nbytes)
+    return out, acts, tcs, cs
 
 
 def _lstm_backward_fused(ctx, st, h0, w, gy, gh, gc, d_all, needs):
@@ -288,15 +361,21 @@ def _lstm_backward_fused(ctx, st, h0, w, gy, gh, gc, d_all, needs):
         gw = d_all[:b].T @ h0
         if ctx.steps > 1:
             gw += d_all[b:].T @ out[:-b]
-    return wrap(
-        (d_all if needs[0] else None, gh if needs[1] else None, gc if needs[2] else None, gw)
+    return (
+        d_all if needs[0] else None,
+        gh if needs[1] else None,
+        gc if needs[2] else None,
+        gw,
+        d_all.sum(0) if needs[4] else None,
     )
 
 
-def _backward_tensors(ctx, xg, h0, c0, w_hh, g_out, g_h, g_c, needs):
+def _backward_tensors(ctx, xg, h0, c0, w_hh, b_hh, g_out, g_h, g_c, needs):
     """The backward in Tensor ops (the cell's differentiable formulas), for double backward:
     the states are recomputed from the saved inputs, then the gradients run back in time."""
     b = h0.shape[0]
+    if b_hh is not None:
+        xg = xg + b_hh
     hs, cs, acts = [h0], [c0], []
     for t in range(ctx.steps):
         h, c, a = _lstm_forward(TensorMath, xg[t * b : (t + 1) * b], hs[-1], cs[-1], w_hh, None)
@@ -321,16 +400,24 @@ def _backward_tensors(ctx, xg, h0, c0, w_hh, g_out, g_h, g_c, needs):
         dxg[t] = d
         if dw is not None:
             gw = dw if gw is None else gw + dw
+    gx = cat(dxg, 0) if needs[0] or needs[4] else None
     return (
-        cat(dxg, 0) if needs[0] else None,
+        gx if needs[0] else None,
         gh if needs[1] else None,
         gc if needs[2] else None,
         gw,
+        gx.sum(0) if needs[4] else None,
     )
 
 
-def lstm_sequence(xg: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor) -> tuple:
+def lstm_sequence(
+    xg: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor | None = None
+) -> tuple:
     """Run an LSTM direction over T equal-size steps of projected inputs ``xg`` (T·B, 4H).
+
+    ``b_hh`` (4H,), when given, is added to each step's recurrent product (the layers pass
+    it for float16, where PyTorch rounds x W_ihᵀ + b_ih and h W_hhᵀ + b_hh separately;
+    otherwise they fold it into ``xg``).
 
     Returns (outputs (T·B, H) in the same packed order, h_T, c_T).
     """
@@ -339,4 +426,6 @@ def lstm_sequence(xg: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor) -> tuple:
             f"lstm_sequence: {xg.shape[0]} input rows are not a whole number of "
             f"steps of batch {h0.shape[0]}"
         )
-    return LSTMSeqFn.apply(xg, h0, c0, w_hh)
+    if b_hh is None:
+        return LSTMSeqFn.apply(xg, h0, c0, w_hh)
+    return LSTMSeqFn.apply(xg, h0, c0, w_hh, b_hh)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..._kernels.half_gemm import is_host_half
 from ...autograd.tensor import Tensor
 from ...ops.recurrent import gru_cell, lstm_cell, rnn_cell, split_rows
 from ...ops.recurrent_gru_seq import gru_sequence
@@ -117,12 +118,15 @@ def run_layers(
         for d in range(num_dirs):
             k = layer * num_dirs + d
             w_ih, w_hh, b_ih, b_hh, w_hr = weights[k]
-            xg = _project(mode, layer_in, w_ih, b_ih, b_hh)
             fused = sizes[0] == sizes[-1] > 0  # a batch of 0 has no step count in its rows
-            if mode in ("LSTM", "GRU") and w_hr is None and d == 0 and fused:
+            fused = mode in ("LSTM", "GRU") and w_hr is None and d == 0 and fused
+            # float16 LSTM: b_hh joins each step's h W_hhᵀ, rounded with it, as in PyTorch
+            sep = fused and mode == "LSTM" and b_ih is not None and is_host_half(w_hh._data)
+            xg = linear(layer_in, w_ih, b_ih) if sep else _project(mode, layer_in, w_ih, b_ih, b_hh)
+            if fused:
                 # equal lengths, forward direction: the whole loop as one op
                 if mode == "LSTM":
-                    out, *state = lstm_sequence(xg, hx[0][k], hx[1][k], w_hh)
+                    out, *state = lstm_sequence(xg, hx[0][k], hx[1][k], w_hh, b_hh if sep else None)
                 else:
                     out, *state = gru_sequence(xg, hx[0][k], w_hh, b_hh)
                 dir_outs.append(out)
