@@ -161,8 +161,6 @@ _BACKEND_ONLY = (
     "unify_type",
     "classproperty",
     "compiled_with",
-    "cond",
-    "while_loop",
     "from_file",
     "storage",
     "nested",
