@@ -75,22 +75,25 @@ class _TangentWithoutGraph(Function):
 
     raw = True
     node_name = "TangentBackward"
+    complex_grad = True  # passes values and gradients through: right for complex too
 
     @staticmethod
-    def forward(ctx, x, tan):
+    def forward(ctx, x, tan, why=None):
+        ctx.why = why
         return tan
 
     @staticmethod
     def backward(ctx, grad):
         raise NotImplementedError(
-            "backward through a tangent from autograd.forward_ad.unpack_dual (reverse mode "
+            ctx.why
+            or "backward through a tangent from autograd.forward_ad.unpack_dual (reverse mode "
             "over forward mode) is not supported: chainrule's forward-mode tangents carry no "
             "graph. Compute it with cr.func.jvp instead (its tangents are differentiable), "
             "or detach the tangent"
         )
 
     @staticmethod
-    def jvp(ctx, tx, ttan):
+    def jvp(ctx, tx, ttan, why=None):
         return None  # a tangent has no tangent of its own at this level, as in PyTorch
 
 

@@ -144,7 +144,8 @@ def _forward_jacobian(fn: Callable, inputs: Sequence, i: int) -> list:
             e = np.zeros(x.numel(), x.dtype)
             e[j] = unit
             tangent = Tensor._make(e.reshape(x.shape), False, None, 0)
-            _, touts = jvp(f_of_xi, (primal,), (tangent,))
+            with grad_mode.no_grad():  # values only (no differentiable tangents, see jvp)
+                _, touts = jvp(f_of_xi, (primal,), (tangent,))
             cols.append([real_coords(t._data, o.is_complex()) for t, o in zip(touts, outs)])
     n_out = len(outs)
     return [

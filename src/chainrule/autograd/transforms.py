@@ -24,7 +24,8 @@ import numpy as np
 from ..backend import get_array_module
 from ..dtypes import is_floating
 from ..random import get_rng_state, set_rng_state
-from .forward_ad import check_dual_pair, enter_level, exit_level
+from .forward_ad import _TangentWithoutGraph, check_dual_pair, enter_level, exit_level
+from .function import Function
 from .grad_mode import enable_grad
 from .state import current
 from .tensor import Tensor
@@ -302,10 +303,11 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
         t = t if isinstance(t, Tensor) else Tensor._new(t, dtype=p.dtype)
         check_dual_pair(p, t)  # as torch: integer primals/tangents and shape mismatches raise
         pairs.append((p, t))
-    if state.forward_ad > 0 or (
-        state.grad_enabled and any(p.requires_grad or t.requires_grad for p, t in pairs)
-    ):  # inside another jvp (jacfwd(jacfwd(f))) or a reverse transform (jacrev(jacfwd(f)))
+    if state.forward_ad > 0:  # inside another jvp (jacfwd(jacfwd(f))): one level at a time
         return _jvp_by_reverse_mode(f, pairs, has_aux)
+    # inside a reverse transform (jacrev(jacfwd(f)), grad of a jvp): the tangents must carry
+    # the graph as well
+    outer = state.grad_enabled and any(p.requires_grad or t.requires_grad for p, t in pairs)
     rng = get_rng_state() if state.grad_enabled else None
     level = enter_level(state, "jvp")
     try:
@@ -320,24 +322,62 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
         out_tangents = [o._fw_tangent for o in outs]
     finally:
         exit_level(state, level)
-    if rng is not None and any(o.requires_grad for o in outs):
-        # f read a tensor that requires grad (a module's parameter, a closure): the tangents
-        # must be differentiable w.r.t. it, which tangent arrays are not. Run f again (with
-        # the same random draws) the reverse-mode way, whose results carry the graph.
+    if rng is not None and (outer or any(o.requires_grad for o in outs)):
+        # The tangents must be differentiable (w.r.t. the primals, or a parameter or closure
+        # f read that requires grad), which tangent arrays are not. Run f again (with the
+        # same random draws) the reverse-mode way, whose results carry the graph; the values
+        # stay those of the forward pass (where an op's backward is not the exact adjoint of
+        # its forward rule -- embedding's padding_idx, ties in amax -- they would differ).
+        after = get_rng_state()
         set_rng_state(rng)
-        return _jvp_by_reverse_mode(f, pairs, has_aux)
+        try:
+            return _jvp_by_reverse_mode(f, pairs, has_aux, out_tangents)
+        except (RuntimeError, NotImplementedError) as err:  # an op of f has no backward
+            set_rng_state(after)  # (floor_divide): the tangents keep their values and
+            why = f"backward through a jvp tangent: {err}"  # refuse a backward pass
+            anchor = next(t for t in (*outs, *primals) if getattr(t, "requires_grad", False))
+    else:
+        anchor = why = None
     touts = []
     for o, tan in zip(outs, out_tangents):
         if tan is None:
             tan = _xp(o).zeros(o.shape, o.dtype)
-        touts.append(Tensor._make(tan, False, None, 0))
+        touts.append(
+            _TangentWithoutGraph.apply(anchor, tan, why)
+            if anchor is not None
+            else Tensor._make(tan, False, None, 0)
+        )
     plain = tuple(Tensor._make(o._data, False, None, 0) for o in outs)
     out_p = plain if isinstance(out, (tuple, list)) else plain[0]
     tout = tuple(touts) if isinstance(out, (tuple, list)) else touts[0]
     return (out_p, tout, aux) if has_aux else (out_p, tout)
 
 
-def _jvp_by_reverse_mode(f: Callable, pairs: list, has_aux: bool) -> tuple:
+class _WithValue(Function):
+    """``values`` (an array) on ``graph``'s node: the tangents a forward pass computed,
+    differentiable as the reverse-mode tangents ``graph`` (same shape) are. Gradients and
+    outer tangents pass through to ``graph`` unchanged."""
+
+    raw = True
+    node_name = "AliasBackward0"
+    complex_grad = True  # passes values and gradients through: right for complex too
+
+    @staticmethod
+    def forward(ctx, graph, values):
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+    @staticmethod
+    def jvp(ctx, tangent, _values_tangent=None):
+        return tangent
+
+
+def _jvp_by_reverse_mode(
+    f: Callable, pairs: list, has_aux: bool, values: list | None = None
+) -> tuple:
     """``jvp`` inside another ``jvp``: ``J·v`` by two reverse passes, while the outer
     transform's forward level stays open around them.
 
@@ -349,7 +389,7 @@ def _jvp_by_reverse_mode(f: Callable, pairs: list, has_aux: bool) -> tuple:
     (``create_graph``), so the outer level's tangents flow through them: the outer
     transform differentiates the inner result as in PyTorch's nested forward mode."""
     primals = [p for p, _ in pairs]
-    res = vjp(f, *primals, has_aux=has_aux)
+    res = vjp(f, *primals, has_aux=has_aux)  # (values: see jvp)
     out, vjp_fn = res[0], res[1]
     outs = _as_tuple(out)
     # u = ones, not zeros: g(u) is linear in u, but some backward rules compute it in a log
@@ -372,6 +412,13 @@ def _jvp_by_reverse_mode(f: Callable, pairs: list, has_aux: bool) -> tuple:
             else [None] * len(us)
         )
     touts = [_zeros_if_none(j, o) for j, o in zip(found, outs)]
+    if values is not None:  # the forward pass's tangent values on these graphs
+        touts = [
+            _WithValue.apply(j, v if v is not None else _xp(o).zeros(o.shape, j.dtype))
+            if j.requires_grad
+            else Tensor._make(v if v is not None else j._data, False, None, 0)
+            for j, v, o in zip(touts, values, outs)
+        ]
     outer = any(o.requires_grad for o in outs) or any(
         p.requires_grad or t.requires_grad for p, t in pairs
     )
