@@ -430,8 +430,11 @@ def extra_inplace(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tup
         x.div_(y, rounding_mode=mode) if mode else x.div_(y.abs() + 1)
         return
     if kind == "copy_cast_":  # a copy from another dtype
-        # other broadcast before the cast: a broadcast float32 source's gradient is summed
-        # in a rounding order of each library's own
+        # other broadcast before the cast: the gradient of a broadcast source of another
+        # dtype is summed in each library's own way (a float32 source of a float64 x: torch
+        # rounds to float32, then sums; chainrule sums in float64, then rounds, ~2x closer
+        # to exact): a float32 order difference, not a bug; with cancellation it exceeds
+        # the 1e-5 tolerance, so steered around
         src = _sized(lib, other, shape).to(getattr(lib, _DTYPES[ints[4] % 4]))
         x.copy_(src)
         return
@@ -443,7 +446,7 @@ def extra_inplace(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tup
         return
     if kind == "unfold_add_":
         # windows that do not overlap: an in-place op on overlapping windows is undefined
-        # in torch (it neither refuses nor adds once per window; chainrule adds per window)
+        # in torch (it neither refuses nor adds once per location, as chainrule does)
         w = min(1 + ints[2] % max(size, 1), size)
         x.unfold(d if n else 0, w, max(w, 1) + ints[3] % 2).add_(val)
         return

@@ -31,6 +31,7 @@ from .extra_steps import (
     no_nan,
 )
 from .more_steps import MORE, MORE_INPLACE, more_inplace, more_step
+from .nn_steps import NN, NN_INPLACE, nn_inplace, nn_step
 
 __all__ = ["Step", "Program", "Trace", "run", "run_forward", "assert_same", "KINDS"]
 
@@ -41,9 +42,12 @@ VIEWS = (
     "transpose", "permute", "reshape", "view", "unsqueeze", "squeeze", "slice", "expand",
     "narrow", "diagonal", "t", "select",
 )  # fmt: skip
-INPLACE = ("add_", "mul_", "clamp_", "setitem", "copy_", "view_mul_", *MORE_INPLACE, *EXTRA_INPLACE)
+INPLACE = (
+    "add_", "mul_", "clamp_", "setitem", "copy_", "view_mul_", *MORE_INPLACE, *EXTRA_INPLACE,
+    *NN_INPLACE,
+)  # fmt: skip
 OTHER = ("matmul", "cat", "stack", "detach", "clone", "retain_grad", "to32")
-KINDS = UNARY + BINARY + REDUCE + VIEWS + INPLACE + OTHER + MORE + EXTRA + EXTRA_VIEWS
+KINDS = UNARY + BINARY + REDUCE + VIEWS + INPLACE + OTHER + MORE + EXTRA + EXTRA_VIEWS + NN
 
 
 @dataclass(frozen=True)
@@ -391,7 +395,10 @@ def _execute(lib: Any, prog: Program, slots: list, tr: Trace, skip: set | None, 
         if (
             k in skip
             if skip is not None
-            else (st.kind in INPLACE and _stale_view_of_a_no_grad_base(x, views, written))
+            else (
+                st.kind in INPLACE
+                and (_stale_view_of_a_no_grad_base(x, views, written) or _overlaps_itself(x, st))
+            )
         ):
             # A view taken while its base required no grad, whose base has since been
             # given a gradient history by an in-place write: torch still sees the view as a
@@ -411,12 +418,15 @@ def _execute(lib: Any, prog: Program, slots: list, tr: Trace, skip: set | None, 
                 out = _view(st.kind, x, st.ints)
             elif st.kind in EXTRA_VIEWS:
                 out = extra_view(lib, st.kind, x, st.ints)
-            elif st.kind in MORE or st.kind in EXTRA:
-                step = more_step if st.kind in MORE else extra_step
+            elif st.kind in MORE or st.kind in EXTRA or st.kind in NN:
+                step = more_step if st.kind in MORE else extra_step if st.kind in EXTRA else nn_step
                 third = _pick(slots, st.ints[2])
                 out = step(lib, st.kind, x, _pick(slots, st.ints[1]), third, st.ints, st.val)
             elif st.kind in INPLACE:
-                if st.kind in EXTRA_INPLACE:
+                if st.kind in NN_INPLACE:
+                    other = _unaliased(x, _pick(slots, st.ints[1]))
+                    nn_inplace(lib, st.kind, x, other, st.ints, st.val)
+                elif st.kind in EXTRA_INPLACE:
                     other = _unaliased(x, _pick(slots, st.ints[1]))
                     third = _unaliased(x, _pick(slots, st.ints[2]))
                     extra_inplace(lib, st.kind, x, other, third, st.ints, st.val)
@@ -531,6 +541,21 @@ def _forward_close(a: Any, b: Any, where: str, loose: bool) -> None:
         _close(a[1], b[1], where + " tangent", 1e-4 if loose else 1e-7)
         return
     _close(a, b, where)
+
+
+def _overlaps_itself(x: Any, st: Step) -> bool:
+    """Whether ``x`` has elements sharing one memory location through strides that are not
+    0 (overlapping ``unfold`` windows): an in-place op on it is undefined in torch (it
+    neither refuses nor writes each location once: ``x.unfold(0, 2, 1).mul_(0.5)`` halves
+    the shared element twice, ``neg_`` flips it back), chainrule writes each location once.
+    Not fuzzed. Stride-0 (expanded) dims are left to the steps: there both refuse."""
+    if st.kind == "transpose_" or x.numel() < 2:
+        return False
+    dims = [(n, s) for n, s in zip(tuple(x.shape), x.stride()) if n > 1 and s != 0]
+    offsets = np.zeros(1, dtype=np.int64)
+    for n, s in dims:
+        offsets = (offsets[:, None] + np.arange(n) * s).reshape(-1)
+    return len(np.unique(offsets)) < len(offsets)
 
 
 def _stale_view_of_a_no_grad_base(x: Any, views: dict, written: dict) -> bool:

@@ -876,3 +876,120 @@ def test_addcdiv_gradient_with_an_integer_operand_is_exact():
     y = cr.addcdiv(cr.zeros(1, dtype=cr.float64), cr.tensor([1]), x.abs() + 1, value=0.3)
     y.sum().backward()
     assert abs(x.grad.item() - 0.3 / (1.58593578**2)) < 1e-15
+
+
+# --- fuzz round 3 (tests/fuzz/nn_steps.py) ------------------------------------------------
+
+
+def test_layer_norm_double_backward_over_every_dim():
+    # no leading dims: the create_graph rebuild summed the weight's gradient to a 0-d one
+    # (src/chainrule/ops/normalization.py)
+    def program(lib):
+        x = _t(lib, [0.7, -0.2])
+        w = _t(lib, [0.3, 1.5])
+        y = lib.nn.functional.layer_norm(x, (2,), w, None, eps=0.25)
+        gx, gw = lib.autograd.grad(
+            (y * _t(lib, [3.0, 1.0], False)).sum(), [x, w], create_graph=True
+        )
+        (gx.square().sum() + gw.square().sum()).backward()
+        return [gx, gw, x.grad, w.grad]
+
+    _same(program)
+
+
+@pytest.mark.parametrize("op", ["maximum", "minimum", "max", "min"])
+def test_nan_gradient_does_not_reach_the_losing_operand(op):
+    # max(x, 0.5) where x wins everywhere: 0 * NaN reached the 0.5 (src/chainrule/ops/binary.py)
+    def program(lib):
+        a, b = _t(lib, [1.0, 2.0, -3.0]), _t(lib, 0.5)
+        y = getattr(lib, op)(a, b)
+        y.backward(lib.tensor([float("nan"), 1.0, 2.0], dtype=lib.float64))
+        return [a.grad, b.grad]
+
+    _same(program)
+
+
+@pytest.mark.parametrize("f", ["threshold", "hardshrink", "softshrink"])
+def test_nan_gradient_stops_where_an_activation_is_flat(f):
+    # src/chainrule/ops/activation_primitives.py
+    def program(lib):
+        x = _t(lib, [1.0, -0.2, 3.0])
+        F = lib.nn.functional
+        y = F.threshold(x, 0.0, 1.0) if f == "threshold" else getattr(F, f)(x, 0.5)
+        y.backward(lib.tensor([1.0, float("nan"), 2.0], dtype=lib.float64))
+        return [x.grad]
+
+    _same(program)
+
+
+@pytest.mark.parametrize("alpha", [2, 0, -1, True])
+def test_add_of_bool_tensors_with_alpha_stays_bool(alpha):
+    # True + 2 * True was the int64 3 (src/chainrule/ops/number_operands.py)
+    def program(lib):
+        a = lib.tensor([False, True, False, True])
+        b = lib.tensor([False, False, True, True])
+        out = lib.zeros(4, dtype=lib.float64)
+        lib.add(a, b, alpha=alpha, out=out)
+        y = lib.add(a, b, alpha=alpha)
+        return [y, str(y.dtype).split(".")[-1], out]
+
+    _same(program)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_threshold_of_an_integer_tensor(dtype):
+    # torch truncates the numbers into the dtype; chainrule refused integers (uint8 left
+    # out: torch refuses -1.5 there as an overflow, but wraps -1)
+    def program(lib):
+        x = lib.tensor([-2, -1, 0, 1, 2]).to(getattr(lib, dtype))
+        F = lib.nn.functional
+        y = F.threshold(x, -1.5, 7.9)
+        F.threshold_(x, 0.5, -1)
+        return [y, x, str(y.dtype)]
+
+    _same(program)
+
+
+@pytest.mark.parametrize("op", ["avg_pool1d", "conv1d", "conv_transpose1d"])
+def test_bool_pooling_and_convolution_raise(op):
+    def program(lib):
+        b = lib.tensor([[[True, False, True, True]]])
+        F = lib.nn.functional
+        if op == "avg_pool1d":
+            return [F.avg_pool1d(b, 2)]
+        return [getattr(F, op)(b, b[..., :2])]
+
+    _same(program)
+
+
+@pytest.mark.parametrize("dtypes", [("bool", "float32"), ("int64", "float64"), ("int64", "int64")])
+def test_cosine_similarity_in_the_common_dtype(dtypes):
+    def program(lib):
+        a = lib.tensor([1, 0, 2]).to(getattr(lib, dtypes[0]))
+        b = lib.tensor([1.0, 2.0, 3.0]).to(getattr(lib, dtypes[1]))
+        y = lib.nn.functional.cosine_similarity(a, b, dim=0)
+        return [y, str(y.dtype)]
+
+    _same(program)
+
+
+@pytest.mark.parametrize("op", ["cumsum", "sum", "prod", "cumprod"])
+def test_out_into_an_integer_tensor_of_an_input_that_requires_grad_raises(op):
+    def program(lib):
+        x = _t(lib, [1.0, 2.0])
+        out = lib.zeros(2, dtype=lib.int64)
+        getattr(lib, op)(x * 1, 0, out=out)
+        return [out]
+
+    _same(program)
+
+
+def test_jvp_of_logcumsumexp_with_a_primal_that_requires_grad():
+    # func.jvp went through two reverse passes with a zero cotangent, where logcumsumexp's
+    # log-domain backward has a masked (0) derivative (src/chainrule/autograd/transforms.py)
+    def program(lib):
+        x = _t(lib, [0.3, -1.0])
+        t = lib.tensor([0.75, 0.5], dtype=lib.float64)
+        return list(lib.func.jvp(lambda a: a.logcumsumexp(0), (x,), (t,)))
+
+    _same(program)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from .binary import where
+from .binary import _masked_chain, where
 from .elementwise import BinaryElementwise, UnaryElementwise
 from .unary import _mask, exp, sigmoid, softplus, tanh
 
@@ -153,6 +153,10 @@ class Hardshrink(UnaryElementwise):
     def derivative(ctx, x, y):
         return _mask(Hardshrink.kept(x._data, ctx.params["lambd"]), x._data.dtype)
 
+    @classmethod
+    def chain(cls, ctx, g, x, y):  # 0 where masked, even for a NaN gradient (PyTorch)
+        return _masked_chain(g, cls.derivative(ctx, x, y))
+
 
 class Softshrink(UnaryElementwise):
     """``x - clamp(x, -lambd, lambd)``: exact (0 inside the band), derivative 1 outside it."""
@@ -168,6 +172,10 @@ class Softshrink(UnaryElementwise):
     def derivative(ctx, x, y):
         return _mask(Hardshrink.kept(x._data, ctx.params["lambd"]), x._data.dtype)
 
+    @classmethod
+    def chain(cls, ctx, g, x, y):  # 0 where masked, even for a NaN gradient (PyTorch)
+        return _masked_chain(g, cls.derivative(ctx, x, y))
+
 
 class Threshold(UnaryElementwise):
     """``x`` if ``x > threshold`` else ``value`` (NaN, never ``<=``, stays NaN)."""
@@ -182,3 +190,7 @@ class Threshold(UnaryElementwise):
     @staticmethod
     def derivative(ctx, x, y):
         return _mask(~(x._data <= ctx.params["threshold"]), x._data.dtype)
+
+    @classmethod
+    def chain(cls, ctx, g, x, y):  # 0 where masked, even for a NaN gradient (PyTorch)
+        return _masked_chain(g, cls.derivative(ctx, x, y))

@@ -68,6 +68,7 @@ class Add(BinaryElementwise):
 
     node_name = ("AddBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
     saves_a = saves_b = ""
+    saved_fields = {"alpha": lambda n: n.__dict__.get("params", {}).get("alpha", 1)}
 
     @staticmethod
     def f(a, b, alpha=None):
@@ -91,6 +92,7 @@ class Sub(BinaryElementwise):
 
     node_name = ("SubBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
     saves_a = saves_b = ""
+    saved_fields = {"alpha": lambda n: n.__dict__.get("params", {}).get("alpha", 1)}
 
     @staticmethod
     def f(a, b, alpha=None):
@@ -116,6 +118,7 @@ class Rsub(Sub):
 
 class Mul(BinaryElementwise):
     node_name = ("MulBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
+    saved_fields = {"other": 1, "self": 0}  # grad_fn._saved_* by saved position (node.py)
     saves_a = "b"
     saves_b = "a"
 
@@ -136,6 +139,7 @@ class Mul(BinaryElementwise):
 
 class Div(BinaryElementwise):
     node_name = ("DivBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
+    saved_fields = {"other": 1, "self": 0}  # grad_fn._saved_* by saved position (node.py)
     saves_a = "b"
     saves_b = "ab"
 
@@ -184,6 +188,14 @@ class Maximum(BinaryElementwise):
     def derivative_b(ctx, a, b, y):
         return _tie_weights(b, a, first_loses=lambda u, v: u < v)
 
+    @classmethod
+    def chain_a(cls, ctx, g, a, b, y):
+        return _masked_chain(g, cls.derivative_a(ctx, a, b, y))
+
+    @classmethod
+    def chain_b(cls, ctx, g, a, b, y):
+        return _masked_chain(g, cls.derivative_b(ctx, a, b, y))
+
 
 class Minimum(BinaryElementwise):
     """Elementwise min; on ties the gradient is split evenly and at a NaN both inputs take it
@@ -202,6 +214,14 @@ class Minimum(BinaryElementwise):
     @staticmethod
     def derivative_b(ctx, a, b, y):
         return _tie_weights(b, a, first_loses=lambda u, v: u > v)
+
+    @classmethod
+    def chain_a(cls, ctx, g, a, b, y):
+        return _masked_chain(g, cls.derivative_a(ctx, a, b, y))
+
+    @classmethod
+    def chain_b(cls, ctx, g, a, b, y):
+        return _masked_chain(g, cls.derivative_b(ctx, a, b, y))
 
 
 class LogAddExp(BinaryElementwise):
@@ -234,6 +254,17 @@ class LogAddExp(BinaryElementwise):
     @staticmethod
     def chain_b(ctx, g, a, b, y):
         return g / (exp(a - b) + 1)
+
+
+def _masked_chain(g: Tensor, w: Tensor) -> Tensor:
+    """``g * w`` for tie weights ``w`` (0, 0.5, 1), with 0 where ``w`` is 0 even where ``g``
+    is NaN or infinite: the input that lost gets no gradient, as PyTorch's masked rule (a
+    NaN gradient of max(x, 0.5) would otherwise reach the 0.5 through 0 * NaN)."""
+    out = g * w
+    gd = g._data
+    if get_array_module(gd).isfinite(gd).all():
+        return out
+    return where(w == 0, 0.0, out)
 
 
 def _tie_weights(mine: Any, other: Any, first_loses: Any) -> Tensor:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._layout import is_vmap_array
+from .._user_warnings import warn_once
 from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST
 from ..autograd.tensor import Tensor
@@ -35,6 +36,17 @@ class Conv2dFn(Function):
 
     raw = True
     node_name = ("ConvolutionBackward0", (0, 1, 2))  # input, weight, bias (or None)
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py); P: stride, pads, dilation, groups
+        "bias_sym_sizes_opt": lambda n: tuple(n.input_meta[2][0]) if n.input_meta[2] else (0,),
+        "dilation": lambda n: tuple(n.P[2]),
+        "groups": lambda n: n.P[3],
+        "input": 0,
+        "output_padding": lambda n: (0, 0),
+        "padding": lambda n: (n.P[1][0], n.P[1][2]),
+        "stride": lambda n: tuple(n.P[0]),
+        "transposed": lambda n: False,
+        "weight": 1,
+    }
 
     @staticmethod
     def forward(ctx, x, w, b, P):
@@ -182,6 +194,17 @@ def _check_geometry(
         raise ShapeError(f"{op}: dilation should be greater than zero, but got {list(dil)}")
 
 
+def warn_same_asymmetric(before: Any, after: Any) -> None:
+    """PyTorch's once-per-process warning when ``padding='same'`` pads one side more (an even
+    kernel with an odd dilation: ``dilation * (k - 1)`` odd along some axis)."""
+    if any(a != b for a, b in zip(before, after)):
+        warn_once(
+            "conv_same_asymmetric",
+            "Using padding='same' with even kernel lengths and odd dilation may require a "
+            "zero-padded copy of the input be created",
+        )
+
+
 def _padding(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tuple:
     """Normalise padding to (top, bottom, left, right) for a 2-D conv."""
     if isinstance(padding, str):
@@ -200,6 +223,7 @@ def _padding(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tupl
         for kk, dd in zip(k, dil):
             total = dd * (kk - 1)
             out += [total // 2, total - total // 2]  # extra on the bottom/right, as PyTorch
+        warn_same_asymmetric(out[0::2], out[1::2])
         return tuple(out)
     ph, pw = _tuple(padding, 2, "padding", op)
     _check_geometry(op, stride, dil, (ph, pw))
@@ -218,6 +242,8 @@ def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -
         )
     if groups < 1:  # a RuntimeError, as PyTorch's
         raise ShapeError(f"{op}: non-positive groups is not supported, got {groups}")
+    if x.dtype.kind == "b":  # PyTorch has no bool kernel (integers: it has)
+        raise DtypeError(f"{op}: not implemented for torch.bool; convert with .float()")
     c = x.shape[1]
     if transposed:
         if c != w.shape[0] or c % groups:

@@ -59,6 +59,17 @@ class Amax(Function):
             return f"{mode.capitalize()}Backward1"
         return f"A{mode}Backward0"
 
+    @staticmethod
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's (node.py): y kept with its dims
+        if node.whole:
+            return {"result": (1, lambda n, t: t.reshape(())), "self": 0}
+        return {
+            "dim": lambda n: tuple(n.axes),
+            "keepdim": lambda n: n.keepdim,
+            "result": (1, lambda n, t: t if n.keepdim else t.squeeze(n.axes)),
+            "self": 0,
+        }
+
     raw = True
     mode = "max"
     spread = False  # the tangent: where(w != 0, t * w, 0), not t * w (AmaxSpread)

@@ -32,6 +32,7 @@ import numpy as np
 from .._kernels import pool_gemm
 from .._kernels.blas import matmul_stack
 from ..autograd.function import Function
+from ..autograd.node import product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, is_writeable
 from ..threads import elementwise
@@ -162,6 +163,11 @@ class Addmm(_AddProduct):
 
     node_name = ("AddmmBackward0", (0, 1, 2))
     saved_input_names = ("self", "mat1", "mat2")
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py)
+        "alpha": lambda n: n.alpha,
+        "beta": lambda n: n.beta,
+        **product_fields(("mat1", "mat2"), (1, 2)),
+    }
 
     @staticmethod
     def _grad_a(g: Any, b: Any) -> Any:
@@ -185,6 +191,7 @@ class Baddbmm(Addmm):
 
     node_name = ("BaddbmmBackward0", (0, 1, 2))
     saved_input_names = ("self", "batch1", "batch2")
+    saved_fields = {"alpha": lambda n: n.alpha, "batch1": 0, "batch2": 1, "beta": lambda n: n.beta}
 
 
 class Addmv(_AddProduct):

@@ -58,6 +58,11 @@ class IndexSelect(Function):
     raw = True
     complex_grad = True  # a real-linear selection: its transpose is right for complex
     node_name = "IndexSelectBackward0"
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py)
+        "dim": lambda n: n.dim,
+        "index": 0,
+        "self_sym_sizes": lambda n: tuple(n.in_shape),
+    }
 
     @staticmethod
     def forward(ctx, x, dim, index):

@@ -48,6 +48,7 @@ class Cat(Function):
     def node_name(ctx):  # PyTorch lists every tensor joined, with a gradient or not
         return "CatBackward0", tuple(range(len(ctx.next_edges)))
 
+    saved_fields = {"dim": lambda n: n.dim}  # grad_fn._saved_dim (node.py)
     raw = True
 
     @staticmethod

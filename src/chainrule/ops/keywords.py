@@ -194,6 +194,13 @@ def accepts_torch_keywords(fn: Callable, name: str | None = None) -> Callable:
             kwargs["keepdim"] = kwargs.pop("keepdims")
         out = kwargs.pop("out", None)
         if op in _OUT_DTYPE_COMPUTES and isinstance(out, Tensor) and kwargs.get("dtype") is None:
+            if grad_mode.is_grad_enabled() and any(
+                isinstance(a, Tensor) and a.requires_grad for a in args
+            ):  # before computing in out's dtype: an integer result would not require grad
+                raise RuntimeError(
+                    f"{op}(): functions with out=... arguments don't support automatic "
+                    "differentiation, but one of the arguments requires grad."
+                )
             kwargs["dtype"] = out.dtype
         result = fn(*args, **kwargs)
         return result if out is None else write_out(op, result, out)

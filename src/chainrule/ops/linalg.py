@@ -15,6 +15,7 @@ from .._kernels.blas import matmul_stack
 from .._kernels.half_gemm import half_matmul, is_host_half
 from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST, autocast_float32, without_autocast
+from ..autograd.node import product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
 from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
@@ -39,6 +40,13 @@ __all__ = [
 
 class MatMul(Function):
     saved_input_names = ("self", "mat2")  # grad_fn._saved_self / _saved_mat2, as PyTorch's mm
+
+    @staticmethod
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's product nodes (node.py)
+        name = node.name()
+        if name == "MmBackward0":
+            return product_fields(("self", "mat2"), (0, 1))
+        return {"self": 0, {"BmmBackward0": "mat2", "MvBackward0": "vec"}.get(name, "tensor"): 1}
 
     @staticmethod
     def node_name(ctx):  # PyTorch's product node: DotBackward0, MvBackward0, Mm/Bmm

@@ -20,6 +20,7 @@ import numpy as np
 from .._kernels.attention import softmax_forward as softmax_rows_with_lse
 from .._kernels.jit import eligible
 from ..autograd.function import Function
+from ..autograd.node import REDUCTION_ENUM, as_uint64, input_tensor, tensor_field
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16
@@ -105,6 +106,14 @@ class CrossEntropyFn(Function):
 
     raw = True
     node_name = ("NllLossBackward0", (0,))  # fused: log_softmax + nll_loss
+    saved_fields = {  # grad_fn._saved_* as PyTorch's NllLossBackward0 (node.py)
+        "ignore_index": lambda n: as_uint64(n.ignore_index),
+        "reduction": lambda n: REDUCTION_ENUM[n.reduction],
+        "self": (3, lambda n, p: p.log()),  # PyTorch's input: log_softmax(x)
+        "target": 1,
+        "total_weight": (5, lambda n, wt: wt.sum() if n.reduction != "none" else wt.sum() * 0),
+        "weight": 2,
+    }
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
@@ -124,7 +133,7 @@ class CrossEntropyFn(Function):
         xp = get_array_module(x)
         m, c = x.shape
         valid, safe, wt = index_weights("cross_entropy", t, c, weight, ignore_index, x.dtype)
-        ctx.smoothing = smoothing
+        ctx.smoothing, ctx.ignore_index = smoothing, ignore_index
         half = x.dtype == np.float16
         rows = xp.arange(m)
         fused = _softmax_and_lse(x) if smoothing == 0 else None
@@ -224,6 +233,14 @@ class NLLLossFn(Function):
 
     raw = True
     node_name = ("NllLossBackward0", (0,))
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py)
+        "ignore_index": lambda n: as_uint64(n.ignore_index),
+        "reduction": lambda n: REDUCTION_ENUM[n.reduction],
+        "self": tensor_field(lambda n: input_tensor(n, 0)),
+        "target": 0,
+        "total_weight": (3, lambda n, wt: wt.sum() if n.reduction != "none" else wt.sum() * 0),
+        "weight": 1,
+    }
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
@@ -243,7 +260,7 @@ class NLLLossFn(Function):
         loss = -wt * logp[xp.arange(m), safe]
         # target and weight version-checked, as in PyTorch; then the rows' arrays
         ctx.save_for_backward(target, weight_arg, safe, wt, valid)
-        ctx.reduction, ctx.shape = reduction, logp.shape
+        ctx.reduction, ctx.shape, ctx.ignore_index = reduction, logp.shape, ignore_index
         if reduction == "none":
             return loss
         ctx.denom = wt.sum()
@@ -284,6 +301,11 @@ class MseLossFn(Function):
 
     raw = True
     node_name = ("MseLossBackward0", (0, 1))
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py)
+        "reduction": lambda n: REDUCTION_ENUM[n.reduction],
+        "self": 0,
+        "target": 1,
+    }
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod

@@ -27,6 +27,7 @@ from .._kernels import dispatch as _fast
 from .._kernels import jit
 from .._kernels import layernorm as _LN
 from ..autograd.function import Function
+from ..autograd.node import input_shape, input_tensor, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
@@ -189,6 +190,16 @@ class BatchNormFn(Function):
 
     raw = True
     node_name = ("NativeBatchNormBackward0", (0, 1, 2))
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py); running stats: not inputs here
+        "eps": lambda n: n.eps,
+        "input": 0,
+        "result1": 3,  # the batch mean
+        "result2": 4,  # and 1 / sqrt(var + eps)
+        "running_mean": tensor_field(lambda n: None),
+        "running_var": tensor_field(lambda n: None),
+        "training": lambda n: True,
+        "weight": 1,
+    }
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, stats):
@@ -321,6 +332,14 @@ class LayerNormFn(Function):
 
     raw = True
     node_name = ("NativeLayerNormBackward0", (0, 1, 2))
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py)
+        "bias": tensor_field(lambda n: input_tensor(n, 2)),
+        "input": 0,
+        "normalized_shape": lambda n: input_shape(n, 0)[len(input_shape(n, 0)) - len(n.axes) :],
+        "result1": 2,  # the mean
+        "result2": 3,  # and 1 / sqrt(var + eps)
+        "weight": 1,
+    }
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
@@ -366,8 +385,9 @@ class LayerNormFn(Function):
         if ctx.create_graph:  # a differentiable rebuild from x
             lead = tuple(range(x.ndim - len(axes)))
             gx, xhat = _rebuilt_grad(x, grad if w is None else grad * w, axes, ctx.eps)
-            gw = (grad * xhat).sum(lead) if need_w else None
-            gb = grad.sum(lead) if need_b else None
+            # no leading dims: nothing to sum (a Tensor's sum(()) would sum every dim)
+            gw = (grad * xhat if not lead else (grad * xhat).sum(lead)) if need_w else None
+            gb = (grad if not lead else grad.sum(lead)) if need_b else None
             return (gx if needs[0] else None), gw, gb, None, None
         xa, g, mean, invstd = x._data, grad._data, mean._data, invstd._data
         bf16 = xa.dtype.char in "eE"  # halves: in float32, each gradient rounded once

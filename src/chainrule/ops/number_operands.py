@@ -24,6 +24,8 @@ def _fused_multiply_add(a: Any, b: Any, alpha: Any) -> Any:
     numbers is exact, so the one rounding is the float64 -> float32 one; float64 and the
     rest in two steps (NumPy has no fused multiply-add)."""
     dt = np.result_type(a, b)
+    if dt == np.bool_:  # in bool, as PyTorch: alpha is True or False (NumPy: an int product)
+        return np.logical_or(a, np.logical_and(b, bool(alpha)))
     if dt == np.float32 or dt == np.float16:  # alpha in float32, PyTorch's compute type
         alpha = np.float64(np.float32(alpha))
         return (a.astype(np.float64) + alpha * b.astype(np.float64)).astype(dt)

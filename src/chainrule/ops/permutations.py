@@ -39,6 +39,14 @@ class Permute(Function):
             return "TBackward0"
         return "TransposeBackward0" if len(moved) == 2 else "PermuteBackward0"
 
+    @staticmethod
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's (node.py); dims ascending
+        name = node.name()
+        if name == "TransposeBackward0":
+            moved = [i for i, a in enumerate(node.axes) if a != i]
+            return {"dim0": lambda n: moved[0], "dim1": lambda n: moved[1]}
+        return {"dims": lambda n: tuple(n.axes)} if name == "PermuteBackward0" else {}
+
     raw = True
     is_view = True
 

@@ -24,7 +24,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..quantized_ops import avg_pool2d_quantized, max_pool2d_quantized
-from ._util import ShapeError
+from ._util import DtypeError, ShapeError
 from .pooling_argmax import fix_argmax, needs_fix, reaches_padding
 
 __all__ = [
@@ -398,6 +398,8 @@ def avg_pool2d(
 
         return avg_pool2d_quantized(input, pool, divisor_override)
     P = _params("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    if input.dtype.kind == "b":  # PyTorch has no bool kernel (integers: truncated means)
+        raise DtypeError('"avg_pool2d" not implemented for torch.bool; convert with .float()')
     if divisor_override is not None:
         _check_divisor("avg_pool2d", divisor_override)
     h, w = input.shape[2:]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.node import saved_number  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import bfloat16_dtype, is_floating
@@ -83,6 +84,13 @@ class Pow(BinaryElementwise):
 
     saves_a = "ab"
     saves_b = "aby"
+
+    @staticmethod
+    def saved_fields(node):  # grad_fn._saved_*: PyTorch's PowBackward0 / 1 / 2 (node.py)
+        name = node.name()
+        if name == "PowBackward0":
+            return {"exponent": lambda n: saved_number(n, 1), "self": 0}
+        return {"exponent": 1, "result": 2, "self": 0 if name == "PowBackward1" else _number}
 
     @staticmethod
     def f(a, b, half=None, number=None):

@@ -43,13 +43,20 @@ class Sum(Function):
     def node_name(ctx):  # PyTorch: SumBackward0 for a full sum, SumBackward1 with dim
         return "SumBackward0" if getattr(ctx, "axes", None) is None else "SumBackward1"
 
+    @staticmethod
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's SumBackward0 / 1 (node.py)
+        out = {"self_sym_sizes": lambda n: tuple(n.in_shape)}
+        if node.axes is not None:
+            out.update(dim=lambda n: tuple(n.axes), keepdim=lambda n: n.keepdim)
+        return out
+
     raw = True
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.in_shape = x.shape
-        ctx.axes = axes
+        ctx.axes, ctx.keepdim = axes, keepdim
         dt = x.dtype
         if dt == np.float16 or dt.kind == "V":  # halves, bfloat16: accumulate in float32
             out = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32)
@@ -113,12 +120,18 @@ class Mean(Function):
     def node_name(ctx):  # PyTorch: MeanBackward0 for a full mean, MeanBackward1 with dim
         return "MeanBackward0" if getattr(ctx, "axes", None) is None else "MeanBackward1"
 
+    @staticmethod
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's MeanBackward0 / 1 (node.py)
+        out = Sum.saved_fields(node)
+        out["self_sym_numel"] = lambda n: math.prod(n.in_shape)
+        return out
+
     raw = True
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        ctx.in_shape, ctx.axes = x.shape, axes
+        ctx.in_shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         ctx.count = n = _count(x.shape, axes)
         xp = get_array_module(x)
         dt = x.dtype

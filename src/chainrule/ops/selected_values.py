@@ -23,6 +23,13 @@ class SelectedValues(Gather):
     """``x`` gathered at ``index`` along ``dim``, that dim dropped unless ``keepdim``; the
     gradient is added into zeros at the selected positions (Gather's rule)."""
 
+    saved_fields = {  # grad_fn._saved_* as PyTorch's MaxBackward0... (node.py)
+        "dim": lambda n: n.dim,
+        "indices": (0, lambda n, t: t if n.keepdim else t.squeeze(n.dim)),
+        "keepdim": lambda n: n.keepdim,
+        "self_sym_sizes": lambda n: tuple(n.in_shape),
+    }
+
     @staticmethod
     def forward(ctx, x, dim, index, keepdim=True):
         ctx.keepdim = keepdim

@@ -84,6 +84,7 @@ def sum_to(x: Tensor, shape: tuple) -> Tensor:
 
 class BroadcastTo(Function):
     node_name = "ExpandBackward0"
+    saved_fields = {"self_sym_sizes": lambda n: tuple(n.input_meta[0][0])}  # (node.py)
     raw = True
     is_view = True
 
@@ -161,6 +162,13 @@ def expand_as(x: Tensor, other: Tensor) -> Tensor:
 class Reshape(Function):
     node_name = "ViewBackward0"
     raw = True
+
+    @staticmethod
+    def saved_fields(node):  # grad_fn._saved_* where PyTorch's node saves the shape (node.py)
+        if node.name() in ("ViewBackward0", "SqueezeBackward0"):
+            return {"self_sym_sizes": lambda n: tuple(n.in_shape)}
+        return None
+
     is_view = True
 
     @staticmethod
@@ -348,8 +356,32 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(input, shape)
 
 
+def _check_unflatten_sizes(sizes: Any) -> None:
+    """PyTorch's checks of ``unflatten``'s sizes: empty (or None) is a RuntimeError, anything
+    but a tuple or list of ints (a bool or float element, a bare int) a TypeError."""
+    if isinstance(sizes, Tensor):
+        return
+    if not sizes:
+        raise ShapeError("unflatten: sizes must be non-empty")
+    if not isinstance(sizes, (tuple, list)):
+        raise TypeError(
+            "unflatten(): argument 'sizes' (position 2) must be tuple of ints, "
+            f"not {type(sizes).__name__}"
+        )
+    for i, s in enumerate(sizes):
+        integral = isinstance(s, (int, np.integer)) or (
+            isinstance(s, Tensor) and s.ndim == 0 and s.dtype.kind in "iu"
+        )
+        if isinstance(s, (bool, np.bool_)) or not integral:
+            raise TypeError(
+                "unflatten(): argument 'sizes' (position 2) must be tuple of ints, but found "
+                f"element of type {type(s).__name__} at pos {i}"
+            )
+
+
 @tensor_method
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    _check_unflatten_sizes(sizes)
     d = dim % input.ndim
     sizes = _resolve_shape("unflatten", (input.shape[d],), tuple(sizes))
     return reshape(input, input.shape[:d] + sizes + input.shape[d + 1 :])

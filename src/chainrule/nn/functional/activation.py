@@ -282,15 +282,31 @@ def _thresholded(t: Tensor, threshold: float, value: float) -> Tensor:
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
-    """x if x > threshold else value."""
+    """x if x > threshold else value. An integer input takes both numbers truncated to
+    its dtype, as PyTorch (threshold(x, -1.5, 7.9) of int64 x: x if x > -1 else 7)."""
+    if isinstance(input, Tensor) and input.dtype.kind in "iu":
+        return _integer_threshold(input, threshold, value, inplace)
     _check(input, "threshold")
     return _result(input, inplace, "threshold", lambda t: _thresholded(t, threshold, value))
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
     """In-place :func:`threshold`."""
+    if isinstance(input, Tensor) and input.dtype.kind in "iu":
+        return _integer_threshold(input, threshold, value, True)
     _check(input, "threshold")
     return _result(input, True, "threshold", lambda t: _thresholded(t, threshold, value))
+
+
+def _integer_threshold(input: Tensor, threshold: float, value: float, inplace: bool) -> Tensor:
+    """:func:`threshold` of an integer tensor (no gradient): the numbers truncated toward
+    zero, the value then wrapped into the dtype (-1 into uint8 is 255), as PyTorch."""
+    lo, fill = int(threshold), np.asarray(int(value)).astype(input.dtype)
+    data = input._data
+    out = get_array_module(data).where(data <= lo, fill, data).astype(data.dtype, copy=False)
+    if inplace:
+        return input.copy_(Tensor._make(out, False, None, 0))
+    return Tensor._make(out, False, None, 0)
 
 
 def logsigmoid(input: Tensor) -> Tensor:

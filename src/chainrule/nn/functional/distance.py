@@ -13,6 +13,7 @@ import numpy as np
 
 from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
+from ...dtype_rules import result_type
 from ...linalg.norms import vector_norm
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, broadcast_error, lead_with
 from .loss import _legacy_reduction
@@ -46,6 +47,14 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
             f"cosine_similarity: expected floating point inputs, got {a.dtype} and {b.dtype} "
             "(complex inputs are not supported, as in PyTorch)"
         )
+    if a.dtype != b.dtype or a.dtype.kind not in "fV":  # both in their common dtype (PyTorch)
+        common = result_type(a, b)
+        if common.kind not in "fV":
+            raise DtypeError(
+                f"cosine_similarity: expected common dtype to be floating point, yet common "
+                f"dtype is {a.dtype if a.dtype == b.dtype else common}"
+            )
+        a, b = a.to(common), b.to(common)
     if a.shape != b.shape:  # ``dim`` refers to the broadcast shape (PyTorch)
         try:
             shape = np.broadcast_shapes(a.shape, b.shape)

@@ -1,0 +1,491 @@
+"""Step kinds for :mod:`tests.fuzz.programs` from ``nn.functional`` and around it:
+normalisations (layer/group/batch/instance/RMS norm, batch norm in training and in eval with
+the running statistics it updated), losses (reductions, class weights, ``ignore_index``,
+label smoothing, probability targets), convolutions (groups, dilation, stride,
+``padding='same'``), pooling, ``unfold``/``fold``, pad modes, interpolate modes,
+embeddings (``padding_idx``, ``max_norm``), activations with kinks, reductions and scans
+with ``dtype=``, sorts with ties (stable indices), type promotion of Python numbers and 0-d
+tensors of every dtype, ``out=`` variants, and in-place activations.
+
+The operands are made from the program's slots whatever their shapes: a slot's elements,
+flattened and repeated to the size wanted (:func:`_filled`), so the gradients flow back
+to it. Integer and bool slots are used as they are: where torch refuses them, chainrule
+must refuse too (errors are compared by presence).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .more_steps import _dim, _fit
+
+__all__ = ["NN", "NN_INPLACE", "nn_step", "nn_inplace"]
+
+NN = (
+    "layer_norm", "group_norm", "batch_norm", "instance_norm", "rms_norm", "loss_pair",
+    "cross_entropy", "nll_loss", "bce", "kl_div", "conv", "pool", "im2col", "pad",
+    "interpolate", "embedding", "activation", "dtype_reduce", "sort_ties", "promote",
+    "out_variant", "normalize",
+)  # fmt: skip
+NN_INPLACE = ("activation_", "out_into")
+
+
+# Added to the outputs of the centring norms: their lines sum to 0, and a sum of one (a
+# 0-d operand made by the other steps) is rounding noise whose sign flips comparisons.
+_OFF = 0.125
+
+
+def _filled(lib: Any, y: Any, shape: tuple) -> Any:
+    """A tensor of ``shape`` holding ``y``'s elements (flattened, repeated), in ``y``'s
+    dtype and differentiable in ``y``."""
+    need = math.prod(shape)
+    flat = y.reshape(-1)
+    n = flat.shape[0]
+    if n == 0:
+        return y.sum() + lib.zeros(shape, dtype=y.dtype)
+    if n < need:
+        flat = flat.repeat(-(-need // n))
+    return flat[:need].reshape(shape)
+
+
+def _floating(lib: Any, y: Any, like: Any) -> Any:
+    """``y`` in ``like``'s dtype where both are floating (torch refuses most mixed-float
+    nn ops; the mixed case is fuzzed by the plain steps), else as it is."""
+    if y.is_floating_point() and like.is_floating_point():
+        return y.to(like.dtype)
+    return y
+
+
+def _spread(lib: Any, y: Any) -> Any:
+    """A floating ``y`` plus 0.375 k² at its k-th element, so that no line it normalises is
+    constant and no element equals its line's mean: there the normalised value is rounding
+    noise of the mean (each library rounds its own way: chainrule's mean of equal values is
+    exact, torch's fused scale-and-shift is off by an ulp, 1e-3 after dividing by
+    sqrt(eps) in float32), and its sign, flipped, changes a later comparison (x > 0)."""
+    if not y.is_floating_point():
+        return y
+    ramp = lib.arange(y.numel(), dtype=y.dtype).square().reshape(tuple(y.shape)) * 0.375
+    return y + ramp
+
+
+def _reduction(ints: tuple) -> str:
+    return ("mean", "sum", "none")[ints[3] % 3]
+
+
+def _classes(lib: Any, n: int, c: int, ints: tuple, ignore: int | None = None) -> Any:
+    rng = np.random.default_rng(ints[4] + 31 * ints[3])
+    t = rng.integers(0, c, n)
+    if ignore is not None and n > 1:
+        t[rng.integers(0, n)] = ignore
+    return lib.tensor(t.astype(np.int64))
+
+
+def nn_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, val: float):
+    """One out-of-place step of kind ``kind`` on ``x`` (``other``/``third``: other slots)."""
+    F = lib.nn.functional
+    shape = tuple(x.shape)
+    n = x.dim()
+    d = _dim(x, ints[1])
+    if kind == "layer_norm":
+        if n == 0:
+            x = x.reshape(1)
+            shape, n = (1,), 1
+        k = 1 + ints[2] % min(2, n)
+        ns = shape[n - k :]
+        w = _floating(lib, _filled(lib, other, ns), x) if ints[4] % 3 else None
+        b = _floating(lib, _filled(lib, third, ns), x) if ints[4] % 3 == 2 else None
+        eps = 1e-5 if ints[3] % 2 and x.dtype != lib.float32 else 0.25  # float32: _spread
+        return F.layer_norm(_spread(lib, x), ns, w, b, eps=eps) + _OFF
+    if kind == "rms_norm":
+        if n == 0:
+            x = x.reshape(1)
+            shape, n = (1,), 1
+        k = 1 + ints[2] % min(2, n)
+        ns = shape[n - k :]
+        w = _floating(lib, _filled(lib, other, ns), x) if ints[4] % 2 else None
+        eps = None if ints[3] % 2 and x.dtype != lib.float32 else 0.25  # float32: _spread
+        return F.rms_norm(_spread(lib, x), list(ns), w, eps=eps)
+    if kind in ("group_norm", "batch_norm", "instance_norm"):
+        g = 1 + ints[2] % 2
+        c = g * (1 + ints[3] % 2)
+        nb, length = 1 + ints[4] % 2, 1 + (ints[2] + ints[4]) % 3
+        inp = _spread(lib, _filled(lib, x, (nb, c, length)))
+        w = _floating(lib, _filled(lib, other, (c,)), x) if ints[4] % 3 else None
+        b = _floating(lib, _filled(lib, third, (c,)), x) if ints[4] % 3 == 2 else None
+        if kind == "group_norm":
+            eps = 1e-5 if ints[3] % 2 and x.dtype != lib.float32 else 0.5  # float32: _spread
+            return F.group_norm(inp, g, w, b, eps=eps) + _OFF
+        dt = x.dtype if x.is_floating_point() else lib.float32
+        rm, rv = lib.zeros(c, dtype=dt), lib.ones(c, dtype=dt)
+        momentum = min(abs(val), 1.0)
+        if kind == "instance_norm":
+            stats = (rm, rv) if ints[1] % 2 else (None, None)
+            y = F.instance_norm(inp, *stats, w, b, use_input_stats=True, momentum=momentum)
+            return y + rm.sum() + rv.sum() if ints[1] % 2 else y + _OFF
+        # training on x updates the running statistics (buffers, no gradient); then either
+        # the training output, or an eval pass over another slot using the statistics
+        y = F.batch_norm(inp, rm, rv, w, b, training=True, momentum=momentum)
+        if ints[1] % 2 == 0:
+            return y + rm.sum() + 2 * rv.sum()
+        ev = _spread(lib, _floating(lib, _filled(lib, other, (1 + ints[3] % 2, c, 2)), x))
+        return F.batch_norm(ev, rm, rv, w, b, training=False)
+    if kind == "loss_pair":  # regression losses: input x, target other (both may need grad)
+        tgt = _fit(other, shape)
+        if x.is_floating_point():
+            # in x's dtype: torch's backward of huber/smooth_l1 with an integer target fails
+            # ("Found dtype Long but expected Double", a torch bug), not mirrored
+            tgt = tgt.to(x.dtype)
+        red = _reduction(ints)
+        which = ints[4] % 6
+        if which == 0:
+            return F.mse_loss(x, tgt, reduction=red)
+        if which == 1:
+            return F.l1_loss(x, tgt, reduction=red)
+        if which == 2:
+            return F.smooth_l1_loss(x, tgt, reduction=red, beta=abs(val))
+        if which == 3:
+            return F.huber_loss(x, tgt, reduction=red, delta=abs(val))
+        if which == 4:
+            return F.soft_margin_loss(x, tgt.sign(), reduction=red)
+        # the input kept from 0 where it is not a log: at 0 the gradient is ~t / 1e-8, and
+        # float32 sums of such terms come out in each library's own rounding
+        li = bool(ints[2] % 2)
+        inp = x if li or not x.is_floating_point() else x.abs() + 0.5
+        return F.poisson_nll_loss(inp, tgt.abs(), log_input=li, reduction=red)
+    if kind in ("cross_entropy", "nll_loss"):
+        c = 1 + ints[2] % 3
+        nb = 1 + ints[4] % 3
+        extra = (1 + ints[1] % 2,) if ints[3] % 4 == 3 else ()
+        logits = _filled(lib, x, (nb, c, *extra))
+        weight = None
+        if ints[1] % 3 == 0:
+            # detached: torch refuses a class weight that requires grad ("nll_loss_forward
+            # is not differentiable with respect to argument 'weight'"), chainrule computes
+            # its gradient; not mirrored
+            weight = _floating(lib, _filled(lib, other, (c,)).abs() + 0.5, x).detach()
+        # not the only class: a mean over targets all ignored is 0/0, NaN in both, but its
+        # tangent is NaN in torch and 0 in chainrule (a known difference, not fuzzed)
+        ignore = c - 1 if ints[4] % 2 and c > 1 else -100
+        red = _reduction(ints)
+        if kind == "nll_loss":
+            tgt = _classes(lib, nb * math.prod(extra), c, ints, ignore).reshape(nb, *extra)
+            return F.nll_loss(
+                logits.log_softmax(1), tgt, weight, ignore_index=ignore, reduction=red
+            )
+        smooth = (0.0, 0.1, 0.25)[ints[2] % 3]
+        if ints[0] % 2:  # probabilities as the target (no ignore_index with those)
+            tgt = _floating(lib, _filled(lib, third, logits.shape), x).softmax(1)
+            return F.cross_entropy(logits, tgt, weight, reduction=red, label_smoothing=smooth)
+        tgt = _classes(lib, nb * math.prod(extra), c, ints, ignore).reshape(nb, *extra)
+        return F.cross_entropy(
+            logits, tgt, weight, ignore_index=ignore, reduction=red, label_smoothing=smooth
+        )
+    if kind == "bce":
+        tgt = _floating(lib, _fit(other, shape), x).sigmoid()
+        w = _floating(lib, _fit(third, shape), x).abs() if ints[4] % 3 == 0 else None
+        if w is not None and ints[2] % 2:
+            # torch refuses a with_logits weight or pos_weight that requires grad ("not
+            # differentiable with respect to argument 'weight'"), chainrule computes their
+            # gradients; not mirrored
+            w = w.detach()
+        red = _reduction(ints)
+        if ints[2] % 2:
+            pw = _floating(lib, _fit(third, shape), x).abs().detach() if ints[4] % 2 else None
+            return F.binary_cross_entropy_with_logits(x, tgt, w, reduction=red, pos_weight=pw)
+        return F.binary_cross_entropy(x.sigmoid(), tgt, w, reduction=red)
+    if kind == "kl_div":
+        log_target = bool(ints[4] % 2)
+        inp = x.log_softmax(d) if n else x
+        tgt = _floating(lib, _fit(other, shape), x)
+        # a 0-d target kept from 0: torch's tangent of kl_div at a zero target is NaN (the
+        # composite t log t), its gradient 0, as chainrule's both; not mirrored
+        tgt = tgt.log_softmax(d) if log_target and n else tgt.softmax(d) if n else tgt.abs() + 0.125
+        red = ("mean", "sum", "none", "batchmean")[ints[3] % 4]
+        return F.kl_div(inp, tgt, reduction=red, log_target=log_target)
+    if kind == "conv":
+        return _conv(lib, F, x, other, third, ints, val)
+    if kind == "pool":
+        return _pool(lib, F, x, ints)
+    if kind == "im2col":
+        k = 1 + ints[2] % 2
+        dil, pad, stride = 1 + ints[3] % 2, ints[4] % 2, 1 + ints[1] % 2
+        inp = _filled(lib, x, (1, 1 + ints[4] % 2, 2 + ints[3] % 2, 3))
+        if not inp.is_floating_point():
+            inp = inp.double()  # torch unfolds/folds integers and bools, chainrule refuses
+        if ints[0] % 2 == 0:
+            return F.unfold(inp, k, dilation=dil, padding=pad, stride=stride)
+        # fold of columns shaped for a 3x3 output with kernel k
+        ck = inp.shape[1] * k * k
+        blocks = [(3 + 2 * pad - dil * (k - 1) - 1) // stride + 1 for _ in range(2)]
+        cols = _filled(lib, inp, (1, ck, blocks[0] * blocks[1]))
+        return F.fold(cols, (3, 3), k, dilation=dil, padding=pad, stride=stride)
+    if kind == "pad":
+        mode = ("constant", "reflect", "replicate", "circular")[ints[4] % 4]
+        if mode == "constant":
+            pads = [ints[2] % 3 - 1, ints[3] % 2][: 2 if n <= 1 else 2 + 2 * (ints[1] % 2)]
+            pads = (pads + [1, -1])[: len(pads)]
+            return F.pad(x, pads, value=val if ints[1] % 2 else None)
+        # the others want a batch (and channel) dim: 2-d or 3-d input for 1-d padding
+        inp = x if n in (2, 3) else _filled(lib, x, (1, 2, 3))
+        if inp.dtype == lib.bool and mode != "circular":
+            inp = inp.long()  # torch has no bool reflect/replicate kernel, chainrule has
+        return F.pad(inp, [ints[2] % 3, ints[3] % 3], mode=mode)
+    if kind == "interpolate":
+        return _interpolate(lib, F, x, ints)
+    if kind == "embedding":
+        vocab, dim = 2 + ints[2] % 3, 1 + ints[3] % 3
+        weight = _filled(lib, x, (vocab, dim))
+        if ints[1] % 2 == 0 and weight.requires_grad:
+            weight = weight * 1  # a non-leaf copy: max_norm writes into it
+        idx = lib.tensor(np.random.default_rng(ints[4]).integers(0, vocab, (2, 2)))
+        pad_idx = (None, 0, -1)[ints[4] % 3]
+        max_norm = abs(val) if ints[3] % 2 else None
+        return F.embedding(idx, weight, padding_idx=pad_idx, max_norm=max_norm)
+    if kind == "activation":
+        return _activation(lib, F, x, other, ints, val)
+    if kind == "dtype_reduce":
+        dt = (lib.float64, lib.float32, lib.int64)[ints[2] % 3]
+        op = ("cumsum", "cumprod", "sum", "mean", "prod", "softmax", "log_softmax")[ints[4] % 7]
+        if dt == lib.int64 and x.requires_grad:
+            # torch refuses a reduction or scan of a tensor that requires grad into an integer
+            # dtype ("Autograd not support dtype: Long"), chainrule returns the integer result
+            # without a gradient history (as x.to(int64) in both); not mirrored
+            x = x.detach()
+        if op in ("sum", "prod", "mean") and ints[3] % 2:
+            return getattr(x, op)(dtype=dt)
+        return getattr(x, op)(d, dtype=dt)
+    if kind == "sort_ties":
+        y = (x * 2).round() / 2 if x.is_floating_point() else x  # many ties
+        desc = bool(ints[4] % 2)
+        which = ints[3] % 4
+        # dim by keyword: torch's sort/argsort take stable= only in an overload where every
+        # argument is a keyword (sort(0, stable=True) is a TypeError), chainrule's in any
+        if which == 0:
+            return y.sort(dim=d, descending=desc, stable=True)[0]
+        if which == 1:
+            return y.sort(dim=d, descending=desc, stable=True)[1]
+        if which == 2:
+            return y.argsort(dim=d, descending=desc, stable=True)
+        k = ints[2] % ((shape[d] if n else 1) + 1)
+        return y.topk(k, d, largest=desc)[0]  # values only: the tied indices are unspecified
+    if kind == "promote":
+        return _promote(lib, x, other, ints, val)
+    if kind == "out_variant":
+        return _out(lib, x, other, ints, val)
+    if kind == "normalize":
+        which = ints[4] % 3
+        if which == 0:
+            return F.normalize(x, p=(1.0, 2.0, 3.0)[ints[2] % 3], dim=d - n if n else 0)
+        y = _floating(lib, _fit(other, shape), x)
+        if which == 1:
+            return F.cosine_similarity(x, y, dim=d - n if n else 0)
+        return F.pairwise_distance(x, y, p=(1.0, 2.0)[ints[2] % 2])
+    raise AssertionError(kind)
+
+
+def _conv(lib: Any, F: Any, x: Any, other: Any, third: Any, ints: tuple, val: float) -> Any:
+    groups = 1 + ints[2] % 2
+    cin, cout = groups * (1 + ints[3] % 2), groups * (1 + ints[4] % 2)
+    k = 1 + ints[1] % 3
+    two = ints[0] % 3 == 0
+    spatial = (3, 2 + ints[4] % 3) if two else (2 + ints[3] % 4,)
+    inp = _filled(lib, x, (1 + ints[1] % 2, cin, *spatial))
+    w = _floating(lib, _filled(lib, other, (cout, cin // groups, *(k,) * len(spatial))), x)
+    if w.dtype != inp.dtype and not (w.is_floating_point() and inp.is_floating_point()):
+        # a float input with an integer weight: torch computes (it should refuse, as it
+        # does for float32 with float64), chainrule refuses; not mirrored
+        w = w.to(inp.dtype)
+    b = _floating(lib, _filled(lib, third, (cout,)), x) if ints[4] % 2 else None
+    if b is not None and not inp.is_floating_point():
+        b = b.to(inp.dtype)  # an integer conv with a float bias: both refuse, differently
+    dil = 1 + ints[2] % 2
+    padding: Any = ("same", "valid", 1, 0)[ints[3] % 4]
+    stride = 1 if padding == "same" else 1 + ints[0] % 2
+    if ints[2] % 4 == 3 and not two:  # a transposed convolution
+        wt = _floating(lib, _filled(lib, other, (cin, cout // groups, k)), x)
+        op = ints[4] % 2 if stride > 1 else 0
+        return F.conv_transpose1d(
+            inp, wt, b, stride=stride, padding=ints[3] % 2, output_padding=op, groups=groups
+        )
+    f = F.conv2d if two else F.conv1d
+    return f(inp, w, b, stride=stride, padding=padding, dilation=dil, groups=groups)
+
+
+def _pool(lib: Any, F: Any, x: Any, ints: tuple) -> Any:
+    k = 1 + ints[2] % 3
+    stride = 1 + ints[3] % 2
+    pad = ints[4] % 2 if k > 1 else 0
+    inp = _filled(lib, x, (1, 1 + ints[1] % 2, 2 + ints[3] % 4))
+    which = ints[4] % 6
+    if which == 0 and not inp.is_floating_point():
+        inp = inp.double()  # torch has no integer or bool max_pool1d kernel, chainrule has
+    if which == 0:
+        return F.max_pool1d(inp, k, stride, pad, ceil_mode=bool(ints[1] % 2))
+    if which == 1:
+        return F.avg_pool1d(
+            inp, k, stride, pad, ceil_mode=bool(ints[1] % 2), count_include_pad=bool(ints[0] % 2)
+        )
+    if which == 2:
+        return F.adaptive_avg_pool1d(inp, 1 + ints[2] % 3)
+    if which == 3:
+        return F.adaptive_max_pool1d(inp, 1 + ints[2] % 3)
+    inp2 = _filled(lib, x, (1, 1, 3, 2 + ints[1] % 3))
+    if which == 4 and inp2.dtype == lib.bool:
+        inp2 = inp2.long()  # torch has no bool max_pool2d kernel, chainrule has
+    if which == 4:
+        return F.max_pool2d(inp2, k if k < 3 else 2, 1, dilation=1 + ints[0] % 2)
+    return F.avg_pool2d(inp2, 2, stride, divisor_override=None if ints[0] % 2 else 3)
+
+
+def _interpolate(lib: Any, F: Any, x: Any, ints: tuple) -> Any:
+    mode = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "area")[ints[4] % 6]
+    dims = 2 if mode in ("bilinear", "bicubic") or (ints[1] % 2 and mode != "linear") else 1
+    inp = _filled(lib, x, (1, 1 + ints[3] % 2, *(2 + ints[2] % 2,) * dims))
+    align = bool(ints[0] % 2) if mode in ("linear", "bilinear", "bicubic") else None
+    if ints[3] % 3 == 0:
+        return F.interpolate(inp, size=(3,) * dims, mode=mode, align_corners=align)
+    scale = (0.5, 1.5, 2.0, 2.5)[ints[2] % 4]
+    rsf = (None, True, False)[ints[1] % 3]
+    return F.interpolate(
+        inp, scale_factor=scale, mode=mode, align_corners=align, recompute_scale_factor=rsf
+    )
+
+
+def _activation(lib: Any, F: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
+    # at kinks: x rounded to halves hits 0, +-1 and +-0.5 (relu6, hardtanh, thresholds)
+    y = (x * 2).round() / 2 if x.is_floating_point() and ints[3] % 2 else x
+    which = ints[4] % 12
+    a = abs(val)
+    if which == 0:
+        return F.gelu(y, approximate="tanh" if ints[2] % 2 else "none")
+    if which == 1:
+        return F.softplus(y, beta=a, threshold=(20.0, 1.0)[ints[2] % 2])
+    if which == 2:
+        return F.elu(y, alpha=a)
+    if which == 3:
+        return F.leaky_relu(y, negative_slope=val)
+    if which == 4:
+        return F.hardtanh(y, -a, a) if a > 0 else F.relu6(y)
+    if which == 5:
+        return F.glu(_filled(lib, y, (2 * max(y.numel(), 1),)), dim=0)
+    if which == 6:
+        return F.threshold(y, val, -a)
+    if which == 7:
+        return F.softshrink(y, a) if ints[2] % 2 else F.hardshrink(y, a)
+    if which == 8:
+        return F.silu(y) if ints[2] % 2 else F.mish(y)
+    if which == 9:
+        return F.hardswish(y) if ints[2] % 2 else F.hardsigmoid(y)
+    if which == 10:
+        return F.celu(y, alpha=a) if ints[2] % 2 else F.selu(y)
+    w = _floating(lib, _filled(lib, other, (1,)), y)
+    return F.prelu(y, w) if y.dim() else F.logsigmoid(y)
+
+
+def _scalar(lib: Any, ints: tuple, val: float) -> Any:
+    """A Python number or a 0-d tensor of some dtype."""
+    which = ints[2] % 8
+    if which == 0:
+        return int(val * 2)
+    if which == 1:
+        return bool(ints[3] % 2)
+    if which == 2:
+        return val
+    dt = ("int64", "bool", "float32", "float64", "int32")[which - 3]
+    v = val * 2 if dt.startswith("int") else (val > 0) if dt == "bool" else val
+    return lib.tensor(v, dtype=getattr(lib, dt))
+
+
+def _promote(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
+    s = _scalar(lib, ints, val)
+    op = ("add", "sub", "mul", "div", "pow", "maximum", "where", "remainder", "lt", "atan2",
+          "true_divide", "floor_divide")[ints[4] % 12]  # fmt: skip
+    if ints[3] % 3 == 2:  # a 0-d slot of the program as the other operand
+        s = other.sum()
+    swap = bool(ints[1] % 2)
+    if op == "where":
+        return lib.where(x > 0, s, x) if swap else lib.where(x > 0, x, s)
+    if op == "pow" and swap and isinstance(s, bool):
+        s = int(s)  # torch's backward of True ** x fails an internal assert (a torch bug)
+    if op in ("maximum", "atan2") and not isinstance(s, lib.Tensor):
+        # not a bool for atan2: torch's backward negates it and fails (a torch bug)
+        s = lib.tensor(int(s) if op == "atan2" and isinstance(s, bool) else s)
+    if op in ("sub",) and x.dtype == lib.bool and (isinstance(s, bool) or swap):
+        op = "add"  # bool - bool: both refuse, not interesting
+    if op in ("remainder", "floor_divide") and not (x.is_floating_point()):
+        if (isinstance(s, (int, bool)) and not s) or (
+            isinstance(s, lib.Tensor) and not s.is_floating_point() and not bool(s != 0)
+        ):
+            s = 3  # integer division by zero: both raise, but differently worded
+    if op == "pow" and not isinstance(s, lib.Tensor) and not x.is_floating_point():
+        if isinstance(s, (int, bool)) and s < 0:
+            s = -s  # integers to negative integer powers: both raise
+    f = getattr(lib, op)
+    if swap and isinstance(s, lib.Tensor):
+        return f(s, x)
+    if swap and op in ("add", "sub", "mul", "div", "pow", "true_divide"):
+        return {"add": lambda: s + x, "sub": lambda: s - x, "mul": lambda: s * x,
+                "div": lambda: s / x, "pow": lambda: s**x,
+                "true_divide": lambda: s / x}[op]()  # fmt: skip
+    return f(x, s)
+
+
+def _out(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
+    """An ``out=`` call into a fresh buffer of some shape and dtype; returns the buffer."""
+    shape = tuple(x.shape)
+    y = _fit(other, shape)
+    dt = (x.dtype, x.dtype, lib.float64, lib.float32, lib.int64)[ints[2] % 5]
+    bshape = shape if ints[3] % 3 else (0,)  # an empty buffer is resized without a warning
+    buf = lib.zeros(bshape, dtype=dt)
+    which = ints[4] % 6
+    if ints[1] % 2 == 0:  # no gradient: torch refuses out= of tensors that require grad
+        x, y = x.detach(), y.detach()
+    if which == 0:
+        lib.add(x, y, alpha=2 if not x.is_floating_point() else val, out=buf)
+    elif which == 1:
+        lib.mul(x, y, out=buf)
+    elif which == 2:
+        lib.clamp(x, min=-abs(val), out=buf)
+    elif which == 3:
+        lib.cumsum(x, _dim(x, ints[1]), out=buf)
+    elif which == 4:
+        lib.where(x > 0, x, y, out=buf)
+    else:
+        lib.exp(x, out=buf)
+    return buf
+
+
+def nn_inplace(lib: Any, kind: str, x: Any, other: Any, ints: tuple, val: float) -> None:
+    """One in-place step of kind ``kind`` on ``x`` (``other``: another slot)."""
+    F = lib.nn.functional
+    if any(st == 0 and k > 1 for st, k in zip(x.stride(), tuple(x.shape))):
+        x.add_(val)  # into an expanded tensor: known differences, not fuzzed
+        return
+    if kind == "activation_":
+        which = ints[4] % 7
+        if which == 0:
+            F.relu(x, inplace=True)
+        elif which == 1:
+            F.leaky_relu_(x, val)
+        elif which == 2:
+            F.hardtanh_(x, -abs(val), abs(val))
+        elif which == 3:
+            F.elu_(x, abs(val))
+        elif which == 4:
+            F.threshold_(x, val, -abs(val))
+        elif which == 5:
+            F.silu(x, inplace=True)
+        else:
+            F.dropout(x, p=0.0, training=bool(ints[3] % 2), inplace=True)
+        return
+    if kind == "out_into":  # out= an existing slot: x is written (torch resizes if needed)
+        y = _fit(other, tuple(x.shape)).detach()
+        if ints[1] % 2:
+            lib.mul(y, val, out=x)
+        else:
+            lib.add(y, y, out=x)
+        return
+    raise AssertionError(kind)
