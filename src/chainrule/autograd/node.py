@@ -16,7 +16,15 @@ from typing import Any
 import numpy as _np
 
 from .accumulate_grad import AccumulateGrad, accumulate_grad_node
-from .saved import SavedConstant, SavedInput, SavedOutput, SavedPacked, memory_root
+from .saved import SavedConstant, SavedInput, SavedOutput, SavedPacked, memory_root, raw_value
+from .saved_fields import (
+    _ENGINE_SAVED,
+    _is_tensor_spec,
+    _raw_field,
+    _tensor_field,
+    saved_attribute_names,
+    saved_fields,
+)
 from .saved_view import SavedTensor, saved_index
 from .state import LOCAL
 from .tensor import Tensor
@@ -140,7 +148,7 @@ class Node:
             self._raise_freed()
         if self._saved is None and self._saved_values is not None:  # packed by hooks
             return tuple(
-                self._unpack(e)._data if type(e) is SavedPacked else _raw(e)
+                self._unpack(e)._data if type(e) is SavedPacked else raw_value(e)
                 for e in self._saved_values
             )
         return tuple(v._data if isinstance(v, Tensor) else v for v in (self._saved or ()))
@@ -399,18 +407,6 @@ def is_builtin(fn: type) -> bool:
     return fn.__module__.startswith("chainrule.")
 
 
-def _raw(entry: Any) -> Any:
-    """The raw value of a saved entry that is not packed."""
-    kind = type(entry)
-    if kind is SavedConstant:
-        return entry.value
-    if kind is SavedInput:
-        return entry.tensor._data
-    if kind is SavedOutput:
-        return entry.array
-    return entry
-
-
 def _as_tensor(v: Any) -> Any:
     if isinstance(v, _np.generic):  # a NumPy scalar (ufuncs on 0-d arrays return these)
         v = _np.asarray(v)
@@ -446,197 +442,3 @@ def name_node_type(node: Node) -> None:
         node_type = None if dynamic else _node_type(public_view(node)[0])
         fn._node_type = node_type  # None: the name depends on the call
     node.__class__ = node_type if node_type is not None else _node_type(public_view(node)[0])
-
-
-# ---------------------------------------------------------------------------------------
-# PyTorch's ``grad_fn._saved_<name>`` view (``y.grad_fn._saved_exponent``, ``_saved_self is
-# x``; torchviz's ``make_dot(show_saved=True)`` lists ``dir(grad_fn)``'s ``_saved_`` names).
-#
-# A Function declares PyTorch's saved names for its node in a ``saved_fields`` class
-# attribute: a dict, or a function of the node returning one (the names depend on the call:
-# ``PowBackward0`` / ``PowBackward1``), or None (the default below). Each value is one of:
-#
-# * an int ``i``: the ``i``-th value the op passed to ``save_for_backward``, as a tensor (an
-#   input is the input tensor itself, an output a new tensor of this node; a Python number
-#   a 0-d tensor, as PyTorch wraps it; None where nothing was saved there), with its
-#   ``_raw_saved_<name>`` record;
-# * ``(i, fn)``: the same tensor handed to ``fn(node, tensor)`` (``weight.t()`` where
-#   PyTorch saved the transposed weight);
-# * a function of the node: a non-tensor value (sizes, dims, flags), computed on access,
-#   still readable after backward freed the saved tensors (as PyTorch's); wrapped by
-#   :func:`tensor_field` when it returns a tensor (listed with a ``_raw_saved_`` record).
-#
-# Nothing is computed while recording: these are read only when someone asks. Without a
-# declaration, inputs are named by position (``self``, ``other`` or the Function's
-# ``saved_input_names``) and outputs ``result``, ``result1``... (:mod:`.saved_view`).
-# ---------------------------------------------------------------------------------------
-
-_ENGINE_SAVED = frozenset({"_saved_values", "_saved_fw"})
-_UINT64 = 1 << 64
-
-# PyTorch's reduction enum, as ``_saved_reduction`` shows it
-REDUCTION_ENUM = {"none": 0, "mean": 1, "sum": 2}
-
-
-def saved_fields(node: Node) -> dict | None:
-    """The node's declared ``{name: spec}`` (see above), or None: the default naming."""
-    spec = getattr(node._forward_cls, "saved_fields", None)
-    if spec is None or type(spec) is dict:
-        return spec
-    return spec(node)
-
-
-def saved_attribute_names(node: Node) -> list[str]:
-    """The ``_saved_<name>`` and ``_raw_saved_<name>`` attributes ``dir(node)`` lists."""
-    fields = saved_fields(node)
-    if fields is None:
-        keys = _default_names(node)
-        return [f"_saved_{k}" for k in keys] + [f"_raw_saved_{k}" for k in keys]
-    out = [f"_saved_{k}" for k in fields]
-    return out + [f"_raw_saved_{k}" for k, v in fields.items() if _is_tensor_spec(v)]
-
-
-def _default_names(node: Node) -> list[str]:
-    """The names :func:`saved_index` resolves for what ``node`` saved (the default)."""
-    names = getattr(node._forward_cls, "saved_input_names", ("self", "other"))
-    out = [n for n in names if hasattr(node._forward_cls, "saved_input_names")]
-    for e in node._saved_values or ():
-        kind = type(e)
-        role = e.role if kind is SavedPacked else None
-        if kind is SavedOutput or role == "output":
-            nr = e.index if kind is SavedOutput else e.link
-            out.append("result" if nr == 0 else f"result{nr}")
-        elif kind is SavedInput or role == "input":
-            if 0 <= e.position < len(names):
-                out.append(names[e.position])
-    return list(dict.fromkeys(out))
-
-
-def tensor_field(fn: Callable) -> Callable:
-    """Mark ``fn(node)`` as giving a tensor (PyTorch lists a ``_raw_saved_`` record too)."""
-    fn.saved_tensor_field = True
-    return fn
-
-
-def _is_tensor_spec(spec: Any) -> bool:
-    kind = type(spec)
-    return kind is int or kind is tuple or getattr(spec, "saved_tensor_field", False)
-
-
-def _tensor_field(node: Node, spec: Any) -> Any:
-    """The tensor a tensor ``spec`` names (None where nothing was saved there)."""
-    if callable(spec):
-        return spec(node)
-    i, fn = spec if type(spec) is tuple else (spec, None)
-    entries = node._saved_values
-    if entries is None or i >= len(entries) or entries[i] is None:
-        return None
-    value = node.saved_tensor(i)
-    if value is not None and not isinstance(value, Tensor):  # a number: a 0-d tensor
-        value = Tensor._make(_np.asarray(value), False, None, 0)
-    return value if fn is None or value is None else fn(node, value)
-
-
-def _raw_field(node: Node, spec: Any) -> Any:
-    """``_raw_saved_<name>``: the saved value's record (register_hooks on it)."""
-    if type(spec) is int or type(spec) is tuple:
-        i = spec if type(spec) is int else spec[0]
-        if node._saved_values is not None and i < len(node._saved_values):
-            return SavedTensor(node, i)
-    return _ComputedSaved(node, spec)
-
-
-class _ComputedSaved:
-    """``_raw_saved_<name>`` of a tensor PyTorch saved that this node computes on access."""
-
-    def __init__(self, node: Node, spec: Any) -> None:
-        self._node, self._spec = node, spec
-
-    def unpack(self) -> Any:
-        return _tensor_field(self._node, self._spec)
-
-    def register_hooks(self, pack_hook: Any, unpack_hook: Any) -> None:
-        raise RuntimeError(
-            f"{self._node.name()}: this saved value is computed from what the op kept, so "
-            "hooks cannot be registered on it; use autograd.graph.saved_tensors_hooks"
-        )
-
-
-def saved_number(node: Node, i: int) -> Any:
-    """Saved value ``i`` as the Python number the op was called with (``x ** 2``'s ``2``)."""
-    if node._freed:
-        node._raise_freed()
-    v = _raw(node._saved_values[i])
-    return v.item() if getattr(v, "ndim", None) == 0 else v
-
-
-def as_uint64(v: int) -> int:
-    """An int64 argument as PyTorch's ``_saved_`` attributes show it (``-1`` reads as
-    ``2**64 - 1``: PyTorch converts the saved int64 through an unsigned type)."""
-    return v + _UINT64 if v < 0 else v
-
-
-def input_tensor(node: Node, i: int) -> Any:
-    """Positional input ``i`` of ``node`` where it can still be reached: saved by the op, the
-    leaf itself (the edge keeps it), or an output its producer saved; else None."""
-    for k, e in enumerate(node._saved_values or ()):
-        if type(e) is SavedInput and e.position == i:
-            return node.saved_tensor(k)
-    edge = node.next_edges[i] if i < len(node.next_edges) else None
-    if isinstance(edge, Tensor):
-        return edge
-    if type(edge) is tuple:
-        producer, nr = edge
-        for k, e in enumerate(getattr(producer, "_saved_values", None) or ()):  # () if freed
-            if type(e) is SavedOutput and e.index == nr:
-                return producer.saved_tensor(k)
-    return None
-
-
-def input_shape(node: Node, i: int) -> tuple | None:
-    """Positional input ``i``'s shape (``_saved_self_sym_sizes``), where known."""
-    meta = node.input_meta[i] if i < len(node.input_meta) else None
-    if meta is not None:
-        return tuple(meta[0])
-    t = input_tensor(node, i)
-    return None if t is None else tuple(t.shape)
-
-
-def input_strides(node: Node, i: int) -> tuple:
-    """``_saved_<input>_sym_strides``: the strides of input ``i`` where it receives a gradient
-    (PyTorch keeps them to lay the gradient out), else ``()``."""
-    if i >= len(node.needs_input_grad) or not node.needs_input_grad[i]:
-        return ()
-    t = input_tensor(node, i)
-    if t is not None:
-        return tuple(t.stride())
-    shape, out, step = input_shape(node, i) or (), [], 1
-    for n in reversed(shape):  # not reachable: row-major strides
-        out.append(step)
-        step *= max(n, 1)
-    return tuple(reversed(out))
-
-
-def product_fields(names: tuple, inputs: tuple, transposed: bool = False) -> dict:
-    """PyTorch's saved names of a matrix product node (``MmBackward0``: ``self``, ``mat2``;
-    ``AddmmBackward0``: ``mat1``, ``mat2``): the two matrices, saved values 0 and 1, with
-    the sizes and strides of the op's inputs ``inputs``. ``transposed``: the op saved the
-    second matrix untransposed (``F.linear``'s weight; PyTorch saves ``weight.t()``)."""
-    (a, b), (i, j) = names, inputs
-
-    def flip(v: Any) -> Any:
-        return v if v is None or not transposed else tuple(reversed(v))
-
-    if transposed:  # the op saved both; PyTorch each only where the other's gradient reads it
-        first = (0, lambda n, t: t if n.needs_input_grad[j] else None)
-        second = (1, lambda n, t: t.t() if n.needs_input_grad[i] else None)
-    else:
-        first, second = 0, 1
-    return {
-        a: first,
-        f"{a}_sym_sizes": lambda n: input_shape(n, i),
-        f"{a}_sym_strides": lambda n: input_strides(n, i),
-        b: second,
-        f"{b}_sym_sizes": lambda n: flip(input_shape(n, j)),
-        f"{b}_sym_strides": lambda n: flip(input_strides(n, j)),
-    }

@@ -33,6 +33,7 @@ __all__ = [
     "classify",
     "memory_root",
     "pack",
+    "raw_value",
 ]
 
 
@@ -176,3 +177,15 @@ def memory_root(arr: Any) -> Any:
     while base is not None and getattr(base, "base", None) is not None:
         base = base.base
     return arr if base is None else base
+
+
+def raw_value(entry: Any) -> Any:
+    """The raw value of a saved entry that is not packed."""
+    kind = type(entry)
+    if kind is SavedConstant:
+        return entry.value
+    if kind is SavedInput:
+        return entry.tensor._data
+    if kind is SavedOutput:
+        return entry.array
+    return entry

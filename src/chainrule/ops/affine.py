@@ -21,7 +21,7 @@ import numpy as np
 from .._kernels import pool_gemm
 from .._kernels.half_gemm import half_matmul, is_host_half
 from ..autograd.function import Function
-from ..autograd.node import product_fields  # grad_fn._saved_* helpers
+from ..autograd.saved_fields import product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
 from .linalg import matmul
 from .reduction import sum as _sum
@@ -49,7 +49,7 @@ class LinearFn(Function):
         return "AddmmBackward0", (2, 0, 1)
 
     @staticmethod
-    def saved_fields(node):  # grad_fn._saved_* as PyTorch's addmm(b, x, w.t()) / mm (node.py)
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's addmm(b, x, w.t()) / mm
         if node.name() == "MmBackward0":
             return product_fields(("self", "mat2"), (0, 1), transposed=True)
         fields = product_fields(("mat1", "mat2"), (0, 1), transposed=True)

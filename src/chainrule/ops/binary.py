@@ -118,7 +118,7 @@ class Rsub(Sub):
 
 class Mul(BinaryElementwise):
     node_name = ("MulBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
-    saved_fields = {"other": 1, "self": 0}  # grad_fn._saved_* by saved position (node.py)
+    saved_fields = {"other": 1, "self": 0}  # grad_fn._saved_* by saved position (saved_fields.py)
     saves_a = "b"
     saves_b = "a"
 
@@ -139,7 +139,7 @@ class Mul(BinaryElementwise):
 
 class Div(BinaryElementwise):
     node_name = ("DivBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
-    saved_fields = {"other": 1, "self": 0}  # grad_fn._saved_* by saved position (node.py)
+    saved_fields = {"other": 1, "self": 0}  # grad_fn._saved_* by saved position (saved_fields.py)
     saves_a = "b"
     saves_b = "ab"
 

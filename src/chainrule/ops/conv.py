@@ -36,7 +36,7 @@ class Conv2dFn(Function):
 
     raw = True
     node_name = ("ConvolutionBackward0", (0, 1, 2))  # input, weight, bias (or None)
-    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py); P: stride, pads, dilation, groups
+    saved_fields = {  # grad_fn._saved_* as PyTorch's; P: stride, pads, dilation, groups
         "bias_sym_sizes_opt": lambda n: tuple(n.input_meta[2][0]) if n.input_meta[2] else (0,),
         "dilation": lambda n: tuple(n.P[2]),
         "groups": lambda n: n.P[3],

@@ -60,7 +60,7 @@ class Amax(Function):
         return f"A{mode}Backward0"
 
     @staticmethod
-    def saved_fields(node):  # grad_fn._saved_* as PyTorch's (node.py): y kept with its dims
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's (saved_fields.py): y kept with its dims
         if node.whole:
             return {"result": (1, lambda n, t: t.reshape(())), "self": 0}
         return {

@@ -32,7 +32,7 @@ import numpy as np
 from .._kernels import pool_gemm
 from .._kernels.blas import matmul_stack
 from ..autograd.function import Function
-from ..autograd.node import product_fields  # grad_fn._saved_* helpers
+from ..autograd.saved_fields import product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, is_writeable
 from ..threads import elementwise
@@ -163,7 +163,7 @@ class Addmm(_AddProduct):
 
     node_name = ("AddmmBackward0", (0, 1, 2))
     saved_input_names = ("self", "mat1", "mat2")
-    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py)
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
         "alpha": lambda n: n.alpha,
         "beta": lambda n: n.beta,
         **product_fields(("mat1", "mat2"), (1, 2)),

@@ -58,7 +58,7 @@ class IndexSelect(Function):
     raw = True
     complex_grad = True  # a real-linear selection: its transpose is right for complex
     node_name = "IndexSelectBackward0"
-    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py)
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
         "dim": lambda n: n.dim,
         "index": 0,
         "self_sym_sizes": lambda n: tuple(n.in_shape),

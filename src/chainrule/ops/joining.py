@@ -48,7 +48,7 @@ class Cat(Function):
     def node_name(ctx):  # PyTorch lists every tensor joined, with a gradient or not
         return "CatBackward0", tuple(range(len(ctx.next_edges)))
 
-    saved_fields = {"dim": lambda n: n.dim}  # grad_fn._saved_dim (node.py)
+    saved_fields = {"dim": lambda n: n.dim}  # grad_fn._saved_dim (saved_fields.py)
     raw = True
 
     @staticmethod

@@ -15,7 +15,7 @@ from .._kernels.blas import matmul_stack
 from .._kernels.half_gemm import half_matmul, is_host_half
 from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST, autocast_float32, without_autocast
-from ..autograd.node import product_fields  # grad_fn._saved_* helpers
+from ..autograd.saved_fields import product_fields  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
 from ._util import DtypeError, ShapeError, as_tensor
 from .binding import tensor_method
@@ -42,7 +42,7 @@ class MatMul(Function):
     saved_input_names = ("self", "mat2")  # grad_fn._saved_self / _saved_mat2, as PyTorch's mm
 
     @staticmethod
-    def saved_fields(node):  # grad_fn._saved_* as PyTorch's product nodes (node.py)
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's product nodes (saved_fields.py)
         name = node.name()
         if name == "MmBackward0":
             return product_fields(("self", "mat2"), (0, 1))

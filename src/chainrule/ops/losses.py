@@ -20,7 +20,7 @@ import numpy as np
 from .._kernels.attention import softmax_forward as softmax_rows_with_lse
 from .._kernels.jit import eligible
 from ..autograd.function import Function
-from ..autograd.node import REDUCTION_ENUM, as_uint64, input_tensor, tensor_field
+from ..autograd.saved_fields import REDUCTION_ENUM, as_uint64, input_tensor, tensor_field
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16
@@ -106,7 +106,7 @@ class CrossEntropyFn(Function):
 
     raw = True
     node_name = ("NllLossBackward0", (0,))  # fused: log_softmax + nll_loss
-    saved_fields = {  # grad_fn._saved_* as PyTorch's NllLossBackward0 (node.py)
+    saved_fields = {  # grad_fn._saved_* as PyTorch's NllLossBackward0 (saved_fields.py)
         "ignore_index": lambda n: as_uint64(n.ignore_index),
         "reduction": lambda n: REDUCTION_ENUM[n.reduction],
         "self": (3, lambda n, p: p.log()),  # PyTorch's input: log_softmax(x)
@@ -233,7 +233,7 @@ class NLLLossFn(Function):
 
     raw = True
     node_name = ("NllLossBackward0", (0,))
-    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py)
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
         "ignore_index": lambda n: as_uint64(n.ignore_index),
         "reduction": lambda n: REDUCTION_ENUM[n.reduction],
         "self": tensor_field(lambda n: input_tensor(n, 0)),
@@ -301,7 +301,7 @@ class MseLossFn(Function):
 
     raw = True
     node_name = ("MseLossBackward0", (0, 1))
-    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py)
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
         "reduction": lambda n: REDUCTION_ENUM[n.reduction],
         "self": 0,
         "target": 1,

@@ -27,7 +27,7 @@ from .._kernels import dispatch as _fast
 from .._kernels import jit
 from .._kernels import layernorm as _LN
 from ..autograd.function import Function
-from ..autograd.node import input_shape, input_tensor, tensor_field  # grad_fn._saved_*
+from ..autograd.saved_fields import input_shape, input_tensor, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
@@ -190,7 +190,7 @@ class BatchNormFn(Function):
 
     raw = True
     node_name = ("NativeBatchNormBackward0", (0, 1, 2))
-    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py); running stats: not inputs here
+    saved_fields = {  # grad_fn._saved_* as PyTorch's; running stats: not inputs here
         "eps": lambda n: n.eps,
         "input": 0,
         "result1": 3,  # the batch mean
@@ -332,7 +332,7 @@ class LayerNormFn(Function):
 
     raw = True
     node_name = ("NativeLayerNormBackward0", (0, 1, 2))
-    saved_fields = {  # grad_fn._saved_* as PyTorch's (node.py)
+    saved_fields = {  # grad_fn._saved_* as PyTorch's
         "bias": tensor_field(lambda n: input_tensor(n, 2)),
         "input": 0,
         "normalized_shape": lambda n: input_shape(n, 0)[len(input_shape(n, 0)) - len(n.axes) :],

@@ -40,7 +40,7 @@ class Permute(Function):
         return "TransposeBackward0" if len(moved) == 2 else "PermuteBackward0"
 
     @staticmethod
-    def saved_fields(node):  # grad_fn._saved_* as PyTorch's (node.py); dims ascending
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's (saved_fields.py); dims ascending
         name = node.name()
         if name == "TransposeBackward0":
             moved = [i for i, a in enumerate(node.axes) if a != i]

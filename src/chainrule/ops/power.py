@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.node import saved_number  # grad_fn._saved_* helpers
+from ..autograd.saved_fields import saved_number  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import bfloat16_dtype, is_floating
@@ -86,7 +86,7 @@ class Pow(BinaryElementwise):
     saves_b = "aby"
 
     @staticmethod
-    def saved_fields(node):  # grad_fn._saved_*: PyTorch's PowBackward0 / 1 / 2 (node.py)
+    def saved_fields(node):  # grad_fn._saved_*: PyTorch's PowBackward0 / 1 / 2 (saved_fields.py)
         name = node.name()
         if name == "PowBackward0":
             return {"exponent": lambda n: saved_number(n, 1), "self": 0}

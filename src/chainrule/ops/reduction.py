@@ -44,7 +44,7 @@ class Sum(Function):
         return "SumBackward0" if getattr(ctx, "axes", None) is None else "SumBackward1"
 
     @staticmethod
-    def saved_fields(node):  # grad_fn._saved_* as PyTorch's SumBackward0 / 1 (node.py)
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's SumBackward0 / 1 (saved_fields.py)
         out = {"self_sym_sizes": lambda n: tuple(n.in_shape)}
         if node.axes is not None:
             out.update(dim=lambda n: tuple(n.axes), keepdim=lambda n: n.keepdim)
@@ -121,7 +121,7 @@ class Mean(Function):
         return "MeanBackward0" if getattr(ctx, "axes", None) is None else "MeanBackward1"
 
     @staticmethod
-    def saved_fields(node):  # grad_fn._saved_* as PyTorch's MeanBackward0 / 1 (node.py)
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's MeanBackward0 / 1 (saved_fields.py)
         out = Sum.saved_fields(node)
         out["self_sym_numel"] = lambda n: math.prod(n.in_shape)
         return out

@@ -23,7 +23,7 @@ class SelectedValues(Gather):
     """``x`` gathered at ``index`` along ``dim``, that dim dropped unless ``keepdim``; the
     gradient is added into zeros at the selected positions (Gather's rule)."""
 
-    saved_fields = {  # grad_fn._saved_* as PyTorch's MaxBackward0... (node.py)
+    saved_fields = {  # grad_fn._saved_* as PyTorch's MaxBackward0... (saved_fields.py)
         "dim": lambda n: n.dim,
         "indices": (0, lambda n, t: t if n.keepdim else t.squeeze(n.dim)),
         "keepdim": lambda n: n.keepdim,

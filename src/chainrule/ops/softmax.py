@@ -36,7 +36,7 @@ def _rounded(a: Any, dtype: Any) -> Tensor:
 
 
 class Softmax(Function):
-    saved_fields = {"dim": lambda n: n.dim, "result": 0}  # grad_fn._saved_* (node.py)
+    saved_fields = {"dim": lambda n: n.dim, "result": 0}  # grad_fn._saved_* (saved_fields.py)
     raw = True
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
@@ -85,7 +85,7 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    saved_fields = {"dim": lambda n: n.dim, "result": 0}  # grad_fn._saved_* (node.py)
+    saved_fields = {"dim": lambda n: n.dim, "result": 0}  # grad_fn._saved_* (saved_fields.py)
     raw = True
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 

@@ -84,7 +84,7 @@ def sum_to(x: Tensor, shape: tuple) -> Tensor:
 
 class BroadcastTo(Function):
     node_name = "ExpandBackward0"
-    saved_fields = {"self_sym_sizes": lambda n: tuple(n.input_meta[0][0])}  # (node.py)
+    saved_fields = {"self_sym_sizes": lambda n: tuple(n.input_meta[0][0])}  #
     raw = True
     is_view = True
 
@@ -164,7 +164,7 @@ class Reshape(Function):
     raw = True
 
     @staticmethod
-    def saved_fields(node):  # grad_fn._saved_* where PyTorch's node saves the shape (node.py)
+    def saved_fields(node):  # grad_fn._saved_* where PyTorch's node saves the shape
         if node.name() in ("ViewBackward0", "SqueezeBackward0"):
             return {"self_sym_sizes": lambda n: tuple(n.in_shape)}
         return None
