@@ -169,15 +169,26 @@ def test_state_is_per_thread():
         lib.autocast_decrement_nesting()
 
 
-def test_cpu_autocast_in_float16_is_refused():
-    with pytest.raises(NotImplementedError, match="bfloat16"):
-        cr.set_autocast_dtype("cpu", cr.float16) or cr.set_autocast_enabled("cpu", True)
+def test_cpu_autocast_dtype_set_without_a_block_as_torch():
+    a = np.random.default_rng(0).standard_normal((2, 2)).astype(np.float32)
+    for half in ("float16", "bfloat16"):
+        for lib in (torch, cr):
+            lib.set_autocast_dtype("cpu", getattr(lib, half))
+            lib.set_autocast_enabled("cpu", True)
+            try:
+                t = lib.tensor(a)
+                assert str((t @ t).dtype).endswith(half)
+            finally:
+                lib.set_autocast_enabled("cpu", False)
+    with pytest.raises(NotImplementedError, match="bfloat16 or float16"):
+        cr.set_autocast_dtype("cpu", cr.float64) or cr.set_autocast_enabled("cpu", True)
     assert cr.is_autocast_enabled("cpu") is False
     cr.set_autocast_dtype("cpu", cr.bfloat16)
     cr.set_autocast_enabled("cpu", True)
-    with pytest.raises(NotImplementedError, match="bfloat16"):
-        cr.set_autocast_dtype("cpu", cr.float16)
+    with pytest.raises(NotImplementedError, match="bfloat16 or float16"):
+        cr.set_autocast_dtype("cpu", cr.float32)
     assert cr.get_autocast_dtype("cpu") == cr.bfloat16
+    cr.set_autocast_enabled("cpu", False)
     cr.set_autocast_enabled("cuda", True)  # recorded, as torch's CPU build does
     assert cr.is_autocast_enabled("cuda")
 

@@ -106,18 +106,19 @@ def _check_dtype(where: str, dtype: Any) -> np.dtype:
 
 
 def refuse_unsupported_cpu(where: str, dtype: Any) -> None:
-    """CPU autocast casts to bfloat16 only (NumPy's float16 matmul is ~10x slower than
-    float32, see ``autocast_mode``); turning it on with another dtype raises."""
-    if not dtypes.is_bfloat16(dtype):
+    """CPU autocast casts to bfloat16 or float16 (PyTorch's lists, see ``autocast_mode``);
+    turning it on with another dtype raises (PyTorch would cast to it: float64 matmuls)."""
+    if not (dtypes.is_bfloat16(dtype) or dtype == dtypes.float16):
         raise NotImplementedError(
             f"{where}: CPU autocast with dtype {dtype} would take effect; chainrule runs "
-            "ops in reduced precision only under CPU bfloat16 autocast. Use "
+            "ops in reduced precision only under CPU bfloat16 or float16 autocast. Use "
             "set_autocast_dtype('cpu', cr.bfloat16) first, or cast the model explicitly"
         )
 
 
 def is_autocast_available(device_type: str) -> bool:
-    """True for ``'cpu'`` (bfloat16 autocast), False for ``'cuda'`` (no GPU autocast)."""
+    """True for ``'cpu'`` (bfloat16 or float16 autocast), False for ``'cuda'`` (no GPU
+    autocast)."""
     return check_device("is_autocast_available", device_type) == "cpu"
 
 
@@ -144,7 +145,8 @@ def set_autocast_enabled(device_type: str | bool, enabled: bool | None = None) -
 
     Raises:
         TypeError: ``enabled`` is not a bool.
-        NotImplementedError: CPU autocast turned on with a dtype other than bfloat16.
+        NotImplementedError: CPU autocast turned on with a dtype other than bfloat16 or
+            float16.
     """
     if enabled is None:  # the legacy one-argument form: CUDA
         device_type, enabled = (
@@ -165,7 +167,8 @@ def set_autocast_dtype(device_type: str, dtype: Any) -> None:
 
     Raises:
         TypeError: ``dtype`` is not a dtype.
-        NotImplementedError: a CPU dtype other than bfloat16 while CPU autocast is on.
+        NotImplementedError: a CPU dtype other than bfloat16 or float16 while CPU autocast
+            is on.
     """
     device = check_device("set_autocast_dtype", device_type)
     new = _check_dtype("set_autocast_dtype", dtype)
