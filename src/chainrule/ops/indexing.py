@@ -54,9 +54,12 @@ __all__ = [
 ]
 
 
-def _index_put_args(op: str, x: Tensor, indices: Any, values: Any) -> tuple:
+def _index_put_args(
+    op: str, x: Tensor, indices: Any, values: Any, accumulate: bool = False
+) -> tuple:
     """Check ``index_put``'s arguments as PyTorch does; return (index, values, the shape of
-    ``x[index]``).
+    ``x[index]``). One bool mask with a one-element value and no ``accumulate`` is
+    PyTorch's ``masked_fill_``: the value is converted to ``x``'s dtype, any shape.
 
     The index is a tuple of integer arrays: a bool (or, deprecated, uint8) mask of ``k``
     dims is replaced by its ``k`` nonzero-coordinate arrays, as PyTorch expands it, so that
@@ -67,23 +70,24 @@ def _index_put_args(op: str, x: Tensor, indices: Any, values: Any) -> tuple:
         )
     if not isinstance(values, Tensor):
         raise TypeError(f"{op}(): argument 'values' must be Tensor, not {type(values).__name__}")
-    if values.dtype != x.dtype:
-        raise RuntimeError(
-            f"{op}: Index put requires the source and destination dtypes match, got "
-            f"{x.dtype} for the destination and {values.dtype} for the source; convert "
-            "with values.to(x.dtype)"
-        )
-    if not indices:
-        raise RuntimeError(f"{op}: indices must hold at least one index tensor, got ()")
-    idx: list = []
-    dims: list = []  # the dim of x each array of idx indexes (None: a 0-d mask)
-    dim = 0
-    for k, i in enumerate(indices):
+    for k, i in enumerate(indices):  # PyTorch's argument parser: before any other check
         if not isinstance(i, Tensor):
             raise TypeError(
                 f"{op}(): expected Tensor as element {k} in argument 'indices', "
                 f"but got {type(i).__name__}"
             )
+    if not indices:
+        raise RuntimeError(f"{op}: indices must hold at least one index tensor, got ()")
+    # (a uint8 mask there makes PyTorch's masked_fill_ raise; chainrule writes it as the
+    # deprecated mask it is, with the warning: tests/ops/test_index_put.py)
+    fill = not accumulate and len(indices) == 1 and values.numel() == 1
+    fill = fill and indices[0]._data.dtype == np.bool_
+    # PyTorch's order of checks: the index tensors (dtypes, mask shapes, count, broadcast),
+    # an index into an empty dim, the values' shape, the dtypes of x and values, the bounds
+    idx: list = []
+    dims: list = []  # the dim of x each array of idx indexes (None: a 0-d mask)
+    dim = 0
+    for k, i in enumerate(indices):
         a = i._data
         if a.dtype == np.uint8:
             warnings.warn(
@@ -116,14 +120,33 @@ def _index_put_args(op: str, x: Tensor, indices: Any, values: Any) -> tuple:
         raise IndexError(
             f"{op}: too many indices for tensor of dimension {x.ndim} (got {len(indices)})"
         )
-    try:  # PyTorch checks the shapes before the bounds
+    try:
         target = np.broadcast_shapes(*(a.shape for a in idx)) + tuple(x.shape[dim:])
     except ValueError:
         raise IndexError(
             f"{op}: shape mismatch: indexing tensors could not be broadcast together with "
             f"shapes {', '.join(str(list(a.shape)) for a in idx)}"
         ) from None
+    if fill:  # masked_fill_: the positions are those of the mask, the value converted
+        refuse_grad_into_integer(x, values)
+        if values.dtype != x.dtype:
+            values = values.to(x.dtype)
+        return tuple(idx), values, target
+    for k, a in zip(dims, idx):
+        if k is not None and x.shape[k] == 0 and a.size:
+            raise IndexError(f"{op}: index is out of bounds for dimension {k} with size 0")
+    if values.ndim > len(target):  # unlike x[i] = v, index_put takes no extra leading dims
+        raise RuntimeError(
+            f"{op}: shape mismatch: value tensor of shape {list(values.shape)} cannot be "
+            f"broadcast to indexing result of shape {list(target)}"
+        )
     _check_value_shape(op, values.shape, target)
+    if values.dtype != x.dtype:
+        raise RuntimeError(
+            f"{op}: Index put requires the source and destination dtypes match, got "
+            f"{x.dtype} for the destination and {values.dtype} for the source; convert "
+            "with values.to(x.dtype)"
+        )
     for k, a in zip(dims, idx):  # bounds, from the shapes only (x may be batched by vmap)
         n = x.shape[k] if k is not None else 1
         if k is not None and a.size and (int(a.min()) < -n or int(a.max()) >= n):
@@ -138,10 +161,7 @@ def _put(x: Tensor, idx: tuple, values: Tensor, target: tuple, accumulate: bool)
     (``IndexAdd``, whose derivative is the gather ``grad[idx]``)."""
     if not accumulate:
         return IndexPut.apply(x, values, idx)
-    v = values
-    if v.ndim > len(target):  # leading dims of size 1 (checked) are dropped, as in PyTorch
-        v = v.reshape(*v.shape[v.ndim - len(target) :])
-    return x + IndexAdd.apply(v.expand(*target), x.shape, idx)
+    return x + IndexAdd.apply(values.expand(tuple(target)), x.shape, idx)
 
 
 @tensor_method
@@ -153,7 +173,7 @@ def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = Fa
     Derivatives: overwrite -- ``input`` gets the gradient except at the written positions,
     ``values`` the gradient gathered there (summed over its broadcast dims); accumulate --
     ``input`` gets the whole gradient and ``values`` the gather ``grad[indices]``."""
-    idx, values, target = _index_put_args("index_put", input, indices, values)
+    idx, values, target = _index_put_args("index_put", input, indices, values, accumulate)
     return _put(input, idx, values, target, bool(accumulate))
 
 
@@ -162,7 +182,7 @@ def index_put_(x: Tensor, indices: Any, values: Tensor, accumulate: bool = False
     ``accumulate``); recorded for autograd, as PyTorch's ``index_put_``, when ``x`` or
     ``values`` requires grad or carries a forward-mode tangent (a leaf that requires grad
     refuses, as in PyTorch). Unrecorded writes go straight into ``x``'s memory."""
-    idx, values, target = _index_put_args("index_put_", x, indices, values)
+    idx, values, target = _index_put_args("index_put_", x, indices, values, accumulate)
     tangents = x._fw_tangent is not None or values._fw_tangent is not None
     batched = type(x) is not Tensor and getattr(x, "vmap_inplace", None) is not None  # vmap
     if (

@@ -15,17 +15,20 @@ The operators are bound onto ``Tensor`` in ``ops/__init__.py``; none of them is 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..autograd.saved_fields import as_uint64, tensor_field  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..scalar_range import fit_scalar
 from ._result_layout import clone_layout, contiguous, has_own_layout, strided_copy
 from .inplace import (
+    _check_leaf,
     apply_inplace,
     check_partial_overlap,
     check_writable_memory,
@@ -34,7 +37,10 @@ from .inplace import (
 )
 from .subscript_index import (
     convert_index,
+    drop_empty_ellipsis,
+    earlier_index_error,
     has_advanced_int,
+    index_layout,
     index_tensors,
     join_index,
     split_index,
@@ -67,6 +73,47 @@ def _saved_index(ctx: Any) -> Any:
     return join_index(ctx.idx, ctx.saved_tensors[: ctx.n_index_arrays])
 
 
+def _getitem_saved_fields(node: Any) -> dict | None:
+    """``grad_fn._saved_*`` of ``x[idx]`` as PyTorch's last indexing node (see node.py):
+    Select's dim and index, Slice's dim, start, end and step (as given: None is 0 / 2**63 - 1
+    / 1, negatives as PyTorch shows them), Index's indices; dims count from the first index
+    part. Other nodes: the default view."""
+    name, idx = node.name(), node.idx
+    parts = idx if type(idx) is tuple else (idx,)
+    sizes = {"self_sym_sizes": lambda n: tuple(n.in_shape)}
+    if name == "IndexBackward0":
+        return {"indices": tensor_field(_saved_indices), **sizes}
+    kind = int if name == "SelectBackward0" else slice if name == "SliceBackward0" else None
+    at = [i for i, p in enumerate(parts) if kind is not None and isinstance(p, kind)]
+    if not at or kind is slice and parts[at[-1]] == slice(None):
+        return None
+    d, p = at[-1], parts[at[-1]]
+    if kind is int:
+        return {"dim": lambda n: d, "index": lambda n: as_uint64(int(p)), **sizes}
+    start, end, step = p.start or 0, (1 << 63) - 1 if p.stop is None else p.stop, p.step or 1
+    return {
+        "dim": lambda n: d,
+        "end": lambda n: as_uint64(end),
+        "start": lambda n: as_uint64(start),
+        "step": lambda n: step,
+        **sizes,
+    }
+
+
+def _saved_indices(node: Any) -> tuple:
+    """PyTorch's ``_saved_indices``: one int64 tensor per index part, None for a full slice."""
+    parts = _saved_index(node)
+    parts = parts if type(parts) is tuple else (parts,)
+    return tuple(
+        None
+        if type(p) is slice and p == slice(None)
+        else p
+        if isinstance(p, Tensor)
+        else Tensor._make(np.asarray(p, dtype=np.int64), False, None, 0)
+        for p in parts
+    )
+
+
 class GetItem(Function):
     """``x[idx]``. ``guard``: the index Tensors ``idx`` was made from; saved so that modifying
     one in place after forward raises (as in PyTorch) instead of scattering the gradient to
@@ -92,13 +139,17 @@ class GetItem(Function):
                 return "SliceBackward0"
         return "SliceBackward0" if slice(None) in parts else "AliasBackward0"
 
+    saved_fields = staticmethod(_getitem_saved_fields)  # grad_fn._saved_* (saved_fields.py)
     raw = True
 
     @staticmethod
     def forward(ctx, x, idx, guard=()):
         ctx.in_shape = x.shape
         _save_index(ctx, idx, *guard)  # the index arrays, then the Tensors to check
-        return x[view_index(idx)]
+        out = x[view_index(idx)]
+        if type(idx) is not int and _has_index_array(idx):
+            out = index_layout(x, idx, out)  # a copy: laid out as PyTorch's index result
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -109,6 +160,14 @@ class GetItem(Function):
     @staticmethod
     def jvp(ctx, t, _):
         return t[ctx.primals[1]]
+
+
+def _has_index_array(idx: Any) -> bool:
+    """Whether ``idx`` holds an index array or a 0-d mask (an advanced index)."""
+    for i in idx if type(idx) is tuple else (idx,):
+        if getattr(i, "ndim", 0) > 0 or getattr(i, "dtype", None) == np.bool_:
+            return True
+    return False
 
 
 class IndexAdd(Function):
@@ -151,14 +210,17 @@ def _basic(idx: Any) -> bool:
         return idx.step is None or type(idx.step) is int and idx.step > 0
     if t is not tuple:
         return False
+    ellipses = 0
     for i in idx:
         ti = type(i)
         if ti is slice:
             if not (i.step is None or type(i.step) is int and i.step > 0):
                 return False
-        elif ti is not int and i is not None and i is not Ellipsis:
+        elif i is Ellipsis:
+            ellipses += 1
+        elif ti is not int and i is not None:
             return False
-    return True
+    return ellipses < 2  # PyTorch reads a second ``...`` as no dim: drop_empty_ellipsis
 
 
 def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
@@ -171,7 +233,7 @@ def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
             raise IndexError(f"index: {err} (tensor of shape {tuple(x.shape)})") from None
     if guard is None:  # a 0-d integer tensor is read as an int: nothing to guard
         guard = tuple(t for t in index_tensors(idx) if t.ndim or t.dtype == np.bool_)
-    idx = convert_index(idx)
+    idx = _converted(x, idx)
     if isinstance(idx, tuple):
         stages = split_int_and_array(idx)
         if stages is not None:
@@ -181,6 +243,23 @@ def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
     except IndexError as err:
         raise IndexError(f"index: {err} (tensor of shape {tuple(x.shape)})") from None
     return out
+
+
+def _converted(x: Tensor, idx: Any, write: bool = False) -> Any:
+    """:func:`convert_index` of ``idx`` for ``x``, with PyTorch's order of errors and
+    placement of the advanced dims (:func:`drop_empty_ellipsis`). ``write``: for
+    ``x[idx] = v``, where PyTorch refuses a leaf that requires grad before it reads the
+    index tensors (an index tensor of a float dtype)."""
+    try:
+        idx = convert_index(idx)
+    except ValueError:  # a slice step that is not positive: unless PyTorch fails earlier
+        earlier_index_error(tuple(x.shape), idx)
+        raise
+    except IndexError:
+        if write:
+            _check_leaf(x, "setitem")
+        raise
+    return drop_empty_ellipsis(idx, x.ndim)
 
 
 class IndexPut(Function):
@@ -223,7 +302,10 @@ class IndexPut(Function):
     def jvp(ctx, tx, tv, _):
         x = ctx.primals[0]
         out = get_array_module(x).zeros_like(ctx.out) if tx is None else tx.copy()
-        out[ctx.primals[2]] = 0.0 if tv is None else tv
+        idx = ctx.primals[2]
+        if tv is not None and tv.ndim:  # v may have extra leading dims of size 1 (checked)
+            tv = tv.reshape(tv.shape[max(tv.ndim - out[view_index(idx)].ndim, 0) :])
+        out[idx] = 0.0 if tv is None else tv
         return out
 
 
@@ -253,28 +335,32 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
             f"setitem: can't assign a {type(value).__name__} to a {x.dtype} tensor; assign a "
             "number or a Tensor"
         )
-    tensors = index_tensors(idx)
+    if idx is False:  # PyTorch writes nothing and records nothing (the value unchecked)
+        return
     scalar = not isinstance(value, Tensor) or value.numel() == 1
-    if scalar and len(tensors) == 1 and tensors[0].dtype == np.uint8 and tensors[0].ndim:
+    if scalar and _lone_byte_mask(idx):
+        earlier_index_error(tuple(x.shape), idx)  # PyTorch's basic indexing comes first
+        _check_mask_shape(x, idx)
         # PyTorch fills through masked_fill_ here, which takes bool masks only
         raise RuntimeError(
             "setitem: masked_fill_ only supports boolean masks, but got mask with dtype uint8 "
             "(index with a bool mask: mask.bool())"
         )
-    idx = convert_index(idx)
+    idx = _converted(x, idx, write=True)
+    if x.requires_grad and grad_mode.is_grad_enabled():
+        # PyTorch applies the basic part of the index before it refuses to write into a
+        # leaf (or a view of one): its IndexError comes first
+        earlier_index_error(tuple(x.shape), idx)
     if isinstance(idx, tuple):
         stages = split_int_and_array(idx)
         if stages is not None:  # written through the view the first stage picks (as getitem)
-            setitem(getitem(x, stages[0], ()), stages[1], value)
+            view = getitem(x, stages[0], ())
+            _check_put_dtype(x, idx, value)  # of the whole index: the second stage has lost it
+            setitem(view, stages[1], value)
             return
     value = fit_scalar("setitem", value, x._data.dtype, check_half=False)  # PyTorch's check
     value_tensor = isinstance(value, Tensor)
-    if value_tensor and value.dtype != x.dtype and _is_index_put(idx, value):
-        raise RuntimeError(
-            f"setitem: Index put requires the source and destination dtypes match, got "
-            f"{x.dtype} for the destination and {value.dtype} for the source (an index "
-            "tensor writes through index_put_, which does not convert: use value.to(x.dtype))"
-        )
+    _check_put_dtype(x, idx, value)
     if value_tensor and value._vc is x._vc:  # x[0:2] = x[1:] overlaps: refused, as in PyTorch
         _check_value_overlap(x, idx, value)
     # an integer or bool x takes the value converted, without a gradient (PyTorch's)
@@ -312,17 +398,62 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     x._vc[0] += 1
 
 
+def _check_mask_shape(x: Tensor, idx: Any) -> None:
+    """The IndexError of ``x[idx]`` for a mask that does not fit its dims (PyTorch checks
+    that before masked_fill_ refuses a uint8 mask)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the uint8 deprecation: warned for the write
+        converted = convert_index(idx)
+    try:
+        x._data[view_index(converted)]
+    except IndexError as err:
+        raise IndexError(f"setitem: {err} (tensor of shape {tuple(x.shape)})") from None
+
+
+def _lone_byte_mask(idx: Any) -> bool:
+    """Whether the one advanced item of ``idx`` (beside ints, 0-d integer tensors, slices,
+    None and ``...``) is a uint8 mask: ``x[mask] = 1`` goes through masked_fill_ there."""
+    parts = idx if type(idx) is tuple else (idx,)
+    advanced = [
+        p
+        for p in parts
+        if isinstance(p, (list, bool, np.bool_))
+        or (isinstance(p, (Tensor, np.ndarray)) and (p.ndim or p.dtype == np.bool_))
+    ]
+    if len(advanced) != 1 or not isinstance(advanced[0], Tensor):
+        return False
+    return advanced[0].ndim > 0 and advanced[0].dtype == np.uint8
+
+
+def _check_put_dtype(x: Tensor, idx: Any, value: Any) -> None:
+    if isinstance(value, Tensor) and value.dtype != x.dtype and _is_index_put(idx, value):
+        raise RuntimeError(
+            f"setitem: Index put requires the source and destination dtypes match, got "
+            f"{x.dtype} for the destination and {value.dtype} for the source (an index "
+            "tensor writes through index_put_, which does not convert: use value.to(x.dtype))"
+        )
+
+
 def _is_index_put(idx: Any, value: Tensor) -> bool:
     """Whether PyTorch writes ``x[idx] = value`` with ``index_put_`` (which refuses a value
-    of another dtype): an index array or a 0-d bool tensor in ``idx``, except one bool mask
-    with a one-element value (``masked_fill_``, which converts)."""
+    of another dtype): an index array, a 0-d bool tensor or a bool in a tuple ``idx``,
+    except one bool mask (beside ints, slices, None and ``...`` alone) with a one-element
+    value (``masked_fill_``, which converts). A bare ``x[True] = v`` copies into
+    ``x.unsqueeze(0)``, converting."""
+    if isinstance(idx, bool):
+        return False
     parts = idx if type(idx) is tuple else (idx,)
-    if len(parts) == 1 and getattr(parts[0], "ndim", 0) > 0 and parts[0].dtype == np.bool_:
-        return value.numel() != 1
-    return any(
-        getattr(p, "ndim", 0) > 0 or (getattr(p, "ndim", None) == 0 and p.dtype == np.bool_)
+    advanced = [
+        p
         for p in parts
-    )
+        if getattr(p, "ndim", 0) > 0
+        or (getattr(p, "ndim", None) == 0 and p.dtype == np.bool_)
+        or isinstance(p, (bool, np.bool_))  # x[i, True] = v: a one-element mask, index_put_
+    ]
+    if len(advanced) == 1 and getattr(advanced[0], "ndim", 0) > 0:
+        if advanced[0].dtype == np.bool_:
+            return value.numel() != 1
+    return bool(advanced)
 
 
 def _setitem_node_name(idx: Any) -> str:
@@ -373,6 +504,10 @@ def write_index(op: str, x: Tensor, idx: Any, v: Any, accumulate: bool = False) 
     if len(vshape) > len(target_shape):
         v = v.reshape(vshape[len(vshape) - len(target_shape) :])
     if accumulate:
+        if getattr(v, "ndim", 0) and v.shape != target_shape:
+            # broadcast here: NumPy 2.4's add.at adds wrong values (or reads stray memory)
+            # when it broadcasts a value over the trailing dims of a multi-dim index
+            v = xp.broadcast_to(v, target_shape)
         xp.add.at(x._data, idx, v)  # cupy.add.at on the GPU
     else:
         x._data[idx] = v

@@ -1,0 +1,7 @@
+"""A differential fuzzer for indexing: ``x[idx]``, ``x[idx] = v``, ``index_put_``, chains of
+views written in place, and the dim-wise index ops, compared with torch on the same data.
+
+:mod:`.cases` draws and runs the cases, :mod:`.hunt` is the long-hunt entry
+(``python -m tests.fuzz_indexing.hunt COUNT SEED``), ``test_fuzz_indexing.py`` the short CI
+run and ``test_found_cases.py`` the bugs it found, one minimal case each.
+"""

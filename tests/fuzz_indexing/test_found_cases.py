@@ -1,0 +1,186 @@
+"""The bugs the indexing fuzzer found, one minimal case each (all fixed in chainrule; the
+torch quirks it steers around are commented where :mod:`.cases` steers), and a few cases
+that pin how the fixes read PyTorch's rules (masked_fill_ through index_put_, several
+``...``, the layouts).
+
+Each case runs on torch and chainrule through :func:`.cases.check`; a few tests also
+state the expected answer directly."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import chainrule as cr
+
+from .cases import Case, check
+
+FOUND = {
+    # NumPy 2.4's add.at adds wrong values (even reads stray memory for integers) when it
+    # broadcasts a value over the trailing dims of a multi-dim index: index_put_(...,
+    # accumulate=True) and x[i] += v with repeated positions (subscript.write_index)
+    "accumulate_broadcast_over_a_2d_index": Case(
+        (4,), "int64", mode="put", index=(("t", (2, 2), (2, -2, 1, 0), "int64"),),
+        value=("tensor", (2,), "int64", True), op="acc_",
+    ),
+    # a ... that stands for no dim between two index arrays leaves them adjacent (their
+    # dims stay in place); NumPy moved them to the front
+    "empty_ellipsis_between_index_arrays": Case(
+        (2, 3, 3), index=(("s", None, None, None), ("t", (1,), (0,), "int64"), ("e",),
+                          ("l", (0,))),
+    ),
+    "empty_ellipsis_between_lists": Case(
+        (3, 1, 4), index=(("s", None, None, None), ("l", ((-1,), (0,), (-1,))), ("e",),
+                          ("l", (2,))),
+    ),
+    # several ... in one index: torch's reading (NumPy refuses any second one)
+    "two_ellipses": Case((2, 3, 4), index=(("e",), ("i", 0), ("e",))),
+    "two_ellipses_too_far": Case((4, 2, 1, 1), index=(("e",), ("i", 0), ("e",), ("i", 0))),
+    # index_put: None is not an index tensor (TypeError, before any other check)
+    "index_put_none": Case(
+        (), mode="put", index=(("n",),), value=("tensor", (1,), "int64", True), op="noacc_"
+    ),
+    # index_put takes no extra leading dims of size 1 (x[i] = v does)
+    "index_put_extra_leading_dims": Case(
+        (3, 2, 2), mode="put", index=(("t", (1,), (1,), "int64"),),
+        value=("tensor", (1, 1, 1, 2, 2), "float64", False), op="noacc",
+    ),
+    # an index into a dim of size 0: its IndexError before the value's shape
+    "index_put_into_an_empty_dim": Case(
+        (0,), mode="put", index=(("t", (1,), (0,), "int64"),),
+        value=("tensor", (1, 2), "float64", False), op="acc_",
+    ),
+    # all-0-d indices with accumulate: the value expanded to a 0-d target crashed
+    "index_put_accumulate_0d_indices": Case(
+        (4, 4, 3, 1), mode="put",
+        index=(("t", (), (2,), "int64"), ("t", (), (-4,), "int64"), ("t", (), (-3,), "int64"),
+               ("t", (), (0,), "int64")),
+        value=("tensor", (), "float64", False), op="acc_",
+    ),
+    # one bool mask and a one-element value is torch's masked_fill_: any shape, converted
+    "index_put_mask_and_one_element": Case(
+        (4, 1), "bool", mode="put", index=(("m", (4,), (False, False, True, False)),),
+        value=("tensor", (1, 1, 1), "bool", True), op="noacc_",
+    ),
+    "index_put_mask_converts": Case(
+        (2, 2), mode="put", index=(("m", (2,), (False, True)),),
+        value=("tensor", (), "int64", False), op="noacc",
+    ),
+    # ... into an integer tensor, with a value that requires grad: refused (out of place)
+    "index_put_mask_grad_into_int": Case(
+        (1,), "int64", mode="put", index=(("m", (1,), (True,)),),
+        value=("tensor", (1,), "float32", True), op="noacc",
+    ),
+    # x[True] (in a tuple) writes through index_put_, which does not convert the value
+    "setitem_python_bool_dtype": Case(
+        (), index=(("b", True),), value=("tensor", (1,), "int64", False), mode="set",
+    ),
+    "setitem_int_and_bool_dtype": Case(
+        (2,), "bool", mode="set", index=(("i", 1), ("b", True)),
+        value=("tensor", (1,), "int64", True),
+    ),
+    # a mask beside None (or ints, slices) with a one-element value: masked_fill_, converts
+    "setitem_mask_and_none_converts": Case(
+        (4,), mode="set", index=(("m", (4,), (False, False, False, True)), ("n",)),
+        value=("tensor", (1, 1, 1), "int64", True),
+    ),
+    # x[False] = v writes and records nothing
+    "setitem_bare_false": Case(
+        (), mode="set", index=(("b", False),), bare=True, value=("tensor", (0,), "float64", True)
+    ),
+    # the forward-mode rule of x[i] = v with a value of extra leading dims
+    "setitem_tangent_extra_leading_dims": Case(
+        (), mode="chain", index=(("n",),), value=("tensor", (1,), "float64", True),
+        index2=(("i", 0),), op="set",
+    ),
+    # error order: an int out of range (or too many items) before a negative step
+    "int_out_of_range_before_negative_step": Case(
+        (2, 2, 3), mode="chain", index=(("i", 5), ("s", None, -2, -1)), op="zero_"
+    ),
+    "too_many_indices_before_negative_step": Case(
+        (4, 1, 3), index=(("s", -6, 3, -1), ("m", (1, 3), (True, False, False)),
+                          ("t", (1,), (-2,), "int64")),
+    ),
+    "bare_negative_step_on_0d": Case((), index=(("s", -1, 2, -1),), bare=True),
+    # writing into a leaf: the basic part's IndexError first, a float index after the refusal
+    "leaf_too_many_indices": Case(
+        (), mode="set", index=(("t", (1,), (-1,), "int64"),), value=("scalar", 2.0), op="leaf"
+    ),
+    "leaf_float_index": Case(
+        (2, 2, 2), layout=2, mode="set", index=(("t", (1,), (0,), "float32"),),
+        value=("scalar", -0.25), op="leaf",
+    ),
+    # a uint8 mask and one value: masked_fill_'s refusal after the index's own errors, and
+    # only when the mask is the one advanced item
+    "byte_mask_too_many_dims": Case(
+        (2, 1), mode="set", index=(("m", (1, 2), (False, False), "uint8"), ("i", 0)),
+        value=("scalar", 2), op="nograd",
+    ),
+    "byte_mask_wrong_shape": Case(
+        (3, 4), mode="set", index=(("m", (4,), (True, True, True, False), "uint8"),),
+        value=("scalar", 1),
+    ),
+    "byte_mask_beside_a_0d_index": Case(
+        (4, 2, 4), "int64", mode="chain", value=("scalar", -2),
+        index2=(("t", (), (-1,), "int64"), ("m", (2,), (False, False), "uint8")), op="set",
+    ),
+    "byte_mask_beside_a_numpy_index": Case(
+        (1, 2), mode="set", index=(("m", (1,), (True,), "uint8"), ("np", (1,), (1,))),
+        value=("tensor", (1,), "float64", True),
+    ),
+    # the layout of an advanced index's result (a copy): torch's elementwise order
+    "layout_index_between_slices": Case(
+        (4, 3, 3), index=(("s", None, None, None), ("l", (0, -3, 0)))
+    ),
+    "layout_permuted_leaf": Case(
+        (3, 4), layout=1, index=(("s", None, None, None), ("l", (0, 1)))
+    ),
+    "layout_none_dims_count": Case(
+        (3, 1, 3, 1), layout=1, index=(("s", None, None, None), ("t", (2, 2), (0, 0, 0, 0),
+                                        "int64"), ("n",), ("n",)),
+    ),
+    "layout_int32_index_is_converted": Case(
+        (4, 1, 3, 3), index=(("i", -3), ("t", (1,), (0,), "int32"),
+                             ("t", (2, 3), (0, 2, -2, -1, 0, 0), "int64", "T")),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(FOUND))
+def test_found_case_agrees_with_torch(name):
+    assert check(FOUND[name]) == []
+
+
+def test_accumulate_broadcast_values():
+    x = cr.tensor([4, 2, 0, -3])
+    x.index_put_((cr.tensor([[2, 3], [1, 0]]),), cr.tensor([5, 5]), accumulate=True)
+    assert x.tolist() == [9, 7, 5, 2]
+    y = cr.zeros(4)
+    y.index_put_((cr.tensor([[2, 3], [1, 0]]),), cr.tensor([1.0, 2.0]), accumulate=True)
+    assert y.tolist() == [2.0, 1.0, 1.0, 2.0]
+
+
+def test_empty_ellipsis_keeps_adjacent_index_arrays_in_place():
+    x = cr.zeros(2, 3, 3)
+    assert x[:, [0], ..., [0]].shape == (2, 1)
+    y = cr.zeros(2, 3, 4, 3)
+    assert y[:, [0], ..., :, [0]].shape == (1, 2, 4)  # apart: to the front, as before
+
+
+def test_advanced_index_result_is_row_major_like_torch():
+    for lib in (cr, torch):
+        y = lib.zeros(4, 3, 3)[:, [0, 1, 0]]
+        assert y.is_contiguous() and y.stride() == (9, 3, 1)
+
+
+def test_index_put_one_mask_one_value_is_masked_fill():
+    x = cr.zeros(2, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x.index_put_((cr.tensor([False, True]),), cr.tensor([[[3]]]))
+    np.testing.assert_array_equal(x.numpy(), [[0, 0], [3, 3]])
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        cr.zeros(2, 2).index_put_((cr.tensor([0]),), cr.ones(1, 1, 2))
