@@ -78,8 +78,20 @@ class ModuleConversions:
 
     def type(self, dst_type: Any) -> "Module":
         """Cast every parameter and buffer (integer buffers too, unlike ``to``) to
-        ``dst_type``: a dtype or a type string such as ``"torch.DoubleTensor"``."""
-        return self._apply(lambda t: t.type(dst_type))
+        ``dst_type``: a dtype or a type string such as ``"torch.DoubleTensor"``. As PyTorch,
+        a parameter that requires grad refuses an integer or bool type (the modules
+        converted before it keep their new type)."""
+
+        def convert(t: Tensor) -> Tensor:
+            out = t.type(dst_type)
+            if isinstance(t, Parameter) and t.requires_grad and out._data.dtype.kind not in "fcV":
+                raise RuntimeError(
+                    "data set to a tensor that requires gradients must be floating point or "
+                    "complex dtype"
+                )
+            return out
+
+        return self._apply(convert)
 
     def to(self, *args: Any, **kwargs: Any) -> "Module":
         """Move/cast parameters and buffers in place (dtype casts floating tensors only):

@@ -47,9 +47,20 @@ class Unflatten(Module):
 
     def __init__(self, dim: int, unflattened_size: Sequence[int]):
         super().__init__()
-        # a list is kept as a list (PyTorch's repr prints what was given)
-        sizes = unflattened_size if isinstance(unflattened_size, list) else tuple(unflattened_size)
-        self.dim, self.unflattened_size = dim, sizes
+        # PyTorch's check: a tuple (torch.Size too) or list of Python ints, kept as given
+        # (its repr prints what was given)
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(
+                "unflattened_size must be a tuple of ints, but found type "
+                f"{type(unflattened_size).__name__}"
+            )
+        for i, elem in enumerate(unflattened_size):
+            if not isinstance(elem, int):
+                raise TypeError(
+                    "unflattened_size must be tuple of ints, but found element of type "
+                    f"{type(elem).__name__} at pos {i}"
+                )
+        self.dim, self.unflattened_size = dim, unflattened_size
 
     def forward(self, input: Tensor) -> Tensor:
         return input.unflatten(self.dim, self.unflattened_size)
