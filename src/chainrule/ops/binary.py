@@ -170,7 +170,20 @@ class Div(BinaryElementwise):
         return -g * (a / b / b)
 
 
-class Maximum(BinaryElementwise):
+class _WinnerTakesGradient(BinaryElementwise):
+    """Maximum and Minimum's chain rule: the tie weights times the gradient, with nothing
+    (not 0 * NaN) reaching the input that lost (:func:`_masked_chain`)."""
+
+    @classmethod
+    def chain_a(cls, ctx, g, a, b, y):
+        return _masked_chain(g, cls.derivative_a(ctx, a, b, y))
+
+    @classmethod
+    def chain_b(cls, ctx, g, a, b, y):
+        return _masked_chain(g, cls.derivative_b(ctx, a, b, y))
+
+
+class Maximum(_WinnerTakesGradient):
     """Elementwise max; on ties the gradient is split evenly and at a NaN both inputs take it
     (as PyTorch)."""
 
@@ -188,16 +201,8 @@ class Maximum(BinaryElementwise):
     def derivative_b(ctx, a, b, y):
         return _tie_weights(b, a, first_loses=lambda u, v: u < v)
 
-    @classmethod
-    def chain_a(cls, ctx, g, a, b, y):
-        return _masked_chain(g, cls.derivative_a(ctx, a, b, y))
 
-    @classmethod
-    def chain_b(cls, ctx, g, a, b, y):
-        return _masked_chain(g, cls.derivative_b(ctx, a, b, y))
-
-
-class Minimum(BinaryElementwise):
+class Minimum(_WinnerTakesGradient):
     """Elementwise min; on ties the gradient is split evenly and at a NaN both inputs take it
     (as PyTorch)."""
 
@@ -214,14 +219,6 @@ class Minimum(BinaryElementwise):
     @staticmethod
     def derivative_b(ctx, a, b, y):
         return _tie_weights(b, a, first_loses=lambda u, v: u > v)
-
-    @classmethod
-    def chain_a(cls, ctx, g, a, b, y):
-        return _masked_chain(g, cls.derivative_a(ctx, a, b, y))
-
-    @classmethod
-    def chain_b(cls, ctx, g, a, b, y):
-        return _masked_chain(g, cls.derivative_b(ctx, a, b, y))
 
 
 class LogAddExp(BinaryElementwise):
