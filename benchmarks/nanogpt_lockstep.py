@@ -25,7 +25,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from nanogpt_reference import BATCH, BLOCK, EVAL_ITERS, ITERS, LR, lr_at
+from nanogpt_reference import BATCH, BLOCK, EVAL_ITERS, ITERS, LR, load_split, lr_at
 from nanogpt_reference import GPT as TorchGPT
 
 import chainrule as cr
@@ -63,13 +63,7 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=ITERS, help="stop early (a quick check)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    text = open(args.corpus, encoding="utf-8").read()
-    chars = sorted(set(text))
-    stoi = {ch: i for i, ch in enumerate(chars)}
-    n = len(text)
-    train = np.array([stoi[ch] for ch in text[: int(n * 0.9)]], dtype=np.int64)
-    val = np.array([stoi[ch] for ch in text[int(n * 0.9) :]], dtype=np.int64)
-    vocab = len(chars)
+    train, val, vocab = load_split(args.corpus)
 
     cr.manual_seed(args.seed)
     cmodel = gpt(vocab_size=vocab)

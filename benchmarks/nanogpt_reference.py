@@ -76,19 +76,25 @@ def lr_at(it: int) -> float:
     return MIN_LR + 0.5 * (1.0 + math.cos(math.pi * min(ratio, 1.0))) * (LR - MIN_LR)
 
 
+def load_split(corpus: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """nanoGPT's character data: the sorted characters as the vocabulary, the first 90% of
+    the text for training and the rest for validation, as int64 token arrays."""
+    text = open(corpus, encoding="utf-8").read()
+    chars = sorted(set(text))
+    stoi = {ch: i for i, ch in enumerate(chars)}
+    n = len(text)
+    train = np.array([stoi[ch] for ch in text[: int(n * 0.9)]], dtype=np.int64)
+    val = np.array([stoi[ch] for ch in text[int(n * 0.9) :]], dtype=np.int64)
+    return train, val, len(chars)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", help="path to tiny-shakespeare.txt")
     parser.add_argument("--seed", type=int, default=1337)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    text = open(args.corpus, encoding="utf-8").read()
-    chars = sorted(set(text))
-    stoi = {ch: i for i, ch in enumerate(chars)}
-    n = len(text)
-    train = np.array([stoi[ch] for ch in text[: int(n * 0.9)]], dtype=np.int64)
-    val = np.array([stoi[ch] for ch in text[int(n * 0.9) :]], dtype=np.int64)
-    vocab = len(chars)
+    train, val, vocab = load_split(args.corpus)
 
     torch.manual_seed(args.seed)
     model = GPT(vocab)
