@@ -149,6 +149,10 @@ from .ops.memory_format import (
     memory_format,
     preserve_format,
 )
+from .ops.random_gamma import dirichlet_grad as _dirichlet_grad  # torch's private root forms
+from .ops.random_gamma import sample_dirichlet as _sample_dirichlet
+from .ops.random_gamma import standard_gamma as _standard_gamma
+from .ops.random_gamma import standard_gamma_grad as _standard_gamma_grad
 from .ops.sparse_construction import sparse_coo_tensor
 from .ops.sparse_products import spmm
 from .ops.tensor_queries import sparse_coo

@@ -159,7 +159,7 @@ def test_standard_gamma_rejects_bad_alpha():
         standard_gamma(cr.tensor([1.0, -1.0]))
     with pytest.raises(RuntimeError, match="_standard_gamma"):
         standard_gamma(cr.tensor([float("nan")]))
-    with pytest.raises(RuntimeError, match="floating"):
+    with pytest.raises(NotImplementedError, match="gamma_cpu"):  # as PyTorch
         standard_gamma(cr.tensor([1, 2]))
 
 
@@ -170,8 +170,8 @@ def test_sample_dirichlet_draws_and_stats():
     assert x.shape == (30000, 3)
     np.testing.assert_allclose(x.sum(-1), 1.0, rtol=1e-12)
     np.testing.assert_allclose(x.mean(0), conc / conc.sum(), atol=5e-3)
-    with pytest.raises(RuntimeError, match="_sample_dirichlet"):
-        sample_dirichlet(cr.tensor(1.0))
+    # a 0-d concentration: PyTorch's one share, the float below 1
+    assert sample_dirichlet(cr.tensor(1.0)).item() == float(np.nextafter(np.float32(1), 0))
 
 
 def test_sample_dirichlet_backward_matches_torch_formula():

@@ -33,13 +33,17 @@ The gradient rules are first-order only, as PyTorch's (double backward raises).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from ..autograd.function import Function, once_differentiable
+from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
+from ..qtypes import scalar_type_name
 from ..random import Generator, gen
+from ..random_mt19937 import TorchStream
 from ._special_kernels import digamma as _digamma
 from ._util import as_tensor
 
@@ -228,22 +232,78 @@ def dirichlet_grad_kernel(x: np.ndarray, alpha: np.ndarray, total: np.ndarray) -
 
 
 # ------------------------------------------------------------------- differentiable ops
-def _check_alpha(name: str, t: Tensor) -> None:
-    """Floating, non-negative concentrations (PyTorch silently returns the smallest normal
-    number for a negative or NaN one; that is an error here)."""
-    if t.dtype.kind != "f":
-        raise RuntimeError(f"{name}: expected a floating-point tensor, got {t.dtype}")
+def _check_alpha(name: str, t: Tensor, kernel: str) -> None:
+    """float32/float64, non-negative concentrations (PyTorch silently returns the smallest
+    normal number for a negative or NaN one; that is an error here). Other dtypes raise
+    PyTorch's NotImplementedError, naming its ``kernel``."""
+    if np.dtype(t.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise NotImplementedError(
+            f"\"{kernel}\" not implemented for '{scalar_type_name(t.dtype)}' ({name})"
+        )
     a = np.asarray(t._data)
     if a.size and not (a >= 0).all():
         raise RuntimeError(f"{name}: concentrations must be non-negative and not NaN")
 
 
-def _gamma_draw(alpha: np.ndarray, generator: Generator | None, dtype: np.dtype) -> np.ndarray:
+# PyTorch's draws are made element by element (acceptance-rejection on the shared stream),
+# ~40 µs each in Python: beyond this many elements a call draws NumPy's own Gamma numbers
+# instead (same distribution, ~400x faster, not PyTorch's values)
+TORCH_GAMMA_MAX = 1024
+_THIRD_F = float(np.float32(1.0) / np.float32(3.0))  # PyTorch's float literals, widened
+_SQUEEZE_F = float(np.float32(0.0331))
+
+
+def _torch_gamma(stream: TorchStream, alpha: np.ndarray, single: bool) -> np.ndarray:
+    """PyTorch's CPU Gamma(alpha, 1) draws, element by element from ``stream``: Marsaglia
+    and Tsang's acceptance-rejection on float64 uniforms and (cached Box-Muller) normals,
+    ``alpha < 1`` boosted to ``alpha + 1`` with a ``(1 - u) ** (1 / alpha)`` factor.
+    ``single``: float32 concentrations, whose boost and ``d = alpha - 1/3`` PyTorch
+    computes in float32 (the rest in float64)."""
+    flat = alpha.reshape(-1)
+    out = np.empty(flat.shape, np.float64)
+    f32 = np.float32
+    for i, a in enumerate(flat.tolist()):
+        scale = 1.0
+        if a < 1.0:
+            if a == 0.0:
+                out[i] = 0.0
+                continue
+            inv = float(f32(1.0) / f32(a)) if single else 1.0 / a
+            scale *= (1.0 - float(stream._unit(1, np.float64)[0])) ** inv
+            a = float(f32(a) + f32(1.0)) if single else a + 1.0
+        d = float(f32(a) - f32(_THIRD_F)) if single else a - _THIRD_F
+        c = 1.0 / math.sqrt(9.0 * d)
+        while True:
+            while True:
+                x = float(stream._box_muller_pairs(1)[0])
+                y = 1.0 + c * x
+                if y > 0:
+                    break
+            v = y * y * y
+            u = 1.0 - float(stream._unit(1, np.float64)[0])
+            xx = x * x
+            if u < 1.0 - _SQUEEZE_F * xx * xx:
+                break
+            if math.log(u) < 0.5 * xx + d * (1.0 - v + math.log(v)):
+                break
+        out[i] = scale * d * v
+    return out.reshape(alpha.shape)
+
+
+def _gamma_draw(
+    alpha: np.ndarray, generator: Generator | None, dtype: np.dtype, single: bool = False
+) -> np.ndarray:
     """Gamma(alpha, 1) draws, clamped to the dtype's smallest normal number (as PyTorch:
-    a draw never underflows to exactly zero)."""
+    a draw never underflows to exactly zero). On a PyTorch stream the values are PyTorch's
+    for calls of up to ``TORCH_GAMMA_MAX`` elements (``single``: the concentrations were
+    float32, see :func:`_torch_gamma`); larger calls draw NumPy's numbers."""
     a = np.asarray(alpha, dtype=np.float64)
+    stream = gen(generator)
     with np.errstate(all="ignore"):
-        raw = gen(generator).standard_gamma(np.where(a > 0, a, 1.0))
+        if isinstance(stream, TorchStream) and a.size <= TORCH_GAMMA_MAX and not np.isnan(a).any():
+            raw = _torch_gamma(stream, a, single)
+        else:
+            raw = stream.standard_gamma(np.where(a > 0, a, 1.0))
     raw = np.where(a > 0, raw, np.where(a == 0, 0.0, np.nan))
     out = raw.astype(dtype)
     return np.maximum(out, np.finfo(dtype).tiny).astype(dtype) if out.size else out
@@ -256,7 +316,7 @@ class _StandardGamma(Function):
 
     @staticmethod
     def forward(ctx, alpha, generator):
-        x = _gamma_draw(alpha, generator, alpha.dtype)
+        x = _gamma_draw(alpha, generator, alpha.dtype, alpha.dtype == np.float32)
         ctx.save_for_backward(x, alpha)
         return x
 
@@ -284,6 +344,9 @@ class _Dirichlet(Function):
     def forward(ctx, alpha, generator):
         gam = _gamma_draw(alpha, generator, np.dtype(np.float64))
         x = (gam / gam.sum(-1, keepdims=True)).astype(alpha.dtype)
+        # as PyTorch: each share in [smallest normal, the float below 1] of the dtype
+        lo, hi = np.finfo(alpha.dtype).tiny, np.nextafter(alpha.dtype.type(1), 0)
+        x = np.clip(x, lo, hi).astype(alpha.dtype) if x.size else x
         ctx.save_for_backward(x, alpha)
         return x
 
@@ -309,7 +372,7 @@ class _Dirichlet(Function):
 def standard_gamma(alpha: Any, generator: Generator | None = None) -> Tensor:
     """Gamma(alpha, 1) draws (``torch._standard_gamma``), differentiable wrt ``alpha``."""
     a = as_tensor(alpha)
-    _check_alpha("_standard_gamma", a)
+    _check_alpha("_standard_gamma", a, "gamma_cpu")
     return _StandardGamma.apply(a, generator)
 
 
@@ -317,9 +380,10 @@ def sample_dirichlet(alpha: Any, generator: Generator | None = None) -> Tensor:
     """Dirichlet(alpha) draws over the last dimension (``torch._sample_dirichlet`` with the
     gradient of PyTorch's ``_Dirichlet`` function)."""
     a = as_tensor(alpha)
-    _check_alpha("_sample_dirichlet", a)
-    if a.ndim == 0:
-        raise RuntimeError("_sample_dirichlet: alpha must have at least one dimension")
+    _check_alpha("_sample_dirichlet", a, "dirichlet")
+    if a.ndim == 0:  # PyTorch's one share of one (the float below 1); a constant
+        with no_grad():
+            return _Dirichlet.apply(a.reshape(1), generator).reshape(())
     return _Dirichlet.apply(a, generator)
 
 
