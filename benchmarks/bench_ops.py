@@ -15,7 +15,9 @@ Cases:
   layers and ops forward plus backward: ``nn.LSTM`` / ``nn.GRU`` (64->64, 20 steps, batch
   8), ``cdist`` (256x64 by 200x64, p=2 and p=1; PyTorch's CPU cdist refuses float16, so its
   column is float32) and an attention-score ``einsum``
-  (4x8x64x32, ``bhid,bhjd->bhij``).
+  (4x8x64x32, ``bhid,bhjd->bhij``); a bidirectional ``nn.LSTM`` (its reverse direction
+  runs the per-step cell op with b_hh), one ``nn.LSTMCell`` step (batch 8, 64->64) and an
+  outer-product ``einsum`` (``i,j->ij``, 512 by 512: mostly the float16 rounding).
 
 ``--kernels-ab`` compares chainrule with itself instead: in ONE process, alternating, the
 NumPy kernels (the old path) against the compiled Numba kernels (``chainrule._kernels``),
@@ -242,6 +244,10 @@ def _half_cases(m) -> dict:
 
     lstm = m.nn.LSTM(64, 64).half()  # the float16 recurrent layers: 20 steps, batch 8
     gru = m.nn.GRU(64, 64).half()
+    bilstm = m.nn.LSTM(64, 64, bidirectional=True).half()
+    cell = m.nn.LSTMCell(64, 64).half()
+    xc = leaf(8, 64)
+    u, v = leaf(512), leaf(512)
     xs = leaf(20, 8, 64)
     c1, c2 = leaf(256, 64), leaf(200, 64)
     if m.__name__ == "torch":  # PyTorch's CPU cdist has no float16 kernel: timed in float32
@@ -256,6 +262,12 @@ def _half_cases(m) -> dict:
 
         return step
 
+    def cell_step():
+        cell.zero_grad()
+        xc.grad = None
+        h, c = cell(xc)
+        (h.float().sum() + c.float().sum()).backward()
+
     return {
         "half:linear_64x256x256": product(lambda: F.linear(x, w), x, w),
         "half:conv_8x16x32x32": product(lambda: F.conv2d(xi, k, padding=1), xi, k),
@@ -266,6 +278,9 @@ def _half_cases(m) -> dict:
         "half:cdist_256x200x64": product(lambda: m.cdist(c1, c2), c1, c2),
         "half:cdist_p1_256x200x64": product(lambda: m.cdist(c1, c2, p=1.0), c1, c2),
         "half:einsum_bhid_bhjd": product(lambda: m.einsum("bhid,bhjd->bhij", q, kk), q, kk),
+        "half:bilstm_20x8x64": layer_step(bilstm),
+        "half:lstmcell_8x64": cell_step,
+        "half:einsum_outer_512": product(lambda: m.einsum("i,j->ij", u, v), u, v),
     }
 
 

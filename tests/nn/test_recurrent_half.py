@@ -2,10 +2,11 @@
 
 The float16 paths compute in float32 and round where PyTorch's per-op CPU kernels round
 (``chainrule._kernels.recurrent_half``). Forward values must match torch's float16 bits
-except where a float32 σ or tanh lands next to a float16 rounding boundary (a few in a
-thousand after 12 steps, each one float16 ulp, then carried through the recurrence); every
-value and gradient must be as close to the float64 result as torch's float16 one is (within
-a small multiple, or one float16 epsilon).
+except where a float32 σ or tanh lands next to a float16 rounding boundary, or a float32
+GEMM sums in another order than torch's (a few in a thousand after 12 steps, each one
+float16 ulp, then carried through the recurrence); every value and gradient must be as
+close to the float64 result as torch's float16 one is (within a small multiple, or one
+float16 epsilon).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from chainrule.nn.utils.rnn import pack_padded_sequence as cr_pack
 from chainrule.nn.utils.rnn import pad_packed_sequence as cr_unpack
 
 EPS = 2.0**-10
+# Without Numba the kernels' NumPy fallbacks run NumPy's float32 exp and tanh, which differ
+# from PyTorch's more often than the compiled ones: more values round to the neighbouring
+# float16 (measured: 2.9% of a 2-layer bidirectional GRU's outputs, 1.1% compiled; 2 of an
+# LSTM cell step's 384 against 0), so the bit-level bounds triple and the error bounds widen.
+SLACK = 1.0 if jit.backend() == "numba" else 3.0
 
 MODES = [
     ("LSTM", {}),
@@ -62,6 +68,7 @@ def _flat(out) -> list:
 def _check(c_outs, t_outs, r_outs, c_grads, t_grads, r_grads, what: str, k: float = 2.0) -> float:
     """Each result's error within k times torch's (or 1 eps); returns the forward's fraction
     of values differing from torch's bits."""
+    k *= 1.0 if SLACK == 1.0 else 1.25
     differ = []
     for j, (c, t, r) in enumerate(zip(c_outs, t_outs, r_outs)):
         assert c.dtype == cr.float16 and t.dtype == torch.float16
@@ -121,18 +128,24 @@ def test_layers_float16_vs_torch(cls: str, kw: dict, config: tuple) -> None:
         pytest.skip("relu units switching on a one-ulp difference make gradients incomparable")
     res = _run_layers(cls, kw, *config)
     differ = _check(*res, what=f"{cls} {config}")
-    # The bits match where b_hh is rounded with h W_hhᵀ as in PyTorch: the GRU, and the
-    # LSTM's fused forward sequence op. The per-step LSTM and RNN cells take b_ih + b_hh
-    # folded into the input projection (one rounding apart): their values differ from
-    # torch's by an ulp here and there, within the error bounds checked above.
-    if cls == "GRU" or (cls == "LSTM" and not kw and not config[1]):
-        assert differ <= 0.02, f"{differ:.4f} of the values differ from torch's float16 bits"
+    # Every step rounds b_hh with h W_hhᵀ as PyTorch does (the sequence ops and the
+    # per-step cells of the reverse direction, packed batches and proj_size): measured at
+    # most 0.9% of the values one ulp off (0.3% of the input projection's values differ
+    # from torch's in the GEMM's float32 sum order, then carry through the recurrence).
+    # With proj_size, h' = (o tanh c') W_hrᵀ sums every hidden unit into each output, so a
+    # one-ulp difference in one unit moves about 10% of that step's outputs (measured:
+    # 6.0% of the 2-layer bidirectional LSTM's values, 0 with one layer).
+    limit = (0.08 if kw.get("proj_size") and config[0] > 1 else 0.02) * SLACK
+    assert differ <= limit, f"{differ:.4f} of the values differ from torch's float16 bits"
 
 
 @pytest.mark.parametrize(("cls", "kw"), MODES[:3], ids=MODE_IDS[:3])
 def test_packed_float16_vs_torch(cls: str, kw: dict) -> None:
     res = _run_layers(cls, kw, 1, True, True, lengths=[12, 12, 9, 7, 3, 1])
-    _check(*res, what=f"{cls} packed")
+    # (k = 2.5: the LSTM's b_ih gradient, a sum over all rows with cancellation, is 2.3 times
+    # torch's largest error in this draw, one ulp of a row's gradient; 1.0-1.6 in 5 others)
+    differ = _check(*res, what=f"{cls} packed", k=2.5)
+    assert differ <= 0.02 * SLACK, f"{differ:.4f} of the values differ from torch's float16 bits"
 
 
 @pytest.mark.parametrize("cls", ["LSTM", "GRU"])
@@ -178,17 +191,80 @@ def test_cells_float16_vs_torch(cls: str) -> None:
     c_outs, c_grads = run(cr, m, cr.tensor)
     t_outs, t_grads = run(torch, tm, torch.tensor)
     r_outs, r_grads = run(torch, ref, lambda a: torch.tensor(a).double())
-    # (the LSTM and RNN cells fold b_hh into the input projection: one more rounding)
-    k = 2.0 if cls == "GRUCell" else 3.0
-    differ = _check(c_outs, t_outs, r_outs, c_grads, t_grads, r_grads, cls, k)
-    if cls == "GRUCell":
-        assert differ <= 0.01
+    differ = _check(c_outs, t_outs, r_outs, c_grads, t_grads, r_grads, cls)
+    assert differ <= 0.002 * SLACK, f"{differ:.4f} of the values differ from torch's float16 bits"
+
+
+@pytest.mark.parametrize("op", ["lstm_cell", "rnn_tanh_cell", "rnn_relu_cell", "gru_cell"])
+@pytest.mark.parametrize("biases", ["both", "ih", "hh"])
+def test_raw_cells_float16_match_torch_bits(op: str, biases: str) -> None:
+    """``torch.lstm_cell`` and the others in float16: b_hh rounded with h W_hhᵀ, as torch."""
+    r = np.random.default_rng(4)
+    gates = {"lstm_cell": 4, "gru_cell": 3}.get(op, 1) * 48
+    f16 = lambda *s: (r.standard_normal(s) * 0.3).astype(np.float16)  # noqa: E731
+    x, h, c, w_ih, w_hh = f16(8, 32), f16(8, 48), f16(8, 48), f16(gates, 32), f16(gates, 48)
+    b_ih = f16(gates) if biases != "hh" else None
+    b_hh = f16(gates) if biases != "ih" else None
+
+    def run(lib, conv):
+        state = (conv(h), conv(c)) if op == "lstm_cell" else conv(h)
+        ws = [None if a is None else conv(a) for a in (w_ih, w_hh, b_ih, b_hh)]
+        return _flat(getattr(lib, op)(conv(x), state, *ws))
+
+    for got, want in zip(run(cr, cr.tensor), run(torch, torch.tensor)):
+        assert got.dtype == cr.float16
+        assert np.mean(got.numpy() != want.numpy()) <= 0.002 * SLACK
+
+
+@pytest.mark.parametrize("cls", ["LSTMCell", "RNNCell"])
+def test_cells_with_separate_b_hh_float64(cls: str) -> None:
+    """The cell ops' b_hh input (float16 routes it there) against the folded form in float64:
+    values, gradients, double backward and forward mode agree."""
+    from chainrule.ops.recurrent import lstm_cell, rnn_cell
+
+    r = np.random.default_rng(5)
+    lstm = cls == "LSTMCell"
+    shapes = [(5, 24), (5, 6), (5, 6), (24, 6), (24,)] if lstm else [(5, 6), (5, 6), (6, 6), (6,)]
+    arrs = [r.standard_normal(s) for s in shapes]
+    inputs = [cr.tensor(a, requires_grad=True) for a in arrs]
+
+    def cell(sep: bool, *p):
+        if lstm:
+            xg, h, c, w, b = p
+            out = lstm_cell(xg, h, c, w, None, b) if sep else lstm_cell(xg + b, h, c, w)
+            return out[0] * out[1]
+        xg, h, w, b = p
+        return rnn_cell(xg, h, w, "tanh", b) if sep else rnn_cell(xg + b, h, w)
+
+    close = dict(rtol=1e-10, atol=1e-12)
+    outs = [cell(sep, *inputs) for sep in (True, False)]
+    np.testing.assert_allclose(outs[0].detach().numpy(), outs[1].detach().numpy(), **close)
+    grads = [cr.autograd.grad(o.pow(2).sum(), inputs, create_graph=True) for o in outs]
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), **close)
+    second = [cr.autograd.grad(sum(g.sum() for g in gs), inputs[-2:]) for gs in grads]
+    for a, b in zip(*second):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), **close)
+    tangents = tuple(cr.tensor(r.standard_normal(a.shape)) for a in arrs)
+    primals = tuple(a.detach() for a in inputs)
+    jvps = [cr.func.jvp(lambda *p, s=sep: cell(s, *p), primals, tangents)[1] for sep in (1, 0)]
+    np.testing.assert_allclose(jvps[0].numpy(), jvps[1].numpy(), **close)
+    # float16 (the rounded kernels, b_hh added before the first rounding): near float32
+    half = [tuple(p.half() for p in primals), tuple(t.half() for t in tangents)]
+    single = [tuple(p.float() for p in ps) for ps in half]
+    y16, t16 = cr.func.jvp(lambda *p: cell(True, *p), *half)
+    y32, t32 = cr.func.jvp(lambda *p: cell(True, *p), *single)
+    assert y16.dtype == t16.dtype == cr.float16
+    for a, b in ((y16, y32), (t16, t32)):
+        b = b.numpy()
+        np.testing.assert_allclose(a.float().numpy(), b, rtol=0.02, atol=0.02 * np.abs(b).max())
 
 
 def test_float16_lstm_double_backward_and_jvp() -> None:
-    """create_graph=True and forward-mode AD through the float16 sequence ops stay float16."""
-    for cls in ("LSTM", "GRU"):
-        m = getattr(cr.nn, cls)(8, 8).half()
+    """create_graph=True through the float16 sequence ops and cells (the reverse direction:
+    LSTM and RNN cells with b_hh) stays float16."""
+    for cls, bidir in (("LSTM", False), ("GRU", False), ("LSTM", True), ("RNN", True)):
+        m = getattr(cr.nn, cls)(8, 8, bidirectional=bidir).half()
         x = cr.randn(5, 3, 8).half().requires_grad_(True)
         out = m(x)[0]
         (g,) = cr.autograd.grad((out * out).sum(), [x], create_graph=True)
@@ -196,7 +272,7 @@ def test_float16_lstm_double_backward_and_jvp() -> None:
         g.float().sum().backward()
         assert x.grad.dtype == cr.float16 and np.isfinite(x.grad.float().numpy()).all()
         x32 = x.detach().float().requires_grad_(True)
-        m32 = getattr(cr.nn, cls)(8, 8)
+        m32 = getattr(cr.nn, cls)(8, 8, bidirectional=bidir)
         m32.load_state_dict({k: v.float() for k, v in m.state_dict().items()})
         (g32,) = cr.autograd.grad((m32(x32)[0] ** 2).sum(), [x32])
         np.testing.assert_allclose(

@@ -15,8 +15,7 @@ import string
 from functools import reduce
 from typing import Any
 
-import numpy as np
-
+from .._kernels.half_gemm import to_half, to_single
 from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST, autocast_lower_precision
 from ..autograd.tensor import Tensor
@@ -99,9 +98,9 @@ class Einsum(Function):
         xp = get_array_module(*arrays)
         equation = ",".join(ins) + "->" + out
         if arrays[0].dtype.char == "e":  # float16 (all operands): float32 sums, rounded once
-            wide = [a.astype(np.float32) for a in arrays]  # (as PyTorch's CPU kernels)
+            wide = [to_single(a) for a in arrays]  # (as PyTorch's CPU kernels)
             path = contraction_path(equation, wide)
-            return xp.einsum(equation, *wide, optimize=path).astype(np.float16)
+            return to_half(xp.einsum(equation, *wide, optimize=path))
         return xp.einsum(equation, *arrays, optimize=contraction_path(equation, arrays))
 
     @staticmethod

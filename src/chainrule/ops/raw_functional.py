@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._kernels.half_gemm import is_host_half
 from ..autograd.lower_precision import autocast_lower_precision_op
 from ..autograd.tensor import Tensor
 from ._raw_checks import need_floating, need_tensor, same_dtype, shape_of
@@ -113,9 +114,17 @@ def _check_cell(
 
 def _folded_bias(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
     """b_ih + b_hh, either alone when the other is None (PyTorch adds each that is given)."""
+    if b_hh is not None and is_host_half(b_hh._data):  # the cell adds b_hh: see _cell_bias
+        return b_ih
     if b_ih is None or b_hh is None:
         return b_ih if b_hh is None else b_hh
     return b_ih + b_hh
+
+
+def _cell_bias(b_hh: Tensor | None) -> Tensor | None:
+    """b_hh for the fused cell op: float16 on the CPU, where PyTorch rounds x W_ihᵀ + b_ih
+    and h W_hhᵀ + b_hh separately (None elsewhere: folded into the input projection)."""
+    return b_hh if b_hh is not None and is_host_half(b_hh._data) else None
 
 
 def lstm_cell(
@@ -140,7 +149,7 @@ def lstm_cell(
         raise RuntimeError(f"lstm_cell expects two hidden states, got {len(hx)}")
     _check_cell("lstm_cell", 4, input, hx, w_ih, w_hh, b_ih, b_hh)
     xg = LinearFn.apply(input, w_ih, _folded_bias(b_ih, b_hh))
-    return _lstm_step(xg, hx[0], hx[1], w_hh)
+    return _lstm_step(xg, hx[0], hx[1], w_hh, None, _cell_bias(b_hh))
 
 
 def gru_cell(
@@ -165,7 +174,8 @@ def _rnn_cell(
     op: str, act: str, input: Any, hx: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any
 ) -> Tensor:
     _check_cell(op, 1, input, (hx,), w_ih, w_hh, b_ih, b_hh)
-    return _rnn_step(LinearFn.apply(input, w_ih, _folded_bias(b_ih, b_hh)), hx, w_hh, act)
+    xg = LinearFn.apply(input, w_ih, _folded_bias(b_ih, b_hh))
+    return _rnn_step(xg, hx, w_hh, act, _cell_bias(b_hh))
 
 
 @autocast_lower_precision_op

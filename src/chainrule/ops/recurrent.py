@@ -11,7 +11,10 @@ step then runs one fused op that adds the recurrent product and applies the gate
           n = tanh(xg_n + r n̂);  h' = n + z (h - n)
 
 Gate order is PyTorch's (i, f, g, o for LSTM; r, z, n for GRU), so weights move between the
-two frameworks unchanged.
+two frameworks unchanged. RNN and LSTM take b_hh folded into ``xg`` (b_ih + b_hh, one add per
+layer), or, in float16, as an optional last input added to h W_hhᵀ before PyTorch's rounding
+of that product (the layers and cells pass it there: ``ρ(h W_hhᵀ + b_hh)`` and
+``ρ(x W_ihᵀ + b_ih)`` are rounded separately, so folding changes about a third of the bits).
 
 Why fused: written with primitives, an LSTM step is ~25 recorded ops; with Python overhead
 per op that dominated a small language model. Each cell's backward has two paths computing
@@ -40,7 +43,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._kernels import recurrent_half as RH
-from .._kernels.half_gemm import is_host_half
+from .._kernels.half_gemm import is_host_half, to_half
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -107,7 +110,7 @@ class GRUCellFn(Function):
         if is_host_half(xg):  # float16: float32 arithmetic rounded as PyTorch's ops round
             h_new, acts = _gru_half_forward(xg, h, w_hh, b_hh)
             ctx.save_for_backward(xg, h, w_hh, b_hh, *acts)
-            return h_new.astype(np.float16)
+            return to_half(h_new)
         h_new, acts = _gru_forward(ArrayMath, xg, h, w_hh, b_hh)
         ctx.save_for_backward(xg, h, w_hh, b_hh, *acts)
         return h_new
@@ -131,7 +134,7 @@ class GRUCellFn(Function):
         xg, h, w_hh, _ = ctx.primals
         args = (t_xg, t_h, t_w, t_b, h, w_hh)
         if is_host_half(h):
-            return _half((gru_jvp_arrays(*_wide(args), *ctx.saved_arrays[4:]),))[0]
+            return to_half(gru_jvp_arrays(*_wide(args), *ctx.saved_arrays[4:]))
         return gru_jvp_arrays(*args, *ctx.saved_arrays[4:])
 
 
@@ -178,82 +181,99 @@ def gru_cell(xg: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None = None) ->
 # ----------------------------------------------------------------------------- Elman RNN
 
 
-def _rnn_forward(m, xg, h, w_hh, relu_act):
-    """h' = act(xg + h W_hhᵀ) in ``m``'s functions."""
+def _rnn_forward(m, xg, h, w_hh, relu_act, b_hh=None):
+    """h' = act(xg + h W_hhᵀ (+ b_hh)) in ``m``'s functions."""
     pre = xg + h @ m.t(w_hh)
+    if b_hh is not None:
+        pre = pre + b_hh
     return m.relu(pre) if relu_act else m.tanh(pre)
 
 
 def _rnn_backward(m, gout, h, w_hh, h_new, relu_act, needs):
-    """Gradients for (xg, h, w_hh) given that of h' (from h' itself)."""
+    """Gradients for (xg, h, w_hh, relu?, b_hh) given that of h' (from h' itself)."""
     d = gout * m.step(h_new, gout) if relu_act else gout * (1 - h_new * h_new)
     return (
         d if needs[0] else None,
         d @ w_hh if needs[1] else None,
         m.t(d) @ h if needs[2] else None,
         None,
+        d.sum(0) if needs[4] else None,
     )
 
 
 class RNNCellFn(Function):
-    """One Elman step: (xg, h, W_hh, relu?) -> h' = act(xg + h W_hhᵀ).
+    """One Elman step: (xg, h, W_hh, relu?[, b_hh]) -> h' = act(xg + h W_hhᵀ (+ b_hh)).
 
     Backward: d = g (1 - h'²) for tanh, g [h' > 0] for relu; dxg = d, dh = d W_hh,
-    dW_hh = dᵀ h.
+    dW_hh = dᵀ h, db_hh = Σ_rows d.
     """
 
     raw = True
     node_name = "RNNCellBackward0"
 
     @staticmethod
-    def forward(ctx, xg, h, w_hh, relu_act):
-        if is_host_half(xg):  # float16: ρ(act ρ(ρ(h W_hhᵀ) + xg)), ρ rounding as PyTorch
+    def forward(ctx, xg, h, w_hh, relu_act, b_hh=None):
+        if is_host_half(xg):  # float16: ρ(act ρ(ρ(h W_hhᵀ + b_hh) + xg)), ρ as PyTorch rounds
             f32 = np.float32
-            pre = RH.round_half_(h.astype(f32) @ np.ascontiguousarray(w_hh.T, dtype=f32))
+            pre = h.astype(f32) @ np.ascontiguousarray(w_hh.T, dtype=f32)
+            if b_hh is not None:
+                pre += b_hh
+            RH.round_half_(pre)
             pre += xg
             RH.round_half_(pre)
             h_new = np.maximum(pre, 0, out=pre) if relu_act else np.tanh(pre, out=pre)
-            h_new = h_new.astype(np.float16)
+            h_new = to_half(h_new)
         else:
-            h_new = _rnn_forward(ArrayMath, xg, h, w_hh, relu_act)
+            h_new = _rnn_forward(ArrayMath, xg, h, w_hh, relu_act, b_hh)
         ctx.relu_act = relu_act
-        ctx.save_for_backward(xg, h, w_hh, h_new)
+        ctx.save_for_backward(xg, h, w_hh, h_new, b_hh)
         return h_new
 
     @staticmethod
     def backward(ctx, gout):
-        xg, h, w_hh, h_new = ctx.saved_tensors
-        needs = tuple(ctx.needs_input_grad) + (False,) * 4
+        xg, h, w_hh, h_new, b_hh = ctx.saved_tensors
+        n_in = len(ctx.needs_input_grad)  # 4, or 5 with b_hh
+        needs = tuple(ctx.needs_input_grad) + (False,) * 5
         if record_backward():
-            h_new = _rnn_forward(TensorMath, xg, h, w_hh, ctx.relu_act)
-            return _rnn_backward(TensorMath, gout, h, w_hh, h_new, ctx.relu_act, needs)
+            h_new = _rnn_forward(TensorMath, xg, h, w_hh, ctx.relu_act, b_hh)
+            return _rnn_backward(TensorMath, gout, h, w_hh, h_new, ctx.relu_act, needs)[:n_in]
         args = (gout._data, h._data, w_hh._data, h_new._data)
         if is_host_half(args[0]):  # float32 on the float16 values, rounded once
             grads = _rnn_backward(ArrayMath, *_wide(args), ctx.relu_act, needs)
-            return wrap(_half(grads))
-        return wrap(_rnn_backward(ArrayMath, *args, ctx.relu_act, needs))
+            return wrap(_half(grads[:n_in]))
+        return wrap(_rnn_backward(ArrayMath, *args, ctx.relu_act, needs)[:n_in])
 
     @staticmethod
-    def jvp(ctx, t_xg, t_h, t_w, _):
-        xg, h, w_hh, _ = ctx.primals
+    def jvp(ctx, t_xg, t_h, t_w, _, t_b=None):
+        xg, h, w_hh = ctx.primals[:3]
         h_new = ctx.out
         half = is_host_half(h)
         if half:
-            xg, h, w_hh, h_new, t_xg, t_h, t_w = _wide((xg, h, w_hh, h_new, t_xg, t_h, t_w))
+            xg, h, w_hh, h_new, t_xg, t_h, t_w, t_b = _wide(
+                (xg, h, w_hh, h_new, t_xg, t_h, t_w, t_b)
+            )
         d = get_array_module(h).zeros_like(xg) if t_xg is None else t_xg.copy()
         if t_h is not None:
             d += t_h @ w_hh.T
         if t_w is not None:
             d += h @ t_w.T
+        if t_b is not None:
+            d += t_b
         d = d * (h_new > 0) if ctx.relu_act else d * (1 - h_new * h_new)
-        return d.astype(np.float16) if half else d
+        return to_half(d) if half else d
 
 
-def rnn_cell(xg: Tensor, h: Tensor, w_hh: Tensor, nonlinearity: str = "tanh") -> Tensor:
-    """One fused Elman RNN step on projected inputs ``xg`` = x W_ihᵀ + b_ih + b_hh."""
+def rnn_cell(
+    xg: Tensor, h: Tensor, w_hh: Tensor, nonlinearity: str = "tanh", b_hh: Tensor | None = None
+) -> Tensor:
+    """One fused Elman RNN step on projected inputs ``xg`` = x W_ihᵀ + b_ih, plus b_hh
+    unless ``b_hh`` (H,) is given, which is then added to h W_hhᵀ (as PyTorch's float16
+    cells round it)."""
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"rnn_cell: unknown nonlinearity {nonlinearity!r}; use 'tanh' or 'relu'")
-    return RNNCellFn.apply(xg, h, w_hh, nonlinearity == "relu")
+    if b_hh is None:
+        return RNNCellFn.apply(xg, h, w_hh, nonlinearity == "relu")
+    return RNNCellFn.apply(xg, h, w_hh, nonlinearity == "relu", b_hh)
 
 
 # ----------------------------------------------------------------------------- time split

@@ -1,7 +1,11 @@
 """The fused LSTM step (one op per time step); see ``ops/recurrent.py`` for the design.
 
-[i f g o] = xg + h W_hhᵀ;  i,f,o = σ(·), g = tanh(·);  c' = f c + i g;
+[i f g o] = xg + h W_hhᵀ (+ b_hh);  i,f,o = σ(·), g = tanh(·);  c' = f c + i g;
 h' = (o tanh c') W_hrᵀ  (W_hr only with proj_size)
+
+``b_hh`` is optional: the layers and cells fold it into ``xg`` (one bias add per layer)
+except in float16, where PyTorch rounds x W_ihᵀ + b_ih and h W_hhᵀ + b_hh separately and
+the cell adds b_hh to its recurrent product before that rounding.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._kernels import recurrent_half as RH
-from .._kernels.half_gemm import is_host_half
+from .._kernels.half_gemm import is_host_half, to_half, to_single
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -128,57 +132,78 @@ class LSTMCellFn(Function):
     node_name = "LSTMCellBackward0"
 
     @staticmethod
-    def forward(ctx, xg, h, c, w_hh, w_hr):
+    def forward(ctx, xg, h, c, w_hh, w_hr, b_hh=None):
         if is_host_half(xg):  # float16: float32 arithmetic rounded as PyTorch's ops round
-            h_new, c_new, act, tc, hf = _lstm_half_forward(xg, h, c, w_hh, w_hr)
-            ctx.save_for_backward(xg, h, c, w_hh, w_hr, act, tc, hf)
-            return h_new.astype(np.float16), c_new.astype(np.float16)
-        h_new, c_new, act, tc, hf = _lstm_forward_arrays(xg, h, c, w_hh, w_hr)
-        ctx.save_for_backward(xg, h, c, w_hh, w_hr, act, tc, hf)
+            h_new, c_new, act, tc, hf = _lstm_half_forward(xg, h, c, w_hh, w_hr, b_hh)
+            ctx.save_for_backward(xg, h, c, w_hh, w_hr, b_hh, act, tc, hf)
+            return to_half(h_new), to_half(c_new)
+        wide = xg if b_hh is None else xg + b_hh
+        h_new, c_new, act, tc, hf = _lstm_forward_arrays(wide, h, c, w_hh, w_hr)
+        ctx.save_for_backward(xg, h, c, w_hh, w_hr, b_hh, act, tc, hf)
         return h_new, c_new
 
     @staticmethod
     def backward(ctx, gh, gc):
         saved = ctx.saved_tensors
-        xg, h, c, w_hh, w_hr = saved[:5]
-        needs = tuple(ctx.needs_input_grad) + (False,) * 5
+        xg, h, c, w_hh, w_hr, b_hh = saved[:6]
+        n_in = len(ctx.needs_input_grad)  # 5, or 6 with b_hh
+        needs = tuple(ctx.needs_input_grad) + (False,) * 6
+        step_needs = (needs[0] or needs[5],) + needs[1:5]  # db_hh = Σ_rows dxg
         if record_backward():
+            if b_hh is not None:
+                xg = xg + b_hh
             _, _, acts = _lstm_forward(TensorMath, xg, h, c, w_hh, w_hr)
-            return _lstm_backward(TensorMath, gh, gc, h, c, w_hh, w_hr, acts, needs)
-        act, tc, hf = (data_or_none(a) for a in saved[5:])
+            grads = _lstm_backward(TensorMath, gh, gc, h, c, w_hh, w_hr, acts, step_needs)
+            return _with_bias_grad(grads, needs, n_in)
+        act, tc, hf = (data_or_none(a) for a in saved[6:])
         args = (gh._data, gc._data, h._data, c._data, w_hh._data, data_or_none(w_hr))
         if is_host_half(args[0]):  # float32 on the float16 values, rounded once
-            return wrap(_half(_lstm_backward_arrays(*_wide(args), act, tc, hf, needs)))
-        return wrap(_lstm_backward_arrays(*args, act, tc, hf, needs))
+            grads = _lstm_backward_arrays(*_wide(args), act, tc, hf, step_needs)
+            return wrap(_half(_with_bias_grad(grads, needs, n_in)))
+        grads = _lstm_backward_arrays(*args, act, tc, hf, step_needs)
+        return wrap(_with_bias_grad(grads, needs, n_in))
 
     @staticmethod
-    def jvp(ctx, t_xg, t_h, t_c, t_w, t_wr):
-        _, h, c, w_hh, w_hr = ctx.primals
-        act, tc, hf = ctx.saved_arrays[5:]
+    def jvp(ctx, t_xg, t_h, t_c, t_w, t_wr, t_b=None):
+        _, h, c, w_hh, w_hr = ctx.primals[:5]
+        act, tc, hf = ctx.saved_arrays[6:]
+        if t_b is not None:  # b_hh's tangent enters as xg's does
+            t_xg = t_b + (get_array_module(h).zeros_like(act) if t_xg is None else t_xg)
         args = (t_xg, t_h, t_c, t_w, t_wr, h, c, w_hh, w_hr)
         if is_host_half(h):
             return _half(lstm_jvp_arrays(*_wide(args), act, tc, hf))
         return lstm_jvp_arrays(*args, act, tc, hf)
 
 
+def _with_bias_grad(grads: tuple, needs: tuple, n_in: int) -> tuple:
+    """A cell's gradients for its inputs before b_hh, the first (that of xg, computed when
+    xg or b_hh needs one) dropped unless wanted, then b_hh's (Σ over the batch rows) when
+    b_hh was passed; ``n_in`` gradients in all."""
+    dxg = grads[0]
+    out = (dxg if needs[0] else None,) + tuple(grads[1:])
+    if n_in > len(grads):
+        out += (dxg.sum(0) if needs[len(grads)] else None,)
+    return out[:n_in]
+
+
 def _wide(arrays) -> tuple:
     """float16 arrays (None kept) as float32 copies."""
-    return tuple(None if a is None else a.astype(np.float32) for a in arrays)
+    return tuple(None if a is None else to_single(a) for a in arrays)
 
 
 def _half(arrays) -> tuple:
     """float32 results rounded to float16 (None kept)."""
-    return tuple(None if a is None else a.astype(np.float16) for a in arrays)
+    return tuple(None if a is None else to_half(a) for a in arrays)
 
 
-def _lstm_half_forward(xg, h, c, w_hh, w_hr):
+def _lstm_half_forward(xg, h, c, w_hh, w_hr, b_hh=None):
     """The float16 step with PyTorch's roundings (:mod:`chainrule._kernels.recurrent_half`)
     in float32 arrays holding float16 values: (h', c', [i f g o], tanh c', o tanh c')."""
     f32 = np.float32
     batch, hidden = c.shape
     act = np.ascontiguousarray(h, dtype=f32) @ np.ascontiguousarray(w_hh.T, dtype=f32)
     c_new, tc, hf = (np.empty((batch, hidden), dtype=f32) for _ in range(3))
-    bias = np.zeros(4 * hidden, dtype=f32)  # (the layers fold b_hh into xg here)
+    bias = np.zeros(4 * hidden, dtype=f32) if b_hh is None else b_hh.astype(f32)
     xg, c = (np.ascontiguousarray(a, dtype=f32) for a in (xg, c))
     RH.lstm_half_step(act, bias, xg, c, c_new, tc, hf)
     if w_hr is None:
@@ -214,10 +239,19 @@ def lstm_jvp_arrays(t_xg, t_h, t_c, t_w, t_wr, h, c, w_hh, w_hr, act, tc, hf):
 
 
 def lstm_cell(
-    xg: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, w_hr: Tensor | None = None
+    xg: Tensor,
+    h: Tensor,
+    c: Tensor,
+    w_hh: Tensor,
+    w_hr: Tensor | None = None,
+    b_hh: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """One fused LSTM step on projected inputs ``xg`` (B, 4H) (biases already added).
+    """One fused LSTM step on projected inputs ``xg`` (B, 4H): x W_ihᵀ + b_ih, plus b_hh
+    unless ``b_hh`` (4H,) is given, which is then added to the recurrent product h W_hhᵀ
+    (as PyTorch's float16 cells round it).
 
     Shapes: h (B, P or H), c (B, H), w_hh (4H, P or H), w_hr (P, H) -> (h' (B, P or H), c').
     """
-    return LSTMCellFn.apply(xg, h, c, w_hh, w_hr)
+    if b_hh is None:
+        return LSTMCellFn.apply(xg, h, c, w_hh, w_hr)
+    return LSTMCellFn.apply(xg, h, c, w_hh, w_hr, b_hh)

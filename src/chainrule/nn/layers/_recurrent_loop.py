@@ -37,13 +37,14 @@ __all__ = ["run_layers"]
 
 
 def _step_fn(mode: str, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None):
-    """The per-step update ``state -> state`` for one layer and direction."""
+    """The per-step update ``state -> state`` for one layer and direction (``b_hh``: None
+    when folded into the projection, which GRU never does)."""
     if mode == "LSTM":
-        return lambda xg, s: lstm_cell(xg, s[0], s[1], w_hh, w_hr)
+        return lambda xg, s: lstm_cell(xg, s[0], s[1], w_hh, w_hr, b_hh)
     if mode == "GRU":
         return lambda xg, s: (gru_cell(xg, s[0], w_hh, b_hh),)
     nonlinearity = "relu" if mode == "RNN_RELU" else "tanh"
-    return lambda xg, s: (rnn_cell(xg, s[0], w_hh, nonlinearity),)
+    return lambda xg, s: (rnn_cell(xg, s[0], w_hh, nonlinearity, b_hh),)
 
 
 def _project(mode: str, x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tensor | None):
@@ -120,8 +121,9 @@ def run_layers(
             w_ih, w_hh, b_ih, b_hh, w_hr = weights[k]
             fused = sizes[0] == sizes[-1] > 0  # a batch of 0 has no step count in its rows
             fused = mode in ("LSTM", "GRU") and w_hr is None and d == 0 and fused
-            # float16 LSTM: b_hh joins each step's h W_hhᵀ, rounded with it, as in PyTorch
-            sep = fused and mode == "LSTM" and b_ih is not None and is_host_half(w_hh._data)
+            # float16 LSTM and RNN: b_hh joins each step's h W_hhᵀ, rounded with it, as in
+            # PyTorch (GRU keeps b_hh in its cell anyway)
+            sep = mode != "GRU" and b_ih is not None and is_host_half(w_hh._data)
             xg = linear(layer_in, w_ih, b_ih) if sep else _project(mode, layer_in, w_ih, b_ih, b_hh)
             if fused:
                 # equal lengths, forward direction: the whole loop as one op
@@ -133,7 +135,7 @@ def run_layers(
                 finals.append(tuple(state))
                 continue
             blocks = split_rows(xg, sizes)
-            step = _step_fn(mode, w_hh, b_hh, w_hr)
+            step = _step_fn(mode, w_hh, b_hh if sep or mode == "GRU" else None, w_hr)
             out, state = _run_direction(
                 step, blocks, sizes, tuple(h[k] for h in hx), reverse=d == 1
             )

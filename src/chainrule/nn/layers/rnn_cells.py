@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..._kernels.half_gemm import is_host_half
 from ...autograd.tensor import Tensor
 from ...creation import empty, zeros
 from ...creation_options import NegativeSizeError
@@ -119,6 +120,12 @@ class RNNCellBase(Module):
             return linear(x, self.weight_ih, None)
         return linear(x, self.weight_ih, self.bias_ih + self.bias_hh if fold_bias else self.bias_ih)
 
+    def _split_bias(self) -> bool:
+        """Whether b_hh goes to the cell op, added to h W_hhᵀ (float16 on the CPU, where
+        PyTorch rounds x W_ihᵀ + b_ih and h W_hhᵀ + b_hh separately), not folded into the
+        input projection."""
+        return self.bias_hh is not None and is_host_half(self.weight_hh._data)
+
 
 class RNNCell(RNNCellBase):
     """h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), act = tanh or relu.
@@ -143,7 +150,11 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), batched = self._prepare(input, hx, 1)
-        out = rnn_cell(self._project(x, True), h, self.weight_hh, self.nonlinearity)
+        if self._split_bias():
+            xg, b_hh = self._project(x, False), self.bias_hh
+            out = rnn_cell(xg, h, self.weight_hh, self.nonlinearity, b_hh)
+        else:
+            out = rnn_cell(self._project(x, True), h, self.weight_hh, self.nonlinearity)
         return out if batched else out.squeeze(0)
 
 
@@ -166,7 +177,11 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: tuple | None = None) -> tuple[Tensor, Tensor]:
         x, (h, c), batched = self._prepare(input, hx, 2)
-        h, c = lstm_cell(self._project(x, True), h, c, self.weight_hh)
+        if self._split_bias():
+            xg = self._project(x, False)
+            h, c = lstm_cell(xg, h, c, self.weight_hh, None, self.bias_hh)
+        else:
+            h, c = lstm_cell(self._project(x, True), h, c, self.weight_hh)
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
