@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels.half_gemm import to_half, to_single
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
@@ -21,6 +22,8 @@ from .binding import tensor_method
 from .memory_format import preserve_format, to_memory_format
 
 __all__ = ["cast", "clone", "to_device_op", "type_as"]
+
+_HALF, _SINGLE = np.dtype(np.float16), np.dtype(np.float32)
 
 
 class Cast(Function):
@@ -34,6 +37,10 @@ class Cast(Function):
     def forward(ctx, x, dtype):
         if x.dtype.kind == "c" and dtype.kind not in "cb":  # to bool: nonzero, both parts
             return _complex_to_real(x, dtype)
+        if dtype == _HALF:  # compiled, bit for bit NumPy's (its own loop is ~10x slower)
+            return to_half(x)
+        if dtype == _SINGLE and x.dtype == _HALF and x.flags.c_contiguous:
+            return to_single(x)
         return convert(x, dtype)
 
     @staticmethod
