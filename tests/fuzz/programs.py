@@ -155,6 +155,11 @@ def _unary(lib: Any, kind: str, x: Any) -> Any:
         return lib.relu(x)
     if kind == "square":
         return x.square()
+    if kind == "sin" and x.dtype == lib.float32:
+        # a float32 argument kept to [-16, 16]: the libraries may round a large value an ulp
+        # apart (batch_norm's ~3e4: 0.002 apart, an accepted float32 difference), and the
+        # sine turns that into an absolute difference of its own size, past the tolerance
+        x = x.clamp(-16.0, 16.0)
     return getattr(x, kind)()
 
 
@@ -538,7 +543,13 @@ def assert_same_forward(t: Trace, c: Trace) -> list[str]:
 def _forward_close(a: Any, b: Any, where: str, loose: bool) -> None:
     if isinstance(a, tuple) and isinstance(b, tuple):
         _close(a[0], b[0], where + " value", 1e-4 if loose else False)
-        _close(a[1], b[1], where + " tangent", 1e-4 if loose else 1e-7)
+        ta = a[1]
+        if ta is not None and b[1] is not None and ta.dtype != a[0].dtype == b[1].dtype:
+            # torch's tangent in another dtype than its primal: x.prod(dtype=torch.float32) of
+            # a float64 x has a float64 tangent (a torch bug; its other ops with dtype=, and
+            # chainrule, give the primal's dtype), compared in the primal's dtype
+            ta = ta.astype(a[0].dtype)
+        _close(ta, b[1], where + " tangent", 1e-4 if loose else 1e-7)
         return
     _close(a, b, where)
 
@@ -656,7 +667,9 @@ def assert_same(t: Trace, c: Trace) -> list[str]:
         return notes
     assert len(t.grads) == len(c.grads)
     for i, (a, b) in enumerate(zip(t.grads, c.grads)):
-        # float32 gradients of gradients cancel: both libraries are off by ~1e-5 there
+        # float32 gradients of gradients cancel: both libraries are off by ~1e-5 there; so
+        # do float64 ones, by less: a second derivative that is exactly 0 (batch_norm's of a
+        # per-channel shift of its input) comes out as rounding residues of ~1e-9 in each
         second = t.double and i >= len(t.grads) // 2
-        _close(a, b, f"gradient {i}", 5e-3 if loose and second else loose)
+        _close(a, b, f"gradient {i}", (5e-3 if loose else 1e-8) if second else loose)
     return notes

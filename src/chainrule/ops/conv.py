@@ -205,6 +205,24 @@ def warn_same_asymmetric(before: Any, after: Any) -> None:
         )
 
 
+def string_padding_bias(input: Any, bias: Any, padding: Any) -> Any:
+    """The bias, cast to a real input's dtype where ``padding`` is 'same' or 'valid': PyTorch's
+    convolution with a padding string adds a bias of any other real dtype (int64, bool,
+    float64 to float32...) in the input's dtype, where a numeric padding refuses it ("Input
+    type and bias type should be the same"). Its float32 oneDNN kernels still refuse a batch
+    of more than one or groups > 1 there: a backend accident, not mirrored."""
+    if (
+        isinstance(padding, str)
+        and isinstance(bias, Tensor)
+        and isinstance(input, Tensor)
+        and bias.dtype != input.dtype
+        and input.dtype.kind in "fV"
+        and bias.dtype.kind in "biufV"
+    ):
+        return bias.to(input.dtype)
+    return bias
+
+
 def _padding(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tuple:
     """Normalise padding to (top, bottom, left, right) for a 2-D conv."""
     if isinstance(padding, str):
@@ -301,6 +319,7 @@ def _conv2d(
         raise ShapeError(
             f"{op}: bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}"
         )
+    bias = string_padding_bias(input, bias, padding)
     if bias is not None and bias.dtype != input.dtype:
         raise DtypeError(  # PyTorch promotes nothing here: a RuntimeError
             f"{op}: input dtype {input.dtype} and bias dtype {bias.dtype} differ; "

@@ -127,8 +127,10 @@ def _as_1d(x: Tensor) -> Tensor:
 def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
     """``input`` with ``alpha * source[..., i, ...]`` added at ``x[..., index[i], ...]`` along
     ``dim`` (repeated indices accumulate)."""
-    # PyTorch checks no index bounds when self is empty (it returns self unchanged)
-    d, idx = _vector_index("index_add", input, dim, index, check=input.numel() > 0)
+    # PyTorch checks no index bounds when self is empty (it returns self unchanged), unless
+    # self is 1-d: its vector path checks them (IndexError for index_add of zeros(0))
+    check = input.numel() > 0 or input.ndim == 1
+    d, idx = _vector_index("index_add", input, dim, index, check=check)
     src = _source("index_add", input, d, idx, source)
     if input.numel() == 0:
         return input.clone()

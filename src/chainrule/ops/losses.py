@@ -95,6 +95,14 @@ class _CrossEntropyRows(NamedTuple):
 _N_ROWS = len(_CrossEntropyRows._fields)
 
 
+def _ignored_zero(xp: Any, loss: Any, valid: Any) -> Any:
+    """``loss`` with the ignored rows' entries 0, even where the input holds a NaN (PyTorch's
+    nll_loss writes no term for them; 0 * NaN would be NaN)."""
+    if valid.all():
+        return loss
+    return xp.where(valid, loss, 0.0).astype(loss.dtype, copy=False)
+
+
 class CrossEntropyFn(Function):
     """Fused log-softmax + weighted, smoothed NLL over rows of x (M, C) with targets (M,).
 
@@ -139,7 +147,7 @@ class CrossEntropyFn(Function):
         fused = _softmax_and_lse(x) if smoothing == 0 else None
         if fused is not None:  # one compiled row pass: probabilities and log-sum-exps
             ez, lse = fused
-            loss = -wt * (x[rows, safe] - lse).astype(x.dtype)
+            loss = _ignored_zero(xp, -wt * (x[rows, safe] - lse).astype(x.dtype), valid)
             ctx.save_for_backward(x, target, weight_arg, ez, safe, wt, valid, wt, weight)
             return _reduced(ctx, loss, wt, reduction)
         xa = x.astype(np.float32) if half else x  # halves compute in float32, as PyTorch
@@ -155,6 +163,7 @@ class CrossEntropyFn(Function):
             validf = valid.astype(xa.dtype)  # a bool mask times a Python float is float64
             loss = loss - (smoothing / c) * validf * (logp @ wc)
             coef_sum = coef_sum + (smoothing / c) * validf * wc.sum()
+        loss = _ignored_zero(xp, loss, valid)
         ez /= se  # softmax probabilities
         if half:  # back to half; magnitudes beyond 65504 become inf, as in PyTorch
             with np.errstate(over="ignore"):
@@ -192,12 +201,15 @@ class CrossEntropyFn(Function):
         if empty_mean:  # NaN (not 1/0 = inf, whose product with 0 warns)
             g = g * float("nan")
         xp = get_array_module(p)
+        # a NaN or inf upstream gradient reaches the valid rows only: an ignored row has no
+        # term, PyTorch's nll_loss scatters nothing into it (0, not 0 * NaN)
+        masked = empty_mean or not bool(xp.isfinite(grad._data).all())
         if ctx.reduction == "mean" and not empty_mean:
             g = g / constant(xp.asarray(ctx.denom))
         if ctx.create_graph:  # differentiable in x (via softmax) and in grad
             a = constant(CrossEntropyFn._coef(ctx, rows, xp, p.shape, p.dtype))
             s = g.reshape((-1, 1)) if ctx.reduction == "none" else g
-            if empty_mean:  # the NaN scale on valid rows only: an ignored row's dx is 0, and
+            if masked:  # the NaN scale on valid rows only: an ignored row's dx is 0, and
                 s = where(rows.valid[:, None], s, 0.0)  # so is its second derivative
             dx = (softmax(x, 1) * constant(rows.coef_sum[:, None]) - a) * s
             return (dx if ctx.low is None else dx.to(ctx.low)), None, None, None, None, None
@@ -209,7 +221,7 @@ class CrossEntropyFn(Function):
                 dx -= CrossEntropyFn._coef(ctx, rows, xp, p.shape, p.dtype) * s
             else:
                 dx[xp.arange(p.shape[0]), rows.safe] -= rows.wt * gd
-        if empty_mean:
+        if masked:
             dx[~rows.valid] = 0.0
         if ctx.low is not None:
             dx = dx.astype(ctx.low)
@@ -258,6 +270,7 @@ class NLLLossFn(Function):
         m, c = logp.shape
         valid, safe, wt = index_weights("nll_loss", t, c, weight, ignore_index, logp.dtype)
         loss = -wt * logp[xp.arange(m), safe]
+        loss = _ignored_zero(xp, loss, valid)
         # target and weight version-checked, as in PyTorch; then the rows' arrays
         ctx.save_for_backward(target, weight_arg, safe, wt, valid)
         ctx.reduction, ctx.shape, ctx.ignore_index = reduction, logp.shape, ignore_index
@@ -278,8 +291,17 @@ class NLLLossFn(Function):
         a[xp.arange(ctx.shape[0]), safe] = coef
         s = grad.reshape((-1, 1)) if ctx.reduction == "none" else grad
         if ctx.low is not None:  # bfloat16: in float32, rounded once
-            return (constant(a) * s.float()).to(ctx.low), None, None, None, None
-        return constant(a) * s, None, None, None, None
+            s = s.float()
+        dx = constant(a) * s
+        if not bool(xp.isfinite(grad._data).all()):
+            # PyTorch scatters the gradient into the targets' entries: a NaN or inf one
+            # reaches those of the valid rows only, every other entry stays 0 (not 0 * NaN)
+            mask = xp.zeros(ctx.shape, bool)
+            mask[xp.arange(ctx.shape[0]), safe] = valid
+            dx = where(constant(mask), dx, 0.0)
+        if ctx.low is not None:
+            dx = dx.to(ctx.low)
+        return dx, None, None, None, None
 
     @staticmethod
     def jvp(ctx, tl, *_):

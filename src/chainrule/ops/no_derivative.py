@@ -57,6 +57,28 @@ class Unique2Derivative(NotImplementedDerivative):
         raise NotImplementedError("the derivative for '_unique2' is not implemented.")
 
 
+class NegativeSlopeLeakyRelu(NotImplementedDerivative):
+    """An in-place ``leaky_relu_`` with a negative slope: PyTorch's node (it saves the result,
+    whose sign no longer tells the input's) raises on backward and at once in forward mode."""
+
+    node_name = "LeakyReluBackward1"
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(_NEGATIVE_SLOPE)
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        raise RuntimeError(_NEGATIVE_SLOPE)
+
+
+_NEGATIVE_SLOPE = (
+    "In-place leakyReLu backward calculation is triggered with a negative slope which is not "
+    "supported. This is caused by calling in-place forward function with a negative slope, "
+    "please call out-of-place version instead."
+)
+
+
 class RoundedDivision(ZeroDerivative):
     """``div(a, b, rounding_mode=...)``: piecewise constant, so zero gradients (PyTorch's)."""
 
@@ -98,5 +120,7 @@ def record_no_derivative(op: str, result: Tensor, *inputs: Any) -> Tensor:
     ``vmap`` (no graph there)."""
     if not _tracked(result, inputs):
         return result
-    fn = Unique2Derivative if op == "_unique2" else NotImplementedDerivative
+    fn = {"_unique2": Unique2Derivative, "leaky_relu_": NegativeSlopeLeakyRelu}.get(
+        op, NotImplementedDerivative
+    )
     return fn.apply(result, *(a for a in inputs if isinstance(a, Tensor)), op=op)

@@ -40,6 +40,7 @@ from ...ops.gated_linear import Glu
 from ...ops.gelu import gelu_exact
 from ...ops.hardsigmoid import Hardsigmoid
 from ...ops.inplace import composite_result as _result
+from ...ops.no_derivative import record_no_derivative
 from ...ops.silu import Silu
 from ...ops.unary import relu as _relu
 from ...ops.unary import sigmoid, softplus, tanh
@@ -133,6 +134,14 @@ def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Ten
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x."""
     _check(input, "leaky_relu")
+    if inplace and negative_slope < 0:
+        # PyTorch's in-place node cannot differentiate a negative slope: the gradient (and,
+        # in forward mode, the op itself) raises
+        def fn(t: Tensor) -> Tensor:
+            out = LeakyRelu.apply(t.detach(), slope=negative_slope)
+            return record_no_derivative("leaky_relu_", out, t)
+
+        return _result(input, inplace, "leaky_relu", fn)
     return _result(input, inplace, "leaky_relu", lambda t: LeakyRelu.apply(t, slope=negative_slope))
 
 

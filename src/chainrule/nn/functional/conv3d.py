@@ -31,7 +31,14 @@ from ...autograd.lower_precision import autocast_arguments, computing_in_float32
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
-from ...ops.conv import Conv2dFn, ConvTranspose2dFn, _check_geometry, _tuple
+from ...ops.conv import (
+    Conv2dFn,
+    ConvTranspose2dFn,
+    _check_geometry,
+    _tuple,
+    string_padding_bias,
+    warn_same_asymmetric,
+)
 from ...ops.padding import pad
 from ...ops.shape import stack
 
@@ -58,6 +65,7 @@ def _padding3(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tup
         for kk, dd in zip(k, dil):
             total = dd * (kk - 1)
             out.append((total // 2, total - total // 2))
+        warn_same_asymmetric([a for a, _ in out], [b for _, b in out])
         return tuple(out)
     p = _tuple(padding, 3, "padding", op)
     _check_geometry(op, stride, dil, p)
@@ -143,6 +151,7 @@ def conv3d(
     unbatched = isinstance(input, Tensor) and input.ndim == 4
     if unbatched:
         input = input.unsqueeze(0)
+    bias = string_padding_bias(input, bias, padding)
     _check(op, input, weight, bias, groups)
     if input.dtype.kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
         with computing_in_float32():

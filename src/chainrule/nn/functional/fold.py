@@ -64,6 +64,11 @@ def unfold(
             f"{d[1] * (k[1] - 1) + 1})"
         )
     cols = unfold_columns(x, k, d, p, s)
+    if cols._is_view():
+        # windows that reshape without a copy (a 1x1 kernel, or one block per line) come
+        # out as a view of x: PyTorch's im2col always writes new memory, so an in-place op
+        # on the columns must not reach x (nor be refused as an op on a view of a leaf)
+        cols = cols.clone()
     return cols if batched else cols.squeeze(0)
 
 

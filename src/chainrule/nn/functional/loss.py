@@ -202,13 +202,23 @@ def _pair(input: Any, target: Any, op: str, shapes: str = "same", dtypes: str = 
                 "cannot "
                 "be broadcast together (sizes must be equal or 1 in each trailing dimension)"
             ) from None
-    if dtypes == "promote_any" and input.dtype.kind in "iub" and is_floating(target.dtype):
+    if (
+        dtypes == "promote_any"
+        and input.dtype.kind in "iub"
+        and is_floating(target.dtype)
+        and not (op == "l1_loss" and input.dtype.kind == "b")
+    ):
         # mse/l1/smooth-l1 of an integer or bool input against a floating target compute in
-        # the promoted dtype, as PyTorch (float32 target: float32, float64: float64)
+        # the promoted dtype, as PyTorch (float32 target: float32, float64: float64); not
+        # l1_loss of a bool input: PyTorch's subtracts first, and refuses bool - float
         input = input.to(promote_types(input.dtype, target.dtype))
-    if not is_floating(input.dtype) and not (op == "l1_loss" and input.dtype.kind == "c"):
+    integers = input.dtype.kind in "iu" and target.dtype.kind in "iu"
+    if not is_floating(input.dtype) and not (
+        op == "l1_loss" and (input.dtype.kind == "c" or integers)
+    ):
         # l1_loss is |x - y|, real for complex x and y as in PyTorch (mse_loss and the others
-        # have no complex kernel there either)
+        # have no complex kernel there either), integer for integer x and y (its 'mean'
+        # raises as the mean of integers does; bool ones raise in the subtraction)
         raise DtypeError(f"{op}: input must be floating point, got {input.dtype}")
     if target.dtype != input.dtype and (is_floating(target.dtype) or target.dtype.kind == "c"):
         if dtypes == "exact":
@@ -269,6 +279,11 @@ def _pointwise_loss(
     if weight is None and fused is not None:
         return fused.apply(input, target, reduction)
     loss = fn(input - target)
+    if reduction == "mean" and loss.dtype.kind in "iu":  # l1_loss of integers
+        raise DtypeError(
+            f"{op}: mean(): could not infer output dtype. Input dtype must be either a "
+            f"floating point or complex dtype. Got: {_scalar_name(loss.dtype)}"
+        )
     out = _weighted(loss, weight, input, op, reduction)
     return _reduce(loss, reduction) if out is None else out
 
@@ -410,7 +425,10 @@ def kl_div(
     for t in (input, target):
         if isinstance(t, Tensor) and t.dtype.kind in "iub":  # PyTorch's words
             raise DtypeError(f"kl_div: Integral inputs not supported (got {t.dtype})")
-    input, target = _pair(input, target, op, "broadcast", "promote")
+    # the terms of the target alone (e^y, y log y) in the target's own dtype, then promoted
+    # with the input's, as PyTorch (a float32 target of a float64 input: e^y rounded to
+    # float32, ~1e-8 off the float64 value)
+    input, target = _pair(input, target, op, "broadcast", "keep")
     if log_target:
         loss = target.exp() * (target - input)
     else:
