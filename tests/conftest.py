@@ -3,6 +3,7 @@ public API unwrapped (a test that defines a Tensor subclass installs the __torch
 wrappers; they are removed again after it, so the other tests see the API users have)."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -30,9 +31,16 @@ def _reset_state():
     np.random.seed(0)
     prev = cr.get_default_dtype()
     prev_grad = cr.is_grad_enabled()
+    # torch.cond (and anything else entering Dynamo) turns torch's distribution argument
+    # validation off for the rest of the process: later tests comparing errors need it back
+    torch = sys.modules.get("torch")
+    torch_dist = torch.distributions.Distribution if torch is not None else None
+    prev_validate = torch_dist._validate_args if torch_dist is not None else None
     yield
     cr.set_default_dtype(prev)
     cr.set_grad_enabled(prev_grad)
+    if torch_dist is not None:
+        torch_dist.set_default_validate_args(prev_validate)
     if cr.overrides._installed[0]:
         cr.overrides._uninstall()
 

@@ -72,3 +72,28 @@ def test_a_view_of_another_tensor_still_refuses() -> None:
         x.t().view(-1)
     with pytest.raises(RuntimeError, match="view size"):
         torch.randn(3, 4).t().view(-1)
+
+
+@pytest.mark.parametrize("make_view", ["unfold", "slice", "transpose"])
+def test_a_tensor_with_a_view_is_not_relaid(make_view: str) -> None:
+    """A view taken earlier (``y.unfold``, ``y[:, :2]``) shares the old memory: re-laying
+    ``y`` would cut it off (a write through it would not reach ``y``, found by the fuzzer),
+    so ``view`` refuses with its error naming the cause, where it used to give wrong values."""
+    rng = np.random.default_rng(1)
+    x = cr.tensor(rng.standard_normal((2, 3, 6, 6)))
+    w = cr.tensor(rng.standard_normal((4, 3, 3, 3)))
+    y = cr.nn.functional.conv2d(x, w)
+    assert not y.is_contiguous()  # chainrule's own layout (the test's premise)
+    early = {
+        "unfold": lambda: y.unfold(3, 2, 2),
+        "slice": lambda: y[:, :2],
+        "transpose": lambda: y.transpose(0, 1),
+    }[make_view]()
+    with pytest.raises(RuntimeError, match="a view of it exists"):
+        y.view(-1)
+    before = y.numpy().copy()
+    early.mul_(2.0)  # still y's memory: the write shows in y
+    assert np.shares_memory(early.numpy(), y.numpy())
+    assert not np.array_equal(y.numpy(), before)
+    z = cr.nn.functional.conv2d(x, w)  # without an earlier view: re-laid and viewed
+    np.testing.assert_array_equal(z.view(-1).numpy(), z.numpy().ravel())

@@ -259,15 +259,18 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
     xp = get_array_module(x._data)
     try:
         xp.reshape(x._data, shape, copy=False)
+        fits = True
     except ValueError:
+        fits = False
+    if not fits:  # (outside the except block: its traceback would hold the array)
         if x._view is None and not is_shared(x._data):
             x._data = xp.ascontiguousarray(x._data)  # same values, PyTorch's layout
             return Reshape.apply(x, shape)
         handed_out = (
             " (If PyTorch accepts this view, the difference is memory order: chainrule lays some"
             " results, such as convolutions', out in another order, and may not re-lay this one"
-            " because its memory was handed out: numpy(), from_numpy, untyped_storage(), shared"
-            " memory.)"
+            " because its memory was handed out (numpy(), from_numpy, untyped_storage(), shared"
+            " memory) or a view of it exists (a slice, unfold, ...: take this view first).)"
             if x._view is None
             else ""
         )
