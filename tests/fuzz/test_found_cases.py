@@ -1190,3 +1190,57 @@ def test_ignored_rows_over_a_nan_input_lose_nothing(loss, reduction):
         return [F.cross_entropy(x, t, ignore_index=1, reduction=reduction, label_smoothing=smooth)]
 
     _same(program)
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ((1, 0), (0, 1)),  # an empty inner dimension: all False, no kernel
+        ((2, 1, 0), (0, 3)),
+        ((0, 1), (1,)),  # an empty result
+        ((1, 1), (1, 1)),  # something to sum: PyTorch has no bool kernel and raises
+        ((0,), (0,)),  # two vectors: "dot" raises even when empty
+    ],
+)
+def test_bool_matmul_with_nothing_to_sum_is_all_false(shapes):
+    # fixed: src/chainrule/ops/linalg.py (every bool product raised; PyTorch raises only when
+    # a kernel has something to sum); found as diagonal (1, 0) -> matmul with its transpose
+    def program(lib):
+        a, b = (lib.ones(s, dtype=lib.bool) for s in shapes)
+        return [a @ b]
+
+    _same(program)
+
+
+@pytest.mark.parametrize("norm", ["batch_norm", "instance_norm", "group_norm"])
+def test_norm_tangent_constant_along_the_axes_is_exactly_zero(norm):
+    # fixed: src/chainrule/ops/normalization.py, group_norm.py (the tangent rule's second
+    # mean over the uncentred tangent left rounding noise, which a later inf ** 2 turned into
+    # ±inf where PyTorch's exact 0 gives NaN); found as index_add -> batch_norm -> pow
+    def program(lib):
+        F = lib.nn.functional
+        x = _t(
+            lib,
+            [
+                [
+                    [184.53964051629183, 184.63487858081572],
+                    [184.44111947053295, 184.70905135425483],
+                ],
+                [[186.063449548674, 186.92059212938895], [186.1558835263529, 186.85250642402977]],
+            ],
+            rg=False,
+        )
+        t = lib.full((2, 2, 2), -1.2183194691806305, dtype=lib.float64)
+        fwad = lib.autograd.forward_ad
+        with fwad.dual_level():
+            d = fwad.make_dual(x, t)
+            if norm == "batch_norm":
+                y = F.batch_norm(d, None, None, training=True)
+            elif norm == "instance_norm":
+                y = F.instance_norm(d)
+            else:
+                y = F.group_norm(d, 1)
+            y = (y + 1e200) ** 2  # inf, whose tangent is inf * the norm's tangent
+            return [fwad.unpack_dual(y).tangent]
+
+    _same(program)

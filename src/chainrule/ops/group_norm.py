@@ -183,7 +183,7 @@ class GroupNormFn(Function):
         out = None
         if tx is not None:
             tg = tx.reshape(xhat.shape)
-            out = _project(tg, xhat, rstd[:, :, None], (2,)).reshape(x.shape)
+            out = _project(tg, xhat, rstd[:, :, None], (2,), tangent=True).reshape(x.shape)
             if w is not None:
                 out = out * w.reshape(pshape)
         xhat = xhat.reshape(x.shape)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .._kernels import pool_gemm
 from .._kernels.blas import matmul_stack
 from .._kernels.half_gemm import half_matmul, is_host_half
@@ -152,6 +154,36 @@ def _check_out_dtype(op: str, out_dtype: Any) -> None:
         )
 
 
+def _check_bool_matmul(sa: tuple, sb: tuple) -> None:
+    """PyTorch has no bool kernel for a product, but it only reaches for one when there is
+    something to sum: a product with an empty result or an empty inner dimension is all
+    False without a kernel (``(1, 0) @ (0, 1)`` is ``[[False]]``). Two 1-d operands always
+    go to ``dot``, which refuses bool even when empty."""
+    if len(sa) == 1 and len(sb) == 1:
+        kernel = "dot"
+    else:
+        try:
+            batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+        except ValueError:
+            return  # MatMul reports the batch dimensions that do not broadcast
+        rows = sa[-2:-1] if len(sa) >= 2 else ()
+        cols = sb[-1:] if len(sb) >= 2 else ()
+        if sa[-1] == 0 or math.prod(batch + rows + cols) == 0:
+            return
+        # the kernel PyTorch names: a batched operand folds into one matrix when the other
+        # is 1-d/2-d (so a vector against a batch is a matrix-vector product)
+        if len(sb) == 2:
+            kernel = "addmm_impl_cpu_"
+        elif len(sb) == 1 or len(sa) == 1:
+            kernel = "addmv_impl_cpu"
+        else:
+            kernel = "bmm"
+    raise DtypeError(
+        f"matmul: \"{kernel}\" not implemented for 'Bool' (as PyTorch); convert the operands "
+        "with .long() or .float() first"
+    )
+
+
 @tensor_method
 @with_out("matmul")
 def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
@@ -167,11 +199,6 @@ def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
             f"matmul: expected both operands to have the same dtype, got {a.dtype} and "
             f"{b.dtype}; convert one with .to({a.dtype}) (or .to({b.dtype}))"
         )
-    if a._data.dtype.kind == "b":  # PyTorch has no bool kernel for a product
-        raise DtypeError(
-            "matmul: \"addmm_impl_cpu_\" not implemented for 'Bool' (as PyTorch); convert the "
-            "operands with .long() or .float() first"
-        )
     sa, sb = a._data.shape, b._data.shape
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(
@@ -186,6 +213,8 @@ def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
             f"({ka}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} dimension of "
             f"the second ({kb})"
         )
+    if a._data.dtype.kind == "b":
+        _check_bool_matmul(sa, sb)
     try:
         return MatMul.apply(a, b)
     except ValueError as err:

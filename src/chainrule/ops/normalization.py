@@ -50,11 +50,15 @@ class BatchStats:
         self.mean = self.var = self.unbiased_var = self.count = None
 
 
-def _project(t, xhat, invstd, axes):
+def _project(t, xhat, invstd, axes, tangent=False):
     """(t - mean(t) - x̂ mean(t x̂)) / σ̂ on raw arrays: the standardisation's Jacobian
-    (symmetric) applied to t, so it is both the backward rule and the tangent rule."""
+    (symmetric) applied to t, so it is both the backward rule and the tangent rule.
+
+    ``tangent``: the second mean over the centred t (equal, as mean(x̂) = 0), as PyTorch's
+    forward-mode rules: a tangent constant along the axes then gives exactly 0, not
+    rounding noise that an inf downstream would turn into ±inf where PyTorch has NaN."""
     d = t - t.mean(axis=axes, keepdims=True)
-    d -= xhat * (t * xhat).mean(axis=axes, keepdims=True)
+    d -= xhat * ((d if tangent else t) * xhat).mean(axis=axes, keepdims=True)
     d *= invstd
     return d
 
@@ -117,7 +121,9 @@ class NormalizeFn(Function):
     @staticmethod
     def jvp(ctx, t, *_):
         x, mean, invstd = ctx.saved_arrays
-        return _project(t, _xhat(x, mean, invstd), invstd.astype(x.dtype, copy=False), ctx.axes)
+        return _project(
+            t, _xhat(x, mean, invstd), invstd.astype(x.dtype, copy=False), ctx.axes, tangent=True
+        )
 
 
 def _standardize(x, axes, eps, stats):
@@ -302,7 +308,7 @@ class BatchNormFn(Function):
         xhat = BatchNormFn._xhat(x, mean, invstd, shp)
         out = None
         if tx is not None:
-            d = _project(tx, xhat, invstd.reshape(shp), axes)
+            d = _project(tx, xhat, invstd.reshape(shp), axes, tangent=True)
             out = d if w is None else d * w.reshape(shp)
         if tw is not None:
             term = xhat * tw.reshape(shp)
@@ -448,7 +454,7 @@ class LayerNormFn(Function):
         xhat = _xhat(x, mean, invstd)
         out = None
         if tx is not None:
-            out = _project(tx, xhat, invstd.astype(x.dtype, copy=False), ctx.axes)
+            out = _project(tx, xhat, invstd.astype(x.dtype, copy=False), ctx.axes, tangent=True)
             if w is not None:
                 out = out * w
         if tw is not None:
