@@ -102,7 +102,8 @@ class Elu(UnaryElementwise):
         xd = x._data
         below = where(_const(xd < 0), x, 0.0)  # constant at x = 0: PyTorch's second derivative
         negative = exp(below * p["input_scale"]) * (p["input_scale"] * p["scale"] * p["alpha"])
-        return where(_const(xd > 0), _const(np.asarray(p["scale"], xd.dtype)), negative)
+        # NaN takes the scale branch, as PyTorch's (its negative branch is x <= 0)
+        return where(_const(~(xd <= 0)), _const(np.asarray(p["scale"], xd.dtype)), negative)
 
 
 class Celu(Elu):

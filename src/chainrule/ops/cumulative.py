@@ -94,8 +94,9 @@ def _skip_products_tensor(x: Tensor) -> Tensor:
 
 
 def _no_bool_accumulator(op: str, x: Tensor) -> None:
-    """PyTorch has no bool running sum or product (``dtype=torch.bool``): NotImplementedError."""
-    if x.dtype.kind == "b":
+    """PyTorch has no bool running sum or product (``dtype=torch.bool``): NotImplementedError,
+    except for a 0-d or empty tensor, which PyTorch answers without its kernel."""
+    if x.dtype.kind == "b" and x.ndim and x._data.size:
         raise NotImplementedError(
             f"{op}: not implemented for dtype=torch.bool; accumulate in an integer dtype "
             "(the default, int64) and compare with 0 afterwards"
@@ -113,7 +114,7 @@ def cumprod(input: Any, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
         x = x.to(np.int64)  # as PyTorch: integer and bool products accumulate in int64
     d = norm_dim(dim, x.ndim, "cumprod")[0]
     if x.ndim == 0:
-        return x * 1
+        return x.clone() if x.dtype.kind == "b" else x * 1  # bool * 1 would be int64
     return Cumprod.apply(x, d)
 
 
@@ -191,5 +192,5 @@ def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
         input = input.to(np.int64)
     d = int_dim(dim, input.ndim, "cumsum")
     if input.ndim == 0:
-        return input * 1
+        return input.clone() if input.dtype.kind == "b" else input * 1  # bool * 1: int64
     return Cumsum.apply(input, d)

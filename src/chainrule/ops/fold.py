@@ -16,6 +16,7 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._result_layout import contiguous
 from .shape import pad
 from .structural import unfold as windows
 
@@ -60,7 +61,9 @@ class FoldFn(Function):
                 out[
                     :, :, r0 : r0 + s[0] * (oh - 1) + 1 : s[0], c0 : c0 + s[1] * (ow - 1) + 1 : s[1]
                 ] += cells[:, :, i, j]
-        return out[:, :, p[0] : p[0] + out_hw[0], p[1] : p[1] + out_hw[1]]
+        # contiguous, as PyTorch's (not a view into the padded buffer): a reshape of the
+        # result is a view of it, so an in-place write through that reshape reaches it
+        return contiguous(out[:, :, p[0] : p[0] + out_hw[0], p[1] : p[1] + out_hw[1]])
 
     @staticmethod
     def backward(ctx, grad):

@@ -211,7 +211,8 @@ def _median(op: str, input: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> A
             raise TypeError(f"{op}(): keepdim=True needs a dim (got dim=None)")
         if x._data.size == 0:
             out = constant(get_array_module(x._data).asarray(_empty_median(x._data.dtype)))
-            return out + x.sum() if x.requires_grad else out  # a graph: backward gives zeros
+            # a graph (backward gives zeros, a forward tangent is 0) when x has one
+            return out + x.sum() if x.requires_grad or x._fw_tangent is not None else out
         _no_bool(op, x)  # after the empty case, which PyTorch answers for bool too
         return EvenSelect.apply(x, ignore_nan)
     d = int_dim(dim, x.ndim, op)

@@ -1,0 +1,108 @@
+"""Round 5 of the random-program fuzzer (seeds 400-420): discrepancies with torch 2.13 found
+and fixed, as plain regression tests in the style of ``test_found_cases.py``."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import chainrule as cr
+
+__all__: list[str] = []
+
+
+def _value(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return np.array(v.detach().tolist(), dtype=np.float64)
+
+
+def _run(program: Callable[[Any], Any], lib: Any) -> Any:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return [_value(v) for v in program(lib)]
+    except Exception as exc:  # noqa: BLE001 - raising is part of what is compared
+        return exc
+
+
+def _same(program: Callable[[Any], Any]) -> None:
+    """Run ``program(lib)`` on torch and chainrule; the results (or raising) must agree."""
+    t, c = (_run(program, lib) for lib in (torch, cr))
+    if isinstance(t, Exception) or isinstance(c, Exception):
+        assert isinstance(t, Exception) and isinstance(c, Exception), f"torch {t!r}, cr {c!r}"
+        return
+    assert len(t) == len(c)
+    for i, (a, b) in enumerate(zip(t, c)):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12, err_msg=f"result {i}")
+        else:
+            assert a == b, f"result {i}: torch {a!r}, chainrule {b!r}"
+
+
+# --- fixed: src/chainrule/ops/order_statistics.py (median of no elements) ----------------
+
+
+@pytest.mark.parametrize("op", ["median", "nanmedian"])
+def test_median_of_an_empty_dual_tensor_has_a_zero_tangent(op):
+    def program(lib):
+        fwad = lib.autograd.forward_ad
+        with fwad.dual_level():
+            x = fwad.make_dual(lib.zeros(0, dtype=lib.float64), lib.zeros(0, dtype=lib.float64))
+            primal, tangent = fwad.unpack_dual(getattr(x, op)())
+            return [primal, tangent is None, tangent]
+
+    _same(program)
+
+
+# --- fixed: src/chainrule/ops/fold.py (a padded fold is contiguous) ----------------------
+
+
+def test_padded_fold_is_contiguous_and_a_reshape_of_it_a_view():
+    def program(lib):
+        cols = lib.arange(50, dtype=lib.float64).reshape(1, 2, 25)
+        y = lib.nn.functional.fold(cols, (3, 3), 1, padding=1)
+        y.reshape(-1)[:3].mul_(0.5)  # reaches y only through a view
+        return [y.is_contiguous(), *y.stride(), y]
+
+    _same(program)
+
+
+# --- fixed: src/chainrule/ops/cumulative.py (bool running sums of nothing) ----------------
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (2, 0), (1,)])
+@pytest.mark.parametrize("how", ["out", "dtype", "cumprod"])
+def test_bool_running_sum_of_a_0d_or_empty_tensor(shape, how):
+    def program(lib):
+        x = lib.ones(shape, dtype=lib.bool)
+        if how == "out":
+            y = lib.cumsum(x, 0, out=lib.zeros(shape, dtype=lib.bool))
+        elif how == "dtype":
+            y = lib.cumsum(x, 0, dtype=lib.bool)
+        else:
+            y = x.cumprod(0, dtype=lib.bool)
+        return [str(y.dtype), y]
+
+    _same(program)
+
+
+# --- fixed: src/chainrule/ops/activation_primitives.py (elu's slope at NaN) ---------------
+
+
+@pytest.mark.parametrize("f", ["elu", "selu", "celu"])
+def test_elu_family_gradient_at_nan_takes_the_positive_branch(f):
+    def program(lib):
+        x = lib.tensor([float("nan"), -1.0, 0.0, 1.0], dtype=lib.float64, requires_grad=True)
+        fn = getattr(lib.nn.functional, f)
+        y = fn(x, 1.5) if f != "selu" else fn(x)
+        (g,) = lib.autograd.grad(y.sum(), x, create_graph=True)
+        (g2,) = lib.autograd.grad(g.sum(), x)
+        return [g, g2]
+
+    _same(program)
