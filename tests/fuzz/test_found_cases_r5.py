@@ -106,3 +106,34 @@ def test_elu_family_gradient_at_nan_takes_the_positive_branch(f):
         return [g, g2]
 
     _same(program)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("which", ["weight", "pos_weight", "both"])
+def test_bce_with_logits_tangent_through_its_weights(reduction, which):
+    # fixed: src/chainrule/ops/bce_with_logits.py (the jvp rule ignored weight / pos_weight
+    # tangents: an AttributeError when only they had one, found on fuzz seed 413)
+    rng = np.random.default_rng(413)
+    x, t = rng.standard_normal((3, 4)), rng.uniform(size=(3, 4))
+    w, p = rng.uniform(0.5, 2, (4,)), rng.uniform(0.5, 2, (4,))
+
+    def tangent(lib):
+        f = lib.nn.functional.binary_cross_entropy_with_logits
+        xs, ts, ws, ps = (lib.tensor(a) for a in (x, t, w, p))
+        if which == "weight":
+            out = lib.func.jvp(
+                lambda v: f(xs, ts, v, reduction=reduction, pos_weight=ps), (ws,), (ws * 0.7,)
+            )
+        elif which == "pos_weight":
+            out = lib.func.jvp(
+                lambda v: f(xs, ts, ws, reduction=reduction, pos_weight=v), (ps,), (ps * 0.3,)
+            )
+        else:
+            out = lib.func.jvp(
+                lambda a, b: f(xs, ts, a, reduction=reduction, pos_weight=b),
+                (ws, ps),
+                (ws * 0.7, ps * 0.3),
+            )
+        return out[1].numpy()
+
+    np.testing.assert_allclose(tangent(cr), tangent(torch), rtol=1e-12, atol=1e-14)

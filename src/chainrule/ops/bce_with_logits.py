@@ -298,7 +298,7 @@ class BinaryCrossEntropyWithLogitsFn(Function):
         return gx, gt, None, None, None
 
     @staticmethod
-    def jvp(ctx, tx, tt, *_):
+    def jvp(ctx, tx, tt, tweight=None, tpos=None, *_):
         x, t, weight, pos_weight = ctx.saved_arrays
         xw, tw = wide(x), wide(t)
         if xw.dtype != tw.dtype:  # two dtypes: the wider one, the result in the target's
@@ -314,6 +314,15 @@ class BinaryCrossEntropyWithLogitsFn(Function):
             if gt is not None:
                 dt = gt * wide(tt).reshape(xw.shape)
                 d = dt if d is None else d + dt
+            if tweight is not None:  # the loss is w * l: d/dw = l (pos_weight included)
+                dw = _loss(xw, tw, None, p) * wide(tweight).astype(xw.dtype, copy=False)
+                d = dw if d is None else d + dw
+            if tpos is not None:  # l = ... + (1 + (p - 1) t) sp(-x): d/dp = w t sp(-x)
+                dp = tw * _softplus_neg(xw) * wide(tpos).astype(xw.dtype, copy=False)
+                dp = dp if w is None else dp * w
+                d = dp if d is None else d + dp
+            if d is None:
+                return None
             out = _total(d.reshape(shape), ctx.reduction, ctx.count)
         # two dtypes: the tangent in the computing dtype (PyTorch's), else the logits'
         return (
