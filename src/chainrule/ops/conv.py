@@ -19,13 +19,13 @@ from __future__ import annotations
 from typing import Any
 
 from .._layout import is_vmap_array
-from .._user_warnings import warn_once
 from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST
 from ..autograd.tensor import Tensor
 from . import _conv_kernels as K
 from ._im2col import out_size
 from ._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, tsum
+from .conv_arguments import check_geometry, int_tuple, padding_pairs, string_padding_bias
 from .memory_format import channels_last, relayout_array, suggests_memory_format
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -161,91 +161,9 @@ def _crop(t: Tensor, shape: tuple) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- arguments
-def _tuple(v: Any, n: int, name: str, op: str) -> tuple:
-    if isinstance(v, int):
-        return (int(v),) * n
-    if isinstance(v, str) or any(isinstance(e, str) for e in v):  # 'same' for a transpose
-        raise TypeError(
-            f"{op}(): argument '{name}' must be tuple of ints, got {v!r} (string padding such "
-            "as 'same' or 'valid' is for the forward convolutions only)"
-        )
-    t = tuple(int(e) for e in v)
-    if len(t) == 1:
-        t = t * n
-    if len(t) != n:  # PyTorch's RuntimeError (a ShapeError is one, and a ValueError)
-        raise ShapeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {v!r}")
-    return t
-
-
-def _check_geometry(
-    op: str, stride: tuple, dil: tuple, padding: tuple = (), output_padding: tuple = ()
-) -> None:
-    """PyTorch's checks of a convolution's numbers, in its order, each a RuntimeError (a
-    ShapeError is one, and a ValueError) with PyTorch's words."""
-    if min(padding, default=0) < 0:
-        raise ShapeError(f"{op}: negative padding is not supported, got {tuple(padding)}")
-    if min(output_padding, default=0) < 0:
-        raise ShapeError(
-            f"{op}: negative output_padding is not supported, got {tuple(output_padding)}"
-        )
-    if min(stride) < 1:
-        raise ShapeError(f"{op}: non-positive stride is not supported, got {tuple(stride)}")
-    if min(dil) < 1:
-        raise ShapeError(f"{op}: dilation should be greater than zero, but got {list(dil)}")
-
-
-def warn_same_asymmetric(before: Any, after: Any) -> None:
-    """PyTorch's once-per-process warning when ``padding='same'`` pads one side more (an even
-    kernel with an odd dilation: ``dilation * (k - 1)`` odd along some axis)."""
-    if any(a != b for a, b in zip(before, after)):
-        warn_once(
-            "conv_same_asymmetric",
-            "Using padding='same' with even kernel lengths and odd dilation may require a "
-            "zero-padded copy of the input be created",
-        )
-
-
-def string_padding_bias(input: Any, bias: Any, padding: Any) -> Any:
-    """The bias, cast to a real input's dtype where ``padding`` is 'same' or 'valid': PyTorch's
-    convolution with a padding string adds a bias of any other real dtype (int64, bool,
-    float64 to float32...) in the input's dtype, where a numeric padding refuses it ("Input
-    type and bias type should be the same"). Its float32 oneDNN kernels still refuse a batch
-    of more than one or groups > 1 there: a backend accident, not mirrored."""
-    if (
-        isinstance(padding, str)
-        and isinstance(bias, Tensor)
-        and isinstance(input, Tensor)
-        and bias.dtype != input.dtype
-        and input.dtype.kind in "fV"
-        and bias.dtype.kind in "biufV"
-    ):
-        return bias.to(input.dtype)
-    return bias
-
-
 def _padding(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tuple:
-    """Normalise padding to (top, bottom, left, right) for a 2-D conv."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return (0, 0, 0, 0)
-        if padding != "same":  # PyTorch's RuntimeError (a ShapeError is one, and a ValueError)
-            raise ShapeError(
-                f"{op}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}"
-            )
-        if any(s != 1 for s in stride):
-            raise ShapeError(
-                f"{op}: padding='same' is not supported for strided convolutions "
-                f"(stride={stride}); use an explicit padding"
-            )
-        out = []
-        for kk, dd in zip(k, dil):
-            total = dd * (kk - 1)
-            out += [total // 2, total - total // 2]  # extra on the bottom/right, as PyTorch
-        warn_same_asymmetric(out[0::2], out[1::2])
-        return tuple(out)
-    ph, pw = _tuple(padding, 2, "padding", op)
-    _check_geometry(op, stride, dil, (ph, pw))
-    return (ph, ph, pw, pw)
+    """Padding as (top, bottom, left, right) for a 2-D conv."""
+    return sum(padding_pairs(padding, k, stride, dil, op), ())
 
 
 def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -> None:
@@ -301,11 +219,11 @@ def _conv2d(
     op = "conv2d"
     _check_input(op, input, weight, groups, False)
     k = tuple(weight.shape[2:])
-    stride = _tuple(stride, 2, "stride", op)
-    dil = _tuple(dilation, 2, "dilation", op)
+    stride = int_tuple(stride, 2, "stride", op)
+    dil = int_tuple(dilation, 2, "dilation", op)
     if not isinstance(padding, str):
-        _check_geometry(op, stride, dil, _tuple(padding, 2, "padding", op))
-    _check_geometry(op, stride, dil)
+        check_geometry(op, stride, dil, int_tuple(padding, 2, "padding", op))
+    check_geometry(op, stride, dil)
     pad = _padding(padding, k, stride, dil, op)
     h, w = input.shape[2:]
     ho = out_size(h, k[0], stride[0], pad[0], pad[1], dil[0])
@@ -380,15 +298,17 @@ def conv1d(
             f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got "
             f"{tuple(input.shape)} and {tuple(weight.shape)}"
         )
-    pad = padding if isinstance(padding, str) else (0, _tuple(padding, 1, "padding", "conv1d")[0])
+    pad = (
+        padding if isinstance(padding, str) else (0, int_tuple(padding, 1, "padding", "conv1d")[0])
+    )
     try:
         out = _conv2d(
             input.unsqueeze(2),
             weight.unsqueeze(2),
             bias,
-            (1, _tuple(stride, 1, "stride", "conv1d")[0]),
+            (1, int_tuple(stride, 1, "stride", "conv1d")[0]),
             pad,
-            (1, _tuple(dilation, 1, "dilation", "conv1d")[0]),
+            (1, int_tuple(dilation, 1, "dilation", "conv1d")[0]),
             groups,
         ).squeeze(2)
     except NAMED_ERRORS as err:  # the 2-D op's check names itself: lead with conv1d
@@ -444,11 +364,11 @@ def _conv_transpose2d(
     op = "conv_transpose2d"
     _check_input(op, input, weight, groups, True)
     k = tuple(weight.shape[2:])
-    stride = _tuple(stride, 2, "stride", op)
-    dil = _tuple(dilation, 2, "dilation", op)
-    ph, pw = _tuple(padding, 2, "padding", op)
-    oph, opw = _tuple(output_padding, 2, "output_padding", op)
-    _check_geometry(op, stride, dil, (ph, pw), (oph, opw))
+    stride = int_tuple(stride, 2, "stride", op)
+    dil = int_tuple(dilation, 2, "dilation", op)
+    ph, pw = int_tuple(padding, 2, "padding", op)
+    oph, opw = int_tuple(output_padding, 2, "output_padding", op)
+    check_geometry(op, stride, dil, (ph, pw), (oph, opw))
     for o_, s_, d_ in ((oph, stride[0], dil[0]), (opw, stride[1], dil[1])):
         if o_ >= max(s_, d_):
             raise ShapeError(
@@ -498,7 +418,7 @@ def conv_transpose1d(
     before L, so an unbatched input stays unbatched)."""
 
     def one(v: Any, name: str) -> int:
-        return _tuple(v, 1, name, "conv_transpose1d")[0]
+        return int_tuple(v, 1, name, "conv_transpose1d")[0]
 
     try:
         out = _conv_transpose2d(

@@ -31,45 +31,12 @@ from ...autograd.lower_precision import autocast_arguments, computing_in_float32
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
-from ...ops.conv import (
-    Conv2dFn,
-    ConvTranspose2dFn,
-    _check_geometry,
-    _tuple,
-    string_padding_bias,
-    warn_same_asymmetric,
-)
+from ...ops.conv import Conv2dFn, ConvTranspose2dFn
+from ...ops.conv_arguments import check_geometry, int_tuple, padding_pairs, string_padding_bias
 from ...ops.padding import pad
 from ...ops.shape import stack
 
 __all__ = ["conv3d", "conv_transpose3d"]
-
-
-def _padding3(padding: Any, k: tuple, stride: tuple, dil: tuple, op: str) -> tuple:
-    """Normalise padding to ((d0, d1), (h0, h1), (w0, w1)); 'same' puts any odd extra
-    element at the end of the axis, as PyTorch does."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0),) * 3
-        if padding != "same":
-            raise ShapeError(
-                f"{op}: padding must be an int, a tuple of 3 ints, 'same' or 'valid', "
-                f"got {padding!r}"
-            )
-        if any(s != 1 for s in stride):
-            raise ShapeError(
-                f"{op}: padding='same' is not supported for strided convolutions "
-                f"(stride={stride}); use an explicit padding"
-            )
-        out = []
-        for kk, dd in zip(k, dil):
-            total = dd * (kk - 1)
-            out.append((total // 2, total - total // 2))
-        warn_same_asymmetric([a for a, _ in out], [b for _, b in out])
-        return tuple(out)
-    p = _tuple(padding, 3, "padding", op)
-    _check_geometry(op, stride, dil, p)
-    return tuple((v, v) for v in p)
 
 
 def _floats(x: Tensor, w: Tensor, bias: Tensor | None) -> tuple:
@@ -159,12 +126,12 @@ def conv3d(
         out = out.to(input.dtype)
         return out.squeeze(0) if unbatched else out
     k = tuple(weight.shape[2:])
-    stride = _tuple(stride, 3, "stride", op)
-    dil = _tuple(dilation, 3, "dilation", op)
+    stride = int_tuple(stride, 3, "stride", op)
+    dil = int_tuple(dilation, 3, "dilation", op)
     if not isinstance(padding, str):
-        _check_geometry(op, stride, dil, _tuple(padding, 3, "padding", op))
-    _check_geometry(op, stride, dil)
-    pads = _padding3(padding, k, stride, dil, op)
+        check_geometry(op, stride, dil, int_tuple(padding, 3, "padding", op))
+    check_geometry(op, stride, dil)
+    pads = padding_pairs(padding, k, stride, dil, op)
     n, c, d, h, w = input.shape
     outs = [
         (size + lo + hi - dd * (kk - 1) - 1) // ss + 1
@@ -247,11 +214,11 @@ def conv_transpose3d(
         out = out.to(input.dtype)
         return out.squeeze(0) if unbatched else out
     k = tuple(weight.shape[2:])
-    stride = _tuple(stride, 3, "stride", op)
-    dil = _tuple(dilation, 3, "dilation", op)
-    pads = _tuple(padding, 3, "padding", op)
-    opad = _tuple(output_padding, 3, "output_padding", op)
-    _check_geometry(op, stride, dil, pads, opad)
+    stride = int_tuple(stride, 3, "stride", op)
+    dil = int_tuple(dilation, 3, "dilation", op)
+    pads = int_tuple(padding, 3, "padding", op)
+    opad = int_tuple(output_padding, 3, "output_padding", op)
+    check_geometry(op, stride, dil, pads, opad)
     if any(o >= max(s, d) for o, s, d in zip(opad, stride, dil)):
         raise ShapeError(
             f"{op}: output padding must be smaller than either stride or dilation, but got "
