@@ -26,8 +26,9 @@ from chainrule.autograd.tensor import Tensor
 from chainrule.ops.attention import ScaledDotProductAttention
 from chainrule.ops.embedding import EmbeddingFn
 from chainrule.ops.gelu import Gelu
+from chainrule.ops.layer_norm import LayerNormFn
 from chainrule.ops.losses import CrossEntropyFn
-from chainrule.ops.normalization import BatchNormFn, LayerNormFn
+from chainrule.ops.normalization import BatchNormFn
 
 # Node attributes that are the graph itself (edges to the inputs, their metadata) or the
 # engine's store of saved values (checked through saved_values / saved_arrays), not values

@@ -883,7 +883,7 @@ def test_addcdiv_gradient_with_an_integer_operand_is_exact():
 
 def test_layer_norm_double_backward_over_every_dim():
     # no leading dims: the create_graph rebuild summed the weight's gradient to a 0-d one
-    # (src/chainrule/ops/normalization.py)
+    # (src/chainrule/ops/layer_norm.py)
     def program(lib):
         x = _t(lib, [0.7, -0.2])
         w = _t(lib, [0.3, 1.5])

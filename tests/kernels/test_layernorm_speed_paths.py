@@ -13,7 +13,7 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule._kernels import jit
 from chainrule._kernels import layernorm as LN
-from chainrule.ops import normalization as N
+from chainrule.ops import layer_norm as LNO
 
 needs_numba = pytest.mark.skipif(not jit.numba_available(), reason="needs numba")
 TOL = {np.float32: dict(rtol=2e-6, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
@@ -183,16 +183,16 @@ def test_rows_view_for_trailing_axes():
     x = np.zeros((2, 3, 4), np.float32)
     with jit.use_backend("numba" if jit.numba_available() else "numpy"):
         if jit.backend() == "numba":
-            assert N._ln_rows(x, 1).shape == (6, 4)
-            assert N._ln_rows(x, 2).shape == (2, 12)
-        assert N._ln_rows(x.astype(np.float16), 1) is None
-        assert N._ln_rows(x.astype(">f4"), 1) is None  # not native byte order
-        assert N._ln_rows(x.transpose(0, 2, 1), 1) is None
-        assert N._ln_rows(np.zeros((0, 4), np.float32), 1) is None
+            assert LNO._ln_rows(x, 1).shape == (6, 4)
+            assert LNO._ln_rows(x, 2).shape == (2, 12)
+        assert LNO._ln_rows(x.astype(np.float16), 1) is None
+        assert LNO._ln_rows(x.astype(">f4"), 1) is None  # not native byte order
+        assert LNO._ln_rows(x.transpose(0, 2, 1), 1) is None
+        assert LNO._ln_rows(np.zeros((0, 4), np.float32), 1) is None
     with jit.use_backend("numpy"):
-        assert N._ln_rows(x, 1) is None
-    assert N._flat_param(None, x).size == 0
-    assert N._flat_param(np.ones(4), x) is None  # float64 γ for float32 x: not the kernels'
+        assert LNO._ln_rows(x, 1) is None
+    assert LNO._flat_param(None, x).size == 0
+    assert LNO._flat_param(np.ones(4), x) is None  # float64 γ for float32 x: not the kernels'
 
 
 @needs_numba

@@ -39,10 +39,11 @@ from ..ops.fused_statistics import Logsumexp, Std, Var
 from ..ops.gated_linear import Glu
 from ..ops.group_norm import GroupNormFn
 from ..ops.interp_taps import Resample, ResampleTranspose
+from ..ops.layer_norm import LayerNormFn
 from ..ops.linalg import MatMul, matmul
 from ..ops.losses import CrossEntropyFn, MseLossFn, NLLLossFn, index_weights
 from ..ops.masked_scatter import MaskedScatter
-from ..ops.normalization import LayerNormFn, NormalizeFn
+from ..ops.normalization import NormalizeFn
 from ..ops.padding import Pad
 from ..ops.pooling import MaxPool2dFn, WindowGather
 from ..ops.reduction import Mean, Prod, Sum

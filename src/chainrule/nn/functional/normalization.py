@@ -29,8 +29,9 @@ from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, no_int
 from ...ops.batch_norm_eval import BatchNormEvalFn
 from ...ops.group_norm import GroupNormFn
 from ...ops.keywords import write_out
+from ...ops.layer_norm import LayerNormFn
 from ...ops.memory_format import channels_last, channels_last_3d
-from ...ops.normalization import BatchNormFn, BatchStats, LayerNormFn, NormalizeFn
+from ...ops.normalization import BatchNormFn, BatchStats, NormalizeFn
 
 __all__ = ["batch_norm", "group_norm", "layer_norm", "normalize", "rms_norm"]
 
