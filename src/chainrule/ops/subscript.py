@@ -15,7 +15,6 @@ The operators are bound onto ``Tensor`` in ``ops/__init__.py``; none of them is 
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -30,10 +29,17 @@ from ._result_layout import clone_layout, contiguous, has_own_layout, strided_co
 from .inplace import (
     _check_leaf,
     apply_inplace,
-    check_partial_overlap,
     check_writable_memory,
     has_tangent,
     writes_into_graph,
+)
+from .setitem_rules import (
+    check_mask_shape,
+    check_put_dtype,
+    check_value_overlap,
+    expand_to_region,
+    lone_byte_mask,
+    setitem_node_name,
 )
 from .subscript_index import (
     convert_index,
@@ -338,9 +344,9 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     if idx is False:  # PyTorch writes nothing and records nothing (the value unchecked)
         return
     scalar = not isinstance(value, Tensor) or value.numel() == 1
-    if scalar and _lone_byte_mask(idx):
+    if scalar and lone_byte_mask(idx):
         earlier_index_error(tuple(x.shape), idx)  # PyTorch's basic indexing comes first
-        _check_mask_shape(x, idx)
+        check_mask_shape(x, idx)
         # PyTorch fills through masked_fill_ here, which takes bool masks only
         raise RuntimeError(
             "setitem: masked_fill_ only supports boolean masks, but got mask with dtype uint8 "
@@ -355,14 +361,14 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
         stages = split_int_and_array(idx)
         if stages is not None:  # written through the view the first stage picks (as getitem)
             view = getitem(x, stages[0], ())
-            _check_put_dtype(x, idx, value)  # of the whole index: the second stage has lost it
+            check_put_dtype(x, idx, value)  # of the whole index: the second stage has lost it
             setitem(view, stages[1], value)
             return
     value = fit_scalar("setitem", value, x._data.dtype, check_half=False)  # PyTorch's check
     value_tensor = isinstance(value, Tensor)
-    _check_put_dtype(x, idx, value)
+    check_put_dtype(x, idx, value)
     if value_tensor and value._vc is x._vc:  # x[0:2] = x[1:] overlaps: refused, as in PyTorch
-        _check_value_overlap(x, idx, value)
+        check_value_overlap(x, idx, value)
     # an integer or bool x takes the value converted, without a gradient (PyTorch's)
     value_graph = value_tensor and x.dtype.kind in "fcV"
     tangents = has_tangent(x) or (value_graph and value._fw_tangent is not None)
@@ -378,9 +384,9 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
                 f"setitem: a value that requires grad cannot be written into a "
                 f"{x.dtype} tensor (not differentiable)"
             )
-        name = _setitem_node_name(idx)
+        name = setitem_node_name(idx)
         if name != "IndexPutBackward0" and value_tensor and not batched:
-            value = _expand_to_region(x, idx, value)
+            value = expand_to_region(x, idx, value)
         apply_inplace(x, "setitem", lambda t, v: IndexPut.apply(t, v, idx, name=name), value)
         return
     try:
@@ -396,104 +402,6 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     v = value._data if isinstance(value, Tensor) else value
     write_index("setitem", x, idx, v)
     x._vc[0] += 1
-
-
-def _check_mask_shape(x: Tensor, idx: Any) -> None:
-    """The IndexError of ``x[idx]`` for a mask that does not fit its dims (PyTorch checks
-    that before masked_fill_ refuses a uint8 mask)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the uint8 deprecation: warned for the write
-        converted = convert_index(idx)
-    try:
-        x._data[view_index(converted)]
-    except IndexError as err:
-        raise IndexError(f"setitem: {err} (tensor of shape {tuple(x.shape)})") from None
-
-
-def _lone_byte_mask(idx: Any) -> bool:
-    """Whether the one advanced item of ``idx`` (beside ints, 0-d integer tensors, slices,
-    None and ``...``) is a uint8 mask: ``x[mask] = 1`` goes through masked_fill_ there."""
-    parts = idx if type(idx) is tuple else (idx,)
-    advanced = [
-        p
-        for p in parts
-        if isinstance(p, (list, bool, np.bool_))
-        or (isinstance(p, (Tensor, np.ndarray)) and (p.ndim or p.dtype == np.bool_))
-    ]
-    if len(advanced) != 1 or not isinstance(advanced[0], Tensor):
-        return False
-    return advanced[0].ndim > 0 and advanced[0].dtype == np.uint8
-
-
-def _check_put_dtype(x: Tensor, idx: Any, value: Any) -> None:
-    if isinstance(value, Tensor) and value.dtype != x.dtype and _is_index_put(idx, value):
-        raise RuntimeError(
-            f"setitem: Index put requires the source and destination dtypes match, got "
-            f"{x.dtype} for the destination and {value.dtype} for the source (an index "
-            "tensor writes through index_put_, which does not convert: use value.to(x.dtype))"
-        )
-
-
-def _is_index_put(idx: Any, value: Tensor) -> bool:
-    """Whether PyTorch writes ``x[idx] = value`` with ``index_put_`` (which refuses a value
-    of another dtype): an index array, a 0-d bool tensor or a bool in a tuple ``idx``,
-    except one bool mask (beside ints, slices, None and ``...`` alone) with a one-element
-    value (``masked_fill_``, which converts). A bare ``x[True] = v`` copies into
-    ``x.unsqueeze(0)``, converting."""
-    if isinstance(idx, bool):
-        return False
-    parts = idx if type(idx) is tuple else (idx,)
-    advanced = [
-        p
-        for p in parts
-        if getattr(p, "ndim", 0) > 0
-        or (getattr(p, "ndim", None) == 0 and p.dtype == np.bool_)
-        or isinstance(p, (bool, np.bool_))  # x[i, True] = v: a one-element mask, index_put_
-    ]
-    if len(advanced) == 1 and getattr(advanced[0], "ndim", 0) > 0:
-        if advanced[0].dtype == np.bool_:
-            return value.numel() != 1
-    return bool(advanced)
-
-
-def _setitem_node_name(idx: Any) -> str:
-    """PyTorch's node for ``x[idx] = v``: a write through a view (``CopySlices``) when ``idx``
-    is basic (ints, 0-d integer or bool indices, slices, None, ...), else ``index_put_``."""
-    parts = idx if type(idx) is tuple else (idx,)
-    for p in parts:
-        if getattr(p, "ndim", 0) > 0 or isinstance(p, (list, tuple)):
-            return "IndexPutBackward0"
-    return "torch::autograd::CopySlices"
-
-
-def _expand_to_region(x: Tensor, idx: Any, value: Tensor) -> Tensor:
-    """``value`` broadcast to the region a basic ``idx`` names, as PyTorch's copy into that
-    view expands it first (its graph shows an ``ExpandBackward0`` under ``CopySlices``). A
-    0-d bool tensor index goes through PyTorch's index_put path there, which does not."""
-    parts = idx if type(idx) is tuple else (idx,)
-    if any(getattr(p, "dtype", None) == np.bool_ for p in parts):
-        return value
-    try:
-        shape = x._data[view_index(idx)].shape
-    except (IndexError, TypeError, ValueError):
-        return value  # write_index says what is wrong with the index
-    if tuple(value.shape) == shape or value.ndim > len(shape):
-        return value
-    try:
-        return value.expand(*shape)
-    except RuntimeError:
-        return value  # not broadcastable: write_index raises PyTorch's error
-
-
-def _check_value_overlap(x: Tensor, idx: Any, value: Tensor) -> None:
-    """``x[idx] = value`` with ``value`` sharing ``x``'s memory: the written region and the
-    value may be the same elements or apart, not overlap partially."""
-    try:
-        region = x._data[view_index(idx)]
-    except (IndexError, TypeError, ValueError):
-        return  # write_index says what is wrong with the index
-    if region.base is not None:
-        check_partial_overlap(region, value._data, "setitem")
 
 
 def write_index(op: str, x: Tensor, idx: Any, v: Any, accumulate: bool = False) -> None:
