@@ -42,6 +42,7 @@ from ._dynamo.exc import UncapturedHigherOrderOpError
 from .autograd.function import Function
 from .autograd.tensor import Tensor
 from .dtypes import bool_
+from .random_snapshot import restore, snapshot
 from .utils._pytree import tree_flatten, tree_unflatten
 
 __all__ = ["UncapturedHigherOrderOpError", "cond", "while_loop"]
@@ -178,18 +179,16 @@ def cond(
             "Expect operands to be a tuple of possibly nested dict/list/tuple that only "
             f"consists of tensor leaves, but got {operands}."
         )
-    from .random import get_rng_state, set_rng_state
-
     op = "torch.cond"
     chosen, other = (true_fn, false_fn) if bool(pred) else (false_fn, true_fn)
     before = _versions(leaves)
     taken = chosen(*operands)
     _check_no_mutation(op, leaves, before)
-    state = get_rng_state()
+    state = snapshot()
     try:
         untaken = other(*operands)
     finally:
-        set_rng_state(state)
+        restore(state)
     _check_no_mutation(op, leaves, before)
     taken_leaves, spec = tree_flatten(taken)
     untaken_leaves, other_spec = tree_flatten(untaken)

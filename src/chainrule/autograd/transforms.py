@@ -23,7 +23,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from ..dtypes import is_floating
-from ..random import get_rng_state, set_rng_state
+from ..random_snapshot import restore, snapshot
 from .forward_ad import _TangentWithoutGraph, check_dual_pair, enter_level, exit_level
 from .function import Function
 from .grad_mode import enable_grad
@@ -308,7 +308,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     # inside a reverse transform (jacrev(jacfwd(f)), grad of a jvp): the tangents must carry
     # the graph as well
     outer = state.grad_enabled and any(p.requires_grad or t.requires_grad for p, t in pairs)
-    rng = get_rng_state() if state.grad_enabled else None
+    rng = snapshot() if state.grad_enabled else None
     level = enter_level(state, "jvp")
     try:
         duals = []
@@ -328,12 +328,12 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
         # same random draws) the reverse-mode way, whose results carry the graph; the values
         # stay those of the forward pass (where an op's backward is not the exact adjoint of
         # its forward rule -- embedding's padding_idx, ties in amax -- they would differ).
-        after = get_rng_state()
-        set_rng_state(rng)
+        after = snapshot()
+        restore(rng)
         try:
             return _jvp_by_reverse_mode(f, pairs, has_aux, out_tangents)
         except (RuntimeError, NotImplementedError) as err:  # an op of f has no backward
-            set_rng_state(after)  # (floor_divide): the tangents keep their values and
+            restore(after)  # (floor_divide): the tangents keep their values and
             why = f"backward through a jvp tangent: {err}"  # refuse a backward pass
             anchor = next(t for t in (*outs, *primals) if getattr(t, "requires_grad", False))
     else:

@@ -19,7 +19,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.transforms import _cut_tree
 from ..creation import zeros
 from ..ops.shape import reshape, stack
-from ..random import get_rng_state, set_rng_state
+from ..random_snapshot import restore, snapshot
 from .transforms import jvp, vjp
 from .vmap import _leaves, _unflatten
 
@@ -175,12 +175,12 @@ def jacfwd(
         primals = tuple(flat.in_leaves)
         cols: list = []  # cols[j][e]: the tangents of every output for element e of input j
         out_leaves: Any = None
-        rng = get_rng_state() if randomness == "same" else None
+        rng = snapshot() if randomness == "same" else None
         for j, x in enumerate(primals):
             cols.append([])
             for e in range(x.numel()):
                 if rng is not None:
-                    set_rng_state(rng)
+                    restore(rng)
                 tangents = tuple(
                     _basis(x, e) if m == j else _zeros(p) for m, p in enumerate(primals)
                 )

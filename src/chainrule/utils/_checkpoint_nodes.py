@@ -16,7 +16,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..autograd.state import current
 from ..autograd.tensor import Tensor
-from ..random import get_rng_state, set_rng_state
+from ..random_snapshot import RngSnapshot, restore, snapshot
 
 __all__ = [
     "CheckpointError",
@@ -56,18 +56,18 @@ def check_backward_validity(inputs: Iterable[Any]) -> None:
 
 
 @contextlib.contextmanager
-def _replay_rng(state: Tensor | None) -> Iterator[None]:
+def _replay_rng(state: RngSnapshot | None) -> Iterator[None]:
     """Run the block with the default generator at ``state`` (the forward's), restoring the
     caller's state afterwards (PyTorch's ``fork_rng``); a no-op for ``state=None``."""
     if state is None:
         yield
         return
-    outer = get_rng_state()
-    set_rng_state(state)
+    outer = snapshot()
+    restore(state)
     try:
         yield
     finally:
-        set_rng_state(outer)
+        restore(outer)
 
 
 def _checkpoint_valid() -> bool:
@@ -97,7 +97,7 @@ class _ReentrantCheckpoint(Function):
     def forward(ctx, run_function, preserve_rng_state, *args):
         check_backward_validity(args)
         ctx.run_function = run_function
-        ctx.fwd_rng_state = get_rng_state() if preserve_rng_state else None
+        ctx.fwd_rng_state = snapshot() if preserve_rng_state else None
         ctx.inputs = [None if isinstance(a, Tensor) else a for a in args]
         ctx.tensor_indices = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         ctx.save_for_backward(*(args[i] for i in ctx.tensor_indices))

@@ -40,7 +40,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graph import topological_order
 from ..autograd.tensor import Tensor
 from ..nn import Sequential
-from ..random import get_rng_state
+from ..random_snapshot import snapshot
 from ._checkpoint_nodes import (
     CheckpointError,
     _meta,
@@ -149,7 +149,7 @@ def _checkpoint_without_reentrant(
         )
     if not is_grad_enabled():  # nothing will be differentiated: a plain call (as PyTorch)
         return function(*args, **kwargs)
-    rng_state = get_rng_state() if preserve else None
+    rng_state = snapshot() if preserve else None
     stand_ins = detach_variable(args)
     outputs = function(*stand_ins, **kwargs)  # records a graph, dropped below
     outs = _tensors_in(outputs)
