@@ -22,11 +22,17 @@ makes the checks PyTorch makes on what they take and give:
   and that it neither mutates nor returns (a view of) a carried input; a loop that runs no
   step returns copies of the tensors it was given, as PyTorch does.
 
-Not checked: a branch or body mutating a tensor it captures rather than takes (a module
-buffer, a BatchNorm's running stats), which PyTorch's tracer refuses; running the other
-branch then mutates it a second time. A ``while_loop`` output's gradient is the unrolled
-loop's (PyTorch 2.13's differs from it for a body that adds a captured tensor to a matmul of
-the carry, and for a loop that runs no step).
+A branch, condition or body that writes in place into a tensor it captures rather than takes
+(a module's buffer or parameter -- a BatchNorm's running stats in training --, a tensor in
+its closure or in a global it names, or in a list/dict/partial/bound method reachable from
+those) is refused as PyTorch's tracer refuses it; chainrule finds these tensors by walking
+the function's closure, the globals its code names (and the functions among them, three
+levels deep) and ``self`` of a bound method, and compares their versions after each call. The
+write has then happened (PyTorch refuses before running anything); what is not reachable
+that way (an attribute of an object that is neither a Module nor a container) goes
+unchecked. A ``while_loop`` output's gradient is the unrolled loop's (PyTorch 2.13's
+differs from it for a body that adds a captured tensor to a matmul of the carry, and for a
+loop that runs no step).
 
 Errors are PyTorch's: ``RuntimeError`` for a bad predicate, branch or operands, and
 ``torch._dynamo.exc.UncapturedHigherOrderOpError`` (a ``RuntimeError``) for what the
@@ -35,6 +41,8 @@ tracer refuses.
 
 from __future__ import annotations
 
+import functools
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +50,7 @@ from ._dynamo.exc import UncapturedHigherOrderOpError
 from .autograd.function import Function
 from .autograd.tensor import Tensor
 from .dtypes import bool_
+from .nn.module import Module
 from .random_snapshot import restore, snapshot
 from .utils._pytree import tree_flatten, tree_unflatten
 
@@ -53,9 +62,10 @@ _TRACE_FAILED = (
 )
 
 
-def _refuse(op: str, explanation: str) -> UncapturedHigherOrderOpError:
+def _refuse(op: str, explanation: str, summary: str = "") -> UncapturedHigherOrderOpError:
     return UncapturedHigherOrderOpError(
-        f"{_TRACE_FAILED}{explanation}\n  Higher Order Operator: {op}\n  Explanation: {explanation}"
+        f"{_TRACE_FAILED}{summary or explanation}\n  Higher Order Operator: {op}\n"
+        f"  Explanation: {explanation}"
     )
 
 
@@ -68,12 +78,75 @@ def _storage_key(t: Tensor) -> Any:
 
 
 def _versions(leaves: list) -> list:
-    return [t._version for t in leaves]
+    return [t._vc[0] for t in leaves]
+
+
+_CAPTURE_DEPTH = 3  # how many levels of named global functions are followed
+_CONTAINER_MAX = 256  # longer lists/dicts are not searched for tensors
+
+
+def _captured_tensors(*fns: Callable) -> list:
+    """The tensors ``fns`` can reach without taking them as arguments: closure cells,
+    default arguments, globals their code names, functions among those (``_CAPTURE_DEPTH``
+    levels), ``self`` of bound methods, partials' arguments, Modules' parameters and buffers,
+    and small lists, tuples and dicts of these."""
+    found: dict[int, Tensor] = {}
+    seen: set[int] = set()
+
+    def code_names(code: types.CodeType) -> set:
+        names = set(code.co_names)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                names |= code_names(const)
+        return names
+
+    def visit(obj: Any, depth: int) -> None:
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, Tensor):
+            found.setdefault(id(obj), obj)
+        elif isinstance(obj, Module):
+            for t in (*obj.parameters(), *obj.buffers()):
+                found.setdefault(id(t), t)
+        elif isinstance(obj, (list, tuple, set, frozenset)) and len(obj) <= _CONTAINER_MAX:
+            for v in obj:
+                visit(v, depth)
+        elif isinstance(obj, dict) and len(obj) <= _CONTAINER_MAX:
+            for v in obj.values():
+                visit(v, depth)
+        elif isinstance(obj, functools.partial):
+            visit(obj.func, depth)
+            visit(obj.args, depth)
+            visit(obj.keywords, depth)
+        elif isinstance(obj, types.MethodType):
+            visit(obj.__self__, depth)
+            visit(obj.__func__, depth)
+        elif isinstance(obj, types.FunctionType) and depth <= _CAPTURE_DEPTH:
+            visit(obj.__defaults__ or (), depth)
+            visit(obj.__kwdefaults__ or {}, depth)
+            for cell in obj.__closure__ or ():
+                try:
+                    visit(cell.cell_contents, depth + 1)
+                except ValueError:  # an empty cell (a name assigned later)
+                    pass
+            glob = obj.__globals__
+            for name in code_names(obj.__code__):
+                if name in glob:
+                    visit(glob[name], depth + 1)
+
+    for fn in fns:
+        visit(fn, 0)
+    return list(found.values())
 
 
 def _check_no_mutation(op: str, leaves: list, before: list) -> None:
     if _versions(leaves) != before:
-        raise _refuse(op, "Higher order ops do not support input mutation.")
+        raise _refuse(
+            op,
+            "Higher order ops do not support input mutation.",
+            "Encountered input mutation during higher order op tracing",
+        )
 
 
 def _check_no_aliasing(op: str, outs: list, ins: list) -> None:
@@ -181,15 +254,16 @@ def cond(
         )
     op = "torch.cond"
     chosen, other = (true_fn, false_fn) if bool(pred) else (false_fn, true_fn)
-    before = _versions(leaves)
+    watched = [*leaves, *_captured_tensors(true_fn, false_fn)]
+    before = _versions(watched)
     taken = chosen(*operands)
-    _check_no_mutation(op, leaves, before)
+    _check_no_mutation(op, watched, before)
     state = snapshot()
     try:
         untaken = other(*operands)
     finally:
         restore(state)
-    _check_no_mutation(op, leaves, before)
+    _check_no_mutation(op, watched, before)
     taken_leaves, spec = tree_flatten(taken)
     untaken_leaves, other_spec = tree_flatten(untaken)
     for outs in (taken_leaves, untaken_leaves):
@@ -247,8 +321,9 @@ def while_loop(cond_fn: Callable, body_fn: Callable, carried_inputs: tuple | lis
     carried = tuple(carried_inputs)
     val_flat = flat
     steps = 0
+    captured = _captured_tensors(cond_fn, body_fn)
     while True:
-        ins = [t for t in val_flat if isinstance(t, Tensor)]
+        ins = [*(t for t in val_flat if isinstance(t, Tensor)), *captured]
         before = _versions(ins)
         go = _check_cond_value(op, cond_fn(*carried))
         _check_no_mutation(op, ins, before)
