@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as _dt
+from ._layout import stride_order
 from ._user_warnings import warn_at_caller, warn_once
 from .autograd.shared_memory import mark_shared
 from .autograd.tensor import Tensor
@@ -78,10 +79,45 @@ def tensor(
             "kinds are bool, integer, floating point and complex"
         )
     try:
-        return Tensor._new(data, dtype=dtype, requires_grad=requires_grad, device=device)
+        t = Tensor._new(data, dtype=dtype, requires_grad=requires_grad, device=device)
     except (ValueError, TypeError):
         _check_nested(data, "tensor")  # a ragged list: say where (costs nothing when valid)
         raise
+    if isinstance(data, (np.ndarray, Tensor)):
+        t._data = _copy_layout(data._data if isinstance(data, Tensor) else data, t._data)
+    return t
+
+
+def _copy_layout(src: Any, arr: Any) -> Any:
+    """``arr``, a copy of the array ``src``, in the layout PyTorch gives such a copy
+    (``torch.tensor(a)``, ``torch.as_tensor(a, dtype=...)``): ``src``'s very strides when
+    it is dense and non-overlapping (the strides of its size-1 dims included, even 0: a
+    ``(4, 1)`` column of a transposed array keeps ``(1, 4)``), else dense with its dims in
+    ``src``'s stride order (size-1 dims counted). ``arr`` itself when it already has them.
+    NumPy arrays only; a negative stride (which PyTorch refuses) keeps NumPy's copy."""
+    if (
+        type(src) is not np.ndarray
+        or type(arr) is not np.ndarray
+        or arr.ndim == 0
+        or arr.size == 0
+        or arr.shape != src.shape
+        or any(s < 0 for s in src.strides)
+    ):
+        return arr
+    own = [s // src.itemsize for s in src.strides]
+    order = stride_order(src.shape, src.strides)
+    dense, step = [0] * src.ndim, 1
+    for d in order:
+        dense[d] = step
+        step *= src.shape[d]
+    if all(n == 1 or s == t for n, s, t in zip(src.shape, own, dense)):
+        dense = own  # dense and non-overlapping: the same strides
+    if [s // arr.itemsize for s in arr.strides] == dense:
+        return arr
+    buf = np.empty(arr.size, dtype=arr.dtype)
+    out = np.lib.stride_tricks.as_strided(buf, arr.shape, [s * arr.itemsize for s in dense])
+    out[...] = arr
+    return out
 
 
 _NOT_WRITABLE = (
@@ -109,7 +145,10 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         _warn_if_not_writable(data)
     if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
         return from_numpy(data) if device is None else Tensor._new(mark_shared(data), device=device)
-    return Tensor._new(data, dtype=dtype, device=device)
+    t = Tensor._new(data, dtype=dtype, device=device)
+    if isinstance(data, np.ndarray):  # a converted copy: laid out as torch.tensor's
+        t._data = _copy_layout(data, t._data)
+    return t
 
 
 def from_numpy(ndarray: np.ndarray) -> Tensor:
@@ -125,7 +164,19 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     check_numpy_dtype(ndarray)  # longdouble: kind "f", but no tensor type
     check_native_byte_order(ndarray)
     _warn_if_not_writable(ndarray)
-    return Tensor._make(mark_shared(ndarray), False, None, 0)
+    arr = mark_shared(ndarray)
+    if (
+        1 in arr.shape
+        and arr.size
+        and any(n == 1 and s == 0 for n, s in zip(arr.shape, arr.strides))
+    ):  # a size-1 dim of stride 0 (``a[None]``): the same view, whose strides Tensor.stride
+        # reports as they are (PyTorch keeps NumPy's), not by its rule for NumPy's None dims
+        arr = mark_shared(
+            np.lib.stride_tricks.as_strided(
+                ndarray, ndarray.shape, ndarray.strides, writeable=ndarray.flags.writeable
+            )
+        )
+    return Tensor._make(arr, False, None, 0)
 
 
 class _DLPackCapsule:

@@ -228,13 +228,18 @@ def _meta(out: Any, x: Any) -> tuple:
     return (tuple(out.shape), _dname(out), view, _base_kind(out, x), _shares(out, x))
 
 
-def _layout(t: Any) -> tuple:
-    """Strides and storage offset. The stride of a dim of size 1 is left out: it never
-    picks an element, and torch's choice for it depends on the order it applied the index
-    items (``x[None, 2]`` gives the new dim ``x.stride(0) * x.size(0)``)."""
+def _layout(t: Any, size1: bool = True) -> tuple:
+    """Strides and storage offset. The stride of a dim of size 1 counts too: it never
+    picks an element, but a later view (``.view()``, ``.transpose().contiguous()``, ...)
+    reads it; torch's choice for it depends on the order it applied the index items
+    (``x[None, 2]`` gives the new dim ``x.stride(0) * x.size(0)``). ``size1=False`` leaves
+    it out (a result of ``clone()``, whose strides for size-1 dims are not this suite's)."""
     if t.numel() <= 1:
         return ()
-    return (tuple(s if n != 1 else None for s, n in zip(t.stride(), t.shape)), t.storage_offset())
+    return (
+        tuple(s if size1 or n != 1 else None for s, n in zip(t.stride(), t.shape)),
+        t.storage_offset(),
+    )
 
 
 def _wsum(lib: Any, outs: list, seed: int) -> Any:
@@ -346,7 +351,7 @@ def _observe(lib: Any, case: Case, forward: bool) -> dict:
             return obs
         obs["y"] = arr(y)
         rg = y.requires_grad and y.is_floating_point()  # see _wsum
-        obs["y meta"] = (tuple(y.shape), _dname(y), rg, _layout(y))
+        obs["y meta"] = (tuple(y.shape), _dname(y), rg, _layout(y, case.op in ("leaf", "nograd")))
         _grads(lib, obs, [y], {"x": x, "v": v}, case.seed)
 
     elif mode == "chain":
@@ -707,10 +712,10 @@ def _variant(rng: np.random.Generator, item: tuple) -> tuple:
     if item[0] == "l" and r < 0.1 and not any(isinstance(v, bool) for v in _flat(item[1])):
         arr = np.array(item[1], dtype=np.int64)
         return ("np", arr.shape, tuple(arr.reshape(-1).tolist()))
-    if item[0] == "t" and len(item[1]) > 1 and 1 not in item[1] and r < 0.3:
-        # (no dim of size 1: torch.tensor keeps NumPy's stride for one, which NumPy may
-        # set to the item size, and cr.tensor gives the row-major one; the stride of a
-        # size-1 dim of an index tensor orders the result's dims in torch)
+    if item[0] == "t" and len(item[1]) > 1 and r < 0.3:
+        # (dims of size 1 too: torch.tensor keeps NumPy's stride for one, which NumPy may
+        # set to the item size, as cr.tensor does; the stride of a size-1 dim of an index
+        # tensor orders the result's dims in torch)
         return item + ("T",)
     if item[0] == "m" and r < 0.04:
         return item + ("uint8",)

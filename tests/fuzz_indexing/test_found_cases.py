@@ -146,6 +146,23 @@ FOUND = {
         (4, 1, 3, 3), index=(("i", -3), ("t", (1,), (0,), "int32"),
                              ("t", (2, 3), (0, 2, -2, -1, 0, 0), "int64", "T")),
     ),
+    # (session 31: the strides of size-1 dims are compared too) a bool scalar is staged as
+    # an unsqueeze then the mask [b] (NumPy's copy had other strides), also alone: x[True]
+    "layout_lone_bool_scalar": Case((3, 1, 3, 1), "float32", layout=1, index=(("b", True),),
+                                    bare=True),
+    "layout_bool_scalar_then_none": Case((3, 2), layout=2, index=(("b", True), ("n",))),
+    "layout_ellipsis_then_bool_scalar": Case((1, 2, 2, 2), "float32", layout=1,
+                                             index=(("e",), ("b", True))),
+    # cr.tensor of a transposed NumPy array with a size-1 dim keeps NumPy's strides (1, 1)
+    "layout_tensor_of_transposed_column": Case((1, 3), layout=1),
+    "layout_leaf_written_keeps_size1_stride": Case((4, 1), "int64", layout=1, mode="set",
+                                                   value=("scalar", 3), op="leaf"),
+    # a None takes its stride from the next dim of x before that dim is selected
+    "layout_none_before_int_and_mask": Case(
+        (2, 4, 3, 5), layout=1, index=(("s", None, None, None), ("n",), ("i", 0),
+                                        ("m", (3,), (True, False, True)))),
+    "layout_basic_none_before_int": Case((2, 3, 4), index=(("s", None, None, None), ("n",),
+                                                           ("i", 0))),
 }  # fmt: skip
 
 

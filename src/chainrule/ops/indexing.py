@@ -24,6 +24,7 @@ from ._util import ShapeError, as_tensor, broadcast_error
 from .binary import Where, where_as
 from .binding import tensor_method
 from .inplace import (
+    _check_leaf,
     apply_inplace,
     check_writable_memory,
     writes_into_graph,
@@ -78,9 +79,9 @@ def _index_put_args(
             )
     if not indices:
         raise RuntimeError(f"{op}: indices must hold at least one index tensor, got ()")
-    # (a uint8 mask there makes PyTorch's masked_fill_ raise; chainrule writes it as the
-    # deprecated mask it is, with the warning: tests/ops/test_index_put.py)
     fill = not accumulate and len(indices) == 1 and values.numel() == 1
+    if fill and indices[0]._data.dtype == np.uint8:  # PyTorch's masked_fill_, which refuses
+        _refuse_byte_fill(op, x, indices[0])
     fill = fill and indices[0]._data.dtype == np.bool_
     # PyTorch's order of checks: the index tensors (dtypes, mask shapes, count, broadcast),
     # an index into an empty dim, the values' shape, the dtypes of x and values, the bounds
@@ -153,6 +154,25 @@ def _index_put_args(
             bad = int(a.min()) if int(a.min()) < -n else int(a.max())
             raise IndexError(f"{op}: index {bad} is out of bounds for dimension {k} with size {n}")
     return tuple(idx), values, target
+
+
+def _refuse_byte_fill(op: str, x: Tensor, mask: Tensor) -> None:
+    """``index_put`` of a one-element value through one uint8 mask, without ``accumulate``:
+    PyTorch fills through ``masked_fill_``, which takes bool masks only (PyTorch 2.13 raises
+    where older versions warned). Its checks come first: a leaf that requires grad
+    (``index_put_``), then the mask's shape."""
+    if op == "index_put_":
+        _check_leaf(x, op)
+    a = mask._data
+    if tuple(a.shape) != tuple(x.shape[: a.ndim]):
+        raise IndexError(
+            f"{op}: the shape of the mask {list(a.shape)} at index 0 does not match the shape "
+            f"of the indexed tensor {list(x.shape)} at index 0"
+        )
+    raise RuntimeError(
+        f"{op}: masked_fill_ only supports boolean masks, but got mask with dtype uint8 "
+        "(index with a bool mask: mask.bool())"
+    )
 
 
 def _put(x: Tensor, idx: tuple, values: Tensor, target: tuple, accumulate: bool) -> Tensor:

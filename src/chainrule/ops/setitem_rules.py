@@ -48,8 +48,8 @@ def lone_byte_mask(idx: Any) -> bool:
         if isinstance(p, (list, bool, np.bool_))
         or (isinstance(p, (Tensor, np.ndarray)) and (p.ndim or p.dtype == np.bool_))
     ]
-    if len(advanced) != 1 or not isinstance(advanced[0], Tensor):
-        return False
+    if len(advanced) != 1 or not isinstance(advanced[0], (Tensor, np.ndarray)):
+        return False  # (a NumPy uint8 array is a mask too, as PyTorch reads it)
     return advanced[0].ndim > 0 and advanced[0].dtype == np.uint8
 
 

@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from .._layout import is_vmap_array
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.saved_fields import as_uint64, tensor_field  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, strided_view
 from ..scalar_range import fit_scalar
 from ._result_layout import clone_layout, contiguous, has_own_layout, strided_copy
 from .inplace import (
@@ -155,6 +156,8 @@ class GetItem(Function):
         out = x[view_index(idx)]
         if type(idx) is not int and _has_index_array(idx):
             out = index_layout(x, idx, out)  # a copy: laid out as PyTorch's index result
+        elif type(idx) is tuple and None in idx:
+            out = _unsqueeze_strides(x, idx, out)
         return out
 
     @staticmethod
@@ -166,6 +169,36 @@ class GetItem(Function):
     @staticmethod
     def jvp(ctx, t, _):
         return t[ctx.primals[1]]
+
+
+def _unsqueeze_strides(x: Any, idx: tuple, out: Any) -> Any:
+    """``out = x[idx]`` (a basic index holding None) with PyTorch's strides for the dims the
+    Nones made: PyTorch applies the items left to right, and a None is an ``unsqueeze`` at
+    the next dim of ``x`` not yet indexed, whose stride is that dim's ``size * stride``
+    (the itemsize past the last dim), before that dim is selected or sliced; NumPy gives
+    such a dim stride 0. ``out`` itself when its strides already are PyTorch's."""
+    if out.size == 0 or is_vmap_array(out) or is_vmap_array(x):
+        return out
+    xsh, xst = x.shape, x.strides
+    free = x.ndim - sum(1 for i in idx if i is not None and i is not Ellipsis)
+    strides = list(out.strides)
+    d = k = 0  # the next dim of x, of out
+    for i in idx:
+        if type(i) is bool or getattr(i, "dtype", None) == np.bool_:
+            return out  # a bool scalar: an advanced index (split_int_and_array stages it)
+        if i is Ellipsis:
+            d, k = d + free, k + free
+        elif i is None:
+            strides[k] = xsh[d] * xst[d] if d < x.ndim else x.itemsize
+            k += 1
+        elif isinstance(i, slice):
+            d, k = d + 1, k + 1
+        else:  # an int: selects, no dim of out
+            d += 1
+    if tuple(strides) == out.strides:
+        return out
+    writeable = getattr(out.flags, "writeable", True)  # CuPy's views are always writeable
+    return strided_view(out, out.shape, tuple(strides), writeable=writeable)
 
 
 def _has_index_array(idx: Any) -> bool:
@@ -240,6 +273,8 @@ def getitem(x: Tensor, idx: Any, guard: tuple | None = None) -> Tensor:
     if guard is None:  # a 0-d integer tensor is read as an int: nothing to guard
         guard = tuple(t for t in index_tensors(idx) if t.ndim or t.dtype == np.bool_)
     idx = _converted(x, idx)
+    if type(idx) is bool or getattr(idx, "shape", None) == () and idx.dtype == np.bool_:
+        idx = (idx,)  # a lone bool scalar: staged as in a tuple (split_int_and_array)
     if isinstance(idx, tuple):
         stages = split_int_and_array(idx)
         if stages is not None:

@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .._layout import is_vmap_array, relaid, stride_order
+from .._layout import has_order, is_vmap_array, relaid, stride_order
 from .._user_warnings import warn_at_caller
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
 
 __all__ = [
     "ARRAY",
@@ -310,7 +309,7 @@ def index_layout(x: Any, idx: Any, out: Any) -> Any:
     items = idx if type(idx) is tuple else (idx,)
     if _row_major_order(x.shape, x.strides) and all(_keeps_row_major(i) for i in items):
         # every operand's strides fall from the outer dims to the inner ones: row-major
-        return out if out.flags.c_contiguous else get_array_module(out).ascontiguousarray(out)
+        return _dense_in(out, list(range(out.ndim - 1, -1, -1)))
     ellipsis = x.ndim - sum(_dims_taken(i) for i in items)
     xsh = list(x.shape)
     xst = [s // x.itemsize for s in x.strides]
@@ -380,7 +379,31 @@ def index_layout(x: Any, idx: Any, out: Any) -> Any:
         operands.append(
             tuple(0 if n == 1 and m != 1 else s for n, m, s in zip(view, shape, strides))
         )
-    return relaid(out, stride_order(shape, *operands))
+    return _dense_in(out, stride_order(shape, *operands))
+
+
+def _dense_in(out: Any, order: list) -> Any:
+    """``out`` laid out as ``torch.empty_strided`` with the dims in ``order`` (fastest
+    first) lays out a result, size-1 dims included (each takes the product of the sizes
+    inside it, as every other dim): ``out`` itself when it already is, a view of it when
+    only the strides of its size-1 dims differ, else a copy."""
+    expected, step = [0] * out.ndim, out.itemsize
+    for d in order:
+        expected[d] = step
+        step *= out.shape[d]
+    if list(out.strides) == expected:
+        return out
+    if has_order(out, order):  # the same memory: only size-1 dims have other strides
+        outer_first = order[::-1]
+        inner = out.transpose(outer_first)
+        view = (
+            inner.reshape(-1)
+            .reshape(inner.shape)
+            .transpose([outer_first.index(d) for d in range(out.ndim)])
+        )
+        if list(view.strides) == expected:
+            return view
+    return relaid(out, order, copy=True)
 
 
 def view_index(idx: Any) -> Any:
@@ -462,8 +485,9 @@ def split_int_and_array(idx: tuple) -> tuple | None:
     NumPy treats an int beside an index array as advanced, which moves the broadcast dims when
     a slice separates them. PyTorch reads a bool scalar (``True``, a 0-d bool tensor) as a new
     dim of size 1 indexed by the one-element mask ``[b]``; NumPy's bool scalar is advanced
-    too. Split such an index into stages: (ints, slices and the new dims; the index arrays,
-    a k-dim mask standing for k slices in the first stage)."""
+    too (and alone, NumPy's copy is not laid out as PyTorch's). Split such an index into
+    stages: (ints, slices and the new dims; the index arrays, a k-dim mask standing for k
+    slices in the first stage)."""
     ints = arrays = bools = False
     for i in idx:
         if _is_bool_scalar(i):
@@ -472,8 +496,8 @@ def split_int_and_array(idx: tuple) -> tuple | None:
             ints = True
         elif _is_array(i):
             arrays = True
-    if not ((ints and (arrays or bools)) or (bools and arrays)):
-        return None
+    if not ((ints and arrays) or bools):  # (bools alone too: PyTorch's layout of the result
+        return None  # is the second stage's, NumPy's copy has its own)
     first: list = []
     second: list = []
     for i in idx:
