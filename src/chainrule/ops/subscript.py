@@ -27,6 +27,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, strided_view
 from ..scalar_range import fit_scalar
 from ._result_layout import clone_layout, contiguous, has_own_layout, strided_copy
+from .index_layout import index_layout
 from .inplace import (
     _check_leaf,
     apply_inplace,
@@ -47,7 +48,6 @@ from .subscript_index import (
     drop_empty_ellipsis,
     earlier_index_error,
     has_advanced_int,
-    index_layout,
     index_tensors,
     join_index,
     split_index,
