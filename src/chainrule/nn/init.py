@@ -149,32 +149,63 @@ def trunc_normal_(
     b: float = 2.0,
     generator: Generator | None = None,
 ) -> Tensor:
-    """Fill with N(mean, std²) truncated to [a, b] (inverse-CDF sampling, as PyTorch)."""
+    """Fill with N(mean, std²) truncated to [a, b], by PyTorch 2.13's two samplers (the same
+    draws after the same seed), chosen by the probability ``mass`` of [a, b] under N(mean, std²):
+
+    * ``mass >= 0.3``: rejection. The tensor is filled by ``normal_(mean, std)``; while an
+      element lies outside [a, b], a whole new ``normal_(mean, std)`` tensor is drawn and
+      the outside elements take its values.
+    * below (a narrow interval, or one far in a tail): a uniform proposal. A round draws a
+      whole tensor ``x ~ U(a, b)`` and a whole tensor ``u ~ U(0, 1)`` and accepts ``x``
+      where ``u <= exp((z*² - z²) / 2)``, ``z = (x - mean) / std`` and ``z*`` the point of
+      the standardised interval nearest 0; rounds repeat for the rest.
+
+    As PyTorch: warns when ``mean`` is more than 2 std outside [a, b]; ``std == 0`` raises
+    ZeroDivisionError, ``a > b`` uniform_'s RuntimeError, ``a == b`` fills with ``a``. A
+    negative ``std`` (PyTorch accepts it) samples [a, b] correctly but not with torch's
+    numbers.
+    """
     _random_fill_dtype(tensor, "trunc_normal_")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(
+            "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+            "The distribution of values may be incorrect.",
+            stacklevel=2,
+        )
+    za, zb = (a - mean) / std, (b - mean) / std  # std == 0: ZeroDivisionError, as PyTorch
+    shape, dt = tensor.shape, tensor._data.dtype
+    if _normal_cdf(zb) - _normal_cdf(za) >= _REJECTION_MIN_MASS:  # (negative for std < 0)
+        x = np.asarray(normal_values(generator, mean, std, shape, dt)).astype(dt)
+        lo, hi = dt.type(a), dt.type(b)
+        outside = ~((x >= lo) & (x <= hi))
+        while outside.any():
+            y = np.asarray(normal_values(generator, mean, std, shape, dt)).astype(dt)
+            x = np.where(outside, y, x)
+            outside = ~((x >= lo) & (x <= hi))
+        return _fill(tensor, x)
+    za, zb = min(za, zb), max(za, zb)
+    nearest = 0.0 if za <= 0.0 <= zb else (za if za > 0.0 else zb)
+    x = np.zeros(shape, dtype=dt)
+    todo = np.ones(shape, dtype=bool)
+    while todo.any():  # a > b: uniform_'s RuntimeError, as PyTorch
+        proposal = np.asarray(uniform_values(generator, a, b, shape, dt)).astype(dt)
+        u = np.asarray(uniform_values(generator, 0.0, 1.0, shape, dt)).astype(dt)
+        z = (proposal - dt.type(mean)) / dt.type(std)
+        with np.errstate(over="ignore", under="ignore"):
+            ratio = np.exp((dt.type(nearest * nearest) - z * z) / dt.type(2))
+        take = todo & (u <= ratio)
+        x[take] = proposal[take]
+        todo &= ~take
+    return _fill(tensor, x)
 
-    def cdf(v: float) -> float:
-        return (1.0 + math.erf(v / math.sqrt(2.0))) / 2.0
 
-    lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
-    # PyTorch's steps: uniform_(2 lo - 1, 2 hi - 1) in the tensor's dtype (the same draws
-    # after the same seed), erfinv, * std sqrt(2), + mean, clamp to [a, b]
-    u = uniform_values(generator, 2 * lo - 1, 2 * hi - 1, tensor.shape, tensor._data.dtype)
-    dt = np.asarray(u).dtype
-    v = _erfinv(u).astype(dt) * dt.type(std * math.sqrt(2.0)) + dt.type(mean)
-    return _fill(tensor, np.clip(v, a, b))
+_REJECTION_MIN_MASS = 0.3
+"""PyTorch's trunc_normal_ rejects normal draws when [a, b] holds at least this much of
+N(mean, std²) (found by bisection against torch 2.13), else it samples a uniform proposal."""
 
 
-def _erfinv(u: np.ndarray) -> np.ndarray:
-    try:
-        from scipy.special import erfinv
-
-        return erfinv(u)
-    except ImportError:  # Newton iterations on erf(x) = u from a rational initial guess
-        x = np.sqrt(-np.log((1 - u) * (1 + u))) * np.sign(u) * 0.886
-        erf = np.vectorize(math.erf)
-        for _ in range(30):
-            x = x - (erf(x) - u) / (2 / math.sqrt(math.pi) * np.exp(-x * x))
-        return x
+def _normal_cdf(z: float) -> float:
+    return (1.0 + math.erf(z / math.sqrt(2.0))) / 2.0
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:

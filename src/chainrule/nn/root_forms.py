@@ -163,9 +163,9 @@ def _rrelu(
     x = _tensor(op, "input", input)
     if lower > upper:
         raise RuntimeError(f"{op}: Lower bound should be less than or equal to the upper bound")
-    u = gen(generator).random(tuple(x.shape))  # the draw F.rrelu makes, from ``generator``
-    xp = get_array_module(x._data)
-    slopes = constant(xp.asarray(lower + (upper - lower) * u).astype(x._data.dtype))
+    from .functional.activation import _rrelu_slopes  # noqa: PLC0415
+
+    slopes = _rrelu_slopes(x, lower, upper, generator)  # F.rrelu's draws, from ``generator``
     return composite_result(x, inplace, "rrelu", lambda t: where(t._data > 0, t, t * slopes))
 
 

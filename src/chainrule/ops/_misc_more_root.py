@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import creation, return_types
 from .. import dtypes as _dt
+from .._kernels import random_draws
 from ..autograd.tensor import Tensor
 from ..creation_options import check_layout, write_factory_out
 from ..determinism import (
@@ -24,6 +25,7 @@ from ..determinism import (
     use_deterministic_algorithms,
 )
 from ..random import Generator, gen
+from ..random_mt19937 import TorchStream
 from ._util import as_tensor
 from .binding import tensor_method
 from .no_derivative import record_no_derivative
@@ -77,7 +79,14 @@ def binomial(count: Tensor, prob: Tensor, generator: Generator | None = None) ->
         raise RuntimeError("binomial: prob must be in [0, 1]")
     if not ((n >= 0) & (n == np.floor(n)) & np.isfinite(n)).all():
         raise RuntimeError("binomial: count must be non-negative integers (as floats)")
-    draws = gen(generator).binomial(n.astype(np.int64), q)
+    stream = gen(generator)
+    if isinstance(stream, TorchStream):  # PyTorch's draws (see _kernels.random_draws)
+        single = c.dtype != np.float64  # float32 parameters round 1 - p and n p
+        flat_n, flat_q = (np.ascontiguousarray(v.reshape(-1)) for v in (n, q))
+        draws = random_draws.run(random_draws.binomial_torch, stream, flat_n, flat_q, single)
+        draws = draws.reshape(n.shape)
+    else:
+        draws = stream.binomial(n.astype(np.int64), q)
     return Tensor._new(np.asarray(draws).astype(c.dtype))
 
 
@@ -90,6 +99,55 @@ def _hist_args(op: str, x: Tensor, weight: Any) -> np.ndarray | None:
     if w.dtype != x.dtype:
         raise RuntimeError(f"{op}: expected weight to have dtype {x.dtype}, got {w.dtype}")
     return np.asarray(w._data)
+
+
+def _histogram_bins(
+    x: Tensor,
+    data: np.ndarray,
+    bins: Any,
+    range: Any,  # noqa: A002 - PyTorch's name
+) -> tuple[Any, tuple[float, float] | None]:
+    """``histogram``'s ``bins`` and ``range`` checked as PyTorch checks them (RuntimeError,
+    TypeError for a float count or a range given with edges), as NumPy's arguments."""
+    if isinstance(bins, Tensor):
+        if range is not None:
+            raise TypeError("histogram: range= is only accepted with an integer bins count")
+        if bins.ndim != 1:
+            raise RuntimeError(
+                f"histogram: bins tensor should have one dimension, but got {bins.ndim} dimensions"
+            )
+        if bins.numel() == 0:
+            raise RuntimeError("histogram: bins tensor should have at least 1 element, got 0")
+        if bins.dtype != x.dtype:
+            raise RuntimeError(
+                f"histogram: input tensor and bins tensor should have the same dtype, but got "
+                f"input with dtype {x.dtype} and bins with dtype {bins.dtype}"
+            )
+        return np.asarray(bins._data), None
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)):
+        raise TypeError(
+            f"histogram: bins must be an int or a 1-d tensor of edges, got {type(bins).__name__}"
+        )
+    if bins <= 0:
+        raise RuntimeError(f"histogram: bins must be > 0, but got {bins}")
+    if range is not None:
+        if len(range) != 2:
+            raise RuntimeError(
+                f"histogram: for a 1-dimensional histogram range should have 2 elements, "
+                f"but got {len(range)}"
+            )
+        lo, hi = float(range[0]), float(range[1])
+        what = "range"
+    elif data.size:
+        lo, hi = float(data.min()), float(data.max())
+        what = "data range"
+    else:
+        return builtins.int(bins), None
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise RuntimeError(f"histogram: {what} [{lo}, {hi}] is not finite")
+    if lo > hi:
+        raise RuntimeError(f"histogram: min should not exceed max, but got min {lo} max {hi}")
+    return builtins.int(bins), (lo, hi)
 
 
 @tensor_method(keywords=True)
@@ -111,17 +169,20 @@ def histogram(
         RuntimeError: a weight of another shape or dtype.
     """
     x = as_tensor(input)
+    if x.dtype == np.float16:
+        raise NotImplementedError('"histogram" not implemented for torch.float16')
     w = _hist_args("histogram", x, weight)
     if w is not None and w.shape != x.shape:
         raise RuntimeError(
             f"histogram: if weight tensor is provided, it should have the same shape as the "
             f"input tensor, got {tuple(w.shape)} and {tuple(x.shape)}"
         )
-    b = np.asarray(bins._data) if isinstance(bins, Tensor) else bins
+    data = np.asarray(x._data).ravel()
+    b, lohi = _histogram_bins(x, data, bins, range)
     hist, edges = np.histogram(
-        np.asarray(x._data).ravel(),
+        data,
         b,
-        range=range,
+        range=lohi,
         weights=w if w is None else w.ravel(),
         density=density,
     )

@@ -33,11 +33,11 @@ The gradient rules are first-order only, as PyTorch's (double backward raises).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from .._kernels import random_draws
 from ..autograd.function import Function, once_differentiable
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
@@ -245,63 +245,21 @@ def _check_alpha(name: str, t: Tensor, kernel: str) -> None:
         raise RuntimeError(f"{name}: concentrations must be non-negative and not NaN")
 
 
-# PyTorch's draws are made element by element (acceptance-rejection on the shared stream),
-# ~40 µs each in Python: beyond this many elements a call draws NumPy's own Gamma numbers
-# instead (same distribution, ~400x faster, not PyTorch's values)
-TORCH_GAMMA_MAX = 1024
-_THIRD_F = float(np.float32(1.0) / np.float32(3.0))  # PyTorch's float literals, widened
-_SQUEEZE_F = float(np.float32(0.0331))
-
-
-def _torch_gamma(stream: TorchStream, alpha: np.ndarray, single: bool) -> np.ndarray:
-    """PyTorch's CPU Gamma(alpha, 1) draws, element by element from ``stream``: Marsaglia
-    and Tsang's acceptance-rejection on float64 uniforms and (cached Box-Muller) normals,
-    ``alpha < 1`` boosted to ``alpha + 1`` with a ``(1 - u) ** (1 / alpha)`` factor.
-    ``single``: float32 concentrations, whose boost and ``d = alpha - 1/3`` PyTorch
-    computes in float32 (the rest in float64)."""
-    flat = alpha.reshape(-1)
-    out = np.empty(flat.shape, np.float64)
-    f32 = np.float32
-    for i, a in enumerate(flat.tolist()):
-        scale = 1.0
-        if a < 1.0:
-            if a == 0.0:
-                out[i] = 0.0
-                continue
-            inv = float(f32(1.0) / f32(a)) if single else 1.0 / a
-            scale *= (1.0 - float(stream._unit(1, np.float64)[0])) ** inv
-            a = float(f32(a) + f32(1.0)) if single else a + 1.0
-        d = float(f32(a) - f32(_THIRD_F)) if single else a - _THIRD_F
-        c = 1.0 / math.sqrt(9.0 * d)
-        while True:
-            while True:
-                x = float(stream._box_muller_pairs(1)[0])
-                y = 1.0 + c * x
-                if y > 0:
-                    break
-            v = y * y * y
-            u = 1.0 - float(stream._unit(1, np.float64)[0])
-            xx = x * x
-            if u < 1.0 - _SQUEEZE_F * xx * xx:
-                break
-            if math.log(u) < 0.5 * xx + d * (1.0 - v + math.log(v)):
-                break
-        out[i] = scale * d * v
-    return out.reshape(alpha.shape)
-
-
 def _gamma_draw(
     alpha: np.ndarray, generator: Generator | None, dtype: np.dtype, single: bool = False
 ) -> np.ndarray:
     """Gamma(alpha, 1) draws, clamped to the dtype's smallest normal number (as PyTorch:
     a draw never underflows to exactly zero). On a PyTorch stream the values are PyTorch's
-    for calls of up to ``TORCH_GAMMA_MAX`` elements (``single``: the concentrations were
-    float32, see :func:`_torch_gamma`); larger calls draw NumPy's numbers."""
+    for any size (``single``: the concentrations were float32; see
+    :mod:`chainrule._kernels.random_draws`, compiled, or a Python loop under
+    ``CHAINRULE_NUMBA=0``); another stream draws NumPy's numbers."""
     a = np.asarray(alpha, dtype=np.float64)
     stream = gen(generator)
     with np.errstate(all="ignore"):
-        if isinstance(stream, TorchStream) and a.size <= TORCH_GAMMA_MAX and not np.isnan(a).any():
-            raw = _torch_gamma(stream, a, single)
+        if isinstance(stream, TorchStream):
+            flat = np.ascontiguousarray(a.reshape(-1))
+            raw = random_draws.run(random_draws.gamma_torch, stream, flat, bool(single))
+            raw = raw.reshape(a.shape)
         else:
             raw = stream.standard_gamma(np.where(a > 0, a, 1.0))
     raw = np.where(a > 0, raw, np.where(a == 0, 0.0, np.nan))

@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels import random_draws
 from .._type_names import type_name
 from ..autograd.tensor import Tensor
 from ..backend import to_device
 from ..random import Generator, gen
-from ..random_mt19937 import draw_dtype
+from ..random_mt19937 import TorchStream, draw_dtype
 from ._util import as_tensor
 from .inplace import check_unrecorded_write
 
@@ -59,7 +60,13 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
         raise RuntimeError(
             "poisson: invalid Poisson rate, expected rate to be non-negative and finite"
         )
-    return Tensor._new(np.asarray(gen(generator).poisson(lam)).astype(rates.dtype))
+    stream = gen(generator)
+    if isinstance(stream, TorchStream):  # PyTorch's draws (see _kernels.random_draws)
+        flat = np.ascontiguousarray(lam.reshape(-1))
+        draws = random_draws.run(random_draws.poisson_torch, stream, flat).reshape(lam.shape)
+    else:
+        draws = np.asarray(stream.poisson(lam))
+    return Tensor._new(draws.astype(rates.dtype))
 
 
 def apply_(x: Tensor, callable: Callable) -> Tensor:  # noqa: A002 - PyTorch's name

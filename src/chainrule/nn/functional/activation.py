@@ -373,12 +373,20 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     return Softshrink.apply(input, lambd=lambd)
 
 
-def _rrelu_slopes(input: Tensor, lower: float, upper: float) -> Tensor:
+def _rrelu_slopes(input: Tensor, lower: float, upper: float, generator: object = None) -> Tensor:
     """One slope per element, uniform in [lower, upper), from chainrule's default generator
-    (a constant: the gradient with respect to x is the slope itself)."""
-    u = gen(None).random(input.shape)
-    r = (lower + (upper - lower) * u).astype(input._data.dtype, copy=False)  # keeps vmap marks
+    (a constant: the gradient with respect to x is the slope itself). As PyTorch, only the
+    elements ``<= 0`` draw (one float64 uniform each, in element order; NaN and positive
+    elements draw nothing and keep slope 1), so the stream matches torch's."""
     xp = get_array_module(input._data)
+    if type(input._data) is np.ndarray:
+        mask = input._data <= 0
+        r = np.ones(mask.shape)
+        r[mask] = lower + (upper - lower) * gen(generator).random(int(mask.sum()))
+        r = r.astype(input._data.dtype, copy=False)
+    else:  # under vmap (a slope per element of each sample) or on a device array
+        u = gen(generator).random(input.shape)
+        r = (lower + (upper - lower) * u).astype(input._data.dtype, copy=False)  # vmap marks
     if xp is not np:
         r = xp.asarray(r)
     return Tensor._make(r, False, None, 0)
@@ -393,8 +401,8 @@ def rrelu(
 ) -> Tensor:
     """Randomized leaky ReLU: x if x > 0 else a · x.
 
-    Training: a is drawn uniformly from [lower, upper] for every element (chainrule's
-    generator, so ``cr.manual_seed`` reproduces it) and the gradient uses the drawn a.
+    Training: a is drawn uniformly from [lower, upper] for every element ``<= 0`` (chainrule's
+    generator: ``cr.manual_seed(s)`` gives torch's slopes) and the gradient uses the drawn a.
     Evaluation: the fixed slope a = (lower + upper) / 2, i.e. ``leaky_relu``.
     """
     _check(input, "rrelu")

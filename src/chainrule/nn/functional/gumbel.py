@@ -35,8 +35,13 @@ def gumbel_softmax(
     x = as_tensor(logits)
     if not tau > 0:
         raise ValueError(f"gumbel_softmax: tau must be > 0, got {tau}")
-    u = gen(generator).random(x.shape)
-    noise = -np.log(-np.log(np.clip(u, np.finfo(np.float64).tiny, 1.0)))
+    stream = gen(generator)
+    if hasattr(stream, "exponential_fill"):  # PyTorch's -log(exponential_()), same draws
+        with np.errstate(divide="ignore"):
+            noise = -np.log(np.asarray(stream.exponential_fill(1.0, x.shape)).astype(x.dtype))
+    else:
+        u = stream.random(x.shape)
+        noise = -np.log(-np.log(np.clip(u, np.finfo(np.float64).tiny, 1.0)))
     y = softmax((x + Tensor._new(noise.astype(x.dtype))) / tau, dim)
     if not hard:
         return y
