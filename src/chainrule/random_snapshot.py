@@ -28,7 +28,7 @@ from .autograd.tensor import Tensor
 from .random import Generator, default_generator
 from .random_mt19937 import TorchStream
 
-__all__ = ["RngSnapshot", "restore", "snapshot"]
+__all__ = ["RngSnapshot", "engine_words", "restore", "snapshot"]
 
 _KEY_WORDS = 624
 _ENGINE_NBYTES = 4 * _KEY_WORDS + 4  # uint32 key[624]; int pos
@@ -89,3 +89,16 @@ def restore(snap: RngSnapshot) -> None:
     ctypes.memmove(stream.bits.ctypes.state_address, snap.engine, _ENGINE_NBYTES)
     stream.normal_cache, stream.fresh = snap.normal_cache, snap.fresh
     gen.np, gen._seed = stream, snap.seed
+
+
+def engine_words(stream: TorchStream) -> tuple[np.ndarray, Any] | None:
+    """The mt19937 engine of ``stream`` in place, for compiled samplers that run the engine
+    themselves (``_kernels/random_draws.py``): its 624 key words as a writable ``uint32``
+    array over the engine's own memory, and its position as a ``ctypes.c_int`` over the
+    engine's (``.value`` reads and writes it). None where the layout was not recognised
+    (the caller then goes through ``MT19937.state``). Valid while ``stream`` lives."""
+    if not _FAST:
+        return None
+    addr = stream.bits.ctypes.state_address
+    key = np.ctypeslib.as_array((ctypes.c_uint32 * _KEY_WORDS).from_address(addr))
+    return key, ctypes.c_int.from_address(addr + 4 * _KEY_WORDS)

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ..random_snapshot import engine_words
 from . import jit
 
 __all__ = ["binomial_torch", "gamma_torch", "poisson_torch", "run"]
@@ -461,16 +462,28 @@ def run(kern: jit.Kernel, stream: Any, *args: Any) -> np.ndarray:
     """Call ``kern(*args, key, pos, cache, out)`` on ``stream``'s state (a TorchStream) and
     move the state back into it; ``out`` (float64, the first argument's size) is returned.
     The first argument must be a flat float64 array (the rest as the kernel takes them)."""
-    st = stream.bits.state["state"]
-    key = np.array(st["key"], dtype=np.uint32)
-    pos = np.array([int(st["pos"])], dtype=np.int64)
     cache = np.zeros(2)
     if stream.normal_cache is not None:
         cache[:] = (1.0, stream.normal_cache)
     out = np.empty(args[0].size, dtype=np.float64)
-    kern(*args, key, pos, cache, out)
-    if pos[0] != int(st["pos"]) or not np.array_equal(key, st["key"]):
-        stream.bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": int(pos[0])}}
+    engine = engine_words(stream)
+    if engine is not None:  # the kernel runs on the engine's own memory (no state copies)
+        key, position = engine
+        before = (key.copy(), position.value)
+        pos = np.array([before[1]], dtype=np.int64)
+        kern(*args, key, pos, cache, out)
+        position.value = int(pos[0])
+        changed = pos[0] != before[1] or not np.array_equal(key, before[0])
+    else:
+        st = stream.bits.state["state"]
+        key = np.array(st["key"], dtype=np.uint32)
+        pos = np.array([int(st["pos"])], dtype=np.int64)
+        kern(*args, key, pos, cache, out)
+        changed = pos[0] != int(st["pos"]) or not np.array_equal(key, st["key"])
+        if changed:
+            state = {"key": key, "pos": int(pos[0])}
+            stream.bits.state = {"bit_generator": "MT19937", "state": state}
+    if changed:
         stream.fresh = False
     stream.normal_cache = float(cache[1]) if cache[0] else None
     return out
