@@ -214,8 +214,7 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        # an unknown value raises when the module is called (F.gelu's RuntimeError), as PyTorch
         self.approximate = approximate
 
     def forward(self, input: Tensor) -> Tensor:

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ._graph import model_graph
+
 __all__ = ["SummaryWriter"]
 
 
@@ -169,8 +171,12 @@ class SummaryWriter:
         self, main_tag: str, tag_scalar_dict: dict, global_step: Any = None, walltime: Any = None
     ) -> None:
         """Several curves on one chart: each goes to the run ``<log_dir>/<main_tag>_<tag>``
-        under the tag ``main_tag`` (PyTorch's layout)."""
+        under the tag ``main_tag`` (PyTorch's layout), all with one wall time. As PyTorch's,
+        it (re)opens the writer's own event file first, so after ``close()`` it starts new
+        files there too."""
         summary_pb2 = self._pb.summary
+        self._writer(self.log_dir)
+        walltime = time.time() if walltime is None else walltime
         for tag, value in tag_scalar_dict.items():
             path = os.path.join(self.log_dir, f"{main_tag.replace('/', '_')}_{tag}")
             self._summary(
@@ -322,6 +328,7 @@ class SummaryWriter:
         for k, v in values.items():
             start.hparams[k].CopyFrom(v)
         end = plugin_pb2.SessionEndInfo(status=api_pb2.STATUS_SUCCESS)
+        self._writer(self.log_dir)  # (re)opened after close(), as PyTorch's
         path = os.path.join(self.log_dir, run_name or str(time.time()))
         for tag, content in (
             ("_hparams_/experiment", dict(experiment=experiment)),
@@ -343,6 +350,28 @@ class SummaryWriter:
                 path,
             )
 
+    def add_graph(
+        self,
+        model: Any,
+        input_to_model: Any = None,
+        verbose: bool = False,
+        use_strict_trace: bool = True,
+    ) -> None:
+        """The model's graph for TensorBoard's Graphs tab (see :func:`._graph.model_graph`:
+        one node per leaf-module call, in its scope, between ``input/...`` and
+        ``output/output.N`` IO nodes), then a ``step1`` run metadata record, as PyTorch's.
+        ``verbose`` prints the nodes (PyTorch prints its trace); ``use_strict_trace`` changes
+        nothing (chainrule records module calls, it does not trace: there is nothing to make
+        strict).
+
+        Raises:
+            TypeError: ``model`` is not an ``nn.Module``.
+        """
+        graph, metadata = model_graph(self._pb, model, input_to_model, verbose)
+        Event = self._pb.Event  # noqa: N806 - a proto class
+        self._emit(self.log_dir, Event(wall_time=time.time(), graph_def=graph))
+        self._emit(self.log_dir, Event(wall_time=time.time(), tagged_run_metadata=metadata))
+
     # ------------------------------------------------------------------ lifetime
     def flush(self) -> None:
         """Write everything queued to disk."""
@@ -350,7 +379,7 @@ class SummaryWriter:
             w.flush()
 
     def close(self) -> None:
-        """Flush and close every event file (the writer can not be used afterwards)."""
+        """Flush and close every event file; a later record opens new ones (as PyTorch)."""
         for w in self._writers.values():
             w.close()
         self._writers = {}
