@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule.optim.optimizer import decay_weights_, regularized_grad
+from chainrule.optim._update_helpers import decay_weights_, regularized_grad
 
 
 @pytest.mark.parametrize("decoupled", [False, True])

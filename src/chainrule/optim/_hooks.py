@@ -189,6 +189,11 @@ class OptimizerHooksMixin:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        defaults = self.__dict__.get("defaults")
+        if isinstance(defaults, dict):
+            # PyTorch's Optimizer.__setstate__ (so also load_state_dict): a group added
+            # later gets differentiable=False even where the class takes no such option
+            defaults.setdefault("differentiable", False)
         for name in _HOOK_DICTS:
             self.__dict__.setdefault(name, OrderedDict())
 

@@ -16,6 +16,7 @@ from .scheduler_base import (
     LambdaScheduler,
     LRScheduler,
     _check_optimizer,
+    set_group_lr,
     warn_get_lr_outside_step,
 )
 
@@ -157,9 +158,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             values = self.get_lr()
         finally:
             self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = self._current_lrs()
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
+            set_group_lr(group, lr)
+        self._last_lr = self._copied_lrs()
 
 
 class CyclicLR(LRScheduler):
@@ -197,7 +198,7 @@ class CyclicLR(LRScheduler):
         base_lrs = _format("base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
-                group["lr"] = lr
+                set_group_lr(group, lr)
         self.max_lrs = _format("max_lr", optimizer, max_lr)
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up
@@ -328,13 +329,13 @@ class ChainedScheduler(LRScheduler):
                 )
         self._schedulers = schedulers
         self.optimizer = optimizer
-        self._last_lr = self._current_lrs()
+        self._last_lr = self._copied_lrs()
 
     def step(self) -> None:  # type: ignore[override]
         """Step every scheduler in order (no ``epoch``: PyTorch's takes none either)."""
         for s in self._schedulers:
             s.step()
-        self._last_lr = self._current_lrs()
+        self._last_lr = self._copied_lrs()
 
     def state_dict(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}

@@ -14,6 +14,8 @@ from .scheduler_base import (
     warn_get_lr_outside_step,
 )
 
+_PHASE_KEYS = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
+
 
 class OneCycleLR(LRScheduler):
     """Warm the lr up from ``max_lr / div_factor`` to ``max_lr``, then anneal it down to
@@ -80,22 +82,24 @@ class OneCycleLR(LRScheduler):
             )
         n = self.total_steps
         if three_phase:
-            self._schedule_phases = [
-                [float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
-                [
+            phases = [
+                (float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (
                     float(2 * pct_start * n) - 2,
                     "max_lr",
                     "initial_lr",
                     "base_momentum",
                     "max_momentum",
-                ],
-                [n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"],
+                ),
+                (n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
             ]
         else:
-            self._schedule_phases = [
-                [float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
-                [n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"],
+            phases = [
+                (float(pct_start * n) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
             ]
+        # PyTorch's layout (its state_dict shows it): one dict per phase
+        self._schedule_phases = [dict(zip(_PHASE_KEYS, phase)) for phase in phases]
         self._anneal_func_type = anneal_strategy
         max_lrs = _per_group("max_lr", optimizer, max_lr, "OneCycleLR")
         if last_epoch == -1:
@@ -142,7 +146,8 @@ class OneCycleLR(LRScheduler):
         last = len(self._schedule_phases) - 1
         for group in self.optimizer.param_groups:
             start_step = 0.0
-            for i, (end_step, lr0, lr1, m0, m1) in enumerate(self._schedule_phases):
+            for i, phase in enumerate(self._schedule_phases):
+                end_step, lr0, lr1, m0, m1 = (phase[k] for k in _PHASE_KEYS)
                 if step <= end_step or i == last:
                     pct = (step - start_step) / (end_step - start_step)
                     lr = self._anneal(group[lr0], group[lr1], pct)
@@ -160,4 +165,8 @@ class OneCycleLR(LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
-        self._schedule_phases = [list(p) for p in self._schedule_phases]
+        # a phase saved as a list (chainrule's older layout) becomes PyTorch's dict
+        self._schedule_phases = [
+            dict(p) if isinstance(p, dict) else dict(zip(_PHASE_KEYS, p))
+            for p in self._schedule_phases
+        ]

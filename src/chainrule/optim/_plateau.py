@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .optimizer import Optimizer
-from .scheduler_base import LRScheduler, _check_optimizer, warn_epoch_deprecated
+from .scheduler_base import LRScheduler, _check_optimizer, set_group_lr, warn_epoch_deprecated
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -39,7 +39,7 @@ class ReduceLROnPlateau(LRScheduler):
         threshold: float = 1e-4,
         threshold_mode: str = "rel",
         cooldown: int = 0,
-        min_lr: float | Sequence[float] = 0.0,
+        min_lr: float | Sequence[float] = 0,
         eps: float = 1e-8,
     ):
         if not factor < 1.0:
@@ -62,7 +62,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown = cooldown
         self.eps = eps
         self.last_epoch = 0
-        self._last_lr = self._current_lrs()
+        self._last_lr = self._copied_lrs()
         self._init_is_better(mode, threshold, threshold_mode)
         self._reset()
 
@@ -114,7 +114,7 @@ class ReduceLROnPlateau(LRScheduler):
             self._reduce_lr()
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        self._last_lr = self._current_lrs()
+        self._last_lr = self._copied_lrs()
 
     def _reduce_lr(self) -> None:
         groups = self.optimizer.param_groups
@@ -130,7 +130,7 @@ class ReduceLROnPlateau(LRScheduler):
             old_lr = float(group["lr"])
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:
-                group["lr"] = new_lr
+                set_group_lr(group, new_lr)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)

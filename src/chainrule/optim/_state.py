@@ -55,9 +55,12 @@ def cast_like(
         value = np.array(value, scalar_dtype())
     if not (hasattr(value, "shape") and hasattr(value, "dtype")):
         return value
+    # PyTorch casts to a floating-point parameter's dtype only: for a complex parameter
+    # every entry keeps its own dtype (ASGD's float32 eta/mu, NAdam's mu_product)
+    param_dtype = p._data.dtype if p._data.dtype.kind in "fV" else value.dtype
     if value.ndim == 0 and (p._data.ndim != 0 or counter):
         keep = key == "step" and value.dtype.kind == "f"
-        dtype = value.dtype if keep else scalar_dtype() if key == "step" else p._data.dtype
+        dtype = value.dtype if keep else scalar_dtype() if key == "step" else param_dtype
         if _reusable(source, value, np, dtype):
             return source
         return Tensor._make(np.array(value, dtype=dtype), False, None, 0)
@@ -68,9 +71,9 @@ def cast_like(
             f"{tuple(p._data.shape)}"
         )
     xp = get_array_module(p._data)
-    if _reusable(source, value, xp, p._data.dtype):
+    if _reusable(source, value, xp, param_dtype):
         return source
-    return Tensor._make(xp.array(value, dtype=p._data.dtype, copy=True), False, None, 0)
+    return Tensor._make(xp.array(value, dtype=param_dtype, copy=True), False, None, 0)
 
 
 def _reusable(source: Tensor | None, array: Any, xp: Any, dtype: Any) -> bool:

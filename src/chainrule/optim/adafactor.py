@@ -96,6 +96,12 @@ class Adafactor(Optimizer):
         check_flags("Adafactor", defaults)
         super().__init__(params, defaults)
 
+    def _check_group(self, group: dict[str, Any]) -> None:
+        # PyTorch refuses a complex parameter before it updates any of the group's
+        for p in group["params"]:
+            if p.grad is not None and p.dtype.is_complex:
+                raise RuntimeError("Adafactor does not support complex parameters")
+
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         if param.dtype.kind == "c":
@@ -169,4 +175,14 @@ class Adafactor(Optimizer):
                         f"{tuple(arr.shape)}; a parameter of shape {shape} needs "
                         f"{expect.get(name) if len(shape) >= 2 else 'no factored state'}"
                     )
-                self.state[p][name] = xp.array(arr, dtype=p._data.dtype, copy=True)
+                if (
+                    isinstance(value, Tensor)
+                    and get_array_module(arr) is xp
+                    and arr.dtype == p._data.dtype
+                    and getattr(arr.flags, "writeable", True)
+                ):  # PyTorch's ``.to``: a tensor already of the right dtype is kept
+                    self.state[p][name] = value
+                else:  # a tensor, as every other state entry (never a bare array)
+                    self.state[p][name] = Tensor._make(
+                        xp.array(arr, dtype=p._data.dtype, copy=True), False, None, 0
+                    )

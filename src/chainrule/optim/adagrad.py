@@ -10,7 +10,8 @@ import numpy as np
 from ..backend import get_array_module
 from ._flags import check_flags, check_fused_options, check_fused_param
 from ._state import store_state
-from .optimizer import Optimizer, _check_non_negative, regularized_grad
+from ._update_helpers import regularized_grad
+from .optimizer import Optimizer, _check_non_negative
 
 
 class Adagrad(Optimizer):
@@ -83,7 +84,7 @@ class Adagrad(Optimizer):
         # PyTorch makes every parameter's state here, not at its first step: the state dict
         # of a fresh optimizer (or of one whose parameter never got a gradient) lists them.
         # Its sums start at this argument's value, even in a group that gives its own
-        # initial_accumulator_value (which only a group added later starts from)
+        # initial_accumulator_value (and so do a group's added later, see _init_state)
         start = {"initial_accumulator_value": initial_accumulator_value}
         for group in self.param_groups:
             for p in group["params"]:
@@ -109,6 +110,8 @@ class Adagrad(Optimizer):
             RuntimeError: the group has a weight decay (PyTorch's refusal).
         """
         check_flags("Adagrad", group)
+        if group.get("fused"):  # PyTorch's fused kernel takes dense gradients only
+            raise RuntimeError("`fused` does not support sparse grad or complex param")
         if group["weight_decay"] != 0:
             raise RuntimeError("weight_decay option is not compatible with sparse gradients")
         if not state:
@@ -128,7 +131,9 @@ class Adagrad(Optimizer):
     def _init_state(self, param: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         state["step"] = 0
-        init = group["initial_accumulator_value"]
+        # PyTorch starts every sum at the constructor's value: also a group's added later
+        # with its own initial_accumulator_value (its state is made at its first step)
+        init = self.defaults["initial_accumulator_value"]
         # a complex parameter is a pair of reals: both parts start at the value, as PyTorch
         state["sum"] = xp.full_like(param, complex(init, init) if param.dtype.kind == "c" else init)
 

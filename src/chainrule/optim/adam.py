@@ -16,7 +16,8 @@ from ._flags import (
     check_fused_options,
     check_fused_param,
 )
-from .optimizer import Optimizer, _check_beta, _check_non_negative, decay_weights_, regularized_grad
+from ._update_helpers import decay_weights_, regularized_grad
+from .optimizer import Optimizer, _check_beta, _check_non_negative
 
 
 class Adam(Optimizer):
@@ -136,25 +137,34 @@ class Adam(Optimizer):
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = math.sqrt(1 - beta2**step)
-        if not group["amsgrad"] and _fast.adam(
-            param,
-            grad,
-            exp_avg,
-            exp_avg_sq,
-            beta1,
-            beta2,
-            step_size,
-            bias_correction2_sqrt,
-            eps,
-            decay,
+        weight = 1 - beta1  # exp_avg.lerp_(grad, weight), PyTorch's two-branch lerp
+        if (
+            not group["amsgrad"]
+            and weight < 0.5
+            and _fast.adam(
+                param,
+                grad,
+                exp_avg,
+                exp_avg_sq,
+                beta1,
+                beta2,
+                step_size,
+                bias_correction2_sqrt,
+                eps,
+                decay,
+            )
         ):
             return  # one fused compiled pass (chainrule._kernels.optim), same float32 ops
         decay_weights_(param, group)
         # In place with one scratch array: this step is memory-bound. It is allocated (not
         # `grad - exp_avg`, which NumPy makes a scalar for a 0-d parameter) so out= takes it.
         tmp = xp.subtract(grad, exp_avg, out=xp.empty_like(exp_avg))
-        tmp *= 1 - beta1
-        exp_avg += tmp  # lerp towards grad, as PyTorch does
+        if weight < 0.5:  # lerp towards grad, as PyTorch does
+            tmp *= weight
+            exp_avg += tmp
+        else:  # its other branch, grad - (grad - exp_avg)(1 - weight): exact at beta1 = 0
+            tmp *= 1 - weight
+            xp.subtract(grad, tmp, out=exp_avg)
         xp.multiply(grad, grad, out=tmp)
         tmp *= 1 - beta2
         exp_avg_sq *= beta2

@@ -6,8 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
+from ._array_math import lerp
 from ._flags import check_flags
-from .optimizer import Optimizer, _check_beta, _check_non_negative, regularized_grad
+from ._update_helpers import regularized_grad
+from .optimizer import Optimizer, _check_beta, _check_non_negative
 
 
 class Adamax(Optimizer):
@@ -84,7 +86,7 @@ class Adamax(Optimizer):
         state["step"] += 1
         grad = regularized_grad(param, grad, group)
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
-        exp_avg += (1 - beta1) * (grad - exp_avg)
+        exp_avg[...] = lerp(exp_avg, grad, 1 - beta1)  # PyTorch's lerp_ (exact at beta1 = 0)
         exp_inf *= beta2
         norm = xp.abs(grad)
         norm += group["eps"]

@@ -8,7 +8,8 @@ from typing import Any
 from ..backend import get_array_module
 from ._array_math import scalar_dtype_round
 from ._flags import check_flags
-from .optimizer import Optimizer, _check_non_negative, _check_number, regularized_grad
+from ._update_helpers import regularized_grad
+from .optimizer import Optimizer, _check_non_negative, _check_number
 
 __all__ = ["ASGD"]
 

@@ -140,10 +140,21 @@ class LBFGS(Optimizer):
         current_evals = 1
         state["func_evals"] += 1
         flat_grad = self._flat_grad()
+        if flat_grad.size == 0:  # PyTorch's flat_grad.abs().max() of no elements
+            raise RuntimeError(
+                "max(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument."
+            )
         if float(abs(flat_grad).max()) <= tol_grad:
             return orig_loss
 
         d, t = _array(state.get("d")), state.get("t")
+        if isinstance(t, Tensor):
+            t = t.item()
+        # PyTorch's first step size is min(1., 1. / grad.abs().sum()) * lr: a 0-d tensor
+        # when the tensor is the smaller (kept as the state's ``t`` if no later iteration
+        # replaces it), else a float
+        t_tensor = False
         old_dirs, old_stps, ro = (_arrays(state.get(k)) for k in ("old_dirs", "old_stps", "ro"))
         h_diag = _array(state.get("H_diag"))
         al = _arrays(state.get("al"))  # the two-loop's alphas, as PyTorch keeps them
@@ -177,9 +188,11 @@ class LBFGS(Optimizer):
             prev_loss = loss
 
             if state["n_iter"] == 1:
-                t = min(1.0, 1.0 / float(abs(flat_grad).sum())) * lr
+                inv = 1.0 / float(abs(flat_grad).sum())
+                t_tensor = inv < 1.0
+                t = min(1.0, inv) * lr
             else:
-                t = lr
+                t, t_tensor = lr, False
             gtd = float(flat_grad @ d)
             if gtd > -tol_change:  # not a descent direction any more
                 break
@@ -193,8 +206,18 @@ class LBFGS(Optimizer):
                 def obj(step: float, x0: list = x0, d: Any = d) -> tuple:
                     return self._directional_evaluate(closure, x0, step, d)
 
+                # PyTorch bounds the line search by the evaluations this step has left
+                # (max_eval - current_evals), not by the search's own default of 25:
+                # max_iter=1 (so max_eval=1) evaluates one step size only
                 loss, flat_grad, t, ls_evals = strong_wolfe(
-                    obj, t, d, loss, flat_grad, gtd, tolerance_change=tol_change
+                    obj,
+                    t,
+                    d,
+                    loss,
+                    flat_grad,
+                    gtd,
+                    tolerance_change=tol_change,
+                    max_ls=max_eval - current_evals,
                 )
                 self._add_grad(t, d)
                 opt_cond = float(abs(flat_grad).max()) <= tol_grad
@@ -219,7 +242,7 @@ class LBFGS(Optimizer):
         state.update(
             {
                 "d": _tensor(d, dtype),
-                "t": t,
+                "t": _tensor(t, dtype) if t_tensor else t,
                 "old_dirs": [_tensor(v, dtype) for v in old_dirs],
                 "old_stps": [_tensor(v, dtype) for v in old_stps],
                 "ro": [_tensor(v, dtype) for v in ro],

@@ -29,6 +29,7 @@ from .scheduler_base import (
     LambdaScheduler,
     LRScheduler,
     _check_optimizer,
+    set_group_lr,
     warn_get_lr_outside_step,
 )
 
@@ -365,7 +366,7 @@ class SequentialLR(LRScheduler):
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            set_group_lr(group, group["initial_lr"])
         for s in self._schedulers:  # undo the initial step each scheduler took
             s.last_epoch -= 1
         idx = bisect_right(self._milestones, 0)

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
-from ._array_math import scalar_dtype_round
+from ._array_math import lerp, scalar_dtype_round
 from ._flags import check_flags
-from .optimizer import Optimizer, _check_beta, _check_non_negative, decay_weights_, regularized_grad
+from ._update_helpers import decay_weights_, regularized_grad
+from .optimizer import Optimizer, _check_beta, _check_non_negative
 
 
 class NAdam(Optimizer):
@@ -104,7 +105,7 @@ class NAdam(Optimizer):
         mu_product = scalar_dtype_round(state["mu_product"] * scalar_dtype_round(mu))
         state["mu_product"] = mu_product
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (1 - beta1) * (grad - exp_avg)
+        exp_avg[...] = lerp(exp_avg, grad, 1 - beta1)  # PyTorch's lerp_ (exact at beta1 = 0)
         exp_avg_sq *= beta2
         exp_avg_sq += (1 - beta2) * (grad * grad)
         denom = xp.sqrt(exp_avg_sq / (1 - beta2**step))

@@ -46,6 +46,7 @@ from ._hooks import (
 from ._hooks import _global_optimizer_post_hooks as _global_optimizer_post_hooks
 from ._hooks import _global_optimizer_pre_hooks as _global_optimizer_pre_hooks
 from ._state import array_state, cast_like, store_state
+from ._update_helpers import _update_as_real
 
 __all__ = [
     "Optimizer",
@@ -78,9 +79,11 @@ def _check_number(name: str, value: Any, what: str) -> None:
         )
 
 
-def _check_non_negative(name: str, value: float, what: str) -> None:
+def _check_non_negative(name: str, value: float, what: str, nan_ok: bool = False) -> None:
+    """``value >= 0``; NaN is refused too unless ``nan_ok`` (PyTorch's SGD checks only
+    ``value < 0`` and so takes a NaN lr, momentum or weight_decay)."""
     _check_number(name, value, what)
-    if not value >= 0.0:  # also rejects NaN
+    if value < 0.0 or not (nan_ok or value >= 0.0):
         raise ValueError(f"{what}: invalid {name} {value!r}; expected a number >= 0")
 
 
@@ -241,6 +244,8 @@ class Optimizer(OptimizerHooksMixin):
                     continue
                 if set_to_none:
                     p.grad = None
+                elif type(g) is not Tensor and g.is_sparse:
+                    p.grad = _zero_sparse_like(g)  # PyTorch's zero_(): no entries left
                 elif (
                     g.grad_fn is None
                     and not g.requires_grad
@@ -271,6 +276,7 @@ class Optimizer(OptimizerHooksMixin):
                 loss = closure()
         with quiet_fp():  # inf/nan updates without NumPy's warnings, as PyTorch
             for group in self.param_groups:
+                self._check_group(group)
                 restart = self._stateless_duplicates(group)
                 for p in group["params"]:
                     if p.grad is not None:
@@ -292,6 +298,10 @@ class Optimizer(OptimizerHooksMixin):
         as PyTorch's optimizers without a sparse rule refuse it (SGD, Adagrad and
         SparseAdam have one, which updates ``p`` and its array ``state`` in place)."""
         raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Checks PyTorch makes of a whole group before updating any of its parameters
+        (its ``_init_group``); none by default."""
 
     def _stateless_duplicates(self, group: dict[str, Any]) -> frozenset[int]:
         """The ids of the parameters whose every copy starts a new state in this step: only
@@ -403,8 +413,9 @@ class Optimizer(OptimizerHooksMixin):
             if "param_names" in group and "param_names" not in restored:
                 restored["param_names"] = group["param_names"]  # PyTorch keeps the names
             new_groups.append(restored)
-        self.state = new_state
-        self.param_groups = new_groups
+        # through __setstate__, as PyTorch: a subclass's override (Adan's
+        # ``group.setdefault('no_prox', False)``) fills what an older checkpoint lacks
+        self.__setstate__({"state": new_state, "param_groups": new_groups})
         self._run_load_state_dict_post_hooks()
 
     # -------------------------------------------------------------------- repr
@@ -418,6 +429,18 @@ class Optimizer(OptimizerHooksMixin):
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _zero_sparse_like(g: Any) -> Any:
+    """A sparse COO tensor of ``g``'s shape and dtype with no entries (what PyTorch's
+    in-place ``zero_()`` leaves in a sparse gradient)."""
+    from ..ops.sparse_construction import sparse_coo_tensor
+
+    values = g._values()._data
+    xp = get_array_module(values)
+    indices = Tensor._make(xp.zeros((g.sparse_dim(), 0), dtype=np.int64), False, None, 0)
+    empty = Tensor._make(xp.zeros((0, *values.shape[1:]), dtype=values.dtype), False, None, 0)
+    return sparse_coo_tensor(indices, empty, tuple(g.shape), is_coalesced=True)
 
 
 def _split_names(params: list, name: str) -> tuple[list, list | None]:
@@ -440,46 +463,3 @@ def _split_names(params: list, name: str) -> tuple[list, list | None]:
                 f"{name}: a named parameter is a (name, tensor) pair, got a tuple of {len(p)}"
             )
     return [p[1] for p in named], [p[0] for p in named]
-
-
-def regularized_grad(param: Any, grad: Any, group: dict[str, Any]) -> Any:
-    """The gradient an update rule sees, as PyTorch computes it: negated under ``maximize``,
-    then plus the L2 penalty ``weight_decay * param`` - unless the group's weight decay is
-    ``decoupled_weight_decay`` (AdamW's), which :func:`decay_weights_` applies to the
-    parameter instead. A new array: neither ``param`` nor ``grad`` is modified. Always an
-    array: NumPy turns arithmetic on 0-d arrays into scalars, on which the rules' in-place
-    updates (``buf *= momentum`` of a state entry made from it) would silently rebind."""
-    if group.get("maximize"):
-        grad = -grad
-    wd = group.get("weight_decay", 0)
-    if wd != 0 and not group.get("decoupled_weight_decay"):
-        grad = grad + wd * param
-    return np.asarray(grad) if isinstance(grad, np.generic) else grad
-
-
-def decay_weights_(param: Any, group: dict[str, Any]) -> None:
-    """Decoupled weight decay (AdamW's rule): shrink ``param`` in place by the factor
-    ``1 - lr * weight_decay`` when the group asks for it (``decoupled_weight_decay``);
-    otherwise do nothing. Call it before the update, as PyTorch does."""
-    wd = group.get("weight_decay", 0)
-    if wd != 0 and group.get("decoupled_weight_decay"):
-        param *= 1 - float(group["lr"]) * wd  # float: lr may be a Tensor
-
-
-def _update_as_real(update: Callable, param: Any, grad: Any, state: dict, group: dict) -> None:
-    """A complex parameter is updated as PyTorch does (``view_as_real``): its real and
-    imaginary parts are separate real parameters, each with its own moments. The state
-    keeps the parameter's complex dtype and shape (as in PyTorch's ``state_dict``); the
-    update sees real views of the parameter, the gradient and every complex state array."""
-    real = param.real.dtype
-    views = {
-        k: v.view(real) if isinstance(v, np.ndarray) and v.dtype.kind == "c" else v
-        for k, v in state.items()
-    }
-    as_real = param.view(real)
-    update(as_real, np.ascontiguousarray(grad).view(real), views, group)
-    for k, v in views.items():  # numbers (step counts), new and rebound arrays come back
-        if isinstance(v, np.ndarray) and v.dtype == real and v.shape == as_real.shape:
-            state[k] = np.ascontiguousarray(v).view(param.dtype)  # a buffer like the param
-        else:
-            state[k] = v

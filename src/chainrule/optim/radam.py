@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_array_module
+from ._array_math import lerp
 from ._flags import check_flags
-from .optimizer import Optimizer, _check_beta, _check_non_negative, decay_weights_, regularized_grad
+from ._update_helpers import decay_weights_, regularized_grad
+from .optimizer import Optimizer, _check_beta, _check_non_negative
 
 __all__ = ["RAdam"]
 
@@ -99,7 +101,7 @@ class RAdam(Optimizer):
         decay_weights_(param, group)  # AdamW's decoupled decay: shrinks param in place
         grad = regularized_grad(param, grad, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (1 - beta1) * (grad - exp_avg)
+        exp_avg[...] = lerp(exp_avg, grad, 1 - beta1)  # PyTorch's lerp_ (exact at beta1 = 0)
         exp_avg_sq *= beta2
         exp_avg_sq += (1 - beta2) * (grad * grad)
         bias1 = 1 - beta1**step

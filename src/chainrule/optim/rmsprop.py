@@ -7,7 +7,8 @@ from typing import Any
 
 from ..backend import get_array_module
 from ._flags import check_flags
-from .optimizer import Optimizer, _check_non_negative, regularized_grad
+from ._update_helpers import regularized_grad
+from .optimizer import Optimizer, _check_non_negative
 
 
 class RMSprop(Optimizer):

@@ -22,6 +22,7 @@ import types
 from typing import Any
 
 from .._user_warnings import warn_at_caller
+from ..autograd.tensor import Tensor
 from .optimizer import Optimizer
 
 _STEP_ORDER_DOCS = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
@@ -102,6 +103,24 @@ def _warn_if_optimizer_not_stepped(optimizer: Optimizer) -> None:
         warn_at_caller(_SCHEDULER_BEFORE_OPTIMIZER)
 
 
+def lr_copy(value: Any) -> Any:
+    """A snapshot of a learning rate: a Tensor ``lr`` (PyTorch's 0-d tensor lr) is cloned, so
+    ``initial_lr``, ``base_lrs`` and ``get_last_lr()`` keep their values while the group's
+    tensor is filled in place by later steps (as PyTorch's schedulers keep them)."""
+    return value.detach().clone() if isinstance(value, Tensor) else value
+
+
+def set_group_lr(group: dict[str, Any], value: Any, key: str = "lr") -> None:
+    """Write a scheduled lr into a parameter group as PyTorch does: a group whose ``lr`` is a
+    Tensor keeps that tensor, filled in place with the new value; otherwise the value is
+    stored."""
+    current = group.get(key)
+    if isinstance(current, Tensor):
+        current.fill_(float(value))
+    else:
+        group[key] = value
+
+
 class LRScheduler:
     """Base class of learning-rate schedulers.
 
@@ -119,7 +138,8 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                if "initial_lr" not in group:
+                    group["initial_lr"] = lr_copy(group["lr"])
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -128,7 +148,9 @@ class LRScheduler:
                         f"param_groups[{i}] when resuming with last_epoch={last_epoch}; load "
                         "the optimizer's state_dict first or start with last_epoch=-1"
                     )
-        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.base_lrs: list[float] = [
+            lr_copy(group["initial_lr"]) for group in optimizer.param_groups
+        ]
         self.last_epoch = last_epoch
         _track_optimizer_steps(optimizer)
         self._initial_step()
@@ -172,12 +194,18 @@ class LRScheduler:
                 values = closed() if closed is not None else self.get_lr()
         finally:
             self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        # strict, as PyTorch's: a group added after the scheduler was made (no base lr)
+        # raises ValueError
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
+            set_group_lr(group, lr)
+        self._last_lr = self._copied_lrs()
 
     def _current_lrs(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
+
+    def _copied_lrs(self) -> list[Any]:
+        """The groups' lrs as ``get_last_lr()`` keeps them (tensors cloned)."""
+        return [lr_copy(group["lr"]) for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
         """Every attribute except the optimizer (numbers and lists only)."""

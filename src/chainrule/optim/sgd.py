@@ -10,7 +10,8 @@ import numpy as np
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ._flags import check_flags, check_fused_options, check_fused_param
-from .optimizer import Optimizer, _check_non_negative, regularized_grad
+from ._update_helpers import regularized_grad
+from .optimizer import Optimizer, _check_non_negative
 
 
 class SGD(Optimizer):
@@ -63,9 +64,9 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ):
-        _check_non_negative("learning rate", lr, "SGD")
-        _check_non_negative("momentum", momentum, "SGD")
-        _check_non_negative("weight_decay", weight_decay, "SGD")
+        _check_non_negative("learning rate", lr, "SGD", nan_ok=True)
+        _check_non_negative("momentum", momentum, "SGD", nan_ok=True)
+        _check_non_negative("weight_decay", weight_decay, "SGD", nan_ok=True)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(
                 "SGD: Nesterov momentum requires a momentum > 0 and zero dampening, "
@@ -101,6 +102,8 @@ class SGD(Optimizer):
         buf + (1 - dampening) * grad`` (its entries concatenated, so it lists every row any
         gradient listed); Nesterov steps along ``grad + momentum * buf``."""
         check_flags("SGD", group)
+        if group.get("fused"):  # PyTorch's fused kernel takes dense gradients only
+            raise RuntimeError("`_fused_sgd` does not support sparse gradients")
         if group["weight_decay"] != 0:  # PyTorch's grad.add(param, alpha=weight_decay)
             raise RuntimeError(
                 "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
@@ -113,9 +116,21 @@ class SGD(Optimizer):
                 buf = state.get("momentum_buffer")
                 if buf is None:
                     buf = grad.detach().clone()
-                else:
+                elif isinstance(buf, Tensor):
                     buf = buf.mul(momentum).add(grad, alpha=1 - group["dampening"])
+                else:  # a dense buffer (from dense gradients): PyTorch's in-place
+                    # buf.mul_(momentum).add_(grad) keeps it dense
+                    buf *= momentum
+                    buf += (1 - group["dampening"]) * grad.to_dense()._data
                 state["momentum_buffer"] = buf
+                if not isinstance(buf, Tensor):
+                    if group["nesterov"]:  # PyTorch's grad.add(buf): sparse + dense
+                        raise RuntimeError(
+                            "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
+                        )
+                    p._data -= float(group["lr"]) * buf
+                    p._vc[0] += 1
+                    return
                 grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
         rows = tuple(grad._indices()._data)
         np.add.at(p._data, rows, -float(group["lr"]) * grad._values()._data)
@@ -129,6 +144,11 @@ class SGD(Optimizer):
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = grad.copy()
+            elif isinstance(buf, Tensor):  # a sparse buffer (from sparse gradients)
+                # PyTorch's buf.mul_(momentum).add_(grad): sparse += dense is refused
+                raise RuntimeError(
+                    "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
+                )
             else:
                 buf *= momentum
                 buf += (1 - group["dampening"]) * grad

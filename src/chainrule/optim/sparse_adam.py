@@ -86,9 +86,9 @@ class SparseAdam(Optimizer):
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(param)
             state["exp_avg_sq"] = xp.zeros_like(param)
+        state["step"] += 1  # as PyTorch: also for a gradient with no entries
         if values.size == 0:
             return
-        state["step"] += 1
         beta1, beta2 = (float(b) for b in group["betas"])
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         old_exp_avg = exp_avg[rows]
