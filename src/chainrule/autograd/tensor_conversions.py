@@ -87,6 +87,20 @@ class TensorConversions:
         arr = mark_shared(np.asarray(to_device(self._data, "cpu")))  # 0-d: may be a scalar
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
+    def __array_wrap__(self, array: Any, context: Any = None, return_scalar: bool = False) -> Any:
+        """What NumPy functions give back for a tensor argument, as PyTorch's Tensor does:
+        ``np.sin(t)``, ``np.add(t, 1)``, ``np.transpose(t)``, ``np.argsort(t)``,
+        ``np.linspace(t0, t1, n)`` return a CPU tensor over NumPy's result (0-d where NumPy
+        would give a scalar: ``return_scalar`` is not honoured, as in PyTorch), a bool result
+        as a ``uint8`` tensor (PyTorch's legacy byte mask). A result of a dtype no tensor
+        holds (a string, an object) stays NumPy's."""
+        arr = np.asarray(array)
+        if arr.dtype == np.bool_:
+            arr = arr.astype(np.uint8)
+        if arr.dtype.kind not in "iufc" or arr.dtype == np.longdouble:
+            return array
+        return type(self)._make(mark_shared(arr), False, None, 0)
+
     def item(self) -> Any:
         if self._data.size != 1:
             raise ItemConversionError(
