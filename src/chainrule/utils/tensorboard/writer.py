@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ._extras import RecordsMixin
 from ._graph import model_graph
 
 __all__ = ["SummaryWriter"]
@@ -30,7 +31,11 @@ def _tb() -> SimpleNamespace:
         from tensorboard.compat.proto.event_pb2 import Event
         from tensorboard.compat.proto.tensor_pb2 import TensorProto
         from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
+        from tensorboard.plugins.custom_scalar import layout_pb2
         from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+        from tensorboard.plugins.mesh import plugin_data_pb2 as mesh_pb2
+        from tensorboard.plugins.pr_curve import plugin_data_pb2 as pr_pb2
+        from tensorboard.plugins.projector import projector_config_pb2
         from tensorboard.summary.writer.event_file_writer import EventFileWriter
     except ImportError as e:
         raise ImportError(
@@ -46,6 +51,11 @@ def _tb() -> SimpleNamespace:
         TensorProto=TensorProto,
         TensorShapeProto=TensorShapeProto,
         struct=struct_pb2,
+        pr_plugin=pr_pb2.PrCurvePluginData,
+        mesh_plugin=mesh_pb2.MeshPluginData,
+        layout=layout_pb2,
+        projector=projector_config_pb2.ProjectorConfig,
+        projector_embedding=projector_config_pb2.EmbeddingInfo,
     )
 
 
@@ -75,8 +85,9 @@ def _tf_bucket_limits() -> np.ndarray:
     return np.concatenate([-pos[::-1], [0.0], pos])
 
 
-class SummaryWriter:
-    """Write scalars, histograms, images, text and hyper-parameters for TensorBoard.
+class SummaryWriter(RecordsMixin):
+    """Write scalars, histograms, images, text, hyper-parameters, graphs, media, PR curves,
+    meshes, tensors and embeddings for TensorBoard.
 
     Args:
         log_dir: the run directory (default ``runs/<date>_<host><comment>``).
@@ -104,6 +115,7 @@ class SummaryWriter:
             filename_suffix,
         )
         self._writers: dict[str, Any] = {}
+        self._embeddings: list = []  # add_embedding's projector config entries
         self._pb = _tb()
         self._writer(self.log_dir)  # create the directory and the first event file now
         if purge_step is not None:
@@ -127,9 +139,10 @@ class SummaryWriter:
         self._writer(path).add_event(event)
 
     def _summary(self, value: Any, global_step: Any, walltime: Any, path: str | None = None):
+        """One event of ``value`` (a ``Summary.Value`` or a list of them)."""
         summary_pb2, Event = self._pb.summary, self._pb.Event
         event = Event(
-            summary=summary_pb2.Summary(value=[value]),
+            summary=summary_pb2.Summary(value=value if isinstance(value, list) else [value]),
             wall_time=time.time() if walltime is None else float(walltime),
         )
         if global_step is not None:
