@@ -54,6 +54,12 @@ class finfo:  # noqa: N801 - mirrors torch.finfo
         self.resolution: float = 10.0 ** -int(info.precision)
         self.dtype: str = dt.name
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when both describe the same dtype (PyTorch's; so finfo is unhashable)."""
+        return isinstance(other, finfo) and other.dtype == self.dtype
+
+    __hash__ = None  # type: ignore[assignment]  # PyTorch's finfo is unhashable
+
     def __repr__(self) -> str:
         return (
             f"finfo(resolution={_fmt(self.resolution)}, min={_fmt(self.min)}, "
@@ -83,6 +89,12 @@ class iinfo:  # noqa: N801 - mirrors torch.iinfo
         self.max: int = int(info.max)
         self.min: int = int(info.min)
         self.dtype: str = dt.name
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when both describe the same dtype (PyTorch's; so iinfo is unhashable)."""
+        return isinstance(other, iinfo) and other.dtype == self.dtype
+
+    __hash__ = None  # type: ignore[assignment]  # PyTorch's iinfo is unhashable
 
     def __repr__(self) -> str:
         return f"iinfo(min={float(self.min):g}, max={float(self.max):g}, dtype={self.dtype})"

@@ -241,7 +241,8 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
     if kind == "pow_t":
         # no zero bases: pow's second derivative at 0 ** e is NaN in torch and finite in
         # chainrule (a singular point, as norms at 0: test_found_cases.py), steered around
-        x = x + 0.125 * near_zero(x) if x.is_floating_point() else x
+        # (an integer or bool 0 base too: 1 instead, keeping the dtype)
+        x = x + 0.125 * near_zero(x) if x.is_floating_point() else x.masked_fill(x == 0, 1)
         e = _joint(other, shape)
         if e.is_floating_point() and lib.float32 in (x.dtype, e.dtype):
             # a float32 exponent kept to [-4, 4]: the libraries may round an exponent an ulp
@@ -385,7 +386,12 @@ def extra_inplace(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tup
         return
     if kind == "lerp_":
         end = _fit(other, shape)
-        x.lerp_(end, val if ints[4] % 2 else _fit(third, shape))
+        w = val if ints[4] % 2 else _fit(third, shape)
+        if isinstance(w, lib.Tensor) and w.dtype == lib.bool and w.dim() == 0:
+            # torch takes a 0-d bool weight forward, but its backward to self then fails
+            # ("Subtraction ... with two bool tensors": 1 - weight, a torch bug): steered
+            w = w.to(x.dtype) if x.is_floating_point() else w
+        x.lerp_(end, w)
         return
     if kind == "scatter_src_":
         idx = _unique_index(lib, x, d, ints)

@@ -61,19 +61,20 @@ def relu_blocks(x, out, chunks):  # pragma: no cover - compiled by Numba
 
 
 def _relu_grad_numpy(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
-    out[...] = 0
-    np.copyto(out, g, where=y > 0)
+    np.copyto(out, g)
+    np.copyto(out, 0, where=y <= 0)  # not y > 0: a NaN y passes g (PyTorch's threshold)
 
 
 @jit.inline
 def _relu_grad_body(g, y, out):  # pragma: no cover - inlined
     for i in range(g.size):
-        out[i] = g[i] if y[i] > 0 else 0
+        out[i] = 0 if y[i] <= 0 else g[i]  # a NaN y passes g, as PyTorch's
 
 
 @jit.kernel(fallback=_relu_grad_numpy)
 def relu_grad(g, y, out):  # pragma: no cover - compiled by Numba
-    """out = g where y > 0, else 0 (also for an infinite or NaN g, as PyTorch's where)."""
+    """out = 0 where y <= 0, else g (also for an infinite or NaN g, and g where y is NaN, as
+    PyTorch's threshold_backward)."""
     _relu_grad_body(g, y, out)
 
 

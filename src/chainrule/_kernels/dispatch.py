@@ -185,7 +185,7 @@ def _activation_grad(kernel: object, blocks: object, g: object, y: object) -> np
 
 
 def relu_grad(g: object, y: object) -> np.ndarray | None:
-    """g * (y > 0) for same-shaped g and y, or None."""
+    """g where not y <= 0 (y > 0 or NaN), else 0, for same-shaped g and y, or None."""
     return _activation_grad(activations.relu_grad, activations.relu_grad_blocks, g, y)
 
 

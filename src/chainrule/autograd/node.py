@@ -184,9 +184,7 @@ class Node:
             if fields is not None:
                 if key in fields:
                     spec = fields[key]
-                    if _is_tensor_spec(spec):
-                        if self._freed:
-                            self._raise_freed()
+                    if _is_tensor_spec(spec):  # freed: checked there (an empty slot is None)
                         if raw:
                             return _raw_field(self, spec)
                         return _tensor_field(self, spec)

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 __all__ = [
     "REDUCTION_ENUM",
     "as_uint64",
+    "given",
+    "given_dim",
+    "given_dims",
+    "given_value",
     "input_shape",
     "input_strides",
     "input_tensor",
@@ -49,6 +53,11 @@ __all__ = [
 # * a function of the node: a non-tensor value (sizes, dims, flags), computed on access,
 #   still readable after backward freed the saved tensors (as PyTorch's); wrapped by
 #   :func:`tensor_field` when it returns a tensor (listed with a ``_raw_saved_`` record).
+#
+# Arguments PyTorch's node shows as the caller gave them (``dim=-1`` as ``2**64 - 1``, a
+# stride left out as ``()``) are kept by the op's wrapper with :func:`given` (one dict write
+# on the node) and read back with :func:`given_dim` / :func:`given_value`. After backward,
+# a slot the op left empty reads None (:func:`_empty_slot`), as PyTorch's.
 #
 # Nothing is computed while recording: these are read only when someone asks. Without a
 # declaration, inputs are named by position (``self``, ``other`` or the Function's
@@ -107,8 +116,37 @@ def _is_tensor_spec(spec: Any) -> bool:
     return kind is int or kind is tuple or getattr(spec, "saved_tensor_field", False)
 
 
+def _empty_slot(node: Node, i: int) -> bool:
+    """Whether saved value ``i`` of a node whose saved values were freed held nothing (an
+    elementwise op saves only what the needed derivatives read: ``x * 2`` no ``x``; an
+    optional input left out, as a Function's ``saved_optional_inputs`` ``{saved index:
+    input position}`` declares). Such a slot reads None after backward too, as PyTorch's
+    undefined saved tensors do."""
+    optional = getattr(node._forward_cls, "saved_optional_inputs", None)
+    if optional is not None and i in optional:  # saved value i is input optional[i], or None
+        pos, meta = optional[i], node.input_meta
+        return pos >= len(meta) or meta[pos] is None
+    plan = getattr(node._forward_cls, "_save_plan", None)
+    needs = node.needs_input_grad
+    if plan is None or len(needs) != 2 or i > 2:
+        return False
+    keep = plan[2 * bool(needs[0]) + bool(needs[1])]
+    return keep is None or not keep[i]
+
+
+def _spec_index(spec: Any) -> int | None:
+    kind = type(spec)
+    return spec if kind is int else spec[0] if kind is tuple else None
+
+
 def _tensor_field(node: Node, spec: Any) -> Any:
-    """The tensor a tensor ``spec`` names (None where nothing was saved there)."""
+    """The tensor a tensor ``spec`` names (None where nothing was saved there); after
+    backward freed the node, None for a slot that held nothing, else PyTorch's error."""
+    if node._freed:
+        i = _spec_index(spec)
+        if i is not None and _empty_slot(node, i):
+            return None
+        node._raise_freed()
     if callable(spec):
         return spec(node)
     i, fn = spec if type(spec) is tuple else (spec, None)
@@ -122,11 +160,15 @@ def _tensor_field(node: Node, spec: Any) -> Any:
 
 
 def _raw_field(node: Node, spec: Any) -> Any:
-    """``_raw_saved_<name>``: the saved value's record (register_hooks on it)."""
-    if type(spec) is int or type(spec) is tuple:
-        i = spec if type(spec) is int else spec[0]
-        if node._saved_values is not None and i < len(node._saved_values):
-            return SavedTensor(node, i)
+    """``_raw_saved_<name>``: the saved value's record (register_hooks on it); after
+    backward freed the node, a record unpacking None for a slot that held nothing (as
+    PyTorch's undefined saved tensors), else PyTorch's error."""
+    i = _spec_index(spec)
+    if node._freed:
+        if i is None or not _empty_slot(node, i):
+            node._raise_freed()
+    elif i is not None and node._saved_values is not None and i < len(node._saved_values):
+        return SavedTensor(node, i)
     return _ComputedSaved(node, spec)
 
 
@@ -152,6 +194,42 @@ def saved_number(node: Node, i: int) -> Any:
         node._raise_freed()
     v = raw_value(node._saved_values[i])
     return v.item() if getattr(v, "ndim", None) == 0 else v
+
+
+_NOTHING_GIVEN: dict = {}
+
+
+def given(out: Any, **args: Any) -> Any:
+    """Keep arguments as the caller gave them on ``out``'s node (a negative dim, a stride
+    left out), for the ``_saved_`` fields that show them so; returns ``out``."""
+    fn = getattr(out, "grad_fn", None)
+    if fn is not None:  # one dict per node (an op calls this once): ~0.1 us
+        fn._given_args = args
+    return out
+
+
+def given_value(node: Node, name: str, default: Any = None) -> Any:
+    """Argument ``name`` as :func:`given` kept it, or ``default``."""
+    return node.__dict__.get("_given_args", _NOTHING_GIVEN).get(name, default)
+
+
+def given_dim(node: Node, name: str = "dim", default: Any = None) -> Any:
+    """Dim argument ``name`` as given (:func:`given`), shown as PyTorch's int64 fields are
+    (``-1`` as ``2**64 - 1``), a sequence of dims as a tuple of them; ``default`` where the
+    op did not keep it."""
+    v = node.__dict__.get("_given_args", _NOTHING_GIVEN).get(name, default)
+    if isinstance(v, (tuple, list)):
+        return tuple(as_uint64(int(d)) for d in v)
+    return v if v is None else as_uint64(int(v))
+
+
+def given_dims(node: Node, default: Any, name: str = "dim") -> tuple:
+    """:func:`given_dim` as a tuple (one dim given alone too: ``sum(-1)``'s ``(2**64 - 1,)``);
+    ``default`` (the op's own dims) where the op did not keep them."""
+    v = given_dim(node, name)
+    if v is None:
+        return tuple(default)
+    return v if type(v) is tuple else (v,)
 
 
 def as_uint64(v: int) -> int:

@@ -61,6 +61,7 @@ from . import (
     triangles,
     views,
 )
+from . import cumulative as cumulative_ops
 from . import inplace_views as iv
 
 # The star imports make every op visible to type checkers and editors as
@@ -362,6 +363,9 @@ def _bind_special(T: Any) -> None:
     # x.polygamma(n) is polygamma(n, x): the order differs (the function takes n first).
     T.polygamma = special.polygamma_method
     T.polygamma_ = inplace.make_inplace("polygamma_", special.polygamma_method)
+    # x.cumsum_(d) / x.cumprod_(d) scan in x's dtype: a bool x as PyTorch's (no kernel)
+    T.cumsum_ = inplace.make_inplace("cumsum_", cumulative_ops.cumsum_in_place)
+    T.cumprod_ = inplace.make_inplace("cumprod_", cumulative_ops.cumprod_in_place)
     T.T = property(_reversed_dims)
     T.mT = property(_matrix_transpose)
     # mH / H: the conjugate transpose (for real tensors the transpose) and its 0-d/ndim rules.

@@ -46,6 +46,7 @@ class LeakyRelu(UnaryElementwise):
     """``x`` if ``x > 0`` else ``slope * x``; derivative 1 or ``slope`` (a constant)."""
 
     tie_saved = True  # a mask derivative (see Function.tie_saved)
+    saved_fields = {"negative_slope": lambda n: n.params["slope"], "self": 0}  # grad_fn._saved_*
 
     @staticmethod
     def f(x, slope):
@@ -85,9 +86,21 @@ class Prelu(BinaryElementwise):
         return where(_const(x._data > 0), _const(np.zeros((), x._data.dtype)), x)
 
 
+def _int_one(v: float) -> float | int:
+    """A scale of elu's node as PyTorch shows it: 1 (F.elu passes the int), else as given."""
+    return 1 if v == 1 else v
+
+
 class Elu(UnaryElementwise):
     """``scale * x`` if ``x > 0`` else ``scale * alpha * (exp(input_scale * x) - 1)``: elu
     (``scale = input_scale = 1``) and selu (PyTorch's constants) under ``EluBackward0``."""
+
+    saved_fields = {  # grad_fn._saved_* as PyTorch's; its unit scales are the int 1
+        "alpha": lambda n: n.params["alpha"],
+        "input_scale": lambda n: _int_one(n.params["input_scale"]),
+        "scale": lambda n: _int_one(n.params["scale"]),
+        "self": 0,
+    }
 
     @staticmethod
     def f(x, alpha, scale, input_scale):
@@ -108,6 +121,8 @@ class Elu(UnaryElementwise):
 
 class Celu(Elu):
     """celu (``elu`` with ``input_scale = 1 / alpha``), under PyTorch's ``CeluBackward0``."""
+
+    saved_fields = {"alpha": lambda n: n.params["alpha"], "self": 0}  # grad_fn._saved_*
 
 
 class LogSigmoid(UnaryElementwise):

@@ -21,6 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..autograd.saved_fields import as_uint64  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from .interp_taps import Resample, ResampleTranspose, _Map, _Maps
 from .reduction import Mean
@@ -54,6 +55,13 @@ class _TrailingMean(Mean):
     matrix-vector product with a ones vector instead (0.05 ms), then the one division.
     Other inputs take :class:`Mean`'s forward; the backward and forward-mode rules are Mean's.
     """
+
+    @staticmethod
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's: the trailing dims as -1, -2, ...
+        out = Mean.saved_fields(node)
+        out["dim"] = lambda n: tuple(as_uint64(-1 - i) for i in range(len(n.axes)))
+        out["keepdim"] = lambda n: vars(n).get("keepdim", True)  # adaptive pooling keeps them
+        return out
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):

@@ -24,6 +24,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
+from .memory_format import in_suggested_format
 
 __all__ = ["BatchNormEvalFn", "BatchNormStatsFn"]
 
@@ -50,7 +51,7 @@ class BatchNormEvalFn(Function):
         if y is None:  # NumPy keeps x's memory layout (order 'K')
             y = x * _per_channel(alpha, x.ndim)
             y += _per_channel(beta, x.ndim)
-        return y
+        return in_suggested_format(y, x)  # PyTorch: x.suggest_memory_format()
 
     @staticmethod
     def backward(ctx, g):

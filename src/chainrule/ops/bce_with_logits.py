@@ -39,6 +39,7 @@ import numpy as np
 
 from .._kernels import dispatch as _fast
 from ..autograd.function import Function
+from ..autograd.saved_fields import REDUCTION_ENUM  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16
@@ -96,7 +97,8 @@ def _mixed_loss(x: Any, t: Any, w: Any, p: Any) -> Any:
     ls = stored(ls.astype(cd, copy=False), xd)
     tw = t.astype(cd)
     if p is not None:  # (pos_weight - 1).mul(target).add_(1), in pos_weight's and t's dtype
-        lwd = p.dtype if p.dtype == od else np.promote_types(wide(p[:0]).dtype, wide(t[:0]).dtype)
+        p0 = p.reshape(-1)[:0]  # (p may be 0-d: broadcast against x)
+        lwd = p.dtype if p.dtype == od else np.promote_types(wide(p0).dtype, wide(t[:0]).dtype)
         if p.dtype != od and not (_bf16_or_f16(p.dtype) and _bf16_or_f16(od)):
             lwd = np.promote_types(p.dtype, od)  # (bfloat16 with float16: float32)
         pm = stored(p.astype(cd) - 1.0, p.dtype)
@@ -213,6 +215,14 @@ class BinaryCrossEntropyWithLogitsFn(Function):
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
     node_name = ("BinaryCrossEntropyWithLogitsBackward0", (0, 1))
     saved_input_names = ("self", "target", "weight", "pos_weight")
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
+        "pos_weight": 3,
+        "reduction": lambda n: REDUCTION_ENUM[n.reduction],
+        "self": 0,
+        "target": 1,
+        "weight": 2,
+    }
+    saved_optional_inputs = {2: 2, 3: 3}  # None after backward where none was given
 
     @staticmethod
     def forward(ctx, x, t, weight, pos_weight, reduction):
@@ -276,7 +286,8 @@ class BinaryCrossEntropyWithLogitsFn(Function):
             return _grad(gx, shape, x.dtype), _grad(gt, shape, t.dtype), None, None, None
         if x.dtype != t.dtype:  # two dtypes: the formulas in the wider, each grad in its own
             xd, td = x.dtype, t.dtype
-            cd = np.promote_types(wide(x._data[:0]).dtype, wide(t._data[:0]).dtype)
+            x0, t0 = x._data.reshape(-1)[:0], t._data.reshape(-1)[:0]  # (0-d too)
+            cd = np.promote_types(wide(x0).dtype, wide(t0).dtype)
             x, t, grad = x.to(cd), t.to(cd), grad.to(cd)
         else:
             xd = td = x.dtype

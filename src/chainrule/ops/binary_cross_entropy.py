@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import REDUCTION_ENUM  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16
@@ -148,6 +149,13 @@ class BinaryCrossEntropyFn(Function):
     native_bfloat16 = True  # PyTorch's rounding inside (run_in_float32 leaves it alone)
     node_name = ("BinaryCrossEntropyBackward0", (0, 1))
     saved_input_names = ("self", "target", "weight")
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
+        "reduction": lambda n: REDUCTION_ENUM[n.reduction],
+        "self": 0,
+        "target": 1,
+        "weight": 2,  # the caller's (PyTorch: expanded to the input's shape, a new view)
+    }
+    saved_optional_inputs = {2: 2}  # weight: None after backward where none was given
 
     @staticmethod
     def forward(ctx, x, t, weight, reduction):
@@ -200,4 +208,6 @@ class BinaryCrossEntropyFn(Function):
         if ut is not None:
             _, dt = _slopes(ut, xa, ta, weight, False, True, 0)
         d = dx if dt is None else dt if dx is None else dx + dt
+        if d is None:  # only the weight has a tangent: not differentiated (PyTorch: none)
+            return None
         return _total(d.reshape(shape), ctx.reduction, ctx.count)

@@ -40,6 +40,11 @@ class Clamp(UnaryElementwise):
     """clamp(x, min, max); the gradient passes where min <= x <= max (as PyTorch)."""
 
     node_name = "ClampBackward1"  # PyTorch's name for clamp with number bounds
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): the bounds as given
+        "max": lambda n: n.params["hi"],
+        "min": lambda n: n.params["lo"],
+        "self": 0,
+    }
 
     @staticmethod
     def f(x, lo, hi):
@@ -78,6 +83,11 @@ class Hardtanh(Clamp):
     strictly inside (``min_val < x < max_val``; 0 at the bounds, unlike clamp)."""
 
     node_name = None  # not clamp's: the class name, HardtanhBackward0 as PyTorch
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
+        "max_val": lambda n: n.params["hi"],
+        "min_val": lambda n: n.params["lo"],
+        "self": 0,
+    }
     tie_saved = True  # a mask derivative PyTorch records (clamp's it does not)
 
     @staticmethod
@@ -101,6 +111,8 @@ class ClampTensor(Function):
 
     raw = True
     node_name = "ClampBackward0"  # PyTorch's name for clamp with Tensor bounds
+    saved_fields = {"max": 2, "min": 1, "self": 0}  # grad_fn._saved_* (saved_fields.py)
+    saved_optional_inputs = {1: 1, 2: 2}  # a bound left out reads None after backward
 
     @staticmethod
     def forward(ctx, x, lo, hi):

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, int_dim, norm_dim
@@ -162,6 +163,7 @@ def diff(
 
 class Cumsum(Function):
     raw = True
+    saved_fields = {"dim": lambda n: given_dim(n, default=n.dim)}  # grad_fn._saved_dim as given
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -193,4 +195,25 @@ def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     d = int_dim(dim, input.ndim, "cumsum")
     if input.ndim == 0:
         return input.clone() if input.dtype.kind == "b" else input * 1  # bool * 1: int64
-    return Cumsum.apply(input, d)
+    return given(Cumsum.apply(input, d), dim=dim)  # grad_fn._saved_dim as given
+
+
+def _bool_scan_in_place(op: str, fn: Any) -> Any:
+    """``x.<op>_(dim, dtype=None)``: the scan written into x. In place, PyTorch scans in x's
+    own dtype; for a bool x it has no kernel (NotImplementedError) except on a 0-d or empty
+    x, which it leaves as it is (the out-of-place op accumulates in int64 instead)."""
+
+    def scan(x: Any, dim: int, *args: Any, dtype: Any = None) -> Tensor:
+        if isinstance(x, Tensor) and x.dtype.kind == "b" and not args and dtype is None:
+            int_dim(dim, x.ndim, op)
+            if x.ndim and x._data.size:
+                raise NotImplementedError(f"\"{op}_out_cpu\" not implemented for 'Bool'")
+            return x.detach().clone()
+        return fn(x, dim, *args, dtype=dtype)
+
+    scan.__name__ = op
+    return scan
+
+
+cumsum_in_place = _bool_scan_in_place("cumsum", cumsum)
+cumprod_in_place = _bool_scan_in_place("cumprod", cumprod)

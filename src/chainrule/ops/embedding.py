@@ -19,6 +19,7 @@ import numpy as np
 from .._kernels import eligible
 from .._kernels.embedding import scatter_add_rows
 from ..autograd.function import Function
+from ..autograd.saved_fields import as_uint64  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .sparse_pattern import SparsePattern
@@ -33,6 +34,13 @@ class EmbeddingFn(Function):
 
     raw = True
     node_name = ("EmbeddingBackward0", (0,))
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py); no padding: -1
+        "indices": 0,
+        "padding_idx": lambda n: as_uint64(-1 if n.padding_idx is None else n.padding_idx),
+        "scale_grad_by_freq": lambda n: n.scale_grad_by_freq,
+        "sparse": lambda n: n.sparse,
+        "weight_sym_argsize_0": lambda n: n.shape[0],
+    }
 
     @staticmethod
     def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq=False, sparse=False):

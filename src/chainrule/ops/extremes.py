@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.function import Function
+from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import contiguous
@@ -200,7 +201,7 @@ def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):
     xp = get_array_module(x._data)
     idx = (xp.argmax if op == "max" else xp.argmin)(x._data, axis=d)
     idx_k = Tensor._make(xp.expand_dims(idx, d), False, None, 0)
-    values = selected_values(op, x, d, idx_k, keepdim)
+    values = given(selected_values(op, x, d, idx_k, keepdim), dim=dim)  # _saved_dim
     return result(values, idx_k if keepdim else Tensor._make(idx, False, None, 0))
 
 

@@ -103,6 +103,9 @@ def _tensors(op: str, tensors: Any, what: str = "self") -> Sequence[Tensor]:
     return tensors
 
 
+_UNSET: Any = object()  # an argument not given
+
+
 def _per_tensor(op: str, n: int, other: Any, what: str = "other") -> list[Any]:
     """The second argument as one value per tensor: a number or a 0-d tensor repeated, or a
     list (of numbers or of tensors) of the same length."""
@@ -132,16 +135,31 @@ def _per_tensor(op: str, n: int, other: Any, what: str = "other") -> list[Any]:
     )
 
 
-def _scalar_values(op: str, n: int, values: Any) -> list[Any]:
-    """``value`` of addcmul/addcdiv: a number, a list of numbers, or a 1-d tensor of n
-    numbers (PyTorch's ``Tensor scalars`` overload)."""
-    if isinstance(values, Tensor):
-        if values.ndim != 1 or values.numel() != n:
-            raise RuntimeError(
-                f"{op}: expected a 1-D tensor of {n} scalars, got shape {tuple(values.shape)}"
+def _scalar_values(op: str, n: int, scalars: Any, value: Any) -> list[Any]:
+    """The multipliers of addcmul/addcdiv, as PyTorch's overloads take them: the fourth
+    positional argument (``scalars``) is a number, a list of numbers, or a 1-d tensor of n
+    numbers (the ``Tensor scalars`` overload); the keyword ``value`` is one number only (a 0-d
+    tensor that needs no gradient reads as its number), the same for every tensor."""
+    if value is not _UNSET:
+        if scalars is not _UNSET:
+            raise TypeError(f"{op}() got multiple values for argument 'value'")
+        if isinstance(value, Tensor) and value.ndim == 0 and not value.requires_grad:
+            value = value.item()
+        if not isinstance(value, Number):
+            raise TypeError(
+                f"{op}: value must be a number (one for every tensor; a list or a 1-d tensor of "
+                f"them is the positional argument scalars), got {type(value).__name__}"
             )
-        return values.tolist()
-    return _per_tensor(op, n, values, "value")
+        return [value] * n
+    if scalars is _UNSET:
+        return [1] * n
+    if isinstance(scalars, Tensor):
+        if scalars.ndim != 1 or scalars.numel() != n:
+            raise RuntimeError(
+                f"{op}: expected a 1-D tensor of {n} scalars, got shape {tuple(scalars.shape)}"
+            )
+        return scalars.tolist()
+    return _per_tensor(op, n, scalars, "scalars")
 
 
 def _unary(name: str) -> tuple[Callable, Callable]:
@@ -231,57 +249,70 @@ for _name, _alpha in BINARY.items():
 del _name, _alpha
 
 
-def _ternary(op: str, self: Any, ends: Any, others: Any, values: Any, what: str) -> tuple:
-    """The per-tensor arguments of addcmul/addcdiv/lerp: tensors, two lists, values."""
+def _ternary(op: str, self: Any, ends: Any, others: Any) -> tuple:
+    """The tensor arguments of addcmul/addcdiv/lerp: the tensors and one or two lists."""
     tensors = _tensors(op, self)
     n = len(tensors)
     firsts = _per_tensor(op, n, _tensors(op, ends, "tensor1"), "tensor1")
     seconds = None if others is None else _per_tensor(op, n, _tensors(op, others, "tensor2"))
-    return (
-        tensors,
-        firsts,
-        seconds,
-        _scalar_values(op, n, values) if what == "value" else (_per_tensor(op, n, values, what)),
-    )
+    return tensors, firsts, seconds
 
 
-def _foreach_addcmul(self: Any, tensor1: Any, tensor2: Any, value: Any = 1) -> tuple:
-    """``self[i] + value[i] * tensor1[i] * tensor2[i]`` for each i (``torch._foreach_addcmul``)."""
-    ts, ones, twos, vs = _ternary("_foreach_addcmul", self, tensor1, tensor2, value, "value")
+def _foreach_addcmul(
+    self: Any, tensor1: Any, tensor2: Any, scalars: Any = _UNSET, *, value: Any = _UNSET
+) -> tuple:
+    """``self[i] + value * tensor1[i] * tensor2[i]`` for each i, or with ``scalars[i]``
+    (a list of numbers or a 1-d tensor) in place of ``value`` (``torch._foreach_addcmul``)."""
+    op = "_foreach_addcmul"
+    ts, ones, twos = _ternary(op, self, tensor1, tensor2)
+    vs = _scalar_values(op, len(ts), scalars, value)
     return tuple(t.addcmul(a, b, value=v) for t, a, b, v in zip(ts, ones, twos, vs))
 
 
-def _foreach_addcmul_(self: Any, tensor1: Any, tensor2: Any, value: Any = 1) -> Any:
+def _foreach_addcmul_(
+    self: Any, tensor1: Any, tensor2: Any, scalars: Any = _UNSET, *, value: Any = _UNSET
+) -> Any:
     """In place :func:`_foreach_addcmul` (``torch._foreach_addcmul_``)."""
-    ts, ones, twos, vs = _ternary("_foreach_addcmul_", self, tensor1, tensor2, value, "value")
-    for t, a, b, v in zip(ts, ones, twos, vs):
+    op = "_foreach_addcmul_"
+    ts, ones, twos = _ternary(op, self, tensor1, tensor2)
+    for t, a, b, v in zip(ts, ones, twos, _scalar_values(op, len(ts), scalars, value)):
         t.addcmul_(a, b, value=v)
     return self
 
 
-def _foreach_addcdiv(self: Any, tensor1: Any, tensor2: Any, value: Any = 1) -> tuple:
-    """``self[i] + value[i] * tensor1[i] / tensor2[i]`` for each i (``torch._foreach_addcdiv``)."""
-    ts, ones, twos, vs = _ternary("_foreach_addcdiv", self, tensor1, tensor2, value, "value")
+def _foreach_addcdiv(
+    self: Any, tensor1: Any, tensor2: Any, scalars: Any = _UNSET, *, value: Any = _UNSET
+) -> tuple:
+    """``self[i] + value * tensor1[i] / tensor2[i]`` for each i, or with ``scalars[i]``
+    (a list of numbers or a 1-d tensor) in place of ``value`` (``torch._foreach_addcdiv``)."""
+    op = "_foreach_addcdiv"
+    ts, ones, twos = _ternary(op, self, tensor1, tensor2)
+    vs = _scalar_values(op, len(ts), scalars, value)
     return tuple(t.addcdiv(a, b, value=v) for t, a, b, v in zip(ts, ones, twos, vs))
 
 
-def _foreach_addcdiv_(self: Any, tensor1: Any, tensor2: Any, value: Any = 1) -> Any:
+def _foreach_addcdiv_(
+    self: Any, tensor1: Any, tensor2: Any, scalars: Any = _UNSET, *, value: Any = _UNSET
+) -> Any:
     """In place :func:`_foreach_addcdiv` (``torch._foreach_addcdiv_``)."""
-    ts, ones, twos, vs = _ternary("_foreach_addcdiv_", self, tensor1, tensor2, value, "value")
-    for t, a, b, v in zip(ts, ones, twos, vs):
+    op = "_foreach_addcdiv_"
+    ts, ones, twos = _ternary(op, self, tensor1, tensor2)
+    for t, a, b, v in zip(ts, ones, twos, _scalar_values(op, len(ts), scalars, value)):
         t.addcdiv_(a, b, value=v)
     return self
 
 
 def _foreach_lerp(self: Any, tensors1: Any, weight: Any) -> tuple:
     """``self[i] + weight[i] * (tensors1[i] - self[i])`` for each i (``torch._foreach_lerp``)."""
-    ts, ends, _, ws = _ternary("_foreach_lerp", self, tensors1, None, weight, "weight")
+    ts, ends, _ = _ternary("_foreach_lerp", self, tensors1, None)
+    ws = _per_tensor("_foreach_lerp", len(ts), weight, "weight")
     return tuple(t.lerp(e, w) for t, e, w in zip(ts, ends, ws))
 
 
 def _foreach_lerp_(self: Any, tensors1: Any, weight: Any) -> Any:
     """In place :func:`_foreach_lerp`: the EMA update ``ema += w * (p - ema)``."""
-    ts, ends, _, ws = _ternary("_foreach_lerp_", self, tensors1, None, weight, "weight")
+    ts, ends, _ = _ternary("_foreach_lerp_", self, tensors1, None)
+    ws = _per_tensor("_foreach_lerp_", len(ts), weight, "weight")
     for t, e, w in zip(ts, ends, ws):
         t.lerp_(e, w)
     return self

@@ -110,7 +110,8 @@ def mask_grad(g, mask):
 
 
 class ReluGrad(MaskGrad):
-    """g where y > 0, else 0: one pass instead of building a float mask and multiplying.
+    """g where y > 0 or y is NaN, else 0 (PyTorch's threshold_backward): one pass instead of
+    building a float mask and multiplying.
 
     d/dg = the same mask (MaskGrad's rules); y enters only through the mask, whose derivative
     is zero almost everywhere. The compiled kernel (chainrule._kernels) builds no mask; the
@@ -141,10 +142,13 @@ class ReluGrad(MaskGrad):
 
 
 def _positive(y):
-    """ReluGrad's mask y > 0 (built only when a rule needs it, if the kernel skipped it)."""
-    return elementwise(get_array_module(y).greater, y, 0)
+    """ReluGrad's mask not (y <= 0): y > 0 or NaN, where PyTorch's threshold_backward passes
+    the gradient (built only when a rule needs it, if the kernel skipped it)."""
+    xp = get_array_module(y)
+    m = elementwise(xp.less_equal, y, 0)
+    return xp.logical_not(m, out=m) if isinstance(m, xp.ndarray) else xp.logical_not(m)
 
 
 def relu_grad(g, y):
-    """g * (y > 0): the gradient of relu given its output y."""
+    """g where not y <= 0, else 0: the gradient of relu given its output y."""
     return ReluGrad.apply(g, y)

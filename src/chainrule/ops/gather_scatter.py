@@ -15,6 +15,7 @@ import numpy as np
 
 from .._user_warnings import warn_once
 from ..autograd.function import Function
+from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, norm_dim
@@ -421,4 +422,4 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
             f"index_select(): Index to scalar can have only 1 value, got {idx.numel()} value(s)"
         )
     # one node (IndexSelectBackward0) saving the index; its result is row-major, as PyTorch's
-    return IndexSelect.apply(input, d, idx)
+    return given(IndexSelect.apply(input, d, idx), dim=dim)  # _saved_dim as given

@@ -103,6 +103,7 @@ class Gelu(UnaryElementwise):
     """
 
     saves = "x"
+    saved_fields = {"approximate": lambda n: "none", "self": 0}  # grad_fn._saved_* as PyTorch's
 
     @classmethod
     def forward(cls, ctx, x):

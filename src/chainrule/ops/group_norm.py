@@ -33,19 +33,9 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
-from .normalization import _project, _rebuilt_grad
+from .normalization import _f32, _project, _rebuilt_grad
 
 __all__ = ["GroupNormFn", "group_norm"]
-
-
-def _is_half(dt: Any) -> bool:
-    """float16 or bfloat16 (NumPy kind 'V'): the dtypes computed in float32."""
-    return dt == np.float16 or dt.kind == "V"
-
-
-def _f32(a: Any) -> Any:
-    """A float16/bfloat16 array in float32 (layout kept); None and other dtypes as they are."""
-    return a if a is None or not _is_half(a.dtype) else a.astype(np.float32)
 
 
 def _rows(x: Any, group: int) -> Any:

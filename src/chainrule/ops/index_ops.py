@@ -132,7 +132,9 @@ def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 
     check = input.numel() > 0 or input.ndim == 1
     d, idx = _vector_index("index_add", input, dim, index, check=check)
     src = _source("index_add", input, d, idx, source)
-    if input.numel() == 0:
+    if input.numel() == 0 and not (
+        isinstance(src, Tensor) and (src.requires_grad or src._fw_tangent is not None)
+    ):
         return input.clone()
     if input.dtype.kind in "iu":  # PyTorch truncates a float alpha for an integer tensor
         alpha = int(alpha)

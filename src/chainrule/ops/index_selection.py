@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
@@ -59,7 +60,7 @@ class IndexSelect(Function):
     complex_grad = True  # a real-linear selection: its transpose is right for complex
     node_name = "IndexSelectBackward0"
     saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
-        "dim": lambda n: n.dim,
+        "dim": lambda n: given_dim(n, default=n.dim),  # as given where the op kept it
         "index": 0,
         "self_sym_sizes": lambda n: tuple(n.in_shape),
     }
@@ -97,6 +98,8 @@ class IndexAddFn(Function):
         ctx.dim, ctx.alpha = dim, alpha
         if ctx.needs_input_grad[3]:
             ctx.save_for_backward(index, source)
+        if x.size == 0:  # nothing to add to (a source that needs a gradient gets here)
+            return x.copy()
         src = source if _is_one(alpha) else (source * alpha).astype(x.dtype, copy=False)
         return index_added(x, dim, index, src)
 
@@ -105,6 +108,10 @@ class IndexAddFn(Function):
         if not ctx.needs_input_grad[3]:
             return grad, None, None, None
         index, source = ctx.saved_tensors
+        if grad.ndim and grad.shape[ctx.dim] == 0 and index.numel():
+            # an empty self along dim (its index unchecked in forward): PyTorch's
+            # grad.index_select(dim, index) refuses
+            raise RuntimeError("index_select(): self indexing axis dim should be positive")
         gs = IndexSelect.apply(grad, ctx.dim, index)
         if source.ndim == 0 and gs.ndim != 0:  # one index into a 0-d self: source 0-d too
             gs = gs.reshape(())
@@ -116,7 +123,7 @@ class IndexAddFn(Function):
     def jvp(ctx, tx, _dim, _index, ts):
         out = ctx.out
         tx = get_array_module(out).zeros(out.shape, out.dtype) if tx is None else tx
-        if ts is None:
+        if ts is None or out.size == 0:
             return tx
         if not _is_one(ctx.alpha):
             ts = ts * ctx.alpha

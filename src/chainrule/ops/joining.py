@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import mark_multi_output
 from ..backend import get_array_module
@@ -48,7 +49,7 @@ class Cat(Function):
     def node_name(ctx):  # PyTorch lists every tensor joined, with a gradient or not
         return "CatBackward0", tuple(range(len(ctx.next_edges)))
 
-    saved_fields = {"dim": lambda n: n.dim}  # grad_fn._saved_dim (saved_fields.py)
+    saved_fields = {"dim": lambda n: given_dim(n, default=n.dim)}  # grad_fn._saved_dim as given
     raw = True
 
     @staticmethod
@@ -115,6 +116,11 @@ class Split(Function):
     raw = True
     is_view = True
     node_name = "SplitBackward0"
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): the first piece's size
+        "dim": lambda n: n.dim,
+        "self_sym_sizes": lambda n: tuple(n.input_meta[0][0]),
+        "split_size": lambda n: n._out_meta[0][0][n.dim] if n._out_meta else None,
+    }
 
     @staticmethod
     def forward(ctx, x, dim, sizes):
@@ -208,7 +214,7 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
                 f"{tuple(ref.shape)} but tensor {i} has shape {tuple(t_.shape)}"
             )
     tensors = [t_ if t_.dtype == promoted else t_.to(promoted) for t_ in tensors]
-    return Cat.apply(*tensors, dim=d)
+    return given(Cat.apply(*tensors, dim=d), dim=dim)  # grad_fn._saved_dim as given
 
 
 concatenate = cat
@@ -236,7 +242,7 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
             f"{tuple(tensors[0].shape)} (valid: {-nd} to {nd - 1})"
         )
     tensors = [t_ if t_.dtype == promoted else t_.to(promoted) for t_ in tensors]
-    return Stack.apply(*tensors, dim=dim % nd)
+    return given(Stack.apply(*tensors, dim=dim % nd), dim=dim)  # _saved_dim as given
 
 
 @tensor_method

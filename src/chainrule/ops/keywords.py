@@ -32,7 +32,7 @@ from ..autograd.tensor import Tensor
 from ..backend import is_writeable
 from ..dtype_rules import can_cast
 from ._misc_more_strided import _storage
-from .inplace import check_writable_memory
+from .inplace import check_partial_overlap, check_writable_memory
 
 __all__ = ["accepts_torch_keywords", "check_out_dtype", "torch_dtype_word", "write_out"]
 
@@ -71,6 +71,52 @@ _CAT_FAMILY = frozenset(
 """Ops whose uncastable ``out`` is a ``TypeError`` in PyTorch (it goes through ``cat``)."""
 
 _OUT_DTYPE_COMPUTES = frozenset({"sum", "prod", "cumsum", "cumprod", "nansum"})
+# The ops whose out= PyTorch refuses when it partially overlaps an input ("some elements of
+# the input tensor and the written-to tensor refer to a single memory location"): its
+# elementwise ops, scans and joins (probed on torch 2.13; its reductions, matmuls, linalg
+# ops and ``nonzero`` do not check). Checked when out keeps its shape (a resized out is
+# new memory here; in PyTorch it may still share the input's storage: not mirrored).
+_OUT_OVERLAP_CHECKED = frozenset(
+    """abs absolute acos acosh add addcdiv addcmul addmm angle arccos arccosh arcsin arcsinh
+    arctan arctan2 arctanh asin asinh atan atan2 atanh bitwise_and bitwise_left_shift
+    bitwise_not bitwise_or bitwise_right_shift bitwise_xor cat ceil clamp clamp_max clamp_min
+    clip column_stack concat concatenate conj_physical copysign cos cosh cumprod cumsum
+    deg2rad diff digamma div divide dstack eq erf erfc erfinv exp exp2 expm1 fix float_power
+    floor floor_divide fmax fmin fmod frac gcd ge greater greater_equal gt heaviside hstack
+    hypot i0 igamma igammac isneginf isposinf kron lcm ldexp le lerp less less_equal lgamma
+    log log10 log1p log2 logaddexp logaddexp2 logcumsumexp logical_and logical_not logical_or
+    logical_xor logit lt masked_select maximum minimum msort mul multiply nan_to_num ne neg
+    negative nextafter not_equal pow rad2deg reciprocal remainder round row_stack rsqrt sgn
+    sigmoid sign signbit sin sinc sinh sqrt square stack sub subtract tan tanh true_divide
+    trunc vstack where xlogy""".split()
+)
+# Of these, the ops that check their first argument only (addmm: not mat1 and mat2; diff:
+# not prepend and append, which it joins to a copy first).
+_OUT_OVERLAP_FIRST_ONLY = frozenset({"addmm", "diff"})
+
+
+def _check_out_overlap(op: str, args: tuple, kwargs: dict, result: Any, out: Any) -> None:
+    """PyTorch's refusal of an out= that partially overlaps an input
+    (:func:`check_partial_overlap`)."""
+    if not isinstance(out, Tensor) or not isinstance(result, Tensor):
+        return
+    if result._data.shape != out._data.shape:
+        return
+    if op in _OUT_OVERLAP_FIRST_ONLY:
+        found = list(args[:1])
+    else:
+        found = []
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, (list, tuple)):
+                found.extend(a)
+            else:
+                found.append(a)
+    target = out._data
+    for a in found:
+        if isinstance(a, Tensor) and a is not out and a._data is not target:
+            check_partial_overlap(target, a._data, f"{op}()")
+
+
 """Ops that compute in ``out``'s dtype when no ``dtype=`` is given (PyTorch's rule:
 ``torch.sum(x, 1, out=int64_tensor)`` truncates each float before summing)."""
 
@@ -203,6 +249,10 @@ def accepts_torch_keywords(fn: Callable, name: str | None = None) -> Callable:
                 )
             kwargs["dtype"] = out.dtype
         result = fn(*args, **kwargs)
-        return result if out is None else write_out(op, result, out)
+        if out is None:
+            return result
+        if op in _OUT_OVERLAP_CHECKED:
+            _check_out_overlap(op, args, kwargs, result, out)
+        return write_out(op, result, out)
 
     return op_with_keywords

@@ -76,7 +76,9 @@ class LayerNormFn(Function):
             y *= weight
         if bias is not None:
             y += bias
-        return y
+        # PyTorch's layer norm result is row-major whatever x's layout (observable: a
+        # reshape of it is a view, so an in-place write through it reaches y)
+        return y if y.flags.c_contiguous else np.ascontiguousarray(y)
 
     @staticmethod
     def backward(ctx, grad):

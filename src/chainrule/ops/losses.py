@@ -131,6 +131,7 @@ class CrossEntropyFn(Function):
         # in place after forward raises in backward, as in PyTorch.
         ctx.low = None
         if is_bfloat16(x.dtype):  # in float32 (the rows saved so), each result rounded once
+            ctx.lse_dtype = x.dtype  # (but the log-sum-exp rounded to bfloat16: see below)
             args = (wide(x), target, wide_bfloat16(weight_arg), ignore_index, smoothing)
             out = CrossEntropyFn.forward(ctx, *args, reduction)
             ctx.save_for_backward(x, target, weight_arg, *ctx._saved[3:])
@@ -143,8 +144,9 @@ class CrossEntropyFn(Function):
         valid, safe, wt = index_weights("cross_entropy", t, c, weight, ignore_index, x.dtype)
         ctx.smoothing, ctx.ignore_index = smoothing, ignore_index
         half = x.dtype == np.float16
+        lse_dtype = x.dtype if half else getattr(ctx, "lse_dtype", None)
         rows = xp.arange(m)
-        fused = _softmax_and_lse(x) if smoothing == 0 else None
+        fused = _softmax_and_lse(x) if smoothing == 0 and lse_dtype is None else None
         if fused is not None:  # one compiled row pass: probabilities and log-sum-exps
             ez, lse = fused
             loss = _ignored_zero(xp, -wt * (x[rows, safe] - lse).astype(x.dtype), valid)
@@ -154,14 +156,28 @@ class CrossEntropyFn(Function):
         z = xa - xa.max(axis=1, keepdims=True) if c else xa  # (0, 0): nothing to shift
         ez = xp.exp(z)
         se = ez.sum(axis=1, keepdims=True)
-        logp = z - xp.log(se)
+        if lse_dtype is None:
+            logp = z - xp.log(se)
+        else:  # PyTorch's half / bfloat16 log_softmax row kernel keeps the row's sum of
+            # exponentials and its log in that dtype, and its result is in that dtype
+            lse = xp.log(se.astype(lse_dtype).astype(xa.dtype)).astype(lse_dtype)
+            with np.errstate(over="ignore"):
+                logp = (z - lse.astype(xa.dtype)).astype(lse_dtype).astype(xa.dtype)
         loss = -(1.0 - smoothing) * wt * logp[rows, safe]
         # A: coefficient matrix of -logp (dense only when smoothing)
         coef_sum = (1.0 - smoothing) * wt
         if smoothing > 0:
             wc = xp.ones(c, x.dtype) if weight is None else weight
             validf = valid.astype(xa.dtype)  # a bool mask times a Python float is float64
-            loss = loss - (smoothing / c) * validf * (logp @ wc)
+            if lse_dtype is None:
+                loss = loss - (smoothing / c) * validf * (logp @ wc)
+            else:  # PyTorch's half / bfloat16 steps, each rounded to that dtype
+                with np.errstate(over="ignore"):
+                    r = lambda a: a.astype(lse_dtype).astype(xa.dtype)  # noqa: E731
+                    lw = logp if weight is None else r(logp * wc)
+                    smooth = r(-lw.sum(axis=1)) * validf
+                    nll = r(-wt * logp[rows, safe])
+                    loss = r(r((1.0 - smoothing) * nll) + r(smooth * (smoothing / c)))
             coef_sum = coef_sum + (smoothing / c) * validf * wc.sum()
         loss = _ignored_zero(xp, loss, valid)
         ez /= se  # softmax probabilities

@@ -28,6 +28,7 @@ __all__ = [
     "in_memory_format",
     "memory_format",
     "preserve_format",
+    "in_suggested_format",
     "relayout_array",
     "suggests_memory_format",
     "to_memory_format",
@@ -135,6 +136,23 @@ def suggests_memory_format(arr: Any, fmt: memory_format) -> bool:
             return False
         low = st[d] * shape[d] if shape[d] > 1 else st[d]
     return True
+
+
+def in_suggested_format(arr: Any, like: Any) -> Any:
+    """``arr`` (shaped as ``like``) as PyTorch allocates a result in
+    ``like.suggest_memory_format()``: channels-last (3d) where ``like`` suggests it, else
+    row-major (batch norm, rms norm). ``arr`` itself when it already is (no sort for a
+    row-major ``like`` and ``arr``)."""
+    if is_vmap_array(arr) or not hasattr(arr, "flags"):
+        return arr
+    if arr.flags.c_contiguous and like.flags.c_contiguous:
+        return arr
+    fmt = {4: channels_last, 5: channels_last_3d}.get(arr.ndim)
+    if fmt is None or not suggests_memory_format(like, fmt):
+        if arr.flags.c_contiguous:
+            return arr
+        fmt = contiguous_format
+    return arr if _has_format_strides(arr, fmt) else _relayout(arr, fmt)
 
 
 def _keeps(arr: Any, fmt: memory_format, op: str) -> bool:

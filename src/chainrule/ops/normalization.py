@@ -27,10 +27,11 @@ from .._kernels import dispatch as _fast
 from .._kernels import jit
 from .._kernels import layernorm as _LN
 from ..autograd.function import Function
-from ..autograd.saved_fields import tensor_field  # grad_fn._saved_*
+from ..autograd.saved_fields import given_value, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
+from .memory_format import in_suggested_format
 
 __all__ = ["BatchNormFn", "BatchStats", "NormalizeFn"]
 
@@ -181,9 +182,12 @@ def _channel_dot(a, b, nd):
 
 
 def _f32(a: Any) -> Any:
-    """A float16 or bfloat16 array (dtype chars 'e', 'E') in float32 (the norms compute
-    those in float32, as PyTorch's CPU kernels); None and other dtypes as they are."""
-    return a if a is None or a.dtype.char not in "eE" else a.astype(np.float32)
+    """A float16 or bfloat16 (NumPy kind 'V') array in float32, layout kept (the norms:
+    batch, layer, group, compute those in float32, as PyTorch's CPU kernels); None and
+    other dtypes as they are."""
+    return (
+        a if a is None or (a.dtype != np.float16 and a.dtype.kind != "V") else a.astype(np.float32)
+    )
 
 
 class BatchNormFn(Function):
@@ -202,16 +206,17 @@ class BatchNormFn(Function):
 
     raw = True
     node_name = ("NativeBatchNormBackward0", (0, 1, 2))
-    saved_fields = {  # grad_fn._saved_* as PyTorch's; running stats: not inputs here
+    saved_fields = {  # grad_fn._saved_* as PyTorch's; running stats: kept by F.batch_norm
         "eps": lambda n: n.eps,
         "input": 0,
         "result1": 3,  # the batch mean
         "result2": 4,  # and 1 / sqrt(var + eps)
-        "running_mean": tensor_field(lambda n: None),
-        "running_var": tensor_field(lambda n: None),
+        "running_mean": tensor_field(lambda n: given_value(n, "running_mean")),
+        "running_var": tensor_field(lambda n: given_value(n, "running_var")),
         "training": lambda n: True,
         "weight": 1,
     }
+    saved_optional_inputs = {1: 1}  # weight: None after backward where none was given
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, stats):
@@ -236,7 +241,7 @@ class BatchNormFn(Function):
             ctx.save_for_backward(x, weight, None, mean, invstd)
             if stats is not None:
                 stats.mean, stats.var = mean, var
-            return y
+            return in_suggested_format(y, x)  # PyTorch: x.suggest_memory_format()
         mean = x.sum(axis=axes) / m
         y = elementwise(xp.subtract, x, mean.reshape(shp))  # x - mean, then x̂ in place
         var = _channel_dot(y, y, nd) / m
@@ -249,7 +254,7 @@ class BatchNormFn(Function):
             elementwise(xp.multiply, y, weight.reshape(shp), out=y)
         if bias is not None:
             elementwise(xp.add, y, bias.reshape(shp), out=y)
-        return y
+        return in_suggested_format(y, x)
 
     @staticmethod
     def _xhat(x, mean, invstd, shp):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import given, given_dim, given_dims  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ._util import NAMED_ERRORS, ShapeError, lead_with, norm_dim
 from .binding import tensor_method
@@ -43,9 +44,14 @@ class Permute(Function):
     def saved_fields(node):  # grad_fn._saved_* as PyTorch's (saved_fields.py); dims ascending
         name = node.name()
         if name == "TransposeBackward0":
-            moved = [i for i, a in enumerate(node.axes) if a != i]
-            return {"dim0": lambda n: moved[0], "dim1": lambda n: moved[1]}
-        return {"dims": lambda n: tuple(n.axes)} if name == "PermuteBackward0" else {}
+            moved = [i for i, a in enumerate(node.axes) if a != i] or [0, 0]  # if not given
+            return {
+                "dim0": lambda n: given_dim(n, "dim0", moved[0]),
+                "dim1": lambda n: given_dim(n, "dim1", moved[1]),
+            }
+        if name == "PermuteBackward0":
+            return {"dims": lambda n: given_dims(n, n.axes, "dims")}
+        return {}
 
     raw = True
     is_view = True
@@ -92,17 +98,19 @@ def permute(input: Tensor, *order: Any, dims: Any = None) -> Tensor:
             f"permute: dims {dims} are not a permutation of the {input.ndim} dims of "
             f"a tensor of shape {tuple(input.shape)}"
         )
-    return _PERMUTE.apply(input, tuple(d % input.ndim for d in dims))
+    out = _PERMUTE.apply(input, tuple(d % input.ndim for d in dims))
+    return given(out, dims=dims)  # grad_fn._saved_dims as given
 
 
 def _swap(fn: type, input: Tensor, dim0: int, dim1: int) -> Tensor:
     """``input`` with dims ``dim0`` and ``dim1`` swapped, recorded as ``fn``."""
     if input.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
-        return fn.apply(input, tuple(range(input.ndim)))  # a new view, as in PyTorch
+        out = fn.apply(input, tuple(range(input.ndim)))  # a new view, as in PyTorch
+        return given(out, dim0=dim0, dim1=dim1)  # grad_fn._saved_dim0/1 as given
     axes = list(range(input.ndim))
     d0, d1 = norm_dim(dim0, input.ndim, "transpose")[0], norm_dim(dim1, input.ndim, "transpose")[0]
     axes[d0], axes[d1] = axes[d1], axes[d0]
-    return fn.apply(input, tuple(axes))
+    return given(fn.apply(input, tuple(axes)), dim0=dim0, dim1=dim1)  # as given
 
 
 @tensor_method

@@ -21,6 +21,7 @@ import numpy as np
 from .._kernels import dispatch
 from ..autograd.function import Function, Node
 from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.saved_fields import given, given_value, input_tensor, tensor_field
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..quantized_ops import avg_pool2d_quantized, max_pool2d_quantized
@@ -99,6 +100,12 @@ def _weight(sel, k):
     return arr == k  # max: boolean mask of outputs whose argmax is offset k
 
 
+def _masked(xp_, g, mask):
+    """g where ``mask`` holds, else 0 (an inf or NaN g masked out gives 0, as PyTorch's
+    scatter to the argmax; ``g * mask`` would give NaN)."""
+    return xp_.where(mask, g, g.dtype.type(0))
+
+
 class WindowScatter(Function):
     """dx[window(o) offset k] += g[o] * weight_k[o]: the gradient of a pooling op."""
 
@@ -117,13 +124,19 @@ class WindowScatter(Function):
             (_, _), (sh, sw), _, _, (ho, wo) = P[:5]
             buf = _alloc(xp_, g, x_shape, ho * sh != h or wo * sw != w)
             for k, idx in _offsets(P):
-                xp_.multiply(g, _weight(sel, k), out=buf[idx])
+                if sel[0] == "max":  # where, not g * mask: a NaN g reaches the argmax only
+                    xp_.copyto(buf[idx], _masked(xp_, g, sel[1] == k))
+                else:
+                    xp_.multiply(g, _weight(sel, k), out=buf[idx])
             return buf
         hp, wp = _padded_size(P, h, w)
         ph, pw = P[2]
         buf = _alloc(xp_, g, (n, c, hp, wp), True)
         for k, idx in _offsets(P):
-            buf[idx] += g * _weight(sel, k)
+            if sel[0] == "max":  # (as above: PyTorch scatters g to the argmax only)
+                buf[idx] += _masked(xp_, g, sel[1] == k)
+            else:
+                buf[idx] += g * _weight(sel, k)
         return buf[:, :, ph : ph + h, pw : pw + w]
 
     @staticmethod
@@ -154,8 +167,8 @@ class WindowGather(Function):
         half = x.dtype.char == "e"  # float16: summed in float32, rounded once (PyTorch)
         for k, idx in _offsets(P):
             term = xp[idx]
-            if sel[0] == "max":
-                term = term * (sel[1] == k)
+            if sel[0] == "max":  # gathered at the argmax (a NaN elsewhere stays out)
+                term = _masked(get_array_module(term), term, sel[1] == k)
             if out is None:
                 out = term.astype(np.float32, order="K") if half else term.copy(order="K")
             else:
@@ -174,12 +187,44 @@ class WindowGather(Function):
         return None if t is None else WindowGather.forward(Node(), t, *ctx.primals[1:])
 
 
+def _saved_pool_indices(node: Any) -> Any:
+    """``_saved_result1``: max_pool2d's int64 indices into each input plane, from the saved
+    argmax offsets (the values ``return_indices=True`` gives)."""
+    arg = node.saved_tensor(0)
+    if arg is None:
+        return None
+    arg = arg._data
+    xp_ = get_array_module(arg)
+    (_kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = node.P
+    rows = xp_.arange(ho).reshape(ho, 1) * sh - ph + (arg // kw) * dh
+    cols = xp_.arange(wo).reshape(1, wo) * sw - pw + (arg % kw) * dw
+    return Tensor._make((rows * node.x_shape[3] + cols).astype(np.int64), False, None, 0)
+
+
+def _as_given_pair(v: Any, default: tuple) -> tuple:
+    """A size argument as PyTorch's node shows it: an int as a pair, a sequence as given."""
+    if v is None:
+        return default
+    if isinstance(v, (int, np.integer)) or getattr(v, "ndim", None) == 0:
+        return (int(v), int(v))
+    return tuple(int(e) for e in v)
+
+
 class MaxPool2dFn(Function):
     """y = max over each window; saves the argmax offset (int8/int16) for backward (None
     when no gradient and no indices are wanted)."""
 
     raw = True
     node_name = "MaxPool2DWithIndicesBackward0"
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py); P: k, s, p, d, out
+        "ceil_mode": lambda n: given_value(n, "ceil_mode", False),
+        "dilation": lambda n: n.P[3],
+        "kernel_size": lambda n: n.P[0],
+        "padding": lambda n: n.P[2],
+        "result1": tensor_field(_saved_pool_indices),
+        "self": tensor_field(lambda n: input_tensor(n, 0)),
+        "stride": lambda n: _as_given_pair(given_value(n, "stride"), ()),
+    }
 
     @staticmethod
     def forward(ctx, x, P, want_arg):
@@ -342,7 +387,7 @@ def max_pool2d(
         )
     P = _params("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
     want = return_indices or (input.requires_grad and is_grad_enabled())
-    out = MaxPool2dFn.apply(input, P, want)
+    out = given(MaxPool2dFn.apply(input, P, want), stride=stride, ceil_mode=ceil_mode)
     if not return_indices:
         return out
     node = out.grad_fn

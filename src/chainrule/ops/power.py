@@ -71,6 +71,12 @@ def _number(ctx: Any) -> Any:
     return None if params is None else params.get("number")
 
 
+def _exponent(node: Any) -> Any:
+    """PowBackward0's ``_saved_exponent``: the number as given (kept by ``Pow.forward``)."""
+    d = vars(node)
+    return d["exponent"] if "exponent" in d else saved_number(node, 1)
+
+
 class Pow(BinaryElementwise):
     """a ** b; d/da = b a^(b-1) (0 where b == 0), d/db = a^b log a (0 where a == 0 and
     b >= 0, NaN for a negative a, as PyTorch; for complex a, 0 where a == 0)."""
@@ -88,9 +94,15 @@ class Pow(BinaryElementwise):
     @staticmethod
     def saved_fields(node):  # grad_fn._saved_*: PyTorch's PowBackward0 / 1 / 2 (saved_fields.py)
         name = node.name()
-        if name == "PowBackward0":
-            return {"exponent": lambda n: saved_number(n, 1), "self": 0}
+        if name == "PowBackward0":  # the number kept by forward: readable after backward
+            return {"exponent": _exponent, "self": 0}
         return {"exponent": 1, "result": 2, "self": 0 if name == "PowBackward1" else _number}
+
+    @classmethod
+    def forward(cls, ctx, a, b, **params):  # keeps a number exponent as given (above)
+        if type(b) in (int, float):
+            ctx.exponent = params.get("number", b)
+        return super().forward(ctx, a, b, **params)
 
     @staticmethod
     def f(a, b, half=None, number=None):

@@ -26,6 +26,7 @@ class Flip(Function):
     """Reversed copy (PyTorch's flip copies: writes into it must not reach the input)."""
 
     raw = True
+    saved_fields = {"dims": lambda n: tuple(n.dims)}  # grad_fn._saved_dims (saved_fields.py)
 
     @staticmethod
     def forward(ctx, x, dims):

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import given, given_dims  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import contiguous
@@ -47,7 +48,7 @@ class Sum(Function):
     def saved_fields(node):  # grad_fn._saved_* as PyTorch's SumBackward0 / 1 (saved_fields.py)
         out = {"self_sym_sizes": lambda n: tuple(n.in_shape)}
         if node.axes is not None:
-            out.update(dim=lambda n: tuple(n.axes), keepdim=lambda n: n.keepdim)
+            out.update(dim=lambda n: given_dims(n, n.axes), keepdim=lambda n: n.keepdim)
         return out
 
     raw = True
@@ -90,7 +91,8 @@ def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
         input = input.to(dtype)
     elif input.dtype.kind in "biu" and input.dtype != np.int64:
         input = input.to(np.int64)  # PyTorch sums integers (unsigned too) and bools in int64
-    return Sum.apply(input, reduction_axes(dim, input, "sum"), keepdim)
+    out = Sum.apply(input, reduction_axes(dim, input, "sum"), keepdim)
+    return given(out, dim=dim)  # grad_fn._saved_dim as given
 
 
 def _count(shape: tuple, axes: tuple | None) -> int:
@@ -108,7 +110,8 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
         raise DtypeError(
             f"mean: input dtype must be floating point, got {input.dtype}; call .float() first"
         )
-    return Mean.apply(input, reduction_axes(dim, input, "mean"), keepdim)
+    out = Mean.apply(input, reduction_axes(dim, input, "mean"), keepdim)
+    return given(out, dim=dim)  # grad_fn._saved_dim as given
 
 
 class Mean(Function):

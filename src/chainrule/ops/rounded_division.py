@@ -9,10 +9,12 @@ differentiable (its gradient is zero almost everywhere); ``fmod``/``remainder`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import DtypeError, broadcast_error, check_broadcast, promote
@@ -104,7 +106,8 @@ def fmod(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     (d/da = 1, d/db = -trunc(a / b)), as ``torch.fmod``."""
     if _differentiated(input, other):
         input = _unbool(input, other)
-        return input - _rounded_div("fmod", input, other, trunc=True) * other
+        out = input - _rounded_div("fmod", input, other, trunc=True) * other
+        return _exact_values(out, fmod, input, other)
     ad, bd = _raw_pair("fmod", input, other)
     _check_int_zero("fmod", ad, bd)
     xp = get_array_module(ad, bd)
@@ -112,14 +115,35 @@ def fmod(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
         return Tensor._make(xp.asarray(xp.fmod(ad, bd)), False, None, 0)
 
 
+def _exact_values(out: Tensor, op: Callable, a: Any, b: Any) -> Tensor:
+    """``out``, the differentiable composite ``a - q * b``, holding the values the op gives
+    unrecorded (PyTorch's, the same with or without a gradient): the composite rounds
+    otherwise (``a - q * b`` is +0 where fmod and remainder give -0, e.g. at a = -2, b = 1)."""
+    with no_grad():
+        exact = op(
+            a.detach() if isinstance(a, Tensor) else a, b.detach() if isinstance(b, Tensor) else b
+        )
+    if exact.shape == out.shape and exact.dtype == out.dtype:
+        out._data[...] = exact._data
+    return out
+
+
 @tensor_method(inplace=True, keywords=True)
 def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     """Python-style modulus (sign of the divisor): a - floor(a / b) * b, differentiable."""
     if _differentiated(input, other):
         input = _unbool(input, other)
-        return input - _rounded_div("remainder", input, other, trunc=False) * other
+        out = input - _rounded_div("remainder", input, other, trunc=False) * other
+        return _exact_values(out, remainder, input, other)
     ad, bd = _raw_pair("remainder", input, other)
     _check_int_zero("remainder", ad, bd)
     xp = get_array_module(ad, bd)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return Tensor._make(xp.asarray(ad % bd), False, None, 0)
+        r = xp.asarray(ad % bd)
+        if r.dtype.kind == "f" and r.ndim:
+            # PyTorch's remainder is fmod(a, b) moved by b where its sign differs from b's:
+            # a zero keeps the dividend's sign (NumPy's takes the divisor's)
+            xp.copysign(r, ad, out=r, where=r == 0)
+        elif r.dtype.kind == "f" and r == 0:
+            r = xp.asarray(xp.copysign(r, ad))
+        return Tensor._make(r, False, None, 0)

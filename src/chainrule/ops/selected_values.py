@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..autograd.saved_fields import given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from .gather_scatter import Gather, _gathered
 from .views import unsqueeze
@@ -23,12 +24,17 @@ class SelectedValues(Gather):
     """``x`` gathered at ``index`` along ``dim``, that dim dropped unless ``keepdim``; the
     gradient is added into zeros at the selected positions (Gather's rule)."""
 
-    saved_fields = {  # grad_fn._saved_* as PyTorch's MaxBackward0... (saved_fields.py)
-        "dim": lambda n: n.dim,
-        "indices": (0, lambda n, t: t if n.keepdim else t.squeeze(n.dim)),
-        "keepdim": lambda n: n.keepdim,
-        "self_sym_sizes": lambda n: tuple(n.in_shape),
-    }
+    @staticmethod
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's MaxBackward0... (saved_fields.py)
+        out = {
+            "dim": lambda n: given_dim(n, default=n.dim),  # as given where the op kept it
+            "indices": (0, lambda n, t: t if n.keepdim else t.squeeze(n.dim)),
+            "keepdim": lambda n: n.keepdim,
+            "self_sym_sizes": lambda n: tuple(n.in_shape),
+        }
+        if node.name() in ("TopkBackward0", "SortBackward0"):  # PyTorch's keep no keepdim
+            del out["keepdim"]
+        return out
 
     @staticmethod
     def forward(ctx, x, dim, index, keepdim=True):

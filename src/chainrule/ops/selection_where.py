@@ -27,6 +27,7 @@ class Where(BinaryElementwise):
     """``a`` where ``cond`` else ``b``: the gradient is routed by the same condition."""
 
     node_name = ("WhereBackward0", (0, 1))  # PyTorch's name and the inputs its node lists
+    saved_fields = {"condition": 0}  # grad_fn._saved_condition (saved_fields.py)
     native_bfloat16 = False  # its own forward (the condition is a third, bool, argument)
 
     saves_a = saves_b = ""

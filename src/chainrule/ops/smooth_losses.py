@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import REDUCTION_ENUM  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
@@ -135,6 +136,12 @@ class SmoothL1LossFn(_SmoothLoss):
     """Smooth L1 loss with ``beta > 0`` and its reduction (``SmoothL1LossBackward0``)."""
 
     node_name = ("SmoothL1LossBackward0", (0, 1))
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
+        "beta": lambda n: n.b,
+        "reduction": lambda n: REDUCTION_ENUM[n.reduction],
+        "self": 0,
+        "target": 1,
+    }
 
 
 class HuberLossFn(_SmoothLoss):
@@ -142,3 +149,9 @@ class HuberLossFn(_SmoothLoss):
 
     huber = True
     node_name = ("HuberLossBackward0", (0, 1))
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
+        "delta": lambda n: n.b,
+        "reduction": lambda n: REDUCTION_ENUM[n.reduction],
+        "self": 0,
+        "target": 1,
+    }

@@ -14,6 +14,7 @@ import numpy as np
 
 from .._kernels import dispatch as _fast
 from ..autograd.function import Function
+from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import DtypeError, as_tensor, int_dim, wide_bfloat16
@@ -36,7 +37,7 @@ def _rounded(a: Any, dtype: Any) -> Tensor:
 
 
 class Softmax(Function):
-    saved_fields = {"dim": lambda n: n.dim, "result": 0}  # grad_fn._saved_* (saved_fields.py)
+    saved_fields = {"dim": lambda n: given_dim(n, default=n.dim), "result": 0}  # grad_fn._saved_*
     raw = True
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
@@ -85,7 +86,7 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    saved_fields = {"dim": lambda n: n.dim, "result": 0}  # grad_fn._saved_* (saved_fields.py)
+    saved_fields = {"dim": lambda n: given_dim(n, default=n.dim), "result": 0}  # grad_fn._saved_*
     raw = True
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
@@ -93,7 +94,14 @@ class LogSoftmax(Function):
     def forward(ctx, x, dim):
         xp = get_array_module(x)
         s = _shifted(x, dim)
-        y = s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
+        total = xp.exp(s).sum(axis=dim, keepdims=True)
+        if s.dtype != x.dtype and dim == x.ndim - 1:
+            # float16 / bfloat16 along the last dim: PyTorch's row kernel keeps the row's sum
+            # of exponentials, and its log, in the input dtype (other dims stay in float32)
+            total = xp.log(total.astype(x.dtype).astype(s.dtype)).astype(x.dtype)
+            y = s - total.astype(s.dtype)
+        else:
+            y = s - xp.log(total)
         with np.errstate(over="ignore"):  # beyond the half range is -inf, as PyTorch
             y = y.astype(x.dtype, copy=False)
         y = xp.asarray(y, order="C")  # C order whatever x's, as PyTorch's
@@ -138,7 +146,7 @@ def _apply(fn: type[Function], op: str, x: Any, dim: Any, dtype: Any) -> Tensor:
         raise DtypeError(f"{op}: expects a floating tensor, got {x.dtype}")
     if x.ndim == 0 or x.numel() == 0:  # a 0-d tensor is a row of one; empty stays empty
         return fn.apply(x.reshape(1), 0).reshape(()) if x.ndim == 0 else x * 1
-    return fn.apply(x, d)
+    return given(fn.apply(x, d), dim=dim)  # grad_fn._saved_dim as given
 
 
 @tensor_method(keywords=True)

@@ -212,14 +212,24 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
 
 @tensor_method
 def repeat_interleave(
-    input: Any, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
+    input: Any,
+    repeats: Any = None,
+    dim: int | None = None,
+    *,
+    output_size: int | None = None,
+    axis: int | None = None,
 ) -> Tensor:
     """Repeat each element ``repeats`` times along ``dim`` (flattened when ``dim`` is None;
-    a 0-d input takes no ``dim``, as in PyTorch).
+    a 0-d input takes no ``dim``, as in PyTorch; ``axis`` is NumPy's name for it, which
+    PyTorch also takes: ConvNeXt-V2's ``mask.repeat_interleave(scale, axis=1)``).
 
     ``repeat_interleave(counts)`` with a single integer tensor gives
     ``[0]*counts[0] + [1]*counts[1] + ...``.
     """
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("repeat_interleave(): got both 'dim' and its alias 'axis'")
+        dim = axis
     if repeats is None:
         data = as_tensor(input)._data
         counts = host(data)  # the counts are read on the host (from any device)

@@ -256,7 +256,7 @@ class Relu(UnaryElementwise):
 
     @staticmethod
     def derivative(ctx, x, y):
-        return _mask(y._data > 0, y.dtype)
+        return _mask(~(y._data <= 0), y.dtype)  # 1 at a NaN too (PyTorch's threshold)
 
     @staticmethod
     def chain(ctx, g, x, y):
@@ -325,6 +325,11 @@ class Softplus(UnaryElementwise):
     """
 
     fused_bfloat16_backward = True  # PyTorch's softplus_backward is one kernel
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
+        "beta": lambda n: n.params["beta"],
+        "self": 0,
+        "threshold": lambda n: n.params["threshold"],
+    }
 
     @staticmethod
     def f(x, beta=1.0, threshold=20.0):

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.shared_memory import is_shared
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -165,8 +166,13 @@ class Reshape(Function):
 
     @staticmethod
     def saved_fields(node):  # grad_fn._saved_* where PyTorch's node saves the shape
-        if node.name() in ("ViewBackward0", "SqueezeBackward0"):
+        name = node.name()
+        if name in ("ViewBackward0", "SqueezeBackward0"):
             return {"self_sym_sizes": lambda n: tuple(n.in_shape)}
+        if name in ("SqueezeBackward1", "SqueezeBackward2"):  # the dims as given (squeeze)
+            return {"dim": given_dim, "self_sym_sizes": lambda n: tuple(n.in_shape)}
+        if name == "UnsqueezeBackward0":
+            return {"dim": given_dim}
         return None
 
     is_view = True
@@ -415,7 +421,8 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
         return _reshape_as(_SQUEEZE[0], input, tuple(s for s in input.shape if s != 1))
     dims = norm_dim(dim, input.ndim, "squeeze")
     shape = tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1))
-    return _reshape_as(_SQUEEZE[2 if isinstance(dim, (tuple, list)) else 1], input, shape)
+    out = _reshape_as(_SQUEEZE[2 if isinstance(dim, (tuple, list)) else 1], input, shape)
+    return given(out, dim=dim)  # grad_fn._saved_dim as given
 
 
 @tensor_method(keywords=True)
@@ -427,7 +434,8 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
             f"(valid: {-nd} to {nd - 1})"
         )
     d = dim % nd
-    return _reshape_as(_UNSQUEEZE, input, input.shape[:d] + (1,) + input.shape[d:])
+    out = _reshape_as(_UNSQUEEZE, input, input.shape[:d] + (1,) + input.shape[d:])
+    return given(out, dim=dim)  # grad_fn._saved_dim as given
 
 
 def reshape_as(x: Tensor, other: Tensor) -> Tensor:

@@ -123,17 +123,17 @@ class _Pickler(pickle.Pickler):
             else "tensor"
         )
         persistent = bool(getattr(obj, "persistent", True))
-        return (
-            _rebuild_tensor,
-            (
-                ref,
-                tuple(int(n) for n in data.shape),
-                bool(obj.requires_grad),
-                kind,
-                persistent,
-            )
-            + (() if stride is None else (offset, stride)),
-        )
+        args = (
+            ref,
+            tuple(int(n) for n in data.shape),
+            bool(obj.requires_grad),
+            kind,
+            persistent,
+        ) + (() if stride is None else (offset, stride))
+        state = {} if kind == "buffer" else dict(getattr(obj, "__dict__", None) or {})
+        if state:  # attributes a program set on it (torch.save keeps them): a BUILD
+            return (_rebuild_tensor, args, state)
+        return (_rebuild_tensor, args)
 
     def persistent_id(self, obj: Any) -> Any:
         if not isinstance(obj, _StorageRef):

@@ -196,36 +196,52 @@ def _rebuild_parameter(data: Any, requires_grad: Any, backward_hooks: Any) -> An
     return Parameter(data, requires_grad=_flag(requires_grad, "requires_grad"))
 
 
+def _set_state(obj: Tensor, state: Any) -> Tensor:
+    """Restore the attributes ``torch.save`` kept with a tensor or Parameter (its
+    ``__dict__``, or a ``(dict, slots)`` pair), as ``torch.load`` does. A name the tensor
+    class defines itself (a method, a property) is refused: no file PyTorch writes holds one,
+    and setting it would shadow chainrule's own."""
+    if not state:
+        return obj
+    parts = state if isinstance(state, tuple) and len(state) == 2 else (state, None)
+    for part in parts:
+        if part is None:
+            continue
+        if not isinstance(part, dict) or not all(isinstance(k, str) for k in part):
+            raise LoadError(f"cr.load: {_WHERE} has an invalid tensor state {str(state)[:80]}")
+        for name, value in part.items():
+            if hasattr(type(obj), name) or name.startswith("__"):
+                raise LoadError(
+                    f"cr.load: {_WHERE} sets the tensor attribute {name!r}, which chainrule's "
+                    "tensor class defines itself"
+                )
+            setattr(obj, name, value)
+    return obj
+
+
 def _rebuild_parameter_with_state(
     data: Any, requires_grad: Any, backward_hooks: Any, state: Any
 ) -> Any:
-    if state:
-        raise LoadError(
-            f"cr.load: {_WHERE} holds a Parameter subclass with extra state, "
-            "which a weights-only load cannot restore"
-        )
-    return _rebuild_parameter(data, requires_grad, backward_hooks)
+    """``torch._utils._rebuild_parameter_with_state``: a Parameter with the attributes a
+    program set on it (``p._optim = {...}``) restored."""
+    return _set_state(_rebuild_parameter(data, requires_grad, backward_hooks), state)
 
 
 def _rebuild_from_type_v2(func: Any, new_type: Any, args: Any, state: Any) -> Any:
-    """``torch._tensor._rebuild_from_type_v2``: only plain tensors/Parameters, no state."""
+    """``torch._tensor._rebuild_from_type_v2``: only plain tensors/Parameters, with the
+    attributes a program set on them restored."""
     known = (_rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild_tensor, _rebuild_parameter)
     if func not in known or not isinstance(new_type, _TensorType) or not isinstance(args, tuple):
         raise LoadError(
             f"cr.load: {_WHERE} rebuilds a tensor subclass, which a weights-only "
             "load cannot restore"
         )
-    if state:
-        raise LoadError(
-            f"cr.load: {_WHERE} holds a tensor with Python attributes, which a "
-            "weights-only load cannot restore"
-        )
     from ..nn.parameter import Parameter
 
     out = func(*args)
     if new_type is _PARAMETER and not isinstance(out, Parameter):
-        return _rebuild_parameter(out, out.requires_grad, None)
-    return out
+        out = _rebuild_parameter(out, out.requires_grad, None)
+    return _set_state(out, state)
 
 
 def _size(dims: Any = ()) -> Size:

@@ -13,7 +13,10 @@ Layout (what ``torch.save`` writes; chainrule names the archive ``archive``)::
     archive/version         "3"
 
 A Parameter is ``torch._utils._rebuild_parameter(<tensor>, requires_grad,
-OrderedDict())``; ``uint16``/``uint32``/``uint64`` tensors use an untyped byte storage and
+OrderedDict())`` (``_rebuild_parameter_with_state(..., state)`` when a program set attributes
+on it, and a plain tensor with attributes ``torch._tensor._rebuild_from_type_v2(
+_rebuild_tensor_v2, torch.Tensor, args, state)``, as ``torch.save`` writes them);
+``uint16``/``uint32``/``uint64`` tensors use an untyped byte storage and
 ``torch._utils._rebuild_tensor_v3`` with the dtype (``torch.uint16``), as ``torch.save``
 does. Tensors that view one memory block (a tensor and its slices, transposes, expanded
 views; a tied weight saved twice) share one storage, written whole, each with its own
@@ -91,10 +94,22 @@ _CRC_FIELD = 14  # where a local file header keeps the entry's CRC-32
 _REBUILD_V2 = Global("torch._utils", "_rebuild_tensor_v2")
 _REBUILD_V3 = Global("torch._utils", "_rebuild_tensor_v3")
 _REBUILD_PARAMETER = Global("torch._utils", "_rebuild_parameter")
+_REBUILD_PARAMETER_WITH_STATE = Global("torch._utils", "_rebuild_parameter_with_state")
+_REBUILD_FROM_TYPE_V2 = Global("torch._tensor", "_rebuild_from_type_v2")
+_TENSOR = Global("torch", "Tensor")
 _UNTYPED_STORAGE = Global("torch.storage", "UntypedStorage")
 _SIZE = Global("torch", "Size")
 _DEVICE = Global("torch", "device")
 _GET_LAYOUT = Global("torch.serialization", "_get_layout")
+
+
+def _attributes(obj: Tensor) -> dict:
+    """The attributes a program set on a plain tensor or a Parameter (its ``__dict__``),
+    which ``torch.save`` keeps: ``_rebuild_parameter_with_state`` / ``_rebuild_from_type_v2``
+    with the dict as the state, restored by ``torch.load`` and ``cr.load`` alike."""
+    if type(obj) is not Tensor and type(obj) is not Parameter:
+        return {}
+    return dict(getattr(obj, "__dict__", None) or {})
 
 
 def _layout(data: Any) -> tuple:
@@ -125,12 +140,19 @@ class _Collector:
         if isinstance(obj, Tensor):
             if type(obj) is not Tensor and obj.is_sparse:
                 return None  # the safetensors encoder then raises its NotImplementedError
+            state = _attributes(obj)
             if isinstance(obj, Parameter):
                 data = self._tensor(obj._data, False, "tensor")
                 if data is None:
                     return None
+                if state:  # attributes a program set on it (``p._optim = {...}``)
+                    args = (data, bool(obj.requires_grad), OrderedDict(), state)
+                    return Reduce(_REBUILD_PARAMETER_WITH_STATE, args)
                 return Reduce(_REBUILD_PARAMETER, (data, bool(obj.requires_grad), OrderedDict()))
-            return self._tensor(obj._data, bool(obj.requires_grad), "tensor")
+            record = self._tensor(obj._data, bool(obj.requires_grad), "tensor")
+            if record is None or not state:
+                return record
+            return Reduce(_REBUILD_FROM_TYPE_V2, (record.func, _TENSOR, record.args, state))
         if isinstance(obj, np.ndarray) or hasattr(obj, "__cuda_array_interface__"):
             return self._tensor(obj, False, "ndarray")
         if isinstance(obj, np.generic):

@@ -146,12 +146,13 @@ def cross_entropy(
         if weight is not None:
             shp = (c,) + (1,) * (input.ndim - 2) if input.ndim >= 2 else (c,)
             lp = lp * weight.to(input.dtype).reshape(shp)
-        loss = -(lp * tgt).sum(cdim)
+        # negated after the reduction, as PyTorch (-(sum) of zeros is -0.0, not +0.0)
+        loss = (lp * tgt).sum(cdim)
         if reduction == "mean":
             if input.numel() == 0:  # PyTorch divides by numel / C: 0 / 0 is NaN
                 return loss.sum() * math.nan
-            return loss.sum() / max(input.numel() // max(c, 1), 1)
-        return _reduce(loss, reduction)
+            return -loss.sum() / max(input.numel() // max(c, 1), 1)
+        return -_reduce(loss, reduction)
     _index_target_dtype(op, target, "integer class indices or float probabilities")
     _class_target(op, input, target)
     _same_weight_dtype(input, weight)

@@ -20,7 +20,9 @@ from typing import Any
 
 from numpy import finfo, float16, float32, integer
 
+from ..._user_warnings import warn_once
 from ...autograd.grad_mode import is_grad_enabled, no_grad
+from ...autograd.saved_fields import given  # grad_fn._saved_*
 from ...autograd.state import LOCAL
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
@@ -30,7 +32,12 @@ from ...ops.batch_norm_eval import BatchNormEvalFn
 from ...ops.group_norm import GroupNormFn
 from ...ops.keywords import write_out
 from ...ops.layer_norm import LayerNormFn
-from ...ops.memory_format import channels_last, channels_last_3d
+from ...ops.memory_format import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    suggests_memory_format,
+)
 from ...ops.normalization import BatchNormFn, BatchStats, NormalizeFn
 
 __all__ = ["batch_norm", "group_norm", "layer_norm", "normalize", "rms_norm"]
@@ -119,6 +126,18 @@ def _same_float_dtype(input: Tensor, *params: Tensor | None) -> bool:
     return input.dtype.kind == "f" and all(p is None or p.dtype == input.dtype for p in params)
 
 
+def _suggested(y: Tensor, like: Tensor) -> Tensor:
+    """``y`` (shaped as ``like``) in ``like.suggest_memory_format()``, PyTorch's layout for
+    batch norm and rms norm results: channels-last (3d) where ``like`` suggests it, else
+    row-major (a recorded copy where it is not already)."""
+    if LOCAL.state.vmap or (y._data.flags.c_contiguous and like._data.flags.c_contiguous):
+        return y
+    fmt = {4: channels_last, 5: channels_last_3d}.get(y.ndim)
+    if fmt is None or not suggests_memory_format(like._data, fmt):
+        fmt = contiguous_format
+    return y.contiguous(memory_format=fmt)
+
+
 def _bshape(t: Tensor, ndim: int) -> Tensor:
     """Reshape a per-channel (C,) tensor to broadcast over (N, C, *spatial)."""
     return t.reshape((t.shape[0],) + (1,) * (ndim - 2))
@@ -200,7 +219,9 @@ def batch_norm(
                 f"training, got input of shape {tuple(input.shape)}"
             )
         stats = BatchStats()
-        y = _input_dtype(BatchNormFn.apply(input, weight, bias, float(eps), stats), input)
+        y = BatchNormFn.apply(input, weight, bias, float(eps), stats)
+        given(y, running_mean=running_mean, running_var=running_var)  # _saved_*
+        y = _input_dtype(y, input)
         if running_mean is not None and running_var is not None:
             if LOCAL.state.vmap:  # running statistics batched by vmap (model ensembles)
                 _update_running_stats(input, running_mean, running_var, momentum)
@@ -257,7 +278,7 @@ def batch_norm(
         y = y * _bshape(weight, nd)
     if bias is not None:
         y = y + _bshape(bias, nd)
-    return _input_dtype(y, input)
+    return _suggested(_input_dtype(y, input), input)
 
 
 def _normalized_shape(op: str, normalized_shape: Any) -> tuple[int, ...]:
@@ -423,7 +444,7 @@ def rms_norm(
     e = _eps(x.dtype) if eps is None else float(eps)
     y = x * ((x * x).mean(dims, keepdim=True) + e).rsqrt()
     if weight is None:
-        return _input_dtype(y, input)
+        return _suggested(_input_dtype(y, input), input)
     if weight.dtype.kind == "c":
         # PyTorch multiplies by the complex weight, then casts back to the real input's
         # dtype with a warning: Re(y * w) = y * Re(w) for a real y
@@ -434,5 +455,21 @@ def rms_norm(
             stacklevel=2,
         )
         weight = weight.real
+    if weight.dtype != input.dtype:  # PyTorch's TORCH_WARN_ONCE, then the composite path
+        names = {
+            "float32": "float",
+            "float64": "double",
+            "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16",
+        }
+        a, b = (
+            names.get(str(t).split(".")[-1], str(t).split(".")[-1])
+            for t in (input.dtype, weight.dtype)
+        )
+        warn_once(
+            "rms_norm_mismatch_dtype",
+            f"Mismatch dtype between input and weight: input dtype = {a}, weight dtype = {b}, "
+            "Cannot dispatch to fused implementation.",
+        )
     # PyTorch keeps the input's dtype whatever the weight's: it does not promote
-    return _input_dtype(y * weight, input)
+    return _suggested(_input_dtype(y * weight, input), input)
