@@ -19,9 +19,11 @@ from typing import Any
 from .._layout import is_vmap_array
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 
 __all__ = [
     "ToMemoryFormat",
+    "channel_major",
     "channels_last",
     "channels_last_3d",
     "contiguous_format",
@@ -147,12 +149,37 @@ def in_suggested_format(arr: Any, like: Any) -> Any:
         return arr
     if arr.flags.c_contiguous and like.flags.c_contiguous:
         return arr
+    if channel_major(like):  # a convolution's own layout (C, N, *spatial): kept, as the
+        return arr if channel_major(arr) else _relayout_like(arr, like)  # next conv wants it
     fmt = {4: channels_last, 5: channels_last_3d}.get(arr.ndim)
     if fmt is None or not suggests_memory_format(like, fmt):
         if arr.flags.c_contiguous:
             return arr
         fmt = contiguous_format
     return arr if _has_format_strides(arr, fmt) else _relayout(arr, fmt)
+
+
+def channel_major(arr: Any) -> bool:
+    """Whether an (N, C, *spatial) array (3-d or more) is laid out as chainrule's convolutions
+    lay out their results: dense (C, N, *spatial), the channel outermost (size-1 dims free).
+    PyTorch's convolutions return row-major results, and its norms then keep that layout;
+    chainrule's norms keep this one, so a conv -> norm -> conv chain converts nothing."""
+    if arr.ndim < 3 or arr.flags.c_contiguous:
+        return False
+    shape, strides, step = arr.shape, arr.strides, arr.itemsize
+    for d in (*range(arr.ndim - 1, 1, -1), 0, 1):
+        if shape[d] != 1 and strides[d] != step:
+            return False
+        step *= shape[d]
+    return True
+
+
+def _relayout_like(arr: Any, like: Any) -> Any:
+    """``arr`` copied into ``like``'s (dense) strides."""
+    xp = get_array_module(arr)
+    out = xp.empty_like(like, dtype=arr.dtype)
+    out[...] = arr
+    return out
 
 
 def _keeps(arr: Any, fmt: memory_format, op: str) -> bool:

@@ -33,6 +33,7 @@ from ...ops.group_norm import GroupNormFn
 from ...ops.keywords import write_out
 from ...ops.layer_norm import LayerNormFn
 from ...ops.memory_format import (
+    channel_major,
     channels_last,
     channels_last_3d,
     contiguous_format,
@@ -131,6 +132,8 @@ def _suggested(y: Tensor, like: Tensor) -> Tensor:
     batch norm and rms norm results: channels-last (3d) where ``like`` suggests it, else
     row-major (a recorded copy where it is not already)."""
     if LOCAL.state.vmap or (y._data.flags.c_contiguous and like._data.flags.c_contiguous):
+        return y
+    if channel_major(like._data):  # a convolution's own layout: kept (ops/memory_format.py)
         return y
     fmt = {4: channels_last, 5: channels_last_3d}.get(y.ndim)
     if fmt is None or not suggests_memory_format(like._data, fmt):
