@@ -3,46 +3,18 @@ and fixed, as plain regression tests in the style of ``test_found_cases.py``."""
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 import pytest
 import torch
 
 import chainrule as cr
 
+from ._compare import same
+
 __all__: list[str] = []
 
 
-def _value(v: Any) -> Any:
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    return np.array(v.detach().tolist(), dtype=np.float64)
-
-
-def _run(program: Callable[[Any], Any], lib: Any) -> Any:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return [_value(v) for v in program(lib)]
-    except Exception as exc:  # noqa: BLE001 - raising is part of what is compared
-        return exc
-
-
-def _same(program: Callable[[Any], Any]) -> None:
-    """Run ``program(lib)`` on torch and chainrule; the results (or raising) must agree."""
-    t, c = (_run(program, lib) for lib in (torch, cr))
-    if isinstance(t, Exception) or isinstance(c, Exception):
-        assert isinstance(t, Exception) and isinstance(c, Exception), f"torch {t!r}, cr {c!r}"
-        return
-    assert len(t) == len(c)
-    for i, (a, b) in enumerate(zip(t, c)):
-        if isinstance(a, np.ndarray):
-            np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12, err_msg=f"result {i}")
-        else:
-            assert a == b, f"result {i}: torch {a!r}, chainrule {b!r}"
+_same = same
 
 
 # --- fixed: src/chainrule/ops/order_statistics.py (median of no elements) ----------------
