@@ -32,6 +32,7 @@ __all__ = [
     "relaid",
     "relaid_tensor",
     "stride_order",
+    "strides_exactly_row_major",
 ]
 
 
@@ -142,14 +143,52 @@ def contiguous(arr: Any) -> Any:
     return get_array_module(arr).ascontiguousarray(arr)
 
 
-def like_layout(arr: Any, like: Any) -> Any:
-    """``arr`` (shaped as ``like``) in the layout ``torch.empty_like(like)`` would have: the
-    strides of ``like`` when dense, else a dense layout in ``like``'s stride order."""
-    if is_vmap_array(like) or like.ndim < 2 or like.flags.c_contiguous:
-        return contiguous(arr)
-    if is_vmap_array(arr):
+def strides_exactly_row_major(arr: Any) -> bool:
+    """Whether ``arr``'s strides are exactly the row-major ones: a C-contiguous array with
+    no size-1 dim (NumPy's flag ignores their strides, PyTorch's layouts keep them) and not
+    empty (whose strides are free). The cheap test the layout helpers return early on."""
+    return arr.flags.c_contiguous and arr.size != 0 and 1 not in arr.shape
+
+
+def _with_strides(arr: Any, like: Any, copy: bool) -> Any:
+    """``arr`` (shaped as ``like``, dense and non-overlapping or empty) with ``like``'s very
+    strides in elements, those of its size-1 dims included: ``arr`` itself when it has
+    them (unless ``copy``), else a new array over a buffer of ``arr.size`` elements."""
+    item = arr.itemsize
+    strides = tuple(s // like.itemsize * item for s in like.strides)
+    if not copy and arr.strides == strides:
         return arr
-    return relaid(arr, stride_order(like.shape, like.strides))
+    xp = get_array_module(arr)
+    buf = xp.empty(arr.size, dtype=arr.dtype)
+    out = xp.lib.stride_tricks.as_strided(buf, arr.shape, strides)
+    out[...] = arr
+    return out
+
+
+def like_layout(arr: Any, like: Any, copy: bool = False) -> Any:
+    """``arr`` (shaped as ``like``) in the layout ``torch.empty_like(like)`` would have:
+    ``like``'s very strides when it is dense and non-overlapping or empty (the strides of
+    its size-1 dims included), else a dense layout in ``like``'s stride order. ``arr``
+    itself when it already is so laid out, unless ``copy``."""
+    if is_vmap_array(like) or strides_exactly_row_major(like):
+        return arr.copy() if copy else contiguous(arr)
+    if is_vmap_array(arr):
+        return arr.copy() if copy else arr
+    if like.size == 0 or like.flags.c_contiguous:
+        return _with_strides(arr, like, copy)
+    order = stride_order(like.shape, like.strides)
+    if has_order(like, order):  # dense and non-overlapping
+        return _with_strides(arr, like, copy)
+    # dense in that order, the strides of size-1 dims included (``relaid`` lets an array
+    # whose size-1 dims' strides differ pass as laid out)
+    if not copy:
+        step, strides = arr.itemsize, [0] * arr.ndim
+        for d in order:
+            strides[d] = step
+            step *= arr.shape[d]
+        if arr.strides == tuple(strides):
+            return arr
+    return relaid(arr, order, copy=True)
 
 
 def grad_order(leaf: Any) -> list[int]:

@@ -196,8 +196,10 @@ def lay_out_like(op: str, arr: Any, fmt: Any, like: Any) -> Any:
     """``arr`` (a new array of ``like``'s shape) with its memory in ``fmt``; ``None`` and
     ``preserve_format`` give the layout ``torch.empty_like(like)`` has (``like``'s strides
     when it is dense, else a dense layout in its stride order: ``ops/_result_layout.py``)."""
-    if fmt is None and (like.ndim < 2 or not _strided(like) or like.flags.c_contiguous):
-        return arr  # the common case, without the imports below
+    if fmt is None and (
+        not _strided(like) or (like.flags.c_contiguous and like.size != 0 and 1 not in like.shape)
+    ):
+        return arr  # exactly row-major (the common case), without the imports below
     # in here: chainrule.ops imports creation (see _format)
     from .ops._result_layout import like_layout
     from .ops.memory_format import preserve_format, relayout_array

@@ -358,8 +358,8 @@ def _bind_special(T: Any) -> None:
     """Methods whose call or result differs from the function's."""
     # x.where(cond, y) is where(cond, x, y): the tensor is the second argument.
     T.where = lambda self, condition, other: binary.where(condition, self, other)
-    # Tensor.count_nonzero takes no NumPy keywords (chainrule.count_nonzero does).
-    T.count_nonzero = reduction.count_nonzero
+    # Tensor.norm takes no out= (chainrule.norm does); neither takes NumPy's aliases.
+    T.norm = reduction.norm
     # x.polygamma(n) is polygamma(n, x): the order differs (the function takes n first).
     T.polygamma = special.polygamma_method
     T.polygamma_ = inplace.make_inplace("polygamma_", special.polygamma_method)

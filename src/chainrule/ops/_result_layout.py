@@ -140,11 +140,13 @@ def elementwise_tensor(y: Any, *operands: Any) -> Any:
 
 def clone_layout(arr: Any) -> Any:
     """A copy of ``arr`` in ``torch.empty_like(arr)``'s layout (:func:`like_layout`), what
-    ``torch.clone`` gives: ``arr``'s strides when dense, else dense in its stride order (a
-    broadcast dim carries no order: it stays where row-major puts it)."""
-    if is_vmap_array(arr) or arr.ndim < 2 or arr.flags.c_contiguous:
+    ``torch.clone`` gives: ``arr``'s very strides when dense and non-overlapping (its size-1
+    dims' included) or empty, else dense in its stride order (a broadcast dim carries no
+    order: it stays where row-major puts it)."""
+    # the row-major early return (strides_exactly_row_major, inlined: the common case)
+    if is_vmap_array(arr) or (arr.flags.c_contiguous and arr.size != 0 and 1 not in arr.shape):
         return arr.copy()
-    return relaid(arr, stride_order(arr.shape, arr.strides), copy=True)
+    return like_layout(arr, arr, copy=True)
 
 
 def strided_copy(arr: Any) -> Any:

@@ -19,11 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 __all__ = ["MethodSpec", "method_spec", "numpy_keywords", "tensor_method"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+Keywords = bool | Literal["axis", "out"]
+"""Which of PyTorch's keyword conveniences an op takes: ``True`` all (``axis=``/``keepdims=``
+and ``out=``), ``"axis"`` the NumPy aliases only (PyTorch refuses ``out=`` there), ``"out"``
+``out=`` only (PyTorch refuses the aliases there)."""
 
 _ATTR = "__chainrule_method__"
 
@@ -36,21 +41,22 @@ class MethodSpec:
     the function, aliases included). ``inplace``: also ``Tensor.<name>_``, which computes the
     op and writes the result into ``self`` with the version-counter and leaf checks of
     ``ops/inplace.py``. ``keywords``: the function (``chainrule.<name>``) and the method accept
-    NumPy's ``axis=``/``keepdims=`` and PyTorch's ``out=`` (``ops/keywords.py``).
+    NumPy's ``axis=``/``keepdims=`` and PyTorch's ``out=`` (``ops/keywords.py``); ``"axis"``
+    the NumPy aliases only, ``"out"`` ``out=`` only (:data:`Keywords`).
     """
 
     method: bool = True
     inplace: bool = False
-    keywords: bool = False
+    keywords: Keywords = False
 
 
 @overload
 def tensor_method(fn: F, /) -> F: ...
 @overload
-def tensor_method(*, inplace: bool = False, keywords: bool = False) -> Callable[[F], F]: ...
+def tensor_method(*, inplace: bool = False, keywords: Keywords = False) -> Callable[[F], F]: ...
 
 
-def tensor_method(fn: Any = None, /, *, inplace: bool = False, keywords: bool = False) -> Any:
+def tensor_method(fn: Any = None, /, *, inplace: bool = False, keywords: Keywords = False) -> Any:
     """Mark ``fn`` as a ``Tensor`` method too (``x.fn(...)`` calls ``fn(x, ...)``).
 
     ``@tensor_method`` or ``@tensor_method(inplace=True, keywords=True)``; see
@@ -60,10 +66,18 @@ def tensor_method(fn: Any = None, /, *, inplace: bool = False, keywords: bool = 
     return _mark(fn, spec) if fn is not None else lambda f: _mark(f, spec)
 
 
-def numpy_keywords(fn: F, /) -> F:
+@overload
+def numpy_keywords(fn: F, /) -> F: ...
+@overload
+def numpy_keywords(*, keywords: Keywords = True) -> Callable[[F], F]: ...
+
+
+def numpy_keywords(fn: Any = None, /, *, keywords: Keywords = True) -> Any:
     """Mark a function-only op (``cat``, ``stack``) as accepting ``axis=``/``keepdims=``/``out=``
-    (``ops/keywords.py``) without making it a ``Tensor`` method."""
-    return _mark(fn, MethodSpec(method=False, keywords=True))
+    (``ops/keywords.py``) without making it a ``Tensor`` method; ``keywords="axis"`` or
+    ``"out"`` for a part of them (:data:`Keywords`)."""
+    spec = MethodSpec(method=False, keywords=keywords)
+    return _mark(fn, spec) if fn is not None else lambda f: _mark(f, spec)
 
 
 def method_spec(obj: Any) -> MethodSpec | None:

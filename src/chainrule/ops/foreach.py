@@ -162,6 +162,39 @@ def _scalar_values(op: str, n: int, scalars: Any, value: Any) -> list[Any]:
     return _per_tensor(op, n, scalars, "scalars")
 
 
+def _scalars_argument(op: str, given: tuple, scalars: Any) -> Any:
+    """addcmul/addcdiv's ``scalars``: the fourth positional argument (a number, a list of
+    numbers or a 1-d tensor) or the keyword ``scalars=``, which PyTorch takes for a list or a
+    tensor only (its number overload names that argument ``value``: ``scalars=2`` is a
+    TypeError there, probed on torch 2.13)."""
+    if len(given) > 1:
+        raise TypeError(
+            f"{op}() takes from 3 to 4 positional arguments but {3 + len(given)} were given"
+        )
+    if given:
+        if scalars is not _UNSET:
+            raise TypeError(f"{op}() got multiple values for argument 'scalars'")
+        return given[0]
+    if scalars is not _UNSET and not isinstance(scalars, (list, tuple, Tensor)):
+        raise TypeError(
+            f"{op}(): keyword argument 'scalars' must be a list of numbers or a Tensor, got "
+            f"{type(scalars).__name__} (one number for every tensor is value=)"
+        )
+    return scalars
+
+
+def _lerp_weight(op: str, weight: Any) -> Any:
+    """lerp's ``weight``: one tensor is PyTorch's Scalar overload, so it must be 0-d and need
+    no gradient (else a TypeError there, even under no_grad, probed on torch 2.13)."""
+    if isinstance(weight, Tensor) and (weight.ndim != 0 or weight.requires_grad):
+        raise TypeError(
+            f"{op}(): argument 'weight' must be a number, a 0-d Tensor that does not require "
+            f"grad, or a list (one per tensor), got a {weight.ndim}-d Tensor"
+            + (" that requires grad" if weight.requires_grad else "")
+        )
+    return weight
+
+
 def _unary(name: str) -> tuple[Callable, Callable]:
     op, op_ = f"_foreach_{name}", f"_foreach_{name}_"
 
@@ -259,21 +292,23 @@ def _ternary(op: str, self: Any, ends: Any, others: Any) -> tuple:
 
 
 def _foreach_addcmul(
-    self: Any, tensor1: Any, tensor2: Any, scalars: Any = _UNSET, *, value: Any = _UNSET
+    self: Any, tensor1: Any, tensor2: Any, *given: Any, scalars: Any = _UNSET, value: Any = _UNSET
 ) -> tuple:
     """``self[i] + value * tensor1[i] * tensor2[i]`` for each i, or with ``scalars[i]``
     (a list of numbers or a 1-d tensor) in place of ``value`` (``torch._foreach_addcmul``)."""
     op = "_foreach_addcmul"
+    scalars = _scalars_argument(op, given, scalars)
     ts, ones, twos = _ternary(op, self, tensor1, tensor2)
     vs = _scalar_values(op, len(ts), scalars, value)
     return tuple(t.addcmul(a, b, value=v) for t, a, b, v in zip(ts, ones, twos, vs))
 
 
 def _foreach_addcmul_(
-    self: Any, tensor1: Any, tensor2: Any, scalars: Any = _UNSET, *, value: Any = _UNSET
+    self: Any, tensor1: Any, tensor2: Any, *given: Any, scalars: Any = _UNSET, value: Any = _UNSET
 ) -> Any:
     """In place :func:`_foreach_addcmul` (``torch._foreach_addcmul_``)."""
     op = "_foreach_addcmul_"
+    scalars = _scalars_argument(op, given, scalars)
     ts, ones, twos = _ternary(op, self, tensor1, tensor2)
     for t, a, b, v in zip(ts, ones, twos, _scalar_values(op, len(ts), scalars, value)):
         t.addcmul_(a, b, value=v)
@@ -281,21 +316,23 @@ def _foreach_addcmul_(
 
 
 def _foreach_addcdiv(
-    self: Any, tensor1: Any, tensor2: Any, scalars: Any = _UNSET, *, value: Any = _UNSET
+    self: Any, tensor1: Any, tensor2: Any, *given: Any, scalars: Any = _UNSET, value: Any = _UNSET
 ) -> tuple:
     """``self[i] + value * tensor1[i] / tensor2[i]`` for each i, or with ``scalars[i]``
     (a list of numbers or a 1-d tensor) in place of ``value`` (``torch._foreach_addcdiv``)."""
     op = "_foreach_addcdiv"
+    scalars = _scalars_argument(op, given, scalars)
     ts, ones, twos = _ternary(op, self, tensor1, tensor2)
     vs = _scalar_values(op, len(ts), scalars, value)
     return tuple(t.addcdiv(a, b, value=v) for t, a, b, v in zip(ts, ones, twos, vs))
 
 
 def _foreach_addcdiv_(
-    self: Any, tensor1: Any, tensor2: Any, scalars: Any = _UNSET, *, value: Any = _UNSET
+    self: Any, tensor1: Any, tensor2: Any, *given: Any, scalars: Any = _UNSET, value: Any = _UNSET
 ) -> Any:
     """In place :func:`_foreach_addcdiv` (``torch._foreach_addcdiv_``)."""
     op = "_foreach_addcdiv_"
+    scalars = _scalars_argument(op, given, scalars)
     ts, ones, twos = _ternary(op, self, tensor1, tensor2)
     for t, a, b, v in zip(ts, ones, twos, _scalar_values(op, len(ts), scalars, value)):
         t.addcdiv_(a, b, value=v)
@@ -305,14 +342,14 @@ def _foreach_addcdiv_(
 def _foreach_lerp(self: Any, tensors1: Any, weight: Any) -> tuple:
     """``self[i] + weight[i] * (tensors1[i] - self[i])`` for each i (``torch._foreach_lerp``)."""
     ts, ends, _ = _ternary("_foreach_lerp", self, tensors1, None)
-    ws = _per_tensor("_foreach_lerp", len(ts), weight, "weight")
+    ws = _per_tensor("_foreach_lerp", len(ts), _lerp_weight("_foreach_lerp", weight), "weight")
     return tuple(t.lerp(e, w) for t, e, w in zip(ts, ends, ws))
 
 
 def _foreach_lerp_(self: Any, tensors1: Any, weight: Any) -> Any:
     """In place :func:`_foreach_lerp`: the EMA update ``ema += w * (p - ema)``."""
     ts, ends, _ = _ternary("_foreach_lerp_", self, tensors1, None)
-    ws = _per_tensor("_foreach_lerp_", len(ts), weight, "weight")
+    ws = _per_tensor("_foreach_lerp_", len(ts), _lerp_weight("_foreach_lerp_", weight), "weight")
     for t, e, w in zip(ts, ends, ws):
         t.lerp_(e, w)
     return self

@@ -27,7 +27,7 @@ from .binding import tensor_method
 from .gather_scatter import IndexOutOfBounds, Scatter
 from .index_selection import IndexAddFn
 from .indexing import refuse_grad_into_integer
-from .masked_scatter import MaskedScatter
+from .masked_scatter import MaskedScatter, check_mask_dtype
 from .subscript import IndexPut, getitem
 
 __all__ = [
@@ -204,10 +204,7 @@ def masked_scatter(x: Tensor, mask: Any, source: Any) -> Tensor:
     row-major order (``mask`` and ``x`` broadcast together)."""
     m = as_tensor(mask)
     src = as_tensor(source)
-    if m.dtype.kind != "b":
-        raise RuntimeError(
-            f"masked_scatter(): only supports boolean masks, but got mask with dtype {m.dtype}"
-        )
+    check_mask_dtype(m.dtype)  # bool only; a uint8 mask warns first (ops/masked_scatter.py)
     if src.dtype != x.dtype:
         raise RuntimeError(
             f"masked_scatter(): expected self and source to have the same dtype, but got "
@@ -296,7 +293,7 @@ def select_scatter(input: Tensor, src: Any, dim: int, index: int) -> Tensor:
     return _scatter_into("select_scatter", input, src, (slice(None),) * d + (i, Ellipsis))
 
 
-@tensor_method
+@tensor_method(keywords="axis")
 def slice_scatter(
     input: Tensor,
     src: Any,

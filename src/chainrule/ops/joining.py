@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
+from .._layout import is_vmap_array
 from ..autograd.function import Function
 from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
@@ -29,6 +30,14 @@ from ..quantized_tensor import QuantizedTensor
 from ._tiles import tiled_view
 from ._util import ShapeError, as_tensor, norm_dim
 from .binding import numpy_keywords, tensor_method
+from .memory_format import (
+    _has_format_strides,
+    _relayout,
+    channel_major,
+    channels_last,
+    channels_last_3d,
+    suggests_memory_format,
+)
 
 __all__ = [
     "Cat",
@@ -57,6 +66,14 @@ class Cat(Function):
         ctx.sizes = [a.shape[dim] for a in arrays]
         ctx.dim = dim
         out = get_array_module(*arrays).concatenate(arrays, axis=dim)
+        fmt = {4: channels_last, 5: channels_last_3d}.get(out.ndim)
+        if (
+            fmt is not None
+            and not is_vmap_array(out)
+            and hasattr(out, "flags")
+            and all(suggests_memory_format(a, fmt) for a in arrays)
+        ):  # PyTorch: channels-last (3d) where every input suggests it
+            return out if _has_format_strides(out, fmt) else _relayout(out, fmt)
         # NumPy keeps transposed inputs' order; PyTorch's result is contiguous, and code
         # relies on it (a later view(-1) of the result)
         return out if out.flags.c_contiguous else get_array_module(out).ascontiguousarray(out)
@@ -91,7 +108,23 @@ class Stack(Cat):
     @staticmethod
     def forward(ctx, *arrays, dim):
         ctx.dim, ctx.n = dim, len(arrays)
-        return get_array_module(*arrays).stack(arrays, axis=dim)
+        xp = get_array_module(*arrays)
+        out = xp.stack(arrays, axis=dim)
+        if is_vmap_array(out) or not hasattr(out, "flags") or out.flags.c_contiguous:
+            return out
+        if all(channel_major(a) for a in arrays):  # a convolution's own layout: kept
+            return out
+        # PyTorch's result is the inputs' cat along dim, viewed: channels-last (3d) where
+        # every input suggests it (and dim is not the new last one), else row-major (NumPy
+        # keeps transposed inputs' order; a later view(-1) of the result relies on it)
+        fmt = {4: channels_last, 5: channels_last_3d}.get(arrays[0].ndim)
+        if (
+            fmt is not None
+            and dim < arrays[0].ndim
+            and all(suggests_memory_format(a, fmt) for a in arrays)
+        ):
+            return _relayout(xp.concatenate(arrays, axis=dim), fmt).reshape(out.shape)
+        return xp.ascontiguousarray(out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -289,7 +322,7 @@ def split(
     return mark_multi_output(Split.apply(tensor, d, tuple(sizes)), "split")
 
 
-@tensor_method
+@tensor_method(keywords="axis")
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if isinstance(chunks, Tensor) and chunks.ndim == 0 and chunks.dtype.kind in "iu":
         chunks = int(chunks.item())  # as PyTorch: a 0-d integer tensor is an int (``__index__``)
@@ -312,7 +345,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     return split(input, max(size, 1), dim)
 
 
-@tensor_method
+@tensor_method(keywords="axis")
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     d = norm_dim(dim, input.ndim, "unbind")[0]
     if input.shape[d] == 0:

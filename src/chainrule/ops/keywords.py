@@ -6,7 +6,9 @@ functions. ``accepts_torch_keywords(fn)`` wraps an op so that those keywords wor
 without keyword arguments go straight through (one ``if`` on the hot path). Which ops: those
 marked ``@tensor_method(keywords=True)`` or ``@numpy_keywords`` in their own file
 (``ops/binding.py``); ``ops/__init__.py`` wraps them once, for ``chainrule.<name>`` and the
-method alike, and the package's internal calls use the unwrapped function.
+method alike, and the package's internal calls use the unwrapped function. A mark of
+``keywords="axis"`` takes the aliases only (``chunk``, ``argsort``, ``var_mean``: PyTorch
+refuses their ``out=``), ``keywords="out"`` ``out=`` only (``torch.norm``).
 
 ``out=`` writes the result into the given tensor, as PyTorch does: cast to ``out``'s dtype
 when the cast is safe within a kind, resized (with PyTorch's warning) when its shape differs,
@@ -32,6 +34,7 @@ from ..autograd.tensor import Tensor
 from ..backend import is_writeable
 from ..dtype_rules import can_cast
 from ._misc_more_strided import _storage
+from .binding import method_spec
 from .inplace import check_partial_overlap, check_writable_memory
 
 __all__ = ["accepts_torch_keywords", "check_out_dtype", "torch_dtype_word", "write_out"]
@@ -222,22 +225,66 @@ def write_out(op: str, result: Any, out: Any) -> Any:
     return out
 
 
+def _numpy_aliases(op: str, kwargs: dict) -> None:
+    """``axis=`` renamed ``dim=`` and ``keepdims=`` ``keepdim=`` in ``kwargs`` (in place)."""
+    if "axis" in kwargs:
+        if "dim" in kwargs:
+            raise TypeError(f"{op}(): got both 'dim' and its alias 'axis'")
+        kwargs["dim"] = kwargs.pop("axis")
+    if "keepdims" in kwargs:
+        if "keepdim" in kwargs:
+            raise TypeError(f"{op}(): got both 'keepdim' and its alias 'keepdims'")
+        kwargs["keepdim"] = kwargs.pop("keepdims")
+
+
+def _aliases_only(fn: Callable, op: str) -> Callable:
+    """``fn`` accepting NumPy's ``axis=``/``keepdims=`` but no ``out=`` (PyTorch's
+    ``chunk``, ``argsort``, ``var_mean``, ...: an ``out=`` stays a TypeError unless ``fn``
+    takes one itself, as ``cross`` does). A ``keepdims=`` on an op without ``keepdim`` is the
+    TypeError of the unexpected keyword, as in PyTorch."""
+
+    @functools.wraps(fn)
+    def op_with_aliases(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            _numpy_aliases(op, kwargs)
+        return fn(*args, **kwargs)
+
+    op_with_aliases.torch_keywords = frozenset({"axis", "keepdims"})  # type: ignore[attr-defined]
+    return op_with_aliases
+
+
+def _out_only(fn: Callable, op: str) -> Callable:
+    """``fn`` accepting ``out=`` but not NumPy's aliases (``torch.norm``: ``axis=`` and
+    ``keepdims=`` are TypeErrors there, the unexpected keywords they are for ``fn``)."""
+
+    @functools.wraps(fn)
+    def op_with_out(*args: Any, **kwargs: Any) -> Any:
+        if "out" not in kwargs:
+            return fn(*args, **kwargs)
+        out = kwargs.pop("out")
+        result = fn(*args, **kwargs)
+        return result if out is None else write_out(op, result, out)
+
+    op_with_out.torch_keywords = frozenset({"out"})  # type: ignore[attr-defined]
+    return op_with_out
+
+
 def accepts_torch_keywords(fn: Callable, name: str | None = None) -> Callable:
-    """``fn`` accepting ``axis=`` (for ``dim``), ``keepdims=`` (for ``keepdim``) and ``out=``."""
+    """``fn`` accepting ``axis=`` (for ``dim``), ``keepdims=`` (for ``keepdim``) and ``out=``;
+    the aliases only or ``out=`` only where ``fn``'s mark says ``keywords="axis"`` or
+    ``"out"`` (``ops/binding.py``)."""
     op = name or fn.__name__
+    spec = method_spec(fn)
+    if spec is not None and spec.keywords == "axis":
+        return _aliases_only(fn, op)
+    if spec is not None and spec.keywords == "out":
+        return _out_only(fn, op)
 
     @functools.wraps(fn)
     def op_with_keywords(*args: Any, **kwargs: Any) -> Any:
         if not kwargs:
             return fn(*args)
-        if "axis" in kwargs:
-            if "dim" in kwargs:
-                raise TypeError(f"{op}(): got both 'dim' and its alias 'axis'")
-            kwargs["dim"] = kwargs.pop("axis")
-        if "keepdims" in kwargs:
-            if "keepdim" in kwargs:
-                raise TypeError(f"{op}(): got both 'keepdim' and its alias 'keepdims'")
-            kwargs["keepdim"] = kwargs.pop("keepdims")
+        _numpy_aliases(op, kwargs)
         out = kwargs.pop("out", None)
         if op in _OUT_DTYPE_COMPUTES and isinstance(out, Tensor) and kwargs.get("dtype") is None:
             if grad_mode.is_grad_enabled() and any(

@@ -225,7 +225,7 @@ _CROSS_DEFAULT_DIM = (
 )
 
 
-@tensor_method
+@tensor_method(keywords="axis")
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = None) -> Tensor:  # noqa: A002
     """The 3-d cross product of ``input`` and ``other`` (broadcast) along ``dim``.
 

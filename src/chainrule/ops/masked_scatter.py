@@ -18,11 +18,33 @@ from typing import Any
 
 import numpy as np
 
+from .._user_warnings import warn_at_caller
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
-__all__ = ["MaskedScatter", "MaskedScatterSourceGrad", "masked_scattered"]
+__all__ = ["MaskedScatter", "MaskedScatterSourceGrad", "check_mask_dtype", "masked_scattered"]
+
+
+def check_mask_dtype(dtype: Any) -> None:
+    """PyTorch's check of ``masked_scatter``'s mask dtype (``dtype``: chainrule's): bool
+    only. A uint8 mask first warns that it is deprecated (a ``UserWarning`` each call, as
+    PyTorch's), then raises as any other non-bool one does.
+
+    Raises:
+        RuntimeError: the mask is not bool.
+    """
+    if dtype.kind == "b":
+        return
+    if dtype == np.uint8:
+        warn_at_caller(
+            "masked_scatter_ received a mask with dtype torch.uint8, this behavior is now "
+            "deprecated, please use a mask with dtype torch.bool instead."
+        )
+    raise RuntimeError(
+        f"masked_scatter(): masked_scatter_ only supports boolean masks, but got mask with "
+        f"dtype {dtype}"
+    )
 
 
 def _full_mask(mask: Any, shape: tuple) -> Any:

@@ -31,7 +31,7 @@ from .. import dtypes
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, norm_dim
-from .binding import tensor_method
+from .binding import numpy_keywords, tensor_method
 from .cumulative import cumprod, cumsum
 from .fused_moments import fused_moments
 from .joining import cat
@@ -244,6 +244,7 @@ def _moments(op: str, x: Any, dim: Any, unbiased: Any, keepdim: bool, correction
     return (SafeSqrt.apply(v) if op == "std_mean" else v), mean(x, dim, keepdim)
 
 
+@numpy_keywords(keywords="axis")
 def var_mean(
     input: Any,
     dim: Any = None,
@@ -257,6 +258,7 @@ def var_mean(
     return _moments("var_mean", input, dim, unbiased, keepdim, correction)
 
 
+@numpy_keywords(keywords="axis")
 def std_mean(
     input: Any,
     dim: Any = None,
@@ -327,12 +329,14 @@ def _trapezoid(op: str, y: Tensor, x: Any, dx: Any, dim: int) -> Tensor:
         raise
 
 
+@numpy_keywords(keywords="axis")
 def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: Any = None, dim: int = -1) -> Tensor:
     """The trapezoid rule along ``dim``: sample points ``x`` (a tensor) or a constant
     spacing ``dx`` (default 1). No samples give 0."""
     return _trapezoid("trapezoid", y, x, dx, dim)
 
 
+@numpy_keywords(keywords="axis")
 def trapz(y: Tensor, x: Tensor | None = None, *, dx: Any = None, dim: int = -1) -> Tensor:
     """PyTorch's older name for :func:`trapezoid` (whose ``dx`` is a float, so a bool
     ``dx`` counts as 0.0/1.0 here, as PyTorch, where ``trapezoid`` refuses it)."""
@@ -341,6 +345,7 @@ def trapz(y: Tensor, x: Tensor | None = None, *, dx: Any = None, dim: int = -1) 
     return _trapezoid("trapz", y, x, dx, dim)
 
 
+@numpy_keywords(keywords="axis")
 def cumulative_trapezoid(
     y: Tensor, x: Tensor | None = None, *, dx: Any = None, dim: int = -1
 ) -> Tensor:

@@ -246,7 +246,7 @@ def prod(input: Any, dim: int | None = None, keepdim: bool = False, *, dtype: An
     return Prod.apply(input, axis, keepdim)
 
 
-@tensor_method(keywords=True)
+@numpy_keywords(keywords="out")  # x.norm() is bound in ops/__init__.py (no out=)
 def norm(
     input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
@@ -342,7 +342,7 @@ def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: 
     return Tensor._make(contiguous(out), False, None, 0)
 
 
-@numpy_keywords  # the method x.count_nonzero() is bound in ops/__init__.py (no keywords)
+@tensor_method(keywords="axis")  # axis= (function and method), no out= (PyTorch)
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """The number of non-zero elements over ``dim`` (all by default), as int64."""
     xp = get_array_module(input._data)

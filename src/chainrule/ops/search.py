@@ -287,7 +287,7 @@ def sort(
     return return_types.sort(selected_values("sort", input, dim, idx), idx)
 
 
-@tensor_method
+@tensor_method(keywords="axis")
 def argsort(
     input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
 ) -> Tensor:

@@ -60,7 +60,7 @@ def _split_points(x: Tensor, d: int, indices_or_sections: Any) -> list:
     return list(zip(starts, ends))
 
 
-@tensor_method
+@tensor_method(keywords="axis")
 def tensor_split(
     input: Tensor,
     indices_or_sections: Any = None,

@@ -19,6 +19,7 @@ import numpy as np
 
 from ._extras import RecordsMixin
 from ._graph import model_graph
+from ._media import to_uint8
 
 __all__ = ["SummaryWriter"]
 
@@ -251,7 +252,8 @@ class SummaryWriter(RecordsMixin):
         dataformats: str = "CHW",
     ) -> None:
         """An image: float values in [0, 1] or uint8 in [0, 255], laid out as ``dataformats``
-        (``CHW``, ``HWC``, ``HW``) with 1, 3 or 4 channels."""
+        (``CHW``, ``HWC``, ``HW``) with 1, 3 or 4 channels; a 1-channel (grayscale) one is
+        written as RGB, as PyTorch writes it."""
         summary_pb2 = self._pb.summary
         img = _array(img_tensor)
         fmt = dataformats.upper()
@@ -266,8 +268,9 @@ class SummaryWriter(RecordsMixin):
             img = np.transpose(img, [fmt.index(c) for c in "HWC"])
         if img.shape[2] not in (1, 3, 4):
             raise ValueError(f"add_image: expected 1, 3 or 4 channels, got {img.shape[2]}")
-        if img.dtype != np.uint8:
-            img = (np.clip(img.astype(np.float64), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        img = to_uint8(img)  # as PyTorch: x * 255 in float32, clipped, truncated
+        if img.shape[2] == 1:  # PyTorch writes a grayscale image as RGB
+            img = np.repeat(img, 3, axis=2)
         png = _png(img)
         image = summary_pb2.Summary.Image(
             height=img.shape[0],
