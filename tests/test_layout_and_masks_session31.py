@@ -241,3 +241,15 @@ def test_masked_scatter_bool_mask_unchanged() -> None:
         warnings.simplefilter("error")
         y = x.masked_scatter(m, cr.arange(6.0))
     np.testing.assert_array_equal(y.numpy(), [[0.0, 0.0, 1.0], [0.0, 2.0, 0.0]])
+
+
+@pytest.mark.parametrize(
+    ("shape", "strides"),
+    [((1,), (0,)), ((0,), (5,)), ((0, 3), (7, 5)), ((2, 1, 3), (6, 7, 2)), ((1, 4, 4), (32, 4, 1))],
+)
+def test_flip_result_strides_as_torch(shape, strides):
+    got = []
+    for lib in (torch, cr):
+        x = lib.as_strided(lib.arange(200.0), shape, strides)
+        got.append(tuple(x.flip(0).stride()))
+    assert got[1] == got[0]

@@ -34,8 +34,7 @@ class Flip(Function):
         # a copy in x's layout (PyTorch's: x's strides when dense, else its stride order);
         # a flip that moves nothing (size-1 dims) is already laid out so: copy it still
         view = get_array_module(x).flip(x, axis=dims)
-        out = like_layout(view, x)
-        return view.copy() if out is view else out
+        return like_layout(view, x, copy=True)
 
     @staticmethod
     def backward(ctx, grad):
