@@ -251,6 +251,7 @@ class CrossEntropyFn(Function):
         rows = _CrossEntropyRows(*ctx.saved_arrays[3:])
         a = CrossEntropyFn._coef(ctx, rows, xp, tx.shape, tx.dtype)
         d = rows.coef_sum * (rows.p * tx).sum(axis=1) - (a * tx).sum(axis=1)
+        d = _ignored_zero(xp, d, rows.valid)  # an ignored row has no term (0, not 0 * NaN)
         if ctx.reduction != "none":
             d = _mean(d.sum(), ctx.denom) if ctx.reduction == "mean" else d.sum()
         return d if low is None else xp.asarray(d, low)
@@ -322,8 +323,9 @@ class NLLLossFn(Function):
     @staticmethod
     def jvp(ctx, tl, *_):
         xp = get_array_module(tl)
-        _, _, safe, wt, _ = ctx.saved_arrays
+        _, _, safe, wt, valid = ctx.saved_arrays
         d = -wt * wide_bfloat16(tl)[xp.arange(ctx.shape[0]), safe]  # (bfloat16: in float32)
+        d = _ignored_zero(xp, d, valid)  # an ignored row has no term (0, not 0 * NaN)
         if ctx.reduction != "none":
             d = _mean(d.sum(), ctx.denom) if ctx.reduction == "mean" else d.sum()
         return d if ctx.low is None else xp.asarray(d, ctx.low)
