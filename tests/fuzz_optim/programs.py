@@ -779,8 +779,9 @@ def _tol(prog: Program) -> tuple[float, float]:
         # a float32 0-d tensor lr: torch computes the lr-derived factors (Adam's
         # lr / bias_correction1, Adagrad's lr / (1 + (step - 1) lr_decay), ...) as float32
         # tensor arithmetic, chainrule in Python floats from float(lr): float32 rounding
-        # (~1e-8 relative) in a float64 run, steered to a float32-sized tolerance
-        return (1e-5, 1e-8)
+        # (~1e-8 relative) in a float64 run, steered to a float32-sized tolerance; ASGD's
+        # eta then differs by a float32 ulp, ~1e-7 absolute in the parameters (seed 601)
+        return (1e-5, 1e-7) if prog.opt == "ASGD" else (1e-5, 1e-8)
     if prog.opt == "ASGD" and any(
         dict(o).get("foreach") for o in [prog.defaults] + [o for _, o in prog.groups + prog.extra]
     ):
