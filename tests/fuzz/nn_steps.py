@@ -166,8 +166,8 @@ def nn_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, va
             # is not differentiable with respect to argument 'weight'"), chainrule computes
             # its gradient; not mirrored
             weight = _floating(lib, _filled(lib, other, (c,)).abs() + 0.5, x).detach()
-        # not the only class: a mean over targets all ignored is 0/0, NaN in both, but its
-        # tangent is NaN in torch and 0 in chainrule (a known difference, not fuzzed)
+        # not the only class: a mean over targets all ignored is 0/0, NaN in both (value
+        # and, since session 31, tangent: tests/fuzz/test_found_cases_r7.py); kept steered
         ignore = c - 1 if ints[4] % 2 and c > 1 else -100
         red = _reduction(ints)
         if kind == "nll_loss":
