@@ -26,6 +26,8 @@ from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.binary import where
+from ..ops.binding import numpy_keywords
+from ..ops.keywords import accepts_torch_keywords
 from ..ops.linalg_out import with_out
 from ._common import batch_shape, check_square, mT, raise_singular, tensor_arg
 
@@ -436,3 +438,7 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     if tuple(b.shape) != shape:
         b = b.expand(*shape)
     return Cross.apply(a, b, dim % len(shape))
+
+
+# NumPy's ``axis=`` for ``dim=`` (PyTorch takes ``torch.linalg.cross(a, b, axis=1)`` too)
+cross = accepts_torch_keywords(numpy_keywords(keywords="axis")(cross), "linalg_cross")

@@ -27,9 +27,9 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import parallel_slices
 from .elementwise import BinaryElementwise, UnaryElementwise
-from .unary import erf, exp
+from .unary import erf, exp, tanh
 
-__all__ = ["Gelu", "GeluGrad", "gelu_exact", "gelu_grad"]
+__all__ = ["Gelu", "GeluGrad", "GeluTanh", "gelu_exact", "gelu_grad", "gelu_tanh"]
 
 
 def _threaded(fn, out_like, *arrays):
@@ -158,6 +158,48 @@ class GeluGrad(BinaryElementwise):
     @staticmethod
     def chain_a(ctx, gg, g, x, y):
         return gelu_grad(gg, x)
+
+
+_TANH_K = math.sqrt(2.0 / math.pi)
+
+
+class GeluTanh(UnaryElementwise):
+    """x/2 (1 + tanh(u)), u = √(2/π) (x + 0.044715 x³) (``approximate='tanh'``): one node,
+    PyTorch's ``GeluBackward0``; its gradient is composed of Tensor ops (differentiable).
+
+        d/dx = (1 + t) / 2 + x/2 (1 - t²) √(2/π) (1 + 3 · 0.044715 x²),  t = tanh(u)
+    """
+
+    node_name = "GeluBackward0"
+    saves = "x"
+    saved_fields = {"approximate": lambda n: "tanh", "self": 0}  # as PyTorch's _saved_*
+    fused_bfloat16_backward = True  # PyTorch's backward is one kernel (float32 inside)
+
+    @staticmethod
+    def f(x):
+        xp = get_array_module(x)
+        half = x.dtype == np.float16  # computed in float32, rounded once (as PyTorch)
+        v = x.astype(np.float32) if half else x
+        inner = (v + v * v * v * 0.044715) * _TANH_K
+        y = v * 0.5 * (xp.tanh(inner) + 1.0)
+        return y.astype(np.float16) if half else y
+
+    @classmethod
+    def chain(cls, ctx, g, x, y):
+        if x.dtype == np.float16:  # float16: in float32, rounded once (PyTorch's kernel)
+            return (g.float() * cls.derivative(ctx, x.float(), None)).to(np.float16)
+        return g * cls.derivative(ctx, x, y)
+
+    @staticmethod
+    def derivative(ctx, x, y):
+        t = tanh((x + x * x * x * 0.044715) * _TANH_K)
+        du = (x * x * (3.0 * 0.044715) + 1.0) * _TANH_K
+        return (t + 1.0) * 0.5 + x * 0.5 * (1.0 - t * t) * du
+
+
+def gelu_tanh(x):
+    """The tanh approximation of GELU as one op (a floating-point Tensor; callers check)."""
+    return GeluTanh.apply(x)
 
 
 def gelu_exact(x):

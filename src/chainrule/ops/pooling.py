@@ -110,7 +110,13 @@ class WindowScatter(Function):
     """dx[window(o) offset k] += g[o] * weight_k[o]: the gradient of a pooling op."""
 
     raw = True
-    node_name = "PoolBackward0"
+    node_name = staticmethod(  # PyTorch's gradient nodes of its pooling backward kernels
+        lambda node: (
+            "AvgPool2DBackwardBackward0"
+            if node.kind == "avg"
+            else "MaxPool2DWithIndicesBackwardBackward0"
+        )
+    )
 
     @staticmethod
     def forward(ctx, g, sel, x_shape, P):
@@ -154,7 +160,11 @@ class WindowGather(Function):
     gradient of WindowScatter)."""
 
     raw = True
-    node_name = "PoolBackward0"
+    # avg_pool2d is PyTorch's AvgPool2DBackward0; the max gather (the gradient of max
+    # pooling's gradient) has no one PyTorch node, so it keeps chainrule's name
+    node_name = staticmethod(
+        lambda node: "AvgPool2DBackward0" if node.kind == "avg" else "PoolBackward0"
+    )
 
     @staticmethod
     def forward(ctx, x, sel, P):

@@ -199,13 +199,22 @@ def _prod_others_recorded(x: Tensor, axis: int | None) -> Tensor:
 
 class Prod(Function):
     raw = True
+    # PyTorch: ProdBackward0 for a full product, ProdBackward1 with dim (a 0-d input's
+    # dim, reduced as a full product here, is kept as ``dim_given``)
+    node_name = staticmethod(
+        lambda node: (
+            "ProdBackward0"
+            if node.axis is None and not getattr(node, "dim_given", False)
+            else "ProdBackward1"
+        )
+    )
 
     @staticmethod
-    def forward(ctx, x, axis, keepdim):
+    def forward(ctx, x, axis, keepdim, dim_given=False):
         y = x.prod(axis=axis, keepdims=keepdim, dtype=x.dtype if x.dtype.kind in "biu" else None)
         y = y if y.flags.c_contiguous else get_array_module(y).ascontiguousarray(y)  # PyTorch
         ctx.save_for_backward(x, y)
-        ctx.axis, ctx.keepdim = axis, keepdim
+        ctx.axis, ctx.keepdim, ctx.dim_given = axis, keepdim, dim_given
         return y
 
     @staticmethod
@@ -241,8 +250,8 @@ def prod(input: Any, dim: int | None = None, keepdim: bool = False, *, dtype: An
     elif input.dtype.kind in "biu" and input.dtype != np.int64:
         input = input.to(np.int64)  # as PyTorch (NumPy would give uint64 for unsigned ints)
     axis = None if dim is None else int_dim(dim, input.ndim, "prod")
-    if input.ndim == 0:
-        axis = None
+    if input.ndim == 0 and axis is not None:  # a full product, named as one with dim
+        return Prod.apply(input, None, keepdim, dim_given=True)
     return Prod.apply(input, axis, keepdim)
 
 

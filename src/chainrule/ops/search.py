@@ -18,7 +18,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16, is_floating
 from ..random import Generator, gen
-from ._result_layout import has_own_layout, like_layout
+from ._result_layout import like_layout
 from ._util import ShapeError, as_tensor, no_integer_kernel, norm_dim, refuse_complex_order
 from .binding import numpy_keywords, tensor_method
 from .no_derivative import record_no_derivative
@@ -281,8 +281,8 @@ def sort(
         idx = _descending_order(xp, input._data, dim)
     else:
         idx = xp.argsort(input._data, axis=dim, kind="stable")
-    if has_own_layout(input._data):
-        idx = like_layout(idx, input._data)  # PyTorch: both results in the input's layout
+    # PyTorch: both results in torch.empty_like(input)'s layout (a size-1 dim's stride too)
+    idx = like_layout(idx, input._data)
     idx = Tensor._make(idx, False, None, 0)
     return return_types.sort(selected_values("sort", input, dim, idx), idx)
 

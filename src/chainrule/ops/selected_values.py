@@ -14,6 +14,7 @@ from typing import Any
 
 from ..autograd.saved_fields import given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
+from ._result_layout import like_layout
 from .gather_scatter import Gather, _gathered
 from .views import unsqueeze
 
@@ -52,8 +53,16 @@ class SelectedValues(Gather):
         return out if ctx.keepdim else out.squeeze(ctx.dim)
 
 
+def _sort_forward(ctx, x, dim, index, keepdim=True):
+    """sort's values in ``torch.empty_like(x)``'s layout, as PyTorch's sort gives them."""
+    return like_layout(SelectedValues.forward(ctx, x, dim, index, keepdim), x)
+
+
 def _named(node_name: str) -> type:
-    return type(node_name[:-9], (SelectedValues,), {"node_name": node_name})
+    attrs: dict[str, Any] = {"node_name": node_name}
+    if node_name == "SortBackward0":
+        attrs["forward"] = staticmethod(_sort_forward)
+    return type(node_name[:-9], (SelectedValues,), attrs)
 
 
 # op -> its Function, named as PyTorch names the op's node

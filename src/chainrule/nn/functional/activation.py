@@ -15,8 +15,6 @@ gradient is exactly the slope each element used.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ...autograd.lower_precision import autocast_lower_precision
@@ -37,7 +35,7 @@ from ...ops.activation_primitives import (
 from ...ops.binary import where
 from ...ops.clamping import Hardtanh, clamp
 from ...ops.gated_linear import Glu
-from ...ops.gelu import gelu_exact
+from ...ops.gelu import gelu_exact, gelu_tanh
 from ...ops.hardsigmoid import Hardsigmoid
 from ...ops.inplace import composite_result as _result
 from ...ops.no_derivative import record_no_derivative
@@ -234,9 +232,8 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     _check(input, "gelu")
     if approximate == "none":  # one fused op each way (ops/gelu.py): 5x fewer passes
         return gelu_exact(input)
-    if approximate == "tanh":
-        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
-        return input * 0.5 * (tanh(inner) + 1.0)
+    if approximate == "tanh":  # one node, PyTorch's GeluBackward0 (ops/gelu.py)
+        return gelu_tanh(input)
     raise _GeluApproximateError(
         f"gelu: approximate argument must be either none or tanh, got {approximate!r}"
     )
