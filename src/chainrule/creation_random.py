@@ -58,6 +58,8 @@ def _draws_of_kind(op: str, dtype: Any, draw: Any, shape: tuple) -> Any:
     NotImplementedError, as PyTorch."""
     d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
     base = draw_dtype(d)
+    if op.startswith("randn") and d.itemsize == 2:  # float16/bfloat16 normals: the stream
+        base = d  # draws their tail block as PyTorch does (TorchStream.normal)
     if _dt.is_bfloat16(d):
         return _bfloat16_draws(op, draw(shape, dtype=base))
     if d.kind not in "fc":
@@ -275,7 +277,8 @@ def normal(
         return _finish(draws, dtype, device, requires_grad)
     target = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
     base = draw_dtype(target)
-    draws = gen(generator).normal(m, s, size=shape, dtype=base)
+    narrow = target if target.itemsize == 2 else base  # float16/bfloat16 (TorchStream.normal)
+    draws = gen(generator).normal(m, s, size=shape, dtype=narrow)
     if dtype is not None and _dt.is_bfloat16(_dt.as_dtype(dtype)):
         draws = _bfloat16_draws("normal", draws)
     return _finish(draws, dtype, device, requires_grad)

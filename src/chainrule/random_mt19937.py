@@ -230,7 +230,8 @@ class TorchStream:
         self, loc: Any = 0.0, scale: Any = 1.0, size: Any = None, dtype: Any = np.float64
     ) -> Any:
         """``Tensor.normal_(mean, std)`` / ``torch.randn`` values of ``dtype`` (float64
-        array for float64, float32 otherwise; the caller casts half precision). Array
+        array for float64, float32 otherwise; the caller casts half precision, but passes
+        float16/bfloat16 as such: their tail block draws differently). Array
         ``loc``/``scale`` (``torch.normal(mean_tensor, std_tensor)``): standard normals
         times ``scale`` plus ``loc``, as PyTorch's ``normal_(0, 1).mul_(std).add_(mean)``."""
         if np.ndim(loc) or np.ndim(scale):
@@ -243,7 +244,12 @@ class TorchStream:
             values = self._box_muller_pairs(n) * float(scale) + float(loc)
             return (values if wide else values.astype(np.float32)).reshape(shape)
         work = np.float64 if wide else np.float32
-        x = self._unit(n, dtype).astype(work)
+        if np.dtype(dtype).itemsize == 2 and n % 16:  # float16/bfloat16: PyTorch fills only
+            whole = n - n % 16  # the whole blocks with uniforms before the tail's fresh 16
+            x = np.empty(n, dtype=work)
+            x[:whole] = self._unit(whole, dtype)
+        else:
+            x = self._unit(n, dtype).astype(work)
         with np.errstate(divide="ignore", invalid="ignore"):
             self._blocks(x[: n - n % 16], work)
             if n % 16:

@@ -220,3 +220,22 @@ def test_fills_already_matching(n, dt):
         lambda m: m.empty(n, dtype=_dtype(m, dt)).log_normal_(0.5, 0.7),
     ):
         _both(n, fill, exact=False)
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+@pytest.mark.parametrize("n", [5, 16, 17, 50, 64])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m, n, d: m.empty(n, dtype=d).normal_(0.5, 2.0),
+        lambda m, n, d: m.randn(n, dtype=d),
+        lambda m, n, d: m.randn_like(m.zeros(n, dtype=d)),
+        lambda m, n, d: m.normal(0.5, 2.0, (n,), dtype=d),
+        lambda m, n, d: m.nn.init.trunc_normal_(m.empty(n, dtype=d)),
+    ],
+    ids=["normal_", "randn", "randn_like", "normal", "trunc_normal_"],
+)
+def test_half_precision_normals_are_torchs(dt, n, make):
+    # float16/bfloat16 fills of 16+ elements: PyTorch draws uniforms for the whole blocks
+    # only, then 16 fresh ones for the tail block (float32/float64 draw all n first)
+    _both(n, lambda m: make(m, n, _dtype(m, dt)).float(), exact=True)

@@ -146,7 +146,8 @@ def normal_values(
     if np.dtype(dtype).kind == "c":
         pairs = g.normal(mean, std / math.sqrt(2.0), (*shape, 2), dtype=base)
         return np.asarray(pairs[..., 0], np.float64) + 1j * pairs[..., 1]
-    return g.normal(mean, std, shape, dtype=base)
+    narrow = np.dtype(dtype) if np.dtype(dtype).itemsize == 2 else base  # float16/bfloat16
+    return g.normal(mean, std, shape, dtype=narrow if isinstance(g, TorchStream) else base)
 
 
 def uniform_(
