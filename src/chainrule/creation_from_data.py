@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes as _dt
-from ._layout import stride_order
+from ._layout import like_layout
 from ._user_warnings import warn_at_caller, warn_once
 from .autograd.shared_memory import mark_shared
 from .autograd.tensor import Tensor
@@ -90,11 +90,11 @@ def tensor(
 
 def _copy_layout(src: Any, arr: Any) -> Any:
     """``arr``, a copy of the array ``src``, in the layout PyTorch gives such a copy
-    (``torch.tensor(a)``, ``torch.as_tensor(a, dtype=...)``): ``src``'s very strides when
-    it is dense and non-overlapping (the strides of its size-1 dims included, even 0: a
-    ``(4, 1)`` column of a transposed array keeps ``(1, 4)``), else dense with its dims in
-    ``src``'s stride order (size-1 dims counted). ``arr`` itself when it already has them.
-    NumPy arrays only; a negative stride (which PyTorch refuses) keeps NumPy's copy."""
+    (``torch.tensor(a)``, ``torch.as_tensor(a, dtype=...)``): ``torch.empty_like``'s
+    (:func:`~chainrule._layout.like_layout`: ``src``'s very strides when it is dense and
+    non-overlapping, size-1 dims included -- a ``(4, 1)`` column of a transposed array keeps
+    ``(1, 4)`` --, else dense in ``src``'s stride order). NumPy arrays only; ``arr`` itself
+    for an empty or 0-d one or a negative stride (which PyTorch refuses)."""
     if (
         type(src) is not np.ndarray
         or type(arr) is not np.ndarray
@@ -104,20 +104,7 @@ def _copy_layout(src: Any, arr: Any) -> Any:
         or any(s < 0 for s in src.strides)
     ):
         return arr
-    own = [s // src.itemsize for s in src.strides]
-    order = stride_order(src.shape, src.strides)
-    dense, step = [0] * src.ndim, 1
-    for d in order:
-        dense[d] = step
-        step *= src.shape[d]
-    if all(n == 1 or s == t for n, s, t in zip(src.shape, own, dense)):
-        dense = own  # dense and non-overlapping: the same strides
-    if [s // arr.itemsize for s in arr.strides] == dense:
-        return arr
-    buf = np.empty(arr.size, dtype=arr.dtype)
-    out = np.lib.stride_tricks.as_strided(buf, arr.shape, [s * arr.itemsize for s in dense])
-    out[...] = arr
-    return out
+    return like_layout(arr, src)
 
 
 _NOT_WRITABLE = (

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._layout import is_vmap_array
+from .._layout import is_vmap_array, like_layout
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
 
 __all__ = [
     "ToMemoryFormat",
@@ -32,6 +31,7 @@ __all__ = [
     "preserve_format",
     "in_suggested_format",
     "relayout_array",
+    "suggested_format",
     "suggests_memory_format",
     "to_memory_format",
 ]
@@ -140,22 +140,29 @@ def suggests_memory_format(arr: Any, fmt: memory_format) -> bool:
     return True
 
 
+def suggested_format(like: Any) -> memory_format | None:
+    """The format PyTorch allocates a batch-norm / rms-norm result of ``like`` in
+    (``like.suggest_memory_format()``): channels-last (3d) where ``like`` suggests it, else
+    ``contiguous_format``; None for a convolution's own layout, which chainrule keeps."""
+    if channel_major(like):
+        return None
+    fmt = {4: channels_last, 5: channels_last_3d}.get(like.ndim)
+    return fmt if fmt is not None and suggests_memory_format(like, fmt) else contiguous_format
+
+
 def in_suggested_format(arr: Any, like: Any) -> Any:
-    """``arr`` (shaped as ``like``) as PyTorch allocates a result in
-    ``like.suggest_memory_format()``: channels-last (3d) where ``like`` suggests it, else
-    row-major (batch norm, rms norm). ``arr`` itself when it already is (no sort for a
-    row-major ``like`` and ``arr``)."""
+    """``arr`` (shaped as ``like``) in :func:`suggested_format` (``like``'s own strides for a
+    convolution's layout). ``arr`` itself when it already is (no sort for a row-major
+    ``like`` and ``arr``)."""
     if is_vmap_array(arr) or not hasattr(arr, "flags"):
         return arr
     if arr.flags.c_contiguous and like.flags.c_contiguous:
         return arr
-    if channel_major(like):  # a convolution's own layout (C, N, *spatial): kept, as the
-        return arr if channel_major(arr) else _relayout_like(arr, like)  # next conv wants it
-    fmt = {4: channels_last, 5: channels_last_3d}.get(arr.ndim)
-    if fmt is None or not suggests_memory_format(like, fmt):
-        if arr.flags.c_contiguous:
-            return arr
-        fmt = contiguous_format
+    fmt = suggested_format(like)
+    if fmt is None:  # a convolution's own layout (C, N, *spatial): kept, the next conv wants it
+        return arr if channel_major(arr) else like_layout(arr, like)
+    if fmt is contiguous_format and arr.flags.c_contiguous:
+        return arr
     return arr if _has_format_strides(arr, fmt) else _relayout(arr, fmt)
 
 
@@ -164,22 +171,7 @@ def channel_major(arr: Any) -> bool:
     lay out their results: dense (C, N, *spatial), the channel outermost (size-1 dims free).
     PyTorch's convolutions return row-major results, and its norms then keep that layout;
     chainrule's norms keep this one, so a conv -> norm -> conv chain converts nothing."""
-    if arr.ndim < 3 or arr.flags.c_contiguous:
-        return False
-    shape, strides, step = arr.shape, arr.strides, arr.itemsize
-    for d in (*range(arr.ndim - 1, 1, -1), 0, 1):
-        if shape[d] != 1 and strides[d] != step:
-            return False
-        step *= shape[d]
-    return True
-
-
-def _relayout_like(arr: Any, like: Any) -> Any:
-    """``arr`` copied into ``like``'s (dense) strides."""
-    xp = get_array_module(arr)
-    out = xp.empty_like(like, dtype=arr.dtype)
-    out[...] = arr
-    return out
+    return arr.ndim >= 3 and not arr.flags.c_contiguous and arr.swapaxes(0, 1).flags.c_contiguous
 
 
 def _keeps(arr: Any, fmt: memory_format, op: str) -> bool:

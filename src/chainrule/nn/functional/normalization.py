@@ -32,13 +32,7 @@ from ...ops.batch_norm_eval import BatchNormEvalFn
 from ...ops.group_norm import GroupNormFn
 from ...ops.keywords import write_out
 from ...ops.layer_norm import LayerNormFn
-from ...ops.memory_format import (
-    channel_major,
-    channels_last,
-    channels_last_3d,
-    contiguous_format,
-    suggests_memory_format,
-)
+from ...ops.memory_format import channels_last, channels_last_3d, suggested_format
 from ...ops.normalization import BatchNormFn, BatchStats, NormalizeFn
 
 __all__ = ["batch_norm", "group_norm", "layer_norm", "normalize", "rms_norm"]
@@ -133,12 +127,8 @@ def _suggested(y: Tensor, like: Tensor) -> Tensor:
     row-major (a recorded copy where it is not already)."""
     if LOCAL.state.vmap or (y._data.flags.c_contiguous and like._data.flags.c_contiguous):
         return y
-    if channel_major(like._data):  # a convolution's own layout: kept (ops/memory_format.py)
-        return y
-    fmt = {4: channels_last, 5: channels_last_3d}.get(y.ndim)
-    if fmt is None or not suggests_memory_format(like._data, fmt):
-        fmt = contiguous_format
-    return y.contiguous(memory_format=fmt)
+    fmt = suggested_format(like._data)
+    return y if fmt is None else y.contiguous(memory_format=fmt)  # None: a conv's own layout
 
 
 def _bshape(t: Tensor, ndim: int) -> Tensor:
