@@ -245,6 +245,21 @@ def _integral_arange(start: Any, end: Any, step: Any, d: np.dtype) -> np.ndarray
     return xstart + np.arange(max(size, 0), dtype=np.int64) * xstep
 
 
+def steps_arg(op: str, steps: Any) -> int:
+    """The ``steps`` of ``linspace``/``logspace`` as an int: a Python or NumPy int, or a
+    one-element integer tensor (Deformable DETR passes a level's height ``H_``, a row of a
+    long tensor, as PyTorch reads it through ``__index__``). Anything else (a float, a bool,
+    a floating or multi-element tensor) is PyTorch's TypeError; a negative count its
+    RuntimeError."""
+    if isinstance(steps, Tensor) and steps.dim() == 0 and steps.dtype.kind in "iu":
+        steps = int(steps.item())
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"{op}(): steps must be an int, got {steps!r}")
+    if steps < 0:
+        raise RuntimeError(f"{op}(): number of steps must be non-negative, got {steps}")
+    return int(steps)
+
+
 def linspace(
     start: float,
     end: float,
@@ -264,8 +279,7 @@ def linspace(
         return write_factory_out(
             "linspace", out, dtype, requires_grad, lambda d: linspace(start, end, steps, dtype=d)
         )
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise RuntimeError(f"linspace(): number of steps must be a non-negative int, got {steps!r}")
+    steps = steps_arg("linspace", steps)
     refuse_bool("linspace", dtype)
     if dtype is None and (isinstance(start, complex) or isinstance(end, complex)):
         dtype = _dt.get_default_complex_dtype()  # a complex end: complex64, as PyTorch

@@ -19,7 +19,7 @@ import numpy as np
 from . import dtypes as _dt
 from .autograd.tensor import Tensor
 from .backend import Device, device_of, get_array_module, to_device
-from .creation import from_dlpack, from_numpy
+from .creation import from_dlpack, from_numpy, steps_arg
 from .creation import tensor as _tensor
 from .creation_options import (
     _finish,
@@ -84,10 +84,7 @@ def logspace(
         )
     start, end = _real(op, "start", start), _real(op, "end", end)
     base = _real(op, "base", base)
-    if not _is_int(steps):
-        raise TypeError(f"{op}(): steps must be an int, got {steps!r}")
-    if steps < 0:
-        raise RuntimeError(f"{op}(): number of steps must be non-negative, got {steps}")
+    steps = steps_arg(op, steps)
     refuse_bool(op, dtype)
     vals = np.power(float(base), np.linspace(float(start), float(end), int(steps)))
     return _finish(vals, dtype, device, requires_grad)

@@ -313,9 +313,21 @@ def split(
             )
         sizes = ([min(s, n - i) for i in range(0, n, s)] if s else []) or [0]
     else:
-        sizes = list(split_size_or_sections)
-        for s in sizes:
-            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+        # a size may be a one-element integer tensor, read as an int as PyTorch does (Deformable
+        # DETR: ``value.split([H_ * W_ for H_, W_ in value_spatial_shapes])``)
+        sizes = [
+            int(s.item())
+            if isinstance(s, Tensor) and s.numel() == 1 and s.dtype.kind in "iu"
+            else s
+            for s in split_size_or_sections
+        ]
+        for i, s in enumerate(sizes):
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+                raise TypeError(
+                    "split_with_sizes(): argument 'split_sizes' (position 2) must be tuple of "
+                    f"ints, but found element of type {type(s).__name__} at pos {i}"
+                )
+            if s < 0:
                 raise ShapeError(f"split: split sizes must be non-negative integers, got {sizes}")
         if sum(sizes) != n:
             raise ShapeError(f"split: sections {sizes} must sum to the size {n} of dim {d}")

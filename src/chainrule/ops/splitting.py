@@ -17,7 +17,16 @@ from ._util import norm_dim
 from .binding import tensor_method
 from .subscript import getitem
 
-__all__ = ["tensor_split"]
+__all__ = ["tensor_split", "index_int"]
+
+
+def index_int(v: Any) -> Any:
+    """``v`` as PyTorch reads an element of an int list: a one-element integer tensor becomes
+    its int (Deformable DETR's level sizes ``H_ * W_`` are 0-d tensors from a long tensor's
+    rows); anything else is returned unchanged for the caller's own type check."""
+    if isinstance(v, Tensor) and v.numel() == 1 and v.dtype.kind in "iu":
+        return int(v.item())
+    return v
 
 
 def _split_points(x: Tensor, d: int, indices_or_sections: Any) -> list:
@@ -36,6 +45,8 @@ def _split_points(x: Tensor, d: int, indices_or_sections: Any) -> list:
             )
         arg = int(arg.item()) if arg.ndim == 0 else [int(i) for i in arg._data]
     size = x.shape[d]
+    if isinstance(arg, (list, tuple)):  # one-element integer tensors in a list read as ints
+        arg = [index_int(i) for i in arg]
     if isinstance(arg, (int, np.integer)) and not isinstance(arg, bool):
         n = int(arg)
         if n <= 0:

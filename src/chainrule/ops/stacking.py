@@ -32,7 +32,7 @@ from ..size import Size
 from ._util import NAMED_ERRORS, constant, lead_with, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .joining import Split, cat
-from .splitting import tensor_split
+from .splitting import index_int, tensor_split
 from .views import broadcast_to, reshape
 
 __all__ = [
@@ -331,6 +331,8 @@ def dsplit(
 
 
 def _sizes_split(op: str, x: Tensor, split_sizes: Any, dim: int) -> tuple:
+    if isinstance(split_sizes, (list, tuple)):
+        split_sizes = [index_int(s) for s in split_sizes]
     if not isinstance(split_sizes, (list, tuple)) or not all(_is_int(s) for s in split_sizes):
         raise TypeError(
             f"{op}(): argument 'split_sizes' must be a sequence of ints, got {split_sizes!r}"
