@@ -153,6 +153,7 @@ from .ops.random_gamma import dirichlet_grad as _dirichlet_grad  # torch's priva
 from .ops.random_gamma import sample_dirichlet as _sample_dirichlet
 from .ops.random_gamma import standard_gamma as _standard_gamma
 from .ops.random_gamma import standard_gamma_grad as _standard_gamma_grad
+from .ops.raw_misc import weight_norm as _weight_norm  # torch._weight_norm
 from .ops.sparse_construction import sparse_coo_tensor
 from .ops.sparse_products import spmm
 from .ops.tensor_queries import sparse_coo

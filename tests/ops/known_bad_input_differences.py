@@ -26,6 +26,12 @@ R_RAW_TANH_INT = (
     "chainrule refuses integer tensors for the tanh/sigmoid cells"
 )
 
+R_WEIGHT_NORM_G = (
+    "torch._weight_norm's fused kernel aborts the process when g does not fit v (the spec "
+    "compares with its composite v * (g / norm_except_dim(v, 2, dim)), which broadcasts a "
+    "v one rank short against g); chainrule raises naming the op and the g shape it expects"
+)
+
 R_SEGMENT_OFFSETS = (
     "torch.segment_reduce does not check offsets against the data (offsets past the end "
     "read memory outside it, leading dims that do not match read the wrong rows); "
@@ -38,6 +44,9 @@ KNOWN: dict = {
     ("segment_reduce_mean_offsets_axis1", "rank_plus_1"): ("only_cr_raises", R_SEGMENT_OFFSETS),
     ("mlp_chain", "rank_minus_1"): ("unnamed", R_SPEC_COMPOSES),
     ("raw_rnn_tanh_cell", "int64"): ("only_cr_raises", R_RAW_TANH_INT),
+    ("raw_weight_norm_d0", "rank_minus_1"): ("only_cr_raises", R_WEIGHT_NORM_G),
+    ("raw_weight_norm_d1", "rank_minus_1"): ("only_cr_raises", R_WEIGHT_NORM_G),
+    ("raw_weight_norm_d-2", "rank_minus_1"): ("only_cr_raises", R_WEIGHT_NORM_G),
     ("raw_rnn_tanh_cell_nobias", "int64"): ("only_cr_raises", R_RAW_TANH_INT),
     ("raw_lstm_l2", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
     ("raw_rnn_tanh_l2", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),

@@ -2,7 +2,7 @@
 gathers): the recurrent cells (``torch.lstm_cell``, ``gru_cell``, ``rnn_tanh_cell``,
 ``rnn_relu_cell``), the stacked loops (``torch.lstm``, ``gru``, ``rnn_tanh``, ``rnn_relu``, both
 overloads), ``convolution``, ``grid_sampler``, ``affine_grid_generator`` and
-``norm_except_dim``; appended to the central table in tests/ops/op_specs.py.
+``norm_except_dim`` and ``_weight_norm``; appended to the central table in tests/ops/op_specs.py.
 
 Every tensor argument is a spec input (weights and biases included), so values and gradients
 are compared with PyTorch for all of them. The loops take the flat ``params`` list built from
@@ -13,6 +13,7 @@ compares chainrule's forward mode with its own reverse mode.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .op_specs import NO_GG, OpSpec, const, lib
 
@@ -154,5 +155,23 @@ SPECS: list = (
             domain="nokink",
         )
         for p, d in ((2, 0), (2, 1), (2, -1), (3, 2), (1, 0), (2, -2))
+    ]
+    + [
+        OpSpec(
+            f"raw_weight_norm_d{d}",
+            lambda v, g, d=d: lib(v)._weight_norm(v, g, d),
+            (((3, 4, 5), g_shape),),
+            domain="nokink",
+            # PyTorch's fused kernel aborts the process on a g that does not fit (the bad-input
+            # mutations); its composite form, the same values and derivatives, raises instead
+            torch_fn=lambda v, g, d=d: v * (g / torch.norm_except_dim(v, 2, d)),
+        )
+        for d, g_shape in (
+            (0, (3, 1, 1)),
+            (1, (1, 4, 1)),
+            (2, (1, 1, 5)),
+            (-1, ()),
+            (-2, (1, 4, 1)),
+        )
     ]
 )

@@ -1,5 +1,6 @@
 """PyTorch's raw helpers behind ``F.embedding(max_norm=...)`` and weight normalisation
-(``torch.embedding_renorm_``, ``torch.norm_except_dim``) and the deprecated out-of-place
+(``torch.embedding_renorm_``, ``torch.norm_except_dim``, ``torch._weight_norm`` as
+:func:`weight_norm`) and the deprecated out-of-place
 ``Tensor.resize``/``Tensor.resize_as`` (Tensor methods only, as in PyTorch).
 
 ``embedding_renorm_`` rescales, in place, each row of ``input`` named in ``indices`` whose
@@ -14,6 +15,8 @@ from __future__ import annotations
 import numbers
 import warnings
 from typing import Any
+
+import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -122,6 +125,44 @@ def norm_except_dim(v: Tensor, pow: int = 2, dim: int = 0) -> Tensor:
     moved = v.movedim(d, 0)
     norms = vector_norm(reshape(moved, (v.shape[d], -1)), pow, dim=1)
     return reshape(norms, tuple(rest))
+
+
+def weight_norm(v: Tensor, g: Tensor, dim: int = 0) -> Tensor:
+    """The weight ``v * (g / norm_except_dim(v, 2, dim))`` of weight normalisation (PyTorch's
+    private ``torch._weight_norm(v, g, dim=0)``, which ``parametrizations.weight_norm`` runs and
+    code folding ``weight_g``/``weight_v`` checkpoints calls); ``dim=-1`` takes the norm of all
+    of ``v``. Exposed as ``chainrule._weight_norm``; differentiable in ``v`` and ``g`` (a
+    composition of differentiable ops, so double backward and forward mode are theirs).
+
+    PyTorch's fused kernel needs ``v`` and ``g`` of one floating dtype and, given a ``g`` whose
+    shape does not fit, reads past it; chainrule raises for it (RuntimeError naming the op).
+    """
+    op = "_weight_norm"
+    need_tensor(op, "v", v)
+    need_tensor(op, "g", g)
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        raise TypeError(
+            f"{op}(): argument 'dim' (position 3) must be int, not {type(dim).__name__}"
+        )
+    if v.ndim == 0:
+        raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
+    if not (v.is_floating_point() or v.is_complex()):
+        raise NotImplementedError(f'"{op}": weight_norm_kernel not implemented for {v.dtype}')
+    if g.dtype != v.dtype:
+        raise RuntimeError(
+            f"{op}: expected v and g to have the same dtype, but v is {v.dtype} and g is {g.dtype}"
+        )
+    norm = norm_except_dim(v, 2, dim)
+    try:
+        shape = np.broadcast_shapes(tuple(g.shape), tuple(norm.shape), tuple(v.shape))
+    except ValueError:
+        shape = None
+    if shape != tuple(v.shape):
+        raise RuntimeError(
+            f"{op}: g of shape {list(g.shape)} does not fit v of shape {list(v.shape)} with "
+            f"dim={dim} (expected g of shape {list(norm.shape)})"
+        )
+    return v * (g / norm)
 
 
 def _resized(x: Tensor, sizes: tuple) -> Tensor:
