@@ -6,8 +6,9 @@ lifts them through vmap levels) and the helpers of ``gradcheck``. PyTorch's tens
 is :mod:`chainrule.autograd.functional`.
 
 Reverse-mode transforms (grad, vjp, jacrev) build a graph and run the engine; forward-mode
-transforms (jvp, jacfwd) push tangents through each primitive's jvp rule and record no
-backward graph. ``hessian = jacfwd(jacrev(f))``: forward-over-reverse works because the
+transforms (jvp, jacfwd) push tangents through each primitive's jvp rule, recording a
+backward graph only where the autograd around reads the results (``jvp`` lives in
+:mod:`.forward_ad_jvp`). ``hessian = jacfwd(jacrev(f))``: forward-over-reverse works because the
 backward rules are ordinary ops, which carry tangents like any other op.
 """
 
@@ -23,9 +24,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from ..dtypes import is_floating
-from ..random_snapshot import restore, snapshot
-from .forward_ad import _TangentWithoutGraph, check_dual_pair, enter_level, exit_level
-from .function import Function
+from .forward_ad_jvp import hidden, jvp, shown
 from .grad_mode import enable_grad
 from .state import current
 from .tensor import Tensor
@@ -124,6 +123,11 @@ def _reaches_outer(outs: Sequence[Any], own: Sequence[Tensor]) -> bool:
 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False):
     """``(f(*primals), vjp_fn)`` where ``vjp_fn(v)`` returns v·J for each primal."""
+    with shown():  # inside a jvp's f: a reverse transform sees the tensors' own flags
+        return _vjp(f, primals, has_aux)
+
+
+def _vjp(f: Callable, primals: tuple, has_aux: bool):
     # the autograd around records only in grad mode (torch.func's transforms work under
     # no_grad too, their results then requiring no grad)
     recording = current().grad_enabled
@@ -248,136 +252,48 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
     """
 
     def wrapper(*args: Any):
-        nums = _as_tuple(argnums)
-        _check_argnums(nums, len(args))
-        args = list(args)
-        # An argument that already requires grad belongs to an enclosing reverse transform
-        # (grad(grad(f))): the inner gradient must then itself be differentiable.
-        outer = any(
-            isinstance(t, Tensor) and t.requires_grad for i in nums for t in _tree_leaves(args[i])
-        )
-        recording = current().grad_enabled  # under no_grad: results that require no grad
-        for i in nums:
-            args[i] = _tree_map(_leaf, args[i])
-        with _running([t for i in nums for t in _tree_leaves(args[i])]), enable_grad():
-            res = f(*args)
-        out, aux = _split_aux(res, "grad_and_value(f)(*args)") if has_aux else (res, None)
-        if not isinstance(out, Tensor) or out.numel() != 1:
-            raise RuntimeError(
-                f"grad: f must return a single-element tensor, got "
-                f"{getattr(out, 'shape', type(out).__name__)}; use vjp or jacrev"
-            )
-        from . import grad as autograd_grad
-
-        flat = [t for i in nums for t in _tree_leaves(args[i])]
-        # f may read a tensor of the autograd around it through its other arguments or a
-        # closure (the mixed partial grad(grad(f, argnums=1), argnums=0))
-        outer = (outer or _reaches_outer([out], flat)) and recording
-        gs = autograd_grad(
-            [out], flat, None, retain_graph=True, create_graph=outer, allow_unused=True
-        )
-        it = iter([_zeros_if_none(g, t) for g, t in zip(gs, flat)])
-        gs = tuple(_tree_map(lambda _: next(it), args[i]) for i in nums)
-        result = gs[0] if isinstance(argnums, int) else gs
-        if not has_aux:
-            return result
-        return result, (aux if outer else _cut_tree(aux))
+        with shown():  # inside a jvp's f: a reverse transform sees the tensors' own flags
+            return _grad_call(f, argnums, has_aux, args)
 
     return wrapper
 
 
-def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False):
-    """Forward mode: ``(f(*primals), J·tangents)`` via per-primitive tangent rules."""
-    primals, tangents = _as_tuple(primals), _as_tuple(tangents)
-    if len(primals) != len(tangents):
-        raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
-    state = current()
-    if state.forward_ad > 0 and state.fw_level.api != "jvp":
-        raise NotImplementedError(  # PyTorch raises here too ("Nested forward mode AD ...")
-            "jvp: a forward-mode transform inside autograd.forward_ad.dual_level is not "
-            "supported (nested forward mode, as in PyTorch); exit the dual_level first"
+def _grad_call(f: Callable, argnums: Any, has_aux: bool, args: tuple) -> Any:
+    nums = _as_tuple(argnums)
+    _check_argnums(nums, len(args))
+    args = list(args)
+    # An argument that already requires grad belongs to an enclosing reverse transform
+    # (grad(grad(f))): the inner gradient must then itself be differentiable.
+    outer = any(
+        isinstance(t, Tensor) and t.requires_grad for i in nums for t in _tree_leaves(args[i])
+    )
+    recording = current().grad_enabled  # under no_grad: results that require no grad
+    for i in nums:
+        args[i] = _tree_map(_leaf, args[i])
+    with _running([t for i in nums for t in _tree_leaves(args[i])]), enable_grad():
+        res = f(*args)
+    out, aux = _split_aux(res, "grad_and_value(f)(*args)") if has_aux else (res, None)
+    if not isinstance(out, Tensor) or out.numel() != 1:
+        raise RuntimeError(
+            f"grad: f must return a single-element tensor, got "
+            f"{getattr(out, 'shape', type(out).__name__)}; use vjp or jacrev"
         )
-    pairs = []
-    for p, t in zip(primals, tangents):
-        p = p if isinstance(p, Tensor) else Tensor._new(p)
-        t = t if isinstance(t, Tensor) else Tensor._new(t, dtype=p.dtype)
-        check_dual_pair(p, t)  # as torch: integer primals/tangents and shape mismatches raise
-        pairs.append((p, t))
-    if state.forward_ad > 0:  # inside another jvp (jacfwd(jacfwd(f))): one level at a time
-        return _jvp_by_reverse_mode(f, pairs, has_aux)
-    # inside a reverse transform (jacrev(jacfwd(f)), grad of a jvp): the tangents must carry
-    # the graph as well
-    outer = state.grad_enabled and any(p.requires_grad or t.requires_grad for p, t in pairs)
-    rng = snapshot() if state.grad_enabled else None
-    level = enter_level(state, "jvp")
-    try:
-        duals = []
-        for p, t in pairs:
-            d = Tensor._make(p._data, False, None, 0)
-            d._fw_tangent = t._data.astype(p.dtype, copy=False)
-            duals.append(d)
-        res = f(*duals)
-        out, aux = (res[0], res[1]) if has_aux else (res, None)
-        outs = _as_tuple(out)
-        out_tangents = [o._fw_tangent for o in outs]
-    finally:
-        exit_level(state, level)
-    if rng is not None and (outer or any(o.requires_grad for o in outs)):
-        # The tangents must be differentiable (w.r.t. the primals, or a parameter or closure
-        # f read that requires grad), which tangent arrays are not. Run f again (with the
-        # same random draws) the reverse-mode way, whose results carry the graph; the values
-        # stay those of the forward pass (where an op's backward is not the exact adjoint of
-        # its forward rule -- embedding's padding_idx, ties in amax -- they would differ).
-        after = snapshot()
-        restore(rng)
-        try:
-            return _jvp_by_reverse_mode(f, pairs, has_aux, out_tangents)
-        except (RuntimeError, NotImplementedError) as err:  # an op of f has no backward
-            restore(after)  # (floor_divide): the tangents keep their values and
-            why = f"backward through a jvp tangent: {err}"  # refuse a backward pass
-            anchor = next(t for t in (*outs, *primals) if getattr(t, "requires_grad", False))
-    else:
-        anchor = why = None
-    touts = []
-    for o, tan in zip(outs, out_tangents):
-        if tan is None:
-            tan = _xp(o).zeros(o.shape, o.dtype)
-        touts.append(
-            _TangentWithoutGraph.apply(anchor, tan, why)
-            if anchor is not None
-            else Tensor._make(tan, False, None, 0)
-        )
-    plain = tuple(Tensor._make(o._data, False, None, 0) for o in outs)
-    out_p = plain if isinstance(out, (tuple, list)) else plain[0]
-    tout = tuple(touts) if isinstance(out, (tuple, list)) else touts[0]
-    return (out_p, tout, aux) if has_aux else (out_p, tout)
+    from . import grad as autograd_grad
+
+    flat = [t for i in nums for t in _tree_leaves(args[i])]
+    # f may read a tensor of the autograd around it through its other arguments or a
+    # closure (the mixed partial grad(grad(f, argnums=1), argnums=0))
+    outer = (outer or _reaches_outer([out], flat)) and recording
+    gs = autograd_grad([out], flat, None, retain_graph=True, create_graph=outer, allow_unused=True)
+    it = iter([_zeros_if_none(g, t) for g, t in zip(gs, flat)])
+    gs = tuple(_tree_map(lambda _: next(it), args[i]) for i in nums)
+    result = gs[0] if isinstance(argnums, int) else gs
+    if not has_aux:
+        return result
+    return result, (aux if outer else _cut_tree(aux))
 
 
-class _WithValue(Function):
-    """``values`` (an array) on ``graph``'s node: the tangents a forward pass computed,
-    differentiable as the reverse-mode tangents ``graph`` (same shape) are. Gradients and
-    outer tangents pass through to ``graph`` unchanged."""
-
-    raw = True
-    node_name = "AliasBackward0"
-    complex_grad = True  # passes values and gradients through: right for complex too
-
-    @staticmethod
-    def forward(ctx, graph, values):
-        return values
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, None
-
-    @staticmethod
-    def jvp(ctx, tangent, _values_tangent=None):
-        return tangent
-
-
-def _jvp_by_reverse_mode(
-    f: Callable, pairs: list, has_aux: bool, values: list | None = None
-) -> tuple:
+def _jvp_by_reverse_mode(f: Callable, pairs: list, has_aux: bool, hide: bool = False) -> tuple:
     """``jvp`` inside another ``jvp``: ``J·v`` by two reverse passes, while the outer
     transform's forward level stays open around them.
 
@@ -389,7 +305,11 @@ def _jvp_by_reverse_mode(
     (``create_graph``), so the outer level's tangents flow through them: the outer
     transform differentiates the inner result as in PyTorch's nested forward mode."""
     primals = [p for p, _ in pairs]
-    res = vjp(f, *primals, has_aux=has_aux)  # (values: see jvp)
+    if hide:  # cr.func.jvp: f's tensors read requires_grad False, as in the outer jvp
+        with hidden(current().fw_level):
+            res = _vjp(f, tuple(primals), has_aux)
+    else:
+        res = vjp(f, *primals, has_aux=has_aux)
     out, vjp_fn = res[0], res[1]
     outs = _as_tuple(out)
     # u = ones, not zeros: g(u) is linear in u, but some backward rules compute it in a log
@@ -412,13 +332,6 @@ def _jvp_by_reverse_mode(
             else [None] * len(us)
         )
     touts = [_zeros_if_none(j, o) for j, o in zip(found, outs)]
-    if values is not None:  # the forward pass's tangent values on these graphs
-        touts = [
-            _WithValue.apply(j, v if v is not None else _xp(o).zeros(o.shape, j.dtype))
-            if j.requires_grad
-            else Tensor._make(v if v is not None else j._data, False, None, 0)
-            for j, v, o in zip(touts, values, outs)
-        ]
     outer = any(o.requires_grad for o in outs) or any(
         p.requires_grad or t.requires_grad for p, t in pairs
     )

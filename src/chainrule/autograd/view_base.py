@@ -6,7 +6,9 @@ importing the Functions those rules are made of.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
 
 from .shared_memory import mark_shared
 
@@ -14,13 +16,16 @@ if TYPE_CHECKING:  # annotations only: tensor.py imports this module
     from .tensor import Tensor
 
 __all__ = [
+    "JVP_FUNCTION",
     "ViewInfo",
     "forward_base",
+    "hidden_in_jvp",
     "mark_multi_output",
     "outside_graph",
     "owns_tangent",
     "record_view",
     "requires_grad_of",
+    "set_jvp_function",
     "stale_no_grad_view",
 ]
 
@@ -100,11 +105,51 @@ def outside_graph(t: Tensor) -> bool:
     )
 
 
+class _JvpFunction(threading.local):
+    """Per thread: the forward level of the ``cr.func.jvp`` whose function runs now (None
+    outside one, and inside a reverse transform that function calls)."""
+
+    level: Any = None
+
+
+JVP_FUNCTION = _JvpFunction()
+_HIDING = 0  # func.jvp functions running now, in any thread: a cheap first test per read
+_HIDING_LOCK = threading.Lock()
+
+
+def set_jvp_function(level: Any) -> Any:
+    """Make ``level`` the running ``func.jvp``'s (None: no tensor hidden) in this thread;
+    returns the previous one, which the caller restores by calling this again."""
+    global _HIDING
+    previous = JVP_FUNCTION.level
+    with _HIDING_LOCK:
+        _HIDING += (level is not None) - (previous is not None)
+    JVP_FUNCTION.level = level
+    return previous
+
+
 def requires_grad_of(t: Tensor) -> bool:
     """``Tensor.requires_grad``: the tensor's own flag, or, for a view without a grad_fn,
     its base's flag read now (PyTorch's rule: such a view follows its base's later
-    ``requires_grad_()``, see :func:`outside_graph`)."""
+    ``requires_grad_()``, see :func:`outside_graph`). Inside the function of
+    ``cr.func.jvp`` a tensor carrying that transform's tangent reads False to the user's
+    code, as torch.func's wrapped tensors do (chainrule records the graph the autograd
+    around needs beneath)."""
+    if _HIDING and JVP_FUNCTION.level is not None and hidden_in_jvp(t):
+        return False
     return t._rg or (t._view is not None and outside_graph(t))
+
+
+def hidden_in_jvp(t: Tensor) -> bool:
+    """Whether ``t`` carries the tangent of the ``cr.func.jvp`` whose function runs now and
+    the code reading its ``requires_grad`` (the caller of the caller of this function) is
+    the user's: chainrule's own code, recording the graph beneath the jvp, reads the true
+    flag."""
+    level = JVP_FUNCTION.level
+    if level is None or t._fw is None or t._fw[0] is not level:
+        return False
+    name = sys._getframe(2).f_globals.get("__name__", "")
+    return not (name == "chainrule" or name.startswith("chainrule."))
 
 
 def stale_no_grad_view(t: Tensor) -> bool:

@@ -23,6 +23,7 @@ import numpy as np
 from ..autograd.state import LOCAL
 from ..autograd.tensor import Tensor
 from ..autograd.torch_function import disabled_torch_function_impl
+from ..autograd.view_base import JVP_FUNCTION, hidden_in_jvp
 from ..ops.inplace import apply_inplace
 from ..ops.shape import broadcast_to, movedim, unsqueeze
 from ._logical import LogicalArray
@@ -97,6 +98,12 @@ class BatchedTensor(Tensor):
 
     @property
     def requires_grad(self) -> bool:  # type: ignore[override]
+        if JVP_FUNCTION.level is not None:  # inside func.jvp's f: False to the user's code
+            physical = self._value
+            while type(physical) is BatchedTensor:
+                physical = physical._value
+            if hidden_in_jvp(physical):
+                return False
         return self._value.requires_grad
 
     @requires_grad.setter

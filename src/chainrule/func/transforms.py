@@ -138,7 +138,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
 
 def _jvp_levels(f: Callable, primals: tuple, tangents: tuple, levels: list) -> tuple:
     if not levels:
-        return _plain.jvp(f, primals, tangents)
+        return _plain.jvp(f, primals, tangents, hide_flags=True)
     level, rest = levels[-1], levels[:-1]
     ps, ts, lifted_in = [], [], []
     for p, t in zip(primals, tangents):
@@ -192,7 +192,7 @@ def jvp(f: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tupl
     _check_jvp_args(primals, tangents)
     levels = list(LOCAL.state.vmap)
     if not levels and not any(_is_container(p) for p in primals):
-        return _plain.jvp(f, primals, tangents, has_aux=has_aux)
+        return _plain.jvp(f, primals, tangents, has_aux=has_aux, hide_flags=True)
     if any(_is_container(p) for p in primals):  # flatten: f of the leaves
         tree, user_f = primals, f
 
@@ -201,7 +201,7 @@ def jvp(f: Callable, primals: Any, tangents: Any, has_aux: bool = False) -> tupl
 
         primals, tangents = tuple(_leaves(primals)), tuple(_leaves(tangents))
         if not levels:
-            return _plain.jvp(call, primals, tangents, has_aux=has_aux)
+            return _plain.jvp(call, primals, tangents, has_aux=has_aux, hide_flags=True)
     else:
         call = f
     aux_box: list = []
