@@ -47,7 +47,7 @@ def _lm(*targets: str) -> dict:
 
 
 R_GATHER = (
-    "max pooling (adaptive, fractional, with_indices): PyTorch saves the input; chainrule "
+    "fractional max pooling: PyTorch saves the input; chainrule "
     "gathers at precomputed argmax indices and saves only those"
 )
 R_NORM_RESULT = (
@@ -62,7 +62,6 @@ R_SHAPE_ONLY = (
 R_LINALG_COMPOSED = (
     "lstsq: PyTorch saves the result of its kernel; chainrule's composed rule reads other tensors"
 )
-R_MAXPOOL = "max_pool2d: PyTorch saves the input; chainrule only the argmax indices"
 R_ACT = "rrelu: PyTorch saves the input; chainrule's rule saves the output or a mask"
 R_LN_BIAS = "layer_norm: PyTorch saves the bias too; chainrule's rule never reads it"
 
@@ -144,13 +143,6 @@ KNOWN_DIFFERENCES: dict = {
             "scale (the derivative in x), as the composed form before it did",
         )
     },
-    "F_adaptive_max_pool1d": {"in0": (TORCH_RAISES, R_GATHER)},
-    "F_adaptive_max_pool1d_indices": {"in0": (TORCH_RAISES, R_GATHER)},
-    "F_adaptive_max_pool2d_with_indices": {"in0": (TORCH_RAISES, R_GATHER)},
-    "F_adaptive_max_pool3d_with_indices": {"in0": (TORCH_RAISES, R_GATHER)},
-    "F_max_pool1d_with_indices": {"in0": (TORCH_RAISES, R_GATHER)},
-    "F_max_pool2d_with_indices": {"in0": (TORCH_RAISES, R_GATHER)},
-    "F_max_pool3d_with_indices": {"in0": (TORCH_RAISES, R_GATHER)},
     "F_fractional_max_pool2d": {"in0": (TORCH_RAISES, R_GATHER)},
     "F_fractional_max_pool2d_indices": {"in0": (TORCH_RAISES, R_GATHER)},
     "F_fractional_max_pool3d": {"in0": (TORCH_RAISES, R_GATHER)},
@@ -180,8 +172,6 @@ KNOWN_DIFFERENCES: dict = {
     "linalg_vector_norm": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
     "linalg_matrix_norm_fro": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
     "linalg_norm": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
-    "F_max_pool2d": {"in0": (TORCH_RAISES, R_MAXPOOL)},
-    "F_avg_pool2d": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "F_layer_norm": {"in2": (TORCH_RAISES, R_LN_BIAS)},
     "F_pairwise_distance": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
     "F_sdpa_causal": {
@@ -232,20 +222,14 @@ KNOWN_DIFFERENCES: dict = {
     # rows, its own copy, and, where padding is left out, a gathered copy of the weights
     "F_embedding_bag_psw_last_offset": {"in0": (TORCH_RAISES, _R_W2)},
     "F_embedding_bag_psw_padding_2d": _w2("in0", "in1"),
-    # 3-d conv/pooling are composed of 2-d ops on reshaped (copied) depth slices: those ops
-    # save their own copies (or only indices / shapes), where PyTorch saves the input;
-    # adaptive_max_pool3d gathers at indices found in NumPy (take_along_dim saves no input)
+    # 3-d conv is composed of 2-d ops on reshaped (copied) depth slices: those ops save their
+    # own copies, where PyTorch saves the input (3-d pooling is one op saving its input)
     **{
         name: {"in0": (TORCH_RAISES, "3-d op composed of 2-d ops on copied depth slices")}
         for name in (
             "F_conv3d",
             "F_conv3d_same",
             "F_conv3d_unbatched",
-            "F_max_pool3d",
-            "F_max_pool3d_dilated",
-            "F_avg_pool3d",
-            "F_avg_pool3d_divisor",
-            "F_adaptive_max_pool3d",
         )
     },
     # ---- the raw top-level functions (ops/raw_functional.py)

@@ -1,5 +1,6 @@
 """Op specs for pool extra (appended to the central table in tests/ops/op_specs.py):
-``max_unpool1d/2d``, ``lp_pool1d/2d`` and ``channel_shuffle``."""
+``max_unpool1d/2d``, ``lp_pool1d/2d``, ``channel_shuffle``, and the one-node pooling ops of
+session 32 (avg_pool3d, max_pool3d, adaptive max pooling; unbatched inputs of each)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,69 @@ SPECS: list = [
         lambda a: nnf(a).lp_pool1d(a, 3, 2, ceil_mode=True),
         "positive",
         shapes=(((2, 3, 7),),),
+    ),
+    # one-node pooling (session 32): AvgPool3DBackward0, MaxPool3DWithIndicesBackward0,
+    # AdaptiveMaxPool2D/3DBackward0, and unbatched inputs as one node
+    _unary(
+        "F_avg_pool3d_tiles",
+        lambda a: nnf(a).avg_pool3d(a, 2),
+        shapes=(((1, 2, 4, 4, 5),), ((2, 4, 5, 4),)),
+    ),
+    _unary(
+        "F_avg_pool3d_ceil_pad",
+        lambda a: nnf(a).avg_pool3d(a, (3, 2, 2), (2, 1, 2), (1, 1, 0), ceil_mode=True),
+        shapes=(((1, 2, 5, 4, 5),), ((2, 5, 4, 5),)),
+    ),
+    _unary(
+        "F_avg_pool3d_divisor_unbatched",
+        lambda a: nnf(a).avg_pool3d(a, 2, 1, 1, count_include_pad=False, divisor_override=5),
+        shapes=(((2, 3, 3, 4),),),
+    ),
+    _unary(
+        "F_max_pool3d_overlap",
+        lambda a: nnf(a).max_pool3d(a, 3, 1, 1),
+        "distinct",
+        shapes=(((1, 2, 3, 3, 4),), ((2, 3, 4, 3),)),
+    ),
+    _unary(
+        "F_avg_pool2d_unbatched",
+        lambda a: nnf(a).avg_pool2d(a, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+        shapes=(((2, 5, 6),),),
+    ),
+    _unary(
+        "F_max_pool2d_unbatched",
+        lambda a: nnf(a).max_pool2d(a, 3, 2, 1),
+        "distinct",
+        shapes=(((2, 5, 6),),),
+    ),
+    _unary(
+        "F_avg_pool1d_unbatched",
+        lambda a: nnf(a).avg_pool1d(a, 3, 2, 1),
+        shapes=(((2, 7),), ((1, 2, 7),)),
+    ),
+    _unary(
+        "F_max_pool1d_unbatched",
+        lambda a: nnf(a).max_pool1d(a, 3, 2, 1),
+        "distinct",
+        shapes=(((2, 7),),),
+    ),
+    _unary(
+        "F_adaptive_max_pool2d_uneven",
+        lambda a: nnf(a).adaptive_max_pool2d(a, (3, 2)),
+        "distinct",
+        shapes=(((1, 2, 5, 5),), ((2, 5, 5),)),
+    ),
+    _unary(
+        "F_adaptive_max_pool2d_even",
+        lambda a: nnf(a).adaptive_max_pool2d(a, 2),
+        "distinct",
+        shapes=(((1, 2, 4, 4),), ((2, 4, 6),)),
+    ),
+    _unary(
+        "F_adaptive_max_pool3d_even",
+        lambda a: nnf(a).adaptive_max_pool3d(a, 2),
+        "distinct",
+        shapes=(((1, 2, 4, 2, 4),), ((2, 4, 4, 2),)),
     ),
     _unary(
         "F_channel_shuffle",

@@ -209,11 +209,14 @@ def _diagonal(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
 
 @register(MaxPool2dFn, WindowGather)
 def _pool2d(cls: type, level: Level, args: tuple, kwargs: dict) -> Any:
-    """Pooling works on each (N, C) plane: fold the batch into N."""
+    """Pooling works on each (N, C) plane: fold the batch into N (an unbatched (C, H, W)
+    sample: the vmap batch is N)."""
     x = args[0]
-    if x.ndim != 4 or not _only_first_batched(level, args):
+    if x.ndim not in (3, 4) or not _only_first_batched(level, args):
         return NotImplemented
     v = x._value
+    if x.ndim == 3:
+        return wrap(cls.apply(v, *args[1:], **kwargs), level)
     s = tuple(v.shape)
     out = cls.apply(Reshape.apply(v, (s[0] * s[1],) + s[2:]), *args[1:], **kwargs)
     return wrap(Reshape.apply(out, s[:2] + tuple(out.shape[1:])), level)

@@ -2,10 +2,10 @@
 
 PyTorch's bins for output index i of n over a size-``size`` dimension are
 [floor(i * size / n), ceil((i + 1) * size / n)). Average pooling is one node, shared with
-``F.interpolate(mode='area')`` (the same map): :mod:`.area_interpolation`. Max pooling with
-evenly divisible sizes is plain pooling, otherwise a max per bin (with ``return_indices``, each
-bin's first maximum found by the index kernel and gathered, so the gradient reaches that one
-element as in PyTorch).
+``F.interpolate(mode='area')`` (the same map): :mod:`.area_interpolation`. Max pooling is
+one ``AdaptiveMaxPool2DBackward0`` node too: each bin's first maximum is found on the raw
+arrays (max_pool2d's kernel when the sizes divide, else the index kernel) and gathered there
+(:mod:`.pooling_index`), so the gradient reaches that one element as in PyTorch.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..quantized_ops import adaptive_avg_pool2d_quantized
 from ._pooling_indices import adaptive_max_indices
-from ._util import no_integer_kernel
+from ._util import no_integer_kernel, wide
 from .area_interpolation import adaptive_avg_pool
-from .gather_scatter import take_along_dim
-from .pooling import max_pool2d
+from .pooling import _max_pool, max_pool2d
 from .pooling1d import _one, _to_2d
+from .pooling_index import IndexPool
 from .shape import stack
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]
@@ -114,28 +114,64 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
             idx = Tensor._make(xp_.zeros(empty.shape, "int64"), False, None, 0)
             return empty, idx
         return empty
-    if h % oh == 0 and w % ow == 0:
-        return max_pool2d(input, (h // oh, w // ow), return_indices=return_indices)
+    if input.is_quantized or type(input).__name__ == "BatchedTensor":
+        # quantized: the max of its integers (max_pool2d's quantized path); under vmap the
+        # indices cannot be found on the raw arrays: composed of batchable ops
+        if h % oh == 0 and w % ow == 0:
+            return max_pool2d(input, (h // oh, w // ow), return_indices=return_indices)
+        if return_indices:
+            raise NotImplementedError(
+                "adaptive_max_pool2d: no indices of uneven bins for a quantized input or under vmap"
+            )
+        rows = []
+        for hs, he in _bins(h, oh):
+            cols = [input[..., hs:he, ws:we].amax((-2, -1)) for ws, we in _bins(w, ow)]
+            rows.append(stack(cols, -1))
+        return stack(rows, -2)
+    _check_max_input(input)
+    idx, disjoint = adaptive_max_indices_2d(input._data, oh, ow)
+    # one AdaptiveMaxPool2DBackward0 node on the input as given (unbatched too, as PyTorch)
+    out = IndexPool.apply(input, idx, 2, "AdaptiveMaxPool2DBackward0", disjoint)
     if return_indices:
-        return _adaptive_max_pool2d_with_indices(input, oh, ow)
-    rows = []
-    for hs, he in _bins(h, oh):
-        cols = [input[..., hs:he, ws:we].amax((-2, -1)) for ws, we in _bins(w, ow)]
-        rows.append(stack(cols, -1))
-    return stack(rows, -2)
+        return out, Tensor._make(idx, False, None, 0)
+    return out
 
 
-def _adaptive_max_pool2d_with_indices(input: Tensor, oh: int, ow: int) -> tuple[Tensor, Tensor]:
-    """(values, int64 indices into each H*W plane) over bins that do not tile the input: each
-    bin's first maximum in scan order (its last NaN if it holds one, PyTorch's CPU rule), the
-    values gathered there with ``take_along_dim`` (gradient: scattered back to those indices)."""
-    batched = input.ndim == 4
-    x = input if batched else input.unsqueeze(0)
+_TORCH_INT_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"}
+_TORCH_INT_NAMES.update(uint8="Byte", bool="Bool")
+
+
+def _check_max_input(input: Tensor) -> None:
+    """PyTorch's checks: no integer kernel, and only dim 0 may be empty."""
+    name = input._data.dtype.name
+    if input._data.dtype.kind in "iub":
+        torch_name = _TORCH_INT_NAMES.get(name, name)
+        raise NotImplementedError(f"\"adaptive_max_pool2d\" not implemented for '{torch_name}'")
+    for i in range(1, input.ndim):
+        if input.shape[i] == 0:
+            raise RuntimeError(
+                "adaptive_max_pool2d(): Expected input to have non-zero size for non-batch "
+                f"dimensions, but input has sizes {list(input.shape)} with dimension {i} being "
+                "empty"
+            )
+
+
+def adaptive_max_indices_2d(data: Any, oh: int, ow: int) -> tuple:
+    """(PyTorch's flat H*W index of each bin's maximum, whether the bins are disjoint) for
+    (N, C, H, W) or (C, H, W) data: each bin's first maximum in scan order (its last NaN if
+    it holds one, PyTorch's CPU rule); sizes that divide are max_pool2d's windows."""
+    xp_ = get_array_module(data)
+    x = data if data.ndim == 4 else data[None]
     n, c, h, w = x.shape
-    flat = x.reshape(n, c, h * w)
-    idx = adaptive_max_indices(flat._data, (h, w), (oh, ow), get_array_module(x._data))
-    picks = Tensor._make(idx.reshape(n, c, oh * ow), False, None, 0)
-    out = take_along_dim(flat, picks, 2).reshape(n, c, oh, ow)
-    if not batched:
-        return out.squeeze(0), Tensor._make(idx[0], False, None, 0)
-    return out, Tensor._make(idx, False, None, 0)
+    if h % oh == 0 and w % ow == 0:
+        kh, kw = h // oh, w // ow
+        P = ((kh, kw), (kh, kw), (0, 0), (1, 1), (oh, ow))
+        arg = _max_pool(wide(x), P, True)[1]
+        rows = xp_.arange(oh).reshape(oh, 1) * kh + arg // kw
+        cols = xp_.arange(ow).reshape(1, ow) * kw + arg % kw
+        idx, disjoint = (rows * w + cols).astype(np.int64), True
+    else:
+        flat = x.reshape(n, c, h * w)
+        idx = adaptive_max_indices(flat, (h, w), (oh, ow), xp_).reshape(n, c, oh, ow)
+        disjoint = False
+    return (idx if data.ndim == 4 else idx[0]), disjoint

@@ -10,6 +10,7 @@ as in PyTorch (ties go to the first element in scan order; a window holding NaN 
 last NaN, and one of only -inf its first in-bounds element: ``pooling_argmax.py``).
 Average pooling is linear: y = (1/|window|) sum over the window. Both gradients are
 "window scatter" ops whose own gradients are "window gather" ops, so double backward works.
+Unbatched (C, H, W) inputs run as a batch of one inside each op: one node, as PyTorch's.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..backend import get_array_module
 from ..quantized_ops import avg_pool2d_quantized, max_pool2d_quantized
 from ._util import DtypeError, ShapeError
 from .pooling_argmax import fix_argmax, needs_fix, reaches_padding
+from .pooling_avg3d import _check_divisor
 
 __all__ = [
     "avg_pool2d",
@@ -106,6 +108,32 @@ def _masked(xp_, g, mask):
     return xp_.where(mask, g, g.dtype.type(0))
 
 
+def _scatter(g, sel, x_shape, P):
+    """WindowScatter's kernel on (N, C, Ho, Wo) g and a 4-D x_shape."""
+    xp_ = get_array_module(g)
+    n, c, h, w = x_shape
+    if _disjoint(P, h, w):
+        # Each pixel is written once: no zero-fill (unless some are outside every
+        # window) and no read-modify-write, just one multiply per window offset.
+        (_, _), (sh, sw), _, _, (ho, wo) = P[:5]
+        buf = _alloc(xp_, g, x_shape, ho * sh != h or wo * sw != w)
+        for k, idx in _offsets(P):
+            if sel[0] == "max":  # where, not g * mask: a NaN g reaches the argmax only
+                xp_.copyto(buf[idx], _masked(xp_, g, sel[1] == k))
+            else:
+                xp_.multiply(g, _weight(sel, k), out=buf[idx])
+        return buf
+    hp, wp = _padded_size(P, h, w)
+    ph, pw = P[2]
+    buf = _alloc(xp_, g, (n, c, hp, wp), True)
+    for k, idx in _offsets(P):
+        if sel[0] == "max":  # (as above: PyTorch scatters g to the argmax only)
+            buf[idx] += _masked(xp_, g, sel[1] == k)
+        else:
+            buf[idx] += g * _weight(sel, k)
+    return buf[:, :, ph : ph + h, pw : pw + w]
+
+
 class WindowScatter(Function):
     """dx[window(o) offset k] += g[o] * weight_k[o]: the gradient of a pooling op."""
 
@@ -122,28 +150,9 @@ class WindowScatter(Function):
     def forward(ctx, g, sel, x_shape, P):
         ctx.kind, ctx.P = sel[0], P
         ctx.save_for_backward(sel[1])  # the divisors or the argmax offsets
-        xp_ = get_array_module(g)
-        n, c, h, w = x_shape
-        if _disjoint(P, h, w):
-            # Each pixel is written once: no zero-fill (unless some are outside every
-            # window) and no read-modify-write, just one multiply per window offset.
-            (_, _), (sh, sw), _, _, (ho, wo) = P[:5]
-            buf = _alloc(xp_, g, x_shape, ho * sh != h or wo * sw != w)
-            for k, idx in _offsets(P):
-                if sel[0] == "max":  # where, not g * mask: a NaN g reaches the argmax only
-                    xp_.copyto(buf[idx], _masked(xp_, g, sel[1] == k))
-                else:
-                    xp_.multiply(g, _weight(sel, k), out=buf[idx])
-            return buf
-        hp, wp = _padded_size(P, h, w)
-        ph, pw = P[2]
-        buf = _alloc(xp_, g, (n, c, hp, wp), True)
-        for k, idx in _offsets(P):
-            if sel[0] == "max":  # (as above: PyTorch scatters g to the argmax only)
-                buf[idx] += _masked(xp_, g, sel[1] == k)
-            else:
-                buf[idx] += g * _weight(sel, k)
-        return buf[:, :, ph : ph + h, pw : pw + w]
+        if len(x_shape) == 3:  # unbatched (C, H, W): one plane batch of one
+            return _scatter(g[None], sel, (1, *x_shape), P)[0]
+        return _scatter(g, sel, x_shape, P)
 
     @staticmethod
     def backward(ctx, gg):
@@ -153,6 +162,26 @@ class WindowScatter(Function):
     @staticmethod
     def jvp(ctx, t, *_):
         return None if t is None else WindowScatter.forward(Node(), t, *ctx.primals[1:])
+
+
+def _gather(x, sel, P):
+    """WindowGather's kernel on (N, C, H, W) x."""
+    h, w = x.shape[2:]
+    hp, wp = _padded_size(P, h, w)
+    xp = _pad_input(x, P[2][0], P[2][1], hp, wp, 0.0)
+    out = None
+    half = x.dtype.char == "e"  # float16: summed in float32, rounded once (PyTorch)
+    for k, idx in _offsets(P):
+        term = xp[idx]
+        if sel[0] == "max":  # gathered at the argmax (a NaN elsewhere stays out)
+            term = _masked(get_array_module(term), term, sel[1] == k)
+        if out is None:
+            out = term.astype(np.float32, order="K") if half else term.copy(order="K")
+        else:
+            out += term
+    if sel[0] == "avg":
+        out *= sel[1]
+    return out.astype(x.dtype) if half else out
 
 
 class WindowGather(Function):
@@ -169,23 +198,12 @@ class WindowGather(Function):
     @staticmethod
     def forward(ctx, x, sel, P):
         ctx.kind, ctx.P, ctx.x_shape = sel[0], P, x.shape
-        ctx.save_for_backward(sel[1])  # the divisors or the argmax offsets
-        h, w = x.shape[2:]
-        hp, wp = _padded_size(P, h, w)
-        xp = _pad_input(x, P[2][0], P[2][1], hp, wp, 0.0)
-        out = None
-        half = x.dtype.char == "e"  # float16: summed in float32, rounded once (PyTorch)
-        for k, idx in _offsets(P):
-            term = xp[idx]
-            if sel[0] == "max":  # gathered at the argmax (a NaN elsewhere stays out)
-                term = _masked(get_array_module(term), term, sel[1] == k)
-            if out is None:
-                out = term.astype(np.float32, order="K") if half else term.copy(order="K")
-            else:
-                out += term
-        if sel[0] == "avg":
-            out *= sel[1]
-        return out.astype(x.dtype) if half else out
+        # the divisors or the argmax offsets; avg pooling's input too (PyTorch's _saved_self:
+        # a reference, version-checked on backward as PyTorch's)
+        ctx.save_for_backward(sel[1], x if sel[0] == "avg" else None)
+        if x.ndim == 3:  # unbatched (C, H, W): one node, as PyTorch's
+            return _gather(x[None], sel, P)[0]
+        return _gather(x, sel, P)
 
     @staticmethod
     def backward(ctx, g):
@@ -208,7 +226,7 @@ def _saved_pool_indices(node: Any) -> Any:
     (_kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = node.P
     rows = xp_.arange(ho).reshape(ho, 1) * sh - ph + (arg // kw) * dh
     cols = xp_.arange(wo).reshape(1, wo) * sw - pw + (arg % kw) * dw
-    return Tensor._make((rows * node.x_shape[3] + cols).astype(np.int64), False, None, 0)
+    return Tensor._make((rows * node.x_shape[-1] + cols).astype(np.int64), False, None, 0)
 
 
 def _as_given_pair(v: Any, default: tuple) -> tuple:
@@ -218,6 +236,50 @@ def _as_given_pair(v: Any, default: tuple) -> tuple:
     if isinstance(v, (int, np.integer)) or getattr(v, "ndim", None) == 0:
         return (int(v), int(v))
     return tuple(int(e) for e in v)
+
+
+def _max_pool(x, P, want_arg):
+    """(maxima, argmax offsets or None) of (N, C, H, W) x: MaxPool2dFn's kernel."""
+    xp_ = get_array_module(x)
+    h, w = x.shape[2:]
+    hp, wp = _padded_size(P, h, w)
+    if P[0] == (2, 2) and _disjoint(P, h, w):  # then (Ho, Wo) = (H // 2, W // 2)
+        fast = dispatch.max_pool2x2(x)  # one compiled pass (LeNet's pools), or None
+        if fast is not None:
+            arg = fast[1] if want_arg else None
+            if want_arg and needs_fix(fast[0], False):  # a NaN: PyTorch takes the last
+                fix_argmax(_views(x, P), fast[0], arg, P, h, w)
+            return fast[0], arg
+    xp = _pad_input(x, P[2][0], P[2][1], hp, wp, -np.inf)
+    if want_arg and P[0] == (2, 2):
+        # 2x2 windows as a tournament of pairs: 3 maxima and 3 comparisons instead of
+        # 3 rounds of compare + putmask + maximum (LeNet's pools: 1.9 -> 1.1 ms). Ties
+        # keep the earlier offset at every step, so the argmax is the first in scan order.
+        v0, v1, v2, v3 = (xp[idx] for _, idx in _offsets(P))
+        top, bottom = xp_.maximum(v0, v1), xp_.maximum(v2, v3)
+        first = (v1 > v0).astype(np.int8)
+        second = (v3 > v2).astype(np.int8) + np.int8(2)
+        arg = xp_.where(bottom > top, second, first)
+        best = xp_.maximum(top, bottom)
+        if needs_fix(best, reaches_padding(P, h, w)):  # NaN, or -inf beside padding
+            fix_argmax(_views(xp, P), best, arg, P, h, w)
+        return best, arg
+    best = None
+    arg = None
+    for k, idx in _offsets(P):
+        v = xp[idx]
+        if best is None:
+            best = v.copy(order="K")  # keep the input's (C, N, H, W) memory order
+            if want_arg:
+                arg = xp_.zeros_like(best, dtype=np.int16)
+            continue
+        if want_arg:
+            m = v > best
+            xp_.putmask(arg, m, k)
+        xp_.maximum(best, v, out=best)
+    if want_arg and needs_fix(best, reaches_padding(P, h, w)):  # NaN, or -inf by padding
+        fix_argmax(_views(xp, P), best, arg, P, h, w)
+    return best, arg
 
 
 class MaxPool2dFn(Function):
@@ -238,49 +300,13 @@ class MaxPool2dFn(Function):
 
     @staticmethod
     def forward(ctx, x, P, want_arg):
-        xp_ = get_array_module(x)
         ctx.P, ctx.x_shape = P, x.shape
-        h, w = x.shape[2:]
-        hp, wp = _padded_size(P, h, w)
-        if P[0] == (2, 2) and _disjoint(P, h, w):  # then (Ho, Wo) = (H // 2, W // 2)
-            fast = dispatch.max_pool2x2(x)  # one compiled pass (LeNet's pools), or None
-            if fast is not None:
-                arg = fast[1] if want_arg else None
-                if want_arg and needs_fix(fast[0], False):  # a NaN: PyTorch takes the last
-                    fix_argmax(_views(x, P), fast[0], arg, P, h, w)
-                ctx.save_for_backward(arg)
-                return fast[0]
-        xp = _pad_input(x, P[2][0], P[2][1], hp, wp, -np.inf)
-        if want_arg and P[0] == (2, 2):
-            # 2x2 windows as a tournament of pairs: 3 maxima and 3 comparisons instead of
-            # 3 rounds of compare + putmask + maximum (LeNet's pools: 1.9 -> 1.1 ms). Ties
-            # keep the earlier offset at every step, so the argmax is the first in scan order.
-            v0, v1, v2, v3 = (xp[idx] for _, idx in _offsets(P))
-            top, bottom = xp_.maximum(v0, v1), xp_.maximum(v2, v3)
-            first = (v1 > v0).astype(np.int8)
-            second = (v3 > v2).astype(np.int8) + np.int8(2)
-            arg = xp_.where(bottom > top, second, first)
-            best = xp_.maximum(top, bottom)
-            if needs_fix(best, reaches_padding(P, h, w)):  # NaN, or -inf beside padding
-                fix_argmax(_views(xp, P), best, arg, P, h, w)
-            ctx.save_for_backward(arg)
-            return best
-        best = None
-        arg = None
-        for k, idx in _offsets(P):
-            v = xp[idx]
-            if best is None:
-                best = v.copy(order="K")  # keep the input's (C, N, H, W) memory order
-                if want_arg:
-                    arg = xp_.zeros_like(best, dtype=np.int16)
-                continue
-            if want_arg:
-                m = v > best
-                xp_.putmask(arg, m, k)
-            xp_.maximum(best, v, out=best)
-        if want_arg and needs_fix(best, reaches_padding(P, h, w)):  # NaN, or -inf by padding
-            fix_argmax(_views(xp, P), best, arg, P, h, w)
-        ctx.save_for_backward(arg)
+        if x.ndim == 3:  # unbatched (C, H, W): one node, as PyTorch's
+            best, arg = _max_pool(x[None], P, want_arg)
+            best, arg = best[0], (None if arg is None else arg[0])
+        else:
+            best, arg = _max_pool(x, P, want_arg)
+        ctx.save_for_backward(arg, x)  # x: PyTorch's _saved_self (a reference, no copy)
         return best
 
     @staticmethod
@@ -299,10 +325,10 @@ class MaxPool2dFn(Function):
 
 
 def _argmax_offsets(x, P):
-    """Each window's argmax offset, by a forward on a throwaway ctx (raw arrays)."""
-    tmp = Node()
-    MaxPool2dFn.forward(tmp, x, P, True)
-    return tmp.saved_arrays[0]
+    """Each window's argmax offset (raw arrays; x (N, C, H, W) or unbatched (C, H, W))."""
+    if x.ndim == 3:
+        return _max_pool(x[None], P, True)[1][0]
+    return _max_pool(x, P, True)[1]
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -326,9 +352,15 @@ def _out(size: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
 
 
 def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
-    if not isinstance(x, Tensor) or x.ndim != 4:  # ShapeError: PyTorch's RuntimeError too
+    if not isinstance(x, Tensor) or x.ndim not in (3, 4):  # ShapeError: PyTorch's RuntimeError
         raise ShapeError(
-            f"{op}: expected a 4-D input (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}"
+            f"{op}: non-empty 3D or 4D (batch mode) tensor expected for input (a 3-D "
+            f"(C, H, W) or 4-D (N, C, H, W) one), got {getattr(x, 'shape', type(x).__name__)}"
+        )
+    if 0 in tuple(x.shape)[x.ndim - 3 :]:  # only the batch may be empty (PyTorch)
+        raise ShapeError(
+            f"{op}: Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for "
+            f"input, but got:{list(x.shape)}"
         )
     k = _pair(kernel_size, "kernel_size", op)
     s = (
@@ -344,7 +376,7 @@ def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mod
         raise ShapeError(
             f"{op}: padding {p} must be non-negative and at most half the kernel size {k}"
         )
-    h, w = x.shape[2:]
+    h, w = x.shape[-2:]
     ho = _out(h, k[0], s[0], p[0], d[0], ceil_mode)
     wo = _out(w, k[1], s[1], p[1], d[1], ceil_mode)
     if ho < 1 or wo < 1:  # both ValueError and PyTorch's RuntimeError
@@ -355,22 +387,6 @@ def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mod
     return (k, s, p, d, (ho, wo))
 
 
-def _batched(fn):
-    """Accept unbatched (C, H, W) input like PyTorch."""
-
-    def wrapper(input, *args, **kwargs):
-        if isinstance(input, Tensor) and input.ndim == 3:
-            out = fn(input.unsqueeze(0), *args, **kwargs)
-            if isinstance(out, tuple):
-                return tuple(o.squeeze(0) for o in out)
-            return out.squeeze(0)
-        return fn(input, *args, **kwargs)
-
-    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-    return wrapper
-
-
-@_batched
 def max_pool2d(
     input: Tensor,
     kernel_size: Any,
@@ -406,7 +422,7 @@ def max_pool2d(
         arg = _argmax_offsets(input._data, P)
     xp_ = get_array_module(input._data)
     (_kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = P
-    w_in = input.shape[3]
+    w_in = input.shape[-1]
     rows = xp_.arange(ho).reshape(ho, 1) * sh - ph + (arg // kw) * dh
     cols = xp_.arange(wo).reshape(1, wo) * sw - pw + (arg % kw) * dw
     idx = (rows * w_in + cols).astype(np.int64)
@@ -431,7 +447,6 @@ def _avg_divisor(h, w, P, count_include_pad: bool, divisor_override):
     return 1.0 / div
 
 
-@_batched
 def avg_pool2d(
     input: Tensor,
     kernel_size: Any,
@@ -452,12 +467,18 @@ def avg_pool2d(
             return avg_pool2d(t, kernel_size, stride, padding, ceil_mode, count_include_pad, div)
 
         return avg_pool2d_quantized(input, pool, divisor_override)
+    if isinstance(input, Tensor) and input.ndim < 3:  # PyTorch reads dim -3: an IndexError
+        n = max(input.ndim, 1)
+        raise IndexError(
+            f"avg_pool2d: Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+            "but got -3)"
+        )
     P = _params("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     if input.dtype.kind == "b":  # PyTorch has no bool kernel (integers: truncated means)
         raise DtypeError('"avg_pool2d" not implemented for torch.bool; convert with .float()')
     if divisor_override is not None:
         _check_divisor("avg_pool2d", divisor_override)
-    h, w = input.shape[2:]
+    h, w = input.shape[-2:]
     inv = _avg_divisor(h, w, P, count_include_pad, divisor_override)
     xp_ = get_array_module(input._data)
     if input.dtype.kind in "iu":  # PyTorch: the integer window sum / divisor, toward zero
@@ -469,15 +490,3 @@ def avg_pool2d(
     if xp_ is not np:
         inv = xp_.asarray(inv)
     return WindowGather.apply(input, ("avg", inv), P)
-
-
-def _check_divisor(op: str, divisor_override: Any) -> None:
-    """PyTorch's checks of ``divisor_override``: an int (TypeError) and not zero (a
-    RuntimeError; 0 was taken for None, the window size)."""
-    if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)):
-        raise TypeError(
-            f"{op}(): argument 'divisor_override' must be int, "
-            f"not {type(divisor_override).__name__}"
-        )
-    if divisor_override == 0:
-        raise ShapeError(f"{op}: divisor must be not zero, got divisor_override=0")

@@ -78,6 +78,7 @@ def max_pool1d(
 ):
     """1-D max pooling over (N, C, L); see :func:`max_pool2d`."""
     op = "max_pool1d"
+    _check_max1d(input, return_indices)
     x = _to_2d(op, input)
     s = _stride1(stride, op)
     k, p = _one(kernel_size, "kernel_size", op), _one(padding, "padding", op)
@@ -88,6 +89,26 @@ def max_pool1d(
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
+
+
+_TORCH_INT_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"}
+_TORCH_INT_NAMES.update(uint8="Byte", bool="Bool")
+
+
+def _check_max1d(input: Any, return_indices: bool) -> None:
+    """PyTorch's checks of max_pool1d's input: only the batch may be empty, and no integers
+    (but with indices, which run the 2-d kernel)."""
+    if not isinstance(input, Tensor) or input.ndim not in (2, 3) or input.is_quantized:
+        return  # (refused by _to_2d; quantized: the 2-d op's path)
+    if 0 in tuple(input.shape)[input.ndim - 2 :]:
+        raise ShapeError(
+            "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size "
+            f"for input, but got:{list(input.shape)}"
+        )
+    name = input._data.dtype.name
+    if input._data.dtype.kind in "iub" and not return_indices:
+        torch_name = _TORCH_INT_NAMES.get(name, name)
+        raise NotImplementedError(f"\"max_pool1d_impl\" not implemented for '{torch_name}'")
 
 
 def avg_pool1d(
@@ -115,6 +136,8 @@ def _named_1d(op: str, input: Tensor, k: int, p: int, d: int) -> Iterator[None]:
     try:
         yield
     except ShapeError as e:
+        if "batch size" in str(e):  # PyTorch's message (on the (N, C, 1, L) view), named 1-d
+            raise ShapeError(op + str(e)[str(e).index(":") :]) from None
         if "too small" not in str(e):
             raise
         raise ShapeError(

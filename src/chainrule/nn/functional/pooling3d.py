@@ -1,26 +1,20 @@
 """Functional 3-D pooling: ``max_pool3d``, ``avg_pool3d``, ``adaptive_avg_pool3d``,
-``adaptive_max_pool3d``, composed from the 2-D pooling ops.
+``adaptive_max_pool3d``, each one recorded op as PyTorch's (unbatched (C, D, H, W) input too):
 
-A 3-D window is a box, so pooling separates: the (N, C, D, H, W) input is viewed as
-(N, C*D, H, W) (a free reshape: 2-D pooling treats channels independently), pooled over
-H and W by the 2-D op, and the result is reduced over the depth windows:
+* max pooling and adaptive max pooling: each window's (bin's) argmax is found on the raw
+  arrays as PyTorch's flat D*H*W index (the first maximum in (d, h, w) scan order, the last
+  NaN when the window holds one, the first in-bounds element when it holds only -inf), then
+  the maxima are gathered there by one ``MaxPool3DWithIndicesBackward0`` /
+  ``AdaptiveMaxPool3DBackward0`` node (:mod:`chainrule.ops.pooling_index`);
+* average pooling: one ``AvgPool3DBackward0`` node, separable window sums divided by
+  PyTorch's divisor (:mod:`chainrule.ops.pooling_avg3d`);
+* adaptive average: one ``AdaptiveAvgPool3DBackward0`` node (:mod:`..ops.area_interpolation`).
 
-* max: the depth taps of each window are stacked, the first maximum in depth is picked with
-  ``take_along_dim`` (so the gradient goes to one element, the first argmax in (d, h, w) scan
-  order, as in PyTorch; the last NaN when the window holds one, the first in-bounds element
-  when it holds only -inf), and return_indices combines the chosen depth with the 2-D index
-  into PyTorch's flat index over D*H*W;
-* average: the 2-D window sums (``divisor_override=1``) are summed over the depth taps and
-  divided by PyTorch's divisor, the product of the per-axis window counts;
-* adaptive average: the 2-D adaptive pool, then an averaging matrix over depth (a matmul);
-* adaptive max: max_pool3d when the sizes divide, else a gather at each bin's first argmax.
-
-Gradients of every order and forward mode come from the ops used.
+Gradients of every order and forward mode come from those ops.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -30,15 +24,15 @@ from ...autograd.lower_precision import (
     autocast_float32_op,
     in_float32_rounded_once,
 )
+from ...autograd.saved_fields import given
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._pooling_indices import adaptive_max_indices
 from ...ops._util import ShapeError
 from ...ops.area_interpolation import adaptive_avg_pool
-from ...ops.gather_scatter import take_along_dim
-from ...ops.padding import pad
-from ...ops.pooling import _check_divisor, _out, avg_pool2d, max_pool2d
-from ...ops.shape import stack
+from ...ops.pooling import _out
+from ...ops.pooling_avg3d import AvgPool3dFn, _check_divisor, avg_pool3d_divisor
+from ...ops.pooling_index import IndexPool, max_pool3d_indices
 
 __all__ = ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "max_pool3d"]
 
@@ -100,39 +94,6 @@ def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mod
     return k, s, p, d, out
 
 
-def _depth_taps(y: Tensor, k: int, s: int, p: int, d: int, do: int, fill: float) -> list:
-    """The depth slices each of the k depth taps reads, y (N, C, D, ...) padded with fill
-    along depth (on the right as far as a ceil_mode window reaches)."""
-    size = y.shape[2]
-    right = max((do - 1) * s + d * (k - 1) + 1 - size - p, 0)
-    if p or right:
-        y = pad(y, [0, 0, 0, 0, p, right], value=fill)
-    return [y[:, :, i * d : i * d + s * (do - 1) + 1 : s] for i in range(k)]
-
-
-def _depth_argmax(vals: Any, k: int, s: int, p: int, d: int, size: int) -> Any:
-    """The depth tap each window takes, as PyTorch: the first maximum, the last NaN when the
-    taps hold one, the first in-bounds tap when all are -inf (never a padding slot).
-
-    ``vals`` (N, C, k, Do, Ho, Wo) are the 2-D window maxima per depth tap. The ordinary
-    case costs one argmax and a check of the picked values (output-sized)."""
-    xp = get_array_module(vals)
-    arg = xp.argmax(vals, axis=2)  # the first maximum, or the first NaN
-    if vals.dtype.kind not in "fV":  # V: bfloat16
-        return arg
-    picked = xp.take_along_axis(vals, arg[:, :, None], axis=2)[:, :, 0]
-    nan = xp.isnan(picked)
-    if nan.any():
-        last_nan = k - 1 - xp.argmax(xp.isnan(vals)[:, :, ::-1], axis=2)
-        arg = xp.where(nan, last_nan, arg)
-    ninf = picked == -np.inf
-    if ninf.any():
-        depth = np.arange(vals.shape[3])[None, :] * s - p + np.arange(k)[:, None] * d
-        first = xp.asarray(np.argmax((depth >= 0) & (depth < size), axis=0))  # (Do,)
-        arg = xp.where(ninf, first.reshape(1, 1, -1, 1, 1), arg)
-    return arg
-
-
 @autocast_float32_op
 def max_pool3d(
     input: Tensor,
@@ -154,27 +115,25 @@ def max_pool3d(
     """
     op = "max_pool3d"
     x, unbatched = _batch5(op, input)
-    k, s, p, d, (do, ho, wo) = _params(op, x, kernel_size, stride, padding, dilation, ceil_mode)
-    n, c, dd, h, w = x.shape
-    y2, idx2 = max_pool2d(
-        x.reshape(n, c * dd, h, w), k[1:], s[1:], p[1:], d[1:], ceil_mode, return_indices=True
-    )
-    y2 = y2.reshape(n, c, dd, ho, wo)
-    low = -math.inf if y2.dtype.kind in "fV" else int(np.iinfo(y2.dtype).min)
-    taps = stack(_depth_taps(y2, k[0], s[0], p[0], d[0], do, low), 2)
-    xp_ = get_array_module(taps._data)
-    arg = _depth_argmax(taps._data, k[0], s[0], p[0], d[0], dd)[:, :, None]
-    out = take_along_dim(taps, Tensor._make(arg, False, None, 0), 2).squeeze(2)
-    if unbatched:
-        out = out.squeeze(0)
-    if not return_indices:
-        return out
-    depth = xp_.arange(do).reshape(1, 1, 1, do, 1, 1) * s[0] - p[0] + arg * d[0]
-    depth = depth.squeeze(2)  # (N, C, Do, Ho, Wo): the input depth of each maximum
-    hw = xp_.take_along_axis(idx2._data.reshape(n, c, dd, ho, wo), depth, axis=2)
-    idx = (depth * (h * w) + hw).astype(np.int64)
+    P = _params(op, x, kernel_size, stride, padding, dilation, ceil_mode)
+    idx = max_pool3d_indices(x._data, P)  # PyTorch's flat D*H*W argmax indices
     if unbatched:
         idx = idx[0]
+    k, s, p, d, _ = P
+    disjoint = all((kk - 1) * dd + 1 <= ss for kk, ss, dd in zip(k, s, d))
+    # one MaxPool3DWithIndicesBackward0 node on the input as given (unbatched too)
+    out = IndexPool.apply(input, idx, 3, "MaxPool3DWithIndicesBackward0", disjoint)
+    if out.grad_fn is not None:
+        given(
+            out,
+            stride=() if stride is None or _empty(stride) else s,
+            ceil_mode=bool(ceil_mode),
+            dilation=d,
+            kernel_size=k,
+            padding=p,
+        )
+    if not return_indices:
+        return out
     return out, Tensor._make(idx, False, None, 0)
 
 
@@ -196,36 +155,45 @@ def avg_pool3d(
     divides toward zero, as PyTorch does.
     """
     op = "avg_pool3d"
-    x, unbatched = _batch5(op, input)
+    x, _ = _batch5(op, input)
     if divisor_override is not None:  # an int (TypeError), not zero (RuntimeError)
         _check_divisor(op, divisor_override)
-    k, s, p, _, (do, ho, wo) = _params(op, x, kernel_size, stride, padding, 1, ceil_mode)
-    n, c, dd, h, w = x.shape
-    sums = avg_pool2d(x.reshape(n, c * dd, h, w), k[1:], s[1:], p[1:], ceil_mode, True, 1)
-    taps = _depth_taps(sums.reshape(n, c, dd, ho, wo), k[0], s[0], p[0], 1, do, 0.0)
-    total = taps[0]
-    for t in taps[1:]:
-        total = total + t
-    if divisor_override is not None:
-        div = np.full((do, ho, wo), float(int(divisor_override)))
-    else:
-        counts = []
-        for size, o, kk, ss, pp in zip((dd, h, w), (do, ho, wo), k, s, p):
-            start = np.arange(o) * ss - pp
-            end = np.minimum(start + kk, size + pp)
-            if count_include_pad:
-                counts.append(end - start)
-            else:
-                counts.append(np.minimum(end, size) - np.maximum(start, 0))
-        div = np.einsum("i,j,k->ijk", *[cc.astype(np.float64) for cc in counts])
-    xp_ = get_array_module(total._data)
-    if total.dtype.kind in "iu":  # PyTorch: the integer window sum / divisor, toward zero
-        dv = xp_.asarray(np.rint(div).astype(total.dtype))
-        quot = xp_.abs(total._data) // dv
-        out = Tensor._make(xp_.where(total._data < 0, -quot, quot), False, None, 0)
-    else:
-        out = total * Tensor._make(xp_.asarray((1.0 / div).astype(total.dtype)), False, None, 0)
-    return out.squeeze(0) if unbatched else out
+    k, s, p, _, out = _params(op, x, kernel_size, stride, padding, 1, ceil_mode)
+    _check_avg3d_dtype(input)
+    P = (k, s, p, out)
+    div = avg_pool3d_divisor(tuple(x.shape[2:]), P, count_include_pad, divisor_override)
+    # one AvgPool3DBackward0 node on the input as given (unbatched too, as PyTorch)
+    y = AvgPool3dFn.apply(input, P, div)
+    if y.grad_fn is not None:
+        given(
+            y,
+            stride=() if stride is None or _empty(stride) else s,
+            ceil_mode=bool(ceil_mode),
+            count_include_pad=bool(count_include_pad),
+            divisor_override=divisor_override,
+        )
+    return y
+
+
+_TORCH_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "int8": "Char", "uint8": "Byte"}
+_TORCH_NAMES.update(int16="Short", int32="Int", complex64="ComplexFloat", bool="Bool")
+_TORCH_NAMES.update(complex128="ComplexDouble", uint16="UInt16", uint32="UInt32")
+
+
+def _check_avg3d_dtype(x: Tensor) -> None:
+    """PyTorch's CPU avg_pool3d runs in float32, float64 and int64 only (NotImplementedError);
+    on CUDA (CuPy arrays) float16 and bfloat16 run too."""
+    name = x._data.dtype.name
+    if name in ("float32", "float64", "int64"):
+        return
+    if name in ("float16", "bfloat16") and get_array_module(x._data) is not np:
+        return
+    torch_name = _TORCH_NAMES.get(name, name)
+    raise NotImplementedError(f"\"avg_pool3d_out_frame\" not implemented for '{torch_name}'")
+
+
+def _empty(v: Any) -> bool:
+    return not isinstance(v, (int, np.integer)) and len(v) == 0
 
 
 def _adaptive_size(op: str, x: Tensor, output_size: Any) -> tuple:
@@ -293,17 +261,19 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
             xp_ = get_array_module(x._data)
             return out, Tensor._make(xp_.zeros(out.shape, "int64"), False, None, 0)
         return out
-    if dd % od == 0 and h % oh == 0 and w % ow == 0:
+    if dd % od == 0 and h % oh == 0 and w % ow == 0:  # the bins are max_pool3d's windows
         kernel = (dd // od, h // oh, w // ow)
-        return max_pool3d(input, kernel, kernel, return_indices=return_indices)
-    xp_ = get_array_module(x._data)
-    data = x._data
-    # each bin's first maximum, or its last NaN (PyTorch's rule), as a flat D*H*W index
-    idx = adaptive_max_indices(data.reshape(n, c, dd * h * w), (dd, h, w), (od, oh, ow), xp_)
-    flat = Tensor._make(idx.reshape(n, c, od * oh * ow), False, None, 0)
-    out = take_along_dim(x.reshape(n, c, dd * h * w), flat, 2).reshape(n, c, od, oh, ow)
+        P = (kernel, kernel, (0, 0, 0), (1, 1, 1), (od, oh, ow))
+        idx, disjoint = max_pool3d_indices(x._data, P), True
+    else:  # each bin's first maximum, or its last NaN (PyTorch's rule), as a flat index
+        xp_ = get_array_module(x._data)
+        data = x._data.reshape(n, c, dd * h * w)
+        idx = adaptive_max_indices(data, (dd, h, w), (od, oh, ow), xp_)
+        idx, disjoint = idx.reshape(n, c, od, oh, ow), False
     if unbatched:
-        out, idx = out.squeeze(0), idx[0]
+        idx = idx[0]
+    # one AdaptiveMaxPool3DBackward0 node on the input as given (unbatched too)
+    out = IndexPool.apply(input, idx, 3, "AdaptiveMaxPool3DBackward0", disjoint)
     if return_indices:
         return out, Tensor._make(idx, False, None, 0)
     return out

@@ -7,8 +7,9 @@ All are compositions of differentiable chainrule ops, so they need no gradient r
   ``max_pool(..., return_indices=True)`` returned; its gradient is the gather of the upstream
   gradient at those indices (the ``scatter`` op's own rule), as PyTorch's.
 * ``lp_pool`` is PyTorch's formula ``(k * avg_pool(x ** p)) ** (1 / p)`` (the sum over the
-  window, through ``avg_pool``'s divisor, so ``ceil_mode`` windows match PyTorch); where a
-  window's sum is exactly zero the gradient is zero, as PyTorch's ``sign * relu`` guard gives.
+  window, through ``avg_pool``'s divisor, so ``ceil_mode`` windows match PyTorch), with
+  PyTorch's ``sign * relu(abs)`` guard and graph: a window whose sum is exactly zero has a
+  zero gradient.
   ``norm_type = +-inf`` is max pooling of ``|x|`` (min for ``-inf``), as in PyTorch.
 * ``channel_shuffle`` is a reshape, a transpose and a reshape.
 """
@@ -25,10 +26,10 @@ from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
 from ...creation import zeros
 from ...ops._util import ShapeError
-from ...ops.binary import where
 from ...ops.gather_scatter import scatter
 from ...ops.pooling import avg_pool2d, max_pool2d
 from ...ops.pooling1d import avg_pool1d, max_pool1d
+from ...ops.unary import relu
 
 __all__ = ["channel_shuffle", "lp_pool1d", "lp_pool2d", "max_unpool1d", "max_unpool2d"]
 
@@ -204,11 +205,9 @@ def _lp_finish(op: str, avg: Tensor, norm_type: float, numel: int) -> Tensor:
     ``0 ** (1 / p)``) where the window sum is exactly zero."""
     if norm_type == 0:
         raise ZeroDivisionError(f"{op}: norm_type must be non-zero (the result is a 1/p power)")
-    inv = 1.0 / norm_type
-    nonzero = (avg != 0).detach()
-    safe = where(nonzero, avg, 1.0)
-    at_zero = math.inf if inv < 0 else 0.0
-    return where(nonzero, (safe * numel) ** inv, at_zero)
+    # PyTorch's formula and graph: (sign(avg) * relu(|avg|)) * numel, to the 1/p (the relu's
+    # masked gradient makes a zero window's gradient 0, its value 0 ** (1 / p))
+    return (avg.sign() * relu(avg.abs())).mul(numel).pow(1.0 / norm_type)
 
 
 def _check_norm(op: str, norm_type: Any) -> float:

@@ -32,9 +32,10 @@ from ...ops._pooling_indices import (
     adaptive_max_indices,
 )
 from ...ops._util import ShapeError
-from ...ops.gather_scatter import scatter, take_along_dim
+from ...ops.gather_scatter import scatter
 from ...ops.pooling import max_pool2d
 from ...ops.pooling1d import max_pool1d
+from ...ops.pooling_index import IndexPool
 from .pooling3d import adaptive_max_pool3d, avg_pool3d, max_pool3d
 from .pooling_extra import _check_norm, _geometry_errors, _ints, _lp_finish, _unpool_output_size
 
@@ -97,14 +98,19 @@ def _adaptive_max(op: str, input: Any, output_size: Any, nd: int) -> tuple[Tenso
             f"{op}: elements of output_size must be greater than or equal to 0, got {out}"
         )
     batched = input.ndim == nd + 2
-    x = input if batched else input.unsqueeze(0)
-    n, c = x.shape[:2]
-    flat = x.reshape(n, c, int(np.prod(sizes)))
-    xp = get_array_module(x._data)
-    idx = adaptive_max_indices(flat._data, sizes, out, xp)
-    vals = take_along_dim(flat, _const(idx.reshape(n, c, int(np.prod(out)))), 2).reshape(n, c, *out)
+    data = input._data if batched else input._data[None]
+    n, c = data.shape[:2]
+    flat = data.reshape(n, c, int(np.prod(sizes)))
+    idx = adaptive_max_indices(flat, sizes, out, get_array_module(data)).reshape(n, c, *out)
     if not batched:
-        return vals.squeeze(0), _const(idx[0])
+        idx = idx[0]
+    # one AdaptiveMaxPool2D/3DBackward0 node gathering at the indices, as PyTorch's (1-d:
+    # the 2-d node on the input's (.., 1, L) view, PyTorch's Unsqueeze -> pool -> Squeeze)
+    if nd == 1:
+        node = "AdaptiveMaxPool2DBackward0"
+        vals = IndexPool.apply(input.unsqueeze(-2), idx[..., None, :], 2, node, False)
+        return vals.squeeze(-2), _const(idx)
+    vals = IndexPool.apply(input, idx, nd, f"AdaptiveMaxPool{nd}DBackward0", False)
     return vals, _const(idx)
 
 
