@@ -35,6 +35,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
+from ..ops.inplace import check_writable_memory
 from ..ops.sparse_tensor import SparseTensor
 from ..utils.hooks import RemovableHandle
 from .parameter import Parameter
@@ -451,6 +452,10 @@ def _copy_into(target: Tensor, arr: Any) -> None:
         )
         arr = arr.real
     arr = to_device(arr, target.device)
+    # an ``expand``ed buffer whose elements each have their own memory (BLIP-2 / HF BERT's
+    # ``position_ids = torch.arange(n).expand((1, -1))``) is written through a writable alias,
+    # as ``copy_`` does; one with shared elements is PyTorch's RuntimeError
+    check_writable_memory(target, "copy_")
     xp = get_array_module(target._data)
     xp.copyto(target._data, arr.astype(target._data.dtype, copy=False))
     target._vc[0] += 1

@@ -25,6 +25,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_float32_op
+from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, host, to_device
 from ._result_layout import contiguous, has_own_layout
@@ -49,6 +50,8 @@ __all__ = [
 ]
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+# PyTorch refuses quantile/nanquantile over more than 2**24 elements along the reduced dim
+_QUANTILE_MAX_SIZE = 2**24
 
 
 def _nan_mask(a: Any) -> Any:
@@ -162,11 +165,12 @@ _RESULTS = {
 }
 
 
-def _select(x: Tensor, d: int, how: str, keepdim: bool, k: int = 0) -> Any:
+def _select(x: Tensor, d: int, how: str, keepdim: bool, k: int = 0, dim: Any = None) -> Any:
     """(values, indices) of the selected element of each slice along ``d``: the values are a
-    ``gather``, so the gradient goes to the selected element."""
+    ``gather``, so the gradient goes to the selected element. ``dim``: ``d`` as given (the
+    values' ``grad_fn._saved_dim``)."""
     idx = SelectPositions.apply(x.detach(), d, how, k)
-    values = selected_values(how, x, d, idx, keepdim)
+    values = given(selected_values(how, x, d, idx, keepdim), dim=d if dim is None else dim)
     return _RESULTS[how](values, idx if keepdim else idx.squeeze(d))
 
 
@@ -220,7 +224,7 @@ def _median(op: str, input: Any, dim: Any, keepdim: bool, ignore_nan: bool) -> A
     if x.ndim == 0:
         return _zero_d(x, op)
     _check_reducible(op, x, d)
-    return _select(x, d, op, keepdim)
+    return _select(x, d, op, keepdim, dim=dim)
 
 
 @tensor_method(keywords=True)
@@ -264,7 +268,7 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Any:  
         )
     if x.ndim == 0:
         return _zero_d(x, "kth")
-    return _select(x, d, "kth", keepdim, int(k))
+    return _select(x, d, "kth", keepdim, int(k), dim=dim)
 
 
 @tensor_method(keywords=True)
@@ -291,7 +295,7 @@ def mode(input: Any, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A002
     if x.ndim == 0:
         return _zero_d(x, "mode")
     _check_reducible("mode", x, d)
-    return _select(x, d, "mode", keepdim)
+    return _select(x, d, "mode", keepdim, dim=dim)
 
 
 @tensor_method(keywords=True)
@@ -406,6 +410,11 @@ def _quantile(
         src = reshape(x, (1,)) if x.ndim == 0 else x
     if x._data.size == 0:
         raise RuntimeError(f"{op}() input tensor must be non-empty (got shape {tuple(x.shape)})")
+    if src.shape[d] > _QUANTILE_MAX_SIZE:  # PyTorch's limit on the slice it sorts
+        raise RuntimeError(
+            f"quantile() input tensor is too large ({op}: {src.shape[d]} elements along the "
+            f"reduced dim, more than PyTorch's 2**24)"
+        )
     sorted_vals = sort(src, d).values
     below, above, weight = QuantilePositions.apply(
         src.detach(), d, tuple(float(v) for v in qa), ignore_nan, interpolation
@@ -445,8 +454,9 @@ def quantile(
     'nearest'. NaN in a slice gives NaN.
 
     Raises:
-        RuntimeError: non-float input, empty input, ``q`` out of range, 2-d or of another
-            dtype, or an unknown ``interpolation``.
+        RuntimeError: non-float input, empty input, more than 2**24 elements along the
+            reduced dim (PyTorch's limit), ``q`` out of range, 2-d or of another dtype, or an
+            unknown ``interpolation``.
     """
     return _quantile("quantile", input, q, dim, keepdim, interpolation, ignore_nan=False)
 

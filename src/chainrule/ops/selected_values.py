@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd.saved_fields import given_dim  # grad_fn._saved_*
+from ..autograd.saved_fields import given_dim, input_tensor, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ._result_layout import like_layout
 from .gather_scatter import Gather, _gathered
@@ -33,8 +33,12 @@ class SelectedValues(Gather):
             "keepdim": lambda n: n.keepdim,
             "self_sym_sizes": lambda n: tuple(n.in_shape),
         }
-        if node.name() in ("TopkBackward0", "SortBackward0"):  # PyTorch's keep no keepdim
+        name = node.name()
+        if name in ("TopkBackward0", "SortBackward0"):  # PyTorch's keep no keepdim
             del out["keepdim"]
+        elif name in ("CummaxBackward0", "CumminBackward0"):  # PyTorch's keep the input
+            del out["keepdim"], out["self_sym_sizes"]
+            out["self"] = tensor_field(lambda n: input_tensor(n, 0))  # where reachable
         return out
 
     @staticmethod
