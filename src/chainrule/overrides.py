@@ -171,7 +171,8 @@ def _wrap_tensor_methods(wrap: Callable[[Callable], Callable]) -> None:
         if not public or name in _NOT_DISPATCHED:
             continue
         if callable(value) and not isinstance(value, (type, staticmethod, classmethod)):
-            _patch(Tensor, name, wrap(value))
+            of = getattr(value, "operator_of", None)  # tensor_numpy's operators: x + y
+            _patch(Tensor, name, wrap(value) if of is None else value.over(wrap(of)))
     for name in _PROPERTIES:
         prop = getattr(Tensor, name)
         _patch(Tensor, name, property(wrap(prop.fget), prop.fset, prop.fdel, prop.__doc__))

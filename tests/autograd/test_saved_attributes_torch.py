@@ -8,10 +8,9 @@ Not compared (chainrule's graph differs there, see test_graph_names_torch.py's D
 table): matmul of 1-d or 3-d operands, ``F.linear`` on 3-d input, evaluation-mode batch
 norm, a reshape that copies (PyTorch's ``UnsafeViewBackward0``), label-smoothed cross
 entropy, cross entropy without reduction. Dims are shown as given (PyTorch shows an int64
-``dim=-1`` as ``2**64 - 1``) for the ops compared here (not yet: select, narrow, topk,
-sort, flip, gather); max_pool2d's ``_saved_result1`` is its indices rebuilt (equal, not the
-tensor ``return_indices=True`` returned) and its ``_saved_self`` is found only where
-another node saved that tensor (chainrule's pooling keeps only the argmax)."""
+``dim=-1`` as ``2**64 - 1``) for the ops compared here (select, narrow, topk, sort, flip,
+gather and more: test_saved_attributes_session32.py); max_pool2d's ``_saved_result1`` is
+its indices rebuilt (equal, not the tensor ``return_indices=True`` returned)."""
 
 from __future__ import annotations
 
@@ -388,8 +387,7 @@ def _cnn_cross_entropy(lib):
 
 def _cnn_pool(lib):
     """max_pool2d, squeeze/unsqueeze, leaky_relu, gelu, clamp, dropout, embedding and
-    negative dims in one graph (the pool after a ReLU: chainrule's max_pool2d does not keep
-    its input, so ``_saved_self`` is found only where another node saved that tensor)."""
+    negative dims in one graph."""
     lib.manual_seed(0)
     nn, F = lib.nn, lib.nn.functional
     conv = nn.Sequential(

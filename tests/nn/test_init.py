@@ -77,9 +77,9 @@ def test_normal_family_std():
 
 
 def test_constant_eye_dirac_orthogonal():
-    assert np.all(_stats(init.constant_, shape=(3, 4), val=2.5) == 2.5)
-    assert np.all(_stats(init.zeros_, shape=(3,)) == 0)
-    assert np.all(_stats(init.ones_, shape=(3,)) == 1)
+    assert (_stats(init.constant_, shape=(3, 4), val=2.5) == 2.5).all()
+    assert (_stats(init.zeros_, shape=(3,)) == 0).all()
+    assert (_stats(init.ones_, shape=(3,)) == 1).all()
     np.testing.assert_array_equal(_stats(init.eye_, shape=(3, 4)), np.eye(3, 4))
     w = cr.empty(4, 2, 3, 3)
     init.dirac_(w, groups=2)

@@ -40,12 +40,15 @@ def forward_tangents(
     if not cls.complex_grad:
         _refuse_complex_tangents(cls, args, outs)
     own = ctx.__dict__ if cls._user else ()  # a user's own ctx.primals/ctx.out are kept
+    own = {k for k in ("primals", "out") if k in own}
     if "primals" not in own:
         ctx.primals = tuple(a._data if isinstance(a, Tensor) else a for a in args)
         if CUPY_IMPORTED and len(args) > 1:  # host constants follow GPU data, as in apply
             ctx.primals = tuple(arrays_to_device(list(ctx.primals)))
     if "out" not in own:
         ctx.out = outs if len(outs) > 1 else outs[0]
+    if cls._user and not cls.raw:  # a user's rule computes with Tensors (its tangents are)
+        _primals_as_tensors(ctx, own)
     if cls.raw:
         tan = jvp(ctx, *[a._fw_tangent if isinstance(a, Tensor) else None for a in args])
     else:
@@ -126,6 +129,21 @@ def write_tangent(t: Tensor, new: Any) -> None:
             given._vc[0] += 1
             return
     t._fw_tangent = new
+
+
+def _as_tensor(v: Any) -> Any:
+    return Tensor._make(v, False, None, 0) if hasattr(v, "dtype") and hasattr(v, "shape") else v
+
+
+def _primals_as_tensors(ctx: Any, own: Any) -> None:
+    """``ctx.primals``/``ctx.out`` of a user Function as Tensors outside the graph, so that
+    its ``jvp`` combines them with its Tensor tangents (an ndarray operand of a Tensor
+    operator is PyTorch's TypeError)."""
+    if "primals" not in own:
+        ctx.primals = tuple(_as_tensor(a) for a in ctx.primals)
+    if "out" not in own:
+        out = ctx.out
+        ctx.out = tuple(map(_as_tensor, out)) if isinstance(out, tuple) else _as_tensor(out)
 
 
 def _user_jvp(ctx: Any, jvp: Any, args: tuple) -> Any:

@@ -75,9 +75,9 @@ class Function:
     ``MyOp.apply(*args)``. ``backward`` returns one gradient (or None) per positional
     argument of ``forward``. Write ``backward`` with Tensor ops and ``create_graph=True``
     gives higher-order gradients for free. Optional ``jvp(ctx, *tangents)`` gives the
-    forward-mode rule: it receives one tangent array (or None for zero) per positional
-    argument, may read ``ctx.primals`` (the inputs) and ``ctx.out`` (the output), and
-    returns the output tangent. A ``forward`` that stores its own ``ctx.primals``,
+    forward-mode rule: it receives one tangent Tensor (None for a non-Tensor argument) per
+    positional argument, may read ``ctx.primals`` (the inputs) and ``ctx.out`` (the output),
+    Tensors outside the graph, and returns the output tangent. A ``forward`` that stores its own ``ctx.primals``,
     ``ctx.out`` or ``ctx.create_graph`` keeps them (PyTorch's ctx has no such attributes).
 
     Class attributes:

@@ -17,6 +17,7 @@ from .. import return_types
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.lower_precision import autocast_float32_op
+from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
 from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
@@ -24,7 +25,7 @@ from ..ops.binary import where
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
 from ..ops.extremes import AmaxSpread, AminSpread
 from ..ops.linalg_out import with_out
-from ..ops.vector_norms import PNorm
+from ..ops.vector_norms import PNorm, vector_norm_fields
 from ._common import check_float, check_square, tensor_arg
 from ._lstsq_drivers import gelsy_solve, svd_rank_threshold
 from .decompositions import svdvals
@@ -39,6 +40,8 @@ class EuclideanNorm(Function):
     raw = True
     node_name = "LinalgVectorNormBackward0"  # PyTorch's name for the node
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
+    # grad_fn._saved_* as PyTorch's; the result is a reference to the output (no copy)
+    saved_fields = {**vector_norm_fields(lambda n: n.args[1]), "result": 1}
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
@@ -49,12 +52,13 @@ class EuclideanNorm(Function):
         else:
             n = xp.sqrt((x * x).sum(axis=dims, keepdims=True))
         ctx.args = (dims, keepdim)
-        ctx.save_for_backward(x)
-        return n if keepdim else n.squeeze(axis=dims) if dims is not None else n.reshape(())
+        out = n if keepdim else n.squeeze(axis=dims) if dims is not None else n.reshape(())
+        ctx.save_for_backward(x, out)  # the output itself (PyTorch's _saved_result): no copy
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
+        x = ctx.saved_tensors[0]
         dims, keepdim = ctx.args
         if x.dtype.char in "eE" and not ctx.create_graph:  # halves: float32, rounded once
             xp = get_array_module(x._data)
@@ -103,7 +107,7 @@ def vector_norm(
     dims = norm_dim(dim, t.ndim, "linalg.vector_norm")
     if t.ndim == 0 or dims == ():
         dims = None  # an empty dim list means every dim, as in PyTorch
-    ord = float(ord)
+    shown, ord = ord, float(ord)  # (grad_fn._saved_ord as given)
     empty = t.numel() == 0 if dims is None else any(t.shape[d] == 0 for d in dims)
     if empty and (ord < 0 or ord == math.inf):
         raise RuntimeError(
@@ -111,7 +115,8 @@ def vector_norm(
             "tensor because the operation does not have an identity"
         )
     if ord == 2.0:
-        return EuclideanNorm.apply(t, dims, bool(keepdim))
+        out = EuclideanNorm.apply(t, dims, bool(keepdim))
+        return given(out, dim=dim, ord=shown)  # grad_fn._saved_dim / _ord as given
     a = t.abs()
     red = dims if dims is not None else tuple(range(t.ndim))
     if ord in (math.inf, -math.inf):  # a NaN or inf tangent in the slice spreads (PyTorch)
@@ -125,7 +130,8 @@ def vector_norm(
     if ord == 1.0:
         return a.sum(red, keepdim=keepdim)
     # fused: PyTorch's gradient (0, not NaN) at zero entries / zero norms, for p < 0 too
-    return PNorm.apply(t, ord, dims, bool(keepdim))
+    out = PNorm.apply(t, ord, dims, bool(keepdim))
+    return given(out, dim=dim, ord=shown)  # grad_fn._saved_dim / _ord as given
 
 
 def _real_dtype_arg(t: Tensor, dtype: Any, op: str) -> Tensor:
@@ -239,8 +245,8 @@ def norm(
             keepdim,
             dtype=dtype,
         )
-    if ord is None:
-        return vector_norm(a, 2, dim, keepdim, dtype=dtype)
+    if ord is None:  # (2.0: PyTorch's _saved_ord here)
+        return vector_norm(a, 2.0, dim, keepdim, dtype=dtype)
     if dim is None:
         if a.ndim == 2:
             return matrix_norm(a, ord, (-2, -1), keepdim, dtype=dtype)
@@ -380,7 +386,8 @@ def lstsq(
             xv, res = _svd_solve(svd, bb, np.broadcast_to(thr, batch + (1,)))
             rank, svals = Tensor._new(xp.asarray(rank_arr)), Tensor._new(xp.asarray(s))
     x = Tensor._new(xp.asarray(xv, dtype=np.result_type(a._data, b._data)))
-    if is_grad_enabled() and (a.requires_grad or b.requires_grad):
+    dual = a._fw_tangent is not None or b._fw_tangent is not None  # forward mode too
+    if dual or is_grad_enabled() and (a.requires_grad or b.requires_grad):
         # PyTorch differentiates the solution as pinv(A) @ B (its default tolerance)
         # whatever the driver and rcond; the values stay the driver's
         xp_ = pinv(a) @ b
@@ -389,7 +396,7 @@ def lstsq(
     full_rank = driver == "gels" or bool(np.all(host(rank._data) == n))  # gels: no rank
     if driver != "gelsy" and m > n and full_rank:
         residuals = Tensor._new(xp.asarray(res, dtype=real))
-        if x.requires_grad or b.requires_grad:  # the gradient of |A x - b|^2
+        if dual or x.requires_grad or b.requires_grad:  # the gradient of |A x - b|^2
             r = a @ x - b
             sq = ((r.conj() * r).real if r.dtype.kind == "c" else r * r).sum(-2)
             residuals = residuals + (sq - sq.detach())

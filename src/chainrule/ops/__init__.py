@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import creation
+from .. import creation, tensor_numpy
 from .._user_warnings import warn_once
 from ..autograd.post_accumulate import register_post_accumulate_grad_hook
 from ..autograd.tensor import Tensor
@@ -303,9 +303,10 @@ def _bind_marked(T: Any, ops: dict[str, Callable[..., Any]]) -> None:
         spec = method_spec(fn)  # functools.wraps copies the mark onto a keyword wrapper
         if spec is None or not spec.method:
             continue
-        setattr(T, name, fn)
+        method = keywords.method_form(fn, name)  # methods take no out=, as in PyTorch
+        setattr(T, name, method)
         if spec.inplace:
-            setattr(T, name + "_", inplace.make_inplace(name + "_", fn))
+            setattr(T, name + "_", inplace.make_inplace(name + "_", method))
 
 
 def _rev(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -440,6 +441,7 @@ def _bind(ops: dict[str, Callable[..., Any]]) -> None:
         setattr(Tensor, name, fn)
     _bind_special(Tensor)
     _bind_operators(Tensor)
+    tensor_numpy.defer_operators_to_ndarray(Tensor)  # t + ndarray: NumPy's, as in PyTorch
 
 
 _PUBLIC_OPS = _collect_public_ops()

@@ -118,6 +118,10 @@ def _histogram_bins(
             )
         if bins.numel() == 0:
             raise RuntimeError("histogram: bins tensor should have at least 1 element, got 0")
+        if bins.numel() == 1:  # PyTorch's message: the bin count is 0
+            raise RuntimeError(
+                "torch.histogram(): bins must be > 0, but got 0 for dimension 0 (one edge)"
+            )
         if bins.dtype != x.dtype:
             raise RuntimeError(
                 f"histogram: input tensor and bins tensor should have the same dtype, but got "
@@ -150,6 +154,36 @@ def _histogram_bins(
     return builtins.int(bins), (lo, hi)
 
 
+def _upper_bound(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """C++'s ``std::upper_bound`` of each value in ``edges``, step for step (a binary search
+    that assumes sorted edges; on unsorted ones, or NaN, it lands where that search lands)."""
+    first = np.zeros(values.shape, np.int64)
+    count = np.full(values.shape, edges.size, np.int64)
+    while (count > 0).any():
+        step = count // 2
+        probe = np.minimum(first + step, edges.size - 1)
+        right = (count > 0) & ~(values < edges[probe])
+        first = np.where(right, first + step + 1, first)
+        count = np.where(right, count - step - 1, np.where(count > 0, step, 0))
+    return first
+
+
+def _unsorted_edges_histogram(
+    data: np.ndarray, edges: np.ndarray, weights: np.ndarray | None, density: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``torch.histogram`` with edges that do not increase (decreasing, unordered, NaN):
+    PyTorch raises nothing but counts the values in ``[edges[0], edges[-1]]`` (none when the
+    first edge exceeds the last) in the bin its binary search finds; NumPy refuses."""
+    keep = (data >= edges[0]) & (data <= edges[-1])
+    pos = _upper_bound(edges, data[keep]) - 1
+    pos = np.where(pos == edges.size - 1, pos - 1, pos)
+    w = None if weights is None else weights[keep]
+    hist = np.bincount(pos, weights=w, minlength=edges.size - 1).astype(np.float64)
+    if density:
+        hist = hist / (hist.sum() * np.diff(edges.astype(np.float64)))
+    return hist, edges
+
+
 @tensor_method(keywords=True)
 def histogram(
     input: Tensor,  # noqa: A002 - PyTorch's name
@@ -179,13 +213,12 @@ def histogram(
         )
     data = np.asarray(x._data).ravel()
     b, lohi = _histogram_bins(x, data, bins, range)
-    hist, edges = np.histogram(
-        data,
-        b,
-        range=lohi,
-        weights=w if w is None else w.ravel(),
-        density=density,
-    )
+    weights = w if w is None else w.ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 densities: NaN, silently
+        if isinstance(b, np.ndarray) and not (b[1:] >= b[:-1]).all():
+            hist, edges = _unsorted_edges_histogram(data, b, weights, density)
+        else:
+            hist, edges = np.histogram(data, b, range=lohi, weights=weights, density=density)
     hist = record_no_derivative("histogram", Tensor._new(hist.astype(x.dtype)), x, weight)
     return Histogram(hist, Tensor._new(edges.astype(x.dtype)))
 

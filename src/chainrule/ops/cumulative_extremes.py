@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.function import Function
+from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import device_of, errstate, get_array_module, host, to_device
 from ._result_layout import contiguous
@@ -86,7 +87,8 @@ def _cum_extreme(op: str, input: Any, dim: int, largest: bool) -> Any:  # noqa: 
         zero = get_array_module(x._data).zeros((), np.int64)
         return getattr(return_types, op)(x.clone(), constant(zero))
     idx = RunningArg.apply(x.detach(), d, largest)
-    return getattr(return_types, op)(selected_values(op, x, d, idx), idx)
+    values = given(selected_values(op, x, d, idx), dim=dim)  # grad_fn._saved_dim as given
+    return getattr(return_types, op)(values, idx)
 
 
 @tensor_method(keywords=True)
@@ -160,6 +162,13 @@ def _logaddexp_accumulate(x: Any, axis: int, dtype: Any = None) -> Any:
 
 class LogCumSumExp(Function):
     raw = True
+    node_name = "LogcumsumexpBackward0"  # PyTorch's name for the node
+    # grad_fn._saved_* as PyTorch's (the dim as given where the wrapper kept it)
+    saved_fields = {
+        "dim": lambda n: given_dim(n, default=n.dim),
+        "result": 1,
+        "self": 0,
+    }
     complex_grad = True  # the complex backward returns PyTorch's conjugate convention
 
     @staticmethod
@@ -230,4 +239,4 @@ def logcumsumexp(input: Any, dim: int) -> Tensor:  # noqa: A002
     d = int_dim(dim, x.ndim, "logcumsumexp")
     if x.ndim == 0:
         return x.clone()
-    return LogCumSumExp.apply(x, d)
+    return given(LogCumSumExp.apply(x, d), dim=dim)  # grad_fn._saved_dim as given

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import as_uint64  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
@@ -147,6 +148,10 @@ class EdgePad(Function):
 
     raw = True
     node_name = staticmethod(lambda node: f"{_label(node.mode, node.pads)}Backward0")
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): -1 as 2**64 - 1
+        "padding": lambda n: tuple(as_uint64(p) for p in n.pads),
+        "self": 0,
+    }
     saved_input_names = ("self",)
 
     @staticmethod

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import return_types
 from ..autograd.function import Function
-from ..autograd.saved_fields import given  # grad_fn._saved_*
+from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import contiguous
@@ -65,7 +65,7 @@ class Amax(Function):
         if node.whole:
             return {"result": (1, lambda n, t: t.reshape(())), "self": 0}
         return {
-            "dim": lambda n: tuple(n.axes),
+            "dim": _shown_dims,  # as amax / amin were given them
             "keepdim": lambda n: n.keepdim,
             "result": (1, lambda n, t: t if n.keepdim else t.squeeze(n.axes)),
             "self": 0,
@@ -158,6 +158,15 @@ def _check_nonempty(op: str, x: Tensor, axes) -> None:
             )
 
 
+def _shown_dims(node: Any) -> tuple:
+    """``_saved_dim`` as PyTorch's amax / amin show it: the dims as given (-1 as 2**64 - 1),
+    () for all of them; the op's own axes where it kept none (saved_fields.given)."""
+    if "_given_args" not in node.__dict__:
+        return tuple(node.axes)
+    v = given_dim(node)
+    return () if v is None else v if type(v) is tuple else (v,)
+
+
 @tensor_method(keywords=True)
 def amax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     input = as_tensor(input)
@@ -165,7 +174,7 @@ def amax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     _check_nonempty("amax", input, _lenient_axes(dim, input.ndim))
     axes = reduction_axes(dim, input, "amax")
     _check_nonempty("amax", input, axes)
-    return Amax.apply(input, axes, keepdim)
+    return given(Amax.apply(input, axes, keepdim), dim=dim)  # grad_fn._saved_dim as given
 
 
 @tensor_method(keywords=True)
@@ -175,7 +184,7 @@ def amin(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     _check_nonempty("amin", input, _lenient_axes(dim, input.ndim))
     axes = reduction_axes(dim, input, "amin")
     _check_nonempty("amin", input, axes)
-    return Amin.apply(input, axes, keepdim)
+    return given(Amin.apply(input, axes, keepdim), dim=dim)  # grad_fn._saved_dim as given
 
 
 def _max_min(op: str, x: Any, dim: Any, keepdim: bool, other: Any):

@@ -28,6 +28,7 @@ import numpy as np
 
 from .._kernels import dispatch as _fast
 from ..autograd.function import Function
+from ..autograd.saved_fields import given_dim, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16
@@ -70,11 +71,31 @@ def _wrap(a: Any) -> Tensor:
     return Tensor._make(a, False, None, 0)
 
 
+def _shown_dims(node: Any) -> tuple | None:
+    """``_saved_dim`` as PyTorch's reductions show it: the dims as given (one dim as a
+    1-tuple, negatives as ``2**64 - 1``...), None where none was given."""
+    v = given_dim(node)
+    if v is None:
+        return None if node.axes is None or "_given_args" in node.__dict__ else tuple(node.axes)
+    return v if type(v) is tuple else (v,)
+
+
+# grad_fn._saved_* as PyTorch's (saved_fields.py); dim and correction as the wrappers kept
+# them (statistics.py, saved_fields.given)
+_MOMENT_FIELDS = {
+    "correction": lambda n: given_value(n, "correction"),
+    "dim": _shown_dims,
+    "keepdim": lambda n: n.keepdim,
+    "self": 0,
+}
+
+
 class Logsumexp(Function):
     """``log(sum(exp(x)))`` over ``axes``, shifted by the maximum (``LogsumexpBackward0``)."""
 
     raw = True
     node_name = "LogsumexpBackward0"
+    saved_fields = {"dim": _shown_dims, "keepdim": lambda n: n.keepdim, "result": 1, "self": 0}
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
@@ -173,6 +194,7 @@ class Var(Function):
 
     raw = True
     node_name = "VarBackward0"
+    saved_fields = _MOMENT_FIELDS
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod
@@ -214,6 +236,7 @@ class Std(Function):
 
     raw = True
     node_name = "StdBackward0"
+    saved_fields = {**_MOMENT_FIELDS, "result": 1}
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
 
     @staticmethod

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
@@ -33,6 +34,8 @@ class Glu(Function):
 
     raw = True
     node_name = "GluBackward0"
+    # grad_fn._saved_* as PyTorch's (saved_fields.py): the dim as F.glu was given it
+    saved_fields = {"dim": lambda n: given_dim(n, default=n.dim), "self": 0}
 
     @staticmethod
     def forward(ctx, x, dim):

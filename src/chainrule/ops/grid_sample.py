@@ -383,6 +383,11 @@ class GridSample2dFn(_GridSampleFn):
     node_name = "GridSampler2DBackward0"
 
 
+def _const(a: np.ndarray) -> Tensor:
+    """An array of the plan as a constant Tensor (no grad)."""
+    return Tensor._make(a, False, None, 0)
+
+
 def _backward_tensors(plan: _Plan, x: Tensor, grid: Tensor, grad: Tensor, needs) -> tuple:
     """The backward of :class:`_GridSampleFn` as differentiable Tensor ops (create_graph).
 
@@ -401,11 +406,13 @@ def _backward_tensors(plan: _Plan, x: Tensor, grid: Tensor, grad: Tensor, needs)
         # plan's value (ix - m g), so that d ix / d g = m exactly.
         gd = grid._data.reshape(n, p, k)
         coords = [
-            gflat[..., a] * m + (ix - m * gd[..., a])
+            gflat[..., a] * _const(m) + _const(ix - m * gd[..., a])
             for a, (ix, m) in enumerate(zip(plan.coords, plan.slopes))
         ]
-        wts = plan.weights(coords)
-        ws = [wt * m for (wt, _), m in zip(wts, plan.mask)]
+        # the plan's arrays as constant Tensors: a Tensor operator declines an ndarray
+        weights = _linear_weights if plan.mode == "bilinear" else _bicubic_weights
+        wts = weights(coords, [_const(f) for f in plan.floors])
+        ws = [wt * _const(m) for (wt, _), m in zip(wts, plan.mask)]
     else:
         ws = [Tensor._make(plan.w[0], False, None, 0)]
     gx = gg = None
@@ -420,9 +427,9 @@ def _backward_tensors(plan: _Plan, x: Tensor, grid: Tensor, grad: Tensor, needs)
             for i, (_, dws), m in zip(idx, wts, plan.mask):
                 v = gather(xf, 2, i) * g  # (N, C, P)
                 for a, d in enumerate(dws):
-                    s = v * (d * m).reshape(n, 1, p)
+                    s = v * (d * _const(m)).reshape(n, 1, p)
                     outs[a] = s if outs[a] is None else outs[a] + s
-            gg = stack([o.sum(1) * m for o, m in zip(outs, plan.slopes)], -1)
+            gg = stack([o.sum(1) * _const(m) for o, m in zip(outs, plan.slopes)], -1)
             gg = gg.reshape(grid.shape)
         else:
             gg = Tensor._make(xp.zeros(grid.shape, grid._data.dtype), False, None, 0)

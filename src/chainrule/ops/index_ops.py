@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.ieee import quiet_fp
+from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..scalar_range import fit_scalar
@@ -132,6 +133,10 @@ def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 
     check = input.numel() > 0 or input.ndim == 1
     d, idx = _vector_index("index_add", input, dim, index, check=check)
     src = _source("index_add", input, d, idx, source)
+    if src.ndim == 0 and idx.size != 1:  # (0-d self and source: PyTorch's IndexError)
+        raise IndexShapeError(
+            f"index_add(): When source is scalar, index should have one element (got {idx.size})"
+        )
     if input.numel() == 0 and not (
         isinstance(src, Tensor) and (src.requires_grad or src._fw_tangent is not None)
     ):
@@ -141,7 +146,8 @@ def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 
     if isinstance(alpha, Tensor) or isinstance(alpha, np.generic):
         alpha = alpha.item()
     # one node (IndexAddBackward0) saving the index and source, as PyTorch's
-    return IndexAddFn.apply(input, d, constant(idx), src, alpha=alpha)
+    out = IndexAddFn.apply(input, d, constant(idx), src, alpha=alpha)
+    return given(out, dim=dim, source_dim=getattr(source, "ndim", 0))  # grad_fn._saved_*
 
 
 @tensor_method(inplace=True, keywords=True)
@@ -228,7 +234,7 @@ def masked_scatter(x: Tensor, mask: Any, source: Any) -> Tensor:
     return MaskedScatter.apply(x, src, m)  # one MaskedScatterBackward0 node (x, source)
 
 
-@tensor_method
+@tensor_method(keywords="out")  # torch.take takes out= (no axis=)
 def take(input: Tensor, index: Any) -> Tensor:
     """The elements of ``input`` (read as 1-d, row-major) at ``index``; the result has the
     index's shape. Negative indices count from the end."""
@@ -253,7 +259,8 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
         raise IndexError("select(): cannot be applied to a 0-dim tensor")
     d = norm_dim(dim, input.ndim, "select")[0]
     i = _check_position("select", input, d, index)
-    return getitem(input, (slice(None),) * d + (i,))
+    out = getitem(input, (slice(None),) * d + (i,))
+    return given(out, dim=dim, index=index)  # grad_fn._saved_dim / _index as given
 
 
 def _check_position(op: str, x: Tensor, d: int, index: Any) -> int:
@@ -293,7 +300,7 @@ def select_scatter(input: Tensor, src: Any, dim: int, index: int) -> Tensor:
     return _scatter_into("select_scatter", input, src, (slice(None),) * d + (i, Ellipsis))
 
 
-@tensor_method(keywords="axis")
+@tensor_method(keywords=True)  # torch.slice_scatter takes out= (the method does not)
 def slice_scatter(
     input: Tensor,
     src: Any,

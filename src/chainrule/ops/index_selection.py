@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd.function import Function
-from ..autograd.saved_fields import given_dim  # grad_fn._saved_*
+from ..autograd.saved_fields import given_dim, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
@@ -92,6 +92,16 @@ class IndexAddFn(Function):
     raw = True
     complex_grad = True  # real-linear in (x, source) for a real alpha
     node_name = ("IndexAddBackward0", (0, 3))
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py); index and source: saved
+        "alpha": lambda n: n.alpha,  # only where the source needs a gradient, as PyTorch's
+        "dim": lambda n: given_dim(n, default=n.dim),  # as given where the op kept it
+        "index": 0,
+        "source": 1,
+        "source_dim": lambda n: given_value(
+            n, "source_dim", len(n.input_meta[3][0]) if n.input_meta[3] else None
+        ),
+    }
+    saved_optional_inputs = {0: 3, 1: 3}  # saved where the source needs a gradient: else None
 
     @staticmethod
     def forward(ctx, x, dim, index, source, alpha=1):

@@ -229,6 +229,8 @@ class MaskedFill(Where):
     """``where(mask, value, x)`` under PyTorch's node: ``MaskedFillBackward0`` lists ``x``;
     with a value tensor that requires grad, ``MaskedFillBackward1`` lists ``x`` and it."""
 
+    saved_fields = {"mask": 0}  # grad_fn._saved_mask as PyTorch's (saved_fields.py)
+
     @staticmethod
     def node_name(ctx):
         if ctx.next_edges[0] is not None:

@@ -37,6 +37,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .linear_maps import LinearMap, adjoint_pair
+from .upsample_nearest import upsample_fields
 
 __all__ = ["Resample", "ResampleTranspose", "resample"]
 
@@ -231,6 +232,7 @@ class Resample(LinearMap):
     Named as PyTorch's upsampling node when the plan carries a label."""
 
     node_name = staticmethod(lambda node: _name(node, "Backward0", "ResampleBackward0"))
+    saved_fields = staticmethod(upsample_fields)  # PyTorch's upsampling node's _saved_*
 
     @staticmethod
     def map(x, maps):

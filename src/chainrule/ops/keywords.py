@@ -22,6 +22,7 @@ the sums and products compute in ``out``'s dtype (:data:`_OUT_DTYPE_COMPUTES`).
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import warnings
 from collections.abc import Callable
@@ -37,7 +38,13 @@ from ._misc_more_strided import _storage
 from .binding import method_spec
 from .inplace import check_partial_overlap, check_writable_memory
 
-__all__ = ["accepts_torch_keywords", "check_out_dtype", "torch_dtype_word", "write_out"]
+__all__ = [
+    "accepts_torch_keywords",
+    "check_out_dtype",
+    "method_form",
+    "torch_dtype_word",
+    "write_out",
+]
 
 
 _SAME_DTYPE_OUT = frozenset({"quantile", "nanquantile"})
@@ -53,7 +60,9 @@ _EXACT_DTYPE_OUT = frozenset(
         *("bucketize", "searchsorted", "histc", "histogram", "multinomial", "renorm", "norm"),
         *("frobenius_norm", "nuclear_norm", "gather", "take_along_dim", "index_select"),
         *("masked_select", "where", "tril", "triu", "diag", "cross", "inner", "vdot"),
+        "slice_scatter",
         *("addbmm", "chain_matmul", "triangular_solve", "complex", "polar"),
+        *("take", "log_softmax", "softmax"),
     }
 )
 """Ops whose every ``out`` tensor must already have its result's dtype: PyTorch refuses a
@@ -63,6 +72,29 @@ instead"; for ``abs`` and the other unary ones "Found dtype Double but expected 
 _EXACT_DTYPE_TUPLE_OUT = frozenset({"max", "min"})
 """Exact as above for their ``(values, indices)`` form only: ``max(x, y, out=)`` and the
 full reduction ``max(x, out=)`` cast like any other op."""
+
+_OUT_GRAD_UNCHECKED = frozenset(
+    {"slice_scatter", "log_softmax", "softmax", "diag", "floor_divide", "heaviside"}
+)
+"""Ops whose ``out=`` PyTorch 2.13 fills though an input requires grad (only an ``out`` that
+requires grad raises there): the values are written, ``out`` stays out of the graph (in
+PyTorch it gets a grad_fn that cannot run backward)."""
+
+_OUT_GRAD_COPIED = frozenset(
+    {"linalg.norm", "linalg.matrix_norm", "quantile", "nanquantile", "inner", "tensordot"}
+)
+"""Ops whose ``out=`` PyTorch fills by a differentiable copy when an input requires grad (its
+composite ops: ``out`` gets a ``CopyBackwards`` grad_fn and backward reaches the inputs)."""
+
+_OUT_NO_OVERLAP = frozenset(
+    {"index_select", "gather", "cross", "linalg_cross", "take", "masked_select"}
+)
+"""Ops whose ``out`` may share no memory with an input at all, not even the very same tensor
+(PyTorch: "unsupported operation: some elements of the input tensor and the written-to tensor
+refer to a single memory location")."""
+
+_SILENT_RESIZE = frozenset({"narrow_copy"})
+"""Ops whose ``out`` of another shape PyTorch resizes without its warning."""
 
 _BOOL_OUT = frozenset({"all", "any"})
 """Ops whose ``out`` must be bool (or uint8, PyTorch's legacy mask type)."""
@@ -118,6 +150,22 @@ def _check_out_overlap(op: str, args: tuple, kwargs: dict, result: Any, out: Any
     for a in found:
         if isinstance(a, Tensor) and a is not out and a._data is not target:
             check_partial_overlap(target, a._data, f"{op}()")
+
+
+def _check_out_no_overlap(op: str, args: tuple, kwargs: dict, out: Any) -> None:
+    """PyTorch's refusal of an ``out`` that shares any memory with an input
+    (:data:`_OUT_NO_OVERLAP`)."""
+    if not isinstance(out, Tensor) or out._data.size == 0:
+        return
+    for key, a in (*enumerate(args), *kwargs.items()):
+        if key == "out" or not isinstance(a, Tensor) or not a._data.size:
+            continue
+        if np.may_share_memory(out._data, a._data):
+            raise RuntimeError(
+                f"{op}(): unsupported operation: some elements of the input tensor and the "
+                "written-to tensor refer to a single memory location. Please clone() the "
+                "tensor before performing the operation."
+            )
 
 
 """Ops that compute in ``out``'s dtype when no ``dtype=`` is given (PyTorch's rule:
@@ -196,7 +244,17 @@ def write_out(op: str, result: Any, out: Any) -> Any:
         return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}(): argument 'out' must be a Tensor, not {type(out).__name__}")
-    if grad_mode.is_grad_enabled() and (result.requires_grad or out.requires_grad):
+    copied = False
+    if grad_mode.is_grad_enabled() and result.requires_grad and op in _OUT_GRAD_COPIED:
+        copied = not out.requires_grad
+    if (
+        grad_mode.is_grad_enabled()
+        and not copied
+        and (
+            (out.requires_grad and result._data.dtype != np.bool_)  # (a mask: not differentiable)
+            or (result.requires_grad and op not in _OUT_GRAD_UNCHECKED)
+        )
+    ):
         raise RuntimeError(
             f"{op}(): functions with out=... arguments don't support automatic "
             "differentiation, but one of the arguments requires grad."
@@ -211,7 +269,7 @@ def write_out(op: str, result: Any, out: Any) -> Any:
         )
     check_writable_memory(out, f"{op}()")  # an expanded out: PyTorch's error
     if arr.shape != out._data.shape:
-        if out._data.size:
+        if out._data.size and op not in _SILENT_RESIZE:
             warnings.warn(
                 f"{op}(): an output with one or more elements was resized since it "
                 f"had shape {list(out._data.shape)}, which does not match the required "
@@ -220,6 +278,8 @@ def write_out(op: str, result: Any, out: Any) -> Any:
                 stacklevel=3,
             )
         out._data = _resized(out._data, arr.shape)
+    if copied:  # out.copy_(result): in the graph, as PyTorch's composite ops' out=
+        return out.copy_(result)
     np.copyto(out._data, arr, casting="unsafe")
     out._vc[0] += 1
     return out
@@ -247,6 +307,8 @@ def _aliases_only(fn: Callable, op: str) -> Callable:
     def op_with_aliases(*args: Any, **kwargs: Any) -> Any:
         if kwargs:
             _numpy_aliases(op, kwargs)
+            if op in _OUT_NO_OVERLAP and kwargs.get("out") is not None:  # cross's own out=
+                _check_out_no_overlap(op, args, kwargs, kwargs["out"])
         return fn(*args, **kwargs)
 
     op_with_aliases.torch_keywords = frozenset({"axis", "keepdims"})  # type: ignore[attr-defined]
@@ -263,6 +325,8 @@ def _out_only(fn: Callable, op: str) -> Callable:
             return fn(*args, **kwargs)
         out = kwargs.pop("out")
         result = fn(*args, **kwargs)
+        if out is not None and op in _OUT_NO_OVERLAP:
+            _check_out_no_overlap(op, args, kwargs, out)
         return result if out is None else write_out(op, result, out)
 
     op_with_out.torch_keywords = frozenset({"out"})  # type: ignore[attr-defined]
@@ -294,12 +358,58 @@ def accepts_torch_keywords(fn: Callable, name: str | None = None) -> Callable:
                     f"{op}(): functions with out=... arguments don't support automatic "
                     "differentiation, but one of the arguments requires grad."
                 )
+            if op == "nansum" and out._data.dtype.kind != "f":  # it sums in out's dtype,
+                raise NotImplementedError(  # which PyTorch has no nansum kernel for
+                    f'"nansum_cpu" not implemented for {out.dtype} (the dtype of out=)'
+                )
             kwargs["dtype"] = out.dtype
         result = fn(*args, **kwargs)
         if out is None:
             return result
-        if op in _OUT_OVERLAP_CHECKED:
+        if op in _OUT_NO_OVERLAP:
+            _check_out_no_overlap(op, args, kwargs, out)
+        elif op in _OUT_OVERLAP_CHECKED:
             _check_out_overlap(op, args, kwargs, result, out)
         return write_out(op, result, out)
 
     return op_with_keywords
+
+
+def _takes_out(fn: Callable) -> bool:
+    """Whether ``fn``'s signature (through its decorators) has a parameter named ``out``."""
+    try:
+        return "out" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def method_form(fn: Callable, name: str) -> Callable:
+    """``Tensor.<name>`` for the op ``fn`` (as :func:`accepts_torch_keywords` wrapped it):
+    PyTorch's methods take no ``out=`` (``x.sum(0, out=o)``, ``x.cross(y, out=o)``: "sum()
+    got an unexpected keyword argument 'out'", a TypeError), which also makes ``np.sum(t)``,
+    ``np.mean(t)``, ``np.max(t)``, ``np.any(t)`` raise as in PyTorch (NumPy calls
+    ``t.sum(axis=None, dtype=None, out=None)``). NumPy's ``axis=``/``keepdims=`` stay.
+    ``fn`` itself when it takes no ``out=``."""
+    added = getattr(fn, "torch_keywords", None)
+    # accepts_torch_keywords' full wrapper, which takes axis=, keepdims= and out=
+    full = getattr(fn, "__code__", None) is op_with_keywords_code
+    raw = fn.__wrapped__ if full or added is not None else fn  # (not another decorator's)
+    if not (full or (added is not None and "out" in added) or _takes_out(raw)):
+        return fn
+
+    @functools.wraps(fn)
+    def method(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs:
+            return raw(*args)
+        if "out" in kwargs:
+            raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
+        return fn(*args, **kwargs)
+
+    method.__wrapped__ = raw  # type: ignore[attr-defined]
+    keep = {"axis", "keepdims"} if full else set(added or ())
+    method.torch_keywords = frozenset(keep - {"out"})  # type: ignore[attr-defined]
+    return method
+
+
+op_with_keywords_code = accepts_torch_keywords(lambda: None).__code__
+"""The code of :func:`accepts_torch_keywords`' full wrapper (to recognise it)."""

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST, autocast_float32
+from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import ShapeError
@@ -25,6 +26,11 @@ __all__ = ["Pad", "pad"]
 class Pad(Function):
     node_name = "ConstantPadNdBackward0"  # PyTorch's name for a constant pad
     raw = True
+    # grad_fn._saved_pad as PyTorch's (saved_fields.py): as given to pad() (negatives, which
+    # crop, as 2**64 - 1...), else the widths from the last dim
+    saved_fields = {
+        "pad": lambda n: given_dim(n, "pad", [v for w in reversed(n.widths) for v in w]),
+    }
 
     @staticmethod
     def forward(ctx, x, widths, value):
@@ -87,7 +93,8 @@ def pad(
         )
         input = input[crop]
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-    return Pad.apply(input, tuple(widths), 0.0 if value is None else value)
+    out = Pad.apply(input, tuple(widths), 0.0 if value is None else value)
+    return given(out, pad=tuple(pad))  # grad_fn._saved_pad as given
 
 
 def _check_crop(shape: tuple, widths: list, mode: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import as_uint64, given, given_dims  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import like_layout
@@ -26,7 +27,8 @@ class Flip(Function):
     """Reversed copy (PyTorch's flip copies: writes into it must not reach the input)."""
 
     raw = True
-    saved_fields = {"dims": lambda n: tuple(n.dims)}  # grad_fn._saved_dims (saved_fields.py)
+    # grad_fn._saved_dims as given (saved_fields.py): flip(x, (-1, 0)) shows (2**64 - 1, 0)
+    saved_fields = {"dims": lambda n: given_dims(n, n.dims, "dims")}
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -58,14 +60,24 @@ def flip(input: Tensor, *dims: Any, **kwargs: Any) -> Tensor:  # noqa: A002 - Py
         dims = (kwargs["dims"],)
     if not dims:
         raise TypeError("flip() missing 1 required positional argument: 'dims'")
-    dims = norm_dim(dims[0] if len(dims) == 1 else dims, x.ndim, "flip")
+    shown = dims[0] if len(dims) == 1 else dims
+    dims = norm_dim(shown, x.ndim, "flip")
     if x.ndim == 0:  # nothing to reverse, but still a copy: a write must not reach x
         return Copy.apply(x)
-    return Flip.apply(x, dims)
+    return given(Flip.apply(x, dims), dims=shown)  # grad_fn._saved_dims as given
+
+
+def _shifts(node: Any) -> tuple:
+    shifts = node.args[0]
+    return tuple(as_uint64(s) for s in (shifts if isinstance(shifts, tuple) else (shifts,)))
 
 
 class Roll(Function):
     raw = True
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): -1 as 2**64 - 1
+        "dims": lambda n: given_dims(n, (), "dims"),  # as given; () without dims
+        "shifts": _shifts,
+    }
 
     @staticmethod
     def forward(ctx, x, shifts, dims):
@@ -112,6 +124,7 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     shifts = _roll_ints("shifts", 2, shifts)
     if dims is not None:
         dims = _roll_ints("dims", 3, dims)
+    shown = dims  # (grad_fn._saved_dims as given)
     if dims is not None:
         ns = len(shifts) if isinstance(shifts, tuple) else 1
         nd = len(dims) if isinstance(dims, tuple) else 1
@@ -134,7 +147,7 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
             dims = norm_dim(dims, input.ndim, "roll")[0]
     elif isinstance(shifts, tuple) and len(shifts) != 1:
         raise RuntimeError(f"roll: without dims, shifts must be a single int, got {shifts}")
-    return Roll.apply(input, shifts, dims)
+    return given(Roll.apply(input, shifts, dims), dims=shown)  # grad_fn._saved_dims
 
 
 @tensor_method
@@ -165,6 +178,10 @@ class Repeat(Function):
     the repeat axes."""
 
     raw = True
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
+        "repeats": lambda n: tuple(n.sizes),
+        "self_sym_sizes": lambda n: tuple(n.x_shape),
+    }
 
     @staticmethod
     def forward(ctx, x, sizes):

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.saved_fields import given, given_dims  # grad_fn._saved_*
+from ..autograd.saved_fields import given, given_dim, given_dims  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import contiguous
@@ -210,6 +210,14 @@ class Prod(Function):
     )
 
     @staticmethod
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's ProdBackward0 / 1 (saved_fields.py)
+        out = {"result": 1, "self": 0}
+        if node.name() == "ProdBackward1":  # the dim as given (-1 as 2**64 - 1)
+            out["dim"] = lambda n: given_dim(n, default=n.axis)
+            out["keepdim"] = lambda n: n.keepdim
+        return out
+
+    @staticmethod
     def forward(ctx, x, axis, keepdim, dim_given=False):
         y = x.prod(axis=axis, keepdims=keepdim, dtype=x.dtype if x.dtype.kind in "biu" else None)
         y = y if y.flags.c_contiguous else get_array_module(y).ascontiguousarray(y)  # PyTorch
@@ -251,8 +259,9 @@ def prod(input: Any, dim: int | None = None, keepdim: bool = False, *, dtype: An
         input = input.to(np.int64)  # as PyTorch (NumPy would give uint64 for unsigned ints)
     axis = None if dim is None else int_dim(dim, input.ndim, "prod")
     if input.ndim == 0 and axis is not None:  # a full product, named as one with dim
-        return Prod.apply(input, None, keepdim, dim_given=True)
-    return Prod.apply(input, axis, keepdim)
+        return given(Prod.apply(input, None, keepdim, dim_given=True), dim=dim)  # _saved_dim
+    out = Prod.apply(input, axis, keepdim)
+    return out if dim is None else given(out, dim=dim)  # grad_fn._saved_dim as given
 
 
 @numpy_keywords(keywords="out")  # x.norm() is bound in ops/__init__.py (no out=)
@@ -287,15 +296,17 @@ def norm(
             f"{input.dtype}; call .float() first"
         )
     axes = reduction_axes(dim, input, "norm")
+    # grad_fn._saved_ord as PyTorch's: 'fro' as 2, None as 2.0, else as given
+    shown = 2 if p == "fro" else 2.0 if p is None else p
     if kind == "V":  # bfloat16: computed in float32, rounded once (PyTorch)
         if p in ("fro", 2, 2.0, None):  # one node, float32 inside (native_bfloat16)
-            return Norm2.apply(input, axes, keepdim)
+            return given(Norm2.apply(input, axes, keepdim), dim=dim, ord=shown)
         return norm(input.float(), p, dim, keepdim).to(input.dtype)
     if kind == "c":  # a real norm of |z| (of the (re, im) pairs for p = 2)
         q = 2 if p in ("fro", 2, 2.0, None) else p
         return complex_norm(input, q, axes, keepdim, lambda r, pr, ax, kd: norm(r, pr, ax, kd))
     if p in ("fro", 2, 2.0, None):
-        return Norm2.apply(input, axes, keepdim)
+        return given(Norm2.apply(input, axes, keepdim), dim=dim, ord=shown)  # _saved_*
     if p == 1:
         return sum(input.abs(), axes, keepdim)
     if p in (float("inf"), "inf", float("-inf"), "-inf"):
@@ -313,7 +324,7 @@ def norm(
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p == 0:
         return NormZero.apply(input, axes, keepdim)
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0:
-        return PNorm.apply(input, float(p), axes, keepdim)
+        return given(PNorm.apply(input, float(p), axes, keepdim), dim=dim, ord=shown)
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p < 0:
         # (sum |x|^p)^(1/p), PyTorch's linalg.vector_norm: 0 where an entry is 0
         if input.numel() == 0 if axes is None else 0 in [input.shape[a] for a in axes]:
@@ -321,7 +332,7 @@ def norm(
                 f"norm: cannot compute the {p} norm on an empty tensor because "
                 "the operation does not have an identity"
             )
-        return PNorm.apply(input, float(p), axes, keepdim)
+        return given(PNorm.apply(input, float(p), axes, keepdim), dim=dim, ord=shown)
     raise RuntimeError(  # PyTorch's error type (linalg.matrix_norm's words)
         f"norm: Order {p} not supported; use 'fro', 'nuc', a number or inf"
     )

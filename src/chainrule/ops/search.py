@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import return_types
 from .._user_warnings import warn_once
+from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_bfloat16, is_floating
@@ -75,6 +76,10 @@ def searchsorted(
     seq, scalar = _arr(sorted_sequence), not isinstance(input, (Tensor, np.ndarray, list, tuple))
     vals = np.asarray(_arr(input))
     refuse_complex_order("searchsorted", seq, vals, error=NotImplementedError)
+    if seq.dtype == np.bool_ and vals.dtype == np.bool_:  # PyTorch: no kernel for a common bool
+        raise NotImplementedError(
+            "searchsorted: \"searchsorted_out_cpu\" not implemented for 'Bool'"
+        )
     if sorter is not None:
         seq = np.take_along_axis(seq, _arr(sorter).astype(np.int64), axis=-1)
     how = "right" if right else "left"
@@ -116,7 +121,9 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     no_integer_kernel("histc", x)  # NotImplementedError, as PyTorch's "not implemented for"
     if not is_floating(x.dtype):
         raise RuntimeError(f"histc: expected a floating-point tensor, got {x.dtype}")
-    if not isinstance(bins, (int, np.integer)) or bins <= 0:
+    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)):
+        raise TypeError(f"histc(): argument 'bins' must be int, not {type(bins).__name__}")
+    if bins <= 0:
         raise RuntimeError(f"histc: bins must be > 0, got {bins!r}")
     data = np.asarray(x._data).ravel()
     if is_bfloat16(x.dtype):  # NumPy has no bfloat16 arithmetic: count its float32 values
@@ -146,6 +153,7 @@ def unique(
     """The distinct elements (or slices along ``dim``), in ascending order, with optional
     inverse indices (same shape as ``input``, or its length along ``dim``) and counts."""
     x = as_tensor(input)
+    refuse_complex_order("unique", x, error=NotImplementedError)  # PyTorch: no kernel
     data = np.asarray(x._data)
     if dim is not None:
         if x.ndim == 0:
@@ -272,7 +280,7 @@ def sort(
     what every call gets; PyTorch's ``stable=False`` merely allows another order.
     """
     refuse_complex_order("sort", input)
-    dim = norm_dim(dim, max(input.ndim, 1), "sort")[0]
+    given_dim, dim = dim, norm_dim(dim, max(input.ndim, 1), "sort")[0]
     if input.ndim == 0:  # a 0-d tensor is its own sort (PyTorch)
         zero = Tensor._make(np.zeros((), np.int64), False, None, 0)
         return return_types.sort(input.clone(), zero)
@@ -284,7 +292,8 @@ def sort(
     # PyTorch: both results in torch.empty_like(input)'s layout (a size-1 dim's stride too)
     idx = like_layout(idx, input._data)
     idx = Tensor._make(idx, False, None, 0)
-    return return_types.sort(selected_values("sort", input, dim, idx), idx)
+    values = given(selected_values("sort", input, dim, idx), dim=given_dim)  # _saved_dim
+    return return_types.sort(values, idx)
 
 
 @tensor_method(keywords="axis")
@@ -305,7 +314,7 @@ def topk(
         raise RuntimeError(
             "topk does not support bool dtypes on CPU; convert the input first (x.to(torch.uint8))"
         )
-    dim = norm_dim(dim, max(input.ndim, 1), "topk")[0]
+    given_dim, dim = dim, norm_dim(dim, max(input.ndim, 1), "topk")[0]
     n = input.shape[dim] if input.ndim else 1
     if not 0 <= k <= n:
         raise ShapeError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
@@ -318,4 +327,5 @@ def topk(
         idx = xp.argsort(input._data, axis=dim, kind="stable")
     idx = xp.take(idx, xp.arange(k), axis=dim)
     idx = Tensor._make(idx, False, None, 0)
-    return return_types.topk(selected_values("topk", input, dim, idx), idx)
+    values = given(selected_values("topk", input, dim, idx), dim=given_dim)  # _saved_dim
+    return return_types.topk(values, idx)

@@ -16,6 +16,7 @@ import warnings
 from typing import Any
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import get_default_dtype, is_bfloat16
@@ -64,6 +65,11 @@ def moment(
             f"unbiased={unbiased!r} and correction={correction!r}; pass one of them "
             "(unbiased=True is correction=1, unbiased=False is correction=0)"
         )
+    # grad_fn._saved_correction as PyTorch's: as given (unbiased as 1 / 0), else 1 where a
+    # dim was given (None where neither was: PyTorch's overload without them)
+    shown = correction if correction is not None else None if unbiased is None else int(unbiased)
+    if shown is None and dim is not None:
+        shown = 1
     if correction is None:
         correction = 1 if unbiased is None or unbiased is True else 0
     axes = reduction_axes(dim, input, op)
@@ -90,7 +96,8 @@ def moment(
         )
     # one node, VarBackward0 / StdBackward0 as PyTorch (fused_statistics.py)
     # (float16 and bfloat16 accumulate in float32 there, rounded once)
-    return (Std if root else Var).apply(input, axes, keepdim, dof)
+    out = (Std if root else Var).apply(input, axes, keepdim, dof)
+    return given(out, dim=dim, correction=shown)  # grad_fn._saved_dim / _correction
 
 
 class SafeSqrt(Function):
@@ -144,7 +151,7 @@ def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
     # one node, LogsumexpBackward0 as PyTorch (fused_statistics): float16 and bfloat16 (V)
     # accumulate in float32 there and round once
     if input.dtype.kind in "fV":
-        return Logsumexp.apply(input, axes, keepdim)
+        return given(Logsumexp.apply(input, axes, keepdim), dim=dim)  # _saved_dim as given
     # integer (computed in floats) and complex inputs: composed
     xp = get_array_module(input._data)
     if input._data.size == 0:  # sum over nothing is 0, so the result is log(0) = -inf

@@ -22,6 +22,7 @@ import numpy as np
 
 from .._user_warnings import warn_once
 from ..autograd.function import Function
+from ..autograd.saved_fields import as_uint64, given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, host
 from ..scalar_range import fit_scalar
@@ -75,6 +76,12 @@ class Diagonal(Function):
 
     raw = True
     is_view = True
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): dims as given
+        "dim1": lambda n: given_dim(n, "dim1", n.args[2]),
+        "dim2": lambda n: given_dim(n, "dim2", n.args[3]),
+        "offset": lambda n: as_uint64(n.args[1]),
+        "self_sym_sizes": lambda n: tuple(n.args[0]),
+    }
 
     @staticmethod
     def forward(ctx, x, offset, d1, d2):
@@ -131,7 +138,8 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     d1, d2 = _dim(dim1, x.ndim, "diagonal"), _dim(dim2, x.ndim, "diagonal")
     if d1 == d2:
         raise RuntimeError(f"diagonal: dim1 and dim2 cannot be identical, got {dim1} and {dim2}")
-    return Diagonal.apply(x, int(offset), d1, d2)
+    out = Diagonal.apply(x, int(offset), d1, d2)
+    return given(out, dim1=dim1, dim2=dim2)  # grad_fn._saved_dim1 / _dim2 as given
 
 
 @tensor_method
@@ -185,7 +193,8 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
         raise RuntimeError(
             f"narrow: start ({start}) + length ({length}) exceeds dimension size ({size})"
         )
-    return x[(slice(None),) * d + (slice(start, start + int(length)),)]
+    out = x[(slice(None),) * d + (slice(start, start + int(length)),)]
+    return given(out, dim=dim)  # grad_fn._saved_dim as given
 
 
 @tensor_method
@@ -284,6 +293,12 @@ class Unfold(Function):
 
     raw = True
     is_view = True
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): the dim as given
+        "dimension": lambda n: given_dim(n, "dimension", n.args[1]),
+        "self_sym_sizes": lambda n: tuple(n.args[0]),
+        "size": lambda n: n.args[2],
+        "step": lambda n: n.args[3],
+    }
 
     @staticmethod
     def forward(ctx, x, dim, size, step):
@@ -345,7 +360,7 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
         raise RuntimeError(
             f"unfold: maximum size for tensor at dimension {d} is {x.shape[d]} but size is {size}"
         )
-    out = Unfold.apply(x, d, int(size), int(step))
+    out = given(Unfold.apply(x, d, int(size), int(step)), dimension=dimension)  # _saved_*
     if input_ndim == 0:  # PyTorch: a 0-d input's one window is the result, shape (size,)
         return reshape(out, int(size))
     return out
@@ -362,7 +377,8 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
     if indexing is None:
         warn_once(
             "meshgrid_indexing",
-            "cr.meshgrid: in an upcoming release, it will be required to pass the indexing "
+            # PyTorch's text, word for word: filters match it by its start
+            "torch.meshgrid: in an upcoming release, it will be required to pass the indexing "
             "argument.",
         )
         indexing = "ij"

@@ -22,7 +22,7 @@ import numpy as np
 from .._layout import is_vmap_array
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..autograd.saved_fields import as_uint64, tensor_field  # grad_fn._saved_* helpers
+from ..autograd.saved_fields import given_dim, tensor_field  # grad_fn._saved_* helpers
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, strided_view
 from ..scalar_range import fit_scalar
@@ -50,6 +50,7 @@ from .subscript_index import (
     has_advanced_int,
     index_tensors,
     join_index,
+    shape_without_bounds,
     split_index,
     split_int_and_array,
     view_index,
@@ -95,13 +96,18 @@ def _getitem_saved_fields(node: Any) -> dict | None:
     if not at or kind is slice and parts[at[-1]] == slice(None):
         return None
     d, p = at[-1], parts[at[-1]]
+    # select / narrow keep their dim (and select its index) as given (saved_fields.given)
     if kind is int:
-        return {"dim": lambda n: d, "index": lambda n: as_uint64(int(p)), **sizes}
+        return {
+            "dim": lambda n: given_dim(n, default=d),
+            "index": lambda n: given_dim(n, "index", default=p),
+            **sizes,
+        }
     start, end, step = p.start or 0, (1 << 63) - 1 if p.stop is None else p.stop, p.step or 1
     return {
-        "dim": lambda n: d,
-        "end": lambda n: as_uint64(end),
-        "start": lambda n: as_uint64(start),
+        "dim": lambda n: given_dim(n, default=d),
+        "end": lambda n: given_dim(n, "end", default=end),
+        "start": lambda n: given_dim(n, "start", default=start),
         "step": lambda n: step,
         **sizes,
     }
@@ -462,6 +468,11 @@ def _target_shape(op: str, x: Tensor, idx: Any, vshape: tuple) -> tuple:
     try:
         target_shape = x._data[view_index(idx)].shape
     except IndexError as err:
+        # PyTorch checks the value's shape before the positions of the index arrays: the
+        # shape with every array position at 0 (if that is all that was wrong)
+        shape = shape_without_bounds(x._data, idx)
+        if shape is not None:
+            _check_value_shape(op, vshape, shape)
         raise IndexError(f"{op}: {err} (tensor of shape {tuple(x.shape)})") from None
     _check_value_shape(op, vshape, target_shape)
     return target_shape

@@ -229,6 +229,8 @@ class Sigmoid(UnaryElementwise):
     @staticmethod
     def f(x):
         y = _fast.sigmoid(x)  # compiled one-pass float32 kernel (chainrule._kernels)
+        if y is None and x.dtype == np.float16:  # in float32, rounded once, as PyTorch
+            return _stable_sigmoid(x.astype(np.float32)).astype(np.float16)
         return y if y is not None else _stable_sigmoid(x)
 
     @staticmethod
@@ -447,11 +449,13 @@ def abs(input: Tensor) -> Tensor:  # noqa: A001
 
 @tensor_method(inplace=True, keywords=True)
 def erf(input: Tensor) -> Tensor:
-    return Erf.apply(_float(input))
+    x = _float(input)
+    _no_complex("erf", x)  # PyTorch has no complex erf kernel ("erf_vml_cpu")
+    return Erf.apply(x)
 
 
 @tensor_method
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(input: Tensor, beta: float = 1, threshold: float = 20) -> Tensor:  # as torch's
     no_integer_kernel("softplus", input)
     input = _float(input)
     _no_complex("softplus", input)

@@ -30,11 +30,37 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import input_shape  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
 
-__all__ = ["NearestPlan", "UpsampleNearest", "UpsampleNearestBackward"]
+__all__ = ["NearestPlan", "UpsampleNearest", "UpsampleNearestBackward", "upsample_fields"]
+
+
+_SCALE_NAMES = {  # PyTorch's names of the scale factors, by the number of spatial dims
+    1: ("scales",),
+    2: ("scales_h", "scales_w"),
+    3: ("scales_d", "scales_h", "scales_w"),
+}
+
+
+def upsample_fields(node: Any) -> dict | None:
+    """``grad_fn._saved_*`` of PyTorch's upsampling nodes (``UpsampleNearest2DBackward0``,
+    ``UpsampleBilinear2DBackward0``, ...): the output size, the scale factors as given (None
+    where a size was given or the scale recomputed), the input's sizes and, for the
+    interpolating modes, ``align_corners``; from what ``F.interpolate`` kept on the node
+    (``saved_fields.given``). None (the default view) where it kept nothing."""
+    args = node.__dict__.get("_given_args")
+    if not args or "output_size" not in args:
+        return None
+    size, scales = tuple(args["output_size"]), tuple(args["scales"])
+    out: dict = {"output_size": lambda n: size, "self_sym_sizes": lambda n: input_shape(n, 0)}
+    for name, s in zip(_SCALE_NAMES.get(len(scales), ()), scales):
+        out[name] = lambda n, s=s: s
+    if "align_corners" in args:
+        out["align_corners"] = lambda n: args["align_corners"]
+    return out
 
 
 class NearestPlan:
@@ -162,6 +188,7 @@ class UpsampleNearest(Function):
 
     raw = True
     node_name = staticmethod(lambda node: f"{node.plan.label}Backward0")
+    saved_fields = staticmethod(upsample_fields)  # grad_fn._saved_* as PyTorch's
 
     @staticmethod
     def forward(ctx, x, plan):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd.lower_precision import autocast_lower_precision
+from ...autograd.saved_fields import given  # grad_fn._saved_*
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
@@ -106,7 +107,7 @@ def relu_(input: Tensor) -> Tensor:
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6)."""
-    return hardtanh(input, 0.0, 6.0, inplace)
+    return hardtanh(input, 0, 6, inplace)  # int bounds: PyTorch's _saved_min_val / max_val
 
 
 def hardtanh(
@@ -344,7 +345,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     size = input.shape[d]
     if size % 2:
         raise ShapeError(f"glu: Halving dimension must be even, but dimension {d} is size {size}")
-    return Glu.apply(input, d)  # one node, GluBackward0 as PyTorch (ops/gated_linear.py)
+    out = Glu.apply(input, d)  # one node, GluBackward0 as PyTorch (ops/gated_linear.py)
+    return given(out, dim=dim)  # grad_fn._saved_dim as given
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ...autograd.saved_fields import given
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module, host
 from ...ops._util import DtypeError
@@ -269,7 +270,7 @@ def _check_mode(input: Tensor, mode: str) -> None:
         )
     kind = input._data.dtype.kind
     if mode in ("nearest", "nearest-exact") and (
-        kind == "b" or kind in "iu" and input.dtype != np.uint8
+        kind in "bc" or kind in "iu" and input.dtype != np.uint8
     ):
         raise DtypeError(  # PyTorch 2.13's CPU kernels: NotImplementedError (not for 'Long')
             f"interpolate: mode={mode!r} is not implemented for {input.dtype} input; the "
@@ -372,8 +373,9 @@ def interpolate(
     ac = bool(align_corners)
     op = _opdtype(input)
     out = input
-    if mode in ("nearest", "nearest-exact"):
-        return _resize_nearest(input, out_sz, scales, mode == "nearest-exact")
+    if mode in ("nearest", "nearest-exact"):  # grad_fn._saved_* as PyTorch's (given)
+        out = _resize_nearest(input, out_sz, scales, mode == "nearest-exact")
+        return given(out, output_size=out_sz, scales=scales)
     if mode == "area":  # recorded as PyTorch's adaptive average pooling (ops/area_interpolation)
         return area_resize(input, out_sz)
     if _uint8_resampled(input, mode):
@@ -394,7 +396,8 @@ def interpolate(
     if antialias:  # PyTorch (as PIL) resizes the last axis first: it decides inf - inf vs inf
         taps = taps[::-1]
     # an antialiased resize that changes no axis is still one recorded node, as torch's
-    return resample(out, taps, _label(mode, input.ndim - 2, antialias))
+    out = resample(out, taps, _label(mode, input.ndim - 2, antialias))
+    return given(out, output_size=out_sz, scales=scales, align_corners=ac)  # grad_fn._saved_*
 
 
 def _label(mode: str, nd: int, antialias: bool) -> str | None:

@@ -73,7 +73,7 @@ class ReLU(_Simple):
 class ReLU6(_Simple):
     """min(max(x, 0), 6)."""
 
-    _fn = staticmethod(F.relu6)
+    _fn = staticmethod(lambda input, inplace: F.hardtanh(input, 0.0, 6.0, inplace))
     min_val, max_val = 0.0, 6.0  # PyTorch's ReLU6 is a Hardtanh(0, 6) and keeps its bounds
 
 
