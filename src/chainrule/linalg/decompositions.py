@@ -34,6 +34,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_float32_op
+from ..autograd.saved_fields import given, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
 from ..ops.joining import cat
@@ -86,9 +87,20 @@ def _potrf_info(a):
 class Cholesky(Function):
     raw = True
     complex_grad = True
+    # PyTorch's node: LinalgCholeskyExBackward0 for linalg.cholesky, CholeskyBackward0 for
+    # the deprecated torch.cholesky (``legacy``), with their saved names
+    node_name = staticmethod(
+        lambda n: "CholeskyBackward0" if n.legacy else "LinalgCholeskyExBackward0"
+    )
 
     @staticmethod
-    def forward(ctx, a):
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's
+        upper = lambda n: given_value(n, "upper", False)  # noqa: E731
+        return {"result": 0, "upper": upper} if node.legacy else {"L": 0, "upper": upper}
+
+    @staticmethod
+    def forward(ctx, a, legacy=False):
+        ctx.legacy = legacy
         xp = get_array_module(a)
         try:
             low = xp.linalg.cholesky(a)
@@ -129,8 +141,19 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     Raises:
         LinAlgError: ``A`` is not positive-definite.
     """
-    low = Cholesky.apply(check_square(A, "linalg.cholesky", complex_ok=True))
+    return _cholesky(A, upper, False)
+
+
+def _cholesky(A: Tensor, upper: bool, legacy: bool) -> Tensor:
+    a = check_square(A, "linalg.cholesky", complex_ok=True)
+    low = Cholesky.apply(a) if not legacy else Cholesky.apply(a, legacy=True)
+    given(low, upper=bool(upper))  # grad_fn._saved_upper
     return mH(low) if upper else low
+
+
+def legacy_cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """:func:`cholesky` under the deprecated ``torch.cholesky``'s node name."""
+    return _cholesky(A, upper, True)
 
 
 def _copyltu(m: Tensor) -> Tensor:
@@ -166,6 +189,7 @@ class QR(Function):
     raw = True
     complex_grad = True
     node_name = "LinalgQrBackward0"  # PyTorch's name for the node
+    saved_fields = {"Q": 0, "R": 1, "mode": lambda n: n.mode}  # grad_fn._saved_* as PyTorch's
 
     @staticmethod
     def _check(mode: str, m: int, n: int) -> None:
@@ -263,6 +287,7 @@ _EIGH_GAUGE_TOL = 1e-2
 class Eigh(Function):
     raw = True
     node_name = "LinalgEighBackward0"  # PyTorch's name for the node
+    saved_fields = {"eigenvalues": 0, "eigenvectors": 1}  # grad_fn._saved_* as PyTorch's
     complex_grad = True
 
     @staticmethod

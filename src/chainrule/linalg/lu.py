@@ -116,6 +116,9 @@ class LUFactor(Function):
 
     raw = True
     complex_grad = "holomorphic"
+    node_name = "LinalgLuFactorExBackward0"  # PyTorch's name for the node
+    # grad_fn._saved_* as PyTorch's (only pivoting LU is computed here)
+    saved_fields = {"LU": 0, "pivot": lambda n: True, "pivots": 1}
 
     @staticmethod
     def forward(ctx, a):

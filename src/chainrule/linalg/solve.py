@@ -23,6 +23,7 @@ import numpy as np
 from .. import return_types
 from ..autograd.function import Function
 from ..autograd.lower_precision import autocast_float32_op
+from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.binary import where
@@ -37,6 +38,7 @@ __all__ = ["cross", "det", "inv", "matrix_power", "slogdet", "solve"]
 class Inv(Function):
     raw = True
     node_name = "LinalgInvExBackward0"  # PyTorch's name for the node
+    saved_fields = {"inverse": 0}  # grad_fn._saved_* as PyTorch's (the saved inverse)
 
     @staticmethod
     def forward(ctx, a):
@@ -356,7 +358,8 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
         xp = get_array_module(a._data)
         eye_n = xp.eye(a.shape[-1], dtype=a._data.dtype)
         eye = Tensor._new(xp.array(xp.broadcast_to(eye_n, a.shape)))
-        if a.requires_grad:  # PyTorch's identity is in the graph: A gets a zero gradient
+        if a.requires_grad or a._fw_tangent is not None:
+            # PyTorch's identity is in the graph: A gets a zero gradient (and a zero tangent)
             eye = where(Tensor._new(xp.zeros((), dtype=bool)), a, eye)
         return eye
     if n < 0:
@@ -374,6 +377,9 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
 
 class Cross(Function):
     raw = True
+    node_name = "LinalgCrossBackward0"  # PyTorch's name (torch.cross and linalg.cross)
+    # grad_fn._saved_* as PyTorch's: the dim as given where the wrapper kept it
+    saved_fields = {"dim": lambda n: given_dim(n, default=n.dim), "other": 1, "self": 0}
 
     @staticmethod
     def forward(ctx, a, b, dim):
@@ -437,7 +443,7 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
         a = a.expand(*shape)
     if tuple(b.shape) != shape:
         b = b.expand(*shape)
-    return Cross.apply(a, b, dim % len(shape))
+    return given(Cross.apply(a, b, dim % len(shape)), dim=dim)  # grad_fn._saved_dim as given
 
 
 # NumPy's ``axis=`` for ``dim=`` (PyTorch takes ``torch.linalg.cross(a, b, axis=1)`` too)

@@ -36,6 +36,7 @@ from .. import return_types
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.lower_precision import autocast_float32_op
+from ..autograd.saved_fields import given, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import errstate, get_array_module
 from ..ops.linalg_out import with_out
@@ -103,10 +104,18 @@ class SVD(Function):
     raw = True
     node_name = "LinalgSvdBackward0"  # PyTorch's name for the node
     complex_grad = True  # the rule is written in PyTorch's conjugate convention
+    saved_fields = {  # grad_fn._saved_* as PyTorch's: the saved factors by its names
+        "S": 1,
+        "S_sym_argsize_minus_1": lambda n: n.k,
+        "U": 0,
+        "Vh": 2,
+        "full_matrices": lambda n: given_value(n, "full_matrices", n.full),
+    }
 
     @staticmethod
     def forward(ctx, a, full):
         u, s, vh = _lapack_svd(a, full)
+        ctx.full, ctx.k = bool(full), s.shape[-1]
         ctx.save_for_backward(u, s, vh)
         # an unused U, S or Vh reaches backward as None, PyTorch's undefined gradient, not
         # as zeros: the rule differs (see _reduced_backward)
@@ -249,6 +258,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None) -> 
         )
     a = check_float(A, "linalg.svd", complex_ok=True)
     u, s, vh = SVD.apply(a, bool(full_matrices) and a.shape[-1] != a.shape[-2])
+    given(u, full_matrices=bool(full_matrices))  # grad_fn._saved_full_matrices as given
     return SVDResult(u, s, vh)
 
 

@@ -72,6 +72,7 @@ class Prelu(BinaryElementwise):
     node_name = "PreluKernelBackward0"
     saves_a = "ab"
     saves_b = "a"
+    saved_fields = {"self": 0, "weight": 1}  # grad_fn._saved_* as PyTorch's names
 
     @staticmethod
     def f(x, weight):
@@ -156,6 +157,7 @@ class Hardshrink(UnaryElementwise):
     """``x`` unless ``-lambd <= x <= lambd`` (then 0; NaN passes, as PyTorch)."""
 
     tie_saved = True  # a mask derivative (see Function.tie_saved)
+    saved_fields = {"lambd": lambda n: n.params["lambd"], "self": 0}  # grad_fn._saved_*
 
     @staticmethod
     def kept(x, lambd):
@@ -178,6 +180,7 @@ class Softshrink(UnaryElementwise):
     """``x - clamp(x, -lambd, lambd)``: exact (0 inside the band), derivative 1 outside it."""
 
     tie_saved = True  # a mask derivative (see Function.tie_saved)
+    saved_fields = {"lambd": lambda n: n.params["lambd"], "self": 0}  # grad_fn._saved_*
 
     @staticmethod
     def f(x, lambd):
@@ -197,6 +200,7 @@ class Threshold(UnaryElementwise):
     """``x`` if ``x > threshold`` else ``value`` (NaN, never ``<=``, stays NaN)."""
 
     tie_saved = True  # a mask derivative (see Function.tie_saved)
+    saved_fields = {"self": 0, "threshold": lambda n: n.params["threshold"]}  # _saved_*
 
     @staticmethod
     def f(x, threshold, value):

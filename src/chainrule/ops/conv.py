@@ -21,7 +21,9 @@ from typing import Any
 from .._layout import is_vmap_array
 from ..autograd.function import Function
 from ..autograd.lower_precision import AUTOCAST
+from ..autograd.saved_fields import given, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from . import _conv_kernels as K
 from ._im2col import out_size
 from ._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with, tsum
@@ -31,38 +33,76 @@ from .memory_format import channels_last, relayout_array, suggests_memory_format
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
 
-class Conv2dFn(Function):
-    """y = conv2d(x, w) + b; P = (stride, pad4, dilation, groups)."""
+def _shown(node: Any, pair: tuple) -> tuple:
+    """A (height, width) argument as PyTorch's node shows it: the width alone for conv1d
+    and conv_transpose1d (computed here as 2-D ops over a height-1 image)."""
+    return (pair[1],) if node.one_d else tuple(pair)
 
-    raw = True
-    node_name = ("ConvolutionBackward0", (0, 1, 2))  # input, weight, bias (or None)
-    saved_fields = {  # grad_fn._saved_* as PyTorch's; P: stride, pads, dilation, groups
-        "bias_sym_sizes_opt": lambda n: tuple(n.input_meta[2][0]) if n.input_meta[2] else (0,),
-        "dilation": lambda n: tuple(n.P[2]),
+
+def _conv_fields(transposed: bool) -> dict:
+    """``grad_fn._saved_*`` of PyTorch's ``ConvolutionBackward0`` (saved_fields.py); P:
+    stride, pads (top, bottom, left, right), dilation, groups."""
+    return {
+        "bias_sym_sizes_opt": lambda n: n.bias_shape,
+        "dilation": lambda n: _shown(n, n.P[2]),
         "groups": lambda n: n.P[3],
         "input": 0,
-        "output_padding": lambda n: (0, 0),
-        "padding": lambda n: (n.P[1][0], n.P[1][2]),
-        "stride": lambda n: tuple(n.P[0]),
-        "transposed": lambda n: False,
+        "output_padding": lambda n: _shown(n, given_value(n, "output_padding", (0, 0))),
+        "padding": lambda n: _shown(n, (n.P[1][0], n.P[1][2])),
+        "stride": lambda n: _shown(n, n.P[0]),
+        "transposed": lambda n: transposed,
         "weight": 1,
     }
 
+
+def _lift(t: Tensor, graph: bool) -> Tensor:
+    """A conv1d tensor (N, C, L) as the height-1 image (N, C, 1, L) the 2-D kernels take:
+    recorded where the backward builds a graph, else a bare view."""
+    return t.unsqueeze(2) if graph else Tensor._make(t._data[:, :, None], False, None, 0)
+
+
+def _drop(t: Tensor | None, graph: bool) -> Tensor | None:
+    """A height-1 image's gradient (N, C, 1, L) as the conv1d tensor's (N, C, L)."""
+    if t is None:
+        return None
+    return t.squeeze(2) if graph else Tensor._make(t._data[:, :, 0], False, None, 0)
+
+
+class Conv2dFn(Function):
+    """y = conv2d(x, w) + b; P = (stride, pad4, dilation, groups). conv1d's 3-D input and
+    weight too (``one_d``), computed over a height-1 image in this same node (PyTorch's one
+    ``ConvolutionBackward0``; the height is a free view of the arrays)."""
+
+    raw = True
+    node_name = ("ConvolutionBackward0", (0, 1, 2))  # input, weight, bias (or None)
+    saved_fields = _conv_fields(False)  # grad_fn._saved_* as PyTorch's
+
     @staticmethod
     def forward(ctx, x, w, b, P):
-        ctx.P = P
+        ctx.P, ctx.one_d = P, x.ndim == 3
+        ctx.bias_shape = (0,) if b is None else tuple(b.shape)
         ctx.save_for_backward(x, w)
+        if ctx.one_d:  # conv1d: (N, C, L) as (N, C, 1, L), views
+            x, w = x[:, :, None], w[:, :, None]
         if not ctx.needs_input_grad[1]:  # the columns serve only the weight gradient
             ctx.cols = None
-            return K.conv_forward(x, w, b, *P)
-        y, ctx.cols = K.conv_forward(x, w, b, *P, keep_cols=True)
-        return y
+            y = K.conv_forward(x, w, b, *P)
+        else:
+            y, ctx.cols = K.conv_forward(x, w, b, *P, keep_cols=True)
+        return y[:, :, 0] if ctx.one_d else y
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         cols, ctx.cols = ctx.cols, None
+        if ctx.one_d:  # the 2-D gradients of the height-1 image, the height dropped
+            graph = ctx.create_graph
+            x4, w4, g4 = _lift(x, graph), _lift(w, graph), _lift(g, graph)
+            dx = ConvTranspose2dFn.apply(g4, w4, x4.shape, ctx.P) if need[0] else None
+            dw = ConvWeightFn.apply(x4, g4, w4.shape, ctx.P, cols) if need[1] else None
+            db = g.sum((0, 2)) if len(need) > 2 and need[2] else None
+            return _drop(dx, graph), _drop(dw, graph), db, None
         dx = ConvTranspose2dFn.apply(g, w, x.shape, ctx.P) if need[0] else None
         dw = ConvWeightFn.apply(x, g, w.shape, ctx.P, cols) if need[1] else None
         db = g.sum((0, 2, 3)) if len(need) > 2 and need[2] else None
@@ -71,42 +111,90 @@ class Conv2dFn(Function):
     @staticmethod
     def jvp(ctx, tx, tw, tb, _):
         x, w, _b, P = ctx.primals
+        if ctx.one_d:
+            x, w = x[:, :, None], w[:, :, None]
+            tx = None if tx is None else tx[:, :, None]
+            tw = None if tw is None else tw[:, :, None]
         out = tsum(
             None if tx is None else K.conv_forward(tx, w, None, *P),
             None if tw is None else K.conv_forward(x, tw, None, *P),
         )
         if tb is not None:
             out = tsum(out, tb.reshape(1, -1, 1, 1))
-        return out
+        return out[:, :, 0] if ctx.one_d else out
 
 
 class ConvTranspose2dFn(Function):
-    """x = conv_transpose2d(g, w) into spatial shape x_shape: the adjoint of Conv2dFn in x."""
+    """x = conv_transpose2d(g, w) (+ b) into spatial shape x_shape: the adjoint of Conv2dFn
+    in x. ``conv_transpose2d`` passes its bias (or None) as a fifth input, added into the
+    fresh result in place: one node, as PyTorch's ``ConvolutionBackward0`` (input, weight,
+    bias)."""
 
     raw = True
-    node_name = "ConvolutionBackward0"
+    _transposed_fields = _conv_fields(True)
 
     @staticmethod
-    def forward(ctx, g, w, x_shape, P):
-        ctx.P = P
+    def node_name(node):  # conv_transpose2d's node lists the bias (None without one)
+        return ("ConvolutionBackward0", (0, 1, 4)) if node.listed else "ConvolutionBackward0"
+
+    @staticmethod
+    def saved_fields(node):  # grad_fn._saved_* as PyTorch's, where conv_transpose2d made it
+        if not node.listed:  # conv2d's gradient (create_graph), conv3d's parts: default
+            return None
+        return ConvTranspose2dFn._transposed_fields
+
+    @staticmethod
+    def forward(ctx, g, w, x_shape, P, *bias):
+        ctx.P, ctx.one_d, ctx.listed = P, g.ndim == 3, bool(bias)
+        b = bias[0] if bias else None
+        ctx.bias_shape = (0,) if b is None else tuple(b.shape)
         ctx.save_for_backward(g, w)
-        return K.conv_input_grad(g, w, tuple(x_shape), *P)
+        if ctx.one_d:  # conv_transpose1d: (N, C, L) as (N, C, 1, L), views
+            g, w = g[:, :, None], w[:, :, None]
+        out = K.conv_input_grad(g, w, tuple(x_shape), *P)
+        if b is not None:  # the result is fresh: the bias added in place
+            b4 = b.reshape(1, -1, 1, 1)
+            flags = getattr(out, "flags", None)
+            if b.dtype == out.dtype and getattr(flags, "writeable", False):
+                out += b4
+            else:
+                out = out + b4
+        return out[:, :, 0] if ctx.one_d else out
 
     @staticmethod
     def backward(ctx, gy):
         g, w = ctx.saved_tensors
         need = ctx.needs_input_grad
+        db = gy.sum((0, 2) if ctx.one_d else (0, 2, 3)) if len(need) > 4 and need[4] else None
+        graph = ctx.create_graph
+        if ctx.one_d:  # the 2-D gradients of the height-1 image, the height dropped
+            g, w, gy = _lift(g, graph), _lift(w, graph), _lift(gy, graph)
         dg = _crop(Conv2dFn.apply(gy, w, None, ctx.P), g.shape) if need[0] else None
         dw = ConvWeightFn.apply(gy, g, w.shape, ctx.P) if need[1] else None
-        return dg, dw, None, None
+        if ctx.one_d:
+            dg, dw = _drop(dg, graph), _drop(dw, graph)
+        return (dg, dw, None, None, db) if len(need) > 4 else (dg, dw, None, None)
 
     @staticmethod
-    def jvp(ctx, tg, tw, *_):
-        g, w, xs, P = ctx.primals
-        return tsum(
+    def jvp(ctx, tg, tw, *rest):
+        g, w, xs, P = ctx.primals[:4]
+        if ctx.one_d:
+            g, w = g[:, :, None], w[:, :, None]
+            tg = None if tg is None else tg[:, :, None]
+            tw = None if tw is None else tw[:, :, None]
+        out = tsum(
             None if tg is None else K.conv_input_grad(tg, w, tuple(xs), *P),
             None if tw is None else K.conv_input_grad(g, tw, tuple(xs), *P),
         )
+        if out is not None and ctx.one_d:
+            out = out[:, :, 0]
+        tb = rest[2] if len(rest) > 2 else None
+        if tb is None:
+            return out
+        b = tb.reshape((1, -1, 1) if ctx.one_d else (1, -1, 1, 1))
+        if out is None:  # only the bias has a tangent: it spreads over the whole result
+            return get_array_module(b).broadcast_to(b, ctx.out.shape).copy()
+        return out + b
 
 
 class ConvWeightFn(Function):
@@ -150,6 +238,23 @@ def _channels_last_result(out: Tensor, input: Tensor, weight: Tensor) -> Tensor:
         return out
     out._data = relayout_array(out._data, channels_last, "conv2d")
     return out
+
+
+def _as_image(t: Any) -> Any:
+    """A 3-D tensor as the height-1 image (N, C, 1, L) the 2-D checks read (a view without
+    a graph: the op itself takes the 3-D tensor); anything else unchanged (for the error)."""
+    if isinstance(t, Tensor) and t.ndim == 3:
+        return Tensor._make(t._data[:, :, None], False, None, 0)
+    return t
+
+
+def _vmapped(*ts: Any) -> bool:
+    """Whether a tensor is vmap's batched one: its conv rule folds 4-D inputs only, so
+    conv1d / conv_transpose1d run there on unsqueezed tensors, as separate views."""
+    for t in ts:
+        if type(t).__name__ == "BatchedTensor":
+            return True
+    return False
 
 
 def _crop(t: Tensor, shape: tuple) -> Tensor:
@@ -209,28 +314,31 @@ def _conv2d(
     padding: Any,
     dilation: Any,
     groups: int,
+    one_d: bool = False,
 ) -> Tensor:
-    """:func:`conv2d` in chainrule's own result layout (what ``conv1d`` builds on)."""
-    unbatched = isinstance(input, Tensor) and input.ndim == 3
+    """:func:`conv2d` in chainrule's own result layout (what ``conv1d`` builds on);
+    ``one_d``: conv1d's 3-D input and weight, computed as a height-1 image in one node."""
+    unbatched = not one_d and isinstance(input, Tensor) and input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
     if AUTOCAST[0]:  # autocast casts the arguments before the dtype checks
         input, weight, bias = AUTOCAST[1](Conv2dFn, (input, weight, bias))
     op = "conv2d"
-    _check_input(op, input, weight, groups, False)
-    k = tuple(weight.shape[2:])
+    x4, w4 = (_as_image(input), _as_image(weight)) if one_d else (input, weight)
+    _check_input(op, x4, w4, groups, False)
+    k = tuple(w4.shape[2:])
     stride = int_tuple(stride, 2, "stride", op)
     dil = int_tuple(dilation, 2, "dilation", op)
     if not isinstance(padding, str):
         check_geometry(op, stride, dil, int_tuple(padding, 2, "padding", op))
     check_geometry(op, stride, dil)
     pad = _padding(padding, k, stride, dil, op)
-    h, w = input.shape[2:]
+    h, w = x4.shape[2:]
     ho = out_size(h, k[0], stride[0], pad[0], pad[1], dil[0])
     wo = out_size(w, k[1], stride[1], pad[2], pad[3], dil[1])
     if ho < 1 or wo < 1:
         raise ShapeError(
-            f"{op}: input {tuple(input.shape)} is too small for kernel {k} with "
+            f"{op}: input {tuple(x4.shape)} is too small for kernel {k} with "
             f"padding {pad}, dilation {dil}: output would be {ho}x{wo}"
         )
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
@@ -302,15 +410,13 @@ def conv1d(
         padding if isinstance(padding, str) else (0, int_tuple(padding, 1, "padding", "conv1d")[0])
     )
     try:
-        out = _conv2d(
-            input.unsqueeze(2),
-            weight.unsqueeze(2),
-            bias,
-            (1, int_tuple(stride, 1, "stride", "conv1d")[0]),
-            pad,
-            (1, int_tuple(dilation, 1, "dilation", "conv1d")[0]),
-            groups,
-        ).squeeze(2)
+        stride = (1, int_tuple(stride, 1, "stride", "conv1d")[0])
+        dilation = (1, int_tuple(dilation, 1, "dilation", "conv1d")[0])
+        if _vmapped(input, weight, bias):  # vmap's conv rule: 4-D tensors
+            x4, w4 = input.unsqueeze(2), weight.unsqueeze(2)
+            out = _conv2d(x4, w4, bias, stride, pad, dilation, groups).squeeze(2)
+        else:  # one node, as PyTorch's (the height-1 image is inside it)
+            out = _conv2d(input, weight, bias, stride, pad, dilation, groups, one_d=True)
     except NAMED_ERRORS as err:  # the 2-D op's check names itself: lead with conv1d
         lead_with("conv1d", err)
         raise
@@ -353,17 +459,20 @@ def _conv_transpose2d(
     groups: int,
     dilation: Any,
     layout: bool,
+    one_d: bool = False,
 ) -> Tensor:
     """:func:`conv_transpose2d`; ``layout``: apply PyTorch's channels-last result rule
-    (``conv_transpose1d`` builds on the op without it)."""
-    unbatched = isinstance(input, Tensor) and input.ndim == 3
+    (``conv_transpose1d`` builds on the op without it); ``one_d``: conv_transpose1d's 3-D
+    input and weight, computed as a height-1 image in one node."""
+    unbatched = not one_d and isinstance(input, Tensor) and input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
     if AUTOCAST[0]:  # autocast casts the arguments before the dtype checks
         input, weight, bias = AUTOCAST[1](ConvTranspose2dFn, (input, weight, bias))
     op = "conv_transpose2d"
-    _check_input(op, input, weight, groups, True)
-    k = tuple(weight.shape[2:])
+    x4, w4 = (_as_image(input), _as_image(weight)) if one_d else (input, weight)
+    _check_input(op, x4, w4, groups, True)
+    k = tuple(w4.shape[2:])
     stride = int_tuple(stride, 2, "stride", op)
     dil = int_tuple(dilation, 2, "dilation", op)
     ph, pw = int_tuple(padding, 2, "padding", op)
@@ -376,30 +485,33 @@ def _conv_transpose2d(
                 f"but got output_padding={(oph, opw)}, stride={stride}, "
                 f"dilation={dil}"
             )
-    n, _, h, w = input.shape
+    n, _, h, w = x4.shape
     ho = (h - 1) * stride[0] - 2 * ph + dil[0] * (k[0] - 1) + oph + 1
     wo = (w - 1) * stride[1] - 2 * pw + dil[1] * (k[1] - 1) + opw + 1
     if ho < 1 or wo < 1:
         raise ShapeError(
             f"{op}: output size {ho}x{wo} is not positive for input "
-            f"{tuple(input.shape)}, kernel {k}, padding {(ph, pw)}"
+            f"{tuple(x4.shape)}, kernel {k}, padding {(ph, pw)}"
         )
-    cout = weight.shape[1] * groups
-    out = ConvTranspose2dFn.apply(
-        input, weight, (n, cout, ho, wo), (stride, (ph, ph, pw, pw), dil, int(groups))
-    )
-    if layout and not unbatched:
-        out = _channels_last_result(out, input, weight)
+    cout = w4.shape[1] * groups
     if bias is not None:
-        if bias.dtype != out.dtype:  # PyTorch adds the bias into the output: its dtype wins
-            if bias.dtype.kind == "c" and out.dtype.kind != "c":
+        if tuple(bias.shape) != (cout,):  # (the shape error the separate add gave)
+            bias.reshape(1, cout, 1, 1)
+        if bias.dtype != input.dtype:  # PyTorch adds the bias into the output: its dtype wins
+            if bias.dtype.kind == "c" and input.dtype.kind != "c":
                 raise RuntimeError(
                     f"{op}: a complex bias ({bias.dtype}) cannot be added to the real output "
-                    f"({out.dtype}); convert the bias with .to({out.dtype}) or the input and "
-                    "weight to a complex dtype"
+                    f"({input.dtype}); convert the bias with .to({input.dtype}) or the input "
+                    "and weight to a complex dtype"
                 )
-            bias = bias.to(out.dtype)
-        out = out + bias.reshape(1, cout, 1, 1)
+            bias = bias.to(input.dtype)
+    # one node with the bias (or None) as its fifth input, as PyTorch's
+    out = ConvTranspose2dFn.apply(
+        input, weight, (n, cout, ho, wo), (stride, (ph, ph, pw, pw), dil, int(groups)), bias
+    )
+    given(out, output_padding=(oph, opw))  # grad_fn._saved_output_padding
+    if layout and not unbatched:
+        out = _channels_last_result(out, input, weight)
     return out.squeeze(0) if unbatched else out
 
 
@@ -421,9 +533,7 @@ def conv_transpose1d(
         return int_tuple(v, 1, name, "conv_transpose1d")[0]
 
     try:
-        out = _conv_transpose2d(
-            input.unsqueeze(-2),
-            weight.unsqueeze(2),
+        args = (
             bias,
             (1, one(stride, "stride")),
             (0, one(padding, "padding")),
@@ -432,6 +542,14 @@ def conv_transpose1d(
             (1, one(dilation, "dilation")),
             False,
         )
+        if isinstance(input, Tensor) and not _vmapped(input, weight, bias):
+            # one node, as PyTorch's (the height-1 image is inside it); unbatched: as
+            # PyTorch's, the batch dim added and removed around it
+            unbatched = input.ndim == 2
+            x = input.unsqueeze(0) if unbatched else input
+            out = _conv_transpose2d(x, weight, *args, one_d=True)
+            return out.squeeze(0) if unbatched else out
+        out = _conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(2), *args)
     except NAMED_ERRORS as err:  # the 2-D op's check names itself: lead with conv_transpose1d
         lead_with("conv_transpose1d", err)
         raise

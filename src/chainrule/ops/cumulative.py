@@ -35,27 +35,43 @@ def _skip_one_products(xp: Any, x: Any) -> Any:
 
 class Cumprod(Function):
     raw = True
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): the dim as given
+        "dim": lambda n: given_dim(n, default=n.dim),
+        "result": 1,
+        "self": 0,
+    }
 
     @staticmethod
-    def forward(ctx, x, dim):
+    def forward(ctx, x, dim, dtype=None):
+        """``dtype``: a floating dtype ``x`` is cast to first, in this node (PyTorch's one
+        ``CumprodBackward0``, saving ``x`` as given); the gradient is cast back."""
         xp = get_array_module(x)
+        ctx.dim, given_x = dim, x
+        if dtype is not None:
+            x = x.astype(dtype)
         dt = x.dtype if x.dtype.kind in "biu" else None  # int8..int32 keep their dtype
         if x.dtype.char == "e":  # float16: in float32, each product rounded once (PyTorch)
             y = xp.cumprod(x, axis=dim, dtype=np.float32).astype(x.dtype, order="C")
         else:
             y = xp.asarray(xp.cumprod(x, axis=dim, dtype=dt), order="C")  # C order (PyTorch)
-        ctx.dim = dim
-        ctx.save_for_backward(x, y)
+        ctx.save_for_backward(given_x, y)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        d = ctx.dim
+        if x.dtype != y.dtype:  # cumprod(dtype=): in the result's dtype, cast back after
+            gx = Cumprod.backward_in(x.to(y.dtype), y, grad, ctx.dim)
+            return gx.to(x.dtype), None, None
+        return Cumprod.backward_in(x, y, grad, ctx.dim), None, None
+
+    @staticmethod
+    def backward_in(x, y, grad, d):
+        """The input's gradient, all of ``x``, ``y`` and ``grad`` in one dtype."""
         if x.shape[d] == 1:  # y = x: no (g * y) / x, whose derivative would only be rounding
-            return grad, None
+            return grad
         if not bool((x._data == 0).any()):
-            return _reverse_cumsum(grad * y, d) / x, None
+            return _reverse_cumsum(grad * y, d) / x
         # Exact with zeros: move dim last, dx_i = sum_j g_j y_{i-1} R[i, j].
         xl, gl, yl = (movedim(t, d, -1) for t in (x, grad, y))
         n = xl.shape[-1]
@@ -63,11 +79,13 @@ class Cumprod(Function):
         y_before = cat([ones, yl[..., : n - 1]], -1)  # y_{i-1}, with y_{-1} = 1
         r = _skip_products_tensor(xl)
         gx = y_before * (r * gl.unsqueeze(-2)).sum(-1)
-        return movedim(gx, -1, d), None
+        return movedim(gx, -1, d)
 
     @staticmethod
-    def jvp(ctx, t, _):
+    def jvp(ctx, t, *_):
         x, y, d = ctx.primals[0], ctx.out, ctx.primals[1]
+        if x.dtype != y.dtype:  # cumprod(dtype=): in the result's dtype
+            x, t = x.astype(y.dtype), t.astype(y.dtype)
         xp = get_array_module(x)
         if not bool((x == 0).any()):
             return y * xp.cumsum(t / x, axis=d)
@@ -108,15 +126,35 @@ def _no_bool_accumulator(op: str, x: Tensor) -> None:
 def cumprod(input: Any, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
     """Running product along ``dim``: y_j = x_0 x_1 ... x_j (differentiable, zeros too)."""
     x = as_tensor(input)
+    cast = None
     if dtype is not None:
-        x = x.to(dtype)
-        _no_bool_accumulator("cumprod", x)
+        if _cast_in_node(x, dtype):  # one node, as PyTorch's (the cast inside it)
+            cast = np.dtype(dtype)
+        else:
+            x = x.to(dtype)
+            _no_bool_accumulator("cumprod", x)
     elif x.dtype.kind in "biu":
         x = x.to(np.int64)  # as PyTorch: integer and bool products accumulate in int64
     d = norm_dim(dim, x.ndim, "cumprod")[0]
     if x.ndim == 0:
+        x = x if cast is None else x.to(cast)
         return x.clone() if x.dtype.kind == "b" else x * 1  # bool * 1 would be int64
-    return Cumprod.apply(x, d)
+    out = Cumprod.apply(x, d) if cast is None else Cumprod.apply(x, d, dtype=cast)
+    return given(out, dim=dim)  # grad_fn._saved_dim as given
+
+
+def _cast_in_node(x: Tensor, dtype: Any) -> bool:
+    """Whether a scan's ``dtype=`` cast of ``x`` is done inside its node (PyTorch's one
+    ``CumprodBackward0`` / ``CumsumBackward0``): a real floating ``x`` to another real
+    floating NumPy dtype (else a separate cast, whose gradient handles the rest); not
+    under vmap (the batching rule reads the positional arguments only)."""
+    if type(x).__name__ == "BatchedTensor":
+        return False
+    try:
+        target = np.dtype(dtype)
+    except TypeError:
+        return False
+    return x.dtype.kind == "f" and target.kind == "f" and target != x.dtype
 
 
 @tensor_method(keywords=True)
@@ -166,9 +204,13 @@ class Cumsum(Function):
     saved_fields = {"dim": lambda n: given_dim(n, default=n.dim)}  # grad_fn._saved_dim as given
 
     @staticmethod
-    def forward(ctx, x, dim):
-        ctx.dim = dim
+    def forward(ctx, x, dim, dtype=None):
+        """``dtype``: a floating dtype ``x`` is cast to first, in this node (PyTorch's one
+        ``CumsumBackward0``); the gradient is cast back to ``x``'s dtype."""
+        ctx.dim, ctx.in_dtype = dim, x.dtype
         xp = get_array_module(x)
+        if dtype is not None:
+            x = x.astype(dtype)
         dt = x.dtype if x.dtype.kind in "biu" else None  # int8..int32 keep their dtype
         if x.dtype.char == "e":  # float16: accumulated in float32, each sum rounded once
             return xp.cumsum(x, axis=dim, dtype=np.float32).astype(x.dtype, order="C")
@@ -176,26 +218,33 @@ class Cumsum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return flip(cumsum(flip(grad, ctx.dim), ctx.dim), ctx.dim), None
+        gx = flip(cumsum(flip(grad, ctx.dim), ctx.dim), ctx.dim)
+        return (gx if gx.dtype == ctx.in_dtype else gx.to(ctx.in_dtype)), None, None
 
     @staticmethod
-    def jvp(ctx, t, _):
-        return get_array_module(t).cumsum(t, axis=ctx.dim)
+    def jvp(ctx, t, *_):
+        return get_array_module(t).cumsum(t.astype(ctx.out.dtype, copy=False), axis=ctx.dim)
 
 
 @tensor_method(inplace=True, keywords=True)
 def cumsum(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     """Running sum along ``dim``; ``dtype``: cast ``input`` to it first (as PyTorch)."""
     input = as_tensor(input)
+    cast = None
     if dtype is not None:
-        input = input.to(dtype)
-        _no_bool_accumulator("cumsum", input)
+        if _cast_in_node(input, dtype):  # one node, as PyTorch's (the cast inside it)
+            cast = np.dtype(dtype)
+        else:
+            input = input.to(dtype)
+            _no_bool_accumulator("cumsum", input)
     elif input.dtype.kind in "biu" and input.dtype != np.int64:
         input = input.to(np.int64)
     d = int_dim(dim, input.ndim, "cumsum")
     if input.ndim == 0:
+        input = input if cast is None else input.to(cast)
         return input.clone() if input.dtype.kind == "b" else input * 1  # bool * 1: int64
-    return given(Cumsum.apply(input, d), dim=dim)  # grad_fn._saved_dim as given
+    out = Cumsum.apply(input, d) if cast is None else Cumsum.apply(input, d, dtype=cast)
+    return given(out, dim=dim)  # grad_fn._saved_dim as given
 
 
 def _bool_scan_in_place(op: str, fn: Any) -> Any:

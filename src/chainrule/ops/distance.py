@@ -38,6 +38,7 @@ class EuclideanCdist(Function):
 
     raw = True
     node_name = "CdistBackward0"  # PyTorch's name (its direct, not matrix-product, path)
+    saved_fields = {"p": lambda n: 2.0, "result": 2, "x1": 0, "x2": 1}  # grad_fn._saved_*
 
     @staticmethod
     def forward(ctx, x1, x2):
@@ -88,6 +89,7 @@ class PNormCdist(Function):
 
     raw = True
     node_name = "CdistBackward0"
+    saved_fields = {"p": lambda n: n.p, "result": 2, "x1": 0, "x2": 1}  # grad_fn._saved_*
 
     @staticmethod
     def forward(ctx, x1, x2, p):

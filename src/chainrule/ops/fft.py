@@ -32,6 +32,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Function
+from ..autograd.saved_fields import input_tensor, tensor_field  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor
@@ -145,16 +146,33 @@ class FftTransform(Function):
         return ctx.primals[1].run(t)
 
 
+def _fft_fields(*names: str) -> dict:
+    """``grad_fn._saved_*`` of PyTorch's FFT nodes, read from the plan: the transformed
+    dims, the scaling mode (its ``fft_norm_mode``: 0 none, 1 by sqrt(n), 2 by n), and where
+    listed the direction, the one-sidedness and the input (``self``, where reachable)."""
+    every = {
+        "dim": lambda n: tuple(n.plan.dims),
+        "forward": lambda n: n.plan.forward,
+        "normalization": lambda n: n.plan.mode,
+        "onesided": lambda n: n.plan.onesided,
+        "self": tensor_field(lambda n: input_tensor(n, 0)),
+    }
+    return {k: every[k] for k in names}
+
+
 class FftC2C(FftTransform):
     node_name = "FftC2CBackward0"
+    saved_fields = _fft_fields("dim", "forward", "normalization")  # grad_fn._saved_*
 
 
 class FftR2C(FftTransform):
     node_name = "FftR2CBackward0"
+    saved_fields = _fft_fields("dim", "normalization", "onesided", "self")  # _saved_*
 
 
 class FftC2R(FftTransform):
     node_name = "FftC2RBackward0"
+    saved_fields = _fft_fields("dim", "normalization")  # grad_fn._saved_*
 
 
 _BY_KIND = {"c2c": FftC2C, "r2c": FftR2C, "r2c_t": FftC2R, "c2r": FftC2R, "c2r_t": FftR2C}

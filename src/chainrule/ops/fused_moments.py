@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import given_dim, given_value  # grad_fn._saved_*
 from ..backend import get_array_module
 from ..threads import elementwise
 from ._util import reduction_axes, wide
@@ -57,10 +58,31 @@ def _moments(x: Any, axes: Any, keepdim: bool, dof: float, root: bool) -> tuple:
     return _contiguous(v.astype(x.dtype, copy=False)), _contiguous(mu.astype(x.dtype, copy=False))
 
 
+def _moments_fields(root: bool) -> dict:
+    """``grad_fn._saved_*`` of PyTorch's ``VarMeanBackward0`` / ``StdMeanBackward0``: the
+    correction and dims as the call gave them (``saved_fields.given``), keepdim, the input,
+    and the std (``result0``) for std_mean."""
+
+    def dims(n: Any) -> Any:
+        v = given_dim(n)
+        return v if v is None or type(v) is tuple else (v,)
+
+    out = {
+        "correction": lambda n: given_value(n, "correction", n.count - n.dof),
+        "dim": dims,
+        "keepdim": lambda n: n.keepdim,
+    }
+    if root:
+        out["result0"] = 1
+    out["self"] = 0
+    return out
+
+
 class _MomentsMean(Function):
     raw = True
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
     root = False
+    saved_fields = _moments_fields(False)  # grad_fn._saved_* as PyTorch's
 
     @staticmethod
     def forward(ctx, x, axes, keepdim, dof):
@@ -145,6 +167,7 @@ class StdMean(_MomentsMean):
 
     node_name = "StdMeanBackward0"
     root = True
+    saved_fields = _moments_fields(True)  # grad_fn._saved_* as PyTorch's
 
 
 def fused_moments(op: str, x: Any, dim: Any, keepdim: bool, correction: Any, root: bool) -> tuple:

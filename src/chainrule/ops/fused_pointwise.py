@@ -64,6 +64,7 @@ class LerpScalar(Function):
     raw = True
     complex_grad = "holomorphic"
     node_name = ("LerpBackward0", (0, 1))
+    saved_fields = {"weight": lambda n: n.weight}  # grad_fn._saved_* as PyTorch's
 
     @staticmethod
     def forward(ctx, start, end, weight):
@@ -131,6 +132,8 @@ class Addcmul(Function):
     raw = True
     complex_grad = "holomorphic"
     node_name = ("AddcmulBackward0", (0, 1, 2))
+    # grad_fn._saved_* as PyTorch's: each tensor where the other's gradient reads it
+    saved_fields = {"tensor1": 0, "tensor2": 1, "value": lambda n: n.value}
 
     @staticmethod
     def forward(ctx, x, t1, t2, value=1):
@@ -166,6 +169,7 @@ class Addcdiv(Function):
     raw = True
     complex_grad = "holomorphic"
     node_name = ("AddcdivBackward0", (0, 1, 2))
+    saved_fields = {"tensor1": 0, "tensor2": 1, "value": lambda n: n.value}  # _saved_*
 
     @staticmethod
     def forward(ctx, x, t1, t2, value=1):

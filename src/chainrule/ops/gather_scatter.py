@@ -15,7 +15,7 @@ import numpy as np
 
 from .._user_warnings import warn_once
 from ..autograd.function import Function
-from ..autograd.saved_fields import given  # grad_fn._saved_*
+from ..autograd.saved_fields import given, given_dim, input_tensor, tensor_field  # _saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, norm_dim
@@ -40,6 +40,13 @@ def _full_index(index, dim: int):
 
 class Gather(Function):
     raw = True
+    saved_fields = {  # grad_fn._saved_* as PyTorch's GatherBackward0 (saved_fields.py)
+        "dim": lambda n: given_dim(n, default=n.dim),  # as given (gather keeps it)
+        "index": 0,
+        # the input where it can still be reached (this node keeps only the index)
+        "self": tensor_field(lambda n: input_tensor(n, 0)),
+        "sparse_grad": lambda n: False,
+    }
 
     @staticmethod
     def forward(ctx, x, dim, index):
@@ -75,6 +82,7 @@ class GatherSparseGrad(Gather):
     as PyTorch gives it."""
 
     node_name = ("GatherBackward0", (0,))
+    saved_fields = {**Gather.saved_fields, "sparse_grad": lambda n: True}
 
     @staticmethod
     def backward(ctx, grad):
@@ -88,8 +96,19 @@ class GatherSparseGrad(Gather):
         return make_sparse(reshape(grad, (-1,)), pattern), None, None
 
 
+def _scatter_fields(node: Any) -> dict | None:
+    """``grad_fn._saved_*`` of PyTorch's ``ScatterBackward0`` / ``ScatterAddBackward0`` where
+    ``scatter`` / ``scatter_add`` kept the dim as given (saved_fields.given); the index is
+    saved value 0 (None where the op did not need it). Else the default view."""
+    if "_given_args" not in node.__dict__:
+        return None
+    return {"dim": lambda n: given_dim(n, default=n.dim), "index": 0}
+
+
 class ScatterAdd(Function):
     raw = True
+    saved_fields = staticmethod(_scatter_fields)
+    saved_optional_inputs = {0: 3}  # the index, saved where src needs a gradient: else None
 
     @staticmethod
     def forward(ctx, x, dim, index, src):
@@ -118,10 +137,14 @@ class Scatter(Function):
     """out = x with src written at index along dim; x's gradient is zero where overwritten."""
 
     raw = True
+    saved_fields = staticmethod(_scatter_fields)
+    # PyTorch's node: ScatterBackward0 for a src tensor, ScatterBackward1 for a value
+    node_name = staticmethod(lambda node: f"ScatterBackward{int(node.by_value)}")
 
     @staticmethod
     def forward(ctx, x, dim, index, src):
         ctx.dim = dim
+        ctx.by_value = isinstance(src, (int, float, bool, complex))
         ctx.save_for_backward(index)  # version-checked: the index may be modified in place
         return _scattered(x, dim, index, src)
 
@@ -232,10 +255,10 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
     if sparse_grad:
         if input.ndim == 0:
             raise NotImplementedError("gather: sparse_grad=True on a 0-d input is not supported")
-        return GatherSparseGrad.apply(input, d, idx)
+        return given(GatherSparseGrad.apply(input, d, idx), dim=dim)  # _saved_dim as given
     if input.ndim == 0:  # as PyTorch: a 0-d input reads as one element; the index's shape out
         return reshape(Gather.apply(reshape(input, (1,)), 0, reshape(idx, (-1,))), idx.shape)
-    return Gather.apply(input, d, idx)
+    return given(Gather.apply(input, d, idx), dim=dim)  # grad_fn._saved_dim as given
 
 
 @tensor_method(keywords=True)
@@ -316,7 +339,7 @@ def scatter(
             )
         if input.ndim == 0:
             return reshape(Scatter.apply(reshape(input, (1,)), 0, reshape(idx, (-1,)), s), ())
-        return Scatter.apply(input, d, idx, s)
+        return given(Scatter.apply(input, d, idx, s), dim=dim)  # grad_fn._saved_dim as given
     s = as_tensor(s)
     zero_dim = input.ndim == 0
     if zero_dim:
@@ -324,7 +347,7 @@ def scatter(
     _check_src("scatter", d, idx, s)
     _check_src_dtype("scatter", input, s)
     out = Scatter.apply(input, d, idx, s)
-    return reshape(out, ()) if zero_dim else out
+    return reshape(out, ()) if zero_dim else given(out, dim=dim)  # grad_fn._saved_dim
 
 
 def _scatter_reduced(input: Tensor, dim: int, index: Any, s: Any, reduce: Any) -> Tensor:
@@ -399,7 +422,7 @@ def _scatter_add(op: str, x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     _check_src(op, d, idx, src)
     _check_src_dtype("scatter", x, src)  # PyTorch names scatter() for scatter_add too
     out = ScatterAdd.apply(x, d, idx, src)
-    return reshape(out, ()) if zero_dim else out
+    return reshape(out, ()) if zero_dim else given(out, dim=dim)  # grad_fn._saved_dim
 
 
 @tensor_method(keywords=True)

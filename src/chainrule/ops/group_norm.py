@@ -94,10 +94,22 @@ class GroupNormFn(Function):
     raw = True
     node_name = ("NativeGroupNormBackward0", (0, 1, 2))
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
+    saved_fields = {  # grad_fn._saved_* as PyTorch's: sizes, and the saved input, γ, μ, r
+        "C": lambda n: n.sizes[1],
+        "HxW": lambda n: n.sizes[2],
+        "N": lambda n: n.sizes[0],
+        "eps": lambda n: n.eps,
+        "group": lambda n: n.group,
+        "input": 0,
+        "result1": 2,
+        "result2": 3,
+        "weight": 1,
+    }
 
     @staticmethod
     def forward(ctx, x, weight, bias, group, eps):
         ctx.group, ctx.eps = group, eps
+        ctx.sizes = (x.shape[0], x.shape[1], int(np.prod(x.shape[2:], dtype=np.int64)))
         ctx.bias_dtype = None if bias is None else bias.dtype
         n, c, nd = x.shape[0], x.shape[1], x.ndim
         xf, wf, bf = _f32(x), _f32(weight), _f32(bias)

@@ -21,7 +21,7 @@ import numpy as np
 from .. import dtypes
 from .._layout import is_vmap_array
 from ..autograd.function import Function
-from ..autograd.saved_fields import given, given_dim  # grad_fn._saved_*
+from ..autograd.saved_fields import as_uint64, given, given_dim  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import mark_multi_output
 from ..backend import get_array_module
@@ -148,16 +148,18 @@ class Split(Function):
 
     raw = True
     is_view = True
-    node_name = "SplitBackward0"
-    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py): the first piece's size
-        "dim": lambda n: n.dim,
-        "self_sym_sizes": lambda n: tuple(n.input_meta[0][0]),
-        "split_size": lambda n: n._out_meta[0][0][n.dim] if n._out_meta else None,
-    }
+    # PyTorch's node: ``SplitBackward0`` for an int size (``split(2)``, ``chunk``),
+    # ``SplitWithSizesBackward0`` for a list of sizes, ``Unsafe...`` for the unsafe forms
+    node_name = staticmethod(lambda node: node.kind)
+    saved_fields = staticmethod(lambda node: _split_fields(node))  # grad_fn._saved_*
 
     @staticmethod
-    def forward(ctx, x, dim, sizes):
-        ctx.dim = dim
+    def forward(
+        ctx, x, dim, sizes, *, kind="SplitWithSizesBackward0", as_given=None, split_size=None
+    ):
+        ctx.dim, ctx.kind = dim, kind
+        ctx.given_dim = dim if as_given is None else as_given  # as the caller gave it (-1)
+        ctx.split_size, ctx.sizes = split_size, sizes
         out, start = [], 0
         idx = [slice(None)] * x.ndim
         for s in sizes:
@@ -178,7 +180,29 @@ class Split(Function):
 
     @staticmethod
     def jvp(ctx, t, *_):
-        return Split.forward(ctx, t, ctx.primals[1], ctx.primals[2])
+        return Split.forward(
+            ctx,
+            t,
+            ctx.primals[1],
+            ctx.primals[2],
+            kind=ctx.kind,
+            as_given=ctx.given_dim,
+            split_size=ctx.split_size,
+        )
+
+
+def _split_fields(node: Any) -> dict:
+    """PyTorch's saved names of a split node: the dim as given, the input's sizes, and the
+    int ``split_size`` (``SplitBackward0``) or the list ``split_sizes`` (``...WithSizes``)."""
+    out = {
+        "dim": lambda n: as_uint64(int(n.given_dim)),
+        "self_sym_sizes": lambda n: tuple(n.input_meta[0][0]),
+    }
+    if node.split_size is None:
+        out["split_sizes"] = lambda n: tuple(n.sizes)
+    else:
+        out["split_size"] = lambda n: n.split_size
+    return out
 
 
 class Unbind(Function):
@@ -188,10 +212,12 @@ class Unbind(Function):
     raw = True
     is_view = True
     node_name = "UnbindBackward0"
+    saved_fields = {"dim": lambda n: as_uint64(int(n.given_dim))}  # the dim as given
 
     @staticmethod
-    def forward(ctx, x, dim):
+    def forward(ctx, x, dim, *, as_given=None):
         ctx.dim = dim
+        ctx.given_dim = dim if as_given is None else as_given
         lead = (slice(None),) * dim
         # `...` last: a 1-d input's slices are 0-d views too, not NumPy scalars (copies)
         return tuple(x[(*lead, i, Ellipsis)] for i in range(x.shape[dim]))
@@ -207,7 +233,7 @@ class Unbind(Function):
 
     @staticmethod
     def jvp(ctx, t, *_):
-        return Unbind.forward(ctx, t, ctx.primals[1])
+        return Unbind.forward(ctx, t, ctx.primals[1], as_given=ctx.given_dim)
 
 
 @numpy_keywords
@@ -312,6 +338,7 @@ def split(
                 f"{d} of size {n}"
             )
         sizes = ([min(s, n - i) for i in range(0, n, s)] if s else []) or [0]
+        kind, split_size = "SplitBackward0", s
     else:
         # a size may be a one-element integer tensor, read as an int as PyTorch does (Deformable
         # DETR: ``value.split([H_ * W_ for H_, W_ in value_spatial_shapes])``)
@@ -331,7 +358,9 @@ def split(
                 raise ShapeError(f"split: split sizes must be non-negative integers, got {sizes}")
         if sum(sizes) != n:
             raise ShapeError(f"split: sections {sizes} must sum to the size {n} of dim {d}")
-    return mark_multi_output(Split.apply(tensor, d, tuple(sizes)), "split")
+        kind, split_size = "SplitWithSizesBackward0", None
+    pieces = Split.apply(tensor, d, tuple(sizes), kind=kind, as_given=dim, split_size=split_size)
+    return mark_multi_output(pieces, "split")
 
 
 @tensor_method(keywords="axis")
@@ -351,8 +380,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
         raise ShapeError("chunk expects at least a 1-dimensional tensor (got a 0-d tensor)")
     d = norm_dim(dim, input.ndim, "chunk")[0]
     n = input.shape[d]
-    if n == 0:  # PyTorch: `chunks` empty pieces
-        return tuple(input[(slice(None),) * d + (slice(0, 0),)] for _ in range(chunks))
+    if n == 0:  # PyTorch: `chunks` empty pieces, one split_with_sizes
+        return mark_multi_output(Split.apply(input, d, (0,) * chunks, as_given=dim), "split")
     size = -(-n // chunks)
     return split(input, max(size, 1), dim)
 
@@ -362,4 +391,4 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     d = norm_dim(dim, input.ndim, "unbind")[0]
     if input.shape[d] == 0:
         return ()
-    return mark_multi_output(Unbind.apply(input, d), "unbind")
+    return mark_multi_output(Unbind.apply(input, d, as_given=dim), "unbind")

@@ -22,7 +22,7 @@ from ..autograd.lower_precision import autocast_float32_op, in_float32_rounded_o
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..linalg._common import check_square, mH
-from ..linalg.decompositions import cholesky as _cholesky
+from ..linalg.decompositions import legacy_cholesky as _cholesky
 from ..linalg.decompositions import qr as _qr
 from ..linalg.decompositions import svd as _svd
 from ..linalg.decompositions import svdvals as _svdvals

@@ -25,6 +25,7 @@ class Trace(Function):
     raw = True
     complex_grad = True  # real-linear: its transpose is right for complex gradients
     node_name = "TraceBackward0"
+    saved_fields = {"self_sym_sizes": lambda n: tuple(n.in_shape)}  # grad_fn._saved_*
 
     @staticmethod
     def forward(ctx, x):

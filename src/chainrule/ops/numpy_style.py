@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
+from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, norm_dim
@@ -237,9 +238,15 @@ def _moments(op: str, x: Any, dim: Any, unbiased: Any, keepdim: bool, correction
         )
     if x.dtype.kind == "f" or dtypes.is_bfloat16(x.dtype):  # one node, VarMeanBackward0 /
         # StdMeanBackward0 (fused_moments.py; bfloat16 summed in float32, rounded once)
+        # grad_fn._saved_correction as PyTorch's shows it: as given, unbiased as 1 / 0,
+        # else 1 with a dim and None without one (its overload without dim keeps none)
+        shown = correction
         if correction is None:
             correction = 1 if unbiased is None or unbiased is True else 0
-        return fused_moments(op, x, dim, keepdim, correction, op == "std_mean")
+            shown = correction if unbiased is not None or dim is not None else None
+        out = fused_moments(op, x, dim, keepdim, correction, op == "std_mean")
+        given(out[0], dim=dim, correction=shown)
+        return out
     v = moment(op, x, dim, unbiased, keepdim, correction)  # complex: composed
     return (SafeSqrt.apply(v) if op == "std_mean" else v), mean(x, dim, keepdim)
 

@@ -116,6 +116,8 @@ class Logit(UnaryElementwise):
     derivative is 1 / (x (1 - x)); 0 outside [eps, 1 - eps] (the clamp), and NaN outside
     [0, 1] without eps, as PyTorch."""
 
+    saved_fields = {"eps": lambda n: n.params["eps"], "self": 0}  # grad_fn._saved_*
+
     @staticmethod
     def f(x, eps, bf16=False):
         xp = get_array_module(x)

@@ -330,7 +330,7 @@ def dsplit(
     return _dir_split("dsplit", input, arg, 3, 2)
 
 
-def _sizes_split(op: str, x: Tensor, split_sizes: Any, dim: int) -> tuple:
+def _sizes_split(op: str, x: Tensor, split_sizes: Any, dim: int, kind: str) -> tuple:
     if isinstance(split_sizes, (list, tuple)):
         split_sizes = [index_int(s) for s in split_sizes]
     if not isinstance(split_sizes, (list, tuple)) or not all(_is_int(s) for s in split_sizes):
@@ -350,14 +350,14 @@ def _sizes_split(op: str, x: Tensor, split_sizes: Any, dim: int) -> tuple:
             f"{op} expects split_sizes to sum exactly to {x.shape[d]} (input tensor's size "
             f"at dimension {d}), but got split_sizes={sizes}"
         )
-    return mark_multi_output(Split.apply(x, d, tuple(sizes)), op)
+    return mark_multi_output(Split.apply(x, d, tuple(sizes), kind=kind, as_given=dim), op)
 
 
 @tensor_method
 def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
     """Consecutive pieces of the given sizes along ``dim`` (views; the sizes must sum to
     the dim's size). Its backward is one concatenation (``joining.Split``)."""
-    return _sizes_split("split_with_sizes", input, split_sizes, dim)
+    return _sizes_split("split_with_sizes", input, split_sizes, dim, "SplitWithSizesBackward0")
 
 
 def _untracked(pieces: tuple) -> tuple:
@@ -374,7 +374,11 @@ def _untracked(pieces: tuple) -> tuple:
 @tensor_method
 def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
     """:func:`split_with_sizes` with untracked pieces (:func:`_untracked`)."""
-    return _untracked(_sizes_split("unsafe_split_with_sizes", input, split_sizes, dim))
+    return _untracked(
+        _sizes_split(
+            "unsafe_split_with_sizes", input, split_sizes, dim, "UnsafeSplitWithSizesBackward0"
+        )
+    )
 
 
 @tensor_method
@@ -396,7 +400,10 @@ def unsafe_split(input: Tensor, split_size: int, dim: int = 0) -> tuple:
         )
     count = max(-(-n // s), 1) if s else 1
     sizes = [s] * (count - 1) + [n - s * (count - 1)]
-    return _untracked(Split.apply(input, d, tuple(sizes)))
+    pieces = Split.apply(
+        input, d, tuple(sizes), kind="UnsafeSplitBackward0", as_given=dim, split_size=s
+    )
+    return _untracked(pieces)
 
 
 @tensor_method
@@ -414,5 +421,6 @@ def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     n = input.shape[d]
     size = -(-n // int(chunks))
     if size == 0:  # n == 0: `chunks` empty pieces, as PyTorch
-        return _untracked(Split.apply(input, d, (0,) * int(chunks)))
-    return unsafe_split(input, size, d)
+        kind = "UnsafeSplitWithSizesBackward0"
+        return _untracked(Split.apply(input, d, (0,) * int(chunks), kind=kind, as_given=dim))
+    return unsafe_split(input, size, dim)

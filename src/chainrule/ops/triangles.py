@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.saved_fields import given, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..creation_options import check_layout, check_pin_memory
@@ -98,24 +99,28 @@ class Triu(Where):
     """``where(upper mask, x, 0)`` under PyTorch's node, which lists ``x`` only."""
 
     node_name = ("TriuBackward0", (0,))
+    saved_fields = {"diagonal": lambda n: given_value(n, "diagonal", 0)}  # grad_fn._saved_*
 
 
 class Tril(Where):
     """``where(lower mask, x, 0)`` under PyTorch's node, which lists ``x`` only."""
 
     node_name = ("TrilBackward0", (0,))
+    saved_fields = {"diagonal": lambda n: given_value(n, "diagonal", 0)}  # grad_fn._saved_*
 
 
 @tensor_method(keywords=True)
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Upper triangle of the last two dims (the rest zeroed); differentiable."""
-    return _row_major(where_as(Triu, _tri_mask(input, diagonal, True), input, _zero(input)))
+    out = where_as(Triu, _tri_mask(input, diagonal, True), input, _zero(input))
+    return _row_major(given(out, diagonal=diagonal))  # grad_fn._saved_diagonal
 
 
 @tensor_method(keywords=True)
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Lower triangle of the last two dims (the rest zeroed); differentiable."""
-    return _row_major(where_as(Tril, _tri_mask(input, diagonal, False), input, _zero(input)))
+    out = where_as(Tril, _tri_mask(input, diagonal, False), input, _zero(input))
+    return _row_major(given(out, diagonal=diagonal))  # grad_fn._saved_diagonal
 
 
 tril_ = make_inplace("tril_", tril)

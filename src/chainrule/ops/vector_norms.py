@@ -9,16 +9,36 @@ float32, as PyTorch does, so ``||[300, 300]||`` does not overflow float16.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.saved_fields import given_dim, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import wide
 from .binary import where
 from .shape import broadcast_to, reshape
 
-__all__ = ["Norm2", "NormZero", "PNorm", "keepdim_shape"]
+__all__ = ["Norm2", "NormZero", "PNorm", "keepdim_shape", "vector_norm_fields"]
+
+
+def _shown_dims(node: Any) -> tuple | None:
+    v = given_dim(node)  # as given: one dim as a 1-tuple, -1 as 2**64 - 1; None if none
+    return v if v is None or type(v) is tuple else (v,)
+
+
+def vector_norm_fields(keepdim: Any) -> dict:
+    """``grad_fn._saved_*`` of PyTorch's ``LinalgVectorNormBackward0`` (saved_fields.py):
+    ``dim`` and ``ord`` as the wrapper kept them (``saved_fields.given``), ``keepdim`` read by
+    ``keepdim(node)``, the input (saved value 0)."""
+    return {
+        "dim": _shown_dims,
+        "keepdim": keepdim,
+        "ord": lambda n: given_value(n, "ord", 2),
+        "self": 0,
+    }
 
 
 def keepdim_shape(in_shape: tuple, axes: tuple | None) -> tuple:
@@ -33,6 +53,7 @@ class Norm2(Function):
     raw = True
     node_name = "LinalgVectorNormBackward0"  # PyTorch's name for the node
     native_bfloat16 = True  # float32 inside, rounded once (run_in_float32 leaves it alone)
+    saved_fields = {**vector_norm_fields(lambda n: n.keepdim), "result": 1}
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
@@ -109,6 +130,12 @@ class PNorm(Function):
     """
 
     raw = True
+    node_name = "LinalgVectorNormBackward0"  # PyTorch's name for the node
+    saved_fields = {  # grad_fn._saved_* as PyTorch's (saved_fields.py)
+        **vector_norm_fields(lambda n: n.keepdim),
+        "ord": lambda n: given_value(n, "ord", n.p),
+        "result": 1,
+    }
 
     @staticmethod
     def forward(ctx, x, p, axes, keepdim):
