@@ -4,4 +4,7 @@ views written in place, and the dim-wise index ops, compared with torch on the s
 :mod:`.cases` draws and runs the cases, :mod:`.hunt` is the long-hunt entry
 (``python -m tests.fuzz_indexing.hunt COUNT SEED``), ``test_fuzz_indexing.py`` the short CI
 run and ``test_found_cases.py`` the bugs it found, one minimal case each.
+:mod:`.cases_views` adds the dim-wise writes on views and mixed ``...``/None/mask indices
+on 0-d and empty tensors (its own hunt, ``python -m tests.fuzz_indexing.cases_views COUNT
+SEED``, and CI run, ``test_fuzz_views.py``).
 """

@@ -17,6 +17,8 @@ import torch
 import chainrule as cr
 
 from .cases import Case, check
+from .cases_views import ViewCase
+from .cases_views import check as check_view
 
 FOUND = {
     # NumPy 2.4's add.at adds wrong values (even reads stray memory for integers) when it
@@ -163,7 +165,58 @@ FOUND = {
                                         ("m", (3,), (True, False, True)))),
     "layout_basic_none_before_int": Case((2, 3, 4), index=(("s", None, None, None), ("n",),
                                                            ("i", 0))),
+    # session 32: x[idx] = v through index_put_ with a value of another dtype: PyTorch's
+    # IndexErrors for index arrays that do not broadcast (a 0-d False counts 0) and for a
+    # mask that does not fit come before its dtype refusal
+    "setitem_broadcast_error_before_dtype": Case(
+        (2, 1), layout=2, mode="set", seed=58709,
+        index=(("i", 0), ("B0", False), ("t", (3,), (-1, -1, 0), "int64"), ("n",)),
+        value=("tensor", (2,), "int64", True),
+    ),
+    "setitem_mask_shape_error_before_dtype": Case(
+        (3, 3, 1, 2), "float32", layout=2, mode="set", seed=45628,
+        index=(("m", (4,), (False, False, True, True)), ("s", None, None, 7)),
+        value=("tensor", (2,), "float64", False),
+    ),
+    "setitem_too_many_mask_dims_before_dtype": Case(
+        (3, 3), "int64", mode="set", seed=4010,
+        index=(("m", (3, 3), (False,) * 9), ("m", (2, 2), (False,) * 4), ("n",), ("n",)),
+        value=("tensor", (), "float64", False),
+    ),
+    "setitem_index_into_empty_dim_before_dtype": Case(
+        (3, 0, 2, 1), layout=1, mode="set", seed=38178,
+        index=(("t", (2,), (-4, -1), "int64"), ("e",), ("t", (2,), (0, 0), "int64"), ("i", 0),
+               ("t", (), (0,), "int32")),
+        value=("tensor", (2,), "int64", False),
+    ),
+    # a slice's step error before an index tensor's dtype refusal (torch applies slices
+    # first)
+    "zero_step_before_float_index": Case(
+        (1, 3, 3, 2), mode="chain", op="mul_",
+        index2=(("t", (1,), (-1,), "float32"), ("s", -4, -100, 0)),
+    ),
+    # x[idx] = v: the value's shape before the positions of the index arrays
+    "setitem_value_shape_before_index_bounds": Case(
+        (1, 2, 3, 1), layout=1, mode="set", seed=54973,
+        index=(("t", (2,), (-1, 4), "int32"), ("i", -2)), value=("tensor", (2,), "float64", False),
+    ),
 }  # fmt: skip
+
+# the dim-wise writes on views (:mod:`.cases_views`)
+VIEW_FOUND = {
+    # index_add_ of a 0-d source into a 0-d tensor takes exactly one index (IndexError)
+    "index_add_0d_empty_index": ViewCase(
+        (), "int64", op="index_add_", dim=-1, index=((0,), ()), src=((), False), seed=2780
+    ),
+    "index_add_0d_two_indices": ViewCase(
+        (), op="index_add", index=((2,), (0, 0)), src=((), False), seed=3
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(VIEW_FOUND))
+def test_view_case_agrees_with_torch(name):
+    assert check_view(VIEW_FOUND[name]) == []
 
 
 @pytest.mark.parametrize("name", list(FOUND))

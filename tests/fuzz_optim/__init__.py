@@ -6,5 +6,7 @@ compared after every step.
 
 :mod:`.programs` draws and runs the programs, :mod:`.hunt` is the long-hunt entry
 (``python -m tests.fuzz_optim.hunt COUNT SEED``), ``test_fuzz_optim.py`` the short CI run and
-``test_found_cases.py`` the bugs it found, one minimal program each.
+``test_found_cases.py`` the bugs it found, one minimal program each. :mod:`.swa` fuzzes
+``optim.swa_utils`` (AveragedModel, SWALR, update_bn; ``python -m tests.fuzz_optim.swa
+COUNT SEED``, CI ``test_fuzz_swa.py``).
 """

@@ -14,6 +14,8 @@ import torch
 import chainrule as cr
 
 from .programs import Program, check
+from .swa import SwaProgram
+from .swa import check as swa_check
 
 FOUND = {
     # a 0-d tensor lr under a scheduler stays a tensor, filled in place (PyTorch's
@@ -235,3 +237,56 @@ def test_lbfgs_first_step_size_kind(start):
         kinds.append((isinstance(t, lib.Tensor), float(t)))
     assert kinds[0][0] == kinds[1][0]
     assert kinds[1][1] == pytest.approx(kinds[0][1])
+
+
+# the SWA fuzzer (:mod:`.swa`)
+SWA_FOUND = {
+    # SWALR saved its strategy as ``anneal_strategy``; PyTorch's state dict key is
+    # ``_anneal_strategy`` (a checkpoint of one did not restore the other's strategy)
+    "swalr_state_dict_key": SwaProgram(
+        swalr=(("swa_lr", 0.05), ("anneal_strategy", "linear")),
+        actions=(("sched",),),
+    ),
+    # get_swa_multi_avg_fn weighs by 1 / (n_averaged + 1) computed from the int64 buffer:
+    # a float32 number in PyTorch (the default dtype), exact in chainrule
+    "swa_multi_avg_float32_weight": SwaProgram(
+        opt=("Adam", (("lr", 0.1),)),
+        avg=("swa_multi",),
+        actions=(("avg",), ("train", 1), ("avg",), ("train", 2), ("avg",)),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SWA_FOUND))
+def test_swa_found_case(name):
+    assert swa_check(SWA_FOUND[name]) == []
+
+
+def test_swalr_state_dict_loads_across_libraries():
+    for src, dst in ((torch, cr), (cr, torch)):
+        opts = []
+        for lib in (src, dst):
+            p = lib.zeros(2, requires_grad=True)
+            opts.append(lib.optim.SGD([p], lr=0.1))
+        s = src.optim.swa_utils.SWALR(opts[0], swa_lr=0.05, anneal_strategy="linear")
+        opts[0].step()
+        s.step()
+        d = dst.optim.swa_utils.SWALR(opts[1], swa_lr=0.05)  # "cos"
+        d.load_state_dict(s.state_dict())
+        assert d.state_dict()["_anneal_strategy"] == "linear"
+        assert d.anneal_func(0.25) == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 6])
+def test_swa_multi_avg_weight_dtype(n):
+    """The weight 1 / (n + 1) of an int64 count is a float32 number; of a float64 count or
+    a Python int, exact."""
+    for count in (n, "int64", "float64"):
+        got = []
+        for lib in (torch, cr):
+            a = lib.tensor([0.3], dtype=lib.float64)
+            c = lib.tensor([1.7], dtype=lib.float64)
+            k = n if count == n else lib.tensor(n, dtype=getattr(lib, count))
+            lib.optim.swa_utils.get_swa_multi_avg_fn()([a], [c], k)
+            got.append(a.item())
+        assert got[1] == pytest.approx(got[0], rel=1e-15, abs=0), count

@@ -29,7 +29,7 @@ from .state import current
 from .tensor import Tensor
 from .view_base import set_jvp_function
 
-__all__ = ["hidden", "jvp", "shown"]
+__all__ = ["hidden", "jvp", "ones_cotangents", "shown", "tangents_from_cotangent_grads"]
 
 
 @contextmanager
@@ -218,6 +218,31 @@ def _xp(t: Tensor):
     return get_array_module(t._data)
 
 
+def ones_cotangents(outs: Sequence[Tensor]) -> list:
+    """Cotangents ``u`` for the two-pass ``J·v``, requiring grad: ones, not zeros (``g(u)``
+    is linear in ``u``, but some backward rules compute it in a log domain -- logcumsumexp --
+    whose derivative in ``u`` is masked to 0 where ``u`` is 0)."""
+    return [Tensor._make(_xp(o).ones(o.shape, o.dtype), True, None, 0) for o in outs]
+
+
+def tangents_from_cotangent_grads(gs: Sequence[Any], pairs: Sequence[tuple], us: list) -> list:
+    """The second reverse pass: ``J·v`` as the gradient of ``<g(u), v>`` w.r.t. ``us``, for
+    the ``gs = g(u)`` that depend on ``u`` (``pairs``: (primal, tangent ``v``) per ``g``);
+    None per ``u`` when none does."""
+    from . import grad as autograd_grad
+
+    linked = [(g, t) for g, (_, t) in zip(gs, pairs) if g is not None and g.requires_grad]
+    if not linked:
+        return [None] * len(us)
+    return autograd_grad(
+        [g for g, _ in linked],
+        us,
+        [t.to(g.dtype) for g, t in linked],
+        create_graph=True,
+        allow_unused=True,
+    )
+
+
 def _graph_tangents(outs: tuple, wrt: list, pairs: list, values: list) -> list:
     """The tangents of ``outs`` as tensors on their recorded graph: ``J·v`` by two reverse
     passes (``g(u) = Jᵀu`` is linear in a cotangent ``u`` that requires grad; the gradient
@@ -226,9 +251,7 @@ def _graph_tangents(outs: tuple, wrt: list, pairs: list, values: list) -> list:
     ties in amax -- the two would differ)."""
     from . import grad as autograd_grad
 
-    # u = ones, not zeros: g(u) is linear in u, but some backward rules compute it in a log
-    # domain (logcumsumexp), whose derivative in u is masked to 0 where u is 0
-    us = [Tensor._make(_xp(o).ones(o.shape, o.dtype), True, None, 0) for o in outs]
+    us = ones_cotangents(outs)
     with enable_grad():
         live = [(o, u) for o, u in zip(outs, us) if o.requires_grad]
         gs = (
@@ -243,18 +266,7 @@ def _graph_tangents(outs: tuple, wrt: list, pairs: list, values: list) -> list:
             if live
             else [None] * len(wrt)
         )
-        linked = [(g, t) for g, (_, t) in zip(gs, pairs) if g is not None and g.requires_grad]
-        found = (
-            autograd_grad(
-                [g for g, _ in linked],
-                us,
-                [t.to(g.dtype) for g, t in linked],
-                create_graph=True,
-                allow_unused=True,
-            )
-            if linked
-            else [None] * len(us)
-        )
+        found = tangents_from_cotangent_grads(gs, pairs, us)
     result = []
     for j, v, o in zip(found, values, outs):
         if v is None:

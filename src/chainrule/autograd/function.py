@@ -77,8 +77,9 @@ class Function:
     gives higher-order gradients for free. Optional ``jvp(ctx, *tangents)`` gives the
     forward-mode rule: it receives one tangent Tensor (None for a non-Tensor argument) per
     positional argument, may read ``ctx.primals`` (the inputs) and ``ctx.out`` (the output),
-    Tensors outside the graph, and returns the output tangent. A ``forward`` that stores its own ``ctx.primals``,
-    ``ctx.out`` or ``ctx.create_graph`` keeps them (PyTorch's ctx has no such attributes).
+    Tensors outside the graph, and returns the output tangent. A ``forward`` that stores
+    its own ``ctx.primals``, ``ctx.out`` or ``ctx.create_graph`` keeps them (PyTorch's ctx
+    has no such attributes).
 
     Class attributes:
         raw: forward receives raw arrays instead of Tensors (built-in ops).

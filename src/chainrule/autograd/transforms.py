@@ -24,7 +24,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from ..dtypes import is_floating
-from .forward_ad_jvp import hidden, jvp, shown
+from .forward_ad_jvp import hidden, jvp, ones_cotangents, shown, tangents_from_cotangent_grads
 from .grad_mode import enable_grad
 from .state import current
 from .tensor import Tensor
@@ -312,25 +312,10 @@ def _jvp_by_reverse_mode(f: Callable, pairs: list, has_aux: bool, hide: bool = F
         res = vjp(f, *primals, has_aux=has_aux)
     out, vjp_fn = res[0], res[1]
     outs = _as_tuple(out)
-    # u = ones, not zeros: g(u) is linear in u, but some backward rules compute it in a log
-    # domain (logcumsumexp), whose derivative in u is masked to 0 where u is 0
-    us = [Tensor._make(_xp(o).ones(o.shape, o.dtype), True, None, 0) for o in outs]
-    from . import grad as autograd_grad
-
+    us = ones_cotangents(outs)
     with enable_grad():  # recorded under no_grad too: the outer tangents ride on the ops
         gs = vjp_fn(*us)
-        linked = [(g, t) for g, (_, t) in zip(gs, pairs) if g.requires_grad]
-        found = (
-            autograd_grad(
-                [g for g, _ in linked],
-                us,
-                [t.to(g.dtype) for g, t in linked],
-                create_graph=True,
-                allow_unused=True,
-            )
-            if linked
-            else [None] * len(us)
-        )
+        found = tangents_from_cotangent_grads(gs, pairs, us)
     touts = [_zeros_if_none(j, o) for j, o in zip(found, outs)]
     outer = any(o.requires_grad for o in outs) or any(
         p.requires_grad or t.requires_grad for p, t in pairs

@@ -55,11 +55,66 @@ def lone_byte_mask(idx: Any) -> bool:
 
 def check_put_dtype(x: Tensor, idx: Any, value: Any) -> None:
     if isinstance(value, Tensor) and value.dtype != x.dtype and is_index_put(idx, value):
+        # PyTorch's IndexErrors for a mask that does not fit and for index arrays that do
+        # not broadcast come first
+        try:
+            check_mask_shape(x, idx)
+        except IndexError as err:
+            if "boolean index" in str(err) or "too many indices" in str(err):
+                raise
+        _check_index_broadcast(idx)
+        _check_empty_dims(x, idx)
         raise RuntimeError(
             f"setitem: Index put requires the source and destination dtypes match, got "
             f"{x.dtype} for the destination and {value.dtype} for the source (an index "
             "tensor writes through index_put_, which does not convert: use value.to(x.dtype))"
         )
+
+
+def _check_index_broadcast(idx: Any) -> None:
+    """The IndexError of index arrays (a mask and a bool standing for their nonzero count)
+    whose shapes do not broadcast together."""
+    shapes = []
+    for p in idx if type(idx) is tuple else (idx,):
+        if isinstance(p, (bool, np.bool_)):
+            shapes.append((int(p),))
+        elif isinstance(p, (Tensor, np.ndarray, list)):
+            a = p._data if isinstance(p, Tensor) else np.asarray(p)
+            if a.dtype == np.bool_:
+                shapes.append((int(np.count_nonzero(a)),))
+            elif a.dtype.kind in "iu":
+                shapes.append(a.shape)
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = ", ".join(str(list(s)) for s in shapes)
+        raise IndexError(
+            f"shape mismatch: indexing tensors could not be broadcast together with shapes {listed}"
+        ) from None
+
+
+def _check_empty_dims(x: Tensor, idx: Any) -> None:
+    """The IndexError of an index array with positions into a dim of size 0."""
+    if 0 not in x.shape:
+        return
+    parts = convert_index(idx)
+    parts = parts if type(parts) is tuple else (parts,)
+
+    def takes(p: Any) -> int:
+        if p is None or p is Ellipsis or isinstance(p, (bool, np.bool_)):
+            return 0
+        return p.ndim if isinstance(p, np.ndarray) and p.dtype == np.bool_ else 1
+
+    spare = x.ndim - sum(takes(p) for p in parts)
+    d = 0
+    for p in parts:
+        if p is Ellipsis:
+            d, spare = d + max(spare, 0), 0  # (a later ... stands for no dim)
+            continue
+        array = isinstance(p, np.ndarray) and p.dtype.kind in "iu"
+        if array and p.size and d < x.ndim and x.shape[d] == 0:
+            raise IndexError(f"index is out of bounds for dimension {d} with size 0")
+        d += takes(p)
 
 
 def is_index_put(idx: Any, value: Tensor) -> bool:

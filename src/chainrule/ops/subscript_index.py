@@ -26,6 +26,7 @@ __all__ = [
     "dims_taken",
     "index_tensors",
     "join_index",
+    "shape_without_bounds",
     "split_index",
     "split_int_and_array",
     "view_index",
@@ -80,11 +81,21 @@ def convert_index(idx: Any) -> Any:
     ``h[:, finished, :] = 0`` with no finished rows is a no-op, not an IndexError. A list
     of indices (``x[[0, [1, 2]]]``) is a tuple, as PyTorch reads it (:func:`_sequence_as_tuple`)."""
     if isinstance(idx, tuple):
+        _check_slices(idx)
         return tuple(_convert_item(i) for i in idx)
     if type(idx) is list and _sequence_as_tuple(idx):
         warn_at_caller(_SEQUENCE_WARNING)
+        _check_slices(idx)
         return tuple(_convert_item(i) for i in idx)
     return _convert_item(idx)
+
+
+def _check_slices(items: Any) -> None:
+    """The slices' step errors first (PyTorch applies the slices before it reads the index
+    tensors: ``x[float_tensor, ::0]`` is the slice's ValueError)."""
+    for i in items:
+        if isinstance(i, slice):
+            _convert_item(i)
 
 
 def _convert_item(idx: Any) -> Any:
@@ -323,3 +334,18 @@ def index_tensors(idx: Any) -> tuple:
 
 ARRAY = _IndexArray()
 """The placeholder of an index array in :func:`split_index`'s template."""
+
+
+def shape_without_bounds(data: Any, idx: Any) -> tuple | None:
+    """The shape of ``data[idx]`` (a converted index) with each integer index array's
+    positions taken as 0: the shape PyTorch checks a written value against before it
+    checks those positions. None if it has no such array or still fails."""
+    parts = idx if type(idx) is tuple else (idx,)
+    arrays = [isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts]
+    if not any(arrays):
+        return None
+    zeroed = tuple(np.zeros_like(p) if a else p for p, a in zip(parts, arrays))
+    try:
+        return data[view_index(zeroed if type(idx) is tuple else zeroed[0])].shape
+    except IndexError:
+        return None

@@ -14,9 +14,12 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..creation import tensor
+from ..dtypes import get_default_dtype
 from ..nn.layers.normalization import _BatchNorm
 from ..nn.module import Module
 from .optimizer import Optimizer
@@ -92,7 +95,7 @@ def get_swa_multi_avg_fn() -> Callable:
     """
 
     def swa_update(averaged: list, current: list, num_averaged: Any) -> None:
-        n = float(num_averaged.item() if isinstance(num_averaged, Tensor) else num_averaged)
+        weight = _swa_weight(num_averaged)
         with no_grad():
             for a, c in zip(averaged, current):
                 if a.dtype.kind not in "fcV":  # V: bfloat16
@@ -101,9 +104,21 @@ def get_swa_multi_avg_fn() -> Callable:
                         f"(dtype {a.dtype}) by division; use avg_fn="
                         "get_swa_avg_fn() or use_buffers=False"
                     )
-                _lerp_(a, c, 1 / (n + 1))
+                _lerp_(a, c, weight)
 
     return swa_update
+
+
+def _swa_weight(num_averaged: Any) -> float:
+    """``1 / (num_averaged + 1)`` as PyTorch computes it: a Python number exactly; a tensor
+    in its own floating dtype, an integer one (``AveragedModel``'s ``n_averaged``) in the
+    default dtype, so float32's 1/3 (0.33333334) by default, in float64 parameters too."""
+    if not isinstance(num_averaged, Tensor):
+        return 1 / (num_averaged + 1)
+    dt = num_averaged.dtype
+    dt = dt if dt.kind in "fV" else get_default_dtype()
+    one = np.asarray(1, dtype=dt)
+    return float(one / (np.asarray(num_averaged.item(), dtype=dt) + one))
 
 
 class AveragedModel(Module):
@@ -244,13 +259,15 @@ class SWALR(LRScheduler):
             or anneal_epochs < 0
         ):
             raise ValueError(f"anneal_epochs must be equal or greater than 0, got {anneal_epochs}")
-        self.anneal_strategy = anneal_strategy
+        # (``_anneal_strategy``: the state-dict key PyTorch saves, so checkpoints load both
+        # ways)
+        self._anneal_strategy = anneal_strategy
         self.anneal_epochs = anneal_epochs
         super().__init__(optimizer, last_epoch)
 
     def anneal_func(self, t: float) -> float:
         """The fraction of the way to ``swa_lr`` at progress ``t`` in [0, 1]."""
-        return (1 - math.cos(math.pi * t)) / 2 if self.anneal_strategy == "cos" else t
+        return (1 - math.cos(math.pi * t)) / 2 if self._anneal_strategy == "cos" else t
 
     @staticmethod
     def _get_initial_lr(lr: float, swa_lr: float, alpha: float) -> float:
