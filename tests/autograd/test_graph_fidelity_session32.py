@@ -10,11 +10,13 @@ norms (``x.norm(p=3)`` as LinalgVectorNormBackward0, linalg.vector_norm's ``_sav
 cumprod / cumsum with ``dtype=`` (one node, the cast inside), and the names and fields found
 by a sweep of activations, reductions, linalg and fft ops.
 
-Known differences left (structural: chainrule composes these from other nodes): index_copy
-(index_ops.py routes it through Scatter), conv3d / conv_transpose3d (2-d slices), norms
-with p = 1 / inf (abs, then sum / amax), hardswish, rrelu, soft-margin and multi-margin
-losses, cross entropy (one fused node), matrix_exp, einsum / bilinear (one node here),
-F.linear (no TBackward0 node), take, pixel_shuffle, polar, scatter_reduce, index_fill.
+index_copy is IndexCopyBackward0 (dim, index, source, source_dim).
+
+Known differences left (structural: chainrule composes these from other nodes): conv3d /
+conv_transpose3d (2-d slices), norms with p = 1 / inf (abs, then sum / amax), hardswish,
+rrelu, soft-margin and multi-margin losses, cross entropy (one fused node), matrix_exp,
+einsum / bilinear (one node here), F.linear (no TBackward0 node), take, pixel_shuffle,
+polar, scatter_reduce, index_fill.
 """
 
 from __future__ import annotations
@@ -86,6 +88,9 @@ CASES = {
     "scatter_value_pos": lambda L, v: v["x"].scatter(1, v["idx"], 2.0),
     "scatter_src": lambda L, v: v["x"].scatter(-1, v["idx"], v["s"]),
     "scatter_add": lambda L, v: v["x"].scatter_add(0, v["idx"], v["s"]),
+    # index_copy: IndexCopyBackward0 (dim as given, the 1-d index, the source)
+    "index_copy_neg_dim": lambda L, v: v["x"].index_copy(-1, L.tensor([5, 0]), v["s"][:, :2]),
+    "index_copy_dim0": lambda L, v: v["x"].index_copy(0, L.tensor([3, 1]), v["x"][:2] * 2),
     # convolutions: one ConvolutionBackward0 (input, weight, bias)
     "conv1d_bias": lambda L, v: _F(L).conv1d(v["x3"], v["w1"], v["b4"], stride=2, padding=1),
     "conv1d_nobias": lambda L, v: _F(L).conv1d(v["x3"], v["w1"], dilation=2),
@@ -237,6 +242,7 @@ GRAD_CASES = [
     "split_sizes_neg_dim",
     "unbind_neg_dim",
     "scatter_value_neg_dim",
+    "index_copy_neg_dim",
 ]
 
 

@@ -186,7 +186,6 @@ KNOWN_DIFFERENCES: dict = {
     "cummax": _w2("in0"),
     "cummin": _w2("in0"),
     # ---- wave 2 indexing/shapes/linalg ops (composed of existing primitives)
-    "index_copy": _w2("in1"),
     "take": _w2("in0"),
     "scatter_reduce_sum": _w2("out0", "in0", "in1"),
     "scatter_reduce_sum_noself": _w2("out0", "in0", "in1"),

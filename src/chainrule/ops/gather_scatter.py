@@ -15,7 +15,13 @@ import numpy as np
 
 from .._user_warnings import warn_once
 from ..autograd.function import Function
-from ..autograd.saved_fields import given, given_dim, input_tensor, tensor_field  # _saved_*
+from ..autograd.saved_fields import (  # grad_fn._saved_*
+    given,
+    given_dim,
+    given_value,
+    input_tensor,
+    tensor_field,
+)
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import as_tensor, norm_dim
@@ -150,7 +156,7 @@ class Scatter(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (index,) = ctx.saved_tensors
+        index = ctx.saved_tensors[0]
         xp = get_array_module(grad._data)
         keep = xp.ones(grad.shape, dtype=bool)
         keep[_full_index(index._data, ctx.dim)] = False
@@ -167,6 +173,26 @@ class Scatter(Function):
         if ts is None:
             ts = 0.0
         return _scattered(tx, ctx.dim, ctx.primals[2], ts)
+
+
+class IndexCopy(Scatter):
+    """``index_copy``'s node: :class:`Scatter`'s rule (the index expanded along ``dim``)
+    under PyTorch's ``IndexCopyBackward0`` name and fields (the 1-d index and the source's
+    rank as :func:`given` kept them)."""
+
+    node_name = ("IndexCopyBackward0", (0, 3))  # lists self and source, as PyTorch's
+    saved_fields = {
+        "dim": lambda n: given_dim(n, default=n.dim),
+        "index": lambda n: given_value(n, "index"),
+        "source": tensor_field(lambda n: input_tensor(n, 3)),
+        "source_dim": lambda n: given_value(n, "source_dim"),
+    }
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim, ctx.by_value = dim, False
+        ctx.save_for_backward(index, src)  # the source too, as PyTorch's node (no copy)
+        return _scattered(x, dim, index, src)
 
 
 def _gathered(x, dim, index):

@@ -25,7 +25,7 @@ from ..scalar_range import fit_scalar
 from ._util import as_tensor, constant, norm_dim
 from .binary import where
 from .binding import tensor_method
-from .gather_scatter import IndexOutOfBounds, Scatter
+from .gather_scatter import IndexCopy, IndexOutOfBounds
 from .index_selection import IndexAddFn
 from .indexing import refuse_grad_into_integer
 from .masked_scatter import MaskedScatter, check_mask_dtype
@@ -164,7 +164,9 @@ def index_copy(input: Tensor, dim: int, index: Any, source: Any) -> Tensor:
         )
     x1 = _as_1d(input)
     s1 = src.reshape(-1) if x1.ndim == 1 else src
-    out = Scatter.apply(x1, d, _along(idx, d, s1.shape), s1)
+    out = IndexCopy.apply(x1, d, _along(idx, d, s1.shape), s1)
+    index_shown = index if isinstance(index, Tensor) else Tensor._new(idx)
+    given(out, dim=dim, index=index_shown, source_dim=src.ndim)  # grad_fn._saved_*
     return out.reshape(()) if input.ndim == 0 else out
 
 
