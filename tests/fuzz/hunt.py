@@ -20,16 +20,8 @@ import torch
 
 import chainrule as cr
 
-from .programs import (
-    KINDS,
-    Program,
-    Step,
-    assert_same,
-    assert_same_forward,
-    forward_checked,
-    run,
-    run_forward,
-)
+from .forward import assert_same_forward, forward_checked, run_forward
+from .programs import KINDS, Program, Step, assert_same, run
 
 _DTYPES = ["float64", "float32", "int64", "bool"]
 

@@ -7,13 +7,14 @@ a slot in place. :func:`run` interprets a program with one library module (``tor
 ``chainrule``: chainrule mirrors torch's API, so one interpreter serves both) and returns a
 :class:`Trace` of everything observable: every step's value or error, the final values,
 ``requires_grad``/``is_leaf`` of every slot, the gradients of a weighted sum of the slots
-and, on request, a double backward. Two traces are compared by :func:`assert_same`.
+and, on request, a double backward. Two traces are compared by :func:`assert_same`
+(:mod:`tests.fuzz.traces`); forward mode is :mod:`tests.fuzz.forward`'s.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,13 +28,15 @@ from .extra_steps import (
     extra_inplace,
     extra_step,
     extra_view,
-    no_forward_rule,
     no_nan,
 )
+from .linalg_steps import LINALG, linalg_step
+from .math_steps import MATH, math_step
 from .more_steps import MORE, MORE_INPLACE, more_inplace, more_step
 from .nn_steps import NN, NN_INPLACE, nn_inplace, nn_step
+from .traces import Trace, _Err, assert_same
 
-__all__ = ["Step", "Program", "Trace", "run", "run_forward", "assert_same", "KINDS"]
+__all__ = ["Step", "Program", "Trace", "run", "assert_same", "KINDS"]
 
 UNARY = ("exp", "tanh", "sigmoid", "sin", "abs", "relu", "square", "sqrt1", "log1")
 BINARY = ("add", "sub", "mul", "div", "maximum", "where", "rsub_scalar", "mul_scalar")
@@ -47,7 +50,9 @@ INPLACE = (
     *NN_INPLACE,
 )  # fmt: skip
 OTHER = ("matmul", "cat", "stack", "detach", "clone", "retain_grad", "to32")
+_STEPS = {MORE: more_step, EXTRA: extra_step, NN: nn_step, LINALG: linalg_step, MATH: math_step}
 KINDS = UNARY + BINARY + REDUCE + VIEWS + INPLACE + OTHER + MORE + EXTRA + EXTRA_VIEWS + NN
+KINDS += LINALG + MATH
 
 
 @dataclass(frozen=True)
@@ -75,30 +80,6 @@ class Program:
     double: bool = False
 
 
-@dataclass
-class Trace:
-    """What one run of a program showed."""
-
-    events: list = field(default_factory=list)  # (step index, kind, value | error)
-    final: list = field(default_factory=list)
-    flags: list = field(default_factory=list)
-    grads: list = field(default_factory=list)
-    backward_error: Any = None
-    skipped: set = field(default_factory=set)  # steps left out (decided on the torch run)
-    double: bool = False  # grads: the first-order ones, then the second-order ones
-
-
-class _Err:
-    """An exception seen while running (compared by presence; the type is reported)."""
-
-    def __init__(self, exc: BaseException):
-        self.type = type(exc).__name__
-        self.msg = str(exc).splitlines()[0][:200] if str(exc) else ""
-
-    def __repr__(self) -> str:
-        return f"<{self.type}: {self.msg}>"
-
-
 def _np(t: Any) -> np.ndarray:
     if isinstance(t, cr.Tensor):
         # not .numpy(): it marks the memory as shared with the user, which stops chainrule's
@@ -106,7 +87,9 @@ def _np(t: Any) -> np.ndarray:
         # test_found_cases.py), so observing would change what the program does
         return np.array(t._data, copy=True)
     try:
-        return np.array(t.detach().numpy(), copy=True)
+        # resolved: the imag of torch's lazily conjugated tensor has its negative bit set,
+        # which numpy() refuses (RuntimeError, mistaken for a ZeroTensor below)
+        return np.array(t.detach().resolve_conj().resolve_neg().numpy(), copy=True)
     except RuntimeError:  # torch's ZeroTensor (a gradient known to be zero) has no array
         return np.zeros(tuple(t.shape), str(t.dtype).split(".")[-1])
 
@@ -367,7 +350,7 @@ def run(lib: Any, prog: Program, skip: set | None = None) -> Trace:
     """Interpret ``prog`` with ``lib`` (torch or chainrule) and record what it shows.
     ``skip``: the steps to leave out, as the torch run decided (``Trace.skipped``); None
     decides here."""
-    tr = Trace(double=prog.double)
+    tr = Trace(double=prog.double, half=any(st.kind == "half" for st in prog.steps))
     rng = np.random.default_rng(prog.seed)
     slots = [_leaf(lib, spec, rng) for spec in prog.leaves]
     leaves = list(slots)
@@ -423,9 +406,13 @@ def _execute(lib: Any, prog: Program, slots: list, tr: Trace, skip: set | None, 
                 out = _view(st.kind, x, st.ints)
             elif st.kind in EXTRA_VIEWS:
                 out = extra_view(lib, st.kind, x, st.ints)
-            elif st.kind in MORE or st.kind in EXTRA or st.kind in NN:
-                step = more_step if st.kind in MORE else extra_step if st.kind in EXTRA else nn_step
+            elif any(st.kind in table for table in _STEPS):
+                step = _STEPS[next(k for k in _STEPS if st.kind in k)]
                 third = _pick(slots, st.ints[2])
+                if st.kind == "pool" and x.is_complex():
+                    # torch has no complex pooling kernels, chainrule's pooling computes them
+                    # (reported; its files are another helper's): not fuzzed yet
+                    x = x.real
                 out = step(lib, st.kind, x, _pick(slots, st.ints[1]), third, st.ints, st.val)
             elif st.kind in INPLACE:
                 if st.kind in NN_INPLACE:
@@ -457,101 +444,6 @@ def _execute(lib: Any, prog: Program, slots: list, tr: Trace, skip: set | None, 
         slots.append(out)
         tr.events.append((k, st.kind, observe(out)))
     return retained
-
-
-def forward_checked(prog: Program) -> bool:
-    """Whether ``prog`` gets a forward-mode check: no in-place steps, a differentiable leaf."""
-    return not any(st.kind in INPLACE for st in prog.steps) and any(
-        len(spec) < 4 or spec[3] in ("float64", "float32") for spec in prog.leaves
-    )
-
-
-def run_forward(lib: Any, prog: Program) -> Trace:
-    """Forward-mode AD over ``prog`` (no in-place steps): every floating leaf gets a random
-    tangent; with an even seed through ``autograd.forward_ad`` (every step's value and
-    tangent recorded), with an odd one through ``func.jvp`` (the values and tangents of the
-    floating slots at the end; the steps only by whether they raise)."""
-    tr = Trace()
-    rng = np.random.default_rng(prog.seed)
-    leaves = [_leaf(lib, spec, rng) for spec in prog.leaves]
-    trng = np.random.default_rng(prog.seed + 1)
-    tangents = [
-        lib.tensor(trng.standard_normal(tuple(x.shape)), dtype=x.dtype)
-        if x.is_floating_point()
-        else None
-        for x in leaves
-    ]
-    skip = {
-        k
-        for k, st in enumerate(prog.steps)
-        if st.kind == "retain_grad" or no_forward_rule(st.kind, st.ints)
-    }
-    if prog.seed % 2 == 0:
-        fwad = lib.autograd.forward_ad
-
-        def observe(t: Any) -> Any:
-            primal, tangent = fwad.unpack_dual(t)
-            return (_np(primal), None if tangent is None else _np(tangent))
-
-        with fwad.dual_level():
-            slots = [x if t is None else fwad.make_dual(x, t) for x, t in zip(leaves, tangents)]
-            _execute(lib, prog, slots, tr, skip, observe)
-            tr.final = [observe(s) for s in slots]
-        return tr
-    diff = [i for i, t in enumerate(tangents) if t is not None]
-
-    def f(*primals: Any) -> tuple:
-        slots = list(leaves)
-        for i, p in zip(diff, primals):
-            slots[i] = p
-        _execute(lib, prog, slots, tr, skip, lambda t: None)
-        return tuple(s for s in slots if s.is_floating_point())
-
-    try:
-        out, tan = lib.func.jvp(f, tuple(leaves[i] for i in diff), tuple(tangents[i] for i in diff))
-        # the tangents in the primal's dtype: torch.func.jvp gives x * 2.0 of a float32 x a
-        # float64 tangent (a torch bug; forward_ad gives float32)
-        tr.final = [(_np(o), _np(t).astype(_np(o).dtype)) for o, t in zip(out, tan)]
-    except Exception as exc:  # noqa: BLE001
-        tr.backward_error = _Err(exc)
-    return tr
-
-
-def assert_same_forward(t: Trace, c: Trace) -> list[str]:
-    """Assert that chainrule's forward-mode trace ``c`` matches torch's ``t``."""
-    notes = []
-    loose = any(
-        isinstance(v, tuple) and v[0].dtype == np.float32
-        for v in [e[2] for e in t.events] + t.final
-    )
-    for (k, kind, a), (_, _, b) in zip(t.events, c.events):
-        if isinstance(a, _Err) and not isinstance(b, _Err):
-            # torch has no forward rule for some ops; chainrule doing more is fine
-            notes.append(f"forward step {k} ({kind}): torch {a!r}, chainrule runs")
-            return notes
-        _forward_close(a, b, f"forward step {k} ({kind})", loose)
-    if t.backward_error is not None and c.backward_error is None:
-        notes.append(f"forward: torch {t.backward_error!r}, chainrule runs")
-        return notes
-    _close(t.backward_error, c.backward_error, "jvp")
-    assert len(t.final) == len(c.final), "number of slots differs"
-    for i, (a, b) in enumerate(zip(t.final, c.final)):
-        _forward_close(a, b, f"forward: slot {i}", loose)
-    return notes
-
-
-def _forward_close(a: Any, b: Any, where: str, loose: bool) -> None:
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        _close(a[0], b[0], where + " value", 1e-4 if loose else False)
-        ta = a[1]
-        if ta is not None and b[1] is not None and ta.dtype != a[0].dtype == b[1].dtype:
-            # torch's tangent in another dtype than its primal: x.prod(dtype=torch.float32) of
-            # a float64 x has a float64 tangent (a torch bug; its other ops with dtype=, and
-            # chainrule, give the primal's dtype), compared in the primal's dtype
-            ta = ta.astype(a[0].dtype)
-        _close(ta, b[1], where + " tangent", 1e-4 if loose else 1e-7)
-        return
-    _close(a, b, where)
 
 
 def _overlaps_itself(x: Any, st: Step) -> bool:
@@ -606,70 +498,3 @@ def _gradients(lib: Any, prog: Program, terms: list, leaves: list, retained: lis
     tr.grads += [
         np.zeros(tuple(x.shape), _np(x).dtype) if x.grad is None else _np(x.grad) for x in wanted
     ]
-
-
-def _close(a: Any, b: Any, where: str, loose: bool | float = False) -> None:
-    if isinstance(a, _Err) or isinstance(b, _Err):
-        assert isinstance(a, _Err) and isinstance(b, _Err), f"{where}: torch {a!r} vs cr {b!r}"
-        return
-    if a is None or b is None:
-        assert a is None and b is None, f"{where}: torch {type(a)} vs chainrule {type(b)}"
-        return
-    if isinstance(a, tuple):
-        _close(a[0], b[0], where, loose)
-        assert a[1] == b[1], f"{where}: requires_grad torch {a[1]} vs chainrule {b[1]}"
-        return
-    assert a.shape == b.shape, f"{where}: shape torch {a.shape} vs chainrule {b.shape}"
-    assert a.dtype == b.dtype, f"{where}: dtype torch {a.dtype} vs chainrule {b.dtype}"
-    if a.dtype.kind not in "fc":  # integers and bools: exactly
-        np.testing.assert_array_equal(b, a, err_msg=where)
-        return
-    tol = loose if isinstance(loose, float) else 1e-5 if loose or a.dtype == np.float32 else 1e-9
-    np.testing.assert_allclose(b, a, rtol=tol, atol=tol, equal_nan=True, err_msg=where)
-
-
-_TORCH_BACKWARD_BUGS = (
-    "modified by an inplace operation",
-    # addcmul(float, int, int): the int operands' gradient formula is cast into Long
-    "can't be cast to the desired output type",
-    # pow(float, bool exponent): the formula computes exponent - 1 on the bool tensor
-    "with a bool tensor is not supported",
-)
-
-
-def assert_same(t: Trace, c: Trace) -> list[str]:
-    """Assert that the chainrule trace ``c`` matches the torch trace ``t``; return notes on
-    errors both raised with different exception types."""
-    notes = []
-    loose = any(f[2] == "float32" for f in t.flags)  # float32 steps round the float64 ones
-    for (k, kind, a), (_, _, b) in zip(t.events, c.events):
-        _close(a, b, f"step {k} ({kind})", loose)
-        if isinstance(a, _Err) and a.type != b.type:
-            notes.append(f"step {k} ({kind}): torch {a!r} vs chainrule {b!r}")
-    assert len(t.final) == len(c.final), "number of slots differs"
-    for i, (a, b) in enumerate(zip(t.final, c.final)):
-        _close(a, b, f"final value of slot {i}", loose)
-    assert t.flags == c.flags, f"(requires_grad, is_leaf, dtype): torch {t.flags} vs {c.flags}"
-    te, ce = t.backward_error, c.backward_error
-    if te is not None and ce is None and any(m in te.msg for m in _TORCH_BACKWARD_BUGS):
-        # PyTorch saved a tensor that chainrule's rule does not read (the accepted kind of
-        # difference of tests/ops/known_inplace_differences.py, TORCH_RAISES), or its
-        # backward formula fails on an integer or bool operand that needs no gradient
-        notes.append(f"backward: torch raises {te!r}, chainrule runs")
-        return notes
-    if ce is not None and te is None and "not implemented in chainrule" in ce.msg:
-        notes.append(f"backward: chainrule's documented limitation {ce!r}")
-        return notes
-    if te is not None or ce is not None:
-        _close(t.backward_error, c.backward_error, "backward")
-        if t.backward_error.type != c.backward_error.type:
-            notes.append(f"backward: torch {t.backward_error!r} vs cr {c.backward_error!r}")
-        return notes
-    assert len(t.grads) == len(c.grads)
-    for i, (a, b) in enumerate(zip(t.grads, c.grads)):
-        # float32 gradients of gradients cancel: both libraries are off by ~1e-5 there; so
-        # do float64 ones, by less: a second derivative that is exactly 0 (batch_norm's of a
-        # per-channel shift of its input) comes out as rounding residues of ~1e-9 in each
-        second = t.double and i >= len(t.grads) // 2
-        _close(a, b, f"gradient {i}", (5e-3 if loose else 1e-8) if second else loose)
-    return notes

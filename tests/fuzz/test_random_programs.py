@@ -4,8 +4,10 @@ Each example is a random program of 3-8 steps (:mod:`tests.fuzz.programs`) over 
 float64 tensors: elementwise ops, broadcasting binary ops, reductions, views of views,
 in-place ops on non-leaves and on views, ``detach``/``clone``/``retain_grad``, matmul,
 cat/stack, and the indexing, masking, scan, softmax, clamp and rearranging steps of
-:mod:`tests.fuzz.more_steps`. Every intermediate value, every error, the final values, and
-the gradients (or a double backward) must agree with torch.
+:mod:`tests.fuzz.more_steps` (and the steps of ``extra_steps``, ``nn_steps``,
+``linalg_steps``: linalg, fft and complex, ``math_steps``: special functions, NaN
+reductions, searching, float16 and small integer dtypes). Every intermediate value, every
+error, the final values, and the gradients (or a double backward) must agree with torch.
 
 The committed default is small and fast. To hunt for bugs, run many examples::
 
@@ -24,16 +26,8 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 
-from .programs import (
-    KINDS,
-    Program,
-    Step,
-    assert_same,
-    assert_same_forward,
-    forward_checked,
-    run,
-    run_forward,
-)
+from .forward import assert_same_forward, forward_checked, run_forward
+from .programs import KINDS, Program, Step, assert_same, run
 
 __all__ = ["programs"]
 

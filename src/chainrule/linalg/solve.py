@@ -343,7 +343,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     PyTorch); a negative power needs the inverse, hence a floating input."""
     if (
         isinstance(A, Tensor)
-        and A.dtype.kind in "iu"
+        and A.dtype.kind in "iub"
         and isinstance(n, (int, np.integer))
         and n >= 0
         and A.ndim >= 2
@@ -364,6 +364,10 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
         return eye
     if n < 0:
         a, n = inv(a), -n
+    if n >= 2 and a._data.dtype == np.bool_:  # powers 0 and 1 need no product (PyTorch)
+        raise NotImplementedError(
+            "linalg.matrix_power: \"addmm_impl_cpu_\" not implemented for 'Bool'"
+        )
     result = None
     base = a
     while n:

@@ -77,7 +77,8 @@ def solve_triangular(
     """
     op = "linalg.solve_triangular"
     a = check_square(A, op, complex_ok=True)
-    b = tensor_arg(B, op, complex_ok=True)
+    b = B if isinstance(B, Tensor) and B.dtype.kind in "iub" else tensor_arg(B, op, True)
+    # an integer or bool B is solved in A's dtype (below), as PyTorch's
     if b.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor B must have at least 2 dimensions.")
     n = a.shape[-1]

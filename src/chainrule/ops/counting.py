@@ -129,6 +129,7 @@ def unique_consecutive(
         RuntimeError: ``dim`` given while another dimension has size 0 (no slices to compare).
     """
     x = as_tensor(input)
+    refuse_complex_order("unique_consecutive", x, error=NotImplementedError)  # as PyTorch
     xp = get_array_module(x._data)
     if dim is None:
         data = x._data.reshape(-1)

@@ -198,7 +198,28 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
     if AUTOCAST[0] and _contracts_across(ins, out):  # PyTorch's einsum runs bmm there
         ts = list(autocast_lower_precision(*ts))
     _check_operands(ins, ts)
+    if ts and ts[0]._data.dtype.kind == "b":
+        ts = _bool_operands(ins, out, ts)
     return Einsum.apply(*ts, ins=tuple(ins), out=out)
+
+
+def _bool_operands(ins: list, out: str, ts: list) -> list:
+    """Bool operands as PyTorch's einsum treats them: a subscript summed within one operand
+    is a ``sum`` (bool -> int64: the result is int64, a count); a subscript summed across
+    operands is a ``bmm``, which has no bool kernel (NotImplementedError) unless every
+    operand it joins was summed to int64 first. Without sums the result stays bool."""
+    owners: dict = {}
+    for k, sub in enumerate(ins):
+        for c in set(sub):
+            if c not in out:
+                owners.setdefault(c, set()).add(k)
+    if not owners:
+        return ts
+    summed = {k for ks in owners.values() if len(ks) == 1 for k in ks}
+    for ks in owners.values():
+        if len(ks) > 1 and not ks <= summed:
+            raise NotImplementedError("einsum: \"bmm\" not implemented for 'Bool' (as PyTorch)")
+    return [t_.long() for t_ in ts]
 
 
 def _promote_products(ins: list, out: str, ts: list) -> list:

@@ -11,6 +11,8 @@ backward and forward mode follow from the same lines:
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._kernels import dispatch as _fast
 from ..autograd.function import Function
 from ..backend import get_array_module
@@ -27,7 +29,12 @@ class TanhGrad(BinaryElementwise):
     @staticmethod
     def f(g, y):
         out = _fast.tanh_grad(g, y)  # compiled one-pass kernel (chainrule._kernels)
-        return out if out is not None else g * (1 - y * y)
+        if out is not None:
+            return out
+        if g.dtype == np.float16 == y.dtype:  # in float32, rounded once, as PyTorch
+            g32, y32 = g.astype(np.float32), y.astype(np.float32)
+            return (g32 * (1 - y32 * y32)).astype(np.float16)
+        return g * (1 - y * y)
 
     @staticmethod
     def derivative_a(ctx, g, y, out):
@@ -49,7 +56,11 @@ class SigmoidGrad(BinaryElementwise):
     @staticmethod
     def f(g, y):
         out = _fast.sigmoid_grad(g, y)  # compiled one-pass kernel (chainrule._kernels)
-        return out if out is not None else g * (y * (1 - y))
+        if out is not None:
+            return out
+        if g.dtype == np.float16 == y.dtype:  # PyTorch's float16 order: (g (1 - y)) y
+            return g * (1 - y) * y
+        return g * (y * (1 - y))
 
     @staticmethod
     def derivative_a(ctx, g, y, out):

@@ -341,8 +341,17 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
             )
         da, db = list(range(a.ndim - k, a.ndim)), list(range(k))
     else:
+        if isinstance(dims, (list, tuple)):
+            # PyTorch takes a pair of dim lists (or a 2-d tensor), never a pair of ints or
+            # of tensors: tensordot(a, b, (1, 0)) is its TypeError, not ([1], [0])
+            for name, d in zip(("dims_self", "dims_other"), dims):
+                if isinstance(d, (int, Tensor)):
+                    raise TypeError(
+                        f"tensordot(): argument '{name}' must be tuple of ints, "
+                        f"not {type(d).__name__}"
+                    )
         try:
-            da, db = ([int(i) for i in ([d] if isinstance(d, int) else d)] for d in dims)
+            da, db = ([int(i) for i in d] for d in dims)
         except (TypeError, ValueError):
             raise TypeError(
                 f"tensordot: dims must be an int or a pair of dim lists, got {dims!r}"
@@ -356,6 +365,12 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     if len(set(da)) != len(da) or len(set(db)) != len(db):
         raise ShapeError(f"tensordot: a dim is listed twice in dims ({da}, {db})")
     for i, j in zip(da, db):
+        # a size-1 dim contracted with a longer one: PyTorch sums the longer one first (a
+        # broadcast, as a[..., 0, ...] * b.sum(j)), it does not refuse
+        if a.shape[i] == 1 and b.shape[j] != 1:
+            b = b.sum(j, keepdim=True)
+        elif b.shape[j] == 1 and a.shape[i] != 1:
+            a = a.sum(i, keepdim=True)
         if a.shape[i] != b.shape[j]:
             raise ShapeError(
                 f"tensordot: contracted dimension {i} of a (size {a.shape[i]}) "
@@ -392,6 +407,8 @@ def trace(input: Tensor) -> Tensor:  # noqa: A002
     (x,) = autocast_float32(as_tensor(input))
     if x.ndim != 2:
         raise ShapeError(f"trace: expected a 2-d tensor (matrix), got shape {tuple(x.shape)}")
+    if x._data.dtype == np.bool_:
+        raise NotImplementedError("trace: \"trace\" not implemented for 'Bool' (as PyTorch)")
     return Trace.apply(x)
 
 

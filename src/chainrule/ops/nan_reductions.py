@@ -23,6 +23,12 @@ from .reduction import sum as _sum
 __all__ = ["nanmean", "nansum"]
 
 
+def _no_complex(op: str, x: Tensor) -> None:
+    """PyTorch's CPU nansum (and nanmean, a nansum inside) refuses complex input."""
+    if x._data.dtype.kind == "c":
+        raise RuntimeError(f"{op}: nansum on CPU does not support complex inputs (as PyTorch)")
+
+
 def _zero_nans(x: Tensor) -> tuple[Tensor, Tensor]:
     """``x`` with NaN entries replaced by a constant 0, and the NaN mask (a bool tensor)."""
     nan = isnan(x)
@@ -40,6 +46,7 @@ def nansum(
     """Sum over ``dim`` (all elements by default) treating NaN as 0; integer and bool inputs
     sum as ``sum`` does (in int64)."""
     x = as_tensor(input)
+    _no_complex("nansum", x)
     try:
         if x.dtype.kind in "fcV":  # V: bfloat16
             x, _ = _zero_nans(x)
@@ -63,6 +70,7 @@ def nanmean(
         RuntimeError: an integer or bool input (PyTorch has no integer nanmean).
     """
     x = as_tensor(input)
+    _no_complex("nanmean", x)  # a nansum inside, as PyTorch's
     if not (is_floating(x.dtype) or x.dtype.kind == "c"):  # before ``dtype``, as PyTorch
         raise DtypeError(
             f"nanmean(): expected input to have floating point or complex dtype but got "

@@ -185,6 +185,8 @@ def nll_loss(
     _index_target_dtype(op, target, "integer class indices")
     _class_target(op, input, target)
     no_integer_kernel(op, input)
+    if input._data.dtype.kind == "c":  # PyTorch: no complex kernel ("nll_loss_out_frame")
+        raise NotImplementedError(f"{op}: not implemented for complex input ({input.dtype})")
     c = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if weight is not None and weight.shape != (c,):
         raise ShapeError(f"{op}: weight must have shape ({c},), got {tuple(weight.shape)}")

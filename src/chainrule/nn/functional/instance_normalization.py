@@ -13,7 +13,13 @@ from ...backend import get_array_module
 from ...ops._util import no_integer_kernel
 from ...ops.batch_norm_eval import BatchNormStatsFn
 from ...ops.normalization import BatchNormFn, BatchStats
-from .normalization import _empty_result, _input_dtype, _is_half, _same_param_dtype
+from .normalization import (
+    _empty_result,
+    _input_dtype,
+    _is_half,
+    _no_complex,
+    _same_param_dtype,
+)
 
 __all__ = ["instance_norm"]
 
@@ -42,6 +48,7 @@ def instance_norm(
     if input.ndim < 3:
         raise ValueError(f"instance_norm: expected (N, C, *spatial), got {tuple(input.shape)}")
     no_integer_kernel("instance_norm", input)
+    _no_complex("batch_norm", input)  # PyTorch: its batch_norm kernel has no complex instance
     if not isinstance(momentum, (int, float, integer, floating)):  # bool is an int
         raise TypeError(
             f"instance_norm(): argument 'momentum' (position 7) must be float, "

@@ -156,6 +156,13 @@ def _update_running_stats(
         running_var.mul_(1 - m).add_(m * x.var(dims, unbiased=True))
 
 
+def _no_complex(op: str, x: Any) -> None:
+    """PyTorch's CPU norm kernels have no complex instance ("not implemented for
+    'ComplexFloat'"): refused, not computed."""
+    if isinstance(x, Tensor) and x._data.dtype.kind == "c":
+        raise NotImplementedError(f"{op}: not implemented for complex input ({x.dtype})")
+
+
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -178,6 +185,7 @@ def batch_norm(
             f"got shape {tuple(input.shape)}: its channel dimension 1 is out of range"
         )
     no_integer_kernel("batch_norm", input)
+    _no_complex("batch_norm", input)
     if not (eps > 0 if training else eps >= 0):  # also rejects NaN
         need = "positive during training" if training else "non-negative"
         raise ValueError(f"batch_norm: eps must be {need}, but got {eps}")
@@ -321,6 +329,7 @@ def layer_norm(
         if t is not None and tuple(t.shape) != shape:
             raise ShapeError(f"layer_norm: {name} must have shape {shape}, got {tuple(t.shape)}")
     no_integer_kernel("layer_norm", input)
+    _no_complex("layer_norm", input)
     _same_param_dtype("layer_norm", input, weight=weight, bias=bias)
     # a bfloat16 input with float32 parameters runs in float32: rounded back, as PyTorch
     return _input_dtype(LayerNormFn.apply(input, weight, bias, k, float(eps)), input)
@@ -372,6 +381,7 @@ def group_norm(
                 f"{list(t.shape)} and input of shape {list(shape)}"
             )
     no_integer_kernel("group_norm", input)
+    _no_complex("group_norm", input)
     _same_param_dtype("group_norm", input, weight=weight, bias=bias)
     # as PyTorch: strided operands are made contiguous first (a CloneBackward0 in the graph);
     # a channels-last input is taken as it is (the result keeps its layout)
@@ -427,7 +437,8 @@ def rms_norm(
         )
     if weight is not None and tuple(weight.shape) != shape:
         raise RuntimeError(f"rms_norm: weight must have shape {shape}, got {tuple(weight.shape)}")
-    if not is_floating(input.dtype):
+    if not (is_floating(input.dtype) or input.dtype.kind == "c"):
+        # complex too: PyTorch's composite runs as written, with x * x (not |x|^2)
         raise DtypeError(f"rms_norm: expected a floating-point input, got {input.dtype}")
     dims = tuple(range(input.ndim - k, input.ndim))
     # float16 and bfloat16 are normalised in float32, rounded once at the end (PyTorch)
@@ -438,7 +449,7 @@ def rms_norm(
     y = x * ((x * x).mean(dims, keepdim=True) + e).rsqrt()
     if weight is None:
         return _suggested(_input_dtype(y, input), input)
-    if weight.dtype.kind == "c":
+    if weight.dtype.kind == "c" and input.dtype.kind != "c":
         # PyTorch multiplies by the complex weight, then casts back to the real input's
         # dtype with a warning: Re(y * w) = y * Re(w) for a real y
         warnings.warn(
