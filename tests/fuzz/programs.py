@@ -409,10 +409,6 @@ def _execute(lib: Any, prog: Program, slots: list, tr: Trace, skip: set | None, 
             elif any(st.kind in table for table in _STEPS):
                 step = _STEPS[next(k for k in _STEPS if st.kind in k)]
                 third = _pick(slots, st.ints[2])
-                if st.kind == "pool" and x.is_complex():
-                    # torch has no complex pooling kernels, chainrule's pooling computes them
-                    # (reported; its files are another helper's): not fuzzed yet
-                    x = x.real
                 out = step(lib, st.kind, x, _pick(slots, st.ints[1]), third, st.ints, st.val)
             elif st.kind in INPLACE:
                 if st.kind in NN_INPLACE:

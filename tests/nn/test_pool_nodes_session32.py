@@ -348,3 +348,34 @@ def test_lp_pool_edge_windows_as_torch(p):
         got.append((y.detach().numpy(), x.grad.numpy()))
     np.testing.assert_allclose(got[1][0], got[0][0], rtol=1e-12)
     np.testing.assert_allclose(got[1][1], got[0][1], rtol=1e-12)
+
+
+_COMPLEX_POOLS = [
+    ("max_pool1d", 3, (2,)),
+    ("avg_pool1d", 3, (2,)),
+    ("avg_pool2d", 4, (2,)),
+    ("max_pool2d", 4, (2,)),
+    ("avg_pool3d", 5, (2,)),
+    ("max_pool3d", 5, (2,)),
+    ("adaptive_avg_pool1d", 3, (3,)),
+    ("adaptive_avg_pool2d", 4, (3,)),
+    ("adaptive_avg_pool3d", 5, (2,)),
+    ("adaptive_max_pool1d", 3, (3,)),
+    ("adaptive_max_pool2d", 4, (3,)),
+    ("adaptive_max_pool3d", 5, (2,)),
+    ("lp_pool1d", 3, (2.0, 2)),
+    ("lp_pool2d", 4, (2.0, 2)),
+    ("local_response_norm", 4, (2,)),
+]
+
+
+@pytest.mark.parametrize("name, ndim, args", _COMPLEX_POOLS, ids=[c[0] for c in _COMPLEX_POOLS])
+def test_complex_input_is_refused_as_torch(name, ndim, args):
+    """PyTorch's CPU pooling kernels have no complex version (NotImplementedError); chainrule
+    compared or averaged the NumPy complex values instead."""
+    shape = (2, 3, 4, 4, 4)[:ndim]
+    a = np.random.default_rng(0).standard_normal(shape) * (1 + 1j)
+    with pytest.raises(NotImplementedError, match="not implemented for 'ComplexDouble'"):
+        getattr(torch.nn.functional, name)(torch.tensor(a), *args)
+    with pytest.raises(NotImplementedError, match="not implemented for"):
+        getattr(cr.nn.functional, name)(cr.tensor(a), *args)

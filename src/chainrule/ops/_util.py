@@ -10,6 +10,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..qtypes import scalar_type_name
 from .cast import cast
 
 SCALARS = (int, float, complex, bool, np.number, np.bool_)
@@ -41,6 +42,16 @@ def no_integer_kernel(op: str, x: Any) -> None:
         raise DtypeError(
             f"{op}: not implemented for an integer or bool input (got {x.dtype}); "
             "convert it with .float() first"
+        )
+
+
+def no_complex_kernel(kernel: str, x: Any) -> None:
+    """Refuse a complex tensor where PyTorch's CPU kernel has no complex version
+    (NotImplementedError: ``"max_pool2d" not implemented for 'ComplexDouble'``), instead of
+    comparing or averaging real and imaginary parts as NumPy would."""
+    if isinstance(x, Tensor) and x._data.dtype.kind == "c":
+        raise NotImplementedError(
+            f"\"{kernel}\" not implemented for '{scalar_type_name(x._data.dtype)}'"
         )
 
 

@@ -20,7 +20,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..quantized_ops import adaptive_avg_pool2d_quantized
 from ._pooling_indices import adaptive_max_indices
-from ._util import no_integer_kernel, wide
+from ._util import no_complex_kernel, no_integer_kernel, wide
 from .area_interpolation import adaptive_avg_pool
 from .pooling import _max_pool, max_pool2d
 from .pooling1d import _one, _to_2d
@@ -82,6 +82,7 @@ def _adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """:func:`adaptive_avg_pool2d` in the input's dtype, outside autocast."""
     oh, ow = _adaptive_size("adaptive_avg_pool2d", input, output_size)
     no_integer_kernel("adaptive_avg_pool2d", input)
+    no_complex_kernel("adaptive_avg_pool2d", input)
     if 0 in tuple(input.shape[-2:]):
         raise RuntimeError(
             "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "
@@ -143,6 +144,7 @@ _TORCH_INT_NAMES.update(uint8="Byte", bool="Bool")
 
 def _check_max_input(input: Tensor) -> None:
     """PyTorch's checks: no integer kernel, and only dim 0 may be empty."""
+    no_complex_kernel("adaptive_max_pool2d", input)
     name = input._data.dtype.name
     if input._data.dtype.kind in "iub":
         torch_name = _TORCH_INT_NAMES.get(name, name)

@@ -26,7 +26,7 @@ from ..autograd.saved_fields import given, given_value, input_tensor, tensor_fie
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..quantized_ops import avg_pool2d_quantized, max_pool2d_quantized
-from ._util import DtypeError, ShapeError
+from ._util import DtypeError, ShapeError, no_complex_kernel
 from .pooling_argmax import fix_argmax, needs_fix, reaches_padding
 from .pooling_avg3d import _check_divisor
 
@@ -357,6 +357,7 @@ def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mod
             f"{op}: non-empty 3D or 4D (batch mode) tensor expected for input (a 3-D "
             f"(C, H, W) or 4-D (N, C, H, W) one), got {getattr(x, 'shape', type(x).__name__)}"
         )
+    no_complex_kernel(op, x)
     if 0 in tuple(x.shape)[x.ndim - 3 :]:  # only the batch may be empty (PyTorch)
         raise ShapeError(
             f"{op}: Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for "

@@ -9,6 +9,7 @@ gradient rules of its own.
 from __future__ import annotations
 
 from ...autograd.tensor import Tensor
+from ...ops._util import no_complex_kernel
 from ...ops.adaptive_pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d
 from ...ops.pooling import avg_pool2d, max_pool2d
 from ...ops.pooling1d import avg_pool1d, max_pool1d
@@ -44,6 +45,7 @@ def local_response_norm(
         )
     if size < 1:
         raise ValueError(f"local_response_norm: size must be >= 1, got {size}")
+    no_complex_kernel("avg_pool3d_out_frame", input)  # PyTorch averages through avg_pool3d
     c = input.shape[1]
     sq = input * input
     spec = [0, 0] * (input.ndim - 2) + [size // 2, (size - 1) // 2]

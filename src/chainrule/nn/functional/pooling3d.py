@@ -28,7 +28,7 @@ from ...autograd.saved_fields import given
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops._pooling_indices import adaptive_max_indices
-from ...ops._util import ShapeError
+from ...ops._util import ShapeError, no_complex_kernel
 from ...ops.area_interpolation import adaptive_avg_pool
 from ...ops.pooling import _out
 from ...ops.pooling_avg3d import AvgPool3dFn, _check_divisor, avg_pool3d_divisor
@@ -67,6 +67,7 @@ def _batch5(op: str, input: Any) -> tuple[Tensor, bool]:
 
 def _params(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
     """(k, s, p, d, out) triples, checked as PyTorch checks them."""
+    no_complex_kernel(op, x)
     k = _triple(kernel_size, "kernel_size", op)
     s = (
         k
@@ -230,7 +231,8 @@ def _adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     """:func:`adaptive_avg_pool3d` in the input's dtype, outside autocast."""
     op = "adaptive_avg_pool3d"
     x, _ = _batch5(op, input)
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "f":
+        no_complex_kernel(f"{op}_cpu", x)
         raise NotImplementedError(f'{op}: "{op}_cpu" not implemented for {x.dtype}')
     od, oh, ow = _adaptive_size(op, x, output_size)
     # one AdaptiveAvgPool3DBackward0 node (a mean for a 1x1x1 output), on the input as given
@@ -249,7 +251,8 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
     """
     op = "adaptive_max_pool3d"
     x, unbatched = _batch5(op, input)
-    if x.dtype.kind not in "fcV":  # V: bfloat16
+    no_complex_kernel(f"{op}_cpu", x)
+    if x.dtype.kind not in "fV":  # V: bfloat16
         raise NotImplementedError(f'{op}: "{op}_cpu" not implemented for {x.dtype}')
     od, oh, ow = _adaptive_size(op, x, output_size)
     n, c, dd, h, w = x.shape
