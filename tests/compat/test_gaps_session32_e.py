@@ -20,6 +20,9 @@ derivatives of each) found these differences, now closed:
   of all of ``v``), differentiable (op spec ``raw_weight_norm_d*``), with PyTorch's errors for
   a 0-d ``v``, a non-int ``dim``, integer dtypes (NotImplementedError) and mixed dtypes; a
   ``g`` that does not fit ``v`` raises naming the op (PyTorch's fused kernel reads past it).
+- ``nansum``/``nanmean`` gradients at NaN entries are PyTorch's product ``grad * ~isnan(x)``:
+  NaN where the incoming gradient is infinite (an all-NaN slice's mean), where chainrule's
+  ``where`` gave 0.
 """
 
 from __future__ import annotations
@@ -155,3 +158,22 @@ def test_weight_norm_errors(m: Any) -> None:
 def test_weight_norm_refuses_a_g_that_does_not_fit() -> None:
     with pytest.raises(RuntimeError, match=r"_weight_norm: g of shape \[5, 1\]"):
         chainrule._weight_norm(chainrule.ones(2, 3), chainrule.ones(5, 1), 0)
+
+
+@pytest.mark.parametrize("op", ["nanmean", "nansum"])
+def test_nan_reduction_gradient_at_nans_is_torchs_product(op):
+    """``grad * ~isnan(x)``, a product: an all-NaN slice's mean (0/0) sends an infinite
+    gradient back, which gives NaN at the NaN entries in PyTorch (chainrule's ``where`` gave
+    0); a finite incoming gradient still gives 0 there."""
+    nan = float("nan")
+    data = [[nan, nan, 1.0], [1.0, 2.0, nan]]
+    grads = []
+    for lib in BOTH:
+        x = lib.tensor(data, dtype=lib.float64, requires_grad=True)
+        y = getattr(x, op)(1)
+        (y * lib.tensor([float("inf"), 2.0], dtype=lib.float64)).sum().backward()
+        z = lib.tensor(data, dtype=lib.float64, requires_grad=True)
+        getattr(z, op)().backward()
+        grads.append((x.grad.numpy(), z.grad.numpy()))
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)

@@ -1,9 +1,10 @@
 """Reductions that skip NaN: ``nansum`` and ``nanmean``.
 
-Both are composed from ``where`` and ``sum``: the NaN entries are replaced by a constant 0
-before summing, so their gradient is 0 (as PyTorch's ``grad * ~isnan(x)``) and forward mode
-comes from the same primitives. ``nanmean`` divides by the number of non-NaN entries of each
-reduced slice (a constant), giving NaN for a slice that is all NaN, as PyTorch.
+Both are composed from a NaN-to-zero op and ``sum``: the NaN entries are replaced by 0
+before summing, their gradient PyTorch's ``grad * ~isnan(x)`` (0, or NaN where the incoming
+gradient is infinite or NaN), and forward mode comes from the same primitives. ``nanmean``
+divides by the number of non-NaN entries of each reduced slice (a constant), giving NaN for
+a slice that is all NaN, as PyTorch.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ..dtypes import is_floating
 from ._util import NAMED_ERRORS, DtypeError, as_tensor, lead_with
-from .binary import where
 from .binding import tensor_method
 from .logical import isnan, logical_not
 from .reduction import sum as _sum
@@ -29,10 +31,34 @@ def _no_complex(op: str, x: Tensor) -> None:
         raise RuntimeError(f"{op}: nansum on CPU does not support complex inputs (as PyTorch)")
 
 
+class _ZeroNans(Function):
+    """``x`` with its NaN entries replaced by 0; the gradient is PyTorch's
+    ``grad * ~isnan(x)``, a product, so an infinite or NaN incoming gradient (the ``1/0`` of
+    an all-NaN slice's mean) gives NaN at the NaN entries as in PyTorch, where a ``where``
+    would give 0."""
+
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = get_array_module(x)
+        keep = ~xp.isnan(x)
+        ctx.keep = keep
+        return xp.where(keep, x, xp.zeros((), x.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * Tensor._make(ctx.keep, False, None, 0)
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t * ctx.keep
+
+
 def _zero_nans(x: Tensor) -> tuple[Tensor, Tensor]:
-    """``x`` with NaN entries replaced by a constant 0, and the NaN mask (a bool tensor)."""
+    """``x`` with NaN entries replaced by 0 (:class:`_ZeroNans`), and the NaN mask."""
     nan = isnan(x)
-    return where(nan, 0.0, x), nan
+    return _ZeroNans.apply(x), nan
 
 
 @tensor_method(keywords=True)
