@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .backend import get_array_module
 
 __all__ = [
     "contiguous",
     "contiguous_strides",
     "dense_order",
+    "expanded",
     "grad_layout",
     "grad_order",
     "has_order",
@@ -33,6 +36,7 @@ __all__ = [
     "relaid_tensor",
     "stride_order",
     "strides_exactly_row_major",
+    "torch_strides",
 ]
 
 
@@ -49,6 +53,71 @@ def contiguous_strides(shape: tuple) -> tuple[int, ...]:
         strides.append(step)
         step *= n if isinstance(n, int) and n > 0 else 1
     return tuple(reversed(strides))
+
+
+def torch_strides(arr: Any) -> tuple[int, ...]:
+    """``arr``'s strides in elements as PyTorch reports them (``Tensor.stride()``).
+
+    NumPy gives an array with no elements all-zero strides; PyTorch gives a new empty tensor
+    the row-major strides of its shape with each size taken as at least 1 (``(0, 3)`` has
+    ``(3, 1)``), and so does this. (An empty *view* keeps NumPy's strides.)
+
+    NumPy also gives a size-1 dim made by ``None`` indexing stride 0, where PyTorch's
+    ``unsqueeze`` rule gives the next dim's ``size * stride`` (1 for the last dim):
+    ``x[None, :, None]`` of a ``(3, 7)`` tensor has ``(21, 7, 1, 1)``; such dims read that
+    rule. Strides set explicitly (``as_strided``, ``empty_strided``, ``expand`` where
+    PyTorch's strides differ from NumPy's: :func:`expanded`; NumPy's ``as_strided`` array
+    under them) are reported as set. A size-1 slice of an expanded dim, which a NumPy array
+    cannot tell apart from an unsqueezed one, reads the unsqueeze rule too where PyTorch
+    keeps 0."""
+    item = arr.itemsize
+    raw = arr.strides
+    if arr.size == 0 and not any(raw):
+        return contiguous_strides(arr.shape)
+    st = tuple(s // item for s in raw)
+    shape = arr.shape
+    if 1 in shape and 0 in st and type(arr.base).__name__ != "DummyArray":
+        fixed = list(st)
+        for d in range(len(fixed) - 1, -1, -1):
+            if shape[d] == 1 and fixed[d] == 0:
+                last = d == len(fixed) - 1
+                fixed[d] = 1 if last else shape[d + 1] * fixed[d + 1]
+        st = tuple(fixed)
+    return st
+
+
+def _expand_strides(src_shape: tuple, src_strides: tuple, shape: tuple) -> list[int]:
+    """PyTorch's strides (elements) of ``expand(shape)`` of a tensor of ``src_shape`` with
+    ``src_strides``: a kept dim keeps its stride, a broadcast one gets 0, and a new leading
+    dim gets 0 unless of size 1, which takes the next dim's ``size * stride`` (0 last)."""
+    n, lead = len(shape), len(shape) - len(src_shape)
+    st = [0] * n
+    for i in range(n - 1, -1, -1):
+        d = i - lead
+        if d >= 0:
+            st[i] = src_strides[d] if src_shape[d] == shape[i] else 0
+        elif shape[i] == 1 and i + 1 < n:
+            st[i] = shape[i + 1] * st[i + 1]
+    return st
+
+
+def expanded(arr: Any, shape: tuple) -> Any:
+    """``arr`` broadcast to ``shape`` (a read-only view), with PyTorch's ``expand`` strides
+    on its size-1 dims: NumPy's ``broadcast_to`` gives them 0, PyTorch keeps a kept dim's
+    stride and gives a new leading size-1 dim the next dim's ``size * stride``
+    (``arange(4).expand(1, 4)``: ``(4, 1)``), which slices and copies of the view keep.
+    Only a shape with a size-1 dim pays for more than ``broadcast_to`` (an ``as_strided``
+    view, whose strides :func:`torch_strides` reads as set)."""
+    if 1 not in shape or type(arr) is not np.ndarray:
+        return get_array_module(arr).broadcast_to(arr, shape)
+    shape = tuple(shape)
+    src = arr.shape
+    lead = len(shape) - len(src)
+    if lead < 0 or any(n != 1 and n != shape[i + lead] for i, n in enumerate(src)):
+        return np.broadcast_to(arr, shape)  # NumPy's error
+    item = arr.itemsize
+    want = _expand_strides(src, torch_strides(arr), shape)
+    return np.lib.stride_tricks.as_strided(arr, shape, [s * item for s in want], writeable=False)
 
 
 def _compare(shape: tuple, strides: tuple, a: int, b: int) -> int:
@@ -152,10 +221,11 @@ def strides_exactly_row_major(arr: Any) -> bool:
 
 def _with_strides(arr: Any, like: Any, copy: bool) -> Any:
     """``arr`` (shaped as ``like``, dense and non-overlapping or empty) with ``like``'s very
-    strides in elements, those of its size-1 dims included: ``arr`` itself when it has
-    them (unless ``copy``), else a new array over a buffer of ``arr.size`` elements."""
+    strides in elements as PyTorch reports them (:func:`torch_strides`), those of its size-1
+    dims included: ``arr`` itself when it has them (unless ``copy``), else a new array over a
+    buffer of ``arr.size`` elements."""
     item = arr.itemsize
-    strides = tuple(s // like.itemsize * item for s in like.strides)
+    strides = tuple(s * item for s in torch_strides(like))
     if not copy and arr.strides == strides:
         return arr
     xp = get_array_module(arr)
@@ -176,7 +246,7 @@ def like_layout(arr: Any, like: Any, copy: bool = False) -> Any:
         return arr.copy() if copy else arr
     if like.size == 0 or like.flags.c_contiguous:
         return _with_strides(arr, like, copy)
-    order = stride_order(like.shape, like.strides)
+    order = stride_order(like.shape, torch_strides(like))  # size-1 dims: PyTorch's strides
     if has_order(like, order):  # dense and non-overlapping
         return _with_strides(arr, like, copy)
     # dense in that order, the strides of size-1 dims included (``relaid`` lets an array

@@ -68,7 +68,7 @@ def tensor(
     """
     check_pin_memory("tensor", pin_memory)
     if isinstance(data, Tensor):
-        warn_at_caller(copy_construct_warning("cr.tensor"))
+        warn_at_caller(copy_construct_warning("torch.tensor"))  # PyTorch's text, word for word
     if (
         isinstance(data, np.ndarray)
         and data.dtype.kind not in _NUMPY_OK
@@ -104,6 +104,10 @@ def _copy_layout(src: Any, arr: Any) -> Any:
         or any(s < 0 for s in src.strides)
     ):
         return arr
+    if 1 in src.shape and any(n == 1 and s == 0 for n, s in zip(src.shape, src.strides)):
+        # a user's array with a size-1 dim of stride 0 (``a[None]``): PyTorch reads NumPy's
+        # strides as they are, not by chainrule's unsqueeze rule for its own None dims
+        src = np.lib.stride_tricks.as_strided(src, src.shape, src.strides, writeable=False)
     return like_layout(arr, src)
 
 

@@ -251,12 +251,17 @@ class TensorConversions:
         ``cr.LongTensor`` or its name, the tensor converted to it."""
         if dtype is None:
             return type_name(self.dtype)
+        from ..dtype_objects import dtype as _dtype_object  # cr.float32's class (quantized too)
+
         if isinstance(dtype, str):
-            if ".cuda." in dtype:  # 'torch.cuda.FloatTensor': a CUDA tensor of that type
-                return self.to("cuda", dtype_of_type_name(dtype))
-            dtype = dtype_of_type_name(dtype)
-        elif isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), np.dtype):
-            dtype = dtype.dtype  # a legacy type class (cr.FloatTensor, ...)
+            cuda, dtype = _parse_type_string(dtype)
+            if cuda:  # 'torch.cuda.FloatTensor': a CUDA tensor of that type
+                return self.to("cuda", dtype)
+        elif isinstance(dtype, type):
+            dtype = _dtype_of_type_class(dtype)
+        elif not isinstance(dtype, _dtype_object):
+            # PyTorch's TypeError (NumPy dtype instances, numbers... are not types)
+            raise TypeError("dtype must be a type, str, or dtype object")
         return self.to(dtype)
 
     def __format__(self, spec: str) -> str:
@@ -274,3 +279,49 @@ class TensorConversions:
     ) -> "Tensor":
         """A copy on a CUDA device (``non_blocking`` changes nothing: copies are synchronous)."""
         return self.to(Device("cuda", device or 0), memory_format=memory_format)
+
+
+def _invalid_type(name: str) -> ValueError:
+    return ValueError(f"invalid type: {name!r}")  # PyTorch's message, word for word
+
+
+def _parse_type_string(name: str) -> tuple[bool, Any]:
+    """``'torch.FloatTensor'`` (or its ``'torch.cuda.'`` / ``'torch.sparse.'`` forms, or
+    ``'torch.Tensor'``) -> (is CUDA, dtype); anything else -- ``'float'``,
+    ``'FloatTensor'``, ``'torch.float32'`` -- raises PyTorch's ``ValueError: invalid type:
+    'float'``."""
+    parts = name.split(".")
+    if len(parts) < 2 or parts[0] != "torch":
+        raise _invalid_type(name)
+    middle, short = parts[1:-1], parts[-1]
+    if middle not in ([], ["cuda"], ["sparse"], ["cuda", "sparse"]):
+        raise _invalid_type(name)
+    cuda = "cuda" in middle
+    if short == "Tensor":
+        if middle == ["sparse"]:  # PyTorch has no 'torch.sparse.Tensor'
+            raise _invalid_type(name)
+        return cuda, _dt.get_default_dtype()
+    if not short.endswith("Tensor"):
+        raise _invalid_type(name)
+    try:
+        return cuda, dtype_of_type_name(short)
+    except (ValueError, TypeError):
+        raise _invalid_type(name) from None
+
+
+def _dtype_of_type_class(cls: type) -> Any:
+    """The dtype of a legacy type class (``cr.FloatTensor``, ``cr.sparse.FloatTensor``;
+    ``cr.Tensor``: the default dtype); any other class (``int``, ``float``, ``np.float32``)
+    raises PyTorch's ``ValueError: invalid type: 'int'``."""
+    from .tensor import Tensor  # tensor.py imports this module
+
+    if cls is Tensor:
+        return _dt.get_default_dtype()
+    dtype = getattr(cls, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        return dtype
+    # Python's name for the class, as PyTorch words it: a class defined in Python by its
+    # name, a built-in one (written in C) by its full name, builtins without a module
+    if cls.__flags__ & (1 << 9) or cls.__module__ == "builtins":  # Py_TPFLAGS_HEAPTYPE
+        raise _invalid_type(cls.__name__)
+    raise _invalid_type(f"{cls.__module__}.{cls.__qualname__}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import dtypes as _dt
-from .._layout import contiguous_strides, has_own_layout
+from .._layout import has_own_layout, torch_strides
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -71,32 +71,10 @@ def is_contiguous(x: Tensor, memory_format: Any = contiguous_format) -> bool:
 
 
 def stride(x: Tensor, dim: int | None = None) -> tuple[int, ...] | int:
-    """Strides in elements (PyTorch's convention), not bytes as NumPy's.
-
-    NumPy gives an array with no elements all-zero strides; PyTorch gives a new empty tensor
-    the row-major strides of its shape with each size taken as at least 1 (``(0, 3)`` has
-    ``(3, 1)``), and so does this. (An empty *view* keeps NumPy's strides.)
-
-    NumPy also gives a size-1 dim made by ``None`` indexing or ``broadcast_to``/``expand``
-    stride 0, where PyTorch's ``unsqueeze`` rule gives the next dim's ``size * stride`` (1
-    for the last dim): ``x[None, :, None]`` of a ``(3, 7)`` tensor has ``(21, 7, 1, 1)``, and
-    ``x[:, :, None]`` ``(7, 1, 1)``; such dims report PyTorch's value. Strides set
-    explicitly (``as_strided``, ``empty_strided``: NumPy's ``as_strided`` array under them)
-    are reported as set. Two rarer cases, which a NumPy array cannot tell apart from the
-    common ones, read the unsqueeze rule too where PyTorch keeps 0: a 0-d tensor expanded to
-    size-1 dims, and a size-1 slice of an expanded dim."""
-    arr = x._data
-    if arr.size == 0 and not any(arr.strides):
-        st = contiguous_strides(arr.shape)
-    else:
-        st = tuple(s // arr.itemsize for s in arr.strides)
-        if 1 in arr.shape and 0 in st and type(arr.base).__name__ != "DummyArray":
-            fixed = list(st)
-            for d in range(len(fixed) - 1, -1, -1):
-                if arr.shape[d] == 1 and fixed[d] == 0:
-                    last = d == len(fixed) - 1
-                    fixed[d] = 1 if last else arr.shape[d + 1] * fixed[d + 1]
-            st = tuple(fixed)
+    """Strides in elements (PyTorch's convention), not bytes as NumPy's: PyTorch's strides
+    for an empty tensor and for size-1 dims (``unsqueeze``'s rule where NumPy gives 0; see
+    :func:`chainrule._layout.torch_strides`)."""
+    st = torch_strides(x._data)
     return st if dim is None else st[dim]
 
 
