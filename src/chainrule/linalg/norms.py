@@ -21,11 +21,10 @@ from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
 from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
-from ..ops.binary import where
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
 from ..ops.extremes import AmaxSpread, AminSpread
 from ..ops.linalg_out import with_out
-from ..ops.vector_norms import PNorm, vector_norm_fields
+from ..ops.vector_norms import NormZero, PNorm, vector_norm_fields
 from ._common import check_float, check_square, tensor_arg
 from ._lstsq_drivers import gelsy_solve, svd_rank_threshold
 from .decompositions import svdvals
@@ -121,12 +120,8 @@ def vector_norm(
     red = dims if dims is not None else tuple(range(t.ndim))
     if ord in (math.inf, -math.inf):  # a NaN or inf tangent in the slice spreads (PyTorch)
         return (AmaxSpread if ord > 0 else AminSpread).apply(a, red, bool(keepdim))
-    if ord == 0.0:
-        count = (a != 0).to(t.dtype)
-        if t.requires_grad:  # PyTorch's count is in the graph: backward runs (no gradient)
-            never = get_array_module(a._data).zeros((), dtype=bool)
-            count = where(Tensor._new(never), a, count)
-        return count.sum(red, keepdim=keepdim)
+    if ord == 0.0:  # in the graph with a zero gradient and tangent, as PyTorch's count
+        return NormZero.apply(a if t.is_complex() else t, red, bool(keepdim))
     if ord == 1.0:
         return a.sum(red, keepdim=keepdim)
     # fused: PyTorch's gradient (0, not NaN) at zero entries / zero norms, for p < 0 too

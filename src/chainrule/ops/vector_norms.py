@@ -19,7 +19,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import wide
 from .binary import where
-from .shape import broadcast_to, reshape
+from .shape import reshape
 
 __all__ = ["Norm2", "NormZero", "PNorm", "keepdim_shape", "vector_norm_fields"]
 
@@ -102,19 +102,21 @@ class Norm2(Function):
 
 
 class NormZero(Function):
-    """The "0-norm": the number of non-zero entries. Piecewise constant, so its gradient is
-    zero everywhere (PyTorch's convention), but it stays linked to the graph."""
+    """The "0-norm": the number of non-zero entries. Piecewise constant: it stays in the
+    graph (``LinalgVectorNormBackward0``, its result requires grad) but its backward gives
+    the input no gradient at all (``x.grad`` stays None, as PyTorch's), and its tangent is 0.
+    """
 
     raw = True
+    node_name = "LinalgVectorNormBackward0"  # PyTorch's name for the node
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        ctx.in_shape, ctx.kshape = x.shape, keepdim_shape(x.shape, axes)
         return (x != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        return broadcast_to(reshape(grad, ctx.kshape), ctx.in_shape) * 0.0, None, None
+        return None, None, None
 
     @staticmethod
     def jvp(ctx, t, *_):
