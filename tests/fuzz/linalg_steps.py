@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 from .more_steps import _dim
-from .nn_steps import _filled
+from .nn_step_parts import _filled
 
 __all__ = ["LINALG", "linalg_step"]
 

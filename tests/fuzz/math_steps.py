@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .more_steps import _dim, _joint, near_zero
-from .nn_steps import _filled
+from .nn_step_parts import _filled
 
 __all__ = ["MATH", "math_step"]
 
