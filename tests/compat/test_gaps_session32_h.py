@@ -28,6 +28,9 @@
   ``gather``, ``cross``, ``linalg.cross``, ``take``, ``masked_select`` refuse an ``out`` that is
   an input; ``nansum`` with an integer ``out`` is PyTorch's NotImplementedError;
   ``narrow_copy`` resizes ``out`` without the warning.
+- ``histc`` over a range wider than the dtype holds counts nothing (PyTorch's first bin edge
+  is ``min + 0 * inf``), and bins narrower than the dtype's spacing count by position:
+  chainrule raised NumPy's IndexError / "Too many bins" ValueError.
 """
 
 from __future__ import annotations
@@ -392,3 +395,21 @@ def test_composite_out_is_a_differentiable_copy(call: str) -> None:
         return o, names["x"].grad
 
     _compare(make, call)
+
+
+_HISTC_EDGES = [
+    ([3.4e38, -3.4e38], {"bins": 4}, ("float32", "float64")),  # float32: max - min overflows
+    ([1e308, -1e308], {"bins": 3}, ("float64",)),  # overflows: nothing counted
+    ([0.0, 1e-46], {"bins": 4, "min": 0, "max": 1e-45}, ("float32", "float64")),
+    ([1.0, 2.0, 3.0], {"bins": 3, "min": 1.0, "max": 1.0 + 1e-7}, ("float32", "float64")),
+    ([1.0, 1.00000001, 1.0000001], {"bins": 5, "min": 1.0, "max": 1.0000001}, ("float32",)),
+]
+
+
+@pytest.mark.parametrize("data, kw, dtype", [(d, k, t) for d, k, ts in _HISTC_EDGES for t in ts])
+def test_histc_degenerate_ranges_count_as_torch(data, kw, dtype):
+    """Ranges wider than the dtype holds or bins narrower than its spacing (the last three):
+    chainrule raised NumPy's IndexError / ValueError ("Too many bins for data range")."""
+    t = torch.histc(torch.tensor(data, dtype=getattr(torch, dtype)), **kw)
+    c = chainrule.histc(chainrule.tensor(data, dtype=getattr(chainrule, dtype)), **kw)
+    np.testing.assert_array_equal(c.numpy(), t.numpy())

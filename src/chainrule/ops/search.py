@@ -68,7 +68,7 @@ def searchsorted(
         if isinstance(t, Tensor) and not t._data.flags.c_contiguous and t._data.size > 1:
             warn_once(  # NumPy copies it to a contiguous array first, as PyTorch does
                 f"searchsorted_{what}",
-                f"cr.searchsorted(): {what} tensor is non-contiguous, this will lower the "
+                f"torch.searchsorted(): {what} tensor is non-contiguous, this will lower the "
                 "performance due to extra data copy when converting non-contiguous tensor to "
                 f"contiguous, please use contiguous {what} tensor if possible. This message "
                 "will only appear once per program.",
@@ -137,9 +137,25 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
         raise RuntimeError(f"histc: range of [{lo}, {hi}] is not finite")
     if lo == hi:
         lo, hi = lo - 1, hi + 1
-    counts, _ = np.histogram(data, bins=int(bins), range=(lo, hi))
+    counts = _histc_counts(data, int(bins), lo, hi)
     xp = get_array_module(x._data)
     return Tensor._make(xp.asarray(counts.astype(x.dtype)), False, None, 0)
+
+
+def _histc_counts(data: np.ndarray, bins: int, lo: float, hi: float) -> np.ndarray:
+    """Counts of ``data`` in ``bins`` equal bins over [lo, hi], as PyTorch's CPU kernel finds
+    them in the data's dtype: a range wider than the dtype holds (``max - min`` overflows)
+    makes its first bin edge ``min + 0 * inf``, NaN, so nothing is counted; bins narrower
+    than the dtype's spacing (NumPy's "too many bins" error) are found by position."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not np.isfinite(data.dtype.type(hi) - data.dtype.type(lo)):
+            return np.zeros(bins, np.int64)
+    try:
+        return np.histogram(data, bins=bins, range=(lo, hi))[0]
+    except ValueError:  # the bins are narrower than the dtype's spacing
+        inside = data[(data >= lo) & (data <= hi)].astype(np.float64)
+        pos = np.minimum(((inside - lo) * bins / (hi - lo)).astype(np.int64), bins - 1)
+        return np.bincount(pos, minlength=bins)
 
 
 @tensor_method
