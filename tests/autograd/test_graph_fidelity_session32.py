@@ -13,10 +13,11 @@ by a sweep of activations, reductions, linalg and fft ops.
 index_copy is IndexCopyBackward0 (dim, index, source, source_dim).
 
 Known differences left (structural: chainrule composes these from other nodes): conv3d /
-conv_transpose3d (2-d slices), norms with p = 1 / inf (abs, then sum / amax), hardswish,
-rrelu, soft-margin and multi-margin losses, cross entropy (one fused node), matrix_exp,
-einsum / bilinear (one node here), F.linear (no TBackward0 node), take, pixel_shuffle,
-polar, scatter_reduce, index_fill.
+conv_transpose3d (2-d slices), norms with p = 1 / inf (abs, then sum / amax), cross entropy
+(one fused node), einsum / bilinear (one node here), F.linear (no TBackward0 node),
+scatter_reduce, index_fill. hardswish, rrelu, the soft-margin and multi-margin losses,
+matrix_exp, take, pixel_shuffle, polar and pdist are single nodes as torch's since
+tests/nn/test_single_node_ops_session32.py.
 """
 
 from __future__ import annotations

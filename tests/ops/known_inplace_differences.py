@@ -62,7 +62,6 @@ R_SHAPE_ONLY = (
 R_LINALG_COMPOSED = (
     "lstsq: PyTorch saves the result of its kernel; chainrule's composed rule reads other tensors"
 )
-R_ACT = "rrelu: PyTorch saves the input; chainrule's rule saves the output or a mask"
 R_LN_BIAS = "layer_norm: PyTorch saves the bias too; chainrule's rule never reads it"
 
 # ---- chainrule raises where PyTorch runs
@@ -80,12 +79,6 @@ R_KRON_UNSAFE_VIEW = (
 R_SDPA_OUT = (
     "causal attention: PyTorch's fused CPU kernel saves its output (and "
     "logsumexp); chainrule's rule reads q, k, v and the probabilities"
-)
-
-R_PDIST = (
-    "pdist: PyTorch's fused kernel saves the input and the result; chainrule's composition "
-    "(index_select, difference, vector norm) saves its own row differences and, for p = 1 "
-    "and 2, reads the norm's result only through its own saved copy"
 )
 
 # ---- specs of tests/ops/op_specs_new_formats.py, op_specs_sparse.py, op_specs_complex.py
@@ -107,10 +100,6 @@ R_COMPLEX_SAVED = (
     "complex ops: PyTorch's complex() saves its inputs, and cholesky (upper) / cholesky_solve "
     "save a complex input or result that chainrule's rules do not read; modifying the real "
     "tensor behind them (view_as_complex is a view in both) raises in PyTorch only"
-)
-R_POLAR = (
-    "polar: PyTorch saves the result (its gradient reads it); chainrule's composition "
-    "complex(abs * cos(angle), abs * sin(angle)) saves abs and angle instead"
 )
 
 KNOWN_DIFFERENCES: dict = {
@@ -146,7 +135,6 @@ KNOWN_DIFFERENCES: dict = {
     "F_fractional_max_pool2d": {"in0": (TORCH_RAISES, R_GATHER)},
     "F_fractional_max_pool2d_indices": {"in0": (TORCH_RAISES, R_GATHER)},
     "F_fractional_max_pool3d": {"in0": (TORCH_RAISES, R_GATHER)},
-    "linalg_matrix_exp": _lm("in0"),
     "cholesky_solve": _lm("in0"),
     "cholesky_solve_upper": _lm("in0"),
     "cholesky_solve_tril": _lm("in0"),
@@ -158,10 +146,6 @@ KNOWN_DIFFERENCES: dict = {
     "linalg_lu_solve_right": _lm("out0"),
     "combinations": {"in0": (TORCH_RAISES, R_COMBINATIONS)},
     "combinations_replacement": {"in0": (TORCH_RAISES, R_COMBINATIONS)},
-    "F_pdist": {"in0": (TORCH_RAISES, R_PDIST)},
-    "F_pdist_p1": {"out0": (TORCH_RAISES, R_PDIST), "in0": (TORCH_RAISES, R_PDIST)},
-    "F_pdist_p3": {"in0": (TORCH_RAISES, R_PDIST)},
-    "F_pdist_inf": {"in0": (TORCH_RAISES, R_PDIST)},
     "norm_p1": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
     "kron": {"in0": (CR_RAISES, R_KRON_UNSAFE_VIEW), "in1": (CR_RAISES, R_KRON_UNSAFE_VIEW)},
     "gather": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
@@ -180,7 +164,6 @@ KNOWN_DIFFERENCES: dict = {
     "cummax": _w2("in0"),
     "cummin": _w2("in0"),
     # ---- wave 2 indexing/shapes/linalg ops (composed of existing primitives)
-    "take": _w2("in0"),
     "scatter_reduce_sum": _w2("out0", "in0", "in1"),
     "scatter_reduce_sum_noself": _w2("out0", "in0", "in1"),
     "scatter_reduce_mean": _w2("out0", "in0", "in1"),
@@ -192,39 +175,13 @@ KNOWN_DIFFERENCES: dict = {
     "dist": _w2("in0", "in1"),
     "dist_p3": _w2("in0", "in1"),
     "dist_inf": _w2("in0", "in1"),
-    "matrix_exp": _w2("in0"),
     "renorm": _w2("in0"),
     "renorm_p1": _w2("in0"),
-    # ---- rrelu (eval mode is leaky_relu with the mean slope): PyTorch saves the input;
-    # chainrule's where(mask, x, ...) keeps only the mask and the constant slope
-    **{name: {"in0": (TORCH_RAISES, R_ACT)} for name in ("F_rrelu", "F_rrelu_bounds")},
-    # ---- soft_margin_loss / multilabel_margin_loss: PyTorch's kernels save the input;
-    # chainrule's compositions (softplus of -y*x, relu of x_i - x_j + 1) save only their own
-    # intermediates
-    **{
-        name: {"in0": (TORCH_RAISES, _R_W2)}
-        for name in (
-            "F_soft_margin_loss_none",
-            "F_multilabel_margin_loss",
-            "F_multilabel_margin_loss_none",
-            "F_multilabel_margin_loss_1d",
-        )
-    },
     # ---- embedding_bag with per_sample_weights: PyTorch's kernel saves the weight (and the
     # per-sample weights) for their gradients; chainrule's composition multiplies the gathered
     # rows, its own copy, and, where padding is left out, a gathered copy of the weights
     "F_embedding_bag_psw_last_offset": {"in0": (TORCH_RAISES, _R_W2)},
     "F_embedding_bag_psw_padding_2d": _w2("in0", "in1"),
-    # 3-d conv is composed of 2-d ops on reshaped (copied) depth slices: those ops save their
-    # own copies, where PyTorch saves the input (3-d pooling is one op saving its input)
-    **{
-        name: {"in0": (TORCH_RAISES, "3-d op composed of 2-d ops on copied depth slices")}
-        for name in (
-            "F_conv3d",
-            "F_conv3d_same",
-            "F_conv3d_unbatched",
-        )
-    },
     # ---- the raw top-level functions (ops/raw_functional.py)
     # torch.gru_cell/gru on the CPU are compositions whose ops do not save b_hh;
     # chainrule's GRU step (the nn.GRU op) saves b_hh itself, so changing it raises
@@ -232,9 +189,6 @@ KNOWN_DIFFERENCES: dict = {
     **{
         name: {t: (CR_RAISES, "the fused GRU step saves b_hh") for t in ("in5", "in9")}
         for name in ("raw_gru_l2", "raw_gru_l1_bi_packed")
-    },
-    "raw_convolution_3d": {
-        "in0": (TORCH_RAISES, "3-d op composed of 2-d ops on copied depth slices")
     },
     # norm_except_dim with p = 1 is a composition (abs, sum): it saves no result, where
     # PyTorch's fused norm saves it (p = 2 runs the 2-norm, which saves its result)
@@ -274,10 +228,5 @@ KNOWN_DIFFERENCES: dict = {
             ("linalg_cholesky_upper_complex", ("out0",)),
             ("cholesky_solve_complex", ("in1",)),
         )
-    },
-    "complex_polar": {
-        "out0": (TORCH_RAISES, R_POLAR),
-        "in0": (CR_RAISES, R_POLAR),
-        "in1": (CR_RAISES, R_POLAR),
     },
 }

@@ -860,15 +860,18 @@ SPECS: list = [
     _unary(
         "F_pdist",
         "nn.functional.pdist",
+        checks=NO_GG,  # PyTorch's _pdist_backward has no derivative, nor has ours
         shapes=(((4, 3),), ((1, 3),), ((2, 1),)),
         bad=(
             bad_call("not_2d", lambda a: nnf(a).pdist(a.reshape(-1))),
             bad_call("negative_p", lambda a: nnf(a).pdist(a, -1.0)),
         ),
     ),
-    _unary("F_pdist_p1", lambda a: nnf(a).pdist(a, 1.0), "distinct", shapes=(((4, 3),),)),
-    _unary("F_pdist_p3", lambda a: nnf(a).pdist(a, 3.0), "distinct", shapes=(((4, 3),),)),
-    _unary("F_pdist_inf", lambda a: nnf(a).pdist(a, float("inf")), "distinct", shapes=(((4, 3),),)),
+    _unary("F_pdist_p1", lambda a: nnf(a).pdist(a, 1.0), "distinct", NO_GG, shapes=(((4, 3),),)),
+    _unary("F_pdist_p3", lambda a: nnf(a).pdist(a, 3.0), "distinct", NO_GG, shapes=(((4, 3),),)),
+    _unary(
+        "F_pdist_inf", lambda a: nnf(a).pdist(a, np.inf), "distinct", NO_GG, shapes=(((4, 3),),)
+    ),
     _unary(
         "F_embedding",
         lambda w: nnf(w).embedding(const(w, _EMB_IDX), w),

@@ -38,6 +38,7 @@ SPECS: list = [
     OpSpec("complex_angle", lambda a: lib(a).angle(_vc(a)), _Z),
     OpSpec("complex_real_imag", lambda a: (_vc(a) ** 2).real * (_vc(a) ** 3).imag, _Z),
     OpSpec("complex_polar", lambda r, t: _vr(lib(r).polar(r, t)), (B,), "positive"),
+    OpSpec("matrix_exp_complex", lambda a: _vr(lib(a).matrix_exp(_vc(a) * 0.7)), (((3, 3, 2),),)),
     OpSpec(
         "complex_F_linear",
         lambda x, w, b: _vr(nnf(x).linear(_vc(x), _vc(w), _vc(b))),

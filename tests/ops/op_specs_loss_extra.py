@@ -1,6 +1,8 @@
 """Op specs for the extra losses (appended to the central table in tests/ops/op_specs.py):
 gaussian/poisson NLL, soft-margin, multi-label soft-margin and margin, hinge-embedding and
-triplet-with-distance losses. Integer / label targets are constants captured in lambdas."""
+triplet-with-distance losses, multi-margin (one node each for soft-margin, multi-margin and
+multi-label margin; the last two without a second derivative, as PyTorch's). Integer /
+label targets are constants captured in lambdas."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ _CLASS_W = np.array([0.5, 1.0, 2.0, 1.5])
 # class lists ended by -1: a repeated class (counts twice), an early -1, every class
 _ML_TARGET = np.array([[0, 0, -1, 2], [3, 1, -1, -1], [0, 1, 2, 3]])
 _ML_TARGET_1D = np.array([2, 1, -1, 0])
+_MM_TARGET = np.array([1, 0, 3])  # class indices for (3, 4) scores
 
 F3 = (((3, 4), (3, 4), (3, 4)),)
 B2 = ((3, 4), (3, 4))
@@ -134,6 +137,7 @@ SPECS: list = [
         "F_multilabel_margin_loss",
         lambda x: nnf(x).multilabel_margin_loss(x, const(x, _ML_TARGET)),
         "distinct",
+        NO_GG,  # PyTorch's multilabel_margin_loss_backward has no derivative, nor has ours
         shapes=(((3, 4),),),
         bad=(
             bad_call(
@@ -162,12 +166,14 @@ SPECS: list = [
         "F_multilabel_margin_loss_none",
         lambda x: nnf(x).multilabel_margin_loss(x, const(x, _ML_TARGET), reduction="none"),
         "distinct",
+        NO_GG,
         shapes=(((3, 4),),),
     ),
     _unary(
         "F_multilabel_margin_loss_1d",
         lambda x: nnf(x).multilabel_margin_loss(x, const(x, _ML_TARGET_1D), reduction="sum"),
         "distinct",
+        NO_GG,
         shapes=(((4,),),),
     ),
     OpSpec(
@@ -246,5 +252,46 @@ SPECS: list = [
         ),
         (B2,),
         "distinct",
+    ),
+    OpSpec(
+        "F_multi_margin_loss",
+        lambda x: nnf(x).multi_margin_loss(x, const(x, _MM_TARGET)),
+        (((3, 4),),),
+        "distinct",
+        checks=NO_GG,  # PyTorch's multi_margin_loss_backward has no derivative, nor has ours
+        bad=(
+            bad_call("p_three", lambda x: nnf(x).multi_margin_loss(x, const(x, _MM_TARGET), 3)),
+            bad_call(
+                "target_range", lambda x: nnf(x).multi_margin_loss(x, const(x, _MM_TARGET + 1))
+            ),
+        ),
+    ),
+    OpSpec(
+        "F_multi_margin_loss_p2_weight_sum",
+        lambda x: nnf(x).multi_margin_loss(
+            x, const(x, _MM_TARGET), p=2, margin=0.7, weight=const(x, _CLASS_W), reduction="sum"
+        ),
+        (((3, 4),),),
+        "distinct",
+        checks=NO_GG,
+    ),
+    OpSpec(
+        "F_multi_margin_loss_none",
+        lambda x: nnf(x).multi_margin_loss(x, const(x, _MM_TARGET), margin=2.0, reduction="none"),
+        (((3, 4),),),
+        "distinct",
+        checks=NO_GG,
+    ),
+    OpSpec(
+        "F_multi_margin_loss_1d",
+        lambda x: nnf(x).multi_margin_loss(x, const(x, _MM_TARGET[:1])),
+        (((4,),),),
+        "distinct",
+        checks=NO_GG,
+    ),
+    OpSpec(
+        "F_soft_margin_loss_sum_bcast",
+        lambda x: nnf(x).soft_margin_loss(x * 3, const(x, _SIGNS[1]), reduction="sum"),
+        (((3, 4),),),
     ),
 ]

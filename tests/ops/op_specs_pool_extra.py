@@ -1,6 +1,7 @@
 """Op specs for pool extra (appended to the central table in tests/ops/op_specs.py):
-``max_unpool1d/2d``, ``lp_pool1d/2d``, ``channel_shuffle``, and the one-node pooling ops of
-session 32 (avg_pool3d, max_pool3d, adaptive max pooling; unbatched inputs of each)."""
+``max_unpool1d/2d``, ``lp_pool1d/2d``, ``channel_shuffle``, ``pixel_(un)shuffle``, and the
+one-node pooling ops of session 32 (avg_pool3d, max_pool3d, adaptive max pooling; unbatched
+inputs of each)."""
 
 from __future__ import annotations
 
@@ -173,6 +174,13 @@ SPECS: list = [
             bad_call("groups_zero", lambda a: nnf(a).channel_shuffle(a, 0)),
             BadInput("two_dims", arrays=lambda arrays: [arrays[0][:, :, 0, 0]]),
         ),
+    ),
+    # pixel_shuffle / pixel_unshuffle: one node each (PixelShuffleBackward0, ...)
+    _unary("F_pixel_unshuffle", lambda a: nnf(a).pixel_unshuffle(a, 2), shapes=(((2, 4, 2),),)),
+    _unary(
+        "F_pixel_shuffle_batched",
+        lambda a: nnf(a).pixel_shuffle(a, 2),
+        shapes=(((2, 1, 4, 2, 1),),),
     ),
 ]
 

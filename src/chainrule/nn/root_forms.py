@@ -20,7 +20,6 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops._util import constant
-from ..ops.binary import where
 from ..ops.inplace import composite_result
 from ..random import Generator, gen
 from . import functional as F
@@ -163,10 +162,9 @@ def _rrelu(
     x = _tensor(op, "input", input)
     if lower > upper:
         raise RuntimeError(f"{op}: Lower bound should be less than or equal to the upper bound")
-    from .functional.activation import _rrelu_slopes  # noqa: PLC0415
+    from .functional.activation import _rrelu_with_noise  # noqa: PLC0415
 
-    slopes = _rrelu_slopes(x, lower, upper, generator)  # F.rrelu's draws, from ``generator``
-    return composite_result(x, inplace, "rrelu", lambda t: where(t._data > 0, t, t * slopes))
+    return _rrelu_with_noise(x, lower, upper, training, inplace, generator)  # its draws
 
 
 def rrelu(

@@ -334,7 +334,9 @@ def polar(abs: Any, angle: Any) -> Tensor:  # noqa: A002 - PyTorch's names
     tensors of one dtype whose shapes broadcast (integers are refused, as PyTorch does)."""
     r, t = as_tensor(abs), as_tensor(angle)
     _check_parts("polar", r, t, ("abs", "angle"))
-    return complex(r * t.cos(), r * t.sin())
+    from .take_polar import PolarFn  # noqa: PLC0415
+
+    return PolarFn.apply(r, t)  # one PolarBackward0 node, saving the result
 
 
 @tensor_method

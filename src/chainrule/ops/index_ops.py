@@ -251,7 +251,9 @@ def take(input: Tensor, index: Any) -> Tensor:
             f"take(): out of range: tried to access index {int(bad.flat[0])} on a tensor "
             f"of {n} elements"
         )
-    return getitem(input.reshape(-1), arr % max(n, 1), guard=(idx,))
+    from .take_polar import TakeFn  # noqa: PLC0415
+
+    return TakeFn.apply(input, idx)  # one TakeBackward0 node (input, index)
 
 
 @tensor_method

@@ -11,7 +11,6 @@ matrix products, so it is differentiable to every order.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,6 @@ from ._util import NAMED_ERRORS, lead_with
 from .binary import where
 from .binding import tensor_method
 from .complex_ops import angle
-from .linalg import matmul
 from .linalg_out import with_out
 
 __all__ = [
@@ -170,16 +168,14 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SvdResult:
     return SvdResult(u, s, mH(vh))
 
 
-_TAYLOR_DEGREE = 18  # with ||A / 2^s||_1 <= 1/2 the truncation error is below 1e-22
-
-
 @tensor_method
 def matrix_exp(input: Tensor) -> Tensor:  # noqa: A002
     """The matrix exponential ``sum_k A^k / k!`` of a (batch of) square matrix.
 
     Scaling and squaring: ``exp(A) = exp(A / 2^s)^(2^s)`` with ``s`` chosen (from the
     values, a constant for autograd) so that ``||A / 2^s||_1 <= 1/2``, and a degree-18
-    Taylor polynomial in Horner form for ``exp(A / 2^s)``. A bfloat16 input is computed in
+    Taylor polynomial in Horner form for ``exp(A / 2^s)``, as one node
+    (``LinalgMatrixExpBackward0``, ``ops/matrix_exponential.py``). A bfloat16 input is computed in
     float32 and rounded once (PyTorch accepts bfloat16 too; its own kernel can overflow to
     NaN where float32 cannot)."""
     a = _named("matrix_exp", check_square, input, "matrix_exp", complex_ok=True)
@@ -187,14 +183,6 @@ def matrix_exp(input: Tensor) -> Tensor:  # noqa: A002
         return in_float32_rounded_once(matrix_exp, a)
     if a.dtype.kind not in "fc":
         raise RuntimeError(f"matrix_exp: expected a floating point tensor, got {a.dtype}")
-    n = a.shape[-1]
-    norm = float(np.abs(a._data).sum(axis=-2).max()) if a.numel() else 0.0
-    s = max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 and math.isfinite(norm) else 0
-    x = a / float(2**s) if s else a
-    eye = Tensor._make(get_array_module(a._data).eye(n, dtype=a._data.dtype), False, None, 0)
-    p = eye
-    for k in range(_TAYLOR_DEGREE, 0, -1):
-        p = eye + matmul(x, p) / float(k)
-    for _ in range(s):
-        p = matmul(p, p)
-    return p
+    from .matrix_exponential import MatrixExp  # noqa: PLC0415
+
+    return MatrixExp.apply(a)  # one LinalgMatrixExpBackward0 node

@@ -41,6 +41,7 @@ from ...ops.hardsigmoid import Hardsigmoid
 from ...ops.inplace import composite_result as _result
 from ...ops.no_derivative import record_no_derivative
 from ...ops.silu import Silu
+from ...ops.single_node_activations import Hardswish, RreluWithNoise
 from ...ops.unary import relu as _relu
 from ...ops.unary import sigmoid, softplus, tanh
 from ...random import gen
@@ -264,15 +265,10 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     return _result(input, inplace, "hardsigmoid", Hardsigmoid.apply)
 
 
-def _hardsigmoid_composed(t: Tensor) -> Tensor:
-    """hardsigmoid as ``hardtanh(x + 3) / 6``: twice differentiable, for hardswish."""
-    return Hardtanh.apply(t + 3.0, lo=0.0, hi=6.0) / 6.0
-
-
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    """x · hardsigmoid(x)."""
+    """x · hardsigmoid(x), one node (``HardswishBackward0``), twice differentiable."""
     _check(input, "hardswish")
-    return _result(input, inplace, "hardswish", lambda t: t * _hardsigmoid_composed(t))
+    return _result(input, inplace, "hardswish", Hardswish.apply)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -410,11 +406,23 @@ def rrelu(
             f"rrelu: Lower bound should be less than or equal to the upper bound "
             f"(got lower={lower}, upper={upper})"
         )
-    if not training:
-        slope = (lower + upper) / 2
-        return _result(input, inplace, "rrelu", lambda t: where(t._data > 0, t, t * slope))
-    slopes = _rrelu_slopes(input, lower, upper)
-    return _result(input, inplace, "rrelu", lambda t: where(t._data > 0, t, t * slopes))
+    return _rrelu_with_noise(input, lower, upper, training, inplace)
+
+
+def _rrelu_with_noise(
+    input: Tensor, lower: float, upper: float, training: bool, inplace: bool, generator=None
+) -> Tensor:
+    """rrelu as one node (``RreluWithNoiseBackward0``, saving the input and the noise)."""
+    if type(input._data) is not np.ndarray:  # under vmap or on a device: the composition
+        slopes = _rrelu_slopes(input, lower, upper, generator) if training else None
+        a = slopes if training else (lower + upper) / 2
+        return _result(input, inplace, "rrelu", lambda t: where(t._data > 0, t, t * a))
+    if training:
+        noise = _rrelu_slopes(input, lower, upper, generator)._data
+    else:  # PyTorch leaves its noise uninitialised in evaluation; zeros here
+        noise = get_array_module(input._data).zeros(input.shape, input._data.dtype)
+    params = {"noise": noise, "lower": lower, "upper": upper, "training": bool(training)}
+    return _result(input, inplace, "rrelu", lambda t: RreluWithNoise.apply(t, **params))
 
 
 def rrelu_(

@@ -16,14 +16,14 @@ from ..._type_names import type_name
 from ...autograd.lower_precision import autocast_float32, autocast_float32_op
 from ...autograd.state import is_grad_enabled
 from ...autograd.tensor import Tensor
-from ...backend import get_array_module
 from ...dtypes import is_bfloat16, is_floating
-from ...ops._util import DtypeError, ShapeError, constant, no_integer_kernel
+from ...ops._util import DtypeError, ShapeError, no_integer_kernel
 from ...ops.bce_with_logits import BinaryCrossEntropyWithLogitsFn
 from ...ops.binary_cross_entropy import BinaryCrossEntropyFn
 from ...ops.losses import CrossEntropyFn, NLLLossFn
+from ...ops.margin_losses import MultiMarginLossFn
 from ...ops.softmax import log_softmax
-from ...ops.unary import relu, softplus
+from ...ops.unary import softplus
 from .loss import (
     _check_reduction,
     _legacy_reduction,
@@ -443,17 +443,14 @@ def multi_margin_loss(
             f"{op}: target out of range: got class {int(bad.flat[0])} for {c} classes (valid: "
             f"0 to {c - 1})"
         )
-    xp = get_array_module(t)
-    rows = xp.arange(n)
-    xy = x[rows, t].reshape((n, 1))
-    z = relu(x - xy + margin)
-    if p == 2:
-        z = z * z
-    if weight is not None:
-        z = z * weight[t].reshape((n, 1))
-    mask = xp.ones((n, c), x.dtype)
-    mask[rows, t] = 0
-    loss = (z * constant(mask)).sum(1) / c
-    if input.ndim == 1:
-        loss = loss.reshape(())
-    return _reduce(loss, reduction)
+    if not is_floating(input.dtype):  # PyTorch's kernel has no integer, bool or complex form
+        raise NotImplementedError(
+            f"\"multi_margin_loss_cpu_kernel\" not implemented for '{_scalar_name(input.dtype)}'"
+        )
+    if weight is not None and weight.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            f"{op}: The function 'multi_margin_loss' is not differentiable with respect to "
+            "argument 'weight'. This input cannot have requires_grad True."
+        )
+    w = None if weight is None else weight._data.astype(input._data.dtype, copy=False)
+    return MultiMarginLossFn.apply(input, target, p, margin, w, reduction)  # one node

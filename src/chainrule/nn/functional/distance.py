@@ -88,8 +88,9 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     ``torch.nn.functional.pdist``. Identical rows get distance 0 and gradient 0 (the norm's
     subgradient at 0). For p = inf with tied largest differences the gradient is split among
     the ties (a subgradient, as ``torch.linalg.vector_norm`` does), where PyTorch's pdist gives
-    each tied element the full gradient. The row differences are formed explicitly:
-    O(N² M) memory."""
+    each tied element the full gradient. One node (``PdistBackward0``,
+    ``ops/pairwise_distances.py``); the row differences are formed explicitly: O(N² M)
+    memory."""
     x = as_tensor(input)
     if x.ndim != 2:
         raise ShapeError(f"pdist: only supports 2D tensors, got: {x.ndim}D")
@@ -97,10 +98,9 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         raise DtypeError(f"pdist: only supports floating-point dtypes, got {x.dtype}")
     if p < 0:
         raise ShapeError(f"pdist: only supports non-negative p values, got {p}")
-    i, j = np.triu_indices(x.shape[0], 1)
-    rows_i = x.index_select(0, as_tensor(i.astype(np.int64)))
-    rows_j = x.index_select(0, as_tensor(j.astype(np.int64)))
-    return vector_norm(rows_i - rows_j, p, -1)
+    from ...ops.pairwise_distances import PdistFn  # noqa: PLC0415
+
+    return PdistFn.apply(x, p)  # one PdistBackward0 node (self, p, result)
 
 
 @autocast_float32_op

@@ -24,7 +24,8 @@ from ...dtypes import get_default_dtype, is_floating
 from ...ops._util import DtypeError, ShapeError, check_broadcast, constant
 from ...ops.binary import where
 from ...ops.clamping import clamp_min
-from ...ops.unary import log, relu, softplus
+from ...ops.margin_losses import MultilabelMarginLossFn, SoftMarginLossFn
+from ...ops.unary import log, softplus
 from .distance import pairwise_distance
 from .loss import _check_reduction, _legacy_reduction, _pair, _reduce
 
@@ -150,9 +151,10 @@ def soft_margin_loss(
     reduce: Any = None,
     reduction: str = "mean",
 ) -> Tensor:
-    """Two-class logistic loss log(1 + e^(-y x)) for targets y in {1, -1}, computed as
-    softplus(-y x) (no overflow for large margins). As PyTorch's kernel, it has no gradient
-    for the target: a target that requires grad raises (outside no_grad)."""
+    """Two-class logistic loss log(1 + e^(-y x)) for targets y in {1, -1}, one node
+    (``SoftMarginLossBackward0``, ``ops/margin_losses.py``; no overflow for large margins).
+    As PyTorch's kernel, it has no gradient for the target: a target that requires grad
+    raises (outside no_grad)."""
     op = "soft_margin_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
@@ -168,7 +170,7 @@ def soft_margin_loss(
             f"{op}: output with shape {list(input.shape)} doesn't match the broadcast shape "
             f"{list(shape)} (the target must broadcast to the input's shape)"
         )
-    return _reduce(_log1pexp(-(input * target.detach())), reduction)
+    return SoftMarginLossFn.apply(input, target.detach(), reduction)  # one node
 
 
 def multilabel_soft_margin_loss(
@@ -268,30 +270,13 @@ def multilabel_margin_loss(
     if input.dtype.kind != "f":
         raise DtypeError(f"{op}: input must be floating point, got {input.dtype}")
     t = target._data.reshape(-1, c)
-    xp = get_array_module(t)
     if t.size and (int(t.min()) < -1 or int(t.max()) >= c):
         raise RuntimeError(
             f"{op}: argument #2 'target' is out of range: got values in "
             f"[{int(t.min())}, {int(t.max())}], valid class indices are in [0, {c}) and -1 "
             "ends the list"
         )
-    n = t.shape[0]
-    # counts[n, j]: how often class j is listed before the first -1; others: not a target
-    listed = xp.cumprod(t >= 0, axis=1).astype(bool)
-    hits = (t[:, :, None] == xp.arange(c)) & listed[:, :, None]  # (n, position, class)
-    counts = hits.sum(1).astype(input.dtype)
-    others = (counts == 0).astype(input.dtype)
-    x = input.reshape((n, c))
-    # pair[n, j, i] = max(0, 1 - x_j + x_i), weighted by counts[n, j] · others[n, i]
-    pair = relu(x.reshape((n, 1, c)) - x.reshape((n, c, 1)) + 1.0)
-    mask = counts[:, :, None] * others[:, None, :]
-    # selected, not multiplied by a 0 weight: an inf or NaN in a pair that does not count
-    # (as x_j - x_j + 1 with x_j = inf) would make 0 * inf = NaN of the whole sample
-    used = constant(mask != 0)
-    loss = where(used, pair * constant(mask), 0.0).sum((1, 2)) / c
-    if input.ndim <= 1:
-        loss = loss.reshape(())
-    return _reduce(loss, reduction)
+    return MultilabelMarginLossFn.apply(input, target, reduction)  # one node
 
 
 def triplet_margin_with_distance_loss(

@@ -1,13 +1,14 @@
 """``F.pixel_shuffle`` / ``F.pixel_unshuffle``: trade channels for spatial resolution.
 
-Both are a reshape, a permute and a reshape, so they are differentiable (any order) through
-those ops' own rules and need no gradient code here. Element mapping (PyTorch's):
+Each is one node, PyTorch's ``PixelShuffleBackward0`` / ``PixelUnshuffleBackward0``
+(``ops/shuffles.py``), differentiable to any order. Element mapping (PyTorch's):
 ``out[..., c, h r + i, w r + j] = in[..., c r^2 + i r + j, h, w]``.
 """
 
 from __future__ import annotations
 
 from ...autograd.tensor import Tensor
+from ...ops.shuffles import PixelShuffle, PixelUnshuffle
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
@@ -41,11 +42,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
             f"divisible by the square of upscale_factor, but input.size(-3)={c} "
             f"is not divisible by {r * r}"
         )
-    nb = len(batch)
-    x = input.reshape(*batch, c // (r * r), r, r, h, w)
-    b = tuple(range(nb))
-    x = x.permute(*b, nb, nb + 3, nb + 1, nb + 4, nb + 2)
-    return x.reshape(*batch, c // (r * r), h * r, w * r)
+    return PixelShuffle.apply(input, r)
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
@@ -64,8 +61,4 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
                 f"downscale_factor, but input.size({d})={n} is not divisible "
                 f"by {r}"
             )
-    nb = len(batch)
-    x = input.reshape(*batch, c, h // r, r, w // r, r)
-    b = tuple(range(nb))
-    x = x.permute(*b, nb, nb + 2, nb + 4, nb + 1, nb + 3)
-    return x.reshape(*batch, c * r * r, h // r, w // r)
+    return PixelUnshuffle.apply(input, r)
