@@ -14,6 +14,7 @@ from . import dtypes as _dt
 from .autograd.tensor import Tensor
 from .creation_from_data import as_tensor, from_dlpack, from_numpy, tensor
 from .creation_like import (
+    check_fill_value,
     empty_like,
     full_like,
     new_empty,
@@ -146,14 +147,15 @@ def full(
     """``fill_value`` everywhere (``torch.full``); the dtype follows the value's kind."""
     check_pin_memory("full", pin_memory)
     check_layout("full", layout)
+    check_fill_value("full", fill_value)
     if out is not None:
         return write_factory_out(
             "full", out, dtype, requires_grad, lambda d: full(size, fill_value, dtype=d)
         )
-    if isinstance(fill_value, Tensor) and fill_value.ndim == 0:  # read as a number (torch)
+    if isinstance(fill_value, Tensor):  # a 0-d tensor is read as a number (torch)
         fill_value = fill_value.item()
-    if dtype is None:  # the fill value's kind decides, as in PyTorch
-        if isinstance(fill_value, (bool, np.bool_)):
+    if dtype is None:  # the fill value's kind decides, as in PyTorch (a NumPy bool: float)
+        if isinstance(fill_value, bool):
             dtype = _dt.bool_
         elif isinstance(fill_value, (int, np.integer)):
             dtype = _dt.int64

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import dtypes as _dt
 from ._user_warnings import warn_at_caller
 from .autograd.tensor import Tensor
@@ -127,6 +129,24 @@ def empty_like(
     )
 
 
+def check_fill_value(op: str, fill_value: Any) -> None:
+    """``full``/``full_like``/``new_full`` take a number (a Python or NumPy scalar, or a 0-d
+    tensor); anything else (None, a string, a list, an array, a tensor with dimensions) is
+    PyTorch's TypeError rather than a NaN fill or a silent broadcast."""
+    if isinstance(fill_value, Tensor):
+        if fill_value.ndim == 0:
+            return
+        kind = "Tensor"
+    elif isinstance(fill_value, (bool, int, float, complex, np.generic)) and not isinstance(
+        fill_value, (np.str_, np.bytes_, np.void)
+    ):
+        return
+    else:
+        t = type(fill_value)
+        kind = t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__name__}"
+    raise TypeError(f"{op}(): argument 'fill_value' (position 2) must be Number, not {kind}")
+
+
 def full_like(
     input: Tensor,  # noqa: A002
     fill_value: Any,
@@ -141,6 +161,7 @@ def full_like(
     """``fill_value`` everywhere, in ``input``'s shape and (unless ``dtype``) dtype."""
     check_pin_memory("full_like", pin_memory)
     op = "full_like"
+    check_fill_value(op, fill_value)
     check_layout(op, layout)
     dt = _like(input, dtype, op)
     fill_value = fit_scalar(op, fill_value, _dt.as_dtype(dt))
@@ -240,6 +261,7 @@ def new_full(
     pin_memory: bool = False,
 ) -> Tensor:
     """``fill_value`` everywhere, ``size`` and ``x``'s dtype and device."""
+    check_fill_value("new_full", fill_value)
     fill_value = fit_scalar(
         "new_full", fill_value, _dt.as_dtype(dtype if dtype is not None else x.dtype)
     )
