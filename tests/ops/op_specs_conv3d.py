@@ -53,6 +53,39 @@ SPECS: list = [
         lambda x, w: nnf(x).conv_transpose3d(x, w, groups=2, dilation=(1, 2, 1), stride=(1, 1, 2)),
         (((1, 4, 2, 2, 3), (4, 1, 2, 2, 1)),),
     ),
+    # one recorded node (ops/conv.py's Functions on 5-d tensors): the remaining arguments
+    OpSpec(
+        "F_conv3d_valid_dilated",
+        lambda x, w, b: _conv(x, w, b, padding="valid", stride=(2, 1, 1), dilation=(1, 2, 1)),
+        (((2, 2, 4, 4, 3), (3, 2, 2, 2, 2), (3,)),),
+    ),
+    OpSpec(  # an even kernel: the odd extra padded first (ConstantPadNd), as PyTorch
+        "F_conv3d_same_even",
+        lambda x, w, b: _conv(x, w, b, padding="same"),
+        (((1, 2, 3, 4, 3), (2, 2, 2, 3, 2), (2,)),),
+    ),
+    OpSpec(
+        "F_conv3d_unbatched_grouped",
+        lambda x, w, b: _conv(x, w, b, padding=(1, 0, 1), groups=2, dilation=(2, 1, 1)),
+        (((4, 3, 3, 3), (4, 2, 2, 1, 2), (4,)),),
+    ),
+    OpSpec(  # nn.Conv3d(padding_mode="replicate"): the module pads, then a valid conv
+        "F_conv3d_replicate_padded",
+        lambda x, w: nnf(x).conv3d(nnf(x).pad(x, (1, 0, 1, 1, 0, 1), mode="replicate"), w),
+        (((1, 2, 2, 3, 2), (2, 2, 2, 2, 2)),),
+    ),
+    OpSpec(
+        "F_conv_transpose3d_unbatched",
+        lambda x, w, b: _convt(
+            x, w, b, stride=(2, 1, 2), padding=(1, 0, 0), output_padding=(1, 0, 1), dilation=2
+        ),
+        (((2, 2, 2, 2), (2, 2, 2, 1, 2), (2,)),),
+    ),
+    OpSpec(  # output_padding below the dilation (stride 1)
+        "F_conv_transpose3d_dilated_outpad",
+        lambda x, w: nnf(x).conv_transpose3d(x, w, groups=2, dilation=2, output_padding=1),
+        (((1, 2, 2, 2, 2), (2, 1, 2, 2, 2)),),
+    ),
     _unary(
         "F_max_pool3d",
         lambda a: nnf(a).max_pool3d(a, 2, (2, 1, 2), (1, 0, 1), ceil_mode=True),

@@ -163,8 +163,13 @@ def conv_forward(x, w, b, stride, pad, dil, groups, keep_cols=False):
     """y = conv(x, w) + b. x (N, C, H, W), w (O, C/g, kh, kw) -> (N, O, Ho, Wo) view.
 
     With keep_cols, returns (y, cols) where cols is the im2col array when it is at most
-    SAVE_COLS_MAX_BYTES (else None), for :func:`conv_weight_grad`.
+    SAVE_COLS_MAX_BYTES (else None), for :func:`conv_weight_grad`. A 5-d x and w: the 3-d
+    convolution (:mod:`._conv3d_kernels`), as the other two products.
     """
+    if x.ndim == 5:
+        from ._conv3d_kernels import conv3d_forward  # imports this module
+
+        return conv3d_forward(x, w, b, stride, pad, dil, groups, keep_cols)
     xp_ = get_array_module(x)
     o, cg, kh, kw = w.shape
     n, c, h, wd = x.shape
@@ -244,6 +249,10 @@ def _chunked_forward(xp_, xpad, w3, y, stride, dil, k: tuple) -> None:
 @float16_in_float32  # no half-precision BLAS: float32 GEMMs, rounded once
 def conv_input_grad(g, w, x_shape, stride, pad, dil, groups):
     """The transposed convolution: dx = col2im(W^T g). g (N, O, Ho, Wo) -> (N, C, H, W)."""
+    if g.ndim == 5:
+        from ._conv3d_kernels import conv3d_input_grad
+
+        return conv3d_input_grad(g, w, x_shape, stride, pad, dil, groups)
     xp_ = get_array_module(g)
     o, cg, kh, kw = w.shape
     n, _, ho, wo = g.shape
@@ -320,6 +329,10 @@ def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
 
     cols: im2col(x) kept from the forward pass, or None to gather it here chunk by chunk.
     """
+    if x.ndim == 5:
+        from ._conv3d_kernels import conv3d_weight_grad
+
+        return conv3d_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols)
     xp_ = get_array_module(x)
     o, cg, kh, kw = w_shape
     n, c = x.shape[:2]
@@ -392,7 +405,7 @@ def conv_weight_grad(x, g, w_shape, stride, pad, dil, groups, cols=None):
 
 
 def _check_positions(have: tuple, need: tuple) -> None:
-    if have[0] < need[0] or have[1] < need[1]:
+    if any(h < w for h, w in zip(have, need)):
         raise RuntimeError(
             f"conv weight gradient: input windows give {tuple(have)} positions "
             f"but the gradient has spatial shape {tuple(need)}"

@@ -15,6 +15,7 @@ products built from these live in :mod:`._conv_kernels`.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ __all__ = [
     "out_size",
     "padded_cnhw",
     "windows",
+    "windows_nd",
     "gather",
     "im2col",
     "scatter_add",
@@ -72,7 +74,8 @@ def out_size(size: int, k: int, s: int, p0: int, p1: int, d: int) -> int:
 
 @contextmanager
 def padded_cnhw(x, pad) -> Iterator[Any]:
-    """Lend x (N, C, H, W) as (C, N, H+pt+pb, W+pl+pr), zero-padded, for one ``with`` block.
+    """Lend x (N, C, H, W) as (C, N, H+pt+pb, W+pl+pr), zero-padded, for one ``with`` block;
+    likewise a 3-d x (N, C, D, H, W) with pad (front, back, top, bottom, left, right).
 
     Without padding this is a transposed view of x (free when x already lives in
     (C, N, H, W) memory). With padding it is a workspace buffer whose zero border is kept
@@ -80,29 +83,37 @@ def padded_cnhw(x, pad) -> Iterator[Any]:
     view of it may outlive the block.
     """
     xp_ = get_array_module(x)
-    xt = x.transpose(1, 0, 2, 3)
-    pt, pb, pl, pr = pad
-    if not (pt or pb or pl or pr):
+    xt = x.transpose(1, 0, *range(2, x.ndim))
+    if not any(pad):
         yield xt
         return
-    n, c, h, w = x.shape
-    shape = (c, n, h + pt + pb, w + pl + pr)
-    with workspace().bordered(("pad", pt, pl, h, w), shape, x.dtype, xp_) as buf:
+    lo, sizes = tuple(pad[0::2]), tuple(x.shape[2:])
+    shape = (x.shape[1], x.shape[0]) + tuple(s + a + b for s, a, b in zip(sizes, lo, pad[1::2]))
+    inner = (slice(None), slice(None)) + tuple(slice(a, a + s) for a, s in zip(lo, sizes))
+    with workspace().bordered(("pad",) + lo + sizes, shape, x.dtype, xp_) as buf:
         if xp_ is np:
-            parallel_copy(buf[:, :, pt : pt + h, pl : pl + w], xt)
+            parallel_copy(buf[inner], xt)
         else:
-            buf[:, :, pt : pt + h, pl : pl + w] = xt
+            buf[inner] = xt
         yield buf
 
 
 def windows(xpad, kh: int, kw: int, stride, dil):
     """Read-only (C, kh, kw, N, Ho, Wo) view of every window of a padded (C, N, Hp, Wp)."""
-    c, n, hp, wp = xpad.shape
-    (sh, sw), (dh, dw) = stride, dil
-    ho = (hp - dh * (kh - 1) - 1) // sh + 1
-    wo = (wp - dw * (kw - 1) - 1) // sw + 1
-    s0, s1, s2, s3 = xpad.strides
-    return strided_view(xpad, (c, kh, kw, n, ho, wo), (s0, s2 * dh, s3 * dw, s1, s2 * sh, s3 * sw))
+    return windows_nd(xpad, (kh, kw), stride, dil)
+
+
+def windows_nd(xpad, k: tuple, stride, dil):
+    """Read-only (C, *k, N, *out) view of every window of a padded (C, N, *spatial): 2-d
+    (C, kh, kw, N, Ho, Wo) or 3-d (C, kd, kh, kw, N, Do, Ho, Wo)."""
+    c, n = xpad.shape[:2]
+    outs = tuple(
+        (p - d * (kk - 1) - 1) // s + 1 for p, kk, s, d in zip(xpad.shape[2:], k, stride, dil)
+    )
+    st = xpad.strides
+    taps = tuple(b * d for b, d in zip(st[2:], dil))
+    steps = tuple(b * s for b, s in zip(st[2:], stride))
+    return strided_view(xpad, (c, *k, n, *outs), (st[0], *taps, st[1], *steps))
 
 
 def gather(out, win) -> None:
@@ -124,24 +135,24 @@ def im2col(x, kh, kw, stride, pad, dil):
 
 
 def scatter_add(buf, cols, stride, dil) -> None:
-    """buf (C, N, Hp, Wp) += the windows of cols (C, kh, kw, N, Ho, Wo): im2col's adjoint,
-    as kh*kw strided adds (channels split over the intra-op threads)."""
+    """buf (C, N, *padded) += the windows of cols (C, *k, N, *out), 2-d or 3-d: im2col's
+    adjoint, as one strided add per kernel tap (channels split over the intra-op threads)."""
     xp_ = get_array_module(cols)
-    c, kh, kw, _, ho, wo = cols.shape
-    (sh, sw), (dh, dw) = stride, dil
+    nd = (cols.ndim - 2) // 2
+    k, outs = cols.shape[1 : 1 + nd], cols.shape[2 + nd :]
 
     def scatter(c0: int, c1: int) -> None:  # channels c0:c1 (disjoint between threads)
-        for i in range(kh):
-            for j in range(kw):
-                h0, w0 = i * dh, j * dw
-                buf[
-                    c0:c1, :, h0 : h0 + sh * (ho - 1) + 1 : sh, w0 : w0 + sw * (wo - 1) + 1 : sw
-                ] += cols[c0:c1, i, j]
+        for tap in itertools.product(*map(range, k)):
+            at = tuple(
+                slice(i * d, i * d + s * (o - 1) + 1, s)
+                for i, d, s, o in zip(tap, dil, stride, outs)
+            )
+            buf[(slice(c0, c1), slice(None)) + at] += cols[(slice(c0, c1),) + tap]
 
     if xp_ is np:
-        parallel_slices(scatter, c, cols.nbytes)
+        parallel_slices(scatter, cols.shape[0], cols.nbytes)
     else:
-        scatter(0, c)
+        scatter(0, cols.shape[0])
 
 
 def col2im(cols, x_shape, stride, pad, dil):

@@ -41,14 +41,14 @@ def _shown(node: Any, pair: tuple) -> tuple:
 
 def _conv_fields(transposed: bool) -> dict:
     """``grad_fn._saved_*`` of PyTorch's ``ConvolutionBackward0`` (saved_fields.py); P:
-    stride, pads (top, bottom, left, right), dilation, groups."""
+    stride, pads (top, bottom, left, right; 3-d: front, back first), dilation, groups."""
     return {
         "bias_sym_sizes_opt": lambda n: n.bias_shape,
         "dilation": lambda n: _shown(n, n.P[2]),
         "groups": lambda n: n.P[3],
         "input": 0,
-        "output_padding": lambda n: _shown(n, given_value(n, "output_padding", (0, 0))),
-        "padding": lambda n: _shown(n, (n.P[1][0], n.P[1][2])),
+        "output_padding": lambda n: _shown(n, given_value(n, "output_padding", (0,) * len(n.P[0]))),
+        "padding": lambda n: given_value(n, "padding") or _shown(n, n.P[1][0::2]),
         "stride": lambda n: _shown(n, n.P[0]),
         "transposed": lambda n: transposed,
         "weight": 1,
@@ -71,7 +71,8 @@ def _drop(t: Tensor | None, graph: bool) -> Tensor | None:
 class Conv2dFn(Function):
     """y = conv2d(x, w) + b; P = (stride, pad4, dilation, groups). conv1d's 3-D input and
     weight too (``one_d``), computed over a height-1 image in this same node (PyTorch's one
-    ``ConvolutionBackward0``; the height is a free view of the arrays)."""
+    ``ConvolutionBackward0``; the height is a free view of the arrays), and conv3d's 5-D
+    ones (P with 3-tuples and pad6; the kernels run them as 3-d convolutions)."""
 
     raw = True
     node_name = ("ConvolutionBackward0", (0, 1, 2))  # input, weight, bias (or None)
@@ -105,7 +106,7 @@ class Conv2dFn(Function):
             return _drop(dx, graph), _drop(dw, graph), db, None
         dx = ConvTranspose2dFn.apply(g, w, x.shape, ctx.P) if need[0] else None
         dw = ConvWeightFn.apply(x, g, w.shape, ctx.P, cols) if need[1] else None
-        db = g.sum((0, 2, 3)) if len(need) > 2 and need[2] else None
+        db = g.sum(_bias_axes(g)) if len(need) > 2 and need[2] else None
         return dx, dw, db, None
 
     @staticmethod
@@ -120,7 +121,7 @@ class Conv2dFn(Function):
             None if tw is None else K.conv_forward(x, tw, None, *P),
         )
         if tb is not None:
-            out = tsum(out, tb.reshape(1, -1, 1, 1))
+            out = tsum(out, tb.reshape((1, -1) + (1,) * (x.ndim - 2)))
         return out[:, :, 0] if ctx.one_d else out
 
 
@@ -139,7 +140,7 @@ class ConvTranspose2dFn(Function):
 
     @staticmethod
     def saved_fields(node):  # grad_fn._saved_* as PyTorch's, where conv_transpose2d made it
-        if not node.listed:  # conv2d's gradient (create_graph), conv3d's parts: default
+        if not node.listed:  # conv2d's / conv3d's gradient (create_graph): default
             return None
         return ConvTranspose2dFn._transposed_fields
 
@@ -153,7 +154,7 @@ class ConvTranspose2dFn(Function):
             g, w = g[:, :, None], w[:, :, None]
         out = K.conv_input_grad(g, w, tuple(x_shape), *P)
         if b is not None:  # the result is fresh: the bias added in place
-            b4 = b.reshape(1, -1, 1, 1)
+            b4 = b.reshape((1, -1) + (1,) * (out.ndim - 2))
             flags = getattr(out, "flags", None)
             if b.dtype == out.dtype and getattr(flags, "writeable", False):
                 out += b4
@@ -165,7 +166,7 @@ class ConvTranspose2dFn(Function):
     def backward(ctx, gy):
         g, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        db = gy.sum((0, 2) if ctx.one_d else (0, 2, 3)) if len(need) > 4 and need[4] else None
+        db = gy.sum(_bias_axes(gy)) if len(need) > 4 and need[4] else None
         graph = ctx.create_graph
         if ctx.one_d:  # the 2-D gradients of the height-1 image, the height dropped
             g, w, gy = _lift(g, graph), _lift(w, graph), _lift(gy, graph)
@@ -191,7 +192,7 @@ class ConvTranspose2dFn(Function):
         tb = rest[2] if len(rest) > 2 else None
         if tb is None:
             return out
-        b = tb.reshape((1, -1, 1) if ctx.one_d else (1, -1, 1, 1))
+        b = tb.reshape((1, -1) + (1,) * (len(xs) - 2 - ctx.one_d))
         if out is None:  # only the bias has a tangent: it spreads over the whole result
             return get_array_module(b).broadcast_to(b, ctx.out.shape).copy()
         return out + b
@@ -262,7 +263,12 @@ def _crop(t: Tensor, shape: tuple) -> Tensor:
     no output of the forward conv)."""
     if tuple(t.shape) == tuple(shape):
         return t
-    return t[:, :, : shape[2], : shape[3]]
+    return t[(slice(None), slice(None)) + tuple(slice(0, s) for s in shape[2:])]
+
+
+def _bias_axes(g: Tensor) -> tuple:
+    """The axes a bias gradient sums over: all but the channels'."""
+    return (0,) + tuple(range(2, g.ndim))
 
 
 # ----------------------------------------------------------------------------- arguments

@@ -1,24 +1,11 @@
-"""Functional 3-D convolution (``F.conv3d``), composed from the 2-D convolution op.
+"""Functional 3-D convolution (``F.conv3d``, ``F.conv_transpose3d``): one recorded op each.
 
-A 3-D cross-correlation is a 2-D one over channels extended by the kernel's depth taps::
-
-    y[n, o, t] = b[o] + conv2d(fold(xpad)[n, t], w.reshape(O, C/groups * kd, kh, kw))
-
-where fold(xpad)[n, t] stacks, for every channel c and depth tap i, the depth slice
-xpad[n, c, t*sd + i*dd] as channel c*kd + i (im2col over depth only). The input is padded
-along depth, the taps (strided, dilated depth slices) stacked and moved to
-(N*D_out, C*kd, H, W), and one conv2d op call (which handles the H/W stride, padding,
-dilation and groups) does the rest; the (channel, tap) order keeps each group's channels
-contiguous, so groups carry over unchanged. Gradients of every order and forward mode come
-from the ops used (pad, slice, stack, reshape, conv2d).
-
-Measured on a video-like shape (N=2, C=8, D=H=W=16, O=16, k=3, padding 1, float32, forward +
-backward, 2 shared cores, no PyTorch threads in the process): 9.5 ms for this fold against
-15.3 ms for summing kd conv2d calls over depth slices folded into the batch (8.5 against
-14.5 ms with groups=2).
-
-``conv_transpose3d`` runs one 2-D transposed convolution per depth tap (depth slices folded
-into the batch) and places each tap's result at its output depths.
+Both are the convolution Functions of :mod:`chainrule.ops.conv` on 5-d tensors (PyTorch's
+one ``ConvolutionBackward0`` node, next_functions input, weight, bias, with its saved
+fields); their kernels run them as im2col over 3-d windows and one GEMM per group
+(:mod:`chainrule.ops._conv3d_kernels`). The gradients are again those Functions, so double
+backward and forward mode are conv2d's. An unbatched (C, D, H, W) input is unsqueezed
+and the result squeezed around the node, as PyTorch does.
 """
 
 from __future__ import annotations
@@ -28,13 +15,12 @@ from typing import Any
 import numpy as np
 
 from ...autograd.lower_precision import autocast_arguments, computing_in_float32
+from ...autograd.saved_fields import given
 from ...autograd.tensor import Tensor
-from ...backend import get_array_module
 from ...ops._util import DtypeError, ShapeError
 from ...ops.conv import Conv2dFn, ConvTranspose2dFn
 from ...ops.conv_arguments import check_geometry, int_tuple, padding_pairs, string_padding_bias
 from ...ops.padding import pad
-from ...ops.shape import stack
 
 __all__ = ["conv3d", "conv_transpose3d"]
 
@@ -142,35 +128,14 @@ def conv3d(
             f"{op}: input {tuple(input.shape)} is too small for kernel {k} with "
             f"padding {pads}, dilation {dil}: output would be {'x'.join(map(str, outs))}"
         )
-    do = outs[0]
-    x = input
-    if pads[0] != (0, 0):
-        x = pad(x, [0, 0, 0, 0, pads[0][0], pads[0][1]])
-    kd, sd, dd = k[0], stride[0], dil[0]
-    taps = [x[:, :, i * dd : i * dd + sd * (do - 1) + 1 : sd] for i in range(kd)]
-    # (N, C, Kd, Do, H, W) -> (N*Do, C*Kd, H, W): channel c*Kd + i holds tap i of channel c,
-    # so the C/groups*Kd channels of a group stay contiguous, matching the weight's reshape
-    folded = stack(taps, 2).permute(0, 3, 1, 2, 4, 5).reshape(n * do, c * kd, h, w)
-    o = weight.shape[0]
-    w2 = weight.reshape(o, weight.shape[1] * kd, k[1], k[2])
-    P = (stride[1:], pads[1] + pads[2], dil[1:], int(groups))
-    out = Conv2dFn.apply(folded, w2, bias, P)
-    out = out.reshape(n, do, o, outs[1], outs[2]).permute(0, 2, 1, 3, 4)
+    if any(lo != hi for lo, hi in pads):  # 'same', an even kernel: the extra as PyTorch's
+        input = pad(input, [v for lo, hi in reversed(pads) for v in (0, hi - lo)])
+        pads = tuple((lo, lo) for lo, _ in pads)  # (ConstantPadNd, then a symmetric conv)
+    P = (stride, sum(pads, ()), dil, int(groups))
+    out = Conv2dFn.apply(input, weight, bias, P)
+    if isinstance(padding, str) and padding == "valid":  # PyTorch's node shows one 0 then
+        given(out, output_padding=(0,), padding=(0,))
     return out.squeeze(0) if unbatched else out
-
-
-def _spread_depth(y: Tensor, stride: int, left: int, right: int) -> Tensor:
-    """y (N, D, C, H, W) -> its depth slices placed at left + t*stride (zeros between), with
-    `right` zero slices after the last: one depth tap's share of a transposed conv."""
-    n, d = y.shape[:2]
-    if stride > 1 and d > 1:
-        xp_ = get_array_module(y._data)
-        zero = Tensor._make(xp_.zeros(y.shape, dtype=y.dtype), False, None, 0)
-        y = stack([y] + [zero] * (stride - 1), 2).reshape(n, d * stride, *y.shape[2:])
-        y = y[:, : (d - 1) * stride + 1]
-    if left or right:
-        y = pad(y, [0, 0, 0, 0, 0, 0, left, right])
-    return y
 
 
 def conv_transpose3d(
@@ -185,11 +150,6 @@ def conv_transpose3d(
 ) -> Tensor:
     """Transposed 3-D convolution (the gradient of conv3d with respect to its input), like
     ``torch.nn.functional.conv_transpose3d``.
-
-    Each depth tap kd is a 2-D transposed convolution of every input depth slice with
-    ``weight[:, :, kd]`` (depth folded into the batch), whose results land at output depths
-    t*sd + kd*dd - pd; the taps' contributions are spread out (zeros between for a
-    stride), shifted, summed and cropped.
 
     Args:
         input: (N, Cin, D, H, W) or unbatched (Cin, D, H, W).
@@ -235,19 +195,8 @@ def conv_transpose3d(
             f"{tuple(input.shape)}, kernel {k}, padding {pads}"
         )
     cout = weight.shape[1] * groups
-    xs = input.permute(0, 2, 1, 3, 4).reshape(n * d, c, h, w)
-    P = (stride[1:], (pads[1], pads[1], pads[2], pads[2]), dil[1:], int(groups))
-    shape2 = (n * d, cout, outs[1], outs[2])
-    full = (d - 1) * stride[0] + 1 + dil[0] * (k[0] - 1)
-    extra = max(pads[0] + outs[0] - full, 0)  # output_padding past the last tap's reach
-    total = None
-    for kd in range(k[0]):
-        y = ConvTranspose2dFn.apply(xs, weight[:, :, kd], shape2, P)
-        y = y.reshape(n, d, cout, outs[1], outs[2])
-        left = kd * dil[0]
-        y = _spread_depth(y, stride[0], left, (k[0] - 1 - kd) * dil[0] + extra)
-        total = y if total is None else total + y
-    out = total[:, pads[0] : pads[0] + outs[0]].permute(0, 2, 1, 3, 4)
-    if bias is not None:
-        out = out + bias.reshape(1, cout, 1, 1, 1)
+    P = (stride, sum(((p, p) for p in pads), ()), dil, int(groups))
+    # one node with the bias (or None) as its fifth input, as PyTorch's
+    out = ConvTranspose2dFn.apply(input, weight, (n, cout, *outs), P, bias)
+    given(out, output_padding=opad)  # grad_fn._saved_output_padding
     return out.squeeze(0) if unbatched else out
