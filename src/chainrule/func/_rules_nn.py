@@ -27,7 +27,7 @@ from ..ops.affine import LinearFn
 from ..ops.bce_with_logits import BinaryCrossEntropyWithLogitsFn
 from ..ops.binary_cross_entropy import BinaryCrossEntropyFn
 from ..ops.circular_padding import CircularPad, CircularPadBackward
-from ..ops.conv import Conv2dFn
+from ..ops.conv_functions import Conv2dFn
 from ..ops.cumulative import Cumprod, Cumsum
 from ..ops.edge_padding import EdgePad, EdgePadBackward
 from ..ops.einsum import Einsum

@@ -28,7 +28,7 @@ from .affine import LinearFn
 from .binary import Add, Div, Mul, Sub, Where
 from .cast import Cast, Clone
 from .circular_padding import CircularPad, CircularPadBackward
-from .conv import Conv2dFn, ConvTranspose2dFn, ConvWeightFn
+from .conv_functions import Conv2dFn, ConvTranspose2dFn, ConvWeightFn
 from .cumulative import Cumprod, Cumsum
 from .edge_padding import EdgePad, EdgePadBackward
 from .einsum import Einsum

@@ -18,8 +18,8 @@ from ...autograd.lower_precision import autocast_arguments, computing_in_float32
 from ...autograd.saved_fields import given
 from ...autograd.tensor import Tensor
 from ...ops._util import DtypeError, ShapeError
-from ...ops.conv import Conv2dFn, ConvTranspose2dFn
 from ...ops.conv_arguments import check_geometry, int_tuple, padding_pairs, string_padding_bias
+from ...ops.conv_functions import Conv2dFn, ConvTranspose2dFn
 from ...ops.padding import pad
 
 __all__ = ["conv3d", "conv_transpose3d"]

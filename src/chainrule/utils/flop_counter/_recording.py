@@ -27,7 +27,7 @@ from ...autograd.function import Function
 from ...nn.module import Module
 from ...ops.affine import LinearFn
 from ...ops.attention import ScaledDotProductAttention
-from ...ops.conv import Conv2dFn, ConvTranspose2dFn
+from ...ops.conv_functions import Conv2dFn, ConvTranspose2dFn
 from ...ops.linalg import MatMul
 from ...profiler.hooks import op_name
 from .formulas import conv_flop_count
