@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import _user_warnings
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -25,6 +26,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _reset_state():
+    # chainrule's warn-once warnings (PyTorch's TORCH_WARN_ONCE): each test starts as a
+    # fresh process would, so a test expecting one sees it whatever ran before
+    _user_warnings._issued.clear()
     if cr.overrides._installed[0]:  # a subclass defined at import (collection) time
         cr.overrides._uninstall()
     cr.manual_seed(0)

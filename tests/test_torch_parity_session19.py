@@ -319,7 +319,7 @@ def test_searchsorted_warns_once_per_program_of_non_contiguous_tensors() -> None
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == (
-        "[2] [0, 2, 4] ['cr.searchsorted(): boundary', 'cr.searchsorted(): input value']"
+        "[2] [0, 2, 4] ['torch.searchsorted(): boundary', 'torch.searchsorted(): input value']"
     )
 
 

@@ -101,9 +101,9 @@ CharTensor = _legacy("CharTensor")
 ByteTensor = _legacy("ByteTensor")
 BoolTensor = _legacy("BoolTensor")
 
-_DEPRECATED = (
-    "cr.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
-    "cr.set_default_dtype() and cr.set_default_device() as alternatives."
+_DEPRECATED = (  # PyTorch's text, which filters match by its start
+    "torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+    "torch.set_default_dtype() and torch.set_default_device() as alternatives."
 )
 _NOT_FLOATING = "only floating-point types are supported as the default type"
 

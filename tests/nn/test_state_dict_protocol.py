@@ -97,7 +97,7 @@ def test_state_dict_walk_metadata_and_hooks():
 
 def test_state_dict_positional_arguments_warn():
     m = nn.Linear(1, 1)
-    with pytest.warns(FutureWarning, match="positional"):
+    with pytest.warns(FutureWarning, match="Positional args are being deprecated"):
         m.state_dict(None, "a.", True)
     with pytest.raises(TypeError, match="at most 3 positional"):
         m.state_dict({}, "", False, 1)

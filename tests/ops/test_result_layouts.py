@@ -87,7 +87,7 @@ def _compare(fn: Callable[[Any, Any], Any], layouts: tuple[str, ...]) -> None:
                 fn(cr, LAYOUTS[name](cr))
             continue
         with warnings.catch_warnings():  # chainrule gives the same note
-            warnings.filterwarnings("ignore", "cr.searchsorted", UserWarning)
+            warnings.filterwarnings("ignore", "torch.searchsorted", UserWarning)
             got = fn(cr, LAYOUTS[name](cr))
         assert _layout(got) == _layout(expected), f"layout {name!r}"
         for g, e in zip(_values(got), _values(expected)):

@@ -46,9 +46,10 @@ T_destination = TypeVar("T_destination", bound=Mapping)
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
-_POSITIONAL = (
-    "Module.state_dict: positional arguments are deprecated (as in PyTorch); pass "
-    "destination=, prefix= and keep_vars= by keyword"
+_POSITIONAL = (  # PyTorch's text, which filters match by its start
+    "Positional args are being deprecated, use kwargs instead. Refer to "
+    "https://pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.state_dict"
+    " for details."
 )
 _POST_HOOK_RETURNED = (
     "Hooks registered with ``register_load_state_dict_post_hook`` are not expected to return "

@@ -33,12 +33,14 @@ from numpy import ndarray as _ndarray
 
 from .._layout import (
     contiguous,
+    dense_order,
     has_own_layout,
     is_vmap_array,
     like_layout,
     relaid,
     relaid_tensor,
     stride_order,
+    torch_strides,
 )
 from ..backend import get_array_module
 
@@ -57,15 +59,49 @@ __all__ = [
 
 
 def _broadcast_strides(arr: Any, shape: tuple) -> tuple:
-    """``arr``'s strides over the broadcast ``shape``: 0 along new dims and dims it is
-    broadcast on; a size-1 dim that stays size 1 keeps its stride (NumPy's
+    """``arr``'s strides (in elements, as PyTorch reports them: :func:`torch_strides`, so a
+    ``None``-made size-1 dim counts) over the broadcast ``shape``: 0 along new dims and dims
+    it is broadcast on; a size-1 dim that stays size 1 keeps its stride (NumPy's
     ``broadcast_to`` zeroes it, PyTorch's order counts it)."""
     lead = len(shape) - arr.ndim
     own = tuple(
         0 if n == 1 and shape[lead + i] != 1 else s
-        for i, (n, s) in enumerate(zip(arr.shape, arr.strides))
+        for i, (n, s) in enumerate(zip(arr.shape, torch_strides(arr)))
     )
     return (0,) * lead + own
+
+
+def _ordered_strides(shape: tuple, order: list[int]) -> list[int]:
+    """The strides (elements) of a dense result of ``shape`` whose dims run ``order``,
+    fastest first, size-1 dims included (each the product of the sizes inside it), as
+    PyTorch allocates an elementwise result."""
+    st = [0] * len(shape)
+    step = 1
+    for d in order:
+        st[d] = step
+        step *= shape[d]
+    return st
+
+
+def _row_major_safe(v: Any) -> bool:
+    """Whether the array ``v`` (over a result that has size-1 dims) leaves PyTorch's order
+    row-major: its nonzero strides as PyTorch reports them (a size-1 dim's included) never
+    rise from the outer dims to the inner ones, and where two are equal the inner dim is
+    no longer than the outer one (PyTorch's tie-break)."""
+    last = last_n = None
+    for n, s in zip(v.shape, torch_strides(v)):
+        if s == 0:
+            continue
+        if last is not None and (s > last or (s == last and n > last_n)):
+            return False
+        last, last_n = s, n
+    return True
+
+
+def _exactly_row_major(y: Any) -> bool:
+    """Whether ``y``'s strides are the row-major ones, its size-1 dims' included."""
+    row_major = _ordered_strides(y.shape, list(range(y.ndim - 1, -1, -1)))
+    return list(y.strides) == [s * y.itemsize for s in row_major]
 
 
 def orders_row_major(v: Any) -> bool:
@@ -90,27 +126,52 @@ def orders_row_major(v: Any) -> bool:
     return True
 
 
+def _fresh(y: Any, strides: list[int]) -> Any:
+    """``y`` itself when its strides (elements) are ``strides``, else a copy laid out so."""
+    item = y.itemsize
+    want = tuple(s * item for s in strides)
+    if y.strides == want:
+        return y
+    order = sorted(range(y.ndim), key=lambda d: (strides[d], y.shape[d]))
+    out = relaid(y, order, copy=True)
+    if out.strides != want:  # size-1 dims whose strides no dense order gives (a view's)
+        xp = get_array_module(y)
+        out = xp.lib.stride_tricks.as_strided(out, y.shape, want)
+    return out
+
+
 def elementwise_layout(y: Any, *operands: Any) -> Any:
     """The result ``y`` of an elementwise op in PyTorch's layout for its ``operands``
     (arrays broadcast to ``y``'s shape inside; Python numbers and 0-d arrays carry no
-    order). Callers skip this when every operand is row-major: the result then is too."""
-    if is_vmap_array(y):
+    order), its size-1 dims' strides included. As PyTorch: when every operand is an array
+    of ``y``'s shape, all row-major gives a row-major result and all dense with the same
+    strides gives those strides; else the dims run in the operands' stride order
+    (:func:`~chainrule._layout.stride_order`) and the result is dense in it. Callers skip
+    this when every operand is row-major: the result then is too."""
+    if is_vmap_array(y) or y.size == 0:  # an empty result keeps NumPy's layout
         return y
-    strides = tuple(
-        _broadcast_strides(o, y.shape)
-        for o in operands
-        if getattr(o, "ndim", 0) > 0 and not is_vmap_array(o)
-    )
-    if not strides:
+    shape = y.shape
+    arrays = [o for o in operands if getattr(o, "ndim", 0) > 0 and not is_vmap_array(o)]
+    if not arrays:
         return y
-    return relaid(y, stride_order(y.shape, *strides))
+    if len(arrays) == len(operands) and all(o.shape == shape for o in arrays):
+        if all(o.flags.c_contiguous for o in arrays):
+            return _fresh(y, _ordered_strides(shape, list(range(y.ndim - 1, -1, -1))))
+        first = torch_strides(arrays[0])
+        if dense_order(arrays[0]) is not None and all(
+            torch_strides(o) == first for o in arrays[1:]
+        ):
+            return _fresh(y, list(first))
+    strides = tuple(_broadcast_strides(o, shape) for o in arrays)
+    return _fresh(y, _ordered_strides(shape, stride_order(shape, *strides)))
 
 
 def in_elementwise_layout(y: Any, *operands: Any) -> Any:
     """The array ``y``, an elementwise op's result, in PyTorch's layout for its ``operands``
     (in PyTorch's order): ``y`` itself, with no sort, when it has fewer than two dims or
     it and every operand are row-major (:func:`orders_row_major`: the fast path every
-    elementwise op takes), or when it is a ``cr.func.vmap`` per-sample array (its layout
+    elementwise op takes; a result with size-1 dims checks them too, whose strides
+    PyTorch's order counts), or when it is a ``cr.func.vmap`` per-sample array (its layout
     is the batch's); else :func:`elementwise_layout`."""
     if y.ndim < 2 or (type(y) is not _ndarray and is_vmap_array(y)):
         return y
@@ -119,7 +180,14 @@ def in_elementwise_layout(y: Any, *operands: Any) -> Any:
             if not orders_row_major(o):
                 break
         else:
-            return y
+            if 1 not in y.shape:
+                return y
+            if y.size and _exactly_row_major(y):
+                for o in operands:
+                    if getattr(o, "ndim", 0) > 0 and not _row_major_safe(o):
+                        break
+                else:
+                    return y
     return elementwise_layout(y, *operands)
 
 

@@ -7,12 +7,12 @@ into new memory (its gradient is the identity).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
 from .._kernels.half_gemm import to_half, to_single
+from .._user_warnings import warn_once
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
@@ -60,8 +60,8 @@ def _complex_to_real(x: Any, dtype: Any) -> Any:
     (NumPy's own is a ComplexWarning, which ``except UserWarning`` code does not catch)."""
     with np.errstate(over="ignore"):  # beyond float16's range: inf, as in PyTorch
         out = convert(x.real, dtype)
-    warnings.warn(
-        "Casting complex values to real discards the imaginary part", UserWarning, stacklevel=4
+    warn_once(  # once per process, as PyTorch
+        "complex_to_real", "Casting complex values to real discards the imaginary part"
     )
     return out
 

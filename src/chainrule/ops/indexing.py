@@ -91,9 +91,9 @@ def _index_put_args(
     for k, i in enumerate(indices):
         a = i._data
         if a.dtype == np.uint8:
-            warnings.warn(
-                f"{op}: indexing with dtype uint8 is now deprecated, please use a dtype "
-                "bool instead",
+            warnings.warn(  # PyTorch's text, which filters match by its start
+                "indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                "torch.bool instead.",
                 UserWarning,
                 stacklevel=3,
             )

@@ -271,9 +271,13 @@ def write_out(op: str, result: Any, out: Any) -> Any:
     if arr.shape != out._data.shape:
         if out._data.size and op not in _SILENT_RESIZE:
             warnings.warn(
-                f"{op}(): an output with one or more elements was resized since it "
-                f"had shape {list(out._data.shape)}, which does not match the required "
-                f"output shape {list(arr.shape)}.",
+                # PyTorch's text, which filters match by its start
+                "An output with one or more elements was resized since it had shape "
+                f"{list(out._data.shape)}, which does not match the required output shape "
+                f"{list(arr.shape)}. This behavior is deprecated, and in a future PyTorch "
+                "release outputs will not be resized unless they have zero elements. You can "
+                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
+                f"with t.resize_(0). ({op}())",
                 UserWarning,
                 stacklevel=3,
             )

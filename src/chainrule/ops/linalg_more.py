@@ -25,13 +25,12 @@ PyTorch's ``triangular_solve`` / ``cholesky_solve`` return inf and NaN silently.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
 from .. import return_types
-from .._user_warnings import warn_at_caller
+from .._user_warnings import warn_at_caller, warn_once
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -218,10 +217,10 @@ def addr(
     return _out(op, result, out)
 
 
-_CROSS_DEFAULT_DIM = (
-    "Using cross without specifying the dim arg is deprecated. Please either pass the dim "
-    "explicitly or simply use linalg.cross. The default value of dim will change to agree "
-    "with that of linalg.cross in a future release."
+_CROSS_DEFAULT_DIM = (  # PyTorch's text, word for word: filters match it by its start
+    "Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the "
+    "dim explicitly or simply use torch.linalg.cross.\nThe default value of dim will change "
+    "to agree with that of linalg.cross in a future release."
 )
 
 
@@ -235,7 +234,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = No
     The result is row-major whatever the inputs' layouts, as PyTorch's."""
     op = "cross"
     if dim is None:
-        warnings.warn(_CROSS_DEFAULT_DIM, UserWarning, stacklevel=2)
+        warn_once("cross_default_dim", _CROSS_DEFAULT_DIM)  # once per process, as PyTorch
         shape = tuple(as_tensor(input).shape)
         if 3 not in shape:
             raise RuntimeError(f"{op}: no dimension of size 3 in input (shape {shape})")
@@ -249,8 +248,8 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Any = No
 
 
 def _zero_d(name: str, x: Tensor) -> Tensor:
-    warnings.warn(
-        f"{name} is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=3
+    warn_once(  # once per process, as PyTorch
+        f"{name}-0d", f"{name} is deprecated on 0-D tensors. Consider using x.conj()."
     )
     return x
 

@@ -17,13 +17,12 @@ IndexError from inside its shape checks.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 
 from .. import dtypes as _dt
-from .._user_warnings import warn_at_caller
+from .._user_warnings import warn_at_caller, warn_once
 from ..autograd.lower_precision import autocast_float32_op
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -246,7 +245,7 @@ def istft(
     x = as_tensor(input)
     n_fft = _check_int(n_fft, "n_fft", "istft")
     if window is None:
-        warnings.warn(_NO_WINDOW_ISTFT, UserWarning, stacklevel=2)
+        warn_once("istft_no_window", _NO_WINDOW_ISTFT)  # once per process, as PyTorch
     hop = n_fft >> 2 if hop_length is None else _check_int(hop_length, "hop_length", "istft")
     win = n_fft if win_length is None else _check_int(win_length, "win_length", "istft")
     if x.dtype.kind != "c":
@@ -320,11 +319,10 @@ def istft(
     if squeeze:
         y = y.squeeze(0)
     if end > expected:
-        warnings.warn(
+        warn_once(  # once per process, as PyTorch
+            "istft_short_signal",
             "The length of signal is shorter than the length parameter. Result is being padded "
             "with zeros in the tail. Please check your center and hop_length settings.",
-            UserWarning,
-            stacklevel=2,
         )
         y = cat([y, _const(y, y.shape[:-1] + (end - expected,), y.dtype)], -1)
     return y

@@ -53,8 +53,9 @@ def _tensor_index(t: Tensor) -> Any:
     if dt == np.uint8:
         if a.ndim:
             warn_at_caller(
-                "index: indexing with dtype uint8 is now deprecated, please use a dtype bool "
-                "instead"
+                # PyTorch's text, which filters match by its start
+                "indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                "torch.bool instead."
             )
         return a.astype(bool)
     raise IndexError(

@@ -56,10 +56,10 @@ class _InstanceNorm(_NormBase):
                     f"num_features ({self.num_features}), but got: "
                     f"{input.shape[feature_dim]}."
                 )
-            warnings.warn(
-                f"{name}: input's size at dim={feature_dim} does not match "
-                "num_features. You can silence this warning by not passing in "
-                "num_features, which is not used because affine=False",
+            warnings.warn(  # PyTorch's text, which filters match by its start
+                f"input's size at dim={feature_dim} does not match num_features. You can "
+                "silence this warning by not passing in num_features, which is not used "
+                f"because affine=False ({name})",
                 UserWarning,
                 stacklevel=2,
             )
