@@ -16,7 +16,7 @@ each checked against PyTorch.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import warnings
 from typing import Any
 
 import numpy as np
@@ -355,7 +355,10 @@ def test_rms_norm_bfloat16(weight_dtype: str | None) -> None:
     def dt(m: Any) -> Any:
         return None if weight_dtype is None else getattr(m, weight_dtype)
 
-    with pytest.warns(UserWarning) if weight_dtype == "float32" else nullcontext():
+    with warnings.catch_warnings():
+        # torch's mixed-dtype warning is once per process (another test in this worker may
+        # have used it up): not asserted here
+        warnings.simplefilter("ignore")
         y_t, _, _ = run(torch, torch.bfloat16, dt(torch))
     y_ref, gx_ref, gw_ref = run(torch, torch.float64, dt(torch))
     y, gx, gw = run(chainrule, chainrule.bfloat16, dt(chainrule))

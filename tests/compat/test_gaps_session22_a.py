@@ -231,4 +231,6 @@ def test_part_setter_errors_and_warning() -> None:
             warnings.simplefilter("always")
             z.real = lib.tensor([1 + 5j])
         assert z.tolist() == [1 + 2j]
-        assert any("discards the imaginary part" in str(w.message) for w in caught)
+        # torch warns once per process (TORCH_WARN_ONCE: another test in this worker may
+        # have used it up); chainrule's warn-once is reset for every test (conftest)
+        assert lib is torch or any("discards the imaginary part" in str(w.message) for w in caught)
