@@ -45,6 +45,15 @@ def no_integer_kernel(op: str, x: Any) -> None:
         )
 
 
+def index_int(v: Any) -> Any:
+    """``v`` as PyTorch reads an element of an int list: a one-element integer tensor becomes
+    its int (Deformable DETR's level sizes ``H_ * W_`` are 0-d tensors from a long tensor's
+    rows); anything else is returned unchanged for the caller's own type check."""
+    if isinstance(v, Tensor) and v.numel() == 1 and v.dtype.kind in "iu":
+        return int(v.item())
+    return v
+
+
 def no_complex_kernel(kernel: str, x: Any) -> None:
     """Refuse a complex tensor where PyTorch's CPU kernel has no complex version
     (NotImplementedError: ``"max_pool2d" not implemented for 'ComplexDouble'``), instead of

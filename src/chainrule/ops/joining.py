@@ -28,7 +28,7 @@ from ..backend import get_array_module
 from ..quantized_ops import cat_quantized
 from ..quantized_tensor import QuantizedTensor
 from ._tiles import tiled_view
-from ._util import ShapeError, as_tensor, norm_dim
+from ._util import ShapeError, as_tensor, index_int, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .memory_format import (
     _has_format_strides,
@@ -342,12 +342,7 @@ def split(
     else:
         # a size may be a one-element integer tensor, read as an int as PyTorch does (Deformable
         # DETR: ``value.split([H_ * W_ for H_, W_ in value_spatial_shapes])``)
-        sizes = [
-            int(s.item())
-            if isinstance(s, Tensor) and s.numel() == 1 and s.dtype.kind in "iu"
-            else s
-            for s in split_size_or_sections
-        ]
+        sizes = [index_int(s) for s in split_size_or_sections]
         for i, s in enumerate(sizes):
             if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
                 raise TypeError(

@@ -13,20 +13,11 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ._util import norm_dim
+from ._util import index_int, norm_dim
 from .binding import tensor_method
 from .subscript import getitem
 
-__all__ = ["tensor_split", "index_int"]
-
-
-def index_int(v: Any) -> Any:
-    """``v`` as PyTorch reads an element of an int list: a one-element integer tensor becomes
-    its int (Deformable DETR's level sizes ``H_ * W_`` are 0-d tensors from a long tensor's
-    rows); anything else is returned unchanged for the caller's own type check."""
-    if isinstance(v, Tensor) and v.numel() == 1 and v.dtype.kind in "iu":
-        return int(v.item())
-    return v
+__all__ = ["tensor_split"]
 
 
 def _split_points(x: Tensor, d: int, indices_or_sections: Any) -> list:

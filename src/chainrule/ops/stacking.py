@@ -29,10 +29,10 @@ from ..autograd.tensor import Tensor
 from ..autograd.view_base import mark_multi_output
 from ..backend import get_array_module
 from ..size import Size
-from ._util import NAMED_ERRORS, constant, lead_with, norm_dim
+from ._util import NAMED_ERRORS, constant, index_int, lead_with, norm_dim
 from .binding import numpy_keywords, tensor_method
 from .joining import Split, cat
-from .splitting import index_int, tensor_split
+from .splitting import tensor_split
 from .views import broadcast_to, reshape
 
 __all__ = [
