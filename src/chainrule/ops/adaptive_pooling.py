@@ -18,6 +18,7 @@ import numpy as np
 from ..autograd.lower_precision import in_float32_rounded_once
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..qtypes import scalar_type_name
 from ..quantized_ops import adaptive_avg_pool2d_quantized
 from ._pooling_indices import adaptive_max_indices
 from ._util import no_complex_kernel, no_integer_kernel, wide
@@ -138,16 +139,11 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     return out
 
 
-_TORCH_INT_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"}
-_TORCH_INT_NAMES.update(uint8="Byte", bool="Bool")
-
-
 def _check_max_input(input: Tensor) -> None:
     """PyTorch's checks: no integer kernel, and only dim 0 may be empty."""
     no_complex_kernel("adaptive_max_pool2d", input)
-    name = input._data.dtype.name
     if input._data.dtype.kind in "iub":
-        torch_name = _TORCH_INT_NAMES.get(name, name)
+        torch_name = scalar_type_name(input._data.dtype)
         raise NotImplementedError(f"\"adaptive_max_pool2d\" not implemented for '{torch_name}'")
     for i in range(1, input.ndim):
         if input.shape[i] == 0:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..qtypes import scalar_type_name
 from ._util import ShapeError
 from .pooling import avg_pool2d, max_pool2d
 
@@ -91,10 +92,6 @@ def max_pool1d(
     return out.squeeze(-2)
 
 
-_TORCH_INT_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"}
-_TORCH_INT_NAMES.update(uint8="Byte", bool="Bool")
-
-
 def _check_max1d(input: Any, return_indices: bool) -> None:
     """PyTorch's checks of max_pool1d's input: only the batch may be empty, and no integers
     (but with indices, which run the 2-d kernel)."""
@@ -105,9 +102,8 @@ def _check_max1d(input: Any, return_indices: bool) -> None:
             "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size "
             f"for input, but got:{list(input.shape)}"
         )
-    name = input._data.dtype.name
     if input._data.dtype.kind in "iub" and not return_indices:
-        torch_name = _TORCH_INT_NAMES.get(name, name)
+        torch_name = scalar_type_name(input._data.dtype)
         raise NotImplementedError(f"\"max_pool1d_impl\" not implemented for '{torch_name}'")
 
 

@@ -33,6 +33,7 @@ from ...ops.area_interpolation import adaptive_avg_pool
 from ...ops.pooling import _out
 from ...ops.pooling_avg3d import AvgPool3dFn, _check_divisor, avg_pool3d_divisor
 from ...ops.pooling_index import IndexPool, max_pool3d_indices
+from ...qtypes import scalar_type_name
 
 __all__ = ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "max_pool3d"]
 
@@ -176,11 +177,6 @@ def avg_pool3d(
     return y
 
 
-_TORCH_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "int8": "Char", "uint8": "Byte"}
-_TORCH_NAMES.update(int16="Short", int32="Int", complex64="ComplexFloat", bool="Bool")
-_TORCH_NAMES.update(complex128="ComplexDouble", uint16="UInt16", uint32="UInt32")
-
-
 def _check_avg3d_dtype(x: Tensor) -> None:
     """PyTorch's CPU avg_pool3d runs in float32, float64 and int64 only (NotImplementedError);
     on CUDA (CuPy arrays) float16 and bfloat16 run too."""
@@ -189,7 +185,7 @@ def _check_avg3d_dtype(x: Tensor) -> None:
         return
     if name in ("float16", "bfloat16") and get_array_module(x._data) is not np:
         return
-    torch_name = _TORCH_NAMES.get(name, name)
+    torch_name = scalar_type_name(x._data.dtype)
     raise NotImplementedError(f"\"avg_pool3d_out_frame\" not implemented for '{torch_name}'")
 
 
