@@ -127,11 +127,11 @@ def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None
 
 def _number_dtype(x: Any) -> np.dtype | None:
     """The dtype a Python number takes part in promotion with (PyTorch's wrapped numbers)."""
-    if isinstance(x, (builtins.bool, np.bool_)):
+    if isinstance(x, builtins.bool):
         return _dt.bool_
     if isinstance(x, (builtins.int, np.integer)):
         return _dt.int64
-    if isinstance(x, (builtins.float, np.floating)):
+    if isinstance(x, (builtins.float, np.floating, np.bool_)):  # np.bool_: a float to PyTorch
         return _dt.get_default_dtype()
     if isinstance(x, (builtins.complex, np.complexfloating)):
         return np.promote_types(_dt.get_default_dtype(), np.complex64)

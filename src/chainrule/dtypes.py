@@ -246,7 +246,7 @@ def scalar_result_dtype(tensor_dtype: np.dtype, scalar) -> np.dtype:
         return tensor_dtype
     if isinstance(scalar, builtins.int):
         return int64 if tensor_dtype.kind == "b" else tensor_dtype
-    if isinstance(scalar, (builtins.float, np.floating)):
+    if isinstance(scalar, (builtins.float, np.floating, np.bool_)):  # np.bool_: a float to torch
         return tensor_dtype if _category(tensor_dtype) >= 2 else _default_dtype
     if isinstance(scalar, (builtins.complex, np.complexfloating)):
         if tensor_dtype.kind == "c":

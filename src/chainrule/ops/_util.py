@@ -157,11 +157,13 @@ def promote(op: str, a: Any, b: Any, wrap_ints: bool = True, float_result: bool 
     PyTorch divides by -3.
     """
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-    # NumPy scalars act like Python scalars (weak dtype), as in PyTorch.
+    # NumPy scalars act like Python scalars (weak dtype), as in PyTorch; a NumPy bool like a
+    # Python float, as PyTorch reads it (through ``__float__``: ``int_tensor + np.True_`` is
+    # float32).
     if not ta and isinstance(a, (np.number, np.bool_)):
-        a = a.item()
+        a = float(a) if isinstance(a, np.bool_) else a.item()
     if not tb and isinstance(b, (np.number, np.bool_)):
-        b = b.item()
+        b = float(b) if isinstance(b, np.bool_) else b.item()
     if ta and tb:
         da, db = a._data.dtype, b._data.dtype
         if da is not db and da != db:

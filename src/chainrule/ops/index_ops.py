@@ -176,6 +176,8 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     tensor; a tensor value receives the gradient of every filled element)."""
     d, idx = _vector_index("index_fill", x, dim, index, negative=True, long_only=True)
     refuse_grad_into_integer(x, value)
+    if isinstance(value, np.bool_):  # a float to PyTorch's argument parser
+        value = float(value)
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(

@@ -285,6 +285,8 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
         and value._fw_tangent is None  # a forward-mode tangent must flow through where
         else value
     )
+    if isinstance(v, np.bool_):  # a float to PyTorch (cast to x's dtype below)
+        v = float(v)
     if isinstance(v, (bool, int, float, complex, np.number)):  # PyTorch's overflow check
         v = fit_scalar("masked_fill", v, x._data.dtype).item()
     if isinstance(v, (bool, int, float)) and x.dtype.kind in "biu":  # keeps x's integer dtype

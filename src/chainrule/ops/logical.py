@@ -209,14 +209,14 @@ def _integral(op: str, *vals: Any) -> None:
             if isinstance(v, Tensor)
             else (
                 "b"
-                if isinstance(v, (bool, np.bool_))
+                if isinstance(v, bool)  # a NumPy bool is a float to PyTorch
                 else "i"
                 if isinstance(v, (int, np.integer))
                 else "f"
             )
         )
         if kind not in "iub":
-            dt = v.dtype if isinstance(v, Tensor) else type(v).__name__
+            dt = v.dtype if isinstance(v, Tensor) else "float" if kind == "f" else type(v).__name__
             raise DtypeError(  # a TypeError and, as PyTorch's, a NotImplementedError
                 f"{op}: only integer and bool tensors are supported, got {dt}; "
                 "for masks of floats compare first (e.g. x > 0)"

@@ -57,7 +57,7 @@ def _check_alpha(op: str, a: Any, b: Any, alpha: Any) -> None:
     if type(alpha) is int or (type(alpha) is float and not abs(alpha) <= 3.4e38):
         pa, pb = promote(op, a, b, wrap_ints=False)
         fit_scalar(op, alpha, (pa if isinstance(pa, Tensor) else pb)._data.dtype)
-    if not isinstance(alpha, (float, np.floating)):
+    if not isinstance(alpha, (float, np.floating, np.bool_)):  # np.bool_: a float to torch
         return
     kinds = [v._data.dtype.kind if isinstance(v, Tensor) else None for v in (a, b)]
     if not (

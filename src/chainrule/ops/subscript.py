@@ -377,10 +377,10 @@ def setitem(x: Tensor, idx: Any, value: Any) -> None:
     """``x[idx] = value``. Recorded for autograd when ``x`` or ``value`` requires grad (the
     tensor is rebased onto an :class:`IndexPut` node, as PyTorch's CopySlices does); a leaf
     that requires grad refuses, as in PyTorch."""
-    if value is None or isinstance(value, str):
+    if value is None or isinstance(value, (str, np.bool_)):  # a NumPy bool too, as PyTorch
+        kind = "numpy.bool" if isinstance(value, np.bool_) else type(value).__name__
         raise TypeError(
-            f"setitem: can't assign a {type(value).__name__} to a {x.dtype} tensor; assign a "
-            "number or a Tensor"
+            f"setitem: can't assign a {kind} to a {x.dtype} tensor; assign a number or a Tensor"
         )
     if idx is False:  # PyTorch writes nothing and records nothing (the value unchecked)
         return
