@@ -74,3 +74,13 @@ def test_setitem_numpy_bool_refused(dtype):
         t[0] = B
     t[0] = np.float64(1.0)  # other NumPy scalars assign, as in torch
     assert t.tolist()[0] == 1
+
+
+def test_embedding_bag_unknown_mode_refused_at_forward_as_torch():
+    """torch builds ``EmbeddingBag(mode='min')`` and refuses it when called (chainrule
+    refused at build, breaking code that builds and never calls it)."""
+    for lib in (torch, cr):
+        bag = lib.nn.EmbeddingBag(5, 3, mode="min")
+        assert "mode='min'" in repr(bag)
+        with pytest.raises(ValueError, match="mode has to be one of sum, mean or max"):
+            bag(lib.tensor([[1, 2]]))

@@ -349,7 +349,6 @@ def test_module_loads_a_torch_state_dict():
     [
         ({"padding_idx": 7}, ValueError, "padding_idx"),
         ({"padding_idx": -8}, ValueError, "padding_idx"),
-        ({"mode": "min"}, ValueError, "mode"),
         ({"_weight": cr.tensor(W[:3])}, ValueError, "_weight"),
     ],
 )

@@ -148,9 +148,6 @@ class Embedding(Module):
         return s
 
 
-_BAG_MODES = ("sum", "mean", "max")
-
-
 class EmbeddingBag(Module):
     """Sums, means or maxima of bags of rows of ``weight`` (num_embeddings, embedding_dim),
     computed without the per-index embeddings (``F.embedding_bag``): the bag-of-words layer
@@ -197,8 +194,6 @@ class EmbeddingBag(Module):
                 )
             if padding_idx < 0:
                 padding_idx += num_embeddings
-        if mode not in _BAG_MODES:
-            raise ValueError(f"EmbeddingBag: mode has to be one of sum, mean or max, got {mode!r}")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.padding_idx = scale_grad_by_freq, padding_idx
