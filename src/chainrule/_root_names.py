@@ -45,6 +45,7 @@ LAZY_SUBMODULES = {
     "distributions",
     "testing",
     "fft",
+    "futures",
     "profiler",
     "mps",
     "xpu",
@@ -262,6 +263,9 @@ STAR_NAMES: frozenset[str] = frozenset(
         "uint8",
         "use_deterministic_algorithms",
         "vmap",
+        "fork",
+        "wait",
+        "Future",
         "zeros",
         "zeros_like",
     }
