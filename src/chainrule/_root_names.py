@@ -252,6 +252,8 @@ STAR_NAMES: frozenset[str] = frozenset(
         "ShortTensor",
         "sparse_coo",
         "sparse_coo_tensor",
+        "sparse_csr",
+        "sparse_csr_tensor",
         "channels_last",
         "channels_last_3d",
         "contiguous_format",

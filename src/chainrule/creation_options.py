@@ -112,14 +112,16 @@ def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool, default: Any
 
 
 def _is_sparse(x: Tensor) -> bool:
-    return type(x) is not Tensor and getattr(x, "is_sparse", False)
+    return type(x) is not Tensor and (
+        getattr(x, "is_sparse", False) or getattr(x, "is_sparse_csr", False)
+    )
 
 
 def _like(x: Tensor, dtype: Any, op: str = "") -> Any:
     """The dtype of a tensor made like ``x``; a sparse ``x`` is refused (dense ``op`` only)."""
     if _is_sparse(x):
         raise NotImplementedError(
-            f"{op}: not supported for sparse COO tensors (layout=chainrule.sparse_coo); "
+            f"{op}: not supported for sparse tensors (layouts sparse_coo and sparse_csr); "
             "call .to_dense() first"
         )
     return dtype if dtype is not None else x.dtype

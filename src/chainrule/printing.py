@@ -84,7 +84,9 @@ def array2string_options(arr: Any = None) -> dict[str, Any]:
         "precision": precision,
         "threshold": sys.maxsize if threshold == math.inf else int(threshold),
         "edgeitems": int(_OPTIONS["edgeitems"]),
-        "max_line_width": int(_OPTIONS["linewidth"]),
+        # NumPy keeps room for an n-d array's closing brackets on each row; PyTorch does not
+        # (a row of a 2-d tensor may end at the last column): one more column a dimension
+        "max_line_width": int(_OPTIONS["linewidth"]) + max(getattr(arr, "ndim", 1) - 1, 0),
     }
     bf16 = arr is not None and arr.dtype.kind == "V" and arr.dtype.name == "bfloat16"
     if bf16 and _OPTIONS["sci_mode"] is None:  # PyTorch's float rules, as for float32
@@ -120,7 +122,7 @@ def _summarized(arr: Any) -> Any:
     return arr
 
 
-def _float_formatter(arr: Any, precision: int) -> Any:
+def _float_formatter(arr: Any, precision: int, sci_mode: bool | None = None) -> Any:
     """PyTorch's choice for floats, sized from the finite non-zero values only: integral
     values as ``3.`` (scientific when max/min > 1000 or max > 1e8), else ``precision``
     digits (scientific also when min < 1e-4); every element right-aligned to that width,
@@ -132,6 +134,7 @@ def _float_formatter(arr: Any, precision: int) -> Any:
         big, small = float(np.abs(shown).max()), float(np.abs(shown).min())
         int_mode = bool(np.all(shown == np.ceil(shown)))
         sci = big / small > 1000.0 or big > 1.0e8 or (not int_mode and small < 1.0e-4)
+        sci = sci if sci_mode is None else sci_mode  # set_printoptions(sci_mode=...)
         spec = f".{precision}e" if sci else (".0f" if int_mode else f".{precision}f")
         width = max(len(format(float(v), spec)) for v in shown) + (int_mode and not sci)
 
@@ -145,20 +148,22 @@ def _float_formatter(arr: Any, precision: int) -> Any:
             s = format(v, f".{precision}f")
         return s.rjust(width)
 
+    text.width = width  # type: ignore[attr-defined] - what PyTorch sizes its lines by
     return text
 
 
-def _complex_formatter(arr: Any, precision: int) -> Any:
+def _complex_formatter(arr: Any, precision: int, sci_mode: bool | None = None) -> Any:
     """PyTorch's complex elements: the real parts and the imaginary parts each formatted as
     floats are (:func:`_float_formatter`, sized from their own values), joined as
     ``re+imj`` with the imaginary part's padding dropped (``1.0000+2.j``)."""
-    real = _float_formatter(np.real(arr), precision)
-    imag = _float_formatter(np.imag(arr), precision)
+    real = _float_formatter(np.real(arr), precision, sci_mode)
+    imag = _float_formatter(np.imag(arr), precision, sci_mode)
 
     def text(v: Any) -> str:
         im = (imag(v.imag) + "j").lstrip()
         return real(v.real) + (im if im[0] in "+-" else "+" + im)
 
+    text.width = real.width + imag.width + 1  # type: ignore[attr-defined] - PyTorch's
     return text
 
 
@@ -194,8 +199,10 @@ def tensor_repr(t: Any, tangent: str | None = None) -> str:
     arr = to_device(t._data, "cpu")
     cls = type(t)  # a user's subclass prints its name, as in PyTorch: "Mine([1.])"
     head = "tensor(" if cls.__module__.startswith("chainrule.") else cls.__name__ + "("
-    body = np.array2string(arr, separator=", ", prefix=head, **array2string_options(arr))
-    body = body.replace(", ...,", ",  ...,")  # a summarised row's gap, two spaces wide in torch
+    body = _laid_out(arr, len(head))
+    if body is None:  # an explicit sci_mode: NumPy's layout
+        body = np.array2string(arr, separator=", ", prefix=head, **array2string_options(arr))
+        body = body.replace(", ...,", ",  ...,")  # a summarised row's gap, two wide in torch
     # as torch: an empty tensor shows its size (unless it is ``(0,)``), then its dtype,
     # int64 and bool included, as it has no values to tell them by
     extras = []
@@ -215,4 +222,88 @@ def tensor_repr(t: Any, tangent: str | None = None) -> str:
         extras.append("requires_grad=True")
     if tangent is not None:
         extras.append(f"tangent={tangent}")
-    return head + body + "".join(", " + e for e in extras) + ")"
+    return add_suffixes(head + body, extras, len(head))
+
+
+def _element_formatter(arr: Any) -> Any:
+    """PyTorch's formatter for the elements of ``arr`` (strings of one width, the width an
+    attribute), or None where NumPy's layout is kept (an explicit ``sci_mode``)."""
+    shown = _summarized(arr)
+    kind = arr.dtype.kind
+    precision, sci_mode = int(_OPTIONS["precision"]), _OPTIONS["sci_mode"]
+    if kind == "f" or (kind == "V" and arr.dtype.name == "bfloat16"):
+        return _float_formatter(shown, precision, sci_mode)
+    if kind == "c":
+        return _complex_formatter(shown, precision, sci_mode)
+    if kind in "iu":
+        width = max((len(str(int(v))) for v in shown.flat), default=1)
+    elif kind == "b":
+        width = 5 if not np.all(shown) else 4
+    else:
+        return None
+
+    def text(v: Any) -> str:
+        return (str(bool(v)) if kind == "b" else str(int(v))).rjust(width)
+
+    text.width = width  # type: ignore[attr-defined]
+    return text
+
+
+def _laid_out(arr: Any, indent: int) -> str | None:
+    """``arr`` printed as PyTorch lays a tensor out (None: use NumPy's layout): each row
+    split into lines of ``(linewidth - indent) // (width + 2)`` elements, where a summarised
+    row's `` ...`` counts as one element (NumPy fits more on a line when the gap is short,
+    and keeps room for closing brackets, which PyTorch does not)."""
+    if arr.size == 0:
+        return None
+    fmt = _element_formatter(arr)
+    if fmt is None:
+        return None
+    if arr.ndim == 0:
+        return fmt(arr[()])
+    summarize = arr.size > _OPTIONS["threshold"]
+    edge = int(_OPTIONS["edgeitems"])
+    linewidth = int(_OPTIONS["linewidth"])
+    per_line_of = {}
+
+    def vector(v: Any, ind: int) -> str:
+        n = v.shape[0]
+        if summarize and n > 2 * edge:
+            data = [fmt(x) for x in v[:edge]] + [" ..."] + [fmt(x) for x in v[n - edge :]]
+        else:
+            data = [fmt(x) for x in v]
+        per = per_line_of.setdefault(ind, max(1, (linewidth - ind) // (fmt.width + 2)))
+        lines = [", ".join(data[i : i + per]) for i in range(0, len(data), per)]
+        return "[" + (",\n" + " " * (ind + 1)).join(lines) + "]"
+
+    def rows(a: Any, ind: int) -> str:
+        if a.ndim == 1:
+            return vector(a, ind)
+        n = a.shape[0]
+        if summarize and n > 2 * edge:
+            parts = [rows(a[i], ind + 1) for i in range(edge)] + ["..."]
+            parts += [rows(a[i], ind + 1) for i in range(n - edge, n)]
+        else:
+            parts = [rows(a[i], ind + 1) for i in range(n)]
+        return "[" + ("," + "\n" * (a.ndim - 1) + " " * (ind + 1)).join(parts) + "]"
+
+    return rows(arr, indent)
+
+
+def add_suffixes(text: str, suffixes: list[str], indent: int, force_newline: bool = False) -> str:
+    """``text`` (a repr without its closing parenthesis) followed by ``suffixes`` (``dtype=``,
+    ``requires_grad=``, ...) and the parenthesis, as PyTorch lays them out: a suffix that
+    would pass the line width starts a new line indented by ``indent`` (``force_newline``:
+    the first one always does). PyTorch counts the last line two characters longer than it
+    is, so a suffix wraps two characters early; kept, so that reprs match."""
+    width = int(_OPTIONS["linewidth"])
+    last = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if force_newline or last + len(suffix) + 2 > width:
+            text += ",\n" + " " * indent + suffix
+            last = indent + len(suffix)
+            force_newline = False
+        else:
+            text += ", " + suffix
+            last += len(suffix) + 2
+    return text + ")"

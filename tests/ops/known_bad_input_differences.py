@@ -38,7 +38,18 @@ R_SEGMENT_OFFSETS = (
     "chainrule raises naming the op"
 )
 
+R_CSR_BATCHED = (
+    "to_sparse_csr of a 3-d tensor: PyTorch makes a batched CSR tensor; chainrule's CSR "
+    "matrices are 2-d only and it raises NotImplementedError saying so"
+)
+R_CSR_INT_SCALE = (
+    "2.0 * an int64 CSR matrix: PyTorch's CSR mul raises 'expected scalar type Float but "
+    "found Long'; chainrule scales the values as for a dense or COO tensor (a float result)"
+)
+
 KNOWN: dict = {
+    ("to_sparse_csr_values", "rank_plus_1"): ("only_cr_raises", R_CSR_BATCHED),
+    ("sparse_csr_add_scale", "int64"): ("only_torch_raises", R_CSR_INT_SCALE),
     ("mlp_chain", "mismatch"): ("unnamed", R_SPEC_COMPOSES),
     ("segment_reduce_mean_offsets_axis1", "empty"): ("only_cr_raises", R_SEGMENT_OFFSETS),
     ("segment_reduce_mean_offsets_axis1", "rank_plus_1"): ("only_cr_raises", R_SEGMENT_OFFSETS),

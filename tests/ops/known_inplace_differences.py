@@ -96,6 +96,11 @@ R_SPARSE_VALUES = (
     "version check and silently computes the gradient from the modified values (its "
     "x.grad is twice the right one after values.mul_(2))"
 )
+R_SPARSE_CSR = (
+    "CSR to_dense/sum/mul: PyTorch's CSR nodes save the values tensor and check its version; "
+    "chainrule's rules are linear maps of the values (the pattern a constant), which read "
+    "nothing the in-place change touches"
+)
 R_COMPLEX_SAVED = (
     "complex ops: PyTorch's complex() saves its inputs, and cholesky (upper) / cholesky_solve "
     "save a complex input or result that chainrule's rules do not read; modifying the real "
@@ -220,6 +225,11 @@ KNOWN_DIFFERENCES: dict = {
         )
     },
     "sparse_addmm": {"in1": (CR_RAISES, R_SPARSE_VALUES)},
+    **{
+        name: {"in0": (TORCH_RAISES, R_SPARSE_CSR)}
+        for name in ("sparse_csr_to_dense", "sparse_csr_mul_dense", "sparse_csr_sum")
+    },
+    "to_sparse_csr_values": {"out0": (TORCH_RAISES, R_SPARSE_LINEAR)},
     **{
         name: {t: (TORCH_RAISES, R_COMPLEX_SAVED) for t in targets}
         for name, targets in (

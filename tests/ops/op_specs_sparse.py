@@ -1,4 +1,4 @@
-"""Op specs for sparse COO tensors (ops/sparse_*.py), appended to tests/ops/op_specs.py.
+"""Op specs for sparse COO and CSR tensors (ops/sparse_*.py), appended to tests/ops/op_specs.py.
 
 The table's checks take dense float inputs and dense outputs, so each spec is a dense-in /
 dense-out composition through a sparse tensor: either the values of a COO tensor with a
@@ -11,6 +11,8 @@ the sparse results themselves (indices, coalescing, errors).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -39,6 +41,30 @@ def _sparsified(x):
 
 
 _V = (5,)
+
+# (row, col) of the 4 entries of a 3 x 3 CSR matrix, row by row: row 0 one, row 1 two
+_CSR_AT = np.array([[0, 1, 1, 2], [1, 0, 2, 2]])
+_W = (4,)
+
+
+def _csr(v):
+    """The CSR matrix of values ``v`` at ``_CSR_AT``'s first ``len(v)`` entries (shorter
+    values, the empty bad input, make a matrix of fewer entries)."""
+    n = v.shape[0] if v.ndim == 1 else _CSR_AT.shape[1]
+    rows, cols = _CSR_AT[:, :n]
+    crow = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=3))])
+    with warnings.catch_warnings():  # both libraries' "CSR support is in beta state"
+        warnings.simplefilter("ignore", UserWarning)
+        return lib(v).sparse_csr_tensor(
+            const(v, crow), const(v, cols), v, (3, 3), check_invariants=True
+        )
+
+
+def _to_csr(x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return x.to_sparse_csr()
+
 
 SPECS: list = [
     # --------------------------------------------------------------- conversions
@@ -72,6 +98,29 @@ SPECS: list = [
         lambda m, v, x: lib(v).sparse.addmm(m, _coo(v), x, beta=0.5, alpha=2.0),
         (((3, 2), _V, (3, 2)), ((2,), _V, (3, 2))),
     ),
+    # ------------------------------------------------------------ CSR matrices
+    OpSpec("sparse_csr_to_dense", lambda v: _csr(v).to_dense(), ((_W,),)),
+    OpSpec("sparse_csr_mm", lambda v, x: lib(v).sparse.mm(_csr(v), x), ((_W, (3, 2)),)),
+    OpSpec("sparse_csr_matmul_vector", lambda v, x: _csr(v) @ x, ((_W, (3,)),)),
+    OpSpec("sparse_csr_mv", lambda v, x: lib(v).mv(_csr(v), x), ((_W, (3,)),)),
+    OpSpec("sparse_csr_dense_first", lambda v, x: x @ _csr(v), ((_W, (2, 3)),)),
+    OpSpec(
+        "sparse_csr_addmm",
+        lambda m, v, x: lib(v).addmm(m, _csr(v), x, beta=0.5, alpha=2.0),
+        (((3, 2), _W, (3, 2)),),
+    ),
+    OpSpec("to_sparse_csr_values", lambda x: _to_csr(x).values(), (((3, 4),),)),
+    OpSpec(  # torch's backward of CSR * dense to the dense operand fails (a CSR gradient)
+        "sparse_csr_mul_dense",
+        lambda v: (_csr(v) * const(v, np.arange(1.0, 10.0).reshape(3, 3))).to_dense(),
+        ((_W,),),
+    ),
+    OpSpec(
+        "sparse_csr_add_scale",
+        lambda v: (_csr(v) + 2.0 * _csr(v * v)).to_dense(),
+        ((_W,),),
+    ),
+    OpSpec("sparse_csr_sum", lambda v: _csr(v).sum(), ((_W,),)),
     # ---------------------------------------------------------------- reductions
     OpSpec("sparse_sum", lambda v: lib(v).sparse.sum(_coo(v)), ((_V,),)),
     OpSpec("sparse_sum_dim", lambda v: lib(v).sparse.sum(_coo(v), 1).to_dense(), ((_V,),)),

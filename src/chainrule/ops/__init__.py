@@ -54,6 +54,7 @@ from . import (
     reduction,
     sampling,
     sparse_construction,
+    sparse_csr,
     special,
     structural,
     tensor_flags,
@@ -261,6 +262,7 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     as_strided_=misc_methods.as_strided_method_,  # cr.as_strided_ is the root function
     to_sparse=sparse_construction.to_sparse,  # a sparse tensor's class has its own
     to_sparse_coo=sparse_construction.to_sparse_coo,
+    to_sparse_csr=sparse_csr.to_sparse_csr,
     to_dense=sparse_construction.to_dense,
     dense_dim=sparse_construction.dense_dim,
     sparse_dim=sparse_construction.sparse_dim,
@@ -269,6 +271,7 @@ _TENSOR_ONLY: dict[str, Callable[..., Any]] = dict(
     set_=storage_methods.set_,
     const_data_ptr=tensor_flags.const_data_ptr,
     dim_order=tensor_flags.dim_order,
+    **sparse_csr.DENSE_ACCESSORS,  # dense tensors refuse them, as PyTorch's
 )
 
 # In an op module's ``__all__`` for the package's own use, but no PyTorch function.

@@ -25,7 +25,7 @@ from .linalg_out import with_out
 from .matrix_trace import Trace
 from .shape import Permute, reshape, transpose, unsqueeze
 from .sparse_products import sparse_bmm, sparse_matmul, sparse_mm
-from .sparse_tensor import SparseTensor
+from .sparse_tensor import SPARSE_TYPES
 
 __all__ = [
     "bmm",
@@ -189,7 +189,7 @@ def _check_bool_matmul(sa: tuple, sb: tuple) -> None:
 def matmul(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
     """Matrix product with NumPy/PyTorch semantics (1-d vectors, batched broadcasting)."""
     a, b = input, other
-    if type(a) is SparseTensor or type(b) is SparseTensor:  # a sparse COO operand
+    if type(a) in SPARSE_TYPES or type(b) in SPARSE_TYPES:  # a sparse operand
         return sparse_matmul(a, b)
     a, b = as_tensor(a), as_tensor(b)
     if AUTOCAST[0]:  # autocast casts both operands before the dtype check
@@ -247,7 +247,7 @@ def mm(input: Tensor, mat2: Tensor, out_dtype: Any = None) -> Tensor:  # noqa: A
     a, b = input, mat2
     _check_out_dtype("mm", out_dtype)
     _need_tensors("mm", ("input", "mat2"), input, mat2)
-    if type(a) is SparseTensor or type(b) is SparseTensor:  # torch: IndexError for 1-d
+    if type(a) in SPARSE_TYPES or type(b) in SPARSE_TYPES:  # torch: IndexError for 1-d
         return sparse_mm(a, b, "mm")
     if a.ndim != 2 or b.ndim != 2:
         raise ShapeError(
@@ -263,7 +263,7 @@ def bmm(input: Tensor, mat2: Tensor, out_dtype: Any = None) -> Tensor:  # noqa: 
     a, b = input, mat2
     _check_out_dtype("bmm", out_dtype)
     _need_tensors("bmm", ("input", "mat2"), input, mat2)
-    if type(a) is SparseTensor or type(b) is SparseTensor:
+    if type(a) in SPARSE_TYPES or type(b) in SPARSE_TYPES:
         return sparse_bmm(a, b)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise ShapeError(
@@ -299,6 +299,10 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
     """A matrix times a vector."""
     a, v = input, vec
     _need_tensors("mv", ("input", "vec"), input, vec)
+    if type(a) in SPARSE_TYPES or type(v) in SPARSE_TYPES:  # a sparse matrix (as torch)
+        if v.ndim != 1:
+            raise ShapeError(f"mv: expects a vector, got shape {tuple(v.shape)}")
+        return sparse_matmul(a, v, "mv")
     if a.ndim != 2 or v.ndim != 1:
         raise ShapeError(
             f"mv: expects a matrix and a vector, got shapes {tuple(a.shape)}, {tuple(v.shape)}"

@@ -24,7 +24,7 @@ from .binding import tensor_method
 from .fused_products import Addbmm, Addmm, Addmv, Baddbmm
 from .linalg import _check_out_dtype, _matmul, bmm
 from .linalg_out import with_out
-from .sparse_tensor import SparseTensor
+from .sparse_tensor import SPARSE_TYPES
 
 __all__ = ["addmm", "addmv", "baddbmm"]
 
@@ -154,7 +154,7 @@ def _fused(op: str, input: Any, operands: tuple, beta: Any, alpha: Any) -> Tenso
     fn = _FUSED.get(op)
     a, b = operands
     args = (input, a, b)
-    if fn is None or not all(isinstance(t, Tensor) and type(t) is not SparseTensor for t in args):
+    if fn is None or not all(isinstance(t, Tensor) and type(t) not in SPARSE_TYPES for t in args):
         return None
     dtype = a._data.dtype
     if dtype.kind not in "fciu" or b._data.dtype != dtype or input._data.dtype != dtype:

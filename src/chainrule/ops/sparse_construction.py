@@ -23,9 +23,10 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 from ..creation import as_tensor, tensor
 from . import sparse_functions as fn
+from .sparse_csr import to_sparse_csr
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import _LEAF_MESSAGE, SparseTensor, make_sparse
-from .tensor_queries import sparse_coo, strided
+from .tensor_queries import sparse_coo, sparse_csr, strided
 
 __all__ = [
     "dense_dim",
@@ -184,8 +185,14 @@ def to_sparse(
 ) -> SparseTensor:
     """``Tensor.to_sparse()``: the non-zero elements of a dense tensor as a coalesced sparse
     COO tensor (differentiable: the values are read from the dense tensor by an op)."""
+    if layout is sparse_csr:
+        if sparse_dim is not None or blocksize is not None:
+            raise NotImplementedError("to_sparse(layout=sparse_csr): sparse_dim, blocksize")
+        return to_sparse_csr(self, dense_dim)
     if layout not in (None, sparse_coo):
-        raise NotImplementedError(f"to_sparse: layout={layout!r}; only sparse_coo is supported")
+        raise NotImplementedError(
+            f"to_sparse: layout={layout!r}; only sparse_coo and sparse_csr are supported"
+        )
     if blocksize is not None:
         raise NotImplementedError("to_sparse: blocksize is for sparse BSR/BSC layouts")
     n = self.ndim

@@ -21,7 +21,7 @@ __all__ = ["NoDenseData", "raiser", "unsupported"]
 def unsupported(op: str) -> NotImplementedError:
     """The error every dense-only operation raises on a sparse tensor."""
     return NotImplementedError(
-        f"{op}: not supported for sparse COO tensors (layout=chainrule.sparse_coo); "
+        f"{op}: not supported for sparse tensors (layouts sparse_coo and sparse_csr); "
         "call .to_dense() first"
     )
 

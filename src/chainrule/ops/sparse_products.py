@@ -27,6 +27,7 @@ from .sparse_functions import CoalesceValues, Spmm
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
+from .tensor_queries import sparse_csr
 from .views import reshape, unsqueeze
 
 __all__ = ["addmm", "mm", "sparse_bmm", "sparse_matmul", "sparse_mm", "spmm", "sum"]
@@ -51,7 +52,14 @@ def _check_operands(op: str, sparse: SparseTensor, dense: Any, vector: bool = Fa
 
 
 def _check_dtype_device(op: str, sparse: SparseTensor, dense: Tensor) -> None:
-    """PyTorch's product kernels take one dtype and one device for both operands."""
+    """PyTorch's product kernels take one dtype and one device for both operands (and its
+    CSR kernels only floating and complex ones)."""
+    kind = sparse._sp_values._data.dtype.kind
+    if sparse.layout is sparse_csr and kind not in "fcV":
+        raise NotImplementedError(
+            f"{op}: products of a sparse CSR matrix are not implemented for {sparse.dtype} "
+            "(as in PyTorch); convert it with .float() or .double()"
+        )
     if sparse.dtype != dense.dtype:
         raise RuntimeError(
             f"{op}: expected the sparse and dense operands to have one dtype, got "

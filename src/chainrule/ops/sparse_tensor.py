@@ -37,7 +37,7 @@ from .sparse_nodense import NoDenseData, raiser, unsupported
 from .sparse_pattern import SparsePattern
 from .tensor_queries import sparse_coo
 
-__all__ = ["SparseTensor", "make_sparse"]
+__all__ = ["SPARSE_TYPES", "SparseTensor", "make_sparse"]
 
 
 # Tensor attributes that hold for a sparse tensor as they are (they read only the shape
@@ -50,7 +50,8 @@ _PASS = frozenset(
         "ndimension", "element_size", "is_floating_point", "is_complex", "is_signed",
         "is_cuda", "is_cpu", "is_mps", "is_xpu", "get_device", "float", "double", "half",
         "long", "int", "bool", "cfloat", "cdouble", "cpu", "cuda", "shape", "ndim",
-        "dtype",
+        "dtype", "is_ipu", "is_maia", "is_meta", "is_mkldnn", "is_mtia", "is_nested",
+        "is_quantized", "is_sparse_csr", "is_vulkan", "is_xla",
     }
 )  # fmt: skip
 
@@ -352,11 +353,15 @@ class SparseTensor(Tensor):
         tail.append(f"layout={sparse_coo!r}")
         if values.requires_grad:
             tail.append("requires_grad=True")
-        parts.append(", ".join(tail))
-        return "tensor(" + (",\n" + lead).join(parts) + ")"
+        text = "tensor(" + (",\n" + lead).join(parts)  # the size starts a line, as torch's
+        return _printing.add_suffixes(text, tail, len(lead), force_newline=True)
 
 
 _OWN = SparseTensor.__dict__  # live: sparse_products binds more methods
+
+# The sparse classes (SparseTensor and sparse_csr's subclass): the products test an operand's
+# exact type against this set, as cheap as one ``is`` on the dense path.
+SPARSE_TYPES: set[type] = {SparseTensor}
 
 _LEAF_MESSAGE = (
     "a sparse COO tensor cannot be a leaf that requires grad (its gradient would be a "
@@ -395,9 +400,10 @@ def _body(arr: Any, prefix: str) -> str:
     return "tensor(" + text + size + ")"
 
 
-def make_sparse(values: Tensor, pattern: SparsePattern) -> SparseTensor:
-    """A sparse tensor of ``values`` (a 1-d Tensor, one per entry) on ``pattern``."""
-    t = object.__new__(SparseTensor)
+def make_sparse(values: Tensor, pattern: SparsePattern, cls: type | None = None) -> SparseTensor:
+    """A sparse tensor of ``values`` (a 1-d Tensor, one per entry) on ``pattern``; of class
+    ``cls`` (a subclass: ``sparse_csr.SparseCsrTensor``) if given."""
+    t = object.__new__(cls or SparseTensor)
     # a hybrid tensor (dense_dim > 0, e.g. an nn.Embedding(sparse=True) gradient) stores a
     # dense row per entry: its size is the pattern's (sparse) size + the rows' size
     t._data = NoDenseData(pattern.shape + tuple(values.shape[1:]), values.dtype)

@@ -28,6 +28,7 @@ __all__ = [
     "layout",
     "nbytes",
     "sparse_coo",
+    "sparse_csr",
     "storage_offset",
     "strided",
     "tensor_layout",
@@ -36,10 +37,11 @@ __all__ = [
 
 
 class layout:  # noqa: N801 - PyTorch's name (torch.layout)
-    """A tensor memory layout (``torch.layout``). chainrule has two: :data:`strided` (dense
-    arrays with strides, NumPy's and CuPy's only layout) and :data:`sparse_coo` (sparse
-    COO tensors, ``ops/sparse_tensor.py``); PyTorch's other sparse and mkldnn layouts have
-    no chainrule counterpart."""
+    """A tensor memory layout (``torch.layout``). chainrule has three: :data:`strided` (dense
+    arrays with strides, NumPy's and CuPy's only layout), :data:`sparse_coo` (sparse COO
+    tensors, ``ops/sparse_tensor.py``) and :data:`sparse_csr` (2-d compressed-row matrices,
+    ``ops/sparse_csr.py``); PyTorch's other sparse and mkldnn layouts have no chainrule
+    counterpart."""
 
     __slots__ = ("_name",)
 
@@ -55,6 +57,7 @@ class layout:  # noqa: N801 - PyTorch's name (torch.layout)
 
 strided = layout("strided")
 sparse_coo = layout("sparse_coo")
+sparse_csr = layout("sparse_csr")
 
 
 def _check_tensor(op: str, arg: str, position: int, value: Any) -> None:

@@ -1,0 +1,468 @@
+"""``SparseCsrTensor``: a 2-d sparse matrix in compressed-row form (PyTorch's ``sparse_csr``
+layout): ``crow_indices`` (rows + 1 offsets), ``col_indices`` and ``values`` (``nnz`` each).
+
+A CSR matrix holds the same entries as a coalesced 2-d COO tensor, in the same (row-major)
+order, so it is kept as one: a :class:`SparseTensor` subclass whose pattern is that COO
+pattern, plus the dtype of its index tensors (int32 or int64, as given). The products,
+``to_dense``, ``sum`` and autograd through the values are therefore COO's (one code path);
+what differs is what PyTorch's CSR tensors answer: ``layout`` is :data:`sparse_csr`,
+``is_sparse`` is False, ``crow_indices``/``col_indices`` replace ``indices``, and the COO-only
+methods (``indices``, ``coalesce``, ``transpose`` to CSC, ``/``) raise PyTorch's errors.
+Batched and hybrid CSR tensors, and the CSC/BSR/BSC layouts, are not supported (a
+NotImplementedError says so).
+
+Like COO tensors, a CSR tensor is not a graph leaf: give the values ``requires_grad`` and the
+gradient lands in ``values.grad``. Its invariants (``crow_indices`` starting at 0, rising to
+``nnz``; columns in range, sorted and distinct in each row) are always checked: PyTorch skips
+the check by default and can then crash; chainrule never builds an invalid one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _user_warnings
+from .. import dtypes as _dt
+from .. import printing as _printing
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, to_device
+from ..creation import tensor
+from . import sparse_functions as fn
+from ._raw_checks import RankError
+from .sparse_nodense import unsupported
+from .sparse_pattern import SparsePattern
+from .sparse_tensor import (
+    _OWN,
+    _PASS,
+    SPARSE_TYPES,
+    SparseTensor,
+    _body,
+    make_sparse,
+)
+from .tensor_queries import sparse_coo, sparse_csr
+
+__all__ = ["SparseCsrTensor", "sparse_csr_tensor", "to_sparse_csr"]
+
+_BETA_WARNING = (
+    "Sparse CSR tensor support is in beta state. If you miss a functionality in the sparse "
+    "tensor support, please submit a feature request to "
+    "https://github.com/pytorch/pytorch/issues."
+)
+
+
+_CSR_LEAF_MESSAGE = (
+    "a sparse CSR tensor cannot be a leaf that requires grad (PyTorch's gradient of one is a "
+    "dense matrix, which chainrule does not accumulate); give the values requires_grad "
+    "instead: cr.sparse_csr_tensor(crow, col, values.requires_grad_(), size); the gradient "
+    "then lands in values.grad"
+)
+
+
+def _refused(name: str, expected: str, got: str) -> Any:
+    """A method raising PyTorch's error for a tensor of the wrong layout."""
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"{name} expected {expected} but got {got}")
+
+    method.__name__ = name
+    return method
+
+
+def _compressed_refused(name: str, kind: str, got: str) -> Any:
+    """PyTorch's error for a compressed-index accessor on the wrong layout."""
+    return _refused(name, f"sparse {kind} compressed tensor layout", got)
+
+
+def _layout_refused(name: str) -> Any:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"{name}: unsupported tensor layout: SparseCsr")
+
+    method.__name__ = name
+    return method
+
+
+class SparseCsrTensor(SparseTensor):
+    """A 2-d sparse CSR matrix. Made by :func:`chainrule.sparse_csr_tensor` or
+    ``Tensor.to_sparse_csr()``, never directly.
+
+    Methods: ``crow_indices``, ``col_indices``, ``values``, ``_nnz``, ``to_dense``,
+    ``to_sparse``/``to_sparse_coo``, ``@``/``mm``/``mv``/``addmm`` with dense operands,
+    ``* c`` by a number, ``-s``, ``+`` of two CSR matrices or with a dense one, ``sum()``,
+    ``to``/``detach``/``clone``. Anything else raises NotImplementedError: call
+    ``.to_dense()`` first.
+    """
+
+    __slots__ = ("_csr_index_dtype",)
+
+    def __getattribute__(self, name: str) -> Any:
+        if (
+            name in _PASS
+            or name in _CSR_OWN
+            or name in _OWN
+            or name[:2] == "__"
+            or not hasattr(Tensor, name)
+        ):
+            return object.__getattribute__(self, name)
+        raise unsupported(f"Tensor.{name}")
+
+    @property
+    def layout(self) -> Any:
+        return sparse_csr
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._sp_values.requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if bool(value) and not self._sp_values.requires_grad:
+            raise NotImplementedError(_CSR_LEAF_MESSAGE)
+        SparseTensor.requires_grad.fset(self, value)
+
+    @property
+    def is_sparse(self) -> bool:
+        return False
+
+    @property
+    def is_sparse_csr(self) -> bool:
+        return True
+
+    # ------------------------------------------------------------------ the index tensors
+    def crow_indices(self) -> Tensor:
+        """The ``rows + 1`` row offsets: row ``i``'s entries are ``crow[i]:crow[i + 1]``."""
+        pattern = self._sp_pattern
+        xp = get_array_module(pattern.indices)
+        counts = xp.bincount(pattern.indices[0], minlength=pattern.shape[0])
+        crow = xp.concatenate([xp.zeros(1, np.int64), xp.cumsum(counts)])
+        return Tensor._make(crow.astype(self._csr_index_dtype), False, None, 0)
+
+    def col_indices(self) -> Tensor:
+        """The column of each entry, row by row."""
+        cols = self._sp_pattern.indices[1].astype(self._csr_index_dtype)
+        return Tensor._make(cols, False, None, 0)
+
+    def values(self) -> Tensor:
+        """The ``nnz`` values, in the graph (gradients reach their producer)."""
+        return self._sp_values
+
+    def sparse_dim(self) -> int:
+        return 2
+
+    def dense_dim(self) -> int:
+        return 0
+
+    # ------------------------------------------------------------------ conversions
+    def to_sparse(self, *args: Any, layout: Any = None, **kwargs: Any) -> Any:
+        """The COO tensor of the same entries (``layout=sparse_csr``: this tensor)."""
+        if layout is sparse_csr:
+            return self
+        if args and args[0] != 2:
+            raise NotImplementedError(
+                f"to_sparse: sparse_dim={args[0]} of a CSR matrix; only 2 is supported"
+            )
+        if layout not in (None, sparse_coo) or kwargs:
+            raise NotImplementedError(f"to_sparse of a CSR matrix: layout={layout!r}, {kwargs}")
+        return make_sparse(self._sp_values, self._sp_pattern)
+
+    def to_sparse_coo(self) -> SparseTensor:
+        return make_sparse(self._sp_values, self._sp_pattern)
+
+    def to_sparse_csr(self, dense_dim: int | None = None) -> SparseCsrTensor:
+        if dense_dim not in (None, 0):
+            raise NotImplementedError("to_sparse_csr: hybrid CSR tensors are not supported")
+        return self
+
+    def _like(self, coo: SparseTensor) -> SparseCsrTensor:
+        """``coo`` (values on this tensor's pattern, or a coalesced 2-d one) as CSR."""
+        return make_csr(coo._sp_values, coo._sp_pattern, self._csr_index_dtype)
+
+    def to(self, *args: Any, **kwargs: Any) -> SparseCsrTensor:
+        out = SparseTensor.to(self, *args, **kwargs)
+        return self if out is self else self._like(out)
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        if dtype is None:
+            raise RuntimeError("type(): Unimplemented backend SparseCsrCPU")
+        return self._like(SparseTensor.type(self, dtype, non_blocking))
+
+    def detach(self) -> SparseCsrTensor:
+        return self._like(SparseTensor.detach(self))
+
+    def clone(self, *, memory_format: Any = None) -> SparseCsrTensor:
+        return self._like(SparseTensor.clone(self))
+
+    def __deepcopy__(self, memo: dict) -> SparseCsrTensor:
+        if id(self) in memo:
+            return memo[id(self)]
+        out = self._like(SparseTensor.__deepcopy__(self, {}))
+        memo[id(self)] = out
+        return out
+
+    def _zeros_like(self, dtype: Any = None) -> SparseCsrTensor:
+        return self._like(SparseTensor._zeros_like(self, dtype))
+
+    # ------------------------------------------------------------------ arithmetic
+    def mul(self, other: Any) -> SparseCsrTensor:
+        """``s * c`` for a Python number or a 0-d dense tensor ``c``, or ``s * d`` for a dense
+        ``d`` of the same size (``d`` read at the entries): a CSR matrix, as PyTorch."""
+        if isinstance(other, Tensor) and type(other) not in SPARSE_TYPES and other.ndim:
+            if tuple(other.shape) != tuple(self.shape):
+                raise RuntimeError(
+                    f"mul: a sparse CSR matrix of size {list(self.shape)} times a dense tensor "
+                    f"of size {list(other.shape)}: the sizes must be equal"
+                )
+            picked = fn.SparseGather.apply(other, self._sp_pattern)
+            return make_csr(self._sp_values * picked, self._sp_pattern, self._csr_index_dtype)
+        return self._like(SparseTensor.mul(self, other))
+
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """The sum of all entries (a dense 0-d tensor); sums over a dim are not supported."""
+        if dim is not None:
+            if not keepdim:
+                raise RuntimeError(
+                    "reduction operations on CSR tensors with keepdim=False is unsupported"
+                )
+            raise NotImplementedError("sum(dim, keepdim=True) of a sparse CSR matrix")
+        return SparseTensor.sum(self.to_sparse_coo(), dtype=dtype)
+
+    def neg(self) -> SparseCsrTensor:
+        return self._like(SparseTensor.neg(self))
+
+    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """``s + other``: a CSR matrix for a CSR ``other`` of the same size, a dense tensor
+        for a dense ``other`` (as PyTorch)."""
+        if isinstance(other, SparseCsrTensor):
+            return self._like(
+                SparseTensor.add(self.to_sparse_coo(), other.to_sparse_coo(), alpha=alpha)
+            )
+        if isinstance(other, SparseTensor):
+            raise unsupported("add of a sparse CSR and a sparse COO tensor")
+        if isinstance(other, Tensor):
+            return SparseTensor.__radd__(self, other if alpha == 1 else other * alpha)
+        raise unsupported(f"add of a sparse CSR tensor and {type(other).__name__}")
+
+    __mul__ = __rmul__ = mul
+    __neg__ = neg
+    __add__ = add
+
+    def __radd__(self, other: Any) -> Tensor:
+        return self.add(other)
+
+    # ------------------------------------------------------------------ python
+    def __repr__(self) -> str:
+        values = self._sp_values
+        lead = " " * len("tensor(")
+        parts = [
+            "crow_indices=" + _body(self.crow_indices()._data, "tensor(crow_indices="),
+            "col_indices=" + _body(self.col_indices()._data, "tensor(col_indices="),
+            "values=" + _body(to_device(values._data, "cpu"), "tensor(values="),
+        ]
+        suffixes = []
+        if values.device.type != "cpu":
+            suffixes.append(f"device='{values.device}'")
+        suffixes += [f"size={tuple(self._data.shape)}", f"nnz={self._sp_pattern.nnz}"]
+        dt = values.dtype
+        if dt != _dt.get_default_dtype() and dt not in (np.dtype(np.int64), np.dtype(np.bool_)):
+            suffixes.append(f"dtype={dt}")
+        suffixes.append(f"layout={sparse_csr!r}")
+        if values.requires_grad:
+            suffixes.append("requires_grad=True")
+        text = "tensor(" + (",\n" + lead).join(parts)
+        return _printing.add_suffixes(text, suffixes, len(lead))
+
+
+_CSR_OWN = SparseCsrTensor.__dict__
+SPARSE_TYPES.add(SparseCsrTensor)
+
+for _name in ("indices", "is_coalesced", "coalesce"):
+    setattr(SparseCsrTensor, _name, _refused(_name, "sparse coordinate tensor layout", "SparseCsr"))
+for _name in ("ccol_indices", "row_indices"):
+    setattr(SparseCsrTensor, _name, _compressed_refused(_name, "column", "SparseCsr"))
+for _name in ("_indices", "_values"):
+    setattr(SparseCsrTensor, _name, _layout_refused(_name))
+for _name in ("div", "__truediv__", "sub", "__sub__"):
+    setattr(SparseCsrTensor, _name, _layout_refused(_name.strip("_")))
+
+
+def _transposed(self: SparseCsrTensor, *args: Any) -> Any:
+    raise NotImplementedError(
+        "transpose of a sparse CSR matrix gives a sparse CSC one, a layout chainrule does not "
+        "have; use s.to_sparse_coo().t() or s.to_dense().t()"
+    )
+
+
+SparseCsrTensor.t = SparseCsrTensor.transpose = _transposed
+
+
+def make_csr(
+    values: Tensor, pattern: SparsePattern, index_dtype: Any = np.int64
+) -> SparseCsrTensor:
+    """A CSR matrix of ``values`` on ``pattern`` (2-d, coalesced: row-major, distinct)."""
+    t = make_sparse(values, pattern, SparseCsrTensor)
+    t._csr_index_dtype = np.dtype(index_dtype)
+    return t
+
+
+# --------------------------------------------------------------------- construction
+def _index_array(name: str, value: Any) -> Any:
+    if isinstance(value, SparseTensor):
+        raise TypeError(f"sparse_csr_tensor: {name} must be a dense tensor, got a sparse tensor")
+    arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+    if arr.dtype == np.int32 or arr.dtype == np.int64:
+        return arr
+    if arr.size == 0 and arr.dtype.kind == "f" and not isinstance(value, Tensor):
+        return arr.astype(np.int64)  # an empty list
+    raise RuntimeError(
+        f"sparse_csr_tensor: {name} must be an int32 or int64 tensor, got {arr.dtype}"
+    )
+
+
+def _check_invariants(crow: Any, col: Any, nnz: int, shape: tuple) -> None:
+    rows, cols = shape
+    xp = get_array_module(crow)
+    if crow.shape[0] != rows + 1:
+        raise RuntimeError(
+            f"crow_indices.shape[-1] must be equal to the number of rows + 1 (={rows + 1}), "
+            f"but got {crow.shape[0]}"
+        )
+    if col.shape[0] != nnz:
+        raise RuntimeError(
+            f"col_indices.shape[-1] must be equal to nnz (={nnz}) as defined by "
+            f"values.shape[0], but got {col.shape[0]}"
+        )
+    if int(crow[0]) != 0:
+        raise RuntimeError("`crow_indices[..., 0] == 0` is not satisfied.")
+    if int(crow[-1]) != nnz:
+        raise RuntimeError("`crow_indices[..., -1] == nnz` is not satisfied.")
+    if not bool(xp.all(crow[1:] >= crow[:-1])):
+        raise RuntimeError(
+            "`0 <= crow_indices[..., 1:] - crow_indices[..., :-1] <= ncols` is not satisfied."
+        )
+    if nnz and not bool(xp.all((col >= 0) & (col < cols))):
+        raise RuntimeError("`0 <= col_indices < ncols` is not satisfied.")
+    rows_of = xp.repeat(xp.arange(rows, dtype=np.int64), xp.diff(crow).astype(np.int64))
+    same_row = rows_of[1:] == rows_of[:-1]
+    if not bool(xp.all(~same_row | (col[1:] > col[:-1]))):
+        raise RuntimeError(
+            "`col_indices[..., crow_indices[..., i - 1]:crow_indices[..., i]] for all i = 1, "
+            "..., nrows are sorted and distinct along the last dimension values` is not "
+            "satisfied."
+        )
+
+
+def sparse_csr_tensor(
+    crow_indices: Any,
+    col_indices: Any,
+    values: Any,
+    size: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    pin_memory: bool = False,
+    requires_grad: bool = False,
+    check_invariants: bool | None = None,
+) -> SparseCsrTensor:
+    """A 2-d sparse CSR matrix (``torch.sparse_csr_tensor``): row ``i`` holds
+    ``values[crow_indices[i]:crow_indices[i + 1]]`` at columns
+    ``col_indices[crow_indices[i]:crow_indices[i + 1]]``.
+
+    Args:
+        crow_indices: int32 or int64, ``rows + 1`` offsets from 0 to ``nnz``.
+        col_indices: the same dtype, ``nnz`` columns (sorted and distinct within a row).
+        values: the ``nnz`` values (1-d). A Tensor is kept as is, so gradients of every op
+            on the matrix reach it (give it ``requires_grad``).
+        size: ``(rows, cols)``; by default ``len(crow_indices) - 1`` rows and one past the
+            largest column.
+        dtype, device: convert the values (and move the indices) as ``Tensor.to``.
+        requires_grad: only False (give the values ``requires_grad`` instead).
+        check_invariants: accepted for PyTorch's signature; the checks always run.
+
+    Raises:
+        RuntimeError: the invariants do not hold, or the dtypes of the index tensors differ.
+        NotImplementedError: batched or hybrid tensors, ``requires_grad``, ``pin_memory``.
+    """
+    if requires_grad:
+        raise NotImplementedError(f"sparse_csr_tensor(requires_grad=True): {_CSR_LEAF_MESSAGE}")
+    if pin_memory:
+        raise NotImplementedError("sparse_csr_tensor: pin_memory=True is not supported")
+    crow, col = _index_array("crow_indices", crow_indices), _index_array("col_indices", col_indices)
+    if crow.dtype != col.dtype:
+        raise RuntimeError(
+            f"crow_indices and col_indices must have the same dtype, bot got {crow.dtype} and "
+            f"{col.dtype}, respectively"
+        )
+    if crow.ndim != 1 or col.ndim != 1:
+        raise NotImplementedError(
+            f"sparse_csr_tensor: batched CSR tensors (crow_indices of shape "
+            f"{tuple(crow.shape)}) are not supported; only 1-d index tensors"
+        )
+    vals = values if isinstance(values, Tensor) else tensor(values)
+    if vals.ndim != 1:
+        raise NotImplementedError(
+            f"sparse_csr_tensor: values of shape {tuple(vals.shape)}; only 1-d values (no "
+            "hybrid or batched tensors) are supported"
+        )
+    if size is None:
+        shape = (crow.shape[0] - 1, int(col.max()) + 1 if col.size else 0)
+    else:
+        shape = tuple(int(s) for s in size)
+        if len(shape) != 2:
+            raise RuntimeError(
+                f"tensor dimensionality must be sum of batch, base, and dense dimensionalities "
+                f"(=0 + 2 + 0) but got {len(shape)}"
+            )
+    _check_invariants(crow, col, vals.shape[0], shape)
+    _user_warnings.warn_once("sparse_csr_beta", _BETA_WARNING)
+    if dtype is not None or device is not None:
+        vals = vals.to(device=device, dtype=dtype)
+    xp = get_array_module(crow)
+    rows = xp.repeat(xp.arange(shape[0], dtype=np.int64), xp.diff(crow).astype(np.int64))
+    indices = xp.stack([rows, col.astype(np.int64)])
+    pattern = SparsePattern(to_device(indices, vals.device), shape, True)
+    return make_csr(vals, pattern, crow.dtype)
+
+
+def to_sparse_csr(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor:
+    """``Tensor.to_sparse_csr()``: a 2-d dense matrix's non-zero elements, or a 2-d COO
+    tensor's entries (coalesced), as a CSR matrix (differentiable in the values)."""
+    if dense_dim not in (None, 0):
+        raise NotImplementedError("to_sparse_csr: hybrid CSR tensors are not supported")
+    if self.ndim < 2:
+        raise RankError(
+            f"to_sparse_csr: expected a 2-d matrix, got a {self.ndim}-d tensor of size "
+            f"{tuple(self.shape)}"
+        )
+    if self.ndim != 2:
+        raise NotImplementedError(
+            f"to_sparse_csr: a {self.ndim}-d tensor; only 2-d matrices are supported (PyTorch "
+            "also makes batched CSR tensors of 3-d ones)"
+        )
+    coo = self.coalesce() if isinstance(self, SparseTensor) else None
+    if coo is None:
+        arr = self._data
+        xp = get_array_module(arr)
+        indices = xp.ascontiguousarray(xp.stack(xp.nonzero(arr)).astype(np.int64, copy=False))
+        pattern = SparsePattern(indices, tuple(arr.shape), True)
+        values = fn.SparseGather.apply(self, pattern)
+    else:
+        if coo.dense_dim():
+            raise NotImplementedError("to_sparse_csr: hybrid COO tensors are not supported")
+        pattern, values = coo._sp_pattern, coo._sp_values
+    _user_warnings.warn_once("sparse_csr_beta", _BETA_WARNING)
+    return make_csr(values, pattern)
+
+
+SparseTensor.to_sparse_csr = to_sparse_csr  # a 2-d COO tensor's CSR form (coalesced)
+
+
+# PyTorch's dense tensors have the sparse accessors too, refusing with these errors.
+DENSE_ACCESSORS = {
+    "crow_indices": _compressed_refused("crow_indices", "row", "Strided"),
+    "col_indices": _compressed_refused("col_indices", "row", "Strided"),
+    "ccol_indices": _compressed_refused("ccol_indices", "column", "Strided"),
+    "row_indices": _compressed_refused("row_indices", "column", "Strided"),
+    "indices": _refused("indices", "sparse coordinate tensor layout", "Strided"),
+    "values": _refused("values", "sparse tensor layout", "Strided"),
+}
