@@ -102,7 +102,7 @@ def _size_keyword(op: str, sizes: Sequence, size: Any) -> Sequence:
 
 def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool, default: Any = None) -> Tensor:
     d = _dt.as_dtype(dtype) if dtype is not None else (default or _dt.get_default_dtype())
-    arr = arr.astype(d, copy=False)
+    arr = arr if arr.dtype == d else _dt.convert(arr, d)  # PyTorch's conversions
     if device is not None:
         arr = to_device(arr, device)
     t = Tensor._make(arr, False, None, 0)

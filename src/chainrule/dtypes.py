@@ -180,12 +180,18 @@ def convert(x: Any, dtype: np.dtype) -> Any:
     (x86-64) where C leaves a float-to-integer conversion undefined: a value beyond the integer
     type, NaN or inf. NumPy already gives them for most pairs (the value truncated through a
     32-bit conversion for 8/16/32-bit types, a 64-bit one for 64-bit types, the lowest value
-    on overflow, then wrapped to the width), except: bfloat16, which ml_dtypes turns into 0
+    on overflow, then wrapped to the width), except: float64 to float16 or bfloat16, which
+    PyTorch rounds through float32; bfloat16 to integers, which ml_dtypes turns into 0
     (PyTorch converts through float32); float64 to uint8, which PyTorch converts through int64
     (NumPy through int32: -2147483649.0 gives 255 there, 0 here); float16 to uint32 (through
     int64 too); and float32/float64 to uint32, which PyTorch's contiguous kernel converts as
     ``x >= 2**31 ? int32(x - 2**31) + 2**31 : int32(x)``. No warning, as in PyTorch."""
     src = x.dtype
+    if src == np.float64 and dtype.itemsize == 2 and dtype.kind in "fV":
+        # float16 and bfloat16 from float64 through float32, rounded twice, as PyTorch's
+        # kernels convert (NumPy and ml_dtypes round once: a value near a tie of the 16-bit
+        # type can land one step away)
+        return x.astype(np.float32).astype(dtype)
     if dtype.kind not in "iu" or src.kind in "iub":
         return x.astype(dtype)
     with np.errstate(invalid="ignore", over="ignore"):

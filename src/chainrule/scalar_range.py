@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from .dtypes import convert
+
 __all__ = ["fit_scalar"]
 
 
@@ -46,7 +48,8 @@ def fit_scalar(op: str, value: Any, dtype: Any, check_half: bool = True) -> Any:
         if not all(_part_fits(part, dt, check_half) for part in parts):
             _overflow(op, value, dt)
     with np.errstate(over="ignore"):  # an unchecked 16-bit float may round to inf
-        return np.asarray(value).astype(dt)[()]
+        arr = np.asarray(value)  # a Python float to float16/bfloat16 through float32:
+        return (convert(arr, dt) if arr.dtype.kind == "f" else arr.astype(dt))[()]  # torch's
 
 
 def _part_fits(v: Any, dt: np.dtype, check_half: bool = True) -> bool:

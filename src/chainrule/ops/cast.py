@@ -37,8 +37,9 @@ class Cast(Function):
     def forward(ctx, x, dtype):
         if x.dtype.kind == "c" and dtype.kind not in "cb":  # to bool: nonzero, both parts
             return _complex_to_real(x, dtype)
-        if dtype == _HALF:  # compiled, bit for bit NumPy's (its own loop is ~10x slower)
-            return to_half(x)
+        if dtype == _HALF:  # compiled, bit for bit NumPy's (its own loop is ~10x slower);
+            # float64 through float32, rounded twice, as PyTorch converts
+            return to_half(x.astype(_SINGLE) if x.dtype == np.float64 else x)
         if dtype == _SINGLE and x.dtype == _HALF and x.flags.c_contiguous:
             return to_single(x)
         return convert(x, dtype)
