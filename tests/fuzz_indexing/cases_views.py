@@ -187,7 +187,7 @@ def check(case: ViewCase) -> list[str]:
         and not isinstance(ref.get("forward"), C.Err)
         and 0 in getattr(ref.get("view"), "shape", ())
     ):
-        return []  # an empty view: torch checks no positions (see cases._empty_region)
+        return []  # an empty view: torch checks no positions (see case_compare._empty_region)
     return C.compare(ref, got, case.dtype == "float32")
 
 

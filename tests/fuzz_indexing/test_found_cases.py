@@ -41,6 +41,14 @@ FOUND = {
     # several ... in one index: torch's reading (NumPy refuses any second one)
     "two_ellipses": Case((2, 3, 4), index=(("e",), ("i", 0), ("e",))),
     "two_ellipses_too_far": Case((4, 2, 1, 1), index=(("e",), ("i", 0), ("e",), ("i", 0))),
+    # a full slice past the last dim (after a second ...): torch skips it, unchecked
+    "two_ellipses_full_slice_past_the_end": Case(
+        (2, 2, 4, 3), index=(("e",), ("e",), ("s", None, None, None))
+    ),
+    "two_ellipses_full_slice_past_the_end_set": Case(
+        (2, 3), mode="set", index=(("i", 0), ("e",), ("e",), ("s", 0, None, 1)),
+        value=("tensor", (3,), "float64", False),
+    ),
     # index_put: None is not an index tensor (TypeError, before any other check)
     "index_put_none": Case(
         (), mode="put", index=(("n",),), value=("tensor", (1,), "int64", True), op="noacc_"
@@ -254,3 +262,14 @@ def test_index_put_one_mask_one_value_is_masked_fill():
     np.testing.assert_array_equal(x.numpy(), [[0, 0], [3, 3]])
     with pytest.raises(RuntimeError, match="shape mismatch"):
         cr.zeros(2, 2).index_put_((cr.tensor([0]),), cr.ones(1, 1, 2))
+
+
+def test_full_slice_past_the_last_dim_is_skipped():
+    x = cr.arange(6.0).reshape(2, 3)
+    assert x[..., ..., :].shape == (2, 3)
+    assert x[None, ..., ..., :].shape == (1, 2, 3)
+    assert x[..., ..., :, :].shape == (2, 3)  # no dim left free: both slices apply
+    for idx in (np.s_[..., ..., 1:], np.s_[..., ..., ::2], np.s_[..., ..., :, None],
+                np.s_[0, ..., ..., :, :]):  # fmt: skip
+        with pytest.raises(IndexError):
+            x[idx]

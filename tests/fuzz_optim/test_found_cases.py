@@ -154,6 +154,42 @@ FOUND = {
         actions=(("grad", 36193, 1, False, 10.0), ("step",), ("grad", 65247, 1, False, 0.001),
                  ("step",)),
     ),
+    # round 4 (seeds 611-612, 700): harness steering, pinned. LBFGS's ``al`` scratch near
+    # convergence is rounding noise (its length is compared); torch's foreach ASGD float32
+    # eta leaves 2e-7 in an element that cancels; a group's capturable flag that no step
+    # reaches changes nothing in either library
+    "lbfgs_al_scratch_near_convergence": Program(
+        "LBFGS", params=(((), False), ((2, 3, 2), False)),
+        defaults=(("history_size", 3), ("line_search_fn", "strong_wolfe")),
+        actions=(("cstep",), ("cstep",)), seed=47783,
+    ),
+    "asgd_foreach_lr_set_by_hand": Program(
+        "ASGD", params=(((2,), True), ((3, 2, 3), False), ((), False)),
+        defaults=(("lr", 0.5), ("weight_decay", 0.1), ("foreach", True)),
+        actions=(("grad", 61203, 2, False, 1.0), ("step",), ("grad", 21972, 7, False, 10.0),
+                 ("step",), ("setlr", 0.1), ("cstep",), ("grad", 60219, 7, False, 1.0),
+                 ("step",)), seed=6868,
+    ),
+    "group_flag_no_step_reaches": Program(
+        "Adam", params=(((1, 1, 1), False), ((1, 1, 1), False)),
+        extra=(((0,), (("differentiable", True),)),),
+        actions=(("add", 0), ("grad", 729, 2, False, 0.001), ("step",)),
+    ),
+    # the resume pattern: a fresh optimizer and scheduler loaded mid-run, with lrs set by
+    # hand before it
+    "resume_with_a_chained_scheduler": Program(
+        "Adam", params=(((2,), False), ((3,), False)), groups=(((0,), (("lr", 0.01),)), ((1,), ())),
+        actions=(("grad", 1, 3, False, 1.0), ("step",), ("sched", 1.0), ("setlr", 0.5),
+                 ("resume",), ("sched", 1.0), ("grad", 2, 3, False, 1.0), ("step",)),
+        sched=("ChainedScheduler", (("schedulers", (("StepLR", (("step_size", 1),
+               ("gamma", 0.5))), ("LinearLR", (("start_factor", 0.5), ("total_iters", 2))))),)),
+    ),
+    "resume_with_plateau": Program(
+        "SGD", params=(((2,), False),), defaults=(("lr", 0.1), ("momentum", 0.9)),
+        actions=(("grad", 1, 1, False, 1.0), ("step",), ("sched", 2.0), ("sched", 3.0),
+                 ("resume",), ("sched", 4.0), ("grad", 2, 1, False, 1.0), ("step",)),
+        sched=("ReduceLROnPlateau", (("patience", 0), ("factor", 0.5))),
+    ),
 }  # fmt: skip
 
 

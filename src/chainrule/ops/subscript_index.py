@@ -132,15 +132,24 @@ def dims_taken(i: Any) -> int:
     return 1
 
 
-def _check_ellipses(idx: tuple, ndim: int) -> None:
+def _check_ellipses(idx: tuple, ndim: int) -> set:
     """PyTorch takes several ``...`` in one index (NumPy refuses): each stands for every
     dim the other items leave free, so the second one moves past the last dim and any item
     after it that needs a dim raises IndexError; otherwise the later ones change nothing
-    (the caller drops them)."""
+    (the caller drops them). A full slice (``:``, ``0::1``) past the last dim is skipped
+    by PyTorch as slicing nothing, without a check of the dim: the positions of such
+    slices (to drop). (A slice with a stop there reads a size past the tensor's sizes in
+    PyTorch; chainrule refuses it, as PyTorch does when that memory holds no 0.)"""
     free = ndim - sum(dims_taken(i) for i in idx)
+    if free < 0:
+        raise IndexError(f"index: too many indices for tensor of dimension {ndim}")
     dim, rdim = 0, ndim  # the position in the result PyTorch builds, and its dims
-    for i in idx:
-        if i is Ellipsis:
+    skip = set()
+    for k, i in enumerate(idx):
+        if isinstance(i, slice) and dim >= rdim and _skipped_slice(i):
+            skip.add(k)
+            dim += 1
+        elif i is Ellipsis:
             dim += max(free, 0)
         elif i is None or _is_bool_scalar(i):  # an unsqueeze
             if dim > rdim:
@@ -154,6 +163,12 @@ def _check_ellipses(idx: tuple, ndim: int) -> None:
                 rdim -= 1
             else:
                 dim += n
+    return skip
+
+
+def _skipped_slice(s: slice) -> bool:
+    """Whether PyTorch skips slice ``s`` past the last dim (see :func:`_check_ellipses`)."""
+    return s.stop is None and s.start in (None, 0) and s.step in (None, 1)
 
 
 def drop_empty_ellipsis(idx: Any, ndim: int) -> Any:
@@ -166,9 +181,11 @@ def drop_empty_ellipsis(idx: Any, ndim: int) -> Any:
     if type(idx) is not tuple or not any(i is Ellipsis for i in idx):
         return idx
     if sum(i is Ellipsis for i in idx) > 1:
-        _check_ellipses(idx, ndim)
+        skip = _check_ellipses(idx, ndim)
         e = next(k for k, i in enumerate(idx) if i is Ellipsis)
-        idx = idx[: e + 1] + tuple(i for i in idx[e + 1 :] if i is not Ellipsis)
+        idx = idx[: e + 1] + tuple(
+            i for k, i in enumerate(idx[e + 1 :], e + 1) if i is not Ellipsis and k not in skip
+        )
     arrays = [k for k, i in enumerate(idx) if _is_array(i)]
     e = next(k for k, i in enumerate(idx) if i is Ellipsis)
     if not arrays or arrays[0] > e or arrays[-1] < e:
