@@ -18,7 +18,7 @@ from ..backend import get_array_module
 from ..ops.sparse_tensor import SparseTensor
 from ._array_math import scalar_dtype
 
-__all__ = ["array_state", "cast_like", "store_state"]
+__all__ = ["array_state", "cast_like", "cast_nested", "store_state"]
 
 # the per-parameter state entries the update rules keep as Python numbers (PyTorch: 0-d
 # tensors, read with .item()); the rules see floats, users 0-d tensors
@@ -59,7 +59,7 @@ def cast_like(
     # every entry keeps its own dtype (ASGD's float32 eta/mu, NAdam's mu_product)
     param_dtype = p._data.dtype if p._data.dtype.kind in "fV" else value.dtype
     if value.ndim == 0 and (p._data.ndim != 0 or counter):
-        keep = key == "step" and value.dtype.kind == "f"
+        keep = key == "step"  # PyTorch keeps a step tensor as saved (an int64 one too)
         dtype = value.dtype if keep else scalar_dtype() if key == "step" else param_dtype
         if _reusable(source, value, np, dtype):
             return source
@@ -71,9 +71,25 @@ def cast_like(
             f"{tuple(p._data.shape)}"
         )
     xp = get_array_module(p._data)
-    if _reusable(source, value, xp, param_dtype):
+    dtype = value.dtype if key == "step" else param_dtype  # PyTorch never casts a "step"
+    if _reusable(source, value, xp, dtype):
         return source
-    return Tensor._make(xp.array(value, dtype=param_dtype, copy=True), False, None, 0)
+    return Tensor._make(xp.array(value, dtype=dtype, copy=True), False, None, 0)
+
+
+def cast_nested(
+    value: Any, p: Tensor, key: Any, name: str, counters: bool = True, shaped: bool = True
+) -> Any:
+    """:func:`cast_like` through the containers a custom optimizer's state may hold, as
+    PyTorch's ``load_state_dict`` walks them: a dict's entries keep their keys (a nested
+    ``"step"`` keeps its dtype; the dict comes back a plain dict), a list's or tuple's
+    elements are cast without a key (a ``"step"`` list is cast like any buffer). Strings and
+    named tuples are kept as they are."""
+    if isinstance(value, dict):
+        return {k: cast_nested(v, p, k, name, counters, shaped) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return type(value)(cast_nested(v, p, None, name, counters, shaped) for v in value)
+    return cast_like(value, p, key, name, counters, shaped)
 
 
 def _reusable(source: Tensor | None, array: Any, xp: Any, dtype: Any) -> bool:

@@ -45,7 +45,7 @@ from ._hooks import (
 )
 from ._hooks import _global_optimizer_post_hooks as _global_optimizer_post_hooks
 from ._hooks import _global_optimizer_pre_hooks as _global_optimizer_pre_hooks
-from ._state import array_state, cast_like, store_state
+from ._state import array_state, cast_nested, store_state
 from ._update_helpers import _update_as_real
 
 __all__ = [
@@ -395,12 +395,16 @@ class Optimizer(OptimizerHooksMixin):
         # tensor (their __setstate__); an Optimizer subclass with its own step() (Lion, Muon,
         # SparseAdam) keeps its numbers as it saved them
         counters = type(self)._update is not Optimizer._update
+        # a subclass with its own step() keeps whatever state it likes (Shampoo's Kronecker
+        # factors, GaLore's low-rank moments): PyTorch checks no shapes, so neither do we
+        own_step = getattr(type(self).step, "__module__", None) or ""
+        shaped = self._shaped_state and own_step.startswith("chainrule.")
         for key, saved in state_dict["state"].items():
             p = by_index.get(int(key))
             if p is None:
                 continue
             new_state[p] = {
-                k: cast_like(v, p, k, name, counters, self._shaped_state) for k, v in saved.items()
+                k: cast_nested(v, p, k, name, counters, shaped) for k, v in saved.items()
             }
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
