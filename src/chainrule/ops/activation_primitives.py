@@ -35,6 +35,7 @@ __all__ = [
     "Prelu",
     "Softshrink",
     "Threshold",
+    "ThresholdInplace",
 ]
 
 
@@ -214,3 +215,10 @@ class Threshold(UnaryElementwise):
     @classmethod
     def chain(cls, ctx, g, x, y):  # 0 where masked, even for a NaN gradient (PyTorch)
         return _masked_chain(g, cls.derivative(ctx, x, y))
+
+
+class ThresholdInplace(Threshold):
+    """``threshold_``: ``Threshold`` under PyTorch's in-place node ``ThresholdBackward1``
+    (saving the old input, a private copy: ``ops/inplace.py``)."""
+
+    node_name = "ThresholdBackward1"

@@ -19,7 +19,7 @@ from ..autograd import grad_mode
 from ..autograd.forward_tangents import write_tangent
 from ..autograd.function import keep_private_copies, repack_private_copy
 from ..autograd.ieee import pass_fp_warning, quiet_fp
-from ..autograd.saved import SavedConstant, SavedPacked, memory_root
+from ..autograd.saved import SavedConstant, SavedOutput, SavedPacked, memory_root
 from ..autograd.state import InferenceVersionCounter
 from ..autograd.tensor import Tensor
 from ..autograd.view_base import forward_base
@@ -273,6 +273,19 @@ def composite_result(x: Tensor, inplace: bool, name: str, fn: Callable[[Tensor],
     return apply_inplace(x, name + "_", lambda t: fn(t.clone() if t.requires_grad else t))
 
 
+def single_node_result(
+    x: Tensor, inplace: bool, name: str, fn: Callable[[Tensor], Tensor]
+) -> Tensor:
+    """``fn(x)``, or with ``inplace`` that result written into ``x`` (returned), where ``fn``
+    records one node: PyTorch's in-place activations (``relu_``, ``elu_``, ``hardtanh_``,
+    ``dropout_``'s ``mul_``). No clone is recorded: a node saving its input gets a private
+    copy of the old value (PyTorch's ``original_self``, :func:`_keep_old_self`), one saving
+    its result reads it from ``x``, guarded by ``x``'s version (:func:`_guard_saved_result`)."""
+    if not inplace:
+        return fn(x)
+    return apply_inplace(x, name + "_", fn)
+
+
 def _keep_old_self(node: Any, x: Tensor) -> None:
     """The in-place op's own node saved ``x`` (or a view of its memory), which is about to be
     overwritten: keep a copy of the old value instead, as PyTorch saves ``original_self``
@@ -289,14 +302,30 @@ def _guard_saved_result(node: Any, out: Tensor, x: Tensor) -> None:
     save their output), whose value now lives in ``x``: guard it with ``x``'s version counter
     at its new version, so that changing ``x`` in place again makes the backward raise, as
     PyTorch's does (the result it saved is ``x`` itself), instead of silently reading the
-    private result array."""
-    vc, version = x._vc, x._vc[0]
+    private result array. The saved array becomes ``x``'s memory (same values), so the
+    result is not kept twice (PyTorch saves ``x`` itself)."""
+    vc, version, data = x._vc, x._vc[0], x._data
     node._saved_values = tuple(
-        e._replace(version_counter=vc, version=version)
+        _saved_in(e, data)._replace(version_counter=vc, version=version)
         if getattr(e, "version_counter", None) is out._vc
         else e
         for e in node._saved_values
     )
+    raw, old = node._saved, out._data
+    if raw and any(v is old for v in raw) and _same_array_kind(old, data):
+        node._saved = tuple(data if v is old else v for v in raw)  # (the rules' raw arrays)
+
+
+def _saved_in(entry: Any, data: Any) -> Any:
+    """A saved result read from ``data`` (the tensor it was written into) when it is the
+    same array layout-free (shape and dtype): no second copy of the result stays alive."""
+    if type(entry) is SavedOutput and _same_array_kind(entry.array, data):
+        return entry._replace(array=data)
+    return entry
+
+
+def _same_array_kind(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a.shape == b.shape and a.dtype == b.dtype
 
 
 def _private_copy(node: Any, entry: Any) -> Any:

@@ -20,12 +20,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .binary import where
 from .elementwise import UnaryElementwise
 
-__all__ = ["Hardswish", "RreluWithNoise"]
+__all__ = [
+    "CeluResult",
+    "EluResult",
+    "Hardswish",
+    "LeakyReluResult",
+    "RreluWithNoise",
+    "RreluWithNoiseResult",
+]
 
 
 def _const(array: Any) -> Tensor:
@@ -98,3 +107,181 @@ class RreluWithNoise(UnaryElementwise):
         a = RreluWithNoise._slope(p["noise"], p["lower"], p["upper"], p["training"])
         one = xp.ones((), xd.dtype)
         return _const(xp.where(xd > 0, one, xp.asarray(a).astype(xd.dtype, copy=False)))
+
+
+# ---------------------------------------------------------------------------------------
+# In-place forms saving their result (PyTorch's ``*Backward1`` nodes): ``leaky_relu_``,
+# ``elu_`` / ``selu_``, ``celu_`` and ``rrelu_with_noise_`` keep the result (which is the
+# tensor written into, guarded by its version: ``ops/inplace.py``) and state their derivative
+# from it. PyTorch refuses a slope whose sign makes the result ambiguous (a negative
+# ``negative_slope`` or ``alpha``): its backward, and its tangent at once, raise.
+# ---------------------------------------------------------------------------------------
+
+_NEGATIVE_LEAKY = (
+    "In-place leakyReLu backward calculation is triggered with a negative slope which is not "
+    "supported. This is caused by calling in-place forward function with a negative slope, "
+    "please call out-of-place version instead."
+)
+_NEGATIVE_ELU = (
+    "In-place elu backward calculation is triggered with a negative slope which is not "
+    "supported. This is caused by calling in-place forward function with a negative slope, "
+    "please call out-of-place version instead."
+)
+
+
+def _half(a: Any) -> bool:
+    """Whether ``a`` is float16 / bfloat16: PyTorch's kernels compute those in float32."""
+    return a.dtype.itemsize < 4 and a.dtype.kind in "fV"
+
+
+def _masked_grad(cls: Any, ctx: Any, g: Any, y: Any, d: Tensor) -> Any:
+    """``g * d`` (``d`` a constant mask of slopes): float16 / bfloat16 multiplied in float32
+    and rounded once, as PyTorch's kernels (the mask's slope is not rounded first)."""
+    if getattr(ctx, "create_graph", False) and g.requires_grad:
+        return g * d
+    gd = g._data
+    if not _half(gd):
+        return g * d
+    return _const((gd.astype(np.float32) * d._data).astype(gd.dtype))
+
+
+def _result_mask(y: Any, slope: float, wide: bool = False) -> Tensor:
+    """1 where the result ``y`` (a Tensor) is positive, else ``slope`` (NaN takes ``slope``)."""
+    yd = y._data
+    xp = get_array_module(yd)
+    one = xp.ones((), np.float32 if wide else yd.dtype)
+    return _const(xp.where(yd > 0, one, one * slope))
+
+
+class LeakyReluResult(UnaryElementwise):
+    """``leaky_relu_``: ``LeakyRelu``'s values, PyTorch's ``LeakyReluBackward1`` (saves the
+    result; derivative 1 where it is positive, else the slope)."""
+
+    node_name = "LeakyReluBackward1"
+    tie_saved = True  # a mask derivative (see Function.tie_saved)
+    saves = "y"
+    saved_fields = {"negative_slope": lambda n: n.params["slope"], "result": 0}
+
+    @staticmethod
+    def f(x: Any, slope: float) -> Any:
+        return get_array_module(x).where(x > 0, x, x * slope)
+
+    @staticmethod
+    def derivative(ctx: Any, x: Any, y: Any) -> Any:
+        slope = ctx.params["slope"]
+        if slope < 0:
+            raise RuntimeError(_NEGATIVE_LEAKY)
+        return _result_mask(y, slope)
+
+    @classmethod
+    def chain(cls, ctx: Any, g: Any, x: Any, y: Any) -> Any:
+        slope = ctx.params["slope"]
+        if slope < 0:
+            raise RuntimeError(_NEGATIVE_LEAKY)
+        return _masked_grad(cls, ctx, g, y, _result_mask(y, slope, _half(g._data)))
+
+
+def _int_one(v: float) -> float | int:
+    return 1 if v == 1 else v
+
+
+class EluResult(UnaryElementwise):
+    """``elu_`` / ``selu_``: ``Elu``'s values, PyTorch's ``EluBackward1``: derivative
+    ``scale`` where the result is positive (or NaN), else ``input_scale * (y + alpha * scale)``;
+    its own derivative in ``y`` is taken only where ``y < 0`` (PyTorch's second derivative
+    at ``x = 0`` is 0)."""
+
+    node_name = "EluBackward1"
+    saves = "y"
+    saved_fields = {
+        "alpha": lambda n: n.params["alpha"],
+        "input_scale": lambda n: _int_one(n.params["input_scale"]),
+        "result": 0,
+        "scale": lambda n: _int_one(n.params["scale"]),
+    }
+
+    @staticmethod
+    def f(x: Any, alpha: float, scale: float, input_scale: float) -> Any:
+        xp = get_array_module(x)
+        neg = xp.expm1(xp.minimum(x, 0) * input_scale) * (alpha * scale)
+        return xp.where(x > 0, x * scale if scale != 1 else x, neg).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def derivative(ctx: Any, x: Any, y: Any) -> Any:
+        p = ctx.params
+        if p["alpha"] < 0:
+            raise RuntimeError(_NEGATIVE_ELU)
+        yd = y._data
+        below = where(_const(yd < 0), y, 0.0)
+        negative = (below + p["alpha"] * p["scale"]) * p["input_scale"]
+        scale = _const(get_array_module(yd).asarray(p["scale"], yd.dtype))
+        return where(_const(~(yd <= 0)), scale, negative)
+
+    @classmethod
+    def chain(cls, ctx: Any, g: Any, x: Any, y: Any) -> Any:
+        """PyTorch's ``elu_backward`` on the result, one pass: ``(g * input_scale) *
+        (y + alpha * scale)`` where ``y <= 0``, else ``g * scale`` (float16 / bfloat16 in
+        float32, rounded once; celu's ``1 / alpha`` in float32 for those and float32, as
+        PyTorch's kernel), unless the gradient is itself differentiated."""
+        p = ctx.params
+        if p["alpha"] < 0:
+            raise RuntimeError(_NEGATIVE_ELU)
+        if getattr(ctx, "create_graph", False) and (g.requires_grad or y.requires_grad):
+            return g * cls.derivative(ctx, x, y)
+        gd, yd = g._data, y._data
+        xp = get_array_module(gd)
+        dt = np.dtype(np.float32) if _half(gd) else gd.dtype
+        gw, yw = gd.astype(dt, copy=False), yd.astype(dt, copy=False)
+        inp = p["input_scale"]
+        if cls is CeluResult and dt.itemsize == 4:
+            inp = np.float32(1) / np.float32(p["alpha"])
+        neg = (gw * dt.type(inp)) * (yw + dt.type(p["alpha"] * p["scale"]))
+        pos = gw * dt.type(p["scale"]) if p["scale"] != 1 else gw
+        out = xp.where(yw <= 0, neg, pos)
+        return _const(xp.asarray(out).astype(gd.dtype, copy=False))
+
+
+class CeluResult(EluResult):
+    """``celu_``: PyTorch's ``CeluBackward1`` (``EluResult`` with ``input_scale = 1 / alpha``)."""
+
+    node_name = "CeluBackward1"
+    saved_fields = {"alpha": lambda n: n.params["alpha"], "result": 0}
+
+
+class RreluWithNoiseResult(UnaryElementwise):
+    """``rrelu_`` / ``rrelu(inplace=True)``: ``RreluWithNoise``'s values, PyTorch's
+    ``RreluWithNoiseBackward1`` (saves the noise and the result). In training the derivative
+    is the noise (1 where ``x > 0``); in evaluation 1 where the result is positive, else the
+    mean slope (a negative one raises, as PyTorch's)."""
+
+    node_name = "RreluWithNoiseBackward1"
+    tie_saved = True  # a constant derivative read from what the node saved
+    saves = "y"
+    saved_fields = {
+        "lower": lambda n: n.params["lower"],
+        "noise": lambda n: _const(n.params["noise"]),
+        "result": 0,
+        "training": lambda n: n.params["training"],
+        "upper": lambda n: n.params["upper"],
+    }
+    f = staticmethod(RreluWithNoise.f)
+
+    @staticmethod
+    def derivative(ctx: Any, x: Any, y: Any) -> Any:
+        p = ctx.params
+        yd = y._data
+        if p["training"]:  # the noise holds 1 for the positive elements
+            return _const(get_array_module(yd).asarray(p["noise"]).astype(yd.dtype, copy=False))
+        slope = (p["lower"] + p["upper"]) / 2
+        if slope < 0:
+            raise RuntimeError(_NEGATIVE_LEAKY)
+        return _result_mask(y, slope)
+
+    @classmethod
+    def chain(cls, ctx: Any, g: Any, x: Any, y: Any) -> Any:
+        p = ctx.params
+        if _half(g._data) and not p["training"] and (p["lower"] + p["upper"]) >= 0:
+            return _masked_grad(
+                cls, ctx, g, y, _result_mask(y, (p["lower"] + p["upper"]) / 2, True)
+            )
+        return g * cls.derivative(ctx, x, y)

@@ -32,6 +32,7 @@ from ...ops.activation_primitives import (
     Prelu,
     Softshrink,
     Threshold,
+    ThresholdInplace,
 )
 from ...ops.binary import where
 from ...ops.clamping import Hardtanh, clamp
@@ -39,9 +40,16 @@ from ...ops.gated_linear import Glu
 from ...ops.gelu import gelu_exact, gelu_tanh
 from ...ops.hardsigmoid import Hardsigmoid
 from ...ops.inplace import composite_result as _result
-from ...ops.no_derivative import record_no_derivative
+from ...ops.inplace import single_node_result as _node
 from ...ops.silu import Silu
-from ...ops.single_node_activations import Hardswish, RreluWithNoise
+from ...ops.single_node_activations import (
+    CeluResult,
+    EluResult,
+    Hardswish,
+    LeakyReluResult,
+    RreluWithNoise,
+    RreluWithNoiseResult,
+)
 from ...ops.unary import relu as _relu
 from ...ops.unary import sigmoid, softplus, tanh
 from ...random import gen
@@ -121,9 +129,10 @@ def hardtanh(
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
     if input.dtype.kind in "iu":  # PyTorch clamps integers in their dtype (bounds truncated)
         min_val, max_val = int(min_val), int(max_val)
-        return _result(input, inplace, "hardtanh", lambda t: clamp(t, min_val, max_val))
-    # the gradient passes strictly inside the bounds (PyTorch's hardtanh_backward)
-    return _result(input, inplace, "hardtanh", lambda t: Hardtanh.apply(t, lo=min_val, hi=max_val))
+        return _node(input, inplace, "hardtanh", lambda t: clamp(t, min_val, max_val))
+    # the gradient passes strictly inside the bounds (PyTorch's hardtanh_backward); in place
+    # one HardtanhBackward0 saving a copy of the old input (PyTorch's original_self)
+    return _node(input, inplace, "hardtanh", lambda t: Hardtanh.apply(t, lo=min_val, hi=max_val))
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -134,15 +143,10 @@ def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Ten
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x."""
     _check(input, "leaky_relu")
-    if inplace and negative_slope < 0:
-        # PyTorch's in-place node cannot differentiate a negative slope: the gradient (and,
-        # in forward mode, the op itself) raises
-        def fn(t: Tensor) -> Tensor:
-            out = LeakyRelu.apply(t.detach(), slope=negative_slope)
-            return record_no_derivative("leaky_relu_", out, t)
-
-        return _result(input, inplace, "leaky_relu", fn)
-    return _result(input, inplace, "leaky_relu", lambda t: LeakyRelu.apply(t, slope=negative_slope))
+    if inplace:  # LeakyReluBackward1, saving the result (a negative slope raises in backward)
+        fn = lambda t: LeakyReluResult.apply(t, slope=negative_slope)  # noqa: E731
+        return _node(input, True, "leaky_relu", fn)
+    return LeakyRelu.apply(input, slope=negative_slope)
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -181,9 +185,18 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha * (exp(x) - 1)."""
     _check(input, "elu")
-    return _result(
-        input, inplace, "elu", lambda t: Elu.apply(t, alpha=alpha, scale=1.0, input_scale=1.0)
-    )
+    return _elu(input, inplace, "elu", alpha, 1.0, 1.0)
+
+
+def _elu(input: Tensor, inplace: bool, name: str, alpha: float, scale: float, inp: float):
+    """elu / selu / celu as one node: in place PyTorch's ``EluBackward1`` /
+    ``CeluBackward1``, saving the result; else ``EluBackward0`` / ``CeluBackward0``."""
+    celu = name == "celu"
+    if not inplace:
+        return (Celu if celu else Elu).apply(input, alpha=alpha, scale=scale, input_scale=inp)
+    node = CeluResult if celu else EluResult
+    params = {"alpha": alpha, "scale": scale, "input_scale": inp}
+    return _node(input, True, name, lambda t: node.apply(t, **params))
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -194,12 +207,7 @@ def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with alpha ≈ 1.6733, scale ≈ 1.0507 (self-normalising)."""
     _check(input, "selu")
-    return _result(
-        input,
-        inplace,
-        "selu",
-        lambda t: Elu.apply(t, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0),
-    )
+    return _elu(input, inplace, "selu", SELU_ALPHA, SELU_SCALE, 1.0)
 
 
 def selu_(input: Tensor) -> Tensor:
@@ -216,12 +224,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _check(input, "celu")
     if alpha == 0:  # PyTorch's RuntimeError (a ValueError too, as chainrule raised before)
         raise _CeluAlphaError("celu: alpha cannot be 0 (CELU divides by alpha)")
-    return _result(
-        input,
-        inplace,
-        "celu",
-        lambda t: Celu.apply(t, alpha=alpha, scale=1.0, input_scale=1.0 / alpha),
-    )
+    return _elu(input, inplace, "celu", alpha, 1.0, 1.0 / alpha)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -249,26 +252,26 @@ class _GeluApproximateError(ValueError, RuntimeError):
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x σ(x) (also called swish)."""
     _check(input, "silu")
-    return _result(input, inplace, "silu", Silu.apply)
+    return _node(input, inplace, "silu", Silu.apply)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x))."""
     _check(input, "mish")
-    return _result(input, inplace, "mish", Mish.apply)
+    return _node(input, inplace, "mish", Mish.apply)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """clamp(x + 3, 0, 6) / 6 (PyTorch's evaluation order), one node
     (``HardsigmoidBackward0``); as in PyTorch its gradient cannot be differentiated again."""
     _check(input, "hardsigmoid")
-    return _result(input, inplace, "hardsigmoid", Hardsigmoid.apply)
+    return _node(input, inplace, "hardsigmoid", Hardsigmoid.apply)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x · hardsigmoid(x), one node (``HardswishBackward0``), twice differentiable."""
     _check(input, "hardswish")
-    return _result(input, inplace, "hardswish", Hardswish.apply)
+    return _node(input, inplace, "hardswish", Hardswish.apply)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -279,8 +282,12 @@ def softsign(input: Tensor) -> Tensor:
     return input / (abs(input) + 1.0)
 
 
-def _thresholded(t: Tensor, threshold: float, value: float) -> Tensor:
-    # x <= threshold picks value, so NaN (never <= anything) stays NaN, as in PyTorch.
+def _thresholded(t: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    # x <= threshold picks value, so NaN (never <= anything) stays NaN, as in PyTorch; in
+    # place PyTorch's ThresholdBackward1 (saving a copy of the old input)
+    if inplace:
+        fn = lambda t: ThresholdInplace.apply(t, threshold=threshold, value=float(value))  # noqa: E731
+        return _node(t, True, "threshold", fn)
     return Threshold.apply(t, threshold=threshold, value=float(value))
 
 
@@ -290,7 +297,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     if isinstance(input, Tensor) and input.dtype.kind in "iu":
         return _integer_threshold(input, threshold, value, inplace)
     _check(input, "threshold")
-    return _result(input, inplace, "threshold", lambda t: _thresholded(t, threshold, value))
+    return _thresholded(input, threshold, value, inplace)
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
@@ -298,7 +305,7 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
     if isinstance(input, Tensor) and input.dtype.kind in "iu":
         return _integer_threshold(input, threshold, value, True)
     _check(input, "threshold")
-    return _result(input, True, "threshold", lambda t: _thresholded(t, threshold, value))
+    return _thresholded(input, threshold, value, True)
 
 
 def _integer_threshold(input: Tensor, threshold: float, value: float, inplace: bool) -> Tensor:
@@ -422,7 +429,9 @@ def _rrelu_with_noise(
     else:  # PyTorch leaves its noise uninitialised in evaluation; zeros here
         noise = get_array_module(input._data).zeros(input.shape, input._data.dtype)
     params = {"noise": noise, "lower": lower, "upper": upper, "training": bool(training)}
-    return _result(input, inplace, "rrelu", lambda t: RreluWithNoise.apply(t, **params))
+    if inplace:  # RreluWithNoiseBackward1, saving the noise and the result
+        return _node(input, True, "rrelu", lambda t: RreluWithNoiseResult.apply(t, **params))
+    return RreluWithNoise.apply(input, **params)
 
 
 def rrelu_(

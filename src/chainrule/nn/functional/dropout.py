@@ -13,7 +13,7 @@ import warnings
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...ops.inplace import composite_result as _result
+from ...ops.inplace import single_node_result as _result
 from ...random import Generator, gen
 
 __all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d"]
@@ -115,6 +115,14 @@ def dropout1d(
             "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
             "inputs)."
         )
+    if input.ndim == 2:  # unbatched (C, L)
+        return unbatched_in_place(
+            input,
+            inplace,
+            lambda t, batched: _channel_dropout(
+                t, p, training, inplace, generator, "dropout1d", t.shape[:-1] + (1,)
+            ),
+        )
     mask = input.shape[:-1] + (1,)
     return _channel_dropout(input, p, training, inplace, generator, "dropout1d", mask)
 
@@ -166,9 +174,13 @@ def dropout3d(
         _deprecated_rank("dropout3d", input.ndim, 3)
     if input.ndim == 5:
         mask = _feature_mask(input.shape)
-    else:
-        mask = _feature_mask((1, *input.shape))[1:]
-    return _channel_dropout(input, p, training, inplace, generator, "dropout3d", mask)
+        return _channel_dropout(input, p, training, inplace, generator, "dropout3d", mask)
+
+    def run(t: Tensor, batched: bool) -> Tensor:
+        mask = _feature_mask(t.shape) if batched else _feature_mask((1, *t.shape))[1:]
+        return _channel_dropout(t, p, training, inplace, generator, "dropout3d", mask)
+
+    return unbatched_in_place(input, inplace and input.ndim == 4, run)
 
 
 def alpha_dropout(
@@ -196,4 +208,27 @@ def alpha_dropout(
     k = xp.asarray(keep, dtype=input.dtype)
     b = (1 - k) * (alpha_p * a) + (-a * alpha_p * p)
     scale, shift = Tensor._make(k * a, False, None, 0), Tensor._make(b, False, None, 0)
-    return _result(input, inplace, "alpha_dropout", lambda t: t * scale + shift)
+    return _affine(input, inplace, "alpha_dropout", scale, shift)
+
+
+def _affine(input: Tensor, inplace: bool, op: str, scale: Tensor, shift: Tensor) -> Tensor:
+    """``input * scale + shift``; in place two writes (``mul_`` then ``add_``: two versions,
+    ``AddBackward0`` over ``MulBackward0``), as PyTorch's alpha dropouts."""
+    if not inplace:
+        return input * scale + shift
+    _result(input, True, op, lambda t: t * scale)
+    return _result(input, True, op, lambda t: t + shift)
+
+
+def unbatched_in_place(input: Tensor, inplace: bool, run) -> Tensor:
+    """``run(input)`` for an unbatched input of ``dropout1d`` / ``dropout3d``; in place, as
+    PyTorch, on ``input.unsqueeze_(0)`` (squeezed back after, in evaluation too), whose
+    mask is then one per channel of the batch of one."""
+    if not (inplace and type(input) is Tensor):
+        return run(input, False)
+    input.unsqueeze_(0)
+    try:
+        run(input, True)
+    finally:
+        input.squeeze_(0)
+    return input

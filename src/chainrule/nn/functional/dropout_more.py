@@ -15,9 +15,9 @@ import math
 
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
-from ...ops.inplace import composite_result as _result
+from ...ops.inplace import single_node_result as _result
 from ...random import Generator
-from .dropout import _check_p, _keep_mask
+from .dropout import _affine, _check_p, _keep_mask
 
 __all__ = ["feature_alpha_dropout"]
 
@@ -68,4 +68,4 @@ def feature_alpha_dropout(
     k = xp.asarray(keep, dtype=input.dtype)
     b = (k - 1) * (_ALPHA * a) + _ALPHA * a * p
     scale, shift = Tensor._make(k * a, False, None, 0), Tensor._make(b, False, None, 0)
-    return _result(input, inplace, op, lambda t: t * scale + shift)
+    return _affine(input, inplace, op, scale, shift)
