@@ -4,15 +4,16 @@ Inside ``f`` the tensors carrying the transform's tangent read ``requires_grad``
 the user's code (torch.func's wrapped tensors do; :data:`.view_base.JVP_FUNCTION`), so a
 function branching on it takes torch's branch.
 
-Under grad mode with a primal or tangent that requires grad, the one forward pass also
-records the reverse-mode graph, from differentiable stand-ins for the primals, and the
-tangents are made differentiable from that graph (two reverse passes, see
-:func:`_graph_tangents`), their values staying those of the forward pass: ``f`` runs once,
-as in PyTorch, its in-place changes of a primal happen once and are recorded on it. A
-closure tensor that requires grad (a module's parameter) shows only in the results: ``f``
-then runs a second time, recording, with the same random draws and the primals' values
-from before the first run (other side effects, such as a module's running statistics,
-happen twice; PyTorch refuses to change a captured tensor inside a transform at all).
+Under grad mode with a primal or tangent that requires grad, or a tensor requiring grad
+that ``f`` captures (a module's parameter, found before ``f`` runs by
+:mod:`.forward_ad_captures`), the one forward pass also records the reverse-mode graph,
+from differentiable stand-ins for the primals, and the tangents are made differentiable
+from that graph (two reverse passes, see :func:`_graph_tangents`), their values staying
+those of the forward pass: ``f`` runs once, as in PyTorch, its in-place changes of a primal
+happen once and are recorded on it (its ``_version`` bumps). Otherwise the pass records
+nothing and the primals are not copied; a capture the search missed shows only in the
+results: ``f`` then runs a second time, recording, with the same random draws (refused
+where the first run changed a primal in place: its old values are gone).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from ..random_snapshot import restore, snapshot
 from .forward_ad import _TangentWithoutGraph, check_dual_pair, enter_level, exit_level
+from .forward_ad_captures import captures_grad
 from .function import Function
 from .grad_mode import enable_grad
 from .state import current
@@ -86,7 +88,12 @@ def _stand_in(p: Tensor) -> tuple:
             return dual, get_gradient_edge(dual), None
         root = Tensor._make(p._data, True, None, 0)
         _STAND_INS[id(root)] = root
-        return _Enter.apply(root), root, root
+        dual = _Enter.apply(root)
+        # not a view of root (a leaf: f could not change it in place), and f's in-place
+        # change of it is one of p (p._version bumps, as in PyTorch)
+        dual._view = None
+        dual._vc = p._vc
+        return dual, root, root
 
 
 class _Enter(Function):
@@ -134,19 +141,25 @@ def jvp(
         )
     if state.forward_ad > 0:  # inside another jvp (jacfwd(jacfwd(f))): one level at a time
         return _jvp_by_reverse_mode(f, pairs, has_aux, hide_flags)
-    # the graph is recorded when the autograd around is known to read the results (a primal
-    # or tangent that requires grad); a closure tensor that requires grad (a parameter) is
-    # seen only in the results: f then runs again, recording, with the same random draws
-    record = state.grad_enabled and any(p.requires_grad or t.requires_grad for p, t in pairs)
+    # the graph is recorded when the autograd around will read the results: a primal or
+    # tangent that requires grad, or a tensor requiring grad that f captures (a module's
+    # parameter), looked for before f runs so that f runs once, as in PyTorch
+    record = state.grad_enabled and (
+        any(p.requires_grad or t.requires_grad for p, t in pairs) or captures_grad(f)
+    )
+    # a capture the search missed shows in the results: f then runs again, recording,
+    # with the same random draws
     rng = snapshot() if state.grad_enabled and not record else None
-    # f may change a primal in place: a second run must start from the same values
-    saved = [p._data.copy() for p, _ in pairs] if rng is not None else None
-    out, aux, outs, values, made, duals = _pass(f, pairs, has_aux, record, hide_flags)
+    versions = [p._vc[0] for p, _ in pairs]
+    out, aux, outs, values, made, _ = _pass(f, pairs, has_aux, record, hide_flags)
     if rng is not None and any(o.requires_grad for o in outs):
+        if any(p._vc[0] != v for (p, _), v in zip(pairs, versions)):
+            raise RuntimeError(
+                "jvp: f changed a primal in place and its results require grad through a "
+                "tensor f reads from outside, which jvp did not find before running f; "
+                "pass that tensor to f as an argument (or as a primal)"
+            )
         restore(rng)
-        for (p, _), data, d in zip(pairs, saved, duals):
-            if d._version:  # changed in place (through the dual or a view of it)
-                p._data[...] = data
         record = True
         out, aux, outs, _, made, _ = _pass(f, pairs, has_aux, True, hide_flags)
     wrt = [w for _, w, _ in made]
@@ -191,6 +204,8 @@ def _pass(f: Callable, pairs: list, has_aux: bool, record: bool, hide: bool) -> 
         else:
             made = []
             duals = [Tensor._make(p._data, False, None, 0) for p, _ in pairs]
+            for d, (p, _) in zip(duals, pairs):
+                d._vc = p._vc  # f changing it in place changes p (p._version bumps)
         for d, (p, t) in zip(duals, pairs):
             d._fw_tangent = t._data.astype(p.dtype, copy=False)
         leaves = [leaf for _, _, leaf in made if leaf is not None]

@@ -21,6 +21,7 @@ from ..backend import Device, device_of, to_device
 from ..dtype_objects import _PUBLIC as _PUBLIC_DTYPES
 from ..dtype_objects import public_dtype
 from ..size import Size
+from . import view_base as _view_base
 from .state import LOCAL, InferenceMark, InferenceVersionCounter, data_counter
 from .tensor_backward import TensorBackward
 from .tensor_conversions import TensorConversions
@@ -32,7 +33,7 @@ from .tensor_data import (
 from .tensor_pickle import reduce_tensor, shallow_copy
 from .tensor_requires_grad import TensorRequiresGrad
 from .torch_function import default_torch_function, overrides_new
-from .view_base import stale_no_grad_view
+from .view_base import hidden_in_jvp, stale_no_grad_view
 
 _new_tuple = tuple.__new__  # Size(shape) without re-checking NumPy's ints
 
@@ -314,6 +315,8 @@ class Tensor(TensorBackward, TensorConversions, TensorRequiresGrad):
         refuses to answer (RuntimeError): its history cannot be told."""
         if self._view is not None and stale_no_grad_view(self):
             _autograd.view_replay.refuse_stale_no_grad_view(self)
+        if _view_base._HIDING and hidden_in_jvp(self):  # inside cr.func.jvp's f: a leaf
+            return True  # to the user's code, as torch.func's wrapped tensors
         return self.grad_fn is None
 
     @property

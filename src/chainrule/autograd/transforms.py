@@ -284,7 +284,13 @@ def _grad_call(f: Callable, argnums: Any, has_aux: bool, args: tuple) -> Any:
     # f may read a tensor of the autograd around it through its other arguments or a
     # closure (the mixed partial grad(grad(f, argnums=1), argnums=0))
     outer = (outer or _reaches_outer([out], flat)) and recording
-    gs = autograd_grad([out], flat, None, retain_graph=True, create_graph=outer, allow_unused=True)
+    # an output that does not depend on the inputs (f detaches them): zero gradients, as
+    # torch.func's grad, rather than autograd.grad's refusal
+    gs = (
+        autograd_grad([out], flat, None, retain_graph=True, create_graph=outer, allow_unused=True)
+        if out.requires_grad
+        else [None] * len(flat)
+    )
     it = iter([_zeros_if_none(g, t) for g, t in zip(gs, flat)])
     gs = tuple(_tree_map(lambda _: next(it), args[i]) for i in nums)
     result = gs[0] if isinstance(argnums, int) else gs

@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..autograd.forward_ad_captures import remembered
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..autograd.transforms import _cut_tree
 from ..creation import zeros
 from ..ops.shape import reshape, stack
 from ..random_snapshot import restore, snapshot
+from ._rng_compare import drew_since
 from .transforms import jvp, vjp
 from .vmap import _leaves, _unflatten
 
@@ -161,9 +163,12 @@ def jacfwd(
     """The Jacobian of ``func`` w.r.t. ``args[argnums]`` by forward mode (one jvp per input
     element).
 
-    ``randomness`` is PyTorch's flag for random ops inside ``func``: ``"same"`` gives every
-    column the same draws (the generator is rewound before each jvp), ``"different"`` new
-    ones; ``"error"`` (PyTorch raises on a random op) runs as ``"different"``."""
+    ``randomness`` is PyTorch's flag for random ops inside ``func`` (PyTorch maps its jvp
+    over the columns with ``vmap``): ``"same"`` gives every column the same draws (the
+    generator is rewound before each jvp), ``"different"`` new ones (the draws a batched
+    draw would give, column after column); ``"error"``, the default, raises vmap's error
+    when ``func`` draws from the default generator (the generator is then put back where it
+    was, as PyTorch raises before drawing)."""
     if randomness not in ("error", "different", "same"):
         raise RuntimeError(
             "Only allowed values for randomness are 'error', 'different', or 'same'. "
@@ -173,21 +178,12 @@ def jacfwd(
     def wrapper(*args: Any) -> Any:
         flat = _Flat(func, args, argnums, has_aux, "jvp(f, primals, tangents)")
         primals = tuple(flat.in_leaves)
-        cols: list = []  # cols[j][e]: the tangents of every output for element e of input j
-        out_leaves: Any = None
-        rng = snapshot() if randomness == "same" else None
-        for j, x in enumerate(primals):
-            cols.append([])
-            for e in range(x.numel()):
-                if rng is not None:
-                    restore(rng)
-                tangents = tuple(
-                    _basis(x, e) if m == j else _zeros(p) for m, p in enumerate(primals)
-                )
-                out_leaves, tan = jvp(flat, primals, tangents)
-                cols[j].append(tan)
+        rng = snapshot() if randomness != "different" else None
+        with remembered():  # one search of func for captured tensors, not one per jvp
+            cols, out_leaves = _columns(flat, primals, rng, randomness)
         if out_leaves is None:  # every input is empty: one call for the output's structure
             out_leaves = flat(*primals)
+            _check_no_draw(rng, randomness)
         per_out = [
             [_assemble([c[k] for c in cols[j]], o, x, -1) for j, x in enumerate(primals)]
             for k, o in enumerate(out_leaves)
@@ -195,6 +191,34 @@ def jacfwd(
         return flat.result(per_out, argnums)
 
     return wrapper
+
+
+def _columns(flat: _Flat, primals: tuple, rng: Any, randomness: str) -> tuple:
+    """``cols[j][e]``: the tangents of every output for element ``e`` of input ``j`` (one
+    jvp each), and the output leaves (None when every input is empty)."""
+    cols: list = []
+    out_leaves: Any = None
+    for j, x in enumerate(primals):
+        cols.append([])
+        for e in range(x.numel()):
+            if rng is not None and randomness == "same":
+                restore(rng)
+            tangents = tuple(_basis(x, e) if m == j else _zeros(p) for m, p in enumerate(primals))
+            out_leaves, tan = jvp(flat, primals, tangents)
+            _check_no_draw(rng, randomness)
+            cols[j].append(tan)
+    return cols, out_leaves
+
+
+def _check_no_draw(rng: Any, randomness: str) -> None:
+    """``randomness="error"``: vmap's error where ``func`` drew from the default generator
+    (which is put back first)."""
+    if randomness != "error" or not drew_since(rng):
+        return
+    from ._random import ERROR_MESSAGE
+
+    restore(rng)
+    raise RuntimeError(ERROR_MESSAGE)
 
 
 def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
