@@ -353,11 +353,13 @@ def load(
             f"cr.load: weights_only must be a bool or None, got {type(weights_only).__name__}"
         )
     locations: dict[int, str] = {}  # storages saved from a GPU: where torch.save found them
+    where = ["the file"]  # the file, for errors about its saved locations
     # built (and a bad map_location refused) before reading; it reads ``locations`` later
-    device_of = None if map_location == "cpu" else _device_rule(map_location, locations)
+    device_of = None if map_location == "cpu" else _device_rule(map_location, locations, where)
     if mmap is None:
         mmap = serialization_config.load.mmap
     with Source(f, "cr.load", get_default_mmap_options() if mmap else None) as src:
+        where[0] = src.where
         head = src.head(8)
         if is_zip(head):
             obj = pickle_format.load_archive(src, weights_only is not False, locations)
@@ -384,23 +386,36 @@ def _as_device(where: Any, what: str) -> Device:
     return Device(where)  # an unknown device string raises RuntimeError, as in PyTorch
 
 
-def _saved_device(location: str) -> Device:
-    """The device a storage saved at ``location`` is restored to when no ``map_location``
-    says otherwise: its own, as in PyTorch, which refuses CUDA storages without a GPU."""
-    device = Device(location)
+def _saved_device(location: str, where: str) -> Device:
+    """The device a storage saved at ``location`` (in the file ``where``) is restored to when
+    no ``map_location`` says otherwise: its own, as in PyTorch, which refuses CUDA storages
+    without a GPU. A location chainrule cannot place data on (``"meta"``, ``"mps"``, or
+    one no device string spells) raises a LoadError naming the file."""
+    try:
+        device = Device(location)
+        if device.type not in ("cpu", "cuda"):
+            raise ValueError(f"chainrule places tensors on 'cpu' and 'cuda' only, not {location!r}")
+    except (ValueError, TypeError, RuntimeError, NotImplementedError) as exc:
+        raise LoadError(
+            f"cr.load: {where} holds a storage saved at the location {location[:64]!r}, which "
+            f"chainrule cannot restore it to ({exc}); load it with map_location='cpu'"
+        ) from None
     if device.type == "cuda" and not cuda.is_available():
         raise RuntimeError(
             "Attempting to deserialize object on a CUDA device but cr.cuda.is_available() "
             "is False. If you are running on a CPU-only machine, please use cr.load with "
-            "map_location=cr.device('cpu') to map your storages to the CPU."
+            f"map_location=cr.device('cpu') to map your storages to the CPU. (file {where})"
         )
     return device
 
 
-def _device_rule(map_location: Any, locations: dict[int, str]) -> Callable[[Tensor], Any]:
+def _device_rule(
+    map_location: Any, locations: dict[int, str], where: list[str]
+) -> Callable[[Tensor], Any]:
     """``map_location`` as a function from a loaded tensor to its device. ``locations`` says
-    where each storage was saved (``id(root array) -> "cuda:0"``; absent: ``"cpu"``). None
-    keeps each tensor at its saved location. A dict maps location strings
+    where each storage was saved (``id(root array) -> "cuda:0"``; absent: ``"cpu"``), and
+    ``where[0]`` names the file in errors about them. None keeps each tensor at its saved
+    location. A dict maps location strings
     (``{"cuda:0": "cpu"}``; a location it does not name stays where it was saved). A
     function is called as PyTorch calls it, once per storage, as ``f(storage, location)``,
     and the tensors of that storage move to the device of the storage it returns
@@ -410,10 +425,10 @@ def _device_rule(map_location: Any, locations: dict[int, str]) -> Callable[[Tens
         return locations.get(id(root_array(t._data)), "cpu")
 
     if map_location is None:
-        return lambda t: _saved_device(location(t))
+        return lambda t: _saved_device(location(t), where[0])
     if isinstance(map_location, dict):
         table = {k: _as_device(v, f"map_location[{k!r}]") for k, v in map_location.items()}
-        return lambda t: table.get(location(t)) or _saved_device(location(t))
+        return lambda t: table.get(location(t)) or _saved_device(location(t), where[0])
     if callable(map_location) and not isinstance(map_location, type):
         chosen: dict[int, Any] = {}
 
@@ -422,7 +437,7 @@ def _device_rule(map_location: Any, locations: dict[int, str]) -> Callable[[Tens
             if id(root) not in chosen:
                 out = map_location(t.untyped_storage(), location(t))
                 if out is None:  # PyTorch: None keeps the storage where it was saved
-                    chosen[id(root)] = _saved_device(location(t))
+                    chosen[id(root)] = _saved_device(location(t), where[0])
                 elif not hasattr(out, "device"):
                     raise TypeError(
                         f"cr.load: map_location returned {type(out).__name__}; a function "

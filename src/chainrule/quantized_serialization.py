@@ -31,7 +31,7 @@ from .quantized_tensor import (
     make_per_channel_quantized,
     make_per_tensor_quantized,
 )
-from .serialization.archive import StorageType, tensor_view
+from .serialization.archive import StorageType, owned_copy, tensor_view
 from .serialization.source import LoadError
 from .serialization.torch_pickler import Global, PersistentId, Reduce
 
@@ -79,7 +79,7 @@ def _rebuild_qtensor(
     backward_hooks: Any,
 ) -> QuantizedTensor:
     """``torch._utils._rebuild_qtensor``: a quantized tensor of ``storage``'s integers."""
-    ints = np.array(tensor_view(storage, storage_offset, size, stride, _WHERE))
+    ints = owned_copy(tensor_view(storage, storage_offset, size, stride, _WHERE), storage, _WHERE)
     dtype = {np.dtype(np.int8): "qint8", np.dtype(np.uint8): "quint8"}.get(ints.dtype, "qint32")
     qdtype = _BY_NAME[dtype]
     if not isinstance(quantizer_params, tuple) or not quantizer_params:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import sys
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -33,12 +34,39 @@ from .config import LoadEndianness, config
 from .mmap_options import is_shared
 from .source import LoadError, Source
 
-__all__ = ["STORAGE_DTYPES", "Archive", "Storage", "StorageType", "is_zip", "tensor_view"]
+__all__ = [
+    "STORAGE_DTYPES",
+    "Archive",
+    "CopyBudget",
+    "Storage",
+    "StorageType",
+    "is_zip",
+    "owned_copy",
+    "tensor_view",
+]
 
 ZIP_MAGIC = b"PK\x03\x04"
 _LOCAL_HEADER = 30  # bytes of a zip local file header before its name and extra field
 _MAX_DEFLATE_RATIO = 1100  # deflate cannot expand more than ~1032x
 _MAX_NDIM = 64
+# what zipfile raises on a corrupt entry: its own errors, a decompressor's (zlib.error for a
+# deflated entry, lzma's for an LZMA one), NotImplementedError for an unknown method and
+# RuntimeError for an entry flagged as encrypted
+_ENTRY_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    zlib.error,
+)
+try:
+    import lzma
+
+    _ENTRY_ERRORS += (lzma.LZMAError,)
+except ImportError:  # a Python built without lzma cannot open such entries at all
+    pass
 
 
 def is_zip(head: bytes) -> bool:
@@ -55,12 +83,42 @@ class StorageType:
         return f"StorageType({self.dtype!r})"
 
 
-class Storage:
-    """One storage of the archive: a flat array of ``numel`` elements."""
+class CopyBudget:
+    """The bytes that copies made while loading one file may still take: copies of expanded
+    (zero-stride) tensors, and of tensors a rebuild function needs to own. Each copy is
+    bounded by its storage, but a few hundred bytes of pickle can name the same storage
+    thousands of times; together they may take :data:`_EXPAND_COPY_BYTES` plus the file's
+    own size, never what the file merely claims."""
 
-    def __init__(self, array: np.ndarray, key: str) -> None:
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def take(self, nbytes: int) -> bool:
+        """Reserve ``nbytes`` if that many are left."""
+        if nbytes > self.left:
+            return False
+        self.left -= nbytes
+        return True
+
+
+class Storage:
+    """One storage of the archive: a flat array of ``numel`` elements. Storages of one file
+    share its :class:`CopyBudget` (a storage built outside an archive gets its own)."""
+
+    def __init__(self, array: np.ndarray, key: str, budget: CopyBudget | None = None) -> None:
         self.array = array
         self.key = key
+        self.budget = budget or CopyBudget(_EXPAND_COPY_BYTES + array.nbytes)
+        self._variants: dict[str, Storage] = {}
+
+    def variant(self, name: str, fn: Any) -> Storage:
+        """This storage with ``fn`` (``np.conj``, ``np.negative``) applied to every element,
+        computed once per storage however many tensors ask for it (so its memory is
+        bounded by the file's size)."""
+        found = self._variants.get(name)
+        if found is None:
+            found = self._variants[name] = Storage(fn(self.array), self.key, self.budget)
+        return found
 
     @property
     def dtype(self) -> np.dtype:
@@ -115,7 +173,8 @@ class Archive:
         try:
             self.zf = zipfile.ZipFile(src.fileobj())
             infos = self.zf.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            # NotImplementedError: an entry claims a zip version zipfile cannot read
             raise src.error(f"is a corrupt zip archive: {exc}") from None
         pkls = [i for i in infos if i.filename.endswith("data.pkl") and i.filename.count("/") <= 1]
         if len(pkls) != 1:
@@ -126,6 +185,7 @@ class Archive:
         self.prefix = pkls[0].filename[: -len("data.pkl")]
         self._infos = {i.filename: i for i in infos}
         self._storages: dict[str, Storage] = {}
+        self._budget = CopyBudget(_EXPAND_COPY_BYTES + src.size)
         # id(root of a storage's array) -> the location torch.save recorded, when not "cpu"
         self.locations: dict[int, str] = {}
         order = self._small_entry("byteorder", default=_assumed_byteorder()).decode(
@@ -171,7 +231,7 @@ class Archive:
         try:
             with self.zf.open(info) as fh:
                 data = fh.read(info.file_size + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except _ENTRY_ERRORS as exc:
             raise self.src.error(f"has a corrupt entry {info.filename!r}: {exc}") from None
         if len(data) != info.file_size:
             raise self.src.error(f"has a corrupt entry {info.filename!r} (size mismatch)")
@@ -216,7 +276,7 @@ class Archive:
         arr = self._mapped(info, key, dtype, numel)
         if arr is None:
             arr = self._read_storage(info, key, dtype, numel)
-        storage = Storage(arr, key)
+        storage = Storage(arr, key, self._budget)
         self._storages[key] = storage
         return storage
 
@@ -243,7 +303,7 @@ class Archive:
                     if not k:
                         break
                     got += k
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except _ENTRY_ERRORS as exc:
             raise self.src.error(f"has a corrupt storage {key!r}: {exc}") from None
         if got != info.file_size:
             raise self.src.error(f"has a truncated storage {key!r}")
@@ -341,7 +401,9 @@ def tensor_view(storage: Any, offset: Any, size: Any, stride: Any, where: str) -
     would change several elements at once. A copy larger than both its storage and
     :data:`_EXPAND_COPY_BYTES` is not made (a few bytes of file could otherwise claim
     terabytes): such a tensor stays a read-only view, as ``Tensor.expand`` makes, whose
-    in-place ops raise PyTorch's error for expanded tensors.
+    in-place ops raise PyTorch's error for expanded tensors. Neither is a copy that would
+    exceed what the storage's :class:`CopyBudget` has left (many expanded tensors of one
+    small file).
     """
     if not isinstance(storage, Storage):
         raise LoadError(
@@ -374,10 +436,26 @@ def tensor_view(storage: Any, offset: Any, size: Any, stride: Any, where: str) -
         storage.array[offset:], shape=size, strides=tuple(s * item for s in stride)
     )
     if any(s == 0 and n > 1 for n, s in zip(size, stride)):
-        if view.nbytes <= max(storage.array.nbytes, _EXPAND_COPY_BYTES):
+        if view.nbytes <= max(storage.array.nbytes, _EXPAND_COPY_BYTES) and storage.budget.take(
+            view.nbytes
+        ):
             return view.copy()
         view.flags.writeable = False
     return view
+
+
+def owned_copy(view: np.ndarray, storage: Storage, where: str) -> np.ndarray:
+    """A C-contiguous copy of ``view`` (an array :func:`tensor_view` made of ``storage``),
+    for a rebuild function that must own its data; refused with a LoadError when the copy
+    is more than the file's :class:`CopyBudget` allows (an expanded or overlapping view
+    of a few bytes claiming terabytes)."""
+    if not storage.budget.take(view.nbytes):
+        raise LoadError(
+            f"cr.load: {where} has a tensor of size {list(view.shape)} viewing storage "
+            f"{storage.key!r} with overlapping or zero strides, whose copy would take "
+            f"{view.nbytes} bytes, far more than the file holds"
+        )
+    return np.array(view)
 
 
 def _assumed_byteorder() -> bytes:

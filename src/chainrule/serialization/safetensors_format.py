@@ -162,6 +162,7 @@ def read(src: Source) -> tuple[dict[str, np.ndarray], dict[str, str]]:
                 f"({need} bytes) stored in {end - begin} bytes; the file is corrupt"
             )
         specs.append((name, dtype, shape, begin))
+    _check_coverage(src, header, data_size)
     arrays = {}
     for name, dtype, shape, begin in specs:  # every size is now bounded by the file's size
         if src.mmap_flags is not None:
@@ -171,6 +172,32 @@ def read(src: Source) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         src.read_into(data_start + begin, arr)
         arrays[name] = arr.astype(arr.dtype.newbyteorder("="), copy=False)
     return arrays, dict(header.get("__metadata__") or {})
+
+
+def _check_coverage(src: Source, header: dict, data_size: int) -> None:
+    """The tensors' byte ranges must tile the data section exactly, as the safetensors
+    library requires: no two overlap, no gap lies between them and none is left at the end.
+    A header length that is off by a few bytes (its JSON still parsing) would otherwise shift
+    every tensor onto its neighbour's bytes and load garbage without an error."""
+    ranges = sorted(
+        (tuple(info["data_offsets"]), name)
+        for name, info in header.items()
+        if name != "__metadata__"
+    )
+    end = 0
+    for (begin, stop), name in ranges:
+        if begin != end:
+            what = "overlaps the tensor before it" if begin < end else "leaves a gap before it"
+            raise src.error(
+                f"has tensor {name!r} at bytes [{begin}, {stop}), which {what} (that one "
+                f"ends at byte {end}); the file is corrupt"
+            )
+        end = stop
+    if end != data_size:
+        raise src.error(
+            f"is corrupt: its tensors cover {end} of the {data_size} bytes after its header "
+            "(a wrong header length, or bytes appended to the file)"
+        )
 
 
 def _mapped(src: Source, name: str, dtype: np.dtype, shape: tuple, offset: int) -> np.ndarray:

@@ -128,27 +128,38 @@ def _rebuild_tensor_v2(
 ) -> Tensor:
     """``torch._utils._rebuild_tensor_v2``: a tensor viewing ``storage``."""
     _check_hooks(backward_hooks)
-    arr = _with_metadata(tensor_view(storage, storage_offset, size, stride, _WHERE), metadata)
+    storage = _with_metadata(storage, metadata)
+    arr = tensor_view(storage, storage_offset, size, stride, _WHERE)
     return Tensor._make(arr, _flag(requires_grad, "requires_grad"), None, 0)
 
 
-def _with_metadata(arr: np.ndarray, metadata: Any) -> np.ndarray:
-    """``arr`` with the tensor metadata ``torch.save`` records beside a view: ``{"conj":
-    True}`` for ``x.conj()`` and ``{"neg": True}`` for a negative view, whose storages hold
-    the values before conjugation / negation. chainrule has no lazy conjugate or negative
-    bits, so the loaded tensor is the computed copy (no longer sharing its storage)."""
+def _with_metadata(storage: Any, metadata: Any) -> Any:
+    """``storage`` as the tensor metadata ``torch.save`` records beside a view says to read
+    it: ``{"conj": True}`` for ``x.conj()`` and ``{"neg": True}`` for a negative view, whose
+    storages hold the values before conjugation / negation. chainrule has no lazy conjugate
+    or negative bits, so the loaded tensor views a computed copy of the storage (one per
+    storage, however many tensors view it, so a file cannot claim more memory than it
+    holds), no longer sharing memory with the tensors that view the storage as it is."""
     if metadata is None:
-        return arr
+        return storage
     if not isinstance(metadata, dict) or not set(metadata) <= {"conj", "neg"}:
         raise LoadError(
             f"cr.load: {_WHERE} has a tensor with metadata {str(metadata)[:80]}; "
             "chainrule reads only 'conj' and 'neg'"
         )
-    if _flag(metadata.get("conj", False), "conj"):
-        arr = np.conj(arr)
-    if _flag(metadata.get("neg", False), "neg"):
-        arr = np.negative(arr)
-    return arr
+    conj = _flag(metadata.get("conj", False), "conj")
+    neg = _flag(metadata.get("neg", False), "neg")
+    if not (conj or neg) or not isinstance(storage, Storage):
+        return storage  # tensor_view refuses anything but a storage
+    if neg and storage.dtype == np.bool_:
+        raise LoadError(
+            f"cr.load: {_WHERE} has a negative view of the bool storage {storage.key!r}"
+        )
+    if conj:
+        storage = storage.variant("conj", np.conj)
+    if neg:
+        storage = storage.variant("neg", np.negative)
+    return storage
 
 
 def _rebuild_tensor_v3(
@@ -173,7 +184,7 @@ def _rebuild_tensor_v3(
             raise LoadError(
                 f"cr.load: {_WHERE} reads storage {storage.key!r} of {storage.dtype} as {dtype}"
             )
-        storage = Storage(storage.array.view(dtype), storage.key)
+        storage = storage.variant(f"as {dtype.str}", lambda a: a.view(dtype))
     return _rebuild_tensor_v2(
         storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata
     )

@@ -324,8 +324,10 @@ def read_kinds(archive: Archive) -> dict[str, str]:
         info = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):
         raise archive.src.error(f"has a corrupt {KINDS_ENTRY} entry (not JSON)") from None
-    kinds = info.get("kinds") if isinstance(info, dict) else None
-    version = info.get("version") if isinstance(info, dict) else None
+    if not isinstance(info, dict):
+        info = {}  # a JSON list or number: refused below, as a record without a format
+    kinds = info.get("kinds")
+    version = info.get("version")
     if (
         info.get("format") != "chainrule"
         or not isinstance(version, int)

@@ -196,13 +196,36 @@ def unpickle(
         if where in str(exc):
             raise
         raise LoadError(f"{exc} (file {where})") from None
-    except (pickle.UnpicklingError, NotImplementedError):
+    except pickle.UnpicklingError as exc:
+        text = str(exc)
+        if where in text:  # the weights-only refusal of a global, which names the file
+            raise
+        if text.startswith("Weights only load failed"):  # from an allowed rebuild function
+            raise pickle.UnpicklingError(f"{text} (file {where})") from None
+        # CPython's own complaints about the opcodes ("odd number of items for SETITEMS",
+        # "Memo value not found", "unexpected MARK found"): a corrupt pickle
+        raise LoadError(f"cr.load: {where} has a corrupt pickle: {text}") from None
+    except NotImplementedError:
         raise
     except RecursionError:
         raise LoadError(f"cr.load: {where} holds a structure nested too deeply") from None
-    except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+    except Exception as exc:
         if not weights_only:
+            _name_file(exc, where)  # whatever the file's program raised
             raise
+        if isinstance(exc, (MemoryError, OSError)):
+            raise  # out of memory; the file system (MAP_SHARED on a read-only file)
+        # EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, ... from the
+        # unpickler or from a rebuild function given arguments it does not take
         raise LoadError(
             f"cr.load: {where} has a corrupt pickle: {type(exc).__name__}: {exc}"
         ) from None
+
+
+def _name_file(exc: BaseException, where: str) -> None:
+    """Note on ``exc`` (a full unpickle's error, raised as it is, as by ``torch.load``: an
+    ``AttributeError`` for a class that no longer exists, a ``TypeError`` from a function
+    the pickle calls) which file it came from, in its traceback (Python 3.11+)."""
+    add_note = getattr(exc, "add_note", None)
+    if add_note is not None:
+        add_note(f"(while unpickling {where} with cr.load(..., weights_only=False))")

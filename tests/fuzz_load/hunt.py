@@ -1,0 +1,121 @@
+"""Hunt for loading bugs with mutated files; not a test, run by hand::
+
+    python -m tests.fuzz_load.hunt [COUNT] [SEED] [--sweep] [--reference] [--dir DIR]
+
+Writes the seed files (:mod:`.seeds`), checks that each loads, then loads COUNT random
+mutants (``--sweep``: also every seed truncated at every structural boundary) in
+memory-limited subprocesses, groups the misbehaviours by message and prints one example of
+each (its file is kept under ``DIR/findings``). ``--reference`` also loads every mutant with
+``torch.load`` / ``safetensors`` and reports where they and chainrule disagree on accepting
+it (information, not failures: either may be stricter).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+
+from .mutate import Mutant, draw, sweep_truncations
+from .runner import run_mutants, signature
+from .seeds import write_seeds
+
+_BATCH = 400
+
+
+def _args(argv: list[str]) -> tuple[int, int, bool, bool, str | None]:
+    flags = {a for a in argv if a.startswith("--") and a != "--dir"}
+    workdir = None
+    if "--dir" in argv:
+        workdir = argv[argv.index("--dir") + 1]
+        argv = [a for a in argv if a not in ("--dir", workdir)]
+    rest = [a for a in argv if not a.startswith("--")]
+    count = int(rest[0]) if rest else 300
+    seed = int(rest[1]) if len(rest) > 1 else 0
+    return count, seed, "--sweep" in flags, "--reference" in flags, workdir
+
+
+def hunt(
+    count: int, seed: int, workdir: str, sweep: bool = False, reference: bool = False
+) -> list[dict]:
+    """Run the seeds, the sweep and ``count`` random mutants; every record (see
+    :func:`.runner.run_mutants`)."""
+    seed_dir = os.path.join(workdir, "seeds")
+    os.makedirs(seed_dir, exist_ok=True)
+    seeds = write_seeds(seed_dir)
+    mutants: list[Mutant] = [Mutant(s, s.data, "unchanged", e) for s in seeds for e in s.entries]
+    if sweep:
+        mutants += sweep_truncations(seeds)
+    rng = np.random.default_rng(seed)
+    case_dir = os.path.join(workdir, "cases")
+    for i in range(count):
+        mutants.append(draw(rng, seeds, os.path.join(case_dir, f"PWNED-{i}")))
+    records = []
+    for b in range(0, len(mutants), _BATCH):
+        if os.path.isdir(case_dir):
+            shutil.rmtree(case_dir)
+        batch = run_mutants(mutants[b : b + _BATCH], case_dir, reference)
+        for rec in batch:  # keep the files of misbehaving mutants
+            if rec["verdicts"]:
+                with open(rec["path"], "rb") as fh:
+                    rec["data"] = fh.read()
+        records += batch
+    return records
+
+
+def _accepts(res: dict | None) -> bool | None:
+    return None if res is None or res.get("type") in ("HANG", "CRASH") else res["type"] is None
+
+
+def report(records: list[dict], workdir: str) -> int:
+    """Print the findings grouped by signature; the number of groups."""
+    groups: dict[str, list[dict]] = collections.defaultdict(list)
+    for rec in records:
+        for v in rec["verdicts"]:
+            groups[signature(v)].append(rec)
+    found = os.path.join(workdir, "findings")
+    os.makedirs(found, exist_ok=True)
+    for k, (sig, recs) in enumerate(sorted(groups.items(), key=lambda kv: -len(kv[1]))):
+        ex = min(recs, key=lambda r: len(r.get("data", b"")))
+        m = ex["mutant"]
+        keep = os.path.join(found, f"{k:03d}-{os.path.basename(ex['path'])}")
+        with open(keep, "wb") as fh:
+            fh.write(ex.get("data", m.data))
+        print(f"== {len(recs)}x {sig}\n   {ex['verdicts']}\n   {m!r}\n   kept as {keep}\n")
+    seen = collections.Counter()
+    examples: dict = {}
+    for rec in records:
+        mine, theirs = _accepts(rec["cr"]), _accepts(rec["ref"])
+        if rec["ref"] is None or mine is None or theirs is None or mine == theirs:
+            continue
+        key = (rec["mutant"].seed.fmt, "cr accepts, ref refuses" if mine else "ref accepts")
+        seen[key] += 1
+        kind = rec["mutant"].how.split(":")[0].split(" ")[0]
+        examples.setdefault(key, {}).setdefault(kind, (rec["mutant"], rec["cr"], rec["ref"]))
+    for key, n in seen.items():
+        print(f"-- reference: {n}x {key}; by mutation: {sorted(examples[key])}")
+        for m, mine, theirs in list(examples[key].values())[:4]:
+            print(f"   {m!r}")
+            print(f"     cr: {mine.get('type')}: {mine.get('message', '')[:150]}")
+            print(f"     ref: {theirs.get('type')}: {theirs.get('message', '')[:150]}")
+    kinds = collections.Counter(r["mutant"].how.split(":")[0].split(" ")[0] for r in records)
+    refused = sum(1 for r in records if r["cr"] and r["cr"].get("type"))
+    print(
+        f"{len(records)} loads ({refused} refused), {len(groups)} kinds of finding; {dict(kinds)}"
+    )
+    return len(groups)
+
+
+def main() -> None:
+    count, seed, sweep, reference, workdir = _args(sys.argv[1:])
+    workdir = workdir or tempfile.mkdtemp(prefix="fuzz_load-")
+    print(f"fuzz_load: {count} mutants, seed {seed}, files under {workdir}", flush=True)
+    report(hunt(count, seed, workdir, sweep, reference), workdir)
+
+
+if __name__ == "__main__":
+    main()
