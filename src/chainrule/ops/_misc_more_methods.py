@@ -20,6 +20,7 @@ from ..creation_options import check_layout
 from ..dtype_rules import Size
 from ..random import Generator, gen
 from ._misc_more_strided import _geometry, _storage, as_strided_
+from ._python_loops import check_loop_tensors, loop_fill
 from ._util import as_tensor
 from .binding import tensor_method
 
@@ -223,44 +224,30 @@ def as_strided_method_(
     return as_strided_(self, size, stride, storage_offset)
 
 
-def _loop_check(op: str, x: Tensor) -> None:
-    if x.requires_grad:
-        raise RuntimeError(f"Can't call {op}() on a tensor that requires grad")
-    if not np.shares_memory(x._data.reshape(-1), x._data) and x.numel() > 1:
-        raise RuntimeError(f"{op}: the tensor is not contiguous; call .contiguous() first")
-
-
 def map_(self: Tensor, tensor: Tensor, callable: Callable) -> Tensor:  # noqa: A002
     """Legacy ``Tensor.map_``: ``self[i] = callable(self[i], tensor[i])`` for every element,
-    ``tensor`` broadcast to ``self`` (a Python loop, CPU only as in PyTorch).
+    ``tensor`` (a Tensor of ``self``'s dtype) broadcast to ``self`` (a Python loop, CPU only
+    as in PyTorch; results stored under PyTorch's conversion rules, see
+    :mod:`._python_loops`).
 
     Raises:
-        RuntimeError: ``self`` requires grad or is not contiguous.
+        RuntimeError: ``self`` or ``tensor`` requires grad; ``tensor`` does not broadcast.
+        TypeError: ``tensor`` is not a Tensor or has another dtype.
     """
-    _loop_check("map_", self)
-    other = np.broadcast_to(np.asarray(as_tensor(tensor)._data), self.shape)
-    flat = self._data.reshape(-1)
-    for i, (a, b) in enumerate(zip(flat.tolist(), other.reshape(-1).tolist())):
-        flat[i] = callable(a, b)
-    self._vc[0] += 1
-    return self
+    (other,) = check_loop_tensors("map_", self, [("other", tensor)])
+    return loop_fill(self, callable, [other])
 
 
 def map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable) -> Tensor:  # noqa: A002
     """Legacy ``Tensor.map2_``: ``self[i] = callable(self[i], x[i], y[i])``, ``x`` and ``y``
-    broadcast to ``self``.
+    (Tensors of ``self``'s dtype) broadcast to ``self``.
 
     Raises:
-        RuntimeError: ``self`` requires grad or is not contiguous.
+        RuntimeError: a tensor requires grad or does not broadcast.
+        TypeError: ``x`` or ``y`` is not a Tensor or has another dtype.
     """
-    _loop_check("map2_", self)
-    xs = np.broadcast_to(np.asarray(as_tensor(x)._data), self.shape).reshape(-1).tolist()
-    ys = np.broadcast_to(np.asarray(as_tensor(y)._data), self.shape).reshape(-1).tolist()
-    flat = self._data.reshape(-1)
-    for i, (a, b, c) in enumerate(zip(flat.tolist(), xs, ys)):
-        flat[i] = callable(a, b, c)
-    self._vc[0] += 1
-    return self
+    xs, ys = check_loop_tensors("map2_", self, [("x", x), ("y", y)])
+    return loop_fill(self, callable, [xs, ys])
 
 
 def as_subclass(self: Tensor, cls: type) -> Tensor:

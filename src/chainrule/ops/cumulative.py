@@ -25,6 +25,16 @@ from .shape import cat, flip, movedim
 __all__ = ["cumprod", "cumsum", "diff"]
 
 
+def _accumulate(xp: Any, ufunc: Any, x: Any, axis: int, dtype: Any = None) -> Any:
+    """``xp.cumsum`` / ``xp.cumprod`` through the ufunc's ``accumulate``: NumPy's functions
+    are Python-level wrappers, so their ``inf - inf`` warning came from NumPy's module and
+    escaped the filter that hides NumPy's floating-point warnings raised in chainrule's
+    modules (``torch.cumsum`` of ``[inf, -inf]`` is silent)."""
+    if xp is np and x.ndim:
+        return ufunc.accumulate(x, axis=axis, dtype=dtype)
+    return (xp.cumsum if ufunc is np.add else xp.cumprod)(x, axis=axis, dtype=dtype)
+
+
 def _skip_one_products(xp: Any, x: Any) -> Any:
     """R[..., i, j] = prod_{i < k <= j} x_k for j >= i, 0 for j < i; x of shape (..., n)."""
     n = x.shape[-1]
@@ -51,9 +61,9 @@ class Cumprod(Function):
             x = x.astype(dtype)
         dt = x.dtype if x.dtype.kind in "biu" else None  # int8..int32 keep their dtype
         if x.dtype.char == "e":  # float16: in float32, each product rounded once (PyTorch)
-            y = xp.cumprod(x, axis=dim, dtype=np.float32).astype(x.dtype, order="C")
+            y = _accumulate(xp, np.multiply, x, dim, np.float32).astype(x.dtype, order="C")
         else:
-            y = xp.asarray(xp.cumprod(x, axis=dim, dtype=dt), order="C")  # C order (PyTorch)
+            y = xp.asarray(_accumulate(xp, np.multiply, x, dim, dt), order="C")  # C order (PyTorch)
         ctx.save_for_backward(given_x, y)
         return y
 
@@ -213,8 +223,8 @@ class Cumsum(Function):
             x = x.astype(dtype)
         dt = x.dtype if x.dtype.kind in "biu" else None  # int8..int32 keep their dtype
         if x.dtype.char == "e":  # float16: accumulated in float32, each sum rounded once
-            return xp.cumsum(x, axis=dim, dtype=np.float32).astype(x.dtype, order="C")
-        return xp.asarray(xp.cumsum(x, axis=dim, dtype=dt), order="C")  # C order (PyTorch)
+            return _accumulate(xp, np.add, x, dim, np.float32).astype(x.dtype, order="C")
+        return xp.asarray(_accumulate(xp, np.add, x, dim, dt), order="C")  # C order (PyTorch)
 
     @staticmethod
     def backward(ctx, grad):

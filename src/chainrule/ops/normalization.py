@@ -31,6 +31,7 @@ from ..autograd.saved_fields import given_value, tensor_field  # grad_fn._saved_
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..threads import elementwise
+from ._ufunc_reduce import add_reduce
 from .memory_format import in_suggested_format
 
 __all__ = ["BatchNormFn", "BatchStats", "NormalizeFn"]
@@ -242,7 +243,7 @@ class BatchNormFn(Function):
             if stats is not None:
                 stats.mean, stats.var = mean, var
             return in_suggested_format(y, x)  # PyTorch: x.suggest_memory_format()
-        mean = x.sum(axis=axes) / m
+        mean = add_reduce(x, axis=axes) / m
         y = elementwise(xp.subtract, x, mean.reshape(shp))  # x - mean, then x̂ in place
         var = _channel_dot(y, y, nd) / m
         invstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)

@@ -25,6 +25,7 @@ from ..autograd.tensor import Tensor
 from ..backend import to_device
 from ..random import Generator, gen
 from ..random_mt19937 import TorchStream, draw_dtype
+from ._python_loops import loop_fill
 from ._util import as_tensor
 from .inplace import check_unrecorded_write
 
@@ -71,22 +72,19 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
 
 def apply_(x: Tensor, callable: Callable) -> Tensor:  # noqa: A002 - PyTorch's name
     """Replace every element by ``callable(element)`` in place (a Python loop: slow, as in
-    PyTorch, where it is CPU-only too).
+    PyTorch, where it is CPU-only too); each result is stored under PyTorch's conversion
+    rules for the dtype (see :mod:`._python_loops`), over any strides.
 
     Raises:
-        RuntimeError: ``x`` requires grad (the map is not differentiable).
+        RuntimeError: ``x`` requires grad (the map is not differentiable), or a result does
+            not fit an integer dtype.
+        TypeError: a result of the wrong kind (``None`` for a float tensor, ...).
     """
     if x.requires_grad:
         raise RuntimeError(
             "Can't call apply_() on a tensor that requires grad. Use x.detach().apply_() instead."
         )
-    flat = x._data.reshape(-1)
-    if not np.shares_memory(flat, x._data):
-        raise RuntimeError("apply_: the tensor is not contiguous; call .contiguous() first")
-    for i, v in enumerate(flat.tolist()):
-        flat[i] = callable(v)
-    x._vc[0] += 1
-    return x
+    return loop_fill(x, callable)
 
 
 def _check_uniform_bounds(a: float, b: float, dtype: Any) -> None:

@@ -24,6 +24,7 @@ from ..backend import get_array_module
 from ..dtype_objects import dtype as PublicDtype
 from ..qtypes import scalar_type_name
 from ..quantized_tensor import QuantizedTensor
+from ._ufunc_reduce import add_reduce
 from ._util import ShapeError, norm_dim
 from .binding import tensor_method
 from .layout import stride as layout_stride
@@ -68,7 +69,7 @@ class SumTo(Function):
         axes = tuple(range(lead)) + tuple(
             i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1
         )
-        y = x.sum(axis=axes, keepdims=True) if axes else x
+        y = add_reduce(x, axis=axes, keepdims=True) if axes else x
         return y.reshape(shape)
 
     @staticmethod

@@ -17,6 +17,13 @@ from ..functional.linear import embedding
 from ..module import Module
 from ..parameter import Parameter
 
+
+class PretrainedShapeError(ValueError, AssertionError):
+    """``from_pretrained`` given embeddings that are not 2-d: PyTorch's AssertionError
+    ("Embeddings parameter is expected to be 2-dimensional"), and a ValueError as chainrule
+    raised before."""
+
+
 __all__ = ["Embedding", "EmbeddingBag"]
 
 
@@ -116,8 +123,9 @@ class Embedding(Module):
     ) -> Embedding:
         """An Embedding holding ``embeddings`` (2-d); frozen unless ``freeze=False``."""
         if embeddings.ndim != 2:
-            raise ValueError(
-                f"Embedding.from_pretrained: embeddings must be 2-d, got shape "
+            raise PretrainedShapeError(
+                f"Embedding.from_pretrained: Embeddings parameter is expected to be "
+                f"2-dimensional, got shape "
                 f"{tuple(embeddings.shape)}"
             )
         rows, cols = embeddings.shape
@@ -254,8 +262,9 @@ class EmbeddingBag(Module):
         """An EmbeddingBag holding ``embeddings`` (2-d, used as is: the ``padding_idx`` row
         is not zeroed); frozen unless ``freeze=False``."""
         if embeddings.ndim != 2:
-            raise ValueError(
-                f"EmbeddingBag.from_pretrained: embeddings must be 2-d, got shape "
+            raise PretrainedShapeError(
+                f"EmbeddingBag.from_pretrained: Embeddings parameter is expected to be "
+                f"2-dimensional, got shape "
                 f"{tuple(embeddings.shape)}"
             )
         rows, cols = embeddings.shape
