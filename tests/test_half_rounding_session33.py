@@ -56,3 +56,14 @@ def test_python_floats_round_through_float32(path, dtype):
     assert got == want
     if dtype == "float16":
         assert got == 0.74609375  # the value rounded twice, not NumPy's 0.74560546875
+
+
+def test_float16_exact_gelu_computed_in_float32():
+    """Exact GELU on float16 ran its erf in float16 (at -4: -0.0 where torch gives -1.3e-4);
+    now in float32, rounded once, as torch's kernel: within one float16 step of torch."""
+    x = np.linspace(-6, 6, 2001).astype(np.float16)
+    want = torch.nn.functional.gelu(torch.tensor(x)).numpy().astype(np.float64)
+    got = cr.nn.functional.gelu(cr.tensor(x)).numpy().astype(np.float64)
+    step = np.spacing(np.abs(want).astype(np.float16)).astype(np.float64)
+    assert np.all(np.abs(got - want) <= step + 2e-7)
+    assert abs(got[np.argmin(np.abs(x + 4))] - (-1.2649e-04)) < 3e-6  # float16's nearest

@@ -126,6 +126,8 @@ class Gelu(UnaryElementwise):
 
     @staticmethod
     def f(x):
+        if x.dtype == np.float16:  # in float32, rounded once, as PyTorch's kernel (float16's
+            return _gelu_array(x.astype(np.float32)).astype(np.float16)  # erf tails are off)
         return _gelu_array(x)
 
     @staticmethod
@@ -134,6 +136,8 @@ class Gelu(UnaryElementwise):
 
     @staticmethod
     def chain(ctx, g, x, y):
+        if x.dtype == np.float16:  # float16: in float32, rounded once (PyTorch's kernel)
+            return gelu_grad(g.float(), x.float()).to(np.float16)
         return gelu_grad(g, x)
 
 
