@@ -96,6 +96,10 @@ R_SPARSE_VALUES = (
     "version check and silently computes the gradient from the modified values (its "
     "x.grad is twice the right one after values.mul_(2))"
 )
+R_SPARSE_SAMPLED = (
+    "sparse.sampled_addmm: PyTorch's node saves the CSR input and its result; chainrule's "
+    "sampled product reads only mat1 and mat2 (the input's values enter by an add)"
+)
 R_SPARSE_CSR = (
     "CSR to_dense/sum/mul: PyTorch's CSR nodes save the values tensor and check its version; "
     "chainrule's rules are linear maps of the values (the pattern a constant), which read "
@@ -151,7 +155,6 @@ KNOWN_DIFFERENCES: dict = {
     "linalg_lu_solve_right": _lm("out0"),
     "combinations": {"in0": (TORCH_RAISES, R_COMBINATIONS)},
     "combinations_replacement": {"in0": (TORCH_RAISES, R_COMBINATIONS)},
-    "norm_p1": {"out0": (TORCH_RAISES, R_NORM_RESULT)},
     "kron": {"in0": (CR_RAISES, R_KRON_UNSAFE_VIEW), "in1": (CR_RAISES, R_KRON_UNSAFE_VIEW)},
     "gather": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
     "take_along_dim": {"in0": (TORCH_RAISES, R_SHAPE_ONLY)},
@@ -195,11 +198,6 @@ KNOWN_DIFFERENCES: dict = {
         name: {t: (CR_RAISES, "the fused GRU step saves b_hh") for t in ("in5", "in9")}
         for name in ("raw_gru_l2", "raw_gru_l1_bi_packed")
     },
-    # norm_except_dim with p = 1 is a composition (abs, sum): it saves no result, where
-    # PyTorch's fused norm saves it (p = 2 runs the 2-norm, which saves its result)
-    "raw_norm_except_dim_p1_d0": {
-        "out0": (TORCH_RAISES, "norm_except_dim composes abs/sum; saves no result")
-    },
     # orgqr/ormqr are compositions of Householder rank-1 updates (matmuls on slices and
     # copies), which save their own arrays; PyTorch's fused rules save the input and result
     **{
@@ -214,9 +212,12 @@ KNOWN_DIFFERENCES: dict = {
         name: {"out0": (TORCH_RAISES, R_SPARSE_SOFTMAX)}
         for name in ("sparse_softmax_dim0_values", "sparse_log_softmax")
     },
+    "sparse_sampled_addmm": {t: (TORCH_RAISES, R_SPARSE_SAMPLED) for t in ("in0", "out0")},
     **{
         name: {"in0": (CR_RAISES, R_SPARSE_VALUES)}
         for name in (
+            "sparse_mul_dense",
+            "sparse_dense_mul_broadcast",
             "sparse_mm",
             "spmm_sparse_coo",
             "sparse_matmul_vector",

@@ -22,9 +22,8 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, host
 from ..ops._util import NAMED_ERRORS, as_tensor, lead_with, norm_dim
 from ..ops.complex_norms import complex_dtype_arg, complex_norm
-from ..ops.extremes import AmaxSpread, AminSpread
 from ..ops.linalg_out import with_out
-from ..ops.vector_norms import NormZero, PNorm, vector_norm_fields
+from ..ops.vector_norms import Norm1, NormInf, NormNegInf, NormZero, PNorm, vector_norm_fields
 from ._common import check_float, check_square, tensor_arg
 from ._lstsq_drivers import gelsy_solve, svd_rank_threshold
 from .decompositions import svdvals
@@ -116,14 +115,13 @@ def vector_norm(
     if ord == 2.0:
         out = EuclideanNorm.apply(t, dims, bool(keepdim))
         return given(out, dim=dim, ord=shown)  # grad_fn._saved_dim / _ord as given
-    a = t.abs()
     red = dims if dims is not None else tuple(range(t.ndim))
-    if ord in (math.inf, -math.inf):  # a NaN or inf tangent in the slice spreads (PyTorch)
-        return (AmaxSpread if ord > 0 else AminSpread).apply(a, red, bool(keepdim))
+    if ord in (math.inf, -math.inf, 1.0):  # one node, as PyTorch's (not abs, then amax / sum)
+        cls = Norm1 if ord == 1.0 else NormInf if ord > 0 else NormNegInf
+        return given(cls.apply(t, red, bool(keepdim)), dim=dim, ord=shown)
+    a = t.abs()
     if ord == 0.0:  # in the graph with a zero gradient and tangent, as PyTorch's count
         return NormZero.apply(a if t.is_complex() else t, red, bool(keepdim))
-    if ord == 1.0:
-        return a.sum(red, keepdim=keepdim)
     # fused: PyTorch's gradient (0, not NaN) at zero entries / zero norms, for p < 0 too
     out = PNorm.apply(t, ord, dims, bool(keepdim))
     return given(out, dim=dim, ord=shown)  # grad_fn._saved_dim / _ord as given

@@ -19,10 +19,12 @@ import numpy as np
 
 from .._kernels.half_gemm import is_host_half
 from ..autograd.function import Function
+from ..autograd.saved_fields import given, given_value
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..dtypes import is_floating
 from ._util import as_tensor
+from .vector_norms import Norm1, Norm2, NormInf, NormNegInf, PNorm
 
 __all__ = ["cdist"]
 
@@ -220,3 +222,42 @@ def cdist(
     if p == 2.0:
         return EuclideanCdist.apply(a, b)
     return PNormCdist.apply(a, b, p)
+
+
+# ``at::norm(x, p, dim, keepdim)``, which PyTorch's pairwise_distance (and so its triplet
+# losses) calls: the norms' math under PyTorch's name for that overload, ``NormBackward1``
+# (``_saved_dim`` / ``_keepdim`` / ``_p`` / ``_result`` / ``_self``).
+_NORM_DIM_FIELDS = {
+    "dim": lambda n: tuple(n.axes),
+    "keepdim": lambda n: n.keepdim,
+    "p": lambda n: given_value(n, "p", 2.0),
+    "result": 1,
+    "self": 0,
+}
+
+
+def _norm_dim_class(base: type) -> type:
+    attrs = {"node_name": "NormBackward1", "saved_fields": _NORM_DIM_FIELDS}
+    return type(f"{base.__name__}Dim", (base,), {**attrs, "__module__": __name__})
+
+
+_NORM_DIM = {
+    2.0: _norm_dim_class(Norm2),
+    1.0: _norm_dim_class(Norm1),
+    math.inf: _norm_dim_class(NormInf),
+    -math.inf: _norm_dim_class(NormNegInf),
+}
+_PNORM_DIM = _norm_dim_class(PNorm)
+
+
+def norm_over_dim(x: Tensor, p: float, dim: int, keepdim: bool) -> Tensor | None:
+    """``at::norm(x, p, dim, keepdim)`` of a real floating ``x`` as one ``NormBackward1``
+    node; None where that needs the checks and cases of ``linalg.vector_norm`` (another
+    dtype, p = 0, an empty slice)."""
+    p = float(p)
+    if x._data.dtype.kind not in "fV" or p == 0 or x.ndim == 0 or x.shape[dim] == 0:
+        return None
+    axes = (dim % x.ndim,)
+    cls = _NORM_DIM.get(p)
+    out = cls.apply(x, axes, keepdim) if cls is not None else _PNORM_DIM.apply(x, p, axes, keepdim)
+    return given(out, p=p)

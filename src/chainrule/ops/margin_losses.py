@@ -35,6 +35,8 @@ from ..autograd.saved_fields import REDUCTION_ENUM  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import wide
+from .binary import Add, Mul, Sub, _call
+from .clamping import Clamp
 from .no_derivative import record_no_derivative
 
 __all__ = ["MultiMarginLossFn", "MultilabelMarginLossFn", "SoftMarginLossFn"]
@@ -270,3 +272,60 @@ class MultilabelMarginLossFn(Function):
         if x.ndim <= 1:
             per_row = per_row.reshape(())
         return _reduced(per_row, ctx.reduction, x.dtype)
+
+
+# PyTorch's composed losses call ATen ops whose nodes Python code does not reach: a number
+# operand as a C++ Scalar (``AddBackward1``, ``SubBackward1``, ``MulBackward1``, listing the
+# tensor alone), ``margin - x`` with the number wrapped (``SubBackward0`` listing None, x),
+# and ``clamp_min`` (``ClampMinBackward0``). The losses' graphs use these nodes, as PyTorch's.
+
+
+class ClampMinFn(Clamp):
+    """``clamp_min(x, number)``: PyTorch's ``ClampMinBackward0`` (clamp's math)."""
+
+    node_name = "ClampMinBackward0"
+    saved_fields = {"min": lambda n: n.params["lo"], "self": 0}
+
+
+class AddNumberFn(Add):
+    node_name = ("AddBackward1", (0,))
+    saved_fields: dict = {}
+
+
+class SubNumberFn(Sub):
+    node_name = ("SubBackward1", (0,))
+    saved_fields: dict = {}
+
+
+class MulNumberFn(Mul):
+    node_name = ("MulBackward1", (0,))
+    saved_fields = {"other": lambda n: n.number}
+
+
+class NumberSubFn(Sub):
+    """``number - x`` with the number wrapped in a tensor: ``SubBackward0`` (None, x)."""
+
+    node_name = ("SubBackward0", (0, 1))
+
+
+def clamp_min_number(x: Tensor, lo: Any) -> Tensor:
+    return ClampMinFn.apply(x, lo=lo, hi=None)
+
+
+def add_number(x: Tensor, c: Any) -> Tensor:
+    return _call(AddNumberFn, "add", x, c)
+
+
+def sub_number(x: Tensor, c: Any) -> Tensor:
+    return _call(SubNumberFn, "sub", x, c)
+
+
+def mul_number(x: Tensor, c: Any) -> Tensor:
+    out = _call(MulNumberFn, "mul", x, c)
+    if out.grad_fn is not None:
+        out.grad_fn.number = c
+    return out
+
+
+def number_sub(c: Any, x: Tensor) -> Tensor:
+    return _call(NumberSubFn, "sub", c, x)

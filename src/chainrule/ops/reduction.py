@@ -20,13 +20,13 @@ from ..autograd.saved_fields import given, given_dim, given_dims  # grad_fn._sav
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._result_layout import contiguous
+from ._ufunc_reduce import add_reduce, multiply_reduce
 from ._util import DtypeError, as_tensor, int_dim, norm_dim, reduction_axes
 from .binding import numpy_keywords, tensor_method
 from .complex_norms import complex_norm
 from .cumulative import cumprod
-from .extremes import AmaxSpread, AminSpread
 from .shape import broadcast_to, cat, flip, reshape
-from .vector_norms import Norm2, NormZero, PNorm, keepdim_shape
+from .vector_norms import Norm1, Norm2, NormInf, NormNegInf, NormZero, PNorm, keepdim_shape
 
 __all__ = [
     "all",
@@ -60,11 +60,11 @@ class Sum(Function):
         ctx.axes, ctx.keepdim = axes, keepdim
         dt = x.dtype
         if dt == np.float16 or dt.kind == "V":  # halves, bfloat16: accumulate in float32
-            out = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32)
+            out = add_reduce(x, axis=axes, keepdims=keepdim, dtype=np.float32)
             return get_array_module(out).asarray(out, dt, order="C")  # C order, as PyTorch
         # integers and bools sum in their own dtype (NumPy would widen int8..int32 and bool to
         # int64, uint8 to uint64): ``sum(dtype=torch.int8)`` wraps around as PyTorch's does
-        out = x.sum(axis=axes, keepdims=keepdim, dtype=dt if dt.kind in "biu" else None)
+        out = add_reduce(x, axis=axes, keepdims=keepdim, dtype=dt if dt.kind in "biu" else None)
         # a transposed input's sum keeps its order in NumPy; PyTorch's result is contiguous
         return out if out.flags.c_contiguous else get_array_module(out).ascontiguousarray(out)
 
@@ -139,7 +139,7 @@ class Mean(Function):
         xp = get_array_module(x)
         dt = x.dtype
         if dt == np.float16 or dt.kind == "V":  # float16, bfloat16: float32 sum, one rounding
-            total = xp.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=np.float32))
+            total = xp.asarray(add_reduce(x, axis=axes, keepdims=keepdim, dtype=np.float32))
             with np.errstate(invalid="ignore"):
                 out = total / n if n else total * float("nan")
             return xp.asarray(out, dt, order="C")  # (a half sum would overflow at 65504)
@@ -219,7 +219,8 @@ class Prod(Function):
 
     @staticmethod
     def forward(ctx, x, axis, keepdim, dim_given=False):
-        y = x.prod(axis=axis, keepdims=keepdim, dtype=x.dtype if x.dtype.kind in "biu" else None)
+        dt = x.dtype if x.dtype.kind in "biu" else None
+        y = multiply_reduce(x, axis=axis, keepdims=keepdim, dtype=dt)
         y = y if y.flags.c_contiguous else get_array_module(y).ascontiguousarray(y)  # PyTorch
         ctx.save_for_backward(x, y)
         ctx.axis, ctx.keepdim, ctx.dim_given = axis, keepdim, dim_given
@@ -307,8 +308,8 @@ def norm(
         return complex_norm(input, q, axes, keepdim, lambda r, pr, ax, kd: norm(r, pr, ax, kd))
     if p in ("fro", 2, 2.0, None):
         return given(Norm2.apply(input, axes, keepdim), dim=dim, ord=shown)  # _saved_*
-    if p == 1:
-        return sum(input.abs(), axes, keepdim)
+    if p == 1:  # one LinalgVectorNormBackward0, as PyTorch's
+        return given(Norm1.apply(input, axes, keepdim), dim=dim, ord=shown)
     if p in (float("inf"), "inf", float("-inf"), "-inf"):
         # (``0 in ...``: this module's own ``any`` op shadows the builtin)
         if input.numel() == 0 if axes is None else 0 in [input.shape[a] for a in axes]:
@@ -318,9 +319,8 @@ def norm(
             )
         # (amax/amin whose tangent lets a NaN or inf anywhere in the slice through, as
         # PyTorch's norm)
-        return (AmaxSpread if p in (float("inf"), "inf") else AminSpread).apply(
-            input.abs(), axes, keepdim
-        )
+        cls = NormInf if p in (float("inf"), "inf") else NormNegInf
+        return given(cls.apply(input, axes, keepdim), dim=dim, ord=shown)
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p == 0:
         return NormZero.apply(input, axes, keepdim)
     if isinstance(p, (int, float)) and not isinstance(p, bool) and p > 0:

@@ -17,11 +17,22 @@ from ..autograd.function import Function
 from ..autograd.saved_fields import given_dim, given_value  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._ufunc_reduce import add_reduce
 from ._util import wide
 from .binary import where
+from .extremes import _extreme_mask, _tie_shares
 from .shape import reshape
 
-__all__ = ["Norm2", "NormZero", "PNorm", "keepdim_shape", "vector_norm_fields"]
+__all__ = [
+    "Norm1",
+    "Norm2",
+    "NormInf",
+    "NormNegInf",
+    "NormZero",
+    "PNorm",
+    "keepdim_shape",
+    "vector_norm_fields",
+]
 
 
 def _shown_dims(node: Any) -> tuple | None:
@@ -59,7 +70,7 @@ class Norm2(Function):
     def forward(ctx, x, axes, keepdim):
         xp = get_array_module(x)
         xa = wide(x)  # accumulate halves and bfloat16 in float32
-        yk = xp.sqrt((xa * xa).sum(axis=axes, keepdims=True)).astype(x.dtype, copy=False)
+        yk = xp.sqrt(add_reduce(xa * xa, axis=axes, keepdims=True)).astype(x.dtype, copy=False)
         yk = xp.asarray(yk, order="C")  # C order whatever x's, as PyTorch's
         y = (
             yk
@@ -143,7 +154,7 @@ class PNorm(Function):
     def forward(ctx, x, p, axes, keepdim):
         xp = get_array_module(x)
         xa = x.astype(np.float32) if x.dtype == np.float16 else x  # accumulate halves in fp32
-        yk = ((xp.abs(xa) ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)).astype(
+        yk = (add_reduce(xp.abs(xa) ** p, axis=axes, keepdims=True) ** (1.0 / p)).astype(
             x.dtype, copy=False
         )
         y = (
@@ -178,3 +189,83 @@ class PNorm(Function):
         num = (scaled * t).sum(axis=ctx.axes, keepdims=True)
         out = xp.where(yk == 0, 0, num / xp.where(yk == 0, 1, yk) ** (p - 1.0))
         return out if ctx.keepdim else out.reshape(ctx.out.shape)
+
+
+def _reduced_output(yk: Any, axes: Any, keepdim: bool) -> Any:
+    if keepdim:
+        return yk
+    return yk.reshape([s for i, s in enumerate(yk.shape) if not (axes is None or i in axes)])
+
+
+class Norm1(Norm2):
+    """sum |x| as PyTorch's one ``LinalgVectorNormBackward0`` (ord 1, not abs then sum):
+    the gradient ``sgn(x) * grad``, the tangent ``sum(sgn(x) * t)``."""
+
+    native_bfloat16 = False  # computed in float32 around the node (lower_precision)
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        xp = get_array_module(x)
+        yk = add_reduce(xp.abs(wide(x)), axis=axes, keepdims=True).astype(x.dtype, copy=False)
+        y = _reduced_output(xp.asarray(yk, order="C"), axes, keepdim)
+        ctx.save_for_backward(x, y)
+        ctx.axes, ctx.keepdim, ctx.kshape = axes, keepdim, yk.shape
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, _ = ctx.saved_tensors
+        return x.sign() * reshape(grad, ctx.kshape), None, None
+
+    @staticmethod
+    def jvp(ctx, t, *_):
+        x = ctx.primals[0]
+        xp = get_array_module(x)
+        return (xp.sign(x) * t).sum(axis=ctx.axes, keepdims=ctx.keepdim).astype(t.dtype)
+
+
+class NormInf(Norm2):
+    """max |x| as PyTorch's one ``LinalgVectorNormBackward0`` (ord inf; not abs then amax):
+    the gradient ``sgn(x) * grad`` shared evenly among the tied extremes (a NaN takes it),
+    the tangent ``sum(sgn(x) * t * share)``, a NaN or inf tangent in the slice spreading."""
+
+    native_bfloat16 = False
+    mode = "max"
+
+    @classmethod
+    def forward(cls, ctx, x, axes, keepdim):
+        xp = get_array_module(x)
+        a = xp.abs(x)
+        yk = (
+            a.max(axis=axes, keepdims=True)
+            if cls.mode == "max"
+            else a.min(axis=axes, keepdims=True)
+        )
+        y = _reduced_output(xp.asarray(yk, order="C"), axes, keepdim)
+        ctx.save_for_backward(x, y)
+        ctx.axes, ctx.keepdim, ctx.kshape = axes, keepdim, yk.shape
+        return y
+
+    @staticmethod
+    def _shares(ctx, x: Any, y: Any, dtype: Any) -> Any:
+        xp = get_array_module(x)
+        return _tie_shares(_extreme_mask(xp.abs(x), y.reshape(ctx.kshape)), ctx.axes, dtype)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        x, y = ctx.saved_tensors
+        w = Tensor._make(cls._shares(ctx, x._data, y._data, grad.dtype), False, None, 0)
+        return x.sign() * (reshape(grad, ctx.kshape) * w), None, None
+
+    @classmethod
+    def jvp(cls, ctx, t, *_):
+        x = ctx.primals[0]
+        xp = get_array_module(x)
+        w = cls._shares(ctx, x, ctx.out, t.dtype)
+        return (xp.sign(x) * t * w).sum(axis=ctx.axes, keepdims=ctx.keepdim).astype(t.dtype)
+
+
+class NormNegInf(NormInf):
+    """min |x| (ord -inf), as :class:`NormInf`."""
+
+    mode = "min"

@@ -11,11 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from ...autograd.grad_mode import no_grad
 from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
 from ...dtype_rules import result_type
 from ...linalg.norms import vector_norm
 from ...ops._util import NAMED_ERRORS, DtypeError, ShapeError, as_tensor, broadcast_error, lead_with
+from ...ops.distance import norm_over_dim
+from ...ops.margin_losses import add_number, clamp_min_number
 from .loss import _legacy_reduction
 
 __all__ = [
@@ -62,11 +65,16 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
             raise broadcast_error("cosine_similarity", a, b) from None
         a, b = a.expand(*shape), b.expand(*shape)
     try:
-        n1 = vector_norm(a, 2, dim, keepdim=True).clamp_min(eps)
-        n2 = vector_norm(b, 2, dim, keepdim=True).clamp_min(eps)
+        # as PyTorch: the norms cloned, then clamped in place outside autograd (the
+        # gradient passes through the clamp: CloneBackward0 under each DivBackward0)
+        n1 = vector_norm(a, 2, dim, keepdim=True).clone()
+        n2 = vector_norm(b, 2, dim, keepdim=True).clone()
     except NAMED_ERRORS as err:
         lead_with("cosine_similarity", err)
         raise
+    with no_grad():
+        n1.clamp_min_(eps)
+        n2.clamp_min_(eps)
     return ((a / n1) * (b / n2)).sum(dim)
 
 
@@ -76,7 +84,17 @@ def pairwise_distance(
     """||x1 - x2 + eps||_p over the last dim (``eps`` keeps the gradient finite at 0)."""
     a, b = as_tensor(x1), as_tensor(x2)
     try:
-        return vector_norm(a - b + eps, p, -1, keepdim=keepdim)
+        # PyTorch's at::norm(x1 - x2 + eps, p, last dim, keepdim): the eps a C++ number
+        # (AddBackward1), the norm its NormBackward1 (its dim counted from the front)
+        d = a - b
+        if d._data.dtype.kind in "fV":
+            d = add_number(d, eps)
+            out = norm_over_dim(d, p, max(a.ndim, b.ndim) - 1, keepdim) if d.ndim else None
+            if out is not None:
+                return out
+        else:
+            d = d + eps
+        return vector_norm(d, p, -1, keepdim=keepdim)
     except NAMED_ERRORS as err:
         lead_with("pairwise_distance", err)
         raise
@@ -135,8 +153,10 @@ def triplet_margin_loss(
     if swap:
         d_swap = pairwise_distance(positive, negative, p, eps)
         d_neg = d_neg.minimum(d_swap)
-    # clamp_min, not relu: at the kink the gradient passes, as PyTorch's clamp_min
-    return _reduce((d_pos - d_neg + margin).clamp_min(0), reduction, "triplet_margin_loss")
+    # PyTorch's clamp_min(margin + d_pos - d_neg, 0) (the margin a C++ number: AddBackward1);
+    # clamp_min, not relu: at the kink the gradient passes
+    loss = clamp_min_number(add_number(d_pos, margin) - d_neg, 0)
+    return _reduce(loss, reduction, "triplet_margin_loss")
 
 
 def margin_ranking_loss(
@@ -160,5 +180,7 @@ def margin_ranking_loss(
             f"but got sizes: input1: {tuple(x1.shape)}, input2: "
             f"{tuple(x2.shape)}, target: {tuple(y.shape)}"
         )
-    # clamp_min, not relu: at the kink the gradient passes, as PyTorch's clamp_min_
-    return _reduce((-y * (x1 - x2) + margin).clamp_min(0), reduction, "margin_ranking_loss")
+    # PyTorch's (-y).mul_(x1 - x2).add_(margin).clamp_min_(0): the margin a C++ number
+    # (AddBackward1); clamp_min, not relu: at the kink the gradient passes
+    loss = clamp_min_number(add_number(-y * (x1 - x2), margin), 0)
+    return _reduce(loss, reduction, "margin_ranking_loss")

@@ -27,10 +27,10 @@ from ...autograd.tensor import Tensor
 from ...dtypes import float16, float32, is_bfloat16, is_floating, promote_types
 from ...ops._util import DtypeError, ShapeError
 from ...ops.binary import where
-from ...ops.clamping import clamp_min
 from ...ops.losses import MseLossFn
+from ...ops.margin_losses import add_number, clamp_min_number, number_sub, sub_number
 from ...ops.smooth_losses import HuberLossFn, SmoothL1LossFn
-from ...ops.unary import log
+from ...ops.special import xlogy
 
 __all__ = [
     "cosine_embedding_loss",
@@ -276,6 +276,7 @@ def _pointwise_loss(
     input, target = _pair(input, target, op, "warn", "promote_any")
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, op)
+    input, target = _broadcast_pair(input, target)  # PyTorch's broadcast_tensors (expand)
     if weight is None and fused is not None:
         return fused.apply(input, target, reduction)
     loss = fn(input - target)
@@ -434,9 +435,7 @@ def kl_div(
     else:
         # target log target, 0 at target = 0 (PyTorch's xlogy); a negative target gives
         # log < 0 = NaN as in PyTorch, not a silent 0
-        zero = target._data == 0
-        safe = where(zero, 1.0, target)
-        loss = where(zero, 0.0, target * log(safe)) - target * input
+        loss = xlogy(target, target) - target * input  # PyTorch's XlogyBackward0
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction)
@@ -472,11 +471,14 @@ def cosine_embedding_loss(
         ) from None
     d = input1.ndim - 1
     eps = 1e-12
+    # PyTorch's composition: its numbers C++ Scalars (AddBackward1, SubBackward1), 1 - cos
+    # with the 1 wrapped (SubBackward0 listing None, cos)
     prod = (input1 * input2).sum(d)
-    m1 = (input1 * input1).sum(d) + eps
-    m2 = (input2 * input2).sum(d) + eps
+    m1 = add_number((input1 * input1).sum(d), eps)
+    m2 = add_number((input2 * input2).sum(d), eps)
     cos = prod / (m1 * m2).sqrt()
     t = target._data
     # clamp_min, not relu: at cos = margin the gradient passes, as PyTorch's clamp_min_
-    loss = where(t == 1, 1.0 - cos, 0.0) + where(t == -1, clamp_min(cos - margin, 0.0), 0.0)
+    neg = clamp_min_number(sub_number(cos, margin), 0)
+    loss = where(t == 1, number_sub(1, cos), 0.0) + where(t == -1, neg, 0.0)
     return _reduce(loss, reduction)

@@ -2,9 +2,11 @@
 the multi-label margin losses and the triplet loss with a custom distance.
 
 All are compositions of differentiable chainrule ops (so gradcheck, double backward and
-forward mode come from those ops), written in stable forms: log(1 + e^z) is
-``softplus(z)`` with no threshold (never overflows), log σ(x) is ``-softplus(-x)``. Argument
-handling (legacy ``size_average``/``reduce``, reductions, input/target pairs) is shared with
+forward mode come from those ops), composed as PyTorch composes them so that the graphs
+(``grad_fn`` and its ``next_functions``) are PyTorch's: log σ(x) is ``logsigmoid`` (stable
+for large |x|), PyTorch's C++ numbers are ``AddBackward1`` / ``MulBackward1`` nodes and its
+``clamp_min`` is ``ClampMinBackward0`` (``ops/margin_losses.py``). Argument handling
+(legacy ``size_average``/``reduce``, reductions, input/target pairs) is shared with
 :mod:`.loss`.
 """
 
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ...autograd.grad_mode import is_grad_enabled
+from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.lower_precision import autocast_float32_op
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
@@ -24,8 +26,16 @@ from ...dtypes import get_default_dtype, is_floating
 from ...ops._util import DtypeError, ShapeError, check_broadcast, constant
 from ...ops.binary import where
 from ...ops.clamping import clamp_min
-from ...ops.margin_losses import MultilabelMarginLossFn, SoftMarginLossFn
-from ...ops.unary import log, softplus
+from ...ops.margin_losses import (
+    MultilabelMarginLossFn,
+    SoftMarginLossFn,
+    add_number,
+    clamp_min_number,
+    mul_number,
+    number_sub,
+)
+from ...ops.unary import log
+from .activation import logsigmoid
 from .distance import pairwise_distance
 from .loss import _check_reduction, _legacy_reduction, _pair, _reduce
 
@@ -38,11 +48,6 @@ __all__ = [
     "soft_margin_loss",
     "triplet_margin_with_distance_loss",
 ]
-
-
-def _log1pexp(z: Tensor) -> Tensor:
-    """log(1 + e^z) without overflow (softplus with no linear threshold, exact in float64)."""
-    return softplus(z, 1.0, float("inf"))
 
 
 def _tensor(x: Any, op: str, name: str) -> Tensor:
@@ -97,13 +102,11 @@ def gaussian_nll_loss(
         raise DtypeError(f"{op}: var must be floating point, got {var.dtype}")
     check_broadcast(op, input, target)
     check_broadcast(op, input, var)
-    # straight-through clamp: var + (max(var, eps) - var), the shift a constant (no_grad)
-    vd = var._data
-    xp = get_array_module(vd)
-    # (0 where var >= eps: max(var, eps) - var would be inf - inf = NaN at an infinite var)
-    var = var + constant(xp.where(vd < eps, eps - vd, 0).astype(vd.dtype))
-    d = input - target
-    loss = (log(var) + d * d / var) * 0.5
+    # as PyTorch: a clone clamped in place outside autograd (straight-through clamp)
+    var = var.clone()
+    with no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (log(var) + (input - target) ** 2 / var)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)
@@ -131,15 +134,19 @@ def poisson_nll_loss(
         raise ValueError(f"{op}: {reduction} is not a valid value for reduction")
     input, target = _tensor(input, op, "input"), _tensor(target, op, "target")
     check_broadcast(op, input, target)
+    # PyTorch's composition (its numbers C++ Scalars: AddBackward1 / MulBackward1)
     if log_input:
         loss = input.exp() - target * input
     else:
-        loss = input - target * log(input + eps)
+        loss = input - target * log(add_number(input, eps))
     if full:
-        big = target._data > 1
-        safe = where(big, target, 1.0)  # no log of targets <= 1, where the term is 0
-        stirling = safe * log(safe) - safe + log(safe * (2 * math.pi)) * 0.5
-        loss = loss + where(big, stirling, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # targets <= 1: masked below
+            stirling = (
+                target * log(target)
+                - target
+                + mul_number(log(mul_number(target, 2 * math.pi)), 0.5)
+            )
+        loss = loss + stirling.masked_fill(target <= 1, 0)
     return _reduce(loss, reduction)
 
 
@@ -193,7 +200,8 @@ def multilabel_soft_margin_loss(
     input, target = _pair(input, target, op, "broadcast", "promote")  # f32 with f64: f64
     if input.ndim == 0:
         raise IndexError(f"{op}: input must have a class dimension (the last), got a 0-d tensor")
-    loss = target * _log1pexp(-input) + (1.0 - target) * _log1pexp(input)
+    # PyTorch's -(y log σ(x) + (1 - y) log σ(-x)), LogSigmoidBackward0 nodes
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         check_broadcast(op, loss, weight)
         loss = loss * weight
@@ -229,8 +237,13 @@ def hinge_embedding_loss(
             raise DtypeError(f"{op}: reduction='mean' needs a floating input, got {input.dtype}")
         margin, zero = int(margin), 0
     t = target._data
-    # clamp, not relu: at the kink margin - x = 0 the gradient passes, as PyTorch's clamp_min
-    loss = where(t != 1, clamp_min(margin - input, 0), zero) + where(t != -1, input, zero)
+    # PyTorch's (margin - x).clamp_min_(0), the margin wrapped (SubBackward0 listing None,
+    # x); clamp, not relu: at the kink margin - x = 0 the gradient passes
+    if input.dtype.kind in "fV":
+        hinge = clamp_min_number(number_sub(margin, input), 0)
+    else:
+        hinge = clamp_min(margin - input, 0)
+    loss = where(t != 1, hinge, zero) + where(t != -1, input, zero)
     return _reduce(loss, reduction)
 
 
@@ -311,4 +324,5 @@ def triplet_margin_with_distance_loss(
     d_neg = dist(anchor, negative)
     if swap:
         d_neg = d_neg.minimum(dist(positive, negative))
-    return _reduce((d_pos - d_neg + margin).clamp_min(0), reduction)
+    # PyTorch's torch.clamp_min(margin + d_pos - d_neg, 0)
+    return _reduce(clamp_min_number(margin + d_pos - d_neg, 0), reduction)

@@ -404,6 +404,7 @@ def normalize(
     input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None
 ) -> Tensor:
     """x / max(‖x‖_p, eps) along ``dim`` (written into ``out`` when given, as PyTorch)."""
+    from ...ops.margin_losses import clamp_min_number
     from ...ops.reduction import norm
 
     try:
@@ -411,7 +412,10 @@ def normalize(
     except NAMED_ERRORS as err:
         lead_with("normalize", err)
         raise
-    result = input / n.clamp(eps, None)
+    # PyTorch's input / norm.clamp_min(eps).expand_as(input): ClampMinBackward0, then
+    # ExpandBackward0 (the clamp a plain one for a complex norm's real result)
+    denom = clamp_min_number(n, eps) if n.dtype.kind in "fV" else n.clamp(eps, None)
+    result = input / denom.expand_as(input)
     return result if out is None else write_out("normalize", result, out)
 
 

@@ -15,6 +15,7 @@ from ...ops.pooling import avg_pool2d, max_pool2d
 from ...ops.pooling1d import avg_pool1d, max_pool1d
 from ...ops.shape import pad
 from .interpolate import interpolate, upsample_nearest
+from .pooling3d import avg_pool3d
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -46,12 +47,19 @@ def local_response_norm(
     if size < 1:
         raise ValueError(f"local_response_norm: size must be >= 1, got {size}")
     no_complex_kernel("avg_pool3d_out_frame", input)  # PyTorch averages through avg_pool3d
-    c = input.shape[1]
-    sq = input * input
-    spec = [0, 0] * (input.ndim - 2) + [size // 2, (size - 1) // 2]
-    sq = pad(sq, spec)
-    acc = sq[:, 0:c]
-    for i in range(1, size):
-        acc = acc + sq[:, i : i + c]
-    div = (acc * (alpha / size) + k) ** beta
+    if input.numel() == 0:
+        return input
+    # PyTorch's composition (its graph): the squares averaged over the channel window by
+    # avg_pool2d (3-d input, unsqueezed) or avg_pool3d (viewed as (N, 1, C, H, -1))
+    div = input.mul(input)
+    if input.ndim == 3:
+        div = pad(div.unsqueeze(1), (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = input.shape
+        div = div.view(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1)
+        div = div.view(sizes)
+    div = div.mul(alpha).add(k).pow(beta)
     return input / div
