@@ -11,7 +11,6 @@ take every argument positionally; adaptive_max_pool1d and max_pool1d_with_indice
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,11 +19,12 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops._util import constant
-from ..ops.inplace import composite_result
-from ..random import Generator, gen
+from ..ops.inplace import single_node_result
+from ..random import Generator
 from . import functional as F
 from ._root_forms_losses import *  # noqa: F403
 from ._root_forms_losses import __all__ as _LOSSES_AND_POOLING
+from .functional.dropout import _keep_mask, _masked
 
 __all__ = [
     "alpha_dropout",
@@ -45,8 +45,6 @@ __all__ = [
     *_LOSSES_AND_POOLING,
 ]
 
-_ALPHA = 1.7580993408473766  # SELU_SCALE * SELU_ALPHA: alpha dropout's saturation value
-
 
 def _tensor(op: str, name: str, v: Any) -> Tensor:
     if not isinstance(v, Tensor):
@@ -65,17 +63,19 @@ def _dropout(
     inplace: bool,
 ) -> Tensor:
     """ATen's ``_dropout_impl``: the identity when ``p == 0``, ``not train`` or the input is
-    empty; zeros when ``p == 1``; else the input times a keep mask (one draw per element, or
-    per (N, C) channel for the feature forms) scaled by 1/(1-p), or for the alpha forms the
-    affine correction ``a * (x * keep + alpha' (1 - keep)) + b`` that keeps SELU's mean and
-    variance. Masks come from chainrule's default generator (``cr.manual_seed``)."""
+    empty; zeros when ``p == 1`` (one ``mul``); else the input times a keep mask (one draw
+    per element, or per (N, C) channel for the feature forms) scaled by 1/(1-p), or for the
+    alpha forms the affine correction ``a * (x * keep + alpha' (1 - keep)) + b`` that keeps
+    SELU's mean and variance (a ``mul`` then an ``add_``). The masks are ``F.dropout``'s
+    Bernoulli draws from chainrule's default generator, so a seed drops what PyTorch's does
+    under the same seed; in place each write is one node, as PyTorch's (no clone)."""
     x = _tensor(op, "input", input)
     if not 0.0 <= p <= 1.0:
         raise RuntimeError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
     if p == 0.0 or not train or x.numel() == 0:
         return x
     if p == 1.0:
-        return composite_result(x, inplace, op.rstrip("_"), lambda t: t * 0.0)
+        return single_node_result(x, inplace, op.rstrip("_"), lambda t: t * 0.0)
     if not feature and not alpha:
         return F.dropout(x, p, True, inplace)
     if not feature:
@@ -85,16 +85,11 @@ def _dropout(
             f"{op}: Feature dropout requires at least 2 dimensions in the input "
             f"(got shape {tuple(x.shape)})"
         )
+    if alpha:
+        return F.feature_alpha_dropout(x, p, True, inplace)
     shape = tuple(x.shape[:2]) + (1,) * (x.ndim - 2)
-    xp = get_array_module(x._data)
-    keep = xp.asarray(gen(None).random(shape) >= p).astype(x._data.dtype)
-    if not alpha:
-        scale = constant(keep * x._data.dtype.type(1.0 / (1.0 - p)))
-        return composite_result(x, inplace, op.rstrip("_"), lambda t: t * scale)
-    a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
-    mul = constant(keep * x._data.dtype.type(a))
-    add = constant(((keep - 1) * (_ALPHA * a) + _ALPHA * a * p).astype(x._data.dtype))
-    return composite_result(x, inplace, op.rstrip("_"), lambda t: t * mul + add)
+    keep = _keep_mask(shape, x, p, None)
+    return single_node_result(x, inplace, op.rstrip("_"), lambda t: _masked(t, keep, p))
 
 
 def dropout(input: Tensor, p: float, train: bool) -> Tensor:  # noqa: A002 - PyTorch's name

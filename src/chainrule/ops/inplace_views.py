@@ -3,7 +3,11 @@
 
 As in PyTorch the tensor itself becomes the view (its shape and strides change, its memory
 does not), its version counter is bumped and, when recorded, its ``grad_fn`` becomes the
-view op's node. Bound through ``_TENSOR_ONLY`` in ``ops/__init__.py``.
+view op's node, under PyTorch's name for the in-place form (``unsqueeze_`` is
+``UnsqueezeBackward1``, ``squeeze_`` ``SqueezeBackward3/4/5``, ``t_`` ``TBackward1``,
+``transpose_`` / ``swapdims_`` / ``swapaxes_`` ``TransposeBackward1``, ``as_strided_``
+``AsStridedBackward1``: :func:`_in_place_node`; the computation and saved fields are the
+out-of-place op's). Bound through ``_TENSOR_ONLY`` in ``ops/__init__.py``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..autograd import grad_mode
+from ..autograd.node import _node_type
 from ..autograd.tensor import Tensor
 from ..autograd.view_replay import check_view_write
 from .permutations import t as _t
@@ -41,6 +46,8 @@ def metadata_inplace(x: Tensor, name: str, fn: Callable, *args: Any) -> Tensor:
     if x._view is not None and x.requires_grad and grad_mode.is_grad_enabled():
         check_view_write(x, name)  # a view of a leaf that requires grad: PyTorch's error
     out = fn(x, *args)
+    if out.grad_fn is not None:
+        _in_place_node(out.grad_fn)
     x._data = out._data
     x._vc[0] += 1
     if out.grad_fn is not None:
@@ -51,6 +58,58 @@ def metadata_inplace(x: Tensor, name: str, fn: Callable, *args: Any) -> Tensor:
         x._view = out._view  # still a view of the same base, now in the new layout
         x._view.version = x._vc[0]
     return x
+
+
+# PyTorch's node names for the in-place view ops, by the out-of-place op's name
+_IN_PLACE_NAMES = {
+    "SqueezeBackward0": "SqueezeBackward3",  # squeeze_()
+    "SqueezeBackward1": "SqueezeBackward4",  # squeeze_(dim)
+    "SqueezeBackward2": "SqueezeBackward5",  # squeeze_(dims)
+    "UnsqueezeBackward0": "UnsqueezeBackward1",
+    "TBackward0": "TBackward1",
+    "TransposeBackward0": "TransposeBackward1",
+    "AsStridedBackward0": "AsStridedBackward1",
+}
+_RENAMED: dict[tuple[type, str], type] = {}
+
+
+class _NamedAs:
+    """``node`` read under its out-of-place name: what the out-of-place Function's
+    ``saved_fields`` (keyed by its node's name) expects."""
+
+    def __init__(self, node: Any, name: str):
+        self._node, self._name = node, name
+
+    def name(self) -> str:
+        return self._name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._node, attr)
+
+
+def _renamed(fn: type, old: str, new: str) -> type:
+    """``fn`` (the out-of-place view's Function) recording under ``new``: the same forward,
+    backward and jvp, and the saved fields ``fn`` declares for ``old``."""
+    cls = _RENAMED.get((fn, new))
+    if cls is None:
+        spec = getattr(fn, "saved_fields", None)
+        attrs: dict[str, Any] = {"node_name": new, "__module__": fn.__module__}
+        if callable(spec):
+            attrs["saved_fields"] = staticmethod(lambda node: spec(_NamedAs(node, old)))
+        cls = type(new[:-1], (fn,), attrs)
+        cls._node_type = _node_type(new)
+        _RENAMED[(fn, new)] = cls
+    return cls
+
+
+def _in_place_node(node: Any) -> None:
+    """Give the node just recorded by the out-of-place view op PyTorch's in-place name."""
+    old = node.name()
+    new = _IN_PLACE_NAMES.get(old)
+    if new is None or node._forward_cls is None:
+        return
+    node._forward_cls = _renamed(node._forward_cls, old, new)
+    node.__class__ = _node_type(new)
 
 
 def t_(x: Tensor) -> Tensor:

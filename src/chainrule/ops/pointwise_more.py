@@ -31,7 +31,7 @@ from .binding import tensor_method
 from .cast import cast
 from .elementwise import BinaryElementwise
 from .indexing import masked_fill
-from .inplace import composite_result
+from .inplace import apply_inplace, composite_result
 from .logarithms import log2, log10
 from .power import pow
 from .unary import exp2, sigmoid
@@ -73,9 +73,9 @@ def _no_complex(op: str, *vs: Any) -> None:
 
 # ------------------------------------------------------------------------------ copysign
 class Copysign(BinaryElementwise):
-    """|a| with the sign of b. d/da = ``result / a`` masked to 0 at a = +-0 (PyTorch's rule,
-    written ``copysign(1, result) * sign(a)``: it reads a and the result, what PyTorch
-    saves); d/db = 0 (the sign is piecewise constant)."""
+    """|a| with the sign of b. d/da = ``result / a`` masked to 0 at a = +-0 (PyTorch's rule:
+    it reads a and the result, what PyTorch saves; NaN at an infinite a); d/db = 0 (the sign
+    is piecewise constant)."""
 
     saves_a = "ay"
     saves_b = ""
@@ -87,8 +87,9 @@ class Copysign(BinaryElementwise):
     @staticmethod
     def derivative_a(ctx, a, b, y):
         xp = get_array_module(a._data)
-        with np.errstate(invalid="ignore"):
-            d = xp.copysign(xp.ones_like(a._data), y._data) * xp.sign(a._data)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = y._data / a._data  # +-1; NaN at an infinite a (inf / inf), as PyTorch
+        d = xp.where(a._data == 0, xp.zeros((), ratio.dtype), ratio)
         return constant(d.astype(a._data.dtype, copy=False))
 
     @classmethod
@@ -197,7 +198,7 @@ def frexp(input: Any) -> return_types.frexp:  # noqa: A002 - PyTorch's name
     # are float32's, and the powers of two below are exact in bfloat16
     arr = x._data.astype(np.float32) if dtypes.is_bfloat16(x._data.dtype) else x._data
     _, e = xp.frexp(arr)
-    e = e.astype(np.int32, copy=False)
+    e = xp.asarray(e).astype(np.int32, copy=False)  # (a 0-d input: a read-only NumPy scalar)
     one = xp.ones_like(arr)
     if (e < xp.finfo(arr.dtype).minexp).any():
         # a subnormal input: 2 ** -e overflows (2 ** 1073 for 5e-324), so the exact scaling
@@ -392,11 +393,19 @@ def hardshrink_method(self: Tensor, lambd: float = 0.5) -> Tensor:
 
 
 def log10_method_(self: Tensor) -> Tensor:
-    """``Tensor.log10_``. log10 is ``log(x) / ln 10``, whose inner ``log`` saves its input, so
-    it runs on a clone (``composite_result``) and the write cannot spoil what was saved."""
-    return composite_result(self, True, "log10", log10)
+    """``Tensor.log10_``: one ``Log10Backward0`` node, as PyTorch's, whose saved input is a
+    private copy of the old value (the in-place machinery's ``original_self``). A complex
+    tensor's log10 is composed (``log(x) / ln 10``), so it runs on a clone there
+    (``composite_result``) and the write cannot spoil what its inner ``log`` saved."""
+    return _log_of_base_(self, "log10", log10)
 
 
 def log2_method_(self: Tensor) -> Tensor:
-    """``Tensor.log2_`` (on a clone, as :func:`log10_method_`)."""
-    return composite_result(self, True, "log2", log2)
+    """``Tensor.log2_`` (one ``Log2Backward0`` node, as :func:`log10_method_`)."""
+    return _log_of_base_(self, "log2", log2)
+
+
+def _log_of_base_(self: Tensor, name: str, fn: Any) -> Tensor:
+    if isinstance(self, Tensor) and self._data.dtype.kind == "c":
+        return composite_result(self, True, name, fn)
+    return apply_inplace(self, name + "_", fn)

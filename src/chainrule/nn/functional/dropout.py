@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as _np
+
 from ...autograd.tensor import Tensor
 from ...backend import get_array_module
 from ...ops.inplace import single_node_result as _result
@@ -34,7 +36,12 @@ def _keep_mask(shape: tuple, like: Tensor, p: float, generator: Generator | None
     return arr
 
 
-def _masked(input: Tensor, keep, scale: float) -> Tensor:
+def _masked(input: Tensor, keep, p: float) -> Tensor:
+    """``input`` times the kept mask scaled by 1/(1-p), PyTorch's noise: for float32 the
+    quotient of float32 1 and float32 (1 - p) (1/(1-p) rounded once differs by an ulp for
+    p = 0.45), else 1/(1-p) in float64, cast."""
+    dt = input._data.dtype
+    scale = dt.type(1) / dt.type(1.0 - p) if dt == _np.float32 else 1.0 / (1.0 - p)
     m = keep.astype(input.dtype, copy=False) * input.dtype.type(scale)  # keeps vmap's marks
     return input * Tensor._make(m, False, None, 0)
 
@@ -54,7 +61,7 @@ def dropout(
         return _result(input, inplace, "dropout", lambda t: t * 0.0)
     _no_complex_mask(input, "dropout")
     keep = _keep_mask(input.shape, input, p, generator)
-    return _result(input, inplace, "dropout", lambda t: _masked(t, keep, 1.0 / (1.0 - p)))
+    return _result(input, inplace, "dropout", lambda t: _masked(t, keep, p))
 
 
 def _channel_dropout(
@@ -67,7 +74,7 @@ def _channel_dropout(
         return _result(input, inplace, op, lambda t: t * 0.0)
     _no_complex_mask(input, op)
     keep = _keep_mask(mask, input, p, generator)
-    return _result(input, inplace, op, lambda t: _masked(t, keep, 1.0 / (1.0 - p)))
+    return _result(input, inplace, op, lambda t: _masked(t, keep, p))
 
 
 def _no_complex_mask(input: Tensor, op: str) -> None:
@@ -116,7 +123,7 @@ def dropout1d(
             "inputs)."
         )
     if input.ndim == 2:  # unbatched (C, L)
-        return unbatched_in_place(
+        return unbatched(
             input,
             inplace,
             lambda t, batched: _channel_dropout(
@@ -180,7 +187,7 @@ def dropout3d(
         mask = _feature_mask(t.shape) if batched else _feature_mask((1, *t.shape))[1:]
         return _channel_dropout(t, p, training, inplace, generator, "dropout3d", mask)
 
-    return unbatched_in_place(input, inplace and input.ndim == 4, run)
+    return unbatched(input, inplace, run)
 
 
 def alpha_dropout(
@@ -214,17 +221,22 @@ def alpha_dropout(
 def _affine(input: Tensor, inplace: bool, op: str, scale: Tensor, shift: Tensor) -> Tensor:
     """``input * scale + shift``; in place two writes (``mul_`` then ``add_``: two versions,
     ``AddBackward0`` over ``MulBackward0``), as PyTorch's alpha dropouts."""
-    if not inplace:
-        return input * scale + shift
+    if not inplace:  # the product's add_ (version 1), as PyTorch's
+        return (input * scale).add_(shift)
     _result(input, True, op, lambda t: t * scale)
     return _result(input, True, op, lambda t: t + shift)
 
 
-def unbatched_in_place(input: Tensor, inplace: bool, run) -> Tensor:
-    """``run(input)`` for an unbatched input of ``dropout1d`` / ``dropout3d``; in place, as
-    PyTorch, on ``input.unsqueeze_(0)`` (squeezed back after, in evaluation too), whose
-    mask is then one per channel of the batch of one."""
-    if not (inplace and type(input) is Tensor):
+def unbatched(input: Tensor, inplace: bool, run) -> Tensor:
+    """``run(input, batched)`` for an unbatched input of ``dropout1d`` / ``dropout3d``,
+    which PyTorch runs on ``input.unsqueeze(0)`` and squeezes back (``SqueezeBackward1`` over
+    ``UnsqueezeBackward0``, a new tensor even in evaluation); in place on
+    ``input.unsqueeze_(0)``, squeezed back with ``squeeze_(0)`` (``SqueezeBackward4`` over
+    ``UnsqueezeBackward1``). The mask, one per channel of the batch of one, draws what the
+    unbatched one would."""
+    if not inplace and isinstance(input, Tensor):
+        return run(input.unsqueeze(0), True).squeeze(0)
+    if type(input) is not Tensor:
         return run(input, False)
     input.unsqueeze_(0)
     try:

@@ -54,7 +54,10 @@ class Dropout3d(_DropoutNd):
 
 
 class AlphaDropout(_DropoutNd):
-    """Dropout for SELU networks: keeps zero mean and unit variance. Shape: any."""
+    """Dropout for SELU networks: keeps zero mean and unit variance. Shape: any.
+
+    As PyTorch's, ``inplace`` is kept (and shown) but not used: the result is a new tensor
+    and the input is left as it is (a leaf that requires grad is accepted)."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.alpha_dropout(input, self.p, self.training, self.inplace)
+        return F.alpha_dropout(input, self.p, self.training)
