@@ -141,3 +141,110 @@ SPECS: list = [
         ((_V,),),
     ),
 ]
+
+
+# ------------------------------------------------ session 33: sparse breadth
+# (ops/sparse_pointwise.py, ops/sparse_more.py; tests/sparse/test_sparse_breadth_session33.py
+# checks the sparse results against torch.) PyTorch's backward through most sparse unary ops
+# and through ``sparse * dense`` fails, so its side is the same map written with dense ops of
+# the values (``torch_fn``): the op of the coalesced values, ``to_dense(s) * d``.
+def _coalesced_values(v):
+    return _coo(v).coalesce().values()
+
+
+def _on_pattern(v, values):
+    """``values`` (one per coalesced entry of ``_coo(v)``) as a dense matrix."""
+    c = _coo(v).coalesce()
+    return lib(v).sparse_coo_tensor(c.indices(), values, (3, 3), check_invariants=True).to_dense()
+
+
+_DIAG_OFFSETS = np.array([0, -1, 2])
+
+
+def _spdiags_dense_torch(d):
+    """torch's spdiags has no derivative: the same matrix from a gather of ``d``."""
+    import torch
+
+    torch.sparse.spdiags(d.detach(), torch.tensor(_DIAG_OFFSETS), (3, 3))  # its errors
+    rows, cols, take = [], [], []
+    for i, k in enumerate(_DIAG_OFFSETS):
+        for j in range(max(0, k), min(3, 3 + k, d.shape[1])):
+            rows.append(j - k), cols.append(j), take.append(i * d.shape[1] + j)
+    vals = d.reshape(-1)[torch.tensor(take)]
+    indices = torch.tensor([rows, cols])
+    return torch.sparse_coo_tensor(indices, vals, (3, 3), check_invariants=True).to_dense()
+
+
+def _at_entries(v, x):
+    """``x`` broadcast to 3 x 3 and zeroed off ``_coo(v)``'s entries (0 * inf stays 0)."""
+    return x.expand(3, 3).sparse_mask(_coo(v).coalesce()).to_dense()
+
+
+def _mask(x):
+    ones = const(x, np.ones(5))
+    return lib(x).sparse_coo_tensor(const(x, _IDX), ones, (3, 3), check_invariants=True)
+
+
+SPECS += [
+    OpSpec(
+        "sparse_sin_values",
+        lambda v: _coo(v).sin().values(),
+        ((_V,),),
+        torch_fn=lambda v: _coalesced_values(v).sin(),
+    ),
+    OpSpec(
+        "sparse_root_tanh_to_dense",
+        lambda v: lib(v).tanh(_coo(v)).to_dense(),
+        ((_V,),),
+        torch_fn=lambda v: _on_pattern(v, _coalesced_values(v).tanh()),
+    ),
+    OpSpec(
+        "sparse_sqrt_to_dense",
+        lambda v: _coo(v).sqrt().to_dense(),
+        ((_V,),),
+        domain="positive",
+        torch_fn=lambda v: _on_pattern(v, _coalesced_values(v).sqrt()),
+    ),
+    OpSpec(
+        "sparse_pow_values",
+        lambda v: (_coo(v) ** 3).coalesce().values(),
+        ((_V,),),
+        torch_fn=lambda v: _coalesced_values(v) ** 3,
+    ),
+    OpSpec(
+        "sparse_csr_asinh_values",
+        lambda v: _csr(v).asinh().values(),
+        ((_W,),),
+        torch_fn=lambda v: _csr(v).values().asinh(),
+    ),
+    OpSpec(
+        "sparse_mul_dense",
+        lambda v, x: (_coo(v) * x).to_dense(),
+        ((_V, (3, 3)),),
+        torch_fn=lambda v, x: _coo(v).to_dense() * _at_entries(v, x),
+    ),
+    OpSpec(
+        "sparse_dense_mul_broadcast",
+        lambda v, x: (x * _coo(v)).to_dense(),
+        ((_V, (3,)), (_V, (3, 1))),
+        torch_fn=lambda v, x: _at_entries(v, x) * _coo(v).to_dense(),
+    ),
+    OpSpec(
+        "sparse_mul_sparse",
+        lambda v: (_coo(v) * _coo(v * v)).to_dense(),
+        ((_V,),),
+        torch_fn=lambda v: _coo(v).to_dense() * _coo(v * v).to_dense(),
+    ),
+    OpSpec("sparse_mask_to_dense", lambda x: x.sparse_mask(_mask(x)).to_dense(), (((3, 3),),)),
+    OpSpec(
+        "sparse_sampled_addmm",
+        lambda v, a, b: lib(v).sparse.sampled_addmm(_csr(v), a, b, beta=0.5, alpha=2.0).values(),
+        ((_W, (3, 2), (2, 3)),),
+    ),
+    OpSpec(
+        "sparse_spdiags",
+        lambda d: lib(d).sparse.spdiags(d, const(d, _DIAG_OFFSETS), (3, 3)).to_dense(),
+        (((3, 3),),),
+        torch_fn=_spdiags_dense_torch,
+    ),
+]

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 from ..creation import as_tensor, tensor
@@ -171,6 +172,8 @@ def sparse_coo_tensor(
                 "cannot set is_coalesced to true if indices correspond to uncoalesced COO tensor"
             )
         pattern.coalesced = True
+    if vals.requires_grad and is_grad_enabled():  # PyTorch's node (the grad_fn's name)
+        vals = fn.SparseValuesAlias.apply(vals, None)
     return make_sparse(vals, pattern)
 
 
@@ -213,7 +216,8 @@ def to_sparse(
     else:
         indices = xp.stack(xp.nonzero(arr)).astype(np.int64, copy=False)
     pattern = SparsePattern(xp.ascontiguousarray(indices), tuple(arr.shape), True)
-    return make_sparse(fn.SparseGather.apply(self, pattern), pattern)
+    gather = fn.ToSparse if sparse_dim is None else fn.ToSparseDim
+    return make_sparse(gather.apply(self, pattern), pattern)
 
 
 def to_sparse_coo(self: Tensor) -> SparseTensor:

@@ -26,6 +26,7 @@ import numpy as np
 from .. import _user_warnings
 from .. import dtypes as _dt
 from .. import printing as _printing
+from ..autograd.state import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device
 from ..creation import tensor
@@ -39,6 +40,7 @@ from .sparse_tensor import (
     SPARSE_TYPES,
     SparseTensor,
     _body,
+    grad_suffix,
     make_sparse,
 )
 from .tensor_queries import sparse_coo, sparse_csr
@@ -267,8 +269,7 @@ class SparseCsrTensor(SparseTensor):
         if dt != _dt.get_default_dtype() and dt not in (np.dtype(np.int64), np.dtype(np.bool_)):
             suffixes.append(f"dtype={dt}")
         suffixes.append(f"layout={sparse_csr!r}")
-        if values.requires_grad:
-            suffixes.append("requires_grad=True")
+        suffixes += grad_suffix(values)
         text = "tensor(" + (",\n" + lead).join(parts)
         return _printing.add_suffixes(text, suffixes, len(lead))
 
@@ -421,6 +422,8 @@ def sparse_csr_tensor(
     rows = xp.repeat(xp.arange(shape[0], dtype=np.int64), xp.diff(crow).astype(np.int64))
     indices = xp.stack([rows, col.astype(np.int64)])
     pattern = SparsePattern(to_device(indices, vals.device), shape, True)
+    if vals.requires_grad and is_grad_enabled():  # PyTorch's node (the grad_fn's name)
+        vals = fn.CompressedValuesAlias.apply(vals, None)
     return make_csr(vals, pattern, crow.dtype)
 
 
@@ -445,11 +448,13 @@ def to_sparse_csr(self: Tensor, dense_dim: int | None = None) -> SparseCsrTensor
         xp = get_array_module(arr)
         indices = xp.ascontiguousarray(xp.stack(xp.nonzero(arr)).astype(np.int64, copy=False))
         pattern = SparsePattern(indices, tuple(arr.shape), True)
-        values = fn.SparseGather.apply(self, pattern)
+        values = fn.ToSparseCsr.apply(self, pattern)
     else:
         if coo.dense_dim():
             raise NotImplementedError("to_sparse_csr: hybrid COO tensors are not supported")
         pattern, values = coo._sp_pattern, coo._sp_values
+        if values.requires_grad and is_grad_enabled():  # PyTorch's node (the grad_fn's name)
+            values = fn.ToSparseCsrAlias.apply(values, None)
     _user_warnings.warn_once("sparse_csr_beta", _BETA_WARNING)
     return make_csr(values, pattern)
 

@@ -20,6 +20,7 @@ throughout:
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..autograd.state import is_grad_enabled
 from . import sparse_pattern as kernels
 from .linear_maps import LinearMap, adjoint_pair
 
@@ -30,6 +31,7 @@ __all__ = [
     "SparseGather",
     "SparseToDense",
     "Spmm",
+    "named",
 ]
 
 
@@ -135,3 +137,63 @@ class SampledDot(Function):
             term = kernels.sampled_dot(a, tb, pattern)
             out = term if out is None else out + term
         return out
+
+
+# ----------------------------------------------------------------- PyTorch's node names
+# The sparse tensor's ``grad_fn`` is its values' node (``make_sparse``), so the ops that make
+# a sparse tensor record their values under PyTorch's name for the op: the same rules,
+# renamed (to_sparse, coalesce), and an identity where PyTorch records a node and chainrule
+# has no op (a constructor given values that require grad).
+class SparseValuesAlias(LinearMap):
+    """v -> v (a NumPy view): the node a sparse constructor records on its values."""
+
+    complex_grad = "holomorphic"
+    node_name = "SparseCooTensorWithDimsAndTensorsBackward0"
+
+    @staticmethod
+    def map(x, const):
+        return x.view()
+
+
+class CompressedValuesAlias(SparseValuesAlias):
+    node_name = "SparseCompressedTensorBackward0"
+
+
+class ToSparseCsrAlias(SparseValuesAlias):
+    node_name = "ToSparseCsrBackward0"  # a COO tensor's entries as a CSR matrix
+
+
+class ToSparse(SparseGather):
+    node_name = "ToSparseBackward1"
+
+
+class ToSparseDim(SparseGather):
+    node_name = "ToSparseBackward0"  # to_sparse(sparse_dim)
+
+
+class ToSparseCsr(SparseGather):
+    node_name = "ToSparseCsrBackward0"
+
+
+class Coalesce(CoalesceValues):
+    node_name = "CoalesceBackward0"
+
+
+class NamedValues(SparseValuesAlias):
+    """An alias recorded under the name it is given (its ``const``): see :func:`named`."""
+
+    @staticmethod
+    def node_name(node):
+        return node.const
+
+
+SparseValuesAlias.adjoint = SparseValuesAlias
+NamedValues.adjoint = NamedValues
+
+
+def named(values, name):
+    """``values``, recorded as PyTorch's node ``name`` when they are in a graph (one alias
+    node, so that the sparse tensor made of them shows PyTorch's ``grad_fn``)."""
+    if values.requires_grad and is_grad_enabled():
+        return NamedValues.apply(values, name)
+    return values

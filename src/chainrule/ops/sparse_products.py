@@ -23,7 +23,7 @@ from ..backend import get_array_module
 from ._raw_checks import RankError
 from ._util import DtypeError, ShapeError, norm_dim
 from .permutations import transpose
-from .sparse_functions import CoalesceValues, Spmm
+from .sparse_functions import CoalesceValues, Spmm, named
 from .sparse_nodense import unsupported
 from .sparse_pattern import SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
@@ -316,7 +316,9 @@ def sum(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A001
     keep = [d for d in range(n) if d not in dims]
     reduced = SparsePattern(pattern.indices[keep], tuple(pattern.shape[d] for d in keep), False)
     plan = reduced.coalesce_plan()
-    return make_sparse(CoalesceValues.apply(values, plan), plan.pattern)
+    return make_sparse(
+        named(CoalesceValues.apply(values, plan), "SparseSumBackward0"), plan.pattern
+    )
 
 
 def _sum_method(self: SparseTensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None):

@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._util import DtypeError, norm_dim
-from .sparse_functions import CoalesceValues, ExpandDuplicates
+from .sparse_functions import CoalesceValues, ExpandDuplicates, named
 from .sparse_pattern import CoalescePlan, SparsePattern
 from .sparse_tensor import SparseTensor, make_sparse
 
@@ -64,7 +64,8 @@ def _softmax(op: str, input: Any, dim: Any, dtype: Any, log: bool) -> SparseTens
     e = z.exp()
     total = ExpandDuplicates.apply(CoalesceValues.apply(e, plan), plan)
     out = z - total.log() if log else e / total
-    return make_sparse(out, pattern)
+    name = "SparseLogSoftmaxBackward0" if log else "SparseSoftmaxBackward0"
+    return make_sparse(named(out, name), pattern)
 
 
 def softmax(input: Any, dim: int, dtype: Any = None) -> SparseTensor:  # noqa: A002

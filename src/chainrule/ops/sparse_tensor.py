@@ -182,7 +182,7 @@ class SparseTensor(Tensor):
         if pattern.coalesced:
             return self
         plan = pattern.coalesce_plan()
-        return make_sparse(fn.CoalesceValues.apply(self._sp_values, plan), plan.pattern)
+        return make_sparse(fn.Coalesce.apply(self._sp_values, plan), plan.pattern)
 
     def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
         """The dense tensor (differentiable in the values)."""
@@ -259,9 +259,9 @@ class SparseTensor(Tensor):
             raise RuntimeError(
                 f"t() expects a tensor with <= 2 dimensions, but self is {self.sparse_dim()}D"
             )
-        return self if self.sparse_dim() < 2 else self.transpose(0, 1)
+        return self if self.sparse_dim() < 2 else self.transpose(0, 1, _node="TBackward0")
 
-    def transpose(self, dim0: int, dim1: int) -> SparseTensor:
+    def transpose(self, dim0: int, dim1: int, _node: str = "TransposeBackward0") -> SparseTensor:
         n = self.sparse_dim()
         for d in (dim0, dim1):
             if not -max(n, 1) <= d < max(n, 1):
@@ -271,7 +271,7 @@ class SparseTensor(Tensor):
         d0, d1 = dim0 % max(n, 1), dim1 % max(n, 1)
         if d0 == d1:
             return self
-        return make_sparse(self._sp_values, self._sp_pattern.transposed(d0, d1))
+        return make_sparse(fn.named(self._sp_values, _node), self._sp_pattern.transposed(d0, d1))
 
     # ------------------------------------------------------------------ arithmetic
     def mul(self, other: Any) -> SparseTensor:
@@ -286,7 +286,7 @@ class SparseTensor(Tensor):
     def neg(self) -> SparseTensor:
         return make_sparse(-self._sp_values, self._sp_pattern)
 
-    def add(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
+    def add(self, other: Any, *, alpha: Any = 1, _node: str = "AddBackward0") -> SparseTensor:
         """``s + other`` for a sparse ``other`` of the same size (entries concatenated; a
         coalesced result when both operands are coalesced, as PyTorch)."""
         if not isinstance(other, SparseTensor):
@@ -300,10 +300,11 @@ class SparseTensor(Tensor):
         a, b = self._sp_pattern, other._sp_pattern
         indices = get_array_module(a.indices).concatenate([a.indices, b.indices], axis=1)
         out = make_sparse(cat([self._sp_values, values]), SparsePattern(indices, a.shape, False))
-        return out.coalesce() if a.coalesced and b.coalesced else out
+        out = out.coalesce() if a.coalesced and b.coalesced else out
+        return make_sparse(fn.named(out._sp_values, _node), out._sp_pattern)
 
     def sub(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
-        return self.add(other, alpha=-alpha)
+        return self.add(other, alpha=-alpha, _node="SubBackward0")
 
     __mul__ = __rmul__ = mul
     __truediv__ = div
@@ -351,8 +352,7 @@ class SparseTensor(Tensor):
         if dt != _dt.get_default_dtype() and dt not in (np.dtype(np.int64), np.dtype(np.bool_)):
             tail.append(f"dtype={dt}")
         tail.append(f"layout={sparse_coo!r}")
-        if values.requires_grad:
-            tail.append("requires_grad=True")
+        tail += grad_suffix(values)
         text = "tensor(" + (",\n" + lead).join(parts)  # the size starts a line, as torch's
         return _printing.add_suffixes(text, tail, len(lead), force_newline=True)
 
@@ -379,6 +379,14 @@ for _name in (
     "__imod__ __iand__ __ior__ __ixor__ __ilshift__ __irshift__"
 ).split():
     setattr(SparseTensor, _name, raiser(_name))
+
+
+def grad_suffix(values: Tensor) -> list[str]:
+    """The repr's autograd suffix: the node that made the values, as PyTorch prints the
+    sparse tensor's ``grad_fn``, or ``requires_grad=True`` for values that are a leaf."""
+    if values.grad_fn is not None:
+        return [f"grad_fn=<{values.grad_fn.name()}>"]
+    return ["requires_grad=True"] if values.requires_grad else []
 
 
 def _scalar(op: str, other: Any) -> Any:
@@ -408,7 +416,7 @@ def make_sparse(values: Tensor, pattern: SparsePattern, cls: type | None = None)
     # dense row per entry: its size is the pattern's (sparse) size + the rows' size
     t._data = NoDenseData(pattern.shape + tuple(values.shape[1:]), values.dtype)
     t._grad = None
-    t.grad_fn = None
+    t.grad_fn = values.grad_fn  # PyTorch's node of the op that made the tensor (its name)
     t._output_nr = 0
     t._vc = [0]
     t._hooks = None

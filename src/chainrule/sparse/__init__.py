@@ -3,9 +3,12 @@
 Sparse COO tensors themselves (``cr.sparse_coo_tensor``, ``Tensor.to_sparse()``, the
 ``SparseTensor`` class; test ``x.is_sparse`` or ``x.layout == cr.sparse_coo``) live in
 ``chainrule/ops/sparse_*.py``; this package gathers the functions PyTorch puts under
-``torch.sparse``: the products ``mm`` and ``addmm``, ``sum``, ``softmax`` /
-``log_softmax``, the deprecated legacy constructors (``FloatTensor``, ...) and
-``check_sparse_tensor_invariants``.
+``torch.sparse``: the products ``mm``, ``addmm`` and ``sampled_addmm``, ``sum``,
+``softmax`` / ``log_softmax``, ``spdiags``, ``as_sparse_gradcheck``, ``spsolve`` (refused
+on CPU, as PyTorch's), the deprecated legacy constructors (``FloatTensor``, ...) and
+``check_sparse_tensor_invariants``. The elementwise ops that keep a tensor sparse
+(``s.sin()``, ``cr.abs(s)``, ``s * dense``, ``dense.sparse_mask(s)``) are in
+``chainrule/ops/sparse_pointwise.py``.
 
 >>> import chainrule as cr
 >>> a = cr.sparse_coo_tensor([[0, 1, 1], [2, 0, 2]], [3.0, 4.0, 5.0], (2, 3))
@@ -22,7 +25,9 @@ from typing import Any
 import chainrule as torch  # noqa: F401 - the package, already in sys.modules at this point
 
 from .. import dtypes as _dt
+from ..ops import sparse_pointwise as _pointwise  # noqa: F401 - installs the sparse forms
 from ..ops.sparse_construction import legacy_sparse_type
+from ..ops.sparse_more import as_sparse_gradcheck, sampled_addmm, spdiags, spsolve
 from ..ops.sparse_products import addmm, mm, sum  # noqa: A004 - mirrors torch.sparse.sum
 from ..ops.sparse_softmax import log_softmax, softmax
 
@@ -36,10 +41,14 @@ __all__ = [
     "LongTensor",
     "ShortTensor",
     "addmm",
+    "as_sparse_gradcheck",
     "check_sparse_tensor_invariants",
     "log_softmax",
     "mm",
+    "sampled_addmm",
     "softmax",
+    "spdiags",
+    "spsolve",
     "sum",
 ]
 

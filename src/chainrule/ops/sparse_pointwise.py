@@ -1,0 +1,207 @@
+"""Elementwise ops of sparse COO and CSR tensors that keep them sparse, as PyTorch's do.
+
+- The zero-preserving unary ops (``f(0) == 0``: ``abs``, ``sin``, ``sqrt``, ``relu``,
+  ``floor``, ``expm1``, ``isnan``, ...; PyTorch's list) and ``pow`` by a non-zero number: a
+  sparse tensor of the same layout whose values are the op of the values. A COO tensor is
+  coalesced first (``f(a + b) != f(a) + f(b)``), as PyTorch does; ``neg``/``positive``/
+  ``conj`` (linear) keep its entries as they are. Both the method (``s.sin()``) and the root
+  function (``cr.sin(s)``) forms.
+- ``sparse * dense`` and ``dense * sparse`` (the dense operand broadcast to the sparse size
+  and read at the entries: PyTorch's sparse-mask semantics; a sparse result of the sparse
+  operand's entries), ``sparse * sparse`` (the product at the positions both hold) and
+  ``Tensor.sparse_mask(mask)`` (a tensor's elements at a sparse mask's entries).
+
+Every result's values are a dense op of the operands' values (the graph goes through them,
+:mod:`.sparse_tensor`), so gradients and forward mode are the dense ops'. PyTorch has no
+gradient for many of these (its backward of ``sparse.sin()`` fails); chainrule gives the
+gradient of the values. The root functions are the dense ones wrapped by one type test
+(:func:`_install_root_forms`), at the cost of one call for a dense argument.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from .. import ops as _DENSE  # the dense root functions (the package is complete by now)
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from . import sparse_functions as fn
+from .sparse_csr import SparseCsrTensor, make_csr
+from .sparse_nodense import unsupported
+from .sparse_pattern import SparsePattern
+from .sparse_tensor import SPARSE_TYPES, SparseTensor, make_sparse
+
+__all__ = ["UNARY", "sparse_mask", "sparse_mul", "sparse_pow", "sparse_unary"]
+
+# PyTorch's zero-preserving unary ops with a sparse kernel (COO and CSR; ``square`` and
+# ``nan_to_num`` have none for CSR in PyTorch, chainrule has both), and their aliases.
+UNARY = (
+    "abs absolute sin tan tanh sqrt relu sign floor ceil round trunc fix frac expm1 log1p "
+    "asin arcsin atan arctan sinh asinh arcsinh atanh arctanh erf erfinv sgn square deg2rad "
+    "rad2deg nan_to_num isnan isinf isposinf isneginf signbit"
+).split()
+_LINEAR = ("positive", "conj", "negative")  # no coalescing: each entry maps on its own
+
+
+_SCALE = SparseTensor.mul  # ``s * c`` for a number c (the class's own)
+
+
+class SparseMask(fn.SparseGather):
+    node_name = "SparseMaskBackward0"
+
+
+def _like(self: SparseTensor, values: Tensor, pattern: SparsePattern) -> SparseTensor:
+    """A sparse tensor of ``self``'s layout: ``values`` at ``pattern``'s entries."""
+    if type(self) is SparseCsrTensor:
+        return make_csr(values, pattern, self._csr_index_dtype)
+    return make_sparse(values, pattern)
+
+
+def _entries(self: SparseTensor, coalesce: bool) -> SparseTensor:
+    return self.coalesce() if coalesce and type(self) is SparseTensor else self
+
+
+def sparse_unary(name: str, self: SparseTensor, *args: Any, **kwargs: Any) -> SparseTensor:
+    """The op ``name`` (a root function of chainrule.ops) of a sparse tensor's values."""
+    if kwargs.get("out") is not None:
+        raise unsupported(f"{name}(out=...) of a sparse tensor")
+    kwargs.pop("out", None)
+    src = _entries(self, name not in _LINEAR)
+    values = getattr(_DENSE, name)(src._sp_values, *args, **kwargs)
+    return _like(self, values, src._sp_pattern)
+
+
+def sparse_pow(self: SparseTensor, exponent: Any) -> SparseTensor:
+    """``s ** p`` for a number (or a 0-d dense tensor) ``p != 0`` (``0 ** p`` stays 0)."""
+    if isinstance(exponent, Tensor) and (type(exponent) in SPARSE_TYPES or exponent.ndim):
+        raise unsupported("pow of a sparse tensor by a tensor exponent")
+    if isinstance(exponent, Tensor) and type(self) is SparseCsrTensor:
+        raise unsupported("pow of a sparse CSR tensor by a tensor exponent")
+    if not isinstance(exponent, Tensor) and exponent == 0:
+        raise RuntimeError(
+            "pow: cannot raise to zeroth power on sparse tensor; it would make the result "
+            "tensor dense"
+        )
+    src = _entries(self, True)
+    return _like(self, _DENSE.pow(src._sp_values, exponent), src._sp_pattern)
+
+
+def _check_same_size(op: str, a: Any, b: Any) -> None:
+    if tuple(a.shape) != tuple(b.shape):
+        raise RuntimeError(
+            f"{op}: expected 'self' and 'other' to have same size, but self has size "
+            f"{list(a.shape)} while other has size {list(b.shape)}"
+        )
+
+
+def sparse_mul(self: SparseTensor, other: Any) -> SparseTensor:
+    """``s * other`` for a number, a dense tensor that broadcasts to ``s``'s size (read at
+    ``s``'s entries) or a sparse tensor of the same size (the positions both hold)."""
+    if type(other) in SPARSE_TYPES:
+        return _sparse_times_sparse(self, other)
+    if not isinstance(other, Tensor) or other.ndim == 0:
+        return _SCALE(self, other)
+    if self.dense_dim():
+        raise unsupported("a hybrid sparse tensor (dense_dim > 0) times a dense tensor")
+    if tuple(other.shape) != tuple(self.shape):
+        try:
+            other = other.expand(tuple(self.shape))
+        except RuntimeError:
+            raise RuntimeError(
+                f"mul: a sparse tensor of size {list(self.shape)} times a dense tensor of size "
+                f"{list(other.shape)}: the dense operand must broadcast to the sparse size"
+            ) from None
+    picked = fn.SparseGather.apply(other, self._sp_pattern)
+    return _like(self, self._sp_values * picked, self._sp_pattern)
+
+
+def _sparse_times_sparse(a: SparseTensor, b: SparseTensor) -> SparseTensor:
+    if type(a) is not type(b):
+        raise unsupported(f"mul of a {a.layout} and a {b.layout} tensor")
+    _check_same_size("mul", a, b)
+    if a.dense_dim() or b.dense_dim():
+        raise unsupported("mul of hybrid sparse tensors (dense_dim > 0)")
+    a, b = _entries(a, True), _entries(b, True)
+    pa = a._sp_pattern
+    xp = get_array_module(pa.indices)
+    _, ia, ib = xp.intersect1d(pa.keys(), b._sp_pattern.keys(), return_indices=True)
+    pattern = SparsePattern(xp.ascontiguousarray(pa.indices[:, ia]), pa.shape, True)
+    values = a._sp_values[Tensor._make(ia, False, None, 0)]
+    return _like(a, values * b._sp_values[Tensor._make(ib, False, None, 0)], pattern)
+
+
+def sparse_mask(self: Tensor, mask: Any) -> SparseTensor:
+    """``Tensor.sparse_mask(mask)``: ``self``'s elements at the entries of the sparse
+    ``mask`` (its values are ignored), as a sparse tensor of ``mask``'s layout and entries
+    (duplicates kept); differentiable in ``self``."""
+    if type(mask) not in SPARSE_TYPES:
+        raise RuntimeError(
+            f"sparse_mask(): expected mask to be a sparse tensor, got layout {mask.layout}"
+        )
+    if tuple(self.shape) != tuple(mask.shape):
+        raise RuntimeError(
+            f"sparse_mask(): operands have incompatible sizes; self has size "
+            f"{list(self.shape)} but mask has size {list(mask.shape)}"
+        )
+    if mask.dense_dim():
+        raise unsupported("sparse_mask with a hybrid mask (dense_dim > 0)")
+    dense = self.to_dense() if type(self) in SPARSE_TYPES else self
+    return _like(mask, SparseMask.apply(dense, mask._sp_pattern), mask._sp_pattern)
+
+
+# --------------------------------------------------------------------- installation
+def _method(name: str) -> Any:
+    def method(self: SparseTensor, *args: Any, **kwargs: Any) -> SparseTensor:
+        return sparse_unary(name, self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``{name}`` of the values: a sparse tensor (coalesced for COO)."
+    return method
+
+
+def _root(dense: Any, sparse: Any, binary: bool = False) -> Any:
+    """The root function ``dense``, sending a sparse first (or, ``binary``, second)
+    argument to ``sparse``."""
+
+    @functools.wraps(dense)
+    def root(*args: Any, **kwargs: Any) -> Any:
+        if args and (type(args[0]) in SPARSE_TYPES):
+            return sparse(*args, **kwargs)
+        if not args and type(kwargs.get("input")) in SPARSE_TYPES:  # cr.abs(input=s)
+            return sparse(kwargs.pop("input"), **kwargs)
+        if binary and len(args) > 1 and type(args[1]) in SPARSE_TYPES:
+            return sparse(args[1], args[0], **kwargs)
+        return dense(*args, **kwargs)
+
+    root.__wrapped__ = getattr(dense, "__wrapped__", dense)  # the op, as the package's wrappers
+    return root
+
+
+def _mul_kw(self: Any, other: Any, *, out: Any = None) -> Any:
+    if out is not None:
+        raise unsupported("mul(out=...) of a sparse tensor")
+    return self.mul(other)
+
+
+def _install_root_forms() -> None:
+    for name in UNARY + list(_LINEAR):
+        if name not in SparseTensor.__dict__:  # neg, mul, ... are the class's own
+            setattr(SparseTensor, name, _method(name))
+        dense = getattr(_DENSE, name)
+        root = _root(dense, functools.partial(sparse_unary, name))
+        setattr(_DENSE, name, root)
+        if Tensor.__dict__.get(name) is dense:  # the method is the function (relu, isnan)
+            setattr(Tensor, name, root)
+    _DENSE.neg = _root(_DENSE.neg, lambda s: s.neg())
+    SparseTensor.pow = SparseTensor.__pow__ = sparse_pow
+    _DENSE.pow = _root(_DENSE.pow, sparse_pow)
+    SparseTensor.mul = SparseTensor.__mul__ = SparseTensor.__rmul__ = sparse_mul
+    SparseTensor.multiply = sparse_mul
+    for name in ("mul", "multiply"):
+        setattr(_DENSE, name, _root(getattr(_DENSE, name), _mul_kw, binary=True))
+    Tensor.sparse_mask = sparse_mask
+    SparseTensor.sparse_mask = sparse_mask
+
+
+_install_root_forms()
