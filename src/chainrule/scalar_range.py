@@ -8,7 +8,8 @@ answer, so these ops convert it with :func:`fit_scalar` first. The rule, measure
 PyTorch 2.13:
 
 - signed integers: the value (NaN and inf included) must lie in ``[min, max]``;
-- unsigned integers: at most ``max`` (a negative value wraps around, as in PyTorch);
+- unsigned integers: at most ``max`` (a negative integer wraps around, as in PyTorch; a
+  negative float, -0.5 included, does not fit);
 - float32, complex64, float16 and bfloat16: a finite value must not exceed the dtype's
   largest finite number in magnitude (inf and NaN pass); ``x[i] = v`` does not check the
   16-bit floats (they round to inf), nor does PyTorch 2.13's ``torch.full`` of a single
@@ -58,6 +59,8 @@ def _part_fits(v: Any, dt: np.dtype, check_half: bool = True) -> bool:
         info = np.iinfo(dt)
         if isinstance(v, (float, np.floating)) and not math.isfinite(v):
             return False
+        if dt.kind == "u" and isinstance(v, (float, np.floating)):
+            return 0 <= v <= info.max  # a negative float does not wrap (an integer does)
         return v <= info.max and (dt.kind == "u" or v >= info.min)
     f = float(v)  # a Python int beyond a double's range raises OverflowError, as in torch
     part = np.finfo(dt).dtype  # complex64 -> float32

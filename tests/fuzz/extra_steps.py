@@ -164,6 +164,10 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
         idx = _any_index(lib, x, d, ints)
         reduce = ("sum", "prod", "mean", "amax", "amin")[ints[2] % 5]
         src = _sized(lib, other, tuple(idx.shape)).to(x.dtype)
+        if x.is_complex():
+            # detached: both refuse a complex scatter_reduce in reverse mode, but under
+            # forward AD torch computes it (no tangent), chainrule refuses: not mirrored
+            x, src = x.detach(), src.detach()
         if reduce in ("amax", "amin"):
             x, src = no_nan(lib, x), no_nan(lib, src)
         return x.scatter_reduce(d, idx, src, reduce, include_self=bool(ints[0] % 2))
@@ -190,6 +194,7 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
         k = ints[2] % (size + 1)
         return x.topk(k, d, largest=bool(ints[4] % 2))[0]
     if kind == "kthvalue":
+        x = x.real if x.is_complex() else x  # torch orders complex values here: not mirrored
         return x.kthvalue(1 + ints[2] % max(size, 1), d, keepdim=bool(ints[4] % 2))[0]
     if kind == "median":
         if ints[4] % 2:
@@ -248,6 +253,10 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
         # (an integer or bool 0 base too: 1 instead, keeping the dtype)
         x = x + 0.125 * near_zero(x) if x.is_floating_point() else x.masked_fill(x == 0, 1)
         e = _joint(other, shape)
+        if e.is_complex() and x.is_floating_point():
+            # a complex base: torch's tangent of a real base to a complex power is the real
+            # part of the true one (its backward's real-input projection, a torch bug)
+            x = x.to(e.dtype)
         if e.is_floating_point() and lib.float32 in (x.dtype, e.dtype):
             # a float32 exponent kept to [-4, 4]: the libraries may round an exponent an ulp
             # or two apart (a float32 sum of six elements, 33.56: an accepted difference), and
@@ -255,9 +264,14 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
             # 33.56), past the float32 tolerance
             e = e.clamp(-4.0, 4.0)
         if ints[4] % 3 == 0:  # negative bases to fractional powers: NaNs to spread
+            if e.is_floating_point():
+                # an exponent an ulp from an integer (a solve's 1 - 1e-16 in one library,
+                # 1 in the other) is NaN or not for a negative base: snapped to it
+                e = lib.where((e - e.round()).abs() < 1e-6, e.round(), e)
             return x.pow(e)
         if ints[4] % 3 == 1:
-            return (x.abs() + 0.5).pow(e)
+            b = x.abs() + 0.5
+            return (b.to(e.dtype) if e.is_complex() and b.is_floating_point() else b).pow(e)
         return x.pow(e.round() if e.is_floating_point() else e)
     if kind == "rpow":  # a number to a tensor power
         if ints[4] % 2:
@@ -315,6 +329,8 @@ def extra_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple,
         return lib.where(cond, val, x) if ints[4] % 2 else lib.where(cond, x, val)
     if kind == "softmax_neg":
         f = "softmax" if ints[4] % 2 else "log_softmax"
+        if x.numel() == 0 and not x.is_floating_point():
+            x = x.float()  # as more_steps' softmax: torch runs no kernel on an empty tensor
         if ints[3] % 2:
             return getattr(x, f)(d - max(n, 1), dtype=lib.float32)
         return getattr(x, f)(d - max(n, 1))
@@ -408,11 +424,19 @@ def extra_inplace(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tup
     if kind == "scatter_reduce_":
         idx = _any_index(lib, x, d, ints)
         reduce = ("sum", "prod", "mean", "amax", "amin")[ints[2] % 5]
-        if reduce == "mean" and x.dtype == lib.bool:
+        if (reduce == "mean" and x.dtype == lib.bool) or (
+            x.is_complex() and reduce in ("amax", "amin")
+        ):
             # torch writes the excluded self's positions and then raises (no bool mean
-            # kernel); chainrule raises before writing: not mirrored
+            # kernel, no complex amax/amin); chainrule raises before writing: not mirrored
             reduce = "sum"
         src = _sized(lib, other, tuple(idx.shape)).to(x.dtype)
+        if x.is_complex() and (x.requires_grad or src.requires_grad):
+            # torch's scatter_reduce_ records a complex node (its out-of-place form and
+            # chainrule refuse: "does not support automatic differentiation for outputs with
+            # complex dtype"): a torch inconsistency, not mirrored
+            x.mul_(val)
+            return
         if reduce in ("amax", "amin"):
             src = no_nan(lib, src)
             if bool(x.isnan().any()):
@@ -425,7 +449,12 @@ def extra_inplace(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tup
     if kind == "index_copy_":
         k = 1 + ints[4] % max(size, 1)
         idx = _list_index(lib, size, ints, 1 if n == 0 else k, unique=True)
-        x.index_copy_(d, idx, _sized(lib, other, _index_shape(x, d, len(idx))).to(x.dtype))
+        src = _sized(lib, other, _index_shape(x, d, len(idx)))
+        if x.dtype == lib.bool and src.is_floating_point():
+            # a rounding residue of 0 (torch's cross product of parallel vectors: 1.7e-17,
+            # chainrule's exact 0) is True in one library and False in the other
+            src = src.masked_fill(near_zero(src), 0.0)
+        x.index_copy_(d, idx, src.to(x.dtype))
         return
     if kind == "pow_":
         if x.is_floating_point():  # no zero bases: as pow_t

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .more_steps import _dim
+from .more_steps import _dim, near_zero
 from .nn_step_parts import _filled
 
 __all__ = ["LINALG", "linalg_step"]
@@ -196,7 +196,11 @@ def _contract(lib: Any, x: Any, other: Any, third: Any, ints: tuple) -> Any:
     if f == 3:  # cross of 3-vectors along a dim
         a = _filled(lib, x, (k, 3))
         b = _same_dtype(lib, _filled(lib, other, (k, 3) if ints[3] % 2 else (3,)), a)
-        return lib.linalg.cross(a, b, dim=-1)
+        y = lib.linalg.cross(a, b, dim=-1)
+        # zeros snapped: the cross product of parallel vectors (operands filled from the same
+        # few values) is a rounding residue in torch (1.7e-17) and an exact 0 in chainrule,
+        # and a later comparison or bool cast flips on its sign
+        return y.masked_fill(near_zero(y), 0) if y.is_floating_point() else y
     if f == 4:
         a = _filled(lib, x, (k, 2))
         b = _same_dtype(lib, _filled(lib, other, (3, 2)), a)
@@ -204,6 +208,11 @@ def _contract(lib: Any, x: Any, other: Any, third: Any, ints: tuple) -> Any:
             # points kept apart (a distance at 0 has no derivative): shifted by their row
             a = a + lib.arange(k, dtype=a.dtype).unsqueeze(-1) * 10.0
         p = (2.0, 1.0, math.inf, 3.0)[ints[3] % 4]
+        if p == math.inf and a.is_floating_point():
+            # coordinates apart: torch's backward of cdist(p=inf) gives every coordinate tied
+            # for the maximum the whole gradient, chainrule splits it (as both do for
+            # norm(p=inf)): reported (ops/distance.py), steered around
+            a = a + lib.tensor([0.0, 0.375], dtype=a.dtype)
         return lib.cdist(a, b, p=p)
     if f == 5:
         a = _filled(lib, x, (k,))

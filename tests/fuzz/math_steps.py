@@ -73,7 +73,9 @@ def math_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, 
             return y.round(decimals=ints[4] % 3 - 1)
         if name == "nan_to_num":
             z = y / (y.abs() < 0.3) if y.is_floating_point() else y  # infinities, NaNs
-            return lib.nan_to_num(z, nan=val, posinf=(None, 3.0)[ints[4] % 2])
+            # posinf not the default (the dtype's largest value): later steps overflow on it
+            # (a mean of 1.8e308s: inf in torch, exact in chainrule), not a difference to fuzz
+            return lib.nan_to_num(z, nan=val, posinf=(1e30, 3.0)[ints[4] % 2])
         return _fn(lib, name)(y)
     if kind == "binary_fn":
         return _binary_fn(lib, x, _joint(other, tuple(x.shape)), ints, val)
@@ -99,6 +101,11 @@ def _binary_fn(lib: Any, x: Any, y: Any, ints: tuple, val: float) -> Any:
     if which == 2:
         return lib.logaddexp(x, y) if ints[3] % 2 else lib.logaddexp2(x, y)
     if which == 3:
+        if x.is_floating_point():
+            # no zeros: torch's gradient of copysign, where(x == 0, 0, result / x), has a NaN
+            # second derivative at 0 (0/0 through the masked branch), chainrule's 0 (as norms
+            # at 0, a known kind of difference), steered around
+            x = x + 0.125 * near_zero(x)
         return lib.copysign(x, y if ints[3] % 2 else val)
     if which == 4:
         return lib.fmax(x, y) if ints[3] % 2 else lib.fmin(x, y)
@@ -108,7 +115,8 @@ def _binary_fn(lib: Any, x: Any, y: Any, ints: tuple, val: float) -> Any:
     if which == 6:
         return lib.heaviside(x, y)
     if which == 7:
-        return lib.atan2(x, y)
+        # not a bool y: torch's backward negates it for x's gradient and fails (a torch bug)
+        return lib.atan2(x.long() if x.dtype == lib.bool else x, y)
     if which == 8:
         return lib.special.xlog1py(x, y.abs() if y.is_floating_point() else y)
     if which == 9:
@@ -170,7 +178,11 @@ def _nan_reduce(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
             return lib.trapezoid(x, dim=d if n else -1) if n else x
         if n == 0:
             return x
-        return lib.cumulative_trapezoid(x, y if y.dtype == x.dtype else None, dim=d)
+        if y.dtype != x.dtype:
+            # no x=None: torch's parser has no overload taking None for x (a TypeError),
+            # chainrule reads it as absent (a lenient signature, not mirrored)
+            return lib.cumulative_trapezoid(x, dim=d)
+        return lib.cumulative_trapezoid(x, y, dim=d)
     if which == 9:
         y = _filled(lib, other, tuple(x.shape))
         # not p=0: torch 2.13's backward of dist(x, y, 0) fails ("Expected a proper Tensor

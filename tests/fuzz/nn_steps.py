@@ -79,6 +79,11 @@ def nn_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, va
         inp = _spread(lib, _filled(lib, x, (nb, c, length)))
         w = _floating(lib, _filled(lib, other, (c,)), x) if ints[4] % 3 else None
         b = _floating(lib, _filled(lib, third, (c,)), x) if ints[4] % 3 == 2 else None
+        if w is not None and w.is_floating_point() and not bool(w.isfinite().all()):
+            # a finite weight: torch's fused x * (rstd w) + (b - mean rstd w) turns an
+            # infinite w into NaN everywhere, chainrule's (x - mean) rstd w into +-inf
+            # where the normalised x is not 0 (an artifact of infinities), steered around
+            w = lib.where(w.isfinite(), w, 1.0)
         if kind == "group_norm":
             eps = 1e-5 if ints[3] % 2 and x.dtype != lib.float32 else 0.5  # float32: _spread
             return F.group_norm(inp, g, w, b, eps=eps) + _OFF
@@ -148,6 +153,10 @@ def nn_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, va
             logits, tgt, weight, ignore_index=ignore, reduction=red, label_smoothing=smooth
         )
     if kind == "bce":
+        # real targets and weights: torch computes a complex loss from a complex target (and
+        # refuses a complex pos_weight except under forward AD), chainrule refuses complex
+        # operands to a probability loss; not mirrored
+        other, third = (t.real if t.is_complex() else t for t in (other, third))
         tgt = _floating(lib, _fit(other, shape), x).sigmoid()
         w = _floating(lib, _fit(third, shape), x).abs() if ints[4] % 3 == 0 else None
         if w is not None and ints[2] % 2:
@@ -207,7 +216,10 @@ def nn_step(lib: Any, kind: str, x: Any, other: Any, third: Any, ints: tuple, va
         return _interpolate(lib, F, x, ints)
     if kind == "embedding":
         vocab, dim = 2 + ints[2] % 3, 1 + ints[3] % 3
-        weight = _filled(lib, x, (vocab, dim))
+        # a real weight: torch looks up complex rows under forward AD (and refuses them in
+        # reverse mode), chainrule refuses both (a documented limitation of its complex
+        # tangents, autograd/forward_tangents.py), not mirrored
+        weight = _filled(lib, x.real if x.is_complex() else x, (vocab, dim))
         if ints[1] % 2 == 0 and weight.requires_grad:
             weight = weight * 1  # a non-leaf copy: max_norm writes into it
         idx = lib.tensor(np.random.default_rng(ints[4]).integers(0, vocab, (2, 2)))
@@ -328,7 +340,10 @@ def _out(lib: Any, x: Any, other: Any, ints: tuple, val: float) -> Any:
     elif which == 4:
         lib.where(x > 0, x, y, out=buf)
     else:
-        lib.exp(x, out=buf)
+        # an integer x in float64: its exp is computed in float32 (the default dtype), an
+        # ulp apart in the two libraries, then written to a float64 buffer, which is compared
+        # at float64 tolerance
+        lib.exp(x if x.is_floating_point() else x.double(), out=buf)
     return buf
 
 
@@ -357,6 +372,11 @@ def nn_inplace(lib: Any, kind: str, x: Any, other: Any, ints: tuple, val: float)
         return
     if kind == "out_into":  # out= an existing slot: x is written (torch resizes if needed)
         y = _fit(other, tuple(x.shape)).detach()
+        if y.dtype == lib.bool and x.requires_grad:
+            # torch refuses add(bool, bool, out=x) into an x requiring grad (add is a
+            # differentiable op), chainrule exempts every bool result (meant for comparisons'
+            # masks): reported (ops/keywords.py), not fuzzed
+            y = y.long()
         if ints[1] % 2:
             lib.mul(y, val, out=x)
         else:

@@ -34,6 +34,7 @@ from .linalg_steps import LINALG, linalg_step
 from .math_steps import MATH, math_step
 from .more_steps import MORE, MORE_INPLACE, more_inplace, more_step
 from .nn_steps import NN, NN_INPLACE, nn_inplace, nn_step
+from .r9_steps import R9, R9_INPLACE, R9_VIEWS, r9_inplace, r9_step, r9_view
 from .traces import Trace, _Err, assert_same
 
 __all__ = ["Step", "Program", "Trace", "run", "assert_same", "KINDS"]
@@ -47,12 +48,13 @@ VIEWS = (
 )  # fmt: skip
 INPLACE = (
     "add_", "mul_", "clamp_", "setitem", "copy_", "view_mul_", *MORE_INPLACE, *EXTRA_INPLACE,
-    *NN_INPLACE,
+    *NN_INPLACE, *R9_INPLACE,
 )  # fmt: skip
 OTHER = ("matmul", "cat", "stack", "detach", "clone", "retain_grad", "to32")
 _STEPS = {MORE: more_step, EXTRA: extra_step, NN: nn_step, LINALG: linalg_step, MATH: math_step}
+_STEPS[R9] = r9_step
 KINDS = UNARY + BINARY + REDUCE + VIEWS + INPLACE + OTHER + MORE + EXTRA + EXTRA_VIEWS + NN
-KINDS += LINALG + MATH
+KINDS += LINALG + MATH + R9 + R9_VIEWS
 
 
 @dataclass(frozen=True)
@@ -404,16 +406,17 @@ def _execute(lib: Any, prog: Program, slots: list, tr: Trace, skip: set | None, 
                 out = _reduce(lib, st.kind, x, st.ints)
             elif st.kind in VIEWS:
                 out = _view(st.kind, x, st.ints)
-            elif st.kind in EXTRA_VIEWS:
-                out = extra_view(lib, st.kind, x, st.ints)
+            elif st.kind in EXTRA_VIEWS + R9_VIEWS:
+                out = (extra_view if st.kind in EXTRA_VIEWS else r9_view)(lib, st.kind, x, st.ints)
             elif any(st.kind in table for table in _STEPS):
                 step = _STEPS[next(k for k in _STEPS if st.kind in k)]
                 third = _pick(slots, st.ints[2])
                 out = step(lib, st.kind, x, _pick(slots, st.ints[1]), third, st.ints, st.val)
             elif st.kind in INPLACE:
-                if st.kind in NN_INPLACE:
+                if st.kind in NN_INPLACE + R9_INPLACE:
                     other = _unaliased(x, _pick(slots, st.ints[1]))
-                    nn_inplace(lib, st.kind, x, other, st.ints, st.val)
+                    f = r9_inplace if st.kind in R9_INPLACE else nn_inplace
+                    f(lib, st.kind, x, other, st.ints, st.val)
                 elif st.kind in EXTRA_INPLACE:
                     other = _unaliased(x, _pick(slots, st.ints[1]))
                     third = _unaliased(x, _pick(slots, st.ints[2]))
@@ -435,7 +438,7 @@ def _execute(lib: Any, prog: Program, slots: list, tr: Trace, skip: set | None, 
         except Exception as exc:  # noqa: BLE001 - errors are part of what is compared
             tr.events.append((k, st.kind, _Err(exc)))
             continue
-        if st.kind in VIEWS or st.kind in ("unfold", "view_of_view"):
+        if st.kind in VIEWS or st.kind in ("unfold", "view_of_view") or st.kind in R9_VIEWS:
             views[id(out)] = (x, bool(x.requires_grad), k)
         slots.append(out)
         tr.events.append((k, st.kind, observe(out)))

@@ -169,13 +169,30 @@ def _upper_bound(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _unsorted_edges_histogram(
-    data: np.ndarray, edges: np.ndarray, weights: np.ndarray | None, density: bool
+    data: np.ndarray,
+    edges: np.ndarray,
+    weights: np.ndarray | None,
+    density: bool,
+    local: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``torch.histogram`` with edges that do not increase (decreasing, unordered, NaN):
     PyTorch raises nothing but counts the values in ``[edges[0], edges[-1]]`` (none when the
-    first edge exceeds the last) in the bin its binary search finds; NumPy refuses."""
+    first edge exceeds the last) in the bin its binary search finds; NumPy refuses.
+    ``local``: equal bins (a bin count), where PyTorch searches only the edges around the
+    bin its linear estimate gives (which decides among edges that rounded together)."""
     keep = (data >= edges[0]) & (data <= edges[-1])
-    pos = _upper_bound(edges, data[keep]) - 1
+    if local:
+        vals = data[keep]
+        n = edges.size
+        with np.errstate(all="ignore"):
+            est = ((vals - edges[0]) * (n - 1) / (edges[-1] - edges[0])).astype(np.int64)
+        lo, hi = np.maximum(est - 1, 0), np.minimum(est + 2, n)
+        pos = lo - 1
+        for j in builtins.range(3):  # upper_bound within edges[lo:hi] (three at most)
+            at = np.minimum(lo + j, n - 1)
+            pos = np.where((lo + j < hi) & (edges[at] <= vals), lo + j, pos)
+    else:
+        pos = _upper_bound(edges, data[keep]) - 1
     pos = np.where(pos == edges.size - 1, pos - 1, pos)
     w = None if weights is None else weights[keep]
     hist = np.bincount(pos, weights=w, minlength=edges.size - 1).astype(np.float64)
@@ -217,6 +234,12 @@ def histogram(
     with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 densities: NaN, silently
         if isinstance(b, np.ndarray) and not (b[1:] >= b[:-1]).all():
             hist, edges = _unsorted_edges_histogram(data, b, weights, density)
+        elif lohi is not None:
+            # PyTorch's equal bins: its linspace edges (NumPy's differ by an ulp, and refuse
+            # a range a few ulps wide: "Too many bins for data range") and its local search
+            lo, hi = lohi if lohi[0] != lohi[1] else (lohi[0] - 0.5, lohi[1] + 0.5)
+            edges = creation.linspace_points(lo, hi, b + 1, data.dtype)
+            hist, edges = _unsorted_edges_histogram(data, edges, weights, density, local=True)
         else:
             hist, edges = np.histogram(data, b, range=lohi, weights=weights, density=density)
     hist = record_no_derivative("histogram", Tensor._new(hist.astype(x.dtype)), x, weight)

@@ -91,6 +91,8 @@ def mvlgamma(input: Any, p: int) -> Tensor:  # noqa: A002 - PyTorch's name
         raise TypeError(f"mvlgamma(): argument 'p' must be int, not {type(p).__name__}")
     if p < 1:
         raise RuntimeError(f"mvlgamma: p has to be greater than or equal to 1 (got p={p})")
+    if isinstance(input, Tensor) and input._data.dtype == np.bool_:  # integers are floated
+        raise RuntimeError("The input tensor may not be a boolean tensor.")
     x = _floating("mvlgamma", input)
     xp = get_array_module(x._data)
     shifts = constant(xp.asarray(-np.arange(p, dtype=np.float64) / 2.0, dtype=x._data.dtype))

@@ -10,6 +10,7 @@ from .._layout import is_vmap_array
 from ..autograd.lower_precision import AUTOCAST
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
+from ..qtypes import scalar_type_name
 from ._im2col import out_size
 from ._util import NAMED_ERRORS, DtypeError, ShapeError, lead_with
 from .conv_arguments import check_geometry, int_tuple, padding_pairs, string_padding_bias
@@ -90,6 +91,16 @@ def _check_input(op: str, x: Tensor, w: Tensor, groups: int, transposed: bool) -
         )
 
 
+def _check_dilated_dtype(x: Any, dil: tuple) -> None:
+    """PyTorch's CPU kernel of a dilated convolution (1-d too) has no integer case but int64
+    (its undilated one takes them all)."""
+    kind = getattr(getattr(x, "dtype", None), "kind", "")
+    if max(dil) == 1 or kind not in "iu" or x.dtype.itemsize == 8 and kind == "i":
+        return
+    name = scalar_type_name(x._data.dtype)
+    raise DtypeError(f"\"slow_conv_dilated<>\" not implemented for '{name}'")
+
+
 def _conv2d(
     input: Tensor,
     weight: Tensor,
@@ -116,6 +127,7 @@ def _conv2d(
     if not isinstance(padding, str):
         check_geometry(op, stride, dil, int_tuple(padding, 2, "padding", op))
     check_geometry(op, stride, dil)
+    _check_dilated_dtype(x4, dil)
     pad = _padding(padding, k, stride, dil, op)
     h, w = x4.shape[2:]
     ho = out_size(h, k[0], stride[0], pad[0], pad[1], dil[0])

@@ -61,7 +61,8 @@ def cov(
     a 1-d input is one variable (a 0-d result). ``correction=1`` is Bessel's correction.
 
     Raises:
-        RuntimeError: ``input`` with more than 2 dims, or bad ``fweights`` / ``aweights``.
+        RuntimeError: ``input`` with more than 2 dims or of bool dtype, or bad ``fweights`` /
+            ``aweights``.
         NotImplementedError: a complex input.
     """
     x = as_tensor(input)
@@ -76,6 +77,8 @@ def cov(
         )
     if x.dtype.kind == "c":
         raise NotImplementedError(f"cov: complex input ({x.dtype}) is not supported by chainrule")
+    if x.dtype.kind == "b":  # integers are computed in the default float, bools refused
+        raise RuntimeError("cov(): bool dtype is not supported for input")
     x = _as_float(x)
     if x.ndim < 2:
         x = reshape(x, (1, -1))

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.ieee import quiet_fp
 from ..autograd.saved_fields import given  # grad_fn._saved_*
 from ..autograd.tensor import Tensor
@@ -184,6 +185,10 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
                 f"index_fill(): only supports a 0-dimensional value tensor, but got a "
                 f"tensor with {value.ndim} dimension(s)"
             )
+        if value._data.dtype.kind == "c" and x.dtype.kind != "c":  # even with imag 0
+            raise RuntimeError(
+                "index_fill_(): Converting complex Scalar to non-complex type is not supported"
+            )
         if not value.requires_grad and value._fw_tangent is None:
             value = value.item()  # a constant: cast to x's dtype below, as PyTorch
     elif not isinstance(value, (int, float, bool, complex, np.number)):
@@ -291,6 +296,11 @@ def _scatter_into(op: str, x: Tensor, src: Any, region: tuple) -> Tensor:
         raise RuntimeError(
             f"{op}(): expected src to have a size equal to the slice of self. src size = "
             f"{list(s.shape)}, slice size = {list(want)}"
+        )
+    refuse_grad_into_integer(x, s)  # an integer or bool result cannot require grad
+    if x.dtype.kind == "c" and is_grad_enabled() and (x.requires_grad or s.requires_grad):
+        raise RuntimeError(  # PyTorch's select/slice_scatter have no complex derivative
+            f"{op} does not support automatic differentiation for outputs with complex dtype."
         )
     name = "".join(w.capitalize() for w in op.split("_")) + "Backward0"  # SliceScatterBackward0
     return IndexPut.apply(x, s.to(x.dtype), region, name=name)

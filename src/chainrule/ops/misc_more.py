@@ -42,7 +42,7 @@ from ._misc_more_root import (
     to_dlpack,
 )
 from ._misc_more_strided import as_strided, as_strided_, as_strided_scatter
-from ._util import NAMED_ERRORS, as_tensor, constant, lead_with, norm_dim
+from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, norm_dim
 from .binary import where
 from .binding import tensor_method
 from .index_ops import IndexShapeError
@@ -189,7 +189,7 @@ def index_reduce(
 
     Raises:
         RuntimeError: an unknown ``reduce``, a non-integer or non-vector index, mismatched
-            shapes or dtypes.
+            shapes or dtypes, a bool ``input`` (no kernel in PyTorch).
         IndexError: an index out of range.
     """
     x, idx, src = as_tensor(input), as_tensor(index), as_tensor(source)
@@ -210,6 +210,7 @@ def index_reduce(
             f"index_reduce_(): self ({x.dtype}) and source ({src.dtype}) must have the same "
             "scalar type"
         )
+    _check_bool_complex(x, reduce, include_self, idx.numel())
     if x._data.dtype.kind == "c":
         check_complex_reduce("index_reduce", x, src, reduce)
     xs, ss = (x.shape or (1,)), (src.shape or (1,))
@@ -235,6 +236,23 @@ def index_reduce(
         x.reshape(xs), d, full, src.reshape(ss), reduce, include_self=bool(include_self)
     )
     return out.reshape(x.shape)
+
+
+def _check_bool_complex(x: Tensor, reduce: str, include_self: bool, k: int) -> None:
+    """PyTorch's CPU kernels for bool and complex ``index_reduce``: none without
+    ``include_self`` nor for 0-d and 1-d ``input``; beyond 1-d it reduces slice by slice with
+    its tensor ops, which have no bool mean (a division) and no complex amax/amin."""
+    kind = x._data.dtype.kind
+    if kind not in "bc":
+        return
+    name = "Bool" if kind == "b" else "ComplexDouble" if x._data.itemsize == 16 else "ComplexFloat"
+    if not include_self or x.ndim <= 1:
+        kernel = "index_func_" if include_self else "index_reduce_func_exclude_input_init"
+        raise DtypeError(f"\"{kernel}\" not implemented for '{name}'")
+    if k and kind == "b" and reduce == "mean":
+        raise DtypeError("\"div_floor_cpu\" not implemented for 'Bool'")
+    if k and kind == "c" and reduce in ("amax", "amin"):
+        raise DtypeError(f"\"maximum_cpu\" not implemented for '{name}'")
 
 
 def _spacing_for(op: str, spacing: Any, dims: tuple, x: Tensor) -> list:

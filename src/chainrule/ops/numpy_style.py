@@ -35,6 +35,7 @@ from ._util import NAMED_ERRORS, DtypeError, as_tensor, constant, lead_with, nor
 from .binding import numpy_keywords, tensor_method
 from .cumulative import cumprod, cumsum
 from .fused_moments import fused_moments
+from .indexing import refuse_grad_into_integer
 from .joining import cat
 from .reduction import mean, sum
 from .statistics import SafeSqrt, moment
@@ -85,6 +86,7 @@ def diagonal_scatter(
             f"{op}: expected src to have a size equal to the slice of self. src size = "
             f"{list(s.shape)}, slice size = {list(want)}"
         )
+    refuse_grad_into_integer(x, s)  # an integer or bool result cannot require grad
     # The diagonal as an advanced index: the other dims' aranges broadcast in their order,
     # the diagonal's position along the last axis, so x[idx] has diagonal()'s shape. IndexPut
     # with strided=True keeps x's strides in the result, as PyTorch does.

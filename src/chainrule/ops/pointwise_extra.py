@@ -1,5 +1,6 @@
 """More pointwise ops of PyTorch: addcmul, addcdiv, frac, float_power (differentiable) and
-signbit, heaviside, nextafter, gcd (no gradient, as in PyTorch).
+nextafter (the gradient passes to input, as in PyTorch); signbit, heaviside, gcd (no gradient,
+as in PyTorch).
 
 addcmul and addcdiv (``input + value * t1 * t2``, ``input + value * t1 / t2``) are what
 optimizers written for PyTorch call (``exp_avg_sq.addcmul_(g, g, value=1 - beta2)``). Three
@@ -32,7 +33,7 @@ from ._util import (
 from .binary import add, div, mul
 from .binding import tensor_method
 from .cast import cast
-from .elementwise import UnaryElementwise
+from .elementwise import BinaryElementwise, UnaryElementwise
 from .fused_pointwise import Addcdiv, Addcmul
 from .inplace import apply_inplace
 from .no_derivative import record_no_derivative
@@ -258,8 +259,33 @@ def nextafter(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's name
     a, b = promote("nextafter", a, b)
     if not dtypes.is_floating(a._data.dtype):
         raise DtypeError(f"nextafter: not implemented for {a.dtype} (real floating tensors only)")
-    xp = get_array_module(a._data, b._data)
-    return constant(xp.asarray(xp.nextafter(a._data, b._data)))
+    return Nextafter.apply(a, b)
+
+
+class Nextafter(BinaryElementwise):
+    """The next float after a towards b. PyTorch's rule: d/da = 1 where a != b (the
+    gradient passes to input; 0 where a == b, the result is then b), zeros for other; the
+    tangent is input's alone (None from other's)."""
+
+    node_name = ("NextafterBackward0", (0, 1))
+    saves_a = "ab"
+    saves_b = ""
+
+    @staticmethod
+    def f(a, b):
+        return get_array_module(a, b).nextafter(a, b)
+
+    @staticmethod
+    def derivative_a(ctx, a, b, y):
+        return constant((a._data != b._data).astype(a._data.dtype, copy=False))
+
+    @classmethod
+    def chain_b(cls, ctx, g, a, b, y):
+        return constant(get_array_module(g._data).zeros_like(g._data))
+
+    @classmethod
+    def jvp(cls, ctx, ta, tb):
+        return None if ta is None else super().jvp(ctx, ta, None)
 
 
 @tensor_method(inplace=True, keywords=True)

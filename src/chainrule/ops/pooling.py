@@ -25,6 +25,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.saved_fields import given, given_value, input_tensor, tensor_field
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..qtypes import scalar_type_name
 from ..quantized_ops import avg_pool2d_quantized, max_pool2d_quantized
 from ._util import DtypeError, ShapeError, no_complex_kernel
 from .pooling_argmax import fix_argmax, needs_fix, reaches_padding
@@ -477,6 +478,9 @@ def avg_pool2d(
     P = _params("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     if input.dtype.kind == "b":  # PyTorch has no bool kernel (integers: truncated means)
         raise DtypeError('"avg_pool2d" not implemented for torch.bool; convert with .float()')
+    if input.dtype.kind in "iu" and input.dtype != np.int64:  # its CPU kernel: int64 only
+        name = scalar_type_name(input._data.dtype)
+        raise DtypeError(f"\"avg_pool2d\" not implemented for '{name}'")
     if divisor_override is not None:
         _check_divisor("avg_pool2d", divisor_override)
     h, w = input.shape[-2:]

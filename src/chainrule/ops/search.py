@@ -145,17 +145,18 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
 def _histc_counts(data: np.ndarray, bins: int, lo: float, hi: float) -> np.ndarray:
     """Counts of ``data`` in ``bins`` equal bins over [lo, hi], as PyTorch's CPU kernel finds
     them in the data's dtype: a range wider than the dtype holds (``max - min`` overflows)
-    makes its first bin edge ``min + 0 * inf``, NaN, so nothing is counted; bins narrower
-    than the dtype's spacing (NumPy's "too many bins" error) are found by position."""
+    makes its first bin edge ``min + 0 * inf``, NaN, so nothing is counted."""
     with np.errstate(over="ignore", invalid="ignore"):
         if not np.isfinite(data.dtype.type(hi) - data.dtype.type(lo)):
             return np.zeros(bins, np.int64)
-    try:
-        return np.histogram(data, bins=bins, range=(lo, hi))[0]
-    except ValueError:  # the bins are narrower than the dtype's spacing
-        inside = data[(data >= lo) & (data <= hi)].astype(np.float64)
-        pos = np.minimum(((inside - lo) * bins / (hi - lo)).astype(np.int64), bins - 1)
-        return np.bincount(pos, minlength=bins)
+    # PyTorch's position (x - min) * bins / (max - min), in the data's dtype (a float32
+    # value can round into the bin below NumPy's float64 one), the last edge in the last bin
+    t = data.dtype.type if data.dtype.kind == "f" else np.float64
+    lo_, hi_ = t(lo), t(hi)
+    inside = data[(data >= lo_) & (data <= hi_)].astype(t)
+    with np.errstate(over="ignore", invalid="ignore"):
+        pos = ((inside - lo_) * t(bins) / (hi_ - lo_)).astype(np.int64)
+    return np.bincount(np.clip(pos, 0, bins - 1), minlength=bins)
 
 
 @tensor_method

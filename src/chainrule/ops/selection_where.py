@@ -100,14 +100,22 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     return where_as(Where, c, input, other)
 
 
+def _fitted(value: Any, like: Tensor) -> Any:
+    """The number ``value`` checked to fit ``like``'s dtype, as a Python number: the NumPy
+    scalar :func:`fit_scalar` gives would be a NumPy bool for a bool ``like``, which counts
+    as a float operand (PyTorch's argument parser; a NumPy bool given is kept as one)."""
+    v = fit_scalar("where", value, like._data.dtype)
+    return v.item() if isinstance(v, np.generic) and v is not value else v
+
+
 def where_as(fn: type, c: Tensor, input: Any, other: Any) -> Tensor:
     """``where(c, input, other)`` for a boolean ``c``, recorded as ``fn`` (``Where`` or a
     subclass naming the node after the op that used it: ``masked_fill``, ``tril``)."""
     input, other = promote("where", input, other, wrap_ints=False)
     if not isinstance(input, Tensor):  # a number must fit the result dtype (PyTorch's check)
-        input = as_tensor(fit_scalar("where", input, other._data.dtype), other)
+        input = as_tensor(_fitted(input, other), other)
     if not isinstance(other, Tensor):
-        other = as_tensor(fit_scalar("where", other, input._data.dtype), input)
+        other = as_tensor(_fitted(other, input), input)
     # one device for the three (the condition is not an argument Function.apply moves): a
     # 0-d CPU tensor follows GPU data, as in PyTorch; any other mix raises
     c, input = _same_device("where", c, input)
