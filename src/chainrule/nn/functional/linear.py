@@ -14,18 +14,22 @@ import math
 
 import numpy as np
 
-from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.lower_precision import AUTOCAST
-from ...autograd.saved_fields import given, product_fields
+from ...autograd.saved_fields import given
 from ...autograd.tensor import Tensor
-from ...ops._util import DtypeError, PaddingIdxError, ShapeError, wide
-from ...ops.affine import LinearFn, _linear_backward_arrays
+from ...ops._util import DtypeError, PaddingIdxError, ShapeError
+from ...ops.affine import LinearFn
 from ...ops.einsum import einsum
 from ...ops.embedding import EmbeddingFn
 from ...ops.gather_scatter import IndexOutOfBounds
-from ...ops.linalg import matmul
-from ...ops.permutations import Permute
+from ...ops.linear_graph import (
+    LinearOfTransposedFn,
+    SqueezeDims,
+    TrilinearFn,
+    UnsafeView,
+    WeightT,
+)
 from ...ops.raw_misc import embedding_renorm_
 from ...ops.shape import reshape
 from ...ops.views import Reshape, _view_named
@@ -77,103 +81,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return _linear_graph(input, weight, bias)
 
 
-class LinearOfTransposedFn(LinearFn):
-    """:class:`LinearFn` given ``weight.t()`` (PyTorch's ``addmm(b, x, w.t())`` / ``mm``:
-    the node lists a ``TBackward0`` before the weight). The same GEMMs on the weight's own
-    memory (``wt.T`` is the weight's array); the weight's gradient returned transposed (a
-    view), which ``TBackward0`` turns back."""
-
-    @staticmethod
-    def node_name(ctx):  # addmm whenever a bias is given (one not requiring grad: None)
-        if ctx.__dict__.get("has_bias", True):
-            return "AddmmBackward0", (2, 0, 1)
-        return "MmBackward0", (0, 1)
-
-    @staticmethod
-    def saved_fields(node):  # as LinearFn's, the saved matrix being weight.t() itself
-        names = ("self", "mat2") if node.name() == "MmBackward0" else ("mat1", "mat2")
-        fields = product_fields(names, (0, 1))
-        # PyTorch keeps each matrix only where the other's gradient reads it
-        fields[names[0]] = (0, lambda n, t: t if n.needs_input_grad[1] else None)
-        fields[names[1]] = (1, lambda n, t: t if n.needs_input_grad[0] else None)
-        if names[0] == "self":
-            return fields
-        return {"alpha": lambda n: 1, "beta": lambda n: 1, **fields}
-
-    @staticmethod
-    def forward(ctx, x, wt, b):
-        y = LinearFn.forward(ctx, x, wt.T, b)
-        ctx.save_for_backward(x, wt)
-        ctx.has_bias = b is not None
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, wt = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        if not ctx.create_graph:
-            gx, gw, gb = _linear_backward_arrays(x._data, wt._data.T, grad._data, needs)
-            if gw is not None:
-                gw = gw._data
-                edge = ctx.next_edges[1]
-                if gw.base is None and type(edge) is tuple:  # a fresh array: TBackward0
-                    edge[0]._fresh = gw  # may hand it on as it is (_WeightT)
-                gw = Tensor._make(gw.T, False, None, 0)
-            return gx, gw, gb
-        gx = gw = gb = None
-        if needs[0]:
-            gx = matmul(grad, wt.t())
-        if needs[1]:
-            gw = matmul(x.t(), grad)
-        if len(needs) > 2 and needs[2]:
-            gb = grad.sum(0)
-        return gx, gw, gb
-
-    @staticmethod
-    def jvp(ctx, tx, tw, tb):
-        x, wt, _ = ctx.primals
-        out = None if tx is None else tx @ wt
-        if tw is not None:
-            out = x @ tw if out is None else out + x @ tw
-        if tb is not None:
-            out = tb if out is None else out + tb
-        return out
-
-
-class _WeightT(Permute):
-    """``weight.t()`` for F.linear (``TBackward0``). Its backward hands the weight the array
-    that :class:`LinearOfTransposedFn` computed, not a transposed view of its transpose (a
-    view would be copied again on its way into ``weight.grad``)."""
-
-    node_name = "TBackward0"
-
-    @staticmethod
-    def backward(ctx, grad):
-        fresh = ctx.__dict__.pop("_fresh", None)  # LinearOfTransposedFn's own new array
-        if fresh is not None and type(grad) is Tensor and grad._data.base is fresh:
-            a = grad._data
-            if a.shape == fresh.shape[::-1] and a.flags.f_contiguous and fresh.flags.c_contiguous:
-                return Tensor._make(fresh, False, None, 0), None  # fresh.T.T: fresh itself
-        return Permute.backward(ctx, grad)
-
-
 _UNSQUEEZE = _view_named(Reshape, "UnsqueezeBackward0")
-
-
-class _SqueezeDims(Reshape):
-    """``squeeze(0)`` of matmul's 1-d result as PyTorch's (``squeeze.dims``)."""
-
-    node_name = "SqueezeBackward4"
-    saved_fields = {"dim": lambda n: 0, "self_sym_sizes": lambda n: tuple(n.in_shape)}
-
-
-class _UnsafeView(Reshape):
-    """PyTorch's ``_unsafe_view`` (matmul's fold back of the leading dims): the reshape's
-    math, a result that is not a view (its own ``UnsafeViewBackward0``)."""
-
-    node_name = "UnsafeViewBackward0"
-    saved_fields = {"self_sym_sizes": lambda n: tuple(n.in_shape)}
-
 
 # F.linear's graph as PyTorch's (TBackward0 under AddmmBackward0 / MmBackward0, and the views
 # around other input ranks) when True. Off by default: the extra nodes cost ~12-15 us per
@@ -195,7 +103,7 @@ def _linear_graph(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     # under vmap (a BatchedTensor argument) LinearFn's own batching rule applies
     batched = "BatchedTensor" in (type(input).__name__, type(weight).__name__, type(bias).__name__)
     if weight.requires_grad and is_grad_enabled() and not batched:
-        fn, w = LinearOfTransposedFn, _WeightT.apply(weight, (1, 0))
+        fn, w = LinearOfTransposedFn, WeightT.apply(weight, (1, 0))
     else:
         fn, w = LinearFn, weight
     if input.ndim == 2:
@@ -203,12 +111,12 @@ def _linear_graph(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     out_shape = input.shape[:-1] + (weight.shape[0],)
     if input.ndim == 1 and bias is None:
         row = given(_UNSQUEEZE.apply(input, (1, input.shape[0])), dim=0)
-        return _SqueezeDims.apply(fn.apply(row, w, None), out_shape)
+        return SqueezeDims.apply(fn.apply(row, w, None), out_shape)
     rows = reshape(input, (math.prod(input.shape[:-1]), input.shape[-1]))
     y = fn.apply(rows, w, bias)
     if bias is not None:
         return reshape(y, out_shape)
-    out = _UnsafeView.apply(y, out_shape)
+    out = UnsafeView.apply(y, out_shape)
     if out._view is not None:  # not a view of the (unreachable) product: its own counter
         out._view, out._vc = None, [out._vc[0]]
     return out
@@ -250,52 +158,6 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     c = reshape(input2, (rows, input2.shape[-1]))
     y = reshape(TrilinearFn.apply(a, weight, c), input1.shape[:-1] + (weight.shape[0],))
     return y if bias is None else y + bias
-
-
-class TrilinearFn(Function):
-    """``y[n, k] = Σ_ij a[n, i] w[k, i, j] c[n, j]``: PyTorch's ``_trilinear`` as bilinear
-    calls it (``TrilinearBackward0``); each gradient the other two contracted with it."""
-
-    node_name = "TrilinearBackward0"
-    saved_fields = {  # grad_fn._saved_* as PyTorch's (bilinear's fixed dims)
-        "expand1": lambda n: (1, 3),
-        "expand2": lambda n: (0,),
-        "expand3": lambda n: (1, 2),
-        "i1": 0,
-        "i2": 1,
-        "i3": 2,
-        "sumdim": lambda n: (2, 3),
-    }
-    raw = True
-
-    @staticmethod
-    def forward(ctx, a, w, c):
-        ctx.save_for_backward(a, w, c)
-        y = np.einsum("ni,kij,nj->nk", wide(a), wide(w), wide(c), optimize=True)
-        return np.asarray(y, dtype=a.dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, w, c = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        ga = einsum("nk,kij,nj->ni", grad, w, c) if needs[0] else None
-        gw = einsum("nk,ni,nj->kij", grad, a, c) if needs[1] else None
-        gc = einsum("nk,kij,ni->nj", grad, w, a) if needs[2] else None
-        return ga, gw, gc
-
-    @staticmethod
-    def jvp(ctx, ta, tw, tc):
-        a, w, c = ctx.primals
-        out = None
-        for spec, ops in (
-            ("ni,kij,nj->nk", (ta, w, c)),
-            ("ni,kij,nj->nk", (a, tw, c)),
-            ("ni,kij,nj->nk", (a, w, tc)),
-        ):
-            if all(o is not None for o in ops):
-                term = np.einsum(spec, *ops, optimize=True)
-                out = term if out is None else out + term
-        return out
 
 
 def embedding(
