@@ -224,6 +224,8 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(".nn.functional", __name__), name)
     if name in _root_names.NN_ROOT_FORMS:
         return getattr(importlib.import_module(".nn.root_forms", __name__), name)
+    if name in _root_names.NATIVE_ROOT:  # native_*, conv_tbc, batch_norm_stats, from_file
+        return getattr(importlib.import_module(_root_names.NATIVE_ROOT[name], __name__), name)
     if name == "quantization":  # torch.quantization is torch.ao.quantization
         return importlib.import_module(".ao.quantization", __name__)
     if name == "compile":  # needs cr.nn, which loads on first use

@@ -8,7 +8,7 @@ binds at import time; this module lists what it resolves on first use (subpackag
 
 from __future__ import annotations
 
-__all__ = ["LAZY_SUBMODULES", "NN_ROOT", "NN_ROOT_FORMS", "STAR_NAMES"]
+__all__ = ["LAZY_SUBMODULES", "NATIVE_ROOT", "NN_ROOT", "NN_ROOT_FORMS", "STAR_NAMES"]
 
 LAZY_SUBMODULES = {
     "nn",
@@ -125,6 +125,35 @@ NN_ROOT_FORMS: frozenset[str] = frozenset(
         "triplet_margin_loss",
     }
 )
+
+# ATen's ``native_*`` root functions, ``conv_tbc``, the SyncBatchNorm kernels and
+# ``from_file``, resolved lazily: name -> the module (relative to chainrule) defining it.
+NATIVE_ROOT: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "conv_tbc",
+            "native_batch_norm",
+            "native_channel_shuffle",
+            "native_dropout",
+            "native_group_norm",
+            "native_norm",
+        ),
+        ".nn.native_functions",
+    ),
+    **dict.fromkeys(
+        (
+            "batch_norm_backward_elemt",
+            "batch_norm_backward_reduce",
+            "batch_norm_elemt",
+            "batch_norm_gather_stats",
+            "batch_norm_gather_stats_with_counts",
+            "batch_norm_stats",
+            "batch_norm_update_stats",
+        ),
+        ".ops.batch_norm_stats",
+    ),
+    "from_file": "._from_file",
+}
 
 # Names bound by chainrule/__init__.py (or resolved there on first use) that ``from chainrule
 # import *`` gives besides the op API and the star-exported modules' names, as

@@ -47,6 +47,17 @@ R_CSR_INT_SCALE = (
     "found Long'; chainrule scales the values as for a dense or COO tensor (a float result)"
 )
 
+R_NATIVE_BN_SIZES = (
+    "torch.native_batch_norm does not check weight, bias or the running statistics against "
+    "the input's channels (it reads past their end or ignores the rest); chainrule raises "
+    "naming the op and the size it expects"
+)
+R_SYNC_BN_CUDA = (
+    "torch.batch_norm_stats/batch_norm_elemt are CUDA-only kernels: the spec compares with "
+    "the same formula in PyTorch ops, which accepts what the kernel refuses (an empty input, "
+    "integer tensors); chainrule raises naming the op, as the kernel's checks"
+)
+
 KNOWN: dict = {
     ("to_sparse_csr_values", "rank_plus_1"): ("only_cr_raises", R_CSR_BATCHED),
     ("sparse_csr_add_scale", "int64"): ("only_torch_raises", R_CSR_INT_SCALE),
@@ -65,4 +76,12 @@ KNOWN: dict = {
     ("raw_lstm_l1_bi_bf", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
     ("raw_lstm_l2_nobias_proj1", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
     ("raw_rnn_tanh_l1_bi_bf", "rank_minus_1"): ("only_cr_raises", R_RAW_RNN_RANK),
+    ("native_batch_norm_train", "rank_minus_1"): ("only_cr_raises", R_NATIVE_BN_SIZES),
+    ("native_batch_norm_train", "rank_plus_1"): ("only_cr_raises", R_NATIVE_BN_SIZES),
+    ("native_batch_norm_train", "mismatch"): ("only_cr_raises", R_NATIVE_BN_SIZES),
+    ("native_batch_norm_eval", "rank_minus_1"): ("only_cr_raises", R_NATIVE_BN_SIZES),
+    ("native_batch_norm_eval", "rank_plus_1"): ("only_cr_raises", R_NATIVE_BN_SIZES),
+    ("native_batch_norm_eval", "mismatch"): ("only_cr_raises", R_NATIVE_BN_SIZES),
+    ("batch_norm_stats", "empty"): ("only_cr_raises", R_SYNC_BN_CUDA),
+    ("batch_norm_elemt", "int64"): ("only_cr_raises", R_SYNC_BN_CUDA),
 }

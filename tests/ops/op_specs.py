@@ -1473,6 +1473,7 @@ from . import (  # noqa: E402 - after the table's helpers, which those modules i
     op_specs_pointwise_more,
     op_specs_pool_extra,
     op_specs_rnn_functional,
+    op_specs_root_session33,
     op_specs_slice_inverse,
     op_specs_sparse,
     op_specs_special_more,
@@ -1505,6 +1506,7 @@ for _extra in (
     op_specs_slice_inverse,
     op_specs_view_copies,
     op_specs_fake_quantize,
+    op_specs_root_session33,
 ):
     SPECS += _extra.SPECS
 

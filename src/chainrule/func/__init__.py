@@ -9,6 +9,7 @@ differentiation transforms compose with ``vmap`` (per-sample gradients:
 
 from __future__ import annotations
 
+from ..nn._batch_norm_replace import replace_all_batch_norm_modules_
 from ..nn.utils._functional_call import functional_call
 from .jacobians import hessian, jacfwd, jacrev
 from .rearrange import rearrange
@@ -34,6 +35,7 @@ __all__ = [
     "jvp",
     "linearize",
     "rearrange",
+    "replace_all_batch_norm_modules_",
     "stack_module_state",
     "vjp",
     "vmap",

@@ -70,5 +70,7 @@ _FAMILIES = (
 # may share its name with one of its functions, ``fold``, so modules are looked up by path).
 __all__ = sorted(
     {n for fam in _FAMILIES for n in _sys.modules[f"{__name__}.{fam}"].__all__}
-    | {"one_hot", "pad", "relu", "sigmoid", "softplus", "tanh"}
+    | {"native_channel_shuffle", "one_hot", "pad", "relu", "sigmoid", "softplus", "tanh"}
 )
+
+from ..native_functions import native_channel_shuffle  # noqa: E402 - needs the families
