@@ -196,6 +196,16 @@ def randperm(
     return _finish(perm, dtype, device, requires_grad, default=_dt.int64)
 
 
+def _vmap_batched(fn: Any, args: tuple, kwargs: dict) -> Tensor | None:
+    """Inside ``cr.func.vmap`` with a batched tensor argument: the op by the vmap's
+    randomness mode (:func:`chainrule.func._random.batched_call`); else None."""
+    if not any(type(a) is not Tensor and isinstance(a, Tensor) for a in args):
+        return None  # no batched (Tensor subclass) argument: the plain path
+    from .func._random import batched_call  # noqa: PLC0415 - func imports this module
+
+    return batched_call(fn, args, kwargs)
+
+
 def normal(
     mean: Any = 0.0,
     std: Any = 1.0,
@@ -215,6 +225,9 @@ def normal(
     As PyTorch's overloads: two numbers need ``size``, a tensor ``mean`` or ``std`` takes none
     (TypeError otherwise), and tensors whose shapes do not broadcast raise RuntimeError."""
     check_pin_memory("normal", pin_memory)
+    kw = {"generator": generator, "dtype": dtype, "device": device, "out": out}
+    if (res := _vmap_batched(normal, (mean, std, size), kw)) is not None:
+        return res
     tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
     if tensors == (size is not None):
         got = ", ".join(
@@ -362,6 +375,10 @@ def bernoulli(
         NotImplementedError: integer or bool probabilities (as PyTorch).
         RuntimeError: a probability outside [0, 1].
     """
+    if (
+        res := _vmap_batched(bernoulli, (input, p), {"generator": generator, "out": out})
+    ) is not None:
+        return res
     if p is not None:
         if out is not None:
             raise TypeError("bernoulli(input, p) takes no out=; use out.bernoulli_(p)")

@@ -234,6 +234,37 @@ class BatchedTensor(Tensor):
         return BatchedTensor(self._value.clone(), self._level)
 
 
+def _random_fill(name: str) -> Any:
+    def fill(self: BatchedTensor, *args: Any, **kwargs: Any) -> BatchedTensor:
+        from ._random import batched_fill  # noqa: PLC0415 - _random imports this module
+
+        return batched_fill(self, name, args, kwargs)
+
+    fill.__name__ = fill.__qualname__ = name
+    fill.__doc__ = f"``Tensor.{name}`` of a batched tensor, by the vmap's randomness mode."
+    return fill
+
+
+_FILLS = ("bernoulli_", "cauchy_", "exponential_", "geometric_", "log_normal_", "normal_")
+for _name in (*_FILLS, "random_", "uniform_"):  # each one's vmap form (func/_random.py)
+    setattr(BatchedTensor, _name, _random_fill(_name))
+
+
+def _multinomial(self: BatchedTensor, num_samples: int, *args: Any, **kwargs: Any) -> Tensor:
+    """``Tensor.multinomial`` of batched probabilities: the physical rows drawn in order (a
+    2-D sample's rows flattened into the batch, as PyTorch's rule), batch-major."""
+    from ._random import batched_call  # noqa: PLC0415 - _random imports this module
+
+    def rows(p: Tensor, *a: Any, **k: Any) -> Tensor:
+        out = Tensor.multinomial(p.reshape(-1, p.shape[-1]), *a, **k)
+        return out.reshape(*p.shape[:-1], out.shape[-1])
+
+    return batched_call(rows, (self, num_samples, *args), kwargs)
+
+
+BatchedTensor.multinomial = _multinomial
+
+
 def wrap(value: Tensor, level: Level) -> BatchedTensor:
     """``value`` (batch dim first) as a batched tensor of ``level``."""
     return BatchedTensor(value, level)

@@ -124,6 +124,14 @@ class LogicalArray(np.lib.mixins.NDArrayOperatorsMixin):
             ax = int(axis) % max(n, 1) + 1
         return LogicalArray.of(np.asarray(func(phys, axis=ax, **kwargs)), self.level)
 
+    def reshape(self, *shape: Any, **kw: Any) -> LogicalArray:
+        """Only the no-op reshape (``bool(t)`` of a 0-d tensor reshapes its array to ())."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if kw or tuple(shape) != self.shape:
+            self.__getattr__("reshape")
+        return self
+
     def astype(self, dtype: Any, copy: bool = True) -> LogicalArray:
         return LogicalArray.of(self._aligned(self.ndim).astype(dtype, copy=copy), self.level)
 

@@ -40,6 +40,7 @@ import numpy as np
 from .._kernels import random_draws
 from ..autograd.function import Function, once_differentiable
 from ..autograd.grad_mode import no_grad
+from ..autograd.state import LOCAL as _vmap
 from ..autograd.tensor import Tensor
 from ..qtypes import scalar_type_name
 from ..random import Generator, gen
@@ -329,6 +330,12 @@ class _Dirichlet(Function):
 
 def standard_gamma(alpha: Any, generator: Generator | None = None) -> Tensor:
     """Gamma(alpha, 1) draws (``torch._standard_gamma``), differentiable wrt ``alpha``."""
+    if _vmap.state.vmap and isinstance(alpha, Tensor):  # inside cr.func.vmap: by its mode
+        from ..func._random import batched_call  # noqa: PLC0415 - func imports the ops
+
+        kw = {"generator": generator}
+        if (res := batched_call(standard_gamma, (alpha,), kw, expand=True)) is not None:
+            return res
     a = as_tensor(alpha)
     _check_alpha("_standard_gamma", a, "gamma_cpu")
     return _StandardGamma.apply(a, generator)

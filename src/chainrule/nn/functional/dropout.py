@@ -211,8 +211,7 @@ def alpha_dropout(
     alpha_p = -1.7580993408473766  # -SELU_SCALE * SELU_ALPHA
     a = 1.0 / math.sqrt((alpha_p**2 * p + 1) * (1 - p))
     keep = _keep_mask(input.shape, input, p, generator)
-    xp = get_array_module(input._data)
-    k = xp.asarray(keep, dtype=input.dtype)
+    k = keep.astype(input.dtype, copy=False)  # keeps vmap's per-sample marks
     b = (1 - k) * (alpha_p * a) + (-a * alpha_p * p)
     scale, shift = Tensor._make(k * a, False, None, 0), Tensor._make(b, False, None, 0)
     return _affine(input, inplace, "alpha_dropout", scale, shift)

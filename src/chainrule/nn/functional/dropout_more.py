@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 
 from ...autograd.tensor import Tensor
-from ...backend import get_array_module
 from ...ops.inplace import single_node_result as _result
 from ...random import Generator
 from .dropout import _affine, _check_p, _keep_mask
@@ -64,8 +63,7 @@ def feature_alpha_dropout(
     a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
     keep = _keep_mask(shape, input, p, generator)
-    xp = get_array_module(input._data)
-    k = xp.asarray(keep, dtype=input.dtype)
+    k = keep.astype(input.dtype, copy=False)  # keeps vmap's per-sample marks
     b = (k - 1) * (_ALPHA * a) + _ALPHA * a * p
     scale, shift = Tensor._make(k * a, False, None, 0), Tensor._make(b, False, None, 0)
     return _affine(input, inplace, op, scale, shift)

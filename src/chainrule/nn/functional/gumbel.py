@@ -37,15 +37,27 @@ def gumbel_softmax(
         raise ValueError(f"gumbel_softmax: tau must be > 0, got {tau}")
     stream = gen(generator)
     if hasattr(stream, "exponential_fill"):  # PyTorch's -log(exponential_()), same draws
+        e = stream.exponential_fill(1.0, x.shape)  # inside vmap: per-sample (LogicalArray)
         with np.errstate(divide="ignore"):
-            noise = -np.log(np.asarray(stream.exponential_fill(1.0, x.shape)).astype(x.dtype))
+            noise = -np.log((e if _per_sample(e) else np.asarray(e)).astype(x.dtype))
     else:
         u = stream.random(x.shape)
         noise = -np.log(-np.log(np.clip(u, np.finfo(np.float64).tiny, 1.0)))
-    y = softmax((x + Tensor._new(noise.astype(x.dtype))) / tau, dim)
+    g = noise.astype(x.dtype, copy=False)
+    y = softmax(
+        (x + (Tensor._make(g, False, None, 0) if _per_sample(g) else Tensor._new(g))) / tau, dim
+    )
     if not hard:
         return y
-    index = y._data.argmax(axis=dim)
-    one_hot = np.zeros(y.shape, dtype=y.dtype)
-    np.put_along_axis(one_hot, np.expand_dims(index, dim), 1.0, axis=dim)
-    return Tensor._new(one_hot) - y.detach() + y
+    d = dim % max(y.ndim, 1)
+    index = np.expand_dims(np.argmax(y._data, axis=d), d)  # the first maximum, as PyTorch
+    classes = np.arange(y.shape[d]).reshape([-1 if i == d else 1 for i in range(y.ndim)])
+    one_hot = (index == classes).astype(y.dtype)  # elementwise: per sample inside vmap
+    hot = Tensor._make(one_hot, False, None, 0) if _per_sample(one_hot) else Tensor._new(one_hot)
+    return hot - y.detach() + y
+
+
+def _per_sample(a) -> bool:
+    """A per-sample raw array of ``cr.func.vmap`` (kept as is: a Tensor made from it is read
+    as batched)."""
+    return bool(getattr(a, "vmap_raw_array", False))
