@@ -539,13 +539,7 @@ def test_fill_into_an_expanded_tensor(write):
     _same(program)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="broadcast_to to the same shape: torch returns a new view (not a leaf), chainrule "
-    "returns the tensor itself (src/chainrule/ops/views.py broadcast_to; its internal "
-    "callers, gradient rules among them, rely on that shortcut)",
-)
-def test_broadcast_to_the_same_shape_is_a_new_view():
+def test_broadcast_to_the_same_shape_is_a_new_view():  # (fixed in session 33)
     _same(lambda lib: [lib.broadcast_to(_t(lib, [1.0, 2.0]), (2,)).is_leaf])
 
 

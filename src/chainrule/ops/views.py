@@ -24,6 +24,8 @@ from ..backend import get_array_module
 from ..dtype_objects import dtype as PublicDtype
 from ..qtypes import scalar_type_name
 from ..quantized_tensor import QuantizedTensor
+from ._same_shape_views import same_shape_view as _same_shape
+from ._same_shape_views import view_layout as _view_layout
 from ._ufunc_reduce import add_reduce
 from ._util import ShapeError, norm_dim
 from .binding import tensor_method
@@ -116,8 +118,8 @@ def _need_tensor(op: str, other: Any) -> None:
 def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
     shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
     xs = input.shape
-    if xs == shape:
-        return input
+    if xs == shape:  # a new view (PyTorch's ExpandBackward0 when recorded), not input
+        return _same_shape(BroadcastTo, input, False)
     lead = len(shape) - len(xs)
     ok = lead >= 0 and all(a == 1 or a == b for a, b in zip(xs, shape[lead:]))
     if not ok:
@@ -152,9 +154,7 @@ def expand(x: Tensor, *sizes: Any, size: Any = None) -> Tensor:
                 f"{tuple(x.shape)}); sizes must be >= 0, or -1 for an existing dim"
             )
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
-    if shape == x.shape:  # still a new view (own grad_fn), as in PyTorch, not x itself
-        return BroadcastTo.apply(x, shape)
-    return broadcast_to(x, shape)
+    return broadcast_to(x, shape)  # a new view even when the shape is x's, as in PyTorch
 
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
@@ -178,10 +178,13 @@ class Reshape(Function):
         return None
 
     is_view = True
+    view_strides = True  # PyTorch's view strides on size-1 dims (squeeze keeps x's)
 
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
+        if shape == x.shape and getattr(ctx, "_forward_cls", Reshape).view_strides:
+            return _view_layout(x)
         return x.reshape(shape)
 
     @staticmethod
@@ -232,6 +235,8 @@ def reshape(input: Tensor, *sizes: Any, shape: Any = None) -> Tensor:
         return input.reshape(shape)
     if shape != input.shape:
         shape = _resolve_shape("reshape", input.shape, shape)
+    if shape == input.shape:  # a new view (ViewBackward0 when recorded), as in PyTorch
+        return _same_shape(Reshape, input)
     return _reshape_as(Reshape, input, shape)
 
 
@@ -261,9 +266,11 @@ def view(x: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
     shape = (size,) if size is not None else shape
     if len(shape) == 1 and _is_dtype(shape[0]):
         return _view_dtype(x, shape[0])
-    shape = _resolve_shape("view", x.shape, _shape_arg(shape))
-    if shape == x.shape:
-        return x if not x.requires_grad else Reshape.apply(x, shape)
+    shape, xs = _shape_arg(shape), x._data.shape
+    if shape != xs:
+        shape = _resolve_shape("view", xs, shape)
+    if shape == xs:  # a new view (ViewBackward0 when recorded), as in PyTorch
+        return _same_shape(Reshape, x)
     xp = get_array_module(x._data)
     try:
         xp.reshape(x._data, shape, copy=False)
@@ -407,6 +414,8 @@ def _view_named(fn: type, name: str) -> type:
 
 
 _SQUEEZE = {kind: _view_named(Reshape, f"SqueezeBackward{kind}") for kind in range(3)}
+for _squeeze_node in _SQUEEZE.values():
+    _squeeze_node.view_strides = False  # squeeze keeps x's strides
 _UNSQUEEZE = _view_named(Reshape, "UnsqueezeBackward0")
 
 
